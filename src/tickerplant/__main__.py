@@ -1,0 +1,3 @@
+from tickerplant.cli import main
+
+main()

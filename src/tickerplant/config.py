@@ -1,0 +1,47 @@
+"""Configuration: frozen dataclasses with units in the field names.
+
+Only ``cli.py`` reads argv, environment and files; everything else receives these objects.
+Defaults are Binance's documented values (spec §2.4, §2.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["LimitsConfig", "ServerConfig", "SimulatorConfig"]
+
+SECONDS = 1.0
+MINUTES = 60 * SECONDS
+HOURS = 60 * MINUTES
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """Per-connection limits of a market-stream connection (spec §2.4, §2.5)."""
+
+    ping_interval_s: float = 3 * MINUTES  # the server pings every 3 minutes [S3]
+    pong_timeout_s: float = 10 * MINUTES  # no pong for 10 minutes closes [S3]
+    max_connection_age_s: float = 24 * HOURS  # a connection lives at most 24 h [S3]
+    max_streams: int = 1024  # streams per connection [S3]
+    max_incoming_rate: int = 10  # incoming messages (text, ping, pong) per second [S3]
+    send_buffer_bytes: int = 8 * 1024 * 1024  # unsent bytes before a slow client is cut off
+    slow_close_grace_s: float = 1.0  # how long a cut-off client gets to take the close frame
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    seed: int = 1
+    actions_per_s: float | None = 400.0  # None: as fast as the process can produce
+    batch_actions: int = 64  # actions per loop iteration when producing as fast as it can
+    tick_interval_s: float = 0.01  # how often the pump advances the simulator and the plant
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    um_port: int = 8765
+    cm_port: int = 8766
+    strict_routing: bool = False  # unrouted USDⓈ-M paths serve only /public streams (spec §2.2)
+    lenient_case: bool = False  # uppercase symbols in stream names deliver (spec §3.4)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)

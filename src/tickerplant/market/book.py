@@ -1,0 +1,171 @@
+"""A price-level limit order book in integer units.
+
+Each side is a ``dict`` from price to the quantity resting there, for O(1) lookups and
+updates by price, plus a sorted list of the same prices, so that the best level is an
+index away and the top N a slice. Both sides' price lists are kept **ascending**: the best
+bid is the last bid price, the best ask the first ask price. Binance books hold at most a
+few thousand levels per side, where ``bisect.insort`` into a list beats any tree we could
+write in Python.
+
+The plant mirrors books from ``BookUpdate``s with this class (spec §4.9: every level in an
+update carries the absolute new quantity, 0 removes it); the simulator matches on it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+
+from tickerplant.market.updates import BookUpdate, Level
+
+__all__ = ["OrderBook"]
+
+
+class OrderBook:
+    """One symbol's book: resting quantity per price level, with the best levels at hand.
+
+    ``bids``/``asks`` and ``bid_prices``/``ask_prices`` are public for readers that walk
+    the book (depth snapshots, the simulator); change them only through ``set_level``,
+    ``apply``, ``load`` and ``take``, which keep each dict and its price list in step.
+    """
+
+    __slots__ = ("ask_prices", "asks", "bid_prices", "bids", "last_update_id")
+
+    def __init__(self) -> None:
+        self.bids: dict[int, int] = {}  # price units -> quantity units, every qty > 0
+        self.asks: dict[int, int] = {}
+        self.bid_prices: list[int] = []  # ascending: the best bid is the last
+        self.ask_prices: list[int] = []  # ascending: the best ask is the first
+        self.last_update_id = 0  # update id of the last BookUpdate applied or loaded
+
+    # --- changes ---------------------------------------------------------------------------
+
+    def set_level(self, is_bid: bool, price: int, qty: int) -> None:
+        """Set the quantity resting at ``price``; 0 removes the level (absent is fine)."""
+        if is_bid:
+            side, prices = self.bids, self.bid_prices
+        else:
+            side, prices = self.asks, self.ask_prices
+        if qty > 0:
+            if price not in side:
+                insort(prices, price)
+            side[price] = qty
+        elif qty == 0:
+            # Removing an absent level is normal: diff-depth streams report deletions of
+            # levels a mirror may never have seen (spec §4.9).
+            if side.pop(price, None) is not None:
+                del prices[bisect_left(prices, price)]
+        else:
+            raise ValueError(f"negative quantity {qty} at price {price}")
+
+    def apply(self, update: BookUpdate) -> None:
+        """Apply every level of ``update`` and remember its update id."""
+        set_level = self.set_level
+        for price, qty in update.bids:
+            set_level(True, price, qty)
+        for price, qty in update.asks:
+            set_level(False, price, qty)
+        self.last_update_id = update.update_id
+
+    def take(self, from_bids: bool, qty: int, limit: int) -> list[Level]:
+        """Match an incoming order of ``qty`` against one side, best level first.
+
+        A sell takes ``from_bids`` down to ``limit``, a buy takes the asks up to ``limit``
+        (pass 0 or a huge limit for a market order). Returns the fills in matching order,
+        one per level touched, as (price, quantity filled); the book keeps what is left.
+        """
+        fills: list[Level] = []
+        if from_bids:
+            side, prices = self.bids, self.bid_prices
+            while qty > 0 and prices and prices[-1] >= limit:
+                price = prices[-1]
+                resting = side[price]
+                if resting <= qty:
+                    del side[price]
+                    prices.pop()
+                    fills.append(Level(price, resting))
+                    qty -= resting
+                else:
+                    side[price] = resting - qty
+                    fills.append(Level(price, qty))
+                    qty = 0
+        else:
+            side, prices = self.asks, self.ask_prices
+            while qty > 0 and prices and prices[0] <= limit:
+                price = prices[0]
+                resting = side[price]
+                if resting <= qty:
+                    del side[price]
+                    del prices[0]
+                    fills.append(Level(price, resting))
+                    qty -= resting
+                else:
+                    side[price] = resting - qty
+                    fills.append(Level(price, qty))
+                    qty = 0
+        return fills
+
+    def load(self, bids: Iterable[Level], asks: Iterable[Level], last_update_id: int) -> None:
+        """Replace the whole book with a snapshot (a REST depth answer, spec §4.9)."""
+        self.bids = {price: qty for price, qty in bids if qty > 0}
+        self.asks = {price: qty for price, qty in asks if qty > 0}
+        self.bid_prices = sorted(self.bids)
+        self.ask_prices = sorted(self.asks)
+        self.last_update_id = last_update_id
+
+    def clear(self) -> None:
+        self.bids = {}
+        self.asks = {}
+        self.bid_prices = []
+        self.ask_prices = []
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def best_bid(self) -> Level | None:
+        if not self.bid_prices:
+            return None
+        price = self.bid_prices[-1]
+        return Level(price, self.bids[price])
+
+    def best_ask(self) -> Level | None:
+        if not self.ask_prices:
+            return None
+        price = self.ask_prices[0]
+        return Level(price, self.asks[price])
+
+    def top_bids(self, n: int) -> list[Level]:
+        """The best ``n`` bid levels, best (highest) first."""
+        if n <= 0:
+            return []
+        bids = self.bids
+        return [Level(price, bids[price]) for price in reversed(self.bid_prices[-n:])]
+
+    def top_asks(self, n: int) -> list[Level]:
+        """The best ``n`` ask levels, best (lowest) first."""
+        if n <= 0:
+            return []
+        asks = self.asks
+        return [Level(price, asks[price]) for price in self.ask_prices[:n]]
+
+    def is_crossed(self) -> bool:
+        """True when the best bid is at or above the best ask, which no real book allows."""
+        return bool(self.bid_prices and self.ask_prices) and (
+            self.bid_prices[-1] >= self.ask_prices[0]
+        )
+
+    @property
+    def bid_count(self) -> int:
+        return len(self.bid_prices)
+
+    @property
+    def ask_count(self) -> int:
+        return len(self.ask_prices)
+
+    def __len__(self) -> int:
+        return len(self.bid_prices) + len(self.ask_prices)
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderBook(bid={self.best_bid()}, ask={self.best_ask()}, "
+            f"levels={self.bid_count}/{self.ask_count}, last_update_id={self.last_update_id})"
+        )

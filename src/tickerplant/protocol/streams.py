@@ -1,0 +1,195 @@
+"""Stream names: parsing the grammar of spec §3.5 and deciding what a name delivers.
+
+A name is stored exactly as the client sent it (spec §3.4). Whether it delivers is decided
+once, at subscribe time, by ``resolve``: the answer is either the canonical name the plant
+publishes under (the routing key) or the reason it never will.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "SERVED_KINDS",
+    "Resolution",
+    "Route",
+    "StreamKind",
+    "StreamName",
+    "canonical_name",
+    "parse",
+    "resolve",
+]
+
+
+class StreamKind(enum.Enum):
+    BOOK_TICKER = "bookTicker"
+    ALL_BOOK_TICKER = "!bookTicker"
+    MINI_TICKER = "miniTicker"
+    ALL_MINI_TICKER = "!miniTicker@arr"
+    TICKER = "ticker"
+    ALL_TICKER = "!ticker@arr"
+    AGG_TRADE = "aggTrade"
+    TRADE = "trade"
+    MARK_PRICE = "markPrice"
+    ALL_MARK_PRICE = "!markPrice@arr"
+    KLINE = "kline"
+    CONTINUOUS_KLINE = "continuousKline"
+    DEPTH = "depth"
+    PARTIAL_DEPTH = "partialDepth"
+    RPI_DEPTH = "rpiDepth"
+    FORCE_ORDER = "forceOrder"
+    ALL_FORCE_ORDER = "!forceOrder@arr"
+    INDEX_PRICE = "indexPrice"
+    INDEX_PRICE_KLINE = "indexPriceKline"
+    MARK_PRICE_KLINE = "markPriceKline"
+    COMPOSITE_INDEX = "compositeIndex"
+    ASSET_INDEX = "assetIndex"
+    ALL_ASSET_INDEX = "!assetIndex@arr"
+    CONTRACT_INFO = "!contractInfo"
+
+
+class Route(enum.Enum):
+    """The USDⓈ-M path prefix a connection came in on (spec §2.2)."""
+
+    UNROUTED = ""
+    PUBLIC = "public"
+    MARKET = "market"
+    PRIVATE = "private"
+
+
+# What tickerplant produces today; every other kind parses but never delivers.
+SERVED_KINDS = frozenset(
+    {
+        StreamKind.BOOK_TICKER,
+        StreamKind.ALL_BOOK_TICKER,
+        StreamKind.MINI_TICKER,
+        StreamKind.ALL_MINI_TICKER,
+    }
+)
+
+# High-frequency book data lives under /public, everything else under /market (spec §2.2).
+_PUBLIC_KINDS = frozenset(
+    {
+        StreamKind.BOOK_TICKER,
+        StreamKind.ALL_BOOK_TICKER,
+        StreamKind.DEPTH,
+        StreamKind.PARTIAL_DEPTH,
+        StreamKind.RPI_DEPTH,
+        StreamKind.TRADE,
+    }
+)
+
+_GLOBAL = {
+    "!bookTicker": StreamKind.ALL_BOOK_TICKER,
+    "!miniTicker@arr": StreamKind.ALL_MINI_TICKER,
+    "!ticker@arr": StreamKind.ALL_TICKER,
+    "!markPrice@arr": StreamKind.ALL_MARK_PRICE,
+    "!markPrice@arr@1s": StreamKind.ALL_MARK_PRICE,
+    "!forceOrder@arr": StreamKind.ALL_FORCE_ORDER,
+    "!assetIndex@arr": StreamKind.ALL_ASSET_INDEX,
+    "!contractInfo": StreamKind.CONTRACT_INFO,
+}
+
+_INTERVALS = "1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M"
+# The event-type part is case-sensitive camelCase (spec §3.5); only the symbol varies.
+_SUFFIXES: list[tuple[re.Pattern[str], StreamKind]] = [
+    (re.compile(r"bookTicker"), StreamKind.BOOK_TICKER),
+    (re.compile(r"miniTicker"), StreamKind.MINI_TICKER),
+    (re.compile(r"ticker"), StreamKind.TICKER),
+    (re.compile(r"aggTrade"), StreamKind.AGG_TRADE),
+    (re.compile(r"trade"), StreamKind.TRADE),
+    (re.compile(r"markPrice(@1s)?"), StreamKind.MARK_PRICE),
+    (re.compile(rf"kline_({_INTERVALS})"), StreamKind.KLINE),
+    (re.compile(rf"continuousKline_({_INTERVALS})"), StreamKind.CONTINUOUS_KLINE),
+    (re.compile(r"depth(@500ms|@100ms)?"), StreamKind.DEPTH),
+    (re.compile(r"depth(5|10|20)(@500ms|@100ms)?"), StreamKind.PARTIAL_DEPTH),
+    (re.compile(r"rpiDepth@500ms"), StreamKind.RPI_DEPTH),
+    (re.compile(r"forceOrder"), StreamKind.FORCE_ORDER),
+    (re.compile(r"indexPrice(@1s)?"), StreamKind.INDEX_PRICE),
+    (re.compile(rf"indexPriceKline_({_INTERVALS})"), StreamKind.INDEX_PRICE_KLINE),
+    (re.compile(rf"markPriceKline_({_INTERVALS})"), StreamKind.MARK_PRICE_KLINE),
+    (re.compile(r"compositeIndex"), StreamKind.COMPOSITE_INDEX),
+    (re.compile(r"assetIndex"), StreamKind.ASSET_INDEX),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamName:
+    kind: StreamKind
+    symbol: str | None  # the symbol part exactly as written; None for `!…` streams
+    suffix: str  # the part after '@' (for `!…` streams, the whole name)
+
+
+def parse(name: str) -> StreamName | None:
+    """The grammar of spec §3.5, or None for a string that is no stream name at all."""
+    kind = _GLOBAL.get(name)
+    if kind is not None:
+        return StreamName(kind, None, name)
+    symbol, at, suffix = name.partition("@")
+    if not at or not symbol or symbol.startswith("!"):
+        return None
+    for pattern, kind in _SUFFIXES:
+        if pattern.fullmatch(suffix):
+            return StreamName(kind, symbol, suffix)
+    return None
+
+
+def canonical_name(stream: StreamName, symbol: str | None) -> str:
+    """The name the plant publishes under: lowercase symbol, the suffix as written."""
+    if symbol is None:
+        return stream.suffix
+    return f"{symbol}@{stream.suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    key: str | None  # the canonical stream the name delivers, or None
+    why_silent: str | None  # why it will never deliver, for the log; None when it delivers
+
+
+def resolve(
+    name: str,
+    symbols: Mapping[str, object],
+    route: Route,
+    *,
+    strict_routing: bool,
+    lenient_case: bool,
+) -> Resolution:
+    """Decide what a subscribed name delivers on this listener.
+
+    ``symbols`` maps lowercase symbols (as they appear in stream names) to instruments.
+    Binance acknowledges every well-formed name and silently delivers nothing for the ones
+    below (spec §3.4); we say why, so a user is not left guessing.
+    """
+    stream = parse(name)
+    if stream is None:
+        return Resolution(None, "not a stream name (see the stream grammar, spec §3.5)")
+    if stream.kind not in SERVED_KINDS:
+        return Resolution(None, f"{stream.kind.value} streams are not produced by tickerplant")
+    symbol = stream.symbol
+    if symbol is not None:
+        lower = symbol.lower()
+        if lower not in symbols:
+            return Resolution(None, f"unknown symbol {symbol!r} on this market")
+        if symbol != lower:
+            if not lenient_case:
+                return Resolution(
+                    None,
+                    "stream names spell the symbol in lowercase; Binance delivers nothing "
+                    "for uppercase (start with --lenient-case to accept it)",
+                )
+            symbol = lower
+    if strict_routing:
+        wanted = Route.PUBLIC if stream.kind in _PUBLIC_KINDS else Route.MARKET
+        allowed = {wanted, Route.UNROUTED} if wanted is Route.PUBLIC else {wanted}
+        if route not in allowed:
+            where = f"/{route.value}" if route.value else "an unrouted path"
+            return Resolution(
+                None,
+                f"belongs under /{wanted.value}, but this connection is on {where} "
+                "(--strict-routing)",
+            )
+    return Resolution(canonical_name(stream, symbol), None)

@@ -1,0 +1,250 @@
+"""The live subscription protocol of one market-stream connection, without I/O (spec §3).
+
+``SubscriptionSession.receive(frame)`` takes one text frame and returns an ``Outcome``: the
+reply bytes to send, the names added and removed, and a close to perform. Rules:
+
+- Replies are ``{"result":…,"id":…}`` or ``{"error":{"code":…,"msg":…},"id":…}`` (§3.3).
+- ``id`` is an unsigned 64-bit integer or a string, echoed with its JSON type (§3.2).
+- Every well-formed SUBSCRIBE is acknowledged, known stream or not; names are stored
+  exactly as sent, in subscription order, duplicates ignored (§3.4).
+- Only two things close: a frame that is not JSON (code 3, §2.7) and stream 1025
+  (code 4, then 1008 "Invalid request", §2.5).
+- The error texts are serde_json's, with line and column computed from the input (§3.3).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import msgspec
+
+from tickerplant.protocol.errors import (
+    BAD_ID,
+    BAD_PROPERTY_NAME,
+    BAD_PROPERTY_VALUE,
+    CLOSE_INVALID_JSON,
+    CLOSE_INVALID_REQUEST,
+    TOO_MANY_PARAMETERS,
+    TOO_MANY_SUBSCRIPTIONS,
+    UNKNOWN_PROPERTY,
+    CloseReason,
+    StreamError,
+)
+
+__all__ = ["Method", "Outcome", "SessionState", "SubscriptionSession", "error_frame"]
+
+_MAX_ID = 2**64 - 1
+_METHOD_LIST = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
+_MSGSPEC_ERROR = re.compile(r"JSON is malformed: (?P<what>.*) \(byte (?P<byte>\d+)\)")
+_METHOD_VALUE = re.compile(r'"method"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\]]*)')
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+class Method(enum.Enum):
+    SUBSCRIBE = "SUBSCRIBE"
+    UNSUBSCRIBE = "UNSUBSCRIBE"
+    LIST_SUBSCRIPTIONS = "LIST_SUBSCRIPTIONS"
+    SET_PROPERTY = "SET_PROPERTY"
+    GET_PROPERTY = "GET_PROPERTY"
+
+
+class SessionState(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"  # a fatal error was answered; every later frame is ignored
+
+
+class Outcome(NamedTuple):
+    reply: bytes | None = None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    close: CloseReason | None = None
+    combined_changed: bool = False
+
+
+_IGNORED = Outcome()
+
+
+def error_frame(error: StreamError, request_id: Any) -> bytes:
+    return b'{"error":{"code":%d,"msg":%s},"id":%s}' % (
+        error.code,
+        _encode(error.msg),
+        _encode(request_id),
+    )
+
+
+def _result_frame(result: Any, request_id: Any) -> bytes:
+    return b'{"result":%s,"id":%s}' % (_encode(result), _encode(request_id))
+
+
+def _position(text: str, offset: int) -> str:
+    """serde_json's ``line L column C`` for a character offset into the frame."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line} column {column}"
+
+
+def _end_position(text: str) -> str:
+    stripped = text.rstrip()
+    return _position(stripped, len(stripped) - 1)
+
+
+def _json_error(text: str, exc: msgspec.DecodeError) -> StreamError:
+    found = _MSGSPEC_ERROR.search(str(exc))
+    if found is None:  # msgspec says "Input data was truncated" without a position
+        where = _position(text, len(text.rstrip()))
+        return StreamError(3, f"Invalid JSON: EOF while parsing a value at {where}")
+    what = found["what"]
+    offset = len(text.encode()[: int(found["byte"])].decode(errors="ignore"))
+    serde_what = "trailing characters" if what.startswith("trailing") else "expected value"
+    return StreamError(3, f"Invalid JSON: {serde_what} at {_position(text, offset)}")
+
+
+def _valid_id(value: Any) -> bool:
+    # bool is an int in Python, but `true` is no request ID.
+    if type(value) is int:
+        return 0 <= value <= _MAX_ID
+    return type(value) is str
+
+
+class SubscriptionSession:
+    """Subscription state of one connection: its names, its `combined` property."""
+
+    def __init__(
+        self,
+        initial: Iterable[str] = (),
+        *,
+        combined: bool,
+        max_streams: int = 1024,
+    ) -> None:
+        self.state = SessionState.OPEN
+        self.combined = combined
+        self.max_streams = max_streams
+        self._names: dict[str, None] = dict.fromkeys(initial)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def receive(self, frame: bytes | str) -> Outcome:
+        if self.state is SessionState.CLOSED:
+            return _IGNORED
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", errors="replace")
+        try:
+            request = _decode(frame)
+        except msgspec.DecodeError as exc:
+            self.state = SessionState.CLOSED
+            return Outcome(reply=error_frame(_json_error(text, exc), None), close=CLOSE_INVALID_JSON)
+        if not isinstance(request, dict):
+            kind = "sequence" if isinstance(request, list) else type(request).__name__
+            msg = f"Invalid request: invalid type: {kind}, expected struct Request"
+            return self._error(StreamError(2, f"{msg} at {_end_position(text)}"), None)
+        if "method" not in request:
+            missing = f"Invalid request: missing field `method` at {_end_position(text)}"
+            return self._error(StreamError(2, missing), self._echoable(request))
+        try:
+            method = Method(request["method"])
+        except (ValueError, TypeError):
+            return self._error(self._unknown_method(text, request["method"]), self._echoable(request))
+        request_id = request.get("id", None)
+        if not _valid_id(request_id):
+            return self._error(BAD_ID, None)
+        params = request.get("params", [])
+        return _HANDLERS[method](self, params, request_id)
+
+    # -- methods (§3.1) ---------------------------------------------------------------
+
+    def _subscribe(self, params: Any, request_id: Any) -> Outcome:
+        names = self._stream_params(params)
+        if names is None:
+            return self._error(self._bad_params(params), request_id)
+        fresh = [name for name in dict.fromkeys(names) if name not in self._names]
+        if len(self._names) + len(fresh) > self.max_streams:
+            self.state = SessionState.CLOSED
+            return Outcome(
+                reply=error_frame(TOO_MANY_SUBSCRIPTIONS, request_id),
+                close=CLOSE_INVALID_REQUEST,
+            )
+        self._names.update(dict.fromkeys(fresh))
+        return Outcome(reply=_result_frame(None, request_id), added=tuple(fresh))
+
+    def _unsubscribe(self, params: Any, request_id: Any) -> Outcome:
+        names = self._stream_params(params)
+        if names is None:
+            return self._error(self._bad_params(params), request_id)
+        gone = [name for name in dict.fromkeys(names) if name in self._names]
+        for name in gone:
+            del self._names[name]
+        return Outcome(reply=_result_frame(None, request_id), removed=tuple(gone))
+
+    def _list(self, params: Any, request_id: Any) -> Outcome:
+        if params not in ([], None):
+            return self._error(TOO_MANY_PARAMETERS, request_id)
+        return Outcome(reply=_result_frame(list(self._names), request_id))
+
+    def _set_property(self, params: Any, request_id: Any) -> Outcome:
+        if not isinstance(params, list) or not params or type(params[0]) is not str:
+            return self._error(BAD_PROPERTY_NAME, request_id)
+        if len(params) > 2:
+            return self._error(TOO_MANY_PARAMETERS, request_id)
+        if params[0] != "combined":
+            return self._error(UNKNOWN_PROPERTY, request_id)
+        if len(params) < 2 or type(params[1]) is not bool:
+            return self._error(BAD_PROPERTY_VALUE, request_id)
+        changed = params[1] != self.combined
+        self.combined = params[1]
+        return Outcome(reply=_result_frame(None, request_id), combined_changed=changed)
+
+    def _get_property(self, params: Any, request_id: Any) -> Outcome:
+        if not isinstance(params, list) or not params or type(params[0]) is not str:
+            return self._error(BAD_PROPERTY_NAME, request_id)
+        if len(params) > 1:
+            return self._error(TOO_MANY_PARAMETERS, request_id)
+        if params[0] != "combined":
+            return self._error(UNKNOWN_PROPERTY, request_id)
+        return Outcome(reply=_result_frame(self.combined, request_id))
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    def _stream_params(params: Any) -> list[str] | None:
+        if isinstance(params, list) and all(type(name) is str for name in params):
+            return params
+        return None
+
+    @staticmethod
+    def _bad_params(params: Any) -> StreamError:
+        if not isinstance(params, list):
+            return StreamError(2, "Invalid request: invalid type for `params`, expected a sequence")
+        return StreamError(2, "Invalid request: invalid type for stream name, expected a string")
+
+    @staticmethod
+    def _echoable(request: dict[str, Any]) -> Any:
+        request_id = request.get("id")
+        return request_id if _valid_id(request_id) else None
+
+    @staticmethod
+    def _unknown_method(text: str, method: Any) -> StreamError:
+        found = _METHOD_VALUE.search(text)
+        where = _position(text, found.end() - 1) if found else _end_position(text)
+        shown = f"`{method}`" if isinstance(method, str) else f"type: {_encode(method).decode()}"
+        return StreamError(
+            2, f"Invalid request: unknown variant {shown}, expected one of {_METHOD_LIST} at {where}"
+        )
+
+    @staticmethod
+    def _error(error: StreamError, request_id: Any) -> Outcome:
+        return Outcome(reply=error_frame(error, request_id))
+
+
+_HANDLERS = {
+    Method.SUBSCRIBE: SubscriptionSession._subscribe,
+    Method.UNSUBSCRIBE: SubscriptionSession._unsubscribe,
+    Method.LIST_SUBSCRIPTIONS: SubscriptionSession._list,
+    Method.SET_PROPERTY: SubscriptionSession._set_property,
+    Method.GET_PROPERTY: SubscriptionSession._get_property,
+}

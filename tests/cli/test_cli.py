@@ -1,0 +1,79 @@
+"""The command line: the installed `tickerplant serve`, started for real, and its config."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import websockets
+
+from tickerplant.cli import _parser, build_config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_serve_prints_its_urls_serves_both_markets_and_stops_on_sigterm() -> None:
+    um, cm = free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm),
+        "--seed", "7", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        lines = []
+        async with asyncio.timeout(20):
+            while not lines or "Ctrl-C" not in lines[-1]:
+                lines.append((await process.stdout.readline()).decode())
+        banner = "".join(lines)
+        assert f"ws://127.0.0.1:{um}/ws/<stream>" in banner
+        assert f"ws://127.0.0.1:{cm}/ws/<stream>" in banner
+        async with websockets.connect(f"ws://127.0.0.1:{um}/ws/btcusdt@bookTicker", max_queue=None) as ws:
+            assert json.loads(await ws.recv())["s"] == "BTCUSDT"
+        async with websockets.connect(f"ws://127.0.0.1:{cm}/ws/btcusd_perp@bookTicker", max_queue=None) as ws:
+            assert json.loads(await ws.recv())["ps"] == "BTCUSD"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            code = await process.wait()
+    assert code == 0
+
+
+def test_flags_override_the_toml_file(tmp_path: Path) -> None:
+    config_file = tmp_path / "tp.toml"
+    config_file.write_text(
+        'um_port = 9000\nlenient_case = true\n[limits]\nping_interval_s = 5\nmax_streams = 10\n'
+        '[simulator]\nseed = 3\nactions_per_s = "max"\n'
+    )
+    args = _parser().parse_args(["serve", "--config", str(config_file), "--max-streams", "20", "--cm-port", "9001"])
+    config = build_config(args)
+    assert (config.um_port, config.cm_port, config.lenient_case) == (9000, 9001, True)
+    assert (config.limits.ping_interval_s, config.limits.max_streams) == (5, 20)
+    assert (config.simulator.seed, config.simulator.actions_per_s) == (3, None)
+
+
+def test_every_limit_has_a_flag() -> None:
+    args = _parser().parse_args([
+        "serve", "--ping-interval", "1", "--pong-timeout", "2", "--max-connection-age", "3",
+        "--max-streams", "4", "--max-incoming-rate", "5", "--sim-rate", "max", "--strict-routing",
+    ])  # fmt: skip
+    config = build_config(args)
+    limits = config.limits
+    assert (limits.ping_interval_s, limits.pong_timeout_s, limits.max_connection_age_s) == (1, 2, 3)
+    assert (limits.max_streams, limits.max_incoming_rate) == (4, 5)
+    assert config.simulator.actions_per_s is None and config.strict_routing
+
+
+def test_a_bad_config_key_is_a_clear_error(tmp_path: Path) -> None:
+    config_file = tmp_path / "tp.toml"
+    config_file.write_text("[limits]\nping_every = 5\n")
+    with pytest.raises(SystemExit, match="ping_every"):
+        build_config(_parser().parse_args(["serve", "--config", str(config_file)]))

@@ -1,0 +1,36 @@
+"""Shared fixtures: a real tickerplant on loopback ports chosen by the OS."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from tickerplant.app import Tickerplant
+from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
+
+StartServer = Callable[..., Awaitable[Tickerplant]]
+
+
+@pytest.fixture
+async def start_server() -> AsyncIterator[StartServer]:
+    """Start tickerplant in this event loop; keyword arguments override the config.
+
+    ``limits`` and ``simulator`` take dicts of field overrides.
+    """
+    started: list[Tickerplant] = []
+
+    async def start(**overrides: Any) -> Tickerplant:
+        limits = dataclasses.replace(LimitsConfig(), **overrides.pop("limits", {}))
+        simulator = dataclasses.replace(SimulatorConfig(actions_per_s=2000.0), **overrides.pop("simulator", {}))
+        config = ServerConfig(um_port=0, cm_port=0, limits=limits, simulator=simulator, **overrides)
+        plant = Tickerplant(config)
+        await plant.start()
+        started.append(plant)
+        return plant
+
+    yield start
+    for plant in started:
+        await plant.close()

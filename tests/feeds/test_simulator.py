@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tickerplant.feeds.simulator import Simulator
+from tickerplant.market.book import OrderBook
+from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market.updates import BookUpdate, MarketUpdate, Trade
+
+NOW_MS = 1_767_225_600_000
+UM = catalogue(Market.UM, NOW_MS)
+CM = catalogue(Market.CM, NOW_MS)
+BOTH = UM + CM
+
+
+def _simulator(seed: int = 7, instruments: Sequence[Instrument] = BOTH) -> Simulator:
+    return Simulator(instruments, seed=seed, start_ms=NOW_MS)
+
+
+def _run(sim: Simulator, steps: int, every_ms: int = 10) -> list[MarketUpdate]:
+    updates: list[MarketUpdate] = list(sim.initial_updates(NOW_MS))
+    for k in range(1, steps + 1):
+        updates.extend(sim.advance(NOW_MS + k * every_ms))
+    return updates
+
+
+class _Mirror:
+    """Checks a stream of updates the way a downstream consumer would see it."""
+
+    def __init__(self, instruments: Sequence[Instrument]) -> None:
+        self.instruments = {inst.symbol: inst for inst in instruments}
+        self.books = {symbol: OrderBook() for symbol in self.instruments}
+        self.last_update_id: dict[str, int] = {}
+        self.last_trade_id: dict[str, int] = {}
+        self.pending: list[Trade] = []  # trades of the action whose BookUpdate is due
+        self.actions = 0
+        self.trading_actions = 0
+
+    def feed(self, updates: Sequence[MarketUpdate]) -> None:
+        for update in updates:
+            if isinstance(update, Trade):
+                self._trade(update)
+            else:
+                self._book_update(update)
+        assert not self.pending, "trades must be followed by their action's book update"
+
+    def _trade(self, trade: Trade) -> None:
+        inst = self.instruments[trade.symbol]
+        if self.pending:
+            assert trade.symbol == self.pending[0].symbol
+            assert trade.time_ms == self.pending[0].time_ms
+            assert trade.buyer_is_maker == self.pending[0].buyer_is_maker
+        assert trade.trade_id > self.last_trade_id.get(trade.symbol, -1)
+        self.last_trade_id[trade.symbol] = trade.trade_id
+        assert trade.qty > 0 and trade.qty % inst.step == 0
+        # The mirror still shows the book from before the action: the trade must have
+        # hit a level resting on the side the aggressor took from, within its quantity.
+        # (An action's fills are at distinct levels, so each is checked against the
+        # untouched level.)
+        book = self.books[trade.symbol]
+        resting = book.bids if trade.buyer_is_maker else book.asks
+        assert trade.price in resting
+        assert trade.qty <= resting[trade.price]
+        assert all(trade.price != earlier.price for earlier in self.pending)
+        self.pending.append(trade)
+
+    def _book_update(self, update: BookUpdate) -> None:
+        inst = self.instruments[update.symbol]
+        if self.pending:
+            assert update.symbol == self.pending[0].symbol
+            assert update.time_ms == self.pending[0].time_ms
+            self.trading_actions += 1
+            self.pending = []
+        self.actions += 1
+        assert update.update_id > self.last_update_id.get(update.symbol, -1)
+        self.last_update_id[update.symbol] = update.update_id
+        assert update.bids or update.asks
+        for level in update.bids + update.asks:
+            assert level.price > 0 and level.price % inst.tick == 0
+            assert level.qty >= 0 and level.qty % inst.step == 0
+        book = self.books[update.symbol]
+        book.apply(update)
+        assert not book.is_crossed()
+        assert book.bid_count > 0 and book.ask_count > 0
+
+
+def test_same_seed_same_updates_and_different_seed_different() -> None:
+    first = _run(_simulator(seed=11), 300)
+    again = _run(_simulator(seed=11), 300)
+    other = _run(_simulator(seed=12), 300)
+    assert first == again
+    assert first != other
+
+
+def test_invariants_hold_after_every_action() -> None:
+    sim = _simulator()
+    mirror = _Mirror(BOTH)
+    mirror.feed(sim.initial_updates(NOW_MS))
+    for k in range(1, 3001):
+        mirror.feed(sim.advance(NOW_MS + k * 10))
+    assert mirror.actions == sim.action_count + len(BOTH)
+    for symbol, book in sim.books.items():
+        mirrored = mirror.books[symbol]
+        assert mirrored.bids == book.bids and mirrored.asks == book.asks
+        assert mirrored.bid_prices == book.bid_prices
+        assert mirrored.ask_prices == book.ask_prices
+        assert mirrored.last_update_id == book.last_update_id
+        assert not book.is_crossed()
+
+
+def test_a_lively_market() -> None:
+    sim = _simulator()
+    mirror = _Mirror(BOTH)
+    mirror.feed(_run(sim, 6000))  # a minute
+    assert sim.action_count > 20_000  # hundreds of book changes per second
+    assert 0.10 <= mirror.trading_actions / mirror.actions <= 0.25
+    assert len(mirror.last_trade_id) > len(BOTH) // 2  # trading spread over the symbols
+    for symbol, book in sim.books.items():
+        inst = mirror.instruments[symbol]
+        spread = (book.ask_prices[0] - book.bid_prices[-1]) // inst.tick
+        assert spread >= 1
+        # the book tracks the fair price
+        mid = (book.ask_prices[0] + book.bid_prices[-1]) / 2
+        assert abs(mid / sim.fair_price(symbol) - 1) < 0.01
+
+
+def test_initial_books() -> None:
+    sim = _simulator()
+    updates = sim.initial_updates(NOW_MS)
+    assert [u.symbol for u in updates] == [inst.symbol for inst in BOTH]
+    for update, inst in zip(updates, BOTH, strict=True):
+        assert 20 <= len(update.bids) <= 50 and 20 <= len(update.asks) <= 50
+        assert update.time_ms == NOW_MS
+        best_bid, best_ask = update.bids[0].price, update.asks[0].price
+        assert 1 <= (best_ask - best_bid) // inst.tick <= 3
+        assert [level.price for level in update.bids] == sorted(
+            (level.price for level in update.bids), reverse=True
+        )
+        assert abs(best_bid / inst.initial_price - 1) < 0.001
+        assert all(level.qty >= inst.min_qty for level in update.bids + update.asks)
+
+
+def test_step_performs_exactly_n_actions() -> None:
+    sim = _simulator()
+    sim.initial_updates(NOW_MS)
+    updates = sim.step(1000, NOW_MS + 5)
+    assert sum(isinstance(u, BookUpdate) for u in updates) == 1000
+    assert all(u.time_ms == NOW_MS + 5 for u in updates)
+    assert sim.action_count == 1000
+
+
+@pytest.mark.parametrize("every_ms", [1, 50, 1000])
+def test_rate_yields_about_actions_per_s_times_elapsed(every_ms: int) -> None:
+    sim = Simulator(UM, seed=3, actions_per_s=400.0, start_ms=NOW_MS)
+    elapsed_s = 100
+    for k in range(1, elapsed_s * 1000 // every_ms + 1):
+        updates = sim.advance(NOW_MS + k * every_ms)
+        assert all(u.time_ms == NOW_MS + k * every_ms for u in updates)
+    # Poisson with mean 40 000: a standard deviation of 200
+    assert abs(sim.action_count - 400 * elapsed_s) < 2_000
+
+
+def test_a_long_stall_does_not_flood() -> None:
+    sim = Simulator(UM, seed=3, actions_per_s=400.0, start_ms=NOW_MS)
+    sim.advance(NOW_MS + 3_600_000)
+    assert sim.action_count < 400 * 10
+    assert Simulator(UM, seed=3, actions_per_s=0.0, start_ms=NOW_MS).advance(NOW_MS + 10**6) == []
+
+
+def test_quarterlies_move_with_their_perpetual() -> None:
+    sim = Simulator(CM, seed=5, start_ms=NOW_MS)
+    quarterly = next(i for i in CM if i.symbol.startswith("BTCUSD_2"))
+    ratio = quarterly.initial_price / next(i for i in CM if i.symbol == "BTCUSD_PERP").initial_price
+    for k in range(1, 601):
+        sim.advance(NOW_MS + k * 1000)
+    moved = sim.fair_price(quarterly.symbol) / sim.fair_price("BTCUSD_PERP")
+    assert moved == pytest.approx(ratio, rel=1e-4)
+
+
+def test_warm_history() -> None:
+    sim = _simulator()
+    now = NOW_MS + 10_000
+    history = sim.warm_history(now)
+    assert history == sim.warm_history(now)  # its own random stream: repeatable
+    assert [t.time_ms for t in history] == sorted(t.time_ms for t in history)
+    assert all(now - 86_400_000 < t.time_ms < now for t in history)
+    by_symbol: dict[str, list[Trade]] = {}
+    for trade in history:
+        by_symbol.setdefault(trade.symbol, []).append(trade)
+    assert set(by_symbol) == {inst.symbol for inst in BOTH}
+    instruments = {inst.symbol: inst for inst in BOTH}
+    for symbol, trades in by_symbol.items():
+        inst = instruments[symbol]
+        assert 86_400 / 90 < len(trades) < 86_400 / 10  # a trade every 20-60 s or so
+        ids = [t.trade_id for t in trades]
+        assert ids == sorted(set(ids))
+        assert trades[-1].price == sim.fair_price(symbol)  # the walk ends at the fair price
+        assert all(t.qty >= inst.min_qty and t.qty % inst.step == 0 for t in trades)
+        assert all(t.price > 0 and t.price % inst.tick == 0 for t in trades)
+        prices = [t.price for t in trades]
+        assert max(prices) / min(prices) < 1.5
+    # live ids continue above the history's
+    live = [u for u in sim.step(5000, now) if isinstance(u, Trade)]
+    assert live
+    for trade in live:
+        assert trade.trade_id > by_symbol[trade.symbol][-1].trade_id
+
+
+def test_warm_history_changes_nothing_that_follows() -> None:
+    with_history, without = _simulator(seed=9), _simulator(seed=9)
+    with_history.warm_history(NOW_MS)
+    assert _run(with_history, 200) == _run(without, 200)
+
+
+def test_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        Simulator([], seed=1)
+    with pytest.raises(ValueError):
+        Simulator(UM, seed=1, actions_per_s=-1.0)
+    with pytest.raises(ValueError):
+        Simulator([UM[0], UM[0]], seed=1)
+
+
+_calls = st.lists(
+    st.tuples(st.booleans(), st.integers(0, 2_000), st.integers(0, 300)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32), _calls)
+def test_any_call_sequence_keeps_the_invariants(
+    seed: int, calls: list[tuple[bool, int, int]]
+) -> None:
+    instruments = UM[:3] + CM[-4:]  # busy perpetuals and thin quarterlies
+    sims = [Simulator(instruments, seed=seed, start_ms=NOW_MS) for _ in range(2)]
+    mirror = _Mirror(instruments)
+    now = NOW_MS
+    outputs: list[list[MarketUpdate]] = [list(sim.initial_updates(now)) for sim in sims]
+    for use_step, dt, n in calls:
+        now += dt
+        for sim, out in zip(sims, outputs, strict=True):
+            out.extend(sim.step(n, now) if use_step else sim.advance(now))
+    assert outputs[0] == outputs[1]
+    mirror.feed(outputs[0])
+    for symbol, book in sims[0].books.items():
+        assert mirror.books[symbol].bids == book.bids
+        assert mirror.books[symbol].asks == book.asks

@@ -1,0 +1,116 @@
+"""The plant: book updates and trades in, encoded stream payloads out, on a manual clock."""
+
+from __future__ import annotations
+
+import msgspec
+
+from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.plant import Plant, StreamMessage
+from tickerplant.market.updates import BookUpdate, Level, Trade
+
+T0 = 1_767_225_600_000
+
+
+def instrument(market: Market) -> Instrument:
+    if market is Market.UM:
+        return Instrument(
+            "BTCUSDT", "BTCUSDT", market, ContractType.PERPETUAL, "BTC", "USDT", "USDT",
+            2, 10, 3, 1, 1, 1_000_000, 1, 0, 4_133_404_800_000, 9_000_000, 0.03, 1.0,
+        )  # fmt: skip
+    return Instrument(
+        "BTCUSD_PERP", "BTCUSD", market, ContractType.PERPETUAL, "BTC", "USD", "BTC",
+        1, 1, 0, 1, 1, 1_000_000, 100, 0, 4_133_404_800_000, 900_000, 0.03, 1.0,
+    )  # fmt: skip
+
+
+def book(symbol: str, u: int, t: int, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> BookUpdate:
+    return BookUpdate(symbol, u, t, tuple(Level(*b) for b in bids), tuple(Level(*a) for a in asks))
+
+
+def test_um_book_ticker_bytes_in_the_live_key_order() -> None:
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(book("BTCUSDT", 9924360161244, T0, [(6800500, 2394)], [(6800510, 857)]), T0 + 1, out)
+    assert out == [
+        StreamMessage(
+            "btcusdt@bookTicker",
+            b'{"e":"bookTicker","u":9924360161244,"s":"BTCUSDT","b":"68005.00","B":"2.394",'
+            b'"a":"68005.10","A":"0.857","T":1767225600000,"E":1767225600001}',
+        )
+    ]
+
+
+def test_cm_book_ticker_carries_ps_and_feeds_all_book_ticker_in_real_time() -> None:
+    plant = Plant(Market.CM, [instrument(Market.CM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(book("BTCUSD_PERP", 17242169, T0, [(95481, 52)], [(95485, 11)]), T0 + 11, out)
+    payload = (
+        b'{"e":"bookTicker","u":17242169,"s":"BTCUSD_PERP","ps":"BTCUSD","b":"9548.1","B":"52",'
+        b'"a":"9548.5","A":"11","T":1767225600000,"E":1767225600011}'
+    )
+    assert out == [StreamMessage("btcusd_perp@bookTicker", payload), StreamMessage("!bookTicker", payload)]
+
+
+def test_book_ticker_only_on_a_change_of_the_top() -> None:
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(book("BTCUSDT", 1, T0, [(100, 5), (90, 5)], [(110, 5)]), T0, out)
+    plant.apply(book("BTCUSDT", 2, T0, [(90, 7)], []), T0, out)  # below the top: silent
+    plant.apply(book("BTCUSDT", 3, T0, [(100, 6)], []), T0, out)  # best bid quantity
+    plant.apply(book("BTCUSDT", 4, T0, [], [(105, 1)]), T0, out)  # best ask price
+    assert [msgspec.json.decode(m.payload)["u"] for m in out] == [1, 3, 4]
+
+
+def test_um_all_book_ticker_is_a_5s_batch_of_changed_symbols() -> None:
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(book("BTCUSDT", 1, T0, [(100, 5)], [(110, 5)]), T0, out)
+    plant.apply(book("BTCUSDT", 2, T0, [(100, 6)], []), T0, out)
+    out.clear()
+    plant.tick(T0 + 4999, out)
+    assert not [m for m in out if m.stream == "!bookTicker"]
+    plant.tick(T0 + 5000, out)
+    batch = [m for m in out if m.stream == "!bookTicker"]
+    assert len(batch) == 1 and msgspec.json.decode(batch[0].payload)["u"] == 2
+    out.clear()
+    plant.tick(T0 + 10_000, out)  # nothing changed since
+    assert not [m for m in out if m.stream == "!bookTicker"]
+
+
+def test_mini_ticker_is_a_true_rolling_24h_window() -> None:
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    day = 86_400_000
+    plant.warm([Trade("BTCUSDT", 1, T0 - day + 1000, 9_000_000, 1000, False)])  # 10.000 @ 90000.00
+    plant.warm([Trade("BTCUSDT", 2, T0 - 1000, 9_100_000, 500, True)])
+    out: list[StreamMessage] = []
+    plant.apply(Trade("BTCUSDT", 3, T0 + 100, 8_900_000, 250, False), T0 + 100, out)
+    assert out == []  # trades alone publish nothing on these streams
+    plant.tick(T0 + 2000, out)
+    mini = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusdt@miniTicker"]
+    assert mini == [{
+        "e": "24hrMiniTicker", "E": T0 + 2000, "s": "BTCUSDT", "c": "89000.00", "o": "91000.00",
+        "h": "91000.00", "l": "89000.00", "v": "0.750", "q": "67750.00000",
+    }]  # fmt: skip — the first trade left the window 1 s before
+
+
+def test_all_mini_ticker_every_second_with_changed_symbols_only() -> None:
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(Trade("BTCUSDT", 1, T0, 9_000_000, 1, False), T0, out)
+    plant.tick(T0 + 1000, out)
+    arrays = [msgspec.json.decode(m.payload) for m in out if m.stream == "!miniTicker@arr"]
+    assert len(arrays) == 1 and arrays[0][0]["s"] == "BTCUSDT"
+    out.clear()
+    plant.tick(T0 + 2000, out)
+    assert not [m for m in out if m.stream == "!miniTicker@arr"]
+
+
+def test_cm_mini_ticker_volume_in_contracts_and_base_asset() -> None:
+    plant = Plant(Market.CM, [instrument(Market.CM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(Trade("BTCUSD_PERP", 1, T0, 1_000_000, 3, False), T0, out)  # 3 contracts at 100000.0
+    plant.tick(T0 + 500, out)
+    mini = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusd_perp@miniTicker"]
+    assert mini[0]["ps"] == "BTCUSD"
+    assert (mini[0]["v"], mini[0]["q"]) == ("3", "0.00300000")  # 3 × 100 USD / 100000 = 0.003 BTC
+    assert list(mini[0]) == ["e", "E", "s", "ps", "c", "o", "h", "l", "v", "q"]
