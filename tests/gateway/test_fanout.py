@@ -33,10 +33,10 @@ async def test_one_frame_object_for_every_raw_subscriber_and_one_flush_per_itera
     fanout.publish([StreamMessage("btcusdt@bookTicker", b'{"u":1}'), StreamMessage("other", b"{}")])
     fanout.publish([StreamMessage("btcusdt@bookTicker", b'{"u":2}')])
     await asyncio.sleep(0)
-    assert all(len(sink.writes) == 1 and len(sink.writes[0]) == 2 for sink in sinks)
+    assert all(len(sink.writes) == 1 and len(sink.writes[0]) == 1 for sink in sinks)
     first = sinks[0].writes[0][0]
-    assert all(sink.writes[0][0] is first for sink in sinks)
-    assert first == text_frame(b'{"u":1}')
+    assert all(sink.writes[0][0] is first for sink in sinks), "one joined bytes object for all"
+    assert first == text_frame(b'{"u":1}') + text_frame(b'{"u":2}')
 
 
 async def test_combined_wrapper_is_built_once_per_subscribed_name() -> None:
@@ -58,9 +58,22 @@ async def test_removing_routes_stops_delivery() -> None:
     fanout.add(sink, "k", "k", combined=False)
     fanout.add(sink, "k", "K", combined=False)  # two names delivering one stream: two copies
     fanout.publish([StreamMessage("k", b"1")])
+    await asyncio.sleep(0)
     fanout.remove(sink, "k", "K", combined=False)
     fanout.publish([StreamMessage("k", b"2")])
+    await asyncio.sleep(0)
     fanout.remove(sink, "k", "k", combined=False)
     fanout.publish([StreamMessage("k", b"3")])
     await asyncio.sleep(0)
-    assert sink.writes == [[text_frame(b"1"), text_frame(b"1"), text_frame(b"2")]]
+    assert sink.writes == [[text_frame(b"1"), text_frame(b"1")], [text_frame(b"2")]]
+
+
+async def test_replies_go_out_before_the_data_of_the_same_iteration() -> None:
+    fanout = FanOut(asyncio.get_running_loop())
+    sink = Sink()
+    fanout.add(sink, "k", "k", combined=False)
+    fanout.add(sink, "k", "K", combined=False)  # two names delivering one stream: two copies
+    fanout.publish([StreamMessage("k", b"1")])
+    fanout.queue(sink, b"reply")
+    await asyncio.sleep(0)
+    assert sink.writes == [[b"reply", text_frame(b"1"), text_frame(b"1")]]

@@ -45,93 +45,87 @@ def combined_prefix(name: str) -> bytes:
 
 
 class Sink(Protocol):
-    """A connection as the fan-out sees it: a list of frames waiting for the next flush."""
+    """A connection as the fan-out sees it: what waits for its next write."""
 
     pending: list[bytes]
 
     def flush(self) -> None: ...
 
 
+class _Route:
+    """One framing of one stream: the frames it got this iteration and who receives them."""
+
+    __slots__ = ("frames", "prefix", "sinks")
+
+    def __init__(self, prefix: bytes | None) -> None:
+        self.prefix = prefix  # the combined wrapper's head, or None for raw payloads
+        self.frames: list[bytes] = []
+        self.sinks: dict[Sink, int] = {}  # connection -> how many of its names map here
+
+
 class FanOut:
-    """The routing table of one listener and the per-iteration flush of its connections."""
+    """The routing table of one listener and the per-iteration flush of its connections.
+
+    A message costs the same whatever the number of subscribers: ``publish`` appends its
+    frame to each framing of its stream (raw, and combined once per subscribed name). At
+    the end of the loop iteration each route joins its frames once and hands the same
+    bytes object to every subscriber, and each connection gets one write.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        # canonical stream -> {connection: how many of its names deliver this stream}
-        self._raw: dict[str, dict[Sink, int]] = {}
-        # canonical stream -> {connection: combined prefixes, one per subscribed name}
-        self._combined: dict[str, dict[Sink, tuple[bytes, ...]]] = {}
+        self._routes: dict[str, list[_Route]] = {}  # canonical stream -> its framings
+        self._dirty_routes: list[_Route] = []
         self._dirty: list[Sink] = []
         self._flush_scheduled = False
 
     def add(self, sink: Sink, key: str, name: str, combined: bool) -> None:
-        if combined:
-            table = self._combined.setdefault(key, {})
-            table[sink] = (*table.get(sink, ()), combined_prefix(name))
+        prefix = combined_prefix(name) if combined else None
+        routes = self._routes.setdefault(key, [])
+        for route in routes:
+            if route.prefix == prefix:
+                break
         else:
-            counts = self._raw.setdefault(key, {})
-            counts[sink] = counts.get(sink, 0) + 1
+            route = _Route(prefix)
+            routes.append(route)
+        route.sinks[sink] = route.sinks.get(sink, 0) + 1
 
     def remove(self, sink: Sink, key: str, name: str, combined: bool) -> None:
-        if combined:
-            table = self._combined.get(key)
-            if table is None or sink not in table:
+        prefix = combined_prefix(name) if combined else None
+        routes = self._routes.get(key, [])
+        for route in routes:
+            if route.prefix == prefix and sink in route.sinks:
+                if route.sinks[sink] > 1:
+                    route.sinks[sink] -= 1
+                    return
+                del route.sinks[sink]
+                if not route.sinks:
+                    routes.remove(route)
+                    if not routes:
+                        del self._routes[key]
                 return
-            prefix = combined_prefix(name)
-            left = list(table[sink])
-            if prefix in left:
-                left.remove(prefix)
-            if left:
-                table[sink] = tuple(left)
-            else:
-                del table[sink]
-                if not table:
-                    del self._combined[key]
-        else:
-            counts = self._raw.get(key)
-            if counts is None or sink not in counts:
-                return
-            if counts[sink] > 1:
-                counts[sink] -= 1
-            else:
-                del counts[sink]
-                if not counts:
-                    del self._raw[key]
 
     def publish(self, messages: Sequence[StreamMessage]) -> None:
-        """Queue each message to its subscribers; the flush follows in this iteration."""
-        raw_routes = self._raw
-        combined_routes = self._combined
-        dirty = self._dirty
+        """Queue each message on its routes; the flush follows in this iteration."""
+        routes_of = self._routes
+        dirty_routes = self._dirty_routes
         for stream, payload in messages:
-            raw = raw_routes.get(stream)
-            if raw:
-                frame = text_frame(payload)
-                for sink, count in raw.items():
-                    pending = sink.pending
-                    if not pending:
-                        dirty.append(sink)
-                    pending.append(frame)
-                    if count > 1:
-                        pending.extend([frame] * (count - 1))
-            combined = combined_routes.get(stream)
-            if combined:
-                frames: dict[bytes, bytes] = {}
-                for sink, prefixes in combined.items():
-                    pending = sink.pending
-                    if not pending:
-                        dirty.append(sink)
-                    for prefix in prefixes:
-                        wrapped = frames.get(prefix)
-                        if wrapped is None:
-                            wrapped = frames[prefix] = text_frame(prefix + payload + b"}")
-                        pending.append(wrapped)
-        if dirty and not self._flush_scheduled:
+            routes = routes_of.get(stream)
+            if routes is None:
+                continue
+            for route in routes:
+                frames = route.frames
+                if not frames:
+                    dirty_routes.append(route)
+                prefix = route.prefix
+                frames.append(text_frame(payload if prefix is None else prefix + payload + b"}"))
+        if dirty_routes and not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
     def queue(self, sink: Sink, frame: bytes) -> None:
-        """Queue a frame for one connection (replies, pings), in order with its data."""
+        """Queue a frame for one connection (replies, pings): it goes out before the data
+        of this iteration, so a SUBSCRIBE's reply precedes its first event."""
         if not sink.pending:
             self._dirty.append(sink)
         sink.pending.append(frame)
@@ -141,6 +135,19 @@ class FanOut:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        dirty, self._dirty = self._dirty, []
+        dirty = self._dirty
+        dirty_routes, self._dirty_routes = self._dirty_routes, []
+        for route in dirty_routes:
+            frames = route.frames
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            frames.clear()
+            for sink, count in route.sinks.items():
+                pending = sink.pending
+                if not pending:
+                    dirty.append(sink)
+                pending.append(data)
+                if count > 1:
+                    pending.extend([data] * (count - 1))
+        self._dirty = []
         for sink in dirty:
             sink.flush()
