@@ -12,7 +12,7 @@ from tickerplant.feeds.pump import SimulatorPump
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.plant import Plant
+from tickerplant.market.plant import Plant, StreamMessage
 
 __all__ = ["Tickerplant"]
 
@@ -53,8 +53,14 @@ class Tickerplant:
     async def start(self) -> None:
         now_ms = self.clock.now_ms()
         history = self.simulator.warm_history(now_ms)
-        for plant in self.plants.values():
-            plant.warm(t for t in history if t.symbol in plant.symbols)
+        for market, plant in self.plants.items():
+            past = [t for t in history if t.symbol in plant.symbols]
+            plant.warm(past)
+            # The gateways' market views build their klines over the same past.
+            self.bus.publish(market, plant.history(past))
+            current: list[StreamMessage] = []
+            plant.snapshot(now_ms, current)
+            self.bus.publish(market, current)
         self.pump.dispatch(self.simulator.initial_updates(now_ms), now_ms)
         config = self.config
         await self.listeners[Market.UM].start(config.host, config.um_port)

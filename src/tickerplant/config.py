@@ -43,5 +43,6 @@ class ServerConfig:
     cm_port: int = 8766
     strict_routing: bool = False  # unrouted USDⓈ-M paths serve only /public streams (spec §2.2)
     lenient_case: bool = False  # uppercase symbols in stream names deliver (spec §3.4)
+    request_weight_per_min: int = 2400  # REQUEST_WEIGHT per IP, REST and WebSocket API (§5.5, §7.1)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)

@@ -84,7 +84,15 @@ def test_mini_ticker_is_a_true_rolling_24h_window() -> None:
     plant.warm([Trade("BTCUSDT", 2, T0 - 1000, 9_100_000, 500, True)])
     out: list[StreamMessage] = []
     plant.apply(Trade("BTCUSDT", 3, T0 + 100, 8_900_000, 250, False), T0 + 100, out)
-    assert out == []  # trades alone publish nothing on these streams
+    assert [m.stream for m in out] == ["btcusdt@trade", "btcusdt@aggTrade"]
+    assert out[0].payload == (
+        b'{"e":"trade","E":1767225600100,"T":1767225600100,"s":"BTCUSDT","t":3,"p":"89000.00",'
+        b'"q":"0.250","X":"MARKET","m":false}'
+    )
+    assert out[1].payload == (
+        b'{"e":"aggTrade","E":1767225600100,"a":3,"s":"BTCUSDT","p":"89000.00","q":"0.250","nq":"0.250",'
+        b'"f":3,"l":3,"T":1767225600100,"m":false}'
+    )
     plant.tick(T0 + 2000, out)
     mini = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusdt@miniTicker"]
     assert mini == [{
@@ -114,3 +122,40 @@ def test_cm_mini_ticker_volume_in_contracts_and_base_asset() -> None:
     assert mini[0]["ps"] == "BTCUSD"
     assert (mini[0]["v"], mini[0]["q"]) == ("3", "0.00300000")  # 3 × 100 USD / 100000 = 0.003 BTC
     assert list(mini[0]) == ["e", "E", "s", "ps", "c", "o", "h", "l", "v", "q"]
+
+
+def test_ticker_24h_fields() -> None:
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(Trade("BTCUSDT", 7, T0, 9_000_000, 1000, False), T0, out)  # 10 @ 90000.00
+    plant.apply(Trade("BTCUSDT", 8, T0 + 1, 9_900_000, 1000, True), T0 + 1, out)  # 10 @ 99000.00
+    out.clear()
+    plant.tick(T0 + 2000, out)
+    (ticker,) = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusdt@ticker"]
+    assert ticker == {
+        "e": "24hrTicker", "E": T0 + 2000, "s": "BTCUSDT", "p": "9000.00", "P": "10.000",
+        "w": "94500.00", "c": "99000.00", "Q": "1.000", "o": "90000.00", "h": "99000.00",
+        "l": "90000.00", "v": "2.000", "q": "189000.00000", "O": T0 + 2000 - 86_400_000 - 2000 % 60_000,
+        "C": T0 + 2000, "F": 7, "L": 8, "n": 2,
+    }  # fmt: skip
+    arrays = [msgspec.json.decode(m.payload) for m in out if m.stream == "!ticker@arr"]
+    assert arrays and arrays[0][0]["s"] == "BTCUSDT"
+
+
+def test_depth_diff_chains_update_ids_per_batch() -> None:
+    plant = Plant(Market.CM, [instrument(Market.CM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(book("BTCUSD_PERP", 10, T0, [(95481, 52)], [(95485, 11)]), T0, out)
+    plant.apply(book("BTCUSD_PERP", 11, T0, [(95481, 50), (95480, 3)], []), T0, out)
+    out.clear()
+    plant.end_batch(T0 + 1, out)
+    plant.apply(book("BTCUSD_PERP", 12, T0 + 5, [(95480, 0)], []), T0 + 5, out)
+    plant.end_batch(T0 + 6, out)
+    plant.end_batch(T0 + 7, out)  # nothing changed: nothing published
+    diffs = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusd_perp@depthDiff"]
+    assert diffs == [
+        {"e": "depthUpdate", "E": T0 + 1, "T": T0, "s": "BTCUSD_PERP", "ps": "BTCUSD", "U": 10, "u": 11,
+         "pu": 0, "b": [["9548.1", "50"], ["9548.0", "3"]], "a": [["9548.5", "11"]]},
+        {"e": "depthUpdate", "E": T0 + 6, "T": T0 + 5, "s": "BTCUSD_PERP", "ps": "BTCUSD", "U": 12, "u": 12,
+         "pu": 11, "b": [["9548.0", "0"]], "a": []},
+    ]  # fmt: skip

@@ -59,7 +59,7 @@ def test_silent_names_say_why() -> None:
         ("BTCUSDT@bookTicker", "lowercase"),
         ("nosuch@bookTicker", "unknown symbol"),
         ("0", "not a stream name"),
-        ("btcusdt@aggTrade", "not produced"),
+        ("btcusdt@kline_1m", "not produced"),
     ]:
         resolution = resolve(name, SYMBOLS, Route.UNROUTED, strict_routing=False, lenient_case=False)
         assert resolution.key is None

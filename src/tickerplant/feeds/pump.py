@@ -59,6 +59,7 @@ class SimulatorPump:
         self.updates_processed += len(updates)
         for market, plant in self._plants.items():
             out = outs[market]
+            plant.end_batch(now_ms, out)
             if now_ms >= plant.next_tick_ms:
                 plant.tick(now_ms, out)
             self._bus.publish(market, out)

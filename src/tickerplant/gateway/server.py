@@ -1,40 +1,97 @@
-"""One listener per market: the HTTP upgrade router in front of the gateway's surfaces."""
+"""One listener per market: an HTTP router in front of the gateway's three surfaces.
+
+Each listener stands in for all of its market's Binance hosts (ARCHITECTURE.md): the
+market streams, the WebSocket API and REST market data share one host:port, told apart
+by path. The market view and the fan-out both subscribe to the bus.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from picows import (
+    WSAutoPingStrategy,
     WSListener,
     WSUpgradeRequest,
     WSUpgradeResponse,
     WSUpgradeResponseWithListener,
-    ws_create_server,
 )
+from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.fanout import FanOut
 from tickerplant.gateway.market_streams import MarketStreams
+from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import CLOSE_SHUTDOWN
+from tickerplant.protocol.limits import RequestWeight
+from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
+from tickerplant.protocol.ws_api import WsApi, rate_limit_error
 
 __all__ = ["Listener"]
 
 log = logging.getLogger("tickerplant.gateway")
 
+_WS_API_PATHS = {Market.UM: "/ws-fapi/v1", Market.CM: "/ws-dapi/v1"}
+_WS_API_HANDSHAKE_WEIGHT = 5  # each WebSocket API handshake costs 5 of the IP's weight (§5.1)
+_Routed = WSListener | WSUpgradeResponseWithListener
 
-def _refusal(status: int, msg: str) -> WSUpgradeResponseWithListener:
-    body = msgspec.json.encode({"code": -1, "msg": msg})
-    response = WSUpgradeResponse.create_error_response(
-        status, body, {"Content-Type": "application/json"}
-    )
+
+def _json_response(
+    status: int, body: bytes, headers: dict[str, str] | None = None
+) -> WSUpgradeResponseWithListener:
+    extra = {"Content-Type": "application/json", **(headers or {})}
+    if status == 200:
+        response = WSUpgradeResponse.create_ok_response(body, extra)
+    else:
+        response = WSUpgradeResponse.create_error_response(status, body, extra)
     return WSUpgradeResponseWithListener(response, None)
+
+
+def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
+    headers = {"X-MBX-USED-WEIGHT-1M": str(answer.used_weight)}
+    if answer.retry_after_s is not None:
+        headers["Retry-After"] = str(answer.retry_after_s)
+    return _json_response(answer.status, answer.body, headers)
+
+
+class _PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
+    """picows' server protocol, telling the router which address a request came from:
+    REST weight is counted per IP (§7.1), and picows' router sees only the request."""
+
+    def __init__(self, listener: Listener) -> None:
+        self.peer_ip = "?"
+        self._listener = listener
+        super().__init__(
+            None, None, False,  # server side: no host, no path
+            self._route,
+            logging.getLogger(f"picows.{listener.market.value}"),
+            True,  # disconnect on an exception in a callback
+            5.0,  # handshake timeout, s
+            False, 20.0, 20.0, WSAutoPingStrategy.PING_WHEN_IDLE,  # our own keep-alive instead
+            False,  # no auto-pong: pings count toward the message rate (§2.5)
+            1024 * 1024,  # max frame size: Binance's clients refuse frames over 1 MiB
+            None,  # no extra headers
+            16 * 1024,  # initial read buffer
+        )  # fmt: skip
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        self.peer_ip = str(peer[0]) if peer else "?"
+        super().connection_made(transport)
+
+    def _route(self, request: WSUpgradeRequest) -> _Routed | None:
+        return self._listener.route(request, self.peer_ip)
 
 
 class Listener:
@@ -51,10 +108,17 @@ class Listener:
         self.market = market
         self._config = config
         self._instruments = instruments
-        self._bus = bus
         self._clock = clock
+        self.view = MarketView(market, list(instruments.values()))
+        bus.subscribe(market, self.view.receive)
+        self._bus = bus
+        data = MarketData(self.view)
+        self.weight = RequestWeight(config.request_weight_per_min)
+        self.rest = RestApi(market, data, self.weight, list(instruments.values()))
+        self.ws_api = WsApi(data, self.weight)
         self._server: asyncio.Server | None = None
         self.streams: MarketStreams | None = None
+        self.ws_api_connections: set[WsApiConnection] = set()
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:
@@ -70,36 +134,53 @@ class Listener:
             lenient_case=self._config.lenient_case,
         )
         self._bus.subscribe(self.market, fanout.publish)
-        self._server = await ws_create_server(
-            self._route,
-            host,
-            port,
-            enable_auto_pong=False,  # pings count toward the message rate (spec §2.5)
-            use_aiofastnet=False,  # uvloop's own transport: measured faster for coalesced writes
-            max_frame_size=1024 * 1024,
-            logger_name=f"{self.market.value}",
-        )
+        self._server = await loop.create_server(lambda: _PeerAwareProtocol(self), host, port, backlog=4096)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def _route(self, request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener | None:
+    def route(self, request: WSUpgradeRequest, ip: str) -> _Routed | None:
         assert self.streams is not None
         target = request.path.decode("utf-8", errors="replace")
+        path, _, query = target.partition("?")
+        now_ms = self._clock.now_ms()
+        if path == _WS_API_PATHS[self.market]:
+            return self._ws_api(query, ip, now_ms)
+        if self.rest.handles(path):
+            return _rest_response(self.rest.answer(path, query, ip, now_ms))
         routed = self.market is Market.UM or not self._config.strict_routing
         url = parse_stream_url(target, routed=routed)
         if isinstance(url, UrlRefused):
-            return _refusal(url.status, url.reason)
+            return _json_response(url.status, msgspec.json.encode({"code": -1, "msg": url.reason}))
         if url is not None:
             if len(dict.fromkeys(url.names)) > self._config.limits.max_streams:
-                return _refusal(400, "Too many subscriptions")
+                return _json_response(400, b'{"code":4,"msg":"Too many subscriptions"}')
             return self.streams.connection(url)
-        return _refusal(404, f"no such path: {target.partition('?')[0]}")
+        return _json_response(
+            404, msgspec.json.encode({"code": -5000, "msg": f"Path {path}, Method GET is invalid"})
+        )
+
+    def _ws_api(self, query: str, ip: str, now_ms: int) -> _Routed:
+        verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)
+        if verdict.status != 200:
+            error = rate_limit_error(verdict, ip, self.weight.limit)
+            body = msgspec.json.encode({"code": error.code, "msg": error.msg})
+            retry = str(-(-verdict.retry_after_ms // 1000))
+            return _json_response(verdict.status, body, {"Retry-After": retry})
+        params: dict[str, Any] = dict(parse_qsl(query))
+        connection = WsApiConnection(
+            self.ws_api,
+            self._clock,
+            self._config.limits,
+            self.ws_api_connections,
+            rate_limits_default=params.get("returnRateLimits") != "false",
+        )
+        return connection
 
     async def close(self) -> None:
         if self._server is None:
             return
         self._server.close()
-        if self.streams is not None:
-            for connection in list(self.streams.connections):
-                connection.close(CLOSE_SHUTDOWN)
+        connections = [*(self.streams.connections if self.streams else ()), *self.ws_api_connections]
+        for connection in connections:
+            connection.close(CLOSE_SHUTDOWN)
         await asyncio.sleep(0)
         await self._server.wait_closed()

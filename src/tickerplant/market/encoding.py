@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["fixed"]
+from decimal import Decimal
+
+__all__ = ["fixed", "units"]
 
 
 def fixed(units: int, decimals: int) -> str:
@@ -12,3 +14,18 @@ def fixed(units: int, decimals: int) -> str:
     sign = "-" if units < 0 else ""
     digits = str(abs(units)).rjust(decimals + 1, "0")
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+def units(text: str, decimals: int) -> int:
+    """The inverse of ``fixed``: a decimal string as an integer count of 10**-decimals.
+
+    Strings written by ``fixed`` take the fast path; any other exact decimal (an upstream
+    that writes "25.35190000") is converted exactly, or refused if it has finer digits.
+    """
+    whole, dot, frac = text.partition(".")
+    if len(frac) == decimals and whole.isdigit() and (not dot or frac.isdigit()):
+        return int(whole + frac)
+    scaled = Decimal(text).scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{text!r} has more than {decimals} decimals")
+    return int(scaled)

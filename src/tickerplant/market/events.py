@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["BookTickerCM", "BookTickerUM", "MiniTickerCM", "MiniTickerUM"]
+__all__ = [
+    "AggTradeCM",
+    "AggTradeUM",
+    "BookTickerCM",
+    "BookTickerUM",
+    "DepthDiffCM",
+    "DepthDiffUM",
+    "MiniTickerCM",
+    "MiniTickerUM",
+    "TickerCM",
+    "TickerUM",
+    "TradeEvent",
+]
 
 
 class BookTickerUM(msgspec.Struct, frozen=True):
@@ -64,3 +76,124 @@ class MiniTickerCM(msgspec.Struct, frozen=True):
     l: str  # low  # noqa: E741 (the wire key)
     v: str  # volume in contracts
     q: str  # volume in the base asset
+
+
+class TickerUM(msgspec.Struct, frozen=True):
+    """`<symbol>@ticker` / `!ticker@arr` element, USDⓈ-M (§4.3)."""
+
+    e: str  # event type, "24hrTicker"
+    E: int  # event time, ms
+    s: str  # symbol
+    p: str  # price change over the window (last − open)
+    P: str  # price change percent
+    w: str  # weighted average price
+    c: str  # last price
+    Q: str  # quantity of the last trade
+    o: str  # open: price of the first trade in the window
+    h: str  # high
+    l: str  # low  # noqa: E741 (the wire key)
+    v: str  # volume, base asset
+    q: str  # quote-asset volume
+    O: int  # window open time  # noqa: E741 (the wire key)
+    C: int  # window close time
+    F: int  # first trade id in the window
+    L: int  # last trade id in the window
+    n: int  # number of trades in the window
+
+
+class TickerCM(msgspec.Struct, frozen=True):
+    """`<symbol>@ticker` / `!ticker@arr` element, COIN-M (§4.3): `ps` after `s`."""
+
+    e: str  # event type, "24hrTicker"
+    E: int  # event time, ms
+    s: str  # symbol
+    ps: str  # pair
+    p: str  # price change
+    P: str  # price change percent
+    w: str  # weighted average price
+    c: str  # last price
+    Q: str  # quantity of the last trade, contracts
+    o: str  # open
+    h: str  # high
+    l: str  # low  # noqa: E741 (the wire key)
+    v: str  # volume, contracts
+    q: str  # volume, base asset
+    O: int  # window open time  # noqa: E741 (the wire key)
+    C: int  # window close time
+    F: int  # first trade id
+    L: int  # last trade id
+    n: int  # number of trades
+
+
+class TradeEvent(msgspec.Struct, frozen=True):
+    """`<symbol>@trade` (USDⓈ-M, undocumented but live, §4.5); the real key order."""
+
+    e: str  # event type, "trade"
+    E: int  # event time, ms
+    T: int  # trade time, ms
+    s: str  # symbol
+    t: int  # trade id
+    p: str  # price
+    q: str  # quantity
+    X: str  # "MARKET" in every capture
+    m: bool  # True when the buyer was the maker
+
+
+class AggTradeUM(msgspec.Struct, frozen=True):
+    """`<symbol>@aggTrade`, USDⓈ-M; the real key order e,E,a,s,p,q,nq,f,l,T,m (§4.4)."""
+
+    e: str  # event type, "aggTrade"
+    E: int  # event time, ms
+    a: int  # aggregate trade id
+    s: str  # symbol
+    p: str  # price
+    q: str  # quantity, RPI included
+    nq: str  # quantity without RPI orders (there are none here)
+    f: int  # first trade id
+    l: int  # last trade id  # noqa: E741 (the wire key)
+    T: int  # trade time, ms
+    m: bool  # True when the buyer was the maker
+
+
+class AggTradeCM(msgspec.Struct, frozen=True):
+    """`<symbol>@aggTrade`, COIN-M: no `nq`, `q` in contracts (§4.4)."""
+
+    e: str  # event type, "aggTrade"
+    E: int  # event time, ms
+    a: int  # aggregate trade id
+    s: str  # symbol
+    p: str  # price
+    q: str  # quantity, contracts
+    f: int  # first trade id
+    l: int  # last trade id  # noqa: E741 (the wire key)
+    T: int  # trade time, ms
+    m: bool  # True when the buyer was the maker
+
+
+class DepthDiffUM(msgspec.Struct, frozen=True):
+    """A diff-depth event (§4.9) covering every update since the previous one."""
+
+    e: str  # event type, "depthUpdate"
+    E: int  # event time, ms
+    T: int  # transaction time, ms
+    s: str  # symbol
+    U: int  # first update id in the event
+    u: int  # final update id in the event
+    pu: int  # final update id of the previous event on this stream
+    b: list[tuple[str, str]]  # changed bids [price, absolute qty]; "0" removes
+    a: list[tuple[str, str]]  # changed asks
+
+
+class DepthDiffCM(msgspec.Struct, frozen=True):
+    """COIN-M diff-depth event: `ps` after `s` (§4.8)."""
+
+    e: str  # event type, "depthUpdate"
+    E: int  # event time, ms
+    T: int  # transaction time, ms
+    s: str  # symbol
+    ps: str  # pair
+    U: int  # first update id in the event
+    u: int  # final update id in the event
+    pu: int  # final update id of the previous event on this stream
+    b: list[tuple[str, str]]  # changed bids
+    a: list[tuple[str, str]]  # changed asks

@@ -6,8 +6,13 @@ already encoded. Every payload is encoded here exactly once, however many client
 
 Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time on COIN-M
 [S2] and a 5 s batch on USDⓈ-M (one object per symbol whose top changed, §4.1);
-`<symbol>@miniTicker` every 2 s on USDⓈ-M [S4] and 500 ms on COIN-M; `!miniTicker@arr`
-every 1000 ms with only the tickers that changed (§4.2).
+`<symbol>@miniTicker` and `<symbol>@ticker` every 2 s on USDⓈ-M [S4] and 500 ms on COIN-M;
+`!miniTicker@arr` and `!ticker@arr` every 1000 ms with only the tickers that changed;
+`<symbol>@trade` and `<symbol>@aggTrade` per fill.
+
+`<symbol>@depthDiff` is internal (no client can name it): one diff-depth event per symbol
+per batch of updates (``end_batch``), with Binance's U/u/pu chain (§4.9), from which a
+gateway's market view keeps its order books.
 """
 
 from __future__ import annotations
@@ -17,19 +22,17 @@ from typing import NamedTuple
 
 import msgspec
 
+from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
-from tickerplant.market.encoding import fixed
-from tickerplant.market.events import BookTickerCM, BookTickerUM, MiniTickerCM, MiniTickerUM
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.stats import RollingWindow
+from tickerplant.market.stats import DAY_MS, RollingWindow
 from tickerplant.market.updates import BookUpdate, MarketUpdate, Trade
 
-__all__ = ["Plant", "StreamMessage", "SymbolState"]
+__all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "Plant", "StreamMessage", "SymbolState"]
 
-DAY_MS = 86_400_000
 ALL_BOOK_TICKER = "!bookTicker"
 ALL_MINI_TICKER = "!miniTicker@arr"
-_BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals
+ALL_TICKER = "!ticker@arr"
 
 
 class StreamMessage(NamedTuple):
@@ -43,10 +46,16 @@ class SymbolState:
     __slots__ = (
         "book",
         "book_ticker",
-        "book_ticker_name",
+        "depth_asks",
+        "depth_bids",
+        "depth_first_id",
+        "depth_last_id",
+        "depth_previous_id",
+        "depth_time_ms",
         "inst",
         "mini_changed",
-        "mini_name",
+        "names",
+        "ticker_changed",
         "top",
         "top_changed",
         "window",
@@ -60,9 +69,27 @@ class SymbolState:
         self.book_ticker: bytes | None = None  # the last bookTicker payload
         self.top_changed = False  # since the last USDⓈ-M !bookTicker batch
         self.mini_changed = True  # since the last !miniTicker@arr push
-        lower = inst.symbol.lower()
-        self.book_ticker_name = f"{lower}@bookTicker"
-        self.mini_name = f"{lower}@miniTicker"
+        self.ticker_changed = True  # since the last !ticker@arr push
+        # the diff-depth event being gathered in this batch
+        self.depth_bids: dict[int, int] = {}
+        self.depth_asks: dict[int, int] = {}
+        self.depth_first_id = 0  # 0: nothing gathered
+        self.depth_last_id = 0
+        self.depth_previous_id = 0
+        self.depth_time_ms = 0
+        self.names = _Names(inst.symbol.lower())
+
+
+class _Names:
+    __slots__ = ("agg_trade", "book_ticker", "depth", "mini", "ticker", "trade")
+
+    def __init__(self, lower: str) -> None:
+        self.book_ticker = f"{lower}@bookTicker"
+        self.mini = f"{lower}@miniTicker"
+        self.ticker = f"{lower}@ticker"
+        self.trade = f"{lower}@trade"
+        self.agg_trade = f"{lower}@aggTrade"
+        self.depth = f"{lower}@depthDiff"
 
 
 class Plant:
@@ -81,78 +108,143 @@ class Plant:
         self._encode = msgspec.json.Encoder().encode
         um = market is Market.UM
         self._mini_interval_ms = 2000 if um else 500
-        self._all_mini_interval_ms = 1000
+        self._all_interval_ms = 1000
         self._all_book_interval_ms = 5000 if um else 0  # 0: real-time
         self._next_mini_ms = now_ms + self._mini_interval_ms
-        self._next_all_mini_ms = now_ms + self._all_mini_interval_ms
+        self._next_all_ms = now_ms + self._all_interval_ms
         self._next_all_book_ms = now_ms + (self._all_book_interval_ms or DAY_MS)
+        self._depth_dirty: list[SymbolState] = []
 
     @property
     def next_tick_ms(self) -> int:
-        return min(self._next_mini_ms, self._next_all_mini_ms, self._next_all_book_ms)
+        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms)
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades into the rolling windows without publishing anything."""
         for trade in trades:
             self._record(trade)
 
+    def history(self, trades: Iterable[Trade]) -> list[StreamMessage]:
+        """`@trade` messages for past trades (event time = trade time), so that a market
+        view joining now can build klines over the same past as the plant's windows."""
+        encode = self._encode
+        symbols = self.symbols
+        out = []
+        for trade in trades:
+            state = symbols[trade.symbol]
+            out.append(
+                StreamMessage(state.names.trade, encode(payloads.trade(state.inst, trade, trade.time_ms)))
+            )
+        return out
+
+    def snapshot(self, now_ms: int, out: list[StreamMessage]) -> None:
+        """Every symbol's miniTicker and ticker now, so that views start complete rather
+        than waiting for the first cadence."""
+        encode = self._encode
+        for state in self.symbols.values():
+            self._evict(state, now_ms)
+            out.append(
+                StreamMessage(
+                    state.names.mini, encode(payloads.mini_ticker(state.inst, state.window, now_ms))
+                )
+            )
+            out.append(
+                StreamMessage(state.names.ticker, encode(payloads.ticker(state.inst, state.window, now_ms)))
+            )
+
     def apply(self, update: MarketUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         if type(update) is Trade:
-            self._record(update)
+            state = self._record(update)
+            inst = state.inst
+            encode = self._encode
+            out.append(StreamMessage(state.names.trade, encode(payloads.trade(inst, update, now_ms))))
+            out.append(StreamMessage(state.names.agg_trade, encode(payloads.agg_trade(inst, update, now_ms))))
         else:
             assert type(update) is BookUpdate
             self._apply_book(update, now_ms, out)
 
+    def end_batch(self, now_ms: int, out: list[StreamMessage]) -> None:
+        """Publish one diff-depth event per symbol whose book changed in this batch."""
+        encode = self._encode
+        for state in self._depth_dirty:
+            out.append(
+                StreamMessage(
+                    state.names.depth,
+                    encode(
+                        payloads.depth_diff(
+                            state.inst, state.depth_first_id, state.depth_last_id,
+                            state.depth_previous_id, state.depth_time_ms, now_ms,
+                            state.depth_bids, state.depth_asks,
+                        )
+                    ),
+                )
+            )  # fmt: skip
+            state.depth_previous_id = state.depth_last_id
+            state.depth_first_id = 0
+            state.depth_bids = {}
+            state.depth_asks = {}
+        self._depth_dirty.clear()
+
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Publish every periodic stream that is due at ``now_ms``."""
+        encode = self._encode
+        states = self.symbols.values()
         if now_ms >= self._next_mini_ms:
             self._next_mini_ms = _next_boundary(self._next_mini_ms, self._mini_interval_ms, now_ms)
-            for state in self.symbols.values():
-                if state.window.evict(now_ms):
-                    state.mini_changed = True
-                out.append(StreamMessage(state.mini_name, self._encode(self._mini(state, now_ms))))
-        if now_ms >= self._next_all_mini_ms:
-            self._next_all_mini_ms = _next_boundary(
-                self._next_all_mini_ms, self._all_mini_interval_ms, now_ms
-            )
-            changed = []
-            for state in self.symbols.values():
-                if state.window.evict(now_ms):
-                    state.mini_changed = True
+            self.snapshot(now_ms, out)
+        if now_ms >= self._next_all_ms:
+            self._next_all_ms = _next_boundary(self._next_all_ms, self._all_interval_ms, now_ms)
+            minis = []
+            tickers = []
+            for state in states:
+                self._evict(state, now_ms)
                 if state.mini_changed:
                     state.mini_changed = False
-                    changed.append(self._mini(state, now_ms))
-            if changed:
-                out.append(StreamMessage(ALL_MINI_TICKER, self._encode(changed)))
+                    minis.append(payloads.mini_ticker(state.inst, state.window, now_ms))
+                if state.ticker_changed:
+                    state.ticker_changed = False
+                    tickers.append(payloads.ticker(state.inst, state.window, now_ms))
+            if minis:
+                out.append(StreamMessage(ALL_MINI_TICKER, encode(minis)))
+            if tickers:
+                out.append(StreamMessage(ALL_TICKER, encode(tickers)))
         if self._all_book_interval_ms and now_ms >= self._next_all_book_ms:
             self._next_all_book_ms = _next_boundary(
                 self._next_all_book_ms, self._all_book_interval_ms, now_ms
             )
-            for state in self.symbols.values():
+            for state in states:
                 if state.top_changed and state.book_ticker is not None:
                     state.top_changed = False
                     out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
 
     # -- state -----------------------------------------------------------------------
 
-    def _record(self, trade: Trade) -> None:
-        state = self.symbols[trade.symbol]
-        state.window.add(trade.time_ms, trade.trade_id, trade.price, trade.qty, self._quote(state, trade))
-        state.mini_changed = True
+    @staticmethod
+    def _evict(state: SymbolState, now_ms: int) -> None:
+        if state.window.evict(now_ms):
+            state.mini_changed = state.ticker_changed = True
 
-    def _quote(self, state: SymbolState, trade: Trade) -> int:
-        inst = state.inst
-        if self.market is Market.UM:
-            # quote asset, exact, in units of 10**-(price_decimals + qty_decimals)
-            return trade.price * trade.qty
-        # COIN-M "q" is the base-asset volume: contracts * contract size / price (§4.2)
-        scale: int = 10 ** (inst.price_decimals + _BASE_DECIMALS - inst.qty_decimals)
-        return (trade.qty * inst.contract_size * scale + trade.price // 2) // trade.price
+    def _record(self, trade: Trade) -> SymbolState:
+        state = self.symbols[trade.symbol]
+        quote = payloads.quote_units(state.inst, trade.price, trade.qty)
+        state.window.add(trade.time_ms, trade.trade_id, trade.price, trade.qty, quote)
+        state.mini_changed = state.ticker_changed = True
+        return state
 
     def _apply_book(self, update: BookUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         state = self.symbols[update.symbol]
         book = state.book
         book.apply(update)
+        if not state.depth_first_id:
+            state.depth_first_id = update.update_id
+            self._depth_dirty.append(state)
+        state.depth_last_id = update.update_id
+        state.depth_time_ms = update.time_ms
+        bids, asks = state.depth_bids, state.depth_asks
+        for level in update.bids:
+            bids[level.price] = level.qty
+        for level in update.asks:
+            asks[level.price] = level.qty
         bid = book.best_bid()
         ask = book.best_ask()
         if bid is None or ask is None:
@@ -161,48 +253,15 @@ class Plant:
         if top == state.top:
             return
         state.top = top
-        payload = self._encode(self._book_ticker(state, update, now_ms))
+        payload = self._encode(
+            payloads.book_ticker(state.inst, top, update.update_id, update.time_ms, now_ms)
+        )
         state.book_ticker = payload
-        out.append(StreamMessage(state.book_ticker_name, payload))
+        out.append(StreamMessage(state.names.book_ticker, payload))
         if self._all_book_interval_ms:
             state.top_changed = True
         else:
             out.append(StreamMessage(ALL_BOOK_TICKER, payload))
-
-    # -- payloads --------------------------------------------------------------------
-
-    def _book_ticker(
-        self, state: SymbolState, update: BookUpdate, now_ms: int
-    ) -> BookTickerUM | BookTickerCM:
-        inst = state.inst
-        assert state.top is not None
-        bid_px, bid_qty, ask_px, ask_qty = state.top
-        pd, qd = inst.price_decimals, inst.qty_decimals
-        if self.market is Market.UM:
-            return BookTickerUM(
-                "bookTicker", update.update_id, inst.symbol,
-                fixed(bid_px, pd), fixed(bid_qty, qd), fixed(ask_px, pd), fixed(ask_qty, qd),
-                update.time_ms, now_ms,
-            )  # fmt: skip
-        return BookTickerCM(
-            "bookTicker", update.update_id, inst.symbol, inst.pair,
-            fixed(bid_px, pd), fixed(bid_qty, qd), fixed(ask_px, pd), fixed(ask_qty, qd),
-            update.time_ms, now_ms,
-        )  # fmt: skip
-
-    def _mini(self, state: SymbolState, now_ms: int) -> MiniTickerUM | MiniTickerCM:
-        inst = state.inst
-        w = state.window
-        pd, qd = inst.price_decimals, inst.qty_decimals
-        c, o, h, lo = fixed(w.close, pd), fixed(w.open, pd), fixed(w.high, pd), fixed(w.low, pd)
-        volume = fixed(w.volume, qd)
-        if self.market is Market.UM:
-            quote = fixed(w.quote_volume, pd + qd)
-            return MiniTickerUM("24hrMiniTicker", now_ms, inst.symbol, c, o, h, lo, volume, quote)
-        base = fixed(w.quote_volume, _BASE_DECIMALS)
-        return MiniTickerCM(
-            "24hrMiniTicker", now_ms, inst.symbol, inst.pair, c, o, h, lo, volume, base
-        )
 
 
 def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:

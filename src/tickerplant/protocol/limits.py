@@ -23,7 +23,7 @@ from tickerplant.protocol.errors import (
     CloseReason,
 )
 
-__all__ = ["ConnectionLimits", "Due", "LimitState"]
+__all__ = ["ConnectionLimits", "Due", "LimitState", "RequestWeight", "WeightVerdict"]
 
 _RATE_WINDOW_MS = 1000
 
@@ -96,3 +96,95 @@ class ConnectionLimits:
             self._next_ping_ms = now_ms + self._ping_interval_ms
             return Due(send_ping=True)
         return _NOTHING
+
+
+class WeightVerdict(NamedTuple):
+    status: int  # 200 allowed, 429 over the limit, 418 banned
+    used: int  # the IP's weight in the current window, this request included
+    retry_after_ms: int  # 429: until the window ends; 418: until the ban ends; else 0
+    banned_until_ms: int  # 418 only
+
+
+class _IpWeight:
+    __slots__ = ("ban_ms", "banned_until_ms", "refused", "used", "window_start_ms")
+
+    def __init__(self) -> None:
+        self.window_start_ms = -1
+        self.used = 0
+        self.refused = 0  # requests answered 429 in this window
+        self.banned_until_ms = 0
+        self.ban_ms = 0  # the last ban's length, doubled for a repeat offender
+
+
+class RequestWeight:
+    """REQUEST_WEIGHT per IP per UTC clock minute, shared by REST and the WebSocket API.
+
+    spec §7.1: the window is the clock minute; a refused request still costs weight; over
+    the limit is 429 with Retry-After; carrying on after 429s is an automatic ban, 418,
+    lasting 2 minutes to 3 days and longer for repeat offenders. Here a client is banned
+    once it sends ``ban_after_refusals`` more requests after its first 429 in a window.
+    """
+
+    def __init__(
+        self,
+        limit: int = 2400,
+        *,
+        window_ms: int = 60_000,
+        ban_after_refusals: int = 3,
+        first_ban_ms: int = 120_000,
+        max_ban_ms: int = 3 * 86_400_000,
+        max_ips: int = 65_536,
+    ) -> None:
+        self.limit = limit
+        self.window_ms = window_ms
+        self.ban_after_refusals = ban_after_refusals
+        self.first_ban_ms = first_ban_ms
+        self.max_ban_ms = max_ban_ms
+        self.max_ips = max_ips
+        self._ips: dict[str, _IpWeight] = {}
+
+    def used(self, ip: str, now_ms: int) -> int:
+        state = self._ips.get(ip)
+        if state is None or state.window_start_ms != self._window(now_ms):
+            return 0
+        return state.used
+
+    def charge(self, ip: str, weight: int, now_ms: int) -> WeightVerdict:
+        state = self._state(ip, now_ms)
+        window_start = self._window(now_ms)
+        if now_ms < state.banned_until_ms:
+            return WeightVerdict(418, state.used, state.banned_until_ms - now_ms, state.banned_until_ms)
+        if state.window_start_ms != window_start:
+            state.window_start_ms = window_start
+            state.used = 0
+            state.refused = 0
+        state.used += weight
+        if state.used <= self.limit:
+            return WeightVerdict(200, state.used, 0, 0)
+        state.refused += 1
+        if state.refused > self.ban_after_refusals:
+            state.ban_ms = min(self.max_ban_ms, state.ban_ms * 2 if state.ban_ms else self.first_ban_ms)
+            state.banned_until_ms = now_ms + state.ban_ms
+            return WeightVerdict(418, state.used, state.ban_ms, state.banned_until_ms)
+        return WeightVerdict(429, state.used, window_start + self.window_ms - now_ms, 0)
+
+    def _window(self, now_ms: int) -> int:
+        return now_ms - now_ms % self.window_ms
+
+    def _state(self, ip: str, now_ms: int) -> _IpWeight:
+        state = self._ips.get(ip)
+        if state is None:
+            if len(self._ips) >= self.max_ips:
+                self._forget_idle(now_ms)
+            state = self._ips[ip] = _IpWeight()
+        return state
+
+    def _forget_idle(self, now_ms: int) -> None:
+        # Bounded memory: IPs with no weight in this window and no ban are dropped.
+        window_start = self._window(now_ms)
+        for ip in [
+            ip
+            for ip, s in self._ips.items()
+            if s.window_start_ms != window_start and s.banned_until_ms <= now_ms
+        ]:
+            del self._ips[ip]

@@ -67,6 +67,10 @@ SERVED_KINDS = frozenset(
         StreamKind.ALL_BOOK_TICKER,
         StreamKind.MINI_TICKER,
         StreamKind.ALL_MINI_TICKER,
+        StreamKind.TICKER,
+        StreamKind.ALL_TICKER,
+        StreamKind.TRADE,
+        StreamKind.AGG_TRADE,
     }
 )
 

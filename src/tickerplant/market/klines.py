@@ -1,0 +1,317 @@
+"""Klines (candlesticks) built from trades, and their REST and stream shapes.
+
+Open times are aligned to UTC (spec §1.3): minutes, hours and days on multiples of their
+length since the Unix epoch, which also puts `3d` on the epoch's 3-day grid as Binance
+does; `1w` opens on Monday 00:00 UTC and `1M` on the 1st of the calendar month. A kline
+closes one millisecond before the next one opens (§4.7).
+
+Like Binance, an interval in which nothing traded has no kline at all: a series holds
+only the intervals that saw trades, ascending, and the REST endpoint (§7.8) skips gaps.
+
+All amounts are integers: prices in units of 10**-price_decimals, volumes in units of
+10**-qty_decimals, and the "quote" figure exactly as the plant computes it per trade
+(USDⓈ-M price*qty in 10**-(price_decimals+qty_decimals); COIN-M the base-asset volume
+in 1e-8), so sums stay exact however many trades a kline holds.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+import msgspec
+
+from tickerplant.market.encoding import fixed
+from tickerplant.market.instruments import Instrument, Market
+
+__all__ = [
+    "INTERVALS",
+    "Kline",
+    "KlineData",
+    "KlineEvent",
+    "KlineSeries",
+    "SymbolKlines",
+    "close_time",
+    "open_time",
+    "rest_row",
+    "stream_kline",
+]
+
+INTERVALS: Final[tuple[str, ...]] = (
+    "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
+)  # fmt: skip
+
+_MINUTE_MS = 60_000
+_HOUR_MS = 3_600_000
+_DAY_MS = 86_400_000
+_WEEK_MS = 7 * _DAY_MS
+_MONDAY_MS = 4 * _DAY_MS  # 1970-01-05, the first Monday after the epoch (a Thursday)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals (§7.8)
+
+# Every interval but 1M has a fixed length (§1.3).
+_LENGTH_MS: Final[dict[str, int]] = {
+    "1m": _MINUTE_MS, "3m": 3 * _MINUTE_MS, "5m": 5 * _MINUTE_MS, "15m": 15 * _MINUTE_MS,
+    "30m": 30 * _MINUTE_MS, "1h": _HOUR_MS, "2h": 2 * _HOUR_MS, "4h": 4 * _HOUR_MS,
+    "6h": 6 * _HOUR_MS, "8h": 8 * _HOUR_MS, "12h": 12 * _HOUR_MS, "1d": _DAY_MS,
+    "3d": 3 * _DAY_MS, "1w": _WEEK_MS,
+}  # fmt: skip
+
+
+def _month_start_ms(year: int, month: int) -> int:
+    return (date(year, month, 1).toordinal() - _EPOCH_ORDINAL) * _DAY_MS
+
+
+def open_time(interval: str, t_ms: int) -> int:
+    """The open time of the ``interval`` kline holding the instant ``t_ms`` (UTC)."""
+    if interval == "1M":
+        day = date.fromordinal(_EPOCH_ORDINAL + t_ms // _DAY_MS)
+        return _month_start_ms(day.year, day.month)
+    length = _LENGTH_MS.get(interval)
+    if length is None:
+        raise ValueError(f"unknown kline interval {interval!r}")
+    if interval == "1w":
+        return t_ms - (t_ms - _MONDAY_MS) % _WEEK_MS
+    return t_ms - t_ms % length
+
+
+def close_time(interval: str, open_ms: int) -> int:
+    """The close time of the kline opened at ``open_ms``: the next open time minus 1 ms."""
+    start = open_time(interval, open_ms)
+    if interval == "1M":
+        day = date.fromordinal(_EPOCH_ORDINAL + start // _DAY_MS)
+        year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+        return _month_start_ms(year, month) - 1
+    return start + _LENGTH_MS[interval] - 1
+
+
+@dataclass(slots=True)
+class Kline:
+    """One interval's trades, summed exactly; mutated in place while the interval is open."""
+
+    open_ms: int  # kline open time
+    close_ms: int  # kline close time: next open - 1
+    open: int  # first trade price, price units
+    high: int  # highest trade price
+    low: int  # lowest trade price
+    close: int  # latest trade price
+    volume: int  # quantity units (base asset on USDⓈ-M, contracts on COIN-M)
+    quote: int  # summed per-trade quote figure, as the plant computes it
+    count: int  # number of trades
+    taker_buy_volume: int  # volume of trades whose buyer was the taker
+    taker_buy_quote: int  # quote figure of those trades
+    first_id: int  # first trade id
+    last_id: int  # last trade id
+
+
+class KlineSeries:
+    """The klines of one symbol at one interval, ascending by open time, at most ``maxlen``.
+
+    Trades are expected in time order, as a feed delivers them (equal times are fine); open
+    and close are the first and last trade *to arrive*. A late trade for an earlier interval
+    is still counted: into its kline's high, low, volumes, count and id range, or into a new
+    kline in the gap, which is dropped at once if it is older than a full series holds.
+    """
+
+    __slots__ = ("_klines", "_opens", "interval", "maxlen")
+
+    def __init__(self, interval: str, maxlen: int = 1500) -> None:
+        open_time(interval, 0)  # rejects an unknown interval
+        if maxlen <= 0:
+            raise ValueError("maxlen must be positive")
+        self.interval = interval
+        self.maxlen = maxlen
+        self._klines: deque[Kline] = deque()
+        # the open times of _klines, kept alongside for bisecting; evicted together
+        self._opens: deque[int] = deque()
+
+    def __len__(self) -> int:
+        return len(self._klines)
+
+    def __iter__(self) -> Iterator[Kline]:
+        return iter(self._klines)
+
+    def latest(self) -> Kline | None:
+        """The most recent kline (still open if no later trade came), or None if none."""
+        return self._klines[-1] if self._klines else None
+
+    def add(
+        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+    ) -> Kline:
+        """Add one trade; returns the kline it went into."""
+        klines = self._klines
+        if klines:
+            k = klines[-1]
+            # the hot path: the trade falls inside the latest kline, no calendar arithmetic
+            if k.open_ms <= time_ms <= k.close_ms:
+                if price > k.high:
+                    k.high = price
+                elif price < k.low:
+                    k.low = price
+                k.close = price
+                k.volume += qty
+                k.quote += quote
+                k.count += 1
+                if not buyer_is_maker:
+                    k.taker_buy_volume += qty
+                    k.taker_buy_quote += quote
+                k.last_id = trade_id
+                return k
+            if time_ms < k.open_ms:
+                return self._add_late(time_ms, trade_id, price, qty, quote, buyer_is_maker)
+        start = open_time(self.interval, time_ms)
+        k = _new_kline(self.interval, start, trade_id, price, qty, quote, buyer_is_maker)
+        if len(klines) == self.maxlen:
+            klines.popleft()
+            self._opens.popleft()
+        klines.append(k)
+        self._opens.append(start)
+        return k
+
+    def _add_late(
+        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+    ) -> Kline:
+        klines, opens = self._klines, self._opens
+        start = open_time(self.interval, time_ms)
+        index = bisect_left(opens, start)
+        if opens[index] != start:  # a gap (or before the first): the kline is new
+            k = _new_kline(self.interval, start, trade_id, price, qty, quote, buyer_is_maker)
+            klines.insert(index, k)
+            opens.insert(index, start)
+            if len(klines) > self.maxlen:
+                klines.popleft()
+                opens.popleft()
+            return k
+        k = klines[index]
+        k.high = max(k.high, price)
+        k.low = min(k.low, price)
+        k.volume += qty
+        k.quote += quote
+        k.count += 1
+        if not buyer_is_maker:
+            k.taker_buy_volume += qty
+            k.taker_buy_quote += quote
+        k.first_id = min(k.first_id, trade_id)
+        k.last_id = max(k.last_id, trade_id)
+        return k
+
+    def query(self, start_ms: int | None, end_ms: int | None, limit: int) -> list[Kline]:
+        """Klines by open time, ascending, with `GET /fapi/v1/klines` semantics (§7.8).
+
+        ``start_ms`` and ``end_ms`` are inclusive bounds on the open time. With a start,
+        the first ``limit`` klines from it; otherwise the last ``limit`` up to the end (or
+        the most recent ``limit`` when neither is given).
+        """
+        if limit <= 0:
+            return []
+        opens, klines = self._opens, self._klines
+        lo = 0 if start_ms is None else bisect_left(opens, start_ms)
+        hi = len(opens) if end_ms is None else bisect_right(opens, end_ms)
+        if hi <= lo:
+            return []
+        if start_ms is None:
+            lo = max(lo, hi - limit)
+        else:
+            hi = min(hi, lo + limit)
+        if lo == 0 and hi == len(klines):
+            return list(klines)
+        # a deque indexes by walking blocks from the nearer end; one walk per kline returned
+        return [klines[i] for i in range(lo, hi)]
+
+
+def _new_kline(
+    interval: str, start: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+) -> Kline:
+    taker_qty, taker_quote = (0, 0) if buyer_is_maker else (qty, quote)
+    return Kline(
+        start, close_time(interval, start), price, price, price, price, qty, quote, 1,
+        taker_qty, taker_quote, trade_id, trade_id,
+    )  # fmt: skip
+
+
+class SymbolKlines:
+    """One KlineSeries per interval for one symbol; every trade feeds them all."""
+
+    __slots__ = ("_series",)
+
+    def __init__(self, intervals: Iterable[str] = INTERVALS, maxlen: int = 1500) -> None:
+        self._series = {interval: KlineSeries(interval, maxlen) for interval in intervals}
+
+    @property
+    def intervals(self) -> tuple[str, ...]:
+        return tuple(self._series)
+
+    def add(
+        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+    ) -> None:
+        for series in self._series.values():
+            series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker)
+
+    def series(self, interval: str) -> KlineSeries:
+        """The series of ``interval``; KeyError if this symbol does not keep it."""
+        return self._series[interval]
+
+
+# --- wire shapes ---------------------------------------------------------------------------------
+
+
+def rest_row(k: Kline, inst: Instrument, market: Market) -> list[int | str]:
+    """One row of `GET /fapi/v1/klines` / `/dapi/v1/klines`: the 12-element array of §7.8."""
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    # USDⓈ-M index 7 and 10 are quote-asset volumes; COIN-M's are base-asset volumes
+    quote_decimals = pd + qd if market is Market.UM else _BASE_DECIMALS
+    return [
+        k.open_ms, fixed(k.open, pd), fixed(k.high, pd), fixed(k.low, pd), fixed(k.close, pd),
+        fixed(k.volume, qd), k.close_ms, fixed(k.quote, quote_decimals), k.count,
+        fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals), "0",
+    ]  # fmt: skip
+
+
+class KlineData(msgspec.Struct, frozen=True):
+    """The "k" object of `<symbol>@kline_<interval>`, real key order (§4.7)."""
+
+    t: int  # kline open time, ms
+    T: int  # kline close time, ms (open + interval - 1)
+    s: str  # symbol
+    i: str  # interval, e.g. "1m"
+    f: int  # first trade id
+    L: int  # last trade id
+    o: str  # open price
+    c: str  # close price (latest trade)
+    h: str  # high price
+    l: str  # low price  # noqa: E741 (the wire key)
+    v: str  # volume: base asset (USDⓈ-M) / contracts (COIN-M)
+    n: int  # number of trades
+    x: bool  # true on the final update of a closed kline
+    q: str  # quote-asset volume (USDⓈ-M) / base-asset volume (COIN-M)
+    V: str  # taker-buy volume: base asset / contracts
+    Q: str  # taker-buy quote-asset volume / taker-buy base-asset volume
+    B: str  # ignore; "0" live
+
+
+class KlineEvent(msgspec.Struct, frozen=True):
+    """`<symbol>@kline_<interval>`, both markets; no `st` even after the CM migration (§4.7)."""
+
+    e: str  # event type, "kline"
+    E: int  # event time, ms
+    s: str  # symbol
+    k: KlineData  # the kline
+
+
+def stream_kline(
+    k: Kline, inst: Instrument, market: Market, interval: str, closed: bool, event_ms: int
+) -> KlineEvent:
+    """The kline stream payload for ``k``; ``closed`` sets `x`, the final update's flag."""
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    quote_decimals = pd + qd if market is Market.UM else _BASE_DECIMALS
+    data = KlineData(
+        k.open_ms, k.close_ms, inst.symbol, interval, k.first_id, k.last_id,
+        fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd),
+        fixed(k.volume, qd), k.count, closed, fixed(k.quote, quote_decimals),
+        fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals), "0",
+    )  # fmt: skip
+    return KlineEvent("kline", event_ms, inst.symbol, data)

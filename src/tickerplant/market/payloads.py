@@ -1,0 +1,150 @@
+"""Wire payloads built from the plant's integer state: one function per stream family.
+
+Decimals are exact strings at the instrument's precision (spec §4.0); USDⓈ-M and COIN-M
+differ in `ps` and in what the volumes count (§4.2, §4.3).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from tickerplant.market.encoding import fixed
+from tickerplant.market.events import (
+    AggTradeCM,
+    AggTradeUM,
+    BookTickerCM,
+    BookTickerUM,
+    DepthDiffCM,
+    DepthDiffUM,
+    MiniTickerCM,
+    MiniTickerUM,
+    TickerCM,
+    TickerUM,
+    TradeEvent,
+)
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.stats import DAY_MS, RollingWindow
+from tickerplant.market.updates import Trade
+
+__all__ = [
+    "BASE_DECIMALS",
+    "agg_trade",
+    "book_ticker",
+    "depth_diff",
+    "mini_ticker",
+    "quote_units",
+    "ticker",
+    "trade",
+]
+
+BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals
+_MINUTE_MS = 60_000
+_PERCENT = Decimal("0.001")
+
+
+def quote_units(inst: Instrument, price: int, qty: int) -> int:
+    """What a trade adds to the window's second volume, as an exact integer.
+
+    USDⓈ-M: the quote asset, price × qty in units of 10**-(price_decimals + qty_decimals).
+    COIN-M: the base asset, contracts × contract size / price, in units of 1e-8 (§4.2).
+    """
+    if inst.market is Market.UM:
+        return price * qty
+    scale: int = 10 ** (inst.price_decimals + BASE_DECIMALS - inst.qty_decimals)
+    return (qty * inst.contract_size * scale + price // 2) // price
+
+
+def _quote_decimals(inst: Instrument) -> int:
+    if inst.market is Market.UM:
+        return inst.price_decimals + inst.qty_decimals
+    return BASE_DECIMALS
+
+
+def book_ticker(
+    inst: Instrument, top: tuple[int, int, int, int], update_id: int, time_ms: int, now_ms: int
+) -> BookTickerUM | BookTickerCM:
+    bid_px, bid_qty, ask_px, ask_qty = top
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    b, bq, a, aq = fixed(bid_px, pd), fixed(bid_qty, qd), fixed(ask_px, pd), fixed(ask_qty, qd)
+    if inst.market is Market.UM:
+        return BookTickerUM("bookTicker", update_id, inst.symbol, b, bq, a, aq, time_ms, now_ms)
+    return BookTickerCM("bookTicker", update_id, inst.symbol, inst.pair, b, bq, a, aq, time_ms, now_ms)
+
+
+def mini_ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> MiniTickerUM | MiniTickerCM:
+    pd = inst.price_decimals
+    c, o, h, lo = fixed(w.close, pd), fixed(w.open, pd), fixed(w.high, pd), fixed(w.low, pd)
+    volume = fixed(w.volume, inst.qty_decimals)
+    second = fixed(w.quote_volume, _quote_decimals(inst))
+    if inst.market is Market.UM:
+        return MiniTickerUM("24hrMiniTicker", now_ms, inst.symbol, c, o, h, lo, volume, second)
+    return MiniTickerCM("24hrMiniTicker", now_ms, inst.symbol, inst.pair, c, o, h, lo, volume, second)
+
+
+def _weighted_average(inst: Instrument, w: RollingWindow) -> str:
+    """Volume-weighted average price over the window, at the price precision."""
+    if w.volume == 0 or w.quote_volume == 0:
+        return fixed(w.close, inst.price_decimals)
+    quantum = Decimal(1).scaleb(-inst.price_decimals)
+    if inst.market is Market.UM:
+        value = Decimal(w.quote_volume) / Decimal(w.volume)  # price units
+        return str(value.scaleb(-inst.price_decimals).quantize(quantum, ROUND_HALF_EVEN))
+    # COIN-M: notional (contracts × contract size) over base volume
+    notional = Decimal(w.volume * inst.contract_size).scaleb(-inst.qty_decimals)
+    value = notional / Decimal(w.quote_volume).scaleb(-BASE_DECIMALS)
+    return str(value.quantize(quantum, ROUND_HALF_EVEN))
+
+
+def ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> TickerUM | TickerCM:
+    pd = inst.price_decimals
+    change = w.close - w.open
+    percent = (Decimal(change) * 100 / Decimal(w.open)).quantize(_PERCENT) if w.open else Decimal("0.000")
+    open_ms = (now_ms - DAY_MS) // _MINUTE_MS * _MINUTE_MS  # the live window opens on a minute (§4.3)
+    fields = (
+        fixed(change, pd), str(percent), _weighted_average(inst, w), fixed(w.close, pd),
+        fixed(w.last_qty, inst.qty_decimals), fixed(w.open, pd), fixed(w.high, pd), fixed(w.low, pd),
+        fixed(w.volume, inst.qty_decimals), fixed(w.quote_volume, _quote_decimals(inst)),
+        open_ms, now_ms, w.first_id, w.last_id, w.count,
+    )  # fmt: skip
+    if inst.market is Market.UM:
+        return TickerUM("24hrTicker", now_ms, inst.symbol, *fields)
+    return TickerCM("24hrTicker", now_ms, inst.symbol, inst.pair, *fields)
+
+
+def trade(inst: Instrument, t: Trade, now_ms: int) -> TradeEvent:
+    return TradeEvent(
+        "trade", now_ms, t.time_ms, inst.symbol, t.trade_id,
+        fixed(t.price, inst.price_decimals), fixed(t.qty, inst.qty_decimals), "MARKET", t.buyer_is_maker,
+    )  # fmt: skip
+
+
+def agg_trade(inst: Instrument, t: Trade, now_ms: int) -> AggTradeUM | AggTradeCM:
+    # Each simulated fill is its own aggregate: a sweep fills every level at its own price,
+    # and aggregates only join fills at one price (§4.4).
+    price, qty = fixed(t.price, inst.price_decimals), fixed(t.qty, inst.qty_decimals)
+    tid = t.trade_id
+    if inst.market is Market.UM:
+        return AggTradeUM(
+            "aggTrade", now_ms, tid, inst.symbol, price, qty, qty, tid, tid, t.time_ms, t.buyer_is_maker
+        )
+    return AggTradeCM("aggTrade", now_ms, tid, inst.symbol, price, qty, tid, tid, t.time_ms, t.buyer_is_maker)
+
+
+def depth_diff(
+    inst: Instrument,
+    first_id: int,
+    last_id: int,
+    previous_id: int,
+    time_ms: int,
+    now_ms: int,
+    bids: dict[int, int],
+    asks: dict[int, int],
+) -> DepthDiffUM | DepthDiffCM:
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    b = [(fixed(p, pd), fixed(q, qd)) for p, q in sorted(bids.items(), reverse=True)]
+    a = [(fixed(p, pd), fixed(q, qd)) for p, q in sorted(asks.items())]
+    if inst.market is Market.UM:
+        return DepthDiffUM("depthUpdate", now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, b, a)
+    return DepthDiffCM(
+        "depthUpdate", now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, b, a
+    )

@@ -1,0 +1,180 @@
+"""A gateway's market view: the state request/response surfaces answer from.
+
+It is built from the bus's ``StreamMessage``s like any other subscriber, so a gateway
+answers the same in one process and behind NATS, and an answer never disagrees with
+the streams: ``ticker.book`` is the last bookTicker pushed, depth is the book the
+`@depthDiff` events describe, prices and klines come from `@trade`.
+
+``receive`` only files payloads away (a dict lookup and an append per message): the
+decoding happens when somebody asks, or when a symbol's backlog passes a bound, so the
+fan-out's hot path does not pay for requests nobody makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from tickerplant.market.book import OrderBook
+from tickerplant.market.encoding import units
+from tickerplant.market.events import (
+    BookTickerCM,
+    BookTickerUM,
+    DepthDiffCM,
+    DepthDiffUM,
+    TickerCM,
+    TickerUM,
+    TradeEvent,
+)
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.klines import SymbolKlines
+from tickerplant.market.payloads import quote_units
+from tickerplant.market.plant import StreamMessage
+
+__all__ = ["LastPrice", "MarketView", "SymbolView"]
+
+_BACKLOG = 4096  # payloads kept undecoded per symbol before they are applied anyway
+_BOOK_TICKER, _TICKER, _DEPTH, _TRADE = range(4)  # what a routed message updates
+
+_book_ticker_um = msgspec.json.Decoder(BookTickerUM)
+_book_ticker_cm = msgspec.json.Decoder(BookTickerCM)
+_ticker_um = msgspec.json.Decoder(TickerUM)
+_ticker_cm = msgspec.json.Decoder(TickerCM)
+_depth_um = msgspec.json.Decoder(DepthDiffUM)
+_depth_cm = msgspec.json.Decoder(DepthDiffCM)
+_trade = msgspec.json.Decoder(TradeEvent)
+
+
+class LastPrice(msgspec.Struct, frozen=True):
+    price: int  # price units
+    time_ms: int  # trade time
+
+
+class SymbolView:
+    """What the view holds for one symbol."""
+
+    __slots__ = (
+        "book",
+        "book_ticker",
+        "book_time_ms",
+        "depth_backlog",
+        "inst",
+        "klines",
+        "last_price",
+        "ticker",
+        "trade_backlog",
+    )
+
+    def __init__(self, inst: Instrument) -> None:
+        self.inst = inst
+        self.book_ticker: bytes | None = None  # the last bookTicker payload, as pushed
+        self.ticker: bytes | None = None  # the last 24hrTicker payload
+        self.depth_backlog: list[bytes] = []
+        self.trade_backlog: list[bytes] = []
+        self.book = OrderBook()
+        self.book_time_ms = 0
+        self.last_price: LastPrice | None = None
+        self.klines = SymbolKlines()
+
+
+class MarketView:
+    def __init__(self, market: Market, instruments: Sequence[Instrument]) -> None:
+        self.market = market
+        self.symbols: dict[str, SymbolView] = {inst.symbol: SymbolView(inst) for inst in instruments}
+        self._um = market is Market.UM
+        # canonical stream name -> (symbol view, which slot)
+        self._routes: dict[str, tuple[SymbolView, int]] = {}
+        for view in self.symbols.values():
+            lower = view.inst.symbol.lower()
+            self._routes[f"{lower}@bookTicker"] = (view, _BOOK_TICKER)
+            self._routes[f"{lower}@ticker"] = (view, _TICKER)
+            self._routes[f"{lower}@depthDiff"] = (view, _DEPTH)
+            self._routes[f"{lower}@trade"] = (view, _TRADE)
+
+    # -- the bus side ----------------------------------------------------------------
+
+    def receive(self, messages: Sequence[StreamMessage]) -> None:
+        routes = self._routes
+        for stream, payload in messages:
+            route = routes.get(stream)
+            if route is None:
+                continue
+            view, slot = route
+            if slot == _BOOK_TICKER:
+                view.book_ticker = payload
+            elif slot == _TICKER:
+                view.ticker = payload
+            elif slot == _DEPTH:
+                view.depth_backlog.append(payload)
+                if len(view.depth_backlog) > _BACKLOG:
+                    self._apply_depth(view)
+            else:
+                view.trade_backlog.append(payload)
+                if len(view.trade_backlog) > _BACKLOG:
+                    self._apply_trades(view)
+
+    # -- the request side --------------------------------------------------------------
+
+    def symbol(self, symbol: str) -> SymbolView | None:
+        return self.symbols.get(symbol)
+
+    def book_ticker(self, view: SymbolView) -> BookTickerUM | BookTickerCM | None:
+        if view.book_ticker is None:
+            return None
+        decoder = _book_ticker_um if self._um else _book_ticker_cm
+        return decoder.decode(view.book_ticker)
+
+    def ticker(self, view: SymbolView) -> TickerUM | TickerCM | None:
+        if view.ticker is None:
+            return None
+        decoder = _ticker_um if self._um else _ticker_cm
+        return decoder.decode(view.ticker)
+
+    def last_price(self, view: SymbolView) -> LastPrice | None:
+        self._apply_trades(view)
+        return view.last_price
+
+    def book(self, view: SymbolView) -> OrderBook:
+        """The book as of the last diff-depth event; ``book.last_update_id`` is its id."""
+        self._apply_depth(view)
+        return view.book
+
+    def klines(self, view: SymbolView) -> SymbolKlines:
+        self._apply_trades(view)
+        return view.klines
+
+    # -- applying backlogs -------------------------------------------------------------
+
+    def _apply_depth(self, view: SymbolView) -> None:
+        backlog = view.depth_backlog
+        if not backlog:
+            return
+        view.depth_backlog = []
+        decoder = _depth_um if self._um else _depth_cm
+        book = view.book
+        pd, qd = view.inst.price_decimals, view.inst.qty_decimals
+        for payload in backlog:
+            event = decoder.decode(payload)
+            for price, qty in event.b:
+                book.set_level(True, units(price, pd), units(qty, qd))
+            for price, qty in event.a:
+                book.set_level(False, units(price, pd), units(qty, qd))
+            book.last_update_id = event.u
+            view.book_time_ms = event.T
+
+    def _apply_trades(self, view: SymbolView) -> None:
+        backlog = view.trade_backlog
+        if not backlog:
+            return
+        view.trade_backlog = []
+        inst = view.inst
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        klines = view.klines
+        last = None
+        for payload in backlog:
+            trade = _trade.decode(payload)
+            price, qty = units(trade.p, pd), units(trade.q, qd)
+            klines.add(trade.T, trade.t, price, qty, quote_units(inst, price, qty), trade.m)
+            last = LastPrice(price, trade.T)
+        view.last_price = last

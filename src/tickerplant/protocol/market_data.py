@@ -1,0 +1,232 @@
+"""The market-data answers shared by REST and the WebSocket API (spec §6, §7).
+
+Each method has a weight rule and an answer, both functions of the parameters; the
+answers come from a ``MarketView``, so they agree with what the streams pushed. Parameters
+arrive as JSON values (WebSocket API) or strings (REST query) and are read the same way.
+Errors are ``ApiError``s carrying Binance's code, message and HTTP status (§8.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tickerplant.market.encoding import fixed
+from tickerplant.market.instruments import Market
+from tickerplant.market.klines import INTERVALS, rest_row
+from tickerplant.market.view import MarketView, SymbolView
+
+__all__ = ["DEPTH_LIMITS", "ApiError", "MarketData", "Method", "Params"]
+
+Params = Mapping[str, Any]
+DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
+_KLINE_MAX = 1500
+_DIGITS = "^[0-9]{1,20}$"
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+        self.status = status
+
+
+def _mandatory(name: str) -> ApiError:
+    return ApiError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+
+
+BAD_SYMBOL = ApiError(-1121, "Invalid symbol.")
+
+
+def _int(params: Params, name: str) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        return int(value)
+    raise ApiError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '{_DIGITS}'.")
+
+
+def _text(params: Params, name: str) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _mandatory(name)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    weight: Callable[[Params], int]
+    answer: Callable[[Params, int], Any]  # (params, now_ms) -> JSON-ready result
+
+
+class MarketData:
+    """The answers of one market, over its view."""
+
+    def __init__(self, view: MarketView) -> None:
+        self.view = view
+        self.market = view.market
+        self._cm = view.market is Market.CM
+        self.methods: dict[str, Method] = {
+            "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
+            "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
+            "depth": Method(self.depth_weight, self.depth),
+            "ticker.24hr": Method(self.ticker_24h_weight, self.ticker_24h),
+            "klines": Method(self.klines_weight, self.klines),
+        }
+
+    # -- symbol selection --------------------------------------------------------------
+
+    def _symbol(self, params: Params, *, required: bool) -> SymbolView | None:
+        name = _text(params, "symbol")
+        if name is None:
+            if required:
+                raise _mandatory("symbol")
+            return None
+        view = self.view.symbol(name.upper())  # the live service accepts lowercase (§1.2)
+        if view is None:
+            raise BAD_SYMBOL
+        return view
+
+    def _selection(self, params: Params) -> tuple[list[SymbolView], bool]:
+        """The symbols a ticker request names, and whether the answer is a single object.
+
+        COIN-M takes `symbol` or `pair`, never both, and answers with an array (§7.5).
+        """
+        view = self._symbol(params, required=False)
+        pair = _text(params, "pair") if self._cm else None
+        if view is not None and pair is not None:
+            raise ApiError(-1106, "Parameter 'pair' sent when not required.")
+        if view is not None:
+            return [view], not self._cm
+        views = list(self.view.symbols.values())
+        if pair is not None:
+            views = [v for v in views if v.inst.pair == pair.upper()]
+            if not views:
+                raise BAD_SYMBOL
+        return views, False
+
+    def _has_selection(self, params: Params) -> bool:
+        return bool(params.get("symbol")) or (self._cm and bool(params.get("pair")))
+
+    # -- ticker.price (§6.2, §7.5) ---------------------------------------------------------
+
+    def ticker_price_weight(self, params: Params) -> int:
+        return 1 if self._has_selection(params) else 2
+
+    def ticker_price(self, params: Params, now_ms: int) -> Any:
+        views, single = self._selection(params)
+        rows = []
+        for view in views:
+            last = self.view.last_price(view)
+            if last is None:
+                continue
+            price = fixed(last.price, view.inst.price_decimals)
+            if self._cm:
+                rows.append(
+                    {"symbol": view.inst.symbol, "ps": view.inst.pair, "price": price, "time": last.time_ms}
+                )
+            else:
+                rows.append({"symbol": view.inst.symbol, "price": price, "time": last.time_ms})
+        return rows[0] if single and rows else rows
+
+    # -- ticker.book (§6.3, §7.6) ----------------------------------------------------------
+
+    def ticker_book_weight(self, params: Params) -> int:
+        return 2 if self._has_selection(params) else 5
+
+    def ticker_book(self, params: Params, now_ms: int) -> Any:
+        views, single = self._selection(params)
+        rows = []
+        for view in views:
+            bt = self.view.book_ticker(view)
+            if bt is None:
+                continue
+            row: dict[str, Any] = {"lastUpdateId": bt.u, "symbol": bt.s}
+            if self._cm:
+                row["pair"] = view.inst.pair
+            row.update(bidPrice=bt.b, bidQty=bt.B, askPrice=bt.a, askQty=bt.A, time=bt.T)
+            rows.append(row)
+        return rows[0] if single and rows else rows
+
+    # -- depth (§6.1, §7.4) ----------------------------------------------------------------
+
+    def depth_weight(self, params: Params) -> int:
+        limit = _int(params, "limit")
+        return DEPTH_LIMITS.get(500 if limit is None else limit, 1)
+
+    def depth(self, params: Params, now_ms: int) -> Any:
+        view = self._symbol(params, required=True)
+        assert view is not None
+        limit = _int(params, "limit")
+        limit = 500 if limit is None else limit
+        if limit not in DEPTH_LIMITS:
+            raise ApiError(-4021, f"{limit} is not valid depth limit")
+        book = self.view.book(view)
+        pd, qd = view.inst.price_decimals, view.inst.qty_decimals
+        answer: dict[str, Any] = {"lastUpdateId": book.last_update_id}
+        if self._cm:
+            answer.update(symbol=view.inst.symbol, pair=view.inst.pair)
+        answer.update(
+            E=now_ms,
+            T=view.book_time_ms,
+            bids=[[fixed(p, pd), fixed(q, qd)] for p, q in book.top_bids(limit)],
+            asks=[[fixed(p, pd), fixed(q, qd)] for p, q in book.top_asks(limit)],
+        )
+        return answer
+
+    # -- 24 h ticker (§7.7) ----------------------------------------------------------------
+
+    def ticker_24h_weight(self, params: Params) -> int:
+        return 1 if self._has_selection(params) else 40
+
+    def ticker_24h(self, params: Params, now_ms: int) -> Any:
+        views, single = self._selection(params)
+        rows = []
+        for view in views:
+            t = self.view.ticker(view)
+            if t is None:
+                continue
+            row: dict[str, Any] = {"symbol": t.s}
+            if self._cm:
+                row["pair"] = view.inst.pair
+            row.update(
+                priceChange=t.p, priceChangePercent=t.P, weightedAvgPrice=t.w, lastPrice=t.c,
+                lastQty=t.Q, openPrice=t.o, highPrice=t.h, lowPrice=t.l, volume=t.v,
+            )  # fmt: skip
+            row["baseVolume" if self._cm else "quoteVolume"] = t.q
+            row.update(openTime=t.O, closeTime=t.C, firstId=t.F, lastId=t.L, count=t.n)
+            rows.append(row)
+        return rows[0] if single and rows else rows
+
+    # -- klines (§7.8) -------------------------------------------------------------------
+
+    def klines_weight(self, params: Params) -> int:
+        limit = _int(params, "limit")
+        if limit is None:
+            return 5
+        return 1 if limit <= 100 else 2 if limit <= 500 else 5 if limit <= 1000 else 10
+
+    def klines(self, params: Params, now_ms: int) -> Any:
+        view = self._symbol(params, required=True)
+        assert view is not None
+        interval = _text(params, "interval")
+        if interval is None:
+            raise _mandatory("interval")
+        if interval not in INTERVALS:
+            raise ApiError(-1120, "Invalid interval.")
+        start, end = _int(params, "startTime"), _int(params, "endTime")
+        limit = _int(params, "limit")
+        limit = 500 if limit is None else limit
+        if not 1 <= limit <= _KLINE_MAX:
+            raise ApiError(-1130, "Data sent for parameter 'limit' is not valid.")
+        if start is not None and end is not None and start > end:
+            raise ApiError(-1023, "Start time is greater than end time.")
+        series = self.view.klines(view).series(interval)
+        return [rest_row(k, view.inst, self.market) for k in series.query(start, end, limit)]

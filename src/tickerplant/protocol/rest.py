@@ -1,0 +1,100 @@
+"""REST market data without I/O: path and query in, status, body and weight out (spec §7).
+
+Every answer is JSON; every failure is ``{"code":…,"msg":…}`` with the HTTP status of
+§8.1. Weight is charged per IP before answering, against the budget the WebSocket API
+shares; a refused request still costs its weight (§7.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from tickerplant.market.exchange_info import exchange_info, exchange_info_spot_stub
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.protocol.limits import RequestWeight
+from tickerplant.protocol.market_data import ApiError, MarketData, Method, Params
+from tickerplant.protocol.ws_api import rate_limit_error
+
+__all__ = ["RestAnswer", "RestApi"]
+
+_encode = msgspec.json.encode
+
+
+class RestAnswer(NamedTuple):
+    status: int
+    body: bytes
+    used_weight: int  # for X-MBX-USED-WEIGHT-1M
+    retry_after_s: int | None = None  # for Retry-After on 429 and 418
+
+
+def _constant(weight: int) -> Callable[[Params], int]:
+    return lambda params: weight
+
+
+class RestApi:
+    """The REST surface of one market listener."""
+
+    def __init__(
+        self, market: Market, data: MarketData, weight: RequestWeight, instruments: Sequence[Instrument]
+    ) -> None:
+        self.weight = weight
+        prefix = "/fapi" if market is Market.UM else "/dapi"
+        self._instruments = list(instruments)
+        self._market = market
+        m = data.methods
+        self.routes: dict[str, Method] = {
+            f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
+            f"{prefix}/v1/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
+            f"{prefix}/v1/exchangeInfo": Method(_constant(1), self._exchange_info),
+            f"{prefix}/v1/depth": m["depth"],
+            f"{prefix}/v1/ticker/price": m["ticker.price"],
+            f"{prefix}/v1/ticker/bookTicker": m["ticker.book"],
+            f"{prefix}/v1/ticker/24hr": m["ticker.24hr"],
+            f"{prefix}/v1/klines": m["klines"],
+            # Courtesies for clients that touch spot first (§10.2, §10.6).
+            "/api/v3/ping": Method(_constant(1), lambda params, now: {}),
+            "/api/v3/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
+            "/api/v3/exchangeInfo": Method(_constant(1), lambda params, now: exchange_info_spot_stub(now)),
+        }
+        if market is Market.UM:
+            self.routes["/fapi/v2/ticker/price"] = m["ticker.price"]
+
+    def handles(self, path: str) -> bool:
+        return path in self.routes or path.startswith(("/fapi/", "/dapi/", "/api/", "/futures/"))
+
+    def answer(self, path: str, query: str, ip: str, now_ms: int) -> RestAnswer:
+        method = self.routes.get(path)
+        if method is None:
+            unknown = {"code": -5000, "msg": f"Path {path}, Method GET is invalid"}
+            return RestAnswer(404, _encode(unknown), self.weight.used(ip, now_ms))
+        pairs = parse_qsl(query, keep_blank_values=True)
+        params = dict(pairs)
+        duplicate = len(params) != len(pairs)
+        try:
+            weight = method.weight(params)
+        except ApiError:
+            weight = 1
+        verdict = self.weight.charge(ip, weight, now_ms)
+        if verdict.status != 200:
+            limited = rate_limit_error(verdict, ip, self.weight.limit)
+            retry_s = -(-verdict.retry_after_ms // 1000)
+            return RestAnswer(verdict.status, self._error(limited), verdict.used, retry_s)
+        try:
+            if duplicate:
+                raise ApiError(-1101, "Duplicate values for a parameter detected.")
+            result: Any = method.answer(params, now_ms)
+        except ApiError as error:
+            return RestAnswer(error.status, self._error(error), verdict.used)
+        encoded: bytes = result if isinstance(result, bytes) else _encode(result)
+        return RestAnswer(200, encoded, verdict.used)
+
+    def _exchange_info(self, params: Params, now_ms: int) -> bytes:
+        return exchange_info(self._market, self._instruments, now_ms)
+
+    @staticmethod
+    def _error(error: ApiError) -> bytes:
+        return _encode({"code": error.code, "msg": error.msg})

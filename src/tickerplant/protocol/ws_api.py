@@ -1,0 +1,130 @@
+"""The WebSocket API envelope, without I/O (spec §5, §6).
+
+One JSON request per text frame, ``{"id":…,"method":…,"params":{…}}``; one reply per
+request, ``{"id":…,"status":…,"result"|"error":…,"rateLimits":[…]}`` with the id echoed
+as sent. Weight is charged per IP against the budget REST shares (§5.5); over it the
+reply is 429, and an IP that keeps going is banned: 418, and the connection closes.
+Signature fields (`apiKey`, `timestamp`, `signature`, `recvWindow`) are ignored on these
+public methods (§5.2).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import msgspec
+
+from tickerplant.protocol.errors import CloseReason
+from tickerplant.protocol.limits import RequestWeight, WeightVerdict
+from tickerplant.protocol.market_data import ApiError, MarketData
+
+__all__ = ["CLOSE_BANNED", "WS_API_METHODS", "WsApi", "WsApiReply", "rate_limit_error"]
+
+WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
+CLOSE_BANNED = CloseReason(1008, "IP banned for exceeding the request weight limit")
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+class WsApiReply(NamedTuple):
+    reply: bytes
+    close: CloseReason | None = None
+
+
+def rate_limit_error(verdict: WeightVerdict, ip: str, limit: int) -> ApiError:
+    """The -1003 texts of the live REST service (§7.1, §8.1)."""
+    if verdict.status == 418:
+        return ApiError(
+            -1003,
+            f"Way too many requests; IP({ip}) banned until {verdict.banned_until_ms}. "
+            "Please use the websocket for live updates to avoid bans.",
+            418,
+        )
+    return ApiError(
+        -1003,
+        f"Too many requests; current limit of IP({ip}) is {limit} requests per minute. "
+        "Please use the websocket for live updates to avoid polling the API.",
+        429,
+    )
+
+
+class WsApi:
+    """The WebSocket API of one market: parse, charge, answer."""
+
+    def __init__(self, data: MarketData, weight: RequestWeight) -> None:
+        self.data = data
+        self.weight = weight
+        self._methods = {name: data.methods[name] for name in WS_API_METHODS}
+
+    def receive(self, frame: bytes, ip: str, now_ms: int, *, rate_limits_default: bool = True) -> WsApiReply:
+        try:
+            request = _decode(frame)
+        except msgspec.DecodeError:
+            error = ApiError(-1000, "Malformed request: the frame is not valid JSON.")
+            return WsApiReply(self._error(None, error, None))
+        if not isinstance(request, dict):
+            return WsApiReply(
+                self._error(None, ApiError(-1000, "Malformed request: expected an object."), None)
+            )
+        request_id = request.get("id")
+        if request_id is not None and type(request_id) not in (int, str):
+            error = ApiError(-1130, "Data sent for parameter 'id' is not valid.")
+            return WsApiReply(self._error(None, error, None))
+        method_name = request.get("method")
+        if not isinstance(method_name, str) or not method_name:
+            return WsApiReply(self._error(request_id, ApiError(-1102, _mandatory("method")), None))
+        params = request.get("params", {})
+        if not isinstance(params, dict):
+            error = ApiError(-1130, "Data sent for parameter 'params' is not valid.")
+            return WsApiReply(self._error(request_id, error, None))
+        show_limits = params.get("returnRateLimits", rate_limits_default) is not False
+        # A version prefix ("v1/ticker.price") names the same method (§5.2).
+        method = self._methods.get(method_name.rpartition("/")[2])
+        if method is None:
+            error = ApiError(-1000, f"Unknown method '{method_name}'.")
+            return WsApiReply(self._error(request_id, error, None))
+        try:
+            weight = method.weight(params)
+        except ApiError:
+            weight = 1  # a request refused for its parameters still costs weight (§7.1)
+        verdict = self.weight.charge(ip, weight, now_ms)
+        limits = self._rate_limits(verdict.used) if show_limits else None
+        if verdict.status != 200:
+            error = rate_limit_error(verdict, ip, self.weight.limit)
+            data = {"serverTime": now_ms, "retryAfter": now_ms + verdict.retry_after_ms}
+            reply = self._error(request_id, error, limits, data)
+            return WsApiReply(reply, CLOSE_BANNED if verdict.status == 418 else None)
+        try:
+            result = method.answer(params, now_ms)
+        except ApiError as error:
+            return WsApiReply(self._error(request_id, error, limits))
+        body: dict[str, Any] = {"id": request_id, "status": 200, "result": result}
+        if limits is not None:
+            body["rateLimits"] = limits
+        return WsApiReply(_encode(body))
+
+    def _rate_limits(self, used: int) -> list[dict[str, Any]]:
+        return [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": self.weight.limit, "count": used}
+        ]  # fmt: skip
+
+    @staticmethod
+    def _error(
+        request_id: Any,
+        error: ApiError,
+        limits: list[dict[str, Any]] | None,
+        data: dict[str, int] | None = None,
+    ) -> bytes:
+        detail: dict[str, Any] = {"code": error.code, "msg": error.msg}
+        if data is not None:
+            detail["data"] = data
+        body: dict[str, Any] = {"id": request_id, "status": error.status, "error": detail}
+        if limits is not None:
+            body["rateLimits"] = limits
+        return _encode(body)
+
+
+def _mandatory(name: str) -> str:
+    return f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
