@@ -25,6 +25,7 @@ _FIELDS: dict[str, tuple[str | None, str]] = {
     "cm_port": (None, "cm_port"),
     "strict_routing": (None, "strict_routing"),
     "lenient_case": (None, "lenient_case"),
+    "request_weight": (None, "request_weight_per_min"),
     "ping_interval": ("limits", "ping_interval_s"),
     "pong_timeout": ("limits", "pong_timeout_s"),
     "max_connection_age": ("limits", "max_connection_age_s"),
@@ -79,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--lenient-case", action="store_const", const=True,
         help="uppercase symbols in stream names deliver (Binance: silent)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--request-weight", type=int, metavar="N",
+        help="REQUEST_WEIGHT per IP per minute, REST and WebSocket API (default 2400)",
     )  # fmt: skip
     serve.add_argument("--log-level", default="INFO", help="default INFO")
     return parser

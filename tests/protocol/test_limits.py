@@ -81,3 +81,52 @@ def test_limits_shrink() -> None:
     assert limits.on_incoming(clock.now_ms()) is None
     assert limits.on_incoming(clock.now_ms()) is None
     assert limits.on_incoming(clock.now_ms()) == CLOSE_TOO_MANY_REQUESTS
+
+
+# -- request weight per IP (spec §5.5, §7.1) ---------------------------------------------
+
+from tickerplant.protocol.limits import RequestWeight  # noqa: E402
+
+T0 = 1_767_225_600_000  # a whole UTC minute
+
+
+def test_weight_is_counted_per_ip_per_clock_minute() -> None:
+    weight = RequestWeight(10)
+    assert weight.charge("a", 4, T0 + 59_000).used == 4
+    assert weight.charge("b", 4, T0 + 59_000).used == 4
+    assert weight.charge("a", 4, T0 + 59_999).used == 8
+    assert weight.charge("a", 4, T0 + 60_000).used == 4  # a new minute, not a sliding 60 s
+    assert weight.used("a", T0 + 60_001) == 4
+
+
+def test_over_the_limit_is_429_until_the_minute_ends_then_418_for_those_who_keep_going() -> None:
+    weight = RequestWeight(10, ban_after_refusals=2, first_ban_ms=120_000)
+    assert weight.charge("a", 10, T0).status == 200
+    refused = weight.charge("a", 1, T0 + 20_000)
+    assert (refused.status, refused.used, refused.retry_after_ms) == (429, 11, 40_000)
+    assert weight.charge("a", 1, T0 + 20_001).status == 429
+    banned = weight.charge("a", 1, T0 + 20_002)
+    assert banned.status == 418 and banned.banned_until_ms == T0 + 20_002 + 120_000
+    assert weight.charge("a", 1, T0 + 100_000).status == 418  # the next minute too
+    assert weight.charge("b", 1, T0 + 100_000).status == 200  # other IPs are not affected
+    assert weight.charge("a", 1, T0 + 140_002).status == 200  # the ban is over
+
+
+def test_a_repeat_offender_is_banned_longer() -> None:
+    weight = RequestWeight(1, ban_after_refusals=0, first_ban_ms=1000, max_ban_ms=3000)
+    now = T0
+    bans = []
+    for _ in range(4):
+        weight.charge("a", 1, now)
+        verdict = weight.charge("a", 1, now)
+        assert verdict.status == 418
+        bans.append(verdict.retry_after_ms)
+        now = verdict.banned_until_ms + 60_000
+    assert bans == [1000, 2000, 3000, 3000]
+
+
+def test_memory_is_bounded_by_forgetting_idle_ips() -> None:
+    weight = RequestWeight(10, max_ips=100)
+    for i in range(1000):
+        weight.charge(f"10.0.{i // 256}.{i % 256}", 1, T0 + i * 60_000)
+    assert len(weight._ips) <= 100

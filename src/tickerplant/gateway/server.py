@@ -112,10 +112,10 @@ class Listener:
         self.view = MarketView(market, list(instruments.values()))
         bus.subscribe(market, self.view.receive)
         self._bus = bus
-        data = MarketData(self.view)
         self.weight = RequestWeight(config.request_weight_per_min)
-        self.rest = RestApi(market, data, self.weight, list(instruments.values()))
-        self.ws_api = WsApi(data, self.weight)
+        rest_data = MarketData(self.view, cm_arrays=True)
+        self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
+        self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
         self._server: asyncio.Server | None = None
         self.streams: MarketStreams | None = None
         self.ws_api_connections: set[WsApiConnection] = set()

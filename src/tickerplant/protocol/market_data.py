@@ -69,10 +69,13 @@ class Method:
 class MarketData:
     """The answers of one market, over its view."""
 
-    def __init__(self, view: MarketView) -> None:
+    def __init__(self, view: MarketView, *, cm_arrays: bool) -> None:
+        """``cm_arrays``: COIN-M REST answers tickers with an array even for one symbol
+        (§7.5); the WebSocket API answers one symbol with one object on both markets."""
         self.view = view
         self.market = view.market
         self._cm = view.market is Market.CM
+        self._always_array = self._cm and cm_arrays
         self.methods: dict[str, Method] = {
             "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
             "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
@@ -104,7 +107,7 @@ class MarketData:
         if view is not None and pair is not None:
             raise ApiError(-1106, "Parameter 'pair' sent when not required.")
         if view is not None:
-            return [view], not self._cm
+            return [view], not self._always_array
         views = list(self.view.symbols.values())
         if pair is not None:
             views = [v for v in views if v.inst.pair == pair.upper()]

@@ -1,0 +1,131 @@
+"""REST and the WebSocket API over real sockets: tickerplant on loopback, stdlib HTTP and
+the `websockets` client (spec §5–§7)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+import websockets
+from conftest import StartServer
+from rawws import CLOSE, RawWebSocket, close_code
+
+from tickerplant.app import Tickerplant
+from tickerplant.market.instruments import Market
+
+
+class Http:
+    def __init__(self, status: int, headers: dict[str, str], body: Any) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+async def get(plant: Tickerplant, market: Market, path: str) -> Http:
+    url = plant.url(market).replace("ws://", "http://") + path
+
+    def fetch() -> Http:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return Http(response.status, dict(response.headers), json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            return Http(error.code, dict(error.headers), json.loads(error.read()))
+
+    return await asyncio.get_running_loop().run_in_executor(None, fetch)
+
+
+async def test_ticker_book_equals_the_book_ticker_pushed_at_that_moment(start_server: StartServer) -> None:
+    plant = await start_server()
+    pushed: dict[int, dict[str, Any]] = {}
+    async with (
+        websockets.connect(plant.url(Market.UM) + "/ws/btcusdt@bookTicker", max_queue=None) as stream,
+        websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api,
+    ):
+        for _ in range(5):
+            message = json.loads(await stream.recv())
+            pushed[message["u"]] = message
+        await api.send(json.dumps({"id": "x", "method": "ticker.book", "params": {"symbol": "BTCUSDT"}}))
+        result = json.loads(await api.recv())["result"]
+        async with asyncio.timeout(5):
+            while result["lastUpdateId"] not in pushed:
+                message = json.loads(await stream.recv())
+                pushed[message["u"]] = message
+    same = pushed[result["lastUpdateId"]]
+    assert (result["bidPrice"], result["bidQty"], result["askPrice"], result["askQty"], result["time"]) == (
+        same["b"], same["B"], same["a"], same["A"], same["T"]
+    )  # fmt: skip
+
+
+async def test_rest_endpoints_headers_and_shared_weight(start_server: StartServer) -> None:
+    plant = await start_server()
+    ping = await get(plant, Market.UM, "/fapi/v1/ping")
+    assert (ping.status, ping.body) == (200, {})
+    assert ping.headers["Content-Type"] == "application/json"
+    assert ping.headers["X-MBX-USED-WEIGHT-1M"] == "1"
+    info = await get(plant, Market.UM, "/fapi/v1/exchangeInfo")
+    assert {s["symbol"] for s in info.body["symbols"]} >= {"BTCUSDT", "ETHUSDT"}
+    async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:  # the handshake costs 5
+        await api.send('{"id":1,"method":"ticker.price","params":{"symbol":"BTCUSDT"}}')
+        reply = json.loads(await api.recv())
+    assert reply["rateLimits"][0]["count"] == 1 + 1 + 5 + 1
+    price = await get(plant, Market.UM, "/fapi/v2/ticker/price?symbol=BTCUSDT")
+    assert price.headers["X-MBX-USED-WEIGHT-1M"] == "9"
+    assert price.body["symbol"] == "BTCUSDT" and float(price.body["price"]) > 0
+    depth = await get(plant, Market.CM, "/dapi/v1/depth?symbol=BTCUSD_PERP&limit=5")
+    assert depth.body["pair"] == "BTCUSD" and len(depth.body["bids"]) == 5
+    assert depth.headers["X-MBX-USED-WEIGHT-1M"] == "2", "each market keeps its own budget"
+    spot = await get(plant, Market.UM, "/api/v3/ping")
+    assert spot.body == {}
+    missing = await get(plant, Market.UM, "/fapi/v1/openOrders")
+    assert (missing.status, missing.body["code"]) == (404, -5000)
+
+
+async def test_rest_429_with_retry_after_then_418(start_server: StartServer) -> None:
+    plant = await start_server(request_weight_per_min=3)
+    statuses = []
+    for _ in range(8):
+        answer = await get(plant, Market.UM, "/fapi/v1/ticker/bookTicker?symbol=BTCUSDT")  # weight 2
+        statuses.append(answer.status)
+        if answer.status == 429:
+            assert answer.body["code"] == -1003 and "current limit of IP(127.0.0.1) is 3" in answer.body["msg"]
+            assert 1 <= int(answer.headers["Retry-After"]) <= 60
+        if answer.status == 418:
+            assert "banned until" in answer.body["msg"] and int(answer.headers["Retry-After"]) >= 100
+    assert statuses[:1] == [200] and 429 in statuses and statuses[-1] == 418
+    refused = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws-fapi/v1")
+    assert refused.status == 418  # a banned IP cannot open the WebSocket API either
+    await refused.close()
+
+
+async def test_ws_api_ban_closes_the_connection(start_server: StartServer) -> None:
+    plant = await start_server(request_weight_per_min=12)
+    async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:
+        statuses = []
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            for i in range(20):
+                await api.send(json.dumps({"id": i, "method": "ticker.book", "params": {"symbol": "ETHUSDT"}}))
+                statuses.append(json.loads(await api.recv())["status"])
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses and statuses[-1] == 418
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_ws_api_keep_alive_rules(start_server: StartServer) -> None:
+    plant = await start_server(limits={"ping_interval_s": 0.1, "pong_timeout_s": 0.4})
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws-fapi/v1?returnRateLimits=false")
+    ws.send_text('{"id":7,"method":"ticker.price","params":{"symbol":"BTCUSDT"}}')
+    reply = json.loads((await ws.recv_until(0x1)).payload)
+    assert reply["id"] == 7 and "rateLimits" not in reply
+    frame = await ws.recv_until(CLOSE, timeout=5)
+    assert close_code(frame) == (1008, "No pong received in time")
+    await ws.close()
+
+
+async def test_coin_m_ws_api(start_server: StartServer) -> None:
+    plant = await start_server()
+    async with websockets.connect(plant.url(Market.CM) + "/ws-dapi/v1") as api:
+        await api.send('{"id":"q","method":"depth","params":{"symbol":"BTCUSD_PERP","limit":5}}')
+        reply = json.loads(await api.recv())
+    assert reply["status"] == 200 and reply["result"]["symbol"] == "BTCUSD_PERP"
+    assert all(q.isdigit() for _, q in reply["result"]["bids"])  # contracts
