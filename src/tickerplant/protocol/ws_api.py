@@ -78,7 +78,8 @@ class WsApi:
         if not isinstance(params, dict):
             error = ApiError(-1130, "Data sent for parameter 'params' is not valid.")
             return WsApiReply(self._error(request_id, error, None))
-        show_limits = params.get("returnRateLimits", rate_limits_default) is not False
+        # The official SDK sends booleans and numbers as strings ("false", "5").
+        show_limits = params.get("returnRateLimits", rate_limits_default) not in (False, "false")
         # A version prefix ("v1/ticker.price") names the same method (§5.2).
         method = self._methods.get(method_name.rpartition("/")[2])
         if method is None:
