@@ -203,3 +203,9 @@ def test_rest_klines_agree_with_the_trades() -> None:
     total = sum(r[8] for r in rows)
     window = view.klines(view.symbols["BTCUSDT"]).series("1m")
     assert total >= sum(k.count for k in window.query(rows[0][0], None, 1500))
+
+
+def test_a_flood_of_garbage_meets_the_weight_limit() -> None:
+    _, _, api, _ = market(Market.UM, RequestWeight(3, ban_after_refusals=1))
+    statuses = [msgspec.json.decode(api.receive(b"garbage", "6.6.6.6", T0).reply)["status"] for _ in range(6)]
+    assert statuses == [400, 400, 400, 429, 418, 418]

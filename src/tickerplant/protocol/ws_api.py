@@ -16,7 +16,7 @@ import msgspec
 
 from tickerplant.protocol.errors import CloseReason
 from tickerplant.protocol.limits import RequestWeight, WeightVerdict
-from tickerplant.protocol.market_data import ApiError, MarketData
+from tickerplant.protocol.market_data import ApiError, MarketData, Method
 
 __all__ = ["CLOSE_BANNED", "WS_API_METHODS", "WsApi", "WsApiReply", "rate_limit_error"]
 
@@ -58,37 +58,20 @@ class WsApi:
         self._methods = {name: data.methods[name] for name in WS_API_METHODS}
 
     def receive(self, frame: bytes, ip: str, now_ms: int, *, rate_limits_default: bool = True) -> WsApiReply:
-        try:
-            request = _decode(frame)
-        except msgspec.DecodeError:
-            error = ApiError(-1000, "Malformed request: the frame is not valid JSON.")
-            return WsApiReply(self._error(None, error, None))
-        if not isinstance(request, dict):
-            return WsApiReply(
-                self._error(None, ApiError(-1000, "Malformed request: expected an object."), None)
-            )
-        request_id = request.get("id")
-        if request_id is not None and type(request_id) not in (int, str):
-            error = ApiError(-1130, "Data sent for parameter 'id' is not valid.")
-            return WsApiReply(self._error(None, error, None))
-        method_name = request.get("method")
-        if not isinstance(method_name, str) or not method_name:
-            return WsApiReply(self._error(request_id, ApiError(-1102, _mandatory("method")), None))
-        params = request.get("params", {})
-        if not isinstance(params, dict):
-            error = ApiError(-1130, "Data sent for parameter 'params' is not valid.")
-            return WsApiReply(self._error(request_id, error, None))
-        # The official SDK sends booleans and numbers as strings ("false", "5").
-        show_limits = params.get("returnRateLimits", rate_limits_default) not in (False, "false")
-        # A version prefix ("v1/ticker.price") names the same method (§5.2).
-        method = self._methods.get(method_name.rpartition("/")[2])
-        if method is None:
-            error = ApiError(-1000, f"Unknown method '{method_name}'.")
-            return WsApiReply(self._error(request_id, error, None))
-        try:
-            weight = method.weight(params)
-        except ApiError:
-            weight = 1  # a request refused for its parameters still costs weight (§7.1)
+        request_id, parsed = self._parse(frame)
+        params: dict[str, Any]
+        method: Method | None
+        if isinstance(parsed, ApiError):
+            # Malformed requests cost weight too, so a flood of them meets 429 and 418.
+            method, params, show_limits, weight = None, {}, False, 1
+        else:
+            method, params = parsed
+            # The official SDK sends booleans and numbers as strings ("false", "5").
+            show_limits = params.get("returnRateLimits", rate_limits_default) not in (False, "false")
+            try:
+                weight = method.weight(params)
+            except ApiError:
+                weight = 1  # a request refused for its parameters still costs weight (§7.1)
         verdict = self.weight.charge(ip, weight, now_ms)
         limits = self._rate_limits(verdict.used) if show_limits else None
         if verdict.status != 200:
@@ -96,6 +79,9 @@ class WsApi:
             data = {"serverTime": now_ms, "retryAfter": now_ms + verdict.retry_after_ms}
             reply = self._error(request_id, error, limits, data)
             return WsApiReply(reply, CLOSE_BANNED if verdict.status == 418 else None)
+        if method is None:
+            assert isinstance(parsed, ApiError)
+            return WsApiReply(self._error(request_id, parsed, None))
         try:
             result = method.answer(params, now_ms)
         except ApiError as error:
@@ -104,6 +90,29 @@ class WsApi:
         if limits is not None:
             body["rateLimits"] = limits
         return WsApiReply(_encode(body))
+
+    def _parse(self, frame: bytes) -> tuple[Any, tuple[Method, dict[str, Any]] | ApiError]:
+        """The request's id (None when it cannot be echoed) and its method and params."""
+        try:
+            request = _decode(frame)
+        except msgspec.DecodeError:
+            return None, ApiError(-1000, "Malformed request: the frame is not valid JSON.")
+        if not isinstance(request, dict):
+            return None, ApiError(-1000, "Malformed request: expected an object.")
+        request_id = request.get("id")
+        if request_id is not None and type(request_id) not in (int, str):
+            return None, ApiError(-1130, "Data sent for parameter 'id' is not valid.")
+        method_name = request.get("method")
+        if not isinstance(method_name, str) or not method_name:
+            return request_id, ApiError(-1102, _mandatory("method"))
+        params = request.get("params", {})
+        if not isinstance(params, dict):
+            return request_id, ApiError(-1130, "Data sent for parameter 'params' is not valid.")
+        # A version prefix ("v1/ticker.price") names the same method (§5.2).
+        method = self._methods.get(method_name.rpartition("/")[2])
+        if method is None:
+            return request_id, ApiError(-1000, f"Unknown method '{method_name}'.")
+        return request_id, (method, params)
 
     def _rate_limits(self, used: int) -> list[dict[str, Any]]:
         return [
