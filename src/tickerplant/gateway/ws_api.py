@@ -3,12 +3,11 @@ answered at once by ``protocol.ws_api.WsApi``; ping, pong and age as for streams
 
 from __future__ import annotations
 
-from picows import WSTransport
+from picows import WSMsgType, WSTransport
 
 from tickerplant.clock import Clock
 from tickerplant.config import LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
-from tickerplant.gateway.fanout import text_frame
 from tickerplant.protocol.ws_api import WsApi
 
 __all__ = ["WsApiConnection"]
@@ -29,17 +28,19 @@ class WsApiConnection(KeptAliveConnection):
         self._api = api
         self._registry = registry
         self._rate_limits_default = rate_limits_default
+        self._ip = "?"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
+        self._ip = self.peer.rpartition(":")[0]  # weight is counted per IP (§5.5)
         self._registry.add(self)
 
     def on_closed(self) -> None:
         self._registry.discard(self)
 
     def on_text(self, payload: bytes, now_ms: int) -> None:
-        ip = self.peer.rpartition(":")[0]
-        reply = self._api.receive(payload, ip, now_ms, rate_limits_default=self._rate_limits_default)
-        self.send_frame(text_frame(reply.reply))
+        reply = self._api.receive(payload, self._ip, now_ms, rate_limits_default=self._rate_limits_default)
+        assert self.transport is not None
+        self.transport.send(WSMsgType.TEXT, reply.reply)  # picows frames it in C
         if reply.close is not None:
             self.close(reply.close)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from tickerplant.market.encoding import fixed
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines import INTERVALS, rest_row
@@ -23,6 +25,7 @@ Params = Mapping[str, Any]
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
 _KLINE_MAX = 1500
 _DIGITS = "^[0-9]{1,20}$"
+_encode = msgspec.json.encode
 
 
 class ApiError(Exception):
@@ -76,6 +79,7 @@ class MarketData:
         self.market = view.market
         self._cm = view.market is Market.CM
         self._always_array = self._cm and cm_arrays
+        self._book_rows: dict[str, tuple[bytes, msgspec.Raw]] = {}  # symbol -> (payload, its row)
         self.methods: dict[str, Method] = {
             "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
             "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
@@ -147,15 +151,26 @@ class MarketData:
     def ticker_book(self, params: Params, now_ms: int) -> Any:
         views, single = self._selection(params)
         rows = []
+        cache = self._book_rows
         for view in views:
-            bt = self.view.book_ticker(view)
-            if bt is None:
+            pushed = view.book_ticker
+            if pushed is None:
                 continue
+            cached = cache.get(view.inst.symbol)
+            if cached is not None and cached[0] is pushed:
+                rows.append(cached[1])
+                continue
+            # Encoded once per bookTicker pushed: a busy symbol is asked about far more
+            # often than its top of book changes.
+            bt = self.view.book_ticker(view)
+            assert bt is not None
             row: dict[str, Any] = {"lastUpdateId": bt.u, "symbol": bt.s}
             if self._cm:
                 row["pair"] = view.inst.pair
             row.update(bidPrice=bt.b, bidQty=bt.B, askPrice=bt.a, askQty=bt.A, time=bt.T)
-            rows.append(row)
+            raw = msgspec.Raw(_encode(row))
+            cache[view.inst.symbol] = (pushed, raw)
+            rows.append(raw)
         return rows[0] if single and rows else rows
 
     # -- depth (§6.1, §7.4) ----------------------------------------------------------------

@@ -114,17 +114,17 @@ class WsApi:
             return request_id, ApiError(-1000, f"Unknown method '{method_name}'.")
         return request_id, (method, params)
 
-    def _rate_limits(self, used: int) -> list[dict[str, Any]]:
-        return [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-             "limit": self.weight.limit, "count": used}
-        ]  # fmt: skip
+    def _rate_limits(self, used: int) -> msgspec.Raw:
+        return msgspec.Raw(
+            b'[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":%d,"count":%d}]'
+            % (self.weight.limit, used)
+        )
 
     @staticmethod
     def _error(
         request_id: Any,
         error: ApiError,
-        limits: list[dict[str, Any]] | None,
+        limits: msgspec.Raw | None,
         data: dict[str, int] | None = None,
     ) -> bytes:
         detail: dict[str, Any] = {"code": error.code, "msg": error.msg}
