@@ -133,6 +133,17 @@ class OrderBook:
         price = self.ask_prices[0]
         return Level(price, self.asks[price])
 
+    def top(self) -> tuple[int, int, int, int] | None:
+        """(bid price, bid qty, ask price, ask qty), or None while a side is empty.
+
+        A plain tuple: it is asked for on every update, and comparing it is the whole test
+        of whether a bookTicker is due."""
+        bid_prices, ask_prices = self.bid_prices, self.ask_prices
+        if not bid_prices or not ask_prices:
+            return None
+        bid, ask = bid_prices[-1], ask_prices[0]
+        return (bid, self.bids[bid], ask, self.asks[ask])
+
     def top_bids(self, n: int) -> list[Level]:
         """The best ``n`` bid levels, best (highest) first."""
         if n <= 0:

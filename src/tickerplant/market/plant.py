@@ -245,11 +245,9 @@ class Plant:
             bids[level.price] = level.qty
         for level in update.asks:
             asks[level.price] = level.qty
-        bid = book.best_bid()
-        ask = book.best_ask()
-        if bid is None or ask is None:
+        top = book.top()
+        if top is None:
             return
-        top = (bid.price, bid.qty, ask.price, ask.qty)
         if top == state.top:
             return
         state.top = top
