@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tickerplant.app import Tickerplant
-from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
+from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, SimulatorConfig
 
 StartServer = Callable[..., Awaitable[Tickerplant]]
 
@@ -18,14 +18,15 @@ StartServer = Callable[..., Awaitable[Tickerplant]]
 async def start_server() -> AsyncIterator[StartServer]:
     """Start tickerplant in this event loop; keyword arguments override the config.
 
-    ``limits`` and ``simulator`` take dicts of field overrides.
+    ``limits``, ``simulator`` and ``faults`` take dicts of field overrides.
     """
     started: list[Tickerplant] = []
 
     async def start(**overrides: Any) -> Tickerplant:
         limits = dataclasses.replace(LimitsConfig(), **overrides.pop("limits", {}))
         simulator = dataclasses.replace(SimulatorConfig(actions_per_s=2000.0), **overrides.pop("simulator", {}))
-        config = ServerConfig(um_port=0, cm_port=0, limits=limits, simulator=simulator, **overrides)
+        faults = FaultsConfig(**overrides.pop("faults", {}))
+        config = ServerConfig(um_port=0, cm_port=0, limits=limits, simulator=simulator, faults=faults, **overrides)
         plant = Tickerplant(config)
         await plant.start()
         started.append(plant)

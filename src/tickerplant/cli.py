@@ -14,7 +14,7 @@ from typing import Any
 
 import uvloop
 
-from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
+from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, SimulatorConfig
 
 __all__ = ["build_config", "main"]
 
@@ -34,6 +34,8 @@ _FIELDS: dict[str, tuple[str | None, str]] = {
     "send_buffer": ("limits", "send_buffer_bytes"),
     "seed": ("simulator", "seed"),
     "sim_rate": ("simulator", "actions_per_s"),
+    "fault_drop_after": ("faults", "drop_after_s"),
+    "fault_stall_after": ("faults", "stall_after_s"),
 }
 
 
@@ -66,9 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--pong-timeout", type=float, metavar="S", help="default 600")
     serve.add_argument("--max-connection-age", type=float, metavar="S", help="default 86400")
     serve.add_argument("--max-streams", type=int, metavar="N", help="per connection, default 1024")
-    serve.add_argument(
-        "--max-incoming-rate", type=int, metavar="N", help="messages per second, default 10"
-    )
+    serve.add_argument("--max-incoming-rate", type=int, metavar="N", help="messages per second, default 10")
     serve.add_argument(
         "--send-buffer", type=int, metavar="BYTES",
         help="unsent bytes before a slow client is closed (default 8 MiB)",
@@ -85,13 +85,21 @@ def _parser() -> argparse.ArgumentParser:
         "--request-weight", type=int, metavar="N",
         help="REQUEST_WEIGHT per IP per minute, REST and WebSocket API (default 2400)",
     )  # fmt: skip
+    serve.add_argument(
+        "--fault-drop-after", type=float, metavar="S",
+        help="testing aid: abort every WebSocket connection S seconds after it opens",
+    )  # fmt: skip
+    serve.add_argument(
+        "--fault-stall-after", type=float, metavar="S",
+        help="testing aid: every WebSocket connection goes silent S seconds after it opens",
+    )  # fmt: skip
     serve.add_argument("--log-level", default="INFO", help="default INFO")
     return parser
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
     """Defaults, then the TOML file, then the flags."""
-    sections: dict[str | None, dict[str, Any]] = {None: {}, "limits": {}, "simulator": {}}
+    sections: dict[str | None, dict[str, Any]] = {None: {}, "limits": {}, "simulator": {}, "faults": {}}
     if args.config is not None:
         data = tomllib.loads(args.config.read_text())
         for key, value in data.items():
@@ -112,6 +120,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
             **sections[None],
             limits=LimitsConfig(**sections["limits"]),
             simulator=SimulatorConfig(**sections["simulator"]),
+            faults=FaultsConfig(**sections["faults"]),
         )
     except TypeError as exc:
         raise SystemExit(f"configuration: {exc}") from None

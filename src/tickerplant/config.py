@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["LimitsConfig", "ServerConfig", "SimulatorConfig"]
+__all__ = ["FaultsConfig", "LimitsConfig", "ServerConfig", "SimulatorConfig"]
 
 SECONDS = 1.0
 MINUTES = 60 * SECONDS
@@ -29,6 +29,15 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultsConfig:
+    """Faults the server injects into its own WebSocket connections, so that clients'
+    recovery can be tested against the real thing. Off by default."""
+
+    drop_after_s: float | None = None  # abort each connection's TCP stream, no close frame
+    stall_after_s: float | None = None  # go silent: no data, no pongs, input ignored
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatorConfig:
     seed: int = 1
     actions_per_s: float | None = 400.0  # None: as fast as the process can produce
@@ -46,3 +55,4 @@ class ServerConfig:
     request_weight_per_min: int = 2400  # REQUEST_WEIGHT per IP, REST and WebSocket API (§5.5, §7.1)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    faults: FaultsConfig = field(default_factory=FaultsConfig)

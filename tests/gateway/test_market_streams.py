@@ -4,6 +4,7 @@ bare client for misbehaviour (spec §2, §3, §4.1, §4.2)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -329,3 +330,29 @@ async def test_a_slow_consumer_is_cut_off_and_others_go_on(start_server: StartSe
         received = await messages(healthy, 200)
         assert all(m["e"] == "bookTicker" for m in received)
     await slow.close()
+
+
+async def test_injected_fault_drop_aborts_without_a_close_frame(start_server: StartServer) -> None:
+    plant = await start_server(faults={"drop_after_s": 0.3})
+    ws = await RawWebSocket.connect(plant.listeners[Market.CM].port, "/ws/!bookTicker")
+    frames = []
+    with pytest.raises((asyncio.IncompleteReadError, ConnectionResetError)):
+        async with asyncio.timeout(5):
+            while True:
+                frames.append(await ws.recv())
+    assert frames and CLOSE not in {f.opcode for f in frames}
+    await ws.close()
+
+
+async def test_injected_fault_stall_goes_silent(start_server: StartServer) -> None:
+    plant = await start_server(faults={"stall_after_s": 0.3})
+    ws = await RawWebSocket.connect(plant.listeners[Market.CM].port, "/ws/!bookTicker")
+    assert (await ws.recv()).opcode == TEXT
+    await asyncio.sleep(0.5)
+    with contextlib.suppress(TimeoutError):  # drain what was already in flight
+        while True:
+            await ws.recv(timeout=0.2)
+    ws.send(PING, b"anyone?")
+    with pytest.raises(TimeoutError):
+        await ws.recv(timeout=0.5)
+    await ws.close()

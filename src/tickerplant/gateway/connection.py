@@ -9,7 +9,7 @@ import asyncio
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from tickerplant.clock import Clock
-from tickerplant.config import LimitsConfig
+from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
 from tickerplant.protocol.errors import CloseReason
 from tickerplant.protocol.limits import ConnectionLimits
@@ -26,9 +26,13 @@ class KeptAliveConnection(WSListener):
     (``send_frame``), so pings stay in order with their data.
     """
 
-    def __init__(self, clock: Clock, limits: LimitsConfig, *, count_rate: bool) -> None:
+    def __init__(
+        self, clock: Clock, limits: LimitsConfig, *, count_rate: bool, faults: FaultsConfig | None = None
+    ) -> None:
         self.clock = clock
         self.limits_config = limits
+        self.faults = faults or FaultsConfig()
+        self.stalled = False  # an injected fault: the connection has gone silent
         self.peer = "?"
         self.closing = False
         self.transport: WSTransport | None = None
@@ -43,7 +47,8 @@ class KeptAliveConnection(WSListener):
 
     def send_frame(self, frame: bytes) -> None:
         assert self.transport is not None
-        self.transport.underlying_transport.write(frame)
+        if not self.stalled:
+            self.transport.underlying_transport.write(frame)
 
     def on_closed(self) -> None:
         """The connection is gone; release what it held."""
@@ -56,9 +61,14 @@ class KeptAliveConnection(WSListener):
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self._limits = ConnectionLimits(self.limits_config, self.clock.now_ms())
         self._arm_timer()
+        loop = asyncio.get_running_loop()
+        if self.faults.drop_after_s is not None:
+            loop.call_later(self.faults.drop_after_s, transport.disconnect, False)
+        if self.faults.stall_after_s is not None:
+            loop.call_later(self.faults.stall_after_s, self._stall)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if self.closing:
+        if self.closing or self.stalled:
             return
         limits = self._limits
         assert limits is not None
@@ -115,9 +125,14 @@ class KeptAliveConnection(WSListener):
         delay_s = max(0.0, (self._limits.next_deadline_ms - self.clock.now_ms()) / 1000)
         self._timer = asyncio.get_running_loop().call_later(delay_s, self._on_timer)
 
+    def _stall(self) -> None:
+        self.stalled = True
+
     def _on_timer(self) -> None:
         if self.closing or self._limits is None:
             return
+        if self.stalled:
+            return  # a hung server neither pings nor closes
         now_ms = self.clock.now_ms()
         due = self._limits.poll(now_ms)
         if due.close is not None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from picows import WSCloseCode, WSTransport
 
 from tickerplant.clock import Clock
-from tickerplant.config import LimitsConfig
+from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.fanout import FanOut, text_frame
 from tickerplant.market.instruments import Instrument, Market
@@ -40,8 +40,10 @@ class MarketStreams:
         *,
         strict_routing: bool,
         lenient_case: bool,
+        faults: FaultsConfig | None = None,
     ) -> None:
         self.market = market
+        self.faults = faults or FaultsConfig()
         self.fanout = fanout
         self.clock = clock
         self.limits = limits
@@ -73,7 +75,7 @@ class StreamConnection(KeptAliveConnection):
     """One market-stream WebSocket connection."""
 
     def __init__(self, streams: MarketStreams, url: StreamUrl) -> None:
-        super().__init__(streams.clock, streams.limits, count_rate=True)
+        super().__init__(streams.clock, streams.limits, count_rate=True, faults=streams.faults)
         self.pending: list[bytes] = []
         self._streams = streams
         self._route = url.route
@@ -99,7 +101,7 @@ class StreamConnection(KeptAliveConnection):
 
     def flush(self) -> None:
         pending = self.pending
-        if not pending or self.closing or self.transport is None:
+        if not pending or self.closing or self.stalled or self.transport is None:
             pending.clear()
             return
         raw = self.transport.underlying_transport

@@ -132,6 +132,7 @@ class Listener:
             self._config.limits,
             strict_routing=self._config.strict_routing,
             lenient_case=self._config.lenient_case,
+            faults=self._config.faults,
         )
         self._bus.subscribe(self.market, fanout.publish)
         self._server = await loop.create_server(lambda: _PeerAwareProtocol(self), host, port, backlog=4096)
@@ -172,6 +173,7 @@ class Listener:
             self._config.limits,
             self.ws_api_connections,
             rate_limits_default=params.get("returnRateLimits") != "false",
+            faults=self._config.faults,
         )
         return connection
 

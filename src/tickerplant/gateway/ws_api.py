@@ -6,7 +6,7 @@ from __future__ import annotations
 from picows import WSMsgType, WSTransport
 
 from tickerplant.clock import Clock
-from tickerplant.config import LimitsConfig
+from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.protocol.ws_api import WsApi
 
@@ -22,9 +22,10 @@ class WsApiConnection(KeptAliveConnection):
         registry: set[WsApiConnection],
         *,
         rate_limits_default: bool,
+        faults: FaultsConfig | None = None,
     ) -> None:
         # Requests are limited by weight, not by the streams' 10 messages a second.
-        super().__init__(clock, limits, count_rate=False)
+        super().__init__(clock, limits, count_rate=False, faults=faults)
         self._api = api
         self._registry = registry
         self._rate_limits_default = rate_limits_default
@@ -41,6 +42,7 @@ class WsApiConnection(KeptAliveConnection):
     def on_text(self, payload: bytes, now_ms: int) -> None:
         reply = self._api.receive(payload, self._ip, now_ms, rate_limits_default=self._rate_limits_default)
         assert self.transport is not None
-        self.transport.send(WSMsgType.TEXT, reply.reply)  # picows frames it in C
+        if not self.stalled:
+            self.transport.send(WSMsgType.TEXT, reply.reply)  # picows frames it in C
         if reply.close is not None:
             self.close(reply.close)
