@@ -1,0 +1,200 @@
+"""A WebSocket API client: concurrent requests on one connection, matched by id.
+
+It keeps the server's weight rules on its side of the wire (spec §5.5): it reads the
+`rateLimits` every reply carries, waits for the next UTC minute rather than send a request
+that would pass the limit, and after a 429 or a 418 it waits as long as the server says
+(`data.retryAfter`) before sending anything again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from typing import Any
+
+import msgspec
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+__all__ = ["ApiError", "RateLimited", "WebSocketAPI"]
+
+BINANCE_USDM_WS_API = "wss://ws-fapi.binance.com/ws-fapi/v1"
+_MINUTE_MS = 60_000
+
+
+class ApiError(Exception):
+    """The server answered with an error: Binance's code and message, and the status."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(f"{status} {code}: {msg}")
+        self.status = status
+        self.code = code
+        self.msg = msg
+
+
+class RateLimited(ApiError):
+    """429 or 418: ``retry_at_ms`` says when the server will take requests again."""
+
+    def __init__(self, status: int, code: int, msg: str, retry_at_ms: int) -> None:
+        super().__init__(status, code, msg)
+        self.retry_at_ms = retry_at_ms
+
+
+class _Reply(msgspec.Struct):
+    id: int | str | None = None
+    status: int = 0
+    result: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"null"))
+    error: dict[str, Any] | None = None
+    rateLimits: list[dict[str, Any]] | None = None  # the wire key
+
+
+_decode_reply = msgspec.json.Decoder(_Reply).decode
+
+
+class _Listener(WSListener):
+    def __init__(self, client: WebSocketAPI) -> None:
+        self._client = client
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.TEXT:
+            self._client._on_reply(frame.get_payload_as_bytes())
+        elif frame.msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._client._on_disconnected()
+
+
+class WebSocketAPI:
+    """``async with WebSocketAPI(url) as api: book = await api.ticker_book("BTCUSDT")``"""
+
+    def __init__(
+        self,
+        url: str = BINANCE_USDM_WS_API,
+        *,
+        timeout_s: float = 10.0,
+        weight_margin: float = 0.95,
+        ping_interval_s: float = 20.0,
+        pong_timeout_s: float = 20.0,
+    ) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self.weight_margin = weight_margin  # use at most this share of the weight budget
+        self._ping_interval_s = ping_interval_s
+        self._pong_timeout_s = pong_timeout_s
+        self._transport: WSTransport | None = None
+        self._pending: dict[int, asyncio.Future[_Reply]] = {}
+        self._ids = itertools.count(1)
+        self.weight_used = 0  # as the server last reported it
+        self.weight_limit: int | None = None
+        self._weight_minute = -1
+        self._blocked_until_ms = 0
+
+    async def __aenter__(self) -> WebSocketAPI:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        self._transport, _ = await ws_connect(
+            lambda: _Listener(self),
+            self.url,
+            enable_auto_ping=True,
+            auto_ping_idle_timeout=self._ping_interval_s,
+            auto_ping_reply_timeout=self._pong_timeout_s,
+        )
+
+    async def close(self) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_disconnected:
+            transport.send_close()
+            transport.disconnect()
+            await transport.wait_disconnected()
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def request(self, method: str, params: dict[str, Any] | None = None, *, weight: int = 1) -> Any:
+        """Send one request and return its ``result``; raise ``ApiError`` on failure.
+
+        ``weight`` is what the request will cost, so the client can wait for the next
+        minute instead of running into a 429.
+        """
+        await self._wait_for_budget(weight)
+        transport = self._transport
+        if transport is None or transport.is_disconnected:
+            raise ConnectionError("not connected")
+        request_id = next(self._ids)
+        future: asyncio.Future[_Reply] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        body = {"id": request_id, "method": method, "params": params or {}}
+        transport.send(WSMsgType.TEXT, msgspec.json.encode(body))
+        try:
+            reply = await asyncio.wait_for(future, self.timeout_s)
+        finally:
+            self._pending.pop(request_id, None)
+        if reply.status == 200:
+            return msgspec.json.decode(reply.result)
+        error = reply.error or {}
+        code, msg = int(error.get("code", 0)), str(error.get("msg", ""))
+        if reply.status in (418, 429):
+            retry_at = int((error.get("data") or {}).get("retryAfter", _now_ms() + _MINUTE_MS))
+            self._blocked_until_ms = max(self._blocked_until_ms, retry_at)
+            raise RateLimited(reply.status, code, msg, retry_at)
+        raise ApiError(reply.status, code, msg)
+
+    async def ticker_book(self, symbol: str | None = None) -> Any:
+        return await self.request("ticker.book", _symbol(symbol), weight=2 if symbol else 5)
+
+    async def ticker_price(self, symbol: str | None = None) -> Any:
+        return await self.request("ticker.price", _symbol(symbol), weight=1 if symbol else 2)
+
+    async def depth(self, symbol: str, limit: int = 500) -> Any:
+        weight = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}.get(limit, 20)
+        return await self.request("depth", {"symbol": symbol, "limit": limit}, weight=weight)
+
+    # -- weight ------------------------------------------------------------------------
+
+    async def _wait_for_budget(self, weight: int) -> None:
+        now = _now_ms()
+        if now < self._blocked_until_ms:  # the server said when (429/418, Retry-After)
+            await asyncio.sleep((self._blocked_until_ms - now) / 1000)
+            now = _now_ms()
+        minute = now // _MINUTE_MS
+        if minute != self._weight_minute:
+            self.weight_used = 0  # the window is the UTC clock minute (§7.1)
+            self._weight_minute = minute
+        limit = self.weight_limit
+        if limit is not None and self.weight_used + weight > limit * self.weight_margin:
+            await asyncio.sleep(((minute + 1) * _MINUTE_MS - now) / 1000)
+            self.weight_used = 0
+            self._weight_minute = minute + 1
+        self.weight_used += weight  # counted now, corrected by the reply's rateLimits
+
+    def _on_reply(self, payload: bytes) -> None:
+        try:
+            reply = _decode_reply(payload)
+        except msgspec.DecodeError:
+            return
+        for limit in reply.rateLimits or ():
+            if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+                self.weight_limit = int(limit["limit"])
+                self.weight_used = max(self.weight_used, int(limit["count"]))
+        future = self._pending.get(reply.id) if isinstance(reply.id, int) else None
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    def _on_disconnected(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the connection closed"))
+
+
+def _symbol(symbol: str | None) -> dict[str, Any]:
+    return {"symbol": symbol} if symbol else {}
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
