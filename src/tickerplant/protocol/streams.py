@@ -21,6 +21,7 @@ __all__ = [
     "canonical_name",
     "parse",
     "resolve",
+    "route_of",
 ]
 
 
@@ -139,6 +140,14 @@ def parse(name: str) -> StreamName | None:
         if pattern.fullmatch(suffix):
             return StreamName(kind, symbol, suffix)
     return None
+
+
+def route_of(name: str) -> Route:
+    """Where Binance serves a stream today: book data under /public, the rest under /market."""
+    stream = parse(name)
+    if stream is not None and stream.kind in _PUBLIC_KINDS:
+        return Route.PUBLIC
+    return Route.MARKET
 
 
 def canonical_name(stream: StreamName, symbol: str | None) -> str:

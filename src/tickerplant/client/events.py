@@ -1,0 +1,436 @@
+"""Market-stream payloads as typed, immutable events, and a decoder for every frame a
+stream connection receives.
+
+One frozen msgspec Struct per payload (spec §4.1–4.5, §4.8–4.9). Attributes have readable
+names; ``rename`` maps them to Binance's one-letter wire keys, and the struct's tag is the
+wire ``e``, so a single ``msgspec.json.Decoder`` over the tagged union turns bytes straight
+into the right struct in one pass, with no intermediate dict.
+
+Decimals are JSON strings on the wire (spec §4.0) and become ``decimal.Decimal`` here, so
+prices and quantities stay exact. Unknown keys are ignored: real Binance appends ``st``
+and, since the mid-2026 merge, ``ps`` (spec §4.13), and may add more; tickerplant's own
+frames (see ``tickerplant.market.events``) lack them. Optional keys default to ``None``.
+
+Frames a stream connection receives (spec §2.3, §3.1, §3.3):
+
+- raw (``/ws``): the payload alone, an object or, for ``!ticker@arr`` and
+  ``!miniTicker@arr``, an array of objects;
+- combined (``/stream``): ``{"stream":"<name>","data":<payload>}``;
+- control replies ``{"result":…,"id":…}`` and errors ``{"error":{"code","msg"},"id":…}``.
+
+An event type this module does not model (kline, markPriceUpdate, forceOrder, …) is
+returned as an ``UnknownEvent`` holding its bytes, never raised: a client that subscribes
+to a stream we do not type must keep running. Bytes that are not JSON raise
+``msgspec.DecodeError``.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+import msgspec
+
+__all__ = [
+    "AggTrade",
+    "BookTicker",
+    "Buffer",
+    "Decoded",
+    "DepthUpdate",
+    "MarketEvent",
+    "MiniTicker",
+    "Payload",
+    "Reply",
+    "StreamDecoder",
+    "Ticker",
+    "Trade",
+    "UnknownEvent",
+    "stream_of",
+]
+
+
+class _Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True, tag_field="e"):
+    """Common options: immutable; untracked by the cycle collector (events hold no cycles,
+    and skipping GC tracking makes allocating millions of them cheaper); the wire ``e`` is
+    the tag; re-encoding leaves out absent optional keys, as Binance does."""
+
+
+class BookTicker(
+    _Event,
+    tag="bookTicker",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "update_id": "u",
+        "symbol": "s",
+        "pair": "ps",
+        "bid_price": "b",
+        "bid_qty": "B",
+        "ask_price": "a",
+        "ask_qty": "A",
+        "transaction_time": "T",
+        "event_time": "E",
+    },
+):
+    """``<symbol>@bookTicker`` / ``!bookTicker`` (spec §4.1)."""
+
+    update_id: int  # u: order-book update id, strictly increasing per symbol; not consecutive
+    symbol: str  # s: symbol, e.g. "BTCUSDT" or "BTCUSD_PERP"
+    pair: str | None = None  # ps: pair; COIN-M always, USDⓈ-M since the merge (§4.13)
+    bid_price: Decimal  # b: best bid price
+    bid_qty: Decimal  # B: best bid quantity (UM base asset, CM contracts)
+    ask_price: Decimal  # a: best ask price
+    ask_qty: Decimal  # A: best ask quantity
+    transaction_time: int  # T: matching-engine time, ms
+    event_time: int  # E: time the event was produced, ms
+
+
+class MiniTicker(
+    _Event,
+    tag="24hrMiniTicker",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "symbol": "s",
+        "pair": "ps",
+        "close": "c",
+        "open": "o",
+        "high": "h",
+        "low": "l",
+        "volume": "v",
+        "quote_volume": "q",
+    },
+):
+    """``<symbol>@miniTicker`` / ``!miniTicker@arr`` element: rolling 24 h stats (spec §4.2)."""
+
+    event_time: int  # E: event time, ms
+    symbol: str  # s: symbol
+    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
+    close: Decimal  # c: last trade price
+    open: Decimal  # o: price of the first trade in the window
+    high: Decimal  # h: highest trade price in the window
+    low: Decimal  # l: lowest trade price in the window
+    volume: Decimal  # v: UM base-asset volume; CM volume in contracts
+    quote_volume: Decimal  # q: UM quote-asset turnover; CM volume in the base asset
+
+
+class Ticker(
+    _Event,
+    tag="24hrTicker",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "symbol": "s",
+        "pair": "ps",
+        "price_change": "p",
+        "price_change_percent": "P",
+        "weighted_avg_price": "w",
+        "close": "c",
+        "last_qty": "Q",
+        "open": "o",
+        "high": "h",
+        "low": "l",
+        "volume": "v",
+        "quote_volume": "q",
+        "open_time": "O",
+        "close_time": "C",
+        "first_trade_id": "F",
+        "last_trade_id": "L",
+        "trade_count": "n",
+    },
+):
+    """``<symbol>@ticker`` / ``!ticker@arr`` element: full rolling 24 h stats (spec §4.3)."""
+
+    event_time: int  # E: event time, ms
+    symbol: str  # s: symbol
+    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
+    price_change: Decimal  # p: last price − open price
+    price_change_percent: Decimal  # P: price change in percent, e.g. "-3.550"
+    weighted_avg_price: Decimal  # w: volume-weighted average price over the window
+    close: Decimal  # c: last price
+    last_qty: Decimal  # Q: quantity of the last trade
+    open: Decimal  # o: price of the first trade in the window
+    high: Decimal  # h: highest price in the window
+    low: Decimal  # l: lowest price in the window
+    volume: Decimal  # v: UM base-asset volume; CM volume in contracts
+    quote_volume: Decimal  # q: UM quote-asset volume; CM volume in the base asset
+    open_time: int  # O: window open time, ms (a whole minute, 24 h ago)
+    close_time: int  # C: window close time, ms (about E)
+    first_trade_id: int  # F: first trade id in the window
+    last_trade_id: int  # L: last trade id in the window
+    trade_count: int  # n: trades in the window; not L − F + 1 (§4.3)
+
+
+class Trade(
+    _Event,
+    tag="trade",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "trade_time": "T",
+        "symbol": "s",
+        "trade_id": "t",
+        "price": "p",
+        "qty": "q",
+        "trade_type": "X",
+        "buyer_is_maker": "m",
+    },
+):
+    """``<symbol>@trade``: one trade (spec §4.5; USDⓈ-M, undocumented but live)."""
+
+    event_time: int  # E: event time, ms
+    trade_time: int  # T: trade time, ms
+    symbol: str  # s: symbol
+    trade_id: int  # t: trade id, the same ids aggTrade f/l cover
+    price: Decimal  # p: price
+    qty: Decimal  # q: quantity
+    trade_type: str | None = None  # X: "MARKET" in every capture; other values unspecified
+    buyer_is_maker: bool  # m: True when the buyer was the maker (the seller took)
+
+
+class AggTrade(
+    _Event,
+    tag="aggTrade",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "agg_id": "a",
+        "symbol": "s",
+        "price": "p",
+        "qty": "q",
+        "normal_qty": "nq",
+        "first_trade_id": "f",
+        "last_trade_id": "l",
+        "trade_time": "T",
+        "buyer_is_maker": "m",
+    },
+):
+    """``<symbol>@aggTrade``: market trades at one price and side within 100 ms (spec §4.4)."""
+
+    event_time: int  # E: event time, ms
+    agg_id: int  # a: aggregate trade id, consecutive per symbol
+    symbol: str  # s: symbol
+    price: Decimal  # p: price
+    qty: Decimal  # q: quantity, RPI trades included (UM base asset, CM contracts)
+    normal_qty: Decimal | None = None  # nq: UM only, quantity without RPI trades
+    first_trade_id: int  # f: first trade id covered
+    last_trade_id: int  # l: last trade id covered
+    trade_time: int  # T: trade time, ms
+    buyer_is_maker: bool  # m: True when the buyer was the maker
+
+
+class DepthUpdate(
+    _Event,
+    tag="depthUpdate",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "transaction_time": "T",
+        "symbol": "s",
+        "pair": "ps",
+        "first_update_id": "U",
+        "final_update_id": "u",
+        "previous_final_update_id": "pu",
+        "bids": "b",
+        "asks": "a",
+    },
+):
+    """``<symbol>@depth[N][@500ms|@100ms]``: a diff (§4.9) or a top-N snapshot (§4.8);
+    the stream name, not the payload, says which."""
+
+    event_time: int  # E: event time, ms
+    transaction_time: int  # T: transaction time, ms
+    symbol: str  # s: symbol
+    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
+    first_update_id: int  # U: first order-book update id covered
+    final_update_id: int  # u: final order-book update id covered
+    previous_final_update_id: int  # pu: u of the previous event on this same stream
+    bids: list[tuple[Decimal, Decimal]]  # b: (price, absolute qty); qty 0 removes the level
+    asks: list[tuple[Decimal, Decimal]]  # a: (price, absolute qty); qty 0 removes the level
+
+
+MarketEvent: TypeAlias = BookTicker | MiniTicker | Ticker | Trade | AggTrade | DepthUpdate
+
+
+class UnknownEvent(msgspec.Struct, frozen=True):
+    """A payload this module does not type (or one that does not match its type)."""
+
+    stream: str | None  # the combined frame's stream name; None on raw connections
+    raw: bytes  # the payload itself (inside "data" for combined frames), still JSON
+    reason: str = ""  # msgspec's validation message, to tell schema drift from new types
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """The answer to a control message (spec §3.1), or an error (spec §3.3)."""
+
+    id: int | str | None  # the request id, echoed with its JSON type; None when unechoable
+    result: Any  # null for SUBSCRIBE and friends, a list for LIST_SUBSCRIPTIONS, a bool …
+    error_code: int | None = None  # §3.3 code: 0 property, 1 value, 2 request, 3 JSON, 4 cap
+    error_msg: str | None = None  # §3.3 text; clients should match on the code
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+# A frame's bytes; a memoryview lets a picows shell decode inside its frame callback
+# without copying the payload first.
+Buffer: TypeAlias = bytes | bytearray | memoryview
+# What one payload decodes to: one event, an array stream's events, or bytes we do not type.
+Payload: TypeAlias = MarketEvent | list[MarketEvent] | UnknownEvent
+# What ``StreamDecoder.decode`` returns: (stream or None on raw frames, payload), or a reply.
+Decoded: TypeAlias = tuple[str | None, Payload] | Reply
+
+
+class _Combined(msgspec.Struct, frozen=True, gc=False):
+    stream: str  # the stream name as subscribed
+    data: MarketEvent | list[MarketEvent]  # the payload, decoded in the same pass
+
+
+class _CombinedRaw(msgspec.Struct, frozen=True):
+    stream: str
+    data: msgspec.Raw  # left undecoded: the slow path for payloads we do not type
+
+
+class _ErrorBody(msgspec.Struct, frozen=True):
+    code: int | None = None
+    msg: str | None = None
+
+
+class _ReplyWire(msgspec.Struct, frozen=True):
+    result: Any = None
+    error: _ErrorBody | None = None
+    id: int | str | None = None
+
+
+class _Probe(msgspec.Struct, frozen=True):
+    """Which kind of object a frame is, when its leading bytes did not say."""
+
+    e: Any = msgspec.UNSET
+    stream: Any = msgspec.UNSET
+    data: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    result: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    error: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
+# Leading bytes of the compact frames Binance and tickerplant send; anything else (spaces,
+# another key order) takes the slower probing path, so correctness never depends on them.
+_RAW_OBJECT = b'{"e":'
+_COMBINED = b'{"stream":'
+_REPLY_PREFIXES = (b'{"result":', b'{"error":', b'{"id":')
+_SPACE = b" \t\r\n"
+
+
+class StreamDecoder:
+    """Decodes stream-connection frames into events; stateless apart from its decoders,
+    so one instance can serve every connection."""
+
+    __slots__ = ("_combined", "_combined_raw", "_probe", "_raw", "_reply")
+
+    def __init__(self) -> None:
+        self._raw: msgspec.json.Decoder[MarketEvent | list[MarketEvent]] = msgspec.json.Decoder(
+            MarketEvent | list[MarketEvent]
+        )
+        self._combined = msgspec.json.Decoder(_Combined)
+        self._combined_raw = msgspec.json.Decoder(_CombinedRaw)
+        self._reply = msgspec.json.Decoder(_ReplyWire)
+        self._probe = msgspec.json.Decoder(_Probe)
+
+    def decode_raw(self, payload: Buffer) -> Payload:
+        """A raw (``/ws``) frame: one event, a list for the ``@arr`` streams, or an
+        ``UnknownEvent`` for a payload that is not one of ours."""
+        try:
+            return self._raw.decode(payload)
+        except msgspec.ValidationError as exc:
+            return UnknownEvent(None, bytes(payload), str(exc))
+
+    def decode_combined(self, payload: Buffer) -> tuple[str, Payload]:
+        """A combined (``/stream``) frame ``{"stream":…,"data":…}``: the stream name and
+        what ``decode_raw`` would make of ``data``. Raises ``msgspec.ValidationError`` for a
+        frame that is not combined."""
+        try:
+            frame = self._combined.decode(payload)
+        except msgspec.ValidationError as exc:
+            # Either a payload type we do not model or a frame that is not combined at all;
+            # the second decode tells them apart and raises for the latter.
+            wrapper = self._combined_raw.decode(payload)
+            return wrapper.stream, UnknownEvent(wrapper.stream, bytes(wrapper.data), str(exc))
+        return frame.stream, frame.data
+
+    def decode_reply(self, payload: Buffer) -> Reply:
+        """A control reply or error (spec §3.1, §3.3)."""
+        wire = self._reply.decode(payload)
+        if wire.error is None:
+            return Reply(wire.id, wire.result)
+        return Reply(wire.id, wire.result, wire.error.code, wire.error.msg)
+
+    def decode(self, payload: Buffer) -> Decoded:
+        """Any frame a stream connection receives, raw or combined, event or reply.
+
+        Returns ``(stream, payload)`` for events, with ``stream`` None on raw frames (see
+        ``stream_of``), or a ``Reply``.
+        """
+        if payload[:5] == _RAW_OBJECT:
+            return None, self.decode_raw(payload)
+        if payload[:10] == _COMBINED:
+            return self.decode_combined(payload)
+        if payload[:1] == b"[":
+            return None, self.decode_raw(payload)
+        head = bytes(payload[:10])
+        if head.startswith(_REPLY_PREFIXES):
+            return self.decode_reply(payload)
+        return self._decode_unusual(payload)
+
+    def _decode_unusual(self, payload: Buffer) -> Decoded:
+        stripped = bytes(payload).lstrip(_SPACE)
+        if stripped[:1] == b"[":
+            return None, self.decode_raw(payload)
+        try:
+            probe = self._probe.decode(payload)
+        except msgspec.ValidationError as exc:  # valid JSON, but not an object
+            return None, UnknownEvent(None, bytes(payload), str(exc))
+        if isinstance(probe.stream, str) and probe.data is not msgspec.UNSET:
+            return self.decode_combined(payload)
+        if probe.e is not msgspec.UNSET:
+            return None, self.decode_raw(payload)
+        if probe.result is not msgspec.UNSET or probe.error is not msgspec.UNSET:
+            return self.decode_reply(payload)
+        return None, UnknownEvent(None, bytes(payload), "not a stream event or a reply")
+
+
+# The stream suffix each single-symbol event type arrives on (spec §3.5). Depth is absent:
+# its name carries a level count and a speed the payload does not reveal.
+_SUFFIX: dict[type, str] = {
+    BookTicker: "@bookTicker",
+    MiniTicker: "@miniTicker",
+    Ticker: "@ticker",
+    Trade: "@trade",
+    AggTrade: "@aggTrade",
+}
+
+
+@functools.lru_cache(maxsize=8192)  # bounded: one entry per (symbol, kind) actually seen
+def _stream_name(symbol: str, suffix: str) -> str:
+    # Stream names spell the symbol in lowercase, the payload in its listed form (§4.0).
+    return symbol.lower() + suffix
+
+
+def stream_of(event: MarketEvent | UnknownEvent) -> str | None:
+    """The single-symbol stream a raw-frame event belongs to, e.g. ``btcusdt@bookTicker``.
+
+    None for depth (the speed suffix is unknown) and for an ``UnknownEvent`` from a raw
+    frame. Events of ``!bookTicker``, ``!miniTicker@arr`` and ``!ticker@arr`` map to the
+    per-symbol stream, since the payload is the same.
+    """
+    if isinstance(event, UnknownEvent):
+        return event.stream
+    suffix = _SUFFIX.get(type(event))
+    if suffix is None:
+        return None
+    return _stream_name(event.symbol, suffix)

@@ -1,0 +1,256 @@
+"""Exactly-once, in-order delivery per stream, and honest notice of what may be missing.
+
+The shell hands every decoded event to ``Sequencer.accept`` with the stream it came on and
+the id of the connection that carried it. The verdict says what to do with it:
+
+- ``Verdict.DELIVER``: new and in order; hand it to the user.
+- ``Verdict.DUPLICATE``: already delivered, e.g. the second copy while two connections
+  carry the same stream during a rollover (spec §2.4: connections live 24 h); drop it.
+- a ``Gap``: new, but something before it is or may be missing; yield the gap, then the
+  event.
+
+What a stream's ids can prove differs by kind (spec §4):
+
+- bookTicker ``u`` (§4.1) comes from the symbol's order-book update-id sequence, shared
+  with depth, so it increases strictly but skips: a higher ``u`` is new, an equal or lower
+  one a duplicate, and a lost update cannot be seen.
+- 24hrMiniTicker / 24hrTicker (§4.2, §4.3) carry no id; the event time ``E`` plays the
+  same role and proves as little.
+- trade ``t`` (§4.5) and aggTrade ``a`` (§4.4) are consecutive per symbol: a jump is a gap
+  whose missing ids are known exactly.
+- depthUpdate (§4.9) chains: each event's ``pu`` is the previous event's ``u`` on the same
+  stream. ``pu`` equal to the last delivered ``u`` is continuity; anything else a gap.
+
+Ids alone cannot tell whether a bookTicker or ticker stream lost updates while its
+connection was down, so the shell reports outages: ``connection_lost(streams, at_ms)``
+when a connection drops, ``covered(stream)`` when another live connection carried the
+stream throughout (a rollover), and, optionally, ``resumed(stream, event, connection_id)``
+for the first event on a fresh subscription. The first new event after an uncovered loss
+is a ``Gap`` for the kinds without provable ids; trade, aggTrade and depth decide by id.
+Passing ``connection_id`` to ``connection_lost`` lets the sequencer see coverage itself:
+a stream that another, still-live connection has been delivering is not interrupted.
+
+All-market streams (``!bookTicker``, ``!ticker@arr``, ``!miniTicker@arr``) mix symbols,
+whose ids are unrelated, so every stream is tracked per symbol: one small record per
+(stream, symbol), nothing per event. ``forget(stream)`` drops a stream's records.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+import msgspec
+
+from tickerplant.client.events import (
+    AggTrade,
+    BookTicker,
+    DepthUpdate,
+    MarketEvent,
+    MiniTicker,
+    Ticker,
+    Trade,
+)
+
+__all__ = ["DELIVER", "DUPLICATE", "Gap", "GapReason", "Sequencer", "Verdict"]
+
+
+class Verdict(enum.Enum):
+    """What to do with an event that is not preceded by a gap (a ``Gap`` says the rest)."""
+
+    DELIVER = "deliver"  # new and in order
+    DUPLICATE = "duplicate"  # already delivered; drop it
+
+
+DELIVER = Verdict.DELIVER
+DUPLICATE = Verdict.DUPLICATE
+
+
+class GapReason(enum.StrEnum):
+    RECONNECTED = "reconnected; updates in between may be lost"
+    TRADE_IDS_SKIPPED = "trade ids skipped"
+    AGG_TRADE_IDS_SKIPPED = "aggregate trade ids skipped"
+    DEPTH_CHAIN_BROKEN = "depth chain broken: pu is not the u of the last event delivered"
+
+
+class Gap(msgspec.Struct, frozen=True):
+    """Updates on a stream are, or may be, missing before the event that comes with it."""
+
+    stream: str  # the stream the gap is on
+    symbol: str  # the symbol; all-market streams are sequenced per symbol
+    kind: str  # the event type, Binance's "e": "bookTicker", "trade", "depthUpdate", …
+    reason: GapReason  # why
+    first_missing: int | None  # first missing id (trade/aggTrade id, depth update id), if known
+    last_missing: int | None  # last missing id, if known
+    since_ms: int  # the connection loss, or else the last delivered event's time, ms
+    until_ms: int  # event time of the event that revealed the gap, ms
+
+
+_KIND: dict[type, str] = {
+    BookTicker: "bookTicker",
+    MiniTicker: "24hrMiniTicker",
+    Ticker: "24hrTicker",
+    Trade: "trade",
+    AggTrade: "aggTrade",
+    DepthUpdate: "depthUpdate",
+}
+
+# Connections remembered per track: two overlap in a rollover; a few more cover a rollover
+# racing a reconnect. Older ids fall off, which can only cause a gap notice, never a loss.
+_MAX_CONNECTIONS = 4
+
+
+class _Track:
+    """Where one (stream, symbol) stands."""
+
+    __slots__ = ("connections", "last_id", "last_ms", "lost_ms")
+
+    def __init__(self, last_id: int, last_ms: int, connection_id: int) -> None:
+        self.last_id = last_id  # dedup key of the last delivered event (u, t, a, depth u or E)
+        self.last_ms = last_ms  # its event time
+        self.lost_ms: int | None = None  # set by an uncovered loss; cleared by the next new event
+        self.connections: tuple[int, ...] = (connection_id,)  # live carriers seen, newest last
+
+    def seen_on(self, connection_id: int) -> None:
+        self.connections = (*self.connections[1 - _MAX_CONNECTIONS :], connection_id)
+
+
+def _gap(
+    stream: str, event: MarketEvent, reason: GapReason, first: int | None, through: int | None, since_ms: int
+) -> Gap:
+    return Gap(stream, event.symbol, _KIND[type(event)], reason, first, through, since_ms, event.event_time)
+
+
+def _key(event: MarketEvent) -> int:
+    if isinstance(event, BookTicker):
+        return event.update_id
+    if isinstance(event, Trade):
+        return event.trade_id
+    if isinstance(event, AggTrade):
+        return event.agg_id
+    if isinstance(event, DepthUpdate):
+        return event.final_update_id
+    return event.event_time
+
+
+class Sequencer:
+    """Dedup and gap detection for every stream of a client; pure, no clock."""
+
+    __slots__ = ("_streams",)
+
+    def __init__(self) -> None:
+        self._streams: dict[str, dict[str, _Track]] = {}
+
+    def accept(self, stream: str, event: MarketEvent, connection_id: int) -> Verdict | Gap:
+        """Judge ``event``, received on ``stream`` over connection ``connection_id``."""
+        tracks = self._streams.get(stream)
+        if tracks is None:
+            tracks = self._streams[stream] = {}
+        track = tracks.get(event.symbol)
+        if track is None:
+            # The first event proves nothing and misses nothing we could name; a depth
+            # consumer syncs its first event against a snapshot instead (spec §4.9).
+            tracks[event.symbol] = _Track(_key(event), event.event_time, connection_id)
+            return DELIVER
+        if connection_id not in track.connections:
+            track.seen_on(connection_id)
+        if isinstance(event, Trade):
+            return self._consecutive(stream, track, event, event.trade_id, GapReason.TRADE_IDS_SKIPPED)
+        if isinstance(event, AggTrade):
+            return self._consecutive(stream, track, event, event.agg_id, GapReason.AGG_TRADE_IDS_SKIPPED)
+        if isinstance(event, DepthUpdate):
+            return self._chained(stream, track, event)
+        if isinstance(event, BookTicker):
+            return self._increasing(stream, track, event, event.update_id)
+        return self._increasing(stream, track, event, event.event_time)
+
+    def connection_lost(self, streams: Iterable[str], at_ms: int, connection_id: int | None = None) -> None:
+        """The connection carrying ``streams`` dropped at ``at_ms``.
+
+        With ``connection_id``, a stream that another connection has also been delivering
+        (and that has not been reported lost) counts as covered and is not interrupted.
+        """
+        for stream in streams:
+            for track in self._streams.get(stream, {}).values():
+                if connection_id is not None:
+                    track.connections = tuple(c for c in track.connections if c != connection_id)
+                    if track.connections:
+                        continue
+                else:
+                    track.connections = ()
+                if track.lost_ms is None:  # the earliest loss bounds what may be missing
+                    track.lost_ms = at_ms
+
+    def covered(self, stream: str) -> None:
+        """Another live connection carried ``stream`` throughout its loss: nothing was lost."""
+        for track in self._streams.get(stream, {}).values():
+            track.lost_ms = None
+
+    def resumed(self, stream: str, event: MarketEvent, connection_id: int) -> Verdict | Gap:
+        """``accept`` for the first event of a fresh subscription that no other connection
+        overlapped; it counts as a resume even when the loss was never reported, in which
+        case the gap runs from the last delivered event."""
+        track = self._streams.get(stream, {}).get(event.symbol)
+        if track is not None:
+            track.connections = ()
+            if track.lost_ms is None:
+                track.lost_ms = track.last_ms
+        return self.accept(stream, event, connection_id)
+
+    def forget(self, stream: str) -> None:
+        """Drop what is known about ``stream`` (unsubscribed); a later event starts afresh."""
+        self._streams.pop(stream, None)
+
+    def tracked(self) -> int:
+        """How many (stream, symbol) records are held."""
+        return sum(len(tracks) for tracks in self._streams.values())
+
+    @staticmethod
+    def _increasing(stream: str, track: _Track, event: MarketEvent, key: int) -> Verdict | Gap:
+        # bookTicker u and ticker E: higher is new, but a lost update leaves no trace (§4.1).
+        if key <= track.last_id:
+            return DUPLICATE
+        since_ms = track.lost_ms
+        track.last_id = key
+        track.last_ms = event.event_time
+        if since_ms is None:
+            return DELIVER
+        track.lost_ms = None
+        return _gap(stream, event, GapReason.RECONNECTED, None, None, since_ms)
+
+    @staticmethod
+    def _consecutive(
+        stream: str, track: _Track, event: Trade | AggTrade, key: int, reason: GapReason
+    ) -> Verdict | Gap:
+        # trade t and aggTrade a count up by one (§4.4, §4.5): the ids prove continuity
+        # across a reconnect and name exactly what is missing.
+        last = track.last_id
+        if key <= last:
+            return DUPLICATE
+        since_ms = track.last_ms if track.lost_ms is None else track.lost_ms
+        track.last_id = key
+        track.last_ms = event.event_time
+        track.lost_ms = None
+        if key == last + 1:
+            return DELIVER
+        return _gap(stream, event, reason, last + 1, key - 1, since_ms)
+
+    @staticmethod
+    def _chained(stream: str, track: _Track, event: DepthUpdate) -> Verdict | Gap:
+        # §4.9 step 5: each event's pu must be the previous event's u on this stream.
+        last = track.last_id
+        final = event.final_update_id
+        if final <= last:
+            return DUPLICATE
+        previous = event.previous_final_update_id
+        since_ms = track.last_ms if track.lost_ms is None else track.lost_ms
+        track.last_id = final
+        track.last_ms = event.event_time
+        track.lost_ms = None
+        if previous == last:
+            return DELIVER
+        # pu > last: the events ending at last+1 … pu are missing. pu < last: this event
+        # overlaps what was delivered, from another chain; nothing nameable is missing but
+        # the book built so far cannot take it.
+        first, through = (last + 1, previous) if previous > last else (None, None)
+        return _gap(stream, event, GapReason.DEPTH_CHAIN_BROKEN, first, through, since_ms)

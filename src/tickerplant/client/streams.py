@@ -1,0 +1,346 @@
+"""MarketStreams: Binance market streams that keep themselves alive and never lose an
+update silently.
+
+- Streams are spread over as many connections as the per-connection cap needs (spec §2.5),
+  and, against Binance itself, over its /public and /market routes (§2.2).
+- Control messages are paced below the server's 10 per second (``Pacer``).
+- A dropped or silent connection (picows pings it; no pong closes it) is reopened after a
+  backoff and its streams are subscribed again.
+- Before the 24 h limit a connection is rolled over: the new one is opened and subscribed
+  first, then the old one is closed; the overlap is deduplicated by update id, so nothing
+  is missed or repeated.
+- What could not be delivered is said: a ``Gap`` item in the iteration, from the
+  ``Sequencer``'s reading of update ids, trade ids and reconnects.
+
+The I/O here is a thin shell; decoding, sequencing, pacing, planning and backoff are the
+sans-I/O modules beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import msgspec
+from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from tickerplant.client.backoff import backoff
+from tickerplant.client.events import MarketEvent, Reply, StreamDecoder, UnknownEvent
+from tickerplant.client.pacing import Pacer
+from tickerplant.client.plan import ConnectionPlan, chunks
+from tickerplant.client.sequencing import DELIVER, Gap, Sequencer
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.protocol.streams import Route, route_of
+
+__all__ = ["BINANCE_USDM_STREAMS", "Lagged", "MarketStreams", "StreamItem"]
+
+BINANCE_USDM_STREAMS = "wss://fstream.binance.com"
+BINANCE_COINM_STREAMS = "wss://dstream.binance.com"
+
+log = logging.getLogger("tickerplant.client")
+
+
+class Lagged(msgspec.Struct, frozen=True):
+    """The consumer fell behind: ``dropped`` items were discarded to bound memory."""
+
+    dropped: int
+
+
+StreamItem = MarketEvent | Gap | UnknownEvent | Lagged
+
+
+class _Connection(WSListener):
+    """One WebSocket connection and what is waiting on it."""
+
+    def __init__(self, owner: MarketStreams, group: str, index: int, connection_id: int) -> None:
+        self.owner = owner
+        self.group = group
+        self.index = index
+        self.id = connection_id
+        self.transport: WSTransport | None = None
+        self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.replies: dict[int, asyncio.Future[Reply]] = {}
+        self.retired = False  # closed on purpose (rollover, unsubscribe, close): nothing lost
+        self.pacer = Pacer(owner.control_rate_per_s, owner.control_burst)
+        self.opened_s = 0.0
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        msg_type = frame.msg_type
+        if msg_type is WSMsgType.TEXT:
+            self.owner._on_frame(self, frame.get_payload_as_bytes())
+        elif msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        for future in self.replies.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the connection closed"))
+        if not self.gone.done():
+            self.gone.set_result(None)
+        self.owner._on_disconnected(self)
+
+
+class MarketStreams:
+    """``async with MarketStreams(url) as streams: await streams.subscribe(…); async for item in streams``
+
+    ``url`` is the stream host, e.g. ``ws://127.0.0.1:8765`` for tickerplant or
+    ``wss://fstream.binance.com`` (the default); ``routed`` sends each stream to Binance's
+    /public or /market path (on by default for Binance's USDⓈ-M host).
+    """
+
+    def __init__(
+        self,
+        url: str = BINANCE_USDM_STREAMS,
+        *,
+        routed: bool | None = None,
+        max_streams_per_connection: int = 1024,
+        rollover_after_s: float = 23.5 * 3600,
+        ping_interval_s: float = 20.0,
+        pong_timeout_s: float = 20.0,
+        control_rate_per_s: float = 5.0,
+        control_burst: int = 5,
+        reply_timeout_s: float = 10.0,
+        max_buffered: int = 1_000_000,
+        delays: Callable[[], Iterator[float]] = backoff,
+        clock: Clock | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.routed = routed if routed is not None else "fstream.binance" in url
+        self.max_streams_per_connection = max_streams_per_connection
+        self.rollover_after_s = rollover_after_s
+        self.ping_interval_s = ping_interval_s
+        self.pong_timeout_s = pong_timeout_s
+        self.control_rate_per_s = control_rate_per_s
+        self.control_burst = control_burst
+        self.reply_timeout_s = reply_timeout_s
+        self.max_buffered = max_buffered
+        self._delays = delays
+        self._clock = clock or SystemClock()
+        self._decoder = StreamDecoder()
+        self._sequencer = Sequencer()
+        self._plans: dict[str, ConnectionPlan] = {}
+        self._live: dict[tuple[str, int], _Connection] = {}  # (group, index) -> serving connection
+        self._keepers: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._buffer: deque[StreamItem] = deque()
+        self._ready = asyncio.Event()
+        self._dropped = 0
+        self._ids = itertools.count(1)
+        self._connection_ids = itertools.count(1)
+        self._closed = False
+        self.reconnects = 0
+        self.rollovers = 0
+
+    # -- the user's side -----------------------------------------------------------------
+
+    async def __aenter__(self) -> MarketStreams:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __aiter__(self) -> MarketStreams:
+        return self
+
+    async def __anext__(self) -> StreamItem:
+        while not self._buffer:
+            if self._closed:
+                raise StopAsyncIteration
+            self._ready.clear()
+            await self._ready.wait()
+        if self._dropped:
+            dropped, self._dropped = self._dropped, 0
+            return Lagged(dropped)
+        return self._buffer.popleft()
+
+    @property
+    def connections(self) -> int:
+        return len(self._live)
+
+    async def subscribe(self, *names: str) -> None:
+        """Subscribe ``names`` (stream names as Binance spells them); returns once every
+        connection carrying them has acknowledged."""
+        waits: list[Awaitable[None]] = []
+        for group, group_names in self._by_group(names).items():
+            plan = self._plans.setdefault(group, ConnectionPlan(self.max_streams_per_connection))
+            for index, added in plan.add(group_names).items():
+                key = (group, index)
+                connection = self._live.get(key)
+                if connection is not None:
+                    waits.append(self._send(connection, "SUBSCRIBE", added))
+                elif key not in self._keepers:
+                    ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._keepers[key] = asyncio.create_task(self._keep(group, index, ready))
+                    waits.append(ready)
+        await asyncio.gather(*waits)
+
+    async def unsubscribe(self, *names: str) -> None:
+        waits = []
+        for group, group_names in self._by_group(names).items():
+            plan = self._plans.get(group)
+            if plan is None:
+                continue
+            for index, removed in plan.remove(group_names).items():
+                connection = self._live.get((group, index))
+                if connection is not None:
+                    waits.append(self._send(connection, "UNSUBSCRIBE", removed))
+            for name in group_names:
+                self._sequencer.forget(name)
+        await asyncio.gather(*waits)
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in self._keepers.values():
+            task.cancel()
+        for task in self._keepers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for connection in list(self._live.values()):
+            await self._retire(connection)
+        self._live.clear()
+        self._ready.set()
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _by_group(self, names: tuple[str, ...]) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            group = route_of(name).value if self.routed else Route.UNROUTED.value
+            groups.setdefault(group, []).append(name)
+        return groups
+
+    async def _keep(self, group: str, index: int, ready: asyncio.Future[None]) -> None:
+        """Keep connection ``index`` of ``group`` open for as long as it has streams."""
+        key = (group, index)
+        delays = self._delays()
+        serving: _Connection | None = None
+        while not self._closed:
+            if serving is None:
+                try:
+                    serving = await self._open(group, index)
+                except (OSError, WSError, TimeoutError, ConnectionError) as exc:
+                    log.warning("stream connection %s/%d failed: %s", group or "/", index, exc)
+                    await asyncio.sleep(next(delays))
+                    continue
+                self._live[key] = serving
+                delays = self._delays()
+                if not ready.done():
+                    ready.set_result(None)
+            remaining = serving.opened_s + self.rollover_after_s - asyncio.get_running_loop().time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(serving.gone), max(0.0, remaining))
+            if serving.gone.done():
+                self._live.pop(key, None)
+                serving = None
+                self.reconnects += 1
+                await asyncio.sleep(next(delays))
+                continue
+            # Roll over before the server's 24 h limit: the successor first, then retire.
+            try:
+                successor = await self._open(group, index)
+            except (OSError, WSError, TimeoutError, ConnectionError) as exc:
+                log.warning("rollover of %s/%d failed, retrying: %s", group or "/", index, exc)
+                serving.opened_s = asyncio.get_running_loop().time() - self.rollover_after_s + 1.0
+                continue
+            self._live[key] = successor
+            await self._retire(serving)
+            serving = successor
+            self.rollovers += 1
+
+    async def _open(self, group: str, index: int) -> _Connection:
+        connection_id = next(self._connection_ids)
+        path = f"/{group}/stream" if group else "/stream"
+        connection = _Connection(self, group, index, connection_id)
+        transport, _ = await ws_connect(
+            lambda: connection,
+            self.url + path,
+            enable_auto_ping=True,
+            auto_ping_idle_timeout=self.ping_interval_s,
+            auto_ping_reply_timeout=self.pong_timeout_s,
+        )
+        connection.transport = transport
+        connection.opened_s = asyncio.get_running_loop().time()
+        names = self._plans[group].streams_of(index)
+        if names:
+            await self._send(connection, "SUBSCRIBE", names)
+        return connection
+
+    async def _retire(self, connection: _Connection) -> None:
+        connection.retired = True
+        transport = connection.transport
+        if transport is not None and not transport.is_disconnected:
+            transport.send_close()
+            transport.disconnect()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(connection.gone), 2.0)
+
+    async def _send(self, connection: _Connection, method: str, names: list[str]) -> None:
+        """Send ``method`` for ``names`` in paced chunks and wait for every reply."""
+        loop = asyncio.get_running_loop()
+        for chunk in chunks(names):
+            # Several senders may wait for the same slot: look again after every sleep.
+            while (delay := connection.pacer.delay_s(loop.time())) > 0:
+                await asyncio.sleep(delay)
+            transport = connection.transport
+            if transport is None or transport.is_disconnected:
+                raise ConnectionError("the connection closed")
+            request_id = next(self._ids)
+            future: asyncio.Future[Reply] = loop.create_future()
+            connection.replies[request_id] = future
+            request = {"method": method, "params": chunk, "id": request_id}
+            transport.send(WSMsgType.TEXT, msgspec.json.encode(request))
+            connection.pacer.sent(loop.time())
+            try:
+                reply = await asyncio.wait_for(future, self.reply_timeout_s)
+            finally:
+                connection.replies.pop(request_id, None)
+            if not reply.ok:
+                raise ConnectionError(f"{method} refused: {reply.error_code} {reply.error_msg}")
+
+    # -- frames --------------------------------------------------------------------------
+
+    def _on_frame(self, connection: _Connection, payload: bytes) -> None:
+        decoded = self._decoder.decode(payload)
+        if isinstance(decoded, Reply):
+            future = connection.replies.get(decoded.id) if isinstance(decoded.id, int) else None
+            if future is not None and not future.done():
+                future.set_result(decoded)
+            return
+        stream, data = decoded
+        if isinstance(data, UnknownEvent):
+            self._push(data)
+        elif isinstance(data, list):
+            for event in data:
+                self._sequence(stream or "", event, connection.id)
+        else:
+            self._sequence(stream or "", data, connection.id)
+
+    def _sequence(self, stream: str, event: MarketEvent, connection_id: int) -> None:
+        verdict = self._sequencer.accept(stream, event, connection_id)
+        if verdict is DELIVER:
+            self._push(event)
+        elif isinstance(verdict, Gap):
+            self._push(verdict)  # the gap, then the event that revealed it
+            self._push(event)
+
+    def _push(self, item: StreamItem) -> None:
+        buffer = self._buffer
+        buffer.append(item)
+        if len(buffer) > self.max_buffered:
+            buffer.popleft()
+            self._dropped += 1
+        self._ready.set()
+
+    def _on_disconnected(self, connection: _Connection) -> None:
+        if connection.retired or self._closed:
+            return
+        names = self._plans[connection.group].streams_of(connection.index)
+        self._sequencer.connection_lost(names, self._clock.now_ms(), connection.id)
+
+    def _status(self) -> dict[str, Any]:
+        return {"connections": len(self._live), "reconnects": self.reconnects, "rollovers": self.rollovers}
