@@ -94,6 +94,17 @@ def _parser() -> argparse.ArgumentParser:
         help="testing aid: every WebSocket connection goes silent S seconds after it opens",
     )  # fmt: skip
     serve.add_argument("--log-level", default="INFO", help="default INFO")
+
+    watch = commands.add_parser("watch", help="show live streams in the terminal")
+    watch.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker ethusdt@miniTicker …")
+    watch.add_argument(
+        "--url", default="wss://fstream.binance.com",
+        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
+    )  # fmt: skip
+    watch.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a table")
+    watch.add_argument("--count", type=int, metavar="N", help="stop after N messages")
+    watch.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
+    watch.add_argument("--log-level", default="WARNING", help="default WARNING")
     return parser
 
 
@@ -154,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         config = build_config(args)
         uvloop.run(_serve(config))
+    elif args.command == "watch":
+        from tickerplant.client.watch import watch
+
+        with contextlib.suppress(KeyboardInterrupt):
+            seen = watch(args.url, args.streams, as_json=args.json, count=args.count, seconds=args.seconds)
+            uvloop.run(seen)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import signal
 import socket
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import pytest
 import websockets
+from conftest import StartServer
 
 from tickerplant.cli import _parser, build_config
+from tickerplant.client.watch import watch
+from tickerplant.market.instruments import Market
 
 
 def free_port() -> int:
@@ -77,3 +81,26 @@ def test_a_bad_config_key_is_a_clear_error(tmp_path: Path) -> None:
     config_file.write_text("[limits]\nping_every = 5\n")
     with pytest.raises(SystemExit, match="ping_every"):
         build_config(_parser().parse_args(["serve", "--config", str(config_file)]))
+
+
+async def test_watch_json_prints_line_delimited_messages(start_server: StartServer) -> None:
+    plant = await start_server()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "watch", "--url", plant.url(Market.UM), "--json", "--count", "5",
+        "btcusdt@bookTicker", "ethusdt@trade", stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(20):
+        out, _ = await process.communicate()
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert process.returncode == 0 and len(lines) == 5
+    assert {line["e"] for line in lines} <= {"bookTicker", "trade"}
+    assert all(line["s"] in ("BTCUSDT", "ETHUSDT") for line in lines)
+
+
+async def test_watch_table_shows_latest_values_and_rates(start_server: StartServer) -> None:
+    plant = await start_server()
+    screen = io.StringIO()
+    seen = await watch(plant.url(Market.UM), ["btcusdt@bookTicker", "btcusdt@miniTicker"], seconds=2.5, out=screen)
+    text = screen.getvalue()
+    assert seen > 5
+    assert "BTCUSDT bookTicker" in text and "BTCUSDT miniTicker" in text and "msg/s" in text

@@ -1,0 +1,47 @@
+"""The client for Binance's futures market-data protocols, against tickerplant or Binance.
+
+- ``MarketStreams``: market streams as typed events that keep themselves alive
+  (reconnect, resubscribe, 24 h rollover, >1024 streams) and report what they could not
+  deliver as ``Gap`` items.
+- ``WebSocketAPI``: request/response with id correlation that keeps under the weight limit.
+"""
+
+from tickerplant.client.events import (
+    AggTrade,
+    BookTicker,
+    DepthUpdate,
+    MarketEvent,
+    MiniTicker,
+    Ticker,
+    Trade,
+    UnknownEvent,
+)
+from tickerplant.client.sequencing import Gap
+from tickerplant.client.streams import (
+    BINANCE_COINM_STREAMS,
+    BINANCE_USDM_STREAMS,
+    Lagged,
+    MarketStreams,
+    StreamItem,
+)
+from tickerplant.client.ws_api import ApiError, RateLimited, WebSocketAPI
+
+__all__ = [
+    "BINANCE_COINM_STREAMS",
+    "BINANCE_USDM_STREAMS",
+    "AggTrade",
+    "ApiError",
+    "BookTicker",
+    "DepthUpdate",
+    "Gap",
+    "Lagged",
+    "MarketEvent",
+    "MarketStreams",
+    "MiniTicker",
+    "RateLimited",
+    "StreamItem",
+    "Ticker",
+    "Trade",
+    "UnknownEvent",
+    "WebSocketAPI",
+]

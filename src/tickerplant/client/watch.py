@@ -1,0 +1,154 @@
+"""`tickerplant watch`: the latest value of each stream and its message rate, live in the
+terminal (rich), or line-delimited JSON for piping.
+
+``WatchBoard`` is the state (plain Python, time passed in); ``watch`` is the shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import deque
+from collections.abc import Sequence
+from typing import TextIO
+
+import msgspec
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from tickerplant.client.events import (
+    AggTrade,
+    BookTicker,
+    DepthUpdate,
+    MiniTicker,
+    Ticker,
+    Trade,
+    UnknownEvent,
+)
+from tickerplant.client.sequencing import Gap
+from tickerplant.client.streams import Lagged, MarketStreams, StreamItem
+
+__all__ = ["WatchBoard", "describe", "watch"]
+
+_RATE_WINDOW_S = 5.0
+
+
+def describe(item: StreamItem) -> tuple[str, str]:
+    """(row key, a one-line summary) for an item."""
+    if isinstance(item, BookTicker):
+        return (
+            f"{item.symbol} bookTicker",
+            f"bid {item.bid_price} × {item.bid_qty}   ask {item.ask_price} × {item.ask_qty}",
+        )
+    if isinstance(item, MiniTicker):
+        return (
+            f"{item.symbol} miniTicker",
+            f"last {item.close}  open {item.open}  high {item.high}  low {item.low}  vol {item.volume}",
+        )
+    if isinstance(item, Ticker):
+        return f"{item.symbol} ticker", f"last {item.close}  {item.price_change_percent}%  vol {item.volume}"
+    if isinstance(item, Trade):
+        side = "sell" if item.buyer_is_maker else "buy"
+        return f"{item.symbol} trade", f"{side} {item.qty} @ {item.price}  #{item.trade_id}"
+    if isinstance(item, AggTrade):
+        side = "sell" if item.buyer_is_maker else "buy"
+        return f"{item.symbol} aggTrade", f"{side} {item.qty} @ {item.price}  #{item.agg_id}"
+    if isinstance(item, DepthUpdate):
+        return (
+            f"{item.symbol} depth",
+            f"{len(item.bids)} bids, {len(item.asks)} asks changed, u={item.final_update_id}",
+        )
+    if isinstance(item, Gap):
+        return f"{item.stream} gap", f"{item.reason}"
+    if isinstance(item, Lagged):
+        return "(consumer)", f"fell behind: {item.dropped} dropped"
+    assert isinstance(item, UnknownEvent)
+    return f"{item.stream or '?'}", item.raw[:80].decode(errors="replace")
+
+
+class WatchBoard:
+    """Per row: the latest summary, how many messages, and the recent rate."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
+        self._times: dict[str, deque[float]] = {}
+
+    def update(self, item: StreamItem, now_s: float) -> None:
+        key, summary = describe(item)
+        self.latest[key] = summary
+        self.counts[key] = self.counts.get(key, 0) + 1
+        times = self._times.setdefault(key, deque())
+        times.append(now_s)
+        while times and times[0] < now_s - _RATE_WINDOW_S:
+            times.popleft()
+
+    def rate(self, key: str, now_s: float) -> float:
+        times = self._times.get(key, deque())
+        recent = [t for t in times if t >= now_s - _RATE_WINDOW_S]
+        return len(recent) / _RATE_WINDOW_S
+
+    def table(self, now_s: float) -> Table:
+        table = Table(title="tickerplant watch", expand=True)
+        table.add_column("stream", no_wrap=True)
+        table.add_column("latest")
+        table.add_column("messages", justify="right")
+        table.add_column("msg/s", justify="right")
+        for key in sorted(self.latest):
+            table.add_row(key, self.latest[key], str(self.counts[key]), f"{self.rate(key, now_s):.1f}")
+        return table
+
+
+async def watch(
+    url: str,
+    names: Sequence[str],
+    *,
+    as_json: bool = False,
+    count: int | None = None,
+    seconds: float | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Watch ``names`` on ``url`` until interrupted, ``count`` items or ``seconds`` pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds if seconds is not None else None
+    board = WatchBoard()
+    seen = 0
+    encode = msgspec.json.encode
+    async with MarketStreams(url) as streams:
+        await streams.subscribe(*names)
+        console = Console(file=out)
+        live = None if as_json else Live(board.table(loop.time()), console=console, refresh_per_second=4)
+        try:
+            if live is not None:
+                live.start()
+            while count is None or seen < count:
+                timeout = None if deadline is None else deadline - loop.time()
+                if timeout is not None and timeout <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(streams.__anext__(), timeout)
+                except (TimeoutError, StopAsyncIteration):
+                    break
+                seen += 1
+                if as_json:
+                    if isinstance(item, UnknownEvent):
+                        out.write(item.raw.decode(errors="replace") + "\n")
+                    elif isinstance(item, Gap | Lagged):
+                        out.write(
+                            encode(
+                                {"tickerplant": type(item).__name__.lower(), **msgspec.to_builtins(item)}
+                            ).decode()
+                            + "\n"
+                        )
+                    else:
+                        out.write(encode(item).decode() + "\n")  # the wire keys, as received
+                    out.flush()
+                else:
+                    board.update(item, loop.time())
+                    assert live is not None
+                    live.update(board.table(loop.time()))
+        finally:
+            if live is not None:
+                live.stop()
+    return seen
