@@ -113,3 +113,24 @@ async def test_control_messages_are_paced_under_the_servers_rate(start_server: S
         await asyncio.gather(*(streams.subscribe(name) for name in names[1:]))
         items = await collect(streams, 0.5)
         assert streams.reconnects == 0 and items
+
+
+async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartServer) -> None:
+    plant = await start_server(simulator={"actions_per_s": 30000.0}, limits={"send_buffer_bytes": 256 * 1024})
+    streams = MarketStreams(plant.url(Market.CM), pause_at=2000, resume_at=500, delays=lambda: iter([0.05] * 1000))
+    async with streams:
+        await streams.subscribe("!bookTicker")
+        await asyncio.sleep(1.5)  # nobody reads: the connection stops reading from the socket
+        assert len(streams._buffer) <= 2000 + 200, "memory stays bounded"
+        await streams.subscribe("btcusd_perp@trade")  # control still works while behind
+        items = await collect(streams, 1.0)
+    assert any(isinstance(i, BookTicker) for i in items)
+    assert any(isinstance(i, Trade) and i.symbol == "BTCUSD_PERP" for i in items)
+
+
+async def test_prices_as_the_original_strings(start_server: StartServer) -> None:
+    plant = await start_server()
+    async with MarketStreams(plant.url(Market.UM), numbers=str) as streams:
+        await streams.subscribe("btcusdt@bookTicker")
+        item = await asyncio.wait_for(streams.__anext__(), 5)
+    assert isinstance(item, BookTicker) and isinstance(item.bid_price, str) and item.bid_price.count(".") == 1

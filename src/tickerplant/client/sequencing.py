@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -220,7 +221,7 @@ class Sequencer:
 
     @staticmethod
     def _consecutive(
-        stream: str, track: _Track, event: Trade | AggTrade, key: int, reason: GapReason
+        stream: str, track: _Track, event: Trade[Any] | AggTrade[Any], key: int, reason: GapReason
     ) -> Verdict | Gap:
         # trade t and aggTrade a count up by one (§4.4, §4.5): the ids prove continuity
         # across a reconnect and name exactly what is missing.
@@ -236,7 +237,7 @@ class Sequencer:
         return _gap(stream, event, reason, last + 1, key - 1, since_ms)
 
     @staticmethod
-    def _chained(stream: str, track: _Track, event: DepthUpdate) -> Verdict | Gap:
+    def _chained(stream: str, track: _Track, event: DepthUpdate[Any]) -> Verdict | Gap:
         # §4.9 step 5: each event's pu must be the previous event's u on this stream.
         last = track.last_id
         final = event.final_update_id

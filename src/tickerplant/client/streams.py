@@ -24,6 +24,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -106,6 +107,9 @@ class MarketStreams:
         control_rate_per_s: float = 5.0,
         control_burst: int = 5,
         reply_timeout_s: float = 10.0,
+        numbers: type[Decimal] | type[str] = Decimal,
+        pause_at: int = 50_000,
+        resume_at: int = 10_000,
         max_buffered: int = 1_000_000,
         delays: Callable[[], Iterator[float]] = backoff,
         clock: Clock | None = None,
@@ -119,10 +123,16 @@ class MarketStreams:
         self.control_rate_per_s = control_rate_per_s
         self.control_burst = control_burst
         self.reply_timeout_s = reply_timeout_s
+        # Backpressure: past ``pause_at`` undelivered items the connections stop reading
+        # (the server then buffers, and cuts off a client that stays behind, as Binance
+        # does); below ``resume_at`` they read again. ``max_buffered`` is the hard bound.
+        self.pause_at = pause_at
+        self.resume_at = resume_at
         self.max_buffered = max_buffered
+        self._paused = False
         self._delays = delays
         self._clock = clock or SystemClock()
-        self._decoder = StreamDecoder()
+        self._decoder = StreamDecoder(numbers)
         self._sequencer = Sequencer()
         self._plans: dict[str, ConnectionPlan] = {}
         self._live: dict[tuple[str, int], _Connection] = {}  # (group, index) -> serving connection
@@ -156,6 +166,8 @@ class MarketStreams:
         if self._dropped:
             dropped, self._dropped = self._dropped, 0
             return Lagged(dropped)
+        if self._paused and len(self._buffer) <= self.resume_at:
+            self._set_reading(True)
         return self._buffer.popleft()
 
     @property
@@ -267,7 +279,13 @@ class MarketStreams:
         connection.opened_s = asyncio.get_running_loop().time()
         names = self._plans[group].streams_of(index)
         if names:
-            await self._send(connection, "SUBSCRIBE", names)
+            try:
+                await self._send(connection, "SUBSCRIBE", names)
+            except BaseException:
+                await self._retire(connection)  # never leave a half-open connection delivering
+                raise
+        elif self._paused:
+            transport.underlying_transport.pause_reading()
         return connection
 
     async def _retire(self, connection: _Connection) -> None:
@@ -295,10 +313,15 @@ class MarketStreams:
             request = {"method": method, "params": chunk, "id": request_id}
             transport.send(WSMsgType.TEXT, msgspec.json.encode(request))
             connection.pacer.sent(loop.time())
+            # The reply queues behind data: read even while paused, or a consumer that
+            # subscribes from its own loop would wait for itself.
+            transport.underlying_transport.resume_reading()
             try:
                 reply = await asyncio.wait_for(future, self.reply_timeout_s)
             finally:
                 connection.replies.pop(request_id, None)
+                if self._paused and not transport.is_disconnected:
+                    transport.underlying_transport.pause_reading()
             if not reply.ok:
                 raise ConnectionError(f"{method} refused: {reply.error_code} {reply.error_msg}")
 
@@ -331,10 +354,24 @@ class MarketStreams:
     def _push(self, item: StreamItem) -> None:
         buffer = self._buffer
         buffer.append(item)
-        if len(buffer) > self.max_buffered:
-            buffer.popleft()
-            self._dropped += 1
+        if len(buffer) > self.pause_at:
+            if not self._paused:
+                self._set_reading(False)
+            if len(buffer) > self.max_buffered:
+                buffer.popleft()
+                self._dropped += 1
         self._ready.set()
+
+    def _set_reading(self, reading: bool) -> None:
+        self._paused = not reading
+        for connection in self._live.values():
+            transport = connection.transport
+            if transport is not None and not transport.is_disconnected:
+                raw = transport.underlying_transport
+                if reading:
+                    raw.resume_reading()
+                else:
+                    raw.pause_reading()
 
     def _on_disconnected(self, connection: _Connection) -> None:
         if connection.retired or self._closed:
