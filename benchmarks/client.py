@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import functools
 import multiprocessing as mp
 import os
 import shutil
@@ -53,6 +54,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -78,10 +80,12 @@ TICK_S = 0.01  # the consumer's window clock (see consumer_async)
 TEARDOWN_S = 1.5  # a consumer's graceful close; then it is killed
 PYBINANCE_QUEUE = 1_000_000  # python-binance's max_queue_size (default 100: it overflows)
 
-KINDS = ("reference", "tickerplant", "python-binance", "sdk")
+KINDS = ("reference", "tickerplant", "tickerplant-decimal", "python-binance", "sdk")
 LABELS = {
     "reference": "reference: picows, count only",
-    "tickerplant": "tickerplant MarketStreams -> BookTicker",
+    # Prices as the original strings, like python-binance's dicts and the SDK's models.
+    "tickerplant": "tickerplant MarketStreams -> BookTicker[str]",
+    "tickerplant-decimal": "tickerplant MarketStreams -> BookTicker[Decimal]",
     "python-binance": "python-binance recv() -> dict",
     "sdk": "Binance SDK callback -> pydantic model",
 }
@@ -251,11 +255,11 @@ async def setup_reference(spec: ConsumerSpec, tally: Tally) -> Running:
     return Running(teardown)
 
 
-async def setup_tickerplant(spec: ConsumerSpec, tally: Tally) -> Running:
+async def setup_tickerplant(spec: ConsumerSpec, tally: Tally, numbers: type[Any] = str) -> Running:
     from tickerplant.client.events import BookTicker
     from tickerplant.client.streams import Lagged, MarketStreams
 
-    clients = [MarketStreams(spec.url, routed=True) for _ in range(spec.copies)]
+    clients = [MarketStreams(spec.url, routed=True, numbers=numbers) for _ in range(spec.copies)]
     tasks: list[asyncio.Task[None]] = []
 
     async def consume(streams: MarketStreams) -> None:
@@ -400,6 +404,7 @@ async def setup_sdk(spec: ConsumerSpec, tally: Tally) -> Running:
 SETUPS: dict[str, Callable[[ConsumerSpec, Tally], Awaitable[Running]]] = {
     "reference": setup_reference,
     "tickerplant": setup_tickerplant,
+    "tickerplant-decimal": functools.partial(setup_tickerplant, numbers=Decimal),
     "python-binance": setup_pybinance,
     "sdk": setup_sdk,
 }
@@ -822,7 +827,7 @@ def report(args: argparse.Namespace, rows: list[Row], symbols: list[str], cut_of
             )
             continue
         ratio = f"{tp_w.rate / w.rate:.1f}x" if tp_w and w.rate > 0 and r.kind != "reference" else "-"
-        dropped = f"{w.lagged:,}" if r.kind == "tickerplant" else "-"
+        dropped = f"{w.lagged:,}" if r.kind.startswith("tickerplant") else "-"
         print(
             f"{LABELS[r.kind]:<{width}}  {r.copies:>6}  {offered:>9}  {w.rate:>15,.0f}  {ratio:>9}  "
             f"{w.client_cpu:>10.0%}  {w.us_per_msg:>10.2f}  {w.stall_ms:>7,.0f}  {w.server_cpu:>10.0%}  "
@@ -877,7 +882,7 @@ def report(args: argparse.Namespace, rows: list[Row], symbols: list[str], cut_of
                 "the figures are disturbed"
             )
         if r.kind != "reference" and w.client_cpu < SATURATED_CPU:
-            flag = "copies" if r.kind == "tickerplant" else "copies-others"
+            flag = "copies" if r.kind.startswith("tickerplant") else "copies-others"
             print(
                 f"WARNING: {name}: its process used {w.client_cpu:.0%} of CPU {CLIENT_CPU}: the offered "
                 f"load, not the client, set its rate; raise --{flag}"
@@ -959,7 +964,8 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [k for k in KINDS[1:] if args.only is None or k in args.only]
     if not args.skip_reference:
         kinds.insert(0, "reference")
-    rows = [Row(k, args.copies if k in ("reference", "tickerplant") else args.copies_others) for k in kinds]
+    own = ("reference", "tickerplant", "tickerplant-decimal")
+    rows = [Row(k, args.copies if k in own else args.copies_others) for k in kinds]
     symbols: list[str] = []
     cut_offs = 0
     server: ServerProcess | None = None

@@ -25,7 +25,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -44,6 +44,21 @@ BINANCE_USDM_STREAMS = "wss://fstream.binance.com"
 BINANCE_COINM_STREAMS = "wss://dstream.binance.com"
 
 log = logging.getLogger("tickerplant.client")
+
+
+_COMBINED = b'{"stream":'
+
+
+class _Decoded(NamedTuple):
+    connection_id: int
+    event: MarketEvent
+    stream: str
+
+
+class _Lost(NamedTuple):
+    names: list[str]
+    at_ms: int
+    connection_id: int
 
 
 class Lagged(msgspec.Struct, frozen=True):
@@ -137,7 +152,9 @@ class MarketStreams:
         self._plans: dict[str, ConnectionPlan] = {}
         self._live: dict[tuple[str, int], _Connection] = {}  # (group, index) -> serving connection
         self._keepers: dict[tuple[str, int], asyncio.Task[None]] = {}
-        self._buffer: deque[StreamItem] = deque()
+        # Undecoded frames (connection id, payload), loss markers and ready items, in order.
+        self._buffer: deque[Any] = deque()
+        self._settled: deque[StreamItem] = deque()  # decoded items not yet handed out
         self._ready = asyncio.Event()
         self._dropped = 0
         self._ids = itertools.count(1)
@@ -158,17 +175,46 @@ class MarketStreams:
         return self
 
     async def __anext__(self) -> StreamItem:
-        while not self._buffer:
-            if self._closed:
-                raise StopAsyncIteration
-            self._ready.clear()
-            await self._ready.wait()
-        if self._dropped:
-            dropped, self._dropped = self._dropped, 0
-            return Lagged(dropped)
-        if self._paused and len(self._buffer) <= self.resume_at:
-            self._set_reading(True)
-        return self._buffer.popleft()
+        settled = self._settled
+        buffer = self._buffer
+        while True:
+            if settled:
+                return settled.popleft()
+            while not buffer:
+                if self._closed:
+                    raise StopAsyncIteration
+                self._ready.clear()
+                await self._ready.wait()
+            if self._dropped:
+                dropped, self._dropped = self._dropped, 0
+                return Lagged(dropped)
+            if self._paused and len(buffer) <= self.resume_at:
+                self._set_reading(True)
+            item = buffer.popleft()
+            if type(item) is tuple:
+                # A data frame, decoded and sequenced only now that it is consumed: a
+                # consumer that falls behind costs the reader nothing but an append.
+                connection_id, payload = item
+                stream, data = self._decoder.decode_combined(payload)
+                if isinstance(data, list):
+                    for event in data:
+                        self._settle(stream, event, connection_id)
+                    continue
+                if isinstance(data, UnknownEvent):
+                    return data
+                verdict = self._sequencer.accept(stream, data, connection_id)
+                if verdict is DELIVER:
+                    return data
+                if isinstance(verdict, Gap):
+                    settled.append(data)
+                    return verdict
+            elif type(item) is _Decoded:
+                self._settle(item.stream, item.event, item.connection_id)
+            elif type(item) is _Lost:
+                self._sequencer.connection_lost(item.names, item.at_ms, item.connection_id)
+            else:
+                ready: StreamItem = item  # a Lagged or UnknownEvent pushed as it is
+                return ready
 
     @property
     def connections(self) -> int:
@@ -328,6 +374,9 @@ class MarketStreams:
     # -- frames --------------------------------------------------------------------------
 
     def _on_frame(self, connection: _Connection, payload: bytes) -> None:
+        if payload[:10] == _COMBINED:
+            self._push((connection.id, payload))
+            return
         decoded = self._decoder.decode(payload)
         if isinstance(decoded, Reply):
             future = connection.replies.get(decoded.id) if isinstance(decoded.id, int) else None
@@ -339,19 +388,19 @@ class MarketStreams:
             self._push(data)
         elif isinstance(data, list):
             for event in data:
-                self._sequence(stream or "", event, connection.id)
+                self._push(_Decoded(connection.id, event, stream or ""))
         else:
-            self._sequence(stream or "", data, connection.id)
+            self._push(_Decoded(connection.id, data, stream or ""))
 
-    def _sequence(self, stream: str, event: MarketEvent, connection_id: int) -> None:
+    def _settle(self, stream: str, event: MarketEvent, connection_id: int) -> None:
         verdict = self._sequencer.accept(stream, event, connection_id)
         if verdict is DELIVER:
-            self._push(event)
+            self._settled.append(event)
         elif isinstance(verdict, Gap):
-            self._push(verdict)  # the gap, then the event that revealed it
-            self._push(event)
+            self._settled.append(verdict)  # the gap, then the event that revealed it
+            self._settled.append(event)
 
-    def _push(self, item: StreamItem) -> None:
+    def _push(self, item: Any) -> None:
         buffer = self._buffer
         buffer.append(item)
         if len(buffer) > self.pause_at:
@@ -377,7 +426,8 @@ class MarketStreams:
         if connection.retired or self._closed:
             return
         names = self._plans[connection.group].streams_of(connection.index)
-        self._sequencer.connection_lost(names, self._clock.now_ms(), connection.id)
+        # In order with the frames still waiting: they were received before the loss.
+        self._push(_Lost(names, self._clock.now_ms(), connection.id))
 
     def _status(self) -> dict[str, Any]:
         return {"connections": len(self._live), "reconnects": self.reconnects, "rollovers": self.rollovers}
