@@ -906,7 +906,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--seconds", type=float, default=None, help="measurement window (8; 2.5 --quick)")
     p.add_argument("--warmup", type=float, default=None, help="before each window (1.5; 0.5 --quick)")
-    p.add_argument("--copies", type=int, default=16, help="tickerplant's (and the reference's) subscriptions")
+    p.add_argument("--copies", type=int, default=24, help="tickerplant's (and the reference's) subscriptions")
     p.add_argument(
         "--copies-others", type=int, default=6, help="python-binance's and the SDK's subscriptions (6)"
     )

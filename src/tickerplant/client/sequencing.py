@@ -155,6 +155,8 @@ class Sequencer:
             return DELIVER
         if connection_id not in track.connections:
             track.seen_on(connection_id)
+        if type(event) is BookTicker:  # by far the busiest stream: checked first
+            return self._increasing(stream, track, event, event.update_id)
         if isinstance(event, Trade):
             return self._consecutive(stream, track, event, event.trade_id, GapReason.TRADE_IDS_SKIPPED)
         if isinstance(event, AggTrade):

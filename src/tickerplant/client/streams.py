@@ -155,7 +155,7 @@ class MarketStreams:
         # Undecoded frames (connection id, payload), loss markers and ready items, in order.
         self._buffer: deque[Any] = deque()
         self._settled: deque[StreamItem] = deque()  # decoded items not yet handed out
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # set while the consumer waits
         self._dropped = 0
         self._ids = itertools.count(1)
         self._connection_ids = itertools.count(1)
@@ -183,8 +183,11 @@ class MarketStreams:
             while not buffer:
                 if self._closed:
                     raise StopAsyncIteration
-                self._ready.clear()
-                await self._ready.wait()
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
             if self._dropped:
                 dropped, self._dropped = self._dropped, 0
                 return Lagged(dropped)
@@ -261,7 +264,7 @@ class MarketStreams:
         for connection in list(self._live.values()):
             await self._retire(connection)
         self._live.clear()
-        self._ready.set()
+        self._wake()
 
     # -- connections ---------------------------------------------------------------------
 
@@ -373,9 +376,19 @@ class MarketStreams:
 
     # -- frames --------------------------------------------------------------------------
 
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def _on_frame(self, connection: _Connection, payload: bytes) -> None:
-        if payload[:10] == _COMBINED:
-            self._push((connection.id, payload))
+        if payload[:10] == _COMBINED:  # the hot path: a data frame, filed undecoded
+            buffer = self._buffer
+            buffer.append((connection.id, payload))
+            if len(buffer) > self.pause_at:
+                self._over_pause_at()
+            if self._waiter is not None:
+                self._wake()
             return
         decoded = self._decoder.decode(payload)
         if isinstance(decoded, Reply):
@@ -401,15 +414,17 @@ class MarketStreams:
             self._settled.append(event)
 
     def _push(self, item: Any) -> None:
-        buffer = self._buffer
-        buffer.append(item)
-        if len(buffer) > self.pause_at:
-            if not self._paused:
-                self._set_reading(False)
-            if len(buffer) > self.max_buffered:
-                buffer.popleft()
-                self._dropped += 1
-        self._ready.set()
+        self._buffer.append(item)
+        if len(self._buffer) > self.pause_at:
+            self._over_pause_at()
+        self._wake()
+
+    def _over_pause_at(self) -> None:
+        if not self._paused:
+            self._set_reading(False)
+        if len(self._buffer) > self.max_buffered:
+            self._buffer.popleft()
+            self._dropped += 1
 
     def _set_reading(self, reading: bool) -> None:
         self._paused = not reading
