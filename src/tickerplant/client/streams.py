@@ -88,7 +88,18 @@ class _Connection(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         msg_type = frame.msg_type
         if msg_type is WSMsgType.TEXT:
-            self.owner._on_frame(self, frame.get_payload_as_bytes())
+            payload = frame.get_payload_as_bytes()
+            if payload.startswith(_COMBINED):
+                # The hot path, inlined: a data frame is filed undecoded, decoded when consumed.
+                owner = self.owner
+                buffer = owner._buffer
+                buffer.append((self.id, payload))
+                if len(buffer) > owner.pause_at:
+                    owner._over_pause_at()
+                if owner._waiter is not None:
+                    owner._wake()
+                return
+            self.owner._on_frame(self, payload)
         elif msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
@@ -382,14 +393,7 @@ class MarketStreams:
             waiter.set_result(None)
 
     def _on_frame(self, connection: _Connection, payload: bytes) -> None:
-        if payload[:10] == _COMBINED:  # the hot path: a data frame, filed undecoded
-            buffer = self._buffer
-            buffer.append((connection.id, payload))
-            if len(buffer) > self.pause_at:
-                self._over_pause_at()
-            if self._waiter is not None:
-                self._wake()
-            return
+        """Frames other than combined data frames: replies, raw and unusual frames."""
         decoded = self._decoder.decode(payload)
         if isinstance(decoded, Reply):
             future = connection.replies.get(decoded.id) if isinstance(decoded.id, int) else None
