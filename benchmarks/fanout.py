@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import ctypes
 import hashlib
 import math
 import multiprocessing as mp
@@ -52,9 +51,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import uvloop
+from harness import HOST, REPO, die_with_parent, free_port, pin, proc_table, reap, recv, server_env
 
-REPO = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"  # loopback only, always
 SERVER_CPU = 0
 CLIENT_CPU = 1
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
@@ -107,16 +105,8 @@ def raise_nofile() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def pin(cpu: int) -> None:
-    # Unconditional: a child inherits the parent's {CLIENT_CPU} mask and must widen it.
-    with contextlib.suppress(OSError):
-        os.sched_setaffinity(0, {cpu})
 
 
-def die_with_parent() -> None:
-    """PR_SET_PDEATHSIG: a child is killed if the benchmark dies without cleaning up."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
 def child_setup(cpu: int) -> None:
@@ -132,18 +122,6 @@ def server_preexec() -> None:
     raise_nofile()
 
 
-def proc_table() -> dict[int, tuple[int, int, int]]:
-    """pid -> (ppid, process group, utime + stime in ticks over all threads), from /proc."""
-    out = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            out[int(entry)] = (int(fields[1]), int(fields[2]), int(fields[11]) + int(fields[12]))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
 
 
 def pids_in_group(pgid: int) -> list[int]:
@@ -180,10 +158,6 @@ def ws_accept(key: bytes) -> bytes:
     return base64.b64encode(hashlib.sha1(key + WS_GUID).digest())
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- clients
@@ -566,20 +540,8 @@ class ClientPool:
             pipe.close()
 
 
-def recv(pipe: Connection, timeout: float, what: str) -> Any:
-    if not pipe.poll(max(0.0, timeout)):
-        raise TimeoutError(f"timed out waiting for {what}")
-    return pipe.recv()
 
 
-def reap(procs: list[BaseProcess], grace_s: float = 3.0) -> None:
-    deadline = time.monotonic() + grace_s
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-            p.join(2.0)
 
 
 # --------------------------------------------------------------------------- the floor
@@ -861,11 +823,6 @@ def stream_path(args: argparse.Namespace) -> str:
     return "/ws/" + "/".join(f"{s}@bookTicker" for s in um_symbols(args))
 
 
-def server_env() -> dict[str, str]:
-    env = dict(os.environ)
-    src = str(REPO / "src")
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
 
 
 def server_usable() -> str | None:
