@@ -477,3 +477,21 @@ def test_memory_is_one_record_per_stream_and_symbol(streams: list[int], data: st
         seq.accept(f"!s{stream}", book(n + 1, symbol), n)
         seen.add((stream, symbol))
     assert seq.tracked() == len(seen)
+
+
+def test_ids_that_go_back_after_a_loss_are_a_restart_not_duplicates() -> None:
+    seq = Sequencer()
+    stream = "btcusdt@bookTicker"
+    seq.accept(stream, book(900), 1)
+    assert seq.accept(stream, book(800), 1) is DUPLICATE  # no loss: an old copy
+    seq.connection_lost([stream], at_ms=T0 + 950)
+    assert seq.accept(stream, book(900), 2) is DUPLICATE  # the same id proves nothing
+    verdict = seq.accept(stream, book(5), 2)
+    assert verdict == Gap(stream, "BTCUSDT", "bookTicker", GapReason.RESTARTED, None, None, T0 + 950, T0 + 5)
+    assert seq.accept(stream, book(6), 2) is DELIVER
+    assert seq.accept(stream, book(6), 2) is DUPLICATE
+    seq.accept("btcusdt@trade", trade(50), 1)
+    seq.connection_lost(["btcusdt@trade"], at_ms=T0 + 60)
+    restarted = seq.accept("btcusdt@trade", trade(3), 2)
+    assert isinstance(restarted, Gap) and restarted.reason is GapReason.RESTARTED
+    assert seq.accept("btcusdt@trade", trade(4), 2) is DELIVER

@@ -3,6 +3,8 @@
 - ``MarketStreams``: market streams as typed events that keep themselves alive
   (reconnect, resubscribe, 24 h rollover, >1024 streams) and report what they could not
   deliver as ``Gap`` items.
+- ``RawStreams``: the same connections, handing out each payload byte for byte with its
+  receive time (for recording and relaying).
 - ``WebSocketAPI``: request/response with id correlation that keeps under the weight limit.
 """
 
@@ -22,7 +24,11 @@ from tickerplant.client.streams import (
     BINANCE_USDM_STREAMS,
     Lagged,
     MarketStreams,
+    RawItem,
+    RawMessage,
+    RawStreams,
     StreamItem,
+    StreamsLost,
 )
 from tickerplant.client.ws_api import ApiError, RateLimited, WebSocketAPI
 
@@ -39,7 +45,11 @@ __all__ = [
     "MarketStreams",
     "MiniTicker",
     "RateLimited",
+    "RawItem",
+    "RawMessage",
+    "RawStreams",
     "StreamItem",
+    "StreamsLost",
     "Ticker",
     "Trade",
     "UnknownEvent",

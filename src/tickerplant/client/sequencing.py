@@ -72,6 +72,7 @@ class GapReason(enum.StrEnum):
     TRADE_IDS_SKIPPED = "trade ids skipped"
     AGG_TRADE_IDS_SKIPPED = "aggregate trade ids skipped"
     DEPTH_CHAIN_BROKEN = "depth chain broken: pu is not the u of the last event delivered"
+    RESTARTED = "ids went back after a reconnect: the source restarted its numbering"
 
 
 class Gap(msgspec.Struct, frozen=True):
@@ -120,6 +121,19 @@ def _gap(
     stream: str, event: MarketEvent, reason: GapReason, first: int | None, through: int | None, since_ms: int
 ) -> Gap:
     return Gap(stream, event.symbol, _KIND[type(event)], reason, first, through, since_ms, event.event_time)
+
+
+def _restarted(stream: str, track: _Track, event: MarketEvent, key: int) -> Verdict | Gap:
+    # Ids never go back on a live source, and a reconnect does not replay old messages:
+    # a lower id after an uncovered loss means the source itself restarted (a relay's
+    # upstream, a replay played again). Start over from it rather than drop all it sends.
+    if key == track.last_id:
+        return DUPLICATE
+    since_ms = track.lost_ms if track.lost_ms is not None else track.last_ms
+    track.last_id = key
+    track.last_ms = event.event_time
+    track.lost_ms = None
+    return _gap(stream, event, GapReason.RESTARTED, None, None, since_ms)
 
 
 def _key(event: MarketEvent) -> int:
@@ -212,7 +226,7 @@ class Sequencer:
     def _increasing(stream: str, track: _Track, event: MarketEvent, key: int) -> Verdict | Gap:
         # bookTicker u and ticker E: higher is new, but a lost update leaves no trace (§4.1).
         if key <= track.last_id:
-            return DUPLICATE
+            return _restarted(stream, track, event, key) if track.lost_ms is not None else DUPLICATE
         since_ms = track.lost_ms
         track.last_id = key
         track.last_ms = event.event_time
@@ -229,7 +243,7 @@ class Sequencer:
         # across a reconnect and name exactly what is missing.
         last = track.last_id
         if key <= last:
-            return DUPLICATE
+            return _restarted(stream, track, event, key) if track.lost_ms is not None else DUPLICATE
         since_ms = track.last_ms if track.lost_ms is None else track.lost_ms
         track.last_id = key
         track.last_ms = event.event_time
@@ -244,7 +258,7 @@ class Sequencer:
         last = track.last_id
         final = event.final_update_id
         if final <= last:
-            return DUPLICATE
+            return _restarted(stream, track, event, final) if track.lost_ms is not None else DUPLICATE
         previous = event.previous_final_update_id
         since_ms = track.last_ms if track.lost_ms is None else track.lost_ms
         track.last_id = final

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
@@ -38,7 +39,17 @@ from tickerplant.client.sequencing import DELIVER, Gap, Sequencer
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.protocol.streams import Route, route_of
 
-__all__ = ["BINANCE_USDM_STREAMS", "Lagged", "MarketStreams", "StreamItem"]
+__all__ = [
+    "BINANCE_COINM_STREAMS",
+    "BINANCE_USDM_STREAMS",
+    "Lagged",
+    "MarketStreams",
+    "RawItem",
+    "RawMessage",
+    "RawStreams",
+    "StreamItem",
+    "StreamsLost",
+]
 
 BINANCE_USDM_STREAMS = "wss://fstream.binance.com"
 BINANCE_COINM_STREAMS = "wss://dstream.binance.com"
@@ -68,6 +79,25 @@ class Lagged(msgspec.Struct, frozen=True):
 
 
 StreamItem = MarketEvent | Gap | UnknownEvent | Lagged
+
+
+class RawMessage(NamedTuple):
+    """One data frame of ``RawStreams``: the payload exactly as the server sent it."""
+
+    stream: str  # the stream name the combined frame carried
+    data: bytes  # the "data" value, byte for byte
+    received_ns: int  # Unix time the frame was read, ns
+
+
+class StreamsLost(msgspec.Struct, frozen=True):
+    """A connection carrying ``streams`` dropped at ``at_ms``: messages may be missing until
+    it is back (it reconnects and resubscribes by itself)."""
+
+    streams: tuple[str, ...]
+    at_ms: int
+
+
+RawItem = RawMessage | StreamsLost | Lagged
 
 
 class _Connection(WSListener):
@@ -173,6 +203,9 @@ class MarketStreams:
         self._closed = False
         self.reconnects = 0
         self.rollovers = 0
+        self._rolling = 0  # rollovers in progress: two connections carry the same streams
+
+    _connection_type: type[_Connection] = _Connection
 
     # -- the user's side -----------------------------------------------------------------
 
@@ -313,21 +346,26 @@ class MarketStreams:
                 await asyncio.sleep(next(delays))
                 continue
             # Roll over before the server's 24 h limit: the successor first, then retire.
+            self._rolling_over()
             try:
                 successor = await self._open(group, index)
             except (OSError, WSError, TimeoutError, ConnectionError) as exc:
+                self._rolled_over()
                 log.warning("rollover of %s/%d failed, retrying: %s", group or "/", index, exc)
                 serving.opened_s = asyncio.get_running_loop().time() - self.rollover_after_s + 1.0
                 continue
             self._live[key] = successor
-            await self._retire(serving)
+            try:
+                await self._retire(serving)
+            finally:
+                self._rolled_over()
             serving = successor
             self.rollovers += 1
 
     async def _open(self, group: str, index: int) -> _Connection:
         connection_id = next(self._connection_ids)
         path = f"/{group}/stream" if group else "/stream"
-        connection = _Connection(self, group, index, connection_id)
+        connection = self._connection_type(self, group, index, connection_id)
         transport, _ = await ws_connect(
             lambda: connection,
             self.url + path,
@@ -384,6 +422,12 @@ class MarketStreams:
                     transport.underlying_transport.pause_reading()
             if not reply.ok:
                 raise ConnectionError(f"{method} refused: {reply.error_code} {reply.error_msg}")
+
+    def _rolling_over(self) -> None:
+        self._rolling += 1
+
+    def _rolled_over(self) -> None:
+        self._rolling -= 1
 
     # -- frames --------------------------------------------------------------------------
 
@@ -450,3 +494,104 @@ class MarketStreams:
 
     def _status(self) -> dict[str, Any]:
         return {"connections": len(self._live), "reconnects": self.reconnects, "rollovers": self.rollovers}
+
+
+class _RawConnection(_Connection):
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.TEXT:
+            payload = frame.get_payload_as_bytes()
+            if payload.startswith(_COMBINED):
+                owner = self.owner
+                buffer = owner._buffer
+                buffer.append((self.id, payload, time.time_ns()))
+                if len(buffer) > owner.pause_at:
+                    owner._over_pause_at()
+                if owner._waiter is not None:
+                    owner._wake()
+                return
+        super().on_ws_frame(transport, frame)
+
+
+class _CombinedFrame(msgspec.Struct, frozen=True):
+    stream: str
+    data: msgspec.Raw
+
+
+_combined_raw = msgspec.json.Decoder(_CombinedFrame)
+_DATA = b'","data":'
+
+
+def split_combined(frame: bytes) -> tuple[str, bytes]:
+    """A combined frame's stream name and its data, byte for byte, without decoding it."""
+    end = frame.find(b'"', 11)
+    if end > 11 and frame.startswith(_DATA, end) and frame.endswith(b"}"):
+        return frame[11:end].decode(), frame[end + len(_DATA) : -1]
+    decoded = _combined_raw.decode(frame)  # spaced or reordered keys: the slow, exact way
+    return decoded.stream, bytes(decoded.data)
+
+
+class RawStreams(MarketStreams):
+    """``MarketStreams`` that hands out each data frame's payload as received, undecoded
+    and unsequenced, with its receive time: for recording and relaying.
+
+    Connection losses come as ``StreamsLost`` items in order with the messages. During a
+    24 h rollover the two connections' copies of a message are byte-identical, so the
+    second copy is dropped; nothing else is deduplicated.
+    """
+
+    _connection_type = _RawConnection
+
+    def __init__(self, url: str = BINANCE_USDM_STREAMS, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._seen: set[bytes] | None = None  # payloads delivered during a rollover overlap
+        self._drain = 0  # items still queued from before the overlap ended
+
+    def __aiter__(self) -> RawStreams:
+        return self
+
+    async def __anext__(self) -> RawItem:  # type: ignore[override]
+        buffer = self._buffer
+        while True:
+            while not buffer:
+                if self._closed:
+                    raise StopAsyncIteration
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+            if self._dropped:
+                dropped, self._dropped = self._dropped, 0
+                return Lagged(dropped)
+            if self._paused and len(buffer) <= self.resume_at:
+                self._set_reading(True)
+            item = buffer.popleft()
+            seen = self._seen
+            if seen is not None and not self._rolling:
+                self._drain -= 1
+                if self._drain < 0:
+                    self._seen = None
+            if type(item) is tuple:
+                _, payload, received_ns = item
+                stream, data = split_combined(payload)
+                if seen is not None:
+                    if data in seen:
+                        continue
+                    seen.add(data)
+                return RawMessage(stream, data, received_ns)
+            if type(item) is _Lost:
+                return StreamsLost(tuple(item.names), item.at_ms)
+            if type(item) is Lagged:
+                lagged: Lagged = item
+                return lagged
+            # a raw (uncombined) frame or an unknown payload: not ours to relay
+
+    def _rolling_over(self) -> None:
+        super()._rolling_over()
+        if self._seen is None:
+            self._seen = set()
+
+    def _rolled_over(self) -> None:
+        super()._rolled_over()
+        if not self._rolling:
+            self._drain = len(self._buffer)  # the old connection's last frames are queued
