@@ -1,0 +1,53 @@
+"""Sources of market data: the simulator (default), replay of files, relay of an upstream.
+
+A source says what it lists (``prepare``) and then feeds a ``Sink`` until it is done or
+cancelled (``run``). Sources whose events the plant derives streams from (simulator,
+public-file replay) go through ``sink.plants``; sources that carry payloads already
+encoded elsewhere (a recording, an upstream feed) publish them on ``sink.bus`` unchanged,
+so they reach clients byte for byte. Either way the gateways see the same bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import NamedTuple, Protocol
+
+from tickerplant.bus import Bus
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.plant import Plant
+
+__all__ = ["Prepared", "Sink", "Source"]
+
+
+class Prepared(NamedTuple):
+    instruments: dict[Market, list[Instrument]]  # what each market lists
+    start_ms: int  # the market's clock when the source starts: now, or the first recorded time
+
+
+class Sink(Protocol):
+    """What a running source feeds."""
+
+    @property
+    def plants(self) -> Mapping[Market, Plant]: ...
+
+    @property
+    def bus(self) -> Bus: ...
+
+    def interrupt(self, market: Market, streams: Collection[str], reason: str) -> None:
+        """Messages on ``streams`` (canonical names) were lost upstream: close the client
+        connections that carry any of them, so that the loss is seen, not hidden."""
+        ...
+
+    def finished(self, reason: str) -> None:
+        """The source has nothing more to send (a replay reached its end)."""
+        ...
+
+
+class Source(Protocol):
+    async def prepare(self) -> Prepared:
+        """Load or fetch what the source lists; called once, before anything is served."""
+        ...
+
+    async def run(self, sink: Sink) -> None:
+        """Feed ``sink`` until the source ends (then call ``sink.finished``) or is cancelled."""
+        ...

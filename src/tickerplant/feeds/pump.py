@@ -9,57 +9,96 @@ from collections.abc import Mapping, Sequence
 from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import SimulatorConfig
+from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator import Simulator
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant import Plant, StreamMessage
 from tickerplant.market.updates import MarketUpdate
 
-__all__ = ["SimulatorPump"]
+__all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
 
 
-class SimulatorPump:
-    def __init__(
-        self,
-        simulator: Simulator,
-        plants: Mapping[Market, Plant],
-        bus: Bus,
-        clock: Clock,
-        config: SimulatorConfig,
-    ) -> None:
-        self._simulator = simulator
-        self._plants = plants
-        self._bus = bus
-        self._clock = clock
+class SimulatedMarket:
+    """The default source: the catalogue's instruments, traded by the simulator."""
+
+    def __init__(self, config: SimulatorConfig, clock: Clock) -> None:
         self._config = config
-        self._plant_of = {
-            symbol: plant for plant in plants.values() for symbol in plant.symbols
-        }
+        self._clock = clock
+        self.simulator: Simulator | None = None
         self.updates_processed = 0
 
-    async def run(self) -> None:
+    async def prepare(self) -> Prepared:
+        now_ms = self._clock.now_ms()
+        instruments = {market: catalogue(market, now_ms) for market in Market}
+        self.simulator = Simulator(
+            [inst for insts in instruments.values() for inst in insts],
+            seed=self._config.seed,
+            actions_per_s=self._config.actions_per_s or 0.0,
+            start_ms=now_ms,
+        )
+        return Prepared(instruments, now_ms)
+
+    def warm(self, sink: Sink) -> None:
+        """Give the plants and every market view the simulator's past 24 h and its books."""
+        simulator = self.simulator
+        assert simulator is not None, "prepare() first"
+        now_ms = self._clock.now_ms()
+        history = simulator.warm_history(now_ms)
+        for market, plant in sink.plants.items():
+            past = [t for t in history if t.symbol in plant.symbols]
+            plant.warm(past)
+            # The gateways' market views build their klines over the same past.
+            sink.bus.publish(market, plant.history(past))
+            current: list[StreamMessage] = []
+            plant.snapshot(now_ms, current)
+            sink.bus.publish(market, current)
+        self.updates_processed += Dispatcher(sink.plants, sink.bus)(simulator.initial_updates(now_ms), now_ms)
+
+    async def run(self, sink: Sink) -> None:
+        simulator = self.simulator
+        assert simulator is not None, "prepare() first"
+        self.warm(sink)
         config = self._config
         clock = self._clock
-        simulator = self._simulator
+        dispatch = Dispatcher(sink.plants, sink.bus)
         if config.actions_per_s is None:
             while True:
                 now_ms = clock.now_ms()
-                self.dispatch(simulator.step(config.batch_actions, now_ms), now_ms)
+                self.updates_processed += dispatch(simulator.step(config.batch_actions, now_ms), now_ms)
                 await asyncio.sleep(0)  # let the gateways flush and read
         while True:
             await asyncio.sleep(config.tick_interval_s)
             now_ms = clock.now_ms()
-            self.dispatch(simulator.advance(now_ms), now_ms)
+            self.updates_processed += dispatch(simulator.advance(now_ms), now_ms)
 
-    def dispatch(self, updates: Sequence[MarketUpdate], now_ms: int) -> None:
-        outs: dict[Market, list[StreamMessage]] = {market: [] for market in self._plants}
-        plant_of = self._plant_of
-        for update in updates:
-            plant = plant_of[update.symbol]
-            plant.apply(update, now_ms, outs[plant.market])
-        self.updates_processed += len(updates)
-        for market, plant in self._plants.items():
-            out = outs[market]
-            plant.end_batch(now_ms, out)
-            if now_ms >= plant.next_tick_ms:
-                plant.tick(now_ms, out)
-            self._bus.publish(market, out)
+
+class Dispatcher:
+    """Applies batches of updates to the plants and publishes what they make, per market."""
+
+    def __init__(self, plants: Mapping[Market, Plant], bus: Bus) -> None:
+        self.plants = plants
+        self.bus = bus
+        self.plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
+
+    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int) -> int:
+        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus)
+
+
+def dispatch(
+    updates: Sequence[MarketUpdate],
+    now_ms: int,
+    plant_of: Mapping[str, Plant],
+    plants: Mapping[Market, Plant],
+    bus: Bus,
+) -> int:
+    outs: dict[Market, list[StreamMessage]] = {market: [] for market in plants}
+    for update in updates:
+        plant = plant_of[update.symbol]
+        plant.apply(update, now_ms, outs[plant.market])
+    for market, plant in plants.items():
+        out = outs[market]
+        plant.end_batch(now_ms, out)
+        if now_ms >= plant.next_tick_ms:
+            plant.tick(now_ms, out)
+        bus.publish(market, out)
+    return len(updates)

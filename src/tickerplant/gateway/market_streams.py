@@ -8,7 +8,7 @@ deliver (``protocol.streams.resolve``) and the ``FanOut`` routing table.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from picows import WSCloseCode, WSTransport
 
@@ -55,6 +55,14 @@ class MarketStreams:
     def connection(self, url: StreamUrl) -> StreamConnection:
         return StreamConnection(self, url)
 
+    def close_carrying(self, keys: Collection[str], reason: CloseReason) -> int:
+        """Close every connection subscribed to one of ``keys`` (delivery keys); how many."""
+        wanted = set(keys)
+        doomed = [c for c in self.connections if not wanted.isdisjoint(c.delivery_keys())]
+        for connection in doomed:
+            connection.close(reason)
+        return len(doomed)
+
     def delivery_key(self, name: str, route: Route, peer: str) -> str | None:
         resolution = resolve(
             name,
@@ -96,6 +104,9 @@ class StreamConnection(KeptAliveConnection):
 
     def send_frame(self, frame: bytes) -> None:
         self._streams.fanout.queue(self, frame)
+
+    def delivery_keys(self) -> set[str]:
+        return {key for key in self._keys.values() if key is not None}
 
     # -- the fan-out's side ----------------------------------------------------------
 

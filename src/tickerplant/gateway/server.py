@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,7 +31,7 @@ from tickerplant.gateway.market_streams import MarketStreams
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.view import MarketView
-from tickerplant.protocol.errors import CLOSE_SHUTDOWN
+from tickerplant.protocol.errors import CLOSE_FINISHED, CLOSE_SHUTDOWN, CLOSE_UPSTREAM_LOST, CloseReason
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestAnswer, RestApi
@@ -176,6 +176,24 @@ class Listener:
             faults=self._config.faults,
         )
         return connection
+
+    def interrupt(self, streams: Collection[str], reason: str) -> None:
+        """Close the stream connections carrying any of ``streams``: their clients reconnect
+        and see the gap, instead of a stream that silently skipped messages."""
+        if self.streams is None:
+            return
+        closed = self.streams.close_carrying(streams, CloseReason(CLOSE_UPSTREAM_LOST, reason[:120]))
+        if closed:
+            log.warning("%s: closed %d stream connections: %s", self.market.value, closed, reason)
+
+    def finish(self, reason: str) -> None:
+        """The source ended: every stream connection is closed normally (1000). Requests are
+        still answered from the final state, and new stream connections are accepted."""
+        if self.streams is None:
+            return
+        close = CLOSE_FINISHED if reason == CLOSE_FINISHED.reason else CloseReason(1000, reason[:120])
+        for connection in list(self.streams.connections):
+            connection.close(close)
 
     async def close(self) -> None:
         if self._server is None:

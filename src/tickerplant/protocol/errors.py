@@ -12,6 +12,7 @@ __all__ = [
     "BAD_ID",
     "BAD_PROPERTY_NAME",
     "BAD_PROPERTY_VALUE",
+    "CLOSE_FINISHED",
     "CLOSE_INVALID_JSON",
     "CLOSE_INVALID_REQUEST",
     "CLOSE_LIFETIME",
@@ -19,6 +20,7 @@ __all__ = [
     "CLOSE_SHUTDOWN",
     "CLOSE_SLOW_CONSUMER",
     "CLOSE_TOO_MANY_REQUESTS",
+    "CLOSE_UPSTREAM_LOST",
     "TOO_MANY_PARAMETERS",
     "TOO_MANY_SUBSCRIPTIONS",
     "UNKNOWN_PROPERTY",
@@ -53,3 +55,6 @@ CLOSE_LIFETIME = CloseReason(1001, "Connection reached its maximum age")
 CLOSE_PONG_TIMEOUT = CloseReason(1008, "No pong received in time")
 CLOSE_SLOW_CONSUMER = CloseReason(1008, "Slow consumer: send buffer full")
 CLOSE_SHUTDOWN = CloseReason(1001, "Server shutting down")
+# tickerplant's own: a source's events (not Binance's) end or break a stream.
+CLOSE_FINISHED = CloseReason(1000, "Replay finished")
+CLOSE_UPSTREAM_LOST = 1012  # with the reason the source gives; clients reconnect and see a gap
