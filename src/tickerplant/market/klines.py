@@ -140,9 +140,11 @@ class KlineSeries:
         return self._klines[-1] if self._klines else None
 
     def add(
-        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
+        trades: int = 1,
     ) -> Kline:
-        """Add one trade; returns the kline it went into."""
+        """Add one trade, or an aggregate of ``trades`` fills with consecutive ids from
+        ``trade_id``; returns the kline it went into."""
         klines = self._klines
         if klines:
             k = klines[-1]
@@ -155,16 +157,16 @@ class KlineSeries:
                 k.close = price
                 k.volume += qty
                 k.quote += quote
-                k.count += 1
+                k.count += trades
                 if not buyer_is_maker:
                     k.taker_buy_volume += qty
                     k.taker_buy_quote += quote
-                k.last_id = trade_id
+                k.last_id = trade_id + trades - 1
                 return k
             if time_ms < k.open_ms:
-                return self._add_late(time_ms, trade_id, price, qty, quote, buyer_is_maker)
+                return self._add_late(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
         start = open_time(self.interval, time_ms)
-        k = _new_kline(self.interval, start, trade_id, price, qty, quote, buyer_is_maker)
+        k = _new_kline(self.interval, start, trade_id, price, qty, quote, buyer_is_maker, trades)
         if len(klines) == self.maxlen:
             klines.popleft()
             self._opens.popleft()
@@ -173,13 +175,14 @@ class KlineSeries:
         return k
 
     def _add_late(
-        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
+        trades: int,
     ) -> Kline:
         klines, opens = self._klines, self._opens
         start = open_time(self.interval, time_ms)
         index = bisect_left(opens, start)
         if opens[index] != start:  # a gap (or before the first): the kline is new
-            k = _new_kline(self.interval, start, trade_id, price, qty, quote, buyer_is_maker)
+            k = _new_kline(self.interval, start, trade_id, price, qty, quote, buyer_is_maker, trades)
             klines.insert(index, k)
             opens.insert(index, start)
             if len(klines) > self.maxlen:
@@ -191,12 +194,12 @@ class KlineSeries:
         k.low = min(k.low, price)
         k.volume += qty
         k.quote += quote
-        k.count += 1
+        k.count += trades
         if not buyer_is_maker:
             k.taker_buy_volume += qty
             k.taker_buy_quote += quote
         k.first_id = min(k.first_id, trade_id)
-        k.last_id = max(k.last_id, trade_id)
+        k.last_id = max(k.last_id, trade_id + trades - 1)
         return k
 
     def query(self, start_ms: int | None, end_ms: int | None, limit: int) -> list[Kline]:
@@ -224,12 +227,13 @@ class KlineSeries:
 
 
 def _new_kline(
-    interval: str, start: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+    interval: str, start: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
+    trades: int,
 ) -> Kline:
     taker_qty, taker_quote = (0, 0) if buyer_is_maker else (qty, quote)
     return Kline(
-        start, close_time(interval, start), price, price, price, price, qty, quote, 1,
-        taker_qty, taker_quote, trade_id, trade_id,
+        start, close_time(interval, start), price, price, price, price, qty, quote, trades,
+        taker_qty, taker_quote, trade_id, trade_id + trades - 1,
     )  # fmt: skip
 
 
@@ -246,10 +250,11 @@ class SymbolKlines:
         return tuple(self._series)
 
     def add(
-        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool
+        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
+        trades: int = 1,
     ) -> None:
         for series in self._series.values():
-            series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker)
+            series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
 
     def series(self, interval: str) -> KlineSeries:
         """The series of ``interval``; KeyError if this symbol does not keep it."""

@@ -121,13 +121,30 @@ def trade(inst: Instrument, t: Trade, now_ms: int) -> TradeEvent:
 def agg_trade(inst: Instrument, t: Trade, now_ms: int) -> AggTradeUM | AggTradeCM:
     # Each simulated fill is its own aggregate: a sweep fills every level at its own price,
     # and aggregates only join fills at one price (§4.4).
-    price, qty = fixed(t.price, inst.price_decimals), fixed(t.qty, inst.qty_decimals)
     tid = t.trade_id
+    return aggregate(inst, tid, tid, tid, t.time_ms, t.price, t.qty, t.buyer_is_maker, now_ms)
+
+
+def aggregate(
+    inst: Instrument,
+    agg_id: int,
+    first_id: int,
+    last_id: int,
+    time_ms: int,
+    price_units: int,
+    qty_units: int,
+    buyer_is_maker: bool,
+    now_ms: int,
+) -> AggTradeUM | AggTradeCM:
+    price, qty = fixed(price_units, inst.price_decimals), fixed(qty_units, inst.qty_decimals)
     if inst.market is Market.UM:
         return AggTradeUM(
-            "aggTrade", now_ms, tid, inst.symbol, price, qty, qty, tid, tid, t.time_ms, t.buyer_is_maker
-        )
-    return AggTradeCM("aggTrade", now_ms, tid, inst.symbol, price, qty, tid, tid, t.time_ms, t.buyer_is_maker)
+            "aggTrade", now_ms, agg_id, inst.symbol, price, qty, qty,
+            first_id, last_id, time_ms, buyer_is_maker,
+        )  # fmt: skip
+    return AggTradeCM(
+        "aggTrade", now_ms, agg_id, inst.symbol, price, qty, first_id, last_id, time_ms, buyer_is_maker
+    )
 
 
 def depth_diff(

@@ -26,7 +26,7 @@ from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.stats import DAY_MS, RollingWindow
-from tickerplant.market.updates import BookUpdate, MarketUpdate, Trade
+from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 
 __all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "Plant", "StreamMessage", "SymbolState"]
 
@@ -125,16 +125,15 @@ class Plant:
             self._record(trade)
 
     def history(self, trades: Iterable[Trade]) -> list[StreamMessage]:
-        """`@trade` messages for past trades (event time = trade time), so that a market
+        """`@aggTrade` messages for past trades (event time = trade time), so that a market
         view joining now can build klines over the same past as the plant's windows."""
         encode = self._encode
         symbols = self.symbols
         out = []
         for trade in trades:
             state = symbols[trade.symbol]
-            out.append(
-                StreamMessage(state.names.trade, encode(payloads.trade(state.inst, trade, trade.time_ms)))
-            )
+            payload = encode(payloads.agg_trade(state.inst, trade, trade.time_ms))
+            out.append(StreamMessage(state.names.agg_trade, payload))
         return out
 
     def snapshot(self, now_ms: int, out: list[StreamMessage]) -> None:
@@ -158,10 +157,16 @@ class Plant:
             inst = state.inst
             encode = self._encode
             out.append(StreamMessage(state.names.trade, encode(payloads.trade(inst, update, now_ms))))
-            out.append(StreamMessage(state.names.agg_trade, encode(payloads.agg_trade(inst, update, now_ms))))
-        else:
-            assert type(update) is BookUpdate
+            if update.as_aggregate:
+                agg = encode(payloads.agg_trade(inst, update, now_ms))
+                out.append(StreamMessage(state.names.agg_trade, agg))
+        elif type(update) is BookUpdate:
             self._apply_book(update, now_ms, out)
+        elif type(update) is AggTrade:
+            self._apply_aggregate(update, now_ms, out)
+        else:
+            assert type(update) is TopOfBook
+            self._apply_top(update, now_ms, out)
 
     def end_batch(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Publish one diff-depth event per symbol whose book changed in this batch."""
@@ -231,6 +236,47 @@ class Plant:
         state.mini_changed = state.ticker_changed = True
         return state
 
+    def _apply_aggregate(self, update: AggTrade, now_ms: int, out: list[StreamMessage]) -> None:
+        state = self.symbols[update.symbol]
+        inst = state.inst
+        if update.in_stats:
+            trades = update.last_trade_id - update.first_trade_id + 1
+            quote = payloads.quote_units(inst, update.price, update.qty)
+            state.window.add(update.time_ms, update.first_trade_id, update.price, update.qty, quote, trades)
+            state.mini_changed = state.ticker_changed = True
+        payload = payloads.aggregate(
+            inst, update.agg_id, update.first_trade_id, update.last_trade_id, update.time_ms,
+            update.price, update.qty, update.buyer_is_maker, now_ms,
+        )  # fmt: skip
+        out.append(StreamMessage(state.names.agg_trade, self._encode(payload)))
+
+    def _apply_top(self, update: TopOfBook, now_ms: int, out: list[StreamMessage]) -> None:
+        """A recorded bookTicker: the book becomes exactly this top, and the bookTicker is
+        published with its recorded id, even when the top repeats the last one."""
+        state = self.symbols[update.symbol]
+        book = state.book
+        bids, asks = state.depth_bids, state.depth_asks
+        old = book.top()
+        if old is not None:
+            if old[0] != update.bid_price:
+                book.set_level(True, old[0], 0)
+                bids[old[0]] = 0
+            if old[2] != update.ask_price:
+                book.set_level(False, old[2], 0)
+                asks[old[2]] = 0
+        book.set_level(True, update.bid_price, update.bid_qty)
+        book.set_level(False, update.ask_price, update.ask_qty)
+        bids[update.bid_price] = update.bid_qty
+        asks[update.ask_price] = update.ask_qty
+        book.last_update_id = update.update_id
+        if not state.depth_first_id:
+            state.depth_first_id = update.update_id
+            self._depth_dirty.append(state)
+        state.depth_last_id = update.update_id
+        state.depth_time_ms = update.time_ms
+        top = (update.bid_price, update.bid_qty, update.ask_price, update.ask_qty)
+        self._publish_top(state, top, update.update_id, update.time_ms, now_ms, out)
+
     def _apply_book(self, update: BookUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         state = self.symbols[update.symbol]
         book = state.book
@@ -250,10 +296,19 @@ class Plant:
             return
         if top == state.top:
             return
+        self._publish_top(state, top, update.update_id, update.time_ms, now_ms, out)
+
+    def _publish_top(
+        self,
+        state: SymbolState,
+        top: tuple[int, int, int, int],
+        update_id: int,
+        time_ms: int,
+        now_ms: int,
+        out: list[StreamMessage],
+    ) -> None:
         state.top = top
-        payload = self._encode(
-            payloads.book_ticker(state.inst, top, update.update_id, update.time_ms, now_ms)
-        )
+        payload = self._encode(payloads.book_ticker(state.inst, top, update_id, time_ms, now_ms))
         state.book_ticker = payload
         out.append(StreamMessage(state.names.book_ticker, payload))
         if self._all_book_interval_ms:

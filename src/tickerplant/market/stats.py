@@ -30,6 +30,7 @@ class RollingWindow:
 
     __slots__ = (
         "_close",
+        "_count",
         "_last_id",
         "_last_qty",
         "_last_time_ms",
@@ -46,8 +47,9 @@ class RollingWindow:
         if window_ms <= 0:
             raise ValueError("the window must be positive")
         self.window_ms = window_ms
-        # (time_ms, trade_id, price, qty, quote), oldest first
-        self._trades: deque[tuple[int, int, int, int, int]] = deque()
+        # (time_ms, first trade id, price, qty, quote, trades), oldest first; an aggregate
+        # of several fills at one price is one entry
+        self._trades: deque[tuple[int, int, int, int, int, int]] = deque()
         # (sequence number, price): prices strictly decreasing / increasing from the left, so
         # the left end is the window's high / low. A trade's sequence number is its position
         # in the order of arrival; the oldest trade in the window has sequence number
@@ -57,19 +59,21 @@ class RollingWindow:
         self._next_seq = 0
         self._volume = 0
         self._quote_volume = 0
+        self._count = 0
         # The last trade outlives the window: close and last qty stay when it empties.
         self._close = 0
         self._last_qty = 0
         self._last_id = -1
         self._last_time_ms = 0
 
-    def add(self, time_ms: int, trade_id: int, price: int, qty: int, quote: int) -> None:
-        """Add one trade. ``quote`` is its quote-side amount in whatever integer unit the
+    def add(self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, trades: int = 1) -> None:
+        """Add one trade, or an aggregate of ``trades`` fills with consecutive ids from
+        ``trade_id``. ``quote`` is its quote-side amount in whatever integer unit the
         caller chose (quote asset on USDⓈ-M, base asset on COIN-M); it is only summed."""
         self.evict(time_ms)
         seq = self._next_seq
         self._next_seq = seq + 1
-        self._trades.append((time_ms, trade_id, price, qty, quote))
+        self._trades.append((time_ms, trade_id, price, qty, quote, trades))
         maxima = self._maxima
         while maxima and maxima[-1][1] <= price:
             maxima.pop()
@@ -80,9 +84,10 @@ class RollingWindow:
         minima.append((seq, price))
         self._volume += qty
         self._quote_volume += quote
+        self._count += trades
         self._close = price
         self._last_qty = qty
-        self._last_id = trade_id
+        self._last_id = trade_id + trades - 1
         self._last_time_ms = time_ms
 
     def evict(self, now_ms: int) -> bool:
@@ -94,9 +99,10 @@ class RollingWindow:
         maxima, minima = self._maxima, self._minima
         seq = self._next_seq - len(trades)
         while trades and trades[0][0] <= cutoff:
-            _, _, _, qty, quote = trades.popleft()
+            _, _, _, qty, quote, n = trades.popleft()
             self._volume -= qty
             self._quote_volume -= quote
+            self._count -= n
             if maxima[0][0] == seq:
                 maxima.popleft()
             if minima[0][0] == seq:
@@ -144,7 +150,8 @@ class RollingWindow:
 
     @property
     def count(self) -> int:
-        return len(self._trades)
+        """Trades in the window (an aggregate counts its fills)."""
+        return self._count
 
     @property
     def first_id(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["BookUpdate", "Level", "MarketUpdate", "Trade"]
+__all__ = ["AggTrade", "BookUpdate", "Level", "MarketUpdate", "TopOfBook", "Trade"]
 
 
 class Level(NamedTuple):
@@ -34,6 +34,37 @@ class Trade(NamedTuple):
     price: int  # price units
     qty: int  # quantity units
     buyer_is_maker: bool  # True when the seller was the aggressor
+    # Publish it as its own aggregate too (`@aggTrade`); False when a source has the real
+    # aggregates (a replayed aggTrades file) and sends them as ``AggTrade``.
+    as_aggregate: bool = True
 
 
-MarketUpdate = BookUpdate | Trade
+class AggTrade(NamedTuple):
+    """An aggregate trade as recorded: fills of one taker order at one price (spec §4.4)."""
+
+    symbol: str
+    agg_id: int  # strictly increasing per symbol
+    first_trade_id: int
+    last_trade_id: int
+    time_ms: int
+    price: int  # price units
+    qty: int  # quantity units
+    buyer_is_maker: bool
+    # Count it in the rolling statistics; False when the symbol's fills come as ``Trade``s
+    # too (both files replayed), which must not be counted twice.
+    in_stats: bool = True
+
+
+class TopOfBook(NamedTuple):
+    """A recorded best bid and ask (a bookTicker file's row): the book is only its top."""
+
+    symbol: str
+    update_id: int  # the recorded bookTicker u
+    time_ms: int  # the recorded transaction time T
+    bid_price: int
+    bid_qty: int
+    ask_price: int
+    ask_qty: int
+
+
+MarketUpdate = BookUpdate | Trade | AggTrade | TopOfBook

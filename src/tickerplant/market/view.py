@@ -3,7 +3,9 @@
 It is built from the bus's ``StreamMessage``s like any other subscriber, so a gateway
 answers the same in one process and behind NATS, and an answer never disagrees with
 the streams: ``ticker.book`` is the last bookTicker pushed, depth is the book the
-`@depthDiff` events describe, prices and klines come from `@trade`.
+`@depthDiff` events describe (or, for a source that sends none, such as a relay, the top
+of book the last bookTicker gave), prices and klines come from `@aggTrade`, which every
+source sends (an aggregate counts its fills).
 
 ``receive`` only files payloads away (a dict lookup and an append per message): the
 decoding happens when somebody asks, or when a symbol's backlog passes a bound, so the
@@ -25,7 +27,6 @@ from tickerplant.market.events import (
     DepthDiffUM,
     TickerCM,
     TickerUM,
-    TradeEvent,
 )
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
@@ -43,7 +44,20 @@ _ticker_um = msgspec.json.Decoder(TickerUM)
 _ticker_cm = msgspec.json.Decoder(TickerCM)
 _depth_um = msgspec.json.Decoder(DepthDiffUM)
 _depth_cm = msgspec.json.Decoder(DepthDiffCM)
-_trade = msgspec.json.Decoder(TradeEvent)
+
+
+class _Aggregate(msgspec.Struct, frozen=True):
+    """The fields of an `@aggTrade` payload the view uses; any upstream's extras are ignored."""
+
+    p: str
+    q: str
+    f: int
+    l: int  # noqa: E741 (the wire key)
+    T: int
+    m: bool
+
+
+_aggregate = msgspec.json.Decoder(_Aggregate)
 
 
 class LastPrice(msgspec.Struct, frozen=True):
@@ -90,7 +104,7 @@ class MarketView:
             self._routes[f"{lower}@bookTicker"] = (view, _BOOK_TICKER)
             self._routes[f"{lower}@ticker"] = (view, _TICKER)
             self._routes[f"{lower}@depthDiff"] = (view, _DEPTH)
-            self._routes[f"{lower}@trade"] = (view, _TRADE)
+            self._routes[f"{lower}@aggTrade"] = (view, _TRADE)
 
     # -- the bus side ----------------------------------------------------------------
 
@@ -136,8 +150,13 @@ class MarketView:
         return view.last_price
 
     def book(self, view: SymbolView) -> OrderBook:
-        """The book as of the last diff-depth event; ``book.last_update_id`` is its id."""
+        """The book as of the last diff-depth event; ``book.last_update_id`` is its id.
+
+        A source that sends no diff-depth events (a relay, a recording) still has a top of
+        book: then the book is the last bookTicker's best bid and ask."""
         self._apply_depth(view)
+        if not view.book.last_update_id and view.book_ticker is not None:
+            return self._top_only(view)
         return view.book
 
     def klines(self, view: SymbolView) -> SymbolKlines:
@@ -163,6 +182,17 @@ class MarketView:
             book.last_update_id = event.u
             view.book_time_ms = event.T
 
+    def _top_only(self, view: SymbolView) -> OrderBook:
+        ticker = self.book_ticker(view)
+        assert ticker is not None
+        pd, qd = view.inst.price_decimals, view.inst.qty_decimals
+        book = OrderBook()
+        book.set_level(True, units(ticker.b, pd), units(ticker.B, qd))
+        book.set_level(False, units(ticker.a, pd), units(ticker.A, qd))
+        book.last_update_id = ticker.u
+        view.book_time_ms = ticker.T
+        return book
+
     def _apply_trades(self, view: SymbolView) -> None:
         backlog = view.trade_backlog
         if not backlog:
@@ -173,8 +203,8 @@ class MarketView:
         klines = view.klines
         last = None
         for payload in backlog:
-            trade = _trade.decode(payload)
-            price, qty = units(trade.p, pd), units(trade.q, qd)
-            klines.add(trade.T, trade.t, price, qty, quote_units(inst, price, qty), trade.m)
-            last = LastPrice(price, trade.T)
+            agg = _aggregate.decode(payload)
+            price, qty = units(agg.p, pd), units(agg.q, qd)
+            klines.add(agg.T, agg.f, price, qty, quote_units(inst, price, qty), agg.m, agg.l - agg.f + 1)
+            last = LastPrice(price, agg.T)
         view.last_price = last
