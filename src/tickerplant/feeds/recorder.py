@@ -1,0 +1,228 @@
+"""record(): raw stream messages from Binance or a tickerplant, into a recording.
+
+The event loop only reads frames and encodes lines (``RecordingWriter``); compressing and
+writing the files happens in a thread of its own (``Compressor``), fed through a bounded
+queue. zlib and file writes release the GIL, so the two run side by side: the loop stays
+free to read, and receive times stay close to when the frames arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tickerplant.client.endpoints import market_of
+from tickerplant.client.streams import Lagged, RawMessage, RawStreams, StreamsLost
+from tickerplant.feeds.recording import (
+    FLUSH_S,
+    ROTATE_BYTES,
+    ROTATE_S,
+    GzipOutput,
+    Output,
+    Recorded,
+    RecordedLoss,
+    RecordingWriter,
+)
+from tickerplant.market.instruments import Market
+
+__all__ = ["MAX_QUEUED", "Compressor", "record"]
+
+# 64 KiB chunks waiting for the compressor: enough to ride out a slow disk write, small
+# enough that a stop finishes the files in a few ms.
+MAX_QUEUED = 32
+
+YIELD_EVERY = 1000  # messages written between turns given to the loop: ~1-2 ms of work
+
+log = logging.getLogger("tickerplant.recorder")
+
+
+async def record(
+    url: str,
+    streams: Sequence[str],
+    out: Path,
+    *,
+    market: Market | None = None,
+    rotate_bytes: int = ROTATE_BYTES,
+    rotate_s: float = ROTATE_S,
+    stop: asyncio.Event | None = None,
+    on_message: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Record ``streams`` from the stream host ``url`` into ``out`` until ``stop`` is set.
+
+    The market is ``market_of(url)`` unless given. Losses (a dropped connection, or the
+    client's buffer overflowing) are recorded as "lost" lines; the connection reconnects
+    by itself. ``on_message`` is called after each message with the number recorded so far.
+
+    On ``stop``, the messages already received are written, the files are closed and
+    returned. Cancelled, it closes the files too and lets the cancellation through. A
+    failure to subscribe or to write is raised, after closing what was written.
+    """
+    names = list(streams)
+    if not names:
+        raise ValueError("nothing to record: no streams given")
+    if market is None:
+        market = await market_of(url)
+    compressor = Compressor()
+    writer = RecordingWriter(
+        Path(out),
+        market,
+        url,
+        names,
+        rotate_bytes=rotate_bytes,
+        rotate_s=rotate_s,
+        open_output=compressor.open,
+    )
+    source = RawStreams(url)
+    subscribed = asyncio.Event()
+    pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message))
+    flusher = asyncio.create_task(_flush_every(writer, FLUSH_S))
+    stopping = asyncio.create_task((stop or asyncio.Event()).wait())
+    try:
+        await asyncio.wait((pump, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if pump.done():
+            pump.result()  # a failure; else the source ended by itself
+        elif subscribed.is_set():
+            await source.close()  # the iteration ends once what was received is written
+            await pump
+    except BaseException:
+        await _wind_down(source, (pump, flusher, stopping))
+        _close(writer, compressor, quietly=True)  # the error that got us here says more
+        raise
+    await _wind_down(source, (pump, flusher, stopping))
+    _close(writer, compressor, quietly=False)
+    return writer.files
+
+
+async def _wind_down(source: RawStreams, tasks: tuple[asyncio.Task[object], ...]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks)  # their outcomes are known or no longer matter
+    await source.close()
+
+
+def _close(writer: RecordingWriter, compressor: Compressor, *, quietly: bool) -> None:
+    try:
+        try:
+            writer.close()
+        finally:
+            compressor.close()
+    except OSError:
+        if not quietly:
+            raise
+        log.exception("closing the recording failed too")
+
+
+async def _pump(
+    source: RawStreams,
+    names: list[str],
+    writer: RecordingWriter,
+    subscribed: asyncio.Event,
+    on_message: Callable[[int], None] | None,
+) -> None:
+    await source.subscribe(*names)
+    subscribed.set()
+    count = 0
+    last_us = 0
+    async for item in source:
+        if type(item) is RawMessage:
+            last_us = item.received_ns // 1000
+            try:
+                writer.write(Recorded(last_us, item.stream, item.data), last_us)
+            except ValueError as exc:
+                # Not recordable byte for byte: say it is missing rather than alter it.
+                log.warning("%s: message not recorded: %s", item.stream, exc)
+                writer.write(RecordedLoss(last_us, (item.stream,)), last_us)
+                continue
+            count += 1
+            if on_message is not None:
+                on_message(count)
+            if not count % YIELD_EVERY:
+                # Items already buffered are handed out without a pause: give the loop a
+                # turn to read sockets (fresher receive times) and run its timers.
+                await asyncio.sleep(0)
+        elif isinstance(item, StreamsLost):
+            # Stamped in ms when the drop was seen; never before a message received earlier.
+            last_us = max(item.at_ms * 1000, last_us)
+            log.warning("connection lost, messages may be missing: %s", ", ".join(item.streams))
+            writer.write(RecordedLoss(last_us, item.streams), last_us)
+        elif isinstance(item, Lagged):
+            # The client discarded the oldest messages it held, of any stream: they came
+            # after the last one written, which stamps the loss, so times keep their order.
+            last_us = last_us or time.time_ns() // 1000
+            log.warning("recorder fell behind: %d messages dropped", item.dropped)
+            writer.write(RecordedLoss(last_us, tuple(names)), last_us)
+
+
+async def _flush_every(writer: RecordingWriter, interval_s: float) -> None:
+    # Writes flush when one is due; this covers the quiet spells between them.
+    while True:
+        await asyncio.sleep(interval_s)
+        writer.flush()
+
+
+class Compressor:
+    """One thread that compresses and writes every file of a recording, fed by a bounded
+    queue of work. When ``max_queued`` chunks wait, the caller waits: the disk and zlib
+    set the pace, memory does not grow.
+
+    An error in the thread (a full disk) is raised by the next call, and by ``close``.
+    """
+
+    def __init__(self, max_queued: int = MAX_QUEUED) -> None:
+        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue(max_queued)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="tickerplant-compressor", daemon=True)
+        self._thread.start()
+
+    def open(self, path: Path) -> Output:
+        # Opened here, so that a name already taken is known at once (RecordingWriter
+        # picks another); from then on only the thread touches the file.
+        return _QueuedOutput(self, GzipOutput(path))
+
+    def submit(self, work: Callable[[], object]) -> None:
+        self._raise_error()
+        if not self._thread.is_alive():
+            raise RuntimeError("the compressor is closed")
+        self._queue.put(work)
+
+    def close(self) -> None:
+        """Finish the queued work and stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise OSError(f"writing the recording failed: {self._error}") from self._error
+
+    def _run(self) -> None:
+        while (work := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    work()
+                except BaseException as exc:  # handed to the loop's thread, which raises it
+                    self._error = exc
+
+
+class _QueuedOutput:
+    """An ``Output`` whose work is done by a ``Compressor``'s thread, in order."""
+
+    def __init__(self, compressor: Compressor, output: Output) -> None:
+        self._compressor = compressor
+        self._output = output
+
+    def write(self, data: bytes) -> None:
+        self._compressor.submit(functools.partial(self._output.write, data))
+
+    def flush(self) -> None:
+        self._compressor.submit(self._output.flush)
+
+    def close(self) -> None:
+        self._compressor.submit(self._output.close)
