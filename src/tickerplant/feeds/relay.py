@@ -1,0 +1,314 @@
+"""The relay: an upstream's market streams (Binance, or another tickerplant) re-served.
+
+``prepare`` lists what the upstream's exchangeInfo lists, or the chosen symbols of it;
+``run`` subscribes one ``RawStreams`` per market to every chosen stream and publishes each
+payload on the bus unchanged, so local clients get the upstream's bytes, and the gateways'
+market views answer REST and WebSocket API requests from those same payloads.
+
+A loss upstream is never hidden. ``RawStreams`` reconnects and resubscribes by itself, but
+what was sent while it was away is gone; so when an upstream connection drops, the local
+connections carrying its streams are closed (1012) and their clients, on reconnecting,
+report the gap as they would against Binance.
+
+What decides (which names, what they are called locally, which symbols are listed) is
+the plain functions at the top; ``RelaySource`` is the asyncio shell around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from tickerplant.bus import Bus
+from tickerplant.client.backoff import backoff
+from tickerplant.client.endpoints import BINANCE_STREAMS, fetch, rest_base, rest_prefix
+from tickerplant.client.streams import Lagged, RawMessage, RawStreams, StreamsLost
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.feeds import Prepared, Sink
+from tickerplant.market.exchange_info import Listing, read_exchange_info
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.plant import StreamMessage
+from tickerplant.protocol.streams import SERVED_KINDS, Route, parse, resolve
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "UPSTREAM_LOST",
+    "RelayError",
+    "RelaySource",
+    "canonical_names",
+    "choose",
+    "exchange_info_url",
+    "relayable_kinds",
+    "stream_names",
+]
+
+log = logging.getLogger("tickerplant.relay")
+
+# Everything tickerplant serves (SERVED_KINDS): per symbol, then the all-market streams.
+DEFAULT_KINDS: tuple[str, ...] = (
+    "bookTicker", "aggTrade", "trade", "miniTicker", "ticker",
+    "!bookTicker", "!miniTicker@arr", "!ticker@arr",
+)  # fmt: skip
+
+UPSTREAM_LOST = "Upstream connection lost; reconnecting"
+_LAGGED = "Relay fell behind its upstream; messages were dropped"
+
+
+class RelayError(Exception):
+    """The relay cannot start: the upstream cannot be read, or lacks what was asked for."""
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def relayable_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+    """``kinds`` checked and deduplicated: each is a per-symbol suffix ("bookTicker") or an
+    all-market name ("!bookTicker") of a stream tickerplant serves, since a local client
+    can only be given what the gateway routes (protocol.streams.SERVED_KINDS)."""
+    checked: dict[str, None] = {}
+    refused: list[str] = []
+    for kind in kinds:
+        stream = parse(kind) if kind.startswith("!") else parse(f"x@{kind}")
+        if stream is None or stream.kind not in SERVED_KINDS:
+            refused.append(kind)
+        else:
+            checked[kind] = None
+    if refused:
+        served = ", ".join(sorted(k.value for k in SERVED_KINDS))
+        raise ValueError(f"cannot relay {', '.join(refused)}: tickerplant serves only {served}")
+    if not checked:
+        raise ValueError("no stream kinds to relay")
+    return tuple(checked)
+
+
+def choose(
+    listed: Mapping[Market, Sequence[Instrument]],
+    symbols: Collection[str] | None,
+    skipped: Mapping[str, str] | None = None,
+) -> dict[Market, list[Instrument]]:
+    """What to relay per market: everything listed, or the instruments named in ``symbols``
+    (any case). A name listed on no market is an error that names it, with the reason the
+    upstream gave (``skipped``: symbol -> why it is not listed) when there is one."""
+    if symbols is None:
+        return {market: list(insts) for market, insts in listed.items()}
+    wanted = {symbol.upper() for symbol in symbols}
+    chosen = {market: [i for i in insts if i.symbol in wanted] for market, insts in listed.items()}
+    missing = wanted - {i.symbol for insts in chosen.values() for i in insts}
+    if missing:
+        why = skipped or {}
+        named = [f"{s} ({why[s]})" if s in why else s for s in sorted(missing)]
+        raise RelayError(f"not listed upstream as TRADING: {', '.join(named)}")
+    return chosen
+
+
+def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> list[str]:
+    """The upstream stream names of ``kinds`` for ``instruments``: per symbol (lowercase, as
+    Binance requires, spec §3.4), then the all-market streams once. A market with nothing
+    chosen relays nothing, not even its all-market streams."""
+    if not instruments:
+        return []
+    per_symbol = [kind for kind in kinds if not kind.startswith("!")]
+    every = [kind for kind in kinds if kind.startswith("!")]
+    return [f"{inst.symbol.lower()}@{kind}" for inst in instruments for kind in per_symbol] + every
+
+
+def canonical_names(names: Iterable[str], instruments: Sequence[Instrument]) -> dict[str, str]:
+    """Each received stream name -> the canonical name the gateways route by. For the
+    lowercase names Binance sends they are the same string, but resolve() is the one
+    authority on that, so ask it rather than assume."""
+    symbols = {inst.symbol.lower(): inst for inst in instruments}
+    mapping: dict[str, str] = {}
+    for name in names:
+        key = resolve(name, symbols, Route.UNROUTED, strict_routing=False, lenient_case=True).key
+        if key is not None:
+            mapping[name] = key
+    return mapping
+
+
+def exchange_info_url(upstream: str, market: Market) -> str:
+    """Where the stream host ``upstream`` of ``market`` serves exchangeInfo (§7.3)."""
+    return f"{rest_base(upstream)}{rest_prefix(market)}/exchangeInfo"
+
+
+# --- the shell --------------------------------------------------------------------------------
+
+
+class _Batcher:
+    """Publishes what one read of the upstream brought as one bus batch: messages added
+    without the relay waiting in between go out together when it next waits, so each
+    gateway handles (and the fan-out flushes) a batch instead of single messages."""
+
+    max_batch = 4096  # a bound on what is held back, should the upstream never pause
+
+    def __init__(self, market: Market, bus: Bus) -> None:
+        self._market = market
+        self._bus = bus
+        self._pending: list[StreamMessage] = []
+        self._loop = asyncio.get_running_loop()
+
+    def add(self, message: StreamMessage) -> None:
+        pending = self._pending
+        pending.append(message)
+        if len(pending) == 1:
+            self._loop.call_soon(self.flush)
+        elif len(pending) >= self.max_batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            # A fresh list each time: a subscriber may hold on to the batch it was given.
+            batch, self._pending = self._pending, []
+            self._bus.publish(self._market, batch)
+
+
+class RelaySource:
+    """``Tickerplant(config, source=RelaySource({Market.UM: "wss://fstream.binance.com"}))``
+
+    ``upstreams`` maps each market to relay to its stream host; ``symbols`` (any case, on
+    either market) narrows what is relayed, by default every TRADING symbol; ``kinds`` are
+    the streams relayed per symbol and for the whole market (``DEFAULT_KINDS``: all that
+    tickerplant serves); ``stream_options`` go to each ``RawStreams`` (``delays``,
+    ``ping_interval_s``, …). exchangeInfo is fetched ``fetch_attempts`` times at most,
+    ``fetch_delays`` apart, before ``prepare`` gives up with a ``RelayError``.
+    """
+
+    def __init__(
+        self,
+        upstreams: Mapping[Market, str] = BINANCE_STREAMS,
+        *,
+        symbols: Collection[str] | None = None,
+        kinds: Collection[str] = DEFAULT_KINDS,
+        stream_options: dict[str, Any] | None = None,
+        clock: Clock | None = None,
+        fetch_attempts: int = 5,
+        fetch_delays: Callable[[], Iterator[float]] = lambda: backoff(0.5, 2.0, 8.0),
+    ) -> None:
+        if not upstreams:
+            raise ValueError("a relay needs at least one upstream")
+        if fetch_attempts < 1:
+            raise ValueError("fetch_attempts must be at least 1")
+        self.upstreams = dict(upstreams)
+        self.symbols = None if symbols is None else [s.upper() for s in symbols]
+        self.kinds = relayable_kinds(kinds)
+        self.stream_options = dict(stream_options or {})
+        self._clock = clock or SystemClock()
+        self._fetch_attempts = fetch_attempts
+        self._fetch_delays = fetch_delays
+        self.instruments: dict[Market, list[Instrument]] = {}
+        self.streams: dict[Market, RawStreams] = {}  # the live upstream clients, while running
+        self.relayed = dict.fromkeys(Market, 0)  # messages published
+        self.losses = dict.fromkeys(Market, 0)  # upstream losses reported to local clients
+
+    async def prepare(self) -> Prepared:
+        listed: dict[Market, list[Instrument]] = {}
+        skipped: dict[str, str] = {}
+        for market, url in self.upstreams.items():
+            listing = await self._listing(market, url)
+            listed[market] = listing.instruments
+            skipped.update(listing.skipped)
+        chosen = choose(listed, self.symbols, skipped)
+        if not any(chosen.values()):
+            raise RelayError(f"nothing to relay: no TRADING symbols at {', '.join(self.upstreams.values())}")
+        self.instruments = {market: chosen.get(market, []) for market in Market}
+        for market, insts in chosen.items():
+            log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
+        return Prepared(dict(self.instruments), self._clock.now_ms())
+
+    async def _listing(self, market: Market, upstream: str) -> Listing:
+        url = exchange_info_url(upstream, market)
+        delays = self._fetch_delays()
+        attempts = self._fetch_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                body = await fetch(url)
+            except OSError as exc:
+                log.warning(
+                    "%s: exchangeInfo attempt %d of %d failed: %s", market.value, attempt, attempts, exc
+                )
+                if attempt == attempts:
+                    raise RelayError(
+                        f"cannot list the {market.value} upstream {upstream}: "
+                        f"GET {url} failed {attempts} times, last with: {exc}"
+                    ) from exc
+                await asyncio.sleep(next(delays))
+                continue
+            try:
+                return read_exchange_info(market, body)
+            except msgspec.DecodeError as exc:  # an answer, but not exchangeInfo: asking again will not help
+                raise RelayError(f"{url} did not answer with an exchangeInfo body: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def run(self, sink: Sink) -> None:
+        async with asyncio.TaskGroup() as group:
+            for market, url in self.upstreams.items():
+                names = stream_names(self.instruments.get(market, []), self.kinds)
+                if names:
+                    group.create_task(self._relay(market, url, names, sink))
+
+    async def _relay(self, market: Market, url: str, names: list[str], sink: Sink) -> None:
+        canonical = canonical_names(names, self.instruments[market])
+        streams = RawStreams(url, **self.stream_options)
+        async with streams, asyncio.TaskGroup() as group:
+            self.streams[market] = streams
+            # Consume while subscribing: thousands of names take seconds at the paced
+            # SUBSCRIBE rate, and what the first ones deliver should flow meanwhile.
+            group.create_task(self._subscribe(market, streams, names))
+            try:
+                await self._consume(market, streams, canonical, sink)
+            finally:
+                self.streams.pop(market, None)
+
+    async def _subscribe(self, market: Market, streams: RawStreams, names: list[str]) -> None:
+        log.info("%s: subscribing %d streams upstream", market.value, len(names))
+        await streams.subscribe(*names)
+        log.info("%s: upstream subscribed, %d connections", market.value, streams.connections)
+
+    async def _consume(
+        self, market: Market, streams: RawStreams, canonical: dict[str, str], sink: Sink
+    ) -> None:
+        batcher = _Batcher(market, sink.bus)
+        add = batcher.add
+        everything = sorted(set(canonical.values()))
+        down: set[str] = set()  # streams lost upstream and not heard from since
+        down_at_ms = 0
+        counts = self.relayed
+        try:
+            async for item in streams:
+                if type(item) is RawMessage:
+                    name = canonical.get(item.stream)
+                    if name is None:
+                        continue  # not a name we subscribed: nothing local routes it
+                    add(StreamMessage(name, item.data))
+                    counts[market] += 1
+                    if down and name in down:
+                        # The connection that carried it is back, with all of its streams.
+                        log.warning(
+                            "%s: upstream delivering again, %d ms after the loss",
+                            market.value, self._clock.now_ms() - down_at_ms,
+                        )  # fmt: skip
+                        down.clear()
+                    continue
+                # What came before the loss goes out first, and the gateways get a loop
+                # iteration to write it, so the close frame follows the last good message.
+                batcher.flush()
+                await asyncio.sleep(0)
+                self.losses[market] += 1
+                if isinstance(item, StreamsLost):
+                    lost = [canonical[name] for name in item.streams if name in canonical]
+                    down.update(lost)
+                    down_at_ms = item.at_ms
+                    log.warning(
+                        "%s: upstream connection lost (%d streams); reconnecting", market.value, len(lost)
+                    )
+                    sink.interrupt(market, lost, UPSTREAM_LOST)
+                elif isinstance(item, Lagged):  # which streams lost messages is unknown: all did
+                    log.warning(
+                        "%s: fell behind the upstream, %d messages dropped", market.value, item.dropped
+                    )
+                    sink.interrupt(market, everything, _LAGGED)
+        finally:
+            batcher.flush()

@@ -1,0 +1,450 @@
+"""The relay: its decisions as plain functions, then a simulated tickerplant upstream
+relayed by another tickerplant, over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from conftest import StartServer
+
+from tickerplant.app import Tickerplant
+from tickerplant.client.endpoints import fetch, rest_base
+from tickerplant.client.events import AggTrade, BookTicker, Trade
+from tickerplant.client.sequencing import Gap
+from tickerplant.client.streams import Lagged, MarketStreams, RawMessage, RawStreams, StreamsLost
+from tickerplant.client.ws_api import ApiError, WebSocketAPI
+from tickerplant.config import ServerConfig, SimulatorConfig
+from tickerplant.feeds.relay import (
+    DEFAULT_KINDS,
+    UPSTREAM_LOST,
+    RelayError,
+    RelaySource,
+    _Batcher,
+    canonical_names,
+    choose,
+    exchange_info_url,
+    relayable_kinds,
+    stream_names,
+)
+from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market.plant import StreamMessage
+from tickerplant.protocol.streams import SERVED_KINDS, parse
+
+NOW_MS = 1_767_225_600_000
+
+
+def fast() -> Iterator[float]:
+    return iter([0.05] * 10_000)
+
+
+FAST = {"delays": fast}
+
+StartRelay = Callable[..., Awaitable[Tickerplant]]
+
+
+@pytest.fixture
+async def start_relay() -> AsyncIterator[StartRelay]:
+    """Start a relaying tickerplant on loopback; arguments go to ``RelaySource``."""
+    started: list[Tickerplant] = []
+
+    async def start(upstreams: dict[Market, str], **options: Any) -> Tickerplant:
+        options.setdefault("stream_options", FAST)
+        relay = Tickerplant(ServerConfig(um_port=0, cm_port=0), source=RelaySource(upstreams, **options))
+        await relay.start()
+        started.append(relay)
+        return relay
+
+    yield start
+    for relay in started:
+        await relay.close()
+
+
+StartPlain = Callable[[ServerConfig], Awaitable[Tickerplant]]
+
+
+@pytest.fixture
+async def start_plain() -> AsyncIterator[StartPlain]:
+    """Start a simulated tickerplant with exactly ``config`` (ports included)."""
+    started: list[Tickerplant] = []
+
+    async def start(config: ServerConfig) -> Tickerplant:
+        plant = Tickerplant(config)
+        await plant.start()
+        started.append(plant)
+        return plant
+
+    yield start
+    for plant in started:
+        await plant.close()
+
+
+async def collect(streams: Any, seconds: float) -> list[Any]:
+    items: list[Any] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            items.append(await asyncio.wait_for(streams.__anext__(), left))
+        except TimeoutError:
+            break
+    return items
+
+
+async def collect_until(streams: Any, done: Callable[[list[Any]], bool], seconds: float) -> list[Any]:
+    """Items until ``done(items)`` holds, or ``seconds`` have passed."""
+    items: list[Any] = []
+    async with asyncio.timeout(seconds):
+        while not done(items):
+            items.append(await streams.__anext__())
+    return items
+
+
+def published(plant: Tickerplant, market: Market) -> dict[str, list[bytes]]:
+    """Every payload ``plant`` publishes from now on, per canonical stream: the ground truth."""
+    seen: dict[str, list[bytes]] = {}
+
+    def record(messages: Any) -> None:
+        for stream, payload in messages:
+            seen.setdefault(stream, []).append(payload)
+
+    plant.bus.subscribe(market, record)
+    return seen
+
+
+async def get_json(url: str) -> Any:
+    return msgspec.json.decode(await fetch(url))
+
+
+def ids(items: list[Any], kind: type, symbol: str) -> list[int]:
+    key = {BookTicker: "update_id", Trade: "trade_id", AggTrade: "agg_id"}[kind]
+    return [getattr(i, key) for i in items if isinstance(i, kind) and i.symbol == symbol]
+
+
+# --- decisions, no sockets ---------------------------------------------------------------------
+
+
+def test_default_kinds_are_everything_tickerplant_serves() -> None:
+    kinds = {s.kind for s in (_parse(k) for k in DEFAULT_KINDS)}
+    assert kinds == SERVED_KINDS
+    assert relayable_kinds(["trade", "trade", "!bookTicker"]) == ("trade", "!bookTicker")
+    with pytest.raises(
+        ValueError, match=r"depth@100ms, kline_1m, !markPrice@arr, nonsense: tickerplant serves only"
+    ):
+        relayable_kinds(["trade", "depth@100ms", "kline_1m", "!markPrice@arr", "nonsense"])
+    with pytest.raises(ValueError):
+        relayable_kinds([])
+
+
+def _parse(kind: str) -> Any:
+    return parse(kind) if kind.startswith("!") else parse(f"x@{kind}")
+
+
+def _um(*symbols: str) -> list[Instrument]:
+    listed = catalogue(Market.UM, NOW_MS)
+    return [i for i in listed if i.symbol in symbols] if symbols else listed
+
+
+def test_stream_names_per_symbol_then_the_whole_market() -> None:
+    insts = _um("BTCUSDT", "ETHUSDT")
+    assert stream_names(insts, ("bookTicker", "!bookTicker", "trade")) == [
+        "btcusdt@bookTicker", "btcusdt@trade", "ethusdt@bookTicker", "ethusdt@trade", "!bookTicker",
+    ]  # fmt: skip
+    assert stream_names([], DEFAULT_KINDS) == [], "a market with nothing chosen relays nothing"
+
+
+def test_canonical_names_are_what_the_gateway_routes_by() -> None:
+    insts = _um("BTCUSDT")
+    names = stream_names(insts, DEFAULT_KINDS)
+    mapping = canonical_names(names, insts)
+    # Binance's lowercase names are their own canonical names; protocol.streams agrees.
+    assert mapping == {name: name for name in names}
+    assert canonical_names(["BTCUSDT@trade", "solusdt@trade", "btcusdt@depth"], insts) == {
+        "BTCUSDT@trade": "btcusdt@trade"
+    }
+
+
+def test_choose_everything_or_the_named_symbols_in_any_case() -> None:
+    listed = {Market.UM: _um(), Market.CM: catalogue(Market.CM, NOW_MS)}
+    assert choose(listed, None) == listed
+    chosen = choose(listed, ["btcusdt", "BTCUSD_PERP", "EthUsdt"])
+    assert [i.symbol for i in chosen[Market.UM]] == ["BTCUSDT", "ETHUSDT"]  # the upstream's order
+    assert [i.symbol for i in chosen[Market.CM]] == ["BTCUSD_PERP"]
+    with pytest.raises(RelayError, match=r"NOPEUSDT, OLDUSDT \(status SETTLING\)$"):
+        choose(listed, ["BTCUSDT", "oldusdt", "NOPEUSDT"], {"OLDUSDT": "status SETTLING"})
+
+
+def test_exchange_info_lives_on_the_rest_twin() -> None:
+    assert (
+        exchange_info_url("wss://fstream.binance.com", Market.UM)
+        == "https://fapi.binance.com/fapi/v1/exchangeInfo"
+    )
+    assert (
+        exchange_info_url("wss://dstream.binance.com/", Market.CM)
+        == "https://dapi.binance.com/dapi/v1/exchangeInfo"
+    )
+    assert exchange_info_url("ws://127.0.0.1:8766", Market.CM) == "http://127.0.0.1:8766/dapi/v1/exchangeInfo"
+
+
+async def test_what_one_read_brings_is_one_bus_batch() -> None:
+    batches: list[list[StreamMessage]] = []
+
+    class Bus:
+        def publish(self, market: Market, messages: Any) -> None:
+            batches.append(messages)
+
+    batcher = _Batcher(Market.UM, Bus())  # type: ignore[arg-type]
+    for n in range(3):
+        batcher.add(StreamMessage("btcusdt@trade", b"%d" % n))
+    assert batches == []
+    await asyncio.sleep(0)  # the relay waits for the upstream: the batch goes out
+    assert [len(b) for b in batches] == [3]
+    batcher.max_batch = 2
+    for n in range(5):
+        batcher.add(StreamMessage("btcusdt@trade", b"%d" % n))
+    await asyncio.sleep(0)
+    assert [len(b) for b in batches] == [3, 2, 2, 1]
+
+
+class FakeSink:
+    def __init__(self) -> None:
+        self.log: list[Any] = []
+        self.bus = self
+
+    def publish(self, market: Market, messages: Any) -> None:
+        self.log.extend(("publish", m.stream) for m in messages)
+
+    def interrupt(self, market: Market, streams: Any, reason: str) -> None:
+        self.log.append(("interrupt", sorted(streams), reason))
+
+
+class FakeUpstream:
+    def __init__(self, items: list[Any]) -> None:
+        self.items = iter(items)
+
+    def __aiter__(self) -> FakeUpstream:
+        return self
+
+    async def __anext__(self) -> Any:
+        await asyncio.sleep(0)
+        try:
+            return next(self.items)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+async def test_a_loss_follows_what_came_before_it_and_closes_only_its_streams() -> None:
+    relay = RelaySource({Market.UM: "ws://unused"})
+    names = ["btcusdt@trade", "ethusdt@trade", "!bookTicker"]
+    upstream = FakeUpstream(
+        [
+            RawMessage("btcusdt@trade", b"{}", 0),
+            RawMessage("btcusdt@trade", b"{}", 0),
+            RawMessage("somebody@else", b"{}", 0),  # never subscribed: nothing local routes it
+            StreamsLost(("btcusdt@trade", "!bookTicker"), 5),
+            RawMessage("ethusdt@trade", b"{}", 0),
+            Lagged(3),
+        ]
+    )
+    sink = FakeSink()
+    await relay._consume(Market.UM, upstream, {n: n for n in names}, sink)  # type: ignore[arg-type]
+    assert sink.log == [
+        ("publish", "btcusdt@trade"),
+        ("publish", "btcusdt@trade"),
+        ("interrupt", ["!bookTicker", "btcusdt@trade"], UPSTREAM_LOST),
+        ("publish", "ethusdt@trade"),
+        ("interrupt", sorted(names), "Relay fell behind its upstream; messages were dropped"),
+    ]
+    assert relay.relayed[Market.UM] == 3 and relay.losses[Market.UM] == 2
+
+
+# --- over sockets -------------------------------------------------------------------------------
+
+
+async def test_the_relay_re_serves_its_upstream_streams_rest_and_ws_api(
+    start_server: StartServer, start_relay: StartRelay
+) -> None:
+    upstream = await start_server()
+    truth = published(upstream, Market.UM)
+    relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["ethusdt", "BTCUSDT"])
+    names = ["btcusdt@bookTicker", "btcusdt@trade", "ethusdt@bookTicker", "ethusdt@aggTrade"]
+    direct = MarketStreams(upstream.url(Market.UM))
+    relayed = MarketStreams(relay.url(Market.UM))
+    raw = RawStreams(relay.url(Market.UM))
+    async with direct, relayed, raw:
+        await asyncio.gather(
+            direct.subscribe(*names),
+            relayed.subscribe(*names),
+            raw.subscribe("btcusdt@bookTicker", "!ticker@arr"),
+        )
+        got_direct, got_relayed, got_raw = await asyncio.gather(
+            collect(direct, 1.5), collect(relayed, 1.5), collect(raw, 1.5)
+        )
+    assert not [i for i in got_relayed if isinstance(i, Gap)]
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        theirs, ours = ids(got_direct, BookTicker, symbol), ids(got_relayed, BookTicker, symbol)
+        low, high = max(theirs[0], ours[0]), min(theirs[-1], ours[-1])
+        window = [u for u in theirs if low <= u <= high]
+        assert len(window) > 20
+        assert [u for u in ours if low <= u <= high] == window, "every update the direct client saw, in order"
+    trades = ids(got_relayed, Trade, "BTCUSDT")
+    aggs = ids(got_relayed, AggTrade, "ETHUSDT")
+    assert len(trades) > 10 and trades == list(range(trades[0], trades[0] + len(trades)))
+    assert len(aggs) > 5 and aggs == list(range(aggs[0], aggs[0] + len(aggs)))
+
+    # Byte for byte: a contiguous run of what the upstream's plant encoded.
+    for stream in ("btcusdt@bookTicker", "!ticker@arr"):
+        payloads = [m.data for m in got_raw if isinstance(m, RawMessage) and m.stream == stream]
+        assert payloads, stream
+        start = truth[stream].index(payloads[0])
+        assert truth[stream][start : start + len(payloads)] == payloads
+
+    # Requests are answered from the relayed payloads (looked up after each answer: the
+    # upstream keeps publishing meanwhile).
+    def book(update_id: int) -> tuple[str, str, str, str]:
+        (payload,) = (p for p in truth["btcusdt@bookTicker"] if msgspec.json.decode(p)["u"] == update_id)
+        book = msgspec.json.decode(payload)
+        return book["b"], book["B"], book["a"], book["A"]
+
+    rest = rest_base(relay.url(Market.UM)) + "/fapi/v1"
+    row = await get_json(f"{rest}/ticker/bookTicker?symbol=BTCUSDT")
+    assert (row["bidPrice"], row["bidQty"], row["askPrice"], row["askQty"]) == book(row["lastUpdateId"])
+    price = (await get_json(f"{rest}/ticker/price?symbol=BTCUSDT"))["price"]
+    assert price in {msgspec.json.decode(p)["p"] for p in truth["btcusdt@aggTrade"]}
+    # No diff depth is relayed: depth is the top of book the last bookTicker gave.
+    depth = await get_json(f"{rest}/depth?symbol=BTCUSDT&limit=5")
+    (bid,), (ask,) = depth["bids"], depth["asks"]
+    assert (bid[0], bid[1], ask[0], ask[1]) == book(depth["lastUpdateId"])
+    async with WebSocketAPI(relay.url(Market.UM) + "/ws-fapi/v1") as api:
+        row = await api.ticker_book("BTCUSDT")
+        assert (row["bidPrice"], row["bidQty"], row["askPrice"], row["askQty"]) == book(row["lastUpdateId"])
+        assert {r["symbol"] for r in await api.ticker_book()} == {"BTCUSDT", "ETHUSDT"}
+        with pytest.raises(ApiError) as not_relayed:
+            await api.ticker_book("SOLUSDT")
+        assert not_relayed.value.code == -1121
+
+    # exchangeInfo lists the chosen symbols as the upstream does.
+    info = await get_json(f"{rest}/exchangeInfo")
+    theirs_info = await get_json(rest_base(upstream.url(Market.UM)) + "/fapi/v1/exchangeInfo")
+    assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "ETHUSDT"]
+    by_symbol = {s["symbol"]: s for s in theirs_info["symbols"]}
+    for entry in info["symbols"]:
+        upstream_entry = by_symbol[entry["symbol"]]
+        for key in (
+            "pair",
+            "contractType",
+            "onboardDate",
+            "pricePrecision",
+            "quantityPrecision",
+            "marginAsset",
+        ):
+            assert entry[key] == upstream_entry[key]
+        assert entry["filters"][1:] == upstream_entry["filters"][1:]  # all but PRICE_FILTER's maxPrice
+        assert entry["filters"][0]["tickSize"] == upstream_entry["filters"][0]["tickSize"]
+    assert (await get_json(rest_base(relay.url(Market.CM)) + "/dapi/v1/exchangeInfo"))["symbols"] == []
+
+
+async def test_an_upstream_restart_is_a_gap_for_the_relays_clients_and_delivery_resumes(
+    start_server: StartServer, start_relay: StartRelay, start_plain: StartPlain
+) -> None:
+    upstream = await start_server()
+    port = upstream.listeners[Market.UM].port
+    relay = await start_relay(
+        {Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=["bookTicker", "trade"]
+    )
+    source = relay.source
+    assert isinstance(source, RelaySource)
+    async with MarketStreams(relay.url(Market.UM), delays=fast) as client:
+        await client.subscribe("btcusdt@bookTicker", "btcusdt@trade")
+        items = await collect(client, 0.6)
+        await upstream.close()
+        items += await collect(client, 0.3)  # the upstream is gone
+        restarted = await start_plain(
+            ServerConfig(um_port=port, cm_port=0, simulator=SimulatorConfig(seed=7))
+        )
+        after = await collect_until(
+            client,
+            lambda got: len(ids(got, BookTicker, "BTCUSDT")) > 5 and len(ids(got, Trade, "BTCUSDT")) > 5,
+            5.0,
+        )
+        assert client.reconnects >= 1, "the relay closed its client's connection"
+    assert source.losses[Market.UM] >= 1
+    assert ids(after, BookTicker, "BTCUSDT") and ids(after, Trade, "BTCUSDT"), "delivery resumed"
+    items += after
+    gaps = [i for i in items if isinstance(i, Gap)]
+    assert any(g.kind == "bookTicker" for g in gaps), "the outage is reported on the book stream"
+    # Every trade is either the next one, or a Gap on the trade stream says why not.
+    previous: int | None = None
+    gap_seen = False
+    for item in items:
+        if isinstance(item, Gap) and item.kind == "trade":
+            gap_seen = True
+        elif isinstance(item, Trade):
+            assert previous is None or item.trade_id == previous + 1 or gap_seen, (previous, item.trade_id)
+            previous, gap_seen = item.trade_id, False
+    # And what arrives after the restart is the new upstream's, byte for byte in its order.
+    truth = published(restarted, Market.UM)
+    async with RawStreams(relay.url(Market.UM)) as raw:
+        await raw.subscribe("btcusdt@bookTicker")
+        payloads = [m.data for m in await collect(raw, 0.3) if isinstance(m, RawMessage)]
+    start = truth["btcusdt@bookTicker"].index(payloads[0])
+    assert truth["btcusdt@bookTicker"][start : start + len(payloads)] == payloads
+
+
+async def test_a_coin_m_relay(start_server: StartServer, start_relay: StartRelay) -> None:
+    upstream = await start_server()
+    relay = await start_relay({Market.CM: upstream.url(Market.CM)})  # every symbol, every kind
+    assert [i.symbol for i in relay.instruments[Market.CM]] == [
+        i.symbol for i in upstream.instruments[Market.CM]
+    ]
+    assert relay.instruments[Market.UM] == []
+    async with MarketStreams(relay.url(Market.CM)) as client:
+        await client.subscribe("btcusd_perp@bookTicker", "btcusd_perp@trade", "!bookTicker")
+        items = await collect_until(
+            client,
+            lambda got: (
+                bool(ids(got, Trade, "BTCUSD_PERP"))
+                and len({i.symbol for i in got if isinstance(i, BookTicker)}) > 5
+            ),
+            5.0,
+        )
+    assert not [i for i in items if isinstance(i, Gap)]
+    assert ids(items, BookTicker, "BTCUSD_PERP") and ids(items, Trade, "BTCUSD_PERP")
+    assert len({i.symbol for i in items if isinstance(i, BookTicker)}) > 5, "!bookTicker carries the market"
+    rest = rest_base(relay.url(Market.CM)) + "/dapi/v1"
+    (row,) = await get_json(f"{rest}/ticker/bookTicker?symbol=BTCUSD_PERP")  # COIN-M answers arrays (§7.5)
+    assert (row["symbol"], row["pair"]) == ("BTCUSD_PERP", "BTCUSD")
+    info = await get_json(f"{rest}/exchangeInfo")
+    assert {s["symbol"]: s["contractSize"] for s in info["symbols"]}["BTCUSD_PERP"] == 100
+
+
+async def test_prepare_names_what_it_cannot_find(start_server: StartServer) -> None:
+    upstream = await start_server()
+    with pytest.raises(RelayError, match=r"NOPEUSDT$"):
+        await RelaySource({Market.UM: upstream.url(Market.UM)}, symbols=["btcusdt", "nopeusdt"]).prepare()
+    prepared = await RelaySource({Market.UM: upstream.url(Market.UM)}, symbols=["SOLUSDT"]).prepare()
+    assert list(prepared.instruments) == list(Market)
+    assert [i.symbol for i in prepared.instruments[Market.UM]] == ["SOLUSDT"] and prepared.instruments[
+        Market.CM
+    ] == []
+
+
+async def test_prepare_retries_then_says_what_failed() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tries: list[float] = []
+
+    def delays() -> Iterator[float]:
+        while True:
+            tries.append(0.01)
+            yield 0.01
+
+    source = RelaySource({Market.UM: f"ws://127.0.0.1:{port}"}, fetch_attempts=3, fetch_delays=delays)
+    with pytest.raises(RelayError, match=rf"GET http://127.0.0.1:{port}/fapi/v1/exchangeInfo failed 3 times"):
+        await source.prepare()
+    assert len(tries) == 2, "a pause between attempts, none after the last"
