@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Collection
 
 from tickerplant.bus.local import LocalBus
+from tickerplant.client.endpoints import BINANCE_STREAMS
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Source
+from tickerplant.feeds.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.pump import SimulatedMarket
+from tickerplant.feeds.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import Plant
 
-__all__ = ["Tickerplant"]
+__all__ = ["Tickerplant", "source_for"]
 
 log = logging.getLogger("tickerplant")
+
+
+def source_for(config: ServerConfig, clock: Clock) -> Source:
+    """The source the configuration asks for: a replay, a relay, or the simulator."""
+    if config.replay.paths:
+        return ReplaySource(config.replay, clock.now_ms())
+    relay = config.relay
+    if relay.enabled:
+        return RelaySource(
+            relay.urls or BINANCE_STREAMS,
+            symbols=relay.symbols or None,
+            kinds=relay.kinds or DEFAULT_KINDS,
+            clock=clock,
+        )
+    return SimulatedMarket(config.simulator, clock)
 
 
 class Tickerplant:
@@ -29,7 +48,7 @@ class Tickerplant:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.source: Source = source or SimulatedMarket(config.simulator, self.clock)
+        self.source: Source = source or source_for(config, self.clock)
         self.bus = LocalBus()
         self.instruments: dict[Market, list[Instrument]] = {}
         self.plants: dict[Market, Plant] = {}
@@ -50,6 +69,11 @@ class Tickerplant:
             market: Listener(market, {inst.symbol: inst for inst in insts}, self.bus, self.clock, config)
             for market, insts in self.instruments.items()
         }
+        if isinstance(self.source, ReplaySource):
+            replay = self.source
+            for listener in self.listeners.values():
+                for path in CONTROL_PATHS:
+                    listener.controls[path] = functools.partial(replay.http, path)
         await self.listeners[Market.UM].start(config.host, config.um_port)
         await self.listeners[Market.CM].start(config.host, config.cm_port)
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())

@@ -9,12 +9,20 @@ import logging
 import signal
 import tomllib
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
-from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, SimulatorConfig
+from tickerplant.config import (
+    FaultsConfig,
+    LimitsConfig,
+    RelayConfig,
+    ReplayConfig,
+    ServerConfig,
+    SimulatorConfig,
+)
 
 __all__ = ["build_config", "main"]
 
@@ -36,6 +44,16 @@ _FIELDS: dict[str, tuple[str | None, str]] = {
     "sim_rate": ("simulator", "actions_per_s"),
     "fault_drop_after": ("faults", "drop_after_s"),
     "fault_stall_after": ("faults", "stall_after_s"),
+    "replay": ("replay", "paths"),
+    "speed": ("replay", "speed"),
+    "start": ("replay", "start_ms"),
+    "end": ("replay", "end_ms"),
+    "paused": ("replay", "paused"),
+    "progress": ("replay", "progress"),
+    "exit_at_end": ("replay", "exit_at_end"),
+    "relay": ("relay", "urls"),
+    "relay_symbols": ("relay", "symbols"),
+    "relay_streams": ("relay", "kinds"),
 }
 
 
@@ -46,6 +64,32 @@ def _rate(text: str) -> float | str:
     if value <= 0:
         raise argparse.ArgumentTypeError("the rate must be positive, or 'max'")
     return value
+
+
+def _speed(text: str) -> float | str:
+    if text == "max":
+        return text
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the speed must be positive, or 'max'")
+    return value
+
+
+def _time_ms(text: str) -> int:
+    """Unix milliseconds, or an ISO-8601 date/time (UTC unless it says otherwise)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not Unix ms nor an ISO date/time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name for name in text.split(",") if name)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,6 +138,37 @@ def _parser() -> argparse.ArgumentParser:
         help="testing aid: every WebSocket connection goes silent S seconds after it opens",
     )  # fmt: skip
     serve.add_argument("--log-level", default="INFO", help="default INFO")
+    replay = serve.add_argument_group("replay (instead of the simulator)")
+    replay.add_argument(
+        "--replay", nargs="+", metavar="PATH",
+        help="Binance public files (bookTicker, aggTrades, trades; .csv or .zip) and tickerplant "
+        "recordings, or folders of them, merged by time",
+    )  # fmt: skip
+    replay.add_argument("--speed", type=_speed, metavar="N|max", help="replay speed (default 1)")
+    replay.add_argument("--start", type=_time_ms, metavar="TIME", help="skip events before (ISO UTC or ms)")
+    replay.add_argument("--end", type=_time_ms, metavar="TIME", help="stop after (ISO UTC or ms)")
+    replay.add_argument(
+        "--paused", action="store_const", const=True,
+        help="wait for GET /tickerplant/v1/replay/resume before playing",
+    )  # fmt: skip
+    replay.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: when it is a terminal)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--exit-at-end", action="store_const", const=True, help="stop serving once the replay has ended"
+    )
+    relay = serve.add_argument_group("relay (instead of the simulator)")
+    relay.add_argument(
+        "--relay", nargs="*", metavar="URL",
+        help="relay upstream stream hosts (default: Binance's fstream and dstream); "
+        "e.g. another tickerplant: --relay ws://host:8765 ws://host:8766",
+    )  # fmt: skip
+    relay.add_argument("--relay-symbols", type=_names, metavar="S1,S2", help="default: every listed symbol")
+    relay.add_argument(
+        "--relay-streams", type=_names, metavar="KIND,…",
+        help="stream kinds, e.g. bookTicker,aggTrade,!miniTicker@arr (default: every kind served)",
+    )  # fmt: skip
 
     watch = commands.add_parser("watch", help="show live streams in the terminal")
     watch.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker ethusdt@miniTicker …")
@@ -105,12 +180,29 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--count", type=int, metavar="N", help="stop after N messages")
     watch.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     watch.add_argument("--log-level", default="WARNING", help="default WARNING")
+
+    record = commands.add_parser("record", help="record raw stream messages to compressed, rotated files")
+    record.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker !miniTicker@arr …")
+    record.add_argument(
+        "--url", default="wss://fstream.binance.com",
+        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
+    )  # fmt: skip
+    record.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the recording")
+    record.add_argument("--market", choices=("um", "cm"), help="default: asked of the URL")
+    record.add_argument(
+        "--rotate-mb", type=float, default=256.0, metavar="MB", help="uncompressed size (default 256)"
+    )
+    record.add_argument("--rotate-s", type=float, default=3600.0, metavar="S", help="default 3600")
+    record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
+    record.add_argument("--log-level", default="INFO", help="default INFO")
     return parser
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
     """Defaults, then the TOML file, then the flags."""
-    sections: dict[str | None, dict[str, Any]] = {None: {}, "limits": {}, "simulator": {}, "faults": {}}
+    sections: dict[str | None, dict[str, Any]] = {
+        None: {}, "limits": {}, "simulator": {}, "faults": {}, "replay": {}, "relay": {}
+    }  # fmt: skip
     if args.config is not None:
         data = tomllib.loads(args.config.read_text())
         for key, value in data.items():
@@ -126,12 +218,27 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
             sections[section][field] = value
     if sections["simulator"].get("actions_per_s") == "max":
         sections["simulator"]["actions_per_s"] = None  # as fast as the process can produce
+    replay, relay = sections["replay"], sections["relay"]
+    if replay.get("speed") == "max":
+        replay["speed"] = None
+    for key in ("start_ms", "end_ms"):
+        if isinstance(replay.get(key), str):
+            replay[key] = _time_ms(replay[key])
+    for group, key in ((replay, "paths"), (relay, "urls"), (relay, "symbols"), (relay, "kinds")):
+        if key in group:
+            group[key] = tuple(group[key])
+    if "urls" in relay:
+        relay["enabled"] = True
+    if replay.get("paths") and relay.get("enabled"):
+        raise SystemExit("configuration: replay or relay, not both")
     try:
         return ServerConfig(
             **sections[None],
             limits=LimitsConfig(**sections["limits"]),
             simulator=SimulatorConfig(**sections["simulator"]),
             faults=FaultsConfig(**sections["faults"]),
+            replay=ReplayConfig(**replay),
+            relay=RelayConfig(**relay),
         )
     except TypeError as exc:
         raise SystemExit(f"configuration: {exc}") from None
@@ -144,7 +251,15 @@ async def _serve(config: ServerConfig) -> None:
     plant = Tickerplant(config)
     await plant.start()
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
-    print(f"tickerplant serving a simulated market (seed {config.simulator.seed})")
+    if config.replay.paths:
+        speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"
+        state = "paused: GET /tickerplant/v1/replay/resume starts it" if config.replay.paused else "playing"
+        print(f"tickerplant replaying {', '.join(config.replay.paths)} at {speed} ({state})")
+        print(f"  replay status   {um.replace('ws://', 'http://')}/tickerplant/v1/replay")
+    elif config.relay.enabled:
+        print(f"tickerplant relaying {', '.join(config.relay.urls) or 'Binance (fstream, dstream)'}")
+    else:
+        print(f"tickerplant serving a simulated market (seed {config.simulator.seed})")
     print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
     print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
     print("Ctrl-C stops.", flush=True)
@@ -153,8 +268,39 @@ async def _serve(config: ServerConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    waits = [asyncio.ensure_future(stop.wait())]
+    if config.replay.exit_at_end:
+        waits.append(asyncio.ensure_future(plant.done.wait()))
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in waits:
+        wait.cancel()
+    if plant.done.is_set():
+        print(f"tickerplant: {plant.finish_reason}", flush=True)
     await plant.close()
+
+
+async def _record(args: argparse.Namespace) -> None:
+    from tickerplant.feeds.recorder import record
+    from tickerplant.market.instruments import Market
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if args.seconds is not None:
+        loop.call_later(args.seconds, stop.set)
+    files = await record(
+        args.url,
+        args.streams,
+        args.out,
+        market=Market(args.market) if args.market else None,
+        rotate_bytes=int(args.rotate_mb * 1024 * 1024),
+        rotate_s=args.rotate_s,
+        stop=stop,
+    )
+    for path in files:
+        print(path, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -165,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         config = build_config(args)
         uvloop.run(_serve(config))
+    elif args.command == "record":
+        uvloop.run(_record(args))
     elif args.command == "watch":
         from tickerplant.client.watch import watch
 

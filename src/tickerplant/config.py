@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FaultsConfig", "LimitsConfig", "ServerConfig", "SimulatorConfig"]
+__all__ = ["FaultsConfig", "LimitsConfig", "RelayConfig", "ReplayConfig", "ServerConfig", "SimulatorConfig"]
 
 SECONDS = 1.0
 MINUTES = 60 * SECONDS
@@ -46,6 +46,30 @@ class SimulatorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayConfig:
+    """Replay of files instead of the simulator: Binance public files and recordings."""
+
+    paths: tuple[str, ...] = ()  # files or folders; empty: no replay
+    speed: float | None = 1.0  # replay seconds per wall second; None: as fast as possible
+    start_ms: int | None = None  # skip events before this time
+    end_ms: int | None = None  # stop after this time
+    paused: bool = False  # wait for POST /tickerplant/v1/replay/resume before playing
+    progress: bool | None = None  # progress bar on stderr; None: when stderr is a terminal
+    exit_at_end: bool = False  # stop serving when the replay has ended
+    batch_events: int = 4096  # events per loop iteration at most
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """Relay of an upstream feed (Binance, or another tickerplant) instead of the simulator."""
+
+    urls: tuple[str, ...] = ()  # upstream stream hosts; empty with enabled: Binance's
+    enabled: bool = False
+    symbols: tuple[str, ...] = ()  # empty: every symbol the upstream lists
+    kinds: tuple[str, ...] = ()  # stream kinds ("bookTicker", "!miniTicker@arr", …); empty: the default set
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     um_port: int = 8765
@@ -56,3 +80,5 @@ class ServerConfig:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     faults: FaultsConfig = field(default_factory=FaultsConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)

@@ -6,23 +6,17 @@ import asyncio
 import io
 import json
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 import websockets
+from cli_helpers import free_port
 from conftest import StartServer
 
 from tickerplant.cli import _parser, build_config
 from tickerplant.client.watch import watch
 from tickerplant.market.instruments import Market
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_serve_prints_its_urls_serves_both_markets_and_stops_on_sigterm() -> None:

@@ -25,7 +25,7 @@ import msgspec
 
 from tickerplant.bus import Bus
 from tickerplant.client.backoff import backoff
-from tickerplant.client.endpoints import BINANCE_STREAMS, fetch, rest_base, rest_prefix
+from tickerplant.client.endpoints import BINANCE_STREAMS, fetch, market_of, rest_base, rest_prefix
 from tickerplant.client.streams import Lagged, RawMessage, RawStreams, StreamsLost
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
@@ -178,7 +178,7 @@ class RelaySource:
 
     def __init__(
         self,
-        upstreams: Mapping[Market, str] = BINANCE_STREAMS,
+        upstreams: Mapping[Market, str] | Sequence[str] = BINANCE_STREAMS,
         *,
         symbols: Collection[str] | None = None,
         kinds: Collection[str] = DEFAULT_KINDS,
@@ -191,7 +191,9 @@ class RelaySource:
             raise ValueError("a relay needs at least one upstream")
         if fetch_attempts < 1:
             raise ValueError("fetch_attempts must be at least 1")
-        self.upstreams = dict(upstreams)
+        # stream hosts whose market is still to be asked (``market_of``) in ``prepare``
+        self._unplaced = [] if isinstance(upstreams, Mapping) else list(upstreams)
+        self.upstreams: dict[Market, str] = dict(upstreams) if isinstance(upstreams, Mapping) else {}
         self.symbols = None if symbols is None else [s.upper() for s in symbols]
         self.kinds = relayable_kinds(kinds)
         self.stream_options = dict(stream_options or {})
@@ -204,6 +206,14 @@ class RelaySource:
         self.losses = dict.fromkeys(Market, 0)  # upstream losses reported to local clients
 
     async def prepare(self) -> Prepared:
+        for url in self._unplaced:
+            try:
+                market = await market_of(url)
+            except OSError as exc:
+                raise RelayError(f"cannot relay {url}: {exc}") from exc
+            if market in self.upstreams:
+                raise RelayError(f"two {market.value} upstreams: {self.upstreams[market]} and {url}")
+            self.upstreams[market] = url
         listed: dict[Market, list[Instrument]] = {}
         skipped: dict[str, str] = {}
         for market, url in self.upstreams.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,6 +41,8 @@ from tickerplant.protocol.ws_api import WsApi, rate_limit_error
 __all__ = ["Listener"]
 
 log = logging.getLogger("tickerplant.gateway")
+
+ControlHandler = Callable[[str], tuple[int, bytes]]  # HTTP method -> (status, JSON body)
 
 _WS_API_PATHS = {Market.UM: "/ws-fapi/v1", Market.CM: "/ws-dapi/v1"}
 _WS_API_HANDSHAKE_WEIGHT = 5  # each WebSocket API handshake costs 5 of the IP's weight (§5.1)
@@ -120,6 +122,8 @@ class Listener:
         self.streams: MarketStreams | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
         self.port = 0
+        # tickerplant's own HTTP endpoints (e.g. a replay's status and controls), by path
+        self.controls: dict[str, ControlHandler] = {}
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -143,6 +147,10 @@ class Listener:
         target = request.path.decode("utf-8", errors="replace")
         path, _, query = target.partition("?")
         now_ms = self._clock.now_ms()
+        control = self.controls.get(path)
+        if control is not None:
+            status, body = control(request.method.decode("ascii", errors="replace"))
+            return _json_response(status, body)
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
         if self.rest.handles(path):
@@ -180,6 +188,11 @@ class Listener:
     def interrupt(self, streams: Collection[str], reason: str) -> None:
         """Close the stream connections carrying any of ``streams``: their clients reconnect
         and see the gap, instead of a stream that silently skipped messages."""
+        # After the fan-out's flush of this iteration (call_soon is FIFO): what was
+        # published before the loss still goes out first.
+        asyncio.get_running_loop().call_soon(self._interrupt, tuple(streams), reason)
+
+    def _interrupt(self, streams: tuple[str, ...], reason: str) -> None:
         if self.streams is None:
             return
         closed = self.streams.close_carrying(streams, CloseReason(CLOSE_UPSTREAM_LOST, reason[:120]))
@@ -187,8 +200,12 @@ class Listener:
             log.warning("%s: closed %d stream connections: %s", self.market.value, closed, reason)
 
     def finish(self, reason: str) -> None:
-        """The source ended: every stream connection is closed normally (1000). Requests are
-        still answered from the final state, and new stream connections are accepted."""
+        """The source ended: every stream connection is closed normally (1000), after what
+        was published last. Requests are still answered from the final state, and new
+        stream connections are accepted."""
+        asyncio.get_running_loop().call_soon(self._finish, reason)
+
+    def _finish(self, reason: str) -> None:
         if self.streams is None:
             return
         close = CLOSE_FINISHED if reason == CLOSE_FINISHED.reason else CloseReason(1000, reason[:120])

@@ -1,0 +1,225 @@
+"""The asyncio shell of a replay: keeps the replay clock at ×speed of the wall clock (or
+runs flat out), hands the ``Replayer`` how far it may go, publishes what it makes, and
+says when it has ended. Its status and controls are served over HTTP by the listeners:
+
+- ``GET /tickerplant/v1/replay``         ``{"state": "paused"|"playing"|"finished", …}``
+- ``GET /tickerplant/v1/replay/resume``  start a replay begun with ``--paused``
+- ``GET /tickerplant/v1/replay/pause``   hold the replay clock
+
+(GET for the controls too: the listeners' HTTP server, picows, answers GET only.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tickerplant.config import ReplayConfig
+from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.replay import Replayer, ReplayFiles, StreamsBroken, open_replay
+from tickerplant.market.instruments import Market
+from tickerplant.market.plant import Plant, StreamMessage
+
+__all__ = ["CONTROL_PATHS", "ReplaySource"]
+
+log = logging.getLogger("tickerplant.replay")
+
+STATUS_PATH = "/tickerplant/v1/replay"
+CONTROL_PATHS = (STATUS_PATH, f"{STATUS_PATH}/resume", f"{STATUS_PATH}/pause")
+FINISHED = "Replay finished"
+_MAX_SLEEP_S = 0.05  # wake at least this often at ×N speed: periodic streams fall due
+
+
+class ReplaySource:
+    def __init__(self, config: ReplayConfig, now_ms: int) -> None:
+        self._config = config
+        self._now_ms = now_ms
+        self.files: ReplayFiles | None = None
+        self.replayer: Replayer | None = None
+        self.state = "paused" if config.paused else "playing"
+        self._playing = asyncio.Event()
+        if not config.paused:
+            self._playing.set()
+        self._start_us = 0
+
+    async def prepare(self) -> Prepared:
+        config = self._config
+        paths = [Path(p) for p in config.paths]
+        # Opening samples every file's first rows: off the loop, it can take a while.
+        self.files = await asyncio.to_thread(
+            open_replay, paths, start_ms=config.start_ms, end_ms=config.end_ms, now_ms=self._now_ms
+        )
+        first = next(self.files.events, None)
+        start_us = first[0] if first is not None else self._now_ms * 1000
+        if config.start_ms is not None:
+            start_us = min(start_us, config.start_ms * 1000)
+        self._start_us = start_us
+        events = itertools.chain([first] if first is not None else [], self.files.events)
+        # Plants only for what the plant derives: recorded payloads pass it by, and a plant
+        # for their symbols would add tickers the recording never had.
+        public_symbols = {file.symbol for file in self.files.public}
+        plants = {
+            market: Plant(market, [i for i in insts if i.symbol in public_symbols], now_ms=start_us // 1000)
+            for market, insts in self.files.instruments.items()
+        }
+        self.replayer = Replayer(events, plants)
+        log.info(
+            "replaying %d public files and %d recordings from %s",
+            len(self.files.public), len(self.files.recordings), _utc(start_us),
+        )  # fmt: skip
+        return Prepared(self.files.instruments, start_us // 1000)
+
+    # -- controls --------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        replayer, files = self.replayer, self.files
+        return {
+            "state": self.state,
+            "speed": "max" if self._config.speed is None else self._config.speed,
+            "replayTime": (replayer.now_us // 1000) if replayer else None,
+            "events": replayer.events if replayer else 0,
+            "bytesRead": files.read_bytes[0] if files else 0,
+            "bytesTotal": files.total_bytes if files else 0,
+        }
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self.state = "playing"
+            self._playing.set()
+
+    def pause(self) -> None:
+        if self.state == "playing":
+            self.state = "paused"
+            self._playing.clear()
+
+    def http(self, path: str, method: str) -> tuple[int, bytes]:
+        if method != "GET":
+            return 405, b'{"code":-1,"msg":"use GET"}'
+        if path.endswith("/resume"):
+            self.resume()
+        elif path.endswith("/pause"):
+            self.pause()
+        return 200, msgspec.json.encode(self.status())
+
+    # -- playing ---------------------------------------------------------------------
+
+    async def run(self, sink: Sink) -> None:
+        replayer = self.replayer
+        assert replayer is not None, "prepare() first"
+        config = self._config
+        progress = _Progress(self) if _wants_progress(config) else None
+        try:
+            await self._play(replayer, sink, config)
+        finally:
+            if progress is not None:
+                progress.close()
+        outs = _outs()
+        replayer.finish(outs)
+        _publish(sink, outs, [])
+        self.state = "finished"
+        log.info("%s: %d events up to %s", FINISHED, replayer.events, _utc(replayer.now_us))
+        sink.finished(FINISHED)
+
+    async def _play(self, replayer: Replayer, sink: Sink, config: ReplayConfig) -> None:
+        batch = config.batch_events
+        speed = config.speed
+        await self._playing.wait()
+        # the replay clock: replay µs = anchor_us + (wall - anchor_wall) × speed
+        anchor_us, anchor_wall = self._start_us, time.monotonic()
+        while replayer.next_us is not None:
+            if not self._playing.is_set():
+                await self._playing.wait()
+                anchor_us, anchor_wall = replayer.now_us, time.monotonic()
+            outs = _outs()
+            broken: list[StreamsBroken] = []
+            if speed is None:
+                replayer.step(1 << 62, batch, outs, broken)
+                _publish(sink, outs, broken)
+                await asyncio.sleep(0)  # let the gateways flush and read
+                continue
+            until_us = anchor_us + int((time.monotonic() - anchor_wall) * speed * 1_000_000)
+            played = replayer.step(until_us, batch, outs, broken)
+            _publish(sink, outs, broken)
+            if played == batch:
+                await asyncio.sleep(0)  # more is due already
+                continue
+            next_us = replayer.next_us
+            if next_us is None:
+                break
+            wait_s = (next_us - until_us) / speed / 1_000_000
+            await asyncio.sleep(min(max(wait_s, 0.0), _MAX_SLEEP_S))
+
+
+def _outs() -> dict[Market, list[StreamMessage]]:
+    return {market: [] for market in Market}
+
+
+def _publish(sink: Sink, outs: dict[Market, list[StreamMessage]], broken: list[StreamsBroken]) -> None:
+    bus = sink.bus
+    for market, out in outs.items():
+        if out:
+            bus.publish(market, out)
+    for loss in broken:
+        sink.interrupt(loss.market, loss.streams, "The recording lost these streams here")
+
+
+def _utc(us: int) -> str:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def _wants_progress(config: ReplayConfig) -> bool:
+    return sys.stderr.isatty() if config.progress is None else config.progress
+
+
+class _Progress:
+    """A rich progress bar on stderr: the bytes of the files read, and the replay clock."""
+
+    def __init__(self, source: ReplaySource) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._source = source
+        self._progress = Progress(
+            TextColumn("replay"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[clock]}  {task.fields[events]} events"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        files = source.files
+        total = files.total_bytes if files else None
+        self._task = self._progress.add_task("replay", total=total, clock="", events=0)
+        self._progress.start()
+        self._updater = asyncio.get_running_loop().create_task(self._update())
+
+    async def _update(self) -> None:
+        while True:
+            self._refresh()
+            await asyncio.sleep(0.25)
+
+    def _refresh(self) -> None:
+        status = self._source.status()
+        clock = _utc(status["replayTime"] * 1000) if status["replayTime"] else ""
+        self._progress.update(
+            self._task,
+            completed=status["bytesRead"],
+            clock=f"{status['state']} {clock}",
+            events=status["events"],
+        )
+
+    def close(self) -> None:
+        self._updater.cancel()
+        with contextlib.suppress(Exception):
+            self._refresh()
+        self._progress.stop()

@@ -1,0 +1,216 @@
+"""Binance's public historical futures files (data.binance.vision, spec §9): names, columns,
+rows as market updates.
+
+A file is named ``<SYMBOL>-<type>-<date>.(csv|zip)``; a zip holds one CSV of the same base
+name. Futures CSVs have a header line, older ones do not: a first line whose first field
+is not a number is a header (§9.2). Times are milliseconds.
+
+| type         | columns used                                                          |
+| ------------ | --------------------------------------------------------------------- |
+| bookTicker   | update_id, best_bid_price, best_bid_qty, best_ask_price, best_ask_qty, |
+|              | transaction_time, event_time                                          |
+| aggTrades    | agg_trade_id, price, quantity, first_trade_id, last_trade_id,         |
+|              | transact_time, is_buyer_maker                                         |
+| trades       | id, price, qty, quote_qty (UM) / base_qty (CM), time, is_buyer_maker   |
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.updates import AggTrade, TopOfBook, Trade
+
+__all__ = [
+    "FileKind",
+    "PublicFile",
+    "decimals_of",
+    "identify",
+    "lines",
+    "market_of_symbol",
+    "rows",
+    "to_units",
+]
+
+
+class FileKind(enum.Enum):
+    BOOK_TICKER = "bookTicker"
+    AGG_TRADES = "aggTrades"
+    TRADES = "trades"
+
+
+_NAME = re.compile(
+    r"^(?P<symbol>[A-Z0-9_]+)-(?P<kind>bookTicker|aggTrades|trades)-(?P<date>[0-9-]+)\.(csv|zip)$"
+)
+
+# column index of the time each kind is ordered and replayed by: the event time for
+# bookTicker (when it was published), the trade time for trades
+TIME_COLUMN = {FileKind.BOOK_TICKER: 6, FileKind.AGG_TRADES: 5, FileKind.TRADES: 4}
+_PRICE_COLUMNS = {FileKind.BOOK_TICKER: (1, 3), FileKind.AGG_TRADES: (1,), FileKind.TRADES: (1,)}
+_QTY_COLUMNS = {FileKind.BOOK_TICKER: (2, 4), FileKind.AGG_TRADES: (2,), FileKind.TRADES: (2,)}
+
+
+@dataclass(frozen=True, slots=True)
+class PublicFile:
+    path: Path
+    symbol: str  # as listed, e.g. "BTCUSDT", "BTCUSD_PERP"
+    kind: FileKind
+    date: str  # "2024-01-01" (daily) or "2024-01" (monthly), as in the name
+    market: Market
+
+
+def market_of_symbol(symbol: str) -> Market:
+    """COIN-M symbols are pairs on USD (``BTCUSD_PERP``, ``ETHUSD_240329``); USDⓈ-M ones
+    end in a stablecoin (``BTCUSDT``, ``BTCUSDT_240329``)."""
+    pair = symbol.partition("_")[0]
+    return Market.CM if pair.endswith("USD") else Market.UM
+
+
+def identify(path: Path) -> PublicFile | None:
+    """What a file is, from its name (and a ``/um/`` or ``/cm/`` folder, if any); None when
+    the name is not one of Binance's."""
+    match = _NAME.match(path.name)
+    if match is None:
+        return None
+    symbol = match["symbol"]
+    market = market_of_symbol(symbol)
+    parts = path.parts
+    if "cm" in parts:
+        market = Market.CM
+    elif "um" in parts:
+        market = Market.UM
+    return PublicFile(path, symbol, FileKind(match["kind"]), match["date"], market)
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        names = [n for n in archive.namelist() if n.endswith(".csv")]
+        if len(names) != 1:
+            archive.close()
+            raise ValueError(f"{path}: expected one CSV inside, found {names or 'none'}")
+        return archive.open(names[0])
+    return path.open("rb")
+
+
+def size_of(path: Path) -> int:
+    """Bytes of CSV the file holds (uncompressed), for progress."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist() if info.filename.endswith(".csv"))
+    return path.stat().st_size
+
+
+def lines(path: Path) -> Iterator[bytes]:
+    """The data lines of a file, the header (if any) skipped, line ends stripped."""
+    with _open(path) as raw:
+        first = True
+        for line in raw:
+            line = line.rstrip(b"\r\n")
+            if not line:
+                continue
+            if first:
+                first = False
+                if not line[:1].isdigit():
+                    continue  # a header row
+            yield line
+
+
+_POW10 = [10**i for i in range(19)]
+_TRUE = (b"true", b"True")
+
+
+def to_units(text: bytes, decimals: int) -> int:
+    """An exact decimal as an integer count of ``10**-decimals``; refuses finer digits."""
+    whole, _, frac = text.partition(b".")
+    n = len(frac)
+    if n == decimals:
+        value: int = int(whole + frac)
+        return value
+    if n < decimals:
+        value = int(whole + frac) * _POW10[decimals - n]
+        return value
+    if frac[decimals:].strip(b"0"):
+        raise ValueError(f"{text.decode()!r} has more than {decimals} decimals")
+    value = int(whole + frac[:decimals])
+    return value
+
+
+def decimals_of(text: bytes) -> int:
+    """Significant digits after the point ("26.67000000" -> 2)."""
+    _, _, frac = text.partition(b".")
+    return len(frac.rstrip(b"0"))
+
+
+def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, int]:
+    """The finest price and quantity the first rows use, to size an instrument's units."""
+    price_cols, qty_cols = _PRICE_COLUMNS[file.kind], _QTY_COLUMNS[file.kind]
+    price_d = qty_d = 0
+    for i, line in enumerate(lines(file.path)):
+        if i >= rows_to_read:
+            break
+        fields = line.split(b",")
+        for c in price_cols:
+            price_d = max(price_d, decimals_of(fields[c]))
+        for c in qty_cols:
+            qty_d = max(qty_d, decimals_of(fields[c]))
+    return price_d, qty_d
+
+
+def rows(
+    file: PublicFile,
+    price_decimals: int,
+    qty_decimals: int,
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    alone: bool = True,
+    progress: list[int] | None = None,
+) -> Iterator[tuple[int, TopOfBook | Trade | AggTrade]]:
+    """``(time_ms, update)`` for each row between ``start_ms`` and ``end_ms`` (inclusive).
+
+    ``alone``: the symbol has no file of the other trade kind. When it has both a trades
+    and an aggTrades file, only the trades feed the statistics (``in_stats`` False on the
+    aggregates) and `@aggTrade` carries the recorded aggregates (``as_aggregate`` False on
+    the trades); alone, either kind does both. ``progress[0]`` is advanced by the bytes
+    read, for a progress display.
+    """
+    symbol, kind = file.symbol, file.kind
+    pd, qd = price_decimals, qty_decimals
+    time_column = TIME_COLUMN[kind]
+    start = -1 if start_ms is None else start_ms
+    end = 1 << 62 if end_ms is None else end_ms
+    for number, line in enumerate(lines(file.path), 1):
+        if progress is not None:
+            progress[0] += len(line) + 1
+        f = line.split(b",")
+        try:
+            t = int(f[time_column])
+            if t < start:
+                continue
+            if t > end:
+                return
+            update: TopOfBook | Trade | AggTrade
+            if kind is FileKind.BOOK_TICKER:
+                update = TopOfBook(
+                    symbol, int(f[0]), int(f[5]),
+                    to_units(f[1], pd), to_units(f[2], qd), to_units(f[3], pd), to_units(f[4], qd),
+                )  # fmt: skip
+            elif kind is FileKind.AGG_TRADES:
+                update = AggTrade(
+                    symbol, int(f[0]), int(f[3]), int(f[4]), t,
+                    to_units(f[1], pd), to_units(f[2], qd), f[6] in _TRUE, alone,
+                )  # fmt: skip
+            else:
+                update = Trade(
+                    symbol, int(f[0]), t, to_units(f[1], pd), to_units(f[2], qd), f[5] in _TRUE, alone
+                )
+        except (IndexError, ValueError) as exc:
+            raise ValueError(f"{file.path.name}, data row {number}: {exc} in {line[:120]!r}") from None
+        yield t, update

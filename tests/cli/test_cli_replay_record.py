@@ -1,0 +1,79 @@
+"""`tickerplant serve --replay` and `tickerplant record`, run as the installed command."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import random
+import sys
+from pathlib import Path
+
+import msgspec
+from cli_helpers import free_port
+from conftest import StartServer
+
+from tickerplant.cli import _parser, build_config
+from tickerplant.feeds.recording import read_recording
+from tickerplant.market.instruments import Market
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "feeds"))
+from public_data import BOOK_HEADER, T0, UM_TRADES_HEADER, book_lines, trades, trades_lines, write
+
+
+def test_replay_flags_and_toml(tmp_path: Path) -> None:
+    args = _parser().parse_args(
+        ["serve", "--replay", "a.zip", "b", "--speed", "max", "--start", "2024-01-01", "--end", "1704070800000",
+         "--paused", "--no-progress", "--exit-at-end"]
+    )  # fmt: skip
+    replay = build_config(args).replay
+    assert replay.paths == ("a.zip", "b") and replay.speed is None and replay.paused and replay.exit_at_end
+    assert (replay.start_ms, replay.end_ms, replay.progress) == (T0, 1704070800000, False)
+    toml = tmp_path / "tp.toml"
+    toml.write_text('[relay]\nurls = ["ws://127.0.0.1:1"]\nsymbols = ["BTCUSDT"]\n')
+    relay = build_config(_parser().parse_args(["serve", "--config", str(toml)])).relay
+    assert relay.enabled and relay.urls == ("ws://127.0.0.1:1",) and relay.symbols == ("BTCUSDT",)
+    bare = build_config(_parser().parse_args(["serve", "--relay", "--relay-streams", "bookTicker,!ticker@arr"]))
+    assert bare.relay.enabled and bare.relay.urls == () and bare.relay.kinds == ("bookTicker", "!ticker@arr")
+
+
+async def test_serve_replay_exits_at_the_end(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    fills = trades_lines(trades(rng, 50, T0, 42000.0, "0.1", "0.001"))
+    write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, fills, zipped=True)
+    tops = [line for _, line in book_lines(rng, 50, T0, 42000.0)]
+    write(tmp_path, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, tops, zipped=False)
+    um, cm = free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm),
+        "--replay", str(tmp_path), "--speed", "max", "--exit-at-end", "--progress",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    text = out.decode()
+    assert "tickerplant replaying" in text and "tickerplant: Replay finished" in text
+    assert "replay" in err.decode(), "the progress bar went to stderr"
+
+
+async def test_record_then_replay_the_recording(start_server: StartServer, tmp_path: Path) -> None:
+    plant = await start_server()
+    out = tmp_path / "rec"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "record", "btcusdt@bookTicker", "!miniTicker@arr",
+        "--url", plant.url(Market.UM), "--out", str(out), "--seconds", "1.5",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    files = [Path(line) for line in stdout.decode().split()]
+    assert files and all(f.name.endswith(".jsonl.gz") and f.parent == out for f in files)
+    header, items = read_recording(files[0])
+    assert header.market is Market.UM and set(header.streams) == {"btcusdt@bookTicker", "!miniTicker@arr"}
+    recorded = list(items)
+    assert len(recorded) > 10
+    with gzip.open(files[0]) as raw:
+        assert json.loads(raw.readline())["format"] == "tickerplant-recording"
+    assert all(msgspec.json.decode(getattr(i, "data", b"{}")) is not None for i in recorded)

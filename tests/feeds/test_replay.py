@@ -1,0 +1,227 @@
+"""Replay of Binance's public files: the sans-I/O parts, then a real server replaying
+generated files to real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import websockets
+from public_data import (
+    AGG_HEADER,
+    BOOK_HEADER,
+    DAY_MS,
+    T0,
+    UM_TRADES_HEADER,
+    Row,
+    agg_lines,
+    book_lines,
+    trades,
+    trades_lines,
+    window,
+    write,
+)
+
+from tickerplant.app import Tickerplant
+from tickerplant.config import ReplayConfig, ServerConfig
+from tickerplant.feeds.public_files import FileKind, identify, lines, rows, to_units
+from tickerplant.feeds.replay import Replayer, open_replay
+from tickerplant.market.instruments import Market
+from tickerplant.market.plant import StreamMessage
+
+
+def test_file_names_tell_symbol_kind_and_market(tmp_path: Path) -> None:
+    um = identify(Path("BTCUSDT-aggTrades-2024-01-01.zip"))
+    assert um is not None and (um.symbol, um.kind, um.market) == ("BTCUSDT", FileKind.AGG_TRADES, Market.UM)
+    cm = identify(Path("BTCUSD_PERP-trades-2024-01.csv"))
+    assert cm is not None and (cm.kind, cm.market, cm.date) == (FileKind.TRADES, Market.CM, "2024-01")
+    dated = identify(Path("data/futures/um/daily/bookTicker/BTCUSDT_240329-bookTicker-2024-01-01.zip"))
+    assert dated is not None and dated.market is Market.UM
+    assert identify(Path("BTCUSDT-1m-2024-01-01.zip")) is None  # klines are not replayed
+    assert identify(Path("notes.csv")) is None
+
+
+def test_units_are_exact() -> None:
+    assert to_units(b"26.67000000", 3) == 26670
+    assert to_units(b"26.6", 3) == 26600
+    assert to_units(b"42000", 1) == 420000
+    with pytest.raises(ValueError, match="more than 2 decimals"):
+        to_units(b"1.234", 2)
+
+
+def test_header_rows_are_optional(tmp_path: Path) -> None:
+    body = ["1,42000.1,0.5,1,1,1704067200000,true", "2,42000.2,0.25,2,3,1704067200001,false"]
+    with_header = write(tmp_path, "BTCUSDT-aggTrades-2024-01-01", AGG_HEADER, body, zipped=True)
+    (tmp_path / "b").mkdir()
+    bare = write(tmp_path / "b", "BTCUSDT-aggTrades-2024-01-01", None, body, zipped=False)
+    assert list(lines(with_header)) == list(lines(bare)) == [b.encode() for b in body]
+    file = identify(bare)
+    assert file is not None
+    parsed = [update for _, update in rows(file, 1, 3)]
+    assert [(u.agg_id, u.price, u.qty, u.first_trade_id, u.last_trade_id, u.buyer_is_maker) for u in parsed] == [
+        (1, 420001, 500, 1, 1, True),
+        (2, 420002, 250, 2, 3, False),
+    ]
+
+
+def test_a_bad_row_names_the_file_and_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, ["1,42000.1,0.5,1,x,true"], zipped=False)
+    file = identify(path)
+    assert file is not None
+    with pytest.raises(ValueError, match=r"BTCUSDT-trades-2024-01-01\.csv, data row 1"):
+        list(rows(file, 2, 3))
+
+
+def _dataset(folder: Path) -> dict[str, Any]:
+    rng = random.Random(7)
+    # USDⓈ-M: trades (with header, csv) over two days' files, and bookTicker (zip)
+    btc = trades(rng, 600, T0 + 1000, 42000.0, "0.1", "0.001")
+    half = len(btc) // 2
+    write(folder, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(btc[:half]), zipped=False)
+    write(folder, "BTCUSDT-trades-2024-01-02", UM_TRADES_HEADER, trades_lines(btc[half:]), zipped=True)
+    book = book_lines(rng, 400, T0 + 500, 42000.0)
+    write(folder, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, [line for _, line in book], zipped=True)
+    # COIN-M: aggTrades without a header, zipped
+    coin = trades(rng, 300, T0 + 2000, 42000.0, "0.1", "1", aggregates=True)
+    write(folder, "BTCUSD_PERP-aggTrades-2024-01-01", None, agg_lines(coin), zipped=True)
+    return {"btc": btc, "book": book, "coin": coin}
+
+
+def _play(folder: Path) -> tuple[dict[Market, list[StreamMessage]], Replayer]:
+    files = open_replay([folder], now_ms=T0)
+    from tickerplant.market.plant import Plant
+
+    plants = {m: Plant(m, insts, now_ms=T0) for m, insts in files.instruments.items()}
+    replayer = Replayer(files.events, plants)
+    outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
+    broken: list[Any] = []
+    while replayer.next_us is not None:
+        replayer.step(1 << 62, 97, outs, broken)
+    replayer.finish(outs)
+    return outs, replayer
+
+
+def _mini_expected(rows_: list[Row], event_ms: int, quote: bool) -> dict[str, Decimal]:
+    held = window(rows_, event_ms)
+    return {
+        "o": held[0].price,
+        "c": held[-1].price,
+        "h": max(r.price for r in held),
+        "l": min(r.price for r in held),
+        "v": sum((r.qty for r in held), Decimal(0)),
+        **({"q": sum((r.price * r.qty for r in held), Decimal(0))} if quote else {}),
+    }
+
+
+def test_replayed_streams_match_a_direct_computation_over_the_files(tmp_path: Path) -> None:
+    data = _dataset(tmp_path)
+    outs, replayer = _play(tmp_path)
+    um = outs[Market.UM]
+    books = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@bookTicker"]
+    recorded = [line.split(",") for _, line in data["book"]]
+    assert [b["u"] for b in books] == [int(r[0]) for r in recorded], "every recorded update id, in order"
+    assert [(b["T"], b["E"]) for b in books] == [(int(r[5]), int(r[6])) for r in recorded]
+    assert [Decimal(b["b"]) for b in books] == [Decimal(r[1]) for r in recorded]
+    trades_out = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@trade"]
+    assert [t["t"] for t in trades_out] == [r.first_id for r in data["btc"]]
+    assert all(t["E"] == t["T"] for t in trades_out), "event times are the recorded ones"
+    minis = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@miniTicker"]
+    with_trades = [m for m in minis if m["E"] >= data["btc"][0].time_ms]
+    assert len(with_trades) > 20
+    for mini in with_trades:
+        expected = _mini_expected(data["btc"], mini["E"], quote=True)
+        assert {k: Decimal(mini[k]) for k in expected} == expected, mini
+    assert with_trades[-1]["c"] == f"{data['btc'][-1].price:.2f}", "the last ticker holds the last trade"
+    assert [m["E"] % 2000 for m in minis] == [minis[0]["E"] % 2000] * len(minis), "every 2 s of replay time"
+    # COIN-M from aggregates: counts are fills, volumes in contracts, base volume q/price
+    cm = outs[Market.CM]
+    tickers = [msgspec.json.decode(p) for s, p in cm if s == "btcusd_perp@ticker"]
+    last = tickers[-1]
+    held = window(data["coin"], last["E"])
+    assert last["n"] == sum(r.last_id - r.first_id + 1 for r in held)
+    assert (last["F"], last["L"]) == (held[0].first_id, held[-1].last_id)
+    assert Decimal(last["v"]) == sum((r.qty for r in held), Decimal(0))
+    aggs = [msgspec.json.decode(p) for s, p in cm if s == "btcusd_perp@aggTrade"]
+    assert [(a["a"], a["f"], a["l"]) for a in aggs] == [(i + 1000, r.first_id, r.last_id) for i, r in enumerate(data["coin"])]
+    assert replayer.finished
+
+
+def _http(url: str, method: str = "GET") -> Any:
+    request = urllib.request.Request(url, method=method)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return msgspec.json.decode(response.read())
+
+
+async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_path: Path) -> None:
+    data = _dataset(tmp_path)
+    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
+    plant = Tickerplant(config)
+    await plant.start()
+    try:
+        http = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+        assert (await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay"))["state"] == "paused"
+        info = await asyncio.to_thread(_http, f"{http}/fapi/v1/exchangeInfo")
+        assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT"], "the replayed symbols are the market"
+        url = f"{plant.url(Market.UM)}/stream?streams=btcusdt@bookTicker/btcusdt@miniTicker/btcusdt@aggTrade"
+        received: list[Any] = []
+        async with websockets.connect(url, max_size=None) as ws:
+            await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay/resume")
+            with pytest.raises(websockets.ConnectionClosedOK) as closed:
+                while True:
+                    received.append(msgspec.json.decode(await asyncio.wait_for(ws.recv(), 10)))
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1000, "Replay finished")
+        await asyncio.wait_for(plant.done.wait(), 5)
+        status = await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay")
+        assert status["state"] == "finished" and status["events"] == 600 + 400 + 300
+        books = [m["data"]["u"] for m in received if m["stream"] == "btcusdt@bookTicker"]
+        assert books == [u for u, _ in data["book"]]
+        aggs = [m["data"]["a"] for m in received if m["stream"] == "btcusdt@aggTrade"]
+        assert aggs == [r.first_id for r in data["btc"]], "trades alone: each is its own aggregate"
+        # REST after the end answers from the final state: klines match the files
+        klines = await asyncio.to_thread(_http, f"{http}/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=1500")
+        by_minute: dict[int, list[Row]] = {}
+        for r in data["btc"]:
+            by_minute.setdefault(r.time_ms // 60_000 * 60_000, []).append(r)
+        assert [k[0] for k in klines] == sorted(by_minute)
+        for k in klines:
+            rows_ = by_minute[k[0]]
+            expected = [
+                rows_[0].price, max(r.price for r in rows_), min(r.price for r in rows_), rows_[-1].price,
+                sum((r.qty for r in rows_), Decimal(0)),
+            ]
+            assert [Decimal(x) for x in k[1:6]] == expected
+            assert k[8] == len(rows_)
+            assert Decimal(k[7]) == sum((r.price * r.qty for r in rows_), Decimal(0))
+        book = await asyncio.to_thread(_http, f"{http}/fapi/v1/ticker/bookTicker?symbol=BTCUSDT")
+        assert book["lastUpdateId"] == data["book"][-1][0]
+        mini = [m["data"] for m in received if m["stream"] == "btcusdt@miniTicker"][-1]
+        assert Decimal(mini["c"]) == data["btc"][-1].price
+        assert mini["E"] - DAY_MS < data["btc"][0].time_ms
+    finally:
+        await plant.close()
+
+
+async def test_speed_keeps_the_replay_clock(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    rows_ = trades(rng, 40, T0, 100.0, "0.01", "0.1")
+    span_ms = rows_[-1].time_ms - rows_[0].time_ms
+    write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows_), zipped=False)
+    speed = span_ms / 400  # the whole file in about 0.4 s
+    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=speed))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    plant = Tickerplant(config)
+    await plant.start()
+    try:
+        await asyncio.wait_for(plant.done.wait(), 10)
+        took = loop.time() - started
+        assert 0.3 < took < 3.0, took
+    finally:
+        await plant.close()
