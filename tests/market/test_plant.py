@@ -159,3 +159,17 @@ def test_depth_diff_chains_update_ids_per_batch() -> None:
         {"e": "depthUpdate", "E": T0 + 6, "T": T0 + 5, "s": "BTCUSD_PERP", "ps": "BTCUSD", "U": 12, "u": 12,
          "pu": 11, "b": [["9548.0", "0"]], "a": []},
     ]  # fmt: skip
+
+
+def test_next_tick_is_never_the_real_time_all_book_ticker_even_days_later() -> None:
+    from tickerplant.market.instruments import Market, catalogue
+    from tickerplant.market.plant import Plant
+
+    now = 1_767_225_600_000
+    plant = Plant(Market.CM, catalogue(Market.CM, now), now_ms=now)
+    later = now + 3 * 86_400_000
+    ticks = 0
+    while plant.next_tick_ms <= later:  # a replay's clock loop must end
+        plant.tick(plant.next_tick_ms if later - plant.next_tick_ms < 10_000 else later, [])
+        ticks += 1
+    assert ticks < 100

@@ -112,7 +112,8 @@ class Plant:
         self._all_book_interval_ms = 5000 if um else 0  # 0: real-time
         self._next_mini_ms = now_ms + self._mini_interval_ms
         self._next_all_ms = now_ms + self._all_interval_ms
-        self._next_all_book_ms = now_ms + (self._all_book_interval_ms or DAY_MS)
+        # real-time !bookTicker (COIN-M) has no cadence: never due
+        self._next_all_book_ms = now_ms + self._all_book_interval_ms if um else _NEVER_MS
         self._depth_dirty: list[SymbolState] = []
 
     @property
@@ -315,6 +316,9 @@ class Plant:
             state.top_changed = True
         else:
             out.append(StreamMessage(ALL_BOOK_TICKER, payload))
+
+
+_NEVER_MS = 1 << 62
 
 
 def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:
