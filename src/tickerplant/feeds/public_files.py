@@ -186,31 +186,32 @@ def rows(
     time_column = TIME_COLUMN[kind]
     start = -1 if start_ms is None else start_ms
     end = 1 << 62 if end_ms is None else end_ms
-    for number, line in enumerate(lines(file.path), 1):
-        if progress is not None:
-            progress[0] += len(line) + 1
-        f = line.split(b",")
-        try:
+    units = to_units
+    counter = progress if progress is not None else [0]
+    number = 0
+    f: list[bytes] = []
+    try:
+        for line in lines(file.path):
+            number += 1
+            counter[0] += len(line) + 1
+            f = line.split(b",")
             t = int(f[time_column])
             if t < start:
                 continue
             if t > end:
                 return
-            update: TopOfBook | Trade | AggTrade
             if kind is FileKind.BOOK_TICKER:
-                update = TopOfBook(
+                yield t, TopOfBook(
                     symbol, int(f[0]), int(f[5]),
-                    to_units(f[1], pd), to_units(f[2], qd), to_units(f[3], pd), to_units(f[4], qd),
+                    units(f[1], pd), units(f[2], qd), units(f[3], pd), units(f[4], qd),
                 )  # fmt: skip
             elif kind is FileKind.AGG_TRADES:
-                update = AggTrade(
+                yield t, AggTrade(
                     symbol, int(f[0]), int(f[3]), int(f[4]), t,
-                    to_units(f[1], pd), to_units(f[2], qd), f[6] in _TRUE, alone,
+                    units(f[1], pd), units(f[2], qd), f[6] in _TRUE, alone,
                 )  # fmt: skip
             else:
-                update = Trade(
-                    symbol, int(f[0]), t, to_units(f[1], pd), to_units(f[2], qd), f[5] in _TRUE, alone
-                )
-        except (IndexError, ValueError) as exc:
-            raise ValueError(f"{file.path.name}, data row {number}: {exc} in {line[:120]!r}") from None
-        yield t, update
+                yield t, Trade(symbol, int(f[0]), t, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone)
+    except (IndexError, ValueError) as exc:
+        row = b",".join(f)[:120]
+        raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None

@@ -76,7 +76,7 @@ class ReplayFiles:
     public: list[PublicFile]
     recordings: list[Path]
     instruments: dict[Market, list[Instrument]]
-    events: Iterator[tuple[int, Event]]  # (time µs, event), ascending
+    events: Iterator[tuple[int, int, Event]]  # (time µs, source index, event), ascending
     total_bytes: int  # CSV bytes to read, for progress
     read_bytes: list[int]  # [bytes read so far], advanced as the events are consumed
 
@@ -140,7 +140,7 @@ def open_replay(
         instruments[inst.market].append(inst)
         by_symbol[symbol] = inst
     read_bytes = [0]
-    streams: list[Iterator[tuple[int, Event]]] = []
+    streams: list[Iterator[tuple[int, int, Event]]] = []
     groups: dict[tuple[str, FileKind], list[PublicFile]] = {}
     for file in public:
         groups.setdefault((file.symbol, file.kind), []).append(file)
@@ -152,10 +152,12 @@ def open_replay(
     order = {FileKind.TRADES: 0, FileKind.AGG_TRADES: 1, FileKind.BOOK_TICKER: 2}
     for (symbol, _kind), files in sorted(groups.items(), key=lambda item: (order[item[0][1]], item[0][0])):
         alone = len(trade_kinds.get(symbol, ())) < 2
-        streams.append(_chained(files, by_symbol[symbol], alone, start_ms, end_ms, read_bytes))
+        index = len(streams)
+        streams.append(_chained(files, by_symbol[symbol], alone, start_ms, end_ms, read_bytes, index))
     for path in sorted(recordings):
-        streams.append(_recorded_events(path, start_ms, end_ms))
-    events = heapq.merge(*streams, key=_time)
+        streams.append(_recorded_events(path, start_ms, end_ms, len(streams)))
+    # (time, stream index, event): ties on time go by stream index, never to the events
+    events = heapq.merge(*streams)
     total = sum(size_of(file.path) for file in public)
     return ReplayFiles(public, recordings, instruments, events, total, read_bytes)
 
@@ -167,8 +169,9 @@ def _chained(
     start_ms: int | None,
     end_ms: int | None,
     read_bytes: list[int],
-) -> Iterator[tuple[int, Event]]:
-    """One symbol's files of one kind, in date order, as (time µs, update)."""
+    index: int,
+) -> Iterator[tuple[int, int, Event]]:
+    """One symbol's files of one kind, in date order, as (time µs, index, update)."""
     for file in sorted(files, key=lambda f: f.date):
         for t, update in rows(
             file,
@@ -179,14 +182,12 @@ def _chained(
             alone=alone,
             progress=read_bytes,
         ):
-            yield t * 1000, update
+            yield t * 1000, index, update
 
 
-def _time(event: tuple[int, Event]) -> int:
-    return event[0]
-
-
-def _recorded_events(path: Path, start_ms: int | None, end_ms: int | None) -> Iterator[tuple[int, Event]]:
+def _recorded_events(
+    path: Path, start_ms: int | None, end_ms: int | None, index: int
+) -> Iterator[tuple[int, int, Event]]:
     header, items = read_recording(path)
     market = header.market
     start_us = -1 if start_ms is None else start_ms * 1000
@@ -198,9 +199,9 @@ def _recorded_events(path: Path, start_ms: int | None, end_ms: int | None) -> It
         if t > end_us:
             return
         if type(item) is Recorded:
-            yield t, Passthrough(market, item.stream, item.data)
+            yield t, index, Passthrough(market, item.stream, item.data)
         elif type(item) is RecordedLoss:
-            yield t, StreamsBroken(market, item.streams)
+            yield t, index, StreamsBroken(market, item.streams)
 
 
 class _Numbers(msgspec.Struct):
@@ -291,11 +292,11 @@ class Replayer:
     recorded losses come back as ``StreamsBroken``.
     """
 
-    def __init__(self, events: Iterator[tuple[int, Event]], plants: Mapping[Market, Plant]) -> None:
+    def __init__(self, events: Iterator[tuple[int, int, Event]], plants: Mapping[Market, Plant]) -> None:
         self._events = events
         self._plants = plants
         self._plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
-        self._pending: tuple[int, Event] | None = next(events, None)
+        self._pending: tuple[int, int, Event] | None = next(events, None)
         self.now_us = 0 if self._pending is None else self._pending[0]
         self.events = 0
         self.finished = False
@@ -321,7 +322,7 @@ class Replayer:
         batch_streams: set[str] = set()
         last_stream = ""
         while pending is not None and pending[0] <= until_us and played < max_events:
-            t, event = pending
+            t, _, event = pending
             t_ms = t // 1000
             if t_ms > last_ms:
                 # what falls due before this event's millisecond; a ticker at E holds the

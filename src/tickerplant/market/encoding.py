@@ -11,6 +11,10 @@ def fixed(units: int, decimals: int) -> str:
     """``units * 10**-decimals`` written with exactly ``decimals`` digits after the point."""
     if decimals <= 0:
         return str(units)
+    if units >= 0:
+        digits = str(units)
+        if len(digits) > decimals:  # the common case: no padding, no sign
+            return f"{digits[:-decimals]}.{digits[-decimals:]}"
     sign = "-" if units < 0 else ""
     digits = str(abs(units)).rjust(decimals + 1, "0")
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"

@@ -257,7 +257,7 @@ class Plant:
         state = self.symbols[update.symbol]
         book = state.book
         bids, asks = state.depth_bids, state.depth_asks
-        old = book.top()
+        old = state.top  # the last top published: with TopOfBook updates, the whole book
         if old is not None:
             if old[0] != update.bid_price:
                 book.set_level(True, old[0], 0)
