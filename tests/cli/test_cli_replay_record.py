@@ -6,10 +6,12 @@ import asyncio
 import gzip
 import json
 import random
+import signal
 import sys
 from pathlib import Path
 
 import msgspec
+import websockets
 from cli_helpers import free_port
 from conftest import StartServer
 
@@ -77,3 +79,31 @@ async def test_record_then_replay_the_recording(start_server: StartServer, tmp_p
     with gzip.open(files[0]) as raw:
         assert json.loads(raw.readline())["format"] == "tickerplant-recording"
     assert all(msgspec.json.decode(getattr(i, "data", b"{}")) is not None for i in recorded)
+
+
+async def test_serve_relay_from_another_tickerplant(start_server: StartServer) -> None:
+    upstream = await start_server()
+    um, cm = free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm),
+        "--relay", upstream.url(Market.UM), upstream.url(Market.CM),
+        "--relay-symbols", "BTCUSDT,BTCUSD_PERP", "--relay-streams", "bookTicker,aggTrade",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        banner = []
+        async with asyncio.timeout(20):
+            while not banner or "Ctrl-C" not in banner[-1]:
+                banner.append((await process.stdout.readline()).decode())
+        assert "tickerplant relaying ws://127.0.0.1:" in "".join(banner)
+        async with websockets.connect(f"ws://127.0.0.1:{cm}/ws/btcusd_perp@bookTicker") as ws:
+            async with asyncio.timeout(10):
+                assert json.loads(await ws.recv())["s"] == "BTCUSD_PERP"
+        async with websockets.connect(f"ws://127.0.0.1:{um}/stream?streams=btcusdt@aggTrade") as ws:
+            async with asyncio.timeout(10):
+                assert json.loads(await ws.recv())["data"]["e"] == "aggTrade"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
