@@ -10,6 +10,7 @@ import pytest
 
 from tickerplant.app import Tickerplant
 from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, SimulatorConfig
+from tickerplant.feeds import Source
 
 StartServer = Callable[..., Awaitable[Tickerplant]]
 
@@ -18,16 +19,18 @@ StartServer = Callable[..., Awaitable[Tickerplant]]
 async def start_server() -> AsyncIterator[StartServer]:
     """Start tickerplant in this event loop; keyword arguments override the config.
 
-    ``limits``, ``simulator`` and ``faults`` take dicts of field overrides.
+    ``limits``, ``simulator`` and ``faults`` take dicts of field overrides; ports default
+    to 0 (the OS chooses); ``source`` replaces the simulator.
     """
     started: list[Tickerplant] = []
 
-    async def start(**overrides: Any) -> Tickerplant:
+    async def start(*, source: Source | None = None, **overrides: Any) -> Tickerplant:
         limits = dataclasses.replace(LimitsConfig(), **overrides.pop("limits", {}))
         simulator = dataclasses.replace(SimulatorConfig(actions_per_s=2000.0), **overrides.pop("simulator", {}))
         faults = FaultsConfig(**overrides.pop("faults", {}))
-        config = ServerConfig(um_port=0, cm_port=0, limits=limits, simulator=simulator, faults=faults, **overrides)
-        plant = Tickerplant(config)
+        overrides = {"um_port": 0, "cm_port": 0, **overrides}
+        config = ServerConfig(limits=limits, simulator=simulator, faults=faults, **overrides)
+        plant = Tickerplant(config, source=source)
         await plant.start()
         started.append(plant)
         return plant

@@ -57,21 +57,13 @@ _FIELDS: dict[str, tuple[str | None, str]] = {
 }
 
 
-def _rate(text: str) -> float | str:
+def _positive_or_max(text: str) -> float | str:
+    """A rate or a speed: a positive number, or 'max' for as fast as it goes."""
     if text == "max":
         return text
     value = float(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError("the rate must be positive, or 'max'")
-    return value
-
-
-def _speed(text: str) -> float | str:
-    if text == "max":
-        return text
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the speed must be positive, or 'max'")
+        raise argparse.ArgumentTypeError("a positive number, or 'max'")
     return value
 
 
@@ -105,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--cm-port", type=int, help="COIN-M listener port (default 8766)")
     serve.add_argument("--seed", type=int, help="simulator seed (default 1)")
     serve.add_argument(
-        "--sim-rate", type=_rate, metavar="ACTIONS_PER_S|max",
+        "--sim-rate", type=_positive_or_max, metavar="ACTIONS_PER_S|max",
         help="simulated order-flow actions per second, or 'max' (default 400)",
     )  # fmt: skip
     serve.add_argument("--ping-interval", type=float, metavar="S", help="default 180")
@@ -144,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Binance public files (bookTicker, aggTrades, trades; .csv or .zip) and tickerplant "
         "recordings, or folders of them, merged by time",
     )  # fmt: skip
-    replay.add_argument("--speed", type=_speed, metavar="N|max", help="replay speed (default 1)")
+    replay.add_argument("--speed", type=_positive_or_max, metavar="N|max", help="replay speed (default 1)")
     replay.add_argument("--start", type=_time_ms, metavar="TIME", help="skip events before (ISO UTC or ms)")
     replay.add_argument("--end", type=_time_ms, metavar="TIME", help="stop after (ISO UTC or ms)")
     replay.add_argument(

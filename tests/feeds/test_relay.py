@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -18,7 +18,6 @@ from tickerplant.client.events import AggTrade, BookTicker, Trade
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import Lagged, MarketStreams, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.ws_api import ApiError, WebSocketAPI
-from tickerplant.config import ServerConfig, SimulatorConfig
 from tickerplant.feeds.relay import (
     DEFAULT_KINDS,
     UPSTREAM_LOST,
@@ -48,39 +47,14 @@ StartRelay = Callable[..., Awaitable[Tickerplant]]
 
 
 @pytest.fixture
-async def start_relay() -> AsyncIterator[StartRelay]:
+def start_relay(start_server: StartServer) -> StartRelay:
     """Start a relaying tickerplant on loopback; arguments go to ``RelaySource``."""
-    started: list[Tickerplant] = []
 
     async def start(upstreams: dict[Market, str], **options: Any) -> Tickerplant:
         options.setdefault("stream_options", FAST)
-        relay = Tickerplant(ServerConfig(um_port=0, cm_port=0), source=RelaySource(upstreams, **options))
-        await relay.start()
-        started.append(relay)
-        return relay
+        return await start_server(source=RelaySource(upstreams, **options))
 
-    yield start
-    for relay in started:
-        await relay.close()
-
-
-StartPlain = Callable[[ServerConfig], Awaitable[Tickerplant]]
-
-
-@pytest.fixture
-async def start_plain() -> AsyncIterator[StartPlain]:
-    """Start a simulated tickerplant with exactly ``config`` (ports included)."""
-    started: list[Tickerplant] = []
-
-    async def start(config: ServerConfig) -> Tickerplant:
-        plant = Tickerplant(config)
-        await plant.start()
-        started.append(plant)
-        return plant
-
-    yield start
-    for plant in started:
-        await plant.close()
+    return start
 
 
 async def collect(streams: Any, seconds: float) -> list[Any]:
@@ -349,7 +323,7 @@ async def test_the_relay_re_serves_its_upstream_streams_rest_and_ws_api(
 
 
 async def test_an_upstream_restart_is_a_gap_for_the_relays_clients_and_delivery_resumes(
-    start_server: StartServer, start_relay: StartRelay, start_plain: StartPlain
+    start_server: StartServer, start_relay: StartRelay
 ) -> None:
     upstream = await start_server()
     port = upstream.listeners[Market.UM].port
@@ -363,8 +337,8 @@ async def test_an_upstream_restart_is_a_gap_for_the_relays_clients_and_delivery_
         items = await collect(client, 0.6)
         await upstream.close()
         items += await collect(client, 0.3)  # the upstream is gone
-        restarted = await start_plain(
-            ServerConfig(um_port=port, cm_port=0, simulator=SimulatorConfig(seed=7))
+        restarted = await start_server(
+            um_port=port, simulator={"seed": 7, "actions_per_s": 400.0}
         )
         after = await collect_until(
             client,
