@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import tomllib
+import zipfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,10 +239,15 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
 
 async def _serve(config: ServerConfig) -> None:
     from tickerplant.app import Tickerplant
+    from tickerplant.feeds.relay import RelayError
     from tickerplant.market.instruments import Market
 
     plant = Tickerplant(config)
-    await plant.start()
+    try:
+        await plant.start()
+    except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
+        await plant.close()
+        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
     if config.replay.paths:
         speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"

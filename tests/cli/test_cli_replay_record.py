@@ -107,3 +107,16 @@ async def test_serve_relay_from_another_tickerplant(start_server: StartServer) -
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10):
             assert await process.wait() == 0
+
+
+async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
+    (tmp_path / "BTCUSDT-trades-2024-01-01.zip").write_bytes(b"not a zip")
+    for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)]):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", *source,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        async with asyncio.timeout(20):
+            _, err = await process.communicate()
+        assert process.returncode == 1
+        assert err.decode().startswith("tickerplant: cannot start:"), err.decode()
