@@ -63,7 +63,7 @@ def test_header_rows_are_optional(tmp_path: Path) -> None:
     assert list(lines(with_header)) == list(lines(bare)) == [b.encode() for b in body]
     file = identify(bare)
     assert file is not None
-    parsed = [update for _, update in rows(file, 1, 3)]
+    parsed = [update for _, _, update in rows(file, 1, 3)]
     assert [(u.agg_id, u.price, u.qty, u.first_trade_id, u.last_trade_id, u.buyer_is_maker) for u in parsed] == [
         (1, 420001, 500, 1, 1, True),
         (2, 420002, 250, 2, 3, False),

@@ -172,8 +172,10 @@ def rows(
     end_ms: int | None = None,
     alone: bool = True,
     progress: list[int] | None = None,
-) -> Iterator[tuple[int, TopOfBook | Trade | AggTrade]]:
-    """``(time_ms, update)`` for each row between ``start_ms`` and ``end_ms`` (inclusive).
+    index: int = 0,
+) -> Iterator[tuple[int, int, TopOfBook | Trade | AggTrade]]:
+    """``(time µs, index, update)`` for each row between ``start_ms`` and ``end_ms``
+    (inclusive): ready to merge with other files' rows (``index`` breaks ties in time).
 
     ``alone``: the symbol has no file of the other trade kind. When it has both a trades
     and an aggTrades file, only the trades feed the statistics (``in_stats`` False on the
@@ -190,28 +192,36 @@ def rows(
     counter = progress if progress is not None else [0]
     number = 0
     f: list[bytes] = []
-    try:
-        for line in lines(file.path):
-            number += 1
-            counter[0] += len(line) + 1
-            f = line.split(b",")
-            t = int(f[time_column])
-            if t < start:
+    with _open(file.path) as raw:
+        for line in raw:
+            counter[0] += len(line)
+            line = line.rstrip(b"\r\n")
+            if not line:
                 continue
-            if t > end:
-                return
-            if kind is FileKind.BOOK_TICKER:
-                yield t, TopOfBook(
-                    symbol, int(f[0]), int(f[5]),
-                    units(f[1], pd), units(f[2], qd), units(f[3], pd), units(f[4], qd),
-                )  # fmt: skip
-            elif kind is FileKind.AGG_TRADES:
-                yield t, AggTrade(
-                    symbol, int(f[0]), int(f[3]), int(f[4]), t,
-                    units(f[1], pd), units(f[2], qd), f[6] in _TRUE, alone,
-                )  # fmt: skip
-            else:
-                yield t, Trade(symbol, int(f[0]), t, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone)
-    except (IndexError, ValueError) as exc:
-        row = b",".join(f)[:120]
-        raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
+            if number == 0 and not line[:1].isdigit():
+                continue  # a header row
+            number += 1
+            f = line.split(b",")
+            try:
+                t = int(f[time_column])
+                if t < start:
+                    continue
+                if t > end:
+                    return
+                if kind is FileKind.BOOK_TICKER:
+                    yield t * 1000, index, TopOfBook(
+                        symbol, int(f[0]), int(f[5]),
+                        units(f[1], pd), units(f[2], qd), units(f[3], pd), units(f[4], qd),
+                    )  # fmt: skip
+                elif kind is FileKind.AGG_TRADES:
+                    yield t * 1000, index, AggTrade(
+                        symbol, int(f[0]), int(f[3]), int(f[4]), t,
+                        units(f[1], pd), units(f[2], qd), f[6] in _TRUE, alone,
+                    )  # fmt: skip
+                else:
+                    yield t * 1000, index, Trade(
+                        symbol, int(f[0]), t, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone
+                    )
+            except (IndexError, ValueError) as exc:
+                row = b",".join(f)[:120]
+                raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None

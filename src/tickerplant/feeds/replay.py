@@ -172,8 +172,8 @@ def _chained(
     index: int,
 ) -> Iterator[tuple[int, int, Event]]:
     """One symbol's files of one kind, in date order, as (time µs, index, update)."""
-    for file in sorted(files, key=lambda f: f.date):
-        for t, update in rows(
+    return itertools.chain.from_iterable(
+        rows(
             file,
             inst.price_decimals,
             inst.qty_decimals,
@@ -181,8 +181,10 @@ def _chained(
             end_ms=end_ms,
             alone=alone,
             progress=read_bytes,
-        ):
-            yield t * 1000, index, update
+            index=index,
+        )
+        for file in sorted(files, key=lambda f: f.date)
+    )
 
 
 def _recorded_events(
