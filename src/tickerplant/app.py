@@ -66,7 +66,9 @@ class Tickerplant:
         }
         config = self.config
         self.listeners = {
-            market: Listener(market, {inst.symbol: inst for inst in insts}, self.bus, self.clock, config)
+            market: Listener(
+                market, {inst.symbol: inst for inst in insts}, self.bus, self.clock, config, prepared.kinds
+            )
             for market, insts in self.instruments.items()
         }
         if isinstance(self.source, ReplaySource):

@@ -422,3 +422,15 @@ async def test_prepare_retries_then_says_what_failed() -> None:
     with pytest.raises(RelayError, match=rf"GET http://127.0.0.1:{port}/fapi/v1/exchangeInfo failed 3 times"):
         await source.prepare()
     assert len(tries) == 2, "a pause between attempts, none after the last"
+
+
+async def test_a_kind_the_relay_does_not_carry_is_silent_with_a_warning(
+    start_server: StartServer, start_relay: StartRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream = await start_server()
+    relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=["bookTicker"])
+    async with MarketStreams(relay.url(Market.UM)) as client:
+        await client.subscribe("btcusdt@bookTicker", "btcusdt@trade")
+        items = await collect(client, 0.8)
+    assert items and all(isinstance(i, BookTicker) for i in items)
+    assert "'btcusdt@trade', which will never deliver: this server's source does not carry trade" in caplog.text

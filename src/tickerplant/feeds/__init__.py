@@ -15,6 +15,7 @@ from typing import NamedTuple, Protocol
 from tickerplant.bus import Bus
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import Plant
+from tickerplant.protocol.streams import StreamKind
 
 __all__ = ["Prepared", "Sink", "Source"]
 
@@ -22,6 +23,9 @@ __all__ = ["Prepared", "Sink", "Source"]
 class Prepared(NamedTuple):
     instruments: dict[Market, list[Instrument]]  # what each market lists
     start_ms: int  # the market's clock when the source starts: now, or the first recorded time
+    # the stream kinds the source carries, when it carries fewer than tickerplant serves
+    # (a relay of some kinds): the others are acknowledged and silent, with a warning
+    kinds: frozenset[StreamKind] | None = None
 
 
 class Sink(Protocol):

@@ -32,7 +32,7 @@ from tickerplant.feeds import Prepared, Sink
 from tickerplant.market.exchange_info import Listing, read_exchange_info
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import StreamMessage
-from tickerplant.protocol.streams import SERVED_KINDS, Route, parse, resolve
+from tickerplant.protocol.streams import SERVED_KINDS, Route, StreamKind, parse, resolve
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -83,6 +83,12 @@ def relayable_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
     if not checked:
         raise ValueError("no stream kinds to relay")
     return tuple(checked)
+
+
+def _kind_of(kind: str) -> StreamKind:
+    stream = parse(kind) if kind.startswith("!") else parse(f"x@{kind}")
+    assert stream is not None, "checked by relayable_kinds"
+    return stream.kind
 
 
 def choose(
@@ -226,7 +232,8 @@ class RelaySource:
         self.instruments = {market: chosen.get(market, []) for market in Market}
         for market, insts in chosen.items():
             log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
-        return Prepared(dict(self.instruments), self._clock.now_ms())
+        kinds = frozenset(_kind_of(kind) for kind in self.kinds)
+        return Prepared(dict(self.instruments), self._clock.now_ms(), kinds)
 
     async def _listing(self, market: Market, upstream: str) -> Listing:
         url = exchange_info_url(upstream, market)

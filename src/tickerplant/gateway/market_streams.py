@@ -18,7 +18,7 @@ from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.fanout import FanOut, text_frame
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
-from tickerplant.protocol.streams import Route, resolve
+from tickerplant.protocol.streams import Route, StreamKind, parse, resolve
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
 
@@ -41,8 +41,10 @@ class MarketStreams:
         strict_routing: bool,
         lenient_case: bool,
         faults: FaultsConfig | None = None,
+        kinds: frozenset[StreamKind] | None = None,
     ) -> None:
         self.market = market
+        self.kinds = kinds  # what the source carries, if less than every served kind
         self.faults = faults or FaultsConfig()
         self.fanout = fanout
         self.clock = clock
@@ -71,12 +73,17 @@ class MarketStreams:
             strict_routing=self.strict_routing,
             lenient_case=self.lenient_case,
         )
-        if resolution.why_silent is not None:
+        key, why_silent = resolution.key, resolution.why_silent
+        if key is not None and self.kinds is not None:
+            stream = parse(name)
+            if stream is not None and stream.kind not in self.kinds:
+                key, why_silent = None, f"this server's source does not carry {stream.kind.value} streams"
+        if why_silent is not None:
             log.warning(
                 "%s: %s subscribed %r, which will never deliver: %s",
-                self.market.value, peer, name, resolution.why_silent,
+                self.market.value, peer, name, why_silent,
             )  # fmt: skip
-        return resolution.key
+        return key
 
 
 class StreamConnection(KeptAliveConnection):

@@ -35,6 +35,7 @@ from tickerplant.protocol.errors import CLOSE_FINISHED, CLOSE_SHUTDOWN, CLOSE_UP
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestAnswer, RestApi
+from tickerplant.protocol.streams import StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi, rate_limit_error
 
@@ -106,8 +107,10 @@ class Listener:
         bus: Bus,
         clock: Clock,
         config: ServerConfig,
+        kinds: frozenset[StreamKind] | None = None,
     ) -> None:
         self.market = market
+        self._kinds = kinds
         self._config = config
         self._instruments = instruments
         self._clock = clock
@@ -137,6 +140,7 @@ class Listener:
             strict_routing=self._config.strict_routing,
             lenient_case=self._config.lenient_case,
             faults=self._config.faults,
+            kinds=self._kinds,
         )
         self._bus.subscribe(self.market, fanout.publish)
         self._server = await loop.create_server(lambda: _PeerAwareProtocol(self), host, port, backlog=4096)
