@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any
 
 import msgspec
+from collecting import collect
 from conftest import StartServer
 
 from tickerplant.client.streams import RawMessage, RawStreams, StreamsLost, split_combined
 from tickerplant.market.instruments import Market
-
-
-async def collect(streams: RawStreams, seconds: float) -> list[Any]:
-    items: list[Any] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
-        try:
-            items.append(await asyncio.wait_for(streams.__anext__(), left))
-        except TimeoutError:
-            break
-    return items
 
 
 def test_split_combined_is_exact_and_falls_back_for_unusual_spacing() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from collecting import collect, collect_until
 from conftest import StartServer
 
 from tickerplant.app import Tickerplant
@@ -55,27 +56,6 @@ def start_relay(start_server: StartServer) -> StartRelay:
         return await start_server(source=RelaySource(upstreams, **options))
 
     return start
-
-
-async def collect(streams: Any, seconds: float) -> list[Any]:
-    items: list[Any] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
-        try:
-            items.append(await asyncio.wait_for(streams.__anext__(), left))
-        except TimeoutError:
-            break
-    return items
-
-
-async def collect_until(streams: Any, done: Callable[[list[Any]], bool], seconds: float) -> list[Any]:
-    """Items until ``done(items)`` holds, or ``seconds`` have passed."""
-    items: list[Any] = []
-    async with asyncio.timeout(seconds):
-        while not done(items):
-            items.append(await streams.__anext__())
-    return items
 
 
 def published(plant: Tickerplant, market: Market) -> dict[str, list[bytes]]:
