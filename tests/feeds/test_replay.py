@@ -225,3 +225,12 @@ async def test_speed_keeps_the_replay_clock(tmp_path: Path) -> None:
         assert 0.3 < took < 3.0, took
     finally:
         await plant.close()
+
+
+def test_a_symbol_with_tops_but_no_trades_has_no_tickers(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    write(tmp_path, "ETHUSDT-bookTicker-2024-01-01", BOOK_HEADER, [line for _, line in book_lines(rng, 300, T0, 2300.0)], zipped=False)
+    outs, _ = _play(tmp_path)
+    streams = {stream for stream, _ in outs[Market.UM]}
+    assert "ethusdt@bookTicker" in streams
+    assert not streams & {"ethusdt@miniTicker", "ethusdt@ticker", "!miniTicker@arr", "!ticker@arr"}

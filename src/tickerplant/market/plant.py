@@ -142,6 +142,8 @@ class Plant:
         than waiting for the first cadence."""
         encode = self._encode
         for state in self.symbols.values():
+            if not state.window.last_time_ms:
+                continue  # never traded (a replay of bookTicker alone): no ticker to show
             self._evict(state, now_ms)
             out.append(
                 StreamMessage(
@@ -203,6 +205,8 @@ class Plant:
             minis = []
             tickers = []
             for state in states:
+                if not state.window.last_time_ms:
+                    continue
                 self._evict(state, now_ms)
                 if state.mini_changed:
                     state.mini_changed = False
