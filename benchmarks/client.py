@@ -2,7 +2,7 @@
 """Client benchmark: bookTicker messages per second consumed into typed objects, tickerplant's
 ``MarketStreams`` side by side with python-binance and the official Binance SDK.
 
-    python benchmarks/client.py [--seconds 8] [--copies 16] [--copies-others 6] [--quick]
+    python benchmarks/client.py [--seconds 8] [--copies 72] [--copies-others 12] [--quick]
                                 [--profile FILE] [--skip-reference]
 
 One server, ``python -m tickerplant serve --sim-rate max`` alone on CPU 0, and one consumer
@@ -21,7 +21,8 @@ delivered to user code as typed objects:
   counting the callbacks, each given a pydantic model.
 
 All three run on uvloop (``uvloop.run``). The simulator bounds what the server writes to one
-connection (~31-35k msg/s on the development machine), below what the consumers can take, so
+connection (~33k msg/s with 24 connections on the development machine, less with more),
+below what the consumers can take, so
 each consumer holds ``copies`` subscriptions of the same names (independent clients in one
 process; the server fans every event out to each), enough that the offered load is above the
 consumer's own ceiling: its rate is then its own, and its process CPU is at ~100 %. A
@@ -841,9 +842,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--seconds", type=float, default=None, help="measurement window (8; 2.5 --quick)")
     p.add_argument("--warmup", type=float, default=None, help="before each window (1.5; 0.5 --quick)")
-    p.add_argument("--copies", type=int, default=24, help="tickerplant's (and the reference's) subscriptions")
     p.add_argument(
-        "--copies-others", type=int, default=6, help="python-binance's and the SDK's subscriptions (6)"
+        "--copies", type=int, default=72, help="tickerplant's (and the reference's) subscriptions (72)"
+    )
+    p.add_argument(
+        "--copies-others", type=int, default=12, help="python-binance's and the SDK's subscriptions (12)"
     )
     p.add_argument(
         "--pybinance-queue",

@@ -27,6 +27,7 @@ to a stream we do not type must keep running. Bytes that are not JSON raise
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Generic, TypeAlias, TypeVar
 
@@ -36,6 +37,7 @@ __all__ = [
     "AggTrade",
     "BookTicker",
     "Buffer",
+    "CombinedFrame",
     "Decoded",
     "DepthUpdate",
     "MarketEvent",
@@ -301,7 +303,9 @@ Payload: TypeAlias = MarketEvent | list[MarketEvent] | UnknownEvent
 Decoded: TypeAlias = tuple[str | None, Payload] | Reply
 
 
-class _Combined(msgspec.Struct, Generic[N], frozen=True, gc=False):
+class CombinedFrame(msgspec.Struct, Generic[N], frozen=True, gc=False):
+    """A combined (``/stream``) frame of a typed payload, as ``decode_combined_frame`` makes it."""
+
     stream: str  # the stream name as subscribed
     # the payload, decoded in the same pass, prices and quantities as N
     data: (
@@ -358,14 +362,17 @@ class StreamDecoder:
     """Decodes stream-connection frames into events; stateless apart from its decoders,
     so one instance can serve every connection."""
 
-    __slots__ = ("_combined", "_combined_raw", "_probe", "_raw", "_reply")
+    __slots__ = ("_combined", "_combined_raw", "_probe", "_raw", "_reply", "decode_combined_frame")
 
     def __init__(self, numbers: type[Decimal] | type[str] = Decimal) -> None:
         """``numbers``: ``Decimal`` (the default) or ``str`` for prices and quantities."""
         event: Any = _events_of(numbers)
         self._raw: msgspec.json.Decoder[Any] = msgspec.json.Decoder(event | list[event])
-        combined: Any = _Combined[numbers]  # type: ignore[valid-type]
+        combined: Any = CombinedFrame[numbers]  # type: ignore[valid-type]
         self._combined: msgspec.json.Decoder[Any] = msgspec.json.Decoder(combined)
+        # decode_combined's fast path with no Python frame around it, for a shell that
+        # decodes a million frames a second; it raises where decode_combined would fall back.
+        self.decode_combined_frame: Callable[[Buffer], CombinedFrame[Any]] = self._combined.decode
         self._combined_raw = msgspec.json.Decoder(_CombinedRaw)
         self._reply = msgspec.json.Decoder(_ReplyWire)
         self._probe = msgspec.json.Decoder(_Probe)
@@ -391,6 +398,13 @@ class StreamDecoder:
             wrapper = self._combined_raw.decode(payload)
             return wrapper.stream, UnknownEvent(wrapper.stream, bytes(wrapper.data), str(exc))
         return frame.stream, frame.data
+
+    def decode_untyped_combined(self, payload: Buffer, reason: str) -> UnknownEvent:
+        """What ``decode_combined`` makes of a frame that ``decode_combined_frame`` refused
+        with a ``msgspec.ValidationError`` (``reason``): an ``UnknownEvent``, or, for a frame
+        that is not combined, a ``msgspec.ValidationError``."""
+        wrapper = self._combined_raw.decode(payload)
+        return UnknownEvent(wrapper.stream, bytes(wrapper.data), reason)
 
     def decode_reply(self, payload: Buffer) -> Reply:
         """A control reply or error (spec §3.1, §3.3)."""

@@ -170,7 +170,14 @@ class Sequencer:
         if connection_id not in track.connections:
             track.seen_on(connection_id)
         if type(event) is BookTicker:  # by far the busiest stream: checked first
-            return self._increasing(stream, track, event, event.update_id)
+            key = event.update_id
+            # The common case of _increasing, inlined: a call per event is a fifth of the
+            # sequencer's cost at a million bookTickers a second.
+            if key > track.last_id and track.lost_ms is None:
+                track.last_id = key
+                track.last_ms = event.event_time
+                return DELIVER
+            return self._increasing(stream, track, event, key)
         if isinstance(event, Trade):
             return self._consecutive(stream, track, event, event.trade_id, GapReason.TRADE_IDS_SKIPPED)
         if isinstance(event, AggTrade):
