@@ -7,24 +7,13 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+from collecting import collect
 from conftest import StartServer
 
 from tickerplant.client.events import BookTicker, MiniTicker, Trade
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import MarketStreams
 from tickerplant.market.instruments import Market
-
-
-async def collect(streams: MarketStreams, seconds: float) -> list[Any]:
-    items: list[Any] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
-        try:
-            items.append(await asyncio.wait_for(streams.__anext__(), left))
-        except TimeoutError:
-            break
-    return items
 
 
 def trade_ids(items: list[Any], symbol: str) -> list[int]:
