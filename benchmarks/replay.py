@@ -32,7 +32,7 @@ from pathlib import Path
 
 import msgspec
 import uvloop
-from harness import HOST, REPO, free_port, pin, server_env
+from harness import HOST, REPO, die_with_parent, free_port, pin, server_env
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -146,7 +146,7 @@ async def measure_server(folder: Path) -> tuple[int, int, float]:
         ["taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "tickerplant", "serve",
          "--um-port", str(um), "--cm-port", str(cm), "--replay", str(folder), "--speed", "max",
          "--paused", "--exit-at-end", "--no-progress", "--log-level", "WARNING"],
-        env=server_env(), stdout=subprocess.DEVNULL,
+        env=server_env(), stdout=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )  # fmt: skip
     try:
         status_url = f"http://{HOST}:{um}/tickerplant/v1/replay"
