@@ -53,8 +53,11 @@ class Tickerplant:
         self.instruments: dict[Market, list[Instrument]] = {}
         self.plants: dict[Market, Plant] = {}
         self.listeners: dict[Market, Listener] = {}
-        self.done = asyncio.Event()  # set when the source has finished (a replay's end)
+        # set when the source has finished (a replay's end) and clients have taken its last
+        self.done = asyncio.Event()
         self.finish_reason = ""
+        self.failed = False
+        self._finishing: asyncio.Task[None] | None = None
         self._source_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -88,21 +91,27 @@ class Tickerplant:
             raise
         except Exception:
             log.exception("the source failed; serving what it delivered")
-            self.finished("source failed")
+            self.finished("source failed; see the server log", failed=True)
 
     def interrupt(self, market: Market, streams: Collection[str], reason: str) -> None:
         self.listeners[market].interrupt(streams, reason)
 
-    def finished(self, reason: str) -> None:
+    def finished(self, reason: str, *, failed: bool = False) -> None:
         self.finish_reason = reason
-        for listener in self.listeners.values():
-            listener.finish(reason)
+        self.failed = failed
+        self._finishing = asyncio.get_running_loop().create_task(self._finish(reason, failed))
+
+    async def _finish(self, reason: str, failed: bool) -> None:
+        listeners = self.listeners.values()
+        await asyncio.gather(*(listener.finish(reason, failed=failed) for listener in listeners))
         self.done.set()
 
     def url(self, market: Market) -> str:
         return f"ws://{self.config.host}:{self.listeners[market].port}"
 
     async def close(self) -> None:
+        if self._finishing is not None:
+            self._finishing.cancel()
         if self._source_task is not None:
             self._source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import tomllib
 import zipfile
@@ -63,7 +64,7 @@ def _positive_or_max(text: str) -> float | str:
     if text == "max":
         return text
     value = float(text)
-    if value <= 0:
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError("a positive number, or 'max'")
     return value
 
@@ -215,8 +216,12 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     if replay.get("speed") == "max":
         replay["speed"] = None
     for key in ("start_ms", "end_ms"):
-        if isinstance(replay.get(key), str):
-            replay[key] = _time_ms(replay[key])
+        value = replay.get(key)
+        if isinstance(value, str):
+            replay[key] = _time_ms(value)
+        elif isinstance(value, datetime):  # a TOML date-time
+            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+            replay[key] = int(moment.timestamp() * 1000)
     for group, key in ((replay, "paths"), (relay, "urls"), (relay, "symbols"), (relay, "kinds")):
         if key in group:
             group[key] = tuple(group[key])
@@ -233,7 +238,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
             replay=ReplayConfig(**replay),
             relay=RelayConfig(**relay),
         )
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise SystemExit(f"configuration: {exc}") from None
 
 
@@ -275,6 +280,8 @@ async def _serve(config: ServerConfig) -> None:
     if plant.done.is_set():
         print(f"tickerplant: {plant.finish_reason}", flush=True)
     await plant.close()
+    if plant.failed and plant.done.is_set():
+        raise SystemExit(1)
 
 
 async def _record(args: argparse.Namespace) -> None:

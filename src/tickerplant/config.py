@@ -6,6 +6,7 @@ Defaults are Binance's documented values (spec §2.4, §2.5).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 __all__ = ["FaultsConfig", "LimitsConfig", "RelayConfig", "ReplayConfig", "ServerConfig", "SimulatorConfig"]
@@ -57,6 +58,14 @@ class ReplayConfig:
     progress: bool | None = None  # progress bar on stderr; None: when stderr is a terminal
     exit_at_end: bool = False  # stop serving when the replay has ended
     batch_events: int = 4096  # events per loop iteration at most
+
+    def __post_init__(self) -> None:
+        if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0):
+            raise ValueError(f"replay speed must be a positive number or max, not {self.speed!r}")
+        if self.batch_events < 1:
+            raise ValueError("batch_events must be at least 1")
+        if self.start_ms is not None and self.end_ms is not None and self.end_ms < self.start_ms:
+            raise ValueError("the replay's end is before its start")
 
 
 @dataclass(frozen=True, slots=True)

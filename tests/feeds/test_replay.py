@@ -234,3 +234,80 @@ def test_a_symbol_with_tops_but_no_trades_has_no_tickers(tmp_path: Path) -> None
     streams = {stream for stream, _ in outs[Market.UM]}
     assert "ethusdt@bookTicker" in streams
     assert not streams & {"ethusdt@miniTicker", "ethusdt@ticker", "!miniTicker@arr", "!ticker@arr"}
+
+
+async def test_a_client_that_is_behind_still_gets_everything_then_the_close(tmp_path: Path) -> None:
+    rng = random.Random(2)
+    rows_ = trades(rng, 20_000, T0, 42000.0, "0.1", "0.001")
+    write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows_), zipped=True)
+    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
+    plant = Tickerplant(config)
+    await plant.start()
+    try:
+        url = f"{plant.url(Market.UM)}/stream?streams=btcusdt@trade/btcusdt@aggTrade"
+        async with websockets.connect(url, max_size=None, max_queue=1) as ws:
+            plant.source.resume()  # type: ignore[attr-defined]
+            await asyncio.sleep(1.5)  # not reading: the replay ends while we are far behind
+            assert not plant.done.is_set(), "the end waits for the client to take what was sent"
+            count = 0
+            with pytest.raises(websockets.ConnectionClosedOK) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(decode=False), 10)
+                    count += 1
+        assert count == 2 * len(rows_)
+        assert closed.value.rcvd is not None and closed.value.rcvd.reason == "Replay finished"
+        await asyncio.wait_for(plant.done.wait(), 5)
+    finally:
+        await plant.close()
+
+
+def test_a_ticker_holds_every_trade_of_its_millisecond_whatever_the_batch(tmp_path: Path) -> None:
+    lines_ = [f"{i + 1},100.0,1.000,100.0,{T0 + (0 if i == 0 else 2000)},false" for i in range(11)]
+    write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, lines_, zipped=False)
+    for batch in (4096, 5, 1):
+        files = open_replay([tmp_path], now_ms=T0)
+        from tickerplant.market.plant import Plant
+
+        plants = {m: Plant(m, insts, now_ms=T0) for m, insts in files.instruments.items()}
+        replayer = Replayer(files.events, plants)
+        outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
+        while replayer.next_us is not None:
+            replayer.step(1 << 62, batch, outs, [])
+        replayer.finish(outs)
+        minis = [msgspec.json.decode(p) for s, p in outs[Market.UM] if s == "ethusdt@miniTicker"]
+        at = [m for m in minis if m["E"] == T0 + 2000]
+        assert at and Decimal(at[0]["v"]) == 11, (batch, at)
+
+
+def test_the_same_day_twice_plays_once_and_a_month_over_its_days_is_refused(tmp_path: Path) -> None:
+    rows_ = [f"{i + 1},100.0,1.000,100.0,{T0 + i},false" for i in range(5)]
+    write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, rows_, zipped=True)
+    write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, rows_, zipped=False)  # unzipped beside it
+    files = open_replay([tmp_path], now_ms=T0)
+    assert [t for t, _, _ in files.events] == [(T0 + i) * 1000 for i in range(5)]
+    write(tmp_path, "ETHUSDT-trades-2024-01", UM_TRADES_HEADER, rows_, zipped=True)
+    with pytest.raises(ValueError, match="overlaps"):
+        open_replay([tmp_path], now_ms=T0)
+
+
+def test_a_row_finer_than_the_first_rows_is_skipped_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rows_ = [f"{i + 1},100.5,1,100.5,{T0 + i},false" for i in range(5000)]
+    rows_.append(f"5001,100.05,1,100.05,{T0 + 5000},false")
+    rows_.append(f"5002,100.1,1,100.0,{T0 + 5001},false")
+    write(tmp_path, "FOOUSDT-trades-2024-01-01", UM_TRADES_HEADER, rows_, zipped=False)
+    files = open_replay([tmp_path], now_ms=T0)
+    assert files.instruments[Market.UM][0].price_decimals == 1  # made from the name and the first rows
+    ids = [u.trade_id for _, _, u in files.events]  # type: ignore[union-attr]
+    assert len(ids) == 5001 and 5001 not in ids
+    assert "data row 5001: '100.05' has more than 1 decimals" in caplog.text
+
+
+def test_the_nearest_um_or_cm_folder_decides_the_market() -> None:
+    file = identify(Path("/home/cm/mirror/data/futures/um/daily/trades/FOOUSD-trades-2024-01-01.zip"))
+    assert file is not None and file.market is Market.UM
+
+
+def test_replay_settings_are_checked() -> None:
+    for bad in ({"speed": 0.0}, {"speed": float("nan")}, {"batch_events": 0}, {"start_ms": 2, "end_ms": 1}):
+        with pytest.raises(ValueError):
+            ReplayConfig(paths=("x",), **bad)  # type: ignore[arg-type]

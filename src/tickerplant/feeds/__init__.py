@@ -42,8 +42,9 @@ class Sink(Protocol):
         connections that carry any of them, so that the loss is seen, not hidden."""
         ...
 
-    def finished(self, reason: str) -> None:
-        """The source has nothing more to send (a replay reached its end)."""
+    def finished(self, reason: str, *, failed: bool = False) -> None:
+        """The source has nothing more to send: a replay reached its end, or (``failed``)
+        the source broke off."""
         ...
 
 

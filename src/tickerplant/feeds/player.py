@@ -58,7 +58,7 @@ class ReplaySource:
         self.files = await asyncio.to_thread(
             open_replay, paths, start_ms=config.start_ms, end_ms=config.end_ms, now_ms=self._now_ms
         )
-        first = next(self.files.events, None)
+        first = await asyncio.to_thread(next, self.files.events, None)  # may skip to --start
         start_us = first[0] if first is not None else self._now_ms * 1000
         if config.start_ms is not None:
             start_us = min(start_us, config.start_ms * 1000)
@@ -71,7 +71,7 @@ class ReplaySource:
             market: Plant(market, [i for i in insts if i.symbol in public_symbols], now_ms=start_us // 1000)
             for market, insts in self.files.instruments.items()
         }
-        self.replayer = Replayer(events, plants)
+        self.replayer = Replayer(events, plants, start_us)
         log.info(
             "replaying %d public files and %d recordings from %s",
             len(self.files.public), len(self.files.recordings), _utc(start_us),

@@ -17,8 +17,10 @@ is not a number is a header (§9.2). Times are milliseconds.
 from __future__ import annotations
 
 import enum
+import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ from typing import IO
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.updates import AggTrade, TopOfBook, Trade
+
+log = logging.getLogger("tickerplant.replay")
 
 __all__ = [
     "FileKind",
@@ -80,11 +84,10 @@ def identify(path: Path) -> PublicFile | None:
         return None
     symbol = match["symbol"]
     market = market_of_symbol(symbol)
-    parts = path.parts
-    if "cm" in parts:
-        market = Market.CM
-    elif "um" in parts:
-        market = Market.UM
+    for part in reversed(path.parent.parts):  # the nearest um/cm folder (Binance's layout)
+        if part in ("um", "cm"):
+            market = Market(part)
+            break
     return PublicFile(path, symbol, FileKind(match["kind"]), match["date"], market)
 
 
@@ -122,6 +125,10 @@ def lines(path: Path) -> Iterator[bytes]:
             yield line
 
 
+class FinerDigits(ValueError):
+    """A number with more digits after the point than the instrument's units hold."""
+
+
 _POW10 = [10**i for i in range(19)]
 _TRUE = (b"true", b"True")
 
@@ -137,7 +144,7 @@ def to_units(text: bytes, decimals: int) -> int:
         value = int(whole + frac) * _POW10[decimals - n]
         return value
     if frac[decimals:].strip(b"0"):
-        raise ValueError(f"{text.decode()!r} has more than {decimals} decimals")
+        raise FinerDigits(f"{text.decode()!r} has more than {decimals} decimals")
     value = int(whole + frac[:decimals])
     return value
 
@@ -152,14 +159,20 @@ def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, in
     """The finest price and quantity the first rows use, to size an instrument's units."""
     price_cols, qty_cols = _PRICE_COLUMNS[file.kind], _QTY_COLUMNS[file.kind]
     price_d = qty_d = 0
-    for i, line in enumerate(lines(file.path)):
-        if i >= rows_to_read:
-            break
-        fields = line.split(b",")
-        for c in price_cols:
-            price_d = max(price_d, decimals_of(fields[c]))
-        for c in qty_cols:
-            qty_d = max(qty_d, decimals_of(fields[c]))
+    try:
+        for i, line in enumerate(lines(file.path)):
+            if i >= rows_to_read:
+                break
+            fields = line.split(b",")
+            for c in price_cols:
+                price_d = max(price_d, decimals_of(fields[c]))
+            for c in qty_cols:
+                qty_d = max(qty_d, decimals_of(fields[c]))
+    except IndexError:
+        where = f"{file.path.name}, data row {i + 1}"
+        raise ValueError(f"{where}: too few columns for {file.kind.value}") from None
+    except (OSError, zlib.error, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{file.path.name}: unreadable: {exc}") from None
     return price_d, qty_d
 
 
@@ -190,7 +203,7 @@ def rows(
     end = 1 << 62 if end_ms is None else end_ms
     units = to_units
     counter = progress if progress is not None else [0]
-    number = 0
+    number = skipped = latest = 0
     f: list[bytes] = []
     with _open(file.path) as raw:
         for line in raw:
@@ -203,24 +216,37 @@ def rows(
             number += 1
             f = line.split(b",")
             try:
-                t = int(f[time_column])
+                recorded = t = int(f[time_column])
+                if t < latest:
+                    # bookTicker rows are in update-id order and E can step back a little:
+                    # played when due by the latest time so far (payloads keep their own)
+                    t = latest
+                latest = t
                 if t < start:
                     continue
                 if t > end:
                     return
                 if kind is FileKind.BOOK_TICKER:
                     yield t * 1000, index, TopOfBook(
-                        symbol, int(f[0]), int(f[5]),
+                        symbol, int(f[0]), int(f[5]), int(f[6]),
                         units(f[1], pd), units(f[2], qd), units(f[3], pd), units(f[4], qd),
                     )  # fmt: skip
                 elif kind is FileKind.AGG_TRADES:
                     yield t * 1000, index, AggTrade(
-                        symbol, int(f[0]), int(f[3]), int(f[4]), t,
+                        symbol, int(f[0]), int(f[3]), int(f[4]), recorded,
                         units(f[1], pd), units(f[2], qd), f[6] in _TRUE, alone,
                     )  # fmt: skip
                 else:
                     yield t * 1000, index, Trade(
-                        symbol, int(f[0]), t, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone
+                        symbol, int(f[0]), recorded, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone
+                    )
+            except FinerDigits as exc:
+                # The instrument's digits were fixed from the first rows and are already
+                # served (exchangeInfo): a finer row cannot be represented. Skip it, loudly.
+                skipped += 1
+                if skipped & (skipped - 1) == 0:
+                    log.warning(
+                        "%s, data row %d: %s: %d rows skipped so far", file.path.name, number, exc, skipped
                     )
             except (IndexError, ValueError) as exc:
                 row = b",".join(f)[:120]

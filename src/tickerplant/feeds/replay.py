@@ -24,7 +24,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -141,9 +141,7 @@ def open_replay(
         by_symbol[symbol] = inst
     read_bytes = [0]
     streams: list[Iterator[tuple[int, int, Event]]] = []
-    groups: dict[tuple[str, FileKind], list[PublicFile]] = {}
-    for file in public:
-        groups.setdefault((file.symbol, file.kind), []).append(file)
+    groups = _group(public)
     trade_kinds: dict[str, set[FileKind]] = {}
     for symbol, kind in groups:
         if kind is not FileKind.BOOK_TICKER:
@@ -160,6 +158,26 @@ def open_replay(
     events = heapq.merge(*streams)
     total = sum(size_of(file.path) for file in public)
     return ReplayFiles(public, recordings, instruments, events, total, read_bytes)
+
+
+def _group(public: list[PublicFile]) -> dict[tuple[str, FileKind], list[PublicFile]]:
+    """Files by (symbol, kind). The same day twice (a .csv unzipped next to its .zip) is
+    played once; a monthly file and daily files of that month would play twice: refused."""
+    groups: dict[tuple[str, FileKind], dict[str, PublicFile]] = {}
+    for file in public:
+        dates = groups.setdefault((file.symbol, file.kind), {})
+        same = dates.get(file.date)
+        if same is not None:
+            log.warning("%s and %s hold the same data: playing %s", same.path, file.path, same.path.name)
+            continue
+        overlapping = [d for d in dates if d.startswith(file.date + "-") or file.date.startswith(d + "-")]
+        if overlapping:
+            raise ValueError(
+                f"{file.path.name} overlaps {dates[overlapping[0]].path.name}: "
+                "give either the monthly file or the daily ones"
+            )
+        dates[file.date] = file
+    return {key: list(dates.values()) for key, dates in groups.items()}
 
 
 def _chained(
@@ -207,21 +225,35 @@ def _recorded_events(
 
 
 class _Numbers(msgspec.Struct):
-    s: str | None = None
-    b: str | None = None
-    B: str | None = None
-    a: str | None = None
-    A: str | None = None
-    p: str | None = None
-    q: str | None = None
-    c: str | None = None
+    """The number fields of a payload that are decimal strings, by event type."""
+
+    e: Any = None
+    s: Any = None
+    p: Any = None
+    q: Any = None
+    b: Any = None
+    B: Any = None
+    a: Any = None
+    A: Any = None
+    c: Any = None
+    o: Any = None
+    h: Any = None
+    l: Any = None  # noqa: E741 (the wire key)
 
 
 _numbers = msgspec.json.Decoder(_Numbers | list[_Numbers])
+# (price keys, quantity keys) per event type; ticker "q" is a quote volume, not a quantity
+_DIGITS_OF = {
+    "bookTicker": (("b", "a"), ("B", "A")),
+    "trade": (("p",), ("q",)),
+    "aggTrade": (("p",), ("q",)),
+    "24hrMiniTicker": (("c", "o", "h", "l"), ()),
+    "24hrTicker": (("c", "o", "h", "l"), ()),
+}
 
 
 def _recorded_decimals(
-    items: Iterator[Recorded | RecordedLoss], sample: int = 5000
+    items: Iterator[Recorded | RecordedLoss], sample: int = 20_000
 ) -> dict[str, tuple[int, int]]:
     """The finest price and quantity digits of each symbol in a recording's first messages."""
     finest: dict[str, tuple[int, int]] = {}
@@ -233,12 +265,11 @@ def _recorded_decimals(
         except msgspec.DecodeError:
             continue
         for n in decoded if isinstance(decoded, list) else (decoded,):
-            if n.s is None:
+            keys = _DIGITS_OF.get(n.e) if isinstance(n.e, str) else None
+            if keys is None or not isinstance(n.s, str):
                 continue
-            prices = [x for x in (n.b, n.a, n.p, n.c) if x is not None]
-            qtys = [x for x in (n.B, n.A, n.q) if x is not None]
-            pd = max((_digits(x) for x in prices), default=0)
-            qd = max((_digits(x) for x in qtys), default=0)
+            pd = max((_digits(v) for k in keys[0] if isinstance(v := getattr(n, k), str)), default=0)
+            qd = max((_digits(v) for k in keys[1] if isinstance(v := getattr(n, k), str)), default=0)
             old = finest.get(n.s, (0, 0))
             finest[n.s] = (max(old[0], pd), max(old[1], qd))
     return finest
@@ -294,12 +325,18 @@ class Replayer:
     recorded losses come back as ``StreamsBroken``.
     """
 
-    def __init__(self, events: Iterator[tuple[int, int, Event]], plants: Mapping[Market, Plant]) -> None:
+    def __init__(
+        self,
+        events: Iterator[tuple[int, int, Event]],
+        plants: Mapping[Market, Plant],
+        start_us: int | None = None,
+    ) -> None:
         self._events = events
         self._plants = plants
         self._plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
         self._pending: tuple[int, int, Event] | None = next(events, None)
-        self.now_us = 0 if self._pending is None else self._pending[0]
+        first_us = 0 if self._pending is None else self._pending[0]
+        self.now_us = first_us if start_us is None else min(start_us, first_us)
         self.events = 0
         self.finished = False
 
@@ -320,6 +357,7 @@ class Replayer:
         events = self._events
         pending = self._pending
         played = 0
+        played_us = self.now_us
         last_ms = self.now_us // 1000
         batch_streams: set[str] = set()
         last_stream = ""
@@ -351,17 +389,21 @@ class Replayer:
                 plant = plant_of[update.symbol]
                 plant.apply(update, t_ms, outs[plant.market])
             played += 1
+            played_us = t
             pending = next(events, None)
         self._pending = pending
         self.events += played
         if played:
-            self.now_us = max(self.now_us, t)
+            self.now_us = max(self.now_us, played_us)
         if pending is not None and pending[0] > until_us:
             self.now_us = max(self.now_us, until_us)  # caught up: the clock is where it was told
         now_ms = self.now_us // 1000
         for market, plant in plants.items():
             plant.end_batch(now_ms, outs[market])
-        self._tick(now_ms, outs)
+        # Events still to come in this millisecond hold back its ticks (a ticker at E
+        # holds every trade at E), whatever cut the batch there.
+        held = pending is not None and pending[0] // 1000 == now_ms
+        self._tick(now_ms - 1 if held else now_ms, outs)
         return played
 
     def finish(self, outs: Mapping[Market, list[StreamMessage]]) -> None:

@@ -112,6 +112,10 @@ class StreamConnection(KeptAliveConnection):
     def send_frame(self, frame: bytes) -> None:
         self._streams.fanout.queue(self, frame)
 
+    def unsent_bytes(self) -> int:
+        transport = self.transport
+        return 0 if transport is None else int(transport.underlying_transport.get_write_buffer_size())
+
     def delivery_keys(self) -> set[str]:
         return {key for key in self._keys.values() if key is not None}
 

@@ -31,7 +31,13 @@ from tickerplant.gateway.market_streams import MarketStreams
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.view import MarketView
-from tickerplant.protocol.errors import CLOSE_FINISHED, CLOSE_SHUTDOWN, CLOSE_UPSTREAM_LOST, CloseReason
+from tickerplant.protocol.errors import (
+    CLOSE_FINISHED,
+    CLOSE_SHUTDOWN,
+    CLOSE_SOURCE_FAILED,
+    CLOSE_UPSTREAM_LOST,
+    CloseReason,
+)
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestAnswer, RestApi
@@ -203,18 +209,30 @@ class Listener:
         if closed:
             log.warning("%s: closed %d stream connections: %s", self.market.value, closed, reason)
 
-    def finish(self, reason: str) -> None:
-        """The source ended: every stream connection is closed normally (1000), after what
-        was published last. Requests are still answered from the final state, and new
-        stream connections are accepted."""
-        asyncio.get_running_loop().call_soon(self._finish, reason)
-
-    def _finish(self, reason: str) -> None:
+    async def finish(self, reason: str, *, failed: bool = False, drain_s: float = 60.0) -> None:
+        """The source ended: every stream connection is closed, normally (1000) or, when
+        the source failed, with 1011, once it has taken everything published before. A
+        client that is behind gets up to ``drain_s`` to read it. Requests are still
+        answered from the final state, and new stream connections are accepted."""
+        await asyncio.sleep(0)  # the fan-out's flush of this iteration goes first
         if self.streams is None:
             return
-        close = CLOSE_FINISHED if reason == CLOSE_FINISHED.reason else CloseReason(1000, reason[:120])
-        for connection in list(self.streams.connections):
-            connection.close(close)
+        if failed:
+            close = CloseReason(CLOSE_SOURCE_FAILED, reason[:120])
+        else:
+            close = CLOSE_FINISHED if reason == CLOSE_FINISHED.reason else CloseReason(1000, reason[:120])
+        waiting = list(self.streams.connections)
+        deadline = asyncio.get_running_loop().time() + drain_s
+        while waiting:
+            behind = []
+            for connection in waiting:
+                if connection.unsent_bytes() and asyncio.get_running_loop().time() < deadline:
+                    behind.append(connection)
+                else:
+                    connection.close(close)
+            waiting = behind
+            if waiting:
+                await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         if self._server is None:

@@ -280,7 +280,7 @@ class Plant:
         state.depth_last_id = update.update_id
         state.depth_time_ms = update.time_ms
         top = (update.bid_price, update.bid_qty, update.ask_price, update.ask_qty)
-        self._publish_top(state, top, update.update_id, update.time_ms, now_ms, out)
+        self._publish_top(state, top, update.update_id, update.time_ms, update.event_ms, out)
 
     def _apply_book(self, update: BookUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         state = self.symbols[update.symbol]

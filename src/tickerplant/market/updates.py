@@ -61,6 +61,7 @@ class TopOfBook(NamedTuple):
     symbol: str
     update_id: int  # the recorded bookTicker u
     time_ms: int  # the recorded transaction time T
+    event_ms: int  # the recorded event time E
     bid_price: int
     bid_qty: int
     ask_price: int

@@ -14,6 +14,7 @@ fan-out's hot path does not pay for requests nobody makes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import msgspec
@@ -34,6 +35,8 @@ from tickerplant.market.payloads import quote_units
 from tickerplant.market.plant import StreamMessage
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
+
+log = logging.getLogger("tickerplant.view")
 
 _BACKLOG = 4096  # payloads kept undecoded per symbol before they are applied anyway
 _BOOK_TICKER, _TICKER, _DEPTH, _TRADE = range(4)  # what a routed message updates
@@ -97,6 +100,7 @@ class MarketView:
         self.market = market
         self.symbols: dict[str, SymbolView] = {inst.symbol: SymbolView(inst) for inst in instruments}
         self._um = market is Market.UM
+        self.unreadable = 0  # payloads the view could not read (logged, skipped)
         # canonical stream name -> (symbol view, which slot)
         self._routes: dict[str, tuple[SymbolView, int]] = {}
         for view in self.symbols.values():
@@ -174,13 +178,29 @@ class MarketView:
         book = view.book
         pd, qd = view.inst.price_decimals, view.inst.qty_decimals
         for payload in backlog:
-            event = decoder.decode(payload)
-            for price, qty in event.b:
-                book.set_level(True, units(price, pd), units(qty, qd))
-            for price, qty in event.a:
-                book.set_level(False, units(price, pd), units(qty, qd))
+            try:
+                event = decoder.decode(payload)
+                bids = [(units(price, pd), units(qty, qd)) for price, qty in event.b]
+                asks = [(units(price, pd), units(qty, qd)) for price, qty in event.a]
+            except (ValueError, msgspec.DecodeError) as exc:
+                self._unreadable(view, payload, exc)
+                continue
+            for price_units, qty_units in bids:
+                book.set_level(True, price_units, qty_units)
+            for price_units, qty_units in asks:
+                book.set_level(False, price_units, qty_units)
             book.last_update_id = event.u
             view.book_time_ms = event.T
+
+    def _unreadable(self, view: SymbolView, payload: bytes, exc: Exception) -> None:
+        # A source's payload the view cannot take (an upstream with finer digits than its
+        # exchangeInfo said): skipped here, never raised into the bus and the fan-out.
+        self.unreadable += 1
+        if self.unreadable & (self.unreadable - 1) == 0:  # the 1st, 2nd, 4th, 8th, …
+            log.warning(
+                "%s %s: %d payloads skipped by the market view, e.g. %r: %s",
+                self.market.value, view.inst.symbol, self.unreadable, payload[:200], exc,
+            )  # fmt: skip
 
     def _top_only(self, view: SymbolView) -> OrderBook:
         ticker = self.book_ticker(view)
@@ -203,8 +223,12 @@ class MarketView:
         klines = view.klines
         last = None
         for payload in backlog:
-            agg = _aggregate.decode(payload)
-            price, qty = units(agg.p, pd), units(agg.q, qd)
+            try:
+                agg = _aggregate.decode(payload)
+                price, qty = units(agg.p, pd), units(agg.q, qd)
+            except (ValueError, msgspec.DecodeError) as exc:
+                self._unreadable(view, payload, exc)
+                continue
             klines.add(agg.T, agg.f, price, qty, quote_units(inst, price, qty), agg.m, agg.l - agg.f + 1)
             last = LastPrice(price, agg.T)
         view.last_price = last

@@ -19,6 +19,7 @@ __all__ = [
     "CLOSE_PONG_TIMEOUT",
     "CLOSE_SHUTDOWN",
     "CLOSE_SLOW_CONSUMER",
+    "CLOSE_SOURCE_FAILED",
     "CLOSE_TOO_MANY_REQUESTS",
     "CLOSE_UPSTREAM_LOST",
     "TOO_MANY_PARAMETERS",
@@ -58,3 +59,4 @@ CLOSE_SHUTDOWN = CloseReason(1001, "Server shutting down")
 # tickerplant's own: a source's events (not Binance's) end or break a stream.
 CLOSE_FINISHED = CloseReason(1000, "Replay finished")
 CLOSE_UPSTREAM_LOST = 1012  # with the reason the source gives; clients reconnect and see a gap
+CLOSE_SOURCE_FAILED = 1011  # the source broke off (a bad file); the reason says what
