@@ -87,3 +87,19 @@ async def test_replayed_recordings_feed_the_request_surfaces_too(start_server: S
         assert book.top() is not None, "depth answers from the recorded top of book"
     finally:
         await replaying.close()
+
+
+def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
+    from tickerplant.feeds.recording import RecordingWriter
+    from tickerplant.feeds.replay import Passthrough, open_replay
+
+    payloads = [b'{"e":"bookTicker","u":%d,"s":"BTCUSDT","b":"1.0","B":"1","a":"1.1","A":"1","T":1,"E":1}' % i for i in range(50)]
+    with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"], rotate_bytes=800) as writer:
+        for i, payload in enumerate(payloads):
+            writer.write(Recorded(1_000_000 + i, "btcusdt@bookTicker", payload), 1_000_000 + i)
+        files = list(writer.files)
+    assert len(files) > 3
+    replay = open_replay([tmp_path], now_ms=0)
+    events = list(replay.events)
+    assert {index for _, index, _ in events} == {0}, "one merge input for one recorder"
+    assert [e.payload for _, _, e in events if isinstance(e, Passthrough)] == payloads

@@ -152,8 +152,19 @@ def open_replay(
         alone = len(trade_kinds.get(symbol, ())) < 2
         index = len(streams)
         streams.append(_chained(files, by_symbol[symbol], alone, start_ms, end_ms, read_bytes, index))
-    for path in sorted(recordings):
-        streams.append(_recorded_events(path, start_ms, end_ms, len(streams)))
+    # One recorder's rotated files follow each other: one merge input, one open file at a time.
+    sessions: dict[tuple[Market, str, tuple[str, ...]], list[tuple[int, Path]]] = {}
+    for path in recordings:
+        header = read_recording(path)[0]
+        key = (header.market, header.url, header.streams)
+        sessions.setdefault(key, []).append((header.started_us, path))
+    for files_of_one in sessions.values():
+        index = len(streams)
+        streams.append(
+            itertools.chain.from_iterable(
+                _recorded_events(path, start_ms, end_ms, index) for _, path in sorted(files_of_one)
+            )
+        )
     # (time, stream index, event): ties on time go by stream index, never to the events
     events = heapq.merge(*streams)
     total = sum(size_of(file.path) for file in public)
