@@ -311,3 +311,28 @@ def test_replay_settings_are_checked() -> None:
     for bad in ({"speed": 0.0}, {"speed": float("nan")}, {"batch_events": 0}, {"start_ms": 2, "end_ms": 1}):
         with pytest.raises(ValueError):
             ReplayConfig(paths=("x",), **bad)  # type: ignore[arg-type]
+
+
+def test_start_warms_the_statistics_with_the_day_before(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    rows_ = trades(rng, 3000, T0, 42000.0, "0.1", "0.001")  # about 40 minutes
+    write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows_), zipped=True)
+    start_ms = rows_[len(rows_) // 2].time_ms + 1
+    files = open_replay([tmp_path], start_ms=start_ms, now_ms=T0)
+    from tickerplant.market.plant import Plant
+
+    plants = {m: Plant(m, insts, now_ms=start_ms) for m, insts in files.instruments.items()}
+    replayer = Replayer(files.events, plants, start_ms * 1000)
+    history = replayer.warm(start_ms * 1000)
+    before = [r for r in rows_ if r.time_ms < start_ms]
+    assert [msgspec.json.decode(p)["a"] for _, p in history[Market.UM]] == [r.first_id for r in before]
+    outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
+    while replayer.next_us is not None:
+        replayer.step(1 << 62, 4096, outs, [])
+    assert replayer.events == len(rows_) - len(before), "the warm-up is not replayed"
+    trades_out = [msgspec.json.decode(p) for s, p in outs[Market.UM] if s == "btcusdt@trade"]
+    assert trades_out[0]["t"] == rows_[len(before)].first_id
+    first_mini = next(msgspec.json.decode(p) for s, p in outs[Market.UM] if s == "btcusdt@miniTicker")
+    assert first_mini["E"] > start_ms
+    expected = _mini_expected(rows_, first_mini["E"], quote=True)
+    assert {k: Decimal(first_mini[k]) for k in expected} == expected, "the day before counts"

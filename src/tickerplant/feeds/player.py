@@ -50,6 +50,7 @@ class ReplaySource:
         if not config.paused:
             self._playing.set()
         self._start_us = 0
+        self._history: dict[Market, list[StreamMessage]] = {}
 
     async def prepare(self) -> Prepared:
         config = self._config
@@ -58,10 +59,10 @@ class ReplaySource:
         self.files = await asyncio.to_thread(
             open_replay, paths, start_ms=config.start_ms, end_ms=config.end_ms, now_ms=self._now_ms
         )
-        first = await asyncio.to_thread(next, self.files.events, None)  # may skip to --start
+        first = await asyncio.to_thread(next, self.files.events, None)  # may skip a long way
         start_us = first[0] if first is not None else self._now_ms * 1000
         if config.start_ms is not None:
-            start_us = min(start_us, config.start_ms * 1000)
+            start_us = config.start_ms * 1000
         self._start_us = start_us
         events = itertools.chain([first] if first is not None else [], self.files.events)
         # Plants only for what the plant derives: recorded payloads pass it by, and a plant
@@ -72,6 +73,8 @@ class ReplaySource:
             for market, insts in self.files.instruments.items()
         }
         self.replayer = Replayer(events, plants, start_us)
+        # The day before --start, into the plants (off the loop: it is a day of rows).
+        self._history = await asyncio.to_thread(self.replayer.warm, start_us)
         log.info(
             "replaying %d public files and %d recordings from %s",
             len(self.files.public), len(self.files.recordings), _utc(start_us),
@@ -132,6 +135,9 @@ class ReplaySource:
     async def _play(self, replayer: Replayer, sink: Sink, config: ReplayConfig) -> None:
         batch = config.batch_events
         speed = config.speed
+        # the market views' past (klines, last tops), before anybody can have subscribed
+        _publish(sink, self._history, [])
+        self._history = {}
         await self._playing.wait()
         # the replay clock: replay µs = anchor_us + (wall - anchor_wall) × speed
         anchor_us, anchor_wall = self._start_us, time.monotonic()

@@ -38,7 +38,8 @@ from tickerplant.market.instruments import (
     catalogue,
 )
 from tickerplant.market.plant import Plant, StreamMessage
-from tickerplant.market.updates import MarketUpdate
+from tickerplant.market.stats import DAY_MS
+from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 
 __all__ = ["Passthrough", "ReplayFiles", "Replayer", "StreamsBroken", "find_files", "open_replay"]
 
@@ -106,8 +107,15 @@ def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
 
 
 def open_replay(
-    paths: Sequence[Path], *, start_ms: int | None = None, end_ms: int | None = None, now_ms: int
+    paths: Sequence[Path],
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    now_ms: int,
+    warm_ms: int = DAY_MS,
 ) -> ReplayFiles:
+    """The files under ``paths``, merged. Public rows start ``warm_ms`` before ``start_ms``,
+    so that the 24 h statistics at the start hold the day before it (``Replayer.warm``)."""
     public, recordings = find_files(paths)
     known = {inst.symbol: inst for market in Market for inst in catalogue(market, now_ms)}
     # Each symbol's units must hold the finest digits its files use.
@@ -151,7 +159,8 @@ def open_replay(
     for (symbol, _kind), files in sorted(groups.items(), key=lambda item: (order[item[0][1]], item[0][0])):
         alone = len(trade_kinds.get(symbol, ())) < 2
         index = len(streams)
-        streams.append(_chained(files, by_symbol[symbol], alone, start_ms, end_ms, read_bytes, index))
+        warm_from = None if start_ms is None else start_ms - warm_ms
+        streams.append(_chained(files, by_symbol[symbol], alone, warm_from, end_ms, read_bytes, index))
     # One recorder's rotated files follow each other: one merge input, one open file at a time.
     sessions: dict[tuple[Market, str, tuple[str, ...]], list[tuple[int, Path]]] = {}
     for path in recordings:
@@ -350,6 +359,35 @@ class Replayer:
         self.now_us = first_us if start_us is None else min(start_us, first_us)
         self.events = 0
         self.finished = False
+
+    def warm(self, until_us: int) -> dict[Market, list[StreamMessage]]:
+        """Take the events before ``until_us`` (the replay's start) into the plants without
+        publishing them: the windows, books and tops start where the market stood. Returns
+        what the market views need of that past: every `@aggTrade` (their klines) and each
+        symbol's last bookTicker."""
+        history: dict[Market, list[StreamMessage]] = {market: [] for market in self._plants}
+        plant_of = self._plant_of
+        last_tops: dict[str, StreamMessage] = {}
+        scratch: list[StreamMessage] = []
+        pending = self._pending
+        while pending is not None and pending[0] < until_us:
+            t, _, event = pending
+            if isinstance(event, (BookUpdate, Trade, AggTrade, TopOfBook)):
+                plant = plant_of[event.symbol]
+                plant.apply(event, t // 1000, scratch)
+                for message in scratch:
+                    if message.stream.endswith("@aggTrade"):
+                        history[plant.market].append(message)
+                    elif message.stream.endswith("@bookTicker"):
+                        last_tops[message.stream] = message
+                scratch.clear()
+            pending = next(self._events, None)
+        self._pending = pending
+        for stream, message in last_tops.items():
+            symbol = stream.partition("@")[0].upper()
+            history[plant_of[symbol].market].append(message)
+        self.now_us = max(self.now_us, until_us)
+        return history
 
     @property
     def next_us(self) -> int | None:
