@@ -230,3 +230,64 @@ async def test_frames_keep_their_connection_when_the_oldest_items_are_dropped(ba
     feed(new, book("BTCUSDT", 3))
     rest = await drain(streams)
     assert describe([first, *rest]) == [("book", "BTCUSDT", u) for u in (1, 2, 3)]
+
+
+async def test_after_a_rollover_a_real_loss_of_the_successor_is_still_a_gap() -> None:
+    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
+    plan(streams, "btcusdt@bookTicker")
+    old, new = connect(streams, 1, index=0), connect(streams, 2, index=0)
+    feed(old, book("BTCUSDT", 1))
+    feed(new, book("BTCUSDT", 1), book("BTCUSDT", 2))
+    feed(old, book("BTCUSDT", 2))
+    old.retired = True  # the rollover is done: the old connection closed on purpose
+    old.on_ws_disconnected(old.transport)  # type: ignore[arg-type]
+    feed(new, book("BTCUSDT", 3))
+    new.on_ws_disconnected(new.transport)  # type: ignore[arg-type]  # a real loss
+    feed(connect(streams, 3, index=0), book("BTCUSDT", 50))
+    assert describe(await drain(streams)) == [
+        ("book", "BTCUSDT", 1), ("book", "BTCUSDT", 2), ("book", "BTCUSDT", 3),
+        ("gap", "BTCUSDT", GapReason.RECONNECTED), ("book", "BTCUSDT", 50),
+    ]  # fmt: skip
+
+
+async def test_a_loss_pushed_out_by_the_hard_bound_still_counts() -> None:
+    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, pause_at=0, resume_at=0, max_buffered=2)
+    plan(streams, "btcusdt@bookTicker")
+    first = connect(streams, 1, index=0)
+    feed(first, book("BTCUSDT", 1))
+    assert describe([await anext(aiter(streams))]) == [("book", "BTCUSDT", 1)]
+    first.on_ws_disconnected(first.transport)  # type: ignore[arg-type]
+    second = connect(streams, 2, index=0)
+    feed(second, book("BTCUSDT", 10), book("BTCUSDT", 11), book("BTCUSDT", 12))  # the loss falls out
+    streams.max_buffered = 1000
+    items = [await anext(aiter(streams)) for _ in range(3)]
+    assert ("lagged", 1) in describe(items), "only the dropped message is counted"
+    second.on_ws_disconnected(second.transport)  # type: ignore[arg-type]
+    feed(connect(streams, 3, index=0), book("BTCUSDT", 100))
+    assert ("gap", "BTCUSDT", GapReason.RECONNECTED) in describe(await drain(streams))
+
+
+async def test_the_hard_bound_holds_when_frames_alternate_between_connections() -> None:
+    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, pause_at=0, resume_at=0, max_buffered=10)
+    a, b = connect(streams, 1, index=0), connect(streams, 2, index=1)
+    for u in range(1, 2001):
+        feed(a if u % 2 else b, book("BTCUSDT" if u % 2 else "ETHUSDT", u))
+    assert len(streams._buffer) <= 10
+
+
+async def test_unsubscribe_forgets_after_what_was_already_received() -> None:
+    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
+    connection = connect(streams, 1)
+    feed(connection, trade("BTCUSDT", 1), trade("BTCUSDT", 2))
+    streams._push(streams_module._Forget(["btcusdt@trade"]))  # what unsubscribe() queues
+    feed(connection, trade("BTCUSDT", 100))  # subscribed again later: starts afresh
+    assert describe(await drain(streams)) == [
+        ("trade", "BTCUSDT", 1), ("trade", "BTCUSDT", 2), ("trade", "BTCUSDT", 100)
+    ]
+
+
+async def test_subscribe_after_close_is_an_error() -> None:
+    streams = MarketStreams("ws://127.0.0.1:1")
+    await streams.close()
+    with pytest.raises(RuntimeError):
+        await streams.subscribe("btcusdt@bookTicker")

@@ -205,6 +205,13 @@ class Sequencer:
                 if track.lost_ms is None:  # the earliest loss bounds what may be missing
                     track.lost_ms = at_ms
 
+    def connection_retired(self, streams: Iterable[str], connection_id: int) -> None:
+        """The connection carrying ``streams`` was closed on purpose (a rollover done, an
+        unsubscribe): nothing was lost, but it no longer covers anything."""
+        for stream in streams:
+            for track in self._streams.get(stream, {}).values():
+                track.connections = tuple(c for c in track.connections if c != connection_id)
+
     def covered(self, stream: str) -> None:
         """Another live connection carried ``stream`` throughout its loss: nothing was lost."""
         for track in self._streams.get(stream, {}).values():

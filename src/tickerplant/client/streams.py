@@ -79,9 +79,19 @@ class _Decoded(NamedTuple):
 
 
 class _Lost(NamedTuple):
+    """A connection ended. ``retired``: on purpose (rollover, unsubscribe), nothing lost;
+    the sequencer only stops counting it as a carrier."""
+
     names: list[str]
     at_ms: int
     connection_id: int
+    retired: bool = False
+
+
+class _Forget(NamedTuple):
+    """Unsubscribed: forget these streams once the frames received before are settled."""
+
+    names: list[str]
 
 
 class Lagged(msgspec.Struct, frozen=True):
@@ -302,8 +312,8 @@ class MarketStreams:
                 connection_id = item.connection_id
             elif type(item) is _Decoded:
                 self._settle(item.stream, item.event, item.connection_id)
-            elif type(item) is _Lost:
-                self._sequencer.connection_lost(item.names, item.at_ms, item.connection_id)
+            elif type(item) is _Lost or type(item) is _Forget:
+                self._mark(item)
             else:
                 append(item)  # a Lagged or UnknownEvent pushed as it is
         self._from = connection_id
@@ -335,6 +345,8 @@ class MarketStreams:
     async def subscribe(self, *names: str) -> None:
         """Subscribe ``names`` (stream names as Binance spells them); returns once every
         connection carrying them has acknowledged."""
+        if self._closed:
+            raise RuntimeError("subscribe on a closed MarketStreams")
         waits: list[Awaitable[None]] = []
         for group, group_names in self._by_group(names).items():
             plan = self._plans.setdefault(group, ConnectionPlan(self.max_streams_per_connection))
@@ -359,8 +371,7 @@ class MarketStreams:
                 connection = self._live.get((group, index))
                 if connection is not None:
                     waits.append(self._send(connection, "UNSUBSCRIBE", removed))
-            for name in group_names:
-                self._sequencer.forget(name)
+            self._push(_Forget(group_names))
         await asyncio.gather(*waits)
 
     async def close(self) -> None:
@@ -445,14 +456,16 @@ class MarketStreams:
             try:
                 await self._send(connection, "SUBSCRIBE", names)
             except BaseException:
-                await self._retire(connection)  # never leave a half-open connection delivering
+                # Never leave a half-open connection delivering; what it delivered before
+                # failing ends with a loss, as for any connection that drops.
+                await self._retire(connection, lost=True)
                 raise
         elif self._paused:
             transport.underlying_transport.pause_reading()
         return connection
 
-    async def _retire(self, connection: _Connection) -> None:
-        connection.retired = True
+    async def _retire(self, connection: _Connection, *, lost: bool = False) -> None:
+        connection.retired = not lost
         transport = connection.transport
         if transport is not None and not transport.is_disconnected:
             transport.send_close()
@@ -538,12 +551,19 @@ class MarketStreams:
     def _over_pause_at(self) -> None:
         if not self._paused:
             self._set_reading(False)
-        if len(self._buffer) > self.max_buffered:
-            item = self._buffer.popleft()
+        buffer = self._buffer
+        while len(buffer) > self.max_buffered:
+            item = buffer.popleft()
             if type(item) is _From:  # not a message: what it says still holds for the head
                 self._from = item.connection_id
+            elif type(item) is _Lost or type(item) is _Forget:
+                self._drop_marker(item)
             else:
                 self._dropped += 1
+
+    def _drop_marker(self, item: _Lost | _Forget) -> None:
+        # Everything before it is gone already, so applying it now keeps the order.
+        self._mark(item)
 
     def _set_reading(self, reading: bool) -> None:
         self._paused = not reading
@@ -557,11 +577,23 @@ class MarketStreams:
                     raw.pause_reading()
 
     def _on_disconnected(self, connection: _Connection) -> None:
-        if connection.retired or self._closed:
+        if self._closed:
             return
         names = self._plans[connection.group].streams_of(connection.index)
-        # In order with the frames still waiting: they were received before the loss.
-        self._push(_Lost(names, self._clock.now_ms(), connection.id))
+        # In order with the frames still waiting: they were received before it ended. A
+        # retired connection is reported too, or the sequencer would count it as a carrier
+        # of its streams for ever and take a later real loss for a covered one.
+        self._push(_Lost(names, self._clock.now_ms(), connection.id, connection.retired))
+
+    def _mark(self, item: _Lost | _Forget) -> None:
+        """Apply a marker to the sequencer, in its place among the frames."""
+        if isinstance(item, _Forget):
+            for name in item.names:
+                self._sequencer.forget(name)
+        elif item.retired:
+            self._sequencer.connection_retired(item.names, item.connection_id)
+        else:
+            self._sequencer.connection_lost(item.names, item.at_ms, item.connection_id)
 
     def _status(self) -> dict[str, Any]:
         return {"connections": len(self._live), "reconnects": self.reconnects, "rollovers": self.rollovers}
@@ -651,11 +683,20 @@ class RawStreams(MarketStreams):
                     seen.add(data)
                 return RawMessage(stream, data, received_ns)
             if type(item) is _Lost:
+                if item.retired:
+                    continue
                 return StreamsLost(tuple(item.names), item.at_ms)
+            if type(item) is _Forget:
+                continue
             if type(item) is Lagged:
                 lagged: Lagged = item
                 return lagged
             # a raw (uncombined) frame or an unknown payload: not ours to relay
+
+    def _drop_marker(self, item: _Lost | _Forget) -> None:
+        # No sequencer here: a dropped loss is part of what Lagged reports.
+        if isinstance(item, _Lost) and not item.retired:
+            self._dropped += 1
 
     def _rolling_over(self) -> None:
         super()._rolling_over()
