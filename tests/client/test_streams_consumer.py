@@ -157,8 +157,8 @@ async def test_a_lost_connection_makes_the_next_bookticker_a_gap(batch: int) -> 
 
 @pytest.mark.parametrize(
     "bad",
-    [b'{"stream":"btcusdt@bookTicker","data":{', b'{"stream":"btcusdt@bookTicker"}'],
-    ids=["not JSON", "not combined"],
+    [b'{"stream":"btcusdt@bookTicker","data":{', b'{"stream":"btcusdt@bookTicker"}', b'{"e":"bookTicker",'],
+    ids=["not JSON", "not combined", "not JSON off the fast path"],
 )
 async def test_a_malformed_frame_raises_in_its_place(batch: int, bad: bytes) -> None:
     streams = MarketStreams("ws://127.0.0.1:1", numbers=str)

@@ -88,6 +88,12 @@ class _Lost(NamedTuple):
     retired: bool = False
 
 
+class _Refused(NamedTuple):
+    """A frame off the fast path that is not JSON: raised from ``__anext__`` in its place."""
+
+    error: msgspec.DecodeError
+
+
 class _Forget(NamedTuple):
     """Unsubscribed: forget these streams once the frames received before are settled."""
 
@@ -314,6 +320,13 @@ class MarketStreams:
                 self._settle(item.stream, item.event, item.connection_id)
             elif type(item) is _Lost or type(item) is _Forget:
                 self._mark(item)
+            elif type(item) is _Refused:
+                self._from = connection_id
+                rest = batch[index:] if settled else batch[index + 1 :]
+                buffer.extendleft(reversed(rest))
+                if settled:
+                    return  # what came before it is handed out first
+                raise item.error
             else:
                 append(item)  # a Lagged or UnknownEvent pushed as it is
         self._from = connection_id
@@ -519,7 +532,13 @@ class MarketStreams:
 
     def _on_frame(self, connection: _Connection, payload: bytes) -> None:
         """Frames other than combined data frames: replies, raw and unusual frames."""
-        decoded = self._decoder.decode(payload)
+        try:
+            decoded = self._decoder.decode(payload)
+        except msgspec.DecodeError as error:
+            # Raised in the picows callback it would drop the connection: raise it to the
+            # consumer instead, in order, as a malformed combined frame is.
+            self._push(_Refused(error))
+            return
         if isinstance(decoded, Reply):
             future = connection.replies.get(decoded.id) if isinstance(decoded.id, int) else None
             if future is not None and not future.done():
