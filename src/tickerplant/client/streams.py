@@ -509,7 +509,8 @@ class MarketStreams:
                 reply = await asyncio.wait_for(future, self.reply_timeout_s)
             finally:
                 connection.replies.pop(request_id, None)
-                if self._paused and not transport.is_disconnected:
+                # Another request on this connection may still wait for its reply.
+                if self._paused and not transport.is_disconnected and not connection.replies:
                     transport.underlying_transport.pause_reading()
             if not reply.ok:
                 raise ConnectionError(f"{method} refused: {reply.error_code} {reply.error_msg}")
