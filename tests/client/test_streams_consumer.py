@@ -291,3 +291,26 @@ async def test_subscribe_after_close_is_an_error() -> None:
     await streams.close()
     with pytest.raises(RuntimeError):
         await streams.subscribe("btcusdt@bookTicker")
+
+
+async def test_a_paused_connection_reads_until_every_waiting_reply_is_in() -> None:
+    from tickerplant.client.events import Reply
+
+    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, control_burst=10)
+    connection = connect(streams)
+    transport: Any = connection.transport
+    transport.send = lambda *args: None
+    raw = transport.underlying_transport
+    streams._paused = True
+    first = asyncio.create_task(streams._send(connection, "SUBSCRIBE", ["a@trade"]))
+    second = asyncio.create_task(streams._send(connection, "SUBSCRIBE", ["b@trade"]))
+    while len(connection.replies) < 2:
+        await asyncio.sleep(0)
+    assert raw.reading, "reading while replies are awaited, paused or not"
+    ids = sorted(connection.replies)
+    connection.replies[ids[0]].set_result(Reply(ids[0], None))
+    await first
+    assert raw.reading, "the other request still waits for its reply"
+    connection.replies[ids[1]].set_result(Reply(ids[1], None))
+    await second
+    assert not raw.reading, "paused again once no reply is awaited"
