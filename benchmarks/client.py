@@ -44,12 +44,8 @@ import contextlib
 import functools
 import multiprocessing as mp
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -63,14 +59,14 @@ import uvloop
 from harness import (
     HOST,
     REPO,
+    ServerProcess,
     cpu_shares,
     die_with_parent,
-    free_port,
     pin,
     proc_table,
+    profile_pid,
     reap,
     recv,
-    server_env,
     top_functions,
 )
 
@@ -542,75 +538,6 @@ class ConsumerProc:
 
 
 
-
-class ServerProcess:
-    """`python -m tickerplant serve --sim-rate max ...` alone on CPU 0, in its own process group."""
-
-    def __init__(self, extra: list[str]) -> None:
-        self.um_port, self.cm_port = free_port(), free_port()
-        while self.cm_port == self.um_port:
-            self.cm_port = free_port()
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            "w+", prefix="tickerplant-bench-", suffix=".log"
-        )
-        cmd = [
-            sys.executable, "-m", "tickerplant", "serve", "--host", HOST,
-            "--um-port", str(self.um_port), "--cm-port", str(self.cm_port),
-            "--sim-rate", "max", "--seed", "1", "--send-buffer", str(SEND_BUFFER),
-            "--max-incoming-rate", str(INCOMING_RATE), *extra,
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd,
-            env=server_env(),
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=server_preexec,  # the parent has no other threads
-        )
-
-    def pids(self) -> list[int]:
-        group = [pid for pid, (_, pgrp, _) in proc_table().items() if pgrp == self.proc.pid]
-        return group or [self.proc.pid]
-
-    def wait_listening(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        for port in (self.um_port, self.cm_port):
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
-                with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.5):
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"server not listening on {port} after {timeout_s:.0f} s")
-                time.sleep(0.1)
-
-    def tail(self, lines: int = 5) -> str:
-        self.log.flush()
-        with contextlib.suppress(OSError):
-            return " | ".join(Path(self.log.name).read_text().strip().splitlines()[-lines:])
-        return ""
-
-    def cut_offs(self) -> int:
-        """Connections the server closed as slow consumers (its log says so)."""
-        self.log.flush()
-        with contextlib.suppress(OSError):
-            return Path(self.log.name).read_text().count("bytes unsent (limit")
-        return 0
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(3.0)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # and anything it started
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(3.0)
-        self.log.close()
-
-
 def um_symbols(args: argparse.Namespace) -> list[str]:
     if args.symbols:
         return [s.strip().lower() for s in args.symbols.split(",") if s.strip()]
@@ -623,29 +550,6 @@ def um_symbols(args: argparse.Namespace) -> list[str]:
 
 
 # --------------------------------------------------------------------------- profiling
-
-
-def profile_pid(pid: int, seconds: float, out: Path) -> str | None:
-    """`py-spy record --format raw` of `pid` for `seconds`; None when done, else why not."""
-    exe = shutil.which("py-spy")
-    if exe is None:
-        return "py-spy is not on PATH"
-    cmd = [
-        exe, "record", "--format", "raw", "--nolineno", "--nonblocking", "--idle", "--rate", "250",
-        "--duration", str(max(1, round(seconds))), "--pid", str(pid), "--output", str(out),
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=seconds + 30, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    if done.returncode != 0 or not out.exists():
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        return f"py-spy exited {done.returncode}: {lines[-1] if lines else ''}"
-    return None
-
-
 
 
 def print_profile(raw: Path) -> None:
@@ -910,7 +814,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         symbols = um_symbols(args)
         pin(CLIENT_CPU)  # after the catalogue import; this process mostly sleeps
-        server = ServerProcess(args.server_arg)
+        server = ServerProcess(
+            ["--sim-rate", "max", "--seed", "1", "--send-buffer", str(SEND_BUFFER),
+             "--max-incoming-rate", str(INCOMING_RATE), *args.server_arg],
+            server_preexec,
+        )  # fmt: skip
         server.wait_listening(args.server_start_timeout)
         print(
             f"tickerplant serve --sim-rate max on ws://{HOST}:{server.um_port} (pid {server.proc.pid}, "
@@ -919,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for row in rows:
             run_consumer(row, args, server, symbols)
-        cut_offs = server.cut_offs()
+        cut_offs = server.log_text().count("bytes unsent (limit")  # slow consumers the server closed
     except KeyboardInterrupt:
         print("\ninterrupted; subprocesses stopped", flush=True)
     except (RuntimeError, TimeoutError, OSError) as exc:

@@ -37,21 +37,28 @@ import multiprocessing as mp
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any, cast
 
 import uvloop
-from harness import HOST, REPO, die_with_parent, free_port, pin, proc_table, reap, recv, server_env
+from harness import (
+    HOST,
+    REPO,
+    ServerProcess,
+    die_with_parent,
+    pin,
+    proc_table,
+    reap,
+    recv,
+    server_env,
+)
 
 SERVER_CPU = 0
 CLIENT_CPU = 1
@@ -122,10 +129,6 @@ def server_preexec() -> None:
     raise_nofile()
 
 
-
-
-def pids_in_group(pgid: int) -> list[int]:
-    return [pid for pid, (_, pgrp, _) in proc_table().items() if pgrp == pgid]
 
 
 @dataclass(frozen=True)
@@ -845,71 +848,14 @@ def server_usable() -> str | None:
     return None
 
 
-class ServerProcess:
-    """`python -m tickerplant serve ...` alone on CPU 0, in its own process group."""
-
-    def __init__(self, sim_rate: str, extra: list[str]):
-        self.um_port, self.cm_port = free_port(), free_port()
-        while self.cm_port == self.um_port:
-            self.cm_port = free_port()
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            "w+", prefix="tickerplant-bench-", suffix=".log"
-        )
-        cmd = [
-            sys.executable, "-m", "tickerplant", "serve", "--host", HOST,
-            "--um-port", str(self.um_port), "--cm-port", str(self.cm_port),
-            "--seed", "1", "--sim-rate", sim_rate, *extra,
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd,
-            env=server_env(),
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=server_preexec,  # the parent has no other threads
-        )
-
-    def pids(self) -> list[int]:
-        return pids_in_group(self.proc.pid) or [self.proc.pid]
-
-    def wait_listening(self, port: int, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
-            with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.5):
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"server not listening on {port} after {timeout_s:.0f} s")
-
-    def tail(self, lines: int = 5) -> str:
-        self.log.flush()
-        with contextlib.suppress(OSError):
-            return " | ".join(Path(self.log.name).read_text().strip().splitlines()[-lines:])
-        return ""
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(3.0)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # and anything it started
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(3.0)
-        self.log.close()
-
-
 @contextlib.contextmanager
 def server_session(args: argparse.Namespace, sim_rate: str, path: str) -> Iterator[Callable[[float], Window]]:
     """Start the server, connect the clients, yield `measure(seconds)`; stop everything."""
-    server = ServerProcess(sim_rate, args.server_arg)
+    server = ServerProcess(["--seed", "1", "--sim-rate", sim_rate, *args.server_arg], server_preexec)
     pool: ClientPool | None = None
     port = server.cm_port if args.market == "cm" else server.um_port
     try:
-        server.wait_listening(port, args.server_start_timeout)
+        server.wait_listening(args.server_start_timeout, [port])
         print(
             f"server --sim-rate {sim_rate} listening on ws://{HOST}:{port}{path[:60]} "
             f"(pid {server.proc.pid}, CPU {SERVER_CPU})",

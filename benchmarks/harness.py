@@ -6,10 +6,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -109,3 +114,88 @@ def top_functions(raw: Path, top: int = 20) -> tuple[int, list[tuple[str, int]],
         for f in set(frames):
             total[f] += n
     return samples, own.most_common(top), total.most_common(top)
+
+
+class ServerProcess:
+    """`python -m tickerplant serve ...` in its own process group (``preexec`` pins it),
+    its output in a temporary log."""
+
+    def __init__(self, serve_args: list[str], preexec: Callable[[], None]) -> None:
+        self.um_port, self.cm_port = free_port(), free_port()
+        while self.cm_port == self.um_port:
+            self.cm_port = free_port()
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            "w+", prefix="tickerplant-bench-", suffix=".log"
+        )
+        cmd = [
+            sys.executable, "-m", "tickerplant", "serve", "--host", HOST,
+            "--um-port", str(self.um_port), "--cm-port", str(self.cm_port), *serve_args,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd,
+            env=server_env(),
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=preexec,  # the parent has no other threads
+        )
+
+    def pids(self) -> list[int]:
+        group = [pid for pid, (_, pgrp, _) in proc_table().items() if pgrp == self.proc.pid]
+        return group or [self.proc.pid]
+
+    def wait_listening(self, timeout_s: float, ports: Sequence[int] | None = None) -> None:
+        """Until every one of ``ports`` (both listeners by default) accepts a connection."""
+        deadline = time.monotonic() + timeout_s
+        for port in ports or (self.um_port, self.cm_port):
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
+                with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.5):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"server not listening on {port} after {timeout_s:.0f} s")
+                time.sleep(0.1)
+
+    def log_text(self) -> str:
+        self.log.flush()
+        with contextlib.suppress(OSError):
+            return Path(self.log.name).read_text()
+        return ""
+
+    def tail(self, lines: int = 5) -> str:
+        return " | ".join(self.log_text().strip().splitlines()[-lines:])
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(3.0)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # and anything it started
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(3.0)
+        self.log.close()
+
+
+def profile_pid(pid: int, seconds: float, out: Path) -> str | None:
+    """`py-spy record --format raw` of `pid` for `seconds`; None when done, else why not."""
+    exe = shutil.which("py-spy")
+    if exe is None:
+        return "py-spy is not on PATH"
+    cmd = [
+        exe, "record", "--format", "raw", "--nolineno", "--nonblocking", "--idle", "--rate", "250",
+        "--duration", str(max(1, round(seconds))), "--pid", str(pid), "--output", str(out),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=seconds + 30, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if done.returncode != 0 or not out.exists():
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        return f"py-spy exited {done.returncode}: {lines[-1] if lines else ''}"
+    return None

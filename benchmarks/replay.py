@@ -8,7 +8,7 @@ in the same run on the same core.
 Files (generated, seeded, in Binance's exact format): for each of four USDⓈ-M symbols a
 zipped trades file, aggTrades file and bookTicker file, ~100 rows per second of market
 time per symbol (a liquid symbol's density). The server under test
-(`python -m tickerplant serve --replay DIR --speed max --paused --exit-at-end`) runs on
+(`python -m tickerplant serve --replay DIR --speed max --paused`) runs on
 CPU 0; one client on CPU 1 subscribes to every stream the files produce on one combined
 connection (bookTicker, trade, aggTrade per symbol), resumes the replay and counts frames
 until the server's "Replay finished" close. The floor, also on CPU 0: a loop that opens
@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -32,7 +30,7 @@ from pathlib import Path
 
 import msgspec
 import uvloop
-from harness import HOST, REPO, die_with_parent, free_port, pin, server_env
+from harness import HOST, REPO, ServerProcess, die_with_parent, pin
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -138,27 +136,21 @@ def _get(url: str) -> dict[str, object]:
         return result
 
 
+def _server_preexec() -> None:
+    die_with_parent()
+    pin(SERVER_CPU)
+
+
 async def measure_server(folder: Path) -> tuple[int, int, float]:
-    """(events, frames received, seconds from resume to the end)."""
+    """(events the server replayed, frames received, seconds from resume to the end)."""
     pin(CLIENT_CPU)
-    um, cm = free_port(), free_port()
-    process = subprocess.Popen(
-        ["taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "tickerplant", "serve",
-         "--um-port", str(um), "--cm-port", str(cm), "--replay", str(folder), "--speed", "max",
-         "--paused", "--exit-at-end", "--no-progress", "--log-level", "WARNING"],
-        env=server_env(), stdout=subprocess.DEVNULL, preexec_fn=die_with_parent,
-    )  # fmt: skip
+    server = ServerProcess(
+        ["--replay", str(folder), "--speed", "max", "--paused", "--no-progress", "--log-level", "WARNING"],
+        _server_preexec,
+    )
     try:
-        status_url = f"http://{HOST}:{um}/tickerplant/v1/replay"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                await asyncio.to_thread(_get, status_url)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        await asyncio.to_thread(server.wait_listening, 60.0)
+        status_url = f"http://{HOST}:{server.um_port}/tickerplant/v1/replay"
         names = [f"{s.lower()}@{kind}" for s, *_ in SYMBOLS for kind in ("bookTicker", "trade", "aggTrade")]
         counter: _Counter | None = None
 
@@ -167,29 +159,20 @@ async def measure_server(folder: Path) -> tuple[int, int, float]:
             counter = _Counter()
             return counter
 
-        _, _ = await ws_connect(factory, f"ws://{HOST}:{um}/stream?streams={'/'.join(names)}")
+        await ws_connect(factory, f"ws://{HOST}:{server.um_port}/stream?streams={'/'.join(names)}")
         assert counter is not None
         await asyncio.sleep(0.2)
         started = time.perf_counter()
         await asyncio.to_thread(_get, status_url + "/resume")
         ended, code, reason = await asyncio.wait_for(counter.closed, 600)
         if (code, reason) != (1000, b"Replay finished"):
-            print(f"WARNING: closed with {code} {reason!r}")
-        process.wait(30)
-        events = _events_replayed(folder)
+            print(f"WARNING: closed with {code} {reason!r}: {server.tail()}")
+        status = await asyncio.to_thread(_get, status_url)
+        events = status["events"]
+        assert isinstance(events, int)
         return events, counter.frames, ended - started
     finally:
-        if process.poll() is None:
-            process.kill()
-
-
-def _events_replayed(folder: Path) -> int:
-    # every row of every file is between the (absent) --start and --end: all are replayed
-    total = 0
-    for path in folder.glob("*.zip"):
-        with zipfile.ZipFile(path) as archive, archive.open(archive.namelist()[0]) as raw:
-            total += sum(1 for _ in raw) - 1
-    return total
+        server.stop()
 
 
 def main() -> None:

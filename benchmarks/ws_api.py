@@ -37,12 +37,8 @@ import contextlib
 import math
 import multiprocessing as mp
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from array import array
 from collections import Counter
@@ -57,15 +53,14 @@ import picows
 import uvloop
 from harness import (
     HOST,
-    REPO,
+    ServerProcess,
     cpu_shares,
     die_with_parent,
-    free_port,
     pin,
     proc_table,
+    profile_pid,
     reap,
     recv,
-    server_env,
     top_functions,
 )
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeRequest
@@ -545,88 +540,8 @@ class FloorProcess:
 
 
 
-class ServerProcess:
-    """`python -m tickerplant serve ...` alone on CPU 0, in its own process group."""
-
-    def __init__(self, extra: list[str]) -> None:
-        self.port, cm_port = free_port(), free_port()
-        while cm_port == self.port:
-            cm_port = free_port()
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            "w+", prefix="tickerplant-bench-", suffix=".log"
-        )
-        cmd = [
-            sys.executable, "-m", "tickerplant", "serve", "--host", HOST,
-            "--um-port", str(self.port), "--cm-port", str(cm_port),
-            "--request-weight", str(REQUEST_WEIGHT), "--sim-rate", "400", "--seed", "1", *extra,
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd,
-            env=server_env(),
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=server_preexec,  # the parent has no other threads
-        )
-
-    def pids(self) -> list[int]:
-        group = [pid for pid, (_, pgrp, _) in proc_table().items() if pgrp == self.proc.pid]
-        return group or [self.proc.pid]
-
-    def wait_listening(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
-            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"server not listening on {self.port} after {timeout_s:.0f} s")
-
-    def tail(self, lines: int = 5) -> str:
-        self.log.flush()
-        with contextlib.suppress(OSError):
-            return " | ".join(Path(self.log.name).read_text().strip().splitlines()[-lines:])
-        return ""
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(3.0)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # and anything it started
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(3.0)
-        self.log.close()
-
 
 # --------------------------------------------------------------------------- profiling
-
-
-def profile_server(pid: int, seconds: float, out: Path) -> str | None:
-    """`py-spy record --format raw` of `pid` for `seconds`; None when done, else why not."""
-    exe = shutil.which("py-spy")
-    if exe is None:
-        return "py-spy is not on PATH"
-    cmd = [
-        exe, "record", "--format", "raw", "--nolineno", "--nonblocking", "--idle", "--rate", "250",
-        "--duration", str(max(1, round(seconds))), "--pid", str(pid), "--output", str(out),
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=seconds + 30, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    if done.returncode != 0 or not out.exists():
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        return f"py-spy exited {done.returncode}: {lines[-1] if lines else ''}"
-    return None
-
-
 
 
 def print_profile(raw: Path) -> None:
@@ -685,10 +600,13 @@ def serving(kind: str, args: argparse.Namespace) -> Iterator[tuple[str, Callable
     """Start the tickerplant server or the floor; yield (url, server pids, main pid); stop it."""
     life = 2 * len(args.scenarios) * (args.seconds + args.warmup + 30) + args.profile_seconds + 60
     if kind == "server":
-        server = ServerProcess(args.server_arg)
+        server = ServerProcess(
+            ["--request-weight", str(REQUEST_WEIGHT), "--sim-rate", "400", "--seed", "1", *args.server_arg],
+            server_preexec,
+        )
         try:
             server.wait_listening(args.server_start_timeout)
-            url = f"ws://{HOST}:{server.port}{WS_API_PATH}"
+            url = f"ws://{HOST}:{server.um_port}{WS_API_PATH}"
             print(f"tickerplant serve on {url} (pid {server.proc.pid}, CPU {SERVER_CPU})", flush=True)
             yield url, server.pids, server.proc.pid
             if server.proc.poll() is not None:
@@ -723,7 +641,7 @@ def run(kind: str, args: argparse.Namespace, row: Row) -> None:
                         clients.go()
                         time.sleep(min(0.5, args.warmup))
                         print(f"  profiling the server for {args.profile_seconds:g} s ...", flush=True)
-                        why = profile_server(main_pid, args.profile_seconds, args.profile)
+                        why = profile_pid(main_pid, args.profile_seconds, args.profile)
                         clients.stop_loops()
                         if why is None:
                             row.errors.append(f"profile written to {args.profile}")
