@@ -9,7 +9,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tickerplant"
 IO_MODULES = {"asyncio", "picows", "uvloop", "nats", "socket", "websockets", "aiohttp", "time"}
-PURE = [*sorted((SRC / "market").glob("*.py")), *sorted((SRC / "protocol").glob("*.py")), SRC / "feeds" / "simulator.py"]
+PURE = [
+    *sorted((SRC / "market").glob("*.py")),
+    *sorted((SRC / "protocol").glob("*.py")),
+    *(SRC / "feeds" / name for name in ("simulator.py", "replay.py", "public_files.py", "recording.py")),
+]
 
 
 @pytest.mark.parametrize("path", PURE, ids=lambda p: str(p.relative_to(SRC)))

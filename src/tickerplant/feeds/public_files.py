@@ -205,49 +205,43 @@ def rows(
     counter = progress if progress is not None else [0]
     number = skipped = latest = 0
     f: list[bytes] = []
-    with _open(file.path) as raw:
-        for line in raw:
-            counter[0] += len(line)
-            line = line.rstrip(b"\r\n")
-            if not line:
+    for line in lines(file.path):
+        counter[0] += len(line) + 1
+        number += 1
+        f = line.split(b",")
+        try:
+            recorded = t = int(f[time_column])
+            if t < latest:
+                # bookTicker rows are in update-id order and E can step back a little:
+                # played when due by the latest time so far (payloads keep their own)
+                t = latest
+            latest = t
+            if t < start:
                 continue
-            if number == 0 and not line[:1].isdigit():
-                continue  # a header row
-            number += 1
-            f = line.split(b",")
-            try:
-                recorded = t = int(f[time_column])
-                if t < latest:
-                    # bookTicker rows are in update-id order and E can step back a little:
-                    # played when due by the latest time so far (payloads keep their own)
-                    t = latest
-                latest = t
-                if t < start:
-                    continue
-                if t > end:
-                    return
-                if kind is FileKind.BOOK_TICKER:
-                    yield t * 1000, index, TopOfBook(
-                        symbol, int(f[0]), int(f[5]), int(f[6]),
-                        units(f[1], pd), units(f[2], qd), units(f[3], pd), units(f[4], qd),
-                    )  # fmt: skip
-                elif kind is FileKind.AGG_TRADES:
-                    yield t * 1000, index, AggTrade(
-                        symbol, int(f[0]), int(f[3]), int(f[4]), recorded,
-                        units(f[1], pd), units(f[2], qd), f[6] in _TRUE, alone,
-                    )  # fmt: skip
-                else:
-                    yield t * 1000, index, Trade(
-                        symbol, int(f[0]), recorded, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone
-                    )
-            except FinerDigits as exc:
-                # The instrument's digits were fixed from the first rows and are already
-                # served (exchangeInfo): a finer row cannot be represented. Skip it, loudly.
-                skipped += 1
-                if skipped & (skipped - 1) == 0:
-                    log.warning(
-                        "%s, data row %d: %s: %d rows skipped so far", file.path.name, number, exc, skipped
-                    )
-            except (IndexError, ValueError) as exc:
-                row = b",".join(f)[:120]
-                raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
+            if t > end:
+                return
+            if kind is FileKind.BOOK_TICKER:
+                yield t * 1000, index, TopOfBook(
+                    symbol, int(f[0]), int(f[5]), int(f[6]),
+                    units(f[1], pd), units(f[2], qd), units(f[3], pd), units(f[4], qd),
+                )  # fmt: skip
+            elif kind is FileKind.AGG_TRADES:
+                yield t * 1000, index, AggTrade(
+                    symbol, int(f[0]), int(f[3]), int(f[4]), recorded,
+                    units(f[1], pd), units(f[2], qd), f[6] in _TRUE, alone,
+                )  # fmt: skip
+            else:
+                yield t * 1000, index, Trade(
+                    symbol, int(f[0]), recorded, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone
+                )
+        except FinerDigits as exc:
+            # The instrument's digits were fixed from the first rows and are already
+            # served (exchangeInfo): a finer row cannot be represented. Skip it, loudly.
+            skipped += 1
+            if skipped & (skipped - 1) == 0:
+                log.warning(
+                    "%s, data row %d: %s: %d rows skipped so far", file.path.name, number, exc, skipped
+                )
+        except (IndexError, ValueError) as exc:
+            row = b",".join(f)[:120]
+            raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
