@@ -65,6 +65,12 @@ class RelayError(Exception):
 # --- decisions --------------------------------------------------------------------------------
 
 
+def _kind_of(kind: str) -> StreamKind | None:
+    """What a relayed kind names: a per-symbol suffix ("bookTicker") or a "!…" stream."""
+    stream = parse(kind) if kind.startswith("!") else parse(f"x@{kind}")
+    return None if stream is None else stream.kind
+
+
 def relayable_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
     """``kinds`` checked and deduplicated: each is a per-symbol suffix ("bookTicker") or an
     all-market name ("!bookTicker") of a stream tickerplant serves, since a local client
@@ -72,23 +78,16 @@ def relayable_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
     checked: dict[str, None] = {}
     refused: list[str] = []
     for kind in kinds:
-        stream = parse(kind) if kind.startswith("!") else parse(f"x@{kind}")
-        if stream is None or stream.kind not in SERVED_KINDS:
-            refused.append(kind)
-        else:
+        if _kind_of(kind) in SERVED_KINDS:
             checked[kind] = None
+        else:
+            refused.append(kind)
     if refused:
         served = ", ".join(sorted(k.value for k in SERVED_KINDS))
         raise ValueError(f"cannot relay {', '.join(refused)}: tickerplant serves only {served}")
     if not checked:
         raise ValueError("no stream kinds to relay")
     return tuple(checked)
-
-
-def _kind_of(kind: str) -> StreamKind:
-    stream = parse(kind) if kind.startswith("!") else parse(f"x@{kind}")
-    assert stream is not None, "checked by relayable_kinds"
-    return stream.kind
 
 
 def choose(
@@ -232,7 +231,7 @@ class RelaySource:
         self.instruments = {market: chosen.get(market, []) for market in Market}
         for market, insts in chosen.items():
             log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
-        kinds = frozenset(_kind_of(kind) for kind in self.kinds)
+        kinds = frozenset(k for k in map(_kind_of, self.kinds) if k is not None)
         return Prepared(dict(self.instruments), self._clock.now_ms(), kinds)
 
     async def _listing(self, market: Market, upstream: str) -> Listing:
