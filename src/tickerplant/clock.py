@@ -1,14 +1,34 @@
 """Time as an injected dependency: cores take ``now`` as an argument, shells ask a Clock.
 
 Every time in tickerplant is integer Unix milliseconds, the unit Binance uses on the wire.
+
+Two kinds of user:
+
+- sans-I/O cores (limits, the plant, the client's delivery) never read a clock; the shell
+  passes ``now_ms`` in;
+- the asyncio shells schedule what the cores ask for (a ping, a rollover, the next paced
+  control message) through the same clock: ``call_at`` and ``sleep_until``. With the
+  ``SystemClock`` that is the event loop's timer; with the ``ManualClock`` nothing happens
+  until a test moves the clock, so a test lives through a connection's 24 hours in
+  milliseconds and never sleeps to synchronise.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import time
+from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "Timer"]
+
+
+class Timer(Protocol):
+    """A scheduled callback; ``cancel`` is idempotent."""
+
+    def cancel(self) -> None: ...
 
 
 class Clock(Protocol):
@@ -16,29 +36,114 @@ class Clock(Protocol):
         """Current Unix time in milliseconds."""
         ...
 
+    def now_ns(self) -> int:
+        """Current Unix time in nanoseconds (receive stamps)."""
+        ...
+
+    def call_at(self, when_ms: float, callback: Callable[[], object]) -> Timer:
+        """Call ``callback`` (in the running event loop) once the clock reads ``when_ms``."""
+        ...
+
+    async def sleep_until(self, when_ms: float) -> None:
+        """Return once the clock reads ``when_ms`` (at once if it already does)."""
+        ...
+
 
 class SystemClock:
-    """The wall clock."""
+    """The wall clock; scheduling goes through the running loop's timers."""
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
 
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    def call_at(self, when_ms: float, callback: Callable[[], object]) -> Timer:
+        delay_s = max(0.0, (when_ms - time.time_ns() / 1_000_000) / 1000)
+        return asyncio.get_running_loop().call_later(delay_s, callback)
+
+    async def sleep_until(self, when_ms: float) -> None:
+        delay_s = (when_ms - time.time_ns() / 1_000_000) / 1000
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+
+
+class _ManualTimer:
+    __slots__ = ("callback", "cancelled", "when_ms")
+
+    def __init__(self, when_ms: float, callback: Callable[[], object]) -> None:
+        self.when_ms = when_ms
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
 
 class ManualClock:
-    """A clock that only moves when told to; tests live through hours in microseconds."""
+    """A clock that only moves when told to; tests live through hours in microseconds.
+
+    ``advance`` and ``set`` run every callback that falls due, in time order, with the
+    clock reading each one's time while it runs. A coroutine waiting in ``sleep_until``
+    is woken then and resumes at the loop's next turn (``await asyncio.sleep(0)``).
+    """
 
     def __init__(self, start_ms: int = 1_767_225_600_000) -> None:
         self._now_ms = start_ms
+        self._timers: list[tuple[float, int, _ManualTimer]] = []
+        self._order = itertools.count()
 
     def now_ms(self) -> int:
         return self._now_ms
 
+    def now_ns(self) -> int:
+        return self._now_ms * 1_000_000
+
     def advance(self, delta_ms: int) -> None:
         if delta_ms < 0:
             raise ValueError("a clock does not run backwards")
-        self._now_ms += delta_ms
+        self._run_until(self._now_ms + delta_ms)
 
     def set(self, now_ms: int) -> None:
         if now_ms < self._now_ms:
             raise ValueError("a clock does not run backwards")
-        self._now_ms = now_ms
+        self._run_until(now_ms)
+
+    def call_at(self, when_ms: float, callback: Callable[[], object]) -> Timer:
+        timer = _ManualTimer(when_ms, callback)
+        heapq.heappush(self._timers, (when_ms, next(self._order), timer))
+        return timer
+
+    async def sleep_until(self, when_ms: float) -> None:
+        if when_ms <= self._now_ms:
+            return
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        timer = self.call_at(when_ms, wake)
+        try:
+            await woken
+        finally:
+            timer.cancel()
+
+    @property
+    def next_due_ms(self) -> float | None:
+        """When the earliest pending callback falls due; None when nothing waits."""
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
+
+    def _run_until(self, end_ms: int) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= end_ms:
+            when_ms, _, timer = heapq.heappop(timers)
+            if timer.cancelled:
+                continue
+            self._now_ms = max(self._now_ms, int(when_ms))
+            timer.cancelled = True  # ran: a later cancel() is a no-op
+            timer.callback()
+        self._now_ms = end_ms
