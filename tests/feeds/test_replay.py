@@ -30,10 +30,11 @@ from public_data import (
 
 from tickerplant.app import Tickerplant
 from tickerplant.config import ReplayConfig, ServerConfig
-from tickerplant.feeds.public_files import FileKind, identify, lines, rows, to_units
+from tickerplant.feeds.public_files import FileKind, identify, lines, rows
 from tickerplant.feeds.replay import Replayer, open_replay
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import StreamMessage
+from tickerplant.market.units import bytes_to_units as to_units
 
 
 def test_file_names_tell_symbol_kind_and_market(tmp_path: Path) -> None:

@@ -16,10 +16,11 @@ from typing import Any
 import msgspec
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from tickerplant.market.units import MINUTE_MS
+
 __all__ = ["ApiError", "RateLimited", "WebSocketAPI"]
 
 BINANCE_USDM_WS_API = "wss://ws-fapi.binance.com/ws-fapi/v1"
-_MINUTE_MS = 60_000
 
 
 class ApiError(Exception):
@@ -140,7 +141,7 @@ class WebSocketAPI:
         error = reply.error or {}
         code, msg = int(error.get("code", 0)), str(error.get("msg", ""))
         if reply.status in (418, 429):
-            retry_at = int((error.get("data") or {}).get("retryAfter", _now_ms() + _MINUTE_MS))
+            retry_at = int((error.get("data") or {}).get("retryAfter", _now_ms() + MINUTE_MS))
             self._blocked_until_ms = max(self._blocked_until_ms, retry_at)
             raise RateLimited(reply.status, code, msg, retry_at)
         raise ApiError(reply.status, code, msg)
@@ -162,13 +163,13 @@ class WebSocketAPI:
         if now < self._blocked_until_ms:  # the server said when (429/418, Retry-After)
             await asyncio.sleep((self._blocked_until_ms - now) / 1000)
             now = _now_ms()
-        minute = now // _MINUTE_MS
+        minute = now // MINUTE_MS
         if minute != self._weight_minute:
             self.weight_used = 0  # the window is the UTC clock minute (§7.1)
             self._weight_minute = minute
         limit = self.weight_limit
         if limit is not None and self.weight_used + weight > limit * self.weight_margin:
-            await asyncio.sleep(((minute + 1) * _MINUTE_MS - now) / 1000)
+            await asyncio.sleep(((minute + 1) * MINUTE_MS - now) / 1000)
             self.weight_used = 0
             self._weight_minute = minute + 1
         self.weight_used += weight  # counted now, corrected by the reply's rateLimits

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from tickerplant.market.instruments import Market
+from tickerplant.market.units import FinerDigits, bytes_to_units, decimals_of
 from tickerplant.market.updates import AggTrade, TopOfBook, Trade
 
 log = logging.getLogger("tickerplant.replay")
@@ -34,12 +35,10 @@ log = logging.getLogger("tickerplant.replay")
 __all__ = [
     "FileKind",
     "PublicFile",
-    "decimals_of",
     "identify",
     "lines",
     "market_of_symbol",
     "rows",
-    "to_units",
 ]
 
 
@@ -125,34 +124,8 @@ def lines(path: Path) -> Iterator[bytes]:
             yield line
 
 
-class FinerDigits(ValueError):
-    """A number with more digits after the point than the instrument's units hold."""
 
-
-_POW10 = [10**i for i in range(19)]
 _TRUE = (b"true", b"True")
-
-
-def to_units(text: bytes, decimals: int) -> int:
-    """An exact decimal as an integer count of ``10**-decimals``; refuses finer digits."""
-    whole, _, frac = text.partition(b".")
-    n = len(frac)
-    if n == decimals:
-        value: int = int(whole + frac)
-        return value
-    if n < decimals:
-        value = int(whole + frac) * _POW10[decimals - n]
-        return value
-    if frac[decimals:].strip(b"0"):
-        raise FinerDigits(f"{text.decode()!r} has more than {decimals} decimals")
-    value = int(whole + frac[:decimals])
-    return value
-
-
-def decimals_of(text: bytes) -> int:
-    """Significant digits after the point ("26.67000000" -> 2)."""
-    _, _, frac = text.partition(b".")
-    return len(frac.rstrip(b"0"))
 
 
 def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, int]:
@@ -201,7 +174,7 @@ def rows(
     time_column = TIME_COLUMN[kind]
     start = -1 if start_ms is None else start_ms
     end = 1 << 62 if end_ms is None else end_ms
-    units = to_units
+    units = bytes_to_units
     counter = progress if progress is not None else [0]
     number = skipped = latest = 0
     f: list[bytes] = []

@@ -38,7 +38,7 @@ from tickerplant.market.instruments import (
     catalogue,
 )
 from tickerplant.market.plant import Plant, StreamMessage
-from tickerplant.market.stats import DAY_MS
+from tickerplant.market.units import DAY_MS, decimals_of
 from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 
 __all__ = ["Passthrough", "ReplayFiles", "Replayer", "StreamsBroken", "find_files", "open_replay"]
@@ -288,15 +288,11 @@ def _recorded_decimals(
             keys = _DIGITS_OF.get(n.e) if isinstance(n.e, str) else None
             if keys is None or not isinstance(n.s, str):
                 continue
-            pd = max((_digits(v) for k in keys[0] if isinstance(v := getattr(n, k), str)), default=0)
-            qd = max((_digits(v) for k in keys[1] if isinstance(v := getattr(n, k), str)), default=0)
+            pd = max((decimals_of(v) for k in keys[0] if isinstance(v := getattr(n, k), str)), default=0)
+            qd = max((decimals_of(v) for k in keys[1] if isinstance(v := getattr(n, k), str)), default=0)
             old = finest.get(n.s, (0, 0))
             finest[n.s] = (max(old[0], pd), max(old[1], qd))
     return finest
-
-
-def _digits(text: str) -> int:
-    return len(text.partition(".")[2].rstrip("0"))
 
 
 def replay_instrument(

@@ -35,12 +35,12 @@ from operator import attrgetter
 
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, Trade
 
 __all__ = ["DEFAULT_START_MS", "Simulator"]
 
 DEFAULT_START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, ManualClock's default
-_DAY_MS = 86_400_000
 
 # The action mix. Marketable limit orders add to the trades of market orders; together
 # they make roughly a fifth of all actions trade, about what a busy futures book shows.
@@ -76,7 +76,7 @@ class _FairPrice:
     def __init__(self, daily_volatility: float, start_ms: int) -> None:
         self.factor = 1.0
         self.last_ms = start_ms
-        self.sigma = daily_volatility / math.sqrt(_DAY_MS)  # stdev per sqrt(ms)
+        self.sigma = daily_volatility / math.sqrt(DAY_MS)  # stdev per sqrt(ms)
 
 
 class _SymbolState:
@@ -112,7 +112,7 @@ class _SymbolState:
         lot_value = price * lot if inst.market is Market.UM else inst.contract_size * lot
         self.mean_lots = max(float(self.min_lots), _ORDER_NOTIONAL / lot_value)
         ticks_per_s = (
-            inst.daily_volatility * math.sqrt(1000 / _DAY_MS) * inst.initial_price / inst.tick
+            inst.daily_volatility * math.sqrt(1000 / DAY_MS) * inst.initial_price / inst.tick
         )
         wide = min(_WIDE_OFFSET_MAX_TICKS, max(_WIDE_OFFSET_MIN_TICKS, ticks_per_s))
         self.wide_inv_log = 1.0 / math.log(wide / (1.0 + wide))  # geometric with mean `wide`
@@ -211,7 +211,7 @@ class Simulator:
         self.action_count += n
         return out
 
-    def warm_history(self, now_ms: int, window_ms: int = _DAY_MS) -> list[Trade]:
+    def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
         """A plausible past ``window_ms`` of trades for every symbol, ascending in time.
 
         All trades lie in ``(now_ms - window_ms, now_ms)``; each symbol's walk ends at its

@@ -16,13 +16,12 @@ another tickerplant's) back into instruments, for a relay to list what it relays
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Final, NamedTuple
 
 import msgspec
 
-from tickerplant.market.encoding import fixed, units
 from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.units import decimals_of, fixed, to_units
 
 __all__ = [
     "AssetUM",
@@ -415,16 +414,6 @@ class Listing(NamedTuple):
     skipped: dict[str, str]  # symbol -> why it is not among them (not TRADING, unreadable)
 
 
-def _places(text: str) -> int:
-    """Digits after the point that carry value: "0.10" -> 1, "0.0001000" -> 4, "1000" -> 0."""
-    try:
-        exponent = Decimal(text).normalize().as_tuple().exponent
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not isinstance(exponent, int):  # "NaN", "Infinity"
-        raise ValueError(f"{text!r} is not a finite number")
-    return max(0, -exponent)
-
 
 def _instrument(market: Market, entry: _SymbolIn) -> Instrument:
     """``entry`` as an Instrument; ValueError says why it cannot be one."""
@@ -450,10 +439,11 @@ def _instrument(market: Market, entry: _SymbolIn) -> Instrument:
     # Prices and quantities are written with pricePrecision / quantityPrecision decimals,
     # and the tick and lot sizes fit in them on Binance (the tick is printed with
     # pricePrecision decimals); should one not, widen the decimals rather than round it.
-    price_decimals = max(entry.pricePrecision, _places(tick_size))
-    qty_decimals = max(entry.quantityPrecision, _places(step_size), _places(min_qty), _places(max_qty))
-    tick, step = units(tick_size, price_decimals), units(step_size, qty_decimals)
-    low, high = units(min_qty, qty_decimals), units(max_qty, qty_decimals)
+    price_decimals = max(entry.pricePrecision, decimals_of(tick_size))
+    qty_digits = (decimals_of(step_size), decimals_of(min_qty), decimals_of(max_qty))
+    qty_decimals = max(entry.quantityPrecision, *qty_digits)
+    tick, step = to_units(tick_size, price_decimals), to_units(step_size, qty_decimals)
+    low, high = to_units(min_qty, qty_decimals), to_units(max_qty, qty_decimals)
     if tick <= 0 or step <= 0:
         raise ValueError(f"tickSize {tick_size} / stepSize {step_size} must be positive")
     return Instrument(

@@ -6,8 +6,9 @@ import calendar
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import NamedTuple
+
+from tickerplant.market.units import DAY_MS, places_written, to_units
 
 __all__ = [
     "PERPETUAL_DELIVERY_MS",
@@ -63,7 +64,6 @@ class Instrument:
 # "0.0001000" for OPUSDT), which is why `price_decimals` is derived from the tick string.
 # Prices are early-2026 levels; volatilities are typical daily log-return stdevs.
 
-_DAY_MS = 86_400_000
 _DELIVERY_HOUR_UTC = 8  # quarterlies settle at 08:00 UTC on the last Friday of the quarter
 _QUARTER_MONTHS = (3, 6, 9, 12)
 _BASIS_PER_YEAR = 0.05  # annualised contango of the quarterlies over the perpetual
@@ -131,17 +131,6 @@ def _utc_ms(text: str) -> int:
     return int(moment.timestamp()) * 1000
 
 
-def _decimals(text: str) -> int:
-    _, _, fraction = text.partition(".")
-    return len(fraction)
-
-
-def _units(text: str, decimals: int) -> int:
-    """``text`` as an integer count of ``10**-decimals``; exact, no float on the way."""
-    value = Decimal(text).scaleb(decimals)
-    if value != value.to_integral_value():
-        raise ValueError(f"{text!r} has more than {decimals} decimals")
-    return int(value)
 
 
 def _last_friday_delivery_ms(year: int, month: int) -> int:
@@ -187,11 +176,11 @@ def _instrument(
     price_factor: float = 1.0,
     activity: float | None = None,
 ) -> Instrument:
-    price_decimals = _decimals(spec.tick)
-    qty_decimals = _decimals(spec.step)
-    tick = _units(spec.tick, price_decimals)
-    step = _units(spec.step, qty_decimals)
-    price = _units(spec.price, price_decimals)
+    price_decimals = places_written(spec.tick)
+    qty_decimals = places_written(spec.step)
+    tick = to_units(spec.tick, price_decimals)
+    step = to_units(spec.step, qty_decimals)
+    price = to_units(spec.price, price_decimals)
     if price_factor != 1.0:
         price = max(tick, round(price * price_factor / tick) * tick)
     linear = market is Market.UM
@@ -209,7 +198,7 @@ def _instrument(
         qty_decimals=qty_decimals,
         step=step,
         min_qty=step,
-        max_qty=_units(spec.max_qty, qty_decimals),
+        max_qty=to_units(spec.max_qty, qty_decimals),
         contract_size=1 if linear else (100 if spec.base == "BTC" else 10),
         onboard_ms=_utc_ms(spec.onboard) if onboard_ms is None else onboard_ms,
         delivery_ms=delivery_ms,
@@ -238,7 +227,7 @@ def catalogue(market: Market, now_ms: int) -> list[Instrument]:
             (current, ContractType.CURRENT_QUARTER, _CM_QUARTERLY_ACTIVITY[0]),
             (following, ContractType.NEXT_QUARTER, _CM_QUARTERLY_ACTIVITY[1]),
         ):
-            years_left = (delivery - now_ms) / (365 * _DAY_MS)
+            years_left = (delivery - now_ms) / (365 * DAY_MS)
             yymmdd = datetime.fromtimestamp(delivery / 1000, tz=UTC).strftime("%y%m%d")
             instruments.append(
                 _instrument(

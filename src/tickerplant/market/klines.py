@@ -25,8 +25,8 @@ from typing import Final
 
 import msgspec
 
-from tickerplant.market.encoding import fixed
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, fixed
 
 __all__ = [
     "INTERVALS",
@@ -45,37 +45,33 @@ INTERVALS: Final[tuple[str, ...]] = (
     "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
 )  # fmt: skip
 
-_MINUTE_MS = 60_000
-_HOUR_MS = 3_600_000
-_DAY_MS = 86_400_000
-_WEEK_MS = 7 * _DAY_MS
-_MONDAY_MS = 4 * _DAY_MS  # 1970-01-05, the first Monday after the epoch (a Thursday)
+_MONDAY_MS = 4 * DAY_MS  # 1970-01-05, the first Monday after the epoch (a Thursday)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals (§7.8)
 
 # Every interval but 1M has a fixed length (§1.3).
 _LENGTH_MS: Final[dict[str, int]] = {
-    "1m": _MINUTE_MS, "3m": 3 * _MINUTE_MS, "5m": 5 * _MINUTE_MS, "15m": 15 * _MINUTE_MS,
-    "30m": 30 * _MINUTE_MS, "1h": _HOUR_MS, "2h": 2 * _HOUR_MS, "4h": 4 * _HOUR_MS,
-    "6h": 6 * _HOUR_MS, "8h": 8 * _HOUR_MS, "12h": 12 * _HOUR_MS, "1d": _DAY_MS,
-    "3d": 3 * _DAY_MS, "1w": _WEEK_MS,
+    "1m": MINUTE_MS, "3m": 3 * MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS, "1h": HOUR_MS, "2h": 2 * HOUR_MS, "4h": 4 * HOUR_MS,
+    "6h": 6 * HOUR_MS, "8h": 8 * HOUR_MS, "12h": 12 * HOUR_MS, "1d": DAY_MS,
+    "3d": 3 * DAY_MS, "1w": WEEK_MS,
 }  # fmt: skip
 
 
 def _month_start_ms(year: int, month: int) -> int:
-    return (date(year, month, 1).toordinal() - _EPOCH_ORDINAL) * _DAY_MS
+    return (date(year, month, 1).toordinal() - _EPOCH_ORDINAL) * DAY_MS
 
 
 def open_time(interval: str, t_ms: int) -> int:
     """The open time of the ``interval`` kline holding the instant ``t_ms`` (UTC)."""
     if interval == "1M":
-        day = date.fromordinal(_EPOCH_ORDINAL + t_ms // _DAY_MS)
+        day = date.fromordinal(_EPOCH_ORDINAL + t_ms // DAY_MS)
         return _month_start_ms(day.year, day.month)
     length = _LENGTH_MS.get(interval)
     if length is None:
         raise ValueError(f"unknown kline interval {interval!r}")
     if interval == "1w":
-        return t_ms - (t_ms - _MONDAY_MS) % _WEEK_MS
+        return t_ms - (t_ms - _MONDAY_MS) % WEEK_MS
     return t_ms - t_ms % length
 
 
@@ -83,7 +79,7 @@ def close_time(interval: str, open_ms: int) -> int:
     """The close time of the kline opened at ``open_ms``: the next open time minus 1 ms."""
     start = open_time(interval, open_ms)
     if interval == "1M":
-        day = date.fromordinal(_EPOCH_ORDINAL + start // _DAY_MS)
+        day = date.fromordinal(_EPOCH_ORDINAL + start // DAY_MS)
         year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
         return _month_start_ms(year, month) - 1
     return start + _LENGTH_MS[interval] - 1

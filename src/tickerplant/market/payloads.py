@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from tickerplant.market.encoding import fixed
 from tickerplant.market.events import (
     AggTradeCM,
     AggTradeUM,
@@ -23,7 +22,8 @@ from tickerplant.market.events import (
     TradeEvent,
 )
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.stats import DAY_MS, RollingWindow
+from tickerplant.market.stats import RollingWindow
+from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
 from tickerplant.market.updates import Trade
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals
-_MINUTE_MS = 60_000
 _PERCENT = Decimal("0.001")
 
 
@@ -99,7 +98,7 @@ def ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> TickerUM | Ticker
     pd = inst.price_decimals
     change = w.close - w.open
     percent = (Decimal(change) * 100 / Decimal(w.open)).quantize(_PERCENT) if w.open else Decimal("0.000")
-    open_ms = (now_ms - DAY_MS) // _MINUTE_MS * _MINUTE_MS  # the live window opens on a minute (§4.3)
+    open_ms = (now_ms - DAY_MS) // MINUTE_MS * MINUTE_MS  # the live window opens on a minute (§4.3)
     fields = (
         fixed(change, pd), str(percent), _weighted_average(inst, w), fixed(w.close, pd),
         fixed(w.last_qty, inst.qty_decimals), fixed(w.open, pd), fixed(w.high, pd), fixed(w.low, pd),

@@ -25,7 +25,8 @@ import msgspec
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.stats import DAY_MS, RollingWindow
+from tickerplant.market.stats import RollingWindow
+from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 
 __all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "Plant", "StreamMessage", "SymbolState"]

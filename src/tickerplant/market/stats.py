@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["DAY_MS", "RollingWindow"]
+from tickerplant.market.units import DAY_MS
 
-DAY_MS = 86_400_000
+__all__ = ["RollingWindow"]
+
 
 
 class RollingWindow:

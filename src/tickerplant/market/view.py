@@ -20,7 +20,6 @@ from collections.abc import Sequence
 import msgspec
 
 from tickerplant.market.book import OrderBook
-from tickerplant.market.encoding import units
 from tickerplant.market.events import (
     BookTickerCM,
     BookTickerUM,
@@ -33,6 +32,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
 from tickerplant.market.payloads import quote_units
 from tickerplant.market.plant import StreamMessage
+from tickerplant.market.units import to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
 
@@ -180,8 +180,8 @@ class MarketView:
         for payload in backlog:
             try:
                 event = decoder.decode(payload)
-                bids = [(units(price, pd), units(qty, qd)) for price, qty in event.b]
-                asks = [(units(price, pd), units(qty, qd)) for price, qty in event.a]
+                bids = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.b]
+                asks = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.a]
             except (ValueError, msgspec.DecodeError) as exc:
                 self._unreadable(view, payload, exc)
                 continue
@@ -207,8 +207,8 @@ class MarketView:
         assert ticker is not None
         pd, qd = view.inst.price_decimals, view.inst.qty_decimals
         book = OrderBook()
-        book.set_level(True, units(ticker.b, pd), units(ticker.B, qd))
-        book.set_level(False, units(ticker.a, pd), units(ticker.A, qd))
+        book.set_level(True, to_units(ticker.b, pd), to_units(ticker.B, qd))
+        book.set_level(False, to_units(ticker.a, pd), to_units(ticker.A, qd))
         book.last_update_id = ticker.u
         view.book_time_ms = ticker.T
         return book
@@ -225,7 +225,7 @@ class MarketView:
         for payload in backlog:
             try:
                 agg = _aggregate.decode(payload)
-                price, qty = units(agg.p, pd), units(agg.q, qd)
+                price, qty = to_units(agg.p, pd), to_units(agg.q, qd)
             except (ValueError, msgspec.DecodeError) as exc:
                 self._unreadable(view, payload, exc)
                 continue

@@ -14,9 +14,9 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.market.encoding import fixed
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines import INTERVALS, rest_row
+from tickerplant.market.units import fixed
 from tickerplant.market.view import MarketView, SymbolView
 
 __all__ = ["DEPTH_LIMITS", "ApiError", "MarketData", "Method", "Params"]

@@ -1,0 +1,106 @@
+"""Units: exact decimals as integer counts, and time in milliseconds — the one home of both.
+
+Prices and quantities travel as JSON strings (spec §4.0) and are held as integer counts of
+``10**-decimals`` of the instrument, so arithmetic is exact and writing them back is a
+string operation. Times are integer Unix milliseconds, the unit Binance uses on the wire.
+
+- ``fixed`` writes units with exactly ``decimals`` digits after the point, as Binance does;
+- ``to_units`` (text) and ``bytes_to_units`` (the replay's hot path over file bytes) read
+  them back exactly and refuse finer digits (``FinerDigits``);
+- ``decimals_of`` counts the digits after the point that carry value ("0.10" -> 1), and
+  ``places_written`` the digits as written ("0.10" -> 2: a tick size printed with a
+  symbol's price precision).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+__all__ = [
+    "DAY_MS",
+    "HOUR_MS",
+    "MINUTE_MS",
+    "SECOND_MS",
+    "WEEK_MS",
+    "FinerDigits",
+    "bytes_to_units",
+    "decimals_of",
+    "fixed",
+    "places_written",
+    "to_units",
+]
+
+SECOND_MS = 1_000
+MINUTE_MS = 60 * SECOND_MS
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+WEEK_MS = 7 * DAY_MS
+
+_POW10 = [10**i for i in range(19)]
+
+
+class FinerDigits(ValueError):
+    """A number with more digits after the point than the instrument's units hold."""
+
+
+def fixed(units: int, decimals: int) -> str:
+    """``units * 10**-decimals`` written with exactly ``decimals`` digits after the point."""
+    if decimals <= 0:
+        return str(units)
+    if units >= 0:
+        digits = str(units)
+        if len(digits) > decimals:  # the common case: no padding, no sign
+            return f"{digits[:-decimals]}.{digits[-decimals:]}"
+    sign = "-" if units < 0 else ""
+    digits = str(abs(units)).rjust(decimals + 1, "0")
+    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+def to_units(text: str, decimals: int) -> int:
+    """The inverse of ``fixed``: a decimal string as an integer count of 10**-decimals.
+
+    Strings written by ``fixed`` take the fast path; any other exact decimal (an upstream
+    that writes "25.35190000", a catalogue's "0.1") is converted exactly. Finer digits
+    raise ``FinerDigits``; text that is no finite number raises ``ValueError``.
+    """
+    whole, dot, frac = text.partition(".")
+    if len(frac) == decimals and whole.isdigit() and (not dot or frac.isdigit()):
+        return int(whole + frac)
+    try:
+        scaled = Decimal(text).scaleb(decimals)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not scaled.is_finite():
+        raise ValueError(f"{text!r} is not a finite number")
+    if scaled != scaled.to_integral_value():
+        raise FinerDigits(f"{text!r} has more than {decimals} decimals")
+    return int(scaled)
+
+
+def bytes_to_units(text: bytes, decimals: int) -> int:
+    """``to_units`` for the plain decimals of a file's bytes ("26.67000000"), without a
+    Decimal on the way: the replay converts every price and quantity of every row."""
+    whole, _, frac = text.partition(b".")
+    n = len(frac)
+    if n == decimals:
+        value: int = int(whole + frac)
+        return value
+    if n < decimals:
+        value = int(whole + frac) * _POW10[decimals - n]
+        return value
+    if frac[decimals:].strip(b"0"):
+        raise FinerDigits(f"{text.decode()!r} has more than {decimals} decimals")
+    value = int(whole + frac[:decimals])
+    return value
+
+
+def decimals_of(text: str | bytes) -> int:
+    """Digits after the point that carry value: "26.67000000" -> 2, "1000" -> 0."""
+    if isinstance(text, bytes):
+        return len(text.partition(b".")[2].rstrip(b"0"))
+    return len(text.partition(".")[2].rstrip("0"))
+
+
+def places_written(text: str) -> int:
+    """Digits after the point as written, zeros included: "0.10" -> 2."""
+    return len(text.partition(".")[2])

@@ -1,0 +1,51 @@
+"""Units: the one home of exact decimals and ms constants."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tickerplant.market.units import (
+    DAY_MS,
+    FinerDigits,
+    bytes_to_units,
+    decimals_of,
+    fixed,
+    places_written,
+    to_units,
+)
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15), st.integers(min_value=0, max_value=10))
+def test_fixed_and_to_units_are_inverse(units: int, decimals: int) -> None:
+    text = fixed(units, decimals)
+    assert Decimal(text) == Decimal(units).scaleb(-decimals)
+    assert to_units(text, decimals) == units
+    if units >= 0:
+        assert bytes_to_units(text.encode(), decimals) == units
+
+
+def test_reading_other_writings_exactly_and_refusing_finer_digits() -> None:
+    assert to_units("25.35190000", 4) == 253519
+    assert to_units("0.1", 2) == 10
+    assert bytes_to_units(b"26.67000000", 2) == 2667
+    assert bytes_to_units(b"7", 3) == 7000
+    with pytest.raises(FinerDigits):
+        to_units("0.125", 2)
+    with pytest.raises(FinerDigits):
+        bytes_to_units(b"0.125", 2)
+    for bad in ("abc", "NaN", "Infinity"):
+        with pytest.raises(ValueError):
+            to_units(bad, 2)
+
+
+def test_digit_counts() -> None:
+    assert decimals_of("26.67000000") == decimals_of(b"26.67000000") == 2
+    assert decimals_of("1000") == 0
+    assert decimals_of("0.10") == decimals_of("0.1") == 1
+    assert places_written("0.10") == 2
+    assert places_written("1000") == 0
+    assert DAY_MS == 86_400_000
