@@ -1,18 +1,37 @@
-"""Shared fixtures: a real tickerplant on loopback ports chosen by the OS."""
+"""Shared fixtures: a real tickerplant on loopback ports chosen by the OS.
+
+Every test that starts a server runs twice, on the standard asyncio loop and on uvloop
+(production runs uvloop; a listener or client that works on one loop only is a bug).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import pytest
+import uvloop
 
 from tickerplant.app import Tickerplant
 from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, SimulatorConfig
 from tickerplant.feeds import Source
 
 StartServer = Callable[..., Awaitable[Tickerplant]]
+
+_BOTH_LOOPS: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "asyncio": asyncio.new_event_loop,
+    "uvloop": uvloop.new_event_loop,
+}
+_STANDARD_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Loopback tests (those that start a server) on both loops; the rest on asyncio."""
+    if "start_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("loopback"):
+        return _BOTH_LOOPS
+    return _STANDARD_LOOP
 
 
 @pytest.fixture
