@@ -6,9 +6,15 @@ import asyncio
 
 import pytest
 from conftest import StartServer
+from timing import SECONDS, eventually
 
 from tickerplant.client.ws_api import ApiError, RateLimited, WebSocketAPI
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
+from tickerplant.market.units import MINUTE_MS
+
+# 30 s into a UTC minute: the weight window is the clock minute (§7.1)
+_MID_MINUTE_MS = 1_767_225_600_000 + 30_000
 
 
 async def test_concurrent_requests_are_matched_by_id(start_server: StartServer) -> None:
@@ -28,27 +34,41 @@ async def test_concurrent_requests_are_matched_by_id(start_server: StartServer) 
 
 
 async def test_slows_down_before_the_limit_instead_of_running_into_429(start_server: StartServer) -> None:
-    plant = await start_server(request_weight_per_min=40, simulator={"actions_per_s": 1e-9})
-    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", weight_margin=0.9) as api:
+    clock = ManualClock(_MID_MINUTE_MS)  # the server's and the client's
+    plant = await start_server(request_weight_per_min=40, simulator={"actions_per_s": 1e-9}, clock=clock)
+    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", weight_margin=0.9, clock=clock) as api:
         await api.ticker_price("BTCUSDT")  # learn the limit from rateLimits
         assert api.weight_limit == 40
-        sent = 0
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(1.0):  # the client waits for the next minute instead
-                while True:
-                    await api.ticker_book("BTCUSDT")
-                    sent += 1
-        assert sent > 0 and api.weight_used <= 40
+        answered: list[object] = []
+
+        async def ask(times: int) -> None:  # more than one minute's budget of 2-weight requests
+            for _ in range(times):
+                answered.append(await api.ticker_book("BTCUSDT"))
+
+        asker = asyncio.get_running_loop().create_task(ask(25))
+        next_minute = (_MID_MINUTE_MS // MINUTE_MS + 1) * MINUTE_MS
+        # the client holds its next request for the next minute instead of sending it
+        await eventually(lambda: clock.next_due_ms == next_minute, 5 * SECONDS)
+        assert 0 < len(answered) < 25 and api.weight_used <= 40
+        assert not asker.done()  # no 429 was raised
+        clock.set(next_minute)
+        await asyncio.wait_for(asker, 5 * SECONDS)  # a new minute, a new budget: the rest go through
+        assert len(answered) == 25
 
 
 async def test_honours_429_and_418(start_server: StartServer) -> None:
-    plant = await start_server(request_weight_per_min=9, simulator={"actions_per_s": 1e-9})  # handshake 5
-    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", weight_margin=10.0) as api:
+    clock = ManualClock(_MID_MINUTE_MS)
+    plant = await start_server(request_weight_per_min=9, simulator={"actions_per_s": 1e-9}, clock=clock)  # handshake 5
+    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", weight_margin=10.0, clock=clock) as api:
         await api.ticker_book("BTCUSDT")
         await api.ticker_book("BTCUSDT")
         with pytest.raises(RateLimited) as limited:
             await api.ticker_book("BTCUSDT")
-        assert limited.value.status == 429 and limited.value.retry_at_ms > 0
-        with pytest.raises(TimeoutError):  # it will not send again before retryAfter
-            async with asyncio.timeout(0.5):
-                await api.ticker_book("BTCUSDT")
+        assert limited.value.status == 429 and limited.value.retry_at_ms > clock.now_ms()
+        retry = asyncio.get_running_loop().create_task(api.ticker_book("BTCUSDT"))
+        # it will not send again before retryAfter: it waits on the clock for that moment
+        await eventually(lambda: clock.next_due_ms == limited.value.retry_at_ms, 5 * SECONDS)
+        assert not retry.done()
+        clock.set(limited.value.retry_at_ms)
+        book = await asyncio.wait_for(retry, 5 * SECONDS)  # the server's minute has turned too
+        assert book["symbol"] == "BTCUSDT"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from typing import Any
 
 import msgspec
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from tickerplant.clock import Clock, SystemClock
 from tickerplant.market.units import MINUTE_MS
 
 __all__ = ["ApiError", "RateLimited", "WebSocketAPI"]
@@ -78,8 +78,10 @@ class WebSocketAPI:
         weight_margin: float = 0.95,
         ping_interval_s: float = 20.0,
         pong_timeout_s: float = 20.0,
+        clock: Clock | None = None,
     ) -> None:
         self.url = url
+        self._clock = clock or SystemClock()  # the weight minute and the waits (§7.1)
         self.timeout_s = timeout_s
         self.weight_margin = weight_margin  # use at most this share of the weight budget
         self._ping_interval_s = ping_interval_s
@@ -141,7 +143,7 @@ class WebSocketAPI:
         error = reply.error or {}
         code, msg = int(error.get("code", 0)), str(error.get("msg", ""))
         if reply.status in (418, 429):
-            retry_at = int((error.get("data") or {}).get("retryAfter", _now_ms() + MINUTE_MS))
+            retry_at = int((error.get("data") or {}).get("retryAfter", self._clock.now_ms() + MINUTE_MS))
             self._blocked_until_ms = max(self._blocked_until_ms, retry_at)
             raise RateLimited(reply.status, code, msg, retry_at)
         raise ApiError(reply.status, code, msg)
@@ -159,17 +161,18 @@ class WebSocketAPI:
     # -- weight ------------------------------------------------------------------------
 
     async def _wait_for_budget(self, weight: int) -> None:
-        now = _now_ms()
+        clock = self._clock
+        now = clock.now_ms()
         if now < self._blocked_until_ms:  # the server said when (429/418, Retry-After)
-            await asyncio.sleep((self._blocked_until_ms - now) / 1000)
-            now = _now_ms()
+            await clock.sleep_until(self._blocked_until_ms)
+            now = clock.now_ms()
         minute = now // MINUTE_MS
         if minute != self._weight_minute:
             self.weight_used = 0  # the window is the UTC clock minute (§7.1)
             self._weight_minute = minute
         limit = self.weight_limit
         if limit is not None and self.weight_used + weight > limit * self.weight_margin:
-            await asyncio.sleep(((minute + 1) * MINUTE_MS - now) / 1000)
+            await clock.sleep_until((minute + 1) * MINUTE_MS)
             self.weight_used = 0
             self._weight_minute = minute + 1
         self.weight_used += weight  # counted now, corrected by the reply's rateLimits
@@ -196,6 +199,3 @@ class WebSocketAPI:
 def _symbol(symbol: str | None) -> dict[str, Any]:
     return {"symbol": symbol} if symbol else {}
 
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
