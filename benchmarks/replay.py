@@ -2,8 +2,8 @@
 ``--speed max``, against the floor of only reading and parsing the same files, measured
 in the same run on the same core.
 
-    python benchmarks/replay.py                 # ~1.2 M events, ~40 s
-    python benchmarks/replay.py --events 300000 # quicker
+    python -m benchmarks replay                 # ~1.2 M events, ~40 s
+    python -m benchmarks replay --quick         # 300,000 events, ~15 s
 
 Files (generated, seeded, in Binance's exact format): for each of four USDⓈ-M symbols a
 zipped trades file, aggTrades file and bookTicker file, ~100 rows per second of market
@@ -30,10 +30,11 @@ from pathlib import Path
 
 import msgspec
 import uvloop
-from harness import HOST, REPO, ServerProcess, die_with_parent, pin
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-SERVER_CPU, CLIENT_CPU = 0, 1
+from .harness.processes import CLIENT_CPU, HOST, REPO, SERVER_CPU, ServerProcess, pin, supervised
+from .harness.report import Column, Table
+
 SYMBOLS = (("BTCUSDT", 42000.0, "0.1", "0.001"), ("ETHUSDT", 2300.0, "0.01", "0.001"),
            ("SOLUSDT", 100.0, "0.001", "1"), ("BNBUSDT", 310.0, "0.01", "0.01"))  # fmt: skip
 T0 = 1_704_067_200_000
@@ -136,17 +137,11 @@ def _get(url: str) -> dict[str, object]:
         return result
 
 
-def _server_preexec() -> None:
-    die_with_parent()
-    pin(SERVER_CPU)
-
-
 async def measure_server(folder: Path) -> tuple[int, int, float]:
     """(events the server replayed, frames received, seconds from resume to the end)."""
     pin(CLIENT_CPU)
     server = ServerProcess(
-        ["--replay", str(folder), "--speed", "max", "--paused", "--no-progress", "--log-level", "WARNING"],
-        _server_preexec,
+        ["--replay", str(folder), "--speed", "max", "--paused", "--no-progress", "--log-level", "WARNING"]
     )
     try:
         await asyncio.to_thread(server.wait_listening, 60.0)
@@ -175,15 +170,40 @@ async def measure_server(folder: Path) -> tuple[int, int, float]:
         server.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def report(events: int, seconds: float, frames: int, floor_rows: int, floor_s: float) -> None:
+    served = events / seconds
+    floor_rate = floor_rows / floor_s
+    print()
+    table = Table(
+        [Column("", 32, left=True), Column("events", 10), Column("seconds", 8), Column("events/s", 10)]
     )
-    parser.add_argument("--events", type=int, default=1_200_000, help="rows across all files")
-    args = parser.parse_args()
+    table.print(
+        [
+            ["tickerplant --replay --speed max", f"{events:,}", f"{seconds:.2f}", f"{served:,.0f}"],
+            ["floor: read + parse the files", f"{floor_rows:,}", f"{floor_s:.2f}", f"{floor_rate:,.0f}"],
+        ]
+    )
+    print()
+    print(f"frames delivered to the client: {frames:,} ({frames / seconds:,.0f}/s)")
+    print(f"ratio (tickerplant / floor): {served / floor_rate:.2f}   (no target: a reference)")
+    print(f"(repo {REPO.name}; server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks replay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--events", type=int, default=None, help="rows across all files (1,200,000; 300,000)")
+    parser.add_argument("--quick", action="store_true", help="300,000 rows")
+    args = parser.parse_args(argv)
+    if args.events is None:
+        args.events = 300_000 if args.quick else 1_200_000
     if (os.cpu_count() or 0) < 2:
         print("WARNING: fewer than 2 CPUs: server and client share one")
-    with tempfile.TemporaryDirectory() as tmp:
+    t0 = time.monotonic()
+    with supervised(), tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(f"generating {args.events:,} rows …", flush=True)
         rows = generate(folder, args.events)
@@ -191,16 +211,6 @@ def main() -> None:
         print(f"  {rows:,} rows in {len(list(folder.glob('*.zip')))} zips, {size / 1e6:.1f} MB compressed")
         events, frames, seconds = uvloop.run(measure_server(folder))
         floor_rows, floor_s = floor(folder)
-    served = events / seconds
-    floor_rate = floor_rows / floor_s
-    print()
-    print(f"{'':34}{'events':>12}{'seconds':>10}{'events/s':>12}")
-    print(f"{'tickerplant --replay --speed max':34}{events:>12,}{seconds:>10.2f}{served:>12,.0f}")
-    print(f"{'floor: read + parse the files':34}{floor_rows:>12,}{floor_s:>10.2f}{floor_rate:>12,.0f}")
-    print(f"frames delivered to the client: {frames:,} ({frames / seconds:,.0f}/s)")
-    print(f"ratio (tickerplant / floor): {served / floor_rate:.2f}")
-    print(f"(repo {REPO.name}; server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU})")
-
-
-if __name__ == "__main__":
-    main()
+        report(events, seconds, frames, floor_rows, floor_s)
+    print(f"(total {time.monotonic() - t0:.0f} s)")
+    return 0

@@ -1,0 +1,39 @@
+"""`python -m benchmarks <name> [options]` runs one benchmark; `python -m benchmarks` lists them.
+
+Each prints its figures against a floor measured in the same run, and always exits 0 when it
+completes: it measures. `--quick` makes any of them a short smoke run."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SCENARIOS = {
+    "fanout": "bookTicker fan-out to many connections, against a raw-uvloop floor",
+    "ws_api": "WebSocket API request/response (ticker.book), against a picows floor",
+    "client": "bookTicker consumed into typed objects: tickerplant's client, python-binance, the SDK",
+    "replay": "Binance public files to the wire at --speed max, against reading and parsing them",
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m benchmarks <name> [--quick] [options]   (<name> --help for its options)", ""]
+    lines += [f"  {name:<8} {what}" for name, what in SCENARIOS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    name, *rest = argv
+    if name not in SCENARIOS:
+        print(f"unknown benchmark {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    scenario = importlib.import_module(f"benchmarks.{name}")
+    code: int = scenario.main(rest)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
