@@ -1,14 +1,19 @@
-"""The fan-out: frames built once, the same bytes to every subscriber, one write per flush."""
+"""The fan-out: frames built once, the same bytes to every subscriber, one write per flush.
+
+No event loop: the fan-out's end-of-iteration flush goes through a scheduler the test
+holds, and the test runs it by hand."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
 from tickerplant.gateway.fanout import FanOut, control_frame, text_frame
 from tickerplant.market.plant import StreamMessage
 
 
-class Sink:
+class Connection:
+    """A subscriber that records each write it is given."""
+
     def __init__(self) -> None:
         self.pending: list[bytes] = []
         self.writes: list[list[bytes]] = []
@@ -18,6 +23,21 @@ class Sink:
         self.pending.clear()
 
 
+class Loop:
+    """The end of a loop iteration, run by hand."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[Callable[[], None]] = []
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        self.scheduled.append(callback)
+
+    def end_iteration(self) -> None:
+        scheduled, self.scheduled = self.scheduled, []
+        for callback in scheduled:
+            callback()
+
+
 def test_frames_follow_rfc6455_lengths() -> None:
     assert text_frame(b"x") == b"\x81\x01x"
     assert text_frame(b"a" * 126)[:4] == b"\x81\x7e\x00\x7e"
@@ -25,55 +45,79 @@ def test_frames_follow_rfc6455_lengths() -> None:
     assert control_frame(0x9, b"123") == b"\x89\x03123"
 
 
-async def test_one_frame_object_for_every_raw_subscriber_and_one_flush_per_iteration() -> None:
-    fanout = FanOut(asyncio.get_running_loop())
-    sinks = [Sink() for _ in range(5)]
-    for sink in sinks:
-        fanout.add(sink, "btcusdt@bookTicker", "btcusdt@bookTicker", combined=False)
+def test_one_frame_object_for_every_raw_subscriber_and_one_flush_per_iteration() -> None:
+    loop = Loop()
+    fanout = FanOut(loop.call_soon)
+    connections = [Connection() for _ in range(5)]
+    for connection in connections:
+        fanout.add(connection, "btcusdt@bookTicker", "btcusdt@bookTicker", combined=False)
     fanout.publish([StreamMessage("btcusdt@bookTicker", b'{"u":1}'), StreamMessage("other", b"{}")])
     fanout.publish([StreamMessage("btcusdt@bookTicker", b'{"u":2}')])
-    await asyncio.sleep(0)
-    assert all(len(sink.writes) == 1 and len(sink.writes[0]) == 1 for sink in sinks)
-    first = sinks[0].writes[0][0]
-    assert all(sink.writes[0][0] is first for sink in sinks), "one joined bytes object for all"
+    loop.end_iteration()
+    assert all(len(connection.writes) == 1 and len(connection.writes[0]) == 1 for connection in connections)
+    first = connections[0].writes[0][0]
+    assert all(connection.writes[0][0] is first for connection in connections), "one joined bytes object for all"
     assert first == text_frame(b'{"u":1}') + text_frame(b'{"u":2}')
 
 
-async def test_combined_wrapper_is_built_once_per_subscribed_name() -> None:
-    fanout = FanOut(asyncio.get_running_loop())
-    a, b, c = Sink(), Sink(), Sink()
+def test_combined_wrapper_is_built_once_per_subscribed_name() -> None:
+    loop = Loop()
+    fanout = FanOut(loop.call_soon)
+    a, b, c = Connection(), Connection(), Connection()
     fanout.add(a, "btcusdt@bookTicker", "btcusdt@bookTicker", combined=True)
     fanout.add(b, "btcusdt@bookTicker", "btcusdt@bookTicker", combined=True)
     fanout.add(c, "btcusdt@bookTicker", "BTCUSDT@bookTicker", combined=True)
     fanout.publish([StreamMessage("btcusdt@bookTicker", b'{"u":1}')])
-    await asyncio.sleep(0)
+    loop.end_iteration()
     assert a.writes[0][0] is b.writes[0][0]
     assert a.writes[0][0] == text_frame(b'{"stream":"btcusdt@bookTicker","data":{"u":1}}')
     assert c.writes[0][0] == text_frame(b'{"stream":"BTCUSDT@bookTicker","data":{"u":1}}')
 
 
-async def test_removing_routes_stops_delivery() -> None:
-    fanout = FanOut(asyncio.get_running_loop())
-    sink = Sink()
-    fanout.add(sink, "k", "k", combined=False)
-    fanout.add(sink, "k", "K", combined=False)  # two names delivering one stream: two copies
+def test_removing_routes_stops_delivery() -> None:
+    loop = Loop()
+    fanout = FanOut(loop.call_soon)
+    connection = Connection()
+    fanout.add(connection, "k", "k", combined=False)
+    fanout.add(connection, "k", "K", combined=False)  # two names delivering one stream: two copies
     fanout.publish([StreamMessage("k", b"1")])
-    await asyncio.sleep(0)
-    fanout.remove(sink, "k", "K", combined=False)
+    loop.end_iteration()
+    fanout.remove(connection, "k", "K", combined=False)
     fanout.publish([StreamMessage("k", b"2")])
-    await asyncio.sleep(0)
-    fanout.remove(sink, "k", "k", combined=False)
+    loop.end_iteration()
+    fanout.remove(connection, "k", "k", combined=False)
     fanout.publish([StreamMessage("k", b"3")])
-    await asyncio.sleep(0)
-    assert sink.writes == [[text_frame(b"1"), text_frame(b"1")], [text_frame(b"2")]]
+    loop.end_iteration()
+    assert connection.writes == [[text_frame(b"1"), text_frame(b"1")], [text_frame(b"2")]]
 
 
-async def test_replies_go_out_before_the_data_of_the_same_iteration() -> None:
-    fanout = FanOut(asyncio.get_running_loop())
-    sink = Sink()
-    fanout.add(sink, "k", "k", combined=False)
-    fanout.add(sink, "k", "K", combined=False)  # two names delivering one stream: two copies
+def test_replies_go_out_before_the_data_of_the_same_iteration() -> None:
+    loop = Loop()
+    fanout = FanOut(loop.call_soon)
+    connection = Connection()
+    fanout.add(connection, "k", "k", combined=False)
+    fanout.add(connection, "k", "K", combined=False)  # two names delivering one stream: two copies
     fanout.publish([StreamMessage("k", b"1")])
-    fanout.queue(sink, b"reply")
-    await asyncio.sleep(0)
-    assert sink.writes == [[b"reply", text_frame(b"1"), text_frame(b"1")]]
+    fanout.queue(connection, b"reply")
+    loop.end_iteration()
+    assert connection.writes == [[b"reply", text_frame(b"1"), text_frame(b"1")]]
+
+
+def test_publishing_schedules_one_flush_per_iteration_and_nothing_for_unrouted_streams() -> None:
+    loop = Loop()
+    fanout = FanOut(loop.call_soon)
+    connection = Connection()
+    fanout.add(connection, "k", "k", combined=False)
+    fanout.publish([StreamMessage("nobody", b"0")])
+    assert loop.scheduled == []  # no route, no flush
+    fanout.publish([StreamMessage("k", b"1")])
+    fanout.publish([StreamMessage("k", b"2")])
+    fanout.queue(connection, b"reply")
+    assert len(loop.scheduled) == 1
+    assert connection.writes == []  # nothing goes out before the iteration ends
+    loop.end_iteration()
+    assert connection.writes == [[b"reply", text_frame(b"1") + text_frame(b"2")]]
+    fanout.publish([StreamMessage("k", b"3")])
+    assert len(loop.scheduled) == 1  # the next iteration gets its own flush
+    loop.end_iteration()
+    assert connection.writes[-1] == [text_frame(b"3")]

@@ -4,24 +4,39 @@ bare client for misbehaviour (spec §2, §3, §4.1, §4.2)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import websockets
 from conftest import StartServer
-from rawws import CLOSE, PING, TEXT, RawWebSocket, close_code
+from rawws import CLOSE, TEXT, Frame, RawWebSocket, close_code
+from scripted_market import ScriptedMarket, book_ticker, publish, round_trip
+from timing import SECONDS
 
 from tickerplant.app import Tickerplant
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.errors import CLOSE_FINISHED
 
 BOOK_TICKER_UM = ["e", "u", "s", "b", "B", "a", "A", "T", "E"]
 BOOK_TICKER_CM = ["e", "u", "s", "ps", "b", "B", "a", "A", "T", "E"]
 MINI_UM = ["e", "E", "s", "c", "o", "h", "l", "v", "q"]
 MINI_CM = ["e", "E", "s", "ps", "c", "o", "h", "l", "v", "q"]
+
+
+async def scripted_server(start_server: StartServer, **overrides: Any) -> Tickerplant:
+    """A server whose streams carry only what the test publishes, on a clock that stands
+    still unless the test moves it."""
+    clock = ManualClock()
+    return await start_server(clock=clock, source=ScriptedMarket(clock), **overrides)
+
+
+async def next_text(ws: RawWebSocket) -> Any:
+    return json.loads((await ws.recv_until(TEXT, timeout=5 * SECONDS)).payload)
 
 
 def connect(uri: str, **kwargs: Any) -> Any:
@@ -34,7 +49,7 @@ def url(plant: Tickerplant, market: Market, path: str) -> str:
     return plant.url(market) + path
 
 
-async def messages(ws: Any, count: int, timeout: float = 10.0) -> list[Any]:
+async def messages(ws: Any, count: int, timeout: float = 10 * SECONDS) -> list[Any]:
     out = []
     async with asyncio.timeout(timeout):
         while len(out) < count:
@@ -94,7 +109,7 @@ async def test_quarterly_contracts_are_listed_and_stream(start_server: StartServ
     assert quarterly, "COIN-M lists delivery contracts"
     name = quarterly[0].symbol.lower() + "@bookTicker"
     async with connect(url(plant, Market.CM, f"/stream?streams={name}")) as ws:
-        got = await messages(ws, 2, timeout=20)
+        got = await messages(ws, 2, timeout=20 * SECONDS)
     assert got[0]["stream"] == name and got[0]["data"]["s"] == quarterly[0].symbol
 
 
@@ -115,7 +130,7 @@ async def test_combined_stream_wraps_with_the_subscribed_name(start_server: Star
 async def test_mini_ticker_is_warm_from_the_first_push(start_server: StartServer) -> None:
     plant = await start_server()
     async with connect(url(plant, Market.UM, "/market/ws/btcusdt@miniTicker")) as ws:
-        (mini,) = await messages(ws, 1, timeout=5)
+        (mini,) = await messages(ws, 1, timeout=5 * SECONDS)
     assert list(mini) == MINI_UM
     assert float(mini["v"]) > 0 and float(mini["q"]) > 0
     assert float(mini["l"]) <= float(mini["o"]) <= float(mini["h"])
@@ -126,51 +141,41 @@ async def test_mini_ticker_is_warm_from_the_first_push(start_server: StartServer
 async def test_all_mini_tickers_array(start_server: StartServer) -> None:
     plant = await start_server()
     async with connect(url(plant, Market.UM, "/ws/!miniTicker@arr")) as ws:
-        (array,) = await messages(ws, 1, timeout=5)
+        (array,) = await messages(ws, 1, timeout=5 * SECONDS)
     assert isinstance(array, list) and len(array) > 10
     assert all(list(item) == MINI_UM for item in array)
 
 
 async def test_live_subscription_protocol(start_server: StartServer) -> None:
-    plant = await start_server()
-    async with connect(url(plant, Market.UM, "/ws")) as ws:
-        await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 1}))
-        assert json.loads(await ws.recv()) == {"result": None, "id": 1}
-        data = json.loads(await ws.recv())
-        assert data["e"] == "bookTicker"
-        await ws.send(json.dumps({"method": "SET_PROPERTY", "params": ["combined", True], "id": "a-uuid"}))
-        seen_ack = False
-        async with asyncio.timeout(5):
-            while True:
-                message = json.loads(await ws.recv())
-                if message == {"result": None, "id": "a-uuid"}:
-                    seen_ack = True
-                elif seen_ack:
-                    assert message["stream"] == "btcusdt@bookTicker"
-                    break
-        await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 7}))
-        await ws.send(json.dumps({"method": "UNSUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 8}))
-        replies = []
-        async with asyncio.timeout(5):
-            while len(replies) < 2:
-                message = json.loads(await ws.recv())
-                if "id" in message:
-                    replies.append(message)
-        assert replies == [{"result": ["btcusdt@bookTicker"], "id": 7}, {"result": None, "id": 8}]
-        await ws.send(json.dumps({"method": "GET_PROPERTY", "params": ["combined"], "id": 9}))
-        async with asyncio.timeout(5):
-            while True:  # frames queued before the UNSUBSCRIBE may still arrive; then silence
-                message = json.loads(await ws.recv())
-                if message.get("id") == 9:
-                    assert message == {"result": True, "id": 9}
-                    break
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.3):
-                await ws.recv()
+    plant = await scripted_server(start_server)
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
+
+    async def ask(request: dict[str, Any]) -> Any:
+        ws.send_text(json.dumps(request))
+        return await next_text(ws)
+
+    assert await ask({"method": "SUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 1}) == {"result": None, "id": 1}
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 1))
+    assert (await next_text(ws))["u"] == 1
+    assert await ask({"method": "SET_PROPERTY", "params": ["combined", True], "id": "a-uuid"}) == {
+        "result": None,
+        "id": "a-uuid",
+    }
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 2))
+    combined = await next_text(ws)
+    assert combined["stream"] == "btcusdt@bookTicker" and combined["data"]["u"] == 2
+    assert await ask({"method": "LIST_SUBSCRIPTIONS", "id": 7}) == {"result": ["btcusdt@bookTicker"], "id": 7}
+    assert await ask({"method": "UNSUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 8}) == {"result": None, "id": 8}
+    assert await ask({"method": "GET_PROPERTY", "params": ["combined"], "id": 9}) == {"result": True, "id": 9}
+    assert await ask({"method": "SUBSCRIBE", "params": ["ethusdt@bookTicker"], "id": 10}) == {"result": None, "id": 10}
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 3))
+    publish(plant, Market.UM, "ethusdt@bookTicker", book_ticker("ETHUSDT", 4))
+    assert (await next_text(ws))["stream"] == "ethusdt@bookTicker"  # nothing more from btcusdt
+    await ws.close()
 
 
 async def test_ccxt_style_slot_path_and_errors_keep_the_connection(start_server: StartServer) -> None:
-    plant = await start_server()
+    plant = await scripted_server(start_server)
     async with connect(url(plant, Market.UM, "/public/ws/0")) as ws:
         await ws.send('{"method":"SUBSCRIBE","params":["ethusdt@bookTicker"],"id":-3}')
         assert json.loads(await ws.recv()) == {
@@ -187,108 +192,58 @@ async def test_ccxt_style_slot_path_and_errors_keep_the_connection(start_server:
 async def test_uppercase_is_acknowledged_silent_and_logged(
     start_server: StartServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plant = await start_server()
+    plant = await scripted_server(start_server)
     caplog.set_level(logging.WARNING, logger="tickerplant.streams")
-    async with connect(url(plant, Market.UM, "/ws")) as ws:
-        await ws.send('{"method":"SUBSCRIBE","params":["BTCUSDT@bookTicker"],"id":1}')
-        assert json.loads(await ws.recv()) == {"result": None, "id": 1}
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.5):
-                await ws.recv()
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
+    ws.send_text('{"method":"SUBSCRIBE","params":["BTCUSDT@bookTicker","ethusdt@bookTicker"],"id":1}')
+    assert await next_text(ws) == {"result": None, "id": 1}
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 1))
+    publish(plant, Market.UM, "ethusdt@bookTicker", book_ticker("ETHUSDT", 2))
+    assert (await next_text(ws))["s"] == "ETHUSDT"  # BTCUSDT's came first and was not delivered
+    await ws.close()
     assert any("BTCUSDT@bookTicker" in r.getMessage() and "lowercase" in r.getMessage() for r in caplog.records)
 
 
 async def test_lenient_case_delivers_uppercase(start_server: StartServer) -> None:
-    plant = await start_server(lenient_case=True)
-    async with connect(url(plant, Market.UM, "/stream?streams=BTCUSDT@bookTicker")) as ws:
-        (message,) = await messages(ws, 1)
+    plant = await scripted_server(start_server, lenient_case=True)
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/stream?streams=BTCUSDT@bookTicker")
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 1))
+    message = await next_text(ws)
     assert message["stream"] == "BTCUSDT@bookTicker" and message["data"]["s"] == "BTCUSDT"
+    await ws.close()
 
 
 async def test_strict_routing(start_server: StartServer) -> None:
-    plant = await start_server(strict_routing=True)
-    async with connect(url(plant, Market.UM, "/ws/btcusdt@miniTicker")) as silent:
-        async with connect(url(plant, Market.UM, "/market/ws/btcusdt@miniTicker")) as routed:
-            (mini,) = await messages(routed, 1, timeout=5)
-            assert mini["e"] == "24hrMiniTicker"
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.3):
-                await silent.recv()
-    async with connect(url(plant, Market.UM, "/ws/btcusdt@bookTicker")) as public:
-        assert (await messages(public, 1))[0]["e"] == "bookTicker"
+    plant = await scripted_server(start_server, strict_routing=True)
+    port = plant.listeners[Market.UM].port
+    unrouted = await RawWebSocket.connect(port, "/ws/btcusdt@miniTicker/btcusdt@bookTicker")
+    routed = await RawWebSocket.connect(port, "/market/ws/btcusdt@miniTicker")
+    mini = b'{"e":"24hrMiniTicker","s":"BTCUSDT"}'
+    publish(plant, Market.UM, "btcusdt@miniTicker", mini)
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 1))
+    assert (await routed.recv_until(TEXT)).payload == mini
+    # the market stream on the unrouted path is silent; the book stream is public
+    assert (await next_text(unrouted))["e"] == "bookTicker"
+    await unrouted.close()
+    await routed.close()
 
 
 async def test_trailing_slash_and_unknown_paths_are_refused(start_server: StartServer) -> None:
-    plant = await start_server()
+    plant = await scripted_server(start_server)
     for path, status in [("/ws/", 400), ("/stream/", 400), ("/nothing/here", 404)]:
         ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, path)
         assert ws.status == status, path
         await ws.close()
 
 
-async def test_server_pings_with_epoch_ms_and_answers_pings(start_server: StartServer) -> None:
-    plant = await start_server(limits={"ping_interval_s": 0.2})
-    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
-    before = plant.clock.now_ms()
-    ping = await ws.recv_until(PING, timeout=3)
-    assert ping.payload.isdigit() and int(ping.payload) >= before
-    ws.send(PING, b"hello")
-    pong = await ws.recv_until(0xA)
-    assert pong.payload == b"hello"
-    await ws.close()
-
-
-async def test_no_pong_closes(start_server: StartServer) -> None:
-    plant = await start_server(limits={"ping_interval_s": 0.1, "pong_timeout_s": 0.5})
-    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
-    frame = await ws.recv_until(CLOSE, timeout=5)
-    assert close_code(frame) == (1008, "No pong received in time")
-    await ws.close()
-
-
-async def test_unsolicited_pongs_keep_the_connection(start_server: StartServer) -> None:
-    plant = await start_server(limits={"ping_interval_s": 10, "pong_timeout_s": 0.5})
-    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
-    for _ in range(8):
-        ws.send(0xA, b"")
-        await asyncio.sleep(0.15)
-    ws.send_text('{"method":"LIST_SUBSCRIPTIONS","id":1}')
-    reply = await ws.recv_until(TEXT)
-    assert reply.payload == b'{"result":[],"id":1}'
-    await ws.close()
-
-
-async def test_connection_age_limit(start_server: StartServer) -> None:
-    plant = await start_server(limits={"max_connection_age_s": 0.5})
-    async with connect(url(plant, Market.CM, "/ws/!bookTicker")) as ws:
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            async with asyncio.timeout(5):
-                while True:
-                    await ws.recv()
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
-
-
-async def test_too_many_messages_close_1008(start_server: StartServer) -> None:
-    plant = await start_server()
-    async with connect(url(plant, Market.UM, "/ws")) as ws:
-        for i in range(11):
-            await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": i}))
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            async with asyncio.timeout(5):
-                while True:
-                    await ws.recv()
-    assert closed.value.rcvd is not None
-    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "Too many requests")
-
-
 async def test_stream_over_the_cap_gets_code_4_and_1008(start_server: StartServer) -> None:
-    plant = await start_server(limits={"max_streams": 3})
+    plant = await scripted_server(start_server, limits={"max_streams": 3})
     async with connect(url(plant, Market.UM, "/ws/btcusdt@bookTicker")) as ws:
         await ws.send('{"method":"SUBSCRIBE","params":["a@bookTicker","b@bookTicker"],"id":1}')
         await ws.send('{"method":"SUBSCRIBE","params":["c@bookTicker"],"id":2}')
         replies = []
         with pytest.raises(websockets.ConnectionClosed) as closed:
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(5 * SECONDS):
                 while True:
                     message = json.loads(await ws.recv())
                     if "id" in message:
@@ -302,57 +257,88 @@ async def test_stream_over_the_cap_gets_code_4_and_1008(start_server: StartServe
 
 
 async def test_invalid_json_gets_code_3_and_a_disconnect(start_server: StartServer) -> None:
-    plant = await start_server()
+    plant = await scripted_server(start_server)
     async with connect(url(plant, Market.UM, "/ws")) as ws:
         await ws.send("hello, not json")
         reply = json.loads(await ws.recv())
         assert reply == {"error": {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}, "id": None}
         with pytest.raises(websockets.ConnectionClosed):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(5 * SECONDS):
                 await ws.recv()
 
 
-async def test_a_slow_consumer_is_cut_off_and_others_go_on(start_server: StartServer) -> None:
-    plant = await start_server(
-        limits={"send_buffer_bytes": 64 * 1024, "slow_close_grace_s": 0.2},
-        simulator={"actions_per_s": None},
-    )
-    port = plant.listeners[Market.CM].port
-    streams = plant.listeners[Market.CM].streams
-    assert streams is not None
-    slow = await RawWebSocket.connect(port, "/ws/!bookTicker", rcvbuf=4096)
-    async with connect(url(plant, Market.CM, "/ws/!bookTicker")) as healthy:
-        await asyncio.sleep(0)
-        assert (await messages(healthy, 1))[0]["e"] == "bookTicker"
-        async with asyncio.timeout(20):
-            while len(streams.connections) > 1:
-                await healthy.recv()
-        received = await messages(healthy, 200)
-        assert all(m["e"] == "bookTicker" for m in received)
-    await slow.close()
+async def fill_until(plant: Tickerplant, reader: RawWebSocket, done: Callable[[], bool]) -> None:
+    """Publish 16 KiB book tickers, each read by ``reader`` (so it never falls behind),
+    until ``done()``: a connection that does not read falls further behind each time."""
+    update_id = 0
+    async with asyncio.timeout(10 * SECONDS):
+        while not done():
+            update_id += 1
+            payload = book_ticker("BTCUSDT", update_id, padding=16 * 1024)
+            publish(plant, Market.UM, "btcusdt@bookTicker", payload)
+            assert await reader.recv(timeout=5 * SECONDS) == Frame(TEXT, payload)
 
 
-async def test_injected_fault_drop_aborts_without_a_close_frame(start_server: StartServer) -> None:
-    plant = await start_server(faults={"drop_after_s": 0.3})
-    ws = await RawWebSocket.connect(plant.listeners[Market.CM].port, "/ws/!bookTicker")
+async def read_to_the_end(ws: RawWebSocket) -> list[Frame]:
     frames = []
     with pytest.raises((asyncio.IncompleteReadError, ConnectionResetError)):
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10 * SECONDS):
             while True:
-                frames.append(await ws.recv())
-    assert frames and CLOSE not in {f.opcode for f in frames}
-    await ws.close()
+                frames.append(await ws.recv(timeout=5 * SECONDS))
+    return frames
 
 
-async def test_injected_fault_stall_goes_silent(start_server: StartServer) -> None:
-    plant = await start_server(faults={"stall_after_s": 0.3})
-    ws = await RawWebSocket.connect(plant.listeners[Market.CM].port, "/ws/!bookTicker")
-    assert (await ws.recv()).opcode == TEXT
-    await asyncio.sleep(0.5)
-    with contextlib.suppress(TimeoutError):  # drain what was already in flight
-        while True:
-            await ws.recv(timeout=0.2)
-    ws.send(PING, b"anyone?")
-    with pytest.raises(TimeoutError):
-        await ws.recv(timeout=0.5)
-    await ws.close()
+async def test_a_slow_consumer_is_cut_off_aborted_after_the_grace_and_others_go_on(
+    start_server: StartServer,
+) -> None:
+    plant = await scripted_server(start_server, limits={"send_buffer_bytes": 64 * 1024, "slow_close_grace_s": 1.0})
+    clock = plant.clock
+    assert isinstance(clock, ManualClock)
+    surface = plant.listeners[Market.UM].streams
+    assert surface is not None
+    port = plant.listeners[Market.UM].port
+    slow = await RawWebSocket.connect(port, "/ws/btcusdt@bookTicker", rcvbuf=4096)
+    (slow_connection,) = surface.connections
+    healthy = await RawWebSocket.connect(port, "/ws/btcusdt@bookTicker")
+    await fill_until(plant, healthy, lambda: slow_connection.closing)
+    # Cut off: its close frame waits behind what it has not read, for the grace period.
+    clock.advance(999)
+    await round_trip(healthy)
+    assert slow_connection in surface.connections
+    clock.advance(1)
+    async with asyncio.timeout(5 * SECONDS):
+        while slow_connection in surface.connections:
+            await asyncio.sleep(0)
+    frames = await read_to_the_end(slow)
+    assert CLOSE not in {f.opcode for f in frames}, "aborted: the queued close frame was dropped"
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 0))
+    assert (await next_text(healthy))["u"] == 0
+    await slow.close()
+    await healthy.close()
+
+
+async def test_the_end_of_the_source_closes_each_stream_once_it_has_read_or_at_the_deadline(
+    start_server: StartServer,
+) -> None:
+    plant = await scripted_server(start_server)
+    clock = plant.clock
+    assert isinstance(clock, ManualClock)
+    surface = plant.listeners[Market.UM].streams
+    assert surface is not None
+    port = plant.listeners[Market.UM].port
+    behind = await RawWebSocket.connect(port, "/ws/btcusdt@bookTicker", rcvbuf=4096)
+    (behind_connection,) = surface.connections
+    caught_up = await RawWebSocket.connect(port, "/ws/btcusdt@bookTicker")
+    await fill_until(plant, caught_up, lambda: behind_connection.unsent_bytes() > 0)
+    plant.finished(CLOSE_FINISHED.reason)
+    assert close_code(await caught_up.recv_until(CLOSE, timeout=5 * SECONDS)) == CLOSE_FINISHED
+    clock.advance(59_999)  # a reader that is behind gets 60 s of the clock
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not plant.done.is_set() and not behind_connection.closing
+    clock.advance(1)
+    async with asyncio.timeout(5 * SECONDS):
+        await plant.done.wait()
+    assert behind_connection.closing
+    await behind.close()
+    await caught_up.close()

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from tickerplant.clock import ManualClock
-from tickerplant.config import LimitsConfig
 from tickerplant.protocol.errors import CLOSE_LIFETIME, CLOSE_PONG_TIMEOUT, CLOSE_TOO_MANY_REQUESTS
-from tickerplant.protocol.limits import ConnectionLimits, Due, LimitState
+from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules, Due, LimitState
 
 MINUTE = 60_000
 
 
 def test_defaults_are_binance_documented_values() -> None:
-    config = LimitsConfig()
-    assert (config.ping_interval_s, config.pong_timeout_s) == (180, 600)
-    assert (config.max_connection_age_s, config.max_streams, config.max_incoming_rate) == (86_400, 1024, 10)
+    rules = ConnectionRules()
+    assert (rules.ping_interval_ms, rules.pong_timeout_ms) == (3 * MINUTE, 10 * MINUTE)
+    assert (rules.max_age_ms, rules.max_incoming_rate) == (24 * 60 * MINUTE, 10)
 
 
 def test_a_polite_client_lives_24_hours_and_is_then_closed() -> None:
     clock = ManualClock()
-    limits = ConnectionLimits(LimitsConfig(), clock.now_ms())
+    limits = ConnectionLimits(ConnectionRules(), clock.now_ms())
     pings = 0
     while True:
         clock.set(limits.next_deadline_ms)
@@ -37,7 +36,7 @@ def test_a_polite_client_lives_24_hours_and_is_then_closed() -> None:
 
 def test_no_pong_for_10_minutes_closes_after_pings() -> None:
     clock = ManualClock()
-    limits = ConnectionLimits(LimitsConfig(), clock.now_ms())
+    limits = ConnectionLimits(ConnectionRules(), clock.now_ms())
     events = []
     while limits.state is LimitState.OPEN:
         clock.set(limits.next_deadline_ms)
@@ -48,7 +47,7 @@ def test_no_pong_for_10_minutes_closes_after_pings() -> None:
 
 def test_unsolicited_pongs_keep_a_connection_alive() -> None:
     clock = ManualClock()
-    limits = ConnectionLimits(LimitsConfig(), clock.now_ms())
+    limits = ConnectionLimits(ConnectionRules(), clock.now_ms())
     for _ in range(10):  # a pong every 9 minutes, never answering a ping on time
         clock.advance(9 * MINUTE)
         assert limits.poll(clock.now_ms()).close is None
@@ -57,7 +56,7 @@ def test_unsolicited_pongs_keep_a_connection_alive() -> None:
 
 def test_eleven_messages_in_a_second_close_with_1008() -> None:
     clock = ManualClock()
-    limits = ConnectionLimits(LimitsConfig(), clock.now_ms())
+    limits = ConnectionLimits(ConnectionRules(), clock.now_ms())
     for _ in range(10):
         assert limits.on_incoming(clock.now_ms()) is None
         clock.advance(90)
@@ -67,7 +66,7 @@ def test_eleven_messages_in_a_second_close_with_1008() -> None:
 
 def test_ten_messages_a_second_forever_is_fine() -> None:
     clock = ManualClock()
-    limits = ConnectionLimits(LimitsConfig(), clock.now_ms())
+    limits = ConnectionLimits(ConnectionRules(), clock.now_ms())
     for _ in range(10_000):
         assert limits.on_incoming(clock.now_ms()) is None
         clock.advance(100)
@@ -75,8 +74,8 @@ def test_ten_messages_a_second_forever_is_fine() -> None:
 
 def test_limits_shrink() -> None:
     clock = ManualClock()
-    config = LimitsConfig(ping_interval_s=0.1, pong_timeout_s=0.25, max_connection_age_s=1, max_incoming_rate=2)
-    limits = ConnectionLimits(config, clock.now_ms())
+    rules = ConnectionRules(ping_interval_ms=100, pong_timeout_ms=250, max_age_ms=1000, max_incoming_rate=2)
+    limits = ConnectionLimits(rules, clock.now_ms())
     assert limits.next_deadline_ms - clock.now_ms() == 100
     assert limits.on_incoming(clock.now_ms()) is None
     assert limits.on_incoming(clock.now_ms()) is None
@@ -129,4 +128,4 @@ def test_memory_is_bounded_by_forgetting_idle_ips() -> None:
     weight = RequestWeight(10, max_ips=100)
     for i in range(1000):
         weight.charge(f"10.0.{i // 256}.{i % 256}", 1, T0 + i * 60_000)
-    assert len(weight._ips) <= 100
+    assert weight.tracked_ips() <= 100

@@ -1,22 +1,42 @@
 """What every WebSocket connection of the gateway shares: the documented keep-alive and
 lifetime rules (spec §2.4, §5.1), driven by ``protocol.limits.ConnectionLimits``, and an
-orderly close that never waits for a client that does not read."""
+orderly close that never waits for a client that does not read.
+
+Every timer here (the next ping or deadline, the injected faults, the abort after a close
+grace) goes through the injected ``Clock``: a test moves a ``ManualClock`` and the
+connection pings, closes or breaks at once, over a real socket.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, Timer
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
 from tickerplant.protocol.errors import CloseReason
-from tickerplant.protocol.limits import ConnectionLimits
+from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules
 
-__all__ = ["KeptAliveConnection"]
+__all__ = ["KeptAliveConnection", "connection_rules"]
 
 PING, PONG = 0x9, 0xA
+
+
+def connection_rules(limits: LimitsConfig) -> ConnectionRules:
+    """The configuration's limits (seconds, as the CLI and TOML take them) as the core's
+    rules (milliseconds)."""
+    return ConnectionRules(
+        ping_interval_ms=_ms(limits.ping_interval_s),
+        pong_timeout_ms=_ms(limits.pong_timeout_s),
+        max_age_ms=_ms(limits.max_connection_age_s),
+        max_incoming_rate=limits.max_incoming_rate,
+    )
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 class KeptAliveConnection(WSListener):
@@ -38,7 +58,8 @@ class KeptAliveConnection(WSListener):
         self.transport: WSTransport | None = None
         self._count_rate = count_rate  # market streams count every frame toward 10/s (§2.5)
         self._limits: ConnectionLimits | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None  # the keep-alive core's next deadline
+        self._timers: list[Timer] = []  # one-shot: faults, the abort after a close
 
     # -- subclass hooks --------------------------------------------------------------
 
@@ -59,13 +80,16 @@ class KeptAliveConnection(WSListener):
         self.transport = transport
         peer = transport.underlying_transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
-        self._limits = ConnectionLimits(self.limits_config, self.clock.now_ms())
+        clock = self.clock
+        now_ms = clock.now_ms()
+        self._limits = ConnectionLimits(connection_rules(self.limits_config), now_ms)
         self._arm_timer()
-        loop = asyncio.get_running_loop()
-        if self.faults.drop_after_s is not None:
-            loop.call_later(self.faults.drop_after_s, transport.disconnect, False)
-        if self.faults.stall_after_s is not None:
-            loop.call_later(self.faults.stall_after_s, self._stall)
+        faults = self.faults
+        if faults.drop_after_s is not None:
+            drop = functools.partial(transport.disconnect, False)
+            self._timers.append(clock.call_at(now_ms + _ms(faults.drop_after_s), drop))
+        if faults.stall_after_s is not None:
+            self._timers.append(clock.call_at(now_ms + _ms(faults.stall_after_s), self._stall))
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if self.closing or self.stalled:
@@ -97,6 +121,8 @@ class KeptAliveConnection(WSListener):
         self.closing = True
         if self._timer is not None:
             self._timer.cancel()
+        for timer in self._timers:
+            timer.cancel()
         self.on_closed()
 
     # -- closing ---------------------------------------------------------------------
@@ -114,16 +140,15 @@ class KeptAliveConnection(WSListener):
         # A client that does not read never takes the close frame; do not wait for it.
         transport = self.transport
         assert transport is not None
-        asyncio.get_running_loop().call_later(
-            self.limits_config.slow_close_grace_s, transport.disconnect, False
-        )
+        grace_ms = _ms(self.limits_config.slow_close_grace_s)
+        abort = functools.partial(transport.disconnect, False)
+        self._timers.append(self.clock.call_at(self.clock.now_ms() + grace_ms, abort))
 
     # -- keep-alive --------------------------------------------------------------------
 
     def _arm_timer(self) -> None:
         assert self._limits is not None
-        delay_s = max(0.0, (self._limits.next_deadline_ms - self.clock.now_ms()) / 1000)
-        self._timer = asyncio.get_running_loop().call_later(delay_s, self._on_timer)
+        self._timer = self.clock.call_at(self._limits.next_deadline_ms, self._on_timer)
 
     def _stall(self) -> None:
         self.stalled = True

@@ -6,19 +6,21 @@
   does not hold;
 - everything queued for a connection in one loop iteration goes out in one write;
 - a connection whose unsent bytes pass its bound is cut off, never waited for.
+
+"The end of the loop iteration" is whatever the injected ``schedule`` runs next: the
+server passes ``loop.call_soon``; a unit test passes its own and flushes by hand.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
 
 from tickerplant.market.plant import StreamMessage
 
-__all__ = ["FanOut", "Sink", "control_frame", "text_frame"]
+__all__ = ["FanOut", "Schedule", "Subscriber", "control_frame", "text_frame"]
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -44,7 +46,10 @@ def combined_prefix(name: str) -> bytes:
     return b'{"stream":' + msgspec.json.encode(name) + b',"data":'
 
 
-class Sink(Protocol):
+Schedule = Callable[[Callable[[], None]], object]  # run this callback soon, in order (call_soon)
+
+
+class Subscriber(Protocol):
     """A connection as the fan-out sees it: what waits for its next write."""
 
     pending: list[bytes]
@@ -55,12 +60,12 @@ class Sink(Protocol):
 class _Route:
     """One framing of one stream: the frames it got this iteration and who receives them."""
 
-    __slots__ = ("frames", "prefix", "sinks")
+    __slots__ = ("frames", "prefix", "subscribers")
 
     def __init__(self, prefix: bytes | None) -> None:
         self.prefix = prefix  # the combined wrapper's head, or None for raw payloads
         self.frames: list[bytes] = []
-        self.sinks: dict[Sink, int] = {}  # connection -> how many of its names map here
+        self.subscribers: dict[Subscriber, int] = {}  # connection -> how many of its names map here
 
 
 class FanOut:
@@ -72,14 +77,14 @@ class FanOut:
     bytes object to every subscriber, and each connection gets one write.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self, schedule: Schedule) -> None:
+        self._schedule = schedule  # runs the flush at the end of this loop iteration
         self._routes: dict[str, list[_Route]] = {}  # canonical stream -> its framings
         self._dirty_routes: list[_Route] = []
-        self._dirty: list[Sink] = []
+        self._dirty: list[Subscriber] = []
         self._flush_scheduled = False
 
-    def add(self, sink: Sink, key: str, name: str, combined: bool) -> None:
+    def add(self, subscriber: Subscriber, key: str, name: str, combined: bool) -> None:
         prefix = combined_prefix(name) if combined else None
         routes = self._routes.setdefault(key, [])
         for route in routes:
@@ -88,18 +93,18 @@ class FanOut:
         else:
             route = _Route(prefix)
             routes.append(route)
-        route.sinks[sink] = route.sinks.get(sink, 0) + 1
+        route.subscribers[subscriber] = route.subscribers.get(subscriber, 0) + 1
 
-    def remove(self, sink: Sink, key: str, name: str, combined: bool) -> None:
+    def remove(self, subscriber: Subscriber, key: str, name: str, combined: bool) -> None:
         prefix = combined_prefix(name) if combined else None
         routes = self._routes.get(key, [])
         for route in routes:
-            if route.prefix == prefix and sink in route.sinks:
-                if route.sinks[sink] > 1:
-                    route.sinks[sink] -= 1
+            if route.prefix == prefix and subscriber in route.subscribers:
+                if route.subscribers[subscriber] > 1:
+                    route.subscribers[subscriber] -= 1
                     return
-                del route.sinks[sink]
-                if not route.sinks:
+                del route.subscribers[subscriber]
+                if not route.subscribers:
                     routes.remove(route)
                     if not routes:
                         del self._routes[key]
@@ -121,17 +126,17 @@ class FanOut:
                 frames.append(text_frame(payload if prefix is None else prefix + payload + b"}"))
         if dirty_routes and not self._flush_scheduled:
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._schedule(self._flush)
 
-    def queue(self, sink: Sink, frame: bytes) -> None:
+    def queue(self, subscriber: Subscriber, frame: bytes) -> None:
         """Queue a frame for one connection (replies, pings): it goes out before the data
         of this iteration, so a SUBSCRIBE's reply precedes its first event."""
-        if not sink.pending:
-            self._dirty.append(sink)
-        sink.pending.append(frame)
+        if not subscriber.pending:
+            self._dirty.append(subscriber)
+        subscriber.pending.append(frame)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._schedule(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -141,13 +146,13 @@ class FanOut:
             frames = route.frames
             data = frames[0] if len(frames) == 1 else b"".join(frames)
             frames.clear()
-            for sink, count in route.sinks.items():
-                pending = sink.pending
+            for subscriber, count in route.subscribers.items():
+                pending = subscriber.pending
                 if not pending:
-                    dirty.append(sink)
+                    dirty.append(subscriber)
                 pending.append(data)
                 if count > 1:
                     pending.extend([data] * (count - 1))
         self._dirty = []
-        for sink in dirty:
-            sink.flush()
+        for subscriber in dirty:
+            subscriber.flush()

@@ -1,7 +1,7 @@
 """Market-stream connections: picows callbacks glued to the sans-I/O cores.
 
 Each connection owns a ``SubscriptionSession`` (what it asked for); keep-alive and age are
-``KeptAliveConnection``'s. ``MarketStreams`` owns the listener-wide part: which names
+``KeptAliveConnection``'s. ``StreamSurface`` owns the listener-wide part: which names
 deliver (``protocol.streams.resolve``) and the ``FanOut`` routing table.
 """
 
@@ -22,13 +22,15 @@ from tickerplant.protocol.streams import Route, StreamKind, parse, resolve
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
 
-__all__ = ["MarketStreams", "StreamConnection"]
+__all__ = ["StreamConnection", "StreamSurface"]
 
 log = logging.getLogger("tickerplant.streams")
 
 
-class MarketStreams:
-    """The market-stream surface of one listener."""
+class StreamSurface:
+    """The market-stream surface of one listener: its connections, which names deliver,
+    and the fan-out they are routed through. (Not to be confused with the client's
+    ``tickerplant.client.MarketStreams``, the other end of these connections.)"""
 
     def __init__(
         self,
@@ -89,7 +91,7 @@ class MarketStreams:
 class StreamConnection(KeptAliveConnection):
     """One market-stream WebSocket connection."""
 
-    def __init__(self, streams: MarketStreams, url: StreamUrl) -> None:
+    def __init__(self, streams: StreamSurface, url: StreamUrl) -> None:
         super().__init__(streams.clock, streams.limits, count_rate=True, faults=streams.faults)
         self.pending: list[bytes] = []
         self._streams = streams

@@ -8,26 +8,22 @@ by path. The market view and the fan-out both subscribe to the bus.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from picows import (
-    WSAutoPingStrategy,
-    WSListener,
-    WSUpgradeRequest,
-    WSUpgradeResponse,
-    WSUpgradeResponseWithListener,
-)
-from picows.picows import WSProtocol  # type: ignore[attr-defined]
+from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
-from tickerplant.gateway.fanout import FanOut
-from tickerplant.gateway.market_streams import MarketStreams
+from tickerplant.gateway.fanout import FanOut, Schedule
+from tickerplant.gateway.market_streams import StreamSurface
+from tickerplant.gateway.picows_server import Routed, serve
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.view import MarketView
@@ -53,7 +49,7 @@ ControlHandler = Callable[[str], tuple[int, bytes]]  # HTTP method -> (status, J
 
 _WS_API_PATHS = {Market.UM: "/ws-fapi/v1", Market.CM: "/ws-dapi/v1"}
 _WS_API_HANDSHAKE_WEIGHT = 5  # each WebSocket API handshake costs 5 of the IP's weight (§5.1)
-_Routed = WSListener | WSUpgradeResponseWithListener
+_DRAIN_POLL_S = 0.05  # how often a finishing listener looks whether a slow client caught up
 
 
 def _json_response(
@@ -72,35 +68,6 @@ def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
     if answer.retry_after_s is not None:
         headers["Retry-After"] = str(answer.retry_after_s)
     return _json_response(answer.status, answer.body, headers)
-
-
-class _PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
-    """picows' server protocol, telling the router which address a request came from:
-    REST weight is counted per IP (§7.1), and picows' router sees only the request."""
-
-    def __init__(self, listener: Listener) -> None:
-        self.peer_ip = "?"
-        self._listener = listener
-        super().__init__(
-            None, None, False,  # server side: no host, no path
-            self._route,
-            logging.getLogger(f"picows.{listener.market.value}"),
-            True,  # disconnect on an exception in a callback
-            5.0,  # handshake timeout, s
-            False, 20.0, 20.0, WSAutoPingStrategy.PING_WHEN_IDLE,  # our own keep-alive instead
-            False,  # no auto-pong: pings count toward the message rate (§2.5)
-            1024 * 1024,  # max frame size: Binance's clients refuse frames over 1 MiB
-            None,  # no extra headers
-            16 * 1024,  # initial read buffer
-        )  # fmt: skip
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        peer = transport.get_extra_info("peername")
-        self.peer_ip = str(peer[0]) if peer else "?"
-        super().connection_made(transport)
-
-    def _route(self, request: WSUpgradeRequest) -> _Routed | None:
-        return self._listener.route(request, self.peer_ip)
 
 
 class Listener:
@@ -128,16 +95,17 @@ class Listener:
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
         self._server: asyncio.Server | None = None
-        self.streams: MarketStreams | None = None
+        self._schedule: Schedule | None = None  # the fan-out's end-of-iteration scheduler
+        self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
         self.port = 0
         # tickerplant's own HTTP endpoints (e.g. a replay's status and controls), by path
         self.controls: dict[str, ControlHandler] = {}
 
     async def start(self, host: str, port: int) -> None:
-        loop = asyncio.get_running_loop()
-        fanout = FanOut(loop)
-        self.streams = MarketStreams(
+        self._schedule = schedule = asyncio.get_running_loop().call_soon
+        fanout = FanOut(schedule)
+        self.streams = StreamSurface(
             self.market,
             self._instruments,
             fanout,
@@ -149,10 +117,11 @@ class Listener:
             kinds=self._kinds,
         )
         self._bus.subscribe(self.market, fanout.publish)
-        self._server = await loop.create_server(lambda: _PeerAwareProtocol(self), host, port, backlog=4096)
+        logger = logging.getLogger(f"picows.{self.market.value}")
+        self._server = await serve(self.route, host, port, logger=logger)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def route(self, request: WSUpgradeRequest, ip: str) -> _Routed | None:
+    def route(self, request: WSUpgradeRequest, ip: str) -> Routed | None:
         assert self.streams is not None
         target = request.path.decode("utf-8", errors="replace")
         path, _, query = target.partition("?")
@@ -177,7 +146,7 @@ class Listener:
             404, msgspec.json.encode({"code": -5000, "msg": f"Path {path}, Method GET is invalid"})
         )
 
-    def _ws_api(self, query: str, ip: str, now_ms: int) -> _Routed:
+    def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)
         if verdict.status != 200:
             error = rate_limit_error(verdict, ip, self.weight.limit)
@@ -198,9 +167,10 @@ class Listener:
     def interrupt(self, streams: Collection[str], reason: str) -> None:
         """Close the stream connections carrying any of ``streams``: their clients reconnect
         and see the gap, instead of a stream that silently skipped messages."""
-        # After the fan-out's flush of this iteration (call_soon is FIFO): what was
+        # After the fan-out's flush of this iteration (its scheduler is FIFO): what was
         # published before the loss still goes out first.
-        asyncio.get_running_loop().call_soon(self._interrupt, tuple(streams), reason)
+        if self._schedule is not None:
+            self._schedule(functools.partial(self._interrupt, tuple(streams), reason))
 
     def _interrupt(self, streams: tuple[str, ...], reason: str) -> None:
         if self.streams is None:
@@ -212,8 +182,9 @@ class Listener:
     async def finish(self, reason: str, *, failed: bool = False, drain_s: float = 60.0) -> None:
         """The source ended: every stream connection is closed, normally (1000) or, when
         the source failed, with 1011, once it has taken everything published before. A
-        client that is behind gets up to ``drain_s`` to read it. Requests are still
-        answered from the final state, and new stream connections are accepted."""
+        client that is behind gets up to ``drain_s`` (on the listener's clock) to read it.
+        Requests are still answered from the final state, and new stream connections are
+        accepted."""
         await asyncio.sleep(0)  # the fan-out's flush of this iteration goes first
         if self.streams is None:
             return
@@ -221,18 +192,25 @@ class Listener:
             close = CloseReason(CLOSE_SOURCE_FAILED, reason[:120])
         else:
             close = CLOSE_FINISHED if reason == CLOSE_FINISHED.reason else CloseReason(1000, reason[:120])
-        waiting = list(self.streams.connections)
-        deadline = asyncio.get_running_loop().time() + drain_s
-        while waiting:
-            behind = []
-            for connection in waiting:
-                if connection.unsent_bytes() and asyncio.get_running_loop().time() < deadline:
-                    behind.append(connection)
-                else:
-                    connection.close(close)
-            waiting = behind
-            if waiting:
-                await asyncio.sleep(0.05)
+        expired = asyncio.Event()
+        deadline = self._clock.call_at(self._clock.now_ms() + round(drain_s * 1000), expired.set)
+        try:
+            waiting = list(self.streams.connections)
+            while waiting:
+                behind = []
+                for connection in waiting:
+                    if connection.unsent_bytes() and not expired.is_set():
+                        behind.append(connection)
+                    else:
+                        connection.close(close)
+                waiting = behind
+                if waiting:
+                    # Bytes leaving a socket have no event of their own: look again soon,
+                    # or at once when the deadline passes.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(expired.wait(), _DRAIN_POLL_S)
+        finally:
+            deadline.cancel()
 
     async def close(self) -> None:
         if self._server is None:

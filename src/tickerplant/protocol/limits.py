@@ -6,16 +6,18 @@ spec §2.5: more than 10 incoming messages per second closes with 1008 "Too many
 What counts is unspecified for futures; like spot we count text frames, pings and pongs.
 
 The shell calls ``on_incoming`` / ``on_pong`` as frames arrive and ``poll(now)`` when
-``next_deadline_ms`` passes; ``poll`` says whether to ping or to close.
+``next_deadline_ms`` passes; ``poll`` says whether to ping or to close. The numbers are a
+``ConnectionRules`` of this module's own, in milliseconds: the shell translates whatever
+its configuration looks like into them.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import deque
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from tickerplant.config import LimitsConfig
 from tickerplant.protocol.errors import (
     CLOSE_LIFETIME,
     CLOSE_PONG_TIMEOUT,
@@ -23,9 +25,20 @@ from tickerplant.protocol.errors import (
     CloseReason,
 )
 
-__all__ = ["ConnectionLimits", "Due", "LimitState", "RequestWeight", "WeightVerdict"]
+__all__ = ["ConnectionLimits", "ConnectionRules", "Due", "LimitState", "RequestWeight", "WeightVerdict"]
 
 _RATE_WINDOW_MS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRules:
+    """The keep-alive, lifetime and rate rules of one connection; the defaults are
+    Binance's documented values (spec §2.4, §2.5)."""
+
+    ping_interval_ms: int = 3 * 60_000  # the server pings every 3 minutes
+    pong_timeout_ms: int = 10 * 60_000  # no pong for 10 minutes closes
+    max_age_ms: int = 24 * 3_600_000  # a connection lives at most 24 hours
+    max_incoming_rate: int = 10  # incoming messages (text, ping, pong) per second
 
 
 class LimitState(enum.Enum):
@@ -53,12 +66,12 @@ class ConnectionLimits:
         "state",
     )
 
-    def __init__(self, config: LimitsConfig, now_ms: int) -> None:
+    def __init__(self, rules: ConnectionRules, now_ms: int) -> None:
         self.state = LimitState.OPEN
-        self._ping_interval_ms = round(config.ping_interval_s * 1000)
-        self._pong_timeout_ms = round(config.pong_timeout_s * 1000)
-        self._max_rate = config.max_incoming_rate
-        self.expires_ms = now_ms + round(config.max_connection_age_s * 1000)
+        self._ping_interval_ms = rules.ping_interval_ms
+        self._pong_timeout_ms = rules.pong_timeout_ms
+        self._max_rate = rules.max_incoming_rate
+        self.expires_ms = now_ms + rules.max_age_ms
         self._next_ping_ms = now_ms + self._ping_interval_ms
         self._pong_deadline_ms = now_ms + self._pong_timeout_ms
         # Arrival times of the last `max_rate` messages: the next one is over the limit
@@ -142,6 +155,10 @@ class RequestWeight:
         self.max_ban_ms = max_ban_ms
         self.max_ips = max_ips
         self._ips: dict[str, _IpWeight] = {}
+
+    def tracked_ips(self) -> int:
+        """How many IPs the window remembers (bounded by ``max_ips``)."""
+        return len(self._ips)
 
     def used(self, ip: str, now_ms: int) -> int:
         state = self._ips.get(ip)
