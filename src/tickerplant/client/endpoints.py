@@ -13,12 +13,11 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.endpoints import BINANCE_REST, BINANCE_STREAMS
+from tickerplant.protocol.endpoints import REST_PREFIX as _REST_PREFIX
 
+# BINANCE_REST and BINANCE_STREAMS live in protocol/endpoints.py; named here too, as before.
 __all__ = ["BINANCE_REST", "BINANCE_STREAMS", "fetch", "market_of", "rest_base", "rest_prefix"]
-
-BINANCE_STREAMS = {Market.UM: "wss://fstream.binance.com", Market.CM: "wss://dstream.binance.com"}
-BINANCE_REST = {Market.UM: "https://fapi.binance.com", Market.CM: "https://dapi.binance.com"}
-_REST_PREFIX = {Market.UM: "/fapi/v1", Market.CM: "/dapi/v1"}
 
 
 def rest_base(url: str) -> str:
