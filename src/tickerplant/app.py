@@ -28,7 +28,7 @@ log = logging.getLogger("tickerplant")
 def source_for(config: ServerConfig, clock: Clock) -> Source:
     """The source the configuration asks for: a replay, a relay, or the simulator."""
     if config.replay.paths:
-        return ReplaySource(config.replay, clock.now_ms())
+        return ReplaySource(config.replay, clock)
     relay = config.relay
     if relay.enabled:
         return RelaySource(

@@ -285,8 +285,8 @@ async def _serve(config: ServerConfig) -> None:
 
 
 async def _record(args: argparse.Namespace) -> None:
-    from tickerplant.feeds.recorder import record
     from tickerplant.market.instruments import Market
+    from tickerplant.recording.recorder import record
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

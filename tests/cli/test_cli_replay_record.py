@@ -16,8 +16,8 @@ from cli_helpers import free_port
 from conftest import StartServer
 
 from tickerplant.cli import _parser, build_config
-from tickerplant.feeds.recording import read_recording
 from tickerplant.market.instruments import Market
+from tickerplant.recording.format import read_recording
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "feeds"))
 from public_data import BOOK_HEADER, T0, UM_TRADES_HEADER, book_lines, trades, trades_lines, write

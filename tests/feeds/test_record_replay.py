@@ -14,9 +14,9 @@ from conftest import StartServer
 from tickerplant.app import Tickerplant
 from tickerplant.client.streams import split_combined
 from tickerplant.config import ReplayConfig, ServerConfig
-from tickerplant.feeds.recorder import record
-from tickerplant.feeds.recording import Recorded, read_recording
 from tickerplant.market.instruments import Market
+from tickerplant.recording.format import Recorded, read_recording
+from tickerplant.recording.recorder import record
 
 STREAMS = ["btcusdt@bookTicker", "ethusdt@trade", "btcusdt@aggTrade", "!miniTicker@arr", "btcusdt@ticker"]
 
@@ -90,8 +90,9 @@ async def test_replayed_recordings_feed_the_request_surfaces_too(start_server: S
 
 
 def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
-    from tickerplant.feeds.recording import RecordingWriter
-    from tickerplant.feeds.replay import Passthrough, open_replay
+    from tickerplant.feeds.replay import Passthrough
+    from tickerplant.feeds.replay_files import open_replay
+    from tickerplant.recording.format import RecordingWriter
 
     payloads = [b'{"e":"bookTicker","u":%d,"s":"BTCUSDT","b":"1.0","B":"1","a":"1.1","A":"1","T":1,"E":1}' % i for i in range(50)]
     with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"], rotate_bytes=800) as writer:

@@ -31,7 +31,8 @@ from public_data import (
 from tickerplant.app import Tickerplant
 from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.public_files import FileKind, identify, lines, rows
-from tickerplant.feeds.replay import Replayer, open_replay
+from tickerplant.feeds.replay import Replayer
+from tickerplant.feeds.replay_files import open_replay
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import bytes_to_units as to_units

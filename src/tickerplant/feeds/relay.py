@@ -24,9 +24,9 @@ from typing import Any
 import msgspec
 
 from tickerplant.bus import Bus
+from tickerplant.client import Lagged, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of, rest_base, rest_prefix
-from tickerplant.client.streams import Lagged, RawMessage, RawStreams, StreamsLost
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.market.exchange_info import Listing, read_exchange_info

@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tickerplant.client import Lagged, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.endpoints import market_of
-from tickerplant.client.streams import Lagged, RawMessage, RawStreams, StreamsLost
-from tickerplant.feeds.recording import (
+from tickerplant.market.instruments import Market
+from tickerplant.recording.format import (
     FLUSH_S,
     ROTATE_BYTES,
     ROTATE_S,
@@ -29,7 +30,6 @@ from tickerplant.feeds.recording import (
     RecordedLoss,
     RecordingWriter,
 )
-from tickerplant.market.instruments import Market
 
 __all__ = ["MAX_QUEUED", "Compressor", "record"]
 

@@ -15,10 +15,10 @@ import pytest
 from conftest import StartServer
 
 from tickerplant.client.streams import Lagged, RawMessage, StreamsLost
-from tickerplant.feeds import recorder
-from tickerplant.feeds.recorder import Compressor, record
-from tickerplant.feeds.recording import Item, Recorded, RecordedLoss, read_recording, recording_files
 from tickerplant.market.instruments import Market
+from tickerplant.recording import recorder
+from tickerplant.recording.format import Item, Recorded, RecordedLoss, read_recording, recording_files
+from tickerplant.recording.recorder import Compressor, record
 
 BOOK = "btcusdt@bookTicker"
 
