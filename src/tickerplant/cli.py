@@ -74,12 +74,12 @@ def _add_settings(serve: argparse.ArgumentParser) -> None:
             elif setting.parse is not None:
                 options["type"] = _flag_type(setting.parse)
             else:
-                options["type"] = typing_of(item)
+                options["type"] = _value_type(item)
         groups[item.section].add_argument(setting.flag, **options)
     serve.epilog = "Settings in the --config TOML file only:\n" + "\n".join(f"  {line}" for line in toml_only)
 
 
-def typing_of(item: SettingField) -> Callable[[str], Any]:
+def _value_type(item: SettingField) -> Callable[[str], Any]:
     for kind in (int, float, str):
         if item.type is kind or item.type == (kind | None):
             return kind
