@@ -44,8 +44,7 @@ def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
 
 def _help(item: SettingField) -> str:
     told = default_text(item)
-    where = f"[{item.section}] {item.name}" if item.section else item.name
-    return f"{item.setting.help} ({f'default {told}; ' if told else ''}TOML {where})"
+    return f"{item.setting.help} ({f'default {told}; ' if told else ''}TOML {item.toml_key})"
 
 
 def _add_settings(serve: argparse.ArgumentParser) -> None:
@@ -58,8 +57,7 @@ def _add_settings(serve: argparse.ArgumentParser) -> None:
         setting = item.setting
         if setting.flag is None:
             told = default_text(item)
-            where = f"[{item.section}] {item.name}" if item.section else item.name
-            toml_only.append(f"{where}: {setting.help}" + (f" (default {told})" if told else ""))
+            toml_only.append(f"{item.toml_key}: {setting.help}" + (f" (default {told})" if told else ""))
             continue
         options: dict[str, Any] = {"dest": item.path, "default": argparse.SUPPRESS, "help": _help(item)}
         if item.type is bool:
@@ -80,6 +78,7 @@ def _add_settings(serve: argparse.ArgumentParser) -> None:
 
 
 def _value_type(item: SettingField) -> Callable[[str], Any]:
+    """How argparse reads a plain number or string setting."""
     for kind in (int, float, str):
         if item.type is kind or item.type == (kind | None):
             return kind

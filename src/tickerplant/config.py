@@ -278,6 +278,11 @@ class SettingField:
         return self.name if self.section is None else f"{self.section}.{self.name}"
 
     @property
+    def toml_key(self) -> str:
+        """Where it is set in a TOML file: ``name`` or ``[section] name``."""
+        return self.name if self.section is None else f"[{self.section}] {self.name}"
+
+    @property
     def takes_value(self) -> bool:
         """A flag with a value, not a switch."""
         return self.type not in (bool, bool | None)
