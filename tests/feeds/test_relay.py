@@ -16,7 +16,7 @@ from timing import SECONDS
 from waiting import until
 
 from tickerplant.app import Tickerplant
-from tickerplant.client.endpoints import fetch, rest_base
+from tickerplant.client.endpoints import fetch
 from tickerplant.client.events import AggTrade, BookTicker, Trade
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import Lagged, MarketStreams, RawMessage, RawStreams, StreamsLost
@@ -34,6 +34,7 @@ from tickerplant.feeds.relay import (
 )
 from tickerplant.market.exchange_info import exchange_info
 from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.protocol.endpoints import rest_base
 from tickerplant.protocol.streams import SERVED_KINDS, parse
 
 NOW_MS = 1_767_225_600_000

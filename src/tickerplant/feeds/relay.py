@@ -35,13 +35,13 @@ import msgspec
 from tickerplant.bus import Bus
 from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.backoff import backoff
-from tickerplant.client.endpoints import fetch, market_of, rest_base, rest_prefix
+from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.market.exchange_info import Listing, read_exchange_info
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import StreamMessage
-from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.streams import SERVED_KINDS, Route, StreamKind, parse, resolve
 
 __all__ = [
