@@ -31,8 +31,13 @@ __all__ = [
     "Setting",
     "SettingField",
     "SimulatorConfig",
+    "default_text",
     "load",
+    "names",
+    "positive_or_max",
+    "section_titles",
     "settings",
+    "time_ms",
     "toml_reference",
 ]
 

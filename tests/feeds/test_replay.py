@@ -36,7 +36,7 @@ from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.player import ReplaySource
 from tickerplant.feeds.public_files import FileKind, identify, lines, rows
-from tickerplant.feeds.replay import Replayer
+from tickerplant.feeds.replay import ReplayClock, Replayer
 from tickerplant.feeds.replay_files import open_replay
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import StreamMessage
@@ -343,3 +343,16 @@ def test_start_warms_the_statistics_with_the_day_before(tmp_path: Path) -> None:
     assert first_mini["E"] > start_ms
     expected = _mini_expected(rows_, first_mini["E"], quote=True)
     assert {k: Decimal(first_mini[k]) for k in expected} == expected, "the day before counts"
+
+
+def test_the_replay_clock_runs_at_its_speed_from_where_it_was_started() -> None:
+    clock = ReplayClock(2.5, replay_us=1_000_000, now_ns=7_000_000_000)
+    assert clock.replay_us(7_000_000_000) == 1_000_000
+    assert clock.replay_us(7_001_000_000) == 1_002_500  # a wall ms is 2.5 replay ms
+    assert clock.due_ns(1_002_500) == 7_001_000_000
+    assert clock.replay_us(clock.due_ns(1_000_001)) == 1_000_001, "due: never a wake-up too early"
+    assert clock.replay_us(clock.due_ns(1_000_001) - 1) < 1_000_001
+    clock.restart(5_000_000, now_ns=9_000_000_000)  # after a pause: on from where the replay stood
+    assert clock.replay_us(9_000_400_000) == 5_001_000
+    with pytest.raises(ValueError):
+        ReplayClock(0.0, 0, 0)
