@@ -9,7 +9,6 @@ import logging
 from collections.abc import Collection
 
 from tickerplant.bus.local import LocalBus
-from tickerplant.client.endpoints import BINANCE_STREAMS
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Source
@@ -19,6 +18,7 @@ from tickerplant.feeds.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import Plant
+from tickerplant.protocol.endpoints import BINANCE_STREAMS
 
 __all__ = ["Tickerplant", "source_for"]
 
@@ -28,7 +28,7 @@ log = logging.getLogger("tickerplant")
 def source_for(config: ServerConfig, clock: Clock) -> Source:
     """The source the configuration asks for: a replay, a relay, or the simulator."""
     if config.replay.paths:
-        return ReplaySource(config.replay, clock.now_ms())
+        return ReplaySource(config.replay, clock)
     relay = config.relay
     if relay.enabled:
         return RelaySource(

@@ -6,84 +6,83 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import signal
 import tomllib
 import zipfile
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
 from tickerplant.config import (
-    FaultsConfig,
-    LimitsConfig,
-    RelayConfig,
-    ReplayConfig,
     ServerConfig,
-    SimulatorConfig,
+    SettingField,
+    default_text,
+    load,
+    section_titles,
+    settings,
 )
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.endpoints import BINANCE_STREAMS
 
 __all__ = ["build_config", "main"]
 
-# flag dest -> (section, field) in ServerConfig; section None is the top level.
-_FIELDS: dict[str, tuple[str | None, str]] = {
-    "host": (None, "host"),
-    "um_port": (None, "um_port"),
-    "cm_port": (None, "cm_port"),
-    "strict_routing": (None, "strict_routing"),
-    "lenient_case": (None, "lenient_case"),
-    "request_weight": (None, "request_weight_per_min"),
-    "ping_interval": ("limits", "ping_interval_s"),
-    "pong_timeout": ("limits", "pong_timeout_s"),
-    "max_connection_age": ("limits", "max_connection_age_s"),
-    "max_streams": ("limits", "max_streams"),
-    "max_incoming_rate": ("limits", "max_incoming_rate"),
-    "send_buffer": ("limits", "send_buffer_bytes"),
-    "seed": ("simulator", "seed"),
-    "sim_rate": ("simulator", "actions_per_s"),
-    "fault_drop_after": ("faults", "drop_after_s"),
-    "fault_stall_after": ("faults", "stall_after_s"),
-    "replay": ("replay", "paths"),
-    "speed": ("replay", "speed"),
-    "start": ("replay", "start_ms"),
-    "end": ("replay", "end_ms"),
-    "paused": ("replay", "paused"),
-    "progress": ("replay", "progress"),
-    "exit_at_end": ("replay", "exit_at_end"),
-    "relay": ("relay", "urls"),
-    "relay_symbols": ("relay", "symbols"),
-    "relay_streams": ("relay", "kinds"),
-}
+
+def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
+    """``parse`` for argparse: its ValueError is the flag's error message."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
 
 
-def _positive_or_max(text: str) -> float | str:
-    """A rate or a speed: a positive number, or 'max' for as fast as it goes."""
-    if text == "max":
-        return text
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError("a positive number, or 'max'")
-    return value
+def _help(item: SettingField) -> str:
+    told = default_text(item)
+    return f"{item.setting.help} ({f'default {told}; ' if told else ''}TOML {item.toml_key})"
 
 
-def _time_ms(text: str) -> int:
-    """Unix milliseconds, or an ISO-8601 date/time (UTC unless it says otherwise)."""
-    if text.isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not Unix ms nor an ISO date/time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+def _add_settings(serve: argparse.ArgumentParser) -> None:
+    """A flag for every setting that has one, from config.py's field knowledge."""
+    groups: dict[str | None, Any] = {None: serve}
+    for name, title in section_titles().items():
+        groups[name] = serve.add_argument_group(title)
+    toml_only: list[str] = []
+    for item in settings():
+        setting = item.setting
+        if setting.flag is None:
+            told = default_text(item)
+            toml_only.append(f"{item.toml_key}: {setting.help}" + (f" (default {told})" if told else ""))
+            continue
+        options: dict[str, Any] = {"dest": item.path, "default": argparse.SUPPRESS, "help": _help(item)}
+        if item.type is bool:
+            options.update(action="store_const", const=True)
+        elif not item.takes_value:  # on, off, or left to the default
+            options.update(action=argparse.BooleanOptionalAction)
+        else:
+            if setting.metavar is not None:
+                options["metavar"] = setting.metavar
+            if setting.nargs is not None:
+                options["nargs"] = setting.nargs
+            elif setting.parse is not None:
+                options["type"] = _flag_type(setting.parse)
+            else:
+                options["type"] = _value_type(item)
+        groups[item.section].add_argument(setting.flag, **options)
+    serve.epilog = "Settings in the --config TOML file only:\n" + "\n".join(f"  {line}" for line in toml_only)
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(name for name in text.split(",") if name)
+def _value_type(item: SettingField) -> Callable[[str], Any]:
+    """How argparse reads a plain number or string setting."""
+    for kind in (int, float, str):
+        if item.type is kind or item.type == (kind | None):
+            return kind
+    raise TypeError(f"{item.path}: no flag parser for {item.type}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,82 +91,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Binance USDⓈ-M and COIN-M futures market data, byte for byte.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the market-data protocols (simulated market)")
-    serve.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--um-port", type=int, help="USDⓈ-M listener port (default 8765)")
-    serve.add_argument("--cm-port", type=int, help="COIN-M listener port (default 8766)")
-    serve.add_argument("--seed", type=int, help="simulator seed (default 1)")
-    serve.add_argument(
-        "--sim-rate", type=_positive_or_max, metavar="ACTIONS_PER_S|max",
-        help="simulated order-flow actions per second, or 'max' (default 400)",
-    )  # fmt: skip
-    serve.add_argument("--ping-interval", type=float, metavar="S", help="default 180")
-    serve.add_argument("--pong-timeout", type=float, metavar="S", help="default 600")
-    serve.add_argument("--max-connection-age", type=float, metavar="S", help="default 86400")
-    serve.add_argument("--max-streams", type=int, metavar="N", help="per connection, default 1024")
-    serve.add_argument("--max-incoming-rate", type=int, metavar="N", help="messages per second, default 10")
-    serve.add_argument(
-        "--send-buffer", type=int, metavar="BYTES",
-        help="unsent bytes before a slow client is closed (default 8 MiB)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--strict-routing", action="store_const", const=True,
-        help="unrouted USDⓈ-M paths serve only /public streams, as Binance does now",
-    )  # fmt: skip
-    serve.add_argument(
-        "--lenient-case", action="store_const", const=True,
-        help="uppercase symbols in stream names deliver (Binance: silent)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--request-weight", type=int, metavar="N",
-        help="REQUEST_WEIGHT per IP per minute, REST and WebSocket API (default 2400)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--fault-drop-after", type=float, metavar="S",
-        help="testing aid: abort every WebSocket connection S seconds after it opens",
-    )  # fmt: skip
-    serve.add_argument(
-        "--fault-stall-after", type=float, metavar="S",
-        help="testing aid: every WebSocket connection goes silent S seconds after it opens",
-    )  # fmt: skip
-    serve.add_argument("--log-level", default="INFO", help="default INFO")
-    replay = serve.add_argument_group("replay (instead of the simulator)")
-    replay.add_argument(
-        "--replay", nargs="+", metavar="PATH",
-        help="Binance public files (bookTicker, aggTrades, trades; .csv or .zip) and tickerplant "
-        "recordings, or folders of them, merged by time",
-    )  # fmt: skip
-    replay.add_argument("--speed", type=_positive_or_max, metavar="N|max", help="replay speed (default 1)")
-    replay.add_argument("--start", type=_time_ms, metavar="TIME", help="skip events before (ISO UTC or ms)")
-    replay.add_argument("--end", type=_time_ms, metavar="TIME", help="stop after (ISO UTC or ms)")
-    replay.add_argument(
-        "--paused", action="store_const", const=True,
-        help="wait for GET /tickerplant/v1/replay/resume before playing",
-    )  # fmt: skip
-    replay.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
-        help="progress bar on stderr (default: when it is a terminal)",
-    )  # fmt: skip
-    replay.add_argument(
-        "--exit-at-end", action="store_const", const=True, help="stop serving once the replay has ended"
+    serve = commands.add_parser(
+        "serve",
+        help="serve the market-data protocols (simulated market)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    relay = serve.add_argument_group("relay (instead of the simulator)")
-    relay.add_argument(
-        "--relay", nargs="*", metavar="URL",
-        help="relay upstream stream hosts (default: Binance's fstream and dstream); "
-        "e.g. another tickerplant: --relay ws://host:8765 ws://host:8766",
-    )  # fmt: skip
-    relay.add_argument("--relay-symbols", type=_names, metavar="S1,S2", help="default: every listed symbol")
-    relay.add_argument(
-        "--relay-streams", type=_names, metavar="KIND,…",
-        help="stream kinds, e.g. bookTicker,aggTrade,!miniTicker@arr (default: every kind served)",
-    )  # fmt: skip
+    serve.add_argument("--config", type=Path, help="TOML file; flags given here override it")
+    serve.add_argument("--log-level", default="INFO", help="default INFO")
+    _add_settings(serve)
 
+    binance_um = BINANCE_STREAMS[Market.UM]
     watch = commands.add_parser("watch", help="show live streams in the terminal")
     watch.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker ethusdt@miniTicker …")
     watch.add_argument(
-        "--url", default="wss://fstream.binance.com",
+        "--url", default=binance_um,
         help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
     )  # fmt: skip
     watch.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a table")
@@ -178,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     record = commands.add_parser("record", help="record raw stream messages to compressed, rotated files")
     record.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker !miniTicker@arr …")
     record.add_argument(
-        "--url", default="wss://fstream.binance.com",
+        "--url", default=binance_um,
         help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
     )  # fmt: skip
     record.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the recording")
@@ -194,58 +131,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
     """Defaults, then the TOML file, then the flags."""
-    sections: dict[str | None, dict[str, Any]] = {
-        None: {}, "limits": {}, "simulator": {}, "faults": {}, "replay": {}, "relay": {}
-    }  # fmt: skip
+    toml: dict[str, Any] = {}
     if args.config is not None:
-        data = tomllib.loads(args.config.read_text())
-        for key, value in data.items():
-            if isinstance(value, dict):
-                if key not in sections:
-                    raise SystemExit(f"{args.config}: unknown section [{key}]")
-                sections[key].update(value)
-            else:
-                sections[None][key] = value
-    for dest, (section, field) in _FIELDS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            sections[section][field] = value
-    if sections["simulator"].get("actions_per_s") == "max":
-        sections["simulator"]["actions_per_s"] = None  # as fast as the process can produce
-    replay, relay = sections["replay"], sections["relay"]
-    if replay.get("speed") == "max":
-        replay["speed"] = None
-    for key in ("start_ms", "end_ms"):
-        value = replay.get(key)
-        if isinstance(value, str):
-            replay[key] = _time_ms(value)
-        elif isinstance(value, datetime):  # a TOML date-time
-            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-            replay[key] = int(moment.timestamp() * 1000)
-    for group, key in ((replay, "paths"), (relay, "urls"), (relay, "symbols"), (relay, "kinds")):
-        if key in group:
-            group[key] = tuple(group[key])
-    if "urls" in relay:
-        relay["enabled"] = True
-    if replay.get("paths") and relay.get("enabled"):
-        raise SystemExit("configuration: replay or relay, not both")
+        try:
+            toml = tomllib.loads(args.config.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SystemExit(f"{args.config}: {exc}") from None
+    given = vars(args)
+    flags = {item.path: given[item.path] for item in settings() if item.path in given}
     try:
-        return ServerConfig(
-            **sections[None],
-            limits=LimitsConfig(**sections["limits"]),
-            simulator=SimulatorConfig(**sections["simulator"]),
-            faults=FaultsConfig(**sections["faults"]),
-            replay=ReplayConfig(**replay),
-            relay=RelayConfig(**relay),
-        )
-    except (TypeError, ValueError) as exc:
+        return load(toml, flags)
+    except ValueError as exc:
         raise SystemExit(f"configuration: {exc}") from None
 
 
 async def _serve(config: ServerConfig) -> None:
     from tickerplant.app import Tickerplant
     from tickerplant.feeds.relay import RelayError
-    from tickerplant.market.instruments import Market
 
     plant = Tickerplant(config)
     try:
@@ -285,8 +187,7 @@ async def _serve(config: ServerConfig) -> None:
 
 
 async def _record(args: argparse.Namespace) -> None:
-    from tickerplant.feeds.recorder import record
-    from tickerplant.market.instruments import Market
+    from tickerplant.recording.recorder import record
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

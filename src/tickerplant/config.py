@@ -1,4 +1,12 @@
-"""Configuration: frozen dataclasses with units in the field names.
+"""Configuration: frozen dataclasses with units in the field names, and everything a user
+is told about each field.
+
+Each field carries a ``Setting`` (its help with unit, its ``tickerplant serve`` flag, how a
+flag's text becomes its value): the one place that knowledge lives. The command line's
+options and help (``cli.py``), the reading of a TOML file (``load``) and the TOML
+reference (``toml_reference``) are generated from it. A TOML file names fields as they are
+here: top-level fields at the top, the others in a table named for their section
+(``[limits]``, ``[simulator]``, ``[faults]``, ``[replay]``, ``[relay]``).
 
 Only ``cli.py`` reads argv, environment and files; everything else receives these objects.
 Defaults are Binance's documented values (spec §2.4, §2.5).
@@ -6,27 +14,129 @@ Defaults are Binance's documented values (spec §2.4, §2.5).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
-__all__ = ["FaultsConfig", "LimitsConfig", "RelayConfig", "ReplayConfig", "ServerConfig", "SimulatorConfig"]
+__all__ = [
+    "FaultsConfig",
+    "LimitsConfig",
+    "RelayConfig",
+    "ReplayConfig",
+    "ServerConfig",
+    "Setting",
+    "SettingField",
+    "SimulatorConfig",
+    "default_text",
+    "load",
+    "names",
+    "positive_or_max",
+    "section_titles",
+    "settings",
+    "time_ms",
+    "toml_reference",
+]
 
 SECONDS = 1.0
 MINUTES = 60 * SECONDS
 HOURS = 60 * MINUTES
+
+_T = TypeVar("_T")
+
+
+# -- how a flag's text (or a TOML string) becomes a value --------------------------------------
+
+
+def positive_or_max(text: str) -> float | None:
+    """A rate or a speed: a positive number, or 'max' (None: as fast as it goes)."""
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError("a positive number, or 'max'")
+    return value
+
+
+def time_ms(value: str | date) -> int:
+    """Unix milliseconds, or an ISO-8601 date/time (UTC unless it says otherwise); TOML's
+    own dates and date-times too."""
+    if isinstance(value, str):
+        if value.isdigit():
+            return int(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r}: not Unix ms nor an ISO date/time") from None
+    if not isinstance(value, datetime):  # a date alone: its midnight
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
+
+
+def names(text: str) -> tuple[str, ...]:
+    """A comma-separated list."""
+    return tuple(name for name in text.split(",") if name)
+
+
+# -- what a field is to a user -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A field's user-facing side."""
+
+    help: str  # what it is, with its unit
+    flag: str | None = None  # its `tickerplant serve` flag; None: set in TOML only
+    metavar: str | None = None
+    parse: Callable[[Any], Any] | None = None  # a flag's text, or a TOML string or date, to the value
+    nargs: str | None = None  # a flag taking several values ("+", "*")
+    default_text: str | None = None  # the default as told, when its repr would not say it well
+
+
+def setting(default: _T, help: str, **user: Any) -> _T:
+    """A field with a default and its ``Setting``."""
+    return field(default=default, metadata={"setting": Setting(help, **user)})
+
+
+def section(title: str) -> dict[str, str]:
+    """The metadata of a field holding a section of settings: its title in the help."""
+    return {"section": title}
+
+
+# -- the settings ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class LimitsConfig:
     """Per-connection limits of a market-stream connection (spec §2.4, §2.5)."""
 
-    ping_interval_s: float = 3 * MINUTES  # the server pings every 3 minutes [S3]
-    pong_timeout_s: float = 10 * MINUTES  # no pong for 10 minutes closes [S3]
-    max_connection_age_s: float = 24 * HOURS  # a connection lives at most 24 h [S3]
-    max_streams: int = 1024  # streams per connection [S3]
-    max_incoming_rate: int = 10  # incoming messages (text, ping, pong) per second [S3]
-    send_buffer_bytes: int = 8 * 1024 * 1024  # unsent bytes before a slow client is cut off
-    slow_close_grace_s: float = 1.0  # how long a cut-off client gets to take the close frame
+    ping_interval_s: float = setting(
+        3 * MINUTES, "seconds between the server's pings (§2.4)", flag="--ping-interval", metavar="S"
+    )
+    pong_timeout_s: float = setting(
+        10 * MINUTES, "seconds without a pong before the server closes (§2.4)",
+        flag="--pong-timeout", metavar="S",
+    )  # fmt: skip
+    max_connection_age_s: float = setting(
+        24 * HOURS, "seconds a connection lives at most (§2.4)", flag="--max-connection-age", metavar="S"
+    )
+    max_streams: int = setting(1024, "streams per connection (§2.5)", flag="--max-streams", metavar="N")
+    max_incoming_rate: int = setting(
+        10, "incoming messages (text, ping, pong) per second (§2.5)", flag="--max-incoming-rate", metavar="N"
+    )
+    send_buffer_bytes: int = setting(
+        8 * 1024 * 1024, "unsent bytes before a slow client is closed",
+        flag="--send-buffer", metavar="BYTES", default_text="8 MiB",
+    )  # fmt: skip
+    slow_close_grace_s: float = setting(1.0, "seconds a cut-off client gets to take the close frame")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,30 +144,59 @@ class FaultsConfig:
     """Faults the server injects into its own WebSocket connections, so that clients'
     recovery can be tested against the real thing. Off by default."""
 
-    drop_after_s: float | None = None  # abort each connection's TCP stream, no close frame
-    stall_after_s: float | None = None  # go silent: no data, no pongs, input ignored
+    drop_after_s: float | None = setting(
+        None, "testing aid: abort every WebSocket connection S seconds after it opens (no close frame)",
+        flag="--fault-drop-after", metavar="S", default_text="off",
+    )  # fmt: skip
+    stall_after_s: float | None = setting(
+        None, "testing aid: every WebSocket connection goes silent (no data, no pongs) "
+        "S seconds after it opens",
+        flag="--fault-stall-after", metavar="S", default_text="off",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class SimulatorConfig:
-    seed: int = 1
-    actions_per_s: float | None = 400.0  # None: as fast as the process can produce
-    batch_actions: int = 512  # actions per loop iteration when producing as fast as it can
-    tick_interval_s: float = 0.001  # pump cadence; a busy loop stretches it, batching more per tick
+    seed: int = setting(1, "simulator seed: the same seed, the same order flow", flag="--seed", metavar="N")
+    actions_per_s: float | None = setting(
+        400.0, "simulated order-flow actions per second across all symbols, or 'max' (as fast as it can)",
+        flag="--sim-rate", metavar="ACTIONS_PER_S|max", parse=positive_or_max,
+    )  # fmt: skip
+    batch_actions: int = setting(512, "actions per loop iteration at 'max'")
+    tick_interval_s: float = setting(
+        0.001, "seconds between simulator steps; a busy loop stretches it, batching more per step"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ReplayConfig:
     """Replay of files instead of the simulator: Binance public files and recordings."""
 
-    paths: tuple[str, ...] = ()  # files or folders; empty: no replay
-    speed: float | None = 1.0  # replay seconds per wall second; None: as fast as possible
-    start_ms: int | None = None  # skip events before this time
-    end_ms: int | None = None  # stop after this time
-    paused: bool = False  # wait for POST /tickerplant/v1/replay/resume before playing
-    progress: bool | None = None  # progress bar on stderr; None: when stderr is a terminal
-    exit_at_end: bool = False  # stop serving when the replay has ended
-    batch_events: int = 4096  # events per loop iteration at most
+    paths: tuple[str, ...] = setting(
+        (), "Binance public files (bookTicker, aggTrades, trades; .csv or .zip) and tickerplant "
+        "recordings, or folders of them, merged by time",
+        flag="--replay", metavar="PATH", nargs="+", default_text="none: the simulator",
+    )  # fmt: skip
+    speed: float | None = setting(
+        1.0, "replay seconds per second, or 'max' (as fast as it can)",
+        flag="--speed", metavar="N|max", parse=positive_or_max,
+    )  # fmt: skip
+    start_ms: int | None = setting(
+        None, "skip events before this time (ISO date/time, UTC unless it says, or Unix ms)",
+        flag="--start", metavar="TIME", parse=time_ms, default_text="the first event",
+    )  # fmt: skip
+    end_ms: int | None = setting(
+        None, "stop after this time (ISO date/time or Unix ms)",
+        flag="--end", metavar="TIME", parse=time_ms, default_text="the last event",
+    )  # fmt: skip
+    paused: bool = setting(
+        False, "wait for GET /tickerplant/v1/replay/resume before playing", flag="--paused"
+    )
+    progress: bool | None = setting(
+        None, "progress bar on stderr", flag="--progress", default_text="when stderr is a terminal"
+    )
+    exit_at_end: bool = setting(False, "stop serving once the replay has ended", flag="--exit-at-end")
+    batch_events: int = setting(4096, "events per loop iteration at most")
 
     def __post_init__(self) -> None:
         if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0):
@@ -72,22 +211,185 @@ class ReplayConfig:
 class RelayConfig:
     """Relay of an upstream feed (Binance, or another tickerplant) instead of the simulator."""
 
-    urls: tuple[str, ...] = ()  # upstream stream hosts; empty with enabled: Binance's
-    enabled: bool = False
-    symbols: tuple[str, ...] = ()  # empty: every symbol the upstream lists
-    kinds: tuple[str, ...] = ()  # stream kinds ("bookTicker", "!miniTicker@arr", …); empty: the default set
+    urls: tuple[str, ...] = setting(
+        (), "upstream stream hosts to relay (none given: Binance's fstream and dstream), "
+        "e.g. another tickerplant: --relay ws://host:8765 ws://host:8766",
+        flag="--relay", metavar="URL", nargs="*",
+    )  # fmt: skip
+    enabled: bool = setting(False, "relay instead of simulating; giving urls (even none) sets it")
+    symbols: tuple[str, ...] = setting(
+        (), "symbols to relay", flag="--relay-symbols", metavar="S1,S2", parse=names,
+        default_text="every symbol the upstream lists",
+    )  # fmt: skip
+    kinds: tuple[str, ...] = setting(
+        (), "stream kinds to relay, e.g. bookTicker,aggTrade,!miniTicker@arr",
+        flag="--relay-streams", metavar="KIND,…", parse=names, default_text="every kind tickerplant serves",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
-    host: str = "127.0.0.1"
-    um_port: int = 8765
-    cm_port: int = 8766
-    strict_routing: bool = False  # unrouted USDⓈ-M paths serve only /public streams (spec §2.2)
-    lenient_case: bool = False  # uppercase symbols in stream names deliver (spec §3.4)
-    request_weight_per_min: int = 2400  # REQUEST_WEIGHT per IP, REST and WebSocket API (§5.5, §7.1)
-    limits: LimitsConfig = field(default_factory=LimitsConfig)
-    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
-    faults: FaultsConfig = field(default_factory=FaultsConfig)
-    replay: ReplayConfig = field(default_factory=ReplayConfig)
-    relay: RelayConfig = field(default_factory=RelayConfig)
+    host: str = setting("127.0.0.1", "address to listen on", flag="--host")
+    um_port: int = setting(8765, "USDⓈ-M listener port", flag="--um-port", metavar="P")
+    cm_port: int = setting(8766, "COIN-M listener port", flag="--cm-port", metavar="P")
+    strict_routing: bool = setting(
+        False, "unrouted USDⓈ-M paths serve only /public streams, as Binance does now (§2.2)",
+        flag="--strict-routing",
+    )  # fmt: skip
+    lenient_case: bool = setting(
+        False, "uppercase symbols in stream names deliver (Binance: silent, §3.4)", flag="--lenient-case"
+    )
+    request_weight_per_min: int = setting(
+        2400, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
+        flag="--request-weight", metavar="N",
+    )  # fmt: skip
+    limits: LimitsConfig = field(
+        default_factory=LimitsConfig, metadata=section("connection limits (spec §2.4, §2.5)")
+    )
+    simulator: SimulatorConfig = field(
+        default_factory=SimulatorConfig, metadata=section("the simulated market (the default source)")
+    )
+    faults: FaultsConfig = field(
+        default_factory=FaultsConfig, metadata=section("faults (testing aids, off by default)")
+    )
+    replay: ReplayConfig = field(
+        default_factory=ReplayConfig, metadata=section("replay (instead of the simulator)")
+    )
+    relay: RelayConfig = field(
+        default_factory=RelayConfig, metadata=section("relay (instead of the simulator)")
+    )
+
+    def __post_init__(self) -> None:
+        if self.replay.paths and self.relay.enabled:
+            raise ValueError("replay or relay, not both")
+
+
+# -- reading the settings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SettingField:
+    """One setting where it lives: ``section`` None for ServerConfig's own fields."""
+
+    section: str | None
+    name: str
+    setting: Setting
+    type: Any  # the field's type
+    default: Any
+
+    @property
+    def path(self) -> str:
+        """``name`` or ``section.name``: how ``load`` is given a flag's value."""
+        return self.name if self.section is None else f"{self.section}.{self.name}"
+
+    @property
+    def toml_key(self) -> str:
+        """Where it is set in a TOML file: ``name`` or ``[section] name``."""
+        return self.name if self.section is None else f"[{self.section}] {self.name}"
+
+    @property
+    def takes_value(self) -> bool:
+        """A flag with a value, not a switch."""
+        return self.type not in (bool, bool | None)
+
+
+def _sections() -> dict[str | None, type]:
+    found: dict[str | None, type] = {None: ServerConfig}
+    hints = typing.get_type_hints(ServerConfig)
+    for f in dataclasses.fields(ServerConfig):
+        if "section" in f.metadata:
+            found[f.name] = hints[f.name]
+    return found
+
+
+def section_titles() -> dict[str, str]:
+    """Each section's title, in the order the settings are listed."""
+    fields = dataclasses.fields(ServerConfig)
+    return {f.name: f.metadata["section"] for f in fields if "section" in f.metadata}
+
+
+def settings() -> Iterator[SettingField]:
+    """Every setting: ServerConfig's own fields, then each section's."""
+    for name, kind in _sections().items():
+        hints = typing.get_type_hints(kind)
+        for f in dataclasses.fields(kind):
+            if "setting" in f.metadata:
+                yield SettingField(name, f.name, f.metadata["setting"], hints[f.name], f.default)
+
+
+def _from_toml(item: SettingField, value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if item.setting.parse is not None and isinstance(value, (str, date)):
+        return item.setting.parse(value)  # "max", an ISO time, a comma list
+    return value
+
+
+def load(toml: Mapping[str, Any], flags: Mapping[str, Any] | None = None) -> ServerConfig:
+    """The defaults, then ``toml`` (a parsed TOML document), then ``flags`` (each setting's
+    ``path`` -> its value, parsed already). ``ValueError`` names what is wrong."""
+    sections = _sections()
+    known = {(item.section, item.name): item for item in settings()}
+    values: dict[str | None, dict[str, Any]] = {name: {} for name in sections}
+    for key, value in toml.items():
+        if isinstance(value, dict):
+            if key not in sections:
+                raise ValueError(f"unknown section [{key}]")
+            pairs: list[tuple[str | None, str, Any]] = [(key, k, v) for k, v in value.items()]
+        else:
+            pairs = [(None, key, value)]
+        for name, k, v in pairs:
+            item = known.get((name, k))
+            if item is None:
+                raise ValueError(f"unknown setting {f'[{name}] ' if name else ''}{k}")
+            values[name][k] = _from_toml(item, v)
+    by_path = {item.path: item for item in known.values()}
+    for path, value in (flags or {}).items():
+        item = by_path[path]
+        values[item.section][item.name] = tuple(value) if isinstance(value, list) else value
+    if "urls" in values["relay"]:
+        values["relay"]["enabled"] = True  # urls given, even none (Binance's): relay
+    try:
+        parts = {name: kind(**values[name]) for name, kind in sections.items() if name is not None}
+        config = ServerConfig(**values[None], **parts)
+    except TypeError as exc:  # a value of the wrong kind reached a check
+        raise ValueError(str(exc)) from None
+    return config
+
+
+def default_text(item: SettingField) -> str | None:
+    """The default as the help tells it; None for a switch that is off."""
+    if item.setting.default_text is not None:
+        return item.setting.default_text
+    default = item.default
+    if default is False or default is None or default == ():
+        return None
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
+def toml_reference() -> str:
+    """A TOML file setting every field to its default, each with its help: the reference
+    for ``--config``. Settings whose default is none (no value, an empty list) are
+    commented out: an empty ``urls`` would turn the relay on."""
+    lines: list[str] = []
+    titles = section_titles()
+    current: str | None = None
+    for item in settings():
+        if item.section != current:
+            current = item.section
+            lines += ["", f"[{current}]  # {titles[current]}" if current else ""]
+        default = item.default
+        if default is None or default == ():
+            text = f"# {item.name} = {'[]' if default == () else ''}"
+        elif isinstance(default, bool):
+            text = f"{item.name} = {'true' if default else 'false'}"
+        elif isinstance(default, str):
+            text = f'{item.name} = "{default}"'
+        elif isinstance(default, float):
+            text = f"{item.name} = {default:g}"
+        else:
+            text = f"{item.name} = {default}"
+        told = item.setting.default_text
+        note = item.setting.help + (f" (default: {told})" if told and default in (None, ()) else "")
+        lines.append(f"{text:<27} # {note}")
+    return "\n".join(lines).strip() + "\n"

@@ -14,10 +14,11 @@ import msgspec
 import websockets
 from cli_helpers import free_port
 from conftest import StartServer
+from timing import SECONDS
 
 from tickerplant.cli import _parser, build_config
-from tickerplant.feeds.recording import read_recording
 from tickerplant.market.instruments import Market
+from tickerplant.recording.format import read_recording
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "feeds"))
 from public_data import BOOK_HEADER, T0, UM_TRADES_HEADER, book_lines, trades, trades_lines, write
@@ -51,7 +52,7 @@ async def test_serve_replay_exits_at_the_end(tmp_path: Path) -> None:
         "--replay", str(tmp_path), "--speed", "max", "--exit-at-end", "--progress",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(30 * SECONDS):
         out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     text = out.decode()
@@ -63,17 +64,17 @@ async def test_record_then_replay_the_recording(start_server: StartServer, tmp_p
     plant = await start_server()
     out = tmp_path / "rec"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant", "record", "btcusdt@bookTicker", "!miniTicker@arr",
-        "--url", plant.url(Market.UM), "--out", str(out), "--seconds", "1.5",
+        sys.executable, "-m", "tickerplant", "record", "btcusdt@bookTicker", "btcusdt@aggTrade",
+        "--url", plant.url(Market.UM), "--out", str(out), "--seconds", "0.5",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(30 * SECONDS):
         stdout, stderr = await process.communicate()
     assert process.returncode == 0, stderr.decode()
     files = [Path(line) for line in stdout.decode().split()]
     assert files and all(f.name.endswith(".jsonl.gz") and f.parent == out for f in files)
     header, items = read_recording(files[0])
-    assert header.market is Market.UM and set(header.streams) == {"btcusdt@bookTicker", "!miniTicker@arr"}
+    assert header.market is Market.UM and set(header.streams) == {"btcusdt@bookTicker", "btcusdt@aggTrade"}
     recorded = list(items)
     assert len(recorded) > 10
     with gzip.open(files[0]) as raw:
@@ -93,19 +94,19 @@ async def test_serve_relay_from_another_tickerplant(start_server: StartServer) -
     assert process.stdout is not None
     try:
         banner = []
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(20 * SECONDS):
             while not banner or "Ctrl-C" not in banner[-1]:
                 banner.append((await process.stdout.readline()).decode())
         assert "tickerplant relaying ws://127.0.0.1:" in "".join(banner)
         async with websockets.connect(f"ws://127.0.0.1:{cm}/ws/btcusd_perp@bookTicker") as ws:
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(10 * SECONDS):
                 assert json.loads(await ws.recv())["s"] == "BTCUSD_PERP"
         async with websockets.connect(f"ws://127.0.0.1:{um}/stream?streams=btcusdt@aggTrade") as ws:
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(10 * SECONDS):
                 assert json.loads(await ws.recv())["data"]["e"] == "aggTrade"
     finally:
         process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(10 * SECONDS):
             assert await process.wait() == 0
 
 
@@ -116,7 +117,7 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
             sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", *source,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(20 * SECONDS):
             _, err = await process.communicate()
         assert process.returncode == 1
         assert err.decode().startswith("tickerplant: cannot start:"), err.decode()

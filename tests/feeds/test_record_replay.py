@@ -5,95 +5,119 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 import websockets
+from clocked import play
 from conftest import StartServer
+from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.client.streams import split_combined
+from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
-from tickerplant.feeds.recorder import record
-from tickerplant.feeds.recording import Recorded, read_recording
+from tickerplant.feeds.player import ReplaySource
+from tickerplant.feeds.replay import Passthrough
+from tickerplant.feeds.replay_files import open_replay
 from tickerplant.market.instruments import Market
+from tickerplant.recording.format import Recorded, RecordedLoss, RecordingWriter, read_recording
+from tickerplant.recording.recorder import record
 
 STREAMS = ["btcusdt@bookTicker", "ethusdt@trade", "btcusdt@aggTrade", "!miniTicker@arr", "btcusdt@ticker"]
+BOOK = b'{"e":"bookTicker","u":%d,"s":"BTCUSDT","b":"1.0","B":"1","a":"1.1","A":"1","T":1,"E":1}'
 
 
-async def _record(url: str, out: Path, seconds: float) -> list[Path]:
+async def _record(url: str, out: Path, messages: int) -> list[Path]:
     stop = asyncio.Event()
-    asyncio.get_running_loop().call_later(seconds, stop.set)
-    return await record(url, STREAMS, out, stop=stop)
+
+    def counted(recorded: int) -> None:
+        if recorded >= messages:
+            stop.set()
+
+    async with asyncio.timeout(10 * SECONDS):
+        return await record(url, STREAMS, out, stop=stop, on_message=counted)
 
 
-async def _receive_until_finished(url: str, resume: Any) -> list[tuple[str, bytes, float]]:
-    got: list[tuple[str, bytes, float]] = []
-    loop = asyncio.get_running_loop()
+async def _receive_until_finished(url: str, resume: object) -> list[tuple[str, bytes]]:
+    got: list[tuple[str, bytes]] = []
     async with websockets.connect(f"{url}/stream?streams={'/'.join(STREAMS)}", max_size=None) as ws:
-        resume()
+        resume()  # type: ignore[operator]
         with pytest.raises(websockets.ConnectionClosedOK):
             while True:
-                frame = await asyncio.wait_for(ws.recv(decode=False), 10)
-                stream, data = split_combined(frame)
-                got.append((stream, data, loop.time()))
+                frame = await asyncio.wait_for(ws.recv(decode=False), 10 * SECONDS)
+                got.append(split_combined(frame))
     return got
 
 
-async def test_a_replayed_recording_is_byte_identical_in_order_and_timing(
+async def test_a_replayed_recording_is_byte_identical_in_order_and_feeds_the_request_surfaces(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     upstream = await start_server()
-    files = await _record(upstream.url(Market.UM), tmp_path, 1.2)
-    recorded = [
-        item for path in files for item in read_recording(path)[1] if isinstance(item, Recorded)
-    ]
+    files = await _record(upstream.url(Market.UM), tmp_path, 150)
+    recorded = [item for path in files for item in read_recording(path)[1] if isinstance(item, Recorded)]
     assert len({item.stream for item in recorded}) >= 3  # @ticker comes every 2 s: maybe not yet
-    span_s = (recorded[-1].received_us - recorded[0].received_us) / 1e6
-    speed = 2.0
     config = ServerConfig(
-        um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=speed, paused=True)
+        um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True)
     )
     replaying = Tickerplant(config)
     await replaying.start()
     try:
         assert {i.symbol for i in replaying.instruments[Market.UM]} >= {"BTCUSDT", "ETHUSDT"}
         source = replaying.source
-        got = await _receive_until_finished(replaying.url(Market.UM), source.resume)  # type: ignore[attr-defined]
-    finally:
-        await replaying.close()
-    assert [(s, d) for s, d, _ in got] == [(i.stream, i.data) for i in recorded], "byte for byte, in order"
-    took = got[-1][2] - got[0][2]
-    assert span_s / speed * 0.8 - 0.05 < took < span_s / speed * 1.25 + 0.2, (took, span_s)
-    # the recorded gaps between messages are kept, scaled by the speed
-    mid = len(got) // 2
-    recorded_mid = (recorded[mid].received_us - recorded[0].received_us) / 1e6 / speed
-    assert abs((got[mid][2] - got[0][2]) - recorded_mid) < 0.15
-
-
-async def test_replayed_recordings_feed_the_request_surfaces_too(start_server: StartServer, tmp_path: Path) -> None:
-    upstream = await start_server()
-    files = await _record(upstream.url(Market.UM), tmp_path, 0.8)
-    last_book = [i for p in files for i in read_recording(p)[1] if isinstance(i, Recorded) and i.stream == STREAMS[0]][-1]
-    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None))
-    replaying = Tickerplant(config)
-    await replaying.start()
-    try:
-        await asyncio.wait_for(replaying.done.wait(), 10)
+        assert isinstance(source, ReplaySource)
+        got = await _receive_until_finished(replaying.url(Market.UM), source.resume)
+        assert got == [(i.stream, i.data) for i in recorded], "byte for byte, in order"
+        await asyncio.wait_for(replaying.done.wait(), 10 * SECONDS)
         view = replaying.listeners[Market.UM].view
         symbol = view.symbol("BTCUSDT")
+        last_book = [i for i in recorded if i.stream == STREAMS[0]][-1]
         assert symbol is not None and symbol.book_ticker == last_book.data
-        book = view.book(symbol)
-        assert book.top() is not None, "depth answers from the recorded top of book"
+        assert view.book(symbol).top() is not None, "depth answers from the recorded top of book"
     finally:
         await replaying.close()
+
+
+async def test_a_recording_plays_with_its_gaps_scaled_by_the_speed(tmp_path: Path) -> None:
+    t0_us = 1_767_225_600_000_000
+    offsets_us = [0, 1_000, 1_500, 40_000, 40_001, 250_000, 1_250_000, 1_250_003]
+    with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"]) as writer:
+        for n, offset in enumerate(offsets_us):
+            writer.write(Recorded(t0_us + offset, "btcusdt@bookTicker", BOOK % n), t0_us + offset)
+        writer.write(RecordedLoss(t0_us + 2_000_000, ("btcusdt@bookTicker",)), t0_us + 2_000_000)
+    speed = 2.0
+    clock = ManualClock()
+    source = ReplaySource(ReplayConfig(paths=(str(tmp_path),), speed=speed), clock)
+    await source.prepare()
+    started_ms = clock.now_ms()
+    sink = await play(source, clock, 10 * SECONDS)
+    assert [(s, p) for _, s, p in sink.published] == [("btcusdt@bookTicker", BOOK % n) for n in range(len(offsets_us))]
+    for (published_ms, _, _), offset in zip(sink.published, offsets_us, strict=True):
+        due_ms = started_ms + offset / 1000 / speed
+        assert due_ms <= published_ms < due_ms + 1, "each message when the replay clock reaches its time"
+    assert sink.interrupted == [(started_ms + 1000, ("btcusdt@bookTicker",))], "the loss, in its place"
+    assert sink.reason == "Replay finished"
+
+
+async def test_a_paused_replay_holds_its_clock(tmp_path: Path) -> None:
+    t0_us = 1_767_225_600_000_000
+    with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"]) as writer:
+        for n in range(3):
+            writer.write(Recorded(t0_us + n * 100_000, "btcusdt@bookTicker", BOOK % n), t0_us + n * 100_000)
+    clock = ManualClock()
+    source = ReplaySource(ReplayConfig(paths=(str(tmp_path),), speed=1.0, paused=True), clock)
+    await source.prepare()
+    playing = asyncio.create_task(play(source, clock, 10 * SECONDS))
+    await asyncio.sleep(0)
+    assert source.status()["state"] == "paused"
+    clock.advance(60_000)  # a minute of the clock while paused plays nothing
+    resumed_ms = clock.now_ms()
+    source.resume()
+    sink = await playing
+    assert [ms - resumed_ms for ms, _, _ in sink.published] == [0, 100, 200]
 
 
 def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
-    from tickerplant.feeds.recording import RecordingWriter
-    from tickerplant.feeds.replay import Passthrough, open_replay
-
-    payloads = [b'{"e":"bookTicker","u":%d,"s":"BTCUSDT","b":"1.0","B":"1","a":"1.1","A":"1","T":1,"E":1}' % i for i in range(50)]
+    payloads = [BOOK % i for i in range(50)]
     with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"], rotate_bytes=800) as writer:
         for i, payload in enumerate(payloads):
             writer.write(Recorded(1_000_000 + i, "btcusdt@bookTicker", payload), 1_000_000 + i)

@@ -10,11 +10,13 @@ from typing import Any
 
 import msgspec
 import pytest
-from collecting import collect, collect_until
+from collecting import collect_until
 from conftest import StartServer
+from timing import SECONDS
+from waiting import until
 
 from tickerplant.app import Tickerplant
-from tickerplant.client.endpoints import fetch, rest_base
+from tickerplant.client.endpoints import fetch
 from tickerplant.client.events import AggTrade, BookTicker, Trade
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import Lagged, MarketStreams, RawMessage, RawStreams, StreamsLost
@@ -24,15 +26,15 @@ from tickerplant.feeds.relay import (
     UPSTREAM_LOST,
     RelayError,
     RelaySource,
-    _Batcher,
     canonical_names,
     choose,
     exchange_info_url,
     relayable_kinds,
     stream_names,
 )
+from tickerplant.market.exchange_info import exchange_info
 from tickerplant.market.instruments import Instrument, Market, catalogue
-from tickerplant.market.plant import StreamMessage
+from tickerplant.protocol.endpoints import rest_base
 from tickerplant.protocol.streams import SERVED_KINDS, parse
 
 NOW_MS = 1_767_225_600_000
@@ -144,68 +146,92 @@ def test_exchange_info_lives_on_the_rest_twin() -> None:
     assert exchange_info_url("ws://127.0.0.1:8766", Market.CM) == "http://127.0.0.1:8766/dapi/v1/exchangeInfo"
 
 
-async def test_what_one_read_brings_is_one_bus_batch() -> None:
-    batches: list[list[StreamMessage]] = []
-
-    class Bus:
-        def publish(self, market: Market, messages: Any) -> None:
-            batches.append(messages)
-
-    batcher = _Batcher(Market.UM, Bus())  # type: ignore[arg-type]
-    for n in range(3):
-        batcher.add(StreamMessage("btcusdt@trade", b"%d" % n))
-    assert batches == []
-    await asyncio.sleep(0)  # the relay waits for the upstream: the batch goes out
-    assert [len(b) for b in batches] == [3]
-    batcher.max_batch = 2
-    for n in range(5):
-        batcher.add(StreamMessage("btcusdt@trade", b"%d" % n))
-    await asyncio.sleep(0)
-    assert [len(b) for b in batches] == [3, 2, 2, 1]
-
-
 class FakeSink:
     def __init__(self) -> None:
         self.log: list[Any] = []
+        self.batches: list[int] = []
         self.bus = self
+        self.plants: dict[Market, Any] = {}
 
     def publish(self, market: Market, messages: Any) -> None:
+        self.batches.append(len(messages))
         self.log.extend(("publish", m.stream) for m in messages)
 
     def interrupt(self, market: Market, streams: Any, reason: str) -> None:
         self.log.append(("interrupt", sorted(streams), reason))
 
+    def finished(self, reason: str, *, failed: bool = False) -> None:
+        self.log.append(("finished", reason))
+
 
 class FakeUpstream:
-    def __init__(self, items: list[Any]) -> None:
-        self.items = iter(items)
+    """``RawStreams``' surface over a script of reads: the items of one read are handed
+    out without a pause (as buffered frames are), and the loop gets a turn between reads."""
 
-    def __aiter__(self) -> FakeUpstream:
-        return self
+    connections = 1
 
-    async def __anext__(self) -> Any:
-        await asyncio.sleep(0)
-        try:
-            return next(self.items)
-        except StopIteration:
-            raise StopAsyncIteration from None
+    def __init__(self, reads: list[list[Any]]) -> None:
+        self.reads = reads
+        self.subscribed: list[str] = []
+        self.closed = False
+
+    async def subscribe(self, *names: str) -> None:
+        self.subscribed.extend(names)
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def __aiter__(self) -> Any:
+        for read in self.reads:
+            await asyncio.sleep(0)
+            for item in read:
+                yield item
+
+
+def scripted_relay(reads: list[list[Any]], symbols: list[str]) -> tuple[RelaySource, FakeUpstream]:
+    """A relay of the catalogue's ``symbols`` whose upstream hands out ``reads``."""
+    upstream = FakeUpstream(reads)
+    listed = exchange_info(Market.UM, _um(*symbols), NOW_MS)
+
+    async def fetch(url: str) -> bytes:
+        return listed
+
+    relay = RelaySource(
+        {Market.UM: "ws://unused"}, symbols=symbols, kinds=["trade", "!bookTicker"],
+        connect=lambda url, **options: upstream, fetch=fetch,
+    )  # fmt: skip
+    return relay, upstream
+
+
+async def test_what_one_read_brings_is_one_bus_batch() -> None:
+    trade = RawMessage("btcusdt@trade", b"{}", 0)
+    relay, upstream = scripted_relay([[trade] * 3, [trade] * 5000, [trade]], ["BTCUSDT"])
+    sink = FakeSink()
+    await relay.prepare()
+    await relay.run(sink)  # type: ignore[arg-type]
+    # a read past the bound on what is held back goes out in parts
+    assert sink.batches == [3, 4096, 904, 1]
+    assert upstream.subscribed == ["btcusdt@trade", "!bookTicker"] and upstream.closed
 
 
 async def test_a_loss_follows_what_came_before_it_and_closes_only_its_streams() -> None:
-    relay = RelaySource({Market.UM: "ws://unused"})
     names = ["btcusdt@trade", "ethusdt@trade", "!bookTicker"]
-    upstream = FakeUpstream(
+    relay, _ = scripted_relay(
         [
-            RawMessage("btcusdt@trade", b"{}", 0),
-            RawMessage("btcusdt@trade", b"{}", 0),
-            RawMessage("somebody@else", b"{}", 0),  # never subscribed: nothing local routes it
-            StreamsLost(("btcusdt@trade", "!bookTicker"), 5),
-            RawMessage("ethusdt@trade", b"{}", 0),
-            Lagged(3),
-        ]
+            [
+                RawMessage("btcusdt@trade", b"{}", 0),
+                RawMessage("btcusdt@trade", b"{}", 0),
+                RawMessage("somebody@else", b"{}", 0),  # never subscribed: nothing local routes it
+                StreamsLost(("btcusdt@trade", "!bookTicker"), 5),
+                RawMessage("ethusdt@trade", b"{}", 0),
+            ],
+            [Lagged(3)],
+        ],
+        ["BTCUSDT", "ETHUSDT"],
     )
     sink = FakeSink()
-    await relay._consume(Market.UM, upstream, {n: n for n in names}, sink)  # type: ignore[arg-type]
+    await relay.prepare()
+    await relay.run(sink)  # type: ignore[arg-type]
     assert sink.log == [
         ("publish", "btcusdt@trade"),
         ("publish", "btcusdt@trade"),
@@ -235,9 +261,22 @@ async def test_the_relay_re_serves_its_upstream_streams_rest_and_ws_api(
             relayed.subscribe(*names),
             raw.subscribe("btcusdt@bookTicker", "!ticker@arr"),
         )
-        got_direct, got_relayed, got_raw = await asyncio.gather(
-            collect(direct, 1.5), collect(relayed, 1.5), collect(raw, 1.5)
+        def enough(got: list[Any]) -> bool:
+            books = [len(ids(got, BookTicker, s)) for s in ("BTCUSDT", "ETHUSDT")]
+            return min(books) > 30 and len(ids(got, Trade, "BTCUSDT")) > 10 and len(ids(got, AggTrade, "ETHUSDT")) > 5
+
+        def both_streams(got: list[Any]) -> bool:
+            return {m.stream for m in got if isinstance(m, RawMessage)} == {"btcusdt@bookTicker", "!ticker@arr"}
+
+        got_relayed, got_raw = await asyncio.gather(
+            collect_until(relayed, enough, 10 * SECONDS), collect_until(raw, both_streams, 10 * SECONDS)
         )
+        last_relayed = {s: ids(got_relayed, BookTicker, s)[-1] for s in ("BTCUSDT", "ETHUSDT")}
+
+        def caught_up(got: list[Any]) -> bool:  # the direct client has seen all the relayed ones
+            return all(ids(got, BookTicker, s)[-1:] >= [last] for s, last in last_relayed.items())
+
+        got_direct = await collect_until(direct, caught_up, 10 * SECONDS)
     assert not [i for i in got_relayed if isinstance(i, Gap)]
     for symbol in ("BTCUSDT", "ETHUSDT"):
         theirs, ours = ids(got_direct, BookTicker, symbol), ids(got_relayed, BookTicker, symbol)
@@ -314,16 +353,19 @@ async def test_an_upstream_restart_is_a_gap_for_the_relays_clients_and_delivery_
     assert isinstance(source, RelaySource)
     async with MarketStreams(relay.url(Market.UM), delays=fast) as client:
         await client.subscribe("btcusdt@bookTicker", "btcusdt@trade")
-        items = await collect(client, 0.6)
+        items = await collect_until(
+            client, lambda got: len(ids(got, BookTicker, "BTCUSDT")) > 5 and len(ids(got, Trade, "BTCUSDT")) > 3,
+            10 * SECONDS,
+        )  # fmt: skip
         await upstream.close()
-        items += await collect(client, 0.3)  # the upstream is gone
+        await until(lambda: source.losses[Market.UM] >= 1, 10 * SECONDS)  # the relay saw it go
         restarted = await start_server(
             um_port=port, simulator={"seed": 7, "actions_per_s": 400.0}
         )
         after = await collect_until(
             client,
             lambda got: len(ids(got, BookTicker, "BTCUSDT")) > 5 and len(ids(got, Trade, "BTCUSDT")) > 5,
-            5.0,
+            10 * SECONDS,
         )
         assert client.reconnects >= 1, "the relay closed its client's connection"
     assert source.losses[Market.UM] >= 1
@@ -344,7 +386,8 @@ async def test_an_upstream_restart_is_a_gap_for_the_relays_clients_and_delivery_
     truth = published(restarted, Market.UM)
     async with RawStreams(relay.url(Market.UM)) as raw:
         await raw.subscribe("btcusdt@bookTicker")
-        payloads = [m.data for m in await collect(raw, 0.3) if isinstance(m, RawMessage)]
+        got = await collect_until(raw, lambda got: len(got) >= 5, 10 * SECONDS)
+        payloads = [m.data for m in got if isinstance(m, RawMessage)]
     start = truth["btcusdt@bookTicker"].index(payloads[0])
     assert truth["btcusdt@bookTicker"][start : start + len(payloads)] == payloads
 
@@ -364,7 +407,7 @@ async def test_a_coin_m_relay(start_server: StartServer, start_relay: StartRelay
                 bool(ids(got, Trade, "BTCUSD_PERP"))
                 and len({i.symbol for i in got if isinstance(i, BookTicker)}) > 5
             ),
-            5.0,
+            10 * SECONDS,
         )
     assert not [i for i in items if isinstance(i, Gap)]
     assert ids(items, BookTicker, "BTCUSD_PERP") and ids(items, Trade, "BTCUSD_PERP")
@@ -411,6 +454,6 @@ async def test_a_kind_the_relay_does_not_carry_is_silent_with_a_warning(
     relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=["bookTicker"])
     async with MarketStreams(relay.url(Market.UM)) as client:
         await client.subscribe("btcusdt@bookTicker", "btcusdt@trade")
-        items = await collect(client, 0.8)
-    assert items and all(isinstance(i, BookTicker) for i in items)
+        items = await collect_until(client, lambda got: len(got) >= 20, 10 * SECONDS)
+    assert all(isinstance(i, BookTicker) for i in items)
     assert "'btcusdt@trade', which will never deliver: this server's source does not carry trade" in caplog.text

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import pytest
 import websockets
+from clocked import play
 from public_data import (
     AGG_HEADER,
     BOOK_HEADER,
@@ -27,11 +28,16 @@ from public_data import (
     window,
     write,
 )
+from timing import SECONDS
+from waiting import until
 
 from tickerplant.app import Tickerplant
+from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
+from tickerplant.feeds.player import ReplaySource
 from tickerplant.feeds.public_files import FileKind, identify, lines, rows
-from tickerplant.feeds.replay import Replayer, open_replay
+from tickerplant.feeds.replay import ReplayClock, Replayer
+from tickerplant.feeds.replay_files import open_replay
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import bytes_to_units as to_units
@@ -155,7 +161,7 @@ def test_replayed_streams_match_a_direct_computation_over_the_files(tmp_path: Pa
 
 def _http(url: str, method: str = "GET") -> Any:
     request = urllib.request.Request(url, method=method)
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=5 * SECONDS) as response:
         return msgspec.json.decode(response.read())
 
 
@@ -175,10 +181,10 @@ async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_
             await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay/resume")
             with pytest.raises(websockets.ConnectionClosedOK) as closed:
                 while True:
-                    received.append(msgspec.json.decode(await asyncio.wait_for(ws.recv(), 10)))
+                    received.append(msgspec.json.decode(await asyncio.wait_for(ws.recv(), 10 * SECONDS)))
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1000, "Replay finished")
-        await asyncio.wait_for(plant.done.wait(), 5)
+        await asyncio.wait_for(plant.done.wait(), 5 * SECONDS)
         status = await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay")
         assert status["state"] == "finished" and status["events"] == 600 + 400 + 300
         books = [m["data"]["u"] for m in received if m["stream"] == "btcusdt@bookTicker"]
@@ -212,20 +218,19 @@ async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_
 async def test_speed_keeps_the_replay_clock(tmp_path: Path) -> None:
     rng = random.Random(3)
     rows_ = trades(rng, 40, T0, 100.0, "0.01", "0.1")
-    span_ms = rows_[-1].time_ms - rows_[0].time_ms
     write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows_), zipped=False)
-    speed = span_ms / 400  # the whole file in about 0.4 s
-    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=speed))
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    plant = Tickerplant(config)
-    await plant.start()
-    try:
-        await asyncio.wait_for(plant.done.wait(), 10)
-        took = loop.time() - started
-        assert 0.3 < took < 3.0, took
-    finally:
-        await plant.close()
+    speed = 7.5
+    clock = ManualClock()
+    source = ReplaySource(ReplayConfig(paths=(str(tmp_path),), speed=speed), clock)
+    await source.prepare()
+    started_ms = clock.now_ms()
+    sink = await play(source, clock, 10 * SECONDS)
+    assert sink.reason == "Replay finished"
+    played = [(ms, msgspec.json.decode(p)["T"]) for ms, s, p in sink.published if s == "ethusdt@trade"]
+    assert len(played) == len(rows_)
+    for published_ms, trade_ms in played:
+        due_ms = started_ms + (trade_ms - rows_[0].time_ms) / speed
+        assert due_ms <= published_ms < due_ms + 1, "each trade when the replay clock reaches it"
 
 
 def test_a_symbol_with_tops_but_no_trades_has_no_tickers(tmp_path: Path) -> None:
@@ -239,7 +244,7 @@ def test_a_symbol_with_tops_but_no_trades_has_no_tickers(tmp_path: Path) -> None
 
 async def test_a_client_that_is_behind_still_gets_everything_then_the_close(tmp_path: Path) -> None:
     rng = random.Random(2)
-    rows_ = trades(rng, 20_000, T0, 42000.0, "0.1", "0.001")
+    rows_ = trades(rng, 6_000, T0, 42000.0, "0.1", "0.001")  # megabytes behind
     write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows_), zipped=True)
     config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
     plant = Tickerplant(config)
@@ -248,16 +253,17 @@ async def test_a_client_that_is_behind_still_gets_everything_then_the_close(tmp_
         url = f"{plant.url(Market.UM)}/stream?streams=btcusdt@trade/btcusdt@aggTrade"
         async with websockets.connect(url, max_size=None, max_queue=1) as ws:
             plant.source.resume()  # type: ignore[attr-defined]
-            await asyncio.sleep(1.5)  # not reading: the replay ends while we are far behind
+            # not reading: the replay ends while we are far behind
+            await until(lambda: plant.finish_reason != "", 10 * SECONDS)
             assert not plant.done.is_set(), "the end waits for the client to take what was sent"
             count = 0
             with pytest.raises(websockets.ConnectionClosedOK) as closed:
                 while True:
-                    await asyncio.wait_for(ws.recv(decode=False), 10)
+                    await asyncio.wait_for(ws.recv(decode=False), 10 * SECONDS)
                     count += 1
         assert count == 2 * len(rows_)
         assert closed.value.rcvd is not None and closed.value.rcvd.reason == "Replay finished"
-        await asyncio.wait_for(plant.done.wait(), 5)
+        await asyncio.wait_for(plant.done.wait(), 5 * SECONDS)
     finally:
         await plant.close()
 
@@ -337,3 +343,16 @@ def test_start_warms_the_statistics_with_the_day_before(tmp_path: Path) -> None:
     assert first_mini["E"] > start_ms
     expected = _mini_expected(rows_, first_mini["E"], quote=True)
     assert {k: Decimal(first_mini[k]) for k in expected} == expected, "the day before counts"
+
+
+def test_the_replay_clock_runs_at_its_speed_from_where_it_was_started() -> None:
+    clock = ReplayClock(2.5, replay_us=1_000_000, now_ns=7_000_000_000)
+    assert clock.replay_us(7_000_000_000) == 1_000_000
+    assert clock.replay_us(7_001_000_000) == 1_002_500  # a wall ms is 2.5 replay ms
+    assert clock.due_ns(1_002_500) == 7_001_000_000
+    assert clock.replay_us(clock.due_ns(1_000_001)) == 1_000_001, "due: never a wake-up too early"
+    assert clock.replay_us(clock.due_ns(1_000_001) - 1) < 1_000_001
+    clock.restart(5_000_000, now_ns=9_000_000_000)  # after a pause: on from where the replay stood
+    assert clock.replay_us(9_000_400_000) == 5_001_000
+    with pytest.raises(ValueError):
+        ReplayClock(0.0, 0, 0)

@@ -43,12 +43,12 @@ class _Mirror:
     def feed(self, updates: Sequence[MarketUpdate]) -> None:
         for update in updates:
             if isinstance(update, Trade):
-                self._trade(update)
+                self.check_trade(update)
             else:
-                self._book_update(update)
+                self.check_book_update(update)
         assert not self.pending, "trades must be followed by their action's book update"
 
-    def _trade(self, trade: Trade) -> None:
+    def check_trade(self, trade: Trade) -> None:
         inst = self.instruments[trade.symbol]
         if self.pending:
             assert trade.symbol == self.pending[0].symbol
@@ -68,7 +68,7 @@ class _Mirror:
         assert all(trade.price != earlier.price for earlier in self.pending)
         self.pending.append(trade)
 
-    def _book_update(self, update: BookUpdate) -> None:
+    def check_book_update(self, update: BookUpdate) -> None:
         inst = self.instruments[update.symbol]
         if self.pending:
             assert update.symbol == self.pending[0].symbol

@@ -1,4 +1,4 @@
-"""Which market a stream URL serves, and where its REST twin lives.
+"""Which market a stream URL serves (asked of its REST twin), and a GET of that twin.
 
 Binance splits each market over hosts (fstream/fapi, dstream/dapi); a tickerplant
 listener serves streams and REST for one market on one port. A recorder or a relay is
@@ -13,27 +13,10 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.endpoints import BINANCE_REST, BINANCE_STREAMS, REST_PREFIX, rest_base, rest_prefix
 
+# The URL facts live in protocol/endpoints.py; named here too, as before.
 __all__ = ["BINANCE_REST", "BINANCE_STREAMS", "fetch", "market_of", "rest_base", "rest_prefix"]
-
-BINANCE_STREAMS = {Market.UM: "wss://fstream.binance.com", Market.CM: "wss://dstream.binance.com"}
-BINANCE_REST = {Market.UM: "https://fapi.binance.com", Market.CM: "https://dapi.binance.com"}
-_REST_PREFIX = {Market.UM: "/fapi/v1", Market.CM: "/dapi/v1"}
-
-
-def rest_base(url: str) -> str:
-    """The REST origin of the stream host ``url``: Binance's twin host, or the same
-    host and port over http(s) for anything else (a tickerplant listener)."""
-    parts = urlsplit(url)
-    for market, streams in BINANCE_STREAMS.items():
-        if parts.hostname == urlsplit(streams).hostname:
-            return BINANCE_REST[market]
-    scheme = "https" if parts.scheme in ("wss", "https") else "http"
-    return f"{scheme}://{parts.netloc}"
-
-
-def rest_prefix(market: Market) -> str:
-    return _REST_PREFIX[market]
 
 
 async def fetch(url: str, timeout_s: float = 10.0) -> bytes:
@@ -61,7 +44,7 @@ async def market_of(url: str) -> Market:
     if host.startswith("dstream"):
         return Market.CM
     base = rest_base(url)
-    for market, prefix in _REST_PREFIX.items():
+    for market, prefix in REST_PREFIX.items():
         try:
             await fetch(f"{base}{prefix}/ping")
         except OSError:

@@ -1,6 +1,7 @@
-"""The asyncio shell of a replay: keeps the replay clock at ×speed of the wall clock (or
-runs flat out), hands the ``Replayer`` how far it may go, publishes what it makes, and
-says when it has ended. Its status and controls are served over HTTP by the listeners:
+"""The asyncio shell of a replay: asks the ``ReplayClock`` how far the replay may go at
+×speed of its ``Clock`` (or runs flat out), hands that to the ``Replayer``, publishes what
+it makes, sleeps on the Clock until the next event is due, and says when it has ended.
+Its status and controls are served over HTTP by the listeners:
 
 - ``GET /tickerplant/v1/replay``         ``{"state": "paused"|"playing"|"finished", …}``
 - ``GET /tickerplant/v1/replay/resume``  start a replay begun with ``--paused``
@@ -16,16 +17,17 @@ import contextlib
 import itertools
 import logging
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from tickerplant.clock import Clock
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds import Prepared, Sink
-from tickerplant.feeds.replay import Replayer, ReplayFiles, StreamsBroken, open_replay
+from tickerplant.feeds.replay import ReplayClock, Replayer, StreamsBroken
+from tickerplant.feeds.replay_files import ReplayFiles, open_replay
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant, StreamMessage
 
@@ -36,13 +38,16 @@ log = logging.getLogger("tickerplant.replay")
 STATUS_PATH = "/tickerplant/v1/replay"
 CONTROL_PATHS = (STATUS_PATH, f"{STATUS_PATH}/resume", f"{STATUS_PATH}/pause")
 FINISHED = "Replay finished"
-_MAX_SLEEP_S = 0.05  # wake at least this often at ×N speed: periodic streams fall due
+_ALL = 1 << 62  # at speed max, every event is due
+_MAX_SLEEP_NS = 50_000_000  # wake at least this often at ×N speed: periodic streams fall due
 
 
 class ReplaySource:
-    def __init__(self, config: ReplayConfig, now_ms: int) -> None:
+    """The files of ``config.paths``, played at ``config.speed`` of ``clock``."""
+
+    def __init__(self, config: ReplayConfig, clock: Clock) -> None:
         self._config = config
-        self._now_ms = now_ms
+        self._clock = clock
         self.files: ReplayFiles | None = None
         self.replayer: Replayer | None = None
         self.state = "paused" if config.paused else "playing"
@@ -55,12 +60,13 @@ class ReplaySource:
     async def prepare(self) -> Prepared:
         config = self._config
         paths = [Path(p) for p in config.paths]
+        now_ms = self._clock.now_ms()
         # Opening samples every file's first rows: off the loop, it can take a while.
         self.files = await asyncio.to_thread(
-            open_replay, paths, start_ms=config.start_ms, end_ms=config.end_ms, now_ms=self._now_ms
+            open_replay, paths, start_ms=config.start_ms, end_ms=config.end_ms, now_ms=now_ms
         )
         first = await asyncio.to_thread(next, self.files.events, None)  # may skip a long way
-        start_us = first[0] if first is not None else self._now_ms * 1000
+        start_us = first[0] if first is not None else now_ms * 1000
         if config.start_ms is not None:
             start_us = config.start_ms * 1000
         self._start_us = start_us
@@ -139,30 +145,26 @@ class ReplaySource:
         _publish(sink, self._history, [])
         self._history = {}
         await self._playing.wait()
-        # the replay clock: replay µs = anchor_us + (wall - anchor_wall) × speed
-        anchor_us, anchor_wall = self._start_us, time.monotonic()
+        clock = self._clock
+        pace = None if speed is None else ReplayClock(speed, self._start_us, clock.now_ns())
         while replayer.next_us is not None:
             if not self._playing.is_set():
                 await self._playing.wait()
-                anchor_us, anchor_wall = replayer.now_us, time.monotonic()
+                if pace is not None:
+                    pace.restart(replayer.now_us, clock.now_ns())
             outs = _outs()
             broken: list[StreamsBroken] = []
-            if speed is None:
-                replayer.step(1 << 62, batch, outs, broken)
-                _publish(sink, outs, broken)
-                await asyncio.sleep(0)  # let the gateways flush and read
-                continue
-            until_us = anchor_us + int((time.monotonic() - anchor_wall) * speed * 1_000_000)
-            played = replayer.step(until_us, batch, outs, broken)
+            now_ns = clock.now_ns()
+            until_us = _ALL if pace is None else pace.replay_us(now_ns)
+            replayer.step(until_us, batch, outs, broken)
             _publish(sink, outs, broken)
-            if played == batch:
-                await asyncio.sleep(0)  # more is due already
-                continue
+            # The gateways write this batch before the next is made, even when more is
+            # due already (a full batch, or a stream's next frame held for the next one):
+            # their fan-out joins frames per stream within a turn of the loop.
+            await asyncio.sleep(0)
             next_us = replayer.next_us
-            if next_us is None:
-                break
-            wait_s = (next_us - until_us) / speed / 1_000_000
-            await asyncio.sleep(min(max(wait_s, 0.0), _MAX_SLEEP_S))
+            if pace is not None and next_us is not None and next_us > until_us:
+                await clock.sleep_until(min(pace.due_ns(next_us), now_ns + _MAX_SLEEP_NS) / 1_000_000)
 
 
 def _outs() -> dict[Market, list[StreamMessage]]:

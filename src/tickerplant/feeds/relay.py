@@ -18,20 +18,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import Any, Protocol
 
 import msgspec
 
 from tickerplant.bus import Bus
+from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.backoff import backoff
-from tickerplant.client.endpoints import BINANCE_STREAMS, fetch, market_of, rest_base, rest_prefix
-from tickerplant.client.streams import Lagged, RawMessage, RawStreams, StreamsLost
+from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.market.exchange_info import Listing, read_exchange_info
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import StreamMessage
+from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.streams import SERVED_KINDS, Route, StreamKind, parse, resolve
 
 __all__ = [
@@ -60,6 +70,19 @@ _LAGGED = "Relay fell behind its upstream; messages were dropped"
 
 class RelayError(Exception):
     """The relay cannot start: the upstream cannot be read, or lacks what was asked for."""
+
+
+class Upstream(Protocol):
+    """What the relay reads a market from: ``RawStreams``' surface."""
+
+    @property
+    def connections(self) -> int: ...
+
+    async def subscribe(self, *names: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[RawItem]: ...
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -179,6 +202,9 @@ class RelaySource:
     tickerplant serves); ``stream_options`` go to each ``RawStreams`` (``delays``,
     ``ping_interval_s``, …). exchangeInfo is fetched ``fetch_attempts`` times at most,
     ``fetch_delays`` apart, before ``prepare`` gives up with a ``RelayError``.
+
+    ``connect(url, **stream_options)`` makes each market's reader (``RawStreams``) and
+    ``fetch(url)`` GETs the upstream's REST (exchangeInfo); a test hands in its own.
     """
 
     def __init__(
@@ -191,6 +217,8 @@ class RelaySource:
         clock: Clock | None = None,
         fetch_attempts: int = 5,
         fetch_delays: Callable[[], Iterator[float]] = lambda: backoff(0.5, 2.0, 8.0),
+        connect: Callable[..., Upstream] = RawStreams,
+        fetch: Callable[[str], Awaitable[bytes]] = fetch,
     ) -> None:
         if not upstreams:
             raise ValueError("a relay needs at least one upstream")
@@ -205,8 +233,10 @@ class RelaySource:
         self._clock = clock or SystemClock()
         self._fetch_attempts = fetch_attempts
         self._fetch_delays = fetch_delays
+        self._connect = connect
+        self._fetch = fetch
         self.instruments: dict[Market, list[Instrument]] = {}
-        self.streams: dict[Market, RawStreams] = {}  # the live upstream clients, while running
+        self.streams: dict[Market, Upstream] = {}  # the live upstream readers, while running
         self.relayed = dict.fromkeys(Market, 0)  # messages published
         self.losses = dict.fromkeys(Market, 0)  # upstream losses reported to local clients
 
@@ -240,7 +270,7 @@ class RelaySource:
         attempts = self._fetch_attempts
         for attempt in range(1, attempts + 1):
             try:
-                body = await fetch(url)
+                body = await self._fetch(url)
             except OSError as exc:
                 log.warning(
                     "%s: exchangeInfo attempt %d of %d failed: %s", market.value, attempt, attempts, exc
@@ -267,24 +297,27 @@ class RelaySource:
 
     async def _relay(self, market: Market, url: str, names: list[str], sink: Sink) -> None:
         canonical = canonical_names(names, self.instruments[market])
-        streams = RawStreams(url, **self.stream_options)
-        async with streams, asyncio.TaskGroup() as group:
-            self.streams[market] = streams
-            # Consume while subscribing: thousands of names take seconds at the paced
-            # SUBSCRIBE rate, and what the first ones deliver should flow meanwhile.
-            group.create_task(self._subscribe(market, streams, names))
-            try:
-                await self._consume(market, streams, canonical, sink)
-            finally:
-                self.streams.pop(market, None)
+        streams = self._connect(url, **self.stream_options)
+        try:
+            async with asyncio.TaskGroup() as group:
+                self.streams[market] = streams
+                # Consume while subscribing: thousands of names take seconds at the paced
+                # SUBSCRIBE rate, and what the first ones deliver should flow meanwhile.
+                group.create_task(self._subscribe(market, streams, names))
+                try:
+                    await self._consume(market, streams, canonical, sink)
+                finally:
+                    self.streams.pop(market, None)
+        finally:
+            await streams.close()
 
-    async def _subscribe(self, market: Market, streams: RawStreams, names: list[str]) -> None:
+    async def _subscribe(self, market: Market, streams: Upstream, names: list[str]) -> None:
         log.info("%s: subscribing %d streams upstream", market.value, len(names))
         await streams.subscribe(*names)
         log.info("%s: upstream subscribed, %d connections", market.value, streams.connections)
 
     async def _consume(
-        self, market: Market, streams: RawStreams, canonical: dict[str, str], sink: Sink
+        self, market: Market, streams: Upstream, canonical: dict[str, str], sink: Sink
     ) -> None:
         batcher = _Batcher(market, sink.bus)
         add = batcher.add

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tickerplant.feeds.recording import (
+from tickerplant.market.instruments import Market
+from tickerplant.recording.format import (
     Item,
     Recorded,
     RecordedLoss,
@@ -27,7 +28,6 @@ from tickerplant.feeds.recording import (
     read_recording,
     recording_files,
 )
-from tickerplant.market.instruments import Market
 
 T0 = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in µs
 URL = "wss://fstream.binance.com"

@@ -1,5 +1,10 @@
 """record(): raw stream messages from Binance or a tickerplant, into a recording.
 
+A consumer of the client library: it reads through ``RawStreams`` (or any ``RawSource``
+given to it) and writes ``recording.format`` files. Messages are stamped with the time
+the client read them; the recorder's own ``Clock`` only paces the flushes of quiet spells
+and stamps a loss seen before any message.
+
 The event loop only reads frames and encodes lines (``RecordingWriter``); compressing and
 writing the files happens in a thread of its own (``Compressor``), fed through a bounded
 queue. zlib and file writes release the GIL, so the two run side by side: the loop stays
@@ -13,13 +18,15 @@ import functools
 import logging
 import queue
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
+from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.endpoints import market_of
-from tickerplant.client.streams import Lagged, RawMessage, RawStreams, StreamsLost
-from tickerplant.feeds.recording import (
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.recording.format import (
     FLUSH_S,
     ROTATE_BYTES,
     ROTATE_S,
@@ -29,9 +36,8 @@ from tickerplant.feeds.recording import (
     RecordedLoss,
     RecordingWriter,
 )
-from tickerplant.market.instruments import Market
 
-__all__ = ["MAX_QUEUED", "Compressor", "record"]
+__all__ = ["MAX_QUEUED", "Compressor", "RawSource", "record"]
 
 # 64 KiB chunks waiting for the compressor: enough to ride out a slow disk write, small
 # enough that a stop finishes the files in a few ms.
@@ -40,6 +46,16 @@ MAX_QUEUED = 32
 YIELD_EVERY = 1000  # messages written between turns given to the loop: ~1-2 ms of work
 
 log = logging.getLogger("tickerplant.recorder")
+
+
+class RawSource(Protocol):
+    """What the recorder reads: ``RawStreams``' surface."""
+
+    async def subscribe(self, *names: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[RawItem]: ...
 
 
 async def record(
@@ -52,6 +68,8 @@ async def record(
     rotate_s: float = ROTATE_S,
     stop: asyncio.Event | None = None,
     on_message: Callable[[int], None] | None = None,
+    connect: Callable[[str], RawSource] = RawStreams,
+    clock: Clock | None = None,
 ) -> list[Path]:
     """Record ``streams`` from the stream host ``url`` into ``out`` until ``stop`` is set.
 
@@ -62,6 +80,8 @@ async def record(
     On ``stop``, the messages already received are written, the files are closed and
     returned. Cancelled, it closes the files too and lets the cancellation through. A
     failure to subscribe or to write is raised, after closing what was written.
+
+    ``connect(url)`` makes the reader (``RawStreams``); ``clock`` paces the flushes.
     """
     names = list(streams)
     if not names:
@@ -78,10 +98,11 @@ async def record(
         rotate_s=rotate_s,
         open_output=compressor.open,
     )
-    source = RawStreams(url)
+    clock = clock or SystemClock()
+    source = connect(url)
     subscribed = asyncio.Event()
-    pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message))
-    flusher = asyncio.create_task(_flush_every(writer, FLUSH_S))
+    pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message, clock))
+    flusher = asyncio.create_task(_flush_every(writer, FLUSH_S, clock))
     stopping = asyncio.create_task((stop or asyncio.Event()).wait())
     try:
         await asyncio.wait((pump, stopping), return_when=asyncio.FIRST_COMPLETED)
@@ -99,7 +120,7 @@ async def record(
     return writer.files
 
 
-async def _wind_down(source: RawStreams, tasks: tuple[asyncio.Task[object], ...]) -> None:
+async def _wind_down(source: RawSource, tasks: tuple[asyncio.Task[object], ...]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.wait(tasks)  # their outcomes are known or no longer matter
@@ -119,11 +140,12 @@ def _close(writer: RecordingWriter, compressor: Compressor, *, quietly: bool) ->
 
 
 async def _pump(
-    source: RawStreams,
+    source: RawSource,
     names: list[str],
     writer: RecordingWriter,
     subscribed: asyncio.Event,
     on_message: Callable[[int], None] | None,
+    clock: Clock,
 ) -> None:
     await source.subscribe(*names)
     subscribed.set()
@@ -154,15 +176,15 @@ async def _pump(
         elif isinstance(item, Lagged):
             # The client discarded the oldest messages it held, of any stream: they came
             # after the last one written, which stamps the loss, so times keep their order.
-            last_us = last_us or time.time_ns() // 1000
+            last_us = last_us or clock.now_ns() // 1000
             log.warning("recorder fell behind: %d messages dropped", item.dropped)
             writer.write(RecordedLoss(last_us, tuple(names)), last_us)
 
 
-async def _flush_every(writer: RecordingWriter, interval_s: float) -> None:
+async def _flush_every(writer: RecordingWriter, interval_s: float, clock: Clock) -> None:
     # Writes flush when one is due; this covers the quiet spells between them.
     while True:
-        await asyncio.sleep(interval_s)
+        await clock.sleep_until(clock.now_ms() + interval_s * 1000)
         writer.flush()
 
 

@@ -1,0 +1,170 @@
+"""What a replay reads: the files and folders given on the command line, found, sampled
+and opened as time-ordered event iterators for the ``Replayer`` (``feeds/replay.py``).
+
+This is the replay's I/O: it walks folders, samples each file's first rows to size the
+instruments (``replay_instruments``), and chains each symbol's files of one kind, and each
+recorder's rotated files, into one merge input that opens one file at a time. The file
+formats themselves are ``public_files`` (Binance's public files) and
+``tickerplant.recording.format`` (tickerplant recordings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from tickerplant.feeds.public_files import FileKind, PublicFile, identify, rows, sample_decimals, size_of
+from tickerplant.feeds.replay import Event, merge, recorded_events
+from tickerplant.feeds.replay_instruments import FinestDigits
+from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market.units import DAY_MS
+from tickerplant.recording.format import RecordingHeader, is_recording, read_recording
+
+__all__ = ["ReplayFiles", "find_files", "open_replay"]
+
+log = logging.getLogger("tickerplant.replay")
+
+
+@dataclasses.dataclass
+class ReplayFiles:
+    """What was found: the files, the instruments they need, and the merged events."""
+
+    public: list[PublicFile]
+    recordings: list[Path]
+    instruments: dict[Market, list[Instrument]]
+    events: Iterator[tuple[int, int, Event]]  # (time µs, source index, event), ascending
+    total_bytes: int  # CSV bytes to read, for progress
+    read_bytes: list[int]  # [bytes read so far], advanced as the events are consumed
+
+
+def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
+    """Public files and recordings among ``paths`` (folders are searched recursively)."""
+    public: list[PublicFile] = []
+    recordings: list[Path] = []
+    for path in paths:
+        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        for candidate in candidates:
+            identified = identify(candidate)
+            if identified is not None:
+                public.append(identified)
+            elif candidate.name.endswith(".jsonl.gz") and is_recording(candidate):
+                recordings.append(candidate)
+            elif not path.is_dir():
+                raise ValueError(
+                    f"{candidate}: neither a Binance public file (<SYMBOL>-bookTicker|aggTrades|trades-<date>"
+                    ".csv|.zip) nor a tickerplant recording (.jsonl.gz)"
+                )
+    if not public and not recordings:
+        raise ValueError("nothing to replay: no Binance public files or tickerplant recordings found")
+    return public, recordings
+
+
+def open_replay(
+    paths: Sequence[Path],
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    now_ms: int,
+    warm_ms: int = DAY_MS,
+) -> ReplayFiles:
+    """The files under ``paths``, merged. Public rows start ``warm_ms`` before ``start_ms``,
+    so that the 24 h statistics at the start hold the day before it (``Replayer.warm``)."""
+    public, recordings = find_files(paths)
+    # Each symbol's units must hold the finest digits its files use.
+    digits = FinestDigits()
+    for file in public:
+        digits.add_public(file.symbol, file.market, *sample_decimals(file))
+    headers: dict[Path, RecordingHeader] = {}
+    for path in recordings:
+        header, items = read_recording(path)
+        headers[path] = header
+        digits.add_recording(header.market, header.streams, items)
+    known = {inst.symbol: inst for market in Market for inst in catalogue(market, now_ms)}
+    instruments = digits.instruments(known)
+    by_symbol = {inst.symbol: inst for insts in instruments.values() for inst in insts}
+    read_bytes = [0]
+    streams: list[Iterator[tuple[int, int, Event]]] = []
+    groups = _group(public)
+    trade_kinds: dict[str, set[FileKind]] = {}
+    for symbol, kind in groups:
+        if kind is not FileKind.BOOK_TICKER:
+            trade_kinds.setdefault(symbol, set()).add(kind)
+    # trades before aggregates at equal times: a symbol's stats come from its trades
+    order = {FileKind.TRADES: 0, FileKind.AGG_TRADES: 1, FileKind.BOOK_TICKER: 2}
+    for (symbol, _kind), files in sorted(groups.items(), key=lambda item: (order[item[0][1]], item[0][0])):
+        alone = len(trade_kinds.get(symbol, ())) < 2
+        index = len(streams)
+        warm_from = None if start_ms is None else start_ms - warm_ms
+        streams.append(_chained(files, by_symbol[symbol], alone, warm_from, end_ms, read_bytes, index))
+    # One recorder's rotated files follow each other: one merge input, one open file at a time.
+    sessions: dict[tuple[Market, str, tuple[str, ...]], list[tuple[int, Path]]] = {}
+    for path, header in headers.items():
+        key = (header.market, header.url, header.streams)
+        sessions.setdefault(key, []).append((header.started_us, path))
+    for files_of_one in sessions.values():
+        index = len(streams)
+        streams.append(
+            itertools.chain.from_iterable(
+                _recorded(path, start_ms, end_ms, index) for _, path in sorted(files_of_one)
+            )
+        )
+    total = sum(size_of(file.path) for file in public)
+    return ReplayFiles(public, recordings, instruments, merge(streams), total, read_bytes)
+
+
+def _group(public: list[PublicFile]) -> dict[tuple[str, FileKind], list[PublicFile]]:
+    """Files by (symbol, kind). The same day twice (a .csv unzipped next to its .zip) is
+    played once; a monthly file and daily files of that month would play twice: refused."""
+    groups: dict[tuple[str, FileKind], dict[str, PublicFile]] = {}
+    for file in public:
+        dates = groups.setdefault((file.symbol, file.kind), {})
+        same = dates.get(file.date)
+        if same is not None:
+            log.warning("%s and %s hold the same data: playing %s", same.path, file.path, same.path.name)
+            continue
+        overlapping = [d for d in dates if d.startswith(file.date + "-") or file.date.startswith(d + "-")]
+        if overlapping:
+            raise ValueError(
+                f"{file.path.name} overlaps {dates[overlapping[0]].path.name}: "
+                "give either the monthly file or the daily ones"
+            )
+        dates[file.date] = file
+    return {key: list(dates.values()) for key, dates in groups.items()}
+
+
+def _chained(
+    files: list[PublicFile],
+    inst: Instrument,
+    alone: bool,
+    start_ms: int | None,
+    end_ms: int | None,
+    read_bytes: list[int],
+    index: int,
+) -> Iterator[tuple[int, int, Event]]:
+    """One symbol's files of one kind, in date order, as (time µs, index, update)."""
+    return itertools.chain.from_iterable(
+        rows(
+            file,
+            inst.price_decimals,
+            inst.qty_decimals,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            alone=alone,
+            progress=read_bytes,
+            index=index,
+        )
+        for file in sorted(files, key=lambda f: f.date)
+    )
+
+
+def _recorded(
+    path: Path, start_ms: int | None, end_ms: int | None, index: int
+) -> Iterator[tuple[int, int, Event]]:
+    # Opened only when the merge reaches this file: one open file per recorder.
+    header, items = read_recording(path)
+    yield from recorded_events(header.market, items, start_ms, end_ms, index)

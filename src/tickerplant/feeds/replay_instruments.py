@@ -1,0 +1,156 @@
+"""The instruments a replay serves, inferred from what its files hold. Pure: the caller
+reads the files and hands in what it found (digits sampled from public files, a
+recording's header and items).
+
+A replayed symbol is served as the catalogue's instrument (or its perpetual's, for a
+dated contract), widened to the finest price and quantity digits its files use, since
+exchangeInfo is served before the first row is played and every row must fit the units
+it announces; a symbol the catalogue does not know is made from its name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market
+from tickerplant.market.units import decimals_of
+from tickerplant.recording.format import Item, Recorded
+
+__all__ = ["FinestDigits", "replay_instrument"]
+
+_DELIVERY_HOUR_UTC = 8
+
+
+class FinestDigits:
+    """The finest (price, quantity) digits seen per symbol, and the market of each."""
+
+    def __init__(self) -> None:
+        self.digits: dict[str, tuple[int, int]] = {}
+        self.markets: dict[str, Market] = {}
+        self._streamed: dict[str, Market] = {}  # symbols a recording subscribed
+
+    def add_public(self, symbol: str, market: Market, price_decimals: int, qty_decimals: int) -> None:
+        """What ``sample_decimals`` found in one public file of ``symbol``."""
+        self._widen(symbol, price_decimals, qty_decimals)
+        self.markets[symbol] = market
+
+    def add_recording(self, market: Market, streams: Iterable[str], items: Iterator[Item]) -> None:
+        """A recording of ``market``: its subscribed ``streams`` and its ``items`` (only the
+        first ones are sampled)."""
+        for stream in streams:
+            symbol = stream.partition("@")[0]
+            if not symbol.startswith("!"):
+                self._streamed.setdefault(symbol.upper(), market)
+        for symbol, (pd, qd) in _recorded_decimals(items).items():
+            self._widen(symbol, pd, qd)
+            self.markets.setdefault(symbol, market)
+
+    def instruments(self, known: Mapping[str, Instrument]) -> dict[Market, list[Instrument]]:
+        """Each market's instruments, by symbol; ``known``: the catalogue's, by symbol."""
+        markets = dict(self.markets)
+        digits = dict(self.digits)
+        for symbol, market in self._streamed.items():
+            markets.setdefault(symbol, market)
+            digits.setdefault(symbol, (0, 0))
+        instruments: dict[Market, list[Instrument]] = {market: [] for market in Market}
+        for symbol in sorted(markets):
+            inst = replay_instrument(symbol, markets[symbol], known, *digits[symbol])
+            instruments[inst.market].append(inst)
+        return instruments
+
+    def _widen(self, symbol: str, price_decimals: int, qty_decimals: int) -> None:
+        old = self.digits.get(symbol, (0, 0))
+        self.digits[symbol] = (max(old[0], price_decimals), max(old[1], qty_decimals))
+
+
+class _Numbers(msgspec.Struct):
+    """The number fields of a payload that are decimal strings, by event type."""
+
+    e: Any = None
+    s: Any = None
+    p: Any = None
+    q: Any = None
+    b: Any = None
+    B: Any = None
+    a: Any = None
+    A: Any = None
+    c: Any = None
+    o: Any = None
+    h: Any = None
+    l: Any = None  # noqa: E741 (the wire key)
+
+
+_numbers = msgspec.json.Decoder(_Numbers | list[_Numbers])
+# (price keys, quantity keys) per event type; ticker "q" is a quote volume, not a quantity
+_DIGITS_OF = {
+    "bookTicker": (("b", "a"), ("B", "A")),
+    "trade": (("p",), ("q",)),
+    "aggTrade": (("p",), ("q",)),
+    "24hrMiniTicker": (("c", "o", "h", "l"), ()),
+    "24hrTicker": (("c", "o", "h", "l"), ()),
+}
+
+
+def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str, tuple[int, int]]:
+    """The finest price and quantity digits of each symbol in a recording's first messages."""
+    finest: dict[str, tuple[int, int]] = {}
+    for item in itertools.islice(items, sample):
+        if type(item) is not Recorded:
+            continue
+        try:
+            decoded = _numbers.decode(item.data)
+        except msgspec.DecodeError:
+            continue
+        for n in decoded if isinstance(decoded, list) else (decoded,):
+            keys = _DIGITS_OF.get(n.e) if isinstance(n.e, str) else None
+            if keys is None or not isinstance(n.s, str):
+                continue
+            pd = max((decimals_of(v) for k in keys[0] if isinstance(v := getattr(n, k), str)), default=0)
+            qd = max((decimals_of(v) for k in keys[1] if isinstance(v := getattr(n, k), str)), default=0)
+            old = finest.get(n.s, (0, 0))
+            finest[n.s] = (max(old[0], pd), max(old[1], qd))
+    return finest
+
+
+def replay_instrument(
+    symbol: str, market: Market, known: Mapping[str, Instrument], price_decimals: int, qty_decimals: int
+) -> Instrument:
+    """The instrument a replayed symbol is served as: the catalogue's (or its perpetual's,
+    for a dated contract), widened to the digits the files use; else one made from the name."""
+    pair, _, suffix = symbol.partition("_")
+    base = known.get(symbol) or known.get(pair if market is Market.UM else f"{pair}_PERP")
+    if base is None:
+        quote = "USD" if market is Market.CM else next(
+            (q for q in ("USDT", "USDC", "FDUSD", "BUSD") if pair.endswith(q)), "USDT"
+        )
+        base_asset = pair[: -len(quote)] or pair
+        base = Instrument(
+            symbol=symbol, pair=pair, market=market, contract_type=ContractType.PERPETUAL,
+            base_asset=base_asset, quote_asset=quote,
+            margin_asset=base_asset if market is Market.CM else quote,
+            price_decimals=0, tick=1, qty_decimals=0, step=1, min_qty=1, max_qty=10**9,
+            contract_size=(100 if base_asset == "BTC" else 10) if market is Market.CM else 1,
+            onboard_ms=0, delivery_ms=PERPETUAL_DELIVERY_MS, initial_price=1,
+            daily_volatility=0.0, activity=0.0,
+        )  # fmt: skip
+    pd = max(base.price_decimals, price_decimals)
+    qd = max(base.qty_decimals, qty_decimals)
+    price_scale, qty_scale = 10 ** (pd - base.price_decimals), 10 ** (qd - base.qty_decimals)
+    contract_type, delivery_ms = base.contract_type, base.delivery_ms
+    if suffix.isdigit() and len(suffix) == 6:  # a dated contract: YYMMDD, settled 08:00 UTC
+        contract_type = ContractType.CURRENT_QUARTER
+        day = datetime.strptime(suffix, "%y%m%d").replace(hour=_DELIVERY_HOUR_UTC, tzinfo=UTC)
+        delivery_ms = int(day.timestamp() * 1000)
+    return dataclasses.replace(
+        base,
+        symbol=symbol, contract_type=contract_type, delivery_ms=delivery_ms,
+        price_decimals=pd, tick=base.tick * price_scale, initial_price=base.initial_price * price_scale,
+        qty_decimals=qd, step=base.step * qty_scale, min_qty=base.min_qty * qty_scale,
+        max_qty=base.max_qty * qty_scale,
+    )  # fmt: skip

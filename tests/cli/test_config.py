@@ -1,0 +1,165 @@
+"""config.py is the one source of field knowledge: every field reaches the command line
+and TOML from it, and the README agrees with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tickerplant.cli import _parser, build_config
+from tickerplant.config import (
+    ServerConfig,
+    SettingField,
+    load,
+    names,
+    positive_or_max,
+    settings,
+    time_ms,
+    toml_reference,
+)
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# Tuning knobs, set in a TOML file only (``tickerplant serve --help`` lists them).
+TOML_ONLY = {
+    "limits.slow_close_grace_s",
+    "simulator.batch_actions",
+    "simulator.tick_interval_s",
+    "replay.batch_events",
+    "relay.enabled",  # set by --relay (and by urls in TOML)
+}
+
+
+def _other(item: SettingField) -> tuple[Any, list[str], Any]:
+    """A value other than the default: (in TOML, as flag arguments, as configured)."""
+    setting, kind = item.setting, item.type
+    if kind is bool:
+        return True, [], True
+    if kind == bool | None:
+        return False, ["--no-progress"], False
+    if setting.parse is time_ms:
+        value = 1_704_067_200_000 if item.name == "start_ms" else 1_704_070_800_000
+        return "2024-01-01" if item.name == "start_ms" else str(value), [str(value)], value
+    if setting.parse is positive_or_max:
+        return "max", ["max"], None
+    if setting.parse is names:
+        return ["BTCUSDT", "ETHUSDT"], ["BTCUSDT,ETHUSDT"], ("BTCUSDT", "ETHUSDT")
+    if setting.nargs is not None:
+        return ["a", "b"], ["a", "b"], ("a", "b")
+    if kind is str:
+        return "0.0.0.0", ["0.0.0.0"], "0.0.0.0"
+    if kind in (int, int | None):
+        value = (item.default or 0) + 7
+        return value, [str(value)], value
+    value = (item.default or 0.0) + 2.5
+    return value, [str(value)], value
+
+
+def _configured(config: ServerConfig, item: SettingField) -> Any:
+    holder = config if item.section is None else getattr(config, item.section)
+    return getattr(holder, item.name)
+
+
+def _without(items: list[SettingField], skip: str) -> list[SettingField]:
+    # replay and relay exclude each other: each is checked with the other left out
+    if skip == "relay":
+        return [i for i in items if i.section != "relay"]
+    return [i for i in items if i.path != "replay.paths"]
+
+
+def test_every_field_has_its_setting() -> None:
+    every = set()
+    for f in dataclasses.fields(ServerConfig):
+        if "section" in f.metadata:
+            section = getattr(ServerConfig(), f.name)
+            every |= {f"{f.name}.{g.name}" for g in dataclasses.fields(section)}
+        else:
+            every.add(f.name)
+    assert {item.path for item in settings()} == every
+
+
+@pytest.mark.parametrize("skip", ["relay", "replay"])
+def test_every_field_is_read_from_toml(skip: str) -> None:
+    items = _without(list(settings()), skip)
+    document: dict[str, Any] = {}
+    for item in items:
+        table = document if item.section is None else document.setdefault(item.section, {})
+        table[item.name] = _other(item)[0]
+    config = load(tomllib.loads(_dump(document)))
+    for item in items:
+        assert _configured(config, item) == _other(item)[2], item.path
+        assert _configured(config, item) != item.default, item.path
+
+
+@pytest.mark.parametrize("skip", ["relay", "replay"])
+def test_every_field_but_the_tuning_knobs_has_a_flag(skip: str) -> None:
+    items = _without(list(settings()), skip)
+    assert {i.path for i in settings() if i.setting.flag is None} == TOML_ONLY
+    argv = ["serve"]
+    for item in items:
+        if item.setting.flag is not None:
+            value = _other(item)[1]
+            argv += value if value[:1] == ["--no-progress"] else [item.setting.flag, *value]
+    config = build_config(_parser().parse_args(argv))
+    for item in items:
+        if item.setting.flag is not None:
+            assert _configured(config, item) == _other(item)[2], item.path
+
+
+def test_the_toml_reference_is_the_defaults() -> None:
+    assert load(tomllib.loads(toml_reference())) == ServerConfig()
+
+
+def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match=r"unknown setting \[limits\] ping_every"):
+        load({"limits": {"ping_every": 5}})
+    with pytest.raises(ValueError, match=r"unknown section \[limit\]"):
+        load({"limit": {"ping_interval_s": 5}})
+    with pytest.raises(ValueError, match="replay or relay, not both"):
+        load({"replay": {"paths": ["x"]}, "relay": {"urls": []}})
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--speed", "0"])
+    assert "argument --speed: a positive number, or 'max'" in capsys.readouterr().err
+
+
+def test_the_readme_names_what_config_py_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--help"])
+    shown = capsys.readouterr().out
+    generated = set(re.findall(r"--[a-z-]+", shown[: shown.index("\n\n")])) - {"--help"}
+    assert "--ping-interval" in generated and "[limits] slow_close_grace_s" in shown
+    text = README.read_text()
+    usage = text[text.index("tickerplant serve [") : text.index("tickerplant record STREAM")]
+    assert set(re.findall(r"--[a-z-]+", usage)) == generated
+    example = re.search(r"flags override it:\n\n```toml\n(.*?)```", text, re.S)
+    assert example is not None
+    document = tomllib.loads(example.group(1))
+    known = {(i.section, i.name) for i in settings()}
+    for key, value in document.items():
+        pairs = [(key, k) for k in value] if isinstance(value, dict) else [(None, key)]
+        assert set(pairs) <= known, pairs
+    for skip in ("relay", "replay"):  # every value it shows is read as it says
+        load({k: v for k, v in document.items() if k != skip})
+
+
+def _dump(document: dict[str, Any]) -> str:
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return f'"{v}"'
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    top = [f"{k} = {value(v)}" for k, v in document.items() if not isinstance(v, dict)]
+    tables = [
+        f"[{k}]\n" + "\n".join(f"{n} = {value(x)}" for n, x in v.items())
+        for k, v in document.items()
+        if isinstance(v, dict)
+    ]
+    return "\n".join(top) + "\n" + "\n".join(tables) + "\n"
