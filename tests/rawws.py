@@ -12,6 +12,8 @@ import socket
 import struct
 from typing import NamedTuple
 
+from timing import SECONDS
+
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
 
@@ -58,7 +60,7 @@ class RawWebSocket:
     def send_text(self, text: str | bytes) -> None:
         self.send(TEXT, text.encode() if isinstance(text, str) else text)
 
-    async def recv(self, timeout: float = 5.0) -> Frame:
+    async def recv(self, timeout: float = 5 * SECONDS) -> Frame:
         async with asyncio.timeout(timeout):
             first, second = await self.reader.readexactly(2)
             size = second & 0x7F
@@ -68,7 +70,7 @@ class RawWebSocket:
                 (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
             return Frame(first & 0x0F, await self.reader.readexactly(size))
 
-    async def recv_until(self, opcode: int, timeout: float = 5.0) -> Frame:
+    async def recv_until(self, opcode: int, timeout: float = 5 * SECONDS) -> Frame:
         async with asyncio.timeout(timeout):
             while True:
                 frame = await self.recv(timeout)

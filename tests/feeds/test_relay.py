@@ -12,8 +12,7 @@ import msgspec
 import pytest
 from collecting import collect_until
 from conftest import StartServer
-from timing import SECONDS
-from waiting import until
+from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.client.endpoints import fetch
@@ -358,7 +357,7 @@ async def test_an_upstream_restart_is_a_gap_for_the_relays_clients_and_delivery_
             10 * SECONDS,
         )  # fmt: skip
         await upstream.close()
-        await until(lambda: source.losses[Market.UM] >= 1, 10 * SECONDS)  # the relay saw it go
+        await eventually(lambda: source.losses[Market.UM] >= 1, 10 * SECONDS)  # the relay saw it go
         restarted = await start_server(
             um_port=port, simulator={"seed": 7, "actions_per_s": 400.0}
         )

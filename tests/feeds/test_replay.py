@@ -28,8 +28,7 @@ from public_data import (
     window,
     write,
 )
-from timing import SECONDS
-from waiting import until
+from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
@@ -254,7 +253,7 @@ async def test_a_client_that_is_behind_still_gets_everything_then_the_close(tmp_
         async with websockets.connect(url, max_size=None, max_queue=1) as ws:
             plant.source.resume()  # type: ignore[attr-defined]
             # not reading: the replay ends while we are far behind
-            await until(lambda: plant.finish_reason != "", 10 * SECONDS)
+            await eventually(lambda: plant.finish_reason != "", 10 * SECONDS)
             assert not plant.done.is_set(), "the end waits for the client to take what was sent"
             count = 0
             with pytest.raises(websockets.ConnectionClosedOK) as closed:
