@@ -30,8 +30,8 @@ from tickerplant.market.events import (
 )
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
+from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.payloads import quote_units
-from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
@@ -104,11 +104,11 @@ class MarketView:
         # canonical stream name -> (symbol view, which slot)
         self._routes: dict[str, tuple[SymbolView, int]] = {}
         for view in self.symbols.values():
-            lower = view.inst.symbol.lower()
-            self._routes[f"{lower}@bookTicker"] = (view, _BOOK_TICKER)
-            self._routes[f"{lower}@ticker"] = (view, _TICKER)
-            self._routes[f"{lower}@depthDiff"] = (view, _DEPTH)
-            self._routes[f"{lower}@aggTrade"] = (view, _TRADE)
+            names = SymbolStreams(view.inst.symbol)  # the names the plant publishes under
+            self._routes[names.book_ticker] = (view, _BOOK_TICKER)
+            self._routes[names.ticker] = (view, _TICKER)
+            self._routes[names.depth] = (view, _DEPTH)
+            self._routes[names.agg_trade] = (view, _TRADE)
 
     # -- the bus side ----------------------------------------------------------------
 
