@@ -151,10 +151,13 @@ class MarketData:
             # often than its top of book changes.
             bt = self.view.book_ticker(view)
             assert bt is not None
-            row: dict[str, Any] = {"lastUpdateId": bt.u, "symbol": bt.s}
+            row: dict[str, Any] = {"lastUpdateId": bt.update_id, "symbol": bt.symbol}
             if self._cm:
                 row["pair"] = view.inst.pair
-            row.update(bidPrice=bt.b, bidQty=bt.B, askPrice=bt.a, askQty=bt.A, time=bt.T)
+            row.update(
+                bidPrice=bt.bid_price, bidQty=bt.bid_qty, askPrice=bt.ask_price, askQty=bt.ask_qty,
+                time=bt.transaction_time,
+            )  # fmt: skip
             raw = msgspec.Raw(_encode(row))
             cache[view.inst.symbol] = (pushed, raw)
             rows.append(raw)
@@ -198,15 +201,19 @@ class MarketData:
             t = self.view.ticker(view)
             if t is None:
                 continue
-            row: dict[str, Any] = {"symbol": t.s}
+            row: dict[str, Any] = {"symbol": t.symbol}
             if self._cm:
                 row["pair"] = view.inst.pair
             row.update(
-                priceChange=t.p, priceChangePercent=t.P, weightedAvgPrice=t.w, lastPrice=t.c,
-                lastQty=t.Q, openPrice=t.o, highPrice=t.h, lowPrice=t.l, volume=t.v,
+                priceChange=t.price_change, priceChangePercent=t.price_change_percent,
+                weightedAvgPrice=t.weighted_avg_price, lastPrice=t.close, lastQty=t.last_qty,
+                openPrice=t.open, highPrice=t.high, lowPrice=t.low, volume=t.volume,
             )  # fmt: skip
-            row["baseVolume" if self._cm else "quoteVolume"] = t.q
-            row.update(openTime=t.O, closeTime=t.C, firstId=t.F, lastId=t.L, count=t.n)
+            row["baseVolume" if self._cm else "quoteVolume"] = t.quote_volume
+            row.update(
+                openTime=t.open_time, closeTime=t.close_time, firstId=t.first_trade_id,
+                lastId=t.last_trade_id, count=t.trade_count,
+            )  # fmt: skip
             rows.append(row)
         return rows[0] if single and rows else rows
 
