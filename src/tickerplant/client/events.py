@@ -42,7 +42,7 @@ from tickerplant.market.events import (
     N,
     Ticker,
     Trade,
-    payload_type,
+    payload_decoder,
 )
 
 __all__ = [
@@ -164,8 +164,7 @@ class StreamDecoder:
 
     def __init__(self, numbers: type[Decimal] | type[str] = Decimal) -> None:
         """``numbers``: ``Decimal`` (the default) or ``str`` for prices and quantities."""
-        event: Any = payload_type(numbers)
-        self._raw: msgspec.json.Decoder[Any] = msgspec.json.Decoder(event | list[event])
+        self._raw = payload_decoder(numbers)
         combined: Any = CombinedFrame[numbers]  # type: ignore[valid-type]
         self._combined: msgspec.json.Decoder[Any] = msgspec.json.Decoder(combined)
         # decode_combined's fast path with no Python frame around it, for a shell that

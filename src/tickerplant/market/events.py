@@ -44,6 +44,7 @@ __all__ = [
     "Ticker",
     "Trade",
     "encoder",
+    "payload_decoder",
     "payload_type",
 ]
 
@@ -276,6 +277,14 @@ def payload_type(numbers: type[Decimal] | type[str]) -> Any:
     payload into its struct by its ``e``."""
     n: Any = numbers
     return BookTicker[n] | MiniTicker[n] | Ticker[n] | Trade[n] | AggTrade[n] | DepthUpdate[n]
+
+
+def payload_decoder(numbers: type[Decimal] | type[str]) -> msgspec.json.Decoder[Any]:
+    """Decodes any payload, an object or an ``@arr`` stream's array, into its struct(s) by
+    ``e``; a payload of another type, or one that does not match its type, raises
+    ``msgspec.ValidationError``."""
+    payload = payload_type(numbers)
+    return msgspec.json.Decoder(payload | list[payload])  # type: ignore[valid-type]
 
 
 # -- what the plant writes ---------------------------------------------------------------
