@@ -22,7 +22,8 @@ from tickerplant.client.events import (
     UnknownEvent,
     stream_of,
 )
-from tickerplant.market import events as server
+from tickerplant.market.events import encoder
+from tickerplant.market.instruments import Market
 
 D = Decimal
 decoder = StreamDecoder()
@@ -317,64 +318,39 @@ def test_array_streams_decode_to_lists_both_framings() -> None:
 
 
 def test_tickerplants_own_frames_decode() -> None:
-    # The server's structs (field names = wire keys, classic format) against the client's.
+    # The plant's encoders, derived from the same structs for each market, against the decoder.
+    um, cm = Market.UM, Market.CM
     frames = [
-        server.BookTickerUM("bookTicker", 5, "BTCUSDT", "1.0", "2", "1.1", "3", 10, 11),
-        server.BookTickerCM("bookTicker", 5, "BTCUSD_PERP", "BTCUSD", "1.0", "2", "1.1", "3", 10, 11),
-        server.MiniTickerUM("24hrMiniTicker", 11, "BTCUSDT", "1", "2", "3", "0.5", "10", "20"),
-        server.MiniTickerCM("24hrMiniTicker", 11, "BTCUSD_PERP", "BTCUSD", "1", "2", "3", "0.5", "10", "20"),
-        server.TickerUM(
-            e="24hrTicker",
-            E=11,
-            s="BTCUSDT",
-            p="0.1",
-            P="1",
-            w="1.5",
-            c="2",
-            Q="3",
-            o="1.9",
-            h="2.1",
-            l="1.8",
-            v="100",
-            q="150",
-            O=1,
-            C=2,
-            F=3,
-            L=4,
-            n=2,
+        encoder(BookTicker, um)(5, "BTCUSDT", "1.0", "2", "1.1", "3", 10, 11),
+        encoder(BookTicker, cm)(5, "BTCUSD_PERP", "BTCUSD", "1.0", "2", "1.1", "3", 10, 11),
+        encoder(MiniTicker, um)(11, "BTCUSDT", "1", "2", "3", "0.5", "10", "20"),
+        encoder(MiniTicker, cm)(11, "BTCUSD_PERP", "BTCUSD", "1", "2", "3", "0.5", "10", "20"),
+        encoder(Ticker, um)(11, "BTCUSDT", "0.1", "1", "1.5", "2", "3", "1.9", "2.1", "1.8", "100", "150", 1, 2, 3, 4, 2),
+        encoder(Ticker, cm)(
+            11, "BTCUSD_PERP", "BTCUSD", "0.1", "1", "1.5", "2", "3", "1.9", "2.1", "1.8", "100", "150", 1, 2, 3, 4, 2
         ),
-        server.TickerCM(
-            e="24hrTicker",
-            E=11,
-            s="BTCUSD_PERP",
-            ps="BTCUSD",
-            p="0.1",
-            P="1",
-            w="1.5",
-            c="2",
-            Q="3",
-            o="1.9",
-            h="2.1",
-            l="1.8",
-            v="100",
-            q="150",
-            O=1,
-            C=2,
-            F=3,
-            L=4,
-            n=2,
-        ),
-        server.TradeEvent("trade", 11, 10, "BTCUSDT", 7, "1.5", "0.1", "MARKET", False),
-        server.AggTradeUM("aggTrade", 11, 3, "BTCUSDT", "1.5", "0.1", "0.1", 7, 8, 10, True),
-        server.AggTradeCM("aggTrade", 11, 3, "BTCUSD_PERP", "1.5", "2", 7, 8, 10, True),
-        server.DepthDiffUM("depthUpdate", 11, 10, "BTCUSDT", 6, 9, 5, [("1.0", "2")], [("1.1", "0")]),
-        server.DepthDiffCM("depthUpdate", 11, 10, "BTCUSD_PERP", "BTCUSD", 6, 9, 5, [], [("1.1", "0")]),
+        encoder(Trade, um)(11, 10, "BTCUSDT", 7, "1.5", "0.1", "MARKET", False),
+        encoder(AggTrade, um)(11, 3, "BTCUSDT", "1.5", "0.1", "0.1", 7, 8, 10, True),
+        encoder(AggTrade, cm)(11, 3, "BTCUSD_PERP", "1.5", "2", 7, 8, 10, True),
+        encoder(DepthUpdate, um)(11, 10, "BTCUSDT", 6, 9, 5, [("1.0", "2")], [("1.1", "0")]),
+        encoder(DepthUpdate, cm)(11, 10, "BTCUSD_PERP", "BTCUSD", 6, 9, 5, [], [("1.1", "0")]),
     ]
     for frame in frames:
         wire = msgspec.json.encode(frame)
         _, event = unpack(decoder.decode(wire))
         assert isinstance(event, (BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate)), wire
-        assert msgspec.json.decode(msgspec.json.encode(event)) == msgspec.json.decode(wire)
+        assert msgspec.json.encode(event) == wire
+
+
+def test_the_plants_encoders_write_each_markets_keys_in_the_live_order() -> None:
+    frame = encoder(BookTicker, Market.UM)(1, "BTCUSDT", "1.0", "2", "1.1", "3", 10, 11)
+    assert msgspec.json.encode(frame) == (
+        b'{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"1.0","B":"2","a":"1.1","A":"3","T":10,"E":11}'
+    )
+    frame = encoder(AggTrade, Market.CM)(11, 3, "BTCUSD_PERP", "1.5", "2", 7, 8, 10, True)
+    assert msgspec.json.encode(frame) == (
+        b'{"e":"aggTrade","E":11,"a":3,"s":"BTCUSD_PERP","p":"1.5","q":"2","f":7,"l":8,"T":10,"m":true}'
+    )
 
 
 # ---- replies and errors (§3.1, §3.3) ----------------------------------------------------------

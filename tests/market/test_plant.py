@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.market.instruments import ContractType, Instrument, Market
-from tickerplant.market.plant import Plant, StreamMessage
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant import Plant
 from tickerplant.market.updates import BookUpdate, Level, Trade
 
 T0 = 1_767_225_600_000

@@ -8,7 +8,8 @@ import msgspec
 
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.plant import Plant, StreamMessage
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant import Plant
 from tickerplant.market.updates import BookUpdate, Trade
 
 T0 = 1_767_225_600_000

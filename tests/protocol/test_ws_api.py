@@ -9,12 +9,14 @@ import pytest
 
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.plant import Plant, StreamMessage
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant import Plant
 from tickerplant.market.view import MarketView
+from tickerplant.protocol.errors import CLOSE_BANNED
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestApi
-from tickerplant.protocol.ws_api import CLOSE_BANNED, WsApi
+from tickerplant.protocol.ws_api import WsApi
 
 T0 = 1_767_225_600_000
 

@@ -1,4 +1,9 @@
-"""The bus between the plant and the gateways: in-process by default, NATS to scale out."""
+"""The bus between the plant and the gateways: in-process by default, NATS to scale out.
+
+It carries ``StreamMessage``s: the plant defines them (``tickerplant.market.messages``, the
+innermost layer, which cannot import this one) and the bus's interface names them here, so
+a gateway imports the bus, not the plant.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import StreamMessage
+from tickerplant.market.messages import StreamMessage
 
-__all__ = ["Bus", "Handler"]
+__all__ = ["Bus", "Handler", "StreamMessage"]
 
 Handler = Callable[[Sequence[StreamMessage]], None]
 

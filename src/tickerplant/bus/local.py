@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tickerplant.bus import Handler
+from tickerplant.bus import Handler, StreamMessage
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import StreamMessage
 
 __all__ = ["LocalBus"]
 

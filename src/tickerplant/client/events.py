@@ -1,15 +1,16 @@
 """Market-stream payloads as typed, immutable events, and a decoder for every frame a
 stream connection receives.
 
-One frozen msgspec Struct per payload (spec §4.1–4.5, §4.8–4.9). Attributes have readable
-names; ``rename`` maps them to Binance's one-letter wire keys, and the struct's tag is the
-wire ``e``, so a single ``msgspec.json.Decoder`` over the tagged union turns bytes straight
-into the right struct in one pass, with no intermediate dict.
+The payload structs are defined once, in ``tickerplant.market.events``, for the plant
+that writes them and for this decoder (spec §4.1–4.5, §4.8–4.9): readable attribute
+names, Binance's wire keys by ``rename``, the wire ``e`` as the tag, so a single
+``msgspec.json.Decoder`` over the tagged union turns bytes straight into the right struct
+in one pass, with no intermediate dict. They are re-exported here.
 
-Decimals are JSON strings on the wire (spec §4.0) and become ``decimal.Decimal`` here, so
-prices and quantities stay exact. Unknown keys are ignored: real Binance appends ``st``
-and, since the mid-2026 merge, ``ps`` (spec §4.13), and may add more; tickerplant's own
-frames (see ``tickerplant.market.events``) lack them. Optional keys default to ``None``.
+Decimals are JSON strings on the wire (spec §4.0) and become ``decimal.Decimal`` here
+(or stay ``str`` with ``numbers=str``), so prices and quantities stay exact. Unknown keys
+are ignored: real Binance appends ``st`` and, since the mid-2026 merge, ``ps`` (spec
+§4.13), and may add more. Optional keys default to ``None``.
 
 Frames a stream connection receives (spec §2.3, §3.1, §3.3):
 
@@ -29,14 +30,26 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias
 
 import msgspec
+
+from tickerplant.market.events import (
+    AggTrade,
+    BookTicker,
+    DepthUpdate,
+    MiniTicker,
+    N,
+    Ticker,
+    Trade,
+    payload_decoder,
+)
 
 __all__ = [
     "AggTrade",
     "BookTicker",
     "Buffer",
+    "CombinedEnvelope",
     "CombinedFrame",
     "Decoded",
     "DepthUpdate",
@@ -50,222 +63,6 @@ __all__ = [
     "UnknownEvent",
     "stream_of",
 ]
-
-
-# Prices and quantities: exact either way. Decimal for arithmetic, or the original string
-# (three times cheaper to decode) for code that only passes them on (``numbers=str``).
-N = TypeVar("N", Decimal, str)
-
-
-class _Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True, tag_field="e"):
-    """Common options: immutable; untracked by the cycle collector (events hold no cycles,
-    and skipping GC tracking makes allocating millions of them cheaper); the wire ``e`` is
-    the tag; re-encoding leaves out absent optional keys, as Binance does."""
-
-
-class BookTicker(
-    _Event,
-    Generic[N],
-    tag="bookTicker",
-    frozen=True,
-    kw_only=True,
-    rename={
-        "update_id": "u",
-        "symbol": "s",
-        "pair": "ps",
-        "bid_price": "b",
-        "bid_qty": "B",
-        "ask_price": "a",
-        "ask_qty": "A",
-        "transaction_time": "T",
-        "event_time": "E",
-    },
-):
-    """``<symbol>@bookTicker`` / ``!bookTicker`` (spec §4.1)."""
-
-    update_id: int  # u: order-book update id, strictly increasing per symbol; not consecutive
-    symbol: str  # s: symbol, e.g. "BTCUSDT" or "BTCUSD_PERP"
-    pair: str | None = None  # ps: pair; COIN-M always, USDⓈ-M since the merge (§4.13)
-    bid_price: N  # b: best bid price
-    bid_qty: N  # B: best bid quantity (UM base asset, CM contracts)
-    ask_price: N  # a: best ask price
-    ask_qty: N  # A: best ask quantity
-    transaction_time: int  # T: matching-engine time, ms
-    event_time: int  # E: time the event was produced, ms
-
-
-class MiniTicker(
-    _Event,
-    Generic[N],
-    tag="24hrMiniTicker",
-    frozen=True,
-    kw_only=True,
-    rename={
-        "event_time": "E",
-        "symbol": "s",
-        "pair": "ps",
-        "close": "c",
-        "open": "o",
-        "high": "h",
-        "low": "l",
-        "volume": "v",
-        "quote_volume": "q",
-    },
-):
-    """``<symbol>@miniTicker`` / ``!miniTicker@arr`` element: rolling 24 h stats (spec §4.2)."""
-
-    event_time: int  # E: event time, ms
-    symbol: str  # s: symbol
-    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
-    close: N  # c: last trade price
-    open: N  # o: price of the first trade in the window
-    high: N  # h: highest trade price in the window
-    low: N  # l: lowest trade price in the window
-    volume: N  # v: UM base-asset volume; CM volume in contracts
-    quote_volume: N  # q: UM quote-asset turnover; CM volume in the base asset
-
-
-class Ticker(
-    _Event,
-    Generic[N],
-    tag="24hrTicker",
-    frozen=True,
-    kw_only=True,
-    rename={
-        "event_time": "E",
-        "symbol": "s",
-        "pair": "ps",
-        "price_change": "p",
-        "price_change_percent": "P",
-        "weighted_avg_price": "w",
-        "close": "c",
-        "last_qty": "Q",
-        "open": "o",
-        "high": "h",
-        "low": "l",
-        "volume": "v",
-        "quote_volume": "q",
-        "open_time": "O",
-        "close_time": "C",
-        "first_trade_id": "F",
-        "last_trade_id": "L",
-        "trade_count": "n",
-    },
-):
-    """``<symbol>@ticker`` / ``!ticker@arr`` element: full rolling 24 h stats (spec §4.3)."""
-
-    event_time: int  # E: event time, ms
-    symbol: str  # s: symbol
-    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
-    price_change: N  # p: last price − open price
-    price_change_percent: N  # P: price change in percent, e.g. "-3.550"
-    weighted_avg_price: N  # w: volume-weighted average price over the window
-    close: N  # c: last price
-    last_qty: N  # Q: quantity of the last trade
-    open: N  # o: price of the first trade in the window
-    high: N  # h: highest price in the window
-    low: N  # l: lowest price in the window
-    volume: N  # v: UM base-asset volume; CM volume in contracts
-    quote_volume: N  # q: UM quote-asset volume; CM volume in the base asset
-    open_time: int  # O: window open time, ms (a whole minute, 24 h ago)
-    close_time: int  # C: window close time, ms (about E)
-    first_trade_id: int  # F: first trade id in the window
-    last_trade_id: int  # L: last trade id in the window
-    trade_count: int  # n: trades in the window; not L − F + 1 (§4.3)
-
-
-class Trade(
-    _Event,
-    Generic[N],
-    tag="trade",
-    frozen=True,
-    kw_only=True,
-    rename={
-        "event_time": "E",
-        "trade_time": "T",
-        "symbol": "s",
-        "trade_id": "t",
-        "price": "p",
-        "qty": "q",
-        "trade_type": "X",
-        "buyer_is_maker": "m",
-    },
-):
-    """``<symbol>@trade``: one trade (spec §4.5; USDⓈ-M, undocumented but live)."""
-
-    event_time: int  # E: event time, ms
-    trade_time: int  # T: trade time, ms
-    symbol: str  # s: symbol
-    trade_id: int  # t: trade id, the same ids aggTrade f/l cover
-    price: N  # p: price
-    qty: N  # q: quantity
-    trade_type: str | None = None  # X: "MARKET" in every capture; other values unspecified
-    buyer_is_maker: bool  # m: True when the buyer was the maker (the seller took)
-
-
-class AggTrade(
-    _Event,
-    Generic[N],
-    tag="aggTrade",
-    frozen=True,
-    kw_only=True,
-    rename={
-        "event_time": "E",
-        "agg_id": "a",
-        "symbol": "s",
-        "price": "p",
-        "qty": "q",
-        "normal_qty": "nq",
-        "first_trade_id": "f",
-        "last_trade_id": "l",
-        "trade_time": "T",
-        "buyer_is_maker": "m",
-    },
-):
-    """``<symbol>@aggTrade``: market trades at one price and side within 100 ms (spec §4.4)."""
-
-    event_time: int  # E: event time, ms
-    agg_id: int  # a: aggregate trade id, consecutive per symbol
-    symbol: str  # s: symbol
-    price: N  # p: price
-    qty: N  # q: quantity, RPI trades included (UM base asset, CM contracts)
-    normal_qty: N | None = None  # nq: UM only, quantity without RPI trades
-    first_trade_id: int  # f: first trade id covered
-    last_trade_id: int  # l: last trade id covered
-    trade_time: int  # T: trade time, ms
-    buyer_is_maker: bool  # m: True when the buyer was the maker
-
-
-class DepthUpdate(
-    _Event,
-    Generic[N],
-    tag="depthUpdate",
-    frozen=True,
-    kw_only=True,
-    rename={
-        "event_time": "E",
-        "transaction_time": "T",
-        "symbol": "s",
-        "pair": "ps",
-        "first_update_id": "U",
-        "final_update_id": "u",
-        "previous_final_update_id": "pu",
-        "bids": "b",
-        "asks": "a",
-    },
-):
-    """``<symbol>@depth[N][@500ms|@100ms]``: a diff (§4.9) or a top-N snapshot (§4.8);
-    the stream name, not the payload, says which."""
-
-    event_time: int  # E: event time, ms
-    transaction_time: int  # T: transaction time, ms
-    symbol: str  # s: symbol
-    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
-    first_update_id: int  # U: first order-book update id covered
-    final_update_id: int  # u: final order-book update id covered
-    previous_final_update_id: int  # pu: u of the previous event on this same stream
-    bids: list[tuple[N, N]]  # b: (price, absolute qty); qty 0 removes the level
-    asks: list[tuple[N, N]]  # a: (price, absolute qty); qty 0 removes the level
 
 
 MarketEvent: TypeAlias = (
@@ -303,11 +100,22 @@ Payload: TypeAlias = MarketEvent | list[MarketEvent] | UnknownEvent
 Decoded: TypeAlias = tuple[str | None, Payload] | Reply
 
 
-class CombinedFrame(msgspec.Struct, Generic[N], frozen=True, gc=False):
-    """A combined (``/stream``) frame of a typed payload, as ``decode_combined_frame`` makes it."""
+class _Combined(msgspec.Struct, frozen=True, gc=False):
+    """A combined (``/stream``) frame, ``{"stream":"<name>","data":<payload>}`` (spec §2.3)."""
 
     stream: str  # the stream name as subscribed
-    # the payload, decoded in the same pass, prices and quantities as N
+
+
+class CombinedEnvelope(_Combined, frozen=True, gc=False):
+    """A combined frame with its payload left undecoded, byte for byte: the slow path for
+    payloads this module does not type, and the way to pass a payload on unread."""
+
+    data: msgspec.Raw  # the payload, still JSON
+
+
+class CombinedFrame(_Combined, Generic[N], frozen=True, gc=False):
+    """A combined frame of a typed payload, as ``decode_combined_frame`` makes it."""
+
     data: (
         BookTicker[N]
         | MiniTicker[N]
@@ -317,11 +125,6 @@ class CombinedFrame(msgspec.Struct, Generic[N], frozen=True, gc=False):
         | DepthUpdate[N]
         | list[BookTicker[N] | MiniTicker[N] | Ticker[N] | Trade[N] | AggTrade[N] | DepthUpdate[N]]
     )
-
-
-class _CombinedRaw(msgspec.Struct, frozen=True):
-    stream: str
-    data: msgspec.Raw  # left undecoded: the slow path for payloads we do not type
 
 
 class _ErrorBody(msgspec.Struct, frozen=True):
@@ -353,11 +156,6 @@ _REPLY_PREFIXES = (b'{"result":', b'{"error":', b'{"id":')
 _SPACE = b" \t\r\n"
 
 
-def _events_of(numbers: type[Decimal] | type[str]) -> Any:
-    n: Any = numbers
-    return BookTicker[n] | MiniTicker[n] | Ticker[n] | Trade[n] | AggTrade[n] | DepthUpdate[n]
-
-
 class StreamDecoder:
     """Decodes stream-connection frames into events; stateless apart from its decoders,
     so one instance can serve every connection."""
@@ -366,14 +164,13 @@ class StreamDecoder:
 
     def __init__(self, numbers: type[Decimal] | type[str] = Decimal) -> None:
         """``numbers``: ``Decimal`` (the default) or ``str`` for prices and quantities."""
-        event: Any = _events_of(numbers)
-        self._raw: msgspec.json.Decoder[Any] = msgspec.json.Decoder(event | list[event])
+        self._raw = payload_decoder(numbers)
         combined: Any = CombinedFrame[numbers]  # type: ignore[valid-type]
         self._combined: msgspec.json.Decoder[Any] = msgspec.json.Decoder(combined)
         # decode_combined's fast path with no Python frame around it, for a shell that
         # decodes a million frames a second; it raises where decode_combined would fall back.
         self.decode_combined_frame: Callable[[Buffer], CombinedFrame[Any]] = self._combined.decode
-        self._combined_raw = msgspec.json.Decoder(_CombinedRaw)
+        self._combined_raw = msgspec.json.Decoder(CombinedEnvelope)
         self._reply = msgspec.json.Decoder(_ReplyWire)
         self._probe = msgspec.json.Decoder(_Probe)
 

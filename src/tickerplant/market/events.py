@@ -1,199 +1,336 @@
-"""One msgspec Struct per stream payload, field names exactly the wire keys, in the order
-the live service sends them (spec §4.0: emit the real order when it is known)."""
+"""Market-stream payloads: one definition each, for the plant that writes them and for
+the client that reads them (spec §4.1–4.5, §4.8–4.9).
+
+One frozen msgspec Struct per payload. Attributes have readable names; ``rename`` maps
+them to Binance's wire keys, and the struct's tag is the wire ``e``, so one
+``msgspec.json.Decoder`` over ``payload_type`` turns bytes straight into the right struct
+in one pass. Fields are declared in the live key order (§4.0: emit the real order when it
+is known); re-encoding writes them in that order, leaving out absent optional keys.
+
+Decimals are JSON strings on the wire (§4.0): ``Decimal`` for arithmetic, or ``str`` to
+pass them on untouched (the plant writes ``str``s it made exactly from integer units).
+
+The two markets' payloads differ only in keys one of them lacks: COIN-M's ``ps`` (pair),
+USDⓈ-M's aggTrade ``nq``. Such keys are optional here (``None`` when absent), and ``SENT``
+says which optional keys the plant writes on each market. ``encoder`` derives from a
+payload the positional struct the plant encodes for one market, so the plant and the
+client cannot disagree on a key, its order or the market that carries it;
+``tests/contract`` checks every payload the plant emits against these definitions.
+
+Unknown keys are ignored when decoding: real Binance appends ``st`` and, since the
+mid-2026 merge, ``ps`` on USDⓈ-M too (§4.13), and may add more.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Generic, NamedTuple, TypeVar
+
 import msgspec
 
+from tickerplant.market.instruments import Market
+
 __all__ = [
-    "AggTradeCM",
-    "AggTradeUM",
-    "BookTickerCM",
-    "BookTickerUM",
-    "DepthDiffCM",
-    "DepthDiffUM",
-    "MiniTickerCM",
-    "MiniTickerUM",
-    "TickerCM",
-    "TickerUM",
-    "TradeEvent",
+    "DECIMAL_ROLES",
+    "PAYLOADS",
+    "SENT",
+    "AggTrade",
+    "BookTicker",
+    "DecimalRoles",
+    "DepthUpdate",
+    "MiniTicker",
+    "N",
+    "Ticker",
+    "Trade",
+    "encoder",
+    "payload_decoder",
+    "payload_type",
 ]
 
 
-class BookTickerUM(msgspec.Struct, frozen=True):
-    """`<symbol>@bookTicker` / `!bookTicker`, USDⓈ-M; real key order e,u,s,b,B,a,A,T,E (§4.1)."""
-
-    e: str  # event type, "bookTicker"
-    u: int  # order-book update id, strictly increasing per symbol
-    s: str  # symbol
-    b: str  # best bid price
-    B: str  # best bid quantity, base asset
-    a: str  # best ask price
-    A: str  # best ask quantity, base asset
-    T: int  # transaction (matching) time, ms
-    E: int  # event time, ms
+# Prices and quantities: exact either way. Decimal for arithmetic, or the original string
+# (three times cheaper to decode) for code that only passes them on (``numbers=str``).
+N = TypeVar("N", Decimal, str)
 
 
-class BookTickerCM(msgspec.Struct, frozen=True):
-    """`<symbol>@bookTicker` / `!bookTicker`, COIN-M; the seed's order e,u,s,ps,b,B,a,A,T,E [S2]."""
-
-    e: str  # event type, "bookTicker"
-    u: int  # order-book update id
-    s: str  # symbol, e.g. "BTCUSD_PERP"
-    ps: str  # pair, e.g. "BTCUSD"
-    b: str  # best bid price
-    B: str  # best bid quantity, contracts
-    a: str  # best ask price
-    A: str  # best ask quantity, contracts
-    T: int  # transaction time, ms
-    E: int  # event time, ms
+class _Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True, tag_field="e"):
+    """Common options: immutable; untracked by the cycle collector (events hold no cycles,
+    and skipping GC tracking makes allocating millions of them cheaper); the wire ``e`` is
+    the tag; re-encoding leaves out absent optional keys, as Binance does."""
 
 
-class MiniTickerUM(msgspec.Struct, frozen=True):
-    """`<symbol>@miniTicker` / `!miniTicker@arr` element, USDⓈ-M [S4] (§4.2)."""
+class BookTicker(
+    _Event,
+    Generic[N],
+    tag="bookTicker",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "update_id": "u",
+        "symbol": "s",
+        "pair": "ps",
+        "bid_price": "b",
+        "bid_qty": "B",
+        "ask_price": "a",
+        "ask_qty": "A",
+        "transaction_time": "T",
+        "event_time": "E",
+    },
+):
+    """``<symbol>@bookTicker`` / ``!bookTicker`` (spec §4.1). Key order: USDⓈ-M's
+    real frames e,u,s,b,B,a,A,T,E; COIN-M's e,u,s,ps,b,B,a,A,T,E [S2]."""
 
-    e: str  # event type, "24hrMiniTicker"
-    E: int  # event time, ms
-    s: str  # symbol
-    c: str  # last trade price
-    o: str  # price of the first trade in the rolling 24 h window
-    h: str  # highest trade price in the window
-    l: str  # lowest trade price in the window  # noqa: E741 (the wire key)
-    v: str  # volume, base asset
-    q: str  # turnover, quote asset
-
-
-class MiniTickerCM(msgspec.Struct, frozen=True):
-    """`<symbol>@miniTicker` / `!miniTicker@arr` element, COIN-M (§4.2)."""
-
-    e: str  # event type, "24hrMiniTicker"
-    E: int  # event time, ms
-    s: str  # symbol
-    ps: str  # pair
-    c: str  # last trade price
-    o: str  # price of the first trade in the window
-    h: str  # high
-    l: str  # low  # noqa: E741 (the wire key)
-    v: str  # volume in contracts
-    q: str  # volume in the base asset
-
-
-class TickerUM(msgspec.Struct, frozen=True):
-    """`<symbol>@ticker` / `!ticker@arr` element, USDⓈ-M (§4.3)."""
-
-    e: str  # event type, "24hrTicker"
-    E: int  # event time, ms
-    s: str  # symbol
-    p: str  # price change over the window (last − open)
-    P: str  # price change percent
-    w: str  # weighted average price
-    c: str  # last price
-    Q: str  # quantity of the last trade
-    o: str  # open: price of the first trade in the window
-    h: str  # high
-    l: str  # low  # noqa: E741 (the wire key)
-    v: str  # volume, base asset
-    q: str  # quote-asset volume
-    O: int  # window open time  # noqa: E741 (the wire key)
-    C: int  # window close time
-    F: int  # first trade id in the window
-    L: int  # last trade id in the window
-    n: int  # number of trades in the window
+    update_id: int  # u: order-book update id, strictly increasing per symbol; not consecutive
+    symbol: str  # s: symbol, e.g. "BTCUSDT" or "BTCUSD_PERP"
+    pair: str | None = None  # ps: pair; COIN-M always, USDⓈ-M since the merge (§4.13)
+    bid_price: N  # b: best bid price
+    bid_qty: N  # B: best bid quantity (UM base asset, CM contracts)
+    ask_price: N  # a: best ask price
+    ask_qty: N  # A: best ask quantity
+    transaction_time: int  # T: matching-engine time, ms
+    event_time: int  # E: time the event was produced, ms
 
 
-class TickerCM(msgspec.Struct, frozen=True):
-    """`<symbol>@ticker` / `!ticker@arr` element, COIN-M (§4.3): `ps` after `s`."""
+class MiniTicker(
+    _Event,
+    Generic[N],
+    tag="24hrMiniTicker",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "symbol": "s",
+        "pair": "ps",
+        "close": "c",
+        "open": "o",
+        "high": "h",
+        "low": "l",
+        "volume": "v",
+        "quote_volume": "q",
+    },
+):
+    """``<symbol>@miniTicker`` / ``!miniTicker@arr`` element: rolling 24 h stats (spec §4.2)."""
 
-    e: str  # event type, "24hrTicker"
-    E: int  # event time, ms
-    s: str  # symbol
-    ps: str  # pair
-    p: str  # price change
-    P: str  # price change percent
-    w: str  # weighted average price
-    c: str  # last price
-    Q: str  # quantity of the last trade, contracts
-    o: str  # open
-    h: str  # high
-    l: str  # low  # noqa: E741 (the wire key)
-    v: str  # volume, contracts
-    q: str  # volume, base asset
-    O: int  # window open time  # noqa: E741 (the wire key)
-    C: int  # window close time
-    F: int  # first trade id
-    L: int  # last trade id
-    n: int  # number of trades
-
-
-class TradeEvent(msgspec.Struct, frozen=True):
-    """`<symbol>@trade` (USDⓈ-M, undocumented but live, §4.5); the real key order."""
-
-    e: str  # event type, "trade"
-    E: int  # event time, ms
-    T: int  # trade time, ms
-    s: str  # symbol
-    t: int  # trade id
-    p: str  # price
-    q: str  # quantity
-    X: str  # "MARKET" in every capture
-    m: bool  # True when the buyer was the maker
+    event_time: int  # E: event time, ms
+    symbol: str  # s: symbol
+    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
+    close: N  # c: last trade price
+    open: N  # o: price of the first trade in the window
+    high: N  # h: highest trade price in the window
+    low: N  # l: lowest trade price in the window
+    volume: N  # v: UM base-asset volume; CM volume in contracts
+    quote_volume: N  # q: UM quote-asset turnover; CM volume in the base asset
 
 
-class AggTradeUM(msgspec.Struct, frozen=True):
-    """`<symbol>@aggTrade`, USDⓈ-M; the real key order e,E,a,s,p,q,nq,f,l,T,m (§4.4)."""
+class Ticker(
+    _Event,
+    Generic[N],
+    tag="24hrTicker",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "symbol": "s",
+        "pair": "ps",
+        "price_change": "p",
+        "price_change_percent": "P",
+        "weighted_avg_price": "w",
+        "close": "c",
+        "last_qty": "Q",
+        "open": "o",
+        "high": "h",
+        "low": "l",
+        "volume": "v",
+        "quote_volume": "q",
+        "open_time": "O",
+        "close_time": "C",
+        "first_trade_id": "F",
+        "last_trade_id": "L",
+        "trade_count": "n",
+    },
+):
+    """``<symbol>@ticker`` / ``!ticker@arr`` element: full rolling 24 h stats (spec §4.3)."""
 
-    e: str  # event type, "aggTrade"
-    E: int  # event time, ms
-    a: int  # aggregate trade id
-    s: str  # symbol
-    p: str  # price
-    q: str  # quantity, RPI included
-    nq: str  # quantity without RPI orders (there are none here)
-    f: int  # first trade id
-    l: int  # last trade id  # noqa: E741 (the wire key)
-    T: int  # trade time, ms
-    m: bool  # True when the buyer was the maker
+    event_time: int  # E: event time, ms
+    symbol: str  # s: symbol
+    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
+    price_change: N  # p: last price − open price
+    price_change_percent: N  # P: price change in percent, e.g. "-3.550"
+    weighted_avg_price: N  # w: volume-weighted average price over the window
+    close: N  # c: last price
+    last_qty: N  # Q: quantity of the last trade
+    open: N  # o: price of the first trade in the window
+    high: N  # h: highest price in the window
+    low: N  # l: lowest price in the window
+    volume: N  # v: UM base-asset volume; CM volume in contracts
+    quote_volume: N  # q: UM quote-asset volume; CM volume in the base asset
+    open_time: int  # O: window open time, ms (a whole minute, 24 h ago)
+    close_time: int  # C: window close time, ms (about E)
+    first_trade_id: int  # F: first trade id in the window
+    last_trade_id: int  # L: last trade id in the window
+    trade_count: int  # n: trades in the window; not L − F + 1 (§4.3)
 
 
-class AggTradeCM(msgspec.Struct, frozen=True):
-    """`<symbol>@aggTrade`, COIN-M: no `nq`, `q` in contracts (§4.4)."""
+class Trade(
+    _Event,
+    Generic[N],
+    tag="trade",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "trade_time": "T",
+        "symbol": "s",
+        "trade_id": "t",
+        "price": "p",
+        "qty": "q",
+        "trade_type": "X",
+        "buyer_is_maker": "m",
+    },
+):
+    """``<symbol>@trade``: one trade (spec §4.5; USDⓈ-M, undocumented but live), in the
+    real key order."""
 
-    e: str  # event type, "aggTrade"
-    E: int  # event time, ms
-    a: int  # aggregate trade id
-    s: str  # symbol
-    p: str  # price
-    q: str  # quantity, contracts
-    f: int  # first trade id
-    l: int  # last trade id  # noqa: E741 (the wire key)
-    T: int  # trade time, ms
-    m: bool  # True when the buyer was the maker
+    event_time: int  # E: event time, ms
+    trade_time: int  # T: trade time, ms
+    symbol: str  # s: symbol
+    trade_id: int  # t: trade id, the same ids aggTrade f/l cover
+    price: N  # p: price
+    qty: N  # q: quantity
+    trade_type: str | None = None  # X: "MARKET" in every capture; other values unspecified
+    buyer_is_maker: bool  # m: True when the buyer was the maker (the seller took)
 
 
-class DepthDiffUM(msgspec.Struct, frozen=True):
-    """A diff-depth event (§4.9) covering every update since the previous one."""
+class AggTrade(
+    _Event,
+    Generic[N],
+    tag="aggTrade",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "agg_id": "a",
+        "symbol": "s",
+        "price": "p",
+        "qty": "q",
+        "normal_qty": "nq",
+        "first_trade_id": "f",
+        "last_trade_id": "l",
+        "trade_time": "T",
+        "buyer_is_maker": "m",
+    },
+):
+    """``<symbol>@aggTrade``: market trades at one price and side within 100 ms (spec §4.4).
+    The real USDⓈ-M key order e,E,a,s,p,q,nq,f,l,T,m; COIN-M has no ``nq``."""
 
-    e: str  # event type, "depthUpdate"
-    E: int  # event time, ms
-    T: int  # transaction time, ms
-    s: str  # symbol
-    U: int  # first update id in the event
-    u: int  # final update id in the event
-    pu: int  # final update id of the previous event on this stream
-    b: list[tuple[str, str]]  # changed bids [price, absolute qty]; "0" removes
-    a: list[tuple[str, str]]  # changed asks
+    event_time: int  # E: event time, ms
+    agg_id: int  # a: aggregate trade id, consecutive per symbol
+    symbol: str  # s: symbol
+    price: N  # p: price
+    qty: N  # q: quantity, RPI trades included (UM base asset, CM contracts)
+    normal_qty: N | None = None  # nq: UM only, quantity without RPI trades
+    first_trade_id: int  # f: first trade id covered
+    last_trade_id: int  # l: last trade id covered
+    trade_time: int  # T: trade time, ms
+    buyer_is_maker: bool  # m: True when the buyer was the maker
 
 
-class DepthDiffCM(msgspec.Struct, frozen=True):
-    """COIN-M diff-depth event: `ps` after `s` (§4.8)."""
+class DepthUpdate(
+    _Event,
+    Generic[N],
+    tag="depthUpdate",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "transaction_time": "T",
+        "symbol": "s",
+        "pair": "ps",
+        "first_update_id": "U",
+        "final_update_id": "u",
+        "previous_final_update_id": "pu",
+        "bids": "b",
+        "asks": "a",
+    },
+):
+    """``<symbol>@depth[N][@500ms|@100ms]``: a diff (§4.9) or a top-N snapshot (§4.8);
+    the stream name, not the payload, says which."""
 
-    e: str  # event type, "depthUpdate"
-    E: int  # event time, ms
-    T: int  # transaction time, ms
-    s: str  # symbol
-    ps: str  # pair
-    U: int  # first update id in the event
-    u: int  # final update id in the event
-    pu: int  # final update id of the previous event on this stream
-    b: list[tuple[str, str]]  # changed bids
-    a: list[tuple[str, str]]  # changed asks
+    event_time: int  # E: event time, ms
+    transaction_time: int  # T: transaction time, ms
+    symbol: str  # s: symbol
+    pair: str | None = None  # ps: pair; COIN-M, and USDⓈ-M since the merge
+    first_update_id: int  # U: first order-book update id covered
+    final_update_id: int  # u: final order-book update id covered
+    previous_final_update_id: int  # pu: u of the previous event on this same stream
+    bids: list[tuple[N, N]]  # b: (price, absolute qty); qty 0 removes the level
+    asks: list[tuple[N, N]]  # a: (price, absolute qty); qty 0 removes the level
+
+
+PAYLOADS: tuple[type[msgspec.Struct], ...] = (BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate)
+
+
+def payload_type(numbers: type[Decimal] | type[str]) -> Any:
+    """The tagged union of every payload, prices and quantities as ``numbers``: give it (or
+    ``list[...]`` of it, for the ``@arr`` streams) to ``msgspec.json.Decoder`` to decode any
+    payload into its struct by its ``e``."""
+    n: Any = numbers
+    return BookTicker[n] | MiniTicker[n] | Ticker[n] | Trade[n] | AggTrade[n] | DepthUpdate[n]
+
+
+def payload_decoder(numbers: type[Decimal] | type[str]) -> msgspec.json.Decoder[Any]:
+    """Decodes any payload, an object or an ``@arr`` stream's array, into its struct(s) by
+    ``e``; a payload of another type, or one that does not match its type, raises
+    ``msgspec.ValidationError``."""
+    payload = payload_type(numbers)
+    return msgspec.json.Decoder(payload | list[payload])  # type: ignore[valid-type]
+
+
+# -- what the plant writes ---------------------------------------------------------------
+
+# The optional keys the plant writes on each market; every required key is always written.
+# `X` is optional to read (not every capture has it) but the plant always writes "MARKET".
+SENT: dict[Market, frozenset[str]] = {
+    Market.UM: frozenset({"nq", "X"}),
+    Market.CM: frozenset({"ps", "X"}),
+}
+
+
+def encoder(payload: type[msgspec.Struct], market: Market) -> Callable[..., msgspec.Struct]:
+    """The struct the plant encodes ``payload`` with on ``market``: exactly the keys that
+    market carries, in the payload's order, taken positionally (every key but the tag
+    ``e``), so that building one costs no keyword matching. Untracked by the cycle
+    collector: it lives only until it is encoded."""
+    config = payload.__struct_config__
+    sent = SENT[market]
+    keys = [f.encode_name for f in msgspec.structs.fields(payload) if f.required or f.encode_name in sent]
+    return msgspec.defstruct(
+        f"{payload.__name__}{market.name}",
+        keys,
+        tag_field=config.tag_field,
+        tag=config.tag,
+        gc=False,
+        module=__name__,
+    )
+
+
+# -- which decimals are prices and which quantities ----------------------------------------
+
+
+class DecimalRoles(NamedTuple):
+    """The attributes of a payload written at exactly the instrument's tick (prices) and
+    step (quantities) (§4.0, exchangeInfo filters §7.3). Derived figures (a window's
+    change, average and volumes) and depth's (price, qty) pairs are not listed."""
+
+    prices: tuple[str, ...]
+    quantities: tuple[str, ...]
+
+
+DECIMAL_ROLES: dict[type[msgspec.Struct], DecimalRoles] = {
+    BookTicker: DecimalRoles(("bid_price", "ask_price"), ("bid_qty", "ask_qty")),
+    MiniTicker: DecimalRoles(("close", "open", "high", "low"), ()),
+    Ticker: DecimalRoles(("close", "open", "high", "low"), ("last_qty",)),
+    Trade: DecimalRoles(("price",), ("qty",)),
+    AggTrade: DecimalRoles(("price",), ("qty",)),
+}

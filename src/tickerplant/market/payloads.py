@@ -1,26 +1,18 @@
 """Wire payloads built from the plant's integer state: one function per stream family.
 
 Decimals are exact strings at the instrument's precision (spec §4.0); USDⓈ-M and COIN-M
-differ in `ps` and in what the volumes count (§4.2, §4.3).
+differ in `ps` and in what the volumes count (§4.2, §4.3). The structs are the payloads'
+encoders (``tickerplant.market.events.encoder``), built positionally in their key order.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from tickerplant.market.events import (
-    AggTradeCM,
-    AggTradeUM,
-    BookTickerCM,
-    BookTickerUM,
-    DepthDiffCM,
-    DepthDiffUM,
-    MiniTickerCM,
-    MiniTickerUM,
-    TickerCM,
-    TickerUM,
-    TradeEvent,
-)
+import msgspec
+
+from tickerplant.market import events
+from tickerplant.market.events import encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
@@ -38,6 +30,21 @@ __all__ = [
 ]
 
 BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals
+
+# One encoder per payload and market (the payload struct, not the source's updates.Trade);
+# the comment gives the positional order after `e`.
+_BOOK_TICKER_UM = encoder(events.BookTicker, Market.UM)  # u,s,b,B,a,A,T,E
+_BOOK_TICKER_CM = encoder(events.BookTicker, Market.CM)  # u,s,ps,b,B,a,A,T,E
+_MINI_TICKER_UM = encoder(events.MiniTicker, Market.UM)  # E,s,c,o,h,l,v,q
+_MINI_TICKER_CM = encoder(events.MiniTicker, Market.CM)  # E,s,ps,c,o,h,l,v,q
+_TICKER_UM = encoder(events.Ticker, Market.UM)  # E,s,p,P,w,c,Q,o,h,l,v,q,O,C,F,L,n
+_TICKER_CM = encoder(events.Ticker, Market.CM)  # E,s,ps,p,P,w,c,Q,o,h,l,v,q,O,C,F,L,n
+_TRADE_UM = encoder(events.Trade, Market.UM)  # E,T,s,t,p,q,X,m
+_TRADE_CM = encoder(events.Trade, Market.CM)  # E,T,s,t,p,q,X,m
+_AGG_TRADE_UM = encoder(events.AggTrade, Market.UM)  # E,a,s,p,q,nq,f,l,T,m
+_AGG_TRADE_CM = encoder(events.AggTrade, Market.CM)  # E,a,s,p,q,f,l,T,m
+_DEPTH_UM = encoder(events.DepthUpdate, Market.UM)  # E,T,s,U,u,pu,b,a
+_DEPTH_CM = encoder(events.DepthUpdate, Market.CM)  # E,T,s,ps,U,u,pu,b,a
 _PERCENT = Decimal("0.001")
 
 
@@ -61,23 +68,23 @@ def _quote_decimals(inst: Instrument) -> int:
 
 def book_ticker(
     inst: Instrument, top: tuple[int, int, int, int], update_id: int, time_ms: int, now_ms: int
-) -> BookTickerUM | BookTickerCM:
+) -> msgspec.Struct:
     bid_px, bid_qty, ask_px, ask_qty = top
     pd, qd = inst.price_decimals, inst.qty_decimals
     b, bq, a, aq = fixed(bid_px, pd), fixed(bid_qty, qd), fixed(ask_px, pd), fixed(ask_qty, qd)
     if inst.market is Market.UM:
-        return BookTickerUM("bookTicker", update_id, inst.symbol, b, bq, a, aq, time_ms, now_ms)
-    return BookTickerCM("bookTicker", update_id, inst.symbol, inst.pair, b, bq, a, aq, time_ms, now_ms)
+        return _BOOK_TICKER_UM(update_id, inst.symbol, b, bq, a, aq, time_ms, now_ms)
+    return _BOOK_TICKER_CM(update_id, inst.symbol, inst.pair, b, bq, a, aq, time_ms, now_ms)
 
 
-def mini_ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> MiniTickerUM | MiniTickerCM:
+def mini_ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> msgspec.Struct:
     pd = inst.price_decimals
     c, o, h, lo = fixed(w.close, pd), fixed(w.open, pd), fixed(w.high, pd), fixed(w.low, pd)
     volume = fixed(w.volume, inst.qty_decimals)
     second = fixed(w.quote_volume, _quote_decimals(inst))
     if inst.market is Market.UM:
-        return MiniTickerUM("24hrMiniTicker", now_ms, inst.symbol, c, o, h, lo, volume, second)
-    return MiniTickerCM("24hrMiniTicker", now_ms, inst.symbol, inst.pair, c, o, h, lo, volume, second)
+        return _MINI_TICKER_UM(now_ms, inst.symbol, c, o, h, lo, volume, second)
+    return _MINI_TICKER_CM(now_ms, inst.symbol, inst.pair, c, o, h, lo, volume, second)
 
 
 def _weighted_average(inst: Instrument, w: RollingWindow) -> str:
@@ -94,7 +101,7 @@ def _weighted_average(inst: Instrument, w: RollingWindow) -> str:
     return str(value.quantize(quantum, ROUND_HALF_EVEN))
 
 
-def ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> TickerUM | TickerCM:
+def ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> msgspec.Struct:
     pd = inst.price_decimals
     change = w.close - w.open
     percent = (Decimal(change) * 100 / Decimal(w.open)).quantize(_PERCENT) if w.open else Decimal("0.000")
@@ -106,18 +113,19 @@ def ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> TickerUM | Ticker
         open_ms, now_ms, w.first_id, w.last_id, w.count,
     )  # fmt: skip
     if inst.market is Market.UM:
-        return TickerUM("24hrTicker", now_ms, inst.symbol, *fields)
-    return TickerCM("24hrTicker", now_ms, inst.symbol, inst.pair, *fields)
+        return _TICKER_UM(now_ms, inst.symbol, *fields)
+    return _TICKER_CM(now_ms, inst.symbol, inst.pair, *fields)
 
 
-def trade(inst: Instrument, t: Trade, now_ms: int) -> TradeEvent:
-    return TradeEvent(
-        "trade", now_ms, t.time_ms, inst.symbol, t.trade_id,
+def trade(inst: Instrument, t: Trade, now_ms: int) -> msgspec.Struct:
+    make = _TRADE_UM if inst.market is Market.UM else _TRADE_CM
+    return make(
+        now_ms, t.time_ms, inst.symbol, t.trade_id,
         fixed(t.price, inst.price_decimals), fixed(t.qty, inst.qty_decimals), "MARKET", t.buyer_is_maker,
     )  # fmt: skip
 
 
-def agg_trade(inst: Instrument, t: Trade, now_ms: int) -> AggTradeUM | AggTradeCM:
+def agg_trade(inst: Instrument, t: Trade, now_ms: int) -> msgspec.Struct:
     # Each simulated fill is its own aggregate: a sweep fills every level at its own price,
     # and aggregates only join fills at one price (§4.4).
     tid = t.trade_id
@@ -134,16 +142,13 @@ def aggregate(
     qty_units: int,
     buyer_is_maker: bool,
     now_ms: int,
-) -> AggTradeUM | AggTradeCM:
+) -> msgspec.Struct:
     price, qty = fixed(price_units, inst.price_decimals), fixed(qty_units, inst.qty_decimals)
     if inst.market is Market.UM:
-        return AggTradeUM(
-            "aggTrade", now_ms, agg_id, inst.symbol, price, qty, qty,
-            first_id, last_id, time_ms, buyer_is_maker,
-        )  # fmt: skip
-    return AggTradeCM(
-        "aggTrade", now_ms, agg_id, inst.symbol, price, qty, first_id, last_id, time_ms, buyer_is_maker
-    )
+        return _AGG_TRADE_UM(
+            now_ms, agg_id, inst.symbol, price, qty, qty, first_id, last_id, time_ms, buyer_is_maker
+        )
+    return _AGG_TRADE_CM(now_ms, agg_id, inst.symbol, price, qty, first_id, last_id, time_ms, buyer_is_maker)
 
 
 def depth_diff(
@@ -155,12 +160,10 @@ def depth_diff(
     now_ms: int,
     bids: dict[int, int],
     asks: dict[int, int],
-) -> DepthDiffUM | DepthDiffCM:
+) -> msgspec.Struct:
     pd, qd = inst.price_decimals, inst.qty_decimals
     b = [(fixed(p, pd), fixed(q, qd)) for p, q in sorted(bids.items(), reverse=True)]
     a = [(fixed(p, pd), fixed(q, qd)) for p, q in sorted(asks.items())]
     if inst.market is Market.UM:
-        return DepthDiffUM("depthUpdate", now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, b, a)
-    return DepthDiffCM(
-        "depthUpdate", now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, b, a
-    )
+        return _DEPTH_UM(now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, b, a)
+    return _DEPTH_CM(now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, b, a)

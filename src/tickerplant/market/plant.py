@@ -18,27 +18,26 @@ gateway's market view keeps its order books.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
 import msgspec
 
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import (
+    ALL_BOOK_TICKER,
+    ALL_MINI_TICKER,
+    ALL_TICKER,
+    StreamMessage,
+    SymbolStreams,
+)
 from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 
+# StreamMessage and the ALL_* names live in market/messages.py; they are re-exported here
+# for the modules that still import them from the plant.
 __all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "Plant", "StreamMessage", "SymbolState"]
-
-ALL_BOOK_TICKER = "!bookTicker"
-ALL_MINI_TICKER = "!miniTicker@arr"
-ALL_TICKER = "!ticker@arr"
-
-
-class StreamMessage(NamedTuple):
-    stream: str  # canonical stream name, e.g. "btcusdt@bookTicker"
-    payload: bytes  # the JSON payload, encoded once
 
 
 class SymbolState:
@@ -78,19 +77,7 @@ class SymbolState:
         self.depth_last_id = 0
         self.depth_previous_id = 0
         self.depth_time_ms = 0
-        self.names = _Names(inst.symbol.lower())
-
-
-class _Names:
-    __slots__ = ("agg_trade", "book_ticker", "depth", "mini", "ticker", "trade")
-
-    def __init__(self, lower: str) -> None:
-        self.book_ticker = f"{lower}@bookTicker"
-        self.mini = f"{lower}@miniTicker"
-        self.ticker = f"{lower}@ticker"
-        self.trade = f"{lower}@trade"
-        self.agg_trade = f"{lower}@aggTrade"
-        self.depth = f"{lower}@depthDiff"
+        self.names = SymbolStreams(inst.symbol)
 
 
 class Plant:

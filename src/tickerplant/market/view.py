@@ -20,18 +20,11 @@ from collections.abc import Sequence
 import msgspec
 
 from tickerplant.market.book import OrderBook
-from tickerplant.market.events import (
-    BookTickerCM,
-    BookTickerUM,
-    DepthDiffCM,
-    DepthDiffUM,
-    TickerCM,
-    TickerUM,
-)
+from tickerplant.market.events import AggTrade, BookTicker, DepthUpdate, Ticker
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
+from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.payloads import quote_units
-from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
@@ -41,26 +34,12 @@ log = logging.getLogger("tickerplant.view")
 _BACKLOG = 4096  # payloads kept undecoded per symbol before they are applied anyway
 _BOOK_TICKER, _TICKER, _DEPTH, _TRADE = range(4)  # what a routed message updates
 
-_book_ticker_um = msgspec.json.Decoder(BookTickerUM)
-_book_ticker_cm = msgspec.json.Decoder(BookTickerCM)
-_ticker_um = msgspec.json.Decoder(TickerUM)
-_ticker_cm = msgspec.json.Decoder(TickerCM)
-_depth_um = msgspec.json.Decoder(DepthDiffUM)
-_depth_cm = msgspec.json.Decoder(DepthDiffCM)
-
-
-class _Aggregate(msgspec.Struct, frozen=True):
-    """The fields of an `@aggTrade` payload the view uses; any upstream's extras are ignored."""
-
-    p: str
-    q: str
-    f: int
-    l: int  # noqa: E741 (the wire key)
-    T: int
-    m: bool
-
-
-_aggregate = msgspec.json.Decoder(_Aggregate)
+# The payloads' own structs, both markets alike (an absent `ps` is None); decimals stay the
+# strings pushed, which answers pass on and the book converts to units exactly.
+_book_ticker = msgspec.json.Decoder(BookTicker[str])
+_ticker = msgspec.json.Decoder(Ticker[str])
+_depth = msgspec.json.Decoder(DepthUpdate[str])
+_agg_trade = msgspec.json.Decoder(AggTrade[str])
 
 
 class LastPrice(msgspec.Struct, frozen=True):
@@ -99,16 +78,15 @@ class MarketView:
     def __init__(self, market: Market, instruments: Sequence[Instrument]) -> None:
         self.market = market
         self.symbols: dict[str, SymbolView] = {inst.symbol: SymbolView(inst) for inst in instruments}
-        self._um = market is Market.UM
         self.unreadable = 0  # payloads the view could not read (logged, skipped)
         # canonical stream name -> (symbol view, which slot)
         self._routes: dict[str, tuple[SymbolView, int]] = {}
         for view in self.symbols.values():
-            lower = view.inst.symbol.lower()
-            self._routes[f"{lower}@bookTicker"] = (view, _BOOK_TICKER)
-            self._routes[f"{lower}@ticker"] = (view, _TICKER)
-            self._routes[f"{lower}@depthDiff"] = (view, _DEPTH)
-            self._routes[f"{lower}@aggTrade"] = (view, _TRADE)
+            names = SymbolStreams(view.inst.symbol)  # the names the plant publishes under
+            self._routes[names.book_ticker] = (view, _BOOK_TICKER)
+            self._routes[names.ticker] = (view, _TICKER)
+            self._routes[names.depth] = (view, _DEPTH)
+            self._routes[names.agg_trade] = (view, _TRADE)
 
     # -- the bus side ----------------------------------------------------------------
 
@@ -137,17 +115,15 @@ class MarketView:
     def symbol(self, symbol: str) -> SymbolView | None:
         return self.symbols.get(symbol)
 
-    def book_ticker(self, view: SymbolView) -> BookTickerUM | BookTickerCM | None:
+    def book_ticker(self, view: SymbolView) -> BookTicker[str] | None:
         if view.book_ticker is None:
             return None
-        decoder = _book_ticker_um if self._um else _book_ticker_cm
-        return decoder.decode(view.book_ticker)
+        return _book_ticker.decode(view.book_ticker)
 
-    def ticker(self, view: SymbolView) -> TickerUM | TickerCM | None:
+    def ticker(self, view: SymbolView) -> Ticker[str] | None:
         if view.ticker is None:
             return None
-        decoder = _ticker_um if self._um else _ticker_cm
-        return decoder.decode(view.ticker)
+        return _ticker.decode(view.ticker)
 
     def last_price(self, view: SymbolView) -> LastPrice | None:
         self._apply_trades(view)
@@ -174,14 +150,13 @@ class MarketView:
         if not backlog:
             return
         view.depth_backlog = []
-        decoder = _depth_um if self._um else _depth_cm
         book = view.book
         pd, qd = view.inst.price_decimals, view.inst.qty_decimals
         for payload in backlog:
             try:
-                event = decoder.decode(payload)
-                bids = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.b]
-                asks = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.a]
+                event = _depth.decode(payload)
+                bids = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.bids]
+                asks = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.asks]
             except (ValueError, msgspec.DecodeError) as exc:
                 self._unreadable(view, payload, exc)
                 continue
@@ -189,8 +164,8 @@ class MarketView:
                 book.set_level(True, price_units, qty_units)
             for price_units, qty_units in asks:
                 book.set_level(False, price_units, qty_units)
-            book.last_update_id = event.u
-            view.book_time_ms = event.T
+            book.last_update_id = event.final_update_id
+            view.book_time_ms = event.transaction_time
 
     def _unreadable(self, view: SymbolView, payload: bytes, exc: Exception) -> None:
         # A source's payload the view cannot take (an upstream with finer digits than its
@@ -207,10 +182,10 @@ class MarketView:
         assert ticker is not None
         pd, qd = view.inst.price_decimals, view.inst.qty_decimals
         book = OrderBook()
-        book.set_level(True, to_units(ticker.b, pd), to_units(ticker.B, qd))
-        book.set_level(False, to_units(ticker.a, pd), to_units(ticker.A, qd))
-        book.last_update_id = ticker.u
-        view.book_time_ms = ticker.T
+        book.set_level(True, to_units(ticker.bid_price, pd), to_units(ticker.bid_qty, qd))
+        book.set_level(False, to_units(ticker.ask_price, pd), to_units(ticker.ask_qty, qd))
+        book.last_update_id = ticker.update_id
+        view.book_time_ms = ticker.transaction_time
         return book
 
     def _apply_trades(self, view: SymbolView) -> None:
@@ -224,11 +199,13 @@ class MarketView:
         last = None
         for payload in backlog:
             try:
-                agg = _aggregate.decode(payload)
-                price, qty = to_units(agg.p, pd), to_units(agg.q, qd)
+                agg = _agg_trade.decode(payload)
+                price, qty = to_units(agg.price, pd), to_units(agg.qty, qd)
             except (ValueError, msgspec.DecodeError) as exc:
                 self._unreadable(view, payload, exc)
                 continue
-            klines.add(agg.T, agg.f, price, qty, quote_units(inst, price, qty), agg.m, agg.l - agg.f + 1)
-            last = LastPrice(price, agg.T)
+            first, time_ms = agg.first_trade_id, agg.trade_time
+            trades = agg.last_trade_id - first + 1
+            klines.add(time_ms, first, price, qty, quote_units(inst, price, qty), agg.buyer_is_maker, trades)
+            last = LastPrice(price, time_ms)
         view.last_price = last

@@ -1,17 +1,24 @@
 """Binance's error codes and messages, and WebSocket close reasons, in one place.
 
 Market-stream control errors are small positive codes in
-``{"error":{"code":…,"msg":…},"id":…}`` (spec §3.3, §8.2).
+``{"error":{"code":…,"msg":…},"id":…}`` (spec §3.3, §8.2). REST and WebSocket API
+requests are refused with negative codes and an HTTP status (§8.1): a
+``RequestRefused``, which each surface writes in its own envelope.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # limits.py imports this module; the verdict is only a type here
+    from tickerplant.protocol.limits import WeightVerdict
 
 __all__ = [
     "BAD_ID",
     "BAD_PROPERTY_NAME",
     "BAD_PROPERTY_VALUE",
+    "BAD_SYMBOL",
+    "CLOSE_BANNED",
     "CLOSE_FINISHED",
     "CLOSE_INVALID_JSON",
     "CLOSE_INVALID_REQUEST",
@@ -26,7 +33,11 @@ __all__ = [
     "TOO_MANY_SUBSCRIPTIONS",
     "UNKNOWN_PROPERTY",
     "CloseReason",
+    "RequestRefused",
     "StreamError",
+    "mandatory",
+    "rate_limit_error",
+    "unknown_path",
 ]
 
 
@@ -50,6 +61,8 @@ TOO_MANY_SUBSCRIPTIONS = StreamError(4, "Too many subscriptions")
 # Measured on the live service (spec §2.5, §8.3).
 CLOSE_TOO_MANY_REQUESTS = CloseReason(1008, "Too many requests")
 CLOSE_INVALID_REQUEST = CloseReason(1008, "Invalid request")
+# The WebSocket API's close after a 418 (§5.5); the reason text is ours.
+CLOSE_BANNED = CloseReason(1008, "IP banned for exceeding the request weight limit")
 # Binance's codes for these are unspecified (spec §11.1); ours are documented in the README.
 CLOSE_INVALID_JSON = CloseReason(1008, "Invalid JSON")
 CLOSE_LIFETIME = CloseReason(1001, "Connection reached its maximum age")
@@ -60,3 +73,48 @@ CLOSE_SHUTDOWN = CloseReason(1001, "Server shutting down")
 CLOSE_FINISHED = CloseReason(1000, "Replay finished")
 CLOSE_UPSTREAM_LOST = 1012  # with the reason the source gives; clients reconnect and see a gap
 CLOSE_SOURCE_FAILED = 1011  # the source broke off (a bad file); the reason says what
+
+
+# -- REST and WebSocket API (§8.1) ----------------------------------------------------------
+
+
+class RequestRefused(Exception):
+    """A REST or WebSocket API request refused with a Binance error code (§8.1).
+
+    Not the client's ``tickerplant.client.ApiError``, which is what a client raises on
+    receiving such a refusal."""
+
+    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+        super().__init__(msg)
+        self.code = code  # Binance's code, negative, e.g. -1121
+        self.msg = msg  # the live text where known, else the documented one
+        self.status = status  # the HTTP status paired with it (§8.1: 400, 404, 429, 418)
+
+
+BAD_SYMBOL = RequestRefused(-1121, "Invalid symbol.")
+
+
+def mandatory(name: str) -> RequestRefused:
+    return RequestRefused(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+
+
+def unknown_path(path: str) -> RequestRefused:
+    """The live 404 for a path (or method) the service does not have."""
+    return RequestRefused(-5000, f"Path {path}, Method GET is invalid", 404)
+
+
+def rate_limit_error(verdict: WeightVerdict, ip: str, limit: int) -> RequestRefused:
+    """The -1003 texts of the live REST service (§7.1, §8.1), for a 429 or 418 verdict."""
+    if verdict.status == 418:
+        return RequestRefused(
+            -1003,
+            f"Way too many requests; IP({ip}) banned until {verdict.banned_until_ms}. "
+            "Please use the websocket for live updates to avoid bans.",
+            418,
+        )
+    return RequestRefused(
+        -1003,
+        f"Too many requests; current limit of IP({ip}) is {limit} requests per minute. "
+        "Please use the websocket for live updates to avoid polling the API.",
+        429,
+    )

@@ -3,7 +3,7 @@
 Each method has a weight rule and an answer, both functions of the parameters; the
 answers come from a ``MarketView``, so they agree with what the streams pushed. Parameters
 arrive as JSON values (WebSocket API) or strings (REST query) and are read the same way.
-Errors are ``ApiError``s carrying Binance's code, message and HTTP status (§8.1).
+Errors are ``RequestRefused``s carrying Binance's code, message and HTTP status (§8.1).
 """
 
 from __future__ import annotations
@@ -18,29 +18,15 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.klines import INTERVALS, rest_row
 from tickerplant.market.units import fixed
 from tickerplant.market.view import MarketView, SymbolView
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
-__all__ = ["DEPTH_LIMITS", "ApiError", "MarketData", "Method", "Params"]
+__all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params"]
 
 Params = Mapping[str, Any]
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
 _KLINE_MAX = 1500
 _DIGITS = "^[0-9]{1,20}$"
 _encode = msgspec.json.encode
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
-        self.status = status
-
-
-def _mandatory(name: str) -> ApiError:
-    return ApiError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-
-BAD_SYMBOL = ApiError(-1121, "Invalid symbol.")
 
 
 def _int(params: Params, name: str) -> int | None:
@@ -51,7 +37,8 @@ def _int(params: Params, name: str) -> int | None:
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         return int(value)
-    raise ApiError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '{_DIGITS}'.")
+    legal = f"legal range is '{_DIGITS}'."
+    raise RequestRefused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
 
 
 def _text(params: Params, name: str) -> str | None:
@@ -59,7 +46,7 @@ def _text(params: Params, name: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise _mandatory(name)
+        raise mandatory(name)
     return value
 
 
@@ -94,7 +81,7 @@ class MarketData:
         name = _text(params, "symbol")
         if name is None:
             if required:
-                raise _mandatory("symbol")
+                raise mandatory("symbol")
             return None
         view = self.view.symbol(name.upper())  # the live service accepts lowercase (§1.2)
         if view is None:
@@ -109,7 +96,7 @@ class MarketData:
         view = self._symbol(params, required=False)
         pair = _text(params, "pair") if self._cm else None
         if view is not None and pair is not None:
-            raise ApiError(-1106, "Parameter 'pair' sent when not required.")
+            raise RequestRefused(-1106, "Parameter 'pair' sent when not required.")
         if view is not None:
             return [view], not self._always_array
         views = list(self.view.symbols.values())
@@ -164,10 +151,13 @@ class MarketData:
             # often than its top of book changes.
             bt = self.view.book_ticker(view)
             assert bt is not None
-            row: dict[str, Any] = {"lastUpdateId": bt.u, "symbol": bt.s}
+            row: dict[str, Any] = {"lastUpdateId": bt.update_id, "symbol": bt.symbol}
             if self._cm:
                 row["pair"] = view.inst.pair
-            row.update(bidPrice=bt.b, bidQty=bt.B, askPrice=bt.a, askQty=bt.A, time=bt.T)
+            row.update(
+                bidPrice=bt.bid_price, bidQty=bt.bid_qty, askPrice=bt.ask_price, askQty=bt.ask_qty,
+                time=bt.transaction_time,
+            )  # fmt: skip
             raw = msgspec.Raw(_encode(row))
             cache[view.inst.symbol] = (pushed, raw)
             rows.append(raw)
@@ -185,7 +175,7 @@ class MarketData:
         limit = _int(params, "limit")
         limit = 500 if limit is None else limit
         if limit not in DEPTH_LIMITS:
-            raise ApiError(-4021, f"{limit} is not valid depth limit")
+            raise RequestRefused(-4021, f"{limit} is not valid depth limit")
         book = self.view.book(view)
         pd, qd = view.inst.price_decimals, view.inst.qty_decimals
         answer: dict[str, Any] = {"lastUpdateId": book.last_update_id}
@@ -211,15 +201,19 @@ class MarketData:
             t = self.view.ticker(view)
             if t is None:
                 continue
-            row: dict[str, Any] = {"symbol": t.s}
+            row: dict[str, Any] = {"symbol": t.symbol}
             if self._cm:
                 row["pair"] = view.inst.pair
             row.update(
-                priceChange=t.p, priceChangePercent=t.P, weightedAvgPrice=t.w, lastPrice=t.c,
-                lastQty=t.Q, openPrice=t.o, highPrice=t.h, lowPrice=t.l, volume=t.v,
+                priceChange=t.price_change, priceChangePercent=t.price_change_percent,
+                weightedAvgPrice=t.weighted_avg_price, lastPrice=t.close, lastQty=t.last_qty,
+                openPrice=t.open, highPrice=t.high, lowPrice=t.low, volume=t.volume,
             )  # fmt: skip
-            row["baseVolume" if self._cm else "quoteVolume"] = t.q
-            row.update(openTime=t.O, closeTime=t.C, firstId=t.F, lastId=t.L, count=t.n)
+            row["baseVolume" if self._cm else "quoteVolume"] = t.quote_volume
+            row.update(
+                openTime=t.open_time, closeTime=t.close_time, firstId=t.first_trade_id,
+                lastId=t.last_trade_id, count=t.trade_count,
+            )  # fmt: skip
             rows.append(row)
         return rows[0] if single and rows else rows
 
@@ -236,15 +230,15 @@ class MarketData:
         assert view is not None
         interval = _text(params, "interval")
         if interval is None:
-            raise _mandatory("interval")
+            raise mandatory("interval")
         if interval not in INTERVALS:
-            raise ApiError(-1120, "Invalid interval.")
+            raise RequestRefused(-1120, "Invalid interval.")
         start, end = _int(params, "startTime"), _int(params, "endTime")
         limit = _int(params, "limit")
         limit = 500 if limit is None else limit
         if not 1 <= limit <= _KLINE_MAX:
-            raise ApiError(-1130, "Data sent for parameter 'limit' is not valid.")
+            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
         if start is not None and end is not None and start > end:
-            raise ApiError(-1023, "Start time is greater than end time.")
+            raise RequestRefused(-1023, "Start time is greater than end time.")
         series = self.view.klines(view).series(interval)
         return [rest_row(k, view.inst, self.market) for k in series.query(start, end, limit)]

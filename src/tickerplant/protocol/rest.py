@@ -15,9 +15,9 @@ import msgspec
 
 from tickerplant.market.exchange_info import exchange_info, exchange_info_spot_stub
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknown_path
 from tickerplant.protocol.limits import RequestWeight
-from tickerplant.protocol.market_data import ApiError, MarketData, Method, Params
-from tickerplant.protocol.ws_api import rate_limit_error
+from tickerplant.protocol.market_data import MarketData, Method, Params
 
 __all__ = ["RestAnswer", "RestApi"]
 
@@ -69,14 +69,14 @@ class RestApi:
     def answer(self, path: str, query: str, ip: str, now_ms: int) -> RestAnswer:
         method = self.routes.get(path)
         if method is None:
-            unknown = {"code": -5000, "msg": f"Path {path}, Method GET is invalid"}
-            return RestAnswer(404, _encode(unknown), self.weight.used(ip, now_ms))
+            unknown = unknown_path(path)
+            return RestAnswer(unknown.status, self._error(unknown), self.weight.used(ip, now_ms))
         pairs = parse_qsl(query, keep_blank_values=True)
         params = dict(pairs)
         duplicate = len(params) != len(pairs)
         try:
             weight = method.weight(params)
-        except ApiError:
+        except RequestRefused:
             weight = 1
         verdict = self.weight.charge(ip, weight, now_ms)
         if verdict.status != 200:
@@ -85,9 +85,9 @@ class RestApi:
             return RestAnswer(verdict.status, self._error(limited), verdict.used, retry_s)
         try:
             if duplicate:
-                raise ApiError(-1101, "Duplicate values for a parameter detected.")
+                raise RequestRefused(-1101, "Duplicate values for a parameter detected.")
             result: Any = method.answer(params, now_ms)
-        except ApiError as error:
+        except RequestRefused as error:
             return RestAnswer(error.status, self._error(error), verdict.used)
         encoded: bytes = result if isinstance(result, bytes) else _encode(result)
         return RestAnswer(200, encoded, verdict.used)
@@ -96,5 +96,5 @@ class RestApi:
         return exchange_info(self._market, self._instruments, now_ms)
 
     @staticmethod
-    def _error(error: ApiError) -> bytes:
+    def _error(error: RequestRefused) -> bytes:
         return _encode({"code": error.code, "msg": error.msg})

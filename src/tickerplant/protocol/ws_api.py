@@ -14,14 +14,21 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from tickerplant.protocol.errors import CloseReason
-from tickerplant.protocol.limits import RequestWeight, WeightVerdict
-from tickerplant.protocol.market_data import ApiError, MarketData, Method
+from tickerplant.protocol.errors import (
+    CLOSE_BANNED,
+    CloseReason,
+    RequestRefused,
+    mandatory,
+    rate_limit_error,
+)
+from tickerplant.protocol.limits import RequestWeight
+from tickerplant.protocol.market_data import MarketData, Method
 
-__all__ = ["CLOSE_BANNED", "WS_API_METHODS", "WsApi", "WsApiReply", "rate_limit_error"]
+# rate_limit_error lives in protocol/errors.py; re-exported for the gateway, which imports
+# it from here.
+__all__ = ["WS_API_METHODS", "WsApi", "WsApiReply", "rate_limit_error"]
 
 WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
-CLOSE_BANNED = CloseReason(1008, "IP banned for exceeding the request weight limit")
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -30,23 +37,6 @@ _decode = msgspec.json.decode
 class WsApiReply(NamedTuple):
     reply: bytes
     close: CloseReason | None = None
-
-
-def rate_limit_error(verdict: WeightVerdict, ip: str, limit: int) -> ApiError:
-    """The -1003 texts of the live REST service (§7.1, §8.1)."""
-    if verdict.status == 418:
-        return ApiError(
-            -1003,
-            f"Way too many requests; IP({ip}) banned until {verdict.banned_until_ms}. "
-            "Please use the websocket for live updates to avoid bans.",
-            418,
-        )
-    return ApiError(
-        -1003,
-        f"Too many requests; current limit of IP({ip}) is {limit} requests per minute. "
-        "Please use the websocket for live updates to avoid polling the API.",
-        429,
-    )
 
 
 class WsApi:
@@ -61,7 +51,7 @@ class WsApi:
         request_id, parsed = self._parse(frame)
         params: dict[str, Any]
         method: Method | None
-        if isinstance(parsed, ApiError):
+        if isinstance(parsed, RequestRefused):
             # Malformed requests cost weight too, so a flood of them meets 429 and 418.
             method, params, show_limits, weight = None, {}, False, 1
         else:
@@ -70,7 +60,7 @@ class WsApi:
             show_limits = params.get("returnRateLimits", rate_limits_default) not in (False, "false")
             try:
                 weight = method.weight(params)
-            except ApiError:
+            except RequestRefused:
                 weight = 1  # a request refused for its parameters still costs weight (§7.1)
         verdict = self.weight.charge(ip, weight, now_ms)
         limits = self._rate_limits(verdict.used) if show_limits else None
@@ -80,38 +70,38 @@ class WsApi:
             reply = self._error(request_id, error, limits, data)
             return WsApiReply(reply, CLOSE_BANNED if verdict.status == 418 else None)
         if method is None:
-            assert isinstance(parsed, ApiError)
+            assert isinstance(parsed, RequestRefused)
             return WsApiReply(self._error(request_id, parsed, None))
         try:
             result = method.answer(params, now_ms)
-        except ApiError as error:
+        except RequestRefused as error:
             return WsApiReply(self._error(request_id, error, limits))
         body: dict[str, Any] = {"id": request_id, "status": 200, "result": result}
         if limits is not None:
             body["rateLimits"] = limits
         return WsApiReply(_encode(body))
 
-    def _parse(self, frame: bytes) -> tuple[Any, tuple[Method, dict[str, Any]] | ApiError]:
+    def _parse(self, frame: bytes) -> tuple[Any, tuple[Method, dict[str, Any]] | RequestRefused]:
         """The request's id (None when it cannot be echoed) and its method and params."""
         try:
             request = _decode(frame)
         except msgspec.DecodeError:
-            return None, ApiError(-1000, "Malformed request: the frame is not valid JSON.")
+            return None, RequestRefused(-1000, "Malformed request: the frame is not valid JSON.")
         if not isinstance(request, dict):
-            return None, ApiError(-1000, "Malformed request: expected an object.")
+            return None, RequestRefused(-1000, "Malformed request: expected an object.")
         request_id = request.get("id")
         if request_id is not None and type(request_id) not in (int, str):
-            return None, ApiError(-1130, "Data sent for parameter 'id' is not valid.")
+            return None, RequestRefused(-1130, "Data sent for parameter 'id' is not valid.")
         method_name = request.get("method")
         if not isinstance(method_name, str) or not method_name:
-            return request_id, ApiError(-1102, _mandatory("method"))
+            return request_id, mandatory("method")
         params = request.get("params", {})
         if not isinstance(params, dict):
-            return request_id, ApiError(-1130, "Data sent for parameter 'params' is not valid.")
+            return request_id, RequestRefused(-1130, "Data sent for parameter 'params' is not valid.")
         # A version prefix ("v1/ticker.price") names the same method (§5.2).
         method = self._methods.get(method_name.rpartition("/")[2])
         if method is None:
-            return request_id, ApiError(-1000, f"Unknown method '{method_name}'.")
+            return request_id, RequestRefused(-1000, f"Unknown method '{method_name}'.")
         return request_id, (method, params)
 
     def _rate_limits(self, used: int) -> msgspec.Raw:
@@ -123,7 +113,7 @@ class WsApi:
     @staticmethod
     def _error(
         request_id: Any,
-        error: ApiError,
+        error: RequestRefused,
         limits: msgspec.Raw | None,
         data: dict[str, int] | None = None,
     ) -> bytes:
@@ -135,6 +125,3 @@ class WsApi:
             body["rateLimits"] = limits
         return _encode(body)
 
-
-def _mandatory(name: str) -> str:
-    return f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."

@@ -1,0 +1,238 @@
+"""The contract between the plant and the client: every payload the plant emits decodes,
+with the client's ``StreamDecoder``, into its typed struct, and encodes back to the same
+bytes (keys, order and values), for every stream kind on both markets.
+
+Both sides derive from ``tickerplant.market.events``; this test runs the real plant over
+the real simulator so that what is checked is what the plant actually writes, not what the
+definitions say it should.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+import pytest
+
+from tickerplant.client.events import StreamDecoder, UnknownEvent
+from tickerplant.feeds.simulator import Simulator
+from tickerplant.market.events import (
+    DECIMAL_ROLES,
+    PAYLOADS,
+    SENT,
+    AggTrade,
+    BookTicker,
+    DepthUpdate,
+    MiniTicker,
+    Ticker,
+    Trade,
+)
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant import Plant
+from tickerplant.market.units import places_written
+from tickerplant.market.view import MarketView
+
+T0 = 1_767_225_600_000
+STEP_MS = 50
+MAX_MS = 30_000  # simulated; USDⓈ-M's !bookTicker batch comes every 5 s
+
+# stream kind -> the struct its payload decodes to, and whether it is an array of them
+KINDS: dict[str, tuple[type[msgspec.Struct], bool]] = {
+    "bookTicker": (BookTicker, False),
+    "!bookTicker": (BookTicker, False),
+    "miniTicker": (MiniTicker, False),
+    "!miniTicker@arr": (MiniTicker, True),
+    "ticker": (Ticker, False),
+    "!ticker@arr": (Ticker, True),
+    "trade": (Trade, False),
+    "aggTrade": (AggTrade, False),
+    "depthDiff": (DepthUpdate, False),  # the plant's internal diff-depth stream
+}
+# Keys the client reads (from Binance) that the plant deliberately never writes: none.
+READ_ONLY: dict[type[msgspec.Struct], set[str]] = {}
+
+as_str = StreamDecoder(numbers=str)
+as_decimal = StreamDecoder()
+
+
+def kind_of(stream: str) -> str:
+    return stream if stream.startswith("!") else stream.partition("@")[2]
+
+
+@functools.cache
+def plant_output(market: Market) -> list[StreamMessage]:
+    """What the plant emits over the simulator until every stream kind has appeared."""
+    instruments = catalogue(market, T0)
+    sim = Simulator(instruments, seed=5, actions_per_s=2000.0, start_ms=T0)
+    plant = Plant(market, instruments, now_ms=T0)
+    history = sim.warm_history(T0, window_ms=10 * 60_000)
+    plant.warm(history)
+    out = plant.history(history[-50:])
+    plant.snapshot(T0, out)
+    for update in sim.initial_updates(T0):
+        plant.apply(update, T0, out)
+    now = T0
+    seen: set[str] = set()
+    while now < T0 + MAX_MS and seen != KINDS.keys():
+        now += STEP_MS
+        batch: list[StreamMessage] = []
+        for update in sim.advance(now):
+            plant.apply(update, now, batch)
+        plant.end_batch(now, batch)
+        if now >= plant.next_tick_ms:
+            plant.tick(now, batch)
+        seen.update(kind_of(m.stream) for m in batch)
+        out += batch
+    assert seen == KINDS.keys(), f"never emitted: {KINDS.keys() - seen}"
+    return out
+
+
+@pytest.fixture(scope="module", params=list(Market), ids=lambda m: m.value)
+def emitted(request: pytest.FixtureRequest) -> tuple[Market, list[StreamMessage]]:
+    market: Market = request.param
+    return market, plant_output(market)
+
+
+def same_json(expected: Any, got: Any, where: str = "") -> None:
+    """Equal JSON trees, objects with their keys in the same order; decimal strings equal
+    as numbers (a Decimal re-encodes "0.00000000" as "0E-8")."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict), where
+        assert list(got) == list(expected), f"{where}: keys {list(got)} != {list(expected)}"
+        for key, value in expected.items():
+            same_json(value, got[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected), where
+        for index, (e, g) in enumerate(zip(expected, got, strict=True)):
+            same_json(e, g, f"{where}[{index}]")
+    elif isinstance(expected, str) and isinstance(got, str) and expected != got:
+        try:
+            assert Decimal(expected) == Decimal(got), f"{where}: {got!r} != {expected!r}"
+        except InvalidOperation:
+            raise AssertionError(f"{where}: {got!r} != {expected!r}") from None
+    else:
+        assert got == expected and type(got) is type(expected), f"{where}: {got!r} != {expected!r}"
+
+
+def check(stream: str, payload: bytes) -> None:
+    """The contract for one payload; raises AssertionError where it is broken."""
+    struct, is_array = KINDS[kind_of(stream)]
+    for decoder in (as_str, as_decimal):
+        decoded = decoder.decode(payload)
+        assert isinstance(decoded, tuple), decoded
+        _, event = decoded
+        assert not isinstance(event, UnknownEvent), f"{stream}: {event.reason}"
+        events = event if isinstance(event, list) else [event]
+        assert isinstance(event, list) is is_array, stream
+        assert all(type(e) is struct for e in events), (stream, events)
+        reencoded = msgspec.json.encode(event)
+        if decoder is as_str:
+            assert reencoded == payload, f"{stream}:\n  sent {payload!r}\n  read {reencoded!r}"
+        else:
+            same_json(msgspec.json.decode(payload), msgspec.json.decode(reencoded), stream)
+
+
+def test_every_payload_decodes_to_its_struct_and_back_to_the_same_bytes(
+    emitted: tuple[Market, list[StreamMessage]],
+) -> None:
+    _, messages = emitted
+    checked: dict[str, int] = {}
+    for stream, payload in messages:
+        check(stream, payload)
+        checked[kind_of(stream)] = checked.get(kind_of(stream), 0) + 1
+    assert checked.keys() == KINDS.keys()
+
+
+def wire_keys(struct: type[msgspec.Struct]) -> Iterator[tuple[str, bool]]:
+    for field in msgspec.structs.fields(struct):
+        yield field.encode_name, field.required
+
+
+def test_the_plant_writes_every_key_of_each_payload_its_market_carries(
+    emitted: tuple[Market, list[StreamMessage]],
+) -> None:
+    # A key written on the wrong market, or a required one not written, fails here; a key
+    # the plant writes that the definitions lack fails the byte comparison above.
+    market, messages = emitted
+    written = written_keys(messages)
+    assert written.keys() == set(PAYLOADS)
+    for struct in PAYLOADS:
+        tag = struct.__struct_config__.tag_field
+        expected = {tag} | {
+            key for key, required in wire_keys(struct) if required or key in SENT[market]
+        } - READ_ONLY.get(struct, set())
+        assert written[struct] == expected, struct.__name__
+
+
+def written_keys(messages: list[StreamMessage]) -> dict[type[msgspec.Struct], set[str]]:
+    written: dict[type[msgspec.Struct], set[str]] = {}
+    for stream, payload in messages:
+        struct, _ = KINDS[kind_of(stream)]
+        decoded = msgspec.json.decode(payload)
+        for item in decoded if isinstance(decoded, list) else [decoded]:
+            written.setdefault(struct, set()).update(item)
+    return written
+
+
+def test_every_key_the_client_reads_is_one_the_plant_writes_on_some_market() -> None:
+    # A key added to a definition for the client alone fails here, unless it is listed as
+    # one the plant deliberately never writes.
+    um, cm = written_keys(plant_output(Market.UM)), written_keys(plant_output(Market.CM))
+    for struct in PAYLOADS:
+        read = {key for key, _ in wire_keys(struct)} - READ_ONLY.get(struct, set())
+        assert read <= um[struct] | cm[struct], struct.__name__
+
+
+def test_prices_and_quantities_are_written_at_the_instruments_tick_and_step(
+    emitted: tuple[Market, list[StreamMessage]],
+) -> None:
+    market, messages = emitted
+    instruments = {inst.symbol: inst for inst in catalogue(market, T0)}
+    for _, payload in messages:
+        decoded = as_str.decode(payload)
+        assert isinstance(decoded, tuple)
+        _, event = decoded
+        for item in event if isinstance(event, list) else [event]:
+            roles = DECIMAL_ROLES.get(type(item))
+            if roles is None:
+                continue
+            inst = instruments[item.symbol]
+            assert {places_written(getattr(item, name)) for name in roles.prices} == {inst.price_decimals}
+            for name in roles.quantities:
+                assert places_written(getattr(item, name)) == inst.qty_decimals, (name, item)
+
+
+def test_the_market_view_reads_every_payload(emitted: tuple[Market, list[StreamMessage]]) -> None:
+    market, messages = emitted
+    view = MarketView(market, catalogue(market, T0))
+    view.receive(messages)
+    for symbol in view.symbols.values():
+        assert view.book_ticker(symbol) is not None
+        assert view.ticker(symbol) is not None
+        assert view.book(symbol).last_update_id
+        assert view.last_price(symbol) is not None
+    assert view.unreadable == 0
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda d: {**d, "zz": "1"}, id="a key added by the plant alone"),
+        pytest.param(lambda d: {k: v for k, v in d.items() if k != "T"}, id="a required key missing"),
+        pytest.param(lambda d: dict(reversed(list(d.items()))), id="the key order changed"),
+        pytest.param(lambda d: {**d, "u": str(d["u"])}, id="a key's type changed"),
+    ],
+)
+def test_the_contract_check_fails_when_one_side_changes(
+    emitted: tuple[Market, list[StreamMessage]], tamper: Any
+) -> None:
+    _, messages = emitted
+    stream, payload = next(m for m in messages if kind_of(m.stream) == "bookTicker")
+    check(stream, payload)
+    tampered = msgspec.json.encode(tamper(msgspec.json.decode(payload)))
+    with pytest.raises(AssertionError):
+        check(stream, tampered)
