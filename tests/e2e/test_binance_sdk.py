@@ -18,8 +18,8 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
 from conftest import StartServer
 
 from tickerplant.app import Tickerplant
+from tickerplant.bus import StreamMessage
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import fixed
 
 STILL = {"actions_per_s": 1e-9}

@@ -13,8 +13,8 @@ import pytest
 from conftest import StartServer
 
 from tickerplant.app import Tickerplant
+from tickerplant.bus import StreamMessage
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import fixed
 
 STILL = {"actions_per_s": 1e-9}  # a market that does not move: answers can be compared exactly

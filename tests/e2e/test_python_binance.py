@@ -15,8 +15,8 @@ from binance.ws.websocket_api import WebsocketAPI
 from conftest import StartServer
 
 from tickerplant.app import Tickerplant
+from tickerplant.bus import StreamMessage
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import fixed
 
 STILL = {"actions_per_s": 1e-9}

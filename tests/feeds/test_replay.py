@@ -31,6 +31,7 @@ from public_data import (
 from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
+from tickerplant.bus import StreamMessage
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.player import ReplaySource
@@ -38,7 +39,6 @@ from tickerplant.feeds.public_files import FileKind, identify, lines, rows
 from tickerplant.feeds.replay import ReplayClock, Replayer
 from tickerplant.feeds.replay_files import open_replay
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import StreamMessage
 from tickerplant.market.units import bytes_to_units as to_units
 
 

@@ -13,10 +13,10 @@ from rawws import PING, PONG, Frame, RawWebSocket
 from timing import MS, SECONDS
 
 from tickerplant.app import Tickerplant
+from tickerplant.bus import StreamMessage
 from tickerplant.clock import Clock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.plant import StreamMessage
 
 __all__ = ["MINUTE", "ScriptedMarket", "book_ticker", "publish", "round_trip", "silent"]
 

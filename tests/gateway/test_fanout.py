@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tickerplant.bus import StreamMessage
 from tickerplant.gateway.fanout import FanOut, control_frame, text_frame
-from tickerplant.market.plant import StreamMessage
 
 
 class Connection:

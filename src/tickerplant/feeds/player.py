@@ -23,13 +23,14 @@ from typing import Any
 
 import msgspec
 
+from tickerplant.bus import StreamMessage
 from tickerplant.clock import Clock
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.replay import ReplayClock, Replayer, StreamsBroken
 from tickerplant.feeds.replay_files import ReplayFiles, open_replay
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import Plant, StreamMessage
+from tickerplant.market.plant import Plant
 
 __all__ = ["CONTROL_PATHS", "ReplaySource"]
 

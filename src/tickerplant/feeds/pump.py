@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-from tickerplant.bus import Bus
+from tickerplant.bus import Bus, StreamMessage
 from tickerplant.clock import Clock
 from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.plant import Plant, StreamMessage
+from tickerplant.market.plant import Plant
 from tickerplant.market.updates import MarketUpdate
 
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from tickerplant.bus import Bus
+from tickerplant.bus import Bus, StreamMessage
 from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of
@@ -40,7 +40,6 @@ from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.market.exchange_info import Listing, read_exchange_info
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.plant import StreamMessage
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.streams import SERVED_KINDS, Route, StreamKind, parse, resolve
 

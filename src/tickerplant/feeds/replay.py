@@ -27,8 +27,9 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
+from tickerplant.bus import StreamMessage
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import Plant, StreamMessage
+from tickerplant.market.plant import Plant
 from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 from tickerplant.recording.format import Item, Recorded, RecordedLoss
 

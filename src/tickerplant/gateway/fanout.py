@@ -18,7 +18,7 @@ from typing import Protocol
 
 import msgspec
 
-from tickerplant.market.plant import StreamMessage
+from tickerplant.bus import StreamMessage
 
 __all__ = ["FanOut", "Schedule", "Subscriber", "control_frame", "text_frame"]
 

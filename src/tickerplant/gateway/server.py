@@ -33,13 +33,15 @@ from tickerplant.protocol.errors import (
     CLOSE_SOURCE_FAILED,
     CLOSE_UPSTREAM_LOST,
     CloseReason,
+    rate_limit_error,
+    unknown_path,
 )
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
-from tickerplant.protocol.ws_api import WsApi, rate_limit_error
+from tickerplant.protocol.ws_api import WsApi
 
 __all__ = ["Listener"]
 
@@ -142,9 +144,8 @@ class Listener:
             if len(dict.fromkeys(url.names)) > self._config.limits.max_streams:
                 return _json_response(400, b'{"code":4,"msg":"Too many subscriptions"}')
             return self.streams.connection(url)
-        return _json_response(
-            404, msgspec.json.encode({"code": -5000, "msg": f"Path {path}, Method GET is invalid"})
-        )
+        refused = unknown_path(path)
+        return _json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)

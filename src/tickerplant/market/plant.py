@@ -35,9 +35,7 @@ from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 
-# StreamMessage and the ALL_* names live in market/messages.py; they are re-exported here
-# for the modules that still import them from the plant.
-__all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "Plant", "StreamMessage", "SymbolState"]
+__all__ = ["Plant", "SymbolState"]
 
 
 class SymbolState:

@@ -24,9 +24,7 @@ from tickerplant.protocol.errors import (
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData, Method
 
-# rate_limit_error lives in protocol/errors.py; re-exported for the gateway, which imports
-# it from here.
-__all__ = ["WS_API_METHODS", "WsApi", "WsApiReply", "rate_limit_error"]
+__all__ = ["WS_API_METHODS", "WsApi", "WsApiReply"]
 
 WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
 
