@@ -21,8 +21,9 @@ from typing import Any, Generic, TypeVar
 from tickerplant.client.backlog import Backlog, Lagged
 from tickerplant.client.backoff import backoff
 from tickerplant.client.combined import split_combined
-from tickerplant.client.connections import StampedListener, StreamConnections, StreamListener, Waker
+from tickerplant.client.connections import StreamConnections
 from tickerplant.client.delivery import Delivery, StreamItem
+from tickerplant.client.listeners import StampedListener, StreamListener, Waker
 from tickerplant.client.raw_delivery import RawDelivery, RawItem, RawMessage, StreamsLost
 from tickerplant.clock import Clock, SystemClock
 
