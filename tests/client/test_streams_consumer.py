@@ -267,10 +267,3 @@ def test_nothing_is_decoded_until_it_is_consumed() -> None:
     with pytest.raises(msgspec.DecodeError):
         take(delivery)
     assert not delivery.pending
-
-
-def test_the_bounds_must_be_ordered() -> None:
-    with pytest.raises(ValueError):
-        Delivery(pause_at=10, resume_at=20)
-    with pytest.raises(ValueError):
-        Delivery(pause_at=10, max_buffered=5, resume_at=1)

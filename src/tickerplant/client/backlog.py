@@ -93,8 +93,6 @@ class Backlog(Generic[F, T]):
         max_buffered: int = 1_000_000,
         reading: Callable[[bool], object] = lambda reading: None,
     ) -> None:
-        if not 0 <= resume_at <= pause_at <= max_buffered:
-            raise ValueError("need 0 <= resume_at <= pause_at <= max_buffered")
         self.pause_at = pause_at
         self.resume_at = resume_at
         self.max_buffered = max_buffered
