@@ -1,4 +1,9 @@
-"""Reading a stream client's items for a while, as the loopback tests do."""
+"""Reading a stream client's items in the loopback tests.
+
+Prefer ``collect_until``: it returns as soon as what the test needs has arrived, with a
+deadline (a multiple of ``timing.SECONDS``) for when it never does. ``collect`` reads for a
+fixed window, for the few tests that check what did not arrive.
+"""
 
 from __future__ import annotations
 

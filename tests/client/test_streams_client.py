@@ -1,18 +1,25 @@
 """tickerplant.client.MarketStreams against a real tickerplant, with faults injected
-through the server's own configuration."""
+through the server's own configuration. Time the client decides on (rollover, pacing)
+runs on a manual clock; what the server decides on runs for real, and every wait is
+"until this holds", with a deadline."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from decimal import Decimal
 from typing import Any
 
-from collecting import collect
+import pytest
+from collecting import collect_until
 from conftest import StartServer
+from timing import SECONDS
 
+from tickerplant.client.backlog import Lagged
 from tickerplant.client.events import BookTicker, MiniTicker, Trade
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import MarketStreams
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 
 
@@ -20,112 +27,191 @@ def trade_ids(items: list[Any], symbol: str) -> list[int]:
     return [i.trade_id for i in items if isinstance(i, Trade) and i.symbol == symbol]
 
 
+def books(items: list[Any], symbol: str | None = None) -> list[BookTicker[Any]]:
+    return [i for i in items if isinstance(i, BookTicker) and symbol in (None, i.symbol)]
+
+
 async def test_typed_events_subscribe_and_unsubscribe(start_server: StartServer) -> None:
     plant = await start_server()
     async with MarketStreams(plant.url(Market.UM)) as streams:
         await streams.subscribe("btcusdt@bookTicker", "btcusdt@trade", "!miniTicker@arr")
-        items = await collect(streams, 1.5)
-        books = [i for i in items if isinstance(i, BookTicker)]
-        assert books and all(b.symbol == "BTCUSDT" and isinstance(b.bid_price, Decimal) for b in books)
-        assert all(b.bid_price < b.ask_price for b in books)
-        assert trade_ids(items, "BTCUSDT")
-        minis = {i.symbol for i in items if isinstance(i, MiniTicker)}
-        assert len(minis) > 10
+
+        def enough(items: list[Any]) -> bool:
+            minis = {i.symbol for i in items if isinstance(i, MiniTicker)}
+            return len(books(items)) >= 5 and bool(trade_ids(items, "BTCUSDT")) and len(minis) > 10
+
+        items = await collect_until(streams, enough, 10 * SECONDS)
+        assert all(b.symbol == "BTCUSDT" and isinstance(b.bid_price, Decimal) for b in books(items))
+        assert all(b.bid_price < b.ask_price for b in books(items))
         assert not [i for i in items if isinstance(i, Gap)]
         await streams.unsubscribe("btcusdt@trade", "!miniTicker@arr")
-        await collect(streams, 0.2)  # what was already on the wire
-        later = await collect(streams, 1.0)
-        assert later and all(isinstance(i, BookTicker) for i in later)
+        # A fence: ETHUSDT's updates start after the UNSUBSCRIBE was answered, so nothing
+        # of the unsubscribed streams may follow the first of them.
+        await streams.subscribe("ethusdt@bookTicker")
+        before = await collect_until(streams, lambda got: bool(books(got, "ETHUSDT")), 10 * SECONDS)
+        later = await collect_until(streams, lambda got: len(got) >= 20, 10 * SECONDS)
+        assert before[-1].symbol == "ETHUSDT"
+        assert all(isinstance(i, BookTicker) for i in later)
 
 
 async def test_rollover_before_the_age_limit_loses_and_repeats_nothing(start_server: StartServer) -> None:
-    plant = await start_server(limits={"max_connection_age_s": 1.5})
-    async with MarketStreams(plant.url(Market.UM), rollover_after_s=0.6) as streams:
+    plant = await start_server()
+    clock = ManualClock()
+    async with MarketStreams(plant.url(Market.UM), rollover_after_s=600.0, clock=clock) as streams:
         await streams.subscribe("btcusdt@trade", "ethusdt@trade", "btcusdt@bookTicker")
-        items = await collect(streams, 4.0)
-        assert streams.rollovers >= 4 and streams.reconnects == 0
+        items: list[Any] = []
+        for rolled in range(1, 5):
+            items += await collect_until(
+                streams, lambda got: len(trade_ids(got, "BTCUSDT")) >= 3, 10 * SECONDS
+            )
+            clock.advance(599_999)
+            assert streams.rollovers == rolled - 1, "not before rollover_after_s"
+            clock.advance(1)
+            items += await collect_until(streams, lambda got, n=rolled: streams.rollovers >= n, 10 * SECONDS)
+        items += await collect_until(streams, lambda got: len(trade_ids(got, "ETHUSDT")) >= 3, 10 * SECONDS)
+        assert streams.rollovers == 4 and streams.reconnects == 0 and streams.connections == 1
     assert not [i for i in items if isinstance(i, Gap)]
     for symbol in ("BTCUSDT", "ETHUSDT"):
         ids = trade_ids(items, symbol)
-        assert len(ids) > 20
         assert ids == list(range(ids[0], ids[0] + len(ids))), "every trade exactly once, in order"
-    updates = [i.update_id for i in items if isinstance(i, BookTicker)]
+    updates = [i.update_id for i in books(items)]
     assert updates == sorted(set(updates))
 
 
-async def test_a_dropped_connection_is_reopened_and_what_was_missed_is_a_gap(start_server: StartServer) -> None:
-    plant = await start_server(faults={"drop_after_s": 0.7})
-    async with MarketStreams(plant.url(Market.UM), delays=lambda: iter([0.1] * 1000)) as streams:
+async def test_a_dropped_connection_is_reopened_and_what_was_missed_is_a_gap(
+    start_server: StartServer,
+) -> None:
+    plant = await start_server(faults={"drop_after_s": 0.3})
+    async with MarketStreams(plant.url(Market.UM), delays=lambda: iter([0.05] * 1000)) as streams:
         await streams.subscribe("btcusdt@trade", "btcusdt@bookTicker")
-        items = await collect(streams, 3.0)
+
+        def reopened_twice(items: list[Any]) -> bool:
+            gaps = [n for n, i in enumerate(items) if isinstance(i, Gap) and i.kind == "bookTicker"]
+            return len(gaps) >= 2 and bool(trade_ids(items[gaps[-1] :], "BTCUSDT"))
+
+        items = await collect_until(streams, reopened_twice, 10 * SECONDS)
         assert streams.reconnects >= 2
     ids = trade_ids(items, "BTCUSDT")
     assert len(ids) == len(set(ids)), "no trade twice"
-    gaps = [g for g in items if isinstance(g, Gap)]
     covered = set(ids)
-    for gap in gaps:
+    for gap in (i for i in items if isinstance(i, Gap)):
         if gap.first_missing is not None and gap.last_missing is not None:
             covered |= set(range(gap.first_missing, gap.last_missing + 1))
     assert covered == set(range(min(ids), max(ids) + 1)), "every trade id delivered or reported missing"
-    assert any(g.kind == "bookTicker" for g in gaps), "a reconnect is reported for streams without sequence ids"
 
 
 async def test_a_silent_server_is_detected_by_ping(start_server: StartServer) -> None:
-    plant = await start_server(faults={"stall_after_s": 0.6})
+    plant = await start_server(faults={"stall_after_s": 0.3})
     streams = MarketStreams(
         plant.url(Market.CM), ping_interval_s=0.2, pong_timeout_s=0.2, delays=lambda: iter([0.05] * 1000)
     )
     async with streams:
         await streams.subscribe("btcusd_perp@bookTicker")
-        items = await collect(streams, 2.5)
+
+        def resumed(items: list[Any]) -> bool:
+            gaps = [n for n, i in enumerate(items) if isinstance(i, Gap)]
+            return bool(gaps) and bool(books(items[gaps[0] + 1 :]))
+
+        await collect_until(streams, resumed, 10 * SECONDS)
         assert streams.reconnects >= 1
-    assert any(isinstance(i, Gap) for i in items)
-    assert any(isinstance(i, BookTicker) for i in items[len(items) // 2 :]), "delivery resumed"
 
 
 async def test_more_streams_than_a_connection_may_carry(start_server: StartServer) -> None:
     plant = await start_server(limits={"max_streams": 3})
-    symbols = [i.symbol for i in plant.instruments[Market.UM][:8]]
+    symbols = {i.symbol for i in plant.instruments[Market.UM][:8]}
     async with MarketStreams(plant.url(Market.UM), max_streams_per_connection=3) as streams:
-        await streams.subscribe(*(f"{s.lower()}@miniTicker" for s in symbols))
+        await streams.subscribe(*(f"{s.lower()}@miniTicker" for s in sorted(symbols)))
         assert streams.connections == 3
-        items = await collect(streams, 2.5)
+
+        def every_symbol(items: list[Any]) -> bool:
+            return {i.symbol for i in items if isinstance(i, MiniTicker)} == symbols
+
+        await collect_until(streams, every_symbol, 10 * SECONDS)
         assert streams.reconnects == 0
-    assert {i.symbol for i in items if isinstance(i, MiniTicker)} == set(symbols)
 
 
-async def test_control_messages_are_paced_under_the_servers_rate(start_server: StartServer) -> None:
-    plant = await start_server()  # the server closes a connection over 10 messages a second
+async def test_control_messages_are_paced_on_the_clock(start_server: StartServer) -> None:
+    plant = await start_server(limits={"max_incoming_rate": 1000})  # the pace is the client's
     names = [f"{i.symbol.lower()}@bookTicker" for i in plant.instruments[Market.UM][:16]]
-    # 16 SUBSCRIBEs at once would break 10/s. The default pace, 5 in any second, keeps any
-    # two neighbouring seconds at 10 however the network bunches them up.
-    async with MarketStreams(plant.url(Market.UM)) as streams:
+    clock = ManualClock()
+    start_ms = clock.now_ms()
+    async with MarketStreams(plant.url(Market.UM), clock=clock) as streams:
         await streams.subscribe(names[0])
-        await asyncio.gather(*(streams.subscribe(name) for name in names[1:]))
-        items = await collect(streams, 0.5)
-        assert streams.reconnects == 0 and items
+        tasks = [asyncio.ensure_future(streams.subscribe(name)) for name in names[1:]]
+        # The default pace, 5 in any second: the first connection's SUBSCRIBE and four more
+        # go at once, then five a second later, and so on, as the clock says.
+        for done, second in ((4, 0), (9, 1), (14, 2), (15, 3)):
+            async with asyncio.timeout(10 * SECONDS):
+                while sum(t.done() for t in tasks) < done:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            assert sum(t.done() for t in tasks) == done
+            if done < len(tasks):
+                due = clock.next_due_ms
+                assert due == pytest.approx(start_ms + 1000 * (second + 1), abs=10)
+                clock.set(math.ceil(due))
+        for task in tasks:
+            task.result()
+        await collect_until(streams, lambda got: len(got) >= 16, 10 * SECONDS)
+        assert streams.reconnects == 0
 
 
 async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartServer) -> None:
-    plant = await start_server(simulator={"actions_per_s": 30000.0}, limits={"send_buffer_bytes": 256 * 1024})
-    streams = MarketStreams(plant.url(Market.CM), pause_at=2000, resume_at=500, delays=lambda: iter([0.05] * 1000))
-    async with streams:
-        await streams.subscribe("!bookTicker")
-        await asyncio.sleep(1.5)  # nobody reads: past pause_at the connection stops reading
-        held = len(streams._buffer)
-        # What one socket read had already brought in may land after the pause; no more.
-        assert streams._paused and held > 2000
-        await asyncio.sleep(0.5)
-        assert len(streams._buffer) == held, "memory stays bounded: nothing is read while paused"
-        await streams.subscribe("btcusd_perp@trade")  # control still works while behind
-        items = await collect(streams, 1.0)
-    assert any(isinstance(i, BookTicker) for i in items)
-    assert any(isinstance(i, Trade) and i.symbol == "BTCUSD_PERP" for i in items)
+    plant = await start_server(simulator={"actions_per_s": 30000.0})
+    # Once paused, the rest of one socket read still comes in: up to 256 KiB, ~1400 frames.
+    slow = MarketStreams(plant.url(Market.CM), pause_at=100, resume_at=10, max_buffered=3000)
+    async with slow, MarketStreams(plant.url(Market.CM), numbers=str) as reader:
+        await slow.subscribe("!bookTicker")
+        await reader.subscribe("!bookTicker")
+        # Nobody reads ``slow`` while ``reader`` takes 6000 updates: had it read on, it would
+        # have had to drop what passed max_buffered, and say so first of all.
+        await collect_until(reader, lambda got: len(got) >= 6000, 20 * SECONDS)
+        items = await collect_until(slow, lambda got: len(got) >= 6000, 20 * SECONDS)
+    dropped = [i for i in items if isinstance(i, Lagged | Gap)]
+    assert not dropped, f"it paused: nothing was dropped, but {dropped[:3]}"
+    updates = [(b.symbol, b.update_id) for b in books(items)]
+    assert len(set(updates)) == len(updates) == 6000, "then it read on where it stopped"
+
+
+async def test_a_paused_consumer_still_gets_every_reply(start_server: StartServer) -> None:
+    plant = await start_server(simulator={"actions_per_s": 10000.0})
+    slow = MarketStreams(plant.url(Market.CM), pause_at=100, resume_at=50)
+    async with slow, MarketStreams(plant.url(Market.CM), numbers=str) as reader:
+        await slow.subscribe("!bookTicker")
+        await reader.subscribe("!bookTicker")
+        await collect_until(reader, lambda got: len(got) >= 500, 10 * SECONDS)  # slow paused meanwhile
+        # Replies queue behind data: a paused connection reads until both are in.
+        async with asyncio.timeout(10 * SECONDS):
+            await asyncio.gather(slow.subscribe("btcusd_perp@trade"), slow.subscribe("ethusd_perp@trade"))
+        items = await collect_until(slow, lambda got: bool(trade_ids(got, "BTCUSD_PERP")), 10 * SECONDS)
+    assert books(items)
+
+
+async def test_a_waiting_consumer_is_woken_by_a_frame_and_by_close(start_server: StartServer) -> None:
+    plant = await start_server()
+    async with MarketStreams(plant.url(Market.UM), numbers=str) as streams:
+        pending = asyncio.ensure_future(anext(aiter(streams)))
+        await asyncio.sleep(0)
+        assert not pending.done()
+        await streams.subscribe("btcusdt@bookTicker")
+        assert isinstance(await asyncio.wait_for(pending, 10 * SECONDS), BookTicker)
+    idle = MarketStreams(plant.url(Market.UM))
+    pending = asyncio.ensure_future(anext(aiter(idle)))
+    await asyncio.sleep(0)
+    await idle.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(pending, 10 * SECONDS)
+
+
+async def test_subscribe_after_close_is_an_error() -> None:
+    streams = MarketStreams("ws://127.0.0.1:1")
+    await streams.close()
+    with pytest.raises(RuntimeError):
+        await streams.subscribe("btcusdt@bookTicker")
 
 
 async def test_prices_as_the_original_strings(start_server: StartServer) -> None:
     plant = await start_server()
     async with MarketStreams(plant.url(Market.UM), numbers=str) as streams:
         await streams.subscribe("btcusdt@bookTicker")
-        item = await asyncio.wait_for(streams.__anext__(), 5)
+        item = await asyncio.wait_for(anext(streams), 10 * SECONDS)
     assert isinstance(item, BookTicker) and isinstance(item.bid_price, str) and item.bid_price.count(".") == 1

@@ -1,21 +1,23 @@
-"""MarketStreams' consumer side without a network: real picows frames handed to the
-connection's frame callback, then ``async for``. Order, dedup, gaps, unknown payloads,
-malformed frames, drops and backpressure, a batch boundary apart or not."""
+"""MarketStreams' consumer side, its sans-I/O core ``Delivery``: frames and connection
+events in as plain bytes and calls, items out as ``async for`` hands them out. Order,
+dedup, gaps, unknown payloads, malformed frames, drops and backpressure, a batch boundary
+apart or not. No event loop, no socket."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import msgspec
 import pytest
-from picows import WSMsgType
-from picows.picows import _make_test_ws_frame
 
-from tickerplant.client import streams as streams_module
-from tickerplant.client.events import BookTicker, Trade, UnknownEvent
+from tickerplant.client import backlog as backlog_module
+from tickerplant.client.backlog import Lagged
+from tickerplant.client.delivery import Delivery, StreamItem
+from tickerplant.client.events import BookTicker, Reply, Trade, UnknownEvent
 from tickerplant.client.sequencing import Gap, GapReason
-from tickerplant.client.streams import Lagged, MarketStreams, _Connection
+
+BOOK = "btcusdt@bookTicker"
+T0_MS = 1_767_225_600_000
 
 
 def book(symbol: str, u: int, stream: str | None = None) -> bytes:
@@ -36,49 +38,23 @@ def trade(symbol: str, t: int) -> bytes:
 KLINE = b'{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":5,"s":"BTCUSDT","k":{}}}'
 
 
-class FakeRaw:
-    """The socket transport under picows: records pause_reading and resume_reading."""
-
-    def __init__(self) -> None:
-        self.reading = True
-
-    def pause_reading(self) -> None:
-        self.reading = False
-
-    def resume_reading(self) -> None:
-        self.reading = True
+def take(delivery: Delivery) -> StreamItem:
+    """What ``MarketStreams.__anext__`` hands out next (LookupError: nothing is held)."""
+    while not delivery.ready:
+        if not delivery.pending:
+            raise LookupError("nothing held")
+        delivery.settle()
+    return delivery.ready.popleft()
 
 
-class FakeTransport:
-    def __init__(self) -> None:
-        self.underlying_transport = FakeRaw()
-        self.is_disconnected = False
-
-
-def connect(streams: MarketStreams, connection_id: int = 1, index: int | None = None) -> _Connection:
-    index = connection_id - 1 if index is None else index
-    connection = _Connection(streams, "", index, connection_id)
-    transport: Any = FakeTransport()
-    connection.transport = transport
-    streams._live[("", index)] = connection
-    return connection
-
-
-def plan(streams: MarketStreams, *names: str) -> None:
-    streams._plans[""] = streams_module.ConnectionPlan(1024)
-    streams._plans[""].add(list(names))
-
-
-def feed(connection: _Connection, *payloads: bytes) -> None:
-    transport: Any = connection.transport
-    for payload in payloads:
-        connection.on_ws_frame(transport, _make_test_ws_frame(WSMsgType.TEXT, payload, True, False))
-
-
-async def drain(streams: MarketStreams) -> list[Any]:
-    """Every item ready now, then close; what ``async for`` hands out."""
-    streams._closed = True
-    return [item async for item in streams]
+def drain(delivery: Delivery) -> list[StreamItem]:
+    """Every item held, in the order ``async for`` hands them out."""
+    items: list[StreamItem] = []
+    while True:
+        try:
+            items.append(take(delivery))
+        except LookupError:
+            return items
 
 
 def describe(items: list[Any]) -> list[Any]:
@@ -99,20 +75,24 @@ def describe(items: list[Any]) -> list[Any]:
     return out
 
 
+def feed(delivery: Delivery, connection_id: int, *frames: bytes) -> None:
+    for frame in frames:
+        delivery.file(connection_id, frame)
+
+
 @pytest.fixture(params=[1, 3, 256], ids=["batch1", "batch3", "batch256"])
 def batch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Every test runs with batches of one item, of a few and of the default size."""
     size: int = request.param
-    monkeypatch.setattr(streams_module, "_BATCH", size)
+    monkeypatch.setattr(backlog_module, "BATCH", size)
     return size
 
 
-async def test_events_in_order_duplicates_dropped_unknown_in_place(batch: int) -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
-    connection = connect(streams)
-    feed(connection, book("BTCUSDT", 10), trade("ETHUSDT", 7), book("BTCUSDT", 10), KLINE)
-    feed(connection, book("ETHUSDT", 3), book("BTCUSDT", 9), book("BTCUSDT", 12), trade("ETHUSDT", 8))
-    assert describe(await drain(streams)) == [
+def test_events_in_order_duplicates_dropped_unknown_in_place(batch: int) -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, book("BTCUSDT", 10), trade("ETHUSDT", 7), book("BTCUSDT", 10), KLINE)
+    feed(delivery, 1, book("ETHUSDT", 3), book("BTCUSDT", 9), book("BTCUSDT", 12), trade("ETHUSDT", 8))
+    assert describe(drain(delivery)) == [
         ("book", "BTCUSDT", 10),
         ("trade", "ETHUSDT", 7),
         ("unknown", "btcusdt@kline_1m"),
@@ -122,15 +102,33 @@ async def test_events_in_order_duplicates_dropped_unknown_in_place(batch: int) -
     ]
 
 
-async def test_a_rollover_overlap_is_delivered_once_and_a_trade_jump_is_a_gap(batch: int) -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
-    old, new = connect(streams, 1), connect(streams, 2)
-    feed(old, trade("BTCUSDT", 1), trade("BTCUSDT", 2))
-    feed(new, trade("BTCUSDT", 2), trade("BTCUSDT", 3))
-    feed(old, trade("BTCUSDT", 3))
-    feed(new, trade("BTCUSDT", 6))
-    items = describe(await drain(streams))
-    assert items == [
+def test_frames_off_the_fast_path_keep_their_place_and_replies_go_back(batch: int) -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, book("BTCUSDT", 1))
+    raw = b'{"e":"bookTicker","u":2,"s":"BTCUSDT","b":"1.5","B":"2","a":"1.6","A":"3","T":2,"E":2}'
+    assert delivery.off_path(1, raw) is None
+    assert delivery.off_path(1, b'{"result":null,"id":7}') == Reply(7, None)
+    assert delivery.off_path(1, b'{"e":"kline","E":5,"s":"BTCUSDT","k":{}}') is None
+    feed(delivery, 1, book("BTCUSDT", 3))
+    spaced = b'{"stream": "btcusdt@bookTicker", "data": {"e":"bookTicker","u":4,"s":"BTCUSDT","b":"1.5",'
+    spaced += b'"B":"2","a":"1.6","A":"3","T":4,"E":4}}'
+    assert delivery.off_path(1, spaced) is None
+    assert describe(drain(delivery)) == [
+        ("book", "BTCUSDT", 1),
+        ("book", "BTCUSDT", 2),
+        ("unknown", None),
+        ("book", "BTCUSDT", 3),
+        ("book", "BTCUSDT", 4),
+    ]
+
+
+def test_a_rollover_overlap_is_delivered_once_and_a_trade_jump_is_a_gap(batch: int) -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, trade("BTCUSDT", 1), trade("BTCUSDT", 2))
+    feed(delivery, 2, trade("BTCUSDT", 2), trade("BTCUSDT", 3))
+    feed(delivery, 1, trade("BTCUSDT", 3))
+    feed(delivery, 2, trade("BTCUSDT", 6))
+    assert describe(drain(delivery)) == [
         ("trade", "BTCUSDT", 1),
         ("trade", "BTCUSDT", 2),
         ("trade", "BTCUSDT", 3),
@@ -139,15 +137,12 @@ async def test_a_rollover_overlap_is_delivered_once_and_a_trade_jump_is_a_gap(ba
     ]
 
 
-async def test_a_lost_connection_makes_the_next_bookticker_a_gap(batch: int) -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
-    connection = connect(streams)
-    plan(streams, "btcusdt@bookTicker")
-    feed(connection, book("BTCUSDT", 1), book("BTCUSDT", 2))
-    connection.on_ws_disconnected(connection.transport)  # type: ignore[arg-type]
-    again = connect(streams, 2)
-    feed(again, book("BTCUSDT", 5))
-    assert describe(await drain(streams)) == [
+def test_a_lost_connection_makes_the_next_bookticker_a_gap(batch: int) -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, book("BTCUSDT", 1), book("BTCUSDT", 2))
+    delivery.lost([BOOK], T0_MS, 1)
+    feed(delivery, 2, book("BTCUSDT", 5))
+    assert describe(drain(delivery)) == [
         ("book", "BTCUSDT", 1),
         ("book", "BTCUSDT", 2),
         ("gap", "BTCUSDT", GapReason.RECONNECTED),
@@ -160,157 +155,115 @@ async def test_a_lost_connection_makes_the_next_bookticker_a_gap(batch: int) -> 
     [b'{"stream":"btcusdt@bookTicker","data":{', b'{"stream":"btcusdt@bookTicker"}', b'{"e":"bookTicker",'],
     ids=["not JSON", "not combined", "not JSON off the fast path"],
 )
-async def test_a_malformed_frame_raises_in_its_place(batch: int, bad: bytes) -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
-    connection = connect(streams)
-    feed(connection, book("BTCUSDT", 1), book("BTCUSDT", 2), bad)
-    feed(connection, book("BTCUSDT", 3))
-    streams._closed = True
-    got: list[Any] = []
-    iterator = aiter(streams)
-    got.append(await anext(iterator))
-    got.append(await anext(iterator))
+def test_a_malformed_frame_raises_in_its_place(batch: int, bad: bytes) -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, book("BTCUSDT", 1), book("BTCUSDT", 2))
+    if bad.startswith(b'{"stream":'):
+        delivery.file(1, bad)
+    else:
+        delivery.off_path(1, bad)
+    feed(delivery, 1, book("BTCUSDT", 3))
+    got = [take(delivery), take(delivery)]
     with pytest.raises(msgspec.DecodeError):
-        await anext(iterator)
-    got.extend([item async for item in streams])
+        take(delivery)
+    got.extend(drain(delivery))
     assert describe(got) == [("book", "BTCUSDT", 1), ("book", "BTCUSDT", 2), ("book", "BTCUSDT", 3)]
 
 
-async def test_what_could_not_be_buffered_is_one_lagged_item_in_its_place(batch: int) -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, pause_at=2, resume_at=1, max_buffered=4)
-    connection = connect(streams)
-    feed(connection, *(book("BTCUSDT", u) for u in range(1, 8)))
-    # Items 1-3 were dropped to keep 4 buffered; they are reported where they were.
-    assert describe(await drain(streams)) == [("lagged", 3)] + [("book", "BTCUSDT", u) for u in range(4, 8)]
+def test_what_could_not_be_buffered_is_one_lagged_item_in_its_place(batch: int) -> None:
+    delivery = Delivery(numbers=str, pause_at=2, resume_at=1, max_buffered=4)
+    feed(delivery, 1, *(book("BTCUSDT", u) for u in range(1, 8)))
+    # The connection's mark and items 1-2 were dropped to keep 4 held; the two messages
+    # are reported where they were.
+    assert delivery.held == 4
+    assert describe(drain(delivery)) == [("lagged", 3)] + [("book", "BTCUSDT", u) for u in range(4, 8)]
 
 
-async def test_reading_pauses_above_pause_at_and_resumes_at_resume_at(batch: int) -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, pause_at=10, resume_at=4)
-    connection = connect(streams)
-    raw: Any = connection.transport.underlying_transport  # type: ignore[union-attr]
-    feed(connection, *(book("BTCUSDT", u) for u in range(1, 12)))
-    assert streams._paused and not raw.reading
-    async for item in streams:
-        assert isinstance(item, BookTicker)
-        if raw.reading:
-            # Reading resumes once what is left to decode is down to resume_at, not before.
-            assert len(streams._buffer) <= 4
-            break
-    assert raw.reading and not streams._paused
+def test_reading_pauses_above_pause_at_and_resumes_at_resume_at(batch: int) -> None:
+    decisions: list[bool] = []
+    delivery = Delivery(numbers=str, pause_at=10, resume_at=4, reading=decisions.append)
+    feed(delivery, 1, *(book("BTCUSDT", u) for u in range(1, 10)))
+    assert decisions == [] and not delivery.paused  # the connection's mark and 9 frames
+    feed(delivery, 1, book("BTCUSDT", 10))
+    assert decisions == [False] and delivery.paused
+    feed(delivery, 1, book("BTCUSDT", 11))  # the rest of a read still arrives
+    assert decisions == [False], "decided once"
+    while not decisions[-1]:
+        assert isinstance(take(delivery), BookTicker)
+        # Reading resumes once what is left to settle is down to resume_at, not before.
+        assert delivery.held <= 4 or not decisions[-1]
+    assert decisions == [False, True] and not delivery.paused and delivery.held <= 4
+    assert describe(drain(delivery))[-1] == ("book", "BTCUSDT", 11)
 
 
-async def test_a_waiting_consumer_is_woken_by_a_frame_and_by_close(batch: int) -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
-    connection = connect(streams)
-    pending = asyncio.ensure_future(anext(aiter(streams)))
-    await asyncio.sleep(0)
-    assert not pending.done()
-    feed(connection, book("BTCUSDT", 1), book("BTCUSDT", 2))
-    assert describe([await pending]) == [("book", "BTCUSDT", 1)]
-    assert describe([await anext(aiter(streams))]) == [("book", "BTCUSDT", 2)]
-    pending = asyncio.ensure_future(anext(aiter(streams)))
-    await asyncio.sleep(0)
-    connection.transport.is_disconnected = True  # type: ignore[union-attr]  # nothing to close
-    await streams.close()
-    with pytest.raises(StopAsyncIteration):
-        await pending
-
-
-async def test_frames_keep_their_connection_when_the_oldest_items_are_dropped(batch: int) -> None:
+def test_frames_keep_their_connection_when_the_oldest_items_are_dropped(batch: int) -> None:
     # During a rollover both connections carry the stream, so losing the old one loses
     # nothing, provided the frames of the new one are still known to be its own after the
-    # oldest buffered items were dropped to stay under max_buffered.
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, pause_at=0, resume_at=0, max_buffered=3)
-    plan(streams, "btcusdt@bookTicker")
-    old, new = connect(streams, 1, index=0), connect(streams, 2, index=0)
-    feed(old, book("BTCUSDT", 1))
-    first = await anext(aiter(streams))
-    feed(new, book("BTCUSDT", 2))
-    old.on_ws_disconnected(old.transport)  # type: ignore[arg-type]
-    feed(new, book("BTCUSDT", 3))
-    rest = await drain(streams)
-    assert describe([first, *rest]) == [("book", "BTCUSDT", u) for u in (1, 2, 3)]
+    # oldest held items were dropped to stay under max_buffered.
+    delivery = Delivery(numbers=str, pause_at=0, resume_at=0, max_buffered=3)
+    feed(delivery, 1, book("BTCUSDT", 1))
+    first = take(delivery)
+    feed(delivery, 2, book("BTCUSDT", 2))
+    delivery.lost([BOOK], T0_MS, 1)
+    feed(delivery, 2, book("BTCUSDT", 3))
+    assert describe([first, *drain(delivery)]) == [("book", "BTCUSDT", u) for u in (1, 2, 3)]
 
 
-async def test_after_a_rollover_a_real_loss_of_the_successor_is_still_a_gap() -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
-    plan(streams, "btcusdt@bookTicker")
-    old, new = connect(streams, 1, index=0), connect(streams, 2, index=0)
-    feed(old, book("BTCUSDT", 1))
-    feed(new, book("BTCUSDT", 1), book("BTCUSDT", 2))
-    feed(old, book("BTCUSDT", 2))
-    old.retired = True  # the rollover is done: the old connection closed on purpose
-    old.on_ws_disconnected(old.transport)  # type: ignore[arg-type]
-    feed(new, book("BTCUSDT", 3))
-    new.on_ws_disconnected(new.transport)  # type: ignore[arg-type]  # a real loss
-    feed(connect(streams, 3, index=0), book("BTCUSDT", 50))
-    assert describe(await drain(streams)) == [
+def test_after_a_rollover_a_real_loss_of_the_successor_is_still_a_gap() -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, book("BTCUSDT", 1))
+    feed(delivery, 2, book("BTCUSDT", 1), book("BTCUSDT", 2))
+    feed(delivery, 1, book("BTCUSDT", 2))
+    delivery.retired([BOOK], 1)  # the rollover is done: the old connection closed on purpose
+    feed(delivery, 2, book("BTCUSDT", 3))
+    delivery.lost([BOOK], T0_MS, 2)  # a real loss
+    feed(delivery, 3, book("BTCUSDT", 50))
+    assert describe(drain(delivery)) == [
         ("book", "BTCUSDT", 1), ("book", "BTCUSDT", 2), ("book", "BTCUSDT", 3),
         ("gap", "BTCUSDT", GapReason.RECONNECTED), ("book", "BTCUSDT", 50),
     ]  # fmt: skip
 
 
-async def test_a_loss_pushed_out_by_the_hard_bound_still_counts() -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, pause_at=0, resume_at=0, max_buffered=2)
-    plan(streams, "btcusdt@bookTicker")
-    first = connect(streams, 1, index=0)
-    feed(first, book("BTCUSDT", 1))
-    assert describe([await anext(aiter(streams))]) == [("book", "BTCUSDT", 1)]
-    first.on_ws_disconnected(first.transport)  # type: ignore[arg-type]
-    second = connect(streams, 2, index=0)
-    feed(second, book("BTCUSDT", 10), book("BTCUSDT", 11), book("BTCUSDT", 12))  # the loss falls out
-    streams.max_buffered = 1000
-    items = [await anext(aiter(streams)) for _ in range(3)]
-    assert ("lagged", 1) in describe(items), "only the dropped message is counted"
-    second.on_ws_disconnected(second.transport)  # type: ignore[arg-type]
-    feed(connect(streams, 3, index=0), book("BTCUSDT", 100))
-    assert ("gap", "BTCUSDT", GapReason.RECONNECTED) in describe(await drain(streams))
-
-
-async def test_the_hard_bound_holds_when_frames_alternate_between_connections() -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, pause_at=0, resume_at=0, max_buffered=10)
-    a, b = connect(streams, 1, index=0), connect(streams, 2, index=1)
-    for u in range(1, 2001):
-        feed(a if u % 2 else b, book("BTCUSDT" if u % 2 else "ETHUSDT", u))
-    assert len(streams._buffer) <= 10
-
-
-async def test_unsubscribe_forgets_after_what_was_already_received() -> None:
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str)
-    connection = connect(streams, 1)
-    feed(connection, trade("BTCUSDT", 1), trade("BTCUSDT", 2))
-    streams._push(streams_module._Forget(["btcusdt@trade"]))  # what unsubscribe() queues
-    feed(connection, trade("BTCUSDT", 100))  # subscribed again later: starts afresh
-    assert describe(await drain(streams)) == [
-        ("trade", "BTCUSDT", 1), ("trade", "BTCUSDT", 2), ("trade", "BTCUSDT", 100)
+def test_a_loss_pushed_out_by_the_hard_bound_still_counts() -> None:
+    delivery = Delivery(numbers=str, pause_at=0, resume_at=0, max_buffered=2)
+    feed(delivery, 1, book("BTCUSDT", 1))
+    assert describe([take(delivery)]) == [("book", "BTCUSDT", 1)]
+    delivery.lost([BOOK], T0_MS, 1)
+    feed(delivery, 2, book("BTCUSDT", 10), book("BTCUSDT", 11), book("BTCUSDT", 12))  # the loss falls out
+    assert describe(drain(delivery)) == [
+        ("lagged", 1),  # only the dropped message is counted
+        ("gap", "BTCUSDT", GapReason.RECONNECTED),  # the loss still holds, in its place
+        ("book", "BTCUSDT", 11),
+        ("book", "BTCUSDT", 12),
     ]
+    delivery.lost([BOOK], T0_MS + 1, 2)
+    feed(delivery, 3, book("BTCUSDT", 100))
+    assert ("gap", "BTCUSDT", GapReason.RECONNECTED) in describe(drain(delivery))
 
 
-async def test_subscribe_after_close_is_an_error() -> None:
-    streams = MarketStreams("ws://127.0.0.1:1")
-    await streams.close()
-    with pytest.raises(RuntimeError):
-        await streams.subscribe("btcusdt@bookTicker")
+def test_the_hard_bound_holds_when_frames_alternate_between_connections() -> None:
+    delivery = Delivery(numbers=str, pause_at=0, resume_at=0, max_buffered=10)
+    for u in range(1, 2001):
+        feed(delivery, 1 if u % 2 else 2, book("BTCUSDT" if u % 2 else "ETHUSDT", u))
+        assert delivery.held <= 10
+    items = drain(delivery)
+    assert isinstance(items[0], Lagged) and len(items) <= 10
 
 
-async def test_a_paused_connection_reads_until_every_waiting_reply_is_in() -> None:
-    from tickerplant.client.events import Reply
+def test_unsubscribe_forgets_after_what_was_already_received() -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, trade("BTCUSDT", 1), trade("BTCUSDT", 2))
+    delivery.forget(["btcusdt@trade"])  # what unsubscribe() files
+    feed(delivery, 1, trade("BTCUSDT", 100))  # subscribed again later: starts afresh
+    assert describe(drain(delivery)) == [
+        ("trade", "BTCUSDT", 1), ("trade", "BTCUSDT", 2), ("trade", "BTCUSDT", 100)
+    ]  # fmt: skip
 
-    streams = MarketStreams("ws://127.0.0.1:1", numbers=str, control_burst=10)
-    connection = connect(streams)
-    transport: Any = connection.transport
-    transport.send = lambda *args: None
-    raw = transport.underlying_transport
-    streams._paused = True
-    first = asyncio.create_task(streams._send(connection, "SUBSCRIBE", ["a@trade"]))
-    second = asyncio.create_task(streams._send(connection, "SUBSCRIBE", ["b@trade"]))
-    while len(connection.replies) < 2:
-        await asyncio.sleep(0)
-    assert raw.reading, "reading while replies are awaited, paused or not"
-    ids = sorted(connection.replies)
-    connection.replies[ids[0]].set_result(Reply(ids[0], None))
-    await first
-    assert raw.reading, "the other request still waits for its reply"
-    connection.replies[ids[1]].set_result(Reply(ids[1], None))
-    await second
-    assert not raw.reading, "paused again once no reply is awaited"
+
+def test_nothing_is_decoded_until_it_is_consumed() -> None:
+    delivery = Delivery(numbers=str)
+    feed(delivery, 1, b'{"stream":"btcusdt@bookTicker","data":{')
+    assert delivery.pending and not delivery.ready, "a malformed frame costs the reader nothing"
+    with pytest.raises(msgspec.DecodeError):
+        take(delivery)
+    assert not delivery.pending

@@ -8,12 +8,12 @@ this pacer keeps the same kind of window on the sending side, at half the limit 
 default: the WebSocket library's own pings and pongs and network jitter (two frames sent
 a window apart may arrive closer together) then cannot push a client over.
 
-Pure: the shell passes the time in and sleeps itself::
+Pure: the shell passes the time in (seconds on its injected ``Clock``) and sleeps itself::
 
-    while (wait := pacer.delay_s(clock())) > 0:
-        await asyncio.sleep(wait)  # the loop may wake a hair early: ask again
+    while (wait := pacer.delay_s(now_s := clock.now_ns() / 1e9)) > 0:
+        await clock.sleep_until((now_s + wait) * 1000)  # may wake a hair early: ask again
     send(frame)
-    pacer.sent(clock())
+    pacer.sent(clock.now_ns() / 1e9)
 """
 
 from __future__ import annotations

@@ -1,0 +1,306 @@
+"""The stream client's connections: the asyncio shell that only moves frames.
+
+- Streams are spread over as many connections as the per-connection cap needs (spec §2.5,
+  ``ConnectionPlan``), and, against Binance itself, over its /public and /market routes
+  (§2.2).
+- Control messages are paced below the server's 10 per second (``Pacer``).
+- A dropped or silent connection (picows pings it; no pong closes it) is reopened after a
+  backoff and its streams are subscribed again.
+- Before the 24 h limit (§2.4) a connection is rolled over: the new one is opened and
+  subscribed first, then the old one is closed.
+
+Every decision is a sans-I/O core's: the backlog (``backlog.py``) files frames and decides
+backpressure, ``ConnectionSchedule`` says when to reconnect and roll over, ``Pacer`` when
+the next control message may go. Every wait goes through the injected ``Clock``, so a test
+drives a connection's day with a manual clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import msgspec
+from picows import WSError, WSMsgType, ws_connect
+
+from tickerplant.client.backlog import Backlog
+from tickerplant.client.events import Reply
+from tickerplant.client.listeners import StreamListener, Waker
+from tickerplant.client.plan import ConnectionPlan, chunks
+from tickerplant.client.schedule import ConnectionSchedule
+from tickerplant.clock import Clock
+from tickerplant.protocol.streams import Route, route_of
+
+__all__ = ["StreamConnections"]
+
+log = logging.getLogger("tickerplant.client")
+
+_CONNECT_ERRORS = (OSError, WSError, TimeoutError, ConnectionError)
+# How long closing a connection waits for it to be gone; picows disconnects at once, so
+# this only bounds a transport that never reports it.
+_CLOSE_WAIT_MS = 2000.0
+
+
+class StreamConnections:
+    """The connections of one stream client and the tasks that keep them."""
+
+    def __init__(
+        self,
+        backlog: Backlog[Any, Any],
+        waker: Waker,
+        listener: type[StreamListener],
+        *,
+        url: str,
+        routed: bool,
+        max_streams_per_connection: int,
+        rollover_after_s: float,
+        ping_interval_s: float,
+        pong_timeout_s: float,
+        control_rate_per_s: float,
+        control_burst: int,
+        reply_timeout_s: float,
+        delays: Callable[[], Iterator[float]],
+        clock: Clock,
+    ) -> None:
+        self.backlog = backlog
+        self.waker = waker
+        self.listener = listener
+        self.url = url
+        self.routed = routed
+        self.max_streams_per_connection = max_streams_per_connection
+        self.rollover_after_s = rollover_after_s
+        self.ping_interval_s = ping_interval_s
+        self.pong_timeout_s = pong_timeout_s
+        self.control_rate_per_s = control_rate_per_s
+        self.control_burst = control_burst
+        self.reply_timeout_s = reply_timeout_s
+        self.delays = delays
+        self.clock = clock
+        self.plans: dict[str, ConnectionPlan] = {}
+        self.live: dict[tuple[str, int], StreamListener] = {}  # (group, index) -> serving
+        self._keepers: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._request_ids = itertools.count(1)
+        self._connection_ids = itertools.count(1)
+        self.closed = False
+        self.reconnects = 0
+        self.rollovers = 0
+
+    # -- what the client asks --------------------------------------------------------
+
+    async def subscribe(self, names: tuple[str, ...]) -> None:
+        waits: list[Awaitable[None]] = []
+        for group, group_names in self._by_group(names).items():
+            plan = self.plans.setdefault(group, ConnectionPlan(self.max_streams_per_connection))
+            for index, added in plan.add(group_names).items():
+                key = (group, index)
+                connection = self.live.get(key)
+                if connection is not None:
+                    waits.append(self._send(connection, "SUBSCRIBE", added))
+                elif key not in self._keepers:
+                    ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._keepers[key] = asyncio.create_task(self._keep(group, index, ready))
+                    waits.append(ready)
+        await asyncio.gather(*waits)
+
+    async def unsubscribe(self, names: tuple[str, ...]) -> None:
+        waits = []
+        for group, group_names in self._by_group(names).items():
+            plan = self.plans.get(group)
+            if plan is None:
+                continue
+            for index, removed in plan.remove(group_names).items():
+                connection = self.live.get((group, index))
+                if connection is not None:
+                    waits.append(self._send(connection, "UNSUBSCRIBE", removed))
+            self.backlog.forget(group_names)
+            self.waker.wake()
+        await asyncio.gather(*waits)
+
+    async def close(self) -> None:
+        self.closed = True
+        for task in self._keepers.values():
+            task.cancel()
+        for task in self._keepers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for connection in list(self.live.values()):
+            await self._retire(connection)
+        self.live.clear()
+        self.waker.wake()
+
+    def set_reading(self, reading: bool) -> None:
+        """The backlog's decision, applied to every serving connection."""
+        for connection in self.live.values():
+            transport = connection.transport
+            if transport is not None and not transport.is_disconnected:
+                raw = transport.underlying_transport
+                if reading:
+                    raw.resume_reading()
+                elif not connection.replies:  # else paused once the replies are in
+                    raw.pause_reading()
+
+    # -- what the listeners report ---------------------------------------------------
+
+    def off_path(self, connection: StreamListener, payload: bytes) -> None:
+        """Frames other than compact combined data frames: replies, raw, unusual frames."""
+        reply = self.backlog.off_path(connection.id, payload)
+        if reply is None:
+            self.waker.wake()
+            return
+        future = connection.replies.get(reply.id) if isinstance(reply.id, int) else None
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    def disconnected(self, connection: StreamListener) -> None:
+        if self.closed:
+            return
+        names = self.plans[connection.group].streams_of(connection.index)
+        # In order with the frames still waiting: they were received before it ended.
+        if connection.retired:
+            self.backlog.retired(names, connection.id)
+        else:
+            self.backlog.lost(names, self.clock.now_ms(), connection.id)
+        self.waker.wake()
+
+    # -- keeping a connection --------------------------------------------------------
+
+    def _by_group(self, names: tuple[str, ...]) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            group = route_of(name).value if self.routed else Route.UNROUTED.value
+            groups.setdefault(group, []).append(name)
+        return groups
+
+    async def _keep(self, group: str, index: int, ready: asyncio.Future[None]) -> None:
+        """Keep connection ``index`` of ``group`` open for as long as the client is."""
+        key = (group, index)
+        clock = self.clock
+        schedule = ConnectionSchedule(self.rollover_after_s * 1000, self.delays)
+        serving: StreamListener | None = None
+        while not self.closed:
+            if serving is None:
+                try:
+                    serving = await self._open(group, index)
+                except _CONNECT_ERRORS as exc:
+                    log.warning("stream connection %s/%d failed: %s", group or "/", index, exc)
+                    await clock.sleep_until(schedule.open_failed(clock.now_ms()))
+                    continue
+                self.live[key] = serving
+                schedule.opened(serving.opened_ms)
+                if not ready.done():
+                    ready.set_result(None)
+            await self._wait(serving.gone, schedule.rollover_due_ms)
+            if serving.gone.done():
+                self.live.pop(key, None)
+                serving = None
+                self.reconnects += 1
+                await clock.sleep_until(schedule.lost(clock.now_ms()))
+                continue
+            # Roll over before the server's 24 h limit: the successor first, then retire.
+            self.backlog.overlap_began()
+            try:
+                successor = await self._open(group, index)
+            except _CONNECT_ERRORS as exc:
+                self.backlog.overlap_ended()
+                log.warning("rollover of %s/%d failed, retrying: %s", group or "/", index, exc)
+                schedule.rollover_failed(clock.now_ms())
+                continue
+            self.live[key] = successor
+            try:
+                await self._retire(serving)
+            finally:
+                self.backlog.overlap_ended()
+            serving = successor
+            schedule.opened(serving.opened_ms)
+            self.rollovers += 1
+
+    async def _open(self, group: str, index: int) -> StreamListener:
+        connection = self.listener(self, group, index, next(self._connection_ids))
+        path = f"/{group}/stream" if group else "/stream"
+        transport, _ = await ws_connect(
+            lambda: connection,
+            self.url + path,
+            enable_auto_ping=True,
+            auto_ping_idle_timeout=self.ping_interval_s,
+            auto_ping_reply_timeout=self.pong_timeout_s,
+        )
+        connection.transport = transport
+        connection.opened_ms = self.clock.now_ms()
+        names = self.plans[group].streams_of(index)
+        if names:
+            try:
+                await self._send(connection, "SUBSCRIBE", names)
+            except BaseException:
+                # Never leave a half-open connection delivering; what it delivered before
+                # failing ends with a loss, as for any connection that drops.
+                await self._retire(connection, lost=True)
+                raise
+        elif self.backlog.paused:
+            transport.underlying_transport.pause_reading()
+        return connection
+
+    async def _retire(self, connection: StreamListener, *, lost: bool = False) -> None:
+        connection.retired = not lost
+        transport = connection.transport
+        if transport is not None and not transport.is_disconnected:
+            transport.send_close()
+            transport.disconnect()
+            await self._wait(connection.gone, self.clock.now_ms() + _CLOSE_WAIT_MS)
+
+    async def _send(self, connection: StreamListener, method: str, names: list[str]) -> None:
+        """Send ``method`` for ``names`` in paced chunks and wait for every reply."""
+        clock = self.clock
+        pacer = connection.pacer
+        for chunk in chunks(names):
+            # Several senders may wait for the same slot: look again after every sleep.
+            while (wait_s := pacer.delay_s(now_s := clock.now_ns() / 1e9)) > 0:
+                await clock.sleep_until((now_s + wait_s) * 1000)
+            transport = connection.transport
+            if transport is None or transport.is_disconnected:
+                raise ConnectionError("the connection closed")
+            request_id = next(self._request_ids)
+            future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+            connection.replies[request_id] = future
+            request = {"method": method, "params": chunk, "id": request_id}
+            transport.send(WSMsgType.TEXT, msgspec.json.encode(request))
+            pacer.sent(clock.now_ns() / 1e9)
+            # The reply queues behind data: read even while paused, or a consumer that
+            # subscribes from its own loop would wait for itself.
+            transport.underlying_transport.resume_reading()
+            try:
+                await self._wait(future, clock.now_ms() + self.reply_timeout_s * 1000)
+                if not future.done():
+                    raise TimeoutError(f"no reply to {method} in {self.reply_timeout_s} s")
+                reply = future.result()
+            finally:
+                connection.replies.pop(request_id, None)
+                # Another request on this connection may still wait for its reply.
+                if self.backlog.paused and not transport.is_disconnected and not connection.replies:
+                    transport.underlying_transport.pause_reading()
+            if not reply.ok:
+                raise ConnectionError(f"{method} refused: {reply.error_code} {reply.error_msg}")
+
+    async def _wait(self, future: asyncio.Future[Any], until_ms: float) -> None:
+        """Until ``future`` is done or the clock reads ``until_ms``, whichever comes first."""
+        if future.done():
+            return
+        if until_ms == math.inf:
+            await asyncio.wait((future,))
+            return
+        due: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not due.done():
+                due.set_result(None)
+
+        timer = self.clock.call_at(until_ms, wake)
+        try:
+            await asyncio.wait((future, due), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            due.cancel()
