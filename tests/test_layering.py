@@ -44,7 +44,13 @@ PURE = [
     *sorted((SRC / "market").glob("*.py")),
     *sorted((SRC / "protocol").glob("*.py")),
     *(SRC / "feeds" / name for name in ("simulator.py", "replay.py", "replay_instruments.py")),
-    *(SRC / "client" / name for name in ("sequencing.py", "pacing.py", "plan.py", "backoff.py", "events.py")),
+    *(
+        SRC / "client" / name
+        for name in (
+            "backlog.py", "delivery.py", "raw_delivery.py", "schedule.py", "sequencing.py",
+            "pacing.py", "plan.py", "backoff.py", "events.py", "combined.py",
+        )
+    ),
 ]
 # file formats: they read and write files, but no socket and no clock
 FILE_FORMATS = [SRC / "feeds" / "public_files.py", SRC / "recording" / "format.py"]

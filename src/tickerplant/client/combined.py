@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from tickerplant.client.events import CombinedEnvelope
+
 __all__ = ["COMBINED_PREFIX", "split_combined"]
 
 # How every combined frame Binance and tickerplant send begins (compact JSON, "stream"
@@ -20,13 +22,7 @@ _NAME_START = len(_NAME_OPENS)
 # What follows the name's closing quote in a compact frame, up to the payload.
 _DATA_KEY = b'","data":'
 
-
-class _CombinedFrame(msgspec.Struct, frozen=True):
-    stream: str
-    data: msgspec.Raw  # the payload, undecoded
-
-
-_combined = msgspec.json.Decoder(_CombinedFrame)
+_combined = msgspec.json.Decoder(CombinedEnvelope)
 
 
 def split_combined(frame: bytes) -> tuple[str, bytes]:

@@ -26,6 +26,8 @@ from tickerplant.client.delivery import Delivery, StreamItem
 from tickerplant.client.listeners import StampedListener, StreamListener, Waker
 from tickerplant.client.raw_delivery import RawDelivery, RawItem, RawMessage, StreamsLost
 from tickerplant.clock import Clock, SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.endpoints import BINANCE_STREAMS
 
 __all__ = [
     "BINANCE_COINM_STREAMS",
@@ -40,8 +42,8 @@ __all__ = [
     "split_combined",
 ]
 
-BINANCE_USDM_STREAMS = "wss://fstream.binance.com"
-BINANCE_COINM_STREAMS = "wss://dstream.binance.com"
+BINANCE_USDM_STREAMS = BINANCE_STREAMS[Market.UM]
+BINANCE_COINM_STREAMS = BINANCE_STREAMS[Market.CM]
 
 T = TypeVar("T")
 
@@ -67,7 +69,8 @@ class _Streams(Generic[T]):
         clock: Clock | None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.routed = routed if routed is not None else "fstream.binance" in url
+        # Binance splits USDⓈ-M streams by route (§2.2); COIN-M and tickerplant need not
+        self.routed = routed if routed is not None else url.startswith(BINANCE_USDM_STREAMS)
         self._backlog = backlog
         self._ready: deque[T] = backlog.ready
         self._waker = Waker()

@@ -16,11 +16,13 @@ import msgspec
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from tickerplant.clock import Clock, SystemClock
+from tickerplant.market.instruments import Market
 from tickerplant.market.units import MINUTE_MS
+from tickerplant.protocol.endpoints import BINANCE_WS_API
 
 __all__ = ["ApiError", "RateLimited", "WebSocketAPI"]
 
-BINANCE_USDM_WS_API = "wss://ws-fapi.binance.com/ws-fapi/v1"
+BINANCE_USDM_WS_API = BINANCE_WS_API[Market.UM]
 
 
 class ApiError(Exception):

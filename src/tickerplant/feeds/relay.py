@@ -38,8 +38,8 @@ from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
-from tickerplant.market.exchange_info import Listing, read_exchange_info
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.listing import Listing, read_exchange_info
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.streams import SERVED_KINDS, Route, StreamKind, parse, resolve
 

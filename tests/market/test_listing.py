@@ -9,12 +9,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from tickerplant.market.exchange_info import (
-    exchange_info,
-    instruments_from_exchange_info,
-    read_exchange_info,
-)
+from tickerplant.market.exchange_info import exchange_info
 from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market, catalogue
+from tickerplant.market.listing import instruments_from_exchange_info, read_exchange_info
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 
