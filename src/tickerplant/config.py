@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, REQUEST_WEIGHT_PER_MINUTE, ConnectionRules
+
 __all__ = [
     "FaultsConfig",
     "LimitsConfig",
@@ -41,11 +43,8 @@ __all__ = [
     "toml_reference",
 ]
 
-SECONDS = 1.0
-MINUTES = 60 * SECONDS
-HOURS = 60 * MINUTES
-
 _T = TypeVar("_T")
+_BINANCE = ConnectionRules()  # Binance's documented connection rules: the limits' defaults
 
 
 # -- how a flag's text (or a TOML string) becomes a value --------------------------------------
@@ -119,18 +118,23 @@ class LimitsConfig:
     """Per-connection limits of a market-stream connection (spec §2.4, §2.5)."""
 
     ping_interval_s: float = setting(
-        3 * MINUTES, "seconds between the server's pings (§2.4)", flag="--ping-interval", metavar="S"
+        _BINANCE.ping_interval_ms / 1000, "seconds between the server's pings (§2.4)",
+        flag="--ping-interval", metavar="S",
     )
     pong_timeout_s: float = setting(
-        10 * MINUTES, "seconds without a pong before the server closes (§2.4)",
+        _BINANCE.pong_timeout_ms / 1000, "seconds without a pong before the server closes (§2.4)",
         flag="--pong-timeout", metavar="S",
     )  # fmt: skip
     max_connection_age_s: float = setting(
-        24 * HOURS, "seconds a connection lives at most (§2.4)", flag="--max-connection-age", metavar="S"
+        _BINANCE.max_age_ms / 1000, "seconds a connection lives at most (§2.4)",
+        flag="--max-connection-age", metavar="S",
     )
-    max_streams: int = setting(1024, "streams per connection (§2.5)", flag="--max-streams", metavar="N")
+    max_streams: int = setting(
+        MAX_STREAMS_PER_CONNECTION, "streams per connection (§2.5)", flag="--max-streams", metavar="N"
+    )
     max_incoming_rate: int = setting(
-        10, "incoming messages (text, ping, pong) per second (§2.5)", flag="--max-incoming-rate", metavar="N"
+        _BINANCE.max_incoming_rate, "incoming messages (text, ping, pong) per second (§2.5)",
+        flag="--max-incoming-rate", metavar="N",
     )
     send_buffer_bytes: int = setting(
         8 * 1024 * 1024, "unsent bytes before a slow client is closed",
@@ -163,6 +167,13 @@ class SimulatorConfig:
         flag="--sim-rate", metavar="ACTIONS_PER_S|max", parse=positive_or_max,
     )  # fmt: skip
     batch_actions: int = setting(512, "actions per loop iteration at 'max'")
+    history_s: float = setting(
+        86_400.0, "seconds of simulated trading before the start, so the 24 h statistics start warm"
+    )
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.history_s) and self.history_s >= 0):
+            raise ValueError(f"history_s must be a number of seconds, not {self.history_s!r}")
     tick_interval_s: float = setting(
         0.001, "seconds between simulator steps; a busy loop stretches it, batching more per step"
     )
@@ -240,7 +251,7 @@ class ServerConfig:
         False, "uppercase symbols in stream names deliver (Binance: silent, §3.4)", flag="--lenient-case"
     )
     request_weight_per_min: int = setting(
-        2400, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
+        REQUEST_WEIGHT_PER_MINUTE, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
         flag="--request-weight", metavar="N",
     )  # fmt: skip
     limits: LimitsConfig = field(

@@ -28,6 +28,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 TOML_ONLY = {
     "limits.slow_close_grace_s",
     "simulator.batch_actions",
+    "simulator.history_s",
     "simulator.tick_interval_s",
     "replay.batch_events",
     "relay.enabled",  # set by --relay (and by urls in TOML)

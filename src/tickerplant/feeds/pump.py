@@ -39,11 +39,12 @@ class SimulatedMarket:
         return Prepared(instruments, now_ms)
 
     def warm(self, sink: Sink) -> None:
-        """Give the plants and every market view the simulator's past 24 h and its books."""
+        """Give the plants and every market view the simulator's past (24 h by default)
+        and its books."""
         simulator = self.simulator
         assert simulator is not None, "prepare() first"
         now_ms = self._clock.now_ms()
-        history = simulator.warm_history(now_ms)
+        history = simulator.warm_history(now_ms, round(self._config.history_s * 1000))
         for market, plant in sink.plants.items():
             past = [t for t in history if t.symbol in plant.symbols]
             plant.warm(past)

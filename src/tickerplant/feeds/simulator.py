@@ -31,8 +31,8 @@ import random
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
-from operator import attrgetter
 
+from tickerplant.feeds.simulated_history import simulated_history
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import DAY_MS
@@ -64,8 +64,6 @@ _MARKET_ORDER_SCALE = 1.5  # market orders are a bit larger than resting ones
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
-_HISTORY_GRID_MS = 60_000
-_HISTORY_GAP_MS = (20_000, 60_000)  # mean time between warm-history trades, by activity
 
 
 class _FairPrice:
@@ -212,25 +210,9 @@ class Simulator:
         return out
 
     def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
-        """A plausible past ``window_ms`` of trades for every symbol, ascending in time.
-
-        All trades lie in ``(now_ms - window_ms, now_ms)``; each symbol's walk ends at its
-        current fair price and its ids end just below the first live trade id. The
-        history has its own random stream, so asking for it changes nothing that follows.
-        """
-        rng = random.Random(f"{self.seed}/history")
-        paths = {d: self._history_path(d, rng, window_ms) for d in self._drivers}
-        trades: list[Trade] = []
-        peak = max(s.inst.activity for s in self._states)
-        lo_gap, hi_gap = _HISTORY_GAP_MS
-        for state in self._states:
-            share = max(state.inst.activity, 1e-9) / peak
-            gap_ms = min(float(hi_gap), lo_gap / math.sqrt(share))
-            self._history_trades(
-                state, rng, paths[state.driver], now_ms, window_ms, gap_ms, trades
-            )
-        trades.sort(key=attrgetter("time_ms"))
-        return trades
+        """A plausible past ``window_ms`` of trades for every symbol, ascending in time
+        (``simulated_history``); asking for it changes nothing that follows."""
+        return simulated_history(self._states, self.seed, now_ms, window_ms)
 
     # --- the order flow ----------------------------------------------------------------
 
@@ -408,50 +390,3 @@ class Simulator:
                 lots = self._order_lots(state) + self._order_lots(state) * depth // 8
                 book.set_level(is_bid, price, lots * state.step)
                 price += sign * tick * (1 + self._offset_ticks(state) // 2)
-
-    def _history_path(
-        self, driver: _FairPrice, rng: random.Random, window_ms: int
-    ) -> list[float]:
-        """Log-offsets from the present fair price, one per grid step back in time."""
-        sigma = driver.sigma * math.sqrt(_HISTORY_GRID_MS)
-        path = [0.0]
-        for _ in range(window_ms // _HISTORY_GRID_MS + 1):
-            path.append(path[-1] + sigma * rng.gauss())
-        return path
-
-    def _history_trades(
-        self,
-        state: _SymbolState,
-        rng: random.Random,
-        path: list[float],
-        now_ms: int,
-        window_ms: int,
-        gap_ms: float,
-        trades: list[Trade],
-    ) -> None:
-        tick, fair, step = state.tick, state.fair(), state.step
-        noise = state.driver.sigma * math.sqrt(_HISTORY_GRID_MS) * 0.3
-        mean_lots = state.mean_lots - state.min_lots
-        times: list[int] = []
-        t = now_ms - 1 - int(rng.random() * gap_ms)
-        start = now_ms - window_ms
-        while t > start:
-            times.append(t)
-            t -= 1 + int(-math.log(1.0 - rng.random()) * gap_ms)
-        times.reverse()
-        symbol, trade_id = state.symbol, state.first_live_trade_id - len(times)
-        previous = 0
-        for t in times:
-            back = (now_ms - t) / _HISTORY_GRID_MS
-            i = int(back)
-            log_offset = path[i] + (path[i + 1] - path[i]) * (back - i) + noise * rng.gauss()
-            price = max(tick, round(fair * math.exp(log_offset) / tick) * tick)
-            if t == times[-1]:
-                price = max(tick, round(fair / tick) * tick)
-            lots = state.min_lots + int(-math.log(1.0 - rng.random()) * mean_lots)
-            qty = min(lots, state.max_lots) * step
-            # tick rule: an uptick was a buyer lifting the ask, a downtick a seller hitting
-            seller_aggressed = price < previous if price != previous else rng.random() < 0.5
-            trades.append(Trade(symbol, trade_id, t, price, qty, seller_aggressed))
-            trade_id += 1
-            previous = price

@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 from tickerplant.protocol.errors import (
     CLOSE_LIFETIME,
     CLOSE_PONG_TIMEOUT,
@@ -25,9 +26,20 @@ from tickerplant.protocol.errors import (
     CloseReason,
 )
 
-__all__ = ["ConnectionLimits", "ConnectionRules", "Due", "LimitState", "RequestWeight", "WeightVerdict"]
+__all__ = [
+    "MAX_STREAMS_PER_CONNECTION",
+    "REQUEST_WEIGHT_PER_MINUTE",
+    "ConnectionLimits",
+    "ConnectionRules",
+    "Due",
+    "LimitState",
+    "RequestWeight",
+    "WeightVerdict",
+]
 
-_RATE_WINDOW_MS = 1000
+MAX_STREAMS_PER_CONNECTION = 1024  # streams one market-stream connection may hold (§2.5)
+REQUEST_WEIGHT_PER_MINUTE = 2400  # REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§7.1)
+_RATE_WINDOW_MS = SECOND_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +47,9 @@ class ConnectionRules:
     """The keep-alive, lifetime and rate rules of one connection; the defaults are
     Binance's documented values (spec §2.4, §2.5)."""
 
-    ping_interval_ms: int = 3 * 60_000  # the server pings every 3 minutes
-    pong_timeout_ms: int = 10 * 60_000  # no pong for 10 minutes closes
-    max_age_ms: int = 24 * 3_600_000  # a connection lives at most 24 hours
+    ping_interval_ms: int = 3 * MINUTE_MS  # the server pings every 3 minutes
+    pong_timeout_ms: int = 10 * MINUTE_MS  # no pong for 10 minutes closes
+    max_age_ms: int = 24 * HOUR_MS  # a connection lives at most 24 hours
     max_incoming_rate: int = 10  # incoming messages (text, ping, pong) per second
 
 
@@ -140,12 +152,12 @@ class RequestWeight:
 
     def __init__(
         self,
-        limit: int = 2400,
+        limit: int = REQUEST_WEIGHT_PER_MINUTE,
         *,
-        window_ms: int = 60_000,
+        window_ms: int = MINUTE_MS,
         ban_after_refusals: int = 3,
-        first_ban_ms: int = 120_000,
-        max_ban_ms: int = 3 * 86_400_000,
+        first_ban_ms: int = 2 * MINUTE_MS,
+        max_ban_ms: int = 3 * DAY_MS,
         max_ips: int = 65_536,
     ) -> None:
         self.limit = limit

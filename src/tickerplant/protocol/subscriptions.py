@@ -33,6 +33,7 @@ from tickerplant.protocol.errors import (
     CloseReason,
     StreamError,
 )
+from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION
 
 __all__ = ["Method", "Outcome", "SessionState", "SubscriptionSession", "error_frame"]
 
@@ -119,7 +120,7 @@ class SubscriptionSession:
         initial: Iterable[str] = (),
         *,
         combined: bool,
-        max_streams: int = 1024,
+        max_streams: int = MAX_STREAMS_PER_CONNECTION,
     ) -> None:
         self.state = SessionState.OPEN
         self.combined = combined
