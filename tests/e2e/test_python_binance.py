@@ -58,7 +58,7 @@ def sockets_for(plant: Tickerplant, client: AsyncClient) -> BinanceSocketManager
 
 
 async def test_rest_and_ws_api_calls(start_server: StartServer, clients: list[AsyncClient]) -> None:
-    plant = await start_server(simulator=STILL)
+    plant = await start_server(simulator={**STILL, "history_s": 6 * 3600.0})  # five whole 1h klines
     client = client_for(plant, clients)
     btc = plant.plants[Market.UM].symbols["BTCUSDT"]
     last = fixed(btc.window.close, 2)
