@@ -1,28 +1,12 @@
-"""Reading a stream client's items in the loopback tests.
-
-Prefer ``collect_until``: it returns as soon as what the test needs has arrived, with a
-deadline (a multiple of ``timing.SECONDS``) for when it never does. ``collect`` reads for a
-fixed window, for the few tests that check what did not arrive.
-"""
+"""Reading a stream client's items in the loopback tests: ``collect_until`` returns as soon
+as what the test needs has arrived, with a deadline (a multiple of ``timing.SECONDS``) for
+when it never does. There is no "read for N seconds": silence is proven by a later item."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from typing import Any
-
-
-async def collect(streams: Any, seconds: float) -> list[Any]:
-    """Every item ``streams`` yields within ``seconds``."""
-    items: list[Any] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
-        try:
-            items.append(await asyncio.wait_for(streams.__anext__(), left))
-        except TimeoutError:
-            break
-    return items
 
 
 async def collect_until(streams: Any, done: Callable[[list[Any]], bool], seconds: float) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from timing import SECONDS
 
 from tickerplant.clock import ManualClock, SystemClock
 
@@ -65,6 +66,6 @@ async def test_system_clock_schedules_on_the_loop() -> None:
     clock = SystemClock()
     fired = asyncio.Event()
     clock.call_at(clock.now_ms(), fired.set)
-    await asyncio.wait_for(fired.wait(), 5)
+    await asyncio.wait_for(fired.wait(), 5 * SECONDS)
     assert abs(clock.now_ns() // 1_000_000 - clock.now_ms()) <= 1
     await clock.sleep_until(clock.now_ms() - 1)

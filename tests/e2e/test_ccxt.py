@@ -11,6 +11,7 @@ import ccxt.pro as ccxtpro
 import msgspec
 import pytest
 from conftest import StartServer
+from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
@@ -145,9 +146,9 @@ async def test_watch_bids_asks_and_ticker(start_server: StartServer, exchanges: 
     minis = record(plant, market, f"{market_id}@miniTicker")
     await exchange.load_markets()
     for _ in range(3):
-        quote = (await asyncio.wait_for(exchange.watch_bids_asks([symbol]), 10))[symbol]
+        quote = (await asyncio.wait_for(exchange.watch_bids_asks([symbol]), 10 * SECONDS))[symbol]
         states = {(float(m["b"]), float(m["B"]), float(m["a"]), float(m["A"])) for m in pushed}
         assert (quote["bid"], quote["bidVolume"], quote["ask"], quote["askVolume"]) in states
-    ticker = await asyncio.wait_for(exchange.watch_ticker(symbol), 10)
+    ticker = await asyncio.wait_for(exchange.watch_ticker(symbol), 10 * SECONDS)
     assert ticker["last"] in {float(m["c"]) for m in minis}
     assert ticker["high"] >= ticker["low"] > 0

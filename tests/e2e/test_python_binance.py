@@ -13,6 +13,7 @@ from binance import AsyncClient, BinanceSocketManager
 from binance.enums import FuturesType
 from binance.ws.websocket_api import WebsocketAPI
 from conftest import StartServer
+from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
@@ -35,7 +36,7 @@ async def clients() -> AsyncIterator[list[AsyncClient]]:
             await asyncio.sleep(0)
             if api.ws is not None:
                 await api.ws.close()
-            await asyncio.wait_for(closing, 15)
+            await asyncio.wait_for(closing, 15 * SECONDS)
         await client.close_connection()
 
 
