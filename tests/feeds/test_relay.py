@@ -404,6 +404,7 @@ async def test_a_coin_m_relay(start_server: StartServer, start_relay: StartRelay
             client,
             lambda got: (
                 bool(ids(got, Trade, "BTCUSD_PERP"))
+                and bool(ids(got, BookTicker, "BTCUSD_PERP"))
                 and len({i.symbol for i in got if isinstance(i, BookTicker)}) > 5
             ),
             10 * SECONDS,

@@ -44,6 +44,7 @@ from tickerplant.market.events import (
     Trade,
     payload_decoder,
 )
+from tickerplant.market.messages import StreamKind
 
 __all__ = [
     "AggTrade",
@@ -247,11 +248,11 @@ class StreamDecoder:
 # The stream suffix each single-symbol event type arrives on (spec §3.5). Depth is absent:
 # its name carries a level count and a speed the payload does not reveal.
 _SUFFIX: dict[type, str] = {
-    BookTicker: "@bookTicker",
-    MiniTicker: "@miniTicker",
-    Ticker: "@ticker",
-    Trade: "@trade",
-    AggTrade: "@aggTrade",
+    BookTicker: "@" + StreamKind.BOOK_TICKER.value,
+    MiniTicker: "@" + StreamKind.MINI_TICKER.value,
+    Ticker: "@" + StreamKind.TICKER.value,
+    Trade: "@" + StreamKind.TRADE.value,
+    AggTrade: "@" + StreamKind.AGG_TRADE.value,
 }
 
 

@@ -29,9 +29,13 @@ from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
 from tickerplant.market.instruments import Market
+from tickerplant.market.messages import StreamKind
 from tickerplant.market.plant import Plant
 from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
 from tickerplant.recording.format import Item, Recorded, RecordedLoss
+
+_AGG_TRADE = "@" + StreamKind.AGG_TRADE.value
+_BOOK_TICKER = "@" + StreamKind.BOOK_TICKER.value
 
 __all__ = [
     "Event",
@@ -159,9 +163,9 @@ class Replayer:
                 plant = plant_of[event.symbol]
                 plant.apply(event, t // 1000, scratch)
                 for message in scratch:
-                    if message.stream.endswith("@aggTrade"):
+                    if message.stream.endswith(_AGG_TRADE):
                         history[plant.market].append(message)
-                    elif message.stream.endswith("@bookTicker"):
+                    elif message.stream.endswith(_BOOK_TICKER):
                         last_tops[message.stream] = message
                 scratch.clear()
             pending = next(self._events, None)

@@ -10,13 +10,48 @@ The canonical names are the lowercase ones of spec §3.5 (`btcusdt@bookTicker`),
 
 from __future__ import annotations
 
+import enum
 from typing import NamedTuple
 
-__all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "StreamMessage", "SymbolStreams"]
+__all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "StreamKind", "StreamMessage", "SymbolStreams"]
 
-ALL_BOOK_TICKER = "!bookTicker"
-ALL_MINI_TICKER = "!miniTicker@arr"
-ALL_TICKER = "!ticker@arr"
+
+class StreamKind(enum.Enum):
+    """Every kind of market stream (spec §3.5). For most kinds the value is how a name
+    spells it: a symbol's stream is ``<symbol>@<value>`` (``btcusdt@bookTicker``), an
+    all-market one the value itself (``!bookTicker``); the grammar that parses names into
+    kinds, including the ones spelled otherwise (``depth5``), is ``protocol/streams.py``."""
+
+    BOOK_TICKER = "bookTicker"
+    ALL_BOOK_TICKER = "!bookTicker"
+    MINI_TICKER = "miniTicker"
+    ALL_MINI_TICKER = "!miniTicker@arr"
+    TICKER = "ticker"
+    ALL_TICKER = "!ticker@arr"
+    AGG_TRADE = "aggTrade"
+    TRADE = "trade"
+    MARK_PRICE = "markPrice"
+    ALL_MARK_PRICE = "!markPrice@arr"
+    KLINE = "kline"
+    CONTINUOUS_KLINE = "continuousKline"
+    DEPTH = "depth"
+    PARTIAL_DEPTH = "partialDepth"
+    RPI_DEPTH = "rpiDepth"
+    FORCE_ORDER = "forceOrder"
+    ALL_FORCE_ORDER = "!forceOrder@arr"
+    INDEX_PRICE = "indexPrice"
+    INDEX_PRICE_KLINE = "indexPriceKline"
+    MARK_PRICE_KLINE = "markPriceKline"
+    COMPOSITE_INDEX = "compositeIndex"
+    ASSET_INDEX = "assetIndex"
+    ALL_ASSET_INDEX = "!assetIndex@arr"
+    CONTRACT_INFO = "!contractInfo"
+
+
+
+ALL_BOOK_TICKER = StreamKind.ALL_BOOK_TICKER.value
+ALL_MINI_TICKER = StreamKind.ALL_MINI_TICKER.value
+ALL_TICKER = StreamKind.ALL_TICKER.value
 
 
 class StreamMessage(NamedTuple):
@@ -31,9 +66,9 @@ class SymbolStreams:
 
     def __init__(self, symbol: str) -> None:
         lower = symbol.lower()  # stream names spell the symbol in lowercase (§3.5)
-        self.book_ticker = f"{lower}@bookTicker"
-        self.mini = f"{lower}@miniTicker"
-        self.ticker = f"{lower}@ticker"
-        self.trade = f"{lower}@trade"
-        self.agg_trade = f"{lower}@aggTrade"
+        self.book_ticker = f"{lower}@{StreamKind.BOOK_TICKER.value}"
+        self.mini = f"{lower}@{StreamKind.MINI_TICKER.value}"
+        self.ticker = f"{lower}@{StreamKind.TICKER.value}"
+        self.trade = f"{lower}@{StreamKind.TRADE.value}"
+        self.agg_trade = f"{lower}@{StreamKind.AGG_TRADE.value}"
         self.depth = f"{lower}@depthDiff"

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tickerplant.market.messages import StreamKind
+
 __all__ = [
     "SERVED_KINDS",
     "Resolution",
@@ -23,33 +25,6 @@ __all__ = [
     "resolve",
     "route_of",
 ]
-
-
-class StreamKind(enum.Enum):
-    BOOK_TICKER = "bookTicker"
-    ALL_BOOK_TICKER = "!bookTicker"
-    MINI_TICKER = "miniTicker"
-    ALL_MINI_TICKER = "!miniTicker@arr"
-    TICKER = "ticker"
-    ALL_TICKER = "!ticker@arr"
-    AGG_TRADE = "aggTrade"
-    TRADE = "trade"
-    MARK_PRICE = "markPrice"
-    ALL_MARK_PRICE = "!markPrice@arr"
-    KLINE = "kline"
-    CONTINUOUS_KLINE = "continuousKline"
-    DEPTH = "depth"
-    PARTIAL_DEPTH = "partialDepth"
-    RPI_DEPTH = "rpiDepth"
-    FORCE_ORDER = "forceOrder"
-    ALL_FORCE_ORDER = "!forceOrder@arr"
-    INDEX_PRICE = "indexPrice"
-    INDEX_PRICE_KLINE = "indexPriceKline"
-    MARK_PRICE_KLINE = "markPriceKline"
-    COMPOSITE_INDEX = "compositeIndex"
-    ASSET_INDEX = "assetIndex"
-    ALL_ASSET_INDEX = "!assetIndex@arr"
-    CONTRACT_INFO = "!contractInfo"
 
 
 class Route(enum.Enum):
