@@ -228,8 +228,9 @@ class RelaySource:
         self.upstreams: dict[Market, str] = dict(upstreams) if isinstance(upstreams, Mapping) else {}
         self.symbols = None if symbols is None else [s.upper() for s in symbols]
         self.kinds = relayable_kinds(kinds)
-        self.stream_options = dict(stream_options or {})
         self._clock = clock or SystemClock()
+        # the readers stamp and schedule on the relay's clock too
+        self.stream_options = {"clock": self._clock, **(stream_options or {})}
         self._fetch_attempts = fetch_attempts
         self._fetch_delays = fetch_delays
         self._connect = connect

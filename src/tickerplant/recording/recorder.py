@@ -68,7 +68,7 @@ async def record(
     rotate_s: float = ROTATE_S,
     stop: asyncio.Event | None = None,
     on_message: Callable[[int], None] | None = None,
-    connect: Callable[[str], RawSource] = RawStreams,
+    connect: Callable[[str], RawSource] | None = None,
     clock: Clock | None = None,
 ) -> list[Path]:
     """Record ``streams`` from the stream host ``url`` into ``out`` until ``stop`` is set.
@@ -81,7 +81,8 @@ async def record(
     returned. Cancelled, it closes the files too and lets the cancellation through. A
     failure to subscribe or to write is raised, after closing what was written.
 
-    ``connect(url)`` makes the reader (``RawStreams``); ``clock`` paces the flushes.
+    ``connect(url)`` makes the reader (default: a ``RawStreams`` on ``clock``); ``clock``
+    stamps the messages and paces the flushes.
     """
     names = list(streams)
     if not names:
@@ -99,7 +100,7 @@ async def record(
         open_output=compressor.open,
     )
     clock = clock or SystemClock()
-    source = connect(url)
+    source = connect(url) if connect is not None else RawStreams(url, clock=clock)
     subscribed = asyncio.Event()
     pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message, clock))
     flusher = asyncio.create_task(_flush_every(writer, FLUSH_S, clock))
