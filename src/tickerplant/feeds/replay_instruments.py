@@ -14,10 +14,10 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 
+from tickerplant.market.events import DECIMAL_ROLES, payload_decoder
 from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market
 from tickerplant.market.units import decimals_of
 from tickerplant.recording.format import Item, Recorded
@@ -69,52 +69,30 @@ class FinestDigits:
         self.digits[symbol] = (max(old[0], price_decimals), max(old[1], qty_decimals))
 
 
-class _Numbers(msgspec.Struct):
-    """The number fields of a payload that are decimal strings, by event type."""
-
-    e: Any = None
-    s: Any = None
-    p: Any = None
-    q: Any = None
-    b: Any = None
-    B: Any = None
-    a: Any = None
-    A: Any = None
-    c: Any = None
-    o: Any = None
-    h: Any = None
-    l: Any = None  # noqa: E741 (the wire key)
-
-
-_numbers = msgspec.json.Decoder(_Numbers | list[_Numbers])
-# (price keys, quantity keys) per event type; ticker "q" is a quote volume, not a quantity
-_DIGITS_OF = {
-    "bookTicker": (("b", "a"), ("B", "A")),
-    "trade": (("p",), ("q",)),
-    "aggTrade": (("p",), ("q",)),
-    "24hrMiniTicker": (("c", "o", "h", "l"), ()),
-    "24hrTicker": (("c", "o", "h", "l"), ()),
-}
+# Decoded with the payloads' one definition, decimals kept as the strings they were written.
+_payloads = payload_decoder(str)
 
 
 def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str, tuple[int, int]]:
-    """The finest price and quantity digits of each symbol in a recording's first messages."""
+    """The finest price and quantity digits of each symbol in a recording's first messages:
+    the prices and quantities each payload writes at the instrument's tick and step
+    (``DECIMAL_ROLES``); a payload of another type is passed over."""
     finest: dict[str, tuple[int, int]] = {}
     for item in itertools.islice(items, sample):
         if type(item) is not Recorded:
             continue
         try:
-            decoded = _numbers.decode(item.data)
-        except msgspec.DecodeError:
+            decoded = _payloads.decode(item.data)
+        except msgspec.DecodeError:  # not JSON, or not a payload of ours
             continue
-        for n in decoded if isinstance(decoded, list) else (decoded,):
-            keys = _DIGITS_OF.get(n.e) if isinstance(n.e, str) else None
-            if keys is None or not isinstance(n.s, str):
+        for event in decoded if isinstance(decoded, list) else (decoded,):
+            roles = DECIMAL_ROLES.get(type(event))
+            if roles is None:
                 continue
-            pd = max((decimals_of(v) for k in keys[0] if isinstance(v := getattr(n, k), str)), default=0)
-            qd = max((decimals_of(v) for k in keys[1] if isinstance(v := getattr(n, k), str)), default=0)
-            old = finest.get(n.s, (0, 0))
-            finest[n.s] = (max(old[0], pd), max(old[1], qd))
+            pd = max((decimals_of(getattr(event, name)) for name in roles.prices), default=0)
+            qd = max((decimals_of(getattr(event, name)) for name in roles.quantities), default=0)
+            old = finest.get(event.symbol, (0, 0))
+            finest[event.symbol] = (max(old[0], pd), max(old[1], qd))
     return finest
 
 
