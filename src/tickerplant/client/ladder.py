@@ -92,7 +92,10 @@ async def show_book(
     deadline_ms = clock.now_ms() + seconds * 1000 if seconds is not None else None
     seen = 0
     async with OrderBooks(url, market=market, clock=clock) as books:
-        await books.watch(symbol)
+        try:  # the deadline holds from the start: a host that never answers ends too
+            await asyncio.wait_for(books.watch(symbol), None if deadline_ms is None else seconds)
+        except TimeoutError:
+            return 0
         book = books[symbol]
         live = None if as_json else Live(ladder(book, depth), console=Console(file=out), refresh_per_second=8)
         try:
