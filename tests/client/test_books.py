@@ -27,6 +27,7 @@ from websockets.http11 import Request, Response
 from tickerplant.client.books import OrderBooks
 from tickerplant.client.ladder import show_book
 from tickerplant.client.orderbook import BookResync, BookUpdate, LocalBook, ResyncReason
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 
 pytestmark = pytest.mark.loopback
@@ -196,15 +197,24 @@ async def test_a_book_syncs_resyncs_on_a_break_and_on_a_reconnect(exchange: Exch
         assert book.best_bid() == book.bids(1)[0] and book.best_ask() == book.asks(1)[0]
 
 
-async def test_a_snapshot_too_old_is_fetched_again(exchange: Exchange) -> None:
+async def test_a_snapshot_too_old_is_fetched_again_after_the_backoff_on_the_clock(exchange: Exchange) -> None:
     chain = exchange.chain
-    async with OrderBooks(exchange.url, market=Market.UM, delays=quick) as books:
+    clock = ManualClock()
+    async with OrderBooks(
+        exchange.url, market=Market.UM, delays=lambda: iter([5.0] * 100), clock=clock
+    ) as books:
         exchange.snapshot_at = 1  # older than the stream the client sees
         await books.watch("BTCUSDT")
         await exchange.send(5)
         synced = asyncio.create_task(collect_until(books, lambda got: bool(updates(got)), 10 * SECONDS))
-        await eventually(lambda: exchange.snapshots_served >= 2)  # while the consumer reads
+        await eventually(lambda: exchange.snapshots_served == 1)  # the first goes at once
         exchange.snapshot_at = 6
+
+        def fetched_again() -> bool:
+            clock.advance(5_000)  # the retry waits 5 s of the book's clock, never real time
+            return exchange.snapshots_served == 2
+
+        await eventually(fetched_again)
         await exchange.send(6)
         items = await synced
         assert updates(items)[0].snapshot_id == chain.ids[6]
