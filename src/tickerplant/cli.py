@@ -112,6 +112,19 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     watch.add_argument("--log-level", default="WARNING", help="default WARNING")
 
+    book = commands.add_parser("book", help="keep a local order book and show it as a live ladder")
+    book.add_argument("symbol", metavar="SYMBOL", help="BTCUSDT, BTCUSD_PERP …")
+    book.add_argument(
+        "--url", default=binance_um,
+        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
+    )  # fmt: skip
+    book.add_argument("--market", choices=("um", "cm"), help="default: asked of the URL")
+    book.add_argument("--depth", type=int, default=10, metavar="N", help="levels a side shown (default 10)")
+    book.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a ladder")
+    book.add_argument("--count", type=int, metavar="N", help="stop after N updates (a resync counts)")
+    book.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
+    book.add_argument("--log-level", default="WARNING", help="default WARNING")
+
     record = commands.add_parser("record", help="record raw stream messages to compressed, rotated files")
     record.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker !miniTicker@arr …")
     record.add_argument(
@@ -225,6 +238,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         with contextlib.suppress(KeyboardInterrupt):
             seen = watch(args.url, args.streams, as_json=args.json, count=args.count, seconds=args.seconds)
             uvloop.run(seen)
+    elif args.command == "book":
+        from tickerplant.client.ladder import show_book
+
+        with contextlib.suppress(KeyboardInterrupt):
+            shown = show_book(
+                args.url,
+                args.symbol,
+                market=Market(args.market) if args.market else None,
+                depth=args.depth,
+                as_json=args.json,
+                count=args.count,
+                seconds=args.seconds,
+            )
+            try:
+                uvloop.run(shown)
+            except OSError as exc:
+                raise SystemExit(f"tickerplant book: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@
 - ``RawStreams``: the same connections, handing out each payload byte for byte with its
   receive time (for recording and relaying).
 - ``WebSocketAPI``: request/response with id correlation that keeps under the weight limit.
+- ``OrderBooks``: local order books kept from diff-depth streams and REST snapshots by
+  Binance's procedure (spec §4.9), resynced by themselves; ``LocalBook`` is one of them.
 """
 
+from tickerplant.client.books import OrderBooks
 from tickerplant.client.events import (
     AggTrade,
     BookTicker,
@@ -17,6 +20,14 @@ from tickerplant.client.events import (
     Ticker,
     Trade,
     UnknownEvent,
+)
+from tickerplant.client.orderbook import (
+    BookItem,
+    BookResync,
+    BookUpdate,
+    DepthSnapshot,
+    LocalBook,
+    ResyncReason,
 )
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import (
@@ -37,17 +48,24 @@ __all__ = [
     "BINANCE_USDM_STREAMS",
     "AggTrade",
     "ApiError",
+    "BookItem",
+    "BookResync",
     "BookTicker",
+    "BookUpdate",
+    "DepthSnapshot",
     "DepthUpdate",
     "Gap",
     "Lagged",
+    "LocalBook",
     "MarketEvent",
     "MarketStreams",
     "MiniTicker",
+    "OrderBooks",
     "RateLimited",
     "RawItem",
     "RawMessage",
     "RawStreams",
+    "ResyncReason",
     "StreamItem",
     "StreamsLost",
     "Ticker",

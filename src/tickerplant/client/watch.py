@@ -10,7 +10,7 @@ import asyncio
 import sys
 from collections import deque
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 from rich.console import Console
@@ -55,9 +55,14 @@ def describe(item: StreamItem) -> tuple[str, str]:
         side = "sell" if item.buyer_is_maker else "buy"
         return f"{item.symbol} aggTrade", f"{side} {item.qty} @ {item.price}  #{item.agg_id}"
     if isinstance(item, DepthUpdate):
+        # A partial-depth event (§4.8) is the top of the book, so its best levels are the
+        # book's; a diff (§4.9) holds the changed levels only, so they are the best changed.
+        bid = max((level for level in item.bids if level[1]), default=None)
+        ask = min((level for level in item.asks if level[1]), default=None)
         return (
             f"{item.symbol} depth",
-            f"{len(item.bids)} bids, {len(item.asks)} asks changed, u={item.final_update_id}",
+            f"bid {_level(bid)}   ask {_level(ask)}   u={item.final_update_id}"
+            f"   ({len(item.bids)} bids, {len(item.asks)} asks)",
         )
     if isinstance(item, Gap):
         return f"{item.stream} gap", f"{item.reason}"
@@ -67,16 +72,36 @@ def describe(item: StreamItem) -> tuple[str, str]:
     return f"{item.stream or '?'}", item.raw[:80].decode(errors="replace")
 
 
-class WatchBoard:
-    """Per row: the latest summary, how many messages, and the recent rate."""
+def _level(level: tuple[Any, Any] | None) -> str:
+    return "-" if level is None else f"{level[0]} × {level[1]}"
 
-    def __init__(self) -> None:
+
+def _depth_rows(names: Sequence[str]) -> dict[str, str]:
+    """Symbol -> its depth stream's name, for the symbols watched on one depth stream, so
+    the row says which (``btcusdt@depth5``); the payload does not."""
+    streams: dict[str, list[str]] = {}
+    for name in names:
+        symbol, _, kind = name.partition("@")
+        if kind.startswith("depth"):
+            streams.setdefault(symbol.upper(), []).append(name)
+    return {symbol: found[0] for symbol, found in streams.items() if len(found) == 1}
+
+
+class WatchBoard:
+    """Per row: the latest summary, how many messages, and the recent rate.
+
+    ``names`` (the streams watched) lets a depth row carry its stream's name."""
+
+    def __init__(self, names: Sequence[str] = ()) -> None:
+        self._depth_rows = _depth_rows(names)
         self.latest: dict[str, str] = {}
         self.counts: dict[str, int] = {}
         self._times: dict[str, deque[float]] = {}
 
     def update(self, item: StreamItem, now_s: float) -> None:
         key, summary = describe(item)
+        if isinstance(item, DepthUpdate):
+            key = self._depth_rows.get(item.symbol, key)
         self.latest[key] = summary
         self.counts[key] = self.counts.get(key, 0) + 1
         times = self._times.setdefault(key, deque())
@@ -112,7 +137,7 @@ async def watch(
     """Watch ``names`` on ``url`` until interrupted, ``count`` items or ``seconds`` pass."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds if seconds is not None else None
-    board = WatchBoard()
+    board = WatchBoard(names)
     seen = 0
     encode = msgspec.json.encode
     async with MarketStreams(url) as streams:

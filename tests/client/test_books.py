@@ -1,0 +1,268 @@
+"""OrderBooks and `tickerplant book` against a small scripted exchange: a WebSocket stream
+server and a REST depth endpoint serving a diff chain and snapshots the test chooses,
+so the sync, a pu break and a reconnect happen at moments the test picks.
+
+(The real server's depth streams are proven against this client in tests/e2e.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import random
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import pytest
+from collecting import collect_until
+from timing import SECONDS, eventually
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from tickerplant.client.books import OrderBooks
+from tickerplant.client.ladder import show_book
+from tickerplant.client.orderbook import BookResync, BookUpdate, LocalBook, ResyncReason
+from tickerplant.clock import ManualClock
+from tickerplant.market.instruments import Market
+
+pytestmark = pytest.mark.loopback
+
+D = Decimal
+Side = dict[Decimal, Decimal]
+
+
+class Chain:
+    """A true book and its diff chain: ``states[k]`` is the book after ``events[k - 1]``,
+    at id ``ids[k]``; the events are the wire payloads."""
+
+    def __init__(self, length: int, seed: int = 7) -> None:
+        rng = random.Random(seed)
+        bids: Side = {D(100 - i): D(rng.randint(1, 9)) for i in range(1, 20)}
+        asks: Side = {D(100 + i): D(rng.randint(1, 9)) for i in range(1, 20)}
+        last = 5_000_000
+        self.states = [(dict(bids), dict(asks))]
+        self.ids = [last]
+        self.events: list[dict[str, Any]] = []
+        for n in range(length):
+            first = last + 1 + rng.choice([0, 0, 3])  # live chains skip ids (§4.9)
+            final = first + rng.randint(0, 2)
+            changed: tuple[Side, Side] = ({}, {})
+            for _ in range(rng.randint(1, 4)):
+                is_bid = rng.random() < 0.5
+                price = D(100 - rng.randint(1, 25)) if is_bid else D(100 + rng.randint(1, 25))
+                qty = D(rng.choice([0, 1, 2, 5])) / 1000
+                side = bids if is_bid else asks
+                changed[0 if is_bid else 1][price] = qty
+                if qty:
+                    side[price] = qty
+                else:
+                    side.pop(price, None)
+            self.events.append(
+                {
+                    "e": "depthUpdate", "E": 1_000 + n, "T": 999 + n, "s": "BTCUSDT",
+                    "U": first, "u": final, "pu": last,
+                    "b": [[str(p), f"{q:.3f}"] for p, q in changed[0].items()],
+                    "a": [[str(p), f"{q:.3f}"] for p, q in changed[1].items()],
+                }
+            )  # fmt: skip
+            self.states.append((dict(bids), dict(asks)))
+            self.ids.append(final)
+            last = final
+
+    def snapshot(self, k: int) -> bytes:
+        bids, asks = self.states[k]
+        return msgspec.json.encode(
+            {
+                "lastUpdateId": self.ids[k], "E": 1, "T": 1,
+                "bids": [[str(p), str(q)] for p, q in sorted(bids.items(), reverse=True)],
+                "asks": [[str(p), str(q)] for p, q in sorted(asks.items())],
+            }
+        )  # fmt: skip
+
+    def assert_book(self, book: LocalBook) -> None:
+        assert book.update_id is not None
+        bids, asks = self.states[self.ids.index(book.update_id)]
+        assert book.bids() == sorted(bids.items(), reverse=True)
+        assert book.asks() == sorted(asks.items())
+
+
+class Exchange:
+    """The scripted server: ``send(k)`` pushes ``events[k]`` to every subscribed
+    connection; ``GET /fapi/v1/depth`` answers the snapshot at ``snapshot_at``."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.snapshot_at = 0
+        self.snapshots_served = 0
+        self.subscribed: list[ServerConnection] = []
+        self.subscriptions = 0
+        self.server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = next(iter(self.server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}"
+
+    def answer_rest(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.startswith("/fapi/v1/depth?symbol=BTCUSDT&limit=1000"):
+            self.snapshots_served += 1
+            return connection.respond(200, self.chain.snapshot(self.snapshot_at).decode())
+        if request.path.startswith("/fapi/v1/depth"):
+            return connection.respond(400, '{"code":-1121,"msg":"Invalid symbol."}')
+        return None  # a WebSocket handshake
+
+    async def handle(self, connection: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self._serve(connection)
+
+    async def _serve(self, connection: ServerConnection) -> None:
+        async for message in connection:
+            request = json.loads(message)
+            await connection.send(json.dumps({"result": None, "id": request["id"]}))
+            if request["method"] == "SUBSCRIBE":
+                self.subscribed.append(connection)
+                self.subscriptions += 1
+
+    async def send(self, *indices: int) -> None:
+        for k in indices:
+            frame = json.dumps({"stream": "btcusdt@depth@100ms", "data": self.chain.events[k]})
+            for connection in list(self.subscribed):
+                await connection.send(frame)
+
+    async def drop(self) -> None:
+        connections, self.subscribed = self.subscribed, []
+        for connection in connections:
+            await connection.close()
+
+
+@pytest.fixture
+async def exchange() -> AsyncIterator[Exchange]:
+    scripted = Exchange(Chain(40))
+    async with serve(scripted.handle, "127.0.0.1", 0, process_request=scripted.answer_rest) as server:
+        scripted.server = server
+        yield scripted
+
+
+def quick() -> Any:
+    return iter([0.01] * 1000)
+
+
+def updates(items: list[Any]) -> list[BookUpdate]:
+    return [item for item in items if isinstance(item, BookUpdate)]
+
+
+async def test_a_book_syncs_resyncs_on_a_break_and_on_a_reconnect(exchange: Exchange) -> None:
+    chain = exchange.chain
+    async with OrderBooks(exchange.url, market=Market.UM, delays=quick) as books:
+        exchange.snapshot_at = 4  # the snapshot lands inside events[3] … events[7]
+        await books.watch("btcusdt")
+        assert books.stream_name("BTCUSDT") == "btcusdt@depth@100ms"
+        await exchange.send(*range(3, 8))
+        items = await collect_until(
+            books, lambda got: chain.ids[8] in [u.update_id for u in updates(got)], 10 * SECONDS
+        )
+        book = books["BTCUSDT"]
+        assert updates(items)[0].snapshot_id == chain.ids[4] and book.synced
+        chain.assert_book(book)
+        assert exchange.snapshots_served == 1
+
+        # events[8] never comes: the next one's pu breaks the chain (§4.9 step 5)
+        exchange.snapshot_at = 10
+        await exchange.send(9, 10, 11)
+        items = await collect_until(
+            books, lambda got: chain.ids[12] in [u.update_id for u in updates(got)], 10 * SECONDS
+        )
+        assert items[0] == BookResync("BTCUSDT", ResyncReason.CHAIN_BROKEN, chain.ids[8])
+        assert updates(items)[0].snapshot_id == chain.ids[10]
+        chain.assert_book(book)
+        assert book.resyncs == 1
+
+        # the connection drops; the stream resumes further on, and the book with it
+        await exchange.drop()
+        await eventually(lambda: exchange.subscriptions == 2)
+        exchange.snapshot_at = 15
+        await exchange.send(*range(14, 20))
+        items = await collect_until(
+            books, lambda got: chain.ids[20] in [u.update_id for u in updates(got)], 10 * SECONDS
+        )
+        assert isinstance(items[0], BookResync) and items[0].at_update_id == chain.ids[12]
+        chain.assert_book(book)
+        assert book.resyncs == 2 and books.reconnects == 1
+        assert book.best_bid() == book.bids(1)[0] and book.best_ask() == book.asks(1)[0]
+
+
+async def test_a_snapshot_too_old_is_fetched_again_after_the_backoff_on_the_clock(exchange: Exchange) -> None:
+    chain = exchange.chain
+    clock = ManualClock()
+    async with OrderBooks(
+        exchange.url, market=Market.UM, delays=lambda: iter([5.0] * 100), clock=clock
+    ) as books:
+        exchange.snapshot_at = 1  # older than the stream the client sees
+        await books.watch("BTCUSDT")
+        await exchange.send(5)
+        synced = asyncio.create_task(collect_until(books, lambda got: bool(updates(got)), 10 * SECONDS))
+        await eventually(lambda: exchange.snapshots_served == 1)  # the first goes at once
+        exchange.snapshot_at = 6
+
+        def fetched_again() -> bool:
+            clock.advance(5_000)  # the retry waits 5 s of the book's clock, never real time
+            return exchange.snapshots_served == 2
+
+        await eventually(fetched_again)
+        await exchange.send(6)
+        items = await synced
+        assert updates(items)[0].snapshot_id == chain.ids[6]
+        chain.assert_book(books["BTCUSDT"])
+
+
+async def test_an_unknown_symbol_is_raised_to_the_consumer(exchange: Exchange) -> None:
+    async with OrderBooks(exchange.url, market=Market.UM, delays=quick) as books:
+        await books.watch("NOSUCH")
+        exchange.chain.events[0]["s"] = "NOSUCH"
+        await exchange.send(0)
+        with pytest.raises(OSError, match="400"):
+            async with asyncio.timeout(10 * SECONDS):
+                await books.__anext__()
+
+
+async def test_book_json_prints_the_top_levels(exchange: Exchange) -> None:
+    chain = exchange.chain
+    out = io.StringIO()
+    shown = asyncio.create_task(
+        show_book(exchange.url, "BTCUSDT", market=Market.UM, depth=3, as_json=True, count=4, out=out)
+    )
+    await eventually(lambda: bool(exchange.subscribed))
+    exchange.snapshot_at = 2  # the snapshot the first event, events[2], follows on
+    await exchange.send(2)
+    await eventually(lambda: out.getvalue().count("\n") == 1)
+    await exchange.send(3, 4, 5)
+    async with asyncio.timeout(10 * SECONDS):
+        assert await shown == 4
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["tickerplant"] for line in lines] == ["book"] * 4
+    assert [line["update_id"] for line in lines] == chain.ids[3:7]
+    assert lines[0]["snapshot_id"] == chain.ids[2] and lines[1]["snapshot_id"] is None
+    for line, (bids, asks) in zip(lines, chain.states[3:7], strict=True):
+        assert line["bids"] == [[str(p), str(q)] for p, q in sorted(bids.items(), reverse=True)[:3]]
+        assert line["asks"] == [[str(p), str(q)] for p, q in sorted(asks.items())[:3]]
+
+
+async def test_book_shows_a_ladder(exchange: Exchange) -> None:
+    out = io.StringIO()
+    shown = asyncio.create_task(
+        show_book(exchange.url, "BTCUSDT", market=Market.UM, depth=5, count=1, out=out)
+    )
+    await eventually(lambda: bool(exchange.subscribed))
+    exchange.snapshot_at = 2
+    await exchange.send(*range(2, 10))
+    async with asyncio.timeout(10 * SECONDS):
+        assert await shown == 1
+    text = out.getvalue()
+    assert "BTCUSDT  u=" in text and "resyncs 0" in text
+    assert "bid total" in text and "ask size" in text and "99" in text and "101" in text
