@@ -48,7 +48,7 @@ PURE = [
         SRC / "client" / name
         for name in (
             "backlog.py", "delivery.py", "raw_delivery.py", "schedule.py", "sequencing.py",
-            "pacing.py", "plan.py", "backoff.py", "events.py", "combined.py",
+            "pacing.py", "plan.py", "backoff.py", "events.py", "combined.py", "orderbook.py",
         )
     ),
 ]
