@@ -234,3 +234,21 @@ def test_every_speed_syncs_a_local_book_from_any_snapshot(
         local = sync(snapshot, events, inst)
         assert local.last_update_id == truth.last_update_id, name
         assert sides(local) == sides(truth), name
+
+
+def test_a_tick_inside_a_batch_counts_what_was_applied_so_far() -> None:
+    # A replay ticks between the updates of one batch (feeds/replay.py): the push covers
+    # the updates applied before it, levels included; the next event repeats a level the
+    # batch touched before the tick, at its unchanged absolute quantity (harmless, §4.9 step 6).
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    plant.apply(book("BTCUSDT", 1, T0 + 60, [(100, 5)], [(110, 2)]), T0 + 60, out)
+    plant.tick(T0 + 100, out)
+    plant.apply(book("BTCUSDT", 2, T0 + 120, [(100, 0)], []), T0 + 120, out)
+    plant.end_batch(T0 + 120, out)
+    out += step(plant, [], T0 + 200)
+    events = [msgspec.json.decode(p) for p in payloads(out, "btcusdt@depth@100ms")]
+    assert [(e["U"], e["u"], e["pu"], e["b"], e["a"]) for e in events] == [
+        (1, 1, 0, [["1.00", "0.005"]], [["1.10", "0.002"]]),
+        (2, 2, 1, [["1.00", "0.000"]], [["1.10", "0.002"]]),
+    ]
