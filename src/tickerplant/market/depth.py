@@ -22,7 +22,7 @@ batch touches (for the market view's internal diff); they join one set per side 
 batch ends (a C-level union), and that set is folded into each speed's set of changed
 prices when a speed is due. A push reads the current quantities from the book, so a level
 touched a hundred times in 100 ms is written once; price and quantity texts are looked up,
-not formatted again. The top 20 of a book is formatted once per book id and sliced for 10
+not formatted again. The top 20 of a book is encoded once per book id and sliced for 10
 and 5, whatever number of speeds push it.
 """
 
@@ -81,7 +81,8 @@ class SymbolDepth:
         # prices touched since the last push of any speed, folded into every chain then
         self.bids_touched: set[int] = set()
         self.asks_touched: set[int] = set()
-        self.top: tuple[list[bytes], list[bytes]] = ([], [])  # the top 20 bids and asks, encoded
+        # per partial size (5, 10, 20): the top N bids and asks as JSON arrays
+        self.top: list[tuple[msgspec.Raw, msgspec.Raw]] = []
         self.top_id = -1  # the book id ``top`` was taken at
         self.time_ms = 0  # transaction time of the last update folded in (`T`)
         # Each level's JSON (`["68005.00","2.214"]`) with the quantity it was written for:
@@ -125,15 +126,15 @@ class SymbolDepth:
             out.append(known[1])
         return out
 
-    def top_levels(self) -> tuple[list[bytes], list[bytes]]:
-        """The top 20 of each side, best first, encoded once per book id."""
+    def top_levels(self) -> list[tuple[msgspec.Raw, msgspec.Raw]]:
+        """The top 5, 10 and 20 of each side, best first, as JSON arrays; encoded once per
+        book id, whichever speeds push it."""
         book = self.book
         if self.top_id != book.last_update_id:
             n = PARTIAL_DEPTH_LEVELS[-1]
-            self.top = (
-                self.levels(reversed(book.bid_prices[-n:]), book.bids, True),
-                self.levels(book.ask_prices[:n], book.asks, False),
-            )
+            bids = self.levels(reversed(book.bid_prices[-n:]), book.bids, True)
+            asks = self.levels(book.ask_prices[:n], book.asks, False)
+            self.top = [(json_array(bids[:k]), json_array(asks[:k])) for k in PARTIAL_DEPTH_LEVELS]
             self.top_id = book.last_update_id
         return self.top
 
@@ -200,17 +201,9 @@ class BookDepth:
         out.append(StreamMessage(names.diff[index], diff))
         if index == _RPI_SPEED and names.rpi is not None:
             out.append(StreamMessage(names.rpi, diff))  # no RPI orders: the plain book (§4.11)
-        top_bids, top_asks = depth.top_levels()
-        for levels, name in zip(PARTIAL_DEPTH_LEVELS, names.partial[index], strict=True):
+        for (top_bids, top_asks), name in zip(depth.top_levels(), names.partial[index], strict=True):
             partial = payloads.depth_levels(
-                inst,
-                first_id,
-                last_id,
-                previous_id,
-                time_ms,
-                now_ms,
-                json_array(top_bids[:levels]),
-                json_array(top_asks[:levels]),
+                inst, first_id, last_id, previous_id, time_ms, now_ms, top_bids, top_asks
             )
             out.append(StreamMessage(name, encode(partial)))
         chain.previous_id = last_id
