@@ -143,7 +143,7 @@ def test_ticker_24h_fields() -> None:
     assert arrays and arrays[0][0]["s"] == "BTCUSDT"
 
 
-def test_depth_diff_chains_update_ids_per_batch() -> None:
+def test_internal_depth_diff_chains_update_ids_per_batch_in_integer_units() -> None:
     plant = Plant(Market.CM, [instrument(Market.CM)], now_ms=T0)
     out: list[StreamMessage] = []
     plant.apply(book("BTCUSD_PERP", 10, T0, [(95481, 52)], [(95485, 11)]), T0, out)
@@ -156,9 +156,9 @@ def test_depth_diff_chains_update_ids_per_batch() -> None:
     diffs = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusd_perp@depthDiff"]
     assert diffs == [
         {"e": "depthUpdate", "E": T0 + 1, "T": T0, "s": "BTCUSD_PERP", "ps": "BTCUSD", "U": 10, "u": 11,
-         "pu": 0, "b": [["9548.1", "50"], ["9548.0", "3"]], "a": [["9548.5", "11"]]},
+         "pu": 0, "b": [[95481, 50], [95480, 3]], "a": [[95485, 11]]},
         {"e": "depthUpdate", "E": T0 + 6, "T": T0 + 5, "s": "BTCUSD_PERP", "ps": "BTCUSD", "U": 12, "u": 12,
-         "pu": 11, "b": [["9548.0", "0"]], "a": []},
+         "pu": 11, "b": [[95480, 0]], "a": []},
     ]  # fmt: skip
 
 

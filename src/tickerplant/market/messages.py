@@ -13,7 +13,16 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
-__all__ = ["ALL_BOOK_TICKER", "ALL_MINI_TICKER", "ALL_TICKER", "StreamKind", "StreamMessage", "SymbolStreams"]
+__all__ = [
+    "ALL_BOOK_TICKER",
+    "ALL_MINI_TICKER",
+    "ALL_TICKER",
+    "PARTIAL_DEPTH_LEVELS",
+    "DepthStreams",
+    "StreamKind",
+    "StreamMessage",
+    "SymbolStreams",
+]
 
 
 class StreamKind(enum.Enum):
@@ -48,7 +57,6 @@ class StreamKind(enum.Enum):
     CONTRACT_INFO = "!contractInfo"
 
 
-
 ALL_BOOK_TICKER = StreamKind.ALL_BOOK_TICKER.value
 ALL_MINI_TICKER = StreamKind.ALL_MINI_TICKER.value
 ALL_TICKER = StreamKind.ALL_TICKER.value
@@ -72,3 +80,28 @@ class SymbolStreams:
         self.trade = f"{lower}@{StreamKind.TRADE.value}"
         self.agg_trade = f"{lower}@{StreamKind.AGG_TRADE.value}"
         self.depth = f"{lower}@depthDiff"
+
+
+PARTIAL_DEPTH_LEVELS = (5, 10, 20)  # `<symbol>@depth<N>` (§4.8)
+
+
+def _speed_suffix(speed_ms: int) -> str:
+    return "" if speed_ms == 250 else f"@{speed_ms}ms"  # 250 ms is the unsuffixed speed (§4.14)
+
+
+class DepthStreams:
+    """The canonical names of one symbol's depth streams (§4.8, §4.9, §4.11), per speed:
+    ``diff[i]`` is `<symbol>@depth<suffix>`, ``partial[i]`` the `@depth5`, `@depth10` and
+    `@depth20` names at that speed, for the speeds in the order given."""
+
+    __slots__ = ("diff", "partial", "rpi")
+
+    def __init__(self, symbol: str, speeds_ms: tuple[int, ...], *, rpi: bool) -> None:
+        lower = symbol.lower()
+        self.diff = [f"{lower}@{StreamKind.DEPTH.value}{_speed_suffix(s)}" for s in speeds_ms]
+        self.partial = [
+            [f"{lower}@{StreamKind.DEPTH.value}{n}{_speed_suffix(s)}" for n in PARTIAL_DEPTH_LEVELS]
+            for s in speeds_ms
+        ]
+        # `<symbol>@rpiDepth@500ms`, USDⓈ-M only
+        self.rpi = f"{lower}@{StreamKind.RPI_DEPTH.value}@500ms" if rpi else None

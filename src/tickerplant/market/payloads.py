@@ -8,6 +8,7 @@ encoders (``tickerplant.market.events.encoder``), built positionally in their ke
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 import msgspec
 
@@ -22,7 +23,7 @@ __all__ = [
     "BASE_DECIMALS",
     "agg_trade",
     "book_ticker",
-    "depth_diff",
+    "depth_levels",
     "mini_ticker",
     "quote_units",
     "ticker",
@@ -151,19 +152,19 @@ def aggregate(
     return _AGG_TRADE_CM(now_ms, agg_id, inst.symbol, price, qty, first_id, last_id, time_ms, buyer_is_maker)
 
 
-def depth_diff(
+def depth_levels(
     inst: Instrument,
     first_id: int,
     last_id: int,
     previous_id: int,
     time_ms: int,
     now_ms: int,
-    bids: dict[int, int],
-    asks: dict[int, int],
+    bids: Any,
+    asks: Any,
 ) -> msgspec.Struct:
-    pd, qd = inst.price_decimals, inst.qty_decimals
-    b = [(fixed(p, pd), fixed(q, qd)) for p, q in sorted(bids.items(), reverse=True)]
-    a = [(fixed(p, pd), fixed(q, qd)) for p, q in sorted(asks.items())]
+    """A depthUpdate (diff §4.9 or partial §4.8: the same shape); ``bids`` and ``asks``
+    best first, as JSON arrays (``msgspec.Raw``, ``market/depth.py`` writes them) or, in
+    the plant's internal `@depthDiff`, as (price, qty) unit pairs."""
     if inst.market is Market.UM:
-        return _DEPTH_UM(now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, b, a)
-    return _DEPTH_CM(now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, b, a)
+        return _DEPTH_UM(now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, bids, asks)
+    return _DEPTH_CM(now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, bids, asks)

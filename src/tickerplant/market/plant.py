@@ -10,9 +10,15 @@ Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time
 `!miniTicker@arr` and `!ticker@arr` every 1000 ms with only the tickers that changed;
 `<symbol>@trade` and `<symbol>@aggTrade` per fill.
 
+Depth (§4.8, §4.9, §4.11): `<symbol>@depth[@500ms|@100ms]`, `<symbol>@depth<5|10|20>[@…]`
+and (USDⓈ-M) `<symbol>@rpiDepth@500ms` at 250, 500 and 100 ms, each speed its own U/u/pu
+chain over the symbol's one update-id sequence (``market/depth.py``).
+
 `<symbol>@depthDiff` is internal (no client can name it): one diff-depth event per symbol
 per batch of updates (``end_batch``), with Binance's U/u/pu chain (§4.9), from which a
-gateway's market view keeps its order books.
+gateway's market view keeps its order books. Its levels are integer units, not decimal
+strings: only the view reads it, and it is written for every batch, so it skips the
+formatting that is most of a depth event's cost.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import msgspec
 
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
+from tickerplant.market.depth import BookDepth, SymbolDepth
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import (
     ALL_BOOK_TICKER,
@@ -44,6 +51,7 @@ class SymbolState:
     __slots__ = (
         "book",
         "book_ticker",
+        "depth",
         "depth_asks",
         "depth_bids",
         "depth_first_id",
@@ -76,6 +84,7 @@ class SymbolState:
         self.depth_previous_id = 0
         self.depth_time_ms = 0
         self.names = SymbolStreams(inst.symbol)
+        self.depth = SymbolDepth(inst, self.book)  # the client-facing depth streams
 
 
 class Plant:
@@ -101,10 +110,11 @@ class Plant:
         # real-time !bookTicker (COIN-M) has no cadence: never due
         self._next_all_book_ms = now_ms + self._all_book_interval_ms if um else _NEVER_MS
         self._depth_dirty: list[SymbolState] = []
+        self._depth = BookDepth((state.depth for state in self.symbols.values()), now_ms, self._encode)
 
     @property
     def next_tick_ms(self) -> int:
-        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms)
+        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, self._depth.next_tick_ms)
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades into the rolling windows without publishing anything."""
@@ -161,18 +171,14 @@ class Plant:
         """Publish one diff-depth event per symbol whose book changed in this batch."""
         encode = self._encode
         for state in self._depth_dirty:
-            out.append(
-                StreamMessage(
-                    state.names.depth,
-                    encode(
-                        payloads.depth_diff(
-                            state.inst, state.depth_first_id, state.depth_last_id,
-                            state.depth_previous_id, state.depth_time_ms, now_ms,
-                            state.depth_bids, state.depth_asks,
-                        )
-                    ),
-                )
+            depth, bids, asks = state.depth, state.depth_bids, state.depth_asks
+            depth.changed(bids.keys(), asks.keys(), state.depth_time_ms)
+            event = payloads.depth_levels(
+                state.inst, state.depth_first_id, state.depth_last_id, state.depth_previous_id,
+                state.depth_time_ms, now_ms,
+                sorted(bids.items(), reverse=True), sorted(asks.items()),
             )  # fmt: skip
+            out.append(StreamMessage(state.names.depth, encode(event)))
             state.depth_previous_id = state.depth_last_id
             state.depth_first_id = 0
             state.depth_bids = {}
@@ -183,6 +189,11 @@ class Plant:
         """Publish every periodic stream that is due at ``now_ms``."""
         encode = self._encode
         states = self.symbols.values()
+        if now_ms >= self._depth.next_tick_ms:
+            # A replay ticks between the updates of a batch: what it applied so far counts.
+            for state in self._depth_dirty:
+                state.depth.changed(state.depth_bids.keys(), state.depth_asks.keys(), state.depth_time_ms)
+            self._depth.tick(now_ms, out)
         if now_ms >= self._next_mini_ms:
             self._next_mini_ms = _next_boundary(self._next_mini_ms, self._mini_interval_ms, now_ms)
             self.snapshot(now_ms, out)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import msgspec
 
 from tickerplant.market.book import OrderBook
-from tickerplant.market.events import AggTrade, BookTicker, DepthUpdate, Ticker
+from tickerplant.market.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
 from tickerplant.market.messages import StreamMessage, SymbolStreams
@@ -38,7 +38,19 @@ _BOOK_TICKER, _TICKER, _DEPTH, _TRADE = range(4)  # what a routed message update
 # strings pushed, which answers pass on and the book converts to units exactly.
 _book_ticker = msgspec.json.Decoder(BookTicker[str])
 _ticker = msgspec.json.Decoder(Ticker[str])
-_depth = msgspec.json.Decoder(DepthUpdate[str])
+
+
+class _UnitsDiff(msgspec.Struct, frozen=True):
+    """What the view reads of the plant's internal `@depthDiff` (a depthUpdate whose
+    levels are integer units, ``market/plant.py``); the other keys are skipped."""
+
+    T: int  # transaction time, ms
+    u: int  # final update id covered
+    b: list[tuple[int, int]]  # (price units, qty units); 0 removes the level
+    a: list[tuple[int, int]]
+
+
+_depth = msgspec.json.Decoder(_UnitsDiff)
 _agg_trade = msgspec.json.Decoder(AggTrade[str])
 
 
@@ -151,21 +163,19 @@ class MarketView:
             return
         view.depth_backlog = []
         book = view.book
-        pd, qd = view.inst.price_decimals, view.inst.qty_decimals
+        set_level = book.set_level
         for payload in backlog:
             try:
                 event = _depth.decode(payload)
-                bids = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.bids]
-                asks = [(to_units(price, pd), to_units(qty, qd)) for price, qty in event.asks]
-            except (ValueError, msgspec.DecodeError) as exc:
+            except msgspec.DecodeError as exc:
                 self._unreadable(view, payload, exc)
                 continue
-            for price_units, qty_units in bids:
-                book.set_level(True, price_units, qty_units)
-            for price_units, qty_units in asks:
-                book.set_level(False, price_units, qty_units)
-            book.last_update_id = event.final_update_id
-            view.book_time_ms = event.transaction_time
+            for price_units, qty_units in event.b:
+                set_level(True, price_units, qty_units)
+            for price_units, qty_units in event.a:
+                set_level(False, price_units, qty_units)
+            book.last_update_id = event.u
+            view.book_time_ms = event.T
 
     def _unreadable(self, view: SymbolView, payload: bytes, exc: Exception) -> None:
         # A source's payload the view cannot take (an upstream with finer digits than its

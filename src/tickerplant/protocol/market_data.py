@@ -67,10 +67,13 @@ class MarketData:
         self._cm = view.market is Market.CM
         self._always_array = self._cm and cm_arrays
         self._book_rows: dict[str, tuple[bytes, msgspec.Raw]] = {}  # symbol -> (payload, its row)
+        # (symbol, limit) -> ((book id, whether the full book), `"bids":…,"asks":…}` encoded)
+        self._depth_levels: dict[tuple[str, int], tuple[tuple[int, bool], bytes]] = {}
         self.methods: dict[str, Method] = {
             "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
             "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
             "depth": Method(self.depth_weight, self.depth),
+            "rpiDepth": Method(self.rpi_depth_weight, self.rpi_depth),
             "ticker.24hr": Method(self.ticker_24h_weight, self.ticker_24h),
             "klines": Method(self.klines_weight, self.klines),
         }
@@ -170,24 +173,48 @@ class MarketData:
         return DEPTH_LIMITS.get(500 if limit is None else limit, 1)
 
     def depth(self, params: Params, now_ms: int) -> Any:
+        """The view's book at its last diff-depth event (§6.1, §7.4): ``lastUpdateId`` is the
+        id of the last update applied, which every speed's diff-depth chain covers (§4.9)."""
+        limit = _int(params, "limit")
+        return self._snapshot(params, 500 if limit is None else limit, now_ms)
+
+    def rpi_depth_weight(self, params: Params) -> int:
+        return 20
+
+    def rpi_depth(self, params: Params, now_ms: int) -> Any:
+        """``GET /fapi/v1/rpiDepth`` (§4.11): the simulated books hold no RPI orders, so it
+        is the plain book, limit 1000 unless asked otherwise."""
+        limit = _int(params, "limit")
+        return self._snapshot(params, 1000 if limit is None else limit, now_ms)
+
+    def _snapshot(self, params: Params, limit: int, now_ms: int) -> msgspec.Raw:
         view = self._symbol(params, required=True)
         assert view is not None
-        limit = _int(params, "limit")
-        limit = 500 if limit is None else limit
         if limit not in DEPTH_LIMITS:
             raise RequestRefused(-4021, f"{limit} is not valid depth limit")
         book = self.view.book(view)
-        pd, qd = view.inst.price_decimals, view.inst.qty_decimals
-        answer: dict[str, Any] = {"lastUpdateId": book.last_update_id}
+        # The levels are encoded once per book state and limit: a book that has not moved
+        # answers a thousand-level request from bytes (only `E` is new each time).
+        key = (view.inst.symbol, limit)
+        state = (book.last_update_id, book is view.book)
+        cached = self._depth_levels.get(key)
+        if cached is None or cached[0] != state:
+            pd, qd = view.inst.price_decimals, view.inst.qty_decimals
+            levels = _encode(
+                {
+                    "bids": [[fixed(p, pd), fixed(q, qd)] for p, q in book.top_bids(limit)],
+                    "asks": [[fixed(p, pd), fixed(q, qd)] for p, q in book.top_asks(limit)],
+                }
+            )
+            cached = self._depth_levels[key] = (state, levels[1:])  # `"bids":…,"asks":…}`
         if self._cm:
-            answer.update(symbol=view.inst.symbol, pair=view.inst.pair)
-        answer.update(
-            E=now_ms,
-            T=view.book_time_ms,
-            bids=[[fixed(p, pd), fixed(q, qd)] for p, q in book.top_bids(limit)],
-            asks=[[fixed(p, pd), fixed(q, qd)] for p, q in book.top_asks(limit)],
-        )
-        return answer
+            inst = view.inst
+            head = b'{"lastUpdateId":%d,"symbol":"%s","pair":"%s","E":%d,"T":%d,' % (
+                book.last_update_id, inst.symbol.encode(), inst.pair.encode(), now_ms, view.book_time_ms,
+            )  # fmt: skip
+        else:
+            head = b'{"lastUpdateId":%d,"E":%d,"T":%d,' % (book.last_update_id, now_ms, view.book_time_ms)
+        return msgspec.Raw(head + cached[1])
 
     # -- 24 h ticker (§7.7) ----------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class RestApi:
         }
         if market is Market.UM:
             self.routes["/fapi/v2/ticker/price"] = m["ticker.price"]
+            self.routes["/fapi/v1/rpiDepth"] = m["rpiDepth"]  # USDⓈ-M only (§4.11)
 
     def handles(self, path: str) -> bool:
         return path in self.routes or path.startswith(("/fapi/", "/dapi/", "/api/", "/futures/"))

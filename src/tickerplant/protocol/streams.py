@@ -12,9 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamKind
 
 __all__ = [
+    "DEPTH_KINDS",
     "SERVED_KINDS",
     "Resolution",
     "Route",
@@ -36,7 +38,7 @@ class Route(enum.Enum):
     PRIVATE = "private"
 
 
-# What tickerplant produces today; every other kind parses but never delivers.
+# What every source of tickerplant serves, the relay included (it relays these kinds).
 SERVED_KINDS = frozenset(
     {
         StreamKind.BOOK_TICKER,
@@ -49,6 +51,12 @@ SERVED_KINDS = frozenset(
         StreamKind.AGG_TRADE,
     }
 )
+
+# The book-depth streams (§4.8, §4.9, §4.11): the plant derives them from its books, so
+# they deliver wherever it keeps books (the simulator, a replay's plays); a relay does not
+# relay them yet. Every other kind parses but never delivers.
+DEPTH_KINDS = frozenset({StreamKind.DEPTH, StreamKind.PARTIAL_DEPTH, StreamKind.RPI_DEPTH})
+_DELIVERED_KINDS = SERVED_KINDS | DEPTH_KINDS
 
 # High-frequency book data lives under /public, everything else under /market (spec §2.2).
 _PUBLIC_KINDS = frozenset(
@@ -155,7 +163,7 @@ def resolve(
     stream = parse(name)
     if stream is None:
         return Resolution(None, "not a stream name (see the stream grammar, spec §3.5)")
-    if stream.kind not in SERVED_KINDS:
+    if stream.kind not in _DELIVERED_KINDS:
         return Resolution(None, f"{stream.kind.value} streams are not produced by tickerplant")
     symbol = stream.symbol
     if symbol is not None:
@@ -170,6 +178,9 @@ def resolve(
                     "for uppercase (start with --lenient-case to accept it)",
                 )
             symbol = lower
+        market = getattr(symbols[lower], "market", Market.UM)
+        if stream.kind is StreamKind.RPI_DEPTH and market is not Market.UM:
+            return Resolution(None, "rpiDepth streams are USDⓈ-M only (spec §4.11)")
     if strict_routing:
         wanted = Route.PUBLIC if stream.kind in _PUBLIC_KINDS else Route.MARKET
         allowed = {wanted, Route.UNROUTED} if wanted is Route.PUBLIC else {wanted}
