@@ -40,7 +40,6 @@ async def test_the_market_is_asked_of_the_url_and_the_snapshots_read(
     assert snapshot.symbol == (symbol if market is Market.CM else None)
 
 
-@pytest.mark.skip(reason="needs the server's depth streams (issue 10, point 3); enable once merged")
 @pytest.mark.parametrize(("market", "symbol"), PAIRS)
 async def test_a_book_kept_from_tickerplant_agrees_with_its_snapshots(
     start_server: StartServer, market: Market, symbol: str
