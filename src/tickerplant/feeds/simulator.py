@@ -17,7 +17,7 @@ activity cluster (``fair_price``). Order flow arrives as a Poisson process of *a
 
 After its order, every action lets the book *follow* the fair price: when the best ask has
 fallen below the fair price (or the best bid risen above it), makers pull up to
-``_FOLLOW_LEVELS`` stale quotes and move most of the queue behind the new touch, so the
+``_FOLLOW_LEVELS`` stale quotes and move the queues behind the new touch, so the
 touch stays a tick wide while the price walks. Last, the far ends keep the depth: a side
 thinner than ``book_shape.LOW`` gets up to ``book_shape.REFILL`` new levels beyond its far
 end, one deeper than ``book_shape.HIGH`` loses its farthest. Each action so does a bounded
@@ -31,17 +31,22 @@ the same time; update ids increase by one per action, trade ids by one per fill.
 Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 
 - depth: every side holds at least 1,000 levels at every moment sampled, so a
-  ``limit=1000`` depth answer is full (``test_books_stay_deep``);
+  ``limit=1000`` depth answer is full, kept a few levels per action
+  (``test_books_stay_deep``). The one exception is physical: bids of a symbol whose price
+  falls below 1,000 ticks have fewer prices left than that;
 - the touch is one tick wide most of the time on the liquid symbols
   (``test_the_touch_is_one_tick_wide_on_liquid_symbols``);
 - size rests at the scale of the real market and grows away from the touch: BTCUSDT holds
   several BTC at the touch and hundreds within 1 % of the mid; thinner contracts less, in
   proportion to their activity (``test_depth_at_the_scale_of_the_market``,
   ``test_resting_size_grows_away_from_the_touch``);
-- order and trade sizes are heavy-tailed: the 99th percentile of trade sizes is dozens of
-  medians, where an exponential law gives under seven (``test_trade_sizes_are_heavy_tailed``);
+- order and trade sizes are heavy-tailed: the 99th percentile of trade sizes lies more than
+  a dozen medians out, where an exponential law gives under seven, and the kurtosis of
+  order sizes runs into the thousands (``test_trade_sizes_are_heavy_tailed``,
+  ``test_order_sizes_have_a_power_law_tail``);
 - volatility clusters: absolute mid returns are positively autocorrelated at short lags
-  (``test_volatility_clusters``), and so does activity: per-second action counts are
+  (``test_volatility_clusters``); activity clusters too: a symbol's per-second action
+  counts are autocorrelated, where a constant-rate Poisson flow's are not
   (``test_activity_clusters``);
 - never crossed, no side ever empty, ids and update contract as above
   (``test_invariants_hold_after_every_action`` and the property test);
@@ -91,7 +96,6 @@ _CANCEL_DEPTH = 5.0
 _P_CHURN_CANCEL = 0.35
 _P_CHURN_INSERT = 0.9  # mean index, from the touch, of the level a near cancel hits
 _FOLLOW_LEVELS = 2  # stale quotes pulled per action at most
-_QUEUE_MOVED = 1.0  # share of the old best queue that moves to the new best
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
@@ -375,8 +379,8 @@ class Simulator:
 
     def _follow(self, state: SimulatedSymbol, fair: float) -> None:
         """When the fair price has passed the best ask (bid), makers pull up to
-        ``_FOLLOW_LEVELS`` stale asks (bids), requeue most of the best one at the fair
-        price, and move most of the bid (ask) queue up behind the new best ask (bid)."""
+        ``_FOLLOW_LEVELS`` stale asks (bids), requeue the best one at the fair price, and
+        move the bid (ask) queue up behind the new best ask (bid)."""
         book, tick = state.book, state.tick
         half = tick / 2
         if book.ask_prices[0] + half < fair:
@@ -387,21 +391,22 @@ class Simulator:
             requeue = math.floor(fair / tick + 0.5) * tick
         else:
             return
-        queue = side[prices[-1] if is_bid else prices[0]]
+        queue = 0  # the best queue, which its makers requeue
         for _ in range(_FOLLOW_LEVELS):
             stale = prices[-1] if is_bid else prices[0]
             if len(prices) == 1 or ((stale - half <= fair) if is_bid else (stale + half >= fair)):
                 break
+            queue = queue or side[stale]
             self._set(state, is_bid, stale, 0)
-        moved = max(state.min_qty, int(queue * _QUEUE_MOVED) // state.step * state.step)
-        self._set(state, is_bid, requeue, side.get(requeue, 0) + moved)
+        if queue:
+            self._set(state, is_bid, requeue, side.get(requeue, 0) + queue)
         if is_bid:
             self._move_queue(state, False, book.bid_prices[-1] + tick)
         else:
             self._move_queue(state, True, book.ask_prices[0] - tick)
 
     def _move_queue(self, state: SimulatedSymbol, is_bid: bool, target: int) -> None:
-        """Makers move most of the best queue to ``target``, a better price, and someone
+        """Makers move the best queue to ``target``, a better price, and someone
         fills one tick of the hole they leave."""
         book, tick = state.book, state.tick
         side = book.bids if is_bid else book.asks
@@ -409,11 +414,8 @@ class Simulator:
         if (target <= best) if is_bid else (target >= best):
             return
         queue = side[best]
-        moved = int(queue * _QUEUE_MOVED) // state.step * state.step
-        if queue - moved < state.min_qty:
-            moved = queue
-        self._set(state, is_bid, best, queue - moved)
-        self._set(state, is_bid, target, side.get(target, 0) + max(moved, state.min_qty))
+        self._set(state, is_bid, best, 0)
+        self._set(state, is_bid, target, side.get(target, 0) + queue)
         hole = abs(target - best) // tick
         if hole > 1:
             offset = (1 + int(self._random() * (hole - 1))) * tick
