@@ -16,9 +16,9 @@ activity cluster (``fair_price``). Order flow arrives as a Poisson process of *a
 - churn of the deep book: a cancel, a new order in a hole, or a resized level, anywhere.
 
 After its order, every action lets the book *follow* the fair price: when the best ask has
-fallen below the fair price (or the best bid risen above it), makers pull up to
-``_FOLLOW_LEVELS`` stale quotes and move the queues behind the new touch, so the
-touch stays a tick wide while the price walks. Last, the far ends keep the depth: a side
+fallen ``_FOLLOW_SLACK`` ticks below the fair price (or the best bid risen as far above
+it), makers pull up to ``_FOLLOW_LEVELS`` stale quotes and move the queues behind the new
+touch, so the touch stays a tick wide while the price walks. Last, the far ends keep the depth: a side
 thinner than ``book_shape.LOW`` gets up to ``book_shape.REFILL`` new levels beyond its far
 end, one deeper than ``book_shape.HIGH`` loses its farthest. Each action so does a bounded
 amount of work and changes a handful of levels, whatever the depth.
@@ -90,12 +90,13 @@ _MAX_SWEEP = 8  # levels a taker order reaches at most (price protection)
 _LEAN = 0.3  # how far the fair price's lean tilts the taker side from even
 _LEAN_TICKS = 4.0  # a lean of this many ticks tilts it fully
 _P_LADDER = 0.5  # of passive orders: a market maker's, sized to the book's profile
-_CANCEL_DEPTH = 5.0
+_CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hits
 # Deep churn: a cancel, else an order in the hole beyond (a resize where there is none).
 # Inserts outnumber cancels, so the depth holds where holes are as common as they are here.
 _P_CHURN_CANCEL = 0.35
-_P_CHURN_INSERT = 0.9  # mean index, from the touch, of the level a near cancel hits
+_P_CHURN_INSERT = 0.9
 _FOLLOW_LEVELS = 2  # stale quotes pulled per action at most
+_FOLLOW_SLACK = 2.5  # ticks the fair price passes the touch by before makers react
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
@@ -378,15 +379,16 @@ class Simulator:
     # --- the book follows the fair price; the far ends keep the depth ------------------
 
     def _follow(self, state: SimulatedSymbol, fair: float) -> None:
-        """When the fair price has passed the best ask (bid), makers pull up to
+        """When the fair price has passed the best ask (bid) by the slack, makers pull up to
         ``_FOLLOW_LEVELS`` stale asks (bids), requeue the best one at the fair price, and
         move the bid (ask) queue up behind the new best ask (bid)."""
         book, tick = state.book, state.tick
         half = tick / 2
-        if book.ask_prices[0] + half < fair:
+        slack = tick * _FOLLOW_SLACK
+        if book.ask_prices[0] + slack < fair:
             is_bid, prices, side = False, book.ask_prices, book.asks
             requeue = math.ceil(fair / tick - 0.5) * tick
-        elif book.bid_prices[-1] - half > fair:
+        elif book.bid_prices[-1] - slack > fair:
             is_bid, prices, side = True, book.bid_prices, book.bids
             requeue = math.floor(fair / tick + 0.5) * tick
         else:
