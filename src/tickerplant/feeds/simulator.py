@@ -232,7 +232,7 @@ class Simulator:
         if kind < _P_TAKE:
             self._take(state, fair, now_ms, out)
         elif kind < _P_QUOTE:
-            self._quote(state, is_bid, fair)
+            self._quote(state, is_bid)
         elif kind < _P_PLACE:
             self._place(state, is_bid)
         elif kind < _P_CANCEL:
@@ -274,8 +274,9 @@ class Simulator:
     # --- the orders ----------------------------------------------------------------------
 
     def _take(self, state: SimulatedSymbol, fair: float, now_ms: int, out: list[MarketUpdate]) -> None:
-        """A taker order: fills level by level up to ``_MAX_SWEEP`` levels; a limit order
-        rests what it could not fill at its limit, a market order drops it."""
+        """A taker order: fills level by level up to ``_MAX_SWEEP`` levels, never the whole
+        side; a limit order rests what it could not fill at its limit, a market order (with
+        price protection) drops it."""
         random_, book, tick = self._random, state.book, state.tick
         bid, ask = book.bid_prices[-1], book.ask_prices[0]
         lean = (2 * fair - bid - ask) / (2 * tick * _LEAN_TICKS)  # the fair price's pull
@@ -283,7 +284,10 @@ class Simulator:
         is_buy = random_() < 0.5 + _LEAN * lean
         qty = state.sizes.lots(random_(), _TAKER_SCALE) * state.step
         opposite = book.ask_prices if is_buy else book.bid_prices
-        reach = min(_MAX_SWEEP, len(opposite))
+        if len(opposite) < 2:  # never sweep a side bare (bids squeezed against a price of 0)
+            self._place(state, is_buy)
+            return
+        reach = min(_MAX_SWEEP, len(opposite) - 1)
         rests = random_() >= _P_MARKET
         through = placement_ticks(random_()) * tick
         if is_buy:
@@ -291,7 +295,6 @@ class Simulator:
         else:
             limit = max(opposite[-reach], bid - through) if rests else opposite[-reach]
         fills = book.take(not is_buy, qty, limit)
-        resting = book.asks if is_buy else book.bids
         taken = self._changed[not is_buy]
         trade_id, symbol = state.next_trade_id, state.symbol
         filled = 0
@@ -304,12 +307,10 @@ class Simulator:
         if rests and filled < qty:
             own = book.bids if is_buy else book.asks
             self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
-        if not resting:  # cannot happen with deep books; a side is never left empty
-            raise AssertionError(f"{symbol}: a taker order emptied a side")
 
-    def _quote(self, state: SimulatedSymbol, is_bid: bool, fair: float) -> None:
-        """A maker steps in front of a spread wider than a tick, on the fair price's side
-        of it; else joins the queue at the best price."""
+    def _quote(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A maker steps in front of a spread wider than a tick, else joins the queue at
+        the best price."""
         book, tick = state.book, state.tick
         bid, ask = book.bid_prices[-1], book.ask_prices[0]
         qty = state.shape.quote_qty(self._random())
