@@ -43,7 +43,13 @@ CLIENT_USERS_IN_FEEDS = {"feeds/relay.py"}
 PURE = [
     *sorted((SRC / "market").glob("*.py")),
     *sorted((SRC / "protocol").glob("*.py")),
-    *(SRC / "feeds" / name for name in ("simulator.py", "replay.py", "replay_instruments.py")),
+    *(
+        SRC / "feeds" / name
+        for name in (
+            "simulator.py", "simulated_symbol.py", "simulated_history.py", "book_shape.py",
+            "order_flow.py", "fair_price.py", "replay.py", "replay_instruments.py",
+        )
+    ),
     *(
         SRC / "client" / name
         for name in (
