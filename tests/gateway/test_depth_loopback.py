@@ -93,9 +93,18 @@ async def test_a_local_book_from_diff_depth_and_a_snapshot_equals_a_later_snapsh
         headers, later = await get(plant, "/fapi/v1/depth?symbol=BTCUSDT&limit=1000")
         assert headers["X-MBX-USED-WEIGHT-1M"] == "40", "limit 1000 weighs 20 (§7.4)"
     assert later["lastUpdateId"] == local.update_id, "nothing moved since the last push"
+    # A local book knows the levels its snapshot held and every level that changed since:
+    # it is exact down to the snapshot's deepest prices. Deeper levels that never changed,
+    # and that a later limit=1000 answer reaches because the book shifted, it cannot know:
+    # so it is with Binance's books too.
+    lowest_bid = min(float(p) for p, _ in snapshot["bids"])
+    highest_ask = max(float(p) for p, _ in snapshot["asks"])
     bids, asks = levels(later)
-    assert bids == sorted(((p, q) for p, q in local.bids.items()), reverse=True)[: len(bids)]
-    assert asks == sorted((p, q) for p, q in local.asks.items())[: len(asks)]
+    assert len(bids) == len(asks) == 1000, "the simulated book is at least 1,000 levels deep"
+    known_bids = sorted(((p, q) for p, q in local.bids.items() if p >= lowest_bid), reverse=True)
+    known_asks = sorted((p, q) for p, q in local.asks.items() if p <= highest_ask)
+    assert [level for level in bids if level[0] >= lowest_bid] == known_bids[: len(bids)]
+    assert [level for level in asks if level[0] <= highest_ask] == known_asks[: len(asks)]
     async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:
         await api.send('{"id":1,"method":"depth","params":{"symbol":"BTCUSDT","limit":1000}}')
         reply = json.loads(await api.recv())

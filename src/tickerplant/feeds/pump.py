@@ -53,7 +53,18 @@ class SimulatedMarket:
             current: list[StreamMessage] = []
             plant.snapshot(now_ms, current)
             sink.bus.publish(market, current)
-        self.updates_processed += Dispatcher(sink.plants, sink.bus)(simulator.initial_updates(now_ms), now_ms)
+        # The initial books: the views learn them (the internal diff), and every depth
+        # stream's chain starts from them rather than pushing them whole.
+        initial = simulator.initial_updates(now_ms)
+        for market, plant in sink.plants.items():
+            books: list[StreamMessage] = []
+            for update in initial:
+                if update.symbol in plant.symbols:
+                    plant.apply(update, now_ms, books)
+            plant.end_batch(now_ms, books)
+            plant.start_depth_chains()
+            sink.bus.publish(market, books)
+        self.updates_processed += len(initial)
 
     async def run(self, sink: Sink) -> None:
         simulator = self.simulator

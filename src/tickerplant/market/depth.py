@@ -158,6 +158,19 @@ class BookDepth:
         self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS]
         self.next_tick_ms = min(self._next_ms)
 
+    def start_here(self) -> None:
+        """The books as they stand are where every chain starts: a source's initial books
+        (the simulator's thousands of levels a side) are what a snapshot gives a client,
+        not a first event of every level, which would cost every speed's push of every
+        symbol at start and tell a synced client nothing."""
+        for depth in self.symbols:
+            depth.bids_touched = set()
+            depth.asks_touched = set()
+            for chain in depth.chains:
+                chain.previous_id = depth.book.last_update_id
+                chain.bids = set()
+                chain.asks = set()
+
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every speed due at ``now_ms``, for every symbol whose book moved."""
         due = []

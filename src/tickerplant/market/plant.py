@@ -185,6 +185,11 @@ class Plant:
             state.depth_asks = {}
         self._depth_dirty.clear()
 
+    def start_depth_chains(self) -> None:
+        """The books as they stand start every depth stream's chain (``BookDepth.start_here``):
+        call once the source's initial books are applied and their batch ended."""
+        self._depth.start_here()
+
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Publish every periodic stream that is due at ``now_ms``."""
         encode = self._encode
