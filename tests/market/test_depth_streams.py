@@ -10,10 +10,11 @@ from typing import Any
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from plant_inputs import book, instrument
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.book import OrderBook
-from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant import Plant
 from tickerplant.market.units import to_units
@@ -23,22 +24,6 @@ from tickerplant.market.view import MarketView
 T0 = 1_767_225_600_000  # a multiple of 500 ms: the speeds push on their multiples
 SPEEDS = {"btcusdt@depth": 250, "btcusdt@depth@500ms": 500, "btcusdt@depth@100ms": 100}
 DIFF = list(SPEEDS)
-
-
-def instrument(market: Market) -> Instrument:
-    if market is Market.UM:
-        return Instrument(
-            "BTCUSDT", "BTCUSDT", market, ContractType.PERPETUAL, "BTC", "USDT", "USDT",
-            2, 10, 3, 1, 1, 1_000_000, 1, 0, 4_133_404_800_000, 9_000_000, 0.03, 1.0,
-        )  # fmt: skip
-    return Instrument(
-        "BTCUSD_PERP", "BTCUSD", market, ContractType.PERPETUAL, "BTC", "USD", "BTC",
-        1, 1, 0, 1, 1, 1_000_000, 100, 0, 4_133_404_800_000, 900_000, 0.03, 1.0,
-    )  # fmt: skip
-
-
-def book(symbol: str, u: int, t: int, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> BookUpdate:
-    return BookUpdate(symbol, u, t, tuple(Level(*b) for b in bids), tuple(Level(*a) for a in asks))
 
 
 def step(plant: Plant, updates: list[BookUpdate], now_ms: int) -> list[StreamMessage]:

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import msgspec
+from plant_inputs import book, instrument
 
-from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant import Plant
-from tickerplant.market.updates import BookUpdate, Level, Trade
+from tickerplant.market.updates import Trade
 
 T0 = 1_767_225_600_000
-
-
-def instrument(market: Market) -> Instrument:
-    if market is Market.UM:
-        return Instrument(
-            "BTCUSDT", "BTCUSDT", market, ContractType.PERPETUAL, "BTC", "USDT", "USDT",
-            2, 10, 3, 1, 1, 1_000_000, 1, 0, 4_133_404_800_000, 9_000_000, 0.03, 1.0,
-        )  # fmt: skip
-    return Instrument(
-        "BTCUSD_PERP", "BTCUSD", market, ContractType.PERPETUAL, "BTC", "USD", "BTC",
-        1, 1, 0, 1, 1, 1_000_000, 100, 0, 4_133_404_800_000, 900_000, 0.03, 1.0,
-    )  # fmt: skip
-
-
-def book(symbol: str, u: int, t: int, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> BookUpdate:
-    return BookUpdate(symbol, u, t, tuple(Level(*b) for b in bids), tuple(Level(*a) for a in asks))
 
 
 def test_um_book_ticker_bytes_in_the_live_key_order() -> None:
