@@ -76,7 +76,13 @@ class ReplaySource:
         # for their symbols would add tickers the recording never had.
         public_symbols = {file.symbol for file in self.files.public}
         plants = {
-            market: Plant(market, [i for i in insts if i.symbol in public_symbols], now_ms=start_us // 1000)
+            # Public files hold no depth (spec §9.2): no depth streams of a recorded top of book
+            market: Plant(
+                market,
+                [i for i in insts if i.symbol in public_symbols],
+                now_ms=start_us // 1000,
+                depth_streams=False,
+            )
             for market, insts in self.files.instruments.items()
         }
         self.replayer = Replayer(events, plants, start_us)

@@ -95,7 +95,10 @@ class Plant:
         *,
         now_ms: int,
         window_ms: int = DAY_MS,
+        depth_streams: bool = True,
     ) -> None:
+        """``depth_streams`` False: no client-facing depth streams (a source whose books are
+        only a recorded top of book); the internal diff still keeps the views' books."""
         self.market = market
         self.symbols: dict[str, SymbolState] = {
             inst.symbol: SymbolState(inst, window_ms) for inst in instruments
@@ -110,11 +113,14 @@ class Plant:
         # real-time !bookTicker (COIN-M) has no cadence: never due
         self._next_all_book_ms = now_ms + self._all_book_interval_ms if um else _NEVER_MS
         self._depth_dirty: list[SymbolState] = []
-        self._depth = BookDepth((state.depth for state in self.symbols.values()), now_ms, self._encode)
+        self._depth_streams = depth_streams
+        depths = (state.depth for state in self.symbols.values()) if depth_streams else ()
+        self._depth = BookDepth(depths, now_ms, self._encode)
 
     @property
     def next_tick_ms(self) -> int:
-        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, self._depth.next_tick_ms)
+        depth_ms = self._depth.next_tick_ms if self._depth_streams else _NEVER_MS
+        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms)
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades into the rolling windows without publishing anything."""
@@ -171,8 +177,9 @@ class Plant:
         """Publish one diff-depth event per symbol whose book changed in this batch."""
         encode = self._encode
         for state in self._depth_dirty:
-            depth, bids, asks = state.depth, state.depth_bids, state.depth_asks
-            depth.changed(bids.keys(), asks.keys(), state.depth_time_ms)
+            bids, asks = state.depth_bids, state.depth_asks
+            if self._depth_streams:
+                state.depth.changed(bids.keys(), asks.keys(), state.depth_time_ms)
             event = payloads.depth_levels(
                 state.inst, state.depth_first_id, state.depth_last_id, state.depth_previous_id,
                 state.depth_time_ms, now_ms,
@@ -194,7 +201,7 @@ class Plant:
         """Publish every periodic stream that is due at ``now_ms``."""
         encode = self._encode
         states = self.symbols.values()
-        if now_ms >= self._depth.next_tick_ms:
+        if self._depth_streams and now_ms >= self._depth.next_tick_ms:
             # A replay ticks between the updates of a batch: what it applied so far counts.
             for state in self._depth_dirty:
                 state.depth.changed(state.depth_bids.keys(), state.depth_asks.keys(), state.depth_time_ms)
