@@ -22,9 +22,9 @@ SECONDS = 1000 * MS
 async def eventually(holds: Callable[[], bool], timeout_s: float = 5 * SECONDS) -> None:
     """Return as soon as ``holds()`` is true; fail after ``timeout_s``.
 
-    Polls every millisecond of loop time, so the sockets and callbacks the condition
-    depends on keep running: a deadline for what must happen, not a wait for time to pass.
+    Yields to the loop between looks, so the sockets and callbacks the condition depends
+    on keep running: a deadline for what must happen, never a wait for time to pass.
     """
     async with asyncio.timeout(timeout_s):
         while not holds():
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0)

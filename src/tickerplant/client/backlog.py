@@ -33,7 +33,13 @@ import msgspec
 
 from tickerplant.client.events import MarketEvent, Reply, UnknownEvent
 
-__all__ = ["BATCH", "Backlog", "Lagged", "Mark", "MarkKind"]
+__all__ = ["BATCH", "MAX_BUFFERED", "PAUSE_AT", "RESUME_AT", "Backlog", "Lagged", "Mark", "MarkKind"]
+
+# The default bounds, in items: stop reading past PAUSE_AT, read again below RESUME_AT,
+# drop the oldest (reported as Lagged) past MAX_BUFFERED.
+PAUSE_AT = 50_000
+RESUME_AT = 10_000
+MAX_BUFFERED = 1_000_000
 
 # Frames settled per call of ``settle``: enough that its fixed costs vanish per item, few
 # enough that the first item waits ~0.1 ms at most.
@@ -88,9 +94,9 @@ class Backlog(Generic[F, T]):
     def __init__(
         self,
         *,
-        pause_at: int = 50_000,
-        resume_at: int = 10_000,
-        max_buffered: int = 1_000_000,
+        pause_at: int = PAUSE_AT,
+        resume_at: int = RESUME_AT,
+        max_buffered: int = MAX_BUFFERED,
         reading: Callable[[bool], object] = lambda reading: None,
     ) -> None:
         self.pause_at = pause_at

@@ -23,7 +23,7 @@ from typing import TypeAlias
 
 import msgspec
 
-from tickerplant.client.backlog import Backlog, Lagged, Mark, MarkKind
+from tickerplant.client.backlog import MAX_BUFFERED, PAUSE_AT, RESUME_AT, Backlog, Lagged, Mark, MarkKind
 from tickerplant.client.events import MarketEvent, Reply, StreamDecoder, UnknownEvent
 from tickerplant.client.sequencing import DELIVER, Gap, Sequencer
 
@@ -39,9 +39,9 @@ class Delivery(Backlog[bytes, StreamItem]):
         self,
         *,
         numbers: type[Decimal] | type[str] = Decimal,
-        pause_at: int = 50_000,
-        resume_at: int = 10_000,
-        max_buffered: int = 1_000_000,
+        pause_at: int = PAUSE_AT,
+        resume_at: int = RESUME_AT,
+        max_buffered: int = MAX_BUFFERED,
         reading: Callable[[bool], object] = lambda reading: None,
     ) -> None:
         super().__init__(pause_at=pause_at, resume_at=resume_at, max_buffered=max_buffered, reading=reading)

@@ -17,7 +17,7 @@ from typing import NamedTuple, TypeAlias
 
 import msgspec
 
-from tickerplant.client.backlog import Backlog, Lagged, Mark, MarkKind
+from tickerplant.client.backlog import MAX_BUFFERED, PAUSE_AT, RESUME_AT, Backlog, Lagged, Mark, MarkKind
 from tickerplant.client.combined import split_combined
 from tickerplant.client.events import Reply, StreamDecoder
 
@@ -52,9 +52,9 @@ class RawDelivery(Backlog[Stamped, RawItem]):
     def __init__(
         self,
         *,
-        pause_at: int = 50_000,
-        resume_at: int = 10_000,
-        max_buffered: int = 1_000_000,
+        pause_at: int = PAUSE_AT,
+        resume_at: int = RESUME_AT,
+        max_buffered: int = MAX_BUFFERED,
         reading: Callable[[bool], object] = lambda reading: None,
     ) -> None:
         super().__init__(pause_at=pause_at, resume_at=resume_at, max_buffered=max_buffered, reading=reading)

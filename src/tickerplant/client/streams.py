@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from tickerplant.client.backlog import Backlog, Lagged
+from tickerplant.client.backlog import MAX_BUFFERED, PAUSE_AT, RESUME_AT, Backlog, Lagged
 from tickerplant.client.backoff import backoff
 from tickerplant.client.combined import split_combined
 from tickerplant.client.connections import StreamConnections
@@ -174,9 +174,9 @@ class MarketStreams(_Streams[StreamItem]):
         control_burst: int = 5,
         reply_timeout_s: float = 10.0,
         numbers: type[Decimal] | type[str] = Decimal,
-        pause_at: int = 50_000,
-        resume_at: int = 10_000,
-        max_buffered: int = 1_000_000,
+        pause_at: int = PAUSE_AT,
+        resume_at: int = RESUME_AT,
+        max_buffered: int = MAX_BUFFERED,
         delays: Callable[[], Iterator[float]] = backoff,
         clock: Clock | None = None,
     ) -> None:
@@ -227,9 +227,9 @@ class RawStreams(_Streams[RawItem]):
         control_burst: int = 5,
         reply_timeout_s: float = 10.0,
         numbers: type[Decimal] | type[str] = Decimal,
-        pause_at: int = 50_000,
-        resume_at: int = 10_000,
-        max_buffered: int = 1_000_000,
+        pause_at: int = PAUSE_AT,
+        resume_at: int = RESUME_AT,
+        max_buffered: int = MAX_BUFFERED,
         delays: Callable[[], Iterator[float]] = backoff,
         clock: Clock | None = None,
     ) -> None:
