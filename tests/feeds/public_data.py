@@ -91,5 +91,7 @@ def book_lines(rng: random.Random, n: int, start_ms: int, mid: float) -> list[tu
 
 
 def window(rows: list[Row], now_ms: int) -> list[Row]:
-    """The rows a rolling 24 h window holds at ``now_ms``: time in (now - 24 h, now]."""
-    return [r for r in rows if now_ms - DAY_MS < r.time_ms <= now_ms]
+    """The rows a rolling 24 h window holds at ``now_ms``: from the whole minute 24 h ago
+    (spec §4.3) to now."""
+    opens = (now_ms - DAY_MS) // 60_000 * 60_000
+    return [r for r in rows if opens <= r.time_ms <= now_ms]

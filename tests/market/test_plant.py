@@ -81,10 +81,14 @@ def test_mini_ticker_is_a_true_rolling_24h_window() -> None:
     )
     plant.tick(T0 + 2000, out)
     mini = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusdt@miniTicker"]
+    assert [m["o"] for m in mini] == ["90000.00"]  # its minute, 24 h ago, still opens the window
+    out.clear()
+    plant.tick(T0 + 60_000, out)
+    mini = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusdt@miniTicker"]
     assert mini == [{
-        "e": "24hrMiniTicker", "E": T0 + 2000, "s": "BTCUSDT", "c": "89000.00", "o": "91000.00",
+        "e": "24hrMiniTicker", "E": T0 + 60_000, "s": "BTCUSDT", "c": "89000.00", "o": "91000.00",
         "h": "91000.00", "l": "89000.00", "v": "0.750", "q": "67750.00000",
-    }]  # fmt: skip — the first trade left the window 1 s before
+    }]  # fmt: skip — the window opens on the minute 24 h ago (spec §4.3): the first trade's has passed
 
 
 def test_all_mini_ticker_every_second_with_changed_symbols_only() -> None:

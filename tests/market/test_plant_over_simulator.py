@@ -14,6 +14,7 @@ from tickerplant.market.updates import BookUpdate, Trade
 
 T0 = 1_767_225_600_000
 DAY = 86_400_000
+MINUTE_MS = 60_000
 
 
 def test_mini_ticker_volume_is_the_sum_of_trades_in_the_window_and_u_increases() -> None:
@@ -53,7 +54,8 @@ def test_mini_ticker_volume_is_the_sum_of_trades_in_the_window_and_u_increases()
             latest[payload["s"]] = payload
     for inst in instruments:
         mini = latest[inst.symbol]
-        in_window = [t for t in trades if t.symbol == inst.symbol and mini["E"] - DAY < t.time_ms <= mini["E"]]
+        opens = (mini["E"] - DAY) // MINUTE_MS * MINUTE_MS  # on the minute 24 h ago (spec §4.3)
+        in_window = [t for t in trades if t.symbol == inst.symbol and opens <= t.time_ms <= mini["E"]]
         step = Decimal(1).scaleb(-inst.qty_decimals)
         assert Decimal(mini["v"]) == sum(t.qty for t in in_window) * step
         tick = Decimal(1).scaleb(-inst.price_decimals)

@@ -1,35 +1,54 @@
 """Rolling 24 h trade statistics: the figures behind miniTicker, ticker and REST 24hr.
 
 Binance's 24 h statistics are a *rolling* window, "from 24 hours before the update to the
-update, not over a UTC day" (spec §4.2): open is the first trade price still inside the
-window, high and low the extremes of the trades inside it, close the last trade price.
+update, not over a UTC day" (spec §4.2), and the live window opens on a whole minute:
+``O`` is the start of the minute 24 h ago and ``C`` is about ``E`` (spec §4.3, [CAP]).
+So the window is kept as it is defined: per-minute buckets (open, high, low, volume,
+quote volume, first trade id, count), the oldest being the minute 24 h ago and the
+newest the minute still open. Its memory is bounded by design, whatever the trade rate:
+at most ``window_ms / bucket_ms + 1`` buckets (1,441 for a day of minutes) per symbol.
 
-The window is a deque of trades in arrival order. Volume sums are kept incrementally, in
-integers, so they stay exact however long the plant runs. High and low come from two
-monotonic deques (the classic sliding-window maximum): each trade enters and leaves each
-deque at most once, so every operation is O(1) amortised, whatever the window holds.
+Sums are kept incrementally, in integers, so they stay exact however long the plant runs.
+High and low come from two monotonic deques over the buckets (the classic sliding-window
+maximum; the open bucket's extreme may only grow, which pops dominated entries from the
+back): each bucket enters and leaves each deque at most once, so every operation is O(1)
+amortised.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-from tickerplant.market.units import DAY_MS
+from tickerplant.market.units import DAY_MS, MINUTE_MS
 
 __all__ = ["RollingWindow"]
 
 
+class _Bucket:
+    """One bucket's trades (a minute, for a day window)."""
+
+    __slots__ = ("count", "first_id", "high", "low", "open", "quote", "start_ms", "volume")
+
+    def __init__(self, start_ms: int, first_id: int, price: int) -> None:
+        self.start_ms = start_ms
+        self.first_id = first_id
+        self.open = self.high = self.low = price
+        self.volume = self.quote = self.count = 0
+
 
 class RollingWindow:
-    """Statistics of the trades whose time lies in ``(now - window_ms, now]``.
+    """Statistics of the trades whose bucket starts at or after the bucket of
+    ``now - window_ms``: for a day of minutes, the trades since the whole minute 24 h ago.
 
-    Trades are expected in non-decreasing time order, as a feed delivers them; equal
-    times are fine. ``add`` evicts relative to the added trade's own time, so memory stays
-    bounded even if nobody calls ``evict``; call ``evict(now_ms)`` before reading to age
-    the window to the present when no trade has come for a while.
+    Trades are expected in non-decreasing time order, as a feed delivers them (one that
+    is older than the open bucket is counted in it). ``add`` evicts relative to the added
+    trade's own time, so memory stays bounded even if nobody calls ``evict``; call
+    ``evict(now_ms)`` before reading to age the window to the present when no trade has
+    come for a while.
     """
 
     __slots__ = (
+        "_buckets",
         "_close",
         "_count",
         "_last_id",
@@ -37,27 +56,24 @@ class RollingWindow:
         "_last_time_ms",
         "_maxima",
         "_minima",
-        "_next_seq",
         "_quote_volume",
-        "_trades",
         "_volume",
+        "bucket_ms",
         "window_ms",
     )
 
-    def __init__(self, window_ms: int = DAY_MS) -> None:
-        if window_ms <= 0:
-            raise ValueError("the window must be positive")
+    def __init__(self, window_ms: int = DAY_MS, bucket_ms: int = MINUTE_MS) -> None:
+        if window_ms <= 0 or bucket_ms <= 0:
+            raise ValueError("the window and its buckets must be positive")
+        if window_ms % bucket_ms:
+            raise ValueError("the window must be a whole number of buckets")
         self.window_ms = window_ms
-        # (time_ms, first trade id, price, qty, quote, trades), oldest first; an aggregate
-        # of several fills at one price is one entry
-        self._trades: deque[tuple[int, int, int, int, int, int]] = deque()
-        # (sequence number, price): prices strictly decreasing / increasing from the left, so
-        # the left end is the window's high / low. A trade's sequence number is its position
-        # in the order of arrival; the oldest trade in the window has sequence number
-        # `_next_seq - len(_trades)`.
+        self.bucket_ms = bucket_ms
+        self._buckets: deque[_Bucket] = deque()  # oldest first; the last one is open
+        # (bucket start, price): prices strictly decreasing / increasing from the left, so
+        # the left end is the window's high / low.
         self._maxima: deque[tuple[int, int]] = deque()
         self._minima: deque[tuple[int, int]] = deque()
-        self._next_seq = 0
         self._volume = 0
         self._quote_volume = 0
         self._count = 0
@@ -72,17 +88,24 @@ class RollingWindow:
         ``trade_id``. ``quote`` is its quote-side amount in whatever integer unit the
         caller chose (quote asset on USDⓈ-M, base asset on COIN-M); it is only summed."""
         self.evict(time_ms)
-        seq = self._next_seq
-        self._next_seq = seq + 1
-        self._trades.append((time_ms, trade_id, price, qty, quote, trades))
-        maxima = self._maxima
-        while maxima and maxima[-1][1] <= price:
-            maxima.pop()
-        maxima.append((seq, price))
-        minima = self._minima
-        while minima and minima[-1][1] >= price:
-            minima.pop()
-        minima.append((seq, price))
+        buckets = self._buckets
+        start = time_ms - time_ms % self.bucket_ms
+        if buckets and buckets[-1].start_ms >= start:
+            bucket = buckets[-1]
+            if price > bucket.high:
+                bucket.high = price
+                self._raise_high(bucket.start_ms, price)
+            elif price < bucket.low:
+                bucket.low = price
+                self._lower_low(bucket.start_ms, price)
+        else:
+            bucket = _Bucket(start, trade_id, price)
+            buckets.append(bucket)
+            self._raise_high(start, price)
+            self._lower_low(start, price)
+        bucket.volume += qty
+        bucket.quote += quote
+        bucket.count += trades
         self._volume += qty
         self._quote_volume += quote
         self._count += trades
@@ -91,24 +114,35 @@ class RollingWindow:
         self._last_id = trade_id + trades - 1
         self._last_time_ms = time_ms
 
+    def _raise_high(self, start_ms: int, high: int) -> None:
+        maxima = self._maxima
+        while maxima and maxima[-1][1] <= high:
+            maxima.pop()
+        maxima.append((start_ms, high))
+
+    def _lower_low(self, start_ms: int, low: int) -> None:
+        minima = self._minima
+        while minima and minima[-1][1] >= low:
+            minima.pop()
+        minima.append((start_ms, low))
+
     def evict(self, now_ms: int) -> bool:
-        """Drop the trades at or before ``now_ms - window_ms``; True if any were dropped."""
-        trades = self._trades
-        cutoff = now_ms - self.window_ms
-        if not trades or trades[0][0] > cutoff:
+        """Drop the buckets before the bucket of ``now_ms - window_ms``; True if any were."""
+        buckets = self._buckets
+        since = now_ms - self.window_ms
+        since -= since % self.bucket_ms
+        if not buckets or buckets[0].start_ms >= since:
             return False
         maxima, minima = self._maxima, self._minima
-        seq = self._next_seq - len(trades)
-        while trades and trades[0][0] <= cutoff:
-            _, _, _, qty, quote, n = trades.popleft()
-            self._volume -= qty
-            self._quote_volume -= quote
-            self._count -= n
-            if maxima[0][0] == seq:
-                maxima.popleft()
-            if minima[0][0] == seq:
-                minima.popleft()
-            seq += 1
+        while buckets and buckets[0].start_ms < since:
+            gone = buckets.popleft()
+            self._volume -= gone.volume
+            self._quote_volume -= gone.quote
+            self._count -= gone.count
+        while maxima and maxima[0][0] < since:
+            maxima.popleft()
+        while minima and minima[0][0] < since:
+            minima.popleft()
         return True
 
     # --- the statistics ------------------------------------------------------------------
@@ -117,15 +151,15 @@ class RollingWindow:
 
     @property
     def open(self) -> int:
-        return self._trades[0][2] if self._trades else self._close
+        return self._buckets[0].open if self._buckets else self._close
 
     @property
     def high(self) -> int:
-        return self._maxima[0][1] if self._maxima else self._close
+        return self._maxima[0][1] if self._buckets else self._close
 
     @property
     def low(self) -> int:
-        return self._minima[0][1] if self._minima else self._close
+        return self._minima[0][1] if self._buckets else self._close
 
     @property
     def close(self) -> int:
@@ -157,20 +191,23 @@ class RollingWindow:
     @property
     def first_id(self) -> int:
         """Id of the first trade in the window; -1 when it is empty."""
-        return self._trades[0][1] if self._trades else -1
+        return self._buckets[0].first_id if self._buckets else -1
 
     @property
     def last_id(self) -> int:
         """Id of the last trade in the window; -1 when it is empty."""
-        return self._last_id if self._trades else -1
+        return self._last_id if self._buckets else -1
 
     @property
     def open_time_ms(self) -> int:
-        """Time of the first trade in the window; the last trade's time when it is empty."""
-        return self._trades[0][0] if self._trades else self._last_time_ms
+        """Start of the oldest bucket holding trades; the last trade's bucket when empty."""
+        if self._buckets:
+            return self._buckets[0].start_ms
+        return self._last_time_ms - self._last_time_ms % self.bucket_ms
 
     def __len__(self) -> int:
-        return len(self._trades)
+        """Buckets held: at most ``window_ms / bucket_ms + 1``."""
+        return len(self._buckets)
 
     def __repr__(self) -> str:
         return (
