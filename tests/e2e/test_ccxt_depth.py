@@ -1,16 +1,18 @@
 """ccxt.pro's `watch_order_book` kept against tickerplant's diff depth (spec §4.9, §10.1).
 
-ccxt subscribes `<id>@depth@100ms`, waits for the acknowledgement, fetches `depth?limit=1000`
-and then applies every event whose `U <= nonce` or `pu == nonce`; anything else raises
-`ChecksumError` and drops its book. The tests drive a manual clock one 100 ms push at a
-time, see each event the plant publishes on the bus for that stream, wait until ccxt's
-book has applied it, and end, with the clock held still, comparing ccxt's whole book with
-a REST snapshot at the same update id.
+ccxt subscribes `<id>@depth@100ms` (with `rpi` on USDⓈ-M, `<id>@rpiDepth@500ms`, §4.11),
+waits for the acknowledgement, fetches `depth?limit=1000` and then applies every event
+whose `U <= nonce` or `pu == nonce`; anything else raises `ChecksumError` and drops its
+book. The tests drive a manual clock one push of the speed at a time, see each event the
+plant publishes on the bus for that stream, wait until ccxt's book has applied it, and
+end, with the clock held still, comparing ccxt's whole book with a REST snapshot (with
+`rpi`, `GET /fapi/v1/rpiDepth`) at the same update id.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -24,15 +26,28 @@ from tickerplant.market.instruments import Market
 
 __all__ = ["exchanges"]  # the fixture, shared with test_ccxt
 
-EVENTS = 200  # diff events ccxt must apply in a row
-SPEED_MS = 100  # ccxt's default watchOrderBookRate
 LIMIT = 1000  # ccxt's snapshot limit, and the depth of its book
 
-CASES = {
-    # market: (ccxt symbol, stream)
-    Market.UM: ("BTC/USDT:USDT", "btcusdt@depth@100ms"),
-    Market.CM: ("BTC/USD:BTC", "btcusd_perp@depth@100ms"),
-}
+
+@dataclass(frozen=True)
+class Case:
+    market: Market
+    symbol: str  # ccxt's
+    stream: str  # what ccxt subscribes
+    speed_ms: int
+    lead_ms: int  # how far the book moves past a push before ccxt subscribes
+    events: int  # diff events ccxt must apply in a row
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+CASES = [
+    # The book moves before ccxt's snapshot: it lies inside an event (U <= id <= u).
+    Case(Market.UM, "BTC/USDT:USDT", "btcusdt@depth@100ms", 100, 30, 200),
+    # A quiet moment: the snapshot is the last push's u, and ccxt syncs on pu == id.
+    Case(Market.CM, "BTC/USD:BTC", "btcusd_perp@depth@100ms", 100, 0, 200),
+    # rpiDepth is the plain book's 500 ms chain under its own name; a shorter run will do.
+    Case(Market.UM, "BTC/USDT:USDT", "btcusdt@rpiDepth@500ms", 500, 0, 20, {"rpi": True}),
+]
 
 
 def side(levels: Any) -> list[tuple[float, float]]:
@@ -52,40 +67,34 @@ def known(levels: list[tuple[float, float]], *cuts: list[tuple[float, float]], b
     return [level for level in levels if (level[0] >= end if bids else level[0] <= end)]
 
 
-async def push(clock: ManualClock, plant: Tickerplant, market: Market) -> None:
-    """Advance to the next 100 ms boundary and wait until the pump has published it."""
-    clock.advance(SPEED_MS - clock.now_ms() % SPEED_MS)
+async def push(clock: ManualClock, plant: Tickerplant, market: Market, speed_ms: int) -> None:
+    """Advance to the next push of a speed and wait until the pump has published it."""
+    clock.advance(speed_ms - clock.now_ms() % speed_ms)
     await eventually(lambda: plant.plants[market].next_tick_ms > clock.now_ms())
 
 
-async def follow(exchange: Any, symbol: str, books: list[Any]) -> None:
+async def follow(exchange: Any, case: Case, books: list[Any]) -> None:
     """Watch until cancelled; an error ccxt raises (a checksum or sequence failure, a
     failed snapshot) ends the task with it, so the test sees it."""
     while True:
-        books.append(await exchange.watch_order_book(symbol))
+        books.append(await exchange.watch_order_book(case.symbol, params=case.params))
 
 
-@pytest.mark.parametrize(
-    ("market", "lead_ms"),
-    [
-        (Market.UM, 30),  # the book moves before ccxt's snapshot: it lies inside an event (U <= id <= u)
-        (Market.CM, 0),  # a quiet moment: the snapshot is the last push's u, ccxt syncs on pu == id
-    ],
-)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.stream)
 async def test_watch_order_book_stays_synced_and_equals_a_snapshot(
-    start_server: StartServer, exchanges: list[Any], market: Market, lead_ms: int
+    start_server: StartServer, exchanges: list[Any], case: Case
 ) -> None:
     clock = ManualClock()
     plant = await start_server(clock=clock)
-    symbol, stream = CASES[market]
+    market, symbol, speed_ms = case.market, case.symbol, case.speed_ms
     exchange = usdm(plant) if market is Market.UM else coinm(plant)
     exchanges.append(exchange)
     await exchange.load_markets()
-    events = record(plant, market, stream)  # what the plant publishes on the stream
-    await push(clock, plant, market)
-    clock.advance(lead_ms)
+    events = record(plant, market, case.stream)  # what the plant publishes on the stream
+    await push(clock, plant, market, speed_ms)
+    clock.advance(case.lead_ms)
     books: list[Any] = []
-    watcher = asyncio.ensure_future(follow(exchange, symbol, books))
+    watcher = asyncio.ensure_future(follow(exchange, case, books))
     try:
         # Subscribed, acknowledged, snapshot fetched: the first book, with the clock still.
         await eventually(lambda: bool(books) or watcher.done(), 10 * SECONDS)
@@ -94,15 +103,15 @@ async def test_watch_order_book_stays_synced_and_equals_a_snapshot(
         first = {"bids": side(book["bids"]), "asks": side(book["asks"])}
         applied: list[int] = [book["nonce"]]
         async with asyncio.timeout(30 * SECONDS):
-            while len(applied) <= EVENTS:
+            while len(applied) <= case.events:
                 seen = len(events)
-                await push(clock, plant, market)
+                await push(clock, plant, market, speed_ms)
                 if len(events) == seen:
-                    continue  # the book did not move in these 100 ms: nothing is pushed (§4.9)
+                    continue  # the book did not move since the last push: nothing is pushed (§4.9)
                 event = events[-1]
                 assert event["E"] == clock.now_ms()
                 if len(applied) == 1:  # the first event ccxt applies after its snapshot
-                    if lead_ms:
+                    if case.lead_ms:
                         assert event["U"] <= book["nonce"] <= event["u"]
                     else:
                         assert event["pu"] == book["nonce"]
@@ -111,7 +120,8 @@ async def test_watch_order_book_stays_synced_and_equals_a_snapshot(
                 applied.append(book["nonce"])
         assert exchange.orderbooks[symbol] is book, "ccxt never dropped and rebuilt its book"
 
-        snapshot = await exchange.fetch_order_book(symbol, LIMIT)  # the clock is still: the same id
+        # the clock is still: the same id
+        snapshot = await exchange.fetch_order_book(symbol, LIMIT, case.params)
     finally:
         watcher.cancel()
     book.limit()  # ccxt sorts its sides into the lists when a watch returns: do it for the last event
