@@ -44,6 +44,7 @@ def fast() -> Iterator[float]:
 
 
 FAST = {"delays": fast}
+NO_DEPTH = [kind for kind in DEFAULT_KINDS if not kind.startswith(("depth", "rpiDepth"))]
 
 StartRelay = Callable[..., Awaitable[Tickerplant]]
 
@@ -87,9 +88,8 @@ def test_default_kinds_are_everything_tickerplant_serves() -> None:
     kinds = {s.kind for s in (_parse(k) for k in DEFAULT_KINDS)}
     assert kinds == SERVED_KINDS
     assert relayable_kinds(["trade", "trade", "!bookTicker"]) == ("trade", "!bookTicker")
-    with pytest.raises(
-        ValueError, match=r"depth@100ms, kline_1m, !markPrice@arr, nonsense: tickerplant serves only"
-    ):
+    assert relayable_kinds(["depth@100ms", "depth5", "rpiDepth@500ms"]) == ("depth@100ms", "depth5", "rpiDepth@500ms")
+    with pytest.raises(ValueError, match=r"kline_1m, !markPrice@arr, nonsense: tickerplant serves only"):
         relayable_kinds(["trade", "depth@100ms", "kline_1m", "!markPrice@arr", "nonsense"])
     with pytest.raises(ValueError):
         relayable_kinds([])
@@ -110,6 +110,12 @@ def test_stream_names_per_symbol_then_the_whole_market() -> None:
         "btcusdt@bookTicker", "btcusdt@trade", "ethusdt@bookTicker", "ethusdt@trade", "!bookTicker",
     ]  # fmt: skip
     assert stream_names([], DEFAULT_KINDS) == [], "a market with nothing chosen relays nothing"
+    # depth: each symbol's book stream is added; rpiDepth is USDⓈ-M's alone (§4.11)
+    assert stream_names(_um("BTCUSDT"), ("depth5", "rpiDepth@500ms")) == [
+        "btcusdt@depth5", "btcusdt@rpiDepth@500ms", "btcusdt@depth@100ms",
+    ]  # fmt: skip
+    cm = [i for i in catalogue(Market.CM, NOW_MS) if i.symbol == "BTCUSD_PERP"]
+    assert stream_names(cm, ("depth@100ms", "rpiDepth@500ms")) == ["btcusd_perp@depth@100ms"]
 
 
 def test_canonical_names_are_what_the_gateway_routes_by() -> None:
@@ -249,7 +255,7 @@ async def test_the_relay_re_serves_its_upstream_streams_rest_and_ws_api(
 ) -> None:
     upstream = await start_server()
     truth = published(upstream, Market.UM)
-    relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["ethusdt", "BTCUSDT"])
+    relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["ethusdt", "BTCUSDT"], kinds=NO_DEPTH)
     names = ["btcusdt@bookTicker", "btcusdt@trade", "ethusdt@bookTicker", "ethusdt@aggTrade"]
     direct = MarketStreams(upstream.url(Market.UM))
     relayed = MarketStreams(relay.url(Market.UM))
