@@ -611,3 +611,22 @@ async def test_the_relays_book_resyncs_on_a_pu_break_and_on_a_loss() -> None:
     # none on the break, synced at 132, none on the loss, synced again at 210
     assert book_ids == [0, 105, 0, 132, 0, 210]
     assert relay.books[Market.UM].fetched == 3
+
+
+async def test_a_book_stream_subscribed_for_the_book_alone_is_not_relayed() -> None:
+    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS)
+
+    async def fetch_(url: str) -> bytes:
+        return listed
+
+    upstream = FakeUpstream([[depth_event(101, 110, 100), RawMessage("btcusdt@depth5", b"{}", 0)]])
+    relay = RelaySource(
+        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["depth5"],
+        connect=lambda url, **options: upstream, fetch=fetch_,
+    )  # fmt: skip
+    sink = FakeSink()
+    await relay.prepare()
+    await relay.run(sink)  # type: ignore[arg-type]
+    assert upstream.subscribed == ["btcusdt@depth5", "btcusdt@depth@100ms"]
+    assert sink.log == [("publish", "btcusdt@depthDiff"), ("publish", "btcusdt@depth5")]
+    assert relay.relayed[Market.UM] == 1

@@ -338,6 +338,9 @@ class RelaySource:
     async def _relay(self, market: Market, url: str, names: list[str], sink: Sink) -> None:
         insts = self.instruments[market]
         canonical = canonical_names(names, insts)
+        if BOOK_STREAM not in self.kinds:  # subscribed for the books alone: not published
+            for inst in insts:
+                canonical.pop(f"{inst.symbol.lower()}@{BOOK_STREAM}", None)
         streams = self._connect(url, **self.stream_options)
         batcher = _Batcher(market, sink.bus)
         books = None
@@ -387,14 +390,15 @@ class RelaySource:
             async for item in streams:
                 if type(item) is RawMessage:
                     name = canonical.get(item.stream)
-                    if name is None:
-                        continue  # not a name we subscribed: nothing local routes it
-                    add(StreamMessage(name, item.data))
-                    counts[market] += 1
-                    if book_of:
+                    if name is not None:
+                        add(StreamMessage(name, item.data))
+                        counts[market] += 1
+                    if book_of:  # after the frame: the views' book follows what was relayed
                         book = book_of.get(item.stream)
                         if book is not None:
                             books.event(book, item.data)  # type: ignore[union-attr]
+                    if name is None:
+                        continue  # not a name we relay: nothing local routes it
                     if down and name in down:
                         # The connection that carried it is back, with all of its streams.
                         log.warning(
