@@ -48,7 +48,13 @@ from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
-from tickerplant.feeds.relay_books import BOOK_STREAM, SNAPSHOT_LIMIT, SNAPSHOT_WEIGHT_PER_MINUTE, RelayBooks
+from tickerplant.feeds.relay_books import (
+    BOOK_STREAM,
+    BUFFERED,
+    SNAPSHOT_LIMIT,
+    SNAPSHOT_WEIGHT_PER_MINUTE,
+    RelayBooks,
+)
 from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.listing import Listing, read_exchange_info
@@ -346,7 +352,7 @@ class RelaySource:
         books = None
         if keeps_books(self.kinds):
             books = self.books[market] = RelayBooks(
-                {inst.symbol: FollowedBook(inst) for inst in insts},
+                {inst.symbol: FollowedBook(inst, max_buffered=BUFFERED) for inst in insts},
                 f"{rest_base(url)}{rest_prefix(market)}/depth?limit={SNAPSHOT_LIMIT}&symbol=",
                 batcher.add, self._fetch, self._clock, self._snapshot_interval_ms, self._fetch_delays,
             )  # fmt: skip

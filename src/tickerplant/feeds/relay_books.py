@@ -19,13 +19,16 @@ from tickerplant.bus import StreamMessage
 from tickerplant.clock import Clock
 from tickerplant.market.depth_sync import FollowedBook
 
-__all__ = ["BOOK_STREAM", "SNAPSHOT_LIMIT", "SNAPSHOT_WEIGHT_PER_MINUTE", "RelayBooks"]
+__all__ = ["BOOK_STREAM", "BUFFERED", "SNAPSHOT_LIMIT", "SNAPSHOT_WEIGHT_PER_MINUTE", "RelayBooks"]
 
 log = logging.getLogger("tickerplant.relay")
 
 BOOK_STREAM = "depth@100ms"  # what the relay keeps each book from (§4.9: the fastest)
 SNAPSHOT_LIMIT = 1000  # Binance's recipe (§4.9 step 2)
 SNAPSHOT_WEIGHT_PER_MINUTE = 1200  # half of Binance's 2,400 a minute per IP (§7.1)
+# Events held per unsynced book: 10 s of @100ms, far more than a snapshot takes to come,
+# while hundreds of books wait their turn (about one a second) without holding minutes each.
+BUFFERED = 100
 
 
 class RelayBooks:

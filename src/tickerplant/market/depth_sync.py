@@ -12,7 +12,9 @@ streams (§4.9 invariants).
 (``FollowedBook`` is the same over the wire's bytes, as ``StreamMessage``s to publish):
 
 - ``event(diff)``: a diff-depth event, in the order received; until synced it is buffered
-  (at most ``max_buffered``, the oldest dropped), and ``wants_snapshot`` turns true;
+  (at most ``max_buffered``, the oldest dropped: only the events from about when the
+  snapshot is taken matter, and dropping older ones can only cost another snapshot), and
+  ``wants_snapshot`` turns true;
 - ``snapshot(snapshot)``: a REST depth answer; events with ``u < lastUpdateId`` are
   dropped, the first applied must have ``U <= L <= u`` (or ``pu == L``); a snapshot
   older than the buffer is dropped and another wanted; one ahead of every event waits;
@@ -158,7 +160,7 @@ _NO_BOOK = _encode(BookMessage(0, 0, [], [], True))
 class DepthSync:
     """One symbol's book, followed by §4.9; see the module docstring."""
 
-    def __init__(self, *, max_buffered: int = 10_000) -> None:
+    def __init__(self, *, max_buffered: int = 1_000) -> None:
         self.book = OrderBook()  # while synced, at ``book.last_update_id``
         self.synced = False
         self.wants_snapshot = False  # fetch one now (an event is buffered, none held)
@@ -291,7 +293,7 @@ class FollowedBook:
 
     __slots__ = ("inst", "stream", "sync", "unreadable")
 
-    def __init__(self, inst: Instrument, *, max_buffered: int = 10_000) -> None:
+    def __init__(self, inst: Instrument, *, max_buffered: int = 1_000) -> None:
         self.inst = inst
         self.stream = SymbolStreams(inst.symbol).depth
         self.sync = DepthSync(max_buffered=max_buffered)
