@@ -265,6 +265,7 @@ class DepthSync:
                 # A break inside the buffer (step 5): the book is wrong from here on; the
                 # breaking event starts the buffer again.
                 rest = [diff, *buffer]
+                self.synced = False  # never told to the views as synced: no resync either
                 self._drop()
                 self._buffer.extend(rest)
                 self.wants_snapshot = True
