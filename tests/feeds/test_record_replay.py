@@ -4,8 +4,10 @@ messages, byte for byte, in the same order, with the recorded timing."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 import websockets
 from clocked import play
@@ -13,14 +15,24 @@ from conftest import StartServer
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
+from tickerplant.client.endpoints import fetch
+from tickerplant.client.orderbook import DepthSnapshot, LocalBook
 from tickerplant.client.streams import split_combined
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.player import ReplaySource
 from tickerplant.feeds.replay import Passthrough
 from tickerplant.feeds.replay_files import open_replay
+from tickerplant.market.events import DepthUpdate
 from tickerplant.market.instruments import Market
-from tickerplant.recording.format import Recorded, RecordedLoss, RecordingWriter, read_recording
+from tickerplant.protocol.endpoints import rest_base, rest_prefix
+from tickerplant.recording.format import (
+    Recorded,
+    RecordedLoss,
+    RecordedSnapshot,
+    RecordingWriter,
+    read_recording,
+)
 from tickerplant.recording.recorder import record
 
 STREAMS = ["btcusdt@bookTicker", "ethusdt@trade", "btcusdt@aggTrade", "!miniTicker@arr", "btcusdt@ticker"]
@@ -127,3 +139,77 @@ def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
     events = list(replay.events)
     assert {index for _, index, _ in events} == {0}, "one merge input for one recorder"
     assert [e.payload for _, _, e in events if isinstance(e, Passthrough)] == payloads
+
+
+# -- depth: recorded with its snapshots, replayed with a book that agrees ---------------------
+
+_depth_update = msgspec.json.Decoder(DepthUpdate[Decimal])
+_snapshot = msgspec.json.Decoder(DepthSnapshot)
+
+
+async def _depth(plant: Tickerplant, market: Market, symbol: str) -> DepthSnapshot:
+    url = f"{rest_base(plant.url(market))}{rest_prefix(market)}/depth?symbol={symbol}&limit=1000"
+    return _snapshot.decode(await fetch(url))
+
+
+@pytest.mark.parametrize("market, symbol", [(Market.UM, "BTCUSDT"), (Market.CM, "BTCUSD_PERP")])
+async def test_a_replayed_depth_recording_syncs_a_local_book_against_its_own_snapshots(
+    start_server: StartServer, tmp_path: Path, market: Market, symbol: str
+) -> None:
+    """Spec §4.9 steps 1–6 against a replay: the replayed diffs and the replaying server's
+    REST snapshot, taken mid-replay, sync; the book ends equal to a later snapshot at the
+    same id; and the depth frames are the recorded bytes."""
+    lower = symbol.lower()
+    book_stream = f"{lower}@depth@100ms"
+    streams = [book_stream, f"{lower}@depth5", f"{lower}@depth@500ms"]
+    clock = ManualClock()  # the recorded market moves only when the test says
+    upstream = await start_server(clock=clock, simulator={"actions_per_s": 400.0})
+    stop = asyncio.Event()
+    recording = asyncio.create_task(
+        record(upstream.url(market), streams, tmp_path, stop=stop, on_message=lambda n: n >= 30 and stop.set())
+    )
+    async with asyncio.timeout(10 * SECONDS):
+        while not stop.is_set():
+            clock.advance(100 - clock.now_ms() % 100)
+            await asyncio.sleep(0)
+        files = await recording
+    items = [item for path in files for item in read_recording(path)[1]]
+    snapshots = [i for i in items if isinstance(i, RecordedSnapshot)]
+    recorded = [i for i in items if isinstance(i, Recorded)]
+    assert snapshots and snapshots[0].symbol == symbol, "a snapshot once the diff stream started"
+    assert items.index(snapshots[0]) > next(n for n, i in enumerate(items) if isinstance(i, Recorded) and i.stream == book_stream)
+    last_u = _depth_update.decode([i for i in recorded if i.stream == book_stream][-1].data).final_update_id
+
+    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=20.0, paused=True))
+    replaying = Tickerplant(config)
+    await replaying.start()
+    try:
+        source = replaying.source
+        assert isinstance(source, ReplaySource)
+        book = LocalBook(symbol)
+        got: list[tuple[str, bytes]] = []
+        synced_while_playing = False
+        async with websockets.connect(f"{replaying.url(market)}/stream?streams={'/'.join(streams)}", max_size=None) as ws:
+            source.resume()
+            with pytest.raises(websockets.ConnectionClosedOK):
+                while True:
+                    stream, payload = split_combined(await asyncio.wait_for(ws.recv(decode=False), 10 * SECONDS))
+                    got.append((stream, payload))
+                    if stream != book_stream:
+                        continue
+                    book.event(_depth_update.decode(payload))
+                    if book.wants_snapshot:
+                        # Mid-replay, held still: what the view answers is where the served
+                        # diffs stand, or no book at all (id 0) before the recorded snapshot.
+                        source.pause()
+                        book.snapshot(await _depth(replaying, market, symbol))
+                        source.resume()
+                    synced_while_playing |= book.synced
+        assert synced_while_playing, "a snapshot taken during the replay synced"
+        assert book.resyncs == 0, "and the replayed chain never broke it"
+        assert got == [(i.stream, i.data) for i in recorded], "byte for byte, in order"
+        later = await _depth(replaying, market, symbol)
+        assert later.last_update_id == book.update_id == last_u, "the view is where the diffs stopped"
+        assert book.bids(len(later.bids)) == later.bids and book.asks(len(later.asks)) == later.asks
+    finally:
+        await replaying.close()

@@ -4,8 +4,10 @@ relayed by another tickerplant, over real loopback sockets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -15,11 +17,14 @@ from conftest import StartServer
 from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
+from tickerplant.client import BookUpdate, OrderBooks
 from tickerplant.client.endpoints import fetch
 from tickerplant.client.events import AggTrade, BookTicker, Trade
+from tickerplant.client.orderbook import DepthSnapshot
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import Lagged, MarketStreams, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.ws_api import ApiError, WebSocketAPI
+from tickerplant.clock import ManualClock
 from tickerplant.feeds.relay import (
     DEFAULT_KINDS,
     UPSTREAM_LOST,
@@ -31,6 +36,7 @@ from tickerplant.feeds.relay import (
     relayable_kinds,
     stream_names,
 )
+from tickerplant.market.events import DepthUpdate
 from tickerplant.market.exchange_info import exchange_info
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.protocol.endpoints import rest_base
@@ -44,6 +50,7 @@ def fast() -> Iterator[float]:
 
 
 FAST = {"delays": fast}
+NO_DEPTH = [kind for kind in DEFAULT_KINDS if not kind.startswith(("depth", "rpiDepth"))]
 
 StartRelay = Callable[..., Awaitable[Tickerplant]]
 
@@ -87,9 +94,8 @@ def test_default_kinds_are_everything_tickerplant_serves() -> None:
     kinds = {s.kind for s in (_parse(k) for k in DEFAULT_KINDS)}
     assert kinds == SERVED_KINDS
     assert relayable_kinds(["trade", "trade", "!bookTicker"]) == ("trade", "!bookTicker")
-    with pytest.raises(
-        ValueError, match=r"depth@100ms, kline_1m, !markPrice@arr, nonsense: tickerplant serves only"
-    ):
+    assert relayable_kinds(["depth@100ms", "depth5", "rpiDepth@500ms"]) == ("depth@100ms", "depth5", "rpiDepth@500ms")
+    with pytest.raises(ValueError, match=r"kline_1m, !markPrice@arr, nonsense: tickerplant serves only"):
         relayable_kinds(["trade", "depth@100ms", "kline_1m", "!markPrice@arr", "nonsense"])
     with pytest.raises(ValueError):
         relayable_kinds([])
@@ -110,6 +116,12 @@ def test_stream_names_per_symbol_then_the_whole_market() -> None:
         "btcusdt@bookTicker", "btcusdt@trade", "ethusdt@bookTicker", "ethusdt@trade", "!bookTicker",
     ]  # fmt: skip
     assert stream_names([], DEFAULT_KINDS) == [], "a market with nothing chosen relays nothing"
+    # depth: each symbol's book stream is added; rpiDepth is USDⓈ-M's alone (§4.11)
+    assert stream_names(_um("BTCUSDT"), ("depth5", "rpiDepth@500ms")) == [
+        "btcusdt@depth5", "btcusdt@rpiDepth@500ms", "btcusdt@depth@100ms",
+    ]  # fmt: skip
+    cm = [i for i in catalogue(Market.CM, NOW_MS) if i.symbol == "BTCUSD_PERP"]
+    assert stream_names(cm, ("depth@100ms", "rpiDepth@500ms")) == ["btcusd_perp@depth@100ms"]
 
 
 def test_canonical_names_are_what_the_gateway_routes_by() -> None:
@@ -249,7 +261,7 @@ async def test_the_relay_re_serves_its_upstream_streams_rest_and_ws_api(
 ) -> None:
     upstream = await start_server()
     truth = published(upstream, Market.UM)
-    relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["ethusdt", "BTCUSDT"])
+    relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["ethusdt", "BTCUSDT"], kinds=NO_DEPTH)
     names = ["btcusdt@bookTicker", "btcusdt@trade", "ethusdt@bookTicker", "ethusdt@aggTrade"]
     direct = MarketStreams(upstream.url(Market.UM))
     relayed = MarketStreams(relay.url(Market.UM))
@@ -457,3 +469,164 @@ async def test_a_kind_the_relay_does_not_carry_is_silent_with_a_warning(
         items = await collect_until(client, lambda got: len(got) >= 20, 10 * SECONDS)
     assert all(isinstance(i, BookTicker) for i in items)
     assert "'btcusdt@trade', which will never deliver: this server's source does not carry trade" in caplog.text
+
+
+# --- depth: the relay's own books ------------------------------------------------------------------
+
+_depth_update = msgspec.json.Decoder(DepthUpdate[Decimal])
+_snapshot = msgspec.json.Decoder(DepthSnapshot)
+
+
+async def _depth(plant: Tickerplant, symbol: str) -> DepthSnapshot:
+    return _snapshot.decode(await fetch(f"{rest_base(plant.url(Market.UM))}/fapi/v1/depth?symbol={symbol}&limit=1000"))
+
+
+async def test_local_clients_sync_from_the_relays_book_at_no_upstream_weight(
+    start_server: StartServer, start_relay: StartRelay
+) -> None:
+    clock = ManualClock()  # the upstream market moves only when the test says
+    upstream = await start_server(clock=clock, simulator={"actions_per_s": 400.0})
+    asked: list[str] = []
+
+    async def counted(url: str) -> bytes:
+        if "/depth?" in url:
+            asked.append(url)
+        return await fetch(url)
+
+    relay = await start_relay(
+        {Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT", "ETHUSDT"],
+        kinds=["depth@100ms", "depth5", "bookTicker"], fetch=counted, snapshot_weight_per_minute=1_000_000,
+    )  # fmt: skip
+    source = relay.source
+    assert isinstance(source, RelaySource)
+    local = [OrderBooks(relay.url(Market.UM), delays=fast) for _ in range(8)]
+    direct = OrderBooks(upstream.url(Market.UM), delays=fast)  # the upstream's own book, §4.9
+    clients = [*local, direct]
+    updates = [0] * len(clients)
+
+    async def consume(n: int, books: OrderBooks) -> None:
+        async for item in books:
+            if isinstance(item, BookUpdate) and books["BTCUSDT"].synced:
+                updates[n] += 1
+
+    async with contextlib.AsyncExitStack() as stack:
+        for books in clients:
+            await stack.enter_async_context(books)
+            await books.watch("BTCUSDT")
+        async with asyncio.TaskGroup() as group:
+            consumers = [group.create_task(consume(n, books)) for n, books in enumerate(clients)]
+            async with asyncio.timeout(10 * SECONDS):
+                while min(updates) < 10:
+                    clock.advance(100 - clock.now_ms() % 100)
+                    await asyncio.sleep(0)
+            # The market holds still at a push (a 100 ms boundary): every book comes to
+            # the upstream's id, the relay's first.
+            views = [plant.listeners[Market.UM].view for plant in (upstream, relay)]
+            symbols = [view.symbol("BTCUSDT") for view in views]
+
+            def settled() -> bool:
+                ids = {view.book(s).last_update_id for view, s in zip(views, symbols, strict=True) if s}
+                return len(ids) == 1 and ids == {books["BTCUSDT"].update_id for books in clients}
+
+            await eventually(settled, 5 * SECONDS)
+            for consumer in consumers:
+                consumer.cancel()
+        theirs, ours = await _depth(upstream, "BTCUSDT"), await _depth(relay, "BTCUSDT")
+        book = direct["BTCUSDT"]
+        assert ours.last_update_id == book.update_id == theirs.last_update_id, "at the same id"
+        assert (ours.bids, ours.asks) == (theirs.bids, theirs.asks), "the relay's book is the upstream's"
+        for books in local:
+            mine = books["BTCUSDT"]
+            assert mine.resyncs == 0
+            assert (mine.bids(len(ours.bids)), mine.asks(len(ours.asks))) == (ours.bids, ours.asks)
+    # One snapshot per symbol from the upstream, however many local clients synced.
+    assert sorted(url.split("symbol=")[1] for url in asked) == ["BTCUSDT", "ETHUSDT"]
+    assert source.books[Market.UM].fetched == 2
+
+
+class ScriptedUpstream(FakeUpstream):
+    """Reads handed out in turn; a callable in the script is waited on until it holds."""
+
+    async def __aiter__(self) -> Any:
+        for read in self.reads:
+            await asyncio.sleep(0)
+            if callable(read):
+                await eventually(read, 5 * SECONDS)
+                continue
+            for item in read:
+                yield item
+
+
+def depth_event(first: int, last: int, previous: int, bid: str = "100.00") -> RawMessage:
+    payload = (
+        b'{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":%d,"u":%d,"pu":%d,"b":[["%b","1.000"]],"a":[]}'
+        % (first, last, previous, bid.encode())
+    )
+    return RawMessage("btcusdt@depth@100ms", payload, 0)
+
+
+async def test_the_relays_book_resyncs_on_a_pu_break_and_on_a_loss() -> None:
+    book_ids: list[int] = []  # the u of each whole book the views are sent (0: none)
+    snapshots = iter([105, 132, 210])
+
+    class Sink(FakeSink):
+        def publish(self, market: Market, messages: Any) -> None:
+            for message in messages:
+                if message.stream == "btcusdt@depthDiff" and b'"snapshot":true' in message.payload:
+                    book_ids.append(msgspec.json.decode(message.payload)["u"])
+            super().publish(market, messages)
+
+    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS)
+
+    async def fetch_(url: str) -> bytes:
+        if "/depth?" not in url:
+            return listed
+        return b'{"lastUpdateId":%d,"E":1,"T":1,"bids":[["99.00","2.000"]],"asks":[]}' % next(snapshots)
+
+    relay: RelaySource
+
+    def synced_at(u: int) -> Callable[[], bool]:
+        return lambda: bool(book_ids) and book_ids[-1] == u
+
+    def held() -> bool:
+        books = relay.books[Market.UM]
+        return books.fetched == 2 and not books.books["BTCUSDT"].wants_snapshot
+
+    upstream = ScriptedUpstream([
+        [depth_event(101, 110, 100)],
+        synced_at(105),
+        [depth_event(111, 120, 110), depth_event(125, 130, 124)],  # 121-124 never came
+        held,  # 132 is ahead of every event since the break: it waits for one
+        [depth_event(131, 135, 130), StreamsLost(("btcusdt@depth@100ms",), 5)],
+        [depth_event(200, 220, 199)],
+        synced_at(210),
+    ])  # fmt: skip
+    relay = RelaySource(
+        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["depth@100ms"],
+        connect=lambda url, **options: upstream, fetch=fetch_, snapshot_weight_per_minute=1_000_000,
+    )  # fmt: skip
+    await relay.prepare()
+    await relay.run(Sink())  # type: ignore[arg-type]
+    # no book at first, synced at the snapshot's 105 (then at 110 by the buffered event),
+    # none on the break, synced at 132, none on the loss, synced again at 210
+    assert book_ids == [0, 105, 0, 132, 0, 210]
+    assert relay.books[Market.UM].fetched == 3
+
+
+async def test_a_book_stream_subscribed_for_the_book_alone_is_not_relayed() -> None:
+    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS)
+
+    async def fetch_(url: str) -> bytes:
+        return listed
+
+    upstream = FakeUpstream([[depth_event(101, 110, 100), RawMessage("btcusdt@depth5", b"{}", 0)]])
+    relay = RelaySource(
+        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["depth5"],
+        connect=lambda url, **options: upstream, fetch=fetch_,
+    )  # fmt: skip
+    sink = FakeSink()
+    await relay.prepare()
+    await relay.run(sink)  # type: ignore[arg-type]
+    assert upstream.subscribed == ["btcusdt@depth5", "btcusdt@depth@100ms"]
+    assert sink.log == [("publish", "btcusdt@depthDiff"), ("publish", "btcusdt@depth5")]
+    assert relay.relayed[Market.UM] == 1

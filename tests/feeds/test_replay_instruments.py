@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tickerplant.feeds.replay_instruments import FinestDigits
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.recording.format import Recorded, RecordedLoss
+from tickerplant.recording.format import Recorded, RecordedLoss, RecordedSnapshot
 
 NOW_MS = 1_767_225_600_000
 
@@ -36,3 +36,14 @@ def test_a_recordings_digits_come_from_the_prices_and_quantities_its_payloads_wr
     # the catalogue's digits, widened where the recording wrote finer ones
     assert served["BTCUSDT"].price_decimals == max(3, known["BTCUSDT"].price_decimals)
     assert served["BTCUSDT"].qty_decimals == max(4, known["BTCUSDT"].qty_decimals)
+
+
+def test_depth_events_and_recorded_snapshots_widen_the_digits_too() -> None:
+    items = iter([
+        recorded("solusdt@depth@100ms", b'{"e":"depthUpdate","E":1,"T":1,"s":"SOLUSDT","U":1,"u":2,"pu":0,'
+                 b'"b":[["150.125","1.5"]],"a":[["150.2","0.00"]]}'),
+        RecordedSnapshot(1, "SOLUSDT", b'{"lastUpdateId":2,"bids":[["150.1","2.25"]],"asks":[["150.3","1.123"]]}'),
+    ])
+    digits = FinestDigits()
+    digits.add_recording(Market.UM, ["solusdt@depth@100ms"], items)
+    assert digits.digits == {"SOLUSDT": (3, 3)}

@@ -16,6 +16,7 @@ from tickerplant.recording.format import (
     Item,
     Recorded,
     RecordedLoss,
+    RecordedSnapshot,
     RecordingHeader,
     RecordingWriter,
     Rotation,
@@ -49,7 +50,7 @@ def read_files(files: list[Path]) -> list[Item]:
 def test_lines_are_exactly_the_documented_format() -> None:
     header = RecordingHeader(Market.UM, URL, ("btcusdt@bookTicker", "btcusdt@aggTrade"), T0)
     assert encode_header(header) == (
-        b'{"format":"tickerplant-recording","version":1,"market":"um","url":"wss://fstream.binance.com",'
+        b'{"format":"tickerplant-recording","version":2,"market":"um","url":"wss://fstream.binance.com",'
         b'"streams":["btcusdt@bookTicker","btcusdt@aggTrade"],"started_us":1767225600000000}\n'
     )
     assert encode_item(Recorded(T0 + 5, "bnbusdt@bookTicker", BOOK)) == (
@@ -59,12 +60,23 @@ def test_lines_are_exactly_the_documented_format() -> None:
         encode_item(RecordedLoss(T0 + 6, ("a@trade", "b@trade")))
         == b'{"r":1767225600000006,"lost":["a@trade","b@trade"]}\n'
     )
+    snapshot = b'{"lastUpdateId":7,"E":1,"T":1,"bids":[["1.0","2"]],"asks":[]}'
+    assert encode_item(RecordedSnapshot(T0 + 7, "BTCUSDT", snapshot)) == (
+        b'{"r":1767225600000007,"depth":"BTCUSDT","d":' + snapshot + b"}\n"
+    )
+
+
+def test_version_1_files_still_read() -> None:
+    """Written before depth snapshots were recorded: read as they are, marked version 1."""
+    line = b'{"format":"tickerplant-recording","version":1,"market":"um","url":"u","streams":["a"],"started_us":5}'
+    assert decode_header(line) == RecordingHeader(Market.UM, "u", ("a",), 5, 1)
 
 
 def test_header_and_items_decode_back() -> None:
     header = RecordingHeader(Market.CM, "ws://127.0.0.1:8766", ("btcusd_perp@bookTicker",), T0)
     assert decode_header(encode_header(header)) == header
-    for item in (Recorded(T0, "!miniTicker@arr", b"[]"), RecordedLoss(T0, ("x",))):
+    items = (Recorded(T0, "!miniTicker@arr", b"[]"), RecordedLoss(T0, ("x",)), RecordedSnapshot(T0, "X", b"{}"))
+    for item in items:
         assert decode_item(encode_item(item)) == item
 
 
@@ -77,6 +89,7 @@ def test_header_and_items_decode_back() -> None:
         b'{"r":1}',
         b'{"r":1,"s":"x"}',
         b'{"r":1,"d":{}}',
+        b'{"r":1,"depth":"X"}',
         b'{"r":"1","s":"x","d":1}',
         b"not json",
     ],
@@ -90,7 +103,7 @@ def test_lines_that_are_not_items_are_refused(line: bytes) -> None:
     "line",
     [
         b'{"format":"something-else","version":1,"market":"um","url":"u","streams":[],"started_us":0}',
-        b'{"format":"tickerplant-recording","version":2,"market":"um","url":"u","streams":[],"started_us":0}',
+        b'{"format":"tickerplant-recording","version":3,"market":"um","url":"u","streams":[],"started_us":0}',
         b'{"format":"tickerplant-recording","version":1,"market":"xx","url":"u","streams":[],"started_us":0}',
         b'{"r":1,"s":"x","d":1}',
     ],

@@ -85,7 +85,9 @@ class ReplaySource:
             )
             for market, insts in self.files.instruments.items()
         }
-        self.replayer = Replayer(events, plants, start_us)
+        # the recordings' books are kept in the instruments served (their units)
+        served = {inst.symbol: inst for insts in self.files.instruments.values() for inst in insts}
+        self.replayer = Replayer(events, plants, start_us, served)
         # The day before --start, into the plants (off the loop: it is a day of rows).
         self._history = await asyncio.to_thread(self.replayer.warm, start_us)
         log.info(

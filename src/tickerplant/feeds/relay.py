@@ -5,6 +5,16 @@
 payload on the bus unchanged, so local clients get the upstream's bytes, and the gateways'
 market views answer REST and WebSocket API requests from those same payloads.
 
+Depth (§4.8, §4.9): the depth kinds are relayed byte for byte like the others, and the
+relay keeps its own book of each relayed symbol (``market/depth_sync.FollowedBook``) from
+the upstream's `<symbol>@depth@100ms` (subscribed for it) and one REST snapshot per sync,
+resynced after a ``pu`` break or a loss upstream. The gateways answer REST and WebSocket
+API depth from that book, so local clients syncing their own books cost the upstream no
+REST weight: one snapshot per symbol per sync, fetched one at a time at most
+``snapshot_weight_per_minute`` of request weight (a 1,000-level snapshot weighs 20,
+§7.4). Until a symbol's book is synced, depth answers an empty book with id 0, which no
+diff event follows, so clients retry rather than sync against a book that is not there.
+
 A loss upstream is never hidden. ``RawStreams`` reconnects and resubscribes by itself, but
 what was sent while it was away is gone; so when an upstream connection drops, the local
 connections carrying its streams are closed (1012) and their clients, on reconnecting,
@@ -38,19 +48,31 @@ from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.relay_books import (
+    BOOK_STREAM,
+    BUFFERED,
+    SNAPSHOT_LIMIT,
+    SNAPSHOT_WEIGHT_PER_MINUTE,
+    RelayBooks,
+)
+from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.listing import Listing, read_exchange_info
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
-from tickerplant.protocol.streams import SERVED_KINDS, Route, StreamKind, parse, resolve
+from tickerplant.protocol.market_data import DEPTH_LIMITS
+from tickerplant.protocol.streams import DEPTH_KINDS, SERVED_KINDS, Route, StreamKind, parse, resolve
 
 __all__ = [
+    "BOOK_STREAM",
     "DEFAULT_KINDS",
+    "SNAPSHOT_WEIGHT_PER_MINUTE",
     "UPSTREAM_LOST",
     "RelayError",
     "RelaySource",
     "canonical_names",
     "choose",
     "exchange_info_url",
+    "keeps_books",
     "relayable_kinds",
     "stream_names",
 ]
@@ -60,6 +82,9 @@ log = logging.getLogger("tickerplant.relay")
 # Everything tickerplant serves (SERVED_KINDS): per symbol, then the all-market streams.
 DEFAULT_KINDS: tuple[str, ...] = (
     "bookTicker", "aggTrade", "trade", "miniTicker", "ticker",
+    "depth", "depth@500ms", "depth@100ms",
+    "depth5", "depth10", "depth20", "depth5@500ms", "depth10@500ms", "depth20@500ms",
+    "depth5@100ms", "depth10@100ms", "depth20@100ms", "rpiDepth@500ms",
     "!bookTicker", "!miniTicker@arr", "!ticker@arr",
 )  # fmt: skip
 
@@ -132,15 +157,29 @@ def choose(
     return chosen
 
 
+def keeps_books(kinds: Iterable[str]) -> bool:
+    """Whether relaying ``kinds`` keeps books: any depth kind is relayed."""
+    return any(_kind_of(kind) in DEPTH_KINDS for kind in kinds)
+
+
 def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> list[str]:
     """The upstream stream names of ``kinds`` for ``instruments``: per symbol (lowercase, as
     Binance requires, spec §3.4), then the all-market streams once. A market with nothing
-    chosen relays nothing, not even its all-market streams."""
+    chosen relays nothing, not even its all-market streams. Relaying depth adds each
+    symbol's ``BOOK_STREAM``, which its book is kept from; `rpiDepth` is USDⓈ-M's alone
+    (§4.11)."""
     if not instruments:
         return []
     per_symbol = [kind for kind in kinds if not kind.startswith("!")]
+    if keeps_books(kinds) and BOOK_STREAM not in per_symbol:
+        per_symbol.append(BOOK_STREAM)
+    cm = [kind for kind in per_symbol if _kind_of(kind) is not StreamKind.RPI_DEPTH]
     every = [kind for kind in kinds if kind.startswith("!")]
-    return [f"{inst.symbol.lower()}@{kind}" for inst in instruments for kind in per_symbol] + every
+    return [
+        f"{inst.symbol.lower()}@{kind}"
+        for inst in instruments
+        for kind in (cm if inst.market is Market.CM else per_symbol)
+    ] + every
 
 
 def canonical_names(names: Iterable[str], instruments: Sequence[Instrument]) -> dict[str, str]:
@@ -203,7 +242,9 @@ class RelaySource:
     ``fetch_delays`` apart, before ``prepare`` gives up with a ``RelayError``.
 
     ``connect(url, **stream_options)`` makes each market's reader (``RawStreams``) and
-    ``fetch(url)`` GETs the upstream's REST (exchangeInfo); a test hands in its own.
+    ``fetch(url)`` GETs the upstream's REST (exchangeInfo, depth snapshots); a test hands
+    in its own. Depth snapshots are fetched at most ``snapshot_weight_per_minute`` of
+    request weight a minute per market, and retried ``fetch_delays`` apart.
     """
 
     def __init__(
@@ -218,11 +259,15 @@ class RelaySource:
         fetch_delays: Callable[[], Iterator[float]] = lambda: backoff(0.5, 2.0, 8.0),
         connect: Callable[..., Upstream] = RawStreams,
         fetch: Callable[[str], Awaitable[bytes]] = fetch,
+        snapshot_weight_per_minute: int = SNAPSHOT_WEIGHT_PER_MINUTE,
     ) -> None:
         if not upstreams:
             raise ValueError("a relay needs at least one upstream")
         if fetch_attempts < 1:
             raise ValueError("fetch_attempts must be at least 1")
+        if snapshot_weight_per_minute < 1:
+            raise ValueError("snapshot_weight_per_minute must be at least 1")
+        self._snapshot_interval_ms = DEPTH_LIMITS[SNAPSHOT_LIMIT] * 60_000 / snapshot_weight_per_minute
         # stream hosts whose market is still to be asked (``market_of``) in ``prepare``
         self._unplaced = [] if isinstance(upstreams, Mapping) else list(upstreams)
         self.upstreams: dict[Market, str] = dict(upstreams) if isinstance(upstreams, Mapping) else {}
@@ -239,6 +284,7 @@ class RelaySource:
         self.streams: dict[Market, Upstream] = {}  # the live upstream readers, while running
         self.relayed = dict.fromkeys(Market, 0)  # messages published
         self.losses = dict.fromkeys(Market, 0)  # upstream losses reported to local clients
+        self.books: dict[Market, RelayBooks] = {}  # per market, when depth is relayed
 
     async def prepare(self) -> Prepared:
         for url in self._unplaced:
@@ -296,18 +342,33 @@ class RelaySource:
                     group.create_task(self._relay(market, url, names, sink))
 
     async def _relay(self, market: Market, url: str, names: list[str], sink: Sink) -> None:
-        canonical = canonical_names(names, self.instruments[market])
+        insts = self.instruments[market]
+        canonical = canonical_names(names, insts)
+        if BOOK_STREAM not in self.kinds:  # subscribed for the books alone: not published
+            for inst in insts:
+                canonical.pop(f"{inst.symbol.lower()}@{BOOK_STREAM}", None)
         streams = self._connect(url, **self.stream_options)
+        batcher = _Batcher(market, sink.bus)
+        books = None
+        if keeps_books(self.kinds):
+            books = self.books[market] = RelayBooks(
+                {inst.symbol: FollowedBook(inst, max_buffered=BUFFERED) for inst in insts},
+                f"{rest_base(url)}{rest_prefix(market)}/depth?limit={SNAPSHOT_LIMIT}&symbol=",
+                batcher.add, self._fetch, self._clock, self._snapshot_interval_ms, self._fetch_delays,
+            )  # fmt: skip
         try:
             async with asyncio.TaskGroup() as group:
                 self.streams[market] = streams
                 # Consume while subscribing: thousands of names take seconds at the paced
                 # SUBSCRIBE rate, and what the first ones deliver should flow meanwhile.
                 group.create_task(self._subscribe(market, streams, names))
+                fetching = group.create_task(books.fetch()) if books is not None else None
                 try:
-                    await self._consume(market, streams, canonical, sink)
+                    await self._consume(market, streams, canonical, sink, batcher, books)
                 finally:
                     self.streams.pop(market, None)
+                    if fetching is not None:
+                        fetching.cancel()
         finally:
             await streams.close()
 
@@ -317,10 +378,16 @@ class RelaySource:
         log.info("%s: upstream subscribed, %d connections", market.value, streams.connections)
 
     async def _consume(
-        self, market: Market, streams: Upstream, canonical: dict[str, str], sink: Sink
+        self,
+        market: Market,
+        streams: Upstream,
+        canonical: dict[str, str],
+        sink: Sink,
+        batcher: _Batcher,
+        books: RelayBooks | None,
     ) -> None:
-        batcher = _Batcher(market, sink.bus)
         add = batcher.add
+        book_of = books.streams if books is not None else {}
         everything = sorted(set(canonical.values()))
         down: set[str] = set()  # streams lost upstream and not heard from since
         down_at_ms = 0
@@ -329,10 +396,15 @@ class RelaySource:
             async for item in streams:
                 if type(item) is RawMessage:
                     name = canonical.get(item.stream)
+                    if name is not None:
+                        add(StreamMessage(name, item.data))
+                        counts[market] += 1
+                    if book_of:  # after the frame: the views' book follows what was relayed
+                        book = book_of.get(item.stream)
+                        if book is not None:
+                            books.event(book, item.data)  # type: ignore[union-attr]
                     if name is None:
-                        continue  # not a name we subscribed: nothing local routes it
-                    add(StreamMessage(name, item.data))
-                    counts[market] += 1
+                        continue  # not a name we relay: nothing local routes it
                     if down and name in down:
                         # The connection that carried it is back, with all of its streams.
                         log.warning(
@@ -346,6 +418,9 @@ class RelaySource:
                 batcher.flush()
                 await asyncio.sleep(0)
                 self.losses[market] += 1
+                if books is not None:  # the books' "no book" goes out before the close
+                    books.lost(item.streams if isinstance(item, StreamsLost) else None)
+                    batcher.flush()
                 if isinstance(item, StreamsLost):
                     lost = [canonical[name] for name in item.streams if name in canonical]
                     down.update(lost)

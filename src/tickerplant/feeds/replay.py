@@ -10,6 +10,11 @@ Two kinds of input play together:
   klines and the rest from the replayed trades; event times are the recorded ones.
 - tickerplant recordings (``tickerplant.recording.format``) carry payloads as they were
   received; they are published unchanged, so a recording plays back byte-identical.
+  Where a recording holds a diff-depth stream and the REST snapshots recorded beside it
+  (format version 2), each symbol's book is followed from them by spec §4.9
+  (``market/depth_sync.py``: one ``FollowedBook`` per symbol, on the fastest diff stream
+  recorded) and told to the market views, so REST and WebSocket API depth answer the book
+  at the ``u`` of the last diff event replayed, never ahead of or behind it.
 
 Events are ordered by time in microseconds: a public row's time (bookTicker: its event
 time E) times 1000, a recording's receive time. Each input is already in time order (one
@@ -28,16 +33,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
-from tickerplant.market.instruments import Market
+from tickerplant.market.depth_sync import FollowedBook
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind
 from tickerplant.market.plant import Plant
 from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
-from tickerplant.recording.format import Item, Recorded, RecordedLoss
+from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
 
 _AGG_TRADE = "@" + StreamKind.AGG_TRADE.value
 _BOOK_TICKER = "@" + StreamKind.BOOK_TICKER.value
 
 __all__ = [
+    "DepthSnapshot",
     "Event",
     "Passthrough",
     "ReplayClock",
@@ -59,6 +66,15 @@ class Passthrough(NamedTuple):
     market: Market
     stream: str
     payload: bytes
+    book: str = ""  # the symbol whose book this diff-depth stream keeps, if it does
+
+
+class DepthSnapshot(NamedTuple):
+    """A recorded REST depth answer of ``symbol``: it (re)starts the symbol's book."""
+
+    market: Market
+    symbol: str
+    body: bytes
 
 
 class StreamsBroken(NamedTuple):
@@ -68,7 +84,7 @@ class StreamsBroken(NamedTuple):
     streams: tuple[str, ...]
 
 
-Event = MarketUpdate | Passthrough | StreamsBroken
+Event = MarketUpdate | Passthrough | StreamsBroken | DepthSnapshot
 
 
 def merge(inputs: Iterable[Iterator[tuple[int, int, Event]]]) -> Iterator[tuple[int, int, Event]]:
@@ -79,21 +95,35 @@ def merge(inputs: Iterable[Iterator[tuple[int, int, Event]]]) -> Iterator[tuple[
 
 
 def recorded_events(
-    market: Market, items: Iterable[Item], start_ms: int | None, end_ms: int | None, index: int
+    market: Market,
+    items: Iterable[Item],
+    start_ms: int | None,
+    end_ms: int | None,
+    index: int,
+    books: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[int, int, Event]]:
     """A recording's items between ``start_ms`` and ``end_ms`` (inclusive) as events:
-    messages pass through, losses break their streams."""
+    messages pass through, losses break their streams, depth snapshots start books.
+
+    ``books`` (stream name as received -> symbol, ``depth_sync.book_streams``) are the
+    diff-depth streams books are kept from: their messages carry the symbol, and they and
+    the snapshots are given before ``start_ms`` too, so that the book is known at the
+    start (``Replayer.warm``). Without ``books`` no snapshot is given."""
     start_us = -1 if start_ms is None else start_ms * 1000
     end_us = 1 << 62 if end_ms is None else end_ms * 1000 + 999
+    books = books or {}
     for item in items:
         t = item.received_us
-        if t < start_us:
-            continue
         if t > end_us:
             return
-        if type(item) is Recorded:
-            yield t, index, Passthrough(market, item.stream, item.data)
-        elif type(item) is RecordedLoss:
+        if isinstance(item, Recorded):
+            book = books.get(item.stream, "")
+            if t >= start_us or book:
+                yield t, index, Passthrough(market, item.stream, item.data, book)
+        elif isinstance(item, RecordedSnapshot):
+            if books:
+                yield t, index, DepthSnapshot(market, item.symbol, item.data)
+        elif t >= start_us or books:  # before the start, a loss still drops the books
             yield t, index, StreamsBroken(market, item.streams)
 
 
@@ -130,6 +160,10 @@ class Replayer:
     ``step(until_us, …)`` consumes the events up to ``until_us``, runs the periodic
     streams due in between at their own times, and returns what each market publishes;
     recorded losses come back as ``StreamsBroken``.
+
+    ``instruments`` (symbol -> instrument) are those of the recordings' books: a recorded
+    diff-depth stream that keeps a book, and the recorded snapshots, go through a
+    ``FollowedBook`` of that symbol, whose view messages are published beside them.
     """
 
     def __init__(
@@ -137,9 +171,13 @@ class Replayer:
         events: Iterator[tuple[int, int, Event]],
         plants: Mapping[Market, Plant],
         start_us: int | None = None,
+        instruments: Mapping[str, Instrument] | None = None,
     ) -> None:
         self._events = events
         self._plants = plants
+        self._instruments = instruments or {}
+        self.books: dict[str, FollowedBook] = {}  # symbol -> its book, once its stream is met
+        self._book_of: dict[str, FollowedBook] = {}  # book stream name -> its book
         self._plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
         self._pending: tuple[int, int, Event] | None = next(events, None)
         first_us = 0 if self._pending is None else self._pending[0]
@@ -159,7 +197,10 @@ class Replayer:
         pending = self._pending
         while pending is not None and pending[0] < until_us:
             t, _, event = pending
-            if isinstance(event, (BookUpdate, Trade, AggTrade, TopOfBook)):
+            if isinstance(event, (Passthrough, DepthSnapshot, StreamsBroken)):
+                self._follow(event, scratch)  # only books are kept before the start
+                scratch.clear()
+            elif isinstance(event, (BookUpdate, Trade, AggTrade, TopOfBook)):
                 plant = plant_of[event.symbol]
                 plant.apply(event, t // 1000, scratch)
                 for message in scratch:
@@ -173,6 +214,8 @@ class Replayer:
         for stream, message in last_tops.items():
             symbol = stream.partition("@")[0].upper()
             history[plant_of[symbol].market].append(message)
+        for book in self.books.values():  # where each book stands at the start
+            history.setdefault(book.inst.market, []).append(book.full())
         self.now_us = max(self.now_us, until_us)
         return history
 
@@ -217,9 +260,15 @@ class Replayer:
                         break
                     batch_streams.add(stream)
                     last_stream = stream
-                outs[passthrough.market].append(StreamMessage(stream, passthrough.payload))
+                out = outs[passthrough.market]
+                out.append(StreamMessage(stream, passthrough.payload))
+                if passthrough.book:
+                    self._follow(passthrough, out)
             elif kind is StreamsBroken:
                 broken.append(event)  # type: ignore[arg-type]
+                self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
+            elif kind is DepthSnapshot:
+                self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
             else:
                 update: MarketUpdate = event  # type: ignore[assignment]
                 plant = plant_of[update.symbol]
@@ -251,6 +300,33 @@ class Replayer:
         self._tick(end_ms, outs)
         self.now_us = end_ms * 1000
         self.finished = True
+
+    def _follow(self, event: Passthrough | DepthSnapshot | StreamsBroken, out: list[StreamMessage]) -> None:
+        """A recorded book stream's message, a snapshot or a loss, into its book."""
+        if isinstance(event, Passthrough):
+            if event.book:
+                book = self._book(event.book)
+                if book is not None:
+                    self._book_of[event.stream] = book
+                    out.extend(book.event(event.payload))
+        elif isinstance(event, DepthSnapshot):
+            book = self._book(event.symbol)
+            if book is not None:
+                out.extend(book.snapshot(event.body))
+        else:
+            for stream in event.streams:
+                lost = self._book_of.get(stream)
+                if lost is not None:
+                    out.extend(lost.lost())
+
+    def _book(self, symbol: str) -> FollowedBook | None:
+        book = self.books.get(symbol)
+        if book is None:
+            inst = self._instruments.get(symbol)
+            if inst is None:
+                return None  # not served: nobody can ask for its depth
+            book = self.books[symbol] = FollowedBook(inst)
+        return book
 
     def _tick(self, now_ms: int, outs: Mapping[Market, list[StreamMessage]]) -> None:
         for market, plant in self._plants.items():

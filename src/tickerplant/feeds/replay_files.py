@@ -19,6 +19,7 @@ from pathlib import Path
 from tickerplant.feeds.public_files import FileKind, PublicFile, identify, rows, sample_decimals, size_of
 from tickerplant.feeds.replay import Event, merge, recorded_events
 from tickerplant.feeds.replay_instruments import FinestDigits
+from tickerplant.market.depth_sync import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.units import DAY_MS
 from tickerplant.recording.format import RecordingHeader, is_recording, read_recording
@@ -167,4 +168,6 @@ def _recorded(
 ) -> Iterator[tuple[int, int, Event]]:
     # Opened only when the merge reaches this file: one open file per recorder.
     header, items = read_recording(path)
-    yield from recorded_events(header.market, items, start_ms, end_ms, index)
+    # Books only where depth snapshots were recorded beside the diff streams (version 2).
+    books = {} if header.version < 2 else {n.lower(): s for n, s in book_streams(header.streams).items()}
+    yield from recorded_events(header.market, items, start_ms, end_ms, index, books)

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from tickerplant.market.events import DECIMAL_ROLES, payload_decoder
+from tickerplant.market.events import DECIMAL_ROLES, DepthUpdate, payload_decoder
 from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market
 from tickerplant.market.units import decimals_of
-from tickerplant.recording.format import Item, Recorded
+from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
 
 __all__ = ["FinestDigits", "replay_instrument"]
 
@@ -73,12 +73,40 @@ class FinestDigits:
 _payloads = payload_decoder(str)
 
 
+class _Levels(msgspec.Struct):
+    """A REST depth answer's levels (a recorded snapshot), decimals as written."""
+
+    bids: list[tuple[str, str]]
+    asks: list[tuple[str, str]]
+
+
+_levels = msgspec.json.Decoder(_Levels)
+
+
+def _level_decimals(*sides: list[tuple[str, str]]) -> tuple[int, int]:
+    levels = [level for side in sides for level in side]
+    prices = max((decimals_of(price) for price, _ in levels), default=0)
+    return prices, max((decimals_of(qty) for _, qty in levels), default=0)
+
+
 def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str, tuple[int, int]]:
     """The finest price and quantity digits of each symbol in a recording's first messages:
     the prices and quantities each payload writes at the instrument's tick and step
-    (``DECIMAL_ROLES``); a payload of another type is passed over."""
+    (``DECIMAL_ROLES``), and the levels of depth events and recorded depth snapshots; a
+    payload of another type is passed over."""
     finest: dict[str, tuple[int, int]] = {}
+    def widen(symbol: str, pd: int, qd: int) -> None:
+        old = finest.get(symbol, (0, 0))
+        finest[symbol] = (max(old[0], pd), max(old[1], qd))
+
     for item in itertools.islice(items, sample):
+        if type(item) is RecordedSnapshot:  # a depth line: its levels are served too
+            try:
+                levels = _levels.decode(item.data)
+            except msgspec.DecodeError:
+                continue
+            widen(item.symbol, *_level_decimals(levels.bids, levels.asks))
+            continue
         if type(item) is not Recorded:
             continue
         try:
@@ -86,13 +114,15 @@ def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str,
         except msgspec.DecodeError:  # not JSON, or not a payload of ours
             continue
         for event in decoded if isinstance(decoded, list) else (decoded,):
+            if type(event) is DepthUpdate:
+                widen(event.symbol, *_level_decimals(event.bids, event.asks))
+                continue
             roles = DECIMAL_ROLES.get(type(event))
             if roles is None:
                 continue
             pd = max((decimals_of(getattr(event, name)) for name in roles.prices), default=0)
             qd = max((decimals_of(getattr(event, name)) for name in roles.quantities), default=0)
-            old = finest.get(event.symbol, (0, 0))
-            finest[event.symbol] = (max(old[0], pd), max(old[1], qd))
+            widen(event.symbol, pd, qd)
     return finest
 
 

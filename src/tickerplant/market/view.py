@@ -3,9 +3,14 @@
 It is built from the bus's ``StreamMessage``s like any other subscriber, so a gateway
 answers the same in one process and behind NATS, and an answer never disagrees with
 the streams: ``ticker.book`` is the last bookTicker pushed, depth is the book the
-`@depthDiff` events describe (or, for a source that sends none, such as a relay, the top
-of book the last bookTicker gave), prices and klines come from `@aggTrade`, which every
-source sends (an aggregate counts its fills).
+`@depthDiff` events describe (or, for a source that sends none, such as a replay of public
+files or a relay of no depth stream, the top of book the last bookTicker gave), prices and
+klines come from `@aggTrade`, which every source sends (an aggregate counts its fills).
+
+`@depthDiff` comes from the plant, or from a source that follows somebody else's book
+(``market/depth_sync.py``: a recording's, an upstream's); such a source may also send a
+whole book (``"snapshot":true``), and an empty one with id 0 while it has none in sync:
+then depth answers that empty book, never a top of book a client could sync against.
 
 ``receive`` only files payloads away (a dict lookup and an append per message): the
 decoding happens when somebody asks, or when a symbol's backlog passes a bound, so the
@@ -48,6 +53,7 @@ class _UnitsDiff(msgspec.Struct, frozen=True):
     u: int  # final update id covered
     b: list[tuple[int, int]]  # (price units, qty units); 0 removes the level
     a: list[tuple[int, int]]
+    snapshot: bool = False  # the levels are the whole book (market/depth_sync.py)
 
 
 _depth = msgspec.json.Decoder(_UnitsDiff)
@@ -64,6 +70,7 @@ class SymbolView:
 
     __slots__ = (
         "book",
+        "book_kept",
         "book_ticker",
         "book_time_ms",
         "depth_backlog",
@@ -81,6 +88,7 @@ class SymbolView:
         self.depth_backlog: list[bytes] = []
         self.trade_backlog: list[bytes] = []
         self.book = OrderBook()
+        self.book_kept = False  # a source sent whole books: no top-of-book stand-in
         self.book_time_ms = 0
         self.last_price: LastPrice | None = None
         self.klines = SymbolKlines()
@@ -144,10 +152,11 @@ class MarketView:
     def book(self, view: SymbolView) -> OrderBook:
         """The book as of the last diff-depth event; ``book.last_update_id`` is its id.
 
-        A source that sends no diff-depth events (a relay, a recording) still has a top of
-        book: then the book is the last bookTicker's best bid and ask."""
+        A source that sends no diff-depth events (public files, a relay of no depth stream)
+        still has a top of book: then the book is the last bookTicker's best bid and ask.
+        A source that follows a book but has none in sync sent an empty one with id 0."""
         self._apply_depth(view)
-        if not view.book.last_update_id and view.book_ticker is not None:
+        if not view.book.last_update_id and view.book_ticker is not None and not view.book_kept:
             return self._top_only(view)
         return view.book
 
@@ -170,6 +179,9 @@ class MarketView:
             except msgspec.DecodeError as exc:
                 self._unreadable(view, payload, exc)
                 continue
+            if event.snapshot:
+                book.clear()
+                view.book_kept = True
             for price_units, qty_units in event.b:
                 set_level(True, price_units, qty_units)
             for price_units, qty_units in event.a:

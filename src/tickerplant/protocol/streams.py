@@ -38,24 +38,27 @@ class Route(enum.Enum):
     PRIVATE = "private"
 
 
-# What every source of tickerplant serves, the relay included (it relays these kinds).
-SERVED_KINDS = frozenset(
-    {
-        StreamKind.BOOK_TICKER,
-        StreamKind.ALL_BOOK_TICKER,
-        StreamKind.MINI_TICKER,
-        StreamKind.ALL_MINI_TICKER,
-        StreamKind.TICKER,
-        StreamKind.ALL_TICKER,
-        StreamKind.TRADE,
-        StreamKind.AGG_TRADE,
-    }
-)
-
-# The book-depth streams (§4.8, §4.9, §4.11): the plant derives them from its books, so
-# they deliver wherever it keeps books (the simulator, a replay's plays); a relay does not
-# relay them yet. Every other kind parses but never delivers.
+# The book-depth streams (§4.8, §4.9, §4.11): the plant derives them from its books (the
+# simulator, a replay's plays), a replay re-serves recorded ones and the relay relays them.
 DEPTH_KINDS = frozenset({StreamKind.DEPTH, StreamKind.PARTIAL_DEPTH, StreamKind.RPI_DEPTH})
+
+# What every source of tickerplant serves, the relay included (it relays these kinds).
+# Every other kind parses but never delivers.
+SERVED_KINDS = (
+    frozenset(
+        {
+            StreamKind.BOOK_TICKER,
+            StreamKind.ALL_BOOK_TICKER,
+            StreamKind.MINI_TICKER,
+            StreamKind.ALL_MINI_TICKER,
+            StreamKind.TICKER,
+            StreamKind.ALL_TICKER,
+            StreamKind.TRADE,
+            StreamKind.AGG_TRADE,
+        }
+    )
+    | DEPTH_KINDS
+)
 _DELIVERED_KINDS = SERVED_KINDS | DEPTH_KINDS
 
 # High-frequency book data lives under /public, everything else under /market (spec §2.2).

@@ -3,14 +3,23 @@
 A recording is a directory of files named ``tickerplant-<market>-<UTC start>.jsonl.gz``
 (start as ``%Y%m%dT%H%M%S%fZ``). Each is a gzip stream of JSON lines and stands alone:
 
-    {"format":"tickerplant-recording","version":1,"market":"um","url":"…","streams":[…],"started_us":…}
+    {"format":"tickerplant-recording","version":2,"market":"um","url":"…","streams":[…],"started_us":…}
     {"r":<receive Unix µs>,"s":"<stream name as received>","d":<the payload, byte for byte>}
     {"r":<Unix µs>,"lost":["<stream>",…]}
+    {"r":<Unix µs>,"depth":"<SYMBOL>","d":<a REST depth answer, byte for byte>}
 
 "d" is the payload spliced in unchanged (it is JSON already), so a replay hands out the
 very bytes the server sent. A payload that cannot be spliced into one line and come back
 identical (a newline in it, whitespace around it, not JSON) is refused with ``ValueError``.
 A "lost" line says a connection carrying those streams dropped: messages may be missing.
+
+A "depth" line (version 2) is the body of ``GET /fapi/v1/depth`` (``/dapi/v1/depth``)
+``?symbol=<SYMBOL>&limit=1000`` as the server answered it, fetched when a diff-depth
+stream of the symbol starts delivering and again after every loss or ``pu`` break on it
+(spec §4.9 step 2): with the recorded diff events it lets a replay keep the book those
+events describe and answer depth requests consistently with them. Its time is that of
+the last message written before it, so a file's times never go back. Version 1 files (no
+"depth" lines) still read; their depth streams replay, but no book is kept from them.
 
 The writer starts a new file when the current one holds ``rotate_bytes`` uncompressed or is
 ``rotate_s`` old, and sync-flushes the compressor about once a second, so a recorder that
@@ -36,33 +45,16 @@ import msgspec
 from tickerplant.market.instruments import Market
 
 __all__ = [
-    "COMPRESS_LEVEL",
-    "FLUSH_S",
-    "FORMAT",
-    "ROTATE_BYTES",
-    "ROTATE_S",
-    "SUFFIX",
-    "VERSION",
-    "GzipOutput",
-    "Item",
-    "Output",
-    "Recorded",
-    "RecordedLoss",
-    "RecordingHeader",
-    "RecordingWriter",
-    "Rotation",
-    "decode_header",
-    "decode_item",
-    "encode_header",
-    "encode_item",
-    "file_name",
-    "is_recording",
-    "read_recording",
+    "COMPRESS_LEVEL", "FLUSH_S", "FORMAT", "ROTATE_BYTES", "ROTATE_S", "SUFFIX", "VERSION",
+    "GzipOutput", "Item", "Output", "Recorded", "RecordedLoss", "RecordedSnapshot",
+    "RecordingHeader", "RecordingWriter", "Rotation", "decode_header", "decode_item",
+    "encode_header", "encode_item", "file_name", "is_recording", "read_recording",
     "recording_files",
-]
+]  # fmt: skip
 
 FORMAT = "tickerplant-recording"
-VERSION = 1
+VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 SUFFIX = ".jsonl.gz"
 ROTATE_BYTES = 256 * 1024 * 1024  # uncompressed bytes per file
 ROTATE_S = 3600.0
@@ -86,6 +78,7 @@ class RecordingHeader(NamedTuple):
     url: str  # the stream URL recorded from
     streams: tuple[str, ...]  # as subscribed
     started_us: int  # Unix µs the file was opened
+    version: int = VERSION  # 1: written before "depth" lines existed
 
 
 class Recorded(NamedTuple):
@@ -99,7 +92,13 @@ class RecordedLoss(NamedTuple):
     streams: tuple[str, ...]  # what the dropped connection carried
 
 
-Item = Recorded | RecordedLoss
+class RecordedSnapshot(NamedTuple):
+    received_us: int  # Unix µs: that of the last message written before it
+    symbol: str  # as the request named it (upper case)
+    data: bytes  # the REST depth answer, byte for byte
+
+
+Item = Recorded | RecordedLoss | RecordedSnapshot
 
 
 # -- lines ---------------------------------------------------------------------------------
@@ -120,12 +119,13 @@ class _Loss(msgspec.Struct):
 
 
 class _Line(msgspec.Struct):
-    """Either kind of item line, for decoding."""
+    """Any kind of item line, for decoding."""
 
     r: int
     s: str | None = None
     d: msgspec.Raw = msgspec.Raw()  # the payload's exact bytes; empty when absent
     lost: tuple[str, ...] | None = None
+    depth: str | None = None
 
 
 _encoder = msgspec.json.Encoder()
@@ -135,7 +135,7 @@ _json_value = msgspec.json.Decoder(msgspec.Raw)  # validates one JSON value, kee
 
 
 def encode_header(header: RecordingHeader) -> bytes:
-    market, url, streams, started_us = header
+    market, url, streams, started_us, _ = header
     return _encoder.encode(_Header(FORMAT, VERSION, market, url, streams, started_us)) + b"\n"
 
 
@@ -145,9 +145,9 @@ def decode_header(line: bytes) -> RecordingHeader:
         header = _header_decoder.decode(line)
     except msgspec.DecodeError as exc:
         raise ValueError(f"not a recording header: {exc}") from None
-    if header.format != FORMAT or header.version != VERSION:
-        raise ValueError(f"not a {FORMAT} version {VERSION} header: {header.format} {header.version}")
-    return RecordingHeader(header.market, header.url, header.streams, header.started_us)
+    if header.format != FORMAT or header.version not in _READABLE_VERSIONS:
+        raise ValueError(f"not a {FORMAT} version 1 or {VERSION} header: {header.format} {header.version}")
+    return RecordingHeader(header.market, header.url, header.streams, header.started_us, header.version)
 
 
 def _check_spliceable(data: bytes) -> None:
@@ -183,6 +183,10 @@ def encode_item(item: Item) -> bytes:
         received_us, stream, data = item
         _check_spliceable(data)
         return b'{"r":%d%b%b}\n' % (received_us, _stream_key(stream), data)
+    if isinstance(item, RecordedSnapshot):
+        received_us, symbol, data = item
+        _check_spliceable(data)
+        return b'{"r":%d,"depth":%b,"d":%b}\n' % (received_us, _encoder.encode(symbol), data)
     return _encoder.encode(_Loss(item.received_us, item.streams)) + b"\n"
 
 
@@ -195,8 +199,10 @@ def decode_item(line: bytes) -> Item:
     if decoded.lost is not None:
         return RecordedLoss(decoded.r, decoded.lost)
     data = bytes(decoded.d)
+    if decoded.depth is not None and data:
+        return RecordedSnapshot(decoded.r, decoded.depth, data)
     if decoded.s is None or not data:
-        raise ValueError("a recording line has either s and d or lost")
+        raise ValueError("a recording line has either s and d, depth and d, or lost")
     return Recorded(decoded.r, decoded.s, data)
 
 

@@ -5,6 +5,10 @@ given to it) and writes ``recording.format`` files. Messages are stamped with th
 the client read them; the recorder's own ``Clock`` only paces the flushes of quiet spells
 and stamps a loss seen before any message.
 
+Diff-depth streams get a REST depth snapshot recorded beside them when they start and
+after every loss or ``pu`` break (``depth_snapshots.SnapshotPlan`` says when): fetched on
+the stream host's REST twin, in a task of its own, and written when it lands.
+
 The event loop only reads frames and encodes lines (``RecordingWriter``); compressing and
 writing the files happens in a thread of its own (``Compressor``), fed through a bounded
 queue. zlib and file writes release the GIL, so the two run side by side: the loop stays
@@ -18,14 +22,18 @@ import functools
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
+from tickerplant.client.backoff import backoff
+from tickerplant.client.endpoints import fetch as http_get
 from tickerplant.client.endpoints import market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.endpoints import rest_base, rest_prefix
+from tickerplant.recording.depth_snapshots import SNAPSHOT_LIMIT, SnapshotPlan
 from tickerplant.recording.format import (
     FLUSH_S,
     ROTATE_BYTES,
@@ -34,6 +42,7 @@ from tickerplant.recording.format import (
     Output,
     Recorded,
     RecordedLoss,
+    RecordedSnapshot,
     RecordingWriter,
 )
 
@@ -70,6 +79,7 @@ async def record(
     on_message: Callable[[int], None] | None = None,
     connect: Callable[[str], RawSource] | None = None,
     clock: Clock | None = None,
+    fetch: Callable[[str], Awaitable[bytes]] = http_get,
 ) -> list[Path]:
     """Record ``streams`` from the stream host ``url`` into ``out`` until ``stop`` is set.
 
@@ -82,7 +92,8 @@ async def record(
     failure to subscribe or to write is raised, after closing what was written.
 
     ``connect(url)`` makes the reader (default: a ``RawStreams`` on ``clock``); ``clock``
-    stamps the messages and paces the flushes.
+    stamps the messages and paces the flushes; ``fetch(url)`` GETs the depth snapshots
+    of the diff-depth streams recorded (``depth_snapshots``).
     """
     names = list(streams)
     if not names:
@@ -102,7 +113,8 @@ async def record(
     clock = clock or SystemClock()
     source = connect(url) if connect is not None else RawStreams(url, clock=clock)
     subscribed = asyncio.Event()
-    pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message, clock))
+    snapshots = _Snapshots(SnapshotPlan(names), writer, fetch, url, market, clock)
+    pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message, clock, snapshots))
     flusher = asyncio.create_task(_flush_every(writer, FLUSH_S, clock))
     stopping = asyncio.create_task((stop or asyncio.Event()).wait())
     try:
@@ -113,10 +125,10 @@ async def record(
             await source.close()  # the iteration ends once what was received is written
             await pump
     except BaseException:
-        await _wind_down(source, (pump, flusher, stopping))
+        await _wind_down(source, (pump, flusher, stopping, *snapshots.tasks))
         _close(writer, compressor, quietly=True)  # the error that got us here says more
         raise
-    await _wind_down(source, (pump, flusher, stopping))
+    await _wind_down(source, (pump, flusher, stopping, *snapshots.tasks))
     _close(writer, compressor, quietly=False)
     return writer.files
 
@@ -147,21 +159,29 @@ async def _pump(
     subscribed: asyncio.Event,
     on_message: Callable[[int], None] | None,
     clock: Clock,
+    snapshots: _Snapshots,
 ) -> None:
     await source.subscribe(*names)
     subscribed.set()
     count = 0
     last_us = 0
+    plan = snapshots.plan
+    book_streams = plan.symbols
     async for item in source:
         if type(item) is RawMessage:
-            last_us = item.received_ns // 1000
+            last_us = snapshots.last_us = item.received_ns // 1000
             try:
                 writer.write(Recorded(last_us, item.stream, item.data), last_us)
             except ValueError as exc:
                 # Not recordable byte for byte: say it is missing rather than alter it.
                 log.warning("%s: message not recorded: %s", item.stream, exc)
                 writer.write(RecordedLoss(last_us, (item.stream,)), last_us)
+                plan.lost((item.stream,))
                 continue
+            if item.stream in book_streams:
+                symbol = plan.event(item.stream, item.data)
+                if symbol is not None:
+                    snapshots.start(symbol)
             count += 1
             if on_message is not None:
                 on_message(count)
@@ -171,15 +191,65 @@ async def _pump(
                 await asyncio.sleep(0)
         elif isinstance(item, StreamsLost):
             # Stamped in ms when the drop was seen; never before a message received earlier.
-            last_us = max(item.at_ms * 1000, last_us)
+            last_us = snapshots.last_us = max(item.at_ms * 1000, last_us)
             log.warning("connection lost, messages may be missing: %s", ", ".join(item.streams))
             writer.write(RecordedLoss(last_us, item.streams), last_us)
+            plan.lost(item.streams)
         elif isinstance(item, Lagged):
             # The client discarded the oldest messages it held, of any stream: they came
             # after the last one written, which stamps the loss, so times keep their order.
-            last_us = last_us or clock.now_ns() // 1000
+            last_us = snapshots.last_us = last_us or clock.now_ns() // 1000
             log.warning("recorder fell behind: %d messages dropped", item.dropped)
             writer.write(RecordedLoss(last_us, tuple(names)), last_us)
+            plan.lost(names)
+
+
+class _Snapshots:
+    """Fetches the depth snapshots ``plan`` asks for, one task per fetch, and writes each
+    as it lands, stamped with the time of the last message written (times never go back).
+    A failed fetch, or one too old for the stream, is tried again after a backoff."""
+
+    def __init__(
+        self,
+        plan: SnapshotPlan,
+        writer: RecordingWriter,
+        fetch: Callable[[str], Awaitable[bytes]],
+        url: str,
+        market: Market,
+        clock: Clock,
+    ) -> None:
+        self.plan = plan
+        self.last_us = 0  # the time of the last message written
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._writer = writer
+        self._fetch = fetch
+        self._rest = f"{rest_base(url)}{rest_prefix(market)}/depth?limit={SNAPSHOT_LIMIT}&symbol="
+        self._clock = clock
+
+    def start(self, symbol: str) -> None:
+        task = asyncio.create_task(self._run(symbol))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, symbol: str) -> None:
+        delays = backoff(0.25, 2.0, 8.0)
+        while True:
+            body: bytes | None
+            try:
+                body = await self._fetch(self._rest + symbol)
+            except OSError as exc:
+                log.warning("%s: depth snapshot not fetched: %s", symbol, exc)
+                body = None
+            if body is not None:
+                try:
+                    self._writer.write(RecordedSnapshot(self.last_us, symbol, body), self.last_us)
+                except ValueError as exc:
+                    log.warning("%s: depth snapshot not recorded: %s", symbol, exc)
+                    body = None
+            if not self.plan.fetched(symbol, body):
+                return
+            clock = self._clock
+            await clock.sleep_until(clock.now_ms() + next(delays) * 1000)
 
 
 async def _flush_every(writer: RecordingWriter, interval_s: float, clock: Clock) -> None:
