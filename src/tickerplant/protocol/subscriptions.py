@@ -33,16 +33,15 @@ from tickerplant.protocol.errors import (
     CloseReason,
     StreamError,
 )
+from tickerplant.protocol.json_errors import NotJson, parse_json, position
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION
 
 __all__ = ["Method", "Outcome", "SessionState", "SubscriptionSession", "error_frame"]
 
 _MAX_ID = 2**64 - 1
 _METHOD_LIST = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
-_MSGSPEC_ERROR = re.compile(r"JSON is malformed: (?P<what>.*) \(byte (?P<byte>\d+)\)")
 _METHOD_VALUE = re.compile(r'"method"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\]]*)')
 _encode = msgspec.json.encode
-_decode = msgspec.json.decode
 
 
 class Method(enum.Enum):
@@ -81,28 +80,9 @@ def _result_frame(result: Any, request_id: Any) -> bytes:
     return b'{"result":%s,"id":%s}' % (_encode(result), _encode(request_id))
 
 
-def _position(text: str, offset: int) -> str:
-    """serde_json's ``line L column C`` for a character offset into the frame."""
-    offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"line {line} column {column}"
-
-
 def _end_position(text: str) -> str:
     stripped = text.rstrip()
-    return _position(stripped, len(stripped) - 1)
-
-
-def _json_error(text: str, exc: msgspec.DecodeError) -> StreamError:
-    found = _MSGSPEC_ERROR.search(str(exc))
-    if found is None:  # msgspec says "Input data was truncated" without a position
-        where = _position(text, len(text.rstrip()))
-        return StreamError(3, f"Invalid JSON: EOF while parsing a value at {where}")
-    what = found["what"]
-    offset = len(text.encode()[: int(found["byte"])].decode(errors="ignore"))
-    serde_what = "trailing characters" if what.startswith("trailing") else "expected value"
-    return StreamError(3, f"Invalid JSON: {serde_what} at {_position(text, offset)}")
+    return position(stripped, len(stripped) - 1)
 
 
 def _valid_id(value: Any) -> bool:
@@ -136,10 +116,11 @@ class SubscriptionSession:
             return _IGNORED
         text = frame if isinstance(frame, str) else frame.decode("utf-8", errors="replace")
         try:
-            request = _decode(frame)
-        except msgspec.DecodeError as exc:
+            request = parse_json(frame)
+        except NotJson as exc:  # §2.7: answered, then the connection is closed
             self.state = SessionState.CLOSED
-            return Outcome(reply=error_frame(_json_error(text, exc), None), close=CLOSE_INVALID_JSON)
+            error = StreamError(3, f"Invalid JSON: {exc.what}")
+            return Outcome(reply=error_frame(error, None), close=CLOSE_INVALID_JSON)
         if not isinstance(request, dict):
             kind = "sequence" if isinstance(request, list) else type(request).__name__
             msg = f"Invalid request: invalid type: {kind}, expected struct Request"
@@ -231,7 +212,7 @@ class SubscriptionSession:
     @staticmethod
     def _unknown_method(text: str, method: Any) -> StreamError:
         found = _METHOD_VALUE.search(text)
-        where = _position(text, found.end() - 1) if found else _end_position(text)
+        where = position(text, found.end() - 1) if found else _end_position(text)
         shown = f"`{method}`" if isinstance(method, str) else f"type: {_encode(method).decode()}"
         return StreamError(
             2, f"Invalid request: unknown variant {shown}, expected one of {_METHOD_LIST} at {where}"

@@ -21,6 +21,7 @@ from tickerplant.protocol.errors import (
     mandatory,
     rate_limit_error,
 )
+from tickerplant.protocol.json_errors import NotJson, parse_json
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData, Method
 
@@ -29,7 +30,6 @@ __all__ = ["WS_API_METHODS", "WsApi", "WsApiReply"]
 WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
 
 _encode = msgspec.json.encode
-_decode = msgspec.json.decode
 
 
 class WsApiReply(NamedTuple):
@@ -82,8 +82,8 @@ class WsApi:
     def _parse(self, frame: bytes) -> tuple[Any, tuple[Method, dict[str, Any]] | RequestRefused]:
         """The request's id (None when it cannot be echoed) and its method and params."""
         try:
-            request = _decode(frame)
-        except msgspec.DecodeError:
+            request = parse_json(frame)
+        except NotJson:  # not JSON, too deep, or a string of invalid UTF-8: never raised on
             return None, RequestRefused(-1000, "Malformed request: the frame is not valid JSON.")
         if not isinstance(request, dict):
             return None, RequestRefused(-1000, "Malformed request: expected an object.")

@@ -1,0 +1,65 @@
+"""Frames that are not JSON over a real socket: on the market streams a code-3 reply and
+a 1008 "Invalid JSON" close (spec §2.7), on the WebSocket API a -1000 reply on a
+connection that keeps serving; never an unhandled exception, a 1011 or a traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from conftest import StartServer
+from rawws import CLOSE, TEXT, RawWebSocket, close_code
+from scripted_market import ScriptedMarket
+
+from tickerplant.clock import ManualClock
+from tickerplant.market.instruments import Market
+
+BINARY = 0x2
+HOSTILE = {
+    "nested 200,000 deep": (b"[" * 200_000 + b"]" * 200_000, "recursion limit exceeded at line 1 column 128"),
+    "invalid UTF-8 in a string": (
+        b'{"method":"SUBSCRIBE","params":["\xff"],"id":1}',
+        "invalid unicode code point at line 1 column 34",
+    ),
+    "an id of 1e400": (b'{"method":"SUBSCRIBE","params":["a"],"id":1e400}', "number out of range at line 1 column 47"),
+}
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+async def test_market_streams_answer_code_3_and_close_1008(
+    start_server: StartServer, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame, what = HOSTILE[case]
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
+    opcode = BINARY if b"\xff" in frame else TEXT  # a text frame must be UTF-8 (RFC 6455 §8.1)
+    ws.send(opcode, frame)
+    reply = json.loads((await ws.recv_until(TEXT)).payload)
+    assert reply == {"error": {"code": 3, "msg": f"Invalid JSON: {what}"}, "id": None}
+    assert close_code(await ws.recv_until(CLOSE)) == (1008, "Invalid JSON")
+    await ws.close()
+    no_tracebacks(caplog)
+
+
+async def test_the_websocket_api_answers_minus_1000_and_keeps_serving(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws-fapi/v1")
+    for case in sorted(HOSTILE):
+        frame, _ = HOSTILE[case]
+        ws.send(BINARY if b"\xff" in frame else TEXT, frame)
+        reply = json.loads((await ws.recv_until(TEXT)).payload)
+        assert (reply["id"], reply["status"], reply["error"]["code"]) == (None, 400, -1000), case
+    ws.send_text('{"id":"after","method":"ticker.price","params":{"symbol":"BTCUSDT"}}')
+    reply = json.loads((await ws.recv_until(TEXT)).payload)
+    assert (reply["id"], reply["status"]) == ("after", 200)
+    await ws.close()
+    no_tracebacks(caplog)
