@@ -16,6 +16,7 @@ from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.fanout import FanOut, text_frame
+from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
 from tickerplant.protocol.streams import Route, StreamKind, parse, resolve
@@ -55,6 +56,7 @@ class StreamSurface:
         self.lenient_case = lenient_case
         self._symbols = {inst.symbol.lower(): inst for inst in instruments.values()}
         self.connections: set[StreamConnection] = set()
+        self.log_budget = LogBudget()  # the warnings clients can cause, per kind
 
     def connection(self, url: StreamUrl) -> StreamConnection:
         return StreamConnection(self, url)
@@ -81,10 +83,12 @@ class StreamSurface:
             if stream is not None and stream.kind not in self.kinds:
                 key, why_silent = None, f"this server's source does not carry {stream.kind.value} streams"
         if why_silent is not None:
-            log.warning(
-                "%s: %s subscribed %r, which will never deliver: %s",
-                self.market.value, peer, name, why_silent,
-            )  # fmt: skip
+            held = self.log_budget.allow("never delivers", self.clock.now_ms())
+            if held is not None:  # a client sets this pace: bounded, names cut to 100 characters
+                log.warning(
+                    "%s: %s subscribed %.100r, which will never deliver: %s%s",
+                    self.market.value, peer, name, why_silent, held_note(held),
+                )  # fmt: skip
         return key
 
 
@@ -176,12 +180,15 @@ class StreamConnection(KeptAliveConnection):
 
     def _cut_off(self) -> None:
         assert self.transport is not None
-        log.warning(
-            "%s: closing %s: %d bytes unsent (limit %d): %s",
-            self._streams.market.value, self.peer,
-            self.transport.underlying_transport.get_write_buffer_size(),
-            self.limits_config.send_buffer_bytes, CLOSE_SLOW_CONSUMER.reason,
-        )  # fmt: skip
+        streams = self._streams
+        held = streams.log_budget.allow("slow consumer", streams.clock.now_ms())
+        if held is not None:
+            log.warning(
+                "%s: closing %s: %d bytes unsent (limit %d): %s%s",
+                streams.market.value, self.peer,
+                self.transport.underlying_transport.get_write_buffer_size(),
+                self.limits_config.send_buffer_bytes, CLOSE_SLOW_CONSUMER.reason, held_note(held),
+            )  # fmt: skip
         self.closing = True
         self.pending.clear()
         self.transport.send_close(WSCloseCode(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason.encode())

@@ -1,0 +1,53 @@
+"""The log lines clients can cause are bounded: a budget per kind, names cut short, and
+what was held back counted and said."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from conftest import StartServer
+from rawws import TEXT, RawWebSocket
+from scripted_market import ScriptedMarket
+
+from tickerplant.clock import ManualClock
+from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.market.instruments import Market
+
+
+def test_a_budget_per_kind_per_interval_counts_what_it_holds() -> None:
+    budget = LogBudget(per_interval=2, interval_ms=1000)
+    assert [budget.allow("a", 0), budget.allow("a", 10), budget.allow("a", 20), budget.allow("a", 30)] == [
+        0, 0, None, None,
+    ]  # fmt: skip
+    assert budget.allow("b", 30) == 0  # another kind has its own budget
+    assert budget.allow("a", 999) is None
+    assert budget.allow("a", 1000) == 3  # the next interval's first record says how many were held
+    assert budget.allow("a", 1001) == 0
+    assert budget.suppressed == {"a": 3}
+    assert held_note(3) == " (3 more like it were not logged)" and held_note(0) == ""
+    with pytest.raises(ValueError):
+        LogBudget(0)
+
+
+async def test_never_delivering_names_cannot_flood_the_log(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Spec §3.4: every SUBSCRIBE is acknowledged, so a client may subscribe 1,023 names
+    that never deliver; the server warns about ten of them per 10 s, each line short."""
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
+    caplog.set_level(logging.WARNING, logger="tickerplant.streams")
+    names = [f"nosuch{i}usdt@{'x' * 1000}" for i in range(1023)]
+    ws.send_text(json.dumps({"method": "SUBSCRIBE", "params": names, "id": 1}))
+    assert json.loads((await ws.recv_until(TEXT)).payload) == {"result": None, "id": 1}
+    warned = [r.getMessage() for r in caplog.records if "will never deliver" in r.getMessage()]
+    assert len(warned) == 10 and max(map(len, warned)) < 400
+    clock.advance(10_000)
+    ws.send_text(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@nosuchkind"], "id": 2}))
+    assert json.loads((await ws.recv_until(TEXT)).payload) == {"result": None, "id": 2}
+    warned = [r.getMessage() for r in caplog.records if "will never deliver" in r.getMessage()]
+    assert len(warned) == 11 and warned[-1].endswith("(1013 more like it were not logged)")
+    await ws.close()
