@@ -129,3 +129,18 @@ def test_memory_is_bounded_by_forgetting_idle_ips() -> None:
     for i in range(1000):
         weight.charge(f"10.0.{i // 256}.{i % 256}", 1, T0 + i * 60_000)
     assert weight.tracked_ips() <= 100
+
+
+def test_the_ip_table_stays_within_its_bound_when_every_ip_is_active_and_forgets_the_least_recent() -> None:
+    """Issue found under attack: with the table full of IPs active in this minute, each new
+    IP scanned the whole table and the table grew past its bound."""
+    weight = RequestWeight(10, max_ips=4)
+    for ip in ("a", "b", "c", "d"):
+        weight.charge(ip, 5, T0)
+    weight.charge("a", 1, T0)  # "a" is now the most recently charged
+    weight.charge("e", 1, T0)  # full: "b", charged least recently, is forgotten
+    assert weight.tracked_ips() == 4 and weight.forgotten == 1
+    assert [weight.used(ip, T0) for ip in "abcde"] == [6, 0, 5, 5, 1]
+    for i in range(1000):
+        weight.charge(f"10.0.{i // 256}.{i % 256}", 1, T0)
+    assert weight.tracked_ips() == 4 and weight.forgotten == 1001

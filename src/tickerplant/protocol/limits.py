@@ -14,7 +14,7 @@ its configuration looks like into them.
 from __future__ import annotations
 
 import enum
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -166,10 +166,13 @@ class RequestWeight:
         self.first_ban_ms = first_ban_ms
         self.max_ban_ms = max_ban_ms
         self.max_ips = max_ips
-        self._ips: dict[str, _IpWeight] = {}
+        self._ips: OrderedDict[str, _IpWeight] = OrderedDict()  # least recently charged first
+        self.forgotten = 0  # IPs dropped to keep the table within max_ips (a counter)
 
     def tracked_ips(self) -> int:
-        """How many IPs the window remembers (bounded by ``max_ips``)."""
+        """How many IPs the table remembers: at most ``max_ips``, the most recently charged
+        (an IP forgotten while in use starts its minute again: whoever can bring 65,536
+        addresses in a minute has their weight many times over anyway)."""
         return len(self._ips)
 
     def used(self, ip: str, now_ms: int) -> int:
@@ -201,19 +204,18 @@ class RequestWeight:
         return now_ms - now_ms % self.window_ms
 
     def _state(self, ip: str, now_ms: int) -> _IpWeight:
-        state = self._ips.get(ip)
-        if state is None:
-            if len(self._ips) >= self.max_ips:
-                self._forget_idle(now_ms)
-            state = self._ips[ip] = _IpWeight()
+        # The table is in order of last use (each charge moves its IP to the end), so when
+        # it is full the IP charged least recently is forgotten, in O(1): never more than
+        # ``max_ips`` entries, and no scan however many IPs are active in one minute.
+        # (An OrderedDict: a plain dict's oldest key is found by skipping the slots of the
+        # keys deleted before it, which a steady stream of new IPs makes long.)
+        ips = self._ips
+        state = ips.get(ip)
+        if state is not None:
+            ips.move_to_end(ip)
+            return state
+        if len(ips) >= self.max_ips:
+            ips.popitem(last=False)
+            self.forgotten += 1
+        state = ips[ip] = _IpWeight()
         return state
-
-    def _forget_idle(self, now_ms: int) -> None:
-        # Bounded memory: IPs with no weight in this window and no ban are dropped.
-        window_start = self._window(now_ms)
-        for ip in [
-            ip
-            for ip, s in self._ips.items()
-            if s.window_start_ms != window_start and s.banned_until_ms <= now_ms
-        ]:
-            del self._ips[ip]
