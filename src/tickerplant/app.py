@@ -15,6 +15,7 @@ from tickerplant.feeds import Source
 from tickerplant.feeds.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.pump import SimulatedMarket
 from tickerplant.feeds.relay import DEFAULT_KINDS, RelaySource
+from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import Plant
@@ -61,6 +62,7 @@ class Tickerplant:
         self._source_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        raise_open_files_limit()
         prepared = await self.source.prepare()
         self.instruments = prepared.instruments
         self.plants = {
