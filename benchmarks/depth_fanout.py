@@ -122,7 +122,13 @@ def report(args: argparse.Namespace, result: FanoutResult, target: Target) -> No
             )
     ratio = s.rate / f.rate if s and f and f.rate > 0 else None
     print(verdict("(c) delivered depth msg/s, server / fan-out floor", ratio, target))
-    if s is not None and result.ceiling and s.rate > 0.9 * result.ceiling:
-        print("    the server delivered what the streams carry (their cadence), not its limit")
+    if s is not None and s.connections and result.ceiling:
+        per_connection = result.ceiling / args.connections
+        print(
+            f"    server per connection: {s.rate / s.connections:,.0f} msg/s of the {per_connection:,.0f} "
+            f"the streams carry ({s.connections} connections open at the end of the window)"
+        )
+        if s.rate > 0.9 * result.ceiling:
+            print("    the server delivered what the streams carry (their cadence), not its limit")
     for line in result.errors:
         print(f"    note: {line}")
