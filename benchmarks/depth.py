@@ -245,6 +245,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ws-connections", type=int, default=50, help="(b) sequential WebSocket API connections")
     p.add_argument("--connections", type=int, default=None, help="(c) connections (1000; 100)")
     p.add_argument("--client-procs", type=int, default=4, help="(c) client processes")
+    p.add_argument("--floor-batch", type=int, default=10, help="(c) the floor's K, frames per write (10)")
     p.add_argument("--depth-streams", choices=tuple(depth_fanout.STREAM_SETS), default="all")
     p.add_argument("--symbols", default="", help="(c) comma-separated USDⓈ-M symbols (default: all)")
     p.add_argument("--server-start-timeout", type=float, default=60.0)

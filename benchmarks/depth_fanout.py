@@ -86,8 +86,10 @@ def run_server(args: argparse.Namespace, result: FanoutResult) -> None:
 
 
 def run_floor(args: argparse.Namespace, result: FanoutResult) -> None:
-    measured = result.server.frames_per_chunk if result.server else 10.0
-    result.floor_batch = max(1, round(measured))
+    # Not the server's frames per read, as fanout.py takes: depth arrives in bursts (a tick's
+    # pushes, ~150-200 frames a read), and a floor writing that many per iteration to a
+    # thousand connections outruns the clients until their windows time out.
+    result.floor_batch = args.floor_batch
     life = args.seconds + args.warmup + 60
     floor = Child(SERVER_CPU, floor_async, "um", result.floor_batch, life)
     pool: ClientPool | None = None
