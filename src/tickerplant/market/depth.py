@@ -199,8 +199,11 @@ class BookDepth:
     ``tick`` at the cadences (``next_tick_ms``)."""
 
     def __init__(self, symbols: Iterable[SymbolDepth], now_ms: int, encode: Callable[[Any], bytes]) -> None:
+        """``encode`` is the plant's encoder: every symbol's frame is derived with it, so the
+        events assembled are the bytes it would write."""
         self.symbols = list(symbols)
-        self._encode = encode
+        for depth in self.symbols:
+            depth.frame = payloads.DepthFrame(depth.inst, encode)
         # each speed's next push, on multiples of its interval
         self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS]
         self.next_tick_ms = min(self._next_ms)
@@ -230,7 +233,6 @@ class BookDepth:
         self.next_tick_ms = min(self._next_ms)
         if not due:
             return
-        encode = self._encode
         for depth in self.symbols:
             depth.fold()
             last_id = depth.book.last_update_id
@@ -238,17 +240,11 @@ class BookDepth:
                 chain = depth.chains[index]
                 if chain.previous_id == last_id:
                     continue  # nothing applied since this speed's previous event
-                self._push(depth, index, chain, last_id, now_ms, encode, out)
+                self._push(depth, index, chain, last_id, now_ms, out)
 
+    @staticmethod
     def _push(
-        self,
-        depth: SymbolDepth,
-        index: int,
-        chain: _Chain,
-        last_id: int,
-        now_ms: int,
-        encode: Callable[[Any], bytes],
-        out: list[StreamMessage],
+        depth: SymbolDepth, index: int, chain: _Chain, last_id: int, now_ms: int, out: list[StreamMessage]
     ) -> None:
         frame, book, names = depth.frame, depth.book, depth.names
         head = frame.head(chain.previous_id + 1, last_id, chain.previous_id, depth.time_ms, now_ms)
