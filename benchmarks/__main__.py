@@ -13,6 +13,7 @@ SCENARIOS = {
     "ws_api": "WebSocket API request/response (ticker.book), against a picows floor",
     "client": "bookTicker consumed into typed objects: tickerplant's client, python-binance, the SDK",
     "replay": "Binance public files to the wire at --speed max, against reading and parsing them",
+    "depth": "depth streams' cost per action, depth requests and depth fan-out, each against a floor",
 }
 
 

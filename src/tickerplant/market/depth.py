@@ -21,17 +21,18 @@ Why it is cheap: an update costs nothing here. The plant already gathers the pri
 batch touches (for the market view's internal diff); they join one set per side when the
 batch ends (a C-level union), and that set is folded into each speed's set of changed
 prices when a speed is due. A push reads the current quantities from the book, so a level
-touched a hundred times in 100 ms is written once; price and quantity texts are looked up,
-not formatted again. The top 20 of a book is encoded once per book id and sliced for 10
-and 5, whatever number of speeds push it.
+touched a hundred times in 100 ms is written once, and a level's text is looked up, not
+formatted again, while it holds the quantity it was written for. An event is assembled
+from bytes, not encoded: the symbol's ``payloads.DepthFrame`` gives its head for the ids
+and times, and the diff and the partials of one push share it. The top 20 of each side is
+written once and sliced for 10 and 5, whatever number of speeds push it, and written again
+only when a change reached it: in a book a thousand levels deep most changes do not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import msgspec
 
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
@@ -56,41 +57,84 @@ class _Chain:
         self.previous_id = previous_id  # u of this chain's previous event
 
 
+class _Levels:
+    """One side's levels as JSON text, `["68005.00","2.214"]`, each kept with the quantity
+    it was written for and the text of its price: a level is written again only when its
+    quantity changed, and then only the quantity is formatted. Bounded: cleared when it
+    holds more than _LEVELS prices."""
+
+    __slots__ = ("_price_decimals", "_qty_decimals", "_written")
+
+    def __init__(self, inst: Instrument) -> None:
+        self._price_decimals = inst.price_decimals
+        self._qty_decimals = inst.qty_decimals
+        # price -> (qty, the level's text, the text up to the quantity: `["68005.00","`)
+        self._written: dict[int, tuple[int, bytes, bytes]] = {}
+
+    def __call__(self, prices: Iterable[int], quantities: dict[int, int]) -> list[bytes]:
+        """The text of the levels at ``prices`` in the order given, each with the quantity
+        resting in ``quantities`` now; a level gone is 0 at the symbol's quantity decimals
+        ("0.000"), as Binance writes it (§4.9)."""
+        written = self._written
+        if len(written) > _LEVELS:
+            written.clear()
+        get, seen = quantities.get, written.get
+        out = []
+        for price in prices:
+            qty = get(price, 0)
+            known = seen(price)
+            if known is None or known[0] != qty:
+                # the price's text is kept: only a new quantity is formatted
+                start = known[2] if known else f'["{fixed(price, self._price_decimals)}","'.encode()
+                known = written[price] = (qty, start + f'{fixed(qty, self._qty_decimals)}"]'.encode(), start)
+            out.append(known[1])
+        return out
+
+
 class SymbolDepth:
-    """One symbol's chains, names, the encoded levels of its book and its top 20."""
+    """One symbol's chains, names, frame, the text of its book's levels and its top 20."""
 
     __slots__ = (
-        "ask_json",
+        "ask_edge",
+        "ask_levels",
+        "ask_top",
+        "ask_top_stale",
         "asks_touched",
-        "bid_json",
+        "bid_edge",
+        "bid_levels",
+        "bid_top",
+        "bid_top_stale",
         "bids_touched",
         "book",
         "chains",
+        "frame",
         "inst",
         "names",
+        "partial_tails",
         "time_ms",
-        "top",
-        "top_id",
     )
 
     def __init__(self, inst: Instrument, book: OrderBook) -> None:
         self.inst = inst
         self.book = book
         self.names = DepthStreams(inst.symbol, DEPTH_SPEEDS_MS, rpi=inst.market is Market.UM)
+        self.frame = payloads.DepthFrame(inst)
         self.chains = [_Chain(book.last_update_id) for _ in DEPTH_SPEEDS_MS]
         # prices touched since the last push of any speed, folded into every chain then
         self.bids_touched: set[int] = set()
         self.asks_touched: set[int] = set()
-        # per partial size (5, 10, 20): the top N bids and asks as JSON arrays
-        self.top: list[tuple[msgspec.Raw, msgspec.Raw]] = []
-        self.top_id = -1  # the book id ``top`` was taken at
         self.time_ms = 0  # transaction time of the last update folded in (`T`)
-        # Each level's JSON (`["68005.00","2.214"]`) with the quantity it was written for:
-        # the batch's internal diff writes a level once, and every speed's event that
-        # carries the same level at the same quantity reuses the bytes. Bounded: cleared
-        # when a side passes _LEVELS entries.
-        self.bid_json: dict[int, tuple[int, bytes]] = {}
-        self.ask_json: dict[int, tuple[int, bytes]] = {}
+        self.bid_levels = _Levels(inst)
+        self.ask_levels = _Levels(inst)
+        # Per side, the top 5, 10 and 20 as JSON arrays. They hold until a change reaches
+        # the top 20: a price at or above its 20th bid (``bid_edge``), at or below its 20th
+        # ask (``ask_edge``); on a side shorter than 20 levels, any change (_FAR).
+        self.bid_top: list[bytes] = []
+        self.ask_top: list[bytes] = []
+        self.bid_top_stale = self.ask_top_stale = True
+        self.bid_edge, self.ask_edge = -_FAR, _FAR
+        # per partial size, the event's bytes after its head: both tops in the frame
+        self.partial_tails: list[bytes] = []
 
     def changed(self, bids: Iterable[int], asks: Iterable[int], time_ms: int) -> None:
         """Prices a batch touched: every chain will report their quantities at its push."""
@@ -100,51 +144,54 @@ class SymbolDepth:
 
     def fold(self) -> None:
         bids, asks = self.bids_touched, self.asks_touched
-        if bids or asks:
+        if bids:
+            if max(bids) >= self.bid_edge:
+                self.bid_top_stale = True
             for chain in self.chains:
                 chain.bids |= bids
-                chain.asks |= asks
             self.bids_touched = set()
+        if asks:
+            if min(asks) <= self.ask_edge:
+                self.ask_top_stale = True
+            for chain in self.chains:
+                chain.asks |= asks
             self.asks_touched = set()
 
-    def levels(self, prices: Iterable[int], side: dict[int, int], is_bid: bool) -> list[bytes]:
-        """The JSON of the levels at ``prices`` in the order given, each with the quantity
-        resting in ``side`` now; a level gone is 0 at the symbol's quantity decimals
-        ("0.000"), as Binance writes it (§4.9)."""
-        written = self.bid_json if is_bid else self.ask_json
-        if len(written) > _LEVELS:
-            written.clear()
-        get, seen = side.get, written.get
-        out = []
-        for price in prices:
-            qty = get(price, 0)
-            known = seen(price)
-            if known is None or known[0] != qty:
-                inst = self.inst
-                text = f'["{fixed(price, inst.price_decimals)}","{fixed(qty, inst.qty_decimals)}"]'
-                known = written[price] = (qty, text.encode())
-            out.append(known[1])
-        return out
-
-    def top_levels(self) -> list[tuple[msgspec.Raw, msgspec.Raw]]:
-        """The top 5, 10 and 20 of each side, best first, as JSON arrays; encoded once per
-        book id, whichever speeds push it."""
-        book = self.book
-        if self.top_id != book.last_update_id:
-            n = PARTIAL_DEPTH_LEVELS[-1]
-            bids = self.levels(reversed(book.bid_prices[-n:]), book.bids, True)
-            asks = self.levels(book.ask_prices[:n], book.asks, False)
-            self.top = [(json_array(bids[:k]), json_array(asks[:k])) for k in PARTIAL_DEPTH_LEVELS]
-            self.top_id = book.last_update_id
-        return self.top
+    def partials(self) -> list[bytes]:
+        """Per partial size (5, 10, 20), its event's bytes after the head: the top N of each
+        side, best first, in the frame. Written again only when a change reached a side's
+        top 20 (``fold``), whichever speeds push them."""
+        if self.bid_top_stale or self.ask_top_stale:
+            book = self.book
+            if self.bid_top_stale:
+                prices = book.bid_prices[-_TOP:]
+                self.bid_top = _arrays(self.bid_levels(reversed(prices), book.bids))
+                self.bid_edge = prices[0] if len(prices) == _TOP else -_FAR
+                self.bid_top_stale = False
+            if self.ask_top_stale:
+                prices = book.ask_prices[:_TOP]
+                self.ask_top = _arrays(self.ask_levels(prices, book.asks))
+                self.ask_edge = prices[-1] if len(prices) == _TOP else _FAR
+                self.ask_top_stale = False
+            middle, tail = self.frame.middle, self.frame.tail
+            tops = zip(self.bid_top, self.ask_top, strict=True)
+            self.partial_tails = [b"".join((bids, middle, asks, tail)) for bids, asks in tops]
+        return self.partial_tails
 
 
-def json_array(levels: list[bytes]) -> msgspec.Raw:
-    """Encoded levels as the JSON array an event's `b` or `a` holds."""
-    return msgspec.Raw(b"[%s]" % b",".join(levels))
+def json_array(levels: list[bytes]) -> bytes:
+    """Levels' texts as the JSON array an event's `b` or `a` holds."""
+    return b"[%s]" % b",".join(levels)
 
 
-_LEVELS = 8192  # encoded levels kept per side before the cache is cleared
+def _arrays(levels: list[bytes]) -> list[bytes]:
+    """The JSON arrays of the first 5, 10 and 20 of ``levels``."""
+    return [json_array(levels[:n]) for n in PARTIAL_DEPTH_LEVELS]
+
+
+_TOP = PARTIAL_DEPTH_LEVELS[-1]
+_LEVELS = 8192  # level texts kept per side before they are cleared
+_FAR = 1 << 62  # beyond any price
 
 
 class BookDepth:
@@ -152,8 +199,11 @@ class BookDepth:
     ``tick`` at the cadences (``next_tick_ms``)."""
 
     def __init__(self, symbols: Iterable[SymbolDepth], now_ms: int, encode: Callable[[Any], bytes]) -> None:
+        """``encode`` is the plant's encoder: every symbol's frame is derived with it, so the
+        events assembled are the bytes it would write."""
         self.symbols = list(symbols)
-        self._encode = encode
+        for depth in self.symbols:
+            depth.frame = payloads.DepthFrame(depth.inst, encode)
         # each speed's next push, on multiples of its interval
         self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS]
         self.next_tick_ms = min(self._next_ms)
@@ -166,6 +216,7 @@ class BookDepth:
         for depth in self.symbols:
             depth.bids_touched = set()
             depth.asks_touched = set()
+            depth.bid_top_stale = depth.ask_top_stale = True  # what told so is dropped
             for chain in depth.chains:
                 chain.previous_id = depth.book.last_update_id
                 chain.bids = set()
@@ -182,7 +233,6 @@ class BookDepth:
         self.next_tick_ms = min(self._next_ms)
         if not due:
             return
-        encode = self._encode
         for depth in self.symbols:
             depth.fold()
             last_id = depth.book.last_update_id
@@ -190,35 +240,25 @@ class BookDepth:
                 chain = depth.chains[index]
                 if chain.previous_id == last_id:
                     continue  # nothing applied since this speed's previous event
-                self._push(depth, index, chain, last_id, now_ms, encode, out)
+                self._push(depth, index, chain, last_id, now_ms, out)
 
+    @staticmethod
     def _push(
-        self,
-        depth: SymbolDepth,
-        index: int,
-        chain: _Chain,
-        last_id: int,
-        now_ms: int,
-        encode: Callable[[Any], bytes],
-        out: list[StreamMessage],
+        depth: SymbolDepth, index: int, chain: _Chain, last_id: int, now_ms: int, out: list[StreamMessage]
     ) -> None:
-        inst, book, names, time_ms = depth.inst, depth.book, depth.names, depth.time_ms
-        first_id, previous_id = chain.previous_id + 1, chain.previous_id
-        diff = encode(
-            payloads.depth_levels(
-                inst, first_id, last_id, previous_id, time_ms, now_ms,
-                json_array(depth.levels(sorted(chain.bids, reverse=True), book.bids, True)),
-                json_array(depth.levels(sorted(chain.asks), book.asks, False)),
-            )
-        )  # fmt: skip
-        out.append(StreamMessage(names.diff[index], diff))
+        frame, book, names = depth.frame, depth.book, depth.names
+        head = frame.head(chain.previous_id + 1, last_id, chain.previous_id, depth.time_ms, now_ms)
+        bids = json_array(depth.bid_levels(sorted(chain.bids, reverse=True), book.bids))
+        asks = json_array(depth.ask_levels(sorted(chain.asks), book.asks))
+        diff = b"".join((head, bids, frame.middle, asks, frame.tail))
+        # tuple.__new__ is what StreamMessage(stream, payload) runs, without its Python frame
+        message = tuple.__new__
+        out.append(message(StreamMessage, (names.diff[index], diff)))
         if index == _RPI_SPEED and names.rpi is not None:
-            out.append(StreamMessage(names.rpi, diff))  # no RPI orders: the plain book (§4.11)
-        for (top_bids, top_asks), name in zip(depth.top_levels(), names.partial[index], strict=True):
-            partial = payloads.depth_levels(
-                inst, first_id, last_id, previous_id, time_ms, now_ms, top_bids, top_asks
-            )
-            out.append(StreamMessage(name, encode(partial)))
+            # no RPI orders: the plain book (§4.11)
+            out.append(message(StreamMessage, (names.rpi, diff)))
+        for tail, name in zip(depth.partials(), names.partial[index], strict=True):
+            out.append(message(StreamMessage, (name, head + tail)))
         chain.previous_id = last_id
         chain.bids = set()
         chain.asks = set()

@@ -7,7 +7,9 @@ encoders (``tickerplant.market.events.encoder``), built positionally in their ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -21,6 +23,7 @@ from tickerplant.market.updates import Trade
 
 __all__ = [
     "BASE_DECIMALS",
+    "DepthFrame",
     "agg_trade",
     "book_ticker",
     "depth_levels",
@@ -163,8 +166,47 @@ def depth_levels(
     asks: Any,
 ) -> msgspec.Struct:
     """A depthUpdate (diff §4.9 or partial §4.8: the same shape); ``bids`` and ``asks``
-    best first, as JSON arrays (``msgspec.Raw``, ``market/depth.py`` writes them) or, in
-    the plant's internal `@depthDiff`, as (price, qty) unit pairs."""
+    best first, as JSON arrays (``msgspec.Raw``: ``DepthFrame`` puts its markers there) or,
+    in the plant's internal `@depthDiff`, as (price, qty) unit pairs."""
     if inst.market is Market.UM:
         return _DEPTH_UM(now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, bids, asks)
     return _DEPTH_CM(now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, bids, asks)
+
+
+class DepthFrame:
+    """One symbol's depthUpdate as bytes around what changes from event to event, so that
+    an event is assembled, not encoded: ``head(U, u, pu, T, E) + bids + middle + asks +
+    tail`` is the bytes of ``depth_levels`` with the JSON arrays ``bids`` and ``asks``.
+
+    Derived once from the payload's own struct (``events.DepthUpdate``), which stays the
+    one home of the keys and their order: it is encoded with a marker in each changing
+    field (a control byte, which encoded JSON never holds raw), and the markers become
+    ``%d`` slots (the ids and times are integers, written as the encoder writes them).
+    A diff event and the partial depths of one push differ only in their levels (§4.8,
+    §4.9), so one head serves them all.
+    """
+
+    __slots__ = ("_head", "_order", "middle", "tail")
+
+    def __init__(self, inst: Instrument, encode: Callable[[Any], bytes] = msgspec.json.encode) -> None:
+        # markers in place of first, last, previous, T and E, then of the bids and the asks
+        first, last, previous, time_ms, now_ms = (msgspec.Raw(bytes((1 + i,))) for i in range(5))
+        marked: Any = depth_levels  # it takes the markers where it writes integers
+        frame = encode(
+            marked(inst, first, last, previous, time_ms, now_ms, msgspec.Raw(b"\x06"), msgspec.Raw(b"\x07"))
+        )
+        head, rest = frame.split(b"\x06")
+        self.middle, self.tail = rest.split(b"\x07")
+        if any(0 < b < 8 for b in self.middle + self.tail):
+            raise ValueError("a depthUpdate's levels must come after its ids and times")
+        slots = sorted((head.index(bytes((1 + i,))), i) for i in range(5))
+        self._order = itemgetter(*(i for _, i in slots))  # the arguments in the keys' order
+        head = head.replace(b"%", b"%%")
+        for i in range(5):
+            head = head.replace(bytes((1 + i,)), b"%d")
+        self._head = head
+
+    def head(self, first_id: int, last_id: int, previous_id: int, time_ms: int, now_ms: int) -> bytes:
+        """The event's bytes up to its bids' array."""
+        head: bytes = self._head % self._order((first_id, last_id, previous_id, time_ms, now_ms))
+        return head
