@@ -18,6 +18,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.klines import INTERVALS, rest_row
 from tickerplant.market.units import fixed
 from tickerplant.market.view import MarketView, SymbolView
+from tickerplant.protocol.depth_levels import LevelText
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
 __all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params"]
@@ -69,6 +70,7 @@ class MarketData:
         self._book_rows: dict[str, tuple[bytes, msgspec.Raw]] = {}  # symbol -> (payload, its row)
         # (symbol, limit) -> ((book id, whether the full book), `"bids":…,"asks":…}` encoded)
         self._depth_levels: dict[tuple[str, int], tuple[tuple[int, bool], bytes]] = {}
+        self._level_text: dict[str, LevelText] = {}  # symbol -> its levels' wire text
         self.methods: dict[str, Method] = {
             "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
             "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
@@ -199,14 +201,13 @@ class MarketData:
         state = (book.last_update_id, book is view.book)
         cached = self._depth_levels.get(key)
         if cached is None or cached[0] != state:
-            pd, qd = view.inst.price_decimals, view.inst.qty_decimals
-            levels = _encode(
-                {
-                    "bids": [[fixed(p, pd), fixed(q, qd)] for p, q in book.top_bids(limit)],
-                    "asks": [[fixed(p, pd), fixed(q, qd)] for p, q in book.top_asks(limit)],
-                }
-            )
-            cached = self._depth_levels[key] = (state, levels[1:])  # `"bids":…,"asks":…}`
+            text = self._level_text.get(view.inst.symbol)
+            if text is None:
+                text = self._level_text[view.inst.symbol] = LevelText(
+                    view.inst.price_decimals, view.inst.qty_decimals
+                )
+            levels = text.answer(book.top_bids(limit), book.top_asks(limit))
+            cached = self._depth_levels[key] = (state, levels)
         if self._cm:
             inst = view.inst
             head = b'{"lastUpdateId":%d,"symbol":"%s","pair":"%s","E":%d,"T":%d,' % (
