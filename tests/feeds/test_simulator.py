@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import itertools
+import math
+import random
+import statistics
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tickerplant.feeds.book_shape import BookShape
+from tickerplant.feeds.order_flow import OrderSizes
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market, catalogue
@@ -133,13 +140,14 @@ def test_initial_books() -> None:
     updates = sim.initial_updates(NOW_MS)
     assert [u.symbol for u in updates] == [inst.symbol for inst in BOTH]
     for update, inst in zip(updates, BOTH, strict=True):
-        assert 20 <= len(update.bids) <= 50 and 20 <= len(update.asks) <= 50
+        assert len(update.bids) >= 1000 and len(update.asks) >= 1000
         assert update.time_ms == NOW_MS
         best_bid, best_ask = update.bids[0].price, update.asks[0].price
-        assert 1 <= (best_ask - best_bid) // inst.tick <= 3
-        assert [level.price for level in update.bids] == sorted(
-            (level.price for level in update.bids), reverse=True
-        )
+        assert best_ask - best_bid == inst.tick
+        bid_prices = [level.price for level in update.bids]
+        ask_prices = [level.price for level in update.asks]
+        assert bid_prices == sorted(set(bid_prices), reverse=True)
+        assert ask_prices == sorted(set(ask_prices))
         assert abs(best_bid / inst.initial_price - 1) < 0.001
         assert all(level.qty >= inst.min_qty for level in update.bids + update.asks)
 
@@ -234,9 +242,7 @@ _calls = st.lists(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32), _calls)
-def test_any_call_sequence_keeps_the_invariants(
-    seed: int, calls: list[tuple[bool, int, int]]
-) -> None:
+def test_any_call_sequence_keeps_the_invariants(seed: int, calls: list[tuple[bool, int, int]]) -> None:
     instruments = UM[:3] + CM[-4:]  # busy perpetuals and thin quarterlies
     sims = [Simulator(instruments, seed=seed, start_ms=NOW_MS) for _ in range(2)]
     mirror = _Mirror(instruments)
@@ -251,3 +257,194 @@ def test_any_call_sequence_keeps_the_invariants(
     for symbol, book in sims[0].books.items():
         assert mirror.books[symbol].bids == book.bids
         assert mirror.books[symbol].asks == book.asks
+
+
+# --- the stylized facts the simulator's docstring lists ---------------------------------
+
+
+class _Minute:
+    """Both markets for a simulated minute at the default rate, sampled every 100 ms."""
+
+    def __init__(self) -> None:
+        sim = _simulator(seed=21)
+        self.sim = sim
+        self.instruments = {inst.symbol: inst for inst in BOTH}
+        self.spreads: dict[str, list[int]] = {s: [] for s in self.instruments}  # in ticks
+        self.thinnest: dict[str, int] = dict.fromkeys(self.instruments, 10**9)
+        self.touch: dict[str, list[float]] = {s: [] for s in self.instruments}  # mean of both
+        self.within: dict[str, list[tuple[float, float]]] = {s: [] for s in _SCALED}
+        self.trades: dict[str, list[int]] = {s: [] for s in self.instruments}
+        self.levels_per_update: list[int] = []
+        sim.initial_updates(NOW_MS)
+        for k in range(1, 6001):
+            for update in sim.advance(NOW_MS + k * 10):
+                if isinstance(update, Trade):
+                    self.trades[update.symbol].append(update.qty)
+                else:
+                    self.levels_per_update.append(len(update.bids) + len(update.asks))
+            if k % 10:
+                continue
+            for symbol, book in sim.books.items():
+                inst = self.instruments[symbol]
+                bid, ask = book.bid_prices[-1], book.ask_prices[0]
+                self.spreads[symbol].append((ask - bid) // inst.tick)
+                self.thinnest[symbol] = min(self.thinnest[symbol], book.bid_count, book.ask_count)
+                self.touch[symbol].append((book.bids[bid] + book.asks[ask]) / 2 / 10**inst.qty_decimals)
+                if symbol in self.within and k % 500 == 0:
+                    self.within[symbol].append(_within_one_percent(inst, book))
+
+
+_SCALED = ("BTCUSDT", "ETHUSDT", "ATOMUSDT", "BTCUSD_PERP")
+
+
+def _within_one_percent(inst: Instrument, book: OrderBook) -> tuple[float, float]:
+    """Base-asset quantity resting within 1 % of the mid, (bids, asks); contracts' worth on COIN-M."""
+    mid = (book.bid_prices[-1] + book.ask_prices[0]) / 2
+    low = bisect_left(book.bid_prices, mid * 0.99)
+    high = bisect_right(book.ask_prices, mid * 1.01)
+    bids = sum(book.bids[p] for p in book.bid_prices[low:]) / 10**inst.qty_decimals
+    asks = sum(book.asks[p] for p in book.ask_prices[:high]) / 10**inst.qty_decimals
+    if inst.market is Market.CM:  # contracts of contract_size USD, in the base asset
+        price = mid / 10**inst.price_decimals
+        return bids * inst.contract_size / price, asks * inst.contract_size / price
+    return bids, asks
+
+
+@pytest.fixture(scope="module")
+def minute() -> _Minute:
+    return _Minute()
+
+
+def test_books_stay_deep(minute: _Minute) -> None:
+    # every side of every symbol, at every moment sampled: a full limit=1000 answer
+    assert min(minute.thinnest.values()) >= 1000
+    for symbol, book in minute.sim.books.items():
+        assert book.bid_count >= 1000 and book.ask_count >= 1000, symbol
+        assert not book.is_crossed()
+    # ...and the depth is kept a few levels at a time, never by rebuilding
+    levels = minute.levels_per_update
+    assert sum(levels) / len(levels) < 6
+    assert max(levels) <= 40
+
+
+def test_the_touch_is_one_tick_wide_on_liquid_symbols(minute: _Minute) -> None:
+    for symbol in ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP", "ETHUSD_PERP"):
+        spreads = minute.spreads[symbol]
+        assert sum(s == 1 for s in spreads) / len(spreads) >= 0.8, symbol
+    for symbol, spreads in minute.spreads.items():
+        assert min(spreads) >= 1, symbol
+        assert statistics.median(spreads) <= 2, symbol
+
+
+def test_depth_at_the_scale_of_the_market(minute: _Minute) -> None:
+    # BTCUSDT: several BTC at the touch, hundreds within 1 % of the mid
+    assert 1.0 <= statistics.median(minute.touch["BTCUSDT"]) <= 20.0
+    for bids, asks in minute.within["BTCUSDT"]:
+        assert 100 <= bids <= 2_000 and 100 <= asks <= 2_000
+    # the others in proportion to their activity (ETHUSDT 2/3 of BTCUSDT's, ATOMUSDT 1/40)
+    value = {
+        symbol: statistics.mean(b + a for b, a in minute.within[symbol])
+        * minute.sim.fair_price(symbol)
+        / 10 ** minute.instruments[symbol].price_decimals
+        for symbol in _SCALED
+    }
+    assert 0.3 <= value["ETHUSDT"] / value["BTCUSDT"] <= 1.5
+    assert 0.005 <= value["ATOMUSDT"] / value["BTCUSDT"] <= 0.1
+    assert 0.15 <= value["BTCUSD_PERP"] / value["BTCUSDT"] <= 0.8
+
+
+def test_resting_size_grows_away_from_the_touch(minute: _Minute) -> None:
+    # levels 700-1000 out hold more than levels 1-50 (the touch aside), both sides pooled:
+    # a trend can leave one side packed with small levels for a while, as in real books
+    def band(book: OrderBook, start: int, stop: int) -> list[int]:
+        bids = [book.bids[p] for p in reversed(book.bid_prices)][start:stop]
+        return bids + [book.asks[p] for p in book.ask_prices[start:stop]]
+
+    for symbol in ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP"):
+        book = minute.sim.books[symbol]
+        assert statistics.median(band(book, 1, 50)) < statistics.median(band(book, 700, 1000)), symbol
+
+
+def test_trade_sizes_are_heavy_tailed(minute: _Minute) -> None:
+    # An exponential law puts its 99th percentile 6.6 medians out; trade sizes here, like
+    # real ones, reach dozens of medians.
+    for symbol in ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP"):
+        sizes = sorted(minute.trades[symbol])
+        assert len(sizes) > 200
+        assert sizes[len(sizes) * 99 // 100] / sizes[len(sizes) // 2] > 12, symbol
+
+
+def test_order_sizes_have_a_power_law_tail() -> None:
+    sizes = OrderSizes(next(i for i in UM if i.symbol == "BTCUSDT"))
+    rng = random.Random(3)
+    draws = sorted(sizes.lots(rng.random()) for _ in range(100_000))
+    assert draws[0] >= sizes.min_lots and draws[-1] <= sizes.max_lots
+    assert draws[99_000] / draws[50_000] > 20
+    mean = statistics.fmean(draws)
+    variance = statistics.fmean((d - mean) ** 2 for d in draws)
+    kurtosis = statistics.fmean((d - mean) ** 4 for d in draws) / variance**2
+    assert kurtosis > 50  # a normal law has 3, an exponential 9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(BOTH), st.floats(0.0, 1.0, exclude_max=True), st.floats(0.1, 10.0))
+def test_order_sizes_are_whole_lots_within_the_limits(inst: Instrument, u: float, scale: float) -> None:
+    sizes = OrderSizes(inst)
+    assert sizes.min_lots <= sizes.lots(u, scale) <= sizes.max_lots
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(BOTH), st.integers(0, 2**32))
+def test_a_built_side_is_deep_ordered_and_on_the_grid(inst: Instrument, seed: int) -> None:
+    shape = BookShape(inst)
+    rng = random.Random(seed)
+    for is_bid, best in ((True, inst.initial_price), (False, inst.initial_price + inst.tick)):
+        levels = shape.side(best, is_bid, 1_100, rng.random)
+        prices = [level.price for level in levels]
+        assert len(levels) == 1_100
+        assert prices == sorted(set(prices), reverse=is_bid)
+        assert prices[0] == best
+        assert all(p > 0 and p % inst.tick == 0 for p in prices)
+        assert all(level.qty >= inst.step and level.qty % inst.step == 0 for level in levels)
+
+
+class _HalfHour:
+    """Six USDⓈ-M perpetuals for half an hour at 60 actions/s, BTCUSDT sampled each second."""
+
+    def __init__(self) -> None:
+        sim = Simulator(UM[:6], seed=4, actions_per_s=60.0, start_ms=NOW_MS)
+        self.mids: list[float] = []
+        self.actions: list[int] = []  # BTCUSDT actions in each second
+        count = 0
+        for k in range(1, 18_001):
+            for update in sim.advance(NOW_MS + k * 100):
+                count += isinstance(update, BookUpdate) and update.symbol == "BTCUSDT"
+            if k % 10 == 0:
+                book = sim.books["BTCUSDT"]
+                self.mids.append((book.bid_prices[-1] + book.ask_prices[0]) / 2)
+                self.actions.append(count)
+                count = 0
+
+
+def _autocorrelation(xs: Sequence[float], lag: int) -> float:
+    mean = statistics.fmean(xs)
+    variance = sum((x - mean) ** 2 for x in xs)
+    return sum((xs[i] - mean) * (xs[i + lag] - mean) for i in range(len(xs) - lag)) / variance
+
+
+@pytest.fixture(scope="module")
+def half_hour() -> _HalfHour:
+    return _HalfHour()
+
+
+def test_volatility_clusters(half_hour: _HalfHour) -> None:
+    # |returns| of a constant-volatility walk are uncorrelated; clustered, they are not
+    mids = half_hour.mids
+    moves = [abs(math.log(b / a)) for a, b in itertools.pairwise(mids)]
+    assert statistics.fmean(_autocorrelation(moves, lag) for lag in range(1, 6)) > 0.05
+
+
+def test_activity_clusters(half_hour: _HalfHour) -> None:
+    # Poisson counts at a constant rate are uncorrelated from second to second
+    assert _autocorrelation(half_hour.actions, 1) > 0.3
+    assert _autocorrelation(half_hour.actions, 5) > 0.2
