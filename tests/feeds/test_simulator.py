@@ -231,6 +231,8 @@ def test_rejects_bad_arguments() -> None:
         Simulator(UM, seed=1, actions_per_s=-1.0)
     with pytest.raises(ValueError):
         Simulator([UM[0], UM[0]], seed=1)
+    with pytest.raises(ValueError, match="book_levels must be at least 20"):
+        Simulator(UM, seed=1, book_levels=19)
 
 
 _calls = st.lists(
@@ -325,6 +327,31 @@ def test_books_stay_deep(minute: _Minute) -> None:
     levels = minute.levels_per_update
     assert sum(levels) / len(levels) < 6
     assert max(levels) <= 40
+
+
+@pytest.mark.parametrize("levels", [20, 100])
+def test_a_shallower_book_keeps_its_depth(levels: int) -> None:
+    # book_levels: every side holds at least that many levels after every action, and the
+    # touch is the default book's (a shallower book is the first levels of the same profile)
+    sim = Simulator(BOTH, seed=5, start_ms=NOW_MS, book_levels=levels)
+    mirror = _Mirror(BOTH)
+    mirror.feed(sim.initial_updates(NOW_MS))
+    thinnest = 10**9
+    for k in range(1, 2001):
+        updates = sim.advance(NOW_MS + k * 10)
+        mirror.feed(updates)
+        for update in updates:
+            book = sim.books[update.symbol]
+            thinnest = min(thinnest, book.bid_count, book.ask_count)
+    assert sim.action_count > 5_000
+    assert thinnest >= levels
+    deep = Simulator(BOTH, seed=5, start_ms=NOW_MS)
+    for symbol, book in sim.books.items():
+        # ...and not many more: a margin of a few dozen
+        assert levels <= book.bid_count < levels + 150 and levels <= book.ask_count < levels + 150
+        assert not book.is_crossed()
+        assert mirror.books[symbol].bids == book.bids and mirror.books[symbol].asks == book.asks
+        assert deep.books[symbol].bid_count > 1000
 
 
 def test_the_touch_is_one_tick_wide_on_liquid_symbols(minute: _Minute) -> None:

@@ -5,11 +5,13 @@ symbols), sparser further out, and holds more the further it is from the touch. 
 
 **Spacing.** The gap from one level to the next one out is ``1 + int(Exp(d / D))`` ticks,
 ``d`` the level's distance from the touch in ticks, so about ``D * ln(1 + S / D)`` levels
-lie within ``S`` ticks. Each instrument's ``D`` makes ``TARGET_LEVELS`` levels reach
-``SPAN`` (1 %) of its price: BTCUSDT's 0.10 tick is about a millionth of the price, so its
-first levels are a tick apart and those near 1 % some thirty. Where the tick is so coarse
-that ``TARGET_LEVELS`` ticks already span more than 1 % (most altcoins), every tick holds a
-level, as on Binance.
+lie within ``S`` ticks. Each instrument's ``D`` makes ``TARGET_LEVELS`` levels (or the
+book's depth, if deeper) reach ``SPAN`` (0.5 %) of its price: BTCUSDT's 0.10 tick is about
+a millionth of the price, so its first levels are a tick apart and those 1 % out (where
+its built book ends) some thirty. Where the tick is so coarse that ``TARGET_LEVELS`` ticks
+already span more than that (most altcoins), every tick holds a level, as on Binance. A
+shallower book (a smaller ``levels``) is the first levels of the same profile: its touch
+looks the same.
 
 **Sizes.** The value resting per unit of relative distance ``x`` from the touch grows like
 ``x ** 0.25`` out to 1 % and is flat beyond, scaled so that the value expected within 1 % of
@@ -18,10 +20,13 @@ holds that density times the price span it covers (its gap), times a heavy-taile
 mean 1: now and then a wall. The best level holds the queue: ``_TOUCH_VALUE * activity`` on
 average (BTCUSDT: several BTC).
 
-**Depth is kept lazily.** The simulator adds a level beyond the far end of a side thinner
-than ``LOW`` (up to ``REFILL`` per action) and drops the farthest level of a side deeper
-than ``HIGH``: a bounded amount of work per action, never a rebuild, so the cost of an
-action does not grow with the depth.
+**Depth is kept lazily.** A book of ``levels`` levels a side is built with ``initial``
+levels a side, a margin more. The simulator adds a level beyond the far end of a side
+thinner than ``low`` (up to ``REFILL`` per action) and drops the farthest level of a side
+deeper than ``high``: a bounded amount of work per action, never a rebuild, so the cost of
+an action does not grow with the depth. The margin (150 levels at the default depth; 45 at
+any depth up to 300) absorbs the sweeps and cancels between refills, so a side never
+falls under ``levels``.
 """
 
 from __future__ import annotations
@@ -32,18 +37,21 @@ from collections.abc import Callable
 from tickerplant.feeds.order_flow import lot_value
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument
+from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.updates import Level
 
-__all__ = ["HIGH", "INITIAL", "LOW", "REFILL", "TARGET_LEVELS", "BookShape"]
+__all__ = ["MIN_LEVELS", "REFILL", "TARGET_LEVELS", "BookShape"]
 
-TARGET_LEVELS = 1_000  # every side holds at least this many levels (a full limit=1000 answer)
-LOW = 1_150  # a side thinner than this is refilled at its far end; the margin absorbs sweeps
-HIGH = 1_350  # a side deeper than this loses its farthest level
-INITIAL = 1_250
+TARGET_LEVELS = 1_000  # the default depth: a full limit=1000 answer (spec §4.11)
+MIN_LEVELS = PARTIAL_DEPTH_LEVELS[-1]  # the least depth: partial depth (@depth20) stays full
 REFILL = 4  # levels added (or dropped) per action at most, per side
-# a side whose far end is nearer than the profile's level 1,100 or further than its level
-# 1,450 is too narrow or too wide for its count
-_REACH_LEVELS = (1_100, 1_450)
+# The margin over the depth, in steps of max(levels, _MARGIN_FLOOR) / 20 levels: a side is
+# built 5 steps deeper, refilled under 3 steps deeper, trimmed over 7; a side whose far end
+# is nearer than the profile puts the level 2 steps deeper, or further than 9, is too narrow
+# or too wide for its count. At 1,000 levels: 1,250 built, kept within 1,150..1,350.
+_MARGIN_FLOOR = 300
+_LOW_STEPS, _INITIAL_STEPS, _HIGH_STEPS = 3, 5, 7
+_REACH_STEPS = (2, 9)
 
 SPAN = 0.005  # TARGET_LEVELS levels reach this far from the touch, as a fraction of the price
 _VALUE_SPAN = 0.01  # the resting density grows like distance ** _GROWTH out to here
@@ -84,14 +92,25 @@ class BookShape:
         "_span_high",
         "_span_low",
         "_touch_lots",
+        "high",
+        "initial",
         "inv_gap_scale",
+        "levels",
+        "low",
         "tick",
     )
 
-    def __init__(self, inst: Instrument) -> None:
+    def __init__(self, inst: Instrument, levels: int = TARGET_LEVELS) -> None:
+        if levels < MIN_LEVELS:
+            raise ValueError(f"a simulated book holds at least {MIN_LEVELS} levels a side, not {levels}")
         self.tick = inst.tick
+        self.levels = levels  # every side holds at least this many
+        step = max(levels, _MARGIN_FLOOR) // 20
+        self.low = levels + _LOW_STEPS * step  # a side thinner than this is refilled
+        self.initial = levels + _INITIAL_STEPS * step  # levels a side at the start
+        self.high = levels + _HIGH_STEPS * step  # a side deeper than this is trimmed
         tick_fraction = inst.tick / inst.initial_price
-        self.inv_gap_scale = _gap_scale_inverse(SPAN / tick_fraction, TARGET_LEVELS)
+        self.inv_gap_scale = _gap_scale_inverse(SPAN / tick_fraction, max(levels, TARGET_LEVELS))
         lots_per_value = 1.0 / lot_value(inst)
         activity = max(inst.activity, 1e-6)
         # density(x) = a * x**g with a * _VALUE_SPAN**(1+g) / (1+g) = depth value; per tick of
@@ -101,9 +120,9 @@ class BookShape:
         self._cap_ticks = _VALUE_SPAN / tick_fraction
         self._touch_lots = _TOUCH_VALUE * activity * lots_per_value
         self._lot_units = inst.step
-        self._reach_low = self.distance_of(_REACH_LEVELS[0])
-        self._reach = self.distance_of(INITIAL)
-        self._reach_high = self.distance_of(_REACH_LEVELS[1])
+        self._reach_low = self.distance_of(levels + _REACH_STEPS[0] * step)
+        self._reach = self.distance_of(self.initial)
+        self._reach_high = self.distance_of(levels + _REACH_STEPS[1] * step)
         self._span_low = self._reach_low * self.tick  # the same in price units
         self._span_high = self._reach_high * self.tick
 
@@ -152,12 +171,13 @@ class BookShape:
     ) -> None:
         """One bounded step toward the profile for each side of ``book`` that strays from
         it; appends the prices it sets to ``changed`` (asks, bids)."""
+        least, most = self.low, self.high
         low, high = self._span_low, self._span_high
         prices = book.bid_prices
-        if not (LOW <= len(prices) <= HIGH and low <= prices[-1] - prices[0] <= high):
+        if not (least <= len(prices) <= most and low <= prices[-1] - prices[0] <= high):
             self._keep_side(book, True, random, changed[1])
         prices = book.ask_prices
-        if not (LOW <= len(prices) <= HIGH and low <= prices[-1] - prices[0] <= high):
+        if not (least <= len(prices) <= most and low <= prices[-1] - prices[0] <= high):
             self._keep_side(book, False, random, changed[0])
 
     def _keep_side(
@@ -171,13 +191,14 @@ class BookShape:
         count = len(prices)
         best, far = (prices[-1], prices[0]) if is_bid else (prices[0], prices[-1])
         reach = abs(best - far) // self.tick
-        if count > HIGH or (reach > self._reach_high and count > LOW):
-            for _ in range(min(REFILL, max(1, count - HIGH))):
+        least, most = self.low, self.high
+        if count > most or (reach > self._reach_high and count > least):
+            for _ in range(min(REFILL, max(1, count - most))):
                 far = prices[0] if is_bid else prices[-1]
                 book.set_level(is_bid, far, 0)
                 changed.append(far)
-        elif count < LOW:
-            for _ in range(min(REFILL, LOW - count)):
+        elif count < least:
+            for _ in range(min(REFILL, least - count)):
                 if reach < self._reach:
                     level = self._beyond(far, best, is_bid, random(), random())
                 else:
@@ -210,7 +231,7 @@ class BookShape:
     def _inside(self, best: int, is_bid: bool, reach: int, u: float, v: float) -> Level:
         """A new level between the touch and ``reach`` ticks out, where the profile puts
         levels (it may land on one: then it adds to it)."""
-        distance = min(reach, 1 + int(self.distance_of(u * INITIAL)))
+        distance = min(reach, 1 + int(self.distance_of(u * self.initial)))
         gap = 1 + int(distance * self.inv_gap_scale)
         price = best - distance * self.tick if is_bid else best + distance * self.tick
         return Level(price, self.level_qty(distance, gap, v))

@@ -33,7 +33,7 @@ class SimulatedSymbol:
         "tick",
     )
 
-    def __init__(self, inst: Instrument, driver: FairPrice, rng: random.Random) -> None:
+    def __init__(self, inst: Instrument, driver: FairPrice, rng: random.Random, book_levels: int) -> None:
         self.inst = inst
         self.symbol = inst.symbol
         self.book = OrderBook()
@@ -42,7 +42,7 @@ class SimulatedSymbol:
         self.tick = inst.tick
         self.step = inst.step
         self.sizes = OrderSizes(inst)
-        self.shape = BookShape(inst)
+        self.shape = BookShape(inst, book_levels)
         self.min_qty = self.sizes.min_lots * inst.step
         # Ids look like a market that has been running for years.
         self.next_update_id = rng.randrange(10**11, 10**13)

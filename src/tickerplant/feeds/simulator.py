@@ -1,10 +1,11 @@
 """A synthetic market: deep limit order books driven by random order flow.
 
-Every symbol has an ``OrderBook`` of some 1,150 to 1,350 price levels a side, shaped like a
-real futures book (``book_shape``), and follows a latent *fair price* whose volatility and
-activity cluster (``fair_price``). Order flow arrives as a Poisson process of *actions* at
-``actions_per_s`` across all symbols, each on one symbol chosen by its activity weight
-(times its asset's current activity multiplier). An action is one of:
+Every symbol has an ``OrderBook`` of at least ``book_levels`` price levels a side (1,000 by
+default, kept between 1,150 and 1,350), shaped like a real futures book (``book_shape``),
+and follows a latent *fair price* whose volatility and activity cluster (``fair_price``).
+Order flow arrives as a Poisson process of *actions* at ``actions_per_s`` across all
+symbols, each on one symbol chosen by its activity weight (times its asset's current
+activity multiplier). An action is one of:
 
 - a taker order (market, or a limit priced through the opposite best that rests what it
   cannot fill), heavy-tailed in size (``order_flow``), on the side the fair price leans
@@ -18,10 +19,10 @@ activity cluster (``fair_price``). Order flow arrives as a Poisson process of *a
 After its order, every action lets the book *follow* the fair price: when the best ask has
 fallen ``_FOLLOW_SLACK`` ticks below the fair price (or the best bid risen as far above
 it), makers pull up to ``_FOLLOW_LEVELS`` stale quotes and move the queues behind the new
-touch, so the touch stays a tick wide while the price walks. Last, the far ends keep the depth: a side
-thinner than ``book_shape.LOW`` gets up to ``book_shape.REFILL`` new levels beyond its far
-end, one deeper than ``book_shape.HIGH`` loses its farthest. Each action so does a bounded
-amount of work and changes a handful of levels, whatever the depth.
+touch, so the touch stays a tick wide while the price walks. Last, the far ends keep the
+depth: a side thinner than its ``BookShape.low`` gets up to ``book_shape.REFILL`` new levels
+beyond its far end, one deeper than its ``BookShape.high`` loses its farthest. Each action
+so does a bounded amount of work and changes a handful of levels, whatever the depth.
 
 Trades come only from matching, so the trade, ticker, kline and depth streams the plant
 derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
@@ -30,10 +31,11 @@ the same time; update ids increase by one per action, trade ids by one per fill.
 
 Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 
-- depth: every side holds at least 1,000 levels at every moment sampled, so a
-  ``limit=1000`` depth answer is full, kept a few levels per action
-  (``test_books_stay_deep``). The one exception is physical: bids of a symbol whose price
-  falls below 1,000 ticks have fewer prices left than that;
+- depth: every side holds at least ``book_levels`` (1,000) levels at every moment sampled,
+  so a ``limit=1000`` depth answer is full, kept a few levels per action
+  (``test_books_stay_deep``, and ``test_a_shallower_book_keeps_its_depth`` for a smaller
+  ``book_levels``). The one exception is physical: bids of a symbol whose price falls below
+  that many ticks have fewer prices left;
 - the touch is one tick wide most of the time on the liquid symbols
   (``test_the_touch_is_one_tick_wide_on_liquid_symbols``);
 - size rests at the scale of the real market and grows away from the touch: BTCUSDT holds
@@ -115,11 +117,14 @@ class Simulator:
         seed: int,
         actions_per_s: float = 400.0,
         start_ms: int = DEFAULT_START_MS,
+        book_levels: int = book_shape.TARGET_LEVELS,
     ) -> None:
         if not instruments:
             raise ValueError("a simulator needs at least one instrument")
         if actions_per_s < 0:
             raise ValueError("actions_per_s must not be negative")
+        if book_levels < book_shape.MIN_LEVELS:
+            raise ValueError(f"book_levels must be at least {book_shape.MIN_LEVELS}, not {book_levels}")
         self.seed = seed
         self.actions_per_s = actions_per_s
         self.action_count = 0
@@ -131,7 +136,7 @@ class Simulator:
             driver = drivers.get(inst.base_asset)
             if driver is None:
                 driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
-            self._states.append(SimulatedSymbol(inst, driver, self._rng))
+            self._states.append(SimulatedSymbol(inst, driver, self._rng, book_levels))
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
             raise ValueError("duplicate symbols")
@@ -431,6 +436,6 @@ class Simulator:
     def _build_book(self, state: SimulatedSymbol) -> None:
         shape, tick = state.shape, state.tick
         best_bid = max(tick, math.floor(state.fair() / tick) * tick)
-        bids = shape.side(best_bid, True, book_shape.INITIAL, self._random)
-        asks = shape.side(best_bid + tick, False, book_shape.INITIAL, self._random)
+        bids = shape.side(best_bid, True, shape.initial, self._random)
+        asks = shape.side(best_bid + tick, False, shape.initial, self._random)
         state.book.load(bids, asks, 0)
