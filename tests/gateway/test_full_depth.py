@@ -38,7 +38,7 @@ async def test_limit_1000_is_full_and_a_local_book_stays_synced_on_both_markets(
         path = f"{prefix}/depth?symbol={symbol}&limit=1000"
         stream = plant.url(market) + f"/ws/{symbol.lower()}@depth@100ms"
         async with websockets.connect(stream, max_queue=None) as ws:
-            snapshot, local = await sync(plant, clock, ws, path, market)
+            snapshot, local = await sync(plant, clock, ws, path, market, events=8)
             _, later = await get(plant, path, market)
         assert_full_and_uncrossed(snapshot)
         assert_full_and_uncrossed(later)
