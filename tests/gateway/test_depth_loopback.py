@@ -10,7 +10,7 @@ from typing import Any
 
 import websockets
 from conftest import StartServer
-from depth_sync import assert_agrees, get, sync
+from local_book import assert_agrees, get, sync
 from timing import SECONDS
 
 from tickerplant.clock import ManualClock

@@ -11,7 +11,7 @@ from typing import Any
 
 import websockets
 from conftest import StartServer
-from depth_sync import assert_agrees, get, sync
+from local_book import assert_agrees, get, sync
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
