@@ -46,7 +46,8 @@ PURE = [
     *(
         SRC / "feeds" / name
         for name in (
-            "simulator.py", "simulated_history.py", "replay.py", "replay_instruments.py",
+            "simulator.py", "simulated_symbol.py", "simulated_history.py", "book_shape.py",
+            "order_flow.py", "fair_price.py", "replay.py", "replay_instruments.py",
         )
     ),
     *(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, REQUEST_WEIGHT_PER_MINUTE, ConnectionRules
 
 __all__ = [
@@ -45,6 +46,9 @@ __all__ = [
 
 _T = TypeVar("_T")
 _BINANCE = ConnectionRules()  # Binance's documented connection rules: the limits' defaults
+# A simulated book shallower than the largest partial depth (@depth20, spec §4.8) could not
+# fill it (the simulator's own bound, feeds/book_shape.MIN_LEVELS).
+_MIN_BOOK_LEVELS = PARTIAL_DEPTH_LEVELS[-1]
 
 
 # -- how a flag's text (or a TOML string) becomes a value --------------------------------------
@@ -170,13 +174,21 @@ class SimulatorConfig:
     history_s: float = setting(
         86_400.0, "seconds of simulated trading before the start, so the 24 h statistics start warm"
     )
+    tick_interval_s: float = setting(
+        0.001, "seconds between simulator steps; a busy loop stretches it, batching more per step"
+    )
+    book_levels: int = setting(
+        1000, f"price levels each side of every simulated book holds at least (from "
+        f"{_MIN_BOOK_LEVELS}): 1000 fills a limit=1000 depth answer; fewer start the server "
+        "faster and make depth snapshots smaller",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.history_s) and self.history_s >= 0):
             raise ValueError(f"history_s must be a number of seconds, not {self.history_s!r}")
-    tick_interval_s: float = setting(
-        0.001, "seconds between simulator steps; a busy loop stretches it, batching more per step"
-    )
+        if type(self.book_levels) is not int or self.book_levels < _MIN_BOOK_LEVELS:
+            levels, least = self.book_levels, _MIN_BOOK_LEVELS
+            raise ValueError(f"book_levels must be a whole number of levels from {least}, not {levels!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 TOML_ONLY = {
     "limits.slow_close_grace_s",
     "simulator.batch_actions",
+    "simulator.book_levels",
     "simulator.history_s",
     "simulator.tick_interval_s",
     "replay.batch_events",
@@ -122,6 +123,10 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
         load({"limit": {"ping_interval_s": 5}})
     with pytest.raises(ValueError, match="replay or relay, not both"):
         load({"replay": {"paths": ["x"]}, "relay": {"urls": []}})
+    for levels in (19, 100.0, True):  # a book shallower than @depth20, or not a whole number
+        with pytest.raises(ValueError, match="book_levels must be a whole number of levels from 20"):
+            load({"simulator": {"book_levels": levels}})
+    assert load({"simulator": {"book_levels": 20}}).simulator.book_levels == 20
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--speed", "0"])
     assert "argument --speed: a positive number, or 'max'" in capsys.readouterr().err

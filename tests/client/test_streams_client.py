@@ -6,6 +6,7 @@ runs on a manual clock; what the server decides on runs for real, and every wait
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 from decimal import Decimal
 from typing import Any
@@ -13,10 +14,10 @@ from typing import Any
 import pytest
 from collecting import collect_until
 from conftest import StartServer
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.client.backlog import Lagged
-from tickerplant.client.events import BookTicker, MiniTicker, Trade
+from tickerplant.client.events import BookTicker, DepthUpdate, MiniTicker, Trade
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import MarketStreams
 from tickerplant.clock import ManualClock
@@ -157,19 +158,37 @@ async def test_control_messages_are_paced_on_the_clock(start_server: StartServer
 
 async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartServer) -> None:
     plant = await start_server(simulator={"actions_per_s": 30000.0})
-    # Once paused, the rest of one socket read still comes in: up to 256 KiB, ~1400 frames.
-    slow = MarketStreams(plant.url(Market.CM), pause_at=100, resume_at=10, max_buffered=3000)
-    async with slow, MarketStreams(plant.url(Market.CM), numbers=str) as reader:
-        await slow.subscribe("!bookTicker")
-        await reader.subscribe("!bookTicker")
-        # Nobody reads ``slow`` while ``reader`` takes 6000 updates: had it read on, it would
-        # have had to drop what passed max_buffered, and say so first of all.
-        await collect_until(reader, lambda got: len(got) >= 6000, 20 * SECONDS)
+    surface = plant.listeners[Market.UM].streams
+    assert surface is not None
+    kinds = ("bookTicker", "trade", "depth@100ms")  # every UM symbol's: the bytes fill sockets
+    names = [f"{inst.symbol.lower()}@{kind}" for inst in plant.instruments[Market.UM] for kind in kinds]
+    async with MarketStreams(plant.url(Market.UM), pause_at=100, resume_at=10) as slow:
+        await slow.subscribe(*names)
+        (connection,) = surface.connections
+        # Nobody reads ``slow``: past pause_at it stops reading, the sockets' buffers fill,
+        # and the server is left holding what it cannot send. That is what stopping reading
+        # means, however fast the market publishes (had it read on, the server would hold
+        # nothing: the client would have taken it all in).
+        await eventually(lambda: connection.unsent_bytes() > 0, 20 * SECONDS)
+        # Then it reads on where it stopped: nothing dropped, nothing repeated.
         items = await collect_until(slow, lambda got: len(got) >= 6000, 20 * SECONDS)
     dropped = [i for i in items if isinstance(i, Lagged | Gap)]
     assert not dropped, f"it paused: nothing was dropped, but {dropped[:3]}"
-    updates = [(b.symbol, b.update_id) for b in books(items)]
-    assert len(set(updates)) == len(updates) == 6000, "then it read on where it stopped"
+    trades: dict[str, list[int]] = {}
+    chains: dict[str, list[tuple[int, int]]] = {}
+    for item in items:
+        if isinstance(item, Trade):
+            trades.setdefault(item.symbol, []).append(item.trade_id)
+        elif isinstance(item, DepthUpdate):
+            chains.setdefault(item.symbol, []).append((item.previous_final_update_id, item.final_update_id))
+    assert trades and chains
+    for ids in trades.values():
+        assert ids == list(range(ids[0], ids[0] + len(ids))), "every fill, once, in order"
+    for chain in chains.values():
+        assert all(pu == u for (_, u), (pu, _) in itertools.pairwise(chain)), "the depth chain holds"
+    for symbol in {b.symbol for b in books(items)}:
+        ids = [b.update_id for b in books(items, symbol)]
+        assert ids == sorted(set(ids)), f"{symbol}: each bookTicker once, in order"
 
 
 async def test_a_paused_consumer_still_gets_every_reply(start_server: StartServer) -> None:

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import itertools
+import math
+import random
+import statistics
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tickerplant.feeds.book_shape import BookShape
+from tickerplant.feeds.order_flow import OrderSizes
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market, catalogue
@@ -17,8 +24,12 @@ CM = catalogue(Market.CM, NOW_MS)
 BOTH = UM + CM
 
 
-def _simulator(seed: int = 7, instruments: Sequence[Instrument] = BOTH) -> Simulator:
-    return Simulator(instruments, seed=seed, start_ms=NOW_MS)
+def _simulator(seed: int = 7, instruments: Sequence[Instrument] = BOTH, book_levels: int = 1000) -> Simulator:
+    return Simulator(instruments, seed=seed, start_ms=NOW_MS, book_levels=book_levels)
+
+
+# What holds at any depth is checked on the shallowest books: they build in a tenth of the time
+SHALLOW = 20
 
 
 def _run(sim: Simulator, steps: int, every_ms: int = 10) -> list[MarketUpdate]:
@@ -89,9 +100,9 @@ class _Mirror:
 
 
 def test_same_seed_same_updates_and_different_seed_different() -> None:
-    first = _run(_simulator(seed=11), 300)
-    again = _run(_simulator(seed=11), 300)
-    other = _run(_simulator(seed=12), 300)
+    first = _run(_simulator(seed=11, book_levels=SHALLOW), 300)
+    again = _run(_simulator(seed=11, book_levels=SHALLOW), 300)
+    other = _run(_simulator(seed=12, book_levels=SHALLOW), 300)
     assert first == again
     assert first != other
 
@@ -133,13 +144,14 @@ def test_initial_books() -> None:
     updates = sim.initial_updates(NOW_MS)
     assert [u.symbol for u in updates] == [inst.symbol for inst in BOTH]
     for update, inst in zip(updates, BOTH, strict=True):
-        assert 20 <= len(update.bids) <= 50 and 20 <= len(update.asks) <= 50
+        assert len(update.bids) >= 1000 and len(update.asks) >= 1000
         assert update.time_ms == NOW_MS
         best_bid, best_ask = update.bids[0].price, update.asks[0].price
-        assert 1 <= (best_ask - best_bid) // inst.tick <= 3
-        assert [level.price for level in update.bids] == sorted(
-            (level.price for level in update.bids), reverse=True
-        )
+        assert best_ask - best_bid == inst.tick
+        bid_prices = [level.price for level in update.bids]
+        ask_prices = [level.price for level in update.asks]
+        assert bid_prices == sorted(set(bid_prices), reverse=True)
+        assert ask_prices == sorted(set(ask_prices))
         assert abs(best_bid / inst.initial_price - 1) < 0.001
         assert all(level.qty >= inst.min_qty for level in update.bids + update.asks)
 
@@ -155,7 +167,7 @@ def test_step_performs_exactly_n_actions() -> None:
 
 @pytest.mark.parametrize("every_ms", [1, 50, 1000])
 def test_rate_yields_about_actions_per_s_times_elapsed(every_ms: int) -> None:
-    sim = Simulator(UM, seed=3, actions_per_s=400.0, start_ms=NOW_MS)
+    sim = Simulator(UM, seed=3, actions_per_s=400.0, start_ms=NOW_MS, book_levels=SHALLOW)
     elapsed_s = 100
     for k in range(1, elapsed_s * 1000 // every_ms + 1):
         updates = sim.advance(NOW_MS + k * every_ms)
@@ -165,14 +177,16 @@ def test_rate_yields_about_actions_per_s_times_elapsed(every_ms: int) -> None:
 
 
 def test_a_long_stall_does_not_flood() -> None:
-    sim = Simulator(UM, seed=3, actions_per_s=400.0, start_ms=NOW_MS)
+    sim = Simulator(UM, seed=3, actions_per_s=400.0, start_ms=NOW_MS, book_levels=SHALLOW)
     sim.advance(NOW_MS + 3_600_000)
     assert sim.action_count < 400 * 10
-    assert Simulator(UM, seed=3, actions_per_s=0.0, start_ms=NOW_MS).advance(NOW_MS + 10**6) == []
+    idle = Simulator(UM, seed=3, actions_per_s=0.0, start_ms=NOW_MS, book_levels=SHALLOW)
+    assert idle.advance(NOW_MS + 10**6) == []
 
 
 def test_quarterlies_move_with_their_perpetual() -> None:
-    sim = Simulator(CM, seed=5, start_ms=NOW_MS)
+    # a few actions a second move every driver: the fair prices walk with time, not with actions
+    sim = Simulator(CM, seed=5, actions_per_s=40.0, start_ms=NOW_MS, book_levels=SHALLOW)
     quarterly = next(i for i in CM if i.symbol.startswith("BTCUSD_2"))
     ratio = quarterly.initial_price / next(i for i in CM if i.symbol == "BTCUSD_PERP").initial_price
     for k in range(1, 601):
@@ -182,7 +196,7 @@ def test_quarterlies_move_with_their_perpetual() -> None:
 
 
 def test_warm_history() -> None:
-    sim = _simulator()
+    sim = _simulator(book_levels=SHALLOW)
     now = NOW_MS + 10_000
     history = sim.warm_history(now)
     assert history == sim.warm_history(now)  # its own random stream: repeatable
@@ -211,7 +225,7 @@ def test_warm_history() -> None:
 
 
 def test_warm_history_changes_nothing_that_follows() -> None:
-    with_history, without = _simulator(seed=9), _simulator(seed=9)
+    with_history, without = _simulator(seed=9, book_levels=SHALLOW), _simulator(seed=9, book_levels=SHALLOW)
     with_history.warm_history(NOW_MS)
     assert _run(with_history, 200) == _run(without, 200)
 
@@ -223,6 +237,8 @@ def test_rejects_bad_arguments() -> None:
         Simulator(UM, seed=1, actions_per_s=-1.0)
     with pytest.raises(ValueError):
         Simulator([UM[0], UM[0]], seed=1)
+    with pytest.raises(ValueError, match="book_levels must be at least 20"):
+        Simulator(UM, seed=1, book_levels=19)
 
 
 _calls = st.lists(
@@ -234,11 +250,9 @@ _calls = st.lists(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32), _calls)
-def test_any_call_sequence_keeps_the_invariants(
-    seed: int, calls: list[tuple[bool, int, int]]
-) -> None:
+def test_any_call_sequence_keeps_the_invariants(seed: int, calls: list[tuple[bool, int, int]]) -> None:
     instruments = UM[:3] + CM[-4:]  # busy perpetuals and thin quarterlies
-    sims = [Simulator(instruments, seed=seed, start_ms=NOW_MS) for _ in range(2)]
+    sims = [Simulator(instruments, seed=seed, start_ms=NOW_MS, book_levels=SHALLOW) for _ in range(2)]
     mirror = _Mirror(instruments)
     now = NOW_MS
     outputs: list[list[MarketUpdate]] = [list(sim.initial_updates(now)) for sim in sims]
@@ -251,3 +265,217 @@ def test_any_call_sequence_keeps_the_invariants(
     for symbol, book in sims[0].books.items():
         assert mirror.books[symbol].bids == book.bids
         assert mirror.books[symbol].asks == book.asks
+
+
+# --- the stylized facts the simulator's docstring lists ---------------------------------
+
+
+class _Minute:
+    """Both markets for a simulated minute at the default rate, sampled every 100 ms."""
+
+    def __init__(self) -> None:
+        sim = _simulator(seed=21)
+        self.sim = sim
+        self.instruments = {inst.symbol: inst for inst in BOTH}
+        self.spreads: dict[str, list[int]] = {s: [] for s in self.instruments}  # in ticks
+        self.thinnest: dict[str, int] = dict.fromkeys(self.instruments, 10**9)
+        self.touch: dict[str, list[float]] = {s: [] for s in self.instruments}  # mean of both
+        self.within: dict[str, list[tuple[float, float]]] = {s: [] for s in _SCALED}
+        self.trades: dict[str, list[int]] = {s: [] for s in self.instruments}
+        self.levels_per_update: list[int] = []
+        sim.initial_updates(NOW_MS)
+        for k in range(1, 6001):
+            for update in sim.advance(NOW_MS + k * 10):
+                if isinstance(update, Trade):
+                    self.trades[update.symbol].append(update.qty)
+                else:
+                    self.levels_per_update.append(len(update.bids) + len(update.asks))
+            if k % 10:
+                continue
+            for symbol, book in sim.books.items():
+                inst = self.instruments[symbol]
+                bid, ask = book.bid_prices[-1], book.ask_prices[0]
+                self.spreads[symbol].append((ask - bid) // inst.tick)
+                self.thinnest[symbol] = min(self.thinnest[symbol], book.bid_count, book.ask_count)
+                self.touch[symbol].append((book.bids[bid] + book.asks[ask]) / 2 / 10**inst.qty_decimals)
+                if symbol in self.within and k % 500 == 0:
+                    self.within[symbol].append(_within_one_percent(inst, book))
+
+
+_SCALED = ("BTCUSDT", "ETHUSDT", "ATOMUSDT", "BTCUSD_PERP")
+
+
+def _within_one_percent(inst: Instrument, book: OrderBook) -> tuple[float, float]:
+    """Base-asset quantity resting within 1 % of the mid, (bids, asks); contracts' worth on COIN-M."""
+    mid = (book.bid_prices[-1] + book.ask_prices[0]) / 2
+    low = bisect_left(book.bid_prices, mid * 0.99)
+    high = bisect_right(book.ask_prices, mid * 1.01)
+    bids = sum(book.bids[p] for p in book.bid_prices[low:]) / 10**inst.qty_decimals
+    asks = sum(book.asks[p] for p in book.ask_prices[:high]) / 10**inst.qty_decimals
+    if inst.market is Market.CM:  # contracts of contract_size USD, in the base asset
+        price = mid / 10**inst.price_decimals
+        return bids * inst.contract_size / price, asks * inst.contract_size / price
+    return bids, asks
+
+
+@pytest.fixture(scope="module")
+def minute() -> _Minute:
+    return _Minute()
+
+
+def test_books_stay_deep(minute: _Minute) -> None:
+    # every side of every symbol, at every moment sampled: a full limit=1000 answer
+    assert min(minute.thinnest.values()) >= 1000
+    for symbol, book in minute.sim.books.items():
+        assert book.bid_count >= 1000 and book.ask_count >= 1000, symbol
+        assert not book.is_crossed()
+    # ...and the depth is kept a few levels at a time, never by rebuilding
+    levels = minute.levels_per_update
+    assert sum(levels) / len(levels) < 6
+    assert max(levels) <= 40
+
+
+@pytest.mark.parametrize("levels", [20, 100])
+def test_a_shallower_book_keeps_its_depth(levels: int) -> None:
+    # book_levels: every side holds at least that many levels after every action, and a
+    # margin more (not many more)
+    sim = Simulator(BOTH, seed=5, start_ms=NOW_MS, book_levels=levels)
+    mirror = _Mirror(BOTH)
+    mirror.feed(sim.initial_updates(NOW_MS))
+    thinnest = 10**9
+    for k in range(1, 1001):
+        updates = sim.advance(NOW_MS + k * 10)
+        mirror.feed(updates)
+        for update in updates:
+            book = sim.books[update.symbol]
+            thinnest = min(thinnest, book.bid_count, book.ask_count)
+    assert sim.action_count > 3_000
+    assert thinnest >= levels
+    for symbol, book in sim.books.items():
+        # ...and not many more: a margin of a few dozen
+        assert levels <= book.bid_count < levels + 150 and levels <= book.ask_count < levels + 150
+        assert not book.is_crossed()
+        assert mirror.books[symbol].bids == book.bids and mirror.books[symbol].asks == book.asks
+
+
+def test_the_touch_is_one_tick_wide_on_liquid_symbols(minute: _Minute) -> None:
+    for symbol in ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP", "ETHUSD_PERP"):
+        spreads = minute.spreads[symbol]
+        assert sum(s == 1 for s in spreads) / len(spreads) >= 0.8, symbol
+    for symbol, spreads in minute.spreads.items():
+        assert min(spreads) >= 1, symbol
+        assert statistics.median(spreads) <= 2, symbol
+
+
+def test_depth_at_the_scale_of_the_market(minute: _Minute) -> None:
+    # BTCUSDT: several BTC at the touch, hundreds within 1 % of the mid
+    assert 1.0 <= statistics.median(minute.touch["BTCUSDT"]) <= 20.0
+    for bids, asks in minute.within["BTCUSDT"]:
+        assert 100 <= bids <= 2_000 and 100 <= asks <= 2_000
+    # the others in proportion to their activity (ETHUSDT 2/3 of BTCUSDT's, ATOMUSDT 1/40)
+    value = {
+        symbol: statistics.mean(b + a for b, a in minute.within[symbol])
+        * minute.sim.fair_price(symbol)
+        / 10 ** minute.instruments[symbol].price_decimals
+        for symbol in _SCALED
+    }
+    assert 0.3 <= value["ETHUSDT"] / value["BTCUSDT"] <= 1.5
+    assert 0.005 <= value["ATOMUSDT"] / value["BTCUSDT"] <= 0.1
+    assert 0.15 <= value["BTCUSD_PERP"] / value["BTCUSDT"] <= 0.8
+
+
+def test_resting_size_grows_away_from_the_touch(minute: _Minute) -> None:
+    # levels 700-1000 out hold more than levels 1-50 (the touch aside), both sides pooled:
+    # a trend can leave one side packed with small levels for a while, as in real books
+    def band(book: OrderBook, start: int, stop: int) -> list[int]:
+        bids = [book.bids[p] for p in reversed(book.bid_prices)][start:stop]
+        return bids + [book.asks[p] for p in book.ask_prices[start:stop]]
+
+    for symbol in ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP"):
+        book = minute.sim.books[symbol]
+        assert statistics.median(band(book, 1, 50)) < statistics.median(band(book, 700, 1000)), symbol
+
+
+def test_trade_sizes_are_heavy_tailed(minute: _Minute) -> None:
+    # An exponential law puts its 99th percentile 6.6 medians out; trade sizes here, like
+    # real ones, reach dozens of medians.
+    for symbol in ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP"):
+        sizes = sorted(minute.trades[symbol])
+        assert len(sizes) > 200
+        assert sizes[len(sizes) * 99 // 100] / sizes[len(sizes) // 2] > 12, symbol
+
+
+def test_order_sizes_have_a_power_law_tail() -> None:
+    sizes = OrderSizes(next(i for i in UM if i.symbol == "BTCUSDT"))
+    rng = random.Random(3)
+    draws = sorted(sizes.lots(rng.random()) for _ in range(100_000))
+    assert draws[0] >= sizes.min_lots and draws[-1] <= sizes.max_lots
+    assert draws[99_000] / draws[50_000] > 20
+    mean = statistics.fmean(draws)
+    variance = statistics.fmean((d - mean) ** 2 for d in draws)
+    kurtosis = statistics.fmean((d - mean) ** 4 for d in draws) / variance**2
+    assert kurtosis > 50  # a normal law has 3, an exponential 9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(BOTH), st.floats(0.0, 1.0, exclude_max=True), st.floats(0.1, 10.0))
+def test_order_sizes_are_whole_lots_within_the_limits(inst: Instrument, u: float, scale: float) -> None:
+    sizes = OrderSizes(inst)
+    assert sizes.min_lots <= sizes.lots(u, scale) <= sizes.max_lots
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(BOTH), st.integers(0, 2**32))
+def test_a_built_side_is_deep_ordered_and_on_the_grid(inst: Instrument, seed: int) -> None:
+    shape = BookShape(inst)
+    rng = random.Random(seed)
+    for is_bid, best in ((True, inst.initial_price), (False, inst.initial_price + inst.tick)):
+        levels = shape.side(best, is_bid, 1_100, rng.random)
+        prices = [level.price for level in levels]
+        assert len(levels) == 1_100
+        assert prices == sorted(set(prices), reverse=is_bid)
+        assert prices[0] == best
+        assert all(p > 0 and p % inst.tick == 0 for p in prices)
+        assert all(level.qty >= inst.step and level.qty % inst.step == 0 for level in levels)
+
+
+class _HalfHour:
+    """Six USDⓈ-M perpetuals for half an hour at 60 actions/s, BTCUSDT sampled each second."""
+
+    def __init__(self) -> None:
+        sim = Simulator(UM[:6], seed=4, actions_per_s=60.0, start_ms=NOW_MS)
+        self.mids: list[float] = []
+        self.actions: list[int] = []  # BTCUSDT actions in each second
+        count = 0
+        for k in range(1, 18_001):
+            for update in sim.advance(NOW_MS + k * 100):
+                count += isinstance(update, BookUpdate) and update.symbol == "BTCUSDT"
+            if k % 10 == 0:
+                book = sim.books["BTCUSDT"]
+                self.mids.append((book.bid_prices[-1] + book.ask_prices[0]) / 2)
+                self.actions.append(count)
+                count = 0
+
+
+def _autocorrelation(xs: Sequence[float], lag: int) -> float:
+    mean = statistics.fmean(xs)
+    variance = sum((x - mean) ** 2 for x in xs)
+    return sum((xs[i] - mean) * (xs[i + lag] - mean) for i in range(len(xs) - lag)) / variance
+
+
+@pytest.fixture(scope="module")
+def half_hour() -> _HalfHour:
+    return _HalfHour()
+
+
+def test_volatility_clusters(half_hour: _HalfHour) -> None:
+    # |returns| of a constant-volatility walk are uncorrelated; clustered, they are not
+    mids = half_hour.mids
+    moves = [abs(math.log(b / a)) for a, b in itertools.pairwise(mids)]
+    assert statistics.fmean(_autocorrelation(moves, lag) for lag in range(1, 6)) > 0.05
+
+
+def test_activity_clusters(half_hour: _HalfHour) -> None:
+    # Poisson counts at a constant rate are uncorrelated from second to second
+    assert _autocorrelation(half_hour.actions, 1) > 0.3
+    assert _autocorrelation(half_hour.actions, 5) > 0.2

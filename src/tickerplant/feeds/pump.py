@@ -35,6 +35,7 @@ class SimulatedMarket:
             seed=self._config.seed,
             actions_per_s=self._config.actions_per_s or 0.0,
             start_ms=now_ms,
+            book_levels=self._config.book_levels,
         )
         return Prepared(instruments, now_ms)
 

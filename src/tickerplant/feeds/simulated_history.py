@@ -4,7 +4,8 @@
 Each base asset's fair price walks back in time from its present value: a Brownian path on
 a one-minute grid with the instruments' daily volatility. Each symbol's trades arrive as a
 Poisson process whose rate follows its activity (one every 20 s for the busiest symbols, at
-most every 60 s), priced on its driver's path with a little noise, sized like live orders,
+most every 60 s), priced on its driver's path with a little noise, sized like live orders
+(the heavy-tailed ``order_flow.OrderSizes``),
 the aggressor side by the tick rule. The last trade is at the present fair price, and the
 ids end just below the first live trade id, so history and live trading join up.
 
@@ -20,6 +21,7 @@ from collections.abc import Hashable, Sequence
 from operator import attrgetter
 from typing import Protocol
 
+from tickerplant.feeds.order_flow import OrderSizes
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.updates import Trade
 
@@ -50,11 +52,7 @@ class HistorySymbol(Protocol):
     @property
     def step(self) -> int: ...
     @property
-    def min_lots(self) -> int: ...
-    @property
-    def max_lots(self) -> int: ...
-    @property
-    def mean_lots(self) -> float: ...
+    def sizes(self) -> OrderSizes: ...
     @property
     def first_live_trade_id(self) -> int: ...
     def fair(self) -> float: ...
@@ -98,7 +96,7 @@ def _trades(
 ) -> None:
     tick, fair, step = state.tick, state.fair(), state.step
     noise = state.driver.sigma * math.sqrt(_GRID_MS) * 0.3
-    mean_lots = state.mean_lots - state.min_lots
+    lots = state.sizes.lots
     times: list[int] = []
     t = now_ms - 1 - int(rng.random() * gap_ms)
     start = now_ms - window_ms
@@ -115,8 +113,7 @@ def _trades(
         price = max(tick, round(fair * math.exp(log_offset) / tick) * tick)
         if t == times[-1]:
             price = max(tick, round(fair / tick) * tick)
-        lots = state.min_lots + int(-math.log(1.0 - rng.random()) * mean_lots)
-        qty = min(lots, state.max_lots) * step
+        qty = lots(rng.random()) * step
         # tick rule: an uptick was a buyer lifting the ask, a downtick a seller hitting
         seller_aggressed = price < previous if price != previous else rng.random() < 0.5
         trades.append(Trade(symbol, trade_id, t, price, qty, seller_aggressed))

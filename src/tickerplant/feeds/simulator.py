@@ -1,23 +1,58 @@
-"""A synthetic market: real limit order books driven by random order flow.
+"""A synthetic market: deep limit order books driven by random order flow.
 
-Every symbol has an ``OrderBook`` and a latent *fair price*. The fair price is a geometric
-random walk with the instrument's daily volatility, shared by the instruments of one base
-asset (BTCUSD_PERP and the BTCUSD quarterlies move together, their basis stays put).
-Order flow arrives as a Poisson process of *actions*, each on one symbol chosen by
-activity weight:
+Every symbol has an ``OrderBook`` of at least ``book_levels`` price levels a side (1,000 by
+default, kept between 1,150 and 1,350), shaped like a real futures book (``book_shape``),
+and follows a latent *fair price* whose volatility and activity cluster (``fair_price``).
+Order flow arrives as a Poisson process of *actions* at ``actions_per_s`` across all
+symbols, each on one symbol chosen by its activity weight (times its asset's current
+activity multiplier). An action is one of:
 
-- a limit order a geometric number of ticks from the fair price, on a random side; one
-  priced through the opposite best is marketable, matches up to its limit and rests the
-  rest. This is how the book follows the fair price: when the fair price moves, new
-  orders cross the stale side;
-- a cancel: of a quote the fair price has moved through, else preferably of a level far
-  from the touch, so the book follows the price and stale depth goes away;
-- a market order, which walks the opposite side.
+- a taker order (market, or a limit priced through the opposite best that rests what it
+  cannot fill), heavy-tailed in size (``order_flow``), on the side the fair price leans
+  to more often than not; it sweeps at most ``_MAX_SWEEP`` levels;
+- a maker quote: one stepping in front when the spread is wider than a tick, else
+  joining the queue at the best price;
+- a passive limit order a power-law number of ticks behind its side's best;
+- a cancel, whole or half, of a level near the touch;
+- churn of the deep book: a cancel, a new order in a hole, or a resized level, anywhere.
+
+After its order, every action lets the book *follow* the fair price: when the best ask has
+fallen ``_FOLLOW_SLACK`` ticks below the fair price (or the best bid risen as far above
+it), makers pull up to ``_FOLLOW_LEVELS`` stale quotes and move the queues behind the new
+touch, so the touch stays a tick wide while the price walks. Last, the far ends keep the
+depth: a side thinner than its ``BookShape.low`` gets up to ``book_shape.REFILL`` new levels
+beyond its far end, one deeper than its ``BookShape.high`` loses its farthest. Each action
+so does a bounded amount of work and changes a handful of levels, whatever the depth.
 
 Trades come only from matching, so the trade, ticker, kline and depth streams the plant
-derives agree with each other. Each action yields exactly one ``BookUpdate`` (absolute
-quantities, 0 removes a level, spec §4.9), preceded by the ``Trade``s it caused, all
-stamped with the same time. No side is ever left empty and the book is never crossed.
+derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
+one ``BookUpdate`` (absolute quantities, 0 removes a level, spec §4.9), all stamped with
+the same time; update ids increase by one per action, trade ids by one per fill.
+
+Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
+
+- depth: every side holds at least ``book_levels`` (1,000) levels at every moment sampled,
+  so a ``limit=1000`` depth answer is full, kept a few levels per action
+  (``test_books_stay_deep``, and ``test_a_shallower_book_keeps_its_depth`` for a smaller
+  ``book_levels``). The one exception is physical: bids of a symbol whose price falls below
+  that many ticks have fewer prices left;
+- the touch is one tick wide most of the time on the liquid symbols
+  (``test_the_touch_is_one_tick_wide_on_liquid_symbols``);
+- size rests at the scale of the real market and grows away from the touch: BTCUSDT holds
+  several BTC at the touch and hundreds within 1 % of the mid; thinner contracts less, in
+  proportion to their activity (``test_depth_at_the_scale_of_the_market``,
+  ``test_resting_size_grows_away_from_the_touch``);
+- order and trade sizes are heavy-tailed: the 99th percentile of trade sizes lies more than
+  a dozen medians out, where an exponential law gives under seven, and the kurtosis of
+  order sizes runs into the thousands (``test_trade_sizes_are_heavy_tailed``,
+  ``test_order_sizes_have_a_power_law_tail``);
+- volatility clusters: absolute mid returns are positively autocorrelated at short lags
+  (``test_volatility_clusters``); activity clusters too: a symbol's per-second action
+  counts are autocorrelated, where a constant-rate Poisson flow's are not
+  (``test_activity_clusters``);
+- never crossed, no side ever empty, ids and update contract as above
+  (``test_invariants_hold_after_every_action`` and the property test);
+- deterministic per seed (``test_same_seed_same_updates_and_different_seed_different``).
 
 Nothing here reads a clock or the global ``random``: time is an argument and all
 randomness comes from ``random.Random`` instances seeded from ``seed``, so a seed and a
@@ -32,9 +67,13 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 
+from tickerplant.feeds import book_shape
+from tickerplant.feeds.fair_price import FairPrice, Regimes
+from tickerplant.feeds.order_flow import placement_ticks
 from tickerplant.feeds.simulated_history import simulated_history
+from tickerplant.feeds.simulated_symbol import SimulatedSymbol
 from tickerplant.market.book import OrderBook
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.instruments import Instrument
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, Trade
 
@@ -42,85 +81,27 @@ __all__ = ["DEFAULT_START_MS", "Simulator"]
 
 DEFAULT_START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, ManualClock's default
 
-# The action mix. Marketable limit orders add to the trades of market orders; together
-# they make roughly a fifth of all actions trade, about what a busy futures book shows.
-_P_MARKET = 0.05
-_P_CANCEL = 0.30  # the rest are limit orders
-_MIN_LEVELS = 12  # a side this thin is not cancelled from
-_MAX_LEVELS = 60  # a side this deep gets a cancel instead of one more limit order
-_INITIAL_LEVELS = (20, 50)
-_REFILL_LEVELS = 5
-_P_CANCEL_WHOLE = 0.5  # otherwise a cancel halves the level
-
-# Limit prices: a share of the orders sits within a tick or two of the fair price (mean
-# offset 1 tick), keeping spreads tight; the rest spreads over about the move the symbol
-# makes in a second, bounded so that every book keeps a few dozen levels of depth.
-_TIGHT_SHARE = 0.4
-_TIGHT_INV_LOG = 1.0 / math.log(0.5)
-_WIDE_OFFSET_MIN_TICKS = 15.0
-_WIDE_OFFSET_MAX_TICKS = 40.0
-_ORDER_NOTIONAL = 2_000.0  # mean order size, USDT on USDⓈ-M, USD on COIN-M
-_MARKET_ORDER_SCALE = 1.5  # market orders are a bit larger than resting ones
+# The action mix (cumulative thresholds). About an eighth of actions trade.
+_P_TAKE = 0.13
+_P_QUOTE = _P_TAKE + 0.24
+_P_PLACE = _P_QUOTE + 0.28
+_P_CANCEL = _P_PLACE + 0.25  # the rest churn the deep book
+_P_MARKET = 0.5  # of taker orders; the others are limit orders priced through the touch
+_TAKER_SCALE = 1.5  # taker orders run larger than resting ones
+_MAX_SWEEP = 8  # levels a taker order reaches at most (price protection)
+_LEAN = 0.3  # how far the fair price's lean tilts the taker side from even
+_LEAN_TICKS = 4.0  # a lean of this many ticks tilts it fully
+_P_LADDER = 0.5  # of passive orders: a market maker's, sized to the book's profile
+_CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hits
+# Deep churn: a cancel, else an order in the hole beyond (a resize where there is none).
+# Inserts outnumber cancels, so the depth holds where holes are as common as they are here.
+_P_CHURN_CANCEL = 0.35
+_P_CHURN_INSERT = 0.9
+_FOLLOW_LEVELS = 2  # stale quotes pulled per action at most
+_FOLLOW_SLACK = 2.5  # ticks the fair price passes the touch by before makers react
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
-
-
-class _FairPrice:
-    """The latent driver shared by every instrument of one base asset, as a factor."""
-
-    __slots__ = ("factor", "last_ms", "sigma")
-
-    def __init__(self, daily_volatility: float, start_ms: int) -> None:
-        self.factor = 1.0
-        self.last_ms = start_ms
-        self.sigma = daily_volatility / math.sqrt(DAY_MS)  # stdev per sqrt(ms)
-
-
-class _SymbolState:
-    __slots__ = (
-        "base_price",
-        "book",
-        "driver",
-        "first_live_trade_id",
-        "inst",
-        "max_lots",
-        "mean_lots",
-        "min_lots",
-        "next_trade_id",
-        "next_update_id",
-        "step",
-        "symbol",
-        "tick",
-        "wide_inv_log",
-    )
-
-    def __init__(self, inst: Instrument, driver: _FairPrice, rng: random.Random) -> None:
-        self.inst = inst
-        self.symbol = inst.symbol
-        self.book = OrderBook()
-        self.driver = driver
-        self.base_price = float(inst.initial_price)
-        self.tick = inst.tick
-        self.step = inst.step
-        self.min_lots = max(1, -(-inst.min_qty // inst.step))
-        self.max_lots = max(self.min_lots, inst.max_qty // inst.step)
-        price = inst.initial_price / 10**inst.price_decimals
-        lot = inst.step / 10**inst.qty_decimals
-        lot_value = price * lot if inst.market is Market.UM else inst.contract_size * lot
-        self.mean_lots = max(float(self.min_lots), _ORDER_NOTIONAL / lot_value)
-        ticks_per_s = (
-            inst.daily_volatility * math.sqrt(1000 / DAY_MS) * inst.initial_price / inst.tick
-        )
-        wide = min(_WIDE_OFFSET_MAX_TICKS, max(_WIDE_OFFSET_MIN_TICKS, ticks_per_s))
-        self.wide_inv_log = 1.0 / math.log(wide / (1.0 + wide))  # geometric with mean `wide`
-        # Ids look like a market that has been running for years.
-        self.next_update_id = rng.randrange(10**11, 10**13)
-        self.next_trade_id = rng.randrange(10**8, 6 * 10**9)
-        self.first_live_trade_id = self.next_trade_id
-
-    def fair(self) -> float:
-        return self.base_price * self.driver.factor
 
 
 class Simulator:
@@ -136,35 +117,41 @@ class Simulator:
         seed: int,
         actions_per_s: float = 400.0,
         start_ms: int = DEFAULT_START_MS,
+        book_levels: int = book_shape.TARGET_LEVELS,
     ) -> None:
         if not instruments:
             raise ValueError("a simulator needs at least one instrument")
         if actions_per_s < 0:
             raise ValueError("actions_per_s must not be negative")
+        if book_levels < book_shape.MIN_LEVELS:
+            raise ValueError(f"book_levels must be at least {book_shape.MIN_LEVELS}, not {book_levels}")
         self.seed = seed
         self.actions_per_s = actions_per_s
         self.action_count = 0
         self._rng = random.Random(seed)
         self._random = self._rng.random
-        drivers: dict[str, _FairPrice] = {}
-        self._states: list[_SymbolState] = []
+        drivers: dict[str, FairPrice] = {}
+        self._states: list[SimulatedSymbol] = []
         for inst in instruments:
             driver = drivers.get(inst.base_asset)
             if driver is None:
-                driver = drivers[inst.base_asset] = _FairPrice(inst.daily_volatility, start_ms)
-            self._states.append(_SymbolState(inst, driver, self._rng))
+                driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
+            self._states.append(SimulatedSymbol(inst, driver, self._rng, book_levels))
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
             raise ValueError("duplicate symbols")
-        self._drivers = list(drivers.values())
-        self._cumulative_activity = list(accumulate(max(0.0, i.activity) for i in instruments))
-        self._total_activity = self._cumulative_activity[-1]
-        if self._total_activity <= 0:
+        if sum(max(0.0, i.activity) for i in instruments) <= 0:
             raise ValueError("at least one instrument needs a positive activity")
+        self._regimes = Regimes(list(drivers.values()), self._rng, start_ms)
+        self._cumulative_activity: list[float] = []
+        self._total_activity = 0.0
+        self._reweigh()
         self.books: dict[str, OrderBook] = {s.symbol: s.book for s in self._states}
         for state in self._states:
             self._build_book(state)
         self._next_action_ms = start_ms + self._interarrival_ms()
+        # the prices each side changed in the action under way
+        self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
 
     # --- public surface ----------------------------------------------------------------
 
@@ -202,6 +189,9 @@ class Simulator:
 
     def step(self, n: int, now_ms: int) -> list[MarketUpdate]:
         """Perform exactly ``n`` actions stamped ``now_ms``, whatever the rate."""
+        if now_ms >= self._regimes.next_ms:
+            self._regimes.step(now_ms)
+            self._reweigh()
         out: list[MarketUpdate] = []
         act = self._act
         for _ in range(n):
@@ -214,12 +204,18 @@ class Simulator:
         (``simulated_history``); asking for it changes nothing that follows."""
         return simulated_history(self._states, self.seed, now_ms, window_ms)
 
-    # --- the order flow ----------------------------------------------------------------
+    # --- choosing and dispatching actions ----------------------------------------------
 
     def _interarrival_ms(self) -> float:
         if self.actions_per_s <= 0:
             return math.inf
         return -math.log(1.0 - self._random()) * 1000.0 / self.actions_per_s
+
+    def _reweigh(self) -> None:
+        """Each symbol's share of the flow: its activity times its asset's current mood."""
+        weights = (max(0.0, s.inst.activity) * s.driver.activity for s in self._states)
+        self._cumulative_activity = list(accumulate(weights))
+        self._total_activity = self._cumulative_activity[-1]
 
     def _act(self, now_ms: int, out: list[MarketUpdate]) -> None:
         random_ = self._random
@@ -232,161 +228,214 @@ class Simulator:
         elapsed = now_ms - driver.last_ms
         if elapsed > 0:
             elapsed = min(elapsed, _MAX_MOVE_MS)
-            driver.factor *= math.exp(driver.sigma * math.sqrt(elapsed) * self._rng.gauss())
+            driver.factor *= math.exp(driver.vol_sigma * math.sqrt(elapsed) * self._rng.gauss())
             driver.last_ms = now_ms
-        is_bid = random_() < 0.5  # the side of the order: a bid buys, an ask sells
+        fair = state.base_price * driver.factor  # price units, off the tick grid
+        changed = self._changed
+        is_bid = random_() < 0.5
         kind = random_()
+        if kind < _P_TAKE:
+            self._take(state, fair, now_ms, out)
+        elif kind < _P_QUOTE:
+            self._quote(state, is_bid)
+        elif kind < _P_PLACE:
+            self._place(state, is_bid)
+        elif kind < _P_CANCEL:
+            self._cancel(state, is_bid)
+        else:
+            self._churn(state, is_bid)
+        self._follow(state, fair)
         book = state.book
-        if kind < _P_MARKET:
-            if book.ask_prices if is_bid else book.bid_prices:
-                qty = self._order_lots(state, _MARKET_ORDER_SCALE) * state.step
-                self._match(state, is_bid, qty, -1, now_ms, out)
-                return
-        elif kind < _P_MARKET + _P_CANCEL:
-            if len(book.bid_prices if is_bid else book.ask_prices) > _MIN_LEVELS:
-                self._cancel(state, is_bid, now_ms, out)
-                return
-        elif len(book.bid_prices if is_bid else book.ask_prices) >= _MAX_LEVELS:
-            self._cancel(state, is_bid, now_ms, out)
-            return
-        self._limit_order(state, is_bid, now_ms, out)
-
-    def _order_lots(self, state: _SymbolState, scale: float = 1.0) -> int:
-        # exponential sizes, whole lots: many small orders, a few large ones
-        mean = (state.mean_lots - state.min_lots) * scale
-        lots = state.min_lots + int(-math.log(1.0 - self._random()) * mean)
-        return lots if lots < state.max_lots else state.max_lots
-
-    def _offset_ticks(self, state: _SymbolState) -> int:
-        # One uniform draw serves both halves of the mixture: its halves are uniform too.
-        u = self._random()
-        if u < _TIGHT_SHARE:
-            return int(math.log(1.0 - u / _TIGHT_SHARE) * _TIGHT_INV_LOG)
-        return int(math.log((1.0 - u) / (1.0 - _TIGHT_SHARE)) * state.wide_inv_log)
-
-    def _limit_order(
-        self, state: _SymbolState, is_bid: bool, now_ms: int, out: list[MarketUpdate]
-    ) -> None:
-        book, tick = state.book, state.tick
-        qty = self._order_lots(state) * state.step
-        offset = self._offset_ticks(state)
-        fair_ticks = state.fair() / tick
-        if is_bid:
-            price = max(tick, (math.floor(fair_ticks) - offset) * tick)
-            marketable = bool(book.ask_prices) and price >= book.ask_prices[0]
-        else:
-            price = (math.ceil(fair_ticks) + offset) * tick
-            marketable = bool(book.bid_prices) and price <= book.bid_prices[-1]
-        if marketable:
-            self._match(state, is_bid, qty, price, now_ms, out)
-            return
-        total = (book.bids if is_bid else book.asks).get(price, 0) + qty
-        book.set_level(is_bid, price, total)
-        level = (Level(price, total),)
-        bids, asks = (level, ()) if is_bid else ((), level)
-        out.append(self._book_update(state, now_ms, bids, asks))
-
-    def _match(
-        self,
-        state: _SymbolState,
-        is_buy: bool,
-        qty: int,
-        limit: int,
-        now_ms: int,
-        out: list[MarketUpdate],
-    ) -> None:
-        """An aggressive order: fills level by level, rests the remainder at ``limit``
-        (none for a market order, ``limit`` -1), refills the side if it swept it bare."""
-        book, symbol = state.book, state.symbol
-        if is_buy:
-            fills = book.take(False, qty, limit if limit >= 0 else 1 << 62)
-            rest = book.asks
-        else:
-            fills = book.take(True, qty, limit if limit >= 0 else 0)
-            rest = book.bids
-        trade_id = state.next_trade_id
-        taken: list[Level] = []
-        filled = 0
-        for price, fill in fills:
-            out.append(Trade(symbol, trade_id, now_ms, price, fill, not is_buy))
-            trade_id += 1
-            filled += fill
-            taken.append(Level(price, rest.get(price, 0)))
-        state.next_trade_id = trade_id
-        own: tuple[Level, ...] = ()
-        if limit >= 0 and filled < qty:
-            total = (book.bids if is_buy else book.asks).get(limit, 0) + qty - filled
-            book.set_level(is_buy, limit, total)
-            own = (Level(limit, total),)
-        if not (book.ask_prices if is_buy else book.bid_prices):
-            taken.extend(self._refill(state, not is_buy, fills[-1].price if fills else limit))
-        bids, asks = (own, tuple(taken)) if is_buy else (tuple(taken), own)
-        out.append(self._book_update(state, now_ms, bids, asks))
-
-    def _refill(self, state: _SymbolState, is_bid: bool, last_price: int) -> list[Level]:
-        """Fresh depth on a side a sweep emptied, just beyond both the last fill and the
-        opposite best, as market makers would requote."""
-        book, tick = state.book, state.tick
-        if is_bid:
-            price = min(last_price, book.ask_prices[0] if book.ask_prices else last_price) - tick
-        else:
-            price = max(last_price, book.bid_prices[-1] if book.bid_prices else last_price) + tick
-        levels: list[Level] = []
-        for _ in range(_REFILL_LEVELS):
-            if price < tick:
-                break
-            qty = self._order_lots(state) * state.step
-            book.set_level(is_bid, price, qty)
-            levels.append(Level(price, qty))
-            price += (-tick if is_bid else tick) * (1 + self._offset_ticks(state))
-        return levels
-
-    def _cancel(
-        self, state: _SymbolState, is_bid: bool, now_ms: int, out: list[MarketUpdate]
-    ) -> None:
-        book = state.book
-        prices = book.bid_prices if is_bid else book.ask_prices
-        count = len(prices)
-        fair = state.fair()
-        remaining = 0
-        if prices[-1] > fair if is_bid else prices[0] < fair:
-            # The touch is on the wrong side of the fair price: makers pull the stale quote,
-            # which is how the book follows the price without trading all the way.
-            price = prices[-1] if is_bid else prices[0]
-        else:
-            u = self._random()
-            # u² favours the far end of the side: depth a moving price left behind
-            from_far = int(count * u * u)
-            price = prices[from_far if is_bid else count - 1 - from_far]
-        resting = (book.bids if is_bid else book.asks)[price]
-        if self._random() >= _P_CANCEL_WHOLE:
-            remaining = resting // (2 * state.step) * state.step
-            if remaining < state.min_lots * state.step:
-                remaining = 0
-        book.set_level(is_bid, price, remaining)
-        level = (Level(price, remaining),)
-        bids, asks = (level, ()) if is_bid else ((), level)
-        out.append(self._book_update(state, now_ms, bids, asks))
+        state.shape.keep_depth(book, random_, changed)
+        asks_changed, bids_changed = changed
+        if len(bids_changed) > 1:
+            bids_changed = list(dict.fromkeys(bids_changed))
+        if len(asks_changed) > 1:
+            asks_changed = list(dict.fromkeys(asks_changed))
+        bids, asks = book.bids, book.asks
+        out.append(
+            self._book_update(
+                state,
+                now_ms,
+                tuple([Level(p, bids.get(p, 0)) for p in bids_changed]),
+                tuple([Level(p, asks.get(p, 0)) for p in asks_changed]),
+            )
+        )
+        changed[0].clear()
+        changed[1].clear()
 
     def _book_update(
-        self, state: _SymbolState, now_ms: int, bids: tuple[Level, ...], asks: tuple[Level, ...]
+        self, state: SimulatedSymbol, now_ms: int, bids: tuple[Level, ...], asks: tuple[Level, ...]
     ) -> BookUpdate:
         update_id = state.next_update_id
         state.next_update_id = update_id + 1
         state.book.last_update_id = update_id
         return BookUpdate(state.symbol, update_id, now_ms, bids, asks)
 
-    # --- construction and history ------------------------------------------------------
+    def _set(self, state: SimulatedSymbol, is_bid: bool, price: int, qty: int) -> None:
+        state.book.set_level(is_bid, price, qty)
+        self._changed[is_bid].append(price)
 
-    def _build_book(self, state: _SymbolState) -> None:
-        rng, book, tick = self._rng, state.book, state.tick
+    # --- the orders ----------------------------------------------------------------------
+
+    def _take(self, state: SimulatedSymbol, fair: float, now_ms: int, out: list[MarketUpdate]) -> None:
+        """A taker order: fills level by level up to ``_MAX_SWEEP`` levels, never the whole
+        side; a limit order rests what it could not fill at its limit, a market order (with
+        price protection) drops it."""
+        random_, book, tick = self._random, state.book, state.tick
+        bid, ask = book.bid_prices[-1], book.ask_prices[0]
+        lean = (2 * fair - bid - ask) / (2 * tick * _LEAN_TICKS)  # the fair price's pull
+        lean = -1.0 if lean < -1.0 else 1.0 if lean > 1.0 else lean
+        is_buy = random_() < 0.5 + _LEAN * lean
+        qty = state.sizes.lots(random_(), _TAKER_SCALE) * state.step
+        opposite = book.ask_prices if is_buy else book.bid_prices
+        if len(opposite) < 2:  # never sweep a side bare (bids squeezed against a price of 0)
+            self._place(state, is_buy)
+            return
+        reach = min(_MAX_SWEEP, len(opposite) - 1)
+        rests = random_() >= _P_MARKET
+        through = placement_ticks(random_()) * tick
+        if is_buy:
+            limit = min(opposite[reach - 1], ask + through) if rests else opposite[reach - 1]
+        else:
+            limit = max(opposite[-reach], bid - through) if rests else opposite[-reach]
+        fills = book.take(not is_buy, qty, limit)
+        taken = self._changed[not is_buy]
+        trade_id, symbol = state.next_trade_id, state.symbol
+        filled = 0
+        for price, fill in fills:
+            out.append(Trade(symbol, trade_id, now_ms, price, fill, not is_buy))
+            trade_id += 1
+            filled += fill
+            taken.append(price)
+        state.next_trade_id = trade_id
+        if rests and filled < qty:
+            own = book.bids if is_buy else book.asks
+            self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
+
+    def _quote(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A maker steps in front of a spread wider than a tick, else joins the queue at
+        the best price."""
+        book, tick = state.book, state.tick
+        bid, ask = book.bid_prices[-1], book.ask_prices[0]
+        qty = state.shape.quote_qty(self._random())
+        if is_bid:
+            price = bid + tick if bid + tick < ask else bid
+            self._set(state, True, price, book.bids.get(price, 0) + qty)
+        else:
+            price = ask - tick if ask - tick > bid else ask
+            self._set(state, False, price, book.asks.get(price, 0) + qty)
+
+    def _place(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A passive limit order some ticks behind its side's best (never past the far
+        end): a trader's, sized like any order, or a market maker's, sized to the profile."""
+        book, tick = state.book, state.tick
+        ticks = placement_ticks(self._random())
+        if self._random() < _P_LADDER:
+            qty = state.shape.level_qty(ticks, 1, self._random())
+        else:
+            qty = state.sizes.lots(self._random()) * state.step
+        behind = ticks * tick
+        if is_bid:
+            prices = book.bid_prices
+            price = max(prices[-1] - behind, prices[0])
+            self._set(state, True, price, book.bids.get(price, 0) + qty)
+        else:
+            prices = book.ask_prices
+            price = min(prices[0] + behind, prices[-1])
+            self._set(state, False, price, book.asks.get(price, 0) + qty)
+
+    def _cancel(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A cancel near the touch: of the whole level, or of half of it."""
+        book = state.book
+        prices = book.bid_prices if is_bid else book.ask_prices
+        count = len(prices)
+        index = min(count - 1, int(-math.log(1.0 - self._random()) * _CANCEL_DEPTH))
+        price = prices[-1 - index] if is_bid else prices[index]
+        remaining = 0
+        if self._random() < 0.5 or count == 1:
+            resting = (book.bids if is_bid else book.asks)[price]
+            remaining = resting // (2 * state.step) * state.step
+            if remaining < state.min_qty:
+                remaining = 0 if count > 1 else resting
+        self._set(state, is_bid, price, remaining)
+
+    def _churn(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """The deep book lives too: at a level drawn uniformly from the side, a cancel, a
+        new order in the hole beyond it, or a new size."""
+        random_, book, tick, shape = self._random, state.book, state.tick, state.shape
+        prices = book.bid_prices if is_bid else book.ask_prices
+        count = len(prices)
+        index = int(random_() * count)
+        price = prices[index]
+        best = prices[-1] if is_bid else prices[0]
+        u = random_()
+        if u < _P_CHURN_CANCEL and count > 1:
+            self._set(state, is_bid, price, 0)
+            return
+        beyond_index = index - 1 if is_bid else index + 1
+        if u < _P_CHURN_INSERT and 0 <= beyond_index < count:
+            hole = abs(prices[beyond_index] - price) // tick
+            if hole > 1:
+                offset = (1 + int(random_() * (hole - 1))) * tick
+                price = price - offset if is_bid else price + offset
+        distance = abs(best - price) // tick
+        self._set(state, is_bid, price, shape.level_qty(distance, 1, random_()))
+
+    # --- the book follows the fair price; the far ends keep the depth ------------------
+
+    def _follow(self, state: SimulatedSymbol, fair: float) -> None:
+        """When the fair price has passed the best ask (bid) by the slack, makers pull up to
+        ``_FOLLOW_LEVELS`` stale asks (bids), requeue the best one at the fair price, and
+        move the bid (ask) queue up behind the new best ask (bid)."""
+        book, tick = state.book, state.tick
+        half = tick / 2
+        slack = tick * _FOLLOW_SLACK
+        if book.ask_prices[0] + slack < fair:
+            is_bid, prices, side = False, book.ask_prices, book.asks
+            requeue = math.ceil(fair / tick - 0.5) * tick
+        elif book.bid_prices[-1] - slack > fair:
+            is_bid, prices, side = True, book.bid_prices, book.bids
+            requeue = math.floor(fair / tick + 0.5) * tick
+        else:
+            return
+        queue = 0  # the best queue, which its makers requeue
+        for _ in range(_FOLLOW_LEVELS):
+            stale = prices[-1] if is_bid else prices[0]
+            if len(prices) == 1 or ((stale - half <= fair) if is_bid else (stale + half >= fair)):
+                break
+            queue = queue or side[stale]
+            self._set(state, is_bid, stale, 0)
+        if queue:
+            self._set(state, is_bid, requeue, side.get(requeue, 0) + queue)
+        if is_bid:
+            self._move_queue(state, False, book.bid_prices[-1] + tick)
+        else:
+            self._move_queue(state, True, book.ask_prices[0] - tick)
+
+    def _move_queue(self, state: SimulatedSymbol, is_bid: bool, target: int) -> None:
+        """Makers move the best queue to ``target``, a better price, and someone
+        fills one tick of the hole they leave."""
+        book, tick = state.book, state.tick
+        side = book.bids if is_bid else book.asks
+        best = book.bid_prices[-1] if is_bid else book.ask_prices[0]
+        if (target <= best) if is_bid else (target >= best):
+            return
+        queue = side[best]
+        self._set(state, is_bid, best, 0)
+        self._set(state, is_bid, target, side.get(target, 0) + queue)
+        hole = abs(target - best) // tick
+        if hole > 1:
+            offset = (1 + int(self._random() * (hole - 1))) * tick
+            price = best + offset if is_bid else best - offset
+            lots = state.sizes.lots(self._random()) * state.step
+            self._set(state, is_bid, price, side.get(price, 0) + lots)
+
+    # --- construction ------------------------------------------------------------------
+
+    def _build_book(self, state: SimulatedSymbol) -> None:
+        shape, tick = state.shape, state.tick
         best_bid = max(tick, math.floor(state.fair() / tick) * tick)
-        best_ask = best_bid + tick * rng.randint(1, 3)
-        for is_bid, price, sign in ((True, best_bid, -1), (False, best_ask, 1)):
-            for depth in range(rng.randint(*_INITIAL_LEVELS)):
-                if price < tick:
-                    break
-                # depth thickens away from the touch, as resting size does in real books
-                lots = self._order_lots(state) + self._order_lots(state) * depth // 8
-                book.set_level(is_bid, price, lots * state.step)
-                price += sign * tick * (1 + self._offset_ticks(state) // 2)
+        bids = shape.side(best_bid, True, shape.initial, self._random)
+        asks = shape.side(best_bid + tick, False, shape.initial, self._random)
+        state.book.load(bids, asks, 0)
