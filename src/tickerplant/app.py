@@ -62,8 +62,8 @@ class Tickerplant:
         self._source_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        raise_open_files_limit()
         prepared = await self.source.prepare()
+        raise_open_files_limit()  # before the listeners take connections
         self.instruments = prepared.instruments
         self.plants = {
             market: Plant(market, insts, now_ms=prepared.start_ms)

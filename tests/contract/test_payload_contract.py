@@ -73,7 +73,7 @@ def kind_of(stream: str) -> str:
 def plant_output(market: Market) -> list[StreamMessage]:
     """What the plant emits over the simulator until every stream kind has appeared."""
     instruments = catalogue(market, T0)
-    sim = Simulator(instruments, seed=5, actions_per_s=2000.0, start_ms=T0)
+    sim = Simulator(instruments, seed=5, actions_per_s=2000.0, start_ms=T0, book_levels=20)  # shapes, not depth
     plant = Plant(market, instruments, now_ms=T0)
     history = sim.warm_history(T0, window_ms=10 * 60_000)
     plant.warm(history)

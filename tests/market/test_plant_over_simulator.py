@@ -19,7 +19,7 @@ MINUTE_MS = 60_000
 
 def test_mini_ticker_volume_is_the_sum_of_trades_in_the_window_and_u_increases() -> None:
     instruments = catalogue(Market.UM, T0)
-    sim = Simulator(instruments, seed=11, actions_per_s=5000.0, start_ms=T0)
+    sim = Simulator(instruments, seed=11, actions_per_s=5000.0, start_ms=T0, book_levels=20)  # depth is not the point
     plant = Plant(Market.UM, instruments, now_ms=T0)
     history = sim.warm_history(T0)
     plant.warm(history)
