@@ -43,7 +43,7 @@ class Case:
 CASES = [
     # The book moves before ccxt's snapshot: it lies inside an event (U <= id <= u).
     Case(Market.UM, "BTC/USDT:USDT", "btcusdt@depth@100ms", 100, 30, 200),
-    # A quiet moment: the snapshot is the last push's u, and ccxt syncs on pu == id.
+    # A quiet moment: the snapshot is the last push's u, which the next event's U repeats (U = pu).
     Case(Market.CM, "BTC/USD:BTC", "btcusd_perp@depth@100ms", 100, 0, 200),
     # rpiDepth is the plain book's 500 ms chain under its own name; a shorter run will do.
     Case(Market.UM, "BTC/USDT:USDT", "btcusdt@rpiDepth@500ms", 500, 0, 20, {"rpi": True}),

@@ -50,22 +50,22 @@ def test_um_diff_and_partial_bytes() -> None:
     step(plant, [book("BTCUSDT", 158, T0 + 40, [(6800490, 0)], [(6800520, 218)])], T0 + 40)
     out = step(plant, [], T0 + 100)
     assert payloads(out, "btcusdt@depth@100ms") == [
-        b'{"e":"depthUpdate","E":1767225600100,"T":1767225600040,"s":"BTCUSDT","U":1,"u":158,"pu":0,'
+        b'{"e":"depthUpdate","E":1767225600100,"T":1767225600040,"s":"BTCUSDT","U":0,"u":158,"pu":0,'
         b'"b":[["68005.00","2.214"],["68004.90","0.000"]],"a":[["68005.10","0.838"],["68005.20","0.218"]]}'
     ]
     assert payloads(out, "btcusdt@depth5@100ms") == [
-        b'{"e":"depthUpdate","E":1767225600100,"T":1767225600040,"s":"BTCUSDT","U":1,"u":158,"pu":0,'
+        b'{"e":"depthUpdate","E":1767225600100,"T":1767225600040,"s":"BTCUSDT","U":0,"u":158,"pu":0,'
         b'"b":[["68005.00","2.214"]],"a":[["68005.10","0.838"],["68005.20","0.218"]]}'
     ]
     step(plant, [book("BTCUSDT", 159, T0 + 150, [(6800500, 1000)], [])], T0 + 150)
     out = step(plant, [], T0 + 200)
     assert payloads(out, "btcusdt@depth@100ms") == [
-        b'{"e":"depthUpdate","E":1767225600200,"T":1767225600150,"s":"BTCUSDT","U":159,"u":159,"pu":158,'
+        b'{"e":"depthUpdate","E":1767225600200,"T":1767225600150,"s":"BTCUSDT","U":158,"u":159,"pu":158,'
         b'"b":[["68005.00","1.000"]],"a":[]}'
     ]
     out = step(plant, [], T0 + 250)  # the unsuffixed speed: 250 ms, both updates in one event
     assert payloads(out, "btcusdt@depth") == [
-        b'{"e":"depthUpdate","E":1767225600250,"T":1767225600150,"s":"BTCUSDT","U":1,"u":159,"pu":0,'
+        b'{"e":"depthUpdate","E":1767225600250,"T":1767225600150,"s":"BTCUSDT","U":0,"u":159,"pu":0,'
         b'"b":[["68005.00","1.000"],["68004.90","0.000"]],"a":[["68005.10","0.838"],["68005.20","0.218"]]}'
     ]
     out = step(plant, [], T0 + 500)
@@ -81,11 +81,11 @@ def test_cm_diff_and_partial_bytes_carry_ps_after_s() -> None:
     out = step(plant, [book("BTCUSD_PERP", 18, T0 + 99, [(95480, 0)], [])], T0 + 100)
     assert payloads(out, "btcusd_perp@depth@100ms") == [
         b'{"e":"depthUpdate","E":1767225600100,"T":1767225600099,"s":"BTCUSD_PERP","ps":"BTCUSD",'
-        b'"U":1,"u":18,"pu":0,"b":[["9548.1","52"],["9548.0","0"]],"a":[["9548.5","11"]]}'
+        b'"U":0,"u":18,"pu":0,"b":[["9548.1","52"],["9548.0","0"]],"a":[["9548.5","11"]]}'
     ]
     assert payloads(out, "btcusd_perp@depth10@100ms") == [
         b'{"e":"depthUpdate","E":1767225600100,"T":1767225600099,"s":"BTCUSD_PERP","ps":"BTCUSD",'
-        b'"U":1,"u":18,"pu":0,"b":[["9548.1","52"]],"a":[["9548.5","11"]]}'
+        b'"U":0,"u":18,"pu":0,"b":[["9548.1","52"]],"a":[["9548.5","11"]]}'
     ]
     out = step(plant, [], T0 + 500)
     assert not [m for m in out if "rpiDepth" in m.stream], "rpiDepth is USDⓈ-M only (§4.11)"
@@ -127,8 +127,8 @@ def apply_event(local: OrderBook, event: dict[str, Any], inst: Instrument) -> No
 
 def sync(snapshot: OrderBook, events: list[dict[str, Any]], inst: Instrument) -> OrderBook:
     """Spec §4.9 steps 3–6 on the events buffered since subscribing (step 1), from a
-    snapshot (step 2); the first event may also be the one whose ``pu`` is the snapshot's
-    id (the invariant's "or pu == lastUpdateId", ccxt's rule)."""
+    snapshot (step 2), exactly as Binance writes them: the first event applied must have
+    ``U <= lastUpdateId <= u`` (no "or pu == lastUpdateId" needed: the chains overlap)."""
     local = OrderBook()
     local.load(
         [Level(p, q) for p, q in snapshot.bids.items()], [Level(p, q) for p, q in snapshot.asks.items()],
@@ -140,7 +140,7 @@ def sync(snapshot: OrderBook, events: list[dict[str, Any]], inst: Instrument) ->
         if event["u"] < last:
             continue  # step 3
         if previous_u is None:
-            assert event["U"] <= last <= event["u"] or event["pu"] == last, (event, last)  # step 4
+            assert event["U"] <= last <= event["u"], (event, last)  # step 4, as Binance writes it
         else:
             assert event["pu"] == previous_u, (event, previous_u)  # step 5
         apply_event(local, event, inst)  # step 6
@@ -214,7 +214,7 @@ def test_every_speed_syncs_a_local_book_from_any_snapshot(
     for name, events in received.items():
         ids = [(e["U"], e["u"], e["pu"]) for e in events]
         for (_, u, _), (first, _, previous) in itertools.pairwise(ids):
-            assert (previous, first) == (u, u + 1), f"{name}: gap-free chain"
+            assert (previous, first) == (u, u), f"{name}: a chain overlapping by one id (U = pu)"
         assert snapshot is not None
         local = sync(snapshot, events, inst)
         assert local.last_update_id == truth.last_update_id, name
@@ -234,6 +234,6 @@ def test_a_tick_inside_a_batch_counts_what_was_applied_so_far() -> None:
     out += step(plant, [], T0 + 200)
     events = [msgspec.json.decode(p) for p in payloads(out, "btcusdt@depth@100ms")]
     assert [(e["U"], e["u"], e["pu"], e["b"], e["a"]) for e in events] == [
-        (1, 1, 0, [["1.00", "0.005"]], [["1.10", "0.002"]]),
-        (2, 2, 1, [["1.00", "0.000"]], [["1.10", "0.002"]]),
+        (0, 1, 0, [["1.00", "0.005"]], [["1.10", "0.002"]]),
+        (1, 2, 1, [["1.00", "0.000"]], [["1.10", "0.002"]]),
     ]

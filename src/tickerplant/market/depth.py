@@ -4,10 +4,16 @@ Spec §4.8, §4.9, §4.11, §4.14. Every symbol has one update-id sequence (the 
 ``BookUpdate``s, which ``bookTicker.u`` also carries); each speed (250 ms, 500 ms, 100 ms)
 keeps its own ``U``/``u``/``pu`` chain over it:
 
-- a speed's event covers every id since its previous event: ``U`` = previous ``u`` + 1,
-  ``u`` = the id of the last update applied, ``pu`` = previous ``u`` (gap-free, the simplest
-  safe form §4.9's invariants name). So every id a snapshot can report lies in some event
-  of every speed's chain, and a local book synced from any snapshot at any speed agrees;
+- a speed's event covers every id since its previous event, and overlaps it by one:
+  ``U`` = ``pu`` = previous ``u``, ``u`` = the id of the last update applied. So every id
+  a snapshot can report lies in ``[U, u]`` of some event of every speed's chain, even a
+  snapshot taken while the book is still where a speed last pushed it (its id is that
+  push's ``u``, which the next event's ``U`` repeats): Binance's procedure as written
+  (§4.9 step 4, ``U <= lastUpdateId <= u``) syncs from any moment, not only ccxt's
+  variant (``pu == lastUpdateId``). The levels are absolute quantities, so an event
+  applied over a book that already holds its first id changes nothing twice. Binance's
+  own chains have gaps (``U`` > ``pu`` + 1, §4.9); no client we know checks ``U``
+  against ``pu``;
 - a speed pushes at its cadence only when its book moved (an id was applied since its
   previous event), never an empty event;
 - diff depth (`<symbol>@depth[@500ms|@100ms]`) carries the levels changed since the
@@ -247,7 +253,8 @@ class BookDepth:
         depth: SymbolDepth, index: int, chain: _Chain, last_id: int, now_ms: int, out: list[StreamMessage]
     ) -> None:
         frame, book, names = depth.frame, depth.book, depth.names
-        head = frame.head(chain.previous_id + 1, last_id, chain.previous_id, depth.time_ms, now_ms)
+        # U = pu (the chain overlaps by one id, see the module's docstring)
+        head = frame.head(chain.previous_id, last_id, chain.previous_id, depth.time_ms, now_ms)
         bids = json_array(depth.bid_levels(sorted(chain.bids, reverse=True), book.bids))
         asks = json_array(depth.ask_levels(sorted(chain.asks), book.asks))
         diff = b"".join((head, bids, frame.middle, asks, frame.tail))
