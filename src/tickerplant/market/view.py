@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import msgspec
 
 from tickerplant.market.book import OrderBook
+from tickerplant.market.book_text import BookText
 from tickerplant.market.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
@@ -71,6 +72,7 @@ class SymbolView:
     __slots__ = (
         "book",
         "book_kept",
+        "book_text",
         "book_ticker",
         "book_time_ms",
         "depth_backlog",
@@ -88,6 +90,7 @@ class SymbolView:
         self.depth_backlog: list[bytes] = []
         self.trade_backlog: list[bytes] = []
         self.book = OrderBook()
+        self.book_text = BookText(inst.price_decimals, inst.qty_decimals)  # its levels' wire text
         self.book_kept = False  # a source sent whole books: no top-of-book stand-in
         self.book_time_ms = 0
         self.last_price: LastPrice | None = None
@@ -171,7 +174,7 @@ class MarketView:
         if not backlog:
             return
         view.depth_backlog = []
-        book = view.book
+        book, text = view.book, view.book_text
         set_level = book.set_level
         for payload in backlog:
             try:
@@ -181,7 +184,10 @@ class MarketView:
                 continue
             if event.snapshot:
                 book.clear()
+                text.replaced()
                 view.book_kept = True
+            else:
+                text.touched([price for price, _ in event.b], [price for price, _ in event.a])
             for price_units, qty_units in event.b:
                 set_level(True, price_units, qty_units)
             for price_units, qty_units in event.a:

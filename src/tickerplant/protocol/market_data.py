@@ -14,11 +14,11 @@ from typing import Any
 
 import msgspec
 
+from tickerplant.market.book_text import BookText
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines import INTERVALS, rest_row
 from tickerplant.market.units import fixed
 from tickerplant.market.view import MarketView, SymbolView
-from tickerplant.protocol.depth_levels import LevelText
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
 __all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params"]
@@ -70,7 +70,6 @@ class MarketData:
         self._book_rows: dict[str, tuple[bytes, msgspec.Raw]] = {}  # symbol -> (payload, its row)
         # (symbol, limit) -> ((book id, whether the full book), `"bids":…,"asks":…}` encoded)
         self._depth_levels: dict[tuple[str, int], tuple[tuple[int, bool], bytes]] = {}
-        self._level_text: dict[str, LevelText] = {}  # symbol -> its levels' wire text
         self.methods: dict[str, Method] = {
             "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
             "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
@@ -201,12 +200,10 @@ class MarketData:
         state = (book.last_update_id, book is view.book)
         cached = self._depth_levels.get(key)
         if cached is None or cached[0] != state:
-            text = self._level_text.get(view.inst.symbol)
-            if text is None:
-                text = self._level_text[view.inst.symbol] = LevelText(
-                    view.inst.price_decimals, view.inst.qty_decimals
-                )
-            levels = text.answer(book.top_bids(limit), book.top_asks(limit))
+            if book is view.book:
+                levels = view.book_text.answer(book, limit)
+            else:  # a top-of-book stand-in (a source without depth): two levels
+                levels = BookText(view.inst.price_decimals, view.inst.qty_decimals).answer(book, limit)
             cached = self._depth_levels[key] = (state, levels)
         if self._cm:
             inst = view.inst
