@@ -54,3 +54,16 @@ def test_prices_touched_without_anybody_asking_stay_bounded() -> None:
         text.touched([price], [])
     assert text.answer(book, 5) == b'"bids":[["1.00","0.001"]],"asks":[]}'
     assert text.answer(OrderBook(), 0) == b'"bids":[],"asks":[]}'
+
+
+def test_prices_gathered_for_the_next_answer_are_bounded_by_design() -> None:
+    book, text = OrderBook(), BookText(2, 3)
+    book.set_level(True, 100, 1)
+    book.set_level(False, 200, 1)
+    text.answer(book, 5)
+    for price in range(1, 100_000):  # a week of a wandering book, and nobody asks
+        text.touched([price], [price + 100_000])
+        assert text.pending <= 2 * 8192 + 2
+    book.set_level(True, 150, 2)
+    assert text.answer(book, 5) == b'"bids":[["1.50","0.002"],["1.00","0.001"]],"asks":[["2.00","0.001"]]}'
+    assert text.pending == 0

@@ -6,9 +6,10 @@ at a time. So the market view keeps, beside each symbol's book, the text of ever
 ``["<price>","<qty>"]``, and is told which prices an event touched; an answer then
 refreshes only those and joins the texts of the top N prices at C speed.
 
-Bounded by design: the texts mirror the book's levels (a removed level's text goes with
-it), and the prices touched since the last answer are at most ``4 × levels + 1,024``
-before the texts are simply written again from the book.
+Bounded by design: the texts mirror the book's levels at the last answer (a removed
+level's text goes with it), and the prices touched since then are at most ``_STALE_MAX``
+(8,192) a side, whether anybody asks or not: past that, the texts are simply written again
+from the book at the next answer, and touched prices are not gathered until then.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from tickerplant.market.units import fixed
 __all__ = ["BookText"]
 
 _STALE_SLACK = 1024
+# Touched prices gathered a side at most: with nobody asking for depth, a book that wanders
+# would otherwise gather every price it ever touched.
+_STALE_MAX = 8192
 
 
 class BookText:
@@ -39,8 +43,13 @@ class BookText:
 
     def touched(self, bids: Iterable[int], asks: Iterable[int]) -> None:
         """Prices whose quantity may have changed (including removed levels)."""
-        self._stale_bids.update(bids)
-        self._stale_asks.update(asks)
+        if self._whole:
+            return  # every text is written again anyway
+        stale_bids, stale_asks = self._stale_bids, self._stale_asks
+        stale_bids.update(bids)
+        stale_asks.update(asks)
+        if len(stale_bids) > _STALE_MAX or len(stale_asks) > _STALE_MAX:
+            self.replaced()
 
     def replaced(self) -> None:
         """The whole book was replaced (a snapshot, a clear)."""
@@ -60,6 +69,11 @@ class BookText:
 
     def __len__(self) -> int:
         return len(self._bids) + len(self._asks)
+
+    @property
+    def pending(self) -> int:
+        """Touched prices gathered for the next answer: at most ``_STALE_MAX`` a side."""
+        return len(self._stale_bids) + len(self._stale_asks)
 
     def _refresh(self, book: OrderBook) -> None:
         levels = len(book.bids) + len(book.asks)

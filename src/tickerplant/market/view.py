@@ -15,6 +15,18 @@ then depth answers that empty book, never a top of book a client could sync agai
 ``receive`` only files payloads away (a dict lookup and an append per message): the
 decoding happens when somebody asks, or when a symbol's backlog passes a bound, so the
 fan-out's hot path does not pay for requests nobody makes.
+
+What it holds is bounded by design, whatever the traffic (per symbol):
+
+- each backlog (depth, trades): at most ``_BACKLOG`` + 1 payloads (257), then applied;
+- the book: the levels the source's book holds (the simulator's, its shape's ``high`` plus
+  the few levels one action adds: about 1,350 a side at the default depth; a followed
+  book's, what its upstream holds, ``market/depth_sync.py``; a public-file replay's, one
+  level a side);
+- the book's level texts (``BookText``): one per level of the book, plus the prices
+  touched since the last depth answer, at most ``book_text._STALE_MAX`` a side;
+- klines: at most 1,500 per interval (``SymbolKlines``), 22,500 for the 15 intervals;
+- the last bookTicker, ticker and last price: one each.
 """
 
 from __future__ import annotations
@@ -37,7 +49,10 @@ __all__ = ["LastPrice", "MarketView", "SymbolView"]
 
 log = logging.getLogger("tickerplant.view")
 
-_BACKLOG = 4096  # payloads kept undecoded per symbol before they are applied anyway
+# Payloads kept undecoded per symbol before they are applied anyway. Each is applied in
+# the end whoever asks, so a smaller backlog costs no more decoding, only a call per 256
+# payloads; at 4,096 the 40 symbols' backlogs held ~100 MB at --sim-rate max.
+_BACKLOG = 256
 _BOOK_TICKER, _TICKER, _DEPTH, _TRADE = range(4)  # what a routed message updates
 
 # The payloads' own structs, both markets alike (an absent `ps` is None); decimals stay the
