@@ -27,6 +27,9 @@ deeper than ``high``: a bounded amount of work per action, never a rebuild, so t
 an action does not grow with the depth. The margin (150 levels at the default depth; 45 at
 any depth up to 300) absorbs the sweeps and cancels between refills, so a side never
 falls under ``levels``.
+
+So a side's levels are bounded by design: ``high`` plus the few one action adds before
+``keep_depth`` trims them (at most ``high + 2 * REFILL``; 1,350 at the default depth).
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ __all__ = ["SimulatedSymbol"]
 
 class SimulatedSymbol:
     """Everything the simulator keeps for one symbol: its book and how it is shaped, its
-    order sizes, its fair-price driver and its id counters."""
+    order sizes, its fair-price driver and its id counters. Bounded by design: the book
+    holds at most its shape's ``high`` levels a side plus the few one action adds (about
+    1,350 at the default 1,000, ``book_shape``); the rest is a fixed set of numbers."""
 
     __slots__ = (
         "base_price",

@@ -54,6 +54,9 @@ Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
   (``test_invariants_hold_after_every_action`` and the property test);
 - deterministic per seed (``test_same_seed_same_updates_and_different_seed_different``).
 
+Memory is bounded by design: per symbol a book of about 1,350 levels a side at most
+(``book_shape``) and fixed numbers; ``step`` keeps none of the updates it returns.
+
 Nothing here reads a clock or the global ``random``: time is an argument and all
 randomness comes from ``random.Random`` instances seeded from ``seed``, so a seed and a
 sequence of calls replay exactly.

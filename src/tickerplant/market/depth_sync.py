@@ -30,6 +30,11 @@ The views' payload is `{"T":…,"u":…,"b":[[price units, qty units],…],"a":[
 
 Which stream a book follows: the fastest diff-depth stream of the symbol that is there
 (`@depth@100ms`, then `@depth`, then `@depth@500ms`), ``book_streams``.
+
+Bounds: the buffer holds at most ``max_buffered`` events (1,000; the relay's 100), and at
+most one snapshot waits. The book holds the levels its upstream's snapshot and diffs leave
+in it: bounded by the upstream's book, not here (a level a diff stream never removes, one
+pushed out of the upstream's reported depth, stays until the next resync).
 """
 
 from __future__ import annotations

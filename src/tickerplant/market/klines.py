@@ -107,6 +107,10 @@ class Kline:
 class KlineSeries:
     """The klines of one symbol at one interval, ascending by open time, at most ``maxlen``.
 
+    Bounded by design: ``maxlen`` (1,500, the most one `GET /fapi/v1/klines` returns, §7.8)
+    klines, whatever the trade rate; a series reaches it after 1,500 intervals that saw
+    trades (25 h at 1m, 62.5 days at 1h) and then drops its oldest kline for each new one.
+
     Trades are expected in time order, as a feed delivers them (equal times are fine); open
     and close are the first and last trade *to arrive*. A late trade for an earlier interval
     is still counted: into its kline's high, low, volumes, count and id range, or into a new
@@ -234,7 +238,8 @@ def _new_kline(
 
 
 class SymbolKlines:
-    """One KlineSeries per interval for one symbol; every trade feeds them all."""
+    """One KlineSeries per interval for one symbol; every trade feeds them all. At most
+    ``maxlen`` klines per interval: 22,500 for the 15 intervals at the default 1,500."""
 
     __slots__ = ("_series",)
 

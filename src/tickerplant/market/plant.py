@@ -19,6 +19,14 @@ per batch of updates (``end_batch``), with Binance's U/u/pu chain (§4.9), from 
 gateway's market view keeps its order books. Its levels are integer units, not decimal
 strings: only the view reads it, and it is written for every batch, so it skips the
 formatting that is most of a depth event's cost.
+
+What it holds per symbol is bounded by design, whatever the trade rate: the 24 h window, at
+most 1,441 minute buckets (``market/stats.py``); the book, the levels its source's book
+holds (the simulator's about 1,350 a side, ``feeds/book_shape.py``; a public-file replay's
+one a side, each new top replacing the last); the batch's changed levels, at most the
+prices one batch touched (cleared by ``end_batch``); the depth streams' state
+(``market/depth.py``: each speed's changed prices until its next push, and its level
+texts); and one bookTicker payload.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ __all__ = ["Plant", "SymbolState"]
 
 
 class SymbolState:
-    """Everything the plant knows about one symbol."""
+    """Everything the plant knows about one symbol; bounded, see the module docstring."""
 
     __slots__ = (
         "book",
