@@ -14,6 +14,7 @@ SCENARIOS = {
     "client": "bookTicker consumed into typed objects: tickerplant's client, python-binance, the SDK",
     "replay": "Binance public files to the wire at --speed max, against reading and parsing them",
     "depth": "depth streams' cost per action, depth requests and depth fan-out, each against a floor",
+    "memory": "the server's RSS over minutes at --sim-rate max: growth per hour after a warm-up",
 }
 
 
