@@ -66,8 +66,8 @@ class _Chain:
 class _Levels:
     """One side's levels as JSON text, `["68005.00","2.214"]`, each kept with the quantity
     it was written for and the text of its price: a level is written again only when its
-    quantity changed, and then only the quantity is formatted. Bounded: cleared when it
-    holds more than _LEVELS prices."""
+    quantity changed, and then only the quantity is formatted. Bounded by the book: past
+    its side's levels plus _SLACK, the prices the book no longer holds are dropped."""
 
     __slots__ = ("_price_decimals", "_qty_decimals", "_written")
 
@@ -82,8 +82,10 @@ class _Levels:
         resting in ``quantities`` now; a level gone is 0 at the symbol's quantity decimals
         ("0.000"), as Binance writes it (§4.9)."""
         written = self._written
-        if len(written) > _LEVELS:
-            written.clear()
+        if len(written) > len(quantities) + _SLACK:
+            # prices the book no longer holds (it drifted): dropped, so the texts kept
+            # stay within the book's depth plus _SLACK, however long the market runs
+            written = self._written = {p: level for p, level in written.items() if p in quantities}
         get, seen = quantities.get, written.get
         out = []
         for price in prices:
@@ -196,7 +198,7 @@ def _arrays(levels: list[bytes]) -> list[bytes]:
 
 
 _TOP = PARTIAL_DEPTH_LEVELS[-1]
-_LEVELS = 8192  # level texts kept per side before they are cleared
+_SLACK = 256  # level texts kept per side beyond the book's levels before pruning
 _FAR = 1 << 62  # beyond any price
 
 
