@@ -2,9 +2,15 @@
 lifetime rules (spec §2.4, §5.1), driven by ``protocol.limits.ConnectionLimits``, and an
 orderly close that never waits for a client that does not read.
 
-Every timer here (the next ping or deadline, the injected faults, the abort after a close
-grace) goes through the injected ``Clock``: a test moves a ``ManualClock`` and the
-connection pings, closes or breaks at once, over a real socket.
+Every timer here (the next ping or deadline, the injected faults, the close timeout) goes
+through the injected ``Clock``: a test moves a ``ManualClock`` and the connection pings,
+closes or breaks at once, over a real socket.
+
+Closing: the close frame goes after what is already queued, and the connection is closed
+gracefully (the socket is shut once the transport has handed everything to the kernel).
+The server then waits for the client as long as it keeps reading: each ``close_timeout_s``
+it looks whether the unsent bytes went down, and aborts only a client that took nothing
+of them in that time. What it holds meanwhile only shrinks.
 """
 
 from __future__ import annotations
@@ -59,7 +65,8 @@ class KeptAliveConnection(WSListener):
         self._count_rate = count_rate  # market streams count every frame toward 10/s (§2.5)
         self._limits: ConnectionLimits | None = None
         self._timer: Timer | None = None  # the keep-alive core's next deadline
-        self._timers: list[Timer] = []  # one-shot: faults, the abort after a close
+        self._timers: list[Timer] = []  # one-shot: faults
+        self._close_timer: Timer | None = None  # the close timeout's next look
 
     # -- subclass hooks --------------------------------------------------------------
 
@@ -123,6 +130,8 @@ class KeptAliveConnection(WSListener):
             self._timer.cancel()
         for timer in self._timers:
             timer.cancel()
+        if self._close_timer is not None:
+            self._close_timer.cancel()
         self.on_closed()
 
     # -- closing ---------------------------------------------------------------------
@@ -137,12 +146,27 @@ class KeptAliveConnection(WSListener):
         self.abort_later()
 
     def abort_later(self) -> None:
-        # A client that does not read never takes the close frame; do not wait for it.
+        """Wait for the client to take what is queued, the close frame last, as long as it
+        takes some of it every ``close_timeout_s``; abort it when it takes none: a client
+        that does not read never takes the close frame, and is not waited for."""
+        self._look_again(self._unsent())
+
+    def _unsent(self) -> int:
         transport = self.transport
         assert transport is not None
-        grace_ms = _ms(self.limits_config.slow_close_grace_s)
-        abort = functools.partial(transport.disconnect, False)
-        self._timers.append(self.clock.call_at(self.clock.now_ms() + grace_ms, abort))
+        return int(transport.underlying_transport.get_write_buffer_size())
+
+    def _look_again(self, unsent: int) -> None:
+        when_ms = self.clock.now_ms() + _ms(self.limits_config.close_timeout_s)
+        self._close_timer = self.clock.call_at(when_ms, functools.partial(self._close_due, unsent))
+
+    def _close_due(self, unsent_before: int) -> None:
+        unsent = self._unsent()
+        if 0 < unsent < unsent_before:
+            self._look_again(unsent)  # it is reading: wait on
+            return
+        assert self.transport is not None
+        self.transport.disconnect(False)
 
     # -- keep-alive --------------------------------------------------------------------
 
