@@ -22,6 +22,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 from tickerplant.clock import Clock, Timer
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
+from tickerplant.gateway.message_assembly import CLOSE_RESERVED_BITS, MessageAssembly
 from tickerplant.protocol.errors import CloseReason
 from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules
 
@@ -64,6 +65,7 @@ class KeptAliveConnection(WSListener):
         self.transport: WSTransport | None = None
         self._count_rate = count_rate  # market streams count every frame toward 10/s (§2.5)
         self._limits: ConnectionLimits | None = None
+        self._messages = MessageAssembly()  # fragments, continuation and UTF-8 (RFC 6455 §5.4, §8.1)
         self._timer: Timer | None = None  # the keep-alive core's next deadline
         self._timers: list[Timer] = []  # one-shot: faults
         self._close_timer: Timer | None = None  # the close timeout's next look
@@ -103,15 +105,18 @@ class KeptAliveConnection(WSListener):
             return
         limits = self._limits
         assert limits is not None
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            self.close(CLOSE_RESERVED_BITS)  # no extension was negotiated (RFC 6455 §5.2)
+            return
         msg_type = frame.msg_type
         if msg_type is WSMsgType.CLOSE:
             self.closing = True
             transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
             return
-        if msg_type is WSMsgType.CONTINUATION:
-            return  # no request needs fragments, and Binance sends none
         now_ms = self.clock.now_ms()
+        # Every frame counts toward the rate (§2.5), each fragment of a message too: a
+        # message in many fragments costs as many frames.
         if self._count_rate:
             breach = limits.on_incoming(now_ms)
             if breach is not None:
@@ -122,7 +127,11 @@ class KeptAliveConnection(WSListener):
         elif msg_type is WSMsgType.PONG:
             limits.on_pong(now_ms)  # any pong, solicited or not, whatever its payload
         else:
-            self.on_text(frame.get_payload_as_bytes(), now_ms)
+            message = self._messages.receive(msg_type, bool(frame.fin), frame.get_payload_as_bytes())
+            if isinstance(message, bytes):
+                self.on_text(message, now_ms)
+            elif message is not None:
+                self.close(message)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.closing = True
