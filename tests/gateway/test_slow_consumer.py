@@ -25,7 +25,7 @@ STREAM = "/ws/btcusdt@bookTicker"
 AFTER_THE_CUT = 1_000_000  # the update id published once the consumer is cut off
 
 
-class Market1:
+class Scene:
     """A scripted server, one slow consumer (a 4 KiB receive buffer) and a healthy one."""
 
     def __init__(self, plant: Tickerplant, clock: ManualClock) -> None:
@@ -49,7 +49,7 @@ class Market1:
                 assert await healthy.recv(timeout=5 * SECONDS) == Frame(TEXT, payload)
 
 
-async def a_market(start_server: StartServer, **limits: float) -> tuple[Market1, StreamConnection, RawWebSocket, RawWebSocket]:
+async def a_market(start_server: StartServer, **limits: float) -> tuple[Scene, StreamConnection, RawWebSocket, RawWebSocket]:
     clock = ManualClock()
     plant = await start_server(
         clock=clock, source=ScriptedMarket(clock), limits={"send_buffer_bytes": LIMIT, **limits}
@@ -59,7 +59,7 @@ async def a_market(start_server: StartServer, **limits: float) -> tuple[Market1,
     slow = await RawWebSocket.connect(listener.port, STREAM, rcvbuf=4096)
     (connection,) = listener.streams.connections
     healthy = await RawWebSocket.connect(listener.port, STREAM)
-    return Market1(plant, clock), connection, slow, healthy
+    return Scene(plant, clock), connection, slow, healthy
 
 
 async def frames_to_the_end(ws: RawWebSocket) -> list[Frame]:
@@ -97,7 +97,9 @@ async def test_a_cut_off_consumer_reads_what_was_queued_then_its_close_frame(sta
     assert last.opcode == CLOSE and close_code(last) == CLOSE_SLOW_CONSUMER
     assert {f.opcode for f in data} == {TEXT}
     assert b'"u":%d,' % AFTER_THE_CUT not in b"".join(f.payload for f in data)
-    await eventually(lambda: connection.transport is None or connection.transport.is_disconnected)
+    transport = connection.transport
+    assert transport is not None
+    await eventually(lambda: transport.is_disconnected)
     # The others go on.
     payload = market.publish()
     assert await healthy.recv() == Frame(TEXT, payload)
@@ -110,11 +112,13 @@ async def test_a_cut_off_consumer_that_reads_nothing_is_aborted_after_the_close_
 ) -> None:
     market, connection, slow, healthy = await a_market(start_server, close_timeout_s=5.0)
     await market.fill_until(healthy, lambda: connection.closing)
+    transport = connection.transport
+    assert transport is not None
     market.clock.advance(4_999)
     await round_trip(healthy)
-    assert not connection.transport.is_disconnected  # type: ignore[union-attr]
+    assert not transport.is_disconnected
     market.clock.advance(1)
-    await eventually(lambda: connection.transport.is_disconnected)  # type: ignore[union-attr]
+    await eventually(lambda: transport.is_disconnected)
     with pytest.raises((asyncio.IncompleteReadError, ConnectionResetError)):
         async with asyncio.timeout(10 * SECONDS):
             while True:
