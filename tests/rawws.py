@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from timing import SECONDS
 
-TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
+CONTINUATION, TEXT, CLOSE, PING, PONG = 0x0, 0x1, 0x8, 0x9, 0xA
+FIN, RSV1 = 0x80, 0x40
 
 
 class Frame(NamedTuple):
@@ -45,16 +46,20 @@ class RawWebSocket:
         status = int(head.split(b" ", 2)[1])
         return cls(reader, writer, status)
 
-    def send(self, opcode: int, payload: bytes) -> None:
+    def send(self, opcode: int, payload: bytes, *, flags: int = FIN) -> None:
+        """A masked frame; ``flags`` are its FIN and RSV bits (0: a fragment that is not
+        the last; ``FIN | RSV1``: a final frame claiming an extension)."""
         mask = os.urandom(4)
         size = len(payload)
+        first = flags | opcode
         if size < 126:
-            header = struct.pack("!BB", 0x80 | opcode, 0x80 | size)
+            header = struct.pack("!BB", first, 0x80 | size)
         elif size < 65536:
-            header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size)
+            header = struct.pack("!BBH", first, 0x80 | 126, size)
         else:
-            header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, size)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            header = struct.pack("!BBQ", first, 0x80 | 127, size)
+        key = (mask * (size // 4 + 1))[:size]
+        masked = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big")
         self.writer.write(header + mask + masked)
 
     def send_text(self, text: str | bytes) -> None:
@@ -86,3 +91,26 @@ class RawWebSocket:
 def close_code(frame: Frame) -> tuple[int, str]:
     (code,) = struct.unpack("!H", frame.payload[:2])
     return code, frame.payload[2:].decode()
+
+
+class HttpAnswer(NamedTuple):
+    status: int
+    headers: dict[str, str]  # names lowercased
+    body: bytes
+
+
+async def http_exchange(port: int, request: bytes) -> HttpAnswer:
+    """Send ``request`` as it is and read the answer up to the server's close."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        async with asyncio.timeout(5 * SECONDS):
+            answer = await reader.read()  # up to EOF
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    fields = dict(line.split(": ", 1) for line in lines)
+    return HttpAnswer(int(status_line.split(" ")[1]), {k.lower(): v for k, v in fields.items()}, body)

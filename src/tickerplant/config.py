@@ -144,7 +144,11 @@ class LimitsConfig:
         8 * 1024 * 1024, "unsent bytes before a slow client is closed",
         flag="--send-buffer", metavar="BYTES", default_text="8 MiB",
     )  # fmt: skip
-    slow_close_grace_s: float = setting(1.0, "seconds a cut-off client gets to take the close frame")
+    close_timeout_s: float = setting(
+        5.0, "seconds a closing connection may go without taking any of what is queued for it "
+        "(the last data, then the close frame) before the server aborts it",
+        flag="--close-timeout", metavar="S",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from tickerplant.config import (
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Tuning knobs, set in a TOML file only (``tickerplant serve --help`` lists them).
 TOML_ONLY = {
-    "limits.slow_close_grace_s",
     "simulator.batch_actions",
     "simulator.book_levels",
     "simulator.history_s",
@@ -137,7 +136,7 @@ def test_the_readme_names_what_config_py_holds(capsys: pytest.CaptureFixture[str
         _parser().parse_args(["serve", "--help"])
     shown = capsys.readouterr().out
     generated = set(re.findall(r"--[a-z-]+", shown[: shown.index("\n\n")])) - {"--help"}
-    assert "--ping-interval" in generated and "[limits] slow_close_grace_s" in shown
+    assert "--ping-interval" in generated and "[simulator] batch_actions" in shown
     text = README.read_text()
     usage = text[text.index("tickerplant serve [") : text.index("tickerplant record STREAM")]
     assert set(re.findall(r"--[a-z-]+", usage)) == generated

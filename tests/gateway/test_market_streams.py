@@ -14,7 +14,7 @@ import pytest
 import websockets
 from conftest import StartServer
 from rawws import CLOSE, TEXT, Frame, RawWebSocket, close_code
-from scripted_market import ScriptedMarket, book_ticker, publish, round_trip
+from scripted_market import ScriptedMarket, book_ticker, publish
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
@@ -293,35 +293,6 @@ async def read_to_the_end(ws: RawWebSocket) -> list[Frame]:
             while True:
                 frames.append(await ws.recv(timeout=5 * SECONDS))
     return frames
-
-
-async def test_a_slow_consumer_is_cut_off_aborted_after_the_grace_and_others_go_on(
-    start_server: StartServer,
-) -> None:
-    plant = await scripted_server(start_server, limits={"send_buffer_bytes": 64 * 1024, "slow_close_grace_s": 1.0})
-    clock = plant.clock
-    assert isinstance(clock, ManualClock)
-    surface = plant.listeners[Market.UM].streams
-    assert surface is not None
-    port = plant.listeners[Market.UM].port
-    slow = await RawWebSocket.connect(port, "/ws/btcusdt@bookTicker", rcvbuf=4096)
-    (slow_connection,) = surface.connections
-    healthy = await RawWebSocket.connect(port, "/ws/btcusdt@bookTicker")
-    await fill_until(plant, healthy, lambda: slow_connection.closing)
-    # Cut off: its close frame waits behind what it has not read, for the grace period.
-    clock.advance(999)
-    await round_trip(healthy)
-    assert slow_connection in surface.connections
-    clock.advance(1)
-    async with asyncio.timeout(5 * SECONDS):
-        while slow_connection in surface.connections:
-            await asyncio.sleep(0)
-    frames = await read_to_the_end(slow)
-    assert CLOSE not in {f.opcode for f in frames}, "aborted: the queued close frame was dropped"
-    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 0))
-    assert (await next_text(healthy))["u"] == 0
-    await slow.close()
-    await healthy.close()
 
 
 async def test_the_end_of_the_source_closes_each_stream_once_it_has_read_or_at_the_deadline(

@@ -2,9 +2,15 @@
 lifetime rules (spec §2.4, §5.1), driven by ``protocol.limits.ConnectionLimits``, and an
 orderly close that never waits for a client that does not read.
 
-Every timer here (the next ping or deadline, the injected faults, the abort after a close
-grace) goes through the injected ``Clock``: a test moves a ``ManualClock`` and the
-connection pings, closes or breaks at once, over a real socket.
+Every timer here (the next ping or deadline, the injected faults, the close timeout) goes
+through the injected ``Clock``: a test moves a ``ManualClock`` and the connection pings,
+closes or breaks at once, over a real socket.
+
+Closing: the close frame goes after what is already queued, and the connection is closed
+gracefully (the socket is shut once the transport has handed everything to the kernel).
+The server then waits for the client as long as it keeps reading: each ``close_timeout_s``
+it looks whether the unsent bytes went down, and aborts only a client that took nothing
+of them in that time. What it holds meanwhile only shrinks.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 from tickerplant.clock import Clock, Timer
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
+from tickerplant.gateway.message_assembly import CLOSE_RESERVED_BITS, MessageAssembly
 from tickerplant.protocol.errors import CloseReason
 from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules
 
@@ -58,8 +65,10 @@ class KeptAliveConnection(WSListener):
         self.transport: WSTransport | None = None
         self._count_rate = count_rate  # market streams count every frame toward 10/s (§2.5)
         self._limits: ConnectionLimits | None = None
+        self._messages = MessageAssembly()  # fragments, continuation and UTF-8 (RFC 6455 §5.4, §8.1)
         self._timer: Timer | None = None  # the keep-alive core's next deadline
-        self._timers: list[Timer] = []  # one-shot: faults, the abort after a close
+        self._timers: list[Timer] = []  # one-shot: faults
+        self._close_timer: Timer | None = None  # the close timeout's next look
 
     # -- subclass hooks --------------------------------------------------------------
 
@@ -96,15 +105,18 @@ class KeptAliveConnection(WSListener):
             return
         limits = self._limits
         assert limits is not None
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            self.close(CLOSE_RESERVED_BITS)  # no extension was negotiated (RFC 6455 §5.2)
+            return
         msg_type = frame.msg_type
         if msg_type is WSMsgType.CLOSE:
             self.closing = True
             transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
             return
-        if msg_type is WSMsgType.CONTINUATION:
-            return  # no request needs fragments, and Binance sends none
         now_ms = self.clock.now_ms()
+        # Every frame counts toward the rate (§2.5), each fragment of a message too: a
+        # message in many fragments costs as many frames.
         if self._count_rate:
             breach = limits.on_incoming(now_ms)
             if breach is not None:
@@ -115,7 +127,11 @@ class KeptAliveConnection(WSListener):
         elif msg_type is WSMsgType.PONG:
             limits.on_pong(now_ms)  # any pong, solicited or not, whatever its payload
         else:
-            self.on_text(frame.get_payload_as_bytes(), now_ms)
+            message = self._messages.receive(msg_type, bool(frame.fin), frame.get_payload_as_bytes())
+            if isinstance(message, bytes):
+                self.on_text(message, now_ms)
+            elif message is not None:
+                self.close(message)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.closing = True
@@ -123,6 +139,8 @@ class KeptAliveConnection(WSListener):
             self._timer.cancel()
         for timer in self._timers:
             timer.cancel()
+        if self._close_timer is not None:
+            self._close_timer.cancel()
         self.on_closed()
 
     # -- closing ---------------------------------------------------------------------
@@ -137,12 +155,27 @@ class KeptAliveConnection(WSListener):
         self.abort_later()
 
     def abort_later(self) -> None:
-        # A client that does not read never takes the close frame; do not wait for it.
+        """Wait for the client to take what is queued, the close frame last, as long as it
+        takes some of it every ``close_timeout_s``; abort it when it takes none: a client
+        that does not read never takes the close frame, and is not waited for."""
+        self._look_again(self._unsent())
+
+    def _unsent(self) -> int:
         transport = self.transport
         assert transport is not None
-        grace_ms = _ms(self.limits_config.slow_close_grace_s)
-        abort = functools.partial(transport.disconnect, False)
-        self._timers.append(self.clock.call_at(self.clock.now_ms() + grace_ms, abort))
+        return int(transport.underlying_transport.get_write_buffer_size())
+
+    def _look_again(self, unsent: int) -> None:
+        when_ms = self.clock.now_ms() + _ms(self.limits_config.close_timeout_s)
+        self._close_timer = self.clock.call_at(when_ms, functools.partial(self._close_due, unsent))
+
+    def _close_due(self, unsent_before: int) -> None:
+        unsent = self._unsent()
+        if 0 < unsent < unsent_before:
+            self._look_again(unsent)  # it is reading: wait on
+            return
+        assert self.transport is not None
+        self.transport.disconnect(False)
 
     # -- keep-alive --------------------------------------------------------------------
 

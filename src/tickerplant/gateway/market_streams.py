@@ -3,6 +3,18 @@
 Each connection owns a ``SubscriptionSession`` (what it asked for); keep-alive and age are
 ``KeptAliveConnection``'s. ``StreamSurface`` owns the listener-wide part: which names
 deliver (``protocol.streams.resolve``) and the ``FanOut`` routing table.
+
+A connection's send buffer is bounded: what the transport holds unsent never passes
+``send_buffer_bytes``, and the close frame's room (at most 129 bytes, RFC 6455 §5.5) on top
+once the connection is cut off. ``flush`` measures a batch against the bound *before*
+writing it: a batch that would pass it is dropped and the connection is cut off. (Writing
+first and looking after let one whole batch, everything the connection's streams carried
+in one loop iteration, through past the bound, and the transport kept it.) Besides the
+transport's buffer, a connection holds its batch of one loop iteration at most, only
+during the flush. A connection cut off leaves the fan-out's
+routes at once, so nothing more is queued for it; its close frame (1008 "Slow consumer:
+send buffer full") follows what it has not read, and it gets the close timeout
+(``KeptAliveConnection.abort_later``) to read it.
 """
 
 from __future__ import annotations
@@ -133,10 +145,12 @@ class StreamConnection(KeptAliveConnection):
             pending.clear()
             return
         raw = self.transport.underlying_transport
-        raw.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
-        if raw.get_write_buffer_size() > self.limits_config.send_buffer_bytes:
-            self._cut_off()
+        if raw.get_write_buffer_size() + len(data) > self.limits_config.send_buffer_bytes:
+            self._cut_off(len(data))  # the batch is not written: it would pass the bound
+            return
+        raw.write(data)
 
     def close(self, reason: CloseReason) -> None:
         if not self.closing and self.transport is not None:
@@ -178,19 +192,20 @@ class StreamConnection(KeptAliveConnection):
                 fanout.remove(self, key, name, was_combined)
                 fanout.add(self, key, name, not was_combined)
 
-    def _cut_off(self) -> None:
+    def _cut_off(self, dropped: int) -> None:
         assert self.transport is not None
         streams = self._streams
         held = streams.log_budget.allow("slow consumer", streams.clock.now_ms())
         if held is not None:
             log.warning(
-                "%s: closing %s: %d bytes unsent (limit %d): %s%s",
+                "%s: closing %s: %d bytes unsent, %d more to send (limit %d): %s%s",
                 streams.market.value, self.peer,
-                self.transport.underlying_transport.get_write_buffer_size(),
+                self.transport.underlying_transport.get_write_buffer_size(), dropped,
                 self.limits_config.send_buffer_bytes, CLOSE_SLOW_CONSUMER.reason, held_note(held),
             )  # fmt: skip
         self.closing = True
         self.pending.clear()
+        self._route_names((), list(self._keys))  # it stops receiving data at once
         self.transport.send_close(WSCloseCode(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason.encode())
         self.transport.disconnect()
         self.abort_later()

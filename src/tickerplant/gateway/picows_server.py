@@ -17,6 +17,14 @@ plain GET is answered with the factory's ``WSUpgradeResponse`` and no listener, 
 which picows closes the connection (one request per connection, no HTTP keep-alive).
 That is how picows answers a refused upgrade; for a request that never asked to upgrade
 it is an ordinary HTTP response. It stays so until the listeners get a full HTTP server.
+
+Before picows reads a request head, the protocol below reads it (``http_head``): a head
+over picows' bound, a method other than GET, a version other than HTTP/1.1 or a head
+picows' parser refuses is answered here with its own status and a short body, where
+picows would close without a word or echo the request line. An upgrade asking for a
+WebSocket version other than 13 gets 426 with ``Sec-WebSocket-Version: 13`` (RFC 6455
+§4.2.2; picows takes 7 and 8 too). Once the head is complete, each read costs one Python
+call more than picows' own (the override of ``buffer_updated``): per read, not per frame.
 """
 
 from __future__ import annotations
@@ -26,8 +34,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from picows import WSAutoPingStrategy, WSListener, WSUpgradeRequest, WSUpgradeResponseWithListener
-from picows.picows import WSProtocol  # type: ignore[attr-defined]
+from picows import (
+    WSAutoPingStrategy,
+    WSListener,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+)
+from picows.picows import WSProtocol, _parse_http_request  # type: ignore[attr-defined]
+
+from tickerplant.gateway.http_head import Refusal, RequestHead, head_refusal
+from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 
 __all__ = ["PeerRouter", "Routed", "protocol_arguments", "serve"]
 
@@ -35,7 +52,8 @@ Routed = WSListener | WSUpgradeResponseWithListener
 PeerRouter = Callable[[WSUpgradeRequest, str], Routed | None]  # (request, peer IP) -> answer
 
 _HANDSHAKE_TIMEOUT_S = 5.0
-_MAX_FRAME_BYTES = 1024 * 1024  # Binance's clients refuse frames over 1 MiB
+_MAX_FRAME_BYTES = MAX_MESSAGE_BYTES  # no frame larger than a whole message may be
+_WS_VERSION = "13"  # the only version RFC 6455 defines (§4.1)
 _READ_BUFFER_BYTES = 16 * 1024
 
 
@@ -69,6 +87,7 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
     def __init__(self, router: PeerRouter, logger: logging.Logger) -> None:
         self.peer_ip = "?"
         self._router = router
+        self._head: RequestHead | None = RequestHead()  # until the request head is complete
         super().__init__(**protocol_arguments(self._route, logger))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -76,8 +95,41 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
         self.peer_ip = str(peer[0]) if peer else "?"
         super().connection_made(transport)
 
+    def buffer_updated(self, nbytes: int) -> None:
+        head = self._head
+        if head is not None:
+            # picows' free space begins with what the loop just read into it.
+            arrived = self.get_buffer(-1)[:nbytes]
+            outcome = head.receive(arrived)
+            if outcome is not None:
+                self._head = None
+                refusal = outcome if isinstance(outcome, Refusal) else _refusal(outcome)
+                if refusal is not None:
+                    raw = self.transport.underlying_transport
+                    raw.write(refusal.to_bytes())
+                    raw.close()
+                    return
+        WSProtocol.buffer_updated(self, nbytes)
+
     def _route(self, request: WSUpgradeRequest) -> Routed | None:
+        headers = request.headers
+        upgrade = headers.get("upgrade", "").lower() == "websocket"
+        if upgrade and headers.get("sec-websocket-version") != _WS_VERSION:
+            extra = {"Sec-WebSocket-Version": _WS_VERSION, "Upgrade": "websocket"}  # RFC 9110 §15.5.22
+            response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
+            return WSUpgradeResponseWithListener(response, None)
         return self._router(request, self.peer_ip)
+
+
+def _refusal(head: bytes) -> Refusal | None:
+    """How a complete request head is refused before routing; None: it is routed."""
+    refusal = head_refusal(head)
+    if refusal is None:
+        try:
+            _parse_http_request(head)  # what picows would answer with its exception's text
+        except RuntimeError:
+            refusal = Refusal(400, b"Malformed request head\n")
+    return refusal
 
 
 async def serve(router: PeerRouter, host: str, port: int, *, logger: logging.Logger) -> asyncio.Server:
