@@ -17,7 +17,7 @@ from tickerplant.market.exchange_info import exchange_info, exchange_info_spot_s
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknown_path
 from tickerplant.protocol.limits import RequestWeight
-from tickerplant.protocol.market_data import MarketData, Method, Params
+from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
 
 __all__ = ["RestAnswer", "RestApi"]
 
@@ -26,9 +26,14 @@ _encode = msgspec.json.encode
 
 class RestAnswer(NamedTuple):
     status: int
-    body: bytes
+    parts: tuple[bytes, ...]  # the body as consecutive byte strings (two for a depth answer)
     used_weight: int  # for X-MBX-USED-WEIGHT-1M
     retry_after_s: int | None = None  # for Retry-After on 429 and 418
+
+    @property
+    def body(self) -> bytes:
+        """The whole body (``parts`` joined: a copy when there are several)."""
+        return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
 
 
 def _constant(weight: int) -> Callable[[Params], int]:
@@ -71,7 +76,7 @@ class RestApi:
         method = self.routes.get(path)
         if method is None:
             unknown = unknown_path(path)
-            return RestAnswer(unknown.status, self._error(unknown), self.weight.used(ip, now_ms))
+            return RestAnswer(unknown.status, (self._error(unknown),), self.weight.used(ip, now_ms))
         pairs = parse_qsl(query, keep_blank_values=True)
         params = dict(pairs)
         duplicate = len(params) != len(pairs)
@@ -83,15 +88,17 @@ class RestApi:
         if verdict.status != 200:
             limited = rate_limit_error(verdict, ip, self.weight.limit)
             retry_s = -(-verdict.retry_after_ms // 1000)
-            return RestAnswer(verdict.status, self._error(limited), verdict.used, retry_s)
+            return RestAnswer(verdict.status, (self._error(limited),), verdict.used, retry_s)
         try:
             if duplicate:
                 raise RequestRefused(-1101, "Duplicate values for a parameter detected.")
             result: Any = method.answer(params, now_ms)
         except RequestRefused as error:
-            return RestAnswer(error.status, self._error(error), verdict.used)
+            return RestAnswer(error.status, (self._error(error),), verdict.used)
+        if type(result) is Spliced:  # a depth answer: its levels are written, not copied
+            return RestAnswer(200, (result.head, result.tail), verdict.used)
         encoded: bytes = result if isinstance(result, bytes) else _encode(result)
-        return RestAnswer(200, encoded, verdict.used)
+        return RestAnswer(200, (encoded,), verdict.used)
 
     def _exchange_info(self, params: Params, now_ms: int) -> bytes:
         return exchange_info(self._market, self._instruments, now_ms)
