@@ -147,6 +147,11 @@ class Listener:
         )
         self._bus.subscribe(self.market, fanout.publish)
         logger = logging.getLogger(f"picows.{self.market.value}")
+        # picows logs every connection's opening and closing at INFO: two records for each
+        # REST request (one request a connection), about a third of a depth request's CPU,
+        # and a log that any client can grow without bound. Shown under --log-level debug.
+        if not logger.isEnabledFor(logging.DEBUG):
+            logger.setLevel(logging.WARNING)
         self._server = await serve(self.route, host, port, logger=logger)
         self.port = self._server.sockets[0].getsockname()[1]
 
