@@ -19,9 +19,11 @@ from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknow
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
 
-__all__ = ["RestAnswer", "RestApi"]
+__all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi"]
 
 _encode = msgspec.json.encode
+QUERY_CACHE_SIZE = 256  # parsed query strings kept; the table is emptied when full
+_CACHED_QUERY_CHARS = 256  # longer query strings are parsed each time, never kept
 
 
 class RestAnswer(NamedTuple):
@@ -50,6 +52,10 @@ class RestApi:
         prefix = "/fapi" if market is Market.UM else "/dapi"
         self._instruments = list(instruments)
         self._market = market
+        # query string -> (its parameters, whether a name repeats): REST clients ask the
+        # same few questions over and over (`symbol=BTCUSDT&limit=1000`), and parse_qsl is
+        # a good part of answering one from cached bytes. The parameters are only read.
+        self._queries: dict[str, tuple[dict[str, str], bool]] = {}
         m = data.methods
         self.routes: dict[str, Method] = {
             f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
@@ -77,9 +83,7 @@ class RestApi:
         if method is None:
             unknown = unknown_path(path)
             return RestAnswer(unknown.status, (self._error(unknown),), self.weight.used(ip, now_ms))
-        pairs = parse_qsl(query, keep_blank_values=True)
-        params = dict(pairs)
-        duplicate = len(params) != len(pairs)
+        params, duplicate = self._params(query)
         try:
             weight = method.weight(params)
         except RequestRefused:
@@ -99,6 +103,24 @@ class RestApi:
             return RestAnswer(200, (result.head, result.tail), verdict.used)
         encoded: bytes = result if isinstance(result, bytes) else _encode(result)
         return RestAnswer(200, (encoded,), verdict.used)
+
+    def cached_queries(self) -> int:
+        """How many parsed query strings are kept: at most ``QUERY_CACHE_SIZE``, each at
+        most ``_CACHED_QUERY_CHARS`` long."""
+        return len(self._queries)
+
+    def _params(self, query: str) -> tuple[dict[str, str], bool]:
+        parsed = self._queries.get(query)
+        if parsed is not None:
+            return parsed
+        pairs = parse_qsl(query, keep_blank_values=True)
+        params = dict(pairs)
+        parsed = (params, len(params) != len(pairs))
+        if len(query) <= _CACHED_QUERY_CHARS:
+            if len(self._queries) >= QUERY_CACHE_SIZE:
+                self._queries.clear()  # O(1) a query however many distinct ones arrive
+            self._queries[query] = parsed
+        return parsed
 
     def _exchange_info(self, params: Params, now_ms: int) -> bytes:
         return exchange_info(self._market, self._instruments, now_ms)
