@@ -65,11 +65,38 @@ def _json_response(
     return WSUpgradeResponseWithListener(response, None)
 
 
+class _PartsResponse(WSUpgradeResponse):
+    """A response whose body is consecutive byte strings, written as picows writes a body
+    (``to_bytes``: status line, headers with picows' own ``Connection: close``, then
+    ``Content-Length``, a blank line, the body) into one buffer at once: a depth answer's
+    levels (~42 kB) are copied once on their way out, not joined, then grown into place."""
+
+    __slots__ = ("parts",)
+    parts: tuple[bytes, ...]
+
+    def to_bytes(self) -> bytearray:
+        parts = self.parts
+        size = sum(map(len, parts))
+        if size:
+            self.headers.add("Content-Length", f"{size:d}")
+        lines = "".join([f"{k}: {v}\r\n" for k, v in self.headers.items()]).encode()
+        status = b"%b %d %b\r\n" % (self.version, self.status.value, self.status.phrase.encode())
+        return bytearray().join((status, lines, b"\r\n", *parts))
+
+
 def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
-    headers = {"X-MBX-USED-WEIGHT-1M": str(answer.used_weight)}
+    headers = {"Content-Type": "application/json", "X-MBX-USED-WEIGHT-1M": str(answer.used_weight)}
     if answer.retry_after_s is not None:
         headers["Retry-After"] = str(answer.retry_after_s)
-    return _json_response(answer.status, answer.body, headers)
+    if answer.status == 200:
+        made = WSUpgradeResponse.create_ok_response(None, headers)
+    else:
+        made = WSUpgradeResponse.create_error_response(answer.status, None, headers)
+    response = _PartsResponse()
+    response.version, response.status, response.headers = made.version, made.status, made.headers
+    response.body = None
+    response.parts = answer.parts
+    return WSUpgradeResponseWithListener(response, None)
 
 
 class Listener:
@@ -120,6 +147,11 @@ class Listener:
         )
         self._bus.subscribe(self.market, fanout.publish)
         logger = logging.getLogger(f"picows.{self.market.value}")
+        # picows logs every connection's opening and closing at INFO: two records for each
+        # REST request (one request a connection), about a third of a depth request's CPU,
+        # and a log that any client can grow without bound. Shown under --log-level debug.
+        if not logger.isEnabledFor(logging.DEBUG):
+            logger.setLevel(logging.WARNING)
         self._server = await serve(self.route, host, port, logger=logger)
         self.port = self._server.sockets[0].getsockname()[1]
 

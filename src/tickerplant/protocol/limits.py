@@ -182,8 +182,14 @@ class RequestWeight:
         return state.used
 
     def charge(self, ip: str, weight: int, now_ms: int) -> WeightVerdict:
-        state = self._state(ip, now_ms)
-        window_start = self._window(now_ms)
+        # Once per request: the known IP's lookup and the window are inlined (_state, _window).
+        ips = self._ips
+        state = ips.get(ip)
+        if state is None:
+            state = self._state(ip, now_ms)
+        else:
+            ips.move_to_end(ip)
+        window_start = now_ms - now_ms % self.window_ms
         if now_ms < state.banned_until_ms:
             return WeightVerdict(418, state.used, state.banned_until_ms - now_ms, state.banned_until_ms)
         if state.window_start_ms != window_start:

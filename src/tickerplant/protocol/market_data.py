@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -21,7 +21,7 @@ from tickerplant.market.units import fixed
 from tickerplant.market.view import MarketView, SymbolView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
-__all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params"]
+__all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params", "Spliced"]
 
 Params = Mapping[str, Any]
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
@@ -51,10 +51,20 @@ def _text(params: Params, name: str) -> str | None:
     return value
 
 
+class Spliced(NamedTuple):
+    """A JSON value written as two byte strings, ``head + tail``: a depth answer's fields
+    that change with each request, and its levels, the same bytes object for every answer
+    while the book stands still. Kept apart so a reply is written around the levels, never
+    copied from them: 1,000 levels a side are ~42 kB."""
+
+    head: bytes
+    tail: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Method:
     weight: Callable[[Params], int]
-    answer: Callable[[Params, int], Any]  # (params, now_ms) -> JSON-ready result
+    answer: Callable[[Params, int], Any]  # (params, now_ms) -> JSON-ready result, or Spliced
 
 
 class MarketData:
@@ -188,7 +198,7 @@ class MarketData:
         limit = _int(params, "limit")
         return self._snapshot(params, 1000 if limit is None else limit, now_ms)
 
-    def _snapshot(self, params: Params, limit: int, now_ms: int) -> msgspec.Raw:
+    def _snapshot(self, params: Params, limit: int, now_ms: int) -> Spliced:
         view = self._symbol(params, required=True)
         assert view is not None
         if limit not in DEPTH_LIMITS:
@@ -212,7 +222,7 @@ class MarketData:
             )  # fmt: skip
         else:
             head = b'{"lastUpdateId":%d,"E":%d,"T":%d,' % (book.last_update_id, now_ms, view.book_time_ms)
-        return msgspec.Raw(head + cached[1])
+        return Spliced(head, cached[1])
 
     # -- 24 h ticker (§7.7) ----------------------------------------------------------------
 

@@ -17,18 +17,25 @@ from tickerplant.market.exchange_info import exchange_info, exchange_info_spot_s
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknown_path
 from tickerplant.protocol.limits import RequestWeight
-from tickerplant.protocol.market_data import MarketData, Method, Params
+from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
 
-__all__ = ["RestAnswer", "RestApi"]
+__all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi"]
 
 _encode = msgspec.json.encode
+QUERY_CACHE_SIZE = 256  # parsed query strings kept; the table is emptied when full
+_CACHED_QUERY_CHARS = 256  # longer query strings are parsed each time, never kept
 
 
 class RestAnswer(NamedTuple):
     status: int
-    body: bytes
+    parts: tuple[bytes, ...]  # the body as consecutive byte strings (two for a depth answer)
     used_weight: int  # for X-MBX-USED-WEIGHT-1M
     retry_after_s: int | None = None  # for Retry-After on 429 and 418
+
+    @property
+    def body(self) -> bytes:
+        """The whole body (``parts`` joined: a copy when there are several)."""
+        return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
 
 
 def _constant(weight: int) -> Callable[[Params], int]:
@@ -45,6 +52,10 @@ class RestApi:
         prefix = "/fapi" if market is Market.UM else "/dapi"
         self._instruments = list(instruments)
         self._market = market
+        # query string -> (its parameters, whether a name repeats): REST clients ask the
+        # same few questions over and over (`symbol=BTCUSDT&limit=1000`), and parse_qsl is
+        # a good part of answering one from cached bytes. The parameters are only read.
+        self._queries: dict[str, tuple[dict[str, str], bool]] = {}
         m = data.methods
         self.routes: dict[str, Method] = {
             f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
@@ -71,10 +82,8 @@ class RestApi:
         method = self.routes.get(path)
         if method is None:
             unknown = unknown_path(path)
-            return RestAnswer(unknown.status, self._error(unknown), self.weight.used(ip, now_ms))
-        pairs = parse_qsl(query, keep_blank_values=True)
-        params = dict(pairs)
-        duplicate = len(params) != len(pairs)
+            return RestAnswer(unknown.status, (self._error(unknown),), self.weight.used(ip, now_ms))
+        params, duplicate = self._params(query)
         try:
             weight = method.weight(params)
         except RequestRefused:
@@ -83,15 +92,35 @@ class RestApi:
         if verdict.status != 200:
             limited = rate_limit_error(verdict, ip, self.weight.limit)
             retry_s = -(-verdict.retry_after_ms // 1000)
-            return RestAnswer(verdict.status, self._error(limited), verdict.used, retry_s)
+            return RestAnswer(verdict.status, (self._error(limited),), verdict.used, retry_s)
         try:
             if duplicate:
                 raise RequestRefused(-1101, "Duplicate values for a parameter detected.")
             result: Any = method.answer(params, now_ms)
         except RequestRefused as error:
-            return RestAnswer(error.status, self._error(error), verdict.used)
+            return RestAnswer(error.status, (self._error(error),), verdict.used)
+        if type(result) is Spliced:  # a depth answer: its levels are written, not copied
+            return RestAnswer(200, (result.head, result.tail), verdict.used)
         encoded: bytes = result if isinstance(result, bytes) else _encode(result)
-        return RestAnswer(200, encoded, verdict.used)
+        return RestAnswer(200, (encoded,), verdict.used)
+
+    def cached_queries(self) -> int:
+        """How many parsed query strings are kept: at most ``QUERY_CACHE_SIZE``, each at
+        most ``_CACHED_QUERY_CHARS`` long."""
+        return len(self._queries)
+
+    def _params(self, query: str) -> tuple[dict[str, str], bool]:
+        parsed = self._queries.get(query)
+        if parsed is not None:
+            return parsed
+        pairs = parse_qsl(query, keep_blank_values=True)
+        params = dict(pairs)
+        parsed = (params, len(params) != len(pairs))
+        if len(query) <= _CACHED_QUERY_CHARS:
+            if len(self._queries) >= QUERY_CACHE_SIZE:
+                self._queries.clear()  # O(1) a query however many distinct ones arrive
+            self._queries[query] = parsed
+        return parsed
 
     def _exchange_info(self, params: Params, now_ms: int) -> bytes:
         return exchange_info(self._market, self._instruments, now_ms)

@@ -23,7 +23,7 @@ from tickerplant.protocol.errors import (
 )
 from tickerplant.protocol.json_errors import NotJson, parse_json
 from tickerplant.protocol.limits import RequestWeight
-from tickerplant.protocol.market_data import MarketData, Method
+from tickerplant.protocol.market_data import MarketData, Method, Spliced
 
 __all__ = ["WS_API_METHODS", "WsApi", "WsApiReply"]
 
@@ -33,8 +33,16 @@ _encode = msgspec.json.encode
 
 
 class WsApiReply(NamedTuple):
-    reply: bytes
+    """The reply as consecutive byte strings (one, or three around a depth answer's shared
+    levels: the shell frames them without joining them), and whether to close after it."""
+
+    parts: tuple[bytes, ...]
     close: CloseReason | None = None
+
+    @property
+    def reply(self) -> bytes:
+        """The whole reply (``parts`` joined: a copy when there are several)."""
+        return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
 
 
 class WsApi:
@@ -66,18 +74,21 @@ class WsApi:
             error = rate_limit_error(verdict, ip, self.weight.limit)
             data = {"serverTime": now_ms, "retryAfter": now_ms + verdict.retry_after_ms}
             reply = self._error(request_id, error, limits, data)
-            return WsApiReply(reply, CLOSE_BANNED if verdict.status == 418 else None)
+            return WsApiReply((reply,), CLOSE_BANNED if verdict.status == 418 else None)
         if method is None:
             assert isinstance(parsed, RequestRefused)
-            return WsApiReply(self._error(request_id, parsed, None))
+            return WsApiReply((self._error(request_id, parsed, None),))
         try:
             result = method.answer(params, now_ms)
         except RequestRefused as error:
-            return WsApiReply(self._error(request_id, error, limits))
-        body: dict[str, Any] = {"id": request_id, "status": 200, "result": result}
-        if limits is not None:
-            body["rateLimits"] = limits
-        return WsApiReply(_encode(body))
+            return WsApiReply((self._error(request_id, error, limits),))
+        # Written from bytes, as msgspec writes the object {"id","status","result",
+        # "rateLimits"} (no spaces, the id as sent): a depth answer's levels are not copied.
+        head = b'{"id":%b,"status":200,"result":' % _encode(request_id)
+        end = b"}" if limits is None else b',"rateLimits":%b}' % limits
+        if type(result) is Spliced:
+            return WsApiReply((head + result.head, result.tail, end))
+        return WsApiReply((head + _encode(result) + end,))
 
     def _parse(self, frame: bytes) -> tuple[Any, tuple[Method, dict[str, Any]] | RequestRefused]:
         """The request's id (None when it cannot be echoed) and its method and params."""
@@ -102,8 +113,8 @@ class WsApi:
             return request_id, RequestRefused(-1000, f"Unknown method '{method_name}'.")
         return request_id, (method, params)
 
-    def _rate_limits(self, used: int) -> msgspec.Raw:
-        return msgspec.Raw(
+    def _rate_limits(self, used: int) -> bytes:
+        return (
             b'[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":%d,"count":%d}]'
             % (self.weight.limit, used)
         )
@@ -112,7 +123,7 @@ class WsApi:
     def _error(
         request_id: Any,
         error: RequestRefused,
-        limits: msgspec.Raw | None,
+        limits: bytes | None,
         data: dict[str, int] | None = None,
     ) -> bytes:
         detail: dict[str, Any] = {"code": error.code, "msg": error.msg}
@@ -120,6 +131,6 @@ class WsApi:
             detail["data"] = data
         body: dict[str, Any] = {"id": request_id, "status": error.status, "error": detail}
         if limits is not None:
-            body["rateLimits"] = limits
+            body["rateLimits"] = msgspec.Raw(limits)
         return _encode(body)
 
