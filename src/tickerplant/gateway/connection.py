@@ -158,9 +158,10 @@ class KeptAliveConnection(WSListener):
         """Wait for the client to take what is queued, the close frame last, as long as it
         takes some of it every ``close_timeout_s``; abort it when it takes none: a client
         that does not read never takes the close frame, and is not waited for."""
-        self._look_again(self._unsent())
+        self._look_again(self.unsent_bytes())
 
-    def _unsent(self) -> int:
+    def unsent_bytes(self) -> int:
+        """Bytes written to this connection and not yet taken by the kernel."""
         transport = self.transport
         assert transport is not None
         return int(transport.underlying_transport.get_write_buffer_size())
@@ -170,7 +171,7 @@ class KeptAliveConnection(WSListener):
         self._close_timer = self.clock.call_at(when_ms, functools.partial(self._close_due, unsent))
 
     def _close_due(self, unsent_before: int) -> None:
-        unsent = self._unsent()
+        unsent = self.unsent_bytes()
         if 0 < unsent < unsent_before:
             self._look_again(unsent)  # it is reading: wait on
             return

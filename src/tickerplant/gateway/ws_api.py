@@ -8,6 +8,7 @@ from picows import WSMsgType, WSTransport
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
+from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.ws_api import WsApi
 
 __all__ = ["WsApiConnection"]
@@ -54,8 +55,14 @@ class WsApiConnection(KeptAliveConnection):
         transport = self.transport
         assert transport is not None
         parts = reply.parts
-        if self.stalled:
+        if self.stalled or self.closing:
             pass
+        elif self.unsent_bytes() + sum(map(len, parts)) > self.limits_config.send_buffer_bytes:
+            # A client that asks and does not read: its replies would pile up in the server
+            # without bound (only its request weight paces it). Cut off as a slow consumer of
+            # the streams is, the reply unwritten, its close after what is queued.
+            self.close(CLOSE_SLOW_CONSUMER)
+            return
         elif len(parts) == 1:
             transport.send(WSMsgType.TEXT, parts[0])  # picows frames it in C
         else:
