@@ -57,6 +57,10 @@ PURE = [
             "pacing.py", "plan.py", "backoff.py", "events.py", "combined.py", "orderbook.py",
         )
     ),
+    # the gateway's and the recorder's own cores: time and bytes arrive as arguments
+    SRC / "gateway" / "log_budget.py",
+    SRC / "gateway" / "http_head.py",
+    SRC / "recording" / "depth_snapshots.py",
 ]
 # file formats: they read and write files, but no socket and no clock
 FILE_FORMATS = [SRC / "feeds" / "public_files.py", SRC / "recording" / "format.py"]
