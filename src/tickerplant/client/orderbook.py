@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import operator
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from typing import TypeAlias
 
 import msgspec
 
+from tickerplant.market.depth_procedure import Alignment, align
 from tickerplant.market.events import DepthUpdate
 
 __all__ = [
@@ -135,6 +137,10 @@ class _Side:
     def clear(self) -> None:
         self.qty = {}
         self.prices = []
+
+
+# a depth update's (U, u, pu), for the shared steps 3 and 4 (market/depth_procedure.py)
+_UPDATE_IDS = operator.attrgetter("first_update_id", "final_update_id", "previous_final_update_id")
 
 
 class LocalBook:
@@ -244,13 +250,11 @@ class LocalBook:
         assert snapshot is not None
         last = snapshot.last_update_id
         buffer = self._buffer
-        while buffer and buffer[0].final_update_id < last:  # step 3
-            buffer.popleft()
-        if not buffer:
+        alignment = align(buffer, last, _UPDATE_IDS)  # steps 3 and 4
+        if alignment is Alignment.WAIT:
             return []  # the snapshot is ahead of every event so far: wait for one
-        first = buffer[0]
-        if not (first.first_update_id <= last or first.previous_final_update_id == last):  # step 4
-            self._snapshot = None  # taken before the buffered stream: too old
+        if alignment is Alignment.TOO_OLD:
+            self._snapshot = None  # taken before the buffered stream
             self._asking = True
             return []
         self._snapshot = None

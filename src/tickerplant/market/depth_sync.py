@@ -39,6 +39,7 @@ pushed out of the upstream's reported depth, stays until the next resync).
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -46,6 +47,7 @@ from typing import NamedTuple
 import msgspec
 
 from tickerplant.market.book import OrderBook
+from tickerplant.market.depth_procedure import Alignment, align
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.units import to_units
@@ -162,6 +164,9 @@ _encode = msgspec.json.Encoder().encode
 _NO_BOOK = _encode(BookMessage(0, 0, [], [], True))
 
 
+_DIFF_IDS = operator.itemgetter(0, 1, 2)  # a Diff's (U, u, pu)
+
+
 class DepthSync:
     """One symbol's book, followed by §4.9; see the module docstring."""
 
@@ -240,13 +245,11 @@ class DepthSync:
         assert snapshot is not None
         last = snapshot.last_id
         buffer = self._buffer
-        while buffer and buffer[0].last_id < last:  # step 3
-            buffer.popleft()
-        if not buffer:
+        alignment = align(buffer, last, _DIFF_IDS)  # steps 3 and 4
+        if alignment is Alignment.WAIT:
             return []  # ahead of every event so far: wait for one that reaches it
-        first = buffer[0]
-        if not (first.first_id <= last or first.previous_id == last):  # step 4
-            self._held = None  # older than the buffered stream
+        if alignment is Alignment.TOO_OLD:
+            self._held = None
             self.wants_snapshot = True
             return []
         self._held = None
