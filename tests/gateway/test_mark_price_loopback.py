@@ -137,6 +137,10 @@ async def test_funding_history_pages_and_a_live_funding_is_the_rate_pushed_befor
     assert {row["symbol"] for row in info} == perpetuals
     assert info[0] == {"symbol": "BTCUSDT", "adjustedFundingRateCap": "0.00300000",
                        "adjustedFundingRateFloor": "-0.00300000", "fundingIntervalHours": 8, "disclaimer": False}  # fmt: skip
+    _, _, coin_info = await get(plant, Market.CM, "/dapi/v1/fundingInfo")
+    assert [row["symbol"] for row in coin_info] == [
+        i.symbol for i in catalogue(Market.CM, T0) if i.contract_type is ContractType.PERPETUAL
+    ], "perpetuals only: a delivery contract never funds"
 
     # The last second before 08:00, then 08:00: the funding pays the rate last pushed. (The
     # clock jumps before connecting: a connection would miss its pongs over 8 hours.)

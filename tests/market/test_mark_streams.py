@@ -7,7 +7,8 @@ from collections import Counter
 
 import msgspec
 
-from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market import events
+from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
 from tickerplant.market.mark_streams import FundingEvent, MarkState, internal_names
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant import Plant
@@ -111,3 +112,23 @@ def test_the_internal_streams_carry_what_the_payloads_do_not() -> None:
     assert Counter(m.stream for _, m in _drive(plant, T0, T0 + 1_500))["btcusdt@markState"] == 0, (
         "the internal state is told per update, not on the cadence"
     )
+
+
+
+def test_every_pushed_payload_reads_back_into_its_struct_and_writes_the_same_bytes() -> None:
+    """The payload definitions of market/events.py are the contract the plant writes to."""
+    btc = [i for i in catalogue(Market.CM, T0) if i.pair == "BTCUSD"]
+    plant = Plant(Market.CM, btc, now_ms=T0)
+    for inst in btc:
+        funding = (12, 10_000, 1_771_286_400_000) if inst.contract_type is ContractType.PERPETUAL else (None, None, 0)
+        plant.apply(MarkPrice(inst.symbol, T0, 6_800_000_000_000, 6_799_000_000_000, 6_799_500_000_000, *funding), T0, [])
+    plant.apply(IndexPrice("BTCUSD", T0, 963_657_860_000), T0, [])
+    um = Plant(Market.UM, _instruments(Market.UM, "BTCUSDT"), now_ms=T0)
+    um.apply(_um_mark(), T0, [])
+    payloads = [m.payload for _, m in _drive(plant, T0, T0 + 3_000) + _drive(um, T0, T0 + 3_000)]
+    one = events.MarkPriceUpdate[str] | events.IndexPriceUpdate[str]
+    decoder = msgspec.json.Decoder(one | list[one])  # type: ignore[valid-type]
+    # three seconds, the last a whole 3 s: COIN-M 3 symbols, the pair, the index; USDⓈ-M 1 + all
+    assert len(payloads) == (3 + 1) * (3 + 1 + 1) + (3 + 1) * (1 + 1)
+    for payload in payloads:
+        assert msgspec.json.encode(decoder.decode(payload)) == payload

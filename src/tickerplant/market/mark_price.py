@@ -32,8 +32,9 @@ Where tickerplant departs from Binance:
 - a delivery contract has no funding: its price 1 is ``index × (1 + basis rate)`` with the
   basis rate the moving-average basis over the index, which is price 2 here, so its mark is
   price 2 (Binance's basis rate is a moving average of its own);
-- the estimated settle price is the mean of the index since the last whole half hour, so at
-  a delivery time it is the 30-minute average Binance settles at;
+- the estimated settle price is the mean of the index over the current half hour (since
+  its last whole half hour), where Binance settles a delivery at the average index of the
+  last 30 minutes before it;
 - an impact notional deeper than the book is averaged over the whole book.
 """
 
