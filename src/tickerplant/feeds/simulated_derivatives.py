@@ -23,7 +23,7 @@ at the rate its interval's premiums give, and starts a new interval. Delivery co
 (COIN-M's quarterlies) have no funding: ``r`` "" and ``T`` 0 on the wire.
 
 ``warm_funding`` makes the 30 funding events before the start from the same formula over a
-synthetic premium path (a sample every 30 minutes of the same noise), so the funding
+synthetic premium path (a sample every hour of the same noise), so the funding
 history is plausible from the first request; asking for it changes nothing that follows.
 
 Sans-I/O and deterministic per seed: time, the books, the fair prices and the last trade
@@ -62,7 +62,7 @@ __all__ = ["WARM_FUNDING_EVENTS", "SimulatedDerivatives"]
 WARM_FUNDING_EVENTS = 30  # funding events before the start: ten days of history
 _FAST_TAU_MS, _FAST_SD = 10 * MINUTE_MS, 2e-4  # the index noise's two components
 _SLOW_TAU_MS, _SLOW_SD = 6 * HOUR_MS, 3e-4
-_WARM_SAMPLE_MS = 30 * MINUTE_MS
+_WARM_SAMPLE_MS = HOUR_MS  # coarse: a server starts often (tests), and the path is synthetic anyway
 # Impact margin notional, in the quote asset (USDT; USD on COIN-M): Binance's 200 USDT over
 # the initial margin rate at the highest leverage, 25,000 for 125x and 10,000 for 50x.
 _IMPACT_NOTIONAL = {"BTC": 25_000, "ETH": 25_000}
@@ -194,7 +194,7 @@ class SimulatedDerivatives:
 
     def warm_funding(self, now_ms: int, count: int = WARM_FUNDING_EVENTS) -> list[FundingRate]:
         """The ``count`` funding events of every perpetual before ``now_ms``, ascending in
-        time: the formula over a synthetic premium path, one sample every 30 minutes, and a
+        time: the formula over a synthetic premium path, one sample an hour, and a
         mark price that walks back from the instrument's initial price at its volatility."""
         rng = random.Random(self.seed * 1_000_003 + 0x46554E44)  # "FUND": apart from the live draws
         last_funding = next_funding_ms(now_ms) - FUNDING_INTERVAL_MS
