@@ -1,15 +1,20 @@
-"""The asyncio shell around a simulated market: advance the simulator, run the plants,
-publish their messages on the bus. All decisions live in the cores it calls."""
+"""The asyncio shell around a simulated market: advance the simulator and its derivatives
+data (``simulated_derivatives``: index, mark price, funding, each second), run the plants,
+publish their messages on the bus. All decisions live in the cores it calls.
+
+The derivatives core reads the simulator's books and fair prices, and the last trade price
+of each symbol from the plant's 24 h window (the one place that keeps it)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from tickerplant.bus import Bus, StreamMessage
 from tickerplant.clock import Clock
 from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.simulated_derivatives import SimulatedDerivatives
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant import Plant
@@ -25,6 +30,8 @@ class SimulatedMarket:
         self._config = config
         self._clock = clock
         self.simulator: Simulator | None = None
+        self.derivatives: SimulatedDerivatives | None = None
+        self._last_price: Callable[[str], int | None] = lambda symbol: None
         self.updates_processed = 0
 
     async def prepare(self) -> Prepared:
@@ -37,6 +44,8 @@ class SimulatedMarket:
             start_ms=now_ms,
             book_levels=self._config.book_levels,
         )
+        listed = [inst for insts in instruments.values() for inst in insts]
+        self.derivatives = SimulatedDerivatives(listed, seed=self._config.seed, start_ms=now_ms)
         return Prepared(instruments, now_ms)
 
     def warm(self, sink: Sink) -> None:
@@ -66,6 +75,13 @@ class SimulatedMarket:
             plant.start_depth_chains()
             sink.bus.publish(market, books)
         self.updates_processed += len(initial)
+        # The funding history and the first mark prices, so that both answer at once.
+        derivatives = self.derivatives
+        assert derivatives is not None
+        self._last_price = _last_prices(sink.plants)
+        derived: list[MarketUpdate] = [*derivatives.warm_funding(now_ms)]
+        derived += derivatives.sample(now_ms, simulator.books, simulator.fair_price, self._last_price)
+        self.updates_processed += Dispatcher(sink.plants, sink.bus)(derived, now_ms)
 
     async def run(self, sink: Sink) -> None:
         simulator = self.simulator
@@ -77,12 +93,22 @@ class SimulatedMarket:
         if config.actions_per_s is None:
             while True:
                 now_ms = clock.now_ms()
-                self.updates_processed += dispatch(simulator.step(config.batch_actions, now_ms), now_ms)
+                updates = self._derive(simulator.step(config.batch_actions, now_ms), now_ms)
+                self.updates_processed += dispatch(updates, now_ms)
                 await asyncio.sleep(0)  # let the gateways flush and read
         while True:
             await asyncio.sleep(config.tick_interval_s)
             now_ms = clock.now_ms()
-            self.updates_processed += dispatch(simulator.advance(now_ms), now_ms)
+            self.updates_processed += dispatch(self._derive(simulator.advance(now_ms), now_ms), now_ms)
+
+    def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
+        """``updates`` with the derivatives data that fell due (once a second) appended."""
+        simulator, derivatives = self.simulator, self.derivatives
+        assert simulator is not None and derivatives is not None
+        derived = derivatives.advance(now_ms, simulator.books, simulator.fair_price, self._last_price)
+        if derived:
+            updates.extend(derived)
+        return updates
 
 
 class Dispatcher:
@@ -92,6 +118,9 @@ class Dispatcher:
         self.plants = plants
         self.bus = bus
         self.plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
+        for plant in plants.values():  # a COIN-M index price belongs to its pair (§4.12)
+            for state in plant.symbols.values():
+                self.plant_of.setdefault(state.inst.pair, plant)
 
     def __call__(self, updates: Sequence[MarketUpdate], now_ms: int) -> int:
         return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus)
@@ -115,3 +144,14 @@ def dispatch(
             plant.tick(now_ms, out)
         bus.publish(market, out)
     return len(updates)
+
+
+def _last_prices(plants: Mapping[Market, Plant]) -> Callable[[str], int | None]:
+    """Each symbol's last trade price (price units) as its plant's window holds it."""
+    windows = {symbol: state.window for plant in plants.values() for symbol, state in plant.symbols.items()}
+
+    def last_price(symbol: str) -> int | None:
+        window = windows[symbol]
+        return window.close if window.last_time_ms else None
+
+    return last_price

@@ -39,6 +39,8 @@ __all__ = [
     "BookTicker",
     "DecimalRoles",
     "DepthUpdate",
+    "IndexPriceUpdate",
+    "MarkPriceUpdate",
     "MiniTicker",
     "N",
     "Ticker",
@@ -334,3 +336,50 @@ DECIMAL_ROLES: dict[type[msgspec.Struct], DecimalRoles] = {
     Trade: DecimalRoles(("price",), ("qty",)),
     AggTrade: DecimalRoles(("price",), ("qty",)),
 }
+
+
+# -- mark price and index price (§4.6, §4.12) --------------------------------------------
+
+
+class MarkPriceUpdate(
+    _Event,
+    Generic[N],
+    tag="markPriceUpdate",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E",
+        "symbol": "s",
+        "mark_price": "p",
+        "settle_price": "P",
+        "index_price": "i",
+        "funding_rate": "r",
+        "next_funding_time": "T",
+    },
+):
+    """``<symbol>@markPrice[@1s]``, an element of ``!markPrice@arr[@1s]`` (USDⓈ-M) and of
+    COIN-M's ``<pair>@markPrice[@1s]`` (spec §4.6): the classic key order e,E,s,p,P,i,r,T
+    of both markets (the 2026 ``ap`` and ``st`` are not written, and ignored when read)."""
+
+    event_time: int  # E: event time, ms; a whole second on `<symbol>@markPrice@1s`
+    symbol: str  # s: symbol
+    mark_price: N  # p: mark price, 8 decimals
+    settle_price: N  # P: estimated settle price (meaningful in the hour before settlement)
+    index_price: N  # i: index price
+    funding_rate: str  # r: the funding rate the next funding would pay; "" for delivery
+    next_funding_time: int  # T: next funding time, ms; 0 for a delivery contract
+
+
+class IndexPriceUpdate(
+    _Event,
+    Generic[N],
+    tag="indexPriceUpdate",
+    frozen=True,
+    kw_only=True,
+    rename={"event_time": "E", "pair": "i", "price": "p"},
+):
+    """COIN-M ``<pair>@indexPrice[@1s]`` (spec §4.12)."""
+
+    event_time: int  # E: event time, ms
+    pair: str  # i: the pair, e.g. "BTCUSD"
+    price: N  # p: index price, 8 decimals

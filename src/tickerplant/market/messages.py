@@ -5,7 +5,8 @@ and ``market/`` imports nothing outside itself; ``tickerplant.bus`` re-exports i
 type its interface carries, so the bus and the gateways need not import the plant.
 
 The canonical names are the lowercase ones of spec §3.5 (`btcusdt@bookTicker`), plus
-`<symbol>@depthDiff`, the plant's internal diff-depth stream that no client can name.
+`<symbol>@depthDiff`, the plant's internal diff-depth stream that no client can name, and
+the internal `<symbol>@markState` and `<symbol>@fundingEvent` (``market/mark_streams.py``).
 """
 
 from __future__ import annotations

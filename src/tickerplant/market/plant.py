@@ -8,7 +8,8 @@ Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time
 [S2] and a 5 s batch on USDⓈ-M (one object per symbol whose top changed, §4.1);
 `<symbol>@miniTicker` and `<symbol>@ticker` every 2 s on USDⓈ-M [S4] and 500 ms on COIN-M;
 `!miniTicker@arr` and `!ticker@arr` every 1000 ms with only the tickers that changed;
-`<symbol>@trade` and `<symbol>@aggTrade` per fill.
+`<symbol>@trade` and `<symbol>@aggTrade` per fill; the mark-price and index streams
+(`market/mark_streams.py`) each second and each 3 s, from the source's ``MarkPrice``s.
 
 Depth (§4.8, §4.9, §4.11): `<symbol>@depth[@500ms|@100ms]`, `<symbol>@depth<5|10|20>[@…]`
 and (USDⓈ-M) `<symbol>@rpiDepth@500ms` at 250, 500 and 100 ms, each speed its own U/u/pu
@@ -39,6 +40,7 @@ from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.depth import BookDepth, SymbolDepth
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.mark_streams import MarkStreams
 from tickerplant.market.messages import (
     ALL_BOOK_TICKER,
     ALL_MINI_TICKER,
@@ -48,7 +50,16 @@ from tickerplant.market.messages import (
 )
 from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS
-from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
+from tickerplant.market.updates import (
+    AggTrade,
+    BookUpdate,
+    FundingRate,
+    IndexPrice,
+    MarketUpdate,
+    MarkPrice,
+    TopOfBook,
+    Trade,
+)
 
 __all__ = ["Plant", "SymbolState"]
 
@@ -124,11 +135,14 @@ class Plant:
         self._depth_streams = depth_streams
         depths = (state.depth for state in self.symbols.values()) if depth_streams else ()
         self._depth = BookDepth(depths, now_ms, self._encode)
+        self._marks = MarkStreams(market, instruments, now_ms, self._encode)  # §4.6, §4.12
 
     @property
     def next_tick_ms(self) -> int:
         depth_ms = self._depth.next_tick_ms if self._depth_streams else _NEVER_MS
-        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms)
+        return min(
+            self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms, self._marks.next_tick_ms
+        )
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades into the rolling windows without publishing anything."""
@@ -177,9 +191,11 @@ class Plant:
             self._apply_book(update, now_ms, out)
         elif type(update) is AggTrade:
             self._apply_aggregate(update, now_ms, out)
-        else:
-            assert type(update) is TopOfBook
+        elif type(update) is TopOfBook:
             self._apply_top(update, now_ms, out)
+        else:  # mark price, index price, funding: kept and paced by MarkStreams
+            assert isinstance(update, MarkPrice | IndexPrice | FundingRate)
+            self._marks.apply(update, out)
 
     def end_batch(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Publish one diff-depth event per symbol whose book changed in this batch."""
@@ -243,6 +259,8 @@ class Plant:
                 if state.top_changed and state.book_ticker is not None:
                     state.top_changed = False
                     out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
+        if now_ms >= self._marks.next_tick_ms:
+            self._marks.tick(now_ms, out)
 
     # -- state -----------------------------------------------------------------------
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["AggTrade", "BookUpdate", "Level", "MarketUpdate", "TopOfBook", "Trade"]
+__all__ = [
+    "MARK_DECIMALS",
+    "AggTrade",
+    "BookUpdate",
+    "FundingRate",
+    "IndexPrice",
+    "Level",
+    "MarkPrice",
+    "MarketUpdate",
+    "TopOfBook",
+    "Trade",
+]
 
 
 class Level(NamedTuple):
@@ -68,4 +79,48 @@ class TopOfBook(NamedTuple):
     ask_qty: int
 
 
-MarketUpdate = BookUpdate | Trade | AggTrade | TopOfBook
+# -- derivatives data: mark price, index, funding (spec §4.6, §4.12, §7.9) ------------------
+#
+# The source computes them (``market/mark_price.py`` holds the formulas) and the plant only
+# formats and paces them, so a simulator and a replay of Binance's files feed it alike.
+
+MARK_DECIMALS = 8  # mark, index and settle prices and rates: Binance writes 8 decimals (§4.6)
+
+
+class MarkPrice(NamedTuple):
+    """A symbol's mark price and funding state at one moment; prices and rates in units of
+    ``10**-MARK_DECIMALS`` (a rate of 0.01 % is 10,000)."""
+
+    symbol: str
+    time_ms: int  # when the source computed it
+    mark_price: int  # p
+    index_price: int  # i
+    settle_price: int  # P: estimated settle price (meaningful in the hour before settlement)
+    funding_rate: int | None  # r: the funding rate the next funding would pay; None: delivery
+    interest_rate: int | None  # premiumIndex interestRate; None for a delivery contract
+    next_funding_ms: int  # T: next funding time; 0 for a delivery contract
+
+
+class IndexPrice(NamedTuple):
+    """A COIN-M pair's index price (`<pair>@indexPrice`, §4.12), in ``MARK_DECIMALS`` units."""
+
+    pair: str  # "BTCUSD"
+    time_ms: int
+    price: int
+
+    @property
+    def symbol(self) -> str:
+        """The name a source's dispatch routes by: an index belongs to its pair."""
+        return self.pair
+
+
+class FundingRate(NamedTuple):
+    """One funding event of a perpetual (a row of `GET /fapi/v1/fundingRate`, §7.9)."""
+
+    symbol: str
+    funding_ms: int  # the funding time: 00:00, 08:00 or 16:00 UTC
+    rate: int  # MARK_DECIMALS units
+    mark_price: int  # the mark price at the funding time, MARK_DECIMALS units
+
+
+MarketUpdate = BookUpdate | Trade | AggTrade | TopOfBook | MarkPrice | IndexPrice | FundingRate

@@ -26,7 +26,8 @@ What it holds is bounded by design, whatever the traffic (per symbol):
 - the book's level texts (``BookText``): one per level of the book, plus the prices
   touched since the last depth answer, at most ``book_text._STALE_MAX`` a side;
 - klines: at most 1,500 per interval (``SymbolKlines``), 22,500 for the 15 intervals;
-- the last bookTicker, ticker and last price: one each.
+- the last bookTicker, ticker and last price: one each;
+- the last mark state and at most 1,000 funding events (``market/mark_state.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from tickerplant.market.book_text import BookText
 from tickerplant.market.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
+from tickerplant.market.mark_state import MarkStateView
 from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.payloads import quote_units
 from tickerplant.market.units import to_units
@@ -53,7 +55,7 @@ log = logging.getLogger("tickerplant.view")
 # the end whoever asks, so a smaller backlog costs no more decoding, only a call per 256
 # payloads; at 4,096 the 40 symbols' backlogs held ~100 MB at --sim-rate max.
 _BACKLOG = 256
-_BOOK_TICKER, _TICKER, _DEPTH, _TRADE = range(4)  # what a routed message updates
+_BOOK_TICKER, _TICKER, _DEPTH, _TRADE, _MARK = range(5)  # what a routed message updates
 
 # The payloads' own structs, both markets alike (an absent `ps` is None); decimals stay the
 # strings pushed, which answers pass on and the book converts to units exactly.
@@ -125,6 +127,9 @@ class MarketView:
             self._routes[names.ticker] = (view, _TICKER)
             self._routes[names.depth] = (view, _DEPTH)
             self._routes[names.agg_trade] = (view, _TRADE)
+        self.marks = MarkStateView(instruments)  # mark prices and funding (§7.9)
+        for stream in self.marks.streams():
+            self._routes[stream] = (self.symbols[stream.partition("@")[0].upper()], _MARK)
 
     # -- the bus side ----------------------------------------------------------------
 
@@ -143,10 +148,12 @@ class MarketView:
                 view.depth_backlog.append(payload)
                 if len(view.depth_backlog) > _BACKLOG:
                     self._apply_depth(view)
-            else:
+            elif slot == _TRADE:
                 view.trade_backlog.append(payload)
                 if len(view.trade_backlog) > _BACKLOG:
                     self._apply_trades(view)
+            else:
+                self.marks.receive(stream, payload)
 
     # -- the request side --------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from tickerplant.market.units import fixed
 from tickerplant.market.view import MarketView, SymbolView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
-__all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params", "Spliced"]
+__all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params", "Spliced", "integer"]
 
 Params = Mapping[str, Any]
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
@@ -40,6 +40,9 @@ def _int(params: Params, name: str) -> int | None:
         return int(value)
     legal = f"legal range is '{_DIGITS}'."
     raise RequestRefused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
+
+
+integer = _int  # for the other answer families (protocol/derivatives_data.py)
 
 
 def _text(params: Params, name: str) -> str | None:
@@ -122,6 +125,9 @@ class MarketData:
 
     def _has_selection(self, params: Params) -> bool:
         return bool(params.get("symbol")) or (self._cm and bool(params.get("pair")))
+
+    # the selection rules, for the other answer families (protocol/derivatives_data.py)
+    symbol, selection, has_selection = _symbol, _selection, _has_selection
 
     # -- ticker.price (§6.2, §7.5) ---------------------------------------------------------
 

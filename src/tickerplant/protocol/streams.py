@@ -17,6 +17,7 @@ from tickerplant.market.messages import StreamKind
 
 __all__ = [
     "DEPTH_KINDS",
+    "MARK_KINDS",
     "SERVED_KINDS",
     "Resolution",
     "Route",
@@ -59,7 +60,13 @@ SERVED_KINDS = (
     )
     | DEPTH_KINDS
 )
-_DELIVERED_KINDS = SERVED_KINDS | DEPTH_KINDS
+# The mark-price and index streams (§4.6, §4.12): the plant paces what the simulator
+# computes; the relay does not carry them (yet), so they are not in SERVED_KINDS.
+MARK_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.ALL_MARK_PRICE, StreamKind.INDEX_PRICE})
+# COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts)
+# and `<pair>@indexPrice[@1s]`
+_PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE})
+_DELIVERED_KINDS = SERVED_KINDS | DEPTH_KINDS | MARK_KINDS
 
 # High-frequency book data lives under /public, everything else under /market (spec §2.2).
 _PUBLIC_KINDS = frozenset(
@@ -171,8 +178,12 @@ def resolve(
     symbol = stream.symbol
     if symbol is not None:
         lower = symbol.lower()
-        if lower not in symbols:
+        inst = symbols.get(lower)
+        is_pair = inst is None and stream.kind in _PAIR_KINDS and _is_cm_pair(symbols, lower)
+        if inst is None and not is_pair:
             return Resolution(None, f"unknown symbol {symbol!r} on this market")
+        if stream.kind is StreamKind.INDEX_PRICE and not is_pair:
+            return Resolution(None, "indexPrice streams are COIN-M's and name a pair (spec §4.12)")
         if symbol != lower:
             if not lenient_case:
                 return Resolution(
@@ -181,7 +192,7 @@ def resolve(
                     "for uppercase (start with --lenient-case to accept it)",
                 )
             symbol = lower
-        market = getattr(symbols[lower], "market", Market.UM)
+        market = Market.CM if is_pair else getattr(inst, "market", Market.UM)
         if stream.kind is StreamKind.RPI_DEPTH and market is not Market.UM:
             return Resolution(None, "rpiDepth streams are USDⓈ-M only (spec §4.11)")
     if strict_routing:
@@ -195,3 +206,11 @@ def resolve(
                 "(--strict-routing)",
             )
     return Resolution(canonical_name(stream, symbol), None)
+
+
+def _is_cm_pair(symbols: Mapping[str, object], lower: str) -> bool:
+    """Whether ``lower`` is a COIN-M pair of the listed symbols (``btcusd``)."""
+    return any(
+        getattr(inst, "market", None) is Market.CM and getattr(inst, "pair", "").lower() == lower
+        for inst in symbols.values()
+    )

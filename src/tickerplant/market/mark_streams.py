@@ -1,0 +1,181 @@
+"""The plant's mark-price streams: the last ``MarkPrice`` per symbol, pushed on a cadence.
+
+The source computes mark prices, index prices and funding (``market/mark_price.py``); this
+module only keeps the last of each and formats and paces them (spec §4.6, §4.12, §4.14):
+
+- `<symbol>@markPrice@1s` every 1000 ms and `<symbol>@markPrice` every 3000 ms, both
+  markets, ``E`` the whole second of the push (on Binance a whole second on
+  `<symbol>@markPrice@1s`, §4.6; tickerplant stamps every mark push alike);
+- USDⓈ-M `!markPrice@arr@1s` and `!markPrice@arr`: one array of every symbol per push;
+- COIN-M `<pair>@markPrice@1s` / `<pair>@markPrice`: an array of the pair's contracts,
+  perpetual and delivery; and `<pair>@indexPrice@1s` / `<pair>@indexPrice`.
+
+The 3000 ms pushes fall on whole multiples of 3 s, where they carry the same bytes as the
+1 s push of that second. A symbol is pushed once its source gave it a mark price.
+
+Two internal streams, which no client can name, tell the gateways' market views what the
+public payloads do not carry (``market/mark_state.py`` keeps it for REST):
+`<symbol>@markState` (``MarkState``: each mark price, with the interest rate) and
+`<symbol>@fundingEvent` (``FundingEvent``: each funding, for the funding-rate history).
+
+Memory is fixed per symbol: the last ``MarkPrice`` and, per COIN-M pair, the last index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from tickerplant.market import events
+from tickerplant.market.events import encoder
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import StreamKind, StreamMessage
+from tickerplant.market.units import SECOND_MS, fixed
+from tickerplant.market.updates import MARK_DECIMALS, FundingRate, IndexPrice, MarkPrice
+
+__all__ = [
+    "FUNDING_EVENT",
+    "MARK_STATE",
+    "FundingEvent",
+    "MarkState",
+    "MarkStreams",
+    "internal_names",
+]
+
+MARK_STATE = "markState"  # `<symbol>@markState`, internal
+FUNDING_EVENT = "fundingEvent"  # `<symbol>@fundingEvent`, internal
+_SLOW_MS = 3 * SECOND_MS  # the unsuffixed streams' cadence; the `@1s` ones push every second
+_MARK_UM = encoder(events.MarkPriceUpdate, Market.UM)  # E,s,p,P,i,r,T
+_MARK_CM = encoder(events.MarkPriceUpdate, Market.CM)
+_INDEX = encoder(events.IndexPriceUpdate, Market.CM)  # E,i,p
+
+
+class MarkState(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@markState`: a ``MarkPrice`` as the market view keeps it; decimals are
+    written with 8 digits, as premiumIndex answers them (§7.9)."""
+
+    s: str  # symbol
+    t: int  # time the source computed it, ms
+    p: str  # mark price
+    i: str  # index price
+    P: str  # estimated settle price
+    r: str  # funding rate of the next funding; "" for a delivery contract
+    ir: str  # interest rate; "" for a delivery contract
+    T: int  # next funding time; 0 for a delivery contract
+
+
+class FundingEvent(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@fundingEvent`: one funding (a row of `GET /fapi/v1/fundingRate`, §7.9)."""
+
+    s: str  # symbol
+    T: int  # funding time, ms
+    r: str  # funding rate
+    p: str  # mark price at the funding time
+
+
+def internal_names(symbol: str) -> tuple[str, str]:
+    """The internal streams of ``symbol``: (`@markState`, `@fundingEvent`)."""
+    lower = symbol.lower()
+    return f"{lower}@{MARK_STATE}", f"{lower}@{FUNDING_EVENT}"
+
+
+def _mark(units: int) -> str:
+    return fixed(units, MARK_DECIMALS)
+
+
+def _rate(units: int | None) -> str:
+    return "" if units is None else fixed(units, MARK_DECIMALS)
+
+
+class _Symbol:
+    __slots__ = ("fast", "funding", "last", "pair", "slow", "state")
+
+    def __init__(self, inst: Instrument) -> None:
+        lower = inst.symbol.lower()
+        self.pair = inst.pair
+        self.fast = f"{lower}@{StreamKind.MARK_PRICE.value}@1s"
+        self.slow = f"{lower}@{StreamKind.MARK_PRICE.value}"
+        self.state, self.funding = internal_names(inst.symbol)
+        self.last: MarkPrice | None = None
+
+
+class MarkStreams:
+    """Keeps the last mark price per symbol and pushes the mark-price streams; see the
+    module docstring."""
+
+    def __init__(
+        self, market: Market, instruments: Sequence[Instrument], now_ms: int, encode: Callable[[Any], bytes]
+    ) -> None:
+        self._um = market is Market.UM
+        self._encode = encode
+        self._symbols = {inst.symbol: _Symbol(inst) for inst in instruments}
+        self._index: dict[str, IndexPrice] = {}  # COIN-M: pair -> its last index
+        # COIN-M: pair -> its `<pair>@markPrice` and `<pair>@indexPrice` names (§4.6, §4.12)
+        self._pair_names = {
+            inst.pair: (f"{inst.pair.lower()}@{StreamKind.MARK_PRICE.value}",
+                        f"{inst.pair.lower()}@{StreamKind.INDEX_PRICE.value}")
+            for inst in instruments
+        }  # fmt: skip
+        self.next_tick_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
+
+    def apply(self, update: MarkPrice | IndexPrice | FundingRate, out: list[StreamMessage]) -> None:
+        if type(update) is MarkPrice:
+            symbol = self._symbols[update.symbol]
+            symbol.last = update
+            state = MarkState(
+                update.symbol, update.time_ms, _mark(update.mark_price), _mark(update.index_price),
+                _mark(update.settle_price), _rate(update.funding_rate), _rate(update.interest_rate),
+                update.next_funding_ms,
+            )  # fmt: skip
+            out.append(StreamMessage(symbol.state, self._encode(state)))
+        elif type(update) is IndexPrice:
+            self._index[update.pair] = update
+        else:
+            assert type(update) is FundingRate
+            rate, mark = _mark(update.rate), _mark(update.mark_price)
+            event = FundingEvent(update.symbol, update.funding_ms, rate, mark)
+            out.append(StreamMessage(self._symbols[update.symbol].funding, self._encode(event)))
+
+    def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
+        """Push every mark stream due at ``now_ms``: the `@1s` ones at each whole second, the
+        others at each whole 3 s, stamped with that second."""
+        if now_ms < self.next_tick_ms:
+            return
+        second = now_ms // SECOND_MS * SECOND_MS
+        self.next_tick_ms = second + SECOND_MS
+        slow = second % _SLOW_MS == 0
+        encode = self._encode
+        make = _MARK_UM if self._um else _MARK_CM
+        every: list[Any] = []  # USDⓈ-M: every symbol's payload
+        by_pair: dict[str, list[Any]] = {}  # COIN-M: each pair's contracts' payloads
+        for symbol in self._symbols.values():
+            mark = symbol.last
+            if mark is None:
+                continue
+            payload = make(
+                second, mark.symbol, _mark(mark.mark_price), _mark(mark.settle_price),
+                _mark(mark.index_price), _rate(mark.funding_rate), mark.next_funding_ms,
+            )  # fmt: skip
+            encoded = encode(payload)
+            out.append(StreamMessage(symbol.fast, encoded))
+            if slow:
+                out.append(StreamMessage(symbol.slow, encoded))
+            if self._um:
+                every.append(payload)
+            else:
+                by_pair.setdefault(symbol.pair, []).append(payload)
+        if every:
+            self._push(StreamKind.ALL_MARK_PRICE.value, encode(every), slow, out)
+        for pair, rows in by_pair.items():
+            self._push(self._pair_names[pair][0], encode(rows), slow, out)
+        for pair, index in self._index.items():
+            encoded = encode(_INDEX(second, pair, _mark(index.price)))
+            self._push(self._pair_names[pair][1], encoded, slow, out)
+
+    @staticmethod
+    def _push(name: str, payload: bytes, slow: bool, out: list[StreamMessage]) -> None:
+        out.append(StreamMessage(f"{name}@1s", payload))
+        if slow:
+            out.append(StreamMessage(name, payload))

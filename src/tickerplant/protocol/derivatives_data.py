@@ -1,0 +1,118 @@
+"""REST answers about mark prices and funding (spec §7.9), over a market view's mark state.
+
+- ``GET /fapi/v1/premiumIndex`` (``symbol`` optional; weight 1 with it, 10 without): one
+  object for a symbol, else an array of every symbol; keys ``symbol, markPrice,
+  indexPrice, estimatedSettlePrice, lastFundingRate, interestRate, nextFundingTime,
+  time``. COIN-M (``/dapi/v1/premiumIndex``) adds ``pair`` after ``symbol``, takes
+  ``symbol`` or ``pair``, and always answers an array. A delivery contract's
+  ``lastFundingRate`` and ``interestRate`` are ``""`` and its ``nextFundingTime`` 0.
+- ``GET /fapi/v1/fundingRate`` (``symbol`` optional, ``startTime``, ``endTime``, ``limit``
+  default 100, 1–1000; weight 1): rows ``symbol, fundingTime, fundingRate, markPrice``
+  ascending in time (COIN-M rows have no ``markPrice``). With ``startTime``, the first
+  ``limit`` events from it (up to ``endTime``); without, the last ``limit`` up to
+  ``endTime`` or now. Each symbol's history holds its last 1,000 events
+  (``market/mark_state.py``).
+- ``GET /fapi/v1/fundingInfo`` (weight 1): Binance lists the symbols whose cap, floor or
+  interval was adjusted; every simulated perpetual funds every 8 hours within the same cap
+  (``market/mark_price.py``), so tickerplant lists every perpetual with it, ``disclaimer``
+  false.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from tickerplant.market.instruments import ContractType, Market
+from tickerplant.market.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
+from tickerplant.market.mark_streams import FundingEvent
+from tickerplant.market.units import HOUR_MS, fixed
+from tickerplant.market.updates import MARK_DECIMALS
+from tickerplant.market.view import MarketView
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.market_data import MarketData, Method, Params, integer
+
+__all__ = ["FUNDING_LIMIT_MAX", "DerivativesData"]
+
+FUNDING_LIMIT_MAX = 1_000
+_FUNDING_LIMIT_DEFAULT = 100
+
+
+class DerivativesData:
+    """The mark-price and funding answers of one market, over its view (``MarketData``'s
+    view, parameter readers and symbol selection)."""
+
+    def __init__(self, data: MarketData) -> None:
+        self._data = data
+        self._view: MarketView = data.view
+        self._cm = data.market is Market.CM
+        self.methods: dict[str, Method] = {
+            "premiumIndex": Method(self.premium_index_weight, self.premium_index),
+            "fundingRate": Method(lambda params: 1, self.funding_rate),
+            "fundingInfo": Method(lambda params: 1, self.funding_info),
+        }
+
+    # -- premiumIndex --------------------------------------------------------------------
+
+    def premium_index_weight(self, params: Params) -> int:
+        return 1 if self._data.has_selection(params) else 10
+
+    def premium_index(self, params: Params, now_ms: int) -> Any:
+        views, single = self._data.selection(params)
+        marks = self._view.marks
+        rows = []
+        for view in views:
+            state = marks.mark(view.inst.symbol)
+            if state is None:
+                continue
+            row: dict[str, Any] = {"symbol": state.s}
+            if self._cm:
+                row["pair"] = view.inst.pair
+            row.update(
+                markPrice=state.p, indexPrice=state.i, estimatedSettlePrice=state.P,
+                lastFundingRate=state.r, interestRate=state.ir, nextFundingTime=state.T, time=state.t,
+            )  # fmt: skip
+            rows.append(row)
+        return rows[0] if single and rows else rows
+
+    # -- fundingRate ---------------------------------------------------------------------
+
+    def funding_rate(self, params: Params, now_ms: int) -> Any:
+        view = self._data.symbol(params, required=False)
+        start, end = integer(params, "startTime"), integer(params, "endTime")
+        limit = integer(params, "limit")
+        limit = _FUNDING_LIMIT_DEFAULT if limit is None else limit
+        if not 1 <= limit <= FUNDING_LIMIT_MAX:
+            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+        if start is not None and end is not None and start > end:
+            raise RequestRefused(-1023, "Start time is greater than end time.")
+        marks = self._view.marks
+        if view is not None:
+            events: list[FundingEvent] = list(marks.funding(view.inst.symbol))
+        else:  # every symbol's, merged in time
+            histories = (marks.funding(symbol) for symbol in self._view.symbols)
+            events = list(heapq.merge(*histories, key=lambda e: (e.T, e.s)))
+        if start is not None:
+            chosen = [e for e in events if start <= e.T and (end is None or end >= e.T)][:limit]
+        else:
+            chosen = [e for e in events if end is None or end >= e.T][-limit:]
+        if self._cm:
+            return [{"symbol": e.s, "fundingTime": e.T, "fundingRate": e.r} for e in chosen]
+        return [{"symbol": e.s, "fundingTime": e.T, "fundingRate": e.r, "markPrice": e.p} for e in chosen]
+
+    # -- fundingInfo ---------------------------------------------------------------------
+
+    def funding_info(self, params: Params, now_ms: int) -> Any:
+        cap, floor = fixed(DEFAULT_CAP, MARK_DECIMALS), fixed(-DEFAULT_CAP, MARK_DECIMALS)
+        return [
+            {
+                "symbol": view.inst.symbol,
+                "adjustedFundingRateCap": cap,
+                "adjustedFundingRateFloor": floor,
+                "fundingIntervalHours": FUNDING_INTERVAL_MS // HOUR_MS,
+                "disclaimer": False,
+            }
+            for view in self._view.symbols.values()
+            if view.inst.contract_type is ContractType.PERPETUAL
+        ]
+

@@ -1,0 +1,40 @@
+"""The market view's mark state and funding history (market/mark_state.py): bounded by
+design, kept in time order, filled from the plant's internal streams."""
+
+from __future__ import annotations
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.mark_price import FUNDING_INTERVAL_MS
+from tickerplant.market.mark_state import FUNDING_HISTORY
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant import Plant
+from tickerplant.market.updates import FundingRate, MarkPrice
+from tickerplant.market.view import MarketView
+
+T0 = 1_767_225_600_000
+
+
+def test_a_year_of_funding_keeps_the_last_thousand_events_in_order() -> None:
+    insts = [i for i in catalogue(Market.UM, T0) if i.symbol in ("BTCUSDT", "ETHUSDT")]
+    plant, view = Plant(Market.UM, insts, now_ms=T0), MarketView(Market.UM, insts)
+    days = 400  # 1,200 fundings: more than the history keeps
+    for k in range(3 * days):
+        out: list[StreamMessage] = []
+        time_ms = T0 + k * FUNDING_INTERVAL_MS
+        plant.apply(FundingRate("BTCUSDT", time_ms, k, 9_000_000_000_000), time_ms, out)
+        plant.apply(MarkPrice("BTCUSDT", time_ms, 1, 2, 3, k, 10_000, time_ms + FUNDING_INTERVAL_MS), time_ms, out)
+        view.receive(out)
+    history = view.marks.funding("BTCUSDT")
+    assert len(history) == FUNDING_HISTORY
+    assert [e.T for e in history] == [T0 + k * FUNDING_INTERVAL_MS for k in range(3 * days - FUNDING_HISTORY, 3 * days)]
+    state = view.marks.mark("BTCUSDT")
+    assert state is not None and state.r == f"0.{3 * days - 1:08d}", "the last mark state only"
+    assert view.marks.mark("ETHUSDT") is None and list(view.marks.funding("ETHUSDT")) == []
+    # an older event (a replay's file) goes in its place; one already held is not repeated
+    out = []
+    plant.apply(FundingRate("ETHUSDT", T0 + 2 * FUNDING_INTERVAL_MS, 2, 1), T0, out)
+    plant.apply(FundingRate("ETHUSDT", T0, 0, 1), T0, out)
+    plant.apply(FundingRate("ETHUSDT", T0 + FUNDING_INTERVAL_MS, 1, 1), T0, out)
+    plant.apply(FundingRate("ETHUSDT", T0, 0, 1), T0, out)
+    view.receive(out)
+    assert [e.r for e in view.marks.funding("ETHUSDT")] == ["0.00000000", "0.00000001", "0.00000002"]
