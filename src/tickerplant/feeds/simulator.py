@@ -16,10 +16,9 @@ activity multiplier). An action is one of:
 - a cancel, whole or half, of a level near the touch;
 - churn of the deep book: a cancel, a new order in a hole, or a resized level, anywhere.
 
-After its order, every action lets the book *follow* the fair price: when the best ask has
-fallen ``_FOLLOW_SLACK`` ticks below the fair price (or the best bid risen as far above
-it), makers pull up to ``_FOLLOW_LEVELS`` stale quotes and move the queues behind the new
-touch, so the touch stays a tick wide while the price walks. Last, the far ends keep the
+After its order, every action lets the book *follow* the fair price: makers pull stale
+quotes and move the queues behind the new touch, so the touch stays a tick wide while the
+price walks (the churn and the following are ``book_upkeep``'s). Last, the far ends keep the
 depth: a side thinner than its ``BookShape.low`` gets up to ``book_shape.REFILL`` new levels
 beyond its far end, one deeper than its ``BookShape.high`` loses its farthest. Each action
 so does a bounded amount of work and changes a handful of levels, whatever the depth.
@@ -71,6 +70,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 
 from tickerplant.feeds import book_shape
+from tickerplant.feeds.book_upkeep import BookUpkeep
 from tickerplant.feeds.fair_price import FairPrice, Regimes
 from tickerplant.feeds.order_flow import placement_ticks
 from tickerplant.feeds.simulated_history import simulated_history
@@ -88,7 +88,7 @@ DEFAULT_START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, ManualClock's default
 _P_TAKE = 0.13
 _P_QUOTE = _P_TAKE + 0.24
 _P_PLACE = _P_QUOTE + 0.28
-_P_CANCEL = _P_PLACE + 0.25  # the rest churn the deep book
+_P_CANCEL = _P_PLACE + 0.25  # the rest churn the deep book (book_upkeep)
 _P_MARKET = 0.5  # of taker orders; the others are limit orders priced through the touch
 _TAKER_SCALE = 1.5  # taker orders run larger than resting ones
 _MAX_SWEEP = 8  # levels a taker order reaches at most (price protection)
@@ -96,12 +96,6 @@ _LEAN = 0.3  # how far the fair price's lean tilts the taker side from even
 _LEAN_TICKS = 4.0  # a lean of this many ticks tilts it fully
 _P_LADDER = 0.5  # of passive orders: a market maker's, sized to the book's profile
 _CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hits
-# Deep churn: a cancel, else an order in the hole beyond (a resize where there is none).
-# Inserts outnumber cancels, so the depth holds where holes are as common as they are here.
-_P_CHURN_CANCEL = 0.35
-_P_CHURN_INSERT = 0.9
-_FOLLOW_LEVELS = 2  # stale quotes pulled per action at most
-_FOLLOW_SLACK = 2.5  # ticks the fair price passes the touch by before makers react
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
@@ -155,6 +149,7 @@ class Simulator:
         self._next_action_ms = start_ms + self._interarrival_ms()
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
+        self._upkeep = BookUpkeep(self._random, self._changed)
 
     # --- public surface ----------------------------------------------------------------
 
@@ -246,8 +241,8 @@ class Simulator:
         elif kind < _P_CANCEL:
             self._cancel(state, is_bid)
         else:
-            self._churn(state, is_bid)
-        self._follow(state, fair)
+            self._upkeep.churn(state, is_bid)
+        self._upkeep.follow(state, fair)
         book = state.book
         state.shape.keep_depth(book, random_, changed)
         asks_changed, bids_changed = changed
@@ -362,77 +357,6 @@ class Simulator:
             if remaining < state.min_qty:
                 remaining = 0 if count > 1 else resting
         self._set(state, is_bid, price, remaining)
-
-    def _churn(self, state: SimulatedSymbol, is_bid: bool) -> None:
-        """The deep book lives too: at a level drawn uniformly from the side, a cancel, a
-        new order in the hole beyond it, or a new size."""
-        random_, book, tick, shape = self._random, state.book, state.tick, state.shape
-        prices = book.bid_prices if is_bid else book.ask_prices
-        count = len(prices)
-        index = int(random_() * count)
-        price = prices[index]
-        best = prices[-1] if is_bid else prices[0]
-        u = random_()
-        if u < _P_CHURN_CANCEL and count > 1:
-            self._set(state, is_bid, price, 0)
-            return
-        beyond_index = index - 1 if is_bid else index + 1
-        if u < _P_CHURN_INSERT and 0 <= beyond_index < count:
-            hole = abs(prices[beyond_index] - price) // tick
-            if hole > 1:
-                offset = (1 + int(random_() * (hole - 1))) * tick
-                price = price - offset if is_bid else price + offset
-        distance = abs(best - price) // tick
-        self._set(state, is_bid, price, shape.level_qty(distance, 1, random_()))
-
-    # --- the book follows the fair price; the far ends keep the depth ------------------
-
-    def _follow(self, state: SimulatedSymbol, fair: float) -> None:
-        """When the fair price has passed the best ask (bid) by the slack, makers pull up to
-        ``_FOLLOW_LEVELS`` stale asks (bids), requeue the best one at the fair price, and
-        move the bid (ask) queue up behind the new best ask (bid)."""
-        book, tick = state.book, state.tick
-        half = tick / 2
-        slack = tick * _FOLLOW_SLACK
-        if book.ask_prices[0] + slack < fair:
-            is_bid, prices, side = False, book.ask_prices, book.asks
-            requeue = math.ceil(fair / tick - 0.5) * tick
-        elif book.bid_prices[-1] - slack > fair:
-            is_bid, prices, side = True, book.bid_prices, book.bids
-            requeue = math.floor(fair / tick + 0.5) * tick
-        else:
-            return
-        queue = 0  # the best queue, which its makers requeue
-        for _ in range(_FOLLOW_LEVELS):
-            stale = prices[-1] if is_bid else prices[0]
-            if len(prices) == 1 or ((stale - half <= fair) if is_bid else (stale + half >= fair)):
-                break
-            queue = queue or side[stale]
-            self._set(state, is_bid, stale, 0)
-        if queue:
-            self._set(state, is_bid, requeue, side.get(requeue, 0) + queue)
-        if is_bid:
-            self._move_queue(state, False, book.bid_prices[-1] + tick)
-        else:
-            self._move_queue(state, True, book.ask_prices[0] - tick)
-
-    def _move_queue(self, state: SimulatedSymbol, is_bid: bool, target: int) -> None:
-        """Makers move the best queue to ``target``, a better price, and someone
-        fills one tick of the hole they leave."""
-        book, tick = state.book, state.tick
-        side = book.bids if is_bid else book.asks
-        best = book.bid_prices[-1] if is_bid else book.ask_prices[0]
-        if (target <= best) if is_bid else (target >= best):
-            return
-        queue = side[best]
-        self._set(state, is_bid, best, 0)
-        self._set(state, is_bid, target, side.get(target, 0) + queue)
-        hole = abs(target - best) // tick
-        if hole > 1:
-            offset = (1 + int(self._random() * (hole - 1))) * tick
-            price = best + offset if is_bid else best - offset
-            lots = state.sizes.lots(self._random()) * state.step
-            self._set(state, is_bid, price, side.get(price, 0) + lots)
 
     # --- construction ------------------------------------------------------------------
 
