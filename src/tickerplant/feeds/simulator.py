@@ -72,13 +72,15 @@ from itertools import accumulate
 from tickerplant.feeds import book_shape
 from tickerplant.feeds.book_upkeep import BookUpkeep
 from tickerplant.feeds.fair_price import FairPrice, Regimes
+from tickerplant.feeds.liquidations import liquidate
 from tickerplant.feeds.order_flow import placement_ticks
+from tickerplant.feeds.positions import MAX_POSITIONS, Positions, open_interest_history
 from tickerplant.feeds.simulated_history import simulated_history
 from tickerplant.feeds.simulated_symbol import SimulatedSymbol
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument
-from tickerplant.market.units import DAY_MS
-from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, Trade
+from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
+from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, OpenInterest, Trade
 
 __all__ = ["DEFAULT_START_MS", "Simulator"]
 
@@ -99,6 +101,7 @@ _CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hi
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
+_INTEREST_HISTORY_MS = DAY_MS  # the warm open-interest history: a day of 5-minute points
 
 
 class Simulator:
@@ -125,15 +128,20 @@ class Simulator:
         self.seed = seed
         self.actions_per_s = actions_per_s
         self.action_count = 0
+        self.liquidation_count = 0  # liquidation orders that traded, actions of their own
         self._rng = random.Random(seed)
         self._random = self._rng.random
+        positions_rng = random.Random(f"{seed}/positions")  # apart: the order flow is as before
         drivers: dict[str, FairPrice] = {}
         self._states: list[SimulatedSymbol] = []
         for inst in instruments:
             driver = drivers.get(inst.base_asset)
             if driver is None:
                 driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
-            self._states.append(SimulatedSymbol(inst, driver, self._rng, book_levels))
+            state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng)
+            self._states.append(state)
+            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS // 2)]
+            state.positions.seed(inst.initial_price, lots)
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
             raise ValueError("duplicate symbols")
@@ -147,6 +155,7 @@ class Simulator:
         for state in self._states:
             self._build_book(state)
         self._next_action_ms = start_ms + self._interarrival_ms()
+        self._next_interest_ms = start_ms  # the next report of the open interests
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
         self._upkeep = BookUpkeep(self._random, self._changed)
@@ -158,14 +167,32 @@ class Simulator:
         state = self._by_symbol[symbol]
         return max(state.tick, round(state.fair() / state.tick) * state.tick)
 
-    def initial_updates(self, now_ms: int) -> list[BookUpdate]:
-        """One update per symbol holding every level of its book: what a mirror starts from."""
-        updates = []
+    def positions(self, symbol: str) -> Positions:
+        """``symbol``'s leveraged positions and open interest (``positions``)."""
+        return self._by_symbol[symbol].positions
+
+    def shock(self, symbol: str, factor: float) -> None:
+        """Move the fair price of ``symbol``'s asset by ``factor`` at once (news)."""
+        self._by_symbol[symbol].driver.factor *= factor
+
+    def initial_updates(self, now_ms: int) -> list[MarketUpdate]:
+        """One update per symbol holding every level of its book: what a mirror starts from;
+        then each symbol's open interest with a warm past (``_INTEREST_HISTORY_MS`` of
+        5-minute points, ``positions.open_interest_history``)."""
+        updates: list[MarketUpdate] = []
         for state in self._states:
             book = state.book
             bids = tuple(Level(p, book.bids[p]) for p in reversed(book.bid_prices))
             asks = tuple(Level(p, book.asks[p]) for p in book.ask_prices)
             updates.append(self._book_update(state, now_ms, bids, asks))
+        rng = random.Random(f"{self.seed}/open-interest")
+        for state in self._states:
+            mark = self._liquidation_mark_units(state)
+            past = open_interest_history(
+                state.positions, mark, state.driver.sigma, rng, now_ms, _INTEREST_HISTORY_MS, 5 * MINUTE_MS
+            )
+            updates.append(OpenInterest(state.symbol, now_ms, state.positions.open_interest, mark, past))
+            state.positions.changed = False
         return updates
 
     def advance(self, now_ms: int) -> list[MarketUpdate]:
@@ -195,6 +222,13 @@ class Simulator:
         for _ in range(n):
             act(now_ms, out)
         self.action_count += n
+        if now_ms >= self._next_interest_ms:  # at most once a second, the ones that moved
+            self._next_interest_ms = now_ms - now_ms % SECOND_MS + SECOND_MS
+            for state in self._states:
+                if state.positions.changed:
+                    state.positions.changed = False
+                    oi = state.positions.open_interest
+                    out.append(OpenInterest(state.symbol, now_ms, oi, self._liquidation_mark_units(state)))
         return out
 
     def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
@@ -243,14 +277,39 @@ class Simulator:
         else:
             self._upkeep.churn(state, is_bid)
         self._upkeep.follow(state, fair)
-        book = state.book
-        state.shape.keep_depth(book, random_, changed)
+        state.shape.keep_depth(state.book, random_, changed)
+        self._flush(state, now_ms, out)
+        positions = state.positions
+        mark = self._liquidation_mark_units(state)
+        if mark <= positions.long_trigger or mark >= positions.short_trigger:
+            self._liquidate(state, mark, now_ms, out)
+
+    def _liquidation_mark_units(self, state: SimulatedSymbol) -> int:
+        # The mark price's stand-in, in price units: the fair price, on the tick grid.
+        return max(state.tick, round(state.fair() / state.tick) * state.tick)
+
+    def _liquidate(self, state: SimulatedSymbol, mark: int, now_ms: int, out: list[MarketUpdate]) -> None:
+        """Liquidate the positions the mark price has crossed, one after another, each an
+        action of its own (its trades, a ``Liquidation``, a ``BookUpdate``) whose fills move
+        the fair price (``liquidations``), and so perhaps the mark past the next (a cascade)."""
+        while (position := state.positions.due(mark)) is not None:
+            liquidation = liquidate(state, position, now_ms, self._changed, out)
+            if liquidation is not None:
+                out.append(liquidation)
+                state.shape.keep_depth(state.book, self._random, self._changed)
+                self._flush(state, now_ms, out)
+                self.liquidation_count += 1
+            mark = self._liquidation_mark_units(state)
+
+    def _flush(self, state: SimulatedSymbol, now_ms: int, out: list[MarketUpdate]) -> None:
+        """The action's ``BookUpdate``: every level it changed, once, at its new quantity."""
+        changed = self._changed
         asks_changed, bids_changed = changed
         if len(bids_changed) > 1:
             bids_changed = list(dict.fromkeys(bids_changed))
         if len(asks_changed) > 1:
             asks_changed = list(dict.fromkeys(asks_changed))
-        bids, asks = book.bids, book.asks
+        bids, asks = state.book.bids, state.book.asks
         out.append(
             self._book_update(
                 state,
@@ -310,6 +369,8 @@ class Simulator:
         if rests and filled < qty:
             own = book.bids if is_buy else book.asks
             self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
+        if filled:
+            state.positions.traded(is_buy, filled, price, now_ms)
 
     def _quote(self, state: SimulatedSymbol, is_bid: bool) -> None:
         """A maker steps in front of a spread wider than a tick, else joins the queue at

@@ -8,7 +8,9 @@ Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time
 [S2] and a 5 s batch on USDⓈ-M (one object per symbol whose top changed, §4.1);
 `<symbol>@miniTicker` and `<symbol>@ticker` every 2 s on USDⓈ-M [S4] and 500 ms on COIN-M;
 `!miniTicker@arr` and `!ticker@arr` every 1000 ms with only the tickers that changed;
-`<symbol>@trade` and `<symbol>@aggTrade` per fill.
+`<symbol>@trade` and `<symbol>@aggTrade` per fill; `<symbol>@forceOrder` and
+`!forceOrder@arr` at most once a second per symbol (``market/force_orders.py``), and the
+internal `<symbol>@openInterest` as often (``market/open_interest.py``).
 
 Depth (§4.8, §4.9, §4.11): `<symbol>@depth[@500ms|@100ms]`, `<symbol>@depth<5|10|20>[@…]`
 and (USDⓈ-M) `<symbol>@rpiDepth@500ms` at 250, 500 and 100 ms, each speed its own U/u/pu
@@ -38,6 +40,7 @@ import msgspec
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.depth import BookDepth, SymbolDepth
+from tickerplant.market.force_orders import ForceOrders
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import (
     ALL_BOOK_TICKER,
@@ -46,9 +49,18 @@ from tickerplant.market.messages import (
     StreamMessage,
     SymbolStreams,
 )
+from tickerplant.market.open_interest import InterestPacer
 from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS
-from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
+from tickerplant.market.updates import (
+    AggTrade,
+    BookUpdate,
+    Liquidation,
+    MarketUpdate,
+    OpenInterest,
+    TopOfBook,
+    Trade,
+)
 
 __all__ = ["Plant", "SymbolState"]
 
@@ -124,11 +136,16 @@ class Plant:
         self._depth_streams = depth_streams
         depths = (state.depth for state in self.symbols.values()) if depth_streams else ()
         self._depth = BookDepth(depths, now_ms, self._encode)
+        self._force_orders = ForceOrders(market, self._encode)
+        self._interest = InterestPacer(self._encode)
 
     @property
     def next_tick_ms(self) -> int:
         depth_ms = self._depth.next_tick_ms if self._depth_streams else _NEVER_MS
-        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms)
+        return min(
+            self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms,
+            self._force_orders.next_tick_ms, self._interest.next_tick_ms,
+        )  # fmt: skip
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades into the rolling windows without publishing anything."""
@@ -177,6 +194,12 @@ class Plant:
             self._apply_book(update, now_ms, out)
         elif type(update) is AggTrade:
             self._apply_aggregate(update, now_ms, out)
+        elif type(update) is Liquidation:
+            state = self.symbols[update.symbol]
+            self._force_orders.add(state.inst, state.names.force_order, update, out)
+        elif type(update) is OpenInterest:
+            state = self.symbols[update.symbol]
+            self._interest.add(state.inst, state.names.open_interest, update, out)
         else:
             assert type(update) is TopOfBook
             self._apply_top(update, now_ms, out)
@@ -209,6 +232,8 @@ class Plant:
         """Publish every periodic stream that is due at ``now_ms``."""
         encode = self._encode
         states = self.symbols.values()
+        self._force_orders.tick(now_ms, out)
+        self._interest.tick(now_ms, out)
         if self._depth_streams and now_ms >= self._depth.next_tick_ms:
             # A replay ticks between the updates of a batch: what it applied so far counts.
             for state in self._depth_dirty:

@@ -26,6 +26,8 @@ What it holds is bounded by design, whatever the traffic (per symbol):
 - the book's level texts (``BookText``): one per level of the book, plus the prices
   touched since the last depth answer, at most ``book_text._STALE_MAX`` a side;
 - klines: at most 1,500 per interval (``SymbolKlines``), 22,500 for the 15 intervals;
+- open interest: the latest note and at most 8,640 + 288 five-minute points
+  (``open_interest.InterestHistory``: 30 days, trimmed a day at a time);
 - the last bookTicker, ticker and last price: one each.
 """
 
@@ -42,6 +44,7 @@ from tickerplant.market.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
 from tickerplant.market.messages import StreamMessage, SymbolStreams
+from tickerplant.market.open_interest import InterestHistory
 from tickerplant.market.payloads import quote_units
 from tickerplant.market.units import to_units
 
@@ -53,7 +56,7 @@ log = logging.getLogger("tickerplant.view")
 # the end whoever asks, so a smaller backlog costs no more decoding, only a call per 256
 # payloads; at 4,096 the 40 symbols' backlogs held ~100 MB at --sim-rate max.
 _BACKLOG = 256
-_BOOK_TICKER, _TICKER, _DEPTH, _TRADE = range(4)  # what a routed message updates
+_BOOK_TICKER, _TICKER, _DEPTH, _TRADE, _OPEN_INTEREST = range(5)  # what a routed message updates
 
 # The payloads' own structs, both markets alike (an absent `ps` is None); decimals stay the
 # strings pushed, which answers pass on and the book converts to units exactly.
@@ -94,6 +97,7 @@ class SymbolView:
         "inst",
         "klines",
         "last_price",
+        "open_interest",
         "ticker",
         "trade_backlog",
     )
@@ -110,6 +114,7 @@ class SymbolView:
         self.book_time_ms = 0
         self.last_price: LastPrice | None = None
         self.klines = SymbolKlines()
+        self.open_interest = InterestHistory()  # from the plant's internal `@openInterest`
 
 
 class MarketView:
@@ -125,6 +130,7 @@ class MarketView:
             self._routes[names.ticker] = (view, _TICKER)
             self._routes[names.depth] = (view, _DEPTH)
             self._routes[names.agg_trade] = (view, _TRADE)
+            self._routes[names.open_interest] = (view, _OPEN_INTEREST)
 
     # -- the bus side ----------------------------------------------------------------
 
@@ -143,6 +149,11 @@ class MarketView:
                 view.depth_backlog.append(payload)
                 if len(view.depth_backlog) > _BACKLOG:
                     self._apply_depth(view)
+            elif slot == _OPEN_INTEREST:  # at most once a second per symbol: read now
+                try:
+                    view.open_interest.receive(payload)
+                except msgspec.DecodeError as exc:
+                    self._unreadable(view, payload, exc)
             else:
                 view.trade_backlog.append(payload)
                 if len(view.trade_backlog) > _BACKLOG:
