@@ -71,7 +71,6 @@ class _Mirror:
         assert self.pending and all(t.symbol == order.symbol for t in self.pending)
         assert all(t.buyer_is_maker is not order.is_buy for t in self.pending)
         assert order.filled_qty == sum(t.qty for t in self.pending) <= order.qty
-        assert order.last_qty == self.pending[-1].qty
         worst = min(t.price for t in self.pending) if not order.is_buy else max(t.price for t in self.pending)
         assert (worst <= order.price) if order.is_buy else (worst >= order.price)  # its limit
         self.liquidations += 1

@@ -80,7 +80,7 @@ def _trades_of(order: dict[str, Any], trades: list[Any]) -> list[Any]:
             if total >= Decimal(order["z"]):
                 break
         run = same[start : end + 1]
-        if total != Decimal(order["z"]) or run[-1]["q"] != order["l"]:
+        if total != Decimal(order["z"]) or order["l"] != order["z"]:
             continue
         ids = [t["t"] for t in run]
         average = sum(Decimal(t["p"]) * Decimal(t["q"]) for t in run) / total

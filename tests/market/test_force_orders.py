@@ -23,7 +23,7 @@ encode = msgspec.json.Encoder().encode
 
 def test_golden_usdm_payload() -> None:
     # the documented example (spec §4.10), at BTCUSDT's precision
-    order = Liquidation("BTCUSDT", 1568014460893, False, 14, 991000, 991000, 14, 14)
+    order = Liquidation("BTCUSDT", 1568014460893, False, 14, 991000, 991000, 14)
     assert encode(force_order(BTCUSDT, order, 1568014460900)) == (
         b'{"e":"forceOrder","E":1568014460900,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",'
         b'"q":"0.014","p":"9910.00","ap":"9910.00","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}'
@@ -31,7 +31,7 @@ def test_golden_usdm_payload() -> None:
 
 
 def test_golden_coinm_payload_has_ps_right_after_s() -> None:
-    order = Liquidation("BTCUSD_PERP", 1591154240949, False, 1, 94255, 94965, 1, 1)
+    order = Liquidation("BTCUSD_PERP", 1591154240949, False, 1, 94255, 94965, 1)
     assert encode(force_order(BTCUSD, order, 1591154240950)) == (
         b'{"e":"forceOrder","E":1591154240950,"o":{"s":"BTCUSD_PERP","ps":"BTCUSD","S":"SELL","o":"LIMIT",'
         b'"f":"IOC","q":"1","p":"9425.5","ap":"9496.5","X":"FILLED","l":"1","z":"1","T":1591154240949}}'
@@ -39,15 +39,15 @@ def test_golden_coinm_payload_has_ps_right_after_s() -> None:
 
 
 def test_a_short_liquidated_buys_and_an_unfilled_rest_expires() -> None:
-    order = Liquidation("BTCUSDT", T0, True, 30, 9_100_000, 9_050_050, 4, 20)
+    order = Liquidation("BTCUSDT", T0, True, 30, 9_100_000, 9_050_050, 20)
     payload = msgspec.json.decode(encode(force_order(BTCUSDT, order, T0)))
     assert payload["o"]["S"] == "BUY" and payload["o"]["X"] == "EXPIRED"
-    assert (payload["o"]["q"], payload["o"]["z"], payload["o"]["l"]) == ("0.030", "0.020", "0.004")
+    assert (payload["o"]["q"], payload["o"]["z"], payload["o"]["l"]) == ("0.030", "0.020", "0.020")
     assert payload["o"]["ap"] == "90500.50"
 
 
 def _liq(symbol: str, at_ms: int, filled: int) -> Liquidation:
-    return Liquidation(symbol, at_ms, False, filled, 8_900_000, 8_950_000, 1, filled)
+    return Liquidation(symbol, at_ms, False, filled, 8_900_000, 8_950_000, filled)
 
 
 def _pushed(out: list[StreamMessage]) -> list[tuple[str, dict[str, object]]]:

@@ -61,4 +61,4 @@ def liquidate(
     if (last.price > state.fair()) if is_buy else (last.price < state.fair()):
         state.driver.factor = last.price / state.base_price  # the impact: see the docstring
     average = (notional + filled // 2) // filled
-    return Liquidation(symbol, now_ms, is_buy, position.qty, position.bankruptcy, average, last.qty, filled)
+    return Liquidation(symbol, now_ms, is_buy, position.qty, position.bankruptcy, average, filled)

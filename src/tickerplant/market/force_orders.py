@@ -7,7 +7,9 @@ symbol is pushed at the first tick at or after the end of its second, with that 
 time as ``E``. "Largest" is by filled quantity (one symbol's orders share a price
 scale). `!forceOrder@arr` carries the same single-object payload as the symbol's stream,
 not an array, and the payload is encoded once for both. COIN-M's ``o.ps`` comes right
-after ``o.s``.
+after ``o.s``. The order matched in one pass, so its last filled quantity ``l`` is all it
+filled, ``z``: live payloads show ``l`` = ``z`` even where ``ap`` is not ``p``, and ccxt reads
+``l`` as the liquidated size.
 
 Bounded by design: one kept order per symbol.
 """
@@ -44,7 +46,7 @@ def force_order(inst: Instrument, order: Liquidation, event_ms: int) -> ForceOrd
             price=fixed(order.price, pd),
             avg_price=fixed(order.avg_price, pd),
             status="FILLED" if order.filled_qty >= order.qty else "EXPIRED",
-            last_filled_qty=fixed(order.last_qty, qd),
+            last_filled_qty=fixed(order.filled_qty, qd),  # one pass of matching: see above
             filled_qty=fixed(order.filled_qty, qd),
             trade_time=order.time_ms,
         ),

@@ -139,7 +139,7 @@ class InterestHistory:
     ) -> list[tuple[int, int, int]]:
         """(time, qty units, value units) at the multiples of ``period_ms`` (a multiple of
         5 minutes) within [start, end], ascending: the first ``limit`` from ``start_ms``
-        when only it is given, else the last ``limit`` up to ``end_ms``."""
+        when it is given, else the last ``limit`` up to ``end_ms``."""
         times = self._times
         if not times:
             return []
@@ -150,7 +150,7 @@ class InterestHistory:
         if hi < lo:
             return []
         indexes = range(lo, hi + 1, every)
-        indexes = indexes[:limit] if start_ms is not None and end_ms is None else indexes[-limit:]
+        indexes = indexes[:limit] if start_ms is not None else indexes[-limit:]
         return [(times[i], self._qtys[i], self._values[i]) for i in indexes]
 
     def _point(self, time_ms: int, qty: int, value: int) -> None:

@@ -87,7 +87,6 @@ class Liquidation(NamedTuple):
     qty: int  # quantity units: the order's original quantity
     price: int  # price units: its limit, the bankruptcy price
     avg_price: int  # price units: the average price of its fills
-    last_qty: int  # quantity units: its last fill
     filled_qty: int  # quantity units: all its fills
 
 

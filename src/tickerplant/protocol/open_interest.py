@@ -14,8 +14,8 @@ twins) call them.
   "timestamp"}``, COIN-M ``{"contractType","sumOpenInterest","sumOpenInterestValue","pair",
   "timestamp"}`` (the order of a 2026 answer ccxt quotes), sums with 8 decimals. Only the
   last 30 days are kept, as on Binance: an earlier ``startTime`` answers from there. With
-  only ``startTime``, the first ``limit`` rows from it; otherwise the last ``limit`` up to
-  ``endTime`` (default now).
+  ``startTime``, the first ``limit`` rows from it (as ccxt pages, sending both times);
+  otherwise the last ``limit`` up to ``endTime`` (default now).
 
 A source that carries no open interest (a replay, a relay) has none to give: `openInterest`
 answers ``-1000`` saying so, `openInterestHist` an empty list.
@@ -122,7 +122,7 @@ class OpenInterestAnswers:
                     row[0] += qty
                     row[1] += value
         times = sorted(sums)
-        times = times[:limit] if start is not None and end is None else times[-limit:]
+        times = times[:limit] if start is not None else times[-limit:]
         qd = views[0].inst.qty_decimals
         rows = []
         for t in times:
