@@ -23,6 +23,12 @@ depth: a side thinner than its ``BookShape.low`` gets up to ``book_shape.REFILL`
 beyond its far end, one deeper than its ``BookShape.high`` loses its farthest. Each action
 so does a bounded amount of work and changes a handful of levels, whatever the depth.
 
+Leveraged positions and open interest move with the taker orders (``positions``); after
+each action the symbol's mark price is checked against its positions' liquidation prices,
+and a crossed one sends its liquidation order through the book as an action of its own:
+its ``Trade``s, a ``Liquidation``, its ``BookUpdate`` (``liquidations``; cascades included).
+Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
+
 Trades come only from matching, so the trade, ticker, kline and depth streams the plant
 derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
 one ``BookUpdate`` (absolute quantities, 0 removes a level, spec §4.9), all stamped with
@@ -54,7 +60,8 @@ Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 - deterministic per seed (``test_same_seed_same_updates_and_different_seed_different``).
 
 Memory is bounded by design: per symbol a book of about 1,350 levels a side at most
-(``book_shape``) and fixed numbers; ``step`` keeps none of the updates it returns.
+(``book_shape``), ``positions.MAX_POSITIONS`` positions and fixed numbers; ``step`` keeps
+none of the updates it returns.
 
 Nothing here reads a clock or the global ``random``: time is an argument and all
 randomness comes from ``random.Random`` instances seeded from ``seed``, so a seed and a

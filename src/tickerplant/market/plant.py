@@ -28,7 +28,8 @@ holds (the simulator's about 1,350 a side, ``feeds/book_shape.py``; a public-fil
 one a side, each new top replacing the last); the batch's changed levels, at most the
 prices one batch touched (cleared by ``end_batch``); the depth streams' state
 (``market/depth.py``: each speed's changed prices until its next push, and its level
-texts); and one bookTicker payload.
+texts); one bookTicker payload; one liquidation order kept for its second and one
+open-interest note waiting for its second.
 """
 
 from __future__ import annotations
