@@ -23,9 +23,10 @@ depth: a side thinner than its ``BookShape.low`` gets up to ``book_shape.REFILL`
 beyond its far end, one deeper than its ``BookShape.high`` loses its farthest. Each action
 so does a bounded amount of work and changes a handful of levels, whatever the depth.
 
-Leveraged positions and open interest move with the taker orders (``positions``); after
-each action the symbol's mark price is checked against its positions' liquidation prices,
-and a crossed one sends its liquidation order through the book as an action of its own:
+Leveraged positions and open interest move with the taker orders (``positions``); after a
+step, every ``_CHECK_MS`` at most, each mark price is checked against its symbol's positions'
+liquidation prices, and a crossed one sends its liquidation order through the book as an
+action of its own:
 its ``Trade``s, a ``Liquidation``, its ``BookUpdate`` (``liquidations``; cascades included).
 Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
 
@@ -108,6 +109,7 @@ _CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hi
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
+_CHECK_MS = 20  # the mark prices are checked against the positions this often at most
 _INTEREST_HISTORY_MS = DAY_MS  # the warm open-interest history: a day of 5-minute points
 
 
@@ -163,6 +165,7 @@ class Simulator:
             self._build_book(state)
         self._next_action_ms = start_ms + self._interarrival_ms()
         self._next_interest_ms = start_ms  # the next report of the open interests
+        self._next_check_ms = start_ms  # the next look at the positions (_CHECK_MS)
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
         self._upkeep = BookUpkeep(self._random, self._changed)
@@ -229,6 +232,12 @@ class Simulator:
         for _ in range(n):
             act(now_ms, out)
         self.action_count += n
+        if now_ms >= self._next_check_ms:  # the liquidation engine samples the mark prices
+            self._next_check_ms = now_ms + _CHECK_MS
+            for state in self._states:
+                mark, positions = self._liquidation_mark_units(state), state.positions
+                if mark <= positions.long_trigger or mark >= positions.short_trigger:
+                    self._liquidate(state, mark, now_ms, out)
         if now_ms >= self._next_interest_ms:  # at most once a second, the ones that moved
             self._next_interest_ms = now_ms - now_ms % SECOND_MS + SECOND_MS
             for state in self._states:
@@ -286,14 +295,12 @@ class Simulator:
         self._upkeep.follow(state, fair)
         state.shape.keep_depth(state.book, random_, changed)
         self._flush(state, now_ms, out)
-        positions = state.positions
-        mark = self._liquidation_mark_units(state)
-        if mark <= positions.long_trigger or mark >= positions.short_trigger:
-            self._liquidate(state, mark, now_ms, out)
 
     def _liquidation_mark_units(self, state: SimulatedSymbol) -> int:
         # The mark price's stand-in, in price units: the fair price, on the tick grid.
-        return max(state.tick, round(state.fair() / state.tick) * state.tick)
+        tick = state.tick
+        mark = round(state.base_price * state.driver.factor / tick) * tick
+        return mark if mark > tick else tick
 
     def _liquidate(self, state: SimulatedSymbol, mark: int, now_ms: int, out: list[MarketUpdate]) -> None:
         """Liquidate the positions the mark price has crossed, one after another, each an
