@@ -187,8 +187,7 @@ class Simulator:
 
     def initial_updates(self, now_ms: int) -> list[MarketUpdate]:
         """One update per symbol holding every level of its book: what a mirror starts from;
-        then each symbol's open interest with a warm past (``_INTEREST_HISTORY_MS`` of
-        5-minute points, ``positions.open_interest_history``)."""
+        then each symbol's open interest, with a warm past (``_INTEREST_HISTORY_MS``)."""
         updates: list[MarketUpdate] = []
         for state in self._states:
             book = state.book
@@ -303,9 +302,8 @@ class Simulator:
         return mark if mark > tick else tick
 
     def _liquidate(self, state: SimulatedSymbol, mark: int, now_ms: int, out: list[MarketUpdate]) -> None:
-        """Liquidate the positions the mark price has crossed, one after another, each an
-        action of its own (its trades, a ``Liquidation``, a ``BookUpdate``) whose fills move
-        the fair price (``liquidations``), and so perhaps the mark past the next (a cascade)."""
+        """Liquidate the positions the mark has crossed, one by one, each an action of its
+        own whose fills move the fair price, so perhaps the mark past the next (a cascade)."""
         while (position := state.positions.due(mark)) is not None:
             liquidation = liquidate(state, position, now_ms, self._changed, out)
             if liquidation is not None:
