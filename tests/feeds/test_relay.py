@@ -130,7 +130,7 @@ def test_canonical_names_are_what_the_gateway_routes_by() -> None:
     mapping = canonical_names(names, insts)
     # Binance's lowercase names are their own canonical names; protocol.streams agrees.
     assert mapping == {name: name for name in names}
-    assert canonical_names(["BTCUSDT@trade", "solusdt@trade", "btcusdt@forceOrder"], insts) == {
+    assert canonical_names(["BTCUSDT@trade", "solusdt@trade", "btcusdt@compositeIndex"], insts) == {
         "BTCUSDT@trade": "btcusdt@trade"
     }
 

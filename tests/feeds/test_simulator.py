@@ -16,7 +16,7 @@ from tickerplant.feeds.order_flow import OrderSizes
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market, catalogue
-from tickerplant.market.updates import BookUpdate, MarketUpdate, Trade
+from tickerplant.market.updates import BookUpdate, Liquidation, MarketUpdate, OpenInterest, Trade
 
 NOW_MS = 1_767_225_600_000
 UM = catalogue(Market.UM, NOW_MS)
@@ -50,14 +50,30 @@ class _Mirror:
         self.pending: list[Trade] = []  # trades of the action whose BookUpdate is due
         self.actions = 0
         self.trading_actions = 0
+        self.liquidations = 0
 
     def feed(self, updates: Sequence[MarketUpdate]) -> None:
         for update in updates:
             if isinstance(update, Trade):
                 self.check_trade(update)
-            else:
+            elif isinstance(update, BookUpdate):
                 self.check_book_update(update)
+            elif isinstance(update, Liquidation):
+                self.check_liquidation(update)
+            else:
+                assert isinstance(update, OpenInterest)
+                inst = self.instruments[update.symbol]
+                assert update.qty >= 0 and update.qty % inst.step == 0
         assert not self.pending, "trades must be followed by their action's book update"
+
+    def check_liquidation(self, order: Liquidation) -> None:
+        # a liquidation is an action of its own: its fills, itself, then its book update
+        assert self.pending and all(t.symbol == order.symbol for t in self.pending)
+        assert all(t.buyer_is_maker is not order.is_buy for t in self.pending)
+        assert order.filled_qty == sum(t.qty for t in self.pending) <= order.qty
+        worst = min(t.price for t in self.pending) if not order.is_buy else max(t.price for t in self.pending)
+        assert (worst <= order.price) if order.is_buy else (worst >= order.price)  # its limit
+        self.liquidations += 1
 
     def check_trade(self, trade: Trade) -> None:
         inst = self.instruments[trade.symbol]
@@ -113,7 +129,8 @@ def test_invariants_hold_after_every_action() -> None:
     mirror.feed(sim.initial_updates(NOW_MS))
     for k in range(1, 3001):
         mirror.feed(sim.advance(NOW_MS + k * 10))
-    assert mirror.actions == sim.action_count + len(BOTH)
+    assert mirror.actions == sim.action_count + len(BOTH) + sim.liquidation_count
+    assert mirror.liquidations == sim.liquidation_count
     for symbol, book in sim.books.items():
         mirrored = mirror.books[symbol]
         assert mirrored.bids == book.bids and mirrored.asks == book.asks
@@ -142,8 +159,12 @@ def test_a_lively_market() -> None:
 def test_initial_books() -> None:
     sim = _simulator()
     updates = sim.initial_updates(NOW_MS)
-    assert [u.symbol for u in updates] == [inst.symbol for inst in BOTH]
-    for update, inst in zip(updates, BOTH, strict=True):
+    books = [u for u in updates if isinstance(u, BookUpdate)]
+    assert [u.symbol for u in books] == [inst.symbol for inst in BOTH]
+    interest = [u for u in updates if isinstance(u, OpenInterest)]
+    assert [u.symbol for u in interest] == [inst.symbol for inst in BOTH]  # with a warm past
+    assert all(len(u.history) in (287, 288) for u in interest)  # a day of 5-minute points
+    for update, inst in zip(books, BOTH, strict=True):
         assert len(update.bids) >= 1000 and len(update.asks) >= 1000
         assert update.time_ms == NOW_MS
         best_bid, best_ask = update.bids[0].price, update.asks[0].price
@@ -160,7 +181,7 @@ def test_step_performs_exactly_n_actions() -> None:
     sim = _simulator()
     sim.initial_updates(NOW_MS)
     updates = sim.step(1000, NOW_MS + 5)
-    assert sum(isinstance(u, BookUpdate) for u in updates) == 1000
+    assert sum(isinstance(u, BookUpdate) for u in updates) == 1000 + sim.liquidation_count
     assert all(u.time_ms == NOW_MS + 5 for u in updates)
     assert sim.action_count == 1000
 
@@ -288,7 +309,7 @@ class _Minute:
             for update in sim.advance(NOW_MS + k * 10):
                 if isinstance(update, Trade):
                     self.trades[update.symbol].append(update.qty)
-                else:
+                elif isinstance(update, BookUpdate):
                     self.levels_per_update.append(len(update.bids) + len(update.asks))
             if k % 10:
                 continue

@@ -35,8 +35,7 @@ def test_mini_ticker_volume_is_the_sum_of_trades_in_the_window_and_u_increases()
             plant.apply(update, now, out)
             if isinstance(update, Trade):
                 trades.append(update)
-            else:
-                assert isinstance(update, BookUpdate)
+            elif isinstance(update, BookUpdate):
                 assert not plant.symbols[update.symbol].book.is_crossed()
         if now >= plant.next_tick_ms:
             plant.tick(now, out)

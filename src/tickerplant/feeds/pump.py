@@ -82,6 +82,7 @@ class SimulatedMarket:
         derived: list[MarketUpdate] = [*derivatives.warm_funding(now_ms)]
         derived += derivatives.sample(now_ms, simulator.books, simulator.fair_price, self._last_price)
         self.updates_processed += Dispatcher(sink.plants, sink.bus)(derived, now_ms)
+        simulator.mark_price = derivatives.mark_units  # positions are liquidated at the mark
 
     async def run(self, sink: Sink) -> None:
         simulator = self.simulator

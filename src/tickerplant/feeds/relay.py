@@ -84,8 +84,8 @@ DEFAULT_KINDS: tuple[str, ...] = (
     "bookTicker", "aggTrade", "trade", "miniTicker", "ticker",
     "depth", "depth@500ms", "depth@100ms",
     "depth5", "depth10", "depth20", "depth5@500ms", "depth10@500ms", "depth20@500ms",
-    "depth5@100ms", "depth10@100ms", "depth20@100ms", "rpiDepth@500ms",
-    "!bookTicker", "!miniTicker@arr", "!ticker@arr",
+    "depth5@100ms", "depth10@100ms", "depth20@100ms", "rpiDepth@500ms", "forceOrder",
+    "!bookTicker", "!miniTicker@arr", "!ticker@arr", "!forceOrder@arr",
 )  # fmt: skip
 
 UPSTREAM_LOST = "Upstream connection lost; reconnecting"

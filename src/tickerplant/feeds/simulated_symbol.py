@@ -7,6 +7,7 @@ import random
 from tickerplant.feeds.book_shape import BookShape
 from tickerplant.feeds.fair_price import FairPrice
 from tickerplant.feeds.order_flow import OrderSizes
+from tickerplant.feeds.positions import Positions
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument
 
@@ -15,9 +16,11 @@ __all__ = ["SimulatedSymbol"]
 
 class SimulatedSymbol:
     """Everything the simulator keeps for one symbol: its book and how it is shaped, its
-    order sizes, its fair-price driver and its id counters. Bounded by design: the book
-    holds at most its shape's ``high`` levels a side plus the few one action adds (about
-    1,350 at the default 1,000, ``book_shape``); the rest is a fixed set of numbers."""
+    order sizes, its fair-price driver, its id counters, and its leveraged positions and open
+    interest (``positions``). Bounded by design: the book holds at most its shape's ``high``
+    levels a side plus the few one action adds (about 1,350 at the default 1,000,
+    ``book_shape``); the positions at most ``positions.MAX_POSITIONS``; the rest is a fixed
+    set of numbers."""
 
     __slots__ = (
         "base_price",
@@ -28,6 +31,7 @@ class SimulatedSymbol:
         "min_qty",
         "next_trade_id",
         "next_update_id",
+        "positions",
         "shape",
         "sizes",
         "step",
@@ -35,7 +39,14 @@ class SimulatedSymbol:
         "tick",
     )
 
-    def __init__(self, inst: Instrument, driver: FairPrice, rng: random.Random, book_levels: int) -> None:
+    def __init__(
+        self,
+        inst: Instrument,
+        driver: FairPrice,
+        rng: random.Random,
+        book_levels: int,
+        positions_rng: random.Random,
+    ) -> None:
         self.inst = inst
         self.symbol = inst.symbol
         self.book = OrderBook()
@@ -50,6 +61,7 @@ class SimulatedSymbol:
         self.next_update_id = rng.randrange(10**11, 10**13)
         self.next_trade_id = rng.randrange(10**8, 6 * 10**9)
         self.first_live_trade_id = self.next_trade_id
+        self.positions = Positions(inst, positions_rng, self.sizes.mean_lots * inst.step)
 
     def fair(self) -> float:
         return self.base_price * self.driver.factor

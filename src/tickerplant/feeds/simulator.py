@@ -16,13 +16,19 @@ activity multiplier). An action is one of:
 - a cancel, whole or half, of a level near the touch;
 - churn of the deep book: a cancel, a new order in a hole, or a resized level, anywhere.
 
-After its order, every action lets the book *follow* the fair price: when the best ask has
-fallen ``_FOLLOW_SLACK`` ticks below the fair price (or the best bid risen as far above
-it), makers pull up to ``_FOLLOW_LEVELS`` stale quotes and move the queues behind the new
-touch, so the touch stays a tick wide while the price walks. Last, the far ends keep the
+After its order, every action lets the book *follow* the fair price: makers pull stale
+quotes and move the queues behind the new touch, so the touch stays a tick wide while the
+price walks (the churn and the following are ``book_upkeep``'s). Last, the far ends keep the
 depth: a side thinner than its ``BookShape.low`` gets up to ``book_shape.REFILL`` new levels
 beyond its far end, one deeper than its ``BookShape.high`` loses its farthest. Each action
 so does a bounded amount of work and changes a handful of levels, whatever the depth.
+
+Leveraged positions and open interest move with the taker orders (``positions``); after a
+step, every ``_CHECK_MS`` at most, each mark price is checked against its symbol's positions'
+liquidation prices, and a crossed one sends its liquidation order through the book as an
+action of its own:
+its ``Trade``s, a ``Liquidation``, its ``BookUpdate`` (``liquidations``; cascades included).
+Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
 
 Trades come only from matching, so the trade, ticker, kline and depth streams the plant
 derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
@@ -55,7 +61,8 @@ Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 - deterministic per seed (``test_same_seed_same_updates_and_different_seed_different``).
 
 Memory is bounded by design: per symbol a book of about 1,350 levels a side at most
-(``book_shape``) and fixed numbers; ``step`` keeps none of the updates it returns.
+(``book_shape``), ``positions.MAX_POSITIONS`` positions and fixed numbers; ``step`` keeps
+none of the updates it returns.
 
 Nothing here reads a clock or the global ``random``: time is an argument and all
 randomness comes from ``random.Random`` instances seeded from ``seed``, so a seed and a
@@ -67,18 +74,21 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 
 from tickerplant.feeds import book_shape
+from tickerplant.feeds.book_upkeep import BookUpkeep
 from tickerplant.feeds.fair_price import FairPrice, Regimes
+from tickerplant.feeds.liquidations import liquidate
 from tickerplant.feeds.order_flow import placement_ticks
+from tickerplant.feeds.positions import MAX_POSITIONS, Positions, open_interest_history
 from tickerplant.feeds.simulated_history import simulated_history
 from tickerplant.feeds.simulated_symbol import SimulatedSymbol
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument
-from tickerplant.market.units import DAY_MS
-from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, Trade
+from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
+from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, OpenInterest, Trade
 
 __all__ = ["DEFAULT_START_MS", "Simulator"]
 
@@ -88,7 +98,7 @@ DEFAULT_START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, ManualClock's default
 _P_TAKE = 0.13
 _P_QUOTE = _P_TAKE + 0.24
 _P_PLACE = _P_QUOTE + 0.28
-_P_CANCEL = _P_PLACE + 0.25  # the rest churn the deep book
+_P_CANCEL = _P_PLACE + 0.25  # the rest churn the deep book (book_upkeep)
 _P_MARKET = 0.5  # of taker orders; the others are limit orders priced through the touch
 _TAKER_SCALE = 1.5  # taker orders run larger than resting ones
 _MAX_SWEEP = 8  # levels a taker order reaches at most (price protection)
@@ -96,15 +106,11 @@ _LEAN = 0.3  # how far the fair price's lean tilts the taker side from even
 _LEAN_TICKS = 4.0  # a lean of this many ticks tilts it fully
 _P_LADDER = 0.5  # of passive orders: a market maker's, sized to the book's profile
 _CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hits
-# Deep churn: a cancel, else an order in the hole beyond (a resize where there is none).
-# Inserts outnumber cancels, so the depth holds where holes are as common as they are here.
-_P_CHURN_CANCEL = 0.35
-_P_CHURN_INSERT = 0.9
-_FOLLOW_LEVELS = 2  # stale quotes pulled per action at most
-_FOLLOW_SLACK = 2.5  # ticks the fair price passes the touch by before makers react
 
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
+_CHECK_MS = 20  # the mark prices are checked against the positions this often at most
+_INTEREST_HISTORY_MS = DAY_MS  # the warm open-interest history: a day of 5-minute points
 
 
 class Simulator:
@@ -131,15 +137,23 @@ class Simulator:
         self.seed = seed
         self.actions_per_s = actions_per_s
         self.action_count = 0
+        self.liquidation_count = 0  # liquidation orders that traded, actions of their own
+        # the mark price positions are liquidated at, in price units (the pump sets it to
+        # SimulatedDerivatives.mark_units); None: the fair price stands in for it
+        self.mark_price: Callable[[str], int] | None = None
         self._rng = random.Random(seed)
         self._random = self._rng.random
+        positions_rng = random.Random(f"{seed}/positions")  # apart: the order flow is as before
         drivers: dict[str, FairPrice] = {}
         self._states: list[SimulatedSymbol] = []
         for inst in instruments:
             driver = drivers.get(inst.base_asset)
             if driver is None:
                 driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
-            self._states.append(SimulatedSymbol(inst, driver, self._rng, book_levels))
+            state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng)
+            self._states.append(state)
+            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS // 2)]
+            state.positions.seed(inst.initial_price, lots)
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
             raise ValueError("duplicate symbols")
@@ -153,8 +167,11 @@ class Simulator:
         for state in self._states:
             self._build_book(state)
         self._next_action_ms = start_ms + self._interarrival_ms()
+        self._next_interest_ms = start_ms  # the next report of the open interests
+        self._next_check_ms = start_ms  # the next look at the positions (_CHECK_MS)
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
+        self._upkeep = BookUpkeep(self._random, self._changed)
 
     # --- public surface ----------------------------------------------------------------
 
@@ -163,14 +180,31 @@ class Simulator:
         state = self._by_symbol[symbol]
         return max(state.tick, round(state.fair() / state.tick) * state.tick)
 
-    def initial_updates(self, now_ms: int) -> list[BookUpdate]:
-        """One update per symbol holding every level of its book: what a mirror starts from."""
-        updates = []
+    def positions(self, symbol: str) -> Positions:
+        """``symbol``'s leveraged positions and open interest (``positions``)."""
+        return self._by_symbol[symbol].positions
+
+    def shock(self, symbol: str, factor: float) -> None:
+        """Move the fair price of ``symbol``'s asset by ``factor`` at once (news)."""
+        self._by_symbol[symbol].driver.factor *= factor
+
+    def initial_updates(self, now_ms: int) -> list[MarketUpdate]:
+        """One update per symbol holding every level of its book: what a mirror starts from;
+        then each symbol's open interest, with a warm past (``_INTEREST_HISTORY_MS``)."""
+        updates: list[MarketUpdate] = []
         for state in self._states:
             book = state.book
             bids = tuple(Level(p, book.bids[p]) for p in reversed(book.bid_prices))
             asks = tuple(Level(p, book.asks[p]) for p in book.ask_prices)
             updates.append(self._book_update(state, now_ms, bids, asks))
+        rng = random.Random(f"{self.seed}/open-interest")
+        for state in self._states:
+            mark = self._liquidation_mark_units(state)
+            past = open_interest_history(
+                state.positions, mark, state.driver.sigma, rng, now_ms, _INTEREST_HISTORY_MS, 5 * MINUTE_MS
+            )
+            updates.append(OpenInterest(state.symbol, now_ms, state.positions.open_interest, mark, past))
+            state.positions.changed = False
         return updates
 
     def advance(self, now_ms: int) -> list[MarketUpdate]:
@@ -200,6 +234,19 @@ class Simulator:
         for _ in range(n):
             act(now_ms, out)
         self.action_count += n
+        if now_ms >= self._next_check_ms:  # the liquidation engine samples the mark prices
+            self._next_check_ms = now_ms + _CHECK_MS
+            for state in self._states:
+                mark, positions = self._liquidation_mark_units(state), state.positions
+                if mark <= positions.long_trigger or mark >= positions.short_trigger:
+                    self._liquidate(state, mark, now_ms, out)
+        if now_ms >= self._next_interest_ms:  # at most once a second, the ones that moved
+            self._next_interest_ms = now_ms - now_ms % SECOND_MS + SECOND_MS
+            for state in self._states:
+                if state.positions.changed:
+                    state.positions.changed = False
+                    oi = state.positions.open_interest
+                    out.append(OpenInterest(state.symbol, now_ms, oi, self._liquidation_mark_units(state)))
         return out
 
     def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
@@ -246,16 +293,39 @@ class Simulator:
         elif kind < _P_CANCEL:
             self._cancel(state, is_bid)
         else:
-            self._churn(state, is_bid)
-        self._follow(state, fair)
-        book = state.book
-        state.shape.keep_depth(book, random_, changed)
+            self._upkeep.churn(state, is_bid)
+        self._upkeep.follow(state, fair)
+        state.shape.keep_depth(state.book, random_, changed)
+        self._flush(state, now_ms, out)
+
+    def _liquidation_mark_units(self, state: SimulatedSymbol) -> int:
+        if self.mark_price is not None:
+            return self.mark_price(state.symbol)
+        tick = state.tick  # without one, the fair price on the tick grid stands in
+        mark = round(state.base_price * state.driver.factor / tick) * tick
+        return mark if mark > tick else tick
+
+    def _liquidate(self, state: SimulatedSymbol, mark: int, now_ms: int, out: list[MarketUpdate]) -> None:
+        """Liquidate the positions the mark has crossed, one by one, each an action of its
+        own whose fills move the fair price, so perhaps the mark past the next (a cascade)."""
+        while (position := state.positions.due(mark)) is not None:
+            liquidation = liquidate(state, position, now_ms, self._changed, out)
+            if liquidation is not None:
+                out.append(liquidation)
+                state.shape.keep_depth(state.book, self._random, self._changed)
+                self._flush(state, now_ms, out)
+                self.liquidation_count += 1
+            mark = self._liquidation_mark_units(state)
+
+    def _flush(self, state: SimulatedSymbol, now_ms: int, out: list[MarketUpdate]) -> None:
+        """The action's ``BookUpdate``: every level it changed, once, at its new quantity."""
+        changed = self._changed
         asks_changed, bids_changed = changed
         if len(bids_changed) > 1:
             bids_changed = list(dict.fromkeys(bids_changed))
         if len(asks_changed) > 1:
             asks_changed = list(dict.fromkeys(asks_changed))
-        bids, asks = book.bids, book.asks
+        bids, asks = state.book.bids, state.book.asks
         out.append(
             self._book_update(
                 state,
@@ -315,6 +385,8 @@ class Simulator:
         if rests and filled < qty:
             own = book.bids if is_buy else book.asks
             self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
+        if filled:
+            state.positions.traded(is_buy, filled, price, now_ms)
 
     def _quote(self, state: SimulatedSymbol, is_bid: bool) -> None:
         """A maker steps in front of a spread wider than a tick, else joins the queue at
@@ -362,77 +434,6 @@ class Simulator:
             if remaining < state.min_qty:
                 remaining = 0 if count > 1 else resting
         self._set(state, is_bid, price, remaining)
-
-    def _churn(self, state: SimulatedSymbol, is_bid: bool) -> None:
-        """The deep book lives too: at a level drawn uniformly from the side, a cancel, a
-        new order in the hole beyond it, or a new size."""
-        random_, book, tick, shape = self._random, state.book, state.tick, state.shape
-        prices = book.bid_prices if is_bid else book.ask_prices
-        count = len(prices)
-        index = int(random_() * count)
-        price = prices[index]
-        best = prices[-1] if is_bid else prices[0]
-        u = random_()
-        if u < _P_CHURN_CANCEL and count > 1:
-            self._set(state, is_bid, price, 0)
-            return
-        beyond_index = index - 1 if is_bid else index + 1
-        if u < _P_CHURN_INSERT and 0 <= beyond_index < count:
-            hole = abs(prices[beyond_index] - price) // tick
-            if hole > 1:
-                offset = (1 + int(random_() * (hole - 1))) * tick
-                price = price - offset if is_bid else price + offset
-        distance = abs(best - price) // tick
-        self._set(state, is_bid, price, shape.level_qty(distance, 1, random_()))
-
-    # --- the book follows the fair price; the far ends keep the depth ------------------
-
-    def _follow(self, state: SimulatedSymbol, fair: float) -> None:
-        """When the fair price has passed the best ask (bid) by the slack, makers pull up to
-        ``_FOLLOW_LEVELS`` stale asks (bids), requeue the best one at the fair price, and
-        move the bid (ask) queue up behind the new best ask (bid)."""
-        book, tick = state.book, state.tick
-        half = tick / 2
-        slack = tick * _FOLLOW_SLACK
-        if book.ask_prices[0] + slack < fair:
-            is_bid, prices, side = False, book.ask_prices, book.asks
-            requeue = math.ceil(fair / tick - 0.5) * tick
-        elif book.bid_prices[-1] - slack > fair:
-            is_bid, prices, side = True, book.bid_prices, book.bids
-            requeue = math.floor(fair / tick + 0.5) * tick
-        else:
-            return
-        queue = 0  # the best queue, which its makers requeue
-        for _ in range(_FOLLOW_LEVELS):
-            stale = prices[-1] if is_bid else prices[0]
-            if len(prices) == 1 or ((stale - half <= fair) if is_bid else (stale + half >= fair)):
-                break
-            queue = queue or side[stale]
-            self._set(state, is_bid, stale, 0)
-        if queue:
-            self._set(state, is_bid, requeue, side.get(requeue, 0) + queue)
-        if is_bid:
-            self._move_queue(state, False, book.bid_prices[-1] + tick)
-        else:
-            self._move_queue(state, True, book.ask_prices[0] - tick)
-
-    def _move_queue(self, state: SimulatedSymbol, is_bid: bool, target: int) -> None:
-        """Makers move the best queue to ``target``, a better price, and someone
-        fills one tick of the hole they leave."""
-        book, tick = state.book, state.tick
-        side = book.bids if is_bid else book.asks
-        best = book.bid_prices[-1] if is_bid else book.ask_prices[0]
-        if (target <= best) if is_bid else (target >= best):
-            return
-        queue = side[best]
-        self._set(state, is_bid, best, 0)
-        self._set(state, is_bid, target, side.get(target, 0) + queue)
-        hole = abs(target - best) // tick
-        if hole > 1:
-            offset = (1 + int(self._random() * (hole - 1))) * tick
-            price = best + offset if is_bid else best - offset
-            lots = state.sizes.lots(self._random()) * state.step
-            self._set(state, is_bid, price, side.get(price, 0) + lots)
 
     # --- construction ------------------------------------------------------------------
 

@@ -383,3 +383,61 @@ class IndexPriceUpdate(
     event_time: int  # E: event time, ms
     pair: str  # i: the pair, e.g. "BTCUSD"
     price: N  # p: index price, 8 decimals
+
+
+# -- liquidations (§4.10) ------------------------------------------------------------------
+# Written by the plant (``market/force_orders.py``); the client's decoder does not type them
+# (an ``UnknownEvent``), so they are outside ``PAYLOADS``.
+
+
+class LiquidationOrder(
+    msgspec.Struct,
+    Generic[N],
+    frozen=True,
+    kw_only=True,
+    gc=False,
+    omit_defaults=True,
+    rename={
+        "symbol": "s",
+        "pair": "ps",
+        "side": "S",
+        "order_type": "o",
+        "time_in_force": "f",
+        "qty": "q",
+        "price": "p",
+        "avg_price": "ap",
+        "status": "X",
+        "last_filled_qty": "l",
+        "filled_qty": "z",
+        "trade_time": "T",
+    },
+):
+    """A forceOrder's ``o``: the liquidation order (spec §4.10), in the documented order."""
+
+    symbol: str  # s: symbol
+    pair: str | None = None  # ps: COIN-M only, right after s
+    side: str  # S: "BUY" (a short liquidated) or "SELL" (a long)
+    order_type: str  # o: "LIMIT"
+    time_in_force: str  # f: "IOC"
+    qty: N  # q: original quantity
+    price: N  # p: the limit, the bankruptcy price
+    avg_price: N  # ap: average fill price
+    status: str  # X: "FILLED", or "EXPIRED" when the IOC left some unfilled
+    last_filled_qty: N  # l: the last fill's quantity
+    filled_qty: N  # z: accumulated filled quantity
+    trade_time: int  # T: trade time, ms
+
+
+class ForceOrder(
+    _Event,
+    Generic[N],
+    tag="forceOrder",
+    frozen=True,
+    kw_only=True,
+    rename={"event_time": "E", "order": "o"},
+):
+    """``<symbol>@forceOrder`` and ``!forceOrder@arr`` (one object, not an array): a
+    liquidation order, at most one per symbol per 1000 ms (spec §4.10)."""
+
+    event_time: int  # E: event time, ms
+    order: LiquidationOrder[N]  # o: the order

@@ -7,6 +7,7 @@ type its interface carries, so the bus and the gateways need not import the plan
 The canonical names are the lowercase ones of spec §3.5 (`btcusdt@bookTicker`), plus
 `<symbol>@depthDiff`, the plant's internal diff-depth stream that no client can name, and
 the internal `<symbol>@markState` and `<symbol>@fundingEvent` (``market/mark_streams.py``).
+`<symbol>@openInterest`, its internal open-interest notes (``market/open_interest.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import NamedTuple
 
 __all__ = [
     "ALL_BOOK_TICKER",
+    "ALL_FORCE_ORDER",
     "ALL_MINI_TICKER",
     "ALL_TICKER",
     "PARTIAL_DEPTH_LEVELS",
@@ -61,6 +63,7 @@ class StreamKind(enum.Enum):
 ALL_BOOK_TICKER = StreamKind.ALL_BOOK_TICKER.value
 ALL_MINI_TICKER = StreamKind.ALL_MINI_TICKER.value
 ALL_TICKER = StreamKind.ALL_TICKER.value
+ALL_FORCE_ORDER = StreamKind.ALL_FORCE_ORDER.value
 
 
 class StreamMessage(NamedTuple):
@@ -71,7 +74,9 @@ class StreamMessage(NamedTuple):
 class SymbolStreams:
     """The canonical names of one symbol's streams, built once per symbol."""
 
-    __slots__ = ("agg_trade", "book_ticker", "depth", "mini", "ticker", "trade")
+    __slots__ = (
+        "agg_trade", "book_ticker", "depth", "force_order", "mini", "open_interest", "ticker", "trade",
+    )  # fmt: skip
 
     def __init__(self, symbol: str) -> None:
         lower = symbol.lower()  # stream names spell the symbol in lowercase (§3.5)
@@ -81,6 +86,8 @@ class SymbolStreams:
         self.trade = f"{lower}@{StreamKind.TRADE.value}"
         self.agg_trade = f"{lower}@{StreamKind.AGG_TRADE.value}"
         self.depth = f"{lower}@depthDiff"
+        self.force_order = f"{lower}@{StreamKind.FORCE_ORDER.value}"
+        self.open_interest = f"{lower}@openInterest"  # internal, as `@depthDiff`
 
 
 PARTIAL_DEPTH_LEVELS = (5, 10, 20)  # `<symbol>@depth<N>` (§4.8)

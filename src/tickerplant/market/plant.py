@@ -9,7 +9,10 @@ Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time
 `<symbol>@miniTicker` and `<symbol>@ticker` every 2 s on USDⓈ-M [S4] and 500 ms on COIN-M;
 `!miniTicker@arr` and `!ticker@arr` every 1000 ms with only the tickers that changed;
 `<symbol>@trade` and `<symbol>@aggTrade` per fill; the mark-price and index streams
-(`market/mark_streams.py`) each second and each 3 s, from the source's ``MarkPrice``s.
+(`market/mark_streams.py`) each second and each 3 s, from the source's ``MarkPrice``s;
+`<symbol>@forceOrder` and `!forceOrder@arr` at most once a second per symbol
+(``market/force_orders.py``), and the internal `<symbol>@openInterest` as often
+(``market/open_interest.py``).
 
 Depth (§4.8, §4.9, §4.11): `<symbol>@depth[@500ms|@100ms]`, `<symbol>@depth<5|10|20>[@…]`
 and (USDⓈ-M) `<symbol>@rpiDepth@500ms` at 250, 500 and 100 ms, each speed its own U/u/pu
@@ -27,7 +30,8 @@ holds (the simulator's about 1,350 a side, ``feeds/book_shape.py``; a public-fil
 one a side, each new top replacing the last); the batch's changed levels, at most the
 prices one batch touched (cleared by ``end_batch``); the depth streams' state
 (``market/depth.py``: each speed's changed prices until its next push, and its level
-texts); and one bookTicker payload.
+texts); one bookTicker payload; one liquidation order kept for its second and one
+open-interest note waiting for its second.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import msgspec
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.depth import BookDepth, SymbolDepth
+from tickerplant.market.force_orders import ForceOrders
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.mark_streams import MarkStreams
 from tickerplant.market.messages import (
@@ -48,6 +53,7 @@ from tickerplant.market.messages import (
     StreamMessage,
     SymbolStreams,
 )
+from tickerplant.market.open_interest import InterestPacer
 from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import (
@@ -55,8 +61,10 @@ from tickerplant.market.updates import (
     BookUpdate,
     FundingRate,
     IndexPrice,
+    Liquidation,
     MarketUpdate,
     MarkPrice,
+    OpenInterest,
     TopOfBook,
     Trade,
 )
@@ -136,13 +144,16 @@ class Plant:
         depths = (state.depth for state in self.symbols.values()) if depth_streams else ()
         self._depth = BookDepth(depths, now_ms, self._encode)
         self._marks = MarkStreams(market, instruments, now_ms, self._encode)  # §4.6, §4.12
+        self._force_orders = ForceOrders(market, self._encode)
+        self._interest = InterestPacer(self._encode)
 
     @property
     def next_tick_ms(self) -> int:
         depth_ms = self._depth.next_tick_ms if self._depth_streams else _NEVER_MS
         return min(
-            self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms, self._marks.next_tick_ms
-        )
+            self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms, self._marks.next_tick_ms,
+            self._force_orders.next_tick_ms, self._interest.next_tick_ms,
+        )  # fmt: skip
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades into the rolling windows without publishing anything."""
@@ -191,6 +202,12 @@ class Plant:
             self._apply_book(update, now_ms, out)
         elif type(update) is AggTrade:
             self._apply_aggregate(update, now_ms, out)
+        elif type(update) is Liquidation:
+            state = self.symbols[update.symbol]
+            self._force_orders.add(state.inst, state.names.force_order, update, out)
+        elif type(update) is OpenInterest:
+            state = self.symbols[update.symbol]
+            self._interest.add(state.inst, state.names.open_interest, update, out)
         elif type(update) is TopOfBook:
             self._apply_top(update, now_ms, out)
         else:  # mark price, index price, funding: kept and paced by MarkStreams
@@ -225,6 +242,8 @@ class Plant:
         """Publish every periodic stream that is due at ``now_ms``."""
         encode = self._encode
         states = self.symbols.values()
+        self._force_orders.tick(now_ms, out)
+        self._interest.tick(now_ms, out)
         if self._depth_streams and now_ms >= self._depth.next_tick_ms:
             # A replay ticks between the updates of a batch: what it applied so far counts.
             for state in self._depth_dirty:

@@ -16,8 +16,10 @@ __all__ = [
     "FundingRate",
     "IndexPrice",
     "Level",
+    "Liquidation",
     "MarkPrice",
     "MarketUpdate",
+    "OpenInterest",
     "TopOfBook",
     "Trade",
 ]
@@ -123,4 +125,33 @@ class FundingRate(NamedTuple):
     mark_price: int  # the mark price at the funding time, MARK_DECIMALS units
 
 
-MarketUpdate = BookUpdate | Trade | AggTrade | TopOfBook | MarkPrice | IndexPrice | FundingRate
+
+class Liquidation(NamedTuple):
+    """A liquidation order that hit the book (an IOC limit order at the bankruptcy price,
+    spec §4.10); its fills came before it as ``Trade``s."""
+
+    symbol: str
+    time_ms: int  # the order's trade time
+    is_buy: bool  # a short's liquidation buys, a long's sells
+    qty: int  # quantity units: the order's original quantity
+    price: int  # price units: its limit, the bankruptcy price
+    avg_price: int  # price units: the average price of its fills
+    filled_qty: int  # quantity units: all its fills
+
+
+class OpenInterest(NamedTuple):
+    """A symbol's open interest now, and optionally its past (a warm start)."""
+
+    symbol: str
+    time_ms: int
+    qty: int  # quantity units (COIN-M: contracts) held open on one side
+    price: int  # price units: the price its value is counted at (the mark price)
+    # (time ms, qty units, price units) points before ``time_ms``, ascending; usually none
+    history: tuple[tuple[int, int, int], ...] = ()
+
+
+
+MarketUpdate = (
+    BookUpdate | Trade | AggTrade | TopOfBook
+    | MarkPrice | IndexPrice | FundingRate | Liquidation | OpenInterest
+)  # fmt: skip

@@ -26,6 +26,8 @@ What it holds is bounded by design, whatever the traffic (per symbol):
 - the book's level texts (``BookText``): one per level of the book, plus the prices
   touched since the last depth answer, at most ``book_text._STALE_MAX`` a side;
 - klines: at most 1,500 per interval (``SymbolKlines``), 22,500 for the 15 intervals;
+- open interest: the latest note and at most 8,640 + 288 five-minute points
+  (``open_interest.InterestHistory``: 30 days, trimmed a day at a time);
 - the last bookTicker, ticker and last price: one each;
 - the last mark state and at most 1,000 funding events (``market/mark_state.py``).
 """
@@ -44,6 +46,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import SymbolKlines
 from tickerplant.market.mark_state import MarkStateView
 from tickerplant.market.messages import StreamMessage, SymbolStreams
+from tickerplant.market.open_interest import InterestHistory
 from tickerplant.market.payloads import quote_units
 from tickerplant.market.units import to_units
 
@@ -55,7 +58,7 @@ log = logging.getLogger("tickerplant.view")
 # the end whoever asks, so a smaller backlog costs no more decoding, only a call per 256
 # payloads; at 4,096 the 40 symbols' backlogs held ~100 MB at --sim-rate max.
 _BACKLOG = 256
-_BOOK_TICKER, _TICKER, _DEPTH, _TRADE, _MARK = range(5)  # what a routed message updates
+_BOOK_TICKER, _TICKER, _DEPTH, _TRADE, _OPEN_INTEREST, _MARK = range(6)  # what a routed message updates
 
 # The payloads' own structs, both markets alike (an absent `ps` is None); decimals stay the
 # strings pushed, which answers pass on and the book converts to units exactly.
@@ -96,6 +99,7 @@ class SymbolView:
         "inst",
         "klines",
         "last_price",
+        "open_interest",
         "ticker",
         "trade_backlog",
     )
@@ -112,6 +116,7 @@ class SymbolView:
         self.book_time_ms = 0
         self.last_price: LastPrice | None = None
         self.klines = SymbolKlines()
+        self.open_interest = InterestHistory()  # from the plant's internal `@openInterest`
 
 
 class MarketView:
@@ -127,6 +132,7 @@ class MarketView:
             self._routes[names.ticker] = (view, _TICKER)
             self._routes[names.depth] = (view, _DEPTH)
             self._routes[names.agg_trade] = (view, _TRADE)
+            self._routes[names.open_interest] = (view, _OPEN_INTEREST)
         self.marks = MarkStateView(instruments)  # mark prices and funding (§7.9)
         for stream in self.marks.streams():
             self._routes[stream] = (self.symbols[stream.partition("@")[0].upper()], _MARK)
@@ -152,6 +158,11 @@ class MarketView:
                 view.trade_backlog.append(payload)
                 if len(view.trade_backlog) > _BACKLOG:
                     self._apply_trades(view)
+            elif slot == _OPEN_INTEREST:  # at most once a second per symbol: read now
+                try:
+                    view.open_interest.receive(payload)
+                except msgspec.DecodeError as exc:
+                    self._unreadable(view, payload, exc)
             else:
                 self.marks.receive(stream, payload)
 

@@ -19,6 +19,7 @@ from tickerplant.protocol.derivatives_data import DerivativesData
 from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknown_path
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
+from tickerplant.protocol.open_interest import open_interest_routes
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi"]
 
@@ -76,6 +77,7 @@ class RestApi:
             "/api/v3/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
             "/api/v3/exchangeInfo": Method(_constant(1), lambda params, now: exchange_info_spot_stub(now)),
         }
+        self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
         if market is Market.UM:
             self.routes["/fapi/v2/ticker/price"] = m["ticker.price"]
             self.routes["/fapi/v1/rpiDepth"] = m["rpiDepth"]  # USDⓈ-M only (§4.11)

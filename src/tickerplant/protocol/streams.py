@@ -56,6 +56,8 @@ SERVED_KINDS = (
             StreamKind.ALL_TICKER,
             StreamKind.TRADE,
             StreamKind.AGG_TRADE,
+            StreamKind.FORCE_ORDER,  # liquidations (§4.10): the simulator's, or relayed
+            StreamKind.ALL_FORCE_ORDER,
         }
     )
     | DEPTH_KINDS

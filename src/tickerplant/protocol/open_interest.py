@@ -1,0 +1,142 @@
+"""Open interest over REST (spec §7.9): `GET /fapi/v1/openInterest`, `/dapi/v1/openInterest`,
+and `GET /futures/data/openInterestHist` on both markets' hosts, as ccxt
+(``fetch_open_interest``, ``fetch_open_interest_history``) and python-binance
+(``futures_open_interest``, ``futures_open_interest_hist``, and the ``futures_coin_``
+twins) call them.
+
+- `openInterest` (``symbol``): ``{"openInterest","symbol","time"}``; COIN-M
+  ``{"symbol","pair","openInterest","contractType","time"}``; the quantity at the step's
+  precision (COIN-M contracts), ``time`` the time of the latest figure.
+- `openInterestHist`: USDⓈ-M takes ``symbol``, COIN-M ``pair`` and ``contractType``
+  (``ALL`` sums the pair's contracts); both ``period`` (5m, 15m, 30m, 1h, 2h, 4h, 6h, 12h,
+  1d), ``limit`` (default 30, at most 500), ``startTime``/``endTime``. Rows ascending, at
+  the period's boundaries: USDⓈ-M ``{"symbol","sumOpenInterest","sumOpenInterestValue",
+  "timestamp"}``, COIN-M ``{"contractType","sumOpenInterest","sumOpenInterestValue","pair",
+  "timestamp"}`` (the order of a 2026 answer ccxt quotes), sums with 8 decimals. Only the
+  last 30 days are kept, as on Binance: an earlier ``startTime`` answers from there. With
+  ``startTime``, the first ``limit`` rows from it (as ccxt pages, sending both times);
+  otherwise the last ``limit`` up to ``endTime`` (default now).
+
+A source that carries no open interest (a replay, a relay) has none to give: `openInterest`
+answers ``-1000`` saying so, `openInterestHist` an empty list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickerplant.market.instruments import ContractType, Market
+from tickerplant.market.open_interest import PERIOD_MS, VALUE_DECIMALS
+from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
+from tickerplant.market.view import MarketView, SymbolView
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.market_data import MarketData, Method, Params, _int, _text
+
+__all__ = ["HIST_PERIODS_MS", "OpenInterestAnswers", "open_interest_routes"]
+
+HIST_PERIODS_MS = {
+    "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "30m": 30 * MINUTE_MS, "1h": 60 * MINUTE_MS,
+    "2h": 120 * MINUTE_MS, "4h": 240 * MINUTE_MS, "6h": 360 * MINUTE_MS, "12h": 720 * MINUTE_MS,
+    "1d": DAY_MS,
+}  # fmt: skip
+assert all(period % PERIOD_MS == 0 for period in HIST_PERIODS_MS.values())
+_HIST_LIMIT, _HIST_DEFAULT, _HIST_DAYS = 500, 30, 30
+_CONTRACT_TYPES = {t.value for t in ContractType} | {"ALL"}
+NO_INTEREST = RequestRefused(-1000, "This source carries no open interest for the symbol.")
+
+
+def open_interest_routes(prefix: str, data: MarketData) -> dict[str, Method]:
+    """The REST routes of open interest on one market listener (``prefix`` /fapi or /dapi)."""
+    answers = OpenInterestAnswers(data.view)
+    return {
+        f"{prefix}/v1/openInterest": Method(lambda params: 1, answers.open_interest),
+        "/futures/data/openInterestHist": Method(lambda params: 1, answers.history),
+    }
+
+
+class OpenInterestAnswers:
+    """The answers, over a market view's ``open_interest`` (``market/open_interest.py``)."""
+
+    def __init__(self, view: MarketView) -> None:
+        self.view = view
+        self._cm = view.market is Market.CM
+
+    def _symbol(self, params: Params) -> SymbolView:
+        name = _text(params, "symbol")
+        if name is None:
+            raise mandatory("symbol")
+        view = self.view.symbol(name.upper())
+        if view is None:
+            raise BAD_SYMBOL
+        return view
+
+    def open_interest(self, params: Params, now_ms: int) -> Any:
+        view = self._symbol(params)
+        note = view.open_interest.latest
+        if note is None:
+            raise NO_INTEREST
+        inst = view.inst
+        qty = fixed(note.oi, inst.qty_decimals)
+        if self._cm:
+            return {
+                "symbol": inst.symbol, "pair": inst.pair, "openInterest": qty,
+                "contractType": inst.contract_type.value, "time": note.T,
+            }  # fmt: skip
+        return {"openInterest": qty, "symbol": inst.symbol, "time": note.T}
+
+    def history(self, params: Params, now_ms: int) -> Any:
+        if self._cm:
+            pair = _text(params, "pair")
+            if pair is None:
+                raise mandatory("pair")
+            contract = _text(params, "contractType")
+            if contract is None or contract.upper() not in _CONTRACT_TYPES:
+                raise mandatory("contractType")
+            contract = contract.upper()
+            views = [
+                v for v in self.view.symbols.values()
+                if v.inst.pair == pair.upper() and contract in ("ALL", v.inst.contract_type.value)
+            ]  # fmt: skip
+            if not views:
+                raise BAD_SYMBOL
+        else:
+            views = [self._symbol(params)]
+        period = _text(params, "period")
+        if period is None or period not in HIST_PERIODS_MS:
+            raise mandatory("period")
+        limit = _int(params, "limit")
+        limit = _HIST_DEFAULT if limit is None else limit
+        if not 1 <= limit <= _HIST_LIMIT:
+            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+        start, end = _int(params, "startTime"), _int(params, "endTime")
+        if start is not None and end is not None and start > end:
+            raise RequestRefused(-1023, "Start time is greater than end time.")
+        earliest = now_ms - _HIST_DAYS * DAY_MS
+        start = None if start is None else max(start, earliest)
+        # (time, qty units, value units) summed over the views at each time
+        sums: dict[int, list[int]] = {}
+        for view in views:
+            for t, qty, value in view.open_interest.points(HIST_PERIODS_MS[period], start, end, limit):
+                if t >= earliest:
+                    row = sums.setdefault(t, [0, 0])
+                    row[0] += qty
+                    row[1] += value
+        times = sorted(sums)
+        times = times[:limit] if start is not None else times[-limit:]
+        qd = views[0].inst.qty_decimals
+        rows = []
+        for t in times:
+            qty, value = sums[t]
+            total = fixed(qty * 10 ** (VALUE_DECIMALS - qd), VALUE_DECIMALS)
+            worth = fixed(value, VALUE_DECIMALS)
+            if self._cm:
+                rows.append({
+                    "contractType": contract, "sumOpenInterest": total, "sumOpenInterestValue": worth,
+                    "pair": views[0].inst.pair, "timestamp": t,
+                })  # fmt: skip
+            else:
+                rows.append({
+                    "symbol": views[0].inst.symbol, "sumOpenInterest": total,
+                    "sumOpenInterestValue": worth, "timestamp": t,
+                })  # fmt: skip
+        return rows
