@@ -10,7 +10,7 @@ import pytest
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "src" / "tickerplant" / "protocol"
 SURFACES = {"rest", "ws_api", "subscriptions", "urls"}
-SHARED = {"endpoints", "errors", "json_errors", "limits", "market_data", "streams"}
+SHARED = {"endpoints", "errors", "json_errors", "limits", "market_data", "market_history", "streams"}
 
 
 def protocol_imports(path: Path) -> set[str]:

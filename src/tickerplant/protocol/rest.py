@@ -18,6 +18,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknown_path
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
+from tickerplant.protocol.market_history import MarketHistory
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi"]
 
@@ -57,6 +58,7 @@ class RestApi:
         # a good part of answering one from cached bytes. The parameters are only read.
         self._queries: dict[str, tuple[dict[str, str], bool]] = {}
         m = data.methods
+        history = MarketHistory(data.view).methods  # trades, aggTrades, continuousKlines (§7.8, §7.9)
         self.routes: dict[str, Method] = {
             f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
             f"{prefix}/v1/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
@@ -66,6 +68,9 @@ class RestApi:
             f"{prefix}/v1/ticker/bookTicker": m["ticker.book"],
             f"{prefix}/v1/ticker/24hr": m["ticker.24hr"],
             f"{prefix}/v1/klines": m["klines"],
+            f"{prefix}/v1/continuousKlines": history["continuousKlines"],
+            f"{prefix}/v1/trades": history["trades"],
+            f"{prefix}/v1/aggTrades": history["aggTrades"],
             # Courtesies for clients that touch spot first (§10.2, §10.6).
             "/api/v3/ping": Method(_constant(1), lambda params, now: {}),
             "/api/v3/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
