@@ -264,24 +264,26 @@ class KlineStreams:
             sc.changed = False
             candles = sc.candles
             next_close = _NEVER_MS
+            prices: dict[int, str] = {}  # the symbol's price texts in this push
             for index, k in enumerate(candles):
                 if k is None:
                     continue
                 if k.close_ms < now_ms:
-                    self._push(sc, index, k, True, now_ms, out)
+                    self._push(sc, index, k, True, now_ms, out, prices)
                     candles[index] = None
                     continue
                 if changed:
-                    self._push(sc, index, k, False, now_ms, out)
+                    self._push(sc, index, k, False, now_ms, out, prices)
                 if k.close_ms < next_close:
                     next_close = k.close_ms
             sc.next_close_ms = next_close
 
     def _push(
-        self, sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage]
+        self, sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage],
+        prices: dict[int, str] | None = None,
     ) -> None:
         inst, market, interval = sc.inst, self.market, sc.intervals[index]
-        texts = kline_texts(k, inst, market)  # formatted once for both payloads
+        texts = kline_texts(k, inst, market, prices)  # formatted once for both payloads
         encode = self._encode
         name = sc.kline_names[index]
         if name is not None:

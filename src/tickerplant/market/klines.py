@@ -321,14 +321,24 @@ class KlineEvent(msgspec.Struct, frozen=True):
 KlineTexts = tuple[str, str, str, str, str, str, str, str]
 
 
-def kline_texts(k: Kline, inst: Instrument, market: Market) -> KlineTexts:
+def kline_texts(
+    k: Kline, inst: Instrument, market: Market, prices: dict[int, str] | None = None
+) -> KlineTexts:
     """o, c, h, l, v, q, V, Q of a kline as the payloads write them: formatted once for the
-    kline and the continuous kline of the same candle."""
+    kline and the continuous kline of the same candle. ``prices``: price units -> text
+    already written at the instrument's digits, shared by a symbol's intervals (their
+    candles mostly share a close, and often a high, low or open); filled as it goes."""
     pd, qd = inst.price_decimals, inst.qty_decimals
     quote_decimals = pd + qd if market is Market.UM else _BASE_DECIMALS
+    if prices is None:
+        o, c, h, lo = fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd)
+    else:
+        o = prices.get(k.open) or prices.setdefault(k.open, fixed(k.open, pd))
+        c = prices.get(k.close) or prices.setdefault(k.close, fixed(k.close, pd))
+        h = prices.get(k.high) or prices.setdefault(k.high, fixed(k.high, pd))
+        lo = prices.get(k.low) or prices.setdefault(k.low, fixed(k.low, pd))
     return (
-        fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd),
-        fixed(k.volume, qd), fixed(k.quote, quote_decimals),
+        o, c, h, lo, fixed(k.volume, qd), fixed(k.quote, quote_decimals),
         fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals),
     )  # fmt: skip
 
