@@ -17,7 +17,7 @@ def _agg(n: int, time_ms: int) -> Aggregate:
 def test_lookups_by_id_and_time() -> None:
     history = TradeHistory(capacity=100)
     for n in range(1, 51):
-        history.add(_agg(n, T0 + 1000 * n))
+        history.add(*_agg(n, T0 + 1000 * n))
     assert [a.agg_id for a in history.latest(3)] == [48, 49, 50]
     assert history.latest(1)[0] == _agg(50, T0 + 50_000)
     assert [a.agg_id for a in history.query(None, None, None, 4)] == [47, 48, 49, 50]  # most recent
@@ -33,7 +33,7 @@ def test_lookups_by_id_and_time() -> None:
 def test_a_full_ring_keeps_the_latest_in_order() -> None:
     history = TradeHistory(capacity=10)
     for n in range(1, 26):
-        history.add(_agg(n, T0 + n))
+        history.add(*_agg(n, T0 + n))
     assert len(history) == 10
     assert [a.agg_id for a in history.latest(100)] == list(range(16, 26))
     assert [a.agg_id for a in history.query(1, None, None, 3)] == [16, 17, 18]  # older: from the oldest kept
@@ -46,11 +46,11 @@ def test_bounded_under_a_flood() -> None:
     growing once full."""
     history = TradeHistory()
     for n in range(CAPACITY):
-        history.add(_agg(n, T0 + n))
+        history.add(*_agg(n, T0 + n))
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for n in range(CAPACITY, 1_000_000, 7):
-        history.add(_agg(n, T0 + n))
+        history.add(*_agg(n, T0 + n))
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert len(history) == CAPACITY

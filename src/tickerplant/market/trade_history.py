@@ -68,16 +68,30 @@ class TradeHistory:
         """The array index of the ``index``-th oldest aggregate."""
         return (self._start + index) % self.capacity
 
-    def add(self, aggregate: Aggregate) -> None:
-        fields = self._fields
-        if len(fields[0]) < self.capacity:
-            for column, value in zip(fields, aggregate, strict=True):
-                column.append(int(value))
+    def add(
+        self, agg_id: int, first_id: int, last_id: int, time_ms: int, price: int, qty: int,
+        buyer_is_maker: bool,
+    ) -> None:
+        """One aggregate, the newest (the fields of ``Aggregate``, positionally)."""
+        ids, firsts, lasts, times, prices, qtys, makers = self._fields
+        if len(ids) < self.capacity:
+            ids.append(agg_id)
+            firsts.append(first_id)
+            lasts.append(last_id)
+            times.append(time_ms)
+            prices.append(price)
+            qtys.append(qty)
+            makers.append(buyer_is_maker)
             return
         at = self._start
-        for column, value in zip(fields, aggregate, strict=True):
-            column[at] = int(value)
-        self._start = (at + 1) % self.capacity
+        ids[at] = agg_id
+        firsts[at] = first_id
+        lasts[at] = last_id
+        times[at] = time_ms
+        prices[at] = price
+        qtys[at] = qty
+        makers[at] = buyer_is_maker
+        self._start = at + 1 if at + 1 < self.capacity else 0
 
     def _row(self, index: int) -> Aggregate:
         at = self.physical(index)

@@ -45,7 +45,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, SymbolKlines
 from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.payloads import quote_units
-from tickerplant.market.trade_history import Aggregate, TradeHistory
+from tickerplant.market.trade_history import TradeHistory
 from tickerplant.market.units import to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
@@ -261,7 +261,6 @@ class MarketView:
             first, time_ms = agg.first_trade_id, agg.trade_time
             trades = agg.last_trade_id - first + 1
             klines.add(time_ms, first, price, qty, quote_units(inst, price, qty), agg.buyer_is_maker, trades)
-            maker = agg.buyer_is_maker
-            add_trade(Aggregate(agg.agg_id, first, agg.last_trade_id, time_ms, price, qty, maker))
+            add_trade(agg.agg_id, first, agg.last_trade_id, time_ms, price, qty, agg.buyer_is_maker)
             last = LastPrice(price, time_ms)
         view.last_price = last
