@@ -219,33 +219,35 @@ class KlineStreams:
         sc.pending = None
         sc.changed = True
         candles = sc.candles
-        for index, interval in enumerate(sc.intervals):
-            k = candles[index]
-            if k is not None and k.close_ms < p.open_ms:
-                if out is not None:
-                    self._push(sc, index, k, True, now_ms, out)
-                k = None
-            if k is None:
-                start = open_time(interval, p.open_ms)
-                end = close_time(interval, start)
-                candles[index] = Kline(
-                    start, end, p.open, p.high, p.low, p.close, p.volume, p.quote, p.count,
-                    p.taker_buy_volume, p.taker_buy_quote, p.first_id, p.last_id,
-                )  # fmt: skip
-                if end < sc.next_close_ms:
-                    sc.next_close_ms = end
+        # the pending candle's figures, read once for the 15-16 candles they go into
+        start_ms, high, low, close, last_id = p.open_ms, p.high, p.low, p.close, p.last_id
+        volume, quote, count = p.volume, p.quote, p.count
+        buy_volume, buy_quote = p.taker_buy_volume, p.taker_buy_quote
+        for index, k in enumerate(candles):
+            if k is not None and k.close_ms >= start_ms:
+                if high > k.high:
+                    k.high = high
+                if low < k.low:
+                    k.low = low
+                k.close = close
+                k.volume += volume
+                k.quote += quote
+                k.count += count
+                k.taker_buy_volume += buy_volume
+                k.taker_buy_quote += buy_quote
+                k.last_id = last_id
                 continue
-            if p.high > k.high:
-                k.high = p.high
-            if p.low < k.low:
-                k.low = p.low
-            k.close = p.close
-            k.volume += p.volume
-            k.quote += p.quote
-            k.count += p.count
-            k.taker_buy_volume += p.taker_buy_volume
-            k.taker_buy_quote += p.taker_buy_quote
-            k.last_id = p.last_id
+            if k is not None and out is not None:  # its interval ended before these trades
+                self._push(sc, index, k, True, now_ms, out)
+            interval = sc.intervals[index]
+            start = open_time(interval, start_ms)
+            end = close_time(interval, start)
+            candles[index] = Kline(
+                start, end, p.open, high, low, close, volume, quote, count, buy_volume, buy_quote,
+                p.first_id, last_id,
+            )  # fmt: skip
+            if end < sc.next_close_ms:
+                sc.next_close_ms = end
 
     # -- the cadence ---------------------------------------------------------------------
 
