@@ -15,12 +15,13 @@ SCENARIOS = {
     "replay": "Binance public files to the wire at --speed max, against reading and parsing them",
     "depth": "depth streams' cost per action, depth requests and depth fan-out, each against a floor",
     "memory": "the server's RSS over minutes at --sim-rate max: growth per hour after a warm-up",
+    "derived_plant": "the plant's cost per action with klines and the other derived streams, against without",
 }
 
 
 def usage() -> str:
     lines = ["usage: python -m benchmarks <name> [--quick] [options]   (<name> --help for its options)", ""]
-    lines += [f"  {name:<8} {what}" for name, what in SCENARIOS.items()]
+    lines += [f"  {name:<13} {what}" for name, what in SCENARIOS.items()]
     return "\n".join(lines)
 
 

@@ -12,6 +12,10 @@ counts, alternately with and without depth, and the CPU time of this thread is t
 the whole loop: best of ``repeats``. The simulator's own cost per action is printed beside
 them, for scale; it is not part of either side.
 
+Both sides run without the derived streams (``Plant(..., derived_streams=False)``: klines,
+continuous klines and what else the plant derives from trades), so that the ratio is depth's
+alone; ``derived_plant.py`` measures those against the same flow with depth on.
+
 The simulator's depth is whatever its defaults give (``--book-levels`` passes
 ``book_levels`` to a simulator that takes it).
 """
@@ -145,13 +149,14 @@ def make_flow(
     return Flow(label, batches, done, simulated_s, sim_us, initial, history, instruments, levels)
 
 
-def _plants(flow: Flow, depth: bool) -> dict[Any, Any]:
-    """Fresh plants, warmed as the pump warms them (feeds/pump.py, SimulatedMarket.warm)."""
+def _plants(flow: Flow, depth: bool, derived: bool = False) -> dict[Any, Any]:
+    """Fresh plants, warmed as the pump warms them (feeds/pump.py, SimulatedMarket.warm);
+    `derived`: with the derived streams (klines, …)."""
     from tickerplant.market.plant import Plant
 
     plants = {}
     for market, insts in flow.instruments.items():
-        plant = Plant(market, insts, now_ms=T0, depth_streams=depth)
+        plant = Plant(market, insts, now_ms=T0, depth_streams=depth, derived_streams=derived)
         symbols = plant.symbols
         plant.warm(t for t in flow.history if t.symbol in symbols)
         out: list[Any] = []
@@ -165,11 +170,11 @@ def _plants(flow: Flow, depth: bool) -> dict[Any, Any]:
     return plants
 
 
-def run_once(flow: Flow, depth: bool) -> tuple[float, _CountingBus]:
+def run_once(flow: Flow, depth: bool, derived: bool = False) -> tuple[float, _CountingBus]:
     """CPU microseconds per action of the plants over `flow`, and what they published."""
     from tickerplant.feeds.pump import dispatch
 
-    plants = _plants(flow, depth)
+    plants = _plants(flow, depth, derived)
     plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
     bus = _CountingBus()
     gc.collect()

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.klines import (
+    CONTINUOUS_INTERVALS_UM,
     INTERVALS,
     Kline,
     KlineSeries,
@@ -53,11 +54,15 @@ def test_intervals() -> None:
     assert INTERVALS == (
         "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
     )  # fmt: skip
-    for bad in ("1s", "2m", "1y", "", "1W"):
+    for bad in ("2m", "1y", "", "1W"):
         with pytest.raises(ValueError):
             open_time(bad, NOW_MS)
         with pytest.raises(ValueError):
             KlineSeries(bad)
+    # `1s` is USDⓈ-M's continuous klines' alone (§4.12): aligned, but not a kline interval
+    assert "1s" not in INTERVALS
+    assert ("1s", *INTERVALS) == CONTINUOUS_INTERVALS_UM
+    assert open_time("1s", 1_500) == 1_000 and close_time("1s", 1_000) == 1_999
 
 
 LAST_OF_FEBRUARY = _ms(2026, 2, 28, 23, 59, 59) + 999

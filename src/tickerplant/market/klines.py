@@ -29,15 +29,21 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, fixed
 
 __all__ = [
+    "CONTINUOUS_INTERVALS_UM",
     "INTERVALS",
+    "ContinuousKlineData",
+    "ContinuousKlineEvent",
     "Kline",
     "KlineData",
     "KlineEvent",
     "KlineSeries",
+    "KlineTexts",
     "SymbolKlines",
     "close_time",
+    "kline_texts",
     "open_time",
     "rest_row",
+    "stream_continuous_kline",
     "stream_kline",
 ]
 
@@ -45,13 +51,17 @@ INTERVALS: Final[tuple[str, ...]] = (
     "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
 )  # fmt: skip
 
+# `1s` exists only for USDⓈ-M continuous klines, stream and REST (§1.3, §4.12): `klines`
+# refuses it with -1120 live, and no `<symbol>@kline_1s` stream exists (§4.7).
+CONTINUOUS_INTERVALS_UM: Final[tuple[str, ...]] = ("1s", *INTERVALS)
+
 _MONDAY_MS = 4 * DAY_MS  # 1970-01-05, the first Monday after the epoch (a Thursday)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals (§7.8)
 
 # Every interval but 1M has a fixed length (§1.3).
 _LENGTH_MS: Final[dict[str, int]] = {
-    "1m": MINUTE_MS, "3m": 3 * MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS,
+    "1s": 1000, "1m": MINUTE_MS, "3m": 3 * MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS,
     "30m": 30 * MINUTE_MS, "1h": HOUR_MS, "2h": 2 * HOUR_MS, "4h": 4 * HOUR_MS,
     "6h": 6 * HOUR_MS, "8h": 8 * HOUR_MS, "12h": 12 * HOUR_MS, "1d": DAY_MS,
     "3d": 3 * DAY_MS, "1w": WEEK_MS,
@@ -308,16 +318,86 @@ class KlineEvent(msgspec.Struct, frozen=True):
     k: KlineData  # the kline
 
 
-def stream_kline(
-    k: Kline, inst: Instrument, market: Market, interval: str, closed: bool, event_ms: int
-) -> KlineEvent:
-    """The kline stream payload for ``k``; ``closed`` sets `x`, the final update's flag."""
+KlineTexts = tuple[str, str, str, str, str, str, str, str]
+
+
+def kline_texts(
+    k: Kline, inst: Instrument, market: Market, prices: dict[int, str] | None = None
+) -> KlineTexts:
+    """o, c, h, l, v, q, V, Q of a kline as the payloads write them: formatted once for the
+    kline and the continuous kline of the same candle. ``prices``: price units -> text
+    already written at the instrument's digits, shared by a symbol's intervals (their
+    candles mostly share a close, and often a high, low or open); filled as it goes."""
     pd, qd = inst.price_decimals, inst.qty_decimals
     quote_decimals = pd + qd if market is Market.UM else _BASE_DECIMALS
+    if prices is None:
+        o, c, h, lo = fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd)
+    else:
+        o = prices.get(k.open) or prices.setdefault(k.open, fixed(k.open, pd))
+        c = prices.get(k.close) or prices.setdefault(k.close, fixed(k.close, pd))
+        h = prices.get(k.high) or prices.setdefault(k.high, fixed(k.high, pd))
+        lo = prices.get(k.low) or prices.setdefault(k.low, fixed(k.low, pd))
+    return (
+        o, c, h, lo, fixed(k.volume, qd), fixed(k.quote, quote_decimals),
+        fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals),
+    )  # fmt: skip
+
+
+def stream_kline(
+    k: Kline, inst: Instrument, market: Market, interval: str, closed: bool, event_ms: int,
+    texts: KlineTexts | None = None,
+) -> KlineEvent:
+    """The kline stream payload for ``k``; ``closed`` sets `x`, the final update's flag.
+    ``texts``: ``kline_texts(k, …)`` when the caller has them already."""
+    o, c, h, lo, v, q, bv, bq = texts or kline_texts(k, inst, market)
     data = KlineData(
-        k.open_ms, k.close_ms, inst.symbol, interval, k.first_id, k.last_id,
-        fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd),
-        fixed(k.volume, qd), k.count, closed, fixed(k.quote, quote_decimals),
-        fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals), "0",
+        k.open_ms, k.close_ms, inst.symbol, interval, k.first_id, k.last_id, o, c, h, lo, v,
+        k.count, closed, q, bv, bq, "0",
     )  # fmt: skip
     return KlineEvent("kline", event_ms, inst.symbol, data)
+
+
+class ContinuousKlineData(msgspec.Struct, frozen=True):
+    """The "k" object of `<pair>_<contractType>@continuousKline_<interval>` (§4.12): the
+    kline's keys in the same order, without `s`."""
+
+    t: int  # kline open time, ms
+    T: int  # kline close time, ms
+    i: str  # interval
+    f: int  # first id: Binance's "first updateId"; here the first trade id
+    L: int  # last id: Binance's "last updateId"; here the last trade id
+    o: str  # open price
+    c: str  # close price
+    h: str  # high price
+    l: str  # low price  # noqa: E741 (the wire key)
+    v: str  # volume: base asset (USDⓈ-M) / contracts (COIN-M)
+    n: int  # number of trades
+    x: bool  # true on the final update of a closed kline
+    q: str  # quote-asset volume (USDⓈ-M) / base-asset volume (COIN-M)
+    V: str  # taker-buy volume
+    Q: str  # taker-buy quote-asset / base-asset volume
+    B: str  # ignore; "0"
+
+
+class ContinuousKlineEvent(msgspec.Struct, frozen=True):
+    """`<pair>_<contractType>@continuousKline_<interval>`, both markets (§4.12)."""
+
+    e: str  # event type, "continuous_kline"
+    E: int  # event time, ms
+    ps: str  # pair, e.g. "BTCUSDT", "BTCUSD"
+    ct: str  # contract type, uppercase: "PERPETUAL", "CURRENT_QUARTER", "NEXT_QUARTER"
+    k: ContinuousKlineData  # the kline of the contract of that type at the time
+
+
+def stream_continuous_kline(
+    k: Kline, inst: Instrument, market: Market, interval: str, contract_type: str, closed: bool,
+    event_ms: int, texts: KlineTexts | None = None,
+) -> ContinuousKlineEvent:
+    """The continuous kline payload for ``k``, a kline of the contract that is the pair's
+    ``contract_type`` (uppercase) at ``event_ms``."""
+    o, c, h, lo, v, q, bv, bq = texts or kline_texts(k, inst, market)
+    data = ContinuousKlineData(
+        k.open_ms, k.close_ms, interval, k.first_id, k.last_id, o, c, h, lo, v, k.count, closed,
+        q, bv, bq, "0",
+    )  # fmt: skip
+    return ContinuousKlineEvent("continuous_kline", event_ms, inst.pair, contract_type, data)

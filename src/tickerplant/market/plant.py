@@ -14,6 +14,13 @@ Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time
 (``market/force_orders.py``), and the internal `<symbol>@openInterest` as often
 (``market/open_interest.py``).
 
+Klines (§4.7, §4.12): `<symbol>@kline_<interval>` and
+`<pair>_<contractType>@continuousKline_<interval>` every 250 ms when the candle changed, and
+a final `"x":true` when its interval closes (``market/kline_streams.py``). They are the
+plant's *derived streams*: ``Plant(..., derived_streams=False)`` produces none of them
+(a benchmark's baseline), and every stream computed from the trades and books beyond the
+classic tickers, trades and depth honours the same switch.
+
 Depth (§4.8, §4.9, §4.11): `<symbol>@depth[@500ms|@100ms]`, `<symbol>@depth<5|10|20>[@…]`
 and (USDⓈ-M) `<symbol>@rpiDepth@500ms` at 250, 500 and 100 ms, each speed its own U/u/pu
 chain over the symbol's one update-id sequence (``market/depth.py``).
@@ -30,8 +37,9 @@ holds (the simulator's about 1,350 a side, ``feeds/book_shape.py``; a public-fil
 one a side, each new top replacing the last); the batch's changed levels, at most the
 prices one batch touched (cleared by ``end_batch``); the depth streams' state
 (``market/depth.py``: each speed's changed prices until its next push, and its level
-texts); one bookTicker payload; one liquidation order kept for its second and one
-open-interest note waiting for its second.
+texts); one bookTicker payload; one liquidation order kept for its second, one
+open-interest note waiting for its second; and one open candle per kline interval plus one
+pending candle (``market/kline_streams.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from tickerplant.market.book import OrderBook
 from tickerplant.market.depth import BookDepth, SymbolDepth
 from tickerplant.market.force_orders import ForceOrders
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.kline_streams import KlineStreams, SymbolCandles
 from tickerplant.market.mark_streams import MarkStreams
 from tickerplant.market.messages import (
     ALL_BOOK_TICKER,
@@ -78,6 +87,7 @@ class SymbolState:
     __slots__ = (
         "book",
         "book_ticker",
+        "candles",
         "depth",
         "depth_asks",
         "depth_bids",
@@ -112,6 +122,7 @@ class SymbolState:
         self.depth_time_ms = 0
         self.names = SymbolStreams(inst.symbol)
         self.depth = SymbolDepth(inst, self.book)  # the client-facing depth streams
+        self.candles: SymbolCandles | None = None  # the kline streams' state (derived streams)
 
 
 class Plant:
@@ -123,9 +134,14 @@ class Plant:
         now_ms: int,
         window_ms: int = DAY_MS,
         depth_streams: bool = True,
+        derived_streams: bool = True,
     ) -> None:
         """``depth_streams`` False: no client-facing depth streams (a source whose books are
-        only a recorded top of book); the internal diff still keeps the views' books."""
+        only a recorded top of book); the internal diff still keeps the views' books.
+        ``derived_streams`` False: none of the futures streams beyond the tickers, trades and
+        depth (klines, continuous klines, mark price and index, liquidations, and the
+        internal mark-state, funding and open-interest notes): their updates are dropped, a
+        baseline to measure their cost against (``benchmarks/derived_plant.py``)."""
         self.market = market
         self.symbols: dict[str, SymbolState] = {
             inst.symbol: SymbolState(inst, window_ms) for inst in instruments
@@ -146,14 +162,23 @@ class Plant:
         self._marks = MarkStreams(market, instruments, now_ms, self._encode)  # §4.6, §4.12
         self._force_orders = ForceOrders(market, self._encode)
         self._interest = InterestPacer(self._encode)
+        self._derived = derived_streams
+        if derived_streams:
+            for state in self.symbols.values():
+                state.candles = SymbolCandles(state.inst)
+        candles = [state.candles for state in self.symbols.values() if state.candles is not None]
+        self._klines = KlineStreams(market, candles, now_ms, self._encode)
 
     @property
     def next_tick_ms(self) -> int:
         depth_ms = self._depth.next_tick_ms if self._depth_streams else _NEVER_MS
-        return min(
-            self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms, self._marks.next_tick_ms,
-            self._force_orders.next_tick_ms, self._interest.next_tick_ms,
-        )  # fmt: skip
+        derived_ms = _NEVER_MS
+        if self._derived:
+            derived_ms = min(
+                self._klines.next_tick_ms, self._marks.next_tick_ms,
+                self._force_orders.next_tick_ms, self._interest.next_tick_ms,
+            )  # fmt: skip
+        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms, derived_ms)
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades into the rolling windows without publishing anything."""
@@ -191,7 +216,7 @@ class Plant:
 
     def apply(self, update: MarketUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         if type(update) is Trade:
-            state = self._record(update)
+            state = self._record(update, out)
             inst = state.inst
             encode = self._encode
             out.append(StreamMessage(state.names.trade, encode(payloads.trade(inst, update, now_ms))))
@@ -202,14 +227,16 @@ class Plant:
             self._apply_book(update, now_ms, out)
         elif type(update) is AggTrade:
             self._apply_aggregate(update, now_ms, out)
+        elif type(update) is TopOfBook:
+            self._apply_top(update, now_ms, out)
+        elif not self._derived:
+            return  # the baseline without the derived streams
         elif type(update) is Liquidation:
             state = self.symbols[update.symbol]
             self._force_orders.add(state.inst, state.names.force_order, update, out)
         elif type(update) is OpenInterest:
             state = self.symbols[update.symbol]
             self._interest.add(state.inst, state.names.open_interest, update, out)
-        elif type(update) is TopOfBook:
-            self._apply_top(update, now_ms, out)
         else:  # mark price, index price, funding: kept and paced by MarkStreams
             assert isinstance(update, MarkPrice | IndexPrice | FundingRate)
             self._marks.apply(update, out)
@@ -242,13 +269,16 @@ class Plant:
         """Publish every periodic stream that is due at ``now_ms``."""
         encode = self._encode
         states = self.symbols.values()
-        self._force_orders.tick(now_ms, out)
-        self._interest.tick(now_ms, out)
+        if self._derived:
+            self._force_orders.tick(now_ms, out)
+            self._interest.tick(now_ms, out)
         if self._depth_streams and now_ms >= self._depth.next_tick_ms:
             # A replay ticks between the updates of a batch: what it applied so far counts.
             for state in self._depth_dirty:
                 state.depth.changed(state.depth_bids.keys(), state.depth_asks.keys(), state.depth_time_ms)
             self._depth.tick(now_ms, out)
+        if self._derived and now_ms >= self._klines.next_tick_ms:
+            self._klines.tick(now_ms, out)
         if now_ms >= self._next_mini_ms:
             self._next_mini_ms = _next_boundary(self._next_mini_ms, self._mini_interval_ms, now_ms)
             self.snapshot(now_ms, out)
@@ -278,7 +308,7 @@ class Plant:
                 if state.top_changed and state.book_ticker is not None:
                     state.top_changed = False
                     out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
-        if now_ms >= self._marks.next_tick_ms:
+        if self._derived and now_ms >= self._marks.next_tick_ms:
             self._marks.tick(now_ms, out)
 
     # -- state -----------------------------------------------------------------------
@@ -288,11 +318,17 @@ class Plant:
         if state.window.evict(now_ms):
             state.mini_changed = state.ticker_changed = True
 
-    def _record(self, trade: Trade) -> SymbolState:
+    def _record(self, trade: Trade, out: list[StreamMessage] | None = None) -> SymbolState:
+        """A trade into the symbol's state; ``out`` None while warming (nothing published)."""
         state = self.symbols[trade.symbol]
         quote = payloads.quote_units(state.inst, trade.price, trade.qty)
         state.window.add(trade.time_ms, trade.trade_id, trade.price, trade.qty, quote)
         state.mini_changed = state.ticker_changed = True
+        if state.candles is not None:
+            self._klines.add(
+                state.candles, trade.time_ms, trade.trade_id, trade.price, trade.qty, quote,
+                trade.buyer_is_maker, 1, out,
+            )  # fmt: skip
         return state
 
     def _apply_aggregate(self, update: AggTrade, now_ms: int, out: list[StreamMessage]) -> None:
@@ -303,6 +339,11 @@ class Plant:
             quote = payloads.quote_units(inst, update.price, update.qty)
             state.window.add(update.time_ms, update.first_trade_id, update.price, update.qty, quote, trades)
             state.mini_changed = state.ticker_changed = True
+            if state.candles is not None:
+                self._klines.add(
+                    state.candles, update.time_ms, update.first_trade_id, update.price, update.qty,
+                    quote, update.buyer_is_maker, trades, out,
+                )  # fmt: skip
         payload = payloads.aggregate(
             inst, update.agg_id, update.first_trade_id, update.last_trade_id, update.time_ms,
             update.price, update.qty, update.buyer_is_maker, now_ms,

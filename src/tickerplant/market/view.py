@@ -25,7 +25,9 @@ What it holds is bounded by design, whatever the traffic (per symbol):
   level a side);
 - the book's level texts (``BookText``): one per level of the book, plus the prices
   touched since the last depth answer, at most ``book_text._STALE_MAX`` a side;
-- klines: at most 1,500 per interval (``SymbolKlines``), 22,500 for the 15 intervals;
+- klines: at most 1,500 per interval (``SymbolKlines``), 22,500 for the 15 intervals
+  (24,000 on USDⓈ-M, whose continuous klines have `1s` too);
+- the recent aggregate trades: at most 10,000 (``market/trade_history.py``);
 - open interest: the latest note and at most 8,640 + 288 five-minute points
   (``open_interest.InterestHistory``: 30 days, trimmed a day at a time);
 - the last bookTicker, ticker and last price: one each;
@@ -43,11 +45,12 @@ from tickerplant.market.book import OrderBook
 from tickerplant.market.book_text import BookText
 from tickerplant.market.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.klines import SymbolKlines
+from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, SymbolKlines
 from tickerplant.market.mark_state import MarkStateView
 from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.open_interest import InterestHistory
 from tickerplant.market.payloads import quote_units
+from tickerplant.market.trade_history import TradeHistory
 from tickerplant.market.units import to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
@@ -102,6 +105,7 @@ class SymbolView:
         "open_interest",
         "ticker",
         "trade_backlog",
+        "trades",
     )
 
     def __init__(self, inst: Instrument) -> None:
@@ -115,7 +119,9 @@ class SymbolView:
         self.book_kept = False  # a source sent whole books: no top-of-book stand-in
         self.book_time_ms = 0
         self.last_price: LastPrice | None = None
-        self.klines = SymbolKlines()
+        # `1s` for USDⓈ-M's continuous klines (§4.12), which answer from these series
+        self.klines = SymbolKlines(CONTINUOUS_INTERVALS_UM if inst.market is Market.UM else INTERVALS)
+        self.trades = TradeHistory()  # the recent aggregates, for `aggTrades` and `trades`
         self.open_interest = InterestHistory()  # from the plant's internal `@openInterest`
 
 
@@ -200,6 +206,10 @@ class MarketView:
         self._apply_trades(view)
         return view.klines
 
+    def trades(self, view: SymbolView) -> TradeHistory:
+        self._apply_trades(view)
+        return view.trades
+
     # -- applying backlogs -------------------------------------------------------------
 
     def _apply_depth(self, view: SymbolView) -> None:
@@ -257,6 +267,7 @@ class MarketView:
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
         klines = view.klines
+        add_trade = view.trades.add
         last = None
         for payload in backlog:
             try:
@@ -268,5 +279,6 @@ class MarketView:
             first, time_ms = agg.first_trade_id, agg.trade_time
             trades = agg.last_trade_id - first + 1
             klines.add(time_ms, first, price, qty, quote_units(inst, price, qty), agg.buyer_is_maker, trades)
+            add_trade(agg.agg_id, first, agg.last_trade_id, time_ms, price, qty, agg.buyer_is_maker)
             last = LastPrice(price, time_ms)
         view.last_price = last

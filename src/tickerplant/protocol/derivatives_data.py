@@ -30,7 +30,7 @@ from tickerplant.market.units import HOUR_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.protocol.market_data import MarketData, Method, Params, integer
+from tickerplant.protocol.market_data import MarketData, Method, Params, int_param
 
 __all__ = ["FUNDING_LIMIT_MAX", "DerivativesData"]
 
@@ -79,8 +79,8 @@ class DerivativesData:
 
     def funding_rate(self, params: Params, now_ms: int) -> Any:
         view = self._data.symbol(params, required=False)
-        start, end = integer(params, "startTime"), integer(params, "endTime")
-        limit = integer(params, "limit")
+        start, end = int_param(params, "startTime"), int_param(params, "endTime")
+        limit = int_param(params, "limit")
         limit = _FUNDING_LIMIT_DEFAULT if limit is None else limit
         if not 1 <= limit <= FUNDING_LIMIT_MAX:
             raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")

@@ -21,7 +21,16 @@ from tickerplant.market.units import fixed
 from tickerplant.market.view import MarketView, SymbolView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
-__all__ = ["DEPTH_LIMITS", "MarketData", "Method", "Params", "Spliced", "integer"]
+__all__ = [
+    "DEPTH_LIMITS",
+    "MarketData",
+    "Method",
+    "Params",
+    "Spliced",
+    "int_param",
+    "klines_weight",
+    "text_param",
+]
 
 Params = Mapping[str, Any]
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
@@ -42,7 +51,6 @@ def _int(params: Params, name: str) -> int | None:
     raise RequestRefused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
 
 
-integer = _int  # for the other answer families (protocol/derivatives_data.py)
 
 
 def _text(params: Params, name: str) -> str | None:
@@ -54,6 +62,11 @@ def _text(params: Params, name: str) -> str | None:
     return value
 
 
+# The same readers for the other answer families (market_history, derivatives_data,
+# open_interest).
+int_param, text_param = _int, _text
+
+
 class Spliced(NamedTuple):
     """A JSON value written as two byte strings, ``head + tail``: a depth answer's fields
     that change with each request, and its levels, the same bytes object for every answer
@@ -62,6 +75,14 @@ class Spliced(NamedTuple):
 
     head: bytes
     tail: bytes
+
+
+def klines_weight(params: Params) -> int:
+    """Klines' weight by `limit`, each band inclusive at the top, as measured (§7.8)."""
+    limit = _int(params, "limit")
+    if limit is None:
+        return 5
+    return 1 if limit <= 100 else 2 if limit <= 500 else 5 if limit <= 1000 else 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +282,7 @@ class MarketData:
     # -- klines (§7.8) -------------------------------------------------------------------
 
     def klines_weight(self, params: Params) -> int:
-        limit = _int(params, "limit")
-        if limit is None:
-            return 5
-        return 1 if limit <= 100 else 2 if limit <= 500 else 5 if limit <= 1000 else 10
+        return klines_weight(params)
 
     def klines(self, params: Params, now_ms: int) -> Any:
         view = self._symbol(params, required=True)

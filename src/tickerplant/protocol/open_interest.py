@@ -30,7 +30,7 @@ from tickerplant.market.open_interest import PERIOD_MS, VALUE_DECIMALS
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
 from tickerplant.market.view import MarketView, SymbolView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
-from tickerplant.protocol.market_data import MarketData, Method, Params, _int, _text
+from tickerplant.protocol.market_data import MarketData, Method, Params, int_param, text_param
 
 __all__ = ["HIST_PERIODS_MS", "OpenInterestAnswers", "open_interest_routes"]
 
@@ -62,7 +62,7 @@ class OpenInterestAnswers:
         self._cm = view.market is Market.CM
 
     def _symbol(self, params: Params) -> SymbolView:
-        name = _text(params, "symbol")
+        name = text_param(params, "symbol")
         if name is None:
             raise mandatory("symbol")
         view = self.view.symbol(name.upper())
@@ -86,10 +86,10 @@ class OpenInterestAnswers:
 
     def history(self, params: Params, now_ms: int) -> Any:
         if self._cm:
-            pair = _text(params, "pair")
+            pair = text_param(params, "pair")
             if pair is None:
                 raise mandatory("pair")
-            contract = _text(params, "contractType")
+            contract = text_param(params, "contractType")
             if contract is None or contract.upper() not in _CONTRACT_TYPES:
                 raise mandatory("contractType")
             contract = contract.upper()
@@ -101,14 +101,14 @@ class OpenInterestAnswers:
                 raise BAD_SYMBOL
         else:
             views = [self._symbol(params)]
-        period = _text(params, "period")
+        period = text_param(params, "period")
         if period is None or period not in HIST_PERIODS_MS:
             raise mandatory("period")
-        limit = _int(params, "limit")
+        limit = int_param(params, "limit")
         limit = _HIST_DEFAULT if limit is None else limit
         if not 1 <= limit <= _HIST_LIMIT:
             raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
-        start, end = _int(params, "startTime"), _int(params, "endTime")
+        start, end = int_param(params, "startTime"), int_param(params, "endTime")
         if start is not None and end is not None and start > end:
             raise RequestRefused(-1023, "Start time is greater than end time.")
         earliest = now_ms - _HIST_DAYS * DAY_MS

@@ -19,6 +19,7 @@ from tickerplant.protocol.derivatives_data import DerivativesData
 from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknown_path
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
+from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi"]
@@ -60,6 +61,7 @@ class RestApi:
         self._queries: dict[str, tuple[dict[str, str], bool]] = {}
         m = data.methods
         d = DerivativesData(data).methods  # mark price and funding (§7.9)
+        history = MarketHistory(data.view).methods  # trades, aggTrades, continuousKlines (§7.8, §7.9)
         self.routes: dict[str, Method] = {
             f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
             f"{prefix}/v1/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
@@ -72,6 +74,9 @@ class RestApi:
             f"{prefix}/v1/premiumIndex": d["premiumIndex"],
             f"{prefix}/v1/fundingRate": d["fundingRate"],
             f"{prefix}/v1/fundingInfo": d["fundingInfo"],
+            f"{prefix}/v1/continuousKlines": history["continuousKlines"],
+            f"{prefix}/v1/trades": history["trades"],
+            f"{prefix}/v1/aggTrades": history["aggTrades"],
             # Courtesies for clients that touch spot first (§10.2, §10.6).
             "/api/v3/ping": Method(_constant(1), lambda params, now: {}),
             "/api/v3/time": Method(_constant(1), lambda params, now: {"serverTime": now}),

@@ -17,6 +17,7 @@ from tickerplant.market.messages import StreamKind
 
 __all__ = [
     "DEPTH_KINDS",
+    "DERIVED_KINDS",
     "MARK_KINDS",
     "SERVED_KINDS",
     "Resolution",
@@ -68,7 +69,12 @@ MARK_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.ALL_MARK_PRICE, Stream
 # COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts)
 # and `<pair>@indexPrice[@1s]`
 _PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE})
-_DELIVERED_KINDS = SERVED_KINDS | DEPTH_KINDS | MARK_KINDS
+# The streams a plant derives from the trades it sees (``Plant(derived_streams=True)``):
+# served wherever a plant runs (the simulator, a public-file replay). Kept apart from
+# SERVED_KINDS because the relay relays exactly SERVED_KINDS (feeds/relay.py), and does
+# not carry these yet: on a relay they are acknowledged and silent.
+DERIVED_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE})
+_DELIVERED_KINDS = SERVED_KINDS | DEPTH_KINDS | MARK_KINDS | DERIVED_KINDS
 
 # High-frequency book data lives under /public, everything else under /market (spec §2.2).
 _PUBLIC_KINDS = frozenset(
@@ -94,6 +100,10 @@ _GLOBAL = {
 }
 
 _INTERVALS = "1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M"
+# A continuous kline names `<pair>_<contractType>` (§3.5, §4.12); `1s` is an interval of
+# continuous klines alone, and USDⓈ-M's alone (resolve says so on COIN-M).
+_CONTRACT_TYPES = "perpetual|current_quarter|next_quarter|tradifi_perpetual"
+_CONTINUOUS = re.compile(rf"([a-z0-9]+)_({_CONTRACT_TYPES})")
 # The event-type part is case-sensitive camelCase (spec §3.5); only the symbol varies.
 _SUFFIXES: list[tuple[re.Pattern[str], StreamKind]] = [
     (re.compile(r"bookTicker"), StreamKind.BOOK_TICKER),
@@ -103,7 +113,7 @@ _SUFFIXES: list[tuple[re.Pattern[str], StreamKind]] = [
     (re.compile(r"trade"), StreamKind.TRADE),
     (re.compile(r"markPrice(@1s)?"), StreamKind.MARK_PRICE),
     (re.compile(rf"kline_({_INTERVALS})"), StreamKind.KLINE),
-    (re.compile(rf"continuousKline_({_INTERVALS})"), StreamKind.CONTINUOUS_KLINE),
+    (re.compile(rf"continuousKline_(1s|{_INTERVALS})"), StreamKind.CONTINUOUS_KLINE),
     (re.compile(r"depth(@500ms|@100ms)?"), StreamKind.DEPTH),
     (re.compile(r"depth(5|10|20)(@500ms|@100ms)?"), StreamKind.PARTIAL_DEPTH),
     (re.compile(r"rpiDepth@500ms"), StreamKind.RPI_DEPTH),
@@ -158,6 +168,32 @@ class Resolution:
     why_silent: str | None  # why it will never deliver, for the log; None when it delivers
 
 
+def _continuous_silence(stream: StreamName, symbols: Mapping[str, object], lenient_case: bool) -> str | None:
+    """Why `<pair>_<contractType>@continuousKline_<interval>` delivers nothing here, if it
+    does not: the pair and its contract type must be listed (§4.12)."""
+    assert stream.symbol is not None
+    written = stream.symbol
+    found = _CONTINUOUS.fullmatch(written.lower() if lenient_case else written)
+    if found is None:
+        if _CONTINUOUS.fullmatch(written.lower()) is not None:
+            return (
+                "stream names spell the pair and contract type in lowercase; Binance delivers "
+                "nothing for uppercase (start with --lenient-case to accept it)"
+            )
+        return f"{written!r} is no <pair>_<contractType> (spec §4.12)"
+    pair, contract_type = found.groups()
+    listed = [inst for inst in symbols.values() if str(getattr(inst, "pair", "")).lower() == pair]
+    if not listed:
+        return f"unknown pair {pair!r} on this market"
+    um = getattr(listed[0], "market", Market.UM) is Market.UM
+    if stream.suffix.endswith("_1s") and not um:
+        return "1s continuous klines are USDⓈ-M only (spec §4.12)"
+    wanted = contract_type.upper()
+    if not any(getattr(getattr(inst, "contract_type", None), "value", None) == wanted for inst in listed):
+        return f"no {contract_type} contract of {pair} in tickerplant's catalogue"
+    return None
+
+
 def resolve(
     name: str,
     symbols: Mapping[str, object],
@@ -178,7 +214,13 @@ def resolve(
     if stream.kind not in _DELIVERED_KINDS:
         return Resolution(None, f"{stream.kind.value} streams are not produced by tickerplant")
     symbol = stream.symbol
-    if symbol is not None:
+    if stream.kind is StreamKind.CONTINUOUS_KLINE:
+        assert symbol is not None
+        why = _continuous_silence(stream, symbols, lenient_case)
+        if why is not None:
+            return Resolution(None, why)
+        symbol = symbol.lower()
+    elif symbol is not None:
         lower = symbol.lower()
         inst = symbols.get(lower)
         is_pair = inst is None and stream.kind in _PAIR_KINDS and _is_cm_pair(symbols, lower)

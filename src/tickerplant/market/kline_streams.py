@@ -1,0 +1,303 @@
+"""The kline streams the plant produces: `<symbol>@kline_<interval>` (spec §4.7) and
+`<pair>_<contractType>@continuousKline_<interval>` (§4.12), both markets.
+
+Per symbol and interval there is one open candle (``klines.Kline``, the REST series' shape
+and arithmetic), pushed every 250 ms when it changed since its last push, and once more with
+`"x":true` when its interval closes: at the first tick past its close time (or, if ticks
+are further apart than an interval, at the first trade past it). An interval in which
+nothing traded has no candle, so no push at all, as the REST series has no row for it:
+Binance's behaviour there is unspecified (§4.7, §11 item 9).
+
+A trade does not touch the 15 (USDⓈ-M 16, with `1s`) candles at once: it goes into one
+*pending* candle of the trades since the last push, on the grid of the smallest interval
+(1 s on USDⓈ-M, 1 min on COIN-M), which every other interval's boundaries fall on. The
+pending candle is merged into every interval's candle at the next tick, or when a trade
+crosses its grid step; so a trade costs one candle update, and a push one merge per
+interval. A trade older than the pending candle (out of order) is counted in it.
+
+The continuous kline of a pair and contract type (``perpetual``, ``current_quarter``,
+``next_quarter``) is the candle of the contract that is of that type at the push
+(``ContinuousContracts``): its `f`/`L` are that contract's trade ids, where Binance writes
+"update ids". COIN-M quarterlies change type at delivery (``instruments.py``'s dates): the
+next quarter becomes the current one, with its own candles. `1s` is USDⓈ-M's only (§4.12),
+and has no `@kline_1s` (§4.7).
+
+Bounded by design, whatever the trade rate: per symbol, one open candle per interval and
+one pending candle, and the stream names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.klines import (
+    CONTINUOUS_INTERVALS_UM,
+    INTERVALS,
+    Kline,
+    close_time,
+    kline_texts,
+    open_time,
+    stream_continuous_kline,
+    stream_kline,
+)
+from tickerplant.market.messages import StreamKind, StreamMessage
+
+__all__ = ["CONTINUOUS_TYPES", "KLINE_PUSH_MS", "ContinuousContracts", "KlineStreams", "SymbolCandles"]
+
+KLINE_PUSH_MS = 250  # the kline streams' update speed (§4.7, §4.12, §4.14)
+
+# The contract types a continuous kline names, lowercase as in the stream name (§3.5); the
+# REST `contractType` is the uppercase. `tradifi_perpetual` is USDⓈ-M's, and no contract of
+# tickerplant's catalogue is one: its streams are acknowledged and silent, its REST empty.
+CONTINUOUS_TYPES: dict[Market, tuple[str, ...]] = {
+    Market.UM: ("perpetual", "current_quarter", "next_quarter", "tradifi_perpetual"),
+    Market.CM: ("perpetual", "current_quarter", "next_quarter"),
+}
+_NEVER_MS = 1 << 62
+
+
+class ContinuousContracts:
+    """Which contract is each pair's perpetual, current quarter and next quarter at a time:
+    the perpetual always; of the quarterlies not yet delivered, the one delivering first is
+    the current quarter and the next the next quarter (spec §1.3)."""
+
+    def __init__(self, instruments: Iterable[Instrument]) -> None:
+        self._perpetual: dict[str, Instrument] = {}
+        self._quarterlies: dict[str, list[Instrument]] = {}
+        for inst in instruments:
+            if inst.contract_type is ContractType.PERPETUAL:
+                self._perpetual[inst.pair] = inst
+            else:
+                self._quarterlies.setdefault(inst.pair, []).append(inst)
+        for listed in self._quarterlies.values():
+            listed.sort(key=lambda inst: inst.delivery_ms)
+
+    @property
+    def pairs(self) -> frozenset[str]:
+        return frozenset(self._perpetual) | frozenset(self._quarterlies)
+
+    def contract(self, pair: str, contract_type: str, now_ms: int) -> Instrument | None:
+        """The contract of ``pair`` that is of ``contract_type`` (either case) at ``now_ms``."""
+        kind = contract_type.lower()
+        if kind == "perpetual":
+            return self._perpetual.get(pair)
+        if kind not in ("current_quarter", "next_quarter"):
+            return None
+        live = [inst for inst in self._quarterlies.get(pair, ()) if inst.delivery_ms > now_ms]
+        index = 0 if kind == "current_quarter" else 1
+        return live[index] if index < len(live) else None
+
+    def contract_types(self, now_ms: int) -> dict[str, str]:
+        """symbol -> its contract type (uppercase) at ``now_ms``, for every contract that has one."""
+        types = {inst.symbol: "PERPETUAL" for inst in self._perpetual.values()}
+        for listed in self._quarterlies.values():
+            live = [inst for inst in listed if inst.delivery_ms > now_ms]
+            for inst, kind in zip(live, ("CURRENT_QUARTER", "NEXT_QUARTER"), strict=False):
+                types[inst.symbol] = kind
+        return types
+
+    def next_change_ms(self, now_ms: int) -> int:
+        """When the types next change: the first delivery after ``now_ms``."""
+        deliveries = [
+            inst.delivery_ms
+            for listed in self._quarterlies.values()
+            for inst in listed
+            if inst.delivery_ms > now_ms
+        ]
+        return min(deliveries, default=_NEVER_MS)
+
+
+class SymbolCandles:
+    """One symbol's open candles, one per interval (None: nothing traded in it yet), the
+    pending candle of the trades since the last push, and its stream names."""
+
+    __slots__ = (
+        "candles",
+        "changed",
+        "continuous_names",
+        "contract_type",
+        "grid_ms",
+        "inst",
+        "intervals",
+        "kline_names",
+        "next_close_ms",
+        "pending",
+    )
+
+    def __init__(self, inst: Instrument) -> None:
+        self.inst = inst
+        um = inst.market is Market.UM
+        self.intervals: tuple[str, ...] = CONTINUOUS_INTERVALS_UM if um else INTERVALS
+        self.grid_ms = 1000 if um else 60_000  # the smallest interval: 1s (UM), 1m (CM)
+        self.candles: list[Kline | None] = [None] * len(self.intervals)
+        self.pending: Kline | None = None
+        self.changed = False  # since the last push
+        self.next_close_ms = _NEVER_MS  # the earliest close time of an open candle
+        lower = inst.symbol.lower()
+        kline = StreamKind.KLINE.value
+        self.kline_names: list[str | None] = [
+            f"{lower}@{kline}_{interval}" if interval != "1s" else None for interval in self.intervals
+        ]
+        self.contract_type: str | None = None  # uppercase, as the payload's `ct`
+        self.continuous_names: list[str] = []
+
+    def set_contract_type(self, contract_type: str | None) -> None:
+        self.contract_type = contract_type
+        if contract_type is None:
+            self.continuous_names = []
+            return
+        prefix = f"{self.inst.pair.lower()}_{contract_type.lower()}@{StreamKind.CONTINUOUS_KLINE.value}"
+        self.continuous_names = [f"{prefix}_{interval}" for interval in self.intervals]
+
+
+class KlineStreams:
+    """The kline and continuous kline streams of one plant's symbols."""
+
+    def __init__(
+        self, market: Market, symbols: Sequence[SymbolCandles], now_ms: int, encode: Callable[[Any], bytes]
+    ) -> None:
+        self.market = market
+        self._symbols = list(symbols)
+        self._encode = encode
+        self._contracts = ContinuousContracts(sc.inst for sc in self._symbols)
+        self._relabel(now_ms)
+        self.next_tick_ms = now_ms + KLINE_PUSH_MS
+
+    def _relabel(self, now_ms: int) -> None:
+        types = self._contracts.contract_types(now_ms)
+        for sc in self._symbols:
+            sc.set_contract_type(types.get(sc.inst.symbol))
+        self._next_change_ms = self._contracts.next_change_ms(now_ms)
+
+    # -- trades (the plant's hot path) ------------------------------------------------
+
+    def add(
+        self, sc: SymbolCandles, time_ms: int, trade_id: int, price: int, qty: int, quote: int,
+        buyer_is_maker: bool, trades: int, out: list[StreamMessage] | None,
+    ) -> None:
+        """One trade (or an aggregate of ``trades`` fills from ``trade_id``); ``out`` None
+        while warming: a candle closed then is not pushed."""
+        p = sc.pending
+        if p is not None:
+            if time_ms <= p.close_ms:
+                if price > p.high:
+                    p.high = price
+                elif price < p.low:
+                    p.low = price
+                p.close = price
+                p.volume += qty
+                p.quote += quote
+                p.count += trades
+                if not buyer_is_maker:
+                    p.taker_buy_volume += qty
+                    p.taker_buy_quote += quote
+                p.last_id = trade_id + trades - 1
+                return
+            self._merge(sc, time_ms, out)  # the trade starts a new grid step
+            if out is None:
+                # Warming: a candle that ended before this trade is gone for good, never
+                # pushed (nobody was listening when it closed).
+                candles = sc.candles
+                for index, k in enumerate(candles):
+                    if k is not None and k.close_ms < time_ms:
+                        candles[index] = None
+        grid = sc.grid_ms
+        start = time_ms - time_ms % grid
+        taker_qty, taker_quote = (0, 0) if buyer_is_maker else (qty, quote)
+        sc.pending = Kline(
+            start, start + grid - 1, price, price, price, price, qty, quote, trades, taker_qty,
+            taker_quote, trade_id, trade_id + trades - 1,
+        )  # fmt: skip
+
+    def _merge(self, sc: SymbolCandles, now_ms: int, out: list[StreamMessage] | None) -> None:
+        """The pending candle into every interval's candle; a candle whose interval ended
+        before the pending one's is closed first (pushed final when ``out`` is given)."""
+        p = sc.pending
+        assert p is not None
+        sc.pending = None
+        sc.changed = True
+        candles = sc.candles
+        # the pending candle's figures, read once for the 15-16 candles they go into
+        start_ms, high, low, close, last_id = p.open_ms, p.high, p.low, p.close, p.last_id
+        volume, quote, count = p.volume, p.quote, p.count
+        buy_volume, buy_quote = p.taker_buy_volume, p.taker_buy_quote
+        for index, k in enumerate(candles):
+            if k is not None and k.close_ms >= start_ms:
+                if high > k.high:
+                    k.high = high
+                if low < k.low:
+                    k.low = low
+                k.close = close
+                k.volume += volume
+                k.quote += quote
+                k.count += count
+                k.taker_buy_volume += buy_volume
+                k.taker_buy_quote += buy_quote
+                k.last_id = last_id
+                continue
+            if k is not None and out is not None:  # its interval ended before these trades
+                self._push(sc, index, k, True, now_ms, out)
+            interval = sc.intervals[index]
+            start = open_time(interval, start_ms)
+            end = close_time(interval, start)
+            candles[index] = Kline(
+                start, end, p.open, high, low, close, volume, quote, count, buy_volume, buy_quote,
+                p.first_id, last_id,
+            )  # fmt: skip
+            if end < sc.next_close_ms:
+                sc.next_close_ms = end
+
+    # -- the cadence ---------------------------------------------------------------------
+
+    def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
+        """Push every candle that changed since its last push, and close (push with
+        `"x":true`, then drop) every candle whose interval ended before ``now_ms``."""
+        self.next_tick_ms = _next_boundary(self.next_tick_ms, KLINE_PUSH_MS, now_ms)
+        if now_ms >= self._next_change_ms:
+            self._relabel(now_ms)
+        for sc in self._symbols:
+            if sc.pending is not None:
+                self._merge(sc, now_ms, out)
+            changed = sc.changed
+            if not changed and sc.next_close_ms >= now_ms:
+                continue
+            sc.changed = False
+            candles = sc.candles
+            next_close = _NEVER_MS
+            prices: dict[int, str] = {}  # the symbol's price texts in this push
+            for index, k in enumerate(candles):
+                if k is None:
+                    continue
+                if k.close_ms < now_ms:
+                    self._push(sc, index, k, True, now_ms, out, prices)
+                    candles[index] = None
+                    continue
+                if changed:
+                    self._push(sc, index, k, False, now_ms, out, prices)
+                if k.close_ms < next_close:
+                    next_close = k.close_ms
+            sc.next_close_ms = next_close
+
+    def _push(
+        self, sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage],
+        prices: dict[int, str] | None = None,
+    ) -> None:
+        inst, market, interval = sc.inst, self.market, sc.intervals[index]
+        texts = kline_texts(k, inst, market, prices)  # formatted once for both payloads
+        encode = self._encode
+        name = sc.kline_names[index]
+        if name is not None:
+            kline = stream_kline(k, inst, market, interval, closed, now_ms, texts)
+            out.append(StreamMessage(name, encode(kline)))
+        kind = sc.contract_type
+        if kind is not None:
+            continuous = stream_continuous_kline(k, inst, market, interval, kind, closed, now_ms, texts)
+            out.append(StreamMessage(sc.continuous_names[index], encode(continuous)))
+
+
+def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:
+    """The next multiple of the cadence after now, without drifting or bunching up."""
+    missed = (now_ms - previous_ms) // interval_ms + 1
+    return previous_ms + missed * interval_ms
