@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 import inspect
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,8 +121,9 @@ def make_flow(
     instruments = catalogue()
     sim = _simulator(instruments, rate, book_levels)
     history = sim.warm_history(T0, HISTORY_MS)
-    initial = sim.initial_updates(T0)
+    initial = list(sim.initial_updates(T0))
     start_levels = _levels(sim, instruments)
+    derive = _derivatives(sim, instruments, history, initial)
     batches: list[tuple[int, list[Any]]] = []
     done = 0
     cpu = time.thread_time()
@@ -132,7 +133,7 @@ def make_flow(
         k = 0
         while done < actions:
             now_ms = T0 + 1 + round(k * ms_per_batch)
-            batches.append((now_ms, sim.step(batch, now_ms)))
+            batches.append((now_ms, derive(sim.step(batch, now_ms), now_ms)))
             done += batch
             k += 1
         label = f"max (~{max_actions_per_s:,.0f}/s)"
@@ -140,13 +141,42 @@ def make_flow(
         now_ms = T0
         while sim.action_count < actions:
             now_ms += 1  # the pump's 1 ms cadence
-            batches.append((now_ms, sim.advance(now_ms)))
+            batches.append((now_ms, derive(sim.advance(now_ms), now_ms)))
         done = sim.action_count
         label = f"{rate:g}/s"
     sim_us = (time.thread_time() - cpu) * 1e6 / done
     simulated_s = (batches[-1][0] - T0) / 1000
     levels = (start_levels, _levels(sim, instruments))
     return Flow(label, batches, done, simulated_s, sim_us, initial, history, instruments, levels)
+
+
+def _derivatives(
+    sim: Any, instruments: dict[Any, list[Any]], history: list[Any], initial: list[Any]
+) -> Callable[[list[Any], int], list[Any]]:
+    """What the pump adds to each batch (feeds/pump.py, ``_derive``): index, mark prices and
+    funding once a second, from a simulator that makes them (the initial sample and the warm
+    funding history go into ``initial``); the identity for one that does not."""
+    try:
+        from tickerplant.feeds.simulated_derivatives import SimulatedDerivatives
+    except ImportError:
+        return lambda updates, now_ms: updates
+    from tickerplant.market.updates import Trade
+
+    every = [inst for insts in instruments.values() for inst in insts]
+    derivatives = SimulatedDerivatives(every, seed=1, start_ms=T0)
+    last: dict[str, int] = {trade.symbol: trade.price for trade in history}
+    initial += derivatives.warm_funding(T0)
+    initial += derivatives.sample(T0, sim.books, sim.fair_price, last.get)
+    sim.mark_price = derivatives.mark_units  # positions are liquidated at the mark, as served
+
+    def derive(updates: list[Any], now_ms: int) -> list[Any]:
+        for update in updates:
+            if type(update) is Trade:
+                last[update.symbol] = update.price
+        updates.extend(derivatives.advance(now_ms, sim.books, sim.fair_price, last.get))
+        return updates
+
+    return derive
 
 
 def _plants(flow: Flow, depth: bool, derived: bool = False) -> dict[Any, Any]:
@@ -161,8 +191,9 @@ def _plants(flow: Flow, depth: bool, derived: bool = False) -> dict[Any, Any]:
         plant.warm(t for t in flow.history if t.symbol in symbols)
         out: list[Any] = []
         plant.snapshot(T0, out)
+        pairs = {state.inst.pair for state in symbols.values()}  # a COIN-M index's name
         for update in flow.initial:
-            if update.symbol in symbols:
+            if update.symbol in symbols or update.symbol in pairs:
                 plant.apply(update, T0, out)
         plant.end_batch(T0, out)
         plant.start_depth_chains()
@@ -176,6 +207,9 @@ def run_once(flow: Flow, depth: bool, derived: bool = False) -> tuple[float, _Co
 
     plants = _plants(flow, depth, derived)
     plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
+    for plant in plants.values():  # a COIN-M index price belongs to its pair, as the pump has it
+        for state in plant.symbols.values():
+            plant_of.setdefault(state.inst.pair, plant)
     bus = _CountingBus()
     gc.collect()
     cpu = time.thread_time()
