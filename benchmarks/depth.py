@@ -144,32 +144,8 @@ def report(
 ) -> None:
     print()
     if plant:
-        print(
-            "(a) the plants' CPU per simulator action (both markets; best of "
-            f"{args.repeats}, µs); the simulator's own cost beside it, for scale"
-        )
-        table = Table(
-            [
-                Column("rate", 20, left=True),
-                Column("sim µs", 7),
-                Column("no depth", 9),
-                Column("depth", 9),
-                Column("depth/no", 9),
-                Column("pairs", 11),
-                Column("msgs/action", 12),
-            ]
-        )
-        table.print(
-            [
-                r.flow.label,
-                f"{r.flow.sim_us_per_action:.2f}",
-                f"{min(r.plain):.2f}",
-                f"{min(r.depth):.2f}",
-                f"{r.ratio:.2f}",
-                "{:.2f}-{:.2f}".format(*r.spread()),
-                f"{r.plain_messages / r.flow.actions:.2f}/{r.depth_messages / r.flow.actions:.2f}",
-            ]
-            for r in plant
+        depth_plant.print_runs(
+            plant, "no depth", "depth", "depth/no", args.repeats, "(a) the plants' CPU per simulator action"
         )
         for r in plant:
             headline = " (headline)" if r.flow.label.startswith("400") else ""

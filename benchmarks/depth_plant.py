@@ -238,3 +238,34 @@ def max_rate(book_levels: int | None, actions: int) -> float:
     probe = make_flow(None, actions, book_levels, max_actions_per_s=50_000.0)
     plant_us = min(run_once(probe, depth=False)[0] for _ in range(2))
     return 1e6 / (probe.sim_us_per_action + plant_us)
+
+
+def print_runs(runs: list[Runs], without: str, with_: str, ratio: str, repeats: int, what: str) -> None:
+    """The runs as a table: CPU per action without and with what is measured (columns
+    ``without``, ``with_``, their ratio ``ratio``), the simulator's own cost beside it."""
+    from .harness.report import Column, Table
+
+    print(f"{what} (both markets; best of {repeats}, µs); the simulator's own cost beside it, for scale")
+    table = Table(
+        [
+            Column("rate", 20, left=True),
+            Column("sim µs", 7),
+            Column(without, 9),
+            Column(with_, 9),
+            Column(ratio, 13),
+            Column("pairs", 11),
+            Column("msgs/action", 12),
+        ]
+    )
+    table.print(
+        [
+            r.flow.label,
+            f"{r.flow.sim_us_per_action:.2f}",
+            f"{min(r.plain):.2f}",
+            f"{min(r.depth):.2f}",
+            f"{r.ratio:.2f}",
+            "{:.2f}-{:.2f}".format(*r.spread()),
+            f"{r.plain_messages / r.flow.actions:.2f}/{r.depth_messages / r.flow.actions:.2f}",
+        ]
+        for r in runs
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from . import depth_plant
-from .harness.report import Column, Table, Target, verdict
+from .harness.report import Target, verdict
 
 TARGET = Target(1.25, at_least=False)  # CPU per action with the derived streams / without
 
@@ -60,33 +60,10 @@ def run(args: argparse.Namespace) -> list[depth_plant.Runs]:
 
 def report(args: argparse.Namespace, runs: list[depth_plant.Runs]) -> None:
     print()
-    print(
-        "the plants' CPU per simulator action, depth on (both markets; best of "
-        f"{args.repeats}, µs); the simulator's own cost beside it, for scale"
-    )
-    table = Table(
-        [
-            Column("rate", 20, left=True),
-            Column("sim µs", 7),
-            Column("without", 9),
-            Column("with", 9),
-            Column("with/without", 13),
-            Column("pairs", 11),
-            Column("msgs/action", 12),
-        ]
-    )
-    table.print(
-        [
-            r.flow.label,
-            f"{r.flow.sim_us_per_action:.2f}",
-            f"{min(r.plain):.2f}",
-            f"{min(r.depth):.2f}",
-            f"{r.ratio:.2f}",
-            "{:.2f}-{:.2f}".format(*r.spread()),
-            f"{r.plain_messages / r.flow.actions:.2f}/{r.depth_messages / r.flow.actions:.2f}",
-        ]
-        for r in runs
-    )
+    depth_plant.print_runs(
+        runs, "without", "with", "with/without", args.repeats,
+        "the plants' CPU per simulator action, depth on",
+    )  # fmt: skip
     for r in runs:
         headline = " (headline)" if r.flow.label.startswith("max") else ""
         print(verdict(f"derived streams: with / without at {r.flow.label}{headline}", r.ratio, TARGET))

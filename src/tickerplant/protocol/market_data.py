@@ -29,6 +29,8 @@ __all__ = [
     "Spliced",
     "int_param",
     "klines_weight",
+    "named_symbol",
+    "required_symbol",
     "text_param",
 ]
 
@@ -60,6 +62,26 @@ def _text(params: Params, name: str) -> str | None:
     if not isinstance(value, str):
         raise mandatory(name)
     return value
+
+
+def named_symbol(market: MarketView, params: Params) -> SymbolView | None:
+    """The symbol a request names, None when it names none; -1121 for one this market does
+    not list. Any case: the live service accepts lowercase (§1.2)."""
+    name = _text(params, "symbol")
+    if name is None:
+        return None
+    view = market.symbol(name.upper())
+    if view is None:
+        raise BAD_SYMBOL
+    return view
+
+
+def required_symbol(market: MarketView, params: Params) -> SymbolView:
+    """``named_symbol`` where `symbol` is mandatory (-1102 without it)."""
+    view = named_symbol(market, params)
+    if view is None:
+        raise mandatory("symbol")
+    return view
 
 
 # The same readers for the other answer families (market_history, derivatives_data,
@@ -116,15 +138,7 @@ class MarketData:
     # -- symbol selection --------------------------------------------------------------
 
     def _symbol(self, params: Params, *, required: bool) -> SymbolView | None:
-        name = _text(params, "symbol")
-        if name is None:
-            if required:
-                raise mandatory("symbol")
-            return None
-        view = self.view.symbol(name.upper())  # the live service accepts lowercase (§1.2)
-        if view is None:
-            raise BAD_SYMBOL
-        return view
+        return required_symbol(self.view, params) if required else named_symbol(self.view, params)
 
     def _selection(self, params: Params) -> tuple[list[SymbolView], bool]:
         """The symbols a ticker request names, and whether the answer is a single object.

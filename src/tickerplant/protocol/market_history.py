@@ -30,9 +30,16 @@ from tickerplant.market.kline_streams import CONTINUOUS_TYPES, ContinuousContrac
 from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, rest_row
 from tickerplant.market.payloads import BASE_DECIMALS, quote_units
 from tickerplant.market.units import DAY_MS, fixed
-from tickerplant.market.view import MarketView, SymbolView
+from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
-from tickerplant.protocol.market_data import Method, Params, int_param, klines_weight, text_param
+from tickerplant.protocol.market_data import (
+    Method,
+    Params,
+    int_param,
+    klines_weight,
+    required_symbol,
+    text_param,
+)
 
 __all__ = ["AGG_TRADES_WINDOW_MS", "MarketHistory"]
 
@@ -67,19 +74,10 @@ class MarketHistory:
             "continuousKlines": Method(klines_weight, self.continuous_klines),
         }
 
-    def _symbol(self, params: Params) -> SymbolView:
-        name = text_param(params, "symbol")
-        if name is None:
-            raise mandatory("symbol")
-        view = self.view.symbol(name.upper())
-        if view is None:
-            raise BAD_SYMBOL
-        return view
-
     # -- aggTrades (§7.9) ------------------------------------------------------------------
 
     def agg_trades(self, params: Params, now_ms: int) -> Any:
-        view = self._symbol(params)
+        view = required_symbol(self.view, params)
         from_id = int_param(params, "fromId")
         start, end = int_param(params, "startTime"), int_param(params, "endTime")
         limit = _limit(params, 500, _TRADES_MAX)
@@ -103,7 +101,7 @@ class MarketHistory:
     # -- trades (§7.9) ---------------------------------------------------------------------
 
     def trades(self, params: Params, now_ms: int) -> Any:
-        view = self._symbol(params)
+        view = required_symbol(self.view, params)
         limit = _limit(params, 500, _TRADES_MAX)
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals

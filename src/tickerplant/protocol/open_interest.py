@@ -28,9 +28,16 @@ from typing import Any
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.open_interest import PERIOD_MS, VALUE_DECIMALS
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
-from tickerplant.market.view import MarketView, SymbolView
+from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
-from tickerplant.protocol.market_data import MarketData, Method, Params, int_param, text_param
+from tickerplant.protocol.market_data import (
+    MarketData,
+    Method,
+    Params,
+    int_param,
+    required_symbol,
+    text_param,
+)
 
 __all__ = ["HIST_PERIODS_MS", "OpenInterestAnswers", "open_interest_routes"]
 
@@ -61,17 +68,8 @@ class OpenInterestAnswers:
         self.view = view
         self._cm = view.market is Market.CM
 
-    def _symbol(self, params: Params) -> SymbolView:
-        name = text_param(params, "symbol")
-        if name is None:
-            raise mandatory("symbol")
-        view = self.view.symbol(name.upper())
-        if view is None:
-            raise BAD_SYMBOL
-        return view
-
     def open_interest(self, params: Params, now_ms: int) -> Any:
-        view = self._symbol(params)
+        view = required_symbol(self.view, params)
         note = view.open_interest.latest
         if note is None:
             raise NO_INTEREST
@@ -100,7 +98,7 @@ class OpenInterestAnswers:
             if not views:
                 raise BAD_SYMBOL
         else:
-            views = [self._symbol(params)]
+            views = [required_symbol(self.view, params)]
         period = text_param(params, "period")
         if period is None or period not in HIST_PERIODS_MS:
             raise mandatory("period")
