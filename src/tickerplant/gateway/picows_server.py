@@ -43,6 +43,8 @@ from picows import (
 )
 from picows.picows import WSProtocol, _parse_http_request  # type: ignore[attr-defined]
 
+from tickerplant.clock import Clock
+from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.http_head import Refusal, RequestHead, head_refusal
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 
@@ -132,7 +134,19 @@ def _refusal(head: bytes) -> Refusal | None:
     return refusal
 
 
-async def serve(router: PeerRouter, host: str, port: int, *, logger: logging.Logger) -> asyncio.Server:
-    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``."""
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: PeerAwareProtocol(router, logger), host, port, backlog=4096)
+async def serve(
+    router: PeerRouter,
+    host: str,
+    port: int,
+    *,
+    logger: logging.Logger,
+    clock: Clock,
+    gateway_log: logging.Logger,
+    on_refused: Callable[[], object] = lambda: None,
+) -> Acceptor:
+    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
+    a client that comes when no file descriptor is left is answered 503 (``acceptor``)."""
+    sockets = bind(host, port, backlog=4096)
+    acceptor = Acceptor(sockets, lambda: PeerAwareProtocol(router, logger), clock, gateway_log, on_refused)
+    acceptor.start()
+    return acceptor

@@ -21,6 +21,7 @@ from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithLis
 from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
+from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.picows_server import Routed, serve
@@ -123,7 +124,7 @@ class Listener:
         rest_data = MarketData(self.view, cm_arrays=True)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
-        self._server: asyncio.Server | None = None
+        self._server: Acceptor | None = None
         self._schedule: Schedule | None = None  # the fan-out's end-of-iteration scheduler
         self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
@@ -152,7 +153,7 @@ class Listener:
         # and a log that any client can grow without bound. Shown under --log-level debug.
         if not logger.isEnabledFor(logging.DEBUG):
             logger.setLevel(logging.WARNING)
-        self._server = await serve(self.route, host, port, logger=logger)
+        self._server = await serve(self.route, host, port, logger=logger, clock=self._clock, gateway_log=log)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def route(self, request: WSUpgradeRequest, ip: str) -> Routed | None:
