@@ -103,6 +103,12 @@ class KeptAliveConnection(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if self.closing or self.stalled:
             return
+        if transport.is_close_frame_sent:
+            # picows reads one frame ahead: when the next frame breaks the protocol it sends
+            # its close (1002, 1009) first and hands this frame over after. Nothing may
+            # follow a close frame (RFC 6455 §5.5.1): this one goes unanswered.
+            self.closing = True
+            return
         limits = self._limits
         assert limits is not None
         if frame.rsv1 or frame.rsv2 or frame.rsv3:
@@ -111,7 +117,12 @@ class KeptAliveConnection(WSListener):
         msg_type = frame.msg_type
         if msg_type is WSMsgType.CLOSE:
             self.closing = True
-            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            if frame.payload_size >= 2:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())  # echoed (§5.5.1)
+            else:
+                # No status code to echo: an empty close, since 1005 "no status" (what
+                # picows would echo) must never be sent (RFC 6455 §7.4.1).
+                transport.send(WSMsgType.CLOSE, b"")
             transport.disconnect()
             return
         now_ms = self.clock.now_ms()

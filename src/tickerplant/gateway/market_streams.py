@@ -141,10 +141,12 @@ class StreamConnection(KeptAliveConnection):
 
     def flush(self) -> None:
         pending = self.pending
-        if not pending or self.closing or self.stalled or self.transport is None:
+        transport = self.transport
+        # picows may have closed on a protocol error (is_close_frame_sent): no data after it
+        if not pending or self.closing or self.stalled or transport is None or transport.is_close_frame_sent:
             pending.clear()
             return
-        raw = self.transport.underlying_transport
+        raw = transport.underlying_transport
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
         if raw.get_write_buffer_size() + len(data) > self.limits_config.send_buffer_bytes:

@@ -24,6 +24,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.market_streams import StreamSurface
+from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed, serve
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.instruments import Instrument, Market
@@ -147,12 +148,14 @@ class Listener:
             kinds=self._kinds,
         )
         self._bus.subscribe(self.market, fanout.publish)
-        logger = logging.getLogger(f"picows.{self.market.value}")
+        public = logging.getLogger(f"picows.{self.market.value}")
         # picows logs every connection's opening and closing at INFO: two records for each
         # REST request (one request a connection), about a third of a depth request's CPU,
         # and a log that any client can grow without bound. Shown under --log-level debug.
-        if not logger.isEnabledFor(logging.DEBUG):
-            logger.setLevel(logging.WARNING)
+        if not public.isEnabledFor(logging.DEBUG):
+            public.setLevel(logging.WARNING)
+        # A client's protocol errors are warnings, within the listener's log budget.
+        logger = gated_picows_logger(public, self._clock, self.streams.log_budget)
         self._server = await serve(self.route, host, port, logger=logger, clock=self._clock, gateway_log=log)
         self.port = self._server.sockets[0].getsockname()[1]
 
