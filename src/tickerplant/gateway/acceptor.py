@@ -36,6 +36,7 @@ from collections.abc import Callable
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.http_head import Refusal
 from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.protocol.limits import LimitCounters
 
 __all__ = ["OUT_OF_FILES", "Acceptor", "bind"]
 
@@ -79,13 +80,13 @@ class Acceptor:
         factory: Callable[[], asyncio.Protocol],
         clock: Clock,
         logger: logging.Logger,
-        on_refused: Callable[[], object] = lambda: None,
+        counters: LimitCounters,
     ) -> None:
         self.sockets = sockets
         self._factory = factory
         self._clock = clock
         self._log = logger
-        self._on_refused = on_refused  # called once per client refused for want of descriptors
+        self._counters = counters  # the listener's: out_of_files counts the 503s
         self.log_budget = LogBudget()
         self._loop = asyncio.get_running_loop()
         self._reserve: int | None = _reserve()
@@ -143,7 +144,7 @@ class Acceptor:
             with contextlib.suppress(OSError):  # the client may be gone already
                 client.send(_OUT_OF_FILES_BYTES)
         self._reserve = _reserve()
-        self._on_refused()
+        self._counters.out_of_files += 1
         held = self.log_budget.allow("out of file descriptors", self._clock.now_ms())
         if held is not None:
             self._log.warning(

@@ -24,7 +24,7 @@ from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
 from tickerplant.gateway.message_assembly import CLOSE_RESERVED_BITS, MessageAssembly
 from tickerplant.protocol.errors import CloseReason
-from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules
+from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules, LimitCounters
 
 __all__ = ["KeptAliveConnection", "connection_rules"]
 
@@ -54,9 +54,16 @@ class KeptAliveConnection(WSListener):
     """
 
     def __init__(
-        self, clock: Clock, limits: LimitsConfig, *, count_rate: bool, faults: FaultsConfig | None = None
+        self,
+        clock: Clock,
+        limits: LimitsConfig,
+        *,
+        count_rate: bool,
+        faults: FaultsConfig | None = None,
+        counters: LimitCounters | None = None,
     ) -> None:
         self.clock = clock
+        self.counters = counters or LimitCounters()  # the listener's: each limit's closes
         self.limits_config = limits
         self.faults = faults or FaultsConfig()
         self.stalled = False  # an injected fault: the connection has gone silent
@@ -161,6 +168,7 @@ class KeptAliveConnection(WSListener):
         if self.closing or self.transport is None:
             return
         self.closing = True
+        self.counters.closed(reason)
         self.transport.send_close(WSCloseCode(reason.code), reason.reason.encode())
         self.transport.disconnect()
         self.abort_later()
@@ -187,6 +195,8 @@ class KeptAliveConnection(WSListener):
             self._look_again(unsent)  # it is reading: wait on
             return
         assert self.transport is not None
+        if unsent:
+            self.counters.close_timeout += 1  # aborted with its close frame untaken
         self.transport.disconnect(False)
 
     # -- keep-alive --------------------------------------------------------------------

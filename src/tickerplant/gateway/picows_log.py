@@ -27,6 +27,7 @@ import logging
 
 from tickerplant.clock import Clock
 from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.protocol.limits import LimitCounters
 
 __all__ = ["PicowsLogGate", "gated_picows_logger"]
 
@@ -40,8 +41,11 @@ _CLIENT_PACE = {
 class PicowsLogGate(logging.Handler):
     """Hands picows' records on to ``public``, a client's doing rate-limited."""
 
-    def __init__(self, public: logging.Logger, clock: Clock, budget: LogBudget) -> None:
+    def __init__(
+        self, public: logging.Logger, clock: Clock, budget: LogBudget, counters: LimitCounters
+    ) -> None:
         super().__init__()
+        self._counters = counters
         self._public = public
         self._clock = clock
         self._budget = budget
@@ -50,6 +54,8 @@ class PicowsLogGate(logging.Handler):
         message = record.msg
         kind = _CLIENT_FAULTS.get(message) if isinstance(message, str) else None
         if kind is not None:
+            # picows' record is the one notice it gives of a frame its parser refused
+            self._counters.frame_refused += 1
             held = self._budget.allow(kind, self._clock.now_ms())
             if held is None:
                 return
@@ -64,9 +70,11 @@ class PicowsLogGate(logging.Handler):
             public.handle(record)
 
 
-def gated_picows_logger(public: logging.Logger, clock: Clock, budget: LogBudget) -> logging.Logger:
+def gated_picows_logger(
+    public: logging.Logger, clock: Clock, budget: LogBudget, counters: LimitCounters
+) -> logging.Logger:
     """The logger to give picows: its records go to ``public`` through a ``PicowsLogGate``."""
     private = logging.Logger(public.name, public.getEffectiveLevel())  # not in the hierarchy
-    private.addHandler(PicowsLogGate(public, clock, budget))
+    private.addHandler(PicowsLogGate(public, clock, budget, counters))
     private.propagate = False
     return private

@@ -30,6 +30,7 @@ call more than picows' own (the override of ``buffer_updated``): per read, not p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,7 @@ from tickerplant.clock import Clock
 from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.http_head import Refusal, RequestHead, head_refusal
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
+from tickerplant.protocol.limits import LimitCounters
 
 __all__ = ["PeerRouter", "Routed", "protocol_arguments", "serve"]
 
@@ -86,9 +88,10 @@ def protocol_arguments(
 class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
     """picows' server protocol, telling the router which address a request came from."""
 
-    def __init__(self, router: PeerRouter, logger: logging.Logger) -> None:
+    def __init__(self, router: PeerRouter, logger: logging.Logger, counters: LimitCounters) -> None:
         self.peer_ip = "?"
         self._router = router
+        self._counters = counters
         self._head: RequestHead | None = RequestHead()  # until the request head is complete
         super().__init__(**protocol_arguments(self._route, logger))
 
@@ -107,6 +110,7 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
                 self._head = None
                 refusal = outcome if isinstance(outcome, Refusal) else _refusal(outcome)
                 if refusal is not None:
+                    self._counters.head_refused(refusal.status)
                     raw = self.transport.underlying_transport
                     raw.write(refusal.to_bytes())
                     raw.close()
@@ -117,6 +121,7 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
         headers = request.headers
         upgrade = headers.get("upgrade", "").lower() == "websocket"
         if upgrade and headers.get("sec-websocket-version") != _WS_VERSION:
+            self._counters.head_refused(426)
             extra = {"Sec-WebSocket-Version": _WS_VERSION, "Upgrade": "websocket"}  # RFC 9110 §15.5.22
             response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
             return WSUpgradeResponseWithListener(response, None)
@@ -142,11 +147,12 @@ async def serve(
     logger: logging.Logger,
     clock: Clock,
     gateway_log: logging.Logger,
-    on_refused: Callable[[], object] = lambda: None,
+    counters: LimitCounters,
 ) -> Acceptor:
     """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
     a client that comes when no file descriptor is left is answered 503 (``acceptor``)."""
     sockets = bind(host, port, backlog=4096)
-    acceptor = Acceptor(sockets, lambda: PeerAwareProtocol(router, logger), clock, gateway_log, on_refused)
+    protocol = functools.partial(PeerAwareProtocol, router, logger, counters)
+    acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters)
     acceptor.start()
     return acceptor

@@ -38,7 +38,7 @@ from tickerplant.protocol.errors import (
     rate_limit_error,
     unknown_path,
 )
-from tickerplant.protocol.limits import RequestWeight
+from tickerplant.protocol.limits import LimitCounters, RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import StreamKind
@@ -121,7 +121,9 @@ class Listener:
         self.view = MarketView(market, list(instruments.values()))
         bus.subscribe(market, self.view.receive)
         self._bus = bus
-        self.weight = RequestWeight(config.request_weight_per_min)
+        # every limit a client runs into, counted (protocol/limit_counters.py)
+        self.limit_counters = counters = LimitCounters()
+        self.weight = RequestWeight(config.request_weight_per_min, counters=counters)
         rest_data = MarketData(self.view, cm_arrays=True)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
@@ -146,6 +148,7 @@ class Listener:
             lenient_case=self._config.lenient_case,
             faults=self._config.faults,
             kinds=self._kinds,
+            counters=self.limit_counters,
         )
         self._bus.subscribe(self.market, fanout.publish)
         public = logging.getLogger(f"picows.{self.market.value}")
@@ -155,8 +158,11 @@ class Listener:
         if not public.isEnabledFor(logging.DEBUG):
             public.setLevel(logging.WARNING)
         # A client's protocol errors are warnings, within the listener's log budget.
-        logger = gated_picows_logger(public, self._clock, self.streams.log_budget)
-        self._server = await serve(self.route, host, port, logger=logger, clock=self._clock, gateway_log=log)
+        counters = self.limit_counters
+        logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
+        self._server = await serve(
+            self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     def route(self, request: WSUpgradeRequest, ip: str) -> Routed | None:
@@ -178,6 +184,7 @@ class Listener:
             return _json_response(url.status, msgspec.json.encode({"code": -1, "msg": url.reason}))
         if url is not None:
             if len(dict.fromkeys(url.names)) > self._config.limits.max_streams:
+                self.limit_counters.url_too_many_streams += 1
                 return _json_response(400, b'{"code":4,"msg":"Too many subscriptions"}')
             return self.streams.connection(url)
         refused = unknown_path(path)
@@ -198,6 +205,7 @@ class Listener:
             self.ws_api_connections,
             rate_limits_default=params.get("returnRateLimits") != "false",
             faults=self._config.faults,
+            counters=self.limit_counters,
         )
         return connection
 
