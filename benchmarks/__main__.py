@@ -15,6 +15,7 @@ SCENARIOS = {
     "replay": "Binance public files to the wire at --speed max, against reading and parsing them",
     "depth": "depth streams' cost per action, depth requests and depth fan-out, each against a floor",
     "memory": "the server's RSS over minutes at --sim-rate max: growth per hour after a warm-up",
+    "fuzz": "a million random frames, texts and request heads: crashes, tracebacks, RSS before and after",
 }
 
 
