@@ -47,6 +47,7 @@ from picows.picows import WSProtocol, _parse_http_request  # type: ignore[attr-d
 from tickerplant.clock import Clock
 from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.http_head import Refusal, RequestHead, head_refusal
+from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
 
@@ -88,17 +89,31 @@ def protocol_arguments(
 class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
     """picows' server protocol, telling the router which address a request came from."""
 
-    def __init__(self, router: PeerRouter, logger: logging.Logger, counters: LimitCounters) -> None:
+    def __init__(
+        self,
+        router: PeerRouter,
+        logger: logging.Logger,
+        counters: LimitCounters,
+        trim: AllocatorTrim | None = None,
+    ) -> None:
         self.peer_ip = "?"
         self._router = router
         self._counters = counters
+        self._trim = trim  # counts connections to give memory back after a wave of them
         self._head: RequestHead | None = RequestHead()  # until the request head is complete
         super().__init__(**protocol_arguments(self._route, logger))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
         self.peer_ip = str(peer[0]) if peer else "?"
+        if self._trim is not None:
+            self._trim.opened()
         super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._trim is not None:
+            self._trim.closed()
 
     def buffer_updated(self, nbytes: int) -> None:
         head = self._head
@@ -148,11 +163,12 @@ async def serve(
     clock: Clock,
     gateway_log: logging.Logger,
     counters: LimitCounters,
+    trim: AllocatorTrim | None = None,
 ) -> Acceptor:
     """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
     a client that comes when no file descriptor is left is answered 503 (``acceptor``)."""
     sockets = bind(host, port, backlog=4096)
-    protocol = functools.partial(PeerAwareProtocol, router, logger, counters)
+    protocol = functools.partial(PeerAwareProtocol, router, logger, counters, trim)
     acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters)
     acceptor.start()
     return acceptor

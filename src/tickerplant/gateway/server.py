@@ -24,6 +24,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.market_streams import StreamSurface
+from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed, serve
 from tickerplant.gateway.ws_api import WsApiConnection
@@ -128,6 +129,7 @@ class Listener:
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
         self._server: Acceptor | None = None
+        self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
         self._schedule: Schedule | None = None  # the fan-out's end-of-iteration scheduler
         self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
@@ -161,8 +163,9 @@ class Listener:
         counters = self.limit_counters
         logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
         self._server = await serve(
-            self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters
-        )
+            self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
+            trim=self.allocator_trim,
+        )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
     def route(self, request: WSUpgradeRequest, ip: str) -> Routed | None:
@@ -260,6 +263,7 @@ class Listener:
     async def close(self) -> None:
         if self._server is None:
             return
+        self.allocator_trim.close()
         self._server.close()
         connections = [*(self.streams.connections if self.streams else ()), *self.ws_api_connections]
         for connection in connections:
