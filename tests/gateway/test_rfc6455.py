@@ -89,11 +89,22 @@ async def test_a_text_frame_that_is_not_utf8_closes_1007(start_server: StartServ
     assert await closed_with(ws) == (1007, "Text message is not valid UTF-8")
 
 
-async def test_a_close_without_a_status_code_is_answered_with_an_empty_close(start_server: StartServer) -> None:
-    ws = await stream(await scripted(start_server))
-    ws.send(CLOSE, b"")
-    # Nothing to echo, and 1005 (or 0) must never go on the wire (RFC 6455 §7.4.1).
-    assert (await ws.recv_until(CLOSE)).payload == b""
+@pytest.mark.parametrize("path", ["/ws", "/ws-fapi/v1"])
+async def test_a_close_without_a_status_code_is_answered_1000_and_nothing_after(
+    start_server: StartServer, path: str
+) -> None:
+    ws = await stream(await scripted(start_server), path)
+    # Nothing to echo, and 1005 (or 0) must never go on the wire (RFC 6455 §7.4.1); a ping
+    # and an unmasked frame right behind it get no pong and no second close.
+    ws.writer.write(b"\x88\x80" + bytes(4) + b"\x89\x80" + bytes(4) + b"\x81\x02{}")
+    frames = []
+    async with asyncio.timeout(5 * SECONDS):
+        while not ws.reader.at_eof():
+            try:
+                frames.append(await ws.recv())
+            except asyncio.IncompleteReadError:
+                break
+    assert [(frame.opcode, frame.payload) for frame in frames] == [(CLOSE, b"\x03\xe8")]
     await ws.close()
 
 

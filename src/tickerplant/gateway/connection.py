@@ -127,9 +127,10 @@ class KeptAliveConnection(WSListener):
             if frame.payload_size >= 2:
                 transport.send_close(frame.get_close_code(), frame.get_close_message())  # echoed (§5.5.1)
             else:
-                # No status code to echo: an empty close, since 1005 "no status" (what
-                # picows would echo) must never be sent (RFC 6455 §7.4.1).
-                transport.send(WSMsgType.CLOSE, b"")
+                # No status code to echo: 1000, since 1005 "no status" (what picows would
+                # echo) must never be sent (RFC 6455 §7.4.1). Through send_close, so that
+                # picows knows a close went and sends nothing after it.
+                transport.send_close(WSCloseCode.OK)
             transport.disconnect()
             return
         now_ms = self.clock.now_ms()
