@@ -16,7 +16,7 @@ from tickerplant.market.instruments import Market
 
 
 def test_a_wave_that_closes_arms_one_trim_after_the_quiet_time() -> None:
-    schedule = TrimSchedule(min_drop=4, quiet_ms=1_000, min_interval_ms=30_000)
+    schedule = TrimSchedule(min_drop=4, quiet_ms=1_000, min_interval_ms=10_000)
     for _ in range(10):
         schedule.opened()
     # 4 closed leaves 6, over half the peak; the 5th leaves half: the wave is over
@@ -27,7 +27,7 @@ def test_a_wave_that_closes_arms_one_trim_after_the_quiet_time() -> None:
 
 
 def test_the_first_close_past_both_bounds_gives_the_time() -> None:
-    schedule = TrimSchedule(min_drop=4, quiet_ms=1_000, min_interval_ms=30_000)
+    schedule = TrimSchedule(min_drop=4, quiet_ms=1_000, min_interval_ms=10_000)
     for _ in range(8):
         schedule.opened()
     whens = [schedule.closed(now) for now in (10, 20, 30, 40)]
@@ -36,7 +36,7 @@ def test_the_first_close_past_both_bounds_gives_the_time() -> None:
     for _ in range(8):
         schedule.opened()
     whens = [schedule.closed(2_000) for _ in range(6)]
-    assert whens == [None, None, None, None, None, 31_040]  # not sooner than 30 s after the last
+    assert whens == [None, None, None, None, None, 11_040]  # not sooner than 10 s after the last
 
 
 def test_a_steady_churn_never_trims() -> None:

@@ -11,7 +11,9 @@ does (tens of milliseconds at a few hundred MB), so it is done after a wave, not
   and to at most half their peak since the last trim; a steady churn of short connections
   (REST answers one request a connection) never makes one;
 - the trim runs ``quiet_ms`` (1 s) after that, so the rest of the wave closes first, and
-  never sooner than ``min_interval_ms`` (30 s) after the previous one.
+  never sooner than ``min_interval_ms`` (10 s) after the previous one. (At 30 s, waves
+  30 s apart pushed each trim a little later than the last, until they ran in the middle
+  of the next wave and gave nothing back.)
 
 ``TrimSchedule`` decides (sans-I/O: time is an argument); ``AllocatorTrim`` is its shell: it
 counts the listener's connections, schedules through the injected clock, calls glibc's
@@ -38,7 +40,7 @@ class TrimSchedule:
 
     __slots__ = ("_armed", "_last_ms", "live", "min_drop", "min_interval_ms", "peak", "quiet_ms")
 
-    def __init__(self, min_drop: int = 1_000, quiet_ms: int = 1_000, min_interval_ms: int = 30_000) -> None:
+    def __init__(self, min_drop: int = 1_000, quiet_ms: int = 1_000, min_interval_ms: int = 10_000) -> None:
         self.min_drop = min_drop
         self.quiet_ms = quiet_ms
         self.min_interval_ms = min_interval_ms
