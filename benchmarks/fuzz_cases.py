@@ -187,8 +187,8 @@ def draw(rng: random.Random, index: int) -> Case:
         if opcode == CLOSE and rng.random() < 0.7:
             code = rng.choice((1000, 1001, 1002, 1005, 1006, 3000, 4999, 999, 5000, rng.randrange(65536)))
             payload = struct.pack("!H", code) + payload[:100]
-        if opcode == CLOSE and len(payload) >= 2:
-            echoed.add(struct.unpack("!H", payload[:2])[0])
+        if opcode == CLOSE:  # a close code is echoed; a close without one is answered 1000
+            echoed.add(struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1000)
         sent.append(
             frame(
                 opcode, payload, fin=rng.random() < 0.8,

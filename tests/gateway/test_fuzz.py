@@ -127,11 +127,13 @@ def check_ws_answer(answer: bytes, sent: list[Frame], path: str) -> None:
     head, _, rest = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101 "), head[:200]
     frames = server_frames(rest)
-    echoed = {struct.unpack("!H", f.payload[:2])[0] for f in sent if f.opcode == CLOSE and len(f.payload) >= 2}
+    # a client's close code is echoed; a close without one is answered 1000
+    echoed = {struct.unpack("!H", f.payload[:2])[0] if len(f.payload) >= 2 else 1000 for f in sent if f.opcode == CLOSE}
     closes = [f for f in frames if f.opcode == CLOSE]
     for close in closes:
-        code = struct.unpack("!H", close.payload[:2])[0] if close.payload else 1005
-        assert code in DOCUMENTED_CLOSES or code in echoed or (code == 1005 and not close.payload), close
+        assert len(close.payload) >= 2, close  # never without a code, never 1005 (§7.4.1)
+        code = struct.unpack("!H", close.payload[:2])[0]
+        assert code in DOCUMENTED_CLOSES or code in echoed, close
     assert len(closes) <= 1 and (not closes or frames[-1] is closes[0]), "nothing after the close frame"
     assert closes or Frame(PONG, payload=END) in frames, "neither the last ping's pong nor a close"
     for frame in frames:
