@@ -16,6 +16,8 @@ SCENARIOS = {
     "depth": "depth streams' cost per action, depth requests and depth fan-out, each against a floor",
     "memory": "the server's RSS over minutes at --sim-rate max: growth per hour after a warm-up",
     "derived_plant": "the plant's cost per action with klines and the other derived streams, against without",
+    "fuzz": "a million random frames, texts and request heads: crashes, tracebacks, RSS before and after",
+    "soak": "waves of 5,000 connections, slow consumers and malformed clients: RSS per wave, a client's p99",
 }
 
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 from conftest import StartServer
-from rawws import TEXT, RawWebSocket
+from rawws import CLOSE, TEXT, RawWebSocket, close_code
 from scripted_market import ScriptedMarket
 
 from tickerplant.clock import ManualClock
@@ -51,3 +51,30 @@ async def test_never_delivering_names_cannot_flood_the_log(
     warned = [r.getMessage() for r in caplog.records if "will never deliver" in r.getMessage()]
     assert len(warned) == 11 and warned[-1].endswith("(1013 more like it were not logged)")
     await ws.close()
+
+
+async def test_broken_frames_are_warnings_within_the_budget(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """picows logs each client's protocol error at ERROR; a client's doing is a warning, and
+    one connection after another cannot flood the log with them."""
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    port = plant.listeners[Market.UM].port
+    caplog.set_level(logging.DEBUG, logger="picows")
+
+    async def broken() -> None:
+        ws = await RawWebSocket.connect(port, "/ws")
+        ws.writer.write(b"\x81\x02{}")  # unmasked: closed 1002 (RFC 6455 §5.1)
+        assert close_code(await ws.recv_until(CLOSE))[0] == 1002
+        await ws.close()
+
+    for _ in range(15):
+        await broken()
+    parser_errors = [r for r in caplog.records if r.getMessage().startswith("WS parser error")]
+    assert len(parser_errors) == 10 and {r.levelname for r in parser_errors} == {"WARNING"}
+    clock.advance(10_000)
+    await broken()
+    parser_errors = [r for r in caplog.records if r.getMessage().startswith("WS parser error")]
+    assert parser_errors[-1].getMessage().endswith("(5 more like it were not logged)")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -17,6 +17,7 @@ import picows.api
 from picows import WSUpgradeRequest
 
 from tickerplant.gateway.picows_server import PeerAwareProtocol, Routed, protocol_arguments
+from tickerplant.protocol.limits import LimitCounters
 
 
 def route(request: WSUpgradeRequest) -> Routed | None:
@@ -30,7 +31,7 @@ def test_picows_is_the_tested_minor() -> None:
 
 async def test_the_protocol_takes_our_arguments_by_name() -> None:
     # A renamed, removed or newly required argument raises TypeError here.
-    protocol = PeerAwareProtocol(lambda request, ip: None, logging.getLogger("test"))
+    protocol = PeerAwareProtocol(lambda request, ip: None, logging.getLogger("test"), LimitCounters())
     assert isinstance(protocol, asyncio.BufferedProtocol)
     assert protocol.transport is None and protocol.listener is None  # set on connection_made
     assert protocol.peer_ip == "?"

@@ -6,12 +6,14 @@ HTTP/1.1 or not a GET gets its own status and a body that does not echo it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 from conftest import StartServer
 from rawws import CLOSE, CONTINUATION, FIN, RSV1, TEXT, RawWebSocket, close_code, http_exchange
 from scripted_market import ScriptedMarket, round_trip
+from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
@@ -85,6 +87,44 @@ async def test_a_text_frame_that_is_not_utf8_closes_1007(start_server: StartServ
     ws = await stream(await scripted(start_server), path)
     ws.send(TEXT, b'{"method":"SUBSCRIBE","params":["\xff"],"id":1}')
     assert await closed_with(ws) == (1007, "Text message is not valid UTF-8")
+
+
+@pytest.mark.parametrize("path", ["/ws", "/ws-fapi/v1"])
+async def test_a_close_without_a_status_code_is_answered_1000_and_nothing_after(
+    start_server: StartServer, path: str
+) -> None:
+    ws = await stream(await scripted(start_server), path)
+    # Nothing to echo, and 1005 (or 0) must never go on the wire (RFC 6455 §7.4.1); a ping
+    # and an unmasked frame right behind it get no pong and no second close.
+    ws.writer.write(b"\x88\x80" + bytes(4) + b"\x89\x80" + bytes(4) + b"\x81\x02{}")
+    frames = []
+    async with asyncio.timeout(5 * SECONDS):
+        while not ws.reader.at_eof():
+            try:
+                frames.append(await ws.recv())
+            except asyncio.IncompleteReadError:
+                break
+    assert [(frame.opcode, frame.payload) for frame in frames] == [(CLOSE, b"\x03\xe8")]
+    await ws.close()
+
+
+@pytest.mark.parametrize("path", ["/ws", "/ws-fapi/v1"])
+async def test_nothing_follows_the_close_for_a_broken_frame(start_server: StartServer, path: str) -> None:
+    ws = await stream(await scripted(start_server), path)
+    # One write: a text frame that gets an answer (masked with a zero key), then an
+    # unmasked one. picows reads the second before handing over the first and closes 1002.
+    answered = b"not json"
+    ws.writer.write(bytes((0x81, 0x80 | len(answered))) + bytes(4) + answered + b"\x81\x02{}")
+    frames = []
+    async with asyncio.timeout(5 * SECONDS):
+        while not ws.reader.at_eof():
+            try:
+                frames.append(await ws.recv())
+            except asyncio.IncompleteReadError:
+                break
+    assert [frame.opcode for frame in frames] == [CLOSE]
+    assert close_code(frames[0])[0] == 1002
+    await ws.close()
 
 
 def upgrade(version: str) -> bytes:

@@ -100,6 +100,8 @@ async def test_a_cut_off_consumer_reads_what_was_queued_then_its_close_frame(sta
     transport = connection.transport
     assert transport is not None
     await eventually(lambda: transport.is_disconnected)
+    counted = market.plant.listeners[Market.UM].limit_counters
+    assert (counted.slow_consumer, counted.close_timeout) == (1, 0)  # it took its close frame
     # The others go on.
     payload = market.publish()
     assert await healthy.recv() == Frame(TEXT, payload)
@@ -119,6 +121,8 @@ async def test_a_cut_off_consumer_that_reads_nothing_is_aborted_after_the_close_
     assert not transport.is_disconnected
     market.clock.advance(1)
     await eventually(lambda: transport.is_disconnected)
+    counted = market.plant.listeners[Market.UM].limit_counters
+    assert (counted.slow_consumer, counted.close_timeout) == (1, 1)
     with pytest.raises((asyncio.IncompleteReadError, ConnectionResetError)):
         async with asyncio.timeout(10 * SECONDS):
             while True:

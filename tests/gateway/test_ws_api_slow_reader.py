@@ -44,4 +44,5 @@ async def test_a_client_that_never_reads_its_replies_is_cut_off_at_the_send_buff
     assert all(f.opcode == TEXT for f in frames[:-1])
     assert [r["id"] for r in replies] == list(range(len(replies))) and 0 < len(replies) < sent
     assert close_code(frames[-1]) == (CLOSE_SLOW_CONSUMER.code, CLOSE_SLOW_CONSUMER.reason)
+    assert listener.limit_counters.slow_consumer == 1
     await ws.close()

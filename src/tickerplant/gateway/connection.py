@@ -24,7 +24,7 @@ from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
 from tickerplant.gateway.message_assembly import CLOSE_RESERVED_BITS, MessageAssembly
 from tickerplant.protocol.errors import CloseReason
-from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules
+from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules, LimitCounters
 
 __all__ = ["KeptAliveConnection", "connection_rules"]
 
@@ -54,9 +54,16 @@ class KeptAliveConnection(WSListener):
     """
 
     def __init__(
-        self, clock: Clock, limits: LimitsConfig, *, count_rate: bool, faults: FaultsConfig | None = None
+        self,
+        clock: Clock,
+        limits: LimitsConfig,
+        *,
+        count_rate: bool,
+        faults: FaultsConfig | None = None,
+        counters: LimitCounters | None = None,
     ) -> None:
         self.clock = clock
+        self.counters = counters or LimitCounters()  # the listener's: each limit's closes
         self.limits_config = limits
         self.faults = faults or FaultsConfig()
         self.stalled = False  # an injected fault: the connection has gone silent
@@ -103,6 +110,12 @@ class KeptAliveConnection(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if self.closing or self.stalled:
             return
+        if transport.is_close_frame_sent:
+            # picows reads one frame ahead: when the next frame breaks the protocol it sends
+            # its close (1002, 1009) first and hands this frame over after. Nothing may
+            # follow a close frame (RFC 6455 §5.5.1): this one goes unanswered.
+            self.closing = True
+            return
         limits = self._limits
         assert limits is not None
         if frame.rsv1 or frame.rsv2 or frame.rsv3:
@@ -111,7 +124,13 @@ class KeptAliveConnection(WSListener):
         msg_type = frame.msg_type
         if msg_type is WSMsgType.CLOSE:
             self.closing = True
-            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            if frame.payload_size >= 2:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())  # echoed (§5.5.1)
+            else:
+                # No status code to echo: 1000, since 1005 "no status" (what picows would
+                # echo) must never be sent (RFC 6455 §7.4.1). Through send_close, so that
+                # picows knows a close went and sends nothing after it.
+                transport.send_close(WSCloseCode.OK)
             transport.disconnect()
             return
         now_ms = self.clock.now_ms()
@@ -150,6 +169,7 @@ class KeptAliveConnection(WSListener):
         if self.closing or self.transport is None:
             return
         self.closing = True
+        self.counters.closed(reason)
         self.transport.send_close(WSCloseCode(reason.code), reason.reason.encode())
         self.transport.disconnect()
         self.abort_later()
@@ -176,6 +196,8 @@ class KeptAliveConnection(WSListener):
             self._look_again(unsent)  # it is reading: wait on
             return
         assert self.transport is not None
+        if unsent:
+            self.counters.close_timeout += 1  # aborted with its close frame untaken
         self.transport.disconnect(False)
 
     # -- keep-alive --------------------------------------------------------------------

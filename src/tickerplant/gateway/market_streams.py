@@ -31,6 +31,7 @@ from tickerplant.gateway.fanout import FanOut, text_frame
 from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
+from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.streams import Route, StreamKind, parse, resolve
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
@@ -57,8 +58,10 @@ class StreamSurface:
         lenient_case: bool,
         faults: FaultsConfig | None = None,
         kinds: frozenset[StreamKind] | None = None,
+        counters: LimitCounters | None = None,
     ) -> None:
         self.market = market
+        self.counters = counters or LimitCounters()  # the listener's
         self.kinds = kinds  # what the source carries, if less than every served kind
         self.faults = faults or FaultsConfig()
         self.fanout = fanout
@@ -108,7 +111,9 @@ class StreamConnection(KeptAliveConnection):
     """One market-stream WebSocket connection."""
 
     def __init__(self, streams: StreamSurface, url: StreamUrl) -> None:
-        super().__init__(streams.clock, streams.limits, count_rate=True, faults=streams.faults)
+        super().__init__(
+            streams.clock, streams.limits, count_rate=True, faults=streams.faults, counters=streams.counters
+        )
         self.pending: list[bytes] = []
         self._streams = streams
         self._route = url.route
@@ -141,10 +146,12 @@ class StreamConnection(KeptAliveConnection):
 
     def flush(self) -> None:
         pending = self.pending
-        if not pending or self.closing or self.stalled or self.transport is None:
+        transport = self.transport
+        # picows may have closed on a protocol error (is_close_frame_sent): no data after it
+        if not pending or self.closing or self.stalled or transport is None or transport.is_close_frame_sent:
             pending.clear()
             return
-        raw = self.transport.underlying_transport
+        raw = transport.underlying_transport
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
         if raw.get_write_buffer_size() + len(data) > self.limits_config.send_buffer_bytes:
@@ -204,6 +211,7 @@ class StreamConnection(KeptAliveConnection):
                 self.limits_config.send_buffer_bytes, CLOSE_SLOW_CONSUMER.reason, held_note(held),
             )  # fmt: skip
         self.closing = True
+        self.counters.slow_consumer += 1
         self.pending.clear()
         self._route_names((), list(self._keys))  # it stops receiving data at once
         self.transport.send_close(WSCloseCode(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason.encode())

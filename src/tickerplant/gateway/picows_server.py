@@ -30,6 +30,7 @@ call more than picows' own (the override of ``buffer_updated``): per read, not p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -43,8 +44,12 @@ from picows import (
 )
 from picows.picows import WSProtocol, _parse_http_request  # type: ignore[attr-defined]
 
+from tickerplant.clock import Clock
+from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.http_head import Refusal, RequestHead, head_refusal
+from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
+from tickerplant.protocol.limits import LimitCounters
 
 __all__ = ["PeerRouter", "Routed", "protocol_arguments", "serve"]
 
@@ -84,16 +89,31 @@ def protocol_arguments(
 class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
     """picows' server protocol, telling the router which address a request came from."""
 
-    def __init__(self, router: PeerRouter, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        router: PeerRouter,
+        logger: logging.Logger,
+        counters: LimitCounters,
+        trim: AllocatorTrim | None = None,
+    ) -> None:
         self.peer_ip = "?"
         self._router = router
+        self._counters = counters
+        self._trim = trim  # counts connections to give memory back after a wave of them
         self._head: RequestHead | None = RequestHead()  # until the request head is complete
         super().__init__(**protocol_arguments(self._route, logger))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
         self.peer_ip = str(peer[0]) if peer else "?"
+        if self._trim is not None:
+            self._trim.opened()
         super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._trim is not None:
+            self._trim.closed()
 
     def buffer_updated(self, nbytes: int) -> None:
         head = self._head
@@ -105,6 +125,7 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
                 self._head = None
                 refusal = outcome if isinstance(outcome, Refusal) else _refusal(outcome)
                 if refusal is not None:
+                    self._counters.head_refused(refusal.status)
                     raw = self.transport.underlying_transport
                     raw.write(refusal.to_bytes())
                     raw.close()
@@ -115,6 +136,7 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
         headers = request.headers
         upgrade = headers.get("upgrade", "").lower() == "websocket"
         if upgrade and headers.get("sec-websocket-version") != _WS_VERSION:
+            self._counters.head_refused(426)
             extra = {"Sec-WebSocket-Version": _WS_VERSION, "Upgrade": "websocket"}  # RFC 9110 §15.5.22
             response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
             return WSUpgradeResponseWithListener(response, None)
@@ -132,7 +154,21 @@ def _refusal(head: bytes) -> Refusal | None:
     return refusal
 
 
-async def serve(router: PeerRouter, host: str, port: int, *, logger: logging.Logger) -> asyncio.Server:
-    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``."""
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: PeerAwareProtocol(router, logger), host, port, backlog=4096)
+async def serve(
+    router: PeerRouter,
+    host: str,
+    port: int,
+    *,
+    logger: logging.Logger,
+    clock: Clock,
+    gateway_log: logging.Logger,
+    counters: LimitCounters,
+    trim: AllocatorTrim | None = None,
+) -> Acceptor:
+    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
+    a client that comes when no file descriptor is left is answered 503 (``acceptor``)."""
+    sockets = bind(host, port, backlog=4096)
+    protocol = functools.partial(PeerAwareProtocol, router, logger, counters, trim)
+    acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters)
+    acceptor.start()
+    return acceptor

@@ -21,8 +21,11 @@ from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithLis
 from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
+from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.market_streams import StreamSurface
+from tickerplant.gateway.memory_trim import AllocatorTrim
+from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed, serve
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.instruments import Instrument, Market
@@ -36,7 +39,7 @@ from tickerplant.protocol.errors import (
     rate_limit_error,
     unknown_path,
 )
-from tickerplant.protocol.limits import RequestWeight
+from tickerplant.protocol.limits import LimitCounters, RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import StreamKind
@@ -119,11 +122,14 @@ class Listener:
         self.view = MarketView(market, list(instruments.values()))
         bus.subscribe(market, self.view.receive)
         self._bus = bus
-        self.weight = RequestWeight(config.request_weight_per_min)
+        # every limit a client runs into, counted (protocol/limit_counters.py)
+        self.limit_counters = counters = LimitCounters()
+        self.weight = RequestWeight(config.request_weight_per_min, counters=counters)
         rest_data = MarketData(self.view, cm_arrays=True)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
-        self._server: asyncio.Server | None = None
+        self._server: Acceptor | None = None
+        self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
         self._schedule: Schedule | None = None  # the fan-out's end-of-iteration scheduler
         self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
@@ -144,15 +150,22 @@ class Listener:
             lenient_case=self._config.lenient_case,
             faults=self._config.faults,
             kinds=self._kinds,
+            counters=self.limit_counters,
         )
         self._bus.subscribe(self.market, fanout.publish)
-        logger = logging.getLogger(f"picows.{self.market.value}")
+        public = logging.getLogger(f"picows.{self.market.value}")
         # picows logs every connection's opening and closing at INFO: two records for each
         # REST request (one request a connection), about a third of a depth request's CPU,
         # and a log that any client can grow without bound. Shown under --log-level debug.
-        if not logger.isEnabledFor(logging.DEBUG):
-            logger.setLevel(logging.WARNING)
-        self._server = await serve(self.route, host, port, logger=logger)
+        if not public.isEnabledFor(logging.DEBUG):
+            public.setLevel(logging.WARNING)
+        # A client's protocol errors are warnings, within the listener's log budget.
+        counters = self.limit_counters
+        logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
+        self._server = await serve(
+            self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
+            trim=self.allocator_trim,
+        )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
     def route(self, request: WSUpgradeRequest, ip: str) -> Routed | None:
@@ -174,6 +187,7 @@ class Listener:
             return _json_response(url.status, msgspec.json.encode({"code": -1, "msg": url.reason}))
         if url is not None:
             if len(dict.fromkeys(url.names)) > self._config.limits.max_streams:
+                self.limit_counters.url_too_many_streams += 1
                 return _json_response(400, b'{"code":4,"msg":"Too many subscriptions"}')
             return self.streams.connection(url)
         refused = unknown_path(path)
@@ -194,6 +208,7 @@ class Listener:
             self.ws_api_connections,
             rate_limits_default=params.get("returnRateLimits") != "false",
             faults=self._config.faults,
+            counters=self.limit_counters,
         )
         return connection
 
@@ -248,6 +263,7 @@ class Listener:
     async def close(self) -> None:
         if self._server is None:
             return
+        self.allocator_trim.close()
         self._server.close()
         connections = [*(self.streams.connections if self.streams else ()), *self.ws_api_connections]
         for connection in connections:

@@ -9,6 +9,7 @@ from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
+from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.ws_api import WsApi
 
 __all__ = ["WsApiConnection"]
@@ -34,9 +35,10 @@ class WsApiConnection(KeptAliveConnection):
         *,
         rate_limits_default: bool,
         faults: FaultsConfig | None = None,
+        counters: LimitCounters | None = None,
     ) -> None:
         # Requests are limited by weight, not by the streams' 10 messages a second.
-        super().__init__(clock, limits, count_rate=False, faults=faults)
+        super().__init__(clock, limits, count_rate=False, faults=faults, counters=counters)
         self._api = api
         self._registry = registry
         self._rate_limits_default = rate_limits_default

@@ -9,6 +9,10 @@ The shell calls ``on_incoming`` / ``on_pong`` as frames arrive and ``poll(now)``
 ``next_deadline_ms`` passes; ``poll`` says whether to ping or to close. The numbers are a
 ``ConnectionRules`` of this module's own, in milliseconds: the shell translates whatever
 its configuration looks like into them.
+
+``LimitCounters`` counts how often clients ran into each limit the README lists, for the
+listener (plain ints, the figures the metrics endpoint is to export): each is counted where
+its close or refusal happens, once; ``RequestWeight`` counts its own 429s and 418s there.
 """
 
 from __future__ import annotations
@@ -20,18 +24,24 @@ from typing import NamedTuple
 
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 from tickerplant.protocol.errors import (
+    CLOSE_BANNED,
+    CLOSE_INVALID_JSON,
+    CLOSE_INVALID_REQUEST,
     CLOSE_LIFETIME,
     CLOSE_PONG_TIMEOUT,
+    CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_MANY_REQUESTS,
     CloseReason,
 )
 
 __all__ = [
+    "LIMITS",
     "MAX_STREAMS_PER_CONNECTION",
     "REQUEST_WEIGHT_PER_MINUTE",
     "ConnectionLimits",
     "ConnectionRules",
     "Due",
+    "LimitCounters",
     "LimitState",
     "RequestWeight",
     "WeightVerdict",
@@ -159,6 +169,7 @@ class RequestWeight:
         first_ban_ms: int = 2 * MINUTE_MS,
         max_ban_ms: int = 3 * DAY_MS,
         max_ips: int = 65_536,
+        counters: LimitCounters | None = None,
     ) -> None:
         self.limit = limit
         self.window_ms = window_ms
@@ -168,6 +179,7 @@ class RequestWeight:
         self.max_ips = max_ips
         self._ips: OrderedDict[str, _IpWeight] = OrderedDict()  # least recently charged first
         self.forgotten = 0  # IPs dropped to keep the table within max_ips (a counter)
+        self.counters = counters or LimitCounters()  # 429s and 418s, with the listener's other limits
 
     def tracked_ips(self) -> int:
         """How many IPs the table remembers: at most ``max_ips``, the most recently charged
@@ -191,6 +203,7 @@ class RequestWeight:
             ips.move_to_end(ip)
         window_start = now_ms - now_ms % self.window_ms
         if now_ms < state.banned_until_ms:
+            self.counters.weight_banned += 1
             return WeightVerdict(418, state.used, state.banned_until_ms - now_ms, state.banned_until_ms)
         if state.window_start_ms != window_start:
             state.window_start_ms = window_start
@@ -203,7 +216,9 @@ class RequestWeight:
         if state.refused > self.ban_after_refusals:
             state.ban_ms = min(self.max_ban_ms, state.ban_ms * 2 if state.ban_ms else self.first_ban_ms)
             state.banned_until_ms = now_ms + state.ban_ms
+            self.counters.weight_banned += 1
             return WeightVerdict(418, state.used, state.ban_ms, state.banned_until_ms)
+        self.counters.weight_refused += 1
         return WeightVerdict(429, state.used, window_start + self.window_ms - now_ms, 0)
 
     def _window(self, now_ms: int) -> int:
@@ -225,3 +240,111 @@ class RequestWeight:
             self.forgotten += 1
         state = ips[ip] = _IpWeight()
         return state
+
+# -- how often each limit was hit ---------------------------------------------------------
+#
+# Closes of a WebSocket connection, by the reason the gateway sends (``closed``):
+# too_many_requests (1008, §2.5), pong_timeout (1008), max_age (1001, §2.4),
+# too_many_subscriptions (code 4 then 1008 "Invalid request"), invalid_json (code 3 then
+# 1008), slow_consumer (1008; streams and WebSocket API), banned (1008 after a 418),
+# message_too_big (1009, reassembled), protocol_error (1002: a stray continuation, a new
+# message inside a fragmented one, a reserved bit), invalid_utf8 (1007), frame_refused (a
+# frame picows' parser refuses: 1002, or 1009), close_timeout (a closing connection aborted
+# with what was queued for it untaken). Refusals of a request: by status, a request head
+# refused before routing (``head_refused``: 414, 431, 405, 400, 505, and 426 for another
+# WebSocket version); url_too_many_streams (400); out_of_files (503: no file descriptor
+# left); weight_refused (429) and weight_banned (418), REST and the WebSocket API alike.
+# The set is fixed: the counters take no more memory however many clients come.
+
+LIMITS = (
+    "too_many_requests",
+    "pong_timeout",
+    "max_age",
+    "too_many_subscriptions",
+    "invalid_json",
+    "slow_consumer",
+    "banned",
+    "message_too_big",
+    "protocol_error",
+    "invalid_utf8",
+    "frame_refused",
+    "close_timeout",
+    "request_line_too_long",
+    "header_fields_too_large",
+    "method_not_allowed",
+    "bad_request_head",
+    "http_version",
+    "websocket_version",
+    "url_too_many_streams",
+    "out_of_files",
+    "weight_refused",
+    "weight_banned",
+)
+_BY_REASON = {
+    CLOSE_TOO_MANY_REQUESTS: "too_many_requests",
+    CLOSE_PONG_TIMEOUT: "pong_timeout",
+    CLOSE_LIFETIME: "max_age",
+    CLOSE_INVALID_REQUEST: "too_many_subscriptions",  # the one close that says so (§2.5)
+    CLOSE_INVALID_JSON: "invalid_json",
+    CLOSE_SLOW_CONSUMER: "slow_consumer",
+    CLOSE_BANNED: "banned",
+}
+# The gateway's own RFC 6455 closes carry their own reasons; their codes tell them apart.
+_BY_CODE = {1009: "message_too_big", 1002: "protocol_error", 1007: "invalid_utf8"}
+_BY_STATUS = {
+    414: "request_line_too_long",
+    431: "header_fields_too_large",
+    405: "method_not_allowed",
+    400: "bad_request_head",
+    505: "http_version",
+    426: "websocket_version",
+}
+
+
+class LimitCounters:
+    """One counter per limit in ``LIMITS``, each a plain int attribute."""
+
+    __slots__ = LIMITS
+
+    too_many_requests: int
+    pong_timeout: int
+    max_age: int
+    too_many_subscriptions: int
+    invalid_json: int
+    slow_consumer: int
+    banned: int
+    message_too_big: int
+    protocol_error: int
+    invalid_utf8: int
+    frame_refused: int
+    close_timeout: int
+    request_line_too_long: int
+    header_fields_too_large: int
+    method_not_allowed: int
+    bad_request_head: int
+    http_version: int
+    websocket_version: int
+    url_too_many_streams: int
+    out_of_files: int
+    weight_refused: int
+    weight_banned: int
+
+    def __init__(self) -> None:
+        for name in LIMITS:
+            setattr(self, name, 0)
+
+    def closed(self, reason: CloseReason) -> None:
+        """Count a close the gateway sends, if a limit made it (a shutdown or the end of a
+        replay is no limit)."""
+        name = _BY_REASON.get(reason) or _BY_CODE.get(reason.code)
+        if name is not None:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def head_refused(self, status: int) -> None:
+        """Count a request head refused before routing, by its status."""
+        name = _BY_STATUS.get(status)
+        if name is not None:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in LIMITS}

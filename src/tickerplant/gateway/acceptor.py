@@ -1,0 +1,200 @@
+"""Accepting connections, with a file descriptor held back to say no with.
+
+Every connection holds a file descriptor. Once the process has none left, ``accept()``
+fails with EMFILE (ENFILE: the system's table is full) and the clients waiting in the
+listen backlog can be neither served nor told why: asyncio's own server logs a traceback
+and stops accepting for a second, and uvloop's (libuv's) accepts and closes them without a
+word. So the listeners accept for themselves, the classic way:
+
+- the acceptor holds one descriptor open on ``/dev/null``, the reserve;
+- when ``accept()`` runs out, it closes the reserve, accepts one waiting client into the
+  freed descriptor, answers it ``503 Service Unavailable`` with ``Retry-After: 1``, closes
+  it and takes the reserve back; and so on while clients wait, so none of them is left
+  hanging or reset without an answer;
+- each refusal is logged through a ``LogBudget`` (at most 10 per 10 s; the next record
+  let through says how many were held), and counted;
+- should the reserve itself be lost (something else took the descriptor meanwhile),
+  accepting pauses for a second, as asyncio's server does, instead of spinning.
+
+The refusal is written before the request has been read (there is no descriptor to wait
+for it with): whatever of the request has already arrived is read and dropped first, so
+that closing does not reset the connection under the answer. Serving clients is
+unchanged: each accepted socket goes to the loop's ``connect_accepted_socket``, which
+builds the same transport its own server would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from tickerplant.clock import Clock, Timer
+from tickerplant.gateway.http_head import Refusal
+from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.protocol.limits import LimitCounters
+
+__all__ = ["OUT_OF_FILES", "Acceptor", "bind"]
+
+_OUT_OF_FILES = {errno.EMFILE, errno.ENFILE}
+_SHORT_OF_MEMORY = {errno.ENOBUFS, errno.ENOMEM}
+_ACCEPTS_PER_WAKE = 128  # then let the loop's other callbacks run
+_PAUSE_MS = 1000  # accept again after this when even the reserve is gone (asyncio's delay)
+_DRAIN_BYTES = 64 * 1024
+OUT_OF_FILES = Refusal(503, b"Server out of file descriptors; retry later\n", (("Retry-After", "1"),))
+_OUT_OF_FILES_BYTES = OUT_OF_FILES.to_bytes()
+
+
+def bind(host: str, port: int, backlog: int) -> list[socket.socket]:
+    """Listening sockets for ``host:port``, one per address it resolves to, as asyncio's
+    ``create_server`` binds them (``SO_REUSEADDR``; IPv6 sockets IPv6 only)."""
+    infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class Acceptor:
+    """Accepts on ``sockets`` and hands each connection to ``factory``'s protocol."""
+
+    def __init__(
+        self,
+        sockets: list[socket.socket],
+        factory: Callable[[], asyncio.Protocol],
+        clock: Clock,
+        logger: logging.Logger,
+        counters: LimitCounters,
+    ) -> None:
+        self.sockets = sockets
+        self._factory = factory
+        self._clock = clock
+        self._log = logger
+        self._counters = counters  # the listener's: out_of_files counts the 503s
+        self.log_budget = LogBudget()
+        self._loop = asyncio.get_running_loop()
+        self._reserve: int | None = _reserve()
+        self._pause: Timer | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        for sock in self.sockets:
+            self._loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def _accept(self, sock: socket.socket) -> None:
+        loop = self._loop
+        for _ in range(_ACCEPTS_PER_WAKE):
+            try:
+                client, _ = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _OUT_OF_FILES:
+                    refused = self._refuse(sock, exc)
+                    if refused is not None:
+                        if refused:
+                            continue
+                        return  # nobody was waiting after all
+                if exc.errno in _OUT_OF_FILES or exc.errno in _SHORT_OF_MEMORY:
+                    self._pause_accepting(exc)
+                    return
+                # ECONNABORTED and the network errors accept(2) passes on: that client
+                # is gone; the next one may be fine.
+                continue
+            client.setblocking(False)
+            task = loop.create_task(loop.connect_accepted_socket(self._factory, client))
+            task.add_done_callback(_retrieved)
+
+    def _refuse(self, sock: socket.socket, exc: OSError) -> bool | None:
+        """Answer one waiting client 503 through the reserve: True once done, False when
+        nobody was waiting, None without a reserve to do it with."""
+        if self._reserve is None:
+            self._reserve = _reserve()
+            if self._reserve is None:
+                return None
+        os.close(self._reserve)
+        self._reserve = None
+        try:
+            client, _ = sock.accept()
+        except OSError as again:
+            self._reserve = _reserve()
+            if again.errno in _OUT_OF_FILES:
+                return None  # something else took the descriptor meanwhile
+            return False
+        with client:
+            client.setblocking(False)
+            with contextlib.suppress(OSError):  # the request may not have arrived yet
+                client.recv(_DRAIN_BYTES)  # what arrived of it: see the docstring
+            with contextlib.suppress(OSError):  # the client may be gone already
+                client.send(_OUT_OF_FILES_BYTES)
+        self._reserve = _reserve()
+        self._counters.out_of_files += 1
+        held = self.log_budget.allow("out of file descriptors", self._clock.now_ms())
+        if held is not None:
+            self._log.warning(
+                "out of file descriptors (%s): a new connection was answered 503%s",
+                os.strerror(exc.errno or 0), held_note(held),
+            )  # fmt: skip
+        return True
+
+    def _pause_accepting(self, exc: OSError) -> None:
+        held = self.log_budget.allow("accept paused", self._clock.now_ms())
+        if held is not None:
+            self._log.warning(
+                "cannot accept connections (%s): accepting again in %d ms%s",
+                os.strerror(exc.errno or 0), _PAUSE_MS, held_note(held),
+            )  # fmt: skip
+        for sock in self.sockets:
+            self._loop.remove_reader(sock.fileno())
+        self._pause = self._clock.call_at(self._clock.now_ms() + _PAUSE_MS, self._resume)
+
+    def _resume(self) -> None:
+        self._pause = None
+        if not self._closed:
+            self.start()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._pause is not None:
+            self._pause.cancel()
+        for sock in self.sockets:
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
+        if self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
+
+    async def wait_closed(self) -> None:
+        """As ``asyncio.Server.wait_closed`` on Python 3.11: the connections it handed on
+        are their listeners' to close."""
+
+
+def _reserve() -> int | None:
+    try:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def _retrieved(task: asyncio.Task[object]) -> None:
+    # A client can be gone before its transport is built; nothing to report.
+    if not task.cancelled():
+        task.exception()
