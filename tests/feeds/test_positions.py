@@ -239,3 +239,21 @@ def test_open_interest_is_reported_at_most_once_a_second() -> None:
                 assert update.qty == sim.positions(update.symbol).open_interest
                 reports += 1
     assert reports >= len(UM)
+
+
+def test_positions_are_liquidated_at_the_mark_price_the_simulator_is_given() -> None:
+    # The pump hands the simulator the mark price it streams (SimulatedDerivatives.mark_units):
+    # a mark under a long's liquidation price liquidates it, wherever the fair price is.
+    sim = Simulator(UM[:1], seed=3, start_ms=NOW_MS, book_levels=100)
+    positions = sim.positions("BTCUSDT")
+    fair = sim.fair_price("BTCUSDT")
+    position = positions.open(True, 1_000, fair, 125)
+    sim.mark_price = lambda symbol: position.liquidation + BTCUSDT.tick
+    out = sim.step(1, NOW_MS)
+    assert position in positions.positions()  # the mark has not crossed it
+    assert not any(isinstance(u, Liquidation) and u.price == position.bankruptcy for u in out)
+    sim.mark_price = lambda symbol: position.liquidation
+    out = sim.step(1, NOW_MS + 1_000)  # the engine samples the mark every 20 ms at most
+    assert any(isinstance(u, Liquidation) and u.price == position.bankruptcy for u in out)
+    assert position not in positions.positions()
+    assert sim.fair_price("BTCUSDT") > position.liquidation  # the fair price never crossed it
