@@ -11,6 +11,7 @@ from collections.abc import Callable
 from conftest import StartServer
 from rawws import CLOSE, CONTINUATION, FIN, PING, PONG, RSV1, TEXT, RawWebSocket, close_code, http_exchange
 from scripted_market import ScriptedMarket, round_trip
+from timing import eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
@@ -150,6 +151,7 @@ async def test_each_close_and_refusal_is_counted_once(start_server: StartServer)
 async def test_a_client_refused_for_want_of_descriptors_is_counted(start_server: StartServer) -> None:
     plant = await start_server()
     listener = plant.listeners[Market.UM]
+    assert not listener.accepting_itself  # descriptors are plentiful: the loop's server accepts
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     held: list[RawWebSocket] = []
     refused = None
@@ -173,10 +175,16 @@ async def test_a_client_refused_for_want_of_descriptors_is_counted(start_server:
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert refused is not None and refused.status == 503
+    assert listener.accepting_itself  # near the limit, with its reserve
     await refused.close()
     assert listener.limit_counters.out_of_files == 1
     for ws in held:
         await ws.close()
     ws = await RawWebSocket.connect(listener.port, "/ws")  # served again
     assert ws.status == 101
+    await ws.close()
+    # a descriptor well below the limit: the loop's own server accepts again
+    await eventually(lambda: not listener.accepting_itself)
+    ws = await RawWebSocket.connect(listener.port, "/ws")
+    assert ws.status == 101 and not listener.accepting_itself
     await ws.close()

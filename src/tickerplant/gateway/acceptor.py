@@ -4,7 +4,7 @@ Every connection holds a file descriptor. Once the process has none left, ``acce
 fails with EMFILE (ENFILE: the system's table is full) and the clients waiting in the
 listen backlog can be neither served nor told why: asyncio's own server logs a traceback
 and stops accepting for a second, and uvloop's (libuv's) accepts and closes them without a
-word. So the listeners accept for themselves, the classic way:
+word. So the listeners take over accepting once descriptors run short, the classic way:
 
 - the acceptor holds one descriptor open on ``/dev/null``, the reserve;
 - when ``accept()`` runs out, it closes the reserve, accepts one waiting client into the
@@ -15,6 +15,15 @@ word. So the listeners accept for themselves, the classic way:
   let through says how many were held), and counted;
 - should the reserve itself be lost (something else took the descriptor meanwhile),
   accepting pauses for a second, as asyncio's server does, instead of spinning.
+
+While descriptors are plentiful the loop's own server accepts (in C on uvloop: a Python
+``accept()`` and a task per connection cost a REST request, a connection each, some 50 µs
+more), on a duplicate of each listening socket. The protocol reports each connection's
+descriptor (``accepted``); once one comes within the margin of the soft limit (1/16 of
+it, at least 8: ``_guard_at``), the acceptor closes the loop's servers (their duplicates:
+the listening sockets stay open) and accepts itself, with its reserve, as above; once it
+accepts a descriptor below the limit less twice the margin, it hands back. The limit is
+read at every check, so a limit lowered while running is honoured.
 
 The refusal is written before the request has been read (there is no descriptor to wait
 for it with): whatever of the request has already arrived is read and dropped first, so
@@ -30,6 +39,7 @@ import contextlib
 import errno
 import logging
 import os
+import resource
 import socket
 from collections.abc import Callable
 
@@ -45,6 +55,8 @@ _SHORT_OF_MEMORY = {errno.ENOBUFS, errno.ENOMEM}
 _ACCEPTS_PER_WAKE = 128  # then let the loop's other callbacks run
 _PAUSE_MS = 1000  # accept again after this when even the reserve is gone (asyncio's delay)
 _DRAIN_BYTES = 64 * 1024
+_MIN_MARGIN = 8  # descriptors short of the soft limit at which the acceptor takes over
+_NEVER = 1 << 62
 OUT_OF_FILES = Refusal(503, b"Server out of file descriptors; retry later\n", (("Retry-After", "1"),))
 _OUT_OF_FILES_BYTES = OUT_OF_FILES.to_bytes()
 
@@ -81,8 +93,13 @@ class Acceptor:
         clock: Clock,
         logger: logging.Logger,
         counters: LimitCounters,
+        backlog: int,
     ) -> None:
         self.sockets = sockets
+        self._backlog = backlog
+        self._native: list[asyncio.AbstractServer] = []  # the loop's servers, while they accept
+        self._guarding = False  # this acceptor accepts (descriptors are short)
+        self._handing_back = False
         self._factory = factory
         self._clock = clock
         self._log = logger
@@ -93,9 +110,68 @@ class Acceptor:
         self._pause: Timer | None = None
         self._closed = False
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        native = await self._servers()
+        if native is None:
+            self._guard()
+        else:
+            self._native = native
+
+    @property
+    def accepting_itself(self) -> bool:
+        """True while descriptors are short and this acceptor accepts (with its reserve);
+        False while the loop's own server does."""
+        return self._guarding
+
+    def accepted(self, fd: int) -> None:
+        """A connection was made on descriptor ``fd``: take over accepting once it is within
+        the margin of the soft limit."""
+        if not self._guarding and fd >= _guard_at()[0]:
+            self._guard()
+
+    async def _servers(self) -> list[asyncio.AbstractServer] | None:
+        """The loop's own servers on duplicates of the listening sockets; None when a
+        duplicate cannot be had (no descriptor for it)."""
+        servers: list[asyncio.AbstractServer] = []
+        try:
+            for sock in self.sockets:
+                server = await self._loop.create_server(self._factory, sock=sock.dup(), backlog=self._backlog)
+                servers.append(server)
+        except OSError:
+            for made in servers:
+                made.close()
+            return None
+        return servers
+
+    def _guard(self) -> None:
+        self._guarding = True
+        for server in self._native:
+            server.close()  # its duplicate of the listening socket; connections stay
+        self._native = []
+        self._read()
+
+    def _read(self) -> None:
         for sock in self.sockets:
             self._loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def _unread(self) -> None:
+        for sock in self.sockets:
+            self._loop.remove_reader(sock.fileno())
+
+    async def _hand_back(self) -> None:
+        try:
+            native = await self._servers()
+        finally:
+            self._handing_back = False
+        if native is None:
+            return
+        if self._closed or not self._guarding:
+            for server in native:
+                server.close()
+            return
+        self._unread()
+        self._guarding = False
+        self._native = native
 
     def _accept(self, sock: socket.socket) -> None:
         loop = self._loop
@@ -120,6 +196,9 @@ class Acceptor:
             client.setblocking(False)
             task = loop.create_task(loop.connect_accepted_socket(self._factory, client))
             task.add_done_callback(_retrieved)
+            if not self._handing_back and client.fileno() < _guard_at()[1]:
+                self._handing_back = True  # descriptors are plentiful again
+                loop.create_task(self._hand_back()).add_done_callback(_retrieved)
 
     def _refuse(self, sock: socket.socket, exc: OSError) -> bool | None:
         """Answer one waiting client 503 through the reserve: True once done, False when
@@ -160,14 +239,13 @@ class Acceptor:
                 "cannot accept connections (%s): accepting again in %d ms%s",
                 os.strerror(exc.errno or 0), _PAUSE_MS, held_note(held),
             )  # fmt: skip
-        for sock in self.sockets:
-            self._loop.remove_reader(sock.fileno())
+        self._unread()
         self._pause = self._clock.call_at(self._clock.now_ms() + _PAUSE_MS, self._resume)
 
     def _resume(self) -> None:
         self._pause = None
-        if not self._closed:
-            self.start()
+        if not self._closed and self._guarding:
+            self._read()
 
     def close(self) -> None:
         if self._closed:
@@ -175,6 +253,9 @@ class Acceptor:
         self._closed = True
         if self._pause is not None:
             self._pause.cancel()
+        for server in self._native:
+            server.close()
+        self._native = []
         for sock in self.sockets:
             self._loop.remove_reader(sock.fileno())
             sock.close()
@@ -185,6 +266,16 @@ class Acceptor:
     async def wait_closed(self) -> None:
         """As ``asyncio.Server.wait_closed`` on Python 3.11: the connections it handed on
         are their listeners' to close."""
+
+
+def _guard_at() -> tuple[int, int]:
+    """The descriptor at which the acceptor takes over, and the one below which it hands
+    back: the soft limit less its margin, and less twice the margin."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _NEVER, _NEVER
+    margin = max(_MIN_MARGIN, soft // 16)
+    return soft - margin, soft - 2 * margin
 
 
 def _reserve() -> int | None:

@@ -60,6 +60,7 @@ _HANDSHAKE_TIMEOUT_S = 5.0
 _MAX_FRAME_BYTES = MAX_MESSAGE_BYTES  # no frame larger than a whole message may be
 _WS_VERSION = "13"  # the only version RFC 6455 defines (§4.1)
 _READ_BUFFER_BYTES = 16 * 1024
+_BACKLOG = 4096  # connections waiting to be accepted, per listening socket
 
 
 def protocol_arguments(
@@ -95,9 +96,11 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
         logger: logging.Logger,
         counters: LimitCounters,
         trim: AllocatorTrim | None = None,
+        accepted: Callable[[int], None] | None = None,
     ) -> None:
         self.peer_ip = "?"
         self._router = router
+        self._accepted = accepted  # told each connection's descriptor (acceptor.Acceptor)
         self._counters = counters
         self._trim = trim  # counts connections to give memory back after a wave of them
         self._head: RequestHead | None = RequestHead()  # until the request head is complete
@@ -106,6 +109,10 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
         self.peer_ip = str(peer[0]) if peer else "?"
+        if self._accepted is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                self._accepted(sock.fileno())
         if self._trim is not None:
             self._trim.opened()
         super().connection_made(transport)
@@ -167,8 +174,12 @@ async def serve(
 ) -> Acceptor:
     """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
     a client that comes when no file descriptor is left is answered 503 (``acceptor``)."""
-    sockets = bind(host, port, backlog=4096)
-    protocol = functools.partial(PeerAwareProtocol, router, logger, counters, trim)
-    acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters)
-    acceptor.start()
+    sockets = bind(host, port, backlog=_BACKLOG)
+
+    def accepted(fd: int) -> None:
+        acceptor.accepted(fd)
+
+    protocol = functools.partial(PeerAwareProtocol, router, logger, counters, trim, accepted)
+    acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters, backlog=_BACKLOG)
+    await acceptor.start()
     return acceptor

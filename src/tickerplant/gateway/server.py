@@ -168,6 +168,12 @@ class Listener:
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
+    @property
+    def accepting_itself(self) -> bool:
+        """Whether descriptors are short and the listener accepts through its own acceptor,
+        with a descriptor in reserve to answer 503 with (``gateway/acceptor.py``)."""
+        return self._server is not None and self._server.accepting_itself
+
     def route(self, request: WSUpgradeRequest, ip: str) -> Routed | None:
         assert self.streams is not None
         target = request.path.decode("utf-8", errors="replace")
