@@ -21,8 +21,9 @@ What a stream's ids can prove differs by kind (spec §4):
 - depthUpdate (§4.9) chains: each event's ``pu`` is the previous event's ``u`` on the same
   stream. ``pu`` equal to the last delivered ``u`` is continuity; anything else a gap.
 
-The derived streams carry no id to gap on, so they never yield a ``Gap`` (an outage shows
-as the shell's ``StreamsLost`` and nothing else); they are judged by event time ``E``:
+The derived streams carry no id to gap on, so they never yield a ``Gap``, not even after a
+reconnect: a candle, mark or index price pushed later carries the whole state again, and
+a liquidation pushed during an outage cannot be named. They are judged by event time ``E``:
 
 - kline (§4.7) and continuous_kline (§4.12) are state snapshots: the open candle is pushed
   again every 250 ms while it changes, so the same candle again is not a duplicate. ``E``
