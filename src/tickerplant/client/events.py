@@ -3,10 +3,10 @@ stream connection receives.
 
 The payload structs are defined once, in ``tickerplant.market.events`` and
 ``tickerplant.market.derived_events``, for the plant that writes them and for this decoder
-(spec §4.1–4.10, §4.12): readable attribute
-names, Binance's wire keys by ``rename``, the wire ``e`` as the tag, so a single
-``msgspec.json.Decoder`` over the tagged union turns bytes straight into the right struct
-in one pass, with no intermediate dict. They are re-exported here.
+(spec §4.1–4.10, §4.12): readable attribute names, Binance's wire keys by ``rename``, the
+wire ``e`` as the tag, so a single ``msgspec.json.Decoder`` over the tagged union turns
+bytes straight into the right struct in one pass, with no intermediate dict. They are
+re-exported here.
 
 Decimals are JSON strings on the wire (spec §4.0) and become ``decimal.Decimal`` here
 (or stay ``str`` with ``numbers=str``), so prices and quantities stay exact. Unknown keys

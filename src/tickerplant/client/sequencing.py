@@ -53,8 +53,8 @@ a stream that another, still-live connection has been delivering is not interrup
 
 All-market streams (``!bookTicker``, ``!ticker@arr``, ``!miniTicker@arr``) mix symbols,
 whose ids are unrelated, so every stream is tracked per symbol (per pair where a payload
-names no symbol): one small record per
-(stream, symbol), nothing per event. ``forget(stream)`` drops a stream's records.
+names no symbol): one small record per (stream, symbol), nothing per event.
+``forget(stream)`` drops a stream's records.
 """
 
 from __future__ import annotations
