@@ -44,8 +44,8 @@ TRADE_UM = b'{"e":"trade","E":1771263510064,"T":1771263510064,"s":"BTCUSDT","t":
 DEPTH5_UM = b'{"e":"depthUpdate","E":1771263510140,"T":1771263510139,"s":"BTCUSDT","U":9924360134447,"u":9924360146998,"pu":9924360134267,"b":[["68005.00","2.214"],["68004.90","0.042"]],"a":[["68005.10","0.838"],["68005.20","0.218"]]}'
 DEPTH_DIFF_DOC = b'{"e":"depthUpdate","E":123456789,"T":123456788,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}'
 DEPTH_DIFF_CM = b'{"e":"depthUpdate","E":1591270260907,"T":1591270260891,"s":"BTCUSD_200626","ps":"BTCUSD","U":17285681,"u":17285702,"pu":17285675,"b":[["9517.6","10"]],"a":[["9518.5","45"],["9518.8","0"]],"st":2}'
-KLINE = b'{"e":"kline","E":1791382992723,"s":"BTCUSDT","k":{"t":1791382980000,"T":1791383039999,"s":"BTCUSDT","i":"1m","f":8153633367,"L":8153634395,"o":"83084.90","c":"83091.60","h":"83091.70","l":"83051.20","v":"13.551","n":1027,"x":false,"q":"1125714.73960","V":"6.426","Q":"533856.66860","B":"0"}}'
-MARK_PRICE = b'{"e":"markPriceUpdate","E":1771263510000,"s":"BTCUSDT","p":"68005.80802899","P":"67836.82194783","i":"68035.14043478","r":"-0.00004435","T":1771286400000}'
+# spec §4.12: a stream the client does not type
+CONTRACT_INFO = b'{"e":"contractInfo","E":1669356423908,"s":"IOTAUSDT","ps":"IOTAUSDT","ct":"PERPETUAL","dt":4133404800000,"ot":1569398400000,"cs":"TRADING","bks":[]}'
 
 
 def unpack(decoded: Decoded) -> tuple[str | None, Payload]:
@@ -394,16 +394,17 @@ def test_replies_and_errors(frame: bytes, expected: Reply) -> None:
 
 
 def test_unknown_event_types_do_not_raise() -> None:
-    assert decoder.decode(KLINE) == (None, UnknownEvent(None, KLINE, "Invalid value 'kline' - at `$.e`"))
-    stream, unknown = unpack(decoder.decode(combined("btcusdt@markPrice@1s", MARK_PRICE)))
-    assert stream == "btcusdt@markPrice@1s"
+    expected = UnknownEvent(None, CONTRACT_INFO, "Invalid value 'contractInfo' - at `$.e`")
+    assert decoder.decode(CONTRACT_INFO) == (None, expected)
+    stream, unknown = unpack(decoder.decode(combined("!contractInfo", CONTRACT_INFO)))
+    assert stream == "!contractInfo"
     assert isinstance(unknown, UnknownEvent)
-    assert (unknown.stream, unknown.raw) == ("btcusdt@markPrice@1s", MARK_PRICE)
-    array = b"[" + MARK_PRICE + b"," + MARK_PRICE + b"]"
-    _, unknown = unpack(decoder.decode(combined("!markPrice@arr@1s", array)))
+    assert (unknown.stream, unknown.raw) == ("!contractInfo", CONTRACT_INFO)
+    array = b"[" + CONTRACT_INFO + b"," + CONTRACT_INFO + b"]"
+    _, unknown = unpack(decoder.decode(combined("!contractInfo@arr", array)))
     assert isinstance(unknown, UnknownEvent)
     assert unknown.raw == array
-    assert stream_of(unknown) == "!markPrice@arr@1s"
+    assert stream_of(unknown) == "!contractInfo@arr"
 
 
 def test_a_known_type_that_does_not_match_its_shape_is_unknown_not_fatal() -> None:
@@ -437,7 +438,7 @@ def test_frames_in_unusual_shape_take_the_slow_path() -> None:
 
 def test_memoryview_payloads_decode_without_a_copy_first() -> None:
     assert decoder.decode(memoryview(BOOK_TICKER_CM)) == (None, GOLDEN[2][1])
-    assert unpack(decoder.decode(memoryview(combined("btcusdt@kline_1m", KLINE))))[0] == "btcusdt@kline_1m"
+    assert unpack(decoder.decode(memoryview(combined("!contractInfo", CONTRACT_INFO))))[0] == "!contractInfo"
     assert decoder.decode(bytearray(b'{"result":null,"id":1}')) == Reply(1, None)
 
 
@@ -474,4 +475,4 @@ def test_stream_of_names_the_single_symbol_stream() -> None:
         None,
         None,
     ]
-    assert stream_of(UnknownEvent(None, KLINE)) is None
+    assert stream_of(UnknownEvent(None, CONTRACT_INFO)) is None

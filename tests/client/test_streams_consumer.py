@@ -35,7 +35,8 @@ def trade(symbol: str, t: int) -> bytes:
     ).encode()
 
 
-KLINE = b'{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":5,"s":"BTCUSDT","k":{}}}'
+# a stream the client does not type (spec §4.12)
+CONTRACT_INFO = b'{"stream":"!contractInfo","data":{"e":"contractInfo","E":5,"s":"BTCUSDT","cs":"TRADING"}}'
 
 
 def take(delivery: Delivery) -> StreamItem:
@@ -90,12 +91,12 @@ def batch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> in
 
 def test_events_in_order_duplicates_dropped_unknown_in_place(batch: int) -> None:
     delivery = Delivery(numbers=str)
-    feed(delivery, 1, book("BTCUSDT", 10), trade("ETHUSDT", 7), book("BTCUSDT", 10), KLINE)
+    feed(delivery, 1, book("BTCUSDT", 10), trade("ETHUSDT", 7), book("BTCUSDT", 10), CONTRACT_INFO)
     feed(delivery, 1, book("ETHUSDT", 3), book("BTCUSDT", 9), book("BTCUSDT", 12), trade("ETHUSDT", 8))
     assert describe(drain(delivery)) == [
         ("book", "BTCUSDT", 10),
         ("trade", "ETHUSDT", 7),
-        ("unknown", "btcusdt@kline_1m"),
+        ("unknown", "!contractInfo"),
         ("book", "ETHUSDT", 3),
         ("book", "BTCUSDT", 12),
         ("trade", "ETHUSDT", 8),
@@ -108,7 +109,7 @@ def test_frames_off_the_fast_path_keep_their_place_and_replies_go_back(batch: in
     raw = b'{"e":"bookTicker","u":2,"s":"BTCUSDT","b":"1.5","B":"2","a":"1.6","A":"3","T":2,"E":2}'
     assert delivery.off_path(1, raw) is None
     assert delivery.off_path(1, b'{"result":null,"id":7}') == Reply(7, None)
-    assert delivery.off_path(1, b'{"e":"kline","E":5,"s":"BTCUSDT","k":{}}') is None
+    assert delivery.off_path(1, b'{"e":"contractInfo","E":5,"s":"BTCUSDT","cs":"TRADING"}') is None
     feed(delivery, 1, book("BTCUSDT", 3))
     spaced = b'{"stream": "btcusdt@bookTicker", "data": {"e":"bookTicker","u":4,"s":"BTCUSDT","b":"1.5",'
     spaced += b'"B":"2","a":"1.6","A":"3","T":4,"E":4}}'

@@ -2,7 +2,8 @@
 with the client's ``StreamDecoder``, into its typed struct, and encodes back to the same
 bytes (keys, order and values), for every stream kind on both markets.
 
-Both sides derive from ``tickerplant.market.events``; this test runs the real plant over
+Both sides derive from ``tickerplant.market.events`` and ``market/derived_events.py``;
+this test runs the real plant over
 the real simulator so that what is checked is what the plant actually writes, not what the
 definitions say it should.
 """
@@ -18,7 +19,15 @@ import msgspec
 import pytest
 
 from tickerplant.client.events import StreamDecoder, UnknownEvent
+from tickerplant.feeds.simulated_derivatives import SimulatedDerivatives
 from tickerplant.feeds.simulator import Simulator
+from tickerplant.market.derived_events import (
+    ContinuousKline,
+    ForceOrder,
+    IndexPriceUpdate,
+    Kline,
+    MarkPriceUpdate,
+)
 from tickerplant.market.events import (
     DECIMAL_ROLES,
     PAYLOADS,
@@ -31,7 +40,6 @@ from tickerplant.market.events import (
     Trade,
 )
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.klines import ContinuousKlineEvent, KlineEvent
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant import Plant
 from tickerplant.market.units import places_written
@@ -41,37 +49,47 @@ T0 = 1_767_225_600_000
 STEP_MS = 50
 MAX_MS = 30_000  # simulated; USDⓈ-M's !bookTicker batch comes every 5 s
 
-# stream kind -> the struct its payload decodes to, and whether it is an array of them
-KINDS: dict[str, tuple[type[msgspec.Struct], bool]] = {
-    "bookTicker": (BookTicker, False),
-    "!bookTicker": (BookTicker, False),
-    "miniTicker": (MiniTicker, False),
-    "!miniTicker@arr": (MiniTicker, True),
-    "ticker": (Ticker, False),
-    "!ticker@arr": (Ticker, True),
-    "trade": (Trade, False),
-    "aggTrade": (AggTrade, False),
-    "depth": (DepthUpdate, False),  # every diff, partial and rpi depth stream, every speed
-    "depthDiff": (DepthUpdate, False),  # the plant's internal diff-depth stream
-    "kline": (KlineEvent, False),  # every interval
-    "continuousKline": (ContinuousKlineEvent, False),  # every contract type and interval
+# stream kind -> the struct its payload decodes to, and the markets on which it is an array
+ARRAY: frozenset[Market] = frozenset(Market)
+OBJECT: frozenset[Market] = frozenset()
+KINDS: dict[str, tuple[type[msgspec.Struct], frozenset[Market]]] = {
+    "bookTicker": (BookTicker, OBJECT),
+    "!bookTicker": (BookTicker, OBJECT),
+    "miniTicker": (MiniTicker, OBJECT),
+    "!miniTicker@arr": (MiniTicker, ARRAY),
+    "ticker": (Ticker, OBJECT),
+    "!ticker@arr": (Ticker, ARRAY),
+    "trade": (Trade, OBJECT),
+    "aggTrade": (AggTrade, OBJECT),
+    "depth": (DepthUpdate, OBJECT),  # every diff, partial and rpi depth stream, every speed
+    "depthDiff": (DepthUpdate, OBJECT),  # the plant's internal diff-depth stream
+    "kline": (Kline, OBJECT),  # every interval
+    "continuousKline": (ContinuousKline, OBJECT),  # every contract type and interval
+    # a symbol's is one object; COIN-M's <pair>@markPrice an array (§4.6, PAIR_ARRAYS)
+    "markPrice": (MarkPriceUpdate, OBJECT),  # both speeds
+    "!markPrice@arr": (MarkPriceUpdate, ARRAY),  # USDⓈ-M only, both speeds
+    "indexPrice": (IndexPriceUpdate, OBJECT),  # COIN-M only, both speeds
+    "forceOrder": (ForceOrder, OBJECT),
+    "!forceOrder@arr": (ForceOrder, OBJECT),  # one object, despite its name (§4.10)
 }
-# Read by the market view alone (its levels are integer units): no client contract.
-INTERNAL = {"depthDiff", "openInterest"}
-# Written by the plant but not typed by the client's decoder (an UnknownEvent): their bytes
-# are checked by golden tests (tests/market/test_force_orders.py).
-UNTYPED = {"forceOrder", "!forceOrder@arr", "openInterest"}
-# Not typed by the client yet (it hands them out as UnknownEvent): their contract is with
-# the structs the plant writes them from (market/klines.py), strictly, byte for byte.
-PLANT_ONLY = {"kline", "continuousKline"}
+# COIN-M's pair streams of these kinds are arrays of the pair's contracts.
+PAIR_ARRAYS = {"markPrice"}
+CM_PAIRS = {inst.pair.lower() for inst in catalogue(Market.CM, T0)}
+# Each market's kinds: the others exist on the other market only.
+ONLY_ON: dict[str, Market] = {"!markPrice@arr": Market.UM, "indexPrice": Market.CM}
+# Read by the market view alone (their levels and figures are integer units): no client
+# contract. `openInterest` has no payload struct at all.
+INTERNAL = {"depthDiff", "openInterest", "markState", "fundingEvent"}
 # Keys the client reads (from Binance) that the plant deliberately never writes: none.
 READ_ONLY: dict[type[msgspec.Struct], set[str]] = {}
+
 
 as_str = StreamDecoder(numbers=str)
 as_decimal = StreamDecoder()
 
 
 def kind_of(stream: str) -> str:
+    stream = stream.removesuffix("@1s")  # the mark and index prices' speed
     if stream.startswith("!"):
         return stream
     kind = stream.partition("@")[2]
@@ -80,11 +98,17 @@ def kind_of(stream: str) -> str:
     return "depth" if kind.startswith(("depth", "rpiDepth")) and kind not in INTERNAL else kind
 
 
+def kinds_of(market: Market) -> set[str]:
+    return {kind for kind in KINDS if ONLY_ON.get(kind, market) is market}
+
+
 @functools.cache
 def plant_output(market: Market) -> list[StreamMessage]:
-    """What the plant emits over the simulator until every stream kind has appeared."""
+    """What the plant emits over the simulator and its derivatives data (mark and index
+    prices, as the pump feeds them) until every stream kind has appeared."""
     instruments = catalogue(market, T0)
     sim = Simulator(instruments, seed=5, actions_per_s=2000.0, start_ms=T0, book_levels=20)  # shapes, not depth
+    derivatives = SimulatedDerivatives(instruments, seed=5, start_ms=T0)
     plant = Plant(market, instruments, now_ms=T0)
     history = sim.warm_history(T0, window_ms=10 * 60_000)
     plant.warm(history)
@@ -94,19 +118,20 @@ def plant_output(market: Market) -> list[StreamMessage]:
         plant.apply(update, T0, out)
     now = T0
     seen: set[str] = set()
-    while now < T0 + MAX_MS and not seen >= KINDS.keys():
+    expected = kinds_of(market)
+    while now < T0 + MAX_MS and not seen >= expected:
         now += STEP_MS
         batch: list[StreamMessage] = []
-        for update in sim.advance(now):
+        updates = [*sim.advance(now), *derivatives.advance(now, sim.books, sim.fair_price, lambda _: None)]
+        for update in updates:
             plant.apply(update, now, batch)
         plant.end_batch(now, batch)
         if now >= plant.next_tick_ms:
             plant.tick(now, batch)
         seen.update(kind_of(m.stream) for m in batch)
         out += batch
-    seen -= UNTYPED
-    assert seen == KINDS.keys(), f"never emitted: {KINDS.keys() - seen}"
-    return [m for m in out if kind_of(m.stream) not in UNTYPED]
+    assert expected <= seen, f"never emitted: {expected - seen}"
+    return out
 
 
 @pytest.fixture(scope="module", params=list(Market), ids=lambda m: m.value)
@@ -136,13 +161,12 @@ def same_json(expected: Any, got: Any, where: str = "") -> None:
         assert got == expected and type(got) is type(expected), f"{where}: {got!r} != {expected!r}"
 
 
-def check(stream: str, payload: bytes) -> None:
+def check(stream: str, payload: bytes, market: Market) -> None:
     """The contract for one payload; raises AssertionError where it is broken."""
-    struct, is_array = KINDS[kind_of(stream)]
-    if kind_of(stream) in PLANT_ONLY:
-        event = msgspec.json.decode(payload, type=struct, strict=True)
-        assert msgspec.json.encode(event) == payload, stream
-        return
+    struct, array_on = KINDS[kind_of(stream)]
+    is_array = market in array_on or (
+        market is Market.CM and kind_of(stream) in PAIR_ARRAYS and stream.partition("@")[0] in CM_PAIRS
+    )
     for decoder in (as_str, as_decimal):
         decoded = decoder.decode(payload)
         assert isinstance(decoded, tuple), decoded
@@ -161,14 +185,14 @@ def check(stream: str, payload: bytes) -> None:
 def test_every_payload_decodes_to_its_struct_and_back_to_the_same_bytes(
     emitted: tuple[Market, list[StreamMessage]],
 ) -> None:
-    _, messages = emitted
+    market, messages = emitted
     checked: dict[str, int] = {}
     for stream, payload in messages:
         if kind_of(stream) in INTERNAL:
             continue
-        check(stream, payload)
+        check(stream, payload, market)
         checked[kind_of(stream)] = checked.get(kind_of(stream), 0) + 1
-    assert checked.keys() == KINDS.keys() - INTERNAL
+    assert checked.keys() == kinds_of(market) - INTERNAL
 
 
 def wire_keys(struct: type[msgspec.Struct]) -> Iterator[tuple[str, bool]]:
@@ -183,8 +207,9 @@ def test_the_plant_writes_every_key_of_each_payload_its_market_carries(
     # the plant writes that the definitions lack fails the byte comparison above.
     market, messages = emitted
     written = written_keys(messages)
-    assert written.keys() == set(PAYLOADS)
-    for struct in PAYLOADS:
+    carried = {KINDS[kind][0] for kind in kinds_of(market)}
+    assert written.keys() == carried
+    for struct in carried:
         tag = struct.__struct_config__.tag_field
         expected = {tag} | {
             key for key, required in wire_keys(struct) if required or key in SENT[market]
@@ -195,7 +220,7 @@ def test_the_plant_writes_every_key_of_each_payload_its_market_carries(
 def written_keys(messages: list[StreamMessage]) -> dict[type[msgspec.Struct], set[str]]:
     written: dict[type[msgspec.Struct], set[str]] = {}
     for stream, payload in messages:
-        if kind_of(stream) in PLANT_ONLY:
+        if kind_of(stream) in INTERNAL - KINDS.keys():
             continue
         struct, _ = KINDS[kind_of(stream)]
         decoded = msgspec.json.decode(payload)
@@ -210,7 +235,7 @@ def test_every_key_the_client_reads_is_one_the_plant_writes_on_some_market() -> 
     um, cm = written_keys(plant_output(Market.UM)), written_keys(plant_output(Market.CM))
     for struct in PAYLOADS:
         read = {key for key, _ in wire_keys(struct)} - READ_ONLY.get(struct, set())
-        assert read <= um[struct] | cm[struct], struct.__name__
+        assert read <= um.get(struct, set()) | cm.get(struct, set()), struct.__name__
 
 
 def test_prices_and_quantities_are_written_at_the_instruments_tick_and_step(
@@ -258,9 +283,9 @@ def test_the_market_view_reads_every_payload(emitted: tuple[Market, list[StreamM
 def test_the_contract_check_fails_when_one_side_changes(
     emitted: tuple[Market, list[StreamMessage]], tamper: Any
 ) -> None:
-    _, messages = emitted
+    market, messages = emitted
     stream, payload = next(m for m in messages if kind_of(m.stream) == "bookTicker")
-    check(stream, payload)
+    check(stream, payload, market)
     tampered = msgspec.json.encode(tamper(msgspec.json.decode(payload)))
     with pytest.raises(AssertionError):
-        check(stream, tampered)
+        check(stream, tampered, market)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import msgspec
 
-from tickerplant.market import events
+from tickerplant.market import derived_events
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
 from tickerplant.market.mark_streams import FundingEvent, MarkState, internal_names
 from tickerplant.market.messages import StreamMessage
@@ -116,7 +116,7 @@ def test_the_internal_streams_carry_what_the_payloads_do_not() -> None:
 
 
 def test_every_pushed_payload_reads_back_into_its_struct_and_writes_the_same_bytes() -> None:
-    """The payload definitions of market/events.py are the contract the plant writes to."""
+    """The payload definitions of market/derived_events.py are the contract the plant writes to."""
     btc = [i for i in catalogue(Market.CM, T0) if i.pair == "BTCUSD"]
     plant = Plant(Market.CM, btc, now_ms=T0)
     for inst in btc:
@@ -126,7 +126,7 @@ def test_every_pushed_payload_reads_back_into_its_struct_and_writes_the_same_byt
     um = Plant(Market.UM, _instruments(Market.UM, "BTCUSDT"), now_ms=T0)
     um.apply(_um_mark(), T0, [])
     payloads = [m.payload for _, m in _drive(plant, T0, T0 + 3_000) + _drive(um, T0, T0 + 3_000)]
-    one = events.MarkPriceUpdate[str] | events.IndexPriceUpdate[str]
+    one = derived_events.MarkPriceUpdate[str] | derived_events.IndexPriceUpdate[str]
     decoder = msgspec.json.Decoder(one | list[one])  # type: ignore[valid-type]
     # three seconds, the last a whole 3 s: COIN-M 3 symbols, the pair, the index; USDⓈ-M 1 + all
     assert len(payloads) == (3 + 1) * (3 + 1 + 1) + (3 + 1) * (1 + 1)

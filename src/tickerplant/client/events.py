@@ -1,11 +1,12 @@
 """Market-stream payloads as typed, immutable events, and a decoder for every frame a
 stream connection receives.
 
-The payload structs are defined once, in ``tickerplant.market.events``, for the plant
-that writes them and for this decoder (spec §4.1–4.5, §4.8–4.9): readable attribute
-names, Binance's wire keys by ``rename``, the wire ``e`` as the tag, so a single
-``msgspec.json.Decoder`` over the tagged union turns bytes straight into the right struct
-in one pass, with no intermediate dict. They are re-exported here.
+The payload structs are defined once, in ``tickerplant.market.events`` and
+``tickerplant.market.derived_events``, for the plant that writes them and for this decoder
+(spec §4.1–4.10, §4.12): readable attribute names, Binance's wire keys by ``rename``, the
+wire ``e`` as the tag, so a single ``msgspec.json.Decoder`` over the tagged union turns
+bytes straight into the right struct in one pass, with no intermediate dict. They are
+re-exported here.
 
 Decimals are JSON strings on the wire (spec §4.0) and become ``decimal.Decimal`` here
 (or stay ``str`` with ``numbers=str``), so prices and quantities stay exact. Unknown keys
@@ -14,15 +15,16 @@ are ignored: real Binance appends ``st`` and, since the mid-2026 merge, ``ps`` (
 
 Frames a stream connection receives (spec §2.3, §3.1, §3.3):
 
-- raw (``/ws``): the payload alone, an object or, for ``!ticker@arr`` and
-  ``!miniTicker@arr``, an array of objects;
+- raw (``/ws``): the payload alone, an object or, for ``!ticker@arr``,
+  ``!miniTicker@arr``, ``!markPrice@arr[@1s]`` and COIN-M's ``<pair>@markPrice[@1s]``, an
+  array of objects;
 - combined (``/stream``): ``{"stream":"<name>","data":<payload>}``;
 - control replies ``{"result":…,"id":…}`` and errors ``{"error":{"code","msg"},"id":…}``.
 
-An event type this module does not model (kline, markPriceUpdate, forceOrder, …) is
-returned as an ``UnknownEvent`` holding its bytes, never raised: a client that subscribes
-to a stream we do not type must keep running. Bytes that are not JSON raise
-``msgspec.DecodeError``.
+An event type this module does not model (``!contractInfo``, COIN-M's mark- and
+index-price klines, …) is returned as an ``UnknownEvent`` holding its bytes, never
+raised: a client that subscribes to a stream we do not type must keep running. Bytes that
+are not JSON raise ``msgspec.DecodeError``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ from typing import Any, Generic, TypeAlias
 
 import msgspec
 
+from tickerplant.market.derived_events import (
+    ContinuousKline,
+    ContinuousKlineData,
+    ForceOrder,
+    IndexPriceUpdate,
+    Kline,
+    KlineData,
+    LiquidationOrder,
+    MarkPriceUpdate,
+)
 from tickerplant.market.events import (
     AggTrade,
     BookTicker,
@@ -52,8 +64,16 @@ __all__ = [
     "Buffer",
     "CombinedEnvelope",
     "CombinedFrame",
+    "ContinuousKline",
+    "ContinuousKlineData",
     "Decoded",
     "DepthUpdate",
+    "ForceOrder",
+    "IndexPriceUpdate",
+    "Kline",
+    "KlineData",
+    "LiquidationOrder",
+    "MarkPriceUpdate",
     "MarketEvent",
     "MiniTicker",
     "Payload",
@@ -68,6 +88,7 @@ __all__ = [
 
 MarketEvent: TypeAlias = (
     BookTicker[Any] | MiniTicker[Any] | Ticker[Any] | Trade[Any] | AggTrade[Any] | DepthUpdate[Any]
+    | Kline[Any] | ContinuousKline[Any] | MarkPriceUpdate[Any] | IndexPriceUpdate[Any] | ForceOrder[Any]
 )
 
 
@@ -124,7 +145,24 @@ class CombinedFrame(_Combined, Generic[N], frozen=True, gc=False):
         | Trade[N]
         | AggTrade[N]
         | DepthUpdate[N]
-        | list[BookTicker[N] | MiniTicker[N] | Ticker[N] | Trade[N] | AggTrade[N] | DepthUpdate[N]]
+        | Kline[N]
+        | ContinuousKline[N]
+        | MarkPriceUpdate[N]
+        | IndexPriceUpdate[N]
+        | ForceOrder[N]
+        | list[
+            BookTicker[N]
+            | MiniTicker[N]
+            | Ticker[N]
+            | Trade[N]
+            | AggTrade[N]
+            | DepthUpdate[N]
+            | Kline[N]
+            | ContinuousKline[N]
+            | MarkPriceUpdate[N]
+            | IndexPriceUpdate[N]
+            | ForceOrder[N]
+        ]
     )
 
 
@@ -245,8 +283,9 @@ class StreamDecoder:
         return None, UnknownEvent(None, bytes(payload), "not a stream event or a reply")
 
 
-# The stream suffix each single-symbol event type arrives on (spec §3.5). Depth is absent:
-# its name carries a level count and a speed the payload does not reveal.
+# The stream suffix each single-symbol event type arrives on (spec §3.5). Depth, mark and
+# index prices are absent: their names carry a level count or a speed (`@1s`) the payload
+# does not reveal. Klines and liquidations are named below.
 _SUFFIX: dict[type, str] = {
     BookTicker: "@" + StreamKind.BOOK_TICKER.value,
     MiniTicker: "@" + StreamKind.MINI_TICKER.value,
@@ -263,15 +302,25 @@ def _stream_name(symbol: str, suffix: str) -> str:
 
 
 def stream_of(event: MarketEvent | UnknownEvent) -> str | None:
-    """The single-symbol stream a raw-frame event belongs to, e.g. ``btcusdt@bookTicker``.
+    """The single-symbol stream a raw-frame event belongs to, e.g. ``btcusdt@bookTicker``,
+    ``btcusdt@kline_1m``, ``btcusdt_perpetual@continuousKline_1m``, ``btcusdt@forceOrder``.
 
-    None for depth (the speed suffix is unknown) and for an ``UnknownEvent`` from a raw
-    frame. Events of ``!bookTicker``, ``!miniTicker@arr`` and ``!ticker@arr`` map to the
-    per-symbol stream, since the payload is the same.
+    None for depth, mark and index prices (the level count or speed is unknown) and for an
+    ``UnknownEvent`` from a raw frame. Events of ``!bookTicker``, ``!miniTicker@arr``,
+    ``!ticker@arr`` and ``!forceOrder@arr`` map to the per-symbol stream, since the payload
+    is the same.
     """
     if isinstance(event, UnknownEvent):
         return event.stream
     suffix = _SUFFIX.get(type(event))
-    if suffix is None:
-        return None
-    return _stream_name(event.symbol, suffix)
+    if suffix is not None:
+        return _stream_name(event.symbol, suffix)  # type: ignore[union-attr]
+    if isinstance(event, Kline):
+        return _stream_name(event.symbol, f"@{StreamKind.KLINE.value}_{event.kline.interval}")
+    if isinstance(event, ContinuousKline):
+        # §3.5: `<pair>_<contractType>`, the contract type lowercase like the pair
+        name = f"{event.pair}_{event.contract_type}"
+        return _stream_name(name, f"@{StreamKind.CONTINUOUS_KLINE.value}_{event.kline.interval}")
+    if isinstance(event, ForceOrder):
+        return _stream_name(event.order.symbol, "@" + StreamKind.FORCE_ORDER.value)
+    return None

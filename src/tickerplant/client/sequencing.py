@@ -21,6 +21,27 @@ What a stream's ids can prove differs by kind (spec §4):
 - depthUpdate (§4.9) chains: each event's ``pu`` is the previous event's ``u`` on the same
   stream. ``pu`` equal to the last delivered ``u`` is continuity; anything else a gap.
 
+The derived streams carry no id to gap on, so they never yield a ``Gap``, not even after a
+reconnect: a candle, mark or index price pushed later carries the whole state again, and
+a liquidation pushed during an outage cannot be named. They are judged by event time ``E``:
+
+- kline (§4.7) and continuous_kline (§4.12) are state snapshots: the open candle is pushed
+  again every 250 ms while it changes, so the same candle again is not a duplicate. ``E``
+  never goes back per (stream, symbol), and the pair's stream name carries the contract
+  type, so a continuous kline is tracked per (stream, pair). One push can close a candle
+  and carry the next one at the same ``E``, so a tie is new when its candle opened later
+  (``k.t``): the key is (``E``, ``k.t``), and an equal or lower key is a duplicate.
+- markPriceUpdate (§4.6): ``E`` increases per symbol, on ``!markPrice@arr[@1s]`` and
+  COIN-M's ``<pair>@markPrice[@1s]`` per element (each names its symbol); an equal or
+  lower ``E`` is a duplicate. indexPriceUpdate (§4.12) has no symbol: its pair (``i``) is
+  the key, by the same rule.
+- forceOrder (§4.10): at most one per symbol per 1000 ms, on ``!forceOrder@arr`` too, so
+  ``E`` never goes back per (stream, symbol of ``o.s``); the key is (``E``, ``o.T``), and
+  an equal or lower key is a duplicate.
+
+After an uncovered loss, a lower key than the last one delivered means the source
+restarted (see ``GapReason.RESTARTED``): the event is delivered and starts the track over.
+
 Ids alone cannot tell whether a bookTicker or ticker stream lost updates while its
 connection was down, so the shell reports outages: ``connection_lost(streams, at_ms)``
 when a connection drops, ``covered(stream)`` when another live connection carried the
@@ -31,8 +52,9 @@ Passing ``connection_id`` to ``connection_lost`` lets the sequencer see coverage
 a stream that another, still-live connection has been delivering is not interrupted.
 
 All-market streams (``!bookTicker``, ``!ticker@arr``, ``!miniTicker@arr``) mix symbols,
-whose ids are unrelated, so every stream is tracked per symbol: one small record per
-(stream, symbol), nothing per event. ``forget(stream)`` drops a stream's records.
+whose ids are unrelated, so every stream is tracked per symbol (per pair where a payload
+names no symbol): one small record per (stream, symbol), nothing per event.
+``forget(stream)`` drops a stream's records.
 """
 
 from __future__ import annotations
@@ -46,8 +68,13 @@ import msgspec
 from tickerplant.client.events import (
     AggTrade,
     BookTicker,
+    ContinuousKline,
     DepthUpdate,
+    ForceOrder,
+    IndexPriceUpdate,
+    Kline,
     MarketEvent,
+    MarkPriceUpdate,
     MiniTicker,
     Ticker,
     Trade,
@@ -97,6 +124,12 @@ _KIND: dict[type, str] = {
     DepthUpdate: "depthUpdate",
 }
 
+# The derived streams' payloads, judged by event time alone (``Sequencer._snapshot``).
+_Snapshot = Kline[Any] | ContinuousKline[Any] | MarkPriceUpdate[Any] | IndexPriceUpdate[Any] | ForceOrder[Any]
+_SNAPSHOTS = frozenset({Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder})
+# The payloads of every other kind, which name their symbol.
+_Keyed = BookTicker[Any] | MiniTicker[Any] | Ticker[Any] | Trade[Any] | AggTrade[Any] | DepthUpdate[Any]
+
 # Connections remembered per track: two overlap in a rollover; a few more cover a rollover
 # racing a reconnect. Older ids fall off, which can only cause a gap notice, never a loss.
 _MAX_CONNECTIONS = 4
@@ -108,7 +141,9 @@ class _Track:
     __slots__ = ("connections", "last_id", "last_ms", "lost_ms")
 
     def __init__(self, last_id: int, last_ms: int, connection_id: int) -> None:
-        self.last_id = last_id  # dedup key of the last delivered event (u, t, a, depth u or E)
+        # dedup key of the last delivered event (u, t, a, depth u or E); for the derived
+        # streams the second part of (E, second) key: a kline's k.t, a forceOrder's o.T, or 0
+        self.last_id = last_id
         self.last_ms = last_ms  # its event time
         self.lost_ms: int | None = None  # set by an uncovered loss; cleared by the next new event
         self.connections: tuple[int, ...] = (connection_id,)  # live carriers seen, newest last
@@ -118,12 +153,12 @@ class _Track:
 
 
 def _gap(
-    stream: str, event: MarketEvent, reason: GapReason, first: int | None, through: int | None, since_ms: int
+    stream: str, event: _Keyed, reason: GapReason, first: int | None, through: int | None, since_ms: int
 ) -> Gap:
     return Gap(stream, event.symbol, _KIND[type(event)], reason, first, through, since_ms, event.event_time)
 
 
-def _restarted(stream: str, track: _Track, event: MarketEvent, key: int) -> Verdict | Gap:
+def _restarted(stream: str, track: _Track, event: _Keyed, key: int) -> Verdict | Gap:
     # Ids never go back on a live source, and a reconnect does not replay old messages:
     # a lower id after an uncovered loss means the source itself restarted (a relay's
     # upstream, a replay played again). Start over from it rather than drop all it sends.
@@ -136,7 +171,7 @@ def _restarted(stream: str, track: _Track, event: MarketEvent, key: int) -> Verd
     return _gap(stream, event, GapReason.RESTARTED, None, None, since_ms)
 
 
-def _key(event: MarketEvent) -> int:
+def _key(event: _Keyed) -> int:
     if isinstance(event, BookTicker):
         return event.update_id
     if isinstance(event, Trade):
@@ -146,6 +181,16 @@ def _key(event: MarketEvent) -> int:
     if isinstance(event, DepthUpdate):
         return event.final_update_id
     return event.event_time
+
+
+def _subject(event: MarketEvent) -> str:
+    """What a stream's events are tracked by: the symbol, or the pair where the payload
+    names no symbol (a continuous kline's stream names the contract type too)."""
+    if isinstance(event, ContinuousKline | IndexPriceUpdate):
+        return event.pair
+    if isinstance(event, ForceOrder):
+        return event.order.symbol
+    return event.symbol
 
 
 class Sequencer:
@@ -161,11 +206,18 @@ class Sequencer:
         tracks = self._streams.get(stream)
         if tracks is None:
             tracks = self._streams[stream] = {}
-        track = tracks.get(event.symbol)
+        try:
+            symbol: str = event.symbol  # type: ignore[union-attr]
+        except AttributeError:  # a continuous kline, an index price or a liquidation: no `s`
+            # (a try costs nothing when nothing is raised: the busy kinds pay no type test)
+            return self._snapshot(tracks, event, connection_id)  # type: ignore[arg-type]
+        track = tracks.get(symbol)
         if track is None:
+            if type(event) in _SNAPSHOTS:
+                return self._snapshot(tracks, event, connection_id)  # type: ignore[arg-type]
             # The first event proves nothing and misses nothing we could name; a depth
             # consumer syncs its first event against a snapshot instead (spec §4.9).
-            tracks[event.symbol] = _Track(_key(event), event.event_time, connection_id)
+            tracks[symbol] = _Track(_key(event), event.event_time, connection_id)  # type: ignore[arg-type]
             return DELIVER
         if connection_id not in track.connections:
             track.seen_on(connection_id)
@@ -186,7 +238,9 @@ class Sequencer:
             return self._chained(stream, track, event)
         if isinstance(event, BookTicker):
             return self._increasing(stream, track, event, event.update_id)
-        return self._increasing(stream, track, event, event.event_time)
+        if isinstance(event, (MiniTicker, Ticker)):
+            return self._increasing(stream, track, event, event.event_time)
+        return self._snapshot(tracks, event, connection_id)  # a kline or a mark price
 
     def connection_lost(self, streams: Iterable[str], at_ms: int, connection_id: int | None = None) -> None:
         """The connection carrying ``streams`` dropped at ``at_ms``.
@@ -221,7 +275,7 @@ class Sequencer:
         """``accept`` for the first event of a fresh subscription that no other connection
         overlapped; it counts as a resume even when the loss was never reported, in which
         case the gap runs from the last delivered event."""
-        track = self._streams.get(stream, {}).get(event.symbol)
+        track = self._streams.get(stream, {}).get(_subject(event))
         if track is not None:
             track.connections = ()
             if track.lost_ms is None:
@@ -237,7 +291,36 @@ class Sequencer:
         return sum(len(tracks) for tracks in self._streams.values())
 
     @staticmethod
-    def _increasing(stream: str, track: _Track, event: MarketEvent, key: int) -> Verdict | Gap:
+    def _snapshot(tracks: dict[str, _Track], event: _Snapshot, connection_id: int) -> Verdict:
+        # The derived streams (see the module's docstring): (E, second) never goes back;
+        # no Gap, there is no id to name what is missing.
+        time_ms = event.event_time
+        if isinstance(event, Kline | ContinuousKline):
+            second = event.kline.open_time
+        elif isinstance(event, ForceOrder):
+            second = event.order.trade_time
+        else:
+            second = 0
+        subject = _subject(event)
+        track = tracks.get(subject)
+        if track is None:
+            tracks[subject] = _Track(second, time_ms, connection_id)
+            return DELIVER
+        if connection_id not in track.connections:
+            track.seen_on(connection_id)
+        last_ms = track.last_ms
+        if time_ms > last_ms or (time_ms == last_ms and second > track.last_id):
+            pass
+        elif track.lost_ms is None or (time_ms == last_ms and second == track.last_id):
+            return DUPLICATE
+        # new, or after an uncovered loss a lower key: the source restarted; start over
+        track.last_id = second
+        track.last_ms = time_ms
+        track.lost_ms = None
+        return DELIVER
+
+    @staticmethod
+    def _increasing(stream: str, track: _Track, event: _Keyed, key: int) -> Verdict | Gap:
         # bookTicker u and ticker E: higher is new, but a lost update leaves no trace (§4.1).
         if key <= track.last_id:
             return _restarted(stream, track, event, key) if track.lost_ms is not None else DUPLICATE

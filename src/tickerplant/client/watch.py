@@ -20,7 +20,12 @@ from rich.table import Table
 from tickerplant.client.events import (
     AggTrade,
     BookTicker,
+    ContinuousKline,
     DepthUpdate,
+    ForceOrder,
+    IndexPriceUpdate,
+    Kline,
+    MarkPriceUpdate,
     MiniTicker,
     Ticker,
     Trade,
@@ -64,6 +69,23 @@ def describe(item: StreamItem) -> tuple[str, str]:
             f"bid {_level(bid)}   ask {_level(ask)}   u={item.final_update_id}"
             f"   ({len(item.bids)} bids, {len(item.asks)} asks)",
         )
+    if isinstance(item, Kline | ContinuousKline):
+        k = item.kline
+        name = item.symbol if isinstance(item, Kline) else f"{item.pair} {item.contract_type.lower()}"
+        kind = "kline" if isinstance(item, Kline) else "continuousKline"
+        return (
+            f"{name} {kind}_{k.interval}",
+            f"o {k.open}  h {k.high}  l {k.low}  c {k.close}  vol {k.volume}  n {k.trade_count}"
+            + ("  closed" if k.closed else ""),
+        )
+    if isinstance(item, MarkPriceUpdate):
+        funding = f"  funding {item.funding_rate}" if item.funding_rate else ""
+        return f"{item.symbol} markPrice", f"mark {item.mark_price}  index {item.index_price}{funding}"
+    if isinstance(item, IndexPriceUpdate):
+        return f"{item.pair} indexPrice", f"index {item.price}"
+    if isinstance(item, ForceOrder):
+        o = item.order
+        return f"{o.symbol} forceOrder", f"{o.side} {o.filled_qty}/{o.qty} @ {o.avg_price}  {o.status}"
     if isinstance(item, Gap):
         return f"{item.stream} gap", f"{item.reason}"
     if isinstance(item, Lagged):

@@ -1,5 +1,7 @@
 """Market-stream payloads: one definition each, for the plant that writes them and for
-the client that reads them (spec §4.1–4.5, §4.8–4.9).
+the client that reads them (spec §4.1–4.5, §4.8–4.9); the derived streams' payloads
+(klines, mark and index prices, liquidations) are ``market/derived_events.py``'s, and
+``PAYLOADS`` and ``payload_type`` cover both.
 
 One frozen msgspec Struct per payload. Attributes have readable names; ``rename`` maps
 them to Binance's wire keys, and the struct's tag is the wire ``e``, so one
@@ -25,10 +27,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple
 
 import msgspec
 
+from tickerplant.market.derived_events import (
+    ContinuousKline,
+    ForceOrder,
+    IndexPriceUpdate,
+    Kline,
+    MarkPriceUpdate,
+)
+from tickerplant.market.event_base import N, PayloadStruct
 from tickerplant.market.instruments import Market
 
 __all__ = [
@@ -39,8 +49,6 @@ __all__ = [
     "BookTicker",
     "DecimalRoles",
     "DepthUpdate",
-    "IndexPriceUpdate",
-    "MarkPriceUpdate",
     "MiniTicker",
     "N",
     "Ticker",
@@ -51,19 +59,8 @@ __all__ = [
 ]
 
 
-# Prices and quantities: exact either way. Decimal for arithmetic, or the original string
-# (three times cheaper to decode) for code that only passes them on (``numbers=str``).
-N = TypeVar("N", Decimal, str)
-
-
-class _Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True, tag_field="e"):
-    """Common options: immutable; untracked by the cycle collector (events hold no cycles,
-    and skipping GC tracking makes allocating millions of them cheaper); the wire ``e`` is
-    the tag; re-encoding leaves out absent optional keys, as Binance does."""
-
-
 class BookTicker(
-    _Event,
+    PayloadStruct,
     Generic[N],
     tag="bookTicker",
     frozen=True,
@@ -95,7 +92,7 @@ class BookTicker(
 
 
 class MiniTicker(
-    _Event,
+    PayloadStruct,
     Generic[N],
     tag="24hrMiniTicker",
     frozen=True,
@@ -126,7 +123,7 @@ class MiniTicker(
 
 
 class Ticker(
-    _Event,
+    PayloadStruct,
     Generic[N],
     tag="24hrTicker",
     frozen=True,
@@ -175,7 +172,7 @@ class Ticker(
 
 
 class Trade(
-    _Event,
+    PayloadStruct,
     Generic[N],
     tag="trade",
     frozen=True,
@@ -205,7 +202,7 @@ class Trade(
 
 
 class AggTrade(
-    _Event,
+    PayloadStruct,
     Generic[N],
     tag="aggTrade",
     frozen=True,
@@ -239,7 +236,7 @@ class AggTrade(
 
 
 class DepthUpdate(
-    _Event,
+    PayloadStruct,
     Generic[N],
     tag="depthUpdate",
     frozen=True,
@@ -270,7 +267,10 @@ class DepthUpdate(
     asks: list[tuple[N, N]]  # a: (price, absolute qty); qty 0 removes the level
 
 
-PAYLOADS: tuple[type[msgspec.Struct], ...] = (BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate)
+PAYLOADS: tuple[type[msgspec.Struct], ...] = (
+    BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate,
+    Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder,
+)  # fmt: skip
 
 
 def payload_type(numbers: type[Decimal] | type[str]) -> Any:
@@ -278,7 +278,10 @@ def payload_type(numbers: type[Decimal] | type[str]) -> Any:
     ``list[...]`` of it, for the ``@arr`` streams) to ``msgspec.json.Decoder`` to decode any
     payload into its struct by its ``e``."""
     n: Any = numbers
-    return BookTicker[n] | MiniTicker[n] | Ticker[n] | Trade[n] | AggTrade[n] | DepthUpdate[n]
+    return (
+        BookTicker[n] | MiniTicker[n] | Ticker[n] | Trade[n] | AggTrade[n] | DepthUpdate[n]
+        | Kline[n] | ContinuousKline[n] | MarkPriceUpdate[n] | IndexPriceUpdate[n] | ForceOrder[n]
+    )
 
 
 def payload_decoder(numbers: type[Decimal] | type[str]) -> msgspec.json.Decoder[Any]:
@@ -336,108 +339,3 @@ DECIMAL_ROLES: dict[type[msgspec.Struct], DecimalRoles] = {
     Trade: DecimalRoles(("price",), ("qty",)),
     AggTrade: DecimalRoles(("price",), ("qty",)),
 }
-
-
-# -- mark price and index price (§4.6, §4.12) --------------------------------------------
-
-
-class MarkPriceUpdate(
-    _Event,
-    Generic[N],
-    tag="markPriceUpdate",
-    frozen=True,
-    kw_only=True,
-    rename={
-        "event_time": "E",
-        "symbol": "s",
-        "mark_price": "p",
-        "settle_price": "P",
-        "index_price": "i",
-        "funding_rate": "r",
-        "next_funding_time": "T",
-    },
-):
-    """``<symbol>@markPrice[@1s]``, an element of ``!markPrice@arr[@1s]`` (USDⓈ-M) and of
-    COIN-M's ``<pair>@markPrice[@1s]`` (spec §4.6): the classic key order e,E,s,p,P,i,r,T
-    of both markets (the 2026 ``ap`` and ``st`` are not written, and ignored when read)."""
-
-    event_time: int  # E: event time, ms; a whole second on `<symbol>@markPrice@1s`
-    symbol: str  # s: symbol
-    mark_price: N  # p: mark price, 8 decimals
-    settle_price: N  # P: estimated settle price (meaningful in the hour before settlement)
-    index_price: N  # i: index price
-    funding_rate: str  # r: the funding rate the next funding would pay; "" for delivery
-    next_funding_time: int  # T: next funding time, ms; 0 for a delivery contract
-
-
-class IndexPriceUpdate(
-    _Event,
-    Generic[N],
-    tag="indexPriceUpdate",
-    frozen=True,
-    kw_only=True,
-    rename={"event_time": "E", "pair": "i", "price": "p"},
-):
-    """COIN-M ``<pair>@indexPrice[@1s]`` (spec §4.12)."""
-
-    event_time: int  # E: event time, ms
-    pair: str  # i: the pair, e.g. "BTCUSD"
-    price: N  # p: index price, 8 decimals
-
-
-# -- liquidations (§4.10) ------------------------------------------------------------------
-# Written by the plant (``market/force_orders.py``); the client's decoder does not type them
-# (an ``UnknownEvent``), so they are outside ``PAYLOADS``.
-
-
-class LiquidationOrder(
-    msgspec.Struct,
-    Generic[N],
-    frozen=True,
-    kw_only=True,
-    gc=False,
-    omit_defaults=True,
-    rename={
-        "symbol": "s",
-        "pair": "ps",
-        "side": "S",
-        "order_type": "o",
-        "time_in_force": "f",
-        "qty": "q",
-        "price": "p",
-        "avg_price": "ap",
-        "status": "X",
-        "last_filled_qty": "l",
-        "filled_qty": "z",
-        "trade_time": "T",
-    },
-):
-    """A forceOrder's ``o``: the liquidation order (spec §4.10), in the documented order."""
-
-    symbol: str  # s: symbol
-    pair: str | None = None  # ps: COIN-M only, right after s
-    side: str  # S: "BUY" (a short liquidated) or "SELL" (a long)
-    order_type: str  # o: "LIMIT"
-    time_in_force: str  # f: "IOC"
-    qty: N  # q: original quantity
-    price: N  # p: the limit, the bankruptcy price
-    avg_price: N  # ap: average fill price
-    status: str  # X: "FILLED", or "EXPIRED" when the IOC left some unfilled
-    last_filled_qty: N  # l: the last fill's quantity
-    filled_qty: N  # z: accumulated filled quantity
-    trade_time: int  # T: trade time, ms
-
-
-class ForceOrder(
-    _Event,
-    Generic[N],
-    tag="forceOrder",
-    frozen=True,
-    kw_only=True,
-    rename={"event_time": "E", "order": "o"},
-):
-    """``<symbol>@forceOrder`` and ``!forceOrder@arr`` (one object, not an array): a
-    liquidation order, at most one per symbol per 1000 ms (spec §4.10)."""
-
-    event_time: int  # E: event time, ms
-    order: LiquidationOrder[N]  # o: the order

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tickerplant.market.events import ForceOrder, LiquidationOrder
+from tickerplant.market.derived_events import ForceOrder, LiquidationOrder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import ALL_FORCE_ORDER, StreamMessage
 from tickerplant.market.units import SECOND_MS, fixed

@@ -1,5 +1,8 @@
 """Klines (candlesticks) built from trades, and their REST and stream shapes.
 
+The stream payloads' structs are ``market/derived_events.py``'s ``Kline`` and
+``ContinuousKline``; this module's ``Kline`` is the candle they are written from.
+
 Open times are aligned to UTC (spec §1.3): minutes, hours and days on multiples of their
 length since the Unix epoch, which also puts `3d` on the epoch's 3-day grid as Binance
 does; `1w` opens on Monday 00:00 UTC and `1M` on the 1st of the calendar month. A kline
@@ -23,19 +26,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-import msgspec
-
+from tickerplant.market import derived_events
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, fixed
 
 __all__ = [
     "CONTINUOUS_INTERVALS_UM",
     "INTERVALS",
-    "ContinuousKlineData",
-    "ContinuousKlineEvent",
     "Kline",
-    "KlineData",
-    "KlineEvent",
     "KlineSeries",
     "KlineTexts",
     "SymbolKlines",
@@ -287,37 +285,6 @@ def rest_row(k: Kline, inst: Instrument, market: Market) -> list[int | str]:
     ]  # fmt: skip
 
 
-class KlineData(msgspec.Struct, frozen=True):
-    """The "k" object of `<symbol>@kline_<interval>`, real key order (§4.7)."""
-
-    t: int  # kline open time, ms
-    T: int  # kline close time, ms (open + interval - 1)
-    s: str  # symbol
-    i: str  # interval, e.g. "1m"
-    f: int  # first trade id
-    L: int  # last trade id
-    o: str  # open price
-    c: str  # close price (latest trade)
-    h: str  # high price
-    l: str  # low price  # noqa: E741 (the wire key)
-    v: str  # volume: base asset (USDⓈ-M) / contracts (COIN-M)
-    n: int  # number of trades
-    x: bool  # true on the final update of a closed kline
-    q: str  # quote-asset volume (USDⓈ-M) / base-asset volume (COIN-M)
-    V: str  # taker-buy volume: base asset / contracts
-    Q: str  # taker-buy quote-asset volume / taker-buy base-asset volume
-    B: str  # ignore; "0" live
-
-
-class KlineEvent(msgspec.Struct, frozen=True):
-    """`<symbol>@kline_<interval>`, both markets; no `st` even after the CM migration (§4.7)."""
-
-    e: str  # event type, "kline"
-    E: int  # event time, ms
-    s: str  # symbol
-    k: KlineData  # the kline
-
-
 KlineTexts = tuple[str, str, str, str, str, str, str, str]
 
 
@@ -346,58 +313,26 @@ def kline_texts(
 def stream_kline(
     k: Kline, inst: Instrument, market: Market, interval: str, closed: bool, event_ms: int,
     texts: KlineTexts | None = None,
-) -> KlineEvent:
+) -> derived_events.Kline[str]:
     """The kline stream payload for ``k``; ``closed`` sets `x`, the final update's flag.
     ``texts``: ``kline_texts(k, …)`` when the caller has them already."""
     o, c, h, lo, v, q, bv, bq = texts or kline_texts(k, inst, market)
-    data = KlineData(
+    data = derived_events.KlineData(
         k.open_ms, k.close_ms, inst.symbol, interval, k.first_id, k.last_id, o, c, h, lo, v,
         k.count, closed, q, bv, bq, "0",
     )  # fmt: skip
-    return KlineEvent("kline", event_ms, inst.symbol, data)
-
-
-class ContinuousKlineData(msgspec.Struct, frozen=True):
-    """The "k" object of `<pair>_<contractType>@continuousKline_<interval>` (§4.12): the
-    kline's keys in the same order, without `s`."""
-
-    t: int  # kline open time, ms
-    T: int  # kline close time, ms
-    i: str  # interval
-    f: int  # first id: Binance's "first updateId"; here the first trade id
-    L: int  # last id: Binance's "last updateId"; here the last trade id
-    o: str  # open price
-    c: str  # close price
-    h: str  # high price
-    l: str  # low price  # noqa: E741 (the wire key)
-    v: str  # volume: base asset (USDⓈ-M) / contracts (COIN-M)
-    n: int  # number of trades
-    x: bool  # true on the final update of a closed kline
-    q: str  # quote-asset volume (USDⓈ-M) / base-asset volume (COIN-M)
-    V: str  # taker-buy volume
-    Q: str  # taker-buy quote-asset / base-asset volume
-    B: str  # ignore; "0"
-
-
-class ContinuousKlineEvent(msgspec.Struct, frozen=True):
-    """`<pair>_<contractType>@continuousKline_<interval>`, both markets (§4.12)."""
-
-    e: str  # event type, "continuous_kline"
-    E: int  # event time, ms
-    ps: str  # pair, e.g. "BTCUSDT", "BTCUSD"
-    ct: str  # contract type, uppercase: "PERPETUAL", "CURRENT_QUARTER", "NEXT_QUARTER"
-    k: ContinuousKlineData  # the kline of the contract of that type at the time
+    return derived_events.Kline(event_ms, inst.symbol, data)
 
 
 def stream_continuous_kline(
     k: Kline, inst: Instrument, market: Market, interval: str, contract_type: str, closed: bool,
     event_ms: int, texts: KlineTexts | None = None,
-) -> ContinuousKlineEvent:
+) -> derived_events.ContinuousKline[str]:
     """The continuous kline payload for ``k``, a kline of the contract that is the pair's
     ``contract_type`` (uppercase) at ``event_ms``."""
     o, c, h, lo, v, q, bv, bq = texts or kline_texts(k, inst, market)
-    data = ContinuousKlineData(
+    data = derived_events.ContinuousKlineData(
         k.open_ms, k.close_ms, interval, k.first_id, k.last_id, o, c, h, lo, v, k.count, closed,
         q, bv, bq, "0",
     )  # fmt: skip
-    return ContinuousKlineEvent("continuous_kline", event_ms, inst.pair, contract_type, data)
+    return derived_events.ContinuousKline(event_ms, inst.pair, contract_type, data)

@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.market import events
+from tickerplant.market import derived_events
 from tickerplant.market.events import encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
@@ -47,9 +47,9 @@ __all__ = [
 MARK_STATE = "markState"  # `<symbol>@markState`, internal
 FUNDING_EVENT = "fundingEvent"  # `<symbol>@fundingEvent`, internal
 _SLOW_MS = 3 * SECOND_MS  # the unsuffixed streams' cadence; the `@1s` ones push every second
-_MARK_UM = encoder(events.MarkPriceUpdate, Market.UM)  # E,s,p,P,i,r,T
-_MARK_CM = encoder(events.MarkPriceUpdate, Market.CM)
-_INDEX = encoder(events.IndexPriceUpdate, Market.CM)  # E,i,p
+_MARK_UM = encoder(derived_events.MarkPriceUpdate, Market.UM)  # E,s,p,P,i,r,T
+_MARK_CM = encoder(derived_events.MarkPriceUpdate, Market.CM)
+_INDEX = encoder(derived_events.IndexPriceUpdate, Market.CM)  # E,i,p
 
 
 class MarkState(msgspec.Struct, frozen=True, gc=False):
