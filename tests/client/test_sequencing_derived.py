@@ -1,7 +1,7 @@
 """Dedup for the derived streams, which carry no id (client/sequencing.py's docstring):
 klines and continuous klines are state snapshots judged by (E, k.t) (spec §4.7, §4.12),
 mark prices by E per symbol (§4.6), index prices by E per pair (§4.12), liquidations by
-(E, o.T) per symbol (§4.10). None of them ever yields a Gap."""
+(E, o.T) per symbol (§4.10). An outage is a RECONNECTED gap, as on the tickers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tickerplant.client.events import (
     MarketEvent,
     MarkPriceUpdate,
 )
-from tickerplant.client.sequencing import DELIVER, DUPLICATE, Gap, Sequencer, Verdict
+from tickerplant.client.sequencing import DELIVER, DUPLICATE, Gap, GapReason, Sequencer, Verdict
 
 ONE = Decimal(1)
 T0 = 1_767_225_600_000
@@ -135,7 +135,7 @@ def test_liquidations_one_per_symbol_per_second_on_the_all_market_stream() -> No
     assert verdicts(seq, "!forceOrder@arr", events) == [DELIVER, DELIVER, DUPLICATE, DELIVER, DELIVER, DUPLICATE]
 
 
-def test_no_gap_after_a_loss_and_a_restarted_source_starts_over() -> None:
+def test_an_outage_is_a_reconnected_gap_and_a_restarted_source_starts_over() -> None:
     seq = Sequencer()
     streams = {
         "btcusdt@kline_1m": lambda at: kline(at),
@@ -147,11 +147,14 @@ def test_no_gap_after_a_loss_and_a_restarted_source_starts_over() -> None:
     for stream, make in streams.items():
         assert seq.accept(stream, make(T0 + 9000), 1) is DELIVER
         seq.connection_lost([stream], at_ms=T0 + 9500, connection_id=1)
-        assert seq.accept(stream, make(T0 + 12_000), 2) is DELIVER, stream  # no Gap: no id to gap on
+        gap = seq.accept(stream, make(T0 + 12_000), 2)  # no id says what was lost: that it may be
+        assert isinstance(gap, Gap) and gap.reason is GapReason.RECONNECTED, stream
+        assert (gap.since_ms, gap.until_ms, gap.first_missing, gap.last_missing) == (T0 + 9500, T0 + 12_000, None, None)
         assert seq.accept(stream, make(T0 + 12_000), 2) is DUPLICATE, stream
         seq.connection_lost([stream], at_ms=T0 + 12_500, connection_id=2)
         # back in time after the loss: the source itself restarted (a replay played again)
-        assert seq.resumed(stream, make(T0 + 1000), 3) is DELIVER, stream
+        restarted = seq.resumed(stream, make(T0 + 1000), 3)
+        assert isinstance(restarted, Gap) and restarted.reason is GapReason.RESTARTED, stream
         assert seq.accept(stream, make(T0 + 2000), 3) is DELIVER, stream
         assert seq.accept(stream, make(T0 + 1000), 3) is DUPLICATE, stream
     seq.forget("btcusdt@kline_1m")

@@ -21,9 +21,11 @@ What a stream's ids can prove differs by kind (spec §4):
 - depthUpdate (§4.9) chains: each event's ``pu`` is the previous event's ``u`` on the same
   stream. ``pu`` equal to the last delivered ``u`` is continuity; anything else a gap.
 
-The derived streams carry no id to gap on, so they never yield a ``Gap``, not even after a
-reconnect: a candle, mark or index price pushed later carries the whole state again, and
-a liquidation pushed during an outage cannot be named. They are judged by event time ``E``:
+The derived streams carry no id to gap on: a loss while connected cannot be seen (a
+candle, mark or index price pushed later carries the whole state again), but an outage
+is reported like a ticker's, a ``RECONNECTED`` gap before the first new event after an
+uncovered loss (a liquidation pushed meanwhile is lost, and only that it may be can be
+said). They are judged by event time ``E``:
 
 - kline (§4.7) and continuous_kline (§4.12) are state snapshots: the open candle is pushed
   again every 250 ms while it changes, so the same candle again is not a duplicate. ``E``
@@ -122,6 +124,11 @@ _KIND: dict[type, str] = {
     Trade: "trade",
     AggTrade: "aggTrade",
     DepthUpdate: "depthUpdate",
+    Kline: "kline",
+    ContinuousKline: "continuous_kline",
+    MarkPriceUpdate: "markPriceUpdate",
+    IndexPriceUpdate: "indexPriceUpdate",
+    ForceOrder: "forceOrder",
 }
 
 # The derived streams' payloads, judged by event time alone (``Sequencer._snapshot``).
@@ -210,11 +217,11 @@ class Sequencer:
             symbol: str = event.symbol  # type: ignore[union-attr]
         except AttributeError:  # a continuous kline, an index price or a liquidation: no `s`
             # (a try costs nothing when nothing is raised: the busy kinds pay no type test)
-            return self._snapshot(tracks, event, connection_id)  # type: ignore[arg-type]
+            return self._snapshot(stream, tracks, event, connection_id)  # type: ignore[arg-type]
         track = tracks.get(symbol)
         if track is None:
             if type(event) in _SNAPSHOTS:
-                return self._snapshot(tracks, event, connection_id)  # type: ignore[arg-type]
+                return self._snapshot(stream, tracks, event, connection_id)  # type: ignore[arg-type]
             # The first event proves nothing and misses nothing we could name; a depth
             # consumer syncs its first event against a snapshot instead (spec §4.9).
             tracks[symbol] = _Track(_key(event), event.event_time, connection_id)  # type: ignore[arg-type]
@@ -240,7 +247,7 @@ class Sequencer:
             return self._increasing(stream, track, event, event.update_id)
         if isinstance(event, (MiniTicker, Ticker)):
             return self._increasing(stream, track, event, event.event_time)
-        return self._snapshot(tracks, event, connection_id)  # a kline or a mark price
+        return self._snapshot(stream, tracks, event, connection_id)  # a kline or a mark price
 
     def connection_lost(self, streams: Iterable[str], at_ms: int, connection_id: int | None = None) -> None:
         """The connection carrying ``streams`` dropped at ``at_ms``.
@@ -291,9 +298,11 @@ class Sequencer:
         return sum(len(tracks) for tracks in self._streams.values())
 
     @staticmethod
-    def _snapshot(tracks: dict[str, _Track], event: _Snapshot, connection_id: int) -> Verdict:
-        # The derived streams (see the module's docstring): (E, second) never goes back;
-        # no Gap, there is no id to name what is missing.
+    def _snapshot(
+        stream: str, tracks: dict[str, _Track], event: _Snapshot, connection_id: int
+    ) -> Verdict | Gap:
+        # The derived streams (see the module's docstring): (E, second) never goes back; an
+        # outage is a RECONNECTED gap, a key going back after one a RESTARTED gap.
         time_ms = event.event_time
         if isinstance(event, Kline | ContinuousKline):
             second = event.kline.open_time
@@ -310,14 +319,18 @@ class Sequencer:
             track.seen_on(connection_id)
         last_ms = track.last_ms
         if time_ms > last_ms or (time_ms == last_ms and second > track.last_id):
-            pass
+            reason = GapReason.RECONNECTED  # should a loss come before it
         elif track.lost_ms is None or (time_ms == last_ms and second == track.last_id):
             return DUPLICATE
-        # new, or after an uncovered loss a lower key: the source restarted; start over
+        else:  # after an uncovered loss a lower key: the source restarted; start over
+            reason = GapReason.RESTARTED
+        since_ms = track.lost_ms
         track.last_id = second
         track.last_ms = time_ms
         track.lost_ms = None
-        return DELIVER
+        if since_ms is None:
+            return DELIVER
+        return Gap(stream, subject, _KIND[type(event)], reason, None, None, since_ms, time_ms)
 
     @staticmethod
     def _increasing(stream: str, track: _Track, event: _Keyed, key: int) -> Verdict | Gap:
