@@ -140,12 +140,7 @@ def open_replay(
         key = (header.market, header.url, header.streams)
         sessions.setdefault(key, []).append((header.started_us, path))
     for files_of_one in sessions.values():
-        index = len(streams)
-        streams.append(
-            itertools.chain.from_iterable(
-                _recorded(path, start_ms, end_ms, index) for _, path in sorted(files_of_one)
-            )
-        )
+        streams.append(_session([path for _, path in sorted(files_of_one)], start_ms, end_ms, len(streams)))
     total = sum(size_of(file.path) for file in public)
     return ReplayFiles(public, recordings, instruments, merge(streams), total, read_bytes)
 
@@ -203,6 +198,16 @@ def _chained(
         )
         for file in sorted(files, key=lambda f: f.date)
     )
+
+
+def _session(
+    paths: list[Path], start_ms: int | None, end_ms: int | None, index: int
+) -> Iterator[tuple[int, int, Event]]:
+    """One recorder's files in turn, one open at a time. (A function, so that each session
+    keeps its own merge index: a generator expression would read the loop's last one, and
+    two recordings' events at the same microsecond would then be compared.)"""
+    for path in paths:
+        yield from _recorded(path, start_ms, end_ms, index)
 
 
 def _recorded(
