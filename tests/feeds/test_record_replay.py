@@ -261,9 +261,19 @@ def test_a_recording_of_the_futures_streams_replays_byte_for_byte(tmp_path: Path
     assert {m: [i.symbol for i in insts] for m, insts in files.instruments.items()} == {
         Market.UM: ["BTCUSDT"], Market.CM: ["BTCUSD_PERP"]
     }, "pair streams (`btcusd@indexPrice`, `…_perpetual@continuousKline_1m`) name no symbol"
-    replayer = Replayer(files.events, {})
+    served = {inst.symbol: inst for insts in files.instruments.values() for inst in insts}
+    replayer = Replayer(files.events, {}, None, served)
     outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
     while replayer.next_us is not None:
         replayer.step(1 << 62, 1000, outs, [])
     for market, recorded in ((Market.UM, _FUTURES_UM), (Market.CM, _FUTURES_CM)):
-        assert [(m.stream, m.payload) for m in outs[market]] == list(recorded.items()) * 3
+        played = [(m.stream, m.payload) for m in outs[market] if not m.stream.endswith("@markState")]
+        assert played == list(recorded.items()) * 3
+    # the views' notes of the recorded mark prices: premiumIndex answers what was pushed
+    (um_state,) = {m.payload for m in outs[Market.UM] if m.stream == "btcusdt@markState"}
+    assert msgspec.json.decode(um_state) == {
+        "s": "BTCUSDT", "t": 1767225601000, "p": "87000.12345678", "i": "86990.50000000",
+        "P": "87001.00000000", "r": "0.00010000", "ir": "0.00010000", "T": 1767254400000,
+    }  # fmt: skip
+    cm_states = [msgspec.json.decode(m.payload) for m in outs[Market.CM] if m.stream == "btcusd_perp@markState"]
+    assert len(cm_states) == 3 and cm_states[0]["i"] == "86990.12345678", "from the pair's array"

@@ -48,6 +48,7 @@ from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
 from tickerplant.feeds.relay_books import (
     BOOK_STREAM,
     BUFFERED,
@@ -59,7 +60,6 @@ from tickerplant.feeds.relay_streams import (
     DEFAULT_KINDS,
     keeps_books,
     kind_of,
-    mark_states,
     relayable_kinds,
     stream_names,
 )
@@ -68,7 +68,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.listing import Listing, read_exchange_info
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.market_data import DEPTH_LIMITS
-from tickerplant.protocol.streams import Route, StreamKind, resolve
+from tickerplant.protocol.streams import Route, resolve
 
 __all__ = [
     "BOOK_STREAM",
@@ -338,9 +338,8 @@ class RelaySource:
         add = batcher.add
         book_of = books.streams if books is not None else {}
         # the mark-price streams relayed: the views' `@markState` (premiumIndex) follows them
-        marks = {n for n in canonical.values() if kind_of(n.partition("@")[2]) is StreamKind.MARK_PRICE}
-        marks.update(n for n in canonical.values() if kind_of(n) is StreamKind.ALL_MARK_PRICE)
-        listed = [inst.symbol for inst in self.instruments.get(market, ())]
+        marks = {name for name in canonical.values() if is_mark_stream(name)}
+        notes = MarkNotes(inst.symbol for inst in self.instruments.get(market, ()))
         everything = sorted(set(canonical.values()))
         down: set[str] = set()  # streams lost upstream and not heard from since
         down_at_ms = 0
@@ -353,8 +352,8 @@ class RelaySource:
                         add(StreamMessage(name, item.data))
                         counts[market] += 1
                         if name in marks:
-                            for state in mark_states(item.data, listed):
-                                add(state)
+                            for note in notes.of(item.data):
+                                add(note)
                     if book_of:  # after the frame: the views' book follows what was relayed
                         book = book_of.get(item.stream)
                         if book is not None:

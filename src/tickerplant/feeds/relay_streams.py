@@ -1,26 +1,17 @@
-"""Which streams the relay subscribes upstream (``feeds/relay.py``), and what its market
-views are told beside them.
+"""Which streams the relay subscribes upstream (``feeds/relay.py``).
 
 Plain functions, no I/O: the kinds a relay may carry (every kind tickerplant serves,
-``protocol.streams.SERVED_KINDS``), the upstream names of those kinds for the chosen
-instruments, spelled as Binance spells them (spec §3.4, §3.5), and the internal
-`<symbol>@markState` a gateway's market view answers premiumIndex from (§7.9), made from
-the relayed mark-price payloads (``mark_states``).
+``protocol.streams.SERVED_KINDS``) and the upstream names of those kinds for the chosen
+instruments, spelled as Binance spells them (spec §3.4, §3.5). What the market views are
+told beside the relayed mark prices is ``feeds/mark_notes.py``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import msgspec
-
-from tickerplant.bus import StreamMessage
 from tickerplant.feeds.relay_books import BOOK_STREAM
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.mark_price import INTEREST_RATE
-from tickerplant.market.mark_streams import MarkState, internal_names
-from tickerplant.market.units import fixed
-from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.streams import DEPTH_KINDS, SERVED_KINDS, StreamKind, parse
 
 __all__ = [
@@ -28,7 +19,6 @@ __all__ = [
     "KLINE_INTERVALS",
     "keeps_books",
     "kind_of",
-    "mark_states",
     "relayable_kinds",
     "stream_names",
 ]
@@ -122,40 +112,3 @@ def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> lis
     um = any(inst.market is Market.UM for inst in instruments)
     every = [k for k in kinds if k.startswith("!") and (um or kind_of(k) is not StreamKind.ALL_MARK_PRICE)]
     return [*names, *every]
-
-
-class _MarkPush(msgspec.Struct, frozen=True):
-    """The fields of a mark-price push (§4.6) a ``MarkState`` needs."""
-
-    E: int
-    s: str
-    p: str
-    P: str
-    i: str
-    r: str
-    T: int
-
-
-_pushes = msgspec.json.Decoder(_MarkPush | list[_MarkPush])
-_INTEREST = fixed(INTEREST_RATE, MARK_DECIMALS)
-
-
-def mark_states(payload: bytes, listed: Iterable[str] | None = None) -> list[StreamMessage]:
-    """The `<symbol>@markState` of each symbol a relayed mark-price payload carries (one
-    `<symbol>@markPrice[@1s]` object, or a `!markPrice@arr` / COIN-M `<pair>@markPrice`
-    array), so that premiumIndex answers what the streams showed. The push carries no
-    interest rate: a perpetual's is written as Binance's usual 0.01 % (``ir``), a delivery
-    contract's (``r`` "") as "". ``listed``: the symbols the view knows (others are
-    passed over); an undecodable payload gives nothing."""
-    try:
-        decoded = _pushes.decode(payload)
-    except msgspec.DecodeError:
-        return []
-    known = None if listed is None else set(listed)
-    out = []
-    for push in decoded if isinstance(decoded, list) else (decoded,):
-        if known is not None and push.s not in known:
-            continue
-        state = MarkState(push.s, push.E, push.p, push.i, push.P, push.r, _INTEREST if push.r else "", push.T)
-        out.append(StreamMessage(internal_names(push.s)[0], msgspec.json.encode(state)))
-    return out

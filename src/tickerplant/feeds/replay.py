@@ -13,6 +13,8 @@ Two kinds of input play together:
   paces onto the mark-price streams as it does the simulator's.
 - tickerplant recordings (``tickerplant.recording.format``) carry payloads as they were
   received; they are published unchanged, so a recording plays back byte-identical.
+  Recorded mark-price pushes also give the market views their mark notes
+  (``mark_notes``), so premiumIndex and fundingRate answer what the recording showed.
   Where a recording holds a diff-depth stream and the REST snapshots recorded beside it
   (format version 2), each symbol's book is followed from them by spec §4.9
   (``market/depth_sync.py``: one ``FollowedBook`` per symbol, on the fastest diff stream
@@ -36,6 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
+from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
 from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.mark_streams import FUNDING_EVENT, MARK_STATE
@@ -185,6 +188,8 @@ class Replayer:
         self._instruments = instruments or {}
         self.books: dict[str, FollowedBook] = {}  # symbol -> its book, once its stream is met
         self._book_of: dict[str, FollowedBook] = {}  # book stream name -> its book
+        self._notes = MarkNotes(self._instruments)  # the views' notes of recorded mark prices
+        self._marks: dict[str, bool] = {}  # recorded stream -> whether it carries mark prices
         self._plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
         for plant in plants.values():  # a COIN-M pair's ``IndexPrice`` goes to its market
             for state in plant.symbols.values():
@@ -251,6 +256,7 @@ class Replayer:
         last_ms = self.now_us // 1000
         batch_streams: set[str] = set()
         last_stream = ""
+        marks = False  # whether last_stream carries mark prices
         while pending is not None and pending[0] <= until_us and played < max_events:
             t, _, event = pending
             t_ms = t // 1000
@@ -271,10 +277,16 @@ class Replayer:
                         break
                     batch_streams.add(stream)
                     last_stream = stream
+                    known = self._marks.get(stream)
+                    if known is None:
+                        known = self._marks[stream] = is_mark_stream(stream)
+                    marks = known
                 out = outs[passthrough.market]
                 out.append(StreamMessage(stream, passthrough.payload))
                 if passthrough.book:
                     self._follow(passthrough, out)
+                elif marks:  # premiumIndex and fundingRate follow the recorded mark prices
+                    out.extend(self._notes.of(passthrough.payload))
             elif kind is StreamsBroken:
                 broken.append(event)  # type: ignore[arg-type]
                 self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
