@@ -95,3 +95,34 @@ def window(rows: list[Row], now_ms: int) -> list[Row]:
     (spec §4.3) to now."""
     opens = (now_ms - DAY_MS) // 60_000 * 60_000
     return [r for r in rows if opens <= r.time_ms <= now_ms]
+
+
+KLINE_HEADER = (
+    "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+    "taker_buy_volume,taker_buy_quote_volume,ignore"
+)
+FUNDING_HEADER = "calc_time,funding_interval_hours,last_funding_rate"
+
+
+def price_kline_lines(rng: random.Random, start_ms: int, minutes: int, price: float) -> list[tuple[int, Decimal, str]]:
+    """(close time, close, line) of ``minutes`` 1-minute price klines (mark, index or
+    premium: no volume), 8 decimals as Binance writes them."""
+    out = []
+    for m in range(minutes):
+        open_ms = start_ms + m * 60_000
+        prices = [price * (1 + rng.gauss(0, 0.0003)) for _ in range(4)]
+        price = prices[-1]
+        o, h, low, c = (Decimal(repr(p)).quantize(Decimal("0.00000001")) for p in (prices[0], max(prices), min(prices), prices[3]))
+        close_ms = open_ms + 59_999
+        out.append((close_ms, c, f"{open_ms},{o},{h},{low},{c},0,{close_ms},0,60,0,0,0"))
+    return out
+
+
+def funding_lines(rng: random.Random, first_ms: int, count: int, hours: int = 8) -> list[tuple[int, Decimal, str]]:
+    """(calc time, rate, line) of ``count`` funding rows ``hours`` apart."""
+    out = []
+    for k in range(count):
+        t = first_ms + k * hours * 3_600_000
+        rate = (Decimal("0.0001") + Decimal(rng.randint(-500, 500)) / 10**8).quantize(Decimal("0.00000001"))
+        out.append((t, rate, f"{t},{hours},{rate}"))
+    return out

@@ -15,13 +15,14 @@ from conftest import StartServer
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
+from tickerplant.bus import StreamMessage
 from tickerplant.client.endpoints import fetch
 from tickerplant.client.orderbook import DepthSnapshot, LocalBook
 from tickerplant.client.streams import split_combined
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.player import ReplaySource
-from tickerplant.feeds.replay import Passthrough
+from tickerplant.feeds.replay import Passthrough, Replayer
 from tickerplant.feeds.replay_files import open_replay
 from tickerplant.market.events import DepthUpdate
 from tickerplant.market.instruments import Market
@@ -213,3 +214,66 @@ async def test_a_replayed_depth_recording_syncs_a_local_book_against_its_own_sna
         assert book.bids(len(later.bids)) == later.bids and book.asks(len(later.asks)) == later.asks
     finally:
         await replaying.close()
+
+
+# -- the futures streams of issue 11: mark and index prices, klines, liquidations -------------
+
+_FUTURES_UM = {
+    "btcusdt@markPrice@1s": b'{"e":"markPriceUpdate","E":1767225601000,"s":"BTCUSDT","p":"87000.12345678",'
+    b'"P":"87001.00000000","i":"86990.50000000","r":"0.00010000","T":1767254400000}',
+    "!markPrice@arr@1s": b'[{"e":"markPriceUpdate","E":1767225601000,"s":"BTCUSDT","p":"87000.12345678",'
+    b'"P":"87001.00000000","i":"86990.50000000","r":"0.00010000","T":1767254400000}]',
+    "btcusdt@kline_1m": b'{"e":"kline","E":1767225601250,"s":"BTCUSDT","k":{"t":1767225600000,'
+    b'"T":1767225659999,"s":"BTCUSDT","i":"1m","f":100,"L":200,"o":"87000.10","c":"87000.20",'
+    b'"h":"87000.30","l":"86999.90","v":"12.345","n":101,"x":false,"q":"1074000.12345","V":"6.000",'
+    b'"Q":"522000.60000","B":"0"}}',
+    "btcusdt_perpetual@continuousKline_1m": b'{"e":"continuous_kline","E":1767225601250,"ps":"BTCUSDT",'
+    b'"ct":"PERPETUAL","k":{"t":1767225600000,"T":1767225659999,"i":"1m","f":100,"L":200,"o":"87000.10",'
+    b'"c":"87000.20","h":"87000.30","l":"86999.90","v":"12.345","n":101,"x":false,"q":"1074000.12345",'
+    b'"V":"6.000","Q":"522000.60000","B":"0"}}',
+    "!forceOrder@arr": b'{"e":"forceOrder","E":1767225601300,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT",'
+    b'"f":"IOC","q":"0.014","p":"86000.00","ap":"86990.10","X":"FILLED","l":"0.014","z":"0.014",'
+    b'"T":1767225601299}}',
+}
+_FUTURES_CM = {
+    "btcusd@indexPrice": b'{"e":"indexPriceUpdate","E":1767225603000,"i":"BTCUSD","p":"86990.12345678"}',
+    "btcusd@markPrice@1s": b'[{"e":"markPriceUpdate","E":1767225601000,"s":"BTCUSD_PERP",'
+    b'"p":"87000.12345678","P":"87001.00000000","i":"86990.12345678","r":"0.00010000","T":1767254400000}]',
+    "btcusd_perp@kline_1m": b'{"e":"kline","E":1767225601250,"s":"BTCUSD_PERP","k":{"t":1767225600000,'
+    b'"T":1767225659999,"s":"BTCUSD_PERP","i":"1m","f":100,"L":200,"o":"87000.1","c":"87000.2",'
+    b'"h":"87000.3","l":"86999.9","v":"12","n":101,"x":false,"q":"0.01379308","V":"6","Q":"0.00689654",'
+    b'"B":"0"}}',
+    "btcusd_perp@forceOrder": b'{"e":"forceOrder","E":1767225601300,"o":{"s":"BTCUSD_PERP","ps":"BTCUSD",'
+    b'"S":"SELL","o":"LIMIT","f":"IOC","q":"1","p":"86000.0","ap":"86990.1","X":"FILLED","l":"1","z":"1",'
+    b'"T":1767225601299}}',
+}
+
+
+def test_a_recording_of_the_futures_streams_replays_byte_for_byte(tmp_path: Path) -> None:
+    t0_us = 1_767_225_600_000_000
+    for market, recorded in ((Market.UM, _FUTURES_UM), (Market.CM, _FUTURES_CM)):
+        with RecordingWriter(tmp_path, market, "ws://x", list(recorded)) as writer:
+            for n in range(3):
+                for k, (stream, payload) in enumerate(recorded.items()):
+                    at = t0_us + n * 1_000_000 + k
+                    writer.write(Recorded(at, stream, payload), at)
+    files = open_replay([tmp_path], now_ms=0)
+    assert {m: [i.symbol for i in insts] for m, insts in files.instruments.items()} == {
+        Market.UM: ["BTCUSDT"], Market.CM: ["BTCUSD_PERP"]
+    }, "pair streams (`btcusd@indexPrice`, `…_perpetual@continuousKline_1m`) name no symbol"
+    served = {inst.symbol: inst for insts in files.instruments.values() for inst in insts}
+    replayer = Replayer(files.events, {}, None, served)
+    outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
+    while replayer.next_us is not None:
+        replayer.step(1 << 62, 1000, outs, [])
+    for market, recorded in ((Market.UM, _FUTURES_UM), (Market.CM, _FUTURES_CM)):
+        played = [(m.stream, m.payload) for m in outs[market] if not m.stream.endswith("@markState")]
+        assert played == list(recorded.items()) * 3
+    # the views' notes of the recorded mark prices: premiumIndex answers what was pushed
+    (um_state,) = {m.payload for m in outs[Market.UM] if m.stream == "btcusdt@markState"}
+    assert msgspec.json.decode(um_state) == {
+        "s": "BTCUSDT", "t": 1767225601000, "p": "87000.12345678", "i": "86990.50000000",
+        "P": "87001.00000000", "r": "0.00010000", "ir": "0.00010000", "T": 1767254400000,
+    }  # fmt: skip
+    cm_states = [msgspec.json.decode(m.payload) for m in outs[Market.CM] if m.stream == "btcusd_perp@markState"]
+    assert len(cm_states) == 3 and cm_states[0]["i"] == "86990.12345678", "from the pair's array"

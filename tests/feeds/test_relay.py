@@ -95,8 +95,9 @@ def test_default_kinds_are_everything_tickerplant_serves() -> None:
     assert kinds == SERVED_KINDS
     assert relayable_kinds(["trade", "trade", "!bookTicker"]) == ("trade", "!bookTicker")
     assert relayable_kinds(["depth@100ms", "depth5", "rpiDepth@500ms"]) == ("depth@100ms", "depth5", "rpiDepth@500ms")
-    with pytest.raises(ValueError, match=r"kline_1m, !markPrice@arr, nonsense: tickerplant serves only"):
-        relayable_kinds(["trade", "depth@100ms", "kline_1m", "!markPrice@arr", "nonsense"])
+    assert relayable_kinds(["kline_1h", "markPrice@1s", "indexPrice", "!markPrice@arr", "continuousKline_1s"])
+    with pytest.raises(ValueError, match=r"markPriceKline_1m, !assetIndex@arr, nonsense: tickerplant serves only"):
+        relayable_kinds(["trade", "depth@100ms", "markPriceKline_1m", "!assetIndex@arr", "nonsense"])
     with pytest.raises(ValueError):
         relayable_kinds([])
 
@@ -122,6 +123,25 @@ def test_stream_names_per_symbol_then_the_whole_market() -> None:
     ]  # fmt: skip
     cm = [i for i in catalogue(Market.CM, NOW_MS) if i.symbol == "BTCUSD_PERP"]
     assert stream_names(cm, ("depth@100ms", "rpiDepth@500ms")) == ["btcusd_perp@depth@100ms"]
+
+
+def test_pair_streams_are_named_once_per_pair_as_binance_names_them() -> None:
+    kinds = ("markPrice@1s", "indexPrice", "continuousKline_1m", "continuousKline_1s", "kline_1h", "!markPrice@arr")
+    assert stream_names(_um("BTCUSDT", "ETHUSDT"), kinds) == [
+        "btcusdt@markPrice@1s", "btcusdt_perpetual@continuousKline_1m", "btcusdt_perpetual@continuousKline_1s",
+        "btcusdt@kline_1h",
+        "ethusdt@markPrice@1s", "ethusdt_perpetual@continuousKline_1m", "ethusdt_perpetual@continuousKline_1s",
+        "ethusdt@kline_1h", "!markPrice@arr",
+    ], "indexPrice is COIN-M's"  # fmt: skip
+    cm = [i for i in catalogue(Market.CM, NOW_MS) if i.pair == "BTCUSD"]
+    assert len(cm) > 1, "the perpetual and its quarterlies"
+    names = stream_names(cm, kinds)
+    assert [n for n in names if not n.startswith("btcusd_")] == ["btcusd@markPrice@1s", "btcusd@indexPrice"]
+    assert "btcusd_perpetual@continuousKline_1m" in names and "!markPrice@arr" not in names
+    assert not [n for n in names if n.endswith("continuousKline_1s")], "1s continuous klines: USDⓈ-M's"
+    assert len(names) == len(set(names))
+    contract_types = {i.contract_type.value.lower() for i in cm}
+    assert {n.partition("@")[0] for n in names if "continuousKline" in n} == {f"btcusd_{t}" for t in contract_types}
 
 
 def test_canonical_names_are_what_the_gateway_routes_by() -> None:
@@ -429,6 +449,44 @@ async def test_a_coin_m_relay(start_server: StartServer, start_relay: StartRelay
     assert (row["symbol"], row["pair"]) == ("BTCUSD_PERP", "BTCUSD")
     info = await get_json(f"{rest}/exchangeInfo")
     assert {s["symbol"]: s["contractSize"] for s in info["symbols"]}["BTCUSD_PERP"] == 100
+
+
+_FUTURES = {
+    Market.UM: ["btcusdt@markPrice@1s", "!markPrice@arr@1s", "btcusdt@kline_1m", "btcusdt_perpetual@continuousKline_1m"],
+    Market.CM: ["btcusd@indexPrice@1s", "btcusd@markPrice@1s", "btcusd_perp@markPrice@1s", "btcusd_perp@kline_1m"],
+}
+
+
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_the_relay_carries_mark_index_and_kline_streams_and_premium_index(
+    start_server: StartServer, start_relay: StartRelay, market: Market
+) -> None:
+    upstream = await start_server()
+    truth = published(upstream, market)
+    symbol = "BTCUSDT" if market is Market.UM else "BTCUSD_PERP"
+    kinds = ["markPrice@1s", "indexPrice@1s", "kline_1m", "continuousKline_1m", "!markPrice@arr@1s"]
+    relay = await start_relay({market: upstream.url(market)}, symbols=[symbol], kinds=kinds)
+    names = _FUTURES[market]
+    async with RawStreams(relay.url(market)) as raw:
+        await raw.subscribe(*names)
+        got = await collect_until(
+            raw,
+            lambda got: {m.stream for m in got if isinstance(m, RawMessage)} == set(names),
+            10 * SECONDS,
+        )
+    for message in got:
+        assert isinstance(message, RawMessage)
+        assert message.data in truth[message.stream], "byte for byte what the upstream published"
+    # premiumIndex answers from the relayed mark prices (interestRate: Binance's usual 0.01 %)
+    prefix = "/fapi/v1" if market is Market.UM else "/dapi/v1"
+    answer = await get_json(f"{rest_base(relay.url(market))}{prefix}/premiumIndex?symbol={symbol}")
+    row = answer if market is Market.UM else answer[0]
+    pushes = [msgspec.json.decode(p) for p in truth[f"{symbol.lower()}@markPrice@1s"]]
+    assert {(p["E"], p["p"], p["i"], p["P"], p["r"], p["T"]) for p in pushes} >= {
+        (row["time"], row["markPrice"], row["indexPrice"], row["estimatedSettlePrice"], row["lastFundingRate"],
+         row["nextFundingTime"])
+    }  # fmt: skip
+    assert row["interestRate"] == "0.00010000"
 
 
 async def test_prepare_names_what_it_cannot_find(start_server: StartServer) -> None:

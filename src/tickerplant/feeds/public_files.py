@@ -12,6 +12,16 @@ is not a number is a header (§9.2). Times are milliseconds.
 | aggTrades    | agg_trade_id, price, quantity, first_trade_id, last_trade_id,         |
 |              | transact_time, is_buyer_maker                                         |
 | trades       | id, price, qty, quote_qty (UM) / base_qty (CM), time, is_buyer_maker   |
+| fundingRate  | calc_time, funding_interval_hours, last_funding_rate                  |
+| markPrice-,  | open_time, open, high, low, close, volume, close_time, … (the 12      |
+| indexPrice-, | columns of klines, §9.2): the close and the close time are read       |
+| premiumIndex-|                                                                       |
+| Klines       |                                                                       |
+
+The three price-kline kinds are named as klines are, ``<SYMBOL>-1m-<date>``: only their
+folder says which they are (``…/markPriceKlines/BTCUSDT/1m/``, §9.1), so they are known
+only inside a folder of that name, and only at the 1-minute interval (the finest there
+is). Their rows are read by ``feeds/replay_derivatives.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from tickerplant.market.updates import AggTrade, TopOfBook, Trade
 log = logging.getLogger("tickerplant.replay")
 
 __all__ = [
+    "DERIVATIVE_KINDS",
     "FileKind",
     "PublicFile",
     "identify",
@@ -46,10 +57,22 @@ class FileKind(enum.Enum):
     BOOK_TICKER = "bookTicker"
     AGG_TRADES = "aggTrades"
     TRADES = "trades"
+    MARK_KLINES = "markPriceKlines"
+    INDEX_KLINES = "indexPriceKlines"
+    PREMIUM_KLINES = "premiumIndexKlines"
+    FUNDING_RATE = "fundingRate"
 
+
+# the kinds that are not market updates row by row: mark, index and funding data
+DERIVATIVE_KINDS = frozenset(
+    (FileKind.MARK_KLINES, FileKind.INDEX_KLINES, FileKind.PREMIUM_KLINES, FileKind.FUNDING_RATE)
+)
+_KLINE_FOLDERS = {
+    kind.value: kind for kind in (FileKind.MARK_KLINES, FileKind.INDEX_KLINES, FileKind.PREMIUM_KLINES)
+}
 
 _NAME = re.compile(
-    r"^(?P<symbol>[A-Z0-9_]+)-(?P<kind>bookTicker|aggTrades|trades)-(?P<date>[0-9-]+)\.(csv|zip)$"
+    r"^(?P<symbol>[A-Z0-9_]+)-(?P<kind>bookTicker|aggTrades|trades|fundingRate|1m)-(?P<date>[0-9-]+)\.(csv|zip)$"
 )
 
 # column index of the time each kind is ordered and replayed by: the event time for
@@ -82,12 +105,19 @@ def identify(path: Path) -> PublicFile | None:
     if match is None:
         return None
     symbol = match["symbol"]
+    if match["kind"] == "1m":  # a price kline: which one, only its folder says
+        folder = next((_KLINE_FOLDERS[p] for p in reversed(path.parent.parts) if p in _KLINE_FOLDERS), None)
+        if folder is None:
+            return None
+        kind = folder
+    else:
+        kind = FileKind(match["kind"])
     market = market_of_symbol(symbol)
     for part in reversed(path.parent.parts):  # the nearest um/cm folder (Binance's layout)
         if part in ("um", "cm"):
             market = Market(part)
             break
-    return PublicFile(path, symbol, FileKind(match["kind"]), match["date"], market)
+    return PublicFile(path, symbol, kind, match["date"], market)
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -122,7 +152,6 @@ def lines(path: Path) -> Iterator[bytes]:
                 if not line[:1].isdigit():
                     continue  # a header row
             yield line
-
 
 
 _TRUE = (b"true", b"True")

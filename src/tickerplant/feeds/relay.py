@@ -48,6 +48,7 @@ from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
 from tickerplant.feeds.relay_books import (
     BOOK_STREAM,
     BUFFERED,
@@ -55,12 +56,19 @@ from tickerplant.feeds.relay_books import (
     SNAPSHOT_WEIGHT_PER_MINUTE,
     RelayBooks,
 )
+from tickerplant.feeds.relay_streams import (
+    DEFAULT_KINDS,
+    keeps_books,
+    kind_of,
+    relayable_kinds,
+    stream_names,
+)
 from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.listing import Listing, read_exchange_info
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.market_data import DEPTH_LIMITS
-from tickerplant.protocol.streams import DEPTH_KINDS, SERVED_KINDS, Route, StreamKind, parse, resolve
+from tickerplant.protocol.streams import Route, resolve
 
 __all__ = [
     "BOOK_STREAM",
@@ -78,15 +86,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("tickerplant.relay")
-
-# Everything tickerplant serves (SERVED_KINDS): per symbol, then the all-market streams.
-DEFAULT_KINDS: tuple[str, ...] = (
-    "bookTicker", "aggTrade", "trade", "miniTicker", "ticker",
-    "depth", "depth@500ms", "depth@100ms",
-    "depth5", "depth10", "depth20", "depth5@500ms", "depth10@500ms", "depth20@500ms",
-    "depth5@100ms", "depth10@100ms", "depth20@100ms", "rpiDepth@500ms", "forceOrder",
-    "!bookTicker", "!miniTicker@arr", "!ticker@arr", "!forceOrder@arr",
-)  # fmt: skip
 
 UPSTREAM_LOST = "Upstream connection lost; reconnecting"
 _LAGGED = "Relay fell behind its upstream; messages were dropped"
@@ -112,31 +111,6 @@ class Upstream(Protocol):
 # --- decisions --------------------------------------------------------------------------------
 
 
-def _kind_of(kind: str) -> StreamKind | None:
-    """What a relayed kind names: a per-symbol suffix ("bookTicker") or a "!…" stream."""
-    stream = parse(kind) if kind.startswith("!") else parse(f"x@{kind}")
-    return None if stream is None else stream.kind
-
-
-def relayable_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
-    """``kinds`` checked and deduplicated: each is a per-symbol suffix ("bookTicker") or an
-    all-market name ("!bookTicker") of a stream tickerplant serves, since a local client
-    can only be given what the gateway routes (protocol.streams.SERVED_KINDS)."""
-    checked: dict[str, None] = {}
-    refused: list[str] = []
-    for kind in kinds:
-        if _kind_of(kind) in SERVED_KINDS:
-            checked[kind] = None
-        else:
-            refused.append(kind)
-    if refused:
-        served = ", ".join(sorted(k.value for k in SERVED_KINDS))
-        raise ValueError(f"cannot relay {', '.join(refused)}: tickerplant serves only {served}")
-    if not checked:
-        raise ValueError("no stream kinds to relay")
-    return tuple(checked)
-
-
 def choose(
     listed: Mapping[Market, Sequence[Instrument]],
     symbols: Collection[str] | None,
@@ -155,31 +129,6 @@ def choose(
         named = [f"{s} ({why[s]})" if s in why else s for s in sorted(missing)]
         raise RelayError(f"not listed upstream as TRADING: {', '.join(named)}")
     return chosen
-
-
-def keeps_books(kinds: Iterable[str]) -> bool:
-    """Whether relaying ``kinds`` keeps books: any depth kind is relayed."""
-    return any(_kind_of(kind) in DEPTH_KINDS for kind in kinds)
-
-
-def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> list[str]:
-    """The upstream stream names of ``kinds`` for ``instruments``: per symbol (lowercase, as
-    Binance requires, spec §3.4), then the all-market streams once. A market with nothing
-    chosen relays nothing, not even its all-market streams. Relaying depth adds each
-    symbol's ``BOOK_STREAM``, which its book is kept from; `rpiDepth` is USDⓈ-M's alone
-    (§4.11)."""
-    if not instruments:
-        return []
-    per_symbol = [kind for kind in kinds if not kind.startswith("!")]
-    if keeps_books(kinds) and BOOK_STREAM not in per_symbol:
-        per_symbol.append(BOOK_STREAM)
-    cm = [kind for kind in per_symbol if _kind_of(kind) is not StreamKind.RPI_DEPTH]
-    every = [kind for kind in kinds if kind.startswith("!")]
-    return [
-        f"{inst.symbol.lower()}@{kind}"
-        for inst in instruments
-        for kind in (cm if inst.market is Market.CM else per_symbol)
-    ] + every
 
 
 def canonical_names(names: Iterable[str], instruments: Sequence[Instrument]) -> dict[str, str]:
@@ -307,7 +256,7 @@ class RelaySource:
         self.instruments = {market: chosen.get(market, []) for market in Market}
         for market, insts in chosen.items():
             log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
-        kinds = frozenset(k for k in map(_kind_of, self.kinds) if k is not None)
+        kinds = frozenset(k for k in map(kind_of, self.kinds) if k is not None)
         return Prepared(dict(self.instruments), self._clock.now_ms(), kinds)
 
     async def _listing(self, market: Market, upstream: str) -> Listing:
@@ -388,6 +337,9 @@ class RelaySource:
     ) -> None:
         add = batcher.add
         book_of = books.streams if books is not None else {}
+        # the mark-price streams relayed: the views' `@markState` (premiumIndex) follows them
+        marks = {name for name in canonical.values() if is_mark_stream(name)}
+        notes = MarkNotes(inst.symbol for inst in self.instruments.get(market, ()))
         everything = sorted(set(canonical.values()))
         down: set[str] = set()  # streams lost upstream and not heard from since
         down_at_ms = 0
@@ -399,6 +351,9 @@ class RelaySource:
                     if name is not None:
                         add(StreamMessage(name, item.data))
                         counts[market] += 1
+                        if name in marks:
+                            for note in notes.of(item.data):
+                                add(note)
                     if book_of:  # after the frame: the views' book follows what was relayed
                         book = book_of.get(item.stream)
                         if book is not None:

@@ -7,9 +7,14 @@ Two kinds of input play together:
 - Binance's public files (bookTicker, aggTrades, trades; ``public_files``) become market
   updates for the plant, which derives every stream from them as it does from the
   simulator: bookTicker from the recorded tops with their update ids, miniTicker, ticker,
-  klines and the rest from the replayed trades; event times are the recorded ones.
+  klines and the rest from the replayed trades; event times are the recorded ones. The
+  mark-price, index-price, premium-index and funding files become ``MarkPrice``,
+  ``IndexPrice`` and ``FundingRate`` updates (``replay_derivatives``), which the plant
+  paces onto the mark-price streams as it does the simulator's.
 - tickerplant recordings (``tickerplant.recording.format``) carry payloads as they were
   received; they are published unchanged, so a recording plays back byte-identical.
+  Recorded mark-price pushes also give the market views their mark notes
+  (``mark_notes``), so premiumIndex and fundingRate answer what the recording showed.
   Where a recording holds a diff-depth stream and the REST snapshots recorded beside it
   (format version 2), each symbol's book is followed from them by spec §4.9
   (``market/depth_sync.py``: one ``FollowedBook`` per symbol, on the fastest diff stream
@@ -33,15 +38,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
+from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
 from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.mark_streams import FUNDING_EVENT, MARK_STATE
 from tickerplant.market.messages import StreamKind
 from tickerplant.market.plant import Plant
-from tickerplant.market.updates import AggTrade, BookUpdate, MarketUpdate, TopOfBook, Trade
+from tickerplant.market.updates import MarketUpdate
 from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
 
 _AGG_TRADE = "@" + StreamKind.AGG_TRADE.value
 _BOOK_TICKER = "@" + StreamKind.BOOK_TICKER.value
+_MARK_STATE = "@" + MARK_STATE
+_FUNDING_EVENT = "@" + FUNDING_EVENT
 
 __all__ = [
     "DepthSnapshot",
@@ -54,8 +63,9 @@ __all__ = [
     "recorded_events",
 ]
 
-# Over a quiet stretch longer than this, periodic streams are not replayed tick by tick.
-_SKIP_QUIET_MS = 10_000
+# Over a quiet stretch longer than this, periodic streams are not replayed tick by tick;
+# within it they are: a mark-price kline's minute is pushed every second of it.
+_SKIP_QUIET_MS = 120_000
 # Cadences end within this of the last event, so the final tickers include every trade.
 _FINAL_FLUSH_MS = 5_000
 
@@ -178,7 +188,12 @@ class Replayer:
         self._instruments = instruments or {}
         self.books: dict[str, FollowedBook] = {}  # symbol -> its book, once its stream is met
         self._book_of: dict[str, FollowedBook] = {}  # book stream name -> its book
+        self._notes = MarkNotes(self._instruments)  # the views' notes of recorded mark prices
+        self._marks: dict[str, bool] = {}  # recorded stream -> whether it carries mark prices
         self._plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
+        for plant in plants.values():  # a COIN-M pair's ``IndexPrice`` goes to its market
+            for state in plant.symbols.values():
+                self._plant_of.setdefault(state.inst.pair, plant)
         self._pending: tuple[int, int, Event] | None = next(events, None)
         first_us = 0 if self._pending is None else self._pending[0]
         self.now_us = first_us if start_us is None else min(start_us, first_us)
@@ -189,7 +204,7 @@ class Replayer:
         """Take the events before ``until_us`` (the replay's start) into the plants without
         publishing them: the windows, books and tops start where the market stood. Returns
         what the market views need of that past: every `@aggTrade` (their klines) and each
-        symbol's last bookTicker."""
+        symbol's last bookTicker, every funding event and each symbol's last mark state."""
         history: dict[Market, list[StreamMessage]] = {market: [] for market in self._plants}
         plant_of = self._plant_of
         last_tops: dict[str, StreamMessage] = {}
@@ -200,14 +215,15 @@ class Replayer:
             if isinstance(event, (Passthrough, DepthSnapshot, StreamsBroken)):
                 self._follow(event, scratch)  # only books are kept before the start
                 scratch.clear()
-            elif isinstance(event, (BookUpdate, Trade, AggTrade, TopOfBook)):
+            else:
                 plant = plant_of[event.symbol]
                 plant.apply(event, t // 1000, scratch)
                 for message in scratch:
-                    if message.stream.endswith(_AGG_TRADE):
+                    stream = message.stream
+                    if stream.endswith(_AGG_TRADE) or stream.endswith(_FUNDING_EVENT):
                         history[plant.market].append(message)
-                    elif message.stream.endswith(_BOOK_TICKER):
-                        last_tops[message.stream] = message
+                    elif stream.endswith(_BOOK_TICKER) or stream.endswith(_MARK_STATE):
+                        last_tops[stream] = message
                 scratch.clear()
             pending = next(self._events, None)
         self._pending = pending
@@ -240,6 +256,7 @@ class Replayer:
         last_ms = self.now_us // 1000
         batch_streams: set[str] = set()
         last_stream = ""
+        marks = False  # whether last_stream carries mark prices
         while pending is not None and pending[0] <= until_us and played < max_events:
             t, _, event = pending
             t_ms = t // 1000
@@ -260,10 +277,16 @@ class Replayer:
                         break
                     batch_streams.add(stream)
                     last_stream = stream
+                    known = self._marks.get(stream)
+                    if known is None:
+                        known = self._marks[stream] = is_mark_stream(stream)
+                    marks = known
                 out = outs[passthrough.market]
                 out.append(StreamMessage(stream, passthrough.payload))
                 if passthrough.book:
                     self._follow(passthrough, out)
+                elif marks:  # premiumIndex and fundingRate follow the recorded mark prices
+                    out.extend(self._notes.of(passthrough.payload))
             elif kind is StreamsBroken:
                 broken.append(event)  # type: ignore[arg-type]
                 self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]

@@ -14,10 +14,20 @@ import dataclasses
 import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from tickerplant.feeds.public_files import FileKind, PublicFile, identify, rows, sample_decimals, size_of
+from tickerplant.feeds.public_files import (
+    DERIVATIVE_KINDS,
+    FileKind,
+    PublicFile,
+    identify,
+    rows,
+    sample_decimals,
+    size_of,
+)
 from tickerplant.feeds.replay import Event, merge, recorded_events
+from tickerplant.feeds.replay_derivatives import derivative_events
 from tickerplant.feeds.replay_instruments import FinestDigits
 from tickerplant.market.depth_sync import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
@@ -57,8 +67,9 @@ def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
                 recordings.append(candidate)
             elif not path.is_dir():
                 raise ValueError(
-                    f"{candidate}: neither a Binance public file (<SYMBOL>-bookTicker|aggTrades|trades-<date>"
-                    ".csv|.zip) nor a tickerplant recording (.jsonl.gz)"
+                    f"{candidate}: neither a Binance public file (<SYMBOL>-bookTicker|aggTrades|trades|"
+                    "fundingRate-<date>.csv|.zip, or <SYMBOL>-1m-<date> in a markPriceKlines, "
+                    "indexPriceKlines or premiumIndexKlines folder) nor a tickerplant recording (.jsonl.gz)"
                 )
     if not public and not recordings:
         raise ValueError("nothing to replay: no Binance public files or tickerplant recordings found")
@@ -78,8 +89,14 @@ def open_replay(
     public, recordings = find_files(paths)
     # Each symbol's units must hold the finest digits its files use.
     digits = FinestDigits()
+    derivative = [file for file in public if file.kind in DERIVATIVE_KINDS]
     for file in public:
-        digits.add_public(file.symbol, file.market, *sample_decimals(file))
+        if file.kind not in DERIVATIVE_KINDS:
+            digits.add_public(file.symbol, file.market, *sample_decimals(file))
+        elif file.kind is not FileKind.INDEX_KLINES:
+            # mark and funding files make their symbol served; their 8-decimal prices are
+            # mark units (§4.6), not the book's, so they do not widen its price digits
+            digits.add_public(file.symbol, file.market, 0, 0)
     headers: dict[Path, RecordingHeader] = {}
     for path in recordings:
         header, items = read_recording(path)
@@ -90,7 +107,7 @@ def open_replay(
     by_symbol = {inst.symbol: inst for insts in instruments.values() for inst in insts}
     read_bytes = [0]
     streams: list[Iterator[tuple[int, int, Event]]] = []
-    groups = _group(public)
+    groups = _group([file for file in public if file.kind not in DERIVATIVE_KINDS])
     trade_kinds: dict[str, set[FileKind]] = {}
     for symbol, kind in groups:
         if kind is not FileKind.BOOK_TICKER:
@@ -102,20 +119,40 @@ def open_replay(
         index = len(streams)
         warm_from = None if start_ms is None else start_ms - warm_ms
         streams.append(_chained(files, by_symbol[symbol], alone, warm_from, end_ms, read_bytes, index))
+    if derivative:
+        # the same checks: one day once, months and days not both
+        derivative = [file for files in _group(derivative).values() for file in files]
+        warm_from = None if start_ms is None else start_ms - warm_ms
+        named = {file.symbol for file in public}
+        served = {symbol: inst for symbol, inst in by_symbol.items() if symbol in named}
+        # A month of funding or marks beside a day of trades ends with the trades' days,
+        # not a month later.
+        market_files = [file for files in groups.values() for file in files]
+        last = max((_end_of(file.date) for file in market_files), default=None)
+        until = last if end_ms is None else end_ms if last is None else min(end_ms, last)
+        events = derivative_events(
+            derivative, served, start_ms=warm_from, end_ms=until, progress=read_bytes, index=len(streams)
+        )
+        streams.append(events)
     # One recorder's rotated files follow each other: one merge input, one open file at a time.
     sessions: dict[tuple[Market, str, tuple[str, ...]], list[tuple[int, Path]]] = {}
     for path, header in headers.items():
         key = (header.market, header.url, header.streams)
         sessions.setdefault(key, []).append((header.started_us, path))
     for files_of_one in sessions.values():
-        index = len(streams)
-        streams.append(
-            itertools.chain.from_iterable(
-                _recorded(path, start_ms, end_ms, index) for _, path in sorted(files_of_one)
-            )
-        )
+        streams.append(_session([path for _, path in sorted(files_of_one)], start_ms, end_ms, len(streams)))
     total = sum(size_of(file.path) for file in public)
     return ReplayFiles(public, recordings, instruments, merge(streams), total, read_bytes)
+
+
+def _end_of(date: str) -> int:
+    """The last millisecond of a file's day ("2024-01-01") or month ("2024-01")."""
+    parts = [int(part) for part in date.split("-")]
+    if len(parts) == 3:
+        day = datetime(parts[0], parts[1], parts[2], tzinfo=UTC)
+        return int(day.timestamp() * 1000) + DAY_MS - 1
+    year, month = parts[0] + parts[1] // 12, parts[1] % 12 + 1
+    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000) - 1
 
 
 def _group(public: list[PublicFile]) -> dict[tuple[str, FileKind], list[PublicFile]]:
@@ -161,6 +198,16 @@ def _chained(
         )
         for file in sorted(files, key=lambda f: f.date)
     )
+
+
+def _session(
+    paths: list[Path], start_ms: int | None, end_ms: int | None, index: int
+) -> Iterator[tuple[int, int, Event]]:
+    """One recorder's files in turn, one open at a time. (A function, so that each session
+    keeps its own merge index: a generator expression would read the loop's last one, and
+    two recordings' events at the same microsecond would then be compared.)"""
+    for path in paths:
+        yield from _recorded(path, start_ms, end_ms, index)
 
 
 def _recorded(

@@ -44,8 +44,8 @@ class FinestDigits:
         """A recording of ``market``: its subscribed ``streams`` and its ``items`` (only the
         first ones are sampled)."""
         for stream in streams:
-            symbol = stream.partition("@")[0]
-            if not symbol.startswith("!"):
+            symbol, _, kind = stream.partition("@")
+            if not symbol.startswith("!") and not _names_a_pair(market, symbol, kind):
                 self._streamed.setdefault(symbol.upper(), market)
         for symbol, (pd, qd) in _recorded_decimals(items).items():
             self._widen(symbol, pd, qd)
@@ -67,6 +67,15 @@ class FinestDigits:
     def _widen(self, symbol: str, price_decimals: int, qty_decimals: int) -> None:
         old = self.digits.get(symbol, (0, 0))
         self.digits[symbol] = (max(old[0], price_decimals), max(old[1], qty_decimals))
+
+
+def _names_a_pair(market: Market, name: str, kind: str) -> bool:
+    """A stream of a pair, not of a symbol (spec §4.7, §4.12): `<pair>_<contractType>@
+    continuousKline_…`, `<pair>@indexPriceKline_…`, and COIN-M's `<pair>@indexPrice` and
+    `<pair>@markPrice` (a COIN-M symbol always has a ``_``: ``BTCUSD_PERP``)."""
+    if kind.startswith(("continuousKline", "indexPriceKline")):
+        return True
+    return market is Market.CM and "_" not in name and kind.startswith(("indexPrice", "markPrice"))
 
 
 # Decoded with the payloads' one definition, decimals kept as the strings they were written.

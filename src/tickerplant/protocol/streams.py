@@ -44,6 +44,17 @@ class Route(enum.Enum):
 # simulator, a replay's plays), a replay re-serves recorded ones and the relay relays them.
 DEPTH_KINDS = frozenset({StreamKind.DEPTH, StreamKind.PARTIAL_DEPTH, StreamKind.RPI_DEPTH})
 
+# The mark-price and index streams (§4.6, §4.12): the plant paces what its source gives
+# (the simulator's formulas, a replay's mark-price files), a recording's replay and the
+# relay re-serve them.
+MARK_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.ALL_MARK_PRICE, StreamKind.INDEX_PRICE})
+# COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts)
+# and `<pair>@indexPrice[@1s]`
+_PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE})
+# The streams a plant derives from the trades it sees (``Plant(derived_streams=True)``):
+# the simulator's and a public-file replay's; the relay relays them from its upstream.
+DERIVED_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE})
+
 # What every source of tickerplant serves, the relay included (it relays these kinds).
 # Every other kind parses but never delivers.
 SERVED_KINDS = (
@@ -62,19 +73,10 @@ SERVED_KINDS = (
         }
     )
     | DEPTH_KINDS
+    | MARK_KINDS
+    | DERIVED_KINDS
 )
-# The mark-price and index streams (§4.6, §4.12): the plant paces what the simulator
-# computes; the relay does not carry them (yet), so they are not in SERVED_KINDS.
-MARK_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.ALL_MARK_PRICE, StreamKind.INDEX_PRICE})
-# COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts)
-# and `<pair>@indexPrice[@1s]`
-_PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE})
-# The streams a plant derives from the trades it sees (``Plant(derived_streams=True)``):
-# served wherever a plant runs (the simulator, a public-file replay). Kept apart from
-# SERVED_KINDS because the relay relays exactly SERVED_KINDS (feeds/relay.py), and does
-# not carry these yet: on a relay they are acknowledged and silent.
-DERIVED_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE})
-_DELIVERED_KINDS = SERVED_KINDS | DEPTH_KINDS | MARK_KINDS | DERIVED_KINDS
+_DELIVERED_KINDS = SERVED_KINDS
 
 # High-frequency book data lives under /public, everything else under /market (spec §2.2).
 _PUBLIC_KINDS = frozenset(

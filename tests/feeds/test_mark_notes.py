@@ -1,0 +1,44 @@
+"""The market views' mark notes made from mark-price pushes a source passes through."""
+
+from __future__ import annotations
+
+import msgspec
+
+from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
+
+T = 1_767_225_600_000
+H8 = 8 * 3_600_000
+
+
+def _push(symbol: str, e: int, p: str, r: str, t: int) -> dict[str, object]:
+    return {"e": "markPriceUpdate", "E": e, "s": symbol, "p": p, "P": "1.00000000", "i": "2.00000000", "r": r, "T": t}
+
+
+def test_a_funding_is_noted_when_the_next_funding_time_moves_on() -> None:
+    notes = MarkNotes(["BTCUSDT", "ETHUSDT"])
+    out = notes.of(msgspec.json.encode(_push("BTCUSDT", T + H8 - 1000, "5.0", "0.00012000", T + H8)))
+    assert [m.stream for m in out] == ["btcusdt@markState"]
+    everything = [
+        _push("BTCUSDT", T + H8, "6.0", "0.00010000", T + 2 * H8),
+        _push("ETHUSDT", T + H8, "7.0", "0.00010000", T + 2 * H8),
+        _push("SOLUSDT", T + H8, "8.0", "0.00010000", T + 2 * H8),  # not listed: passed over
+    ]
+    out = notes.of(msgspec.json.encode(everything))
+    assert [m.stream for m in out] == ["btcusdt@fundingEvent", "btcusdt@markState", "ethusdt@markState"]
+    assert msgspec.json.decode(out[0].payload) == {"s": "BTCUSDT", "T": T + H8, "r": "0.00012000", "p": "5.0"}
+    state = msgspec.json.decode(out[1].payload)
+    assert (state["p"], state["ir"], state["T"], state["t"]) == ("6.0", "0.00010000", T + 2 * H8, T + H8)
+
+
+def test_a_delivery_contract_has_no_interest_rate_and_no_funding() -> None:
+    notes = MarkNotes(["BTCUSD_250627"])
+    notes.of(msgspec.json.encode([_push("BTCUSD_250627", T, "5.0", "", 0)]))
+    (state,) = notes.of(msgspec.json.encode([_push("BTCUSD_250627", T + 1000, "5.0", "", 0)]))
+    assert msgspec.json.decode(state.payload)["ir"] == ""
+    assert notes.of(b'{"e":"kline"}') == [] and notes.of(b"not json") == []
+
+
+def test_which_streams_carry_mark_prices() -> None:
+    marks = ["btcusdt@markPrice", "btcusdt@markPrice@1s", "!markPrice@arr@1s", "btcusd@markPrice@1s"]
+    assert all(map(is_mark_stream, marks))
+    assert not any(map(is_mark_stream, ["btcusd@indexPrice@1s", "btcusdt@markPriceKline_1m", "btcusdt@trade"]))
