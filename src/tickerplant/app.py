@@ -66,7 +66,7 @@ class Tickerplant:
         raise_open_files_limit()  # before the listeners take connections
         self.instruments = prepared.instruments
         self.plants = {
-            market: Plant(market, insts, now_ms=prepared.start_ms)
+            market: Plant(market, insts, now_ms=prepared.start_ms, payload_format=self.config.payload_format)
             for market, insts in self.instruments.items()
         }
         config = self.config
