@@ -1,6 +1,7 @@
 """A server started with ``payload_format=2026`` (spec §4.13) over real sockets: both
-listeners serve ``st`` last and USDⓈ-M's ``ps`` after ``s``, and ``MarketStreams`` reads
-those payloads into its usual typed events."""
+listeners serve ``st`` last and USDⓈ-M's ``ps`` after ``s``, ``MarketStreams`` reads
+those payloads into its usual typed events, and each listener's all-market streams carry
+the other market's pushes too; the default server does neither."""
 
 from __future__ import annotations
 
@@ -61,3 +62,32 @@ async def test_the_default_server_serves_the_classic_payloads(start_server: Star
     got = await _first_of_each(plant.url(Market.UM), STREAMS[Market.UM])
     for stream, data in got.items():
         assert "st" not in data and "ps" not in data, stream
+    pushed = await _first_of_each(plant.url(Market.UM), ("!miniTicker@arr",))
+    assert {row["s"] for row in pushed["!miniTicker@arr"]} <= {i.symbol for i in plant.instruments[Market.UM]}
+
+
+async def _rows_of(url: str, stream: str, symbol_type: int) -> list[dict[str, Any]]:
+    """The rows of ``stream``'s pushes until one carries ``symbol_type`` (§4.13)."""
+    rows: list[dict[str, Any]] = []
+    async with websockets.connect(url + "/ws/" + stream, max_queue=None) as ws:
+        async with asyncio.timeout(10 * SECONDS):
+            while not any(row["st"] == symbol_type for row in rows):
+                data = json.loads(await ws.recv())
+                rows += data if isinstance(data, list) else [data]
+    return rows
+
+
+async def test_a_2026_server_merges_both_markets_all_market_streams(start_server: StartServer) -> None:
+    plant = await start_server(payload_format=PayloadFormat.Y2026)
+    rows = await _rows_of(plant.url(Market.UM), "!miniTicker@arr", 2)
+    assert {row["s"] for row in rows if row["st"] == 2} <= {i.symbol for i in plant.instruments[Market.CM]}
+    rows = await _rows_of(plant.url(Market.CM), "!ticker@arr", 1)
+    assert {row["s"] for row in rows if row["st"] == 1} <= {i.symbol for i in plant.instruments[Market.UM]}
+    rows = await _rows_of(plant.url(Market.UM), "!bookTicker", 2)  # COIN-M's real-time ones
+    assert all(list(row)[3] == "ps" for row in rows)
+
+
+async def test_a_2026_coin_m_listener_serves_the_usds_m_mark_price_array(start_server: StartServer) -> None:
+    plant = await start_server(payload_format=PayloadFormat.Y2026)
+    rows = await _rows_of(plant.url(Market.CM), "!markPrice@arr@1s", 1)
+    assert {row["s"] for row in rows} == {i.symbol for i in plant.instruments[Market.UM]}
