@@ -29,7 +29,7 @@ log = logging.getLogger("tickerplant")
 def source_for(config: ServerConfig, clock: Clock) -> Source:
     """The source the configuration asks for: a replay, a relay, or the simulator."""
     if config.replay.paths:
-        return ReplaySource(config.replay, clock)
+        return ReplaySource(config.replay, clock, config.payload_format)
     relay = config.relay
     if relay.enabled:
         return RelaySource(
@@ -66,7 +66,7 @@ class Tickerplant:
         raise_open_files_limit()  # before the listeners take connections
         self.instruments = prepared.instruments
         self.plants = {
-            market: Plant(market, insts, now_ms=prepared.start_ms)
+            market: Plant(market, insts, now_ms=prepared.start_ms, payload_format=self.config.payload_format)
             for market, insts in self.instruments.items()
         }
         config = self.config

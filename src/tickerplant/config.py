@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from tickerplant.market.events import PayloadFormat
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, REQUEST_WEIGHT_PER_MINUTE, ConnectionRules
 
@@ -37,6 +38,7 @@ __all__ = [
     "default_text",
     "load",
     "names",
+    "payload_format",
     "positive_or_max",
     "section_titles",
     "settings",
@@ -82,6 +84,14 @@ def time_ms(value: str | date) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1000)
+
+
+def payload_format(text: str | int) -> PayloadFormat:
+    """``classic`` or ``2026`` (a TOML file may write the year as a number)."""
+    try:
+        return PayloadFormat(str(text))
+    except ValueError:
+        raise ValueError(f"{text!r}: classic or 2026") from None
 
 
 def names(text: str) -> tuple[str, ...]:
@@ -266,6 +276,12 @@ class ServerConfig:
     lenient_case: bool = setting(
         False, "uppercase symbols in stream names deliver (Binance: silent, §3.4)", flag="--lenient-case"
     )
+    payload_format: PayloadFormat = setting(  # noqa: RUF009 (an enum: immutable)
+        PayloadFormat.CLASSIC, "payloads as the seeds have them (classic), or as Binance writes them "
+        "since its 2026 merge of the markets (2026: st last, and ps on USDⓈ-M too; §4.13); "
+        "both listeners serve the format",
+        flag="--payload-format", metavar="classic|2026", parse=payload_format,
+    )  # fmt: skip
     request_weight_per_min: int = setting(
         REQUEST_WEIGHT_PER_MINUTE, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
         flag="--request-weight", metavar="N",
@@ -287,6 +303,8 @@ class ServerConfig:
     )
 
     def __post_init__(self) -> None:
+        if type(self.payload_format) is not PayloadFormat:  # a TOML number, or a string
+            object.__setattr__(self, "payload_format", payload_format(self.payload_format))
         if self.replay.paths and self.relay.enabled:
             raise ValueError("replay or relay, not both")
 

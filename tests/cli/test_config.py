@@ -17,11 +17,13 @@ from tickerplant.config import (
     SettingField,
     load,
     names,
+    payload_format,
     positive_or_max,
     settings,
     time_ms,
     toml_reference,
 )
+from tickerplant.market.events import PayloadFormat
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Tuning knobs, set in a TOML file only (``tickerplant serve --help`` lists them).
@@ -47,6 +49,8 @@ def _other(item: SettingField) -> tuple[Any, list[str], Any]:
         return "2024-01-01" if item.name == "start_ms" else str(value), [str(value)], value
     if setting.parse is positive_or_max:
         return "max", ["max"], None
+    if setting.parse is payload_format:
+        return "2026", ["2026"], PayloadFormat.Y2026
     if setting.parse is names:
         return ["BTCUSDT", "ETHUSDT"], ["BTCUSDT,ETHUSDT"], ("BTCUSDT", "ETHUSDT")
     if setting.nargs is not None:
@@ -168,3 +172,16 @@ def _dump(document: dict[str, Any]) -> str:
         if isinstance(v, dict)
     ]
     return "\n".join(top) + "\n" + "\n".join(tables) + "\n"
+
+
+def test_the_payload_format_is_classic_unless_asked() -> None:
+    assert ServerConfig().payload_format is PayloadFormat.CLASSIC
+    assert load({}).payload_format is PayloadFormat.CLASSIC
+    assert load({"payload_format": 2026}).payload_format is PayloadFormat.Y2026  # TOML's number too
+    assert load({"payload_format": "classic"}).payload_format is PayloadFormat.CLASSIC
+    argv = ["serve", "--payload-format", "2026"]
+    assert build_config(_parser().parse_args(argv)).payload_format is PayloadFormat.Y2026
+    with pytest.raises(ValueError, match="classic or 2026"):
+        load({"payload_format": "cm_merged"})
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--payload-format", "2025"])

@@ -1,6 +1,9 @@
 """The contract between the plant and the client: every payload the plant emits decodes,
 with the client's ``StreamDecoder``, into its typed struct, and encodes back to the same
-bytes (keys, order and values), for every stream kind on both markets.
+bytes (keys, order and values), for every stream kind on both markets, in both payload
+formats (classic, and 2026's with ``st`` and USDⓈ-M's ``ps``, §4.13). The structs have no
+``st`` (the client skips it): a 2026 payload is checked to end with its market's ``st``
+exactly where §4.13 puts it, and the rest to round-trip.
 
 Both sides derive from ``tickerplant.market.events`` and ``market/derived_events.py``;
 this test runs the real plant over
@@ -32,10 +35,14 @@ from tickerplant.market.events import (
     DECIMAL_ROLES,
     PAYLOADS,
     SENT,
+    SENT_2026,
+    SYMBOL_TYPE,
+    SYMBOL_TYPED,
     AggTrade,
     BookTicker,
     DepthUpdate,
     MiniTicker,
+    PayloadFormat,
     Ticker,
     Trade,
 )
@@ -103,13 +110,13 @@ def kinds_of(market: Market) -> set[str]:
 
 
 @functools.cache
-def plant_output(market: Market) -> list[StreamMessage]:
+def plant_output(market: Market, payload_format: PayloadFormat = PayloadFormat.CLASSIC) -> list[StreamMessage]:
     """What the plant emits over the simulator and its derivatives data (mark and index
     prices, as the pump feeds them) until every stream kind has appeared."""
     instruments = catalogue(market, T0)
     sim = Simulator(instruments, seed=5, actions_per_s=2000.0, start_ms=T0, book_levels=20)  # shapes, not depth
     derivatives = SimulatedDerivatives(instruments, seed=5, start_ms=T0)
-    plant = Plant(market, instruments, now_ms=T0)
+    plant = Plant(market, instruments, now_ms=T0, payload_format=payload_format)
     history = sim.warm_history(T0, window_ms=10 * 60_000)
     plant.warm(history)
     out = plant.history(history[-50:])
@@ -134,10 +141,24 @@ def plant_output(market: Market) -> list[StreamMessage]:
     return out
 
 
+FORMATS = [(market, payload_format) for payload_format in PayloadFormat for market in Market]
+
+
 @pytest.fixture(scope="module", params=list(Market), ids=lambda m: m.value)
 def emitted(request: pytest.FixtureRequest) -> tuple[Market, list[StreamMessage]]:
     market: Market = request.param
     return market, plant_output(market)
+
+
+@pytest.mark.parametrize("market", list(Market), ids=lambda m: m.value)
+def test_every_2026_payload_ends_with_st_where_it_belongs_and_round_trips(market: Market) -> None:
+    checked: set[str] = set()
+    for stream, payload in plant_output(market, PayloadFormat.Y2026):
+        if kind_of(stream) in INTERNAL:
+            continue
+        check(stream, payload, market, PayloadFormat.Y2026)
+        checked.add(kind_of(stream))
+    assert checked == kinds_of(market) - INTERNAL
 
 
 def same_json(expected: Any, got: Any, where: str = "") -> None:
@@ -161,8 +182,24 @@ def same_json(expected: Any, got: Any, where: str = "") -> None:
         assert got == expected and type(got) is type(expected), f"{where}: {got!r} != {expected!r}"
 
 
-def check(stream: str, payload: bytes, market: Market) -> None:
+def without_st(stream: str, payload: bytes, market: Market) -> bytes:
+    """A 2026 payload without its ``st``, which must end each object of the kinds that
+    carry it (§4.13), and no other."""
+    struct, _ = KINDS[kind_of(stream)]
+    st = b',"st":%d}' % SYMBOL_TYPE[market]
+    decoded = msgspec.json.decode(payload)
+    for item in decoded if isinstance(decoded, list) else [decoded]:
+        if struct in SYMBOL_TYPED:
+            assert list(item)[-1] == "st" and item["st"] == SYMBOL_TYPE[market], stream
+        else:
+            assert "st" not in item, stream
+    return payload.replace(st, b"}")
+
+
+def check(stream: str, payload: bytes, market: Market, payload_format: PayloadFormat = PayloadFormat.CLASSIC) -> None:
     """The contract for one payload; raises AssertionError where it is broken."""
+    if payload_format is PayloadFormat.Y2026:
+        payload = without_st(stream, payload, market)
     struct, array_on = KINDS[kind_of(stream)]
     is_array = market in array_on or (
         market is Market.CM and kind_of(stream) in PAIR_ARRAYS and stream.partition("@")[0] in CM_PAIRS
@@ -200,20 +237,25 @@ def wire_keys(struct: type[msgspec.Struct]) -> Iterator[tuple[str, bool]]:
         yield field.encode_name, field.required
 
 
+@pytest.mark.parametrize(("market", "payload_format"), FORMATS, ids=lambda p: str(p))
 def test_the_plant_writes_every_key_of_each_payload_its_market_carries(
-    emitted: tuple[Market, list[StreamMessage]],
+    market: Market, payload_format: PayloadFormat
 ) -> None:
     # A key written on the wrong market, or a required one not written, fails here; a key
     # the plant writes that the definitions lack fails the byte comparison above.
-    market, messages = emitted
+    messages = plant_output(market, payload_format)
+    y2026 = payload_format is PayloadFormat.Y2026
+    sent = (SENT_2026 if y2026 else SENT)[market]
     written = written_keys(messages)
     carried = {KINDS[kind][0] for kind in kinds_of(market)}
     assert written.keys() == carried
     for struct in carried:
         tag = struct.__struct_config__.tag_field
         expected = {tag} | {
-            key for key, required in wire_keys(struct) if required or key in SENT[market]
+            key for key, required in wire_keys(struct) if required or key in sent
         } - READ_ONLY.get(struct, set())
+        if y2026 and struct in SYMBOL_TYPED:
+            expected.add("st")  # not a field: see without_st
         assert written[struct] == expected, struct.__name__
 
 
@@ -232,10 +274,14 @@ def written_keys(messages: list[StreamMessage]) -> dict[type[msgspec.Struct], se
 def test_every_key_the_client_reads_is_one_the_plant_writes_on_some_market() -> None:
     # A key added to a definition for the client alone fails here, unless it is listed as
     # one the plant deliberately never writes.
-    um, cm = written_keys(plant_output(Market.UM)), written_keys(plant_output(Market.CM))
+    written: dict[type[msgspec.Struct], set[str]] = {}
+    for market, payload_format in FORMATS:
+        for struct, keys in written_keys(plant_output(market, payload_format)).items():
+            written.setdefault(struct, set()).update(keys)
     for struct in PAYLOADS:
         read = {key for key, _ in wire_keys(struct)} - READ_ONLY.get(struct, set())
-        assert read <= um.get(struct, set()) | cm.get(struct, set()), struct.__name__
+        assert read <= written.get(struct, set()), struct.__name__
+    assert {struct for struct, keys in written.items() if "st" in keys} == SYMBOL_TYPED
 
 
 def test_prices_and_quantities_are_written_at_the_instruments_tick_and_step(

@@ -33,6 +33,7 @@ from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.public_files import FileKind, identify
 from tickerplant.feeds.replay import Replayer
 from tickerplant.feeds.replay_files import open_replay
+from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant
 
@@ -203,3 +204,20 @@ def test_the_warm_up_keeps_the_funding_history_and_the_last_mark(tmp_path: Path)
     ], "every funding before the start, the files' days before the warm-up too"
     states = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@markState"]
     assert len(states) == 1 and Decimal(states[0]["p"]) == _at(data["um markPriceKlines"], start_ms)
+
+
+async def test_a_replay_of_public_files_writes_the_payload_format_asked_for(tmp_path: Path) -> None:
+    _dataset(tmp_path)
+    replay = ReplayConfig(paths=(str(tmp_path),), speed=None)
+    config = ServerConfig(um_port=0, cm_port=0, replay=replay, payload_format=PayloadFormat.Y2026)
+    plant = Tickerplant(config)
+    marks: list[bytes] = []
+    plant.bus.subscribe(
+        Market.UM, lambda messages: marks.extend(p for s, p in messages if s == "btcusdt@markPrice@1s")
+    )
+    await plant.start()
+    try:
+        await asyncio.wait_for(plant.done.wait(), 10 * SECONDS)
+    finally:
+        await plant.close()
+    assert marks and all(payload.endswith(b',"st":1}') for payload in marks)  # spec §4.13

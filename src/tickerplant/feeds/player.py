@@ -29,6 +29,7 @@ from tickerplant.config import ReplayConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.replay import ReplayClock, Replayer, StreamsBroken
 from tickerplant.feeds.replay_files import ReplayFiles, open_replay
+from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant
 
@@ -46,9 +47,12 @@ _MAX_SLEEP_NS = 50_000_000  # wake at least this often at ×N speed: periodic st
 class ReplaySource:
     """The files of ``config.paths``, played at ``config.speed`` of ``clock``."""
 
-    def __init__(self, config: ReplayConfig, clock: Clock) -> None:
+    def __init__(
+        self, config: ReplayConfig, clock: Clock, payload_format: PayloadFormat = PayloadFormat.CLASSIC
+    ) -> None:
         self._config = config
         self._clock = clock
+        self._payload_format = payload_format  # what the plants of public files write
         self.files: ReplayFiles | None = None
         self.replayer: Replayer | None = None
         self.state = "paused" if config.paused else "playing"
@@ -82,6 +86,7 @@ class ReplaySource:
                 [i for i in insts if i.symbol in public_symbols],
                 now_ms=start_us // 1000,
                 depth_streams=False,
+                payload_format=self._payload_format,
             )
             for market, insts in self.files.instruments.items()
         }

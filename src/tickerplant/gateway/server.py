@@ -28,7 +28,15 @@ from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed, serve
 from tickerplant.gateway.ws_api import WsApiConnection
+from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import (
+    ALL_BOOK_TICKER,
+    ALL_FORCE_ORDER,
+    ALL_MINI_TICKER,
+    ALL_TICKER,
+    StreamMessage,
+)
 from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import (
     CLOSE_FINISHED,
@@ -102,6 +110,21 @@ def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
     return WSUpgradeResponseWithListener(response, None)
 
 
+# The all-market streams whose pushes the 2026 payload format merges across the markets
+# (§4.13); COIN-M has no `!markPrice@arr` of its own.
+_MERGED_STREAMS = frozenset({
+    ALL_TICKER, ALL_MINI_TICKER, ALL_BOOK_TICKER, ALL_FORCE_ORDER,
+    StreamKind.ALL_MARK_PRICE.value, f"{StreamKind.ALL_MARK_PRICE.value}@1s",
+})  # fmt: skip
+
+
+def _merged(publish: Callable[[list[StreamMessage]], None], messages: Collection[StreamMessage]) -> None:
+    """Hand ``publish`` the other market's pushes of the merged all-market streams."""
+    merged = [message for message in messages if message.stream in _MERGED_STREAMS]
+    if merged:
+        publish(merged)
+
+
 class Listener:
     """Everything one market serves on one host:port."""
 
@@ -153,6 +176,11 @@ class Listener:
             counters=self.limit_counters,
         )
         self._bus.subscribe(self.market, fanout.publish)
+        if self._config.payload_format is PayloadFormat.Y2026:
+            # §4.13: since the merge, the all-market streams carry both markets' symbols on
+            # both hosts: the other market's pushes of them go out here too, as they come
+            other = Market.CM if self.market is Market.UM else Market.UM
+            self._bus.subscribe(other, functools.partial(_merged, fanout.publish))
         public = logging.getLogger(f"picows.{self.market.value}")
         # picows logs every connection's opening and closing at INFO: two records for each
         # REST request (one request a connection), about a third of a depth request's CPU,

@@ -129,6 +129,7 @@ class SymbolDepth:
         "bids_touched",
         "book",
         "chains",
+        "encoders",
         "frame",
         "inst",
         "names",
@@ -136,11 +137,13 @@ class SymbolDepth:
         "time_ms",
     )
 
-    def __init__(self, inst: Instrument, book: OrderBook) -> None:
+    def __init__(self, inst: Instrument, book: OrderBook, encoders: payloads.Encoders | None = None) -> None:
+        """``encoders``: the payload format's (§4.13); None, the classic ones."""
         self.inst = inst
         self.book = book
         self.names = DepthStreams(inst.symbol, DEPTH_SPEEDS_MS, rpi=inst.market is Market.UM)
-        self.frame = payloads.DepthFrame(inst)
+        self.encoders = encoders
+        self.frame = payloads.DepthFrame(inst, enc=encoders)
         self.chains = [_Chain(book.last_update_id) for _ in DEPTH_SPEEDS_MS]
         # prices touched since the last push of any speed, folded into every chain then
         self.bids_touched: set[int] = set()
@@ -225,7 +228,7 @@ class BookDepth:
         events assembled are the bytes it would write."""
         self.symbols = list(symbols)
         for depth in self.symbols:
-            depth.frame = payloads.DepthFrame(depth.inst, encode)
+            depth.frame = payloads.DepthFrame(depth.inst, encode, depth.encoders)
         # each speed's next push, on multiples of its interval
         self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS]
         self.next_tick_ms = min(self._next_ms)

@@ -175,7 +175,8 @@ class MarkPriceUpdate(
 ):
     """``<symbol>@markPrice[@1s]``, an element of ``!markPrice@arr[@1s]`` (USDⓈ-M) and of
     COIN-M's ``<pair>@markPrice[@1s]`` (spec §4.6): the classic key order e,E,s,p,P,i,r,T
-    of both markets (the 2026 ``ap`` and ``st`` are not written, and ignored when read)."""
+    of both markets; the 2026 payloads end with ``st`` (§4.13; no ``ps``), which, like
+    the 2026 ``ap`` (not written), is skipped when read."""
 
     event_time: int  # E: event time, ms; a whole second on `<symbol>@markPrice@1s`
     symbol: str  # s: symbol
@@ -229,7 +230,7 @@ class LiquidationOrder(
     """A forceOrder's ``o``: the liquidation order (spec §4.10), in the documented order."""
 
     symbol: str  # s: symbol
-    pair: str | None = None  # ps: COIN-M only, right after s
+    pair: str | None = None  # ps: COIN-M, and USDⓈ-M in the 2026 payloads; right after s
     side: str  # S: "BUY" (a short liquidated) or "SELL" (a long)
     order_type: str  # o: "LIMIT"
     time_in_force: str  # f: "IOC"
@@ -251,7 +252,8 @@ class ForceOrder(
     rename={"event_time": "E", "order": "o"},
 ):
     """``<symbol>@forceOrder`` and ``!forceOrder@arr`` (one object, not an array): a
-    liquidation order, at most one per symbol per 1000 ms (spec §4.10)."""
+    liquidation order, at most one per symbol per 1000 ms (spec §4.10); the 2026 payloads
+    end with ``st`` (§4.13), skipped when read."""
 
     event_time: int  # E: event time, ms
     order: LiquidationOrder[N]  # o: the order

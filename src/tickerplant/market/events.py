@@ -19,14 +19,18 @@ payload the positional struct the plant encodes for one market, so the plant and
 client cannot disagree on a key, its order or the market that carries it;
 ``tests/contract`` checks every payload the plant emits against these definitions.
 
-Unknown keys are ignored when decoding: real Binance appends ``st`` and, since the
-mid-2026 merge, ``ps`` on USDⓈ-M too (§4.13), and may add more.
+Since the mid-2026 "CM migration" Binance appends ``st`` (symbol type) to most payloads
+and writes ``ps`` on USDⓈ-M too (§4.13). ``ps`` is an optional key here, read when
+present; ``st`` is not a field (its value follows from the market): the client skips it
+as it skips every key it does not know (Binance may add more). The plant writes both in
+the ``2026`` ``PayloadFormat`` (``SENT_2026``, ``SYMBOL_TYPED``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Generic, NamedTuple
 
 import msgspec
@@ -45,12 +49,16 @@ __all__ = [
     "DECIMAL_ROLES",
     "PAYLOADS",
     "SENT",
+    "SENT_2026",
+    "SYMBOL_TYPE",
+    "SYMBOL_TYPED",
     "AggTrade",
     "BookTicker",
     "DecimalRoles",
     "DepthUpdate",
     "MiniTicker",
     "N",
+    "PayloadFormat",
     "Ticker",
     "Trade",
     "encoder",
@@ -294,24 +302,52 @@ def payload_decoder(numbers: type[Decimal] | type[str]) -> msgspec.json.Decoder[
 
 # -- what the plant writes ---------------------------------------------------------------
 
+
+class PayloadFormat(StrEnum):
+    """Which payloads a listener serves (spec §4.13): ``classic``, the seeds' payloads, or
+    ``2026``, as Binance writes them since the mid-2026 "CM migration": ``st`` (symbol type)
+    as the last key of most payloads and ``ps`` (pair) after ``s`` on USDⓈ-M too."""
+
+    CLASSIC = "classic"
+    Y2026 = "2026"
+
+
 # The optional keys the plant writes on each market; every required key is always written.
 # `X` is optional to read (not every capture has it) but the plant always writes "MARKET".
 SENT: dict[Market, frozenset[str]] = {
     Market.UM: frozenset({"nq", "X"}),
     Market.CM: frozenset({"ps", "X"}),
 }
+# ... and what the 2026 payloads add (§4.13): `ps` wherever a payload has it, on USDⓈ-M
+# too (markPrice, aggTrade and trade have none), and `st` last in the payloads of
+# SYMBOL_TYPED (not klines, continuous klines, index prices).
+SENT_2026: dict[Market, frozenset[str]] = {market: keys | {"ps"} for market, keys in SENT.items()}
+SYMBOL_TYPE: dict[Market, int] = {Market.UM: 1, Market.CM: 2}  # `st` (§4.13)
+SYMBOL_TYPED: frozenset[type[msgspec.Struct]] = frozenset(
+    {BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate, MarkPriceUpdate, ForceOrder}
+)
 
 
-def encoder(payload: type[msgspec.Struct], market: Market) -> Callable[..., msgspec.Struct]:
-    """The struct the plant encodes ``payload`` with on ``market``: exactly the keys that
-    market carries, in the payload's order, taken positionally (every key but the tag
-    ``e``), so that building one costs no keyword matching. Untracked by the cycle
-    collector: it lives only until it is encoded."""
+def encoder(
+    payload: type[msgspec.Struct], market: Market, payload_format: PayloadFormat = PayloadFormat.CLASSIC
+) -> Callable[..., msgspec.Struct]:
+    """The struct the plant encodes ``payload`` with on ``market`` in ``payload_format``:
+    exactly the keys that market carries, in the payload's order, taken positionally
+    (every key but the tag ``e``), so that building one costs no keyword matching. A 2026
+    payload's ``st`` is the last key, a constant per market: it is the struct's default,
+    so the positional arguments are the same as without it. (The payload structs have no
+    ``st``: a client reads it as it reads any key it does not know, by skipping it.)
+    Untracked by the cycle collector: it lives only until it is encoded."""
     config = payload.__struct_config__
-    sent = SENT[market]
-    keys = [f.encode_name for f in msgspec.structs.fields(payload) if f.required or f.encode_name in sent]
+    y2026 = payload_format is PayloadFormat.Y2026
+    sent = (SENT_2026 if y2026 else SENT)[market]
+    fields = msgspec.structs.fields(payload)
+    keys: list[Any] = [f.encode_name for f in fields if f.required or f.encode_name in sent]
+    if y2026 and payload in SYMBOL_TYPED:
+        keys.append(("st", int, SYMBOL_TYPE[market]))
+    suffix = "2026" if y2026 else ""
     return msgspec.defstruct(
-        f"{payload.__name__}{market.name}",
+        f"{payload.__name__}{market.name}{suffix}",
         keys,
         tag_field=config.tag_field,
         tag=config.tag,

@@ -11,6 +11,11 @@ after ``o.s``. The order matched in one pass, so its last filled quantity ``l`` 
 filled, ``z``: live payloads show ``l`` = ``z`` even where ``ap`` is not ``p``, and ccxt reads
 ``l`` as the liquidated size.
 
+The 2026 payload format (§4.13) ends `!forceOrder@arr` with ``st``; where USDⓈ-M puts its
+new ``ps`` there is unspecified: tickerplant puts it inside ``o`` after ``o.s``, where
+COIN-M has it. `<symbol>@forceOrder` is unspecified too: it keeps carrying the same
+bytes as `!forceOrder@arr` (one encoding for both), so it gets ``st`` and ``ps`` alike.
+
 Bounded by design: one kept order per symbol.
 """
 
@@ -19,7 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from tickerplant.market.derived_events import ForceOrder, LiquidationOrder
+from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import ALL_FORCE_ORDER, StreamMessage
 from tickerplant.market.units import SECOND_MS, fixed
@@ -29,37 +37,48 @@ __all__ = ["ForceOrders", "force_order"]
 
 _NEVER_MS = 1 << 62
 _Kept = tuple[Instrument, str, Liquidation, int]
+_FORCE_ORDER_2026 = {market: encoder(ForceOrder, market, PayloadFormat.Y2026) for market in Market}
 
 
-def force_order(inst: Instrument, order: Liquidation, event_ms: int) -> ForceOrder[str]:
-    """The payload of one liquidation order."""
+def force_order(
+    inst: Instrument, order: Liquidation, event_ms: int, payload_format: PayloadFormat = PayloadFormat.CLASSIC
+) -> msgspec.Struct:
+    """The payload of one liquidation order (a ``ForceOrder``; in 2026's format, its
+    encoder's struct)."""
     pd, qd = inst.price_decimals, inst.qty_decimals
-    return ForceOrder(
-        event_time=event_ms,
-        order=LiquidationOrder(
-            symbol=inst.symbol,
-            pair=inst.pair if inst.market is Market.CM else None,
-            side="BUY" if order.is_buy else "SELL",
-            order_type="LIMIT",
-            time_in_force="IOC",
-            qty=fixed(order.qty, qd),
-            price=fixed(order.price, pd),
-            avg_price=fixed(order.avg_price, pd),
-            status="FILLED" if order.filled_qty >= order.qty else "EXPIRED",
-            last_filled_qty=fixed(order.filled_qty, qd),  # one pass of matching: see above
-            filled_qty=fixed(order.filled_qty, qd),
-            trade_time=order.time_ms,
-        ),
+    y2026 = payload_format is PayloadFormat.Y2026
+    liquidation = LiquidationOrder(
+        symbol=inst.symbol,
+        pair=inst.pair if y2026 or inst.market is Market.CM else None,
+        side="BUY" if order.is_buy else "SELL",
+        order_type="LIMIT",
+        time_in_force="IOC",
+        qty=fixed(order.qty, qd),
+        price=fixed(order.price, pd),
+        avg_price=fixed(order.avg_price, pd),
+        status="FILLED" if order.filled_qty >= order.qty else "EXPIRED",
+        last_filled_qty=fixed(order.filled_qty, qd),  # one pass of matching: see above
+        filled_qty=fixed(order.filled_qty, qd),
+        trade_time=order.time_ms,
     )
+    if y2026:  # E, o, and st last (§4.13)
+        return _FORCE_ORDER_2026[inst.market](event_ms, liquidation)
+    return ForceOrder(event_time=event_ms, order=liquidation)
 
 
 class ForceOrders:
     """The order kept per symbol for its second, and when the next push is due."""
 
-    __slots__ = ("_encode", "_kept", "_largest", "next_tick_ms")
+    __slots__ = ("_encode", "_format", "_kept", "_largest", "next_tick_ms")
 
-    def __init__(self, market: Market, encode: Callable[[Any], bytes]) -> None:
+    def __init__(
+        self,
+        market: Market,
+        encode: Callable[[Any], bytes],
+        payload_format: PayloadFormat = PayloadFormat.CLASSIC,
+    ) -> None:
         self._largest = market is Market.UM  # else the latest
+        self._format = payload_format
         self._encode = encode
         # symbol -> (instrument, its stream name, the order, the end of its second)
         self._kept: dict[str, _Kept] = {}
@@ -93,6 +112,6 @@ class ForceOrders:
 
     def _push(self, kept: _Kept, event_ms: int, out: list[StreamMessage]) -> None:
         inst, stream, order, _ = kept
-        payload = self._encode(force_order(inst, order, event_ms))
+        payload = self._encode(force_order(inst, order, event_ms, self._format))
         out.append(StreamMessage(stream, payload))
         out.append(StreamMessage(ALL_FORCE_ORDER, payload))

@@ -10,6 +10,9 @@ module only keeps the last of each and formats and paces them (spec §4.6, §4.1
 - COIN-M `<pair>@markPrice@1s` / `<pair>@markPrice`: an array of the pair's contracts,
   perpetual and delivery; and `<pair>@indexPrice@1s` / `<pair>@indexPrice`.
 
+In the 2026 payload format every markPriceUpdate ends with ``st`` (§4.13), the COIN-M
+pair arrays' objects too (they are the symbols' payloads); index prices do not get it.
+
 The 3000 ms pushes fall on whole multiples of 3 s, where they carry the same bytes as the
 1 s push of that second. A symbol is pushed once its source gave it a mark price.
 
@@ -29,7 +32,7 @@ from typing import Any
 import msgspec
 
 from tickerplant.market import derived_events
-from tickerplant.market.events import encoder
+from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
 from tickerplant.market.units import SECOND_MS, fixed
@@ -47,8 +50,12 @@ __all__ = [
 MARK_STATE = "markState"  # `<symbol>@markState`, internal
 FUNDING_EVENT = "fundingEvent"  # `<symbol>@fundingEvent`, internal
 _SLOW_MS = 3 * SECOND_MS  # the unsuffixed streams' cadence; the `@1s` ones push every second
-_MARK_UM = encoder(derived_events.MarkPriceUpdate, Market.UM)  # E,s,p,P,i,r,T
-_MARK_CM = encoder(derived_events.MarkPriceUpdate, Market.CM)
+# E,s,p,P,i,r,T, and st in the 2026 payloads (§4.13: markPrice gets no ps)
+_MARK = {
+    (market, payload_format): encoder(derived_events.MarkPriceUpdate, market, payload_format)
+    for market in Market
+    for payload_format in PayloadFormat
+}
 _INDEX = encoder(derived_events.IndexPriceUpdate, Market.CM)  # E,i,p
 
 
@@ -106,9 +113,15 @@ class MarkStreams:
     module docstring."""
 
     def __init__(
-        self, market: Market, instruments: Sequence[Instrument], now_ms: int, encode: Callable[[Any], bytes]
+        self,
+        market: Market,
+        instruments: Sequence[Instrument],
+        now_ms: int,
+        encode: Callable[[Any], bytes],
+        payload_format: PayloadFormat = PayloadFormat.CLASSIC,
     ) -> None:
         self._um = market is Market.UM
+        self._make = _MARK[market, payload_format]
         self._encode = encode
         self._symbols = {inst.symbol: _Symbol(inst) for inst in instruments}
         self._index: dict[str, IndexPrice] = {}  # COIN-M: pair -> its last index
@@ -147,7 +160,7 @@ class MarkStreams:
         self.next_tick_ms = second + SECOND_MS
         slow = second % _SLOW_MS == 0
         encode = self._encode
-        make = _MARK_UM if self._um else _MARK_CM
+        make = self._make
         every: list[Any] = []  # USDⓈ-M: every symbol's payload
         by_pair: dict[str, list[Any]] = {}  # COIN-M: each pair's contracts' payloads
         for symbol in self._symbols.values():

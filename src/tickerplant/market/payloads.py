@@ -1,8 +1,10 @@
 """Wire payloads built from the plant's integer state: one function per stream family.
 
 Decimals are exact strings at the instrument's precision (spec §4.0); USDⓈ-M and COIN-M
-differ in `ps` and in what the volumes count (§4.2, §4.3). The structs are the payloads'
-encoders (``tickerplant.market.events.encoder``), built positionally in their key order.
+differ in `ps` and in what the volumes count (§4.2, §4.3), and the 2026 payloads add `st`
+and USDⓈ-M's `ps` (§4.13). The structs are the payloads' encoders (``Encoders``, one set
+per market and ``PayloadFormat``), built positionally in their key order. Each function
+takes the set to write with; without one, the instrument's market's classic set.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import msgspec
 
 from tickerplant.market import events
-from tickerplant.market.events import encoder
+from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
@@ -24,9 +26,11 @@ from tickerplant.market.updates import Trade
 __all__ = [
     "BASE_DECIMALS",
     "DepthFrame",
+    "Encoders",
     "agg_trade",
     "book_ticker",
     "depth_levels",
+    "encoders",
     "mini_ticker",
     "quote_units",
     "ticker",
@@ -35,20 +39,40 @@ __all__ = [
 
 BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals
 
-# One encoder per payload and market (the payload struct, not the source's updates.Trade);
-# the comment gives the positional order after `e`.
-_BOOK_TICKER_UM = encoder(events.BookTicker, Market.UM)  # u,s,b,B,a,A,T,E
-_BOOK_TICKER_CM = encoder(events.BookTicker, Market.CM)  # u,s,ps,b,B,a,A,T,E
-_MINI_TICKER_UM = encoder(events.MiniTicker, Market.UM)  # E,s,c,o,h,l,v,q
-_MINI_TICKER_CM = encoder(events.MiniTicker, Market.CM)  # E,s,ps,c,o,h,l,v,q
-_TICKER_UM = encoder(events.Ticker, Market.UM)  # E,s,p,P,w,c,Q,o,h,l,v,q,O,C,F,L,n
-_TICKER_CM = encoder(events.Ticker, Market.CM)  # E,s,ps,p,P,w,c,Q,o,h,l,v,q,O,C,F,L,n
-_TRADE_UM = encoder(events.Trade, Market.UM)  # E,T,s,t,p,q,X,m
-_TRADE_CM = encoder(events.Trade, Market.CM)  # E,T,s,t,p,q,X,m
-_AGG_TRADE_UM = encoder(events.AggTrade, Market.UM)  # E,a,s,p,q,nq,f,l,T,m
-_AGG_TRADE_CM = encoder(events.AggTrade, Market.CM)  # E,a,s,p,q,f,l,T,m
-_DEPTH_UM = encoder(events.DepthUpdate, Market.UM)  # E,T,s,U,u,pu,b,a
-_DEPTH_CM = encoder(events.DepthUpdate, Market.CM)  # E,T,s,ps,U,u,pu,b,a
+
+class Encoders:
+    """The encoders of one market's payloads in one ``PayloadFormat`` (the payload structs,
+    not the source's ``updates.Trade``), built positionally in their key order; ``pair``:
+    they take ``ps`` after ``s`` (COIN-M; USDⓈ-M too in 2026); ``normal_qty``: aggTrade
+    takes ``nq`` (USDⓈ-M). A 2026 ``st`` is each struct's default (``events.encoder``)."""
+
+    __slots__ = ("agg_trade", "book_ticker", "depth", "mini_ticker", "normal_qty", "pair", "ticker", "trade")
+
+    def __init__(self, market: Market, payload_format: PayloadFormat) -> None:
+        self.pair = market is Market.CM or payload_format is PayloadFormat.Y2026
+        self.normal_qty = market is Market.UM
+        self.book_ticker = encoder(events.BookTicker, market, payload_format)  # u,s,[ps,]b,B,a,A,T,E[,st]
+        self.mini_ticker = encoder(events.MiniTicker, market, payload_format)  # E,s,[ps,]c,o,h,l,v,q[,st]
+        self.ticker = encoder(events.Ticker, market, payload_format)  # E,s,[ps,]p,P,…,n[,st]
+        self.trade = encoder(events.Trade, market, payload_format)  # E,T,s,t,p,q,X,m[,st]
+        self.agg_trade = encoder(events.AggTrade, market, payload_format)  # E,a,s,p,q,[nq,]f,l,T,m[,st]
+        self.depth = encoder(events.DepthUpdate, market, payload_format)  # E,T,s,[ps,]U,u,pu,b,a[,st]
+
+
+_ENCODERS = {
+    (market, payload_format): Encoders(market, payload_format)
+    for market in Market
+    for payload_format in PayloadFormat
+}
+_CLASSIC_UM = _ENCODERS[Market.UM, PayloadFormat.CLASSIC]
+_CLASSIC_CM = _ENCODERS[Market.CM, PayloadFormat.CLASSIC]
+
+
+def encoders(market: Market, payload_format: PayloadFormat = PayloadFormat.CLASSIC) -> Encoders:
+    """The (shared) encoders of ``market``'s payloads in ``payload_format``."""
+    return _ENCODERS[market, payload_format]
+
+
 _PERCENT = Decimal("0.001")
 
 
@@ -70,25 +94,40 @@ def _quote_decimals(inst: Instrument) -> int:
     return BASE_DECIMALS
 
 
+def _classic(inst: Instrument) -> Encoders:
+    return _CLASSIC_UM if inst.market is Market.UM else _CLASSIC_CM
+
+
 def book_ticker(
-    inst: Instrument, top: tuple[int, int, int, int], update_id: int, time_ms: int, now_ms: int
+    inst: Instrument,
+    top: tuple[int, int, int, int],
+    update_id: int,
+    time_ms: int,
+    now_ms: int,
+    enc: Encoders | None = None,
 ) -> msgspec.Struct:
+    if enc is None:
+        enc = _classic(inst)
     bid_px, bid_qty, ask_px, ask_qty = top
     pd, qd = inst.price_decimals, inst.qty_decimals
     b, bq, a, aq = fixed(bid_px, pd), fixed(bid_qty, qd), fixed(ask_px, pd), fixed(ask_qty, qd)
-    if inst.market is Market.UM:
-        return _BOOK_TICKER_UM(update_id, inst.symbol, b, bq, a, aq, time_ms, now_ms)
-    return _BOOK_TICKER_CM(update_id, inst.symbol, inst.pair, b, bq, a, aq, time_ms, now_ms)
+    if enc.pair:
+        return enc.book_ticker(update_id, inst.symbol, inst.pair, b, bq, a, aq, time_ms, now_ms)
+    return enc.book_ticker(update_id, inst.symbol, b, bq, a, aq, time_ms, now_ms)
 
 
-def mini_ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> msgspec.Struct:
+def mini_ticker(
+    inst: Instrument, w: RollingWindow, now_ms: int, enc: Encoders | None = None
+) -> msgspec.Struct:
+    if enc is None:
+        enc = _classic(inst)
     pd = inst.price_decimals
     c, o, h, lo = fixed(w.close, pd), fixed(w.open, pd), fixed(w.high, pd), fixed(w.low, pd)
     volume = fixed(w.volume, inst.qty_decimals)
     second = fixed(w.quote_volume, _quote_decimals(inst))
-    if inst.market is Market.UM:
-        return _MINI_TICKER_UM(now_ms, inst.symbol, c, o, h, lo, volume, second)
-    return _MINI_TICKER_CM(now_ms, inst.symbol, inst.pair, c, o, h, lo, volume, second)
+    if enc.pair:
+        return enc.mini_ticker(now_ms, inst.symbol, inst.pair, c, o, h, lo, volume, second)
+    return enc.mini_ticker(now_ms, inst.symbol, c, o, h, lo, volume, second)
 
 
 def _weighted_average(inst: Instrument, w: RollingWindow) -> str:
@@ -105,7 +144,9 @@ def _weighted_average(inst: Instrument, w: RollingWindow) -> str:
     return str(value.quantize(quantum, ROUND_HALF_EVEN))
 
 
-def ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> msgspec.Struct:
+def ticker(inst: Instrument, w: RollingWindow, now_ms: int, enc: Encoders | None = None) -> msgspec.Struct:
+    if enc is None:
+        enc = _classic(inst)
     pd = inst.price_decimals
     change = w.close - w.open
     percent = (Decimal(change) * 100 / Decimal(w.open)).quantize(_PERCENT) if w.open else Decimal("0.000")
@@ -116,24 +157,25 @@ def ticker(inst: Instrument, w: RollingWindow, now_ms: int) -> msgspec.Struct:
         fixed(w.volume, inst.qty_decimals), fixed(w.quote_volume, _quote_decimals(inst)),
         open_ms, now_ms, w.first_id, w.last_id, w.count,
     )  # fmt: skip
-    if inst.market is Market.UM:
-        return _TICKER_UM(now_ms, inst.symbol, *fields)
-    return _TICKER_CM(now_ms, inst.symbol, inst.pair, *fields)
+    if enc.pair:
+        return enc.ticker(now_ms, inst.symbol, inst.pair, *fields)
+    return enc.ticker(now_ms, inst.symbol, *fields)
 
 
-def trade(inst: Instrument, t: Trade, now_ms: int) -> msgspec.Struct:
-    make = _TRADE_UM if inst.market is Market.UM else _TRADE_CM
-    return make(
+def trade(inst: Instrument, t: Trade, now_ms: int, enc: Encoders | None = None) -> msgspec.Struct:
+    if enc is None:
+        enc = _classic(inst)
+    return enc.trade(
         now_ms, t.time_ms, inst.symbol, t.trade_id,
         fixed(t.price, inst.price_decimals), fixed(t.qty, inst.qty_decimals), "MARKET", t.buyer_is_maker,
     )  # fmt: skip
 
 
-def agg_trade(inst: Instrument, t: Trade, now_ms: int) -> msgspec.Struct:
+def agg_trade(inst: Instrument, t: Trade, now_ms: int, enc: Encoders | None = None) -> msgspec.Struct:
     # Each simulated fill is its own aggregate: a sweep fills every level at its own price,
     # and aggregates only join fills at one price (§4.4).
     tid = t.trade_id
-    return aggregate(inst, tid, tid, tid, t.time_ms, t.price, t.qty, t.buyer_is_maker, now_ms)
+    return aggregate(inst, tid, tid, tid, t.time_ms, t.price, t.qty, t.buyer_is_maker, now_ms, enc)
 
 
 def aggregate(
@@ -146,13 +188,16 @@ def aggregate(
     qty_units: int,
     buyer_is_maker: bool,
     now_ms: int,
+    enc: Encoders | None = None,
 ) -> msgspec.Struct:
+    if enc is None:
+        enc = _classic(inst)
     price, qty = fixed(price_units, inst.price_decimals), fixed(qty_units, inst.qty_decimals)
-    if inst.market is Market.UM:
-        return _AGG_TRADE_UM(
+    if enc.normal_qty:
+        return enc.agg_trade(
             now_ms, agg_id, inst.symbol, price, qty, qty, first_id, last_id, time_ms, buyer_is_maker
         )
-    return _AGG_TRADE_CM(now_ms, agg_id, inst.symbol, price, qty, first_id, last_id, time_ms, buyer_is_maker)
+    return enc.agg_trade(now_ms, agg_id, inst.symbol, price, qty, first_id, last_id, time_ms, buyer_is_maker)
 
 
 def depth_levels(
@@ -164,13 +209,16 @@ def depth_levels(
     now_ms: int,
     bids: Any,
     asks: Any,
+    enc: Encoders | None = None,
 ) -> msgspec.Struct:
     """A depthUpdate (diff §4.9 or partial §4.8: the same shape); ``bids`` and ``asks``
     best first, as JSON arrays (``msgspec.Raw``: ``DepthFrame`` puts its markers there) or,
     in the plant's internal `@depthDiff`, as (price, qty) unit pairs."""
-    if inst.market is Market.UM:
-        return _DEPTH_UM(now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, bids, asks)
-    return _DEPTH_CM(now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, bids, asks)
+    if enc is None:
+        enc = _classic(inst)
+    if enc.pair:
+        return enc.depth(now_ms, time_ms, inst.symbol, inst.pair, first_id, last_id, previous_id, bids, asks)
+    return enc.depth(now_ms, time_ms, inst.symbol, first_id, last_id, previous_id, bids, asks)
 
 
 class DepthFrame:
@@ -188,12 +236,19 @@ class DepthFrame:
 
     __slots__ = ("_head", "_order", "middle", "tail")
 
-    def __init__(self, inst: Instrument, encode: Callable[[Any], bytes] = msgspec.json.encode) -> None:
+    def __init__(
+        self,
+        inst: Instrument,
+        encode: Callable[[Any], bytes] = msgspec.json.encode,
+        enc: Encoders | None = None,
+    ) -> None:
         # markers in place of first, last, previous, T and E, then of the bids and the asks
         first, last, previous, time_ms, now_ms = (msgspec.Raw(bytes((1 + i,))) for i in range(5))
         marked: Any = depth_levels  # it takes the markers where it writes integers
         frame = encode(
-            marked(inst, first, last, previous, time_ms, now_ms, msgspec.Raw(b"\x06"), msgspec.Raw(b"\x07"))
+            marked(
+                inst, first, last, previous, time_ms, now_ms, msgspec.Raw(b"\x06"), msgspec.Raw(b"\x07"), enc
+            ),
         )
         head, rest = frame.split(b"\x06")
         self.middle, self.tail = rest.split(b"\x07")

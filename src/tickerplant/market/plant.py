@@ -14,6 +14,10 @@ Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time
 (``market/force_orders.py``), and the internal `<symbol>@openInterest` as often
 (``market/open_interest.py``).
 
+Payloads are classic or 2026's (``payload_format``, §4.13: ``st`` last and USDⓈ-M's ``ps``
+after ``s`` in the payloads that carry them, ``payloads.Encoders``); klines, index prices
+and the internal streams are the same in both.
+
 Klines (§4.7, §4.12): `<symbol>@kline_<interval>` and
 `<pair>_<contractType>@continuousKline_<interval>` every 250 ms when the candle changed, and
 a final `"x":true` when its interval closes (``market/kline_streams.py``). They are the
@@ -51,6 +55,7 @@ import msgspec
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.depth import BookDepth, SymbolDepth
+from tickerplant.market.events import PayloadFormat
 from tickerplant.market.force_orders import ForceOrders
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.kline_streams import KlineStreams, SymbolCandles
@@ -95,6 +100,7 @@ class SymbolState:
         "depth_last_id",
         "depth_previous_id",
         "depth_time_ms",
+        "encoders",
         "inst",
         "mini_changed",
         "names",
@@ -104,8 +110,9 @@ class SymbolState:
         "window",
     )
 
-    def __init__(self, inst: Instrument, window_ms: int) -> None:
+    def __init__(self, inst: Instrument, window_ms: int, encoders: payloads.Encoders) -> None:
         self.inst = inst
+        self.encoders = encoders  # the listener's payload format's (§4.13)
         self.book = OrderBook()
         self.window = RollingWindow(window_ms)
         self.top: tuple[int, int, int, int] | None = None
@@ -121,7 +128,7 @@ class SymbolState:
         self.depth_previous_id = 0
         self.depth_time_ms = 0
         self.names = SymbolStreams(inst.symbol)
-        self.depth = SymbolDepth(inst, self.book)  # the client-facing depth streams
+        self.depth = SymbolDepth(inst, self.book, encoders)  # the client-facing depth streams
         self.candles: SymbolCandles | None = None  # the kline streams' state (derived streams)
 
 
@@ -135,16 +142,20 @@ class Plant:
         window_ms: int = DAY_MS,
         depth_streams: bool = True,
         derived_streams: bool = True,
+        payload_format: PayloadFormat = PayloadFormat.CLASSIC,
     ) -> None:
         """``depth_streams`` False: no client-facing depth streams (a source whose books are
         only a recorded top of book); the internal diff still keeps the views' books.
         ``derived_streams`` False: none of the futures streams beyond the tickers, trades and
         depth (klines, continuous klines, mark price and index, liquidations, and the
         internal mark-state, funding and open-interest notes): their updates are dropped, a
-        baseline to measure their cost against (``benchmarks/derived_plant.py``)."""
+        baseline to measure their cost against (``benchmarks/derived_plant.py``).
+        ``payload_format``: the classic payloads or the 2026 ones (§4.13)."""
         self.market = market
+        self.payload_format = payload_format
         self.symbols: dict[str, SymbolState] = {
-            inst.symbol: SymbolState(inst, window_ms) for inst in instruments
+            inst.symbol: SymbolState(inst, window_ms, payloads.encoders(inst.market, payload_format))
+            for inst in instruments
         }
         self._encode = msgspec.json.Encoder().encode
         um = market is Market.UM
@@ -159,8 +170,8 @@ class Plant:
         self._depth_streams = depth_streams
         depths = (state.depth for state in self.symbols.values()) if depth_streams else ()
         self._depth = BookDepth(depths, now_ms, self._encode)
-        self._marks = MarkStreams(market, instruments, now_ms, self._encode)  # §4.6, §4.12
-        self._force_orders = ForceOrders(market, self._encode)
+        self._marks = MarkStreams(market, instruments, now_ms, self._encode, payload_format)  # §4.6
+        self._force_orders = ForceOrders(market, self._encode, payload_format)
         self._interest = InterestPacer(self._encode)
         self._derived = derived_streams
         if derived_streams:
@@ -193,7 +204,7 @@ class Plant:
         out = []
         for trade in trades:
             state = symbols[trade.symbol]
-            payload = encode(payloads.agg_trade(state.inst, trade, trade.time_ms))
+            payload = encode(payloads.agg_trade(state.inst, trade, trade.time_ms, state.encoders))
             out.append(StreamMessage(state.names.agg_trade, payload))
         return out
 
@@ -205,23 +216,20 @@ class Plant:
             if not state.window.last_time_ms:
                 continue  # never traded (a replay of bookTicker alone): no ticker to show
             self._evict(state, now_ms)
-            out.append(
-                StreamMessage(
-                    state.names.mini, encode(payloads.mini_ticker(state.inst, state.window, now_ms))
-                )
-            )
-            out.append(
-                StreamMessage(state.names.ticker, encode(payloads.ticker(state.inst, state.window, now_ms)))
-            )
+            mini = payloads.mini_ticker(state.inst, state.window, now_ms, state.encoders)
+            out.append(StreamMessage(state.names.mini, encode(mini)))
+            ticker = payloads.ticker(state.inst, state.window, now_ms, state.encoders)
+            out.append(StreamMessage(state.names.ticker, encode(ticker)))
 
     def apply(self, update: MarketUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         if type(update) is Trade:
             state = self._record(update, out)
             inst = state.inst
             encode = self._encode
-            out.append(StreamMessage(state.names.trade, encode(payloads.trade(inst, update, now_ms))))
+            enc = state.encoders
+            out.append(StreamMessage(state.names.trade, encode(payloads.trade(inst, update, now_ms, enc))))
             if update.as_aggregate:
-                agg = encode(payloads.agg_trade(inst, update, now_ms))
+                agg = encode(payloads.agg_trade(inst, update, now_ms, enc))
                 out.append(StreamMessage(state.names.agg_trade, agg))
         elif type(update) is BookUpdate:
             self._apply_book(update, now_ms, out)
@@ -292,10 +300,10 @@ class Plant:
                 self._evict(state, now_ms)
                 if state.mini_changed:
                     state.mini_changed = False
-                    minis.append(payloads.mini_ticker(state.inst, state.window, now_ms))
+                    minis.append(payloads.mini_ticker(state.inst, state.window, now_ms, state.encoders))
                 if state.ticker_changed:
                     state.ticker_changed = False
-                    tickers.append(payloads.ticker(state.inst, state.window, now_ms))
+                    tickers.append(payloads.ticker(state.inst, state.window, now_ms, state.encoders))
             if minis:
                 out.append(StreamMessage(ALL_MINI_TICKER, encode(minis)))
             if tickers:
@@ -346,7 +354,7 @@ class Plant:
                 )  # fmt: skip
         payload = payloads.aggregate(
             inst, update.agg_id, update.first_trade_id, update.last_trade_id, update.time_ms,
-            update.price, update.qty, update.buyer_is_maker, now_ms,
+            update.price, update.qty, update.buyer_is_maker, now_ms, state.encoders,
         )  # fmt: skip
         out.append(StreamMessage(state.names.agg_trade, self._encode(payload)))
 
@@ -408,7 +416,9 @@ class Plant:
         out: list[StreamMessage],
     ) -> None:
         state.top = top
-        payload = self._encode(payloads.book_ticker(state.inst, top, update_id, time_ms, now_ms))
+        payload = self._encode(
+            payloads.book_ticker(state.inst, top, update_id, time_ms, now_ms, state.encoders)
+        )
         state.book_ticker = payload
         out.append(StreamMessage(state.names.book_ticker, payload))
         if self._all_book_interval_ms:
