@@ -153,16 +153,19 @@ class ServerProcess:
         return group or [self.proc.pid]
 
     def wait_listening(self, timeout_s: float, ports: Sequence[int] | None = None) -> None:
-        """Until every one of ``ports`` (both listeners by default) accepts a connection."""
+        """Until every one of ``ports`` (both listeners by default) answers an HTTP request:
+        a server listens before its source's warm start (a day of history, the books) has
+        run, and answers nobody for the seconds that takes; a window opened then measures
+        the start, not the server."""
         deadline = time.monotonic() + timeout_s
         for port in ports or (self.um_port, self.cm_port):
             while True:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
-                with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.5):
+                if _answers(port, max(0.5, deadline - time.monotonic())):
                     break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"server not listening on {port} after {timeout_s:.0f} s")
+                    raise TimeoutError(f"server not answering on {port} after {timeout_s:.0f} s")
                 time.sleep(0.1)
 
     def exited(self) -> str | None:
@@ -230,3 +233,12 @@ def supervised() -> Iterator[None]:
     finally:
         for child in mp.active_children():  # belt and braces: nothing outlives the run
             child.kill()
+
+
+def _answers(port: int, timeout_s: float) -> bool:
+    """Whether the server on ``port`` answers a request (any status) within ``timeout_s``."""
+    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout_s) as sock:
+        sock.settimeout(timeout_s)
+        sock.sendall(b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return sock.recv(16).startswith(b"HTTP/1.1 ")
+    return False
