@@ -7,7 +7,10 @@ the same in one process and behind a bus, and never disagrees with the streams.
 
 Bounded by design, per symbol: one mark-state payload, kept as pushed and decoded when
 somebody asks; and at most ``FUNDING_HISTORY`` (1,000) funding events, the most a
-fundingRate request returns: 333 days at three a day, the oldest leaving first.
+fundingRate request returns: 333 days at three a day, the oldest leaving first; and the
+last 1,500 one-minute bars of the mark, index and premium index sampled from the mark
+states (``market/price_klines.py``: 168 kB a symbol, allocated up front), for the
+mark-, index- and premium-index klines.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import msgspec
 
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.mark_streams import FundingEvent, MarkState, internal_names
+from tickerplant.market.price_klines import PriceBars, premium_units
+from tickerplant.market.units import to_units
+from tickerplant.market.updates import MARK_DECIMALS
 
 __all__ = ["FUNDING_HISTORY", "MarkStateView"]
 
@@ -41,6 +47,7 @@ class MarkStateView:
         self._history: dict[str, deque[FundingEvent]] = {
             inst.symbol: deque(maxlen=FUNDING_HISTORY) for inst in instruments
         }
+        self._bars = {inst.symbol: PriceBars() for inst in instruments}
 
     def streams(self) -> Iterable[str]:
         """The internal streams this view reads."""
@@ -50,6 +57,13 @@ class MarkStateView:
         symbol, funding = self._routes[stream]
         if not funding:
             self._states[symbol] = payload
+            # once a second a symbol: one sample of each price for the price klines
+            state = _state.decode(payload)
+            try:
+                mark, index = to_units(state.p, MARK_DECIMALS), to_units(state.i, MARK_DECIMALS)
+            except ValueError:  # a source that gave no price ("") samples nothing
+                return
+            self._bars[symbol].add(state.t, mark, index, premium_units(mark, index))
             return
         event = _funding.decode(payload)  # about three a day: decoded as it arrives
         history = self._history[symbol]
@@ -64,6 +78,10 @@ class MarkStateView:
     def mark(self, symbol: str) -> MarkState | None:
         payload = self._states.get(symbol)
         return None if payload is None else _state.decode(payload)
+
+    def bars(self, symbol: str) -> PriceBars | None:
+        """``symbol``'s 1-minute bars of its mark, index and premium index."""
+        return self._bars.get(symbol)
 
     def funding(self, symbol: str) -> Sequence[FundingEvent]:
         """``symbol``'s funding events, ascending in time (at most ``FUNDING_HISTORY``)."""

@@ -16,26 +16,46 @@
   interval was adjusted; every simulated perpetual funds every 8 hours within the same cap
   (``market/mark_price.py``), so tickerplant lists every perpetual with it, ``disclaimer``
   false.
+- ``GET /fapi/v1/markPriceKlines`` and ``premiumIndexKlines`` (``symbol``) and
+  ``indexPriceKlines`` (``pair``, on both markets), each with ``interval``, ``startTime``,
+  ``endTime``, ``limit`` (default 500, 1–1500) and ``klines``' weight and errors (§7.8):
+  12-element rows whose volume fields are ``"0"`` and whose count (index 8) is the number of
+  samples in the interval. They come from the last 1,500 minutes of mark states
+  (``market/price_klines.py``, which says how the premium index is derived); a pair's index
+  klines are those sampled with its perpetual's (or first contract's) mark states.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import Any
 
 from tickerplant.market.instruments import ContractType, Market
+from tickerplant.market.klines import INTERVALS
 from tickerplant.market.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 from tickerplant.market.mark_streams import FundingEvent
+from tickerplant.market.price_klines import PriceBar, PriceKind
 from tickerplant.market.units import HOUR_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS
-from tickerplant.market.view import MarketView
-from tickerplant.protocol.errors import RequestRefused
-from tickerplant.protocol.market_data import MarketData, Method, Params, int_param
+from tickerplant.market.view import MarketView, SymbolView
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.market_data import (
+    MarketData,
+    Method,
+    Params,
+    int_param,
+    klines_weight,
+    required_symbol,
+    text_param,
+)
 
-__all__ = ["FUNDING_LIMIT_MAX", "DerivativesData"]
+__all__ = ["FUNDING_LIMIT_MAX", "PRICE_KLINES_LIMIT_MAX", "DerivativesData"]
 
 FUNDING_LIMIT_MAX = 1_000
 _FUNDING_LIMIT_DEFAULT = 100
+PRICE_KLINES_LIMIT_MAX = 1_500
+_PRICE_KLINES_LIMIT_DEFAULT = 500
 
 
 class DerivativesData:
@@ -50,6 +70,9 @@ class DerivativesData:
             "premiumIndex": Method(self.premium_index_weight, self.premium_index),
             "fundingRate": Method(lambda params: 1, self.funding_rate),
             "fundingInfo": Method(lambda params: 1, self.funding_info),
+            "markPriceKlines": Method(klines_weight, self._price_klines(PriceKind.MARK)),
+            "indexPriceKlines": Method(klines_weight, self._price_klines(PriceKind.INDEX)),
+            "premiumIndexKlines": Method(klines_weight, self._price_klines(PriceKind.PREMIUM)),
         }
 
     # -- premiumIndex --------------------------------------------------------------------
@@ -116,3 +139,50 @@ class DerivativesData:
             if view.inst.contract_type is ContractType.PERPETUAL
         ]
 
+    # -- markPriceKlines, indexPriceKlines, premiumIndexKlines (§7.8) --------------------
+
+    def _price_klines(self, kind: PriceKind) -> Callable[[Params, int], Any]:
+        def answer(params: Params, now_ms: int) -> Any:
+            return self.price_klines(kind, params)
+
+        return answer
+
+    def _pair_contract(self, params: Params) -> SymbolView:
+        """The contract whose samples give a pair's index: its perpetual, else its first."""
+        pair = text_param(params, "pair")
+        if pair is None:
+            raise mandatory("pair")
+        views = [v for v in self._view.symbols.values() if v.inst.pair == pair.upper()]
+        if not views:
+            raise BAD_SYMBOL
+        perpetual = [v for v in views if v.inst.contract_type is ContractType.PERPETUAL]
+        return (perpetual or views)[0]
+
+    def price_klines(self, kind: PriceKind, params: Params) -> list[list[int | str]]:
+        index = kind is PriceKind.INDEX
+        view = self._pair_contract(params) if index else required_symbol(self._view, params)
+        interval = text_param(params, "interval")
+        if interval is None:
+            raise mandatory("interval")
+        if interval not in INTERVALS:
+            raise RequestRefused(-1120, "Invalid interval.")
+        start, end = int_param(params, "startTime"), int_param(params, "endTime")
+        limit = int_param(params, "limit")
+        limit = _PRICE_KLINES_LIMIT_DEFAULT if limit is None else limit
+        if not 1 <= limit <= PRICE_KLINES_LIMIT_MAX:
+            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+        if start is not None and end is not None and start > end:
+            raise RequestRefused(-1023, "Start time is greater than end time.")
+        bars = self._view.marks.bars(view.inst.symbol)
+        if bars is None:
+            return []
+        return [_price_row(bar) for bar in bars.query(kind, interval, start, end, limit)]
+
+
+def _price_row(bar: PriceBar) -> list[int | str]:
+    """One row of a price-kline answer (§7.8): no volumes; index 8 counts the samples."""
+    return [
+        bar.open_ms, fixed(bar.open, MARK_DECIMALS), fixed(bar.high, MARK_DECIMALS),
+        fixed(bar.low, MARK_DECIMALS), fixed(bar.close, MARK_DECIMALS), "0", bar.close_ms, "0",
+        bar.samples, "0", "0", "0",
+    ]  # fmt: skip
