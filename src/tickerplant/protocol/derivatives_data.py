@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import Any
 
 from tickerplant.market.instruments import ContractType, Market
-from tickerplant.market.klines import INTERVALS
 from tickerplant.market.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 from tickerplant.market.mark_streams import FundingEvent
 from tickerplant.market.price_klines import PriceBar, PriceKind
@@ -45,17 +44,16 @@ from tickerplant.protocol.market_data import (
     Method,
     Params,
     int_param,
+    kline_query,
     klines_weight,
     required_symbol,
     text_param,
 )
 
-__all__ = ["FUNDING_LIMIT_MAX", "PRICE_KLINES_LIMIT_MAX", "DerivativesData"]
+__all__ = ["FUNDING_LIMIT_MAX", "DerivativesData"]
 
 FUNDING_LIMIT_MAX = 1_000
 _FUNDING_LIMIT_DEFAULT = 100
-PRICE_KLINES_LIMIT_MAX = 1_500
-_PRICE_KLINES_LIMIT_DEFAULT = 500
 
 
 class DerivativesData:
@@ -161,22 +159,11 @@ class DerivativesData:
     def price_klines(self, kind: PriceKind, params: Params) -> list[list[int | str]]:
         index = kind is PriceKind.INDEX
         view = self._pair_contract(params) if index else required_symbol(self._view, params)
-        interval = text_param(params, "interval")
-        if interval is None:
-            raise mandatory("interval")
-        if interval not in INTERVALS:
-            raise RequestRefused(-1120, "Invalid interval.")
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        limit = int_param(params, "limit")
-        limit = _PRICE_KLINES_LIMIT_DEFAULT if limit is None else limit
-        if not 1 <= limit <= PRICE_KLINES_LIMIT_MAX:
-            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
-        if start is not None and end is not None and start > end:
-            raise RequestRefused(-1023, "Start time is greater than end time.")
+        q = kline_query(params)
         bars = self._view.marks.bars(view.inst.symbol)
         if bars is None:
             return []
-        return [_price_row(bar) for bar in bars.query(kind, interval, start, end, limit)]
+        return [_price_row(bar) for bar in bars.query(kind, q.interval, q.start_ms, q.end_ms, q.limit)]
 
 
 def _price_row(bar: PriceBar) -> list[int | str]:

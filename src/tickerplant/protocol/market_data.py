@@ -8,7 +8,7 @@ Errors are ``RequestRefused``s carrying Binance's code, message and HTTP status 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -23,11 +23,14 @@ from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
 __all__ = [
     "DEPTH_LIMITS",
+    "KLINE_LIMIT_MAX",
+    "KlineQuery",
     "MarketData",
     "Method",
     "Params",
     "Spliced",
     "int_param",
+    "kline_query",
     "klines_weight",
     "named_symbol",
     "required_symbol",
@@ -36,7 +39,7 @@ __all__ = [
 
 Params = Mapping[str, Any]
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
-_KLINE_MAX = 1500
+KLINE_LIMIT_MAX = 1500
 _DIGITS = "^[0-9]{1,20}$"
 _encode = msgspec.json.encode
 
@@ -82,6 +85,33 @@ def required_symbol(market: MarketView, params: Params) -> SymbolView:
     if view is None:
         raise mandatory("symbol")
     return view
+
+
+class KlineQuery(NamedTuple):
+    interval: str
+    start_ms: int | None  # startTime, inclusive
+    end_ms: int | None  # endTime, inclusive
+    limit: int
+
+
+def kline_query(params: Params, intervals: Collection[str] = INTERVALS) -> KlineQuery:
+    """What every kline endpoint reads (§7.8: klines, continuousKlines, the mark-, index-
+    and premium-index klines): `interval` (mandatory, -1102; one of ``intervals``, else
+    -1120), `startTime`, `endTime` (-1023 when the start is after the end) and `limit`
+    (500 by default, 1 to 1,500, else -1130)."""
+    interval = _text(params, "interval")
+    if interval is None:
+        raise mandatory("interval")
+    if interval not in intervals:
+        raise RequestRefused(-1120, "Invalid interval.")
+    start, end = _int(params, "startTime"), _int(params, "endTime")
+    limit = _int(params, "limit")
+    limit = 500 if limit is None else limit
+    if not 1 <= limit <= KLINE_LIMIT_MAX:
+        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+    if start is not None and end is not None and start > end:
+        raise RequestRefused(-1023, "Start time is greater than end time.")
+    return KlineQuery(interval, start, end, limit)
 
 
 # The same readers for the other answer families (market_history, derivatives_data,
@@ -301,17 +331,6 @@ class MarketData:
     def klines(self, params: Params, now_ms: int) -> Any:
         view = self._symbol(params, required=True)
         assert view is not None
-        interval = _text(params, "interval")
-        if interval is None:
-            raise mandatory("interval")
-        if interval not in INTERVALS:
-            raise RequestRefused(-1120, "Invalid interval.")
-        start, end = _int(params, "startTime"), _int(params, "endTime")
-        limit = _int(params, "limit")
-        limit = 500 if limit is None else limit
-        if not 1 <= limit <= _KLINE_MAX:
-            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
-        if start is not None and end is not None and start > end:
-            raise RequestRefused(-1023, "Start time is greater than end time.")
-        series = self.view.klines(view).series(interval)
-        return [rest_row(k, view.inst, self.market) for k in series.query(start, end, limit)]
+        q = kline_query(params)
+        series = self.view.klines(view).series(q.interval)
+        return [rest_row(k, view.inst, self.market) for k in series.query(q.start_ms, q.end_ms, q.limit)]

@@ -36,6 +36,7 @@ from tickerplant.protocol.market_data import (
     Method,
     Params,
     int_param,
+    kline_query,
     klines_weight,
     required_symbol,
     text_param,
@@ -45,7 +46,6 @@ __all__ = ["AGG_TRADES_WINDOW_MS", "MarketHistory"]
 
 AGG_TRADES_WINDOW_MS = 2 * DAY_MS  # how far back aggTrades answers (§7.9, live)
 _TRADES_MAX = 1000
-_KLINE_MAX = 1500
 _TOO_OLD = RequestRefused(-4166, "Search window is restricted to recent 2 days only.")
 
 
@@ -132,19 +132,11 @@ class MarketHistory:
             raise mandatory("contractType")
         if contract_type.upper() not in self._types:
             raise RequestRefused(-1130, "Data sent for parameter 'contractType' is not valid.")
-        interval = text_param(params, "interval")
-        if interval is None:
-            raise mandatory("interval")
-        if interval not in self._intervals:
-            raise RequestRefused(-1120, "Invalid interval.")
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        limit = _limit(params, 500, _KLINE_MAX)
-        if start is not None and end is not None and start > end:
-            raise RequestRefused(-1023, "Start time is greater than end time.")
+        q = kline_query(params, self._intervals)
         inst = self._contracts.contract(pair, contract_type, now_ms)
         if inst is None:
             return []
         view = self.view.symbol(inst.symbol)
         assert view is not None
-        series = self.view.klines(view).series(interval)
-        return [rest_row(k, inst, self.market) for k in series.query(start, end, limit)]
+        series = self.view.klines(view).series(q.interval)
+        return [rest_row(k, inst, self.market) for k in series.query(q.start_ms, q.end_ms, q.limit)]
