@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Generic, TypeAlias
+from typing import Any, Generic, TypeAlias, Union
 
 import msgspec
 
@@ -135,35 +135,17 @@ class CombinedEnvelope(_Combined, frozen=True, gc=False):
     data: msgspec.Raw  # the payload, still JSON
 
 
+# Every payload type the decoder knows, one object (a frame holds one or an array of them).
+_Typed: TypeAlias = Union[  # noqa: UP007 (a generic alias, parameterized by N below)
+    BookTicker[N], MiniTicker[N], Ticker[N], Trade[N], AggTrade[N], DepthUpdate[N], Kline[N],
+    ContinuousKline[N], MarkPriceUpdate[N], IndexPriceUpdate[N], ForceOrder[N],
+]  # fmt: skip
+
+
 class CombinedFrame(_Combined, Generic[N], frozen=True, gc=False):
     """A combined frame of a typed payload, as ``decode_combined_frame`` makes it."""
 
-    data: (
-        BookTicker[N]
-        | MiniTicker[N]
-        | Ticker[N]
-        | Trade[N]
-        | AggTrade[N]
-        | DepthUpdate[N]
-        | Kline[N]
-        | ContinuousKline[N]
-        | MarkPriceUpdate[N]
-        | IndexPriceUpdate[N]
-        | ForceOrder[N]
-        | list[
-            BookTicker[N]
-            | MiniTicker[N]
-            | Ticker[N]
-            | Trade[N]
-            | AggTrade[N]
-            | DepthUpdate[N]
-            | Kline[N]
-            | ContinuousKline[N]
-            | MarkPriceUpdate[N]
-            | IndexPriceUpdate[N]
-            | ForceOrder[N]
-        ]
-    )
+    data: _Typed[N] | list[_Typed[N]]
 
 
 class _ErrorBody(msgspec.Struct, frozen=True):

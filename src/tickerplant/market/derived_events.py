@@ -30,31 +30,20 @@ __all__ = [
 # -- klines (§4.7) and continuous klines (§4.12) ----------------------------------------------
 # Neither has an optional key, so the plant builds them positionally, in this order.
 
+# The candle's keys both share (the fields' order, not this map's, is the keys' order).
+_CANDLE_KEYS = {
+    "open_time": "t", "close_time": "T", "interval": "i", "open": "o", "close": "c", "high": "h",
+    "low": "l", "volume": "v", "trade_count": "n", "closed": "x", "quote_volume": "q",
+    "taker_buy_volume": "V", "taker_buy_quote_volume": "Q", "ignore": "B",
+}  # fmt: skip
+
 
 class KlineData(
     msgspec.Struct,
     Generic[N],
     frozen=True,
     gc=False,
-    rename={
-        "open_time": "t",
-        "close_time": "T",
-        "symbol": "s",
-        "interval": "i",
-        "first_trade_id": "f",
-        "last_trade_id": "L",
-        "open": "o",
-        "close": "c",
-        "high": "h",
-        "low": "l",
-        "volume": "v",
-        "trade_count": "n",
-        "closed": "x",
-        "quote_volume": "q",
-        "taker_buy_volume": "V",
-        "taker_buy_quote_volume": "Q",
-        "ignore": "B",
-    },
+    rename={**_CANDLE_KEYS, "symbol": "s", "first_trade_id": "f", "last_trade_id": "L"},
 ):
     """The ``k`` of ``<symbol>@kline_<interval>``, in the real key order (§4.7)."""
 
@@ -98,24 +87,7 @@ class ContinuousKlineData(
     Generic[N],
     frozen=True,
     gc=False,
-    rename={
-        "open_time": "t",
-        "close_time": "T",
-        "interval": "i",
-        "first_id": "f",
-        "last_id": "L",
-        "open": "o",
-        "close": "c",
-        "high": "h",
-        "low": "l",
-        "volume": "v",
-        "trade_count": "n",
-        "closed": "x",
-        "quote_volume": "q",
-        "taker_buy_volume": "V",
-        "taker_buy_quote_volume": "Q",
-        "ignore": "B",
-    },
+    rename={**_CANDLE_KEYS, "first_id": "f", "last_id": "L"},
 ):
     """The ``k`` of ``<pair>_<contractType>@continuousKline_<interval>`` (§4.12): the
     kline's keys in the same order, without ``s``."""
