@@ -222,6 +222,10 @@ class Acceptor:
                 client.recv(_DRAIN_BYTES)  # what arrived of it: see the docstring
             with contextlib.suppress(OSError):  # the client may be gone already
                 client.send(_OUT_OF_FILES_BYTES)
+                # the answer is all we send; what arrived of the request meanwhile is read
+                # too, so that closing does not reset the connection under the answer
+                client.shutdown(socket.SHUT_WR)
+                client.recv(_DRAIN_BYTES)
         self._reserve = _reserve()
         self._counters.out_of_files += 1
         held = self.log_budget.allow("out of file descriptors", self._clock.now_ms())
