@@ -40,8 +40,9 @@ async def start_server() -> AsyncIterator[StartServer]:
     """Start tickerplant in this event loop; keyword arguments override the config.
 
     ``limits``, ``simulator`` and ``faults`` take dicts of field overrides; ports default
-    to 0 (the OS chooses); ``source`` replaces the simulator; ``clock`` (a ManualClock in
-    tests about time) is the server's clock.
+    to 0 (the OS chooses), and the admin listener is off unless ``admin_port`` is given
+    (``ports.free_port()``: its 0 means off); ``source`` replaces the simulator; ``clock``
+    (a ManualClock in tests about time) is the server's clock.
     """
     started: list[Tickerplant] = []
 
@@ -55,7 +56,7 @@ async def start_server() -> AsyncIterator[StartServer]:
         quick = SimulatorConfig(actions_per_s=2000.0, history_s=3600.0, book_levels=20)
         simulator = dataclasses.replace(quick, **overrides.pop("simulator", {}))
         faults = FaultsConfig(**overrides.pop("faults", {}))
-        overrides = {"um_port": 0, "cm_port": 0, **overrides}
+        overrides = {"um_port": 0, "cm_port": 0, "admin_port": 0, **overrides}
         config = ServerConfig(limits=limits, simulator=simulator, faults=faults, **overrides)
         plant = Tickerplant(config, clock=clock, source=source)
         await plant.start()

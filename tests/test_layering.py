@@ -35,6 +35,8 @@ ALLOWED: dict[str, set[str]] = {
     "recording": {"market", "protocol", "client", "clock"},
     "gateway": {"market", "protocol", "bus", "clock", "config"},
     "feeds": {"market", "protocol", "bus", "clock", "config", "recording"},
+    # the operators' listener reads the running server through its own AdminTarget protocol
+    "admin": {"market", "protocol", "bus", "clock", "config", "gateway"},
 }
 # the one feed that is itself a client: the relay reads its upstream through the client
 CLIENT_USERS_IN_FEEDS = {"feeds/relay.py"}

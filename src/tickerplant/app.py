@@ -7,7 +7,11 @@ import contextlib
 import functools
 import logging
 from collections.abc import Collection
+from typing import Any
 
+from prometheus_client import CollectorRegistry
+
+from tickerplant.admin.server import AdminServer
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
@@ -60,6 +64,11 @@ class Tickerplant:
         self.failed = False
         self._finishing: asyncio.Task[None] | None = None
         self._source_task: asyncio.Task[None] | None = None
+        # the metrics of this server alone (not the process-global registry): several
+        # servers may run in one process, as the tests run them
+        self.registry = CollectorRegistry()
+        self.admin: AdminServer | None = None
+        self.started_ms = 0
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
@@ -83,6 +92,10 @@ class Tickerplant:
                     listener.controls[path] = functools.partial(replay.http, path)
         await self.listeners[Market.UM].start(config.host, config.um_port)
         await self.listeners[Market.CM].start(config.host, config.cm_port)
+        if config.admin_port:
+            self.admin = AdminServer(self)
+            await self.admin.start(config.admin_host, config.admin_port)
+        self.started_ms = self.clock.now_ms()
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
@@ -111,6 +124,59 @@ class Tickerplant:
     def url(self, market: Market) -> str:
         return f"ws://{self.config.host}:{self.listeners[market].port}"
 
+    def admin_url(self) -> str | None:
+        """The admin listener's base URL, or None when it is off (``--admin-port 0``)."""
+        if self.admin is None:
+            return None
+        return f"http://{self.config.admin_host}:{self.admin.port}"
+
+    def source_kind(self) -> str:
+        if isinstance(self.source, ReplaySource):
+            return "replay"
+        if isinstance(self.source, RelaySource):
+            return "relay"
+        return "simulator"
+
+    def status(self) -> dict[str, Any]:
+        """The server as the admin listener's ``/api/status`` tells it."""
+        listeners = {}
+        for market, listener in self.listeners.items():
+            http = f"http://{self.config.host}:{listener.port}"
+            streams = listener.streams
+            listeners[market.value] = {
+                "host": self.config.host,
+                "port": listener.port,
+                "rest": http,
+                "streams": self.url(market),
+                "connections": {
+                    "streams": len(streams.connections) if streams is not None else 0,
+                    "wsApi": len(listener.ws_api_connections),
+                },
+                "symbols": [inst.symbol for inst in self.instruments.get(market, ())],
+            }
+        replay = self.source.status() if isinstance(self.source, ReplaySource) else None
+        return {
+            "source": self.source_kind(),
+            "startedMs": self.started_ms,
+            "serverTimeMs": self.clock.now_ms(),
+            "finished": self.done.is_set(),
+            "finishReason": self.finish_reason,
+            "listeners": listeners,
+            "replay": replay,
+        }
+
+    def replay_control(self, action: str) -> dict[str, Any] | None:
+        """``pause`` or ``resume`` a replay; its status after, or None when not replaying."""
+        if not isinstance(self.source, ReplaySource):
+            return None
+        if action == "pause":
+            self.source.pause()
+        elif action == "resume":
+            self.source.resume()
+        else:
+            raise ValueError(f"unknown replay control {action!r}")
+        return self.source.status()
+
     async def close(self) -> None:
         if self._finishing is not None:
             self._finishing.cancel()
@@ -118,5 +184,7 @@ class Tickerplant:
             self._source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._source_task
+        if self.admin is not None:
+            await self.admin.close()
         for listener in self.listeners.values():
             await listener.close()

@@ -180,6 +180,9 @@ async def _serve(config: ServerConfig) -> None:
         print(f"tickerplant serving a simulated market (seed {config.simulator.seed})")
     print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
     print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
+    admin = plant.admin_url()
+    if admin is not None:
+        print(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
     print("Ctrl-C stops.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

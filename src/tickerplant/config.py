@@ -282,6 +282,13 @@ class ServerConfig:
         "both listeners serve the format",
         flag="--payload-format", metavar="classic|2026", parse=payload_format,
     )  # fmt: skip
+    admin_host: str = setting(
+        "127.0.0.1", "address of the admin listener (dashboard, /metrics, /api/status): keep it private",
+        flag="--admin-host", metavar="H",
+    )  # fmt: skip
+    admin_port: int = setting(
+        8767, "admin listener port; 0 turns the admin listener off", flag="--admin-port", metavar="P"
+    )
     request_weight_per_min: int = setting(
         REQUEST_WEIGHT_PER_MINUTE, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
         flag="--request-weight", metavar="N",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import msgspec
 import websockets
-from cli_helpers import free_port
 from conftest import StartServer
+from ports import free_port
 from timing import SECONDS
 
 from tickerplant.cli import _parser, build_config

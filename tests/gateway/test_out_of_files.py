@@ -8,21 +8,15 @@ import contextlib
 import json
 import resource
 import signal
-import socket
 import sys
 from pathlib import Path
 
+from ports import free_port
 from rawws import TEXT, RawWebSocket, http_exchange
 from timing import SECONDS
 
 _LIMIT = 64  # descriptors for the whole server: about 20 of its own, the rest clients
 _STREAM = "/ws/btcusdt@bookTicker"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _low_limit() -> None:

@@ -1,4 +1,5 @@
-"""Helpers the command-line tests share."""
+"""A free loopback port, for listeners whose port 0 means something else (``--admin-port 0``
+turns the admin listener off) or that run in another process."""
 
 from __future__ import annotations
 
