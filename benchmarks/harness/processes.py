@@ -135,7 +135,8 @@ class ServerProcess:
         )
         cmd = [
             sys.executable, "-m", "tickerplant", "serve", "--host", HOST,
-            "--um-port", str(self.um_port), "--cm-port", str(self.cm_port), *serve_args,
+            "--um-port", str(self.um_port), "--cm-port", str(self.cm_port),
+            "--admin-port", str(free_port()), *serve_args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd,

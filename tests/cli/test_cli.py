@@ -21,10 +21,10 @@ from tickerplant.market.instruments import Market
 
 
 async def test_serve_prints_its_urls_serves_both_markets_and_stops_on_sigterm() -> None:
-    um, cm = free_port(), free_port()
+    um, cm, admin = free_port(), free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm),
-        "--seed", "7", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "--admin-port", str(admin), "--seed", "7", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
     try:
@@ -35,6 +35,7 @@ async def test_serve_prints_its_urls_serves_both_markets_and_stops_on_sigterm() 
         banner = "".join(lines)
         assert f"ws://127.0.0.1:{um}/ws/<stream>" in banner
         assert f"ws://127.0.0.1:{cm}/ws/<stream>" in banner
+        assert f"http://127.0.0.1:{admin}/metrics" in banner
         async with websockets.connect(f"ws://127.0.0.1:{um}/ws/btcusdt@bookTicker", max_queue=None) as ws:
             assert json.loads(await ws.recv())["s"] == "BTCUSDT"
         async with websockets.connect(f"ws://127.0.0.1:{cm}/ws/btcusd_perp@bookTicker", max_queue=None) as ws:

@@ -48,7 +48,7 @@ async def test_serve_replay_exits_at_the_end(tmp_path: Path) -> None:
     write(tmp_path, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, tops, zipped=False)
     um, cm = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm),
+        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm), "--admin-port", "0",
         "--replay", str(tmp_path), "--speed", "max", "--exit-at-end", "--progress",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -86,7 +86,7 @@ async def test_serve_relay_from_another_tickerplant(start_server: StartServer) -
     upstream = await start_server()
     um, cm = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm),
+        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(um), "--cm-port", str(cm), "--admin-port", "0",
         "--relay", upstream.url(Market.UM), upstream.url(Market.CM),
         "--relay-symbols", "BTCUSDT,BTCUSD_PERP", "--relay-streams", "bookTicker,aggTrade",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -114,7 +114,7 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
     (tmp_path / "BTCUSDT-trades-2024-01-01.zip").write_bytes(b"not a zip")
     for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)]):
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", *source,
+            sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", "--admin-port", "0", *source,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         async with asyncio.timeout(20 * SECONDS):

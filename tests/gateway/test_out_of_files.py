@@ -50,7 +50,7 @@ async def test_out_of_descriptors_new_clients_get_503_and_a_log_line_until_some_
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant", "serve", "--config", str(config),
-        "--um-port", str(port), "--cm-port", str(free_port()),
+        "--um-port", str(port), "--cm-port", str(free_port()), "--admin-port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=_low_limit,
     )  # fmt: skip
     assert server.stdout is not None and server.stderr is not None
