@@ -96,7 +96,13 @@ class _PartsResponse(WSUpgradeResponse):
 
 
 def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
-    headers = {"Content-Type": "application/json", "X-MBX-USED-WEIGHT-1M": str(answer.used_weight)}
+    # Any origin may read public market data: a page served elsewhere (the admin
+    # listener's dashboard, a trader's own page) reads REST as a browser client.
+    headers = {
+        "Content-Type": "application/json",
+        "X-MBX-USED-WEIGHT-1M": str(answer.used_weight),
+        "Access-Control-Allow-Origin": "*",
+    }
     if answer.retry_after_s is not None:
         headers["Retry-After"] = str(answer.retry_after_s)
     if answer.status == 200:
