@@ -14,6 +14,7 @@ from tickerplant.market.units import (
     bytes_to_units,
     decimals_of,
     fixed,
+    fixed_format,
     places_written,
     to_units,
 )
@@ -26,6 +27,12 @@ def test_fixed_and_to_units_are_inverse(units: int, decimals: int) -> None:
     assert to_units(text, decimals) == units
     if units >= 0:
         assert bytes_to_units(text.encode(), decimals) == units
+
+
+@given(st.integers(min_value=0, max_value=10**15), st.integers(min_value=0, max_value=10))
+def test_fixed_format_writes_what_fixed_writes(units: int, decimals: int) -> None:
+    scale, format_ = fixed_format(decimals, b'["', b'","')
+    assert format_ % divmod(units, scale) == f'["{fixed(units, decimals)}","'.encode()
 
 
 def test_reading_other_writings_exactly_and_refusing_finer_digits() -> None:

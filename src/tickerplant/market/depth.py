@@ -44,7 +44,7 @@ from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS, DepthStreams, StreamMessage
-from tickerplant.market.units import fixed
+from tickerplant.market.units import fixed, fixed_format
 
 __all__ = ["DEPTH_SPEEDS_MS", "BookDepth", "SymbolDepth", "json_array"]
 
@@ -68,18 +68,22 @@ class _Levels:
     it was written for and the text of its price: a level is written again only when its
     quantity changed, and then only the quantity is formatted.
 
-    Bounded by the book: a removed level's text is written for the push that reports it
-    and not kept, so the texts kept are of prices the book holds. (Kept until the book
-    drifted past _SLACK more prices than it holds, they filled toward that bound for half
-    an hour at --sim-rate max, ~25 MB over the catalogue: the memory benchmark's growth.)
-    Past its side's levels plus _SLACK, prices the book no longer holds are dropped too,
-    should a level ever leave the book without a push naming it."""
+    A removed level is kept too, as its price's text and a zero quantity ("0.000", §4.9):
+    the other speeds' pushes report the same removal without writing its price again.
+    Texts are written by one bytes ``%`` over ``divmod`` (``units.fixed``'s digits, without
+    its string steps: the formatting is most of what a push costs at --sim-rate max).
+    Bounded by the book: past its side's levels plus _SLACK, the
+    prices the book no longer holds are dropped (``start_here`` writes every level of the
+    initial book, so the table starts at its working size rather than filling toward it:
+    a memory benchmark cannot tell filling from a leak)."""
 
-    __slots__ = ("_price_decimals", "_qty_decimals", "_written", "_zero")
+    __slots__ = ("_price_format", "_price_scale", "_qty_format", "_qty_scale", "_written", "_zero")
 
     def __init__(self, inst: Instrument) -> None:
-        self._price_decimals = inst.price_decimals
-        self._qty_decimals = inst.qty_decimals
+        # `format % divmod(units, scale)`: the whole part, then the fraction zero-padded to
+        # the decimals
+        self._price_scale, self._price_format = fixed_format(inst.price_decimals, b'["', b'","')
+        self._qty_scale, self._qty_format = fixed_format(inst.qty_decimals, b"", b'"]')
         self._zero = f'{fixed(0, inst.qty_decimals)}"]'.encode()  # a removed level's quantity
         # price -> (qty, the level's text, the text up to the quantity: `["68005.00","`)
         self._written: dict[int, tuple[int, bytes, bytes]] = {}
@@ -94,23 +98,19 @@ class _Levels:
             # stay within the book's depth plus _SLACK, however long the market runs
             written = self._written = {p: level for p, level in written.items() if p in quantities}
         get, seen = quantities.get, written.get
+        qty_format, qty_scale = self._qty_format, self._qty_scale
         out = []
         for price in prices:
             qty = get(price, 0)
             known = seen(price)
-            if not qty:
-                # a level gone: written for this push, not kept (the book holds no such price)
-                start = known[2] if known else f'["{fixed(price, self._price_decimals)}","'.encode()
-                if known is not None:
-                    del written[price]
-                out.append(start + self._zero)
-                continue
             if known is None or known[0] != qty:
                 # the price's text is kept: only a new quantity is formatted
-                start = known[2] if known else f'["{fixed(price, self._price_decimals)}","'.encode()
-                known = written[price] = (qty, start + f'{fixed(qty, self._qty_decimals)}"]'.encode(), start)
+                start = known[2] if known else self._price_format % divmod(price, self._price_scale)
+                text = qty_format % divmod(qty, qty_scale) if qty else self._zero
+                known = written[price] = (qty, start + text, start)
             out.append(known[1])
         return out
+
 
 
 class SymbolDepth:

@@ -26,6 +26,7 @@ __all__ = [
     "bytes_to_units",
     "decimals_of",
     "fixed",
+    "fixed_format",
     "places_written",
     "to_units",
 ]
@@ -54,6 +55,15 @@ def fixed(units: int, decimals: int) -> str:
     sign = "-" if units < 0 else ""
     digits = str(abs(units)).rjust(decimals + 1, "0")
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+def fixed_format(decimals: int, before: bytes = b"", after: bytes = b"") -> tuple[int, bytes]:
+    """``fixed`` for hot paths: the ``scale`` and bytes ``format`` with which
+    ``format % divmod(units, scale)`` is ``before + fixed(units, decimals) + after`` for
+    ``units >= 0``, in one C-level step instead of ``fixed``'s string steps."""
+    if decimals <= 0:
+        return 1, before + b"%d%.0a" + after  # the remainder (0) written to no characters
+    return 10**decimals, before + b"%d.%0" + str(decimals).encode() + b"d" + after
 
 
 def to_units(text: str, decimals: int) -> int:
