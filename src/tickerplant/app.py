@@ -198,6 +198,14 @@ class Tickerplant:
             raise ValueError(f"unknown replay control {action!r}")
         return self.source.status()
 
+    def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
+        """Play a replay at ``speed`` (None: as fast as it goes); its status after, or
+        None when not replaying. A speed that is not positive raises ValueError."""
+        if not isinstance(self.source, ReplaySource):
+            return None
+        self.source.set_speed(speed)
+        return self.source.status()
+
     async def close(self) -> None:
         if self._finishing is not None:
             self._finishing.cancel()
