@@ -16,6 +16,7 @@ of them in that time. What it holds meanwhile only shrinks.
 from __future__ import annotations
 
 import functools
+import itertools
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
@@ -30,6 +31,7 @@ from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules, Limit
 __all__ = ["KeptAliveConnection", "connection_rules"]
 
 PING, PONG = 0x9, 0xA
+_ids = itertools.count(1)  # connection ids, for the log's structured fields
 
 
 def connection_rules(limits: LimitsConfig) -> ConnectionRules:
@@ -69,6 +71,7 @@ class KeptAliveConnection(WSListener):
         self.clock = clock
         self.counters = counters or LimitCounters()  # the listener's: each limit's closes
         self.traffic = traffic  # the listener's: connections accepted, closes sent
+        self.id = next(_ids)  # this process' number for the connection, in its log records
         self.limits_config = limits
         self.faults = faults or FaultsConfig()
         self.stalled = False  # an injected fault: the connection has gone silent

@@ -106,6 +106,7 @@ class StreamSurface:
                 log.warning(
                     "%s: %s subscribed %.100r, which will never deliver: %s%s",
                     self.market.value, peer, name, why_silent, held_note(held),
+                    extra={"market": self.market.value, "peer": peer, "stream": name[:100]},
                 )  # fmt: skip
         return key
 
@@ -213,6 +214,10 @@ class StreamConnection(KeptAliveConnection):
                 streams.market.value, self.peer,
                 self.transport.underlying_transport.get_write_buffer_size(), dropped,
                 self.limits_config.send_buffer_bytes, CLOSE_SLOW_CONSUMER.reason, held_note(held),
+                extra={
+                    "market": streams.market.value, "connection": self.id, "peer": self.peer,
+                    "code": CLOSE_SLOW_CONSUMER.code, "reason": CLOSE_SLOW_CONSUMER.reason,
+                },
             )  # fmt: skip
         self.closing = True
         self.counters.slow_consumer += 1

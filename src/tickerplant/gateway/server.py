@@ -275,7 +275,10 @@ class Listener:
             return
         closed = self.streams.close_carrying(streams, CloseReason(CLOSE_UPSTREAM_LOST, reason[:120]))
         if closed:
-            log.warning("%s: closed %d stream connections: %s", self.market.value, closed, reason)
+            log.warning(
+                "%s: closed %d stream connections: %s", self.market.value, closed, reason,
+                extra={"market": self.market.value, "code": CLOSE_UPSTREAM_LOST},
+            )  # fmt: skip
 
     async def finish(self, reason: str, *, failed: bool = False, drain_s: float = 60.0) -> None:
         """The source ended: every stream connection is closed, normally (1000) or, when
