@@ -176,18 +176,21 @@ async def _serve(config: ServerConfig) -> None:
         await plant.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
+    admin = plant.admin_url()
     if config.replay.paths:
         speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"
-        state = "paused: GET /tickerplant/v1/replay/resume starts it" if config.replay.paused else "playing"
+        # the admin listener's POST controls; the market listeners' GET paths are deprecated
+        resume = f"POST {admin}/api/replay/resume" if admin else "GET /tickerplant/v1/replay/resume"
+        state = f"paused: {resume} starts it" if config.replay.paused else "playing"
         print(f"tickerplant replaying {', '.join(config.replay.paths)} at {speed} ({state})")
-        print(f"  replay status   {um.replace('ws://', 'http://')}/tickerplant/v1/replay")
+        status = f"{admin}/api/status" if admin else f"{um.replace('ws://', 'http://')}/tickerplant/v1/replay"
+        print(f"  replay status   {status}")
     elif config.relay.enabled:
         print(f"tickerplant relaying {', '.join(config.relay.urls) or 'Binance (fstream, dstream)'}")
     else:
         print(f"tickerplant serving a simulated market (seed {config.simulator.seed})")
     print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
     print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
-    admin = plant.admin_url()
     if admin is not None:
         print(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
     print("Ctrl-C stops.", flush=True)
