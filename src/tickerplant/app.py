@@ -111,7 +111,8 @@ class Tickerplant:
             self.admin = AdminServer(self)
             await self.admin.start(config.admin_host, config.admin_port)
         self.started_ms = self.clock.now_ms()
-        self.status_board.start()
+        if self.admin is not None:  # the rates' sampler only serves the admin listener's status
+            self.status_board.start()
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 

@@ -6,7 +6,7 @@ Rates are differences of the fan-out's ``sent`` counters (``gateway/fanout.py``)
 second ``StatusBoard`` samples each listener's totals on the server's Clock (a sum over
 its streams, not per message), and a request divides what was sent since the oldest
 sample of the last ``RATE_WINDOW_S`` seconds by the time between. A ManualClock moves it
-in tests.
+in tests. Unstarted (the admin listener off), it samples nothing and the rates are 0.
 """
 
 from __future__ import annotations
