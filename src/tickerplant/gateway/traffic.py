@@ -8,8 +8,9 @@ answered, a close once when the server sends it.
 
 Every table is bounded by design: the label values are the code's own (surfaces, known
 REST paths and WebSocket API methods, anything else as ``other``; HTTP statuses; close
-codes), and the close reasons a client can vary (picows' texts, a relay's upstream
-errors) are folded into ``other`` past ``MAX_CLOSE_REASONS``. The last ``RECENT_CLOSES``
+codes), and the close reasons that vary (the end of a replay, a relay's upstream errors)
+are folded into ``other`` past ``MAX_CLOSE_REASONS`` per surface and code: the server's
+fixed reasons of the other codes (slow consumer, rate, pong, …) keep their own. The last ``RECENT_CLOSES``
 closes are kept for the status page, with the peer that was closed.
 """
 
@@ -38,7 +39,7 @@ __all__ = [
 
 OTHER = "other"  # the label of every endpoint, method or close reason outside the known set
 RECENT_CLOSES = 50  # closes kept for the status page
-MAX_CLOSE_REASONS = 64  # distinct (surface, code, reason) counted before the rest are "other"
+MAX_CLOSE_REASONS = 16  # distinct reasons per (surface, code) counted before the rest are "other"
 # Request latency buckets in seconds (Prometheus' base unit): an answer from the view takes
 # tens of microseconds, a 1,000-level depth answer some hundreds.
 LATENCY_BUCKETS_S = (0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1)
@@ -73,13 +74,14 @@ class RequestTally:
 class Traffic:
     """One listener's accepted connections, answered requests and sent closes."""
 
-    __slots__ = ("accepted", "closes", "recent_closes", "requests")
+    __slots__ = ("_reasons", "accepted", "closes", "recent_closes", "requests")
 
     def __init__(self) -> None:
         self.accepted = {"streams": 0, "ws_api": 0}  # connections accepted per surface
         # (surface "rest" or "ws_api", endpoint or method, HTTP status) -> tally
         self.requests: dict[tuple[str, str, int], RequestTally] = {}
         self.closes: dict[tuple[str, int, str], int] = {}  # (surface, code, reason) -> closes sent
+        self._reasons: dict[tuple[str, int], int] = {}  # (surface, code) -> its distinct reasons
         self.recent_closes: deque[CloseRecord] = deque(maxlen=RECENT_CLOSES)
 
     def request(self, surface: str, endpoint: str, status: int, seconds: float) -> None:
@@ -92,8 +94,13 @@ class Traffic:
     def closed(self, now_ms: int, surface: str, reason: CloseReason, peer: str) -> None:
         key = (surface, reason.code, reason.reason)
         closes = self.closes
-        if key not in closes and len(closes) >= MAX_CLOSE_REASONS:
-            key = (surface, reason.code, OTHER)
+        if key not in closes:
+            code = (surface, reason.code)
+            reasons = self._reasons.get(code, 0)
+            if reasons >= MAX_CLOSE_REASONS:
+                key = (surface, reason.code, OTHER)
+            else:
+                self._reasons[code] = reasons + 1
         closes[key] = closes.get(key, 0) + 1
         self.recent_closes.append(CloseRecord(now_ms, surface, reason.code, reason.reason, peer))
 
