@@ -77,7 +77,9 @@ async def test_counters_move_as_clients_connect_subscribe_are_cut_off_and_refuse
     code, reason = str(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason
     assert value(cut, "tickerplant_slow_consumer_cuts_total", market="um") == 1
     assert value(cut, "tickerplant_limit_hits_total", market="um", limit="slow_consumer") == 1
-    assert value(cut, "tickerplant_closes_total", market="um", surface="streams", code=code, reason=reason) == 1
+    assert (
+        value(cut, "tickerplant_closes_total", market="um", surface="streams", code=code, reason=reason) == 1
+    )
     assert value(cut, "tickerplant_published_messages_total", market="um") >= published
     # each published message went to both while both held the stream, then to the healthy one
     sent = value(cut, "tickerplant_messages_sent_total", market="um", kind="bookTicker")
@@ -97,7 +99,9 @@ async def test_counters_move_as_clients_connect_subscribe_are_cut_off_and_refuse
     rest = {"market": "um", "surface": "rest", "endpoint": "/fapi/v1/ping"}
     assert value(refused, "tickerplant_request_duration_seconds_count", **rest, status="200") == 10
     assert value(refused, "tickerplant_request_duration_seconds_count", **rest, status="429") == 1
-    assert value(refused, "tickerplant_request_duration_seconds_bucket", **rest, status="200", le="+Inf") == 10
+    assert (
+        value(refused, "tickerplant_request_duration_seconds_bucket", **rest, status="200", le="+Inf") == 10
+    )
     assert value(refused, "tickerplant_limit_hits_total", market="um", limit="weight_refused") == 1
     await healthy.close()
     await slow.close()
@@ -119,7 +123,9 @@ async def test_book_gauges_cover_the_first_symbols_and_ws_api_requests_their_met
         await ws.receive(timeout=5 * SECONDS)
     samples = await scrape(server)
     api = {"market": "um", "surface": "ws_api"}
-    assert value(samples, "tickerplant_request_duration_seconds_count", **api, endpoint="ticker.book", status="200")
+    assert value(
+        samples, "tickerplant_request_duration_seconds_count", **api, endpoint="ticker.book", status="200"
+    )
     assert value(samples, "tickerplant_request_duration_seconds_count", **api, endpoint="other", status="400")
     assert value(samples, "tickerplant_connections_accepted_total", market="um", surface="ws_api") == 1
     symbols = {dict(labels)["symbol"] for name, labels in samples if name == "tickerplant_book_levels"}

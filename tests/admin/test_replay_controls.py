@@ -48,7 +48,9 @@ async def test_pause_holds_the_replay_clock_resume_and_speed_move_it(
     write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows), zipped=False)
     clock = ManualClock()
     server = await start_server(
-        admin_port=free_port(), clock=clock, replay=ReplayConfig(paths=(str(tmp_path),), speed=1.0, progress=False)
+        admin_port=free_port(),
+        clock=clock,
+        replay=ReplayConfig(paths=(str(tmp_path),), speed=1.0, progress=False),
     )
     start = rows[0].time_ms  # the first row's time: the replay starts there
     await eventually(lambda: replay_time(server) == start)

@@ -24,7 +24,10 @@ pytestmark = pytest.mark.loopback
 
 
 async def status(server: Tickerplant) -> Any:
-    async with aiohttp.ClientSession() as session, session.get(f"{server.admin_url()}/api/status") as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{server.admin_url()}/api/status") as response,
+    ):
         assert response.status == 200
         return json.loads(await response.text())
 

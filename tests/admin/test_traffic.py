@@ -38,7 +38,9 @@ def test_requests_fall_in_their_latency_bucket() -> None:
     for seconds in (0.0, LATENCY_BUCKETS_S[0], LATENCY_BUCKETS_S[0] * 1.5, 10.0):
         traffic.request("rest", "/fapi/v1/ping", 200, seconds)
     tally = traffic.requests[("rest", "/fapi/v1/ping", 200)]
-    assert tally.count == 4 and tally.seconds == sum((0.0, LATENCY_BUCKETS_S[0], LATENCY_BUCKETS_S[0] * 1.5, 10.0))
+    assert tally.count == 4 and tally.seconds == sum(
+        (0.0, LATENCY_BUCKETS_S[0], LATENCY_BUCKETS_S[0] * 1.5, 10.0)
+    )
     # a bound is "less than or equal" (Prometheus' le): the bound itself is in its bucket
     assert tally.buckets[0] == 2 and tally.buckets[1] == 1 and tally.buckets[-1] == 1
 

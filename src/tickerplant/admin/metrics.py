@@ -45,7 +45,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_slow_consumer_cuts": ("counter", "Stream connections cut off for a full send buffer"),
     "tickerplant_limit_hits": ("counter", "Closes and refusals per limit (protocol.limits.LimitCounters)"),
     "tickerplant_request_duration_seconds": (
-        "histogram", "REST and WebSocket API requests per endpoint or method and status: time to answer",
+        "histogram",
+        "REST and WebSocket API requests per endpoint or method and status: time to answer",
     ),
     "tickerplant_published_messages": ("counter", "Messages the source and plants published on the bus"),
     "tickerplant_book_levels": ("gauge", "Price levels of a book side (the first symbols of each market)"),
