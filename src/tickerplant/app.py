@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 
+from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
+from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
@@ -22,6 +24,7 @@ from tickerplant.feeds.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 
@@ -43,6 +46,10 @@ def source_for(config: ServerConfig, clock: Clock) -> Source:
             clock=clock,
         )
     return SimulatedMarket(config.simulator, clock)
+
+
+def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
+    total[0] += len(messages)
 
 
 class Tickerplant:
@@ -69,6 +76,9 @@ class Tickerplant:
         self.registry = CollectorRegistry()
         self.admin: AdminServer | None = None
         self.started_ms = 0
+        # messages published on the bus per market, counted per batch (the metrics read it)
+        self.published: dict[Market, list[int]] = {market: [0] for market in Market}
+        self.status_board = StatusBoard(self.clock, {})
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
@@ -85,6 +95,11 @@ class Tickerplant:
             )
             for market, insts in self.instruments.items()
         }
+        for market in self.instruments:
+            self.bus.subscribe(market, functools.partial(_count, self.published[market]))
+        self.registry.register(ServerCollector(self.listeners, self.published, self._replay_status))
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
+        self.status_board = StatusBoard(self.clock, self.listeners)
         if isinstance(self.source, ReplaySource):
             replay = self.source
             for listener in self.listeners.values():
@@ -96,6 +111,8 @@ class Tickerplant:
             self.admin = AdminServer(self)
             await self.admin.start(config.admin_host, config.admin_port)
         self.started_ms = self.clock.now_ms()
+        if self.admin is not None:  # the rates' sampler only serves the admin listener's status
+            self.status_board.start()
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
@@ -153,8 +170,9 @@ class Tickerplant:
                     "wsApi": len(listener.ws_api_connections),
                 },
                 "symbols": [inst.symbol for inst in self.instruments.get(market, ())],
+                **self.status_board.listener(market),
             }
-        replay = self.source.status() if isinstance(self.source, ReplaySource) else None
+        replay = self._replay_status()
         return {
             "source": self.source_kind(),
             "startedMs": self.started_ms,
@@ -162,8 +180,12 @@ class Tickerplant:
             "finished": self.done.is_set(),
             "finishReason": self.finish_reason,
             "listeners": listeners,
+            "recentCloses": self.status_board.recent_closes(),
             "replay": replay,
         }
+
+    def _replay_status(self) -> dict[str, Any] | None:
+        return self.source.status() if isinstance(self.source, ReplaySource) else None
 
     def replay_control(self, action: str) -> dict[str, Any] | None:
         """``pause`` or ``resume`` a replay; its status after, or None when not replaying."""
@@ -177,6 +199,14 @@ class Tickerplant:
             raise ValueError(f"unknown replay control {action!r}")
         return self.source.status()
 
+    def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
+        """Play a replay at ``speed`` (None: as fast as it goes); its status after, or
+        None when not replaying. A speed that is not positive raises ValueError."""
+        if not isinstance(self.source, ReplaySource):
+            return None
+        self.source.set_speed(speed)
+        return self.source.status()
+
     async def close(self) -> None:
         if self._finishing is not None:
             self._finishing.cancel()
@@ -184,6 +214,7 @@ class Tickerplant:
             self._source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._source_task
+        self.status_board.close()
         if self.admin is not None:
             await self.admin.close()
         for listener in self.listeners.values():

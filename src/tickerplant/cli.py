@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import tomllib
 import zipfile
@@ -15,6 +14,7 @@ from typing import Any
 
 import uvloop
 
+from tickerplant import logs
 from tickerplant.config import (
     ServerConfig,
     SettingField,
@@ -85,6 +85,9 @@ def _value_type(item: SettingField) -> Callable[[str], Any]:
     raise TypeError(f"{item.path}: no flag parser for {item.type}")
 
 
+_LOG_FORMAT_HELP = "text lines (default) or JSON lines with timestamp, level, logger, message and fields"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tickerplant",
@@ -98,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", type=Path, help="TOML file; flags given here override it")
     serve.add_argument("--log-level", default="INFO", help="default INFO")
+    serve.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
     _add_settings(serve)
 
     binance_um = BINANCE_STREAMS[Market.UM]
@@ -111,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--count", type=int, metavar="N", help="stop after N messages")
     watch.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     watch.add_argument("--log-level", default="WARNING", help="default WARNING")
+    watch.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
 
     book = commands.add_parser("book", help="keep a local order book and show it as a live ladder")
     book.add_argument("symbol", metavar="SYMBOL", help="BTCUSDT, BTCUSD_PERP …")
@@ -124,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--count", type=int, metavar="N", help="stop after N updates (a resync counts)")
     book.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     book.add_argument("--log-level", default="WARNING", help="default WARNING")
+    book.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
 
     record = commands.add_parser("record", help="record raw stream messages to compressed, rotated files")
     record.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker !miniTicker@arr …")
@@ -139,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--rotate-s", type=float, default=3600.0, metavar="S", help="default 3600")
     record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     record.add_argument("--log-level", default="INFO", help="default INFO")
+    record.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
     return parser
 
 
@@ -169,18 +176,21 @@ async def _serve(config: ServerConfig) -> None:
         await plant.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
+    admin = plant.admin_url()
     if config.replay.paths:
         speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"
-        state = "paused: GET /tickerplant/v1/replay/resume starts it" if config.replay.paused else "playing"
+        # the admin listener's POST controls; the market listeners' GET paths are deprecated
+        resume = f"POST {admin}/api/replay/resume" if admin else "GET /tickerplant/v1/replay/resume"
+        state = f"paused: {resume} starts it" if config.replay.paused else "playing"
         print(f"tickerplant replaying {', '.join(config.replay.paths)} at {speed} ({state})")
-        print(f"  replay status   {um.replace('ws://', 'http://')}/tickerplant/v1/replay")
+        status = f"{admin}/api/status" if admin else f"{um.replace('ws://', 'http://')}/tickerplant/v1/replay"
+        print(f"  replay status   {status}")
     elif config.relay.enabled:
         print(f"tickerplant relaying {', '.join(config.relay.urls) or 'Binance (fstream, dstream)'}")
     else:
         print(f"tickerplant serving a simulated market (seed {config.simulator.seed})")
     print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
     print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
-    admin = plant.admin_url()
     if admin is not None:
         print(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
     print("Ctrl-C stops.", flush=True)
@@ -227,9 +237,7 @@ async def _record(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(args.log_level, args.log_format)
     if args.command == "serve":
         config = build_config(args)
         uvloop.run(_serve(config))

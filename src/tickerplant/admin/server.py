@@ -6,6 +6,7 @@
 - ``GET /metrics``                the Prometheus text format (``prometheus_client``)
 - ``POST /api/replay/pause``, ``POST /api/replay/resume``: the replay controls (the market
   listeners' ``GET /tickerplant/v1/replay/…`` paths are kept, deprecated)
+- ``POST /api/replay/speed`` ``{"speed": 10}`` or ``{"speed": "max"}``: the replay's speed
 
 It reads the server through ``AdminTarget``, the running server's public surface, so that
 it imports no source and no composition root.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 from aiohttp import web
@@ -39,6 +40,11 @@ class AdminTarget(Protocol):
         """``pause`` or ``resume`` the replay; its status after, or None when not replaying."""
         ...
 
+    def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
+        """Play the replay at ``speed`` (None: flat out); its status after, or None when not
+        replaying; ValueError for a speed that is not positive."""
+        ...
+
 
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=msgspec.json.encode(body), status=status, content_type="application/json")
@@ -55,6 +61,7 @@ class AdminServer:
         app.router.add_get("/", self._index)
         app.router.add_get("/api/status", self._status)
         app.router.add_get("/metrics", self._metrics)
+        app.router.add_post("/api/replay/speed", self._replay_speed)
         app.router.add_post("/api/replay/{action:pause|resume}", self._replay)
         app.router.add_static("/static/", STATIC)
         self._app = app
@@ -87,3 +94,19 @@ class AdminServer:
         if answer is None:
             return _json({"code": -1, "msg": "not replaying"}, status=409)
         return _json(answer)
+
+    async def _replay_speed(self, request: web.Request) -> web.Response:
+        try:
+            asked = msgspec.json.decode(await request.read(), type=_Speed).speed
+            speed = None if asked == "max" else float(asked)
+            answer = self._target.replay_speed(speed)
+        except (msgspec.DecodeError, ValueError) as exc:
+            msg = f'expected {{"speed": <positive number> | "max"}}: {exc}'
+            return _json({"code": -1, "msg": msg}, status=400)
+        if answer is None:
+            return _json({"code": -1, "msg": "not replaying"}, status=409)
+        return _json(answer)
+
+
+class _Speed(msgspec.Struct):
+    speed: float | Literal["max"]

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +62,9 @@ class ReplaySource:
             self._playing.set()
         self._start_us = 0
         self._history: dict[Market, list[StreamMessage]] = {}
+        self._speed = config.speed  # None: as fast as it goes; changed by set_speed
+        self._pace: ReplayClock | None = None  # the replay clock once playing at a speed
+        self._begun = False  # the playing loop has started (its first resume)
 
     async def prepare(self) -> Prepared:
         config = self._config
@@ -105,14 +109,36 @@ class ReplaySource:
 
     def status(self) -> dict[str, Any]:
         replayer, files = self.replayer, self.files
+        replay_ms = (replayer.now_us // 1000) if replayer else None
+        start_ms = self._start_us // 1000 if replayer else None
+        end_ms = self._config.end_ms
+        read, total = (files.read_bytes[0], files.total_bytes) if files else (0, 0)
         return {
             "state": self.state,
-            "speed": "max" if self._config.speed is None else self._config.speed,
-            "replayTime": (replayer.now_us // 1000) if replayer else None,
+            "speed": "max" if self._speed is None else self._speed,
+            "replayTime": replay_ms,
             "events": replayer.events if replayer else 0,
-            "bytesRead": files.read_bytes[0] if files else 0,
-            "bytesTotal": files.total_bytes if files else 0,
+            "bytesRead": read,
+            "bytesTotal": total,
+            "startTime": start_ms,
+            "endTime": end_ms,  # --end, when given; else the files' end, unknown until reached
+            "progress": _progress(self.state, start_ms, replay_ms, end_ms, read, total),
         }
+
+    def set_speed(self, speed: float | None) -> None:
+        """Play at ``speed`` replay seconds per second from now on (None: flat out); the
+        replay clock re-anchors where it stands, so it neither jumps nor goes back."""
+        if speed is not None and not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"a replay speed is a positive number or max, not {speed!r}")
+        self._speed = speed
+        if not self._begun or self.replayer is None:
+            return  # the loop makes its clock from the speed when it begins
+        now_ns = self._clock.now_ns()
+        pace = self._pace
+        at_us = self.replayer.now_us
+        if pace is not None and self.state == "playing":
+            at_us = max(at_us, pace.replay_us(now_ns))
+        self._pace = None if speed is None else ReplayClock(speed, at_us, now_ns)
 
     def resume(self) -> None:
         if self.state == "paused":
@@ -154,18 +180,20 @@ class ReplaySource:
 
     async def _play(self, replayer: Replayer, sink: Sink, config: ReplayConfig) -> None:
         batch = config.batch_events
-        speed = config.speed
         # the market views' past (klines, last tops), before anybody can have subscribed
         _publish(sink, self._history, [])
         self._history = {}
         await self._playing.wait()
         clock = self._clock
-        pace = None if speed is None else ReplayClock(speed, self._start_us, clock.now_ns())
+        speed = self._speed
+        self._pace = None if speed is None else ReplayClock(speed, self._start_us, clock.now_ns())
+        self._begun = True
         while replayer.next_us is not None:
             if not self._playing.is_set():
                 await self._playing.wait()
-                if pace is not None:
-                    pace.restart(replayer.now_us, clock.now_ns())
+                if self._pace is not None:
+                    self._pace.restart(replayer.now_us, clock.now_ns())
+            pace = self._pace  # set_speed replaces it between batches
             outs = _outs()
             broken: list[StreamsBroken] = []
             now_ns = clock.now_ns()
@@ -192,6 +220,18 @@ def _publish(sink: Sink, outs: dict[Market, list[StreamMessage]], broken: list[S
             bus.publish(market, out)
     for loss in broken:
         sink.interrupt(loss.market, loss.streams, "The recording lost these streams here")
+
+
+def _progress(
+    state: str, start_ms: int | None, replay_ms: int | None, end_ms: int | None, read: int, total: int
+) -> float:
+    """0..1: the replay clock's way from start to ``--end`` when there is one, else the
+    share of the files' bytes read."""
+    if state == "finished":
+        return 1.0
+    if start_ms is not None and replay_ms is not None and end_ms is not None and end_ms > start_ms:
+        return min(1.0, max(0.0, (replay_ms - start_ms) / (end_ms - start_ms)))
+    return min(1.0, read / total) if total else 0.0
 
 
 def _utc(us: int) -> str:

@@ -16,6 +16,7 @@ of them in that time. What it holds meanwhile only shrinks.
 from __future__ import annotations
 
 import functools
+import itertools
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
@@ -23,12 +24,14 @@ from tickerplant.clock import Clock, Timer
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
 from tickerplant.gateway.message_assembly import CLOSE_RESERVED_BITS, MessageAssembly
+from tickerplant.gateway.traffic import Traffic
 from tickerplant.protocol.errors import CloseReason
 from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules, LimitCounters
 
 __all__ = ["KeptAliveConnection", "connection_rules"]
 
 PING, PONG = 0x9, 0xA
+_ids = itertools.count(1)  # connection ids, for the log's structured fields
 
 
 def connection_rules(limits: LimitsConfig) -> ConnectionRules:
@@ -53,6 +56,8 @@ class KeptAliveConnection(WSListener):
     (``send_frame``), so pings stay in order with their data.
     """
 
+    surface = "streams"  # the metrics' surface label: "streams" or "ws_api"
+
     def __init__(
         self,
         clock: Clock,
@@ -61,9 +66,12 @@ class KeptAliveConnection(WSListener):
         count_rate: bool,
         faults: FaultsConfig | None = None,
         counters: LimitCounters | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         self.clock = clock
         self.counters = counters or LimitCounters()  # the listener's: each limit's closes
+        self.traffic = traffic  # the listener's: connections accepted, closes sent
+        self.id = next(_ids)  # this process' number for the connection, in its log records
         self.limits_config = limits
         self.faults = faults or FaultsConfig()
         self.stalled = False  # an injected fault: the connection has gone silent
@@ -96,6 +104,8 @@ class KeptAliveConnection(WSListener):
         self.transport = transport
         peer = transport.underlying_transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        if self.traffic is not None:
+            self.traffic.accepted[self.surface] += 1
         clock = self.clock
         now_ms = clock.now_ms()
         self._limits = ConnectionLimits(connection_rules(self.limits_config), now_ms)
@@ -170,6 +180,8 @@ class KeptAliveConnection(WSListener):
             return
         self.closing = True
         self.counters.closed(reason)
+        if self.traffic is not None:
+            self.traffic.closed(self.clock.now_ms(), self.surface, reason, self.peer)
         self.transport.send_close(WSCloseCode(reason.code), reason.reason.encode())
         self.transport.disconnect()
         self.abort_later()

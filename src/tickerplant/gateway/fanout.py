@@ -60,10 +60,11 @@ class Subscriber(Protocol):
 class _Route:
     """One framing of one stream: the frames it got this iteration and who receives them."""
 
-    __slots__ = ("frames", "prefix", "subscribers")
+    __slots__ = ("frames", "prefix", "sent", "subscribers")
 
-    def __init__(self, prefix: bytes | None) -> None:
+    def __init__(self, prefix: bytes | None, sent: list[int]) -> None:
         self.prefix = prefix  # the combined wrapper's head, or None for raw payloads
+        self.sent = sent  # its stream's [frames, bytes] queued to connections, shared by its framings
         self.frames: list[bytes] = []
         self.subscribers: dict[Subscriber, int] = {}  # connection -> how many of its names map here
 
@@ -83,6 +84,13 @@ class FanOut:
         self._dirty_routes: list[_Route] = []
         self._dirty: list[Subscriber] = []
         self._flush_scheduled = False
+        # canonical stream -> [frames, bytes] queued to connections, ever: counted per route
+        # per flush, not per message (the metrics read it); bounded by the streams that exist
+        self.sent: dict[str, list[int]] = {}
+
+    def subscriptions(self) -> dict[str, int]:
+        """Canonical stream -> how many connections hold it (read by the metrics, not hot)."""
+        return {key: sum(len(route.subscribers) for route in routes) for key, routes in self._routes.items()}
 
     def add(self, subscriber: Subscriber, key: str, name: str, combined: bool) -> None:
         prefix = combined_prefix(name) if combined else None
@@ -91,7 +99,7 @@ class FanOut:
             if route.prefix == prefix:
                 break
         else:
-            route = _Route(prefix)
+            route = _Route(prefix, self.sent.setdefault(key, [0, 0]))
             routes.append(route)
         route.subscribers[subscriber] = route.subscribers.get(subscriber, 0) + 1
 
@@ -145,8 +153,12 @@ class FanOut:
         for route in dirty_routes:
             frames = route.frames
             data = frames[0] if len(frames) == 1 else b"".join(frames)
+            subscribers = route.subscribers
+            sent, receivers = route.sent, len(subscribers)
+            sent[0] += len(frames) * receivers
+            sent[1] += len(data) * receivers
             frames.clear()
-            for subscriber, count in route.subscribers.items():
+            for subscriber, count in subscribers.items():
                 pending = subscriber.pending
                 if not pending:
                     dirty.append(subscriber)

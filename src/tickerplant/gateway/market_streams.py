@@ -29,6 +29,7 @@ from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.fanout import FanOut, text_frame
 from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
 from tickerplant.protocol.limits import LimitCounters
@@ -59,9 +60,11 @@ class StreamSurface:
         faults: FaultsConfig | None = None,
         kinds: frozenset[StreamKind] | None = None,
         counters: LimitCounters | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         self.market = market
         self.counters = counters or LimitCounters()  # the listener's
+        self.traffic = traffic  # the listener's: connections accepted, closes sent
         self.kinds = kinds  # what the source carries, if less than every served kind
         self.faults = faults or FaultsConfig()
         self.fanout = fanout
@@ -103,6 +106,7 @@ class StreamSurface:
                 log.warning(
                     "%s: %s subscribed %.100r, which will never deliver: %s%s",
                     self.market.value, peer, name, why_silent, held_note(held),
+                    extra={"market": self.market.value, "peer": peer, "stream": name[:100]},
                 )  # fmt: skip
         return key
 
@@ -112,8 +116,9 @@ class StreamConnection(KeptAliveConnection):
 
     def __init__(self, streams: StreamSurface, url: StreamUrl) -> None:
         super().__init__(
-            streams.clock, streams.limits, count_rate=True, faults=streams.faults, counters=streams.counters
-        )
+            streams.clock, streams.limits, count_rate=True, faults=streams.faults, counters=streams.counters,
+            traffic=streams.traffic,
+        )  # fmt: skip
         self.pending: list[bytes] = []
         self._streams = streams
         self._route = url.route
@@ -209,9 +214,15 @@ class StreamConnection(KeptAliveConnection):
                 streams.market.value, self.peer,
                 self.transport.underlying_transport.get_write_buffer_size(), dropped,
                 self.limits_config.send_buffer_bytes, CLOSE_SLOW_CONSUMER.reason, held_note(held),
+                extra={
+                    "market": streams.market.value, "connection": self.id, "peer": self.peer,
+                    "code": CLOSE_SLOW_CONSUMER.code, "reason": CLOSE_SLOW_CONSUMER.reason,
+                },
             )  # fmt: skip
         self.closing = True
         self.counters.slow_consumer += 1
+        if self.traffic is not None:
+            self.traffic.closed(streams.clock.now_ms(), self.surface, CLOSE_SLOW_CONSUMER, self.peer)
         self.pending.clear()
         self._route_names((), list(self._keys))  # it stops receiving data at once
         self.transport.send_close(WSCloseCode(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason.encode())

@@ -27,6 +27,7 @@ from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed, serve
+from tickerplant.gateway.traffic import OTHER, Traffic
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Instrument, Market
@@ -154,6 +155,7 @@ class Listener:
         # every limit a client runs into, counted (protocol/limit_counters.py)
         self.limit_counters = counters = LimitCounters()
         self.weight = RequestWeight(config.request_weight_per_min, counters=counters)
+        self.traffic = Traffic()  # connections accepted, requests answered, closes sent
         rest_data = MarketData(self.view, cm_arrays=True)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
@@ -180,6 +182,7 @@ class Listener:
             faults=self._config.faults,
             kinds=self._kinds,
             counters=self.limit_counters,
+            traffic=self.traffic,
         )
         self._bus.subscribe(self.market, fanout.publish)
         if self._config.payload_format is PayloadFormat.Y2026:
@@ -220,7 +223,13 @@ class Listener:
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
         if self.rest.handles(path):
-            return _rest_response(self.rest.answer(path, query, ip, now_ms))
+            rest = self.rest
+            started_ns = self._clock.now_ns()
+            answer = rest.answer(path, query, ip, now_ms)
+            seconds = (self._clock.now_ns() - started_ns) / 1e9
+            # the path is a label only when it is an endpoint: a client's text never is
+            self.traffic.request("rest", path if path in rest.routes else OTHER, answer.status, seconds)
+            return _rest_response(answer)
         routed = self.market is Market.UM or not self._config.strict_routing
         url = parse_stream_url(target, routed=routed)
         if isinstance(url, UrlRefused):
@@ -249,6 +258,7 @@ class Listener:
             rate_limits_default=params.get("returnRateLimits") != "false",
             faults=self._config.faults,
             counters=self.limit_counters,
+            traffic=self.traffic,
         )
         return connection
 
@@ -265,7 +275,10 @@ class Listener:
             return
         closed = self.streams.close_carrying(streams, CloseReason(CLOSE_UPSTREAM_LOST, reason[:120]))
         if closed:
-            log.warning("%s: closed %d stream connections: %s", self.market.value, closed, reason)
+            log.warning(
+                "%s: closed %d stream connections: %s", self.market.value, closed, reason,
+                extra={"market": self.market.value, "code": CLOSE_UPSTREAM_LOST},
+            )  # fmt: skip
 
     async def finish(self, reason: str, *, failed: bool = False, drain_s: float = 60.0) -> None:
         """The source ended: every stream connection is closed, normally (1000) or, when

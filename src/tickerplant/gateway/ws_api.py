@@ -8,9 +8,10 @@ from picows import WSMsgType, WSTransport
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
+from tickerplant.gateway.traffic import Traffic, ws_api_method, ws_api_status
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.limits import LimitCounters
-from tickerplant.protocol.ws_api import WsApi
+from tickerplant.protocol.ws_api import WS_API_METHODS, WsApi
 
 __all__ = ["WsApiConnection"]
 
@@ -26,6 +27,8 @@ def _text_header(size: int) -> bytes:
 
 
 class WsApiConnection(KeptAliveConnection):
+    surface = "ws_api"
+
     def __init__(
         self,
         api: WsApi,
@@ -36,9 +39,10 @@ class WsApiConnection(KeptAliveConnection):
         rate_limits_default: bool,
         faults: FaultsConfig | None = None,
         counters: LimitCounters | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         # Requests are limited by weight, not by the streams' 10 messages a second.
-        super().__init__(clock, limits, count_rate=False, faults=faults, counters=counters)
+        super().__init__(clock, limits, count_rate=False, faults=faults, counters=counters, traffic=traffic)
         self._api = api
         self._registry = registry
         self._rate_limits_default = rate_limits_default
@@ -53,7 +57,14 @@ class WsApiConnection(KeptAliveConnection):
         self._registry.discard(self)
 
     def on_text(self, payload: bytes, now_ms: int) -> None:
+        clock = self.clock
+        started_ns = clock.now_ns()
         reply = self._api.receive(payload, self._ip, now_ms, rate_limits_default=self._rate_limits_default)
+        traffic = self.traffic
+        if traffic is not None:  # per request, by method and status (the metrics' histogram)
+            seconds = (clock.now_ns() - started_ns) / 1e9
+            method = ws_api_method(payload, WS_API_METHODS)
+            traffic.request("ws_api", method, ws_api_status(reply.parts[0]), seconds)
         transport = self.transport
         assert transport is not None
         parts = reply.parts

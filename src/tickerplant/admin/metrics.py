@@ -1,0 +1,210 @@
+"""Every metric the admin listener's ``/metrics`` serves, read at scrape time.
+
+``ServerCollector`` is a ``prometheus_client`` custom collector: a scrape reads what the
+server keeps anyway (each listener's connection sets, its fan-out's routes and its
+``sent`` counts, its ``LimitCounters``, its ``gateway.traffic.Traffic``, the bus
+messages the app counts per batch), so the hot paths call no ``Counter.inc()``: the
+fan-out adds two ints per stream per loop iteration, nothing per message or subscriber.
+
+Names and labels follow Prometheus' conventions (``_total`` counters, base units in the
+name, ``seconds`` and ``bytes``); labels are low-cardinality by construction: market,
+surface (``streams``, ``ws_api``, ``rest``), stream kind, close code and reason (bounded,
+``gateway/traffic.py``), the limit's name, a known endpoint or method; per symbol only
+for the ``BOOK_SYMBOLS`` first symbols of each market (the catalogue's order), never per
+connection. The process' RSS and open descriptors are ``prometheus_client``'s
+``ProcessCollector`` in the same registry (``process_resident_memory_bytes``,
+``process_open_fds``, …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import msgspec
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from tickerplant.gateway.server import Listener
+from tickerplant.gateway.traffic import LATENCY_BUCKETS_S, OTHER
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.streams import parse
+
+__all__ = ["BOOK_SYMBOLS", "METRICS", "ServerCollector"]
+
+BOOK_SYMBOLS = 5  # symbols per market with book depth and spread gauges: the first N listed
+
+# name -> (type, help): the README's metric list is this table
+METRICS: dict[str, tuple[str, str]] = {
+    "tickerplant_connections": ("gauge", "Connections open, per surface (streams, ws_api)"),
+    "tickerplant_connections_accepted": ("counter", "Connections accepted, per surface"),
+    "tickerplant_subscriptions": ("gauge", "Stream subscriptions connections hold, per stream kind"),
+    "tickerplant_messages_sent": ("counter", "Stream messages queued to connections, per stream kind"),
+    "tickerplant_sent_bytes": ("counter", "Stream frame bytes queued to connections, per stream kind"),
+    "tickerplant_closes": ("counter", "WebSocket closes the server sent, per surface, code and reason"),
+    "tickerplant_slow_consumer_cuts": ("counter", "Stream connections cut off for a full send buffer"),
+    "tickerplant_limit_hits": ("counter", "Closes and refusals per limit (protocol.limits.LimitCounters)"),
+    "tickerplant_request_duration_seconds": (
+        "histogram",
+        "REST and WebSocket API requests per endpoint or method and status: time to answer",
+    ),
+    "tickerplant_published_messages": ("counter", "Messages the source and plants published on the bus"),
+    "tickerplant_book_levels": ("gauge", "Price levels of a book side (the first symbols of each market)"),
+    "tickerplant_book_spread": ("gauge", "Best ask minus best bid, quote price (first symbols per market)"),
+    "tickerplant_log_suppressed": ("counter", "Warnings not logged for the log budget, per kind"),
+    "tickerplant_replay_progress_ratio": ("gauge", "How far the replay has come, 0 to 1"),
+    "tickerplant_replay_time_seconds": ("gauge", "The replay clock, Unix time"),
+    "tickerplant_replay_events": ("counter", "Events the replay has played"),
+}
+
+
+def _family(name: str, labels: list[str]) -> Any:
+    kind, text = METRICS[name]
+    if kind == "gauge":
+        return GaugeMetricFamily(name, text, labels=labels)
+    if kind == "counter":
+        return CounterMetricFamily(name, text, labels=labels)
+    return HistogramMetricFamily(name, text, labels=labels)
+
+
+class ServerCollector(Collector):
+    """The server's metrics, read from its listeners and source when scraped."""
+
+    def __init__(
+        self,
+        listeners: Mapping[Market, Listener],
+        published: Mapping[Market, list[int]],
+        replay: Callable[[], dict[str, Any] | None],
+    ) -> None:
+        self._listeners = listeners
+        self._published = published  # market -> [messages] published on the bus
+        self._replay = replay
+        self._kinds: dict[str, str] = {}  # canonical stream -> its kind's label (cached)
+
+    def _kind(self, stream: str) -> str:
+        kind = self._kinds.get(stream)
+        if kind is None:
+            parsed = parse(stream)
+            kind = self._kinds[stream] = parsed.kind.value if parsed is not None else OTHER
+        return kind
+
+    def collect(self) -> Iterator[Any]:
+        yield from self._connections()
+        yield from self._streams()
+        yield from self._closes()
+        yield self._requests()
+        published = _family("tickerplant_published_messages", ["market"])
+        for market, count in self._published.items():
+            published.add_metric([market.value], count[0])
+        yield published
+        yield from self._books()
+        yield from self._replay_metrics()
+
+    def _connections(self) -> Iterator[Any]:
+        open_ = _family("tickerplant_connections", ["market", "surface"])
+        accepted = _family("tickerplant_connections_accepted", ["market", "surface"])
+        for market, listener in self._listeners.items():
+            streams = listener.streams
+            open_.add_metric([market.value, "streams"], len(streams.connections) if streams else 0)
+            open_.add_metric([market.value, "ws_api"], len(listener.ws_api_connections))
+            for surface, count in listener.traffic.accepted.items():
+                accepted.add_metric([market.value, surface], count)
+        yield open_
+        yield accepted
+
+    def _streams(self) -> Iterator[Any]:
+        held = _family("tickerplant_subscriptions", ["market", "kind"])
+        messages = _family("tickerplant_messages_sent", ["market", "kind"])
+        sent_bytes = _family("tickerplant_sent_bytes", ["market", "kind"])
+        for market, listener in self._listeners.items():
+            if listener.streams is None:
+                continue
+            fanout = listener.streams.fanout
+            subscriptions: dict[str, int] = {}
+            for stream, count in fanout.subscriptions().items():
+                kind = self._kind(stream)
+                subscriptions[kind] = subscriptions.get(kind, 0) + count
+            sent: dict[str, list[int]] = {}
+            for stream, (frames, size) in list(fanout.sent.items()):
+                total = sent.setdefault(self._kind(stream), [0, 0])
+                total[0] += frames
+                total[1] += size
+            for kind, count in sorted(subscriptions.items()):
+                held.add_metric([market.value, kind], count)
+            for kind, (frames, size) in sorted(sent.items()):
+                messages.add_metric([market.value, kind], frames)
+                sent_bytes.add_metric([market.value, kind], size)
+        yield held
+        yield messages
+        yield sent_bytes
+
+    def _closes(self) -> Iterator[Any]:
+        closes = _family("tickerplant_closes", ["market", "surface", "code", "reason"])
+        cuts = _family("tickerplant_slow_consumer_cuts", ["market"])
+        limits = _family("tickerplant_limit_hits", ["market", "limit"])
+        suppressed = _family("tickerplant_log_suppressed", ["market", "kind"])
+        for market, listener in self._listeners.items():
+            for (surface, code, reason), count in list(listener.traffic.closes.items()):
+                closes.add_metric([market.value, surface, str(code), reason], count)
+            counters = listener.limit_counters
+            cuts.add_metric([market.value], counters.slow_consumer)
+            for name, count in counters.as_dict().items():
+                limits.add_metric([market.value, name], count)
+            if listener.streams is not None:
+                for kind, count in listener.streams.log_budget.suppressed.items():
+                    suppressed.add_metric([market.value, kind], count)
+        yield closes
+        yield cuts
+        yield limits
+        yield suppressed
+
+    def _requests(self) -> Any:
+        family = _family("tickerplant_request_duration_seconds", ["market", "surface", "endpoint", "status"])
+        for market, listener in self._listeners.items():
+            for (surface, endpoint, status), tally in list(listener.traffic.requests.items()):
+                cumulative, buckets = 0, []
+                for bound, count in zip((*LATENCY_BUCKETS_S, float("inf")), tally.buckets, strict=True):
+                    cumulative += count
+                    buckets.append((_bound(bound), cumulative))
+                family.add_metric([market.value, surface, endpoint, str(status)], buckets, tally.seconds)
+        return family
+
+    def _books(self) -> Iterator[Any]:
+        levels = _family("tickerplant_book_levels", ["market", "symbol", "side"])
+        spread = _family("tickerplant_book_spread", ["market", "symbol"])
+        for market, listener in self._listeners.items():
+            view = listener.view
+            for symbol_view in list(view.symbols.values())[:BOOK_SYMBOLS]:
+                symbol = symbol_view.inst.symbol
+                try:
+                    book = view.book(symbol_view)
+                except msgspec.DecodeError:  # a top of book the view cannot read: no figure
+                    continue
+                levels.add_metric([market.value, symbol, "bid"], book.bid_count)
+                levels.add_metric([market.value, symbol, "ask"], book.ask_count)
+                top = book.top()
+                if top is not None:
+                    bid, _, ask, _ = top
+                    price = (ask - bid) / 10**symbol_view.inst.price_decimals
+                    spread.add_metric([market.value, symbol], price)
+        yield levels
+        yield spread
+
+    def _replay_metrics(self) -> Iterator[Any]:
+        status = self._replay()
+        if status is None:
+            return
+        progress = _family("tickerplant_replay_progress_ratio", [])
+        progress.add_metric([], status.get("progress") or 0.0)
+        yield progress
+        if status.get("replayTime") is not None:
+            clock = _family("tickerplant_replay_time_seconds", [])
+            clock.add_metric([], status["replayTime"] / 1000)
+            yield clock
+        events = _family("tickerplant_replay_events", [])
+        events.add_metric([], status.get("events", 0))
+        yield events
+
+
+def _bound(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)

@@ -1,0 +1,121 @@
+"""What ``/api/status`` says of each listener beyond its address: connections, the
+message and byte rates of its streams, the busiest streams, its limit hits, and the
+server's recent closes.
+
+Rates are differences of the fan-out's ``sent`` counters (``gateway/fanout.py``): once a
+second ``StatusBoard`` samples each listener's totals on the server's Clock (a sum over
+its streams, not per message), and a request divides what was sent since the oldest
+sample of the last ``RATE_WINDOW_S`` seconds by the time between. A ManualClock moves it
+in tests. Unstarted (the admin listener off), it samples nothing and the rates are 0.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tickerplant.clock import Clock, Timer
+from tickerplant.gateway.server import Listener
+from tickerplant.gateway.traffic import RECENT_CLOSES
+from tickerplant.market.instruments import Market
+
+__all__ = ["BUSIEST_STREAMS", "RATE_WINDOW_S", "RECENT_CLOSES", "StatusBoard"]
+
+RATE_WINDOW_S = 5  # the rates are over the last few seconds
+BUSIEST_STREAMS = 10  # streams listed per listener, by subscribers
+_SAMPLE_MS = 1000
+
+
+def _totals(listener: Listener) -> tuple[int, int]:
+    """Frames and bytes the listener's fan-out has queued, ever."""
+    if listener.streams is None:
+        return 0, 0
+    frames = size = 0
+    for sent in list(listener.streams.fanout.sent.values()):
+        frames += sent[0]
+        size += sent[1]
+    return frames, size
+
+
+class StatusBoard:
+    """The status' listener figures, with a sample of each listener's totals a second."""
+
+    def __init__(self, clock: Clock, listeners: Mapping[Market, Listener]) -> None:
+        self._clock = clock
+        self._listeners = listeners
+        # market -> (time ms, frames, bytes), the last RATE_WINDOW_S seconds of samples
+        self._samples: dict[Market, deque[tuple[int, int, int]]] = {
+            market: deque(maxlen=RATE_WINDOW_S + 1) for market in listeners
+        }
+        self._timer: Timer | None = None
+
+    def start(self) -> None:
+        self._sample()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _sample(self) -> None:
+        now_ms = self._clock.now_ms()
+        for market, listener in self._listeners.items():
+            self._samples[market].append((now_ms, *_totals(listener)))
+        self._timer = self._clock.call_at(now_ms + _SAMPLE_MS, self._sample)
+
+    def listener(self, market: Market) -> dict[str, Any]:
+        """``messagesPerSecond``, ``bytesPerSecond``, ``busiestStreams``, ``limitHits``."""
+        listener = self._listeners[market]
+        now_ms = self._clock.now_ms()
+        frames, size = _totals(listener)
+        per_s_frames = per_s_bytes = 0.0
+        samples = self._samples.get(market)
+        if samples:
+            then_ms, then_frames, then_size = samples[0]
+            if now_ms > then_ms:
+                seconds = (now_ms - then_ms) / 1000
+                per_s_frames = (frames - then_frames) / seconds
+                per_s_bytes = (size - then_size) / seconds
+        return {
+            "messagesPerSecond": round(per_s_frames, 1),
+            "bytesPerSecond": round(per_s_bytes, 1),
+            "busiestStreams": _busiest(listener),
+            "limitHits": listener.limit_counters.as_dict(),
+        }
+
+    def recent_closes(self) -> list[dict[str, Any]]:
+        """The server's last ``RECENT_CLOSES`` closes, newest first."""
+        records = heapq.merge(
+            *(_closes(market, listener) for market, listener in self._listeners.items()),
+            key=lambda close: close["time"],
+            reverse=True,
+        )
+        return [close for _, close in zip(range(RECENT_CLOSES), records, strict=False)]
+
+
+def _closes(market: Market, listener: Listener) -> Iterable[dict[str, Any]]:
+    for record in reversed(listener.traffic.recent_closes):  # newest first
+        yield {
+            "time": record.time_ms,
+            "market": market.value,
+            "surface": record.surface,
+            "code": record.code,
+            "reason": record.reason,
+            "peer": record.peer,
+        }
+
+
+def _busiest(listener: Listener) -> list[dict[str, Any]]:
+    """The ``BUSIEST_STREAMS`` streams most connections hold, with what each has sent."""
+    if listener.streams is None:
+        return []
+    fanout = listener.streams.fanout
+    held = fanout.subscriptions()
+    top = heapq.nlargest(BUSIEST_STREAMS, held.items(), key=lambda item: (item[1], item[0]))
+    busiest = []
+    for stream, subscribers in top:
+        frames, size = fanout.sent.get(stream, (0, 0))
+        busiest.append({"stream": stream, "subscribers": subscribers, "messages": frames, "bytes": size})
+    return busiest

@@ -1,0 +1,132 @@
+"""What a listener's clients did, as plain counters the admin listener reads when asked.
+
+The metrics (``admin/metrics.py``) and the status (``/api/status``) are read at scrape
+time from what the gateway keeps anyway (its connection sets, the fan-out's routes, the
+``LimitCounters``) and from the few counters here. Nothing here runs per message of a
+stream: a connection is counted once when it is accepted, a request once when it is
+answered, a close once when the server sends it.
+
+Every table is bounded by design: the label values are the code's own (surfaces, known
+REST paths and WebSocket API methods, anything else as ``other``; HTTP statuses; close
+codes), and the close reasons that vary (the end of a replay, a relay's upstream errors)
+are folded into ``other`` past ``MAX_CLOSE_REASONS`` per surface and code: the server's
+fixed reasons of the other codes (slow consumer, rate, pong, …) keep their own. The last ``RECENT_CLOSES``
+closes are kept for the status page, with the peer that was closed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Collection
+from typing import NamedTuple
+
+import msgspec
+
+from tickerplant.protocol.errors import CloseReason
+
+__all__ = [
+    "LATENCY_BUCKETS_S",
+    "MAX_CLOSE_REASONS",
+    "OTHER",
+    "RECENT_CLOSES",
+    "CloseRecord",
+    "RequestTally",
+    "Traffic",
+    "ws_api_method",
+    "ws_api_status",
+]
+
+OTHER = "other"  # the label of every endpoint, method or close reason outside the known set
+RECENT_CLOSES = 50  # closes kept for the status page
+MAX_CLOSE_REASONS = 16  # distinct reasons per (surface, code) counted before the rest are "other"
+# Request latency buckets in seconds (Prometheus' base unit): an answer from the view takes
+# tens of microseconds, a 1,000-level depth answer some hundreds.
+LATENCY_BUCKETS_S = (0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1)
+
+
+class CloseRecord(NamedTuple):
+    time_ms: int
+    surface: str  # "streams" or "ws_api"
+    code: int
+    reason: str
+    peer: str
+
+
+class RequestTally:
+    """Requests of one (surface, endpoint, status): a count, the seconds they took, and a
+    histogram of those seconds over ``LATENCY_BUCKETS_S`` (per bucket, not cumulative;
+    the last slot is past the largest bound)."""
+
+    __slots__ = ("buckets", "count", "seconds")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self.buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.seconds += seconds
+        self.buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
+
+
+class Traffic:
+    """One listener's accepted connections, answered requests and sent closes."""
+
+    __slots__ = ("_reasons", "accepted", "closes", "recent_closes", "requests")
+
+    def __init__(self) -> None:
+        self.accepted = {"streams": 0, "ws_api": 0}  # connections accepted per surface
+        # (surface "rest" or "ws_api", endpoint or method, HTTP status) -> tally
+        self.requests: dict[tuple[str, str, int], RequestTally] = {}
+        self.closes: dict[tuple[str, int, str], int] = {}  # (surface, code, reason) -> closes sent
+        self._reasons: dict[tuple[str, int], int] = {}  # (surface, code) -> its distinct reasons
+        self.recent_closes: deque[CloseRecord] = deque(maxlen=RECENT_CLOSES)
+
+    def request(self, surface: str, endpoint: str, status: int, seconds: float) -> None:
+        key = (surface, endpoint, status)
+        tally = self.requests.get(key)
+        if tally is None:
+            tally = self.requests[key] = RequestTally()
+        tally.observe(seconds)
+
+    def closed(self, now_ms: int, surface: str, reason: CloseReason, peer: str) -> None:
+        key = (surface, reason.code, reason.reason)
+        closes = self.closes
+        if key not in closes:
+            code = (surface, reason.code)
+            reasons = self._reasons.get(code, 0)
+            if reasons >= MAX_CLOSE_REASONS:
+                key = (surface, reason.code, OTHER)
+            else:
+                self._reasons[code] = reasons + 1
+        closes[key] = closes.get(key, 0) + 1
+        self.recent_closes.append(CloseRecord(now_ms, surface, reason.code, reason.reason, peer))
+
+
+class _Method(msgspec.Struct):
+    method: str = ""
+
+
+_method_of = msgspec.json.Decoder(_Method)
+
+
+def ws_api_method(frame: bytes, known: Collection[str]) -> str:
+    """The WebSocket API method a request names, its version prefix dropped (§5.2), or
+    ``other`` when it names none of ``known`` (a client's text is never a label)."""
+    try:
+        name = _method_of.decode(frame).method.rpartition("/")[2]
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return OTHER
+    return name if name in known else OTHER
+
+
+def ws_api_status(reply: bytes) -> int:
+    """The ``status`` of a WebSocket API reply, read from its head: the envelope is written
+    ``{"id":…,"status":N,…}``, and an id string cannot hold ``"status":`` unescaped."""
+    at = reply.find(b'"status":')
+    if at < 0:
+        return 0
+    digits = reply[at + 9 : at + 12]
+    return int(digits) if digits.isdigit() else 0

@@ -1,0 +1,134 @@
+"""``/metrics`` over a real socket, parsed by ``prometheus_client``'s own parser: the
+counters move as this test's clients act (connect, subscribe, get cut off as a slow
+consumer, get 429), on a server whose market publishes only what the test puts on the bus
+and whose time is a ManualClock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from conftest import StartServer
+from ports import free_port
+from prometheus_client.parser import text_string_to_metric_families
+from quiet_market import QuietMarket
+from rawws import RawWebSocket
+from timing import SECONDS, eventually
+
+from tickerplant.app import Tickerplant
+from tickerplant.bus import StreamMessage
+from tickerplant.clock import ManualClock
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
+
+pytestmark = pytest.mark.loopback
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+STREAM = "btcusdt@bookTicker"
+
+
+async def scrape(server: Tickerplant) -> Samples:
+    async with aiohttp.ClientSession() as session, session.get(f"{server.admin_url()}/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def test_counters_move_as_clients_connect_subscribe_are_cut_off_and_refused(
+    start_server: StartServer,
+) -> None:
+    clock = ManualClock()
+    server = await start_server(
+        admin_port=free_port(), clock=clock, source=QuietMarket(clock), request_weight_per_min=10,
+        limits={"send_buffer_bytes": 64 * 1024},
+    )  # fmt: skip
+    um = server.listeners[Market.UM]
+    before = await scrape(server)
+    assert value(before, "tickerplant_connections_accepted_total", market="um", surface="streams") == 0
+    assert value(before, "process_resident_memory_bytes") > 0 and value(before, "process_open_fds") > 0
+
+    # connect and subscribe: a healthy reader and one with a tiny receive buffer that never reads
+    healthy = await RawWebSocket.connect(um.port, f"/ws/{STREAM}")
+    slow = await RawWebSocket.connect(um.port, f"/ws/{STREAM}", rcvbuf=4096)
+    assert healthy.status == slow.status == 101
+    subscribed = await scrape(server)
+    assert value(subscribed, "tickerplant_connections", market="um", surface="streams") == 2
+    assert value(subscribed, "tickerplant_connections_accepted_total", market="um", surface="streams") == 2
+    assert value(subscribed, "tickerplant_subscriptions", market="um", kind="bookTicker") == 2
+
+    # publish until the slow one is cut off
+    published = 0
+    async with asyncio.timeout(10 * SECONDS):
+        while not um.limit_counters.slow_consumer:
+            published += 1
+            payload = b'{"e":"bookTicker","u":%d,"s":"BTCUSDT","pad":"%s"}' % (published, b"x" * 16384)
+            server.bus.publish(Market.UM, [StreamMessage(STREAM, payload)])
+            await healthy.recv()
+    cut = await scrape(server)
+    code, reason = str(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason
+    assert value(cut, "tickerplant_slow_consumer_cuts_total", market="um") == 1
+    assert value(cut, "tickerplant_limit_hits_total", market="um", limit="slow_consumer") == 1
+    assert (
+        value(cut, "tickerplant_closes_total", market="um", surface="streams", code=code, reason=reason) == 1
+    )
+    assert value(cut, "tickerplant_published_messages_total", market="um") >= published
+    # each published message went to both while both held the stream, then to the healthy one
+    sent = value(cut, "tickerplant_messages_sent_total", market="um", kind="bookTicker")
+    assert published + 1 <= sent <= 2 * published
+    assert value(cut, "tickerplant_sent_bytes_total", market="um", kind="bookTicker") > 16384 * sent
+    assert value(cut, "tickerplant_subscriptions", market="um", kind="bookTicker") == 1
+
+    # REST: ten pings a minute, then 429
+    ping = f"http://127.0.0.1:{um.port}/fapi/v1/ping"
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(11):
+            async with session.get(ping) as response:
+                statuses.append(response.status)
+    assert statuses == [200] * 10 + [429]
+    refused = await scrape(server)
+    rest = {"market": "um", "surface": "rest", "endpoint": "/fapi/v1/ping"}
+    assert value(refused, "tickerplant_request_duration_seconds_count", **rest, status="200") == 10
+    assert value(refused, "tickerplant_request_duration_seconds_count", **rest, status="429") == 1
+    assert (
+        value(refused, "tickerplant_request_duration_seconds_bucket", **rest, status="200", le="+Inf") == 10
+    )
+    assert value(refused, "tickerplant_limit_hits_total", market="um", limit="weight_refused") == 1
+    await healthy.close()
+    await slow.close()
+    await eventually(lambda: not um.streams or not um.streams.connections)
+    closed = await scrape(server)
+    assert value(closed, "tickerplant_connections", market="um", surface="streams") == 0
+
+
+async def test_book_gauges_cover_the_first_symbols_and_ws_api_requests_their_method(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(admin_port=free_port())
+    um = server.listeners[Market.UM]
+    url = f"ws://127.0.0.1:{um.port}/ws-fapi/v1"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.send_str('{"id":1,"method":"ticker.book","params":{"symbol":"BTCUSDT"}}')
+        await ws.receive(timeout=5 * SECONDS)
+        await ws.send_str('{"id":2,"method":"no.such","params":{}}')
+        await ws.receive(timeout=5 * SECONDS)
+    samples = await scrape(server)
+    api = {"market": "um", "surface": "ws_api"}
+    assert value(
+        samples, "tickerplant_request_duration_seconds_count", **api, endpoint="ticker.book", status="200"
+    )
+    assert value(samples, "tickerplant_request_duration_seconds_count", **api, endpoint="other", status="400")
+    assert value(samples, "tickerplant_connections_accepted_total", market="um", surface="ws_api") == 1
+    symbols = {dict(labels)["symbol"] for name, labels in samples if name == "tickerplant_book_levels"}
+    assert "BTCUSDT" in symbols and len(symbols) <= 2 * 5  # the first five of each market
+    assert value(samples, "tickerplant_book_levels", market="um", symbol="BTCUSDT", side="bid") >= 20
+    assert 0 < value(samples, "tickerplant_book_spread", market="um", symbol="BTCUSDT") < 100
