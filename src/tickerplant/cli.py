@@ -28,6 +28,8 @@ from tickerplant.protocol.endpoints import BINANCE_STREAMS
 
 __all__ = ["build_config", "main"]
 
+DEFAULT_NATS = "nats://127.0.0.1:4222"  # NATS's own default
+
 
 def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
     """``parse`` for argparse: its ValueError is the flag's error message."""
@@ -47,13 +49,18 @@ def _help(item: SettingField) -> str:
     return f"{item.setting.help} ({f'default {told}; ' if told else ''}TOML {item.toml_key})"
 
 
-def _add_settings(serve: argparse.ArgumentParser) -> None:
-    """A flag for every setting that has one, from config.py's field knowledge."""
+def _add_settings(
+    serve: argparse.ArgumentParser, wanted: Callable[[SettingField], bool] = lambda item: True
+) -> None:
+    """A flag for every setting that has one (of those ``wanted``), from config.py's field
+    knowledge."""
     groups: dict[str | None, Any] = {None: serve}
     for name, title in section_titles().items():
         groups[name] = serve.add_argument_group(title)
     toml_only: list[str] = []
     for item in settings():
+        if not wanted(item):
+            continue
         setting = item.setting
         if setting.flag is None:
             told = default_text(item)
@@ -99,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="TOML file; flags given here override it")
     serve.add_argument("--log-level", default="INFO", help="default INFO")
     _add_settings(serve)
+    _add_scaleout_commands(commands)
 
     binance_um = BINANCE_STREAMS[Market.UM]
     watch = commands.add_parser("watch", help="show live streams in the terminal")
@@ -140,6 +148,29 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     record.add_argument("--log-level", default="INFO", help="default INFO")
     return parser
+
+
+# What each scale-out process is configured by (README Scale-out): the plant by its
+# source's settings and the payload format it encodes in; a gateway by its listeners'.
+_PLANT_SETTINGS = {"payload_format", "nats_url"}
+_PLANT_SECTIONS = {"simulator", "replay", "relay"}
+_GATEWAY_SECTIONS = {None, "limits", "faults"}
+_NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)
+
+
+def _add_scaleout_commands(commands: Any) -> None:
+    for name, wanted, about in (
+        ("plant", lambda item: item.section in _PLANT_SECTIONS or item.name in _PLANT_SETTINGS,
+         "run the source and the plants, publishing to gateways over NATS"),
+        ("gateway", lambda item: item.section in _GATEWAY_SECTIONS and item.name not in _NOT_GATEWAY,
+         "serve the protocols from a plant's data over NATS"),
+    ):  # fmt: skip
+        command = commands.add_parser(name, help=about, formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
+        command.add_argument("--log-level", default="INFO", help="default INFO")
+        _add_settings(command, wanted)
+    # gateways started by serve --workers N share the listener ports
+    command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
@@ -199,6 +230,64 @@ async def _serve(config: ServerConfig) -> None:
         raise SystemExit(1)
 
 
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _plant(config: ServerConfig) -> None:
+    import nats.errors  # NATS only for the scale-out commands
+
+    from tickerplant.bus.nats import NatsBus
+    from tickerplant.feeds.relay import RelayError
+    from tickerplant.scaleout.plant_process import PlantProcess
+
+    stop = _stop_on_signals()
+    url = config.nats_url or DEFAULT_NATS
+    try:
+        plant = PlantProcess(config, await NatsBus.connect(url, name="tickerplant plant"))
+    except (OSError, nats.errors.Error) as exc:
+        raise SystemExit(f"tickerplant plant: cannot reach NATS at {url}: {exc!r}") from None
+    try:
+        await plant.start()
+    except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
+        await plant.close()
+        raise SystemExit(f"tickerplant plant: cannot start: {exc}") from None
+    print(f"tickerplant plant publishing to {url}", flush=True)
+    await stop.wait()
+    await plant.close()
+
+
+async def _gateway(config: ServerConfig, reuse_port: bool) -> None:
+    import nats.errors
+
+    from tickerplant.bus.nats import NatsBus
+    from tickerplant.scaleout.gateway_process import GatewayProcess
+
+    stop = _stop_on_signals()
+    url = config.nats_url or DEFAULT_NATS
+    try:
+        gateway = GatewayProcess(
+            config, await NatsBus.connect(url, name="tickerplant gateway"), reuse_port=reuse_port
+        )
+    except (OSError, nats.errors.Error) as exc:
+        raise SystemExit(f"tickerplant gateway: cannot reach NATS at {url}: {exc!r}") from None
+    starting = asyncio.ensure_future(gateway.start())
+    await asyncio.wait([starting, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if starting.done() and starting.exception() is None:
+        um, cm = gateway.url(Market.UM), gateway.url(Market.CM)
+        print(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}", flush=True)
+        await stop.wait()
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    await gateway.close()
+
+
 async def _record(args: argparse.Namespace) -> None:
     from tickerplant.recording.recorder import record
 
@@ -230,6 +319,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         config = build_config(args)
         uvloop.run(_serve(config))
+    elif args.command == "plant":
+        uvloop.run(_plant(build_config(args)))
+    elif args.command == "gateway":
+        uvloop.run(_gateway(build_config(args), args.reuse_port))
     elif args.command == "record":
         uvloop.run(_record(args))
     elif args.command == "watch":

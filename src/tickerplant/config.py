@@ -301,12 +301,22 @@ class ServerConfig:
     relay: RelayConfig = field(
         default_factory=RelayConfig, metadata=section("relay (instead of the simulator)")
     )
+    workers: int = setting(
+        1, "gateway processes sharing the listener ports, fed by one plant process over NATS "
+        "(README Scale-out); 1: one process, no NATS", flag="--workers", metavar="N",
+    )  # fmt: skip
+    nats_url: str = setting(
+        "", "NATS server of plant and gateway (default nats://127.0.0.1:4222), and of serve "
+        "--workers N instead of its own", flag="--nats", metavar="URL", default_text="none",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if type(self.payload_format) is not PayloadFormat:  # a TOML number, or a string
             object.__setattr__(self, "payload_format", payload_format(self.payload_format))
         if self.replay.paths and self.relay.enabled:
             raise ValueError("replay or relay, not both")
+        if type(self.workers) is not int or self.workers < 1:
+            raise ValueError(f"workers must be a whole number from 1, not {self.workers!r}")
 
 
 # -- reading the settings ---------------------------------------------------------------------------

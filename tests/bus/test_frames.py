@@ -58,13 +58,13 @@ def test_one_message_over_the_limit_is_refused_not_cut() -> None:
 
 def test_the_sequencer_tells_next_gap_restart_and_stale() -> None:
     sequencer = Sequencer()
-    assert sequencer.follow(5, 10).continuity is Continuity.FIRST  # joined mid-stream
+    assert sequencer.follow(5, 10) == (Continuity.FIRST, 9)  # joined mid-stream, 9 frames in
     assert sequencer.follow(5, 11).continuity is Continuity.NEXT
     assert sequencer.follow(5, 14) == (Continuity.GAP, 2)
     assert sequencer.follow(5, 14).continuity is Continuity.STALE
     assert sequencer.follow(5, 12).continuity is Continuity.STALE
     assert sequencer.follow(5, 15).continuity is Continuity.NEXT
-    assert sequencer.follow(9, 1).continuity is Continuity.RESTARTED
+    assert sequencer.follow(9, 1) == (Continuity.RESTARTED, 0)
     assert sequencer.follow(9, 2).continuity is Continuity.NEXT
     assert (sequencer.gaps, sequencer.missed) == (1, 2)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from nats_servers import nats_url
 from timing import eventually
 
 from tickerplant.bus import StreamMessage
@@ -14,6 +15,7 @@ from tickerplant.bus.nats import NatsBus
 from tickerplant.market.instruments import Market
 
 pytestmark = pytest.mark.loopback
+__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
 
 
 @pytest.fixture

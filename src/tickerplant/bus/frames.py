@@ -103,7 +103,7 @@ class Continuity(enum.Enum):
 
 class Verdict(NamedTuple):
     continuity: Continuity
-    missed: int  # frames lost before this one (GAP only)
+    missed: int  # frames of the publisher's run lost before this one
 
 
 class Sequencer:
@@ -119,7 +119,9 @@ class Sequencer:
         if self.epoch is None or epoch != self.epoch:
             first = self.epoch is None
             self.epoch, self.seq = epoch, seq
-            return Verdict(Continuity.FIRST if first else Continuity.RESTARTED, 0)
+            # the frames of this run before this one never arrived: a late subscriber's
+            # missed is how far into the publisher's run it joined (0: from its start)
+            return Verdict(Continuity.FIRST if first else Continuity.RESTARTED, seq - 1)
         if seq <= self.seq:
             return Verdict(Continuity.STALE, 0)
         missed = seq - self.seq - 1

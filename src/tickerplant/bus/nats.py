@@ -8,6 +8,9 @@ tests can share one nats-server):
   frames (``bus/frames.py``). One subject a market, not one a kind family: a gateway's
   market view needs every kind to answer requests, and one sequence per market orders a
   symbol's `@depthDiff` before the bookTicker with the same update id, as in one process.
+- ``<prefix>.listing``: request/reply; the plant answers its listing (``bus/listing.py``),
+  which a gateway needs before it can build its listeners; ``<prefix>.listing.announced``:
+  the plant publishes it there once when it starts, for the gateways already waiting.
 
 Publishing is synchronous for the plant (``Bus.publish`` encodes and queues) and one
 writer task hands the frames to nats-py in order. Receiving runs in nats-py's task per
@@ -15,6 +18,10 @@ subscription: each frame is decoded, its sequence checked (``frames.Sequencer``)
 messages handed to the market's handlers as one batch, as ``LocalBus`` does; a gap, a
 restarted publisher or an unreadable frame is reported to ``on_loss`` first, and a
 notice to ``on_notice`` after the messages that came before it.
+
+A gateway subscribes before it knows what it will serve: ``hold`` starts the markets'
+subscriptions and keeps the frames that arrive (from the plant's first, when the gateway
+was there first) until ``release`` hands them to the handlers subscribed meanwhile.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from tickerplant.bus import Handler, StreamMessage
-from tickerplant.bus.frames import Continuity, Framer, Notice, Sequencer, Verdict, decode_frame
+from tickerplant.bus.frames import Continuity, Frame, Framer, Notice, Sequencer, Verdict, decode_frame
 from tickerplant.market.instruments import Market
 
 __all__ = ["DEFAULT_PREFIX", "LossHandler", "NatsBus", "NoticeHandler"]
@@ -46,6 +53,7 @@ LossHandler = Callable[[Market, Verdict], None]  # frames lost (or a new publish
 NoticeHandler = Callable[[Market, Notice], None]
 # Frames a little under NATS's own limit: the msgpack array's header and a notice fit.
 _FRAME_MARGIN = 1024
+_REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
 
 
 def _ignore_loss(market: Market, verdict: Verdict) -> None:
@@ -83,6 +91,8 @@ class NatsBus:
         self._handlers: dict[Market, list[Handler]] = {market: [] for market in Market}
         self.sequencers: dict[Market, Sequencer] = {}
         self._subscribing: list[asyncio.Task[Subscription]] = []
+        self._held: list[tuple[Market, Frame]] | None = None  # frames received while held
+        self._answering: Subscription | None = None
 
     @classmethod
     async def connect(cls, url: str, *, name: str, prefix: str = DEFAULT_PREFIX) -> NatsBus:
@@ -142,11 +152,26 @@ class NatsBus:
     # -- subscribing -------------------------------------------------------------------------
 
     def subscribe(self, market: Market, handler: Handler) -> None:
-        handlers = self._handlers[market]
-        handlers.append(handler)
+        self._handlers[market].append(handler)
+        self._listen(market)
+
+    def hold(self) -> None:
+        """Subscribe to every market now, and keep what arrives until ``release``."""
+        if self._held is None:
+            self._held = []
+        for market in Market:
+            self._listen(market)
+
+    def release(self) -> None:
+        """Hand the handlers (and ``on_notice``) what arrived while held, in order."""
+        held, self._held = self._held or [], None
+        for market, frame in held:
+            self._deliver(market, self._handlers[market], frame)
+
+    def _listen(self, market: Market) -> None:
         if market not in self.sequencers:
             self.sequencers[market] = sequencer = Sequencer()
-            receive = self._receiver(market, handlers, sequencer)
+            receive = self._receiver(market, self._handlers[market], sequencer)
             # nats-py drops what overflows a subscription's pending bytes (a slow consumer):
             # the sequence shows the gap
             subject, limit = self.subject(market), 256 * 1024 * 1024
@@ -175,14 +200,62 @@ class NatsBus:
                 return
             if continuity is not Continuity.NEXT:
                 self.on_loss(market, verdict)
-            messages = frame.messages
-            if messages:
-                for handler in handlers:
-                    handler(messages)
-            if frame.notice is not None:
-                self.on_notice(market, frame.notice)
+            if self._held is not None:
+                self._held.append((market, frame))
+            else:
+                self._deliver(market, handlers, frame)
 
         return receive
+
+    def _deliver(self, market: Market, handlers: list[Handler], frame: Frame) -> None:
+        messages = frame.messages
+        if messages:
+            for handler in handlers:
+                handler(messages)
+        if frame.notice is not None:
+            self.on_notice(market, frame.notice)
+
+    # -- the listing (request/reply) ---------------------------------------------------------
+
+    @property
+    def listing_subject(self) -> str:
+        return f"{self.prefix}.listing"
+
+    async def answer_listing(self, listing: bytes) -> None:
+        """Answer every request for the listing with ``listing``, and announce it to the
+        gateways waiting already (the plant's side)."""
+
+        async def answer(msg: Msg) -> None:
+            await msg.respond(listing)
+
+        self._answering = await self.client.subscribe(self.listing_subject, cb=answer)
+        await self.client.flush()
+        await self.client.publish(f"{self.listing_subject}.announced", listing)
+        await self.client.flush()
+
+    async def wait_listing(self, on_waiting: Callable[[], None]) -> bytes:
+        """The plant's listing: its answer, or when no plant answers (``on_waiting`` is
+        called), its announcement when one starts."""
+        announced: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        async def heard(msg: Msg) -> None:
+            if not announced.done():
+                announced.set_result(msg.data)
+
+        # Listening before asking: a plant that starts after the request went unanswered
+        # announces after it answers, which this subscription, in place first, receives.
+        listening = await self.client.subscribe(f"{self.listing_subject}.announced", cb=heard)
+        try:
+            await self.client.flush()
+            try:
+                reply = await self.client.request(self.listing_subject, b"", timeout=_REQUEST_TIMEOUT_S)
+            except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                on_waiting()
+                return await announced
+            return reply.data
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await listening.unsubscribe()
 
     async def close(self) -> None:
         """Hand NATS what is queued (briefly), then close the connection."""

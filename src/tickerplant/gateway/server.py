@@ -160,7 +160,9 @@ class Listener:
         # tickerplant's own HTTP endpoints (e.g. a replay's status and controls), by path
         self.controls: dict[str, ControlHandler] = {}
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Listen on host:port; ``reuse_port``: share it with other processes (SO_REUSEPORT,
+        ``tickerplant serve --workers N``)."""
         self._schedule = schedule = asyncio.get_running_loop().call_soon
         fanout = FanOut(schedule)
         self.streams = StreamSurface(
@@ -192,7 +194,7 @@ class Listener:
         logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
         self._server = await serve(
             self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
-            trim=self.allocator_trim,
+            trim=self.allocator_trim, reuse_port=reuse_port,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 

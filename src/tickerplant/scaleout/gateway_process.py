@@ -1,0 +1,130 @@
+"""A gateway's process (`tickerplant gateway`): the listeners, fed by a plant over NATS.
+
+It serves what ``app.Tickerplant`` serves in one process (one ``Listener`` a market, its
+``MarketView`` and ``FanOut`` subscribed to the bus), with a ``NatsBus`` for the bus and
+no source: the plant's listing (``bus/listing.py``) tells it what each market lists.
+
+It subscribes first and asks for the listing second, holding what arrives meanwhile, so a
+gateway started before the plant receives the plant's run from its first frame, and
+builds its views exactly as one process would. What the bus reports it acts on as the
+relay acts on a loss upstream: a lost frame or a restarted plant closes the stream
+connections (1012, with the reason) whose streams the lost frames may have carried, so
+that their clients reconnect and see the gap rather than a stream that skipped messages;
+the plant's own notices (streams interrupted at the source, the source's end) reach the
+listeners as ``Listener.interrupt`` and ``Listener.finish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+from tickerplant.bus.frames import Continuity, Notice, Verdict
+from tickerplant.bus.listing import Listing, decode_listing
+from tickerplant.bus.nats import NatsBus
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.config import ServerConfig
+from tickerplant.gateway.server import Listener
+from tickerplant.market.events import PayloadFormat
+from tickerplant.market.instruments import Market
+
+__all__ = ["GatewayProcess"]
+
+log = logging.getLogger("tickerplant.gateway")
+
+
+
+class GatewayProcess:
+    """Listeners whose views and fan-outs subscribe to a plant through NATS."""
+
+    def __init__(
+        self, config: ServerConfig, bus: NatsBus, clock: Clock | None = None, *, reuse_port: bool = False
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.bus = bus
+        self.reuse_port = reuse_port
+        self.listing: Listing | None = None
+        self.listeners: dict[Market, Listener] = {}
+        self.losses = 0  # losses the bus reported after the first frame (gaps, restarts)
+        self.done = asyncio.Event()  # set once the plant's source finished and clients have it
+        bus.on_loss = self._lost
+        bus.on_notice = self._noticed
+        self._finishing: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        bus = self.bus
+        bus.hold()
+        await bus.ready()
+        self.listing = listing = await self._listing()
+        # the plant's payload format, which its payloads are in, decides the merged streams
+        self.config = config = dataclasses.replace(self.config, payload_format=listing.payload_format)
+        self.listeners = {
+            market: Listener(
+                market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.kinds
+            )
+            for market, insts in listing.instruments.items()
+        }
+        await self.listeners[Market.UM].start(config.host, config.um_port, reuse_port=self.reuse_port)
+        await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
+        bus.release()
+
+    async def _listing(self) -> Listing:
+        def waiting() -> None:
+            log.info("waiting for a plant to answer on %s", self.bus.listing_subject)
+
+        return decode_listing(await self.bus.wait_listing(waiting))
+
+    def url(self, market: Market) -> str:
+        return f"ws://{self.config.host}:{self.listeners[market].port}"
+
+    def _serving(self, market: Market) -> list[Listener]:
+        """The listeners that push ``market``'s messages: its own, and in the 2026 format
+        the other market's too (the merged all-market streams, §4.13)."""
+        if self.config.payload_format is PayloadFormat.Y2026:
+            return list(self.listeners.values())
+        listener = self.listeners.get(market)
+        return [listener] if listener is not None else []
+
+    def _lost(self, market: Market, verdict: Verdict) -> None:
+        continuity, missed = verdict
+        if continuity is Continuity.FIRST:
+            if missed:
+                log.warning(
+                    "%s: joined the plant's run %d frames in: what came before is not in this "
+                    "gateway's views", market.value, missed,
+                )  # fmt: skip
+            return
+        self.losses += 1
+        if continuity is Continuity.RESTARTED:
+            reason = "the plant restarted"
+        else:
+            reason = f"lost {missed} frames from the plant"
+        log.warning("%s: %s", market.value, reason)
+        for listener in self._serving(market):
+            if listener.streams is not None:
+                carried = {key for c in listener.streams.connections for key in c.delivery_keys()}
+                if carried:
+                    listener.interrupt(carried, reason)
+
+    def _noticed(self, market: Market, notice: Notice) -> None:
+        if notice.streams:
+            listener = self.listeners.get(market)
+            if listener is not None:
+                listener.interrupt(notice.streams, notice.reason)
+        if notice.finished and self._finishing is None:
+            finishing = self._finish(notice.reason, notice.failed)
+            self._finishing = asyncio.get_running_loop().create_task(finishing)
+
+    async def _finish(self, reason: str, failed: bool) -> None:
+        listeners = self.listeners.values()
+        await asyncio.gather(*(listener.finish(reason, failed=failed) for listener in listeners))
+        self.done.set()
+
+    async def close(self) -> None:
+        if self._finishing is not None:
+            self._finishing.cancel()
+        for listener in self.listeners.values():
+            await listener.close()
+        await self.bus.close()
