@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import tomllib
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import uvloop
 
 from tickerplant.config import (
@@ -169,12 +171,19 @@ def _add_scaleout_commands(commands: Any) -> None:
         command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
         command.add_argument("--log-level", default="INFO", help="default INFO")
         _add_settings(command, wanted)
+        # serve --workers N hands its children the whole configuration as JSON on stdin
+        command.add_argument("--config-stdin", action="store_true", help=argparse.SUPPRESS)
     # gateways started by serve --workers N share the listener ports
     command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
-    """Defaults, then the TOML file, then the flags."""
+    """Defaults, then the TOML file, then the flags (or a whole configuration on stdin)."""
+    if getattr(args, "config_stdin", False):
+        try:
+            return msgspec.json.decode(sys.stdin.buffer.read(), type=ServerConfig)
+        except msgspec.ValidationError as exc:
+            raise SystemExit(f"configuration: {exc}") from None
     toml: dict[str, Any] = {}
     if args.config is not None:
         try:
@@ -187,6 +196,29 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         return load(toml, flags)
     except ValueError as exc:
         raise SystemExit(f"configuration: {exc}") from None
+
+
+async def _serve_workers(config: ServerConfig, log_level: str) -> None:
+    from tickerplant.scaleout.nats_server import NatsServerMissing
+    from tickerplant.scaleout.supervisor import Supervisor, SupervisorFailed
+
+    stop = _stop_on_signals()
+    supervisor = Supervisor(config, log_level=log_level)
+    try:
+        await supervisor.start()
+    except (OSError, NatsServerMissing, SupervisorFailed) as exc:
+        await supervisor.close()
+        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
+    um, cm = supervisor.url(Market.UM), supervisor.url(Market.CM)
+    print(f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}")
+    print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
+    print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
+    print("Ctrl-C stops.", flush=True)
+    failed = asyncio.ensure_future(supervisor.failed.wait())
+    await asyncio.wait([asyncio.ensure_future(stop.wait()), failed], return_when=asyncio.FIRST_COMPLETED)
+    await supervisor.close()
+    if supervisor.failed.is_set():
+        raise SystemExit(f"tickerplant: {supervisor.failure}")
 
 
 async def _serve(config: ServerConfig) -> None:
@@ -318,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     if args.command == "serve":
         config = build_config(args)
-        uvloop.run(_serve(config))
+        uvloop.run(_serve(config) if config.workers == 1 else _serve_workers(config, args.log_level))
     elif args.command == "plant":
         uvloop.run(_plant(build_config(args)))
     elif args.command == "gateway":

@@ -268,7 +268,9 @@ class NatsBus:
                 await self._writer
         for task in self._subscribing:
             task.cancel()
-        with contextlib.suppress(nats.errors.Error):
+        # nats-py writes what is pending into a transport the server may have closed
+        # already (RuntimeError on uvloop): closing is all that is left to do either way
+        with contextlib.suppress(nats.errors.Error, RuntimeError, OSError):
             await self.client.close()
 
 

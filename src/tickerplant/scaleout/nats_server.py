@@ -63,6 +63,7 @@ class EmbeddedNats:
             str(locate()), "-a", self.host, "-p", str(self.port),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # a terminal's Ctrl-C is for its owner, who stops it last
         )  # fmt: skip
         assert process.stderr is not None
         try:
