@@ -6,7 +6,16 @@ import msgspec
 import pytest
 
 from tickerplant.bus import StreamMessage
-from tickerplant.bus.frames import Continuity, Frame, Framer, Notice, Sequencer, decode_frame
+from tickerplant.bus.frames import (
+    Continuity,
+    Frame,
+    Framer,
+    Notice,
+    Sequencer,
+    decode_frame,
+    state_part_decoder,
+    state_parts,
+)
 
 BOOK = StreamMessage("btcusdt@bookTicker", b'{"e":"bookTicker","u":400900217,"s":"BTCUSDT"}')
 DIFF = StreamMessage("btcusdt@depth@100ms", b'{"e":"depthUpdate","U":1,"u":2,"pu":1}')
@@ -72,3 +81,12 @@ def test_the_sequencer_tells_next_gap_restart_and_stale() -> None:
 def test_garbage_is_not_a_frame() -> None:
     with pytest.raises(msgspec.DecodeError):
         decode_frame(b"\x93\x01")
+
+
+def test_a_state_is_cut_into_parts_that_join_again() -> None:
+    state = bytes(range(256)) * 40
+    parts = [state_part_decoder.decode(data) for data in state_parts(3, 17, state, limit=1000)]
+    assert [(p.epoch, p.seq, p.index, p.count) for p in parts] == [(3, 17, i, 11) for i in range(11)]
+    assert b"".join(p.data for p in parts) == state
+    (empty,) = [state_part_decoder.decode(data) for data in state_parts(3, 0, b"", limit=1000)]
+    assert (empty.count, empty.data) == (1, b"")

@@ -98,3 +98,31 @@ async def test_the_subscriber_reports_a_lost_frame_and_a_restarted_publisher(
     finally:
         await restarted.close()
     assert losses[-1] == (Market.UM, Verdict(Continuity.RESTARTED, 0))
+
+
+async def test_a_state_larger_than_natss_limit_answers_a_request_as_of_the_last_frame(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    publisher, subscriber = buses
+    state = b"s" * 3_000_000  # several parts under the 1 MiB default
+    await publisher.answer_state(Market.CM, lambda: state)
+    publisher.publish(Market.CM, _batch(2))
+    publisher.publish(Market.CM, _batch(2))
+    assert await subscriber.request_state(Market.CM, 10.0) == (publisher.epoch, 2, state)
+    assert await subscriber.request_state(Market.UM, 0.2) is None  # nobody answers
+
+
+async def test_a_released_market_skips_the_frames_its_state_holds(buses: tuple[NatsBus, NatsBus]) -> None:
+    publisher, subscriber = buses
+    got: list[StreamMessage] = []
+    subscriber.subscribe(Market.UM, got.extend)
+    subscriber.hold([Market.UM])
+    await subscriber.ready()
+    for i in range(4):
+        publisher.publish(Market.UM, _batch(1, i))
+    await eventually(lambda: subscriber.sequencers[Market.UM].seq == 4)
+    assert got == []  # held
+    subscriber.release(Market.UM, after=(publisher.epoch, 2))
+    assert got == [*_batch(1, 2), *_batch(1, 3)]
+    publisher.publish(Market.UM, _batch(1, 4))
+    await eventually(lambda: len(got) == 3)

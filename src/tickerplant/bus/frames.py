@@ -33,7 +33,7 @@ import msgspec
 
 from tickerplant.market.messages import StreamMessage
 
-__all__ = ["Continuity", "Frame", "Framer", "Notice", "Sequencer", "decode_frame"]
+__all__ = ["Continuity", "Frame", "Framer", "Notice", "Sequencer", "StatePart", "decode_frame", "state_parts"]
 
 
 class Notice(msgspec.Struct, frozen=True, array_like=True):
@@ -52,8 +52,27 @@ class Frame(msgspec.Struct, frozen=True, array_like=True):
     notice: Notice | None = None
 
 
+class StatePart(msgspec.Struct, frozen=True, array_like=True):
+    """One piece of a market's state sent to a gateway that asked for it: the state is as
+    of frame ``seq`` of run ``epoch`` (every frame up to it is in it, none after)."""
+
+    epoch: int
+    seq: int
+    index: int  # 0 … count - 1
+    count: int
+    data: bytes  # the state's bytes from index × the part size on
+
+
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Frame)
+state_part_decoder = msgspec.msgpack.Decoder(StatePart)
+
+
+def state_parts(epoch: int, seq: int, state: bytes, limit: int) -> list[bytes]:
+    """``state`` cut into encoded parts of at most ``limit`` bytes of state each."""
+    pieces = [state[i : i + limit] for i in range(0, len(state), limit)] or [b""]
+    count = len(pieces)
+    return [_encoder.encode(StatePart(epoch, seq, i, count, piece)) for i, piece in enumerate(pieces)]
 
 
 def decode_frame(data: bytes) -> Frame:

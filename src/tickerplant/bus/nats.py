@@ -8,6 +8,9 @@ tests can share one nats-server):
   frames (``bus/frames.py``). One subject a market, not one a kind family: a gateway's
   market view needs every kind to answer requests, and one sequence per market orders a
   symbol's `@depthDiff` before the bookTicker with the same update id, as in one process.
+- ``<prefix>.<market>.state``: request/reply; the plant answers its view of the market
+  (``scaleout/view_state.py``) as of its last frame, in ``frames.StatePart``s sent to the
+  requester's inbox: how a gateway that started late or lost frames catches up.
 - ``<prefix>.listing``: request/reply; the plant answers its listing (``bus/listing.py``),
   which a gateway needs before it can build its listeners; ``<prefix>.listing.announced``:
   the plant publishes it there once when it starts, for the gateways already waiting.
@@ -31,7 +34,7 @@ import collections
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import msgspec
 import nats
@@ -41,7 +44,17 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from tickerplant.bus import Handler, StreamMessage
-from tickerplant.bus.frames import Continuity, Frame, Framer, Notice, Sequencer, Verdict, decode_frame
+from tickerplant.bus.frames import (
+    Continuity,
+    Frame,
+    Framer,
+    Notice,
+    Sequencer,
+    Verdict,
+    decode_frame,
+    state_part_decoder,
+    state_parts,
+)
 from tickerplant.market.instruments import Market
 
 __all__ = ["DEFAULT_PREFIX", "LossHandler", "NatsBus", "NoticeHandler"]
@@ -54,6 +67,7 @@ NoticeHandler = Callable[[Market, Notice], None]
 # Frames a little under NATS's own limit: the msgpack array's header and a notice fit.
 _FRAME_MARGIN = 1024
 _REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
+_STATE_RETRY_S = 0.05  # between requests for a state that nobody answered
 
 
 def _ignore_loss(market: Market, verdict: Verdict) -> None:
@@ -91,8 +105,9 @@ class NatsBus:
         self._handlers: dict[Market, list[Handler]] = {market: [] for market in Market}
         self.sequencers: dict[Market, Sequencer] = {}
         self._subscribing: list[asyncio.Task[Subscription]] = []
-        self._held: list[tuple[Market, Frame]] | None = None  # frames received while held
-        self._answering: Subscription | None = None
+        self._held: dict[Market, list[Frame]] = {}  # markets held, and what arrived meanwhile
+        self._frame_limit = limit
+        self._answering: list[Subscription] = []  # the plant's answering subscriptions
 
     @classmethod
     async def connect(cls, url: str, *, name: str, prefix: str = DEFAULT_PREFIX) -> NatsBus:
@@ -155,17 +170,23 @@ class NatsBus:
         self._handlers[market].append(handler)
         self._listen(market)
 
-    def hold(self) -> None:
-        """Subscribe to every market now, and keep what arrives until ``release``."""
-        if self._held is None:
-            self._held = []
-        for market in Market:
+    def hold(self, markets: Collection[Market] = tuple(Market)) -> None:
+        """Subscribe to ``markets`` now, and keep what arrives until ``release``."""
+        for market in markets:
+            self._held.setdefault(market, [])
             self._listen(market)
 
-    def release(self) -> None:
-        """Hand the handlers (and ``on_notice``) what arrived while held, in order."""
-        held, self._held = self._held or [], None
-        for market, frame in held:
+    def release(self, market: Market, after: tuple[int, int] | None = None) -> None:
+        """Hand the market's handlers (and ``on_notice``) what arrived while it was held, in
+        order; ``after`` (epoch, seq): but for the frames up to that one, which a state
+        loaded meanwhile holds already (and a subscriber that has seen no frame yet
+        follows on from it)."""
+        sequencer = self.sequencers.get(market)
+        if after is not None and sequencer is not None and sequencer.epoch is None:
+            sequencer.epoch, sequencer.seq = after
+        for frame in self._held.pop(market, ()):
+            if after is not None and frame.epoch == after[0] and frame.seq <= after[1]:
+                continue
             self._deliver(market, self._handlers[market], frame)
 
     def _listen(self, market: Market) -> None:
@@ -200,8 +221,9 @@ class NatsBus:
                 return
             if continuity is not Continuity.NEXT:
                 self.on_loss(market, verdict)
-            if self._held is not None:
-                self._held.append((market, frame))
+            held = self._held.get(market)
+            if held is not None:
+                held.append(frame)
             else:
                 self._deliver(market, handlers, frame)
 
@@ -228,7 +250,7 @@ class NatsBus:
         async def answer(msg: Msg) -> None:
             await msg.respond(listing)
 
-        self._answering = await self.client.subscribe(self.listing_subject, cb=answer)
+        self._answering.append(await self.client.subscribe(self.listing_subject, cb=answer))
         await self.client.flush()
         await self.client.publish(f"{self.listing_subject}.announced", listing)
         await self.client.flush()
@@ -256,6 +278,63 @@ class NatsBus:
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await listening.unsubscribe()
+
+    # -- a market's state (request/reply) ------------------------------------------------------
+
+    def state_subject(self, market: Market) -> str:
+        return f"{self.prefix}.{market.value}.state"
+
+    async def answer_state(self, market: Market, capture: Callable[[], bytes]) -> None:
+        """Answer each request for the market's state with ``capture()``, as of the last
+        frame published (the plant's side); in parts, to the requester's inbox."""
+        framer = self._framers[market]
+
+        async def answer(msg: Msg) -> None:
+            # captured and numbered in one step: every frame up to framer.seq is in it
+            parts = state_parts(self.epoch, framer.seq, capture(), self._frame_limit)
+            for part in parts:
+                await self.client.publish(msg.reply, part)
+
+        self._answering.append(await self.client.subscribe(self.state_subject(market), cb=answer))
+        await self.client.flush()  # in place at the server before anyone is told to ask
+
+    async def request_state(self, market: Market, timeout_s: float) -> tuple[int, int, bytes] | None:
+        """The plant's state of ``market`` and the (epoch, seq) it is as of; None when no
+        whole answer came within ``timeout_s``."""
+        parts: dict[int, bytes] = {}
+        loop = asyncio.get_running_loop()
+        answers: list[asyncio.Future[tuple[int, int, bytes] | None]] = []
+
+        async def received(msg: Msg) -> None:
+            whole = answers[-1]
+            if not msg.data:  # a status (503: no responders), not a part
+                if not whole.done():
+                    whole.set_result(None)
+                return
+            part = state_part_decoder.decode(msg.data)
+            parts[part.index] = part.data
+            if len(parts) == part.count and not whole.done():
+                whole.set_result((part.epoch, part.seq, b"".join(parts[i] for i in range(part.count))))
+
+        inbox = self.client.new_inbox()
+        receiving = await self.client.subscribe(inbox, cb=received)
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    answers.append(loop.create_future())
+                    await self.client.publish(self.state_subject(market), b"", reply=inbox)
+                    answer = await answers[-1]
+                    if answer is not None:
+                        return answer
+                    # nobody answered (a plant starting, or one whose answering is not
+                    # in place at the server yet): ask again, soon
+                    await asyncio.sleep(_STATE_RETRY_S)
+        except (TimeoutError, msgspec.DecodeError, nats.errors.Error) as exc:
+            log.error("%s: no state from the plant: %s", market.value, type(exc).__name__)
+            return None
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await receiving.unsubscribe()
 
     async def close(self) -> None:
         """Hand NATS what is queued (briefly), then close the connection."""

@@ -6,11 +6,17 @@ no source: the plant's listing (``bus/listing.py``) tells it what each market li
 
 It subscribes first and asks for the listing second, holding what arrives meanwhile, so a
 gateway started before the plant receives the plant's run from its first frame, and
-builds its views exactly as one process would. What the bus reports it acts on as the
-relay acts on a loss upstream: a lost frame or a restarted plant closes the stream
-connections (1012, with the reason) whose streams the lost frames may have carried, so
-that their clients reconnect and see the gap rather than a stream that skipped messages;
-the plant's own notices (streams interrupted at the source, the source's end) reach the
+builds its views exactly as one process would.
+
+A gateway whose first frame is not the plant's first (it started late), or that loses
+frames, or whose plant restarts, holds the market's frames, asks the plant for its state
+of the market (``scaleout/view_state.py``), loads it into its view and then releases the
+frames after the state's, so its answers (depth, ``ticker.book``, 24 h tickers, klines,
+mark state) are the plant's again and no diff-depth chain continues from a book that
+missed events. A loss also closes the stream connections (1012, with the reason) whose
+streams the lost frames may have carried, as the relay does on a loss upstream, so their
+clients reconnect and see the gap rather than a stream that skipped messages; the plant's
+own notices (streams interrupted at the source, the source's end) reach the
 listeners as ``Listener.interrupt`` and ``Listener.finish``.
 """
 
@@ -28,10 +34,13 @@ from tickerplant.config import ServerConfig
 from tickerplant.gateway.server import Listener
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
+from tickerplant.scaleout import view_state
 
 __all__ = ["GatewayProcess"]
 
 log = logging.getLogger("tickerplant.gateway")
+
+_STATE_TIMEOUT_S = 60.0  # a day of klines and trades for every symbol is tens of MB
 
 
 
@@ -52,6 +61,10 @@ class GatewayProcess:
         bus.on_loss = self._lost
         bus.on_notice = self._noticed
         self._finishing: asyncio.Task[None] | None = None
+        self._stale: set[Market] = set()  # markets whose view needs the plant's state
+        self._resyncing: set[Market] = set()
+        self._serving_started = False
+        self.resyncs = 0  # states loaded from the plant
 
     async def start(self) -> None:
         bus = self.bus
@@ -68,7 +81,12 @@ class GatewayProcess:
         }
         await self.listeners[Market.UM].start(config.host, config.um_port, reuse_port=self.reuse_port)
         await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
-        bus.release()
+        # Every gateway starts from the plant's state, as of a frame at or after the last one
+        # published before this gateway subscribed (it asks after): started late or not, it
+        # misses nothing, and a first frame that is not the plant's first needs nothing more.
+        self._serving_started = True
+        self._stale.update(Market)
+        await asyncio.gather(*(self._resync(market) for market in Market))
 
     async def _listing(self) -> Listing:
         def waiting() -> None:
@@ -90,23 +108,42 @@ class GatewayProcess:
     def _lost(self, market: Market, verdict: Verdict) -> None:
         continuity, missed = verdict
         if continuity is Continuity.FIRST:
-            if missed:
-                log.warning(
-                    "%s: joined the plant's run %d frames in: what came before is not in this "
-                    "gateway's views", market.value, missed,
-                )  # fmt: skip
-            return
+            return  # the state the gateway starts from covers what came before (start)
         self.losses += 1
-        if continuity is Continuity.RESTARTED:
-            reason = "the plant restarted"
-        else:
-            reason = f"lost {missed} frames from the plant"
-        log.warning("%s: %s", market.value, reason)
+        restarted = continuity is Continuity.RESTARTED
+        reason = "the plant restarted" if restarted else f"lost {missed} frames from the plant"
+        log.warning("%s: %s; asking for its state", market.value, reason)
         for listener in self._serving(market):
             if listener.streams is not None:
                 carried = {key for c in listener.streams.connections for key in c.delivery_keys()}
                 if carried:
                     listener.interrupt(carried, reason)
+        # this frame and the next wait for the state (NatsBus calls on_loss before it files)
+        self._stale.add(market)
+        self.bus.hold([market])
+        if self._serving_started and market not in self._resyncing:
+            asyncio.get_running_loop().create_task(self._resync(market))
+
+    async def _resync(self, market: Market) -> None:
+        """Load the plant's state of ``market`` and release the frames after it; again while
+        more are lost meanwhile."""
+        self._resyncing.add(market)
+        try:
+            while market in self._stale:
+                self._stale.discard(market)
+                state = await self.bus.request_state(market, _STATE_TIMEOUT_S)
+                if state is None:  # no plant: serve on from what the view has
+                    log.error("%s: the plant sent no state; serving from what this gateway has", market.value)
+                    self.bus.release(market)
+                    return
+                epoch, seq, data = state
+                view_state.load(self.listeners[market].view, data)
+                self.resyncs += 1
+                if market not in self._stale:
+                    self.bus.release(market, after=(epoch, seq))
+                    log.info("%s: the plant's state as of frame %d loaded", market.value, seq)
+        finally:
+            self._resyncing.discard(market)
 
     def _noticed(self, market: Market, notice: Notice) -> None:
         if notice.streams:

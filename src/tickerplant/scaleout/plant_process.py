@@ -6,16 +6,24 @@ It is the ``feeds.Sink`` a source feeds, as ``app.Tickerplant`` is in one proces
 end) goes out as notices in the same sequence. It serves no client itself; it answers the
 gateways' requests for its listing (``bus/listing.py``) before the source starts, so a
 gateway waiting for it receives the first frame on.
+
+It keeps a ``MarketView`` per market, fed with what it publishes (a direct call, as
+``LocalBus`` makes it), and answers a gateway's request for a market's state with that
+view's (``scaleout/view_state.py``): how a gateway that started late, lost frames or saw
+the plant restart catches up. The view costs the plant a dict lookup and an append per
+message, and the decoding of books and trades when a gateway asks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 
 from tickerplant.app import source_for
+from tickerplant.bus import StreamMessage
 from tickerplant.bus.frames import Notice
 from tickerplant.bus.listing import Listing, encode_listing
 from tickerplant.bus.nats import NatsBus
@@ -24,10 +32,28 @@ from tickerplant.config import ServerConfig
 from tickerplant.feeds import Source
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant
+from tickerplant.market.view import MarketView
+from tickerplant.scaleout import view_state
 
 __all__ = ["PlantProcess"]
 
 log = logging.getLogger("tickerplant.plant")
+
+
+class _ViewedBus:
+    """The sources' bus in the plant process: the plant's own views, then NATS."""
+
+    def __init__(self, nats: NatsBus, views: dict[Market, MarketView]) -> None:
+        self.nats = nats
+        self.views = views
+
+    def publish(self, market: Market, messages: Sequence[StreamMessage]) -> None:
+        if messages:
+            self.views[market].receive(messages)
+            self.nats.publish(market, messages)
+
+    def subscribe(self, market: Market, handler: Callable[[Sequence[StreamMessage]], None]) -> None:
+        raise TypeError("the plant process publishes; gateways subscribe, over NATS")
 
 
 class PlantProcess:
@@ -40,6 +66,8 @@ class PlantProcess:
         self.clock = clock or SystemClock()
         self.source: Source = source or source_for(config, self.clock)
         self._bus = bus
+        self.views: dict[Market, MarketView] = {}
+        self._viewed = _ViewedBus(bus, self.views)
         self.plants: dict[Market, Plant] = {}
         self.listing: Listing | None = None
         # set when the source has finished (a replay's end, or a failure)
@@ -49,8 +77,8 @@ class PlantProcess:
         self._source_task: asyncio.Task[None] | None = None
 
     @property
-    def bus(self) -> NatsBus:
-        return self._bus
+    def bus(self) -> _ViewedBus:
+        return self._viewed
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
@@ -58,6 +86,9 @@ class PlantProcess:
             market: Plant(market, insts, now_ms=prepared.start_ms, payload_format=self.config.payload_format)
             for market, insts in prepared.instruments.items()
         }
+        for market, insts in prepared.instruments.items():
+            self.views[market] = view = MarketView(market, insts)
+            await self._bus.answer_state(market, functools.partial(view_state.capture, view))
         self.listing = Listing(prepared.instruments, prepared.kinds, self.config.payload_format)
         await self._bus.answer_listing(encode_listing(self.listing))
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
