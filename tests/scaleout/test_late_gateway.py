@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import websockets
 from nats_servers import nats_url
-from timing import SECONDS
+from timing import SECONDS, eventually
 
+from tickerplant.bus.frames import Continuity, Verdict
 from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig, SimulatorConfig
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.loopback
 __all__ = ["nats_url"]  # the fixture: a real nats-server for the test
 
 CONFIG = ServerConfig(
-    um_port=0, cm_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=600.0, book_levels=20)
+    um_port=0, cm_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=60.0, book_levels=20)
 )
 DEPTH = "btcusdt@depth@100ms"
 ANSWERS = (
@@ -100,3 +101,43 @@ async def test_a_late_gateway_answers_and_streams_as_the_early_one(nats_url: str
     assert all(later["pu"] == earlier["u"] for earlier, later in itertools.pairwise(chain))
     assert (late.losses, early.losses) == (0, 0)
     assert late.resyncs == 2  # one state a market, loaded once
+
+
+async def test_a_lost_frame_closes_that_markets_streams_with_1012_and_reloads_the_state(
+    nats_url: str, processes: list[Any]
+) -> None:
+    clock = ManualClock()
+    gateway = await _gateway(nats_url, clock, processes)
+    starting = asyncio.ensure_future(gateway.start())
+    plant = PlantProcess(CONFIG, await NatsBus.connect(nats_url, name="plant"), clock)
+    processes.append(plant)
+    await plant.start()
+    async with asyncio.timeout(10 * SECONDS):
+        await starting
+    start = clock.now_ms() - clock.now_ms() % 100
+    um, cm = gateway.url(Market.UM), gateway.url(Market.CM)
+    async with (
+        websockets.connect(um + f"/ws/{DEPTH}", max_queue=None) as lossy,
+        websockets.connect(cm + "/ws/btcusd_perp@depth@100ms", max_queue=None) as other,
+    ):
+        clock.set(start + 100)
+        await _until_depth_at(lossy, start + 100, [])
+        await _until_depth_at(other, start + 100, [])
+        # what NatsBus reports when a sequence number is skipped (tests/bus/test_nats_bus.py)
+        gateway.bus.on_loss(Market.UM, Verdict(Continuity.GAP, 3))
+        async with asyncio.timeout(10 * SECONDS):
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await lossy.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1012, "lost 3 frames from the plant")
+        await eventually(lambda: gateway.resyncs == 3)  # both markets at the start, UM again
+        clock.set(start + 200)
+        await _until_depth_at(other, start + 200, [])  # COIN-M's client never noticed
+    async with websockets.connect(um + f"/ws/{DEPTH}", max_queue=None) as again:
+        clock.set(start + 300)
+        await _until_depth_at(again, start + 300, [])  # UM's frames flow again, after the state
+    answer = await asyncio.to_thread(_http, um + ANSWERS[0])
+    view = plant.views[Market.UM]  # the plant's own view, which the state came from
+    assert answer["lastUpdateId"] == view.book(view.symbols["BTCUSDT"]).last_update_id
+    assert gateway.losses == 1

@@ -29,7 +29,7 @@ from tickerplant.scaleout.plant_process import PlantProcess
 pytestmark = pytest.mark.loopback
 __all__ = ["nats_url"]  # the fixture: a real nats-server for the test
 
-BUSY = {"actions_per_s": 20_000.0, "history_s": 600.0}  # every 100 ms moves BTCUSDT's book
+BUSY = {"actions_per_s": 20_000.0, "history_s": 60.0}  # every 100 ms moves BTCUSDT's book
 STREAMS = "btcusdt@depth@100ms/btcusdt@bookTicker/btcusdt@aggTrade/ethusdt@depth5@100ms"
 
 

@@ -19,7 +19,7 @@ from timing import SECONDS, eventually
 
 QUICK = """
 [simulator]
-history_s = 600
+history_s = 60
 book_levels = 20
 """
 
