@@ -79,14 +79,18 @@ class GatewayProcess:
             )
             for market, insts in listing.instruments.items()
         }
-        await self.listeners[Market.UM].start(config.host, config.um_port, reuse_port=self.reuse_port)
-        await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
         # Every gateway starts from the plant's state, as of a frame at or after the last one
         # published before this gateway subscribed (it asks after): started late or not, it
         # misses nothing, and a first frame that is not the plant's first needs nothing more.
+        # Loaded before the listeners listen: a gateway sharing its ports with others
+        # (SO_REUSEPORT) is given connections as soon as it listens, and its first answers
+        # must be the plant's. (Until then the frames feed the views only: the fan-outs
+        # subscribe as the listeners start, when there is nobody to miss them.)
         self._serving_started = True
         self._stale.update(Market)
         await asyncio.gather(*(self._resync(market) for market in Market))
+        await self.listeners[Market.UM].start(config.host, config.um_port, reuse_port=self.reuse_port)
+        await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
 
     async def _listing(self) -> Listing:
         def waiting() -> None:
