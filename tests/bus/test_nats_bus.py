@@ -126,3 +126,23 @@ async def test_a_released_market_skips_the_frames_its_state_holds(buses: tuple[N
     assert got == [*_batch(1, 2), *_batch(1, 3)]
     publisher.publish(Market.UM, _batch(1, 4))
     await eventually(lambda: len(got) == 3)
+
+
+async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the_gap(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    publisher, subscriber = buses
+    losses: list[Verdict] = []
+    got: list[StreamMessage] = []
+    subscriber.on_loss = lambda market, verdict: losses.append(verdict)
+    subscriber.subscribe(Market.UM, got.extend)
+    await subscriber.ready()
+    publisher.outbox_limit = 300  # two frames of one message wait at most
+    for i in range(4):  # in one go: the writer has taken none yet
+        publisher.publish(Market.UM, _batch(1, i, size=100))
+    assert publisher.dropped == 2
+    await publisher.flush()
+    publisher.publish(Market.UM, _batch(1, 4, size=100))
+    await eventually(lambda: len(got) == 3)
+    assert got == [*_batch(1, 0, 100), *_batch(1, 1, 100), *_batch(1, 4, 100)]
+    assert losses == [Verdict(Continuity.FIRST, 0), Verdict(Continuity.GAP, 2)]

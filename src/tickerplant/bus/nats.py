@@ -57,7 +57,7 @@ from tickerplant.bus.frames import (
 )
 from tickerplant.market.instruments import Market
 
-__all__ = ["DEFAULT_PREFIX", "LossHandler", "NatsBus", "NoticeHandler"]
+__all__ = ["DEFAULT_PREFIX", "OUTBOX_LIMIT", "LossHandler", "NatsBus", "NoticeHandler"]
 
 log = logging.getLogger("tickerplant.bus")
 
@@ -68,6 +68,9 @@ NoticeHandler = Callable[[Market, Notice], None]
 _FRAME_MARGIN = 1024
 _REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
 _STATE_RETRY_S = 0.05  # between requests for a state that nobody answered
+# Frames queued for NATS at most (bytes): past it the newest are dropped, never the
+# plant's memory grown; a subscriber sees the gap and asks for the state.
+OUTBOX_LIMIT = 256 * 1024 * 1024
 
 
 def _ignore_loss(market: Market, verdict: Verdict) -> None:
@@ -88,6 +91,7 @@ class NatsBus:
         prefix: str = DEFAULT_PREFIX,
         on_loss: LossHandler = _ignore_loss,
         on_notice: NoticeHandler = _ignore_notice,
+        outbox_limit: int = OUTBOX_LIMIT,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -97,6 +101,8 @@ class NatsBus:
         limit = max(client.max_payload - _FRAME_MARGIN, 4096)
         self._framers = {market: Framer(self.epoch, limit) for market in Market}
         self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._outbox_bytes = 0
+        self.outbox_limit = outbox_limit
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -138,7 +144,12 @@ class NatsBus:
 
     def _send(self, market: Market, frames: list[bytes]) -> None:
         subject = self.subject(market)
-        self._outbox.extend([(subject, frame) for frame in frames])
+        for frame in frames:
+            if self._outbox_bytes + len(frame) > self.outbox_limit:
+                self._drop("the outbox is full: NATS takes less than the plant publishes")
+                continue  # its number is spent: subscribers see the gap and resync
+            self._outbox.append((subject, frame))
+            self._outbox_bytes += len(frame)
         self._idle.clear()
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
@@ -149,15 +160,19 @@ class NatsBus:
         while True:
             while outbox:
                 subject, data = outbox.popleft()
+                self._outbox_bytes -= len(data)
                 try:
                     await client.publish(subject, data)
                 except nats.errors.Error as exc:  # away too long, or closed: the frame is lost
-                    self.dropped += 1
-                    if self.dropped == 1 or self.dropped % 1000 == 0:
-                        log.warning("NATS: %d frames dropped (%s)", self.dropped, type(exc).__name__)
+                    self._drop(type(exc).__name__)
             self._idle.set()
             self._wake.clear()
             await self._wake.wait()
+
+    def _drop(self, why: str) -> None:
+        self.dropped += 1
+        if self.dropped & (self.dropped - 1) == 0:  # the 1st, 2nd, 4th, 8th, …
+            log.warning("NATS: %d frames dropped (%s)", self.dropped, why)
 
     async def flush(self) -> None:
         """Return once every frame published so far has reached the NATS server."""
