@@ -145,11 +145,14 @@ class NatsBus:
     def _send(self, market: Market, frames: list[bytes]) -> None:
         subject = self.subject(market)
         for frame in frames:
-            if self._outbox_bytes + len(frame) > self.outbox_limit:
-                self._drop("the outbox is full: NATS takes less than the plant publishes")
-                continue  # its number is spent: subscribers see the gap and resync
-            self._outbox.append((subject, frame))
-            self._outbox_bytes += len(frame)
+            self._send_raw(subject, frame)
+
+    def _send_raw(self, subject: str, data: bytes) -> None:
+        if self._outbox_bytes + len(data) > self.outbox_limit:
+            self._drop("the outbox is full: NATS takes less than the plant publishes")
+            return  # a frame's number is spent: subscribers see the gap and resync
+        self._outbox.append((subject, data))
+        self._outbox_bytes += len(data)
         self._idle.clear()
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
@@ -168,6 +171,19 @@ class NatsBus:
             self._idle.set()
             self._wake.clear()
             await self._wake.wait()
+
+    def post(self, subject: str, data: bytes) -> None:
+        """Publish ``data`` on ``subject`` as it is, in order with the frames."""
+        self._send_raw(subject, data)
+
+    async def on(self, subject: str, handler: Callable[[bytes], None]) -> None:
+        """Call ``handler`` with each message's data on ``subject``."""
+
+        async def receive(msg: Msg) -> None:
+            handler(msg.data)
+
+        await self.client.subscribe(subject, cb=receive)
+        await self.client.flush()
 
     def _drop(self, why: str) -> None:
         self.dropped += 1

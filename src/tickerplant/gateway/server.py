@@ -136,6 +136,8 @@ class Listener:
         clock: Clock,
         config: ServerConfig,
         kinds: frozenset[StreamKind] | None = None,
+        *,
+        make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
     ) -> None:
         self.market = market
         self._kinds = kinds
@@ -147,7 +149,7 @@ class Listener:
         self._bus = bus
         # every limit a client runs into, counted (protocol/limit_counters.py)
         self.limit_counters = counters = LimitCounters()
-        self.weight = RequestWeight(config.request_weight_per_min, counters=counters)
+        self.weight = make_weight(config.request_weight_per_min, counters=counters)
         rest_data = MarketData(self.view, cm_arrays=True)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)

@@ -35,6 +35,7 @@ from tickerplant.gateway.server import Listener
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
 from tickerplant.scaleout import view_state
+from tickerplant.scaleout.shared_weight import WeightSharing
 
 __all__ = ["GatewayProcess"]
 
@@ -56,6 +57,7 @@ class GatewayProcess:
         self.reuse_port = reuse_port
         self.listing: Listing | None = None
         self.listeners: dict[Market, Listener] = {}
+        self.weight_sharing: dict[Market, WeightSharing] = {}
         self.losses = 0  # losses the bus reported after the first frame (gaps, restarts)
         self.done = asyncio.Event()  # set once the plant's source finished and clients have it
         bus.on_loss = self._lost
@@ -73,12 +75,16 @@ class GatewayProcess:
         self.listing = listing = await self._listing()
         # the plant's payload format, which its payloads are in, decides the merged streams
         self.config = config = dataclasses.replace(self.config, payload_format=listing.payload_format)
+        # request weight is per IP across all gateways, as across Binance's servers
+        self.weight_sharing = sharing = {market: WeightSharing(bus, market) for market in listing.instruments}
         self.listeners = {
             market: Listener(
-                market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.kinds
+                market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.kinds,
+                make_weight=sharing[market].make_weight,
             )
             for market, insts in listing.instruments.items()
-        }
+        }  # fmt: skip
+        await asyncio.gather(*(shared.start() for shared in sharing.values()))
         # Every gateway starts from the plant's state, as of a frame at or after the last one
         # published before this gateway subscribed (it asks after): started late or not, it
         # misses nothing, and a first frame that is not the plant's first needs nothing more.
