@@ -49,7 +49,9 @@ async def test_batches_cross_in_order_byte_for_byte_per_market(buses: tuple[Nats
     assert subscriber.sequencers[Market.UM].seq == len(um)
 
 
-async def test_a_batch_larger_than_natss_limit_arrives_whole_and_in_order(buses: tuple[NatsBus, NatsBus]) -> None:
+async def test_a_batch_larger_than_natss_limit_arrives_whole_and_in_order(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
     publisher, subscriber = buses
     got: list[StreamMessage] = []
     subscriber.subscribe(Market.UM, got.extend)

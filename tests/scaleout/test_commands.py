@@ -9,9 +9,17 @@ from tickerplant.market.events import PayloadFormat
 
 
 def test_the_plant_takes_the_sources_settings_and_the_gateway_the_listeners() -> None:
-    plant = build_config(_parser().parse_args(["plant", "--nats", "nats://h:4222", "--seed", "7", "--payload-format", "2026"]))
-    assert (plant.nats_url, plant.simulator.seed, plant.payload_format) == ("nats://h:4222", 7, PayloadFormat.Y2026)
-    args = _parser().parse_args(["gateway", "--nats", "nats://h:4222", "--um-port", "9000", "--max-streams", "10"])
+    plant = build_config(
+        _parser().parse_args(["plant", "--nats", "nats://h:4222", "--seed", "7", "--payload-format", "2026"])
+    )
+    assert (plant.nats_url, plant.simulator.seed, plant.payload_format) == (
+        "nats://h:4222",
+        7,
+        PayloadFormat.Y2026,
+    )
+    args = _parser().parse_args(
+        ["gateway", "--nats", "nats://h:4222", "--um-port", "9000", "--max-streams", "10"]
+    )
     gateway = build_config(args)
     assert (gateway.nats_url, gateway.um_port, gateway.limits.max_streams) == ("nats://h:4222", 9000, 10)
     assert args.reuse_port is False

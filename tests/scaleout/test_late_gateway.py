@@ -66,7 +66,9 @@ async def _until_depth_at(ws: Any, when_ms: int, into: list[str]) -> None:
                 return
 
 
-async def test_a_late_gateway_answers_and_streams_as_the_early_one(nats_url: str, processes: list[Any]) -> None:
+async def test_a_late_gateway_answers_and_streams_as_the_early_one(
+    nats_url: str, processes: list[Any]
+) -> None:
     clock = ManualClock()
     early = await _gateway(nats_url, clock, processes)
     starting = asyncio.ensure_future(early.start())

@@ -82,13 +82,16 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
     nats = EmbeddedNats(port=nats.port)
     started.append(nats)
     await nats.start()
-    await eventually(lambda: plant.bus.nats.client.is_connected and gateway.bus.client.is_connected, 20 * SECONDS)
+    await eventually(
+        lambda: plant.bus.nats.client.is_connected and gateway.bus.client.is_connected, 20 * SECONDS
+    )
     clock.set(start + 1200)  # a frame after the outage: a gap shows on it, if there was one
     theirs, ours = plant.views[Market.UM], gateway.listeners[Market.UM].view
 
     def agree() -> bool:  # the gateway's book is the plant's, at the same update id
         return bool(
-            ours.book(ours.symbols["BTCUSDT"]).last_update_id == theirs.book(theirs.symbols["BTCUSDT"]).last_update_id
+            ours.book(ours.symbols["BTCUSDT"]).last_update_id
+            == theirs.book(theirs.symbols["BTCUSDT"]).last_update_id
         )
 
     await eventually(agree, 20 * SECONDS)

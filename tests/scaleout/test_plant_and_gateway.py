@@ -42,7 +42,9 @@ async def split(nats_url: str) -> AsyncIterator[list[Any]]:
         await process.close()
 
 
-async def _split_server(config: ServerConfig, nats_url: str, clock: ManualClock, started: list[Any]) -> GatewayProcess:
+async def _split_server(
+    config: ServerConfig, nats_url: str, clock: ManualClock, started: list[Any]
+) -> GatewayProcess:
     gateway = GatewayProcess(config, await NatsBus.connect(nats_url, name="gateway"), clock)
     started.append(gateway)
     # the gateway first: it waits for the plant's listing, subscribed already

@@ -41,15 +41,21 @@ async def processes() -> AsyncIterator[list[Any]]:
 def _time(url: str) -> tuple[int, str]:
     """GET /fapi/v1/time (weight 1): the status and the IP's used weight."""
     try:
-        with urllib.request.urlopen(url.replace("ws://", "http://") + "/fapi/v1/time", timeout=5 * SECONDS) as r:
+        with urllib.request.urlopen(
+            url.replace("ws://", "http://") + "/fapi/v1/time", timeout=5 * SECONDS
+        ) as r:
             return r.status, r.headers["X-MBX-USED-WEIGHT-1M"]
     except urllib.error.HTTPError as refused:
         return refused.code, refused.headers["X-MBX-USED-WEIGHT-1M"]
 
 
-async def test_a_client_on_two_gateways_meets_429_at_the_same_total(nats_url: str, processes: list[Any]) -> None:
+async def test_a_client_on_two_gateways_meets_429_at_the_same_total(
+    nats_url: str, processes: list[Any]
+) -> None:
     clock = ManualClock()
-    gateways = [GatewayProcess(CONFIG, await NatsBus.connect(nats_url, name=f"gateway {i}"), clock) for i in (1, 2)]
+    gateways = [
+        GatewayProcess(CONFIG, await NatsBus.connect(nats_url, name=f"gateway {i}"), clock) for i in (1, 2)
+    ]
     processes.extend(gateways)
     starting = [asyncio.ensure_future(gateway.start()) for gateway in gateways]
     plant = PlantProcess(CONFIG, await NatsBus.connect(nats_url, name="plant"), clock)
@@ -66,7 +72,9 @@ async def test_a_client_on_two_gateways_meets_429_at_the_same_total(nats_url: st
     for used in range(13, 21):
         assert await asyncio.to_thread(_time, other) == (200, str(used))
     assert await asyncio.to_thread(_time, other) == (429, "21")
-    await eventually(lambda: gateways[0].listeners[Market.UM].weight.used("127.0.0.1", now) == 21, 5 * SECONDS)
+    await eventually(
+        lambda: gateways[0].listeners[Market.UM].weight.used("127.0.0.1", now) == 21, 5 * SECONDS
+    )
     assert await asyncio.to_thread(_time, one) == (429, "22")
     counted = [gateway.listeners[Market.UM].limit_counters.weight_refused for gateway in gateways]
     assert counted == [1, 1]  # each its own refusal, not the other's too

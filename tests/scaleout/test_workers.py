@@ -54,10 +54,15 @@ async def test_serve_workers_shares_the_ports_restarts_a_gateway_and_stops_on_si
         while line := await stream.readline():
             into.append(line.decode())
 
-    readers = [asyncio.ensure_future(read(server.stdout, out)), asyncio.ensure_future(read(server.stderr, log))]
+    readers = [
+        asyncio.ensure_future(read(server.stdout, out)),
+        asyncio.ensure_future(read(server.stderr, log)),
+    ]
     pids: dict[str, int] = {}
     try:
-        await eventually(lambda: any("Ctrl-C stops" in line for line in out) or server.returncode is not None, 60 * SECONDS)
+        await eventually(
+            lambda: any("Ctrl-C stops" in line for line in out) or server.returncode is not None, 60 * SECONDS
+        )
         assert server.returncode is None, "".join(log)
         (port,) = {int(p) for p in re.findall(r"USDⓈ-M streams  ws://127\.0\.0\.1:(\d+)/ws", "".join(out))}
         for name, pid in re.findall(r"(nats-server|plant|gateway \d) started .*\(pid (\d+)\)", "".join(log)):

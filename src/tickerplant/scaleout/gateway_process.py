@@ -44,7 +44,6 @@ log = logging.getLogger("tickerplant.gateway")
 _STATE_TIMEOUT_S = 60.0  # a day of klines and trades for every symbol is tens of MB
 
 
-
 class GatewayProcess:
     """Listeners whose views and fan-outs subscribe to a plant through NATS."""
 
