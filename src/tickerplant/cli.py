@@ -6,27 +6,25 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
 import tomllib
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import uvloop
 
 from tickerplant import logs
-from tickerplant.config import (
-    ServerConfig,
-    SettingField,
-    default_text,
-    load,
-    section_titles,
-    settings,
-)
+from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.settings import SettingField, default_text, load, section_titles, settings
 
 __all__ = ["build_config", "main"]
+
+DEFAULT_NATS = "nats://127.0.0.1:4222"  # NATS's own default
 
 
 def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
@@ -47,13 +45,18 @@ def _help(item: SettingField) -> str:
     return f"{item.setting.help} ({f'default {told}; ' if told else ''}TOML {item.toml_key})"
 
 
-def _add_settings(serve: argparse.ArgumentParser) -> None:
-    """A flag for every setting that has one, from config.py's field knowledge."""
+def _add_settings(
+    serve: argparse.ArgumentParser, wanted: Callable[[SettingField], bool] = lambda item: True
+) -> None:
+    """A flag for every setting that has one (of those ``wanted``), from config.py's field
+    knowledge."""
     groups: dict[str | None, Any] = {None: serve}
     for name, title in section_titles().items():
         groups[name] = serve.add_argument_group(title)
     toml_only: list[str] = []
     for item in settings():
+        if not wanted(item):
+            continue
         setting = item.setting
         if setting.flag is None:
             told = default_text(item)
@@ -100,9 +103,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-    serve.add_argument("--log-level", default="INFO", help="default INFO")
-    serve.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
+    _add_log_options(serve, "INFO")
     _add_settings(serve)
+    _add_scaleout_commands(commands)
 
     binance_um = BINANCE_STREAMS[Market.UM]
     watch = commands.add_parser("watch", help="show live streams in the terminal")
@@ -114,8 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a table")
     watch.add_argument("--count", type=int, metavar="N", help="stop after N messages")
     watch.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
-    watch.add_argument("--log-level", default="WARNING", help="default WARNING")
-    watch.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
+    _add_log_options(watch, "WARNING")
 
     book = commands.add_parser("book", help="keep a local order book and show it as a live ladder")
     book.add_argument("symbol", metavar="SYMBOL", help="BTCUSDT, BTCUSD_PERP …")
@@ -128,8 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a ladder")
     book.add_argument("--count", type=int, metavar="N", help="stop after N updates (a resync counts)")
     book.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
-    book.add_argument("--log-level", default="WARNING", help="default WARNING")
-    book.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
+    _add_log_options(book, "WARNING")
 
     record = commands.add_parser("record", help="record raw stream messages to compressed, rotated files")
     record.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker !miniTicker@arr …")
@@ -144,13 +145,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     record.add_argument("--rotate-s", type=float, default=3600.0, metavar="S", help="default 3600")
     record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
-    record.add_argument("--log-level", default="INFO", help="default INFO")
-    record.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
+    _add_log_options(record, "INFO")
     return parser
 
 
+# What each scale-out process is configured by (README Scale-out): the plant by its
+# source's settings and the payload format it encodes in; a gateway by its listeners'.
+_PLANT_SETTINGS = {"payload_format", "nats_url"}
+_PLANT_SECTIONS = {"simulator", "replay", "relay"}
+_GATEWAY_SECTIONS = {None, "limits", "faults"}
+_NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)
+
+
+def _add_log_options(command: argparse.ArgumentParser, level: str) -> None:
+    command.add_argument("--log-level", default=level, help=f"default {level}")
+    command.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
+
+
+def _add_scaleout_commands(commands: Any) -> None:
+    for name, wanted, about in (
+        ("plant", lambda item: item.section in _PLANT_SECTIONS or item.name in _PLANT_SETTINGS,
+         "run the source and the plants, publishing to gateways over NATS"),
+        ("gateway", lambda item: item.section in _GATEWAY_SECTIONS and item.name not in _NOT_GATEWAY,
+         "serve the protocols from a plant's data over NATS"),
+    ):  # fmt: skip
+        command = commands.add_parser(name, help=about, formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
+        _add_log_options(command, "INFO")
+        _add_settings(command, wanted)
+        # serve --workers N hands its children the whole configuration as JSON on stdin
+        command.add_argument("--config-stdin", action="store_true", help=argparse.SUPPRESS)
+    # gateways started by serve --workers N share the listener ports
+    command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+
+
 def build_config(args: argparse.Namespace) -> ServerConfig:
-    """Defaults, then the TOML file, then the flags."""
+    """Defaults, then the TOML file, then the flags (or a whole configuration on stdin)."""
+    if getattr(args, "config_stdin", False):
+        try:
+            return msgspec.json.decode(sys.stdin.buffer.read(), type=ServerConfig)
+        except msgspec.ValidationError as exc:
+            raise SystemExit(f"configuration: {exc}") from None
     toml: dict[str, Any] = {}
     if args.config is not None:
         try:
@@ -163,6 +198,29 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         return load(toml, flags)
     except ValueError as exc:
         raise SystemExit(f"configuration: {exc}") from None
+
+
+async def _serve_workers(config: ServerConfig, log_level: str, log_format: str) -> None:
+    from tickerplant.scaleout.nats_server import NatsServerMissing
+    from tickerplant.scaleout.supervisor import Supervisor, SupervisorFailed
+
+    stop = _stop_on_signals()
+    supervisor = Supervisor(config, log_level=log_level, log_format=log_format)
+    try:
+        await supervisor.start()
+    except (OSError, NatsServerMissing, SupervisorFailed) as exc:
+        await supervisor.close()
+        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
+    um, cm = supervisor.url(Market.UM), supervisor.url(Market.CM)
+    print(f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}")
+    print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
+    print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
+    print("Ctrl-C stops.", flush=True)
+    failed = asyncio.ensure_future(supervisor.failed.wait())
+    await asyncio.wait([asyncio.ensure_future(stop.wait()), failed], return_when=asyncio.FIRST_COMPLETED)
+    await supervisor.close()
+    if supervisor.failed.is_set():
+        raise SystemExit(f"tickerplant: {supervisor.failure}")
 
 
 async def _serve(config: ServerConfig) -> None:
@@ -212,6 +270,64 @@ async def _serve(config: ServerConfig) -> None:
         raise SystemExit(1)
 
 
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _plant(config: ServerConfig) -> None:
+    import nats.errors  # NATS only for the scale-out commands
+
+    from tickerplant.bus.nats import NatsBus
+    from tickerplant.feeds.relay import RelayError
+    from tickerplant.scaleout.plant_process import PlantProcess
+
+    stop = _stop_on_signals()
+    url = config.nats_url or DEFAULT_NATS
+    try:
+        plant = PlantProcess(config, await NatsBus.connect(url, name="tickerplant plant"))
+    except (OSError, nats.errors.Error) as exc:
+        raise SystemExit(f"tickerplant plant: cannot reach NATS at {url}: {exc!r}") from None
+    try:
+        await plant.start()
+    except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
+        await plant.close()
+        raise SystemExit(f"tickerplant plant: cannot start: {exc}") from None
+    print(f"tickerplant plant publishing to {url}", flush=True)
+    await stop.wait()
+    await plant.close()
+
+
+async def _gateway(config: ServerConfig, reuse_port: bool) -> None:
+    import nats.errors
+
+    from tickerplant.bus.nats import NatsBus
+    from tickerplant.scaleout.gateway_process import GatewayProcess
+
+    stop = _stop_on_signals()
+    url = config.nats_url or DEFAULT_NATS
+    try:
+        gateway = GatewayProcess(
+            config, await NatsBus.connect(url, name="tickerplant gateway"), reuse_port=reuse_port
+        )
+    except (OSError, nats.errors.Error) as exc:
+        raise SystemExit(f"tickerplant gateway: cannot reach NATS at {url}: {exc!r}") from None
+    starting = asyncio.ensure_future(gateway.start())
+    await asyncio.wait([starting, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if starting.done() and starting.exception() is None:
+        um, cm = gateway.url(Market.UM), gateway.url(Market.CM)
+        print(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}", flush=True)
+        await stop.wait()
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    await gateway.close()
+
+
 async def _record(args: argparse.Namespace) -> None:
     from tickerplant.recording.recorder import record
 
@@ -240,7 +356,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     logs.setup(args.log_level, args.log_format)
     if args.command == "serve":
         config = build_config(args)
-        uvloop.run(_serve(config))
+        if config.workers == 1:
+            uvloop.run(_serve(config))
+        else:
+            uvloop.run(_serve_workers(config, args.log_level, args.log_format))
+    elif args.command == "plant":
+        uvloop.run(_plant(build_config(args)))
+    elif args.command == "gateway":
+        uvloop.run(_gateway(build_config(args), args.reuse_port))
     elif args.command == "record":
         uvloop.run(_record(args))
     elif args.command == "watch":

@@ -12,18 +12,9 @@ from typing import Any
 import pytest
 
 from tickerplant.cli import _parser, build_config
-from tickerplant.config import (
-    ServerConfig,
-    SettingField,
-    load,
-    names,
-    payload_format,
-    positive_or_max,
-    settings,
-    time_ms,
-    toml_reference,
-)
+from tickerplant.config import ServerConfig, names, payload_format, positive_or_max, time_ms
 from tickerplant.market.events import PayloadFormat
+from tickerplant.settings import SettingField, load, settings, toml_reference
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Tuning knobs, set in a TOML file only (``tickerplant serve --help`` lists them).

@@ -61,9 +61,11 @@ OUT_OF_FILES = Refusal(503, b"Server out of file descriptors; retry later\n", ((
 _OUT_OF_FILES_BYTES = OUT_OF_FILES.to_bytes()
 
 
-def bind(host: str, port: int, backlog: int) -> list[socket.socket]:
+def bind(host: str, port: int, backlog: int, *, reuse_port: bool = False) -> list[socket.socket]:
     """Listening sockets for ``host:port``, one per address it resolves to, as asyncio's
-    ``create_server`` binds them (``SO_REUSEADDR``; IPv6 sockets IPv6 only)."""
+    ``create_server`` binds them (``SO_REUSEADDR``; IPv6 sockets IPv6 only); with
+    ``reuse_port``, ``SO_REUSEPORT`` too: gateway processes share the port, and the kernel
+    spreads the connections over them."""
     infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
     sockets: list[socket.socket] = []
     try:
@@ -71,6 +73,8 @@ def bind(host: str, port: int, backlog: int) -> list[socket.socket]:
             sock = socket.socket(family, kind, proto)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)

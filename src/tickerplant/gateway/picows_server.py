@@ -171,10 +171,11 @@ async def serve(
     gateway_log: logging.Logger,
     counters: LimitCounters,
     trim: AllocatorTrim | None = None,
+    reuse_port: bool = False,
 ) -> Acceptor:
     """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
     a client that comes when no file descriptor is left is answered 503 (``acceptor``)."""
-    sockets = bind(host, port, backlog=_BACKLOG)
+    sockets = bind(host, port, backlog=_BACKLOG, reuse_port=reuse_port)
 
     def accepted(fd: int) -> None:
         acceptor.accepted(fd)

@@ -143,6 +143,8 @@ class Listener:
         clock: Clock,
         config: ServerConfig,
         kinds: frozenset[StreamKind] | None = None,
+        *,
+        make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
     ) -> None:
         self.market = market
         self._kinds = kinds
@@ -154,7 +156,7 @@ class Listener:
         self._bus = bus
         # every limit a client runs into, counted (protocol/limit_counters.py)
         self.limit_counters = counters = LimitCounters()
-        self.weight = RequestWeight(config.request_weight_per_min, counters=counters)
+        self.weight = make_weight(config.request_weight_per_min, counters=counters)
         self.traffic = Traffic()  # connections accepted, requests answered, closes sent
         rest_data = MarketData(self.view, cm_arrays=True)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
@@ -168,7 +170,9 @@ class Listener:
         # tickerplant's own HTTP endpoints (e.g. a replay's status and controls), by path
         self.controls: dict[str, ControlHandler] = {}
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Listen on host:port; ``reuse_port``: share it with other processes (SO_REUSEPORT,
+        ``tickerplant serve --workers N``)."""
         self._schedule = schedule = asyncio.get_running_loop().call_soon
         fanout = FanOut(schedule)
         self.streams = StreamSurface(
@@ -201,7 +205,7 @@ class Listener:
         logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
         self._server = await serve(
             self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
-            trim=self.allocator_trim,
+            trim=self.allocator_trim, reuse_port=reuse_port,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 

@@ -1,0 +1,37 @@
+"""What a gateway learns from the plant before it can serve: the listing.
+
+A gateway process has no source of its own: what each market lists (the instruments its
+exchangeInfo, routing and views need), which stream kinds the source carries (the
+others are acknowledged and silent) and the payload format the plant encodes in are the
+plant's ``feeds.Prepared`` and its configuration, asked for by
+request/reply on ``<prefix>.listing`` (``bus/nats.py``) and carried as msgpack.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tickerplant.market.events import PayloadFormat
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import StreamKind
+
+__all__ = ["Listing", "decode_listing", "encode_listing"]
+
+
+class Listing(msgspec.Struct, frozen=True):
+    instruments: dict[Market, list[Instrument]]  # what each market lists
+    kinds: frozenset[StreamKind] | None = None  # the kinds the source carries; None: every kind
+    # the format the plant encodes in: the gateways' merged all-market streams follow it
+    payload_format: PayloadFormat = PayloadFormat.CLASSIC
+
+
+_decoder = msgspec.msgpack.Decoder(Listing)
+
+
+def encode_listing(listing: Listing) -> bytes:
+    return msgspec.msgpack.encode(listing)
+
+
+def decode_listing(data: bytes) -> Listing:
+    """``msgspec.DecodeError`` (a ``ValueError``) when the bytes are not a listing."""
+    return _decoder.decode(data)

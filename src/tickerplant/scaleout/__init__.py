@@ -1,0 +1,5 @@
+"""Scale-out: one plant process and gateway processes over NATS, and their supervisor.
+
+Composition, like ``app.py``: these modules put the sources, plants and listeners the
+single process uses into processes of their own, joined by ``bus.nats.NatsBus``.
+"""

@@ -1,0 +1,176 @@
+"""A gateway's process (`tickerplant gateway`): the listeners, fed by a plant over NATS.
+
+It serves what ``app.Tickerplant`` serves in one process (one ``Listener`` a market, its
+``MarketView`` and ``FanOut`` subscribed to the bus), with a ``NatsBus`` for the bus and
+no source: the plant's listing (``bus/listing.py``) tells it what each market lists.
+
+It subscribes first and asks for the listing second, holding what arrives meanwhile, so a
+gateway started before the plant receives the plant's run from its first frame, and
+builds its views exactly as one process would.
+
+A gateway whose first frame is not the plant's first (it started late), or that loses
+frames, or whose plant restarts, holds the market's frames, asks the plant for its state
+of the market (``scaleout/view_state.py``), loads it into its view and then releases the
+frames after the state's, so its answers (depth, ``ticker.book``, 24 h tickers, klines,
+mark state) are the plant's again and no diff-depth chain continues from a book that
+missed events. A loss also closes the stream connections (1012, with the reason) whose
+streams the lost frames may have carried, as the relay does on a loss upstream, so their
+clients reconnect and see the gap rather than a stream that skipped messages; the plant's
+own notices (streams interrupted at the source, the source's end) reach the
+listeners as ``Listener.interrupt`` and ``Listener.finish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+from tickerplant.bus.frames import Continuity, Notice, Verdict
+from tickerplant.bus.listing import Listing, decode_listing
+from tickerplant.bus.nats import NatsBus
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.config import ServerConfig
+from tickerplant.gateway.server import Listener
+from tickerplant.market.events import PayloadFormat
+from tickerplant.market.instruments import Market
+from tickerplant.scaleout import view_state
+from tickerplant.scaleout.shared_weight import WeightSharing
+
+__all__ = ["GatewayProcess"]
+
+log = logging.getLogger("tickerplant.gateway")
+
+_STATE_TIMEOUT_S = 60.0  # a day of klines and trades for every symbol is tens of MB
+
+
+class GatewayProcess:
+    """Listeners whose views and fan-outs subscribe to a plant through NATS."""
+
+    def __init__(
+        self, config: ServerConfig, bus: NatsBus, clock: Clock | None = None, *, reuse_port: bool = False
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.bus = bus
+        self.reuse_port = reuse_port
+        self.listing: Listing | None = None
+        self.listeners: dict[Market, Listener] = {}
+        self.weight_sharing: dict[Market, WeightSharing] = {}
+        self.losses = 0  # losses the bus reported after the first frame (gaps, restarts)
+        self.done = asyncio.Event()  # set once the plant's source finished and clients have it
+        bus.on_loss = self._lost
+        bus.on_notice = self._noticed
+        self._finishing: asyncio.Task[None] | None = None
+        self._stale: set[Market] = set()  # markets whose view needs the plant's state
+        self._resyncing: set[Market] = set()
+        self._serving_started = False
+        self.resyncs = 0  # states loaded from the plant
+
+    async def start(self) -> None:
+        bus = self.bus
+        bus.hold()
+        await bus.ready()
+        self.listing = listing = await self._listing()
+        # the plant's payload format, which its payloads are in, decides the merged streams
+        self.config = config = dataclasses.replace(self.config, payload_format=listing.payload_format)
+        # request weight is per IP across all gateways, as across Binance's servers
+        self.weight_sharing = sharing = {market: WeightSharing(bus, market) for market in listing.instruments}
+        self.listeners = {
+            market: Listener(
+                market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.kinds,
+                make_weight=sharing[market].make_weight,
+            )
+            for market, insts in listing.instruments.items()
+        }  # fmt: skip
+        await asyncio.gather(*(shared.start() for shared in sharing.values()))
+        # Every gateway starts from the plant's state, as of a frame at or after the last one
+        # published before this gateway subscribed (it asks after): started late or not, it
+        # misses nothing, and a first frame that is not the plant's first needs nothing more.
+        # Loaded before the listeners listen: a gateway sharing its ports with others
+        # (SO_REUSEPORT) is given connections as soon as it listens, and its first answers
+        # must be the plant's. (Until then the frames feed the views only: the fan-outs
+        # subscribe as the listeners start, when there is nobody to miss them.)
+        self._serving_started = True
+        self._stale.update(Market)
+        await asyncio.gather(*(self._resync(market) for market in Market))
+        await self.listeners[Market.UM].start(config.host, config.um_port, reuse_port=self.reuse_port)
+        await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
+
+    async def _listing(self) -> Listing:
+        def waiting() -> None:
+            log.info("waiting for a plant to answer on %s", self.bus.listing_subject)
+
+        return decode_listing(await self.bus.wait_listing(waiting))
+
+    def url(self, market: Market) -> str:
+        return f"ws://{self.config.host}:{self.listeners[market].port}"
+
+    def _serving(self, market: Market) -> list[Listener]:
+        """The listeners that push ``market``'s messages: its own, and in the 2026 format
+        the other market's too (the merged all-market streams, §4.13)."""
+        if self.config.payload_format is PayloadFormat.Y2026:
+            return list(self.listeners.values())
+        listener = self.listeners.get(market)
+        return [listener] if listener is not None else []
+
+    def _lost(self, market: Market, verdict: Verdict) -> None:
+        continuity, missed = verdict
+        if continuity is Continuity.FIRST:
+            return  # the state the gateway starts from covers what came before (start)
+        self.losses += 1
+        restarted = continuity is Continuity.RESTARTED
+        reason = "the plant restarted" if restarted else f"lost {missed} frames from the plant"
+        log.warning("%s: %s; asking for its state", market.value, reason)
+        for listener in self._serving(market):
+            if listener.streams is not None:
+                carried = {key for c in listener.streams.connections for key in c.delivery_keys()}
+                if carried:
+                    listener.interrupt(carried, reason)
+        # this frame and the next wait for the state (NatsBus calls on_loss before it files)
+        self._stale.add(market)
+        self.bus.hold([market])
+        if self._serving_started and market not in self._resyncing:
+            asyncio.get_running_loop().create_task(self._resync(market))
+
+    async def _resync(self, market: Market) -> None:
+        """Load the plant's state of ``market`` and release the frames after it; again while
+        more are lost meanwhile."""
+        self._resyncing.add(market)
+        try:
+            while market in self._stale:
+                self._stale.discard(market)
+                state = await self.bus.request_state(market, _STATE_TIMEOUT_S)
+                if state is None:  # no plant: serve on from what the view has
+                    log.error("%s: the plant sent no state; serving from what this gateway has", market.value)
+                    self.bus.release(market)
+                    return
+                epoch, seq, data = state
+                view_state.load(self.listeners[market].view, data)
+                self.resyncs += 1
+                if market not in self._stale:
+                    self.bus.release(market, after=(epoch, seq))
+                    log.info("%s: the plant's state as of frame %d loaded", market.value, seq)
+        finally:
+            self._resyncing.discard(market)
+
+    def _noticed(self, market: Market, notice: Notice) -> None:
+        if notice.streams:
+            listener = self.listeners.get(market)
+            if listener is not None:
+                listener.interrupt(notice.streams, notice.reason)
+        if notice.finished and self._finishing is None:
+            finishing = self._finish(notice.reason, notice.failed)
+            self._finishing = asyncio.get_running_loop().create_task(finishing)
+
+    async def _finish(self, reason: str, failed: bool) -> None:
+        listeners = self.listeners.values()
+        await asyncio.gather(*(listener.finish(reason, failed=failed) for listener in listeners))
+        self.done.set()
+
+    async def close(self) -> None:
+        if self._finishing is not None:
+            self._finishing.cancel()
+        for listener in self.listeners.values():
+            await listener.close()
+        await self.bus.close()

@@ -1,0 +1,122 @@
+"""The plant's process (`tickerplant plant`): the source and the plants, publishing on NATS.
+
+It is the ``feeds.Sink`` a source feeds, as ``app.Tickerplant`` is in one process, with a
+``NatsBus`` for the bus: every batch the plants and the source publish goes out as frames
+(``bus/frames.py``), and what the source tells the sink (streams interrupted upstream, its
+end) goes out as notices in the same sequence. It serves no client itself; it answers the
+gateways' requests for its listing (``bus/listing.py``) before the source starts, so a
+gateway waiting for it receives the first frame on.
+
+It keeps a ``MarketView`` per market, fed with what it publishes (a direct call, as
+``LocalBus`` makes it), and answers a gateway's request for a market's state with that
+view's (``scaleout/view_state.py``): how a gateway that started late, lost frames or saw
+the plant restart catches up. The view costs the plant a dict lookup and an append per
+message, and the decoding of books and trades when a gateway asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Collection, Sequence
+
+from tickerplant.app import source_for
+from tickerplant.bus import StreamMessage
+from tickerplant.bus.frames import Notice
+from tickerplant.bus.listing import Listing, encode_listing
+from tickerplant.bus.nats import NatsBus
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.config import ServerConfig
+from tickerplant.feeds import Source
+from tickerplant.market.instruments import Market
+from tickerplant.market.plant import Plant
+from tickerplant.market.view import MarketView
+from tickerplant.scaleout import view_state
+
+__all__ = ["PlantProcess"]
+
+log = logging.getLogger("tickerplant.plant")
+
+
+class _ViewedBus:
+    """The sources' bus in the plant process: the plant's own views, then NATS."""
+
+    def __init__(self, nats: NatsBus, views: dict[Market, MarketView]) -> None:
+        self.nats = nats
+        self.views = views
+
+    def publish(self, market: Market, messages: Sequence[StreamMessage]) -> None:
+        if messages:
+            self.views[market].receive(messages)
+            self.nats.publish(market, messages)
+
+    def subscribe(self, market: Market, handler: Callable[[Sequence[StreamMessage]], None]) -> None:
+        raise TypeError("the plant process publishes; gateways subscribe, over NATS")
+
+
+class PlantProcess:
+    """A source and its plants behind a NATS bus."""
+
+    def __init__(
+        self, config: ServerConfig, bus: NatsBus, clock: Clock | None = None, source: Source | None = None
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.source: Source = source or source_for(config, self.clock)
+        self._bus = bus
+        self.views: dict[Market, MarketView] = {}
+        self._viewed = _ViewedBus(bus, self.views)
+        self.plants: dict[Market, Plant] = {}
+        self.listing: Listing | None = None
+        # set when the source has finished (a replay's end, or a failure)
+        self.done = asyncio.Event()
+        self.finish_reason = ""
+        self.failed = False
+        self._source_task: asyncio.Task[None] | None = None
+
+    @property
+    def bus(self) -> _ViewedBus:
+        return self._viewed
+
+    async def start(self) -> None:
+        prepared = await self.source.prepare()
+        self.plants = {
+            market: Plant(market, insts, now_ms=prepared.start_ms, payload_format=self.config.payload_format)
+            for market, insts in prepared.instruments.items()
+        }
+        for market, insts in prepared.instruments.items():
+            self.views[market] = view = MarketView(market, insts)
+            await self._bus.answer_state(market, functools.partial(view_state.capture, view))
+        self.listing = Listing(prepared.instruments, prepared.kinds, self.config.payload_format)
+        await self._bus.answer_listing(encode_listing(self.listing))
+        self._source_task = asyncio.get_running_loop().create_task(self._run_source())
+        await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
+
+    async def _run_source(self) -> None:
+        try:
+            await self.source.run(self)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the source failed")
+            self.finished("source failed; see the plant's log", failed=True)
+
+    def interrupt(self, market: Market, streams: Collection[str], reason: str) -> None:
+        # the gateways close their clients' connections carrying these (Listener.interrupt)
+        self._bus.notify(market, Notice(sorted(streams), reason))
+
+    def finished(self, reason: str, *, failed: bool = False) -> None:
+        self.finish_reason = reason
+        self.failed = failed
+        for market in self.plants:
+            self._bus.notify(market, Notice(reason=reason, finished=True, failed=failed))
+        self.done.set()
+
+    async def close(self) -> None:
+        if self._source_task is not None:
+            self._source_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._source_task
+        await self._bus.close()

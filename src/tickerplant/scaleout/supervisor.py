@@ -1,0 +1,200 @@
+"""`tickerplant serve --workers N`: a private nats-server, one plant and N gateways on one host.
+
+The supervisor starts, in order, a nats-server on a loopback port the OS chooses (or uses
+``--nats URL``), the plant process (``tickerplant plant``) and N gateway processes
+(``tickerplant gateway --reuse-port``) that share the listener ports with ``SO_REUSEPORT``:
+the kernel spreads the clients' connections over them. Each child is given the whole
+configuration on its stdin, so it configures itself exactly as the one process would.
+
+While the listeners' ports were asked as 0 (the OS chooses, as the tests do), the
+supervisor binds a port itself with ``SO_REUSEPORT``, without listening (so it is never
+given a connection), and hands that port to every gateway: they all share it.
+
+A child that exits is restarted (after ``restart_delay_ms``), and the log says so; one that
+exits before it was ever ready (a replay's missing file, a port in use) stops them all:
+restarting would fail the same way. On ``close`` the gateways are stopped first (their
+clients get 1001 going away), then the plant, then the nats-server. The children run in
+sessions of their own, so a terminal's Ctrl-C reaches the supervisor only, which stops
+them in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+
+import msgspec
+
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.config import ServerConfig
+from tickerplant.market.instruments import Market
+from tickerplant.scaleout.nats_server import EmbeddedNats
+
+__all__ = ["Supervisor", "SupervisorFailed"]
+
+log = logging.getLogger("tickerplant.supervisor")
+
+# What each child prints on its stdout once it serves (cli.py): the supervisor's "ready".
+_READY = {"plant": b"tickerplant plant publishing", "gateway": b"tickerplant gateway on"}
+_STOP_TIMEOUT_S = 10.0
+
+
+class SupervisorFailed(RuntimeError):
+    pass
+
+
+class _Child:
+    """One role's process, kept running: the plant or gateway ``index``."""
+
+    def __init__(self, name: str, role: str, argv: list[str]) -> None:
+        self.name = name
+        self.role = role
+        self.argv = argv
+        self.process: asyncio.subprocess.Process | None = None
+        self.ready = asyncio.Event()  # printed its ready line (the first time)
+        self.starts = 0
+
+
+class Supervisor:
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        log_level: str = "INFO",
+        log_format: str = "text",
+        clock: Clock | None = None,
+        restart_delay_ms: int = 1000,
+        command: Sequence[str] = (sys.executable, "-m", "tickerplant.cli"),
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.restart_delay_ms = restart_delay_ms
+        self._command = list(command)
+        self._log = ["--log-level", log_level, "--log-format", log_format]  # each child's
+        self.nats: EmbeddedNats | None = None
+        self.nats_url = config.nats_url
+        self.children: list[_Child] = []
+        self.restarts = 0  # children restarted after they exited
+        self.failed = asyncio.Event()  # a child exited before it was ever ready
+        self.failure = ""
+        self._reserved: list[socket.socket] = []
+        self._keepers: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def url(self, market: Market) -> str:
+        port = self.config.um_port if market is Market.UM else self.config.cm_port
+        return f"ws://{self.config.host}:{port}"
+
+    async def start(self) -> None:
+        """Start everything; return once the plant and every gateway serve."""
+        um_port, cm_port = self._reserve(self.config.um_port), self._reserve(self.config.cm_port)
+        self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
+        if not self.nats_url:
+            self.nats = EmbeddedNats()
+            self.nats_url = await self.nats.start()
+            assert self.nats.process is not None
+            log.info("nats-server started on %s (pid %d)", self.nats_url, self.nats.process.pid)
+        child_config = msgspec.json.encode(dataclasses.replace(config, nats_url=self.nats_url, workers=1))
+        base = [*self._command]
+        plant = _Child("plant", "plant", [*base, "plant", "--config-stdin", *self._log])
+        gateway = [*base, "gateway", "--config-stdin", "--reuse-port", *self._log]
+        gateways = [_Child(f"gateway {i}", "gateway", gateway) for i in range(1, config.workers + 1)]
+        self.children = [plant, *gateways]
+        loop = asyncio.get_running_loop()
+        self._keepers = [loop.create_task(self._keep(child, child_config)) for child in self.children]
+        waits = [loop.create_task(child.ready.wait()) for child in self.children]
+        failed = loop.create_task(self.failed.wait())
+        for ready in asyncio.as_completed([*waits, failed]):
+            await ready
+            if self.failed.is_set() or all(wait.done() for wait in waits):
+                break
+        for wait in [*waits, failed]:
+            wait.cancel()
+        if self.failed.is_set():
+            raise SupervisorFailed(self.failure)
+
+    def _reserve(self, port: int) -> int:
+        if port:
+            return port
+        family = socket.getaddrinfo(self.config.host, 0, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((self.config.host, 0))  # bound, never listening: it takes no connection
+        self._reserved.append(sock)
+        return int(sock.getsockname()[1])
+
+    async def _keep(self, child: _Child, config: bytes) -> None:
+        while not self._stopping:
+            process = await asyncio.create_subprocess_exec(
+                *child.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )  # fmt: skip
+            child.process = process
+            child.starts += 1
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(config)
+            with contextlib.suppress(ConnectionError):
+                await process.stdin.drain()
+            process.stdin.close()
+            log.info("%s started (pid %d)", child.name, process.pid)
+            await self._relay_output(child, process.stdout)
+            code = await process.wait()
+            if self._stopping:
+                return
+            if not child.ready.is_set():
+                self.failure = f"{child.name} exited with {code} before it served"
+                log.error("%s", self.failure)
+                self.failed.set()
+                return
+            self.restarts += 1
+            delay, pid = self.restart_delay_ms, process.pid
+            log.warning("%s (pid %d) exited with %s; restarting it in %d ms", child.name, pid, code, delay)
+            await self.clock.sleep_until(self.clock.now_ms() + delay)
+
+    @staticmethod
+    async def _relay_output(child: _Child, stdout: asyncio.StreamReader) -> None:
+        """The child's stdout, passed on, but for its ready line, which sets ``ready``."""
+        while line := await stdout.readline():
+            if line.startswith(_READY[child.role]):
+                child.ready.set()
+                continue
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+
+    async def close(self) -> None:
+        self._stopping = True
+        gateways = [child for child in self.children if child.role == "gateway"]
+        plants = [child for child in self.children if child.role == "plant"]
+        for group in (gateways, plants):
+            await asyncio.gather(*(self._stop(child) for child in group))
+        for keeper in self._keepers:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        if self.nats is not None:
+            await self.nats.stop()
+        for sock in self._reserved:
+            sock.close()
+        self._reserved.clear()
+
+    @staticmethod
+    async def _stop(child: _Child) -> None:
+        process = child.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), _STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("%s (pid %d) did not stop; killing it", child.name, process.pid)
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()

@@ -1,0 +1,147 @@
+"""Every setting where it lives, as the command line and a TOML file name it: read from a
+parsed TOML document and parsed flags into a ``ServerConfig`` (``load``), and written out
+as the TOML reference for ``--config`` (``toml_reference``). What each setting is (its
+help, flag and parser) is ``config.py``'s fields' metadata; this reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tickerplant.config import ServerConfig, Setting
+
+__all__ = ["SettingField", "default_text", "load", "section_titles", "settings", "toml_reference"]
+
+
+
+@dataclass(frozen=True, slots=True)
+class SettingField:
+    """One setting where it lives: ``section`` None for ServerConfig's own fields."""
+
+    section: str | None
+    name: str
+    setting: Setting
+    type: Any  # the field's type
+    default: Any
+
+    @property
+    def path(self) -> str:
+        """``name`` or ``section.name``: how ``load`` is given a flag's value."""
+        return self.name if self.section is None else f"{self.section}.{self.name}"
+
+    @property
+    def toml_key(self) -> str:
+        """Where it is set in a TOML file: ``name`` or ``[section] name``."""
+        return self.name if self.section is None else f"[{self.section}] {self.name}"
+
+    @property
+    def takes_value(self) -> bool:
+        """A flag with a value, not a switch."""
+        return self.type not in (bool, bool | None)
+
+
+def _sections() -> dict[str | None, type]:
+    found: dict[str | None, type] = {None: ServerConfig}
+    hints = typing.get_type_hints(ServerConfig)
+    for f in dataclasses.fields(ServerConfig):
+        if "section" in f.metadata:
+            found[f.name] = hints[f.name]
+    return found
+
+
+def section_titles() -> dict[str, str]:
+    """Each section's title, in the order the settings are listed."""
+    fields = dataclasses.fields(ServerConfig)
+    return {f.name: f.metadata["section"] for f in fields if "section" in f.metadata}
+
+
+def settings() -> Iterator[SettingField]:
+    """Every setting: ServerConfig's own fields, then each section's."""
+    for name, kind in _sections().items():
+        hints = typing.get_type_hints(kind)
+        for f in dataclasses.fields(kind):
+            if "setting" in f.metadata:
+                yield SettingField(name, f.name, f.metadata["setting"], hints[f.name], f.default)
+
+
+def _from_toml(item: SettingField, value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if item.setting.parse is not None and isinstance(value, (str, date)):
+        return item.setting.parse(value)  # "max", an ISO time, a comma list
+    return value
+
+
+def load(toml: Mapping[str, Any], flags: Mapping[str, Any] | None = None) -> ServerConfig:
+    """The defaults, then ``toml`` (a parsed TOML document), then ``flags`` (each setting's
+    ``path`` -> its value, parsed already). ``ValueError`` names what is wrong."""
+    sections = _sections()
+    known = {(item.section, item.name): item for item in settings()}
+    values: dict[str | None, dict[str, Any]] = {name: {} for name in sections}
+    for key, value in toml.items():
+        if isinstance(value, dict):
+            if key not in sections:
+                raise ValueError(f"unknown section [{key}]")
+            pairs: list[tuple[str | None, str, Any]] = [(key, k, v) for k, v in value.items()]
+        else:
+            pairs = [(None, key, value)]
+        for name, k, v in pairs:
+            item = known.get((name, k))
+            if item is None:
+                raise ValueError(f"unknown setting {f'[{name}] ' if name else ''}{k}")
+            values[name][k] = _from_toml(item, v)
+    by_path = {item.path: item for item in known.values()}
+    for path, value in (flags or {}).items():
+        item = by_path[path]
+        values[item.section][item.name] = tuple(value) if isinstance(value, list) else value
+    if "urls" in values["relay"]:
+        values["relay"]["enabled"] = True  # urls given, even none (Binance's): relay
+    try:
+        parts = {name: kind(**values[name]) for name, kind in sections.items() if name is not None}
+        config = ServerConfig(**values[None], **parts)
+    except TypeError as exc:  # a value of the wrong kind reached a check
+        raise ValueError(str(exc)) from None
+    return config
+
+
+def default_text(item: SettingField) -> str | None:
+    """The default as the help tells it; None for a switch that is off."""
+    if item.setting.default_text is not None:
+        return item.setting.default_text
+    default = item.default
+    if default is False or default is None or default == ():
+        return None
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
+def toml_reference() -> str:
+    """A TOML file setting every field to its default, each with its help: the reference
+    for ``--config``. Settings whose default is none (no value, an empty list) are
+    commented out: an empty ``urls`` would turn the relay on."""
+    lines: list[str] = []
+    titles = section_titles()
+    current: str | None = None
+    for item in settings():
+        if item.section != current:
+            current = item.section
+            lines += ["", f"[{current}]  # {titles[current]}" if current else ""]
+        default = item.default
+        if default is None or default == ():
+            text = f"# {item.name} = {'[]' if default == () else ''}"
+        elif isinstance(default, bool):
+            text = f"{item.name} = {'true' if default else 'false'}"
+        elif isinstance(default, str):
+            text = f'{item.name} = "{default}"'
+        elif isinstance(default, float):
+            text = f"{item.name} = {default:g}"
+        else:
+            text = f"{item.name} = {default}"
+        told = item.setting.default_text
+        note = item.setting.help + (f" (default: {told})" if told and default in (None, ()) else "")
+        lines.append(f"{text:<27} # {note}")
+    return "\n".join(lines).strip() + "\n"

@@ -1,0 +1,92 @@
+"""The NATS bus's framing, sans-I/O: frames, their sizes, their sequence."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from tickerplant.bus import StreamMessage
+from tickerplant.bus.frames import (
+    Continuity,
+    Frame,
+    Framer,
+    Notice,
+    Sequencer,
+    decode_frame,
+    state_part_decoder,
+    state_parts,
+)
+
+BOOK = StreamMessage("btcusdt@bookTicker", b'{"e":"bookTicker","u":400900217,"s":"BTCUSDT"}')
+DIFF = StreamMessage("btcusdt@depth@100ms", b'{"e":"depthUpdate","U":1,"u":2,"pu":1}')
+
+
+def test_a_batch_is_one_frame_and_its_payloads_come_back_byte_for_byte() -> None:
+    framer = Framer(epoch=7, limit=1 << 20)
+    (data,) = framer.frames([BOOK, DIFF])
+    frame = decode_frame(data)
+    assert frame == Frame(7, 1, [BOOK, DIFF])
+    assert all(type(message) is StreamMessage for message in frame.messages)
+    assert frame.messages[0].payload == BOOK.payload
+
+
+def test_the_frame_is_a_documented_msgpack_array() -> None:
+    (data,) = Framer(epoch=7, limit=1 << 20).frames([BOOK])
+    assert msgspec.msgpack.decode(data) == [7, 1, [[BOOK.stream, BOOK.payload]], None]
+
+
+def test_frames_are_numbered_one_by_one_per_framer() -> None:
+    framer = Framer(epoch=1, limit=1 << 20)
+    seqs = [decode_frame(data).seq for _ in range(3) for data in framer.frames([BOOK])]
+    assert seqs == [1, 2, 3]
+
+
+def test_a_batch_over_the_limit_is_split_in_order_and_each_frame_fits() -> None:
+    messages = [StreamMessage(f"s{i}@trade", b"x" * 100) for i in range(50)]
+    framer = Framer(epoch=3, limit=1000)
+    frames = framer.frames(messages, Notice(["s1@trade"], "lost upstream"))
+    assert len(frames) > 1
+    assert all(len(data) <= 1000 for data in frames)
+    decoded = [decode_frame(data) for data in frames]
+    assert [f.seq for f in decoded] == list(range(1, len(frames) + 1))
+    assert [m for f in decoded for m in f.messages] == messages
+    # the notice comes with the last of the batch, after every message before it
+    assert [f.notice for f in decoded] == [None] * (len(frames) - 1) + [Notice(["s1@trade"], "lost upstream")]
+
+
+def test_a_notice_alone_is_a_frame_of_its_own() -> None:
+    framer = Framer(epoch=3, limit=1000)
+    (data,) = framer.frames([], Notice(finished=True, reason="the replay ended"))
+    assert decode_frame(data) == Frame(3, 1, [], Notice([], "the replay ended", True, False))
+
+
+def test_one_message_over_the_limit_is_refused_not_cut() -> None:
+    with pytest.raises(ValueError, match="huge@trade"):
+        Framer(epoch=1, limit=100).frames([StreamMessage("huge@trade", b"x" * 200)])
+
+
+def test_the_sequencer_tells_next_gap_restart_and_stale() -> None:
+    sequencer = Sequencer()
+    assert sequencer.follow(5, 10) == (Continuity.FIRST, 9)  # joined mid-stream, 9 frames in
+    assert sequencer.follow(5, 11).continuity is Continuity.NEXT
+    assert sequencer.follow(5, 14) == (Continuity.GAP, 2)
+    assert sequencer.follow(5, 14).continuity is Continuity.STALE
+    assert sequencer.follow(5, 12).continuity is Continuity.STALE
+    assert sequencer.follow(5, 15).continuity is Continuity.NEXT
+    assert sequencer.follow(9, 1) == (Continuity.RESTARTED, 0)
+    assert sequencer.follow(9, 2).continuity is Continuity.NEXT
+    assert (sequencer.gaps, sequencer.missed) == (1, 2)
+
+
+def test_garbage_is_not_a_frame() -> None:
+    with pytest.raises(msgspec.DecodeError):
+        decode_frame(b"\x93\x01")
+
+
+def test_a_state_is_cut_into_parts_that_join_again() -> None:
+    state = bytes(range(256)) * 40
+    parts = [state_part_decoder.decode(data) for data in state_parts(3, 17, state, limit=1000)]
+    assert [(p.epoch, p.seq, p.index, p.count) for p in parts] == [(3, 17, i, 11) for i in range(11)]
+    assert b"".join(p.data for p in parts) == state
+    (empty,) = [state_part_decoder.decode(data) for data in state_parts(3, 0, b"", limit=1000)]
+    assert (empty.count, empty.data) == (1, b"")

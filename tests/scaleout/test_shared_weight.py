@@ -1,0 +1,82 @@
+"""Request weight across gateways: a client spreading its requests over two gateways meets
+429 at the same total as on one (Binance counts per IP across its servers, §7.1); each
+gateway counts only its own refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from nats_servers import nats_url
+from timing import SECONDS, eventually
+
+from tickerplant.bus.nats import NatsBus
+from tickerplant.clock import ManualClock
+from tickerplant.config import ServerConfig, SimulatorConfig
+from tickerplant.market.instruments import Market
+from tickerplant.scaleout.gateway_process import GatewayProcess
+from tickerplant.scaleout.plant_process import PlantProcess
+
+pytestmark = pytest.mark.loopback
+__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
+
+CONFIG = ServerConfig(
+    um_port=0, cm_port=0, request_weight_per_min=20,
+    simulator=SimulatorConfig(history_s=60.0, book_levels=20),
+)  # fmt: skip
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[Any]]:
+    started: list[Any] = []
+    yield started
+    for process in reversed(started):
+        await process.close()
+
+
+def _time(url: str) -> tuple[int, str]:
+    """GET /fapi/v1/time (weight 1): the status and the IP's used weight."""
+    try:
+        with urllib.request.urlopen(
+            url.replace("ws://", "http://") + "/fapi/v1/time", timeout=5 * SECONDS
+        ) as r:
+            return r.status, r.headers["X-MBX-USED-WEIGHT-1M"]
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.headers["X-MBX-USED-WEIGHT-1M"]
+
+
+async def test_a_client_on_two_gateways_meets_429_at_the_same_total(
+    nats_url: str, processes: list[Any]
+) -> None:
+    clock = ManualClock()
+    gateways = [
+        GatewayProcess(CONFIG, await NatsBus.connect(nats_url, name=f"gateway {i}"), clock) for i in (1, 2)
+    ]
+    processes.extend(gateways)
+    starting = [asyncio.ensure_future(gateway.start()) for gateway in gateways]
+    plant = PlantProcess(CONFIG, await NatsBus.connect(nats_url, name="plant"), clock)
+    processes.append(plant)
+    await plant.start()
+    async with asyncio.timeout(10 * SECONDS):
+        await asyncio.gather(*starting)
+    one, other = (gateway.url(Market.UM) for gateway in gateways)
+    for used in range(1, 13):
+        assert await asyncio.to_thread(_time, one) == (200, str(used))
+    now = clock.now_ms()
+    shared = gateways[1].listeners[Market.UM].weight
+    await eventually(lambda: shared.used("127.0.0.1", now) == 12, 5 * SECONDS)
+    for used in range(13, 21):
+        assert await asyncio.to_thread(_time, other) == (200, str(used))
+    assert await asyncio.to_thread(_time, other) == (429, "21")
+    await eventually(
+        lambda: gateways[0].listeners[Market.UM].weight.used("127.0.0.1", now) == 21, 5 * SECONDS
+    )
+    assert await asyncio.to_thread(_time, one) == (429, "22")
+    counted = [gateway.listeners[Market.UM].limit_counters.weight_refused for gateway in gateways]
+    assert counted == [1, 1]  # each its own refusal, not the other's too
+    # COIN-M's weight is its own (dapi's limit is not fapi's)
+    assert gateways[1].listeners[Market.CM].weight.used("127.0.0.1", now) == 0
