@@ -45,7 +45,7 @@ from tickerplant.market.book import OrderBook
 from tickerplant.market.book_text import BookText
 from tickerplant.market.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, SymbolKlines
+from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, KlineRow, SymbolKlines
 from tickerplant.market.mark_state import MarkStateView
 from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.open_interest import InterestHistory
@@ -266,7 +266,7 @@ class MarketView:
         view.trade_backlog = []
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
-        klines = view.klines
+        rows: list[KlineRow] = []  # into the klines after: a loop per interval (add_rows)
         add_trade = view.trades.add
         last = None
         for payload in backlog:
@@ -278,7 +278,9 @@ class MarketView:
                 continue
             first, time_ms = agg.first_trade_id, agg.trade_time
             trades = agg.last_trade_id - first + 1
-            klines.add(time_ms, first, price, qty, quote_units(inst, price, qty), agg.buyer_is_maker, trades)
+            quote = quote_units(inst, price, qty)
+            rows.append((time_ms, first, price, qty, quote, agg.buyer_is_maker, trades))
             add_trade(agg.agg_id, first, agg.last_trade_id, time_ms, price, qty, agg.buyer_is_maker)
             last = LastPrice(price, time_ms)
+        view.klines.add_rows(rows)
         view.last_price = last
