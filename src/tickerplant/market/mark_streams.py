@@ -21,7 +21,11 @@ public payloads do not carry (``market/mark_state.py`` keeps it for REST):
 `<symbol>@markState` (``MarkState``: each mark price, with the interest rate) and
 `<symbol>@fundingEvent` (``FundingEvent``: each funding, for the funding-rate history).
 
-Memory is fixed per symbol: the last ``MarkPrice`` and, per COIN-M pair, the last index.
+COIN-M's mark- and index-price klines are made of the same updates, and pushed on their
+own 250 ms cadence (``market/price_kline_streams.py``); ``tick`` runs both.
+
+Memory is fixed per symbol: the last ``MarkPrice`` and, per COIN-M pair, the last index
+(and the price klines' open candles).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from tickerplant.market import derived_events
 from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
+from tickerplant.market.price_kline_streams import PriceKlineStreams
 from tickerplant.market.units import SECOND_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS, FundingRate, IndexPrice, MarkPrice
 
@@ -131,7 +136,12 @@ class MarkStreams:
                         f"{inst.pair.lower()}@{StreamKind.INDEX_PRICE.value}")
             for inst in instruments
         }  # fmt: skip
-        self.next_tick_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
+        self._next_mark_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
+        self._klines = PriceKlineStreams(market, instruments, now_ms, encode)  # COIN-M's
+
+    @property
+    def next_tick_ms(self) -> int:
+        return min(self._next_mark_ms, self._klines.next_tick_ms)
 
     def apply(self, update: MarkPrice | IndexPrice | FundingRate, out: list[StreamMessage]) -> None:
         if type(update) is MarkPrice:
@@ -143,8 +153,10 @@ class MarkStreams:
                 update.next_funding_ms,
             )  # fmt: skip
             out.append(StreamMessage(symbol.state, self._encode(state)))
+            self._klines.mark(update, out)
         elif type(update) is IndexPrice:
             self._index[update.pair] = update
+            self._klines.index(update, out)
         else:
             assert type(update) is FundingRate
             rate, mark = _mark(update.rate), _mark(update.mark_price)
@@ -153,11 +165,12 @@ class MarkStreams:
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every mark stream due at ``now_ms``: the `@1s` ones at each whole second, the
-        others at each whole 3 s, stamped with that second."""
-        if now_ms < self.next_tick_ms:
+        others at each whole 3 s, stamped with that second; and the price klines due."""
+        self._klines.tick(now_ms, out)
+        if now_ms < self._next_mark_ms:
             return
         second = now_ms // SECOND_MS * SECOND_MS
-        self.next_tick_ms = second + SECOND_MS
+        self._next_mark_ms = second + SECOND_MS
         slow = second % _SLOW_MS == 0
         encode = self._encode
         make = self._make

@@ -47,10 +47,20 @@ DEPTH_KINDS = frozenset({StreamKind.DEPTH, StreamKind.PARTIAL_DEPTH, StreamKind.
 # The mark-price and index streams (§4.6, §4.12): the plant paces what its source gives
 # (the simulator's formulas, a replay's mark-price files), a recording's replay and the
 # relay re-serve them.
-MARK_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.ALL_MARK_PRICE, StreamKind.INDEX_PRICE})
-# COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts)
-# and `<pair>@indexPrice[@1s]`
-_PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE})
+MARK_KINDS = frozenset(
+    {
+        StreamKind.MARK_PRICE,
+        StreamKind.ALL_MARK_PRICE,
+        StreamKind.INDEX_PRICE,
+        StreamKind.MARK_PRICE_KLINE,  # COIN-M's, made of the same updates (§3.5)
+        StreamKind.INDEX_PRICE_KLINE,
+    }
+)
+# COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts),
+# `<pair>@indexPrice[@1s]` and `<pair>@indexPriceKline_<interval>`
+_PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE, StreamKind.INDEX_PRICE_KLINE})
+# Named by a pair alone (§3.5, §4.12)
+_PAIR_ONLY_KINDS = {StreamKind.INDEX_PRICE: "indexPrice", StreamKind.INDEX_PRICE_KLINE: "indexPriceKline"}
 # The streams a plant derives from the trades it sees (``Plant(derived_streams=True)``):
 # the simulator's and a public-file replay's; the relay relays them from its upstream.
 DERIVED_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE})
@@ -228,8 +238,9 @@ def resolve(
         is_pair = inst is None and stream.kind in _PAIR_KINDS and _is_cm_pair(symbols, lower)
         if inst is None and not is_pair:
             return Resolution(None, f"unknown symbol {symbol!r} on this market")
-        if stream.kind is StreamKind.INDEX_PRICE and not is_pair:
-            return Resolution(None, "indexPrice streams are COIN-M's and name a pair (spec §4.12)")
+        if stream.kind in _PAIR_ONLY_KINDS and not is_pair:
+            what = _PAIR_ONLY_KINDS[stream.kind]
+            return Resolution(None, f"{what} streams are COIN-M's and name a pair (spec §3.5, §4.12)")
         if symbol != lower:
             if not lenient_case:
                 return Resolution(
@@ -241,6 +252,8 @@ def resolve(
         market = Market.CM if is_pair else getattr(inst, "market", Market.UM)
         if stream.kind is StreamKind.RPI_DEPTH and market is not Market.UM:
             return Resolution(None, "rpiDepth streams are USDⓈ-M only (spec §4.11)")
+        if stream.kind is StreamKind.MARK_PRICE_KLINE and market is not Market.CM:
+            return Resolution(None, "markPriceKline streams are COIN-M only (spec §3.5)")
     if strict_routing:
         wanted = Route.PUBLIC if stream.kind in _PUBLIC_KINDS else Route.MARKET
         allowed = {wanted, Route.UNROUTED} if wanted is Route.PUBLIC else {wanted}
