@@ -18,7 +18,8 @@ The 3000 ms pushes fall on whole multiples of 3 s, where they carry the same byt
 
 Two internal streams, which no client can name, tell the gateways' market views what the
 public payloads do not carry (``market/mark_state.py`` keeps it for REST):
-`<symbol>@markState` (``MarkState``: each mark price, with the interest rate) and
+`<symbol>@markState` (``MarkState``: each mark price, with the interest rate and, where
+the source knows it, the premium index) and
 `<symbol>@fundingEvent` (``FundingEvent``: each funding, for the funding-rate history).
 
 COIN-M's mark- and index-price klines are made of the same updates, and pushed on their
@@ -64,9 +65,10 @@ _MARK = {
 _INDEX = encoder(derived_events.IndexPriceUpdate, Market.CM)  # E,i,p
 
 
-class MarkState(msgspec.Struct, frozen=True, gc=False):
+class MarkState(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """`<symbol>@markState`: a ``MarkPrice`` as the market view keeps it; decimals are
-    written with 8 digits, as premiumIndex answers them (§7.9)."""
+    written with 8 digits, as premiumIndex answers them (§7.9). ``pi`` is left out where
+    the source does not know it."""
 
     s: str  # symbol
     t: int  # time the source computed it, ms
@@ -76,6 +78,7 @@ class MarkState(msgspec.Struct, frozen=True, gc=False):
     r: str  # funding rate of the next funding; "" for a delivery contract
     ir: str  # interest rate; "" for a delivery contract
     T: int  # next funding time; 0 for a delivery contract
+    pi: str = ""  # premium index (the impact premium, for premiumIndexKlines); "": not known
 
 
 class FundingEvent(msgspec.Struct, frozen=True, gc=False):
@@ -150,7 +153,7 @@ class MarkStreams:
             state = MarkState(
                 update.symbol, update.time_ms, _mark(update.mark_price), _mark(update.index_price),
                 _mark(update.settle_price), _rate(update.funding_rate), _rate(update.interest_rate),
-                update.next_funding_ms,
+                update.next_funding_ms, _rate(update.premium_index),
             )  # fmt: skip
             out.append(StreamMessage(symbol.state, self._encode(state)))
             self._klines.mark(update, out)
