@@ -103,7 +103,8 @@ def test_price_klines_are_told_apart_by_their_folder(tmp_path: Path) -> None:
         (FileKind.PREMIUM_KLINES, "BTCUSDT", Market.UM),
         (FileKind.FUNDING_RATE, "BTCUSDT", Market.UM),
     ]
-    assert identify(tmp_path / "klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip") is None, "trade klines: derived"
+    trade_klines = identify(tmp_path / "klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip")
+    assert trade_klines is not None and (trade_klines.kind, trade_klines.interval) == (FileKind.KLINES, "1m")
     assert identify(tmp_path / "markPriceKlines/BTCUSDT/1h/BTCUSDT-1h-2024-01-01.zip") is None, "1m only"
 
 

@@ -201,6 +201,27 @@ class KlineSeries:
         self._opens.append(start)
         return k
 
+    def put(self, k: Kline) -> None:
+        """A whole kline (a replayed kline file's row) in its place by open time: after the
+        latest, or replacing the one of the same open time, or between (bounded as ``add``)."""
+        klines, opens = self._klines, self._opens
+        if not opens or k.open_ms > opens[-1]:
+            if len(klines) == self.maxlen:
+                klines.popleft()
+                opens.popleft()
+            klines.append(k)
+            opens.append(k.open_ms)
+            return
+        index = bisect_left(opens, k.open_ms)
+        if opens[index] == k.open_ms:
+            klines[index] = k
+            return
+        klines.insert(index, k)
+        opens.insert(index, k.open_ms)
+        if len(klines) > self.maxlen:
+            klines.popleft()
+            opens.popleft()
+
     def add_rows(self, rows: Iterable[KlineRow]) -> None:
         """``add`` each row in turn, the same klines; the common case (a trade inside the
         latest kline) inline, so that a backlog of trades costs a loop per series rather
