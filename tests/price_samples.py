@@ -75,6 +75,9 @@ def expected(
 
 
 def premium(s: MarkState) -> str:
+    """The premium index a state carries (the source's impact premium), else (p − i) / i."""
+    if s.pi:
+        return s.pi
     p, i = Decimal(s.p), Decimal(s.i)
     value = ((p - i) / i).quantize(Decimal("1e-8"), rounding=ROUND_HALF_UP)
     return f"{value:.8f}" if value else "0.00000000"

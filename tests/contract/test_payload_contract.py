@@ -27,8 +27,10 @@ from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.derived_events import (
     ContinuousKline,
     ForceOrder,
+    IndexPriceKline,
     IndexPriceUpdate,
     Kline,
+    MarkPriceKline,
     MarkPriceUpdate,
 )
 from tickerplant.market.events import (
@@ -78,12 +80,19 @@ KINDS: dict[str, tuple[type[msgspec.Struct], frozenset[Market]]] = {
     "indexPrice": (IndexPriceUpdate, OBJECT),  # COIN-M only, both speeds
     "forceOrder": (ForceOrder, OBJECT),
     "!forceOrder@arr": (ForceOrder, OBJECT),  # one object, despite its name (§4.10)
+    "markPriceKline": (MarkPriceKline, OBJECT),  # COIN-M only, every interval (§3.5)
+    "indexPriceKline": (IndexPriceKline, OBJECT),  # COIN-M only, every interval
 }
+# Payloads the plant writes that the client's StreamDecoder does not type yet (it reads them
+# as UnknownEvent): their contract is with their struct alone, decoded directly.
+CLIENT_UNTYPED = {"markPriceKline", "indexPriceKline"}
 # COIN-M's pair streams of these kinds are arrays of the pair's contracts.
 PAIR_ARRAYS = {"markPrice"}
 CM_PAIRS = {inst.pair.lower() for inst in catalogue(Market.CM, T0)}
 # Each market's kinds: the others exist on the other market only.
-ONLY_ON: dict[str, Market] = {"!markPrice@arr": Market.UM, "indexPrice": Market.CM}
+ONLY_ON: dict[str, Market] = {
+    "!markPrice@arr": Market.UM, "indexPrice": Market.CM, "markPriceKline": Market.CM, "indexPriceKline": Market.CM,
+}  # fmt: skip
 # Read by the market view alone (their levels and figures are integer units): no client
 # contract. `openInterest` has no payload struct at all.
 INTERNAL = {"depthDiff", "openInterest", "markState", "fundingEvent"}
@@ -100,7 +109,7 @@ def kind_of(stream: str) -> str:
     if stream.startswith("!"):
         return stream
     kind = stream.partition("@")[2]
-    if kind.startswith(("kline_", "continuousKline_")):
+    if kind.startswith(("kline_", "continuousKline_", "markPriceKline_", "indexPriceKline_")):
         return kind.partition("_")[0]
     return "depth" if kind.startswith(("depth", "rpiDepth")) and kind not in INTERNAL else kind
 
@@ -201,6 +210,10 @@ def check(stream: str, payload: bytes, market: Market, payload_format: PayloadFo
     if payload_format is PayloadFormat.Y2026:
         payload = without_st(stream, payload, market)
     struct, array_on = KINDS[kind_of(stream)]
+    if kind_of(stream) in CLIENT_UNTYPED:
+        own = msgspec.json.Decoder(struct[str])  # type: ignore[index]
+        assert msgspec.json.encode(own.decode(payload)) == payload, stream
+        return
     is_array = market in array_on or (
         market is Market.CM and kind_of(stream) in PAIR_ARRAYS and stream.partition("@")[0] in CM_PAIRS
     )

@@ -96,8 +96,9 @@ def test_default_kinds_are_everything_tickerplant_serves() -> None:
     assert relayable_kinds(["trade", "trade", "!bookTicker"]) == ("trade", "!bookTicker")
     assert relayable_kinds(["depth@100ms", "depth5", "rpiDepth@500ms"]) == ("depth@100ms", "depth5", "rpiDepth@500ms")
     assert relayable_kinds(["kline_1h", "markPrice@1s", "indexPrice", "!markPrice@arr", "continuousKline_1s"])
-    with pytest.raises(ValueError, match=r"markPriceKline_1m, !assetIndex@arr, nonsense: tickerplant serves only"):
-        relayable_kinds(["trade", "depth@100ms", "markPriceKline_1m", "!assetIndex@arr", "nonsense"])
+    assert relayable_kinds(["markPriceKline_1m", "indexPriceKline_1M"]) == ("markPriceKline_1m", "indexPriceKline_1M")
+    with pytest.raises(ValueError, match=r"compositeIndex, !assetIndex@arr, nonsense: tickerplant serves only"):
+        relayable_kinds(["trade", "depth@100ms", "compositeIndex", "!assetIndex@arr", "nonsense"])
     with pytest.raises(ValueError):
         relayable_kinds([])
 
@@ -140,6 +141,11 @@ def test_pair_streams_are_named_once_per_pair_as_binance_names_them() -> None:
     assert "btcusd_perpetual@continuousKline_1m" in names and "!markPrice@arr" not in names
     assert not [n for n in names if n.endswith("continuousKline_1s")], "1s continuous klines: USDⓈ-M's"
     assert len(names) == len(set(names))
+    # the price klines: a contract's mark price, the pair's index, COIN-M's alone (§3.5)
+    assert stream_names(cm[:1], ("markPriceKline_1m", "indexPriceKline_1h")) == [
+        f"{cm[0].symbol.lower()}@markPriceKline_1m", "btcusd@indexPriceKline_1h",
+    ]  # fmt: skip
+    assert stream_names(_um("BTCUSDT"), ("markPriceKline_1m", "indexPriceKline_1h")) == []
     contract_types = {i.contract_type.value.lower() for i in cm}
     assert {n.partition("@")[0] for n in names if "continuousKline" in n} == {f"btcusd_{t}" for t in contract_types}
 

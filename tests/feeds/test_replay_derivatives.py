@@ -103,7 +103,8 @@ def test_price_klines_are_told_apart_by_their_folder(tmp_path: Path) -> None:
         (FileKind.PREMIUM_KLINES, "BTCUSDT", Market.UM),
         (FileKind.FUNDING_RATE, "BTCUSDT", Market.UM),
     ]
-    assert identify(tmp_path / "klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip") is None, "trade klines: derived"
+    trade_klines = identify(tmp_path / "klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-01.zip")
+    assert trade_klines is not None and (trade_klines.kind, trade_klines.interval) == (FileKind.KLINES, "1m")
     assert identify(tmp_path / "markPriceKlines/BTCUSDT/1h/BTCUSDT-1h-2024-01-01.zip") is None, "1m only"
 
 
@@ -154,7 +155,11 @@ def test_without_a_funding_file_the_rate_is_estimated_from_the_premium_klines(tm
     lines = [f"{t - 59_999},0,0,0,{p:.8f},0,{t},0,60,0,0,0" for t, p, _ in premiums]
     write(_folder(tmp_path, "um", "premiumIndexKlines", "BTCUSDT", kline=True), "BTCUSDT-1m-2024-01-01",
           KLINE_HEADER, lines, zipped=False)  # fmt: skip
-    pushes = _payloads(_play(tmp_path)[Market.UM], "btcusdt@markPrice@1s")
+    played = _play(tmp_path)[Market.UM]
+    pushes = _payloads(played, "btcusdt@markPrice@1s")
+    # the premium index each mark state carries, for premiumIndexKlines: the file's close
+    states = _payloads(played, "btcusdt@markState")
+    assert states and [Decimal(s["pi"]) for s in states] == [p for t, p, _ in premiums if t <= states[-1]["t"]]
     for push in pushes:
         seen = [p for t, p, _ in premiums if t <= push["E"]]
         average = sum(seen, Decimal(0)) / len(seen)
@@ -204,6 +209,7 @@ def test_the_warm_up_keeps_the_funding_history_and_the_last_mark(tmp_path: Path)
     ], "every funding before the start, the files' days before the warm-up too"
     states = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@markState"]
     assert len(states) == 1 and Decimal(states[0]["p"]) == _at(data["um markPriceKlines"], start_ms)
+    assert "pi" not in states[0], "no premium-index files: the views derive the premium"
 
 
 async def test_a_replay_of_public_files_writes_the_payload_format_asked_for(tmp_path: Path) -> None:

@@ -81,9 +81,6 @@ def test_funding_rates_are_the_formula_over_the_premiums_of_the_books_sampled() 
             if type(update) is not MarkPrice:
                 continue
             inst = insts[update.symbol]
-            if inst.contract_type is not ContractType.PERPETUAL:
-                assert (update.funding_rate, update.interest_rate, update.next_funding_ms) == (None, None, 0)
-                continue
             # the premium of the book as it stands, against the index handed out
             book = sim.books[update.symbol]
             sizes = {"price_decimals": inst.price_decimals, "qty_decimals": inst.qty_decimals,
@@ -92,7 +89,12 @@ def test_funding_rates_are_the_formula_over_the_premiums_of_the_books_sampled() 
             bid = impact_price(((p, book.bids[p]) for p in reversed(book.bid_prices)), notional, **sizes)  # type: ignore[arg-type]
             ask = impact_price(((p, book.asks[p]) for p in book.ask_prices), notional, **sizes)  # type: ignore[arg-type]
             assert bid is not None and ask is not None
-            averages[update.symbol].add(premium_index(bid, ask, update.index_price))
+            premium = premium_index(bid, ask, update.index_price)
+            assert update.premium_index == premium, "every contract carries it, for premiumIndexKlines"
+            if inst.contract_type is not ContractType.PERPETUAL:
+                assert (update.funding_rate, update.interest_rate, update.next_funding_ms) == (None, None, 0)
+                continue
+            averages[update.symbol].add(premium)
             assert update.funding_rate == funding_rate(averages[update.symbol].average())
             assert update.next_funding_ms in (FUNDING, FUNDING + FUNDING_INTERVAL_MS)
             # a perpetual's mark stays near its index: within the funding cap

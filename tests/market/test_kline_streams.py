@@ -274,3 +274,47 @@ def test_continuous_contracts_roll_at_delivery() -> None:
     [k] = _decoded(out, "btcusd_current_quarter@continuousKline_1m")  # delivered: the next is current
     assert (k["ct"], k["k"]["o"]) == ("CURRENT_QUARTER", "91010.0")
     assert not _decoded(out, "btcusd_next_quarter@continuousKline_1m")
+
+
+_PAST = st.lists(
+    st.tuples(
+        st.integers(0, 26 * 60 * MINUTE),  # time since T0 - 1 day: a day's history, and beyond
+        st.integers(8_990_000, 9_010_000),  # price units
+        st.integers(1, 5000),  # qty units
+        st.booleans(),  # buyer is maker
+    ),
+    min_size=1,
+    max_size=80,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(past=_PAST, in_order=st.booleans(), market=st.sampled_from(list(Market)))
+def test_a_warm_start_in_one_call_pushes_what_one_per_trade_pushes(
+    past: list[tuple[int, int, int, bool]], in_order: bool, market: Market
+) -> None:
+    """The warm start gathers the candles in one pass (``kline_warm``): whatever the trades
+    (clustered in a second or spread over a day, in time order or not), what the plant pushes
+    after is what it pushes after the same trades given one call each."""
+    if in_order:
+        past = sorted(past, key=lambda trade: trade[0])
+    inst = instrument(market)
+    start = T0 - 86_400_000
+    now = start + max(t for t, *_ in past) + 1
+    trades = [
+        Trade(inst.symbol, trade_id, start + t, price, qty, maker)
+        for trade_id, (t, price, qty, maker) in enumerate(past, start=1)
+    ]
+    whole = Plant(market, [inst], now_ms=now)
+    whole.warm(trades)
+    one_by_one = Plant(market, [inst], now_ms=now)
+    for trade in trades:
+        one_by_one.warm([trade])
+    for plant in (whole, one_by_one):
+        plant.apply(Trade(inst.symbol, len(trades) + 1, now + 1, 9_000_000, 7, False), now + 1, [])
+    pushed: list[list[StreamMessage]] = [[], []]
+    for t in (250, 500, 61_000, 3_600_000, 86_400_000):
+        for plant, out in zip((whole, one_by_one), pushed, strict=True):
+            plant.tick(now + t, out)
+    assert _klines(pushed[0]) == _klines(pushed[1])
+    assert _klines(pushed[0])

@@ -125,10 +125,17 @@ def test_every_pushed_payload_reads_back_into_its_struct_and_writes_the_same_byt
     plant.apply(IndexPrice("BTCUSD", T0, 963_657_860_000), T0, [])
     um = Plant(Market.UM, _instruments(Market.UM, "BTCUSDT"), now_ms=T0)
     um.apply(_um_mark(), T0, [])
-    payloads = [m.payload for _, m in _drive(plant, T0, T0 + 3_000) + _drive(um, T0, T0 + 3_000)]
-    one = derived_events.MarkPriceUpdate[str] | derived_events.IndexPriceUpdate[str]
+    pushed = _drive(plant, T0, T0 + 3_000) + _drive(um, T0, T0 + 3_000)
+    payloads = [m.payload for _, m in pushed]
+    one = (
+        derived_events.MarkPriceUpdate[str] | derived_events.IndexPriceUpdate[str]
+        | derived_events.MarkPriceKline[str] | derived_events.IndexPriceKline[str]
+    )  # fmt: skip
     decoder = msgspec.json.Decoder(one | list[one])  # type: ignore[valid-type]
     # three seconds, the last a whole 3 s: COIN-M 3 symbols, the pair, the index; USDⓈ-M 1 + all
-    assert len(payloads) == (3 + 1) * (3 + 1 + 1) + (3 + 1) * (1 + 1)
+    marks = [m for _, m in pushed if "Kline_" not in m.stream]
+    assert len(marks) == (3 + 1) * (3 + 1 + 1) + (3 + 1) * (1 + 1)
+    # and COIN-M's price klines, once each (one sample, pushed at the first 250 ms tick)
+    assert len(payloads) - len(marks) == (3 + 1) * 15
     for payload in payloads:
         assert msgspec.json.encode(decoder.decode(payload)) == payload

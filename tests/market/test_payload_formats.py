@@ -207,6 +207,18 @@ GOLDEN_2026_CM = {
         b'9,"s":"BTCUSD_PERP","i":"1m","f":7,"L":7,"o":"83091.7","c":"83091.7","h":"83091.7","l":"'
         b'83091.7","v":"3","n":1,"x":false,"q":"0.00361047","V":"3","Q":"0.00361047","B":"0"}}'
     ),
+    "btcusd_perp@markPriceKline_1m": (  # no st (§4.13): the classic bytes
+        b'{"e":"markPrice_kline","E":1791382980260,"ps":"BTCUSD","k":{"t":1791382980000,"T":17913830'
+        b'39999,"s":"BTCUSD_PERP","i":"1m","f":1791382980030,"L":1791382980030,"o":"83091.65000000",'
+        b'"c":"83091.65000000","h":"83091.65000000","l":"83091.65000000","v":"0","n":1,"x":false,"q"'
+        b':"0","V":"0","Q":"0","B":"0"}}'
+    ),
+    "btcusd@indexPriceKline_1m": (
+        b'{"e":"indexPrice_kline","E":1791382980260,"ps":"BTCUSD","k":{"t":1791382980000,"T":1791383'
+        b'039999,"s":"0","i":"1m","f":1791382980030,"L":1791382980030,"o":"83090.00000000","c":"83090'
+        b'.00000000","h":"83090.00000000","l":"83090.00000000","v":"0","n":1,"x":false,"q":"0","V":"0'
+        b'","Q":"0","B":"0"}}'
+    ),
     "btcusd_perpetual@continuousKline_1m": (
         b'{"e":"continuous_kline","E":1791382980260,"ps":"BTCUSD","ct":"PERPETUAL","k":{"t":179138'
         b'2980000,"T":1791383039999,"i":"1m","f":7,"L":7,"o":"83091.7","c":"83091.7","h":"83091.7"'
@@ -239,7 +251,7 @@ def test_the_spec_s_real_october_2026_usds_m_book_ticker() -> None:
 # §4.13: the kinds that get `st` last; on USDⓈ-M those that also get `ps` after `s`
 ST_KINDS = ("bookTicker", "depth", "rpiDepth", "miniTicker", "ticker", "trade", "aggTrade", "markPrice", "forceOrder")
 PS_KINDS = ("bookTicker", "depth", "rpiDepth", "miniTicker", "ticker", "forceOrder")
-UNCHANGED_KINDS = ("kline_", "continuousKline_", "indexPrice", "depthDiff", "markState")
+UNCHANGED_KINDS = ("kline_", "continuousKline_", "markPriceKline_", "indexPrice", "depthDiff", "markState")
 
 
 def _kind(stream: str) -> str:

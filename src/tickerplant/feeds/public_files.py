@@ -13,6 +13,7 @@ is not a number is a header (§9.2). Times are milliseconds.
 |              | transact_time, is_buyer_maker                                         |
 | trades       | id, price, qty, quote_qty (UM) / base_qty (CM), time, is_buyer_maker   |
 | fundingRate  | calc_time, funding_interval_hours, last_funding_rate                  |
+| klines       | the 12 columns of REST klines (§7.8, §9.2), every one                 |
 | markPrice-,  | open_time, open, high, low, close, volume, close_time, … (the 12      |
 | indexPrice-, | columns of klines, §9.2): the close and the close time are read       |
 | premiumIndex-|                                                                       |
@@ -21,7 +22,9 @@ is not a number is a header (§9.2). Times are milliseconds.
 The three price-kline kinds are named as klines are, ``<SYMBOL>-1m-<date>``: only their
 folder says which they are (``…/markPriceKlines/BTCUSDT/1m/``, §9.1), so they are known
 only inside a folder of that name, and only at the 1-minute interval (the finest there
-is). Their rows are read by ``feeds/replay_derivatives.py``.
+is). Their rows are read by ``feeds/replay_derivatives.py``. The trade klines are named
+``<SYMBOL>-<interval>-<date>`` (``1mo`` for ``1M``, §9.1) and known inside a ``klines``
+folder; ``replay_files`` plays their rows to the market views.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class FileKind(enum.Enum):
     INDEX_KLINES = "indexPriceKlines"
     PREMIUM_KLINES = "premiumIndexKlines"
     FUNDING_RATE = "fundingRate"
+    KLINES = "klines"
 
 
 # the kinds that are not market updates row by row: mark, index and funding data
@@ -71,15 +75,27 @@ _KLINE_FOLDERS = {
     kind.value: kind for kind in (FileKind.MARK_KLINES, FileKind.INDEX_KLINES, FileKind.PREMIUM_KLINES)
 }
 
+# a kline file's interval as its name writes it -> the interval (§9.1: `1M` is `1mo`)
+KLINE_FILE_INTERVALS = {
+    "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1h": "1h", "2h": "2h", "4h": "4h",
+    "6h": "6h", "8h": "8h", "12h": "12h", "1d": "1d", "3d": "3d", "1w": "1w", "1mo": "1M",
+}  # fmt: skip
 _NAME = re.compile(
-    r"^(?P<symbol>[A-Z0-9_]+)-(?P<kind>bookTicker|aggTrades|trades|fundingRate|1m)-(?P<date>[0-9-]+)\.(csv|zip)$"
+    r"^(?P<symbol>[A-Z0-9_]+)-(?P<kind>bookTicker|aggTrades|trades|fundingRate|"
+    + "|".join(KLINE_FILE_INTERVALS)
+    + r")-(?P<date>[0-9-]+)\.(csv|zip)$"
 )
 
 # column index of the time each kind is ordered and replayed by: the event time for
 # bookTicker (when it was published), the trade time for trades
 TIME_COLUMN = {FileKind.BOOK_TICKER: 6, FileKind.AGG_TRADES: 5, FileKind.TRADES: 4}
-_PRICE_COLUMNS = {FileKind.BOOK_TICKER: (1, 3), FileKind.AGG_TRADES: (1,), FileKind.TRADES: (1,)}
-_QTY_COLUMNS = {FileKind.BOOK_TICKER: (2, 4), FileKind.AGG_TRADES: (2,), FileKind.TRADES: (2,)}
+_PRICE_COLUMNS = {
+    FileKind.BOOK_TICKER: (1, 3), FileKind.AGG_TRADES: (1,), FileKind.TRADES: (1,),
+    FileKind.KLINES: (1, 2, 3, 4),
+}  # fmt: skip
+_QTY_COLUMNS = {
+    FileKind.BOOK_TICKER: (2, 4), FileKind.AGG_TRADES: (2,), FileKind.TRADES: (2,), FileKind.KLINES: (5,),
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +105,7 @@ class PublicFile:
     kind: FileKind
     date: str  # "2024-01-01" (daily) or "2024-01" (monthly), as in the name
     market: Market
+    interval: str = ""  # a trade-kline file's interval ("1m", …, "1M")
 
 
 def market_of_symbol(symbol: str) -> Market:
@@ -105,11 +122,16 @@ def identify(path: Path) -> PublicFile | None:
     if match is None:
         return None
     symbol = match["symbol"]
-    if match["kind"] == "1m":  # a price kline: which one, only its folder says
-        folder = next((_KLINE_FOLDERS[p] for p in reversed(path.parent.parts) if p in _KLINE_FOLDERS), None)
-        if folder is None:
+    interval = KLINE_FILE_INTERVALS.get(match["kind"], "")
+    if interval:  # a kline: a price kline or a trade kline, only its folder says
+        parts = path.parent.parts
+        folder = next((_KLINE_FOLDERS[p] for p in reversed(parts) if p in _KLINE_FOLDERS), None)
+        if folder is not None and interval == "1m":
+            kind, interval = folder, ""
+        elif FileKind.KLINES.value in parts:
+            kind = FileKind.KLINES
+        else:
             return None
-        kind = folder
     else:
         kind = FileKind(match["kind"])
     market = market_of_symbol(symbol)
@@ -117,7 +139,7 @@ def identify(path: Path) -> PublicFile | None:
         if part in ("um", "cm"):
             market = Market(part)
             break
-    return PublicFile(path, symbol, kind, match["date"], market)
+    return PublicFile(path, symbol, kind, match["date"], market, interval)
 
 
 def _open(path: Path) -> IO[bytes]:

@@ -28,9 +28,9 @@ KLINE_INTERVALS = (
 )  # fmt: skip
 
 # Everything tickerplant serves (SERVED_KINDS): per symbol, then the all-market streams.
-# `markPrice`, `indexPrice` and `continuousKline_…` are relayed under the names Binance
-# gives them (``stream_names``): COIN-M's pair streams once per pair, continuous klines
-# once per pair and contract type.
+# `markPrice`, `indexPrice`, `indexPriceKline_…` and `continuousKline_…` are relayed under
+# the names Binance gives them (``stream_names``): COIN-M's pair streams once per pair,
+# continuous klines once per pair and contract type; the price klines on COIN-M alone.
 DEFAULT_KINDS: tuple[str, ...] = (
     "bookTicker", "aggTrade", "trade", "miniTicker", "ticker",
     "depth", "depth@500ms", "depth@100ms",
@@ -39,6 +39,8 @@ DEFAULT_KINDS: tuple[str, ...] = (
     "markPrice", "markPrice@1s", "indexPrice", "indexPrice@1s",
     *(f"kline_{interval}" for interval in KLINE_INTERVALS),
     "continuousKline_1s", *(f"continuousKline_{interval}" for interval in KLINE_INTERVALS),
+    *(f"markPriceKline_{interval}" for interval in KLINE_INTERVALS),  # COIN-M's (§3.5)
+    *(f"indexPriceKline_{interval}" for interval in KLINE_INTERVALS),
     "!bookTicker", "!miniTicker@arr", "!ticker@arr", "!forceOrder@arr",
     "!markPrice@arr", "!markPrice@arr@1s",
 )  # fmt: skip
@@ -81,8 +83,10 @@ def _names_of(inst: Instrument, kind: str) -> tuple[str, ...]:
     stream = kind_of(kind)
     if stream is StreamKind.RPI_DEPTH and cm:
         return ()  # USDⓈ-M's alone (§4.11)
-    if stream is StreamKind.INDEX_PRICE:
-        return (f"{inst.pair.lower()}@{kind}",) if cm else ()  # COIN-M's pairs' alone (§4.12)
+    if stream in (StreamKind.INDEX_PRICE, StreamKind.INDEX_PRICE_KLINE):
+        return (f"{inst.pair.lower()}@{kind}",) if cm else ()  # COIN-M's pairs' alone (§3.5, §4.12)
+    if stream is StreamKind.MARK_PRICE_KLINE and not cm:
+        return ()  # COIN-M's alone (§3.5)
     if stream is StreamKind.CONTINUOUS_KLINE:
         if cm and kind.endswith("_1s"):
             return ()  # 1s continuous klines are USDⓈ-M's alone (§4.12)

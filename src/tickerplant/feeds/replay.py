@@ -42,7 +42,7 @@ from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
 from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.mark_streams import FUNDING_EVENT, MARK_STATE
-from tickerplant.market.messages import StreamKind
+from tickerplant.market.messages import KLINE_ROW, StreamKind
 from tickerplant.market.plant import Plant
 from tickerplant.market.updates import MarketUpdate
 from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
@@ -51,6 +51,7 @@ _AGG_TRADE = "@" + StreamKind.AGG_TRADE.value
 _BOOK_TICKER = "@" + StreamKind.BOOK_TICKER.value
 _MARK_STATE = "@" + MARK_STATE
 _FUNDING_EVENT = "@" + FUNDING_EVENT
+_KLINE_ROW = "@" + KLINE_ROW
 
 __all__ = [
     "DepthSnapshot",
@@ -204,7 +205,8 @@ class Replayer:
         """Take the events before ``until_us`` (the replay's start) into the plants without
         publishing them: the windows, books and tops start where the market stood. Returns
         what the market views need of that past: every `@aggTrade` (their klines) and each
-        symbol's last bookTicker, every funding event and each symbol's last mark state."""
+        symbol's last bookTicker, every funding event and each symbol's last mark state, and
+        the kline files' rows."""
         history: dict[Market, list[StreamMessage]] = {market: [] for market in self._plants}
         plant_of = self._plant_of
         last_tops: dict[str, StreamMessage] = {}
@@ -213,6 +215,9 @@ class Replayer:
         while pending is not None and pending[0] < until_us:
             t, _, event = pending
             if isinstance(event, (Passthrough, DepthSnapshot, StreamsBroken)):
+                if isinstance(event, Passthrough) and event.stream.endswith(_KLINE_ROW):
+                    # a kline file's row: the views' klines of the day before the start
+                    history[event.market].append(StreamMessage(event.stream, event.payload))
                 self._follow(event, scratch)  # only books are kept before the start
                 scratch.clear()
             else:

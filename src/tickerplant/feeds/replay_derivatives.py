@@ -20,6 +20,9 @@ What the files determine, and how (the README's Replay section says it for users
   the rate of a zero premium (the interest rate, 0.01 %);
 - ``P`` (estimated settle price) is the mean of the index closes since the last whole
   half hour (``mark_price.SettleAverage``);
+- the premium index (premiumIndexKlines, §7.8) is the close of its premium-index kline,
+  given with the mark price of the same minute; a symbol without premium files has none,
+  and the views derive one from ``p`` and ``i`` (``market/price_klines.py``);
 - each funding file row is a ``FundingRate`` at its ``calc_time`` with the last mark
   price given; they are given from the first row of the files, before the replay's
   start too, so that `GET fundingRate` has the files' history from the start.
@@ -87,7 +90,9 @@ def _rows(file: PublicFile, key: str, progress: list[int]) -> Iterator[tuple[int
 
 
 class _Contract:
-    __slots__ = ("funding", "inst", "interval_end", "mark", "next", "perpetual", "premium", "settle")
+    __slots__ = (
+        "funding", "inst", "interval_end", "last_premium", "mark", "next", "perpetual", "premium", "settle"
+    )  # fmt: skip
 
     def __init__(self, inst: Instrument, funding: list[tuple[int, int]]) -> None:
         self.inst = inst
@@ -96,6 +101,7 @@ class _Contract:
         self.next = 0  # index into ``funding`` of the first one after now
         self.mark = 0
         self.premium = PremiumAverage()
+        self.last_premium: int | None = None  # the last premium-index close; None: no file
         self.interval_end = 0  # the funding time the premium samples lead to
         self.settle = SettleAverage()
 
@@ -174,6 +180,7 @@ def derivative_events(
                 contract.interval_end = next_ms
                 contract.premium.reset()
             contract.premium.add(value)
+            contract.last_premium = value
             continue
         contract.mark = value
         if t >= start:
@@ -182,13 +189,13 @@ def derivative_events(
 
 def _mark_price(contract: _Contract, t: int, indexes: Mapping[str, int]) -> MarkPrice:
     """``contract``'s mark price at ``t``: its last mark, its pair's last index."""
-    inst = contract.inst
+    inst, last = contract.inst, contract.last_premium
     index_price = indexes.get(f"{inst.market.value}:{inst.pair}", contract.mark)
     settle = contract.settle.value() or index_price
     if not contract.perpetual:
-        return MarkPrice(inst.symbol, t, contract.mark, index_price, settle, None, None, 0)
+        return MarkPrice(inst.symbol, t, contract.mark, index_price, settle, None, None, 0, last)
     next_ms, rate = contract.next_funding(t)
     if rate is None:
         premium = contract.premium.average() if contract.interval_end == next_ms else 0
         rate = funding_rate(premium)
-    return MarkPrice(inst.symbol, t, contract.mark, index_price, settle, rate, INTEREST_RATE, next_ms)
+    return MarkPrice(inst.symbol, t, contract.mark, index_price, settle, rate, INTEREST_RATE, next_ms, last)

@@ -17,20 +17,24 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from tickerplant.feeds.public_files import (
     DERIVATIVE_KINDS,
     FileKind,
     PublicFile,
     identify,
+    lines,
     rows,
     sample_decimals,
     size_of,
 )
-from tickerplant.feeds.replay import Event, merge, recorded_events
+from tickerplant.feeds.replay import Event, Passthrough, merge, recorded_events
 from tickerplant.feeds.replay_derivatives import derivative_events
 from tickerplant.feeds.replay_instruments import FinestDigits
 from tickerplant.market.depth_sync import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market.messages import KLINE_ROW
 from tickerplant.market.units import DAY_MS
 from tickerplant.recording.format import RecordingHeader, is_recording, read_recording
 
@@ -107,7 +111,8 @@ def open_replay(
     by_symbol = {inst.symbol: inst for insts in instruments.values() for inst in insts}
     read_bytes = [0]
     streams: list[Iterator[tuple[int, int, Event]]] = []
-    groups = _group([file for file in public if file.kind not in DERIVATIVE_KINDS])
+    klines = [file for file in public if file.kind is FileKind.KLINES]
+    groups = _group([file for file in public if file.kind not in DERIVATIVE_KINDS and file not in klines])
     trade_kinds: dict[str, set[FileKind]] = {}
     for symbol, kind in groups:
         if kind is not FileKind.BOOK_TICKER:
@@ -119,6 +124,13 @@ def open_replay(
         index = len(streams)
         warm_from = None if start_ms is None else start_ms - warm_ms
         streams.append(_chained(files, by_symbol[symbol], alone, warm_from, end_ms, read_bytes, index))
+    for interval in sorted({file.interval for file in klines}):
+        for (symbol, _kind), files in sorted(_group([f for f in klines if f.interval == interval]).items()):
+            if symbol in trade_kinds:
+                log.warning("%s: klines come from its trades, not its %s kline files", symbol, interval)
+                continue
+            warm_from = None if start_ms is None else start_ms - warm_ms
+            streams.append(_kline_rows(files, interval, warm_from, end_ms, read_bytes, len(streams)))
     if derivative:
         # the same checks: one day once, months and days not both
         derivative = [file for files in _group(derivative).values() for file in files]
@@ -127,7 +139,7 @@ def open_replay(
         served = {symbol: inst for symbol, inst in by_symbol.items() if symbol in named}
         # A month of funding or marks beside a day of trades ends with the trades' days,
         # not a month later.
-        market_files = [file for files in groups.values() for file in files]
+        market_files = [file for files in groups.values() for file in files] + klines
         last = max((_end_of(file.date) for file in market_files), default=None)
         until = last if end_ms is None else end_ms if last is None else min(end_ms, last)
         events = derivative_events(
@@ -198,6 +210,32 @@ def _chained(
         )
         for file in sorted(files, key=lambda f: f.date)
     )
+
+
+def _kline_rows(
+    files: list[PublicFile], interval: str, start_ms: int | None, end_ms: int | None, read_bytes: list[int],
+    index: int,
+) -> Iterator[tuple[int, int, Event]]:
+    """One symbol's kline files of one interval, in date order: each row, at its close time
+    (a kline is known once it closed), as the market views' internal `<symbol>@klineRow`
+    (``market/view.py``): ``[interval, the row's 12 columns]``, the decimals as written."""
+    start = -1 if start_ms is None else start_ms
+    end = 1 << 62 if end_ms is None else end_ms
+    for file in sorted(files, key=lambda f: f.date):
+        name = f"{file.symbol.lower()}@{KLINE_ROW}"
+        for number, line in enumerate(lines(file.path), 1):
+            read_bytes[0] += len(line) + 1
+            f = line.decode().split(",")
+            try:
+                close_ms = int(f[6])
+                row = [interval, int(f[0]), *f[1:6], close_ms, f[7], int(f[8]), f[9], f[10]]
+            except (IndexError, ValueError) as exc:
+                raise ValueError(f"{file.path.name}, data row {number}: {exc} in {line[:120]!r}") from None
+            if close_ms < start:
+                continue
+            if close_ms > end:
+                return
+            yield close_ms * 1000, index, Passthrough(file.market, name, msgspec.json.encode(row))
 
 
 def _session(

@@ -12,9 +12,11 @@ seconds a stall skipped), for every symbol:
 
 - the index of its pair moves;
 - the basis (mid − index) goes into its 30-minute moving average;
-- a perpetual's premium index comes from its book's impact bid and ask prices for its
-  impact notional (``_IMPACT_NOTIONAL``) and goes into the interval's time-weighted
-  average, from which the funding rate of the next funding follows;
+- its premium index comes from its book's impact bid and ask prices for its impact
+  notional (``_IMPACT_NOTIONAL``; the last one sampled when the book is too thin for it);
+  a perpetual's goes into the interval's time-weighted average, from which the funding
+  rate of the next funding follows; every contract's is in its ``MarkPrice``, for
+  premiumIndexKlines;
 - its ``MarkPrice`` (``market/mark_price.py``'s formulas) is handed out, and on COIN-M each
   pair's ``IndexPrice``.
 
@@ -91,7 +93,9 @@ class _Index:
 class _Contract:
     """One symbol's derivatives state."""
 
-    __slots__ = ("basis", "index", "inst", "mark", "notional", "perpetual", "premium", "rate", "settle")
+    __slots__ = (
+        "basis", "index", "inst", "mark", "notional", "perpetual", "premium", "rate", "sampled", "settle"
+    )  # fmt: skip
 
     def __init__(self, inst: Instrument, index: _Index) -> None:
         self.inst = inst
@@ -100,6 +104,7 @@ class _Contract:
         self.notional = _IMPACT_NOTIONAL.get(inst.base_asset, _DEFAULT_IMPACT_NOTIONAL)
         self.basis = BasisAverage()
         self.premium = PremiumAverage()
+        self.sampled: int | None = None  # the last premium index sampled from the book
         self.settle = SettleAverage()
         self.rate = funding_rate(0) if self.perpetual else None  # the next funding's, so far
         self.mark = index.price
@@ -176,8 +181,10 @@ class SimulatedDerivatives:
                 mid = price_to_mark(top[0] + top[2], inst.price_decimals) // 2
                 contract.basis.add(mid - index)
             contract.settle.add(now_ms, index)
+            premium = self._premium(contract, book, index)  # delivery's too: premiumIndexKlines
+            if premium is not None:
+                contract.sampled = premium
             if contract.perpetual:
-                premium = self._premium(contract, book, index)
                 if premium is not None:
                     contract.premium.add(premium)
                 contract.rate = funding_rate(contract.premium.average())
@@ -187,7 +194,10 @@ class SimulatedDerivatives:
             contract.mark = mark_price(index, contract.rate, until_funding, basis, last_mark)
             interest, next_ms = (INTEREST_RATE, self.next_funding_ms) if contract.perpetual else (None, 0)
             settle, rate = contract.settle.value(), contract.rate
-            out.append(MarkPrice(symbol, now_ms, contract.mark, index, settle, rate, interest, next_ms))
+            mark = MarkPrice(
+                symbol, now_ms, contract.mark, index, settle, rate, interest, next_ms, contract.sampled
+            )
+            out.append(mark)
         for pair in self._cm_indexes:
             out.append(IndexPrice(pair.pair, now_ms, pair.price))
         return out

@@ -1,6 +1,7 @@
 """The derived streams' payloads: klines and continuous klines (spec §4.7, §4.12), mark and
-index prices (§4.6, §4.12) and liquidations (§4.10). One definition each, for the plant
-that writes them (``market/klines.py``, ``market/mark_streams.py``,
+index prices (§4.6, §4.12), COIN-M's mark- and index-price klines (§3.5) and liquidations
+(§4.10). One definition each, for the plant that writes them (``market/klines.py``,
+``market/mark_streams.py``, ``market/price_kline_streams.py``,
 ``market/force_orders.py``) and for the client that reads them, built as
 ``market/events.py``'s are: readable attributes, Binance's keys by ``rename``, the wire
 ``e`` as the tag, fields in the live key order, prices and quantities as ``N``.
@@ -19,11 +20,14 @@ __all__ = [
     "ContinuousKline",
     "ContinuousKlineData",
     "ForceOrder",
+    "IndexPriceKline",
     "IndexPriceUpdate",
     "Kline",
     "KlineData",
     "LiquidationOrder",
+    "MarkPriceKline",
     "MarkPriceUpdate",
+    "PriceKlineData",
 ]
 
 
@@ -124,6 +128,68 @@ class ContinuousKline(
     pair: str  # ps: pair, e.g. "BTCUSDT", "BTCUSD"
     contract_type: str  # ct: uppercase: "PERPETUAL", "CURRENT_QUARTER", "NEXT_QUARTER"
     kline: ContinuousKlineData[N]  # k: the kline
+
+
+# -- COIN-M mark- and index-price klines (§3.5) ------------------------------------------
+# Binance's pages (Mark Price / Index Kline/Candlestick Streams, COIN-M): the kline's keys in
+# its order, the candle of a price sampled each second; `f`, `L` and the volumes "ignore".
+
+
+class PriceKlineData(
+    msgspec.Struct,
+    Generic[N],
+    frozen=True,
+    gc=False,
+    rename={**_CANDLE_KEYS, "symbol": "s", "first_time": "f", "last_time": "L", "sample_count": "n"},
+):
+    """The ``k`` of ``<symbol>@markPriceKline_<interval>`` and ``<pair>@indexPriceKline_<interval>``."""
+
+    open_time: int  # t: kline open time, ms
+    close_time: int  # T: kline close time, ms
+    symbol: str  # s: the symbol (mark price); "0" (index price: "ignore")
+    interval: str  # i: interval
+    first_time: int  # f: "ignore"; live, the time of the kline's first price sample
+    last_time: int  # L: "ignore"; live, the time of its last price sample
+    open: N  # o: open price, 8 decimals
+    close: N  # c: close price (the latest sample)
+    high: N  # h: high price
+    low: N  # l: low price
+    volume: str  # v: "0"
+    sample_count: int  # n: number of basic data: the price samples in the kline
+    closed: bool  # x: true on the final update of a closed kline
+    quote_volume: str  # q: "0"
+    taker_buy_volume: str  # V: "0"
+    taker_buy_quote_volume: str  # Q: "0"
+    ignore: str  # B: "0"
+
+
+class MarkPriceKline(
+    PayloadStruct,
+    Generic[N],
+    tag="markPrice_kline",
+    frozen=True,
+    rename={"event_time": "E", "pair": "ps", "kline": "k"},
+):
+    """COIN-M ``<symbol>@markPriceKline_<interval>``: the candle of a contract's mark price;
+    no ``st`` in either payload format, like the trade klines (§4.13)."""
+
+    event_time: int  # E: event time, ms
+    pair: str  # ps: the contract's pair, e.g. "BTCUSD"
+    kline: PriceKlineData[N]  # k: the kline; its s is the symbol
+
+
+class IndexPriceKline(
+    PayloadStruct,
+    Generic[N],
+    tag="indexPrice_kline",
+    frozen=True,
+    rename={"event_time": "E", "pair": "ps", "kline": "k"},
+):
+    """COIN-M ``<pair>@indexPriceKline_<interval>``: the candle of a pair's index price."""
+
+    event_time: int  # E: event time, ms
+    pair: str  # ps: pair, e.g. "BTCUSD"
+    kline: PriceKlineData[N]  # k: the kline; its s is "0"
 
 
 # -- mark price and index price (§4.6, §4.12) --------------------------------------------

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.kline_warm import WarmTrade, warm_candles
 from tickerplant.market.klines import (
     CONTINUOUS_INTERVALS_UM,
     INTERVALS,
@@ -248,6 +249,16 @@ class KlineStreams:
             )  # fmt: skip
             if end < sc.next_close_ms:
                 sc.next_close_ms = end
+
+    # -- the warm start ------------------------------------------------------------------
+
+    def warm(self, sc: SymbolCandles, trades: Sequence[WarmTrade]) -> None:
+        """Past trades into the candles, nothing pushed: the state ``add(..., out=None)``
+        trade by trade leaves, in one pass (``kline_warm.warm_candles``) when the trades
+        are in time order, as a history is; trade by trade otherwise."""
+        if not warm_candles(sc, trades):
+            for time_ms, trade_id, price, qty, quote, buyer_is_maker in trades:
+                self.add(sc, time_ms, trade_id, price, qty, quote, buyer_is_maker, 1, None)
 
     # -- the cadence ---------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -34,6 +34,7 @@ __all__ = [
     "CONTINUOUS_INTERVALS_UM",
     "INTERVALS",
     "Kline",
+    "KlineRow",
     "KlineSeries",
     "KlineTexts",
     "SymbolKlines",
@@ -93,6 +94,11 @@ def close_time(interval: str, open_ms: int) -> int:
     return start + _LENGTH_MS[interval] - 1
 
 
+# A trade (or an aggregate of consecutive fills) for ``add_rows``: time (ms), first trade id,
+# price units, qty units, quote figure, buyer is maker, number of fills.
+KlineRow = tuple[int, int, int, int, int, bool, int]
+
+
 @dataclass(slots=True)
 class Kline:
     """One interval's trades, summed exactly; mutated in place while the interval is open."""
@@ -125,7 +131,7 @@ class KlineSeries:
     kline in the gap, which is dropped at once if it is older than a full series holds.
     """
 
-    __slots__ = ("_klines", "_opens", "interval", "maxlen")
+    __slots__ = ("_klines", "_length", "_opens", "_phase", "interval", "maxlen")
 
     def __init__(self, interval: str, maxlen: int = 1500) -> None:
         open_time(interval, 0)  # rejects an unknown interval
@@ -133,6 +139,9 @@ class KlineSeries:
             raise ValueError("maxlen must be positive")
         self.interval = interval
         self.maxlen = maxlen
+        # a fixed length (0 for 1M) and where its grid starts: open_time without its lookups
+        self._length = _LENGTH_MS.get(interval, 0)
+        self._phase = _MONDAY_MS if interval == "1w" else 0
         self._klines: deque[Kline] = deque()
         # the open times of _klines, kept alongside for bisecting; evicted together
         self._opens: deque[int] = deque()
@@ -173,14 +182,69 @@ class KlineSeries:
                 return k
             if time_ms < k.open_ms:
                 return self._add_late(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
-        start = open_time(self.interval, time_ms)
-        k = _new_kline(self.interval, start, trade_id, price, qty, quote, buyer_is_maker, trades)
+        length = self._length
+        if length:
+            start = time_ms - (time_ms - self._phase) % length
+            end = start + length - 1
+        else:
+            start = open_time(self.interval, time_ms)
+            end = close_time(self.interval, start)
+        taker_qty, taker_quote = (0, 0) if buyer_is_maker else (qty, quote)
+        k = Kline(
+            start, end, price, price, price, price, qty, quote, trades, taker_qty, taker_quote,
+            trade_id, trade_id + trades - 1,
+        )  # fmt: skip
         if len(klines) == self.maxlen:
             klines.popleft()
             self._opens.popleft()
         klines.append(k)
         self._opens.append(start)
         return k
+
+    def put(self, k: Kline) -> None:
+        """A whole kline (a replayed kline file's row) in its place by open time: after the
+        latest, or replacing the one of the same open time, or between (bounded as ``add``)."""
+        klines, opens = self._klines, self._opens
+        if not opens or k.open_ms > opens[-1]:
+            if len(klines) == self.maxlen:
+                klines.popleft()
+                opens.popleft()
+            klines.append(k)
+            opens.append(k.open_ms)
+            return
+        index = bisect_left(opens, k.open_ms)
+        if opens[index] == k.open_ms:
+            klines[index] = k
+            return
+        klines.insert(index, k)
+        opens.insert(index, k.open_ms)
+        if len(klines) > self.maxlen:
+            klines.popleft()
+            opens.popleft()
+
+    def add_rows(self, rows: Iterable[KlineRow]) -> None:
+        """``add`` each row in turn, the same klines; the common case (a trade inside the
+        latest kline) inline, so that a backlog of trades costs a loop per series rather
+        than a call per trade per series."""
+        klines = self._klines
+        k = klines[-1] if klines else None
+        for time_ms, trade_id, price, qty, quote, buyer_is_maker, trades in rows:
+            if k is not None and k.open_ms <= time_ms <= k.close_ms:
+                if price > k.high:
+                    k.high = price
+                elif price < k.low:
+                    k.low = price
+                k.close = price
+                k.volume += qty
+                k.quote += quote
+                k.count += trades
+                if not buyer_is_maker:
+                    k.taker_buy_volume += qty
+                    k.taker_buy_quote += quote
+                k.last_id = trade_id + trades - 1
+                continue
+            self.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
+            k = klines[-1]
 
     def _add_late(
         self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
@@ -264,6 +328,11 @@ class SymbolKlines:
     ) -> None:
         for series in self._series.values():
             series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
+
+    def add_rows(self, rows: Sequence[KlineRow]) -> None:
+        """``add`` each row in turn: one series at a time (``KlineSeries.add_rows``)."""
+        for series in self._series.values():
+            series.add_rows(rows)
 
     def series(self, interval: str) -> KlineSeries:
         """The series of ``interval``; KeyError if this symbol does not keep it."""

@@ -10,7 +10,9 @@ somebody asks; and at most ``FUNDING_HISTORY`` (1,000) funding events, the most 
 fundingRate request returns: 333 days at three a day, the oldest leaving first; and the
 last 1,500 one-minute bars of the mark, index and premium index sampled from the mark
 states (``market/price_klines.py``: 168 kB a symbol, allocated up front), for the
-mark-, index- and premium-index klines.
+mark-, index- and premium-index klines: the premium index the note carries (the source's
+impact premium), or, from a source that does not know it, one derived from the mark and
+index prices.
 """
 
 from __future__ import annotations
@@ -61,9 +63,11 @@ class MarkStateView:
             state = _state.decode(payload)
             try:
                 mark, index = to_units(state.p, MARK_DECIMALS), to_units(state.i, MARK_DECIMALS)
+                # the source's premium index; derived from p and i where it has none
+                premium = to_units(state.pi, MARK_DECIMALS) if state.pi else premium_units(mark, index)
             except ValueError:  # a source that gave no price ("") samples nothing
                 return
-            self._bars[symbol].add(state.t, mark, index, premium_units(mark, index))
+            self._bars[symbol].add(state.t, mark, index, premium)
             return
         event = _funding.decode(payload)  # about three a day: decoded as it arrives
         history = self._history[symbol]

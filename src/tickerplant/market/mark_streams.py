@@ -18,10 +18,15 @@ The 3000 ms pushes fall on whole multiples of 3 s, where they carry the same byt
 
 Two internal streams, which no client can name, tell the gateways' market views what the
 public payloads do not carry (``market/mark_state.py`` keeps it for REST):
-`<symbol>@markState` (``MarkState``: each mark price, with the interest rate) and
+`<symbol>@markState` (``MarkState``: each mark price, with the interest rate and, where
+the source knows it, the premium index) and
 `<symbol>@fundingEvent` (``FundingEvent``: each funding, for the funding-rate history).
 
-Memory is fixed per symbol: the last ``MarkPrice`` and, per COIN-M pair, the last index.
+COIN-M's mark- and index-price klines are made of the same updates, and pushed on their
+own 250 ms cadence (``market/price_kline_streams.py``); ``tick`` runs both.
+
+Memory is fixed per symbol: the last ``MarkPrice`` and, per COIN-M pair, the last index
+(and the price klines' open candles).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from tickerplant.market import derived_events
 from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
+from tickerplant.market.price_kline_streams import PriceKlineStreams
 from tickerplant.market.units import SECOND_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS, FundingRate, IndexPrice, MarkPrice
 
@@ -59,9 +65,10 @@ _MARK = {
 _INDEX = encoder(derived_events.IndexPriceUpdate, Market.CM)  # E,i,p
 
 
-class MarkState(msgspec.Struct, frozen=True, gc=False):
+class MarkState(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """`<symbol>@markState`: a ``MarkPrice`` as the market view keeps it; decimals are
-    written with 8 digits, as premiumIndex answers them (§7.9)."""
+    written with 8 digits, as premiumIndex answers them (§7.9). ``pi`` is left out where
+    the source does not know it."""
 
     s: str  # symbol
     t: int  # time the source computed it, ms
@@ -71,6 +78,7 @@ class MarkState(msgspec.Struct, frozen=True, gc=False):
     r: str  # funding rate of the next funding; "" for a delivery contract
     ir: str  # interest rate; "" for a delivery contract
     T: int  # next funding time; 0 for a delivery contract
+    pi: str = ""  # premium index (the impact premium, for premiumIndexKlines); "": not known
 
 
 class FundingEvent(msgspec.Struct, frozen=True, gc=False):
@@ -131,7 +139,12 @@ class MarkStreams:
                         f"{inst.pair.lower()}@{StreamKind.INDEX_PRICE.value}")
             for inst in instruments
         }  # fmt: skip
-        self.next_tick_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
+        self._next_mark_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
+        self._klines = PriceKlineStreams(market, instruments, now_ms, encode)  # COIN-M's
+
+    @property
+    def next_tick_ms(self) -> int:
+        return min(self._next_mark_ms, self._klines.next_tick_ms)
 
     def apply(self, update: MarkPrice | IndexPrice | FundingRate, out: list[StreamMessage]) -> None:
         if type(update) is MarkPrice:
@@ -140,11 +153,13 @@ class MarkStreams:
             state = MarkState(
                 update.symbol, update.time_ms, _mark(update.mark_price), _mark(update.index_price),
                 _mark(update.settle_price), _rate(update.funding_rate), _rate(update.interest_rate),
-                update.next_funding_ms,
+                update.next_funding_ms, _rate(update.premium_index),
             )  # fmt: skip
             out.append(StreamMessage(symbol.state, self._encode(state)))
+            self._klines.mark(update, out)
         elif type(update) is IndexPrice:
             self._index[update.pair] = update
+            self._klines.index(update, out)
         else:
             assert type(update) is FundingRate
             rate, mark = _mark(update.rate), _mark(update.mark_price)
@@ -153,11 +168,12 @@ class MarkStreams:
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every mark stream due at ``now_ms``: the `@1s` ones at each whole second, the
-        others at each whole 3 s, stamped with that second."""
-        if now_ms < self.next_tick_ms:
+        others at each whole 3 s, stamped with that second; and the price klines due."""
+        self._klines.tick(now_ms, out)
+        if now_ms < self._next_mark_ms:
             return
         second = now_ms // SECOND_MS * SECOND_MS
-        self.next_tick_ms = second + SECOND_MS
+        self._next_mark_ms = second + SECOND_MS
         slow = second % _SLOW_MS == 0
         encode = self._encode
         make = self._make

@@ -20,6 +20,7 @@ __all__ = [
     "ALL_FORCE_ORDER",
     "ALL_MINI_TICKER",
     "ALL_TICKER",
+    "KLINE_ROW",
     "PARTIAL_DEPTH_LEVELS",
     "DepthStreams",
     "StreamKind",
@@ -69,6 +70,11 @@ ALL_FORCE_ORDER = StreamKind.ALL_FORCE_ORDER.value
 class StreamMessage(NamedTuple):
     stream: str  # canonical stream name, e.g. "btcusdt@bookTicker"
     payload: bytes  # the JSON payload, encoded once
+
+
+# A row of a replayed kline file, for the market views alone (`<symbol>@klineRow`,
+# ``feeds/replay_files.py``): [interval, open time, o, h, l, c, v, close time, q, n, V, Q].
+KLINE_ROW = "klineRow"
 
 
 class SymbolStreams:

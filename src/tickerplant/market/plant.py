@@ -59,6 +59,7 @@ from tickerplant.market.events import PayloadFormat
 from tickerplant.market.force_orders import ForceOrders
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.kline_streams import KlineStreams, SymbolCandles
+from tickerplant.market.kline_warm import WarmTrade
 from tickerplant.market.mark_streams import MarkStreams
 from tickerplant.market.messages import (
     ALL_BOOK_TICKER,
@@ -192,9 +193,19 @@ class Plant:
         return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms, derived_ms)
 
     def warm(self, trades: Iterable[Trade]) -> None:
-        """Feed past trades into the rolling windows without publishing anything."""
-        for trade in trades:
-            self._record(trade)
+        """Feed past trades (in time order, as a history is) into the rolling windows and
+        the open candles without publishing anything (``KlineStreams.warm``: one pass)."""
+        past: dict[SymbolCandles, list[WarmTrade]] = {}
+        for t in trades:
+            state = self.symbols[t.symbol]
+            quote = payloads.quote_units(state.inst, t.price, t.qty)
+            state.window.add(t.time_ms, t.trade_id, t.price, t.qty, quote)
+            state.mini_changed = state.ticker_changed = True
+            if state.candles is not None:
+                kept = past.setdefault(state.candles, [])
+                kept.append((t.time_ms, t.trade_id, t.price, t.qty, quote, t.buyer_is_maker))
+        for candles, candle_trades in past.items():
+            self._klines.warm(candles, candle_trades)
 
     def history(self, trades: Iterable[Trade]) -> list[StreamMessage]:
         """`@aggTrade` messages for past trades (event time = trade time), so that a market

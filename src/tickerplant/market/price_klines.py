@@ -7,13 +7,14 @@ the mark price ``p``, the index price ``i`` and the premium index. A kline's ope
 low and close are those of the samples in its interval and its count (row index 8) the
 number of samples: 60 for a whole 1-minute kline at one sample a second, as Binance's are.
 
-The premium index is not in the note: Binance's premium index is
-``[max(0, impact bid − index) − max(0, index − impact ask)] / index`` over the book, which a
-market view does not see. tickerplant derives it from the note as ``(mark − index) / index``
-(half up, in 1e-8), the premium the mark price carries over the index. This departs from
-Binance: the mark price is a median of the funding-adjusted index, a moving-average basis
-and the last price (``market/mark_price.py``), so the figure follows the same premium,
-smoothed.
+The premium index is Binance's, ``[max(0, impact bid − index) − max(0, index − impact
+ask)] / index`` over the book (``market/mark_price.py``), as the source computed it and the
+note carries it (``pi``): the simulator's each second, and a replay's premiumIndexKlines
+files' closes. A source that does not know it (the relay, a recording, a replay without
+premium files) gives none, and the premium is derived from the note as ``(mark − index) /
+index`` (``premium_units``, half up, in 1e-8), the premium the mark price carries over the
+index: the mark price is a median of the funding-adjusted index, a moving-average basis and
+the last price, so that figure follows the same premium, smoothed.
 
 Bounded by design: the last ``MINUTES`` (1,500, the most one request returns) 1-minute
 bars per symbol, in 14 arrays of 8-byte integers (minute open time, sample count, and open,

@@ -101,6 +101,11 @@ class MarkPrice(NamedTuple):
     funding_rate: int | None  # r: the funding rate the next funding would pay; None: delivery
     interest_rate: int | None  # premiumIndex interestRate; None for a delivery contract
     next_funding_ms: int  # T: next funding time; 0 for a delivery contract
+    # the premium index the funding samples, [max(0, impact bid − index) − max(0, index −
+    # impact ask)] / index (``mark_price.premium_index``), for premiumIndexKlines (§7.8);
+    # None where the source does not know it (a relay, a recording): the views then derive
+    # one from p and i (``market/price_klines.py``)
+    premium_index: int | None = None
 
 
 class IndexPrice(NamedTuple):

@@ -36,8 +36,10 @@ What it holds is bounded by design, whatever the traffic (per symbol):
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 
@@ -45,9 +47,9 @@ from tickerplant.market.book import OrderBook
 from tickerplant.market.book_text import BookText
 from tickerplant.market.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, SymbolKlines
+from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, Kline, KlineRow, SymbolKlines
 from tickerplant.market.mark_state import MarkStateView
-from tickerplant.market.messages import StreamMessage, SymbolStreams
+from tickerplant.market.messages import KLINE_ROW, StreamMessage, SymbolStreams
 from tickerplant.market.open_interest import InterestHistory
 from tickerplant.market.payloads import quote_units
 from tickerplant.market.trade_history import TradeHistory
@@ -61,7 +63,8 @@ log = logging.getLogger("tickerplant.view")
 # the end whoever asks, so a smaller backlog costs no more decoding, only a call per 256
 # payloads; at 4,096 the 40 symbols' backlogs held ~100 MB at --sim-rate max.
 _BACKLOG = 256
-_BOOK_TICKER, _TICKER, _DEPTH, _TRADE, _OPEN_INTEREST, _MARK = range(6)  # what a routed message updates
+# what a routed message updates
+_BOOK_TICKER, _TICKER, _DEPTH, _TRADE, _OPEN_INTEREST, _MARK, _KLINE_ROW = range(7)
 
 # The payloads' own structs, both markets alike (an absent `ps` is None); decimals stay the
 # strings pushed, which answers pass on and the book converts to units exactly.
@@ -81,7 +84,16 @@ class _UnitsDiff(msgspec.Struct, frozen=True):
 
 
 _depth = msgspec.json.Decoder(_UnitsDiff)
+_kline_row = msgspec.json.Decoder(tuple[str, int, str, str, str, str, str, int, str, int, str, str])
 _agg_trade = msgspec.json.Decoder(AggTrade[str])
+
+
+def _rounded_units(text: str, decimals: int) -> int:
+    """``to_units``, a file's finer digits (a volume written longer) rounded half up."""
+    try:
+        return to_units(text, decimals)
+    except ValueError:
+        return int((Decimal(text) * 10**decimals).to_integral_value(ROUND_HALF_UP))
 
 
 class LastPrice(msgspec.Struct, frozen=True):
@@ -139,6 +151,7 @@ class MarketView:
             self._routes[names.depth] = (view, _DEPTH)
             self._routes[names.agg_trade] = (view, _TRADE)
             self._routes[names.open_interest] = (view, _OPEN_INTEREST)
+            self._routes[f"{view.inst.symbol.lower()}@{KLINE_ROW}"] = (view, _KLINE_ROW)
         self.marks = MarkStateView(instruments)  # mark prices and funding (§7.9)
         for stream in self.marks.streams():
             self._routes[stream] = (self.symbols[stream.partition("@")[0].upper()], _MARK)
@@ -164,6 +177,11 @@ class MarketView:
                 view.trade_backlog.append(payload)
                 if len(view.trade_backlog) > _BACKLOG:
                     self._apply_trades(view)
+            elif slot == _KLINE_ROW:  # a replayed kline file's row: a kline a minute at most
+                try:
+                    self._put_kline(view, payload)
+                except (ValueError, ArithmeticError, msgspec.DecodeError) as exc:
+                    self._unreadable(view, payload, exc)
             elif slot == _OPEN_INTEREST:  # at most once a second per symbol: read now
                 try:
                     view.open_interest.receive(payload)
@@ -238,6 +256,23 @@ class MarketView:
             book.last_update_id = event.u
             view.book_time_ms = event.T
 
+    @staticmethod
+    def _put_kline(view: SymbolView, payload: bytes) -> None:
+        """A kline file's row (``messages.KLINE_ROW``) into the series of its interval."""
+        interval, t, o, h, low, c, v, close_ms, q, n, bv, bq = _kline_row.decode(payload)
+        if interval not in view.klines.intervals:
+            return
+        inst = view.inst
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        # the quote columns: USDⓈ-M quote asset (price × qty digits); COIN-M base asset, 1e-8
+        quote_d = pd + qd if inst.market is Market.UM else 8
+        price = functools.partial(_rounded_units, decimals=pd)
+        k = Kline(
+            t, close_ms, price(o), price(h), price(low), price(c), _rounded_units(v, qd),
+            _rounded_units(q, quote_d), n, _rounded_units(bv, qd), _rounded_units(bq, quote_d), 0, 0,
+        )  # fmt: skip
+        view.klines.series(interval).put(k)
+
     def _unreadable(self, view: SymbolView, payload: bytes, exc: Exception) -> None:
         # A source's payload the view cannot take (an upstream with finer digits than its
         # exchangeInfo said): skipped here, never raised into the bus and the fan-out.
@@ -266,7 +301,7 @@ class MarketView:
         view.trade_backlog = []
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
-        klines = view.klines
+        rows: list[KlineRow] = []  # into the klines after: a loop per interval (add_rows)
         add_trade = view.trades.add
         last = None
         for payload in backlog:
@@ -278,7 +313,9 @@ class MarketView:
                 continue
             first, time_ms = agg.first_trade_id, agg.trade_time
             trades = agg.last_trade_id - first + 1
-            klines.add(time_ms, first, price, qty, quote_units(inst, price, qty), agg.buyer_is_maker, trades)
+            quote = quote_units(inst, price, qty)
+            rows.append((time_ms, first, price, qty, quote, agg.buyer_is_maker, trades))
             add_trade(agg.agg_id, first, agg.last_trade_id, time_ms, price, qty, agg.buyer_is_maker)
             last = LastPrice(price, time_ms)
+        view.klines.add_rows(rows)
         view.last_price = last

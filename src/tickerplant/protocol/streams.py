@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.messages import StreamKind
+from tickerplant.market.messages import StreamKind, StreamMessage
 
 __all__ = [
+    "CROSS_MARKET_KINDS",
     "DEPTH_KINDS",
     "DERIVED_KINDS",
     "MARK_KINDS",
+    "MERGED_ALL_MARKET",
     "SERVED_KINDS",
+    "CrossingStreams",
     "Resolution",
     "Route",
     "StreamKind",
     "StreamName",
     "canonical_name",
+    "crosses_markets",
     "parse",
     "resolve",
     "route_of",
@@ -47,10 +51,20 @@ DEPTH_KINDS = frozenset({StreamKind.DEPTH, StreamKind.PARTIAL_DEPTH, StreamKind.
 # The mark-price and index streams (§4.6, §4.12): the plant paces what its source gives
 # (the simulator's formulas, a replay's mark-price files), a recording's replay and the
 # relay re-serve them.
-MARK_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.ALL_MARK_PRICE, StreamKind.INDEX_PRICE})
-# COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts)
-# and `<pair>@indexPrice[@1s]`
-_PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE})
+MARK_KINDS = frozenset(
+    {
+        StreamKind.MARK_PRICE,
+        StreamKind.ALL_MARK_PRICE,
+        StreamKind.INDEX_PRICE,
+        StreamKind.MARK_PRICE_KLINE,  # COIN-M's, made of the same updates (§3.5)
+        StreamKind.INDEX_PRICE_KLINE,
+    }
+)
+# COIN-M names a pair in these: `<pair>@markPrice[@1s]` (an array of the pair's contracts),
+# `<pair>@indexPrice[@1s]` and `<pair>@indexPriceKline_<interval>`
+_PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE, StreamKind.INDEX_PRICE_KLINE})
+# Named by a pair alone (§3.5, §4.12)
+_PAIR_ONLY_KINDS = {StreamKind.INDEX_PRICE: "indexPrice", StreamKind.INDEX_PRICE_KLINE: "indexPriceKline"}
 # The streams a plant derives from the trades it sees (``Plant(derived_streams=True)``):
 # the simulator's and a public-file replay's; the relay relays them from its upstream.
 DERIVED_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE})
@@ -77,6 +91,14 @@ SERVED_KINDS = (
     | DERIVED_KINDS
 )
 _DELIVERED_KINDS = SERVED_KINDS
+
+# The 2026 payload format's merged universe (§4.13): both hosts' all-market streams carry
+# both markets' pushes (COIN-M has no `!markPrice@arr` of its own), and both hosts may
+# subscribe to either market's symbols for klines, continuous klines and mark prices.
+MERGED_ALL_MARKET = frozenset({
+    "!ticker@arr", "!miniTicker@arr", "!bookTicker", "!forceOrder@arr", "!markPrice@arr", "!markPrice@arr@1s",
+})  # fmt: skip
+CROSS_MARKET_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE, StreamKind.MARK_PRICE})
 
 # High-frequency book data lives under /public, everything else under /market (spec §2.2).
 _PUBLIC_KINDS = frozenset(
@@ -203,13 +225,70 @@ def resolve(
     *,
     strict_routing: bool,
     lenient_case: bool,
+    other_symbols: Mapping[str, object] | None = None,
 ) -> Resolution:
     """Decide what a subscribed name delivers on this listener.
 
     ``symbols`` maps lowercase symbols (as they appear in stream names) to instruments.
     Binance acknowledges every well-formed name and silently delivers nothing for the ones
     below (spec §3.4); we say why, so a user is not left guessing.
+
+    ``other_symbols``, the other market's, is given in the 2026 payload format: then a
+    kline, continuous kline or mark-price name of one of the other market's symbols (not a
+    COIN-M pair's array) delivers too (§4.13), under the name the other market's plant
+    publishes (which the listener passes on, ``crosses_markets``).
     """
+    here = _resolve(name, symbols, route, strict_routing=strict_routing, lenient_case=lenient_case)
+    if here.key is not None or other_symbols is None:
+        return here
+    stream = parse(name)
+    if stream is None or stream.kind not in CROSS_MARKET_KINDS:
+        return here
+    if stream.kind is StreamKind.MARK_PRICE and (stream.symbol or "").lower() not in other_symbols:
+        return here  # a COIN-M pair's array: §4.13 merges symbols' streams
+    there = _resolve(name, other_symbols, route, strict_routing=strict_routing, lenient_case=lenient_case)
+    return there if there.key is not None else here
+
+
+def crosses_markets(stream: str) -> bool:
+    """Whether a listener in the 2026 payload format passes on the other market's push of
+    ``stream`` (a canonical name, §4.13): the merged all-market streams, and every kline,
+    continuous kline and symbol's mark-price stream (``resolve`` with ``other_symbols``
+    decides who gets them)."""
+    if stream in MERGED_ALL_MARKET:
+        return True
+    parsed = parse(stream)
+    return parsed is not None and parsed.kind in CROSS_MARKET_KINDS
+
+
+class CrossingStreams:
+    """The other market's pushes a 2026 listener passes on (``crosses_markets``), picked
+    from each of its batches: every name is parsed once and remembered (the names are the
+    other plant's, a set fixed by its instruments), so a message costs a dict lookup."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, bool] = {}
+
+    def of(self, messages: Iterable[StreamMessage]) -> list[StreamMessage]:
+        known = self._known
+        crossing: list[StreamMessage] = []
+        for message in messages:
+            crosses = known.get(message.stream)
+            if crosses is None:
+                crosses = known[message.stream] = crosses_markets(message.stream)
+            if crosses:
+                crossing.append(message)
+        return crossing
+
+
+def _resolve(
+    name: str,
+    symbols: Mapping[str, object],
+    route: Route,
+    *,
+    strict_routing: bool,
+    lenient_case: bool,
+) -> Resolution:
     stream = parse(name)
     if stream is None:
         return Resolution(None, "not a stream name (see the stream grammar, spec §3.5)")
@@ -228,8 +307,9 @@ def resolve(
         is_pair = inst is None and stream.kind in _PAIR_KINDS and _is_cm_pair(symbols, lower)
         if inst is None and not is_pair:
             return Resolution(None, f"unknown symbol {symbol!r} on this market")
-        if stream.kind is StreamKind.INDEX_PRICE and not is_pair:
-            return Resolution(None, "indexPrice streams are COIN-M's and name a pair (spec §4.12)")
+        if stream.kind in _PAIR_ONLY_KINDS and not is_pair:
+            what = _PAIR_ONLY_KINDS[stream.kind]
+            return Resolution(None, f"{what} streams are COIN-M's and name a pair (spec §3.5, §4.12)")
         if symbol != lower:
             if not lenient_case:
                 return Resolution(
@@ -241,6 +321,8 @@ def resolve(
         market = Market.CM if is_pair else getattr(inst, "market", Market.UM)
         if stream.kind is StreamKind.RPI_DEPTH and market is not Market.UM:
             return Resolution(None, "rpiDepth streams are USDⓈ-M only (spec §4.11)")
+        if stream.kind is StreamKind.MARK_PRICE_KLINE and market is not Market.CM:
+            return Resolution(None, "markPriceKline streams are COIN-M only (spec §3.5)")
     if strict_routing:
         wanted = Route.PUBLIC if stream.kind in _PUBLIC_KINDS else Route.MARKET
         allowed = {wanted, Route.UNROUTED} if wanted is Route.PUBLIC else {wanted}
