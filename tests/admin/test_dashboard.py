@@ -182,19 +182,22 @@ async def test_the_symbol_page_shows_a_full_ladder_candles_and_the_tape(
     assert errors == []
 
 
-# What a server with the admin metrics reports (README, "The admin listener"), laid over the
-# real status: the page shows each key it finds.
-def _reported(now_ms: int) -> dict[str, Any]:
+# What a server with the admin metrics reports (README, "The admin listener", Status): per
+# listener its rates, busiest streams and limit hits; the recent closes for the server
+def _listener_figures(market: str) -> dict[str, Any]:
     return {
         "messagesPerSecond": 1234.5,
         "bytesPerSecond": 456789.0,
-        "busiestStreams": [{"stream": "btcusdt@depth20@100ms", "subscribers": 3, "messagesPerSecond": 10}],
-        "recentCloses": [
-            {"timeMs": now_ms - 4000, "market": "um", "surface": "streams", "code": 1008,
-             "reason": "Slow consumer: send buffer full", "peer": "127.0.0.1:50000"},
-        ],
-        "limitHits": {"rate": 2, "slow_consumer": 1, "invalid_json": 0},
-    }  # fmt: skip
+        "busiestStreams": [{"stream": "btcusdt@depth20@100ms", "subscribers": 3, "messages": 420, "bytes": 98765}],
+        "limitHits": {"too_many_requests": 2, "slow_consumer": 1, "invalid_json": 0},
+    }
+
+
+def _recent_closes(now_ms: int) -> list[dict[str, Any]]:
+    return [
+        {"time": now_ms - 4000, "market": "um", "surface": "streams", "code": 1008,
+         "reason": "Slow consumer: send buffer full", "peer": "127.0.0.1:50000"},
+    ]  # fmt: skip
 
 
 _OPTIONAL = ("messagesPerSecond", "busiestStreams", "recentCloses", "limitHits")
@@ -228,14 +231,15 @@ async def test_the_server_page_shows_connections_and_what_the_status_reports(
         response = await route.fetch()
         body = await response.json()
         for market in ("um", "cm"):
-            body["listeners"][market].update(_reported(body["serverTimeMs"]))
+            body["listeners"][market].update(_listener_figures(market))
+        body["recentCloses"] = _recent_closes(body["serverTimeMs"])
         await route.fulfill(response=response, json=body)
 
     await page.route("**/api/status", with_metrics)
     await page.wait_for_function("() => document.body.innerText.includes('Slow consumer: send buffer full')")
     text = await page.inner_text("#page")
     assert "not available" not in text
-    assert "btcusdt@depth20@100ms" in text and "slow_consumer" in text and "127.0.0.1:50000" in text
+    assert "btcusdt@depth20@100ms" in text and "too_many_requests" in text and "127.0.0.1:50000" in text
     assert await page.inner_text(".kpi:nth-child(4) b") == "2469", "the listeners' rates summed"
     await page.screenshot(path=str(artifacts / "server-with-metrics.png"))
     await page.unroute_all(behavior="ignoreErrors")

@@ -12,7 +12,7 @@ const AXIS = "#6e7a88";
 const FONT = '11px "DejaVu Sans Mono", monospace';
 const AXIS_W = 74; // the price axis on the right
 const TIME_H = 18;
-const STEP = 8; // pixels per candle, the body 6 of them
+const STEP = 8; // pixels per candle (the body three quarters of it), up to twice that when few
 
 // klines REST row: [openTime, open, high, low, close, volume, closeTime, ...]
 export function fromRest(row) {
@@ -93,6 +93,9 @@ export class CandleChart {
     const plotW = width - AXIS_W;
     const plotH = height - TIME_H;
     const visible = this.candles.slice(-Math.max(1, Math.floor((plotW - 8) / STEP)));
+    // few candles (a replay that just began) are drawn wider, up to twice as wide
+    const step = Math.max(STEP, Math.min(2 * STEP, Math.floor((plotW - 8) / Math.max(1, visible.length))));
+    const body = Math.max(1, Math.round(step * 0.75));
     canvas.dataset.candles = String(visible.length);
     if (visible.length === 0) {
       g.fillStyle = AXIS;
@@ -114,14 +117,14 @@ export class CandleChart {
     hi += pad;
     lo -= pad;
     const y = (p) => 8 + ((hi - p) / (hi - lo)) * (priceH - 8);
-    const x0 = plotW - visible.length * STEP;
+    const x0 = plotW - visible.length * step;
     const lastY = y(visible[visible.length - 1].c);
 
     // grid and price axis: about six round steps
-    const step = niceStep((hi - lo) / 6);
+    const tick = niceStep((hi - lo) / 6);
     g.textAlign = "left";
     g.textBaseline = "middle";
-    for (let p = Math.ceil(lo / step) * step; p <= hi; p += step) {
+    for (let p = Math.ceil(lo / tick) * tick; p <= hi; p += tick) {
       const py = Math.round(y(p)) + 0.5;
       g.strokeStyle = GRID;
       g.beginPath();
@@ -129,15 +132,15 @@ export class CandleChart {
       g.lineTo(plotW, py);
       g.stroke();
       g.fillStyle = AXIS;
-      if (Math.abs(py - lastY) > 14) g.fillText(p.toFixed(this.decimals), plotW + 6, py); // clear of the last price's label
+      if (Math.abs(py - lastY) > 18) g.fillText(p.toFixed(this.decimals), plotW + 6, py); // clear of the last price's label
     }
     // time axis: a label every ~110 px
     g.textAlign = "center";
     g.textBaseline = "top";
-    const every = Math.max(1, Math.round(110 / STEP));
+    const every = Math.max(1, Math.round(110 / step));
     visible.forEach((c, i) => {
       if ((visible.length - 1 - i) % every !== 0) return;
-      const cx = x0 + i * STEP + STEP / 2;
+      const cx = x0 + i * step + step / 2;
       g.strokeStyle = GRID;
       g.beginPath();
       g.moveTo(Math.round(cx) + 0.5, 0);
@@ -148,16 +151,16 @@ export class CandleChart {
     });
     // candles and volume
     visible.forEach((c, i) => {
-      const cx = x0 + i * STEP;
+      const cx = x0 + i * step;
       const color = c.c >= c.o ? UP : DOWN;
       g.fillStyle = color;
-      g.fillRect(Math.round(cx + STEP / 2) - 0.5, y(c.h), 1, Math.max(1, y(c.l) - y(c.h)));
+      g.fillRect(Math.round(cx + step / 2) - 0.5, y(c.h), 1, Math.max(1, y(c.l) - y(c.h)));
       const top = y(Math.max(c.o, c.c));
-      g.fillRect(cx + 1, top, STEP - 2, Math.max(1, y(Math.min(c.o, c.c)) - top));
+      g.fillRect(cx + (step - body) / 2, top, body, Math.max(1, y(Math.min(c.o, c.c)) - top));
       if (vmax > 0) {
         const vh = Math.min(1, c.v / vmax) * (plotH - volTop);
         g.globalAlpha = 0.35;
-        g.fillRect(cx + 1, plotH - vh, STEP - 2, vh);
+        g.fillRect(cx + (step - body) / 2, plotH - vh, body, vh);
         g.globalAlpha = 1;
       }
     });
@@ -182,10 +185,10 @@ export class CandleChart {
     // the legend: the candle under the pointer, or the last one
     let shown = last;
     if (this.hover !== null && this.hover < plotW) {
-      const i = Math.floor((this.hover - x0) / STEP);
+      const i = Math.floor((this.hover - x0) / step);
       if (i >= 0 && i < visible.length) {
         shown = visible[i];
-        const cx = Math.round(x0 + i * STEP + STEP / 2) + 0.5;
+        const cx = Math.round(x0 + i * step + step / 2) + 0.5;
         g.strokeStyle = "rgba(201, 209, 219, 0.35)";
         g.beginPath();
         g.moveTo(cx, 0);

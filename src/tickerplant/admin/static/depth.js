@@ -46,6 +46,9 @@ export class Ladder {
     const bidTotals = total(bids);
     const askTotals = total(asks);
     const scale = Math.max(bidTotals[bidTotals.length - 1] || 0, askTotals[askTotals.length - 1] || 0) || 1;
+    // totals in the sizes' own decimals (the symbol's quantity step)
+    const sample = (bids[0] || asks[0] || ["", ""])[1];
+    const qtyDigits = sample.includes(".") ? sample.length - sample.indexOf(".") - 1 : 0;
     const fill = (rows, levels, totals, reversed) => {
       rows.forEach((r, i) => {
         const level = levels[reversed ? LEVELS - 1 - i : i];
@@ -59,7 +62,7 @@ export class Ladder {
         }
         price.textContent = Number(level[0]).toFixed(this.decimals);
         size.textContent = level[1];
-        sum.textContent = t.toFixed(3).replace(/\.?0+$/, "");
+        sum.textContent = t.toFixed(qtyDigits);
         r.tr.dataset.price = level[0];
         r.tr.style.setProperty("--depth", `${((t / scale) * 100).toFixed(1)}%`);
       });

@@ -4,7 +4,7 @@
 
 import { StreamSocket, rest } from "./binance.js";
 import { CandleChart, fromRest, fromStream } from "./candles.js";
-import { bytes, compact, el, utcDateTime } from "./format.js";
+import { bytes, compact, el, signedPercent, tone, utcDateTime } from "./format.js";
 
 const SPEEDS = [1, 2, 5, 10, 60, "max"];
 
@@ -18,6 +18,7 @@ export function mount(root, ctx) {
   let socket = null;
   let chart = null;
   let off = () => {};
+  const tickerSockets = [];
   (async () => {
     const status = await ctx.ready();
     if (gone) return;
@@ -57,7 +58,33 @@ export function mount(root, ctx) {
     const chartPanel = el("section", { class: "panel" },
       el("div", { class: "panel-head" }, "Candles", el("span", { class: "sub" }, "1m, as clients see them"), el("span", { class: "right" }, picker)),
       chartBox);
-    root.append(el("div", { class: "replay-side" }, side), chartPanel);
+    // the replayed symbols as !ticker@arr tells them (the plant's rolling 24 h of the files)
+    const tickerRows = new Map();
+    const tickerBody = el("tbody", {}, symbols.map(([m, s]) => {
+      const cells = [el("td", { class: "num" }, "—"), el("td", { class: "num" }, "—"), el("td", { class: "num" }, "—")];
+      const tr = el("tr", { class: "link-row", onclick: () => { picker.value = `${m}/${s}`; showSymbol(m, s); } }, el("td", { class: "l sym" }, s), cells);
+      tickerRows.set(s, { market: m, cells });
+      return tr;
+    }));
+    const tickers = el("section", { class: "panel", style: "flex:1" },
+      el("div", { class: "panel-head" }, "Replayed symbols", el("span", { class: "sub" }, "!ticker@arr")),
+      el("div", { class: "panel-body" }, el("table", { class: "grid" },
+        el("thead", {}, el("tr", {}, el("th", { class: "l" }, "Symbol"), el("th", {}, "Last"), el("th", {}, "24h"), el("th", {}, "Trades"))),
+        tickerBody)));
+    root.append(el("div", { class: "replay-side" }, side, tickers), chartPanel);
+    const showTicker = (t) => {
+      const row = tickerRows.get(t.s);
+      if (!row) return; // the other market's row on a merged stream (§4.13)
+      const [last, change, count] = row.cells;
+      last.textContent = t.c;
+      change.textContent = signedPercent(t.P);
+      change.className = `num ${tone(t.P)}`;
+      count.textContent = compact(t.n);
+    };
+    for (const market of new Set(symbols.map(([m]) => m))) {
+      tickerSockets.push(new StreamSocket(status.listeners[market].streams, ["!ticker@arr"],
+        (stream, data) => data.forEach(showTicker), (st) => ctx.setLink(`tickers-${market}`, st)));
+    }
 
     const act = async (path, body, what) => {
       message.textContent = "";
@@ -96,7 +123,7 @@ export function mount(root, ctx) {
       bar.style.width = `${pct.toFixed(1)}%`;
       fields.progress.value.textContent = progress === undefined ? "—" : `${pct.toFixed(1)}%`;
       fields.start.value.textContent = start ? utcDateTime(start) : "n/a";
-      fields.end.value.textContent = end ? utcDateTime(end) : "n/a";
+      fields.end.value.textContent = end ? utcDateTime(end) : "the files' end";
       fields.events.value.textContent = compact(r.events);
       fields.read.value.textContent = `${bytes(r.bytesRead)} of ${bytes(r.bytesTotal)}`;
       fields.speed.value.textContent = r.speed === "max" ? "as fast as it goes" : `${r.speed}×`;
@@ -128,5 +155,6 @@ export function mount(root, ctx) {
     off();
     if (socket) socket.close();
     if (chart) chart.close();
+    for (const s of tickerSockets) s.close();
   };
 }

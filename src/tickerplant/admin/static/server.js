@@ -29,6 +29,9 @@ function known(values) {
   return present.length ? present.reduce((a, b) => a + b, 0) : undefined;
 }
 
+// a busiest stream's figure: bytes as bytes, the rest as counts
+const figure = (key, value) => (value === undefined ? "" : /bytes/i.test(key) ? bytes(value) : compact(value));
+
 const na = (what) => el("div", { class: "empty na" }, `not available: this server's /api/status has no ${what}`);
 
 // busiestStreams as rows of {name, market, figures}: a list of objects, of [name, n], or a map
@@ -61,9 +64,17 @@ function drawRates(canvas, history) {
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, width, height);
   const top = Math.max(1, ...history.map((h) => Math.max(h.um ?? 0, h.cm ?? 0))) * 1.15;
-  const x = (i) => width - (history.length - 1 - i) * (width / (HISTORY - 1));
+  // the seconds seen so far across the whole width, up to the last two minutes
+  const x = (i) => (history.length < 2 ? width : (i / (history.length - 1)) * width);
   const y = (v) => height - 4 - (v / top) * (height - 16);
   g.font = '10px "DejaVu Sans Mono", monospace';
+  g.strokeStyle = "rgba(110, 122, 136, 0.13)";
+  for (const share of [0.25, 0.5, 0.75]) {
+    g.beginPath();
+    g.moveTo(0, Math.round(y(top * share)) + 0.5);
+    g.lineTo(width, Math.round(y(top * share)) + 0.5);
+    g.stroke();
+  }
   g.fillStyle = "#6e7a88";
   g.fillText(`${compact(top / 1.15)} msg/s`, 6, 11);
   for (const [market, color] of [["um", "#4aa3ff"], ["cm", "#f0b429"]]) {
@@ -94,7 +105,7 @@ export function mount(root, ctx) {
     panel("Listeners", "connections and traffic per market", el("table", { class: "grid" },
       el("thead", {}, el("tr", {}, ["Market", "Streams URL", "Stream conns", "WS API conns", "Symbols", "msg/s", "bytes/s"].map((h, i) => el("th", { class: i < 2 ? "l" : "" }, h)))),
       listeners)),
-    panel("Message rate", el("span", {}, "sent per second, last two minutes: ", marketLabel("um"), " blue, COIN-M amber"), ratesBody),
+    panel("Message rate", el("span", {}, "sent per second, up to the last two minutes: ", marketLabel("um"), " blue, COIN-M amber"), ratesBody),
     panel("Busiest streams", "", busiest),
     panel("Limit hits", "closes and refusals per listener since start", limits),
     el("div", { class: "span-2", style: "display:grid;min-height:0" }, panel("Recent closes", "the server's, newest first", closes)),
@@ -155,7 +166,7 @@ export function mount(root, ctx) {
         el("thead", {}, el("tr", {}, el("th", { class: "l" }, "Stream"), el("th", { class: "l" }, "Market"), keys.map((k) => el("th", {}, k)))),
         el("tbody", {}, all.slice(0, 12).map((r) => el("tr", {},
           el("td", { class: "l num" }, r.name), el("td", { class: "l" }, MARKET_NAME[r.market] ? marketLabel(r.market) : r.market ?? ""),
-          keys.map((k) => el("td", { class: "num" }, r.figures[k] === undefined ? "" : compact(r.figures[k]))))))));
+          keys.map((k) => el("td", { class: "num" }, figure(k, r.figures[k]))))))));
     }
 
     // limit hits: one row per limit, a column per listener, the ones hit first
@@ -178,7 +189,8 @@ export function mount(root, ctx) {
     });
     const top = Array.isArray(status.recentCloses) ? status.recentCloses : [];
     const perMarket = status.recentCloses && !Array.isArray(status.recentCloses) ? MARKETS.flatMap((m) => (status.recentCloses[m] ?? []).map((c) => ({ market: m, ...c }))) : [];
-    const all = [...listed, ...top, ...perMarket].sort((a, b) => (b.timeMs ?? 0) - (a.timeMs ?? 0));
+    const when = (c) => c.time ?? c.timeMs ?? 0; // Unix ms
+    const all = [...listed, ...top, ...perMarket].sort((a, b) => when(b) - when(a));
     const reported = MARKETS.some((m) => status.listeners[m]?.recentCloses !== undefined) || status.recentCloses !== undefined;
     if (!reported) {
       closes.replaceChildren(na("recentCloses"));
@@ -188,7 +200,7 @@ export function mount(root, ctx) {
       closes.replaceChildren(el("table", { class: "grid" },
         el("thead", {}, el("tr", {}, ["Time (UTC)", "Market", "Surface", "Code", "Reason", "Peer"].map((h) => el("th", { class: h === "Code" ? "" : "l" }, h)))),
         el("tbody", {}, all.slice(0, 50).map((c) => el("tr", {},
-          el("td", { class: "l num dim" }, utcTime(c.timeMs, true)),
+          el("td", { class: "l num dim" }, utcTime(when(c), true)),
           el("td", { class: "l" }, MARKET_NAME[c.market] ? marketLabel(c.market) : c.market ?? ""),
           el("td", { class: "l" }, c.surface ?? ""),
           el("td", { class: `num code-${c.code}` }, c.code ?? ""),

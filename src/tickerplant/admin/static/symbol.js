@@ -96,10 +96,11 @@ export function mount(root, ctx, args) {
     let others = 0;
     let lastDepthAt = 0;
     let nextFunding = 0;
+    let traded = false; // an aggTrade has set the last price
 
     const showTicker = (t) => {
       const price = t.c ?? t.lastPrice;
-      last.textContent = Number(price).toFixed(decimals);
+      if (!traded) last.textContent = Number(price).toFixed(decimals); // else the trades keep it
       last.className = `last num ${tone(t.P ?? t.priceChangePercent)}`;
       stats.change.value.textContent = signedPercent(t.P ?? t.priceChangePercent);
       stats.change.value.className = tone(t.P ?? t.priceChangePercent);
@@ -168,6 +169,8 @@ export function mount(root, ctx, args) {
           } else if (stream.endsWith("@aggTrade")) {
             tape.add(data);
             ladder.tone(data.m ? "down" : "up");
+            last.textContent = Number(data.p).toFixed(decimals); // the ticker's c lags it by up to 2 s
+            traded = true;
           } else if (stream === "!forceOrder@arr") {
             // the market's other symbols; this symbol's come on its own stream below
             if (data.o.s !== symbol && status.listeners[market].symbols.includes(data.o.s)) {
