@@ -188,7 +188,9 @@ def _listener_figures(market: str) -> dict[str, Any]:
     return {
         "messagesPerSecond": 1234.5,
         "bytesPerSecond": 456789.0,
-        "busiestStreams": [{"stream": "btcusdt@depth20@100ms", "subscribers": 3, "messages": 420, "bytes": 98765}],
+        "busiestStreams": [
+            {"stream": "btcusdt@depth20@100ms", "subscribers": 3, "messages": 420, "bytes": 98765}
+        ],
         "limitHits": {"too_many_requests": 2, "slow_consumer": 1, "invalid_json": 0},
     }
 
@@ -284,4 +286,15 @@ async def test_pause_stops_the_replay_clock(
     await page.wait_for_function(
         f"t => Number(document.querySelector('{clock}').dataset.replayTime) > t", arg=paused["replayTime"]
     )
+
+    # the speed: changed where the admin listener takes POST /api/replay/speed, else the
+    # page says the control is not available
+    await page.click("button[data-speed='10']")
+    await page.wait_for_function(
+        """() => document.querySelector("button[data-speed='10']").classList.contains('on')
+              || document.querySelector('.message').textContent.includes('not available')"""
+    )
+    speed = (await _get(f"{admin}/api/status"))["replay"]["speed"]
+    message = await page.inner_text(".message")
+    assert (speed, message) in ((10, ""), (60, "Changing the speed is not available on this server."))
     assert errors == []

@@ -38,6 +38,9 @@ class MarketTable {
       el("div", { class: "panel-head" }, marketLabel(market), el("span", { class: "sub" }, `${listener.symbols.length} symbols`), el("span", { class: "right" }, this.totalCell)),
       el("div", { class: "panel-body" }, el("table", { class: "grid" }, el("thead", {}, head), this.tbody)),
     );
+    if (listener.symbols.length === 0) {
+      this.tbody.append(el("tr", {}, el("td", { class: "empty l", colspan: COLUMNS.length }, "No symbols in this market: the source serves none.")));
+    }
     for (const symbol of listener.symbols) {
       const cells = {
         last: el("td", { class: "num last" }, "—"),

@@ -194,9 +194,13 @@ export function mount(root, ctx, args) {
     // the ladder follows REST depth, which answers the recorded top of book.
     depthPoll = setInterval(() => {
       if (Date.now() - lastDepthAt < DEPTH_FALLBACK_MS) return;
-      ladderNote.textContent = "REST depth (no depth stream)";
       rest(listener, market, "/depth", { symbol, limit: 20 })
-        .then((book) => showBook(book.bids, book.asks))
+        .then((book) => {
+          // an unsynced or bookless source answers an empty book (lastUpdateId 0)
+          const empty = !book.bids.length && !book.asks.length;
+          ladderNote.textContent = empty ? "no book from this source" : "REST depth (no depth stream)";
+          showBook(book.bids, book.asks);
+        })
         .catch(() => {});
     }, DEPTH_FALLBACK_MS);
   })();
