@@ -22,10 +22,18 @@ export function marketLabel(market) {
   return span;
 }
 
+// A listener bound to every address (--host 0.0.0.0) reports that address, which no browser
+// can connect to: the page reaches it at the host it was itself loaded from.
+export function reachable(url) {
+  const parsed = new URL(url);
+  if (["0.0.0.0", "[::]"].includes(parsed.hostname)) parsed.hostname = location.hostname;
+  return parsed.origin;
+}
+
 // GET a REST endpoint of a market listener; the answers carry Access-Control-Allow-Origin: *
 export async function rest(listener, market, path, params = {}) {
   const query = new URLSearchParams(params).toString();
-  const url = `${listener.rest}${PREFIX[market]}${path}${query ? "?" + query : ""}`;
+  const url = `${reachable(listener.rest)}${PREFIX[market]}${path}${query ? "?" + query : ""}`;
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok) {
     throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
@@ -39,7 +47,7 @@ export async function rest(listener, market, path, params = {}) {
 // browser answers the server's pings itself.
 export class StreamSocket {
   constructor(baseUrl, streams, onMessage, onState = () => {}) {
-    this.url = `${baseUrl}/stream?streams=${streams.join("/")}`;
+    this.url = `${reachable(baseUrl)}/stream?streams=${streams.join("/")}`;
     this.onMessage = onMessage;
     this.onState = onState;
     this.closed = false;
