@@ -1,6 +1,6 @@
 """MarketStreams against a real tickerplant on a manual clock: one stream of each derived
-kind (klines, continuous klines, mark and index prices, liquidations; spec §4.6, §4.7,
-§4.10, §4.12) arrives as typed events, each exactly the payload the server sent, which a
+kind (klines, continuous klines, mark and index prices, COIN-M's mark- and index-price
+klines, liquidations; spec §3.5, §4.6, §4.7, §4.10, §4.12) arrives as typed events, each exactly the payload the server sent, which a
 plain WebSocket subscribed first to the same streams reads byte for byte."""
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from timing import SECONDS, eventually
 from tickerplant.client import (
     ContinuousKline,
     ForceOrder,
+    IndexPriceKline,
     IndexPriceUpdate,
     Kline,
     MarketStreams,
+    MarkPriceKline,
     MarkPriceUpdate,
     UnknownEvent,
 )
@@ -43,11 +45,14 @@ STREAMS: dict[Market, list[str]] = {
         "btcusd_perpetual@continuousKline_1m",
         "btcusd@markPrice@1s",  # an array of the pair's contracts
         "btcusd@indexPrice@1s",
+        "btcusd_perp@markPriceKline_1m",
+        "btcusd@indexPriceKline_1m",
         "btcusd_perp@forceOrder",
     ],
 }
 SYMBOL = {Market.UM: "BTCUSDT", Market.CM: "BTCUSD_PERP"}
 KINDS = (Kline, ContinuousKline, MarkPriceUpdate, ForceOrder)
+CM_ONLY = (IndexPriceUpdate, MarkPriceKline, IndexPriceKline)
 _frames = msgspec.json.Decoder(CombinedEnvelope)
 _elements = msgspec.json.Decoder(list[msgspec.Raw])
 
@@ -120,7 +125,7 @@ async def test_each_derived_stream_arrives_typed_with_the_servers_values(
         def done() -> bool:
             return all(
                 _kinds(typed[market]) >= wanted and _liquidated(typed[market], SYMBOL[market])
-                for market, wanted in ((Market.UM, set(KINDS)), (Market.CM, {*KINDS, IndexPriceUpdate}))
+                for market, wanted in ((Market.UM, set(KINDS)), (Market.CM, {*KINDS, *CM_ONLY}))
             )
 
         source.simulator.shock("BTCUSDT", 0.97)  # BTC falls 3 %: the longs of both markets are liquidated
@@ -135,7 +140,7 @@ async def test_each_derived_stream_arrives_typed_with_the_servers_values(
     for market in Market:
         items = typed[market]
         assert not [item for item in items if isinstance(item, UnknownEvent)]
-        events = [item for item in items if isinstance(item, (*KINDS, IndexPriceUpdate))]
+        events = [item for item in items if isinstance(item, (*KINDS, *CM_ONLY))]
         # each one exactly as the server wrote it: the plant's values, keys and order
         missing = [event for event in events if msgspec.json.encode(event) not in sent[market].payloads]
         assert not missing, missing[:3]
@@ -152,3 +157,7 @@ async def test_each_derived_stream_arrives_typed_with_the_servers_values(
     coin = typed[Market.CM]
     assert {e.symbol for e in coin if isinstance(e, MarkPriceUpdate)} > {"BTCUSD_PERP"}  # the pair's contracts
     assert {e.pair for e in coin if isinstance(e, IndexPriceUpdate)} == {"BTCUSD"}
+    mark_klines = [e for e in coin if isinstance(e, MarkPriceKline)]
+    assert {(e.pair, e.kline.symbol, e.kline.interval) for e in mark_klines} == {("BTCUSD", "BTCUSD_PERP", "1m")}
+    index_klines = [e for e in coin if isinstance(e, IndexPriceKline)]
+    assert {(e.pair, e.kline.interval) for e in index_klines} == {("BTCUSD", "1m")}

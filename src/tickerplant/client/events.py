@@ -40,11 +40,14 @@ from tickerplant.market.derived_events import (
     ContinuousKline,
     ContinuousKlineData,
     ForceOrder,
+    IndexPriceKline,
     IndexPriceUpdate,
     Kline,
     KlineData,
     LiquidationOrder,
+    MarkPriceKline,
     MarkPriceUpdate,
+    PriceKlineData,
 )
 from tickerplant.market.events import (
     AggTrade,
@@ -69,14 +72,17 @@ __all__ = [
     "Decoded",
     "DepthUpdate",
     "ForceOrder",
+    "IndexPriceKline",
     "IndexPriceUpdate",
     "Kline",
     "KlineData",
     "LiquidationOrder",
+    "MarkPriceKline",
     "MarkPriceUpdate",
     "MarketEvent",
     "MiniTicker",
     "Payload",
+    "PriceKlineData",
     "Reply",
     "StreamDecoder",
     "Ticker",
@@ -89,6 +95,7 @@ __all__ = [
 MarketEvent: TypeAlias = (
     BookTicker[Any] | MiniTicker[Any] | Ticker[Any] | Trade[Any] | AggTrade[Any] | DepthUpdate[Any]
     | Kline[Any] | ContinuousKline[Any] | MarkPriceUpdate[Any] | IndexPriceUpdate[Any] | ForceOrder[Any]
+    | MarkPriceKline[Any] | IndexPriceKline[Any]
 )
 
 
@@ -138,7 +145,8 @@ class CombinedEnvelope(_Combined, frozen=True, gc=False):
 # Every payload type the decoder knows, one object (a frame holds one or an array of them).
 _Typed: TypeAlias = Union[  # noqa: UP007 (a generic alias, parameterized by N below)
     BookTicker[N], MiniTicker[N], Ticker[N], Trade[N], AggTrade[N], DepthUpdate[N], Kline[N],
-    ContinuousKline[N], MarkPriceUpdate[N], IndexPriceUpdate[N], ForceOrder[N],
+    ContinuousKline[N], MarkPriceUpdate[N], IndexPriceUpdate[N], ForceOrder[N], MarkPriceKline[N],
+    IndexPriceKline[N],
 ]  # fmt: skip
 
 

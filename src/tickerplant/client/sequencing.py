@@ -73,9 +73,11 @@ from tickerplant.client.events import (
     ContinuousKline,
     DepthUpdate,
     ForceOrder,
+    IndexPriceKline,
     IndexPriceUpdate,
     Kline,
     MarketEvent,
+    MarkPriceKline,
     MarkPriceUpdate,
     MiniTicker,
     Ticker,
@@ -129,11 +131,18 @@ _KIND: dict[type, str] = {
     MarkPriceUpdate: "markPriceUpdate",
     IndexPriceUpdate: "indexPriceUpdate",
     ForceOrder: "forceOrder",
+    MarkPriceKline: "markPrice_kline",
+    IndexPriceKline: "indexPrice_kline",
 }
 
 # The derived streams' payloads, judged by event time alone (``Sequencer._snapshot``).
-_Snapshot = Kline[Any] | ContinuousKline[Any] | MarkPriceUpdate[Any] | IndexPriceUpdate[Any] | ForceOrder[Any]
-_SNAPSHOTS = frozenset({Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder})
+_Snapshot = (
+    Kline[Any] | ContinuousKline[Any] | MarkPriceUpdate[Any] | IndexPriceUpdate[Any] | ForceOrder[Any]
+    | MarkPriceKline[Any] | IndexPriceKline[Any]
+)  # fmt: skip
+_SNAPSHOTS = frozenset(
+    {Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder, MarkPriceKline, IndexPriceKline}
+)
 # The payloads of every other kind, which name their symbol.
 _Keyed = BookTicker[Any] | MiniTicker[Any] | Ticker[Any] | Trade[Any] | AggTrade[Any] | DepthUpdate[Any]
 
@@ -193,10 +202,12 @@ def _key(event: _Keyed) -> int:
 def _subject(event: MarketEvent) -> str:
     """What a stream's events are tracked by: the symbol, or the pair where the payload
     names no symbol (a continuous kline's stream names the contract type too)."""
-    if isinstance(event, ContinuousKline | IndexPriceUpdate):
+    if isinstance(event, ContinuousKline | IndexPriceUpdate | IndexPriceKline):
         return event.pair
     if isinstance(event, ForceOrder):
         return event.order.symbol
+    if isinstance(event, MarkPriceKline):
+        return event.kline.symbol
     return event.symbol
 
 

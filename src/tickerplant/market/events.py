@@ -38,8 +38,10 @@ import msgspec
 from tickerplant.market.derived_events import (
     ContinuousKline,
     ForceOrder,
+    IndexPriceKline,
     IndexPriceUpdate,
     Kline,
+    MarkPriceKline,
     MarkPriceUpdate,
 )
 from tickerplant.market.event_base import N, PayloadStruct
@@ -277,7 +279,7 @@ class DepthUpdate(
 
 PAYLOADS: tuple[type[msgspec.Struct], ...] = (
     BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate,
-    Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder,
+    Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder, MarkPriceKline, IndexPriceKline,
 )  # fmt: skip
 
 
@@ -289,6 +291,7 @@ def payload_type(numbers: type[Decimal] | type[str]) -> Any:
     return (
         BookTicker[n] | MiniTicker[n] | Ticker[n] | Trade[n] | AggTrade[n] | DepthUpdate[n]
         | Kline[n] | ContinuousKline[n] | MarkPriceUpdate[n] | IndexPriceUpdate[n] | ForceOrder[n]
+        | MarkPriceKline[n] | IndexPriceKline[n]
     )
 
 
