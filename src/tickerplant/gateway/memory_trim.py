@@ -7,13 +7,22 @@ server's RSS stayed ~130 MB above where it started, and ``malloc_trim(0)`` gave 
 it back (``benchmarks/soak.py``). Trimming walks the heap and holds the event loop while it
 does (tens of milliseconds at a few hundred MB), so it is done after a wave, not per close:
 
-- a wave is over when the live connections have fallen by at least ``min_drop`` (1,000)
-  and to at most half their peak since the last trim; a steady churn of short connections
-  (REST answers one request a connection) never makes one;
-- the trim runs ``quiet_ms`` (1 s) after that, so the rest of the wave closes first, and
-  never sooner than ``min_interval_ms`` (10 s) after the previous one. (At 30 s, waves
-  30 s apart pushed each trim a little later than the last, until they ran in the middle
-  of the next wave and gave nothing back.)
+- a wave is over when at least ``min_closes`` (1,000) connections have closed since the
+  last trim and the live ones are at most half their peak since then. Closes are counted,
+  not the fall of the live count: a server short of CPU accepts a wave slowly and never
+  holds much of it at once (waves of 5,000 as ``benchmarks/soak.py`` opens them, against a
+  server short of CPU on a busy machine, peaked at ~900 live, the rest accepted from the
+  backlog after their clients had closed them), and a fall of 1,000 live connections then
+  never came: the allocator was trimmed after the first wave only (or none), and RSS after
+  each later wave stayed 15 to 20 MB above what a trim gave back;
+- the trim runs once the closes have slowed to at most ``quiet_closes`` (10) in
+  ``quiet_ms`` (1 s), looked at every ``quiet_ms``, so the whole wave has closed first (a
+  trim while a wave is still closing gives back little of it), and never sooner than
+  ``min_interval_ms`` (10 s) after the previous one. (At 30 s, waves 30 s apart pushed each
+  trim a little later than the last, until they ran in the middle of the next wave and
+  gave nothing back.) A steady churn of short connections (REST answers one request a
+  connection) faster than that never slows down, so it never trims; a slower one trims at
+  most once per 1,000 closes.
 
 ``TrimSchedule`` decides (sans-I/O: time is an argument); ``AllocatorTrim`` is its shell: it
 counts the listener's connections, schedules through the injected clock, calls glibc's
@@ -38,16 +47,28 @@ log = logging.getLogger("tickerplant.gateway")
 class TrimSchedule:
     """When to trim, from the connections opened and closed."""
 
-    __slots__ = ("_armed", "_last_ms", "live", "min_drop", "min_interval_ms", "peak", "quiet_ms")
+    __slots__ = (
+        "_armed", "_last_ms", "_seen", "closes", "live", "min_closes", "min_interval_ms", "peak",
+        "quiet_closes", "quiet_ms",
+    )  # fmt: skip
 
-    def __init__(self, min_drop: int = 1_000, quiet_ms: int = 1_000, min_interval_ms: int = 10_000) -> None:
-        self.min_drop = min_drop
+    def __init__(
+        self,
+        min_closes: int = 1_000,
+        quiet_ms: int = 1_000,
+        min_interval_ms: int = 10_000,
+        quiet_closes: int = 10,
+    ) -> None:
+        self.min_closes = min_closes
         self.quiet_ms = quiet_ms
+        self.quiet_closes = quiet_closes
         self.min_interval_ms = min_interval_ms
         self.live = 0  # connections open now
         self.peak = 0  # the most open at once since the last trim
+        self.closes = 0  # connections closed since the last trim
         self._last_ms: int | None = None  # the last trim
         self._armed = False
+        self._seen = 0  # ``closes`` at the last look
 
     def opened(self) -> None:
         self.live += 1
@@ -55,20 +76,30 @@ class TrimSchedule:
             self.peak = self.live
 
     def closed(self, now_ms: int) -> int | None:
-        """A connection closed: when to trim, if this close ends a wave (once per wave)."""
+        """A connection closed: when to look whether the wave is over, if this close makes
+        one (once per wave)."""
         self.live -= 1
-        if self._armed or self.peak - self.live < self.min_drop or self.live * 2 > self.peak:
+        self.closes += 1
+        if self._armed or self.closes < self.min_closes or self.live * 2 > self.peak:
             return None
         self._armed = True
+        self._seen = self.closes
         when = now_ms + self.quiet_ms
         if self._last_ms is not None:
             when = max(when, self._last_ms + self.min_interval_ms)
         return when
 
+    def due(self, now_ms: int) -> int | None:
+        """The look ``closed`` (or the previous look) asked for: None when the closes have
+        slowed and the trim is due now; else when to look again."""
+        recent, self._seen = self.closes - self._seen, self.closes
+        return now_ms + self.quiet_ms if recent > self.quiet_closes else None
+
     def trimmed(self, now_ms: int) -> None:
         self._armed = False
         self._last_ms = now_ms
         self.peak = self.live
+        self.closes = 0
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -110,7 +141,11 @@ class AllocatorTrim:
 
     def _run(self) -> None:
         self._timer = None
-        closed = self.schedule.peak - self.schedule.live
+        again_ms = self.schedule.due(self.clock.now_ms())
+        if again_ms is not None:  # the wave is still closing
+            self._timer = self.clock.call_at(again_ms, self._run)
+            return
+        closed = self.schedule.closes
         self.schedule.trimmed(self.clock.now_ms())
         if self._trim is None:
             return
