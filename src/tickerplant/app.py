@@ -89,11 +89,13 @@ class Tickerplant:
             for market, insts in self.instruments.items()
         }
         config = self.config
+        listed = {market: {inst.symbol: inst for inst in insts} for market, insts in self.instruments.items()}
         self.listeners = {
             market: Listener(
-                market, {inst.symbol: inst for inst in insts}, self.bus, self.clock, config, prepared.kinds
+                market, symbols, self.bus, self.clock, config, prepared.kinds,
+                other_instruments=listed.get(Market.CM if market is Market.UM else Market.UM, {}),
             )
-            for market, insts in self.instruments.items()
+            for market, symbols in listed.items()
         }
         for market in self.instruments:
             self.bus.subscribe(market, functools.partial(_count, self.published[market]))

@@ -1,7 +1,8 @@
 """A server started with ``payload_format=2026`` (spec §4.13) over real sockets: both
 listeners serve ``st`` last and USDⓈ-M's ``ps`` after ``s``, ``MarketStreams`` reads
 those payloads into its usual typed events, and each listener's all-market streams carry
-the other market's pushes too; the default server does neither."""
+the other market's pushes too, and each accepts the other market's symbols for klines,
+continuous klines and mark prices; the default server does none of that."""
 
 from __future__ import annotations
 
@@ -91,3 +92,30 @@ async def test_a_2026_coin_m_listener_serves_the_usds_m_mark_price_array(start_s
     plant = await start_server(payload_format=PayloadFormat.Y2026)
     rows = await _rows_of(plant.url(Market.CM), "!markPrice@arr@1s", 1)
     assert {row["s"] for row in rows} == {i.symbol for i in plant.instruments[Market.UM]}
+
+
+async def test_a_2026_listener_serves_the_other_markets_symbols_klines_and_mark_prices(
+    start_server: StartServer,
+) -> None:
+    plant = await start_server(payload_format=PayloadFormat.Y2026)
+    um = ("btcusd_perp@kline_1m", "btcusd_perpetual@continuousKline_1m", "btcusd_perp@markPrice@1s")
+    got = await _first_of_each(plant.url(Market.UM), um)
+    assert got["btcusd_perp@kline_1m"]["s"] == "BTCUSD_PERP"
+    assert got["btcusd_perpetual@continuousKline_1m"]["ps"] == "BTCUSD"
+    assert got["btcusd_perp@markPrice@1s"]["s"] == "BTCUSD_PERP" and got["btcusd_perp@markPrice@1s"]["st"] == 2
+    got = await _first_of_each(plant.url(Market.CM), ("btcusdt@kline_1m", "btcusdt@markPrice@1s"))
+    assert got["btcusdt@kline_1m"]["s"] == "BTCUSDT" and got["btcusdt@markPrice@1s"]["st"] == 1
+
+
+async def test_a_classic_listener_does_not_serve_the_other_markets_symbols(start_server: StartServer) -> None:
+    plant = await start_server()
+    async with websockets.connect(plant.url(Market.UM) + "/ws/btcusd_perp@kline_1m", max_queue=None) as ws:
+        # acknowledged and silent, as Binance is for an unknown symbol (§3.4): a bookTicker
+        # of this market subscribed after it arrives, and nothing of the other before it
+        await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 1}))
+        async with asyncio.timeout(10 * SECONDS):
+            while True:
+                data = json.loads(await ws.recv())
+                assert data.get("s") != "BTCUSD_PERP"
+                if data.get("e") == "bookTicker":
+                    break

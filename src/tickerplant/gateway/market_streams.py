@@ -61,7 +61,10 @@ class StreamSurface:
         kinds: frozenset[StreamKind] | None = None,
         counters: LimitCounters | None = None,
         traffic: Traffic | None = None,
+        other_instruments: Mapping[str, Instrument] | None = None,
     ) -> None:
+        """``other_instruments``: the other market's, given in the 2026 payload format, whose
+        symbols' klines, continuous klines and mark prices deliver here too (§4.13)."""
         self.market = market
         self.counters = counters or LimitCounters()  # the listener's
         self.traffic = traffic  # the listener's: connections accepted, closes sent
@@ -73,6 +76,8 @@ class StreamSurface:
         self.strict_routing = strict_routing and market is Market.UM
         self.lenient_case = lenient_case
         self._symbols = {inst.symbol.lower(): inst for inst in instruments.values()}
+        others = None if other_instruments is None else other_instruments.values()
+        self._other_symbols = None if others is None else {inst.symbol.lower(): inst for inst in others}
         self.connections: set[StreamConnection] = set()
         self.log_budget = LogBudget()  # the warnings clients can cause, per kind
 
@@ -94,6 +99,7 @@ class StreamSurface:
             route,
             strict_routing=self.strict_routing,
             lenient_case=self.lenient_case,
+            other_symbols=self._other_symbols,
         )
         key, why_silent = resolution.key, resolution.why_silent
         if key is not None and self.kinds is not None:

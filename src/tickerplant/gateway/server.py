@@ -32,10 +32,6 @@ from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import (
-    ALL_BOOK_TICKER,
-    ALL_FORCE_ORDER,
-    ALL_MINI_TICKER,
-    ALL_TICKER,
     StreamMessage,
 )
 from tickerplant.market.view import MarketView
@@ -51,7 +47,7 @@ from tickerplant.protocol.errors import (
 from tickerplant.protocol.limits import LimitCounters, RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestAnswer, RestApi
-from tickerplant.protocol.streams import StreamKind
+from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 
@@ -117,21 +113,6 @@ def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
     return WSUpgradeResponseWithListener(response, None)
 
 
-# The all-market streams whose pushes the 2026 payload format merges across the markets
-# (§4.13); COIN-M has no `!markPrice@arr` of its own.
-_MERGED_STREAMS = frozenset({
-    ALL_TICKER, ALL_MINI_TICKER, ALL_BOOK_TICKER, ALL_FORCE_ORDER,
-    StreamKind.ALL_MARK_PRICE.value, f"{StreamKind.ALL_MARK_PRICE.value}@1s",
-})  # fmt: skip
-
-
-def _merged(publish: Callable[[list[StreamMessage]], None], messages: Collection[StreamMessage]) -> None:
-    """Hand ``publish`` the other market's pushes of the merged all-market streams."""
-    merged = [message for message in messages if message.stream in _MERGED_STREAMS]
-    if merged:
-        publish(merged)
-
-
 class Listener:
     """Everything one market serves on one host:port."""
 
@@ -145,11 +126,15 @@ class Listener:
         kinds: frozenset[StreamKind] | None = None,
         *,
         make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
+        other_instruments: Mapping[str, Instrument] | None = None,
     ) -> None:
+        """``other_instruments``: the other market's, whose symbols' klines, continuous
+        klines and mark prices this listener serves too in the 2026 payload format (§4.13)."""
         self.market = market
         self._kinds = kinds
         self._config = config
         self._instruments = instruments
+        self._other_instruments = other_instruments if config.payload_format is PayloadFormat.Y2026 else None
         self._clock = clock
         self.view = MarketView(market, list(instruments.values()))
         bus.subscribe(market, self.view.receive)
@@ -187,13 +172,22 @@ class Listener:
             kinds=self._kinds,
             counters=self.limit_counters,
             traffic=self.traffic,
+            other_instruments=self._other_instruments,
         )
         self._bus.subscribe(self.market, fanout.publish)
         if self._config.payload_format is PayloadFormat.Y2026:
             # §4.13: since the merge, the all-market streams carry both markets' symbols on
-            # both hosts: the other market's pushes of them go out here too, as they come
+            # both hosts, and a symbol's klines, continuous klines and mark price are served
+            # on either: the other market's pushes of them go out here too, as they come
             other = Market.CM if self.market is Market.UM else Market.UM
-            self._bus.subscribe(other, functools.partial(_merged, fanout.publish))
+            crossing = CrossingStreams()
+
+            def _crossing(messages: Collection[StreamMessage]) -> None:
+                picked = crossing.of(messages)
+                if picked:
+                    fanout.publish(picked)
+
+            self._bus.subscribe(other, _crossing)
         public = logging.getLogger(f"picows.{self.market.value}")
         # picows logs every connection's opening and closing at INFO: two records for each
         # REST request (one request a connection), about a third of a depth request's CPU,

@@ -80,6 +80,9 @@ class GatewayProcess:
             market: Listener(
                 market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.kinds,
                 make_weight=sharing[market].make_weight,
+                other_instruments={
+                    i.symbol: i for m, its in listing.instruments.items() if m is not market for i in its
+                },
             )
             for market, insts in listing.instruments.items()
         }  # fmt: skip
