@@ -68,14 +68,17 @@ class _Levels:
     it was written for and the text of its price: a level is written again only when its
     quantity changed, and then only the quantity is formatted.
 
-    A removed level is kept too, as its price's text and a zero quantity ("0.000", §4.9):
-    the other speeds' pushes report the same removal without writing its price again.
     Texts are written by one bytes ``%`` over ``divmod`` (``units.fixed``'s digits, without
     its string steps: the formatting is most of what a push costs at --sim-rate max).
-    Bounded by the book: past its side's levels plus _SLACK, the
-    prices the book no longer holds are dropped (``start_here`` writes every level of the
-    initial book, so the table starts at its working size rather than filling toward it:
-    a memory benchmark cannot tell filling from a leak)."""
+
+    Bounded by the book: a removed level's text is written for the push that reports it
+    and not kept, so the texts kept are of prices the book holds. (Kept until the book
+    drifted past _SLACK more prices than it holds, they filled toward that bound for half
+    an hour at --sim-rate max, ~25 MB over the catalogue: the memory benchmark's growth;
+    kept as zero-quantity levels for the other speeds' pushes, they grew the soak
+    benchmark's RSS for its whole run at the default rate, for 7 % fewer formattings.)
+    Past its side's levels plus _SLACK, prices the book no longer holds are dropped too,
+    should a level ever leave the book without a push naming it."""
 
     __slots__ = ("_price_format", "_price_scale", "_qty_format", "_qty_scale", "_written", "_zero")
 
@@ -103,11 +106,17 @@ class _Levels:
         for price in prices:
             qty = get(price, 0)
             known = seen(price)
+            if not qty:
+                # a level gone: written for this push, not kept (the book holds no such price)
+                start = known[2] if known else self._price_format % divmod(price, self._price_scale)
+                if known is not None:
+                    del written[price]
+                out.append(start + self._zero)
+                continue
             if known is None or known[0] != qty:
                 # the price's text is kept: only a new quantity is formatted
                 start = known[2] if known else self._price_format % divmod(price, self._price_scale)
-                text = qty_format % divmod(qty, qty_scale) if qty else self._zero
-                known = written[price] = (qty, start + text, start)
+                known = written[price] = (qty, start + qty_format % divmod(qty, qty_scale), start)
             out.append(known[1])
         return out
 
