@@ -99,7 +99,9 @@ class Tickerplant:
         }
         for market in self.instruments:
             self.bus.subscribe(market, functools.partial(_count, self.published[market]))
-        self.registry.register(ServerCollector(self.listeners, self.published, self._replay_status))
+        self.registry.register(
+            ServerCollector(self.listeners, self.published, self._replay_status, self._simulator_actions)
+        )
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
         self.status_board = StatusBoard(self.clock, self.listeners)
         if isinstance(self.source, ReplaySource):
@@ -185,6 +187,12 @@ class Tickerplant:
             "recentCloses": self.status_board.recent_closes(),
             "replay": replay,
         }
+
+    def _simulator_actions(self) -> int | None:
+        source = self.source
+        if isinstance(source, SimulatedMarket) and source.simulator is not None:
+            return source.simulator.action_count
+        return None
 
     def _replay_status(self) -> dict[str, Any] | None:
         return self.source.status() if isinstance(self.source, ReplaySource) else None

@@ -19,6 +19,7 @@ from timing import SECONDS, eventually
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
 from tickerplant.clock import ManualClock
+from tickerplant.feeds.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 
@@ -132,3 +133,10 @@ async def test_book_gauges_cover_the_first_symbols_and_ws_api_requests_their_met
     assert "BTCUSDT" in symbols and len(symbols) <= 2 * 5  # the first five of each market
     assert value(samples, "tickerplant_book_levels", market="um", symbol="BTCUSDT", side="bid") >= 20
     assert 0 < value(samples, "tickerplant_book_spread", market="um", symbol="BTCUSDT") < 100
+    # the simulator's actions, counted as it makes them
+    actions = value(samples, "tickerplant_simulator_actions_total")
+    source = server.source
+    assert isinstance(source, SimulatedMarket) and source.simulator is not None
+    made = source.simulator.action_count
+    await eventually(lambda: source.simulator is not None and source.simulator.action_count > made, 5 * SECONDS)
+    assert value(await scrape(server), "tickerplant_simulator_actions_total") > actions

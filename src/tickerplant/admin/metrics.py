@@ -55,6 +55,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_replay_progress_ratio": ("gauge", "How far the replay has come, 0 to 1"),
     "tickerplant_replay_time_seconds": ("gauge", "The replay clock, Unix time"),
     "tickerplant_replay_events": ("counter", "Events the replay has played"),
+    "tickerplant_simulator_actions": ("counter", "Order-flow actions the simulator made (simulator only)"),
 }
 
 
@@ -75,10 +76,12 @@ class ServerCollector(Collector):
         listeners: Mapping[Market, Listener],
         published: Mapping[Market, list[int]],
         replay: Callable[[], dict[str, Any] | None],
+        simulator_actions: Callable[[], int | None] = lambda: None,
     ) -> None:
         self._listeners = listeners
         self._published = published  # market -> [messages] published on the bus
         self._replay = replay
+        self._simulator_actions = simulator_actions  # None: the source is no simulator
         self._kinds: dict[str, str] = {}  # canonical stream -> its kind's label (cached)
 
     def _kind(self, stream: str) -> str:
@@ -97,6 +100,11 @@ class ServerCollector(Collector):
         for market, count in self._published.items():
             published.add_metric([market.value], count[0])
         yield published
+        actions = self._simulator_actions()
+        if actions is not None:
+            made = _family("tickerplant_simulator_actions", [])
+            made.add_metric([], actions)
+            yield made
         yield from self._books()
         yield from self._replay_metrics()
 
