@@ -170,7 +170,10 @@ class DepthCount:
 
 
 async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartServer) -> None:
-    plant = await start_server(simulator={"actions_per_s": 30000.0})
+    # The server's send buffer well above what a paused client can leave it holding here:
+    # this is about the client's pause, not the server's cut (a loaded machine's pump
+    # publishes seconds of catch-up in one batch, past the default 8 MiB)
+    plant = await start_server(simulator={"actions_per_s": 30000.0}, limits={"send_buffer_bytes": 64 << 20})
     surface = plant.listeners[Market.UM].streams
     assert surface is not None
     kinds = ("bookTicker", "trade", "depth@100ms")  # every UM symbol's: the bytes fill sockets
