@@ -9,11 +9,8 @@ from tickerplant.gateway.traffic import (
     OTHER,
     RECENT_CLOSES,
     Traffic,
-    ws_api_method,
-    ws_api_status,
 )
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
-from tickerplant.protocol.ws_api import WS_API_METHODS
 
 
 def test_close_reasons_past_the_bound_of_their_code_are_other_and_the_recent_ring_is_bounded() -> None:
@@ -43,17 +40,3 @@ def test_requests_fall_in_their_latency_bucket() -> None:
     )
     # a bound is "less than or equal" (Prometheus' le): the bound itself is in its bucket
     assert tally.buckets[0] == 2 and tally.buckets[1] == 1 and tally.buckets[-1] == 1
-
-
-def test_a_ws_api_request_is_labelled_by_a_known_method_only() -> None:
-    assert ws_api_method(b'{"id":1,"method":"v1/ticker.book","params":{}}', WS_API_METHODS) == "ticker.book"
-    assert ws_api_method(b'{"id":1,"method":"depth"}', WS_API_METHODS) == "depth"
-    for frame in (b'{"method":"anything a client writes"}', b"[1]", b"not json", b'{"method":5}', b"\xff"):
-        assert ws_api_method(frame, WS_API_METHODS) == OTHER
-
-
-def test_a_ws_api_reply_status_is_read_from_its_head() -> None:
-    assert ws_api_status(b'{"id":1,"status":200,"result":{}}') == 200
-    assert ws_api_status(b'{"id":"\\"status\\":999","status":429,"error":{}}') == 429
-    assert ws_api_status(b'{"id":null,"status":400,"error":{}}') == 400
-    assert ws_api_status(b"{}") == 0

@@ -16,7 +16,7 @@ from tickerplant.protocol.errors import CLOSE_BANNED
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.rest import RestApi
-from tickerplant.protocol.ws_api import WsApi
+from tickerplant.protocol.ws_api import OTHER_METHOD, WsApi
 
 T0 = 1_767_225_600_000
 
@@ -211,3 +211,21 @@ def test_a_flood_of_garbage_meets_the_weight_limit() -> None:
     _, _, api, _ = market(Market.UM, RequestWeight(3, ban_after_refusals=1))
     statuses = [msgspec.json.decode(api.receive(b"garbage", "6.6.6.6", T0).reply)["status"] for _ in range(6)]
     assert statuses == [400, 400, 400, 429, 418, 418]
+
+
+def test_a_reply_is_labelled_by_a_known_method_only_and_its_status() -> None:
+    """What the metrics label a request by: never a client's own text."""
+    _, _, api, _ = market(Market.UM, RequestWeight(limit=30))
+
+    def labels(frame: bytes) -> tuple[str, int]:
+        reply = api.receive(frame, "1.2.3.4", T0 + 2000)
+        return reply.method, reply.status
+
+    assert labels(b'{"id":1,"method":"v1/ticker.book","params":{"symbol":"BTCUSDT"}}') == ("ticker.book", 200)
+    assert labels(b'{"id":1,"method":"depth","params":{"symbol":"BTCUSDT"}}') == ("depth", 200)
+    for frame in (b'{"method":"anything a client writes"}', b"[1]", b"not json", b'{"method":5}', b"\xff"):
+        assert labels(frame) == (OTHER_METHOD, 400)
+    assert labels(b'{"id":1,"method":"depth","params":{"symbol":"NOPE"}}') == ("depth", 400)
+    while (reply := api.receive(b'{"id":1,"method":"ticker.book"}', "1.2.3.4", T0 + 2000)).status == 200:
+        pass
+    assert reply.status == 429 and reply.method == "ticker.book"

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Collection
 from typing import NamedTuple
 
-import msgspec
-
 from tickerplant.protocol.errors import CloseReason
+from tickerplant.protocol.ws_api import OTHER_METHOD
 
 __all__ = [
     "LATENCY_BUCKETS_S",
@@ -33,11 +31,9 @@ __all__ = [
     "CloseRecord",
     "RequestTally",
     "Traffic",
-    "ws_api_method",
-    "ws_api_status",
 ]
 
-OTHER = "other"  # the label of every endpoint, method or close reason outside the known set
+OTHER = OTHER_METHOD  # the label of every endpoint, method or close reason outside the known set
 RECENT_CLOSES = 50  # closes kept for the status page
 MAX_CLOSE_REASONS = 16  # distinct reasons per (surface, code) counted before the rest are "other"
 # Request latency buckets in seconds (Prometheus' base unit): an answer from the view takes
@@ -103,30 +99,3 @@ class Traffic:
                 self._reasons[code] = reasons + 1
         closes[key] = closes.get(key, 0) + 1
         self.recent_closes.append(CloseRecord(now_ms, surface, reason.code, reason.reason, peer))
-
-
-class _Method(msgspec.Struct):
-    method: str = ""
-
-
-_method_of = msgspec.json.Decoder(_Method)
-
-
-def ws_api_method(frame: bytes, known: Collection[str]) -> str:
-    """The WebSocket API method a request names, its version prefix dropped (§5.2), or
-    ``other`` when it names none of ``known`` (a client's text is never a label)."""
-    try:
-        name = _method_of.decode(frame).method.rpartition("/")[2]
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return OTHER
-    return name if name in known else OTHER
-
-
-def ws_api_status(reply: bytes) -> int:
-    """The ``status`` of a WebSocket API reply, read from its head: the envelope is written
-    ``{"id":…,"status":N,…}``, and an id string cannot hold ``"status":`` unescaped."""
-    at = reply.find(b'"status":')
-    if at < 0:
-        return 0
-    digits = reply[at + 9 : at + 12]
-    return int(digits) if digits.isdigit() else 0

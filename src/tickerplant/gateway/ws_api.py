@@ -8,10 +8,10 @@ from picows import WSMsgType, WSTransport
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
-from tickerplant.gateway.traffic import Traffic, ws_api_method, ws_api_status
+from tickerplant.gateway.traffic import Traffic
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.limits import LimitCounters
-from tickerplant.protocol.ws_api import WS_API_METHODS, WsApi
+from tickerplant.protocol.ws_api import WsApi
 
 __all__ = ["WsApiConnection"]
 
@@ -63,8 +63,7 @@ class WsApiConnection(KeptAliveConnection):
         traffic = self.traffic
         if traffic is not None:  # per request, by method and status (the metrics' histogram)
             seconds = (clock.now_ns() - started_ns) / 1e9
-            method = ws_api_method(payload, WS_API_METHODS)
-            traffic.request("ws_api", method, ws_api_status(reply.parts[0]), seconds)
+            traffic.request("ws_api", reply.method, reply.status, seconds)
         transport = self.transport
         assert transport is not None
         parts = reply.parts

@@ -25,19 +25,24 @@ from tickerplant.protocol.json_errors import NotJson, parse_json
 from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData, Method, Spliced
 
-__all__ = ["WS_API_METHODS", "WsApi", "WsApiReply"]
+__all__ = ["OTHER_METHOD", "WS_API_METHODS", "WsApi", "WsApiReply"]
 
 WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
+OTHER_METHOD = "other"  # a request's method label when it names none of them: a client's text never is
 
 _encode = msgspec.json.encode
 
 
 class WsApiReply(NamedTuple):
     """The reply as consecutive byte strings (one, or three around a depth answer's shared
-    levels: the shell frames them without joining them), and whether to close after it."""
+    levels: the shell frames them without joining them), whether to close after it, and
+    what the metrics label it by: the method asked (one of ``WS_API_METHODS``, version
+    prefix dropped, else ``OTHER_METHOD``) and the reply's ``status``."""
 
     parts: tuple[bytes, ...]
     close: CloseReason | None = None
+    method: str = OTHER_METHOD
+    status: int = 200
 
     @property
     def reply(self) -> bytes:
@@ -54,7 +59,7 @@ class WsApi:
         self._methods = {name: data.methods[name] for name in WS_API_METHODS}
 
     def receive(self, frame: bytes, ip: str, now_ms: int, *, rate_limits_default: bool = True) -> WsApiReply:
-        request_id, parsed = self._parse(frame)
+        request_id, name, parsed = self._parse(frame)
         params: dict[str, Any]
         method: Method | None
         if isinstance(parsed, RequestRefused):
@@ -74,44 +79,48 @@ class WsApi:
             error = rate_limit_error(verdict, ip, self.weight.limit)
             data = {"serverTime": now_ms, "retryAfter": now_ms + verdict.retry_after_ms}
             reply = self._error(request_id, error, limits, data)
-            return WsApiReply((reply,), CLOSE_BANNED if verdict.status == 418 else None)
+            return WsApiReply((reply,), CLOSE_BANNED if verdict.status == 418 else None, name, error.status)
         if method is None:
             assert isinstance(parsed, RequestRefused)
-            return WsApiReply((self._error(request_id, parsed, None),))
+            return WsApiReply((self._error(request_id, parsed, None),), None, name, parsed.status)
         try:
             result = method.answer(params, now_ms)
         except RequestRefused as error:
-            return WsApiReply((self._error(request_id, error, limits),))
+            return WsApiReply((self._error(request_id, error, limits),), None, name, error.status)
         # Written from bytes, as msgspec writes the object {"id","status","result",
         # "rateLimits"} (no spaces, the id as sent): a depth answer's levels are not copied.
         head = b'{"id":%b,"status":200,"result":' % _encode(request_id)
         end = b"}" if limits is None else b',"rateLimits":%b}' % limits
         if type(result) is Spliced:
-            return WsApiReply((head + result.head, result.tail, end))
-        return WsApiReply((head + _encode(result) + end,))
+            return WsApiReply((head + result.head, result.tail, end), None, name)
+        return WsApiReply((head + _encode(result) + end,), None, name)
 
-    def _parse(self, frame: bytes) -> tuple[Any, tuple[Method, dict[str, Any]] | RequestRefused]:
-        """The request's id (None when it cannot be echoed) and its method and params."""
+    def _parse(self, frame: bytes) -> tuple[Any, str, tuple[Method, dict[str, Any]] | RequestRefused]:
+        """The request's id (None when it cannot be echoed), its method's label (one of
+        ``WS_API_METHODS``, else ``OTHER_METHOD``) and its method and params."""
+        other = OTHER_METHOD
         try:
             request = parse_json(frame)
         except NotJson:  # not JSON, too deep, or a string of invalid UTF-8: never raised on
-            return None, RequestRefused(-1000, "Malformed request: the frame is not valid JSON.")
+            return None, other, RequestRefused(-1000, "Malformed request: the frame is not valid JSON.")
         if not isinstance(request, dict):
-            return None, RequestRefused(-1000, "Malformed request: expected an object.")
+            return None, other, RequestRefused(-1000, "Malformed request: expected an object.")
         request_id = request.get("id")
         if request_id is not None and type(request_id) not in (int, str):
-            return None, RequestRefused(-1130, "Data sent for parameter 'id' is not valid.")
+            return None, other, RequestRefused(-1130, "Data sent for parameter 'id' is not valid.")
         method_name = request.get("method")
         if not isinstance(method_name, str) or not method_name:
-            return request_id, mandatory("method")
+            return request_id, other, mandatory("method")
+        # A version prefix ("v1/ticker.price") names the same method (§5.2).
+        name = method_name.rpartition("/")[2]
+        method = self._methods.get(name)
+        label = other if method is None else name
         params = request.get("params", {})
         if not isinstance(params, dict):
-            return request_id, RequestRefused(-1130, "Data sent for parameter 'params' is not valid.")
-        # A version prefix ("v1/ticker.price") names the same method (§5.2).
-        method = self._methods.get(method_name.rpartition("/")[2])
+            return request_id, label, RequestRefused(-1130, "Data sent for parameter 'params' is not valid.")
         if method is None:
-            return request_id, RequestRefused(-1000, f"Unknown method '{method_name}'.")
-        return request_id, (method, params)
+            return request_id, label, RequestRefused(-1000, f"Unknown method '{method_name}'.")
+        return request_id, label, (method, params)
 
     def _rate_limits(self, used: int) -> bytes:
         return (
