@@ -40,13 +40,15 @@ def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _help(item: SettingField) -> str:
-    told = default_text(item)
+def _help(item: SettingField, split: bool = False) -> str:
+    told = "0 (off)" if split and item.path in _SPLIT_DEFAULTS else default_text(item)
     return f"{item.setting.help} ({f'default {told}; ' if told else ''}TOML {item.toml_key})"
 
 
 def _add_settings(
-    serve: argparse.ArgumentParser, wanted: Callable[[SettingField], bool] = lambda item: True
+    serve: argparse.ArgumentParser,
+    wanted: Callable[[SettingField], bool] = lambda item: True,
+    split: bool = False,
 ) -> None:
     """A flag for every setting that has one (of those ``wanted``), from config.py's field
     knowledge."""
@@ -62,7 +64,8 @@ def _add_settings(
             told = default_text(item)
             toml_only.append(f"{item.toml_key}: {setting.help}" + (f" (default {told})" if told else ""))
             continue
-        options: dict[str, Any] = {"dest": item.path, "default": argparse.SUPPRESS, "help": _help(item)}
+        options: dict[str, Any] = {"dest": item.path, "default": argparse.SUPPRESS}
+        options["help"] = _help(item, split)
         if item.type is bool:
             options.update(action="store_const", const=True)
         elif not item.takes_value:  # on, off, or left to the default
@@ -151,10 +154,13 @@ def _parser() -> argparse.ArgumentParser:
 
 # What each scale-out process is configured by (README Scale-out): the plant by its
 # source's settings and the payload format it encodes in; a gateway by its listeners'.
-_PLANT_SETTINGS = {"payload_format", "nats_url"}
+_PLANT_SETTINGS = {"payload_format", "nats_url", "admin_host", "admin_port"}
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}
 _GATEWAY_SECTIONS = {None, "limits", "faults"}
 _NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)
+# A split process' admin listener is off unless asked for: several on one host would meet on
+# one default port, and serve --workers gives its children private ports itself.
+_SPLIT_DEFAULTS = {"admin_port": 0}
 
 
 def _add_log_options(command: argparse.ArgumentParser, level: str) -> None:
@@ -172,11 +178,11 @@ def _add_scaleout_commands(commands: Any) -> None:
         command = commands.add_parser(name, help=about, formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
         _add_log_options(command, "INFO")
-        _add_settings(command, wanted)
-        # serve --workers N hands its children the whole configuration as JSON on stdin
+        _add_settings(command, wanted, split=True)
+        # serve --workers N hands its children the whole configuration as JSON on stdin,
+        # and shares ports with them: the gateways' listener ports, each one's admin port
         command.add_argument("--config-stdin", action="store_true", help=argparse.SUPPRESS)
-    # gateways started by serve --workers N share the listener ports
-    command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+        command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
@@ -194,6 +200,8 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
             raise SystemExit(f"{args.config}: {exc}") from None
     given = vars(args)
     flags = {item.path: given[item.path] for item in settings() if item.path in given}
+    if args.command in ("plant", "gateway"):
+        toml = {**_SPLIT_DEFAULTS, **toml}
     try:
         return load(toml, flags)
     except ValueError as exc:
@@ -215,6 +223,8 @@ async def _serve_workers(config: ServerConfig, log_level: str, log_format: str) 
     print(f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}")
     print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
     print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
+    if (admin := supervisor.admin_url()) is not None:
+        print(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
     print("Ctrl-C stops.", flush=True)
     failed = asyncio.ensure_future(supervisor.failed.wait())
     await asyncio.wait([asyncio.ensure_future(stop.wait()), failed], return_when=asyncio.FIRST_COMPLETED)
@@ -279,11 +289,12 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _plant(config: ServerConfig) -> None:
+async def _plant(config: ServerConfig, reuse_port: bool) -> None:
     import nats.errors  # NATS only for the scale-out commands
 
     from tickerplant.bus.nats import NatsBus
     from tickerplant.feeds.relay import RelayError
+    from tickerplant.scaleout.plant_admin import PlantAdmin
     from tickerplant.scaleout.plant_process import PlantProcess
 
     stop = _stop_on_signals()
@@ -297,8 +308,17 @@ async def _plant(config: ServerConfig) -> None:
     except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
         await plant.close()
         raise SystemExit(f"tickerplant plant: cannot start: {exc}") from None
-    print(f"tickerplant plant publishing to {url}", flush=True)
+    admin = PlantAdmin(plant, plant.clock)
+    said = ""
+    if config.admin_port:
+        try:
+            said = f"; admin {await admin.start(config.admin_host, config.admin_port, reuse_port=reuse_port)}"
+        except OSError as exc:
+            await plant.close()
+            raise SystemExit(f"tickerplant plant: cannot start its admin listener: {exc}") from None
+    print(f"tickerplant plant publishing to {url}{said}", flush=True)
     await stop.wait()
+    await admin.close()
     await plant.close()
 
 
@@ -320,7 +340,15 @@ async def _gateway(config: ServerConfig, reuse_port: bool) -> None:
     await asyncio.wait([starting, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     if starting.done() and starting.exception() is None:
         um, cm = gateway.url(Market.UM), gateway.url(Market.CM)
-        print(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}", flush=True)
+        said = ""
+        if config.admin_port:
+            try:
+                admin = await gateway.start_admin(config.admin_host, config.admin_port, reuse_port=reuse_port)
+                said = f"; admin {admin}"
+            except OSError as exc:
+                await gateway.close()
+                raise SystemExit(f"tickerplant gateway: cannot start its admin listener: {exc}") from None
+        print(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}{said}", flush=True)
         await stop.wait()
     starting.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -361,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         else:
             uvloop.run(_serve_workers(config, args.log_level, args.log_format))
     elif args.command == "plant":
-        uvloop.run(_plant(build_config(args)))
+        uvloop.run(_plant(build_config(args), args.reuse_port))
     elif args.command == "gateway":
         uvloop.run(_gateway(build_config(args), args.reuse_port))
     elif args.command == "record":

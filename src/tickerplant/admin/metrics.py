@@ -14,11 +14,17 @@ for the ``BOOK_SYMBOLS`` first symbols of each market (the catalogue's order), n
 connection. The process' RSS and open descriptors are ``prometheus_client``'s
 ``ProcessCollector`` in the same registry (``process_resident_memory_bytes``,
 ``process_open_fds``, …).
+
+A gateway process fed over NATS adds its bus' figures per market (``BusCounts``, and the
+frames and bytes its ``NatsBus`` received): sequence gaps and the frames they skipped, a
+restarted plant, the states it loaded, the stream connections it closed with 1012 for a
+loss.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -28,9 +34,10 @@ from prometheus_client.registry import Collector
 from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import LATENCY_BUCKETS_S, OTHER
 from tickerplant.market.instruments import Market
+from tickerplant.market.view import MarketView
 from tickerplant.protocol.streams import parse
 
-__all__ = ["BOOK_SYMBOLS", "METRICS", "ServerCollector"]
+__all__ = ["BOOK_SYMBOLS", "METRICS", "BusCounts", "ServerCollector"]
 
 BOOK_SYMBOLS = 5  # symbols per market with book depth and spread gauges: the first N listed
 
@@ -56,7 +63,25 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_replay_time_seconds": ("gauge", "The replay clock, Unix time"),
     "tickerplant_replay_events": ("counter", "Events the replay has played"),
     "tickerplant_simulator_actions": ("counter", "Order-flow actions the simulator made (simulator only)"),
+    "tickerplant_bus_received_frames": ("counter", "Frames a gateway received from the plant over NATS"),
+    "tickerplant_bus_received_bytes": ("counter", "Bytes of the frames a gateway received over NATS"),
+    "tickerplant_bus_gaps": ("counter", "Gaps in the plant's frame sequence a gateway saw"),
+    "tickerplant_bus_missed_frames": ("counter", "Frames the gaps skipped"),
+    "tickerplant_bus_plant_restarts": ("counter", "Restarts of the plant a gateway saw (a new epoch)"),
+    "tickerplant_bus_resyncs": ("counter", "States a gateway loaded from the plant (its start, losses)"),
+    "tickerplant_bus_loss_closes": ("counter", "Stream connections a gateway closed with 1012 for a loss"),
 }
+
+
+@dataclass(slots=True)
+class BusCounts:
+    """What a gateway process counts of one market's frames from the plant."""
+
+    gaps: int = 0
+    missed_frames: int = 0
+    plant_restarts: int = 0
+    resyncs: int = 0
+    loss_closes: int = 0
 
 
 def _family(name: str, labels: list[str]) -> Any:
@@ -77,8 +102,16 @@ class ServerCollector(Collector):
         published: Mapping[Market, list[int]],
         replay: Callable[[], dict[str, Any] | None],
         simulator_actions: Callable[[], int | None] = lambda: None,
+        *,
+        views: Mapping[Market, MarketView] | None = None,
+        bus: Mapping[Market, BusCounts] | None = None,
+        received: Mapping[Market, list[int]] | None = None,
     ) -> None:
         self._listeners = listeners
+        # the book gauges' views: the listeners' own, or a plant process' (no listeners)
+        self._views = views
+        self._bus = bus or {}
+        self._received = received or {}  # market -> [frames, bytes] (bus.nats.NatsBus.received)
         self._published = published  # market -> [messages] published on the bus
         self._replay = replay
         self._simulator_actions = simulator_actions  # None: the source is no simulator
@@ -107,6 +140,8 @@ class ServerCollector(Collector):
             yield made
         yield from self._books()
         yield from self._replay_metrics()
+        if self._bus:
+            yield from self._bus_metrics()
 
     def _connections(self) -> Iterator[Any]:
         open_ = _family("tickerplant_connections", ["market", "surface"])
@@ -180,8 +215,8 @@ class ServerCollector(Collector):
     def _books(self) -> Iterator[Any]:
         levels = _family("tickerplant_book_levels", ["market", "symbol", "side"])
         spread = _family("tickerplant_book_spread", ["market", "symbol"])
-        for market, listener in self._listeners.items():
-            view = listener.view
+        views = self._views if self._views is not None else {m: li.view for m, li in self._listeners.items()}
+        for market, view in views.items():
             for symbol_view in list(view.symbols.values())[:BOOK_SYMBOLS]:
                 symbol = symbol_view.inst.symbol
                 try:
@@ -212,6 +247,20 @@ class ServerCollector(Collector):
         events = _family("tickerplant_replay_events", [])
         events.add_metric([], status.get("events", 0))
         yield events
+
+    def _bus_metrics(self) -> Iterator[Any]:
+        frames = _family("tickerplant_bus_received_frames", ["market"])
+        size = _family("tickerplant_bus_received_bytes", ["market"])
+        for market, (count, received) in self._received.items():
+            frames.add_metric([market.value], count)
+            size.add_metric([market.value], received)
+        yield frames
+        yield size
+        for name in ("gaps", "missed_frames", "plant_restarts", "resyncs", "loss_closes"):
+            family = _family(f"tickerplant_bus_{name}", ["market"])
+            for market, counts in self._bus.items():
+                family.add_metric([market.value], getattr(counts, name))
+            yield family
 
 
 def _bound(bound: float) -> str:

@@ -8,12 +8,15 @@
   listeners' ``GET /tickerplant/v1/replay/…`` paths are kept, deprecated)
 - ``POST /api/replay/speed`` ``{"speed": 10}`` or ``{"speed": "max"}``: the replay's speed
 
-It reads the server through ``AdminTarget``, the running server's public surface, so that
-it imports no source and no composition root.
+What it answers comes from an ``Answers``: a server in this process through its
+``AdminTarget`` (``TargetAnswers``: the single process, a ``tickerplant plant`` or
+``gateway``), or ``serve --workers N``'s children, asked over their private admin ports
+(``admin.workers``). It imports no source and no composition root.
 """
 
 from __future__ import annotations
 
+import abc
 import logging
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -22,7 +25,7 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-__all__ = ["STATIC", "AdminServer", "AdminTarget"]
+__all__ = ["STATIC", "AdminServer", "AdminTarget", "Answers", "TargetAnswers", "Unavailable"]
 
 log = logging.getLogger("tickerplant.admin")
 
@@ -30,7 +33,7 @@ STATIC = Path(__file__).with_name("static")
 
 
 class AdminTarget(Protocol):
-    """What the admin listener reads and drives of the running server."""
+    """What the admin listener reads and drives of a server running in this process."""
 
     registry: CollectorRegistry
 
@@ -46,15 +49,58 @@ class AdminTarget(Protocol):
         ...
 
 
+class Unavailable(Exception):
+    """The process that would answer is not there (a supervisor's child that is down)."""
+
+
+class Answers(abc.ABC):
+    """What the admin listener answers, however it finds it out."""
+
+    @abc.abstractmethod
+    async def metrics(self) -> bytes:
+        """The Prometheus text exposition."""
+
+    @abc.abstractmethod
+    async def status(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def replay_control(self, action: str) -> dict[str, Any] | None:
+        """As ``AdminTarget.replay_control``; ``Unavailable`` when the replayer is away."""
+
+    @abc.abstractmethod
+    async def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
+        """As ``AdminTarget.replay_speed``; ``Unavailable`` when the replayer is away."""
+
+
+class TargetAnswers(Answers):
+    """The answers of a server in this process, read through its ``AdminTarget``."""
+
+    def __init__(self, target: AdminTarget) -> None:
+        self._target = target
+
+    async def metrics(self) -> bytes:
+        return generate_latest(self._target.registry)
+
+    async def status(self) -> dict[str, Any]:
+        return self._target.status()
+
+    async def replay_control(self, action: str) -> dict[str, Any] | None:
+        return self._target.replay_control(action)
+
+    async def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
+        return self._target.replay_speed(speed)
+
+
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=msgspec.json.encode(body), status=status, content_type="application/json")
 
 
 class AdminServer:
-    """The admin listener of one server."""
+    """The admin listener of one server (an ``AdminTarget`` in this process) or of a
+    supervisor's (its ``Answers``)."""
 
-    def __init__(self, target: AdminTarget) -> None:
-        self._target = target
+    def __init__(self, target: AdminTarget | Answers) -> None:
+        self._answers = target if isinstance(target, Answers) else TargetAnswers(target)
         self._runner: web.AppRunner | None = None
         self.port = 0
         app = web.Application()
@@ -66,11 +112,17 @@ class AdminServer:
         app.router.add_static("/static/", STATIC)
         self._app = app
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Listen; ``reuse_port``: on a port a supervisor holds for this process
+        (``scaleout/supervisor.py``), bound but never listening there."""
         runner = web.AppRunner(self._app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
         self._runner = runner
         self.port = runner.addresses[0][1]
 
@@ -83,14 +135,17 @@ class AdminServer:
         return web.FileResponse(STATIC / "index.html")
 
     async def _status(self, request: web.Request) -> web.Response:
-        return _json(self._target.status())
+        return _json(await self._answers.status())
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        body = generate_latest(self._target.registry)
+        body = await self._answers.metrics()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _replay(self, request: web.Request) -> web.Response:
-        answer = self._target.replay_control(request.match_info["action"])
+        try:
+            answer = await self._answers.replay_control(request.match_info["action"])
+        except Unavailable as exc:
+            return _json({"code": -1, "msg": str(exc)}, status=503)
         if answer is None:
             return _json({"code": -1, "msg": "not replaying"}, status=409)
         return _json(answer)
@@ -99,10 +154,12 @@ class AdminServer:
         try:
             asked = msgspec.json.decode(await request.read(), type=_Speed).speed
             speed = None if asked == "max" else float(asked)
-            answer = self._target.replay_speed(speed)
+            answer = await self._answers.replay_speed(speed)
         except (msgspec.DecodeError, ValueError) as exc:
             msg = f'expected {{"speed": <positive number> | "max"}}: {exc}'
             return _json({"code": -1, "msg": msg}, status=400)
+        except Unavailable as exc:
+            return _json({"code": -1, "msg": str(exc)}, status=503)
         if answer is None:
             return _json({"code": -1, "msg": "not replaying"}, status=409)
         return _json(answer)

@@ -85,6 +85,24 @@ class StatusBoard:
             "limitHits": listener.limit_counters.as_dict(),
         }
 
+    def describe(self, market: Market, host: str, symbols: list[str]) -> dict[str, Any]:
+        """The status of ``market``'s listener on ``host``: its address, connections and
+        symbols, and ``listener``'s figures."""
+        listener = self._listeners[market]
+        streams = listener.streams
+        return {
+            "host": host,
+            "port": listener.port,
+            "rest": f"http://{host}:{listener.port}",
+            "streams": f"ws://{host}:{listener.port}",
+            "connections": {
+                "streams": len(streams.connections) if streams is not None else 0,
+                "wsApi": len(listener.ws_api_connections),
+            },
+            "symbols": symbols,
+            **self.listener(market),
+        }
+
     def recent_closes(self) -> list[dict[str, Any]]:
         """The server's last ``RECENT_CLOSES`` closes, newest first."""
         records = heapq.merge(

@@ -110,6 +110,8 @@ class NatsBus:
         self.dropped = 0  # frames the publisher could not hand to NATS (subscribers see a gap)
         self._handlers: dict[Market, list[Handler]] = {market: [] for market in Market}
         self.sequencers: dict[Market, Sequencer] = {}
+        # frames and their bytes received per market, for the metrics (admin/metrics.py)
+        self.received: dict[Market, list[int]] = {market: [0, 0] for market in Market}
         self._subscribing: list[asyncio.Task[Subscription]] = []
         self._held: dict[Market, list[Frame]] = {}  # markets held, and what arrived meanwhile
         self._frame_limit = limit
@@ -238,7 +240,11 @@ class NatsBus:
     def _receiver(
         self, market: Market, handlers: list[Handler], sequencer: Sequencer
     ) -> Callable[[Msg], Awaitable[None]]:
+        received = self.received[market]
+
         async def receive(msg: Msg) -> None:
+            received[0] += 1
+            received[1] += len(msg.data)
             try:
                 frame = decode_frame(msg.data)
             except msgspec.DecodeError:

@@ -18,6 +18,11 @@ streams the lost frames may have carried, as the relay does on a loss upstream, 
 clients reconnect and see the gap rather than a stream that skipped messages; the plant's
 own notices (streams interrupted at the source, the source's end) reach the
 listeners as ``Listener.interrupt`` and ``Listener.finish``.
+
+It is its own admin listener's ``AdminTarget`` (``start_admin``): ``/metrics`` of its
+listeners and of its bus per market (``admin.metrics.BusCounts``: gaps, the frames they
+skipped, a restarted plant, states loaded, connections closed for a loss; the frames and
+bytes received), and ``/api/status`` of its listeners; the replay controls are the plant's.
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from typing import Any
 
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from tickerplant.admin.metrics import BusCounts, ServerCollector
+from tickerplant.admin.server import AdminServer
+from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.frames import Continuity, Notice, Verdict
 from tickerplant.bus.listing import Listing, decode_listing
 from tickerplant.bus.nats import NatsBus
@@ -66,6 +77,11 @@ class GatewayProcess:
         self._resyncing: set[Market] = set()
         self._serving_started = False
         self.resyncs = 0  # states loaded from the plant
+        self.bus_counts = {market: BusCounts() for market in Market}
+        self.registry = CollectorRegistry()  # this gateway's metrics (start_admin serves them)
+        self.status_board = StatusBoard(self.clock, {})
+        self.admin: AdminServer | None = None
+        self.started_ms = 0
 
     async def start(self) -> None:
         bus = self.bus
@@ -99,6 +115,48 @@ class GatewayProcess:
         await asyncio.gather(*(self._resync(market) for market in Market))
         await self.listeners[Market.UM].start(config.host, config.um_port, reuse_port=self.reuse_port)
         await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
+        self.started_ms = self.clock.now_ms()
+        collector = ServerCollector(
+            self.listeners, {}, lambda: None, bus=self.bus_counts, received=self.bus.received
+        )
+        self.registry.register(collector)
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
+        self.status_board = StatusBoard(self.clock, self.listeners)
+
+    async def start_admin(self, host: str, port: int, *, reuse_port: bool = False) -> str:
+        """Serve this gateway's admin listener (after ``start``); its base URL."""
+        self.admin = AdminServer(self)
+        await self.admin.start(host, port, reuse_port=reuse_port)
+        self.status_board.start()  # the rates' sampler serves the admin listener only
+        return f"http://{host}:{self.admin.port}"
+
+    def status(self) -> dict[str, Any]:
+        """This gateway as its admin listener's ``/api/status`` tells it (the single
+        process' keys; its source is the plant's, fed over NATS)."""
+        listing = self.listing
+        return {
+            "source": "plant",
+            "startedMs": self.started_ms,
+            "serverTimeMs": self.clock.now_ms(),
+            "finished": self.done.is_set(),
+            "finishReason": "",
+            "listeners": {
+                market.value: self.status_board.describe(
+                    market,
+                    self.config.host,
+                    [inst.symbol for inst in listing.instruments.get(market, ())] if listing else [],
+                )
+                for market in self.listeners
+            },
+            "recentCloses": self.status_board.recent_closes(),
+            "replay": None,
+        }
+
+    def replay_control(self, action: str) -> dict[str, Any] | None:
+        return None  # the source, and so a replay, is the plant's: its admin listener has them
+
+    def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
+        return None
 
     async def _listing(self) -> Listing:
         def waiting() -> None:
@@ -123,11 +181,19 @@ class GatewayProcess:
             return  # the state the gateway starts from covers what came before (start)
         self.losses += 1
         restarted = continuity is Continuity.RESTARTED
+        counts = self.bus_counts[market]
+        if restarted:
+            counts.plant_restarts += 1
+        else:
+            counts.gaps += 1
+            counts.missed_frames += missed
         reason = "the plant restarted" if restarted else f"lost {missed} frames from the plant"
         log.warning("%s: %s; asking for its state", market.value, reason)
         for listener in self._serving(market):
             if listener.streams is not None:
-                carried = {key for c in listener.streams.connections for key in c.delivery_keys()}
+                held = [c.delivery_keys() for c in listener.streams.connections]
+                carried = set().union(*held)
+                counts.loss_closes += sum(1 for keys in held if keys)  # each is closed 1012
                 if carried:
                     listener.interrupt(carried, reason)
         # this frame and the next wait for the state (NatsBus calls on_loss before it files)
@@ -151,6 +217,7 @@ class GatewayProcess:
                 epoch, seq, data = state
                 view_state.load(self.listeners[market].view, data)
                 self.resyncs += 1
+                self.bus_counts[market].resyncs += 1
                 if market not in self._stale:
                     self.bus.release(market, after=(epoch, seq))
                     log.info("%s: the plant's state as of frame %d loaded", market.value, seq)
@@ -174,6 +241,9 @@ class GatewayProcess:
     async def close(self) -> None:
         if self._finishing is not None:
             self._finishing.cancel()
+        self.status_board.close()
+        if self.admin is not None:
+            await self.admin.close()
         for listener in self.listeners.values():
             await listener.close()
         await self.bus.close()

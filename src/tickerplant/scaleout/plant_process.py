@@ -46,9 +46,11 @@ class _ViewedBus:
     def __init__(self, nats: NatsBus, views: dict[Market, MarketView]) -> None:
         self.nats = nats
         self.views = views
+        self.published: dict[Market, list[int]] = {market: [0] for market in Market}  # for the metrics
 
     def publish(self, market: Market, messages: Sequence[StreamMessage]) -> None:
         if messages:
+            self.published[market][0] += len(messages)
             self.views[market].receive(messages)
             self.nats.publish(market, messages)
 

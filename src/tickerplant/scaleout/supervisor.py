@@ -16,6 +16,16 @@ restarting would fail the same way. On ``close`` the gateways are stopped first 
 clients get 1001 going away), then the plant, then the nats-server. The children run in
 sessions of their own, so a terminal's Ctrl-C reaches the supervisor only, which stops
 them in that order.
+
+The admin listener (``--admin-port``, 8767 unless 0) is the supervisor's: each child serves
+its own admin listener on a loopback port the supervisor holds for it the same way (bound
+with ``SO_REUSEPORT``, never listening, so a restarted child finds it free and nobody else
+takes it), and the supervisor's ``/metrics`` and ``/api/status`` are its children's, asked
+at each request and merged (``admin/workers.py``, ``admin/merged.py``); the replay controls
+go to the plant's. Why not ``prometheus_client``'s multiprocess mode: the metrics are
+custom collectors that read each process' own counters when scraped, which that mode (a
+file per process of values set through ``Counter``/``Gauge`` objects) cannot carry, and
+the plant and gateways may run on other hosts, where the same scrape of each still works.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ from collections.abc import Sequence
 
 import msgspec
 
+from tickerplant.admin.server import AdminServer
+from tickerplant.admin.workers import Worker, WorkersAnswers
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
@@ -43,6 +55,7 @@ log = logging.getLogger("tickerplant.supervisor")
 # What each child prints on its stdout once it serves (cli.py): the supervisor's "ready".
 _READY = {"plant": b"tickerplant plant publishing", "gateway": b"tickerplant gateway on"}
 _STOP_TIMEOUT_S = 10.0
+_LOOPBACK = "127.0.0.1"  # the children's admin listeners: the supervisor's to ask, nobody else's
 
 
 class SupervisorFailed(RuntimeError):
@@ -52,10 +65,11 @@ class SupervisorFailed(RuntimeError):
 class _Child:
     """One role's process, kept running: the plant or gateway ``index``."""
 
-    def __init__(self, name: str, role: str, argv: list[str]) -> None:
+    def __init__(self, name: str, role: str, argv: list[str], admin_port: int) -> None:
         self.name = name
         self.role = role
         self.argv = argv
+        self.admin_port = admin_port  # its private admin listener's, or 0: none
         self.process: asyncio.subprocess.Process | None = None
         self.ready = asyncio.Event()  # printed its ready line (the first time)
         self.starts = 0
@@ -86,6 +100,8 @@ class Supervisor:
         self._reserved: list[socket.socket] = []
         self._keepers: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.admin: AdminServer | None = None
+        self._answers: WorkersAnswers | None = None
 
     def url(self, market: Market) -> str:
         port = self.config.um_port if market is Market.UM else self.config.cm_port
@@ -100,14 +116,20 @@ class Supervisor:
             self.nats_url = await self.nats.start()
             assert self.nats.process is not None
             log.info("nats-server started on %s (pid %d)", self.nats_url, self.nats.process.pid)
-        child_config = msgspec.json.encode(dataclasses.replace(config, nats_url=self.nats_url, workers=1))
         base = [*self._command]
-        plant = _Child("plant", "plant", [*base, "plant", "--config-stdin", *self._log])
+        plant = [*base, "plant", "--config-stdin", "--reuse-port", *self._log]
         gateway = [*base, "gateway", "--config-stdin", "--reuse-port", *self._log]
-        gateways = [_Child(f"gateway {i}", "gateway", gateway) for i in range(1, config.workers + 1)]
-        self.children = [plant, *gateways]
+        self.children = [
+            _Child(name, role, argv, self._reserve(0, _LOOPBACK) if config.admin_port else 0)
+            for name, role, argv in [
+                ("plant", "plant", plant),
+                *((f"gateway {i}", "gateway", gateway) for i in range(1, config.workers + 1)),
+            ]
+        ]
         loop = asyncio.get_running_loop()
-        self._keepers = [loop.create_task(self._keep(child, child_config)) for child in self.children]
+        self._keepers = [
+            loop.create_task(self._keep(child, self._child_config(child))) for child in self.children
+        ]
         waits = [loop.create_task(child.ready.wait()) for child in self.children]
         failed = loop.create_task(self.failed.wait())
         for ready in asyncio.as_completed([*waits, failed]):
@@ -118,15 +140,43 @@ class Supervisor:
             wait.cancel()
         if self.failed.is_set():
             raise SupervisorFailed(self.failure)
+        if config.admin_port:
+            self._answers = WorkersAnswers(self.workers)
+            self.admin = AdminServer(self._answers)
+            await self.admin.start(config.admin_host, config.admin_port)
 
-    def _reserve(self, port: int) -> int:
+    def _child_config(self, child: _Child) -> bytes:
+        """The whole configuration for ``child``: the supervisor's NATS, one process, and
+        its private admin port."""
+        config = dataclasses.replace(
+            self.config, nats_url=self.nats_url, workers=1, admin_host=_LOOPBACK, admin_port=child.admin_port
+        )
+        return msgspec.json.encode(config)
+
+    def workers(self) -> list[Worker]:
+        """The children's admin listeners, the plant first (``admin.merged`` takes the
+        market's gauges from the first)."""
+        return [
+            Worker(child.role, f"http://{_LOOPBACK}:{child.admin_port}")
+            for child in self.children
+            if child.admin_port
+        ]
+
+    def admin_url(self) -> str | None:
+        """The admin listener's base URL, or None when it is off (``--admin-port 0``)."""
+        if self.admin is None:
+            return None
+        return f"http://{self.config.admin_host}:{self.admin.port}"
+
+    def _reserve(self, port: int, host: str | None = None) -> int:
         if port:
             return port
-        family = socket.getaddrinfo(self.config.host, 0, type=socket.SOCK_STREAM)[0][0]
+        host = host or self.config.host
+        family = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0][0]
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((self.config.host, 0))  # bound, never listening: it takes no connection
+        sock.bind((host, 0))  # bound, never listening: it takes no connection
         self._reserved.append(sock)
         return int(sock.getsockname()[1])
 
@@ -170,6 +220,10 @@ class Supervisor:
 
     async def close(self) -> None:
         self._stopping = True
+        if self.admin is not None:
+            await self.admin.close()
+        if self._answers is not None:
+            await self._answers.close()
         gateways = [child for child in self.children if child.role == "gateway"]
         plants = [child for child in self.children if child.role == "plant"]
         for group in (gateways, plants):

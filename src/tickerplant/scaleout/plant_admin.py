@@ -1,0 +1,99 @@
+"""The plant process' admin listener (`tickerplant plant --admin-port P`): the source's side.
+
+The plant serves no client, so its ``/metrics`` are the source's and the plants': the
+messages published per market, the simulator's actions, a replay's progress, the book
+gauges from the plant's own views (``PlantProcess.views``) and the process; its
+``/api/status`` says the source, its start and a replay's status, with no listeners;
+and it takes the replay controls, which ``serve --workers N``'s admin listener forwards
+to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from tickerplant.admin.metrics import ServerCollector
+from tickerplant.admin.server import AdminServer
+from tickerplant.clock import Clock
+from tickerplant.feeds.player import ReplaySource
+from tickerplant.feeds.pump import SimulatedMarket
+from tickerplant.feeds.relay import RelaySource
+from tickerplant.scaleout.plant_process import PlantProcess
+
+__all__ = ["PlantAdmin"]
+
+
+class PlantAdmin:
+    """The ``AdminTarget`` of a started ``PlantProcess``, and its admin listener."""
+
+    def __init__(self, plant: PlantProcess, clock: Clock) -> None:
+        self.plant = plant
+        self.clock = clock
+        self.started_ms = clock.now_ms()
+        self.registry = CollectorRegistry()
+        collector = ServerCollector(
+            {}, plant.bus.published, self._replay_status, self._simulator_actions, views=plant.views
+        )
+        self.registry.register(collector)
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
+        self.admin: AdminServer | None = None
+
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> str:
+        """Serve the admin listener; its base URL."""
+        self.admin = AdminServer(self)
+        await self.admin.start(host, port, reuse_port=reuse_port)
+        return f"http://{host}:{self.admin.port}"
+
+    async def close(self) -> None:
+        if self.admin is not None:
+            await self.admin.close()
+
+    def _source_kind(self) -> str:
+        source = self.plant.source
+        if isinstance(source, ReplaySource):
+            return "replay"
+        return "relay" if isinstance(source, RelaySource) else "simulator"
+
+    def _replay_status(self) -> dict[str, Any] | None:
+        source = self.plant.source
+        return source.status() if isinstance(source, ReplaySource) else None
+
+    def _simulator_actions(self) -> int | None:
+        source = self.plant.source
+        if isinstance(source, SimulatedMarket) and source.simulator is not None:
+            return source.simulator.action_count
+        return None
+
+    def status(self) -> dict[str, Any]:
+        plant = self.plant
+        return {
+            "source": self._source_kind(),
+            "startedMs": self.started_ms,
+            "serverTimeMs": self.clock.now_ms(),
+            "finished": plant.done.is_set(),
+            "finishReason": plant.finish_reason,
+            "listeners": {},  # the gateways' (their own admin listeners, or serve --workers')
+            "recentCloses": [],
+            "replay": self._replay_status(),
+        }
+
+    def replay_control(self, action: str) -> dict[str, Any] | None:
+        source = self.plant.source
+        if not isinstance(source, ReplaySource):
+            return None
+        if action == "pause":
+            source.pause()
+        elif action == "resume":
+            source.resume()
+        else:
+            raise ValueError(f"unknown replay control {action!r}")
+        return source.status()
+
+    def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
+        source = self.plant.source
+        if not isinstance(source, ReplaySource):
+            return None
+        source.set_speed(speed)
+        return source.status()
