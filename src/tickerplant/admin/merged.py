@@ -45,10 +45,11 @@ _OLDEST = {"process_start_time_seconds"}
 
 class Said(NamedTuple):
     """What one process answered: its role (``plant``, ``gateway``) and its answer, or
-    None when it did not answer."""
+    None when it did not answer; where its admin listener is."""
 
     role: str
     answer: Any
+    url: str = ""
 
 
 def _families(text: str) -> list[Metric] | None:
@@ -64,7 +65,7 @@ def merge_metrics(said: Sequence[Said]) -> bytes:
     values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
     run: dict[str, int] = {}
     up: dict[str, int] = {}
-    for role, text in said:
+    for role, text, _ in said:
         run[role] = run.get(role, 0) + 1
         families = _families(text) if text is not None else None
         if families is None:
@@ -108,8 +109,8 @@ class _Families(Collector):
 
 def merge_status(said: Sequence[Said]) -> dict[str, Any]:
     """The processes' ``/api/status`` answers (dicts, or None) as the whole server's."""
-    plant = next((answer for role, answer in said if role == "plant" and answer is not None), None)
-    gateways = [answer for role, answer in said if role == "gateway" and answer is not None]
+    plant = next((each.answer for each in said if each.role == "plant" and each.answer is not None), None)
+    gateways = [each.answer for each in said if each.role == "gateway" and each.answer is not None]
     first = plant or (gateways[0] if gateways else {})
     status: dict[str, Any] = {
         "source": first.get("source", "unknown"),
@@ -131,10 +132,7 @@ def merge_status(said: Sequence[Said]) -> dict[str, Any]:
             reverse=True,
         )
     )[:RECENT_CLOSES]
-    status["workers"] = [
-        {"role": role, "up": answer is not None}
-        for role, answer in said
-    ]  # fmt: skip
+    status["workers"] = [{"role": w.role, "admin": w.url, "up": w.answer is not None} for w in said]
     return status
 
 

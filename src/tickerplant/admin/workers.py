@@ -55,22 +55,24 @@ class WorkersAnswers(Answers):
         except (aiohttp.ClientError, TimeoutError):
             return None
 
-    async def _ask_all(self, path: str) -> list[tuple[str, bytes | None]]:
+    async def _ask_all(self, path: str) -> list[tuple[Worker, bytes | None]]:
         workers = self._workers()
         answers = await asyncio.gather(*(self._get(worker, path) for worker in workers))
-        return [(worker.role, answer) for worker, answer in zip(workers, answers, strict=True)]
+        return list(zip(workers, answers, strict=True))
 
     async def metrics(self) -> bytes:
         answers = await self._ask_all("/metrics")
-        return merge_metrics([Said(role, None if text is None else text.decode()) for role, text in answers])
+        texts = [None if text is None else text.decode() for _, text in answers]
+        return merge_metrics([Said(w.role, text, w.url) for (w, _), text in zip(answers, texts, strict=True)])
 
     async def status(self) -> dict[str, Any]:
         said = []
-        for role, body in await self._ask_all("/api/status"):
+        for worker, body in await self._ask_all("/api/status"):
             try:
-                said.append(Said(role, None if body is None else msgspec.json.decode(body)))
+                answer = None if body is None else msgspec.json.decode(body)
             except msgspec.DecodeError:
-                said.append(Said(role, None))
+                answer = None
+            said.append(Said(worker.role, answer, worker.url))
         return merge_status(said)
 
     async def _plant(self, path: str, body: Any = None) -> dict[str, Any] | None:
