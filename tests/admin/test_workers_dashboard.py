@@ -1,0 +1,69 @@
+"""The dashboard of `tickerplant serve --workers 2` in a real browser (as test_dashboard.py:
+Debian's Chromium through Playwright): the supervisor's admin listener serves the pages,
+the overview fills from the gateways' shared ports, and the server page shows the whole
+server's connections, those of both gateways."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from served_workers import Served, get_json, serve_workers
+from test_dashboard import _page, artifacts, browser
+from timing import SECONDS
+
+# a start of every process, under load, and its stop in order
+pytestmark = [pytest.mark.loopback, pytest.mark.timeout(int(150 * SECONDS))]
+__all__ = ["artifacts", "browser"]  # the fixtures
+
+QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    config = tmp_path / "quick.toml"
+    config.write_text(QUICK)
+    async with serve_workers("--config", str(config)) as served:
+        yield served
+
+
+async def test_the_dashboard_of_two_workers_fills_and_counts_both_gateways_connections(
+    served: Served, browser: Any, artifacts: Path
+) -> None:
+    status = await get_json(f"{served.admin}/api/status")
+    symbols = sum(len(status["listeners"][m]["symbols"]) for m in ("um", "cm"))
+    page, errors = await _page(browser, f"{served.admin}/#/")
+    await page.wait_for_function(
+        "n => [...document.querySelectorAll('tr[data-symbol]')].filter(r => r.dataset.eventTime).length === n",
+        arg=symbols,
+    )
+    await page.screenshot(path=str(artifacts / "workers-overview.png"))
+    await page.close()  # and its stream connections: the server page counts the clients' alone
+
+    um = status["listeners"]["um"]["streams"]
+    gateways = [worker["admin"] for worker in status["workers"] if worker["role"] == "gateway"]
+    async with contextlib.AsyncExitStack() as stack:
+        clients = 0
+        for _ in range(40):  # until the kernel has given each gateway some
+            await stack.enter_async_context(websockets.connect(f"{um}/ws/btcusdt@aggTrade"))
+            clients += 1
+            held = [
+                (await get_json(f"{gateway}/api/status"))["listeners"]["um"]["connections"]["streams"]
+                for gateway in gateways
+            ]
+            if all(held) and sum(held) == clients:
+                break
+        assert all(held), "the kernel gave every connection to one gateway"
+        page, more_errors = await _page(browser, f"{served.admin}/#/server")
+        errors += more_errors
+        await page.wait_for_function(
+            "n => document.querySelectorAll('.kpi b')[2]?.textContent === String(n)", arg=clients
+        )
+        text = await page.inner_text("#page")
+        assert "btcusdt@aggTrade" in text, "the busiest streams, of both gateways"
+        await page.screenshot(path=str(artifacts / "workers-server.png"))
+    assert errors == []
