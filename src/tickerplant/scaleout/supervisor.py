@@ -111,6 +111,10 @@ class Supervisor:
         """Start everything; return once the plant and every gateway serve."""
         um_port, cm_port = self._reserve(self.config.um_port), self._reserve(self.config.cm_port)
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
+        if config.admin_port:  # first: a port in use stops it before any child starts
+            self._answers = WorkersAnswers(self.workers)
+            self.admin = AdminServer(self._answers)
+            await self.admin.start(config.admin_host, config.admin_port)
         if not self.nats_url:
             self.nats = EmbeddedNats()
             self.nats_url = await self.nats.start()
@@ -140,10 +144,6 @@ class Supervisor:
             wait.cancel()
         if self.failed.is_set():
             raise SupervisorFailed(self.failure)
-        if config.admin_port:
-            self._answers = WorkersAnswers(self.workers)
-            self.admin = AdminServer(self._answers)
-            await self.admin.start(config.admin_host, config.admin_port)
 
     def _child_config(self, child: _Child) -> bytes:
         """The whole configuration for ``child``: the supervisor's NATS, one process, and
