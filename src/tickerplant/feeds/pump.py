@@ -97,10 +97,20 @@ class SimulatedMarket:
                 updates = self._derive(simulator.step(config.batch_actions, now_ms), now_ms)
                 self.updates_processed += dispatch(updates, now_ms)
                 await asyncio.sleep(0)  # let the gateways flush and read
+        batch = config.batch_actions
         while True:
             await asyncio.sleep(config.tick_interval_s)
             now_ms = clock.now_ms()
-            self.updates_processed += dispatch(self._derive(simulator.advance(now_ms), now_ms), now_ms)
+            due = simulator.due(now_ms)
+            while due > batch:
+                # Catching up (a loaded machine, a rate past what it can do): a batch at a
+                # time, as at 'max', letting the gateways flush and read between, rather than
+                # seconds of actions in one step with the loop held (up to the simulator's
+                # backlog bound, 5 s of them).
+                self.updates_processed += dispatch(simulator.step(batch, now_ms), now_ms)
+                due -= batch
+                await asyncio.sleep(0)
+            self.updates_processed += dispatch(self._derive(simulator.step(due, now_ms), now_ms), now_ms)
 
     def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
         """``updates`` with the derivatives data that fell due (once a second) appended."""

@@ -214,6 +214,11 @@ class Simulator:
         of the next one carries over between calls, so any calling rhythm yields the
         same expected count.
         """
+        return self.step(self.due(now_ms), now_ms)
+
+    def due(self, now_ms: int) -> int:
+        """How many actions fell due up to ``now_ms`` (``advance``'s count), taken: a
+        caller may then ``step`` them a batch at a time."""
         next_ms = self._next_action_ms
         if now_ms - next_ms > _MAX_BACKLOG_MS:
             next_ms = now_ms - _MAX_BACKLOG_MS
@@ -222,7 +227,7 @@ class Simulator:
             count += 1
             next_ms += self._interarrival_ms()
         self._next_action_ms = next_ms
-        return self.step(count, now_ms)
+        return count
 
     def step(self, n: int, now_ms: int) -> list[MarketUpdate]:
         """Perform exactly ``n`` actions stamped ``now_ms``, whatever the rate."""
