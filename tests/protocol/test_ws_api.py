@@ -9,7 +9,7 @@ import pytest
 
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.messages import StreamMessage
+from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.plant import Plant
 from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import CLOSE_BANNED
@@ -63,6 +63,35 @@ def test_ticker_book_is_the_last_book_ticker_pushed() -> None:
         "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400, "count": 2}],
     }  # fmt: skip
     assert list(reply) == ["id", "status", "result", "rateLimits"]
+
+
+def test_a_question_asked_again_is_answered_from_the_book_as_it_is_now_and_charged_each_time() -> None:
+    _, view, api, _ = market(Market.UM)
+    stream = SymbolStreams("BTCUSDT").book_ticker
+    pushed = msgspec.json.decode(view.symbols["BTCUSDT"].book_ticker or b"")
+    request = {"method": "ticker.book", "params": {"symbol": "BTCUSDT"}}
+    expected = []
+    replies = []
+    for request_id in (7, "seven", 8, None, 9):
+        if request_id == 8:  # a new top of book between two asks
+            pushed = {**pushed, "u": pushed["u"] + 1, "b": "1.10", "B": "2.000"}
+            view.receive([StreamMessage(stream, msgspec.json.encode(pushed))])
+        replies.append(call(api, {"id": request_id, **request}))
+        expected.append({
+            "id": request_id,
+            "status": 200,
+            "result": {
+                "lastUpdateId": pushed["u"], "symbol": "BTCUSDT", "bidPrice": pushed["b"], "bidQty": pushed["B"],
+                "askPrice": pushed["a"], "askQty": pushed["A"], "time": pushed["T"],
+            },
+            "rateLimits": [{
+                "rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400,
+                "count": 2 * len(expected) + 2,
+            }],
+        })  # fmt: skip
+    assert replies == expected
+    hidden = api.receive(msgspec.json.encode({"id": 1, **request}), "1.2.3.4", T0 + 2000, rate_limits_default=False)
+    assert hidden.reply == b'{"id":1,"status":200,"result":%b}' % msgspec.json.encode(expected[-1]["result"])
 
 
 def test_weights_of_the_seeds() -> None:

@@ -69,24 +69,33 @@ class StreamListener(WSListener):
         self.opened_ms = 0
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        payload = frame.get_payload_as_bytes()
+        if payload.startswith(COMBINED_PREFIX):
+            # The hot path, inlined (Backlog's contract): filed undecoded, decoded when
+            # consumed. Once paused, the rest of the read still arrives here: no call
+            # per frame for it unless it passes the hard bound. A data frame is known by its
+            # bytes, not by ``frame.msg_type``, which picows makes an enum member of on each
+            # read: a fifth of the callback. No control frame begins so (a close frame begins
+            # with its code; pings are answered inside picows), and a binary frame that did
+            # would be read as the JSON it holds.
+            backlog = self.backlog
+            if backlog.filing != self.id:
+                backlog.switch(self.id)
+            frames = self.frames
+            frames.append(payload)
+            if len(frames) > backlog.limit:
+                backlog.over_limit()
+            waker = self.waker
+            if waker.waiter is not None:
+                waker.wake()
+            return
+        self.other_frame(transport, frame, payload)
+
+    def other_frame(self, transport: WSTransport, frame: WSFrame, payload: bytes) -> None:
+        """Any frame but a compact combined data frame: replies and unusual text to the
+        keeper, a close answered."""
         msg_type = frame.msg_type
         if msg_type is _TEXT:
-            payload = frame.get_payload_as_bytes()
-            if payload.startswith(COMBINED_PREFIX):
-                # The hot path, inlined (Backlog's contract): filed undecoded, decoded when
-                # consumed. Once paused, the rest of the read still arrives here: no call
-                # per frame for it unless it passes the hard bound.
-                backlog = self.backlog
-                if backlog.filing != self.id:
-                    backlog.switch(self.id)
-                frames = self.frames
-                frames.append(payload)
-                if len(frames) > backlog.limit:
-                    backlog.over_limit()
-                waker = self.waker
-                if waker.waiter is not None:
-                    waker.wake()
-                return
             self.keeper.off_path(self, payload)
         elif msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code(), frame.get_close_message())
@@ -109,18 +118,17 @@ class StampedListener(StreamListener):
         self.now_ns = keeper.clock.now_ns
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is _TEXT:
-            payload = frame.get_payload_as_bytes()
-            if payload.startswith(COMBINED_PREFIX):
-                backlog = self.backlog
-                if backlog.filing != self.id:
-                    backlog.switch(self.id)
-                frames = self.frames
-                frames.append((payload, self.now_ns()))
-                if len(frames) > backlog.limit:
-                    backlog.over_limit()
-                waker = self.waker
-                if waker.waiter is not None:
-                    waker.wake()
-                return
-        super().on_ws_frame(transport, frame)
+        payload = frame.get_payload_as_bytes()
+        if payload.startswith(COMBINED_PREFIX):  # known by its bytes, as in StreamListener
+            backlog = self.backlog
+            if backlog.filing != self.id:
+                backlog.switch(self.id)
+            frames = self.frames
+            frames.append((payload, self.now_ns()))
+            if len(frames) > backlog.limit:
+                backlog.over_limit()
+            waker = self.waker
+            if waker.waiter is not None:
+                waker.wake()
+            return
+        self.other_frame(transport, frame, payload)

@@ -62,7 +62,7 @@ names no symbol): one small record per (stream, symbol), nothing per event.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -70,6 +70,7 @@ import msgspec
 from tickerplant.client.events import (
     AggTrade,
     BookTicker,
+    CombinedFrame,
     ContinuousKline,
     DepthUpdate,
     ForceOrder,
@@ -259,6 +260,39 @@ class Sequencer:
         if isinstance(event, (MiniTicker, Ticker)):
             return self._increasing(stream, track, event, event.event_time)
         return self._snapshot(stream, tracks, event, connection_id)  # a kline or a mark price
+
+    def deliver(
+        self, frames: Iterable[CombinedFrame[Any]], connection_id: int, out: Callable[[Any], object]
+    ) -> None:
+        """``accept`` for every event of ``frames`` (combined frames, in order, received
+        over ``connection_id``), passing ``out`` what to hand out: each event delivered, a
+        gap before the event that revealed it; duplicates dropped."""
+        streams = self._streams
+        accept = self.accept
+        for frame in frames:
+            data = frame.data
+            if type(data) is BookTicker:
+                # The busiest stream's common case, inlined (``accept``): a known track,
+                # carried by this connection, a higher ``u``, no loss pending.
+                tracks = streams.get(frame.stream)
+                track = None if tracks is None else tracks.get(data.symbol)
+                if (
+                    track is not None
+                    and data.update_id > track.last_id
+                    and track.lost_ms is None
+                    and connection_id in track.connections
+                ):
+                    track.last_id = data.update_id
+                    track.last_ms = data.event_time
+                    out(data)
+                    continue
+            for event in data if isinstance(data, list) else (data,):
+                verdict = accept(frame.stream, event, connection_id)
+                if verdict is DELIVER:
+                    out(event)
+                elif verdict is not DUPLICATE:
+                    out(verdict)  # the gap, then the event that revealed it
+                    out(event)
 
     def connection_lost(self, streams: Iterable[str], at_ms: int, connection_id: int | None = None) -> None:
         """The connection carrying ``streams`` dropped at ``at_ms``.

@@ -6,14 +6,25 @@ as sent. Weight is charged per IP against the budget REST shares (§5.5); over i
 reply is 429, and an IP that keeps going is banned: 418, and the connection closes.
 Signature fields (`apiKey`, `timestamp`, `signature`, `recvWindow`) are ignored on these
 public methods (§5.2).
+
+A request is read once into a small struct (id, method, params left as bytes), and what is
+a function of its method and params alone (the method, the params as read, the weight,
+whether the reply shows the limits) is kept per (method, params bytes): a client asks the
+same few questions again and again under new ids. A ``ticker.book`` answer for one symbol is
+kept too, encoded, until that symbol's next bookTicker (the pushed payload it is read from,
+``MarketData.ticker_book``). The weight is charged per request as before, and the reply
+bytes are those the plain path writes; anything the struct or the table does not take (an
+error to answer, another shape) goes the plain way.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, NamedTuple
 
 import msgspec
 
+from tickerplant.market.view import SymbolView
 from tickerplant.protocol.errors import (
     CLOSE_BANNED,
     CloseReason,
@@ -22,8 +33,8 @@ from tickerplant.protocol.errors import (
     rate_limit_error,
 )
 from tickerplant.protocol.json_errors import NotJson, parse_json
-from tickerplant.protocol.limits import RequestWeight
-from tickerplant.protocol.market_data import MarketData, Method, Spliced
+from tickerplant.protocol.limits import RequestWeight, WeightVerdict
+from tickerplant.protocol.market_data import MarketData, Method, Spliced, named_symbol
 
 __all__ = ["OTHER_METHOD", "WS_API_METHODS", "WsApi", "WsApiReply"]
 
@@ -31,6 +42,41 @@ WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data met
 OTHER_METHOD = "other"  # a request's method label when it names none of them: a client's text never is
 
 _encode = msgspec.json.encode
+# Kept (method, params) entries; past it the table starts again (a client sending ever new
+# params costs a read each, as on the plain path, and bounded memory).
+_KEPT_REQUESTS = 4096
+_NO_PARAMS = b""  # the key of a request without `params` (which reads as {})
+
+
+class _Request(msgspec.Struct):
+    """What the fast path reads of a request; ``params`` stays JSON, the table's key."""
+
+    id: int | str | None = None
+    method: str = ""
+    params: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
+_read_request = msgspec.json.Decoder(_Request).decode
+
+
+class _Kept:
+    """A request's method and params read once: what every request with them shares."""
+
+    __slots__ = ("answer", "label", "method", "params", "show_limits", "source", "stamp", "weight")
+
+    def __init__(
+        self, label: str, method: Method, params: dict[str, Any], show_limits: bool, weight: int
+    ) -> None:
+        self.label = label
+        self.method = method
+        self.params = params
+        self.show_limits = show_limits
+        self.weight = weight
+        # A one-symbol ticker.book: its symbol's view, whose last bookTicker pushed (`stamp`)
+        # the encoded answer was made from.
+        self.source: SymbolView | None = None
+        self.stamp: bytes | None = None
+        self.answer = b""
 
 
 class WsApiReply(NamedTuple):
@@ -57,8 +103,106 @@ class WsApi:
         self.data = data
         self.weight = weight
         self._methods = {name: data.methods[name] for name in WS_API_METHODS}
+        self._kept: dict[tuple[str, bytes, bool], _Kept] = {}
+        self._limits_for = -1  # the weight limit _limits_head was written for
+        self._limits_head = b""
 
     def receive(self, frame: bytes, ip: str, now_ms: int, *, rate_limits_default: bool = True) -> WsApiReply:
+        try:
+            request = _read_request(frame)
+        except Exception:  # whatever it is, the plain path reads it and says so
+            return self._receive(frame, ip, now_ms, rate_limits_default)
+        params = request.params
+        key = (request.method, _NO_PARAMS if params is msgspec.UNSET else bytes(params), rate_limits_default)
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._keep(key)
+            if kept is None:
+                return self._receive(frame, ip, now_ms, rate_limits_default)
+        verdict = self.weight.charge(ip, kept.weight, now_ms)
+        if verdict.status != 200:
+            return self._refused(request.id, verdict, kept.label, ip, now_ms, kept.show_limits)
+        source = kept.source
+        if source is not None and source.book_ticker is kept.stamp and source.book_ticker is not None:
+            result = kept.answer
+        else:
+            try:
+                answer = kept.method.answer(kept.params, now_ms)
+            except RequestRefused as error:
+                limits = self._rate_limits(verdict.used) if kept.show_limits else None
+                return WsApiReply((self._error(request.id, error, limits),), None, kept.label, error.status)
+            if type(answer) is Spliced:
+                head = b'{"id":%b,"status":200,"result":' % _encode(request.id)
+                end = b',"rateLimits":%b}' % self._rate_limits(verdict.used) if kept.show_limits else b"}"
+                return WsApiReply((head + answer.head, answer.tail, end), None, kept.label)
+            result = _encode(answer)
+            if source is not None:
+                kept.stamp = source.book_ticker
+                kept.answer = result
+        if kept.show_limits:
+            limits_head = self._limits_head
+            if self.weight.limit != self._limits_for:
+                limits_head = self._write_limits_head()
+            reply = b'{"id":%b,"status":200,"result":%b%b%d}]}' % (
+                _encode(request.id), result, limits_head, verdict.used,
+            )  # fmt: skip
+        else:
+            reply = b'{"id":%b,"status":200,"result":%b}' % (_encode(request.id), result)
+        return WsApiReply((reply,), None, kept.label)
+
+    def _keep(self, key: tuple[str, bytes, bool]) -> _Kept | None:
+        """Read a (method, params) the table does not hold; None for one the plain path must
+        answer (a refusal: no such method, params that are not an object or not JSON, a
+        weight rule that refuses them)."""
+        method_name, params_json, rate_limits_default = key
+        name = method_name.rpartition("/")[2]  # a version prefix names the same method (§5.2)
+        method = self._methods.get(name)
+        if not method_name or method is None:
+            return None
+        try:
+            params = parse_json(params_json) if params_json else {}
+        except NotJson:
+            return None
+        if not isinstance(params, dict):
+            return None
+        show_limits = params.get("returnRateLimits", rate_limits_default) not in (False, "false")
+        try:
+            weight = method.weight(params)
+        except RequestRefused:
+            return None
+        kept = _Kept(name, method, params, show_limits, weight)
+        if name == "ticker.book":
+            # One symbol's answer is its last bookTicker, read (MarketData.ticker_book).
+            with contextlib.suppress(RequestRefused):  # the plain answer refuses it each time
+                kept.source = named_symbol(self.data.view, params)
+        table = self._kept
+        if len(table) >= _KEPT_REQUESTS:
+            table.clear()
+        table[key] = kept
+        return kept
+
+    def _write_limits_head(self) -> bytes:
+        """``,"rateLimits":[{…,"count":`` for the weight limit now: the reply's end, less the
+        weight used and ``}]}``."""
+        limit = self._limits_for = self.weight.limit
+        self._limits_head = (
+            b',"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,'
+            b'"limit":%d,"count":' % limit
+        )
+        return self._limits_head
+
+    def _refused(
+        self, request_id: Any, verdict: WeightVerdict, name: str, ip: str, now_ms: int, show_limits: bool
+    ) -> WsApiReply:
+        """The 429 or 418 of a request over the weight (§5.5)."""
+        limits = self._rate_limits(verdict.used) if show_limits else None
+        error = rate_limit_error(verdict, ip, self.weight.limit)
+        data = {"serverTime": now_ms, "retryAfter": now_ms + verdict.retry_after_ms}
+        reply = self._error(request_id, error, limits, data)
+        return WsApiReply((reply,), CLOSE_BANNED if verdict.status == 418 else None, name, error.status)
+
+    def _receive(self, frame: bytes, ip: str, now_ms: int, rate_limits_default: bool) -> WsApiReply:
+        """The plain path: any frame, read and answered step by step."""
         request_id, name, parsed = self._parse(frame)
         params: dict[str, Any]
         method: Method | None
@@ -74,12 +218,9 @@ class WsApi:
             except RequestRefused:
                 weight = 1  # a request refused for its parameters still costs weight (§7.1)
         verdict = self.weight.charge(ip, weight, now_ms)
-        limits = self._rate_limits(verdict.used) if show_limits else None
         if verdict.status != 200:
-            error = rate_limit_error(verdict, ip, self.weight.limit)
-            data = {"serverTime": now_ms, "retryAfter": now_ms + verdict.retry_after_ms}
-            reply = self._error(request_id, error, limits, data)
-            return WsApiReply((reply,), CLOSE_BANNED if verdict.status == 418 else None, name, error.status)
+            return self._refused(request_id, verdict, name, ip, now_ms, show_limits)
+        limits = self._rate_limits(verdict.used) if show_limits else None
         if method is None:
             assert isinstance(parsed, RequestRefused)
             return WsApiReply((self._error(request_id, parsed, None),), None, name, parsed.status)
@@ -142,4 +283,3 @@ class WsApi:
         if limits is not None:
             body["rateLimits"] = msgspec.Raw(limits)
         return _encode(body)
-
