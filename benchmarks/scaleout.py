@@ -5,8 +5,9 @@
 (a) the plant's publish path: the frames a `tickerplant plant` at ``--sim-rate max``
     publishes, recorded, then sent again through tickerplant's ``NatsBus`` (framed again, its
     outbox, nats-py) and by nats-py alone (the same bytes, a frame a loop turn), each in a
-    process of its own on CPU 0: messages a second, bus / floor (target >= 0.7); and the
-    plant's own rate at max (its publish ceiling: the simulator and plants, one core);
+    process of its own on CPU 0, alternately, the best of each: messages a second, bus /
+    floor (target >= 0.7); and the plant's own rate at max (its publish ceiling: the
+    simulator and the plants on one core);
 (b) the latency a bus hop adds: receipt time minus the payload's ``E`` (1 ms resolution, the
     same on both sides) for a few connections on every USDⓈ-M bookTicker at a moderate rate,
     through a plant and a gateway against `tickerplant serve` (target: p99 at most 1 ms more);
@@ -71,18 +72,22 @@ def publish_path(args: argparse.Namespace, config: Path, figures: Figures) -> No
             f" frames/s, {rates['bytes'] / 1e6:,.1f} MB/s (kept {len(frames):,} frames to publish again)",
             flush=True,
         )
-        messages = _messages(frames) * args.repeats
-        for name, main in (("floor", publish_floor), ("bus", publish_bus)):
-            publisher = Child(SERVER_CPU, main, server.nats_url, frames, args.repeats)
-            try:
-                reply = publisher.recv(120, f"the {name}'s publishing")
-            finally:
-                close_all([publisher])
-            elapsed, dropped = reply if isinstance(reply, tuple) else (reply, 0)
-            rate = messages / elapsed
-            setattr(figures, f"{name}_rate", rate)
-            lost = f", {dropped} frames dropped" if dropped else ""
-            print(f"  {name}: {messages:,} messages in {elapsed:.2f} s, {rate:,.0f}/s{lost}", flush=True)
+        messages = _messages(frames)
+        best: dict[str, float] = {}
+        for _ in range(args.repeats):  # alternately, the best of each: noise only slows a run
+            for name, main in (("floor", publish_floor), ("bus", publish_bus)):
+                publisher = Child(SERVER_CPU, main, server.nats_url, frames, 1)
+                try:
+                    reply = publisher.recv(120, f"the {name}'s publishing")
+                finally:
+                    close_all([publisher])
+                elapsed, dropped = reply if isinstance(reply, tuple) else (reply, 0)
+                best[name] = max(best.get(name, 0.0), messages / elapsed)
+                lost = f", {dropped} frames dropped" if dropped else ""
+                print(
+                    f"  {name}: {messages:,} messages in {elapsed:.3f} s, {messages / elapsed:,.0f}/s{lost}"
+                )
+        figures.floor_rate, figures.bus_rate = best["floor"], best["bus"]
 
 
 def _messages(frames: list[tuple[str, bytes]]) -> int:
@@ -232,12 +237,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--sim-rate", type=float, default=2000.0, help="actions/s for (b) and (c): moderate")
     p.add_argument("--history-s", type=float, default=None, help="simulated history (600; 60 --quick)")
     p.add_argument("--keep-mb", type=int, default=None, help="frames kept for (a) (64; 8 --quick)")
-    p.add_argument("--repeats", type=int, default=None, help="times (a) sends them (3; 1 --quick)")
+    p.add_argument(
+        "--repeats", type=int, default=None, help="(a)'s runs of each, the best kept (5; 2 --quick)"
+    )
     p.add_argument("--start-timeout", type=float, default=120.0, help="seconds a server may take to start")
     args = p.parse_args(argv)
     sizes = (
         ("seconds", 10.0, 1.5), ("warmup", 2.0, 0.3), ("connections", 200, 20), ("history_s", 600.0, 30.0),
-        ("keep_mb", 64, 8), ("repeats", 3, 1),
+        ("keep_mb", 64, 8), ("repeats", 5, 2),
     )  # fmt: skip
     for name, full, small in sizes:
         if getattr(args, name) is None:
