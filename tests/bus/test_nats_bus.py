@@ -130,6 +130,32 @@ async def test_a_released_market_skips_the_frames_its_state_holds(buses: tuple[N
     await eventually(lambda: len(got) == 3)
 
 
+async def test_frames_a_state_holds_arriving_after_the_release_are_not_delivered_again(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    """A state is answered ahead of the frames waiting in the plant's outbox, so frames it
+    holds can arrive after it, once the market is released: a gateway that had seen a
+    frame already (a late start, a gap, a restart) must drop them as stale."""
+    publisher, subscriber = buses
+    losses: list[Verdict] = []
+    got: list[StreamMessage] = []
+    subscriber.on_loss = lambda market, verdict: losses.append(verdict)
+    subscriber.subscribe(Market.UM, got.extend)
+    subscriber.hold([Market.UM])
+    await subscriber.ready()
+    framer = Framer(epoch=42, limit=1 << 20)
+    frames = [framer.frames(_batch(1, i))[0] for i in range(5)]
+    subject = subscriber.subject(Market.UM)
+    await publisher.client.publish(subject, frames[0])
+    await eventually(lambda: subscriber.sequencers[Market.UM].seq == 1)
+    subscriber.release(Market.UM, after=(42, 3))  # a state as of frame 3: frame 1 is in it
+    for data in frames[1:]:
+        await publisher.client.publish(subject, data)
+    await eventually(lambda: subscriber.sequencers[Market.UM].seq == 5)
+    assert got == [*_batch(1, 3), *_batch(1, 4)]
+    assert losses == [Verdict(Continuity.FIRST, 0)]
+
+
 async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the_gap(
     buses: tuple[NatsBus, NatsBus],
 ) -> None:

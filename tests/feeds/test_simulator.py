@@ -123,6 +123,22 @@ def test_same_seed_same_updates_and_different_seed_different() -> None:
     assert first != other
 
 
+def test_restarted_with_the_same_seed_its_ids_go_on_upward() -> None:
+    """A stream's ids only grow, across a restart too (the plant restarted, README Scale-out):
+    the ids' bases move up with the start time faster than the busiest symbol's ids run."""
+    busy = [inst for inst in UM if inst.symbol == "BTCUSDT"]  # every action on one symbol
+    first = Simulator(busy, seed=7, actions_per_s=200_000.0, start_ms=NOW_MS, book_levels=SHALLOW)
+    updates = list(first.initial_updates(NOW_MS))
+    for k in range(1, 101):  # 100 ms at 200,000 actions a second
+        updates.extend(first.advance(NOW_MS + k))
+    last_u = max(u.update_id for u in updates if isinstance(u, BookUpdate))
+    last_t = max(t.trade_id for t in updates if isinstance(t, Trade))
+    again = Simulator(busy, seed=7, actions_per_s=200_000.0, start_ms=NOW_MS + 100, book_levels=SHALLOW)
+    after = list(again.initial_updates(NOW_MS + 100)) + again.advance(NOW_MS + 110)
+    assert min(u.update_id for u in after if isinstance(u, BookUpdate)) > last_u
+    assert min(t.trade_id for t in after if isinstance(t, Trade)) > last_t
+
+
 def test_invariants_hold_after_every_action() -> None:
     sim = _simulator()
     mirror = _Mirror(BOTH)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import urllib.request
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import websockets
 from nats_servers import nats_url
+from scaleout_setup import http_json, start_split, started, until_depth_at
 from timing import SECONDS, eventually
 
 from tickerplant.bus.frames import Continuity, Verdict
@@ -22,10 +21,9 @@ from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
 from tickerplant.scaleout.gateway_process import GatewayProcess
-from tickerplant.scaleout.plant_process import PlantProcess
 
 pytestmark = pytest.mark.loopback
-__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
+__all__ = ["nats_url", "started"]  # the fixtures: a real nats-server, what the test started
 
 CONFIG = ServerConfig(
     um_port=0, cm_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=60.0, book_levels=20)
@@ -38,56 +36,21 @@ ANSWERS = (
 )  # fmt: skip
 
 
-@pytest.fixture
-async def processes() -> AsyncIterator[list[Any]]:
-    started: list[Any] = []
-    yield started
-    for process in reversed(started):
-        await process.close()
-
-
-async def _gateway(nats_url: str, clock: ManualClock, started: list[Any]) -> GatewayProcess:
-    gateway = GatewayProcess(CONFIG, await NatsBus.connect(nats_url, name="gateway"), clock)
-    started.append(gateway)
-    return gateway
-
-
-def _http(url: str) -> Any:
-    with urllib.request.urlopen(url.replace("ws://", "http://"), timeout=10 * SECONDS) as response:
-        return json.loads(response.read())
-
-
-async def _until_depth_at(ws: Any, when_ms: int, into: list[str]) -> None:
-    async with asyncio.timeout(10 * SECONDS):
-        while True:
-            frame = await ws.recv()
-            into.append(frame)
-            if json.loads(frame)["E"] >= when_ms and '"e":"depthUpdate"' in frame:
-                return
-
-
-async def test_a_late_gateway_answers_and_streams_as_the_early_one(
-    nats_url: str, processes: list[Any]
-) -> None:
+async def test_a_late_gateway_answers_and_streams_as_the_early_one(nats_url: str, started: list[Any]) -> None:
     clock = ManualClock()
-    early = await _gateway(nats_url, clock, processes)
-    starting = asyncio.ensure_future(early.start())
-    plant = PlantProcess(CONFIG, await NatsBus.connect(nats_url, name="plant"), clock)
-    processes.append(plant)
-    await plant.start()
-    async with asyncio.timeout(10 * SECONDS):
-        await starting
+    _, (early,) = await start_split(CONFIG, nats_url, clock, started)
     start = clock.now_ms() - clock.now_ms() % 100
     async with websockets.connect(early.url(Market.UM) + f"/ws/{DEPTH}", max_queue=None) as ws:
         for step in range(1, 21):  # two seconds of trading the late gateway never saw
             clock.set(start + 100 * step)
-            await _until_depth_at(ws, start + 100 * step, [])
-    late = await _gateway(nats_url, clock, processes)
+            await until_depth_at(ws, start + 100 * step, [])
+    late = GatewayProcess(CONFIG, await NatsBus.connect(nats_url, name="late gateway"), clock)
+    started.append(late)
     async with asyncio.timeout(10 * SECONDS):
         await late.start()
     urls = [early.url(Market.UM), late.url(Market.UM)]
     for path in ANSWERS:
-        answers = [await asyncio.to_thread(_http, url + path) for url in urls]
+        answers = [await asyncio.to_thread(http_json, url + path) for url in urls]
         assert answers[1] == answers[0], path
     got: list[list[str]] = [[], []]
     async with (
@@ -96,8 +59,8 @@ async def test_a_late_gateway_answers_and_streams_as_the_early_one(
     ):
         for step in range(21, 26):
             clock.set(start + 100 * step)
-            await _until_depth_at(one, start + 100 * step, got[0])
-            await _until_depth_at(other, start + 100 * step, got[1])
+            await until_depth_at(one, start + 100 * step, got[0])
+            await until_depth_at(other, start + 100 * step, got[1])
     assert got[1] == got[0]
     chain = [json.loads(frame) for frame in got[1]]
     assert all(later["pu"] == earlier["u"] for earlier, later in itertools.pairwise(chain))
@@ -106,16 +69,10 @@ async def test_a_late_gateway_answers_and_streams_as_the_early_one(
 
 
 async def test_a_lost_frame_closes_that_markets_streams_with_1012_and_reloads_the_state(
-    nats_url: str, processes: list[Any]
+    nats_url: str, started: list[Any]
 ) -> None:
     clock = ManualClock()
-    gateway = await _gateway(nats_url, clock, processes)
-    starting = asyncio.ensure_future(gateway.start())
-    plant = PlantProcess(CONFIG, await NatsBus.connect(nats_url, name="plant"), clock)
-    processes.append(plant)
-    await plant.start()
-    async with asyncio.timeout(10 * SECONDS):
-        await starting
+    plant, (gateway,) = await start_split(CONFIG, nats_url, clock, started)
     start = clock.now_ms() - clock.now_ms() % 100
     um, cm = gateway.url(Market.UM), gateway.url(Market.CM)
     async with (
@@ -123,8 +80,8 @@ async def test_a_lost_frame_closes_that_markets_streams_with_1012_and_reloads_th
         websockets.connect(cm + "/ws/btcusd_perp@depth@100ms", max_queue=None) as other,
     ):
         clock.set(start + 100)
-        await _until_depth_at(lossy, start + 100, [])
-        await _until_depth_at(other, start + 100, [])
+        await until_depth_at(lossy, start + 100, [])
+        await until_depth_at(other, start + 100, [])
         # what NatsBus reports when a sequence number is skipped (tests/bus/test_nats_bus.py)
         gateway.bus.on_loss(Market.UM, Verdict(Continuity.GAP, 3))
         async with asyncio.timeout(10 * SECONDS):
@@ -135,11 +92,11 @@ async def test_a_lost_frame_closes_that_markets_streams_with_1012_and_reloads_th
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1012, "lost 3 frames from the plant")
         await eventually(lambda: gateway.resyncs == 3)  # both markets at the start, UM again
         clock.set(start + 200)
-        await _until_depth_at(other, start + 200, [])  # COIN-M's client never noticed
+        await until_depth_at(other, start + 200, [])  # COIN-M's client never noticed
     async with websockets.connect(um + f"/ws/{DEPTH}", max_queue=None) as again:
         clock.set(start + 300)
-        await _until_depth_at(again, start + 300, [])  # UM's frames flow again, after the state
-    answer = await asyncio.to_thread(_http, um + ANSWERS[0])
+        await until_depth_at(again, start + 300, [])  # UM's frames flow again, after the state
+    answer = await asyncio.to_thread(http_json, um + ANSWERS[0])
     view = plant.views[Market.UM]  # the plant's own view, which the state came from
     assert answer["lastUpdateId"] == view.book(view.symbols["BTCUSDT"]).last_update_id
     assert gateway.losses == 1

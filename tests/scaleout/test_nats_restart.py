@@ -7,23 +7,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import urllib.request
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import websockets
+from scaleout_setup import http_json, start_split, started
 from timing import SECONDS, eventually
 
-from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
-from tickerplant.scaleout.gateway_process import GatewayProcess
 from tickerplant.scaleout.nats_server import EmbeddedNats
-from tickerplant.scaleout.plant_process import PlantProcess
 
 pytestmark = pytest.mark.loopback
+__all__ = ["started"]  # the fixture: what the test started
 
 CONFIG = ServerConfig(
     um_port=0, cm_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=60.0, book_levels=20)
@@ -31,33 +28,12 @@ CONFIG = ServerConfig(
 DEPTH = "btcusdt@depth@100ms"
 
 
-@pytest.fixture
-async def started() -> AsyncIterator[list[Any]]:
-    closing: list[Any] = []
-    yield closing
-    for thing in reversed(closing):
-        await (thing.stop() if isinstance(thing, EmbeddedNats) else thing.close())
-
-
-def _depth(url: str) -> Any:
-    path = "/fapi/v1/depth?symbol=BTCUSDT&limit=5"
-    with urllib.request.urlopen(url.replace("ws://", "http://") + path, timeout=10 * SECONDS) as response:
-        return json.loads(response.read())
-
-
 async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(started: list[Any]) -> None:
     nats = EmbeddedNats()
     started.append(nats)
     url = await nats.start()
     clock = ManualClock()
-    gateway = GatewayProcess(CONFIG, await NatsBus.connect(url, name="gateway"), clock)
-    started.append(gateway)
-    starting = asyncio.ensure_future(gateway.start())
-    plant = PlantProcess(CONFIG, await NatsBus.connect(url, name="plant"), clock)
-    started.append(plant)
-    await plant.start()
-    async with asyncio.timeout(10 * SECONDS):
-        await starting
+    plant, (gateway,) = await start_split(CONFIG, url, clock, started)
     start = clock.now_ms() - clock.now_ms() % 100
     events: list[dict[str, Any]] = []
     closed: list[int] = []
@@ -95,7 +71,8 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
         )
 
     await eventually(agree, 20 * SECONDS)
-    answer = await asyncio.to_thread(_depth, gateway.url(Market.UM))
+    depth = gateway.url(Market.UM) + "/fapi/v1/depth?symbol=BTCUSDT&limit=5"
+    answer = await asyncio.to_thread(http_json, depth)
     assert answer["lastUpdateId"] == theirs.book(theirs.symbols["BTCUSDT"]).last_update_id
     if not following.done():
         following.cancel()

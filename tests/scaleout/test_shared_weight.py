@@ -7,35 +7,24 @@ from __future__ import annotations
 import asyncio
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from nats_servers import nats_url
+from scaleout_setup import start_split, started
 from timing import SECONDS, eventually
 
-from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
-from tickerplant.scaleout.gateway_process import GatewayProcess
-from tickerplant.scaleout.plant_process import PlantProcess
 
 pytestmark = pytest.mark.loopback
-__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
+__all__ = ["nats_url", "started"]  # the fixtures: a real nats-server, what the test started
 
 CONFIG = ServerConfig(
     um_port=0, cm_port=0, request_weight_per_min=20,
     simulator=SimulatorConfig(history_s=60.0, book_levels=20),
 )  # fmt: skip
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[Any]]:
-    started: list[Any] = []
-    yield started
-    for process in reversed(started):
-        await process.close()
 
 
 def _time(url: str) -> tuple[int, str]:
@@ -50,19 +39,10 @@ def _time(url: str) -> tuple[int, str]:
 
 
 async def test_a_client_on_two_gateways_meets_429_at_the_same_total(
-    nats_url: str, processes: list[Any]
+    nats_url: str, started: list[Any]
 ) -> None:
     clock = ManualClock()
-    gateways = [
-        GatewayProcess(CONFIG, await NatsBus.connect(nats_url, name=f"gateway {i}"), clock) for i in (1, 2)
-    ]
-    processes.extend(gateways)
-    starting = [asyncio.ensure_future(gateway.start()) for gateway in gateways]
-    plant = PlantProcess(CONFIG, await NatsBus.connect(nats_url, name="plant"), clock)
-    processes.append(plant)
-    await plant.start()
-    async with asyncio.timeout(10 * SECONDS):
-        await asyncio.gather(*starting)
+    _, gateways = await start_split(CONFIG, nats_url, clock, started, gateways=2)
     one, other = (gateway.url(Market.UM) for gateway in gateways)
     for used in range(1, 13):
         assert await asyncio.to_thread(_time, one) == (200, str(used))

@@ -212,11 +212,14 @@ class NatsBus:
     def release(self, market: Market, after: tuple[int, int] | None = None) -> None:
         """Hand the market's handlers (and ``on_notice``) what arrived while it was held, in
         order; ``after`` (epoch, seq): but for the frames up to that one, which a state
-        loaded meanwhile holds already (and a subscriber that has seen no frame yet
-        follows on from it)."""
+        loaded meanwhile holds already. The subscriber follows on from it: the state is
+        answered ahead of the frames in the publisher's outbox, so some it holds may
+        arrive after it, and they are stale then, not new."""
         sequencer = self.sequencers.get(market)
-        if after is not None and sequencer is not None and sequencer.epoch is None:
-            sequencer.epoch, sequencer.seq = after
+        if after is not None and sequencer is not None:
+            epoch, seq = after
+            if sequencer.epoch is None or (sequencer.epoch == epoch and sequencer.seq < seq):
+                sequencer.epoch, sequencer.seq = epoch, seq
         for frame in self._held.pop(market, ()):
             if after is not None and frame.epoch == after[0] and frame.seq <= after[1]:
                 continue

@@ -11,7 +11,14 @@ from tickerplant.feeds.positions import Positions
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument
 
-__all__ = ["SimulatedSymbol"]
+__all__ = ["IDS_PER_MS", "SimulatedSymbol"]
+
+# A symbol's update and trade ids start this much higher per ms its simulator starts after
+# 2026-01-01 (``ids_from``). No symbol's ids run that fast (the busiest makes tens of
+# updates a ms at the simulator's `max`), so a simulator restarted with the same seed goes
+# on above every id it sent before, as a Binance stream's ids do, on any host whose clock
+# is right; one starting on 2026-01-01 (ManualClock's default) makes the ids it always made.
+IDS_PER_MS = 1000
 
 
 class SimulatedSymbol:
@@ -46,6 +53,7 @@ class SimulatedSymbol:
         rng: random.Random,
         book_levels: int,
         positions_rng: random.Random,
+        ids_from: int = 0,
     ) -> None:
         self.inst = inst
         self.symbol = inst.symbol
@@ -57,9 +65,10 @@ class SimulatedSymbol:
         self.sizes = OrderSizes(inst)
         self.shape = BookShape(inst, book_levels)
         self.min_qty = self.sizes.min_lots * inst.step
-        # Ids look like a market that has been running for years.
-        self.next_update_id = rng.randrange(10**11, 10**13)
-        self.next_trade_id = rng.randrange(10**8, 6 * 10**9)
+        # Ids look like a market that has been running for years; ``ids_from`` moves them
+        # up with the start time, so a restart goes on above them (``Simulator``).
+        self.next_update_id = rng.randrange(10**11, 10**13) + ids_from
+        self.next_trade_id = rng.randrange(10**8, 6 * 10**9) + ids_from
         self.first_live_trade_id = self.next_trade_id
         self.positions = Positions(inst, positions_rng, self.sizes.mean_lots * inst.step)
 

@@ -33,7 +33,8 @@ Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
 Trades come only from matching, so the trade, ticker, kline and depth streams the plant
 derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
 one ``BookUpdate`` (absolute quantities, 0 removes a level, spec §4.9), all stamped with
-the same time; update ids increase by one per action, trade ids by one per fill.
+the same time; update ids increase by one per action, trade ids by one per fill (from
+bases that grow with the start time, ``simulated_symbol.IDS_PER_MS``).
 
 Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 
@@ -84,7 +85,7 @@ from tickerplant.feeds.liquidations import liquidate
 from tickerplant.feeds.order_flow import placement_ticks
 from tickerplant.feeds.positions import MAX_POSITIONS, Positions, open_interest_history
 from tickerplant.feeds.simulated_history import simulated_history
-from tickerplant.feeds.simulated_symbol import SimulatedSymbol
+from tickerplant.feeds.simulated_symbol import IDS_PER_MS, SimulatedSymbol
 from tickerplant.market.book import OrderBook
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
@@ -150,7 +151,8 @@ class Simulator:
             driver = drivers.get(inst.base_asset)
             if driver is None:
                 driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
-            state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng)
+            ids_from = max(0, start_ms - DEFAULT_START_MS) * IDS_PER_MS  # upward after a restart
+            state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng, ids_from)
             self._states.append(state)
             lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS // 2)]
             state.positions.seed(inst.initial_price, lots)
