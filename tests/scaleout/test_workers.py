@@ -44,7 +44,7 @@ async def test_serve_workers_shares_the_ports_restarts_a_gateway_and_stops_on_si
     config.write_text(QUICK)
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--workers", "2", "--um-port", "0", "--cm-port", "0",
-        "--config", str(config), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "--admin-port", "0", "--config", str(config), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert server.stdout is not None and server.stderr is not None
     out: list[str] = []
