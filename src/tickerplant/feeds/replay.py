@@ -186,6 +186,8 @@ class Replayer:
     ) -> None:
         self._events = events
         self._plants = plants
+        # the plants that have symbols: one with none publishes nothing at its cadences
+        self._ticking = [(market, plant) for market, plant in plants.items() if plant.symbols]
         self._instruments = instruments or {}
         self.books: dict[str, FollowedBook] = {}  # symbol -> its book, once its stream is met
         self._book_of: dict[str, FollowedBook] = {}  # book stream name -> its book
@@ -357,7 +359,7 @@ class Replayer:
         return book
 
     def _tick(self, now_ms: int, outs: Mapping[Market, list[StreamMessage]]) -> None:
-        for market, plant in self._plants.items():
+        for market, plant in self._ticking:
             out = outs[market]
             while (due := plant.next_tick_ms) <= now_ms:
                 plant.tick(due if now_ms - due < _SKIP_QUIET_MS else now_ms, out)
