@@ -70,9 +70,7 @@ def test_header_rows_are_optional(tmp_path: Path) -> None:
     file = identify(bare)
     assert file is not None
     parsed = [update for _, _, update in rows(file, 1, 3)]
-    assert [
-        (u.agg_id, u.price, u.qty, u.first_trade_id, u.last_trade_id, u.buyer_is_maker) for u in parsed
-    ] == [
+    assert [(u.agg_id, u.price, u.qty, u.first_trade_id, u.last_trade_id, u.buyer_is_maker) for u in parsed] == [
         (1, 420001, 500, 1, 1, True),
         (2, 420002, 250, 2, 3, False),
     ]
@@ -80,10 +78,7 @@ def test_header_rows_are_optional(tmp_path: Path) -> None:
 
 def test_lines_are_read_in_blocks_as_they_are_written(tmp_path: Path) -> None:
     # ~3 MB: lines cross the reader's blocks; CRLF ends, blank lines and no final line end
-    body = [
-        f"{i},42000.{i % 10},0.{i % 997:03d},{i},{i},{1704067200000 + i},{'true' if i % 3 else 'false'}"
-        for i in range(60_000)
-    ]
+    body = [f"{i},42000.{i % 10},0.{i % 997:03d},{i},{i},{T0 + i},{'true' if i % 3 else 'false'}" for i in range(60_000)]
     text = AGG_HEADER + "\r\n" + "\r\n".join(body[:30_000]) + "\r\n\r\n\n" + "\n".join(body[30_000:])
     path = tmp_path / "BTCUSDT-aggTrades-2024-01-01.csv"
     path.write_bytes(text.encode())
@@ -97,9 +92,7 @@ def test_lines_are_read_in_blocks_as_they_are_written(tmp_path: Path) -> None:
 
 
 def test_a_bad_row_names_the_file_and_row(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, ["1,42000.1,0.5,1,x,true"], zipped=False
-    )
+    path = write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, ["1,42000.1,0.5,1,x,true"], zipped=False)
     file = identify(path)
     assert file is not None
     with pytest.raises(ValueError, match=r"BTCUSDT-trades-2024-01-01\.csv, data row 1"):
@@ -176,9 +169,7 @@ def test_replayed_streams_match_a_direct_computation_over_the_files(tmp_path: Pa
     assert (last["F"], last["L"]) == (held[0].first_id, held[-1].last_id)
     assert Decimal(last["v"]) == sum((r.qty for r in held), Decimal(0))
     aggs = [msgspec.json.decode(p) for s, p in cm if s == "btcusd_perp@aggTrade"]
-    assert [(a["a"], a["f"], a["l"]) for a in aggs] == [
-        (i + 1000, r.first_id, r.last_id) for i, r in enumerate(data["coin"])
-    ]
+    assert [(a["a"], a["f"], a["l"]) for a in aggs] == [(i + 1000, r.first_id, r.last_id) for i, r in enumerate(data["coin"])]
     assert replayer.finished
 
 
@@ -190,9 +181,7 @@ def _http(url: str, method: str = "GET") -> Any:
 
 async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_path: Path) -> None:
     data = _dataset(tmp_path)
-    config = ServerConfig(
-        um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True)
-    )
+    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
     plant = Tickerplant(config)
     await plant.start()
     try:
@@ -217,9 +206,7 @@ async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_
         aggs = [m["data"]["a"] for m in received if m["stream"] == "btcusdt@aggTrade"]
         assert aggs == [r.first_id for r in data["btc"]], "trades alone: each is its own aggregate"
         # REST after the end answers from the final state: klines match the files
-        klines = await asyncio.to_thread(
-            _http, f"{http}/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=1500"
-        )
+        klines = await asyncio.to_thread(_http, f"{http}/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=1500")
         by_minute: dict[int, list[Row]] = {}
         for r in data["btc"]:
             by_minute.setdefault(r.time_ms // 60_000 * 60_000, []).append(r)
@@ -227,10 +214,7 @@ async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_
         for k in klines:
             rows_ = by_minute[k[0]]
             expected = [
-                rows_[0].price,
-                max(r.price for r in rows_),
-                min(r.price for r in rows_),
-                rows_[-1].price,
+                rows_[0].price, max(r.price for r in rows_), min(r.price for r in rows_), rows_[-1].price,
                 sum((r.qty for r in rows_), Decimal(0)),
             ]
             assert [Decimal(x) for x in k[1:6]] == expected
@@ -265,13 +249,7 @@ async def test_speed_keeps_the_replay_clock(tmp_path: Path) -> None:
 
 def test_a_symbol_with_tops_but_no_trades_has_no_tickers(tmp_path: Path) -> None:
     rng = random.Random(11)
-    write(
-        tmp_path,
-        "ETHUSDT-bookTicker-2024-01-01",
-        BOOK_HEADER,
-        [line for _, line in book_lines(rng, 300, T0, 2300.0)],
-        zipped=False,
-    )
+    write(tmp_path, "ETHUSDT-bookTicker-2024-01-01", BOOK_HEADER, [line for _, line in book_lines(rng, 300, T0, 2300.0)], zipped=False)
     outs, _ = _play(tmp_path)
     streams = {stream for stream, _ in outs[Market.UM]}
     assert "ethusdt@bookTicker" in streams
@@ -282,9 +260,7 @@ async def test_a_client_that_is_behind_still_gets_everything_then_the_close(tmp_
     rng = random.Random(2)
     rows_ = trades(rng, 6_000, T0, 42000.0, "0.1", "0.001")  # megabytes behind
     write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows_), zipped=True)
-    config = ServerConfig(
-        um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True)
-    )
+    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
     plant = Tickerplant(config)
     await plant.start()
     try:
@@ -335,9 +311,7 @@ def test_the_same_day_twice_plays_once_and_a_month_over_its_days_is_refused(tmp_
         open_replay([tmp_path], now_ms=T0)
 
 
-def test_a_row_finer_than_the_first_rows_is_skipped_not_fatal(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_row_finer_than_the_first_rows_is_skipped_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     rows_ = [f"{i + 1},100.5,1,100.5,{T0 + i},false" for i in range(5000)]
     rows_.append(f"5001,100.05,1,100.05,{T0 + 5000},false")
     rows_.append(f"5002,100.1,1,100.0,{T0 + 5001},false")
