@@ -48,18 +48,13 @@ def fixed(units: int, decimals: int) -> str:
     """``units * 10**-decimals`` written with exactly ``decimals`` digits after the point."""
     if decimals <= 0:
         return str(units)
-    if units >= 0 and decimals < _FIXED_MAX:
-        # the common case in one C-level step: every payload writes its prices so
-        scale, form = _FIXED[decimals]
-        text: str = form % divmod(units, scale)
-        return text
+    if units >= 0:
+        digits = str(units)
+        if len(digits) > decimals:  # the common case: no padding, no sign
+            return f"{digits[:-decimals]}.{digits[-decimals:]}"
     sign = "-" if units < 0 else ""
     digits = str(abs(units)).rjust(decimals + 1, "0")
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
-
-
-_FIXED_MAX = 19
-_FIXED = [(10**d, f"%d.%0{d}d") for d in range(_FIXED_MAX)]  # decimals -> (scale, format)
 
 
 def fixed_format(decimals: int, before: bytes = b"", after: bytes = b"") -> tuple[int, bytes]:
