@@ -65,8 +65,8 @@ class ReplaySource:
         *,
         patience_ms: int = 2_000,
     ) -> None:
-        """``patience_ms``: at ``--speed max``, how long the replay waits for a client that
-        takes none of its backlog before it goes on without it (``replay_waits``)."""
+        """``patience_ms``: at ``--speed max``, how long at a time the replay waits for a
+        client over half its send buffer before it goes on without it (``replay_waits``)."""
         self._config = config
         self._clock = clock
         self._payload_format = payload_format  # what the plants of public files write
