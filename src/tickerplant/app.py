@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -17,7 +17,7 @@ from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
-from tickerplant.feeds import Source
+from tickerplant.feeds import Backlog, Source
 from tickerplant.feeds.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.pump import SimulatedMarket
 from tickerplant.feeds.relay import DEFAULT_KINDS, RelaySource
@@ -131,6 +131,14 @@ class Tickerplant:
 
     def interrupt(self, market: Market, streams: Collection[str], reason: str) -> None:
         self.listeners[market].interrupt(streams, reason)
+
+    def backlogs(self) -> Iterator[Backlog]:
+        bound = self.config.limits.send_buffer_bytes
+        for listener in self.listeners.values():
+            for connection in listener.streams.connections if listener.streams is not None else ():
+                # a closing connection gets nothing more: nothing to wait for
+                if not connection.closing and (unsent := connection.unsent_bytes()):
+                    yield Backlog(connection, unsent, bound)
 
     def finished(self, reason: str, *, failed: bool = False) -> None:
         self.finish_reason = reason

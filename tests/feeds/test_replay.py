@@ -76,6 +76,21 @@ def test_header_rows_are_optional(tmp_path: Path) -> None:
     ]
 
 
+def test_lines_are_read_in_blocks_as_they_are_written(tmp_path: Path) -> None:
+    # ~3 MB: lines cross the reader's blocks; CRLF ends, blank lines and no final line end
+    body = [f"{i},42000.{i % 10},0.{i % 997:03d},{i},{i},{T0 + i},{'true' if i % 3 else 'false'}" for i in range(60_000)]
+    text = AGG_HEADER + "\r\n" + "\r\n".join(body[:30_000]) + "\r\n\r\n\n" + "\n".join(body[30_000:])
+    path = tmp_path / "BTCUSDT-aggTrades-2024-01-01.csv"
+    path.write_bytes(text.encode())
+    assert list(lines(path)) == [b.encode() for b in body]
+    file = identify(path)
+    assert file is not None
+    progress = [0]
+    parsed = [update for _, _, update in rows(file, 1, 3, progress=progress)]
+    assert len(parsed) == 60_000 and parsed[-1].agg_id == 59_999 and parsed[-1].qty == 59_999 % 997
+    assert progress == [sum(len(b) + 1 for b in body)]
+
+
 def test_a_bad_row_names_the_file_and_row(tmp_path: Path) -> None:
     path = write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, ["1,42000.1,0.5,1,x,true"], zipped=False)
     file = identify(path)

@@ -24,6 +24,7 @@ from tickerplant.market.units import (
 def test_fixed_and_to_units_are_inverse(units: int, decimals: int) -> None:
     text = fixed(units, decimals)
     assert Decimal(text) == Decimal(units).scaleb(-decimals)
+    assert len(text.partition(".")[2]) == decimals and text.lstrip("-")[:1].isdigit()
     assert to_units(text, decimals) == units
     if units >= 0:
         assert bytes_to_units(text.encode(), decimals) == units

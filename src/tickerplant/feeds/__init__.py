@@ -9,7 +9,7 @@ so they reach clients byte for byte. Either way the gateways see the same bus.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from typing import NamedTuple, Protocol
 
 from tickerplant.bus import Bus
@@ -17,7 +17,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import Plant
 from tickerplant.protocol.streams import StreamKind
 
-__all__ = ["Prepared", "Sink", "Source"]
+__all__ = ["Backlog", "Prepared", "Sink", "Source"]
 
 
 class Prepared(NamedTuple):
@@ -26,6 +26,14 @@ class Prepared(NamedTuple):
     # the stream kinds the source carries, when it carries fewer than tickerplant serves
     # (a relay of some kinds): the others are acknowledged and silent, with a warning
     kinds: frozenset[StreamKind] | None = None
+
+
+class Backlog(NamedTuple):
+    """A client connection's bytes written and not yet taken (``Sink.backlogs``)."""
+
+    consumer: Hashable  # the connection
+    unsent: int  # bytes written to it that its client has not taken yet
+    bound: int  # past this it is cut off as a slow consumer (``--send-buffer``)
 
 
 class Sink(Protocol):
@@ -40,6 +48,12 @@ class Sink(Protocol):
     def interrupt(self, market: Market, streams: Collection[str], reason: str) -> None:
         """Messages on ``streams`` (canonical names) were lost upstream: close the client
         connections that carry any of them, so that the loss is seen, not hidden."""
+        ...
+
+    def backlogs(self) -> Iterable[Backlog]:
+        """The stream connections that hold unsent bytes, for a source that can wait for
+        its clients (a replay at full speed, ``feeds/replay_waits.py``); none when the
+        connections are in other processes."""
         ...
 
     def finished(self, reason: str, *, failed: bool = False) -> None:

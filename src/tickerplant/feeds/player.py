@@ -7,6 +7,11 @@ Its status and controls are served over HTTP by the listeners:
 - ``GET /tickerplant/v1/replay/resume``  start a replay begun with ``--paused``
 - ``GET /tickerplant/v1/replay/pause``   hold the replay clock
 
+At ``--speed max`` it waits for its clients between batches, within their send buffers'
+bounds, as ``replay_waits`` says: a client that reads slower than the replay makes events
+but keeps up on average gets everything; one that stops reading is cut off as a slow
+consumer, holding the others back ``patience_ms`` at most.
+
 (GET for the controls too: the listeners' HTTP server, picows, answers GET only.)
 """
 
@@ -30,6 +35,7 @@ from tickerplant.config import ReplayConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.replay import ReplayClock, Replayer, StreamsBroken
 from tickerplant.feeds.replay_files import ReplayFiles, open_replay
+from tickerplant.feeds.replay_waits import ConsumerWaits
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant
@@ -43,14 +49,24 @@ CONTROL_PATHS = (STATUS_PATH, f"{STATUS_PATH}/resume", f"{STATUS_PATH}/pause")
 FINISHED = "Replay finished"
 _ALL = 1 << 62  # at speed max, every event is due
 _MAX_SLEEP_NS = 50_000_000  # wake at least this often at ×N speed: periodic streams fall due
+# Bytes leaving a socket have no event of their own: a replay waiting for its clients looks
+# again this often.
+_LOOK_AGAIN_MS = 1
 
 
 class ReplaySource:
     """The files of ``config.paths``, played at ``config.speed`` of ``clock``."""
 
     def __init__(
-        self, config: ReplayConfig, clock: Clock, payload_format: PayloadFormat = PayloadFormat.CLASSIC
+        self,
+        config: ReplayConfig,
+        clock: Clock,
+        payload_format: PayloadFormat = PayloadFormat.CLASSIC,
+        *,
+        patience_ms: int = 2_000,
     ) -> None:
+        """``patience_ms``: at ``--speed max``, how long at a time the replay waits for a
+        client over half its send buffer before it goes on without it (``replay_waits``)."""
         self._config = config
         self._clock = clock
         self._payload_format = payload_format  # what the plants of public files write
@@ -65,6 +81,7 @@ class ReplaySource:
         self._speed = config.speed  # None: as fast as it goes; changed by set_speed
         self._pace: ReplayClock | None = None  # the replay clock once playing at a speed
         self._begun = False  # the playing loop has started (its first resume)
+        self.waits = ConsumerWaits(patience_ms)  # for its clients, at speed max
 
     async def prepare(self) -> Prepared:
         config = self._config
@@ -204,9 +221,17 @@ class ReplaySource:
             # due already (a full batch, or a stream's next frame held for the next one):
             # their fan-out joins frames per stream within a turn of the loop.
             await asyncio.sleep(0)
+            if pace is None:
+                await self._wait_for_clients(sink)
             next_us = replayer.next_us
             if pace is not None and next_us is not None and next_us > until_us:
                 await clock.sleep_until(min(pace.due_ns(next_us), now_ns + _MAX_SLEEP_NS) / 1_000_000)
+
+    async def _wait_for_clients(self, sink: Sink) -> None:
+        """Until no client the replay waits for holds more than its share of unsent bytes."""
+        clock, waits = self._clock, self.waits
+        while waits.waiting(sink.backlogs(), clock.now_ms()):
+            await clock.sleep_until(clock.now_ms() + _LOOK_AGAIN_MS)
 
 
 def _outs() -> dict[Market, list[StreamMessage]]:

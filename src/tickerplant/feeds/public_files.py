@@ -30,14 +30,15 @@ folder; ``replay_files`` plays their rows to the market views.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import FinerDigits, bytes_to_units, decimals_of
@@ -163,20 +164,59 @@ def size_of(path: Path) -> int:
 
 def lines(path: Path) -> Iterator[bytes]:
     """The data lines of a file, the header (if any) skipped, line ends stripped."""
+    for chunk in line_chunks(path):
+        yield from chunk
+
+
+# Read in blocks this large and split in one step: a line at a time through ``zipfile``'s
+# readline costs more than converting the line's fields.
+_BLOCK = 1 << 20
+
+
+def line_chunks(path: Path) -> Iterator[list[bytes]]:
+    """``lines`` a block at a time: each list holds the data lines of ~1 MiB of the file."""
     with _open(path) as raw:
         first = True
-        for line in raw:
-            line = line.rstrip(b"\r\n")
-            if not line:
+        rest = b""
+        while True:
+            block = raw.read(_BLOCK)
+            if not block:
+                break
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                rest += block
                 continue
-            if first:
+            text, rest = rest + block[:cut], block[cut:]
+            chunk = _split(text)
+            if first and chunk:
                 first = False
-                if not line[:1].isdigit():
-                    continue  # a header row
-            yield line
+                if not chunk[0][:1].isdigit():
+                    del chunk[0]  # a header row
+            yield chunk
+        if rest:
+            chunk = _split(rest + b"\n")
+            if first and chunk and not chunk[0][:1].isdigit():
+                del chunk[0]
+            yield chunk
+
+
+def _split(text: bytes) -> list[bytes]:
+    """Complete lines (``text`` ends with a line end) without their ends or empty lines."""
+    chunk = text.split(b"\n")
+    chunk.pop()  # after the last line end
+    if b"\r" in text:
+        chunk = [line.rstrip(b"\r") for line in chunk]
+    if b"" in chunk:
+        chunk = [line for line in chunk if line]
+    return chunk
 
 
 _TRUE = (b"true", b"True")
+# The updates built as the tuples they are, skipping their constructors' Python frame (a
+# NamedTuple's ``__new__``): ``rows`` makes one per row. The fields go in order, all given.
+_top_of_book = cast(Callable[[tuple[Any, ...]], TopOfBook], functools.partial(tuple.__new__, TopOfBook))
+_aggregate = cast(Callable[[tuple[Any, ...]], AggTrade], functools.partial(tuple.__new__, AggTrade))
+_trade = cast(Callable[[tuple[Any, ...]], Trade], functools.partial(tuple.__new__, Trade))
 
 
 def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, int]:
@@ -218,54 +258,74 @@ def rows(
     and an aggTrades file, only the trades feed the statistics (``in_stats`` False on the
     aggregates) and `@aggTrade` carries the recorded aggregates (``as_aggregate`` False on
     the trades); alone, either kind does both. ``progress[0]`` is advanced by the bytes
-    read, for a progress display.
+    read (a block's at a time), for a progress display.
     """
     symbol, kind = file.symbol, file.kind
-    pd, qd = price_decimals, qty_decimals
     time_column = TIME_COLUMN[kind]
     start = -1 if start_ms is None else start_ms
     end = 1 << 62 if end_ms is None else end_ms
-    units = bytes_to_units
+    # A day's rows repeat a few thousand prices and sizes: each text is converted once.
+    price, qty = _Units(price_decimals), _Units(qty_decimals)
     counter = progress if progress is not None else [0]
+    book, aggregates = kind is FileKind.BOOK_TICKER, kind is FileKind.AGG_TRADES
     number = skipped = latest = 0
     f: list[bytes] = []
-    for line in lines(file.path):
-        counter[0] += len(line) + 1
-        number += 1
-        f = line.split(b",")
-        try:
-            recorded = t = int(f[time_column])
-            if t < latest:
-                # bookTicker rows are in update-id order and E can step back a little:
-                # played when due by the latest time so far (payloads keep their own)
-                t = latest
-            latest = t
-            if t < start:
-                continue
-            if t > end:
-                return
-            if kind is FileKind.BOOK_TICKER:
-                yield t * 1000, index, TopOfBook(
-                    symbol, int(f[0]), int(f[5]), int(f[6]),
-                    units(f[1], pd), units(f[2], qd), units(f[3], pd), units(f[4], qd),
-                )  # fmt: skip
-            elif kind is FileKind.AGG_TRADES:
-                yield t * 1000, index, AggTrade(
-                    symbol, int(f[0]), int(f[3]), int(f[4]), recorded,
-                    units(f[1], pd), units(f[2], qd), f[6] in _TRUE, alone,
-                )  # fmt: skip
-            else:
-                yield t * 1000, index, Trade(
-                    symbol, int(f[0]), recorded, units(f[1], pd), units(f[2], qd), f[5] in _TRUE, alone
-                )
-        except FinerDigits as exc:
-            # The instrument's digits were fixed from the first rows and are already
-            # served (exchangeInfo): a finer row cannot be represented. Skip it, loudly.
-            skipped += 1
-            if skipped & (skipped - 1) == 0:
-                log.warning(
-                    "%s, data row %d: %s: %d rows skipped so far", file.path.name, number, exc, skipped
-                )
-        except (IndexError, ValueError) as exc:
-            row = b",".join(f)[:120]
-            raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
+    for chunk in line_chunks(file.path):
+        counter[0] += sum(map(len, chunk)) + len(chunk)
+        for line in chunk:
+            number += 1
+            f = line.split(b",")
+            try:
+                recorded = t = int(f[time_column])
+                if t < latest:
+                    # bookTicker rows are in update-id order and E can step back a little:
+                    # played when due by the latest time so far (payloads keep their own)
+                    t = latest
+                latest = t
+                if t < start:
+                    continue
+                if t > end:
+                    return
+                if book:
+                    yield t * 1000, index, _top_of_book((
+                        symbol, int(f[0]), int(f[5]), recorded,
+                        price[f[1]], qty[f[2]], price[f[3]], qty[f[4]],
+                    ))  # fmt: skip
+                elif aggregates:
+                    yield t * 1000, index, _aggregate((
+                        symbol, int(f[0]), int(f[3]), int(f[4]), recorded, price[f[1]], qty[f[2]],
+                        f[6] in _TRUE, alone,
+                    ))  # fmt: skip
+                else:
+                    yield t * 1000, index, _trade((
+                        symbol, int(f[0]), recorded, price[f[1]], qty[f[2]], f[5] in _TRUE, alone,
+                    ))  # fmt: skip
+            except FinerDigits as exc:
+                # The instrument's digits were fixed from the first rows and are already
+                # served (exchangeInfo): a finer row cannot be represented. Skip it, loudly.
+                skipped += 1
+                if skipped & (skipped - 1) == 0:
+                    log.warning(
+                        "%s, data row %d: %s: %d rows skipped so far", file.path.name, number, exc, skipped
+                    )
+            except (IndexError, ValueError) as exc:
+                row = b",".join(f)[:120]
+                raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
+
+
+class _Units(dict[bytes, int]):
+    """``bytes_to_units`` at one number of decimals, remembering the texts it converted
+    (a bounded table: cleared when full). ``units[text]``: a hit costs a dict lookup."""
+
+    _SIZE = 1 << 16
+
+    def __init__(self, decimals: int) -> None:
+        super().__init__()
+        self._decimals = decimals
+
+    def __missing__(self, text: bytes) -> int:
+        value = bytes_to_units(text, self._decimals)  # FinerDigits: not kept, raised each time
+        if len(self) >= self._SIZE:
+            self.clear()
+        self[text] = value
+        return value

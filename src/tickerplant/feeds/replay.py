@@ -44,7 +44,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.mark_streams import FUNDING_EVENT, MARK_STATE
 from tickerplant.market.messages import KLINE_ROW, StreamKind
 from tickerplant.market.plant import Plant
-from tickerplant.market.updates import MarketUpdate
+from tickerplant.market.updates import AggTrade, MarketUpdate, TopOfBook, Trade
 from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
 
 _AGG_TRADE = "@" + StreamKind.AGG_TRADE.value
@@ -67,6 +67,9 @@ __all__ = [
 # Over a quiet stretch longer than this, periodic streams are not replayed tick by tick;
 # within it they are: a mark-price kline's minute is pushed every second of it.
 _SKIP_QUIET_MS = 120_000
+# The updates a public file's row makes: the plant publishes them at once and they bring no
+# cadence forward (``Plant.next_tick_ms`` moves only when the plant ticks).
+_UNSCHEDULED = frozenset((TopOfBook, Trade, AggTrade))
 # Cadences end within this of the last event, so the final tickers include every trade.
 _FINAL_FLUSH_MS = 5_000
 
@@ -186,6 +189,8 @@ class Replayer:
     ) -> None:
         self._events = events
         self._plants = plants
+        # the plants that have symbols: one with none publishes nothing at its cadences
+        self._ticking = [(market, plant) for market, plant in plants.items() if plant.symbols]
         self._instruments = instruments or {}
         self.books: dict[str, FollowedBook] = {}  # symbol -> its book, once its stream is met
         self._book_of: dict[str, FollowedBook] = {}  # book stream name -> its book
@@ -260,6 +265,7 @@ class Replayer:
         played_us = self.now_us
         last_ms = self.now_us // 1000
         batch_streams: set[str] = set()
+        due_ms = self._due_ms()  # the first cadence due: ticking earlier would find nothing
         last_stream = ""
         marks = False  # whether last_stream carries mark prices
         while pending is not None and pending[0] <= until_us and played < max_events:
@@ -268,7 +274,9 @@ class Replayer:
             if t_ms > last_ms:
                 # what falls due before this event's millisecond; a ticker at E holds the
                 # trades at E, so ticks at t_ms wait for the events at t_ms
-                self._tick(t_ms - 1, outs)
+                if t_ms > due_ms:
+                    self._tick(t_ms - 1, outs)
+                    due_ms = self._due_ms()
                 last_ms = t_ms
             kind = type(event)
             if kind is Passthrough:
@@ -301,6 +309,8 @@ class Replayer:
                 update: MarketUpdate = event  # type: ignore[assignment]
                 plant = plant_of[update.symbol]
                 plant.apply(update, t_ms, outs[plant.market])
+                if kind not in _UNSCHEDULED:  # a mark price, a liquidation: it may set a cadence
+                    due_ms = self._due_ms()
             played += 1
             played_us = t
             pending = next(events, None)
@@ -356,8 +366,11 @@ class Replayer:
             book = self.books[symbol] = FollowedBook(inst)
         return book
 
+    def _due_ms(self) -> int:
+        return min((plant.next_tick_ms for _, plant in self._ticking), default=1 << 62)
+
     def _tick(self, now_ms: int, outs: Mapping[Market, list[StreamMessage]]) -> None:
-        for market, plant in self._plants.items():
+        for market, plant in self._ticking:
             out = outs[market]
             while (due := plant.next_tick_ms) <= now_ms:
                 plant.tick(due if now_ms - due < _SKIP_QUIET_MS else now_ms, out)

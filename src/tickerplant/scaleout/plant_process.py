@@ -29,7 +29,7 @@ from tickerplant.bus.listing import Listing, encode_listing
 from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
-from tickerplant.feeds import Source
+from tickerplant.feeds import Backlog, Source
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant
 from tickerplant.market.view import MarketView
@@ -108,6 +108,9 @@ class PlantProcess:
     def interrupt(self, market: Market, streams: Collection[str], reason: str) -> None:
         # the gateways close their clients' connections carrying these (Listener.interrupt)
         self._bus.notify(market, Notice(sorted(streams), reason))
+
+    def backlogs(self) -> tuple[Backlog, ...]:
+        return ()  # the clients are the gateways' (other processes): a replay does not wait
 
     def finished(self, reason: str, *, failed: bool = False) -> None:
         self.finish_reason = reason
