@@ -106,8 +106,9 @@ class SimulatedMarket:
                 # Catching up (a loaded machine, a rate past what it can do): a batch at a
                 # time, as at 'max', letting the gateways flush and read between, rather than
                 # seconds of actions in one step with the loop held (up to the simulator's
-                # backlog bound, 5 s of them).
-                self.updates_processed += dispatch(simulator.step(batch, now_ms), now_ms)
+                # backlog bound, 5 s of them). The periodic streams tick once, after the last
+                # batch: a snapshot taken meanwhile is of a book between two pushes (§4.9).
+                self.updates_processed += dispatch(simulator.step(batch, now_ms), now_ms, tick=False)
                 due -= batch
                 await asyncio.sleep(0)
             self.updates_processed += dispatch(self._derive(simulator.step(due, now_ms), now_ms), now_ms)
@@ -133,8 +134,8 @@ class Dispatcher:
             for state in plant.symbols.values():
                 self.plant_of.setdefault(state.inst.pair, plant)
 
-    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int) -> int:
-        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus)
+    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int, tick: bool = True) -> int:
+        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, tick)
 
 
 def dispatch(
@@ -143,7 +144,11 @@ def dispatch(
     plant_of: Mapping[str, Plant],
     plants: Mapping[Market, Plant],
     bus: Bus,
+    tick: bool = True,
 ) -> int:
+    """Apply ``updates`` at ``now_ms`` and publish what the plants make of them; with
+    ``tick``, the periodic streams that fell due too (False: more updates stamped
+    ``now_ms`` follow, and the tick waits for the last of them)."""
     outs: dict[Market, list[StreamMessage]] = {market: [] for market in plants}
     for update in updates:
         plant = plant_of[update.symbol]
@@ -151,7 +156,7 @@ def dispatch(
     for market, plant in plants.items():
         out = outs[market]
         plant.end_batch(now_ms, out)
-        if now_ms >= plant.next_tick_ms:
+        if tick and now_ms >= plant.next_tick_ms:
             plant.tick(now_ms, out)
         bus.publish(market, out)
     return len(updates)
