@@ -443,3 +443,4 @@ class Simulator:
         bids = shape.side(best_bid, True, shape.initial, self._random)
         asks = shape.side(best_bid + tick, False, shape.initial, self._random)
         state.book.load(bids, asks, 0)
+        state.book.settle()  # its tables at their steady size from the start (market/book.py)
