@@ -1,6 +1,7 @@
 """The market's stores are at their steady size from the start, so an idle server's memory
 does not grow over its first minutes: the books' hash tables, the market view's book and
-klines (its backlogs applied at each ticker, not only once they pass their bound).
+klines (its backlogs applied at each ticker, not only once they pass their bound), the
+simulator's tracked positions.
 
 Sans-I/O, as the server runs it: ``Simulator`` → ``Plant`` → ``MarketView``, warmed as the
 pump warms them, then two minutes of the default 400 actions a second in 20 ms steps."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 import random
 import sys
 
+from tickerplant.feeds.positions import MAX_POSITIONS
 from tickerplant.feeds.simulator import Simulator
 from tickerplant.market.book import OrderBook, settle_table
 from tickerplant.market.instruments import Market, catalogue
@@ -78,6 +80,8 @@ def test_an_idle_market_is_at_its_steady_size_from_the_start() -> None:
     plant.end_batch(T0, books)
     plant.start_depth_chains()
     view.receive(books)
+    # the tracked positions at the cap from the start, less the few seeded past their liquidation
+    assert min(len(sim.positions(s)) for s in SYMBOLS) > 0.9 * MAX_POSITIONS
 
     now, started, tables, klines = T0, [], [0], [0]
     for step in range(1, 6_001):

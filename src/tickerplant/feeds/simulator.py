@@ -152,7 +152,7 @@ class Simulator:
                 driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
             state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng)
             self._states.append(state)
-            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS // 2)]
+            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS)]
             state.positions.seed(inst.initial_price, lots)
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
