@@ -18,7 +18,9 @@ trip; the benchmark opens each wave (`--connections`, 200 handshakes at a time):
 - 10 % malformed clients: a frame picows refuses, a text that is not JSON, a request head
   too long; each is answered and closed.
 
-Each wave holds `--hold` seconds, then every connection is closed; once the server has
+Each wave holds `--hold` seconds, then every connection is closed. (`cut`: the slow
+consumers the server cut off in the wave, read from its `/metrics`; a client that does not
+read never sees its cut, so the clients' own tally cannot tell.) Once the server has
 finished with the wave (none of its connections left on the server's side: accepted and not
 yet closed, or still waiting in the listen backlog; `done s`, at most 60 s) and `--settle`
 seconds more, the server's RSS is read. (A server that accepts a wave more slowly than it
@@ -44,8 +46,10 @@ import argparse
 import asyncio
 import functools
 import math
+import re
 import socket
 import time
+import urllib.request
 from array import array
 from collections import Counter
 from multiprocessing.connection import Connection
@@ -276,6 +280,24 @@ def wait_done(port: int, baseline: int, timeout_s: float = 60.0) -> float:
     return time.monotonic() - started
 
 
+_CUTS = re.compile(rb'^tickerplant_slow_consumer_cuts_total\{market="um"\} ([0-9.e+]+)$', re.M)
+
+
+def slow_consumer_cuts(admin_port: int) -> int | None:
+    """The server's slow-consumer cuts so far on its USD-M listener (its admin listener's
+    `/metrics`), or None if it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{admin_port}/metrics", timeout=5.0) as answer:
+            found = _CUTS.search(answer.read())
+    except OSError:
+        return None
+    return None if found is None else int(float(found.group(1)))
+
+
+def _admin_port(args: list[str]) -> int:
+    return int(args[args.index("--admin-port") + 1])
+
+
 def _ms(values: list[float], q: float) -> float:
     return quantile(sorted(values), q) * 1000 if values else math.nan
 
@@ -290,6 +312,7 @@ def run(
     symbols = um_symbols()[:10]
     with serving(args, 120.0) as server:
         pid = server.proc.pid
+        admin_port = _admin_port([str(arg) for arg in server.proc.args])
         time.sleep(5.0)
         start_rss = rss_mb(pid)
         healthy = Child(CLIENT_CPU, healthy_async, server.um_port, minutes * 60 + 600)
@@ -301,6 +324,7 @@ def run(
         try:
             healthy.recv(30.0, "the healthy client")
             index = 0
+            cuts_before = slow_consumer_cuts(admin_port)
             while index < waves or time.monotonic() - t0 < minutes * 60:
                 index += 1
                 peak = rss_mb(pid)
@@ -312,11 +336,14 @@ def run(
                 rss_after.append(rss_mb(pid))
                 lat = healthy.ask(10.0, "latencies", "stats")
                 every += lat
+                cuts = slow_consumer_cuts(admin_port)
+                cut = "?" if cuts is None or cuts_before is None else f"{cuts - cuts_before}"
+                cuts_before = cuts
                 seen = " ".join(f"{k}={v}" for k, v in sorted(tally.items()))
                 rows.append([
                     f"{index}", f"{time.monotonic() - t0:.0f}", f"{opened_s:.1f}", f"{done_s:.1f}",
                     f"{peak:.1f}", f"{rss_after[-1]:.1f}", f"{_ms(lat, 0.5):.2f}", f"{_ms(lat, 0.99):.2f}",
-                    f"{max(lat, default=math.nan) * 1000:.1f}", seen,
+                    f"{max(lat, default=math.nan) * 1000:.1f}", cut, seen,
                 ])  # fmt: skip
                 print(
                     f"  wave {index}: RSS after {rss_after[-1]:.1f} MB, healthy p99 {_ms(lat, 0.99):.2f} ms",
@@ -332,7 +359,7 @@ def run(
     table = Table([
         Column("wave", 4), Column("at s", 5), Column("open s", 6), Column("done s", 6), Column("peak MB", 8),
         Column("after MB", 8), Column("p50 ms", 7), Column("p99 ms", 7), Column("max ms", 7),
-        Column("connections", 40, left=True),
+        Column("cut", 4), Column("connections", 40, left=True),
     ])  # fmt: skip
     table.print(rows)
     print(f"\nhealthy client over the run: {len(every)} round trips, p50 {_ms(every, 0.5):.2f} ms, "
