@@ -12,13 +12,17 @@ asks the WebSocket API for `time` every 20 ms on one connection and records each
 trip; the benchmark opens each wave (`--connections`, 200 handshakes at a time):
 
 - 80 % stream subscribers of `btcusdt@bookTicker` that read everything;
-- 10 % slow consumers of every symbol's book ticker and depth that never read (a 4 KiB
-  receive buffer): the server cuts them off past the send buffer, and aborts them after
-  the close timeout;
+- 10 % slow consumers of ten symbols' book tickers and depth that never read (a 4 KiB
+  receive buffer, the socket never read): the server cuts them off past the send buffer,
+  and aborts them after the close timeout. At the default market rate one is sent some
+  60 KB a second, which the kernel's send buffer (autotuned up to 4 MiB over loopback)
+  takes for a whole 20 s hold, so few or none are cut: `cut` says how many were;
 - 10 % malformed clients: a frame picows refuses, a text that is not JSON, a request head
   too long; each is answered and closed.
 
-Each wave holds `--hold` seconds, then every connection is closed; once the server has
+Each wave holds `--hold` seconds, then every connection is closed. (`cut`: the slow
+consumers the server cut off in the wave, read from its `/metrics`; a client that does not
+read never sees its cut, so the clients' own tally cannot tell.) Once the server has
 finished with the wave (none of its connections left on the server's side: accepted and not
 yet closed, or still waiting in the listen backlog; `done s`, at most 60 s) and `--settle`
 seconds more, the server's RSS is read. (A server that accepts a wave more slowly than it
@@ -30,12 +34,11 @@ Waves repeat until `--minutes` have passed (and at least `--waves`). Target: RSS
 last wave under 10 % above the first wave's. The healthy client's p50, p99 and max round
 trip are printed per wave and over the run.
 
-The growth includes the simulated market's own: some of its bounded stores fill during the
-first minutes whatever the load (the market views' klines, the `1s` series toward 1,500
-a symbol; the simulator's tracked positions, from 256 toward 512 a symbol; the views'
-backlogs of undecoded payloads). Measured in a server with no connection at all (default
-configuration, started in-process as the tests start it), RSS read just after a
-`malloc_trim`: 176.3 MB 40 s after the start, 182.5 MB at 5 min 20 s (+3.5 %).
+The market's own stores are at their steady size from the start (README, "Limits and
+hardening"), so an idle server does not grow: `tickerplant serve` with no connection at
+all, RSS 213.0 MB from 40 s to 6 min after its start. (Before, its stores filled over the
+first minutes, the books' hash tables, the market views' books and klines, the simulator's
+positions: 192.7 MB at 40 s, 203.4 MB at 6 min, +5.6 %.)
 """
 
 from __future__ import annotations
@@ -44,8 +47,11 @@ import argparse
 import asyncio
 import functools
 import math
+import re
 import socket
+import struct
 import time
+import urllib.request
 from array import array
 from collections import Counter
 from multiprocessing.connection import Connection
@@ -92,8 +98,23 @@ MALFORMED = (
 )
 
 
+class Slow:
+    """A slow consumer: its socket sends the upgrade and is never read, never handed to a
+    transport. (A transport paused in ``connection_made`` read all the same on uvloop, which
+    starts reading after ``connection_made`` returns: the "slow consumers" of earlier runs read
+    everything, and the server never cut one.)"""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def close(self) -> None:
+        """The end of the wave: aborted (a reset, as ``transport.abort`` would)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+
 class Peer(asyncio.Protocol):
-    """A load connection: sends its opening bytes; reads everything unless it is slow."""
+    """A load connection that reads: sends its opening bytes, reads everything."""
 
     def __init__(self, opening: bytes, reads: bool, tally: Counter[str]) -> None:
         self.opening = opening
@@ -105,8 +126,6 @@ class Peer(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.transport.write(self.opening)
-        if not self.reads:
-            self.transport.pause_reading()
 
     def data_received(self, data: bytes) -> None:
         pass
@@ -118,13 +137,10 @@ class Peer(asyncio.Protocol):
             self.tally["closed by the server"] += 1
 
     def close(self) -> None:
-        """The end of the wave: a reader closes, a slow consumer is aborted."""
+        """The end of the wave: it closes."""
         self.closed_by_us = True
         if self.transport is not None and not self.transport.is_closing():
-            if self.reads:
-                self.transport.close()
-            else:
-                self.transport.abort()
+            self.transport.close()
 
 
 async def wave(port: int, connections: int, hold_s: float, symbols: list[str]) -> tuple[Counter[str], float]:
@@ -132,7 +148,7 @@ async def wave(port: int, connections: int, hold_s: float, symbols: list[str]) -
     loop = asyncio.get_running_loop()
     tally: Counter[str] = Counter()
     gate = asyncio.Semaphore(200)
-    peers: list[Peer] = []
+    peers: list[Peer | Slow] = []
     heavy = "/stream?streams=" + "/".join(
         f"{s.lower()}@bookTicker/{s.lower()}@depth20@100ms" for s in symbols
     )
@@ -152,15 +168,21 @@ async def wave(port: int, connections: int, hold_s: float, symbols: list[str]) -
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
                 sock.setblocking(False)
                 await loop.sock_connect(sock, (HOST, port))
-                _, peer = await loop.create_connection(
-                    functools.partial(Peer, opening, reads, tally), sock=sock
-                )
+                peer: Peer | Slow
+                if reads:
+                    _, protocol = await loop.create_connection(
+                        functools.partial(Peer, opening, reads, tally), sock=sock
+                    )
+                    peer = protocol
+                else:
+                    await loop.sock_sendall(sock, opening)
+                    peer = Slow(sock)
             except OSError as exc:
                 sock.close()
                 tally[f"connect {type(exc).__name__}"] += 1
                 return
         tally[name] += 1
-        peers.append(cast(Peer, peer))
+        peers.append(peer)
 
     started = time.monotonic()
     await asyncio.gather(*(one(i) for i in range(connections)))
@@ -276,6 +298,24 @@ def wait_done(port: int, baseline: int, timeout_s: float = 60.0) -> float:
     return time.monotonic() - started
 
 
+_CUTS = re.compile(rb'^tickerplant_slow_consumer_cuts_total\{market="um"\} ([0-9.e+]+)$', re.M)
+
+
+def slow_consumer_cuts(admin_port: int) -> int | None:
+    """The server's slow-consumer cuts so far on its USD-M listener (its admin listener's
+    `/metrics`), or None if it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{admin_port}/metrics", timeout=5.0) as answer:
+            found = _CUTS.search(answer.read())
+    except OSError:
+        return None
+    return None if found is None else int(float(found.group(1)))
+
+
+def _admin_port(args: list[str]) -> int:
+    return int(args[args.index("--admin-port") + 1])
+
+
 def _ms(values: list[float], q: float) -> float:
     return quantile(sorted(values), q) * 1000 if values else math.nan
 
@@ -290,6 +330,7 @@ def run(
     symbols = um_symbols()[:10]
     with serving(args, 120.0) as server:
         pid = server.proc.pid
+        admin_port = _admin_port([str(arg) for arg in cast(list[str], server.proc.args)])
         time.sleep(5.0)
         start_rss = rss_mb(pid)
         healthy = Child(CLIENT_CPU, healthy_async, server.um_port, minutes * 60 + 600)
@@ -301,6 +342,7 @@ def run(
         try:
             healthy.recv(30.0, "the healthy client")
             index = 0
+            cuts_before = slow_consumer_cuts(admin_port)
             while index < waves or time.monotonic() - t0 < minutes * 60:
                 index += 1
                 peak = rss_mb(pid)
@@ -312,11 +354,14 @@ def run(
                 rss_after.append(rss_mb(pid))
                 lat = healthy.ask(10.0, "latencies", "stats")
                 every += lat
+                cuts = slow_consumer_cuts(admin_port)
+                cut = "?" if cuts is None or cuts_before is None else f"{cuts - cuts_before}"
+                cuts_before = cuts
                 seen = " ".join(f"{k}={v}" for k, v in sorted(tally.items()))
                 rows.append([
                     f"{index}", f"{time.monotonic() - t0:.0f}", f"{opened_s:.1f}", f"{done_s:.1f}",
                     f"{peak:.1f}", f"{rss_after[-1]:.1f}", f"{_ms(lat, 0.5):.2f}", f"{_ms(lat, 0.99):.2f}",
-                    f"{max(lat, default=math.nan) * 1000:.1f}", seen,
+                    f"{max(lat, default=math.nan) * 1000:.1f}", cut, seen,
                 ])  # fmt: skip
                 print(
                     f"  wave {index}: RSS after {rss_after[-1]:.1f} MB, healthy p99 {_ms(lat, 0.99):.2f} ms",
@@ -332,7 +377,7 @@ def run(
     table = Table([
         Column("wave", 4), Column("at s", 5), Column("open s", 6), Column("done s", 6), Column("peak MB", 8),
         Column("after MB", 8), Column("p50 ms", 7), Column("p99 ms", 7), Column("max ms", 7),
-        Column("connections", 40, left=True),
+        Column("cut", 4), Column("connections", 40, left=True),
     ])  # fmt: skip
     table.print(rows)
     print(f"\nhealthy client over the run: {len(every)} round trips, p50 {_ms(every, 0.5):.2f} ms, "

@@ -15,8 +15,10 @@ rate) is a leveraged position the simulator tracks: the taker's side and filled 
 its last fill price as the entry, a leverage drawn from ``_LEVERAGES`` up to the symbol's
 maximum (125x for BTC and ETH, 75x for the rest). At most ``MAX_POSITIONS`` (512) are
 tracked per symbol: a new one past the cap replaces the oldest, which stays open but
-untracked (its owner keeps it, with margin to spare). At construction half the cap is
-opened around the initial price, so liquidations can come from the first minute.
+untracked (its owner keeps it, with margin to spare). At construction the cap is opened
+around the initial price, so liquidations can come from the first minute and the positions
+tracked are at their steady count from the start (half the cap, they filled toward it for a
+quarter of an hour at the default rate: ~1 MB over the catalogue that a soak saw grow).
 
 **Liquidation and bankruptcy prices** (isolated margin; one maintenance margin rate per
 symbol, ``mmr`` = half the initial margin rate at its maximum leverage: 0.4 % at 125x; ``m``

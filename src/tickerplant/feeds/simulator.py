@@ -154,7 +154,7 @@ class Simulator:
             ids_from = max(0, start_ms - DEFAULT_START_MS) * IDS_PER_MS  # upward after a restart
             state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng, ids_from)
             self._states.append(state)
-            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS // 2)]
+            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS)]
             state.positions.seed(inst.initial_price, lots)
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
@@ -450,3 +450,4 @@ class Simulator:
         bids = shape.side(best_bid, True, shape.initial, self._random)
         asks = shape.side(best_bid + tick, False, shape.initial, self._random)
         state.book.load(bids, asks, 0)
+        state.book.settle()  # its tables at their steady size from the start (market/book.py)

@@ -11,7 +11,14 @@ writing it: a batch that would pass it is dropped and the connection is cut off.
 first and looking after let one whole batch, everything the connection's streams carried
 in one loop iteration, through past the bound, and the transport kept it.) Besides the
 transport's buffer, a connection holds its batch of one loop iteration at most, only
-during the flush. A connection cut off leaves the fan-out's
+during the flush. A connection that keeps up gets its batch joined into one write; one that
+lags (bytes still unsent) has the batch's frames queued as they are, the very bytes objects
+the fan-out hands every subscriber of a stream (``writelines``; uvloop keeps references,
+asyncio's transport joins them): what slow consumers of the same streams hold is then mostly
+shared, rather than a copy of every frame per connection made while they fall behind and
+freed when they are cut, which left the allocator's heap fragmented after a wave of cuts
+(in-process waves of 5,000 with a hundred to three hundred and fifty cut each: RSS after a
+trim +5.8 MB over five waves, the heap's live bytes +0.3 MB). A connection cut off leaves the fan-out's
 routes at once, so nothing more is queued for it; its close frame (1008 "Slow consumer:
 send buffer full") follows what it has not read, and it gets the close timeout
 (``KeptAliveConnection.abort_later``) to read it.
@@ -163,10 +170,22 @@ class StreamConnection(KeptAliveConnection):
             pending.clear()
             return
         raw = transport.underlying_transport
+        unsent = raw.get_write_buffer_size()
+        if unsent:
+            # It lags: the transport queues the frames the fan-out shares among every
+            # subscriber of a stream, not a copy of them joined for this connection.
+            size = sum(map(len, pending))
+            if unsent + size > self.limits_config.send_buffer_bytes:
+                pending.clear()
+                self._cut_off(size)  # the batch is not written: it would pass the bound
+                return
+            raw.writelines(pending)
+            pending.clear()
+            return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
-        if raw.get_write_buffer_size() + len(data) > self.limits_config.send_buffer_bytes:
-            self._cut_off(len(data))  # the batch is not written: it would pass the bound
+        if len(data) > self.limits_config.send_buffer_bytes:
+            self._cut_off(len(data))
             return
         raw.write(data)
 

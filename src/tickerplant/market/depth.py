@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tickerplant.market import payloads
-from tickerplant.market.book import OrderBook
+from tickerplant.market.book import OrderBook, settle_table
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS, DepthStreams, StreamMessage
 from tickerplant.market.units import fixed, fixed_format
@@ -78,7 +78,8 @@ class _Levels:
     kept as zero-quantity levels for the other speeds' pushes, they grew the soak
     benchmark's RSS for its whole run at the default rate, for 7 % fewer formattings.)
     Past its side's levels plus _SLACK, prices the book no longer holds are dropped too,
-    should a level ever leave the book without a push naming it."""
+    should a level ever leave the book without a push naming it. Its dict's table is made
+    the size churn gives it when the chains start and after a pruning (``settle``)."""
 
     __slots__ = ("_price_format", "_price_scale", "_qty_format", "_qty_scale", "_written", "_zero")
 
@@ -100,6 +101,7 @@ class _Levels:
             # prices the book no longer holds (it drifted): dropped, so the texts kept
             # stay within the book's depth plus _SLACK, however long the market runs
             written = self._written = {p: level for p, level in written.items() if p in quantities}
+            settle_table(written)
         get, seen = quantities.get, written.get
         qty_format, qty_scale = self._qty_format, self._qty_scale
         out = []
@@ -120,6 +122,9 @@ class _Levels:
             out.append(known[1])
         return out
 
+    def settle(self) -> None:
+        """The texts' table at the size churn gives it (``book.settle_table``)."""
+        settle_table(self._written)
 
 
 class SymbolDepth:
@@ -257,6 +262,10 @@ class BookDepth:
             book = depth.book
             depth.bid_levels(book.bid_prices, book.bids)
             depth.ask_levels(book.ask_prices, book.asks)
+            # and their tables, and the book's, at the size churn gives them (market/book.py)
+            depth.bid_levels.settle()
+            depth.ask_levels.settle()
+            book.settle()
             for chain in depth.chains:
                 chain.previous_id = depth.book.last_update_id
                 chain.bids = set()
