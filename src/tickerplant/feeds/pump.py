@@ -20,6 +20,8 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant import Plant
 from tickerplant.market.updates import MarketUpdate
 
+Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
+
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
 
 
@@ -102,16 +104,20 @@ class SimulatedMarket:
             await asyncio.sleep(config.tick_interval_s)
             now_ms = clock.now_ms()
             due = simulator.due(now_ms)
+            held: Held | None = None
             while due > batch:
-                # Catching up (a loaded machine, a rate past what it can do): a batch at a
-                # time, as at 'max', letting the gateways flush and read between, rather than
-                # seconds of actions in one step with the loop held (up to the simulator's
-                # backlog bound, 5 s of them). The periodic streams tick once, after the last
-                # batch: a snapshot taken meanwhile is of a book between two pushes (§4.9).
-                self.updates_processed += dispatch(simulator.step(batch, now_ms), now_ms, tick=False)
+                # Catching up (a loaded machine, a rate past what it can do): the actions are
+                # made and applied a batch at a time, the loop reading and answering between,
+                # rather than up to the simulator's backlog bound (5 s of actions) in one step
+                # with the loop held. What they make is held and published with the last
+                # batch, after the one tick: the same messages in the same order as one step,
+                # and nothing is seen (a snapshot, a view) of a book a push has not reached.
+                held = held or {market: [] for market in sink.plants}
+                self.updates_processed += dispatch.hold(simulator.step(batch, now_ms), now_ms, held)
                 due -= batch
                 await asyncio.sleep(0)
-            self.updates_processed += dispatch(self._derive(simulator.step(due, now_ms), now_ms), now_ms)
+            updates = self._derive(simulator.step(due, now_ms), now_ms)
+            self.updates_processed += dispatch(updates, now_ms, held)
 
     def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
         """``updates`` with the derivatives data that fell due (once a second) appended."""
@@ -134,8 +140,17 @@ class Dispatcher:
             for state in plant.symbols.values():
                 self.plant_of.setdefault(state.inst.pair, plant)
 
-    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int, tick: bool = True) -> int:
-        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, tick)
+    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held | None = None) -> int:
+        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, held)
+
+    def hold(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held) -> int:
+        """Apply ``updates``, more of the same timestamp to follow: what the plants make goes
+        into ``held``, for the call that ends the batch to publish."""
+        plant_of = self.plant_of
+        for update in updates:
+            plant = plant_of[update.symbol]
+            plant.apply(update, now_ms, held[plant.market])
+        return len(updates)
 
 
 def dispatch(
@@ -144,19 +159,18 @@ def dispatch(
     plant_of: Mapping[str, Plant],
     plants: Mapping[Market, Plant],
     bus: Bus,
-    tick: bool = True,
+    held: Held | None = None,
 ) -> int:
-    """Apply ``updates`` at ``now_ms`` and publish what the plants make of them; with
-    ``tick``, the periodic streams that fell due too (False: more updates stamped
-    ``now_ms`` follow, and the tick waits for the last of them)."""
-    outs: dict[Market, list[StreamMessage]] = {market: [] for market in plants}
+    """Apply ``updates`` at ``now_ms``, end the batch, tick what fell due, and publish what
+    the plants made, after ``held`` (what earlier parts of the batch made: ``Dispatcher.hold``)."""
+    outs = held if held is not None else {market: [] for market in plants}
     for update in updates:
         plant = plant_of[update.symbol]
         plant.apply(update, now_ms, outs[plant.market])
     for market, plant in plants.items():
         out = outs[market]
         plant.end_batch(now_ms, out)
-        if tick and now_ms >= plant.next_tick_ms:
+        if now_ms >= plant.next_tick_ms:
             plant.tick(now_ms, out)
         bus.publish(market, out)
     return len(updates)

@@ -210,17 +210,13 @@ class Simulator:
         return updates
 
     def advance(self, now_ms: int) -> list[MarketUpdate]:
-        """Perform the actions that fell due up to ``now_ms``, all stamped ``now_ms``.
-
-        Actions arrive as a Poisson process of rate ``actions_per_s``; the arrival time
-        of the next one carries over between calls, so any calling rhythm yields the
-        same expected count.
-        """
+        """Perform the actions that fell due up to ``now_ms``, all stamped ``now_ms``."""
         return self.step(self.due(now_ms), now_ms)
 
     def due(self, now_ms: int) -> int:
-        """How many actions fell due up to ``now_ms`` (``advance``'s count), taken: a
-        caller may then ``step`` them a batch at a time."""
+        """How many actions fell due up to ``now_ms``, taken (to ``step`` at once or a batch
+        at a time). Actions arrive as a Poisson process of rate ``actions_per_s``; the
+        arrival time of the next carries over, so any calling rhythm gives the same count."""
         next_ms = self._next_action_ms
         if now_ms - next_ms > _MAX_BACKLOG_MS:
             next_ms = now_ms - _MAX_BACKLOG_MS
