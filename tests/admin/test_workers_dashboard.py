@@ -17,7 +17,8 @@ from test_dashboard import _page, artifacts, browser
 from timing import SECONDS
 
 # a start of every process, under load, and its stop in order
-pytestmark = [pytest.mark.loopback, pytest.mark.timeout(int(150 * SECONDS))]
+# The servers are processes of their own, on their own loop: the test runs once, on asyncio.
+pytestmark = pytest.mark.timeout(int(150 * SECONDS))
 __all__ = ["artifacts", "browser"]  # the fixtures
 
 QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"

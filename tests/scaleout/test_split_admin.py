@@ -25,7 +25,8 @@ from timing import SECONDS
 
 from tickerplant.bus.frames import Frame, decode_frame
 
-pytestmark = pytest.mark.loopback
+# The plant and gateway are processes of their own, on their own loop: the test runs once,
+# on asyncio.
 __all__ = ["nats_url"]  # the fixture: a real nats-server for the test
 
 QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"

@@ -29,7 +29,8 @@ from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
 from served_workers import Served, serve_workers
 
 # a start of every process, under load, and its stop in order
-pytestmark = [pytest.mark.loopback, pytest.mark.timeout(int(150 * SECONDS))]
+# The servers are processes of their own, on their own loop: the test runs once, on asyncio.
+pytestmark = pytest.mark.timeout(int(150 * SECONDS))
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 STREAMS = (("market", "um"), ("surface", "streams"))
