@@ -28,21 +28,12 @@ one pending candle, and the stream names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.kline_frames import KlineFrames
 from tickerplant.market.kline_warm import WarmTrade, warm_candles
-from tickerplant.market.klines import (
-    CONTINUOUS_INTERVALS_UM,
-    INTERVALS,
-    Kline,
-    close_time,
-    kline_texts,
-    open_time,
-    stream_continuous_kline,
-    stream_kline,
-)
+from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, Kline, close_time, open_time
 from tickerplant.market.messages import StreamKind, StreamMessage
 
 __all__ = ["CONTINUOUS_TYPES", "KLINE_PUSH_MS", "ContinuousContracts", "KlineStreams", "SymbolCandles"]
@@ -119,8 +110,10 @@ class SymbolCandles:
         "changed",
         "continuous_names",
         "contract_type",
+        "frames",
         "grid_ms",
         "inst",
+        "interval_texts",
         "intervals",
         "kline_names",
         "next_close_ms",
@@ -131,6 +124,8 @@ class SymbolCandles:
         self.inst = inst
         um = inst.market is Market.UM
         self.intervals: tuple[str, ...] = CONTINUOUS_INTERVALS_UM if um else INTERVALS
+        self.interval_texts = [b'"%s"' % i.encode() for i in self.intervals]  # `i` as written
+        self.frames = KlineFrames(inst)  # the payloads' bytes
         self.grid_ms = 1000 if um else 60_000  # the smallest interval: 1s (UM), 1m (CM)
         self.candles: list[Kline | None] = [None] * len(self.intervals)
         self.pending: Kline | None = None
@@ -156,12 +151,9 @@ class SymbolCandles:
 class KlineStreams:
     """The kline and continuous kline streams of one plant's symbols."""
 
-    def __init__(
-        self, market: Market, symbols: Sequence[SymbolCandles], now_ms: int, encode: Callable[[Any], bytes]
-    ) -> None:
+    def __init__(self, market: Market, symbols: Sequence[SymbolCandles], now_ms: int) -> None:
         self.market = market
         self._symbols = list(symbols)
-        self._encode = encode
         self._contracts = ContinuousContracts(sc.inst for sc in self._symbols)
         self._relabel(now_ms)
         self.next_tick_ms = now_ms + KLINE_PUSH_MS
@@ -277,35 +269,33 @@ class KlineStreams:
             sc.changed = False
             candles = sc.candles
             next_close = _NEVER_MS
-            prices: dict[int, str] = {}  # the symbol's price texts in this push
             for index, k in enumerate(candles):
                 if k is None:
                     continue
                 if k.close_ms < now_ms:
-                    self._push(sc, index, k, True, now_ms, out, prices)
+                    self._push(sc, index, k, True, now_ms, out)
                     candles[index] = None
                     continue
                 if changed:
-                    self._push(sc, index, k, False, now_ms, out, prices)
+                    self._push(sc, index, k, False, now_ms, out)
                 if k.close_ms < next_close:
                     next_close = k.close_ms
             sc.next_close_ms = next_close
 
+    @staticmethod
     def _push(
-        self, sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage],
-        prices: dict[int, str] | None = None,
+        sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage]
     ) -> None:
-        inst, market, interval = sc.inst, self.market, sc.intervals[index]
-        texts = kline_texts(k, inst, market, prices)  # formatted once for both payloads
-        encode = self._encode
+        """Candle ``k`` on its kline and continuous kline streams: the bytes
+        ``klines.stream_kline`` and ``stream_continuous_kline`` encode to, from templates."""
+        frames = sc.frames
+        args = frames.args(k, sc.interval_texts[index], closed, now_ms)  # once for both payloads
         name = sc.kline_names[index]
         if name is not None:
-            kline = stream_kline(k, inst, market, interval, closed, now_ms, texts)
-            out.append(StreamMessage(name, encode(kline)))
+            out.append(StreamMessage(name, frames.kline % args))
         kind = sc.contract_type
         if kind is not None:
-            continuous = stream_continuous_kline(k, inst, market, interval, kind, closed, now_ms, texts)
-            out.append(StreamMessage(sc.continuous_names[index], encode(continuous)))
+            out.append(StreamMessage(sc.continuous_names[index], frames.continuous(kind) % args))
 
 
 def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:

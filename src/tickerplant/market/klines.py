@@ -31,6 +31,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, fixed
 
 __all__ = [
+    "BASE_DECIMALS",
     "CONTINUOUS_INTERVALS_UM",
     "INTERVALS",
     "Kline",
@@ -56,7 +57,7 @@ CONTINUOUS_INTERVALS_UM: Final[tuple[str, ...]] = ("1s", *INTERVALS)
 
 _MONDAY_MS = 4 * DAY_MS  # 1970-01-05, the first Monday after the epoch (a Thursday)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals (§7.8)
+BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals (§7.8)
 
 # Every interval but 1M has a fixed length (§1.3).
 _LENGTH_MS: Final[dict[str, int]] = {
@@ -346,7 +347,7 @@ def rest_row(k: Kline, inst: Instrument, market: Market) -> list[int | str]:
     """One row of `GET /fapi/v1/klines` / `/dapi/v1/klines`: the 12-element array of §7.8."""
     pd, qd = inst.price_decimals, inst.qty_decimals
     # USDⓈ-M index 7 and 10 are quote-asset volumes; COIN-M's are base-asset volumes
-    quote_decimals = pd + qd if market is Market.UM else _BASE_DECIMALS
+    quote_decimals = pd + qd if market is Market.UM else BASE_DECIMALS
     return [
         k.open_ms, fixed(k.open, pd), fixed(k.high, pd), fixed(k.low, pd), fixed(k.close, pd),
         fixed(k.volume, qd), k.close_ms, fixed(k.quote, quote_decimals), k.count,
@@ -357,22 +358,13 @@ def rest_row(k: Kline, inst: Instrument, market: Market) -> list[int | str]:
 KlineTexts = tuple[str, str, str, str, str, str, str, str]
 
 
-def kline_texts(
-    k: Kline, inst: Instrument, market: Market, prices: dict[int, str] | None = None
-) -> KlineTexts:
+def kline_texts(k: Kline, inst: Instrument, market: Market) -> KlineTexts:
     """o, c, h, l, v, q, V, Q of a kline as the payloads write them: formatted once for the
-    kline and the continuous kline of the same candle. ``prices``: price units -> text
-    already written at the instrument's digits, shared by a symbol's intervals (their
-    candles mostly share a close, and often a high, low or open); filled as it goes."""
+    kline and the continuous kline of the same candle. (The plant writes its pushes from
+    templates derived from these payloads: ``market/kline_frames.py``.)"""
     pd, qd = inst.price_decimals, inst.qty_decimals
-    quote_decimals = pd + qd if market is Market.UM else _BASE_DECIMALS
-    if prices is None:
-        o, c, h, lo = fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd)
-    else:
-        o = prices.get(k.open) or prices.setdefault(k.open, fixed(k.open, pd))
-        c = prices.get(k.close) or prices.setdefault(k.close, fixed(k.close, pd))
-        h = prices.get(k.high) or prices.setdefault(k.high, fixed(k.high, pd))
-        lo = prices.get(k.low) or prices.setdefault(k.low, fixed(k.low, pd))
+    quote_decimals = pd + qd if market is Market.UM else BASE_DECIMALS
+    o, c, h, lo = fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd)
     return (
         o, c, h, lo, fixed(k.volume, qd), fixed(k.quote, quote_decimals),
         fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals),

@@ -53,8 +53,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from tickerplant.market import payloads
-from tickerplant.market.book import OrderBook
-from tickerplant.market.depth import BookDepth, SymbolDepth
+from tickerplant.market.depth import BookDepth
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.force_orders import ForceOrders
 from tickerplant.market.instruments import Instrument, Market
@@ -66,10 +65,9 @@ from tickerplant.market.messages import (
     ALL_MINI_TICKER,
     ALL_TICKER,
     StreamMessage,
-    SymbolStreams,
 )
 from tickerplant.market.open_interest import InterestPacer
-from tickerplant.market.stats import RollingWindow
+from tickerplant.market.symbol_state import SymbolState
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import (
     AggTrade,
@@ -85,52 +83,6 @@ from tickerplant.market.updates import (
 )
 
 __all__ = ["Plant", "SymbolState"]
-
-
-class SymbolState:
-    """Everything the plant knows about one symbol; bounded, see the module docstring."""
-
-    __slots__ = (
-        "book",
-        "book_ticker",
-        "candles",
-        "depth",
-        "depth_asks",
-        "depth_bids",
-        "depth_first_id",
-        "depth_last_id",
-        "depth_previous_id",
-        "depth_time_ms",
-        "encoders",
-        "inst",
-        "mini_changed",
-        "names",
-        "ticker_changed",
-        "top",
-        "top_changed",
-        "window",
-    )
-
-    def __init__(self, inst: Instrument, window_ms: int, encoders: payloads.Encoders) -> None:
-        self.inst = inst
-        self.encoders = encoders  # the listener's payload format's (§4.13)
-        self.book = OrderBook()
-        self.window = RollingWindow(window_ms)
-        self.top: tuple[int, int, int, int] | None = None
-        self.book_ticker: bytes | None = None  # the last bookTicker payload
-        self.top_changed = False  # since the last USDⓈ-M !bookTicker batch
-        self.mini_changed = True  # since the last !miniTicker@arr push
-        self.ticker_changed = True  # since the last !ticker@arr push
-        # the diff-depth event being gathered in this batch
-        self.depth_bids: dict[int, int] = {}
-        self.depth_asks: dict[int, int] = {}
-        self.depth_first_id = 0  # 0: nothing gathered
-        self.depth_last_id = 0
-        self.depth_previous_id = 0
-        self.depth_time_ms = 0
-        self.names = SymbolStreams(inst.symbol)
-        self.depth = SymbolDepth(inst, self.book, encoders)  # the client-facing depth streams
-        self.candles: SymbolCandles | None = None  # the kline streams' state (derived streams)
 
 
 class Plant:
@@ -179,18 +131,26 @@ class Plant:
             for state in self.symbols.values():
                 state.candles = SymbolCandles(state.inst)
         candles = [state.candles for state in self.symbols.values() if state.candles is not None]
-        self._klines = KlineStreams(market, candles, now_ms, self._encode)
+        self._klines = KlineStreams(market, candles, now_ms)
+        self._due_ms: int | None = None  # next_tick_ms as last worked out; None: work it out
 
     @property
     def next_tick_ms(self) -> int:
-        depth_ms = self._depth.next_tick_ms if self._depth_streams else _NEVER_MS
-        derived_ms = _NEVER_MS
+        """When ``tick`` is next due: kept until a tick, or a note held for its second (a
+        liquidation, open interest), moves a cadence; a pump asks every millisecond."""
+        due = self._due_ms
+        if due is not None:
+            return due
+        due = min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms)
+        if self._depth_streams:
+            due = min(due, self._depth.next_tick_ms)
         if self._derived:
-            derived_ms = min(
-                self._klines.next_tick_ms, self._marks.next_tick_ms,
+            due = min(
+                due, self._klines.next_tick_ms, self._marks.next_tick_ms,
                 self._force_orders.next_tick_ms, self._interest.next_tick_ms,
             )  # fmt: skip
-        return min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms, depth_ms, derived_ms)
+        self._due_ms = due
+        return due
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades (in time order, as a history is) into the rolling windows and
@@ -253,9 +213,11 @@ class Plant:
         elif type(update) is Liquidation:
             state = self.symbols[update.symbol]
             self._force_orders.add(state.inst, state.names.force_order, update, out)
+            self._due_ms = None
         elif type(update) is OpenInterest:
             state = self.symbols[update.symbol]
             self._interest.add(state.inst, state.names.open_interest, update, out)
+            self._due_ms = None
         else:  # mark price, index price, funding: kept and paced by MarkStreams
             assert isinstance(update, MarkPrice | IndexPrice | FundingRate)
             self._marks.apply(update, out)
@@ -286,6 +248,7 @@ class Plant:
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Publish every periodic stream that is due at ``now_ms``."""
+        self._due_ms = None
         encode = self._encode
         states = self.symbols.values()
         if self._derived:

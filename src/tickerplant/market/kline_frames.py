@@ -1,0 +1,110 @@
+"""Kline payloads as bytes around what changes from push to push: the plant's most frequent
+time-driven pushes (every 250 ms, per changed candle, per interval; spec §4.7, §4.12, and
+COIN-M's price klines of §3.5) assembled with one ``%`` each instead of a struct built and
+encoded (issue 11's cost per push: about a third of a kline push's).
+
+A template is derived once from the payload's own struct (``market/derived_events.py``),
+which stays the one home of its keys and their order, as ``payloads.DepthFrame`` derives the
+depth events': the struct is encoded with a marker (a control byte, which encoded JSON never
+holds raw) in each field that changes, and each marker becomes its slot: ``%d`` for an
+integer; ``"%d.%0Nd"`` for a decimal of N digits, given as ``divmod(units, 10**N)``
+(``units.fixed_format``: units are never negative here, prices and volumes); ``%s`` for
+bytes written as they are (``true``/``false``, a quoted interval). The markers must come in
+the order of the slots, once each: a struct whose key order no longer matches the slots
+raises at start, never writes other bytes. ``tests/market/test_kline_frames.py`` holds every
+template equal to the struct's encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from tickerplant.market import derived_events
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.klines import BASE_DECIMALS, Kline
+from tickerplant.market.units import fixed_format
+
+__all__ = ["INT", "RAW", "KlineFrames", "decimal_slot", "markers", "template"]
+
+INT = b"%d"
+RAW = b"%s"
+TRUE, FALSE = b"true", b"false"
+
+
+def decimal_slot(decimals: int) -> tuple[int, bytes]:
+    """(scale, slot) of a quoted decimal of ``decimals`` digits: ``slot % divmod(units,
+    scale)`` is ``fixed(units, decimals)`` in quotes."""
+    return fixed_format(decimals, b'"', b'"')
+
+
+def markers(count: int) -> list[Any]:
+    """``count`` markers to put in a struct's changing fields (typed Any: a struct's int or
+    str field takes one)."""
+    return [msgspec.Raw(bytes((1 + i,))) for i in range(count)]
+
+
+def template(encoded: bytes, slots: Sequence[bytes]) -> bytes:
+    """``encoded`` (made with ``markers(len(slots))``) as a ``%`` template: each marker
+    replaced by its slot, every other ``%`` escaped."""
+    position = -1
+    for i in range(len(slots)):
+        marker = bytes((1 + i,))
+        at = encoded.find(marker)
+        if at <= position or encoded.count(marker) != 1:
+            raise ValueError("a payload's changing fields must come once each, in the slots' order")
+        position = at
+    out = encoded.replace(b"%", b"%%")
+    for i, slot in enumerate(slots):
+        out = out.replace(bytes((1 + i,)), slot)
+    return out
+
+
+class KlineFrames:
+    """One symbol's `@kline_<interval>` payload and its continuous klines' (one template per
+    contract type it has been), over the same arguments: ``args(k, …)`` once per candle
+    pushed, then ``kline % args`` and ``continuous(kind) % args``."""
+
+    __slots__ = ("_continuous", "_data", "_encode", "_scales", "_slots", "inst", "kline")
+
+    def __init__(self, inst: Instrument, encode: Callable[[Any], bytes] = msgspec.json.encode) -> None:
+        self.inst = inst
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        # USDⓈ-M's q and Q are quote-asset volumes; COIN-M's base-asset volumes (§4.7)
+        quote_decimals = pd + qd if inst.market is Market.UM else BASE_DECIMALS
+        (price, p), (qty, q), (quote, qq) = (decimal_slot(d) for d in (pd, qd, quote_decimals))
+        self._scales = (price, qty, quote)
+        # E t T i f L o c h l v n x q V Q: the order of ``args``
+        self._slots = (INT, INT, INT, RAW, INT, INT, p, p, p, p, q, INT, RAW, qq, q, qq)
+        self._encode = encode
+        m = markers(len(self._slots))
+        make: Any = derived_events.KlineData
+        data = make(m[1], m[2], inst.symbol, *m[3:16], "0")
+        self._data = m  # kept for the continuous klines' templates
+        kline: Any = derived_events.Kline
+        self.kline = template(encode(kline(m[0], inst.symbol, data)), self._slots)
+        self._continuous: dict[str, bytes] = {}
+
+    def continuous(self, contract_type: str) -> bytes:
+        """The template of the continuous kline whose `ct` is ``contract_type``."""
+        made = self._continuous.get(contract_type)
+        if made is None:
+            m = self._data
+            make: Any = derived_events.ContinuousKlineData
+            data = make(m[1], m[2], *m[3:16], "0")
+            payload: Any = derived_events.ContinuousKline(m[0], self.inst.pair, contract_type, data)
+            made = self._continuous[contract_type] = template(self._encode(payload), self._slots)
+        return made
+
+    def args(self, k: Kline, interval: bytes, closed: bool, now_ms: int) -> tuple[Any, ...]:
+        """What the templates take for candle ``k`` pushed at ``now_ms``; ``interval``
+        quoted (``b'"1m"'``)."""
+        price, qty, quote = self._scales
+        return (
+            now_ms, k.open_ms, k.close_ms, interval, k.first_id, k.last_id,
+            *divmod(k.open, price), *divmod(k.close, price), *divmod(k.high, price),
+            *divmod(k.low, price), *divmod(k.volume, qty), k.count, TRUE if closed else FALSE,
+            *divmod(k.quote, quote), *divmod(k.taker_buy_volume, qty), *divmod(k.taker_buy_quote, quote),
+        )  # fmt: skip
