@@ -10,9 +10,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tickerplant.market import derived_events
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.kline_frames import INT, KlineFrames, markers, template
-from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, Kline, stream_continuous_kline, stream_kline
+from tickerplant.market.kline_frames import (
+    FALSE,
+    INT,
+    PRICE_SCALE,
+    TRUE,
+    KlineFrames,
+    markers,
+    price_kline_template,
+    template,
+)
+from tickerplant.market.klines import (
+    CONTINUOUS_INTERVALS_UM,
+    INTERVALS,
+    Kline,
+    stream_continuous_kline,
+    stream_kline,
+)
+from tickerplant.market.units import fixed
+from tickerplant.market.updates import MARK_DECIMALS
 
 T0 = 1_767_225_600_000
 INSTRUMENTS = [inst for market in Market for inst in catalogue(market, T0)]
@@ -47,11 +65,41 @@ def test_a_templated_kline_is_the_encoded_struct(
     open_ms, close_ms, now_ms = times
     k = Kline(open_ms, close_ms, open_, high, low, close, volume, quote, count, buy_volume, buy_quote, *ids)
     frames = KlineFrames(inst)
-    args = frames.args(k, b'"%s"' % interval.encode(), closed, now_ms)
+    tail = frames.tail(k, b'"%s"' % interval.encode(), closed)
+    head = (now_ms, open_ms, close_ms)
     market = inst.market
-    assert frames.kline % args == msgspec.json.encode(stream_kline(k, inst, market, interval, closed, now_ms))
+    assert frames.kline % head + tail == msgspec.json.encode(stream_kline(k, inst, market, interval, closed, now_ms))
     continuous = stream_continuous_kline(k, inst, market, interval, contract_type, closed, now_ms)
-    assert frames.continuous(contract_type) % args == msgspec.json.encode(continuous)
+    assert frames.continuous(contract_type) % head + tail == msgspec.json.encode(continuous)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    index=st.sampled_from([i for i, inst in enumerate(INSTRUMENTS) if inst.market is Market.CM]),
+    of_index=st.booleans(),
+    interval=st.sampled_from(INTERVALS),
+    prices=st.lists(st.integers(0, 10**14), min_size=4, max_size=4),
+    count=st.integers(1, 10**6),
+    closed=st.booleans(),
+    times=st.lists(st.integers(0, 10**13), min_size=5, max_size=5),
+)
+def test_a_templated_price_kline_is_the_encoded_struct(
+    index: int, of_index: bool, interval: str, prices: list[int], count: int, closed: bool, times: list[int]
+) -> None:
+    inst = INSTRUMENTS[index]
+    payload = derived_events.IndexPriceKline if of_index else derived_events.MarkPriceKline
+    label = "0" if of_index else inst.symbol
+    now_ms, open_ms, close_ms, first_ms, last_ms = times
+    o, c, h, lo = prices
+    texts = [fixed(p, MARK_DECIMALS) for p in prices]
+    data = derived_events.PriceKlineData(
+        open_ms, close_ms, label, interval, first_ms, last_ms, *texts, "0", count, closed, "0", "0", "0", "0"
+    )
+    frame = price_kline_template(payload, inst.pair, label)
+    args = (now_ms, open_ms, close_ms, b'"%s"' % interval.encode(), first_ms, last_ms)
+    args += (*divmod(o, PRICE_SCALE), *divmod(c, PRICE_SCALE), *divmod(h, PRICE_SCALE), *divmod(lo, PRICE_SCALE))
+    args += (count, TRUE if closed else FALSE)
+    assert frame % args == msgspec.json.encode(payload(now_ms, inst.pair, data))
 
 
 def test_a_percent_sign_in_the_fixed_bytes_is_written_as_it_is() -> None:

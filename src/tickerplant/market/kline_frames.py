@@ -26,9 +26,21 @@ from tickerplant.market import derived_events
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import BASE_DECIMALS, Kline
 from tickerplant.market.units import fixed_format
+from tickerplant.market.updates import MARK_DECIMALS
 
-__all__ = ["INT", "RAW", "KlineFrames", "decimal_slot", "markers", "template"]
+__all__ = [
+    "INT",
+    "PRICE_SCALE",
+    "RAW",
+    "KlineFrames",
+    "decimal_slot",
+    "markers",
+    "price_kline_template",
+    "split",
+    "template",
+]  # fmt: skip
 
+_TAIL = 3  # the first slot of the tail: `i`
 INT = b"%d"
 RAW = b"%s"
 TRUE, FALSE = b"true", b"false"
@@ -46,28 +58,37 @@ def markers(count: int) -> list[Any]:
     return [msgspec.Raw(bytes((1 + i,))) for i in range(count)]
 
 
-def template(encoded: bytes, slots: Sequence[bytes]) -> bytes:
-    """``encoded`` (made with ``markers(len(slots))``) as a ``%`` template: each marker
-    replaced by its slot, every other ``%`` escaped."""
+def template(encoded: bytes, slots: Sequence[bytes], first: int = 0) -> bytes:
+    """``encoded`` (made with ``markers``, its slots' from number ``first`` on) as a ``%``
+    template: each marker replaced by its slot, every other ``%`` escaped."""
     position = -1
-    for i in range(len(slots)):
+    for i in range(first, first + len(slots)):
         marker = bytes((1 + i,))
         at = encoded.find(marker)
         if at <= position or encoded.count(marker) != 1:
             raise ValueError("a payload's changing fields must come once each, in the slots' order")
         position = at
     out = encoded.replace(b"%", b"%%")
-    for i, slot in enumerate(slots):
+    for i, slot in enumerate(slots, first):
         out = out.replace(bytes((1 + i,)), slot)
     return out
 
 
-class KlineFrames:
-    """One symbol's `@kline_<interval>` payload and its continuous klines' (one template per
-    contract type it has been), over the same arguments: ``args(k, …)`` once per candle
-    pushed, then ``kline % args`` and ``continuous(kind) % args``."""
+def split(encoded: bytes, slots: Sequence[bytes], at: int) -> tuple[bytes, bytes]:
+    """``encoded`` as two templates: up to the slot numbered ``at``, and from it on."""
+    marker = bytes((1 + at,))
+    head, found, rest = encoded.partition(marker)
+    return template(head, slots[:at]), template(found + rest, slots[at:], at)
 
-    __slots__ = ("_continuous", "_data", "_encode", "_scales", "_slots", "inst", "kline")
+
+class KlineFrames:
+    """One symbol's `@kline_<interval>` payload and its continuous klines' (one per contract
+    type it has been), as heads over one tail: from `i` on, a kline's `k` and a continuous
+    kline's are the same bytes (§4.12: the kline's keys without `s`), written once per candle
+    pushed (``tail``), then ``kline % (E, t, T) + tail`` and ``continuous(ct) % (E, t, T) +
+    tail``."""
+
+    __slots__ = ("_continuous", "_encode", "_markers", "_scales", "_slots", "_tail", "inst", "kline")
 
     def __init__(self, inst: Instrument, encode: Callable[[Any], bytes] = msgspec.json.encode) -> None:
         self.inst = inst
@@ -76,35 +97,58 @@ class KlineFrames:
         quote_decimals = pd + qd if inst.market is Market.UM else BASE_DECIMALS
         (price, p), (qty, q), (quote, qq) = (decimal_slot(d) for d in (pd, qd, quote_decimals))
         self._scales = (price, qty, quote)
-        # E t T i f L o c h l v n x q V Q: the order of ``args``
+        # E t T | i f L o c h l v n x q V Q: the heads' arguments, then ``tail``'s
         self._slots = (INT, INT, INT, RAW, INT, INT, p, p, p, p, q, INT, RAW, qq, q, qq)
         self._encode = encode
-        m = markers(len(self._slots))
+        self._markers = m = markers(len(self._slots))
         make: Any = derived_events.KlineData
-        data = make(m[1], m[2], inst.symbol, *m[3:16], "0")
-        self._data = m  # kept for the continuous klines' templates
         kline: Any = derived_events.Kline
-        self.kline = template(encode(kline(m[0], inst.symbol, data)), self._slots)
+        self.kline, self._tail = split(
+            encode(kline(m[0], inst.symbol, make(m[1], m[2], inst.symbol, *m[3:16], "0"))), self._slots, _TAIL
+        )
         self._continuous: dict[str, bytes] = {}
 
     def continuous(self, contract_type: str) -> bytes:
-        """The template of the continuous kline whose `ct` is ``contract_type``."""
+        """The head of the continuous kline whose `ct` is ``contract_type``."""
         made = self._continuous.get(contract_type)
         if made is None:
-            m = self._data
+            m = self._markers
             make: Any = derived_events.ContinuousKlineData
-            data = make(m[1], m[2], *m[3:16], "0")
-            payload: Any = derived_events.ContinuousKline(m[0], self.inst.pair, contract_type, data)
-            made = self._continuous[contract_type] = template(self._encode(payload), self._slots)
+            payload: Any = derived_events.ContinuousKline(
+                m[0], self.inst.pair, contract_type, make(m[1], m[2], *m[3:16], "0")
+            )
+            made, tail = split(self._encode(payload), self._slots, _TAIL)
+            if tail != self._tail:
+                raise ValueError("a continuous kline's k must end as the kline's does")
+            self._continuous[contract_type] = made
         return made
 
-    def args(self, k: Kline, interval: bytes, closed: bool, now_ms: int) -> tuple[Any, ...]:
-        """What the templates take for candle ``k`` pushed at ``now_ms``; ``interval``
-        quoted (``b'"1m"'``)."""
+    def tail(self, k: Kline, interval: bytes, closed: bool) -> bytes:
+        """Candle ``k``'s bytes from `i` on; ``interval`` quoted (``b'"1m"'``)."""
         price, qty, quote = self._scales
-        return (
-            now_ms, k.open_ms, k.close_ms, interval, k.first_id, k.last_id,
+        tail: bytes = self._tail % (
+            interval, k.first_id, k.last_id,
             *divmod(k.open, price), *divmod(k.close, price), *divmod(k.high, price),
             *divmod(k.low, price), *divmod(k.volume, qty), k.count, TRUE if closed else FALSE,
             *divmod(k.quote, quote), *divmod(k.taker_buy_volume, qty), *divmod(k.taker_buy_quote, quote),
         )  # fmt: skip
+        return tail
+
+
+# E t T i f L o c h l n x: what a price kline's template takes (``PriceKlineFrame``)
+PRICE_SCALE, _PRICE = decimal_slot(MARK_DECIMALS)  # o, c, h, l as divmod(units, PRICE_SCALE)
+_PRICE_SLOTS = (INT, INT, INT, RAW, INT, INT, _PRICE, _PRICE, _PRICE, _PRICE, INT, RAW)
+
+
+def price_kline_template(
+    payload: Any, pair: str, label: str, encode: Callable[[Any], bytes] = msgspec.json.encode
+) -> bytes:
+    """The template of COIN-M's `@markPriceKline_<i>` (``payload`` ``MarkPriceKline``, ``label``
+    the symbol) or `@indexPriceKline_<i>` (``IndexPriceKline``, ``"0"``) of ``pair`` (§3.5):
+    its arguments are (E, t, T, i, f, L, *o, *c, *h, *l, n, x), each price ``divmod(units,
+    PRICE_SCALE)``."""
+    m = markers(len(_PRICE_SLOTS))
+    make: Any = derived_events.PriceKlineData
+    data = make(m[1], m[2], label, *m[3:10], "0", m[10], m[11], "0", "0", "0", "0")
+    return template(encode(payload(m[0], pair, data)), _PRICE_SLOTS)
+

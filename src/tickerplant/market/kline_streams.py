@@ -289,13 +289,14 @@ class KlineStreams:
         """Candle ``k`` on its kline and continuous kline streams: the bytes
         ``klines.stream_kline`` and ``stream_continuous_kline`` encode to, from templates."""
         frames = sc.frames
-        args = frames.args(k, sc.interval_texts[index], closed, now_ms)  # once for both payloads
+        tail = frames.tail(k, sc.interval_texts[index], closed)  # once for both payloads
+        head = (now_ms, k.open_ms, k.close_ms)
         name = sc.kline_names[index]
         if name is not None:
-            out.append(StreamMessage(name, frames.kline % args))
+            out.append(StreamMessage(name, frames.kline % head + tail))
         kind = sc.contract_type
         if kind is not None:
-            out.append(StreamMessage(sc.continuous_names[index], frames.continuous(kind) % args))
+            out.append(StreamMessage(sc.continuous_names[index], frames.continuous(kind) % head + tail))
 
 
 def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:

@@ -29,15 +29,16 @@ from typing import Any
 
 from tickerplant.market import derived_events
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.kline_frames import FALSE, PRICE_SCALE, TRUE, price_kline_template
 from tickerplant.market.kline_streams import KLINE_PUSH_MS
 from tickerplant.market.klines import INTERVALS, close_time, open_time
 from tickerplant.market.messages import StreamKind, StreamMessage
-from tickerplant.market.units import fixed
-from tickerplant.market.updates import MARK_DECIMALS, IndexPrice, MarkPrice
+from tickerplant.market.updates import IndexPrice, MarkPrice
 
 __all__ = ["PriceKlineStreams"]
 
 _NEVER_MS = 1 << 62
+_INTERVAL_TEXTS = [b'"%s"' % interval.encode() for interval in INTERVALS]  # `i` as written
 
 
 @dataclass(slots=True)
@@ -56,12 +57,10 @@ class _Candle:
 class _Price:
     """One price's candles, one per interval (None: no sample in it yet), and its names."""
 
-    __slots__ = ("candles", "changed", "label", "names", "next_close_ms", "pair", "payload")
+    __slots__ = ("candles", "changed", "frame", "names", "next_close_ms")
 
-    def __init__(self, prefix: str, payload: Any, pair: str, label: str) -> None:
-        self.payload = payload  # MarkPriceKline or IndexPriceKline
-        self.pair = pair  # ps
-        self.label = label  # k.s: the symbol, or "0" for an index
+    def __init__(self, prefix: str, frame: bytes) -> None:
+        self.frame = frame  # its payloads' template (kline_frames.price_kline_template)
         self.names = [f"{prefix}_{interval}" for interval in INTERVALS]
         self.candles: list[_Candle | None] = [None] * len(INTERVALS)
         self.changed = False  # since the last push
@@ -74,7 +73,7 @@ class PriceKlineStreams:
     def __init__(
         self, market: Market, instruments: Sequence[Instrument], now_ms: int, encode: Callable[[Any], bytes]
     ) -> None:
-        self._encode = encode
+        """``encode``: the plant's, which the payloads' templates are derived with."""
         self._marks: dict[str, _Price] = {}
         self._indexes: dict[str, _Price] = {}
         if market is Market.CM:
@@ -82,11 +81,13 @@ class PriceKlineStreams:
             for inst in instruments:
                 symbol, pair = inst.symbol, inst.pair
                 self._marks[symbol] = _Price(
-                    f"{symbol.lower()}@{mark}", derived_events.MarkPriceKline, pair, symbol
+                    f"{symbol.lower()}@{mark}",
+                    price_kline_template(derived_events.MarkPriceKline, pair, symbol, encode),
                 )
                 if pair not in self._indexes:
                     self._indexes[pair] = _Price(
-                        f"{pair.lower()}@{index}", derived_events.IndexPriceKline, pair, "0"
+                        f"{pair.lower()}@{index}",
+                        price_kline_template(derived_events.IndexPriceKline, pair, "0", encode),
                     )
         self._prices = [*self._marks.values(), *self._indexes.values()]
         self.next_tick_ms = now_ms + KLINE_PUSH_MS if self._prices else _NEVER_MS
@@ -155,9 +156,11 @@ class PriceKlineStreams:
     def _push(
         self, price: _Price, index: int, k: _Candle, closed: bool, now_ms: int, out: list[StreamMessage]
     ) -> None:
-        data = derived_events.PriceKlineData(
-            k.open_ms, k.close_ms, price.label, INTERVALS[index], k.first_ms, k.last_ms,
-            fixed(k.open, MARK_DECIMALS), fixed(k.close, MARK_DECIMALS), fixed(k.high, MARK_DECIMALS),
-            fixed(k.low, MARK_DECIMALS), "0", k.count, closed, "0", "0", "0", "0",
+        # the bytes of its MarkPriceKline / IndexPriceKline with a PriceKlineData, from its template
+        scale = PRICE_SCALE
+        payload = price.frame % (
+            now_ms, k.open_ms, k.close_ms, _INTERVAL_TEXTS[index], k.first_ms, k.last_ms,
+            *divmod(k.open, scale), *divmod(k.close, scale), *divmod(k.high, scale),
+            *divmod(k.low, scale), k.count, TRUE if closed else FALSE,
         )  # fmt: skip
-        out.append(StreamMessage(price.names[index], self._encode(price.payload(now_ms, price.pair, data))))
+        out.append(StreamMessage(price.names[index], payload))
