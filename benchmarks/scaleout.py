@@ -3,9 +3,9 @@
     python -m benchmarks scaleout [--quick] [--seconds 10] [--connections 200]
 
 (a) the plant's publish path: the frames a `tickerplant plant` at ``--sim-rate max``
-    publishes, recorded, then sent again through tickerplant's ``NatsBus`` (framed again, its
-    outbox, nats-py) and by nats-py alone (the same bytes, a frame a loop turn), each in a
-    process of its own on CPU 0, alternately, the best of each: messages a second, bus /
+    publishes, recorded, then (the plant stopped) sent again through tickerplant's ``NatsBus``
+    (framed again, its outbox, nats-py) and by nats-py alone (the same bytes, a frame a loop
+    turn), each in a process of its own on CPU 0, alternately, the best of each: messages a second, bus /
     floor (target >= 0.7); and the plant's own rate at max (its publish ceiling: the
     simulator and the plants on one core);
 (b) the latency a bus hop adds: receipt time minus the payload's ``E`` (1 ms resolution, the
@@ -67,6 +67,10 @@ def publish_path(args: argparse.Namespace, config: Path, figures: Figures) -> No
         finally:
             close_all([recorder])
         figures.plant = rates
+        # The plant's part is done: at max it would keep CPU 0 busy while the publishers
+        # below share it, slowing the side that does more per frame (the bus) the most.
+        server.plant.terminate()
+        server.plant.wait(10.0)
         print(
             f"  plant at --sim-rate max: {rates['messages']:,.0f} messages/s in {rates['frames']:,.0f}"
             f" frames/s, {rates['bytes'] / 1e6:,.1f} MB/s (kept {len(frames):,} frames to publish again)",

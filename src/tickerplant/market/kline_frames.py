@@ -1,7 +1,8 @@
 """Kline payloads as bytes around what changes from push to push: the plant's most frequent
 time-driven pushes (every 250 ms, per changed candle, per interval; spec §4.7, §4.12, and
-COIN-M's price klines of §3.5) assembled with one ``%`` each instead of a struct built and
-encoded (issue 11's cost per push: about a third of a kline push's).
+COIN-M's price klines of §3.5) assembled with ``%`` instead of structs built and encoded: a
+kline and its continuous kline, which share their `k` from `i` on, in 3.1 µs instead of 5.3
+(in-process, one BTCUSDT candle).
 
 A template is derived once from the payload's own struct (``market/derived_events.py``),
 which stays the one home of its keys and their order, as ``payloads.DepthFrame`` derives the
