@@ -4,6 +4,7 @@ sequence, and a subscriber that sees a lost frame or a restarted publisher."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from nats_servers import nats_url
@@ -165,6 +166,7 @@ async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the
     subscriber.on_loss = lambda market, verdict: losses.append(verdict)
     subscriber.subscribe(Market.UM, got.extend)
     await subscriber.ready()
+    publisher.direct = False  # the public way, as while nats-py is away: through the outbox
     publisher.outbox_limit = 300  # two frames of one message wait at most
     for i in range(4):  # in one go: the writer has taken none yet
         publisher.publish(Market.UM, _batch(1, i, size=100))
@@ -174,3 +176,32 @@ async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the
     await eventually(lambda: len(got) == 3)
     assert got == [*_batch(1, 0, 100), *_batch(1, 1, 100), *_batch(1, 4, 100)]
     assert losses == [Verdict(Continuity.FIRST, 0), Verdict(Continuity.GAP, 2)]
+
+
+async def test_frames_go_into_nats_pys_pending_writes_and_wait_in_order_when_they_are_full(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    publisher, subscriber = buses
+    losses: list[Verdict] = []
+    got: list[StreamMessage] = []
+    subscriber.on_loss = lambda market, verdict: losses.append(verdict)
+    subscriber.subscribe(Market.UM, got.extend)
+    await subscriber.ready()
+    # the nats-py this project pins has the private state the bus writes frames into: a
+    # version without it would publish the slower public way, and this says so
+    assert publisher.direct
+    client: Any = publisher.client
+    before = client._pending_data_size
+    publisher.publish(Market.UM, _batch(1, 0, size=100))
+    one = client._pending_data_size - before  # its PUB line, the frame and CRLF, not yet written
+    assert one > 100 and publisher._outbox_bytes == 0
+    client._max_pending_size = client._pending_data_size  # full: the next frames must wait
+    for i in range(1, 4):
+        publisher.publish(Market.UM, _batch(1, i, size=100))
+    assert publisher._outbox_bytes > 0  # in the outbox, behind the one in nats-py's writes
+    client._max_pending_size = 64 * 1024 * 1024
+    await publisher.flush()
+    publisher.publish(Market.UM, _batch(1, 4, size=100))  # the outbox empty: direct again
+    await eventually(lambda: len(got) == 5)
+    assert got == [message for i in range(5) for message in _batch(1, i, 100)]
+    assert losses == [Verdict(Continuity.FIRST, 0)] and publisher.dropped == 0
