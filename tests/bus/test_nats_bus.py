@@ -157,15 +157,21 @@ async def test_frames_a_state_holds_arriving_after_the_release_are_not_delivered
     assert losses == [Verdict(Continuity.FIRST, 0)]
 
 
-async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the_gap(
-    buses: tuple[NatsBus, NatsBus],
-) -> None:
-    publisher, subscriber = buses
+async def _listening(subscriber: NatsBus) -> tuple[list[Verdict], list[StreamMessage]]:
+    """What the subscriber is told of losses, and the messages it gets, on USDⓈ-M."""
     losses: list[Verdict] = []
     got: list[StreamMessage] = []
     subscriber.on_loss = lambda market, verdict: losses.append(verdict)
     subscriber.subscribe(Market.UM, got.extend)
     await subscriber.ready()
+    return losses, got
+
+
+async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the_gap(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    publisher, subscriber = buses
+    losses, got = await _listening(subscriber)
     publisher.direct = False  # the public way, as while nats-py is away: through the outbox
     publisher.outbox_limit = 300  # two frames of one message wait at most
     for i in range(4):  # in one go: the writer has taken none yet
@@ -182,13 +188,9 @@ async def test_frames_go_into_nats_pys_pending_writes_and_wait_in_order_when_the
     buses: tuple[NatsBus, NatsBus],
 ) -> None:
     publisher, subscriber = buses
-    losses: list[Verdict] = []
-    got: list[StreamMessage] = []
-    subscriber.on_loss = lambda market, verdict: losses.append(verdict)
-    subscriber.subscribe(Market.UM, got.extend)
-    await subscriber.ready()
-    # the nats-py this project pins has the private state the bus writes frames into: a
-    # version without it would publish the slower public way, and this says so
+    losses, got = await _listening(subscriber)
+    # the nats-py pyproject.toml allows has the private state the bus writes frames into:
+    # a version without it would publish the slower public way, and this says so
     assert publisher.direct
     client: Any = publisher.client
     before = client._pending_data_size
