@@ -55,8 +55,9 @@ class SystemClock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
 
-    def now_ns(self) -> int:
-        return time.time_ns()
+    # the C function itself, no Python frame: read twice per request (its latency, for the
+    # metrics) on the request paths
+    now_ns = staticmethod(time.time_ns)
 
     def call_at(self, when_ms: float, callback: Callable[[], object]) -> Timer:
         delay_s = max(0.0, (when_ms - time.time_ns() / 1_000_000) / 1000)

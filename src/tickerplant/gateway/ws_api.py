@@ -47,6 +47,7 @@ class WsApiConnection(KeptAliveConnection):
         self._registry = registry
         self._rate_limits_default = rate_limits_default
         self._ip = "?"
+        self._send_bound = limits.send_buffer_bytes  # unsent bytes a client may leave (unsent_bytes)
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
@@ -67,9 +68,10 @@ class WsApiConnection(KeptAliveConnection):
         transport = self.transport
         assert transport is not None
         parts = reply.parts
+        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
         if self.stalled or self.closing:
             pass
-        elif self.unsent_bytes() + sum(map(len, parts)) > self.limits_config.send_buffer_bytes:
+        elif transport.underlying_transport.get_write_buffer_size() + size > self._send_bound:
             # A client that asks and does not read: its replies would pile up in the server
             # without bound (only its request weight paces it). Cut off as a slow consumer of
             # the streams is, the reply unwritten, its close after what is queued.
