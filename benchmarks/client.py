@@ -38,6 +38,7 @@ from .client_consumer import ConsumerProc, Window
 from .client_libraries import KINDS, ConsumerSpec
 from .harness.accounting import disturbed
 from .harness.catalogue import um_symbols
+from .harness.options import fill_sizes
 from .harness.processes import (
     CLIENT_CPU,
     HOST,
@@ -275,15 +276,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", choices=KINDS[1:], action="append", default=None, help="repeatable")
     p.add_argument("--quick", action="store_true", help="24 and 6 copies, 2.5 s windows, 0.5 s warm-ups")
     args = p.parse_args(argv)
-    for name, full, small in (
+    fill_sizes(args, (
         ("seconds", 8.0, 2.5),
         ("warmup", 1.5, 0.5),
         ("profile_seconds", 4.0, 2.0),
         ("copies", 72, 24),
         ("copies_others", 12, 6),
-    ):
-        if getattr(args, name) is None:
-            setattr(args, name, small if args.quick else full)
+    ))
     if args.seconds <= 0 or args.warmup < 0 or args.copies < 1 or args.copies_others < 1:
         p.error("--seconds and the copies must be positive, --warmup not negative")
     if not args.profile:

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from . import depth_fanout, depth_plant, depth_requests
 from .harness.accounting import disturbed
 from .harness.commands import Child
+from .harness.options import fill_sizes
 from .harness.processes import (
     CLIENT_CPU,
     HOST,
@@ -227,16 +228,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--server-start-timeout", type=float, default=60.0)
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG", help="extra `serve` argument")
     args = p.parse_args(argv)
-    for name, full, small in (
+    fill_sizes(args, (
         ("repeats", 5, 2),
         ("max_actions", 150_000, 15_000),
         ("rate_actions", 40_000, 4_000),
         ("seconds", 5.0, 1.5),
         ("warmup", 1.0, 0.5),
         ("connections", 1000, 100),
-    ):
-        if getattr(args, name) is None:
-            setattr(args, name, small if args.quick else full)
+    ))
     args.parts = [part.strip() for part in args.only.split(",") if part.strip()]
     if not set(args.parts) <= set(PARTS) or args.repeats < 1:
         p.error(f"--only takes {', '.join(PARTS)}; --repeats at least 1")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 
 from . import depth_plant
+from .harness.options import fill_sizes
 from .harness.report import Target, verdict
 
 TARGET = Target(1.25, at_least=False)  # CPU per action with the derived streams / without
@@ -78,9 +79,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rate-actions", type=int, default=None, help="actions at 400/s (40,000; 4,000)")
     args = p.parse_args(argv)
     sizes = (("repeats", 5, 2), ("max_actions", 150_000, 15_000), ("rate_actions", 40_000, 4_000))
-    for name, full, small in sizes:
-        if getattr(args, name) is None:
-            setattr(args, name, small if args.quick else full)
+    fill_sizes(args, sizes)
     return args
 
 

@@ -37,6 +37,7 @@ from .fanout_floor import FLOOR_BUFFER_LIMIT, floor_async
 from .harness.accounting import disturbed
 from .harness.catalogue import um_symbols
 from .harness.commands import Child
+from .harness.options import fill_sizes
 from .harness.processes import (
     CLIENT_CPU,
     HOST,
@@ -296,14 +297,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-server", action="store_true")
     p.add_argument("--quick", action="store_true", help="100 connections, 3 s windows")
     args = p.parse_args(argv)
-    for name, full, small in (
+    fill_sizes(args, (
         ("connections", 1000, 100),
         ("seconds", 10.0, 3.0),
         ("warmup", 1.0, 0.5),
         ("calibration_seconds", 3.0, 1.5),
-    ):
-        if getattr(args, name) is None:
-            setattr(args, name, small if args.quick else full)
+    ))
     if args.connections < 1 or args.seconds <= 0 or (args.floor_batch is not None and args.floor_batch < 1):
         p.error("--connections, --seconds and --floor-batch must be positive")
     return args

@@ -37,6 +37,7 @@ from .fanout_clients import ClientPool, Window
 from .harness.accounting import proc_table
 from .harness.catalogue import um_symbols
 from .harness.commands import Child, close_all
+from .harness.options import fill_sizes
 from .harness.processes import CLIENT_CPU, SERVER_CPU, check_cpus, import_from_src, serving, supervised
 from .harness.report import Target, verdict
 from .scaleout_processes import Split, publish_bus, publish_floor, record, split
@@ -259,9 +260,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("seconds", 10.0, 1.5), ("warmup", 2.0, 0.3), ("connections", 200, 20), ("history_s", 600.0, 30.0),
         ("keep_mb", 64, 8), ("repeats", 5, 2), ("latency_windows", 3, 1),
     )  # fmt: skip
-    for name, full, small in sizes:
-        if getattr(args, name) is None:
-            setattr(args, name, small if args.quick else full)
+    fill_sizes(args, sizes)
     return args
 
 

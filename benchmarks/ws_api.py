@@ -37,6 +37,7 @@ from pathlib import Path
 
 from .harness.accounting import disturbed
 from .harness.commands import Child
+from .harness.options import fill_sizes
 from .harness.processes import CLIENT_CPU, HOST, SERVER_CPU, check_cpus, pin, serving, supervised
 from .harness.profile import print_profile, profile_pid
 from .harness.report import Column, Table, Target, verdict
@@ -243,9 +244,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-server", action="store_true")
     p.add_argument("--quick", action="store_true", help="2 s windows, 0.5 s warm-ups")
     args = p.parse_args(argv)
-    for name, full, small in (("seconds", 5.0, 2.0), ("warmup", 1.0, 0.5), ("profile_seconds", 5.0, 2.0)):
-        if getattr(args, name) is None:
-            setattr(args, name, small if args.quick else full)
+    fill_sizes(args, (("seconds", 5.0, 2.0), ("warmup", 1.0, 0.5), ("profile_seconds", 5.0, 2.0)))
     if args.connections < 1 or args.seconds <= 0 or args.warmup < 0:
         p.error("--connections and --seconds must be positive, --warmup not negative")
     if not args.profile:

@@ -6,4 +6,5 @@
 - `accounting`: CPU used in a measured window, by the server and by other processes;
 - `profile`: optional py-spy profiles and their summaries;
 - `report`: the table of figures and each ratio against its target, PASS or FAIL.
+- `options`: the sizes options take when not given, full or `--quick`.
 """
