@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kline_payloads import stream_continuous_kline, stream_kline
 
 from tickerplant.market import derived_events
 from tickerplant.market.instruments import Market, catalogue
@@ -22,13 +23,7 @@ from tickerplant.market.kline_frames import (
     price_kline_template,
     template,
 )
-from tickerplant.market.klines import (
-    CONTINUOUS_INTERVALS_UM,
-    INTERVALS,
-    Kline,
-    stream_continuous_kline,
-    stream_kline,
-)
+from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, Kline
 from tickerplant.market.units import fixed
 from tickerplant.market.updates import MARK_DECIMALS
 

@@ -6,6 +6,7 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from kline_payloads import stream_kline
 
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.klines import (
@@ -17,7 +18,6 @@ from tickerplant.market.klines import (
     close_time,
     open_time,
     rest_row,
-    stream_kline,
 )
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00Z

@@ -286,8 +286,8 @@ class KlineStreams:
     def _push(
         sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage]
     ) -> None:
-        """Candle ``k`` on its kline and continuous kline streams: the bytes
-        ``klines.stream_kline`` and ``stream_continuous_kline`` encode to, from templates."""
+        """Candle ``k`` on its kline and continuous kline streams: the bytes their structs
+        (``derived_events.Kline``, ``ContinuousKline``) encode to, from templates."""
         frames = sc.frames
         tail = frames.tail(k, sc.interval_texts[index], closed)  # once for both payloads
         head = (now_ms, k.open_ms, k.close_ms)

@@ -1,7 +1,8 @@
 """Klines (candlesticks) built from trades, and their REST and stream shapes.
 
 The stream payloads' structs are ``market/derived_events.py``'s ``Kline`` and
-``ContinuousKline``; this module's ``Kline`` is the candle they are written from.
+``ContinuousKline``; this module's ``Kline`` is the candle they are written from, by the
+templates of ``market/kline_frames.py``.
 
 Open times are aligned to UTC (spec §1.3): minutes, hours and days on multiples of their
 length since the Unix epoch, which also puts `3d` on the epoch's 3-day grid as Binance
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from tickerplant.market import derived_events
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, fixed
 
@@ -37,14 +37,10 @@ __all__ = [
     "Kline",
     "KlineRow",
     "KlineSeries",
-    "KlineTexts",
     "SymbolKlines",
     "close_time",
-    "kline_texts",
     "open_time",
     "rest_row",
-    "stream_continuous_kline",
-    "stream_kline",
 ]
 
 INTERVALS: Final[tuple[str, ...]] = (
@@ -354,46 +350,3 @@ def rest_row(k: Kline, inst: Instrument, market: Market) -> list[int | str]:
         fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals), "0",
     ]  # fmt: skip
 
-
-KlineTexts = tuple[str, str, str, str, str, str, str, str]
-
-
-def kline_texts(k: Kline, inst: Instrument, market: Market) -> KlineTexts:
-    """o, c, h, l, v, q, V, Q of a kline as the payloads write them: formatted once for the
-    kline and the continuous kline of the same candle. (The plant writes its pushes from
-    templates derived from these payloads: ``market/kline_frames.py``.)"""
-    pd, qd = inst.price_decimals, inst.qty_decimals
-    quote_decimals = pd + qd if market is Market.UM else BASE_DECIMALS
-    o, c, h, lo = fixed(k.open, pd), fixed(k.close, pd), fixed(k.high, pd), fixed(k.low, pd)
-    return (
-        o, c, h, lo, fixed(k.volume, qd), fixed(k.quote, quote_decimals),
-        fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals),
-    )  # fmt: skip
-
-
-def stream_kline(
-    k: Kline, inst: Instrument, market: Market, interval: str, closed: bool, event_ms: int,
-    texts: KlineTexts | None = None,
-) -> derived_events.Kline[str]:
-    """The kline stream payload for ``k``; ``closed`` sets `x`, the final update's flag.
-    ``texts``: ``kline_texts(k, …)`` when the caller has them already."""
-    o, c, h, lo, v, q, bv, bq = texts or kline_texts(k, inst, market)
-    data = derived_events.KlineData(
-        k.open_ms, k.close_ms, inst.symbol, interval, k.first_id, k.last_id, o, c, h, lo, v,
-        k.count, closed, q, bv, bq, "0",
-    )  # fmt: skip
-    return derived_events.Kline(event_ms, inst.symbol, data)
-
-
-def stream_continuous_kline(
-    k: Kline, inst: Instrument, market: Market, interval: str, contract_type: str, closed: bool,
-    event_ms: int, texts: KlineTexts | None = None,
-) -> derived_events.ContinuousKline[str]:
-    """The continuous kline payload for ``k``, a kline of the contract that is the pair's
-    ``contract_type`` (uppercase) at ``event_ms``."""
-    o, c, h, lo, v, q, bv, bq = texts or kline_texts(k, inst, market)
-    data = derived_events.ContinuousKlineData(
-        k.open_ms, k.close_ms, interval, k.first_id, k.last_id, o, c, h, lo, v, k.count, closed,
-        q, bv, bq, "0",
-    )  # fmt: skip
-    return derived_events.ContinuousKline(event_ms, inst.pair, contract_type, data)
