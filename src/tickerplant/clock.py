@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -59,14 +60,18 @@ class SystemClock:
     # metrics) on the request paths
     now_ns = staticmethod(time.time_ns)
 
+    # Delays are rounded up to whole milliseconds: uvloop's timers (libuv's) count whole
+    # milliseconds and round a shorter delay to none, so a wait of 0.4 ms would return at
+    # once, before the clock reads ``when_ms``, and a caller waiting for it would spin.
+
     def call_at(self, when_ms: float, callback: Callable[[], object]) -> Timer:
-        delay_s = max(0.0, (when_ms - time.time_ns() / 1_000_000) / 1000)
-        return asyncio.get_running_loop().call_later(delay_s, callback)
+        delay_ms = max(0, math.ceil(when_ms - time.time_ns() / 1_000_000))
+        return asyncio.get_running_loop().call_later(delay_ms / 1000, callback)
 
     async def sleep_until(self, when_ms: float) -> None:
-        delay_s = (when_ms - time.time_ns() / 1_000_000) / 1000
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)
+        delay_ms = math.ceil(when_ms - time.time_ns() / 1_000_000)
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
 
 
 class _ManualTimer:
