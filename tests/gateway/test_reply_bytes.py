@@ -89,3 +89,19 @@ async def test_ws_api_depth_replies_are_msgspec_s_envelope_in_one_frame(start_se
             assert frame.payload == msgspec.json.encode(reply)  # byte for byte msgspec's own
     finally:
         await ws.close()
+
+
+async def test_a_stream_path_asked_without_upgrade_is_refused_as_picows_refuses_it(
+    start_server: StartServer,
+) -> None:
+    """A plain GET of a stream or WebSocket API path is answered by the listener itself (not
+    by picows' handshake) with the bytes picows writes: 400 with its reason, then close."""
+    plant = await start_server()
+    port = plant.listeners[Market.UM].port
+    reason = b"No WebSocket UPGRADE header. Can 'Upgrade' only to 'websocket'"
+    for target in ("/ws/btcusdt@bookTicker", "/stream?streams=btcusdt@depth", "/ws-fapi/v1"):
+        response = await http_get(port, target)
+        assert response == picows_bytes(400, [], reason)
+    # a plain request still reaches REST through the same path, answered in full
+    head, _, body = (await http_get(port, "/fapi/v1/ping")).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and body == b"{}"
