@@ -31,10 +31,10 @@ def test_picows_is_the_tested_minor() -> None:
 
 async def test_the_protocol_takes_our_arguments_by_name() -> None:
     # A renamed, removed or newly required argument raises TypeError here.
-    protocol = PeerAwareProtocol(lambda request, ip: None, logging.getLogger("test"), LimitCounters())
+    protocol = PeerAwareProtocol(lambda request, ip: None, logging.getLogger("test"), LimitCounters(), "10.0.0.1")
     assert isinstance(protocol, asyncio.BufferedProtocol)
     assert protocol.transport is None and protocol.listener is None  # set on connection_made
-    assert protocol.peer_ip == "?"
+    assert protocol.peer_ip == "10.0.0.1"
 
 
 def test_picows_own_server_passes_as_many_arguments_as_we_do() -> None:

@@ -66,6 +66,11 @@ class RequestHead:
         self._head = bytearray()
         self._searched = 0  # where the blank line was not, so far
 
+    @property
+    def received(self) -> bytes:
+        """Every byte received so far: the head, its blank line and whatever came after."""
+        return bytes(self._head)
+
     def receive(self, data: bytes | bytearray | memoryview) -> bytes | Refusal | None:
         """The complete head (without its blank line), a refusal of one too long, or None
         while it is incomplete."""

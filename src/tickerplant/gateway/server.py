@@ -25,10 +25,11 @@ from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.fanout import FanOut, Schedule
+from tickerplant.gateway.front_door import serve
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
-from tickerplant.gateway.picows_server import Routed, serve
+from tickerplant.gateway.picows_server import Routed
 from tickerplant.gateway.traffic import OTHER, Traffic
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.events import PayloadFormat
