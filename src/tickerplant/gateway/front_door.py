@@ -132,6 +132,12 @@ class FrontDoor(asyncio.Protocol):
         self.trim = None  # counted closed by picows' protocol, whose connection it is now
         self._transport = None
         transport.set_protocol(ws)
+        # uvloop chose its read callback when reading started, for a protocol that takes
+        # bytes: it would go on reading into its own buffer and feed picows a copy of each
+        # read through Python. Reading restarted, it reads into picows' buffer (asyncio's
+        # transports switch on set_protocol; for them this is a no-op).
+        transport.pause_reading()
+        transport.resume_reading()
         ws.connection_made(transport)
         view = memoryview(received)
         while view:
