@@ -8,6 +8,7 @@ Errors are ``RequestRefused``s carrying Binance's code, message and HTTP status 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -269,9 +270,22 @@ class MarketData:
         limit = _int(params, "limit")
         return self._snapshot(params, 1000 if limit is None else limit, now_ms)
 
+    def depth_of(self, params: Params) -> Callable[[int], Spliced]:
+        """``depth``'s answer to ``params`` as a function of the time, its symbol and limit
+        read once (the WebSocket API keeps it for every request with the same params);
+        refuses as ``depth`` does."""
+        limit = _int(params, "limit")
+        view = self._symbol(params, required=True)
+        assert view is not None
+        return functools.partial(self.snapshot_of, view, 500 if limit is None else limit)
+
     def _snapshot(self, params: Params, limit: int, now_ms: int) -> Spliced:
         view = self._symbol(params, required=True)
         assert view is not None
+        return self.snapshot_of(view, limit, now_ms)
+
+    def snapshot_of(self, view: SymbolView, limit: int, now_ms: int) -> Spliced:
+        """The book of ``view`` at its last diff-depth event, ``limit`` levels a side."""
         if limit not in DEPTH_LIMITS:
             raise RequestRefused(-4021, f"{limit} is not valid depth limit")
         book = self.view.book(view)

@@ -20,6 +20,7 @@ error to answer, another shape) goes the plain way.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import msgspec
@@ -62,7 +63,9 @@ _read_request = msgspec.json.Decoder(_Request).decode
 class _Kept:
     """A request's method and params read once: what every request with them shares."""
 
-    __slots__ = ("answer", "label", "method", "params", "show_limits", "source", "stamp", "weight")
+    __slots__ = (
+        "answer", "answer_at", "label", "method", "params", "show_limits", "source", "stamp", "weight",
+    )  # fmt: skip
 
     def __init__(
         self, label: str, method: Method, params: dict[str, Any], show_limits: bool, weight: int
@@ -77,6 +80,8 @@ class _Kept:
         self.source: SymbolView | None = None
         self.stamp: bytes | None = None
         self.answer = b""
+        # A depth request: its answer as a function of the time, symbol and limit read once.
+        self.answer_at: Callable[[int], Any] | None = None
 
 
 class WsApiReply(NamedTuple):
@@ -127,25 +132,22 @@ class WsApi:
             result = kept.answer
         else:
             try:
-                answer = kept.method.answer(kept.params, now_ms)
+                answer_at = kept.answer_at
+                answer = kept.method.answer(kept.params, now_ms) if answer_at is None else answer_at(now_ms)
             except RequestRefused as error:
                 limits = self._rate_limits(verdict.used) if kept.show_limits else None
                 return WsApiReply((self._error(request.id, error, limits),), None, kept.label, error.status)
             if type(answer) is Spliced:
-                head = b'{"id":%b,"status":200,"result":' % _encode(request.id)
-                end = b',"rateLimits":%b}' % self._rate_limits(verdict.used) if kept.show_limits else b"}"
-                return WsApiReply((head + answer.head, answer.tail, end), None, kept.label)
+                head = b'{"id":%b,"status":200,"result":%b' % (_encode(request.id), answer.head)
+                end = self._limits_end(verdict.used) if kept.show_limits else b"}"
+                return WsApiReply((head, answer.tail, end), None, kept.label)
             result = _encode(answer)
             if source is not None:
                 kept.stamp = source.book_ticker
                 kept.answer = result
         if kept.show_limits:
-            limits_head = self._limits_head
-            if self.weight.limit != self._limits_for:
-                limits_head = self._write_limits_head()
-            reply = b'{"id":%b,"status":200,"result":%b%b%d}]}' % (
-                _encode(request.id), result, limits_head, verdict.used,
-            )  # fmt: skip
+            end = self._limits_end(verdict.used)
+            reply = b'{"id":%b,"status":200,"result":%b%b' % (_encode(request.id), result, end)
         else:
             reply = b'{"id":%b,"status":200,"result":%b}' % (_encode(request.id), result)
         return WsApiReply((reply,), None, kept.label)
@@ -175,11 +177,21 @@ class WsApi:
             # One symbol's answer is its last bookTicker, read (MarketData.ticker_book).
             with contextlib.suppress(RequestRefused):  # the plain answer refuses it each time
                 kept.source = named_symbol(self.data.view, params)
+        elif name == "depth":
+            with contextlib.suppress(RequestRefused):  # the plain answer refuses it each time
+                kept.answer_at = self.data.depth_of(params)
         table = self._kept
         if len(table) >= _KEPT_REQUESTS:
             table.clear()
         table[key] = kept
         return kept
+
+    def _limits_end(self, used: int) -> bytes:
+        """``,"rateLimits":[…]}``: a reply's end after its result, ``used`` the weight used."""
+        limits_head = self._limits_head
+        if self.weight.limit != self._limits_for:
+            limits_head = self._write_limits_head()
+        return b"%b%d}]}" % (limits_head, used)
 
     def _write_limits_head(self) -> bytes:
         """``,"rateLimits":[{…,"count":`` for the weight limit now: the reply's end, less the
