@@ -23,6 +23,7 @@ from tickerplant.feeds.pump import SimulatedMarket
 from tickerplant.feeds.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.server import Listener
+from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant import Plant
@@ -62,6 +63,8 @@ class Tickerplant:
         self.clock = clock or SystemClock()
         self.source: Source = source or source_for(config, self.clock)
         self.bus = LocalBus()
+        # the streams this process' clients hold, which the plants follow (market/demand.py)
+        self.demand = Subscribed()
         self.instruments: dict[Market, list[Instrument]] = {}
         self.plants: dict[Market, Plant] = {}
         self.listeners: dict[Market, Listener] = {}
@@ -94,6 +97,7 @@ class Tickerplant:
             market: Listener(
                 market, symbols, self.bus, self.clock, config, prepared.kinds,
                 other_instruments=listed.get(Market.CM if market is Market.UM else Market.UM, {}),
+                demand=self.demand,
             )
             for market, symbols in listed.items()
         }

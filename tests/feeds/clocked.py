@@ -22,6 +22,7 @@ class ClockedSink:
         self.reason: str | None = None
         self.bus = self
         self.plants: dict[Market, Any] = {}
+        self.demand = None  # every stream written: the tests read all that is published
 
     def publish(self, market: Market, messages: Any) -> None:
         now = self.clock.now_ms()

@@ -221,6 +221,7 @@ async def test_a_replay_of_public_files_writes_the_payload_format_asked_for(tmp_
     plant.bus.subscribe(
         Market.UM, lambda messages: marks.extend(p for s, p in messages if s == "btcusdt@markPrice@1s")
     )
+    plant.demand.hold("btcusdt@markPrice@1s")  # a reader of the bus: the plants write what it takes
     await plant.start()
     try:
         await asyncio.wait_for(plant.done.wait(), 10 * SECONDS)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from tickerplant.bus import StreamMessage
 from tickerplant.gateway.fanout import FanOut, control_frame, text_frame
+from tickerplant.market.demand import Subscribed
 
 
 class Connection:
@@ -121,3 +122,24 @@ def test_publishing_schedules_one_flush_per_iteration_and_nothing_for_unrouted_s
     assert len(loop.scheduled) == 1  # the next iteration gets its own flush
     loop.end_iteration()
     assert connection.writes[-1] == [text_frame(b"3")]
+
+
+def test_a_stream_is_held_in_the_demand_while_some_route_of_some_listener_has_it() -> None:
+    loop = Loop()
+    demand = Subscribed()
+    um, cm = FanOut(loop.call_soon, demand), FanOut(loop.call_soon, demand)
+    a, b = Connection(), Connection()
+    um.add(a, "!ticker@arr", "!ticker@arr", combined=False)
+    um.add(b, "!ticker@arr", "!ticker@arr", combined=True)  # another framing of the same stream
+    um.add(b, "!ticker@arr", "!ticker@arr", combined=True)  # and the same name twice
+    cm.add(a, "!ticker@arr", "!ticker@arr", combined=False)  # the other listener's clients
+    assert demand == {"!ticker@arr": 2}, "one hold per listener that routes it"
+    um.remove(a, "!ticker@arr", "!ticker@arr", combined=False)
+    um.remove(b, "!ticker@arr", "!ticker@arr", combined=True)
+    assert demand == {"!ticker@arr": 2}, "b still holds it once on the UM listener"
+    um.remove(b, "!ticker@arr", "!ticker@arr", combined=True)
+    assert demand == {"!ticker@arr": 1}
+    cm.remove(a, "!ticker@arr", "!ticker@arr", combined=False)
+    assert "!ticker@arr" not in demand and not demand
+    um.remove(a, "!ticker@arr", "!ticker@arr", combined=False)  # not held: nothing to let go
+    assert not demand

@@ -13,6 +13,7 @@ from collections.abc import Collection, Hashable, Iterable, Mapping
 from typing import NamedTuple, Protocol
 
 from tickerplant.bus import Bus
+from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant import Plant
 from tickerplant.protocol.streams import StreamKind
@@ -44,6 +45,12 @@ class Sink(Protocol):
 
     @property
     def bus(self) -> Bus: ...
+
+    @property
+    def demand(self) -> Demand:
+        """The streams this process' clients take, which the plants follow (``Plant.follow``,
+        ``market/demand.py``); None where the clients are in other processes: everything."""
+        ...
 
     def interrupt(self, market: Market, streams: Collection[str], reason: str) -> None:
         """Messages on ``streams`` (canonical names) were lost upstream: close the client

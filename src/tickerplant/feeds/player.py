@@ -183,6 +183,7 @@ class ReplaySource:
         assert replayer is not None, "prepare() first"
         config = self._config
         progress = _Progress(self) if _wants_progress(config) else None
+        replayer.follow(sink.demand)  # only what somebody takes is written (market/demand.py)
         try:
             await self._play(replayer, sink, config)
         finally:

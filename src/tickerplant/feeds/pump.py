@@ -89,6 +89,8 @@ class SimulatedMarket:
     async def run(self, sink: Sink) -> None:
         simulator = self.simulator
         assert simulator is not None, "prepare() first"
+        for plant in sink.plants.values():
+            plant.follow(sink.demand)  # only what somebody takes is written (market/demand.py)
         self.warm(sink)
         config = self._config
         clock = self._clock

@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
 from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
+from tickerplant.market.demand import Demand
 from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.mark_streams import FUNDING_EVENT, MARK_STATE
@@ -205,6 +206,11 @@ class Replayer:
         self.now_us = first_us if start_us is None else min(start_us, first_us)
         self.events = 0
         self.finished = False
+
+    def follow(self, wanted: Demand) -> None:
+        """The plants write only the streams in ``wanted`` (None: all; ``Plant.follow``)."""
+        for plant in self._plants.values():
+            plant.follow(wanted)
 
     def warm(self, until_us: int) -> dict[Market, list[StreamMessage]]:
         """Take the events before ``until_us`` (the replay's start) into the plants without

@@ -19,6 +19,7 @@ from typing import Protocol
 import msgspec
 
 from tickerplant.bus import StreamMessage
+from tickerplant.market.demand import Subscribed
 
 __all__ = ["FanOut", "Schedule", "Subscriber", "control_frame", "text_frame"]
 
@@ -78,8 +79,11 @@ class FanOut:
     bytes object to every subscriber, and each connection gets one write.
     """
 
-    def __init__(self, schedule: Schedule) -> None:
+    def __init__(self, schedule: Schedule, demand: Subscribed | None = None) -> None:
         self._schedule = schedule  # runs the flush at the end of this loop iteration
+        # the process' plants write only what some listener routes (market/demand.py): a
+        # name is held there while this table has a route for it
+        self._demand = demand
         self._routes: dict[str, list[_Route]] = {}  # canonical stream -> its framings
         self._dirty_routes: list[_Route] = []
         self._dirty: list[Subscriber] = []
@@ -94,7 +98,11 @@ class FanOut:
 
     def add(self, subscriber: Subscriber, key: str, name: str, combined: bool) -> None:
         prefix = combined_prefix(name) if combined else None
-        routes = self._routes.setdefault(key, [])
+        routes = self._routes.get(key)
+        if routes is None:
+            routes = self._routes[key] = []
+            if self._demand is not None:
+                self._demand.hold(key)
         for route in routes:
             if route.prefix == prefix:
                 break
@@ -116,6 +124,8 @@ class FanOut:
                     routes.remove(route)
                     if not routes:
                         del self._routes[key]
+                        if self._demand is not None:
+                            self._demand.release(key)
                 return
 
     def publish(self, messages: Sequence[StreamMessage]) -> None:

@@ -32,6 +32,7 @@ from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed
 from tickerplant.gateway.traffic import OTHER, Traffic
 from tickerplant.gateway.ws_api import WsApiConnection
+from tickerplant.market.demand import Subscribed
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import (
@@ -147,10 +148,13 @@ class Listener:
         *,
         make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
         other_instruments: Mapping[str, Instrument] | None = None,
+        demand: Subscribed | None = None,
     ) -> None:
         """``other_instruments``: the other market's, whose symbols' klines, continuous
-        klines and mark prices this listener serves too in the 2026 payload format (§4.13)."""
+        klines and mark prices this listener serves too in the 2026 payload format (§4.13).
+        ``demand``: the process' streams held, which its plants follow (``market/demand.py``)."""
         self.market = market
+        self._demand = demand
         self._kinds = kinds
         self._config = config
         self._instruments = instruments
@@ -179,7 +183,7 @@ class Listener:
         """Listen on host:port; ``reuse_port``: share it with other processes (SO_REUSEPORT,
         ``tickerplant serve --workers N``)."""
         self._schedule = schedule = asyncio.get_running_loop().call_soon
-        fanout = FanOut(schedule)
+        fanout = FanOut(schedule, self._demand)
         self.streams = StreamSurface(
             self.market,
             self._instruments,

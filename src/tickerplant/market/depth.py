@@ -42,6 +42,7 @@ from typing import Any
 
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook, settle_table
+from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS, DepthStreams, StreamMessage
 from tickerplant.market.units import fixed, fixed_format
@@ -246,6 +247,7 @@ class BookDepth:
         # each speed's next push, on multiples of its interval
         self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS]
         self.next_tick_ms = min(self._next_ms)
+        self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
     def start_here(self) -> None:
         """The books as they stand are where every chain starts: a source's initial books
@@ -291,24 +293,46 @@ class BookDepth:
                     continue  # nothing applied since this speed's previous event
                 self._push(depth, index, chain, last_id, now_ms, out)
 
-    @staticmethod
     def _push(
-        depth: SymbolDepth, index: int, chain: _Chain, last_id: int, now_ms: int, out: list[StreamMessage]
+        self,
+        depth: SymbolDepth,
+        index: int,
+        chain: _Chain,
+        last_id: int,
+        now_ms: int,
+        out: list[StreamMessage],
     ) -> None:
+        """The speed's diff event, its rpiDepth twin and its partials, each written only when
+        somebody takes it; the chain moves on either way, as if all were pushed."""
         frame, book, names = depth.frame, depth.book, depth.names
-        # U = pu (the chain overlaps by one id, see the module's docstring)
-        head = frame.head(chain.previous_id, last_id, chain.previous_id, depth.time_ms, now_ms)
-        bids = json_array(depth.bid_levels(sorted(chain.bids, reverse=True), book.bids))
-        asks = json_array(depth.ask_levels(sorted(chain.asks), book.asks))
-        diff = b"".join((head, bids, frame.middle, asks, frame.tail))
-        # tuple.__new__ is what StreamMessage(stream, payload) runs, without its Python frame
-        message = tuple.__new__
-        out.append(message(StreamMessage, (names.diff[index], diff)))
-        if index == _RPI_SPEED and names.rpi is not None:
-            # no RPI orders: the plain book (§4.11)
-            out.append(message(StreamMessage, (names.rpi, diff)))
-        for tail, name in zip(depth.partials(), names.partial[index], strict=True):
-            out.append(message(StreamMessage, (name, head + tail)))
+        wanted = self.wanted
+        diff_name: str | None = names.diff[index]
+        rpi_name = names.rpi if index == _RPI_SPEED else None
+        partial_names = names.partial[index]
+        if wanted is not None:
+            if diff_name not in wanted:
+                diff_name = None
+            if rpi_name is not None and rpi_name not in wanted:
+                rpi_name = None
+            if not any(name in wanted for name in partial_names):
+                partial_names = []
+        if diff_name is not None or rpi_name is not None or partial_names:
+            # U = pu (the chain overlaps by one id, see the module's docstring)
+            head = frame.head(chain.previous_id, last_id, chain.previous_id, depth.time_ms, now_ms)
+            # tuple.__new__ is what StreamMessage(stream, payload) runs, without its Python frame
+            message = tuple.__new__
+            if diff_name is not None or rpi_name is not None:
+                bids = json_array(depth.bid_levels(sorted(chain.bids, reverse=True), book.bids))
+                asks = json_array(depth.ask_levels(sorted(chain.asks), book.asks))
+                diff = b"".join((head, bids, frame.middle, asks, frame.tail))
+                if diff_name is not None:
+                    out.append(message(StreamMessage, (diff_name, diff)))
+                if rpi_name is not None:  # no RPI orders: the plain book (§4.11)
+                    out.append(message(StreamMessage, (rpi_name, diff)))
+            if partial_names:
+                for tail, name in zip(depth.partials(), partial_names, strict=True):
+                    if wanted is None or name in wanted:
+                        out.append(message(StreamMessage, (name, head + tail)))
         chain.previous_id = last_id
         chain.bids = set()
         chain.asks = set()

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from tickerplant.market.demand import Demand
 from tickerplant.market.derived_events import ForceOrder, LiquidationOrder
 from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
@@ -69,7 +70,7 @@ def force_order(
 class ForceOrders:
     """The order kept per symbol for its second, and when the next push is due."""
 
-    __slots__ = ("_encode", "_format", "_kept", "_largest", "next_tick_ms")
+    __slots__ = ("_encode", "_format", "_kept", "_largest", "next_tick_ms", "wanted")
 
     def __init__(
         self,
@@ -83,6 +84,7 @@ class ForceOrders:
         # symbol -> (instrument, its stream name, the order, the end of its second)
         self._kept: dict[str, _Kept] = {}
         self.next_tick_ms = _NEVER_MS
+        self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
     def add(self, inst: Instrument, stream: str, order: Liquidation, out: list[StreamMessage]) -> None:
         """Keep ``order`` for its second (pushing a kept order of an earlier second now)."""
@@ -112,6 +114,13 @@ class ForceOrders:
 
     def _push(self, kept: _Kept, event_ms: int, out: list[StreamMessage]) -> None:
         inst, stream, order, _ = kept
+        wanted = self.wanted
+        one = wanted is None or stream in wanted
+        every = wanted is None or ALL_FORCE_ORDER in wanted
+        if not (one or every):
+            return
         payload = self._encode(force_order(inst, order, event_ms, self._format))
-        out.append(StreamMessage(stream, payload))
-        out.append(StreamMessage(ALL_FORCE_ORDER, payload))
+        if one:
+            out.append(StreamMessage(stream, payload))
+        if every:
+            out.append(StreamMessage(ALL_FORCE_ORDER, payload))

@@ -37,6 +37,7 @@ from typing import Any
 import msgspec
 
 from tickerplant.market import derived_events
+from tickerplant.market.demand import Demand
 from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
@@ -141,6 +142,13 @@ class MarkStreams:
         }  # fmt: skip
         self._next_mark_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
         self._klines = PriceKlineStreams(market, instruments, now_ms, encode)  # COIN-M's
+        self._wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
+
+    def follow(self, wanted: Demand) -> None:
+        """Write only the public streams in ``wanted`` (None: all); the internal mark-state
+        and funding notes always."""
+        self._wanted = wanted
+        self._klines.wanted = wanted
 
     @property
     def next_tick_ms(self) -> int:
@@ -177,34 +185,51 @@ class MarkStreams:
         slow = second % _SLOW_MS == 0
         encode = self._encode
         make = self._make
+        wanted = self._wanted
         every: list[Any] = []  # USDⓈ-M: every symbol's payload
         by_pair: dict[str, list[Any]] = {}  # COIN-M: each pair's contracts' payloads
+        want_every = self._um and self._wants(StreamKind.ALL_MARK_PRICE.value, slow)
         for symbol in self._symbols.values():
             mark = symbol.last
             if mark is None:
                 continue
+            fast = wanted is None or symbol.fast in wanted
+            slow_too = slow and (wanted is None or symbol.slow in wanted)
+            in_pair = not self._um and self._wants(self._pair_names[symbol.pair][0], slow)
+            if not (fast or slow_too or want_every or in_pair):
+                continue  # nobody takes any push of this mark (market/demand.py)
             payload = make(
                 second, mark.symbol, _mark(mark.mark_price), _mark(mark.settle_price),
                 _mark(mark.index_price), _rate(mark.funding_rate), mark.next_funding_ms,
             )  # fmt: skip
-            encoded = encode(payload)
-            out.append(StreamMessage(symbol.fast, encoded))
-            if slow:
-                out.append(StreamMessage(symbol.slow, encoded))
-            if self._um:
+            if fast or slow_too:
+                encoded = encode(payload)
+                if fast:
+                    out.append(StreamMessage(symbol.fast, encoded))
+                if slow_too:
+                    out.append(StreamMessage(symbol.slow, encoded))
+            if want_every:
                 every.append(payload)
-            else:
+            elif in_pair:
                 by_pair.setdefault(symbol.pair, []).append(payload)
         if every:
             self._push(StreamKind.ALL_MARK_PRICE.value, encode(every), slow, out)
         for pair, rows in by_pair.items():
             self._push(self._pair_names[pair][0], encode(rows), slow, out)
         for pair, index in self._index.items():
-            encoded = encode(_INDEX(second, pair, _mark(index.price)))
-            self._push(self._pair_names[pair][1], encoded, slow, out)
+            name = self._pair_names[pair][1]
+            if self._wants(name, slow):
+                self._push(name, encode(_INDEX(second, pair, _mark(index.price))), slow, out)
 
-    @staticmethod
-    def _push(name: str, payload: bytes, slow: bool, out: list[StreamMessage]) -> None:
-        out.append(StreamMessage(f"{name}@1s", payload))
-        if slow:
+    def _wants(self, name: str, slow: bool) -> bool:
+        """Whether somebody takes `<name>@1s`, or `<name>` when this push is a slow one too."""
+        wanted = self._wanted
+        return wanted is None or f"{name}@1s" in wanted or (slow and name in wanted)
+
+    def _push(self, name: str, payload: bytes, slow: bool, out: list[StreamMessage]) -> None:
+        wanted = self._wanted
+        fast = f"{name}@1s"
+        if wanted is None or fast in wanted:
+            out.append(StreamMessage(fast, payload))
+        if slow and (wanted is None or name in wanted):
             out.append(StreamMessage(name, payload))

@@ -53,6 +53,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from tickerplant.market import payloads
+from tickerplant.market.demand import Demand
 from tickerplant.market.depth import BookDepth
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.force_orders import ForceOrders
@@ -133,6 +134,16 @@ class Plant:
         candles = [state.candles for state in self.symbols.values() if state.candles is not None]
         self._klines = KlineStreams(market, candles, now_ms)
         self._due_ms: int | None = None  # next_tick_ms as last worked out; None: work it out
+        self.wanted: Demand = None  # the streams somebody takes (``follow``); None: all
+
+    def follow(self, wanted: Demand) -> None:
+        """Write a client-facing payload only for the streams in ``wanted`` (None: all);
+        every stream's state is kept as if it pushed (``market/demand.py``)."""
+        self.wanted = wanted
+        self._depth.wanted = wanted
+        self._klines.wanted = wanted
+        self._force_orders.wanted = wanted
+        self._marks.follow(wanted)
 
     @property
     def next_tick_ms(self) -> int:
@@ -183,12 +194,14 @@ class Plant:
         """Every symbol's miniTicker and ticker now, so that views start complete rather
         than waiting for the first cadence."""
         encode = self._encode
+        wanted = self.wanted
         for state in self.symbols.values():
             if not state.window.last_time_ms:
                 continue  # never traded (a replay of bookTicker alone): no ticker to show
             self._evict(state, now_ms)
-            mini = payloads.mini_ticker(state.inst, state.window, now_ms, state.encoders)
-            out.append(StreamMessage(state.names.mini, encode(mini)))
+            if wanted is None or state.names.mini in wanted:
+                mini = payloads.mini_ticker(state.inst, state.window, now_ms, state.encoders)
+                out.append(StreamMessage(state.names.mini, encode(mini)))
             ticker = payloads.ticker(state.inst, state.window, now_ms, state.encoders)
             out.append(StreamMessage(state.names.ticker, encode(ticker)))
 
@@ -198,7 +211,10 @@ class Plant:
             inst = state.inst
             encode = self._encode
             enc = state.encoders
-            out.append(StreamMessage(state.names.trade, encode(payloads.trade(inst, update, now_ms, enc))))
+            wanted = self.wanted
+            if wanted is None or state.names.trade in wanted:
+                trade = encode(payloads.trade(inst, update, now_ms, enc))
+                out.append(StreamMessage(state.names.trade, trade))
             if update.as_aggregate:
                 agg = encode(payloads.agg_trade(inst, update, now_ms, enc))
                 out.append(StreamMessage(state.names.agg_trade, agg))
@@ -268,16 +284,22 @@ class Plant:
             self._next_all_ms = _next_boundary(self._next_all_ms, self._all_interval_ms, now_ms)
             minis = []
             tickers = []
+            wanted = self.wanted
+            # the changed marks are cleared whether or not the arrays are written (see follow)
+            want_minis = wanted is None or ALL_MINI_TICKER in wanted
+            want_tickers = wanted is None or ALL_TICKER in wanted
             for state in states:
                 if not state.window.last_time_ms:
                     continue
                 self._evict(state, now_ms)
                 if state.mini_changed:
                     state.mini_changed = False
-                    minis.append(payloads.mini_ticker(state.inst, state.window, now_ms, state.encoders))
+                    if want_minis:
+                        minis.append(payloads.mini_ticker(state.inst, state.window, now_ms, state.encoders))
                 if state.ticker_changed:
                     state.ticker_changed = False
-                    tickers.append(payloads.ticker(state.inst, state.window, now_ms, state.encoders))
+                    if want_tickers:
+                        tickers.append(payloads.ticker(state.inst, state.window, now_ms, state.encoders))
             if minis:
                 out.append(StreamMessage(ALL_MINI_TICKER, encode(minis)))
             if tickers:
@@ -286,10 +308,13 @@ class Plant:
             self._next_all_book_ms = _next_boundary(
                 self._next_all_book_ms, self._all_book_interval_ms, now_ms
             )
+            wanted = self.wanted
+            want_tops = wanted is None or ALL_BOOK_TICKER in wanted
             for state in states:
                 if state.top_changed and state.book_ticker is not None:
                     state.top_changed = False
-                    out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
+                    if want_tops:
+                        out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
         if self._derived and now_ms >= self._marks.next_tick_ms:
             self._marks.tick(now_ms, out)
 
@@ -397,7 +422,7 @@ class Plant:
         out.append(StreamMessage(state.names.book_ticker, payload))
         if self._all_book_interval_ms:
             state.top_changed = True
-        else:
+        elif (wanted := self.wanted) is None or ALL_BOOK_TICKER in wanted:
             out.append(StreamMessage(ALL_BOOK_TICKER, payload))
 
 

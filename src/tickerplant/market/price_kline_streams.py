@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tickerplant.market import derived_events
+from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.kline_frames import FALSE, PRICE_SCALE, TRUE, price_kline_template
 from tickerplant.market.kline_streams import KLINE_PUSH_MS
@@ -91,6 +92,7 @@ class PriceKlineStreams:
                     )
         self._prices = [*self._marks.values(), *self._indexes.values()]
         self.next_tick_ms = now_ms + KLINE_PUSH_MS if self._prices else _NEVER_MS
+        self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
     def mark(self, update: MarkPrice, out: list[StreamMessage]) -> None:
         price = self._marks.get(update.symbol)
@@ -156,6 +158,10 @@ class PriceKlineStreams:
     def _push(
         self, price: _Price, index: int, k: _Candle, closed: bool, now_ms: int, out: list[StreamMessage]
     ) -> None:
+        name = price.names[index]
+        wanted = self.wanted
+        if wanted is not None and name not in wanted:
+            return  # nobody takes it: the candle is kept (or dropped) as if it were pushed
         # the bytes of its MarkPriceKline / IndexPriceKline with a PriceKlineData, from its template
         scale = PRICE_SCALE
         payload = price.frame % (
@@ -163,4 +169,4 @@ class PriceKlineStreams:
             *divmod(k.open, scale), *divmod(k.close, scale), *divmod(k.high, scale),
             *divmod(k.low, scale), k.count, TRUE if closed else FALSE,
         )  # fmt: skip
-        out.append(StreamMessage(price.names[index], payload))
+        out.append(StreamMessage(name, payload))

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
@@ -164,6 +164,11 @@ class MarketView:
             self._routes[stream] = (self.symbols[stream.partition("@")[0].upper()], _MARK)
 
     # -- the bus side ----------------------------------------------------------------
+
+    def streams(self) -> Iterable[str]:
+        """The streams this view reads: what a plant writes whoever subscribes
+        (``market/demand.py``)."""
+        return self._routes.keys()
 
     def receive(self, messages: Sequence[StreamMessage]) -> None:
         routes = self._routes

@@ -30,6 +30,7 @@ from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
+from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant
 from tickerplant.market.view import MarketView
@@ -81,6 +82,10 @@ class PlantProcess:
     @property
     def bus(self) -> _ViewedBus:
         return self._viewed
+
+    @property
+    def demand(self) -> Demand:
+        return None  # the clients are the gateways', in other processes: every stream is written
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
