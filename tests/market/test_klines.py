@@ -184,21 +184,26 @@ def test_aggregation_equals_brute_force(trades: list[Trade]) -> None:
         assert series.query(None, None, 1500) == expected
 
 
-@given(_trades(), st.integers(0, 3), st.sampled_from([3, 1500]))
-def test_rows_make_the_klines_trades_one_by_one_make(trades: list[Trade], late: int, maxlen: int) -> None:
-    """``add_rows`` (a view's backlog of trades at once) against ``add`` per trade, with a few
-    late trades and a short series too: the same klines, the same evictions."""
+@given(
+    _trades(), st.integers(0, 3), st.sampled_from([3, 1500]), st.sampled_from([INTERVALS, CONTINUOUS_INTERVALS_UM])
+)
+def test_rows_make_the_klines_trades_one_by_one_make(
+    trades: list[Trade], late: int, maxlen: int, intervals: tuple[str, ...]
+) -> None:
+    """``add_rows`` (a view's backlog of trades at once, summed per minute, or per second
+    with 1s among the intervals) against ``add`` per trade, with a few late trades and a
+    short series too: the same klines, the same evictions."""
     rows = [(*trade, 1 + trade[1] % 3) for trade in trades]
     for i in range(min(late, len(rows))):  # a trade an hour late, as a recording can deliver
         t, *rest = rows[-1 - 2 * i]
         rows.insert(len(rows) - i, (t - 3_600_000, *rest))
-    one_by_one = SymbolKlines(CONTINUOUS_INTERVALS_UM, maxlen)
+    one_by_one = SymbolKlines(intervals, maxlen)
     for row in rows:
         one_by_one.add(*row)
-    at_once = SymbolKlines(CONTINUOUS_INTERVALS_UM, maxlen)
+    at_once = SymbolKlines(intervals, maxlen)
     at_once.add_rows(rows[: len(rows) // 2])
     at_once.add_rows(rows[len(rows) // 2 :])
-    for interval in CONTINUOUS_INTERVALS_UM:
+    for interval in intervals:
         assert list(at_once.series(interval)) == list(one_by_one.series(interval))
         assert at_once.series(interval).query(None, None, 1500) == one_by_one.series(interval).query(None, None, 1500)
 

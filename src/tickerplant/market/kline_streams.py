@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.kline_frames import KlineFrames
 from tickerplant.market.kline_warm import WarmTrade, warm_candles
@@ -157,6 +158,7 @@ class KlineStreams:
         self._contracts = ContinuousContracts(sc.inst for sc in self._symbols)
         self._relabel(now_ms)
         self.next_tick_ms = now_ms + KLINE_PUSH_MS
+        self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
     def _relabel(self, now_ms: int) -> None:
         types = self._contracts.contract_types(now_ms)
@@ -212,23 +214,10 @@ class KlineStreams:
         sc.pending = None
         sc.changed = True
         candles = sc.candles
-        # the pending candle's figures, read once for the 15-16 candles they go into
-        start_ms, high, low, close, last_id = p.open_ms, p.high, p.low, p.close, p.last_id
-        volume, quote, count = p.volume, p.quote, p.count
-        buy_volume, buy_quote = p.taker_buy_volume, p.taker_buy_quote
+        start_ms = p.open_ms
         for index, k in enumerate(candles):
             if k is not None and k.close_ms >= start_ms:
-                if high > k.high:
-                    k.high = high
-                if low < k.low:
-                    k.low = low
-                k.close = close
-                k.volume += volume
-                k.quote += quote
-                k.count += count
-                k.taker_buy_volume += buy_volume
-                k.taker_buy_quote += buy_quote
-                k.last_id = last_id
+                k.fold(p)
                 continue
             if k is not None and out is not None:  # its interval ended before these trades
                 self._push(sc, index, k, True, now_ms, out)
@@ -236,8 +225,8 @@ class KlineStreams:
             start = open_time(interval, start_ms)
             end = close_time(interval, start)
             candles[index] = Kline(
-                start, end, p.open, high, low, close, volume, quote, count, buy_volume, buy_quote,
-                p.first_id, last_id,
+                start, end, p.open, p.high, p.low, p.close, p.volume, p.quote, p.count,
+                p.taker_buy_volume, p.taker_buy_quote, p.first_id, p.last_id,
             )  # fmt: skip
             if end < sc.next_close_ms:
                 sc.next_close_ms = end
@@ -282,19 +271,26 @@ class KlineStreams:
                     next_close = k.close_ms
             sc.next_close_ms = next_close
 
-    @staticmethod
     def _push(
-        sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage]
+        self, sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage]
     ) -> None:
         """Candle ``k`` on its kline and continuous kline streams: the bytes their structs
-        (``derived_events.Kline``, ``ContinuousKline``) encode to, from templates."""
+        (``derived_events.Kline``, ``ContinuousKline``) encode to, from templates; written
+        only for the streams somebody takes (the candle's state is the same either way)."""
+        wanted = self.wanted
+        name = sc.kline_names[index]
+        if name is not None and wanted is not None and name not in wanted:
+            name = None
+        kind = sc.contract_type
+        if kind is not None and wanted is not None and sc.continuous_names[index] not in wanted:
+            kind = None
+        if name is None and kind is None:
+            return
         frames = sc.frames
         tail = frames.tail(k, sc.interval_texts[index], closed)  # once for both payloads
         head = (now_ms, k.open_ms, k.close_ms)
-        name = sc.kline_names[index]
         if name is not None:
             out.append(StreamMessage(name, frames.kline % head + tail))
-        kind = sc.contract_type
         if kind is not None:
             out.append(StreamMessage(sc.continuous_names[index], frames.continuous(kind) % head + tail))
 

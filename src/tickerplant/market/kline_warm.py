@@ -101,7 +101,7 @@ def warm_candles(sc: SymbolCandles, trades: Sequence[WarmTrade]) -> bool:
                     s.first_id, s.last_id,
                 )  # fmt: skip
             else:
-                _merge_into(k, summed)
+                k.fold(summed)  # its trades after k's, as a pending candle is merged live
             if k.close_ms < sc.next_close_ms:
                 sc.next_close_ms = k.close_ms
         candles[index] = k
@@ -131,17 +131,3 @@ def _before(step: Kline, later: Kline | None) -> Kline:
     later.taker_buy_quote += step.taker_buy_quote
     return later
 
-
-def _merge_into(k: Kline, later: Kline) -> None:
-    """``later``'s trades after ``k``'s, as a pending candle is merged live."""
-    if later.high > k.high:
-        k.high = later.high
-    if later.low < k.low:
-        k.low = later.low
-    k.close = later.close
-    k.volume += later.volume
-    k.quote += later.quote
-    k.count += later.count
-    k.taker_buy_volume += later.taker_buy_volume
-    k.taker_buy_quote += later.taker_buy_quote
-    k.last_id = later.last_id

@@ -94,6 +94,9 @@ def close_time(interval: str, open_ms: int) -> int:
 # A trade (or an aggregate of consecutive fills) for ``add_rows``: time (ms), first trade id,
 # price units, qty units, quote figure, buyer is maker, number of fills.
 KlineRow = tuple[int, int, int, int, int, bool, int]
+# grid_runs' runs: the rows' sum as a Kline from the first row's time to the last's, and
+# the slice [lo, hi) of the rows summed
+GridRun = tuple["Kline", int, int]
 
 
 @dataclass(slots=True)
@@ -113,6 +116,21 @@ class Kline:
     taker_buy_quote: int  # quote figure of those trades
     first_id: int  # first trade id
     last_id: int  # last trade id
+
+    def fold(self, part: Kline) -> None:
+        """Add ``part``: trades that came after this kline's so far and fall inside it
+        (a plant's pending candle, a view's run of a backlog, ``grid_runs``)."""
+        if part.high > self.high:
+            self.high = part.high
+        if part.low < self.low:
+            self.low = part.low
+        self.close = part.close
+        self.volume += part.volume
+        self.quote += part.quote
+        self.count += part.count
+        self.taker_buy_volume += part.taker_buy_volume
+        self.taker_buy_quote += part.taker_buy_quote
+        self.last_id = part.last_id
 
 
 class KlineSeries:
@@ -243,6 +261,19 @@ class KlineSeries:
             self.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
             k = klines[-1]
 
+    def add_runs(self, runs: Sequence[GridRun], rows: Sequence[KlineRow]) -> None:
+        """``add_rows(rows)``, the same klines, from ``grid_runs(rows, grid)`` (a grid whose
+        steps never straddle one of this interval's klines): a run inside the latest kline
+        is folded into it at once; any other (a new kline, a late trade) goes row by row."""
+        klines = self._klines
+        k = klines[-1] if klines else None
+        for run, lo, hi in runs:
+            if k is not None and k.open_ms <= run.open_ms and run.close_ms <= k.close_ms:
+                k.fold(run)
+                continue
+            self.add_rows(rows[lo:hi])
+            k = klines[-1]
+
     def _add_late(
         self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
         trades: int,
@@ -306,14 +337,58 @@ def _new_kline(
     )  # fmt: skip
 
 
+def grid_runs(rows: Sequence[KlineRow], grid_ms: int) -> list[GridRun]:
+    """``rows`` cut into runs of consecutive rows in one step of a ``grid_ms`` grid, in time
+    order, each summed as a ``Kline`` from its first row's time to its last's (what
+    ``Kline.fold`` adds to a kline holding it), with its rows' slice ``[lo, hi)``. A row
+    earlier than the one before it starts a new run."""
+    runs: list[GridRun] = []
+    n, i = len(rows), 0
+    while i < n:
+        first, trade_id, high, qty, volume_quote, maker, count = rows[i]
+        step_end = first - first % grid_ms + grid_ms
+        last, low, close, volume = first, high, high, qty
+        buy_volume, buy_quote = (0, 0) if maker else (qty, volume_quote)
+        last_id = trade_id + count - 1
+        j = i + 1
+        while j < n:
+            time_ms, trade_id, price, qty, quote, maker, trades = rows[j]
+            if time_ms < last or time_ms >= step_end:
+                break
+            last = time_ms
+            if price > high:
+                high = price
+            elif price < low:
+                low = price
+            close = price
+            volume += qty
+            volume_quote += quote
+            count += trades
+            if not maker:
+                buy_volume += qty
+                buy_quote += quote
+            last_id = trade_id + trades - 1
+            j += 1
+        run = Kline(
+            first, last, rows[i][2], high, low, close, volume, volume_quote, count, buy_volume, buy_quote,
+            rows[i][1], last_id,
+        )  # fmt: skip
+        runs.append((run, i, j))
+        i = j
+    return runs
+
+
 class SymbolKlines:
     """One KlineSeries per interval for one symbol; every trade feeds them all. At most
     ``maxlen`` klines per interval: 22,500 for the 15 intervals at the default 1,500."""
 
-    __slots__ = ("_series",)
+    __slots__ = ("_grid_ms", "_series")
 
     def __init__(self, intervals: Iterable[str] = INTERVALS, maxlen: int = 1500) -> None:
         self._series = {interval: KlineSeries(interval, maxlen) for interval in intervals}
+        # Every interval's klines open on whole minutes (whole seconds for 1s, §4.7): a step
+        # of this grid never straddles two klines of any of them (add_rows' runs).
+        self._grid_ms = 1000 if "1s" in self._series else 60_000
 
     @property
     def intervals(self) -> tuple[str, ...]:
@@ -327,9 +402,11 @@ class SymbolKlines:
             series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
 
     def add_rows(self, rows: Sequence[KlineRow]) -> None:
-        """``add`` each row in turn: one series at a time (``KlineSeries.add_rows``)."""
+        """``add`` each row in turn: the rows summed once per step of the grid
+        (``grid_runs``), then one series at a time (``KlineSeries.add_runs``)."""
+        runs = grid_runs(rows, self._grid_ms)
         for series in self._series.values():
-            series.add_rows(rows)
+            series.add_runs(runs, rows)
 
     def series(self, interval: str) -> KlineSeries:
         """The series of ``interval``; KeyError if this symbol does not keep it."""
