@@ -156,7 +156,14 @@ class KeptAliveConnection(WSListener):
         elif msg_type is WSMsgType.PONG:
             limits.on_pong(now_ms)  # any pong, solicited or not, whatever its payload
         else:
-            message = self._messages.receive(msg_type, bool(frame.fin), frame.get_payload_as_bytes())
+            messages = self._messages
+            payload = frame.get_payload_as_bytes()
+            if msg_type is WSMsgType.TEXT and frame.fin and not messages.fragments and payload.isascii():
+                # a whole ASCII text message (nearly every request): nothing to assemble or
+                # check, and MessageAssembly would say so after two calls
+                self.on_text(payload, now_ms)
+                return
+            message = messages.receive(msg_type, bool(frame.fin), payload)
             if isinstance(message, bytes):
                 self.on_text(message, now_ms)
             elif message is not None:

@@ -48,17 +48,17 @@ CLOSE_MESSAGE_TOO_BIG = CloseReason(1009, f"Message over {MAX_MESSAGE_BYTES} byt
 class MessageAssembly:
     """One connection's data frames, made into messages."""
 
-    __slots__ = ("_fragments", "_size", "_text")
+    __slots__ = ("_size", "_text", "fragments")
 
     def __init__(self) -> None:
-        self._fragments: list[bytes] = []  # the message being reassembled; empty: none
+        self.fragments: list[bytes] = []  # the message being reassembled; empty: none
         self._size = 0
         self._text = False
 
     def receive(self, msg_type: WSMsgType, fin: bool, payload: bytes) -> bytes | CloseReason | None:
         """A data frame (text, binary or continuation): the whole message once it is
         complete, the reason to fail the connection, or None while fragments are due."""
-        fragments = self._fragments
+        fragments = self.fragments
         if msg_type is WSMsgType.CONTINUATION:
             if not fragments:
                 return CLOSE_BAD_CONTINUATION

@@ -61,11 +61,6 @@ class RequestTally:
         self.seconds = 0.0
         self.buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
 
-    def observe(self, seconds: float) -> None:
-        self.count += 1
-        self.seconds += seconds
-        self.buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
-
 
 class Traffic:
     """One listener's accepted connections, answered requests and sent closes."""
@@ -85,7 +80,10 @@ class Traffic:
         tally = self.requests.get(key)
         if tally is None:
             tally = self.requests[key] = RequestTally()
-        tally.observe(seconds)
+        # observed here, not in a method of the tally: this runs once per request answered
+        tally.count += 1
+        tally.seconds += seconds
+        tally.buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
 
     def closed(self, now_ms: int, surface: str, reason: CloseReason, peer: str) -> None:
         key = (surface, reason.code, reason.reason)

@@ -3,6 +3,8 @@ answered at once by ``protocol.ws_api.WsApi``; ping, pong and age as for streams
 
 from __future__ import annotations
 
+import struct
+
 from picows import WSMsgType, WSTransport
 
 from tickerplant.clock import Clock
@@ -16,14 +18,18 @@ from tickerplant.protocol.ws_api import WsApi
 __all__ = ["WsApiConnection"]
 
 
+_HEADER_16 = struct.Struct(">BBH").pack  # FIN and text, 126, a 16-bit length
+_HEADER_64 = struct.Struct(">BBQ").pack  # FIN and text, 127, a 64-bit length
+
+
 def _text_header(size: int) -> bytes:
     """An unmasked, final text frame's header for a payload of ``size`` bytes (RFC 6455
     §5.2), the header picows writes."""
     if size < 126:
         return bytes((0x81, size))
     if size < 65536:
-        return b"\x81\x7e" + size.to_bytes(2, "big")
-    return b"\x81\x7f" + size.to_bytes(8, "big")
+        return _HEADER_16(0x81, 126, size)
+    return _HEADER_64(0x81, 127, size)
 
 
 class WsApiConnection(KeptAliveConnection):
@@ -68,7 +74,8 @@ class WsApiConnection(KeptAliveConnection):
         transport = self.transport
         assert transport is not None
         parts = reply.parts
-        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        # one part, or three around a depth answer's levels (WsApiReply)
+        size = len(parts[0]) if len(parts) == 1 else len(parts[0]) + len(parts[1]) + len(parts[2])
         if self.stalled or self.closing:
             pass
         elif transport.underlying_transport.get_write_buffer_size() + size > self._send_bound:
@@ -82,7 +89,7 @@ class WsApiConnection(KeptAliveConnection):
         else:
             # A depth answer around its levels (~42 kB at 1,000 a side, shared while the book
             # stands still): framed here and written as they are, one writev, no copy.
-            first = _text_header(sum(map(len, parts))) + parts[0]
-            transport.underlying_transport.writelines((first, *parts[1:]))
+            head, levels, end = parts
+            transport.underlying_transport.writelines((_text_header(size) + head, levels, end))
         if reply.close is not None:
             self.close(reply.close)

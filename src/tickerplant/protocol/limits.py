@@ -133,6 +133,9 @@ class ConnectionLimits:
         return _NOTHING
 
 
+_new = tuple.__new__  # a NamedTuple made on a per-request path, without a Python frame
+
+
 class WeightVerdict(NamedTuple):
     status: int  # 200 allowed, 429 over the limit, 418 banned
     used: int  # the IP's weight in the current window, this request included
@@ -211,7 +214,8 @@ class RequestWeight:
             state.refused = 0
         state.used += weight
         if state.used <= self.limit:
-            return WeightVerdict(200, state.used, 0, 0)
+            # WeightVerdict(200, used, 0, 0) without the NamedTuple's generated Python __new__
+            return _new(WeightVerdict, (200, state.used, 0, 0))
         state.refused += 1
         if state.refused > self.ban_after_refusals:
             state.ban_ms = min(self.max_ban_ms, state.ban_ms * 2 if state.ban_ms else self.first_ban_ms)

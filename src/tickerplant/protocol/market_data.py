@@ -258,8 +258,7 @@ class MarketData:
     def depth(self, params: Params, now_ms: int) -> Any:
         """The view's book at its last diff-depth event (§6.1, §7.4): ``lastUpdateId`` is the
         id of the last update applied, which every speed's diff-depth chain covers (§4.9)."""
-        limit = _int(params, "limit")
-        return self._snapshot(params, 500 if limit is None else limit, now_ms)
+        return self.depth_of(params)(now_ms)
 
     def rpi_depth_weight(self, params: Params) -> int:
         return 20
@@ -307,7 +306,8 @@ class MarketData:
             )  # fmt: skip
         else:
             head = b'{"lastUpdateId":%d,"E":%d,"T":%d,' % (book.last_update_id, now_ms, view.book_time_ms)
-        return Spliced(head, cached[1])
+        # tuple.__new__ is what Spliced(head, tail) runs, without its Python-level __new__
+        return tuple.__new__(Spliced, (head, cached[1]))
 
     # -- 24 h ticker (§7.7) ----------------------------------------------------------------
 
