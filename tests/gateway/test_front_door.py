@@ -11,7 +11,7 @@ import os
 import msgspec
 from conftest import StartServer
 from rawws import TEXT, RawWebSocket
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.clock import ManualClock
 from tickerplant.gateway.front_door import HEAD_TIMEOUT_MS
@@ -34,8 +34,8 @@ async def test_a_head_that_never_completes_is_closed_after_the_head_timeout(star
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /fapi/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line yet
     silent_reader, silent_writer = await asyncio.open_connection("127.0.0.1", port)  # sends nothing
-    await asyncio.sleep(0)
-    await asyncio.sleep(0.05 * SECONDS)  # both connections are made and the bytes read
+    # both doors opened (each arms its head timeout on the clock as it counts itself live)
+    await eventually(lambda: plant.listeners[Market.UM].allocator_trim.schedule.live == 2)
     clock.advance(HEAD_TIMEOUT_MS - 1)
     assert not await _closed(reader, 0.05 * SECONDS)
     clock.advance(1)

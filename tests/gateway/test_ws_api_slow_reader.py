@@ -12,6 +12,7 @@ from conftest import StartServer
 from rawws import CLOSE, TEXT, RawWebSocket, close_code
 from timing import SECONDS, eventually
 
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 
@@ -21,7 +22,11 @@ LIMIT = 64 * 1024
 async def test_a_client_that_never_reads_its_replies_is_cut_off_at_the_send_buffer(
     start_server: StartServer,
 ) -> None:
-    plant = await start_server(limits={"send_buffer_bytes": LIMIT}, request_weight_per_min=10**9)
+    # A manual clock: the weight used is counted per minute, and a minute turning on the
+    # system clock while the test asks would reset it under the count the test waits for.
+    plant = await start_server(
+        clock=ManualClock(), limits={"send_buffer_bytes": LIMIT}, request_weight_per_min=10**9
+    )
     listener = plant.listeners[Market.UM]
     ws = await RawWebSocket.connect(listener.port, "/ws-fapi/v1", rcvbuf=4096)
     (connection,) = listener.ws_api_connections
