@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import pytest
 from conftest import StartServer
+from recording_clocked import record_clocked
 from test_ccxt import usdm
 from timing import SECONDS, eventually
 
@@ -26,7 +27,6 @@ from tickerplant.market.events import DepthUpdate
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import rest_base
 from tickerplant.recording.format import Recorded, read_recording
-from tickerplant.recording.recorder import record
 
 BOOK = "btcusdt@depth@100ms"
 
@@ -44,15 +44,7 @@ async def test_ccxt_watch_order_book_syncs_against_a_replay(
 ) -> None:
     clock = ManualClock()
     upstream = await start_server(clock=clock, simulator={"actions_per_s": 400.0})
-    stop = asyncio.Event()
-    recording = asyncio.create_task(
-        record(upstream.url(Market.UM), [BOOK], tmp_path, stop=stop, on_message=lambda n: n >= 25 and stop.set())
-    )
-    async with asyncio.timeout(20 * SECONDS):
-        while not stop.is_set():
-            clock.advance(100 - clock.now_ms() % 100)
-            await asyncio.sleep(0)
-        files = await recording
+    files = await record_clocked(upstream, clock, Market.UM, [BOOK], tmp_path, messages=25, snapshots=1)
     diffs = [i.data for path in files for i in read_recording(path)[1] if isinstance(i, Recorded)]
     last_u = msgspec.json.decode(diffs[-1], type=DepthUpdate[Decimal]).final_update_id
 

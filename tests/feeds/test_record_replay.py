@@ -12,6 +12,7 @@ import pytest
 import websockets
 from clocked import play
 from conftest import StartServer
+from recording_clocked import record_clocked
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
@@ -165,15 +166,7 @@ async def test_a_replayed_depth_recording_syncs_a_local_book_against_its_own_sna
     streams = [book_stream, f"{lower}@depth5", f"{lower}@depth@500ms"]
     clock = ManualClock()  # the recorded market moves only when the test says
     upstream = await start_server(clock=clock, simulator={"actions_per_s": 400.0})
-    stop = asyncio.Event()
-    recording = asyncio.create_task(
-        record(upstream.url(market), streams, tmp_path, stop=stop, on_message=lambda n: n >= 30 and stop.set())
-    )
-    async with asyncio.timeout(10 * SECONDS):
-        while not stop.is_set():
-            clock.advance(100 - clock.now_ms() % 100)
-            await asyncio.sleep(0)
-        files = await recording
+    files = await record_clocked(upstream, clock, market, streams, tmp_path, messages=30, snapshots=1)
     items = [item for path in files for item in read_recording(path)[1]]
     snapshots = [i for i in items if isinstance(i, RecordedSnapshot)]
     recorded = [i for i in items if isinstance(i, Recorded)]
