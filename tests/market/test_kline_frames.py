@@ -12,17 +12,9 @@ from hypothesis import strategies as st
 from kline_payloads import stream_continuous_kline, stream_kline
 
 from tickerplant.market import derived_events
+from tickerplant.market.frames import FALSE, INT, TRUE, markers, template
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.kline_frames import (
-    FALSE,
-    INT,
-    PRICE_SCALE,
-    TRUE,
-    KlineFrames,
-    markers,
-    price_kline_template,
-    template,
-)
+from tickerplant.market.kline_frames import PRICE_SCALE, KlineFrames, price_kline_template
 from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, Kline
 from tickerplant.market.units import fixed
 from tickerplant.market.updates import MARK_DECIMALS

@@ -11,6 +11,7 @@ import pytest
 from plant_inputs import book, instrument
 
 from tickerplant.market import payloads
+from tickerplant.market.event_frames import EventFrames
 from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamMessage
@@ -239,10 +240,9 @@ def test_golden_2026_payload_of_every_stream_kind(market: Market, golden: dict[s
 
 def test_the_spec_s_real_october_2026_usds_m_book_ticker() -> None:
     # spec §4.13, a real fstream frame [CAP 2026-10]
-    enc = payloads.encoders(Market.UM, PayloadFormat.Y2026)
+    frames = EventFrames(instrument(Market.UM), payloads.encoders(Market.UM, PayloadFormat.Y2026))
     top = (8309160, 4215, 8309170, 3763)
-    struct = payloads.book_ticker(instrument(Market.UM), top, 11757092630476, 1791382994657, 1791382994658, enc)
-    assert msgspec.json.encode(struct) == (
+    assert frames.book_ticker(11757092630476, *top, 1791382994657, 1791382994658) == (
         b'{"e":"bookTicker","u":11757092630476,"s":"BTCUSDT","ps":"BTCUSDT","b":"83091.60","B":"4.215",'
         b'"a":"83091.70","A":"3.763","T":1791382994657,"E":1791382994658,"st":1}'
     )

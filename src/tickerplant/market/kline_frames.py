@@ -4,82 +4,27 @@ COIN-M's price klines of §3.5) assembled with ``%`` instead of structs built an
 kline and its continuous kline, which share their `k` from `i` on, in 3.1 µs instead of 5.3
 (in-process, one BTCUSDT candle).
 
-A template is derived once from the payload's own struct (``market/derived_events.py``),
-which stays the one home of its keys and their order, as ``payloads.DepthFrame`` derives the
-depth events': the struct is encoded with a marker (a control byte, which encoded JSON never
-holds raw) in each field that changes, and each marker becomes its slot: ``%d`` for an
-integer; ``"%d.%0Nd"`` for a decimal of N digits, given as ``divmod(units, 10**N)``
-(``units.fixed_format``: units are never negative here, prices and volumes); ``%s`` for
-bytes written as they are (``true``/``false``, a quoted interval). The markers must come in
-the order of the slots, once each: a struct whose key order no longer matches the slots
-raises at start, never writes other bytes. ``tests/market/test_kline_frames.py`` holds every
-template equal to the struct's encoding.
+The templates are derived from the payloads' own structs (``market/derived_events.py``) as
+``market/frames.py`` says. ``tests/market/test_kline_frames.py`` holds every template equal
+to the struct's encoding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from tickerplant.market import derived_events
+from tickerplant.market.frames import FALSE, INT, RAW, TRUE, decimal_slot, markers, split, template
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines import BASE_DECIMALS, Kline
-from tickerplant.market.units import fixed_format
 from tickerplant.market.updates import MARK_DECIMALS
 
-__all__ = [
-    "INT",
-    "PRICE_SCALE",
-    "RAW",
-    "KlineFrames",
-    "decimal_slot",
-    "markers",
-    "price_kline_template",
-    "split",
-    "template",
-]  # fmt: skip
+__all__ = ["PRICE_SCALE", "KlineFrames", "price_kline_template"]
 
 _TAIL = 3  # the first slot of the tail: `i`
-INT = b"%d"
-RAW = b"%s"
-TRUE, FALSE = b"true", b"false"
-
-
-def decimal_slot(decimals: int) -> tuple[int, bytes]:
-    """(scale, slot) of a quoted decimal of ``decimals`` digits: ``slot % divmod(units,
-    scale)`` is ``fixed(units, decimals)`` in quotes."""
-    return fixed_format(decimals, b'"', b'"')
-
-
-def markers(count: int) -> list[Any]:
-    """``count`` markers to put in a struct's changing fields (typed Any: a struct's int or
-    str field takes one)."""
-    return [msgspec.Raw(bytes((1 + i,))) for i in range(count)]
-
-
-def template(encoded: bytes, slots: Sequence[bytes], first: int = 0) -> bytes:
-    """``encoded`` (made with ``markers``, its slots' from number ``first`` on) as a ``%``
-    template: each marker replaced by its slot, every other ``%`` escaped."""
-    position = -1
-    for i in range(first, first + len(slots)):
-        marker = bytes((1 + i,))
-        at = encoded.find(marker)
-        if at <= position or encoded.count(marker) != 1:
-            raise ValueError("a payload's changing fields must come once each, in the slots' order")
-        position = at
-    out = encoded.replace(b"%", b"%%")
-    for i, slot in enumerate(slots, first):
-        out = out.replace(bytes((1 + i,)), slot)
-    return out
-
-
-def split(encoded: bytes, slots: Sequence[bytes], at: int) -> tuple[bytes, bytes]:
-    """``encoded`` as two templates: up to the slot numbered ``at``, and from it on."""
-    marker = bytes((1 + at,))
-    head, found, rest = encoded.partition(marker)
-    return template(head, slots[:at]), template(found + rest, slots[at:], at)
 
 
 class KlineFrames:

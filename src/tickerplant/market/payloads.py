@@ -21,20 +21,16 @@ from tickerplant.market.events import PayloadFormat, encoder
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.stats import RollingWindow
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
-from tickerplant.market.updates import Trade
 
 __all__ = [
     "BASE_DECIMALS",
     "DepthFrame",
     "Encoders",
-    "agg_trade",
-    "book_ticker",
     "depth_levels",
     "encoders",
     "mini_ticker",
     "quote_units",
     "ticker",
-    "trade",
 ]
 
 BASE_DECIMALS = 8  # COIN-M base-asset volumes are written with 8 decimals
@@ -98,24 +94,6 @@ def _classic(inst: Instrument) -> Encoders:
     return _CLASSIC_UM if inst.market is Market.UM else _CLASSIC_CM
 
 
-def book_ticker(
-    inst: Instrument,
-    top: tuple[int, int, int, int],
-    update_id: int,
-    time_ms: int,
-    now_ms: int,
-    enc: Encoders | None = None,
-) -> msgspec.Struct:
-    if enc is None:
-        enc = _classic(inst)
-    bid_px, bid_qty, ask_px, ask_qty = top
-    pd, qd = inst.price_decimals, inst.qty_decimals
-    b, bq, a, aq = fixed(bid_px, pd), fixed(bid_qty, qd), fixed(ask_px, pd), fixed(ask_qty, qd)
-    if enc.pair:
-        return enc.book_ticker(update_id, inst.symbol, inst.pair, b, bq, a, aq, time_ms, now_ms)
-    return enc.book_ticker(update_id, inst.symbol, b, bq, a, aq, time_ms, now_ms)
-
-
 def mini_ticker(
     inst: Instrument, w: RollingWindow, now_ms: int, enc: Encoders | None = None
 ) -> msgspec.Struct:
@@ -160,44 +138,6 @@ def ticker(inst: Instrument, w: RollingWindow, now_ms: int, enc: Encoders | None
     if enc.pair:
         return enc.ticker(now_ms, inst.symbol, inst.pair, *fields)
     return enc.ticker(now_ms, inst.symbol, *fields)
-
-
-def trade(inst: Instrument, t: Trade, now_ms: int, enc: Encoders | None = None) -> msgspec.Struct:
-    if enc is None:
-        enc = _classic(inst)
-    return enc.trade(
-        now_ms, t.time_ms, inst.symbol, t.trade_id,
-        fixed(t.price, inst.price_decimals), fixed(t.qty, inst.qty_decimals), "MARKET", t.buyer_is_maker,
-    )  # fmt: skip
-
-
-def agg_trade(inst: Instrument, t: Trade, now_ms: int, enc: Encoders | None = None) -> msgspec.Struct:
-    # Each simulated fill is its own aggregate: a sweep fills every level at its own price,
-    # and aggregates only join fills at one price (§4.4).
-    tid = t.trade_id
-    return aggregate(inst, tid, tid, tid, t.time_ms, t.price, t.qty, t.buyer_is_maker, now_ms, enc)
-
-
-def aggregate(
-    inst: Instrument,
-    agg_id: int,
-    first_id: int,
-    last_id: int,
-    time_ms: int,
-    price_units: int,
-    qty_units: int,
-    buyer_is_maker: bool,
-    now_ms: int,
-    enc: Encoders | None = None,
-) -> msgspec.Struct:
-    if enc is None:
-        enc = _classic(inst)
-    price, qty = fixed(price_units, inst.price_decimals), fixed(qty_units, inst.qty_decimals)
-    if enc.normal_qty:
-        return enc.agg_trade(
-            now_ms, agg_id, inst.symbol, price, qty, qty, first_id, last_id, time_ms, buyer_is_maker
-        )
-    return enc.agg_trade(now_ms, agg_id, inst.symbol, price, qty, first_id, last_id, time_ms, buyer_is_maker)
 
 
 def depth_levels(

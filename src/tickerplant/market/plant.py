@@ -181,12 +181,11 @@ class Plant:
     def history(self, trades: Iterable[Trade]) -> list[StreamMessage]:
         """`@aggTrade` messages for past trades (event time = trade time), so that a market
         view joining now can build klines over the same past as the plant's windows."""
-        encode = self._encode
         symbols = self.symbols
         out = []
         for trade in trades:
             state = symbols[trade.symbol]
-            payload = encode(payloads.agg_trade(state.inst, trade, trade.time_ms, state.encoders))
+            payload = _agg_trade_of(state, trade, trade.time_ms)
             out.append(StreamMessage(state.names.agg_trade, payload))
         return out
 
@@ -208,16 +207,14 @@ class Plant:
     def apply(self, update: MarketUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         if type(update) is Trade:
             state = self._record(update, out)
-            inst = state.inst
-            encode = self._encode
-            enc = state.encoders
             wanted = self.wanted
             if wanted is None or state.names.trade in wanted:
-                trade = encode(payloads.trade(inst, update, now_ms, enc))
+                trade = state.frames.trade(
+                    now_ms, update.time_ms, update.trade_id, update.price, update.qty, update.buyer_is_maker
+                )
                 out.append(StreamMessage(state.names.trade, trade))
             if update.as_aggregate:
-                agg = encode(payloads.agg_trade(inst, update, now_ms, enc))
-                out.append(StreamMessage(state.names.agg_trade, agg))
+                out.append(StreamMessage(state.names.agg_trade, _agg_trade_of(state, update, now_ms)))
         elif type(update) is BookUpdate:
             self._apply_book(update, now_ms, out)
         elif type(update) is AggTrade:
@@ -351,38 +348,42 @@ class Plant:
                     state.candles, update.time_ms, update.first_trade_id, update.price, update.qty,
                     quote, update.buyer_is_maker, trades, out,
                 )  # fmt: skip
-        payload = payloads.aggregate(
-            inst, update.agg_id, update.first_trade_id, update.last_trade_id, update.time_ms,
-            update.price, update.qty, update.buyer_is_maker, now_ms, state.encoders,
+        payload = state.frames.agg_trade(
+            now_ms, update.agg_id, update.price, update.qty, update.first_trade_id, update.last_trade_id,
+            update.time_ms, update.buyer_is_maker,
         )  # fmt: skip
-        out.append(StreamMessage(state.names.agg_trade, self._encode(payload)))
+        out.append(StreamMessage(state.names.agg_trade, payload))
 
     def _apply_top(self, update: TopOfBook, now_ms: int, out: list[StreamMessage]) -> None:
         """A recorded bookTicker: the book becomes exactly this top, and the bookTicker is
         published with its recorded id, even when the top repeats the last one."""
-        state = self.symbols[update.symbol]
-        book = state.book
-        bids, asks = state.depth_bids, state.depth_asks
+        symbol, update_id, time_ms, event_ms, bid, bid_qty, ask, ask_qty = update
+        state = self.symbols[symbol]
+        bids, asks = state.depth_bids, state.depth_asks  # the views' `@depthDiff` of the batch
         old = state.top  # the last top published: with TopOfBook updates, the whole book
         if old is not None:
-            if old[0] != update.bid_price:
-                book.set_level(True, old[0], 0)
+            if old[0] != bid:
                 bids[old[0]] = 0
-            if old[2] != update.ask_price:
-                book.set_level(False, old[2], 0)
+            if old[2] != ask:
                 asks[old[2]] = 0
-        book.set_level(True, update.bid_price, update.bid_qty)
-        book.set_level(False, update.ask_price, update.ask_qty)
-        bids[update.bid_price] = update.bid_qty
-        asks[update.ask_price] = update.ask_qty
-        book.last_update_id = update.update_id
+        bids[bid] = bid_qty
+        asks[ask] = ask_qty
+        if self._depth_streams:  # the depth streams' book: nothing else reads the plant's
+            book = state.book
+            if old is not None:
+                if old[0] != bid:
+                    book.set_level(True, old[0], 0)
+                if old[2] != ask:
+                    book.set_level(False, old[2], 0)
+            book.set_level(True, bid, bid_qty)
+            book.set_level(False, ask, ask_qty)
+            book.last_update_id = update_id
         if not state.depth_first_id:
-            state.depth_first_id = update.update_id
+            state.depth_first_id = update_id
             self._depth_dirty.append(state)
-        state.depth_last_id = update.update_id
-        state.depth_time_ms = update.time_ms
-        top = (update.bid_price, update.bid_qty, update.ask_price, update.ask_qty)
-        self._publish_top(state, top, update.update_id, update.time_ms, update.event_ms, out)
+        state.depth_last_id = update_id
+        state.depth_time_ms = time_ms
+        self._publish_top(state, (bid, bid_qty, ask, ask_qty), update_id, time_ms, event_ms, out)
 
     def _apply_book(self, update: BookUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         state = self.symbols[update.symbol]
@@ -415,9 +416,7 @@ class Plant:
         out: list[StreamMessage],
     ) -> None:
         state.top = top
-        payload = self._encode(
-            payloads.book_ticker(state.inst, top, update_id, time_ms, now_ms, state.encoders)
-        )
+        payload = state.frames.book_ticker(update_id, *top, time_ms, now_ms)
         state.book_ticker = payload
         out.append(StreamMessage(state.names.book_ticker, payload))
         if self._all_book_interval_ms:
@@ -433,3 +432,11 @@ def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:
     """The next multiple of the cadence after now, without drifting or bunching up."""
     missed = (now_ms - previous_ms) // interval_ms + 1
     return previous_ms + missed * interval_ms
+
+
+def _agg_trade_of(state: SymbolState, trade: Trade, now_ms: int) -> bytes:
+    """A simulated fill's `@aggTrade`: each fill is its own aggregate, as a sweep fills every
+    level at its own price and aggregates only join fills at one price (§4.4)."""
+    tid = trade.trade_id
+    price, qty, maker = trade.price, trade.qty, trade.buyer_is_maker
+    return state.frames.agg_trade(now_ms, tid, price, qty, tid, tid, trade.time_ms, maker)

@@ -29,8 +29,9 @@ from typing import Any
 
 from tickerplant.market import derived_events
 from tickerplant.market.demand import Demand
+from tickerplant.market.frames import FALSE, TRUE
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.kline_frames import FALSE, PRICE_SCALE, TRUE, price_kline_template
+from tickerplant.market.kline_frames import PRICE_SCALE, price_kline_template
 from tickerplant.market.kline_streams import KLINE_PUSH_MS
 from tickerplant.market.klines import INTERVALS, close_time, open_time
 from tickerplant.market.messages import StreamKind, StreamMessage

@@ -8,6 +8,7 @@ from __future__ import annotations
 from tickerplant.market import payloads
 from tickerplant.market.book import OrderBook
 from tickerplant.market.depth import SymbolDepth
+from tickerplant.market.event_frames import EventFrames
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.kline_streams import SymbolCandles
 from tickerplant.market.messages import SymbolStreams
@@ -31,6 +32,7 @@ class SymbolState:
         "depth_previous_id",
         "depth_time_ms",
         "encoders",
+        "frames",
         "inst",
         "mini_changed",
         "names",
@@ -43,6 +45,7 @@ class SymbolState:
     def __init__(self, inst: Instrument, window_ms: int, encoders: payloads.Encoders) -> None:
         self.inst = inst
         self.encoders = encoders  # the listener's payload format's (§4.13)
+        self.frames = EventFrames(inst, encoders)  # its bookTicker, trade and aggTrade payloads
         self.book = OrderBook()
         self.window = RollingWindow(window_ms)
         self.top: tuple[int, int, int, int] | None = None
