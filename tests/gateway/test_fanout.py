@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tickerplant.bus import StreamMessage
-from tickerplant.gateway.fanout import FanOut, control_frame, text_frame
+from tickerplant.gateway.fanout import FanOut, combined_prefix, control_frame, text_frame
 from tickerplant.market.demand import Subscribed
 
 
@@ -44,6 +47,23 @@ def test_frames_follow_rfc6455_lengths() -> None:
     assert text_frame(b"a" * 126)[:4] == b"\x81\x7e\x00\x7e"
     assert text_frame(b"a" * 70000)[:10] == b"\x81\x7f" + (70000).to_bytes(8, "big")
     assert control_frame(0x9, b"123") == b"\x89\x03123"
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.sampled_from([0, 1, 86, 87, 88, 200, 65_495, 65_496, 65_497, 70_000]), max_size=4))
+def test_a_combined_frame_is_the_wrapped_payload_in_one_text_frame_at_every_length(sizes: list[int]) -> None:
+    # The wrapper `{"stream":"btcusdt@bookTicker","data":` and `}` add 39 bytes: payloads
+    # of 87 and 65,497 bytes are where the frame's length field changes form (§5.2).
+    loop = Loop()
+    fanout = FanOut(loop.call_soon)
+    connection = Connection()
+    name = "btcusdt@bookTicker"
+    fanout.add(connection, name, name, combined=True)
+    payloads = [b"x" * size for size in sizes]
+    fanout.publish([StreamMessage(name, payload) for payload in payloads])
+    loop.end_iteration()
+    expected = b"".join(text_frame(combined_prefix(name) + payload + b"}") for payload in payloads)
+    assert b"".join(b"".join(write) for write in connection.writes) == expected
 
 
 def test_one_frame_object_for_every_raw_subscriber_and_one_flush_per_iteration() -> None:
