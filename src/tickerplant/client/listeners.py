@@ -9,6 +9,7 @@ raw frames, unusual spacing) goes to the keeper, off the hot path.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["StampedListener", "StreamListener", "Waker"]
 
 _TEXT = WSMsgType.TEXT
+# Where a compact combined frame's leading bytes are, one slice object for every frame.
+_HEAD = slice(0, len(COMBINED_PREFIX))
 
 
 class Waker:
@@ -52,11 +55,15 @@ class Waker:
 class StreamListener(WSListener):
     """One WebSocket connection: files its data frames, and what is waiting on it."""
 
+    # The frame callback, a closure made per connection (``_filer``) and set on the
+    # instance: picows looks ``on_ws_frame`` up on every frame, and finds an instance
+    # attribute as it is, where a method would be bound anew each time; the closure reads
+    # its cells, where ``self.…`` on a WSListener subclass is a dict lookup each.
+    on_ws_frame: Callable[[WSTransport, WSFrame], None]  # type: ignore[assignment]
+
     def __init__(self, keeper: StreamConnections, group: str, index: int, connection_id: int) -> None:
         self.keeper = keeper
-        # The keeper's, for the frame callback: one lookup fewer each.
         self.backlog = keeper.backlog
-        self.frames = keeper.backlog.frames
         self.waker = keeper.waker
         self.group = group
         self.index = index
@@ -67,29 +74,40 @@ class StreamListener(WSListener):
         self.retired = False  # closed on purpose (rollover, close): nothing lost
         self.pacer = Pacer(keeper.control_rate_per_s, keeper.control_burst)
         self.opened_ms = 0
+        self.on_ws_frame = self._filer()
 
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        payload = frame.get_payload_as_bytes()
-        if payload.startswith(COMBINED_PREFIX):
-            # The hot path, inlined (Backlog's contract): filed undecoded, decoded when
-            # consumed. Once paused, the rest of the read still arrives here: no call
-            # per frame for it unless it passes the hard bound. A data frame is known by its
-            # bytes, not by ``frame.msg_type``, which picows makes an enum member of on each
-            # read: a fifth of the callback. No control frame begins so (a close frame begins
-            # with its code; pings are answered inside picows), and a binary frame that did
-            # would be read as the JSON it holds.
-            backlog = self.backlog
-            if backlog.filing != self.id:
-                backlog.switch(self.id)
-            frames = self.frames
-            frames.append(payload)
-            if len(frames) > backlog.limit:
-                backlog.over_limit()
-            waker = self.waker
-            if waker.waiter is not None:
-                waker.wake()
-            return
-        self.other_frame(transport, frame, payload)
+    def _filer(self) -> Callable[[WSTransport, WSFrame], None]:
+        """The frame callback: a compact combined data frame filed as it is."""
+        backlog = self.backlog
+        frames = backlog.frames
+        append = frames.append
+        waker = self.waker
+        connection_id = self.id
+        other_frame = self.other_frame
+
+        def on_ws_frame(transport: WSTransport, frame: WSFrame) -> None:
+            payload = frame.get_payload_as_bytes()
+            if payload[_HEAD] == COMBINED_PREFIX:
+                # The hot path, inlined (Backlog's contract): filed undecoded, decoded when
+                # consumed. Once paused, the rest of the read still arrives here: no call
+                # per frame for it unless it passes the hard bound. A data frame is known by
+                # its bytes, not by ``frame.msg_type``, which picows makes an enum member of
+                # on each read: a fifth of the callback. No control frame begins so (a close
+                # frame begins with its code; pings are answered inside picows), and a
+                # binary frame that did would be read as the JSON it holds. (A slice
+                # compared costs a fifth less than ``startswith``, which parses its
+                # arguments as a tuple.)
+                if backlog.filing != connection_id:
+                    backlog.switch(connection_id)
+                append(payload)
+                if len(frames) > backlog.limit:
+                    backlog.over_limit()
+                if waker.waiter is not None:
+                    waker.wake()
+                return
+            other_frame(transport, frame, payload)
+
+        return on_ws_frame
 
     def other_frame(self, transport: WSTransport, frame: WSFrame, payload: bytes) -> None:
         """Any frame but a compact combined data frame: replies and unusual text to the
@@ -113,22 +131,26 @@ class StreamListener(WSListener):
 class StampedListener(StreamListener):
     """``RawStreams``' connection: each data frame is filed with the time it was read."""
 
-    def __init__(self, keeper: StreamConnections, group: str, index: int, connection_id: int) -> None:
-        super().__init__(keeper, group, index, connection_id)
-        self.now_ns = keeper.clock.now_ns
+    def _filer(self) -> Callable[[WSTransport, WSFrame], None]:
+        backlog = self.backlog
+        frames = backlog.frames
+        append = frames.append
+        waker = self.waker
+        connection_id = self.id
+        other_frame = self.other_frame
+        now_ns = self.keeper.clock.now_ns
 
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        payload = frame.get_payload_as_bytes()
-        if payload.startswith(COMBINED_PREFIX):  # known by its bytes, as in StreamListener
-            backlog = self.backlog
-            if backlog.filing != self.id:
-                backlog.switch(self.id)
-            frames = self.frames
-            frames.append((payload, self.now_ns()))
-            if len(frames) > backlog.limit:
-                backlog.over_limit()
-            waker = self.waker
-            if waker.waiter is not None:
-                waker.wake()
-            return
-        self.other_frame(transport, frame, payload)
+        def on_ws_frame(transport: WSTransport, frame: WSFrame) -> None:
+            payload = frame.get_payload_as_bytes()
+            if payload[_HEAD] == COMBINED_PREFIX:  # known by its bytes, as in StreamListener
+                if backlog.filing != connection_id:
+                    backlog.switch(connection_id)
+                append((payload, now_ns()))
+                if len(frames) > backlog.limit:
+                    backlog.over_limit()
+                if waker.waiter is not None:
+                    waker.wake()
+                return
+            other_frame(transport, frame, payload)
+
+        return on_ws_frame

@@ -102,6 +102,11 @@ class _Streams(Generic[T]):
 
     async def __anext__(self) -> T:
         # Once per item: everything else is done a batch at a time by the backlog's settle.
+        # An item ready is the common case, and a try costs nothing until it raises.
+        try:
+            return self._ready.popleft()
+        except IndexError:
+            pass
         ready = self._ready
         while not ready:
             backlog = self._backlog
