@@ -5,44 +5,17 @@ retired, covered or forgotten in between."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_sequencing import T0, book, trade  # the events the sequencer's own tests use
 
-from tickerplant.client.events import BookTicker, CombinedFrame, MarketEvent, Trade
+from tickerplant.client.events import CombinedFrame, MarketEvent
 from tickerplant.client.sequencing import DELIVER, DUPLICATE, Gap, GapReason, Sequencer
 
-ONE = Decimal(1)
-T0 = 1_767_225_600_000
 BOOK = "btcusdt@bookTicker"
 ALL = "!bookTicker"
-
-
-def book(u: int, symbol: str = "BTCUSDT") -> BookTicker:
-    return BookTicker(
-        update_id=u,
-        symbol=symbol,
-        bid_price=ONE,
-        bid_qty=ONE,
-        ask_price=ONE,
-        ask_qty=ONE,
-        transaction_time=T0 + u,
-        event_time=T0 + u,
-    )
-
-
-def trade(t: int) -> Trade:
-    return Trade(
-        event_time=T0 + t,
-        trade_time=T0 + t,
-        symbol="BTCUSDT",
-        trade_id=t,
-        price=ONE,
-        qty=ONE,
-        buyer_is_maker=False,
-    )
 
 
 def delivered(seq: Sequencer, stream: str, events: list[MarketEvent], conn: int = 1) -> list[Any]:
