@@ -360,21 +360,21 @@ class Plant:
         symbol, update_id, time_ms, event_ms, bid, bid_qty, ask, ask_qty = update
         state = self.symbols[symbol]
         bids, asks = state.depth_bids, state.depth_asks  # the views' `@depthDiff` of the batch
+        # the depth streams' book: nothing else reads the plant's, so none without them
+        book = state.book if self._depth_streams else None
         old = state.top  # the last top published: with TopOfBook updates, the whole book
         if old is not None:
             if old[0] != bid:
                 bids[old[0]] = 0
+                if book is not None:
+                    book.set_level(True, old[0], 0)
             if old[2] != ask:
                 asks[old[2]] = 0
+                if book is not None:
+                    book.set_level(False, old[2], 0)
         bids[bid] = bid_qty
         asks[ask] = ask_qty
-        if self._depth_streams:  # the depth streams' book: nothing else reads the plant's
-            book = state.book
-            if old is not None:
-                if old[0] != bid:
-                    book.set_level(True, old[0], 0)
-                if old[2] != ask:
-                    book.set_level(False, old[2], 0)
+        if book is not None:
             book.set_level(True, bid, bid_qty)
             book.set_level(False, ask, ask_qty)
             book.last_update_id = update_id
