@@ -53,6 +53,10 @@ def test_every_template_writes_what_its_struct_encodes(
     assert frames.trade(now_ms, time_ms, trade_ids[0], price, qty, buyer_is_maker) == encode(
         trade(inst, fill, now_ms, enc)
     )
+    tid = trade_ids[0]  # a simulated fill: its own aggregate
+    assert frames.fill(fill, now_ms) == encode(
+        aggregate(inst, tid, tid, tid, time_ms, price, qty, buyer_is_maker, now_ms, enc)
+    )
     agg_id, first_id, last_id = trade_ids
     assert frames.agg_trade(now_ms, agg_id, price, qty, first_id, last_id, time_ms, buyer_is_maker) == encode(
         aggregate(inst, agg_id, first_id, last_id, time_ms, price, qty, buyer_is_maker, now_ms, enc)

@@ -21,6 +21,7 @@ import msgspec
 from tickerplant.market.frames import FALSE, INT, RAW, TRUE, decimal_slot, markers, template
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.payloads import Encoders
+from tickerplant.market.updates import Trade
 
 __all__ = ["EventFrames"]
 
@@ -92,3 +93,9 @@ class EventFrames:
             now_ms, agg_id, *divmod(price, self._price), *size, first_id, last_id, time_ms, maker
         )  # fmt: skip
         return payload
+
+    def fill(self, trade: Trade, now_ms: int) -> bytes:
+        """A simulated fill's `@aggTrade`: each fill is its own aggregate, as a sweep fills
+        every level at its own price and aggregates only join fills at one price (§4.4)."""
+        tid, price, qty = trade.trade_id, trade.price, trade.qty
+        return self.agg_trade(now_ms, tid, price, qty, tid, tid, trade.time_ms, trade.buyer_is_maker)

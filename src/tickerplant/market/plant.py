@@ -185,7 +185,7 @@ class Plant:
         out = []
         for trade in trades:
             state = symbols[trade.symbol]
-            payload = _agg_trade_of(state, trade, trade.time_ms)
+            payload = state.frames.fill(trade, trade.time_ms)
             out.append(StreamMessage(state.names.agg_trade, payload))
         return out
 
@@ -214,7 +214,7 @@ class Plant:
                 )
                 out.append(StreamMessage(state.names.trade, trade))
             if update.as_aggregate:
-                out.append(StreamMessage(state.names.agg_trade, _agg_trade_of(state, update, now_ms)))
+                out.append(StreamMessage(state.names.agg_trade, state.frames.fill(update, now_ms)))
         elif type(update) is BookUpdate:
             self._apply_book(update, now_ms, out)
         elif type(update) is AggTrade:
@@ -432,11 +432,3 @@ def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:
     """The next multiple of the cadence after now, without drifting or bunching up."""
     missed = (now_ms - previous_ms) // interval_ms + 1
     return previous_ms + missed * interval_ms
-
-
-def _agg_trade_of(state: SymbolState, trade: Trade, now_ms: int) -> bytes:
-    """A simulated fill's `@aggTrade`: each fill is its own aggregate, as a sweep fills every
-    level at its own price and aggregates only join fills at one price (§4.4)."""
-    tid = trade.trade_id
-    price, qty, maker = trade.price, trade.qty, trade.buyer_is_maker
-    return state.frames.agg_trade(now_ms, tid, price, qty, tid, tid, trade.time_ms, maker)
