@@ -119,7 +119,7 @@ def _play(folder: Path) -> tuple[dict[Market, list[StreamMessage]], Replayer]:
     from tickerplant.market.plant import Plant
 
     plants = {m: Plant(m, insts, now_ms=T0) for m, insts in files.instruments.items()}
-    replayer = Replayer(files.events, plants)
+    replayer = Replayer(files.events, plants, runs=files.runs)
     outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
     broken: list[Any] = []
     while replayer.next_us is not None:
@@ -290,7 +290,7 @@ def test_a_ticker_holds_every_trade_of_its_millisecond_whatever_the_batch(tmp_pa
         from tickerplant.market.plant import Plant
 
         plants = {m: Plant(m, insts, now_ms=T0) for m, insts in files.instruments.items()}
-        replayer = Replayer(files.events, plants)
+        replayer = Replayer(files.events, plants, runs=files.runs)
         outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
         while replayer.next_us is not None:
             replayer.step(1 << 62, batch, outs, [])
@@ -304,8 +304,10 @@ def test_the_same_day_twice_plays_once_and_a_month_over_its_days_is_refused(tmp_
     rows_ = [f"{i + 1},100.0,1.000,100.0,{T0 + i},false" for i in range(5)]
     write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, rows_, zipped=True)
     write(tmp_path, "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, rows_, zipped=False)  # unzipped beside it
-    files = open_replay([tmp_path], now_ms=T0)
+    files = open_replay([tmp_path], now_ms=T0, row_by_row=True)
     assert [t for t, _, _ in files.events] == [(T0 + i) * 1000 for i in range(5)]
+    (run,) = open_replay([tmp_path], now_ms=T0).runs
+    assert run.take(1 << 62)[0] == [T0 + i for i in range(5)]
     write(tmp_path, "ETHUSDT-trades-2024-01", UM_TRADES_HEADER, rows_, zipped=True)
     with pytest.raises(ValueError, match="overlaps"):
         open_replay([tmp_path], now_ms=T0)
@@ -316,11 +318,13 @@ def test_a_row_finer_than_the_first_rows_is_skipped_not_fatal(tmp_path: Path, ca
     rows_.append(f"5001,100.05,1,100.05,{T0 + 5000},false")
     rows_.append(f"5002,100.1,1,100.0,{T0 + 5001},false")
     write(tmp_path, "FOOUSDT-trades-2024-01-01", UM_TRADES_HEADER, rows_, zipped=False)
-    files = open_replay([tmp_path], now_ms=T0)
+    files = open_replay([tmp_path], now_ms=T0, row_by_row=True)
     assert files.instruments[Market.UM][0].price_decimals == 1  # made from the name and the first rows
     ids = [u.trade_id for _, _, u in files.events]  # type: ignore[union-attr]
     assert len(ids) == 5001 and 5001 not in ids
     assert "data row 5001: '100.05' has more than 1 decimals" in caplog.text
+    (run,) = open_replay([tmp_path], now_ms=T0).runs  # the same rows in the runs' columns
+    assert run.take(1 << 62)[1][0] == ids
 
 
 def test_the_nearest_um_or_cm_folder_decides_the_market() -> None:
@@ -343,7 +347,7 @@ def test_start_warms_the_statistics_with_the_day_before(tmp_path: Path) -> None:
     from tickerplant.market.plant import Plant
 
     plants = {m: Plant(m, insts, now_ms=start_ms) for m, insts in files.instruments.items()}
-    replayer = Replayer(files.events, plants, start_ms * 1000)
+    replayer = Replayer(files.events, plants, start_ms * 1000, runs=files.runs)
     history = replayer.warm(start_ms * 1000)
     before = [r for r in rows_ if r.time_ms < start_ms]
     assert [msgspec.json.decode(p)["a"] for _, p in history[Market.UM]] == [r.first_id for r in before]

@@ -80,7 +80,7 @@ def _at(series: Series, time_ms: int) -> Decimal | None:
 def _play(root: Path) -> dict[Market, list[StreamMessage]]:
     files = open_replay([root], now_ms=T0)
     plants = {m: Plant(m, insts, now_ms=T0) for m, insts in files.instruments.items()}
-    replayer = Replayer(files.events, plants)
+    replayer = Replayer(files.events, plants, runs=files.runs)
     outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
     while replayer.next_us is not None:
         replayer.step(1 << 62, 97, outs, [])
@@ -202,7 +202,7 @@ def test_the_warm_up_keeps_the_funding_history_and_the_last_mark(tmp_path: Path)
     start_ms = T0 + 5 * 60_000
     files = open_replay([tmp_path], start_ms=start_ms, now_ms=T0)
     plants = {m: Plant(m, insts, now_ms=T0) for m, insts in files.instruments.items()}
-    history = Replayer(files.events, plants, start_ms * 1000).warm(start_ms * 1000)
+    history = Replayer(files.events, plants, start_ms * 1000, runs=files.runs).warm(start_ms * 1000)
     um = history[Market.UM]
     assert [msgspec.json.decode(p)["T"] for s, p in um if s == "btcusdt@fundingEvent"] == [
         t for t, _, _ in data["funding"] if t < start_ms

@@ -63,6 +63,34 @@ def test_every_template_writes_what_its_struct_encodes(
     )
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    index=st.integers(0, len(INSTRUMENTS) - 1),
+    payload_format=st.sampled_from(list(PayloadFormat)),
+    rows=st.lists(
+        st.tuples(units, units, units, units, ids, ids, ids, ids, ids, st.booleans()), min_size=0, max_size=20
+    ),
+)
+def test_a_column_of_payloads_is_the_payloads_one_at_a_time(
+    index: int, payload_format: PayloadFormat, rows: list[tuple[int, int, int, int, int, int, int, int, int, bool]]
+) -> None:
+    # the replay writes a window's rows at once (feeds/replay_runs.py): the same bytes
+    inst = INSTRUMENTS[index]
+    frames = EventFrames(inst, encoders(inst.market, payload_format))
+    bid, bid_qty, ask, ask_qty, update_id, time_ms, now_ms, first_id, last_id, maker = (
+        [row[i] for row in rows] for i in range(10)
+    )
+    assert frames.book_tickers(update_id, bid, bid_qty, ask, ask_qty, time_ms, now_ms) == [
+        frames.book_ticker(*row[4:5], *row[:4], *row[5:7]) for row in rows
+    ]
+    assert frames.trades(now_ms, time_ms, update_id, bid, bid_qty, maker) == [
+        frames.trade(row[6], row[5], row[4], row[0], row[1], row[9]) for row in rows
+    ]
+    assert frames.agg_trades(now_ms, update_id, bid, bid_qty, first_id, last_id, time_ms, maker) == [
+        frames.agg_trade(row[6], row[4], row[0], row[1], row[7], row[8], row[5], row[9]) for row in rows
+    ]
+
+
 def test_a_usds_m_classic_aggregate_carries_nq_and_a_coin_m_one_does_not() -> None:
     um, cm = catalogue(Market.UM, T0)[0], catalogue(Market.CM, T0)[0]
     assert EventFrames(um, encoders(Market.UM)).agg_trade(2, 1, 4200000, 10, 7, 8, 1, False) == (

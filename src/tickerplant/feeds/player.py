@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import math
 import sys
@@ -91,12 +90,11 @@ class ReplaySource:
         self.files = await asyncio.to_thread(
             open_replay, paths, start_ms=config.start_ms, end_ms=config.end_ms, now_ms=now_ms
         )
-        first = await asyncio.to_thread(next, self.files.events, None)  # may skip a long way
-        start_us = first[0] if first is not None else now_ms * 1000
+        first_us = await asyncio.to_thread(self.files.first_us)  # may skip a long way
+        start_us = first_us if first_us is not None else now_ms * 1000
         if config.start_ms is not None:
             start_us = config.start_ms * 1000
         self._start_us = start_us
-        events = itertools.chain([first] if first is not None else [], self.files.events)
         # Plants only for what the plant derives: recorded payloads pass it by, and a plant
         # for their symbols would add tickers the recording never had.
         public_symbols = {file.symbol for file in self.files.public}
@@ -113,7 +111,7 @@ class ReplaySource:
         }
         # the recordings' books are kept in the instruments served (their units)
         served = {inst.symbol: inst for insts in self.files.instruments.values() for inst in insts}
-        self.replayer = Replayer(events, plants, start_us, served)
+        self.replayer = Replayer(self.files.events, plants, start_us, served, self.files.runs)
         # The day before --start, into the plants (off the loop: it is a day of rows).
         self._history = await asyncio.to_thread(self.replayer.warm, start_us)
         log.info(

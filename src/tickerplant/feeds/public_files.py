@@ -29,8 +29,10 @@ folder; ``replay_files`` plays their rows to the market views.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
+import itertools
 import logging
 import re
 import zipfile
@@ -38,7 +40,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, NamedTuple, cast
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import FinerDigits, bytes_to_units, decimals_of
@@ -50,6 +52,8 @@ __all__ = [
     "DERIVATIVE_KINDS",
     "FileKind",
     "PublicFile",
+    "RowBlock",
+    "blocks",
     "identify",
     "lines",
     "market_of_symbol",
@@ -240,6 +244,127 @@ def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, in
     return price_d, qty_d
 
 
+class RowBlock(NamedTuple):
+    """A block of one file's rows (~1 MiB of it) as columns: the replay core takes a file a
+    time window at a time, in bulk (``feeds/replay_runs.py``), never row by row.
+
+    ``columns`` are the fields of the kind's update after its symbol, in its order
+    (``TopOfBook``: update id, T, E, bid, bid qty, ask, ask qty; ``AggTrade``: agg id,
+    first and last trade id, T, price, qty, buyer is maker; ``Trade``: id, T, price, qty,
+    buyer is maker), prices and quantities in integer units. ``times`` is each row's time
+    (ms) as the replay plays it: the time column, never stepping back (see ``rows``)."""
+
+    times: list[int]
+    columns: tuple[list[Any], ...]
+
+
+def blocks(
+    file: PublicFile,
+    price_decimals: int,
+    qty_decimals: int,
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    progress: list[int] | None = None,
+) -> Iterator[RowBlock]:
+    """The file's rows between ``start_ms`` and ``end_ms`` (inclusive) a block at a time;
+    a block is never empty. ``progress[0]`` is advanced by the bytes read (a block's at a
+    time), for a progress display.
+
+    bookTicker rows are in update-id order and their E can step back a little: such a row
+    is played when due by the latest time so far (its payload keeps its own E)."""
+    kind = file.kind
+    start = -1 if start_ms is None else start_ms
+    end = 1 << 62 if end_ms is None else end_ms
+    # A day's rows repeat a few thousand prices and sizes: each text is converted once.
+    price, qty = _Units(price_decimals), _Units(qty_decimals)
+    counter = progress if progress is not None else [0]
+    number = latest = 0  # data rows before this block; the latest time so far
+    skipped = [0]  # rows skipped for finer digits so far
+    for chunk in line_chunks(file.path):
+        counter[0] += sum(map(len, chunk)) + len(chunk)
+        try:
+            recorded, columns = _columns(chunk, kind, price, qty)
+        except (IndexError, ValueError):  # FinerDigits too: the row by row path says which
+            recorded, columns = _row_by_row(file, chunk, number, price, qty, skipped)
+        number += len(chunk)
+        if not recorded:
+            continue
+        times = list(itertools.accumulate(recorded, max, initial=latest))
+        del times[0]
+        latest = times[-1]
+        lo = bisect.bisect_left(times, start) if times[0] < start else 0
+        hi = bisect.bisect_right(times, end) if latest > end else len(times)
+        if lo or hi < len(times):
+            times = times[lo:hi]
+            columns = tuple(column[lo:hi] for column in columns)
+        if times:
+            yield RowBlock(times, columns)
+        if latest > end:
+            return
+
+
+# each kind's columns: (file column, how it is read) in its update's field order; "t" is
+# the time the rows are played by (``TIME_COLUMN``), read as an int
+_INT, _PRICE, _QTY, _BOOL = range(4)
+_LAYOUT: dict[FileKind, tuple[tuple[int, int], ...]] = {
+    FileKind.BOOK_TICKER: ((0, _INT), (5, _INT), (6, _INT), (1, _PRICE), (2, _QTY), (3, _PRICE), (4, _QTY)),
+    FileKind.AGG_TRADES: ((0, _INT), (3, _INT), (4, _INT), (5, _INT), (1, _PRICE), (2, _QTY), (6, _BOOL)),
+    FileKind.TRADES: ((0, _INT), (4, _INT), (1, _PRICE), (2, _QTY), (5, _BOOL)),
+}
+# the index among the columns of the recorded time the rows are played by
+_TIME_FIELD = {FileKind.BOOK_TICKER: 2, FileKind.AGG_TRADES: 3, FileKind.TRADES: 1}
+_IS_TRUE = _TRUE.__contains__
+
+
+def _columns(
+    chunk: list[bytes], kind: FileKind, price: _Units, qty: _Units
+) -> tuple[list[int], tuple[list[Any], ...]]:
+    """A chunk's columns in one pass over all its fields: one split of the chunk, each
+    column converted by a C-level ``map``. Raises on any row this cannot take as it is
+    (a row of another width, a field that is no number, finer digits)."""
+    if not chunk:
+        return [], ()
+    width = chunk[0].count(b",") + 1
+    fields = b",".join(chunk).split(b",")
+    if len(fields) != width * len(chunk) or len(set(map(bytes.count, chunk, itertools.repeat(b",")))) != 1:
+        raise ValueError("rows of different widths")
+    convert = (int, price.__getitem__, qty.__getitem__, _IS_TRUE)
+    columns = tuple(list(map(convert[how], fields[c::width])) for c, how in _LAYOUT[kind])
+    return columns[_TIME_FIELD[kind]], columns
+
+
+def _row_by_row(
+    file: PublicFile, chunk: list[bytes], number: int, price: _Units, qty: _Units, skipped: list[int]
+) -> tuple[list[int], tuple[list[Any], ...]]:
+    """``_columns`` a row at a time, for a chunk that has a row it cannot take: a row with
+    finer digits than the instrument's is skipped, loudly; any other bad row is an error
+    naming the file and the row."""
+    layout = _LAYOUT[file.kind]
+    converted: list[tuple[Any, ...]] = []
+    f: list[bytes] = []
+    for number, line in enumerate(chunk, number + 1):  # noqa: B020 (the row's number)
+        f = line.split(b",")
+        try:
+            converted.append(tuple(
+                int(f[c]) if how == _INT else price[f[c]] if how == _PRICE else qty[f[c]] if how == _QTY
+                else f[c] in _TRUE
+                for c, how in layout
+            ))  # fmt: skip
+        except FinerDigits as exc:
+            # The instrument's digits were fixed from the first rows and are already
+            # served (exchangeInfo): a finer row cannot be represented. Skip it, loudly.
+            skipped[0] += 1
+            if skipped[0] & (skipped[0] - 1) == 0:
+                where = f"{file.path.name}, data row {number}"
+                log.warning("%s: %s: %d rows skipped so far", where, exc, skipped[0])
+        except (IndexError, ValueError) as exc:
+            row = b",".join(f)[:120]
+            raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
+    columns = tuple(map(list, zip(*converted, strict=True))) if converted else ()
+    return (columns[_TIME_FIELD[file.kind]] if converted else []), columns
+
+
 def rows(
     file: PublicFile,
     price_decimals: int,
@@ -251,66 +376,28 @@ def rows(
     progress: list[int] | None = None,
     index: int = 0,
 ) -> Iterator[tuple[int, int, TopOfBook | Trade | AggTrade]]:
-    """``(time µs, index, update)`` for each row between ``start_ms`` and ``end_ms``
-    (inclusive): ready to merge with other files' rows (``index`` breaks ties in time).
+    """``(time µs, index, update)`` for each row of ``blocks``: ready to merge with other
+    files' rows (``index`` breaks ties in time).
 
     ``alone``: the symbol has no file of the other trade kind. When it has both a trades
     and an aggTrades file, only the trades feed the statistics (``in_stats`` False on the
     aggregates) and `@aggTrade` carries the recorded aggregates (``as_aggregate`` False on
-    the trades); alone, either kind does both. ``progress[0]`` is advanced by the bytes
-    read (a block's at a time), for a progress display.
+    the trades); alone, either kind does both.
     """
     symbol, kind = file.symbol, file.kind
-    time_column = TIME_COLUMN[kind]
-    start = -1 if start_ms is None else start_ms
-    end = 1 << 62 if end_ms is None else end_ms
-    # A day's rows repeat a few thousand prices and sizes: each text is converted once.
-    price, qty = _Units(price_decimals), _Units(qty_decimals)
-    counter = progress if progress is not None else [0]
-    book, aggregates = kind is FileKind.BOOK_TICKER, kind is FileKind.AGG_TRADES
-    number = skipped = latest = 0
-    f: list[bytes] = []
-    for chunk in line_chunks(file.path):
-        counter[0] += sum(map(len, chunk)) + len(chunk)
-        for line in chunk:
-            number += 1
-            f = line.split(b",")
-            try:
-                recorded = t = int(f[time_column])
-                if t < latest:
-                    # bookTicker rows are in update-id order and E can step back a little:
-                    # played when due by the latest time so far (payloads keep their own)
-                    t = latest
-                latest = t
-                if t < start:
-                    continue
-                if t > end:
-                    return
-                if book:
-                    yield t * 1000, index, _top_of_book((
-                        symbol, int(f[0]), int(f[5]), recorded,
-                        price[f[1]], qty[f[2]], price[f[3]], qty[f[4]],
-                    ))  # fmt: skip
-                elif aggregates:
-                    yield t * 1000, index, _aggregate((
-                        symbol, int(f[0]), int(f[3]), int(f[4]), recorded, price[f[1]], qty[f[2]],
-                        f[6] in _TRUE, alone,
-                    ))  # fmt: skip
-                else:
-                    yield t * 1000, index, _trade((
-                        symbol, int(f[0]), recorded, price[f[1]], qty[f[2]], f[5] in _TRUE, alone,
-                    ))  # fmt: skip
-            except FinerDigits as exc:
-                # The instrument's digits were fixed from the first rows and are already
-                # served (exchangeInfo): a finer row cannot be represented. Skip it, loudly.
-                skipped += 1
-                if skipped & (skipped - 1) == 0:
-                    log.warning(
-                        "%s, data row %d: %s: %d rows skipped so far", file.path.name, number, exc, skipped
-                    )
-            except (IndexError, ValueError) as exc:
-                row = b",".join(f)[:120]
-                raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
+    make: Callable[[tuple[Any, ...]], TopOfBook | Trade | AggTrade]
+    tail: tuple[Iterator[bool], ...] = ()
+    if kind is FileKind.BOOK_TICKER:
+        make = _top_of_book
+    else:
+        make = _aggregate if kind is FileKind.AGG_TRADES else _trade
+    for times, columns in blocks(
+        file, price_decimals, qty_decimals, start_ms=start_ms, end_ms=end_ms, progress=progress
+    ):
+        if kind is not FileKind.BOOK_TICKER:
+            tail = (itertools.repeat(alone),)
+        updates = map(make, zip(itertools.repeat(symbol), *columns, *tail))
+        yield from zip(map((1000).__mul__, times), itertools.repeat(index), updates)
 
 
 class _Units(dict[bytes, int]):

@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
 from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
+from tickerplant.feeds.replay_runs import NEVER_MS, PublicRuns, RowInput
 from tickerplant.market.demand import Demand
 from tickerplant.market.depth_sync import FollowedBook
 from tickerplant.market.instruments import Instrument, Market
@@ -187,8 +188,10 @@ class Replayer:
         plants: Mapping[Market, Plant],
         start_us: int | None = None,
         instruments: Mapping[str, Instrument] | None = None,
+        runs: Sequence[RowInput] = (),
     ) -> None:
         self._events = events
+        self._runs = PublicRuns(list(runs))  # the public files' rows, played in stretches
         self._plants = plants
         # the plants that have symbols: one with none publishes nothing at its cadences
         self._ticking = [(market, plant) for market, plant in plants.items() if plant.symbols]
@@ -202,7 +205,8 @@ class Replayer:
             for state in plant.symbols.values():
                 self._plant_of.setdefault(state.inst.pair, plant)
         self._pending: tuple[int, int, Event] | None = next(events, None)
-        first_us = 0 if self._pending is None else self._pending[0]
+        first_us = self.next_us
+        first_us = 0 if first_us is None else first_us
         self.now_us = first_us if start_us is None else min(start_us, first_us)
         self.events = 0
         self.finished = False
@@ -222,6 +226,23 @@ class Replayer:
         plant_of = self._plant_of
         last_tops: dict[str, StreamMessage] = {}
         scratch: list[StreamMessage] = []
+
+        def keep(market: Market, messages: list[StreamMessage]) -> None:
+            for message in messages:
+                stream = message.stream
+                if stream.endswith(_AGG_TRADE) or stream.endswith(_FUNDING_EVENT):
+                    history[market].append(message)
+                elif stream.endswith(_BOOK_TICKER) or stream.endswith(_MARK_STATE):
+                    last_tops[stream] = message
+            messages.clear()
+
+        runs = self._runs
+        before_ms = (until_us - 1) // 1000  # a row at ms m is before the start if m * 1000 < it
+        while runs.next_ms <= before_ms:
+            outs: dict[Market, list[StreamMessage]] = {market: [] for market in self._plants}
+            runs.play(before_ms, self._plants, outs)
+            for market, out in outs.items():
+                keep(market, out)
         pending = self._pending
         while pending is not None and pending[0] < until_us:
             t, _, event = pending
@@ -234,13 +255,7 @@ class Replayer:
             else:
                 plant = plant_of[event.symbol]
                 plant.apply(event, t // 1000, scratch)
-                for message in scratch:
-                    stream = message.stream
-                    if stream.endswith(_AGG_TRADE) or stream.endswith(_FUNDING_EVENT):
-                        history[plant.market].append(message)
-                    elif stream.endswith(_BOOK_TICKER) or stream.endswith(_MARK_STATE):
-                        last_tops[stream] = message
-                scratch.clear()
+                keep(plant.market, scratch)
             pending = next(self._events, None)
         self._pending = pending
         for stream, message in last_tops.items():
@@ -254,7 +269,11 @@ class Replayer:
     @property
     def next_us(self) -> int | None:
         """When the next event is due; None when every event has been played."""
-        return None if self._pending is None else self._pending[0]
+        run_ms = self._runs.next_ms
+        pending = self._pending
+        if run_ms == NEVER_MS:
+            return None if pending is None else pending[0]
+        return run_ms * 1000 if pending is None else min(pending[0], run_ms * 1000)
 
     def step(
         self,
@@ -263,75 +282,101 @@ class Replayer:
         outs: Mapping[Market, list[StreamMessage]],
         broken: list[StreamsBroken],
     ) -> int:
-        """Play at most ``max_events`` events at or before ``until_us``; how many."""
+        """Play at most ``max_events`` events at or before ``until_us``; how many (a
+        millisecond of public rows is played whole, which may go over)."""
         plant_of, plants = self._plant_of, self._plants
-        events = self._events
+        events, runs = self._events, self._runs
         pending = self._pending
         played = 0
         played_us = self.now_us
         last_ms = self.now_us // 1000
+        until_ms = until_us // 1000  # a public row at ms m is due once m * 1000 <= until_us
         batch_streams: set[str] = set()
         due_ms = self._due_ms()  # the first cadence due: ticking earlier would find nothing
         last_stream = ""
         marks = False  # whether last_stream carries mark prices
-        while pending is not None and pending[0] <= until_us and played < max_events:
-            t, _, event = pending
-            t_ms = t // 1000
-            if t_ms > last_ms:
-                # what falls due before this event's millisecond; a ticker at E holds the
-                # trades at E, so ticks at t_ms wait for the events at t_ms
-                if t_ms > due_ms:
-                    self._tick(t_ms - 1, outs)
+        stopped = False
+        while played < max_events and not stopped:
+            run_ms = runs.next_ms
+            # the merged events before the public rows' next millisecond, one at a time
+            while pending is not None and pending[0] <= until_us and played < max_events:
+                t, _, event = pending
+                t_ms = t // 1000
+                if t_ms >= run_ms:
+                    break
+                if t_ms > last_ms:
+                    # what falls due before this event's millisecond; a ticker at E holds the
+                    # trades at E, so ticks at t_ms wait for the events at t_ms
+                    if t_ms > due_ms:
+                        self._tick(t_ms - 1, outs)
+                        due_ms = self._due_ms()
+                    last_ms = t_ms
+                kind = type(event)
+                if kind is Passthrough:
+                    passthrough: Passthrough = event  # type: ignore[assignment]
+                    stream = passthrough.stream
+                    if stream != last_stream:
+                        # A connection gets one stream's frames of a batch together (the
+                        # fan-out joins them per stream): a stream coming back after another
+                        # waits for the next batch, so the recorded order holds across streams.
+                        if stream in batch_streams:
+                            stopped = True
+                            break
+                        batch_streams.add(stream)
+                        last_stream = stream
+                        known = self._marks.get(stream)
+                        if known is None:
+                            known = self._marks[stream] = is_mark_stream(stream)
+                        marks = known
+                    out = outs[passthrough.market]
+                    out.append(StreamMessage(stream, passthrough.payload))
+                    if passthrough.book:
+                        self._follow(passthrough, out)
+                    elif marks:  # premiumIndex and fundingRate follow the recorded mark prices
+                        out.extend(self._notes.of(passthrough.payload))
+                elif kind is StreamsBroken:
+                    broken.append(event)  # type: ignore[arg-type]
+                    self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
+                elif kind is DepthSnapshot:
+                    self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
+                else:
+                    update: MarketUpdate = event  # type: ignore[assignment]
+                    plant = plant_of[update.symbol]
+                    plant.apply(update, t_ms, outs[plant.market])
+                    if kind not in _UNSCHEDULED:  # a mark price, a liquidation: may set a cadence
+                        due_ms = self._due_ms()
+                played += 1
+                played_us = t
+                pending = next(events, None)
+            if stopped or played >= max_events or run_ms > until_ms:
+                break
+            # the public rows from run_ms on, up to the next cadence, the next merged event's
+            # millisecond and until_us: file by file (replay_runs)
+            if run_ms > last_ms:
+                if run_ms > due_ms:
+                    self._tick(run_ms - 1, outs)
                     due_ms = self._due_ms()
-                last_ms = t_ms
-            kind = type(event)
-            if kind is Passthrough:
-                passthrough: Passthrough = event  # type: ignore[assignment]
-                stream = passthrough.stream
-                if stream != last_stream:
-                    # A connection gets one stream's frames of a batch together (the
-                    # fan-out joins them per stream): a stream coming back after another
-                    # waits for the next batch, so the recorded order holds across streams.
-                    if stream in batch_streams:
-                        break
-                    batch_streams.add(stream)
-                    last_stream = stream
-                    known = self._marks.get(stream)
-                    if known is None:
-                        known = self._marks[stream] = is_mark_stream(stream)
-                    marks = known
-                out = outs[passthrough.market]
-                out.append(StreamMessage(stream, passthrough.payload))
-                if passthrough.book:
-                    self._follow(passthrough, out)
-                elif marks:  # premiumIndex and fundingRate follow the recorded mark prices
-                    out.extend(self._notes.of(passthrough.payload))
-            elif kind is StreamsBroken:
-                broken.append(event)  # type: ignore[arg-type]
-                self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
-            elif kind is DepthSnapshot:
-                self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
-            else:
-                update: MarketUpdate = event  # type: ignore[assignment]
-                plant = plant_of[update.symbol]
-                plant.apply(update, t_ms, outs[plant.market])
-                if kind not in _UNSCHEDULED:  # a mark price, a liquidation: it may set a cadence
-                    due_ms = self._due_ms()
-            played += 1
-            played_us = t
-            pending = next(events, None)
+                last_ms = run_ms
+            stretch_ms = min(due_ms, until_ms)
+            if pending is not None:
+                stretch_ms = min(stretch_ms, pending[0] // 1000)
+            stretch_ms = runs.cut(run_ms, max(stretch_ms, run_ms), max_events - played)
+            count, played_ms = runs.play(stretch_ms, plants, outs)
+            played += count
+            played_us = max(played_us, played_ms * 1000)
         self._pending = pending
         self.events += played
         if played:
             self.now_us = max(self.now_us, played_us)
-        if pending is not None and pending[0] > until_us:
+        next_us = self.next_us
+        if next_us is not None and next_us > until_us:
             self.now_us = max(self.now_us, until_us)  # caught up: the clock is where it was told
         now_ms = self.now_us // 1000
         for market, plant in plants.items():
             plant.end_batch(now_ms, outs[market])
         # Events still to come in this millisecond hold back its ticks (a ticker at E
         # holds every trade at E), whatever cut the batch there.
-        held = pending is not None and pending[0] // 1000 == now_ms
+        held = next_us is not None and next_us // 1000 == now_ms
         self._tick(now_ms - 1 if held else now_ms, outs)
         return played
 

@@ -23,6 +23,8 @@ from tickerplant.feeds.public_files import (
     DERIVATIVE_KINDS,
     FileKind,
     PublicFile,
+    RowBlock,
+    blocks,
     identify,
     lines,
     rows,
@@ -32,6 +34,7 @@ from tickerplant.feeds.public_files import (
 from tickerplant.feeds.replay import Event, Passthrough, merge, recorded_events
 from tickerplant.feeds.replay_derivatives import derivative_events
 from tickerplant.feeds.replay_instruments import FinestDigits
+from tickerplant.feeds.replay_runs import NEVER_MS, RowInput
 from tickerplant.market.depth_sync import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.messages import KLINE_ROW
@@ -51,8 +54,20 @@ class ReplayFiles:
     recordings: list[Path]
     instruments: dict[Market, list[Instrument]]
     events: Iterator[tuple[int, int, Event]]  # (time µs, source index, event), ascending
+    runs: list[RowInput]  # the public files' rows, for the Replayer to play in stretches
     total_bytes: int  # CSV bytes to read, for progress
     read_bytes: list[int]  # [bytes read so far], advanced as the events are consumed
+
+
+    def first_us(self) -> int | None:
+        """When the first event is (reading as far as the start skips); None: no event."""
+        first = next(self.events, None)
+        if first is not None:
+            self.events = itertools.chain([first], self.events)
+        times = [row_input.next_ms * 1000 for row_input in self.runs if row_input.next_ms != NEVER_MS]
+        if first is not None:
+            times.append(first[0])
+        return min(times, default=None)
 
 
 def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
@@ -87,9 +102,15 @@ def open_replay(
     end_ms: int | None = None,
     now_ms: int,
     warm_ms: int = DAY_MS,
+    row_by_row: bool = False,
 ) -> ReplayFiles:
-    """The files under ``paths``, merged. Public rows start ``warm_ms`` before ``start_ms``,
-    so that the 24 h statistics at the start hold the day before it (``Replayer.warm``)."""
+    """The files under ``paths``: the public files' rows as ``runs``, the rest merged
+    into ``events``. Public rows start ``warm_ms`` before ``start_ms``, so that the 24 h
+    statistics at the start hold the day before it (``Replayer.warm``).
+
+    ``row_by_row``: the public rows merged into ``events`` too, one update each, as the
+    replay played them before ``feeds/replay_runs.py``: the reference its tests hold the
+    runs to."""
     public, recordings = find_files(paths)
     # Each symbol's units must hold the finest digits its files use.
     digits = FinestDigits()
@@ -111,6 +132,7 @@ def open_replay(
     by_symbol = {inst.symbol: inst for insts in instruments.values() for inst in insts}
     read_bytes = [0]
     streams: list[Iterator[tuple[int, int, Event]]] = []
+    runs: list[RowInput] = []
     klines = [file for file in public if file.kind is FileKind.KLINES]
     groups = _group([file for file in public if file.kind not in DERIVATIVE_KINDS and file not in klines])
     trade_kinds: dict[str, set[FileKind]] = {}
@@ -119,11 +141,15 @@ def open_replay(
             trade_kinds.setdefault(symbol, set()).add(kind)
     # trades before aggregates at equal times: a symbol's stats come from its trades
     order = {FileKind.TRADES: 0, FileKind.AGG_TRADES: 1, FileKind.BOOK_TICKER: 2}
-    for (symbol, _kind), files in sorted(groups.items(), key=lambda item: (order[item[0][1]], item[0][0])):
+    for (symbol, kind), files in sorted(groups.items(), key=lambda item: (order[item[0][1]], item[0][0])):
         alone = len(trade_kinds.get(symbol, ())) < 2
-        index = len(streams)
         warm_from = None if start_ms is None else start_ms - warm_ms
-        streams.append(_chained(files, by_symbol[symbol], alone, warm_from, end_ms, read_bytes, index))
+        inst = by_symbol[symbol]
+        if row_by_row:
+            streams.append(_chained(files, inst, alone, warm_from, end_ms, read_bytes, len(streams)))
+        else:
+            chained = _blocks(files, inst, warm_from, end_ms, read_bytes)
+            runs.append(RowInput(chained, files[0].market, symbol, kind, alone))
     for interval in sorted({file.interval for file in klines}):
         for (symbol, _kind), files in sorted(_group([f for f in klines if f.interval == interval]).items()):
             if symbol in trade_kinds:
@@ -154,7 +180,7 @@ def open_replay(
     for files_of_one in sessions.values():
         streams.append(_session([path for _, path in sorted(files_of_one)], start_ms, end_ms, len(streams)))
     total = sum(size_of(file.path) for file in public)
-    return ReplayFiles(public, recordings, instruments, merge(streams), total, read_bytes)
+    return ReplayFiles(public, recordings, instruments, merge(streams), runs, total, read_bytes)
 
 
 def _end_of(date: str) -> int:
@@ -208,6 +234,17 @@ def _chained(
             progress=read_bytes,
             index=index,
         )
+        for file in sorted(files, key=lambda f: f.date)
+    )
+
+
+def _blocks(
+    files: list[PublicFile], inst: Instrument, start_ms: int | None, end_ms: int | None, read_bytes: list[int]
+) -> Iterator[RowBlock]:
+    """One symbol's files of one kind, in date order, a block of rows at a time."""
+    digits = inst.price_decimals, inst.qty_decimals
+    return itertools.chain.from_iterable(
+        blocks(file, *digits, start_ms=start_ms, end_ms=end_ms, progress=read_bytes)
         for file in sorted(files, key=lambda f: f.date)
     )
 

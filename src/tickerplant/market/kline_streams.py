@@ -28,6 +28,9 @@ one pending candle, and the stream names.
 
 from __future__ import annotations
 
+import itertools
+import operator
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from tickerplant.market.demand import Demand
@@ -205,6 +208,53 @@ class KlineStreams:
             start, start + grid - 1, price, price, price, price, qty, quote, trades, taker_qty,
             taker_quote, trade_id, trade_id + trades - 1,
         )  # fmt: skip
+
+    def add_run(
+        self,
+        sc: SymbolCandles,
+        times_ms: Sequence[int],
+        trade_ids: Sequence[int],
+        prices: Sequence[int],
+        qtys: Sequence[int],
+        quotes: Sequence[int],
+        buyer_is_maker: Sequence[bool],
+        trades: Sequence[int] | None,
+        out: list[StreamMessage],
+    ) -> None:
+        """``add`` of each trade of the columns (times non-decreasing), a grid step's run
+        of them at a time into the pending candle, summed by C-level ``max``, ``min`` and
+        ``sum`` (the replay of public files, ``feeds/replay_runs.py``). ``trades`` None:
+        each is one trade."""
+        n = len(times_ms)
+        lo = 0
+        while lo < n:
+            first_ms = times_ms[lo]
+            p = sc.pending
+            if p is None or first_ms > p.close_ms:
+                if p is not None:
+                    self._merge(sc, first_ms, out)  # the run starts a new grid step
+                start = first_ms - first_ms % sc.grid_ms
+                price = prices[lo]  # the candle opens at the run's first trade; sums follow
+                end = start + sc.grid_ms - 1
+                first_id = trade_ids[lo]
+                p = sc.pending = Kline(start, end, price, price, price, price, 0, 0, 0, 0, 0, first_id, 0)
+            hi = bisect_right(times_ms, p.close_ms, lo)
+            run = prices[lo:hi]
+            high, low = max(run), min(run)
+            if high > p.high:
+                p.high = high
+            if low < p.low:
+                p.low = low
+            p.close = run[-1]
+            volumes, amounts = qtys[lo:hi], quotes[lo:hi]
+            p.volume += sum(volumes)
+            p.quote += sum(amounts)
+            p.count += hi - lo if trades is None else sum(trades[lo:hi])
+            takers = list(map(operator.not_, buyer_is_maker[lo:hi]))
+            p.taker_buy_volume += sum(itertools.compress(volumes, takers))
+            p.taker_buy_quote += sum(itertools.compress(amounts, takers))
+            p.last_id = trade_ids[hi - 1] + (0 if trades is None else trades[hi - 1] - 1)
+            lo = hi
 
     def _merge(self, sc: SymbolCandles, now_ms: int, out: list[StreamMessage] | None) -> None:
         """The pending candle into every interval's candle; a candle whose interval ended

@@ -9,7 +9,9 @@ takes the set to write with; without one, the instrument's market's classic set.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import operator
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from operator import itemgetter
 from typing import Any
@@ -82,6 +84,13 @@ def quote_units(inst: Instrument, price: int, qty: int) -> int:
         return price * qty
     scale: int = 10 ** (inst.price_decimals + BASE_DECIMALS - inst.qty_decimals)
     return (qty * inst.contract_size * scale + price // 2) // price
+
+
+def quotes_units(inst: Instrument, prices: Sequence[int], qtys: Sequence[int]) -> list[int]:
+    """``quote_units`` of each trade of two columns (a replayed run, ``market/plant_runs``)."""
+    if inst.market is Market.UM:
+        return list(map(operator.mul, prices, qtys))
+    return list(map(functools.partial(quote_units, inst), prices, qtys))
 
 
 def _quote_decimals(inst: Instrument) -> int:

@@ -1,0 +1,149 @@
+"""The plant's bulk entry: a run of one symbol's recorded tops, trades or aggregates (the
+rows of one public file over a stretch of replay time, ``feeds/replay_runs.py``) applied
+at once, with the state and the payloads ``Plant.apply`` leaves and writes row by row.
+
+Row by row, every recorded row costs a Python call or three and a payload built in its
+own ``%``; here a run's payloads are one C-level ``map`` of the template over its columns
+(``EventFrames.book_tickers`` …), and the windows and candles take a run's sums from
+``sum``, ``max`` and ``min`` (``RollingWindow.add_run``, ``KlineStreams.add_run``). The
+caller keeps the cadences: a run never crosses a tick of the plant (``next_tick_ms``), so
+every periodic stream sees the state it would have seen row by row.
+
+Each symbol's streams get the same payloads in the same order as ``Plant.apply`` row by
+row (``tests/feeds/test_replay_runs.py`` plays files both ways); only the interleaving of
+different streams within a run differs, which no connection sees (the fan-out joins a
+batch's frames per stream). The diff the market views keep their books from
+(`@depthDiff`) sums the run's changes as the row-by-row path sums a batch's.
+
+A run whose recorded trade times step back (``T`` not the time it is played at) goes row
+by row: the candles and the window count such a trade where its own time says.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+from collections.abc import Callable
+from typing import Any, cast
+
+from tickerplant.market import payloads
+from tickerplant.market.messages import ALL_BOOK_TICKER, StreamMessage
+from tickerplant.market.plant import Plant
+from tickerplant.market.updates import AggTrade, Trade
+
+__all__ = ["apply_aggregates", "apply_tops", "apply_trades"]
+
+# a message built as the tuple it is (no NamedTuple ``__new__`` frame per payload)
+_message = cast(Callable[[tuple[str, bytes]], StreamMessage], functools.partial(tuple.__new__, StreamMessage))
+_PLUS_ONE = (1).__add__
+
+
+def _messages(stream: str, payloads_: list[bytes]) -> map[StreamMessage]:
+    return map(_message, zip(itertools.repeat(stream), payloads_))
+
+
+def apply_tops(
+    plant: Plant, symbol: str, columns: tuple[list[Any], ...], out: list[StreamMessage]
+) -> list[bytes] | None:
+    """Recorded bookTicker rows (``public_files.RowBlock`` columns: u, T, E, bid, bid qty,
+    ask, ask qty): each is published with its recorded id and times, and the book becomes
+    the last. Returns the payloads when the plant pushes `!bookTicker` as it goes (COIN-M)
+    and somebody takes it: the caller puts them on it in time order across symbols."""
+    update_ids, times_ms, event_ms, bids, bid_qtys, asks, ask_qtys = columns
+    state = plant.symbols[symbol]
+    written = state.frames.book_tickers(update_ids, bids, bid_qtys, asks, ask_qtys, times_ms, event_ms)
+    out.extend(_messages(state.names.book_ticker, written))
+    state.book_ticker = written[-1]
+    last = len(update_ids) - 1
+    top = (bids[last], bid_qtys[last], asks[last], ask_qtys[last])
+    # The views' diff (and the depth book): every price that was the top since the last
+    # diff and is no longer is gone (0); the new top is at its size.
+    gone_bids, gone_asks = dict.fromkeys(bids, 0), dict.fromkeys(asks, 0)
+    old = state.top
+    if old is not None:
+        gone_bids[old[0]] = gone_asks[old[2]] = 0
+    del gone_bids[top[0]]
+    del gone_asks[top[2]]
+    state.depth_bids.update(gone_bids)
+    state.depth_asks.update(gone_asks)
+    state.depth_bids[top[0]] = top[1]
+    state.depth_asks[top[2]] = top[3]
+    if plant._depth_streams:  # the depth streams' book: only they read the plant's
+        book = state.book
+        for price in gone_bids:
+            book.set_level(True, price, 0)
+        for price in gone_asks:
+            book.set_level(False, price, 0)
+        book.set_level(True, top[0], top[1])
+        book.set_level(False, top[2], top[3])
+        book.last_update_id = update_ids[last]
+    if not state.depth_first_id:
+        state.depth_first_id = update_ids[0]
+        plant._depth_dirty.append(state)
+    state.depth_last_id = update_ids[last]
+    state.depth_time_ms = times_ms[last]
+    state.top = top
+    if plant._all_book_interval_ms:
+        state.top_changed = True
+    elif (wanted := plant.wanted) is None or ALL_BOOK_TICKER in wanted:
+        return written
+    return None
+
+
+def apply_trades(
+    plant: Plant,
+    symbol: str,
+    times: list[int],
+    columns: tuple[list[Any], ...],
+    alone: bool,
+    out: list[StreamMessage],
+) -> None:
+    """Recorded trades (columns: id, T, price, qty, buyer is maker) played at ``times``:
+    into the window and the candles, each on `@trade` and, ``alone`` (no aggTrades file
+    beside), as its own aggregate on `@aggTrade`."""
+    trade_ids, times_ms, prices, qtys, makers = columns
+    if times_ms != times:  # a trade time stepped back: row by row (see the docstring)
+        for trade_id, time_ms, price, qty, maker, now_ms in zip(*columns, times, strict=True):
+            plant.apply(Trade(symbol, trade_id, time_ms, price, qty, maker, alone), now_ms, out)
+        return
+    state = plant.symbols[symbol]
+    quotes = payloads.quotes_units(state.inst, prices, qtys)
+    state.window.add_run(times_ms, trade_ids, prices, qtys, quotes)
+    state.mini_changed = state.ticker_changed = True
+    if state.candles is not None:
+        plant._klines.add_run(state.candles, times_ms, trade_ids, prices, qtys, quotes, makers, None, out)
+    names, frames = state.names, state.frames
+    if (wanted := plant.wanted) is None or names.trade in wanted:
+        out.extend(_messages(names.trade, frames.trades(times, times_ms, trade_ids, prices, qtys, makers)))
+    if alone:
+        written = frames.agg_trades(times, trade_ids, prices, qtys, trade_ids, trade_ids, times_ms, makers)
+        out.extend(_messages(names.agg_trade, written))
+
+
+def apply_aggregates(
+    plant: Plant,
+    symbol: str,
+    times: list[int],
+    columns: tuple[list[Any], ...],
+    alone: bool,
+    out: list[StreamMessage],
+) -> None:
+    """Recorded aggregates (columns: agg id, first and last trade id, T, price, qty, buyer
+    is maker) played at ``times``: each on `@aggTrade` and, ``alone`` (no trades file
+    beside), into the window and the candles as its fills."""
+    agg_ids, first_ids, last_ids, times_ms, prices, qtys, makers = columns
+    if alone and times_ms != times:  # a trade time stepped back: row by row
+        for agg_id, first, last, time_ms, price, qty, maker, now_ms in zip(*columns, times, strict=True):
+            plant.apply(AggTrade(symbol, agg_id, first, last, time_ms, price, qty, maker, True), now_ms, out)
+        return
+    state = plant.symbols[symbol]
+    if alone:
+        fills = list(map(operator.sub, map(_PLUS_ONE, last_ids), first_ids))
+        quotes = payloads.quotes_units(state.inst, prices, qtys)
+        state.window.add_run(times_ms, first_ids, prices, qtys, quotes, fills)
+        state.mini_changed = state.ticker_changed = True
+        if (candles := state.candles) is not None:
+            plant._klines.add_run(candles, times_ms, first_ids, prices, qtys, quotes, makers, fills, out)
+    written = state.frames.agg_trades(times, agg_ids, prices, qtys, first_ids, last_ids, times_ms, makers)
+    out.extend(_messages(state.names.agg_trade, written))
