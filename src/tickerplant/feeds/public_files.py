@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple, cast
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.units import FinerDigits, bytes_to_units, decimals_of
+from tickerplant.market.units import BytesUnits, FinerDigits, decimals_of
 from tickerplant.market.updates import AggTrade, TopOfBook, Trade
 
 log = logging.getLogger("tickerplant.replay")
@@ -277,7 +277,7 @@ def blocks(
     start = -1 if start_ms is None else start_ms
     end = 1 << 62 if end_ms is None else end_ms
     # A day's rows repeat a few thousand prices and sizes: each text is converted once.
-    price, qty = _Units(price_decimals), _Units(qty_decimals)
+    price, qty = BytesUnits(price_decimals), BytesUnits(qty_decimals)
     counter = progress if progress is not None else [0]
     number = latest = 0  # data rows before this block; the latest time so far
     skipped = [0]  # rows skipped for finer digits so far
@@ -318,7 +318,7 @@ _IS_TRUE = _TRUE.__contains__
 
 
 def _columns(
-    chunk: list[bytes], kind: FileKind, price: _Units, qty: _Units
+    chunk: list[bytes], kind: FileKind, price: BytesUnits, qty: BytesUnits
 ) -> tuple[list[int], tuple[list[Any], ...]]:
     """A chunk's columns in one pass over all its fields: one split of the chunk, each
     column converted by a C-level ``map``. Raises on any row this cannot take as it is
@@ -335,7 +335,7 @@ def _columns(
 
 
 def _row_by_row(
-    file: PublicFile, chunk: list[bytes], number: int, price: _Units, qty: _Units, skipped: list[int]
+    file: PublicFile, chunk: list[bytes], number: int, price: BytesUnits, qty: BytesUnits, skipped: list[int]
 ) -> tuple[list[int], tuple[list[Any], ...]]:
     """``_columns`` a row at a time, for a chunk that has a row it cannot take: a row with
     finer digits than the instrument's is skipped, loudly; any other bad row is an error
@@ -398,21 +398,3 @@ def rows(
             tail = (itertools.repeat(alone),)
         updates = map(make, zip(itertools.repeat(symbol), *columns, *tail))
         yield from zip(map((1000).__mul__, times), itertools.repeat(index), updates)
-
-
-class _Units(dict[bytes, int]):
-    """``bytes_to_units`` at one number of decimals, remembering the texts it converted
-    (a bounded table: cleared when full). ``units[text]``: a hit costs a dict lookup."""
-
-    _SIZE = 1 << 16
-
-    def __init__(self, decimals: int) -> None:
-        super().__init__()
-        self._decimals = decimals
-
-    def __missing__(self, text: bytes) -> int:
-        value = bytes_to_units(text, self._decimals)  # FinerDigits: not kept, raised each time
-        if len(self) >= self._SIZE:
-            self.clear()
-        self[text] = value
-        return value

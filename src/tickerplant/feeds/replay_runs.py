@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 from tickerplant.feeds.public_files import FileKind, RowBlock
 from tickerplant.market.instruments import Market
@@ -40,6 +41,8 @@ from tickerplant.market.plant_runs import apply_aggregates, apply_tops, apply_tr
 __all__ = ["NEVER_MS", "PublicRuns", "RowInput"]
 
 NEVER_MS = 1 << 62  # the next row's time when none is left
+_NEXT_MS = operator.attrgetter("next_ms")
+_ITEM = cast(Callable[[list[Any], slice], list[Any]], operator.getitem)  # a column's slice
 
 
 class RowInput:
@@ -77,8 +80,9 @@ class RowInput:
         loaded when this one is done."""
         pos = self.pos
         end = bisect_right(self.times, until_ms, pos)
-        times = self.times[pos:end]
-        columns = tuple(column[pos:end] for column in self.columns)
+        taken = slice(pos, end)
+        times = self.times[taken]
+        columns: tuple[list[Any], ...] = tuple(map(_ITEM, self.columns, itertools.repeat(taken)))
         if end == len(self.times):
             self._load()
         else:
@@ -91,16 +95,19 @@ class PublicRuns:
 
     def __init__(self, inputs: list[RowInput]) -> None:
         self.inputs = inputs
+        self._waiting = sum(len(i.times) for i in inputs)  # rows of the blocks at hand, unplayed
 
     @property
     def next_ms(self) -> int:
         """When the next row is due; ``NEVER_MS`` when every row has been played."""
-        return min((i.next_ms for i in self.inputs), default=NEVER_MS)
+        return min(map(_NEXT_MS, self.inputs), default=NEVER_MS)
 
     def cut(self, first_ms: int, last_ms: int, budget: int) -> int:
         """The last millisecond up to ``last_ms`` whose rows (of the blocks at hand) come
         to at most ``budget``; ``first_ms`` however many its own are (a millisecond's rows
         are played together)."""
+        if self._waiting <= budget:
+            return last_ms  # whatever the stretch, it holds no more rows than that
         inputs = self.inputs
         if sum(i.count(last_ms) for i in inputs) <= budget:
             return last_ms
@@ -125,7 +132,9 @@ class PublicRuns:
         for index, row_input in enumerate(self.inputs):
             if row_input.next_ms > until_ms:
                 continue
+            left = len(row_input.times) - row_input.pos
             times, columns = row_input.take(until_ms)
+            self._waiting += len(row_input.times) - row_input.pos - left  # a new block may come in
             played += len(times)
             last_ms = max(last_ms, times[-1])
             market, kind = row_input.market, row_input.kind

@@ -33,14 +33,20 @@ class Subscribed(dict[str, int]):
     """Canonical stream -> how many routing tables hold it (one per listener holding it).
 
     A dict so that ``name in subscribed`` is the dict's own lookup: the plant asks it for
-    every payload it may skip."""
+    every payload it may skip. ``version`` changes whenever a name comes or goes, so that
+    what is worked out from the membership can be kept until then (``KlineStreams``)."""
+
+    version = 0
 
     def hold(self, stream: str) -> None:
-        self[stream] = self.get(stream, 0) + 1
+        held = self.get(stream, 0)
+        if not held:
+            self.version += 1
+        self[stream] = held + 1
 
     def release(self, stream: str) -> None:
         held = self.get(stream, 0) - 1
         if held > 0:
             self[stream] = held
-        else:
-            self.pop(stream, None)
+        elif self.pop(stream, None) is not None:
+            self.version += 1

@@ -28,9 +28,6 @@ one pending candle, and the stream names.
 
 from __future__ import annotations
 
-import itertools
-import operator
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from tickerplant.market.demand import Demand
@@ -159,11 +156,15 @@ class KlineStreams:
         self.market = market
         self._symbols = list(symbols)
         self._contracts = ContinuousContracts(sc.inst for sc in self._symbols)
+        self._labels = 0  # contract relabellings so far
         self._relabel(now_ms)
         self.next_tick_ms = now_ms + KLINE_PUSH_MS
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
+        self._silent_key: tuple[int, int | None, int] | None = None  # what _silent was worked out for
+        self._silent_symbols: frozenset[SymbolCandles] = frozenset()
 
     def _relabel(self, now_ms: int) -> None:
+        self._labels += 1  # the continuous names may change
         types = self._contracts.contract_types(now_ms)
         for sc in self._symbols:
             sc.set_contract_type(types.get(sc.inst.symbol))
@@ -209,52 +210,37 @@ class KlineStreams:
             taker_quote, trade_id, trade_id + trades - 1,
         )  # fmt: skip
 
-    def add_run(
-        self,
-        sc: SymbolCandles,
-        times_ms: Sequence[int],
-        trade_ids: Sequence[int],
-        prices: Sequence[int],
-        qtys: Sequence[int],
-        quotes: Sequence[int],
-        buyer_is_maker: Sequence[bool],
-        trades: Sequence[int] | None,
+    def add_sums(
+        self, sc: SymbolCandles, first_ms: int, first_id: int, last_id: int, open_price: int, high: int,
+        low: int, close: int, volume: int, quote: int, count: int, taker_volume: int, taker_quote: int,
         out: list[StreamMessage],
     ) -> None:
-        """``add`` of each trade of the columns (times non-decreasing), a grid step's run
-        of them at a time into the pending candle, summed by C-level ``max``, ``min`` and
-        ``sum`` (the replay of public files, ``feeds/replay_runs.py``). ``trades`` None:
-        each is one trade."""
-        n = len(times_ms)
-        lo = 0
-        while lo < n:
-            first_ms = times_ms[lo]
-            p = sc.pending
-            if p is None or first_ms > p.close_ms:
-                if p is not None:
-                    self._merge(sc, first_ms, out)  # the run starts a new grid step
-                start = first_ms - first_ms % sc.grid_ms
-                price = prices[lo]  # the candle opens at the run's first trade; sums follow
-                end = start + sc.grid_ms - 1
-                first_id = trade_ids[lo]
-                p = sc.pending = Kline(start, end, price, price, price, price, 0, 0, 0, 0, 0, first_id, 0)
-            hi = bisect_right(times_ms, p.close_ms, lo)
-            run = prices[lo:hi]
-            high, low = max(run), min(run)
-            if high > p.high:
-                p.high = high
-            if low < p.low:
-                p.low = low
-            p.close = run[-1]
-            volumes, amounts = qtys[lo:hi], quotes[lo:hi]
-            p.volume += sum(volumes)
-            p.quote += sum(amounts)
-            p.count += hi - lo if trades is None else sum(trades[lo:hi])
-            takers = list(map(operator.not_, buyer_is_maker[lo:hi]))
-            p.taker_buy_volume += sum(itertools.compress(volumes, takers))
-            p.taker_buy_quote += sum(itertools.compress(amounts, takers))
-            p.last_id = trade_ids[hi - 1] + (0 if trades is None else trades[hi - 1] - 1)
-            lo = hi
+        """``add`` of a run of trades within one grid step, in time order, given as its sums
+        (the replay of public files, ``market/plant_runs.py``): its first time, first and
+        last trade id, first, highest, lowest and last price, and the summed qty, quote,
+        fills and taker-buy qty and quote."""
+        p = sc.pending
+        if p is None or first_ms > p.close_ms:
+            if p is not None:
+                self._merge(sc, first_ms, out)  # the run starts a new grid step
+            start = first_ms - first_ms % sc.grid_ms
+            end = start + sc.grid_ms - 1
+            sc.pending = Kline(
+                start, end, open_price, high, low, close, volume, quote, count, taker_volume, taker_quote,
+                first_id, last_id,
+            )  # fmt: skip
+            return
+        if high > p.high:
+            p.high = high
+        if low < p.low:
+            p.low = low
+        p.close = close
+        p.volume += volume
+        p.quote += quote
+        p.count += count
+        p.taker_buy_volume += taker_volume
+        p.taker_buy_quote += taker_quote
+        p.last_id = last_id
 
     def _merge(self, sc: SymbolCandles, now_ms: int, out: list[StreamMessage] | None) -> None:
         """The pending candle into every interval's candle; a candle whose interval ended
@@ -299,6 +285,7 @@ class KlineStreams:
         self.next_tick_ms = _next_boundary(self.next_tick_ms, KLINE_PUSH_MS, now_ms)
         if now_ms >= self._next_change_ms:
             self._relabel(now_ms)
+        silent = self._silent()
         for sc in self._symbols:
             if sc.pending is not None:
                 self._merge(sc, now_ms, out)
@@ -308,6 +295,15 @@ class KlineStreams:
             sc.changed = False
             candles = sc.candles
             next_close = _NEVER_MS
+            if sc in silent:  # the same state, no push to write
+                for index, k in enumerate(candles):
+                    if k is not None:
+                        if k.close_ms < now_ms:
+                            candles[index] = None
+                        elif k.close_ms < next_close:
+                            next_close = k.close_ms
+                sc.next_close_ms = next_close
+                continue
             for index, k in enumerate(candles):
                 if k is None:
                     continue
@@ -320,6 +316,26 @@ class KlineStreams:
                 if k.close_ms < next_close:
                     next_close = k.close_ms
             sc.next_close_ms = next_close
+
+    def _silent(self) -> frozenset[SymbolCandles]:
+        """The symbols none of whose kline and continuous kline streams somebody takes:
+        their ticks write nothing (``_push`` would skip every candle). Worked out again
+        when the demand's membership (``Subscribed.version``) or the contract labels
+        change; every tick for a demand without a version."""
+        wanted = self.wanted
+        if wanted is None:
+            return frozenset()
+        version = getattr(wanted, "version", None)
+        key = (id(wanted), version, self._labels)
+        if version is not None and key == self._silent_key:
+            return self._silent_symbols
+        self._silent_key = key
+        self._silent_symbols = frozenset(
+            sc for sc in self._symbols
+            if not any(name is not None and name in wanted for name in sc.kline_names)
+            and not any(name in wanted for name in sc.continuous_names)
+        )  # fmt: skip
+        return self._silent_symbols
 
     def _push(
         self, sc: SymbolCandles, index: int, k: Kline, closed: bool, now_ms: int, out: list[StreamMessage]

@@ -4,8 +4,9 @@ at once, with the state and the payloads ``Plant.apply`` leaves and writes row b
 
 Row by row, every recorded row costs a Python call or three and a payload built in its
 own ``%``; here a run's payloads are one C-level ``map`` of the template over its columns
-(``EventFrames.book_tickers`` …), and the windows and candles take a run's sums from
-``sum``, ``max`` and ``min`` (``RollingWindow.add_run``, ``KlineStreams.add_run``). The
+(``EventFrames.book_tickers`` …), and the window and the candles take a run's sums, a
+grid step of the candles at a time (a step lies in one bucket of the window), from C-level
+``sum``, ``max`` and ``min`` (``RollingWindow.add_sums``, ``KlineStreams.add_sums``). The
 caller keeps the cadences: a run never crosses a tick of the plant (``next_tick_ms``), so
 every periodic stream sees the state it would have seen row by row.
 
@@ -24,12 +25,14 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any, cast
 
 from tickerplant.market import payloads
 from tickerplant.market.messages import ALL_BOOK_TICKER, StreamMessage
 from tickerplant.market.plant import Plant
+from tickerplant.market.symbol_state import SymbolState
 from tickerplant.market.updates import AggTrade, Trade
 
 __all__ = ["apply_aggregates", "apply_tops", "apply_trades"]
@@ -108,11 +111,7 @@ def apply_trades(
             plant.apply(Trade(symbol, trade_id, time_ms, price, qty, maker, alone), now_ms, out)
         return
     state = plant.symbols[symbol]
-    quotes = payloads.quotes_units(state.inst, prices, qtys)
-    state.window.add_run(times_ms, trade_ids, prices, qtys, quotes)
-    state.mini_changed = state.ticker_changed = True
-    if state.candles is not None:
-        plant._klines.add_run(state.candles, times_ms, trade_ids, prices, qtys, quotes, makers, None, out)
+    _into_state(plant, state, times_ms, trade_ids, trade_ids, prices, qtys, makers, None, out)
     names, frames = state.names, state.frames
     if (wanted := plant.wanted) is None or names.trade in wanted:
         out.extend(_messages(names.trade, frames.trades(times, times_ms, trade_ids, prices, qtys, makers)))
@@ -140,10 +139,59 @@ def apply_aggregates(
     state = plant.symbols[symbol]
     if alone:
         fills = list(map(operator.sub, map(_PLUS_ONE, last_ids), first_ids))
-        quotes = payloads.quotes_units(state.inst, prices, qtys)
-        state.window.add_run(times_ms, first_ids, prices, qtys, quotes, fills)
-        state.mini_changed = state.ticker_changed = True
-        if (candles := state.candles) is not None:
-            plant._klines.add_run(candles, times_ms, first_ids, prices, qtys, quotes, makers, fills, out)
+        _into_state(plant, state, times_ms, first_ids, last_ids, prices, qtys, makers, fills, out)
     written = state.frames.agg_trades(times, agg_ids, prices, qtys, first_ids, last_ids, times_ms, makers)
     out.extend(_messages(state.names.agg_trade, written))
+
+
+def _into_state(
+    plant: Plant,
+    state: SymbolState,
+    times_ms: list[int],
+    first_ids: list[int],
+    last_ids: list[int],
+    prices: list[int],
+    qtys: list[int],
+    makers: list[bool],
+    fills: list[int] | None,
+    out: list[StreamMessage],
+) -> None:
+    """Trades in time order (``fills`` None: one fill each) into the window and the
+    candles, a grid step of the candles at a time: the sums of a step are taken once for
+    both (a step lies in one bucket of the window)."""
+    quotes = payloads.quotes_units(state.inst, prices, qtys)
+    window, candles = state.window, state.candles
+    step = window.bucket_ms if candles is None else candles.grid_ms
+    if window.bucket_ms % step:
+        raise ValueError("the candles' grid must divide the window's buckets")
+    klines = plant._klines
+    n = len(times_ms)
+    lo = 0
+    while lo < n:
+        first_ms = times_ms[lo]
+        ends = first_ms - first_ms % step + step
+        hi = n if times_ms[-1] < ends else bisect_left(times_ms, ends, lo)
+        if lo == 0 and hi == n:  # the common case: the whole run, no copies
+            run_prices, run_qtys, run_quotes, run_makers = prices, qtys, quotes, makers
+        else:
+            part = slice(lo, hi)
+            run_prices, run_qtys, run_quotes = prices[part], qtys[part], quotes[part]
+            run_makers = makers[part]
+        last = hi - 1
+        high, low, close = max(run_prices), min(run_prices), prices[last]
+        volume, quote = sum(run_qtys), sum(run_quotes)
+        count = hi - lo if fills is None else sum(fills[lo:hi])
+        window.add_sums(
+            first_ms, times_ms[last], first_ids[lo], last_ids[last], prices[lo], high, low, close, qtys[last],
+            volume, quote, count,
+        )  # fmt: skip
+        if candles is not None:
+            takers = list(map(operator.not_, run_makers))
+            taker_volume = sum(itertools.compress(run_qtys, takers))
+            taker_quote = sum(itertools.compress(run_quotes, takers))
+            klines.add_sums(
+                candles, first_ms, first_ids[lo], last_ids[last], prices[lo], high, low, close, volume, quote,
+                count, taker_volume, taker_quote, out,
+            )  # fmt: skip
+        lo = hi
+    state.mini_changed = state.ticker_changed = True

@@ -17,9 +17,7 @@ amortised.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import deque
-from collections.abc import Sequence
 
 from tickerplant.market.units import DAY_MS, MINUTE_MS
 
@@ -116,58 +114,52 @@ class RollingWindow:
         self._last_id = trade_id + trades - 1
         self._last_time_ms = time_ms
 
-    def add_run(
+    def add_sums(
         self,
-        times_ms: Sequence[int],
-        trade_ids: Sequence[int],
-        prices: Sequence[int],
-        qtys: Sequence[int],
-        quotes: Sequence[int],
-        trades: Sequence[int] | None = None,
+        first_ms: int,
+        last_ms: int,
+        first_id: int,
+        last_id: int,
+        open_price: int,
+        high: int,
+        low: int,
+        close: int,
+        last_qty: int,
+        volume: int,
+        quote: int,
+        count: int,
     ) -> None:
-        """``add`` of each trade of the columns (times non-decreasing), a bucket's run of
-        them at a time: its open, high, low and sums by C-level ``max``, ``min`` and
-        ``sum`` (the replay of public files, ``feeds/replay_runs.py``). ``trades`` None:
-        each is one trade."""
-        bucket_ms = self.bucket_ms
-        n = len(times_ms)
-        lo = 0
-        while lo < n:
-            first_ms = times_ms[lo]
-            start = first_ms - first_ms % bucket_ms
-            hi = bisect_left(times_ms, start + bucket_ms, lo)
-            self.evict(times_ms[hi - 1])  # a bucket's trades all evict the same buckets
-            run_prices = prices[lo:hi]
-            high, low = max(run_prices), min(run_prices)
-            buckets = self._buckets
-            if buckets and buckets[-1].start_ms >= start:
-                bucket = buckets[-1]
-                if high > bucket.high:
-                    bucket.high = high
-                    self._raise_high(bucket.start_ms, high)
-                if low < bucket.low:
-                    bucket.low = low
-                    self._lower_low(bucket.start_ms, low)
-            else:
-                bucket = _Bucket(start, trade_ids[lo], run_prices[0])
-                bucket.high, bucket.low = high, low
-                buckets.append(bucket)
-                self._raise_high(start, high)
-                self._lower_low(start, low)
-            volume, quote = sum(qtys[lo:hi]), sum(quotes[lo:hi])
-            count = hi - lo if trades is None else sum(trades[lo:hi])
-            bucket.volume += volume
-            bucket.quote += quote
-            bucket.count += count
-            self._volume += volume
-            self._quote_volume += quote
-            self._count += count
-            lo = hi
-        last = n - 1
-        self._close = prices[last]
-        self._last_qty = qtys[last]
-        self._last_id = trade_ids[last] + (0 if trades is None else trades[last] - 1)
-        self._last_time_ms = times_ms[last]
+        """``add`` of a run of trades within one bucket, in time order, given as its sums:
+        its first and last time and trade id, first, highest, lowest and last price, the
+        last trade's qty, and the summed qty, quote and fills (the replay of public files,
+        ``market/plant_runs.py``, sums a run with C-level ``max``, ``min`` and ``sum``)."""
+        self.evict(last_ms)  # a bucket's trades all evict the same buckets
+        buckets = self._buckets
+        start = first_ms - first_ms % self.bucket_ms
+        if buckets and buckets[-1].start_ms >= start:
+            bucket = buckets[-1]
+            if high > bucket.high:
+                bucket.high = high
+                self._raise_high(bucket.start_ms, high)
+            if low < bucket.low:
+                bucket.low = low
+                self._lower_low(bucket.start_ms, low)
+        else:
+            bucket = _Bucket(start, first_id, open_price)
+            bucket.high, bucket.low = high, low
+            buckets.append(bucket)
+            self._raise_high(start, high)
+            self._lower_low(start, low)
+        bucket.volume += volume
+        bucket.quote += quote
+        bucket.count += count
+        self._volume += volume
+        self._quote_volume += quote
+        self._count += count
+        self._close = close
+        self._last_qty = last_qty
+        self._last_id = last_id
+        self._last_time_ms = last_ms
 
     def _raise_high(self, start_ms: int, high: int) -> None:
         maxima = self._maxima
