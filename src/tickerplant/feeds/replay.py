@@ -4,10 +4,13 @@ onto the bus. Sans-I/O: it takes iterators of the rows and items the file format
 
 Two kinds of input play together:
 
-- Binance's public files (bookTicker, aggTrades, trades; ``public_files``) become market
-  updates for the plant, which derives every stream from them as it does from the
-  simulator: bookTicker from the recorded tops with their update ids, miniTicker, ticker,
-  klines and the rest from the replayed trades; event times are the recorded ones. The
+- Binance's public files (bookTicker, aggTrades, trades; ``public_files``) go into the
+  plant, which derives every stream from them as it does from the simulator: bookTicker
+  from the recorded tops with their update ids, miniTicker, ticker, klines and the rest
+  from the replayed trades; event times are the recorded ones. Their rows are played a
+  stretch of replay time at a time, each file's stretch at once (``replay_runs``), never
+  past a cadence due; ``open_replay(..., row_by_row=True)`` merges them one update each
+  instead, the reference the stretches are tested against. The
   mark-price, index-price, premium-index and funding files become ``MarkPrice``,
   ``IndexPrice`` and ``FundingRate`` updates (``replay_derivatives``), which the plant
   paces onto the mark-price streams as it does the simulator's.
@@ -24,7 +27,8 @@ Two kinds of input play together:
 Events are ordered by time in microseconds: a public row's time (bookTicker: its event
 time E) times 1000, a recording's receive time. Each input is already in time order (one
 symbol's files of one kind chained in date order, one recorder's files in turn); ``merge``
-interleaves them.
+interleaves the merged ones, and ``step`` plays the public rows of each millisecond
+before the merged events of it, as their inputs' order did.
 
 How far the replay clock has come is the shell's question, answered by ``ReplayClock``:
 replay time runs at ×speed of the time the shell passes in.

@@ -18,7 +18,17 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.market.frames import DECIMAL, FALSE, INT, RAW, TRUE, DecimalTexts, markers, template
+from tickerplant.market.frames import (
+    DECIMAL,
+    FALSE,
+    INT,
+    RAW,
+    TRUE,
+    DecimalTexts,
+    decimal_slot,
+    markers,
+    template,
+)
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.payloads import Encoders
 from tickerplant.market.updates import Trade
@@ -30,41 +40,68 @@ _MAKER = (FALSE, TRUE)  # a buyer-is-maker flag (a bool, so 0 or 1) as its JSON
 
 class EventFrames:
     """``inst``'s bookTicker, trade and aggTrade payloads in the format of ``enc``: one at a
-    time, or a column of them at once (the replay of public files, ``feeds/replay_runs.py``:
-    one C-level ``map`` of the template over the columns)."""
+    time (each decimal given as ``divmod(units, scale)``), or a column of them at once (the
+    replay of public files, ``feeds/replay_runs.py``: one C-level ``map`` of the template
+    over the columns, each decimal's text looked up in a ``DecimalTexts``, which only a
+    replayed symbol makes and keeps)."""
 
-    __slots__ = ("_agg", "_book", "_normal_qty", "_price", "_qty", "_trade")
+    __slots__ = (
+        "_agg",
+        "_agg_texts",
+        "_book",
+        "_book_texts",
+        "_decimals",
+        "_normal_qty",
+        "_price",
+        "_qty",
+        "_texts",
+        "_trade",
+        "_trade_texts",
+    )
 
     def __init__(
         self, inst: Instrument, enc: Encoders, encode: Callable[[Any], bytes] = msgspec.json.encode
     ) -> None:
-        # each price and size written once, then looked up (a symbol repeats a few thousand)
-        self._price, self._qty = DecimalTexts(inst.price_decimals), DecimalTexts(inst.qty_decimals)
+        (self._price, p), (self._qty, q) = decimal_slot(inst.price_decimals), decimal_slot(inst.qty_decimals)
+        self._texts: tuple[DecimalTexts, DecimalTexts] | None = None  # made by the first column
+        self._decimals = inst.price_decimals, inst.qty_decimals
         symbol = (inst.symbol, inst.pair) if enc.pair else (inst.symbol,)
-        d = DECIMAL
+        d = DECIMAL  # the columns' slots: a decimal's text, remembered (DecimalTexts)
         # u [ps] b B a A T E
         m = markers(7)
         make: Any = enc.book_ticker
-        self._book = template(encode(make(m[0], *symbol, *m[1:7])), (INT, d, d, d, d, INT, INT))
+        book = encode(make(m[0], *symbol, *m[1:7]))
+        self._book = template(book, (INT, p, q, p, q, INT, INT))
+        self._book_texts = template(book, (INT, d, d, d, d, INT, INT))
         # E T t p q m (X: the plant's trades are market trades)
         m = markers(6)
         make = enc.trade
-        trade = make(m[0], m[1], inst.symbol, m[2], m[3], m[4], "MARKET", m[5])
-        self._trade = template(encode(trade), (INT, INT, INT, d, d, RAW))
+        trade = encode(make(m[0], m[1], inst.symbol, m[2], m[3], m[4], "MARKET", m[5]))
+        self._trade = template(trade, (INT, INT, INT, p, q, RAW))
+        self._trade_texts = template(trade, (INT, INT, INT, d, d, RAW))
         # E a p q [nq] f l T m
         self._normal_qty = enc.normal_qty
         m = markers(9 if enc.normal_qty else 8)
         make = enc.agg_trade
-        sizes = (d, d) if enc.normal_qty else (d,)
-        slots = (INT, INT, d, *sizes, INT, INT, INT, RAW)
-        self._agg = template(encode(make(m[0], m[1], inst.symbol, *m[2:])), slots)
+        agg = encode(make(m[0], m[1], inst.symbol, *m[2:]))
+        sizes, texts = ((q, q), (d, d)) if enc.normal_qty else ((q,), (d,))
+        self._agg = template(agg, (INT, INT, p, *sizes, INT, INT, INT, RAW))
+        self._agg_texts = template(agg, (INT, INT, d, *texts, INT, INT, INT, RAW))
+
+    def _decimal_texts(self) -> tuple[DecimalTexts, DecimalTexts]:
+        """The price and size texts the columns are written with: made at the first column
+        (a replay's), so that a source that never writes columns keeps none."""
+        if self._texts is None:
+            self._texts = DecimalTexts(self._decimals[0]), DecimalTexts(self._decimals[1])
+        return self._texts
 
     def book_ticker(
         self, update_id: int, bid_px: int, bid_qty: int, ask_px: int, ask_qty: int, time_ms: int, now_ms: int
     ) -> bytes:
         price, qty = self._price, self._qty
         payload: bytes = self._book % (
-            update_id, price[bid_px], qty[bid_qty], price[ask_px], qty[ask_qty], time_ms, now_ms
+            update_id, *divmod(bid_px, price), *divmod(bid_qty, qty), *divmod(ask_px, price),
+            *divmod(ask_qty, qty), time_ms, now_ms,
         )  # fmt: skip
         return payload
 
@@ -79,18 +116,20 @@ class EventFrames:
         event_ms: Sequence[int],
     ) -> list[bytes]:
         """``book_ticker`` of each row of the columns."""
-        price, qty = self._price.__getitem__, self._qty.__getitem__
+        prices, qtys = self._decimal_texts()
+        price, qty = prices.__getitem__, qtys.__getitem__
         rows = zip(
             update_ids, map(price, bid_pxs), map(qty, bid_qtys), map(price, ask_pxs), map(qty, ask_qtys),
             times_ms, event_ms, strict=True,
         )  # fmt: skip
-        return list(map(self._book.__mod__, rows))
+        return list(map(self._book_texts.__mod__, rows))
 
     def trade(
         self, now_ms: int, time_ms: int, trade_id: int, price: int, qty: int, buyer_is_maker: bool
     ) -> bytes:
         payload: bytes = self._trade % (
-            now_ms, time_ms, trade_id, self._price[price], self._qty[qty], TRUE if buyer_is_maker else FALSE
+            now_ms, time_ms, trade_id, *divmod(price, self._price), *divmod(qty, self._qty),
+            TRUE if buyer_is_maker else FALSE,
         )  # fmt: skip
         return payload
 
@@ -104,10 +143,11 @@ class EventFrames:
         buyer_is_maker: Sequence[bool],
     ) -> list[bytes]:
         """``trade`` of each row of the columns."""
-        price, qty, maker = self._price.__getitem__, self._qty.__getitem__, _MAKER.__getitem__
+        price_texts, qty_texts = self._decimal_texts()
+        price, qty, maker = price_texts.__getitem__, qty_texts.__getitem__, _MAKER.__getitem__
         texts = map(price, prices), map(qty, qtys), map(maker, buyer_is_maker)
         rows = zip(now_ms, times_ms, trade_ids, *texts, strict=True)
-        return list(map(self._trade.__mod__, rows))
+        return list(map(self._trade_texts.__mod__, rows))
 
     def agg_trade(
         self,
@@ -120,14 +160,16 @@ class EventFrames:
         time_ms: int,
         buyer_is_maker: bool,
     ) -> bytes:
-        size = self._qty[qty]
+        size = divmod(qty, self._qty)
         maker = TRUE if buyer_is_maker else FALSE
         if self._normal_qty:  # USDⓈ-M's nq: the plant's aggregates are all normal orders
             payload: bytes = self._agg % (
-                now_ms, agg_id, self._price[price], size, size, first_id, last_id, time_ms, maker
+                now_ms, agg_id, *divmod(price, self._price), *size, *size, first_id, last_id, time_ms, maker
             )  # fmt: skip
             return payload
-        payload = self._agg % (now_ms, agg_id, self._price[price], size, first_id, last_id, time_ms, maker)
+        payload = self._agg % (
+            now_ms, agg_id, *divmod(price, self._price), *size, first_id, last_id, time_ms, maker
+        )  # fmt: skip
         return payload
 
     def agg_trades(
@@ -142,13 +184,14 @@ class EventFrames:
         buyer_is_maker: Sequence[bool],
     ) -> list[bytes]:
         """``agg_trade`` of each row of the columns."""
-        sizes = list(map(self._qty.__getitem__, qtys))
-        texts = map(self._price.__getitem__, prices)
+        price_texts, qty_texts = self._decimal_texts()
+        sizes = list(map(qty_texts.__getitem__, qtys))
+        texts = map(price_texts.__getitem__, prices)
         makers = map(_MAKER.__getitem__, buyer_is_maker)
         # USDⓈ-M's nq: the same size again (the plant's aggregates are all normal orders)
         normal: tuple[Sequence[bytes], ...] = (sizes,) if self._normal_qty else ()
         rows = zip(now_ms, agg_ids, texts, sizes, *normal, first_ids, last_ids, times_ms, makers, strict=True)
-        return list(map(self._agg.__mod__, rows))
+        return list(map(self._agg_texts.__mod__, rows))
 
     def fill(self, trade: Trade, now_ms: int) -> bytes:
         """A simulated fill's `@aggTrade`: each fill is its own aggregate, as a sweep fills

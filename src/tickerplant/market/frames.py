@@ -39,7 +39,7 @@ class DecimalTexts(dict[int, bytes]):
     for a price or size written before (``map(texts.__getitem__, column)`` writes a column
     in C). Bounded: cleared when it holds ``SIZE`` texts."""
 
-    SIZE = 1 << 14
+    SIZE = 1 << 13  # per replayed symbol and kind: ~0.8 MB at most
 
     def __init__(self, decimals: int) -> None:
         super().__init__()

@@ -104,29 +104,11 @@ def bytes_to_units(text: bytes, decimals: int) -> int:
     return value
 
 
-class TextUnits(dict[str, int]):
-    """``to_units`` at one number of decimals, remembered: ``units[text]`` is a dict lookup
-    for a text converted before (a symbol's trades repeat a few thousand prices and sizes).
-    Bounded: cleared when it holds ``SIZE`` texts. A text that does not convert raises, as
-    ``to_units`` does, and is not kept."""
-
-    SIZE = 1 << 14
-
-    def __init__(self, decimals: int) -> None:
-        super().__init__()
-        self.decimals = decimals
-
-    def __missing__(self, text: str) -> int:
-        value = to_units(text, self.decimals)
-        if len(self) >= self.SIZE:
-            self.clear()
-        self[text] = value
-        return value
-
-
 class BytesUnits(dict[bytes, int]):
-    """``bytes_to_units`` remembered, as ``TextUnits`` (a public file's prices and sizes;
-    ``feeds/public_files.py`` converts whole columns with ``map(units.__getitem__, …)``)."""
+    """``bytes_to_units`` at one number of decimals, remembered: ``units[text]`` is a dict
+    lookup for a text converted before (a day's rows repeat a few thousand prices and
+    sizes; ``feeds/public_files.py`` converts whole columns with ``map(units.__getitem__,
+    …)``). Bounded: cleared when it holds ``SIZE`` texts; one per file being read."""
 
     SIZE = 1 << 14
 

@@ -60,7 +60,7 @@ from tickerplant.market.messages import KLINE_ROW, StreamMessage, SymbolStreams
 from tickerplant.market.open_interest import InterestHistory
 from tickerplant.market.payloads import quote_units
 from tickerplant.market.trade_history import TradeHistory
-from tickerplant.market.units import TextUnits, to_units
+from tickerplant.market.units import to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
 
@@ -122,8 +122,6 @@ class SymbolView:
         "klines",
         "last_price",
         "open_interest",
-        "price_units",
-        "qty_units",
         "ticker",
         "trade_backlog",
         "trades",
@@ -144,8 +142,6 @@ class SymbolView:
         self.klines = SymbolKlines(CONTINUOUS_INTERVALS_UM if inst.market is Market.UM else INTERVALS)
         self.trades = TradeHistory()  # the recent aggregates, for `aggTrades` and `trades`
         self.open_interest = InterestHistory()  # from the plant's internal `@openInterest`
-        # the aggregates' texts as units, remembered (bounded): each trade is read once
-        self.price_units, self.qty_units = TextUnits(inst.price_decimals), TextUnits(inst.qty_decimals)
 
 
 class MarketView:
@@ -325,14 +321,14 @@ class MarketView:
             return
         view.trade_backlog = []
         inst = view.inst
-        price_units, qty_units = view.price_units, view.qty_units
+        pd, qd = inst.price_decimals, inst.qty_decimals
         rows: list[KlineRow] = []  # into the klines after: a loop per interval (add_rows)
         add_trade = view.trades.add
         last = None
         for payload in backlog:
             try:
                 agg = _agg_trade.decode(payload)
-                price, qty = price_units[agg.price], qty_units[agg.qty]
+                price, qty = to_units(agg.price, pd), to_units(agg.qty, qd)
             except (ValueError, msgspec.DecodeError) as exc:
                 self._unreadable(view, payload, exc)
                 continue
