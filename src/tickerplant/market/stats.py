@@ -87,32 +87,8 @@ class RollingWindow:
         """Add one trade, or an aggregate of ``trades`` fills with consecutive ids from
         ``trade_id``. ``quote`` is its quote-side amount in whatever integer unit the
         caller chose (quote asset on USDⓈ-M, base asset on COIN-M); it is only summed."""
-        self.evict(time_ms)
-        buckets = self._buckets
-        start = time_ms - time_ms % self.bucket_ms
-        if buckets and buckets[-1].start_ms >= start:
-            bucket = buckets[-1]
-            if price > bucket.high:
-                bucket.high = price
-                self._raise_high(bucket.start_ms, price)
-            elif price < bucket.low:
-                bucket.low = price
-                self._lower_low(bucket.start_ms, price)
-        else:
-            bucket = _Bucket(start, trade_id, price)
-            buckets.append(bucket)
-            self._raise_high(start, price)
-            self._lower_low(start, price)
-        bucket.volume += qty
-        bucket.quote += quote
-        bucket.count += trades
-        self._volume += qty
-        self._quote_volume += quote
-        self._count += trades
-        self._close = price
-        self._last_qty = qty
-        self._last_id = trade_id + trades - 1
-        self._last_time_ms = time_ms
+        last_id = trade_id + trades - 1
+        self.add_sums(time_ms, time_ms, trade_id, last_id, *(price,) * 4, qty, qty, quote, trades)
 
     def add_sums(
         self,
@@ -129,7 +105,7 @@ class RollingWindow:
         quote: int,
         count: int,
     ) -> None:
-        """``add`` of a run of trades within one bucket, in time order, given as its sums:
+        """Add a run of trades within one bucket, in time order, given as its sums:
         its first and last time and trade id, first, highest, lowest and last price, the
         last trade's qty, and the summed qty, quote and fills (the replay of public files,
         ``market/plant_runs.py``, sums a run with C-level ``max``, ``min`` and ``sum``)."""
