@@ -91,16 +91,21 @@ _NAME = re.compile(
     + r")-(?P<date>[0-9-]+)\.(csv|zip)$"
 )
 
-# column index of the time each kind is ordered and replayed by: the event time for
-# bookTicker (when it was published), the trade time for trades
-TIME_COLUMN = {FileKind.BOOK_TICKER: 6, FileKind.AGG_TRADES: 5, FileKind.TRADES: 4}
-_PRICE_COLUMNS = {
-    FileKind.BOOK_TICKER: (1, 3), FileKind.AGG_TRADES: (1,), FileKind.TRADES: (1,),
-    FileKind.KLINES: (1, 2, 3, 4),
-}  # fmt: skip
-_QTY_COLUMNS = {
-    FileKind.BOOK_TICKER: (2, 4), FileKind.AGG_TRADES: (2,), FileKind.TRADES: (2,), FileKind.KLINES: (5,),
-}  # fmt: skip
+# How each kind of row is read: (file column, how) for each field of its update after the
+# symbol, in the update's order (``RowBlock``), and which of them is the time the rows are
+# ordered and replayed by: the event time E for bookTicker (when it was published), the
+# trade time for trades.
+_INT, _PRICE, _QTY, _BOOL = range(4)
+_LAYOUT: dict[FileKind, tuple[tuple[int, int], ...]] = {
+    FileKind.BOOK_TICKER: ((0, _INT), (5, _INT), (6, _INT), (1, _PRICE), (2, _QTY), (3, _PRICE), (4, _QTY)),
+    FileKind.AGG_TRADES: ((0, _INT), (3, _INT), (4, _INT), (5, _INT), (1, _PRICE), (2, _QTY), (6, _BOOL)),
+    FileKind.TRADES: ((0, _INT), (4, _INT), (1, _PRICE), (2, _QTY), (5, _BOOL)),
+}
+_TIME_FIELD = {FileKind.BOOK_TICKER: 2, FileKind.AGG_TRADES: 3, FileKind.TRADES: 1}
+# the columns whose digits size an instrument's units (``sample_decimals``)
+_PRICE_COLUMNS = {kind: tuple(c for c, how in fields if how == _PRICE) for kind, fields in _LAYOUT.items()}
+_QTY_COLUMNS = {kind: tuple(c for c, how in fields if how == _QTY) for kind, fields in _LAYOUT.items()}
+_PRICE_COLUMNS[FileKind.KLINES], _QTY_COLUMNS[FileKind.KLINES] = (1, 2, 3, 4), (5,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +257,7 @@ class RowBlock(NamedTuple):
     (``TopOfBook``: update id, T, E, bid, bid qty, ask, ask qty; ``AggTrade``: agg id,
     first and last trade id, T, price, qty, buyer is maker; ``Trade``: id, T, price, qty,
     buyer is maker), prices and quantities in integer units. ``times`` is each row's time
-    (ms) as the replay plays it: the time column, never stepping back (see ``rows``)."""
+    (ms) as the replay plays it: the time column, never stepping back (see ``blocks``)."""
 
     times: list[int]
     columns: tuple[list[Any], ...]
@@ -304,16 +309,6 @@ def blocks(
             return
 
 
-# each kind's columns: (file column, how it is read) in its update's field order; "t" is
-# the time the rows are played by (``TIME_COLUMN``), read as an int
-_INT, _PRICE, _QTY, _BOOL = range(4)
-_LAYOUT: dict[FileKind, tuple[tuple[int, int], ...]] = {
-    FileKind.BOOK_TICKER: ((0, _INT), (5, _INT), (6, _INT), (1, _PRICE), (2, _QTY), (3, _PRICE), (4, _QTY)),
-    FileKind.AGG_TRADES: ((0, _INT), (3, _INT), (4, _INT), (5, _INT), (1, _PRICE), (2, _QTY), (6, _BOOL)),
-    FileKind.TRADES: ((0, _INT), (4, _INT), (1, _PRICE), (2, _QTY), (5, _BOOL)),
-}
-# the index among the columns of the recorded time the rows are played by
-_TIME_FIELD = {FileKind.BOOK_TICKER: 2, FileKind.AGG_TRADES: 3, FileKind.TRADES: 1}
 _IS_TRUE = _TRUE.__contains__
 
 
@@ -335,15 +330,15 @@ def _columns(
 
 
 def _row_by_row(
-    file: PublicFile, chunk: list[bytes], number: int, price: BytesUnits, qty: BytesUnits, skipped: list[int]
+    file: PublicFile, chunk: list[bytes], before: int, price: BytesUnits, qty: BytesUnits, skipped: list[int]
 ) -> tuple[list[int], tuple[list[Any], ...]]:
     """``_columns`` a row at a time, for a chunk that has a row it cannot take: a row with
     finer digits than the instrument's is skipped, loudly; any other bad row is an error
-    naming the file and the row."""
+    naming the file and the row (``before``: the file's data rows before the chunk)."""
     layout = _LAYOUT[file.kind]
     converted: list[tuple[Any, ...]] = []
     f: list[bytes] = []
-    for number, line in enumerate(chunk, number + 1):  # noqa: B020 (the row's number)
+    for number, line in enumerate(chunk, before + 1):  # data rows are numbered from 1
         f = line.split(b",")
         try:
             converted.append(tuple(
