@@ -87,6 +87,13 @@ def _step(
     return [message for out in outs.values() for message in out]
 
 
+# every kind of stream the plant may skip for want of a client
+_KINDS = {"kline", "continuousKline", "depth", "depth@100ms", "depth@500ms", "depth5", "depth20@100ms",
+          "rpiDepth@500ms", "trade", "miniTicker", "!miniTicker@arr", "!ticker@arr", "!bookTicker",
+          "markPrice@1s", "markPrice", "!markPrice@arr@1s", "indexPrice@1s", "markPriceKline",
+          "indexPriceKline", "forceOrder", "!forceOrder@arr"}  # fmt: skip
+
+
 @settings(max_examples=4, deadline=None)
 @given(
     seed=st.integers(1, 1000),
@@ -137,12 +144,19 @@ def test_a_plant_following_a_demand_writes_exactly_the_wanted_part_of_everything
                     wanted.release(name)
                 else:
                     wanted.hold(name)
+        # A kind not yet seen both ways is nudged: its names taken until one is written for
+        # somebody, then let go until one is skipped. The churn alone left a rare kind (a
+        # symbol's liquidations, a mark price every 3 s) one way in ~7 % of the examples.
+        for kind in sorted((_KINDS - (written & skipped)) & names.keys()):
+            for name in names[kind]:
+                if kind not in written:
+                    if name not in wanted:
+                        wanted.hold(name)
+                else:
+                    while name in wanted:
+                        wanted.release(name)
     # every kind the plant may skip was both written for a client and skipped for nobody
-    kinds = {"kline", "continuousKline", "depth", "depth@100ms", "depth@500ms", "depth5", "depth20@100ms",
-             "rpiDepth@500ms", "trade", "miniTicker", "!miniTicker@arr", "!ticker@arr", "!bookTicker",
-             "markPrice@1s", "markPrice", "!markPrice@arr@1s", "indexPrice@1s", "markPriceKline",
-             "indexPriceKline", "forceOrder", "!forceOrder@arr"}  # fmt: skip
-    assert kinds <= written & skipped, sorted(kinds - (written & skipped))
+    assert written & skipped >= _KINDS, sorted(_KINDS - (written & skipped))
 
 
 def _kind(stream: str) -> str:
