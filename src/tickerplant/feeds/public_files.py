@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple, cast
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.units import BytesUnits, FinerDigits, decimals_of
+from tickerplant.market.units import FinerDigits, Remembered, bytes_units, decimals_of
 from tickerplant.market.updates import AggTrade, TopOfBook, Trade
 
 log = logging.getLogger("tickerplant.replay")
@@ -282,7 +282,7 @@ def blocks(
     start = -1 if start_ms is None else start_ms
     end = 1 << 62 if end_ms is None else end_ms
     # A day's rows repeat a few thousand prices and sizes: each text is converted once.
-    price, qty = BytesUnits(price_decimals), BytesUnits(qty_decimals)
+    price, qty = bytes_units(price_decimals), bytes_units(qty_decimals)
     counter = progress if progress is not None else [0]
     number = latest = 0  # data rows before this block; the latest time so far
     skipped = [0]  # rows skipped for finer digits so far
@@ -313,7 +313,7 @@ _IS_TRUE = _TRUE.__contains__
 
 
 def _columns(
-    chunk: list[bytes], kind: FileKind, price: BytesUnits, qty: BytesUnits
+    chunk: list[bytes], kind: FileKind, price: Remembered[bytes, int], qty: Remembered[bytes, int]
 ) -> tuple[list[int], tuple[list[Any], ...]]:
     """A chunk's columns in one pass over all its fields: one split of the chunk, each
     column converted by a C-level ``map``. Raises on any row this cannot take as it is
@@ -330,7 +330,12 @@ def _columns(
 
 
 def _row_by_row(
-    file: PublicFile, chunk: list[bytes], before: int, price: BytesUnits, qty: BytesUnits, skipped: list[int]
+    file: PublicFile,
+    chunk: list[bytes],
+    before: int,
+    price: Remembered[bytes, int],
+    qty: Remembered[bytes, int],
+    skipped: list[int],
 ) -> tuple[list[int], tuple[list[Any], ...]]:
     """``_columns`` a row at a time, for a chunk that has a row it cannot take: a row with
     finer digits than the instrument's is skipped, loudly; any other bad row is an error

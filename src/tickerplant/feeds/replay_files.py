@@ -58,7 +58,6 @@ class ReplayFiles:
     total_bytes: int  # CSV bytes to read, for progress
     read_bytes: list[int]  # [bytes read so far], advanced as the events are consumed
 
-
     def first_us(self) -> int | None:
         """When the first event is (reading as far as the start skips); None: no event."""
         first = next(self.events, None)

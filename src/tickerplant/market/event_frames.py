@@ -24,17 +24,19 @@ from tickerplant.market.frames import (
     INT,
     RAW,
     TRUE,
-    DecimalTexts,
     decimal_slot,
+    decimal_texts,
     markers,
     template,
 )
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.payloads import Encoders
+from tickerplant.market.units import Remembered
 from tickerplant.market.updates import Trade
 
 __all__ = ["EventFrames"]
 
+_Texts = tuple[Remembered[int, bytes], Remembered[int, bytes]]  # a symbol's price and size texts
 _MAKER = (FALSE, TRUE)  # a buyer-is-maker flag (a bool, so 0 or 1) as its JSON
 
 
@@ -42,7 +44,7 @@ class EventFrames:
     """``inst``'s bookTicker, trade and aggTrade payloads in the format of ``enc``: one at a
     time (each decimal given as ``divmod(units, scale)``), or a column of them at once (the
     replay of public files, ``feeds/replay_runs.py``: one C-level ``map`` of the template
-    over the columns, each decimal's text looked up in a ``DecimalTexts``, which only a
+    over the columns, each decimal's text looked up in a ``decimal_texts`` table, which only a
     replayed symbol makes and keeps)."""
 
     __slots__ = (
@@ -63,10 +65,10 @@ class EventFrames:
         self, inst: Instrument, enc: Encoders, encode: Callable[[Any], bytes] = msgspec.json.encode
     ) -> None:
         (self._price, p), (self._qty, q) = decimal_slot(inst.price_decimals), decimal_slot(inst.qty_decimals)
-        self._texts: tuple[DecimalTexts, DecimalTexts] | None = None  # made by the first column
+        self._texts: _Texts | None = None  # made by the first column
         self._decimals = inst.price_decimals, inst.qty_decimals
         symbol = (inst.symbol, inst.pair) if enc.pair else (inst.symbol,)
-        d = DECIMAL  # the columns' slots: a decimal's text, remembered (DecimalTexts)
+        d = DECIMAL  # the columns' slots: a decimal's text, remembered (decimal_texts)
         # u [ps] b B a A T E
         m = markers(7)
         make: Any = enc.book_ticker
@@ -88,11 +90,11 @@ class EventFrames:
         self._agg = template(agg, (INT, INT, p, *sizes, INT, INT, INT, RAW))
         self._agg_texts = template(agg, (INT, INT, d, *texts, INT, INT, INT, RAW))
 
-    def _decimal_texts(self) -> tuple[DecimalTexts, DecimalTexts]:
+    def _decimal_texts(self) -> _Texts:
         """The price and size texts the columns are written with: made at the first column
         (a replay's), so that a source that never writes columns keeps none."""
         if self._texts is None:
-            self._texts = DecimalTexts(self._decimals[0]), DecimalTexts(self._decimals[1])
+            self._texts = decimal_texts(self._decimals[0]), decimal_texts(self._decimals[1])
         return self._texts
 
     def book_ticker(

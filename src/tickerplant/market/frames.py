@@ -5,7 +5,7 @@ keys and their order: the struct is encoded with a marker (a control byte, which
 JSON never holds raw) in each field that changes, and each marker becomes its slot: ``%d``
 for an integer; ``"%d.%0Nd"`` for a decimal of N digits, given as ``divmod(units, 10**N)``
 (``units.fixed_format``: units are never negative where templates are used, prices, sizes
-and volumes), or ``"%s"`` given its text from ``DecimalTexts`` (a text per price or size,
+and volumes), or ``"%s"`` given its text from ``decimal_texts`` (a text per price or size,
 remembered: the replay writes a column of them at once, ``event_frames``); ``%s`` for bytes
 written as they are (``true``/``false``, a quoted interval).
 The markers must come in the order of the slots, once each: a struct whose key order no
@@ -22,35 +22,32 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.market.units import fixed, fixed_format
+from tickerplant.market.units import Remembered, fixed, fixed_format
 
 __all__ = [
-    "DECIMAL", "FALSE", "INT", "RAW", "TRUE", "DecimalTexts", "decimal_slot", "markers", "split", "template",
+    "DECIMAL",
+    "FALSE",
+    "INT",
+    "RAW",
+    "TRUE",
+    "decimal_slot",
+    "decimal_texts",
+    "markers",
+    "split",
+    "template",
 ]  # fmt: skip
 
 INT = b"%d"
 RAW = b"%s"
-DECIMAL = b'"%s"'  # a decimal's text from ``DecimalTexts``, quoted
+DECIMAL = b'"%s"'  # a decimal's text from ``decimal_texts``, quoted
 TRUE, FALSE = b"true", b"false"
 
 
-class DecimalTexts(dict[int, bytes]):
-    """``fixed(units, decimals)`` as bytes, remembered: ``texts[units]`` is a dict lookup
-    for a price or size written before (``map(texts.__getitem__, column)`` writes a column
-    in C). Bounded: cleared when it holds ``SIZE`` texts."""
-
-    SIZE = 1 << 13  # per replayed symbol and kind: ~0.8 MB at most
-
-    def __init__(self, decimals: int) -> None:
-        super().__init__()
-        self.decimals = decimals
-
-    def __missing__(self, units: int) -> bytes:
-        text = fixed(units, self.decimals).encode()
-        if len(self) >= self.SIZE:
-            self.clear()
-        self[units] = text
-        return text
+def decimal_texts(decimals: int) -> Remembered[int, bytes]:
+    """``fixed(units, decimals)`` as bytes, remembered: ``map(texts.__getitem__, column)``
+    writes a column of decimals in C. 8,192 texts at most (~0.8 MB), one per replayed
+    symbol and kind (``event_frames``)."""
+    return Remembered(lambda units: fixed(units, decimals).encode(), 1 << 13)
 
 
 def decimal_slot(decimals: int) -> tuple[int, bytes]:

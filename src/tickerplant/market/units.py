@@ -14,7 +14,10 @@ string operation. Times are integer Unix milliseconds, the unit Binance uses on 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 __all__ = [
     "DAY_MS",
@@ -104,24 +107,33 @@ def bytes_to_units(text: bytes, decimals: int) -> int:
     return value
 
 
-class BytesUnits(dict[bytes, int]):
-    """``bytes_to_units`` at one number of decimals, remembered: ``units[text]`` is a dict
-    lookup for a text converted before (a day's rows repeat a few thousand prices and
-    sizes; ``feeds/public_files.py`` converts whole columns with ``map(units.__getitem__,
-    …)``). Bounded: cleared when it holds ``SIZE`` texts; one per file being read."""
+K = TypeVar("K")
+V = TypeVar("V")
 
-    SIZE = 1 << 14
 
-    def __init__(self, decimals: int) -> None:
+class Remembered(dict[K, V]):
+    """``convert(key)``, remembered: ``table[key]`` is a dict lookup for a key converted
+    before, and ``map(table.__getitem__, column)`` converts a column in C (a replay's
+    prices and sizes repeat a few thousand values). Bounded: cleared when it holds
+    ``size`` keys. A key ``convert`` raises on is not kept: it raises each time."""
+
+    def __init__(self, convert: Callable[[K], V], size: int) -> None:
         super().__init__()
-        self.decimals = decimals
+        self._convert = convert
+        self._size = size
 
-    def __missing__(self, text: bytes) -> int:
-        value = bytes_to_units(text, self.decimals)  # FinerDigits: not kept, raised each time
-        if len(self) >= self.SIZE:
+    def __missing__(self, key: K) -> V:
+        value = self._convert(key)
+        if len(self) >= self._size:
             self.clear()
-        self[text] = value
+        self[key] = value
         return value
+
+
+def bytes_units(decimals: int) -> Remembered[bytes, int]:
+    """``bytes_to_units`` at ``decimals``, remembered (one table per public file being
+    read, ``feeds/public_files.py``; 16,384 texts at most)."""
+    return Remembered(functools.partial(bytes_to_units, decimals=decimals), 1 << 14)
 
 
 def decimals_of(text: str | bytes) -> int:
