@@ -56,6 +56,14 @@ class KeptAliveConnection(WSListener):
     (``send_frame``), so pings stay in order with their data.
     """
 
+    # Slots, not an instance dict: on a subclass of picows' extension type, an attribute
+    # in a __dict__ is looked up the generic way (~26 ns against ~6 ns for a slot), and the
+    # per-frame paths (a request, the fan-out's flush) read a dozen of them.
+    __slots__ = (
+        "_close_timer", "_count_rate", "_limits", "_messages", "_timer", "_timers", "clock", "closing",
+        "counters", "faults", "id", "limits_config", "peer", "stalled", "traffic", "transport",
+    )  # fmt: skip
+
     surface = "streams"  # the metrics' surface label: "streams" or "ws_api"
 
     def __init__(

@@ -127,6 +127,8 @@ class StreamSurface:
 class StreamConnection(KeptAliveConnection):
     """One market-stream WebSocket connection."""
 
+    __slots__ = ("_keys", "_route", "_session", "_streams", "pending")
+
     def __init__(self, streams: StreamSurface, url: StreamUrl) -> None:
         super().__init__(
             streams.clock, streams.limits, count_rate=True, faults=streams.faults, counters=streams.counters,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from picows import WSMsgType, WSTransport
+from picows import WSFrame, WSMsgType, WSTransport
 
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
@@ -18,6 +18,7 @@ from tickerplant.protocol.ws_api import WsApi
 __all__ = ["WsApiConnection"]
 
 
+_TEXT = WSMsgType.TEXT
 _HEADER_16 = struct.Struct(">BBH").pack  # FIN and text, 126, a 16-bit length
 _HEADER_64 = struct.Struct(">BBQ").pack  # FIN and text, 127, a 64-bit length
 
@@ -33,6 +34,8 @@ def _text_header(size: int) -> bytes:
 
 
 class WsApiConnection(KeptAliveConnection):
+    __slots__ = ("_api", "_ip", "_rate_limits_default", "_registry", "_send_bound")
+
     surface = "ws_api"
 
     def __init__(
@@ -63,33 +66,51 @@ class WsApiConnection(KeptAliveConnection):
     def on_closed(self) -> None:
         self._registry.discard(self)
 
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        # Nearly every frame is a request: a whole text frame, no reserved bit, on a
+        # connection open both ways with no message in pieces. It is answered here at once,
+        # the clock read once; anything else takes the base's checks in their order.
+        if (
+            frame.msg_type is _TEXT
+            and frame.fin
+            and not (self.closing or self.stalled or self._messages.fragments)
+            and not (transport.is_close_frame_sent or frame.rsv1 or frame.rsv2 or frame.rsv3)
+        ):
+            payload = frame.get_payload_as_bytes()
+            if payload.isascii():  # else the base checks its UTF-8
+                self._answer(payload, self.clock.now_ns())
+                return
+        super().on_ws_frame(transport, frame)
+
     def on_text(self, payload: bytes, now_ms: int) -> None:
-        clock = self.clock
-        started_ns = clock.now_ns()
-        reply = self._api.receive(payload, self._ip, now_ms, rate_limits_default=self._rate_limits_default)
+        self._answer(payload, self.clock.now_ns())
+
+    def _answer(self, payload: bytes, started_ns: int) -> None:
+        parts, close, method, status = self._api.receive(
+            payload, self._ip, started_ns // 1_000_000, self._rate_limits_default
+        )  # a WsApiReply, unpacked at once
         traffic = self.traffic
         if traffic is not None:  # per request, by method and status (the metrics' histogram)
-            seconds = (clock.now_ns() - started_ns) / 1e9
-            traffic.request("ws_api", reply.method, reply.status, seconds)
+            traffic.request("ws_api", method, status, (self.clock.now_ns() - started_ns) / 1e9)
         transport = self.transport
         assert transport is not None
-        parts = reply.parts
+        raw = transport.underlying_transport
         # one part, or three around a depth answer's levels (WsApiReply)
         size = len(parts[0]) if len(parts) == 1 else len(parts[0]) + len(parts[1]) + len(parts[2])
         if self.stalled or self.closing:
             pass
-        elif transport.underlying_transport.get_write_buffer_size() + size > self._send_bound:
+        elif raw.get_write_buffer_size() + size > self._send_bound:
             # A client that asks and does not read: its replies would pile up in the server
             # without bound (only its request weight paces it). Cut off as a slow consumer of
             # the streams is, the reply unwritten, its close after what is queued.
             self.close(CLOSE_SLOW_CONSUMER)
             return
         elif len(parts) == 1:
-            transport.send(WSMsgType.TEXT, parts[0])  # picows frames it in C
+            transport.send(_TEXT, parts[0])  # picows frames it in C
         else:
             # A depth answer around its levels (~42 kB at 1,000 a side, shared while the book
             # stands still): framed here and written as they are, one writev, no copy.
             head, levels, end = parts
-            transport.underlying_transport.writelines((_text_header(size) + head, levels, end))
-        if reply.close is not None:
-            self.close(reply.close)
+            raw.writelines((_text_header(size) + head, levels, end))
+        if close is not None:
+            self.close(close)

@@ -212,10 +212,10 @@ class RequestWeight:
             state.window_start_ms = window_start
             state.used = 0
             state.refused = 0
-        state.used += weight
-        if state.used <= self.limit:
+        used = state.used = state.used + weight
+        if used <= self.limit:
             # WeightVerdict(200, used, 0, 0) without the NamedTuple's generated Python __new__
-            return _new(WeightVerdict, (200, state.used, 0, 0))
+            return _new(WeightVerdict, (200, used, 0, 0))
         state.refused += 1
         if state.refused > self.ban_after_refusals:
             state.ban_ms = min(self.max_ban_ms, state.ban_ms * 2 if state.ban_ms else self.first_ban_ms)
