@@ -32,11 +32,15 @@ def test_close_reasons_past_the_bound_of_their_code_are_other_and_the_recent_rin
 
 def test_requests_fall_in_their_latency_bucket() -> None:
     traffic = Traffic()
-    for seconds in (0.0, LATENCY_BUCKETS_S[0], LATENCY_BUCKETS_S[0] * 1.5, 10.0):
-        traffic.request("rest", "/fapi/v1/ping", 200, seconds)
+    first_ns = round(LATENCY_BUCKETS_S[0] * 1e9)
+    for elapsed_ns in (0, first_ns, first_ns * 3 // 2, 10 * 10**9):
+        traffic.request("rest", "/fapi/v1/ping", 200, elapsed_ns)
     tally = traffic.requests[("rest", "/fapi/v1/ping", 200)]
-    assert tally.count == 4 and tally.seconds == sum(
-        (0.0, LATENCY_BUCKETS_S[0], LATENCY_BUCKETS_S[0] * 1.5, 10.0)
-    )
-    # a bound is "less than or equal" (Prometheus' le): the bound itself is in its bucket
+    assert tally is traffic.tally("rest", "/fapi/v1/ping", 200)  # the one a caller may keep
+    assert tally.count == 4 and tally.nanoseconds == first_ns * 5 // 2 + 10 * 10**9
+    assert tally.seconds == tally.nanoseconds / 1e9
+    # a bound is "less than or equal" (Prometheus' le): the bound itself is in its bucket, and
+    # one nanosecond past it is in the next
     assert tally.buckets[0] == 2 and tally.buckets[1] == 1 and tally.buckets[-1] == 1
+    tally.observe(first_ns + 1)
+    assert tally.buckets[1] == 2

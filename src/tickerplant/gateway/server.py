@@ -248,9 +248,9 @@ class Listener:
             rest = self.rest
             started_ns = self._clock.now_ns()
             answer = rest.answer(path, query, ip, now_ms)
-            seconds = (self._clock.now_ns() - started_ns) / 1e9
+            elapsed_ns = self._clock.now_ns() - started_ns
             # the path is a label only when it is an endpoint: a client's text never is
-            self.traffic.request("rest", path if path in rest.routes else OTHER, answer.status, seconds)
+            self.traffic.request("rest", path if path in rest.routes else OTHER, answer.status, elapsed_ns)
             return _rest_response(answer)
         routed = self.market is Market.UM or not self._config.strict_routing
         url = parse_stream_url(target, routed=routed)

@@ -39,6 +39,8 @@ MAX_CLOSE_REASONS = 16  # distinct reasons per (surface, code) counted before th
 # Request latency buckets in seconds (Prometheus' base unit): an answer from the view takes
 # tens of microseconds, a 1,000-level depth answer some hundreds.
 LATENCY_BUCKETS_S = (0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1)
+_LATENCY_BUCKETS_NS = tuple(round(bound * 1e9) for bound in LATENCY_BUCKETS_S)  # what observe compares
+_bisect_left = bisect.bisect_left
 
 
 class CloseRecord(NamedTuple):
@@ -50,16 +52,26 @@ class CloseRecord(NamedTuple):
 
 
 class RequestTally:
-    """Requests of one (surface, endpoint, status): a count, the seconds they took, and a
-    histogram of those seconds over ``LATENCY_BUCKETS_S`` (per bucket, not cumulative;
-    the last slot is past the largest bound)."""
+    """Requests of one (surface, endpoint, status): a count, the time they took, and a
+    histogram of it over ``LATENCY_BUCKETS_S`` (per bucket, not cumulative; the last slot
+    is past the largest bound). Kept in integer nanoseconds: no float is made per request."""
 
-    __slots__ = ("buckets", "count", "seconds")
+    __slots__ = ("buckets", "count", "nanoseconds")
 
     def __init__(self) -> None:
         self.count = 0
-        self.seconds = 0.0
+        self.nanoseconds = 0
         self.buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
+
+    @property
+    def seconds(self) -> float:
+        return self.nanoseconds / 1e9
+
+    def observe(self, elapsed_ns: int) -> None:
+        """One request that took ``elapsed_ns``: runs once per request answered."""
+        self.count += 1
+        self.nanoseconds += elapsed_ns
+        self.buckets[_bisect_left(_LATENCY_BUCKETS_NS, elapsed_ns)] += 1
 
 
 class Traffic:
@@ -75,15 +87,18 @@ class Traffic:
         self._reasons: dict[tuple[str, int], int] = {}  # (surface, code) -> its distinct reasons
         self.recent_closes: deque[CloseRecord] = deque(maxlen=RECENT_CLOSES)
 
-    def request(self, surface: str, endpoint: str, status: int, seconds: float) -> None:
+    def request(self, surface: str, endpoint: str, status: int, elapsed_ns: int) -> None:
+        """A request answered in ``elapsed_ns``."""
+        self.tally(surface, endpoint, status).observe(elapsed_ns)
+
+    def tally(self, surface: str, endpoint: str, status: int) -> RequestTally:
+        """The tally of (surface, endpoint, status), made at its first request; a caller on a
+        per-request path may keep it."""
         key = (surface, endpoint, status)
         tally = self.requests.get(key)
         if tally is None:
             tally = self.requests[key] = RequestTally()
-        # observed here, not in a method of the tally: this runs once per request answered
-        tally.count += 1
-        tally.seconds += seconds
-        tally.buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
+        return tally
 
     def closed(self, now_ms: int, surface: str, reason: CloseReason, peer: str) -> None:
         key = (surface, reason.code, reason.reason)

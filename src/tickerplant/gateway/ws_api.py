@@ -10,7 +10,7 @@ from picows import WSFrame, WSMsgType, WSTransport
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
-from tickerplant.gateway.traffic import Traffic
+from tickerplant.gateway.traffic import RequestTally, Traffic
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.ws_api import WsApi
@@ -34,7 +34,7 @@ def _text_header(size: int) -> bytes:
 
 
 class WsApiConnection(KeptAliveConnection):
-    __slots__ = ("_api", "_ip", "_rate_limits_default", "_registry", "_send_bound")
+    __slots__ = ("_answered", "_api", "_ip", "_rate_limits_default", "_registry", "_send_bound")
 
     surface = "ws_api"
 
@@ -57,6 +57,9 @@ class WsApiConnection(KeptAliveConnection):
         self._rate_limits_default = rate_limits_default
         self._ip = "?"
         self._send_bound = limits.send_buffer_bytes  # unsent bytes a client may leave (unsent_bytes)
+        # the listener's tallies of this connection's answered (200) requests, by method: a
+        # request's is found without making the (surface, method, status) key
+        self._answered: dict[str, RequestTally] = {}
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
@@ -91,7 +94,13 @@ class WsApiConnection(KeptAliveConnection):
         )  # a WsApiReply, unpacked at once
         traffic = self.traffic
         if traffic is not None:  # per request, by method and status (the metrics' histogram)
-            traffic.request("ws_api", method, status, (self.clock.now_ns() - started_ns) / 1e9)
+            elapsed_ns = self.clock.now_ns() - started_ns
+            tally = self._answered.get(method) if status == 200 else None
+            if tally is None:
+                tally = traffic.tally("ws_api", method, status)
+                if status == 200:
+                    self._answered[method] = tally
+            tally.observe(elapsed_ns)
         transport = self.transport
         assert transport is not None
         raw = transport.underlying_transport
