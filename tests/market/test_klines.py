@@ -190,9 +190,9 @@ def test_aggregation_equals_brute_force(trades: list[Trade]) -> None:
 def test_rows_make_the_klines_trades_one_by_one_make(
     trades: list[Trade], late: int, maxlen: int, intervals: tuple[str, ...]
 ) -> None:
-    """``add_rows`` (a view's backlog of trades at once, summed per minute, or per second
-    with 1s among the intervals) against ``add`` per trade, with a few late trades and a
-    short series too: the same klines, the same evictions."""
+    """``add_rows`` (a view's backlog of trades at once, summed per minute, and per second
+    for 1s when it is among the intervals) against ``add`` per trade, with a few late trades
+    and a short series too: the same klines, the same evictions."""
     rows = [(*trade, 1 + trade[1] % 3) for trade in trades]
     for i in range(min(late, len(rows))):  # a trade an hour late, as a recording can deliver
         t, *rest = rows[-1 - 2 * i]

@@ -382,13 +382,11 @@ class SymbolKlines:
     """One KlineSeries per interval for one symbol; every trade feeds them all. At most
     ``maxlen`` klines per interval: 22,500 for the 15 intervals at the default 1,500."""
 
-    __slots__ = ("_grid_ms", "_series")
+    __slots__ = ("_second", "_series")
 
     def __init__(self, intervals: Iterable[str] = INTERVALS, maxlen: int = 1500) -> None:
         self._series = {interval: KlineSeries(interval, maxlen) for interval in intervals}
-        # Every interval's klines open on whole minutes (whole seconds for 1s, §4.7): a step
-        # of this grid never straddles two klines of any of them (add_rows' runs).
-        self._grid_ms = 1000 if "1s" in self._series else 60_000
+        self._second = self._series.get("1s")  # the one interval whose klines open on whole seconds
 
     @property
     def intervals(self) -> tuple[str, ...]:
@@ -402,11 +400,18 @@ class SymbolKlines:
             series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
 
     def add_rows(self, rows: Sequence[KlineRow]) -> None:
-        """``add`` each row in turn: the rows summed once per step of the grid
-        (``grid_runs``), then one series at a time (``KlineSeries.add_runs``)."""
-        runs = grid_runs(rows, self._grid_ms)
+        """``add`` each row in turn: the rows summed once per step of a grid (``grid_runs``),
+        then one series at a time (``KlineSeries.add_runs``). Every interval but 1s opens on
+        whole minutes (§4.7), so a minute's step never straddles one of their klines: they
+        take the rows summed per minute, and 1s alone per second (a backlog of dense trades
+        is then a fold or two per minute for 15 of the 16 series, not one per second)."""
+        minutes = grid_runs(rows, MINUTE_MS)
+        second = self._second
         for series in self._series.values():
-            series.add_runs(runs, rows)
+            if series is second:
+                series.add_runs(grid_runs(rows, 1000), rows)
+            else:
+                series.add_runs(minutes, rows)
 
     def series(self, interval: str) -> KlineSeries:
         """The series of ``interval``; KeyError if this symbol does not keep it."""
