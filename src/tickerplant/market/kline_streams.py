@@ -219,28 +219,18 @@ class KlineStreams:
         (the replay of public files, ``market/plant_runs.py``): its first time, first and
         last trade id, first, highest, lowest and last price, and the summed qty, quote,
         fills and taker-buy qty and quote."""
+        start = first_ms - first_ms % sc.grid_ms
+        run = Kline(
+            start, start + sc.grid_ms - 1, open_price, high, low, close, volume, quote, count, taker_volume,
+            taker_quote, first_id, last_id,
+        )  # fmt: skip
         p = sc.pending
-        if p is None or first_ms > p.close_ms:
-            if p is not None:
-                self._merge(sc, first_ms, out)  # the run starts a new grid step
-            start = first_ms - first_ms % sc.grid_ms
-            end = start + sc.grid_ms - 1
-            sc.pending = Kline(
-                start, end, open_price, high, low, close, volume, quote, count, taker_volume, taker_quote,
-                first_id, last_id,
-            )  # fmt: skip
+        if p is not None and first_ms <= p.close_ms:
+            p.fold(run)  # more of the pending grid step
             return
-        if high > p.high:
-            p.high = high
-        if low < p.low:
-            p.low = low
-        p.close = close
-        p.volume += volume
-        p.quote += quote
-        p.count += count
-        p.taker_buy_volume += taker_volume
-        p.taker_buy_quote += taker_quote
-        p.last_id = last_id
+        if p is not None:
+            self._merge(sc, first_ms, out)  # the run starts a new grid step
+        sc.pending = run
 
     def _merge(self, sc: SymbolCandles, now_ms: int, out: list[StreamMessage] | None) -> None:
         """The pending candle into every interval's candle; a candle whose interval ended
