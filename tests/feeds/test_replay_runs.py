@@ -4,10 +4,14 @@ same payloads in the same order as when each row was merged and applied on its o
 (``open_replay(..., row_by_row=True)``), whatever the batch, the speed, the start, the
 depth streams and the files (both trade kinds or one, tops whose E steps back, trades
 whose time steps back, quiet gaps, a day's files chained, mark prices and funding merged
-in)."""
+in); and a replay whose plants follow a changing demand writes exactly the wanted part of
+what one writing everything writes, though its stretches pass the kline ticks nobody
+hears."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +26,7 @@ from public_data import (
     KLINE_HEADER,
     T0,
     UM_TRADES_HEADER,
+    Row,
     agg_lines,
     book_lines,
     funding_lines,
@@ -36,6 +41,7 @@ from tickerplant.feeds.public_files import FileKind, RowBlock
 from tickerplant.feeds.replay import Replayer
 from tickerplant.feeds.replay_files import open_replay
 from tickerplant.feeds.replay_runs import PublicRuns, RowInput
+from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant import Plant
 from tickerplant.market.view import MarketView
@@ -183,3 +189,110 @@ def test_a_stretch_is_cut_at_the_last_millisecond_within_its_budget() -> None:
     assert runs.cut(10, 30, 3) == 10  # 11 would make 4
     assert runs.cut(10, 30, 1) == 10  # a millisecond goes whole, whatever the budget
     assert runs.cut(10, 12, 100) == 12
+
+
+_Step = dict[tuple[Market, str], list[bytes]]  # a step's payloads by stream
+
+
+def _dense(rows: list[Row], rng: random.Random, start_ms: int) -> list[Row]:
+    """``rows`` tens of milliseconds apart: a liquid symbol's stretch holds many of them."""
+    times = itertools.accumulate((rng.choice((0, 3, 20, 45, 90)) for _ in rows[1:]), initial=start_ms)
+    return [dataclasses.replace(row, time_ms=t) for row, t in zip(rows, times, strict=True)]
+
+
+def _dense_files(folder: Path, seed: int) -> None:
+    """Two minutes of liquid symbols: UM's BTCUSDT trades, aggTrades and tops, ETHUSDT's
+    trades alone (one stepping back in time), COIN-M's aggregates alone and tops; then,
+    after a quiet stretch just past ``_SKIP_QUIET_MS`` from the last kline tick the rows
+    passed, more BTCUSDT trades."""
+    rng = random.Random(seed)
+    um, cm = folder / "um", folder / "cm"
+    um.mkdir()
+    cm.mkdir()
+    btc = _dense(trades(rng, 3000, START, 42000.0, "0.1", "0.001"), rng, START)
+    eth = trades_lines(_dense(trades(rng, 2000, START, 2300.0, "0.01", "0.001"), rng, START))
+    eth[900] = _later(eth[900], 4, -700)
+    coin = _dense(trades(rng, 2000, START, 42000.0, "0.1", "1", aggregates=True), rng, START)
+    um_tops = [line for _, line in book_lines(rng, 1500, START, 42000.0)]
+    cm_tops = [line for _, line in book_lines(rng, 1500, START, 42000.0)]
+    quiet_from = max(int(lines[-1].split(",")[6]) for lines in (um_tops, cm_tops))
+    quiet_from = max(quiet_from, btc[2599].time_ms, coin[-1].time_ms, int(eth[-1].split(",")[4]))
+    tail = quiet_from - quiet_from % 250 + 120_100 - btc[2600].time_ms
+    btc[2600:] = [dataclasses.replace(row, time_ms=row.time_ms + tail) for row in btc[2600:]]
+    write(um, "BTCUSDT-trades-2024-01-02", UM_TRADES_HEADER, trades_lines(btc), zipped=True)
+    write(um, "BTCUSDT-aggTrades-2024-01-02", AGG_HEADER, agg_lines(btc[:2600:2]), zipped=True)
+    write(um, "BTCUSDT-bookTicker-2024-01-02", BOOK_HEADER, um_tops, zipped=True)
+    write(um, "ETHUSDT-trades-2024-01-02", UM_TRADES_HEADER, eth, zipped=True)
+    write(cm, "BTCUSD_PERP-aggTrades-2024-01-02", None, agg_lines(coin), zipped=True)
+    write(cm, "BTCUSD_PERP-bookTicker-2024-01-02", BOOK_HEADER, cm_tops, zipped=True)
+
+
+def _steps(folder: Path, batch: int, churn: random.Random | None) -> list[tuple[_Step, set[str] | None]]:
+    """Each step's payloads by stream, and what the plants followed in it (None: all).
+    With ``churn`` they follow a demand that changes between the steps: the names the
+    market views read always, and kline (and other) names taken and let go, mostly none.
+    Without depth streams, as the replay is served: nothing else ticks every 100 ms."""
+    files = open_replay([folder], now_ms=T0, start_ms=START)
+    plants = {m: Plant(m, insts, now_ms=START, depth_streams=False) for m, insts in files.instruments.items()}
+    replayer = Replayer(files.events, plants, START * 1000, runs=files.runs)
+    replayer.warm(START * 1000)
+    wanted = Subscribed()
+    if churn is not None:
+        replayer.follow(wanted)
+        for market, insts in files.instruments.items():
+            for name in MarketView(market, insts).streams():
+                wanted.hold(name)
+    names = [
+        f"{s}@{kind}"
+        for s in ("btcusdt", "ethusdt", "btcusd_perp")
+        for kind in ("kline_1m", "kline_3m", "trade")
+    ]
+    names += ["btcusdt_perpetual@continuousKline_1s", "btcusd_perpetual@continuousKline_1m"]
+    steps: list[tuple[_Step, set[str] | None]] = []
+    while replayer.next_us is not None:
+        outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
+        replayer.step(1 << 62, batch, outs, [])
+        step: _Step = defaultdict(list)
+        for market, out in outs.items():
+            for stream, payload in out:
+                step[market, stream].append(payload)
+        steps.append((step, set(wanted) if churn is not None else None))
+        if churn is not None:
+            held = [name for name in names if name in wanted]
+            if held and churn.random() < 0.4:  # mostly nobody on a kline: rows pass its ticks
+                for name in held:
+                    wanted.release(name)
+            elif churn.random() < 0.4:
+                wanted.hold(churn.choice(names))
+    return steps
+
+
+# Seeds whose churn takes a kline just after rows went past its ticks, and leaves one to
+# the quiet stretch: each case fails if the candles do not catch up (``catch_up`` a no-op),
+# and if a tick the rows went past is ticked as any other after a quiet stretch.
+@pytest.mark.parametrize(("seed", "batch"), [(24, 90), (24, 300), (20, 1200)])
+def test_a_replay_following_a_demand_writes_exactly_the_wanted_part_of_everything(
+    tmp_path: Path, seed: int, batch: int
+) -> None:
+    """With no kline stream taken, a stretch goes past the kline ticks (the candles catch
+    up on their own: ``KlineStreams.catch_up``, the ticks follow late): a client that takes
+    a kline, or any stream, between two steps gets what a plant writing everything wrote
+    for it in each step."""
+    _dense_files(tmp_path, seed)
+    full = _steps(tmp_path, batch, None)
+    followed = _steps(tmp_path, batch, random.Random(seed))
+    assert len(followed) == len(full) > 8
+    klines_taken = klines_written = 0
+    for number, ((everything, _), (some, wanted)) in enumerate(zip(full, followed, strict=True)):
+        assert wanted is not None
+        expected = {key: payloads for key, payloads in everything.items() if key[1] in wanted}
+        assert some == expected, f"step {number}"
+        if any(_is_kline(name) for name in wanted):
+            klines_taken += 1
+            klines_written += any(_is_kline(stream) for _, stream in some)
+    assert 0 < klines_taken < len(full), "steps with a kline taken and steps with none"
+    assert klines_written, "a kline written for somebody"
+
+
+def _is_kline(stream: str) -> bool:
+    return "@kline_" in stream or "@continuousKline_" in stream

@@ -312,7 +312,7 @@ class Replayer:
                     # what falls due before this event's millisecond; a ticker at E holds the
                     # trades at E, so ticks at t_ms wait for the events at t_ms
                     if t_ms > due_ms:
-                        self._tick(t_ms - 1, outs)
+                        self._tick(t_ms - 1, outs, played_us // 1000)
                         due_ms = self._due_ms()
                     last_ms = t_ms
                 kind = type(event)
@@ -358,10 +358,11 @@ class Replayer:
             # millisecond and until_us: file by file (replay_runs)
             if run_ms > last_ms:
                 if run_ms > due_ms:
-                    self._tick(run_ms - 1, outs)
+                    self._tick(run_ms - 1, outs, played_us // 1000)
                     due_ms = self._due_ms()
                 last_ms = run_ms
-            stretch_ms = min(due_ms, until_ms)
+            # (past a kline tick nobody hears: the candles catch up, the tick follows late)
+            stretch_ms = min(self._stop_ms(), until_ms)
             if pending is not None:
                 stretch_ms = min(stretch_ms, pending[0] // 1000)
             stretch_ms = runs.cut(run_ms, max(stretch_ms, run_ms), max_events - played)
@@ -381,7 +382,7 @@ class Replayer:
         # Events still to come in this millisecond hold back its ticks (a ticker at E
         # holds every trade at E), whatever cut the batch there.
         held = next_us is not None and next_us // 1000 == now_ms
-        self._tick(now_ms - 1 if held else now_ms, outs)
+        self._tick(now_ms - 1 if held else now_ms, outs, played_us // 1000)
         return played
 
     def finish(self, outs: Mapping[Market, list[StreamMessage]]) -> None:
@@ -390,7 +391,7 @@ class Replayer:
         end_ms = self.now_us // 1000 + _FINAL_FLUSH_MS
         for market, plant in self._plants.items():
             plant.end_batch(end_ms, outs[market])
-        self._tick(end_ms, outs)
+        self._tick(end_ms, outs, self.now_us // 1000)
         self.now_us = end_ms * 1000
         self.finished = True
 
@@ -424,8 +425,16 @@ class Replayer:
     def _due_ms(self) -> int:
         return min((plant.next_tick_ms for _, plant in self._ticking), default=1 << 62)
 
-    def _tick(self, now_ms: int, outs: Mapping[Market, list[StreamMessage]]) -> None:
+    def _stop_ms(self) -> int:
+        return min((plant.next_stop_ms for _, plant in self._ticking), default=1 << 62)
+
+    def _tick(self, now_ms: int, outs: Mapping[Market, list[StreamMessage]], played_ms: int) -> None:
+        """Every tick due up to ``now_ms``. A tick due before ``played_ms`` (rows are in
+        from that millisecond on) is one the rows went past (``Plant.next_stop_ms``): it is
+        ticked at its own time, as a plant that stopped for it ticked it; every other tick,
+        at its own time within a quiet stretch shorter than _SKIP_QUIET_MS, at ``now_ms``
+        past a longer one."""
         for market, plant in self._ticking:
             out = outs[market]
             while (due := plant.next_tick_ms) <= now_ms:
-                plant.tick(due if now_ms - due < _SKIP_QUIET_MS else now_ms, out)
+                plant.tick(due if due < played_ms or now_ms - due < _SKIP_QUIET_MS else now_ms, out)

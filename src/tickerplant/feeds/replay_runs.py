@@ -15,9 +15,13 @@ client or the market views can see:
   connection never sees the order between two streams within a batch (the fan-out joins
   a batch's frames per stream); the one stream several files write as they go, COIN-M's
   real-time `!bookTicker`, is put in time order across symbols here;
-- a stretch never crosses a tick of the plants (``Replayer.step`` cuts it at the next
-  cadence due): a ticker, a kline or a batch of `!bookTicker` sees exactly the rows up to
-  its time, as row by row.
+- a stretch never crosses a tick that reads what the rows change (``Replayer.step`` cuts
+  it at ``Plant.next_stop_ms``): a ticker, a kline or a batch of `!bookTicker` sees
+  exactly the rows up to its time, as row by row. The ticks it may cross read nothing
+  rows change (mark prices, liquidations, open interest: merged updates, which end a
+  stretch), or write nothing and only settle the candles, which catch them up as their
+  trades pass them (klines nobody takes: ``KlineStreams.catch_up``); they follow late,
+  each at its own time, once the stretch is in.
 
 ``tests/feeds/test_replay_runs.py`` plays files both ways (``open_replay(...,
 row_by_row=True)`` merges the rows as single updates) and holds every stream equal.

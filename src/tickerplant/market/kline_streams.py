@@ -22,6 +22,14 @@ The continuous kline of a pair and contract type (``perpetual``, ``current_quart
 next quarter becomes the current one, with its own candles. `1s` is USDⓈ-M's only (§4.12),
 and has no `@kline_1s` (§4.7).
 
+While no kline or continuous kline stream of any of the plant's symbols is taken, the
+ticks write nothing: each merges the pending candles, drops the closed ones and clears
+``changed``. A replay then plays its rows past them (``stop_ms``, ``Plant.next_stop_ms``)
+and ticks them late; a symbol's candles take the last tick its trades pass before the
+trades after it go in (``catch_up``), and a late tick leaves them be. What a client that
+takes a kline afterwards is pushed is what it would have been pushed with every tick on
+time (``tests/feeds/test_replay_runs.py``).
+
 Bounded by design, whatever the trade rate: per symbol, one open candle per interval and
 one pending candle, and the stream names.
 """
@@ -119,6 +127,7 @@ class SymbolCandles:
         "kline_names",
         "next_close_ms",
         "pending",
+        "ticked_ms",
     )
 
     def __init__(self, inst: Instrument) -> None:
@@ -132,6 +141,7 @@ class SymbolCandles:
         self.pending: Kline | None = None
         self.changed = False  # since the last push
         self.next_close_ms = _NEVER_MS  # the earliest close time of an open candle
+        self.ticked_ms = -1  # the last tick these candles caught up to ahead of the plant's
         lower = inst.symbol.lower()
         kline = StreamKind.KLINE.value
         self.kline_names: list[str | None] = [
@@ -277,6 +287,11 @@ class KlineStreams:
             self._relabel(now_ms)
         silent = self._silent()
         for sc in self._symbols:
+            if sc.ticked_ms >= now_ms:
+                continue  # caught up to this tick already, ahead of it (catch_up)
+            if sc in silent:  # the same state, no push to write
+                self._settle(sc, now_ms)
+                continue
             if sc.pending is not None:
                 self._merge(sc, now_ms, out)
             changed = sc.changed
@@ -285,15 +300,6 @@ class KlineStreams:
             sc.changed = False
             candles = sc.candles
             next_close = _NEVER_MS
-            if sc in silent:  # the same state, no push to write
-                for index, k in enumerate(candles):
-                    if k is not None:
-                        if k.close_ms < now_ms:
-                            candles[index] = None
-                        elif k.close_ms < next_close:
-                            next_close = k.close_ms
-                sc.next_close_ms = next_close
-                continue
             for index, k in enumerate(candles):
                 if k is None:
                     continue
@@ -306,6 +312,59 @@ class KlineStreams:
                 if k.close_ms < next_close:
                     next_close = k.close_ms
             sc.next_close_ms = next_close
+
+    def _settle(self, sc: SymbolCandles, now_ms: int) -> None:
+        """A tick of a symbol none of whose streams somebody takes: the pending candle
+        merged, the closed candles dropped, nothing written."""
+        if sc.pending is not None:
+            self._merge(sc, now_ms, None)
+        if not sc.changed and sc.next_close_ms >= now_ms:
+            return
+        sc.changed = False
+        candles = sc.candles
+        next_close = _NEVER_MS
+        for index, k in enumerate(candles):
+            if k is not None:
+                if k.close_ms < now_ms:
+                    candles[index] = None
+                elif k.close_ms < next_close:
+                    next_close = k.close_ms
+        sc.next_close_ms = next_close
+
+    # -- rows played past the ticks (the replay's stretches) -------------------------------
+
+    @property
+    def stop_ms(self) -> int:
+        """How far rows played in bulk may go before this cadence ticks: its next tick,
+        unless no kline or continuous kline stream of any symbol is taken. Then its ticks
+        write nothing and only settle each symbol's candles, which ``catch_up`` does for a
+        symbol as its trades pass them; the ticks themselves follow, late, at their own
+        times (``tick`` leaves the symbols caught up). They still stop rows at the tick
+        that relabels the continuous contracts: the labels say whose streams are taken."""
+        due = self.next_tick_ms
+        change = self._next_change_ms
+        if due >= change or len(self._silent()) < len(self._symbols):
+            return due
+        return due + (change - due + KLINE_PUSH_MS - 1) // KLINE_PUSH_MS * KLINE_PUSH_MS
+
+    def passed_tick_ms(self, played_ms: int) -> int | None:
+        """The last tick due before rows played at ``played_ms`` (None: none is due): rows
+        after it go in after that tick (a tick at ``t`` holds the trades at ``t``)."""
+        due = self.next_tick_ms
+        if due >= played_ms:
+            return None
+        return due + (played_ms - 1 - due) // KLINE_PUSH_MS * KLINE_PUSH_MS
+
+    def catch_up(self, sc: SymbolCandles, tick_ms: int) -> None:
+        """The ticks up to ``tick_ms`` (``passed_tick_ms``), for ``sc`` alone, ahead of the
+        plant's: before its trades after ``tick_ms`` go in. Only a silent symbol's (no
+        push is due from these ticks): their effect is ``_settle``, and a symbol's candles
+        settled at the last of several silent ticks with no trade between are as settled
+        at each (the pending candle is merged either way; what changed since and what has
+        closed are reckoned from the last)."""
+        if sc.ticked_ms < tick_ms and sc in self._silent():
+            sc.ticked_ms = tick_ms
+            self._settle(sc, tick_ms)
 
     def _silent(self) -> frozenset[SymbolCandles]:
         """The symbols none of whose kline and continuous kline streams somebody takes:

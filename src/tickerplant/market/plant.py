@@ -152,9 +152,7 @@ class Plant:
         due = self._due_ms
         if due is not None:
             return due
-        due = min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms)
-        if self._depth_streams:
-            due = min(due, self._depth.next_tick_ms)
+        due = self._rows_due_ms()
         if self._derived:
             due = min(
                 due, self._klines.next_tick_ms, self._marks.next_tick_ms,
@@ -162,6 +160,23 @@ class Plant:
             )  # fmt: skip
         self._due_ms = due
         return due
+
+    @property
+    def next_stop_ms(self) -> int:
+        """How far rows played in bulk (the replay's stretches, ``market/plant_runs.py``)
+        may go before the plant ticks: the next tick that reads what rows change. The
+        mark, liquidation and open-interest cadences do not (their updates come one by
+        one, and a stretch ends before the next); nor do the kline ticks while no kline
+        stream is taken (``KlineStreams.stop_ms``: the candles catch them up). The caller
+        ticks those late, at their own times (``next_tick_ms``), once the rows are in."""
+        due = self._rows_due_ms()
+        return min(due, self._klines.stop_ms) if self._derived else due
+
+    def _rows_due_ms(self) -> int:
+        """The next tick of the streams made of the rows' state: tickers, `!bookTicker`
+        batches, depth."""
+        due = min(self._next_mini_ms, self._next_all_ms, self._next_all_book_ms)
+        return min(due, self._depth.next_tick_ms) if self._depth_streams else due
 
     def warm(self, trades: Iterable[Trade]) -> None:
         """Feed past trades (in time order, as a history is) into the rolling windows and

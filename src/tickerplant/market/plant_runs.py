@@ -25,11 +25,12 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any, cast
 
 from tickerplant.market import payloads
+from tickerplant.market.kline_streams import SymbolCandles
 from tickerplant.market.messages import ALL_BOOK_TICKER, StreamMessage
 from tickerplant.market.plant import Plant
 from tickerplant.market.symbol_state import SymbolState
@@ -107,7 +108,9 @@ def apply_trades(
     beside), as its own aggregate on `@aggTrade`."""
     trade_ids, times_ms, prices, qtys, makers = columns
     if times_ms != times:  # a trade time stepped back: row by row (see the docstring)
+        candles = plant.symbols[symbol].candles
         for trade_id, time_ms, price, qty, maker, now_ms in zip(*columns, times, strict=True):
+            _catch_up(plant, candles, now_ms)
             plant.apply(Trade(symbol, trade_id, time_ms, price, qty, maker, alone), now_ms, out)
         return
     state = plant.symbols[symbol]
@@ -133,7 +136,9 @@ def apply_aggregates(
     beside), into the window and the candles as its fills."""
     agg_ids, first_ids, last_ids, times_ms, prices, qtys, makers = columns
     if alone and times_ms != times:  # a trade time stepped back: row by row
+        candles = plant.symbols[symbol].candles
         for agg_id, first, last, time_ms, price, qty, maker, now_ms in zip(*columns, times, strict=True):
+            _catch_up(plant, candles, now_ms)
             plant.apply(AggTrade(symbol, agg_id, first, last, time_ms, price, qty, maker, True), now_ms, out)
         return
     state = plant.symbols[symbol]
@@ -142,6 +147,13 @@ def apply_aggregates(
         _into_state(plant, state, times_ms, first_ids, last_ids, prices, qtys, makers, fills, out)
     written = state.frames.agg_trades(times, agg_ids, prices, qtys, first_ids, last_ids, times_ms, makers)
     out.extend(_messages(state.names.agg_trade, written))
+
+
+def _catch_up(plant: Plant, candles: SymbolCandles | None, played_ms: int) -> None:
+    """Before a trade played at ``played_ms``, row by row: the candles caught up to the
+    kline tick the run passed, as ``_into_state`` does."""
+    if candles is not None and (passed := plant._klines.passed_tick_ms(played_ms)) is not None:
+        plant._klines.catch_up(candles, passed)
 
 
 def _into_state(
@@ -166,11 +178,18 @@ def _into_state(
         raise ValueError("the candles' grid must divide the window's buckets")
     klines = plant._klines
     n = len(times_ms)
+    # A run past a kline tick (nobody takes a kline stream: ``Plant.next_stop_ms``) goes in
+    # in two parts, the candles caught up to the last tick it passes in between
+    passed = None if candles is None else klines.passed_tick_ms(times_ms[-1])
+    cut = n if passed is None else bisect_right(times_ms, passed)  # the rows up to that tick
     lo = 0
     while lo < n:
+        if lo == cut and candles is not None and passed is not None:
+            klines.catch_up(candles, passed)
+        end = cut if lo < cut else n
         first_ms = times_ms[lo]
-        ends = first_ms - first_ms % step + step
-        hi = n if times_ms[-1] < ends else bisect_left(times_ms, ends, lo)
+        step_ends = first_ms - first_ms % step + step
+        hi = end if times_ms[end - 1] < step_ends else bisect_left(times_ms, step_ends, lo, end)
         if lo == 0 and hi == n:  # the common case: the whole run, no copies
             run_prices, run_qtys, run_quotes, run_makers = prices, qtys, quotes, makers
         else:
@@ -182,16 +201,16 @@ def _into_state(
         volume, quote = sum(run_qtys), sum(run_quotes)
         count = hi - lo if fills is None else sum(fills[lo:hi])
         window.add_sums(
-            first_ms, times_ms[last], first_ids[lo], last_ids[last], prices[lo], high, low, close, qtys[last],
-            volume, quote, count,
+            first_ms, times_ms[last], first_ids[lo], last_ids[last], prices[lo], high, low, close,
+            qtys[last], volume, quote, count,
         )  # fmt: skip
         if candles is not None:
             takers = list(map(operator.not_, run_makers))
             taker_volume = sum(itertools.compress(run_qtys, takers))
             taker_quote = sum(itertools.compress(run_quotes, takers))
             klines.add_sums(
-                candles, first_ms, first_ids[lo], last_ids[last], prices[lo], high, low, close, volume, quote,
-                count, taker_volume, taker_quote, out,
+                candles, first_ms, first_ids[lo], last_ids[last], prices[lo], high, low, close, volume,
+                quote, count, taker_volume, taker_quote, out,
             )  # fmt: skip
         lo = hi
     state.mini_changed = state.ticker_changed = True
