@@ -19,7 +19,9 @@ quantities to integer units) — what any replay must do at least.
 The same files are replayed a second time with no client connected: the plant's own
 ceiling (the fan-out has nobody to write to). Each rate is given against the wall clock
 and against the CPU time of the process (the server's from /proc, the floor's own), which
-a shared machine disturbs less; the ratios are taken from the same run.
+a shared machine disturbs less; the ratios are taken from the same run. The floor is
+measured before the replays and again after them, and the ratios are to its mean rate: a
+shared machine's speed drifts over the tens of seconds a run takes.
 
 ``--day``: a day of BTCUSDT as Binance's daily files hold it (``--day-trades`` trades and
 ``--day-books`` bookTicker rows over 24 hours, generated in the temp dir), replayed to one
@@ -264,8 +266,11 @@ async def measure_server(folder: Path, client: bool = True) -> Run:
         server.stop()
 
 
-def report(served: Run, alone: Run, floor_rows: int, floor_s: float, floor_cpu_s: float) -> None:
-    floor_rate, floor_cpu_rate = floor_rows / floor_s, floor_rows / floor_cpu_s
+def report(served: Run, alone: Run, floors: list[tuple[int, float, float]]) -> None:
+    """The ratios are to the floors' rows over their seconds together: their mean rate."""
+    floor_rows = sum(rows for rows, _, _ in floors)
+    floor_rate = floor_rows / sum(seconds for _, seconds, _ in floors)
+    floor_cpu_rate = floor_rows / sum(cpu for _, _, cpu in floors)
     print()
     table = Table(
         [
@@ -278,10 +283,9 @@ def report(served: Run, alone: Run, floor_rows: int, floor_s: float, floor_cpu_s
         per_cpu = f"{run.events / run.cpu_s:,.0f}" if run.cpu_s else "-"
         rate = f"{run.events / run.seconds:,.0f}"
         rows.append([name, f"{run.events:,}", f"{run.seconds:.2f}", rate, f"{run.cpu_s:.2f}", per_cpu])
-    rows.append(
-        ["floor: read + parse the files", f"{floor_rows:,}", f"{floor_s:.2f}", f"{floor_rate:,.0f}",
-         f"{floor_cpu_s:.2f}", f"{floor_cpu_rate:,.0f}"]
-    )  # fmt: skip
+    for name, (count, seconds, cpu_s) in zip(("floor: read + parse, before", "… after"), floors, strict=True):
+        rate, per_cpu = f"{count / seconds:,.0f}", f"{count / cpu_s:,.0f}"
+        rows.append([name, f"{count:,}", f"{seconds:.2f}", rate, f"{cpu_s:.2f}", per_cpu])
     table.print(rows)
     print()
     print(f"frames delivered to the client: {served.frames:,} ({served.frames / served.seconds:,.0f}/s)")
@@ -327,10 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = generate(folder, args.events)
         size = sum(p.stat().st_size for p in folder.glob("*.zip"))
         print(f"  {rows:,} rows in {len(list(folder.glob('*.zip')))} zips, {size / 1e6:.1f} MB compressed")
+        # the floor on either side of the replays: a drifting machine moves both alike
+        before = floor(folder)
         served = uvloop.run(measure_server(folder))
         alone = uvloop.run(measure_server(folder, client=False))
-        floor_rows, floor_s, floor_cpu_s = floor(folder)
-        report(served, alone, floor_rows, floor_s, floor_cpu_s)
+        report(served, alone, [before, floor(folder)])
     if args.day:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
