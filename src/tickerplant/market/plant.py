@@ -99,7 +99,8 @@ class Plant:
         payload_format: PayloadFormat = PayloadFormat.CLASSIC,
     ) -> None:
         """``depth_streams`` False: no client-facing depth streams (a source whose books are
-        only a recorded top of book); the internal diff still keeps the views' books.
+        only a recorded top of book), and no internal diff of recorded tops either: the
+        views answer depth from the last bookTicker (``MarketView.book``).
         ``derived_streams`` False: none of the futures streams beyond the tickers, trades and
         depth (klines, continuous klines, mark price and index, liquidations, and the
         internal mark-state, funding and open-interest notes): their updates are dropped, a
@@ -374,31 +375,31 @@ class Plant:
         published with its recorded id, even when the top repeats the last one."""
         symbol, update_id, time_ms, event_ms, bid, bid_qty, ask, ask_qty = update
         state = self.symbols[symbol]
-        bids, asks = state.depth_bids, state.depth_asks  # the views' `@depthDiff` of the batch
-        # the depth streams' book: nothing else reads the plant's, so none without them
-        book = state.book if self._depth_streams else None
-        old = state.top  # the last top published: with TopOfBook updates, the whole book
-        if old is not None:
+        if self._depth_streams:  # else nothing reads a diff of tops (``plant_runs.apply_tops``)
+            self._top_into_depth(state, update)
+        self._publish_top(state, (bid, bid_qty, ask, ask_qty), update_id, time_ms, event_ms, out)
+
+    def _top_into_depth(self, state: SymbolState, update: TopOfBook) -> None:
+        """A recorded top (the whole book) into the depth streams' book and the diff."""
+        _, update_id, time_ms, _, bid, bid_qty, ask, ask_qty = update
+        bids, asks, book = state.depth_bids, state.depth_asks, state.book
+        if (old := state.top) is not None:  # the last top published
             if old[0] != bid:
                 bids[old[0]] = 0
-                if book is not None:
-                    book.set_level(True, old[0], 0)
+                book.set_level(True, old[0], 0)
             if old[2] != ask:
                 asks[old[2]] = 0
-                if book is not None:
-                    book.set_level(False, old[2], 0)
+                book.set_level(False, old[2], 0)
         bids[bid] = bid_qty
         asks[ask] = ask_qty
-        if book is not None:
-            book.set_level(True, bid, bid_qty)
-            book.set_level(False, ask, ask_qty)
-            book.last_update_id = update_id
+        book.set_level(True, bid, bid_qty)
+        book.set_level(False, ask, ask_qty)
+        book.last_update_id = update_id
         if not state.depth_first_id:
             state.depth_first_id = update_id
             self._depth_dirty.append(state)
         state.depth_last_id = update_id
         state.depth_time_ms = time_ms
-        self._publish_top(state, (bid, bid_qty, ask, ask_qty), update_id, time_ms, event_ms, out)
 
     def _apply_book(self, update: BookUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         state = self.symbols[update.symbol]

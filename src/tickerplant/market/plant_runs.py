@@ -61,8 +61,29 @@ def apply_tops(
     state.book_ticker = written[-1]
     last = len(update_ids) - 1
     top = (bids[last], bid_qtys[last], asks[last], ask_qtys[last])
-    # The views' diff (and the depth book): every price that was the top since the last
-    # diff and is no longer is gone (0); the new top is at its size.
+    # Without depth streams (a replay of public files) nothing reads a diff of tops: the
+    # views answer depth from the last bookTicker (``MarketView.book``)
+    if plant._depth_streams:
+        _tops_into_depth(plant, state, update_ids, times_ms, bids, asks, top)
+    state.top = top
+    if plant._all_book_interval_ms:
+        state.top_changed = True
+    elif (wanted := plant.wanted) is None or ALL_BOOK_TICKER in wanted:
+        return written
+    return None
+
+
+def _tops_into_depth(
+    plant: Plant,
+    state: SymbolState,
+    update_ids: list[int],
+    times_ms: list[int],
+    bids: list[int],
+    asks: list[int],
+    top: tuple[int, int, int, int],
+) -> None:
+    """A run of tops into the depth streams' book and the batch's diff: every price that
+    was the top since the last diff and is no longer is gone (0); the new top is at its size."""
     gone_bids, gone_asks = dict.fromkeys(bids, 0), dict.fromkeys(asks, 0)
     old = state.top
     if old is not None:
@@ -73,26 +94,20 @@ def apply_tops(
     state.depth_asks.update(gone_asks)
     state.depth_bids[top[0]] = top[1]
     state.depth_asks[top[2]] = top[3]
-    if plant._depth_streams:  # the depth streams' book: only they read the plant's
-        book = state.book
-        for price in gone_bids:
-            book.set_level(True, price, 0)
-        for price in gone_asks:
-            book.set_level(False, price, 0)
-        book.set_level(True, top[0], top[1])
-        book.set_level(False, top[2], top[3])
-        book.last_update_id = update_ids[last]
+    book = state.book
+    for price in gone_bids:
+        book.set_level(True, price, 0)
+    for price in gone_asks:
+        book.set_level(False, price, 0)
+    book.set_level(True, top[0], top[1])
+    book.set_level(False, top[2], top[3])
+    last = len(update_ids) - 1
+    book.last_update_id = update_ids[last]
     if not state.depth_first_id:
         state.depth_first_id = update_ids[0]
         plant._depth_dirty.append(state)
     state.depth_last_id = update_ids[last]
     state.depth_time_ms = times_ms[last]
-    state.top = top
-    if plant._all_book_interval_ms:
-        state.top_changed = True
-    elif (wanted := plant.wanted) is None or ALL_BOOK_TICKER in wanted:
-        return written
-    return None
 
 
 def apply_trades(
