@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import tracemalloc
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tickerplant.market.trade_history import CAPACITY, Aggregate, TradeHistory
 
 T0 = 1_767_225_600_000
@@ -56,3 +59,20 @@ def test_bounded_under_a_flood() -> None:
     assert len(history) == CAPACITY
     assert grown < 10_000  # bytes: nothing kept per aggregate beyond the full ring
     assert history.latest(1)[0].agg_id == max(range(CAPACITY, 1_000_000, 7))
+
+
+@given(st.lists(st.integers(0, 25), max_size=12), st.integers(1, 10))
+def test_a_backlog_added_at_once_is_the_same_ring(sizes: list[int], capacity: int) -> None:
+    """``add_many`` (a view's backlog, a slice at a time) leaves the ring ``add`` one at a
+    time leaves, whether the backlog fits, wraps the ring's end or outnumbers it."""
+    one, many = TradeHistory(capacity=capacity), TradeHistory(capacity=capacity)
+    n = 0
+    for size in sizes:
+        aggs = [_agg(n + i, T0 + n + i) for i in range(size)]
+        n += size
+        for agg in aggs:
+            one.add(*agg)
+        many.add_many([list(column) for column in zip(*aggs, strict=True)] if aggs else [[]] * 7)
+        assert len(many) == len(one)
+        assert many.latest(capacity) == one.latest(capacity)
+        assert many.query(None, T0 + n - 3, None, capacity) == one.query(None, T0 + n - 3, None, capacity)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tickerplant.market.units import (
@@ -16,6 +16,7 @@ from tickerplant.market.units import (
     fixed,
     fixed_format,
     places_written,
+    texts_to_units,
     to_units,
 )
 
@@ -48,6 +49,31 @@ def test_reading_other_writings_exactly_and_refusing_finer_digits() -> None:
     for bad in ("abc", "NaN", "Infinity"):
         with pytest.raises(ValueError):
             to_units(bad, 2)
+
+
+_TEXTS = st.one_of(
+    st.builds(fixed, st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=4)),
+    st.sampled_from(["25.35190000", "0.1", "7", "-1.50", ".50", "5.", "1_0.00", "١٢.٣٤", " 1.00", "0.125", "abc", ""]),
+    st.text(alphabet="0123456789.,-", max_size=6),
+)
+
+
+@given(st.lists(_TEXTS, max_size=8), st.integers(min_value=0, max_value=4))
+@example(["1,2"], 0).via("a comma inside a text")
+@example(["1.00,2.00", "3.00"], 2).via("a comma inside a text")
+def test_a_column_of_texts_reads_as_each_text_does(texts: list[str], decimals: int) -> None:
+    """``texts_to_units`` gives ``to_units`` of each text, or raises what it raises: the
+    C-level path takes only what ``fixed`` writes; a comma inside a text, a sign, other
+    digits or another count of decimals go text by text."""
+    try:
+        expected: list[int] | type[Exception] = [to_units(text, decimals) for text in texts]
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        got: list[int] | type[Exception] = texts_to_units(texts, decimals)
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected
 
 
 def test_digit_counts() -> None:

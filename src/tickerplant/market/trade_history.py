@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from typing import NamedTuple
 
 __all__ = ["CAPACITY", "Aggregate", "TradeHistory"]
@@ -92,6 +93,32 @@ class TradeHistory:
         prices[at] = price
         qtys[at] = qty
         makers[at] = buyer_is_maker
+
+    def add_many(self, columns: Sequence[Sequence[int]]) -> None:
+        """``add`` of each aggregate of ``columns`` (the fields of ``Aggregate``, a list
+        each, oldest first) in turn, the same ring: the ones it keeps written a slice at a
+        time (a view's backlog of aggregates, ``market/view.py``)."""
+        n = len(columns[0])
+        capacity = self.capacity
+        skip = max(0, n - capacity)  # older than the ring holds: overwritten anyway
+        count, start = self._count, self._start
+        at = count if count < capacity else start  # where the next one goes
+        lo = skip
+        while lo < n:
+            room = capacity - at  # slots up to the array's end
+            hi = min(n, lo + room)
+            for field, column in zip(self._fields, columns, strict=True):
+                field[at : at + hi - lo] = array("q", column[lo:hi])
+            at += hi - lo
+            lo = hi
+            if at == capacity:
+                at = 0
+        kept = n - skip
+        if count + kept <= capacity:
+            self._count = count + kept
+        else:
+            self._count = capacity
+            self._start = at  # the oldest follows the newest written
 
     def _row(self, index: int) -> Aggregate:
         at = self.physical(index)

@@ -28,8 +28,8 @@ What it holds is bounded by design, whatever the traffic (per symbol):
 - the book: its tables built at the size churn gives them (``OrderBook.settle``), and the
   levels the source's book holds (the simulator's, its shape's ``high`` plus
   the few levels one action adds: about 1,350 a side at the default depth; a followed
-  book's, what its upstream holds, ``market/depth_sync.py``; a public-file replay's, one
-  level a side);
+  book's, what its upstream holds, ``market/depth_sync.py``; a public-file replay's,
+  none: its depth is the last bookTicker);
 - the book's level texts (``BookText``): one per level of the book, plus the prices
   touched since the last depth answer, at most ``book_text._STALE_MAX`` a side;
 - klines: at most 1,500 per interval (``SymbolKlines``), 22,500 for the 15 intervals
@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -58,9 +59,9 @@ from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, Kline,
 from tickerplant.market.mark_state import MarkStateView
 from tickerplant.market.messages import KLINE_ROW, StreamMessage, SymbolStreams
 from tickerplant.market.open_interest import InterestHistory
-from tickerplant.market.payloads import quote_units
+from tickerplant.market.payloads import quote_units, quotes_units
 from tickerplant.market.trade_history import TradeHistory
-from tickerplant.market.units import to_units
+from tickerplant.market.units import texts_to_units, to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
 
@@ -93,6 +94,16 @@ class _UnitsDiff(msgspec.Struct, frozen=True):
 _depth = msgspec.json.Decoder(_UnitsDiff)
 _kline_row = msgspec.json.Decoder(tuple[str, int, str, str, str, str, str, int, str, int, str, str])
 _agg_trade = msgspec.json.Decoder(AggTrade[str])
+_agg_trades = msgspec.json.Decoder(list[AggTrade[str]])
+_price, _qty = operator.attrgetter("price"), operator.attrgetter("qty")
+_AGG_FIELDS = tuple(
+    map(operator.attrgetter, ("agg_id", "first_trade_id", "last_trade_id", "trade_time", "buyer_is_maker"))
+)
+_PLUS_ONE = (1).__add__
+
+
+def _one_object(payload: bytes) -> bool:
+    return payload[:1] == b"{" and payload[-1:] == b"}"
 
 
 def _rounded_units(text: str, decimals: int) -> int:
@@ -320,6 +331,39 @@ class MarketView:
         if not backlog:
             return
         view.trade_backlog = []
+        # The backlog decoded in one call and converted a column at a time; a payload it
+        # cannot take sends the whole backlog payload by payload, which skips just that one.
+        # Each payload is one object (its first and last bytes), so the list's length says
+        # no payload's text ran into another's.
+        aggs: list[AggTrade[str]] | None = None
+        if all(map(_one_object, backlog)):
+            try:
+                aggs = _agg_trades.decode(b"[%b]" % b",".join(backlog))
+            except msgspec.DecodeError:
+                aggs = None
+        if aggs is None or len(aggs) != len(backlog) or not self._add_trades(view, aggs):
+            self._add_each_trade(view, backlog)
+
+    @staticmethod
+    def _add_trades(view: SymbolView, aggs: list[AggTrade[str]]) -> bool:
+        """Decoded aggregates into the recent trades, the klines and the last price, a
+        column at a time; False, with nothing changed, when a price or size will not convert."""
+        inst = view.inst
+        try:
+            prices = texts_to_units(list(map(_price, aggs)), inst.price_decimals)
+            qtys = texts_to_units(list(map(_qty, aggs)), inst.qty_decimals)
+        except ValueError:
+            return False
+        ids, firsts, lasts, times, makers = (list(map(field, aggs)) for field in _AGG_FIELDS)
+        fills = list(map(operator.sub, map(_PLUS_ONE, lasts), firsts))
+        quotes = quotes_units(inst, prices, qtys)
+        view.trades.add_many((ids, firsts, lasts, times, prices, qtys, makers))
+        view.klines.add_rows(list(zip(times, firsts, prices, qtys, quotes, makers, fills, strict=True)))
+        view.last_price = LastPrice(prices[-1], times[-1])
+        return True
+
+    def _add_each_trade(self, view: SymbolView, backlog: list[bytes]) -> None:
+        """``_add_trades`` a payload at a time: an unreadable one is skipped (and logged)."""
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
         rows: list[KlineRow] = []  # into the klines after: a loop per interval (add_rows)
@@ -339,4 +383,5 @@ class MarketView:
             add_trade(agg.agg_id, first, agg.last_trade_id, time_ms, price, qty, agg.buyer_is_maker)
             last = LastPrice(price, time_ms)
         view.klines.add_rows(rows)
-        view.last_price = last
+        if last is not None:  # a backlog of unreadable payloads leaves the last price as it was
+            view.last_price = last
