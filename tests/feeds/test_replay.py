@@ -13,6 +13,8 @@ from typing import Any
 import msgspec
 import pytest
 import websockets
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from clocked import play
 from public_data import (
     AGG_HEADER,
@@ -97,6 +99,51 @@ def test_a_bad_row_names_the_file_and_row(tmp_path: Path) -> None:
     assert file is not None
     with pytest.raises(ValueError, match=r"BTCUSDT-trades-2024-01-01\.csv, data row 1"):
         list(rows(file, 2, 3))
+
+
+_INT_SPELLINGS = ["7", "007", " 7", "7 ", "-7", "+7", "1_000", "7.0", "1e3", "x", ""]
+_BOOL_SPELLINGS = st.sampled_from(["true", "false", "True", "False", " true", "1", "null", "x"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([*_INT_SPELLINGS, "99999999999999999999"]), st.sampled_from(_INT_SPELLINGS), _BOOL_SPELLINGS),
+        min_size=1, max_size=6,
+    ),
+    st.randoms(),
+)
+def test_a_column_reads_each_field_as_int_and_the_true_spellings_do(
+    tmp_path: Path, odd: list[tuple[str, str, str]], rng: random.Random
+) -> None:
+    """The id, time and maker columns of a block are read as whole columns (one JSON
+    array each): whatever a field's spelling, the rows read as ``int`` and the recorded
+    "true"/"True" read them field by field, or fail naming a row as that does. (A time
+    past 2**62 would end the file: an id that large stands for JSON's largest.)"""
+    lines_ = [f"{i + 1},42000.5,0.25,0,{T0 + i},false" for i in range(20)]
+    for trade_id, time_ms, maker in odd:  # odd fields into random rows
+        i = rng.randrange(len(lines_))
+        f = lines_[i].split(",")
+        f[0], f[4], f[5] = (trade_id if rng.random() < 0.5 else f[0]), (time_ms if rng.random() < 0.5 else f[4]), maker
+        lines_[i] = ",".join(f)
+    path = write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, lines_, zipped=False)
+    file = identify(path)
+    assert file is not None
+    expected: list[tuple[int, int, bool]] | str = []
+    for number, line in enumerate(lines_, 1):
+        f = line.split(",")
+        try:
+            expected.append((int(f[0]), int(f[4]), f[5] in ("true", "True")))
+        except ValueError:
+            expected = f"data row {number}"
+            break
+    try:
+        got: list[tuple[int, int, bool]] | str = [(u.trade_id, u.time_ms, u.buyer_is_maker) for _, _, u in rows(file, 1, 2)]
+    except ValueError as exc:
+        assert isinstance(expected, str), exc
+        assert f"{expected}:" in str(exc)
+    else:
+        assert got == expected
 
 
 def _dataset(folder: Path) -> dict[str, Any]:

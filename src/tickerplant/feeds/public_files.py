@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple, cast
 
+import msgspec
+
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import FinerDigits, Remembered, bytes_units, decimals_of
 from tickerplant.market.updates import AggTrade, TopOfBook, Trade
@@ -310,13 +312,41 @@ def blocks(
 
 
 _IS_TRUE = _TRUE.__contains__
+_json_ints = msgspec.json.Decoder(list[int]).decode
+_json_bools = msgspec.json.Decoder(list[bool]).decode
+
+
+def _ints(fields: list[bytes]) -> list[int]:
+    """``int`` of each field: the column read as one JSON array, in about half the time of
+    ``map(int, …)``. A field JSON does not write as an integer (a sign, leading zeros,
+    underscores) goes field by field, and so raises or reads exactly as ``int`` does."""
+    try:
+        values = _json_ints(b"[%b]" % b",".join(fields))
+        if len(values) == len(fields):
+            return values
+    except msgspec.DecodeError:
+        pass
+    return list(map(int, fields))
+
+
+def _bools(fields: list[bytes]) -> list[bool]:
+    """``_IS_TRUE`` of each field: a column of JSON's ``true`` and ``false`` as one array;
+    any other spelling ("True", as Binance writes some files) field by field."""
+    try:
+        values = _json_bools(b"[%b]" % b",".join(fields))
+        if len(values) == len(fields):
+            return values
+    except msgspec.DecodeError:
+        pass
+    return list(map(_IS_TRUE, fields))
 
 
 def _columns(
     chunk: list[bytes], kind: FileKind, price: Remembered[bytes, int], qty: Remembered[bytes, int]
 ) -> tuple[list[int], tuple[list[Any], ...]]:
     """A chunk's columns in one pass over all its fields: one split of the chunk, each
-    column converted by a C-level ``map``. Raises on any row this cannot take as it is
+    column converted in C (a JSON array of integers or booleans, a ``map`` of the prices'
+    and sizes' remembered units). Raises on any row this cannot take as it is
     (a row of another width, a field that is no number, finer digits)."""
     if not chunk:
         return [], ()
@@ -324,8 +354,8 @@ def _columns(
     fields = b",".join(chunk).split(b",")
     if len(fields) != width * len(chunk) or len(set(map(bytes.count, chunk, itertools.repeat(b",")))) != 1:
         raise ValueError("rows of different widths")
-    convert = (int, price.__getitem__, qty.__getitem__, _IS_TRUE)
-    columns = tuple(list(map(convert[how], fields[c::width])) for c, how in _LAYOUT[kind])
+    convert = (_ints, price.column, qty.column, _bools)
+    columns = tuple(convert[how](fields[c::width]) for c, how in _LAYOUT[kind])
     return columns[_TIME_FIELD[kind]], columns
 
 
