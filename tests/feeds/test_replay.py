@@ -13,9 +13,9 @@ from typing import Any
 import msgspec
 import pytest
 import websockets
+from clocked import play
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from clocked import play
 from public_data import (
     AGG_HEADER,
     BOOK_HEADER,

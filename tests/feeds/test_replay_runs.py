@@ -2,8 +2,8 @@
 ``market/plant_runs.py``): every stream a client or a market view can take carries the
 same payloads in the same order as when each row was merged and applied on its own
 (``open_replay(..., row_by_row=True)``), whatever the batch, the speed, the start, the
-depth streams and the files (both trade kinds or one, tops whose E steps back, trades
-whose time steps back, quiet gaps, a day's files chained, mark prices and funding merged
+depth streams and the files (both trade kinds or one, tops whose E steps back or whose
+decimals are written short, trades whose time steps back, quiet gaps, a day's files chained, mark prices and funding merged
 in); and a replay whose plants follow a changing demand writes exactly the wanted part of
 what one writing everything writes, though its stretches pass the kline ticks nobody
 hears."""
@@ -70,8 +70,13 @@ def _files(folder: Path, seed: int) -> None:
     lines[120] = _later(lines[120], 4, -65_000)
     lines[200:] = [_later(line, 4, 400_000) for line in lines[200:]]
     write(um, "ETHUSDT-trades-2024-01-02", UM_TRADES_HEADER, lines, zipped=False)
-    write(um, "ETHUSDT-bookTicker-2024-01-02", BOOK_HEADER, [line for _, line in book_lines(rng, 300, day2, 2300.0)],
-          zipped=True)  # fmt: skip
+    # its tops with one price written short: their units are read (the others' texts are cut
+    # to what the payloads write, ``RowBlock.texts``)
+    tops = [line for _, line in book_lines(rng, 300, day2, 2300.0)]
+    fields = tops[100].split(",")
+    fields[1] = fields[1].rstrip("0")
+    tops[100] = ",".join(fields)
+    write(um, "ETHUSDT-bookTicker-2024-01-02", BOOK_HEADER, tops, zipped=True)
     # COIN-M: two symbols' tops on the real-time !bookTicker, aggregates alone
     for symbol, mid in (("BTCUSD_PERP", 42000.0), ("ETHUSD_PERP", 2300.0)):
         coin = trades(rng, 250, day2 - 20_000, mid, "0.1" if mid > 10_000 else "0.01", "1", aggregates=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from tickerplant.market.units import (
     decimals_of,
     fixed,
     fixed_format,
+    fixed_texts,
     places_written,
     texts_to_units,
     to_units,
@@ -74,6 +76,31 @@ def test_a_column_of_texts_reads_as_each_text_does(texts: list[str], decimals: i
     except ValueError as exc:
         got = type(exc)
     assert got == expected
+
+
+_FILE_TEXTS = st.one_of(
+    st.builds(lambda u, d: fixed(u, d).encode(), st.integers(0, 10**12), st.integers(0, 9)),
+    st.sampled_from([b"26.67000000", b"0.10", b"7", b"-1.50", b"01.00", b".5", b"5.", b"1.25000001", b""]),
+)
+
+
+@given(st.lists(_FILE_TEXTS, max_size=6), st.integers(0, 8))
+@example([b"42073.70000000", b"42073.00000000"], 2).via("Binance's bookTicker files: 8 decimals")
+@example([b"7.000", b"30.000"], 0).via("the point cut too")
+def test_texts_written_longer_are_cut_to_what_fixed_writes(texts: list[bytes], decimals: int) -> None:
+    """``fixed_texts`` gives what ``fixed`` writes for each text's units, when each text is
+    written as ``fixed`` writes it with the first's decimals, the extra ones zeros; else None."""
+    cut = fixed_texts(texts, decimals)
+    places = [len(t.partition(b".")[2]) for t in texts]
+    canonical = [
+        bool(re.fullmatch(rb"(0|[1-9][0-9]*)(\.[0-9]*)?", t)) and p >= decimals and p == places[0]
+        and not t.partition(b".")[2][decimals:].strip(b"0") and (b"." in t) == (p > 0)
+        for t, p in zip(texts, places, strict=True)
+    ]  # fmt: skip
+    if texts and all(canonical):
+        assert cut == [fixed(bytes_to_units(t, decimals), decimals).encode() for t in texts]
+    else:
+        assert cut is None
 
 
 def test_digit_counts() -> None:

@@ -45,7 +45,7 @@ from typing import IO, Any, NamedTuple, cast
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.units import FinerDigits, Remembered, bytes_units, decimals_of
+from tickerplant.market.units import FinerDigits, Remembered, bytes_units, decimals_of, fixed_texts
 from tickerplant.market.updates import AggTrade, TopOfBook, Trade
 
 log = logging.getLogger("tickerplant.replay")
@@ -263,6 +263,9 @@ class RowBlock(NamedTuple):
 
     times: list[int]
     columns: tuple[list[Any], ...]
+    # bookTicker rows (``tops_as_texts``): prices and sizes are the texts the payloads carry
+    # as they are (``units.fixed_texts``, ``plant_runs.apply_tops``), not units
+    texts: bool = False
 
 
 def blocks(
@@ -273,10 +276,12 @@ def blocks(
     start_ms: int | None = None,
     end_ms: int | None = None,
     progress: list[int] | None = None,
+    tops_as_texts: bool = False,
 ) -> Iterator[RowBlock]:
     """The file's rows between ``start_ms`` and ``end_ms`` (inclusive) a block at a time;
     a block is never empty. ``progress[0]`` is advanced by the bytes read (a block's at a
-    time), for a progress display.
+    time), for a progress display. ``tops_as_texts``: a bookTicker block whose prices and
+    sizes are written as the payloads write them keeps them as texts (``RowBlock.texts``).
 
     bookTicker rows are in update-id order and their E can step back a little: such a row
     is played when due by the latest time so far (its payload keeps its own E)."""
@@ -288,12 +293,14 @@ def blocks(
     counter = progress if progress is not None else [0]
     number = latest = 0  # data rows before this block; the latest time so far
     skipped = [0]  # rows skipped for finer digits so far
+    texts = (price_decimals, qty_decimals) if tops_as_texts and kind is FileKind.BOOK_TICKER else None
     for chunk in line_chunks(file.path):
         counter[0] += sum(map(len, chunk)) + len(chunk)
         try:
-            recorded, columns = _columns(chunk, kind, price, qty)
+            recorded, columns, as_texts = _columns(chunk, kind, price, qty, texts)
         except (IndexError, ValueError):  # FinerDigits too: the row by row path says which
             recorded, columns = _row_by_row(file, chunk, number, price, qty, skipped)
+            as_texts = False
         number += len(chunk)
         if not recorded:
             continue
@@ -306,57 +313,70 @@ def blocks(
             times = times[lo:hi]
             columns = tuple(column[lo:hi] for column in columns)
         if times:
-            yield RowBlock(times, columns)
+            yield RowBlock(times, columns, as_texts)
         if latest > end:
             return
 
 
 _IS_TRUE = _TRUE.__contains__
-_json_ints = msgspec.json.Decoder(list[int]).decode
-_json_bools = msgspec.json.Decoder(list[bool]).decode
 
 
-def _ints(fields: list[bytes]) -> list[int]:
-    """``int`` of each field: the column read as one JSON array, in about half the time of
-    ``map(int, …)``. A field JSON does not write as an integer (a sign, leading zeros,
-    underscores) goes field by field, and so raises or reads exactly as ``int`` does."""
+_Decode = Callable[[bytes], list[Any]]
+
+
+def _json_column(decode: _Decode, each: Callable[[bytes], Any], fields: list[bytes]) -> list[Any]:
+    """``each`` of each field: the column read as one JSON array (``decode``), in about
+    half the time of a ``map``. A column JSON does not spell so (a sign, leading zeros,
+    "True" as some of Binance's files write) goes field by field: it reads or raises as
+    ``each`` does."""
     try:
-        values = _json_ints(b"[%b]" % b",".join(fields))
+        values = decode(b"[%b]" % b",".join(fields))
         if len(values) == len(fields):
             return values
     except msgspec.DecodeError:
         pass
-    return list(map(int, fields))
+    return list(map(each, fields))
 
 
-def _bools(fields: list[bytes]) -> list[bool]:
-    """``_IS_TRUE`` of each field: a column of JSON's ``true`` and ``false`` as one array;
-    any other spelling ("True", as Binance writes some files) field by field."""
-    try:
-        values = _json_bools(b"[%b]" % b",".join(fields))
-        if len(values) == len(fields):
-            return values
-    except msgspec.DecodeError:
-        pass
-    return list(map(_IS_TRUE, fields))
+_ints = functools.partial(_json_column, msgspec.json.Decoder(list[int]).decode, int)
+_bools = functools.partial(_json_column, msgspec.json.Decoder(list[bool]).decode, _IS_TRUE)
 
 
 def _columns(
-    chunk: list[bytes], kind: FileKind, price: Remembered[bytes, int], qty: Remembered[bytes, int]
-) -> tuple[list[int], tuple[list[Any], ...]]:
+    chunk: list[bytes],
+    kind: FileKind,
+    price: Remembered[bytes, int],
+    qty: Remembered[bytes, int],
+    texts: tuple[int, int] | None = None,
+) -> tuple[list[int], tuple[list[Any], ...], bool]:
     """A chunk's columns in one pass over all its fields: one split of the chunk, each
     column converted in C (a JSON array of integers or booleans, a ``map`` of the prices'
-    and sizes' remembered units). Raises on any row this cannot take as it is
-    (a row of another width, a field that is no number, finer digits)."""
+    and sizes' remembered units), and whether the prices and sizes were kept as texts
+    instead: ``texts`` gives the (price, size) decimals they must be written at. Raises on
+    any row this cannot take as it is (a row of another width, a field that is no number,
+    finer digits)."""
     if not chunk:
-        return [], ()
+        return [], (), False
     width = chunk[0].count(b",") + 1
     fields = b",".join(chunk).split(b",")
     if len(fields) != width * len(chunk) or len(set(map(bytes.count, chunk, itertools.repeat(b",")))) != 1:
         raise ValueError("rows of different widths")
+    layout = _LAYOUT[kind]
+    raw: list[list[Any]] = [fields[c::width] for c, _ in layout]
+    as_texts = False
+    if texts is not None:  # the prices and sizes as the payloads write them, if all are
+        written = [
+            fixed_texts(column, texts[1] if how == _QTY else texts[0]) if how in (_PRICE, _QTY) else column
+            for column, (_, how) in zip(raw, layout, strict=True)
+        ]
+        if None not in written:
+            raw, as_texts = cast(list[list[Any]], written), True
     convert = (_ints, price.column, qty.column, _bools)
-    columns = tuple(convert[how](fields[c::width]) for c, how in _LAYOUT[kind])
-    return columns[_TIME_FIELD[kind]], columns
+    columns: tuple[list[Any], ...] = tuple(
+        column if as_texts and how in (_PRICE, _QTY) else convert[how](column)
+        for column, (_, how) in zip(raw, layout, strict=True)
+    )
+    return columns[_TIME_FIELD[kind]], columns, as_texts
 
 
 def _row_by_row(
@@ -421,7 +441,7 @@ def rows(
         make = _top_of_book
     else:
         make = _aggregate if kind is FileKind.AGG_TRADES else _trade
-    for times, columns in blocks(
+    for times, columns, _ in blocks(
         file, price_decimals, qty_decimals, start_ms=start_ms, end_ms=end_ms, progress=progress
     ):
         if kind is not FileKind.BOOK_TICKER:

@@ -243,7 +243,7 @@ def _blocks(
     """One symbol's files of one kind, in date order, a block of rows at a time."""
     digits = inst.price_decimals, inst.qty_decimals
     return itertools.chain.from_iterable(
-        blocks(file, *digits, start_ms=start_ms, end_ms=end_ms, progress=read_bytes)
+        blocks(file, *digits, start_ms=start_ms, end_ms=end_ms, progress=read_bytes, tops_as_texts=True)
         for file in sorted(files, key=lambda f: f.date)
     )
 

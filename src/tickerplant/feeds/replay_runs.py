@@ -61,6 +61,7 @@ class RowInput:
         self._blocks = blocks
         self.times: list[int] = []
         self.columns: tuple[list[Any], ...] = ()
+        self.texts = False  # the block's prices and sizes are texts (``RowBlock.texts``)
         self.pos = 0
         self.next_ms = NEVER_MS  # the time of the next row; NEVER_MS when none is left
         self._load()
@@ -69,9 +70,9 @@ class RowInput:
         """The next block, once the one at hand is played."""
         block = next(self._blocks, None)
         if block is None:
-            self.times, self.columns, self.pos, self.next_ms = [], (), 0, NEVER_MS
+            self.times, self.columns, self.texts, self.pos, self.next_ms = [], (), False, 0, NEVER_MS
             return
-        self.times, self.columns = block
+        self.times, self.columns, self.texts = block
         self.pos = 0
         self.next_ms = self.times[0]
 
@@ -79,19 +80,19 @@ class RowInput:
         """Rows of the block at hand up to ``until_ms``."""
         return bisect_right(self.times, until_ms, self.pos) - self.pos
 
-    def take(self, until_ms: int) -> tuple[list[int], tuple[list[Any], ...]]:
-        """The block's rows up to ``until_ms`` (times, columns), played: the next block is
-        loaded when this one is done."""
+    def take(self, until_ms: int) -> RowBlock:
+        """The block's rows up to ``until_ms``, played: the next block is loaded when this
+        one is done."""
         pos = self.pos
         end = bisect_right(self.times, until_ms, pos)
         taken = slice(pos, end)
-        times = self.times[taken]
-        columns: tuple[list[Any], ...] = tuple(map(_ITEM, self.columns, itertools.repeat(taken)))
+        columns = tuple(map(_ITEM, self.columns, itertools.repeat(taken)))
+        rows = RowBlock(self.times[taken], columns, self.texts)
         if end == len(self.times):
             self._load()
         else:
             self.pos, self.next_ms = end, self.times[end]
-        return times, columns
+        return rows
 
 
 class PublicRuns:
@@ -137,14 +138,14 @@ class PublicRuns:
             if row_input.next_ms > until_ms:
                 continue
             left = len(row_input.times) - row_input.pos
-            times, columns = row_input.take(until_ms)
+            times, columns, texts = row_input.take(until_ms)
             self._waiting += len(row_input.times) - row_input.pos - left  # a new block may come in
             played += len(times)
             last_ms = max(last_ms, times[-1])
             market, kind = row_input.market, row_input.kind
             plant, out = plants[market], outs[market]
             if kind is FileKind.BOOK_TICKER:
-                written = apply_tops(plant, row_input.symbol, columns, out)
+                written = apply_tops(plant, row_input.symbol, columns, out, texts)
                 if written is not None:
                     real_time_tops.append((market, times, index, written))
             elif kind is FileKind.TRADES:

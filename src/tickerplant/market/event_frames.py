@@ -126,6 +126,21 @@ class EventFrames:
         )  # fmt: skip
         return list(map(self._book_texts.__mod__, rows))
 
+    def book_tickers_of_texts(
+        self,
+        update_ids: Sequence[int],
+        bid_pxs: Sequence[bytes],
+        bid_qtys: Sequence[bytes],
+        ask_pxs: Sequence[bytes],
+        ask_qtys: Sequence[bytes],
+        times_ms: Sequence[int],
+        event_ms: Sequence[int],
+    ) -> list[bytes]:
+        """``book_tickers`` of columns whose prices and sizes are already their texts, as
+        ``units.fixed`` writes them at the instrument's decimals (``RowBlock.texts``)."""
+        rows = zip(update_ids, bid_pxs, bid_qtys, ask_pxs, ask_qtys, times_ms, event_ms, strict=True)
+        return list(map(self._book_texts.__mod__, rows))
+
     def trade(
         self, now_ms: int, time_ms: int, trade_id: int, price: int, qty: int, buyer_is_maker: bool
     ) -> bytes:

@@ -34,6 +34,7 @@ from tickerplant.market.kline_streams import SymbolCandles
 from tickerplant.market.messages import ALL_BOOK_TICKER, StreamMessage
 from tickerplant.market.plant import Plant
 from tickerplant.market.symbol_state import SymbolState
+from tickerplant.market.units import bytes_to_units
 from tickerplant.market.updates import AggTrade, Trade
 
 __all__ = ["apply_aggregates", "apply_tops", "apply_trades"]
@@ -48,19 +49,31 @@ def _messages(stream: str, payloads_: list[bytes]) -> map[StreamMessage]:
 
 
 def apply_tops(
-    plant: Plant, symbol: str, columns: tuple[list[Any], ...], out: list[StreamMessage]
+    plant: Plant, symbol: str, columns: tuple[list[Any], ...], out: list[StreamMessage], texts: bool = False
 ) -> list[bytes] | None:
     """Recorded bookTicker rows (``public_files.RowBlock`` columns: u, T, E, bid, bid qty,
     ask, ask qty): each is published with its recorded id and times, and the book becomes
     the last. Returns the payloads when the plant pushes `!bookTicker` as it goes (COIN-M)
-    and somebody takes it: the caller puts them on it in time order across symbols."""
+    and somebody takes it: the caller puts them on it in time order across symbols.
+    ``texts``: the prices and sizes are the texts the payloads write (``RowBlock.texts``)."""
     update_ids, times_ms, event_ms, bids, bid_qtys, asks, ask_qtys = columns
     state = plant.symbols[symbol]
-    written = state.frames.book_tickers(update_ids, bids, bid_qtys, asks, ask_qtys, times_ms, event_ms)
+    frames = state.frames
+    write = frames.book_tickers_of_texts if texts else frames.book_tickers
+    written = write(update_ids, bids, bid_qtys, asks, ask_qtys, times_ms, event_ms)
     out.extend(_messages(state.names.book_ticker, written))
     state.book_ticker = written[-1]
     last = len(update_ids) - 1
     top = (bids[last], bid_qtys[last], asks[last], ask_qtys[last])
+    if texts:  # the one row whose units the plant keeps
+        pd, qd = state.inst.price_decimals, state.inst.qty_decimals
+        bid, bid_qty, ask, ask_qty = top
+        top = (
+            bytes_to_units(bid, pd), bytes_to_units(bid_qty, qd),
+            bytes_to_units(ask, pd), bytes_to_units(ask_qty, qd),
+        )  # fmt: skip
+        if plant._depth_streams:  # the depth book takes every row's units
+            bids, asks = [bytes_to_units(b, pd) for b in bids], [bytes_to_units(a, pd) for a in asks]
     # Without depth streams (a replay of public files) nothing reads a diff of tops: the
     # views answer depth from the last bookTicker (``MarketView.book``)
     if plant._depth_streams:

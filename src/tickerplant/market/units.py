@@ -32,6 +32,7 @@ __all__ = [
     "decimals_of",
     "fixed",
     "fixed_format",
+    "fixed_texts",
     "places_written",
     "texts_to_units",
     "to_units",
@@ -99,6 +100,43 @@ def _written_by_fixed(decimals: int) -> re.Pattern[str]:
     ``decimals`` after the point)."""
     one = r"[0-9]+" if decimals <= 0 else rf"[0-9]+\.[0-9]{{{decimals}}}"
     return re.compile(rf"(?:{one},)*{one}")
+
+
+@functools.cache
+def _fixed_written(decimals: int, written: int) -> re.Pattern[bytes]:
+    """Byte texts each followed by a comma, each as ``fixed`` writes a non-negative count
+    at ``decimals`` (no sign, no leading zero but a lone one before the point), then zeros
+    up to ``written`` decimals."""
+    whole = rb"(?:0|[1-9][0-9]*)"
+    if written == 0:
+        one = whole
+    elif decimals == 0:
+        one = whole + rb"\.0{%d}" % written
+    else:
+        one = whole + rb"\.[0-9]{%d}0{%d}" % (decimals, written - decimals)
+    return re.compile(b"(?:%b,)+" % one)
+
+
+def fixed_texts(texts: Sequence[bytes], decimals: int) -> list[bytes] | None:
+    """The texts as ``fixed`` writes them at ``decimals``, when each is one written with
+    the first's number of decimals, those past ``decimals`` zeros (Binance's bookTicker
+    files write 8): a column a payload may carry without its units; None for any other.
+    One regular expression checks the column, one ``replace`` cuts the zeros."""
+    if not texts:
+        return None
+    first = texts[0]
+    dot = first.find(b".")
+    written = 0 if dot < 0 else len(first) - dot - 1
+    if written < decimals:
+        return None
+    joined = b",".join(texts) + b","
+    if not _fixed_written(decimals, written).fullmatch(joined):
+        return None
+    if written > decimals:  # each text's extra zeros, the point too at 0 decimals, end at a comma
+        joined = joined.replace((b"" if decimals else b".") + b"0" * (written - decimals) + b",", b",")
+    cut = joined.split(b",")
+    cut.pop()  # after the last comma
+    return cut
 
 
 def texts_to_units(texts: Sequence[str], decimals: int) -> list[int]:
