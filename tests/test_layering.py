@@ -50,7 +50,7 @@ PURE = [
         for name in (
             "simulator.py", "simulated_symbol.py", "simulated_history.py", "book_shape.py",
             "order_flow.py", "fair_price.py", "replay.py", "replay_instruments.py",
-            "simulated_derivatives.py",
+            "simulated_derivatives.py", "file_columns.py",
         )
     ),
     *(
