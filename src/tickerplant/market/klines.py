@@ -20,12 +20,14 @@ in 1e-8), so sums stay exact however many trades a kline holds.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Final, cast
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, fixed
@@ -35,6 +37,7 @@ __all__ = [
     "CONTINUOUS_INTERVALS_UM",
     "INTERVALS",
     "Kline",
+    "KlineColumns",
     "KlineRow",
     "KlineSeries",
     "SymbolKlines",
@@ -94,6 +97,8 @@ def close_time(interval: str, open_ms: int) -> int:
 # A trade (or an aggregate of consecutive fills) for ``add_rows``: time (ms), first trade id,
 # price units, qty units, quote figure, buyer is maker, number of fills.
 KlineRow = tuple[int, int, int, int, int, bool, int]
+# KlineRows as columns: times, first trade ids, prices, qtys, quotes, buyer is maker, fills
+KlineColumns = tuple[list[int], list[int], list[int], list[int], list[int], list[bool], list[int]]
 # grid_runs' runs: the rows' sum as a Kline from the first row's time to the last's, and
 # the slice [lo, hi) of the rows summed
 GridRun = tuple["Kline", int, int]
@@ -261,18 +266,22 @@ class KlineSeries:
             self.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
             k = klines[-1]
 
-    def add_runs(self, runs: Sequence[GridRun], rows: Sequence[KlineRow]) -> None:
-        """``add_rows(rows)``, the same klines, from ``grid_runs(rows, grid)`` (a grid whose
-        steps never straddle one of this interval's klines): a run inside the latest kline
-        is folded into it at once; any other (a new kline, a late trade) goes row by row."""
+    def add_runs(self, runs: Sequence[GridRun], columns: KlineColumns) -> None:
+        """``add_rows`` of the columns' rows, the same klines, from ``grid_runs(columns,
+        grid)`` (a grid whose steps never straddle one of this interval's klines): a run
+        inside the latest kline is folded into it, a run after it opens the next with its
+        sums; any other (a late trade) goes row by row."""
         klines = self._klines
         k = klines[-1] if klines else None
         for run, lo, hi in runs:
             if k is not None and k.open_ms <= run.open_ms and run.close_ms <= k.close_ms:
                 k.fold(run)
-                continue
-            self.add_rows(rows[lo:hi])
-            k = klines[-1]
+            elif k is None or run.open_ms > k.close_ms:
+                k = self.add(run.open_ms, run.first_id, run.open, 0, 0, True, 0)  # the kline, empty
+                k.fold(run)
+            else:
+                self.add_rows(zip(*(column[lo:hi] for column in columns), strict=True))
+                k = klines[-1]
 
     def _add_late(
         self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
@@ -337,44 +346,35 @@ def _new_kline(
     )  # fmt: skip
 
 
-def grid_runs(rows: Sequence[KlineRow], grid_ms: int) -> list[GridRun]:
-    """``rows`` cut into runs of consecutive rows in one step of a ``grid_ms`` grid, in time
-    order, each summed as a ``Kline`` from its first row's time to its last's (what
-    ``Kline.fold`` adds to a kline holding it), with its rows' slice ``[lo, hi)``. A row
-    earlier than the one before it starts a new run."""
+def grid_runs(columns: KlineColumns, grid_ms: int) -> list[GridRun]:
+    """The columns' rows cut into runs of consecutive rows in one step of a ``grid_ms``
+    grid, in time order, each summed as a ``Kline`` from its first row's time to its
+    last's (what ``Kline.fold`` adds to a kline holding it), with its rows' slice
+    ``[lo, hi)``. A row earlier than the one before it starts a new run. A run's sums are
+    C-level ``sum``, ``max`` and ``min`` over its slices, not a loop over its rows."""
+    times, first_ids, prices, qtys, quotes, makers, counts = columns
+    n = len(times)
+    ends = [n]  # where a time steps back (a run ends there whatever the grid), and the end
+    if times != sorted(times):
+        ends[:0] = itertools.compress(range(1, n), map(operator.gt, times, itertools.islice(times, 1, None)))
     runs: list[GridRun] = []
-    n, i = len(rows), 0
-    while i < n:
-        first, trade_id, high, qty, volume_quote, maker, count = rows[i]
-        step_end = first - first % grid_ms + grid_ms
-        last, low, close, volume = first, high, high, qty
-        buy_volume, buy_quote = (0, 0) if maker else (qty, volume_quote)
-        last_id = trade_id + count - 1
-        j = i + 1
-        while j < n:
-            time_ms, trade_id, price, qty, quote, maker, trades = rows[j]
-            if time_ms < last or time_ms >= step_end:
-                break
-            last = time_ms
-            if price > high:
-                high = price
-            elif price < low:
-                low = price
-            close = price
-            volume += qty
-            volume_quote += quote
-            count += trades
-            if not maker:
-                buy_volume += qty
-                buy_quote += quote
-            last_id = trade_id + trades - 1
-            j += 1
-        run = Kline(
-            first, last, rows[i][2], high, low, close, volume, volume_quote, count, buy_volume, buy_quote,
-            rows[i][1], last_id,
-        )  # fmt: skip
-        runs.append((run, i, j))
-        i = j
+    lo = 0
+    for end in ends:  # the times from lo to end never step back
+        while lo < end:
+            first = times[lo]
+            step_end = first - first % grid_ms + grid_ms
+            hi = end if times[end - 1] < step_end else bisect_left(times, step_end, lo, end)
+            part, last = slice(lo, hi), hi - 1
+            run_prices, run_qtys, run_quotes = prices[part], qtys[part], quotes[part]
+            takers = list(map(operator.not_, makers[part]))
+            run = Kline(
+                first, times[last], prices[lo], max(run_prices), min(run_prices), prices[last],
+                sum(run_qtys), sum(run_quotes), sum(counts[part]),
+                sum(itertools.compress(run_qtys, takers)), sum(itertools.compress(run_quotes, takers)),
+                first_ids[lo], first_ids[last] + counts[last] - 1,
+            )  # fmt: skip
+            runs.append((run, lo, hi))
+            lo = hi
     return runs
 
 
@@ -400,18 +400,26 @@ class SymbolKlines:
             series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
 
     def add_rows(self, rows: Sequence[KlineRow]) -> None:
-        """``add`` each row in turn: the rows summed once per step of a grid (``grid_runs``),
-        then one series at a time (``KlineSeries.add_runs``). Every interval but 1s opens on
-        whole minutes (§4.7), so a minute's step never straddles one of their klines: they
-        take the rows summed per minute, and 1s alone per second (a backlog of dense trades
-        is then a fold or two per minute for 15 of the 16 series, not one per second)."""
-        minutes = grid_runs(rows, MINUTE_MS)
+        """``add`` each row in turn (``add_columns`` of their columns)."""
+        if rows:
+            self.add_columns(cast(KlineColumns, tuple(map(list, zip(*rows, strict=True)))))
+
+    def add_columns(self, columns: KlineColumns) -> None:
+        """``add`` each of the columns' rows in turn: the rows summed once per step of a
+        grid (``grid_runs``), then one series at a time (``KlineSeries.add_runs``). Every
+        interval but 1s opens on whole minutes (§4.7), so a minute's step never straddles
+        one of their klines: they take the rows summed per minute, and 1s alone per second
+        (a backlog of dense trades is then a fold or two per minute for 15 of the 16
+        series, and a fold or a new kline per second for 1s)."""
+        if not columns[0]:
+            return
+        minutes = grid_runs(columns, MINUTE_MS)
         second = self._second
         for series in self._series.values():
             if series is second:
-                series.add_runs(grid_runs(rows, 1000), rows)
+                series.add_runs(grid_runs(columns, 1000), columns)
             else:
-                series.add_runs(minutes, rows)
+                series.add_runs(minutes, columns)
 
     def series(self, interval: str) -> KlineSeries:
         """The series of ``interval``; KeyError if this symbol does not keep it."""

@@ -358,7 +358,7 @@ class MarketView:
         fills = list(map(operator.sub, map(_PLUS_ONE, lasts), firsts))
         quotes = quotes_units(inst, prices, qtys)
         view.trades.add_many((ids, firsts, lasts, times, prices, qtys, makers))
-        view.klines.add_rows(list(zip(times, firsts, prices, qtys, quotes, makers, fills, strict=True)))
+        view.klines.add_columns((times, firsts, prices, qtys, quotes, makers, fills))
         view.last_price = LastPrice(prices[-1], times[-1])
         return True
 
