@@ -347,16 +347,17 @@ class MarketView:
     @staticmethod
     def _add_trades(view: SymbolView, aggs: list[AggTrade[str]]) -> bool:
         """Decoded aggregates into the recent trades, the klines and the last price, a
-        column at a time; False, with nothing changed, when a price or size will not convert."""
+        column at a time; False, with nothing changed, when a price or size will not convert
+        (or a COIN-M price of 0 has no base-asset volume)."""
         inst = view.inst
         try:
             prices = texts_to_units(list(map(_price, aggs)), inst.price_decimals)
             qtys = texts_to_units(list(map(_qty, aggs)), inst.qty_decimals)
-        except ValueError:
+            quotes = quotes_units(inst, prices, qtys)
+        except (ValueError, ArithmeticError):
             return False
         ids, firsts, lasts, times, makers = (list(map(field, aggs)) for field in _AGG_FIELDS)
         fills = list(map(operator.sub, map(_PLUS_ONE, lasts), firsts))
-        quotes = quotes_units(inst, prices, qtys)
         view.trades.add_many((ids, firsts, lasts, times, prices, qtys, makers))
         view.klines.add_columns((times, firsts, prices, qtys, quotes, makers, fills))
         view.last_price = LastPrice(prices[-1], times[-1])
@@ -373,12 +374,12 @@ class MarketView:
             try:
                 agg = _agg_trade.decode(payload)
                 price, qty = to_units(agg.price, pd), to_units(agg.qty, qd)
-            except (ValueError, msgspec.DecodeError) as exc:
+                quote = quote_units(inst, price, qty)
+            except (ValueError, ArithmeticError, msgspec.DecodeError) as exc:
                 self._unreadable(view, payload, exc)
                 continue
             first, time_ms = agg.first_trade_id, agg.trade_time
             trades = agg.last_trade_id - first + 1
-            quote = quote_units(inst, price, qty)
             rows.append((time_ms, first, price, qty, quote, agg.buyer_is_maker, trades))
             add_trade(agg.agg_id, first, agg.last_trade_id, time_ms, price, qty, agg.buyer_is_maker)
             last = LastPrice(price, time_ms)
