@@ -81,12 +81,16 @@ def test_a_column_of_texts_reads_as_each_text_does(texts: list[str], decimals: i
 _FILE_TEXTS = st.one_of(
     st.builds(lambda u, d: fixed(u, d).encode(), st.integers(0, 10**12), st.integers(0, 9)),
     st.sampled_from([b"26.67000000", b"0.10", b"7", b"-1.50", b"01.00", b".5", b"5.", b"1.25000001", b""]),
+    st.text(alphabet="0123456789.,-", max_size=8).map(str.encode),
 )
 
 
 @given(st.lists(_FILE_TEXTS, max_size=6), st.integers(0, 8))
 @example([b"42073.70000000", b"42073.00000000"], 2).via("Binance's bookTicker files: 8 decimals")
 @example([b"7.000", b"30.000"], 0).via("the point cut too")
+@example([b"1.0.00", b"200"], 2).via("two points in one text, none in the other")
+@example([b"0", b"0", b"07"], 0).via("a leading zero")
+@example([b"0,0"], 0).via("a comma inside a text")
 def test_texts_written_longer_are_cut_to_what_fixed_writes(texts: list[bytes], decimals: int) -> None:
     """``fixed_texts`` gives what ``fixed`` writes for each text's units, when each text is
     written as ``fixed`` writes it with the first's decimals, the extra ones zeros; else None."""

@@ -106,22 +106,18 @@ def _written_by_fixed(decimals: int) -> re.Pattern[str]:
 def _fixed_written(decimals: int, written: int) -> re.Pattern[bytes]:
     """Byte texts each followed by a comma, each as ``fixed`` writes a non-negative count
     at ``decimals`` (no sign, no leading zero but a lone one before the point), then zeros
-    up to ``written`` decimals."""
-    whole = rb"(?:0|[1-9][0-9]*)"
-    if written == 0:
-        one = whole
-    elif decimals == 0:
-        one = whole + rb"\.0{%d}" % written
-    else:
-        one = whole + rb"\.[0-9]{%d}0{%d}" % (decimals, written - decimals)
-    return re.compile(b"(?:%b,)+" % one)
+    up to ``written`` decimals. Possessive: a column is one pass, no backtracking."""
+    one = rb"(?!0\d)\d++"
+    if written:
+        one += rb"\.\d{%d}0{%d}" % (decimals, written - decimals)
+    return re.compile(rb"(?:%b,)++" % one)
 
 
 def fixed_texts(texts: Sequence[bytes], decimals: int) -> list[bytes] | None:
     """The texts as ``fixed`` writes them at ``decimals``, when each is one written with
     the first's number of decimals, those past ``decimals`` zeros (Binance's bookTicker
     files write 8): a column a payload may carry without its units; None for any other.
-    One regular expression checks the column, one ``replace`` cuts the zeros."""
+    One regular expression checks the column, one ``split`` at the zeros cuts it."""
     if not texts:
         return None
     first = texts[0]
@@ -130,12 +126,12 @@ def fixed_texts(texts: Sequence[bytes], decimals: int) -> list[bytes] | None:
     if written < decimals:
         return None
     joined = b",".join(texts) + b","
-    if not _fixed_written(decimals, written).fullmatch(joined):
+    # (a comma inside a text would read as two: the commas counted are the joins alone)
+    if joined.count(b",") != len(texts) or not _fixed_written(decimals, written).fullmatch(joined):
         return None
-    if written > decimals:  # each text's extra zeros, the point too at 0 decimals, end at a comma
-        joined = joined.replace((b"" if decimals else b".") + b"0" * (written - decimals) + b",", b",")
-    cut = joined.split(b",")
-    cut.pop()  # after the last comma
+    # each text ends in the one comma after its extra zeros (and point, at 0 decimals)
+    cut = joined.split((b"" if decimals or not written else b".") + b"0" * (written - decimals) + b",")
+    cut.pop()  # after the last
     return cut
 
 
