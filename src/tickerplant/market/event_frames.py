@@ -13,7 +13,7 @@ payload formats.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -120,21 +120,20 @@ class EventFrames:
         """``book_ticker`` of each row of the columns."""
         prices, qtys = self._decimal_texts()
         price, qty = prices.__getitem__, qtys.__getitem__
-        rows = zip(
+        return self.book_tickers_of_texts(
             update_ids, map(price, bid_pxs), map(qty, bid_qtys), map(price, ask_pxs), map(qty, ask_qtys),
-            times_ms, event_ms, strict=True,
+            times_ms, event_ms,
         )  # fmt: skip
-        return list(map(self._book_texts.__mod__, rows))
 
     def book_tickers_of_texts(
         self,
-        update_ids: Sequence[int],
-        bid_pxs: Sequence[bytes],
-        bid_qtys: Sequence[bytes],
-        ask_pxs: Sequence[bytes],
-        ask_qtys: Sequence[bytes],
-        times_ms: Sequence[int],
-        event_ms: Sequence[int],
+        update_ids: Iterable[int],
+        bid_pxs: Iterable[bytes],
+        bid_qtys: Iterable[bytes],
+        ask_pxs: Iterable[bytes],
+        ask_qtys: Iterable[bytes],
+        times_ms: Iterable[int],
+        event_ms: Iterable[int],
     ) -> list[bytes]:
         """``book_tickers`` of columns whose prices and sizes are already their texts, as
         ``units.fixed`` writes them at the instrument's decimals (``RowBlock.texts``)."""
