@@ -64,10 +64,13 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
     clock.set(start + 1200)  # a frame after the outage: a gap shows on it, if there was one
     theirs, ours = plant.views[Market.UM], gateway.listeners[Market.UM].view
 
-    def agree() -> bool:  # the gateway's book is the plant's, at the same update id
-        return bool(
-            ours.book(ours.symbols["BTCUSDT"]).last_update_id
-            == theirs.book(theirs.symbols["BTCUSDT"]).last_update_id
+    def agree() -> bool:
+        """The plant has traded up to the clock (its pump may still have been at an earlier
+        time, the books agreeing there), and the gateway's book is the plant's, at the same
+        update id."""
+        plants = theirs.book(theirs.symbols["BTCUSDT"]).last_update_id
+        return theirs.symbols["BTCUSDT"].book_time_ms >= start + 1200 and bool(
+            ours.book(ours.symbols["BTCUSDT"]).last_update_id == plants
         )
 
     await eventually(agree, 20 * SECONDS)
