@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     if name not in SCENARIOS:
         print(f"unknown benchmark {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    scenario = importlib.import_module(f"benchmarks.{name}")
+    scenario = importlib.import_module(f"benchmarks.{name}.scenario")
     code: int = scenario.main(rest)
     return code
 

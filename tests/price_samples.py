@@ -13,9 +13,9 @@ from timing import SECONDS
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
 from tickerplant.clock import ManualClock
+from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines import close_time, open_time
-from tickerplant.market.mark_streams import MarkState
+from tickerplant.market.klines.candles import close_time, open_time
 
 _state = msgspec.json.Decoder(MarkState)
 # few simulator steps a second: the clock moves a second at a time, minutes of it

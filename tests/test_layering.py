@@ -4,13 +4,18 @@ Read from every module's import statements, so a new module is covered the day i
 
     market  <-  protocol  <-  bus, client  <-  feeds, gateway  <-  app, cli
                                   ^                |
-                                  +-- feeds/relay.py only: the raw upstream reader
+                                  +-- feeds/relay/ only: the raw upstream reader
 
-- ``market/`` (the domain) imports nothing of tickerplant but itself;
+- ``market/`` (the domain) imports nothing of tickerplant but itself, and inside it the
+  subpackages point inward too (``MARKET_ORDER``);
 - ``protocol/`` (sans-I/O wire rules) imports market and itself, never the config shape;
 - ``bus/`` imports market and itself; ``client/`` never imports the server's layers;
 - ``gateway/`` never imports a source (``feeds/``) or the client;
-- ``feeds/`` imports the client only in the relay, which is a client of its upstream;
+- ``feeds/`` imports the client only in the relay, which is a client of its upstream; its
+  three sources (``simulator/``, ``replay/``, ``relay/``) share ``feeds``' root modules and
+  never import each other;
+- no two modules import each other, however indirectly (type-only and function-level
+  imports count);
 - the sans-I/O cores import no I/O library and never read the time: only ``clock.py``
   (and the terminal display) imports ``time``.
 """
@@ -18,12 +23,15 @@ Read from every module's import statements, so a new module is covered the day i
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "tickerplant"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "tickerplant"
 MODULES = sorted(SRC.rglob("*.py"))
+PACKAGES = sorted(p.parent for p in SRC.rglob("__init__.py"))
 IO_LIBRARIES = {"asyncio", "picows", "uvloop", "nats", "socket", "selectors", "websockets", "aiohttp", "time"}
 
 # layer -> the tickerplant packages/modules it may import (besides itself)
@@ -39,20 +47,36 @@ ALLOWED: dict[str, set[str]] = {
     "admin": {"market", "protocol", "bus", "clock", "config", "gateway"},
 }
 # the one feed that is itself a client: the relay reads its upstream through the client
-CLIENT_USERS_IN_FEEDS = {"feeds/relay.py"}
+CLIENT_USERS_IN_FEEDS = {"feeds/relay/relay.py"}
+
+# market's subpackages, innermost first: each may import market's root modules (units,
+# instruments, updates, messages, demand) and the subpackages it lists
+MARKET_ORDER: dict[str, set[str]] = {
+    "trades": set(),
+    "payloads": {"trades"},
+    "book": {"trades", "payloads"},
+    "klines": {"trades", "payloads"},
+    "derivatives": {"trades", "payloads", "klines"},
+    "plant": {"trades", "payloads", "book", "klines", "derivatives"},
+}
+FEED_SOURCES = {"simulator", "replay", "relay"}
 
 # sans-I/O: no I/O library, no clock reads; time comes in as an argument
 PURE = [
-    *sorted((SRC / "market").glob("*.py")),
+    *sorted((SRC / "market").rglob("*.py")),
     *sorted((SRC / "protocol").glob("*.py")),
     *(
-        SRC / "feeds" / name
+        SRC / "feeds" / "simulator" / f"{name}.py"
         for name in (
-            "simulator.py", "simulated_symbol.py", "simulated_history.py", "book_shape.py",
-            "order_flow.py", "fair_price.py", "replay.py", "replay_instruments.py",
-            "simulated_derivatives.py", "file_columns.py",
+            "simulator", "symbol", "history", "book_shape", "book_upkeep", "order_flow", "fair_price",
+            "positions", "liquidations", "derivatives",
         )
     ),
+    *(
+        SRC / "feeds" / "replay" / f"{name}.py"
+        for name in ("replayer", "instruments", "file_columns", "waits", "derivatives")
+    ),
+    SRC / "feeds" / "relay" / "streams.py",
     *(
         SRC / "client" / name
         for name in (
@@ -66,19 +90,30 @@ PURE = [
     SRC / "recording" / "depth_snapshots.py",
 ]
 # file formats: they read and write files, but no socket and no clock
-FILE_FORMATS = [SRC / "feeds" / "public_files.py", SRC / "recording" / "format.py"]
+FILE_FORMATS = [SRC / "feeds" / "replay" / "public_files.py", SRC / "recording" / "format.py"]
 # who may import ``time`` at all: the clock, and display code that refreshes a terminal
-TIME_READERS = {"clock.py", "client/watch.py", "feeds/player.py"}
+TIME_READERS = {"clock.py", "client/watch.py", "feeds/replay/player.py"}
+# test folders with no package of their own: the third-party clients and the payload contract
+TESTS_OF_THE_WHOLE = {"e2e", "contract"}
 
 
 def _name(path: Path) -> str:
     return str(path.relative_to(SRC))
 
 
-def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports, absolute, relative imports resolved."""
+def _module(path: Path, top: Path) -> str:
+    """``path``'s dotted module name under ``top``'s parent (a package's is its folder's)."""
+    parts = path.relative_to(top.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, top: Path = SRC) -> set[str]:
+    """Every module ``path`` imports, absolute, relative imports resolved; type-only and
+    function-level imports included."""
     tree = ast.parse(path.read_text())
-    package = ["tickerplant", *path.relative_to(SRC).parent.parts]
+    package = _module(path, top).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -90,13 +125,15 @@ def _imports(path: Path) -> set[str]:
             else:
                 module = node.module or ""
             found.add(module)
-            found |= {f"{module}.{alias.name}" for alias in node.names if module.startswith("tickerplant")}
+            found |= {f"{module}.{alias.name}" for alias in node.names if module.startswith(top.name)}
     return found
 
 
-def _tickerplant_parts(imported: set[str]) -> set[str]:
-    """The top-level tickerplant packages or modules named by ``imported``."""
-    return {m.split(".")[1] for m in imported if m.startswith("tickerplant.") and m.count(".") >= 1}
+def _tickerplant_parts(imported: set[str], depth: int = 1) -> set[str]:
+    """The tickerplant packages or modules named by ``imported``, ``depth`` levels down."""
+    return {
+        ".".join(m.split(".")[1 : 1 + depth]) for m in imported if m.startswith("tickerplant.") and m.count(".") >= 1
+    }
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)
@@ -107,6 +144,78 @@ def test_each_layer_imports_only_inward(path: Path) -> None:
     parts = _tickerplant_parts(_imports(path)) - {layer}
     allowed = ALLOWED[layer] | ({"client"} if _name(path) in CLIENT_USERS_IN_FEEDS else set())
     assert parts <= allowed, f"{_name(path)} imports {sorted(parts - allowed)}"
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "market").rglob("*.py")), ids=_name)
+def test_market_subpackages_import_only_inward(path: Path) -> None:
+    parts = path.relative_to(SRC / "market").parts
+    own = parts[0] if len(parts) > 1 else None  # None: one of market's root modules
+    subpackages = {p.split(".")[1] for p in _tickerplant_parts(_imports(path), 2) if p.startswith("market.")}
+    used = (subpackages & set(MARKET_ORDER)) - {own}
+    allowed = MARKET_ORDER[own] if own else set()
+    assert used <= allowed, f"{_name(path)} imports market's {sorted(used - allowed)}"
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "feeds").rglob("*.py")), ids=_name)
+def test_the_sources_do_not_import_each_other(path: Path) -> None:
+    parts = path.relative_to(SRC / "feeds").parts
+    own = parts[0] if len(parts) > 1 else None  # None: feeds' root (the Source protocol, mark notes)
+    used = {p.split(".")[1] for p in _tickerplant_parts(_imports(path), 2) if p.startswith("feeds.")}
+    assert not (used & FEED_SOURCES) - {own}, f"{_name(path)} imports feeds' {sorted(used & FEED_SOURCES)}"
+
+
+def _cycles(top: Path) -> Iterator[list[str]]:
+    """The strongly connected groups of modules under ``top`` (Tarjan's algorithm)."""
+    paths = {_module(p, top): p for p in top.rglob("*.py")}
+    graph = {name: {m for m in _imports(path, top) if m in paths and m != name} for name, path in paths.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = [stack.pop()]
+            while group[-1] != node:
+                group.append(stack.pop())
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return iter(found)
+
+
+@pytest.mark.parametrize("top", [SRC, ROOT / "benchmarks"], ids=["src", "benchmarks"])
+def test_no_modules_import_each_other(top: Path) -> None:
+    assert list(_cycles(top)) == []
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: _name(p) or "tickerplant")
+def test_every_package_says_what_it_holds(package: Path) -> None:
+    assert ast.get_docstring(ast.parse((package / "__init__.py").read_text())), f"{_name(package)}/__init__.py"
+
+
+def test_the_tests_mirror_the_source() -> None:
+    tests = ROOT / "tests"
+    folders = {p.parent.relative_to(tests) for p in tests.rglob("test_*.py")} - {Path(".")}
+    unmatched = [
+        str(f)
+        for f in folders
+        if f.parts[0] not in TESTS_OF_THE_WHOLE
+        and not (SRC / f / "__init__.py").exists()
+        and not (SRC / f).with_suffix(".py").exists()  # tests/cli/: the module cli.py
+    ]
+    assert not unmatched, f"{unmatched} under tests/ match no package or module of src/tickerplant"
 
 
 @pytest.mark.parametrize("path", [*PURE, *FILE_FORMATS], ids=_name)

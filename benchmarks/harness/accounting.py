@@ -1,18 +1,13 @@
 """CPU accounting from /proc over a measurement window: the server's share of its core, and the
 share used meanwhile by processes outside the benchmark (noise: the "other processes" figure,
-and a warning when it is high). And the measured window itself, from the parent's side."""
+and a warning when it is high). The measured window itself is ``commands.measure``'s: it drives
+the children."""
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .commands import Child
 
 ProcTable = dict[int, tuple[int, int, int]]
 
@@ -62,33 +57,6 @@ def rss_mb(pid: int) -> float:
     except (OSError, ValueError, IndexError):
         pass
     return float("nan")
-
-
-def measure(
-    children: Sequence[Child],
-    seconds: float,
-    warmup: float,
-    server_pids: Callable[[], list[int]],
-    results_timeout_s: float = 30.0,
-) -> tuple[list[Any], CpuUse]:
-    """One measured window: after `warmup`, every child is sent "start", then after `seconds`
-    "stop", to which each replies with its figures. Returns those and the CPU the server and
-    the other processes used in between; the children measure their own CPU and time."""
-    time.sleep(warmup)
-    ours = {os.getpid()} | {c.pid for c in children}
-    before = proc_table()
-    t0 = time.monotonic()
-    for c in children:
-        c.send("start")
-    time.sleep(seconds)
-    for c in children:
-        c.send("stop")
-    after = proc_table()
-    server = set(server_pids())
-    cpu = cpu_use(before, after, server, ours | server, time.monotonic() - t0)
-    deadline = time.monotonic() + results_timeout_s
-    results = [c.recv(deadline - time.monotonic(), "the window's figures") for c in children]
-    return results, cpu
 
 
 def disturbed(who: str, others: float) -> str | None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing as mp
+import os
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
 import uvloop
 
+from .accounting import CpuUse, cpu_use, proc_table
 from .processes import child_setup, reap
 
 Handlers = Mapping[str, Callable[..., Any]]
@@ -103,3 +106,30 @@ async def serve(pipe: Connection, handlers: Handlers, life_s: float) -> None:
     finally:
         limit.cancel()
         loop.remove_reader(pipe.fileno())
+
+
+def measure(
+    children: Sequence[Child],
+    seconds: float,
+    warmup: float,
+    server_pids: Callable[[], list[int]],
+    results_timeout_s: float = 30.0,
+) -> tuple[list[Any], CpuUse]:
+    """One measured window: after `warmup`, every child is sent "start", then after `seconds`
+    "stop", to which each replies with its figures. Returns those and the CPU the server and
+    the other processes used in between; the children measure their own CPU and time."""
+    time.sleep(warmup)
+    ours = {os.getpid()} | {c.pid for c in children}
+    before = proc_table()
+    t0 = time.monotonic()
+    for c in children:
+        c.send("start")
+    time.sleep(seconds)
+    for c in children:
+        c.send("stop")
+    after = proc_table()
+    server = set(server_pids())
+    cpu = cpu_use(before, after, server, ours | server, time.monotonic() - t0)
+    deadline = time.monotonic() + results_timeout_s
+    results = [c.recv(deadline - time.monotonic(), "the window's figures") for c in children]
+    return results, cpu

@@ -18,15 +18,15 @@ from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
-from tickerplant.feeds.player import CONTROL_PATHS, ReplaySource
-from tickerplant.feeds.pump import SimulatedMarket
-from tickerplant.feeds.relay import DEFAULT_KINDS, RelaySource
+from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
+from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.server import Listener
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
-from tickerplant.market.plant import Plant
+from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 
 __all__ = ["Tickerplant", "source_for"]

@@ -256,7 +256,7 @@ def _settle_heap() -> None:
 
 async def _serve(config: ServerConfig) -> None:
     from tickerplant.app import Tickerplant
-    from tickerplant.feeds.relay import RelayError
+    from tickerplant.feeds.relay.relay import RelayError
 
     plant = Tickerplant(config)
     try:
@@ -315,7 +315,7 @@ async def _plant(config: ServerConfig, reuse_port: bool) -> None:
     import nats.errors  # NATS only for the scale-out commands
 
     from tickerplant.bus.nats import NatsBus
-    from tickerplant.feeds.relay import RelayError
+    from tickerplant.feeds.relay.relay import RelayError
     from tickerplant.scaleout.plant_admin import PlantAdmin
     from tickerplant.scaleout.plant_process import PlantProcess
 

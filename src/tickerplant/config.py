@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from tickerplant.market.events import PayloadFormat
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
-from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, REQUEST_WEIGHT_PER_MINUTE, ConnectionRules
+from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, ConnectionRules
+from tickerplant.protocol.request_weight import REQUEST_WEIGHT_PER_MINUTE
 
 __all__ = [
     "FaultsConfig",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,14 +22,12 @@ import pytest
 import websockets
 from conftest import StartServer
 from ports import free_port
+from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "feeds"))
-from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
 
 pytestmark = pytest.mark.loopback
 

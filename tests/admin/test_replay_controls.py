@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,13 @@ import aiohttp
 import pytest
 from conftest import StartServer
 from ports import free_port
+from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
 from timing import eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "feeds"))
-from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
 
 pytestmark = pytest.mark.loopback
 

@@ -14,14 +14,12 @@ import msgspec
 import websockets
 from conftest import StartServer
 from ports import free_port
+from public_data import BOOK_HEADER, T0, UM_TRADES_HEADER, book_lines, trades, trades_lines, write
 from timing import SECONDS
 
 from tickerplant.cli import _parser, build_config
 from tickerplant.market.instruments import Market
 from tickerplant.recording.format import read_recording
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "feeds"))
-from public_data import BOOK_HEADER, T0, UM_TRADES_HEADER, book_lines, trades, trades_lines, write
 
 
 def test_replay_flags_and_toml(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from tickerplant.cli import _parser, build_config
 from tickerplant.config import ServerConfig, names, payload_format, positive_or_max, time_ms
-from tickerplant.market.events import PayloadFormat
+from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.settings import SettingField, load, settings, toml_reference
 
 README = Path(__file__).resolve().parents[2] / "README.md"

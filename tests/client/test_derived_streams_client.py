@@ -28,7 +28,7 @@ from tickerplant.client import (
 )
 from tickerplant.client.events import CombinedEnvelope
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.pump import SimulatedMarket
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 
 STREAMS: dict[Market, list[str]] = {

@@ -22,8 +22,8 @@ from tickerplant.client.events import (
     UnknownEvent,
     stream_of,
 )
-from tickerplant.market.events import encoder
 from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.events import encoder
 
 D = Decimal
 decoder = StreamDecoder()

@@ -20,7 +20,7 @@ from tickerplant.client.orderbook import (
     LocalBook,
     ResyncReason,
 )
-from tickerplant.market.events import DepthUpdate
+from tickerplant.market.payloads.events import DepthUpdate
 
 D = Decimal
 Levels = Sequence[tuple[str, str]]

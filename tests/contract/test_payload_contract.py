@@ -5,7 +5,7 @@ formats (classic, and 2026's with ``st`` and USDⓈ-M's ``ps``, §4.13). The str
 ``st`` (the client skips it): a 2026 payload is checked to end with its market's ``st``
 exactly where §4.13 puts it, and the rest to round-trip.
 
-Both sides derive from ``tickerplant.market.events`` and ``market/derived_events.py``;
+Both sides derive from ``tickerplant.market.payloads.events`` and ``market/payloads/derived_events.py``;
 this test runs the real plant over
 the real simulator so that what is checked is what the plant actually writes, not what the
 definitions say it should.
@@ -22,9 +22,11 @@ import msgspec
 import pytest
 
 from tickerplant.client.events import StreamDecoder, UnknownEvent
-from tickerplant.feeds.simulated_derivatives import SimulatedDerivatives
-from tickerplant.feeds.simulator import Simulator
-from tickerplant.market.derived_events import (
+from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
+from tickerplant.feeds.simulator.simulator import Simulator
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.payloads.derived_events import (
     ContinuousKline,
     ForceOrder,
     IndexPriceKline,
@@ -33,7 +35,7 @@ from tickerplant.market.derived_events import (
     MarkPriceKline,
     MarkPriceUpdate,
 )
-from tickerplant.market.events import (
+from tickerplant.market.payloads.events import (
     DECIMAL_ROLES,
     PAYLOADS,
     SENT,
@@ -48,11 +50,9 @@ from tickerplant.market.events import (
     Ticker,
     Trade,
 )
-from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.messages import StreamMessage
-from tickerplant.market.plant import Plant
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import places_written
-from tickerplant.market.view import MarketView
 
 T0 = 1_767_225_600_000
 STEP_MS = 50

@@ -22,9 +22,9 @@ from tickerplant.client.endpoints import fetch
 from tickerplant.client.orderbook import DepthSnapshot
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
-from tickerplant.feeds.player import ReplaySource
-from tickerplant.market.events import DepthUpdate
+from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.events import DepthUpdate
 from tickerplant.protocol.endpoints import rest_base
 from tickerplant.recording.format import Recorded, read_recording
 

@@ -17,8 +17,8 @@ from test_python_binance import client_for, clients  # noqa: F401 (clients is a 
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
-from tickerplant.feeds.pump import SimulatedMarket
-from tickerplant.feeds.simulator import Simulator
+from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 

@@ -1,5 +1,5 @@
 """Mark price and funding through real clients (ccxt, python-binance, Binance's official
-SDK), each value checked against what the gateway's market view holds (market/mark_state.py)
+SDK), each value checked against what the gateway's market view holds (market/derivatives/mark_state.py)
 or what the plant pushed."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from timing import SECONDS
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
 from tickerplant.clock import ManualClock
+from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
-from tickerplant.market.mark_streams import MarkState
 
 T0 = 1_767_225_600_000  # ManualClock's start, a funding time
 

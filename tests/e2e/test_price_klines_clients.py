@@ -13,9 +13,9 @@ from price_samples import QUIET, caught_up, expected, premium, record, run_for
 from test_ccxt import coinm, usdm
 
 from tickerplant.clock import ManualClock
+from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines import open_time
-from tickerplant.market.mark_streams import MarkState
+from tickerplant.market.klines.candles import open_time
 
 
 @pytest.fixture

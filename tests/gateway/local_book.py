@@ -13,7 +13,7 @@ from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.pump import SimulatedMarket
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 
 __all__ = ["LocalBook", "assert_agrees", "event_at", "get", "levels", "sync"]

@@ -18,7 +18,8 @@ from tickerplant.clock import ManualClock
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER, CloseReason
-from tickerplant.protocol.limits import LIMITS, LimitCounters, RequestWeight
+from tickerplant.protocol.limits import LIMITS, LimitCounters
+from tickerplant.protocol.request_weight import RequestWeight
 
 PING_PATH = b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n"
 

@@ -19,7 +19,7 @@ from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.pump import SimulatedMarket
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 

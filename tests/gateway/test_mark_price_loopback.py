@@ -15,8 +15,8 @@ from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
+from tickerplant.market.derivatives.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 from tickerplant.market.instruments import ContractType, Market, catalogue
-from tickerplant.market.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 
 T0 = 1_767_225_600_000  # ManualClock's start: 2026-01-01T00:00Z, a funding time
 

@@ -15,8 +15,8 @@ from conftest import StartServer
 from timing import SECONDS
 
 from tickerplant.client import AggTrade, BookTicker, DepthUpdate, MarketStreams
-from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.events import PayloadFormat
 
 STREAMS = {
     Market.UM: ("btcusdt@bookTicker", "btcusdt@aggTrade", "btcusdt@depth@100ms"),

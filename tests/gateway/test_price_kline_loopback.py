@@ -15,7 +15,7 @@ from local_book import get
 from timing import SECONDS, eventually
 
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.pump import SimulatedMarket
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00Z

@@ -10,7 +10,7 @@ from test_mark_price_loopback import get
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines import open_time
+from tickerplant.market.klines.candles import open_time
 
 
 async def test_usds_m_price_klines_are_the_published_mark_states(start_server: StartServer) -> None:

@@ -9,11 +9,11 @@ import msgspec
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.market.plant import Plant
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
 from tickerplant.market.updates import Trade
-from tickerplant.market.view import MarketView
-from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestApi
 
 T0 = 1_767_225_600_000

@@ -8,15 +8,15 @@ from typing import Any
 
 import msgspec
 
+from tickerplant.market.derivatives.open_interest import PERIOD_MS
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.market.open_interest import PERIOD_MS
-from tickerplant.market.plant import Plant
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import DAY_MS, HOUR_MS
 from tickerplant.market.updates import OpenInterest
-from tickerplant.market.view import MarketView
-from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestApi
 
 T0 = 1_767_225_600_000

@@ -6,9 +6,9 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.view import MarketView
-from tickerplant.protocol.limits import RequestWeight
+from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import QUERY_CACHE_SIZE, RestApi
 
 T0 = 1_767_225_600_000

@@ -7,14 +7,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from tickerplant.feeds.simulator import Simulator
+from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage, SymbolStreams
-from tickerplant.market.plant import Plant
-from tickerplant.market.view import MarketView
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.errors import CLOSE_BANNED
-from tickerplant.protocol.limits import RequestWeight
 from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestApi
 from tickerplant.protocol.ws_api import OTHER_METHOD, WsApi
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tickerplant.cli import _parser, build_config
-from tickerplant.market.events import PayloadFormat
+from tickerplant.market.payloads.events import PayloadFormat
 
 
 def test_the_plant_takes_the_sources_settings_and_the_gateway_the_listeners() -> None:

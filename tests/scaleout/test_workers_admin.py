@@ -12,7 +12,6 @@ import os
 import random
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,9 @@ import aiohttp
 import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
-from timing import SECONDS
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "feeds"))
-sys.path.insert(0, str(Path(__file__).parent.parent / "admin"))
 from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
 from served_workers import Served, serve_workers
+from timing import SECONDS
 
 # a start of every process, under load, and its stop in order
 # The servers are processes of their own, on their own loop: the test runs once, on asyncio.

@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import LATENCY_BUCKETS_S, OTHER
 from tickerplant.market.instruments import Market
-from tickerplant.market.view import MarketView
+from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.streams import parse
 
 __all__ = ["BOOK_SYMBOLS", "METRICS", "BusCounts", "ServerCollector"]

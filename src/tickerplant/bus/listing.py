@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import msgspec
 
-from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind
+from tickerplant.market.payloads.events import PayloadFormat
 
 __all__ = ["Listing", "decode_listing", "encode_listing"]
 

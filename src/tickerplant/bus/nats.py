@@ -20,7 +20,7 @@ goes straight into nats-py's pending writes, its PUB line, the frame and CRLF as
 buffers, and nats-py's flusher task writes them at the loop's next turn, as after its own
 ``publish``. Its own ``publish`` would join the frame into one PUB command (a copy of 80 kB
 a frame at the plant's max) and take a writer task's turn per frame: together a third of
-the bus's cost per frame (``benchmarks/scaleout.py`` (a): 0.66-0.73 of the floor that way,
+the bus's cost per frame (``benchmarks/scaleout/scenario.py`` (a): 0.66-0.73 of the floor that way,
 0.87-0.93 this way, in-process over the same recorded frames). It is the one place that
 touches nats-py's private client state (``_DIRECT``, checked when the bus is made: a
 nats-py without it publishes the public way). The public way, through one writer task and

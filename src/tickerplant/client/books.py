@@ -38,8 +38,8 @@ from tickerplant.client.orderbook import BookItem, DepthSnapshot, LocalBook, Res
 from tickerplant.client.sequencing import Gap, GapReason
 from tickerplant.client.streams import BINANCE_USDM_STREAMS, MarketStreams, StreamItem
 from tickerplant.clock import Clock, SystemClock
-from tickerplant.market.events import DepthUpdate
 from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.events import DepthUpdate
 from tickerplant.protocol.endpoints import rest_base, rest_prefix
 
 __all__ = ["OrderBooks"]

@@ -1,8 +1,8 @@
 """Market-stream payloads as typed, immutable events, and a decoder for every frame a
 stream connection receives.
 
-The payload structs are defined once, in ``tickerplant.market.events`` and
-``tickerplant.market.derived_events``, for the plant that writes them and for this decoder
+The payload structs are defined once, in ``tickerplant.market.payloads.events`` and
+``tickerplant.market.payloads.derived_events``, for the plant that writes them and for this decoder
 (spec §4.1–4.10, §4.12): readable attribute names, Binance's wire keys by ``rename``, the
 wire ``e`` as the tag, so a single ``msgspec.json.Decoder`` over the tagged union turns
 bytes straight into the right struct in one pass, with no intermediate dict. They are
@@ -36,7 +36,8 @@ from typing import Any, Generic, TypeAlias, Union
 
 import msgspec
 
-from tickerplant.market.derived_events import (
+from tickerplant.market.messages import StreamKind
+from tickerplant.market.payloads.derived_events import (
     ContinuousKline,
     ContinuousKlineData,
     ForceOrder,
@@ -49,7 +50,7 @@ from tickerplant.market.derived_events import (
     MarkPriceUpdate,
     PriceKlineData,
 )
-from tickerplant.market.events import (
+from tickerplant.market.payloads.events import (
     AggTrade,
     BookTicker,
     DepthUpdate,
@@ -59,7 +60,6 @@ from tickerplant.market.events import (
     Trade,
     payload_decoder,
 )
-from tickerplant.market.messages import StreamKind
 
 __all__ = [
     "AggTrade",

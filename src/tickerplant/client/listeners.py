@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
+from tickerplant.client.backlog import Backlog
 from tickerplant.client.combined import COMBINED_PREFIX
 from tickerplant.client.events import Reply
 from tickerplant.client.pacing import Pacer
+from tickerplant.clock import Clock
 
-if TYPE_CHECKING:
-    from tickerplant.client.connections import StreamConnections
-
-__all__ = ["StampedListener", "StreamListener", "Waker"]
+__all__ = ["Keeper", "StampedListener", "StreamListener", "Waker"]
 
 _TEXT = WSMsgType.TEXT
 # Where a compact combined frame's leading bytes are, one slice object for every frame.
@@ -52,6 +51,21 @@ class Waker:
                 waiter.set_result(None)
 
 
+class Keeper(Protocol):
+    """What a listener needs of the connections that keep it (``connections.StreamConnections``):
+    declared here, so that the listeners do not import the module that makes them."""
+
+    backlog: Backlog[Any, Any]
+    waker: Waker
+    control_rate_per_s: float
+    control_burst: int
+    clock: Clock
+
+    def off_path(self, connection: StreamListener, payload: bytes) -> None: ...
+
+    def disconnected(self, connection: StreamListener) -> None: ...
+
+
 class StreamListener(WSListener):
     """One WebSocket connection: files its data frames, and what is waiting on it."""
 
@@ -61,7 +75,7 @@ class StreamListener(WSListener):
     # its cells, where ``self.…`` on a WSListener subclass is a dict lookup each.
     on_ws_frame: Callable[[WSTransport, WSFrame], None]  # type: ignore[assignment]
 
-    def __init__(self, keeper: StreamConnections, group: str, index: int, connection_id: int) -> None:
+    def __init__(self, keeper: Keeper, group: str, index: int, connection_id: int) -> None:
         self.keeper = keeper
         self.backlog = keeper.backlog
         self.waker = keeper.waker

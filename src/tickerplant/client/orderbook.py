@@ -50,8 +50,8 @@ from typing import TypeAlias
 
 import msgspec
 
-from tickerplant.market.depth_procedure import Alignment, align
-from tickerplant.market.events import DepthUpdate
+from tickerplant.market.book.procedure import Alignment, align
+from tickerplant.market.payloads.events import DepthUpdate
 
 __all__ = [
     "BookItem",
@@ -139,7 +139,7 @@ class _Side:
         self.prices = []
 
 
-# a depth update's (U, u, pu), for the shared steps 3 and 4 (market/depth_procedure.py)
+# a depth update's (U, u, pu), for the shared steps 3 and 4 (market/book/procedure.py)
 _UPDATE_IDS = operator.attrgetter("first_update_id", "final_update_id", "previous_final_update_id")
 
 

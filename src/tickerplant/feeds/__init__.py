@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol
 from tickerplant.bus import Bus
 from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.plant import Plant
+from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.streams import StreamKind
 
 __all__ = ["Backlog", "Prepared", "Sink", "Source"]
@@ -59,7 +59,7 @@ class Sink(Protocol):
 
     def backlogs(self) -> Iterable[Backlog]:
         """The stream connections that hold unsent bytes, for a source that can wait for
-        its clients (a replay at full speed, ``feeds/replay_waits.py``); none when the
+        its clients (a replay at full speed, ``feeds/replay/waits.py``); none when the
         connections are in other processes."""
         ...
 

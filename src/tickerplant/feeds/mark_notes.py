@@ -2,7 +2,7 @@
 (the relay, a recording's replay), so that REST answers what the streams showed (§7.9).
 
 A plant tells its views `<symbol>@markState` and `<symbol>@fundingEvent`
-(``market/mark_streams.py``) from the ``MarkPrice`` and ``FundingRate`` its source gives;
+(``market/derivatives/mark_streams.py``) from the ``MarkPrice`` and ``FundingRate`` its source gives;
 a relay or a recording has only the public pushes (`<symbol>@markPrice[@1s]`,
 `!markPrice@arr[@1s]`, COIN-M `<pair>@markPrice[@1s]`). From those, ``MarkNotes`` makes:
 
@@ -23,8 +23,8 @@ from collections.abc import Iterable
 import msgspec
 
 from tickerplant.bus import StreamMessage
-from tickerplant.market.mark_price import INTEREST_RATE
-from tickerplant.market.mark_streams import FundingEvent, MarkState, internal_names
+from tickerplant.market.derivatives.mark_price import INTEREST_RATE
+from tickerplant.market.derivatives.mark_streams import FundingEvent, MarkState, internal_names
 from tickerplant.market.units import fixed
 from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.streams import StreamKind, parse

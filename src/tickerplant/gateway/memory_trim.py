@@ -4,13 +4,13 @@ CPython returns its small-object arenas once they are empty, but larger blocks (
 buffers, frames and replies over 512 bytes, reassembled messages) come from glibc's malloc,
 which keeps what is freed in its heap for reuse: after 5,000 connections closed, the
 server's RSS stayed ~130 MB above where it started, and ``malloc_trim(0)`` gave ~90 MB of
-it back (``benchmarks/soak.py``). Trimming walks the heap and holds the event loop while it
+it back (``benchmarks/soak/scenario.py``). Trimming walks the heap and holds the event loop while it
 does (tens of milliseconds at a few hundred MB), so it is done after a wave, not per close:
 
 - a wave is over when at least ``min_closes`` (1,000) connections have closed since the
   last trim and the live ones are at most half their peak since then. Closes are counted,
   not the fall of the live count: a server short of CPU accepts a wave slowly and never
-  holds much of it at once (waves of 5,000 as ``benchmarks/soak.py`` opens them, against a
+  holds much of it at once (waves of 5,000 as ``benchmarks/soak/scenario.py`` opens them, against a
   server short of CPU on a busy machine, peaked at ~900 live, the rest accepted from the
   backlog after their clients had closed them), and a fall of 1,000 live connections then
   never came: the allocator was trimmed after the first wave only (or none), and RSS after

@@ -33,23 +33,23 @@ from tickerplant.gateway.picows_server import Routed
 from tickerplant.gateway.traffic import OTHER, Traffic
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
-from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import (
     StreamMessage,
 )
-from tickerplant.market.view import MarketView
+from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.errors import (
     CLOSE_FINISHED,
     CLOSE_SHUTDOWN,
     CLOSE_SOURCE_FAILED,
     CLOSE_UPSTREAM_LOST,
     CloseReason,
-    rate_limit_error,
     unknown_path,
 )
-from tickerplant.protocol.limits import LimitCounters, RequestWeight
+from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url

@@ -6,8 +6,8 @@ type its interface carries, so the bus and the gateways need not import the plan
 
 The canonical names are the lowercase ones of spec §3.5 (`btcusdt@bookTicker`), plus
 `<symbol>@depthDiff`, the plant's internal diff-depth stream that no client can name, and
-the internal `<symbol>@markState` and `<symbol>@fundingEvent` (``market/mark_streams.py``).
-`<symbol>@openInterest`, its internal open-interest notes (``market/open_interest.py``).
+the internal `<symbol>@markState` and `<symbol>@fundingEvent` (``market/derivatives/mark_streams.py``).
+`<symbol>@openInterest`, its internal open-interest notes (``market/derivatives/open_interest.py``).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class StreamMessage(NamedTuple):
 
 
 # A row of a replayed kline file, for the market views alone (`<symbol>@klineRow`,
-# ``feeds/replay_files.py``): [interval, open time, o, h, l, c, v, close time, q, n, V, Q].
+# ``feeds/replay/files.py``): [interval, open time, o, h, l, c, v, close time, q, n, V, Q].
 KLINE_ROW = "klineRow"
 
 

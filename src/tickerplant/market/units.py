@@ -139,7 +139,7 @@ def texts_to_units(texts: Sequence[str], decimals: int) -> list[int]:
     """``to_units`` of each text, the same values and errors: a column of texts written by
     ``fixed`` (every payload the plant writes) is checked by one regular expression and
     converted by C-level steps, ~45 % less a text than a call each (a market view's backlog
-    of trades, ``market/view.py``); any other column goes text by text."""
+    of trades, ``market/plant/view.py``); any other column goes text by text."""
     joined = ",".join(texts)
     # a comma inside a text would read as two: the commas counted are the joins alone
     if texts and joined.count(",") == len(texts) - 1 and _written_by_fixed(decimals).fullmatch(joined):
@@ -193,7 +193,7 @@ class Remembered(dict[K, V]):
 
 def bytes_units(decimals: int) -> Remembered[bytes, int]:
     """``bytes_to_units`` at ``decimals``, remembered (one table per public file being
-    read, ``feeds/public_files.py``; 16,384 texts at most)."""
+    read, ``feeds/replay/public_files.py``; 16,384 texts at most)."""
     return Remembered(functools.partial(bytes_to_units, decimals=decimals), 1 << 14)
 
 

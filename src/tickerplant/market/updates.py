@@ -83,7 +83,7 @@ class TopOfBook(NamedTuple):
 
 # -- derivatives data: mark price, index, funding (spec §4.6, §4.12, §7.9) ------------------
 #
-# The source computes them (``market/mark_price.py`` holds the formulas) and the plant only
+# The source computes them (``market/derivatives/mark_price.py`` holds the formulas) and the plant only
 # formats and paces them, so a simulator and a replay of Binance's files feed it alike.
 
 MARK_DECIMALS = 8  # mark, index and settle prices and rates: Binance writes 8 decimals (§4.6)
@@ -104,7 +104,7 @@ class MarkPrice(NamedTuple):
     # the premium index the funding samples, [max(0, impact bid − index) − max(0, index −
     # impact ask)] / index (``mark_price.premium_index``), for premiumIndexKlines (§7.8);
     # None where the source does not know it (a relay, a recording): the views then derive
-    # one from p and i (``market/price_klines.py``)
+    # one from p and i (``market/klines/price_candles.py``)
     premium_index: int | None = None
 
 

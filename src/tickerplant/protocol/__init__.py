@@ -1,0 +1,11 @@
+"""Binance's wire rules, sans-I/O: frames, requests and the time in, replies and decisions out.
+
+Stream names and routes (``streams``, ``urls``), the market-stream control protocol
+(``subscriptions``), the REST and WebSocket API request surfaces and their endpoints
+(``rest``, ``ws_api``, ``endpoints``, ``market_data``, ``market_history``,
+``derivatives_data``, ``open_interest``), one connection's limits (``limits``), request weight
+per IP (``request_weight``), and Binance's error codes, texts and close reasons (``errors``,
+``json_errors``).
+
+Imports ``market`` only; never the config shape, an I/O library or the clock.
+"""

@@ -11,17 +11,17 @@
   ascending in time (COIN-M rows have no ``markPrice``). With ``startTime``, the first
   ``limit`` events from it (up to ``endTime``); without, the last ``limit`` up to
   ``endTime`` or now. Each symbol's history holds its last 1,000 events
-  (``market/mark_state.py``).
+  (``market/derivatives/mark_state.py``).
 - ``GET /fapi/v1/fundingInfo`` (weight 1): Binance lists the symbols whose cap, floor or
   interval was adjusted; every simulated perpetual funds every 8 hours within the same cap
-  (``market/mark_price.py``), so tickerplant lists every perpetual with it, ``disclaimer``
+  (``market/derivatives/mark_price.py``), so tickerplant lists every perpetual with it, ``disclaimer``
   false.
 - ``GET /fapi/v1/markPriceKlines`` and ``premiumIndexKlines`` (``symbol``) and
   ``indexPriceKlines`` (``pair``, on both markets), each with ``interval``, ``startTime``,
   ``endTime``, ``limit`` (default 500, 1–1500) and ``klines``' weight and errors (§7.8):
   12-element rows whose volume fields are ``"0"`` and whose count (index 8) is the number of
   samples in the interval. They come from the last 1,500 minutes of mark states
-  (``market/price_klines.py``, which says how the premium index is derived); a pair's index
+  (``market/klines/price_candles.py``, which says how the premium index is derived); a pair's index
   klines are those sampled with its perpetual's (or first contract's) mark states.
 """
 
@@ -31,13 +31,13 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
+from tickerplant.market.derivatives.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
+from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import ContractType, Market
-from tickerplant.market.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
-from tickerplant.market.mark_streams import FundingEvent
-from tickerplant.market.price_klines import PriceBar, PriceKind
+from tickerplant.market.klines.price_candles import PriceBar, PriceKind
+from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import HOUR_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS
-from tickerplant.market.view import MarketView, SymbolView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
     MarketData,

@@ -8,10 +8,7 @@ requests are refused with negative codes and an HTTP status (§8.1): a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:  # limits.py imports this module; the verdict is only a type here
-    from tickerplant.protocol.limits import WeightVerdict
+from typing import NamedTuple
 
 __all__ = [
     "BAD_ID",
@@ -36,7 +33,6 @@ __all__ = [
     "RequestRefused",
     "StreamError",
     "mandatory",
-    "rate_limit_error",
     "unknown_path",
 ]
 
@@ -101,20 +97,3 @@ def mandatory(name: str) -> RequestRefused:
 def unknown_path(path: str) -> RequestRefused:
     """The live 404 for a path (or method) the service does not have."""
     return RequestRefused(-5000, f"Path {path}, Method GET is invalid", 404)
-
-
-def rate_limit_error(verdict: WeightVerdict, ip: str, limit: int) -> RequestRefused:
-    """The -1003 texts of the live REST service (§7.1, §8.1), for a 429 or 418 verdict."""
-    if verdict.status == 418:
-        return RequestRefused(
-            -1003,
-            f"Way too many requests; IP({ip}) banned until {verdict.banned_until_ms}. "
-            "Please use the websocket for live updates to avoid bans.",
-            418,
-        )
-    return RequestRefused(
-        -1003,
-        f"Too many requests; current limit of IP({ip}) is {limit} requests per minute. "
-        "Please use the websocket for live updates to avoid polling the API.",
-        429,
-    )

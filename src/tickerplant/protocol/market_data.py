@@ -15,11 +15,11 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from tickerplant.market.book_text import BookText
+from tickerplant.market.book.text import BookText
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines import INTERVALS, rest_row
+from tickerplant.market.klines.candles import INTERVALS, rest_row
+from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import fixed
-from tickerplant.market.view import MarketView, SymbolView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
 __all__ = [

@@ -7,7 +7,7 @@ klines (spec §7.8, §7.9), both markets, from a ``MarketView`` like every other
   the live service applies (a 2 h window was answered, §7.9): any window is answered, its
   first `limit` aggregates, which is how ccxt pages (`startTime`, `endTime` = start + 1 h,
   then from the last id). What is older than the view's history
-  (``market/trade_history.py``, the last 10,000 aggregates) is not answered.
+  (``market/trades/history.py``, the last 10,000 aggregates) is not answered.
 - `GET /fapi/v1/trades` / `/dapi/v1/trades` (weight 5): the most recent `limit` trades.
   They are read from the aggregate stream every source sends: the simulator's aggregates
   are single fills, so each row is exactly one trade; an aggregate of several fills (a
@@ -16,7 +16,7 @@ klines (spec §7.8, §7.9), both markets, from a ``MarketView`` like every other
   books hold no RPI orders).
 - `GET /fapi/v1/continuousKlines` / `/dapi/v1/continuousKlines` (`pair`, `contractType`,
   `interval`, `startTime`, `endTime`, `limit`; weight by `limit` as `klines`): the klines
-  of the contract that is the pair's `contractType` now (``market/kline_streams.py``), as
+  of the contract that is the pair's `contractType` now (``market/klines/streams.py``), as
   `klines` answers them; `1s` on USDⓈ-M only (§4.12). A contract type the catalogue has
   no contract of (`TRADIFI_PERPETUAL`, a pair without quarterlies) answers `[]`.
 """
@@ -26,11 +26,11 @@ from __future__ import annotations
 from typing import Any
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.kline_streams import CONTINUOUS_TYPES, ContinuousContracts
-from tickerplant.market.klines import CONTINUOUS_INTERVALS_UM, INTERVALS, rest_row
-from tickerplant.market.payloads import BASE_DECIMALS, quote_units
+from tickerplant.market.klines.candles import CONTINUOUS_INTERVALS_UM, INTERVALS, rest_row
+from tickerplant.market.klines.streams import CONTINUOUS_TYPES, ContinuousContracts
+from tickerplant.market.payloads.builders import BASE_DECIMALS, quote_units
+from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import DAY_MS, fixed
-from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
     Method,

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickerplant.market.derivatives.open_interest import PERIOD_MS, VALUE_DECIMALS
 from tickerplant.market.instruments import ContractType, Market
-from tickerplant.market.open_interest import PERIOD_MS, VALUE_DECIMALS
+from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
-from tickerplant.market.view import MarketView
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
     MarketData,
@@ -62,7 +62,7 @@ def open_interest_routes(prefix: str, data: MarketData) -> dict[str, Method]:
 
 
 class OpenInterestAnswers:
-    """The answers, over a market view's ``open_interest`` (``market/open_interest.py``)."""
+    """The answers, over a market view's ``open_interest`` (``market/derivatives/open_interest.py``)."""
 
     def __init__(self, view: MarketView) -> None:
         self.view = view

@@ -13,14 +13,14 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from tickerplant.market.exchange_info import exchange_info, exchange_info_spot_stub
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub
 from tickerplant.protocol.derivatives_data import DerivativesData
-from tickerplant.protocol.errors import RequestRefused, rate_limit_error, unknown_path
-from tickerplant.protocol.limits import RequestWeight
+from tickerplant.protocol.errors import RequestRefused, unknown_path
 from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
+from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi"]
 

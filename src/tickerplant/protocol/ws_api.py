@@ -25,17 +25,11 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from tickerplant.market.view import SymbolView
-from tickerplant.protocol.errors import (
-    CLOSE_BANNED,
-    CloseReason,
-    RequestRefused,
-    mandatory,
-    rate_limit_error,
-)
+from tickerplant.market.plant.view import SymbolView
+from tickerplant.protocol.errors import CLOSE_BANNED, CloseReason, RequestRefused, mandatory
 from tickerplant.protocol.json_errors import NotJson, parse_json
-from tickerplant.protocol.limits import RequestWeight, WeightVerdict
 from tickerplant.protocol.market_data import MarketData, Method, Spliced, named_symbol
+from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
 
 __all__ = ["OTHER_METHOD", "WS_API_METHODS", "WsApi", "WsApiReply"]
 

@@ -1,7 +1,7 @@
 """When a recorder fetches a depth snapshot, sans-I/O.
 
 A replay keeps each symbol's book from a recorded REST snapshot and the recorded diff
-events after it (``market/depth_sync.py``, spec §4.9), so the recorder fetches one where
+events after it (``market/book/followed.py``, spec §4.9), so the recorder fetches one where
 a book could not otherwise be known: when the symbol's diff-depth stream starts
 delivering (§4.9 step 2: after the first event is buffered), after a loss on it (a
 reconnect, the client falling behind), and after a ``pu`` that is not the previous
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from tickerplant.market.depth_sync import book_streams
+from tickerplant.market.book.followed import book_streams
 
 __all__ = ["SNAPSHOT_LIMIT", "SnapshotPlan"]
 

@@ -43,8 +43,8 @@ from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.server import Listener
-from tickerplant.market.events import PayloadFormat
 from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.shared_weight import WeightSharing
 

@@ -17,9 +17,9 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.clock import Clock
-from tickerplant.feeds.player import ReplaySource
-from tickerplant.feeds.pump import SimulatedMarket
-from tickerplant.feeds.relay import RelaySource
+from tickerplant.feeds.relay.relay import RelaySource
+from tickerplant.feeds.replay.player import ReplaySource
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.scaleout.plant_process import PlantProcess
 
 __all__ = ["PlantAdmin"]

@@ -32,8 +32,8 @@ from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
 from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Market
-from tickerplant.market.plant import Plant
-from tickerplant.market.view import MarketView
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
 from tickerplant.scaleout import view_state
 
 __all__ = ["PlantProcess"]

@@ -25,7 +25,8 @@ import msgspec
 
 from tickerplant.bus.nats import NatsBus
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.limits import LimitCounters, RequestWeight, WeightVerdict
+from tickerplant.protocol.limits import LimitCounters
+from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict
 
 __all__ = ["SharedRequestWeight", "WeightSharing"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from tickerplant.market.view import MarketView, SymbolView
+from tickerplant.market.plant.view import MarketView, SymbolView
 
 __all__ = ["capture", "load"]
 

@@ -1,0 +1,393 @@
+"""The relay: an upstream's market streams (Binance, or another tickerplant) re-served.
+
+``prepare`` lists what the upstream's exchangeInfo lists, or the chosen symbols of it;
+``run`` subscribes one ``RawStreams`` per market to every chosen stream and publishes each
+payload on the bus unchanged, so local clients get the upstream's bytes, and the gateways'
+market views answer REST and WebSocket API requests from those same payloads.
+
+Depth (§4.8, §4.9): the depth kinds are relayed byte for byte like the others, and the
+relay keeps its own book of each relayed symbol (``market/depth_sync.FollowedBook``) from
+the upstream's `<symbol>@depth@100ms` (subscribed for it) and one REST snapshot per sync,
+resynced after a ``pu`` break or a loss upstream. The gateways answer REST and WebSocket
+API depth from that book, so local clients syncing their own books cost the upstream no
+REST weight: one snapshot per symbol per sync, fetched one at a time at most
+``snapshot_weight_per_minute`` of request weight (a 1,000-level snapshot weighs 20,
+§7.4). Until a symbol's book is synced, depth answers an empty book with id 0, which no
+diff event follows, so clients retry rather than sync against a book that is not there.
+
+A loss upstream is never hidden. ``RawStreams`` reconnects and resubscribes by itself, but
+what was sent while it was away is gone; so when an upstream connection drops, the local
+connections carrying its streams are closed (1012) and their clients, on reconnecting,
+report the gap as they would against Binance.
+
+What decides (which names, what they are called locally, which symbols are listed) is
+the plain functions at the top; ``RelaySource`` is the asyncio shell around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import Any, Protocol
+
+import msgspec
+
+from tickerplant.bus import Bus, StreamMessage
+from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
+from tickerplant.client.backoff import backoff
+from tickerplant.client.endpoints import fetch, market_of
+from tickerplant.clock import Clock, SystemClock
+from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
+from tickerplant.feeds.relay.books import (
+    BOOK_STREAM,
+    BUFFERED,
+    SNAPSHOT_LIMIT,
+    SNAPSHOT_WEIGHT_PER_MINUTE,
+    RelayBooks,
+)
+from tickerplant.feeds.relay.streams import (
+    DEFAULT_KINDS,
+    keeps_books,
+    kind_of,
+    relayable_kinds,
+    stream_names,
+)
+from tickerplant.market.book.followed import FollowedBook
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.payloads.listing import Listing, read_exchange_info
+from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
+from tickerplant.protocol.market_data import DEPTH_LIMITS
+from tickerplant.protocol.streams import Route, resolve
+
+__all__ = [
+    "BOOK_STREAM",
+    "DEFAULT_KINDS",
+    "SNAPSHOT_WEIGHT_PER_MINUTE",
+    "UPSTREAM_LOST",
+    "RelayError",
+    "RelaySource",
+    "canonical_names",
+    "choose",
+    "exchange_info_url",
+    "keeps_books",
+    "relayable_kinds",
+    "stream_names",
+]
+
+log = logging.getLogger("tickerplant.relay")
+
+UPSTREAM_LOST = "Upstream connection lost; reconnecting"
+_LAGGED = "Relay fell behind its upstream; messages were dropped"
+
+
+class RelayError(Exception):
+    """The relay cannot start: the upstream cannot be read, or lacks what was asked for."""
+
+
+class Upstream(Protocol):
+    """What the relay reads a market from: ``RawStreams``' surface."""
+
+    @property
+    def connections(self) -> int: ...
+
+    async def subscribe(self, *names: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[RawItem]: ...
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def choose(
+    listed: Mapping[Market, Sequence[Instrument]],
+    symbols: Collection[str] | None,
+    skipped: Mapping[str, str] | None = None,
+) -> dict[Market, list[Instrument]]:
+    """What to relay per market: everything listed, or the instruments named in ``symbols``
+    (any case). A name listed on no market is an error that names it, with the reason the
+    upstream gave (``skipped``: symbol -> why it is not listed) when there is one."""
+    if symbols is None:
+        return {market: list(insts) for market, insts in listed.items()}
+    wanted = {symbol.upper() for symbol in symbols}
+    chosen = {market: [i for i in insts if i.symbol in wanted] for market, insts in listed.items()}
+    missing = wanted - {i.symbol for insts in chosen.values() for i in insts}
+    if missing:
+        why = skipped or {}
+        named = [f"{s} ({why[s]})" if s in why else s for s in sorted(missing)]
+        raise RelayError(f"not listed upstream as TRADING: {', '.join(named)}")
+    return chosen
+
+
+def canonical_names(names: Iterable[str], instruments: Sequence[Instrument]) -> dict[str, str]:
+    """Each received stream name -> the canonical name the gateways route by. For the
+    lowercase names Binance sends they are the same string, but resolve() is the one
+    authority on that, so ask it rather than assume."""
+    symbols = {inst.symbol.lower(): inst for inst in instruments}
+    mapping: dict[str, str] = {}
+    for name in names:
+        key = resolve(name, symbols, Route.UNROUTED, strict_routing=False, lenient_case=True).key
+        if key is not None:
+            mapping[name] = key
+    return mapping
+
+
+def exchange_info_url(upstream: str, market: Market) -> str:
+    """Where the stream host ``upstream`` of ``market`` serves exchangeInfo (§7.3)."""
+    return f"{rest_base(upstream)}{rest_prefix(market)}/exchangeInfo"
+
+
+# --- the shell --------------------------------------------------------------------------------
+
+
+class _Batcher:
+    """Publishes what one read of the upstream brought as one bus batch: messages added
+    without the relay waiting in between go out together when it next waits, so each
+    gateway handles (and the fan-out flushes) a batch instead of single messages."""
+
+    max_batch = 4096  # a bound on what is held back, should the upstream never pause
+
+    def __init__(self, market: Market, bus: Bus) -> None:
+        self._market = market
+        self._bus = bus
+        self._pending: list[StreamMessage] = []
+        self._loop = asyncio.get_running_loop()
+
+    def add(self, message: StreamMessage) -> None:
+        pending = self._pending
+        pending.append(message)
+        if len(pending) == 1:
+            self._loop.call_soon(self.flush)
+        elif len(pending) >= self.max_batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            # A fresh list each time: a subscriber may hold on to the batch it was given.
+            batch, self._pending = self._pending, []
+            self._bus.publish(self._market, batch)
+
+
+class RelaySource:
+    """``Tickerplant(config, source=RelaySource({Market.UM: "wss://fstream.binance.com"}))``
+
+    ``upstreams`` maps each market to relay to its stream host; ``symbols`` (any case, on
+    either market) narrows what is relayed, by default every TRADING symbol; ``kinds`` are
+    the streams relayed per symbol and for the whole market (``DEFAULT_KINDS``: all that
+    tickerplant serves); ``stream_options`` go to each ``RawStreams`` (``delays``,
+    ``ping_interval_s``, …). exchangeInfo is fetched ``fetch_attempts`` times at most,
+    ``fetch_delays`` apart, before ``prepare`` gives up with a ``RelayError``.
+
+    ``connect(url, **stream_options)`` makes each market's reader (``RawStreams``) and
+    ``fetch(url)`` GETs the upstream's REST (exchangeInfo, depth snapshots); a test hands
+    in its own. Depth snapshots are fetched at most ``snapshot_weight_per_minute`` of
+    request weight a minute per market, and retried ``fetch_delays`` apart.
+    """
+
+    def __init__(
+        self,
+        upstreams: Mapping[Market, str] | Sequence[str] = BINANCE_STREAMS,
+        *,
+        symbols: Collection[str] | None = None,
+        kinds: Collection[str] = DEFAULT_KINDS,
+        stream_options: dict[str, Any] | None = None,
+        clock: Clock | None = None,
+        fetch_attempts: int = 5,
+        fetch_delays: Callable[[], Iterator[float]] = lambda: backoff(0.5, 2.0, 8.0),
+        connect: Callable[..., Upstream] = RawStreams,
+        fetch: Callable[[str], Awaitable[bytes]] = fetch,
+        snapshot_weight_per_minute: int = SNAPSHOT_WEIGHT_PER_MINUTE,
+    ) -> None:
+        if not upstreams:
+            raise ValueError("a relay needs at least one upstream")
+        if fetch_attempts < 1:
+            raise ValueError("fetch_attempts must be at least 1")
+        if snapshot_weight_per_minute < 1:
+            raise ValueError("snapshot_weight_per_minute must be at least 1")
+        self._snapshot_interval_ms = DEPTH_LIMITS[SNAPSHOT_LIMIT] * 60_000 / snapshot_weight_per_minute
+        # stream hosts whose market is still to be asked (``market_of``) in ``prepare``
+        self._unplaced = [] if isinstance(upstreams, Mapping) else list(upstreams)
+        self.upstreams: dict[Market, str] = dict(upstreams) if isinstance(upstreams, Mapping) else {}
+        self.symbols = None if symbols is None else [s.upper() for s in symbols]
+        self.kinds = relayable_kinds(kinds)
+        self._clock = clock or SystemClock()
+        # the readers stamp and schedule on the relay's clock too
+        self.stream_options = {"clock": self._clock, **(stream_options or {})}
+        self._fetch_attempts = fetch_attempts
+        self._fetch_delays = fetch_delays
+        self._connect = connect
+        self._fetch = fetch
+        self.instruments: dict[Market, list[Instrument]] = {}
+        self.streams: dict[Market, Upstream] = {}  # the live upstream readers, while running
+        self.relayed = dict.fromkeys(Market, 0)  # messages published
+        self.losses = dict.fromkeys(Market, 0)  # upstream losses reported to local clients
+        self.books: dict[Market, RelayBooks] = {}  # per market, when depth is relayed
+
+    async def prepare(self) -> Prepared:
+        for url in self._unplaced:
+            try:
+                market = await market_of(url)
+            except OSError as exc:
+                raise RelayError(f"cannot relay {url}: {exc}") from exc
+            if market in self.upstreams:
+                raise RelayError(f"two {market.value} upstreams: {self.upstreams[market]} and {url}")
+            self.upstreams[market] = url
+        listed: dict[Market, list[Instrument]] = {}
+        skipped: dict[str, str] = {}
+        for market, url in self.upstreams.items():
+            listing = await self._listing(market, url)
+            listed[market] = listing.instruments
+            skipped.update(listing.skipped)
+        chosen = choose(listed, self.symbols, skipped)
+        if not any(chosen.values()):
+            raise RelayError(f"nothing to relay: no TRADING symbols at {', '.join(self.upstreams.values())}")
+        self.instruments = {market: chosen.get(market, []) for market in Market}
+        for market, insts in chosen.items():
+            log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
+        kinds = frozenset(k for k in map(kind_of, self.kinds) if k is not None)
+        return Prepared(dict(self.instruments), self._clock.now_ms(), kinds)
+
+    async def _listing(self, market: Market, upstream: str) -> Listing:
+        url = exchange_info_url(upstream, market)
+        delays = self._fetch_delays()
+        attempts = self._fetch_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                body = await self._fetch(url)
+            except OSError as exc:
+                log.warning(
+                    "%s: exchangeInfo attempt %d of %d failed: %s", market.value, attempt, attempts, exc
+                )
+                if attempt == attempts:
+                    raise RelayError(
+                        f"cannot list the {market.value} upstream {upstream}: "
+                        f"GET {url} failed {attempts} times, last with: {exc}"
+                    ) from exc
+                await asyncio.sleep(next(delays))
+                continue
+            try:
+                return read_exchange_info(market, body)
+            except msgspec.DecodeError as exc:  # an answer, but not exchangeInfo: asking again will not help
+                raise RelayError(f"{url} did not answer with an exchangeInfo body: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def run(self, sink: Sink) -> None:
+        async with asyncio.TaskGroup() as group:
+            for market, url in self.upstreams.items():
+                names = stream_names(self.instruments.get(market, []), self.kinds)
+                if names:
+                    group.create_task(self._relay(market, url, names, sink))
+
+    async def _relay(self, market: Market, url: str, names: list[str], sink: Sink) -> None:
+        insts = self.instruments[market]
+        canonical = canonical_names(names, insts)
+        if BOOK_STREAM not in self.kinds:  # subscribed for the books alone: not published
+            for inst in insts:
+                canonical.pop(f"{inst.symbol.lower()}@{BOOK_STREAM}", None)
+        streams = self._connect(url, **self.stream_options)
+        batcher = _Batcher(market, sink.bus)
+        books = None
+        if keeps_books(self.kinds):
+            books = self.books[market] = RelayBooks(
+                {inst.symbol: FollowedBook(inst, max_buffered=BUFFERED) for inst in insts},
+                f"{rest_base(url)}{rest_prefix(market)}/depth?limit={SNAPSHOT_LIMIT}&symbol=",
+                batcher.add, self._fetch, self._clock, self._snapshot_interval_ms, self._fetch_delays,
+            )  # fmt: skip
+        try:
+            async with asyncio.TaskGroup() as group:
+                self.streams[market] = streams
+                # Consume while subscribing: thousands of names take seconds at the paced
+                # SUBSCRIBE rate, and what the first ones deliver should flow meanwhile.
+                group.create_task(self._subscribe(market, streams, names))
+                fetching = group.create_task(books.fetch()) if books is not None else None
+                try:
+                    await self._consume(market, streams, canonical, sink, batcher, books)
+                finally:
+                    self.streams.pop(market, None)
+                    if fetching is not None:
+                        fetching.cancel()
+        finally:
+            await streams.close()
+
+    async def _subscribe(self, market: Market, streams: Upstream, names: list[str]) -> None:
+        log.info("%s: subscribing %d streams upstream", market.value, len(names))
+        await streams.subscribe(*names)
+        log.info("%s: upstream subscribed, %d connections", market.value, streams.connections)
+
+    async def _consume(
+        self,
+        market: Market,
+        streams: Upstream,
+        canonical: dict[str, str],
+        sink: Sink,
+        batcher: _Batcher,
+        books: RelayBooks | None,
+    ) -> None:
+        add = batcher.add
+        book_of = books.streams if books is not None else {}
+        # the mark-price streams relayed: the views' `@markState` (premiumIndex) follows them
+        marks = {name for name in canonical.values() if is_mark_stream(name)}
+        notes = MarkNotes(inst.symbol for inst in self.instruments.get(market, ()))
+        everything = sorted(set(canonical.values()))
+        down: set[str] = set()  # streams lost upstream and not heard from since
+        down_at_ms = 0
+        counts = self.relayed
+        try:
+            async for item in streams:
+                if type(item) is RawMessage:
+                    name = canonical.get(item.stream)
+                    if name is not None:
+                        add(StreamMessage(name, item.data))
+                        counts[market] += 1
+                        if name in marks:
+                            for note in notes.of(item.data):
+                                add(note)
+                    if book_of:  # after the frame: the views' book follows what was relayed
+                        book = book_of.get(item.stream)
+                        if book is not None:
+                            books.event(book, item.data)  # type: ignore[union-attr]
+                    if name is None:
+                        continue  # not a name we relay: nothing local routes it
+                    if down and name in down:
+                        # The connection that carried it is back, with all of its streams.
+                        log.warning(
+                            "%s: upstream delivering again, %d ms after the loss",
+                            market.value, self._clock.now_ms() - down_at_ms,
+                        )  # fmt: skip
+                        down.clear()
+                    continue
+                # What came before the loss goes out first, and the gateways get a loop
+                # iteration to write it, so the close frame follows the last good message.
+                batcher.flush()
+                await asyncio.sleep(0)
+                self.losses[market] += 1
+                if books is not None:  # the books' "no book" goes out before the close
+                    books.lost(item.streams if isinstance(item, StreamsLost) else None)
+                    batcher.flush()
+                if isinstance(item, StreamsLost):
+                    lost = [canonical[name] for name in item.streams if name in canonical]
+                    down.update(lost)
+                    down_at_ms = item.at_ms
+                    log.warning(
+                        "%s: upstream connection lost (%d streams); reconnecting", market.value, len(lost)
+                    )
+                    sink.interrupt(market, lost, UPSTREAM_LOST)
+                elif isinstance(item, Lagged):  # which streams lost messages is unknown: all did
+                    log.warning(
+                        "%s: fell behind the upstream, %d messages dropped", market.value, item.dropped
+                    )
+                    sink.interrupt(market, everything, _LAGGED)
+        finally:
+            batcher.flush()

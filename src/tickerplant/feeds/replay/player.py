@@ -1,0 +1,311 @@
+"""The asyncio shell of a replay: asks the ``ReplayClock`` how far the replay may go at
+×speed of its ``Clock`` (or runs flat out), hands that to the ``Replayer``, publishes what
+it makes, sleeps on the Clock until the next event is due, and says when it has ended.
+Its status and controls are served over HTTP by the listeners:
+
+- ``GET /tickerplant/v1/replay``         ``{"state": "paused"|"playing"|"finished", …}``
+- ``GET /tickerplant/v1/replay/resume``  start a replay begun with ``--paused``
+- ``GET /tickerplant/v1/replay/pause``   hold the replay clock
+
+At ``--speed max`` it waits for its clients between batches, within their send buffers'
+bounds, as ``replay_waits`` says: a client that reads slower than the replay makes events
+but keeps up on average gets everything; one that stops reading is cut off as a slow
+consumer, holding the others back ``patience_ms`` at most.
+
+(GET for the controls too: the listeners' HTTP server, picows, answers GET only.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tickerplant.bus import StreamMessage
+from tickerplant.clock import Clock
+from tickerplant.config import ReplayConfig
+from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.replay.files import ReplayFiles, open_replay
+from tickerplant.feeds.replay.replayer import ReplayClock, Replayer, StreamsBroken
+from tickerplant.feeds.replay.waits import ConsumerWaits
+from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.market.plant.plant import Plant
+
+__all__ = ["CONTROL_PATHS", "ReplaySource"]
+
+log = logging.getLogger("tickerplant.replay")
+
+STATUS_PATH = "/tickerplant/v1/replay"
+CONTROL_PATHS = (STATUS_PATH, f"{STATUS_PATH}/resume", f"{STATUS_PATH}/pause")
+FINISHED = "Replay finished"
+_ALL = 1 << 62  # at speed max, every event is due
+_MAX_SLEEP_NS = 50_000_000  # wake at least this often at ×N speed: periodic streams fall due
+# Bytes leaving a socket have no event of their own: a replay waiting for its clients looks
+# again this often.
+_LOOK_AGAIN_MS = 1
+
+
+class ReplaySource:
+    """The files of ``config.paths``, played at ``config.speed`` of ``clock``."""
+
+    def __init__(
+        self,
+        config: ReplayConfig,
+        clock: Clock,
+        payload_format: PayloadFormat = PayloadFormat.CLASSIC,
+        *,
+        patience_ms: int = 2_000,
+    ) -> None:
+        """``patience_ms``: at ``--speed max``, how long at a time the replay waits for a
+        client over half its send buffer before it goes on without it (``replay_waits``)."""
+        self._config = config
+        self._clock = clock
+        self._payload_format = payload_format  # what the plants of public files write
+        self.files: ReplayFiles | None = None
+        self.replayer: Replayer | None = None
+        self.state = "paused" if config.paused else "playing"
+        self._playing = asyncio.Event()
+        if not config.paused:
+            self._playing.set()
+        self._start_us = 0
+        self._history: dict[Market, list[StreamMessage]] = {}
+        self._speed = config.speed  # None: as fast as it goes; changed by set_speed
+        self._pace: ReplayClock | None = None  # the replay clock once playing at a speed
+        self._begun = False  # the playing loop has started (its first resume)
+        self.waits = ConsumerWaits(patience_ms)  # for its clients, at speed max
+
+    async def prepare(self) -> Prepared:
+        config = self._config
+        paths = [Path(p) for p in config.paths]
+        now_ms = self._clock.now_ms()
+        # Opening samples every file's first rows: off the loop, it can take a while.
+        self.files = await asyncio.to_thread(
+            open_replay, paths, start_ms=config.start_ms, end_ms=config.end_ms, now_ms=now_ms
+        )
+        first_us = await asyncio.to_thread(self.files.first_us)  # may skip a long way
+        start_us = first_us if first_us is not None else now_ms * 1000
+        if config.start_ms is not None:
+            start_us = config.start_ms * 1000
+        self._start_us = start_us
+        # Plants only for what the plant derives: recorded payloads pass it by, and a plant
+        # for their symbols would add tickers the recording never had.
+        public_symbols = {file.symbol for file in self.files.public}
+        plants = {
+            # Public files hold no depth (spec §9.2): no depth streams of a recorded top of book
+            market: Plant(
+                market,
+                [i for i in insts if i.symbol in public_symbols],
+                now_ms=start_us // 1000,
+                depth_streams=False,
+                payload_format=self._payload_format,
+            )
+            for market, insts in self.files.instruments.items()
+        }
+        # the recordings' books are kept in the instruments served (their units)
+        served = {inst.symbol: inst for insts in self.files.instruments.values() for inst in insts}
+        self.replayer = Replayer(self.files.events, plants, start_us, served, self.files.runs)
+        # The day before --start, into the plants (off the loop: it is a day of rows).
+        self._history = await asyncio.to_thread(self.replayer.warm, start_us)
+        log.info(
+            "replaying %d public files and %d recordings from %s",
+            len(self.files.public), len(self.files.recordings), _utc(start_us),
+        )  # fmt: skip
+        return Prepared(self.files.instruments, start_us // 1000)
+
+    # -- controls --------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        replayer, files = self.replayer, self.files
+        replay_ms = (replayer.now_us // 1000) if replayer else None
+        start_ms = self._start_us // 1000 if replayer else None
+        end_ms = self._config.end_ms
+        read, total = (files.read_bytes[0], files.total_bytes) if files else (0, 0)
+        return {
+            "state": self.state,
+            "speed": "max" if self._speed is None else self._speed,
+            "replayTime": replay_ms,
+            "events": replayer.events if replayer else 0,
+            "bytesRead": read,
+            "bytesTotal": total,
+            "startTime": start_ms,
+            "endTime": end_ms,  # --end, when given; else the files' end, unknown until reached
+            "progress": _progress(self.state, start_ms, replay_ms, end_ms, read, total),
+        }
+
+    def set_speed(self, speed: float | None) -> None:
+        """Play at ``speed`` replay seconds per second from now on (None: flat out); the
+        replay clock re-anchors where it stands, so it neither jumps nor goes back."""
+        if speed is not None and not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"a replay speed is a positive number or max, not {speed!r}")
+        self._speed = speed
+        if not self._begun or self.replayer is None:
+            return  # the loop makes its clock from the speed when it begins
+        now_ns = self._clock.now_ns()
+        pace = self._pace
+        at_us = self.replayer.now_us
+        if pace is not None and self.state == "playing":
+            at_us = max(at_us, pace.replay_us(now_ns))
+        self._pace = None if speed is None else ReplayClock(speed, at_us, now_ns)
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self.state = "playing"
+            self._playing.set()
+
+    def pause(self) -> None:
+        if self.state == "playing":
+            self.state = "paused"
+            self._playing.clear()
+
+    def http(self, path: str, method: str) -> tuple[int, bytes]:
+        if method != "GET":
+            return 405, b'{"code":-1,"msg":"use GET"}'
+        if path.endswith("/resume"):
+            self.resume()
+        elif path.endswith("/pause"):
+            self.pause()
+        return 200, msgspec.json.encode(self.status())
+
+    # -- playing ---------------------------------------------------------------------
+
+    async def run(self, sink: Sink) -> None:
+        replayer = self.replayer
+        assert replayer is not None, "prepare() first"
+        config = self._config
+        progress = _Progress(self) if _wants_progress(config) else None
+        replayer.follow(sink.demand)  # only what somebody takes is written (market/demand.py)
+        try:
+            await self._play(replayer, sink, config)
+        finally:
+            if progress is not None:
+                progress.close()
+        outs = _outs()
+        replayer.finish(outs)
+        _publish(sink, outs, [])
+        self.state = "finished"
+        log.info("%s: %d events up to %s", FINISHED, replayer.events, _utc(replayer.now_us))
+        sink.finished(FINISHED)
+
+    async def _play(self, replayer: Replayer, sink: Sink, config: ReplayConfig) -> None:
+        batch = config.batch_events
+        # the market views' past (klines, last tops), before anybody can have subscribed
+        _publish(sink, self._history, [])
+        self._history = {}
+        await self._playing.wait()
+        clock = self._clock
+        speed = self._speed
+        self._pace = None if speed is None else ReplayClock(speed, self._start_us, clock.now_ns())
+        self._begun = True
+        while replayer.next_us is not None:
+            if not self._playing.is_set():
+                await self._playing.wait()
+                if self._pace is not None:
+                    self._pace.restart(replayer.now_us, clock.now_ns())
+            pace = self._pace  # set_speed replaces it between batches
+            outs = _outs()
+            broken: list[StreamsBroken] = []
+            now_ns = clock.now_ns()
+            until_us = _ALL if pace is None else pace.replay_us(now_ns)
+            replayer.step(until_us, batch, outs, broken)
+            _publish(sink, outs, broken)
+            # The gateways write this batch before the next is made, even when more is
+            # due already (a full batch, or a stream's next frame held for the next one):
+            # their fan-out joins frames per stream within a turn of the loop.
+            await asyncio.sleep(0)
+            if pace is None:
+                await self._wait_for_clients(sink)
+            next_us = replayer.next_us
+            if pace is not None and next_us is not None and next_us > until_us:
+                await clock.sleep_until(min(pace.due_ns(next_us), now_ns + _MAX_SLEEP_NS) / 1_000_000)
+
+    async def _wait_for_clients(self, sink: Sink) -> None:
+        """Until no client the replay waits for holds more than its share of unsent bytes."""
+        clock, waits = self._clock, self.waits
+        while waits.waiting(sink.backlogs(), clock.now_ms()):
+            await clock.sleep_until(clock.now_ms() + _LOOK_AGAIN_MS)
+
+
+def _outs() -> dict[Market, list[StreamMessage]]:
+    return {market: [] for market in Market}
+
+
+def _publish(sink: Sink, outs: dict[Market, list[StreamMessage]], broken: list[StreamsBroken]) -> None:
+    bus = sink.bus
+    for market, out in outs.items():
+        if out:
+            bus.publish(market, out)
+    for loss in broken:
+        sink.interrupt(loss.market, loss.streams, "The recording lost these streams here")
+
+
+def _progress(
+    state: str, start_ms: int | None, replay_ms: int | None, end_ms: int | None, read: int, total: int
+) -> float:
+    """0..1: the replay clock's way from start to ``--end`` when there is one, else the
+    share of the files' bytes read."""
+    if state == "finished":
+        return 1.0
+    if start_ms is not None and replay_ms is not None and end_ms is not None and end_ms > start_ms:
+        return min(1.0, max(0.0, (replay_ms - start_ms) / (end_ms - start_ms)))
+    return min(1.0, read / total) if total else 0.0
+
+
+def _utc(us: int) -> str:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def _wants_progress(config: ReplayConfig) -> bool:
+    return sys.stderr.isatty() if config.progress is None else config.progress
+
+
+class _Progress:
+    """A rich progress bar on stderr: the bytes of the files read, and the replay clock."""
+
+    def __init__(self, source: ReplaySource) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._source = source
+        self._progress = Progress(
+            TextColumn("replay"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[clock]}  {task.fields[events]} events"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        files = source.files
+        total = files.total_bytes if files else None
+        self._task = self._progress.add_task("replay", total=total, clock="", events=0)
+        self._progress.start()
+        self._updater = asyncio.get_running_loop().create_task(self._update())
+
+    async def _update(self) -> None:
+        while True:
+            self._refresh()
+            await asyncio.sleep(0.25)
+
+    def _refresh(self) -> None:
+        status = self._source.status()
+        clock = _utc(status["replayTime"] * 1000) if status["replayTime"] else ""
+        self._progress.update(
+            self._task,
+            completed=status["bytesRead"],
+            clock=f"{status['state']} {clock}",
+            events=status["events"],
+        )
+
+    def close(self) -> None:
+        self._updater.cancel()
+        with contextlib.suppress(Exception):
+            self._refresh()
+        self._progress.stop()

@@ -1,0 +1,189 @@
+"""The asyncio shell around a simulated market: advance the simulator and its derivatives
+data (``simulated_derivatives``: index, mark price, funding, each second), run the plants,
+publish their messages on the bus. All decisions live in the cores it calls.
+
+The derivatives core reads the simulator's books and fair prices, and the last trade price
+of each symbol from the plant's 24 h window (the one place that keeps it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+
+from tickerplant.bus import Bus, StreamMessage
+from tickerplant.clock import Clock
+from tickerplant.config import SimulatorConfig
+from tickerplant.feeds import Prepared, Sink
+from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
+from tickerplant.feeds.simulator.simulator import Simulator
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.updates import MarketUpdate
+
+Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
+
+__all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
+
+
+class SimulatedMarket:
+    """The default source: the catalogue's instruments, traded by the simulator."""
+
+    def __init__(self, config: SimulatorConfig, clock: Clock) -> None:
+        self._config = config
+        self._clock = clock
+        self.simulator: Simulator | None = None
+        self.derivatives: SimulatedDerivatives | None = None
+        self._last_price: Callable[[str], int | None] = lambda symbol: None
+        self.updates_processed = 0
+
+    async def prepare(self) -> Prepared:
+        now_ms = self._clock.now_ms()
+        instruments = {market: catalogue(market, now_ms) for market in Market}
+        self.simulator = Simulator(
+            [inst for insts in instruments.values() for inst in insts],
+            seed=self._config.seed,
+            actions_per_s=self._config.actions_per_s or 0.0,
+            start_ms=now_ms,
+            book_levels=self._config.book_levels,
+        )
+        listed = [inst for insts in instruments.values() for inst in insts]
+        self.derivatives = SimulatedDerivatives(listed, seed=self._config.seed, start_ms=now_ms)
+        return Prepared(instruments, now_ms)
+
+    def warm(self, sink: Sink) -> None:
+        """Give the plants and every market view the simulator's past (24 h by default)
+        and its books."""
+        simulator = self.simulator
+        assert simulator is not None, "prepare() first"
+        now_ms = self._clock.now_ms()
+        history = simulator.warm_history(now_ms, round(self._config.history_s * 1000))
+        for market, plant in sink.plants.items():
+            past = [t for t in history if t.symbol in plant.symbols]
+            plant.warm(past)
+            # The gateways' market views build their klines over the same past.
+            sink.bus.publish(market, plant.history(past))
+            current: list[StreamMessage] = []
+            plant.snapshot(now_ms, current)
+            sink.bus.publish(market, current)
+        # The initial books: the views learn them (the internal diff), and every depth
+        # stream's chain starts from them rather than pushing them whole.
+        initial = simulator.initial_updates(now_ms)
+        for market, plant in sink.plants.items():
+            books: list[StreamMessage] = []
+            for update in initial:
+                if update.symbol in plant.symbols:
+                    plant.apply(update, now_ms, books)
+            plant.end_batch(now_ms, books)
+            plant.start_depth_chains()
+            sink.bus.publish(market, books)
+        self.updates_processed += len(initial)
+        # The funding history and the first mark prices, so that both answer at once.
+        derivatives = self.derivatives
+        assert derivatives is not None
+        self._last_price = _last_prices(sink.plants)
+        derived: list[MarketUpdate] = [*derivatives.warm_funding(now_ms)]
+        derived += derivatives.sample(now_ms, simulator.books, simulator.fair_price, self._last_price)
+        self.updates_processed += Dispatcher(sink.plants, sink.bus)(derived, now_ms)
+        simulator.mark_price = derivatives.mark_units  # positions are liquidated at the mark
+
+    async def run(self, sink: Sink) -> None:
+        simulator = self.simulator
+        assert simulator is not None, "prepare() first"
+        for plant in sink.plants.values():
+            plant.follow(sink.demand)  # only what somebody takes is written (market/demand.py)
+        self.warm(sink)
+        config = self._config
+        clock = self._clock
+        dispatch = Dispatcher(sink.plants, sink.bus)
+        if config.actions_per_s is None:
+            while True:
+                now_ms = clock.now_ms()
+                updates = self._derive(simulator.step(config.batch_actions, now_ms), now_ms)
+                self.updates_processed += dispatch(updates, now_ms)
+                await asyncio.sleep(0)  # let the gateways flush and read
+        batch = config.batch_actions
+        while True:
+            await asyncio.sleep(config.tick_interval_s)
+            now_ms = clock.now_ms()
+            due = simulator.due(now_ms)
+            held: Held | None = None
+            while due > batch:
+                # Catching up (a loaded machine, a rate past what it can do): the actions are
+                # made and applied a batch at a time, the loop reading and answering between,
+                # rather than up to the simulator's backlog bound (5 s of actions) in one step
+                # with the loop held. What they make is held and published with the last
+                # batch, after the one tick: the same messages in the same order as one step,
+                # and nothing is seen (a snapshot, a view) of a book a push has not reached.
+                held = held or {market: [] for market in sink.plants}
+                self.updates_processed += dispatch.hold(simulator.step(batch, now_ms), now_ms, held)
+                due -= batch
+                await asyncio.sleep(0)
+            updates = self._derive(simulator.step(due, now_ms), now_ms)
+            self.updates_processed += dispatch(updates, now_ms, held)
+
+    def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
+        """``updates`` with the derivatives data that fell due (once a second) appended."""
+        simulator, derivatives = self.simulator, self.derivatives
+        assert simulator is not None and derivatives is not None
+        derived = derivatives.advance(now_ms, simulator.books, simulator.fair_price, self._last_price)
+        if derived:
+            updates.extend(derived)
+        return updates
+
+
+class Dispatcher:
+    """Applies batches of updates to the plants and publishes what they make, per market."""
+
+    def __init__(self, plants: Mapping[Market, Plant], bus: Bus) -> None:
+        self.plants = plants
+        self.bus = bus
+        self.plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
+        for plant in plants.values():  # a COIN-M index price belongs to its pair (§4.12)
+            for state in plant.symbols.values():
+                self.plant_of.setdefault(state.inst.pair, plant)
+
+    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held | None = None) -> int:
+        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, held)
+
+    def hold(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held) -> int:
+        """Apply ``updates``, more of the same timestamp to follow: what the plants make goes
+        into ``held``, for the call that ends the batch to publish."""
+        plant_of = self.plant_of
+        for update in updates:
+            plant = plant_of[update.symbol]
+            plant.apply(update, now_ms, held[plant.market])
+        return len(updates)
+
+
+def dispatch(
+    updates: Sequence[MarketUpdate],
+    now_ms: int,
+    plant_of: Mapping[str, Plant],
+    plants: Mapping[Market, Plant],
+    bus: Bus,
+    held: Held | None = None,
+) -> int:
+    """Apply ``updates`` at ``now_ms``, end the batch, tick what fell due, and publish what
+    the plants made, after ``held`` (what earlier parts of the batch made: ``Dispatcher.hold``)."""
+    outs = held if held is not None else {market: [] for market in plants}
+    for update in updates:
+        plant = plant_of[update.symbol]
+        plant.apply(update, now_ms, outs[plant.market])
+    for market, plant in plants.items():
+        out = outs[market]
+        plant.end_batch(now_ms, out)
+        if now_ms >= plant.next_tick_ms:
+            plant.tick(now_ms, out)
+        bus.publish(market, out)
+    return len(updates)
+
+
+def _last_prices(plants: Mapping[Market, Plant]) -> Callable[[str], int | None]:
+    """Each symbol's last trade price (price units) as its plant's window holds it."""
+    windows = {symbol: state.window for plant in plants.values() for symbol, state in plant.symbols.items()}
+
+    def last_price(symbol: str) -> int | None:
+        window = windows[symbol]
+        return window.close if window.last_time_ms else None
+
+    return last_price

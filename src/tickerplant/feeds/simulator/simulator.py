@@ -1,0 +1,449 @@
+"""A synthetic market: deep limit order books driven by random order flow.
+
+Every symbol has an ``OrderBook`` of at least ``book_levels`` price levels a side (1,000 by
+default, kept between 1,150 and 1,350), shaped like a real futures book (``book_shape``),
+and follows a latent *fair price* whose volatility and activity cluster (``fair_price``).
+Order flow arrives as a Poisson process of *actions* at ``actions_per_s`` across all
+symbols, each on one symbol chosen by its activity weight (times its asset's current
+activity multiplier). An action is one of:
+
+- a taker order (market, or a limit priced through the opposite best that rests what it
+  cannot fill), heavy-tailed in size (``order_flow``), on the side the fair price leans
+  to more often than not; it sweeps at most ``_MAX_SWEEP`` levels;
+- a maker quote: one stepping in front when the spread is wider than a tick, else
+  joining the queue at the best price;
+- a passive limit order a power-law number of ticks behind its side's best;
+- a cancel, whole or half, of a level near the touch;
+- churn of the deep book: a cancel, a new order in a hole, or a resized level, anywhere.
+
+After its order, every action lets the book *follow* the fair price: makers pull stale
+quotes and move the queues behind the new touch, so the touch stays a tick wide while the
+price walks (the churn and the following are ``book_upkeep``'s). Last, the far ends keep the
+depth: a side thinner than its ``BookShape.low`` gets up to ``book_shape.REFILL`` new levels
+beyond its far end, one deeper than its ``BookShape.high`` loses its farthest. Each action
+so does a bounded amount of work and changes a handful of levels, whatever the depth.
+
+Leveraged positions and open interest move with the taker orders (``positions``); after a
+step, every ``_CHECK_MS`` at most, each mark price is checked against its symbol's positions'
+liquidation prices, and a crossed one sends its liquidation order through the book as an
+action of its own:
+its ``Trade``s, a ``Liquidation``, its ``BookUpdate`` (``liquidations``; cascades included).
+Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
+
+Trades come only from matching, so the trade, ticker, kline and depth streams the plant
+derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
+one ``BookUpdate`` (absolute quantities, 0 removes a level, spec §4.9), all stamped with
+the same time; update ids increase by one per action, trade ids by one per fill (from
+bases that grow with the start time, ``simulated_symbol.IDS_PER_MS``).
+
+Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
+
+- depth: every side holds at least ``book_levels`` (1,000) levels at every moment sampled,
+  so a ``limit=1000`` depth answer is full, kept a few levels per action
+  (``test_books_stay_deep``, and ``test_a_shallower_book_keeps_its_depth`` for a smaller
+  ``book_levels``). The one exception is physical: bids of a symbol whose price falls below
+  that many ticks have fewer prices left;
+- the touch is one tick wide most of the time on the liquid symbols
+  (``test_the_touch_is_one_tick_wide_on_liquid_symbols``);
+- size rests at the scale of the real market and grows away from the touch: BTCUSDT holds
+  several BTC at the touch and hundreds within 1 % of the mid; thinner contracts less, in
+  proportion to their activity (``test_depth_at_the_scale_of_the_market``,
+  ``test_resting_size_grows_away_from_the_touch``);
+- order and trade sizes are heavy-tailed: the 99th percentile of trade sizes lies more than
+  a dozen medians out, where an exponential law gives under seven, and the kurtosis of
+  order sizes runs into the thousands (``test_trade_sizes_are_heavy_tailed``,
+  ``test_order_sizes_have_a_power_law_tail``);
+- volatility clusters: absolute mid returns are positively autocorrelated at short lags
+  (``test_volatility_clusters``); activity clusters too: a symbol's per-second action
+  counts are autocorrelated, where a constant-rate Poisson flow's are not
+  (``test_activity_clusters``);
+- never crossed, no side ever empty, ids and update contract as above
+  (``test_invariants_hold_after_every_action`` and the property test);
+- deterministic per seed (``test_same_seed_same_updates_and_different_seed_different``).
+
+Memory is bounded by design: per symbol a book of about 1,350 levels a side at most
+(``book_shape``), ``positions.MAX_POSITIONS`` positions and fixed numbers; ``step`` keeps
+none of the updates it returns.
+
+Nothing here reads a clock or the global ``random``: time is an argument and all
+randomness comes from ``random.Random`` instances seeded from ``seed``, so a seed and a
+sequence of calls replay exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from itertools import accumulate
+
+from tickerplant.feeds.simulator import book_shape
+from tickerplant.feeds.simulator.book_upkeep import BookUpkeep
+from tickerplant.feeds.simulator.fair_price import FairPrice, Regimes
+from tickerplant.feeds.simulator.history import simulated_history
+from tickerplant.feeds.simulator.liquidations import liquidate
+from tickerplant.feeds.simulator.order_flow import placement_ticks
+from tickerplant.feeds.simulator.positions import MAX_POSITIONS, Positions, open_interest_history
+from tickerplant.feeds.simulator.symbol import IDS_PER_MS, SimulatedSymbol
+from tickerplant.market.book.order_book import OrderBook
+from tickerplant.market.instruments import Instrument
+from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
+from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, OpenInterest, Trade
+
+__all__ = ["DEFAULT_START_MS", "Simulator"]
+
+DEFAULT_START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, ManualClock's default
+
+# The action mix (cumulative thresholds). About an eighth of actions trade.
+_P_TAKE = 0.13
+_P_QUOTE = _P_TAKE + 0.24
+_P_PLACE = _P_QUOTE + 0.28
+_P_CANCEL = _P_PLACE + 0.25  # the rest churn the deep book (book_upkeep)
+_P_MARKET = 0.5  # of taker orders; the others are limit orders priced through the touch
+_TAKER_SCALE = 1.5  # taker orders run larger than resting ones
+_MAX_SWEEP = 8  # levels a taker order reaches at most (price protection)
+_LEAN = 0.3  # how far the fair price's lean tilts the taker side from even
+_LEAN_TICKS = 4.0  # a lean of this many ticks tilts it fully
+_P_LADDER = 0.5  # of passive orders: a market maker's, sized to the book's profile
+_CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hits
+
+_MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
+_MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
+_CHECK_MS = 20  # the mark prices are checked against the positions this often at most
+_INTEREST_HISTORY_MS = DAY_MS  # the warm open-interest history: a day of 5-minute points
+
+
+class Simulator:
+    """A seeded synthetic market over ``instruments``; see the module docstring.
+
+    The books are built at construction around each instrument's initial price, so
+    ``books`` and ``fair_price`` are valid at once; ``initial_updates`` publishes them.
+    """
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        seed: int,
+        actions_per_s: float = 400.0,
+        start_ms: int = DEFAULT_START_MS,
+        book_levels: int = book_shape.TARGET_LEVELS,
+    ) -> None:
+        if not instruments:
+            raise ValueError("a simulator needs at least one instrument")
+        if actions_per_s < 0:
+            raise ValueError("actions_per_s must not be negative")
+        if book_levels < book_shape.MIN_LEVELS:
+            raise ValueError(f"book_levels must be at least {book_shape.MIN_LEVELS}, not {book_levels}")
+        self.seed = seed
+        self.actions_per_s = actions_per_s
+        self.action_count = 0
+        self.liquidation_count = 0  # liquidation orders that traded, actions of their own
+        # the mark price positions are liquidated at, in price units (the pump sets it to
+        # SimulatedDerivatives.mark_units); None: the fair price stands in for it
+        self.mark_price: Callable[[str], int] | None = None
+        self._rng = random.Random(seed)
+        self._random = self._rng.random
+        positions_rng = random.Random(f"{seed}/positions")  # apart: the order flow is as before
+        drivers: dict[str, FairPrice] = {}
+        self._states: list[SimulatedSymbol] = []
+        for inst in instruments:
+            driver = drivers.get(inst.base_asset)
+            if driver is None:
+                driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
+            ids_from = max(0, start_ms - DEFAULT_START_MS) * IDS_PER_MS  # upward after a restart
+            state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng, ids_from)
+            self._states.append(state)
+            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS)]
+            state.positions.seed(inst.initial_price, lots)
+        self._by_symbol = {state.symbol: state for state in self._states}
+        if len(self._by_symbol) != len(self._states):
+            raise ValueError("duplicate symbols")
+        if sum(max(0.0, i.activity) for i in instruments) <= 0:
+            raise ValueError("at least one instrument needs a positive activity")
+        self._regimes = Regimes(list(drivers.values()), self._rng, start_ms)
+        self._cumulative_activity: list[float] = []
+        self._total_activity = 0.0
+        self._reweigh()
+        self.books: dict[str, OrderBook] = {s.symbol: s.book for s in self._states}
+        for state in self._states:
+            self._build_book(state)
+        self._next_action_ms = start_ms + self._interarrival_ms()
+        self._next_interest_ms = start_ms  # the next report of the open interests
+        self._next_check_ms = start_ms  # the next look at the positions (_CHECK_MS)
+        # the prices each side changed in the action under way
+        self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
+        self._upkeep = BookUpkeep(self._random, self._changed)
+
+    # --- public surface ----------------------------------------------------------------
+
+    def fair_price(self, symbol: str) -> int:
+        """The latent fair price of ``symbol`` in price units, on its tick grid."""
+        state = self._by_symbol[symbol]
+        return max(state.tick, round(state.fair() / state.tick) * state.tick)
+
+    def positions(self, symbol: str) -> Positions:
+        """``symbol``'s leveraged positions and open interest (``positions``)."""
+        return self._by_symbol[symbol].positions
+
+    def shock(self, symbol: str, factor: float) -> None:
+        """Move the fair price of ``symbol``'s asset by ``factor`` at once (news)."""
+        self._by_symbol[symbol].driver.factor *= factor
+
+    def initial_updates(self, now_ms: int) -> list[MarketUpdate]:
+        """One update per symbol holding every level of its book: what a mirror starts from;
+        then each symbol's open interest, with a warm past (``_INTEREST_HISTORY_MS``)."""
+        updates: list[MarketUpdate] = []
+        for state in self._states:
+            book = state.book
+            bids = tuple(Level(p, book.bids[p]) for p in reversed(book.bid_prices))
+            asks = tuple(Level(p, book.asks[p]) for p in book.ask_prices)
+            updates.append(self._book_update(state, now_ms, bids, asks))
+        rng = random.Random(f"{self.seed}/open-interest")
+        for state in self._states:
+            mark = self._liquidation_mark_units(state)
+            past = open_interest_history(
+                state.positions, mark, state.driver.sigma, rng, now_ms, _INTEREST_HISTORY_MS, 5 * MINUTE_MS
+            )
+            updates.append(OpenInterest(state.symbol, now_ms, state.positions.open_interest, mark, past))
+            state.positions.changed = False
+        return updates
+
+    def advance(self, now_ms: int) -> list[MarketUpdate]:
+        """Perform the actions that fell due up to ``now_ms``, all stamped ``now_ms``."""
+        return self.step(self.due(now_ms), now_ms)
+
+    def due(self, now_ms: int) -> int:
+        """How many actions fell due up to ``now_ms``, taken (to ``step`` at once or a batch
+        at a time). Actions arrive as a Poisson process of rate ``actions_per_s``; the
+        arrival time of the next carries over, so any calling rhythm gives the same count."""
+        next_ms = self._next_action_ms
+        if now_ms - next_ms > _MAX_BACKLOG_MS:
+            next_ms = now_ms - _MAX_BACKLOG_MS
+        count = 0
+        while next_ms <= now_ms:
+            count += 1
+            next_ms += self._interarrival_ms()
+        self._next_action_ms = next_ms
+        return count
+
+    def step(self, n: int, now_ms: int) -> list[MarketUpdate]:
+        """Perform exactly ``n`` actions stamped ``now_ms``, whatever the rate."""
+        if now_ms >= self._regimes.next_ms:
+            self._regimes.step(now_ms)
+            self._reweigh()
+        out: list[MarketUpdate] = []
+        act = self._act
+        for _ in range(n):
+            act(now_ms, out)
+        self.action_count += n
+        if now_ms >= self._next_check_ms:  # the liquidation engine samples the mark prices
+            self._next_check_ms = now_ms + _CHECK_MS
+            for state in self._states:
+                mark, positions = self._liquidation_mark_units(state), state.positions
+                if mark <= positions.long_trigger or mark >= positions.short_trigger:
+                    self._liquidate(state, mark, now_ms, out)
+        if now_ms >= self._next_interest_ms:  # at most once a second, the ones that moved
+            self._next_interest_ms = now_ms - now_ms % SECOND_MS + SECOND_MS
+            for state in self._states:
+                if state.positions.changed:
+                    state.positions.changed = False
+                    oi = state.positions.open_interest
+                    out.append(OpenInterest(state.symbol, now_ms, oi, self._liquidation_mark_units(state)))
+        return out
+
+    def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
+        """A plausible past ``window_ms`` of trades for every symbol, ascending in time
+        (``simulated_history``); asking for it changes nothing that follows."""
+        return simulated_history(self._states, self.seed, now_ms, window_ms)
+
+    # --- choosing and dispatching actions ----------------------------------------------
+
+    def _interarrival_ms(self) -> float:
+        if self.actions_per_s <= 0:
+            return math.inf
+        return -math.log(1.0 - self._random()) * 1000.0 / self.actions_per_s
+
+    def _reweigh(self) -> None:
+        """Each symbol's share of the flow: its activity times its asset's current mood."""
+        weights = (max(0.0, s.inst.activity) * s.driver.activity for s in self._states)
+        self._cumulative_activity = list(accumulate(weights))
+        self._total_activity = self._cumulative_activity[-1]
+
+    def _act(self, now_ms: int, out: list[MarketUpdate]) -> None:
+        random_ = self._random
+        cumulative = self._cumulative_activity
+        # hi= keeps a draw rounded up to the total on the last symbol
+        state = self._states[
+            bisect_right(cumulative, random_() * self._total_activity, 0, len(cumulative) - 1)
+        ]
+        driver = state.driver
+        elapsed = now_ms - driver.last_ms
+        if elapsed > 0:
+            elapsed = min(elapsed, _MAX_MOVE_MS)
+            driver.factor *= math.exp(driver.vol_sigma * math.sqrt(elapsed) * self._rng.gauss())
+            driver.last_ms = now_ms
+        fair = state.base_price * driver.factor  # price units, off the tick grid
+        changed = self._changed
+        is_bid = random_() < 0.5
+        kind = random_()
+        if kind < _P_TAKE:
+            self._take(state, fair, now_ms, out)
+        elif kind < _P_QUOTE:
+            self._quote(state, is_bid)
+        elif kind < _P_PLACE:
+            self._place(state, is_bid)
+        elif kind < _P_CANCEL:
+            self._cancel(state, is_bid)
+        else:
+            self._upkeep.churn(state, is_bid)
+        self._upkeep.follow(state, fair)
+        state.shape.keep_depth(state.book, random_, changed)
+        self._flush(state, now_ms, out)
+
+    def _liquidation_mark_units(self, state: SimulatedSymbol) -> int:
+        if self.mark_price is not None:
+            return self.mark_price(state.symbol)
+        tick = state.tick  # without one, the fair price on the tick grid stands in
+        mark = round(state.base_price * state.driver.factor / tick) * tick
+        return mark if mark > tick else tick
+
+    def _liquidate(self, state: SimulatedSymbol, mark: int, now_ms: int, out: list[MarketUpdate]) -> None:
+        """Liquidate the positions the mark has crossed, one by one, each an action of its
+        own whose fills move the fair price, so perhaps the mark past the next (a cascade)."""
+        while (position := state.positions.due(mark)) is not None:
+            liquidation = liquidate(state, position, now_ms, self._changed, out)
+            if liquidation is not None:
+                out.append(liquidation)
+                state.shape.keep_depth(state.book, self._random, self._changed)
+                self._flush(state, now_ms, out)
+                self.liquidation_count += 1
+            mark = self._liquidation_mark_units(state)
+
+    def _flush(self, state: SimulatedSymbol, now_ms: int, out: list[MarketUpdate]) -> None:
+        """The action's ``BookUpdate``: every level it changed, once, at its new quantity."""
+        changed = self._changed
+        asks_changed, bids_changed = changed
+        if len(bids_changed) > 1:
+            bids_changed = list(dict.fromkeys(bids_changed))
+        if len(asks_changed) > 1:
+            asks_changed = list(dict.fromkeys(asks_changed))
+        bids, asks = state.book.bids, state.book.asks
+        out.append(
+            self._book_update(
+                state,
+                now_ms,
+                tuple([Level(p, bids.get(p, 0)) for p in bids_changed]),
+                tuple([Level(p, asks.get(p, 0)) for p in asks_changed]),
+            )
+        )
+        changed[0].clear()
+        changed[1].clear()
+
+    def _book_update(
+        self, state: SimulatedSymbol, now_ms: int, bids: tuple[Level, ...], asks: tuple[Level, ...]
+    ) -> BookUpdate:
+        update_id = state.next_update_id
+        state.next_update_id = update_id + 1
+        state.book.last_update_id = update_id
+        return BookUpdate(state.symbol, update_id, now_ms, bids, asks)
+
+    def _set(self, state: SimulatedSymbol, is_bid: bool, price: int, qty: int) -> None:
+        state.book.set_level(is_bid, price, qty)
+        self._changed[is_bid].append(price)
+
+    # --- the orders ----------------------------------------------------------------------
+
+    def _take(self, state: SimulatedSymbol, fair: float, now_ms: int, out: list[MarketUpdate]) -> None:
+        """A taker order: fills level by level up to ``_MAX_SWEEP`` levels, never the whole
+        side; a limit order rests what it could not fill at its limit, a market order (with
+        price protection) drops it."""
+        random_, book, tick = self._random, state.book, state.tick
+        bid, ask = book.bid_prices[-1], book.ask_prices[0]
+        lean = (2 * fair - bid - ask) / (2 * tick * _LEAN_TICKS)  # the fair price's pull
+        lean = -1.0 if lean < -1.0 else 1.0 if lean > 1.0 else lean
+        is_buy = random_() < 0.5 + _LEAN * lean
+        qty = state.sizes.lots(random_(), _TAKER_SCALE) * state.step
+        opposite = book.ask_prices if is_buy else book.bid_prices
+        if len(opposite) < 2:  # never sweep a side bare (bids squeezed against a price of 0)
+            self._place(state, is_buy)
+            return
+        reach = min(_MAX_SWEEP, len(opposite) - 1)
+        rests = random_() >= _P_MARKET
+        through = placement_ticks(random_()) * tick
+        if is_buy:
+            limit = min(opposite[reach - 1], ask + through) if rests else opposite[reach - 1]
+        else:
+            limit = max(opposite[-reach], bid - through) if rests else opposite[-reach]
+        fills = book.take(not is_buy, qty, limit)
+        taken = self._changed[not is_buy]
+        trade_id, symbol = state.next_trade_id, state.symbol
+        filled = 0
+        for price, fill in fills:
+            out.append(Trade(symbol, trade_id, now_ms, price, fill, not is_buy))
+            trade_id += 1
+            filled += fill
+            taken.append(price)
+        state.next_trade_id = trade_id
+        if rests and filled < qty:
+            own = book.bids if is_buy else book.asks
+            self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
+        if filled:
+            state.positions.traded(is_buy, filled, price, now_ms)
+
+    def _quote(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A maker steps in front of a spread wider than a tick, else joins the queue at
+        the best price."""
+        book, tick = state.book, state.tick
+        bid, ask = book.bid_prices[-1], book.ask_prices[0]
+        qty = state.shape.quote_qty(self._random())
+        if is_bid:
+            price = bid + tick if bid + tick < ask else bid
+            self._set(state, True, price, book.bids.get(price, 0) + qty)
+        else:
+            price = ask - tick if ask - tick > bid else ask
+            self._set(state, False, price, book.asks.get(price, 0) + qty)
+
+    def _place(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A passive limit order some ticks behind its side's best (never past the far
+        end): a trader's, sized like any order, or a market maker's, sized to the profile."""
+        book, tick = state.book, state.tick
+        ticks = placement_ticks(self._random())
+        if self._random() < _P_LADDER:
+            qty = state.shape.level_qty(ticks, 1, self._random())
+        else:
+            qty = state.sizes.lots(self._random()) * state.step
+        behind = ticks * tick
+        if is_bid:
+            prices = book.bid_prices
+            price = max(prices[-1] - behind, prices[0])
+            self._set(state, True, price, book.bids.get(price, 0) + qty)
+        else:
+            prices = book.ask_prices
+            price = min(prices[0] + behind, prices[-1])
+            self._set(state, False, price, book.asks.get(price, 0) + qty)
+
+    def _cancel(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A cancel near the touch: of the whole level, or of half of it."""
+        book = state.book
+        prices = book.bid_prices if is_bid else book.ask_prices
+        count = len(prices)
+        index = min(count - 1, int(-math.log(1.0 - self._random()) * _CANCEL_DEPTH))
+        price = prices[-1 - index] if is_bid else prices[index]
+        remaining = 0
+        if self._random() < 0.5 or count == 1:
+            resting = (book.bids if is_bid else book.asks)[price]
+            remaining = resting // (2 * state.step) * state.step
+            if remaining < state.min_qty:
+                remaining = 0 if count > 1 else resting
+        self._set(state, is_bid, price, remaining)
+
+    # --- construction ------------------------------------------------------------------
+
+    def _build_book(self, state: SimulatedSymbol) -> None:
+        shape, tick = state.shape, state.tick
+        best_bid = max(tick, math.floor(state.fair() / tick) * tick)
+        bids = shape.side(best_bid, True, shape.initial, self._random)
+        asks = shape.side(best_bid + tick, False, shape.initial, self._random)
+        state.book.load(bids, asks, 0)
+        state.book.settle()  # its tables at their steady size from the start (market/book/order_book.py)

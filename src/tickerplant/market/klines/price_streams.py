@@ -1,0 +1,173 @@
+"""COIN-M's mark-price and index-price kline streams (spec §3.5, and Binance's COIN-M pages
+"Mark Price Kline/Candlestick Streams" and "Index Kline/Candlestick Streams"):
+`<symbol>@markPriceKline_<interval>` and `<pair>@indexPriceKline_<interval>`, for the 15
+intervals of the trade klines (§4.7; no `1s`).
+
+Each candle is made of the source's samples of one price: a ``MarkPrice`` per symbol and an
+``IndexPrice`` per pair, once a second from the simulator and from a replay of mark- and
+index-price files. Open, high, low and close are the samples', `n` ("number of basic data")
+their count, and `f`/`L` (Binance: "ignore") the times of the first and last, as Binance's
+examples show them (`f` the open time, `L` a whole second). The candles are pushed as the
+trade klines are (``kline_streams.py``, spec §4.7): every 250 ms when one changed since the
+last push, and a final `"x":true` at the first tick past its close time, or at the first
+sample past it if that comes first. An interval with no sample has no candle, and a sample
+older than a candle's open (out of order) is not counted in it.
+
+USDⓈ-M has neither stream (§3.5 lists both as COIN-M's): its plant keeps no price candles,
+and the names are acknowledged and silent there (``protocol.streams.resolve`` says why).
+Both payload formats write the same bytes: klines get no `st` (§4.13).
+
+Bounded by design: per COIN-M symbol and per pair, one open candle per interval (15) and
+the stream names, whatever the rate of samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tickerplant.market.demand import Demand
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.klines.candles import INTERVALS, close_time, open_time
+from tickerplant.market.klines.frames import PRICE_SCALE, price_kline_template
+from tickerplant.market.klines.streams import KLINE_PUSH_MS
+from tickerplant.market.messages import StreamKind, StreamMessage
+from tickerplant.market.payloads import derived_events
+from tickerplant.market.payloads.templates import FALSE, TRUE
+from tickerplant.market.updates import IndexPrice, MarkPrice
+
+__all__ = ["PriceKlineStreams"]
+
+_NEVER_MS = 1 << 62
+_INTERVAL_TEXTS = [b'"%s"' % interval.encode() for interval in INTERVALS]  # `i` as written
+
+
+@dataclass(slots=True)
+class _Candle:
+    open_ms: int  # kline open time
+    close_ms: int  # kline close time: next open - 1
+    open: int  # first sample, MARK_DECIMALS units
+    high: int
+    low: int
+    close: int  # latest sample
+    first_ms: int  # time of the first sample
+    last_ms: int  # time of the latest sample
+    count: int  # samples
+
+
+class _Price:
+    """One price's candles, one per interval (None: no sample in it yet), and its names."""
+
+    __slots__ = ("candles", "changed", "frame", "names", "next_close_ms")
+
+    def __init__(self, prefix: str, frame: bytes) -> None:
+        self.frame = frame  # its payloads' template (kline_frames.price_kline_template)
+        self.names = [f"{prefix}_{interval}" for interval in INTERVALS]
+        self.candles: list[_Candle | None] = [None] * len(INTERVALS)
+        self.changed = False  # since the last push
+        self.next_close_ms = _NEVER_MS  # the earliest close time of an open candle
+
+
+class PriceKlineStreams:
+    """The mark-price and index-price kline streams of one plant's symbols and pairs."""
+
+    def __init__(
+        self, market: Market, instruments: Sequence[Instrument], now_ms: int, encode: Callable[[Any], bytes]
+    ) -> None:
+        """``encode``: the plant's, which the payloads' templates are derived with."""
+        self._marks: dict[str, _Price] = {}
+        self._indexes: dict[str, _Price] = {}
+        if market is Market.CM:
+            mark, index = StreamKind.MARK_PRICE_KLINE.value, StreamKind.INDEX_PRICE_KLINE.value
+            for inst in instruments:
+                symbol, pair = inst.symbol, inst.pair
+                self._marks[symbol] = _Price(
+                    f"{symbol.lower()}@{mark}",
+                    price_kline_template(derived_events.MarkPriceKline, pair, symbol, encode),
+                )
+                if pair not in self._indexes:
+                    self._indexes[pair] = _Price(
+                        f"{pair.lower()}@{index}",
+                        price_kline_template(derived_events.IndexPriceKline, pair, "0", encode),
+                    )
+        self._prices = [*self._marks.values(), *self._indexes.values()]
+        self.next_tick_ms = now_ms + KLINE_PUSH_MS if self._prices else _NEVER_MS
+        self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
+
+    def mark(self, update: MarkPrice, out: list[StreamMessage]) -> None:
+        price = self._marks.get(update.symbol)
+        if price is not None:
+            self._sample(price, update.time_ms, update.mark_price, out)
+
+    def index(self, update: IndexPrice, out: list[StreamMessage]) -> None:
+        price = self._indexes.get(update.pair)
+        if price is not None:
+            self._sample(price, update.time_ms, update.price, out)
+
+    def _sample(self, price: _Price, time_ms: int, units: int, out: list[StreamMessage]) -> None:
+        price.changed = True
+        candles = price.candles
+        for index, k in enumerate(candles):
+            if k is not None:
+                if k.open_ms <= time_ms <= k.close_ms:
+                    if units > k.high:
+                        k.high = units
+                    elif units < k.low:
+                        k.low = units
+                    k.close = units
+                    k.last_ms = time_ms
+                    k.count += 1
+                    continue
+                if time_ms < k.open_ms:
+                    continue  # older than the candle: not counted
+                self._push(price, index, k, True, time_ms, out)  # its interval ended before this
+            interval = INTERVALS[index]
+            start = open_time(interval, time_ms)
+            end = close_time(interval, start)
+            candles[index] = _Candle(start, end, units, units, units, units, time_ms, time_ms, 1)
+            if end < price.next_close_ms:
+                price.next_close_ms = end
+
+    def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
+        """Push every candle that changed since its last push, and close (push with
+        `"x":true`, then drop) every candle whose interval ended before ``now_ms``."""
+        if now_ms < self.next_tick_ms:
+            return
+        missed = (now_ms - self.next_tick_ms) // KLINE_PUSH_MS + 1
+        self.next_tick_ms += missed * KLINE_PUSH_MS
+        for price in self._prices:
+            changed = price.changed
+            if not changed and price.next_close_ms >= now_ms:
+                continue
+            price.changed = False
+            candles = price.candles
+            next_close = _NEVER_MS
+            for index, k in enumerate(candles):
+                if k is None:
+                    continue
+                if k.close_ms < now_ms:
+                    self._push(price, index, k, True, now_ms, out)
+                    candles[index] = None
+                    continue
+                if changed:
+                    self._push(price, index, k, False, now_ms, out)
+                if k.close_ms < next_close:
+                    next_close = k.close_ms
+            price.next_close_ms = next_close
+
+    def _push(
+        self, price: _Price, index: int, k: _Candle, closed: bool, now_ms: int, out: list[StreamMessage]
+    ) -> None:
+        name = price.names[index]
+        wanted = self.wanted
+        if wanted is not None and name not in wanted:
+            return  # nobody takes it: the candle is kept (or dropped) as if it were pushed
+        # the bytes of its MarkPriceKline / IndexPriceKline with a PriceKlineData, from its template
+        scale = PRICE_SCALE
+        payload = price.frame % (
+            now_ms, k.open_ms, k.close_ms, _INTERVAL_TEXTS[index], k.first_ms, k.last_ms,
+            *divmod(k.open, scale), *divmod(k.close, scale), *divmod(k.high, scale),
+            *divmod(k.low, scale), k.count, TRUE if closed else FALSE,
+        )  # fmt: skip
+        out.append(StreamMessage(name, payload))

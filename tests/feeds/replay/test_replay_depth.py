@@ -1,0 +1,74 @@
+"""The replay core and a recording's depth (no sockets): the recorded diff stream and
+snapshots keep a book per symbol, told to the views as `@depthDiff` beside the recorded
+frames; before ``--start`` only the book is kept, and it is where the replay starts."""
+
+from __future__ import annotations
+
+import msgspec
+
+from tickerplant.bus import StreamMessage
+from tickerplant.feeds.replay.replayer import Replayer, StreamsBroken, recorded_events
+from tickerplant.market.book.followed import BookMessage
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.recording.format import Item, Recorded, RecordedLoss, RecordedSnapshot
+
+NOW_MS = 1_767_225_600_000
+BTC = next(i for i in catalogue(Market.UM, NOW_MS) if i.symbol == "BTCUSDT")
+BOOK = "btcusdt@depth@100ms"
+VIEW = "btcusdt@depthDiff"
+_message = msgspec.json.Decoder(BookMessage)
+
+
+def diff(first: int, last: int, previous: int, bid: str) -> bytes:
+    return (
+        b'{"e":"depthUpdate","E":1,"T":%d,"s":"BTCUSDT","U":%d,"u":%d,"pu":%d,"b":[["%b","1.000"]],"a":[]}'
+        % (last, first, last, previous, bid.encode())
+    )
+
+
+SNAPSHOT = b'{"lastUpdateId":104,"E":1,"T":104,"bids":[["100.00","2.000"]],"asks":[["101.00","1.000"]]}'
+ITEMS: list[Item] = [
+    Recorded(500, "btcusdt@depth5", b"{}"),  # before the start, not the book stream: skipped
+    Recorded(1000, BOOK, diff(101, 105, 100, "99.00")),
+    RecordedSnapshot(2000, "BTCUSDT", SNAPSHOT),
+    Recorded(3000, BOOK, diff(106, 110, 105, "98.00")),
+    Recorded(6000, BOOK, diff(111, 115, 110, "97.00")),
+    Recorded(6500, "btcusdt@depth5", b"{}"),
+    RecordedLoss(7000, (BOOK,)),
+]
+
+
+def views(messages: list[StreamMessage]) -> list[BookMessage]:
+    return [_message.decode(m.payload) for m in messages if m.stream == VIEW]
+
+
+def test_before_the_start_only_the_book_is_kept_and_it_is_where_the_replay_starts() -> None:
+    events = recorded_events(Market.UM, ITEMS, 5, None, 0, {BOOK: "BTCUSDT"})
+    replayer = Replayer(events, {}, 5000, {"BTCUSDT": BTC})
+    history = replayer.warm(5000)
+    (start,) = views(history[Market.UM])
+    assert (start.u, start.snapshot) == (110, True)
+    assert start.b == [(10000, 2000), (9900, 1000), (9800, 1000)] and start.a == [(10100, 1000)]
+    assert not [m for m in history[Market.UM] if m.stream != VIEW], "no recorded frame before the start"
+
+    outs: dict[Market, list[StreamMessage]] = {market: [] for market in Market}
+    broken: list[StreamsBroken] = []
+    while replayer.next_us is not None:
+        replayer.step(1 << 62, 100, outs, broken)
+    published = outs[Market.UM]
+    assert [m.stream for m in published] == [BOOK, VIEW, "btcusdt@depth5", VIEW]
+    assert published[0].payload == ITEMS[4].data, "the recorded frame, byte for byte"
+    after, lost = views(published)
+    assert (after.u, after.snapshot, after.b) == (115, False, [(9700, 1000)])
+    assert (lost.u, lost.snapshot, lost.b) == (0, True, []), "a recorded loss: no book until a snapshot"
+    assert broken == [StreamsBroken(Market.UM, (BOOK,))]
+
+
+def test_without_books_a_recording_plays_as_it_always_did() -> None:
+    """A version 1 recording (no snapshots): no book, nothing but the recorded frames."""
+    events = list(recorded_events(Market.UM, ITEMS, None, None, 0))
+    replayer = Replayer(iter(events), {}, None, {"BTCUSDT": BTC})
+    outs: dict[Market, list[StreamMessage]] = {market: [] for market in Market}
+    while replayer.next_us is not None:  # a stream coming back after another waits a batch
+        replayer.step(1 << 62, 100, outs, [])
+    assert [m.payload for m in outs[Market.UM]] == [i.data for i in ITEMS if isinstance(i, Recorded)]

@@ -1,0 +1,105 @@
+"""The market's stores are at their steady size from the start, so an idle server's memory
+does not grow over its first minutes: the books' hash tables, the market view's book and
+klines (its backlogs applied at each ticker, not only once they pass their bound), the
+simulator's tracked positions.
+
+Sans-I/O, as the server runs it: ``Simulator`` → ``Plant`` → ``MarketView``, warmed as the
+pump warms them, then two minutes of the default 400 actions a second in 20 ms steps."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from tickerplant.feeds.simulator.positions import MAX_POSITIONS
+from tickerplant.feeds.simulator.simulator import Simulator
+from tickerplant.market.book.order_book import OrderBook, settle_table
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
+
+T0 = 1_767_225_600_000
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+def _churn(book: OrderBook, rng: random.Random, levels: int, actions: int) -> None:
+    """Levels come and go on the bid side, about ``levels`` of them held."""
+    for _ in range(actions):
+        price = rng.randrange(1, 2 * levels)
+        book.set_level(True, price, rng.randrange(1, 5) if len(book) < levels else 0)
+
+
+def test_a_settled_book_keeps_its_tables_through_churn() -> None:
+    rng = random.Random(3)
+    unsettled, settled = OrderBook(), OrderBook()
+    for book in (unsettled, settled):
+        for price in range(1, 1_151):
+            book.set_level(True, price, 1)
+    settled.settle()
+    built, steady = sys.getsizeof(unsettled.bids), sys.getsizeof(settled.bids)
+    for book in (unsettled, settled):
+        _churn(book, rng, 1_150, 20_000)
+    assert sys.getsizeof(settled.bids) == steady  # the table it started with
+    assert sys.getsizeof(unsettled.bids) == steady > built  # where churn takes an unsettled one
+
+
+def test_settling_keeps_the_contents() -> None:
+    side = {price: price * 10 for price in range(1, 500)}
+    settle_table(side)
+    assert side == {price: price * 10 for price in range(1, 500)}
+    empty: dict[int, int] = {}
+    settle_table(empty)
+    assert empty == {}
+
+
+def _table_sizes(sim: Simulator, plant: Plant, view: MarketView) -> list[int]:
+    books = [sim.books[s] for s in SYMBOLS]
+    books += [plant.symbols[s].book for s in SYMBOLS]
+    books += [view.symbols[s].book for s in SYMBOLS]
+    return [sys.getsizeof(side) for book in books for side in (book.bids, book.asks)]
+
+
+def test_an_idle_market_is_at_its_steady_size_from_the_start() -> None:
+    instruments = [inst for inst in catalogue(Market.UM, T0) if inst.symbol in SYMBOLS]
+    sim = Simulator(instruments, seed=5, start_ms=T0)
+    plant = Plant(Market.UM, instruments, now_ms=T0)
+    view = MarketView(Market.UM, instruments)
+    # the warm start, as the pump gives it (feeds/simulator/pump.py)
+    history = sim.warm_history(T0, 3_600_000)
+    plant.warm(history)
+    view.receive(plant.history(history))
+    current: list[StreamMessage] = []
+    plant.snapshot(T0, current)
+    view.receive(current)
+    # the view applied its warm start's trades at the tickers that followed them
+    assert [len(view.symbols[s].trade_backlog) for s in SYMBOLS] == [0, 0]
+    books: list[StreamMessage] = []
+    for update in sim.initial_updates(T0):
+        plant.apply(update, T0, books)
+    plant.end_batch(T0, books)
+    plant.start_depth_chains()
+    view.receive(books)
+    # the tracked positions at the cap from the start, less the few seeded past their liquidation
+    assert min(len(sim.positions(s)) for s in SYMBOLS) > 0.9 * MAX_POSITIONS
+
+    now, started, tables, klines = T0, [], [0], [0]
+    for step in range(1, 6_001):
+        now = T0 + 20 * step
+        out: list[StreamMessage] = []
+        for update in sim.advance(now):
+            plant.apply(update, now, out)
+        plant.end_batch(now, out)
+        if now >= plant.next_tick_ms:
+            plant.tick(now, out)
+        view.receive(out)
+        if step == 150:  # 3 s in: the view's first tickers have come
+            started = _table_sizes(sim, plant, view)
+            assert all(view.symbols[s].book.last_update_id for s in SYMBOLS)  # built, not waiting
+    tables = _table_sizes(sim, plant, view)
+    assert tables == started  # not one table grew in two minutes of trading
+    for symbol in SYMBOLS:
+        sv = view.symbols[symbol]
+        assert len(view.book(sv)) == len(plant.symbols[symbol].book)
+    klines = [len(view.symbols[s].klines.series("1m")) for s in SYMBOLS]
+    assert all(k > 0 for k in klines)

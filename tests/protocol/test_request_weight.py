@@ -1,0 +1,64 @@
+"""Request weight per IP per clock minute (spec §5.5, §7.1), on an injected clock."""
+
+from __future__ import annotations
+
+from tickerplant.protocol.request_weight import RequestWeight
+
+T0 = 1_767_225_600_000  # a whole UTC minute
+
+
+def test_weight_is_counted_per_ip_per_clock_minute() -> None:
+    weight = RequestWeight(10)
+    assert weight.charge("a", 4, T0 + 59_000).used == 4
+    assert weight.charge("b", 4, T0 + 59_000).used == 4
+    assert weight.charge("a", 4, T0 + 59_999).used == 8
+    assert weight.charge("a", 4, T0 + 60_000).used == 4  # a new minute, not a sliding 60 s
+    assert weight.used("a", T0 + 60_001) == 4
+
+
+def test_over_the_limit_is_429_until_the_minute_ends_then_418_for_those_who_keep_going() -> None:
+    weight = RequestWeight(10, ban_after_refusals=2, first_ban_ms=120_000)
+    assert weight.charge("a", 10, T0).status == 200
+    refused = weight.charge("a", 1, T0 + 20_000)
+    assert (refused.status, refused.used, refused.retry_after_ms) == (429, 11, 40_000)
+    assert weight.charge("a", 1, T0 + 20_001).status == 429
+    banned = weight.charge("a", 1, T0 + 20_002)
+    assert banned.status == 418 and banned.banned_until_ms == T0 + 20_002 + 120_000
+    assert weight.charge("a", 1, T0 + 100_000).status == 418  # the next minute too
+    assert weight.charge("b", 1, T0 + 100_000).status == 200  # other IPs are not affected
+    assert weight.charge("a", 1, T0 + 140_002).status == 200  # the ban is over
+
+
+def test_a_repeat_offender_is_banned_longer() -> None:
+    weight = RequestWeight(1, ban_after_refusals=0, first_ban_ms=1000, max_ban_ms=3000)
+    now = T0
+    bans = []
+    for _ in range(4):
+        weight.charge("a", 1, now)
+        verdict = weight.charge("a", 1, now)
+        assert verdict.status == 418
+        bans.append(verdict.retry_after_ms)
+        now = verdict.banned_until_ms + 60_000
+    assert bans == [1000, 2000, 3000, 3000]
+
+
+def test_memory_is_bounded_by_forgetting_idle_ips() -> None:
+    weight = RequestWeight(10, max_ips=100)
+    for i in range(1000):
+        weight.charge(f"10.0.{i // 256}.{i % 256}", 1, T0 + i * 60_000)
+    assert weight.tracked_ips() <= 100
+
+
+def test_the_ip_table_stays_within_its_bound_when_every_ip_is_active_and_forgets_the_least_recent() -> None:
+    """Issue found under attack: with the table full of IPs active in this minute, each new
+    IP scanned the whole table and the table grew past its bound."""
+    weight = RequestWeight(10, max_ips=4)
+    for ip in ("a", "b", "c", "d"):
+        weight.charge(ip, 5, T0)
+    weight.charge("a", 1, T0)  # "a" is now the most recently charged
+    weight.charge("e", 1, T0)  # full: "b", charged least recently, is forgotten
+    assert weight.tracked_ips() == 4 and weight.forgotten == 1
+    assert [weight.used(ip, T0) for ip in "abcde"] == [6, 0, 5, 5, 1]
+    for i in range(1000):
+        weight.charge(f"10.0.{i // 256}.{i % 256}", 1, T0)
+    assert weight.tracked_ips() == 4 and weight.forgotten == 1001
