@@ -48,7 +48,7 @@ async def test_ccxt_watch_order_book_syncs_against_a_replay(
     diffs = [i.data for path in files for i in read_recording(path)[1] if isinstance(i, Recorded)]
     last_u = msgspec.json.decode(diffs[-1], type=DepthUpdate[Decimal]).final_update_id
 
-    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=2.0, paused=True))
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=2.0, paused=True))
     plant = Tickerplant(config)
     replaying.append(plant)
     await plant.start()

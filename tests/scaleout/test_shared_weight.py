@@ -22,7 +22,7 @@ pytestmark = pytest.mark.loopback
 __all__ = ["nats_url", "started"]  # the fixtures: a real nats-server, what the test started
 
 CONFIG = ServerConfig(
-    um_port=0, cm_port=0, request_weight_per_min=20,
+    um_port=0, cm_port=0, admin_port=0, request_weight_per_min=20,
     simulator=SimulatorConfig(history_s=60.0, book_levels=20),
 )  # fmt: skip
 

@@ -71,7 +71,7 @@ async def test_a_replayed_recording_is_byte_identical_in_order_and_feeds_the_req
     recorded = [item for path in files for item in read_recording(path)[1] if isinstance(item, Recorded)]
     assert len({item.stream for item in recorded}) >= 3  # @ticker comes every 2 s: maybe not yet
     config = ServerConfig(
-        um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True)
+        um_port=0, cm_port=0, admin_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True)
     )
     replaying = Tickerplant(config)
     await replaying.start()
@@ -174,7 +174,7 @@ async def test_a_replayed_depth_recording_syncs_a_local_book_against_its_own_sna
     assert items.index(snapshots[0]) > next(n for n, i in enumerate(items) if isinstance(i, Recorded) and i.stream == book_stream)
     last_u = _depth_update.decode([i for i in recorded if i.stream == book_stream][-1].data).final_update_id
 
-    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=20.0, paused=True))
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=20.0, paused=True))
     replaying = Tickerplant(config)
     await replaying.start()
     try:

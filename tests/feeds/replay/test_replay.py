@@ -228,7 +228,7 @@ def _http(url: str, method: str = "GET") -> Any:
 
 async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_path: Path) -> None:
     data = _dataset(tmp_path)
-    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
     plant = Tickerplant(config)
     await plant.start()
     try:
@@ -307,7 +307,7 @@ async def test_a_client_that_is_behind_still_gets_everything_then_the_close(tmp_
     rng = random.Random(2)
     rows_ = trades(rng, 6_000, T0, 42000.0, "0.1", "0.001")  # megabytes behind
     write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows_), zipped=True)
-    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
     plant = Tickerplant(config)
     await plant.start()
     try:

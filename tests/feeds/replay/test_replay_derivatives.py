@@ -175,7 +175,7 @@ def _http(url: str) -> Any:
 
 async def test_a_replay_answers_premium_index_and_funding_rate(tmp_path: Path) -> None:
     data = _dataset(tmp_path)
-    config = ServerConfig(um_port=0, cm_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None))
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None))
     plant = Tickerplant(config)
     await plant.start()
     try:
@@ -215,7 +215,7 @@ def test_the_warm_up_keeps_the_funding_history_and_the_last_mark(tmp_path: Path)
 async def test_a_replay_of_public_files_writes_the_payload_format_asked_for(tmp_path: Path) -> None:
     _dataset(tmp_path)
     replay = ReplayConfig(paths=(str(tmp_path),), speed=None)
-    config = ServerConfig(um_port=0, cm_port=0, replay=replay, payload_format=PayloadFormat.Y2026)
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay, payload_format=PayloadFormat.Y2026)
     plant = Tickerplant(config)
     marks: list[bytes] = []
     plant.bus.subscribe(

@@ -90,7 +90,7 @@ async def test_a_replay_of_kline_files_answers_rest_klines_from_their_rows(tmp_p
     write(_folder(tmp_path, "um", "ETHUSDT", "1m"), "ETHUSDT-1m-2024-01-01", KLINE_HEADER,
           _lines(_kline_rows(rng, T0, 3, MINUTE, um=True)), zipped=False)  # fmt: skip
     replay = ReplayConfig(paths=(str(tmp_path),), speed=None, start_ms=start)
-    plant = Tickerplant(ServerConfig(um_port=0, cm_port=0, replay=replay))
+    plant = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
     await plant.start()
     try:
         await asyncio.wait_for(plant.done.wait(), 20 * SECONDS)

@@ -64,7 +64,7 @@ async def _server(folder: Path, patience_ms: int) -> Tickerplant:
     rows = trades(random.Random(5), _TRADES, T0, 42000.0, "0.1", "0.001")
     write(folder, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows), zipped=True)
     replay = ReplayConfig(paths=(str(folder),), speed=None, paused=True, batch_events=256, progress=False)
-    config = ServerConfig(um_port=0, cm_port=0, limits=_LIMITS, replay=replay)
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, limits=_LIMITS, replay=replay)
     clock = SystemClock()
     plant = Tickerplant(config, clock, ReplaySource(replay, clock, patience_ms=patience_ms))
     await plant.start()
