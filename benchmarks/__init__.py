@@ -1,1 +1,1 @@
-"""tickerplant's benchmarks: `python -m benchmarks <name> [--quick]` (see README.md)."""
+"""tickerplant's benchmarks: `python -m benchmarks <name> [--quick]` (see benchmarks/README.md)."""

@@ -13,7 +13,7 @@ Three kinds, in turn:
   complete or cut short, sometimes over 16 KiB, or random bytes.
 
 The client sends it all, shuts its side down and reads to the server's close. An answer is
-wrong when it holds anything the README's "Limits and errors" table does not: an HTTP
+wrong when it holds anything docs/operations.md's "Limits and errors" table does not: an HTTP
 status it does not list, a close code it does not list (a client's own code echoed is
 fine), anything after a close frame, neither the last ping's pong nor a close, a text frame
 that is not JSON, or an error code no surface uses. A close 1011 is a crash: an exception
@@ -227,7 +227,7 @@ def _head(rng: random.Random) -> bytes:
 
 
 def check(case: Case, answer: bytes) -> str | None:
-    """None if the answer is one the README lists; else what is wrong ("crash: …" for 1011)."""
+    """None if the answer is one docs/operations.md lists; else what is wrong ("crash: …" for 1011)."""
     if case.kind == "heads":
         if not answer:
             return None  # an incomplete head: closed without an answer, as documented

@@ -9,7 +9,7 @@ The server under test (`python -m tickerplant serve`, from `src/`, its request w
 of the way) runs alone on CPU 0; the benchmark and its clients (`--concurrency` connections
 at a time, one uvloop process) on CPU 1. The cases (`fuzz/cases.py`) are arbitrary frames,
 texts and request heads on `/ws`, `/stream` and `/ws-fapi/v1`; each answer is checked
-against the README's "Limits and errors" table.
+against docs/operations.md's "Limits and errors" table.
 
 It prints cases per second, crashes (target 0: the server exiting, or a connection closed
 1011 by an exception in a callback), tracebacks and ERROR lines in the server's log (target
@@ -206,7 +206,7 @@ def run(cases: int, seed: int, concurrency: int, warmup: float, extra: list[str]
     print(f"server CPU {cpu.server:.0%} of a core; other processes {cpu.others:.0%}")
     if cpu.others > DISTURBED:
         print(f"WARNING: other processes used {cpu.others:.0%} of a core: the machine was shared")
-    print(f"answers the README does not list: {sum(tally.wrong.values())}  {dict(tally.wrong)}")
+    print(f"answers docs/operations.md does not list: {sum(tally.wrong.values())}  {dict(tally.wrong)}")
     for sample in tally.samples:
         print(f"  {sample}")
     if crashed is not None:

@@ -34,7 +34,7 @@ Waves repeat until `--minutes` have passed (and at least `--waves`). Target: RSS
 last wave under 10 % above the first wave's. The healthy client's p50, p99 and max round
 trip are printed per wave and over the run.
 
-The market's own stores are at their steady size from the start (README, "Limits and
+The market's own stores are at their steady size from the start (docs/operations.md, "Limits and
 hardening"), so an idle server does not grow: `tickerplant serve` with no connection at
 all, RSS 213.0 MB from 40 s to 6 min after its start. (Before, its stores filled over the
 first minutes, the books' hash tables, the market views' books and klines, the simulator's

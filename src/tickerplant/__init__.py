@@ -1,6 +1,6 @@
 """tickerplant: Binance USDⓈ-M and COIN-M futures market data, byte for byte, over a
 simulated, replayed or relayed market."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one home of the version: pyproject.toml reads it
 
 __all__ = ["__version__"]

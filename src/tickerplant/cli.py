@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import uvloop
 
-from tickerplant import logs
+from tickerplant import __version__, logs
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="tickerplant",
         description="Binance USDⓈ-M and COIN-M futures market data, byte for byte.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
@@ -153,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# What each scale-out process is configured by (README Scale-out): the plant by its
+# What each scale-out process is configured by (docs/operations.md, Scale-out): the plant by its
 # source's settings and the payload format it encodes in; a gateway by its listeners'.
 _PLANT_SETTINGS = {"payload_format", "nats_url", "admin_host", "admin_port"}
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}

@@ -303,7 +303,7 @@ class ServerConfig:
     )
     workers: int = setting(
         1, "gateway processes sharing the listener ports, fed by one plant process over NATS "
-        "(README Scale-out); 1: one process, no NATS", flag="--workers", metavar="N",
+        "(docs/operations.md, Scale-out); 1: one process, no NATS", flag="--workers", metavar="N",
     )  # fmt: skip
     nats_url: str = setting(
         "", "NATS server of plant and gateway (default nats://127.0.0.1:4222), and of serve "

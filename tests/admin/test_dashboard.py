@@ -179,7 +179,7 @@ async def test_the_symbol_page_shows_a_full_ladder_candles_and_the_tape(
     assert errors == []
 
 
-# What a server with the admin metrics reports (README, "The admin listener", Status): per
+# What a server with the admin metrics reports (docs/operations.md, "The admin listener", Status): per
 # listener its rates, busiest streams and limit hits; the recent closes for the server
 def _listener_figures(market: str) -> dict[str, Any]:
     return {

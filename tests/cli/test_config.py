@@ -1,5 +1,5 @@
 """config.py is the one source of field knowledge: every field reaches the command line
-and TOML from it, and the README agrees with it."""
+and TOML from it, and docs/cli.md agrees with it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tickerplant.config import ServerConfig, names, payload_format, positive_or_
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.settings import SettingField, load, settings, toml_reference
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CLI_REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"  # the command line reference
 # Tuning knobs, set in a TOML file only (``tickerplant serve --help`` lists them).
 TOML_ONLY = {
     "simulator.batch_actions",
@@ -126,13 +126,13 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert "argument --speed: a positive number, or 'max'" in capsys.readouterr().err
 
 
-def test_the_readme_names_what_config_py_holds(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_reference_names_what_config_py_holds(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--help"])
     shown = capsys.readouterr().out
     generated = set(re.findall(r"--[a-z-]+", shown[: shown.index("\n\n")])) - {"--help"}
     assert "--ping-interval" in generated and "[simulator] batch_actions" in shown
-    text = README.read_text()
+    text = CLI_REFERENCE.read_text()
     usage = text[text.index("tickerplant serve [") : text.index("tickerplant record STREAM")]
     assert set(re.findall(r"--[a-z-]+", usage)) == generated
     example = re.search(r"flags override it:\n\n```toml\n(.*?)```", text, re.S)

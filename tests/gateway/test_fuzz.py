@@ -3,7 +3,7 @@
 Each hypothesis example is one client on a fresh connection to the real server
 (``start_server``, on asyncio and on uvloop): it sends what hypothesis drew, then a ping
 it recognises, shuts its side down and reads everything the server answers until it
-closes. Every example must get only what the README's "Limits and errors" table lists
+closes. Every example must get only what docs/operations.md's "Limits and errors" table lists
 (documented HTTP statuses, documented close codes, JSON replies with documented error
 codes) and either its ping's pong or a close; the server must log no traceback and no
 error; a healthy stream client connected throughout still gets its data and its pong.
@@ -35,7 +35,7 @@ from tickerplant.market.instruments import Market
 
 CONTINUATION, BINARY, CLOSE = 0x0, 0x2, 0x8
 END = b"fuzz-end"  # the ping each example sends last
-# Closes the README lists; a client's own close code is echoed back besides.
+# Closes docs/operations.md lists; a client's own close code is echoed back besides.
 DOCUMENTED_CLOSES = {1002, 1007, 1008, 1009}
 STREAM_ERRORS = {0, 1, 2, 3, 4}
 WS_API_ERRORS = {-1000, -1003, -1100, -1101, -1102, -1106, -1120, -1121, -1130, -1023, -4021}

@@ -41,7 +41,7 @@ __all__ = ["BOOK_SYMBOLS", "METRICS", "BusCounts", "ServerCollector"]
 
 BOOK_SYMBOLS = 5  # symbols per market with book depth and spread gauges: the first N listed
 
-# name -> (type, help): the README's metric list is this table
+# name -> (type, help): docs/operations.md's metric list is this table
 METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_connections": ("gauge", "Connections open, per surface (streams, ws_api)"),
     "tickerplant_connections_accepted": ("counter", "Connections accepted, per surface"),

@@ -6,7 +6,7 @@ client decides how many of them there are:
 
 - ``WS parser error: …`` (ERROR): the client broke RFC 6455 (an unmasked frame, an
   unknown opcode, a fragmented or oversized control frame, a frame over 1 MiB); picows
-  closes the connection 1002 or 1009, as the README lists. The client's fault, not the
+  closes the connection 1002 or 1009, as docs/operations.md lists. The client's fault, not the
   server's, and any client can send one a connection: a WARNING, through the listener's
   ``LogBudget`` (kind "client protocol error"; the next one let through says how many
   were not logged).

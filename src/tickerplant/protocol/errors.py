@@ -59,7 +59,7 @@ CLOSE_TOO_MANY_REQUESTS = CloseReason(1008, "Too many requests")
 CLOSE_INVALID_REQUEST = CloseReason(1008, "Invalid request")
 # The WebSocket API's close after a 418 (§5.5); the reason text is ours.
 CLOSE_BANNED = CloseReason(1008, "IP banned for exceeding the request weight limit")
-# Binance's codes for these are unspecified (spec §11.1); ours are documented in the README.
+# Binance's codes for these are unspecified (spec §11.1); ours are documented in docs/operations.md.
 CLOSE_INVALID_JSON = CloseReason(1008, "Invalid JSON")
 CLOSE_LIFETIME = CloseReason(1001, "Connection reached its maximum age")
 CLOSE_PONG_TIMEOUT = CloseReason(1008, "No pong received in time")

@@ -10,7 +10,7 @@ The shell calls ``on_incoming`` / ``on_pong`` as frames arrive and ``poll(now)``
 ``ConnectionRules`` of this module's own, in milliseconds: the shell translates whatever
 its configuration looks like into them.
 
-``LimitCounters`` counts how often clients ran into each limit the README lists, for the
+``LimitCounters`` counts how often clients ran into each limit docs/operations.md lists, for the
 listener (plain ints, the figures the metrics endpoint is to export): each is counted where
 its close or refusal happens, once; ``request_weight.RequestWeight`` counts its own 429s and
 418s there.

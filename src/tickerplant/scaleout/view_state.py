@@ -13,7 +13,7 @@ applies the frames after it.
 The state is pickled: it is the market layer's own objects (order books, kline series,
 trade histories, mark state), and plant and gateways run the same tickerplant. So the
 NATS server must be private to them: whoever can publish on ``tp.>`` can feed a gateway
-(README Scale-out).
+(docs/operations.md, Scale-out).
 """
 
 from __future__ import annotations

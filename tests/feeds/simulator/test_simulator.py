@@ -124,7 +124,7 @@ def test_same_seed_same_updates_and_different_seed_different() -> None:
 
 
 def test_restarted_with_the_same_seed_its_ids_go_on_upward() -> None:
-    """A stream's ids only grow, across a restart too (the plant restarted, README Scale-out):
+    """A stream's ids only grow, across a restart too (the plant restarted, docs/operations.md, Scale-out):
     the ids' bases move up with the start time faster than the busiest symbol's ids run."""
     busy = [inst for inst in UM if inst.symbol == "BTCUSDT"]  # every action on one symbol
     first = Simulator(busy, seed=7, actions_per_s=200_000.0, start_ms=NOW_MS, book_levels=SHALLOW)

@@ -4,7 +4,7 @@
 updates a simulator would give the plant (``market/updates.py``), which formats and paces
 them as it does the simulator's (``market/derivatives/mark_streams.py``).
 
-What the files determine, and how (the README's Replay section says it for users):
+What the files determine, and how (docs/replay.md says it for users):
 
 - a symbol's mark price ``p`` is the close of its mark-price kline, given at the kline's
   close time (the minute's last millisecond): exact at that instant, then held for the
