@@ -36,6 +36,7 @@ from tickerplant.feeds.relay.relay import (
     relayable_kinds,
     stream_names,
 )
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.payloads.events import DepthUpdate
 from tickerplant.market.payloads.exchange_info import exchange_info
@@ -583,12 +584,17 @@ async def test_local_clients_sync_from_the_relays_book_at_no_upstream_weight(
                 while min(updates) < 10:
                     clock.advance(100 - clock.now_ms() % 100)
                     await asyncio.sleep(0)
-            # The market holds still at a push (a 100 ms boundary): every book comes to
-            # the upstream's id, the relay's first.
+            # The market holds still at a push (a 100 ms boundary): once the upstream's pump
+            # has stepped to the clock (it steps on its own cadence), every book comes to the
+            # upstream's id, the relay's first.
             views = [plant.listeners[Market.UM].view for plant in (upstream, relay)]
             symbols = [view.symbol("BTCUSDT") for view in views]
+            market = upstream.source
+            assert isinstance(market, SimulatedMarket)
 
             def settled() -> bool:
+                if market.stepped_ms < clock.now_ms():
+                    return False
                 ids = {view.book(s).last_update_id for view, s in zip(views, symbols, strict=True) if s}
                 return len(ids) == 1 and ids == {books["BTCUSDT"].update_id for books in clients}
 

@@ -35,6 +35,9 @@ class SimulatedMarket:
         self.derivatives: SimulatedDerivatives | None = None
         self._last_price: Callable[[str], int | None] = lambda symbol: None
         self.updates_processed = 0
+        # the clock's time the market was last stepped to and published at: the pump steps on
+        # its own cadence, so a market moved by a ManualClock is there only once this is
+        self.stepped_ms = 0
 
     async def prepare(self) -> Prepared:
         now_ms = self._clock.now_ms()
@@ -120,6 +123,7 @@ class SimulatedMarket:
                 await asyncio.sleep(0)
             updates = self._derive(simulator.step(due, now_ms), now_ms)
             self.updates_processed += dispatch(updates, now_ms, held)
+            self.stepped_ms = now_ms
 
     def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
         """``updates`` with the derivatives data that fell due (once a second) appended."""
