@@ -99,13 +99,29 @@ class HttpAnswer(NamedTuple):
     body: bytes
 
 
+async def read_answer(reader: asyncio.StreamReader, *, to_head: bool = False) -> bytes:
+    """One HTTP answer as it came: its head, then its body by ``Content-Length`` (none for an
+    answer to HEAD, ``to_head``), or up to the server's close when it has no length."""
+    async with asyncio.timeout(5 * SECONDS):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as cut:
+            return cut.partial  # closed before a whole head: what came
+        fields = dict(line.split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:-2])
+        length = {k.lower(): v for k, v in fields.items()}.get("content-length")
+        if to_head:
+            return head
+        if length is None:
+            return head + await reader.read()
+        return head + await reader.readexactly(int(length))
+
+
 async def http_exchange(port: int, request: bytes) -> HttpAnswer:
-    """Send ``request`` as it is and read the answer up to the server's close."""
+    """Send ``request`` as it is and read the (first) answer."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(request)
-        async with asyncio.timeout(5 * SECONDS):
-            answer = await reader.read()  # up to EOF
+        answer = await read_answer(reader, to_head=request.startswith(b"HEAD "))
     finally:
         writer.close()
         with contextlib.suppress(OSError):

@@ -3,8 +3,9 @@ WebSocket API `depth` (limit 1000), the server against a picows floor that answe
 bytes.
 
 * REST clients: raw asyncio Protocols on uvloop, ``concurrency`` request loops, each a new
-  connection per request (the server answers one request per connection and closes it, as
-  picows answers an upgrade request); a reply counts when it starts ``HTTP/1.1 200``.
+  connection per request (``Connection: close``: the server closes it after the answer, as
+  picows answers an upgrade request; ``benchmarks/rest/`` measures kept-alive connections);
+  a reply counts when it starts ``HTTP/1.1 200``.
 * WebSocket API clients: ``ws_api_clients.ApiClient`` sending ``depth`` requests instead of
   ``ticker.book``, each connection sequential.
 * The floor: ``picows.ws_create_server`` on uvloop (the server's library), answering the
@@ -101,7 +102,7 @@ async def clients_async(conn: Connection, spec: Spec) -> None:
     sample: list[bytes] = []
     ws_clients: list[DepthApiClient] = []
     errors: Counter[str] = Counter()
-    request = f"GET {REST_PATH} HTTP/1.1\r\nHost: {HOST}:{spec.port}\r\n\r\n".encode()
+    request = f"GET {REST_PATH} HTTP/1.1\r\nHost: {HOST}:{spec.port}\r\nConnection: close\r\n\r\n".encode()
     loops: list[asyncio.Task[None]] = []
 
     async def rest_loop() -> None:

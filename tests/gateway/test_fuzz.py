@@ -158,6 +158,30 @@ def check_http_answer(answer: bytes) -> None:
     assert version == b"HTTP/1.1" and int(status) in HTTP_STATUSES, status_line
 
 
+def check_http_answers(answer: bytes) -> list[tuple[bytes, bytes]]:
+    """The answers on one kept-alive connection, as (status, body): one documented answer
+    after another, each whole (its body as long as its ``Content-Length``), until a
+    WebSocket begins (101) or an answer closes the connection (``Connection: close``):
+    nothing after it."""
+    answers = []
+    while answer:
+        head, blank, rest = answer.partition(b"\r\n\r\n")
+        assert blank, f"a cut answer: {answer[:200]!r}"
+        check_http_answer(head)
+        status = head.split(b" ", 2)[1]
+        fields = {k.lower(): v for k, _, v in (line.partition(b": ") for line in head.split(b"\r\n")[1:])}
+        length = int(fields.get(b"content-length", b"0"))
+        answers.append((status, rest[:length]))
+        if status == b"101":
+            break  # a WebSocket from here on (the other tests fuzz its frames)
+        if fields.get(b"connection") == b"close":
+            assert len(rest) <= length, f"bytes after a closing answer: {rest[length:][:200]!r}"
+            break  # (an answer to HEAD is sent without its body)
+        assert len(rest) >= length, f"a cut body: {rest!r}"
+        answer = rest[length:]
+    return answers
+
+
 # -- what hypothesis draws ------------------------------------------------------------------
 
 json_values = st.recursive(
@@ -277,5 +301,22 @@ async def test_arbitrary_request_heads(start_server: StartServer, caplog: pytest
     @given(head=request_heads)
     def one(port: int, head: bytes) -> None:
         check_http_answer(exchange(port, head))
+
+    await fuzzed(start_server, caplog, lambda port: one(port))
+
+
+async def test_arbitrary_heads_after_a_kept_alive_request(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A kept-alive connection's second and later heads are read as its first is: a good
+    request, then fuzzed heads on the same connection, each answered in order as documented
+    (or the connection closed at the one that cannot be answered)."""
+    ping = b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    @fuzz_settings()
+    @given(heads=st.lists(request_heads, min_size=1, max_size=3))
+    def one(port: int, heads: list[bytes]) -> None:
+        answers = check_http_answers(exchange(port, ping + b"".join(heads)))
+        assert answers[0] == (b"200", b"{}")
 
     await fuzzed(start_server, caplog, lambda port: one(port))

@@ -9,31 +9,28 @@ import asyncio
 import msgspec
 from conftest import StartServer
 from picows import WSUpgradeResponse
-from rawws import TEXT, RawWebSocket
-from timing import SECONDS
+from rawws import TEXT, RawWebSocket, read_answer
 
 from tickerplant.market.instruments import Market
 
 
-async def http_get(port: int, target: str) -> bytes:
-    """The whole response to one request (the server closes the connection after it)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-    async with asyncio.timeout(5 * SECONDS):
-        response = await reader.read()
-    writer.close()
-    return response
+async def http_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: str) -> bytes:
+    """The whole response to one request on a kept-alive connection."""
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    return await read_answer(reader)
 
 
 def picows_bytes(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
     """What picows writes for a response with these headers and body, refused upgrade or
-    plain GET alike (its `Connection: close` included)."""
-    extra = [(k, v) for k, v in headers if k not in ("Connection", "Content-Length")]
+    plain GET alike (with `Connection` and `Date` as the listener sets them)."""
+    extra = [(k, v) for k, v in headers if k not in ("Connection", "Date", "Content-Length")]
     if status == 200:
         response = WSUpgradeResponse.create_ok_response(body, extra)
     else:
         response = WSUpgradeResponse.create_error_response(status, body, extra)
-    response.headers["Connection"] = "close"
+    fields = dict(headers)
+    response.headers["Connection"] = fields["Connection"]
+    response.headers["Date"] = fields["Date"]
     return bytes(response.to_bytes())
 
 
@@ -50,18 +47,23 @@ async def test_rest_responses_are_written_as_picows_writes_them(start_server: St
         "/fapi/v1/depth?symbol=BTCUSDT&limit=1000",  # past the weight: 429 with Retry-After
     ]
     statuses = []
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)  # one connection for all
     for target in targets:
-        response = await http_get(port, target)
+        response = await http_get(reader, writer, target)
         head, _, body = response.partition(b"\r\n\r\n")
         status_line, *lines = head.decode().split("\r\n")
         status = int(status_line.split(" ")[1])
         headers = [(k, v) for k, _, v in (line.partition(": ") for line in lines)]
         names = [k for k, _ in headers]
-        assert names[:2] == ["Content-Type", "X-MBX-USED-WEIGHT-1M"] and names[-2:] == ["Connection", "Content-Length"]
-        assert dict(headers)["Content-Type"] == "application/json"
+        assert names[:3] == ["Content-Type", "X-MBX-USED-WEIGHT", "X-MBX-USED-WEIGHT-1M"]
+        assert names[-3:] == ["Connection", "Date", "Content-Length"]
+        fields = dict(headers)
+        assert fields["Content-Type"] == "application/json" and fields["Connection"] == "keep-alive"
+        assert fields["X-MBX-USED-WEIGHT"] == fields["X-MBX-USED-WEIGHT-1M"]
         assert response == picows_bytes(status, headers, body)
         assert body == msgspec.json.encode(msgspec.json.decode(body))  # compact JSON, keys as written
         statuses.append(status)
+    writer.close()
     assert statuses == [200, 200, 200, 200, 400, 400, 429]
 
 
@@ -95,13 +97,17 @@ async def test_a_stream_path_asked_without_upgrade_is_refused_as_picows_refuses_
     start_server: StartServer,
 ) -> None:
     """A plain GET of a stream or WebSocket API path is answered by the listener itself (not
-    by picows' handshake) with the bytes picows writes: 400 with its reason, then close."""
+    by picows' handshake) with the bytes picows writes: 400 with its reason; the connection
+    carries the next request."""
     plant = await start_server()
     port = plant.listeners[Market.UM].port
     reason = b"No WebSocket UPGRADE header. Can 'Upgrade' only to 'websocket'"
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     for target in ("/ws/btcusdt@bookTicker", "/stream?streams=btcusdt@depth", "/ws-fapi/v1"):
-        response = await http_get(port, target)
-        assert response == picows_bytes(400, [], reason)
+        response = await http_get(reader, writer, target)
+        date = response.split(b"\r\nDate: ")[1].split(b"\r\n")[0].decode()
+        assert response == picows_bytes(400, [("Connection", "keep-alive"), ("Date", date)], reason)
     # a plain request still reaches REST through the same path, answered in full
-    head, _, body = (await http_get(port, "/fapi/v1/ping")).partition(b"\r\n\r\n")
+    head, _, body = (await http_get(reader, writer, "/fapi/v1/ping")).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK\r\n") and body == b"{}"
+    writer.close()

@@ -1,28 +1,37 @@
-"""Each connection's first bytes: its request head read, then answered here or handed to picows.
+"""Each connection's requests: their heads read, then answered here or handed to picows.
 
-A listener's connections are mostly REST requests, a connection each (one request per
-connection, no keep-alive). picows' server protocol costs a connection some 50 µs before
-it has read a byte (its constructor, and on ``connection_made`` two socket options set and
-four read back for a log line, a child logger and its transport), all of it for a
-WebSocket that a REST request never opens: as much as the rest of a 1,000-level depth
-answer costs. So every connection starts on the ``FrontDoor``, a plain asyncio protocol:
+A listener's connections are mostly REST requests. picows' server protocol costs a
+connection some 50 µs before it has read a byte (its constructor, and on
+``connection_made`` two socket options set and four read back for a log line, a child
+logger and its transport), all of it for a WebSocket that a REST request never opens. So
+every connection starts on the ``FrontDoor``, a plain asyncio protocol:
 
-- it reads the request head (``http_head.RequestHead``): a head too long, not GET, not
-  HTTP/1.1 or that picows' parser refuses is answered with its refusal and closed
+- it reads request heads as they come (``http_head.RequestHeads``): a head too long, not
+  GET, not HTTP/1.1 or that picows' parser refuses is answered with its refusal and closed
   (``http_head``);
 - a request that does not ask to upgrade (REST, the control paths, a stream path asked
   without ``Upgrade``) is routed and answered here, the bytes picows would write, as one
-  writev, and closed (``picows_server.plain_answer``);
+  writev (``picows_server.plain_answer``). The connection then stays open for the next
+  request, as Binance's do (HTTP/1.1 keep-alive): requests sent before their answers
+  (pipelining) are answered in order, each as soon as the one before it is. It is closed
+  after an answer when ``http_head.keeps_alive`` says so (``Connection: close``, a request
+  with a body), and when no request comes for ``KEEP_ALIVE_IDLE_MS``;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) is
   built, takes the transport (``set_protocol``, then its own ``connection_made``) and is
-  given every byte that came so far, from the head on, as if it had read them itself. From
-  there on the connection is picows' alone, at picows' cost per read.
+  given every byte from the upgrade's head on, as if it had read them itself. From there
+  on the connection is picows' alone, at picows' cost per read.
 
-A head must be complete within ``HEAD_TIMEOUT_MS`` of the connection (on the listener's
-clock; picows' own handshake timeout, 5 s, for the same purpose): a client that opens a
-connection and sends nothing, or a head a byte at a time, is closed, so it holds a
-descriptor for seconds, not for ever. The bytes kept meanwhile are bounded by the head's
-(16 KiB, ``http_head.MAX_HEAD_BYTES``) plus one read.
+A head must be complete within ``HEAD_TIMEOUT_MS`` of its first byte, or of the
+connection for the first (on the listener's clock; picows' own handshake timeout, 5 s, for
+the same purpose): a client that opens a connection and sends nothing, or a head a byte at
+a time, is closed, so it holds a descriptor for seconds, not for ever. An idle keep-alive
+connection holds one for ``KEEP_ALIVE_IDLE_MS`` at most, and counts against the process'
+file descriptors like any other (``acceptor``: past the soft limit, new clients get 503).
+
+Memory: the bytes kept are bounded by a head's (16 KiB, ``http_head.MAX_HEAD_BYTES``) plus
+one read. A client that pipelines requests without reading the answers is not answered
+further while the transport's send buffer is over its high-water mark
+(``pause_writing``): its requests wait in the socket, not in the process.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from typing import cast
 
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.acceptor import Acceptor, bind
-from tickerplant.gateway.http_head import Refusal, RequestHead
+from tickerplant.gateway.http_head import Refusal, RequestHeads, http_date, keeps_alive
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
     BACKLOG,
@@ -45,19 +54,23 @@ from tickerplant.gateway.picows_server import (
     checked_head,
     plain_answer,
 )
+from tickerplant.gateway.traffic import Traffic
 from tickerplant.protocol.limits import LimitCounters
 
-__all__ = ["HEAD_TIMEOUT_MS", "FrontDoor", "serve"]
+__all__ = ["HEAD_TIMEOUT_MS", "KEEP_ALIVE_IDLE_MS", "FrontDoor", "serve"]
 
 HEAD_TIMEOUT_MS = 5_000  # picows' handshake timeout: a request head is complete by then
+# How long a kept-alive connection may wait for its next request. Binance does not say;
+# its servers keep a connection idle for about a minute, as nginx's 75 s default does.
+KEEP_ALIVE_IDLE_MS = 60_000
 
 
 class FrontDoor(asyncio.Protocol):
     """One connection until its request head is read (see the module's docstring)."""
 
     __slots__ = (
-        "_accepted", "_clock", "_head", "_logger", "_router", "_timer", "_transport",
-        "counters", "peer_ip", "trim",
+        "_accepted", "_answered", "_clock", "_deadline_ms", "_doors", "_heads", "_logger", "_paused",
+        "_router", "_timer", "_timer_ms", "_traffic", "_transport", "counters", "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -68,7 +81,12 @@ class FrontDoor(asyncio.Protocol):
         clock: Clock,
         trim: AllocatorTrim | None = None,
         accepted: Callable[[int], None] | None = None,
+        doors: set[FrontDoor] | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
+        """``doors``: the listener's open front doors, which this one joins while its
+        connection is its own, so that a listener that stops closes them. ``traffic``: where
+        a connection that carried REST requests is counted, once."""
         self.peer_ip = "?"
         self.counters = counters
         self.trim = trim  # counts connections to give memory back after a wave of them
@@ -76,9 +94,15 @@ class FrontDoor(asyncio.Protocol):
         self._logger = logger  # picows', for an upgraded connection
         self._clock = clock
         self._accepted = accepted  # told each connection's descriptor (acceptor.Acceptor)
-        self._head: RequestHead | None = RequestHead()  # until the head is complete
+        self._heads: RequestHeads | None = RequestHeads()  # None once closing or handed over
         self._transport: asyncio.Transport | None = None
         self._timer: Timer | None = None
+        self._timer_ms = 0  # when the timer fires
+        self._deadline_ms = 0  # when the connection is closed unless a head completes first
+        self._paused = False  # the send buffer is over its high-water mark: answer no more
+        self._doors = doors
+        self._traffic = traffic
+        self._answered = False  # a plain request was answered on this connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -90,40 +114,108 @@ class FrontDoor(asyncio.Protocol):
                 self._accepted(sock.fileno())
         if self.trim is not None:
             self.trim.opened()
-        clock = self._clock
-        self._timer = clock.call_at(clock.now_ms() + HEAD_TIMEOUT_MS, self._timed_out)
+        if self._doors is not None:
+            self._doors.add(self)
+        self._arm(HEAD_TIMEOUT_MS)
 
     def data_received(self, data: bytes) -> None:
-        head = self._head
-        transport = self._transport
-        if head is None or transport is None:
+        heads = self._heads
+        if heads is None or self._transport is None:
             return  # answered and closing: what else comes is not read
-        outcome = head.receive(data)
-        if outcome is None:
-            return
-        self._head = None
-        self._stop_timer()
-        checked = outcome if isinstance(outcome, Refusal) else checked_head(outcome)
-        if isinstance(checked, Refusal):
-            self.counters.head_refused(checked.status)
-            transport.write(checked.to_bytes())
-            transport.close()
-            return
-        if not asks_to_upgrade(checked):
-            transport.writelines(plain_answer(self._router(checked, self.peer_ip), checked))
-            transport.close()
-            return
-        self._hand_over(transport, head.received)
+        waiting = not heads.started
+        heads.receive(data)
+        if not self._answer() and waiting and self._heads is not None and not self._paused:
+            self._arm(HEAD_TIMEOUT_MS)  # idle until now, and a head begun: its time starts
+
+    def pause_writing(self) -> None:
+        """The send buffer is over its high-water mark: answer nothing more and read nothing
+        more until the client has read; one that reads nothing for ``KEEP_ALIVE_IDLE_MS`` is
+        closed."""
+        self._paused = True
+        if self._transport is not None and self._heads is not None:
+            self._transport.pause_reading()
+            self._arm(KEEP_ALIVE_IDLE_MS)
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        transport = self._transport
+        if transport is not None and self._heads is not None:
+            transport.resume_reading()
+            self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
+            self._answer()
+
+    def _answer(self) -> bool:
+        """Answer the requests that came, in order, until one is incomplete, the send buffer
+        is full, or the connection closes or is handed over; whether one was answered."""
+        heads = self._heads
+        transport = self._transport
+        answered = False
+        while heads is not None and transport is not None and not self._paused:
+            outcome = heads.next()
+            if outcome is None:
+                break
+            checked = outcome if isinstance(outcome, Refusal) else checked_head(outcome)
+            if isinstance(checked, Refusal):
+                self.counters.head_refused(checked.status)
+                transport.write(checked.to_bytes(http_date(self._clock.now_ms())))
+                self._close(transport)
+                return True
+            if asks_to_upgrade(checked):
+                self._stop_timer()
+                self._heads = None
+                self._hand_over(transport, heads.received)
+                return True
+            heads.consume()
+            alive = keeps_alive(checked.headers)
+            routed = self._router(checked, self.peer_ip)
+            transport.writelines(plain_answer(routed, checked, alive, http_date(self._clock.now_ms())))
+            answered = True
+            if not alive:
+                self._close(transport)
+                break
+        if answered and not self._answered:
+            self._answered = True
+            if self._traffic is not None:
+                self._traffic.accepted["rest"] += 1
+        if answered and not self._paused and self._heads is not None and self._transport is not None:
+            # the next head's time starts now, or the wait for it
+            self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
+        return answered
 
     def eof_received(self) -> bool:
-        return False  # the transport closes itself: a request head never ends the input
+        return False  # the transport closes itself: the client sends no more requests
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timer()
-        self._head = None
+        self._heads = None
         self._transport = None
+        if self._doors is not None:
+            self._doors.discard(self)
         if self.trim is not None:
             self.trim.closed()
+
+    def shut(self) -> None:
+        """Close the connection between requests, or under one not yet answered: the
+        listener stops."""
+        self._stop_timer()
+        self._heads = None
+        if self._transport is not None:
+            self._transport.close()
+
+    def _close(self, transport: asyncio.Transport) -> None:
+        """End the connection after what was written: the answer, then the end of the
+        stream (FIN). Closing the socket outright while the client's bytes wait unread (a
+        body, a pipelined request) would reset the connection and could destroy the answer
+        on its way (RFC 9112 §9.6); so what the client still sends is read and dropped until
+        it closes, for ``HEAD_TIMEOUT_MS`` at most."""
+        self._heads = None
+        self._stop_timer()
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        clock = self._clock
+        self._timer = clock.call_at(clock.now_ms() + HEAD_TIMEOUT_MS, transport.close)
 
     def _hand_over(self, transport: asyncio.Transport, received: bytes) -> None:
         """picows takes the connection: it reads ``received`` (the head and whatever came
@@ -131,6 +223,8 @@ class FrontDoor(asyncio.Protocol):
         ws = PeerAwareProtocol(self._router, self._logger, self.counters, self.peer_ip, self.trim)
         self.trim = None  # counted closed by picows' protocol, whose connection it is now
         self._transport = None
+        if self._doors is not None:
+            self._doors.discard(self)  # picows' now, closed as the listener's connections are
         transport.set_protocol(ws)
         # uvloop chose its read callback when reading started, for a protocol that takes
         # bytes: it would go on reading into its own buffer and feed picows a copy of each
@@ -147,12 +241,29 @@ class FrontDoor(asyncio.Protocol):
             ws.buffer_updated(n)
             view = view[n:]
 
+    def _arm(self, timeout_ms: int) -> None:
+        """Close the connection unless a head completes within ``timeout_ms``. A request per
+        connection moves the deadline later without a new timer: the one armed looks again
+        when it fires; only a deadline earlier than it replaces it."""
+        clock = self._clock
+        deadline = self._deadline_ms = clock.now_ms() + timeout_ms
+        if self._timer is not None:
+            if deadline >= self._timer_ms:
+                return
+            self._timer.cancel()
+        self._timer_ms = deadline
+        self._timer = clock.call_at(deadline, self._timed_out)
+
     def _timed_out(self) -> None:
         self._timer = None
         transport = self._transport
-        if self._head is not None and transport is not None:
-            self._head = None
-            transport.close()
+        if self._heads is None or transport is None:
+            return
+        if self._clock.now_ms() < self._deadline_ms:  # moved on since it was armed
+            self._timer_ms = self._deadline_ms
+            self._timer = self._clock.call_at(self._deadline_ms, self._timed_out)
+            return
+        self._close(transport)
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -171,15 +282,18 @@ async def serve(
     counters: LimitCounters,
     trim: AllocatorTrim | None = None,
     reuse_port: bool = False,
+    doors: set[FrontDoor] | None = None,
+    traffic: Traffic | None = None,
 ) -> Acceptor:
     """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
-    a client that comes when no file descriptor is left is answered 503 (``acceptor``)."""
+    a client that comes when no file descriptor is left is answered 503 (``acceptor``).
+    ``doors`` collects the connections between requests (``FrontDoor``'s)."""
     sockets = bind(host, port, backlog=BACKLOG, reuse_port=reuse_port)
 
     def accepted(fd: int) -> None:
         acceptor.accepted(fd)
 
-    protocol = functools.partial(FrontDoor, router, logger, counters, clock, trim, accepted)
+    protocol = functools.partial(FrontDoor, router, logger, counters, clock, trim, accepted, doors, traffic)
     acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters, backlog=BACKLOG)
     await acceptor.start()
     return acceptor

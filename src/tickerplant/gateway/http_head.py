@@ -1,4 +1,4 @@
-"""A client's HTTP request head as it arrives, checked before picows reads it.
+"""A client's HTTP request heads as they arrive, checked before picows reads them.
 
 picows closes without a word a head of 16 KiB or more, and answers a method other than
 GET or a version other than HTTP/1.1 with a plain-text 400 whose body is its exception
@@ -18,17 +18,33 @@ those itself, each with a status that says what is wrong and a short fixed body:
 - a request line that is not three words: 400.
 
 The bound is picows' own (``WSProtocol``'s ``_http_max_size``, 16 KiB), so a head the
-checks let through is one picows reads. The head is kept only until it is complete, and
-never past the bound: a connection holds at most 16 KiB of it.
+checks let through is one picows reads. A head is kept only until it is complete, and
+never past the bound: a connection holds at most 16 KiB of it, and what one read brought
+after it.
+
+A connection carries requests one after another (HTTP/1.1 persistent connections, RFC
+9112 §9.3), and a client may send the next before the last is answered (pipelining,
+§9.3.2): ``RequestHeads`` hands them out in order. ``keeps_alive`` says whether the
+connection goes on after a request's answer: not when the client said ``Connection:
+close`` (§9.6). A request with a body (a ``Content-Length`` other than 0, any
+``Transfer-Encoding``) never gets that far: picows' parser refuses its head, 400, and a
+refusal closes the connection, so a body is never taken for the next request's head. Every
+answer carries ``Date`` (RFC 9110 §6.6.1: an origin server with a clock sends it), written
+by ``http_date``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import NamedTuple
 
-__all__ = ["MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "Refusal", "RequestHead", "head_refusal"]
+__all__ = [
+    "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "Refusal", "RequestHeads", "head_refusal", "http_date",
+    "keeps_alive",
+]  # fmt: skip
 
 MAX_HEAD_BYTES = 16 * 1024  # picows' bound on a request head, the blank line excluded
 MAX_HEADER_FIELDS = 128  # picows' bound on the header fields of a request
@@ -44,7 +60,8 @@ class Refusal(NamedTuple):
     headers: tuple[tuple[str, str], ...] = ()
     head_only: bool = False  # the answer to a HEAD request carries no body (RFC 9110 §9.3.2)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, date: bytes = b"") -> bytes:
+        """The answer, with ``date`` (``http_date``'s) as its ``Date`` when given."""
         status = HTTPStatus(self.status)
         lines = [
             f"HTTP/1.1 {status.value} {status.phrase}",
@@ -52,30 +69,45 @@ class Refusal(NamedTuple):
             f"Content-Length: {len(self.body)}",
             "Connection: close",
             *(f"{name}: {value}" for name, value in self.headers),
+            *((f"Date: {date.decode()}",) if date else ()),
         ]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode()
         return head if self.head_only else head + self.body
 
 
-class RequestHead:
-    """Collects the bytes of a request head until its blank line or its bound."""
+class RequestHeads:
+    """A connection's request heads in the order they arrive, each complete at its blank line
+    or refused at the bound. ``next`` shows the first head not yet answered, ``consume``
+    drops it; whatever came after it stays for the next."""
 
-    __slots__ = ("_head", "_searched")
+    __slots__ = ("_buffer", "_searched")
 
     def __init__(self) -> None:
-        self._head = bytearray()
-        self._searched = 0  # where the blank line was not, so far
+        self._buffer = bytearray()
+        self._searched = 0  # where the first head's blank line was not, so far
 
     @property
     def received(self) -> bytes:
-        """Every byte received so far: the head, its blank line and whatever came after."""
-        return bytes(self._head)
+        """Every byte from the first head not yet consumed on: it, and what came after."""
+        return bytes(self._buffer)
 
-    def receive(self, data: bytes | bytearray | memoryview) -> bytes | Refusal | None:
-        """The complete head (without its blank line), a refusal of one too long, or None
-        while it is incomplete."""
-        head = self._head
-        head += data
+    @property
+    def started(self) -> bool:
+        """Whether any byte of a next head has come."""
+        return bool(self._buffer)
+
+    def receive(self, data: bytes | bytearray | memoryview) -> None:
+        self._buffer += data
+
+    def next(self) -> bytes | Refusal | None:
+        """The first complete head (without its blank line), a refusal of one too long, or
+        None while it is incomplete."""
+        head = self._buffer
+        if head[:2] == b"\r\n" and not self._searched:
+            # empty lines before a request line are ignored (RFC 9112 §2.2): some clients
+            # end a request's body with one more CRLF than it has
+            while head[:2] == b"\r\n":
+                del head[:2]
         end = head.find(_END, self._searched)
         if end < 0:
             if len(head) >= MAX_HEAD_BYTES:
@@ -85,6 +117,34 @@ class RequestHead:
         if end >= MAX_HEAD_BYTES:
             return _too_long(head[:end])
         return bytes(head[:end])
+
+    def consume(self) -> None:
+        """Drop the head ``next`` showed, and its blank line."""
+        head = self._buffer
+        del head[: head.find(_END) + len(_END)]
+        self._searched = 0
+
+
+def keeps_alive(headers: Mapping[str, str]) -> bool:
+    """Whether the connection carries another request after this one's answer: not when the
+    client asks to close (``Connection: close``, RFC 9112 §9.6). ``headers``: looked up
+    case-insensitively."""
+    connection = headers.get("connection")
+    return connection is None or "close" not in (token.strip().lower() for token in connection.split(","))
+
+
+_DATE: list[tuple[int, bytes]] = [(-1, b"")]  # the last second asked for, and its date
+
+
+def http_date(now_ms: int) -> bytes:
+    """The ``Date`` of an answer made at ``now_ms`` (IMF-fixdate, RFC 9110 §5.6.7), written
+    once per second."""
+    second = now_ms // 1000
+    last_second, last = _DATE[0]
+    if second != last_second:
+        last = formatdate(second, usegmt=True).encode()
+        _DATE[0] = (second, last)
+    return last
 
 
 def _too_long(head: bytearray) -> Refusal:

@@ -14,9 +14,10 @@ shifts), picows is pinned to the tested minor in ``pyproject.toml``, and
 
 The front door parses every request head with picows' own parser (``checked_head``) and
 answers a request that did not ask to upgrade with the bytes picows writes for it
-(``plain_answer``): the router's ``WSUpgradeResponse`` with ``Connection: close``, after
-which the connection is closed (one request per connection, no HTTP keep-alive), as
-picows answers a refused upgrade. Only upgrades reach picows' protocol. Before that, a
+(``plain_answer``): the router's ``WSUpgradeResponse``, with ``Connection: keep-alive``
+when the connection carries the next request or ``Connection: close`` when it is closed
+after it, as picows answers a refused upgrade, and the ``Date``. Only upgrades reach
+picows' protocol. Before that, a
 head over picows' bound, a method other than GET, a version other than HTTP/1.1 or a head
 picows' parser refuses is answered with its own status and a short body
 (``http_head``), where picows would close without a word or echo the request line. An
@@ -137,13 +138,16 @@ def asks_to_upgrade(request: WSUpgradeRequest) -> bool:
     return upgrade.lower() == "websocket"
 
 
-def plain_answer(routed: Routed | None, request: WSUpgradeRequest) -> Sequence[bytes]:
-    """The bytes picows writes, before it closes the connection, for a request that did not
-    ask to upgrade (``WSProtocol._negotiate``): the router's response; for a listener (a
-    stream or WebSocket API path asked without ``Upgrade``), 400 with picows' reason; for
-    None, 404. ``Connection: close`` is added to the response's fields, as picows adds it.
-    A response that is kept in parts (``to_parts``: a depth answer around its shared
-    levels) is written as its parts, one writev, not joined into one buffer first."""
+def plain_answer(
+    routed: Routed | None, request: WSUpgradeRequest, keep_alive: bool, date: bytes
+) -> Sequence[bytes]:
+    """The bytes picows writes for a request that did not ask to upgrade
+    (``WSProtocol._negotiate``): the router's response; for a listener (a stream or
+    WebSocket API path asked without ``Upgrade``), 400 with picows' reason; for None, 404.
+    ``Connection`` (``keep-alive``, or ``close`` as picows adds it before it closes) and
+    ``Date`` (``http_head.http_date``'s) are added to the response's fields. A response
+    that is kept in parts (``to_parts``: a depth answer around its shared levels) is
+    written as its parts, one writev, not joined into one buffer first."""
     response: Any
     if isinstance(routed, WSUpgradeResponseWithListener):
         response = routed.response
@@ -156,7 +160,9 @@ def plain_answer(routed: Routed | None, request: WSUpgradeRequest) -> Sequence[b
         except RuntimeError as exc:
             reason = str(exc).encode()
         response = WSUpgradeResponse.create_error_response(HTTPStatus.BAD_REQUEST, reason)
-    response.headers["Connection"] = "close"
+    headers = response.headers
+    headers["Connection"] = "keep-alive" if keep_alive else "close"
+    headers["Date"] = date.decode()
     to_parts = getattr(response, "to_parts", None)
     if to_parts is not None:
         parts: Sequence[bytes] = to_parts()

@@ -25,7 +25,7 @@ from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.fanout import FanOut, Schedule
-from tickerplant.gateway.front_door import serve
+from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
@@ -119,10 +119,14 @@ def _status_line(status: int) -> tuple[HTTPStatus, bytes]:
 
 
 def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
-    # Any origin may read public market data: a page served elsewhere (the admin
-    # listener's dashboard, a trader's own page) reads REST as a browser client.
+    # The IP's weight in the current minute, under both names Binance writes it (spec §7.1;
+    # clients read either, some only the first). Any origin may read public market data: a
+    # page served elsewhere (the admin listener's dashboard, a trader's own page) reads
+    # REST as a browser client.
     status, line = _status_line(answer.status)
-    head = line + b"Content-Type: application/json\r\nX-MBX-USED-WEIGHT-1M: %d\r\n" % answer.used_weight
+    used = answer.used_weight
+    head = line + b"Content-Type: application/json\r\n"
+    head += b"X-MBX-USED-WEIGHT: %d\r\nX-MBX-USED-WEIGHT-1M: %d\r\n" % (used, used)
     head += b"Access-Control-Allow-Origin: *\r\n"
     if answer.retry_after_s is not None:
         head += b"Retry-After: %d\r\n" % answer.retry_after_s
@@ -171,6 +175,7 @@ class Listener:
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
         self._server: Acceptor | None = None
+        self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
         self._schedule: Schedule | None = None  # the fan-out's end-of-iteration scheduler
         self.streams: StreamSurface | None = None
@@ -223,7 +228,7 @@ class Listener:
         logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
         self._server = await serve(
             self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
-            trim=self.allocator_trim, reuse_port=reuse_port,
+            trim=self.allocator_trim, reuse_port=reuse_port, doors=self._doors, traffic=self.traffic,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -343,5 +348,7 @@ class Listener:
         connections = [*(self.streams.connections if self.streams else ()), *self.ws_api_connections]
         for connection in connections:
             connection.close(CLOSE_SHUTDOWN)
+        for door in list(self._doors):
+            door.shut()
         await asyncio.sleep(0)
         await self._server.wait_closed()

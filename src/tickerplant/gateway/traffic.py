@@ -80,7 +80,9 @@ class Traffic:
     __slots__ = ("_reasons", "accepted", "closes", "recent_closes", "requests")
 
     def __init__(self) -> None:
-        self.accepted = {"streams": 0, "ws_api": 0}  # connections accepted per surface
+        # connections accepted per surface; "rest": connections that carried REST requests
+        # (each counted once, however many requests it carried: keep-alive)
+        self.accepted = {"streams": 0, "ws_api": 0, "rest": 0}
         # (surface "rest" or "ws_api", endpoint or method, HTTP status) -> tally
         self.requests: dict[tuple[str, str, int], RequestTally] = {}
         self.closes: dict[tuple[str, int, str], int] = {}  # (surface, code, reason) -> closes sent
