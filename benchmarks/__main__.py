@@ -14,6 +14,7 @@ SCENARIOS = {
     "client": "bookTicker consumed into typed objects: tickerplant's client, python-binance, the SDK",
     "replay": "Binance public files to the wire at --speed max, against reading and parsing them",
     "depth": "depth streams' cost per action, depth requests and depth fan-out, each against a floor",
+    "rest": "REST req/s and latency over 50 kept-alive connections, against an asyncio floor",
     "memory": "the server's RSS over minutes at --sim-rate max: growth per hour after a warm-up",
     "derived_plant": "the plant's cost per action with klines and the other derived streams, against without",
     "fuzz": "a million random frames, texts and request heads: crashes, tracebacks, RSS before and after",

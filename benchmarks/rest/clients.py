@@ -1,0 +1,158 @@
+"""The REST benchmark's clients: one process on CPU 1 holding every connection, each a raw
+asyncio Protocol on uvloop that sends a request, reads its answer (the head up to its blank
+line, then ``Content-Length`` bytes), records the latency and sends the next, on the same
+connection. An answer counts when it starts ``HTTP/1.1 200``; a closed connection is
+counted and not reopened."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, cast
+
+from ..harness.commands import Child, measure, serve
+from ..harness.processes import CLIENT_CPU, HOST
+from ..ws_api.clients import Recorder, Window, quantile
+
+MAX_RATE_GUESS = 100_000  # req/s: sizes the latency array
+_END = b"\r\n\r\n"
+
+
+class KeptAlive(asyncio.Protocol):
+    """One connection, one request in flight at a time."""
+
+    def __init__(self, rec: Recorder, request: bytes, sample: list[bytes]) -> None:
+        self.rec = rec
+        self.request = request
+        self.sample = sample
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.sent = 0.0
+        self.waiting = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def send_next(self) -> None:
+        assert self.transport is not None
+        self.waiting = True
+        self.sent = time.perf_counter()
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        end = buffer.find(_END)
+        if end < 0:
+            return
+        at = buffer.find(b"Content-Length: ", 0, end)
+        length = int(buffer[at + 16 : buffer.index(b"\r\n", at)]) if at >= 0 else 0
+        whole = end + 4 + length
+        if len(buffer) < whole:
+            return
+        answer = bytes(buffer[:whole])
+        del buffer[:whole]
+        rec = self.rec
+        if rec.recording:
+            n = rec.n
+            if n < rec.cap:
+                rec.lat[n] = time.perf_counter() - self.sent
+            rec.n = n + 1
+            if not answer.startswith(b"HTTP/1.1 200"):
+                rec.bad += 1
+                rec.bad_sample = rec.bad_sample or answer[:300]
+        if not self.sample:
+            self.sample.append(answer)
+        self.waiting = False
+        if rec.running:
+            self.send_next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.rec.closed += 1
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: str
+    port: int
+    connections: int
+    cap: int
+    life_s: float
+
+
+async def clients_async(conn: Connection, spec: Spec) -> None:
+    loop = asyncio.get_running_loop()
+    rec = Recorder(spec.cap)
+    sample: list[bytes] = []
+    errors: Counter[str] = Counter()
+    request = f"GET {spec.path} HTTP/1.1\r\nHost: {HOST}:{spec.port}\r\n\r\n".encode()
+    clients: list[KeptAlive] = []
+    for _ in range(spec.connections):
+        try:
+            _, client = await loop.create_connection(lambda: KeptAlive(rec, request, sample), HOST, spec.port)
+            clients.append(client)
+        except OSError as exc:
+            errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
+    conn.send(("ready", len(clients), {}))
+    window: dict[str, float] = {}
+
+    def go() -> None:
+        rec.running = True
+        for c in clients:
+            if c.transport is not None and not c.waiting:
+                c.send_next()
+
+    def start() -> None:
+        rec.n = rec.bad = 0
+        window["t"] = time.perf_counter()
+        window["cpu"] = time.process_time()
+        rec.recording = True
+
+    def stop() -> dict[str, Any]:
+        rec.recording = rec.running = False
+        elapsed = time.perf_counter() - window["t"]
+        stored = min(rec.n, rec.cap)
+        ordered = sorted(rec.lat[:stored])
+        return {
+            "replies": rec.n, "elapsed": elapsed, "cpu": time.process_time() - window["cpu"],
+            "p50": quantile(ordered, 0.5), "p99": quantile(ordered, 0.99), "p999": quantile(ordered, 0.999),
+            "max": ordered[-1] if ordered else float("nan"), "overflow": rec.n - stored, "bad": rec.bad,
+            "bad_sample": rec.bad_sample, "closed": rec.closed, "errors": dict(errors),
+            "sample": sample[0] if sample else b"",
+        }  # fmt: skip
+
+    try:
+        await serve(conn, {"go": go, "start": start, "stop": stop}, spec.life_s)
+    finally:
+        rec.running = False
+        for c in clients:
+            if c.transport is not None:
+                c.transport.close()
+        await asyncio.sleep(0)
+
+
+def run_clients(
+    path: str, port: int, connections: int, seconds: float, warmup: float, pids: Callable[[], list[int]]
+) -> tuple[Window, dict[str, Any]]:
+    """One client process on CPU 1: warm-up, a measured window, the figures and a sample answer."""
+    spec = Spec(path, port, connections, int(MAX_RATE_GUESS * seconds) + 1000, seconds + warmup + 60)
+    child = Child(CLIENT_CPU, clients_async, spec)
+    try:
+        child.recv(30.0, "clients connecting")
+        child.send("go")
+        [r], cpu = measure([child], seconds, warmup, pids)
+    finally:
+        child.close()
+    elapsed = r["elapsed"]
+    window = Window(
+        rate=r["replies"] / elapsed, replies=r["replies"], p50_us=r["p50"] * 1e6, p99_us=r["p99"] * 1e6,
+        p999_us=r["p999"] * 1e6, max_us=r["max"] * 1e6, mean_us=float("nan"), server_cpu=cpu.server,
+        client_cpu=r["cpu"] / elapsed, other_cpu=cpu.others, connections=connections, bad=r["bad"],
+        bad_sample=r["bad_sample"], closed=r["closed"], overflow=r["overflow"],
+    )  # fmt: skip
+    return window, r
