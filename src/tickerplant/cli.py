@@ -221,18 +221,25 @@ async def _serve_workers(config: ServerConfig, log_level: str, log_format: str) 
     except (OSError, NatsServerMissing, SupervisorFailed) as exc:
         await supervisor.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
-    um, cm = supervisor.url(Market.UM), supervisor.url(Market.CM)
-    print(f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}")
-    print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
-    print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
-    if (admin := supervisor.admin_url()) is not None:
-        print(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
-    print("Ctrl-C stops.", flush=True)
+    head = f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}"
+    logs.say(*_listeners(head, supervisor.url(Market.UM), supervisor.url(Market.CM), supervisor.admin_url()))
     failed = asyncio.ensure_future(supervisor.failed.wait())
     await asyncio.wait([asyncio.ensure_future(stop.wait()), failed], return_when=asyncio.FIRST_COMPLETED)
     await supervisor.close()
     if supervisor.failed.is_set():
         raise SystemExit(f"tickerplant: {supervisor.failure}")
+
+
+def _listeners(head: str, um: str, cm: str, admin: str | None) -> list[str]:
+    """The start-up banner: what is served, then where."""
+    lines = [
+        head,
+        f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)",
+        f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>",
+    ]
+    if admin is not None:
+        lines.append(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
+    return [*lines, "Ctrl-C stops."]
 
 
 _YOUNG_COLLECTION = 10_000  # container objects made between collections of the youngest
@@ -268,23 +275,18 @@ async def _serve(config: ServerConfig) -> None:
     _settle_heap()
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
     admin = plant.admin_url()
+    head = f"tickerplant serving a simulated market (seed {config.simulator.seed})"
     if config.replay.paths:
         speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"
         # the admin listener's POST controls; the market listeners' GET paths are deprecated
         resume = f"POST {admin}/api/replay/resume" if admin else "GET /tickerplant/v1/replay/resume"
         state = f"paused: {resume} starts it" if config.replay.paused else "playing"
-        print(f"tickerplant replaying {', '.join(config.replay.paths)} at {speed} ({state})")
         status = f"{admin}/api/status" if admin else f"{um.replace('ws://', 'http://')}/tickerplant/v1/replay"
-        print(f"  replay status   {status}")
+        paths = ", ".join(config.replay.paths)
+        head = f"tickerplant replaying {paths} at {speed} ({state})\n  replay status   {status}"
     elif config.relay.enabled:
-        print(f"tickerplant relaying {', '.join(config.relay.urls) or 'Binance (fstream, dstream)'}")
-    else:
-        print(f"tickerplant serving a simulated market (seed {config.simulator.seed})")
-    print(f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)")
-    print(f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>")
-    if admin is not None:
-        print(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
-    print("Ctrl-C stops.", flush=True)
+        head = f"tickerplant relaying {', '.join(config.relay.urls) or 'Binance (fstream, dstream)'}"
+    logs.say(*_listeners(head, um, cm, admin))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -297,7 +299,7 @@ async def _serve(config: ServerConfig) -> None:
     for wait in waits:
         wait.cancel()
     if plant.done.is_set():
-        print(f"tickerplant: {plant.finish_reason}", flush=True)
+        logs.say(f"tickerplant: {plant.finish_reason}")
     await plant.close()
     if plant.failed and plant.done.is_set():
         raise SystemExit(1)
@@ -340,7 +342,7 @@ async def _plant(config: ServerConfig, reuse_port: bool) -> None:
         except OSError as exc:
             await plant.close()
             raise SystemExit(f"tickerplant plant: cannot start its admin listener: {exc}") from None
-    print(f"tickerplant plant publishing to {url}{said}", flush=True)
+    logs.say(f"tickerplant plant publishing to {url}{said}")
     await stop.wait()
     await admin.close()
     await plant.close()
@@ -373,7 +375,7 @@ async def _gateway(config: ServerConfig, reuse_port: bool) -> None:
             except OSError as exc:
                 await gateway.close()
                 raise SystemExit(f"tickerplant gateway: cannot start its admin listener: {exc}") from None
-        print(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}{said}", flush=True)
+        logs.say(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}{said}")
         await stop.wait()
     starting.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -13,23 +13,31 @@ of that kind let through says how many (``suppressed``; the text format appends 
 like it were not logged)"). So a relay whose upstream is down, a replay's unreadable rows
 or a failing source cannot fill the disk. The listeners keep their own, finer budgets per
 client-caused kind (``gateway/log_budget.py``). Time is each record's own ``created``.
+
+What a command tells its operator (the start-up banner: its URLs; why a replay ended) goes
+through ``say``: lines on stdout in the text format, and in the JSON format one record of
+the ``tickerplant`` logger (INFO, whatever ``--log-level``), so that a log collector merging
+stdout and stderr reads nothing but JSON lines.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-__all__ = ["FORMATS", "STRUCTURED_FIELDS", "JsonFormatter", "TextFormatter", "WarningBudget", "setup"]
+__all__ = ["FORMATS", "STRUCTURED_FIELDS", "JsonFormatter", "TextFormatter", "WarningBudget", "say", "setup"]
 
 FORMATS = ("text", "json")
 # the record attributes a JSON line carries when a record has them (``extra=``)
 STRUCTURED_FIELDS = ("connection", "peer", "market", "surface", "stream", "code", "reason", "suppressed")
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MAX_KINDS = 1024  # kinds tracked before the table starts over: a bound on f-string messages
+_SAID = logging.getLogger("tickerplant")
+_AS_JSON: list[bool] = [False]  # the format ``setup`` chose: where ``say`` writes
 
 
 def _held_note(record: logging.LogRecord) -> str:
@@ -111,3 +119,17 @@ def setup(level: str, log_format: str) -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(WarningBudget())
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    _AS_JSON[0] = log_format == "json"
+
+
+def say(*lines: str) -> None:
+    """Tell the operator ``lines``: on stdout in the text format; in the JSON format as one
+    INFO record (its message the lines joined by newlines), logged whatever the level."""
+    if not _AS_JSON[0]:
+        print(*lines, sep="\n", flush=True)
+        return
+    record = _SAID.makeRecord(_SAID.name, logging.INFO, __file__, 0, "\n".join(lines), (), None)
+    for handler in logging.getLogger().handlers:
+        if record.levelno >= handler.level:
+            handler.handle(record)
+    sys.stderr.flush()

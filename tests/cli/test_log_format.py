@@ -24,24 +24,28 @@ QUICK = "[simulator]\nhistory_s = 600.0\nbook_levels = 20\n"  # a server that st
 
 async def serve_until_warned(tmp_path: Path, log_format: str) -> list[str]:
     """Start ``tickerplant serve``, subscribe a stream that never delivers, and return the
-    log's lines up to the warning about it."""
+    log's lines up to the warning about it. In the JSON format stdout and stderr are read as
+    one (``2>&1``, as a log collector merges them): the banner is among the lines."""
     config = tmp_path / "quick.toml"
     config.write_text(QUICK)
     um, cm = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant", "serve", "--config", str(config), "--um-port", str(um),
         "--cm-port", str(cm), "--admin-port", "0", "--log-format", log_format,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if log_format == "json" else asyncio.subprocess.PIPE,
     )  # fmt: skip
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
+    log = process.stdout if log_format == "json" else process.stderr
+    assert log is not None
     lines: list[str] = []
     try:
         async with asyncio.timeout(20 * SECONDS):
-            while "Ctrl-C" not in (await process.stdout.readline()).decode():
-                pass
+            while not lines or "Ctrl-C" not in lines[-1]:
+                lines.append((await process.stdout.readline()).decode().rstrip("\n"))
             async with websockets.connect(f"ws://127.0.0.1:{um}/ws/nosuchcoin@trade"):
-                while not lines or "never deliver" not in lines[-1]:
-                    line = (await process.stderr.readline()).decode()
+                while "never deliver" not in lines[-1]:
+                    line = (await log.readline()).decode()
                     assert line, "the server's log ended"
                     lines.append(line.rstrip("\n"))
     finally:
@@ -53,7 +57,10 @@ async def serve_until_warned(tmp_path: Path, log_format: str) -> list[str]:
 
 async def test_serve_writes_json_lines_with_structured_fields(tmp_path: Path) -> None:
     lines = await serve_until_warned(tmp_path, "json")
-    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    records = [json.loads(line) for line in lines]  # every line is one JSON object, the banner too
+    banner = next(r for r in records if r["message"].startswith("tickerplant serving a simulated market"))
+    assert banner["level"] == "INFO" and banner["logger"] == "tickerplant"
+    assert "/ws/<stream>" in banner["message"] and banner["message"].endswith("Ctrl-C stops.")
     for record in records:
         assert {"timestamp", "level", "logger", "message"} <= record.keys()
         assert record["timestamp"].endswith("+00:00")
