@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 import websockets
 from conftest import StartServer
 from local_book import assert_agrees, get, sync
@@ -38,6 +39,47 @@ async def test_a_local_book_from_diff_depth_and_a_snapshot_equals_a_later_snapsh
     assert (result["lastUpdateId"], result["T"], result["bids"], result["asks"]) == (
         later["lastUpdateId"], later["T"], later["bids"], later["asks"]
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_a_local_book_from_real_time_diff_depth_equals_a_later_snapshot(
+    start_server: StartServer, market: Market
+) -> None:
+    """`<symbol>@depth@0ms` (undocumented, served by fstream): an event at the end of every
+    batch that moved the book, its own chain, and Binance's procedure syncs from it; its
+    partial twin carries the top N at the same ids."""
+    clock = ManualClock()
+    plant = await start_server(clock=clock, simulator=BUSY)
+    symbol, path = ("btcusdt", "/fapi/v1/depth") if market is Market.UM else ("btcusd_perp", "/dapi/v1/depth")
+    streams = f"{symbol}@depth@0ms/{symbol}@depth5@0ms"
+    async with websockets.connect(plant.url(market) + f"/stream?streams={streams}", max_queue=None) as ws:
+        diffs = _only(ws, f"{symbol}@depth@0ms")
+        snapshot, local = await sync(plant, clock, diffs, f"{path}?symbol={symbol.upper()}&limit=1000", market)
+        _, later = await get(plant, f"{path}?symbol={symbol.upper()}&limit=1000", market)
+        async with asyncio.timeout(5 * SECONDS):  # the last event's partial follows it
+            while not diffs.others or diffs.others[-1]["data"]["u"] != later["lastUpdateId"]:
+                diffs.others.append(json.loads(await ws.recv()))
+    assert_agrees(local, snapshot, later)
+    partials = [m["data"] for m in diffs.others if m["stream"] == f"{symbol}@depth5@0ms"]
+    assert len(partials) >= 20 and all(len(p["b"]) == len(p["a"]) == 5 for p in partials)
+    assert (partials[-1]["b"], partials[-1]["a"]) == (later["bids"][:5], later["asks"][:5])
+
+
+class _only:
+    """A combined stream's messages of one name, as a raw connection would give them; the
+    others kept aside."""
+
+    def __init__(self, ws: Any, name: str) -> None:
+        self.ws = ws
+        self.name = name
+        self.others: list[dict[str, Any]] = []
+
+    async def recv(self) -> str:
+        while True:
+            message = json.loads(await self.ws.recv())
+            if message["stream"] == self.name:
+                return json.dumps(message["data"])
+            self.others.append(message)
 
 
 async def test_rpi_depth_is_the_plain_book_on_public_under_strict_routing(start_server: StartServer) -> None:

@@ -103,7 +103,8 @@ def test_every_depth_stream_name_at_its_cadence() -> None:
             if "epth" in m.stream and not m.stream.endswith("depthDiff"):
                 names.setdefault(m.stream, []).append(msgspec.json.decode(m.payload)["E"] - T0)
     cadences = {100: [100 * k for k in range(1, 11)], 250: [250, 500, 750, 1000], 500: [500, 1000]}
-    for suffix, speed in (("", 250), ("@500ms", 500), ("@100ms", 100)):
+    cadences[0] = [50 * k for k in range(1, 21)]  # real time: at every batch that moved the book
+    for suffix, speed in (("", 250), ("@500ms", 500), ("@100ms", 100), ("@0ms", 0)):
         for kind in ("depth", "depth5", "depth10", "depth20"):
             assert names.pop(f"btcusdt@{kind}{suffix}") == cadences[speed]
     assert names.pop("btcusdt@rpiDepth@500ms") == cadences[500]

@@ -87,7 +87,9 @@ def test_two_days_of_trading_hold_every_store_within_its_bound() -> None:
         for update in sim.step(ACTIONS_PER_STEP, now):
             plant.apply(update, now, out)
         plant.end_batch(now, out)
-        touched = max(touched, len(depth.bids_touched) + len(depth.asks_touched))
+        # prices waiting for a push: touched since the last fold, and folded into each chain
+        chained = max(len(chain.bids) + len(chain.asks) for chain in depth.chains)
+        touched = max(touched, len(depth.bids_touched) + len(depth.asks_touched), chained)
         if now >= plant.next_tick_ms:
             plant.tick(now, out)
         view.receive(out)

@@ -1,8 +1,8 @@
-"""The book-depth streams of one plant: diff depth and partial depth at their three speeds.
+"""The book-depth streams of one plant: diff depth and partial depth at their speeds.
 
 Spec §4.8, §4.9, §4.11, §4.14. Every symbol has one update-id sequence (the ids of its
-``BookUpdate``s, which ``bookTicker.u`` also carries); each speed (250 ms, 500 ms, 100 ms)
-keeps its own ``U``/``u``/``pu`` chain over it:
+``BookUpdate``s, which ``bookTicker.u`` also carries); each speed (250 ms, 500 ms, 100 ms,
+and real time) keeps its own ``U``/``u``/``pu`` chain over it:
 
 - a speed's event covers every id since its previous event, and overlaps it by one:
   ``U`` = ``pu`` = previous ``u``, ``u`` = the id of the last update applied. So every id
@@ -16,6 +16,11 @@ keeps its own ``U``/``u``/``pu`` chain over it:
   against ``pu``;
 - a speed pushes at its cadence only when its book moved (an id was applied since its
   previous event), never an empty event;
+- real time, `<symbol>@depth@0ms` and `<symbol>@depth<N>@0ms` (undocumented today, served
+  by fstream: Binance's change log added `@depth@0ms` on 2020-01-06 and named the partial
+  `@depth<N>@0ms` on 2020-11-13, "dynamically adjusted according to the total amount of data
+  traffic"), pushes at the end of every batch of updates that moved the book (``realtime``):
+  the prices that batch touched. COIN-M's are not documented at all; it serves the same;
 - diff depth (`<symbol>@depth[@500ms|@100ms]`) carries the levels changed since the
   speed's previous event, each with its absolute quantity now (0 when the level is gone);
 - partial depth (`<symbol>@depth<5|10|20>[@…]`) carries the whole top N at the same push,
@@ -49,7 +54,9 @@ from tickerplant.market.units import fixed, fixed_format
 
 __all__ = ["DEPTH_SPEEDS_MS", "BookDepth", "SymbolDepth", "json_array"]
 
-DEPTH_SPEEDS_MS = (250, 500, 100)  # no suffix, @500ms, @100ms (§4.14)
+DEPTH_SPEEDS_MS = (250, 500, 100, 0)  # no suffix, @500ms, @100ms (§4.14), @0ms: real time
+_CADENCES = 3  # the speeds pushed at a cadence, first in DEPTH_SPEEDS_MS
+_REALTIME = 3  # the index of @0ms, pushed as batches end
 _RPI_SPEED = 1  # the index of 500 ms, rpiDepth's only speed (§4.11)
 
 
@@ -183,17 +190,19 @@ class SymbolDepth:
         self.asks_touched.update(asks)
 
     def fold(self) -> None:
+        """The prices touched since the last push of any speed, into every cadence's chain
+        (real time takes each batch's own, ``BookDepth.realtime``)."""
         bids, asks = self.bids_touched, self.asks_touched
         if bids:
             if max(bids) >= self.bid_edge:
                 self.bid_top_stale = True
-            for chain in self.chains:
+            for chain in self.chains[:_CADENCES]:
                 chain.bids |= bids
             self.bids_touched = set()
         if asks:
             if min(asks) <= self.ask_edge:
                 self.ask_top_stale = True
-            for chain in self.chains:
+            for chain in self.chains[:_CADENCES]:
                 chain.asks |= asks
             self.asks_touched = set()
 
@@ -244,8 +253,8 @@ class BookDepth:
         self.symbols = list(symbols)
         for depth in self.symbols:
             depth.frame = builders.DepthFrame(depth.inst, encode, depth.encoders)
-        # each speed's next push, on multiples of its interval
-        self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS]
+        # each cadence's next push, on multiples of its interval
+        self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS[:_CADENCES]]
         self.next_tick_ms = min(self._next_ms)
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
@@ -276,7 +285,7 @@ class BookDepth:
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every speed due at ``now_ms``, for every symbol whose book moved."""
         due = []
-        for index, speed in enumerate(DEPTH_SPEEDS_MS):
+        for index, speed in enumerate(DEPTH_SPEEDS_MS[:_CADENCES]):
             next_ms = self._next_ms[index]
             if now_ms >= next_ms:
                 self._next_ms[index] = next_ms + ((now_ms - next_ms) // speed + 1) * speed
@@ -292,6 +301,32 @@ class BookDepth:
                 if chain.previous_id == last_id:
                     continue  # nothing applied since this speed's previous event
                 self._push(depth, index, chain, last_id, now_ms, out)
+
+    def realtime(
+        self,
+        depth: SymbolDepth,
+        bids: Iterable[int],
+        asks: Iterable[int],
+        now_ms: int,
+        out: list[StreamMessage],
+    ) -> None:
+        """A batch of updates ended, and touched ``bids`` and ``asks`` of ``depth``'s book
+        (``changed`` told it first): its real-time (`@0ms`) events, with those prices. The
+        chain moves on whether or not somebody takes them."""
+        chain = depth.chains[_REALTIME]
+        last_id = depth.book.last_update_id
+        if chain.previous_id == last_id:
+            return
+        wanted = self.wanted
+        partial = wanted is None or any(name in wanted for name in depth.names.partial[_REALTIME])
+        if not partial and wanted is not None and depth.names.diff[_REALTIME] not in wanted:
+            chain.previous_id = last_id  # nobody takes them: the prices are not even gathered
+            return
+        chain.bids = set(bids)
+        chain.asks = set(asks)
+        if partial:
+            depth.fold()  # the batch's prices reach the top 20 the partials are written from
+        self._push(depth, _REALTIME, chain, last_id, now_ms, out)
 
     def _push(
         self,

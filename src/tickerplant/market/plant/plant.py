@@ -254,6 +254,7 @@ class Plant:
             bids, asks = state.depth_bids, state.depth_asks
             if self._depth_streams:
                 state.depth.changed(bids.keys(), asks.keys(), state.depth_time_ms)
+                self._depth.realtime(state.depth, bids.keys(), asks.keys(), now_ms, out)
             event = builders.depth_levels(
                 state.inst, state.depth_first_id, state.depth_last_id, state.depth_previous_id,
                 state.depth_time_ms, now_ms,
