@@ -16,6 +16,13 @@ Both sides run without the derived streams (``Plant(..., derived_streams=False)`
 continuous klines and what else the plant derives from trades), so that the ratio is depth's
 alone; ``derived_plant/scenario.py`` measures those against the same flow with depth on.
 
+The ratio is that of the depth streams at their cadences (250, 500 and 100 ms, and
+rpiDepth): both sides follow a demand (``Plant.follow``) of every stream a plant writes
+(``cadence_demand``: what one untimed run publishes) but the real-time `@depth@0ms` and
+`@depth<N>@0ms`, an event per batch of every symbol, which a server writes only while
+somebody takes them. With them too (a split plant writes everything) is timed beside it
+(``Runs.realtime``) and printed, without a target.
+
 The simulator's depth is whatever its defaults give (``--book-levels`` passes
 ``book_levels`` to a simulator that takes it).
 """
@@ -59,6 +66,7 @@ class Runs:
     depth: list[float] = field(default_factory=list)  # depth_streams=True
     plain_messages: int = 0  # messages a run publishes
     depth_messages: int = 0
+    realtime: list[float] = field(default_factory=list)  # depth with the @0ms streams too
 
     @property
     def ratio(self) -> float:
@@ -73,11 +81,14 @@ class Runs:
 class _CountingBus:
     """A bus with one subscriber that counts: what the plants publish, nothing more."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: set[str] | None = None) -> None:
         self.messages = 0
+        self.names = names  # when given, every stream published is added (an untimed census)
 
     def publish(self, market: Any, messages: Sequence[Any]) -> None:
         self.messages += len(messages)
+        if self.names is not None:
+            self.names.update(m.stream for m in messages)
 
     def subscribe(self, market: Any, handler: Any) -> None:  # the Bus protocol's other half
         raise NotImplementedError
@@ -201,16 +212,34 @@ def _plants(flow: Flow, depth: bool, derived: bool = False) -> dict[Any, Any]:
     return plants
 
 
-def run_once(flow: Flow, depth: bool, derived: bool = False) -> tuple[float, _CountingBus]:
-    """CPU microseconds per action of the plants over `flow`, and what they published."""
+def cadence_demand(flow: Flow, derived: bool = False) -> frozenset[str]:
+    """Every stream the plants write over `flow` (depth and `derived` on) but the real-time
+    depth streams (`@0ms`): one untimed run's census."""
+    names: set[str] = set()
+    run_once(flow, depth=True, derived=derived, bus=_CountingBus(names))
+    return frozenset(name for name in names if not name.endswith("@0ms"))
+
+
+def run_once(
+    flow: Flow,
+    depth: bool,
+    derived: bool = False,
+    wanted: frozenset[str] | None = None,
+    bus: _CountingBus | None = None,
+) -> tuple[float, _CountingBus]:
+    """CPU microseconds per action of the plants over `flow`, and what they published;
+    `wanted`: the streams they write (``Plant.follow``), None all."""
     from tickerplant.feeds.simulator.pump import dispatch
 
     plants = _plants(flow, depth, derived)
+    if wanted is not None:
+        for plant in plants.values():
+            plant.follow(wanted)
     plant_of = {symbol: plant for plant in plants.values() for symbol in plant.symbols}
     for plant in plants.values():  # a COIN-M index price belongs to its pair, as the pump has it
         for state in plant.symbols.values():
             plant_of.setdefault(state.inst.pair, plant)
-    bus = _CountingBus()
+    bus = bus or _CountingBus()
     gc.collect()
     cpu = time.thread_time()
     for now_ms, updates in flow.batches:
@@ -220,15 +249,18 @@ def run_once(flow: Flow, depth: bool, derived: bool = False) -> tuple[float, _Co
 
 
 def measure(flow: Flow, repeats: int) -> Runs:
-    """Alternately without and with depth, `repeats` times each."""
+    """Alternately without and with the depth streams at their cadences, and with the
+    real-time ones too, `repeats` times each."""
     runs = Runs(flow)
+    wanted = cadence_demand(flow)
     for _ in range(repeats):
-        us, bus = run_once(flow, depth=False)
+        us, bus = run_once(flow, depth=False, wanted=wanted)
         runs.plain.append(us)
         runs.plain_messages = bus.messages
-        us, bus = run_once(flow, depth=True)
+        us, bus = run_once(flow, depth=True, wanted=wanted)
         runs.depth.append(us)
         runs.depth_messages = bus.messages
+        runs.realtime.append(run_once(flow, depth=True)[0])
     return runs
 
 

@@ -169,6 +169,11 @@ def report(
         for r in plant:
             headline = " (headline)" if r.flow.label.startswith("max") else ""
             print(verdict(f"depth / no depth at {r.flow.label}{headline}", r.ratio, TARGET_PLANT))
+            if r.realtime:
+                print(
+                    f"    with the real-time @0ms streams too (a split plant writes them all): "
+                    f"{min(r.realtime):.2f} µs/action, {min(r.realtime) / min(r.plain):.2f} of no depth"
+                )
             if r.flow.label.startswith("400"):
                 # at a rate, what depth adds is the cadence's pushes: a cost per second
                 per_s = (min(r.depth) - min(r.plain)) * r.flow.actions / r.flow.simulated_s / 1000

@@ -26,13 +26,15 @@ TARGET = Target(1.25, at_least=False)  # CPU per action with the derived streams
 
 def measure(flow: depth_plant.Flow, repeats: int) -> depth_plant.Runs:
     """Alternately without (``Runs.plain``) and with (``Runs.depth``) the derived streams,
-    depth on in both, `repeats` times each."""
+    depth on in both at its cadences (``depth_plant.cadence_demand``: the real-time `@0ms`
+    depth streams are written only while somebody takes them), `repeats` times each."""
     runs = depth_plant.Runs(flow)
+    wanted = depth_plant.cadence_demand(flow, derived=True)
     for _ in range(repeats):
-        us, bus = depth_plant.run_once(flow, depth=True, derived=False)
+        us, bus = depth_plant.run_once(flow, depth=True, derived=False, wanted=wanted)
         runs.plain.append(us)
         runs.plain_messages = bus.messages
-        us, bus = depth_plant.run_once(flow, depth=True, derived=True)
+        us, bus = depth_plant.run_once(flow, depth=True, derived=True, wanted=wanted)
         runs.depth.append(us)
         runs.depth_messages = bus.messages
     return runs
