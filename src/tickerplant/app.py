@@ -155,7 +155,8 @@ class Tickerplant:
         self.done.set()
 
     def url(self, market: Market) -> str:
-        return f"ws://{self.config.host}:{self.listeners[market].port}"
+        scheme = "wss" if self.config.tls_cert else "ws"
+        return f"{scheme}://{self.config.host}:{self.listeners[market].port}"
 
     def admin_url(self) -> str | None:
         """The admin listener's base URL, or None when it is off (``--admin-port 0``)."""

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import gc
-import signal
 import sys
 import tomllib
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,16 +13,13 @@ from typing import Any
 import msgspec
 import uvloop
 
-from tickerplant import __version__, logs
+from tickerplant import __version__, commands, logs
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.settings import SettingField, default_text, load, section_titles, settings
 
 __all__ = ["build_config", "main"]
-
-DEFAULT_NATS = "nats://127.0.0.1:4222"  # NATS's own default
-
 
 def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
     """``parse`` for argparse: its ValueError is the flag's error message."""
@@ -151,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--rotate-s", type=float, default=3600.0, metavar="S", help="default 3600")
     record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     _add_log_options(record, "INFO")
+
+    tls = commands.add_parser("tls", help="TLS for the listeners: a local CA and a certificate for testers")
+    tls.add_argument("action", choices=("init",), help="init: write ca.pem, cert.pem and key.pem into DIR")
+    tls.add_argument("dir", type=Path, metavar="DIR")
+    tls.add_argument("--name", action="append", default=[], metavar="HOST", help="another DNS name to cover")
+    _add_log_options(tls, "WARNING")
     return parser
 
 
@@ -210,217 +209,23 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         raise SystemExit(f"configuration: {exc}") from None
 
 
-async def _serve_workers(config: ServerConfig, log_level: str, log_format: str) -> None:
-    from tickerplant.scaleout.nats_server import NatsServerMissing
-    from tickerplant.scaleout.supervisor import Supervisor, SupervisorFailed
-
-    stop = _stop_on_signals()
-    supervisor = Supervisor(config, log_level=log_level, log_format=log_format)
-    try:
-        await supervisor.start()
-    except (OSError, NatsServerMissing, SupervisorFailed) as exc:
-        await supervisor.close()
-        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
-    head = f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}"
-    logs.say(*_listeners(head, supervisor.url(Market.UM), supervisor.url(Market.CM), supervisor.admin_url()))
-    failed = asyncio.ensure_future(supervisor.failed.wait())
-    await asyncio.wait([asyncio.ensure_future(stop.wait()), failed], return_when=asyncio.FIRST_COMPLETED)
-    await supervisor.close()
-    if supervisor.failed.is_set():
-        raise SystemExit(f"tickerplant: {supervisor.failure}")
-
-
-def _listeners(head: str, um: str, cm: str, admin: str | None) -> list[str]:
-    """The start-up banner: what is served, then where."""
-    lines = [
-        head,
-        f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)",
-        f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>",
-    ]
-    if admin is not None:
-        lines.append(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
-    return [*lines, "Ctrl-C stops."]
-
-
-_YOUNG_COLLECTION = 10_000  # container objects made between collections of the youngest
-
-
-def _settle_heap() -> None:
-    """The objects a started server holds (its books, klines, windows, views: some 300,000
-    that the cyclic garbage collector tracks) are moved out of its reach (``gc.freeze``),
-    once start-up's garbage is collected. They live as long as the process; left tracked,
-    every full collection walked them all, about 100 ms with the loop held, a few times a
-    minute under load (3 % of a core serving WebSocket API requests, and their p99).
-
-    The youngest generation is collected every ``_YOUNG_COLLECTION`` container objects
-    made instead of every 700: a replay at ``--speed max`` makes a tracked message per
-    event (and a block of rows is a few lists of ~15,000 ints, which each full collection
-    walks while it lives), so collections took 0.3-0.6 s of a 1.2 M-event replay; they
-    take ~0.02 s so. The collector still runs; cyclic garbage waits a little longer."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(_YOUNG_COLLECTION, *gc.get_threshold()[1:])
-
-
-async def _serve(config: ServerConfig) -> None:
-    from tickerplant.app import Tickerplant
-    from tickerplant.feeds.relay.relay import RelayError
-
-    plant = Tickerplant(config)
-    try:
-        await plant.start()
-    except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
-        await plant.close()
-        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
-    _settle_heap()
-    um, cm = plant.url(Market.UM), plant.url(Market.CM)
-    admin = plant.admin_url()
-    head = f"tickerplant serving a simulated market (seed {config.simulator.seed})"
-    if config.replay.paths:
-        speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"
-        # the admin listener's POST controls; the market listeners' GET paths are deprecated
-        resume = f"POST {admin}/api/replay/resume" if admin else "GET /tickerplant/v1/replay/resume"
-        state = f"paused: {resume} starts it" if config.replay.paused else "playing"
-        status = f"{admin}/api/status" if admin else f"{um.replace('ws://', 'http://')}/tickerplant/v1/replay"
-        paths = ", ".join(config.replay.paths)
-        head = f"tickerplant replaying {paths} at {speed} ({state})\n  replay status   {status}"
-    elif config.relay.enabled:
-        head = f"tickerplant relaying {', '.join(config.relay.urls) or 'Binance (fstream, dstream)'}"
-    logs.say(*_listeners(head, um, cm, admin))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    waits = [asyncio.ensure_future(stop.wait())]
-    if config.replay.exit_at_end:
-        waits.append(asyncio.ensure_future(plant.done.wait()))
-    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    for wait in waits:
-        wait.cancel()
-    if plant.done.is_set():
-        logs.say(f"tickerplant: {plant.finish_reason}")
-    await plant.close()
-    if plant.failed and plant.done.is_set():
-        raise SystemExit(1)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-async def _plant(config: ServerConfig, reuse_port: bool) -> None:
-    import nats.errors  # NATS only for the scale-out commands
-
-    from tickerplant.bus.nats import NatsBus
-    from tickerplant.feeds.relay.relay import RelayError
-    from tickerplant.scaleout.plant_admin import PlantAdmin
-    from tickerplant.scaleout.plant_process import PlantProcess
-
-    stop = _stop_on_signals()
-    url = config.nats_url or DEFAULT_NATS
-    try:
-        plant = PlantProcess(config, await NatsBus.connect(url, name="tickerplant plant"))
-    except (OSError, nats.errors.Error) as exc:
-        raise SystemExit(f"tickerplant plant: cannot reach NATS at {url}: {exc!r}") from None
-    try:
-        await plant.start()
-    except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
-        await plant.close()
-        raise SystemExit(f"tickerplant plant: cannot start: {exc}") from None
-    _settle_heap()
-    admin = PlantAdmin(plant, plant.clock)
-    said = ""
-    if config.admin_port:
-        try:
-            said = f"; admin {await admin.start(config.admin_host, config.admin_port, reuse_port=reuse_port)}"
-        except OSError as exc:
-            await plant.close()
-            raise SystemExit(f"tickerplant plant: cannot start its admin listener: {exc}") from None
-    logs.say(f"tickerplant plant publishing to {url}{said}")
-    await stop.wait()
-    await admin.close()
-    await plant.close()
-
-
-async def _gateway(config: ServerConfig, reuse_port: bool) -> None:
-    import nats.errors
-
-    from tickerplant.bus.nats import NatsBus
-    from tickerplant.scaleout.gateway_process import GatewayProcess
-
-    stop = _stop_on_signals()
-    url = config.nats_url or DEFAULT_NATS
-    try:
-        gateway = GatewayProcess(
-            config, await NatsBus.connect(url, name="tickerplant gateway"), reuse_port=reuse_port
-        )
-    except (OSError, nats.errors.Error) as exc:
-        raise SystemExit(f"tickerplant gateway: cannot reach NATS at {url}: {exc!r}") from None
-    starting = asyncio.ensure_future(gateway.start())
-    await asyncio.wait([starting, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-    if starting.done() and starting.exception() is None:
-        _settle_heap()
-        um, cm = gateway.url(Market.UM), gateway.url(Market.CM)
-        said = ""
-        if config.admin_port:
-            try:
-                admin = await gateway.start_admin(config.admin_host, config.admin_port, reuse_port=reuse_port)
-                said = f"; admin {admin}"
-            except OSError as exc:
-                await gateway.close()
-                raise SystemExit(f"tickerplant gateway: cannot start its admin listener: {exc}") from None
-        logs.say(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}{said}")
-        await stop.wait()
-    starting.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await starting
-    await gateway.close()
-
-
-async def _record(args: argparse.Namespace) -> None:
-    from tickerplant.recording.recorder import record
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    if args.seconds is not None:
-        loop.call_later(args.seconds, stop.set)
-    files = await record(
-        args.url,
-        args.streams,
-        args.out,
-        market=Market(args.market) if args.market else None,
-        rotate_bytes=int(args.rotate_mb * 1024 * 1024),
-        rotate_s=args.rotate_s,
-        stop=stop,
-    )
-    for path in files:
-        print(path, flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     if args.command == "serve":
         config = build_config(args)
         if config.workers == 1:
-            uvloop.run(_serve(config))
+            uvloop.run(commands.serve(config))
         else:
-            uvloop.run(_serve_workers(config, args.log_level, args.log_format))
+            uvloop.run(commands.serve_workers(config, args.log_level, args.log_format))
     elif args.command == "plant":
-        uvloop.run(_plant(build_config(args), args.reuse_port))
+        uvloop.run(commands.plant(build_config(args), args.reuse_port))
     elif args.command == "gateway":
-        uvloop.run(_gateway(build_config(args), args.reuse_port))
+        uvloop.run(commands.gateway(build_config(args), args.reuse_port))
     elif args.command == "record":
-        uvloop.run(_record(args))
+        uvloop.run(commands.record_streams(args))
+    elif args.command == "tls":
+        commands.tls_init(args.dir, tuple(args.name))
     elif args.command == "watch":
         from tickerplant.client.watch import watch
 

@@ -275,6 +275,13 @@ class ServerConfig:
         "both listeners serve the format",
         flag="--payload-format", metavar="classic|2026", parse=payload_format,
     )  # fmt: skip
+    tls_cert: str = setting(
+        "", "PEM certificate chain: the market listeners speak TLS (https://, wss://) on their ports; "
+        "tickerplant tls init DIR makes one", flag="--tls-cert", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    tls_key: str = setting(
+        "", "PEM private key of --tls-cert", flag="--tls-key", metavar="FILE", default_text="none"
+    )
     admin_host: str = setting(
         "127.0.0.1", "address of the admin listener (dashboard, /metrics, /api/status): keep it private",
         flag="--admin-host", metavar="H",
@@ -315,5 +322,7 @@ class ServerConfig:
             object.__setattr__(self, "payload_format", payload_format(self.payload_format))
         if self.replay.paths and self.relay.enabled:
             raise ValueError("replay or relay, not both")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("TLS takes both a certificate (--tls-cert) and its key (--tls-key)")
         if type(self.workers) is not int or self.workers < 1:
             raise ValueError(f"workers must be a whole number from 1, not {self.workers!r}")

@@ -42,6 +42,7 @@ import os
 import resource
 import socket
 from collections.abc import Callable
+from ssl import SSLContext
 
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.http_head import Refusal
@@ -98,8 +99,13 @@ class Acceptor:
         logger: logging.Logger,
         counters: LimitCounters,
         backlog: int,
+        ssl: SSLContext | None = None,
     ) -> None:
+        """``ssl``: every connection speaks TLS (``tls.server_context``); a client refused
+        for want of descriptors is then closed without the 503, which it could not read
+        before a handshake the reserve has no time for."""
         self.sockets = sockets
+        self._ssl = ssl
         self._backlog = backlog
         self._native: list[asyncio.AbstractServer] = []  # the loop's servers, while they accept
         self._guarding = False  # this acceptor accepts (descriptors are short)
@@ -139,7 +145,9 @@ class Acceptor:
         servers: list[asyncio.AbstractServer] = []
         try:
             for sock in self.sockets:
-                server = await self._loop.create_server(self._factory, sock=sock.dup(), backlog=self._backlog)
+                server = await self._loop.create_server(
+                    self._factory, sock=sock.dup(), backlog=self._backlog, ssl=self._ssl
+                )
                 servers.append(server)
         except OSError:
             for made in servers:
@@ -198,7 +206,7 @@ class Acceptor:
                 # is gone; the next one may be fine.
                 continue
             client.setblocking(False)
-            task = loop.create_task(loop.connect_accepted_socket(self._factory, client))
+            task = loop.create_task(loop.connect_accepted_socket(self._factory, client, ssl=self._ssl))
             task.add_done_callback(_retrieved)
             if not self._handing_back and client.fileno() < _guard_at()[1]:
                 self._handing_back = True  # descriptors are plentiful again
@@ -225,7 +233,8 @@ class Acceptor:
             with contextlib.suppress(OSError):  # the request may not have arrived yet
                 client.recv(_DRAIN_BYTES)  # what arrived of it: see the docstring
             with contextlib.suppress(OSError):  # the client may be gone already
-                client.send(_OUT_OF_FILES_BYTES)
+                if self._ssl is None:
+                    client.send(_OUT_OF_FILES_BYTES)
                 # the answer is all we send; what arrived of the request meanwhile is read
                 # too, so that closing does not reset the connection under the answer
                 client.shutdown(socket.SHUT_WR)

@@ -40,6 +40,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from ssl import SSLContext
 from typing import cast
 
 from tickerplant.clock import Clock, Timer
@@ -284,16 +285,18 @@ async def serve(
     reuse_port: bool = False,
     doors: set[FrontDoor] | None = None,
     traffic: Traffic | None = None,
+    ssl: SSLContext | None = None,
 ) -> Acceptor:
     """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
     a client that comes when no file descriptor is left is answered 503 (``acceptor``).
-    ``doors`` collects the connections between requests (``FrontDoor``'s)."""
+    ``doors`` collects the connections between requests (``FrontDoor``'s); ``ssl``: TLS on
+    every connection (``tls.server_context``)."""
     sockets = bind(host, port, backlog=BACKLOG, reuse_port=reuse_port)
 
     def accepted(fd: int) -> None:
         acceptor.accepted(fd)
 
     protocol = functools.partial(FrontDoor, router, logger, counters, clock, trim, accepted, doors, traffic)
-    acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters, backlog=BACKLOG)
+    acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters, backlog=BACKLOG, ssl=ssl)
     await acceptor.start()
     return acceptor

@@ -54,6 +54,7 @@ from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
+from tickerplant.tls import server_context
 
 __all__ = ["Listener"]
 
@@ -226,9 +227,11 @@ class Listener:
         # A client's protocol errors are warnings, within the listener's log budget.
         counters = self.limit_counters
         logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
+        config = self._config
+        ssl = server_context(config.tls_cert, config.tls_key) if config.tls_cert else None
         self._server = await serve(
             self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
-            trim=self.allocator_trim, reuse_port=reuse_port, doors=self._doors, traffic=self.traffic,
+            trim=self.allocator_trim, reuse_port=reuse_port, doors=self._doors, traffic=self.traffic, ssl=ssl,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
