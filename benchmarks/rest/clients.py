@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from ..harness.commands import Child, measure, serve
 from ..harness.processes import CLIENT_CPU, HOST
-from ..ws_api.clients import Recorder, Window, quantile
+from ..ws_api.clients import Recorder, Window, figures, window_of
 
 MAX_RATE_GUESS = 100_000  # req/s: sizes the latency array
 _END = b"\r\n\r\n"
@@ -115,16 +115,11 @@ async def clients_async(conn: Connection, spec: Spec) -> None:
 
     def stop() -> dict[str, Any]:
         rec.recording = rec.running = False
-        elapsed = time.perf_counter() - window["t"]
-        stored = min(rec.n, rec.cap)
-        ordered = sorted(rec.lat[:stored])
+        measured = figures(rec, time.perf_counter() - window["t"], time.process_time() - window["cpu"])
         return {
-            "replies": rec.n, "elapsed": elapsed, "cpu": time.process_time() - window["cpu"],
-            "p50": quantile(ordered, 0.5), "p99": quantile(ordered, 0.99), "p999": quantile(ordered, 0.999),
-            "max": ordered[-1] if ordered else float("nan"), "overflow": rec.n - stored, "bad": rec.bad,
-            "bad_sample": rec.bad_sample, "closed": rec.closed, "errors": dict(errors),
+            **measured, "errors": dict(errors),
             "sample": sample[0] if sample else b"",
-        }  # fmt: skip
+        }
 
     try:
         await serve(conn, {"go": go, "start": start, "stop": stop}, spec.life_s)
@@ -148,11 +143,5 @@ def run_clients(
         [r], cpu = measure([child], seconds, warmup, pids)
     finally:
         child.close()
-    elapsed = r["elapsed"]
-    window = Window(
-        rate=r["replies"] / elapsed, replies=r["replies"], p50_us=r["p50"] * 1e6, p99_us=r["p99"] * 1e6,
-        p999_us=r["p999"] * 1e6, max_us=r["max"] * 1e6, mean_us=float("nan"), server_cpu=cpu.server,
-        client_cpu=r["cpu"] / elapsed, other_cpu=cpu.others, connections=connections, bad=r["bad"],
-        bad_sample=r["bad_sample"], closed=r["closed"], overflow=r["overflow"],
-    )  # fmt: skip
+    window = window_of(r, cpu, connections)
     return window, r

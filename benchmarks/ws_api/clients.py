@@ -18,6 +18,7 @@ from typing import Any, cast
 import picows
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
+from ..harness.accounting import CpuUse
 from ..harness.commands import Child, measure, serve
 from ..harness.processes import CLIENT_CPU
 
@@ -213,6 +214,30 @@ class Window:
     closed: int
     overflow: int
     close_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def figures(rec: Recorder, elapsed: float, cpu: float) -> dict[str, Any]:
+    """What a client process measured in its window, for the parent (``window_of``): the
+    replies, the latency quantiles and what went wrong, the window's length and CPU."""
+    stored = min(rec.n, rec.cap)
+    ordered = sorted(rec.lat[:stored])
+    return {
+        "replies": rec.n, "elapsed": elapsed, "cpu": cpu,
+        "p50": quantile(ordered, 0.5), "p99": quantile(ordered, 0.99), "p999": quantile(ordered, 0.999),
+        "max": ordered[-1] if ordered else float("nan"), "overflow": rec.n - stored, "bad": rec.bad,
+        "bad_sample": rec.bad_sample, "closed": rec.closed,
+    }  # fmt: skip
+
+
+def window_of(r: dict[str, Any], cpu: CpuUse, connections: int) -> Window:
+    """A client process's ``figures`` and the CPU measured meanwhile, as one ``Window``."""
+    elapsed = r["elapsed"]
+    return Window(
+        rate=r["replies"] / elapsed, replies=r["replies"], p50_us=r["p50"] * 1e6, p99_us=r["p99"] * 1e6,
+        p999_us=r["p999"] * 1e6, max_us=r["max"] * 1e6, mean_us=float("nan"), server_cpu=cpu.server,
+        client_cpu=r["cpu"] / elapsed, other_cpu=cpu.others, connections=connections, bad=r["bad"],
+        bad_sample=r["bad_sample"], closed=r["closed"], overflow=r["overflow"],
+    )  # fmt: skip
 
 
 class ClientProc:

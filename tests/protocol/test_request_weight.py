@@ -5,6 +5,7 @@ from __future__ import annotations
 from tickerplant.protocol.request_weight import RequestWeight
 
 T0 = 1_767_225_600_000  # a whole UTC minute
+MINUTE = 60_000
 
 
 def test_weight_is_counted_per_ip_per_clock_minute() -> None:
@@ -62,3 +63,48 @@ def test_the_ip_table_stays_within_its_bound_when_every_ip_is_active_and_forgets
     for i in range(1000):
         weight.charge(f"10.0.{i // 256}.{i % 256}", 1, T0)
     assert weight.tracked_ips() == 4 and weight.forgotten == 1001
+
+
+def _ban(weight: RequestWeight, ip: str, now: int) -> None:
+    """Past the limit, then on until the ban (429s first, then 418)."""
+    while weight.charge(ip, 10, now).status != 418:
+        pass
+
+
+def test_a_ban_is_not_forgotten_however_many_other_addresses_come() -> None:
+    """The probe's attack: 3 × 429 then 418, then 70,000 requests from other addresses; the
+    bounded table had evicted the banned IP. Limited IPs are held apart, never evicted."""
+    weight = RequestWeight(10, max_ips=8)
+    _ban(weight, "1.2.3.4", T0)
+    for i in range(70_000):
+        weight.charge(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", 1, T0 + 1000)
+    assert weight.tracked_ips() <= 8
+    verdict = weight.charge("1.2.3.4", 1, T0 + 2000)
+    assert verdict.status == 418
+    # and an IP over its budget stays over it until its window ends
+    weight.charge("5.6.7.8", 11, T0)  # 429
+    for i in range(100):
+        weight.charge(f"11.0.0.{i}", 1, T0 + 1)
+    assert weight.charge("5.6.7.8", 1, T0 + 2).status in (429, 418)
+
+
+def test_when_every_place_is_held_by_a_limited_ip_new_addresses_are_refused_until_one_is_released() -> None:
+    weight = RequestWeight(10, max_ips=3, first_ban_ms=2 * MINUTE)
+    for ip in ("a", "b", "c"):
+        weight.charge(ip, 11, T0)  # each over its budget: 429
+    assert weight.charge("d", 1, T0 + 10).status == 429  # no place for it
+    assert weight.tracked_ips() == 3
+    # the window ends: the limited are released, and a new address has a place again
+    assert weight.charge("d", 1, T0 + MINUTE).status == 200
+    assert weight.used("d", T0 + MINUTE) == 1
+
+
+def test_ipv6_counts_per_64_block_and_a_mapped_ipv4_as_itself() -> None:
+    weight = RequestWeight(10)
+    weight.charge("2001:db8::1", 4, T0)
+    weight.charge("2001:db8::ffff:2", 4, T0)  # the same /64
+    assert weight.charge("2001:db8::3", 4, T0).status == 429
+    assert weight.charge("2001:db8:0:1::1", 4, T0).status == 200  # the next /64
+    weight.charge("10.0.0.1", 6, T0)
+    assert weight.charge("::ffff:10.0.0.1", 6, T0).status == 429
+    assert weight.used("2001:db8::abcd", T0) == 12

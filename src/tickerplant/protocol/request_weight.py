@@ -3,10 +3,20 @@ as a clocked table without I/O (spec §7.1), and the -1003 refusals it leads to 
 
 The surfaces ``charge`` a request's weight with the time it arrived and write the verdict:
 200 goes on, 429 and 418 are ``rate_limit_error``'s texts in their own envelope.
+
+The table is bounded (``max_ips``) and cannot be reset from outside: an IP refused (429) or
+banned (418) is held apart until its window or its ban ends, never forgotten to make room,
+so other addresses cannot wipe it; room is made by forgetting the IP in good standing
+charged least recently; when every place is held by a limited IP, a new address is refused
+429 too, until one is released. An IPv6 address counts as its /64, the block one host is
+given (RFC 6177): one host cannot spread its weight over its block; an IPv4-mapped address
+counts as its IPv4 address.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -65,30 +75,43 @@ class RequestWeight:
         self.first_ban_ms = first_ban_ms
         self.max_ban_ms = max_ban_ms
         self.max_ips = max_ips
-        self._ips: OrderedDict[str, _IpWeight] = OrderedDict()  # least recently charged first
+        # in good standing, least recently charged first
+        self._ips: OrderedDict[str, _IpWeight] = OrderedDict()
+        self._limited: dict[str, _IpWeight] = {}  # refused or banned: kept until released
+        self._next_release_ms = 0  # no limited IP is released before then
         self.forgotten = 0  # IPs dropped to keep the table within max_ips (a counter)
         self.counters = counters or LimitCounters()  # 429s and 418s, with the listener's other limits
 
     def tracked_ips(self) -> int:
-        """How many IPs the table remembers: at most ``max_ips``, the most recently charged
-        (an IP forgotten while in use starts its minute again: whoever can bring 65,536
-        addresses in a minute has their weight many times over anyway)."""
-        return len(self._ips)
+        """How many IPs the table remembers: at most ``max_ips`` (an IP in good standing
+        forgotten while in use starts its minute again: whoever can bring 65,536 addresses in
+        a minute has their weight many times over anyway)."""
+        return len(self._ips) + len(self._limited)
 
     def used(self, ip: str, now_ms: int) -> int:
-        state = self._ips.get(ip)
+        key = ip if ":" not in ip else _v6_key(ip)
+        state = self._ips.get(key) or self._limited.get(key)
         if state is None or state.window_start_ms != self._window(now_ms):
             return 0
         return state.used
 
     def charge(self, ip: str, weight: int, now_ms: int) -> WeightVerdict:
         # Once per request: the known IP's lookup and the window are inlined (_state, _window).
+        key = ip if ":" not in ip else _v6_key(ip)
         ips = self._ips
-        state = ips.get(ip)
+        state = ips.get(key)
         if state is None:
-            state = self._state(ip, now_ms)
+            state = self._limited.get(key)
+            if state is None:
+                state = self._state(key, now_ms)
+                if state is None:  # every place is a limited IP's: so is a new address
+                    self.counters.weight_refused += 1
+                    window_end = now_ms - now_ms % self.window_ms + self.window_ms
+                    return WeightVerdict(429, weight, window_end - now_ms, 0)
+            elif _released(state, now_ms, self.window_ms):
+                ips[key] = self._limited.pop(key)  # in good standing again
         else:
-            ips.move_to_end(ip)
+            ips.move_to_end(key)
         window_start = now_ms - now_ms % self.window_ms
         if now_ms < state.banned_until_ms:
             self.counters.weight_banned += 1
@@ -102,6 +125,8 @@ class RequestWeight:
             # WeightVerdict(200, used, 0, 0) without the NamedTuple's generated Python __new__
             return _new(WeightVerdict, (200, used, 0, 0))
         state.refused += 1
+        if key in ips:  # limited now: held apart until released, never forgotten before
+            self._limited[key] = ips.pop(key)
         if state.refused > self.ban_after_refusals:
             state.ban_ms = min(self.max_ban_ms, state.ban_ms * 2 if state.ban_ms else self.first_ban_ms)
             state.banned_until_ms = now_ms + state.ban_ms
@@ -113,22 +138,55 @@ class RequestWeight:
     def _window(self, now_ms: int) -> int:
         return now_ms - now_ms % self.window_ms
 
-    def _state(self, ip: str, now_ms: int) -> _IpWeight:
-        # The table is in order of last use (each charge moves its IP to the end), so when
-        # it is full the IP charged least recently is forgotten, in O(1): never more than
-        # ``max_ips`` entries, and no scan however many IPs are active in one minute.
-        # (An OrderedDict: a plain dict's oldest key is found by skipping the slots of the
-        # keys deleted before it, which a steady stream of new IPs makes long.)
+    def _state(self, ip: str, now_ms: int) -> _IpWeight | None:
+        """A new IP's place, made by forgetting the IP in good standing charged least
+        recently (in O(1): the table is in order of last use) or, failing that, the limited
+        IPs released since; None when every place is a limited IP's. (An OrderedDict: a
+        plain dict's oldest key is found by skipping the slots of the keys deleted before it,
+        which a steady stream of new IPs makes long.)"""
         ips = self._ips
-        state = ips.get(ip)
-        if state is not None:
-            ips.move_to_end(ip)
-            return state
-        if len(ips) >= self.max_ips:
-            ips.popitem(last=False)
-            self.forgotten += 1
+        if len(ips) + len(self._limited) >= self.max_ips:
+            if ips:
+                ips.popitem(last=False)
+                self.forgotten += 1
+            elif not self._release(now_ms):
+                return None
         state = ips[ip] = _IpWeight()
         return state
+
+    def _release(self, now_ms: int) -> bool:
+        """Forget the limited IPs whose window and ban have ended; whether any was. A sweep
+        of the limited, at most once per release time: a full table of limited IPs costs a
+        new address a comparison, not a scan."""
+        if now_ms < self._next_release_ms:
+            return False
+        window_ms = self.window_ms
+        released = [ip for ip, state in self._limited.items() if _released(state, now_ms, window_ms)]
+        for ip in released:
+            del self._limited[ip]
+        self.forgotten += len(released)
+        self._next_release_ms = min(
+            (max(s.banned_until_ms, s.window_start_ms + window_ms) for s in self._limited.values()),
+            default=now_ms,
+        )
+        return bool(released)
+
+
+def _released(state: _IpWeight, now_ms: int, window_ms: int) -> bool:
+    """Whether a limited IP's window and ban have both ended."""
+    return now_ms >= state.banned_until_ms and now_ms >= state.window_start_ms + window_ms
+
+
+@functools.lru_cache(maxsize=4096)
+def _v6_key(ip: str) -> str:
+    """The key an IPv6 address is counted under: its /64, or the IPv4 address it maps."""
+    try:
+        address = ipaddress.IPv6Address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip  # not an address (a test's name): as it is
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
 def rate_limit_error(verdict: WeightVerdict, ip: str, limit: int) -> RequestRefused:
