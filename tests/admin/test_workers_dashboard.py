@@ -50,7 +50,9 @@ async def test_the_dashboard_of_two_workers_fills_and_counts_both_gateways_conne
     async with contextlib.AsyncExitStack() as stack:
         clients = 0
         for _ in range(40):  # until the kernel has given each gateway some
-            await stack.enter_async_context(websockets.connect(f"{um}/ws/btcusdt@aggTrade"))
+            # never read: max_queue=None keeps reading them into the client, so that closing
+            # one does not wait websockets' 10 s close timeout behind a paused transport
+            await stack.enter_async_context(websockets.connect(f"{um}/ws/btcusdt@aggTrade", max_queue=None))
             clients += 1
             held = [
                 (await get_json(f"{gateway}/api/status"))["listeners"]["um"]["connections"]["streams"]
