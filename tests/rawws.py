@@ -99,6 +99,15 @@ class HttpAnswer(NamedTuple):
     body: bytes
 
 
+async def closed_within(reader: asyncio.StreamReader, within_s: float) -> bool:
+    """Whether the server closed the connection (EOF, nothing more sent) within ``within_s``."""
+    try:
+        async with asyncio.timeout(within_s):
+            return await reader.read() == b""
+    except TimeoutError:
+        return False
+
+
 async def read_answer(reader: asyncio.StreamReader, *, to_head: bool = False) -> bytes:
     """One HTTP answer as it came: its head, then its body by ``Content-Length`` (none for an
     answer to HEAD, ``to_head``), or up to the server's close when it has no length."""

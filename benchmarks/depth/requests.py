@@ -37,9 +37,9 @@ from picows import (
     WSUpgradeResponseWithListener,
 )
 
-from ..harness.commands import Child, measure, serve
-from ..harness.processes import CLIENT_CPU, HOST
-from ..ws_api.clients import ApiClient, Recorder, Window, figures, window_of
+from ..harness.commands import serve
+from ..harness.processes import HOST
+from ..ws_api.clients import ApiClient, Recorder, Window, figures, measured_window
 
 REST_PATH = "/fapi/v1/depth?symbol=BTCUSDT&limit=1000"
 WS_API_PATH = "/ws-fapi/v1"
@@ -175,15 +175,7 @@ def run_clients(
 ) -> tuple[Window, dict[str, Any]]:
     """One client process on CPU 1: warm-up, a measured window, the figures and a sample reply."""
     spec = Spec(kind, port, connections, int(MAX_RATE_GUESS * seconds) + 1000, seconds + warmup + 60)
-    child = Child(CLIENT_CPU, clients_async, spec)
-    try:
-        child.recv(30.0, "clients connecting")
-        child.send("go")
-        [r], cpu = measure([child], seconds, warmup, pids)
-    finally:
-        child.close()
-    window = window_of(r, cpu, connections)
-    return window, r
+    return measured_window(clients_async, spec, connections, seconds, warmup, pids)
 
 
 # --------------------------------------------------------------------------- the floor

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, cast
 
-from ..harness.commands import Child, measure, serve
-from ..harness.processes import CLIENT_CPU, HOST
-from ..ws_api.clients import Recorder, Window, figures, window_of
+from ..harness.commands import serve
+from ..harness.processes import HOST
+from ..ws_api.clients import Recorder, Window, figures, measured_window
 
 MAX_RATE_GUESS = 100_000  # req/s: sizes the latency array
 _END = b"\r\n\r\n"
@@ -136,12 +136,4 @@ def run_clients(
 ) -> tuple[Window, dict[str, Any]]:
     """One client process on CPU 1: warm-up, a measured window, the figures and a sample answer."""
     spec = Spec(path, port, connections, int(MAX_RATE_GUESS * seconds) + 1000, seconds + warmup + 60)
-    child = Child(CLIENT_CPU, clients_async, spec)
-    try:
-        child.recv(30.0, "clients connecting")
-        child.send("go")
-        [r], cpu = measure([child], seconds, warmup, pids)
-    finally:
-        child.close()
-    window = window_of(r, cpu, connections)
-    return window, r
+    return measured_window(clients_async, spec, connections, seconds, warmup, pids)

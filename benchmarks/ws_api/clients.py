@@ -240,6 +240,27 @@ def window_of(r: dict[str, Any], cpu: CpuUse, connections: int) -> Window:
     )  # fmt: skip
 
 
+def measured_window(
+    main: Callable[..., Any],
+    spec: Any,
+    connections: int,
+    seconds: float,
+    warmup: float,
+    pids: Callable[[], list[int]],
+) -> tuple[Window, dict[str, Any]]:
+    """One client process on CPU 1 running ``main(conn, spec)``: it says it is ready, is told
+    to go, and after ``warmup`` measures a window of ``seconds`` (``commands.measure``):
+    its ``Window``, and the figures it sent."""
+    child = Child(CLIENT_CPU, main, spec)
+    try:
+        child.recv(30.0, "clients connecting")
+        child.send("go")
+        [r], cpu = measure([child], seconds, warmup, pids)
+    finally:
+        child.close()
+    return window_of(r, cpu, connections), r
+
+
 class ClientProc:
     """One client process on CPU 1 holding every connection of a scenario."""
 

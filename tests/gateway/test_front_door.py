@@ -10,21 +10,12 @@ import os
 
 import msgspec
 from conftest import StartServer
-from rawws import TEXT, RawWebSocket, read_answer
+from rawws import TEXT, RawWebSocket, closed_within, read_answer
 from timing import SECONDS, eventually
 
 from tickerplant.clock import ManualClock
 from tickerplant.gateway.front_door import HEAD_TIMEOUT_MS
 from tickerplant.market.instruments import Market
-
-
-async def _closed(reader: asyncio.StreamReader, within_s: float) -> bool:
-    """Whether the server closed the connection (EOF) within ``within_s``."""
-    try:
-        async with asyncio.timeout(within_s):
-            return await reader.read() == b""
-    except TimeoutError:
-        return False
 
 
 async def test_a_head_that_never_completes_is_closed_after_the_head_timeout(start_server: StartServer) -> None:
@@ -37,10 +28,10 @@ async def test_a_head_that_never_completes_is_closed_after_the_head_timeout(star
     # both doors opened (each arms its head timeout on the clock as it counts itself live)
     await eventually(lambda: plant.listeners[Market.UM].allocator_trim.schedule.live == 2)
     clock.advance(HEAD_TIMEOUT_MS - 1)
-    assert not await _closed(reader, 0.05 * SECONDS)
+    assert not await closed_within(reader, 0.05 * SECONDS)
     clock.advance(1)
-    assert await _closed(reader, 5 * SECONDS)
-    assert await _closed(silent_reader, 5 * SECONDS)
+    assert await closed_within(reader, 5 * SECONDS)
+    assert await closed_within(silent_reader, 5 * SECONDS)
     for w in (writer, silent_writer):
         w.close()
     # a head completed in time is answered, whatever the clock does after

@@ -14,7 +14,7 @@ import email.utils
 import aiohttp
 import msgspec
 from conftest import StartServer
-from rawws import read_answer
+from rawws import closed_within, read_answer
 from timing import SECONDS
 
 from tickerplant.clock import ManualClock
@@ -25,14 +25,6 @@ from tickerplant.market.instruments import Market
 def _fields(answer: bytes) -> dict[str, str]:
     head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
     return {k.lower(): v for k, _, v in (line.partition(": ") for line in head.split("\r\n")[1:])}
-
-
-async def _closed(reader: asyncio.StreamReader, within_s: float) -> bool:
-    try:
-        async with asyncio.timeout(within_s):
-            return await reader.read() == b""
-    except TimeoutError:
-        return False
 
 
 async def test_one_connection_carries_many_requests_each_with_binance_s_headers(start_server: StartServer) -> None:
@@ -87,7 +79,7 @@ async def test_connection_close_and_a_body_end_the_connection_after_the_answer(s
         writer.write(b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n%b\r\nabcdGET /fapi/v1/time HTTP/1.1\r\n\r\n" % extra)
         answer = await read_answer(reader)
         assert answer.endswith(ending) and _fields(answer)["connection"] == "close"
-        assert await _closed(reader, 5 * SECONDS)
+        assert await closed_within(reader, 5 * SECONDS)
         writer.close()
 
 
@@ -103,20 +95,20 @@ async def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(start_s
         writer.write(b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await read_answer(reader)).endswith(b"{}")
     clock.advance(KEEP_ALIVE_IDLE_MS - 1)
-    assert not await _closed(reader, 0.05 * SECONDS)
+    assert not await closed_within(reader, 0.05 * SECONDS)
     # a head begun has HEAD_TIMEOUT_MS from its first byte, not the idle wait
     writer.write(b"GET /fapi/v1/ping HTTP/1.1\r\n")
     await asyncio.sleep(0.05 * SECONDS)  # the bytes reach the server (nothing moves the clock)
     clock.advance(HEAD_TIMEOUT_MS - 1)
-    assert not await _closed(reader, 0.05 * SECONDS)
+    assert not await closed_within(reader, 0.05 * SECONDS)
     clock.advance(1)
-    assert await _closed(reader, 5 * SECONDS)
+    assert await closed_within(reader, 5 * SECONDS)
     writer.close()
     idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
     idle_writer.write(b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")
     await read_answer(idle_reader)
     clock.advance(KEEP_ALIVE_IDLE_MS)
-    assert await _closed(idle_reader, 5 * SECONDS)
+    assert await closed_within(idle_reader, 5 * SECONDS)
     idle_writer.close()
 
 
@@ -126,7 +118,7 @@ async def test_a_stopping_listener_closes_its_idle_connections(start_server: Sta
     writer.write(b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")
     await read_answer(reader)
     await plant.listeners[Market.UM].close()
-    assert await _closed(reader, 5 * SECONDS)
+    assert await closed_within(reader, 5 * SECONDS)
     writer.close()
 
 
