@@ -25,7 +25,7 @@ async def _get(url: str) -> tuple[int, str, str]:
 
 
 async def _post(url: str) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as session, session.post(url) as response:
+    async with aiohttp.ClientSession() as session, session.post(url, json={}) as response:
         return response.status, json.loads(await response.text())
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 from conftest import StartServer
 from ports import free_port
@@ -28,7 +29,9 @@ pytestmark = pytest.mark.loopback
 
 async def post(server: Tickerplant, action: str, body: Any = None) -> tuple[int, Any]:
     url = f"{server.admin_url()}/api/replay/{action}"
-    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+    data = msgspec.json.encode({} if body is None else body)  # JSON, as the admin takes POSTs
+    headers = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session, session.post(url, data=data, headers=headers) as response:
         return response.status, json.loads(await response.text())
 
 

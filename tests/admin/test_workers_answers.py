@@ -35,7 +35,8 @@ async def admin() -> AsyncIterator[str]:
 
 
 async def _request(method: str, url: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as session, session.request(method, url) as response:
+    body = {} if method == "POST" else None  # the admin takes JSON POSTs only
+    async with aiohttp.ClientSession() as session, session.request(method, url, json=body) as response:
         return response.status, await response.text()
 
 

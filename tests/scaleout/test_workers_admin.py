@@ -41,6 +41,8 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
 
 
 async def _request(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    if method == "POST" and body is None:
+        body = {}  # the admin takes JSON POSTs only
     async with aiohttp.ClientSession() as session, session.request(method, url, json=body) as response:
         text = await response.text()
         return response.status, json.loads(text) if response.content_type == "application/json" else text

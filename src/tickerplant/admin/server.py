@@ -8,6 +8,10 @@
   listeners' ``GET /tickerplant/v1/replay/…`` paths are kept, deprecated)
 - ``POST /api/replay/speed`` ``{"speed": 10}`` or ``{"speed": "max"}``: the replay's speed
 
+Every request passes ``admin.guard`` first: its ``Host`` must be this listener, its
+``Origin`` (when sent) this listener's, and a POST ``application/json`` (cross-site writes
+and DNS rebinding, refused 403 or 415).
+
 What it answers comes from an ``Answers``: a server in this process through its
 ``AdminTarget`` (``TargetAnswers``: the single process, a ``tickerplant plant`` or
 ``gateway``), or ``serve --workers N``'s children, asked over their private admin ports
@@ -18,12 +22,17 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from tickerplant.admin.guard import refusal
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 __all__ = ["STATIC", "AdminServer", "AdminTarget", "Answers", "TargetAnswers", "Unavailable"]
 
@@ -103,7 +112,8 @@ class AdminServer:
         self._answers = target if isinstance(target, Answers) else TargetAnswers(target)
         self._runner: web.AppRunner | None = None
         self.port = 0
-        app = web.Application()
+        self._host = ""
+        app = web.Application(middlewares=[self._guard])
         app.router.add_get("/", self._index)
         app.router.add_get("/api/status", self._status)
         app.router.add_get("/metrics", self._metrics)
@@ -125,11 +135,22 @@ class AdminServer:
             raise
         self._runner = runner
         self.port = runner.addresses[0][1]
+        self._host = host
 
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        refused = refusal(
+            request.method, request.headers.get("Host"), request.headers.get("Origin"),
+            request.content_type, self._host, self.port,
+        )  # fmt: skip
+        if refused is not None:
+            return _json({"code": -1, "msg": refused.msg}, status=refused.status)
+        return await handler(request)
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html")

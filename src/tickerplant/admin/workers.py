@@ -80,7 +80,8 @@ class WorkersAnswers(Answers):
         if plant is None:
             raise Unavailable("no plant")
         try:
-            async with self._client().post(plant.url + path, json=body) as response:
+            # a JSON body, empty or not: the admin listener takes JSON POSTs only (admin.guard)
+            async with self._client().post(plant.url + path, json=body or {}) as response:
                 answer = msgspec.json.decode(await response.read())
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError) as exc:

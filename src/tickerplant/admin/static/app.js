@@ -56,8 +56,8 @@ const ctx = {
   async control(path, body) {
     const response = await fetch(path, {
       method: "POST",
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
+      headers: { "Content-Type": "application/json" }, // the admin takes JSON POSTs only
+      body: JSON.stringify(body || {}),
     });
     const text = await response.text();
     let answer = null;
