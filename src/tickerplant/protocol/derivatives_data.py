@@ -31,6 +31,8 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from tickerplant.market.derivatives.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import ContractType, Market
@@ -51,6 +53,8 @@ from tickerplant.protocol.market_data import (
 )
 
 __all__ = ["FUNDING_LIMIT_MAX", "DerivativesData"]
+
+_encode_row = msgspec.json.Encoder().encode
 
 FUNDING_LIMIT_MAX = 1_000
 _FUNDING_LIMIT_DEFAULT = 100
@@ -156,14 +160,20 @@ class DerivativesData:
         perpetual = [v for v in views if v.inst.contract_type is ContractType.PERPETUAL]
         return (perpetual or views)[0]
 
-    def price_klines(self, kind: PriceKind, params: Params) -> list[list[int | str]]:
+    def price_klines(self, kind: PriceKind, params: Params) -> msgspec.Raw | list[Any]:
         index = kind is PriceKind.INDEX
         view = self._pair_contract(params) if index else required_symbol(self._view, params)
         q = kline_query(params)
         bars = self._view.marks.bars(view.inst.symbol)
         if bars is None:
             return []
-        return [_price_row(bar) for bar in bars.query(kind, q.interval, q.start_ms, q.end_ms, q.limit)]
+        chosen = bars.query(kind, q.interval, q.start_ms, q.end_ms, q.limit)
+
+        def encode(i: int) -> bytes:
+            return _encode_row(_price_row(chosen[i]))
+
+        # rows kept by open time while the bar's values are the same (encoded_rows.py)
+        return self._data.rows.valued(bars, (kind, q.interval), [b.open_ms for b in chosen], chosen, encode)
 
 
 def _price_row(bar: PriceBar) -> list[int | str]:

@@ -9,17 +9,18 @@ Errors are ``RequestRefused``s carrying Binance's code, message and HTTP status 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import msgspec
 
 from tickerplant.market.book.text import BookText
-from tickerplant.market.instruments import Market
-from tickerplant.market.klines.candles import INTERVALS, rest_row
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.klines.candles import INTERVALS, Kline, KlineSeries, rest_row
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import fixed
+from tickerplant.protocol.encoded_rows import EncodedRows, Stamped
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Spliced",
     "int_param",
     "kline_query",
+    "kline_rows",
     "klines_weight",
     "named_symbol",
     "required_symbol",
@@ -43,6 +45,7 @@ DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -
 KLINE_LIMIT_MAX = 1500
 _DIGITS = "^[0-9]{1,20}$"
 _encode = msgspec.json.encode
+_encode_row = msgspec.json.Encoder().encode
 
 
 def _int(params: Params, name: str) -> int | None:
@@ -55,8 +58,6 @@ def _int(params: Params, name: str) -> int | None:
         return int(value)
     legal = f"legal range is '{_DIGITS}'."
     raise RequestRefused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
-
-
 
 
 def _text(params: Params, name: str) -> str | None:
@@ -130,6 +131,18 @@ class Spliced(NamedTuple):
     tail: bytes
 
 
+def kline_rows(
+    rows: EncodedRows, series: KlineSeries, klines: Sequence[Kline], inst: Instrument, market: Market
+) -> msgspec.Raw:
+    """The answer of `klines` or `continuousKlines` (§7.8) of ``klines``, read from
+    ``series``: their rows, each written once while it is unchanged."""
+
+    def encode(k: Stamped) -> bytes:
+        return _encode_row(rest_row(cast(Kline, k), inst, market))
+
+    return rows.counted(series, "rest", klines, [k.open_ms for k in klines], encode)
+
+
 def klines_weight(params: Params) -> int:
     """Klines' weight by `limit`, each band inclusive at the top, as measured (§7.8)."""
     limit = _int(params, "limit")
@@ -157,6 +170,7 @@ class MarketData:
         self._book_rows: dict[str, tuple[bytes, msgspec.Raw]] = {}  # symbol -> (payload, its row)
         # (symbol, limit) -> ((book id, whether the full book), `"bids":…,"asks":…}` encoded)
         self._depth_levels: dict[tuple[str, int], tuple[tuple[int, bool], bytes]] = {}
+        self.rows = EncodedRows()  # the history answers' rows, encoded once (encoded_rows.py)
         self.methods: dict[str, Method] = {
             "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
             "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
@@ -347,4 +361,5 @@ class MarketData:
         assert view is not None
         q = kline_query(params)
         series = self.view.klines(view).series(q.interval)
-        return [rest_row(k, view.inst, self.market) for k in series.query(q.start_ms, q.end_ms, q.limit)]
+        klines = series.query(q.start_ms, q.end_ms, q.limit)
+        return kline_rows(self.rows, series, klines, view.inst, self.market)

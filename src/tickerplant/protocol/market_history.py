@@ -23,20 +23,26 @@ klines (spec §7.8, §7.9), both markets, from a ``MarketView`` like every other
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines.candles import CONTINUOUS_INTERVALS_UM, INTERVALS, rest_row
+from tickerplant.market.klines.candles import CONTINUOUS_INTERVALS_UM, INTERVALS
 from tickerplant.market.klines.streams import CONTINUOUS_TYPES, ContinuousContracts
 from tickerplant.market.payloads.builders import BASE_DECIMALS, quote_units
 from tickerplant.market.plant.view import MarketView
+from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.units import DAY_MS, fixed
+from tickerplant.protocol.encoded_rows import EncodedRows
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
     Method,
     Params,
     int_param,
     kline_query,
+    kline_rows,
     klines_weight,
     required_symbol,
     text_param,
@@ -47,6 +53,7 @@ __all__ = ["AGG_TRADES_WINDOW_MS", "MarketHistory"]
 AGG_TRADES_WINDOW_MS = 2 * DAY_MS  # how far back aggTrades answers (§7.9, live)
 _TRADES_MAX = 1000
 _TOO_OLD = RequestRefused(-4166, "Search window is restricted to recent 2 days only.")
+_encode_row = msgspec.json.Encoder().encode
 
 
 def _limit(params: Params, default: int, most: int) -> int:
@@ -61,8 +68,10 @@ def _limit(params: Params, default: int, most: int) -> int:
 class MarketHistory:
     """The answers of one market's history endpoints, over its view."""
 
-    def __init__(self, view: MarketView) -> None:
+    def __init__(self, view: MarketView, rows: EncodedRows) -> None:
+        """``rows``: where the answers' rows are kept encoded (``MarketData.rows``)."""
         self.view = view
+        self._rows = rows
         self.market = view.market
         self._um = view.market is Market.UM
         self._contracts = ContinuousContracts(v.inst for v in view.symbols.values())
@@ -86,37 +95,45 @@ class MarketHistory:
         oldest = now_ms - AGG_TRADES_WINDOW_MS
         if (start is not None and start < oldest) or (end is not None and end < oldest):
             raise _TOO_OLD
+        history = self.view.trades(view)
+        lo, hi = history.span(from_id, start, end, limit)
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
-        rows = []
-        for a in self.view.trades(view).query(from_id, start, end, limit):
+        um = self._um
+
+        def row(a: Aggregate) -> bytes:
             price, qty = fixed(a.price, pd), fixed(a.qty, qd)
-            row: dict[str, Any] = {"a": a.agg_id, "p": price, "q": qty}
-            if self._um:
-                row["nq"] = qty  # no RPI trades: the normal quantity is all of it
-            row.update(f=a.first_id, l=a.last_id, T=a.time_ms, m=a.buyer_is_maker)
-            rows.append(row)
-        return rows
+            fields: dict[str, Any] = {"a": a.agg_id, "p": price, "q": qty}
+            if um:
+                fields["nq"] = qty  # no RPI trades: the normal quantity is all of it
+            fields.update(f=a.first_id, l=a.last_id, T=a.time_ms, m=a.buyer_is_maker)
+            return _encode_row(fields)
+
+        return _aggregate_rows(self._rows, history, "aggTrades", lo, hi, row)
 
     # -- trades (§7.9) ---------------------------------------------------------------------
 
     def trades(self, params: Params, now_ms: int) -> Any:
         view = required_symbol(self.view, params)
         limit = _limit(params, 500, _TRADES_MAX)
+        history = self.view.trades(view)
+        lo, hi = history.latest_span(limit)
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
-        quote_decimals = pd + qd if self._um else BASE_DECIMALS
-        rows = []
-        for a in self.view.trades(view).latest(limit):
-            row: dict[str, Any] = {"id": a.last_id, "price": fixed(a.price, pd), "qty": fixed(a.qty, qd)}
+        um = self._um
+        quote_decimals = pd + qd if um else BASE_DECIMALS
+
+        def row(a: Aggregate) -> bytes:
+            fields: dict[str, Any] = {"id": a.last_id, "price": fixed(a.price, pd), "qty": fixed(a.qty, qd)}
             # USDⓈ-M: the quote asset; COIN-M: the base asset (§7.9)
             quote = fixed(quote_units(inst, a.price, a.qty), quote_decimals)
-            row["quoteQty" if self._um else "baseQty"] = quote
-            row.update(time=a.time_ms, isBuyerMaker=a.buyer_is_maker)
-            if self._um:
-                row["isRPITrade"] = False
-            rows.append(row)
-        return rows
+            fields["quoteQty" if um else "baseQty"] = quote
+            fields.update(time=a.time_ms, isBuyerMaker=a.buyer_is_maker)
+            if um:
+                fields["isRPITrade"] = False
+            return _encode_row(fields)
+
+        return _aggregate_rows(self._rows, history, "trades", lo, hi, row)
 
     # -- continuousKlines (§7.8, §4.12) ------------------------------------------------------
 
@@ -139,4 +156,25 @@ class MarketHistory:
         view = self.view.symbol(inst.symbol)
         assert view is not None
         series = self.view.klines(view).series(q.interval)
-        return [rest_row(k, inst, self.market) for k in series.query(q.start_ms, q.end_ms, q.limit)]
+        return kline_rows(self._rows, series, series.query(q.start_ms, q.end_ms, q.limit), inst, self.market)
+
+
+def _aggregate_rows(
+    rows: EncodedRows,
+    history: TradeHistory,
+    kind: str,
+    lo: int,
+    hi: int,
+    row: Callable[[Aggregate], bytes],
+) -> msgspec.Raw:
+    """The answer of the ``lo``-th to ``hi``-th oldest aggregates of ``history``: kept rows
+    by aggregate id where the time is the one kept (ids are unique within a history; its
+    columns are read as slices, an ``Aggregate`` is made only for a row not kept)."""
+    columns = history.columns(lo, hi)
+    ids, times = columns[0], columns[3]
+
+    def encode(i: int) -> bytes:
+        a, f, last, t, p, q, m = (column[i] for column in columns)
+        return row(Aggregate(a, f, last, t, p, q, bool(m)))
+
+    return rows.valued(history, kind, ids, times, encode)

@@ -61,7 +61,8 @@ class RestApi:
         self._queries: dict[str, tuple[dict[str, str], bool]] = {}
         m = data.methods
         d = DerivativesData(data).methods  # mark price and funding (§7.9)
-        history = MarketHistory(data.view).methods  # trades, aggTrades, continuousKlines (§7.8, §7.9)
+        # trades, aggTrades, continuousKlines (§7.8, §7.9)
+        history = MarketHistory(data.view, data.rows).methods
         self.routes: dict[str, Method] = {
             f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
             f"{prefix}/v1/time": Method(_constant(1), lambda params, now: {"serverTime": now}),

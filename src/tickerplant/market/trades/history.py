@@ -120,25 +120,43 @@ class TradeHistory:
             self._count = capacity
             self._start = at  # the oldest follows the newest written
 
-    def _row(self, index: int) -> Aggregate:
-        at = self.physical(index)
-        a, f, last, t, p, q, m = (column[at] for column in self._fields)
-        return Aggregate(a, f, last, t, p, q, bool(m))
+    def columns(self, lo: int, hi: int) -> tuple[list[int], ...]:
+        """The fields of the ``lo``-th to the ``hi``-th oldest aggregates (``hi``
+        excluded), a list each in ``Aggregate``'s order: slices of the ring's arrays, at
+        most two each, not a call per aggregate (answers of 1,000 rows, §7.9)."""
+        count = hi - lo
+        if count <= 0:
+            return tuple([] for _ in self._fields)
+        at = self.physical(lo)
+        end = at + count
+        if end <= self.capacity:
+            return tuple(field[at:end].tolist() for field in self._fields)
+        wrapped = end - self.capacity
+        return tuple(field[at:].tolist() + field[:wrapped].tolist() for field in self._fields)
+
+    def rows(self, lo: int, hi: int) -> list[Aggregate]:
+        """The ``lo``-th to the ``hi``-th oldest aggregates (``hi`` excluded)."""
+        ids, firsts, lasts, times, prices, qtys, makers = self.columns(lo, hi)
+        return [
+            Aggregate(a, f, last, t, p, q, bool(m))
+            for a, f, last, t, p, q, m in zip(ids, firsts, lasts, times, prices, qtys, makers, strict=True)
+        ]
+
+    def latest_span(self, limit: int) -> tuple[int, int]:
+        """Where the most recent ``limit`` aggregates are: ``rows``' ``lo, hi``."""
+        n = len(self)
+        return max(0, n - limit), n
 
     def latest(self, limit: int) -> list[Aggregate]:
         """The most recent ``limit`` aggregates, oldest first."""
-        n = len(self)
-        return [self._row(i) for i in range(max(0, n - limit), n)]
+        return self.rows(*self.latest_span(limit))
 
-    def query(
+    def span(
         self, from_id: int | None, start_ms: int | None, end_ms: int | None, limit: int
-    ) -> list[Aggregate]:
-        """Aggregates with `GET /fapi/v1/aggTrades` semantics (§7.9), ascending: from
-        ``from_id`` (inclusive) and within ``start_ms``..``end_ms`` (inclusive) where given;
-        the first ``limit`` of them, but with an end and neither an id nor a start, the last
-        ``limit`` up to the end; with none of the three, the most recent ``limit``."""
+    ) -> tuple[int, int]:
+        """Where ``query``'s aggregates are: ``rows``' ``lo, hi`` (``hi <= lo``: none)."""
         if limit <= 0:
-            return []
+            return 0, 0
         n = len(self)
         lo = 0
         if from_id is not None:
@@ -147,9 +165,18 @@ class TradeHistory:
             lo = max(lo, bisect_left(self._times, start_ms))
         hi = n if end_ms is None else bisect_right(self._times, end_ms)
         if hi <= lo:
-            return []
+            return 0, 0
         if from_id is None and start_ms is None:
             lo = max(lo, hi - limit)
         else:
             hi = min(hi, lo + limit)
-        return [self._row(i) for i in range(lo, hi)]
+        return lo, hi
+
+    def query(
+        self, from_id: int | None, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[Aggregate]:
+        """Aggregates with `GET /fapi/v1/aggTrades` semantics (§7.9), ascending: from
+        ``from_id`` (inclusive) and within ``start_ms``..``end_ms`` (inclusive) where given;
+        the first ``limit`` of them, but with an end and neither an id nor a start, the last
+        ``limit`` up to the end; with none of the three, the most recent ``limit``."""
+        return self.rows(*self.span(from_id, start_ms, end_ms, limit))
