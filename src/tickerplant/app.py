@@ -22,6 +22,7 @@ from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.open_files import raise_open_files_limit
+from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.server import Listener
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
@@ -113,8 +114,10 @@ class Tickerplant:
             for listener in self.listeners.values():
                 for path in CONTROL_PATHS:
                     listener.controls[path] = functools.partial(replay.http, path)
-        await self.listeners[Market.UM].start(config.host, config.um_port)
-        await self.listeners[Market.CM].start(config.host, config.cm_port)
+        # one loop, so one REST budget per turn for both listeners (gateway/rest_turns.py)
+        turns = RestTurns(asyncio.get_running_loop().call_soon, self.clock.now_ns, config.rest_turn_ms)
+        await self.listeners[Market.UM].start(config.host, config.um_port, rest_turns=turns)
+        await self.listeners[Market.CM].start(config.host, config.cm_port, rest_turns=turns)
         if config.admin_port:
             self.admin = AdminServer(self)
             await self.admin.start(config.admin_host, config.admin_port)

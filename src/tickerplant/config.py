@@ -293,6 +293,11 @@ class ServerConfig:
         REQUEST_WEIGHT_PER_MINUTE, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
         flag="--request-weight", metavar="N",
     )  # fmt: skip
+    rest_turn_ms: float = setting(
+        2.0, "milliseconds of an event-loop turn REST answers may take; more waits for the next "
+        "turn, so streams are pushed between them (0: one answer a turn)",
+        flag="--rest-turn", metavar="MS",
+    )  # fmt: skip
     limits: LimitsConfig = field(
         default_factory=LimitsConfig, metadata=section("connection limits (spec §2.4, §2.5)")
     )

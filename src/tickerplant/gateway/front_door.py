@@ -55,6 +55,7 @@ from tickerplant.gateway.picows_server import (
     checked_head,
     plain_answer,
 )
+from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.protocol.limits import LimitCounters
 
@@ -70,8 +71,9 @@ class FrontDoor(asyncio.Protocol):
     """One connection until its request head is read (see the module's docstring)."""
 
     __slots__ = (
-        "_accepted", "_answered", "_clock", "_deadline_ms", "_doors", "_heads", "_logger", "_paused",
-        "_router", "_timer", "_timer_ms", "_traffic", "_transport", "counters", "peer_ip", "trim",
+        "_accepted", "_answered", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line", "_logger",
+        "_paused", "_router", "_timer", "_timer_ms", "_traffic", "_transport", "_turns", "counters",
+        "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -84,10 +86,12 @@ class FrontDoor(asyncio.Protocol):
         accepted: Callable[[int], None] | None = None,
         doors: set[FrontDoor] | None = None,
         traffic: Traffic | None = None,
+        turns: RestTurns | None = None,
     ) -> None:
         """``doors``: the listener's open front doors, which this one joins while its
         connection is its own, so that a listener that stops closes them. ``traffic``: where
-        a connection that carried REST requests is counted, once."""
+        a connection that carried REST requests is counted, once. ``turns``: the loop's
+        share of REST per turn, which each answer asks first (``rest_turns``)."""
         self.peer_ip = "?"
         self.counters = counters
         self.trim = trim  # counts connections to give memory back after a wave of them
@@ -104,6 +108,8 @@ class FrontDoor(asyncio.Protocol):
         self._doors = doors
         self._traffic = traffic
         self._answered = False  # a plain request was answered on this connection
+        self._turns = turns
+        self._in_line = False  # waiting for a turn to answer: not reading, no timeout
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -123,9 +129,9 @@ class FrontDoor(asyncio.Protocol):
         heads = self._heads
         if heads is None or self._transport is None:
             return  # answered and closing: what else comes is not read
-        waiting = not heads.started
+        idle = not heads.started
         heads.receive(data)
-        if not self._answer() and waiting and self._heads is not None and not self._paused:
+        if not self._answer() and idle and self._heads is not None and not (self._paused or self._in_line):
             self._arm(HEAD_TIMEOUT_MS)  # idle until now, and a head begun: its time starts
 
     def pause_writing(self) -> None:
@@ -140,7 +146,7 @@ class FrontDoor(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._paused = False
         transport = self._transport
-        if transport is not None and self._heads is not None:
+        if transport is not None and self._heads is not None and not self._in_line:
             transport.resume_reading()
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
             self._answer()
@@ -166,10 +172,17 @@ class FrontDoor(asyncio.Protocol):
                 self._heads = None
                 self._hand_over(transport, heads.received)
                 return True
+            turns = self._turns
+            if turns is not None and not turns.admit(self):
+                self._wait_in_line(transport)
+                break
             heads.consume()
             alive = keeps_alive(checked.headers)
+            started = turns.started() if turns is not None else 0
             routed = self._router(checked, self.peer_ip)
             transport.writelines(plain_answer(routed, checked, alive, http_date(self._clock.now_ms())))
+            if turns is not None:
+                turns.spent(started)
             answered = True
             if not alive:
                 self._close(transport)
@@ -183,10 +196,31 @@ class FrontDoor(asyncio.Protocol):
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
         return answered
 
+    def _wait_in_line(self, transport: asyncio.Transport) -> None:
+        """The loop's REST budget is spent: read nothing more and time nothing out (the
+        client waits on us, with a whole head sent) until ``resume_answers``."""
+        if not self._in_line:
+            self._in_line = True
+            self._stop_timer()
+            transport.pause_reading()
+
+    def resume_answers(self) -> None:
+        """This connection's turn (``RestTurns``): answer its requests while the budget
+        lasts, and read again."""
+        transport = self._transport
+        if not self._in_line or transport is None or self._heads is None:
+            return
+        self._in_line = False
+        if not self._paused:
+            transport.resume_reading()
+        if not self._answer() and not self._in_line and self._heads is not None and not self._paused:
+            self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
+
     def eof_received(self) -> bool:
         return False  # the transport closes itself: the client sends no more requests
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._leave_line()
         self._stop_timer()
         self._heads = None
         self._transport = None
@@ -198,10 +232,16 @@ class FrontDoor(asyncio.Protocol):
     def shut(self) -> None:
         """Close the connection between requests, or under one not yet answered: the
         listener stops."""
+        self._leave_line()
         self._stop_timer()
         self._heads = None
         if self._transport is not None:
             self._transport.close()
+
+    def _leave_line(self) -> None:
+        if self._in_line and self._turns is not None:
+            self._turns.forget(self)
+        self._in_line = False
 
     def _close(self, transport: asyncio.Transport) -> None:
         """End the connection after what was written: the answer, then the end of the
@@ -286,17 +326,21 @@ async def serve(
     doors: set[FrontDoor] | None = None,
     traffic: Traffic | None = None,
     ssl: SSLContext | None = None,
+    turns: RestTurns | None = None,
 ) -> Acceptor:
     """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
     a client that comes when no file descriptor is left is answered 503 (``acceptor``).
     ``doors`` collects the connections between requests (``FrontDoor``'s); ``ssl``: TLS on
-    every connection (``tls.server_context``)."""
+    every connection (``tls.server_context``); ``turns``: the loop's REST budget per turn,
+    which every connection's answers share (``rest_turns``)."""
     sockets = bind(host, port, backlog=BACKLOG, reuse_port=reuse_port)
 
     def accepted(fd: int) -> None:
         acceptor.accepted(fd)
 
-    protocol = functools.partial(FrontDoor, router, logger, counters, clock, trim, accepted, doors, traffic)
+    protocol = functools.partial(
+        FrontDoor, router, logger, counters, clock, trim, accepted, doors, traffic, turns
+    )
     acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters, backlog=BACKLOG, ssl=ssl)
     await acceptor.start()
     return acceptor

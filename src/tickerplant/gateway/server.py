@@ -30,6 +30,7 @@ from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed
+from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.traffic import OTHER, Traffic
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
@@ -179,16 +180,23 @@ class Listener:
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
         self._schedule: Schedule | None = None  # the fan-out's end-of-iteration scheduler
+        self.rest_turns: RestTurns | None = None  # REST's share of each loop turn, once started
         self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
         self.port = 0
         # tickerplant's own HTTP endpoints (e.g. a replay's status and controls), by path
         self.controls: dict[str, ControlHandler] = {}
 
-    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+    async def start(
+        self, host: str, port: int, *, reuse_port: bool = False, rest_turns: RestTurns | None = None
+    ) -> None:
         """Listen on host:port; ``reuse_port``: share it with other processes (SO_REUSEPORT,
-        ``tickerplant serve --workers N``)."""
+        ``tickerplant serve --workers N``); ``rest_turns``: the REST budget per loop turn
+        this listener shares with the process' others (``rest_turns.py``), else its own."""
         self._schedule = schedule = asyncio.get_running_loop().call_soon
+        if rest_turns is None:
+            rest_turns = RestTurns(schedule, self._clock.now_ns, self._config.rest_turn_ms)
+        self.rest_turns = rest_turns
         fanout = FanOut(schedule, self._demand)
         self.streams = StreamSurface(
             self.market,
@@ -232,6 +240,7 @@ class Listener:
         self._server = await serve(
             self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
             trim=self.allocator_trim, reuse_port=reuse_port, doors=self._doors, traffic=self.traffic, ssl=ssl,
+            turns=self.rest_turns,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
