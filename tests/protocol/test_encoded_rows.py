@@ -4,12 +4,13 @@ rows, a row written again when its source changed, and never more than the bound
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.klines.candles import Kline, KlineSeries, rest_row
-from tickerplant.protocol.encoded_rows import EncodedRows, Stamped
+from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
 from tickerplant.protocol.market_data import kline_rows
 
 T0 = 1_767_225_600_000
@@ -50,20 +51,46 @@ def test_another_series_is_another_owner() -> None:
     assert answer(rows, second) == plain(second)
 
 
-def test_the_bound_drops_every_row_and_answers_stay_right() -> None:
-    rows = EncodedRows(max_rows=25)
+def test_the_bounds_drop_everything_and_answers_stay_right() -> None:
+    rows = EncodedRows(max_rows=25, max_span_bytes=3000)
     series = KlineSeries("1m")
     for n in range(20):
         series.add(T0 + n * MINUTE, n, 9_000_000 + n, 1000, 9_000_000_000, True)
     assert answer(rows, series) == plain(series)
-    assert len(rows) == 20
+    assert len(rows) == 20  # 19 settled, joined as a span, and the latest
+    assert 0 < rows.span_bytes() <= 3000
     other = KlineSeries("1m")
     for n in range(10):
         other.add(T0 + n * MINUTE, n, 9_000_000 - n, 1000, 9_000_000_000, True)
     assert answer(rows, other) == plain(other)
-    assert len(rows) == 0  # 30 > 25: all dropped
+    assert len(rows) == 1  # 20 + 9 > 25: all dropped, then the latest kept
+    assert rows.span_bytes() <= 3000  # the second span passed the bound: the first dropped
+    for _ in range(3):
+        assert answer(rows, series) == plain(series)
+        assert answer(rows, other) == plain(other)
+        assert len(rows) <= 25 and rows.span_bytes() <= 3000
+
+
+def test_a_span_is_joined_once_while_its_rows_are_unchanged() -> None:
+    joins: list[int] = []
+
+    class Counting(EncodedRows):
+        __slots__ = ()
+
+        def counted(self, *args: Any) -> bytes:
+            joins.append(len(args[2]))
+            return super().counted(*args)
+
+    rows = Counting()
+    series = KlineSeries("1m")
+    for n in range(30):
+        series.add(T0 + n * MINUTE, n, 9_000_000 + n, 1000, 9_000_000_000, True)
+    for _ in range(5):
+        assert answer(rows, series) == plain(series)
+    assert joins == [29, 1, 1, 1, 1, 1]  # the settled span once, the latest each time
+    series.add(T0 + 30 * MINUTE, 30, 9_000_000, 1000, 9_000_000_000, True)  # a new latest
     assert answer(rows, series) == plain(series)
-    assert len(rows) == 20
+    assert joins[-2:] == [30, 1]
 
 
 def test_valued_rows_are_rewritten_when_their_values_change() -> None:
@@ -79,11 +106,11 @@ def test_valued_rows_are_rewritten_when_their_values_change() -> None:
         return encode
 
     values = [(1, 10), (2, 20), (3, 30)]
-    raw = rows.valued(owner, "x", [k for k, _ in values], values, encode_from(values))
+    raw = array(rows.valued(owner, "x", [k for k, _ in values], values, encode_from(values)))
     assert msgspec.json.decode(msgspec.json.encode(raw)) == [{"k": k, "v": v} for k, v in values]
     assert written == [0, 1, 2]
     values = [(2, 20), (3, 31), (4, 40)]
-    raw = rows.valued(owner, "x", [k for k, _ in values], values, encode_from(values))
+    raw = array(rows.valued(owner, "x", [k for k, _ in values], values, encode_from(values)))
     assert msgspec.json.decode(msgspec.json.encode(raw)) == [{"k": k, "v": v} for k, v in values]
     assert written == [0, 1, 2, 1, 2]  # (2, 20) kept; (3, 31) changed, (4, 40) new
 

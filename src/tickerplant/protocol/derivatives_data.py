@@ -40,6 +40,7 @@ from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import HOUR_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS
+from tickerplant.protocol.encoded_rows import array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
     MarketData,
@@ -112,18 +113,27 @@ class DerivativesData:
         if start is not None and end is not None and start > end:
             raise RequestRefused(-1023, "Start time is greater than end time.")
         marks = self._view.marks
-        if view is not None:
-            events: list[FundingEvent] = list(marks.funding(view.inst.symbol))
-        else:  # every symbol's, merged in time
-            histories = (marks.funding(symbol) for symbol in self._view.symbols)
-            events = list(heapq.merge(*histories, key=lambda e: (e.T, e.s)))
-        if start is not None:
-            chosen = [e for e in events if start <= e.T and (end is None or end >= e.T)][:limit]
-        else:
-            chosen = [e for e in events if end is None or end >= e.T][-limit:]
-        if self._cm:
-            return [{"symbol": e.s, "fundingTime": e.T, "fundingRate": e.r} for e in chosen]
-        return [{"symbol": e.s, "fundingTime": e.T, "fundingRate": e.r, "markPrice": e.p} for e in chosen]
+        symbol = view.inst.symbol if view is not None else None
+
+        def answer() -> bytes:
+            if symbol is not None:
+                events: list[FundingEvent] = list(marks.funding(symbol))
+            else:  # every symbol's, merged in time
+                histories = (marks.funding(name) for name in self._view.symbols)
+                events = list(heapq.merge(*histories, key=lambda e: (e.T, e.s)))
+            if start is not None:
+                chosen = [e for e in events if start <= e.T and (end is None or end >= e.T)][:limit]
+            else:
+                chosen = [e for e in events if end is None or end >= e.T][-limit:]
+            if self._cm:
+                return _encode_row([{"symbol": e.s, "fundingTime": e.T, "fundingRate": e.r} for e in chosen])
+            return _encode_row(
+                [{"symbol": e.s, "fundingTime": e.T, "fundingRate": e.r, "markPrice": e.p} for e in chosen]
+            )
+
+        # the same question over the same histories: the same answer (encoded_rows.py)
+        kind = ("fundingRate", symbol, start, end, limit)
+        return msgspec.Raw(self._data.rows.span(marks, kind, marks.funding_changes, answer))
 
     # -- fundingInfo ---------------------------------------------------------------------
 
@@ -173,7 +183,8 @@ class DerivativesData:
             return _encode_row(_price_row(chosen[i]))
 
         # rows kept by open time while the bar's values are the same (encoded_rows.py)
-        return self._data.rows.valued(bars, (kind, q.interval), [b.open_ms for b in chosen], chosen, encode)
+        opens = [b.open_ms for b in chosen]
+        return array(self._data.rows.valued(bars, (kind, q.interval), opens, chosen, encode))
 
 
 def _price_row(bar: PriceBar) -> list[int | str]:

@@ -20,7 +20,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import INTERVALS, Kline, KlineSeries, rest_row
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import fixed
-from tickerplant.protocol.encoded_rows import EncodedRows, Stamped
+from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 
 __all__ = [
@@ -135,12 +135,26 @@ def kline_rows(
     rows: EncodedRows, series: KlineSeries, klines: Sequence[Kline], inst: Instrument, market: Market
 ) -> msgspec.Raw:
     """The answer of `klines` or `continuousKlines` (§7.8) of ``klines``, read from
-    ``series``: their rows, each written once while it is unchanged."""
+    ``series``: its settled klines (all but the series' latest, which trades still change)
+    joined once while the series has no revision, each row written once while unchanged."""
 
     def encode(k: Stamped) -> bytes:
         return _encode_row(rest_row(cast(Kline, k), inst, market))
 
-    return rows.counted(series, "rest", klines, [k.open_ms for k in klines], encode)
+    if not klines:
+        return array()
+    last = klines[-1]
+    settled = klines[:-1] if last is series.latest() else klines
+    head = b""
+    if settled:
+
+        def join() -> bytes:
+            return rows.counted(series, "rest", settled, [k.open_ms for k in settled], encode)
+
+        span = (series.revisions, settled[0].open_ms, settled[-1].open_ms, len(settled))
+        head = rows.span(series, "rest", span, join)
+    tail = b"" if settled is klines else rows.counted(series, "rest", (last,), (last.open_ms,), encode)
+    return array(head, tail)
 
 
 def klines_weight(params: Params) -> int:

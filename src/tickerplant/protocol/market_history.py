@@ -35,7 +35,7 @@ from tickerplant.market.payloads.builders import BASE_DECIMALS, quote_units
 from tickerplant.market.plant.view import MarketView
 from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.units import DAY_MS, fixed
-from tickerplant.protocol.encoded_rows import EncodedRows
+from tickerplant.protocol.encoded_rows import EncodedRows, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
     Method,
@@ -160,21 +160,23 @@ class MarketHistory:
 
 
 def _aggregate_rows(
-    rows: EncodedRows,
-    history: TradeHistory,
-    kind: str,
-    lo: int,
-    hi: int,
+    rows: EncodedRows, history: TradeHistory, kind: str, lo: int, hi: int,
     row: Callable[[Aggregate], bytes],
 ) -> msgspec.Raw:
-    """The answer of the ``lo``-th to ``hi``-th oldest aggregates of ``history``: kept rows
-    by aggregate id where the time is the one kept (ids are unique within a history; its
-    columns are read as slices, an ``Aggregate`` is made only for a row not kept)."""
-    columns = history.columns(lo, hi)
-    ids, times = columns[0], columns[3]
+    """The answer of the ``lo``-th to ``hi``-th oldest aggregates of ``history``: joined
+    once per span (its first and last id say it: an aggregate never changes), each row
+    kept by aggregate id where the time is the one kept (its columns are read as slices,
+    an ``Aggregate`` is made only for a row not kept)."""
+    if hi <= lo:
+        return array()
 
-    def encode(i: int) -> bytes:
-        a, f, last, t, p, q, m = (column[i] for column in columns)
-        return row(Aggregate(a, f, last, t, p, q, bool(m)))
+    def join() -> bytes:
+        columns = history.columns(lo, hi)
 
-    return rows.valued(history, kind, ids, times, encode)
+        def encode(i: int) -> bytes:
+            a, f, last, t, p, q, m = (column[i] for column in columns)
+            return row(Aggregate(a, f, last, t, p, q, bool(m)))
+
+        return rows.valued(history, kind, columns[0], columns[3], encode)
+
+    return array(rows.span(history, kind, (history.id_at(lo), history.id_at(hi - 1), hi - lo), join))

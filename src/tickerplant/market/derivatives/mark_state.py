@@ -50,6 +50,9 @@ class MarkStateView:
             inst.symbol: deque(maxlen=FUNDING_HISTORY) for inst in instruments
         }
         self._bars = {inst.symbol: PriceBars() for inst in instruments}
+        # funding events taken into the histories, ever: an answer made from them is still
+        # right while this is unchanged (protocol/encoded_rows.py)
+        self.funding_changes = 0
 
     def streams(self) -> Iterable[str]:
         """The internal streams this view reads."""
@@ -73,7 +76,9 @@ class MarkStateView:
         history = self._history[symbol]
         if not history or history[-1].T < event.T:
             history.append(event)
+            self.funding_changes += 1
         elif all(e.T != event.T for e in history):  # an older one (a replay's file): in order
+            self.funding_changes += 1
             items = list(history)
             items.insert(bisect.bisect([e.T for e in items], event.T), event)
             history.clear()

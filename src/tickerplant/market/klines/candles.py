@@ -151,7 +151,7 @@ class KlineSeries:
     kline in the gap, which is dropped at once if it is older than a full series holds.
     """
 
-    __slots__ = ("_klines", "_length", "_opens", "_phase", "interval", "maxlen")
+    __slots__ = ("_klines", "_length", "_opens", "_phase", "interval", "maxlen", "revisions")
 
     def __init__(self, interval: str, maxlen: int = 1500) -> None:
         open_time(interval, 0)  # rejects an unknown interval
@@ -165,6 +165,9 @@ class KlineSeries:
         self._klines: deque[Kline] = deque()
         # the open times of _klines, kept alongside for bisecting; evicted together
         self._opens: deque[int] = deque()
+        # changes to a kline other than the latest (a late trade, a kline put in its place):
+        # klines before the latest are unchanged while this is (protocol/encoded_rows.py)
+        self.revisions = 0
 
     def __len__(self) -> int:
         return len(self._klines)
@@ -225,6 +228,7 @@ class KlineSeries:
         """A whole kline (a replayed kline file's row) in its place by open time: after the
         latest, or replacing the one of the same open time, or between (bounded as ``add``)."""
         klines, opens = self._klines, self._opens
+        self.revisions += 1
         if not opens or k.open_ms > opens[-1]:
             if len(klines) == self.maxlen:
                 klines.popleft()
@@ -288,6 +292,7 @@ class KlineSeries:
         trades: int,
     ) -> Kline:
         klines, opens = self._klines, self._opens
+        self.revisions += 1
         start = open_time(self.interval, time_ms)
         index = bisect_left(opens, start)
         if opens[index] != start:  # a gap (or before the first): the kline is new

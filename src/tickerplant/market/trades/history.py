@@ -120,6 +120,10 @@ class TradeHistory:
             self._count = capacity
             self._start = at  # the oldest follows the newest written
 
+    def id_at(self, index: int) -> int:
+        """The aggregate id of the ``index``-th oldest aggregate."""
+        return self._fields[0][self.physical(index)]
+
     def columns(self, lo: int, hi: int) -> tuple[list[int], ...]:
         """The fields of the ``lo``-th to the ``hi``-th oldest aggregates (``hi``
         excluded), a list each in ``Aggregate``'s order: slices of the ring's arrays, at
