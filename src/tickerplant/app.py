@@ -23,6 +23,7 @@ from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.rest_turns import RestTurns
+from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.server import Listener
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
@@ -116,8 +117,10 @@ class Tickerplant:
                     listener.controls[path] = functools.partial(replay.http, path)
         # one loop, so one REST budget per turn for both listeners (gateway/rest_turns.py)
         turns = RestTurns(asyncio.get_running_loop().call_soon, self.clock.now_ns, config.rest_turn_ms)
-        await self.listeners[Market.UM].start(config.host, config.um_port, rest_turns=turns)
-        await self.listeners[Market.CM].start(config.host, config.cm_port, rest_turns=turns)
+        # and one bound on the unsent bytes of every connection (gateway/send_budget.py)
+        budget = SendBudget(config.limits.send_buffer_total_bytes or machine_default())
+        for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
+            await self.listeners[market].start(config.host, port, rest_turns=turns, send_budget=budget)
         if config.admin_port:
             self.admin = AdminServer(self)
             await self.admin.start(config.admin_host, config.admin_port)

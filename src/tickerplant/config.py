@@ -147,6 +147,11 @@ class LimitsConfig:
         8 * 1024 * 1024, "unsent bytes before a slow client is closed",
         flag="--send-buffer", metavar="BYTES", default_text="8 MiB",
     )  # fmt: skip
+    send_buffer_total_bytes: int = setting(
+        0, "unsent bytes of every connection of a process together; past it the connections "
+        "holding the most are aborted (0: a quarter of the machine's memory, at most 2 GiB)",
+        flag="--send-buffer-total", metavar="BYTES", default_text="0",
+    )  # fmt: skip
     close_timeout_s: float = setting(
         5.0, "seconds a closing connection may go without taking any of what is queued for it "
         "(the last data, then the close frame) before the server aborts it",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from typing import cast
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
@@ -24,8 +25,9 @@ from tickerplant.clock import Clock, Timer
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
 from tickerplant.gateway.message_assembly import CLOSE_RESERVED_BITS, MessageAssembly
+from tickerplant.gateway.send_budget import SendBudget
 from tickerplant.gateway.traffic import Traffic
-from tickerplant.protocol.errors import CloseReason
+from tickerplant.protocol.errors import CLOSE_SHED, CloseReason
 from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules, LimitCounters
 
 __all__ = ["KeptAliveConnection", "connection_rules"]
@@ -60,8 +62,9 @@ class KeptAliveConnection(WSListener):
     # in a __dict__ is looked up the generic way (~26 ns against ~6 ns for a slot), and the
     # per-frame paths (a request, the fan-out's flush) read a dozen of them.
     __slots__ = (
-        "_close_timer", "_count_rate", "_limits", "_messages", "_timer", "_timers", "clock", "closing",
-        "counters", "faults", "id", "limits_config", "peer", "stalled", "traffic", "transport",
+        "_close_timer", "_count_rate", "_limits", "_messages", "_reported", "_timer", "_timers", "budget",
+        "clock", "closing", "counters", "faults", "id", "limits_config", "peer", "stalled", "traffic",
+        "transport",
     )  # fmt: skip
 
     surface = "streams"  # the metrics' surface label: "streams" or "ws_api"
@@ -75,8 +78,13 @@ class KeptAliveConnection(WSListener):
         faults: FaultsConfig | None = None,
         counters: LimitCounters | None = None,
         traffic: Traffic | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
+        """``budget``: the process' unsent bytes, which this connection reports to after
+        each write and which may shed it (``send_budget``)."""
         self.clock = clock
+        self.budget = budget
+        self._reported = False  # held unsent bytes at its last report to the budget
         self.counters = counters or LimitCounters()  # the listener's: each limit's closes
         self.traffic = traffic  # the listener's: connections accepted, closes sent
         self.id = next(_ids)  # this process' number for the connection, in its log records
@@ -178,6 +186,8 @@ class KeptAliveConnection(WSListener):
                 self.close(message)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._reported and self.budget is not None:
+            self.budget.forget(self)
         self.closing = True
         if self._timer is not None:
             self._timer.cancel()
@@ -186,6 +196,37 @@ class KeptAliveConnection(WSListener):
         if self._close_timer is not None:
             self._close_timer.cancel()
         self.on_closed()
+
+    # -- the process' unsent bytes ---------------------------------------------------
+
+    def report_unsent(self, unsent: int) -> None:
+        """After a write: tell the budget what the transport holds, and shed the
+        connections it names (``send_budget``); nothing while nothing is held."""
+        budget = self.budget
+        if budget is None or not (unsent or self._reported):
+            return
+        self._reported = unsent > 0
+        for connection in budget.report(self, unsent):
+            cast(KeptAliveConnection, connection).shed()
+
+    def shed(self) -> None:
+        """The process holds too many unsent bytes and this connection among the most: it
+        is aborted at once, its buffer dropped (no close frame; it would wait behind what
+        the client has not read)."""
+        self._reported = False  # the budget forgot it when it named it
+        transport = self.transport
+        if transport is None:
+            return
+        self.counters.memory_shed += 1
+        if not self.closing:
+            self.closing = True
+            if self.traffic is not None:
+                self.traffic.closed(self.clock.now_ms(), self.surface, CLOSE_SHED, self.peer)
+        self.on_shed()
+        transport.disconnect(False)
+
+    def on_shed(self) -> None:
+        """Subclass hook: stop queueing for a connection being shed."""
 
     # -- closing ---------------------------------------------------------------------
 

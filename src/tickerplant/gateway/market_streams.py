@@ -36,6 +36,7 @@ from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.fanout import FanOut, text_frame
 from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.gateway.send_budget import SendBudget
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
@@ -69,10 +70,13 @@ class StreamSurface:
         counters: LimitCounters | None = None,
         traffic: Traffic | None = None,
         other_instruments: Mapping[str, Instrument] | None = None,
+        send_budget: SendBudget | None = None,
     ) -> None:
         """``other_instruments``: the other market's, given in the 2026 payload format, whose
-        symbols' klines, continuous klines and mark prices deliver here too (§4.13)."""
+        symbols' klines, continuous klines and mark prices deliver here too (§4.13).
+        ``send_budget``: the process' unsent bytes, bounded together (``send_budget``)."""
         self.market = market
+        self.send_budget = send_budget
         self.counters = counters or LimitCounters()  # the listener's
         self.traffic = traffic  # the listener's: connections accepted, closes sent
         self.kinds = kinds  # what the source carries, if less than every served kind
@@ -132,7 +136,7 @@ class StreamConnection(KeptAliveConnection):
     def __init__(self, streams: StreamSurface, url: StreamUrl) -> None:
         super().__init__(
             streams.clock, streams.limits, count_rate=True, faults=streams.faults, counters=streams.counters,
-            traffic=streams.traffic,
+            traffic=streams.traffic, budget=streams.send_budget,
         )  # fmt: skip
         self.pending: list[bytes] = []
         self._streams = streams
@@ -183,6 +187,7 @@ class StreamConnection(KeptAliveConnection):
                 return
             raw.writelines(pending)
             pending.clear()
+            self.report_unsent(raw.get_write_buffer_size())
             return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
@@ -190,11 +195,17 @@ class StreamConnection(KeptAliveConnection):
             self._cut_off(len(data))
             return
         raw.write(data)
+        if self.budget is not None:
+            self.report_unsent(raw.get_write_buffer_size())
 
     def close(self, reason: CloseReason) -> None:
         if not self.closing and self.transport is not None:
             self.flush()  # what is queued goes before the close frame
         super().close(reason)
+
+    def on_shed(self) -> None:
+        self.pending.clear()
+        self._route_names((), list(self._keys))  # nothing more is queued for it
 
     # -- internals -------------------------------------------------------------------
 

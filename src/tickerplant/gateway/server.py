@@ -31,6 +31,7 @@ from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import Routed
 from tickerplant.gateway.rest_turns import RestTurns
+from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
@@ -181,6 +182,7 @@ class Listener:
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
         self._schedule: Schedule | None = None  # the fan-out's end-of-iteration scheduler
         self.rest_turns: RestTurns | None = None  # REST's share of each loop turn, once started
+        self.send_budget: SendBudget | None = None  # the process' unsent bytes, once started
         self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
         self.port = 0
@@ -188,15 +190,20 @@ class Listener:
         self.controls: dict[str, ControlHandler] = {}
 
     async def start(
-        self, host: str, port: int, *, reuse_port: bool = False, rest_turns: RestTurns | None = None
+        self, host: str, port: int, *, reuse_port: bool = False, rest_turns: RestTurns | None = None,
+        send_budget: SendBudget | None = None,
     ) -> None:
         """Listen on host:port; ``reuse_port``: share it with other processes (SO_REUSEPORT,
         ``tickerplant serve --workers N``); ``rest_turns``: the REST budget per loop turn
-        this listener shares with the process' others (``rest_turns.py``), else its own."""
+        this listener shares with the process' others (``rest_turns.py``), else its own;
+        ``send_budget`` likewise, the process' unsent bytes (``send_budget.py``)."""
         self._schedule = schedule = asyncio.get_running_loop().call_soon
         if rest_turns is None:
             rest_turns = RestTurns(schedule, self._clock.now_ns, self._config.rest_turn_ms)
         self.rest_turns = rest_turns
+        if send_budget is None:
+            send_budget = SendBudget(self._config.limits.send_buffer_total_bytes or machine_default())
+        self.send_budget = send_budget
         fanout = FanOut(schedule, self._demand)
         self.streams = StreamSurface(
             self.market,
@@ -211,6 +218,7 @@ class Listener:
             counters=self.limit_counters,
             traffic=self.traffic,
             other_instruments=self._other_instruments,
+            send_budget=send_budget,
         )
         self._bus.subscribe(self.market, fanout.publish)
         if self._config.payload_format is PayloadFormat.Y2026:
@@ -298,6 +306,7 @@ class Listener:
             faults=self._config.faults,
             counters=self.limit_counters,
             traffic=self.traffic,
+            budget=self.send_budget,
         )
         return connection
 

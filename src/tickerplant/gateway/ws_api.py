@@ -10,6 +10,7 @@ from picows import WSFrame, WSMsgType, WSTransport
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
+from tickerplant.gateway.send_budget import SendBudget
 from tickerplant.gateway.traffic import RequestTally, Traffic
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.limits import LimitCounters
@@ -49,9 +50,12 @@ class WsApiConnection(KeptAliveConnection):
         faults: FaultsConfig | None = None,
         counters: LimitCounters | None = None,
         traffic: Traffic | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         # Requests are limited by weight, not by the streams' 10 messages a second.
-        super().__init__(clock, limits, count_rate=False, faults=faults, counters=counters, traffic=traffic)
+        super().__init__(
+            clock, limits, count_rate=False, faults=faults, counters=counters, traffic=traffic, budget=budget
+        )
         self._api = api
         self._registry = registry
         self._rate_limits_default = rate_limits_default
@@ -121,5 +125,7 @@ class WsApiConnection(KeptAliveConnection):
             # stands still): framed here and written as they are, one writev, no copy.
             head, levels, end = parts
             raw.writelines((_text_header(size) + head, levels, end))
+        if self.budget is not None and not self.closing:
+            self.report_unsent(raw.get_write_buffer_size())
         if close is not None:
             self.close(close)

@@ -65,6 +65,9 @@ CLOSE_LIFETIME = CloseReason(1001, "Connection reached its maximum age")
 CLOSE_PONG_TIMEOUT = CloseReason(1008, "No pong received in time")
 CLOSE_SLOW_CONSUMER = CloseReason(1008, "Slow consumer: send buffer full")
 CLOSE_SHUTDOWN = CloseReason(1001, "Server shutting down")
+# Never sent: a connection shed for the process' memory is aborted, and its client sees
+# 1006 (no close frame, RFC 6455 §7.1.5); recorded as such (gateway/send_budget.py).
+CLOSE_SHED = CloseReason(1006, "Shed: the server's send buffers are full")
 # tickerplant's own: a source's events (not Binance's) end or break a stream.
 CLOSE_FINISHED = CloseReason(1000, "Replay finished")
 CLOSE_UPSTREAM_LOST = 1012  # with the reason the source gives; clients reconnect and see a gap

@@ -168,6 +168,7 @@ LIMITS = (
     "out_of_files",
     "weight_refused",
     "weight_banned",
+    "memory_shed",
 )
 _BY_REASON = {
     CLOSE_TOO_MANY_REQUESTS: "too_many_requests",
@@ -217,6 +218,7 @@ class LimitCounters:
     out_of_files: int
     weight_refused: int
     weight_banned: int
+    memory_shed: int  # aborted: the process' unsent bytes passed their bound (send_budget)
 
     def __init__(self) -> None:
         for name in LIMITS:
