@@ -127,16 +127,16 @@ class ServerProcess:
     its output in a temporary log."""
 
     def __init__(self, serve_args: list[str], preexec: Callable[[], None] = server_preexec) -> None:
-        self.um_port, self.cm_port = free_port(), free_port()
-        while self.cm_port == self.um_port:
-            self.cm_port = free_port()
+        self.um_port, self.cm_port, self.admin_port = free_port(), free_port(), free_port()
+        while len({self.um_port, self.cm_port, self.admin_port}) < 3:
+            self.cm_port, self.admin_port = free_port(), free_port()
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             "w+", prefix="tickerplant-bench-", suffix=".log"
         )
         cmd = [
             sys.executable, "-m", "tickerplant", "serve", "--host", HOST,
             "--um-port", str(self.um_port), "--cm-port", str(self.cm_port),
-            "--admin-port", str(free_port()), *serve_args,
+            "--admin-port", str(self.admin_port), *serve_args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd,

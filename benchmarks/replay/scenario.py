@@ -200,6 +200,13 @@ class _Counter(WSListener):  # type: ignore[misc]
             transport.disconnect()
 
 
+def _post(url: str) -> dict[str, object]:
+    request = urllib.request.Request(url, data=b"{}", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        result: dict[str, object] = msgspec.json.decode(response.read())
+        return result
+
+
 def _get(url: str) -> dict[str, object]:
     with urllib.request.urlopen(url, timeout=10) as response:
         result: dict[str, object] = msgspec.json.decode(response.read())
@@ -247,7 +254,7 @@ async def measure_server(folder: Path, client: bool = True) -> Run:
         pids = server.pids()
         cpu = _cpu_s(pids)
         started = time.perf_counter()
-        await asyncio.to_thread(_get, status_url + "/resume")
+        await asyncio.to_thread(_post, f"http://{HOST}:{server.admin_port}/api/replay/resume")
         if counter is not None:
             ended, code, reason = await asyncio.wait_for(counter.closed, 3600)
             if (code, reason) != (1000, b"Replay finished"):

@@ -73,7 +73,9 @@ async def burst_async(conn: Connection, port: int, life_s: float) -> None:
         statuses: Counter[int] = Counter()
         pipes: list[tuple[_Pipeline, int]] = []
         for ip in ips:
-            share = [requests // connections + (1 if n < requests % connections else 0) for n in range(connections)]
+            share = [
+                requests // connections + (1 if n < requests % connections else 0) for n in range(connections)
+            ]
             for count in share:
                 if count:
                     _, pipe = await loop.create_connection(
@@ -95,7 +97,11 @@ async def burst_async(conn: Connection, port: int, life_s: float) -> None:
 
     def go(path: str, requests: int, ips: list[str], connections: int) -> None:
         task = asyncio.create_task(burst(path, requests, ips, connections))
-        task.add_done_callback(lambda t: conn.send(("burst", t.result() if not t.exception() else {"error": repr(t.exception())})))
+        task.add_done_callback(
+            lambda t: conn.send(
+                ("burst", t.result() if not t.exception() else {"error": repr(t.exception())})
+            )
+        )
         running.append(task)
 
     conn.send(("ready",))

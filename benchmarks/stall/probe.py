@@ -60,7 +60,7 @@ async def probe_async(conn: Connection, port: int, life_s: float) -> None:
             while True:
                 n += 1
                 sent = time.perf_counter()
-                await ws.send_str('{"id":%d,"method":"ticker.price","params":{"symbol":"BTCUSDT"}}' % n)
+                await ws.send_str(f'{{"id":{n},"method":"ticker.price","params":{{"symbol":"BTCUSDT"}}}}')
                 reply = await ws.receive()
                 if window.recording:
                     window.api.append(time.perf_counter() - sent)
@@ -84,7 +84,8 @@ async def probe_async(conn: Connection, port: int, life_s: float) -> None:
             api_task.cancel()
         api = sorted(window.api)
         return {
-            "max_gap_ms": window.max_gap * 1000, "max_late_ms": window.max_late_ms, "messages": window.messages,
+            "max_gap_ms": window.max_gap * 1000, "max_late_ms": window.max_late_ms,
+            "messages": window.messages,
             "api_p50_ms": quantile(api, 0.5) * 1000, "api_p99_ms": quantile(api, 0.99) * 1000,
             "api_replies": len(api), "api_errors": window.api_errors,
         }  # fmt: skip

@@ -29,7 +29,16 @@ from typing import Any
 
 from ..harness.commands import Child
 from ..harness.options import fill_sizes
-from ..harness.processes import CLIENT_CPU, HOST, SERVER_CPU, check_cpus, pin, raise_nofile, serving, supervised
+from ..harness.processes import (
+    CLIENT_CPU,
+    HOST,
+    SERVER_CPU,
+    check_cpus,
+    pin,
+    raise_nofile,
+    serving,
+    supervised,
+)
 from ..harness.report import Column, Table, Target, verdict
 from ..rest import clients
 from ..ws_api.clients import Window
@@ -41,7 +50,11 @@ BURSTS = (  # name, path, weight of one request
     ("trades 1000", "/fapi/v1/trades?symbol=BTCUSDT&limit=1000", 5),
     ("aggTrades 1000", "/fapi/v1/aggTrades?symbol=BTCUSDT&limit=1000", 20),
     ("klines 1500", "/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=1500", 10),
-    ("continuousKlines 1500", "/fapi/v1/continuousKlines?pair=BTCUSDT&contractType=PERPETUAL&interval=1m&limit=1500", 10),
+    (
+        "continuousKlines 1500",
+        "/fapi/v1/continuousKlines?pair=BTCUSDT&contractType=PERPETUAL&interval=1m&limit=1500",
+        10,
+    ),
     ("markPriceKlines 1500", "/fapi/v1/markPriceKlines?symbol=BTCUSDT&interval=1m&limit=1500", 10),
     ("fundingRate all 1000", "/fapi/v1/fundingRate?limit=1000", 1),
     ("depth 1000", "/fapi/v1/depth?symbol=BTCUSDT&limit=1000", 20),
@@ -70,7 +83,10 @@ def bursts(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], dict[str
     serve_args = ["--sim-rate", str(args.sim_rate), "--seed", "1", *args.server_arg]
     with serving(serve_args, args.server_start_timeout) as server:
         port = server.um_port
-        print(f"  tickerplant serve {' '.join(serve_args)} on {HOST}:{port} (pid {server.proc.pid}, CPU {SERVER_CPU})")
+        print(
+            f"  tickerplant serve {' '.join(serve_args)} on {HOST}:{port}"
+            f" (pid {server.proc.pid}, CPU {SERVER_CPU})"
+        )
         life_s = 600.0
         probe_child = Child(CLIENT_CPU, probe.probe_async, port, life_s)
         burst_child = Child(CLIENT_CPU, burst.burst_async, port, life_s)
@@ -88,7 +104,9 @@ def bursts(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], dict[str
                     ips = [f"127.0.1.{address + n + 1}" for n in range(ip_count)]
                     address += ip_count  # each burst from fresh addresses: a whole minute each
 
-                    def fire(path: str = path, requests: int = requests, ips: list[str] = ips) -> dict[str, Any]:
+                    def fire(
+                        path: str = path, requests: int = requests, ips: list[str] = ips
+                    ) -> dict[str, Any]:
                         burst_child.send("go", path, requests, ips, min(requests, PER_IP_CONNECTIONS))
                         reply = burst_child.recv(180.0, "the burst")
                         return dict(reply[1])
@@ -96,8 +114,8 @@ def bursts(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], dict[str
                     figures, done = _window(probe_child, fire)
                     label = f"{name} x{requests}, {ip_count} IP{'s' if ip_count > 1 else ''}"
                     rows.append((label, figures, done))
-                    print(f"  {label}: burst {done.get('seconds', float('nan')):.2f} s {done.get('statuses', done)};"
-                          f" {_line(figures)}", flush=True)  # fmt: skip
+                    took = f"burst {done.get('seconds', float('nan')):.2f} s {done.get('statuses', done)}"
+                    print(f"  {label}: {took}; {_line(figures)}", flush=True)
         finally:
             probe_child.close()
             burst_child.close()
@@ -115,36 +133,52 @@ def _line(f: dict[str, Any]) -> str:
 
 def throughput(args: argparse.Namespace) -> dict[str, tuple[Window, dict[str, Any]]]:
     results: dict[str, tuple[Window, dict[str, Any]]] = {}
-    serve_args = ["--sim-rate", str(args.sim_rate), "--seed", "1", "--request-weight", str(10**9), *args.server_arg]
+    serve_args = [
+        "--sim-rate",
+        str(args.sim_rate),
+        "--seed",
+        "1",
+        "--request-weight",
+        str(10**9),
+        *args.server_arg,
+    ]
     with serving(serve_args, args.server_start_timeout) as server:
         print(f"  tickerplant serve {' '.join(serve_args)} on {HOST}:{server.um_port}")
         for name, path in THROUGHPUT.items():
-            w, raw = clients.run_clients(path, server.um_port, args.connections, args.seconds, args.warmup, server.pids)
+            w, raw = clients.run_clients(
+                path, server.um_port, args.connections, args.seconds, args.warmup, server.pids
+            )
             results[name] = (w, raw)
             print(
-                f"  {name}: {w.rate:,.0f} req/s over {args.connections} connections, p50 {w.p50_us / 1000:.1f} ms,"
-                f" p99 {w.p99_us / 1000:.1f} ms, server CPU {w.server_cpu:.0%}, client CPU {w.client_cpu:.0%},"
+                f"  {name}: {w.rate:,.0f} req/s over {args.connections} connections,"
+                f" p50 {w.p50_us / 1000:.1f} ms, p99 {w.p99_us / 1000:.1f} ms,"
+                f" server CPU {w.server_cpu:.0%}, client CPU {w.client_cpu:.0%},"
                 f" answer {len(raw['sample']):,} B" + (f", {w.bad} BAD" if w.bad else ""),
                 flush=True,
             )
     return results
 
 
-def report(rows: list[tuple[str, dict[str, Any], dict[str, Any]]], rates: dict[str, tuple[Window, dict[str, Any]]]) -> None:
+def report(
+    rows: list[tuple[str, dict[str, Any], dict[str, Any]]], rates: dict[str, tuple[Window, dict[str, Any]]]
+) -> None:
     print()
     table = Table([
         Column("while", 44, left=True), Column("burst s", 8), Column("largest gap ms", 15),
         Column("lateness ms", 12), Column("api p99 ms", 11),
     ])  # fmt: skip
     table.print(
-        [label, f"{done.get('seconds', float('nan')):.2f}", f"{f['max_gap_ms']:.1f}", f"{f['max_late_ms']:.1f}",
-         f"{f['api_p99_ms']:.2f}"]
+        [label, f"{done.get('seconds', float('nan')):.2f}", f"{f['max_gap_ms']:.1f}",
+         f"{f['max_late_ms']:.1f}", f"{f['api_p99_ms']:.2f}"]
         for label, f, done in rows
     )  # fmt: skip
     loaded = [f for label, f, _ in rows if not label.startswith("quiet")]
     if rows:
         quiet = rows[0][1]
-        print(f"  floor (quiet window): largest gap {quiet['max_gap_ms']:.1f} ms, api p99 {quiet['api_p99_ms']:.2f} ms")
+        print(
+            f"  floor (quiet window): largest gap {quiet['max_gap_ms']:.1f} ms,"
+            f" api p99 {quiet['api_p99_ms']:.2f} ms"
+        )
     worst_gap = max((f["max_gap_ms"] for f in loaded), default=None)
     worst_api = max((f["api_p99_ms"] for f in loaded), default=None)
     print(verdict("largest btcusdt@bookTicker gap under any burst", worst_gap, GAP, 1, "   (goal 20 ms)"))
@@ -159,7 +193,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="one IP's bursts, short windows")
     p.add_argument("--sim-rate", type=int, default=2000, help="the server's --sim-rate (2000)")
     p.add_argument("--connections", type=int, default=200, help="kept-alive connections, throughput (200)")
-    p.add_argument("--seconds", type=float, default=None, help="quiet and throughput windows (5; 1.5 --quick)")
+    p.add_argument(
+        "--seconds", type=float, default=None, help="quiet and throughput windows (5; 1.5 --quick)"
+    )
     p.add_argument("--warmup", type=float, default=None, help="before each window (1; 0.5)")
     p.add_argument("--server-start-timeout", type=float, default=60.0)
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG", help="extra `serve` argument")

@@ -123,7 +123,7 @@ class Tickerplant:
             await self.listeners[market].start(config.host, port, rest_turns=turns, send_budget=budget)
         if config.admin_port:
             self.admin = AdminServer(self)
-            await self.admin.start(config.admin_host, config.admin_port)
+            await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
             self.status_board.start()

@@ -155,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # What each scale-out process is configured by (docs/operations.md, Scale-out): the plant by its
 # source's settings and the payload format it encodes in; a gateway by its listeners'.
-_PLANT_SETTINGS = {"payload_format", "nats_url", "admin_host", "admin_port"}
+_PLANT_SETTINGS = {"payload_format", "nats_url", "admin_host", "admin_port", "admin_token"}
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}
 _GATEWAY_SECTIONS = {None, "limits", "faults"}
 _NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)
@@ -204,9 +204,13 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     if args.command in ("plant", "gateway"):
         toml = {**_SPLIT_DEFAULTS, **toml}
     try:
-        return load(toml, flags)
+        config = load(toml, flags)
     except ValueError as exc:
         raise SystemExit(f"configuration: {exc}") from None
+    if config.replay.paused and not config.admin_port:
+        # its resume is the admin listener's (the market port changes no state)
+        raise SystemExit("configuration: --paused waits for POST /api/replay/resume: it takes --admin-port")
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> None:

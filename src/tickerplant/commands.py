@@ -94,9 +94,8 @@ async def serve(config: ServerConfig) -> None:
     head = f"tickerplant serving a simulated market (seed {config.simulator.seed})"
     if config.replay.paths:
         speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"
-        # the admin listener's POST controls; the market listeners' GET paths are deprecated
-        resume = f"POST {admin}/api/replay/resume" if admin else "GET /tickerplant/v1/replay/resume"
-        state = f"paused: {resume} starts it" if config.replay.paused else "playing"
+        # the admin listener's POST controls (--paused takes an admin listener: config.py)
+        state = f"paused: POST {admin}/api/replay/resume starts it" if config.replay.paused else "playing"
         status = f"{admin}/api/status" if admin else f"{um.replace('ws://', 'http://')}/tickerplant/v1/replay"
         paths = ", ".join(config.replay.paths)
         head = f"tickerplant replaying {paths} at {speed} ({state})\n  replay status   {status}"
@@ -154,7 +153,10 @@ async def plant(config: ServerConfig, reuse_port: bool) -> None:
     said = ""
     if config.admin_port:
         try:
-            said = f"; admin {await admin.start(config.admin_host, config.admin_port, reuse_port=reuse_port)}"
+            url = await admin.start(
+                config.admin_host, config.admin_port, reuse_port=reuse_port, token=config.admin_token
+            )
+            said = f"; admin {url}"
         except OSError as exc:
             await plant.close()
             raise SystemExit(f"tickerplant plant: cannot start its admin listener: {exc}") from None
@@ -186,7 +188,9 @@ async def gateway(config: ServerConfig, reuse_port: bool) -> None:
         said = ""
         if config.admin_port:
             try:
-                admin = await gateway.start_admin(config.admin_host, config.admin_port, reuse_port=reuse_port)
+                admin = await gateway.start_admin(
+                    config.admin_host, config.admin_port, reuse_port=reuse_port, token=config.admin_token
+                )
                 said = f"; admin {admin}"
             except OSError as exc:
                 await gateway.close()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from tickerplant.admin.guard import is_loopback
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, ConnectionRules
@@ -225,7 +226,7 @@ class ReplayConfig:
         flag="--end", metavar="TIME", parse=time_ms, default_text="the last event",
     )  # fmt: skip
     paused: bool = setting(
-        False, "wait for GET /tickerplant/v1/replay/resume before playing", flag="--paused"
+        False, "wait for POST /api/replay/resume on the admin listener before playing", flag="--paused"
     )
     progress: bool | None = setting(
         None, "progress bar on stderr", flag="--progress", default_text="when stderr is a terminal"
@@ -294,6 +295,11 @@ class ServerConfig:
     admin_port: int = setting(
         8767, "admin listener port; 0 turns the admin listener off", flag="--admin-port", metavar="P"
     )
+    admin_token: str = setting(
+        "", "token every admin request must carry (Authorization: Bearer …); required when "
+        "--admin-host is not loopback. Prefer the config file: argv is visible to every local user",
+        flag="--admin-token", metavar="TOKEN", default_text="none",
+    )  # fmt: skip
     request_weight_per_min: int = setting(
         REQUEST_WEIGHT_PER_MINUTE, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
         flag="--request-weight", metavar="N",
@@ -336,3 +342,8 @@ class ServerConfig:
             raise ValueError("TLS takes both a certificate (--tls-cert) and its key (--tls-key)")
         if type(self.workers) is not int or self.workers < 1:
             raise ValueError(f"workers must be a whole number from 1, not {self.workers!r}")
+        if self.admin_port and not self.admin_token and not is_loopback(self.admin_host):
+            raise ValueError(
+                f"the admin listener on {self.admin_host} needs a token (--admin-token, or admin_token "
+                "in the config file): it drives the server, and anyone who reaches it could"
+            )

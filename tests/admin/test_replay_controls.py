@@ -77,13 +77,14 @@ async def test_pause_holds_the_replay_clock_resume_and_speed_move_it(
     await eventually(lambda: replay_time(server) == start + 12_000)
     assert 0 < server.status()["replay"]["progress"] < 1
 
-    # the deprecated GET paths on the market listeners still work
+    # the market listeners serve the status, and change nothing (an <img> tag could)
     um = server.listeners[Market.UM].port
     async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{um}/tickerplant/v1/replay/pause") as response:
-            assert response.status == 200 and json.loads(await response.text())["state"] == "paused"
-        async with session.get(f"http://127.0.0.1:{um}/tickerplant/v1/replay/resume") as response:
-            assert json.loads(await response.text())["speed"] == 10.0
+        for action in ("pause", "resume"):
+            async with session.get(f"http://127.0.0.1:{um}/tickerplant/v1/replay/{action}") as response:
+                assert response.status == 404
+        async with session.get(f"http://127.0.0.1:{um}/tickerplant/v1/replay") as response:
+            assert response.status == 200 and json.loads(await response.text())["state"] == "playing"
 
     for bad in ({"speed": 0}, {"speed": -2}, {"speed": "fast"}, {}, None):
         code, answer = await post(server, "speed", bad)

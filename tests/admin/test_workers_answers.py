@@ -68,6 +68,9 @@ async def test_the_replay_controls_are_503_while_the_plant_is_away(admin: str) -
 @pytest.mark.parametrize("command", ["plant", "gateway"])
 def test_a_split_process_serves_an_admin_listener_only_when_asked(command: str) -> None:
     assert build_config(_parser().parse_args([command])).admin_port == 0
-    asked = build_config(_parser().parse_args([command, "--admin-port", "9100", "--admin-host", "0.0.0.0"]))
-    assert (asked.admin_host, asked.admin_port) == ("0.0.0.0", 9100)
+    beyond = [command, "--admin-port", "9100", "--admin-host", "0.0.0.0"]
+    with pytest.raises(SystemExit, match="needs a token"):  # beyond loopback: a token, or no start
+        build_config(_parser().parse_args(beyond))
+    asked = build_config(_parser().parse_args([*beyond, "--admin-token", "s3cret"]))
+    assert (asked.admin_host, asked.admin_port, asked.admin_token) == ("0.0.0.0", 9100, "s3cret")
     assert build_config(_parser().parse_args(["serve"])).admin_port == 8767

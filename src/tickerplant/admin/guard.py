@@ -13,17 +13,24 @@ attacker points at 127.0.0.1 (DNS rebinding) is same-origin with it. So:
 - a request that says where it comes from (``Origin``, which browsers send with every POST
   and every cross-origin request) must come from this listener's own origin: else 403;
 - a request that changes state is a POST of ``application/json``, a type no page can send
-  cross-site without a preflight the listener never grants: else 415.
+  cross-site without a preflight the listener never grants: else 415;
+- with a token (``--admin-token``, which a listener beyond loopback must have), every
+  request carries it: ``Authorization: Bearer <token>``, or the cookie a browser is given
+  when it opens the dashboard once as ``/?token=<token>`` (HttpOnly, SameSite=Strict: no
+  other site's page can send it): else 401. Compared in constant time.
 
 Sans-I/O: the shell (``admin/server.py``) passes the request's parts and writes the answer.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from typing import NamedTuple
 
-__all__ = ["Refused", "refusal"]
+__all__ = ["TOKEN_COOKIE", "Refused", "is_loopback", "refusal", "token_matches", "token_refusal"]
+
+TOKEN_COOKIE = "tickerplant_admin"
 
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 _WILDCARDS = {"0.0.0.0", "::", ""}
@@ -65,3 +72,33 @@ def refusal(
     if method == "POST" and content_type != "application/json":
         return Refused(415, "a POST to the admin listener is application/json")
     return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an admin listener bound to ``host`` is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def token_matches(token: str, offered: str | None) -> bool:
+    return offered is not None and hmac.compare_digest(offered.encode(), token.encode())
+
+
+def token_refusal(token: str | None, authorization: str | None, cookie: str | None) -> Refused | None:
+    """Why a request is refused for want of the listener's ``token`` (None: no token set,
+    or the request carries it)."""
+    if token is None:
+        return None
+    scheme, _, offered = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and token_matches(token, offered.strip()):
+        return None
+    if token_matches(token, cookie):
+        return None
+    return Refused(
+        401, "the admin listener takes requests that carry its token: Authorization: Bearer <token>, "
+        "or open /?token=<token> once in a browser",
+    )  # fmt: skip

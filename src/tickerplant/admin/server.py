@@ -10,7 +10,8 @@
 
 Every request passes ``admin.guard`` first: its ``Host`` must be this listener, its
 ``Origin`` (when sent) this listener's, and a POST ``application/json`` (cross-site writes
-and DNS rebinding, refused 403 or 415).
+and DNS rebinding, refused 403 or 415); with a token, it carries the token (else 401). A
+listener beyond loopback refuses to start without a token, and says it listens there.
 
 What it answers comes from an ``Answers``: a server in this process through its
 ``AdminTarget`` (``TargetAnswers``: the single process, a ``tickerplant plant`` or
@@ -30,11 +31,11 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from tickerplant.admin.guard import refusal
+from tickerplant.admin.guard import TOKEN_COOKIE, is_loopback, refusal, token_matches, token_refusal
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-__all__ = ["STATIC", "AdminServer", "AdminTarget", "Answers", "TargetAnswers", "Unavailable"]
+__all__ = ["STATIC", "AdminServer", "AdminTarget", "Answers", "TargetAnswers", "TokenRequired", "Unavailable"]
 
 log = logging.getLogger("tickerplant.admin")
 
@@ -56,6 +57,11 @@ class AdminTarget(Protocol):
         """Play the replay at ``speed`` (None: flat out); its status after, or None when not
         replaying; ValueError for a speed that is not positive."""
         ...
+
+
+class TokenRequired(ValueError):
+    """An admin listener beyond loopback without a token: anyone who reaches it could drive
+    the server."""
 
 
 class Unavailable(Exception):
@@ -113,6 +119,7 @@ class AdminServer:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._host = ""
+        self._token: str | None = None
         app = web.Application(middlewares=[self._guard])
         app.router.add_get("/", self._index)
         app.router.add_get("/api/status", self._status)
@@ -122,9 +129,19 @@ class AdminServer:
         app.router.add_static("/static/", STATIC)
         self._app = app
 
-    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+    async def start(
+        self, host: str, port: int, *, reuse_port: bool = False, token: str | None = None
+    ) -> None:
         """Listen; ``reuse_port``: on a port a supervisor holds for this process
-        (``scaleout/supervisor.py``), bound but never listening there."""
+        (``scaleout/supervisor.py``), bound but never listening there; ``token``: what every
+        request must carry (``admin.guard``), required beyond loopback (``TokenRequired``)."""
+        token = token or None
+        if token is None and not is_loopback(host):
+            raise TokenRequired(
+                f"the admin listener on {host} needs a token (--admin-token, or admin_token in the "
+                "config file): it drives the server and anyone who reaches it could"
+            )
+        self._token = token
         runner = web.AppRunner(self._app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
@@ -136,6 +153,11 @@ class AdminServer:
         self._runner = runner
         self.port = runner.addresses[0][1]
         self._host = host
+        if not is_loopback(host):
+            log.warning(
+                "the admin listener on %s:%d is reachable beyond this machine; every request must carry "
+                "its token", host, self.port,
+            )  # fmt: skip
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -150,6 +172,21 @@ class AdminServer:
         )  # fmt: skip
         if refused is not None:
             return _json({"code": -1, "msg": refused.msg}, status=refused.status)
+        token = self._token
+        if token is not None:
+            if request.path == "/" and "token" in request.query:
+                # the dashboard opened with its token: a cookie for the page's own requests
+                if not token_matches(token, request.query["token"]):
+                    return _json({"code": -1, "msg": "wrong token"}, status=401)
+                redirect = web.HTTPSeeOther("/")
+                redirect.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", path="/")
+                return redirect
+            cookie = request.cookies.get(TOKEN_COOKIE)
+            refused = token_refusal(token, request.headers.get("Authorization"), cookie)
+            if refused is not None:
+                answer = _json({"code": -1, "msg": refused.msg}, status=refused.status)
+                answer.headers["WWW-Authenticate"] = 'Bearer realm="tickerplant admin"'
+                return answer
         return await handler(request)
 
     async def _index(self, request: web.Request) -> web.StreamResponse:

@@ -123,10 +123,10 @@ class GatewayProcess:
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
         self.status_board = StatusBoard(self.clock, self.listeners)
 
-    async def start_admin(self, host: str, port: int, *, reuse_port: bool = False) -> str:
+    async def start_admin(self, host: str, port: int, *, reuse_port: bool = False, token: str = "") -> str:
         """Serve this gateway's admin listener (after ``start``); its base URL."""
         self.admin = AdminServer(self)
-        await self.admin.start(host, port, reuse_port=reuse_port)
+        await self.admin.start(host, port, reuse_port=reuse_port, token=token)
         self.status_board.start()  # the rates' sampler serves the admin listener only
         return f"http://{host}:{self.admin.port}"
 

@@ -40,10 +40,10 @@ class PlantAdmin:
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
         self.admin: AdminServer | None = None
 
-    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> str:
+    async def start(self, host: str, port: int, *, reuse_port: bool = False, token: str = "") -> str:
         """Serve the admin listener; its base URL."""
         self.admin = AdminServer(self)
-        await self.admin.start(host, port, reuse_port=reuse_port)
+        await self.admin.start(host, port, reuse_port=reuse_port, token=token)
         return f"http://{host}:{self.admin.port}"
 
     async def close(self) -> None:

@@ -114,7 +114,7 @@ class Supervisor:
         if config.admin_port:  # first: a port in use stops it before any child starts
             self._answers = WorkersAnswers(self.workers)
             self.admin = AdminServer(self._answers)
-            await self.admin.start(config.admin_host, config.admin_port)
+            await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         if not self.nats_url:
             self.nats = EmbeddedNats()
             self.nats_url = await self.nats.start()
@@ -149,7 +149,8 @@ class Supervisor:
         """The whole configuration for ``child``: the supervisor's NATS, one process, and
         its private admin port."""
         config = dataclasses.replace(
-            self.config, nats_url=self.nats_url, workers=1, admin_host=_LOOPBACK, admin_port=child.admin_port
+            self.config, nats_url=self.nats_url, workers=1, admin_host=_LOOPBACK, admin_port=child.admin_port,
+            admin_token="",  # the supervisor's to ask, on loopback
         )
         return msgspec.json.encode(config)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import urllib.error
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ import websockets
 from clocked import play
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ports import free_port
 from public_data import (
     AGG_HEADER,
     BOOK_HEADER,
@@ -220,15 +222,25 @@ def test_replayed_streams_match_a_direct_computation_over_the_files(tmp_path: Pa
     assert replayer.finished
 
 
+def _status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5 * SECONDS) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def _http(url: str, method: str = "GET") -> Any:
-    request = urllib.request.Request(url, method=method)
+    body, headers = (b"{}", {"Content-Type": "application/json"}) if method == "POST" else (None, {})
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
     with urllib.request.urlopen(request, timeout=5 * SECONDS) as response:
         return msgspec.json.decode(response.read())
 
 
 async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_path: Path) -> None:
     data = _dataset(tmp_path)
-    config = ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True))
+    replay = ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True)
+    config = ServerConfig(um_port=0, cm_port=0, admin_port=free_port(), replay=replay)
     plant = Tickerplant(config)
     await plant.start()
     try:
@@ -239,7 +251,10 @@ async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_
         url = f"{plant.url(Market.UM)}/stream?streams=btcusdt@bookTicker/btcusdt@miniTicker/btcusdt@aggTrade"
         received: list[Any] = []
         async with websockets.connect(url, max_size=None) as ws:
-            await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay/resume")
+            # the admin listener's control: the market port changes no state
+            refused = await asyncio.to_thread(_status_of, f"{http}/tickerplant/v1/replay/resume")
+            assert refused == 404
+            await asyncio.to_thread(_http, f"{plant.admin_url()}/api/replay/resume", "POST")
             with pytest.raises(websockets.ConnectionClosedOK) as closed:
                 while True:
                     received.append(msgspec.json.decode(await asyncio.wait_for(ws.recv(), 10 * SECONDS)))

@@ -1,18 +1,16 @@
 """The asyncio shell of a replay: asks the ``ReplayClock`` how far the replay may go at
 ×speed of its ``Clock`` (or runs flat out), hands that to the ``Replayer``, publishes what
 it makes, sleeps on the Clock until the next event is due, and says when it has ended.
-Its status and controls are served over HTTP by the listeners:
-
-- ``GET /tickerplant/v1/replay``         ``{"state": "paused"|"playing"|"finished", …}``
-- ``GET /tickerplant/v1/replay/resume``  start a replay begun with ``--paused``
-- ``GET /tickerplant/v1/replay/pause``   hold the replay clock
+Its status is served by the market listeners, read-only (``GET /tickerplant/v1/replay``:
+``{"state": "paused"|"playing"|"finished", …}``); its controls (resume a replay begun with
+``--paused``, pause, speed) by the admin listener only, as POSTs (``admin/server.py``): the
+market port is the one users expose, and a GET that changed state could be sent by any page
+(an ``<img>`` tag).
 
 At ``--speed max`` it waits for its clients between batches, within their send buffers'
 bounds, as ``replay_waits`` says: a client that reads slower than the replay makes events
 but keeps up on average gets everything; one that stops reading is cut off as a slow
 consumer, holding the others back ``patience_ms`` at most.
-
-(GET for the controls too: the listeners' HTTP server, picows, answers GET only.)
 """
 
 from __future__ import annotations
@@ -44,7 +42,7 @@ __all__ = ["CONTROL_PATHS", "ReplaySource"]
 log = logging.getLogger("tickerplant.replay")
 
 STATUS_PATH = "/tickerplant/v1/replay"
-CONTROL_PATHS = (STATUS_PATH, f"{STATUS_PATH}/resume", f"{STATUS_PATH}/pause")
+CONTROL_PATHS = (STATUS_PATH,)  # the market listeners' paths: the status only
 FINISHED = "Replay finished"
 _ALL = 1 << 62  # at speed max, every event is due
 _MAX_SLEEP_NS = 50_000_000  # wake at least this often at ×N speed: periodic streams fall due
@@ -166,12 +164,9 @@ class ReplaySource:
             self._playing.clear()
 
     def http(self, path: str, method: str) -> tuple[int, bytes]:
+        """The market listeners' ``GET /tickerplant/v1/replay``: the status, nothing else."""
         if method != "GET":
             return 405, b'{"code":-1,"msg":"use GET"}'
-        if path.endswith("/resume"):
-            self.resume()
-        elif path.endswith("/pause"):
-            self.pause()
         return 200, msgspec.json.encode(self.status())
 
     # -- playing ---------------------------------------------------------------------
