@@ -80,3 +80,27 @@ async def test_usds_m_acknowledges_them_and_sends_nothing(start_server: StartSer
             while "btcusdt@markPrice@1s" not in seen:
                 seen.add(json.loads(await ws.recv())["stream"])
     assert seen == {"btcusdt@markPrice@1s"}
+
+
+async def test_usds_m_premium_index_klines_are_pushed_closed_and_answered_by_rest(start_server: StartServer) -> None:
+    """`pBTCUSDT@kline_1m` (undocumented; Binance's web front end and client libraries use
+    it): the premium index's minute over a real socket, its closed candle the row REST
+    premiumIndexKlines answers from the same samples (§7.8)."""
+    clock = ManualClock(T0 + MINUTE - 2000)
+    plant = await start_server(clock=clock, simulator=QUIET)
+    name = "pBTCUSDT@kline_1m"
+    candles: list[dict[str, Any]] = []
+    async with websockets.connect(f"{plant.url(Market.UM)}/ws/{name}", max_queue=None) as ws:
+        await _advance(plant, clock, 10)  # 2.5 s: past the close
+        async with asyncio.timeout(5 * SECONDS):
+            while not any(c["k"]["x"] for c in candles):
+                candles.append(json.loads(await ws.recv()))
+    [final] = [c for c in candles if c["k"]["x"]]
+    k = final["k"]
+    assert (final["e"], final["s"], k["s"], k["i"], k["t"], k["T"]) == ("kline", "pBTCUSDT", "pBTCUSDT", "1m", T0, T0 + MINUTE - 1)
+    assert (k["v"], k["q"], k["V"], k["Q"], k["B"]) == ("0", "0", "0", "0", "0") and k["n"] >= 1
+    query = f"symbol=BTCUSDT&interval=1m&startTime={T0}&limit=1"
+    _, rows = await get(plant, f"/fapi/v1/premiumIndexKlines?{query}", Market.UM)
+    [row] = rows
+    assert (row[0], row[6], row[8]) == (k["t"], k["T"], k["n"])
+    assert row[1:5] == [k[key] for key in ("o", "h", "l", "c")]  # the same samples, the same text

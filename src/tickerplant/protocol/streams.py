@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
 
 __all__ = [
@@ -295,6 +295,9 @@ def _resolve(
     if stream.kind not in _DELIVERED_KINDS:
         return Resolution(None, f"{stream.kind.value} streams are not produced by tickerplant")
     symbol = stream.symbol
+    premium = _premium_kline(stream, symbols)
+    if premium is not None:
+        return premium
     if stream.kind is StreamKind.CONTINUOUS_KLINE:
         assert symbol is not None
         why = _continuous_silence(stream, symbols, lenient_case)
@@ -334,6 +337,25 @@ def _resolve(
                 "(--strict-routing)",
             )
     return Resolution(canonical_name(stream, symbol), None)
+
+
+def _premium_kline(stream: StreamName, symbols: Mapping[str, object]) -> Resolution | None:
+    """`p<SYMBOL>@kline_<interval>` (`pBTCUSDT@kline_1m`: `p`, then the symbol in capitals),
+    the premium index's candles, which Binance's docs do not list and its web front end and
+    client libraries subscribe to (``market/klines/price_streams.py``); None for any other
+    name. Published under the name as written: the capitals are part of it."""
+    written = stream.symbol
+    if stream.kind is not StreamKind.KLINE or written is None or len(written) < 2 or written[0] != "p":
+        return None
+    upper = written[1:]
+    inst = symbols.get(upper.lower())
+    if inst is None or upper != upper.upper():
+        return None  # a symbol of its own that starts with p (`pepeusdt`), or none
+    if getattr(inst, "market", None) is not Market.UM:
+        return Resolution(None, "premium index klines (p<SYMBOL>@kline_<interval>) are USDⓈ-M's")
+    if getattr(inst, "contract_type", None) is not ContractType.PERPETUAL:
+        return Resolution(None, "only a perpetual has a premium index (p<SYMBOL>@kline_<interval>)")
+    return Resolution(canonical_name(stream, written), None)
 
 
 def _is_cm_pair(symbols: Mapping[str, object], lower: str) -> bool:

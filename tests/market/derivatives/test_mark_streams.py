@@ -59,6 +59,8 @@ def test_the_1s_streams_push_every_second_and_the_others_every_3_s() -> None:
     pushed = _drive(plant, T0, T0 + 12_000, step=50)
     times: dict[str, list[int]] = {}
     for now, message in pushed:
+        if message.stream.startswith("pBTCUSDT@kline_"):
+            continue  # the premium index's candles: on the klines' 250 ms cadence (price_streams)
         event = msgspec.json.decode(message.payload)
         event = event[0] if isinstance(event, list) else event
         assert event["E"] % 1000 == 0, "E is the whole second of the push"
@@ -129,13 +131,14 @@ def test_every_pushed_payload_reads_back_into_its_struct_and_writes_the_same_byt
     payloads = [m.payload for _, m in pushed]
     one = (
         derived_events.MarkPriceUpdate[str] | derived_events.IndexPriceUpdate[str]
-        | derived_events.MarkPriceKline[str] | derived_events.IndexPriceKline[str]
+        | derived_events.MarkPriceKline[str] | derived_events.IndexPriceKline[str] | derived_events.Kline[str]
     )  # fmt: skip
     decoder = msgspec.json.Decoder(one | list[one])  # type: ignore[valid-type]
     # three seconds, the last a whole 3 s: COIN-M 3 symbols, the pair, the index; USDⓈ-M 1 + all
-    marks = [m for _, m in pushed if "Kline_" not in m.stream]
+    marks = [m for _, m in pushed if "Kline_" not in m.stream and "@kline_" not in m.stream]
     assert len(marks) == (3 + 1) * (3 + 1 + 1) + (3 + 1) * (1 + 1)
-    # and COIN-M's price klines, once each (one sample, pushed at the first 250 ms tick)
-    assert len(payloads) - len(marks) == (3 + 1) * 15
+    # and COIN-M's price klines and BTCUSDT's premium index klines, once each (one sample,
+    # pushed at the first 250 ms tick)
+    assert len(payloads) - len(marks) == (3 + 1) * 15 + 15
     for payload in payloads:
         assert msgspec.json.encode(decoder.decode(payload)) == payload

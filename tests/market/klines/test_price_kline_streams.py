@@ -1,6 +1,7 @@
 """COIN-M's mark-price and index-price kline streams (market/klines/price_streams.py, spec
 §3.5): golden bytes, the 250 ms cadence, the final `"x":true`, the candle of the samples,
-USDⓈ-M without them, and state bounded over days of samples."""
+USDⓈ-M without them, and state bounded over days of samples; USDⓈ-M's premium index
+klines (`p<SYMBOL>@kline_<interval>`), golden bytes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from plant_inputs import instrument
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines.candles import INTERVALS
 from tickerplant.market.messages import StreamMessage
+from tickerplant.market.payloads import derived_events
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.updates import IndexPrice, MarkPrice
@@ -109,3 +111,32 @@ def test_state_stays_bounded_over_days_of_samples() -> None:
         assert len(out) <= 2 * 2 * len(INTERVALS) + 2 + 1, "at most a final and an update per candle"
         out.clear()
     assert finals == 3 * 24 * 60 - 1
+
+
+def test_usds_m_premium_index_klines_are_kline_payloads_of_the_premium_samples() -> None:
+    """`p<SYMBOL>@kline_<interval>`: the premium index's candles as a kline payload (s and
+    k.s the stream's `pBTCUSDT`), negative when the premium is, from the source's premium
+    index or, where it has none, from mark and index as the views derive it."""
+    plant = Plant(Market.UM, [instrument(Market.UM)], now_ms=T0)
+    out: list[StreamMessage] = []
+    known = MarkPrice("BTCUSDT", T0 + 1000, 9_000_000_000_000, 9_000_000_000_000, 9_000_000_000_000, 1, 1, 0, -12_345)
+    plant.apply(known, T0 + 1000, out)
+    unknown = MarkPrice("BTCUSDT", T0 + 2000, 9_009_000_000_000, 9_000_000_000_000, 9_000_000_000_000, 1, 1, 0)
+    plant.apply(unknown, T0 + 2000, out)  # (9009 - 9000) / 9000 = 0.001
+    plant.tick(T0 + 2250, out)
+    by_name = {m.stream: m.payload for m in out}
+    assert by_name["pBTCUSDT@kline_1m"] == (
+        b'{"e":"kline","E":1767225602250,"s":"pBTCUSDT","k":{"t":1767225600000,"T":1767225659999,'
+        b'"s":"pBTCUSDT","i":"1m","f":1767225601000,"L":1767225602000,"o":"-0.00012345",'
+        b'"c":"0.00100000","h":"0.00100000","l":"-0.00012345","v":"0","n":2,"x":false,"q":"0",'
+        b'"V":"0","Q":"0","B":"0"}}'
+    )
+    assert sorted(name for name in by_name if name.startswith("p")) == sorted(
+        f"pBTCUSDT@kline_{interval}" for interval in INTERVALS
+    )
+    decoded = msgspec.json.decode(by_name["pBTCUSDT@kline_1h"], type=derived_events.Kline[str])
+    assert (decoded.symbol, decoded.kline.interval, decoded.kline.closed) == ("pBTCUSDT", "1h", False)
+    out.clear()
+    plant.tick(T0 + MINUTE + 250, out)
+    [closed] = [msgspec.json.decode(m.payload) for m in out if m.stream == "pBTCUSDT@kline_1m"]
+    assert closed["k"]["x"] is True

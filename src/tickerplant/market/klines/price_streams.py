@@ -13,8 +13,17 @@ last push, and a final `"x":true` at the first tick past its close time, or at t
 sample past it if that comes first. An interval with no sample has no candle, and a sample
 older than a candle's open (out of order) is not counted in it.
 
-USDⓈ-M has neither stream (§3.5 lists both as COIN-M's): its plant keeps no price candles,
-and the names are acknowledged and silent there (``protocol.streams.resolve`` says why).
+USDⓈ-M has neither stream (§3.5 lists both as COIN-M's), and the names are acknowledged
+and silent there (``protocol.streams.resolve`` says why). It has one the docs do not list:
+`p<SYMBOL>@kline_<interval>` (`pBTCUSDT@kline_1m`: `p` and the symbol in capitals), the
+premium index's candles, which Binance's own web front end and client libraries subscribe
+to (Binance.Net's premium-index klines build exactly that name) for every perpetual. No
+payload of it is published; tickerplant writes the kline payload those libraries parse it
+as (`"e":"kline"`, `s` and `k.s` the stream's `pBTCUSDT`), made like the price klines
+above: o, h, l, c of the once-a-second premium index samples (the source's premium index,
+or the one derived from mark and index, ``price_candles.premium_units``: the samples
+`premiumIndexKlines` answers from), 8 decimals, negative when the premium is; `n` the
+samples, `f`/`L` the first and last sample's times, the volumes `"0"`.
 Both payload formats write the same bytes: klines get no `st` (§4.13).
 
 Bounded by design: per COIN-M symbol and per pair, one open candle per interval (15) and
@@ -28,14 +37,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from tickerplant.market.demand import Demand
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import INTERVALS, close_time, open_time
 from tickerplant.market.klines.frames import PRICE_SCALE, price_kline_template
+from tickerplant.market.klines.price_candles import premium_units
 from tickerplant.market.klines.streams import KLINE_PUSH_MS
 from tickerplant.market.messages import StreamKind, StreamMessage
 from tickerplant.market.payloads import derived_events
 from tickerplant.market.payloads.templates import FALSE, TRUE
-from tickerplant.market.updates import IndexPrice, MarkPrice
+from tickerplant.market.units import fixed
+from tickerplant.market.updates import MARK_DECIMALS, IndexPrice, MarkPrice
 
 __all__ = ["PriceKlineStreams"]
 
@@ -59,10 +70,13 @@ class _Candle:
 class _Price:
     """One price's candles, one per interval (None: no sample in it yet), and its names."""
 
-    __slots__ = ("candles", "changed", "frame", "names", "next_close_ms")
+    __slots__ = ("candles", "changed", "frame", "label", "names", "next_close_ms")
 
-    def __init__(self, prefix: str, frame: bytes) -> None:
-        self.frame = frame  # its payloads' template (kline_frames.price_kline_template)
+    def __init__(self, prefix: str, frame: bytes | None, label: str = "") -> None:
+        # its payloads' template (kline_frames.price_kline_template); None: a premium index
+        # kline, written whole as a kline payload whose symbol is ``label`` (`pBTCUSDT`)
+        self.frame = frame
+        self.label = label
         self.names = [f"{prefix}_{interval}" for interval in INTERVALS]
         self.candles: list[_Candle | None] = [None] * len(INTERVALS)
         self.changed = False  # since the last push
@@ -91,7 +105,14 @@ class PriceKlineStreams:
                         f"{pair.lower()}@{index}",
                         price_kline_template(derived_events.IndexPriceKline, pair, "0", encode),
                     )
-        self._prices = [*self._marks.values(), *self._indexes.values()]
+        # USDⓈ-M: each perpetual's premium index (`p<SYMBOL>@kline_<interval>`)
+        self._premiums: dict[str, _Price] = {
+            inst.symbol: _Price(f"p{inst.symbol}@{StreamKind.KLINE.value}", None, f"p{inst.symbol}")
+            for inst in instruments
+            if market is Market.UM and inst.contract_type is ContractType.PERPETUAL
+        }
+        self._encode = encode
+        self._prices = [*self._marks.values(), *self._indexes.values(), *self._premiums.values()]
         self.next_tick_ms = now_ms + KLINE_PUSH_MS if self._prices else _NEVER_MS
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
@@ -99,6 +120,12 @@ class PriceKlineStreams:
         price = self._marks.get(update.symbol)
         if price is not None:
             self._sample(price, update.time_ms, update.mark_price, out)
+        premium = self._premiums.get(update.symbol)
+        if premium is not None:
+            units = update.premium_index
+            if units is None:  # a source that does not know it: derived as the views do
+                units = premium_units(update.mark_price, update.index_price)
+            self._sample(premium, update.time_ms, units, out)
 
     def index(self, update: IndexPrice, out: list[StreamMessage]) -> None:
         price = self._indexes.get(update.pair)
@@ -163,6 +190,16 @@ class PriceKlineStreams:
         wanted = self.wanted
         if wanted is not None and name not in wanted:
             return  # nobody takes it: the candle is kept (or dropped) as if it were pushed
+        if price.frame is None:  # a premium index kline, in a kline payload
+            o, c, h, low = (fixed(units, MARK_DECIMALS) for units in (k.open, k.close, k.high, k.low))
+            make: Any = derived_events.KlineData
+            data = make(
+                k.open_ms, k.close_ms, price.label, INTERVALS[index], k.first_ms, k.last_ms, o, c, h, low,
+                "0", k.count, closed, "0", "0", "0", "0",
+            )  # fmt: skip
+            kline: Any = derived_events.Kline(now_ms, price.label, data)
+            out.append(StreamMessage(name, self._encode(kline)))
+            return
         # the bytes of its MarkPriceKline / IndexPriceKline with a PriceKlineData, from its template
         scale = PRICE_SCALE
         payload = price.frame % (
