@@ -142,11 +142,11 @@ class Delivery(Backlog[bytes, StreamItem]):
         """A connection event or an unsubscribe, told to the sequencer in its place."""
         kind = mark.kind
         if kind is MarkKind.LOST:
-            self._sequencer.connection_lost(mark.streams, mark.at_ms, mark.connection_id)
+            self.ready.extend(self._sequencer.connection_lost(mark.streams, mark.at_ms, mark.connection_id))
         elif kind is MarkKind.RETIRED:
             # Or the sequencer would count it as a carrier of its streams for ever and
             # take a later real loss for a covered one.
-            self._sequencer.connection_retired(mark.streams, mark.connection_id)
+            self.ready.extend(self._sequencer.connection_retired(mark.streams, mark.connection_id))
         elif kind is MarkKind.FORGET:
             for stream in mark.streams:
                 self._sequencer.forget(stream)
