@@ -19,5 +19,10 @@ def instrument(market: Market) -> Instrument:
     )  # fmt: skip
 
 
-def book(symbol: str, u: int, t: int, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> BookUpdate:
-    return BookUpdate(symbol, u, t, tuple(Level(*b) for b in bids), tuple(Level(*a) for a in asks))
+def book(
+    symbol: str, u: int, t: int, bids: list[tuple[int, int]], asks: list[tuple[int, int]], next_id: int = 0
+) -> BookUpdate:
+    """An update with id ``u`` that reserves ``next_id`` for the next (by default ``u + 1``:
+    the next update's id, where the ids a test gives count up by one)."""
+    bids_, asks_ = tuple(Level(*b) for b in bids), tuple(Level(*a) for a in asks)
+    return BookUpdate(symbol, u, t, bids_, asks_, next_id or u + 1)

@@ -26,7 +26,8 @@ async def test_concurrent_requests_are_matched_by_id(start_server: StartServer) 
         prices = await api.ticker_price()
         assert {p["symbol"] for p in prices} == set(plant.plants[Market.UM].symbols)
         depth = await api.depth("BTCUSDT", 5)
-        assert depth["lastUpdateId"] == plant.plants[Market.UM].symbols["BTCUSDT"].book.last_update_id
+        # the id reserved for the book's next update (§4.9)
+        assert depth["lastUpdateId"] == plant.plants[Market.UM].symbols["BTCUSDT"].book.next_update_id
         assert api.weight_limit == 2400 and api.weight_used >= 40 * 2
         with pytest.raises(ApiError) as bad:
             await api.ticker_book("NOPE")

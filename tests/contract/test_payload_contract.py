@@ -71,7 +71,6 @@ KINDS: dict[str, tuple[type[msgspec.Struct], frozenset[Market]]] = {
     "trade": (Trade, OBJECT),
     "aggTrade": (AggTrade, OBJECT),
     "depth": (DepthUpdate, OBJECT),  # every diff, partial and rpi depth stream, every speed
-    "depthDiff": (DepthUpdate, OBJECT),  # the plant's internal diff-depth stream
     "kline": (Kline, OBJECT),  # every interval
     "continuousKline": (ContinuousKline, OBJECT),  # every contract type and interval
     # a symbol's is one object; COIN-M's <pair>@markPrice an array (§4.6, PAIR_ARRAYS)

@@ -54,7 +54,7 @@ async def test_rest_and_ws_api(start_server: StartServer) -> None:
         price = (await client.websocket_api.symbol_price_ticker(symbol="BTCUSDT")).data()
         assert price.actual_instance.result.price == fixed(btc.window.close, 2)
         depth = (await client.websocket_api.order_book(symbol="BTCUSDT", limit=5)).data()
-        assert depth.result.last_update_id == btc.book.last_update_id
+        assert depth.result.last_update_id == btc.book.next_update_id  # reserved for the next update (§4.9)
         bids = depth.result.additional_properties["bids"]  # the SDK models no bids field
         assert [[float(p), float(q)] for p, q in bids] == [
             [lvl.price / 100, lvl.qty / 1000] for lvl in btc.book.top_bids(5)

@@ -103,7 +103,7 @@ async def test_usdm_markets_tickers_books(start_server: StartServer, exchanges: 
     assert ticker["baseVolume"] == float(fixed(state.window.volume, 3))
 
     book = await exchange.fetch_order_book("BTC/USDT:USDT", 5)
-    assert book["nonce"] == state.book.last_update_id
+    assert book["nonce"] == state.book.next_update_id  # the id reserved for the next update (§4.9)
     assert book["bids"] == [[lvl.price / 100, lvl.qty / 1000] for lvl in state.book.top_bids(5)]
     assert book["asks"] == [[lvl.price / 100, lvl.qty / 1000] for lvl in state.book.top_asks(5)]
 
@@ -130,7 +130,7 @@ async def test_coinm_markets_tickers_books(start_server: StartServer, exchanges:
     assert ticker["baseVolume"] == float(fixed(state.window.quote_volume, 8))  # COIN-M: base volume
 
     book = await exchange.fetch_order_book("BTC/USD:BTC", 10)
-    assert book["nonce"] == state.book.last_update_id
+    assert book["nonce"] == state.book.next_update_id  # the id reserved for the next update (§4.9)
     assert book["asks"] == [[lvl.price / 10, float(lvl.qty)] for lvl in state.book.top_asks(10)]
     quote = (await exchange.fetch_bids_asks(["BTC/USD:BTC"]))["BTC/USD:BTC"]
     assert (quote["bid"], quote["bidVolume"], quote["ask"], quote["askVolume"]) == top(plant, Market.CM, "BTCUSD_PERP")

@@ -43,7 +43,8 @@ class Case:
 CASES = [
     # The book moves before ccxt's snapshot: it lies inside an event (U <= id <= u).
     Case(Market.UM, "BTC/USDT:USDT", "btcusdt@depth@100ms", 100, 30, 200),
-    # A quiet moment: the snapshot is the last push's u, which the next event's U repeats (U = pu).
+    # A quiet moment: the snapshot reports the id reserved for the next update, past the last
+    # push's u; the next event starts at it (U <= nonce, though pu < nonce).
     Case(Market.CM, "BTC/USD:BTC", "btcusd_perp@depth@100ms", 100, 0, 200),
     # rpiDepth is the plain book's 500 ms chain under its own name; a shorter run will do.
     Case(Market.UM, "BTC/USDT:USDT", "btcusdt@rpiDepth@500ms", 500, 0, 20, {"rpi": True}),
@@ -111,21 +112,20 @@ async def test_watch_order_book_stays_synced_and_equals_a_snapshot(
                 event = events[-1]
                 assert event["E"] == clock.now_ms()
                 if len(applied) == 1:  # the first event ccxt applies after its snapshot
-                    if case.lead_ms:
-                        assert event["U"] <= book["nonce"] <= event["u"]
-                    else:
-                        assert event["pu"] == book["nonce"]
+                    assert event["pu"] < event["U"] <= book["nonce"] <= event["u"]  # §4.9 step 4
+                    if not case.lead_ms:  # quiet: the snapshot's id is where the next event starts
+                        assert event["U"] == book["nonce"]
                 await eventually(lambda u=event["u"]: book["nonce"] == u or watcher.done())
                 assert not watcher.done(), watcher.exception()
                 applied.append(book["nonce"])
         assert exchange.orderbooks[symbol] is book, "ccxt never dropped and rebuilt its book"
 
-        # the clock is still: the same id
+        # the clock is still: the same book, at the id reserved for the next update (§4.9)
         snapshot = await exchange.fetch_order_book(symbol, LIMIT, case.params)
     finally:
         watcher.cancel()
     book.limit()  # ccxt sorts its sides into the lists when a watch returns: do it for the last event
-    assert snapshot["nonce"] == book["nonce"] == events[-1]["u"]
+    assert book["nonce"] == events[-1]["u"] < snapshot["nonce"]
     for name in ("bids", "asks"):
         held, answered = side(book[name]), side(snapshot[name])
         cuts = (held, answered, first[name])

@@ -64,6 +64,7 @@ async def test_futures_depth_cache_is_the_snapshots_top_10(start_server: StartSe
     await manager.__aenter__()  # connected: the stream is named in the URL, so it is subscribed
     try:
         checked = 0
+        reserved: int | None = None  # the last snapshot's id
         async with asyncio.timeout(10 * SECONDS):
             while checked < PUSHES:
                 if not await push():
@@ -71,8 +72,12 @@ async def test_futures_depth_cache_is_the_snapshots_top_10(start_server: StartSe
                 cache = await manager.recv()
                 event = events[-1]
                 assert cache.update_time == event["E"] == clock.now_ms()
+                # §4.9: a snapshot reports the id reserved for the update after the book's,
+                # where the next push starts (U > pu)
+                assert event["U"] == (reserved or event["U"]) > event["pu"]
                 book = await snapshot(plant, 1000)  # the clock is still: the book of that push
-                assert book["lastUpdateId"] == event["u"]
+                assert book["lastUpdateId"] > event["u"]
+                reserved = book["lastUpdateId"]
                 assert (cache.get_bids(), cache.get_asks()) == (floats(book["bids"][:10]), floats(book["asks"][:10]))
                 checked += 1
     finally:

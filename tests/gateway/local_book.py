@@ -16,7 +16,7 @@ from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 
-__all__ = ["LocalBook", "assert_agrees", "event_at", "get", "levels", "sync"]
+__all__ = ["LocalBook", "assert_agrees", "event_at", "get", "levels", "quiet_sync", "sync"]
 
 
 async def get(plant: Tickerplant, path: str, market: Market = Market.UM) -> tuple[dict[str, str], Any]:
@@ -94,14 +94,32 @@ async def sync(
     return snapshot, local
 
 
+async def quiet_sync(ws: Any, clock: ManualClock, snapshot: dict[str, Any]) -> LocalBook:
+    """Steps 3–6 from ``snapshot``, taken while nothing moved since the last push (the clock
+    held still), over the events of the pushes that follow, 100 ms at a time, until one
+    reaches it: its id is the one reserved for the next update, which the next event holds
+    in ``[U, u]`` (step 4 as Binance writes it, ``LocalBook.apply``), though that event's
+    ``pu`` is the last push's ``u``, below it."""
+    book = LocalBook(snapshot)
+    buffered: list[dict[str, Any]] = []
+    while book.previous_u is None:
+        clock.advance(100 - clock.now_ms() % 100)
+        await event_at(ws, clock.now_ms(), buffered)
+        for event in buffered:
+            book.apply(event)
+        buffered.clear()
+    return book
+
+
 def assert_agrees(local: LocalBook, snapshot: dict[str, Any], later: dict[str, Any]) -> None:
-    """``later`` (a snapshot at ``local``'s update id) equals ``local`` as far as it can know.
+    """``later`` (a snapshot of the book at ``local``'s update id: it reports the id reserved
+    for the next update, §4.9) equals ``local`` as far as it can know.
 
     A local book knows the levels its snapshot held and every level that changed since: it
     is exact down to the snapshot's deepest prices. Deeper levels that never changed, and
     that a later limit=1000 answer reaches because the book shifted, it cannot know: so it
     is with Binance's books too."""
-    assert later["lastUpdateId"] == local.update_id, "nothing moved since the last push"
+    assert later["lastUpdateId"] > local.update_id, "nothing moved since the last push"
     lowest_bid = min(float(p) for p, _ in snapshot["bids"])
     highest_ask = max(float(p) for p, _ in snapshot["asks"])
     bids, asks = levels(later)

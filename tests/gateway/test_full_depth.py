@@ -11,7 +11,7 @@ from typing import Any
 
 import websockets
 from conftest import StartServer
-from local_book import assert_agrees, get, sync
+from local_book import assert_agrees, get, quiet_sync, sync
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
@@ -40,6 +40,7 @@ async def test_limit_1000_is_full_and_a_local_book_stays_synced_on_both_markets(
         async with websockets.connect(stream, max_queue=None) as ws:
             snapshot, local = await sync(plant, clock, ws, path, market, events=8)
             _, later = await get(plant, path, market)
+            await quiet_sync(ws, clock, later)  # the quiet moment's snapshot syncs too
         assert_full_and_uncrossed(snapshot)
         assert_full_and_uncrossed(later)
         assert max(local.bids) < min(local.asks), f"{symbol}: the local book is not crossed"

@@ -98,5 +98,6 @@ async def test_a_lost_frame_closes_that_markets_streams_with_1012_and_reloads_th
         await until_depth_at(again, start + 300, [])  # UM's frames flow again, after the state
     answer = await asyncio.to_thread(http_json, um + ANSWERS[0])
     view = plant.views[Market.UM]  # the plant's own view, which the state came from
-    assert answer["lastUpdateId"] == view.book(view.symbols["BTCUSDT"]).last_update_id
+    # the id reserved for the book's next update (§4.9), which the state carried too
+    assert answer["lastUpdateId"] == view.book(view.symbols["BTCUSDT"]).next_update_id
     assert gateway.losses == 1

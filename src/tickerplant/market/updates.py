@@ -31,13 +31,21 @@ class Level(NamedTuple):
 
 
 class BookUpdate(NamedTuple):
-    """Levels of one symbol's book that changed under one order-book update id."""
+    """Levels of one symbol's book that changed under one order-book update id.
+
+    ``next_id`` is the id the source reserves for the symbol's next update: the next
+    ``BookUpdate``'s ``update_id`` is at least this, and the ids between (the simulator's
+    hidden ones, spec §4.9: live chains skip ids) are never sent. A snapshot of the book as
+    this update leaves it reports ``next_id`` as its ``lastUpdateId``, so the next diff event
+    of every speed holds it in ``[U, u]`` even when nothing moved since the last one
+    (``market/book/depth.py``)."""
 
     symbol: str
     update_id: int  # strictly increasing per symbol
     time_ms: int  # matching-engine (transaction) time
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
+    next_id: int  # reserved for the symbol's next update: > update_id
 
 
 class Trade(NamedTuple):

@@ -285,7 +285,9 @@ class MarketData:
 
     def depth(self, params: Params, now_ms: int) -> Any:
         """The view's book at its last diff-depth event (§6.1, §7.4): ``lastUpdateId`` is the
-        id of the last update applied, which every speed's diff-depth chain covers (§4.9)."""
+        id its source reserved for the next update, which the next event of every speed's
+        diff-depth chain holds in ``[U, u]`` (§4.9, ``market/book/depth.py``); for a book
+        followed from somebody else's stream, which reserves none, the last id applied."""
         return self.depth_of(params)(now_ms)
 
     def rpi_depth_weight(self, params: Params) -> int:
@@ -327,13 +329,16 @@ class MarketData:
             else:  # a top-of-book stand-in (a source without depth): two levels
                 levels = BookText(view.inst.price_decimals, view.inst.qty_decimals).answer(book, limit)
             cached = self._depth_levels[key] = (state, levels)
+        # The id reserved for the book's next update: the next event of every speed holds
+        # it, even when nothing moved since the last (§4.9 step 4, market/book/depth.py).
+        snapshot_id = book.next_update_id or book.last_update_id
         if self._cm:
             inst = view.inst
             head = b'{"lastUpdateId":%d,"symbol":"%s","pair":"%s","E":%d,"T":%d,' % (
-                book.last_update_id, inst.symbol.encode(), inst.pair.encode(), now_ms, view.book_time_ms,
+                snapshot_id, inst.symbol.encode(), inst.pair.encode(), now_ms, view.book_time_ms,
             )  # fmt: skip
         else:
-            head = b'{"lastUpdateId":%d,"E":%d,"T":%d,' % (book.last_update_id, now_ms, view.book_time_ms)
+            head = b'{"lastUpdateId":%d,"E":%d,"T":%d,' % (snapshot_id, now_ms, view.book_time_ms)
         # tuple.__new__ is what Spliced(head, tail) runs, without its Python-level __new__
         return tuple.__new__(Spliced, (head, cached[1]))
 

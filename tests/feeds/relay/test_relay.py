@@ -603,7 +603,13 @@ async def test_local_clients_sync_from_the_relays_book_at_no_upstream_weight(
                 consumer.cancel()
         theirs, ours = await _depth(upstream, "BTCUSDT"), await _depth(relay, "BTCUSDT")
         book = direct["BTCUSDT"]
-        assert ours.last_update_id == book.update_id == theirs.last_update_id, "at the same id"
+        # The upstream's snapshot reports the id its simulator reserved for the next update
+        # (§4.9: the next event holds it); the relay's book, followed from the upstream's
+        # stream, knows no reservation and reports the last id applied: the same book.
+        assert symbols[0] is not None
+        upstream_book = views[0].book(symbols[0])
+        assert ours.last_update_id == book.update_id == upstream_book.last_update_id, "at the same id"
+        assert theirs.last_update_id == upstream_book.next_update_id > book.update_id
         assert (ours.bids, ours.asks) == (theirs.bids, theirs.asks), "the relay's book is the upstream's"
         for books in local:
             mine = books["BTCUSDT"]

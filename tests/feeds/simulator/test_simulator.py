@@ -46,6 +46,8 @@ class _Mirror:
         self.instruments = {inst.symbol: inst for inst in instruments}
         self.books = {symbol: OrderBook() for symbol in self.instruments}
         self.last_update_id: dict[str, int] = {}
+        self.reserved_id: dict[str, int] = {}  # the next_id of each symbol's last update
+        self.hidden_ids: list[int] = []  # per update after a symbol's first: the ids skipped before it
         self.last_trade_id: dict[str, int] = {}
         self.pending: list[Trade] = []  # trades of the action whose BookUpdate is due
         self.actions = 0
@@ -104,7 +106,13 @@ class _Mirror:
             self.pending = []
         self.actions += 1
         assert update.update_id > self.last_update_id.get(update.symbol, -1)
+        if update.symbol in self.last_update_id:
+            # the id the previous update reserved (a snapshot before this one reports it, §4.9)
+            assert update.update_id == self.reserved_id[update.symbol]
+            self.hidden_ids.append(update.update_id - self.last_update_id[update.symbol] - 1)
+        assert update.next_id > update.update_id
         self.last_update_id[update.symbol] = update.update_id
+        self.reserved_id[update.symbol] = update.next_id
         assert update.bids or update.asks
         for level in update.bids + update.asks:
             assert level.price > 0 and level.price % inst.tick == 0
@@ -147,6 +155,9 @@ def test_invariants_hold_after_every_action() -> None:
         mirror.feed(sim.advance(NOW_MS + k * 10))
     assert mirror.actions == sim.action_count + len(BOTH) + sim.liquidation_count
     assert mirror.liquidations == sim.liquidation_count
+    # ids hidden between updates, as Binance's chains skip them (§4.9): 0 to 3, each often
+    assert set(mirror.hidden_ids) == {0, 1, 2, 3}
+    assert all(mirror.hidden_ids.count(n) > len(mirror.hidden_ids) / 8 for n in range(4))
     for symbol, book in sim.books.items():
         mirrored = mirror.books[symbol]
         assert mirrored.bids == book.bids and mirrored.asks == book.asks

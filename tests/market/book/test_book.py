@@ -49,11 +49,13 @@ def test_set_level_replaces_and_removes() -> None:
 
 def test_apply_update() -> None:
     book = _book()
-    book.apply(BookUpdate("X", 42, 0, (Level(100, 0), Level(98, 2)), (Level(101, 9),)))
+    book.apply(BookUpdate("X", 42, 0, (Level(100, 0), Level(98, 2)), (Level(101, 9),), 45))
     assert book.best_bid() == Level(99, 7)
     assert book.bid_prices == [97, 98, 99]
     assert book.best_ask() == Level(101, 9)
-    assert book.last_update_id == 42
+    assert (book.last_update_id, book.next_update_id) == (42, 45), "the id reserved for the next update"
+    book.load([Level(99, 1)], [Level(101, 1)], 50)
+    assert (book.last_update_id, book.next_update_id) == (50, 0), "a snapshot loaded reserves nothing"
 
 
 def test_is_crossed() -> None:

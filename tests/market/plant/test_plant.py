@@ -132,22 +132,21 @@ def test_ticker_24h_fields() -> None:
     assert arrays and arrays[0][0]["s"] == "BTCUSDT"
 
 
-def test_internal_depth_diff_chains_update_ids_per_batch_in_integer_units() -> None:
+def test_internal_depth_diff_is_each_batch_in_integer_units_with_the_id_reserved_next() -> None:
     plant = Plant(Market.CM, [instrument(Market.CM)], now_ms=T0)
     out: list[StreamMessage] = []
-    plant.apply(book("BTCUSD_PERP", 10, T0, [(95481, 52)], [(95485, 11)]), T0, out)
-    plant.apply(book("BTCUSD_PERP", 11, T0, [(95481, 50), (95480, 3)], []), T0, out)
+    plant.apply(book("BTCUSD_PERP", 10, T0, [(95481, 52)], [(95485, 11)], next_id=14), T0, out)
+    plant.apply(book("BTCUSD_PERP", 14, T0, [(95481, 50), (95480, 3)], [], next_id=20), T0, out)
     out.clear()
     plant.end_batch(T0 + 1, out)
-    plant.apply(book("BTCUSD_PERP", 12, T0 + 5, [(95480, 0)], []), T0 + 5, out)
+    plant.apply(book("BTCUSD_PERP", 20, T0 + 5, [(95480, 0)], [], next_id=21), T0 + 5, out)
     plant.end_batch(T0 + 6, out)
     plant.end_batch(T0 + 7, out)  # nothing changed: nothing published
     diffs = [msgspec.json.decode(m.payload) for m in out if m.stream == "btcusd_perp@depthDiff"]
+    # n: the id the source reserved for the next update, what the views' snapshots report (§4.9)
     assert diffs == [
-        {"e": "depthUpdate", "E": T0 + 1, "T": T0, "s": "BTCUSD_PERP", "ps": "BTCUSD", "U": 10, "u": 11,
-         "pu": 0, "b": [[95481, 50], [95480, 3]], "a": [[95485, 11]]},
-        {"e": "depthUpdate", "E": T0 + 6, "T": T0 + 5, "s": "BTCUSD_PERP", "ps": "BTCUSD", "U": 12, "u": 12,
-         "pu": 11, "b": [[95480, 0]], "a": []},
+        {"T": T0, "u": 14, "b": [[95481, 50], [95480, 3]], "a": [[95485, 11]], "n": 20},
+        {"T": T0 + 5, "u": 20, "b": [[95480, 0]], "a": [], "n": 21},
     ]  # fmt: skip
 
 

@@ -50,8 +50,8 @@ def _state(plant: Plant, symbol: str) -> tuple[Any, ...]:
         (w.open, w.high, w.low, w.close, w.volume, w.quote_volume, w.count, w.first_id, w.last_id, w.last_time_ms,
          w.last_qty, len(w)),
         candles.pending, list(candles.candles), s.top, s.book_ticker, s.depth_bids, s.depth_asks,
-        s.depth_first_id, s.depth_last_id, s.depth_time_ms, dict(s.book.bids), dict(s.book.asks),
-        s.book.last_update_id, s.mini_changed, s.ticker_changed, s.top_changed,
+        s.depth_gathered, s.depth_time_ms, dict(s.book.bids), dict(s.book.asks),
+        s.book.last_update_id, s.book.next_update_id, s.mini_changed, s.ticker_changed, s.top_changed,
     )  # fmt: skip
 
 

@@ -33,8 +33,10 @@ Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
 Trades come only from matching, so the trade, ticker, kline and depth streams the plant
 derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
 one ``BookUpdate`` (absolute quantities, 0 removes a level, spec §4.9), all stamped with
-the same time; update ids increase by one per action, trade ids by one per fill (from
-bases that grow with the start time, ``simulated_symbol.IDS_PER_MS``).
+the same time; trade ids increase by one per fill, update ids by one per action plus 0 to
+3 hidden ones drawn from the seed (§4.9: Binance's chains skip ids, `U` > `pu` + 1), each
+update reserving the next one's (``BookUpdate.next_id``); both from bases that grow with
+the start time (``simulated_symbol.IDS_PER_MS``).
 
 Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 
@@ -111,6 +113,7 @@ _CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hi
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
 _CHECK_MS = 20  # the mark prices are checked against the positions this often at most
+_HIDDEN_ID_BITS = 2  # 0 to 3 update ids hidden before each update: the bits drawn
 _INTEREST_HISTORY_MS = DAY_MS  # the warm open-interest history: a day of 5-minute points
 
 
@@ -145,6 +148,7 @@ class Simulator:
         self._rng = random.Random(seed)
         self._random = self._rng.random
         positions_rng = random.Random(f"{seed}/positions")  # apart: the order flow is as before
+        self._hidden_ids = random.Random(f"{seed}/update-ids").getrandbits  # apart too
         drivers: dict[str, FairPrice] = {}
         self._states: list[SimulatedSymbol] = []
         for inst in instruments:
@@ -329,14 +333,9 @@ class Simulator:
         if len(asks_changed) > 1:
             asks_changed = list(dict.fromkeys(asks_changed))
         bids, asks = state.book.bids, state.book.asks
-        out.append(
-            self._book_update(
-                state,
-                now_ms,
-                tuple([Level(p, bids.get(p, 0)) for p in bids_changed]),
-                tuple([Level(p, asks.get(p, 0)) for p in asks_changed]),
-            )
-        )
+        bid_levels = tuple([Level(p, bids.get(p, 0)) for p in bids_changed])
+        ask_levels = tuple([Level(p, asks.get(p, 0)) for p in asks_changed])
+        out.append(self._book_update(state, now_ms, bid_levels, ask_levels))
         changed[0].clear()
         changed[1].clear()
 
@@ -344,9 +343,10 @@ class Simulator:
         self, state: SimulatedSymbol, now_ms: int, bids: tuple[Level, ...], asks: tuple[Level, ...]
     ) -> BookUpdate:
         update_id = state.next_update_id
-        state.next_update_id = update_id + 1
+        # the next update's id, past the ids hidden before it (§4.9), reserved now
+        next_id = state.next_update_id = update_id + 1 + self._hidden_ids(_HIDDEN_ID_BITS)
         state.book.last_update_id = update_id
-        return BookUpdate(state.symbol, update_id, now_ms, bids, asks)
+        return BookUpdate(state.symbol, update_id, now_ms, bids, asks, next_id)
 
     def _set(self, state: SimulatedSymbol, is_bid: bool, price: int, qty: int) -> None:
         state.book.set_level(is_bid, price, qty)

@@ -15,9 +15,11 @@ __all__ = ["IDS_PER_MS", "SimulatedSymbol"]
 
 # A symbol's update and trade ids start this much higher per ms its simulator starts after
 # 2026-01-01 (``ids_from``). No symbol's ids run that fast (the busiest makes tens of
-# updates a ms at the simulator's `max`), so a simulator restarted with the same seed goes
-# on above every id it sent before, as a Binance stream's ids do, on any host whose clock
-# is right; one starting on 2026-01-01 (ManualClock's default) makes the ids it always made.
+# updates a ms at the simulator's `max`, each taking four update ids at most with the ids
+# hidden before the next, ``simulator._HIDDEN_ID_BITS``), so a simulator restarted with the
+# same seed goes on above every id it sent before, as a Binance stream's ids do, on any
+# host whose clock is right; one starting on 2026-01-01 (ManualClock's default) makes the
+# ids it always made.
 IDS_PER_MS = 1000
 
 

@@ -1,19 +1,26 @@
 """The book-depth streams of one plant: diff depth and partial depth at their speeds.
 
 Spec §4.8, §4.9, §4.11, §4.14. Every symbol has one update-id sequence (the ids of its
-``BookUpdate``s, which ``bookTicker.u`` also carries); each speed (250 ms, 500 ms, 100 ms,
-and real time) keeps its own ``U``/``u``/``pu`` chain over it:
+``BookUpdate``s, which ``bookTicker.u`` also carries), with ids skipped between updates
+(the simulator's hidden ones: Binance's live chains skip ids too, §4.9); each speed
+(250 ms, 500 ms, 100 ms, and real time) keeps its own ``U``/``u``/``pu`` chain over it:
 
-- a speed's event covers every id since its previous event, and overlaps it by one:
-  ``U`` = ``pu`` = previous ``u``, ``u`` = the id of the last update applied. So every id
-  a snapshot can report lies in ``[U, u]`` of some event of every speed's chain, even a
-  snapshot taken while the book is still where a speed last pushed it (its id is that
-  push's ``u``, which the next event's ``U`` repeats): Binance's procedure as written
-  (§4.9 step 4, ``U <= lastUpdateId <= u``) syncs from any moment, not only ccxt's
-  variant (``pu == lastUpdateId``). The levels are absolute quantities, so an event
-  applied over a book that already holds its first id changes nothing twice. Binance's
-  own chains have gaps (``U`` > ``pu`` + 1, §4.9); no client we know checks ``U``
-  against ``pu``;
+- a speed's event covers every id after its previous event's: ``pu`` = previous ``u``,
+  ``U`` = the id the source reserved for the update after that one (``BookUpdate.next_id``,
+  the book's ``next_update_id`` when the speed last pushed: the first update the event
+  holds has that id or a later one), ``u`` = the id of the last update applied. So
+  ``U`` > ``pu`` always, and ``U`` > ``pu`` + 1 whenever ids were hidden before the
+  event's first update, as in Binance's chains; a client that expects spot's
+  ``U`` = previous ``u`` + 1, or refuses a gap, fails here as it would there;
+- a snapshot reports the reservation of its book as ``lastUpdateId`` (the book's
+  ``next_update_id``, ``protocol/market_data.py``): the id of the update after the last one
+  it holds. Step 3 drops every event before that update, all held by the snapshot; the
+  first event of each speed left holds that update, so its ``u`` is at or past the id, and
+  its ``U`` is the reservation made when the speed last pushed, no later than the
+  snapshot's: ``U <= lastUpdateId <= u``. Binance's procedure as written (§4.9 step 4)
+  syncs from any moment, a quiet one included (nothing moved since a speed's last push:
+  the snapshot's id is past that push's ``u``, and the next event starts at it), not only
+  ccxt's variant (``pu == lastUpdateId``);
 - a speed pushes at its cadence only when its book moved (an id was applied since its
   previous event), never an empty event;
 - real time, `<symbol>@depth@0ms` and `<symbol>@depth<N>@0ms` (undocumented today, served
@@ -63,12 +70,21 @@ _RPI_SPEED = 1  # the index of 500 ms, rpiDepth's only speed (§4.11)
 class _Chain:
     """One speed's state for one symbol."""
 
-    __slots__ = ("asks", "bids", "previous_id")
+    __slots__ = ("asks", "bids", "first_id", "previous_id")
 
-    def __init__(self, previous_id: int) -> None:
+    def __init__(self, book: OrderBook) -> None:
         self.bids: set[int] = set()  # prices changed since this chain's previous event
         self.asks: set[int] = set()
-        self.previous_id = previous_id  # u of this chain's previous event
+        self.previous_id = 0  # u of this chain's previous event
+        self.first_id = 0  # U of its next event
+        self.moved_on(book)
+
+    def moved_on(self, book: OrderBook) -> None:
+        """The chain's previous event is at ``book``'s id now: its next starts at the id
+        reserved for the book's next update (see the module docstring)."""
+        self.previous_id = last_id = book.last_update_id
+        # a book that never changed reserved nothing: its next id is above its own
+        self.first_id = book.next_update_id or last_id + 1
 
 
 class _Levels:
@@ -166,7 +182,7 @@ class SymbolDepth:
         self.names = DepthStreams(inst.symbol, DEPTH_SPEEDS_MS, rpi=inst.market is Market.UM)
         self.encoders = encoders
         self.frame = builders.DepthFrame(inst, enc=encoders)
-        self.chains = [_Chain(book.last_update_id) for _ in DEPTH_SPEEDS_MS]
+        self.chains = [_Chain(book) for _ in DEPTH_SPEEDS_MS]
         # prices touched since the last push of any speed, folded into every chain then
         self.bids_touched: set[int] = set()
         self.asks_touched: set[int] = set()
@@ -278,7 +294,7 @@ class BookDepth:
             depth.ask_levels.settle()
             book.settle()
             for chain in depth.chains:
-                chain.previous_id = depth.book.last_update_id
+                chain.moved_on(book)
                 chain.bids = set()
                 chain.asks = set()
 
@@ -320,7 +336,7 @@ class BookDepth:
         wanted = self.wanted
         partial = wanted is None or any(name in wanted for name in depth.names.partial[_REALTIME])
         if not partial and wanted is not None and depth.names.diff[_REALTIME] not in wanted:
-            chain.previous_id = last_id  # nobody takes them: the prices are not even gathered
+            chain.moved_on(depth.book)  # nobody takes them: the prices are not even gathered
             return
         chain.bids = set(bids)
         chain.asks = set(asks)
@@ -352,8 +368,8 @@ class BookDepth:
             if not any(name in wanted for name in partial_names):
                 partial_names = []
         if diff_name is not None or rpi_name is not None or partial_names:
-            # U = pu (the chain overlaps by one id, see the module's docstring)
-            head = frame.head(chain.previous_id, last_id, chain.previous_id, depth.time_ms, now_ms)
+            # U: the id reserved when this speed last pushed, > pu (the module's docstring)
+            head = frame.head(chain.first_id, last_id, chain.previous_id, depth.time_ms, now_ms)
             # tuple.__new__ is what StreamMessage(stream, payload) runs, without its Python frame
             message = tuple.__new__
             if diff_name is not None or rpi_name is not None:
@@ -368,6 +384,6 @@ class BookDepth:
                 for tail, name in zip(depth.partials(), partial_names, strict=True):
                     if wanted is None or name in wanted:
                         out.append(message(StreamMessage, (name, head + tail)))
-        chain.previous_id = last_id
+        chain.moved_on(book)
         chain.bids = set()
         chain.asks = set()

@@ -26,7 +26,8 @@ snapshot. While the book is not synced the views hold an empty book with id 0 (a
 procedure retries rather than sync against a book that is not there.
 
 The views' payload is `{"T":…,"u":…,"b":[[price units, qty units],…],"a":[…]}`, plus
-`"snapshot":true` when its levels are the whole book rather than a change.
+`"snapshot":true` when its levels are the whole book rather than a change (the plant's adds
+`"n"`, ``BookMessage``).
 
 Which stream a book follows: the fastest diff-depth stream of the symbol that is there
 (`@depth@100ms`, then `@depth`, then `@depth@500ms`), ``book_streams``.
@@ -90,13 +91,18 @@ class Snapshot(NamedTuple):
 
 
 class BookMessage(msgspec.Struct, frozen=True, omit_defaults=True):
-    """The views' internal `@depthDiff` payload as the sources write it."""
+    """The views' internal `@depthDiff` payload as the sources write it: these followed
+    books, and the plant (``market/plant/plant.py``) for the books it keeps itself."""
 
     T: int
     u: int
     b: Levels
     a: Levels
     snapshot: bool = False  # the levels are the whole book; with u 0: no book
+    # The id reserved for the book's next update (``BookUpdate.next_id``), which the views'
+    # snapshots report as lastUpdateId (§4.9); 0: none (a followed book: its upstream's
+    # next id is nobody's to know here), a snapshot reports u.
+    n: int = 0
 
 
 def book_streams(streams: Iterable[str]) -> dict[str, str]:

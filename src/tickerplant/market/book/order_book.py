@@ -64,7 +64,7 @@ class OrderBook:
     ``apply``, ``load`` and ``take``, which keep each dict and its price list in step.
     """
 
-    __slots__ = ("ask_prices", "asks", "bid_prices", "bids", "last_update_id")
+    __slots__ = ("ask_prices", "asks", "bid_prices", "bids", "last_update_id", "next_update_id")
 
     def __init__(self) -> None:
         self.bids: dict[int, int] = {}  # price units -> quantity units, every qty > 0
@@ -72,6 +72,11 @@ class OrderBook:
         self.bid_prices: list[int] = []  # ascending: the best bid is the last
         self.ask_prices: list[int] = []  # ascending: the best ask is the first
         self.last_update_id = 0  # update id of the last BookUpdate applied or loaded
+        # The id the book's source reserved for its next update (``BookUpdate.next_id``):
+        # what a snapshot of the book reports as ``lastUpdateId``, so the next diff event
+        # holds it (spec §4.9 step 4). 0: none reserved (a book followed from somebody
+        # else's stream, or loaded): a snapshot reports ``last_update_id``.
+        self.next_update_id = 0
 
     # --- changes ---------------------------------------------------------------------------
 
@@ -94,13 +99,14 @@ class OrderBook:
             raise ValueError(f"negative quantity {qty} at price {price}")
 
     def apply(self, update: BookUpdate) -> None:
-        """Apply every level of ``update`` and remember its update id."""
+        """Apply every level of ``update`` and remember its update id and the next it reserves."""
         set_level = self.set_level
         for price, qty in update.bids:
             set_level(True, price, qty)
         for price, qty in update.asks:
             set_level(False, price, qty)
         self.last_update_id = update.update_id
+        self.next_update_id = update.next_id
 
     def take(self, from_bids: bool, qty: int, limit: int) -> list[Level]:
         """Match an incoming order of ``qty`` against one side, best level first.
@@ -147,6 +153,7 @@ class OrderBook:
         self.bid_prices = sorted(self.bids)
         self.ask_prices = sorted(self.asks)
         self.last_update_id = last_update_id
+        self.next_update_id = 0
 
     def settle(self) -> None:
         """Both sides' tables at the size churn gives them (``settle_table``): call once a

@@ -161,8 +161,7 @@ def depth_levels(
     enc: Encoders | None = None,
 ) -> msgspec.Struct:
     """A depthUpdate (diff §4.9 or partial §4.8: the same shape); ``bids`` and ``asks``
-    best first, as JSON arrays (``msgspec.Raw``: ``DepthFrame`` puts its markers there) or,
-    in the plant's internal `@depthDiff`, as (price, qty) unit pairs."""
+    best first, as JSON arrays (``msgspec.Raw``: ``DepthFrame`` puts its markers there)."""
     if enc is None:
         enc = _classic(inst)
     if enc.pair:

@@ -29,11 +29,14 @@ Depth (§4.8, §4.9, §4.11): `<symbol>@depth[@500ms|@100ms]`, `<symbol>@depth<5
 and (USDⓈ-M) `<symbol>@rpiDepth@500ms` at 250, 500 and 100 ms, each speed its own U/u/pu
 chain over the symbol's one update-id sequence (``market/book/depth.py``).
 
-`<symbol>@depthDiff` is internal (no client can name it): one diff-depth event per symbol
-per batch of updates (``end_batch``), with Binance's U/u/pu chain (§4.9), from which a
-gateway's market view keeps its order books. Its levels are integer units, not decimal
-strings: only the view reads it, and it is written for every batch, so it skips the
-formatting that is most of a depth event's cost.
+`<symbol>@depthDiff` is internal (no client can name it): one event per symbol per batch of
+updates (``end_batch``), from which a gateway's market view keeps its order books: the
+views' own payload (``followed.BookMessage``, which the sources that follow somebody
+else's book write too), the batch's levels, its last id (``u``) and the id the source
+reserved for the next update (``n``, ``BookUpdate.next_id``), which the view's snapshots
+report as ``lastUpdateId`` (§4.9: the next event of every speed holds it). Its levels are
+integer units, not decimal strings: only the view reads it, and it is written for every
+batch, so it skips the formatting that is most of a depth event's cost.
 
 What it holds per symbol is bounded by design, whatever the trade rate: the 24 h window, at
 most 1,441 minute buckets (``market/trades/stats.py``); the book, the levels its source's book
@@ -53,6 +56,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from tickerplant.market.book.depth import BookDepth
+from tickerplant.market.book.followed import BookMessage
 from tickerplant.market.demand import Demand
 from tickerplant.market.derivatives.force_orders import ForceOrders
 from tickerplant.market.derivatives.mark_streams import MarkStreams
@@ -255,14 +259,13 @@ class Plant:
             if self._depth_streams:
                 state.depth.changed(bids.keys(), asks.keys(), state.depth_time_ms)
                 self._depth.realtime(state.depth, bids.keys(), asks.keys(), now_ms, out)
-            event = builders.depth_levels(
-                state.inst, state.depth_first_id, state.depth_last_id, state.depth_previous_id,
-                state.depth_time_ms, now_ms,
-                sorted(bids.items(), reverse=True), sorted(asks.items()),
+            book = state.book
+            event = BookMessage(
+                state.depth_time_ms, book.last_update_id,
+                sorted(bids.items(), reverse=True), sorted(asks.items()), n=book.next_update_id,
             )  # fmt: skip
             out.append(StreamMessage(state.names.depth, encode(event)))
-            state.depth_previous_id = state.depth_last_id
-            state.depth_first_id = 0
+            state.depth_gathered = False
             state.depth_bids = {}
             state.depth_asks = {}
         self._depth_dirty.clear()
@@ -391,21 +394,21 @@ class Plant:
         asks[ask] = ask_qty
         book.set_level(True, bid, bid_qty)
         book.set_level(False, ask, ask_qty)
+        # A recorded top reserves the id after its own: the next recorded one is at least that.
         book.last_update_id = update_id
-        if not state.depth_first_id:
-            state.depth_first_id = update_id
+        book.next_update_id = update_id + 1
+        if not state.depth_gathered:
+            state.depth_gathered = True
             self._depth_dirty.append(state)
-        state.depth_last_id = update_id
         state.depth_time_ms = time_ms
 
     def _apply_book(self, update: BookUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         state = self.symbols[update.symbol]
         book = state.book
         book.apply(update)
-        if not state.depth_first_id:
-            state.depth_first_id = update.update_id
+        if not state.depth_gathered:
+            state.depth_gathered = True
             self._depth_dirty.append(state)
-        state.depth_last_id = update.update_id
         state.depth_time_ms = update.time_ms
         bids, asks = state.depth_bids, state.depth_asks
         for level in update.bids:

@@ -116,10 +116,10 @@ def _tops_into_depth(
     book.set_level(False, top[2], top[3])
     last = len(update_ids) - 1
     book.last_update_id = update_ids[last]
-    if not state.depth_first_id:
-        state.depth_first_id = update_ids[0]
+    book.next_update_id = update_ids[last] + 1  # as Plant._top_into_depth: the next top's is at least that
+    if not state.depth_gathered:
+        state.depth_gathered = True
         plant._depth_dirty.append(state)
-    state.depth_last_id = update_ids[last]
     state.depth_time_ms = times_ms[last]
 
 

@@ -27,9 +27,7 @@ class SymbolState:
         "depth",
         "depth_asks",
         "depth_bids",
-        "depth_first_id",
-        "depth_last_id",
-        "depth_previous_id",
+        "depth_gathered",
         "depth_time_ms",
         "encoders",
         "frames",
@@ -56,9 +54,7 @@ class SymbolState:
         # the diff-depth event being gathered in this batch
         self.depth_bids: dict[int, int] = {}
         self.depth_asks: dict[int, int] = {}
-        self.depth_first_id = 0  # 0: nothing gathered
-        self.depth_last_id = 0
-        self.depth_previous_id = 0
+        self.depth_gathered = False  # the book changed in this batch: its event is due
         self.depth_time_ms = 0
         self.names = SymbolStreams(inst.symbol)
         self.depth = SymbolDepth(inst, self.book, encoders)  # the client-facing depth streams

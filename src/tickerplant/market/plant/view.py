@@ -87,14 +87,15 @@ _ticker = msgspec.json.Decoder(Ticker[str])
 
 
 class _UnitsDiff(msgspec.Struct, frozen=True):
-    """What the view reads of the plant's internal `@depthDiff` (a depthUpdate whose
-    levels are integer units, ``market/plant/plant.py``); the other keys are skipped."""
+    """What the view reads of the internal `@depthDiff` (``followed.BookMessage``, levels
+    in integer units, written by the plant and the sources that follow a book)."""
 
     T: int  # transaction time, ms
     u: int  # final update id covered
     b: list[tuple[int, int]]  # (price units, qty units); 0 removes the level
     a: list[tuple[int, int]]
     snapshot: bool = False  # the levels are the whole book (market/book/followed.py)
+    n: int = 0  # the id reserved for the book's next update; 0: none (a followed book)
 
 
 _depth = msgspec.json.Decoder(_UnitsDiff)
@@ -290,6 +291,7 @@ class MarketView:
             for price_units, qty_units in event.a:
                 set_level(False, price_units, qty_units)
             book.last_update_id = event.u
+            book.next_update_id = event.n  # what a snapshot reports (protocol/market_data.py)
             view.book_time_ms = event.T
         if built:
             book.settle()  # its tables at their steady size from the start (market/book/order_book.py)
