@@ -11,6 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from tickerplant import logs
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
@@ -106,7 +107,13 @@ class Tickerplant:
         for market in self.instruments:
             self.bus.subscribe(market, functools.partial(_count, self.published[market]))
         self.registry.register(
-            ServerCollector(self.listeners, self.published, self._replay_status, self._simulator_actions)
+            ServerCollector(
+                self.listeners,
+                self.published,
+                self._replay_status,
+                self._simulator_actions,
+                log_suppressed=logs.suppressed,
+            )
         )
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
         self.status_board = StatusBoard(self.clock, self.listeners)

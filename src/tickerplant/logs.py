@@ -90,6 +90,7 @@ class WarningBudget(logging.Filter):
         self.interval_s = interval_s
         self._windows: dict[tuple[str, str], tuple[float, int, int]] = {}  # kind -> (start, spent, held)
         self.suppressed = 0  # records held back, ever
+        _BUDGETS.append(self)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
@@ -109,6 +110,14 @@ class WarningBudget(logging.Filter):
         if held:
             record.suppressed = held
         return True
+
+
+_BUDGETS: list[WarningBudget] = []  # every budget made (one per setup: a handful at most)
+
+
+def suppressed() -> int:
+    """Warnings the process' budgets held back, ever (``tickerplant_log_suppressed``)."""
+    return sum(budget.suppressed for budget in _BUDGETS)
 
 
 def setup(level: str, log_format: str) -> None:

@@ -140,3 +140,22 @@ async def test_book_gauges_cover_the_first_symbols_and_ws_api_requests_their_met
     made = source.simulator.action_count
     await eventually(lambda: source.simulator is not None and source.simulator.action_count > made, 5 * SECONDS)
     assert value(await scrape(server), "tickerplant_simulator_actions_total") > actions
+
+
+async def test_every_suppressed_log_line_is_counted(start_server: StartServer) -> None:
+    """Warnings the log budgets hold back, every budget's: the streams', the acceptor's (a
+    client refused for want of descriptors is a warning, at most 10 per 10 s) and the
+    process' filter of repeated warnings."""
+    server = await start_server(admin_port=free_port())
+    listener = server.listeners[Market.UM]
+    [streams_budget, acceptor_budget] = listener.log_budgets()
+    now = server.clock.now_ms()
+    for _ in range(25):  # what 25 refused clients in a second would log: 10 let through
+        acceptor_budget.allow("out of file descriptors", now)
+    for _ in range(12):
+        streams_budget.allow("never delivers", now)
+    samples = await scrape(server)
+    name = "tickerplant_log_suppressed_total"
+    assert value(samples, name, market="um", kind="out of file descriptors") == 15
+    assert value(samples, name, market="um", kind="never delivers") == 2
+    assert (name, frozenset({("market", ""), ("kind", "repeated warning")})) in samples

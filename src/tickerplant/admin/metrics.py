@@ -106,8 +106,12 @@ class ServerCollector(Collector):
         views: Mapping[Market, MarketView] | None = None,
         bus: Mapping[Market, BusCounts] | None = None,
         received: Mapping[Market, list[int]] | None = None,
+        log_suppressed: Callable[[], int] = lambda: 0,
     ) -> None:
+        """``log_suppressed``: the warnings the process' log filter held back, ever
+        (``logs.suppressed``, which the composition root passes in)."""
         self._listeners = listeners
+        self._log_suppressed = log_suppressed
         # the book gauges' views: the listeners' own, or a plant process' (no listeners)
         self._views = views
         self._bus = bus or {}
@@ -193,9 +197,11 @@ class ServerCollector(Collector):
             cuts.add_metric([market.value], counters.slow_consumer)
             for name, count in counters.as_dict().items():
                 limits.add_metric([market.value, name], count)
-            if listener.streams is not None:
-                for kind, count in listener.streams.log_budget.suppressed.items():
+            for budget in listener.log_budgets():
+                for kind, count in budget.suppressed.items():
                     suppressed.add_metric([market.value, kind], count)
+        # and the process' filter of repeated warnings (logs.WarningBudget), every logger's
+        suppressed.add_metric(["", "repeated warning"], self._log_suppressed())
         yield closes
         yield cuts
         yield limits

@@ -26,6 +26,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.front_door import FrontDoor, serve
+from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
@@ -251,6 +252,14 @@ class Listener:
             turns=self.rest_turns,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def log_budgets(self) -> list[LogBudget]:
+        """The log budgets of what clients make this listener warn about: its streams' and
+        its acceptor's (connections refused for want of descriptors), for the metrics."""
+        budgets = [] if self.streams is None else [self.streams.log_budget]
+        if self._server is not None:
+            budgets.append(self._server.log_budget)
+        return budgets
 
     @property
     def accepting_itself(self) -> bool:
