@@ -53,18 +53,8 @@ is a ``Gap`` for the kinds without provable ids; trade, aggTrade and depth decid
 Passing ``connection_id`` to ``connection_lost`` lets the sequencer see coverage itself:
 a stream that another, still-live connection has been delivering is not interrupted.
 
-A connection covers a (stream, symbol) only once it has *overlapped* the ones carrying it:
-once it has brought an event already delivered (a duplicate), every event after that one
-comes on it too, in order. A newcomer's event that is ahead of what was delivered (a higher
-``u`` than the last, a trade id past the next, a depth event that does not chain) while
-another connection carries the track is *held*, not delivered: the carrier may still have
-older events in flight (a lagging socket), and delivering the newer one first would make
-those look like duplicates, lost without a word (seen once in 1,029 forced reconnects on a
-loaded machine). The carrier delivers them in its turn, and the held copies go; when the
-last carrier goes first, ``connection_retired`` and ``connection_lost`` return the held
-events still new, in order (after a gap for a loss: the carrier's last events may be lost),
-and the newcomer carries the track. At most ``_HOLD_MAX`` are held per track; past it the
-oldest go, and their release starts with a gap.
+A connection covers a (stream, symbol) only once it overlaps the ones carrying it; until
+then what it brings ahead of them is held (``client/tracks.py``).
 
 All-market streams (``!bookTicker``, ``!ticker@arr``, ``!miniTicker@arr``) mix symbols,
 whose ids are unrelated, so every stream is tracked per symbol (per pair where a payload
@@ -97,6 +87,7 @@ from tickerplant.client.events import (
     Ticker,
     Trade,
 )
+from tickerplant.client.tracks import HELD_KINDS, NO_TRACK, Keyed, Track, ahead, hold, key_of
 
 __all__ = ["DELIVER", "DUPLICATE", "Gap", "GapReason", "Sequencer", "Verdict"]
 
@@ -157,52 +148,13 @@ _Snapshot = (
 _SNAPSHOTS = frozenset(
     {Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder, MarkPriceKline, IndexPriceKline}
 )
-# The kinds whose ids say whether an event is past what was delivered (``_ahead``).
-_HELD_KINDS = frozenset({BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate})
-# The payloads of every other kind, which name their symbol.
-_Keyed = BookTicker[Any] | MiniTicker[Any] | Ticker[Any] | Trade[Any] | AggTrade[Any] | DepthUpdate[Any]
-
-# Connections remembered per track: two overlap in a rollover; a few more cover a rollover
-# racing a reconnect. Older ids fall off, which can only cause a gap notice, never a loss.
-_MAX_CONNECTIONS = 4
-
-
-class _Track:
-    """Where one (stream, symbol) stands."""
-
-    __slots__ = ("connections", "held", "holder", "last_id", "last_ms", "lost_ms", "overflowed", "stream")
-
-    def __init__(self, stream: str, last_id: int, last_ms: int, connection_id: int | None) -> None:
-        self.stream = stream  # the stream it tracks (a symbol on it)
-        # dedup key of the last delivered event (u, t, a, depth u or E); for the derived
-        # streams the second part of (E, second) key: a kline's k.t, a forceOrder's o.T, or 0
-        self.last_id = last_id
-        self.last_ms = last_ms  # its event time
-        self.lost_ms: int | None = None  # set by an uncovered loss; cleared by the next new event
-        # events held from ``holder``, a connection not yet overlapping the carriers (the
-        # module's docstring), oldest first; ``overflowed``: some were let go (_HOLD_MAX)
-        self.held: list[_Keyed] = []
-        self.holder: int | None = None
-        self.overflowed = False
-        # live carriers seen, newest last
-        self.connections: tuple[int, ...] = () if connection_id is None else (connection_id,)
-
-    def seen_on(self, connection_id: int) -> None:
-        self.connections = (*self.connections[1 - _MAX_CONNECTIONS :], connection_id)
-
-
-# What ``Sequencer.deliver`` finds for a symbol with no bookTicker track yet: on no stream,
-# carried by no connection, so the fast path's test fails without a test for None.
-_NO_TRACK = _Track("", 0, 0, None)
-
-
 def _gap(
-    stream: str, event: _Keyed, reason: GapReason, first: int | None, through: int | None, since_ms: int
+    stream: str, event: Keyed, reason: GapReason, first: int | None, through: int | None, since_ms: int
 ) -> Gap:
     return Gap(stream, event.symbol, _KIND[type(event)], reason, first, through, since_ms, event.event_time)
 
 
-def _restarted(stream: str, track: _Track, event: _Keyed, key: int) -> Verdict | Gap:
+def _restarted(stream: str, track: Track, event: Keyed, key: int) -> Verdict | Gap:
     # Ids never go back on a live source, and a reconnect does not replay old messages:
     # a lower id after an uncovered loss means the source itself restarted (a relay's
     # upstream, a replay played again). Start over from it rather than drop all it sends.
@@ -213,46 +165,6 @@ def _restarted(stream: str, track: _Track, event: _Keyed, key: int) -> Verdict |
     track.last_ms = event.event_time
     track.lost_ms = None
     return _gap(stream, event, GapReason.RESTARTED, None, None, since_ms)
-
-
-# Held per track from a connection not yet overlapping the carriers (a rollover's
-# successor ahead of a lagging predecessor): seconds of one stream at most, in practice.
-_HOLD_MAX = 4096
-
-
-def _hold(track: _Track, event: _Keyed, connection_id: int) -> None:
-    if track.holder != connection_id:  # a newer newcomer: the older one's held go, so its
-        # release starts with a gap if there were any
-        track.overflowed = track.overflowed or bool(track.held)
-        track.held, track.holder = [], connection_id
-    held = track.held
-    if len(held) >= _HOLD_MAX:
-        del held[: len(held) // 2]
-        track.overflowed = True
-    held.append(event)
-
-
-def _ahead(track: _Track, event: _Keyed) -> bool:
-    """Whether ``event`` is past what the track's carriers delivered by more than they can
-    prove continuous: a higher ``u`` or ``E`` (they skip), a trade id past the next, a depth
-    event that does not chain on the last."""
-    if isinstance(event, Trade | AggTrade):
-        return _key(event) > track.last_id + 1
-    if isinstance(event, DepthUpdate):
-        return event.final_update_id > track.last_id and event.previous_final_update_id != track.last_id
-    return _key(event) > track.last_id
-
-
-def _key(event: _Keyed) -> int:
-    if isinstance(event, BookTicker):
-        return event.update_id
-    if isinstance(event, Trade):
-        return event.trade_id
-    if isinstance(event, AggTrade):
-        return event.agg_id
-    if isinstance(event, DepthUpdate):
-        return event.final_update_id
-    return event.event_time
 
 
 def _subject(event: MarketEvent) -> str:
@@ -273,10 +185,10 @@ class Sequencer:
     __slots__ = ("_books", "_streams")
 
     def __init__(self) -> None:
-        self._streams: dict[str, dict[str, _Track]] = {}
+        self._streams: dict[str, dict[str, Track]] = {}
         # symbol -> the track of its last bookTicker, whatever its stream: ``deliver``'s
         # fast path finds a track by one hash of a fresh string, not two.
-        self._books: dict[str, _Track] = {}
+        self._books: dict[str, Track] = {}
 
     def accept(self, stream: str, event: MarketEvent, connection_id: int) -> Verdict | Gap:
         """Judge ``event``, received on ``stream`` over connection ``connection_id``."""
@@ -294,11 +206,11 @@ class Sequencer:
                 return self._snapshot(stream, tracks, event, connection_id)  # type: ignore[arg-type]
             # The first event proves nothing and misses nothing we could name; a depth
             # consumer syncs its first event against a snapshot instead (spec §4.9).
-            tracks[symbol] = _Track(stream, _key(event), event.event_time, connection_id)  # type: ignore[arg-type]
+            tracks[symbol] = Track(stream, key_of(event), event.event_time, connection_id)  # type: ignore[arg-type]
             return DELIVER
         if connection_id not in track.connections:
-            if track.connections and type(event) in _HELD_KINDS and _ahead(track, event):  # type: ignore[arg-type]
-                _hold(track, event, connection_id)  # type: ignore[arg-type]
+            if track.connections and type(event) in HELD_KINDS and ahead(track, event):  # type: ignore[arg-type]
+                hold(track, event, connection_id)  # type: ignore[arg-type]
                 return DUPLICATE  # not now: the carriers' come first (the module's docstring)
             if track.holder == connection_id:  # it overlaps: what it held came on the carriers
                 track.held, track.holder, track.overflowed = [], None, False
@@ -340,7 +252,7 @@ class Sequencer:
                 # symbol's last bookTicker, on this stream (compared, not hashed), carried by
                 # this connection, a higher ``u``, no loss pending. Anything else, such as a
                 # symbol on both !bookTicker and its own stream, is for ``accept``.
-                track = books.get(data.symbol, _NO_TRACK)
+                track = books.get(data.symbol, NO_TRACK)
                 if (
                     track.stream == frame.stream
                     and data.update_id > track.last_id
@@ -396,7 +308,7 @@ class Sequencer:
                     self._release(stream, track, out)
         return out
 
-    def _release(self, stream: str, track: _Track, out: list[Any]) -> None:
+    def _release(self, stream: str, track: Track, out: list[Any]) -> None:
         """The last carrier went: the holder carries the track, and its held events are
         judged again in order (those the carrier delivered are duplicates now)."""
         held, holder = track.held, track.holder
@@ -443,7 +355,7 @@ class Sequencer:
 
     @staticmethod
     def _snapshot(
-        stream: str, tracks: dict[str, _Track], event: _Snapshot, connection_id: int
+        stream: str, tracks: dict[str, Track], event: _Snapshot, connection_id: int
     ) -> Verdict | Gap:
         # The derived streams (see the module's docstring): (E, second) never goes back; an
         # outage is a RECONNECTED gap, a key going back after one a RESTARTED gap.
@@ -457,7 +369,7 @@ class Sequencer:
         subject = _subject(event)
         track = tracks.get(subject)
         if track is None:
-            tracks[subject] = _Track(stream, second, time_ms, connection_id)
+            tracks[subject] = Track(stream, second, time_ms, connection_id)
             return DELIVER
         if connection_id not in track.connections:
             track.seen_on(connection_id)
@@ -477,7 +389,7 @@ class Sequencer:
         return Gap(stream, subject, _KIND[type(event)], reason, None, None, since_ms, time_ms)
 
     @staticmethod
-    def _increasing(stream: str, track: _Track, event: _Keyed, key: int) -> Verdict | Gap:
+    def _increasing(stream: str, track: Track, event: Keyed, key: int) -> Verdict | Gap:
         # bookTicker u and ticker E: higher is new, but a lost update leaves no trace (§4.1).
         if key <= track.last_id:
             return _restarted(stream, track, event, key) if track.lost_ms is not None else DUPLICATE
@@ -491,7 +403,7 @@ class Sequencer:
 
     @staticmethod
     def _consecutive(
-        stream: str, track: _Track, event: Trade[Any] | AggTrade[Any], key: int, reason: GapReason
+        stream: str, track: Track, event: Trade[Any] | AggTrade[Any], key: int, reason: GapReason
     ) -> Verdict | Gap:
         # trade t and aggTrade a count up by one (§4.4, §4.5): the ids prove continuity
         # across a reconnect and name exactly what is missing.
@@ -507,7 +419,7 @@ class Sequencer:
         return _gap(stream, event, reason, last + 1, key - 1, since_ms)
 
     @staticmethod
-    def _chained(stream: str, track: _Track, event: DepthUpdate[Any]) -> Verdict | Gap:
+    def _chained(stream: str, track: Track, event: DepthUpdate[Any]) -> Verdict | Gap:
         # §4.9 step 5: each event's pu must be the previous event's u on this stream.
         last = track.last_id
         final = event.final_update_id
