@@ -5,6 +5,7 @@ connection its share pipelined, and times the burst until the last answer is who
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
@@ -65,6 +66,9 @@ class _Pipeline(asyncio.Protocol):
 
 
 async def burst_async(conn: Connection, port: int, life_s: float) -> None:
+    # It shares CPU 1 with the probe, whose timings are the figures: reading a burst's tens
+    # of megabytes of answers must not be what delays the probe's reads.
+    os.nice(10)
     loop = asyncio.get_running_loop()
 
     async def burst(path: str, requests: int, ips: list[str], connections: int) -> dict[str, Any]:
