@@ -16,6 +16,7 @@ SCENARIOS = {
     "depth": "depth streams' cost per action, depth requests and depth fan-out, each against a floor",
     "rest": "REST req/s and latency over 50 kept-alive connections, against an asyncio floor",
     "stall": "a stream's largest gap and the WebSocket API's p99 while REST spends a minute's weight at once",
+    "hoard": "clients that never read against the bound on unsent bytes: RSS during and after, a healthy gap",
     "memory": "the server's RSS over minutes at --sim-rate max: growth per hour after a warm-up",
     "derived_plant": "the plant's cost per action with klines and the other derived streams, against without",
     "fuzz": "a million random frames, texts and request heads: crashes, tracebacks, RSS before and after",
