@@ -11,7 +11,9 @@ builds its views exactly as one process would.
 A gateway whose first frame is not the plant's first (it started late), or that loses
 frames, or whose plant restarts, holds the market's frames, asks the plant for its state
 of the market (``scaleout/view_state.py``), loads it into its view and then releases the
-frames after the state's, so its answers (depth, ``ticker.book``, 24 h tickers, klines,
+frames after the state's (a state that does not come or does not load is counted, logged
+and asked for again, ``STATE_RETRY_MS`` later, doubling up to ``STATE_RETRY_MAX_MS``), so
+its answers (depth, ``ticker.book``, 24 h tickers, klines,
 mark state) are the plant's again and no diff-depth chain continues from a book that
 missed events. A loss also closes the stream connections (1012, with the reason) whose
 streams the lost frames may have carried, as the relay does on a loss upstream, so their
@@ -38,7 +40,7 @@ from tickerplant.admin.metrics import BusCounts, ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.frames import Continuity, Notice, Verdict
-from tickerplant.bus.listing import Listing, decode_listing
+from tickerplant.bus.listing import Listing, Unreadable, decode_listing
 from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
@@ -46,13 +48,16 @@ from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.scaleout import view_state
+from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
 
-__all__ = ["GatewayProcess"]
+__all__ = ["STATE_RETRY_MAX_MS", "STATE_RETRY_MS", "GatewayProcess"]
 
 log = logging.getLogger("tickerplant.gateway")
 
 _STATE_TIMEOUT_S = 60.0  # a day of klines and trades for every symbol is tens of MB
+STATE_RETRY_MS = 500  # after a state that did not come or load; doubling each time
+STATE_RETRY_MAX_MS = 30_000
 
 
 class GatewayProcess:
@@ -72,6 +77,9 @@ class GatewayProcess:
         self.done = asyncio.Event()  # set once the plant's source finished and clients have it
         bus.on_loss = self._lost
         bus.on_notice = self._noticed
+        self.bus_log = BusLog(log, self.clock)
+        bus.on_trouble = self.bus_log.trouble
+        bus.on_rejected = self._rejected
         self._finishing: asyncio.Task[None] | None = None
         self._stale: set[Market] = set()  # markets whose view needs the plant's state
         self._resyncing: set[Market] = set()
@@ -162,7 +170,12 @@ class GatewayProcess:
         def waiting() -> None:
             log.info("waiting for a plant to answer on %s", self.bus.listing_subject)
 
-        return decode_listing(await self.bus.wait_listing(waiting))
+        while True:
+            try:
+                return decode_listing(await self.bus.wait_listing(waiting))
+            except Unreadable as exc:
+                self.bus_log.say("rejected", logging.ERROR, f"the plant's listing was refused: {exc}")
+            await self.clock.sleep_until(self.clock.now_ms() + STATE_RETRY_MS)
 
     def url(self, market: Market) -> str:
         return f"ws://{self.config.host}:{self.listeners[market].port}"
@@ -204,25 +217,40 @@ class GatewayProcess:
 
     async def _resync(self, market: Market) -> None:
         """Load the plant's state of ``market`` and release the frames after it; again while
-        more are lost meanwhile."""
+        more are lost meanwhile, or the state does not come or load (after a wait)."""
         self._resyncing.add(market)
+        wait_ms = STATE_RETRY_MS
         try:
             while market in self._stale:
                 self._stale.discard(market)
                 state = await self.bus.request_state(market, _STATE_TIMEOUT_S)
-                if state is None:  # no plant: serve on from what the view has
-                    log.error("%s: the plant sent no state; serving from what this gateway has", market.value)
-                    self.bus.release(market)
-                    return
-                epoch, seq, data = state
-                view_state.load(self.listeners[market].view, data)
+                try:
+                    if state is None:
+                        raise view_state.StateError(f"no whole answer within {_STATE_TIMEOUT_S:g} s")
+                    epoch, seq, data = state
+                    view_state.load(self.listeners[market].view, data)
+                except view_state.StateError as exc:
+                    self.bus_counts[market].state_failures += 1
+                    said = f"the plant's state did not load ({exc}); asking again in {wait_ms} ms"
+                    self.bus_log.say("state", logging.ERROR, f"{market.value}: {said}")
+                    self._stale.add(market)
+                    await self.clock.sleep_until(self.clock.now_ms() + wait_ms)
+                    wait_ms = min(2 * wait_ms, STATE_RETRY_MAX_MS)
+                    continue
                 self.resyncs += 1
                 self.bus_counts[market].resyncs += 1
-                if market not in self._stale:
-                    self.bus.release(market, after=(epoch, seq))
-                    log.info("%s: the plant's state as of frame %d loaded", market.value, seq)
+                if market in self._stale:
+                    continue
+                if not self.bus.release(market, after=(epoch, seq)):  # frames after it were dropped
+                    self._stale.add(market)
+                    continue
+                log.info("%s: the plant's state as of frame %d loaded", market.value, seq)
         finally:
             self._resyncing.discard(market)
+
+    def _rejected(self, market: Market, why: str) -> None:
+        self.bus_counts[market].rejected += 1
+        self.bus_log.rejected(market, why)
 
     def _noticed(self, market: Market, notice: Notice) -> None:
         if notice.streams:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from tickerplant.app import source_for
 from tickerplant.bus import StreamMessage
-from tickerplant.bus.frames import Notice
+from tickerplant.bus.frames import BUS_VERSION, Notice
 from tickerplant.bus.listing import Listing, encode_listing
 from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import Clock, SystemClock
@@ -35,6 +35,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.scaleout import view_state
+from tickerplant.scaleout.bus_log import BusLog
 
 __all__ = ["PlantProcess"]
 
@@ -69,6 +70,8 @@ class PlantProcess:
         self.clock = clock or SystemClock()
         self.source: Source = source or source_for(config, self.clock)
         self._bus = bus
+        self.bus_log = BusLog(log, self.clock)
+        bus.on_trouble = self.bus_log.trouble
         self.views: dict[Market, MarketView] = {}
         self._viewed = _ViewedBus(bus, self.views)
         self.plants: dict[Market, Plant] = {}
@@ -96,7 +99,7 @@ class PlantProcess:
         for market, insts in prepared.instruments.items():
             self.views[market] = view = MarketView(market, insts)
             await self._bus.answer_state(market, functools.partial(view_state.capture, view))
-        self.listing = Listing(prepared.instruments, prepared.kinds, self.config.payload_format)
+        self.listing = Listing(BUS_VERSION, prepared.instruments, prepared.kinds, self.config.payload_format)
         await self._bus.answer_listing(encode_listing(self.listing))
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return

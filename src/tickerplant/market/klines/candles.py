@@ -242,6 +242,14 @@ class KlineSeries:
             klines.popleft()
             opens.popleft()
 
+    def load(self, klines: Sequence[Kline]) -> None:
+        """Hold the newest ``maxlen`` of ``klines`` instead: ascending on the grid, else ValueError."""
+        opens = [k.open_ms for k in klines]
+        grid = all(open_time(self.interval, t) == t for t in opens[:1] + opens[-1:])  # the ends: cheap
+        if not grid or any(b <= a for a, b in itertools.pairwise(opens)):
+            raise ValueError(f"{self.interval} klines whose open times do not ascend on its grid")
+        self._klines, self._opens = deque(klines[-self.maxlen :]), deque(opens[-self.maxlen :])
+
     def add_rows(self, rows: Iterable[KlineRow]) -> None:
         """``add`` each row in turn, the same klines; the common case (a trade inside the
         latest kline) inline, so that a backlog of trades costs a loop per series rather

@@ -120,6 +120,12 @@ class TradeHistory:
             self._count = capacity
             self._start = at  # the oldest follows the newest written
 
+    def columns(self) -> list[list[int]]:
+        """Every aggregate held as ``add_many`` takes them: the fields of ``Aggregate``, a
+        list each (buyer-is-maker as 0 or 1), oldest first."""
+        n, start = self._count, self._start
+        return [(field[start:] + field[:start])[:n].tolist() for field in self._fields]
+
     def _row(self, index: int) -> Aggregate:
         at = self.physical(index)
         a, f, last, t, p, q, m = (column[at] for column in self._fields)
