@@ -316,6 +316,27 @@ class ServerConfig:
         "", "NATS server of plant and gateway (default nats://127.0.0.1:4222), and of serve "
         "--workers N instead of its own", flag="--nats", metavar="URL", default_text="none",
     )  # fmt: skip
+    nats_token_file: str = setting(
+        "", "file whose first line is the NATS server's authorization token (or the environment's "
+        "TICKERPLANT_NATS_TOKEN; never a flag, which any local user can read)",
+        flag="--nats-token-file", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_creds: str = setting(
+        "", "NATS credentials file (a user JWT and its nkey seed) to connect with",
+        flag="--nats-creds", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_tls_ca: str = setting(
+        "", "PEM CA bundle the NATS server's certificate is checked against: TLS to NATS "
+        "(a tls:// URL speaks TLS with the system's CAs)",
+        flag="--nats-tls-ca", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_tls_cert: str = setting(
+        "", "PEM client certificate for a NATS server that checks its clients",
+        flag="--nats-tls-cert", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_tls_key: str = setting(
+        "", "PEM private key of --nats-tls-cert", flag="--nats-tls-key", metavar="FILE", default_text="none"
+    )
 
     def __post_init__(self) -> None:
         if type(self.payload_format) is not PayloadFormat:  # a TOML number, or a string
@@ -324,5 +345,7 @@ class ServerConfig:
             raise ValueError("replay or relay, not both")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("TLS takes both a certificate (--tls-cert) and its key (--tls-key)")
+        if bool(self.nats_tls_cert) != bool(self.nats_tls_key):
+            raise ValueError("a NATS client certificate takes its key: --nats-tls-cert and --nats-tls-key")
         if type(self.workers) is not int or self.workers < 1:
             raise ValueError(f"workers must be a whole number from 1, not {self.workers!r}")

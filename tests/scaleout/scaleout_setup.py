@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from timing import SECONDS
 
-from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.nats import NatsAuth, NatsBus
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig
 from tickerplant.scaleout.gateway_process import GatewayProcess
@@ -58,17 +58,23 @@ async def started() -> AsyncIterator[list[Any]]:
 
 
 async def start_split(
-    config: ServerConfig, nats_url: str, clock: ManualClock, started: list[Any], gateways: int = 1
+    config: ServerConfig,
+    nats_url: str,
+    clock: ManualClock,
+    started: list[Any],
+    gateways: int = 1,
+    auth: NatsAuth | None = None,
 ) -> tuple[PlantProcess, list[GatewayProcess]]:
     """``gateways`` gateways and their plant, started: the gateways first, waiting for the
     plant's listing (subscribed already, they build their views from its first frame)."""
+    auth = auth or NatsAuth()
     ours = [
-        GatewayProcess(config, await NatsBus.connect(nats_url, name=f"gateway {i}"), clock)
+        GatewayProcess(config, await NatsBus.connect(nats_url, name=f"gateway {i}", auth=auth), clock)
         for i in range(1, gateways + 1)
     ]
     started.extend(ours)
     waiting = [asyncio.ensure_future(gateway.start()) for gateway in ours]
-    plant = PlantProcess(config, await NatsBus.connect(nats_url, name="plant"), clock)
+    plant = PlantProcess(config, await NatsBus.connect(nats_url, name="plant", auth=auth), clock)
     started.append(plant)
     await plant.start()
     async with asyncio.timeout(10 * SECONDS):

@@ -1,6 +1,7 @@
-"""Faults over real processes, as an operator meets them: a nats-server, a `tickerplant
-plant` and two `tickerplant gateway`s sharing their ports (as `serve --workers 2` runs
-them; the kernel spreads the connections), on the system clock.
+"""Faults over real processes, as an operator meets them: a nats-server that takes only
+clients with its token, a `tickerplant plant` and two `tickerplant gateway`s sharing their
+ports (as `serve --workers 2` runs them; the kernel spreads the connections), each given
+the token in a file its TOML names, on the system clock.
 
 - clients on the two gateways receive the same bytes;
 - a gateway killed (SIGKILL) costs the other gateways' clients nothing, and its own
@@ -37,8 +38,10 @@ from tickerplant.client import AggTrade, BookResync, BookUpdate, DepthUpdate, Ga
 
 SEED = 7
 RATE = 5000.0  # actions a second: a minute of the default 400 in under 5 s
+TOKEN = "-4 the cluster's token"  # quoted and spaced where nats-server's file would misread it
 CONFIG = f"""
 request_weight_per_min = 1_000_000  # the tests poll REST answers until they settle
+nats_token_file = "{{token_file}}"
 
 [simulator]
 seed = {SEED}
@@ -94,9 +97,11 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     config = tmp_path_factory.mktemp("faults") / "faults.toml"
-    config.write_text(CONFIG)
+    token_file = config.with_name("token")
+    token_file.write_text(TOKEN + "\n")
+    config.write_text(CONFIG.format(token_file=token_file))
     children: list[Child] = []
-    with running_nats() as url, shared_ports() as ports:
+    with running_nats(TOKEN) as url, shared_ports() as ports:
         try:
             yield Cluster(url, config, ports, children)
         finally:

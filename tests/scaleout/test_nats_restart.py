@@ -14,6 +14,7 @@ import websockets
 from scaleout_setup import http_json, start_split, started
 from timing import SECONDS, eventually
 
+from tickerplant.bus.nats import NatsAuth
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
@@ -33,7 +34,7 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
     started.append(nats)
     url = await nats.start()
     clock = ManualClock()
-    plant, (gateway,) = await start_split(CONFIG, url, clock, started)
+    plant, (gateway,) = await start_split(CONFIG, url, clock, started, auth=NatsAuth(nats.token))
     start = clock.now_ms() - clock.now_ms() % 100
     events: list[dict[str, Any]] = []
     closed: list[int] = []
@@ -55,7 +56,7 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
     for step in range(2, 12):  # the plant trades on while NATS is away
         clock.set(start + 100 * step)
         await asyncio.sleep(0)
-    nats = EmbeddedNats(port=nats.port)
+    nats = EmbeddedNats(port=nats.port, token=nats.token)
     started.append(nats)
     await nats.start()
     await eventually(

@@ -26,7 +26,7 @@ batch, as ``LocalBus`` does; a gap or a restarted publisher is reported to ``on_
 first, and a notice to ``on_notice`` after the messages that came before it. A message that
 does not validate is counted and reported to ``on_rejected``, and dropped.
 
-The connection authenticates as ``NatsAuth`` says (a token, a credentials file, TLS) and
+The connection (``bus/nats_connection.py``) authenticates as ``NatsAuth`` says and
 reconnects for ever; what it meets meanwhile (errors, a lost and a regained server) goes
 to ``on_trouble``, which the processes log within a budget.
 
@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import secrets
-import ssl
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import nats
@@ -65,13 +63,14 @@ from tickerplant.bus.frames import (
     decode_state_part,
     state_parts,
 )
+from tickerplant.bus.nats_connection import NatsAuth, TroubleHandler, open_connection
 from tickerplant.bus.nats_writer import OUTBOX_LIMIT, Outbox
 from tickerplant.market.instruments import Market
 
 __all__ = [
     "DEFAULT_PREFIX", "HEARTBEAT_MS", "OUTBOX_LIMIT", "LossHandler", "NatsAuth", "NatsBus", "NoticeHandler",
     "RejectHandler", "TroubleHandler",
-]  # fmt: skip
+]  # fmt: skip (NatsAuth and TroubleHandler are bus/nats_connection.py's, here for the bus's users)
 
 log = logging.getLogger("tickerplant.bus")
 
@@ -84,21 +83,9 @@ RejectHandler = Callable[[Market, str], None]
 _FRAME_MARGIN = 1024
 _REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
 _STATE_RETRY_S = 0.05  # between requests for a state that nobody answered
-# what the connection meets besides messages (kind, text): "error", "disconnected",
-# "reconnected"; the kinds are these few, for a log budget
-TroubleHandler = Callable[[str, str], None]
 # A market publishes a frame at least this often, an empty one when it has nothing else: a
 # gateway that hears nothing for a while has lost the plant, not a quiet market.
 HEARTBEAT_MS = 1000
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class NatsAuth:
-    """How a connection proves itself to the NATS server, and how it checks the server."""
-
-    token: str = dataclasses.field(default="", repr=False)  # the server's authorization token
-    credentials: str = ""  # a NATS credentials file (a user JWT and its nkey seed)
-    tls: ssl.SSLContext | None = None  # TLS to the server (tls:// URLs take a default one)
 
 
 def _ignore_loss(market: Market, verdict: Verdict) -> None:
@@ -152,39 +139,17 @@ class NatsBus:
 
     @classmethod
     async def connect(
-        cls, url: str, *, name: str, prefix: str = DEFAULT_PREFIX, auth: NatsAuth = NatsAuth()
+        cls, url: str, *, name: str, prefix: str = DEFAULT_PREFIX, auth: NatsAuth | None = None
     ) -> NatsBus:
-        """A bus on a new connection to ``url`` that reconnects for ever (a gateway keeps
-        serving what it has while NATS is away; the gap shows when frames come back)."""
-        buses: list[NatsBus] = []  # the bus, once made: nats-py's callbacks report to it
+        """A bus on a new connection to ``url`` (``bus/nats_connection.py``): it reconnects
+        for ever (a gateway keeps serving what it has while NATS is away; the gap shows
+        when frames come back) and reports what it meets to ``on_trouble``."""
+        buses: list[NatsBus] = []  # the bus, once made
 
-        def trouble(kind: str, text: str) -> None:
+        def report(kind: str, text: str) -> None:
             (buses[0].on_trouble if buses else _log_trouble)(kind, text)
 
-        async def error(exc: Exception) -> None:
-            # a refused reconnection, a slow consumer's dropped messages (the sequence gap
-            # that follows is what the gateway acts on)
-            trouble("error", str(exc) or type(exc).__name__)
-
-        async def disconnected() -> None:
-            trouble("disconnected", f"lost the server at {url}; reconnecting")
-
-        async def reconnected() -> None:
-            trouble("reconnected", f"connected to the server at {url} again")
-
-        client = await nats.connect(
-            url,
-            name=name,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,  # seconds
-            pending_size=64 * 1024 * 1024,  # frames held while NATS is away, then dropped
-            error_cb=error,
-            disconnected_cb=disconnected,
-            reconnected_cb=reconnected,
-            token=auth.token or None,
-            user_credentials=auth.credentials or None,
-            tls=auth.tls,
-        )
+        client = await open_connection(url, name=name, auth=auth or NatsAuth(), report=report)
         buses.append(cls(client, prefix=prefix))
         return buses[0]
 

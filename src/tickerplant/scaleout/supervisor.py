@@ -4,7 +4,10 @@ The supervisor starts, in order, a nats-server on a loopback port the OS chooses
 ``--nats URL``), the plant process (``tickerplant plant``) and N gateway processes
 (``tickerplant gateway --reuse-port``) that share the listener ports with ``SO_REUSEPORT``:
 the kernel spreads the clients' connections over them. Each child is given the whole
-configuration on its stdin, so it configures itself exactly as the one process would.
+configuration and the NATS token on its stdin (``scaleout/lifeline.py``), so it
+configures itself exactly as the one process would; the embedded nats-server takes only
+clients with that token, drawn for each run. The pipe stays open: it is the child's
+lifeline, whose end (the supervisor gone, however it went) stops the child.
 
 While the listeners' ports were asked as 0 (the OS chooses, as the tests do), the
 supervisor binds a port itself with ``SO_REUSEPORT``, without listening (so it is never
@@ -39,13 +42,13 @@ import socket
 import sys
 from collections.abc import Sequence
 
-import msgspec
-
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.workers import Worker, WorkersAnswers
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
+from tickerplant.port_lock import PortLocks
+from tickerplant.scaleout.lifeline import Handover, encode_handover
 from tickerplant.scaleout.nats_server import EmbeddedNats
 
 __all__ = ["Supervisor", "SupervisorFailed"]
@@ -80,6 +83,7 @@ class Supervisor:
         self,
         config: ServerConfig,
         *,
+        nats_token: str = "",
         log_level: str = "INFO",
         log_format: str = "text",
         clock: Clock | None = None,
@@ -93,6 +97,7 @@ class Supervisor:
         self._log = ["--log-level", log_level, "--log-format", log_format]  # each child's
         self.nats: EmbeddedNats | None = None
         self.nats_url = config.nats_url
+        self.nats_token = nats_token  # the children's (--nats URL's, or the embedded server's)
         self.children: list[_Child] = []
         self.restarts = 0  # children restarted after they exited
         self.failed = asyncio.Event()  # a child exited before it was ever ready
@@ -102,13 +107,17 @@ class Supervisor:
         self._stopping = False
         self.admin: AdminServer | None = None
         self._answers: WorkersAnswers | None = None
+        self._locks = PortLocks()
 
     def url(self, market: Market) -> str:
         port = self.config.um_port if market is Market.UM else self.config.cm_port
         return f"ws://{self.config.host}:{port}"
 
     async def start(self) -> None:
-        """Start everything; return once the plant and every gateway serve."""
+        """Start everything; return once the plant and every gateway serve. ``PortHeld``
+        when another tickerplant serves the listener ports (``port_lock.py``)."""
+        self._locks.claim(self.config.um_port, "USDⓈ-M")
+        self._locks.claim(self.config.cm_port, "COIN-M")
         um_port, cm_port = self._reserve(self.config.um_port), self._reserve(self.config.cm_port)
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
         if config.admin_port:  # first: a port in use stops it before any child starts
@@ -118,6 +127,7 @@ class Supervisor:
         if not self.nats_url:
             self.nats = EmbeddedNats()
             self.nats_url = await self.nats.start()
+            self.nats_token = self.nats.token
             assert self.nats.process is not None
             log.info("nats-server started on %s (pid %d)", self.nats_url, self.nats.process.pid)
         base = [*self._command]
@@ -146,12 +156,12 @@ class Supervisor:
             raise SupervisorFailed(self.failure)
 
     def _child_config(self, child: _Child) -> bytes:
-        """The whole configuration for ``child``: the supervisor's NATS, one process, and
-        its private admin port."""
+        """What ``child`` is handed: the whole configuration (the supervisor's NATS, one
+        process, and its private admin port) and the NATS token."""
         config = dataclasses.replace(
             self.config, nats_url=self.nats_url, workers=1, admin_host=_LOOPBACK, admin_port=child.admin_port
         )
-        return msgspec.json.encode(config)
+        return encode_handover(Handover(config, self.nats_token))
 
     def workers(self) -> list[Worker]:
         """The children's admin listeners, the plant first (``admin.merged`` takes the
@@ -192,10 +202,11 @@ class Supervisor:
             process.stdin.write(config)
             with contextlib.suppress(ConnectionError):
                 await process.stdin.drain()
-            process.stdin.close()
+            # stdin stays open: the child's lifeline, closed by the kernel when this exits
             log.info("%s started (pid %d)", child.name, process.pid)
             await self._relay_output(child, process.stdout)
             code = await process.wait()
+            process.stdin.close()
             if self._stopping:
                 return
             if not child.ready.is_set():
@@ -237,6 +248,7 @@ class Supervisor:
         for sock in self._reserved:
             sock.close()
         self._reserved.clear()
+        self._locks.release()
 
     @staticmethod
     async def _stop(child: _Child) -> None:

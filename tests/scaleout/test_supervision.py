@@ -1,0 +1,74 @@
+"""`tickerplant serve --workers N` supervises: its children die with it, `kill -9` included
+(the nats-server on its parent-death signal, the plant and the gateways on their lifeline
+pipe), and a second `serve` on the ports a live one holds refuses to start, naming the
+process to stop; once that one is gone, it starts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from ports import free_port
+from served_workers import serve_workers
+from timing import SECONDS, eventually
+
+# The servers are processes of their own, on their own loop: the tests run once, on asyncio.
+pytestmark = pytest.mark.timeout(int(120 * SECONDS))
+
+QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"
+CHILDREN_GONE_S = 10  # docs/operations.md: the children of a killed supervisor stop within it
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by its new parent) is gone for every purpose here
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _pids(log: list[str]) -> dict[str, int]:
+    text = "".join(log)
+    return {name: int(pid) for name, pid in re.findall(r"(nats-server|plant|gateway \d) started .*\(pid (\d+)\)", text)}
+
+
+async def _serve(*argv: str) -> tuple[int, str]:
+    """A `tickerplant serve` that is expected to refuse: its exit status and its stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant.cli", "serve", "--admin-port", "0", *argv,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30 * SECONDS):
+        _, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+async def test_a_second_serve_refuses_the_ports_of_a_live_one_and_kill_9_takes_the_children_along(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "quick.toml"
+    config.write_text(QUICK)
+    um, cm = free_port(), free_port()
+    ports = ["--um-port", str(um), "--cm-port", str(cm), "--config", str(config)]
+    async with serve_workers(*ports) as first:
+        pids = _pids(first.log)
+        assert set(pids) == {"nats-server", "plant", "gateway 1", "gateway 2"}
+        for argv in (["--workers", "2", *ports], ports):  # beside it: serve --workers, and one process
+            code, said = await _serve(*argv)
+            assert code != 0
+            assert f"port {um} (USDⓈ-M) is served by another tickerplant, pid {first.process.pid}" in said
+
+        first.process.send_signal(signal.SIGKILL)
+        await eventually(lambda: not any(_alive(pid) for pid in pids.values()), CHILDREN_GONE_S * SECONDS)
+
+    async with serve_workers(*ports) as second:  # the ports are free: it serves
+        assert second.process.returncode is None
+        assert f"127.0.0.1:{um}/ws" in "".join(second.log)
