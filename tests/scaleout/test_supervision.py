@@ -1,5 +1,8 @@
-"""`tickerplant serve --workers N` supervises: its children die with it, `kill -9` included
-(the nats-server on its parent-death signal, the plant and the gateways on their lifeline
+"""`tickerplant serve --workers N` supervises: each kind of child killed (`kill -9`: the
+nats-server, the plant, a gateway) is restarted and a client's data flows again within the
+times docs/operations.md states, every id it skipped reported as a `Gap`, and the status
+then says every worker is up; its children die with it, `kill -9` included (the
+nats-server on its parent-death signal, the plant and the gateways on their lifeline
 pipe), and a second `serve` on the ports a live one holds refuses to start, naming the
 process to stop; once that one is gone, it starts."""
 
@@ -14,14 +17,19 @@ from pathlib import Path
 
 import pytest
 from ports import free_port
-from served_workers import serve_workers
+from scaleout_setup import StreamsClient
+from served_workers import get_json, serve_workers
 from timing import SECONDS, eventually
+
+from tickerplant.client import MarketStreams
 
 # The servers are processes of their own, on their own loop: the tests run once, on asyncio.
 pytestmark = pytest.mark.timeout(int(120 * SECONDS))
 
 QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"
 CHILDREN_GONE_S = 10  # docs/operations.md: the children of a killed supervisor stop within it
+# docs/operations.md: a client's data flows again within these of its kill
+BACK_S = {"nats-server": 10, "plant": 15, "gateway 1": 10}
 
 
 def _alive(pid: int) -> bool:
@@ -72,3 +80,34 @@ async def test_a_second_serve_refuses_the_ports_of_a_live_one_and_kill_9_takes_t
     async with serve_workers(*ports) as second:  # the ports are free: it serves
         assert second.process.returncode is None
         assert f"127.0.0.1:{um}/ws" in "".join(second.log)
+
+
+async def test_each_child_killed_comes_back_and_the_clients_data_flows_again(tmp_path: Path) -> None:
+    config = tmp_path / "quick.toml"
+    config.write_text(QUICK)
+    async with serve_workers("--config", str(config)) as served:
+        (url,) = re.findall(r"USDⓈ-M streams  (ws://[\d.]+:\d+)/ws", "".join(served.log))
+        async with MarketStreams(url) as streams:
+            await streams.subscribe("btcusdt@aggTrade", "btcusdt@depth@100ms")
+            client = StreamsClient(streams)
+            for victim, back_s in BACK_S.items():
+                await eventually(lambda: len(client.items) >= 5, 10 * SECONDS)
+                pid = _pids(served.log)[victim]
+                os.kill(pid, signal.SIGKILL)
+                said = f"{victim} (pid {pid}) exited with -9; restarting it"
+                await eventually(lambda: any(said in line for line in served.log), 5 * SECONDS)  # noqa: B023
+                before = len(client.items)
+                # data again: events after the kill (a Gap or a reconnect may come first)
+                await eventually(lambda: len(client.items) >= before + 20, back_s * SECONDS)  # noqa: B023
+                # restarted (a gateway's clients moved to the other one meanwhile)
+                await eventually(lambda: _pids(served.log)[victim] != pid, back_s * SECONDS)  # noqa: B023
+            client.reading.cancel()
+            assert client.unreported() == []  # every skip in its ids was reported
+
+        async def all_up() -> bool:
+            status = await get_json(f"{served.admin}/api/status")
+            return all(worker["up"] for worker in status["workers"])
+
+        async with asyncio.timeout(20 * SECONDS):
+            while not await all_up():
+                await asyncio.sleep(0)

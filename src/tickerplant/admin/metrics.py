@@ -70,7 +70,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_bus_missed_frames": ("counter", "Frames the gaps skipped"),
     "tickerplant_bus_plant_restarts": ("counter", "Restarts of the plant a gateway saw (a new epoch)"),
     "tickerplant_bus_resyncs": ("counter", "States a gateway loaded from the plant (its start, losses)"),
-    "tickerplant_bus_loss_closes": ("counter", "Stream connections a gateway closed with 1012 for a loss"),
+    "tickerplant_bus_loss_closes": ("counter", "Stream connections closed with 1012 for a loss or a silence"),
     "tickerplant_bus_state_failures": ("counter", "States that did not come or load (asked for again)"),
     "tickerplant_bus_rejected": ("counter", "Messages dropped as unreadable (malformed, another version)"),
     "tickerplant_bus_silences": ("counter", "Times a market went silent past the watchdog's limit"),
@@ -115,12 +115,14 @@ class ServerCollector(Collector):
         views: Mapping[Market, MarketView] | None = None,
         bus: Mapping[Market, BusCounts] | None = None,
         received: Mapping[Market, list[int]] | None = None,
+        bus_up: Callable[[], bool] | None = None,
     ) -> None:
         self._listeners = listeners
         # the book gauges' views: the listeners' own, or a plant process' (no listeners)
         self._views = views
         self._bus = bus or {}
         self._received = received or {}  # market -> [frames, bytes] (bus.nats.NatsBus.received)
+        self._bus_up = bus_up  # a plant process: whether its NATS connection is up
         self._published = published  # market -> [messages] published on the bus
         self._replay = replay
         self._simulator_actions = simulator_actions  # None: the source is no simulator
@@ -151,6 +153,11 @@ class ServerCollector(Collector):
         yield from self._replay_metrics()
         if self._bus:
             yield from self._bus_metrics()
+        elif self._bus_up is not None:
+            up = _family("tickerplant_bus_up", ["market"])
+            for market in self._published:
+                up.add_metric([market.value], int(self._bus_up()))
+            yield up
 
     def _connections(self) -> Iterator[Any]:
         open_ = _family("tickerplant_connections", ["market", "surface"])

@@ -230,6 +230,9 @@ class Hold:
         self.size = 0  # bytes held
         self.dropped: tuple[int, int] | None = None  # the newest frame dropped (epoch, seq)
 
+    def __len__(self) -> int:
+        return len(self._frames)
+
     def add(self, frame: Frame, size: int) -> None:
         frames = self._frames
         frames.append((frame, size))

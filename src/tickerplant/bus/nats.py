@@ -132,6 +132,9 @@ class NatsBus:
         self.sequencers: dict[Market, Sequencer] = {}
         # frames and their bytes received per market, for the metrics (admin/metrics.py)
         self.received: dict[Market, list[int]] = {market: [0, 0] for market in Market}
+        # frames handed on per market, heartbeats included, and those a loaded state held
+        # (bus/liveness.py: the plant is heard)
+        self.delivered: dict[Market, int] = dict.fromkeys(Market, 0)
         self._subscribing: list[asyncio.Task[Subscription]] = []
         self._held: dict[Market, Hold] = {}  # markets held, and what arrived meanwhile
         self._frame_limit = limit
@@ -227,6 +230,8 @@ class NatsBus:
             epoch, seq = after
             if sequencer.epoch is None or (sequencer.epoch == epoch and sequencer.seq < seq):
                 sequencer.epoch, sequencer.seq = epoch, seq
+        if hold is not None:
+            self.delivered[market] += len(hold) - len(frames)  # in the state
         handlers = self._handlers[market]
         for frame in frames:
             self._deliver(market, handlers, frame)
@@ -278,6 +283,7 @@ class NatsBus:
         return receive
 
     def _deliver(self, market: Market, handlers: list[Handler], frame: Frame) -> None:
+        self.delivered[market] += 1
         messages = frame.messages
         if messages:
             for handler in handlers:

@@ -21,10 +21,17 @@ clients reconnect and see the gap rather than a stream that skipped messages; th
 own notices (streams interrupted at the source, the source's end) reach the
 listeners as ``Listener.interrupt`` and ``Listener.finish``.
 
+A market that delivers no frame for 10 s (the plant publishes one at least every second,
+``bus/liveness.py``) has lost its plant, whatever the cause: the gateway closes its stream
+connections 1012 (again every 10 s while the silence lasts) and reports itself degraded
+until frames come again, rather than leave its clients waiting in silence.
+
 It is its own admin listener's ``AdminTarget`` (``start_admin``): ``/metrics`` of its
 listeners and of its bus per market (``admin.metrics.BusCounts``: gaps, the frames they
-skipped, a restarted plant, states loaded, connections closed for a loss; the frames and
-bytes received), and ``/api/status`` of its listeners; the replay controls are the plant's.
+skipped, a restarted plant, states loaded and failed, messages rejected, connections
+closed for a loss or a silence, whether the market is live; the frames and bytes
+received), and ``/api/status`` of its listeners and its health (``degraded``: why, or
+nothing); the replay controls are the plant's.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -41,6 +49,7 @@ from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.frames import Continuity, Notice, Verdict
 from tickerplant.bus.listing import Listing, Unreadable, decode_listing
+from tickerplant.bus.liveness import LOOK_MS, SILENT_LOOKS, Liveness
 from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
@@ -58,6 +67,7 @@ log = logging.getLogger("tickerplant.gateway")
 _STATE_TIMEOUT_S = 60.0  # a day of klines and trades for every symbol is tens of MB
 STATE_RETRY_MS = 500  # after a state that did not come or load; doubling each time
 STATE_RETRY_MAX_MS = 30_000
+SILENT_REASON = f"no data from the plant for {SILENT_LOOKS * LOOK_MS // 1000} s"
 
 
 class GatewayProcess:
@@ -90,6 +100,8 @@ class GatewayProcess:
         self.status_board = StatusBoard(self.clock, {})
         self.admin: AdminServer | None = None
         self.started_ms = 0
+        self.liveness = Liveness(Market)
+        self._tasks: set[asyncio.Task[None]] = set()  # resyncs and the watch, kept and logged
 
     async def start(self) -> None:
         bus = self.bus
@@ -130,6 +142,7 @@ class GatewayProcess:
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
         self.status_board = StatusBoard(self.clock, self.listeners)
+        self._spawn(self._watch())
 
     async def start_admin(self, host: str, port: int, *, reuse_port: bool = False) -> str:
         """Serve this gateway's admin listener (after ``start``); its base URL."""
@@ -158,7 +171,14 @@ class GatewayProcess:
             },
             "recentCloses": self.status_board.recent_closes(),
             "replay": None,
+            "degraded": self.degraded(),
         }
+
+    def degraded(self) -> list[str]:
+        """Why this gateway serves less than the plant's data (nothing: it does not)."""
+        if not self.bus.client.is_connected:
+            return ["the NATS server is away"]
+        return [f"{market.value}: {SILENT_REASON}" for market in Market if market in self.liveness.silent]
 
     def replay_control(self, action: str) -> dict[str, Any] | None:
         return None  # the source, and so a replay, is the plant's: its admin listener has them
@@ -202,18 +222,56 @@ class GatewayProcess:
             counts.missed_frames += missed
         reason = "the plant restarted" if restarted else f"lost {missed} frames from the plant"
         log.warning("%s: %s; asking for its state", market.value, reason)
-        for listener in self._serving(market):
-            if listener.streams is not None:
-                held = [c.delivery_keys() for c in listener.streams.connections]
-                carried = set().union(*held)
-                counts.loss_closes += sum(1 for keys in held if keys)  # each is closed 1012
-                if carried:
-                    listener.interrupt(carried, reason)
+        counts.loss_closes += self._interrupt(market, reason)
         # this frame and the next wait for the state (NatsBus calls on_loss before it files)
         self._stale.add(market)
         self.bus.hold([market])
         if self._serving_started and market not in self._resyncing:
-            asyncio.get_running_loop().create_task(self._resync(market))
+            self._spawn(self._resync(market))
+
+    def _interrupt(self, market: Market, reason: str) -> int:
+        """Close (1012, ``reason``) the stream connections that carry any of ``market``'s
+        streams; how many."""
+        closed = 0
+        for listener in self._serving(market):
+            if listener.streams is not None:
+                held = [c.delivery_keys() for c in listener.streams.connections]
+                carried = set().union(*held)
+                closed += sum(1 for keys in held if keys)
+                if carried:
+                    listener.interrupt(carried, reason)
+        return closed
+
+    async def _watch(self) -> None:
+        """Look at the markets' frames every ``LOOK_MS`` (``bus/liveness.py``): close a
+        silent market's streams, and say whether each is live."""
+        liveness, counts = self.liveness, self.bus_counts
+        while True:
+            await self.clock.sleep_until(self.clock.now_ms() + LOOK_MS)
+            looked = liveness.look(self.bus.delivered)
+            for market in looked.newly:
+                counts[market].silences += 1
+            for market in looked.silent:
+                closed = self._interrupt(market, SILENT_REASON)
+                counts[market].loss_closes += closed
+                said = f"{market.value}: {SILENT_REASON}: {closed} stream connections closed (1012); degraded"
+                self.bus_log.say("silent", logging.WARNING, said)
+            for market in looked.back:
+                log.info("%s: frames from the plant again", market.value)
+            connected = self.bus.client.is_connected
+            for market, count in counts.items():
+                count.up = connected and market not in liveness.silent
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # a market left held would go silent: the watch closes and reports it
+            log.error("a gateway task failed", exc_info=task.exception())
 
     async def _resync(self, market: Market) -> None:
         """Load the plant's state of ``market`` and release the frames after it; again while
@@ -269,6 +327,8 @@ class GatewayProcess:
     async def close(self) -> None:
         if self._finishing is not None:
             self._finishing.cancel()
+        for task in list(self._tasks):
+            task.cancel()
         self.status_board.close()
         if self.admin is not None:
             await self.admin.close()

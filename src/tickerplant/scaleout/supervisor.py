@@ -13,12 +13,19 @@ While the listeners' ports were asked as 0 (the OS chooses, as the tests do), th
 supervisor binds a port itself with ``SO_REUSEPORT``, without listening (so it is never
 given a connection), and hands that port to every gateway: they all share it.
 
-A child that exits is restarted (after ``restart_delay_ms``), and the log says so; one that
-exits before it was ever ready (a replay's missing file, a port in use) stops them all:
-restarting would fail the same way. On ``close`` the gateways are stopped first (their
-clients get 1001 going away), then the plant, then the nats-server. The children run in
-sessions of their own, so a terminal's Ctrl-C reaches the supervisor only, which stops
-them in that order.
+A child that exits is restarted, the nats-server too, and the log says so: after
+``restart_delay_ms`` (1 s), doubled for each exit in a row that came less than
+``STABLE_MS`` (30 s) after its start, up to ``MAX_RESTART_DELAY_S`` (30 s)
+(``client.backoff``, without jitter). The nats-server comes back on its port with its
+token, so the plant and the gateways reconnect to it by themselves (nats-py tries every
+second) and the gateways see what was lost as a gap (its streams' clients closed 1012, the
+plant's state reloaded). A child that exits before it was ever ready (a replay's missing
+file, a port in use) stops them all: restarting would fail the same way. On ``close`` the
+gateways are stopped first (their clients get 1001 going away), then the plant, then the
+nats-server. The children run in sessions of their own, so a terminal's Ctrl-C reaches the
+supervisor only, which stops them in that order; and they die with it, however it ends
+(``scaleout/lifeline.py``, ``scaleout/nats_server.py``). Two ``serve`` on the same ports
+are refused (``port_lock.py``).
 
 The admin listener (``--admin-port``, 8767 unless 0) is the supervisor's: each child serves
 its own admin listener on a loopback port the supervisor holds for it the same way (bound
@@ -40,10 +47,11 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.workers import Worker, WorkersAnswers
+from tickerplant.client.backoff import backoff
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
@@ -51,7 +59,7 @@ from tickerplant.port_lock import PortLocks
 from tickerplant.scaleout.lifeline import Handover, encode_handover
 from tickerplant.scaleout.nats_server import EmbeddedNats
 
-__all__ = ["Supervisor", "SupervisorFailed"]
+__all__ = ["MAX_RESTART_DELAY_S", "STABLE_MS", "Supervisor", "SupervisorFailed"]
 
 log = logging.getLogger("tickerplant.supervisor")
 
@@ -59,6 +67,8 @@ log = logging.getLogger("tickerplant.supervisor")
 _READY = {"plant": b"tickerplant plant publishing", "gateway": b"tickerplant gateway on"}
 _STOP_TIMEOUT_S = 10.0
 _LOOPBACK = "127.0.0.1"  # the children's admin listeners: the supervisor's to ask, nobody else's
+STABLE_MS = 30_000  # a child that ran this long before it exited is restarted after the first delay
+MAX_RESTART_DELAY_S = 30.0
 
 
 class SupervisorFailed(RuntimeError):
@@ -103,7 +113,7 @@ class Supervisor:
         self.failed = asyncio.Event()  # a child exited before it was ever ready
         self.failure = ""
         self._reserved: list[socket.socket] = []
-        self._keepers: list[asyncio.Task[None]] = []
+        self._keepers: list[asyncio.Task[None]] = []  # the children's and the nats-server's
         self._stopping = False
         self.admin: AdminServer | None = None
         self._answers: WorkersAnswers | None = None
@@ -130,6 +140,7 @@ class Supervisor:
             self.nats_token = self.nats.token
             assert self.nats.process is not None
             log.info("nats-server started on %s (pid %d)", self.nats_url, self.nats.process.pid)
+            self._keepers.append(asyncio.get_running_loop().create_task(self._keep_nats(self.nats)))
         base = [*self._command]
         plant = [*base, "plant", "--config-stdin", "--reuse-port", *self._log]
         gateway = [*base, "gateway", "--config-stdin", "--reuse-port", *self._log]
@@ -141,7 +152,7 @@ class Supervisor:
             ]
         ]
         loop = asyncio.get_running_loop()
-        self._keepers = [
+        self._keepers += [
             loop.create_task(self._keep(child, self._child_config(child))) for child in self.children
         ]
         waits = [loop.create_task(child.ready.wait()) for child in self.children]
@@ -190,8 +201,13 @@ class Supervisor:
         self._reserved.append(sock)
         return int(sock.getsockname()[1])
 
+    def _delays(self) -> Iterator[float]:
+        return backoff(self.restart_delay_ms / 1000, 2.0, MAX_RESTART_DELAY_S, jitter=0.0)
+
     async def _keep(self, child: _Child, config: bytes) -> None:
+        delays = self._delays()
         while not self._stopping:
+            started_ms = self.clock.now_ms()
             process = await asyncio.create_subprocess_exec(
                 *child.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -215,9 +231,40 @@ class Supervisor:
                 self.failed.set()
                 return
             self.restarts += 1
-            delay, pid = self.restart_delay_ms, process.pid
-            log.warning("%s (pid %d) exited with %s; restarting it in %d ms", child.name, pid, code, delay)
-            await self.clock.sleep_until(self.clock.now_ms() + delay)
+            if self.clock.now_ms() - started_ms >= STABLE_MS:
+                delays = self._delays()
+            delay_ms = round(1000 * next(delays))
+            name, pid = child.name, process.pid
+            log.warning("%s (pid %d) exited with %s; restarting it in %d ms", name, pid, code, delay_ms)
+            await self.clock.sleep_until(self.clock.now_ms() + delay_ms)
+
+    async def _keep_nats(self, nats: EmbeddedNats) -> None:
+        """The nats-server started again whenever it exits, on its port with its token."""
+        delays = self._delays()
+        while not self._stopping:
+            started_ms = self.clock.now_ms()
+            process = nats.process
+            assert process is not None
+            code = await process.wait()
+            if self._stopping:
+                return
+            self.restarts += 1
+            if self.clock.now_ms() - started_ms >= STABLE_MS:
+                delays = self._delays()
+            delay_ms = round(1000 * next(delays))
+            pid = process.pid
+            log.warning("nats-server (pid %d) exited with %s; restarting it in %d ms", pid, code, delay_ms)
+            while not self._stopping:
+                await self.clock.sleep_until(self.clock.now_ms() + delay_ms)
+                try:
+                    await nats.start()
+                except (OSError, RuntimeError) as exc:  # its port taken meanwhile, say
+                    delay_ms = round(1000 * next(delays))
+                    log.error("nats-server did not start again (%s); trying in %d ms", exc, delay_ms)
+                    continue
+                assert nats.process is not None
+                log.info("nats-server started again on %s (pid %d)", nats.url, nats.process.pid)
+                break
 
     @staticmethod
     async def _relay_output(child: _Child, stdout: asyncio.StreamReader) -> None:
@@ -243,6 +290,7 @@ class Supervisor:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+        self._keepers.clear()
         if self.nats is not None:
             await self.nats.stop()
         for sock in self._reserved:
