@@ -16,6 +16,7 @@ import nats
 import pytest
 import websockets
 from nats_servers import nats_url
+from pickles import Ran
 from scaleout_setup import start_split, started, until_depth_at
 from timing import SECONDS, eventually
 
@@ -39,14 +40,6 @@ CONFIG = ServerConfig(
 DEPTH = "btcusdt@depth@100ms"
 
 
-class _Ran:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
-        return (Path.write_text, (str(self.marker), "ran"))  # type: ignore[return-value]
-
-
 async def test_frames_that_do_not_validate_are_counted_and_dropped_and_nobody_is_closed(
     nats_url: str, started: list[Any], tmp_path: Path
 ) -> None:
@@ -56,7 +49,7 @@ async def test_frames_that_do_not_validate_are_counted_and_dropped_and_nobody_is
     forged = [
         b"\x00garbage",
         msgspec.msgpack.encode([BUS_VERSION + 1, 1, 1, [], None]),  # another release's
-        pickle.dumps(_Ran(tmp_path / "ran")),
+        pickle.dumps(Ran(tmp_path / "ran")),
     ]
     async with websockets.connect(gateway.url(Market.UM) + f"/ws/{DEPTH}", max_queue=None) as ws:
         clock.set(start + 100)
@@ -83,7 +76,7 @@ async def test_a_state_that_does_not_load_is_asked_for_again_later_and_the_marke
     clock = ManualClock()
     instruments = {market: catalogue(market, clock.now_ms()) for market in Market}
     views = {market: MarketView(market, insts) for market, insts in instruments.items()}
-    bad = [pickle.dumps(_Ran(tmp_path / "ran")), msgspec.msgpack.encode([BUS_VERSION + 1, "um", {}])]
+    bad = [pickle.dumps(Ran(tmp_path / "ran")), msgspec.msgpack.encode([BUS_VERSION + 1, "um", {}])]
     asked: list[Market] = []
 
     def answer(market: Market) -> bytes:

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from pickles import Ran
 
 from tickerplant.bus import Bus
 from tickerplant.bus.frames import BUS_VERSION
@@ -114,16 +115,6 @@ def test_the_state_is_a_versioned_msgpack_document(views: dict[Market, MarketVie
     assert "BTCUSDT" in symbols
 
 
-class _Ran:
-    """What a pickle runs when it is loaded: it writes a file."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
-        return (Path.write_text, (str(self.marker), "ran"))  # type: ignore[return-value]
-
-
 def _edited(data: bytes, symbol: str, **changes: Any) -> bytes:
     """``data`` with one symbol's state changed (``msgspec.structs.replace``)."""
     state = decode(data)
@@ -143,7 +134,7 @@ def test_what_is_not_this_views_state_is_refused_and_the_view_stays_as_it_was(
     backwards = {**btc.klines, "1m": btc.klines["1m"][::-1]}
     refused = {
         "garbage": (b"\x00garbage", "not a view state"),
-        "a pickle": (pickle.dumps(_Ran(marker)), "not a view state"),
+        "a pickle": (pickle.dumps(Ran(marker)), "not a view state"),
         "truncated": (data[: len(data) // 2], "not a view state"),
         "another version": (msgspec.msgpack.encode(msgspec.structs.replace(state, version=2)), "bus version 2"),
         "another market": (capture(cm), "a state of market cm, not um"),
