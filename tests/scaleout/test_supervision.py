@@ -22,6 +22,7 @@ from served_workers import get_json, serve_workers
 from timing import SECONDS, eventually
 
 from tickerplant.client import MarketStreams
+from tickerplant.scaleout.supervisor import STABLE_MS, RestartDelays
 
 # The servers are processes of their own, on their own loop: the tests run once, on asyncio.
 pytestmark = pytest.mark.timeout(int(120 * SECONDS))
@@ -111,3 +112,11 @@ async def test_each_child_killed_comes_back_and_the_clients_data_flows_again(tmp
         async with asyncio.timeout(20 * SECONDS):
             while not await all_up():
                 await asyncio.sleep(0)
+
+
+def test_restarts_wait_longer_while_a_process_keeps_dying_and_start_over_once_it_held() -> None:
+    delays = RestartDelays(1.0)
+    quick = [delays.next_ms(ran_ms=500) for _ in range(7)]  # died half a second after each start
+    assert quick == [1000, 2000, 4000, 8000, 16000, 30000, 30000]
+    assert delays.next_ms() == 30000  # a start that failed: no run to judge by
+    assert delays.next_ms(ran_ms=STABLE_MS) == 1000  # it had held: from the first delay again

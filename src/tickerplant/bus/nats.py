@@ -24,7 +24,7 @@ Receiving runs in nats-py's task per subscription: each frame is decoded, its se
 checked (``frames.Sequencer``), and its messages handed to the market's handlers as one
 batch, as ``LocalBus`` does; a gap or a restarted publisher is reported to ``on_loss``
 first, and a notice to ``on_notice`` after the messages that came before it. A message that
-does not validate is counted and reported to ``on_rejected``, and dropped.
+does not validate is reported to ``on_rejected`` (the gateway counts and logs it) and dropped.
 
 The connection (``bus/nats_connection.py``) authenticates as ``NatsAuth`` says and
 reconnects for ever; what it meets meanwhile (errors, a lost and a regained server) goes

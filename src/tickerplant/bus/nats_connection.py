@@ -71,7 +71,8 @@ async def open_connection(url: str, *, name: str, auth: NatsAuth, report: Troubl
         report("error", str(exc) or type(exc).__name__)
 
     async def disconnected() -> None:
-        report("disconnected", f"lost the server at {url}; reconnecting")
+        if not client.is_closed:  # closed: its own close, nothing lost
+            report("disconnected", f"lost the server at {url}; reconnecting")
 
     async def reconnected() -> None:
         report("reconnected", f"connected to the server at {url} again")

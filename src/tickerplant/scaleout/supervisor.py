@@ -59,7 +59,7 @@ from tickerplant.port_lock import PortLocks
 from tickerplant.scaleout.lifeline import Handover, encode_handover
 from tickerplant.scaleout.nats_server import EmbeddedNats
 
-__all__ = ["MAX_RESTART_DELAY_S", "STABLE_MS", "Supervisor", "SupervisorFailed"]
+__all__ = ["MAX_RESTART_DELAY_S", "STABLE_MS", "RestartDelays", "Supervisor", "SupervisorFailed"]
 
 log = logging.getLogger("tickerplant.supervisor")
 
@@ -73,6 +73,25 @@ MAX_RESTART_DELAY_S = 30.0
 
 class SupervisorFailed(RuntimeError):
     pass
+
+
+class RestartDelays:
+    """One process' restart delays: ``client.backoff``'s from ``first_s``, doubling to
+    ``MAX_RESTART_DELAY_S``, started afresh for a process that had run for ``STABLE_MS``."""
+
+    def __init__(self, first_s: float) -> None:
+        self.first_s = first_s
+        self._delays = self._fresh()
+
+    def _fresh(self) -> Iterator[float]:
+        return backoff(self.first_s, 2.0, MAX_RESTART_DELAY_S, jitter=0.0)
+
+    def next_ms(self, ran_ms: int | None = None) -> int:
+        """The wait before the next start, the last one having run ``ran_ms`` (None: it
+        never started)."""
+        if ran_ms is not None and ran_ms >= STABLE_MS:
+            self._delays = self._fresh()
+        return round(1000 * next(self._delays))
 
 
 class _Child:
@@ -201,11 +220,8 @@ class Supervisor:
         self._reserved.append(sock)
         return int(sock.getsockname()[1])
 
-    def _delays(self) -> Iterator[float]:
-        return backoff(self.restart_delay_ms / 1000, 2.0, MAX_RESTART_DELAY_S, jitter=0.0)
-
     async def _keep(self, child: _Child, config: bytes) -> None:
-        delays = self._delays()
+        restarts = RestartDelays(self.restart_delay_ms / 1000)
         while not self._stopping:
             started_ms = self.clock.now_ms()
             process = await asyncio.create_subprocess_exec(
@@ -231,16 +247,14 @@ class Supervisor:
                 self.failed.set()
                 return
             self.restarts += 1
-            if self.clock.now_ms() - started_ms >= STABLE_MS:
-                delays = self._delays()
-            delay_ms = round(1000 * next(delays))
+            delay_ms = restarts.next_ms(self.clock.now_ms() - started_ms)
             name, pid = child.name, process.pid
             log.warning("%s (pid %d) exited with %s; restarting it in %d ms", name, pid, code, delay_ms)
             await self.clock.sleep_until(self.clock.now_ms() + delay_ms)
 
     async def _keep_nats(self, nats: EmbeddedNats) -> None:
         """The nats-server started again whenever it exits, on its port with its token."""
-        delays = self._delays()
+        restarts = RestartDelays(self.restart_delay_ms / 1000)
         while not self._stopping:
             started_ms = self.clock.now_ms()
             process = nats.process
@@ -249,9 +263,7 @@ class Supervisor:
             if self._stopping:
                 return
             self.restarts += 1
-            if self.clock.now_ms() - started_ms >= STABLE_MS:
-                delays = self._delays()
-            delay_ms = round(1000 * next(delays))
+            delay_ms = restarts.next_ms(self.clock.now_ms() - started_ms)
             pid = process.pid
             log.warning("nats-server (pid %d) exited with %s; restarting it in %d ms", pid, code, delay_ms)
             while not self._stopping:
@@ -259,7 +271,7 @@ class Supervisor:
                 try:
                     await nats.start()
                 except (OSError, RuntimeError) as exc:  # its port taken meanwhile, say
-                    delay_ms = round(1000 * next(delays))
+                    delay_ms = restarts.next_ms()
                     log.error("nats-server did not start again (%s); trying in %d ms", exc, delay_ms)
                     continue
                 assert nats.process is not None
