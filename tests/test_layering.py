@@ -85,8 +85,10 @@ PURE = [
             "pacing.py", "plan.py", "backoff.py", "events.py", "combined.py", "orderbook.py",
         )
     ),
-    # the gateway's and the recorder's own cores: time and bytes arrive as arguments
+    # the gateway's, the bus's and the recorder's own cores: time and bytes arrive as arguments
     SRC / "gateway" / "log_budget.py",
+    SRC / "bus" / "liveness.py",
+    SRC / "bus" / "frames.py",
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",
 ]

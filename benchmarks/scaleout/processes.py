@@ -209,6 +209,6 @@ async def publish_bus(pipe: Connection, url: str, frames: list[tuple[str, bytes]
             await asyncio.sleep(0)
     await bus.flush()
     elapsed = time.perf_counter() - start
-    dropped = bus.dropped
+    dropped = bus.outbox.dropped
     await bus.close()
     pipe.send((elapsed, dropped))

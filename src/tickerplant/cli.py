@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import os
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import uvloop
 
 from tickerplant import __version__, commands, logs
+from tickerplant.admin.guard import is_loopback
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.settings import SettingField, default_text, load, section_titles, settings
 
-__all__ = ["build_config", "main"]
+__all__ = ["ADMIN_TOKEN_VARIABLE", "NATS_TOKEN_VARIABLE", "admin_token", "build_config", "main", "nats_token"]
+
+NATS_TOKEN_VARIABLE = "TICKERPLANT_NATS_TOKEN"  # the NATS token, when no nats_token_file names one
+ADMIN_TOKEN_VARIABLE = "TICKERPLANT_ADMIN_TOKEN"  # the admin token, when neither TOML key gives one
 
 def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
     """``parse`` for argparse: its ValueError is the flag's error message."""
@@ -155,7 +160,9 @@ def _parser() -> argparse.ArgumentParser:
 
 # What each scale-out process is configured by (docs/operations.md, Scale-out): the plant by its
 # source's settings and the payload format it encodes in; a gateway by its listeners'.
-_PLANT_SETTINGS = {"payload_format", "nats_url", "admin_host", "admin_port", "admin_token"}
+_NATS_SETTINGS = {"nats_url", "nats_token_file", "nats_creds", "nats_tls_ca", "nats_tls_cert", "nats_tls_key"}
+_ADMIN_SETTINGS = {"admin_host", "admin_port", "admin_token", "admin_token_file"}
+_PLANT_SETTINGS = {"payload_format", *_ADMIN_SETTINGS, *_NATS_SETTINGS}
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}
 _GATEWAY_SECTIONS = {None, "limits", "faults"}
 _NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)
@@ -180,19 +187,15 @@ def _add_scaleout_commands(commands: Any) -> None:
         command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
         _add_log_options(command, "INFO")
         _add_settings(command, wanted, split=True)
-        # serve --workers N hands its children the whole configuration as JSON on stdin,
-        # and shares ports with them: the gateways' listener ports, each one's admin port
+        # serve --workers N hands its children the whole configuration and the NATS token as
+        # JSON on stdin, which stays open as their lifeline (scaleout/lifeline.py), and
+        # shares ports with them: the gateways' listener ports, each one's admin port
         command.add_argument("--config-stdin", action="store_true", help=argparse.SUPPRESS)
         command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
-    """Defaults, then the TOML file, then the flags (or a whole configuration on stdin)."""
-    if getattr(args, "config_stdin", False):
-        try:
-            return msgspec.json.decode(sys.stdin.buffer.read(), type=ServerConfig)
-        except msgspec.ValidationError as exc:
-            raise SystemExit(f"configuration: {exc}") from None
+    """Defaults, then the TOML file, then the flags."""
     toml: dict[str, Any] = {}
     if args.config is not None:
         try:
@@ -207,25 +210,79 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         config = load(toml, flags)
     except ValueError as exc:
         raise SystemExit(f"configuration: {exc}") from None
+    _admin_guarded(config)
     if config.replay.paused and not config.admin_port:
         # its resume is the admin listener's (the market port changes no state)
         raise SystemExit("configuration: --paused waits for POST /api/replay/resume: it takes --admin-port")
     return config
 
 
+def admin_token(config: ServerConfig) -> ServerConfig:
+    """``config`` with its admin token read: ``admin_token``, else the first line of
+    ``admin_token_file``, else the environment's ``TICKERPLANT_ADMIN_TOKEN``."""
+    token = config.admin_token
+    if not token and config.admin_token_file:
+        try:
+            lines = Path(config.admin_token_file).read_text().splitlines()
+        except OSError as exc:
+            raise SystemExit(f"admin_token_file: {exc}") from None
+        token = lines[0].strip() if lines else ""
+    token = token or os.environ.get(ADMIN_TOKEN_VARIABLE, "")
+    return dataclasses.replace(config, admin_token=token) if token != config.admin_token else config
+
+
+def _admin_guarded(config: ServerConfig) -> None:
+    """An admin listener beyond loopback takes a token, or the configuration is refused:
+    anyone who reaches it could drive the server."""
+    has_token = config.admin_token or config.admin_token_file or os.environ.get(ADMIN_TOKEN_VARIABLE)
+    if config.admin_port and not has_token and not is_loopback(config.admin_host):
+        raise SystemExit(
+            f"configuration: the admin listener on {config.admin_host} needs a token (admin_token in "
+            f"the config file, --admin-token-file, or {ADMIN_TOKEN_VARIABLE}): it drives the server"
+        )
+
+
+def nats_token(config: ServerConfig) -> str:
+    """The NATS server's token: the first line of ``nats_token_file``, else the environment's
+    ``TICKERPLANT_NATS_TOKEN``, else none."""
+    if config.nats_token_file:
+        try:
+            lines = Path(config.nats_token_file).read_text().splitlines()
+        except OSError as exc:
+            raise SystemExit(f"nats_token_file: {exc}") from None
+        return lines[0].strip() if lines else ""
+    return os.environ.get(NATS_TOKEN_VARIABLE, "")
+
+
+def _split(args: argparse.Namespace) -> tuple[ServerConfig, str]:
+    """A plant's or gateway's configuration and NATS token: from the flags, the TOML file,
+    the token file or the environment; or as serve --workers hands them over on stdin."""
+    if not args.config_stdin:
+        config = admin_token(build_config(args))
+        return config, nats_token(config)
+    from tickerplant.scaleout.lifeline import read_handover
+
+    try:
+        handover = read_handover(sys.stdin.buffer)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    return handover.config, handover.nats_token
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     if args.command == "serve":
-        config = build_config(args)
+        config = admin_token(build_config(args))
         if config.workers == 1:
             uvloop.run(commands.serve(config))
         else:
-            uvloop.run(commands.serve_workers(config, args.log_level, args.log_format))
-    elif args.command == "plant":
-        uvloop.run(commands.plant(build_config(args), args.reuse_port))
-    elif args.command == "gateway":
-        uvloop.run(commands.gateway(build_config(args), args.reuse_port))
+            uvloop.run(commands.serve_workers(config, args.log_level, args.log_format, nats_token(config)))
+    elif args.command in ("plant", "gateway"):
+        config, token = _split(args)
+        lifeline = sys.stdin.buffer if args.config_stdin else None
+        run = commands.plant if args.command == "plant" else commands.gateway
+        uvloop.run(run(config, args.reuse_port, token, lifeline))
     elif args.command == "record":
         uvloop.run(commands.record_streams(args))
     elif args.command == "tls":

@@ -10,13 +10,19 @@ import asyncio
 import contextlib
 import datetime
 import gc
+import logging
 import signal
+import ssl
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from tickerplant import logs
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
+
+if TYPE_CHECKING:
+    from tickerplant.bus.nats import NatsAuth
 
 __all__ = [
     "DEFAULT_NATS", "gateway", "plant", "record_streams", "serve", "serve_workers", "settle_heap",
@@ -24,17 +30,19 @@ __all__ = [
 ]  # fmt: skip
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"  # NATS's own default
+log = logging.getLogger("tickerplant")
 
 
-async def serve_workers(config: ServerConfig, log_level: str, log_format: str) -> None:
+async def serve_workers(config: ServerConfig, log_level: str, log_format: str, nats_token: str = "") -> None:
+    from tickerplant.port_lock import PortHeld
     from tickerplant.scaleout.nats_server import NatsServerMissing
     from tickerplant.scaleout.supervisor import Supervisor, SupervisorFailed
 
     stop = stop_on_signals()
-    supervisor = Supervisor(config, log_level=log_level, log_format=log_format)
+    supervisor = Supervisor(config, nats_token=nats_token, log_level=log_level, log_format=log_format)
     try:
         await supervisor.start()
-    except (OSError, NatsServerMissing, SupervisorFailed) as exc:
+    except (OSError, NatsServerMissing, SupervisorFailed, PortHeld) as exc:
         await supervisor.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     head = f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}"
@@ -81,11 +89,15 @@ def settle_heap() -> None:
 async def serve(config: ServerConfig) -> None:
     from tickerplant.app import Tickerplant
     from tickerplant.feeds.relay.relay import RelayError
+    from tickerplant.port_lock import PortHeld, PortLocks
 
+    locks = PortLocks()  # held for as long as this process serves (port_lock.py)
     plant = Tickerplant(config)
     try:
+        locks.claim(config.um_port, "USDⓈ-M")
+        locks.claim(config.cm_port, "COIN-M")
         await plant.start()
-    except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, RelayError, PortHeld) as exc:
         await plant.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     settle_heap()
@@ -116,6 +128,7 @@ async def serve(config: ServerConfig) -> None:
     if plant.done.is_set():
         logs.say(f"tickerplant: {plant.finish_reason}")
     await plant.close()
+    locks.release()
     if plant.failed and plant.done.is_set():
         raise SystemExit(1)
 
@@ -129,7 +142,38 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def plant(config: ServerConfig, reuse_port: bool) -> None:
+async def _stop_on_end(lifeline: BinaryIO | None, stop: asyncio.Event) -> None:
+    """``stop`` set as by SIGTERM once ``lifeline`` (the supervisor's pipe, serve --workers'
+    children only) ends: the supervisor is gone (``scaleout/lifeline.py``)."""
+    if lifeline is None:
+        return
+    from tickerplant.scaleout.lifeline import lifeline as watch
+
+    ended = asyncio.Event()
+    await watch(lifeline, ended)
+
+    async def stopping() -> None:
+        await ended.wait()
+        if not stop.is_set():
+            log.warning("the supervisor is gone (its pipe closed): stopping")
+            stop.set()
+
+    asyncio.get_running_loop().create_task(stopping())
+
+
+def _nats_auth(config: ServerConfig, url: str, token: str, role: str) -> NatsAuth:
+    from tickerplant.bus.nats import NatsAuth
+
+    try:
+        ca, cert, key = config.nats_tls_ca, config.nats_tls_cert, config.nats_tls_key
+        return NatsAuth.of(url, token, config.nats_creds, ca, cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"tickerplant {role}: NATS's TLS: {exc}") from None
+
+
+async def plant(
+    config: ServerConfig, reuse_port: bool, nats_token: str = "", lifeline: BinaryIO | None = None
+) -> None:
     import nats.errors  # NATS only for the scale-out commands
 
     from tickerplant.bus.nats import NatsBus
@@ -138,9 +182,11 @@ async def plant(config: ServerConfig, reuse_port: bool) -> None:
     from tickerplant.scaleout.plant_process import PlantProcess
 
     stop = stop_on_signals()
+    await _stop_on_end(lifeline, stop)
     url = config.nats_url or DEFAULT_NATS
+    auth = _nats_auth(config, url, nats_token, "plant")
     try:
-        plant = PlantProcess(config, await NatsBus.connect(url, name="tickerplant plant"))
+        plant = PlantProcess(config, await NatsBus.connect(url, name="tickerplant plant", auth=auth))
     except (OSError, nats.errors.Error) as exc:
         raise SystemExit(f"tickerplant plant: cannot reach NATS at {url}: {exc!r}") from None
     try:
@@ -166,18 +212,21 @@ async def plant(config: ServerConfig, reuse_port: bool) -> None:
     await plant.close()
 
 
-async def gateway(config: ServerConfig, reuse_port: bool) -> None:
+async def gateway(
+    config: ServerConfig, reuse_port: bool, nats_token: str = "", lifeline: BinaryIO | None = None
+) -> None:
     import nats.errors
 
     from tickerplant.bus.nats import NatsBus
     from tickerplant.scaleout.gateway_process import GatewayProcess
 
     stop = stop_on_signals()
+    await _stop_on_end(lifeline, stop)
     url = config.nats_url or DEFAULT_NATS
+    auth = _nats_auth(config, url, nats_token, "gateway")
     try:
-        gateway = GatewayProcess(
-            config, await NatsBus.connect(url, name="tickerplant gateway"), reuse_port=reuse_port
-        )
+        bus = await NatsBus.connect(url, name="tickerplant gateway", auth=auth)
+        gateway = GatewayProcess(config, bus, reuse_port=reuse_port)
     except (OSError, nats.errors.Error) as exc:
         raise SystemExit(f"tickerplant gateway: cannot reach NATS at {url}: {exc!r}") from None
     starting = asyncio.ensure_future(gateway.start())

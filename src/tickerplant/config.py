@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from tickerplant.admin.guard import is_loopback
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, ConnectionRules
@@ -297,8 +296,12 @@ class ServerConfig:
     )
     admin_token: str = setting(
         "", "token every admin request must carry (Authorization: Bearer …); required when "
-        "--admin-host is not loopback. Prefer the config file: argv is visible to every local user",
-        flag="--admin-token", metavar="TOKEN", default_text="none",
+        "admin_host is not loopback. In the TOML file only, or admin_token_file",
+    )  # fmt: skip
+    admin_token_file: str = setting(
+        "", "file whose first line is admin_token (or the environment's TICKERPLANT_ADMIN_TOKEN; "
+        "never a flag, which any local user can read)",
+        flag="--admin-token-file", metavar="FILE", default_text="none",
     )  # fmt: skip
     request_weight_per_min: int = setting(
         REQUEST_WEIGHT_PER_MINUTE, "REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§5.5, §7.1)",
@@ -332,6 +335,27 @@ class ServerConfig:
         "", "NATS server of plant and gateway (default nats://127.0.0.1:4222), and of serve "
         "--workers N instead of its own", flag="--nats", metavar="URL", default_text="none",
     )  # fmt: skip
+    nats_token_file: str = setting(
+        "", "file whose first line is the NATS server's authorization token (or the environment's "
+        "TICKERPLANT_NATS_TOKEN; never a flag, which any local user can read)",
+        flag="--nats-token-file", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_creds: str = setting(
+        "", "NATS credentials file (a user JWT and its nkey seed) to connect with",
+        flag="--nats-creds", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_tls_ca: str = setting(
+        "", "PEM CA bundle the NATS server's certificate is checked against: TLS to NATS "
+        "(a tls:// URL speaks TLS with the system's CAs)",
+        flag="--nats-tls-ca", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_tls_cert: str = setting(
+        "", "PEM client certificate for a NATS server that checks its clients",
+        flag="--nats-tls-cert", metavar="FILE", default_text="none",
+    )  # fmt: skip
+    nats_tls_key: str = setting(
+        "", "PEM private key of --nats-tls-cert", flag="--nats-tls-key", metavar="FILE", default_text="none"
+    )
 
     def __post_init__(self) -> None:
         if type(self.payload_format) is not PayloadFormat:  # a TOML number, or a string
@@ -340,10 +364,8 @@ class ServerConfig:
             raise ValueError("replay or relay, not both")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("TLS takes both a certificate (--tls-cert) and its key (--tls-key)")
+        if bool(self.nats_tls_cert) != bool(self.nats_tls_key):
+            raise ValueError("a NATS client certificate takes its key: --nats-tls-cert and --nats-tls-key")
         if type(self.workers) is not int or self.workers < 1:
             raise ValueError(f"workers must be a whole number from 1, not {self.workers!r}")
-        if self.admin_port and not self.admin_token and not is_loopback(self.admin_host):
-            raise ValueError(
-                f"the admin listener on {self.admin_host} needs a token (--admin-token, or admin_token "
-                "in the config file): it drives the server, and anyone who reaches it could"
-            )
+

@@ -5,6 +5,7 @@ dashboard is given once; over a real socket with aiohttp, and the rule without o
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,6 +14,7 @@ from ports import free_port
 
 from tickerplant.admin.guard import TOKEN_COOKIE, is_loopback, token_refusal
 from tickerplant.admin.server import AdminServer, TokenRequired
+from tickerplant.cli import ADMIN_TOKEN_VARIABLE, _parser, admin_token, build_config
 from tickerplant.config import ServerConfig
 
 TOKEN = "s3cret-admin-token"
@@ -48,11 +50,24 @@ def test_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-def test_beyond_loopback_without_a_token_is_not_a_configuration() -> None:
-    with pytest.raises(ValueError, match="needs a token"):
-        ServerConfig(admin_host="0.0.0.0")
-    assert ServerConfig(admin_host="0.0.0.0", admin_port=0).admin_port == 0  # off: nothing to guard
-    assert ServerConfig(admin_host="0.0.0.0", admin_token=TOKEN).admin_token == TOKEN
+def test_beyond_loopback_without_a_token_is_not_a_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ADMIN_TOKEN_VARIABLE, raising=False)
+    beyond = ["serve", "--admin-host", "0.0.0.0"]
+    with pytest.raises(SystemExit, match="needs a token"):
+        build_config(_parser().parse_args(beyond))
+    assert build_config(_parser().parse_args([*beyond, "--admin-port", "0"])).admin_port == 0  # off
+    toml = tmp_path / "tp.toml"
+    toml.write_text(f'admin_host = "0.0.0.0"\nadmin_token = "{TOKEN}"\n')
+    assert admin_token(build_config(_parser().parse_args(["serve", "--config", str(toml)]))).admin_token == TOKEN
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{TOKEN}\n")
+    with_file = build_config(_parser().parse_args([*beyond, "--admin-token-file", str(token_file)]))
+    assert with_file.admin_token == "" and admin_token(with_file).admin_token == TOKEN  # read to serve
+    monkeypatch.setenv(ADMIN_TOKEN_VARIABLE, "from-the-environment")
+    assert admin_token(build_config(_parser().parse_args(beyond))).admin_token == "from-the-environment"
+    assert ServerConfig(admin_host="0.0.0.0").admin_token == ""  # a program's config: start() refuses
 
 
 async def test_an_admin_listener_beyond_loopback_will_not_start_without_a_token(start_server: StartServer) -> None:

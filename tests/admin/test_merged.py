@@ -140,3 +140,33 @@ def test_without_the_plant_the_gateways_say_what_they_can() -> None:
     )
     assert (status["source"], status["replay"]) == ("plant", None)
     assert status["listeners"]["um"]["connections"]["streams"] == 1
+
+
+def _bus_up(*values: int) -> str:
+    lines = [f'tickerplant_bus_up{{market="{m}"}} {v}.0' for m, v in zip(("um", "cm"), values, strict=False)]
+    return "# HELP tickerplant_bus_up Live\n# TYPE tickerplant_bus_up gauge\n" + "\n".join(lines) + "\n"
+
+
+def test_a_process_that_answers_but_does_not_hear_its_bus_is_not_up() -> None:
+    said = [
+        Said("plant", PLANT + _bus_up(1, 1)),
+        Said("gateway", _gateway(3, 1, 2, 40.0) + _bus_up(1, 1)),
+        Said("gateway", _gateway(4, 5, 0, 60.0) + _bus_up(0, 1)),  # its USDⓈ-M market went silent
+    ]
+    samples = _samples(merge_metrics(said))
+    assert samples["tickerplant_workers_up", (("role", "gateway"),)] == 1
+    assert samples["tickerplant_workers_up", (("role", "plant"),)] == 1
+    assert samples["tickerplant_connections", (("market", "um"), ("surface", "streams"))] == 7  # still counted
+    samples = _samples(merge_metrics([Said("plant", PLANT + _bus_up(0, 0))]))  # away from NATS
+    assert samples["tickerplant_workers_up", (("role", "plant"),)] == 0
+
+
+def test_a_degraded_process_is_not_up_and_the_status_says_why() -> None:
+    healthy = {**_gateway_status(_listener(1, 1.0, [], 0), []), "degraded": []}
+    silent = {**healthy, "degraded": ["um: no data from the plant for 10 s"]}
+    status = merge_status([Said("gateway", healthy), Said("gateway", silent), Said("gateway", None)])
+    assert [(w["up"], w["degraded"]) for w in status["workers"]] == [
+        (True, []),
+        (False, ["um: no data from the plant for 10 s"]),
+        (False, ["did not answer"]),
+    ]

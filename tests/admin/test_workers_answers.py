@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.workers import Worker, WorkersAnswers
-from tickerplant.cli import _parser, build_config
+from tickerplant.cli import _parser, admin_token, build_config
 
 pytestmark = pytest.mark.loopback
 
@@ -66,11 +67,13 @@ async def test_the_replay_controls_are_503_while_the_plant_is_away(admin: str) -
 
 
 @pytest.mark.parametrize("command", ["plant", "gateway"])
-def test_a_split_process_serves_an_admin_listener_only_when_asked(command: str) -> None:
+def test_a_split_process_serves_an_admin_listener_only_when_asked(command: str, tmp_path: Path) -> None:
     assert build_config(_parser().parse_args([command])).admin_port == 0
     beyond = [command, "--admin-port", "9100", "--admin-host", "0.0.0.0"]
     with pytest.raises(SystemExit, match="needs a token"):  # beyond loopback: a token, or no start
         build_config(_parser().parse_args(beyond))
-    asked = build_config(_parser().parse_args([*beyond, "--admin-token", "s3cret"]))
+    token = tmp_path / "admin-token"
+    token.write_text("s3cret\n")
+    asked = admin_token(build_config(_parser().parse_args([*beyond, "--admin-token-file", str(token)])))
     assert (asked.admin_host, asked.admin_port, asked.admin_token) == ("0.0.0.0", 9100, "s3cret")
     assert build_config(_parser().parse_args(["serve"])).admin_port == 8767

@@ -172,11 +172,11 @@ async def test_a_full_outbox_drops_the_newest_frames_and_the_subscriber_sees_the
 ) -> None:
     publisher, subscriber = buses
     losses, got = await _listening(subscriber)
-    publisher.direct = False  # the public way, as while nats-py is away: through the outbox
-    publisher.outbox_limit = 300  # two frames of one message wait at most
+    publisher.outbox.direct = False  # the public way, as while nats-py is away: through the outbox
+    publisher.outbox.limit = 300  # two frames of one message wait at most
     for i in range(4):  # in one go: the writer has taken none yet
         publisher.publish(Market.UM, _batch(1, i, size=100))
-    assert publisher.dropped == 2
+    assert publisher.outbox.dropped == 2
     await publisher.flush()
     publisher.publish(Market.UM, _batch(1, 4, size=100))
     await eventually(lambda: len(got) == 3)
@@ -191,19 +191,19 @@ async def test_frames_go_into_nats_pys_pending_writes_and_wait_in_order_when_the
     losses, got = await _listening(subscriber)
     # the nats-py pyproject.toml allows has the private state the bus writes frames into:
     # a version without it would publish the slower public way, and this says so
-    assert publisher.direct
+    assert publisher.outbox.direct
     client: Any = publisher.client
     before = client._pending_data_size
     publisher.publish(Market.UM, _batch(1, 0, size=100))
     one = client._pending_data_size - before  # its PUB line, the frame and CRLF, not yet written
-    assert one > 100 and publisher._outbox_bytes == 0
+    assert one > 100 and publisher.outbox.queued_bytes == 0
     client._max_pending_size = client._pending_data_size  # full: the next frames must wait
     for i in range(1, 4):
         publisher.publish(Market.UM, _batch(1, i, size=100))
-    assert publisher._outbox_bytes > 0  # in the outbox, behind the one in nats-py's writes
+    assert publisher.outbox.queued_bytes > 0  # in the outbox, behind the one in nats-py's writes
     client._max_pending_size = 64 * 1024 * 1024
     await publisher.flush()
     publisher.publish(Market.UM, _batch(1, 4, size=100))  # the outbox empty: direct again
     await eventually(lambda: len(got) == 5)
     assert got == [message for i in range(5) for message in _batch(1, i, 100)]
-    assert losses == [Verdict(Continuity.FIRST, 0)] and publisher.dropped == 0
+    assert losses == [Verdict(Continuity.FIRST, 0)] and publisher.outbox.dropped == 0

@@ -19,6 +19,7 @@ from tickerplant.settings import SettingField, load, settings, toml_reference
 CLI_REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"  # the command line reference
 # Tuning knobs, set in a TOML file only (``tickerplant serve --help`` lists them).
 TOML_ONLY = {
+    "admin_token",  # a secret: never a flag (argv is any local user's to read); admin_token_file
     "simulator.batch_actions",
     "simulator.book_levels",
     "simulator.history_s",

@@ -9,9 +9,9 @@ from typing import Any
 import msgspec
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.klines.candles import Kline, KlineSeries, rest_row
+from tickerplant.market.klines.candles import Kline, KlineSeries
 from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
-from tickerplant.protocol.market_data import kline_rows
+from tickerplant.protocol.market_data import kline_rows, rest_row
 
 T0 = 1_767_225_600_000
 MINUTE = 60_000

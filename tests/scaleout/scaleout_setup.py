@@ -6,7 +6,8 @@ gateways and their plant in the order a user may (the gateways first, waiting), 
 ``http_json`` and ``until_depth_at`` read what a gateway serves.
 
 As real processes (``tickerplant plant`` and ``tickerplant gateway``, as a user runs them):
-``Child`` is one, started synchronously (run it in a thread from a test's loop) and ready
+``StreamsClient`` is a ``tickerplant.client`` one reading as it comes, which tells where its
+ids skipped without a ``Gap`` saying so; ``Child`` is one, started synchronously (run it in a thread from a test's loop) and ready
 once it printed what it prints when it serves; ``shared_ports`` reserves listener ports
 gateways share (``SO_REUSEPORT``, as ``serve --workers`` shares them); ``serving_pid``
 tells which gateway process holds a client's connection (Linux's /proc), since the kernel
@@ -32,7 +33,8 @@ from typing import Any
 import pytest
 from timing import SECONDS
 
-from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.nats import NatsAuth, NatsBus
+from tickerplant.client import AggTrade, DepthUpdate, Gap, MarketStreams
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig
 from tickerplant.scaleout.gateway_process import GatewayProcess
@@ -40,8 +42,8 @@ from tickerplant.scaleout.nats_server import EmbeddedNats
 from tickerplant.scaleout.plant_process import PlantProcess
 
 __all__ = [
-    "Child", "client_ports", "http_json", "serving_pid", "shared_ports", "start_split", "started",
-    "until_depth_at",
+    "Child", "StreamsClient", "client_ports", "http_json", "serving_pid", "shared_ports", "start_split",
+    "started", "until_depth_at",
 ]  # fmt: skip
 
 
@@ -58,17 +60,23 @@ async def started() -> AsyncIterator[list[Any]]:
 
 
 async def start_split(
-    config: ServerConfig, nats_url: str, clock: ManualClock, started: list[Any], gateways: int = 1
+    config: ServerConfig,
+    nats_url: str,
+    clock: ManualClock,
+    started: list[Any],
+    gateways: int = 1,
+    auth: NatsAuth | None = None,
 ) -> tuple[PlantProcess, list[GatewayProcess]]:
     """``gateways`` gateways and their plant, started: the gateways first, waiting for the
     plant's listing (subscribed already, they build their views from its first frame)."""
+    auth = auth or NatsAuth()
     ours = [
-        GatewayProcess(config, await NatsBus.connect(nats_url, name=f"gateway {i}"), clock)
+        GatewayProcess(config, await NatsBus.connect(nats_url, name=f"gateway {i}", auth=auth), clock)
         for i in range(1, gateways + 1)
     ]
     started.extend(ours)
     waiting = [asyncio.ensure_future(gateway.start()) for gateway in ours]
-    plant = PlantProcess(config, await NatsBus.connect(nats_url, name="plant"), clock)
+    plant = PlantProcess(config, await NatsBus.connect(nats_url, name="plant", auth=auth), clock)
     started.append(plant)
     await plant.start()
     async with asyncio.timeout(10 * SECONDS):
@@ -98,6 +106,49 @@ async def until_depth_at(ws: Any, when_ms: int, into: list[str], stream: str | N
 
 
 # --- as real processes ------------------------------------------------------------------
+
+
+class StreamsClient:
+    """A ``MarketStreams`` client and what it received, read as it comes."""
+
+    def __init__(self, streams: MarketStreams) -> None:
+        self.streams = streams
+        self.items: list[Any] = []
+        self.reading = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        async for item in self.streams:
+            self.items.append(item)
+
+    def gaps(self) -> list[Gap]:
+        return [item for item in self.items if isinstance(item, Gap)]
+
+    def unreported(self) -> list[str]:
+        """Where its aggregate trade ids skip or its depth chain breaks without a ``Gap``
+        saying so just before."""
+        last: dict[str, int] = {}
+        said: set[str] = set()  # streams a Gap was reported on since their last event
+        wrong: list[str] = []
+        for item in self.items:
+            if isinstance(item, Gap):
+                said.add(item.stream)
+                continue
+            if isinstance(item, AggTrade):
+                stream, first, final = "btcusdt@aggTrade", item.agg_id, item.agg_id
+                follows = first == last.get(stream, first - 1) + 1
+            elif isinstance(item, DepthUpdate):
+                stream, final = "btcusdt@depth@100ms", item.final_update_id
+                follows = item.previous_final_update_id == last.get(stream, item.previous_final_update_id)
+            else:
+                continue
+            if not follows and stream not in said:
+                wrong.append(f"{stream}: {last.get(stream)} then {item}")
+            assert final > last.get(stream, 0), "delivered again"
+            last[stream] = final
+            said.discard(stream)
+        return wrong
+
+
 
 _READY = {"plant": b"tickerplant plant publishing", "gateway": b"tickerplant gateway on"}
 _PORTS = re.compile(r"ws://[\d.]+:(\d+) \(USDⓈ-M\) and ws://[\d.]+:(\d+) \(COIN-M\)")

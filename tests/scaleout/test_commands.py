@@ -1,11 +1,15 @@
-"""`tickerplant plant` and `tickerplant gateway`: each takes its own process's settings."""
+"""`tickerplant plant` and `tickerplant gateway`: each takes its own process's settings, and
+the NATS credentials (the token from a file or the environment, never a flag)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tickerplant.cli import _parser, build_config
+from tickerplant.cli import NATS_TOKEN_VARIABLE, _parser, build_config, nats_token
 from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.settings import settings
 
 
 def test_the_plant_takes_the_sources_settings_and_the_gateway_the_listeners() -> None:
@@ -38,3 +42,33 @@ def test_workers_are_at_least_one() -> None:
     assert build_config(_parser().parse_args(["serve", "--workers", "3"])).workers == 3
     with pytest.raises(SystemExit, match="workers must be a whole number from 1"):
         build_config(_parser().parse_args(["serve", "--workers", "0"]))
+
+
+def test_the_nats_token_comes_from_its_file_else_the_environment_never_a_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    monkeypatch.setenv(NATS_TOKEN_VARIABLE, "from-the-environment")
+    for role in ("plant", "gateway", "serve"):
+        config = build_config(_parser().parse_args([role, "--nats-token-file", str(token_file)]))
+        assert nats_token(config) == "s3cret"
+    assert nats_token(build_config(_parser().parse_args(["gateway"]))) == "from-the-environment"
+    monkeypatch.delenv(NATS_TOKEN_VARIABLE)
+    assert nats_token(build_config(_parser().parse_args(["gateway"]))) == ""
+    # the flags that concern a token name its file: no command line carries a token
+    flags = [item.setting.flag for item in settings() if "token" in item.name]
+    assert [flag for flag in flags if flag] == ["--admin-token-file", "--nats-token-file"]
+    with pytest.raises(SystemExit, match="nats_token_file"):
+        nats_token(build_config(_parser().parse_args(["plant", "--nats-token-file", str(tmp_path / "none")])))
+
+
+def test_the_split_processes_take_nats_credentials_and_tls_files() -> None:
+    files = ["--nats-creds", "user.creds", "--nats-tls-ca", "ca.pem", "--nats-tls-cert", "c.pem", "--nats-tls-key", "k.pem"]
+    for role in ("plant", "gateway"):
+        config = build_config(_parser().parse_args([role, "--nats", "tls://bus:4222", *files]))
+        assert (config.nats_creds, config.nats_tls_ca, config.nats_tls_cert, config.nats_tls_key) == (
+            "user.creds", "ca.pem", "c.pem", "k.pem",
+        )  # fmt: skip
+    with pytest.raises(SystemExit, match="--nats-tls-key"):
+        build_config(_parser().parse_args(["gateway", "--nats-tls-cert", "c.pem"]))

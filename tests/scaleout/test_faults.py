@@ -1,6 +1,7 @@
-"""Faults over real processes, as an operator meets them: a nats-server, a `tickerplant
-plant` and two `tickerplant gateway`s sharing their ports (as `serve --workers 2` runs
-them; the kernel spreads the connections), on the system clock.
+"""Faults over real processes, as an operator meets them: a nats-server that takes only
+clients with its token, a `tickerplant plant` and two `tickerplant gateway`s sharing their
+ports (as `serve --workers 2` runs them; the kernel spreads the connections), each given
+the token in a file its TOML names, on the system clock.
 
 - clients on the two gateways receive the same bytes;
 - a gateway killed (SIGKILL) costs the other gateways' clients nothing, and its own
@@ -30,15 +31,17 @@ from typing import Any
 import pytest
 import websockets
 from nats_servers import running_nats
-from scaleout_setup import Child, client_ports, http_json, serving_pid, shared_ports
+from scaleout_setup import Child, StreamsClient, client_ports, http_json, serving_pid, shared_ports
 from timing import SECONDS, eventually
 
-from tickerplant.client import AggTrade, BookResync, BookUpdate, DepthUpdate, Gap, MarketStreams, OrderBooks
+from tickerplant.client import BookResync, BookUpdate, MarketStreams, OrderBooks
 
 SEED = 7
 RATE = 5000.0  # actions a second: a minute of the default 400 in under 5 s
+TOKEN = "-4 the cluster's token"  # quoted and spaced where nats-server's file would misread it
 CONFIG = f"""
 request_weight_per_min = 1_000_000  # the tests poll REST answers until they settle
+nats_token_file = "{{token_file}}"
 
 [simulator]
 seed = {SEED}
@@ -94,9 +97,11 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     config = tmp_path_factory.mktemp("faults") / "faults.toml"
-    config.write_text(CONFIG)
+    token_file = config.with_name("token")
+    token_file.write_text(TOKEN + "\n")
+    config.write_text(CONFIG.format(token_file=token_file))
     children: list[Child] = []
-    with running_nats() as url, shared_ports() as ports:
+    with running_nats(TOKEN) as url, shared_ports() as ports:
         try:
             yield Cluster(url, config, ports, children)
         finally:
@@ -183,54 +188,13 @@ async def test_clients_on_two_gateways_receive_the_same_bytes(cluster: Cluster) 
             assert all(later["pu"] == earlier["u"] for earlier, later in itertools.pairwise(chain))
 
 
-class _Client:
-    """A ``MarketStreams`` client and what it received, read as it comes."""
-
-    def __init__(self, streams: MarketStreams) -> None:
-        self.streams = streams
-        self.items: list[Any] = []
-        self.reading = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        async for item in self.streams:
-            self.items.append(item)
-
-    def gaps(self) -> list[Gap]:
-        return [item for item in self.items if isinstance(item, Gap)]
-
-    def unreported(self) -> list[str]:
-        """Where its aggregate trade ids skip or its depth chain breaks without a ``Gap``
-        saying so just before."""
-        last: dict[str, int] = {}
-        said: set[str] = set()  # streams a Gap was reported on since their last event
-        wrong: list[str] = []
-        for item in self.items:
-            if isinstance(item, Gap):
-                said.add(item.stream)
-                continue
-            if isinstance(item, AggTrade):
-                stream, first, final = "btcusdt@aggTrade", item.agg_id, item.agg_id
-                follows = first == last.get(stream, first - 1) + 1
-            elif isinstance(item, DepthUpdate):
-                stream, final = "btcusdt@depth@100ms", item.final_update_id
-                follows = item.previous_final_update_id == last.get(stream, item.previous_final_update_id)
-            else:
-                continue
-            if not follows and stream not in said:
-                wrong.append(f"{stream}: {last.get(stream)} then {item}")
-            assert final > last.get(stream, 0), "delivered again"
-            last[stream] = final
-            said.discard(stream)
-        return wrong
-
-
 async def test_a_killed_gateways_clients_resume_on_the_others_and_theirs_see_nothing(
     cluster: Cluster,
 ) -> None:
     victim = await asyncio.to_thread(cluster.gateway, *cluster.sharing())
     survivors = [gateway.pid for gateway in cluster.gateways]
     port = cluster.ports[0]
-    clients: dict[int, list[_Client]] = {pid: [] for pid in [*survivors, victim.pid]}
+    clients: dict[int, list[StreamsClient]] = {pid: [] for pid in [*survivors, victim.pid]}
     try:
         async with contextlib.AsyncExitStack() as stack:
             async with asyncio.timeout(30 * SECONDS):  # clients until two are on the victim
@@ -241,7 +205,7 @@ async def test_a_killed_gateways_clients_resume_on_the_others_and_theirs_see_not
                     (mine,) = client_ports(port) - before
                     pid = serving_pid(port, mine, [*survivors, victim.pid])
                     assert pid is not None
-                    clients[pid].append(_Client(streams))
+                    clients[pid].append(StreamsClient(streams))
             everyone = [client for group in clients.values() for client in group]
             await eventually(lambda: all(len(client.items) >= 5 for client in everyone), 10 * SECONDS)
             victim.signal(signal.SIGKILL)

@@ -1,4 +1,5 @@
-"""nats-server restarted under a plant and a gateway: both reconnect, and the gateway's
+"""nats-server restarted under a plant and a gateway: both say they lost it meanwhile, both
+reconnect, and the gateway's
 client either sees its depth stream go on unbroken or is closed with 1012 (a lost frame)
 and, reconnecting, syncs a chain from a book that is the plant's again."""
 
@@ -14,6 +15,7 @@ import websockets
 from scaleout_setup import http_json, start_split, started
 from timing import SECONDS, eventually
 
+from tickerplant.bus.nats import NatsAuth
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
@@ -33,7 +35,7 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
     started.append(nats)
     url = await nats.start()
     clock = ManualClock()
-    plant, (gateway,) = await start_split(CONFIG, url, clock, started)
+    plant, (gateway,) = await start_split(CONFIG, url, clock, started, auth=NatsAuth(nats.token))
     start = clock.now_ms() - clock.now_ms() % 100
     events: list[dict[str, Any]] = []
     closed: list[int] = []
@@ -52,15 +54,15 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
     clock.set(start + 100)
     await eventually(lambda: bool(events), 10 * SECONDS)
     await nats.stop()
+    # both say so: the plant is not connected, the gateway degraded (its status, its metrics)
+    await eventually(lambda: gateway.degraded() == ["the NATS server is away"] and not plant.connected())
     for step in range(2, 12):  # the plant trades on while NATS is away
         clock.set(start + 100 * step)
         await asyncio.sleep(0)
-    nats = EmbeddedNats(port=nats.port)
+    nats = EmbeddedNats(port=nats.port, token=nats.token)
     started.append(nats)
     await nats.start()
-    await eventually(
-        lambda: plant.bus.nats.client.is_connected and gateway.bus.client.is_connected, 20 * SECONDS
-    )
+    await eventually(lambda: plant.connected() and gateway.degraded() == [], 20 * SECONDS)
     clock.set(start + 1200)  # a frame after the outage: a gap shows on it, if there was one
     theirs, ours = plant.views[Market.UM], gateway.listeners[Market.UM].view
 

@@ -23,7 +23,7 @@ from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from timing import SECONDS
 
-from tickerplant.bus.frames import Frame, decode_frame
+from tickerplant.bus.frames import BUS_VERSION, Frame, decode_frame
 
 # The plant and gateway are processes of their own, on their own loop: the test runs once,
 # on asyncio.
@@ -128,7 +128,7 @@ async def test_each_process_serves_its_own_admin_and_a_gap_moves_the_gateways_bu
             frames = await bus.subscribe("tp.um.frames")
             sent = decode_frame((await frames.next_msg(timeout=10 * SECONDS)).data)
             await frames.unsubscribe()
-            await bus.publish("tp.um.frames", msgspec.msgpack.encode(Frame(sent.epoch, sent.seq + AHEAD, [])))
+            await bus.publish("tp.um.frames", msgspec.msgpack.encode(Frame(BUS_VERSION, sent.epoch, sent.seq + AHEAD, [])))
             await bus.flush()
             async with asyncio.timeout(10 * SECONDS):
                 with pytest.raises(websockets.ConnectionClosed) as closed:

@@ -1,4 +1,5 @@
-"""`tickerplant serve --workers 2` as a user runs it: a private nats-server, a plant and two
+"""`tickerplant serve --workers 2` as a user runs it: a private nats-server that takes only
+clients with the run's token (which no process' command line shows), a plant and two
 gateways sharing the ports; a killed gateway is restarted and said so while the other
 serves on; SIGTERM stops every process."""
 
@@ -14,6 +15,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import nats
+import nats.errors
+import pytest
 import websockets
 from timing import SECONDS, eventually
 
@@ -68,6 +72,15 @@ async def test_serve_workers_shares_the_ports_restarts_a_gateway_and_stops_on_si
         for name, pid in re.findall(r"(nats-server|plant|gateway \d) started .*\(pid (\d+)\)", "".join(log)):
             pids[name] = int(pid)
         assert set(pids) == {"nats-server", "plant", "gateway 1", "gateway 2"}
+        (url,) = re.findall(r"fed over (nats://[\d.]+:\d+)", "".join(out))
+        with open(f"/proc/{pids['nats-server']}/environ", "rb") as environ:
+            (token,) = re.findall(rb'TICKERPLANT_NATS_TOKEN="([^\0]+)"', environ.read())
+        for pid in pids.values():
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                assert token not in cmdline.read()
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(url, allow_reconnect=False)
+        await (await nats.connect(url, token=token.decode(), allow_reconnect=False)).close()
         async with websockets.connect(f"ws://127.0.0.1:{port}/ws/btcusdt@bookTicker") as ws:
             async with asyncio.timeout(10 * SECONDS):
                 assert json.loads(await ws.recv())["s"] == "BTCUSDT"

@@ -9,11 +9,14 @@ the processes), except for the gauges every process reads off the same market, w
 first process that has them (the plant, listed first) gives: the book gauges and the
 replay's; and a start time, which is the oldest process'. A process that did not answer
 adds nothing; ``tickerplant_workers`` and ``tickerplant_workers_up`` say how many of each
-role there are and how many answered.
+role there are and how many are up: answered, and hearing their bus (every
+``tickerplant_bus_up`` sample they give is 1: the plant connected to NATS, a gateway's
+markets fed with frames).
 
 The status: the plant's source, start and replay; each market's listener as the gateways'
-sum (connections, rates, limit hits), its busiest streams added up per stream, and the
-recent closes of every gateway, newest first. Sans-I/O: texts and dicts in, bytes and a
+sum (connections, rates, limit hits), its busiest streams added up per stream, the
+recent closes of every gateway, newest first, and each process: up when it answered and
+is not degraded (``degraded`` says why). Sans-I/O: texts and dicts in, bytes and a
 dict out.
 """
 
@@ -70,7 +73,8 @@ def merge_metrics(said: Sequence[Said]) -> bytes:
         families = _families(text) if text is not None else None
         if families is None:
             continue
-        up[role] = up.get(role, 0) + 1
+        if all(sample.value == 1 for f in families if f.name == "tickerplant_bus_up" for sample in f.samples):
+            up[role] = up.get(role, 0) + 1
         for family in families:
             if family.name not in merged:
                 merged[family.name] = Metric(family.name, family.documentation, family.type)
@@ -89,7 +93,7 @@ def merge_metrics(said: Sequence[Said]) -> bytes:
             family.add_sample(sample_name, dict(labels), value)
     workers = GaugeMetricFamily("tickerplant_workers", "Processes of the server, per role", labels=["role"])
     answered = GaugeMetricFamily(
-        "tickerplant_workers_up", "Processes that answered this scrape, per role", labels=["role"]
+        "tickerplant_workers_up", "Processes that answered and hear their bus, per role", labels=["role"]
     )
     for role, count in run.items():
         workers.add_metric([role], count)
@@ -132,7 +136,15 @@ def merge_status(said: Sequence[Said]) -> dict[str, Any]:
             reverse=True,
         )
     )[:RECENT_CLOSES]
-    status["workers"] = [{"role": w.role, "admin": w.url, "up": w.answer is not None} for w in said]
+    status["workers"] = [
+        {
+            "role": w.role,
+            "admin": w.url,
+            "up": w.answer is not None and not w.answer.get("degraded"),
+            "degraded": ["did not answer"] if w.answer is None else w.answer.get("degraded", []),
+        }
+        for w in said
+    ]
     return status
 
 

@@ -17,8 +17,9 @@ connection. The process' RSS and open descriptors are ``prometheus_client``'s
 
 A gateway process fed over NATS adds its bus' figures per market (``BusCounts``, and the
 frames and bytes its ``NatsBus`` received): sequence gaps and the frames they skipped, a
-restarted plant, the states it loaded, the stream connections it closed with 1012 for a
-loss.
+restarted plant, the states it loaded and those that failed to, the messages it dropped as
+unreadable, the stream connections it closed with 1012 for a loss or a silence, and
+whether the market is live (``tickerplant_bus_up``: frames arrive and reach the clients).
 """
 
 from __future__ import annotations
@@ -69,7 +70,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_bus_missed_frames": ("counter", "Frames the gaps skipped"),
     "tickerplant_bus_plant_restarts": ("counter", "Restarts of the plant a gateway saw (a new epoch)"),
     "tickerplant_bus_resyncs": ("counter", "States a gateway loaded from the plant (its start, losses)"),
-    "tickerplant_bus_loss_closes": ("counter", "Stream connections a gateway closed with 1012 for a loss"),
+    "tickerplant_bus_loss_closes": ("counter", "Stream connections closed with 1012 for a loss or a silence"),
+    "tickerplant_bus_state_failures": ("counter", "States that did not come or load (asked for again)"),
+    "tickerplant_bus_rejected": ("counter", "Messages dropped as unreadable (malformed, another version)"),
+    "tickerplant_bus_silences": ("counter", "Times a market went silent past the watchdog's limit"),
+    "tickerplant_bus_up": ("gauge", "1 while the bus is live: the plant connected, a gateway's market fed"),
 }
 
 
@@ -82,6 +87,10 @@ class BusCounts:
     plant_restarts: int = 0
     resyncs: int = 0
     loss_closes: int = 0
+    state_failures: int = 0
+    rejected: int = 0
+    silences: int = 0
+    up: bool = True  # frames arrive and reach the clients (the market is not held or silent)
 
 
 def _family(name: str, labels: list[str]) -> Any:
@@ -107,6 +116,7 @@ class ServerCollector(Collector):
         bus: Mapping[Market, BusCounts] | None = None,
         received: Mapping[Market, list[int]] | None = None,
         log_suppressed: Callable[[], int] = lambda: 0,
+        bus_up: Callable[[], bool] | None = None,
     ) -> None:
         """``log_suppressed``: the warnings the process' log filter held back, ever
         (``logs.suppressed``, which the composition root passes in)."""
@@ -116,6 +126,7 @@ class ServerCollector(Collector):
         self._views = views
         self._bus = bus or {}
         self._received = received or {}  # market -> [frames, bytes] (bus.nats.NatsBus.received)
+        self._bus_up = bus_up  # a plant process: whether its NATS connection is up
         self._published = published  # market -> [messages] published on the bus
         self._replay = replay
         self._simulator_actions = simulator_actions  # None: the source is no simulator
@@ -146,6 +157,11 @@ class ServerCollector(Collector):
         yield from self._replay_metrics()
         if self._bus:
             yield from self._bus_metrics()
+        elif self._bus_up is not None:
+            up = _family("tickerplant_bus_up", ["market"])
+            for market in self._published:
+                up.add_metric([market.value], int(self._bus_up()))
+            yield up
 
     def _connections(self) -> Iterator[Any]:
         open_ = _family("tickerplant_connections", ["market", "surface"])
@@ -262,10 +278,13 @@ class ServerCollector(Collector):
             size.add_metric([market.value], received)
         yield frames
         yield size
-        for name in ("gaps", "missed_frames", "plant_restarts", "resyncs", "loss_closes"):
+        for name in (
+            "gaps", "missed_frames", "plant_restarts", "resyncs", "loss_closes", "state_failures", "rejected",
+            "silences", "up",
+        ):  # fmt: skip
             family = _family(f"tickerplant_bus_{name}", ["market"])
             for market, counts in self._bus.items():
-                family.add_metric([market.value], getattr(counts, name))
+                family.add_metric([market.value], int(getattr(counts, name)))
             yield family
 
 

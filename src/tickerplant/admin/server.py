@@ -138,8 +138,8 @@ class AdminServer:
         token = token or None
         if token is None and not is_loopback(host):
             raise TokenRequired(
-                f"the admin listener on {host} needs a token (--admin-token, or admin_token in the "
-                "config file): it drives the server and anyone who reaches it could"
+                f"the admin listener on {host} needs a token (admin_token in the config file, or "
+                "--admin-token-file): it drives the server and anyone who reaches it could"
             )
         self._token = token
         runner = web.AppRunner(self._app, access_log=None)

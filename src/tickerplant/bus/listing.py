@@ -4,21 +4,24 @@ A gateway process has no source of its own: what each market lists (the instrume
 exchangeInfo, routing and views need), which stream kinds the source carries (the
 others are acknowledged and silent) and the payload format the plant encodes in are the
 plant's ``feeds.Prepared`` and its configuration, asked for by
-request/reply on ``<prefix>.listing`` (``bus/nats.py``) and carried as msgpack.
+request/reply on ``<prefix>.listing`` (``bus/nats.py``) and carried as msgpack, with the
+bus's version (``frames.BUS_VERSION``): a gateway of another release refuses it, saying so.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from tickerplant.bus.frames import BUS_VERSION, Unreadable, unreadable
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind
 from tickerplant.market.payloads.events import PayloadFormat
 
-__all__ = ["Listing", "decode_listing", "encode_listing"]
+__all__ = ["Listing", "Unreadable", "decode_listing", "encode_listing"]
 
 
-class Listing(msgspec.Struct, frozen=True):
+class Listing(msgspec.Struct, frozen=True, array_like=True):
+    version: int  # BUS_VERSION first, as in every message on the bus
     instruments: dict[Market, list[Instrument]]  # what each market lists
     kinds: frozenset[StreamKind] | None = None  # the kinds the source carries; None: every kind
     # the format the plant encodes in: the gateways' merged all-market streams follow it
@@ -33,5 +36,12 @@ def encode_listing(listing: Listing) -> bytes:
 
 
 def decode_listing(data: bytes) -> Listing:
-    """``msgspec.DecodeError`` (a ``ValueError``) when the bytes are not a listing."""
-    return _decoder.decode(data)
+    """``frames.Unreadable`` (a ``ValueError``) when the bytes are not a listing of this
+    version."""
+    try:
+        decoded = _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise unreadable("listing", data, exc) from None
+    if decoded.version != BUS_VERSION:
+        raise unreadable("listing", data, ValueError(f"version {decoded.version}"))
+    return decoded

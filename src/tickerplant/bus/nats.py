@@ -15,22 +15,20 @@ tests can share one nats-server):
   which a gateway needs before it can build its listeners; ``<prefix>.listing.announced``:
   the plant publishes it there once when it starts, for the gateways already waiting.
 
-Publishing is synchronous for the plant (``Bus.publish`` encodes and queues): each frame
-goes straight into nats-py's pending writes, its PUB line, the frame and CRLF as three
-buffers, and nats-py's flusher task writes them at the loop's next turn, as after its own
-``publish``. Its own ``publish`` would join the frame into one PUB command (a copy of 80 kB
-a frame at the plant's max) and take a writer task's turn per frame: together a third of
-the bus's cost per frame (``benchmarks/scaleout/scenario.py`` (a): 0.66-0.73 of the floor that way,
-0.87-0.93 this way, in-process over the same recorded frames). It is the one place that
-touches nats-py's private client state (``_DIRECT``, checked when the bus is made: a
-nats-py without it publishes the public way). The public way, through one writer task and
-a bounded outbox, is also taken while nats-py is away (reconnecting), its pending writes are
-past their bound or its flusher is gone, and, to keep the order, while frames wait there.
+Publishing is synchronous for the plant: each frame goes straight into nats-py's pending
+writes, or through a bounded outbox while it cannot (``bus/nats_writer.py``). A market with
+nothing to publish gets an empty frame at least once a ``HEARTBEAT_MS`` (``heartbeat``), so
+a gateway can tell a quiet market from a plant it no longer hears.
 
 Receiving runs in nats-py's task per subscription: each frame is decoded, its sequence
 checked (``frames.Sequencer``), and its messages handed to the market's handlers as one
-batch, as ``LocalBus`` does; a gap, a restarted publisher or an unreadable frame is reported
-to ``on_loss`` first, and a notice to ``on_notice`` after the messages that came before it.
+batch, as ``LocalBus`` does; a gap or a restarted publisher is reported to ``on_loss``
+first, and a notice to ``on_notice`` after the messages that came before it. A message that
+does not validate is reported to ``on_rejected`` (the gateway counts and logs it) and dropped.
+
+The connection (``bus/nats_connection.py``) authenticates as ``NatsAuth`` says and
+reconnects for ever; what it meets meanwhile (errors, a lost and a regained server) goes
+to ``on_trouble``, which the processes log within a budget.
 
 A gateway subscribes before it knows what it will serve: ``hold`` starts the markets'
 subscriptions and keeps the frames that arrive (from the plant's first, when the gateway
@@ -40,14 +38,11 @@ was there first) until ``release`` hands them to the handlers subscribed meanwhi
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Any
 
-import msgspec
 import nats
 import nats.errors
 from nats.aio.client import Client
@@ -59,32 +54,38 @@ from tickerplant.bus.frames import (
     Continuity,
     Frame,
     Framer,
+    Hold,
     Notice,
     Sequencer,
+    Unreadable,
     Verdict,
     decode_frame,
-    state_part_decoder,
+    decode_state_part,
     state_parts,
 )
+from tickerplant.bus.nats_connection import NatsAuth, TroubleHandler, open_connection
+from tickerplant.bus.nats_writer import OUTBOX_LIMIT, Outbox
 from tickerplant.market.instruments import Market
 
-__all__ = ["DEFAULT_PREFIX", "OUTBOX_LIMIT", "LossHandler", "NatsBus", "NoticeHandler"]
+__all__ = [
+    "DEFAULT_PREFIX", "HEARTBEAT_MS", "OUTBOX_LIMIT", "LossHandler", "NatsAuth", "NatsBus", "NoticeHandler",
+    "RejectHandler", "TroubleHandler",
+]  # fmt: skip (NatsAuth and TroubleHandler are bus/nats_connection.py's, here for the bus's users)
 
 log = logging.getLogger("tickerplant.bus")
 
 DEFAULT_PREFIX = "tp"
 LossHandler = Callable[[Market, Verdict], None]  # frames lost (or a new publisher) on a market
 NoticeHandler = Callable[[Market, Notice], None]
+# a message that did not validate (a frame, a part of a state), and why: counted and dropped
+RejectHandler = Callable[[Market, str], None]
 # Frames a little under NATS's own limit: the msgpack array's header and a notice fit.
 _FRAME_MARGIN = 1024
 _REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
 _STATE_RETRY_S = 0.05  # between requests for a state that nobody answered
-# nats-py's private client state that _queue_directly writes, as its Client.publish does
-# (nats/aio/client.py, 2.9-2.16: _send_command, _flush_pending)
-_DIRECT = ("_pending", "_pending_data_size", "_max_pending_size", "_flush_queue", "_flusher_task", "stats")
-# Frames queued for NATS at most (bytes): past it the newest are dropped, never the
-# plant's memory grown; a subscriber sees the gap and asks for the state.
-OUTBOX_LIMIT = 256 * 1024 * 1024
+# A market publishes a frame at least this often, an empty one when it has nothing else: a
+# gateway that hears nothing for a while has lost the plant, not a quiet market.
+HEARTBEAT_MS = 1000
 
 
 def _ignore_loss(market: Market, verdict: Verdict) -> None:
@@ -93,6 +94,14 @@ def _ignore_loss(market: Market, verdict: Verdict) -> None:
 
 def _ignore_notice(market: Market, notice: Notice) -> None:
     return None
+
+
+def _log_rejected(market: Market, why: str) -> None:
+    log.warning("%s: %s", market.value, why)
+
+
+def _log_trouble(kind: str, text: str) -> None:
+    log.warning("NATS: %s", text)
 
 
 class NatsBus:
@@ -105,47 +114,47 @@ class NatsBus:
         prefix: str = DEFAULT_PREFIX,
         on_loss: LossHandler = _ignore_loss,
         on_notice: NoticeHandler = _ignore_notice,
+        on_rejected: RejectHandler = _log_rejected,
         outbox_limit: int = OUTBOX_LIMIT,
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.on_loss = on_loss
         self.on_notice = on_notice
+        self.on_rejected = on_rejected
         self.epoch = secrets.randbits(62)  # this publisher's run (frames.Frame.epoch)
         limit = max(client.max_payload - _FRAME_MARGIN, 4096)
         self._framers = {market: Framer(self.epoch, limit) for market in Market}
-        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
-        self._outbox_bytes = 0
-        self.outbox_limit = outbox_limit
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._writer: asyncio.Task[None] | None = None
-        self.dropped = 0  # frames the publisher could not hand to NATS (subscribers see a gap)
+        self.outbox = Outbox(client, outbox_limit)
+        self._beaten = {market: 0 for market in Market}  # each framer's seq at the last heartbeat
+        self.on_trouble: TroubleHandler = _log_trouble
         self._handlers: dict[Market, list[Handler]] = {market: [] for market in Market}
         self.sequencers: dict[Market, Sequencer] = {}
         # frames and their bytes received per market, for the metrics (admin/metrics.py)
         self.received: dict[Market, list[int]] = {market: [0, 0] for market in Market}
+        # frames handed on per market, heartbeats included, and those a loaded state held
+        # (bus/liveness.py: the plant is heard)
+        self.delivered: dict[Market, int] = dict.fromkeys(Market, 0)
         self._subscribing: list[asyncio.Task[Subscription]] = []
-        self._held: dict[Market, list[Frame]] = {}  # markets held, and what arrived meanwhile
+        self._held: dict[Market, Hold] = {}  # markets held, and what arrived meanwhile
         self._frame_limit = limit
         self._answering: list[Subscription] = []  # the plant's answering subscriptions
-        # frames into nats-py's pending writes (see the module docstring), where it has them
-        self.direct = all(hasattr(client, name) for name in _DIRECT)
 
     @classmethod
-    async def connect(cls, url: str, *, name: str, prefix: str = DEFAULT_PREFIX) -> NatsBus:
-        """A bus on a new connection to ``url`` that reconnects for ever (a gateway keeps
-        serving what it has while NATS is away; the gap shows when frames come back)."""
-        client = await nats.connect(
-            url,
-            name=name,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,  # seconds
-            pending_size=64 * 1024 * 1024,  # frames held while NATS is away, then dropped
-            error_cb=_log_error,
-        )
-        return cls(client, prefix=prefix)
+    async def connect(
+        cls, url: str, *, name: str, prefix: str = DEFAULT_PREFIX, auth: NatsAuth | None = None
+    ) -> NatsBus:
+        """A bus on a new connection to ``url`` (``bus/nats_connection.py``): it reconnects
+        for ever (a gateway keeps serving what it has while NATS is away; the gap shows
+        when frames come back) and reports what it meets to ``on_trouble``."""
+        buses: list[NatsBus] = []  # the bus, once made
+
+        def report(kind: str, text: str) -> None:
+            (buses[0].on_trouble if buses else _log_trouble)(kind, text)
+
+        client = await open_connection(url, name=name, auth=auth or NatsAuth(), report=report)
+        buses.append(cls(client, prefix=prefix))
+        return buses[0]
 
     def subject(self, market: Market) -> str:
         return f"{self.prefix}.{market.value}.frames"
@@ -160,71 +169,22 @@ class NatsBus:
         """Tell the market's subscribers what the source told the sink, in sequence."""
         self._send(market, self._framers[market].frames((), notice))
 
+    def heartbeat(self) -> None:
+        """An empty frame on each market that published none since the last heartbeat
+        (call it every ``HEARTBEAT_MS``): its subscribers hear the plant is there."""
+        for market, framer in self._framers.items():
+            if framer.seq == self._beaten[market]:
+                self._send(market, framer.frames(()))
+            self._beaten[market] = framer.seq
+
     def _send(self, market: Market, frames: list[bytes]) -> None:
-        subject = self.subject(market)
+        subject, send = self.subject(market), self.outbox.send
         for frame in frames:
-            self._send_raw(subject, frame)
-
-    def _send_raw(self, subject: str, data: bytes) -> None:
-        if self.direct and not self._outbox and self._queue_directly(subject, data):
-            return
-        if self._outbox_bytes + len(data) > self.outbox_limit:
-            self._drop("the outbox is full: NATS takes less than the plant publishes")
-            return  # a frame's number is spent: subscribers see the gap and resync
-        self._outbox.append((subject, data))
-        self._outbox_bytes += len(data)
-        self._idle.clear()
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write())
-        self._wake.set()
-
-    def _queue_directly(self, subject: str, data: bytes) -> bool:
-        """``data`` on ``subject`` as nats-py's ``publish`` queues it, without its copy or a
-        task's turn; False when it must go the public way: nats-py away, its pending writes
-        past their bound, its flusher gone, or ``data`` past NATS's limit."""
-        client: Any = self.client
-        size = len(data)
-        limit = client._max_pending_size
-        flusher = client._flusher_task
-        if (
-            not client.is_connected
-            or (limit > 0 and client._pending_data_size + size > limit)
-            or flusher is None
-            or flusher.done()
-            or size > client.max_payload
-        ):
-            return False
-        head = b"PUB %s %d\r\n" % (subject.encode(), size)
-        pending = client._pending
-        pending.append(head)
-        pending.append(data)
-        pending.append(b"\r\n")
-        client._pending_data_size += len(head) + size + 2
-        stats = client.stats
-        stats["out_msgs"] += 1
-        stats["out_bytes"] += size
-        kick = client._flush_queue
-        if kick.empty():  # the flusher writes what is pending at its next turn
-            kick.put_nowait(asyncio.get_running_loop().create_future())
-        return True
-
-    async def _write(self) -> None:
-        outbox, client = self._outbox, self.client
-        while True:
-            while outbox:
-                subject, data = outbox.popleft()
-                self._outbox_bytes -= len(data)
-                try:
-                    await client.publish(subject, data)
-                except nats.errors.Error as exc:  # away too long, or closed: the frame is lost
-                    self._drop(type(exc).__name__)
-            self._idle.set()
-            self._wake.clear()
-            await self._wake.wait()
+            send(subject, frame)
 
     def post(self, subject: str, data: bytes) -> None:
         """Publish ``data`` on ``subject`` as it is, in order with the frames."""
-        self._send_raw(subject, data)
+        self.outbox.send(subject, data)
 
     async def on(self, subject: str, handler: Callable[[bytes], None]) -> None:
         """Call ``handler`` with each message's data on ``subject``."""
@@ -235,14 +195,9 @@ class NatsBus:
         await self.client.subscribe(subject, cb=receive)
         await self.client.flush()
 
-    def _drop(self, why: str) -> None:
-        self.dropped += 1
-        if self.dropped & (self.dropped - 1) == 0:  # the 1st, 2nd, 4th, 8th, …
-            log.warning("NATS: %d frames dropped (%s)", self.dropped, why)
-
     async def flush(self) -> None:
         """Return once every frame published so far has reached the NATS server."""
-        await self._idle.wait()
+        await self.outbox.idle()
         await self.client.flush()
 
     # -- subscribing -------------------------------------------------------------------------
@@ -254,24 +209,33 @@ class NatsBus:
     def hold(self, markets: Collection[Market] = tuple(Market)) -> None:
         """Subscribe to ``markets`` now, and keep what arrives until ``release``."""
         for market in markets:
-            self._held.setdefault(market, [])
+            self._held.setdefault(market, Hold())
             self._listen(market)
 
-    def release(self, market: Market, after: tuple[int, int] | None = None) -> None:
+    def release(self, market: Market, after: tuple[int, int] | None = None) -> bool:
         """Hand the market's handlers (and ``on_notice``) what arrived while it was held, in
         order; ``after`` (epoch, seq): but for the frames up to that one, which a state
         loaded meanwhile holds already. The subscriber follows on from it: the state is
         answered ahead of the frames in the publisher's outbox, so some it holds may
-        arrive after it, and they are stale then, not new."""
+        arrive after it, and they are stale then, not new. False, the market held still
+        (from now on), when frames after ``after`` were dropped from the hold
+        (``frames.Hold``): a state as of a later frame is needed."""
+        hold = self._held.pop(market, None)
+        frames = hold.after(after) if hold is not None else []
+        if frames is None:
+            self._held[market] = Hold()
+            return False
         sequencer = self.sequencers.get(market)
         if after is not None and sequencer is not None:
             epoch, seq = after
             if sequencer.epoch is None or (sequencer.epoch == epoch and sequencer.seq < seq):
                 sequencer.epoch, sequencer.seq = epoch, seq
-        for frame in self._held.pop(market, ()):
-            if after is not None and frame.epoch == after[0] and frame.seq <= after[1]:
-                continue
-            self._deliver(market, self._handlers[market], frame)
+        if hold is not None:
+            self.delivered[market] += len(hold) - len(frames)  # in the state
+        handlers = self._handlers[market]
+        for frame in frames:
+            self._deliver(market, handlers, frame)
+        return True
 
     def _listen(self, market: Market) -> None:
         if market not in self.sequencers:
@@ -298,10 +262,11 @@ class NatsBus:
             received[1] += len(msg.data)
             try:
                 frame = decode_frame(msg.data)
-            except msgspec.DecodeError:
-                size = len(msg.data)
-                log.error("%s: an unreadable frame on %s (%d bytes)", market.value, msg.subject, size)
-                self.on_loss(market, Verdict(Continuity.GAP, 1))
+            except Unreadable as exc:
+                # Dropped, never taken for a loss: whoever can write garbage on the subject
+                # would otherwise close every client. A real frame lost shows as a gap at
+                # the next one.
+                self.on_rejected(market, f"{len(msg.data)} bytes on {msg.subject} dropped: {exc}")
                 return
             verdict = sequencer.follow(frame.epoch, frame.seq)
             continuity = verdict.continuity
@@ -311,13 +276,14 @@ class NatsBus:
                 self.on_loss(market, verdict)
             held = self._held.get(market)
             if held is not None:
-                held.append(frame)
+                held.add(frame, len(msg.data))
             else:
                 self._deliver(market, handlers, frame)
 
         return receive
 
     def _deliver(self, market: Market, handlers: list[Handler], frame: Frame) -> None:
+        self.delivered[market] += 1
         messages = frame.messages
         if messages:
             for handler in handlers:
@@ -388,37 +354,42 @@ class NatsBus:
 
     async def request_state(self, market: Market, timeout_s: float) -> tuple[int, int, bytes] | None:
         """The plant's state of ``market`` and the (epoch, seq) it is as of; None when no
-        whole answer came within ``timeout_s``."""
-        parts: dict[int, bytes] = {}
+        whole answer came within ``timeout_s``. A part that does not validate is dropped
+        (``on_rejected``); parts join only with parts of the same answer (epoch, seq and
+        count), so a stray part cannot mix into another answer."""
+        answers: dict[tuple[int, int, int], dict[int, bytes]] = {}
         loop = asyncio.get_running_loop()
-        answers: list[asyncio.Future[tuple[int, int, bytes] | None]] = []
+        whole: list[asyncio.Future[tuple[int, int, bytes] | None]] = []
 
         async def received(msg: Msg) -> None:
-            whole = answers[-1]
             if not msg.data:  # a status (503: no responders), not a part
-                if not whole.done():
-                    whole.set_result(None)
+                if not whole[-1].done():
+                    whole[-1].set_result(None)
                 return
-            part = state_part_decoder.decode(msg.data)
+            try:
+                part = decode_state_part(msg.data)
+            except Unreadable as exc:
+                self.on_rejected(market, f"a state's part dropped: {exc}")
+                return
+            parts = answers.setdefault((part.epoch, part.seq, part.count), {})
             parts[part.index] = part.data
-            if len(parts) == part.count and not whole.done():
-                whole.set_result((part.epoch, part.seq, b"".join(parts[i] for i in range(part.count))))
+            if len(parts) == part.count and not whole[-1].done():
+                whole[-1].set_result((part.epoch, part.seq, b"".join(parts[i] for i in range(part.count))))
 
         inbox = self.client.new_inbox()
         receiving = await self.client.subscribe(inbox, cb=received)
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
-                    answers.append(loop.create_future())
+                    whole.append(loop.create_future())
                     await self.client.publish(self.state_subject(market), b"", reply=inbox)
-                    answer = await answers[-1]
+                    answer = await whole[-1]
                     if answer is not None:
                         return answer
                     # nobody answered (a plant starting, or one whose answering is not
                     # in place at the server yet): ask again, soon
                     await asyncio.sleep(_STATE_RETRY_S)
-        except (TimeoutError, msgspec.DecodeError, nats.errors.Error) as exc:
-            log.error("%s: no state from the plant: %s", market.value, type(exc).__name__)
+        except (TimeoutError, nats.errors.Error):
             return None
         finally:
             with contextlib.suppress(nats.errors.Error):
@@ -426,13 +397,7 @@ class NatsBus:
 
     async def close(self) -> None:
         """Hand NATS what is queued (briefly), then close the connection."""
-        if self._writer is not None:
-            if self.client.is_connected:
-                with contextlib.suppress(TimeoutError, nats.errors.Error):
-                    await asyncio.wait_for(self.flush(), 5.0)
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        await self.outbox.close()
         for task in self._subscribing:
             task.cancel()
         # nats-py writes what is pending into a transport the server may have closed
@@ -440,8 +405,3 @@ class NatsBus:
         with contextlib.suppress(nats.errors.Error, RuntimeError, OSError):
             await self.client.close()
 
-
-async def _log_error(exc: Exception) -> None:
-    # nats-py reports a slow consumer's dropped messages here; the sequence gap that
-    # follows is what the gateway acts on.
-    log.warning("NATS: %s", exc or type(exc).__name__)

@@ -17,7 +17,7 @@ import msgspec
 
 from tickerplant.market.book.text import BookText
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.klines.candles import INTERVALS, Kline, KlineSeries, rest_row
+from tickerplant.market.klines.candles import BASE_DECIMALS, INTERVALS, Kline, KlineSeries
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
@@ -37,6 +37,7 @@ __all__ = [
     "klines_weight",
     "named_symbol",
     "required_symbol",
+    "rest_row",
     "text_param",
 ]
 
@@ -129,6 +130,18 @@ class Spliced(NamedTuple):
 
     head: bytes
     tail: bytes
+
+
+def rest_row(k: Kline, inst: Instrument, market: Market) -> list[int | str]:
+    """One row of `GET /fapi/v1/klines` / `/dapi/v1/klines`: the 12-element array of §7.8."""
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    # USDⓈ-M index 7 and 10 are quote-asset volumes; COIN-M's are base-asset volumes
+    quote_decimals = pd + qd if market is Market.UM else BASE_DECIMALS
+    return [
+        k.open_ms, fixed(k.open, pd), fixed(k.high, pd), fixed(k.low, pd), fixed(k.close, pd),
+        fixed(k.volume, qd), k.close_ms, fixed(k.quote, quote_decimals), k.count,
+        fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals), "0",
+    ]  # fmt: skip
 
 
 def kline_rows(

@@ -11,7 +11,9 @@ builds its views exactly as one process would.
 A gateway whose first frame is not the plant's first (it started late), or that loses
 frames, or whose plant restarts, holds the market's frames, asks the plant for its state
 of the market (``scaleout/view_state.py``), loads it into its view and then releases the
-frames after the state's, so its answers (depth, ``ticker.book``, 24 h tickers, klines,
+frames after the state's (a state that does not come or does not load is counted, logged
+and asked for again, ``STATE_RETRY_MS`` later, doubling up to ``STATE_RETRY_MAX_MS``), so
+its answers (depth, ``ticker.book``, 24 h tickers, klines,
 mark state) are the plant's again and no diff-depth chain continues from a book that
 missed events. A loss also closes the stream connections (1012, with the reason) whose
 streams the lost frames may have carried, as the relay does on a loss upstream, so their
@@ -19,10 +21,17 @@ clients reconnect and see the gap rather than a stream that skipped messages; th
 own notices (streams interrupted at the source, the source's end) reach the
 listeners as ``Listener.interrupt`` and ``Listener.finish``.
 
+A market that delivers no frame for 10 s (the plant publishes one at least every second,
+``bus/liveness.py``) has lost its plant, whatever the cause: the gateway closes its stream
+connections 1012 (again every 10 s while the silence lasts) and reports itself degraded
+until frames come again, rather than leave its clients waiting in silence.
+
 It is its own admin listener's ``AdminTarget`` (``start_admin``): ``/metrics`` of its
 listeners and of its bus per market (``admin.metrics.BusCounts``: gaps, the frames they
-skipped, a restarted plant, states loaded, connections closed for a loss; the frames and
-bytes received), and ``/api/status`` of its listeners; the replay controls are the plant's.
+skipped, a restarted plant, states loaded and failed, messages rejected, connections
+closed for a loss or a silence, whether the market is live; the frames and bytes
+received), and ``/api/status`` of its listeners and its health (``degraded``: why, or
+nothing); the replay controls are the plant's.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -38,7 +48,8 @@ from tickerplant.admin.metrics import BusCounts, ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.frames import Continuity, Notice, Verdict
-from tickerplant.bus.listing import Listing, decode_listing
+from tickerplant.bus.listing import Listing, Unreadable, decode_listing
+from tickerplant.bus.liveness import LOOK_MS, SILENT_LOOKS, Liveness
 from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
@@ -46,13 +57,17 @@ from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.scaleout import view_state
+from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
 
-__all__ = ["GatewayProcess"]
+__all__ = ["STATE_RETRY_MAX_MS", "STATE_RETRY_MS", "GatewayProcess"]
 
 log = logging.getLogger("tickerplant.gateway")
 
 _STATE_TIMEOUT_S = 60.0  # a day of klines and trades for every symbol is tens of MB
+STATE_RETRY_MS = 500  # after a state that did not come or load; doubling each time
+STATE_RETRY_MAX_MS = 30_000
+SILENT_REASON = f"no data from the plant for {SILENT_LOOKS * LOOK_MS // 1000} s"
 
 
 class GatewayProcess:
@@ -72,6 +87,9 @@ class GatewayProcess:
         self.done = asyncio.Event()  # set once the plant's source finished and clients have it
         bus.on_loss = self._lost
         bus.on_notice = self._noticed
+        self.bus_log = BusLog(log, self.clock)
+        bus.on_trouble = self.bus_log.trouble
+        bus.on_rejected = self._rejected
         self._finishing: asyncio.Task[None] | None = None
         self._stale: set[Market] = set()  # markets whose view needs the plant's state
         self._resyncing: set[Market] = set()
@@ -82,6 +100,8 @@ class GatewayProcess:
         self.status_board = StatusBoard(self.clock, {})
         self.admin: AdminServer | None = None
         self.started_ms = 0
+        self.liveness = Liveness(Market)
+        self._tasks: set[asyncio.Task[None]] = set()  # resyncs and the watch, kept and logged
 
     async def start(self) -> None:
         bus = self.bus
@@ -122,6 +142,7 @@ class GatewayProcess:
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
         self.status_board = StatusBoard(self.clock, self.listeners)
+        self._spawn(self._watch())
 
     async def start_admin(self, host: str, port: int, *, reuse_port: bool = False, token: str = "") -> str:
         """Serve this gateway's admin listener (after ``start``); its base URL."""
@@ -150,7 +171,14 @@ class GatewayProcess:
             },
             "recentCloses": self.status_board.recent_closes(),
             "replay": None,
+            "degraded": self.degraded(),
         }
+
+    def degraded(self) -> list[str]:
+        """Why this gateway serves less than the plant's data (nothing: it does not)."""
+        if not self.bus.client.is_connected:
+            return ["the NATS server is away"]
+        return [f"{market.value}: {SILENT_REASON}" for market in Market if market in self.liveness.silent]
 
     def replay_control(self, action: str) -> dict[str, Any] | None:
         return None  # the source, and so a replay, is the plant's: its admin listener has them
@@ -162,7 +190,12 @@ class GatewayProcess:
         def waiting() -> None:
             log.info("waiting for a plant to answer on %s", self.bus.listing_subject)
 
-        return decode_listing(await self.bus.wait_listing(waiting))
+        while True:
+            try:
+                return decode_listing(await self.bus.wait_listing(waiting))
+            except Unreadable as exc:
+                self.bus_log.say("rejected", logging.ERROR, f"the plant's listing was refused: {exc}")
+            await self.clock.sleep_until(self.clock.now_ms() + STATE_RETRY_MS)
 
     def url(self, market: Market) -> str:
         return f"ws://{self.config.host}:{self.listeners[market].port}"
@@ -189,40 +222,93 @@ class GatewayProcess:
             counts.missed_frames += missed
         reason = "the plant restarted" if restarted else f"lost {missed} frames from the plant"
         log.warning("%s: %s; asking for its state", market.value, reason)
-        for listener in self._serving(market):
-            if listener.streams is not None:
-                held = [c.delivery_keys() for c in listener.streams.connections]
-                carried = set().union(*held)
-                counts.loss_closes += sum(1 for keys in held if keys)  # each is closed 1012
-                if carried:
-                    listener.interrupt(carried, reason)
+        counts.loss_closes += self._interrupt(market, reason)
         # this frame and the next wait for the state (NatsBus calls on_loss before it files)
         self._stale.add(market)
         self.bus.hold([market])
         if self._serving_started and market not in self._resyncing:
-            asyncio.get_running_loop().create_task(self._resync(market))
+            self._spawn(self._resync(market))
+
+    def _interrupt(self, market: Market, reason: str) -> int:
+        """Close (1012, ``reason``) the stream connections that carry any of ``market``'s
+        streams; how many."""
+        closed = 0
+        for listener in self._serving(market):
+            if listener.streams is not None:
+                held = [c.delivery_keys() for c in listener.streams.connections]
+                carried = set().union(*held)
+                closed += sum(1 for keys in held if keys)
+                if carried:
+                    listener.interrupt(carried, reason)
+        return closed
+
+    async def _watch(self) -> None:
+        """Look at the markets' frames every ``LOOK_MS`` (``bus/liveness.py``): close a
+        silent market's streams, and say whether each is live."""
+        liveness, counts = self.liveness, self.bus_counts
+        while True:
+            await self.clock.sleep_until(self.clock.now_ms() + LOOK_MS)
+            looked = liveness.look(self.bus.delivered)
+            for market in looked.newly:
+                counts[market].silences += 1
+            for market in looked.silent:
+                closed = self._interrupt(market, SILENT_REASON)
+                counts[market].loss_closes += closed
+                said = f"{market.value}: {SILENT_REASON}: {closed} stream connections closed (1012); degraded"
+                self.bus_log.say("silent", logging.WARNING, said)
+            for market in looked.back:
+                log.info("%s: frames from the plant again", market.value)
+            connected = self.bus.client.is_connected
+            for market, count in counts.items():
+                count.up = connected and market not in liveness.silent
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # a market left held would go silent: the watch closes and reports it
+            log.error("a gateway task failed", exc_info=task.exception())
 
     async def _resync(self, market: Market) -> None:
         """Load the plant's state of ``market`` and release the frames after it; again while
-        more are lost meanwhile."""
+        more are lost meanwhile, or the state does not come or load (after a wait)."""
         self._resyncing.add(market)
+        wait_ms = STATE_RETRY_MS
         try:
             while market in self._stale:
                 self._stale.discard(market)
                 state = await self.bus.request_state(market, _STATE_TIMEOUT_S)
-                if state is None:  # no plant: serve on from what the view has
-                    log.error("%s: the plant sent no state; serving from what this gateway has", market.value)
-                    self.bus.release(market)
-                    return
-                epoch, seq, data = state
-                view_state.load(self.listeners[market].view, data)
+                try:
+                    if state is None:
+                        raise view_state.StateError(f"no whole answer within {_STATE_TIMEOUT_S:g} s")
+                    epoch, seq, data = state
+                    view_state.load(self.listeners[market].view, data)
+                except view_state.StateError as exc:
+                    self.bus_counts[market].state_failures += 1
+                    said = f"the plant's state did not load ({exc}); asking again in {wait_ms} ms"
+                    self.bus_log.say("state", logging.ERROR, f"{market.value}: {said}")
+                    self._stale.add(market)
+                    await self.clock.sleep_until(self.clock.now_ms() + wait_ms)
+                    wait_ms = min(2 * wait_ms, STATE_RETRY_MAX_MS)
+                    continue
                 self.resyncs += 1
                 self.bus_counts[market].resyncs += 1
-                if market not in self._stale:
-                    self.bus.release(market, after=(epoch, seq))
-                    log.info("%s: the plant's state as of frame %d loaded", market.value, seq)
+                if market in self._stale:
+                    continue
+                if not self.bus.release(market, after=(epoch, seq)):  # frames after it were dropped
+                    self._stale.add(market)
+                    continue
+                log.info("%s: the plant's state as of frame %d loaded", market.value, seq)
         finally:
             self._resyncing.discard(market)
+
+    def _rejected(self, market: Market, why: str) -> None:
+        self.bus_counts[market].rejected += 1
+        self.bus_log.rejected(market, why)
 
     def _noticed(self, market: Market, notice: Notice) -> None:
         if notice.streams:
@@ -241,6 +327,8 @@ class GatewayProcess:
     async def close(self) -> None:
         if self._finishing is not None:
             self._finishing.cancel()
+        for task in list(self._tasks):
+            task.cancel()
         self.status_board.close()
         if self.admin is not None:
             await self.admin.close()

@@ -34,8 +34,9 @@ class PlantAdmin:
         self.started_ms = clock.now_ms()
         self.registry = CollectorRegistry()
         collector = ServerCollector(
-            {}, plant.bus.published, self._replay_status, self._simulator_actions, views=plant.views
-        )
+            {}, plant.bus.published, self._replay_status, self._simulator_actions, views=plant.views,
+            bus_up=plant.connected,
+        )  # fmt: skip
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
         self.admin: AdminServer | None = None
@@ -77,6 +78,7 @@ class PlantAdmin:
             "listeners": {},  # the gateways' (their own admin listeners, or serve --workers')
             "recentCloses": [],
             "replay": self._replay_status(),
+            "degraded": [] if plant.connected() else ["the NATS server is away"],
         }
 
     def replay_control(self, action: str) -> dict[str, Any] | None:

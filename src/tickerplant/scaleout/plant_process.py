@@ -7,6 +7,10 @@ end) goes out as notices in the same sequence. It serves no client itself; it an
 gateways' requests for its listing (``bus/listing.py``) before the source starts, so a
 gateway waiting for it receives the first frame on.
 
+Every market gets a frame at least once a ``HEARTBEAT_MS`` (``NatsBus.heartbeat``, an
+empty one when the source has sent nothing: a paused replay, a quiet relay), so a gateway
+can tell a quiet market from a plant it no longer hears (``bus/liveness.py``).
+
 It keeps a ``MarketView`` per market, fed with what it publishes (a direct call, as
 ``LocalBus`` makes it), and answers a gateway's request for a market's state with that
 view's (``scaleout/view_state.py``): how a gateway that started late, lost frames or saw
@@ -24,9 +28,9 @@ from collections.abc import Callable, Collection, Sequence
 
 from tickerplant.app import source_for
 from tickerplant.bus import StreamMessage
-from tickerplant.bus.frames import Notice
+from tickerplant.bus.frames import BUS_VERSION, Notice
 from tickerplant.bus.listing import Listing, encode_listing
-from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.nats import HEARTBEAT_MS, NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
@@ -35,6 +39,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.scaleout import view_state
+from tickerplant.scaleout.bus_log import BusLog
 
 __all__ = ["PlantProcess"]
 
@@ -69,6 +74,8 @@ class PlantProcess:
         self.clock = clock or SystemClock()
         self.source: Source = source or source_for(config, self.clock)
         self._bus = bus
+        self.bus_log = BusLog(log, self.clock)
+        bus.on_trouble = self.bus_log.trouble
         self.views: dict[Market, MarketView] = {}
         self._viewed = _ViewedBus(bus, self.views)
         self.plants: dict[Market, Plant] = {}
@@ -78,6 +85,7 @@ class PlantProcess:
         self.finish_reason = ""
         self.failed = False
         self._source_task: asyncio.Task[None] | None = None
+        self._beating: asyncio.Task[None] | None = None
 
     @property
     def bus(self) -> _ViewedBus:
@@ -96,10 +104,20 @@ class PlantProcess:
         for market, insts in prepared.instruments.items():
             self.views[market] = view = MarketView(market, insts)
             await self._bus.answer_state(market, functools.partial(view_state.capture, view))
-        self.listing = Listing(prepared.instruments, prepared.kinds, self.config.payload_format)
+        self.listing = Listing(BUS_VERSION, prepared.instruments, prepared.kinds, self.config.payload_format)
         await self._bus.answer_listing(encode_listing(self.listing))
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
+        self._beating = asyncio.get_running_loop().create_task(self._beat())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
+
+    def connected(self) -> bool:
+        """Whether its NATS connection is up (its frames reach the server)."""
+        return bool(self._bus.client.is_connected)
+
+    async def _beat(self) -> None:
+        while True:
+            await self.clock.sleep_until(self.clock.now_ms() + HEARTBEAT_MS)
+            self._bus.heartbeat()
 
     async def _run_source(self) -> None:
         try:
@@ -125,6 +143,8 @@ class PlantProcess:
         self.done.set()
 
     async def close(self) -> None:
+        if self._beating is not None:
+            self._beating.cancel()
         if self._source_task is not None:
             self._source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -4,18 +4,28 @@ The supervisor starts, in order, a nats-server on a loopback port the OS chooses
 ``--nats URL``), the plant process (``tickerplant plant``) and N gateway processes
 (``tickerplant gateway --reuse-port``) that share the listener ports with ``SO_REUSEPORT``:
 the kernel spreads the clients' connections over them. Each child is given the whole
-configuration on its stdin, so it configures itself exactly as the one process would.
+configuration and the NATS token on its stdin (``scaleout/lifeline.py``), so it
+configures itself exactly as the one process would; the embedded nats-server takes only
+clients with that token, drawn for each run. The pipe stays open: it is the child's
+lifeline, whose end (the supervisor gone, however it went) stops the child.
 
 While the listeners' ports were asked as 0 (the OS chooses, as the tests do), the
 supervisor binds a port itself with ``SO_REUSEPORT``, without listening (so it is never
 given a connection), and hands that port to every gateway: they all share it.
 
-A child that exits is restarted (after ``restart_delay_ms``), and the log says so; one that
-exits before it was ever ready (a replay's missing file, a port in use) stops them all:
-restarting would fail the same way. On ``close`` the gateways are stopped first (their
-clients get 1001 going away), then the plant, then the nats-server. The children run in
-sessions of their own, so a terminal's Ctrl-C reaches the supervisor only, which stops
-them in that order.
+A child that exits is restarted, the nats-server too, and the log says so: after
+``restart_delay_ms`` (1 s), doubled for each exit in a row that came less than
+``STABLE_MS`` (30 s) after its start, up to ``MAX_RESTART_DELAY_S`` (30 s)
+(``client.backoff``, without jitter). The nats-server comes back on its port with its
+token, so the plant and the gateways reconnect to it by themselves (nats-py tries every
+second) and the gateways see what was lost as a gap (its streams' clients closed 1012, the
+plant's state reloaded). A child that exits before it was ever ready (a replay's missing
+file, a port in use) stops them all: restarting would fail the same way. On ``close`` the
+gateways are stopped first (their clients get 1001 going away), then the plant, then the
+nats-server. The children run in sessions of their own, so a terminal's Ctrl-C reaches the
+supervisor only, which stops them in that order; and they die with it, however it ends
+(``scaleout/lifeline.py``, ``scaleout/nats_server.py``). Two ``serve`` on the same ports
+are refused (``port_lock.py``).
 
 The admin listener (``--admin-port``, 8767 unless 0) is the supervisor's: each child serves
 its own admin listener on a loopback port the supervisor holds for it the same way (bound
@@ -37,18 +47,19 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Sequence
-
-import msgspec
+from collections.abc import Iterator, Sequence
 
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.workers import Worker, WorkersAnswers
+from tickerplant.client.backoff import backoff
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
+from tickerplant.port_lock import PortLocks
+from tickerplant.scaleout.lifeline import Handover, encode_handover
 from tickerplant.scaleout.nats_server import EmbeddedNats
 
-__all__ = ["Supervisor", "SupervisorFailed"]
+__all__ = ["MAX_RESTART_DELAY_S", "STABLE_MS", "RestartDelays", "Supervisor", "SupervisorFailed"]
 
 log = logging.getLogger("tickerplant.supervisor")
 
@@ -56,10 +67,31 @@ log = logging.getLogger("tickerplant.supervisor")
 _READY = {"plant": b"tickerplant plant publishing", "gateway": b"tickerplant gateway on"}
 _STOP_TIMEOUT_S = 10.0
 _LOOPBACK = "127.0.0.1"  # the children's admin listeners: the supervisor's to ask, nobody else's
+STABLE_MS = 30_000  # a child that ran this long before it exited is restarted after the first delay
+MAX_RESTART_DELAY_S = 30.0
 
 
 class SupervisorFailed(RuntimeError):
     pass
+
+
+class RestartDelays:
+    """One process' restart delays: ``client.backoff``'s from ``first_s``, doubling to
+    ``MAX_RESTART_DELAY_S``, started afresh for a process that had run for ``STABLE_MS``."""
+
+    def __init__(self, first_s: float) -> None:
+        self.first_s = first_s
+        self._delays = self._fresh()
+
+    def _fresh(self) -> Iterator[float]:
+        return backoff(self.first_s, 2.0, MAX_RESTART_DELAY_S, jitter=0.0)
+
+    def next_ms(self, ran_ms: int | None = None) -> int:
+        """The wait before the next start, the last one having run ``ran_ms`` (None: it
+        never started)."""
+        if ran_ms is not None and ran_ms >= STABLE_MS:
+            self._delays = self._fresh()
+        return round(1000 * next(self._delays))
 
 
 class _Child:
@@ -80,6 +112,7 @@ class Supervisor:
         self,
         config: ServerConfig,
         *,
+        nats_token: str = "",
         log_level: str = "INFO",
         log_format: str = "text",
         clock: Clock | None = None,
@@ -93,22 +126,27 @@ class Supervisor:
         self._log = ["--log-level", log_level, "--log-format", log_format]  # each child's
         self.nats: EmbeddedNats | None = None
         self.nats_url = config.nats_url
+        self.nats_token = nats_token  # the children's (--nats URL's, or the embedded server's)
         self.children: list[_Child] = []
         self.restarts = 0  # children restarted after they exited
         self.failed = asyncio.Event()  # a child exited before it was ever ready
         self.failure = ""
         self._reserved: list[socket.socket] = []
-        self._keepers: list[asyncio.Task[None]] = []
+        self._keepers: list[asyncio.Task[None]] = []  # the children's and the nats-server's
         self._stopping = False
         self.admin: AdminServer | None = None
         self._answers: WorkersAnswers | None = None
+        self._locks = PortLocks()
 
     def url(self, market: Market) -> str:
         port = self.config.um_port if market is Market.UM else self.config.cm_port
         return f"ws://{self.config.host}:{port}"
 
     async def start(self) -> None:
-        """Start everything; return once the plant and every gateway serve."""
+        """Start everything; return once the plant and every gateway serve. ``PortHeld``
+        when another tickerplant serves the listener ports (``port_lock.py``)."""
+        self._locks.claim(self.config.um_port, "USDⓈ-M")
+        self._locks.claim(self.config.cm_port, "COIN-M")
         um_port, cm_port = self._reserve(self.config.um_port), self._reserve(self.config.cm_port)
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
         if config.admin_port:  # first: a port in use stops it before any child starts
@@ -118,8 +156,10 @@ class Supervisor:
         if not self.nats_url:
             self.nats = EmbeddedNats()
             self.nats_url = await self.nats.start()
+            self.nats_token = self.nats.token
             assert self.nats.process is not None
             log.info("nats-server started on %s (pid %d)", self.nats_url, self.nats.process.pid)
+            self._keepers.append(asyncio.get_running_loop().create_task(self._keep_nats(self.nats)))
         base = [*self._command]
         plant = [*base, "plant", "--config-stdin", "--reuse-port", *self._log]
         gateway = [*base, "gateway", "--config-stdin", "--reuse-port", *self._log]
@@ -131,7 +171,7 @@ class Supervisor:
             ]
         ]
         loop = asyncio.get_running_loop()
-        self._keepers = [
+        self._keepers += [
             loop.create_task(self._keep(child, self._child_config(child))) for child in self.children
         ]
         waits = [loop.create_task(child.ready.wait()) for child in self.children]
@@ -146,13 +186,13 @@ class Supervisor:
             raise SupervisorFailed(self.failure)
 
     def _child_config(self, child: _Child) -> bytes:
-        """The whole configuration for ``child``: the supervisor's NATS, one process, and
-        its private admin port."""
+        """What ``child`` is handed: the whole configuration (the supervisor's NATS, one
+        process, and its private admin port) and the NATS token."""
         config = dataclasses.replace(
             self.config, nats_url=self.nats_url, workers=1, admin_host=_LOOPBACK, admin_port=child.admin_port,
             admin_token="",  # the supervisor's to ask, on loopback
         )
-        return msgspec.json.encode(config)
+        return encode_handover(Handover(config, self.nats_token))
 
     def workers(self) -> list[Worker]:
         """The children's admin listeners, the plant first (``admin.merged`` takes the
@@ -182,7 +222,9 @@ class Supervisor:
         return int(sock.getsockname()[1])
 
     async def _keep(self, child: _Child, config: bytes) -> None:
+        restarts = RestartDelays(self.restart_delay_ms / 1000)
         while not self._stopping:
+            started_ms = self.clock.now_ms()
             process = await asyncio.create_subprocess_exec(
                 *child.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -193,10 +235,11 @@ class Supervisor:
             process.stdin.write(config)
             with contextlib.suppress(ConnectionError):
                 await process.stdin.drain()
-            process.stdin.close()
+            # stdin stays open: the child's lifeline, closed by the kernel when this exits
             log.info("%s started (pid %d)", child.name, process.pid)
             await self._relay_output(child, process.stdout)
             code = await process.wait()
+            process.stdin.close()
             if self._stopping:
                 return
             if not child.ready.is_set():
@@ -205,9 +248,36 @@ class Supervisor:
                 self.failed.set()
                 return
             self.restarts += 1
-            delay, pid = self.restart_delay_ms, process.pid
-            log.warning("%s (pid %d) exited with %s; restarting it in %d ms", child.name, pid, code, delay)
-            await self.clock.sleep_until(self.clock.now_ms() + delay)
+            delay_ms = restarts.next_ms(self.clock.now_ms() - started_ms)
+            name, pid = child.name, process.pid
+            log.warning("%s (pid %d) exited with %s; restarting it in %d ms", name, pid, code, delay_ms)
+            await self.clock.sleep_until(self.clock.now_ms() + delay_ms)
+
+    async def _keep_nats(self, nats: EmbeddedNats) -> None:
+        """The nats-server started again whenever it exits, on its port with its token."""
+        restarts = RestartDelays(self.restart_delay_ms / 1000)
+        while not self._stopping:
+            started_ms = self.clock.now_ms()
+            process = nats.process
+            assert process is not None
+            code = await process.wait()
+            if self._stopping:
+                return
+            self.restarts += 1
+            delay_ms = restarts.next_ms(self.clock.now_ms() - started_ms)
+            pid = process.pid
+            log.warning("nats-server (pid %d) exited with %s; restarting it in %d ms", pid, code, delay_ms)
+            while not self._stopping:
+                await self.clock.sleep_until(self.clock.now_ms() + delay_ms)
+                try:
+                    await nats.start()
+                except (OSError, RuntimeError) as exc:  # its port taken meanwhile, say
+                    delay_ms = restarts.next_ms()
+                    log.error("nats-server did not start again (%s); trying in %d ms", exc, delay_ms)
+                    continue
+                assert nats.process is not None
+                log.info("nats-server started again on %s (pid %d)", nats.url, nats.process.pid)
+                break
 
     @staticmethod
     async def _relay_output(child: _Child, stdout: asyncio.StreamReader) -> None:
@@ -233,11 +303,13 @@ class Supervisor:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+        self._keepers.clear()
         if self.nats is not None:
             await self.nats.stop()
         for sock in self._reserved:
             sock.close()
         self._reserved.clear()
+        self._locks.release()
 
     @staticmethod
     async def _stop(child: _Child) -> None:

@@ -17,8 +17,8 @@ from tickerplant.market.klines.candles import (
     SymbolKlines,
     close_time,
     open_time,
-    rest_row,
 )
+from tickerplant.protocol.market_data import rest_row
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 DAY_MS = 86_400_000

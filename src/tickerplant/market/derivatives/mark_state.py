@@ -84,6 +84,24 @@ class MarkStateView:
             history.clear()
             history.extend(items[-FUNDING_HISTORY:])
 
+    def held(self, symbol: str) -> tuple[bytes | None, list[FundingEvent], PriceBars]:
+        """What this view holds of ``symbol``: its last `@markState` payload, its funding
+        events (ascending) and its price bars (``load`` takes them back)."""
+        return self._states.get(symbol), list(self._history[symbol]), self._bars[symbol]
+
+    def load(
+        self, symbol: str, state: bytes | None, funding: Sequence[FundingEvent], bars: PriceBars
+    ) -> None:
+        """Hold these for ``symbol`` instead (another view's ``held``: the funding events
+        ascending in time, as the caller checks)."""
+        if state is None:
+            self._states.pop(symbol, None)
+        else:
+            self._states[symbol] = state
+        self._history[symbol] = deque(funding, maxlen=FUNDING_HISTORY)
+        self._bars[symbol] = bars
+        self.funding_changes += 1  # the histories changed: answers made from them too
+
     def mark(self, symbol: str) -> MarkState | None:
         payload = self._states.get(symbol)
         return None if payload is None else _state.decode(payload)

@@ -19,8 +19,9 @@ some 220 kB a symbol.
 
 from __future__ import annotations
 
+import itertools
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -133,6 +134,24 @@ class InterestHistory:
         self._point(note.T, note.oi, note.v)
         if self.latest is None or note.T >= self.latest.T:
             self.latest = note
+
+    def columns(self) -> tuple[list[int], list[int], list[int]]:
+        """The 5-minute points: times, quantities and values, oldest first."""
+        return self._times.tolist(), self._qtys.tolist(), self._values.tolist()
+
+    def load(
+        self, latest: InterestNote | None, times: Sequence[int], qtys: Sequence[int], values: Sequence[int]
+    ) -> None:
+        """Hold ``latest`` and the points (another history's ``columns()``) instead;
+        ``ValueError`` unless the columns are of one length and the times ascend on the
+        5-minute grid (the newest ``MAX_POINTS`` + a day kept)."""
+        if not len(times) == len(qtys) == len(values):
+            raise ValueError("open interest points of uneven columns")
+        if any(t % PERIOD_MS for t in times) or any(b <= a for a, b in itertools.pairwise(times)):
+            raise ValueError("open interest points off the 5-minute grid")
+        keep = -(MAX_POINTS + _SLACK)
+        self.latest = latest
+        self._times, self._qtys, self._values = (array("q", rows[keep:]) for rows in (times, qtys, values))
 
     def points(
         self, period_ms: int, start_ms: int | None, end_ms: int | None, limit: int

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, cast
 
-from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, fixed
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
 
 __all__ = [
     "BASE_DECIMALS",
@@ -43,7 +42,6 @@ __all__ = [
     "SymbolKlines",
     "close_time",
     "open_time",
-    "rest_row",
 ]
 
 INTERVALS: Final[tuple[str, ...]] = (
@@ -246,6 +244,15 @@ class KlineSeries:
             klines.popleft()
             opens.popleft()
 
+    def load(self, klines: Sequence[Kline]) -> None:
+        """Hold the newest ``maxlen`` of ``klines`` instead: ascending on the grid, else ValueError."""
+        opens = [k.open_ms for k in klines]
+        grid = all(open_time(self.interval, t) == t for t in opens[:1] + opens[-1:])  # the ends: cheap
+        if not grid or any(b <= a for a, b in itertools.pairwise(opens)):
+            raise ValueError(f"{self.interval} klines whose open times do not ascend on its grid")
+        self._klines, self._opens = deque(klines[-self.maxlen :]), deque(opens[-self.maxlen :])
+        self.revisions += 1  # every kline may have changed (protocol/encoded_rows.py)
+
     def add_rows(self, rows: Iterable[KlineRow]) -> None:
         """``add`` each row in turn, the same klines; the common case (a trade inside the
         latest kline) inline, so that a backlog of trades costs a loop per series rather
@@ -432,16 +439,3 @@ class SymbolKlines:
 
 
 # --- wire shapes ---------------------------------------------------------------------------------
-
-
-def rest_row(k: Kline, inst: Instrument, market: Market) -> list[int | str]:
-    """One row of `GET /fapi/v1/klines` / `/dapi/v1/klines`: the 12-element array of §7.8."""
-    pd, qd = inst.price_decimals, inst.qty_decimals
-    # USDⓈ-M index 7 and 10 are quote-asset volumes; COIN-M's are base-asset volumes
-    quote_decimals = pd + qd if market is Market.UM else BASE_DECIMALS
-    return [
-        k.open_ms, fixed(k.open, pd), fixed(k.high, pd), fixed(k.low, pd), fixed(k.close, pd),
-        fixed(k.volume, qd), k.close_ms, fixed(k.quote, quote_decimals), k.count,
-        fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_decimals), "0",
-    ]  # fmt: skip
-

@@ -28,8 +28,10 @@ Samples are expected in time order; one older than the newest minute held is dro
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -112,6 +114,28 @@ class PriceBars:
     def physical(self, index: int) -> int:
         """The array index of the ``index``-th oldest minute."""
         return (self._start + index) % self.capacity
+
+    def columns(self) -> list[list[int]]:
+        """Every minute held, oldest first, a list per column: open times, sample counts,
+        then open, high, low and close of each ``PriceKind`` in turn (``load`` takes them)."""
+        n, start = self._count, self._start
+        arrays = (self._opens, self._counts, *self._prices)
+        return [(column[start:] + column[:start])[:n].tolist() for column in arrays]
+
+    def load(self, columns: Sequence[Sequence[int]]) -> None:
+        """Hold the minutes ``columns`` (another ring's ``columns()``) instead, the newest
+        ``capacity`` of them; ``ValueError`` unless there are 14 columns of one length whose
+        minutes ascend."""
+        if len(columns) != 2 + 4 * len(PriceKind) or len({len(column) for column in columns}) > 1:
+            raise ValueError("price bars of uneven columns")
+        opens = columns[0]
+        if any(later <= earlier for earlier, later in itertools.pairwise(opens)):
+            raise ValueError("price bars whose minutes do not ascend")
+        kept = [column[-self.capacity :] for column in columns]
+        n = len(kept[0])
+        for array_, column in zip((self._opens, self._counts, *self._prices), kept, strict=True):
+            array_[:n] = array("q", column)
+        self._count, self._start = n, 0
 
     def add(self, time_ms: int, mark: int, index: int, premium: int) -> None:
         """One sample taken at ``time_ms``; prices in ``MARK_DECIMALS`` units."""

@@ -151,6 +151,11 @@ class TradeHistory:
         n = len(self)
         return max(0, n - limit), n
 
+    def held(self) -> list[list[int]]:
+        """Every aggregate held as ``add_many`` takes them: the fields of ``Aggregate``, a
+        list each (buyer-is-maker as 0 or 1), oldest first (a view's state, scaleout)."""
+        return list(self.columns(0, len(self)))
+
     def latest(self, limit: int) -> list[Aggregate]:
         """The most recent ``limit`` aggregates, oldest first."""
         return self.rows(*self.latest_span(limit))
