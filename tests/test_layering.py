@@ -11,7 +11,8 @@ Read from every module's import statements, so a new module is covered the day i
 - ``protocol/`` (sans-I/O wire rules) imports market and itself, never the config shape;
 - ``bus/`` imports market and itself; ``client/`` never imports the server's layers;
 - ``gateway/`` never imports a source (``feeds/``) or the client; it may import ``tls.py``,
-  the listeners' TLS, a leaf;
+  the listeners' TLS, a leaf, and ``venue/``, whose private endpoints it serves;
+- ``venue/`` (accounts, keys, signed requests) imports market and protocol;
 - ``feeds/`` imports the client only in the relay, which is a client of its upstream; its
   three sources (``simulator/``, ``replay/``, ``relay/``) share ``feeds``' root modules and
   never import each other;
@@ -42,10 +43,12 @@ ALLOWED: dict[str, set[str]] = {
     "bus": {"market"},
     "client": {"market", "protocol", "clock"},
     "recording": {"market", "protocol", "client", "clock"},
-    "gateway": {"market", "protocol", "bus", "clock", "config", "tls"},
+    "gateway": {"market", "protocol", "bus", "clock", "config", "tls", "venue"},
     "feeds": {"market", "protocol", "bus", "clock", "config", "recording"},
     # the operators' listener reads the running server through its own AdminTarget protocol
     "admin": {"market", "protocol", "bus", "clock", "config", "gateway"},
+    # accounts, keys and signed requests: beside the plant, over the domain and the wire rules
+    "venue": {"market", "protocol"},
 }
 # the one feed that is itself a client: the relay reads its upstream through the client
 CLIENT_USERS_IN_FEEDS = {"feeds/relay/relay.py"}
@@ -91,6 +94,8 @@ PURE = [
     SRC / "bus" / "frames.py",
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",
+    # the venue's cores; its store (venue/store.py) is the one that reads a file
+    *(SRC / "venue" / f"{name}.py" for name in ("accounts", "signing", "checks", "balances", "rest")),
 ]
 # file formats: they read and write files, but no socket and no clock
 FILE_FORMATS = [SRC / "feeds" / "replay" / "public_files.py", SRC / "recording" / "format.py"]

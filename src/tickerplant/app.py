@@ -31,6 +31,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.venue.store import Keyring
 
 __all__ = ["Tickerplant", "source_for"]
 
@@ -85,6 +86,8 @@ class Tickerplant:
         # messages published on the bus per market, counted per batch (the metrics read it)
         self.published: dict[Market, list[int]] = {market: [0] for market in Market}
         self.status_board = StatusBoard(self.clock, {})
+        # the venue's accounts and keys, read from the operator's database (venue/store.py)
+        self.accounts = Keyring(config.venue_db)
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
@@ -101,6 +104,7 @@ class Tickerplant:
                 market, symbols, self.bus, self.clock, config, prepared.kinds,
                 other_instruments=listed.get(Market.CM if market is Market.UM else Market.UM, {}),
                 demand=self.demand,
+                accounts=self.accounts,
             )
             for market, symbols in listed.items()
         }
@@ -255,3 +259,4 @@ class Tickerplant:
             await self.admin.close()
         for listener in self.listeners.values():
             await listener.close()
+        self.accounts.close()

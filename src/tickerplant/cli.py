@@ -155,7 +155,63 @@ def _parser() -> argparse.ArgumentParser:
     tls.add_argument("dir", type=Path, metavar="DIR")
     tls.add_argument("--name", action="append", default=[], metavar="HOST", help="another DNS name to cover")
     _add_log_options(tls, "WARNING")
+    _add_accounts_command(commands)
     return parser
+
+
+def _add_accounts_command(commands: Any) -> None:
+    """``tickerplant accounts …``: the venue's accounts and API keys (docs/venue.md)."""
+    accounts = commands.add_parser("accounts", help="the venue's accounts, balances and API keys")
+    accounts.add_argument(
+        "--db", metavar="FILE", help="the database (default: --config's venue_db, or tickerplant.db)"
+    )
+    accounts.add_argument("--config", type=Path, help="TOML file whose venue_db names the database")
+    _add_log_options(accounts, "WARNING")
+    action = accounts.add_subparsers(dest="action", required=True)
+    create = action.add_parser("create", help="a new account and its first API key, printed once")
+    create.add_argument("--name", default="", help="a name for the operator's eyes")
+    create.add_argument("--balance", default="", metavar="ASSET=AMOUNT,…", help=_BALANCE_HELP)
+    _add_key_options(create)
+    action.add_parser("list", help="every account, one a line")
+    show = action.add_parser("show", help="an account: its balances and keys (never a secret)")
+    show.add_argument("account", type=int, metavar="ID")
+    for name, about in (("deposit", "add to balances"), ("withdraw", "take from balances")):
+        move = action.add_parser(name, help=about)
+        move.add_argument("account", type=int, metavar="ID")
+        move.add_argument("amounts", metavar="ASSET=AMOUNT,…", help=_BALANCE_HELP)
+    for name, about in (
+        ("disable", "refuse the account's keys (-2015) until enabled"), ("enable", "accept them again"),
+        ("delete", "delete the account, its balances and its keys"),
+    ):  # fmt: skip
+        action.add_parser(name, help=about).add_argument("account", type=int, metavar="ID")
+    keys_command = action.add_parser("keys", help="an account's API keys")
+    keys = keys_command.add_subparsers(dest="keys_action", required=True)
+    add = keys.add_parser("add", help="another API key for an account, printed once")
+    add.add_argument("account", type=int, metavar="ID")
+    _add_key_options(add)
+    keys.add_parser("list", help="an account's keys").add_argument("account", type=int, metavar="ID")
+    revoke = keys.add_parser("revoke", help="delete a key: it is unknown from now on")
+    revoke.add_argument("api_key", metavar="KEY")
+
+
+_BALANCE_HELP = (
+    "e.g. USDT=10000,BTC=1: a coin COIN-M is margined in goes to the COIN-M wallet, others to USDⓈ-M; "
+    "um:/cm: chooses"
+)
+
+
+def _add_key_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--public-key", type=Path, metavar="FILE",
+        help="an Ed25519 or RSA public key in PEM (its type is read from it); default: an HMAC secret",
+    )  # fmt: skip
+    command.add_argument(
+        "--permissions", default="reading,trading", metavar="reading[,trading]",
+        help="what the key may do (default reading,trading)",
+    )  # fmt: skip
+    command.add_argument(
+        "--ip", default="", metavar="ADDR[/BITS],…", help="addresses the key may be used from (default any)"
+    )
 
 
 # What each scale-out process is configured by (docs/operations.md, Scale-out): the plant by its
@@ -269,6 +325,22 @@ def _split(args: argparse.Namespace) -> tuple[ServerConfig, str]:
     return handover.config, handover.nats_token
 
 
+def _venue_db(args: argparse.Namespace) -> str:
+    """``accounts``' database: ``--db``, else the configuration's ``venue_db``."""
+    if args.db:
+        return str(args.db)
+    toml: dict[str, Any] = {}
+    if args.config is not None:
+        try:
+            toml = tomllib.loads(args.config.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SystemExit(f"{args.config}: {exc}") from None
+    try:
+        return load(toml, {}).venue_db
+    except ValueError as exc:
+        raise SystemExit(f"configuration: {exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
@@ -287,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         uvloop.run(commands.record_streams(args))
     elif args.command == "tls":
         commands.tls_init(args.dir, tuple(args.name))
+    elif args.command == "accounts":
+        commands.accounts(args, _venue_db(args))
     elif args.command == "watch":
         from tickerplant.client.watch import watch
 

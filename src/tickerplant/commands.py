@@ -23,9 +23,10 @@ from tickerplant.market.instruments import Market
 
 if TYPE_CHECKING:
     from tickerplant.bus.nats import NatsAuth
+    from tickerplant.venue.store import AccountStore
 
 __all__ = [
-    "DEFAULT_NATS", "gateway", "plant", "record_streams", "serve", "serve_workers", "settle_heap",
+    "DEFAULT_NATS", "accounts", "gateway", "plant", "record_streams", "serve", "serve_workers", "settle_heap",
     "stop_on_signals", "tls_init",
 ]  # fmt: skip
 
@@ -289,3 +290,96 @@ def tls_init(directory: Path, names: tuple[str, ...]) -> None:
         f"         export REQUESTS_CA_BUNDLE={issued.ca}    # requests (python-binance, Binance's SDK)\n"
         f"         export NODE_EXTRA_CA_CERTS={issued.ca}   # Node"
     )
+
+
+# -- tickerplant accounts (the venue's accounts and keys, docs/venue.md) -------------------------
+
+
+def accounts(args: argparse.Namespace, db: str) -> None:
+    """``tickerplant accounts …`` on the database ``db`` (``venue/store.py``). A secret is
+    printed once, when its key is made, and never again; a refusal is the command's error."""
+    from tickerplant.clock import SystemClock
+    from tickerplant.venue.store import AccountStore, StoreError
+
+    store = AccountStore(db)
+    try:
+        _accounts(args, store, SystemClock().now_ms())
+    except (StoreError, ValueError, OSError) as exc:
+        raise SystemExit(f"tickerplant accounts: {exc}") from None
+    finally:
+        store.close()
+
+
+def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> None:
+    from tickerplant.venue.accounts import format_amount, parse_balances
+
+    action = args.action
+    if action == "create":
+        account = store.create_account(args.name, parse_balances(args.balance, _coins(now_ms)), now_ms)
+        print(f"account    {account.account_id}" + (f" ({account.name})" if account.name else ""))
+        _print_new_key(store, account.account_id, args, now_ms)
+    elif action == "list":
+        for account in store.accounts():
+            state = "disabled" if account.disabled else "enabled"
+            keys = len(store.keys(account.account_id))
+            print(f"{account.account_id}\t{account.name}\t{account.alias}\t{state}\t{keys} keys")
+    elif action == "show":
+        account = store.account(args.account)
+        print(f"account    {account.account_id} ({account.name}), alias {account.alias}, "
+              f"{'disabled' if account.disabled else 'enabled'}")  # fmt: skip
+        for b in store.balances(account.account_id):
+            print(f"balance    {b.wallet.name} {b.asset} {format_amount(b.amount)}")
+        _print_keys(store, account.account_id)
+    elif action in ("deposit", "withdraw"):
+        sign = 1 if action == "deposit" else -1
+        for wallet, asset, units in parse_balances(args.amounts, _coins(now_ms)):
+            balance = store.deposit(args.account, wallet, asset, sign * units, now_ms)
+            print(f"balance    {wallet.name} {asset} {format_amount(balance.amount)}")
+    elif action in ("disable", "enable"):
+        store.set_disabled(args.account, action == "disable")
+    elif action == "delete":
+        store.delete(args.account)
+    elif args.keys_action == "add":
+        _print_new_key(store, args.account, args, now_ms)
+    elif args.keys_action == "list":
+        _print_keys(store, args.account)
+    else:
+        store.revoke(args.api_key)
+
+
+def _coins(now_ms: int) -> frozenset[str]:
+    """The assets COIN-M contracts are margined in: they go to the COIN-M wallet."""
+    from tickerplant.market.instruments import catalogue
+
+    return frozenset(inst.margin_asset for inst in catalogue(Market.CM, now_ms))
+
+
+def _print_new_key(store: AccountStore, account_id: int, args: argparse.Namespace, now_ms: int) -> None:
+    from tickerplant.venue.accounts import KeyType, key_type_of, new_secret, parse_networks
+
+    permissions = set(filter(None, args.permissions.split(",")))
+    if not permissions <= {"reading", "trading"}:
+        raise ValueError(f"{args.permissions!r}: permissions are reading and trading")
+    networks = parse_networks(args.ip)
+    if args.public_key is not None:
+        material = args.public_key.read_text()
+        key_type = key_type_of(material)
+    else:
+        material, key_type = new_secret(), KeyType.HMAC
+    key = store.add_key(
+        account_id, key_type, material, reading="reading" in permissions,
+        trading="trading" in permissions, networks=networks, now_ms=now_ms,
+    )  # fmt: skip
+    print(f"api key    {key.api_key}")
+    if key_type is KeyType.HMAC:
+        print(f"secret     {material}")
+        print("           (shown once: keep it; tickerplant shows it never again)")
+    else:
+        print(f"key type   {key_type.value} (sign with its private key)")
+
+
+def _print_keys(store: AccountStore, account_id: int) -> None:
+    for key in store.keys(account_id):
+        where = ",".join(key.networks) or "any IP"
+        state = " disabled" if key.disabled else ""
+        print(f"key        {key.api_key} {key.key_type.value} {key.permissions or 'none'} {where}{state}")

@@ -327,6 +327,11 @@ class ServerConfig:
     relay: RelayConfig = field(
         default_factory=RelayConfig, metadata=section("relay (instead of the simulator)")
     )
+    venue_db: str = setting(
+        "tickerplant.db", "the venue's SQLite database of accounts, balances and API keys (made by "
+        "tickerplant accounts create, mode 0600; the server only reads it); relative to the working "
+        "directory", flag="--venue-db", metavar="FILE",
+    )  # fmt: skip
     workers: int = setting(
         1, "gateway processes sharing the listener ports, fed by one plant process over NATS "
         "(docs/operations.md, Scale-out); 1: one process, no NATS", flag="--workers", metavar="N",

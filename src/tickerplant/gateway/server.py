@@ -58,6 +58,8 @@ from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
+from tickerplant.venue.checks import PrivateRequest
+from tickerplant.venue.rest import Accounts, PrivateRest
 
 __all__ = ["Listener"]
 
@@ -157,10 +159,13 @@ class Listener:
         make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
         other_instruments: Mapping[str, Instrument] | None = None,
         demand: Subscribed | None = None,
+        accounts: Accounts | None = None,
     ) -> None:
         """``other_instruments``: the other market's, whose symbols' klines, continuous
         klines and mark prices this listener serves too in the 2026 payload format (§4.13).
-        ``demand``: the process' streams held, which its plants follow (``market/demand.py``)."""
+        ``demand``: the process' streams held, which its plants follow (``market/demand.py``).
+        ``accounts``: the venue's accounts and keys, which the private endpoints answer from
+        (``venue/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path)."""
         self.market = market
         self._demand = demand
         self._kinds = kinds
@@ -178,6 +183,8 @@ class Listener:
         rest_data = MarketData(self.view, cm_arrays=True)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
+        coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
+        self.private = None if accounts is None else PrivateRest(market, accounts, self.weight, coins)
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -278,6 +285,9 @@ class Listener:
             return _json_response(status, body)
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
+        private = self.private
+        if private is not None and path in private.routes:
+            return self._private(private, path, request, ip, now_ms)
         if self.rest.handles(path):
             rest = self.rest
             started_ns = self._clock.now_ns()
@@ -297,6 +307,19 @@ class Listener:
             return self.streams.connection(url)
         refused = unknown_path(path)
         return _json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
+
+    def _private(
+        self, private: PrivateRest, path: str, request: WSUpgradeRequest, ip: str, now_ms: int
+    ) -> Routed:
+        """A signed endpoint: the query string as received, bytes untouched, for the
+        signature (overview decision 3); the key from ``X-MBX-APIKEY`` (part 1 §2). GET
+        only, as the front door lets through: no body yet."""
+        started_ns = self._clock.now_ns()
+        query = request.path.partition(b"?")[2]
+        signed = PrivateRequest(query, b"", request.headers.get("X-MBX-APIKEY"), ip)
+        answer = private.answer(path, signed, now_ms)
+        self.traffic.request("rest", path, answer.status, self._clock.now_ns() - started_ns)
+        return _rest_response(answer)
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)

@@ -1,0 +1,85 @@
+"""The private REST endpoints of one market, without I/O: a request's bytes, its key header,
+its caller and the time in; status, body and weight out.
+
+Each endpoint has its security type (part 1 §2) and its weight (part 1 §7.5, part 3 §2).
+A request goes through part 1 §10 in order: the route (the listener's, before this), the
+IP's weight charged against the budget REST market data and the WebSocket API share (a
+request refused later still costs it, §7.2), then ``checks.authorize``, then the endpoint.
+Every answer is JSON, a refusal ``{"code":…,"msg":…}`` with its HTTP status.
+
+Served so far (GET, the front door's only method): the balance of the caller's account,
+``/fapi/v3/balance`` and ``/fapi/v2/balance`` (weight 5) and ``/dapi/v1/balance``
+(weight 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
+
+import msgspec
+
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
+from tickerplant.protocol.rest import RestAnswer
+from tickerplant.venue.accounts import Balance
+from tickerplant.venue.balances import balance_rows
+from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
+
+__all__ = ["Accounts", "PrivateEndpoint", "PrivateRest"]
+
+_encode = msgspec.json.encode
+
+
+class Accounts(Keys, Protocol):
+    """What the private endpoints read (``store.Keyring``)."""
+
+    def balances(self, account_id: int) -> list[Balance]: ...
+
+
+class PrivateEndpoint(NamedTuple):
+    security: Security
+    weight: int  # REQUEST_WEIGHT (part 1 §7.5)
+    answer: Callable[[Authorized, int], Any]  # (the authorized request, now) -> a JSON value
+
+
+class PrivateRest:
+    """The private REST surface of one market listener."""
+
+    def __init__(
+        self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str]
+    ) -> None:
+        """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order."""
+        self.market = market
+        self.weight = weight
+        self._accounts = accounts
+        self._coins = tuple(coins)
+        if market is Market.UM:
+            balance = PrivateEndpoint(Security.USER_DATA, 5, self._balance)  # part 3 §2.1
+            self.routes = {"/fapi/v3/balance": balance, "/fapi/v2/balance": balance}
+        else:
+            self.routes = {"/dapi/v1/balance": PrivateEndpoint(Security.USER_DATA, 1, self._balance)}  # §2.2
+
+    def answer(self, path: str, request: PrivateRequest, now_ms: int) -> RestAnswer:
+        """The answer to a request for one of ``routes``."""
+        endpoint = self.routes[path]
+        verdict = self.weight.charge(request.ip, endpoint.weight, now_ms)
+        if verdict.status != 200:
+            limited = rate_limit_error(verdict, request.ip, self.weight.limit)
+            retry_s = -(-verdict.retry_after_ms // 1000)
+            return RestAnswer(verdict.status, (_error(limited),), verdict.used, retry_s)
+        try:
+            authorized = authorize(request, endpoint.security, self._accounts, now_ms)
+            result = endpoint.answer(authorized, now_ms)
+        except RequestRefused as refused:
+            return RestAnswer(refused.status, (_error(refused),), verdict.used)
+        return RestAnswer(200, (_encode(result),), verdict.used)
+
+    def _balance(self, authorized: Authorized, now_ms: int) -> Any:
+        account = authorized.account
+        return balance_rows(self.market, account, self._accounts.balances(account.account_id), self._coins)
+
+
+def _error(refused: RequestRefused) -> bytes:
+    return _encode({"code": refused.code, "msg": refused.msg})

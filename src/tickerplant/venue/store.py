@@ -1,0 +1,269 @@
+"""The accounts database: accounts, their balances and their API keys in SQLite.
+
+One file (``ServerConfig.venue_db``, ``tickerplant.db`` in the working directory unless
+set), in WAL mode so the server reads while ``tickerplant accounts`` writes. The file is
+private to its owner (mode 0600: it holds HMAC secrets, which a server must keep in the
+clear to verify signatures, spec part 1 §4.2): created so, tightened so when found looser,
+and SQLite gives its ``-wal`` and ``-shm`` files the database's mode.
+
+Schema (``_SCHEMA``; ``PRAGMA user_version`` 1):
+
+- ``accounts``: ``account_id``, ``name``, ``alias`` (accountAlias), ``disabled``,
+  ``created_ms``;
+- ``balances``: one row per account, wallet (``um``/``cm``) and asset; ``amount`` in units
+  of 1e-8, never negative; ``update_ms``;
+- ``api_keys``: ``api_key`` (the X-MBX-APIKEY), ``account_id``, ``key_type``, ``material``
+  (the HMAC secret, or the Ed25519/RSA public key in PEM), ``reading``, ``trading``,
+  ``networks`` (comma-separated; empty for any address), ``disabled``, ``created_ms``.
+
+Deleting an account deletes its balances and keys (foreign keys, ``ON DELETE CASCADE``).
+Nothing grows but by the operator's hand: accounts, keys and deposits are commands.
+
+``AccountStore`` is the operator's read-write handle; ``Keyring`` the server's read-only
+view, held in memory and reloaded when another connection has committed
+(``PRAGMA data_version``), so keys made while the server runs work at once. No secret is
+ever written to a log: records keep their material out of their ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+from tickerplant.market.instruments import Market
+from tickerplant.venue.accounts import (
+    Account,
+    ApiKey,
+    Balance,
+    KeyType,
+    new_alias,
+    new_api_key,
+)
+
+__all__ = ["SCHEMA_VERSION", "AccountStore", "Keyring", "StoreError"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS balances (
+    account_id INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    wallet TEXT NOT NULL CHECK (wallet IN ('um', 'cm')),
+    asset TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    update_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, wallet, asset)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS api_keys (
+    api_key TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    key_type TEXT NOT NULL,
+    material TEXT NOT NULL,
+    reading INTEGER NOT NULL,
+    trading INTEGER NOT NULL,
+    networks TEXT NOT NULL DEFAULT '',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS api_keys_by_account ON api_keys (account_id);
+"""
+_KEY_COLUMNS = "api_key, account_id, key_type, material, reading, trading, networks, disabled, created_ms"
+_ACCOUNT_COLUMNS = "account_id, name, alias, disabled, created_ms"
+_BALANCE_COLUMNS = "account_id, wallet, asset, amount, update_ms"
+
+
+class StoreError(ValueError):
+    """An operator's command the database refuses (no such account, a balance below zero)."""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None)  # autocommit; transactions by hand
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA busy_timeout = 5000")  # the server reading while a command writes
+    return connection
+
+
+def _key(row: tuple[object, ...]) -> ApiKey:
+    api_key, account_id, key_type, material, reading, trading, networks, disabled, created_ms = row
+    return ApiKey(
+        str(api_key), int(str(account_id)), KeyType(key_type), str(material), bool(reading), bool(trading),
+        tuple(filter(None, str(networks).split(","))), bool(disabled), int(str(created_ms)),
+    )  # fmt: skip
+
+
+def _account(row: tuple[object, ...]) -> Account:
+    account_id, name, alias, disabled, created_ms = row
+    return Account(int(str(account_id)), str(name), str(alias), bool(disabled), int(str(created_ms)))
+
+
+def _balance(row: tuple[object, ...]) -> Balance:
+    account_id, wallet, asset, amount, update_ms = row
+    return Balance(int(str(account_id)), Market(wallet), str(asset), int(str(amount)), int(str(update_ms)))
+
+
+class AccountStore:
+    """The operator's handle on the database (``tickerplant accounts``)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        elif stat.S_IMODE(self.path.stat().st_mode) & 0o077:
+            self.path.chmod(0o600)  # it holds secrets: the owner's alone
+        self._db = _connect(self.path)
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create_account(self, name: str, balances: list[tuple[Market, str, int]], now_ms: int) -> Account:
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            cursor = self._db.execute(
+                "INSERT INTO accounts (name, alias, created_ms) VALUES (?, ?, ?)", (name, new_alias(), now_ms)
+            )
+            account_id = int(cursor.lastrowid or 0)
+            for wallet, asset, units in balances:
+                self._change(account_id, wallet, asset, units, now_ms)
+        return self.account(account_id)
+
+    def add_key(
+        self, account_id: int, key_type: KeyType, material: str, *, reading: bool = True,
+        trading: bool = True, networks: tuple[str, ...] = (), now_ms: int,
+    ) -> ApiKey:  # fmt: skip
+        self.account(account_id)
+        key = ApiKey(new_api_key(), account_id, key_type, material, reading, trading, networks, False, now_ms)
+        self._db.execute(
+            f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key.api_key, account_id, key_type.value, material, reading, trading, ",".join(networks), False,
+             now_ms),
+        )
+        return key
+
+    def accounts(self) -> list[Account]:
+        rows = self._db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY account_id")
+        return [_account(row) for row in rows]
+
+    def account(self, account_id: int) -> Account:
+        row = self._db.execute(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?", (account_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no account {account_id}")
+        return _account(row)
+
+    def balances(self, account_id: int) -> list[Balance]:
+        rows = self._db.execute(
+            f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ? ORDER BY wallet, asset",
+            (account_id,),
+        )
+        return [_balance(row) for row in rows]
+
+    def keys(self, account_id: int) -> list[ApiKey]:
+        rows = self._db.execute(
+            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY created_ms, api_key",
+            (account_id,),
+        )
+        return [_key(row) for row in rows]
+
+    def deposit(self, account_id: int, wallet: Market, asset: str, units: int, now_ms: int) -> Balance:
+        """Add ``units`` (negative: withdraw) to a wallet's asset; StoreError below zero."""
+        self.account(account_id)
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            return self._change(account_id, wallet, asset, units, now_ms)
+
+    def set_disabled(self, account_id: int, disabled: bool) -> None:
+        self.account(account_id)
+        self._db.execute("UPDATE accounts SET disabled = ? WHERE account_id = ?", (disabled, account_id))
+
+    def delete(self, account_id: int) -> None:
+        self.account(account_id)
+        self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
+
+    def revoke(self, api_key: str) -> None:
+        """Remove a key: from now on it is unknown (-2015)."""
+        if self._db.execute("DELETE FROM api_keys WHERE api_key = ?", (api_key,)).rowcount == 0:
+            raise StoreError("no such API key")
+
+    def _change(self, account_id: int, wallet: Market, asset: str, units: int, now_ms: int) -> Balance:
+        row = self._db.execute(
+            "SELECT amount FROM balances WHERE account_id = ? AND wallet = ? AND asset = ?",
+            (account_id, wallet.value, asset),
+        ).fetchone()
+        amount = (row[0] if row else 0) + units
+        if amount < 0:
+            raise StoreError(f"{asset} in the {wallet.name} wallet would fall below zero")
+        self._db.execute(
+            "INSERT INTO balances (account_id, wallet, asset, amount, update_ms) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET amount = excluded.amount, update_ms = excluded.update_ms",
+            (account_id, wallet.value, asset, amount, now_ms),
+        )
+        return Balance(account_id, wallet, asset, amount, now_ms)
+
+
+class Keyring:
+    """The server's view of the database: keys, accounts and balances in memory, read
+    again whenever another connection has committed since (``PRAGMA data_version``, one
+    query per request). A database not yet made knows no key: every key is -2015 until
+    the operator creates an account, and the server never creates the file itself."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._version = -1
+        self._keys: dict[str, ApiKey] = {}
+        self._accounts: dict[int, Account] = {}
+        self._balances: dict[int, list[Balance]] = {}
+
+    def key(self, api_key: str) -> ApiKey | None:
+        self._refresh()
+        return self._keys.get(api_key)
+
+    def account(self, account_id: int) -> Account | None:
+        self._refresh()
+        return self._accounts.get(account_id)
+
+    def balances(self, account_id: int) -> list[Balance]:
+        self._refresh()
+        return self._balances.get(account_id, [])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _refresh(self) -> None:
+        db = self._db
+        if db is None:
+            if not self.path.exists():
+                return
+            db = self._db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
+            db.execute("PRAGMA busy_timeout = 5000")
+        version = int(db.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._version:
+            return
+        try:
+            with db:
+                db.execute("BEGIN")  # one snapshot of the three tables
+                keys = [_key(row) for row in db.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys")]
+                accounts = [_account(row) for row in db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts")]
+                rows = db.execute(f"SELECT {_BALANCE_COLUMNS} FROM balances ORDER BY 1, 2, 3")
+                balances = [_balance(row) for row in rows]
+        except sqlite3.OperationalError:  # no tables yet: the file is being made
+            return
+        self._version = version
+        self._keys = {key.api_key: key for key in keys}
+        self._accounts = {account.account_id: account for account in accounts}
+        self._balances = {}
+        for balance in balances:
+            self._balances.setdefault(balance.account_id, []).append(balance)

@@ -1,0 +1,97 @@
+"""``tickerplant accounts``: what the operator types, what it prints, and a key it made
+working at once against a running server (python-binance signing)."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from binance import AsyncClient
+from binance.exceptions import BinanceAPIException
+from conftest import StartServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from tickerplant.cli import main
+from tickerplant.market.instruments import Market
+
+
+def run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> str:
+    main(["accounts", "--db", str(db), *argv])
+    return capsys.readouterr().out
+
+
+def made(out: str, field: str) -> str:
+    found = re.search(rf"^{field} +(\S+)", out, re.M)
+    assert found is not None, out
+    return found[1]
+
+
+def test_create_show_and_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "venue.db"
+    out = run(capsys, db, "create", "--name", "alice", "--balance", "USDT=10000,BTC=1,um:BNB=0.5")
+    assert made(out, "account") == "1"
+    key, secret = made(out, "api key"), made(out, "secret")
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", key) and re.fullmatch(r"[A-Za-z0-9]{64}", secret)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    shown = run(capsys, db, "show", "1")
+    assert "balance    CM BTC 1.00000000" in shown and "balance    UM USDT 10000.00000000" in shown
+    assert "balance    UM BNB 0.50000000" in shown
+    assert f"key        {key} HMAC_SHA256 reading,trading any IP" in shown
+    assert secret not in shown  # shown once, at creation
+    public = tmp_path / "ed.pem"
+    private = Ed25519PrivateKey.generate()
+    public.write_bytes(private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    out = run(capsys, db, "keys", "add", "1", "--public-key", str(public), "--permissions", "reading",
+              "--ip", "10.0.0.1,192.168.0.0/16")  # fmt: skip
+    ed_key = made(out, "api key")
+    assert "secret" not in out and "ED25519" in out
+    listed = run(capsys, db, "keys", "list", "1")
+    assert f"{ed_key} ED25519 reading 10.0.0.1/32,192.168.0.0/16" in listed
+    run(capsys, db, "keys", "revoke", key)
+    assert key not in run(capsys, db, "keys", "list", "1")
+    assert run(capsys, db, "deposit", "1", "USDT=0.5") == "balance    UM USDT 10000.50000000\n"
+    assert run(capsys, db, "withdraw", "1", "cm:BTC=0.25") == "balance    CM BTC 0.75000000\n"
+    with pytest.raises(SystemExit, match="below zero"):
+        run(capsys, db, "withdraw", "1", "BTC=1")
+    run(capsys, db, "disable", "1")
+    assert "\talice\t" in run(capsys, db, "list") and "disabled" in run(capsys, db, "list")
+    run(capsys, db, "delete", "1")
+    assert run(capsys, db, "list") == ""
+
+
+def test_refusals_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "venue.db"
+    small = tmp_path / "rsa.pem"
+    weak = generate_private_key(public_exponent=65537, key_size=1024)
+    small.write_bytes(weak.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    with pytest.raises(SystemExit, match="1024 bits"):
+        run(capsys, db, "create", "--public-key", str(small))
+    for bad, why in (("USDT=1.123456789", "8 decimals"), ("USDT=-1", "non-negative"), ("xx:USDT=1", "um: or cm:")):
+        with pytest.raises(SystemExit, match=why):
+            run(capsys, db, "create", "--balance", bad)
+    with pytest.raises(SystemExit, match="no account 7"):
+        run(capsys, db, "show", "7")
+    with pytest.raises(SystemExit, match="permissions are reading and trading"):
+        run(capsys, db, "create", "--permissions", "withdrawing")
+
+
+async def test_a_key_made_while_serving_works_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], start_server: StartServer
+) -> None:
+    db = tmp_path / "venue.db"
+    plant = await start_server(simulator={"actions_per_s": 1e-9}, venue_db=str(db))  # no database yet
+    out = run(capsys, db, "create", "--balance", "USDT=25")
+    client = AsyncClient(made(out, "api key"), made(out, "secret"))
+    client.FUTURES_URL = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi"
+    try:
+        assert (await client.futures_account_balance())[0]["balance"] == "25.00000000"
+        run(capsys, db, "disable", "1")
+        with pytest.raises(BinanceAPIException) as refused:
+            await client.futures_account_balance()
+        assert refused.value.code == -2015
+    finally:
+        await client.close_connection()

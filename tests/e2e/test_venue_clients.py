@@ -1,0 +1,237 @@
+"""Signed requests from third-party clients over a real socket: python-binance (HMAC and
+Ed25519), ccxt (HMAC and Ed25519) and Binance's modular SDK (RSA) read their account's
+balance; the failures of part 1 §10 come back as Binance answers them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import ccxt.pro as ccxtpro
+import pytest
+from binance import AsyncClient
+from binance.exceptions import BinanceAPIException
+from binance_common.configuration import ConfigurationRestAPI
+from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
+    DerivativesTradingUsdsFutures,
+)
+from conftest import StartServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from tickerplant.app import Tickerplant
+from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.store import AccountStore
+
+STILL = {"actions_per_s": 1e-9}
+
+
+@dataclass
+class Key:
+    api_key: str
+    secret: str  # the HMAC secret, or the private key in PEM the client signs with
+
+
+@dataclass
+class Venue:
+    path: Path
+    store: AccountStore
+    alice: int
+    bob: int
+    alice_hmac: Key
+    alice_ed25519: Key
+    alice_rsa: Key
+    bob_hmac: Key
+
+
+def _private_pem(private: Any) -> str:
+    return str(private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode())
+
+
+def _public_pem(private: Any) -> str:
+    return str(private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
+
+
+@pytest.fixture
+def venue(tmp_path: Path) -> Iterator[Venue]:
+    store = AccountStore(tmp_path / "venue.db")
+    now = SystemClock().now_ms()
+    alice = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000")),
+                                           (Market.CM, "BTC", parse_amount("1.5"))], now)  # fmt: skip
+    bob = store.create_account("bob", [(Market.UM, "USDT", parse_amount("42.125"))], now)
+    ed, rsa = Ed25519PrivateKey.generate(), generate_private_key(public_exponent=65537, key_size=2048)
+    keys = [
+        Key(store.add_key(alice.account_id, KeyType.HMAC, "A" * 64, now_ms=now).api_key, "A" * 64),
+        Key(store.add_key(alice.account_id, KeyType.ED25519, _public_pem(ed), now_ms=now).api_key, _private_pem(ed)),
+        Key(store.add_key(alice.account_id, KeyType.RSA, _public_pem(rsa), now_ms=now).api_key, _private_pem(rsa)),
+        Key(store.add_key(bob.account_id, KeyType.HMAC, "B" * 64, now_ms=now).api_key, "B" * 64),
+    ]
+    yield Venue(tmp_path / "venue.db", store, alice.account_id, bob.account_id, *keys)
+    store.close()
+
+
+@pytest.fixture
+async def plant(start_server: StartServer, venue: Venue) -> Tickerplant:
+    return await start_server(simulator=STILL, venue_db=str(venue.path))
+
+
+@pytest.fixture
+async def closing() -> AsyncIterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for client in made:
+        await (client.close_connection() if isinstance(client, AsyncClient) else client.close())
+
+
+def python_binance(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool = False) -> AsyncClient:
+    client = AsyncClient(key.api_key, private_key=key.secret) if pem else AsyncClient(key.api_key, key.secret)
+    client.FUTURES_URL = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi"
+    client.FUTURES_COIN_URL = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi"
+    made.append(client)
+    return client
+
+
+def ccxt_usdm(plant: Tickerplant, made: list[Any], key: Key) -> Any:
+    exchange = ccxtpro.binanceusdm({"apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False})
+    local = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    for name, url in list(exchange.urls["api"].items()):
+        if isinstance(url, str) and url.startswith("https://fapi.binance.com"):
+            exchange.urls["api"][name] = local + url[len("https://fapi.binance.com") :]
+    made.append(exchange)
+    return exchange
+
+
+USDT_10000 = {
+    "asset": "USDT", "balance": "10000.00000000", "crossWalletBalance": "10000.00000000",
+    "crossUnPnl": "0.00000000", "availableBalance": "10000.00000000", "maxWithdrawAmount": "10000.00000000",
+    "marginAvailable": True,
+}  # fmt: skip
+UM_KEYS = [
+    "accountAlias", "asset", "balance", "crossWalletBalance", "crossUnPnl", "availableBalance",
+    "maxWithdrawAmount", "marginAvailable", "updateTime",
+]  # fmt: skip
+CM_KEYS = [
+    "accountAlias", "asset", "balance", "withdrawAvailable", "crossWalletBalance", "crossUnPnl",
+    "availableBalance", "updateTime",
+]  # fmt: skip
+
+
+async def test_python_binance_hmac_reads_both_markets(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    client = python_binance(plant, closing, venue.alice_hmac)
+    alias = venue.store.account(venue.alice).alias
+    rows = await client.futures_account_balance()  # GET /fapi/v3/balance
+    assert [r["asset"] for r in rows] == ["USDT", "USDC", "BNB", "BTC", "ETH", "FDUSD", "BFUSD"]
+    assert list(rows[0]) == UM_KEYS  # Binance's key order (part 3 §4.1)
+    assert {k: v for k, v in rows[0].items() if k not in ("accountAlias", "updateTime")} == USDT_10000
+    assert rows[0]["accountAlias"] == alias and rows[0]["updateTime"] > 0
+    assert rows[1]["balance"] == "0.00000000" and rows[1]["updateTime"] == 0
+    coin = await client.futures_coin_account_balance()  # GET /dapi/v1/balance
+    assert list(coin[0]) == CM_KEYS
+    btc = next(r for r in coin if r["asset"] == "BTC")
+    assert (btc["balance"], btc["withdrawAvailable"], btc["accountAlias"]) == ("1.50000000", "1.50000000", alias)
+
+
+async def test_python_binance_ed25519(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    client = python_binance(plant, closing, venue.alice_ed25519, pem=True)
+    rows = await client.futures_account_balance()
+    assert rows[0]["balance"] == "10000.00000000"
+
+
+@pytest.mark.parametrize("which", ["alice_hmac", "alice_ed25519"])
+async def test_ccxt_signs_hmac_and_ed25519(plant: Tickerplant, venue: Venue, closing: list[Any], which: str) -> None:
+    exchange = ccxt_usdm(plant, closing, getattr(venue, which))
+    for call in (exchange.fapiprivatev3_get_balance, exchange.fapiprivatev2_get_balance):
+        rows = await call()  # timestamp first, recvWindow 10000, urlencoded (part 1 §11)
+        assert rows[0]["asset"] == "USDT" and rows[0]["balance"] == "10000.00000000"
+
+
+async def test_binance_sdk_rsa(plant: Tickerplant, venue: Venue) -> None:
+    port = plant.listeners[Market.UM].port
+    configuration = ConfigurationRestAPI(
+        api_key=venue.alice_rsa.api_key, private_key=venue.alice_rsa.secret,
+        base_path=f"http://127.0.0.1:{port}", timeout=5000, retries=0,
+    )  # fmt: skip
+    client = DerivativesTradingUsdsFutures(config_rest_api=configuration)
+    response = await asyncio.to_thread(client.rest_api.futures_account_balance_v3)
+    rows = response.data()
+    assert (rows[0].asset, rows[0].balance) == ("USDT", "10000.00000000")
+
+
+async def test_a_key_reads_its_own_account_only(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    bob = python_binance(plant, closing, venue.bob_hmac)
+    rows = await bob.futures_account_balance()
+    assert rows[0]["balance"] == "42.12500000"
+    assert rows[0]["accountAlias"] == venue.store.account(venue.bob).alias
+    # no parameter names another account: the account is the key's alone
+    rows = await bob.futures_account_balance(accountId=venue.alice, accountAlias="x")
+    assert rows[0]["balance"] == "42.12500000"
+    coin = await bob.futures_coin_account_balance()
+    assert all(r["balance"] == "0.00000000" for r in coin)  # alice's BTC is not bob's
+    # alice's key signed with bob's secret, and bob's key with alice's: -1022
+    for key, secret in ((venue.alice_hmac.api_key, venue.bob_hmac.secret), (venue.bob_hmac.api_key, venue.alice_hmac.secret)):
+        crossed = python_binance(plant, closing, Key(key, secret))
+        with pytest.raises(BinanceAPIException) as refused:
+            await crossed.futures_account_balance()
+        assert (refused.value.status_code, refused.value.code) == (400, -1022)
+
+
+async def _refused(client: AsyncClient) -> tuple[int, int, str]:
+    with pytest.raises(BinanceAPIException) as refused:
+        await client.futures_account_balance()
+    return refused.value.status_code, refused.value.code, refused.value.message
+
+
+async def test_failures_over_the_wire(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    unknown = python_binance(plant, closing, Key("Z" * 64, "Z" * 64))
+    assert await _refused(unknown) == (401, -2015, "Invalid API-key, IP, or permissions for action.")
+    late = python_binance(plant, closing, venue.alice_hmac)
+    late.timestamp_offset = -20_000  # python-binance sends recvWindow=10000
+    assert await _refused(late) == (400, -1021, "Timestamp for this request is outside of the recvWindow.")
+    early = python_binance(plant, closing, venue.alice_hmac)
+    early.timestamp_offset = 5_000
+    assert await _refused(early) == (400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
+    now = SystemClock().now_ms()
+    no_reading = venue.store.add_key(venue.alice, KeyType.HMAC, "R" * 64, reading=False, now_ms=now)
+    assert (await _refused(python_binance(plant, closing, Key(no_reading.api_key, "R" * 64))))[:2] == (401, -2015)
+    fenced = venue.store.add_key(venue.alice, KeyType.HMAC, "F" * 64, networks=("10.0.0.0/8",), now_ms=now)
+    assert await _refused(python_binance(plant, closing, Key(fenced.api_key, "F" * 64))) == (
+        401, -2015, "Invalid API-key, IP, or permissions for action, request ip: 127.0.0.1"
+    )  # fmt: skip
+    venue.store.set_disabled(venue.alice, True)
+    assert (await _refused(python_binance(plant, closing, venue.alice_hmac)))[:2] == (401, -2015)
+
+
+async def test_missing_parts_and_weight(plant: Tickerplant, venue: Venue) -> None:
+    base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi/v3/balance"
+    key = {"X-MBX-APIKEY": venue.alice_hmac.api_key}
+    ts = f"timestamp={SystemClock().now_ms()}"
+    signature = hmac_hex(venue.alice_hmac.secret, ts.encode())
+    async with aiohttp.ClientSession() as session:
+
+        async def get(query: str, headers: dict[str, str], url: str = base) -> tuple[int, Any, str]:
+            async with session.get(f"{url}?{query}", headers=headers) as response:
+                return response.status, await response.json(), response.headers["X-MBX-USED-WEIGHT-1M"]
+
+        assert (await get(ts, {}))[:2] == (401, {"code": -2014, "msg": "API-key format invalid."})
+        assert (await get("", key))[:2] == (400, {
+            "code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+        })  # fmt: skip
+        assert (await get(ts, key))[:2] == (400, {
+            "code": -1102, "msg": "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
+        })  # fmt: skip
+        assert (await get(f"{ts}&signature=0{signature[1:]}", key))[1]["code"] == -1022
+        status, body, used = await get(f"{ts}&signature={signature.upper()}", key)  # hex in any case (§4.2)
+        assert status == 200 and body[0]["asset"] == "USDT"
+        assert used == str(5 * 5)  # five requests of weight 5, refusals included (§7.2)
+        cm = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi/v1/balance"
+        assert (await get(ts, {}, cm))[2] == "1"  # COIN-M's balance weighs 1 (part 3 §2.2)
+        status, body, _ = await get("", {}, base.replace("v3", "v1"))  # removed before 2025 (part 3 §1)
+        assert (status, body) == (404, {"code": -5000, "msg": "Path /fapi/v1/balance, Method GET is invalid"})

@@ -1,0 +1,82 @@
+"""The accounts database: its schema at work, its file private, secrets out of reprs, and
+the server's view following the operator's commands."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from tickerplant.market.instruments import Market
+from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.store import AccountStore, Keyring, StoreError
+
+
+def test_the_file_and_its_journal_are_the_owners_alone(tmp_path: Path) -> None:
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    store.create_account("a", [(Market.UM, "USDT", 1)], now_ms=1)
+    for made in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+    store.close()
+    path.chmod(0o644)
+    AccountStore(path).close()  # found readable by others: tightened
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert AccountStore(path).accounts()[0].name == "a"
+
+
+def test_secrets_stay_out_of_reprs(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "venue.db")
+    account = store.create_account("a", [], now_ms=1)
+    secret = "S" * 64
+    key = store.add_key(account.account_id, KeyType.HMAC, secret, now_ms=1)
+    assert secret not in repr(key) and secret not in repr(store.keys(account.account_id))
+    assert key.api_key in repr(key)  # the key itself is an identifier, as Binance shows it
+
+
+def test_balances_deposit_withdraw_and_never_below_zero(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "venue.db")
+    account = store.create_account("a", [(Market.UM, "USDT", parse_amount("10000")), (Market.CM, "BTC", 10**8)], 5)
+    aid = account.account_id
+    assert [(b.wallet, b.asset, b.amount, b.update_ms) for b in store.balances(aid)] == [
+        (Market.CM, "BTC", 10**8, 5), (Market.UM, "USDT", 10**12, 5)
+    ]  # fmt: skip
+    store.deposit(aid, Market.UM, "USDT", parse_amount("0.5"), 9)
+    store.deposit(aid, Market.UM, "USDT", -parse_amount("10000.5"), 10)
+    with pytest.raises(StoreError, match="below zero"):
+        store.deposit(aid, Market.UM, "USDT", -1, 11)
+    assert [(b.asset, b.amount, b.update_ms) for b in store.balances(aid) if b.wallet is Market.UM] == [("USDT", 0, 10)]
+    with pytest.raises(StoreError, match="no account 99"):
+        store.deposit(99, Market.UM, "USDT", 1, 1)
+
+
+def test_delete_takes_keys_and_balances(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "venue.db")
+    keep = store.create_account("keep", [(Market.UM, "USDT", 1)], 1)
+    gone = store.create_account("gone", [(Market.UM, "USDT", 1)], 1)
+    store.add_key(gone.account_id, KeyType.HMAC, "s", now_ms=1)
+    store.delete(gone.account_id)
+    assert [a.name for a in store.accounts()] == ["keep"]
+    assert store.keys(gone.account_id) == [] and store.balances(gone.account_id) == []
+    assert len(store.balances(keep.account_id)) == 1
+    with pytest.raises(StoreError):
+        store.revoke("nothing")
+
+
+def test_the_servers_view_follows_the_operator(tmp_path: Path) -> None:
+    path = tmp_path / "venue.db"
+    keyring = Keyring(path)
+    assert keyring.key("k" * 64) is None and not path.exists()  # the server never makes the file
+    store = AccountStore(path)
+    account = store.create_account("a", [(Market.UM, "USDT", 7)], 1)
+    key = store.add_key(account.account_id, KeyType.HMAC, "s", now_ms=1)
+    assert keyring.key(key.api_key) == key
+    assert [b.amount for b in keyring.balances(account.account_id)] == [7]
+    store.deposit(account.account_id, Market.UM, "USDT", 3, 2)
+    assert [b.amount for b in keyring.balances(account.account_id)] == [10]
+    store.set_disabled(account.account_id, True)
+    assert keyring.account(account.account_id).disabled  # type: ignore[union-attr]
+    store.revoke(key.api_key)
+    assert keyring.key(key.api_key) is None
+    keyring.close()
