@@ -11,7 +11,8 @@ full (autotuned up to 4 MiB over loopback), what the server has not sent is its 
 ``--hold`` seconds, then close. The server's RSS is read every 0.5 s: before (the idle
 baseline, the floor), its peak while they hold, and after they are gone and the server has
 trimmed its heap. Targets: peak <= baseline + bound; after within 20 % of the baseline; the
-healthy subscriber's largest gap <= 100 ms. (Connections shed for the bound: the server's
+healthy subscriber's largest gap <= 100 ms while they hold (its gap while they connect, a
+thousand handshakes, is printed apart). (Connections shed for the bound: the server's
 `memory_shed` in /metrics, printed.)
 
 It always exits 0: it measures.
@@ -89,11 +90,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(args.warmup)
             baseline = rss_mb(pid)
             print(f"  idle baseline {baseline:.1f} MB; {args.clients} clients that never read", flush=True)
-            probe_child.send("start")
             loop = uvloop.new_event_loop()
             peak = baseline
             try:
+                probe_child.send("start")  # the opening of a thousand connections, measured apart
                 opened = loop.run_until_complete(hoarders(server.um_port, args.clients))
+                opening = probe_child.ask(30.0, "the probe's figures", "stop")
+                probe_child.send("start")
                 until = time.monotonic() + args.hold
                 while time.monotonic() < until:
                     peak = max(peak, rss_mb(pid))
@@ -110,7 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             probe_child.close()
     return {
         "baseline": baseline, "peak": peak, "after": after, "bound_mb": args.bound_mb, "opened": len(opened),
-        "shed": shed, **figures,
+        "shed": shed, "opening_gap_ms": opening["max_gap_ms"], **figures,
     }  # fmt: skip
 
 
@@ -144,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  RSS: baseline {r['baseline']:.1f} MB, peak {r['peak']:.1f} MB (ceiling {ceiling:.1f}),"
         f" after {r['after']:.1f} MB; clients opened {r['opened']}, shed {r['shed']};"
-        f" healthy subscriber: largest gap {r['max_gap_ms']:.1f} ms, lateness {r['max_late_ms']:.1f} ms,"
+        f" healthy subscriber: largest gap {r['max_gap_ms']:.1f} ms while they hold"
+        f" ({r['opening_gap_ms']:.1f} ms while they connect), lateness {r['max_late_ms']:.1f} ms,"
         f" ws-api p99 {r['api_p99_ms']:.2f} ms"
     )
     print(verdict("peak RSS over baseline + bound", r["peak"] - ceiling, PEAK, 1))
