@@ -138,3 +138,21 @@ async def test_a_body_that_trickles_is_closed_at_the_head_timeout(start_server: 
     clock.advance(1)
     assert await closed_within(reader, 5 * SECONDS)
     writer.close()
+
+
+async def test_a_client_that_expects_100_continue_is_told_to_send_its_body(start_server: StartServer) -> None:
+    """RFC 9110 §10.1.1: ``100 Continue`` once the head is accepted, then the answer; a
+    client that sent its body with the head anyway is not told."""
+    plant = await start_server()
+    reader, writer = await asyncio.open_connection("127.0.0.1", plant.listeners[Market.UM].port)
+    expect = b"Expect: 100-continue\r\n"
+    writer.write(_with_body(b"POST", b"/fapi/v1/depth", b"symbol=BTCUSDT", expect)[: -len(b"symbol=BTCUSDT")])
+    async with asyncio.timeout(5 * SECONDS):
+        assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(b"symbol=BTCUSDT" + _with_body(b"PUT", b"/fapi/v1/depth", b"a=1", expect))
+    for method in (b"POST", b"PUT"):
+        status, body = _status_and_body(await read_answer(reader))
+        assert (status, method in body) == (404, True)
+    writer.write(PING)
+    assert _status_and_body(await read_answer(reader)) == (200, b"{}")
+    writer.close()

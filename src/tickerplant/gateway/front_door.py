@@ -17,7 +17,8 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   (pipelining) are answered in order, each as soon as the one before it is. It is closed
   after an answer when ``http_head.keeps_alive`` says so (``Connection: close``), and when
   no request comes for ``KEEP_ALIVE_IDLE_MS``. The router is given each request's body; the
-  next request is read from the byte after it;
+  next request is read from the byte after it. A client that asks ``Expect: 100-continue``
+  is answered ``100 Continue`` once its head is accepted, so it sends the body;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) is
   built, takes the transport (``set_protocol``, then its own ``connection_made``) and is
   given every byte from the upgrade's head on, as if it had read them itself. From there
@@ -46,6 +47,8 @@ from collections.abc import Callable
 from ssl import SSLContext
 from typing import cast
 
+from picows import WSUpgradeRequest
+
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.http_head import Refusal, RequestHeads, http_date, keeps_alive
@@ -65,6 +68,7 @@ from tickerplant.protocol.limits import LimitCounters
 
 __all__ = ["HEAD_TIMEOUT_MS", "KEEP_ALIVE_IDLE_MS", "FrontDoor", "serve"]
 
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # the body is welcome (RFC 9110 §15.2.1)
 HEAD_TIMEOUT_MS = 5_000  # picows' handshake timeout: a request head is complete by then
 # How long a kept-alive connection may wait for its next request. Binance does not say;
 # its servers keep a connection idle for about a minute, as nginx's 75 s default does.
@@ -180,6 +184,9 @@ class FrontDoor(asyncio.Protocol):
                     self._hand_over(transport, heads.received)
                     return True
                 pending = self._pending = checked
+                head, (request, length) = pending
+                if length and heads.body(head, length) is None and _expects_continue(request):
+                    transport.write(_CONTINUE)
             head, (request, length) = pending
             body = heads.body(head, length) if length else b""
             if body is None:
@@ -323,6 +330,13 @@ class FrontDoor(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+def _expects_continue(request: WSUpgradeRequest) -> bool:
+    """Whether the client waits for ``100 Continue`` before it sends its body (RFC 9110
+    §10.1.1; curl does for a body over 1 KiB, and would wait a second for it)."""
+    expect: str = request.headers.get("expect", "")
+    return expect.lower() == "100-continue"
 
 
 def _checked(outcome: bytes | Refusal) -> Refusal | tuple[bytes, Head]:
