@@ -235,3 +235,33 @@ async def test_missing_parts_and_weight(plant: Tickerplant, venue: Venue) -> Non
         assert (await get(ts, {}, cm))[2] == "1"  # COIN-M's balance weighs 1 (part 3 §2.2)
         status, body, _ = await get("", {}, base.replace("v3", "v1"))  # removed before 2025 (part 3 §1)
         assert (status, body) == (404, {"code": -5000, "msg": "Path /fapi/v1/balance, Method GET is invalid"})
+
+
+async def test_signed_bodies_reach_only_the_methods_an_endpoint_has(plant: Tickerplant, venue: Venue) -> None:
+    """A signed request with its parameters in a form body (part 1 §3.1, signed over query
+    then body, §4.1) on a GET-only endpoint gets Binance's 404 ``-5000`` naming its method,
+    never the GET's answer; a GET's body is not read (§3.1: a GET's parameters are its
+    query's); the pooled connection carries them all."""
+    base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi/v3/balance"
+    key = {"X-MBX-APIKEY": venue.alice_hmac.api_key, "Content-Type": "application/x-www-form-urlencoded"}
+    ts = f"timestamp={SystemClock().now_ms()}"
+    in_body = f"{ts}&signature={hmac_hex(venue.alice_hmac.secret, ts.encode())}"
+    split_query, split_body = "recvWindow=5000", f"&{ts}"
+    split_signature = hmac_hex(venue.alice_hmac.secret, (split_query + split_body).encode())
+    async with aiohttp.ClientSession() as session:
+
+        async def call(method: str, query: str, body: str) -> tuple[int, Any]:
+            url = f"{base}?{query}" if query else base
+            async with session.request(method, url, data=body.encode(), headers=key) as response:
+                return response.status, await response.json()
+
+        assert await call("POST", "", in_body) == (
+            404, {"code": -5000, "msg": "Path /fapi/v3/balance, Method POST is invalid"}
+        )  # fmt: skip
+        assert await call("DELETE", split_query, f"{split_body}&signature={split_signature}") == (
+            404, {"code": -5000, "msg": "Path /fapi/v3/balance, Method DELETE is invalid"}
+        )  # fmt: skip
+        status, body = await call("GET", in_body, "recvWindow=1&not=signed")
+        assert status == 200 and body[0]["asset"] == "USDT"
+        status, body = await call("GET", "", in_body)  # signed in a GET's body: not read
+        assert (status, body["code"]) == (400, -1102)

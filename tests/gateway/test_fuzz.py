@@ -39,7 +39,7 @@ END = b"fuzz-end"  # the ping each example sends last
 DOCUMENTED_CLOSES = {1002, 1007, 1008, 1009}
 STREAM_ERRORS = {0, 1, 2, 3, 4}
 WS_API_ERRORS = {-1000, -1003, -1100, -1101, -1102, -1106, -1120, -1121, -1130, -1023, -4021}
-HTTP_STATUSES = {101, 200, 400, 404, 405, 414, 418, 426, 429, 431, 503, 505}
+HTTP_STATUSES = {101, 200, 400, 401, 404, 405, 411, 413, 414, 418, 426, 429, 431, 503, 505}
 PATHS = ["/ws", "/stream", "/ws-fapi/v1"]
 EXAMPLES = 350  # per test and loop: 2,100 cases, about 15 s on a quiet machine
 
@@ -235,8 +235,10 @@ well_formed_text_frames = texts.map(lambda payload: Frame(TEXT, payload=payload)
 tokens = st.text(st.characters(codec="ascii", exclude_characters="\r\n "), min_size=1, max_size=12)
 header_lines = st.lists(
     st.tuples(
-        st.sampled_from(["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version"]) | tokens,
-        st.sampled_from(["websocket", "Upgrade", "13", "8", "dGhlIHNhbXBsZSBub25jZQ=="]) | st.text(max_size=40),
+        st.sampled_from(["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+                         "Content-Length", "Transfer-Encoding"]) | tokens,
+        st.sampled_from(["websocket", "Upgrade", "13", "8", "dGhlIHNhbXBsZSBub25jZQ==", "0", "3", "65537",
+                         "chunked"]) | st.text(max_size=40),
     ).map(lambda field: f"{field[0]}: {field[1]}"),
     max_size=8,
 )
@@ -244,7 +246,7 @@ request_heads = st.builds(
     lambda method, target, version, fields, end: (
         "\r\n".join([f"{method} {target} {version}", *fields]).encode("utf-8", "surrogatepass") + end
     ),
-    st.sampled_from(["GET", "POST", "HEAD", "PUT", "OPTIONS"]) | tokens,
+    st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"]) | tokens,
     st.sampled_from(["/ws/btcusdt@bookTicker", "/stream?streams=a/b", "/ws-fapi/v1", "/fapi/v1/ping", "/fapi/v1/depth?symbol=BTCUSDT"])
     | tokens
     | st.text(max_size=60),
@@ -318,5 +320,29 @@ async def test_arbitrary_heads_after_a_kept_alive_request(
     def one(port: int, heads: list[bytes]) -> None:
         answers = check_http_answers(exchange(port, ping + b"".join(heads)))
         assert answers[0] == (b"200", b"{}")
+
+    await fuzzed(start_server, caplog, lambda port: one(port))
+
+
+request_bodies = st.tuples(
+    st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+    st.sampled_from(["/fapi/v1/depth?symbol=BTCUSDT", "/fapi/v1/order", "/fapi/v3/balance", "/ws-fapi/v1", "/ws"]),
+    # a body may hold anything, a request's head and CRLFs included
+    st.binary(max_size=300) | st.sampled_from([b"\r\n", b"GET /fapi/v1/time HTTP/1.1\r\n\r\n"]),
+    st.sampled_from(["", "Content-Type: application/x-www-form-urlencoded\r\n", "Connection: keep-alive\r\n"]),
+).map(lambda r: f"{r[0]} {r[1]} HTTP/1.1\r\nHost: x\r\n{r[3]}Content-Length: {len(r[2])}\r\n\r\n".encode() + r[2])
+
+
+async def test_bodies_are_read_by_their_length(start_server: StartServer, caplog: pytest.LogCaptureFixture) -> None:
+    """Requests with bodies of any bytes, one after another on one connection: each is
+    answered once, and what follows each body is read as the next request (a body is
+    never taken for a request), up to a last ping."""
+    ping = b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+    @fuzz_settings()
+    @given(requests=st.lists(request_bodies, min_size=1, max_size=4))
+    def one(port: int, requests: list[bytes]) -> None:
+        answers = check_http_answers(exchange(port, b"".join(requests) + ping))
+        assert len(answers) == len(requests) + 1 and answers[-1] == (b"200", b"{}")
 
     await fuzzed(start_server, caplog, lambda port: one(port))

@@ -1,8 +1,8 @@
 """REST over kept-alive connections (``gateway/front_door.py``), as Binance's servers keep
 them: one connection carries request after request, pipelined requests are answered in
 order, every answer carries ``Date`` and both weight headers, and a connection ends when the
-client asks, after a request with a body, after ``KEEP_ALIVE_IDLE_MS`` idle, or when the
-listener stops. A pooled client opens one connection for many calls, counted by the
+client asks, after ``KEEP_ALIVE_IDLE_MS`` idle, or when the listener stops; requests with
+bodies, one after another: ``test_request_bodies.py``. A pooled client opens one connection for many calls, counted by the
 listener itself (``Traffic.accepted["rest"]``; the third-party clients:
 ``tests/e2e/test_keep_alive_clients.py``)."""
 
@@ -64,15 +64,16 @@ async def test_pipelined_requests_are_answered_in_the_order_sent(start_server: S
     writer.close()
 
 
-async def test_connection_close_and_a_body_end_the_connection_after_the_answer(start_server: StartServer) -> None:
+async def test_connection_close_and_a_chunked_body_end_the_connection_after_the_answer(
+    start_server: StartServer,
+) -> None:
     """The answer, then the end of the connection, never a reset under the answer: what the
     client sent after (a body, a request) is read and dropped, not answered."""
     plant = await start_server()
     port = plant.listeners[Market.UM].port
     cases = [
         (b"Connection: close\r\n", b"\r\n\r\n{}"),
-        (b"Content-Length: 4\r\n", b"\r\n\r\nMalformed request head\n"),  # a GET takes no body
-        (b"Transfer-Encoding: chunked\r\n", b"\r\n\r\nMalformed request head\n"),
+        (b"Transfer-Encoding: chunked\r\n", b"\r\n\r\nTransfer-Encoding not supported; send Content-Length\n"),
     ]
     for extra, ending in cases:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

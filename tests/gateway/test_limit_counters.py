@@ -100,9 +100,11 @@ async def test_each_close_and_refusal_is_counted_once(start_server: StartServer)
 
     # HTTP refusals, before routing and at it
     heads = {
-        "method_not_allowed": b"POST /ws HTTP/1.1\r\nHost: x\r\n\r\n",
+        "method_not_allowed": b"PATCH /ws HTTP/1.1\r\nHost: x\r\n\r\n",
         "bad_request_head": b"GET /ws HTTP/1.0\r\nHost: x\r\n\r\n",
         "http_version": b"GET /ws HTTP/2.0\r\nHost: x\r\n\r\n",
+        "body_too_large": b"POST /fapi/v1/order HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n",
+        "body_not_by_length": b"POST /fapi/v1/order HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "request_line_too_long": b"GET /" + b"a" * 17_000 + b" HTTP/1.1\r\n\r\n",
         "header_fields_too_large": b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 3000 + b"\r\n",
         "websocket_version": (

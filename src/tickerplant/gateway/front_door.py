@@ -6,32 +6,36 @@ connection some 50 µs before it has read a byte (its constructor, and on
 logger and its transport), all of it for a WebSocket that a REST request never opens. So
 every connection starts on the ``FrontDoor``, a plain asyncio protocol:
 
-- it reads request heads as they come (``http_head.RequestHeads``): a head too long, not
-  GET, not HTTP/1.1 or that picows' parser refuses is answered with its refusal and closed
-  (``http_head``);
+- it reads request heads as they come (``http_head.RequestHeads``), and the body each
+  declares with ``Content-Length``: a head too long, of a method other than GET, POST, PUT
+  or DELETE, not HTTP/1.1, with a body framed otherwise or over 64 KiB, or that picows'
+  parser refuses is answered with its refusal and closed (``http_head``);
 - a request that does not ask to upgrade (REST, the control paths, a stream path asked
   without ``Upgrade``) is routed and answered here, the bytes picows would write, as one
   writev (``picows_server.plain_answer``). The connection then stays open for the next
   request, as Binance's do (HTTP/1.1 keep-alive): requests sent before their answers
   (pipelining) are answered in order, each as soon as the one before it is. It is closed
-  after an answer when ``http_head.keeps_alive`` says so (``Connection: close``, a request
-  with a body), and when no request comes for ``KEEP_ALIVE_IDLE_MS``;
+  after an answer when ``http_head.keeps_alive`` says so (``Connection: close``), and when
+  no request comes for ``KEEP_ALIVE_IDLE_MS``. The router is given each request's body; the
+  next request is read from the byte after it. A client that asks ``Expect: 100-continue``
+  is answered ``100 Continue`` once its head is accepted, so it sends the body;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) is
   built, takes the transport (``set_protocol``, then its own ``connection_made``) and is
   given every byte from the upgrade's head on, as if it had read them itself. From there
   on the connection is picows' alone, at picows' cost per read.
 
-A head must be complete within ``HEAD_TIMEOUT_MS`` of its first byte, or of the
-connection for the first (on the listener's clock; picows' own handshake timeout, 5 s, for
-the same purpose): a client that opens a connection and sends nothing, or a head a byte at
-a time, is closed, so it holds a descriptor for seconds, not for ever. An idle keep-alive
+A head, and its body, must be complete within ``HEAD_TIMEOUT_MS`` of its first byte, or
+of the connection for the first (on the listener's clock; picows' own handshake timeout, 5 s, for
+the same purpose): a client that opens a connection and sends nothing, or a head or a body a
+byte at a time, is closed, so it holds a descriptor for seconds, not for ever. An idle keep-alive
 connection holds one for ``KEEP_ALIVE_IDLE_MS`` at most, and counts against the process'
 file descriptors like any other (``acceptor``: past the soft limit, new clients get 503).
 
-Memory: the bytes kept are bounded by a head's (16 KiB, ``http_head.MAX_HEAD_BYTES``) plus
-one read. A client that pipelines requests without reading the answers is not answered
-further while the transport's send buffer is over its high-water mark
-(``pause_writing``): its requests wait in the socket, not in the process.
+Memory: the bytes kept are bounded by a head's (16 KiB, ``http_head.MAX_HEAD_BYTES``) and a
+body's (64 KiB, ``http_head.MAX_BODY_BYTES``) plus one read. A client that pipelines
+requests without reading the answers is not answered further while the transport's send
+buffer is over its high-water mark (``pause_writing``): its requests wait in the socket,
+not in the process.
 """
 
 from __future__ import annotations
@@ -43,12 +47,15 @@ from collections.abc import Callable
 from ssl import SSLContext
 from typing import cast
 
+from picows import WSUpgradeRequest
+
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.http_head import Refusal, RequestHeads, http_date, keeps_alive
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
     BACKLOG,
+    Head,
     PeerAwareProtocol,
     PeerRouter,
     asks_to_upgrade,
@@ -61,6 +68,7 @@ from tickerplant.protocol.limits import LimitCounters
 
 __all__ = ["HEAD_TIMEOUT_MS", "KEEP_ALIVE_IDLE_MS", "FrontDoor", "serve"]
 
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # the body is welcome (RFC 9110 §15.2.1)
 HEAD_TIMEOUT_MS = 5_000  # picows' handshake timeout: a request head is complete by then
 # How long a kept-alive connection may wait for its next request. Binance does not say;
 # its servers keep a connection idle for about a minute, as nginx's 75 s default does.
@@ -72,8 +80,8 @@ class FrontDoor(asyncio.Protocol):
 
     __slots__ = (
         "_accepted", "_answered", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line", "_logger",
-        "_paused", "_router", "_timer", "_timer_ms", "_traffic", "_transport", "_turns", "counters",
-        "peer_ip", "trim",
+        "_paused", "_pending", "_router", "_timer", "_timer_ms", "_traffic", "_transport", "_turns",
+        "counters", "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -110,6 +118,7 @@ class FrontDoor(asyncio.Protocol):
         self._answered = False  # a plain request was answered on this connection
         self._turns = turns
         self._in_line = False  # waiting for a turn to answer: not reading, no timeout
+        self._pending: tuple[bytes, Head] | None = None  # a head checked, its body still coming
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -158,29 +167,40 @@ class FrontDoor(asyncio.Protocol):
         transport = self._transport
         answered = False
         while heads is not None and transport is not None and not self._paused:
-            outcome = heads.next()
-            if outcome is None:
-                break
-            checked = outcome if isinstance(outcome, Refusal) else checked_head(outcome)
-            if isinstance(checked, Refusal):
-                self.counters.head_refused(checked.status)
-                transport.write(checked.to_bytes(http_date(self._clock.now_ms())))
-                self._close(transport)
-                return True
-            if asks_to_upgrade(checked):
-                self._stop_timer()
-                self._heads = None
-                self._hand_over(transport, heads.received)
-                return True
+            pending = self._pending
+            if pending is None:
+                outcome = heads.next()
+                if outcome is None:
+                    break
+                checked = _checked(outcome)
+                if isinstance(checked, Refusal):
+                    self.counters.head_refused(checked.status)
+                    transport.write(checked.to_bytes(http_date(self._clock.now_ms())))
+                    self._close(transport)
+                    return True
+                if asks_to_upgrade(checked[1].request):
+                    self._stop_timer()
+                    self._heads = None
+                    self._hand_over(transport, heads.received)
+                    return True
+                pending = self._pending = checked
+                head, (request, length) = pending
+                if length and heads.body(head, length) is None and _expects_continue(request):
+                    transport.write(_CONTINUE)
+            head, (request, length) = pending
+            body = heads.body(head, length) if length else b""
+            if body is None:
+                break  # the body comes within the head's time (HEAD_TIMEOUT_MS), or never
             turns = self._turns
             if turns is not None and not turns.admit(self):
                 self._wait_in_line(transport)
                 break
-            heads.consume()
-            alive = keeps_alive(checked.headers)
+            heads.consume(length)
+            self._pending = None
+            alive = keeps_alive(request.headers)
             started = turns.started() if turns is not None else 0
-            routed = self._router(checked, self.peer_ip)
-            transport.writelines(plain_answer(routed, checked, alive, http_date(self._clock.now_ms())))
+            routed = self._router(request, self.peer_ip, body)
+            transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
             if turns is not None:
                 turns.spent(started)
             answered = True
@@ -310,6 +330,21 @@ class FrontDoor(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+def _expects_continue(request: WSUpgradeRequest) -> bool:
+    """Whether the client waits for ``100 Continue`` before it sends its body (RFC 9110
+    §10.1.1; curl does for a body over 1 KiB, and would wait a second for it)."""
+    expect: str = request.headers.get("expect", "")
+    return expect.lower() == "100-continue"
+
+
+def _checked(outcome: bytes | Refusal) -> Refusal | tuple[bytes, Head]:
+    """A complete head with what ``checked_head`` made of it, or its refusal."""
+    if isinstance(outcome, Refusal):
+        return outcome
+    checked = checked_head(outcome)
+    return checked if isinstance(checked, Refusal) else (outcome, checked)
 
 
 async def serve(

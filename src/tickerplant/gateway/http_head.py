@@ -13,8 +13,9 @@ those itself, each with a status that says what is wrong and a short fixed body:
   (RFC 9110 §15.6.6), which HTTP/1.0 shares with HTTP/1.1; what refuses it is that a
   WebSocket handshake is an HTTP/1.1 request (RFC 6455 §4.1) and the listeners speak
   HTTP/1.1 only;
-- a method other than GET: 405 with ``Allow: GET`` (RFC 9110 §15.5.6); to HEAD without
-  the body (§9.3.2);
+- a method other than GET, POST, PUT and DELETE (Binance's, trading part 1 §3.1): 405
+  with ``Allow: GET, POST, PUT, DELETE`` (RFC 9110 §15.5.6); to HEAD without the body
+  (§9.3.2);
 - a request line that is not three words: 400.
 
 The bound is picows' own (``WSProtocol``'s ``_http_max_size``, 16 KiB), so a head the
@@ -22,13 +23,27 @@ checks let through is one picows reads. A head is kept only until it is complete
 never past the bound: a connection holds at most 16 KiB of it, and what one read brought
 after it.
 
+A request's body is framed by ``Content-Length`` only (``body_length``), as every client
+of Binance's signed endpoints sends its form body (trading part 1 §3.1, §11). What
+``body_length`` refuses, before a byte of the body is read, each answered and the
+connection closed (a body never read is never taken for the next request's head, RFC 9112
+§6.3 and §11.2, request smuggling):
+
+- ``Transfer-Encoding`` with ``Content-Length``: 400 (RFC 9112 §6.1 allows a server to take
+  the coding; it is how requests are smuggled, so it is refused instead);
+- ``Transfer-Encoding`` (chunked or any other): 411 Length Required (RFC 9110 §15.5.12):
+  a body is sent with its length or not at all;
+- ``Content-Length`` more than once, even with equal values, or not all digits: 400
+  (RFC 9112 §6.3 item 5: an invalid length is unrecoverable);
+- a length over ``MAX_BODY_BYTES`` (64 KiB), or written in more than 12 digits: 413
+  Content Too Large (RFC 9110 §15.5.14).
+  Binance's largest bodies are five batch orders (part 1 §3.2), some 2 KiB.
+
 A connection carries requests one after another (HTTP/1.1 persistent connections, RFC
 9112 §9.3), and a client may send the next before the last is answered (pipelining,
-§9.3.2): ``RequestHeads`` hands them out in order. ``keeps_alive`` says whether the
-connection goes on after a request's answer: not when the client said ``Connection:
-close`` (§9.6). A request with a body (a ``Content-Length`` other than 0, any
-``Transfer-Encoding``) never gets that far: picows' parser refuses its head, 400, and a
-refusal closes the connection, so a body is never taken for the next request's head. Every
+§9.3.2): ``RequestHeads`` hands them out in order, each head with its body, the next head
+read from the byte after the body. ``keeps_alive`` says whether the connection goes on
+after a request's answer: not when the client said ``Connection: close`` (§9.6). Every
 answer carries ``Date`` (RFC 9110 §6.6.1: an origin server with a clock sends it), written
 by ``http_date``.
 """
@@ -42,12 +57,15 @@ from http import HTTPStatus
 from typing import NamedTuple
 
 __all__ = [
-    "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "Refusal", "RequestHeads", "head_refusal", "http_date",
-    "keeps_alive",
+    "MAX_BODY_BYTES", "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "METHODS", "Refusal", "RequestHeads",
+    "body_length", "head_refusal", "http_date", "keeps_alive",
 ]  # fmt: skip
 
 MAX_HEAD_BYTES = 16 * 1024  # picows' bound on a request head, the blank line excluded
 MAX_HEADER_FIELDS = 128  # picows' bound on the header fields of a request
+MAX_BODY_BYTES = 64 * 1024  # a request body's bound (the module's docstring)
+METHODS = (b"GET", b"POST", b"PUT", b"DELETE")  # Binance's REST methods (trading part 1 §3.1)
+_ALLOW = (("Allow", "GET, POST, PUT, DELETE"),)
 _END = b"\r\n\r\n"
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 
@@ -118,10 +136,19 @@ class RequestHeads:
             return _too_long(head[:end])
         return bytes(head[:end])
 
-    def consume(self) -> None:
-        """Drop the head ``next`` showed, and its blank line."""
+    def body(self, head: bytes, length: int) -> bytes | None:
+        """The ``length`` bytes after ``head`` (``next``'s) and its blank line, or None
+        while they have not all come."""
+        start = len(head) + len(_END)
+        if len(self._buffer) < start + length:
+            return None
+        return bytes(self._buffer[start : start + length])
+
+    def consume(self, body_length: int = 0) -> None:
+        """Drop the head ``next`` showed, its blank line and its body of ``body_length``
+        bytes: what follows is the next request's."""
         head = self._buffer
-        del head[: head.find(_END) + len(_END)]
+        del head[: head.find(_END) + len(_END) + body_length]
         self._searched = 0
 
 
@@ -169,9 +196,38 @@ def head_refusal(head: bytes) -> Refusal | None:
         return Refusal(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, b"HTTP/1.1 required\n")
     if numbers[2] != b"1":
         return Refusal(HTTPStatus.BAD_REQUEST, b"HTTP/1.1 required\n")
-    if method != b"GET":
-        allow = (("Allow", "GET"),)
-        return Refusal(HTTPStatus.METHOD_NOT_ALLOWED, b"Only GET\n", allow, head_only=method == b"HEAD")
+    if method not in METHODS:
+        head_only = method == b"HEAD"
+        return Refusal(HTTPStatus.METHOD_NOT_ALLOWED, b"Method not allowed\n", _ALLOW, head_only=head_only)
     if len(lines) - 1 > MAX_HEADER_FIELDS:
         return Refusal(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, b"Too many header fields\n")
     return None
+
+
+def body_length(head: bytes) -> int | Refusal:
+    """The length of the body that follows ``head`` (0 without ``Content-Length``), or how
+    its framing is refused (the module's docstring). Read from the head's own lines, not a
+    parser's dictionary, so that a field sent twice is seen twice."""
+    lengths: list[bytes] = []
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            lengths.append(value.strip())
+        elif name == b"transfer-encoding":
+            chunked = True
+    if chunked:
+        if lengths:
+            return Refusal(HTTPStatus.BAD_REQUEST, b"Content-Length and Transfer-Encoding both sent\n")
+        return Refusal(HTTPStatus.LENGTH_REQUIRED, b"Transfer-Encoding not supported; send Content-Length\n")
+    if not lengths:
+        return 0
+    if len(lengths) > 1:
+        return Refusal(HTTPStatus.BAD_REQUEST, b"Content-Length sent more than once\n")
+    value = lengths[0]
+    if not value.isdigit() or not value.isascii():
+        return Refusal(HTTPStatus.BAD_REQUEST, b"Malformed Content-Length\n")
+    if len(value) > 12 or int(value) > MAX_BODY_BYTES:  # over 12 digits: 413, never parsed
+        return Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"Request body too large\n")
+    return int(value)

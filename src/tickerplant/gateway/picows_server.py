@@ -18,9 +18,13 @@ answers a request that did not ask to upgrade with the bytes picows writes for i
 when the connection carries the next request or ``Connection: close`` when it is closed
 after it, as picows answers a refused upgrade, and the ``Date``. Only upgrades reach
 picows' protocol. Before that, a
-head over picows' bound, a method other than GET, a version other than HTTP/1.1 or a head
-picows' parser refuses is answered with its own status and a short body
-(``http_head``), where picows would close without a word or echo the request line. An
+head over picows' bound, a method other than Binance's four, a version other than HTTP/1.1,
+a body's framing that ``http_head.body_length`` refuses or a head picows' parser refuses
+is answered with its own status and a short body (``http_head``), where picows would close
+without a word or echo the request line. picows' parser takes GET without a body only: a
+POST, PUT or DELETE, or a head with ``Content-Length``, is parsed as that GET (the request
+line's method replaced, the length's field left out; both checked before) and given its
+method back. An upgrade must be a GET without a body (RFC 6455 §4.1): another is 400. An
 upgrade asking for a WebSocket version other than 13 gets 426 with
 ``Sec-WebSocket-Version: 13`` (RFC 6455 §4.2.2; picows takes 7 and 8 too).
 """
@@ -30,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from picows import (
     WSAutoPingStrategy,
@@ -45,18 +49,19 @@ from picows.picows import (  # type: ignore[attr-defined]
     _validate_upgrade_request,
 )
 
-from tickerplant.gateway.http_head import Refusal, head_refusal
+from tickerplant.gateway.http_head import Refusal, body_length, head_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
 
 __all__ = [
-    "BACKLOG", "PeerAwareProtocol", "PeerRouter", "Routed", "asks_to_upgrade", "checked_head", "plain_answer",
-    "protocol_arguments",
+    "BACKLOG", "Head", "PeerAwareProtocol", "PeerRouter", "Routed", "asks_to_upgrade", "checked_head",
+    "plain_answer", "protocol_arguments",
 ]  # fmt: skip
 
 Routed = WSListener | WSUpgradeResponseWithListener
-PeerRouter = Callable[[WSUpgradeRequest, str], Routed | None]  # (request, peer IP) -> answer
+# (request, peer IP, body) -> answer; an upgrade's body is b""
+PeerRouter = Callable[[WSUpgradeRequest, str, bytes], Routed | None]
 
 _HANDSHAKE_TIMEOUT_S = 5.0
 _MAX_FRAME_BYTES = MAX_MESSAGE_BYTES  # no frame larger than a whole message may be
@@ -117,19 +122,42 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
             extra = {"Sec-WebSocket-Version": _WS_VERSION, "Upgrade": "websocket"}  # RFC 9110 §15.5.22
             response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
             return WSUpgradeResponseWithListener(response, None)
-        return self._router(request, self.peer_ip)
+        return self._router(request, self.peer_ip, b"")
 
 
-def checked_head(head: bytes) -> Refusal | WSUpgradeRequest:
+class Head(NamedTuple):
+    """A request head that may be routed, and the length of the body that follows it."""
+
+    request: WSUpgradeRequest
+    body_length: int
+
+
+def checked_head(head: bytes) -> Refusal | Head:
     """A complete request head as picows parses it, or how it is refused before routing."""
     refusal = head_refusal(head)
     if refusal is not None:
         return refusal
+    length = body_length(head)
+    if isinstance(length, Refusal):
+        return length
+    line_end = head.find(b"\r\n")
+    line = head if line_end < 0 else head[:line_end]
+    method, _, rest = line.partition(b" ")
+    if method != b"GET" or length:
+        # what picows' parser takes: GET, no Content-Length (the method and the length
+        # are checked above and kept apart)
+        fields = head[len(line) :].split(b"\r\n")
+        kept = [field for field in fields if field.partition(b":")[0].strip().lower() != b"content-length"]
+        head = b"\r\n".join([b"GET " + rest, *kept[1:]])  # kept[0]: the request line's end
     try:
         request: WSUpgradeRequest = _parse_http_request(head)
     except RuntimeError:  # what picows would answer with its exception's text
         return Refusal(400, b"Malformed request head\n")
-    return request
+    if method != b"GET" or length:
+        if asks_to_upgrade(request):  # RFC 6455 §4.1: the handshake is a GET, no body
+            return Refusal(400, b"A WebSocket handshake is a GET without a body\n")
+        request.method = method
+    return Head(request, length)
 
 
 def asks_to_upgrade(request: WSUpgradeRequest) -> bool:

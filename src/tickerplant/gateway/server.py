@@ -274,27 +274,36 @@ class Listener:
         with a descriptor in reserve to answer 503 with (``gateway/acceptor.py``)."""
         return self._server is not None and self._server.accepting_itself
 
-    def route(self, request: WSUpgradeRequest, ip: str) -> Routed | None:
+    def route(self, request: WSUpgradeRequest, ip: str, body: bytes = b"") -> Routed | None:
+        """The answer to ``request`` from ``ip`` with ``body`` (``http_head``: GET, POST, PUT
+        or DELETE). Only the private routes take another method than GET; on any other path
+        one is Binance's 404 ``-5000`` naming it (trading part 1 §6.2)."""
         assert self.streams is not None
         target = request.path.decode("utf-8", errors="replace")
         path, _, query = target.partition("?")
+        method = request.method.decode("ascii", errors="replace")
         now_ms = self._clock.now_ms()
         control = self.controls.get(path)
         if control is not None:
-            status, body = control(request.method.decode("ascii", errors="replace"))
-            return _json_response(status, body)
+            status, answer_body = control(method)
+            return _json_response(status, answer_body)
+        private = self.private
+        if private is not None and (method, path) in private.routes:
+            return self._private(private, (method, path), request, body, ip, now_ms)
+        if method != "GET" and not self.rest.handles(path):
+            refused = unknown_path(path, method)  # no stream nor WebSocket API but by GET
+            error = msgspec.json.encode({"code": refused.code, "msg": refused.msg})
+            return _json_response(refused.status, error)
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
-        private = self.private
-        if private is not None and path in private.routes:
-            return self._private(private, path, request, ip, now_ms)
         if self.rest.handles(path):
             rest = self.rest
             started_ns = self._clock.now_ns()
-            answer = rest.answer(path, query, ip, now_ms)
+            answer = rest.answer(path, query, ip, now_ms, method)
             elapsed_ns = self._clock.now_ns() - started_ns
             # the path is a label only when it is an endpoint: a client's text never is
-            self.traffic.request("rest", path if path in rest.routes else OTHER, answer.status, elapsed_ns)
+            known = path in rest.routes and method == "GET"
+            self.traffic.request("rest", path if known else OTHER, answer.status, elapsed_ns)
             return _rest_response(answer)
         routed = self.market is Market.UM or not self._config.strict_routing
         url = parse_stream_url(target, routed=routed)
@@ -309,16 +318,19 @@ class Listener:
         return _json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
 
     def _private(
-        self, private: PrivateRest, path: str, request: WSUpgradeRequest, ip: str, now_ms: int
+        self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, body: bytes, ip: str,
+        now_ms: int,
     ) -> Routed:
-        """A signed endpoint: the query string as received, bytes untouched, for the
-        signature (overview decision 3); the key from ``X-MBX-APIKEY`` (part 1 §2). GET
-        only, as the front door lets through: no body yet."""
+        """A signed endpoint: the query string and the body as received, bytes untouched,
+        for the signature (overview decision 3, part 1 §4.1); the key from ``X-MBX-APIKEY``
+        (part 1 §2). A GET's parameters are in its query only (part 1 §3.1): a body sent with
+        one is not read."""
         started_ns = self._clock.now_ns()
         query = request.path.partition(b"?")[2]
-        signed = PrivateRequest(query, b"", request.headers.get("X-MBX-APIKEY"), ip)
-        answer = private.answer(path, signed, now_ms)
-        self.traffic.request("rest", path, answer.status, self._clock.now_ns() - started_ns)
+        form = body if route[0] != "GET" else b""
+        signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
+        answer = private.answer(route, signed, now_ms)
+        self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
         return _rest_response(answer)
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:

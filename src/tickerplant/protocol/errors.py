@@ -97,6 +97,7 @@ def mandatory(name: str) -> RequestRefused:
     return RequestRefused(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
-def unknown_path(path: str) -> RequestRefused:
-    """The live 404 for a path (or method) the service does not have."""
-    return RequestRefused(-5000, f"Path {path}, Method GET is invalid", 404)
+def unknown_path(path: str, method: str = "GET") -> RequestRefused:
+    """The live 404 for a path, or a path's method, the service does not have (trading part
+    1 §6.2: ``Path /fapi/v1/positionRisk, Method GET is invalid``)."""
+    return RequestRefused(-5000, f"Path {path}, Method {method} is invalid", 404)

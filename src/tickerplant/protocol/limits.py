@@ -162,6 +162,8 @@ LIMITS = (
     "header_fields_too_large",
     "method_not_allowed",
     "bad_request_head",
+    "body_too_large",
+    "body_not_by_length",
     "http_version",
     "websocket_version",
     "url_too_many_streams",
@@ -186,6 +188,8 @@ _BY_STATUS = {
     431: "header_fields_too_large",
     405: "method_not_allowed",
     400: "bad_request_head",
+    413: "body_too_large",  # a body past http_head.MAX_BODY_BYTES
+    411: "body_not_by_length",  # a body by Transfer-Encoding, not Content-Length
     505: "http_version",
     426: "websocket_version",
 }
@@ -212,6 +216,8 @@ class LimitCounters:
     header_fields_too_large: int
     method_not_allowed: int
     bad_request_head: int
+    body_too_large: int
+    body_not_by_length: int
     http_version: int
     websocket_version: int
     url_too_many_streams: int

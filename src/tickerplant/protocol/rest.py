@@ -94,10 +94,13 @@ class RestApi:
     def handles(self, path: str) -> bool:
         return path in self.routes or path.startswith(("/fapi/", "/dapi/", "/api/", "/futures/"))
 
-    def answer(self, path: str, query: str, ip: str, now_ms: int) -> RestAnswer:
-        method = self.routes.get(path)
+    def answer(self, path: str, query: str, ip: str, now_ms: int, http_method: str = "GET") -> RestAnswer:
+        """The answer to ``http_method`` on ``path``: market data is GET only, so another
+        method is Binance's 404 for a path's unknown method (``unknown_path``), never the GET's
+        answer."""
+        method = self.routes.get(path) if http_method == "GET" else None
         if method is None:
-            unknown = unknown_path(path)
+            unknown = unknown_path(path, http_method)
             return RestAnswer(unknown.status, (self._error(unknown),), self.weight.used(ip, now_ms))
         params, duplicate = self._params(query)
         try:

@@ -7,9 +7,13 @@ IP's weight charged against the budget REST market data and the WebSocket API sh
 request refused later still costs it, §7.2), then ``checks.authorize``, then the endpoint.
 Every answer is JSON, a refusal ``{"code":…,"msg":…}`` with its HTTP status.
 
-Served so far (GET, the front door's only method): the balance of the caller's account,
-``/fapi/v3/balance`` and ``/fapi/v2/balance`` (weight 5) and ``/dapi/v1/balance``
-(weight 1).
+Routes are keyed by method and path, as Binance's are (``POST`` and ``DELETE
+/fapi/v1/listenKey`` are two endpoints, part 4); another method on a route's path is the
+market's 404 ``-5000`` naming that method. A POST, PUT or DELETE is signed over its query
+then its body (part 1 §4.1); a GET's parameters are its query's only (§3.1).
+
+Served so far: GET the balance of the caller's account, ``/fapi/v3/balance`` and
+``/fapi/v2/balance`` (weight 5) and ``/dapi/v1/balance`` (weight 1).
 """
 
 from __future__ import annotations
@@ -57,13 +61,14 @@ class PrivateRest:
         self._coins = tuple(coins)
         if market is Market.UM:
             balance = PrivateEndpoint(Security.USER_DATA, 5, self._balance)  # part 3 §2.1
-            self.routes = {"/fapi/v3/balance": balance, "/fapi/v2/balance": balance}
+            self.routes = {("GET", "/fapi/v3/balance"): balance, ("GET", "/fapi/v2/balance"): balance}
         else:
-            self.routes = {"/dapi/v1/balance": PrivateEndpoint(Security.USER_DATA, 1, self._balance)}  # §2.2
+            balance = PrivateEndpoint(Security.USER_DATA, 1, self._balance)  # §2.2
+            self.routes = {("GET", "/dapi/v1/balance"): balance}
 
-    def answer(self, path: str, request: PrivateRequest, now_ms: int) -> RestAnswer:
-        """The answer to a request for one of ``routes``."""
-        endpoint = self.routes[path]
+    def answer(self, route: tuple[str, str], request: PrivateRequest, now_ms: int) -> RestAnswer:
+        """The answer to a request for one of ``routes``, (method, path)."""
+        endpoint = self.routes[route]
         verdict = self.weight.charge(request.ip, endpoint.weight, now_ms)
         if verdict.status != 200:
             limited = rate_limit_error(verdict, request.ip, self.weight.limit)
