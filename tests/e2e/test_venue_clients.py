@@ -23,6 +23,7 @@ from conftest import StartServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from ports import free_port
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import SystemClock
@@ -265,3 +266,30 @@ async def test_signed_bodies_reach_only_the_methods_an_endpoint_has(plant: Ticke
         assert status == 200 and body[0]["asset"] == "USDT"
         status, body = await call("GET", "", in_body)  # signed in a GET's body: not read
         assert (status, body["code"]) == (400, -1102)
+
+
+async def test_no_secret_reaches_a_log_line_a_metric_or_the_dashboard(
+    start_server: StartServer, venue: Venue, closing: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Signed requests that succeed and fail, every logger at DEBUG: neither HMAC secret nor
+    any private key appears in the log, in /metrics, in /api/status or in the dashboard."""
+    caplog.set_level("DEBUG")
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
+    alice = python_binance(plant, closing, venue.alice_hmac)
+    assert (await alice.futures_account_balance())[0]["asset"] == "USDT"
+    await alice.futures_coin_account_balance()
+    forged = python_binance(plant, closing, Key(venue.alice_hmac.api_key, venue.bob_hmac.secret))
+    assert (await _refused(forged))[1] == -1022
+    unknown = python_binance(plant, closing, Key("Z" * 64, venue.alice_hmac.secret))
+    assert (await _refused(unknown))[1] == -2015
+    seen = [caplog.text]
+    async with aiohttp.ClientSession() as session:
+        for path in ("/metrics", "/api/status", "/", "/static/overview.js"):
+            async with session.get(f"{plant.admin_url()}{path}") as response:
+                assert response.status == 200, path
+                seen.append(await response.text())
+    secrets = [venue.alice_hmac.secret, venue.bob_hmac.secret, venue.alice_ed25519.secret, venue.alice_rsa.secret]
+    for text in seen:
+        for secret in secrets:
+            assert secret not in text
+            assert secret.splitlines()[1 if "PRIVATE" in secret else 0] not in text
