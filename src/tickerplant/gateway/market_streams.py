@@ -195,7 +195,10 @@ class StreamConnection(KeptAliveConnection):
             self._cut_off(len(data))
             return
         raw.write(data)
-        if self.budget is not None:
+        if self._reported:
+            # It held bytes at its last report: tell the budget what it holds now. One that
+            # keeps up costs nothing here; one whose write just left bytes behind is
+            # reported at its next flush, which takes the lagging branch above.
             self.report_unsent(raw.get_write_buffer_size())
 
     def close(self, reason: CloseReason) -> None:
