@@ -22,6 +22,18 @@ MAX_RATE_GUESS = 100_000  # req/s: sizes the latency array
 _END = b"\r\n\r\n"
 
 
+def whole_answer(buffer: bytearray) -> int:
+    """The length of the first whole HTTP answer at the start of ``buffer`` (its head up to
+    the blank line, then ``Content-Length`` bytes), or 0 while it has not all come."""
+    end = buffer.find(_END)
+    if end < 0:
+        return 0
+    at = buffer.find(b"Content-Length: ", 0, end)
+    length = int(buffer[at + 16 : buffer.index(b"\r\n", at)]) if at >= 0 else 0
+    whole = end + 4 + length
+    return whole if len(buffer) >= whole else 0
+
+
 class KeptAlive(asyncio.Protocol):
     """One connection, one request in flight at a time."""
 
@@ -46,13 +58,8 @@ class KeptAlive(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
         buffer += data
-        end = buffer.find(_END)
-        if end < 0:
-            return
-        at = buffer.find(b"Content-Length: ", 0, end)
-        length = int(buffer[at + 16 : buffer.index(b"\r\n", at)]) if at >= 0 else 0
-        whole = end + 4 + length
-        if len(buffer) < whole:
+        whole = whole_answer(buffer)
+        if not whole:
             return
         answer = bytes(buffer[:whole])
         del buffer[:whole]

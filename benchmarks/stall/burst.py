@@ -13,8 +13,7 @@ from typing import Any, cast
 
 from ..harness.commands import serve
 from ..harness.processes import HOST
-
-_END = b"\r\n\r\n"
+from ..rest.clients import whole_answer
 
 
 class _Pipeline(asyncio.Protocol):
@@ -38,15 +37,7 @@ class _Pipeline(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
         buffer += data
-        while True:
-            end = buffer.find(_END)
-            if end < 0:
-                return
-            at = buffer.find(b"Content-Length: ", 0, end)
-            length = int(buffer[at + 16 : buffer.index(b"\r\n", at)]) if at >= 0 else 0
-            whole = end + 4 + length
-            if len(buffer) < whole:
-                return
+        while whole := whole_answer(buffer):
             self.statuses[int(buffer[9:12])] += 1
             self.bytes += whole
             del buffer[:whole]
