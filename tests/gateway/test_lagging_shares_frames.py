@@ -62,3 +62,52 @@ async def test_lagging_consumers_share_their_queued_frames(start_server: StartSe
     for ws in slow:
         await ws.close()
     await healthy.close()
+
+
+async def test_a_lagging_connection_holds_its_frames_until_the_transport_has_sent_all(
+    start_server: StartServer,
+) -> None:
+    """Once its transport has bytes unsent, a connection's frames wait in ``held``, the same
+    bytes objects for every subscriber, and nothing more goes to the transport: one write
+    request per drain, not one per loop iteration (each of which cost uvloop ~800 bytes of
+    its own, per connection: a thousand clients that never read grew the process by 220 MB
+    a second past the bound). When the client reads, everything arrives, in order."""
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock), limits={"send_buffer_bytes": 64 * LAG})
+    listener = plant.listeners[Market.UM]
+    assert listener.streams is not None
+    slow = [await RawWebSocket.connect(listener.port, "/ws/btcusdt@bookTicker", rcvbuf=4096) for _ in range(2)]
+    first, second = sorted(listener.streams.connections, key=lambda c: c.id)
+    healthy = await RawWebSocket.connect(listener.port, "/ws/btcusdt@bookTicker")
+    update_id = 0
+
+    async def one_more() -> None:
+        nonlocal update_id
+        update_id += 1
+        publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", update_id, PADDING))
+        assert (await healthy.recv(timeout=5 * SECONDS)).opcode == TEXT
+
+    async with asyncio.timeout(20 * SECONDS):
+        while not (first.held and second.held):
+            await one_more()
+    assert first.transport is not None
+    in_transport = first.transport.underlying_transport.get_write_buffer_size()
+    for _ in range(20):
+        await one_more()
+    assert first.transport.underlying_transport.get_write_buffer_size() == in_transport  # nothing more went there
+    assert first.held[-20:] == second.held[-20:]
+    assert all(a is b for a, b in zip(first.held[-20:], second.held[-20:], strict=True))  # shared, not copied
+    assert first.unsent_bytes() >= in_transport + 20 * PADDING
+    for ws in slow:  # reads everything now: every update, in order, and nothing stays held
+        seen = []
+        async with asyncio.timeout(20 * SECONDS):
+            while len(seen) < update_id:
+                frame = await ws.recv(timeout=5 * SECONDS)
+                assert frame.opcode == TEXT
+                seen.append(int(frame.payload.split(b'"u":')[1].split(b",")[0]))
+        assert seen == list(range(1, update_id + 1))
+    assert not first.held and not second.held
+    assert listener.limit_counters.slow_consumer == 0
+    for ws in slow:
+        await ws.close()
+    await healthy.close()

@@ -4,23 +4,32 @@ Each connection owns a ``SubscriptionSession`` (what it asked for); keep-alive a
 ``KeptAliveConnection``'s. ``StreamSurface`` owns the listener-wide part: which names
 deliver (``protocol.streams.resolve``) and the ``FanOut`` routing table.
 
-A connection's send buffer is bounded: what the transport holds unsent never passes
-``send_buffer_bytes``, and the close frame's room (at most 129 bytes, RFC 6455 §5.5) on top
-once the connection is cut off. ``flush`` measures a batch against the bound *before*
-writing it: a batch that would pass it is dropped and the connection is cut off. (Writing
-first and looking after let one whole batch, everything the connection's streams carried
-in one loop iteration, through past the bound, and the transport kept it.) Besides the
-transport's buffer, a connection holds its batch of one loop iteration at most, only
-during the flush. A connection that keeps up gets its batch joined into one write; one that
-lags (bytes still unsent) has the batch's frames queued as they are, the very bytes objects
-the fan-out hands every subscriber of a stream (``writelines``; uvloop keeps references,
-asyncio's transport joins them): what slow consumers of the same streams hold is then mostly
-shared, rather than a copy of every frame per connection made while they fall behind and
-freed when they are cut, which left the allocator's heap fragmented after a wave of cuts
-(in-process waves of 5,000 with a hundred to three hundred and fifty cut each: RSS after a
-trim +5.8 MB over five waves, the heap's live bytes +0.3 MB). A connection cut off leaves the fan-out's
-routes at once, so nothing more is queued for it; its close frame (1008 "Slow consumer:
-send buffer full") follows what it has not read, and it gets the close timeout
+A connection's send buffer is bounded: what it holds unsent (the transport's buffer and
+its held frames, below) never passes ``send_buffer_bytes``, and the close frame's room (at
+most 129 bytes, RFC 6455 §5.5) on top once the connection is cut off. ``flush`` measures a
+batch against the bound *before* keeping it: a batch that would pass it is dropped and the
+connection is cut off. (Writing first and looking after let one whole batch, everything
+the connection's streams carried in one loop iteration, through past the bound.)
+
+A connection that keeps up gets its batch joined into one write. Once its transport holds
+bytes unsent, its frames wait in ``held`` (the transport's high-water mark is 0: it pauses
+the connection whenever anything is unsent and resumes it once everything is), the very
+bytes objects the fan-out hands every subscriber of a stream, and go in one write
+(``writelines``) when the transport has sent everything. Two reasons:
+
+- what slow consumers of the same streams hold is mostly shared, rather than a copy of
+  every frame per connection made while they fall behind and freed when they are cut,
+  which left the allocator's heap fragmented after a wave of cuts (waves of 5,000 with a
+  hundred to three hundred and fifty cut each: RSS after a trim +5.8 MB over five waves,
+  the heap's live bytes +0.3 MB);
+- each write to a transport that already holds bytes costs uvloop a write request of its
+  own (~800 bytes, plus ~45 a frame) until the client reads: written once a loop iteration,
+  a thousand clients that never read grew the process by ~220 MB a second, well past the
+  process' bound on unsent bytes (``send_budget``), which counts the frames, not that.
+
+A connection cut off leaves the fan-out's routes at once, so nothing more is queued for it;
+what it held is dropped; its close frame (1008 "Slow consumer: send buffer full") follows
+what its transport has not sent, and it gets the close timeout
 (``KeptAliveConnection.abort_later``) to read it.
 """
 
@@ -131,14 +140,16 @@ class StreamSurface:
 class StreamConnection(KeptAliveConnection):
     """One market-stream WebSocket connection."""
 
-    __slots__ = ("_keys", "_route", "_session", "_streams", "pending")
+    __slots__ = ("_held_bytes", "_keys", "_route", "_session", "_streams", "held", "pending")
 
     def __init__(self, streams: StreamSurface, url: StreamUrl) -> None:
         super().__init__(
             streams.clock, streams.limits, count_rate=True, faults=streams.faults, counters=streams.counters,
             traffic=streams.traffic, budget=streams.send_budget,
         )  # fmt: skip
-        self.pending: list[bytes] = []
+        self.pending: list[bytes] = []  # this loop iteration's frames, written by ``flush``
+        self.held: list[bytes] = []  # frames waiting while the transport has bytes unsent
+        self._held_bytes = 0  # their size
         self._streams = streams
         self._route = url.route
         self._session = SubscriptionSession(
@@ -147,12 +158,16 @@ class StreamConnection(KeptAliveConnection):
         self._keys: dict[str, str | None] = {}  # subscribed name -> delivery key
 
     def on_ws_connected(self, transport: WSTransport) -> None:
+        # Paused while anything is unsent, resumed once everything is (module docstring).
+        transport.underlying_transport.set_write_buffer_limits(high=0)
         super().on_ws_connected(transport)
         self._streams.connections.add(self)
         self._route_names(self._session.names, ())
 
     def on_closed(self) -> None:
         self.pending.clear()
+        self.held.clear()
+        self._held_bytes = 0
         self._route_names((), self._session.names)
         self._streams.connections.discard(self)
 
@@ -161,7 +176,9 @@ class StreamConnection(KeptAliveConnection):
 
     def unsent_bytes(self) -> int:
         transport = self.transport
-        return 0 if transport is None else int(transport.underlying_transport.get_write_buffer_size())
+        if transport is None:
+            return self._held_bytes
+        return self._held_bytes + int(transport.underlying_transport.get_write_buffer_size())
 
     def delivery_keys(self) -> set[str]:
         return {key for key in self._keys.values() if key is not None}
@@ -178,16 +195,26 @@ class StreamConnection(KeptAliveConnection):
         raw = transport.underlying_transport
         unsent = raw.get_write_buffer_size()
         if unsent:
-            # It lags: the transport queues the frames the fan-out shares among every
-            # subscriber of a stream, not a copy of them joined for this connection.
+            # It lags: the frames wait here until the transport has sent everything
+            # (``resume_writing``), as references to the bytes the fan-out shares among
+            # every subscriber of a stream (see the module's docstring).
             size = sum(map(len, pending))
-            if unsent + size > self.limits_config.send_buffer_bytes:
+            held_bytes = self._held_bytes + size
+            if unsent + held_bytes > self.limits_config.send_buffer_bytes:
                 pending.clear()
-                self._cut_off(size)  # the batch is not written: it would pass the bound
+                self._cut_off(size)  # the batch is not kept: it would pass the bound
                 return
-            raw.writelines(pending)
+            self.held += pending
+            self._held_bytes = held_bytes
             pending.clear()
-            self.report_unsent(raw.get_write_buffer_size())
+            self.report_unsent(unsent + held_bytes)
+            return
+        if self.held:
+            # The transport has just sent everything and its resume_writing is still to
+            # come: what is held goes first.
+            self.held += pending
+            pending.clear()
+            self._release_held()
             return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
@@ -201,13 +228,38 @@ class StreamConnection(KeptAliveConnection):
             # reported at its next flush, which takes the lagging branch above.
             self.report_unsent(raw.get_write_buffer_size())
 
+    def pause_writing(self) -> None:
+        """The transport holds unsent bytes (its high-water mark is 0): ``flush`` holds."""
+
+    def resume_writing(self) -> None:
+        """The transport has sent everything: what was held goes, in one write."""
+        if self.held:
+            self._release_held()
+
+    def _release_held(self) -> None:
+        held = self.held
+        transport = self.transport
+        if self.closing or self.stalled or transport is None or transport.is_close_frame_sent:
+            held.clear()
+            self._held_bytes = 0
+            return
+        raw = transport.underlying_transport
+        raw.writelines(held)  # one write request, however many frames
+        held.clear()
+        self._held_bytes = 0
+        self.report_unsent(raw.get_write_buffer_size())
+
     def close(self, reason: CloseReason) -> None:
         if not self.closing and self.transport is not None:
             self.flush()  # what is queued goes before the close frame
+            if self.held:
+                self._release_held()
         super().close(reason)
 
     def on_shed(self) -> None:
         self.pending.clear()
+        self.held.clear()
+        self._held_bytes = 0
         self._route_names((), list(self._keys))  # nothing more is queued for it
 
     # -- internals -------------------------------------------------------------------
@@ -265,7 +317,10 @@ class StreamConnection(KeptAliveConnection):
         if self.traffic is not None:
             self.traffic.closed(streams.clock.now_ms(), self.surface, CLOSE_SLOW_CONSUMER, self.peer)
         self.pending.clear()
+        self.held.clear()  # dropped: what it holds passed the bound
+        self._held_bytes = 0
         self._route_names((), list(self._keys))  # it stops receiving data at once
         self.transport.send_close(WSCloseCode(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason.encode())
         self.transport.disconnect()
         self.abort_later()
+        self.report_unsent(self.unsent_bytes())  # what it held is gone; what the transport holds is not

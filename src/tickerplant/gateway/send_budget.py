@@ -4,9 +4,10 @@ which connections to cut when the sum passes its bound.
 Each connection's unsent bytes are bounded (``send_buffer_bytes``, 8 MiB): a client that
 reads nothing is cut off once it holds that much. A thousand such clients, each under the
 bound, held 2.4 GB between them and stalled the healthy ones: the per-connection bound does
-not bound the server. This one does: a connection reports what its transport still holds
-after each write (only while it holds something, or held something at its last report: a
-client that keeps up costs nothing), and when the sum passes ``limit`` the connections
+not bound the server. This one does: a connection reports what it holds unsent (its
+transport's buffer and the frames it holds while the transport is busy) after each write
+(only while it holds something, or held something at its last report: a client that keeps
+up costs nothing), and when the sum passes ``limit`` the connections
 holding the most are named to be shed, largest first, until the sum is back under
 ``RELIEF`` of the limit (so that one more write does not shed again at once).
 
@@ -14,7 +15,7 @@ A shed connection is aborted at once (its buffer dropped with the transport, no 
 frame: the memory is wanted now, and a client that reads nothing would never take the frame
 anyway), connections already closing included: they hold their bytes until they go.
 
-What a connection reports is the transport's figure when it last wrote: a client that reads
+What a connection reports is its figure when it last wrote: a client that reads
 meanwhile holds less than reported, never more; the sum is an upper bound. Frames that
 subscribers of the same stream share are counted once per connection holding them: the
 bound is on what the connections hold, which the memory holds at most once.
