@@ -159,3 +159,33 @@ async def test_every_suppressed_log_line_is_counted(start_server: StartServer) -
     assert value(samples, name, market="um", kind="out of file descriptors") == 15
     assert value(samples, name, market="um", kind="never delivers") == 2
     assert (name, frozenset({("market", ""), ("kind", "repeated warning")})) in samples
+
+
+async def test_the_unsent_bytes_and_their_bound(start_server: StartServer) -> None:
+    clock = ManualClock()
+    total = 64 * 1024 * 1024
+    server = await start_server(
+        admin_port=free_port(), clock=clock, source=QuietMarket(clock),
+        limits={"send_buffer_bytes": 8 * 1024 * 1024, "send_buffer_total_bytes": total},
+    )  # fmt: skip
+    um = server.listeners[Market.UM]
+    budget = um.send_budget
+    assert budget is not None
+    idle = await scrape(server)
+    assert value(idle, "tickerplant_unsent_bytes") == 0
+    assert value(idle, "tickerplant_unsent_bytes_bound") == total
+    healthy = await RawWebSocket.connect(um.port, f"/ws/{STREAM}")
+    slow = await RawWebSocket.connect(um.port, f"/ws/{STREAM}", rcvbuf=4096)
+    published = 0
+    async with asyncio.timeout(10 * SECONDS):
+        while budget.total < 256 * 1024:  # the slow one lags
+            published += 1
+            payload = b'{"e":"bookTicker","u":%d,"s":"BTCUSDT","pad":"%s"}' % (published, b"x" * 16384)
+            server.bus.publish(Market.UM, [StreamMessage(STREAM, payload)])
+            await healthy.recv()
+    lagging = await scrape(server)
+    assert value(lagging, "tickerplant_unsent_bytes") == budget.total
+    await slow.close()
+    await eventually(lambda: budget.total == 0)
+    assert value(await scrape(server), "tickerplant_unsent_bytes") == 0
+    await healthy.close()

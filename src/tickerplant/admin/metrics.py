@@ -51,6 +51,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_sent_bytes": ("counter", "Stream frame bytes queued to connections, per stream kind"),
     "tickerplant_closes": ("counter", "WebSocket closes the server sent, per surface, code and reason"),
     "tickerplant_slow_consumer_cuts": ("counter", "Stream connections cut off for a full send buffer"),
+    "tickerplant_unsent_bytes": ("gauge", "Bytes the process' connections hold unsent, as last reported"),
+    "tickerplant_unsent_bytes_bound": ("gauge", "The bound on them (--send-buffer-total)"),
     "tickerplant_limit_hits": ("counter", "Closes and refusals per limit (protocol.limits.LimitCounters)"),
     "tickerplant_request_duration_seconds": (
         "histogram",
@@ -174,6 +176,15 @@ class ServerCollector(Collector):
                 accepted.add_metric([market.value, surface], count)
         yield open_
         yield accepted
+        # the process' one bound on unsent bytes (gateway/send_budget.py), its listeners' alike
+        budgets = {id(b): b for li in self._listeners.values() if (b := li.send_budget) is not None}
+        if budgets:
+            unsent = _family("tickerplant_unsent_bytes", [])
+            bound = _family("tickerplant_unsent_bytes_bound", [])
+            unsent.add_metric([], sum(b.total for b in budgets.values()))
+            bound.add_metric([], sum(b.limit for b in budgets.values()))
+            yield unsent
+            yield bound
 
     def _streams(self) -> Iterator[Any]:
         held = _family("tickerplant_subscriptions", ["market", "kind"])
