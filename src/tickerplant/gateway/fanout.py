@@ -170,6 +170,12 @@ class FanOut:
             self._flush_scheduled = True
             self._schedule(self._flush)
 
+    def flush_now(self) -> None:
+        """Queue what this iteration published to its connections now, not at its end (what
+        must reach a connection's queue before it is closed)."""
+        if self._flush_scheduled:
+            self._flush()
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         dirty = self._dirty

@@ -53,6 +53,7 @@ from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.streams import Route, StreamKind, parse, resolve
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
+from tickerplant.protocol.user_streams import is_listen_key_item
 
 __all__ = ["StreamConnection", "StreamSurface"]
 
@@ -112,7 +113,21 @@ class StreamSurface:
             connection.close(reason)
         return len(doomed)
 
+    def close_listening(self, listen_key: str, reason: CloseReason) -> int:
+        """Close every connection subscribed to a listen key, bare or by event; how many."""
+        events = listen_key + "@"
+
+        def listening(connection: StreamConnection) -> bool:
+            return any(k == listen_key or k.startswith(events) for k in connection.delivery_keys())
+
+        doomed = [connection for connection in self.connections if listening(connection)]
+        for connection in doomed:
+            connection.close(reason)
+        return len(doomed)
+
     def delivery_key(self, name: str, route: Route, peer: str) -> str | None:
+        if is_listen_key_item(name):
+            return self._user_data_key(name, route, peer)
         resolution = resolve(
             name,
             self._symbols,
@@ -135,6 +150,25 @@ class StreamSurface:
                     extra={"market": self.market.value, "peer": peer, "stream": name[:100]},
                 )  # fmt: skip
         return key
+
+
+    def _user_data_key(self, name: str, route: Route, peer: str) -> str | None:
+        """A listen key's name delivers as itself (``protocol/user_streams.py``), on the routes
+        that carry user data (overview decision 2). Never logged: a listen key is a bearer
+        credential."""
+        silent = route in (Route.PUBLIC, Route.MARKET) or (self.strict_routing and route is not Route.PRIVATE)
+        legacy = self.market is Market.UM and route is Route.UNROUTED
+        if silent or legacy:
+            held = self.log_budget.allow("user data off /private", self.clock.now_ms())
+            if held is not None:
+                log.warning(
+                    "%s: %s subscribed a listen key on %s, %s%s",
+                    self.market.value, peer, f"/{route.value}" if route.value else "an unrouted URL",
+                    "which carries no user data" if silent else
+                    "which Binance no longer serves USDⓈ-M user data on (only /private, since 2026-04-23)",
+                    held_note(held), extra={"market": self.market.value, "peer": peer},
+                )  # fmt: skip
+        return None if silent else name
 
 
 class StreamConnection(KeptAliveConnection):

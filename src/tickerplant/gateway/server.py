@@ -34,6 +34,7 @@ from tickerplant.gateway.picows_server import Routed
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
+from tickerplant.gateway.user_data import UserData
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
@@ -184,7 +185,10 @@ class Listener:
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
-        self.private = None if accounts is None else PrivateRest(market, accounts, self.weight, coins)
+        self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
+        self.private = (
+            None if accounts is None else PrivateRest(market, accounts, self.weight, coins, self.user_data)
+        )
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -228,6 +232,7 @@ class Listener:
             other_instruments=self._other_instruments,
             send_budget=send_budget,
         )
+        self.user_data.attach(self.streams)
         self._bus.subscribe(self.market, fanout.publish)
         if self._config.payload_format is PayloadFormat.Y2026:
             # §4.13: since the merge, the all-market streams carry both markets' symbols on

@@ -4,6 +4,10 @@
     [/public|/market|/private]/ws/<s1>/<s2>/…         raw, streams named in the path
     [/public|/market|/private]/stream[?streams=a/b]   combined ({"stream":…,"data":…})
 
+Either mode also takes the user data stream's ``?listenKey=<k>[&events=A/B]`` (trading part
+4 §2.2, ``user_streams.names_from_query``), whose names follow any in the path or in
+``streams``.
+
 A trailing slash (``/ws/``, ``/stream/``) has not been supported since 2023-08 and is
 refused; an unknown prefix is not a stream URL at all. Unknown query parameters (the SDK's
 ``timeUnit``) are accepted and ignored (§2.1).
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
 from tickerplant.protocol.streams import Route
+from tickerplant.protocol.user_streams import names_from_query
 
 __all__ = ["StreamUrl", "UrlRefused", "parse_stream_url"]
 
@@ -54,14 +59,16 @@ def parse_stream_url(target: str, *, routed: bool) -> StreamUrl | UrlRefused | N
     if not rest or rest[0] not in ("ws", "stream"):
         return None
     mode, names = rest[0], rest[1:]
+    pairs = parse_qsl(query, keep_blank_values=True) if query else []
+    user = names_from_query(pairs)
     if mode == "stream":
         if names:
             return UrlRefused(400, "a combined-stream URL names its streams in ?streams=")
-        wanted = [value for key, value in parse_qsl(query, keep_blank_values=True) if key == "streams"]
+        wanted = [value for key, value in pairs if key == "streams"]
         listed = [name for value in wanted if value for name in value.split("/")]
         if any(not name for name in listed):
             return UrlRefused(400, "empty stream name in ?streams=")
-        return StreamUrl(route, True, tuple(listed))
+        return StreamUrl(route, True, (*listed, *user))
     if any(not name for name in names):
         return UrlRefused(400, "empty path segment (a trailing '/' is not supported)")
-    return StreamUrl(route, False, tuple(unquote(name) for name in names))
+    return StreamUrl(route, False, (*(unquote(name) for name in names), *user))

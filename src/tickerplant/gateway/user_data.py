@@ -1,0 +1,83 @@
+"""A listener's user data streams: its listen keys on the listener's clock, and the events
+pushed to their connections through its fan-out (trading spec part 4; the rules are
+``venue/listen_keys.py``'s and ``venue/user_streams.py``'s, the names
+``protocol/user_streams.py``'s).
+
+``UserData`` is what the private endpoints start, keep alive and close keys through
+(``venue.rest.ListenKeyTable``): each time a key is started or kept alive, its expiry is
+timed (one timer, for the earliest key; a key kept alive since it was armed is looked at
+again and passed over). At expiry, ``listenKeyExpired`` goes to the key's connections and,
+once the fan-out has queued it, they are closed 1000 (overview decision 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tickerplant.clock import Clock, Timer
+from tickerplant.gateway.market_streams import StreamSurface
+from tickerplant.market.messages import StreamMessage
+from tickerplant.protocol.errors import CloseReason
+from tickerplant.venue.listen_keys import ListenKeys
+from tickerplant.venue.user_streams import UserStreams
+
+__all__ = ["CLOSE_LISTEN_KEY_EXPIRED", "UserData"]
+
+CLOSE_LISTEN_KEY_EXPIRED = CloseReason(1000, "listenKey expired")
+
+
+class UserData:
+    """One listener's listen keys and user data streams."""
+
+    def __init__(self, clock: Clock, keys: ListenKeys | None = None) -> None:
+        self.keys = keys or ListenKeys()
+        self._clock = clock
+        self._surface: StreamSurface | None = None
+        self._timer: Timer | None = None
+        self._timer_ms = 0
+        self.streams = UserStreams(self.keys, self._deliver, self._end)
+
+    def attach(self, surface: StreamSurface) -> None:
+        """The listener's stream surface, once it listens: where events go."""
+        self._surface = surface
+
+    # -- venue.rest.ListenKeyTable ----------------------------------------------------
+
+    def start(self, account_id: int, now_ms: int) -> str:
+        key = self.keys.start(account_id, now_ms)
+        self._arm()
+        return key
+
+    def keep_alive(self, account_id: int, now_ms: int) -> str | None:
+        key = self.keys.keep_alive(account_id, now_ms)
+        self._arm()
+        return key
+
+    def close(self, account_id: int) -> str | None:
+        return self.keys.close(account_id)  # its connections go silent (part 4 Unresolved 7)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _deliver(self, messages: Sequence[StreamMessage]) -> None:
+        if self._surface is not None:
+            self._surface.fanout.publish(messages)
+
+    def _end(self, key: str) -> None:
+        surface = self._surface
+        if surface is not None:
+            surface.fanout.flush_now()  # listenKeyExpired is queued before the close frame
+            surface.close_listening(key, CLOSE_LISTEN_KEY_EXPIRED)
+
+    def _arm(self) -> None:
+        when = self.keys.next_expiry_ms()
+        if when is None or (self._timer is not None and self._timer_ms <= when):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_ms = when
+        self._timer = self._clock.call_at(when, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        self.streams.expire(self._clock.now_ms())
+        self._arm()

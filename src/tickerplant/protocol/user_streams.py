@@ -1,0 +1,70 @@
+"""The user data stream's names on a stream connection (trading spec part 4 §2).
+
+A connection asks for a listen key's events in one of the forms clients use (part 4 §2.2,
+§2.3, overview decision 2), each of which comes down to subscription names:
+
+- ``<listenKey>``: every event of the key (``/ws/<k>``, ``/private/ws/<k>``,
+  ``/stream?streams=<k>``, ``SUBSCRIBE ["<k>"]``, ``?listenKey=<k>`` without ``events``);
+- ``<listenKey>@<EVENT>``: that event only (``?listenKey=<k>&events=A/B``, each key followed
+  by its own ``events``; ``SUBSCRIBE ["<k>@A"]``; ``/stream?streams=<k>@A``).
+
+The combined wrapper's ``stream`` echoes the name that matched (part 4 §6 Unresolved 4):
+``"<k>"`` for a bare key, ``"<k>@<EVENT>"`` for an event item. An event name outside
+``EVENTS`` is accepted and never delivers (unicorn asks for ``ALGO_ORDER_UPDATE``, §2.2);
+``listenKeyExpired`` is always delivered to a bare key (Unresolved 6).
+
+A listen key is a bearer credential (§1.1): these names are never logged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote
+
+__all__ = ["EVENTS", "EXPIRED", "LISTEN_KEY", "is_listen_key_item", "listen_key_item", "names_from_query"]
+
+LISTEN_KEY = re.compile(r"[A-Za-z0-9]{64}")  # every documented and captured key (§1.1)
+EXPIRED = "listenKeyExpired"
+# the `e` values of the user data stream (part 4 §2.2, §3)
+EVENTS = frozenset(
+    {
+        "ORDER_TRADE_UPDATE", "TRADE_LITE", "ACCOUNT_UPDATE", "ACCOUNT_CONFIG_UPDATE", "MARGIN_CALL",
+        "ALGO_UPDATE", "STRATEGY_UPDATE", "GRID_UPDATE", "CONDITIONAL_ORDER_TRIGGER_REJECT", EXPIRED,
+    }
+)  # fmt: skip
+
+
+def listen_key_item(name: str) -> tuple[str, str | None] | None:
+    """``(key, event)`` for ``<key>`` (event None) or ``<key>@<event>``; None for any other
+    name (a market stream's)."""
+    key, at, event = name.partition("@")
+    if LISTEN_KEY.fullmatch(key) is None or (at and not event):
+        return None
+    return key, (event if at else None)
+
+
+def is_listen_key_item(name: str) -> bool:
+    return listen_key_item(name) is not None
+
+
+def names_from_query(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """The names ``?listenKey=<k1>&events=A/B&listenKey=<k2>`` asks for, in order: each key
+    with the ``events`` that follow it before the next key (``/``-separated, percent-encoded
+    or not), the bare key when none follow."""
+    names: list[str] = []
+    key: str | None = None
+    events: list[str] = []
+
+    def close() -> None:
+        if key is not None:
+            names.extend([f"{key}@{event}" for event in events] if events else [key])
+
+    for name, value in pairs:
+        if name == "listenKey":
+            close()
+            key, events = value, []
+        elif name == "events" and key is not None:
+            events.extend(event for event in unquote(value).split("/") if event)
+    close()
+    return names
