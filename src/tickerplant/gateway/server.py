@@ -59,6 +59,7 @@ from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.checks import PrivateRequest
+from tickerplant.venue.engine import Engine
 from tickerplant.venue.rest import Accounts, PrivateRest
 
 __all__ = ["Listener"]
@@ -136,6 +137,7 @@ def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
     head += b"Access-Control-Allow-Origin: *\r\n"
     if answer.retry_after_s is not None:
         head += b"Retry-After: %d\r\n" % answer.retry_after_s
+    head += answer.extra_head
     response = _PartsResponse()
     response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
     response.body = None
@@ -259,6 +261,12 @@ class Listener:
             turns=self.rest_turns,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def serve_engine(self, engine: Engine) -> None:
+        """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances."""
+        if self.private is not None:
+            accounts, coins = self.private.accounts, self.private.coins
+            self.private = PrivateRest(self.market, accounts, self.weight, coins, engine)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and

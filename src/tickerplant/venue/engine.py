@@ -220,7 +220,8 @@ class Engine:
             qty = min(qty, abs(position))  # never beyond the position (part 2 §10)
         order = Order(
             account_id, symbol, 0, new.client_order_id or "", new.side, new.type, new.time_in_force, price,
-            new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms,
+            new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
+            stp_mode=new.stp_mode,
         )  # fmt: skip
         if not new.reduce_only:
             self._check_margin(ledger, contract, order, qty, mark)
@@ -324,6 +325,8 @@ class Engine:
             inst = self.instruments[symbol]
             price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
             for order in list(self._resting[symbol]):
+                if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
+                    continue
                 filled = maker_fill(order, price, qty, trade.buyer_is_maker)
                 if filled:
                     fill_price = order.price  # a maker fills at its own price

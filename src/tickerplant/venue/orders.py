@@ -121,6 +121,8 @@ class Order:
     cum_quote: int = 0  # Σ price × qty, units of 10^-(price decimals + quantity decimals)
     cum_base: int = 0  # COIN-M: Σ qty × contractSize / price, 1e-8 of the coin
     queue_ahead: int = 0  # the maker fill model's quantity ahead at its price (matching.py)
+    price_match: str = "NONE"  # echoed (part 2 §3.3)
+    stp_mode: str = "NONE"  # selfTradePreventionMode, echoed (decision 8)
 
     @property
     def remaining(self) -> int:
