@@ -95,7 +95,11 @@ PURE = [
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",
     # the venue's cores; its store (venue/store.py) is the one that reads a file
-    *(SRC / "venue" / f"{name}.py" for name in ("accounts", "signing", "checks", "balances", "rest")),
+    *(SRC / "venue" / f"{name}.py" for name in (
+        "accounts", "signing", "checks", "balances", "rest", "orders", "order_params", "order_counts",
+        "matching", "margin", "ledger", "risk", "events", "engine", "settings", "order_payloads",
+        "account_payloads", "published",
+    )),
 ]
 # file formats: they read and write files, but no socket and no clock
 FILE_FORMATS = [SRC / "feeds" / "replay" / "public_files.py", SRC / "recording" / "format.py"]

@@ -31,6 +31,9 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.store import Keyring
 
 __all__ = ["Tickerplant", "source_for"]
@@ -55,6 +58,10 @@ def source_for(config: ServerConfig, clock: Clock) -> Source:
 
 def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
     total[0] += len(messages)
+
+
+def _to_engine(engine: Engine, clock: Clock, messages: Sequence[StreamMessage]) -> None:
+    engine.receive(messages, clock.now_ms())
 
 
 class Tickerplant:
@@ -88,6 +95,9 @@ class Tickerplant:
         self.status_board = StatusBoard(self.clock, {})
         # the venue's accounts and keys, read from the operator's database (venue/store.py)
         self.accounts = Keyring(config.venue_db)
+        # the venue's journal in the same database, and one order engine per market
+        self.journal = SqliteJournal(config.venue_db)
+        self.engines: dict[Market, Engine] = {}
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
@@ -110,6 +120,7 @@ class Tickerplant:
         }
         for market in self.instruments:
             self.bus.subscribe(market, functools.partial(_count, self.published[market]))
+        self._start_venue()
         self.registry.register(
             ServerCollector(
                 self.listeners,
@@ -140,6 +151,19 @@ class Tickerplant:
             self.status_board.start()
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
+
+    def _start_venue(self) -> None:
+        """One engine per market, in this process beside the plant that publishes its book:
+        it reads the listener's market view, takes the market's trades from the bus, and is
+        restored from the journal (docs/venue.md)."""
+        clock = self.clock
+        for market, listener in self.listeners.items():
+            published = PublishedMarket(listener.view)
+            engine = Engine(market, self.instruments[market], published, self.accounts, self.journal)
+            self.journal.load(engine)
+            self.engines[market] = engine
+            listener.serve_engine(engine)
+            self.bus.subscribe(market, functools.partial(_to_engine, engine, clock))
 
     async def _run_source(self) -> None:
         try:
@@ -260,3 +284,4 @@ class Tickerplant:
         for listener in self.listeners.values():
             await listener.close()
         self.accounts.close()
+        self.journal.close()

@@ -228,7 +228,8 @@ async def test_missing_parts_and_weight(plant: Tickerplant, venue: Venue) -> Non
         assert (await get(ts, key))[:2] == (400, {
             "code": -1102, "msg": "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
         })  # fmt: skip
-        assert (await get(f"{ts}&signature=0{signature[1:]}", key))[1]["code"] == -1022
+        wrong = ("1" if signature[0] == "0" else "0") + signature[1:]  # one hex digit changed
+        assert (await get(f"{ts}&signature={wrong}", key))[1]["code"] == -1022
         status, body, used = await get(f"{ts}&signature={signature.upper()}", key)  # hex in any case (§4.2)
         assert status == 200 and body[0]["asset"] == "USDT"
         assert used == str(5 * 5)  # five requests of weight 5, refusals included (§7.2)

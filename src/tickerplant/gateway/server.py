@@ -60,6 +60,7 @@ from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.checks import PrivateRequest
+from tickerplant.venue.engine import Engine
 from tickerplant.venue.rest import Accounts, PrivateRest
 
 __all__ = ["Listener"]
@@ -137,6 +138,7 @@ def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
     head += b"Access-Control-Allow-Origin: *\r\n"
     if answer.retry_after_s is not None:
         head += b"Retry-After: %d\r\n" % answer.retry_after_s
+    head += answer.extra_head
     response = _PartsResponse()
     response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
     response.body = None
@@ -186,9 +188,9 @@ class Listener:
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
-        self.private = (
-            None if accounts is None else PrivateRest(market, accounts, self.weight, coins, self.user_data)
-        )
+        self.private = None
+        if accounts is not None:
+            self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -264,6 +266,12 @@ class Listener:
             turns=self.rest_turns,
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def serve_engine(self, engine: Engine) -> None:
+        """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances."""
+        if self.private is not None:
+            accounts, coins = self.private.accounts, self.private.coins
+            self.private = PrivateRest(self.market, accounts, self.weight, coins, engine, self.user_data)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and

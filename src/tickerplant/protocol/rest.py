@@ -34,6 +34,7 @@ class RestAnswer(NamedTuple):
     parts: tuple[bytes, ...]  # the body as consecutive byte strings (two for a depth answer)
     used_weight: int  # for X-MBX-USED-WEIGHT-1M
     retry_after_s: int | None = None  # for Retry-After on 429 and 418
+    extra_head: bytes = b""  # more header lines, each ending CRLF (X-MBX-ORDER-COUNT-*)
 
     @property
     def body(self) -> bytes:

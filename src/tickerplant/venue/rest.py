@@ -12,11 +12,15 @@ Routes are keyed by method and path, as Binance's are (``POST`` and ``DELETE
 market's 404 ``-5000`` naming that method. A POST, PUT or DELETE is signed over its query
 then its body (part 1 §4.1); a GET's parameters are its query's only (§3.1).
 
-Served so far: GET the balance of the caller's account, ``/fapi/v3/balance`` and
-``/fapi/v2/balance`` (weight 5) and ``/dapi/v1/balance`` (weight 1); the listen key's
-``POST``, ``PUT`` and ``DELETE /fapi/v1/listenKey`` and ``/dapi/v1/listenKey`` (part 4 §1.1:
-USER_STREAM, weight 1; a stray ``listenKey``, ``timestamp`` or ``signature`` is ignored,
-decision 10).
+Served: the balances (``/fapi/v3/balance``, ``/fapi/v2/balance``, ``/dapi/v1/balance``);
+with an engine (``engine.py``), the order endpoints of part 2 §3, §6 (place, test, query,
+cancel, open orders, cancel all, all orders, user trades) and the account ones of part 3
+§4.2–§4.6 (account, positionRisk, leverage, marginType, positionSide/dual), under
+``/fapi`` or ``/dapi``. An order placement's answer carries the account's order counts
+(``X-MBX-ORDER-COUNT-10S``, ``-1M``, part 1 §7.4). Weights: part 2 and part 3 §2.
+The listen keys' ``POST``, ``PUT`` and ``DELETE /fapi/v1/listenKey`` and
+``/dapi/v1/listenKey`` (part 4 §1.1: USER_STREAM, weight 1; a stray ``listenKey``,
+``timestamp`` or ``signature`` is ignored, decision 10), with a listen-key table.
 """
 
 from __future__ import annotations
@@ -27,14 +31,18 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
+from tickerplant.venue import order_payloads, settings
+from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
 from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.order_params import parse_bool
 
-__all__ = ["NO_LISTEN_KEY", "Accounts", "ListenKeyTable", "PrivateEndpoint", "PrivateRest"]
+__all__ = ["NO_LISTEN_KEY", "Accounts", "Headed", "ListenKeyTable", "PrivateEndpoint", "PrivateRest"]
 
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
 
@@ -58,10 +66,22 @@ class ListenKeyTable(Protocol):
     def close(self, account_id: int) -> str | None: ...
 
 
+class Headed(NamedTuple):
+    """An answer with header lines of its own (an order's counts)."""
+
+    value: Any
+    headers: list[tuple[str, int]]
+
+
 class PrivateEndpoint(NamedTuple):
     security: Security
-    weight: int  # REQUEST_WEIGHT (part 1 §7.5)
+    weight: int  # REQUEST_WEIGHT (part 1 §7.5); 40 without a symbol where marked
     answer: Callable[[Authorized, int], Any]  # (the authorized request, now) -> a JSON value
+    weight_unscoped: int = 0  # the weight without ``symbol`` (openOrders: 40), 0: the same
+
+
+_OK = {"code": 200, "msg": "success"}
+_CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
 class PrivateRest:
@@ -69,45 +89,228 @@ class PrivateRest:
 
     def __init__(
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
-        listen_keys: ListenKeyTable | None = None,
-    ) -> None:
+        engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
+    ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
+        ``engine``: the market's order engine, None for the balance endpoints alone;
         ``listen_keys``: the market's, for the listen-key endpoints (None: not served)."""
         self.market = market
         self.weight = weight
-        self._accounts = accounts
-        self._coins = tuple(coins)
+        self.accounts = accounts
+        self.coins = tuple(coins)
+        self.engine = engine
         self._listen_keys = listen_keys
-        if market is Market.UM:
-            balance = PrivateEndpoint(Security.USER_DATA, 5, self._balance)  # part 3 §2.1
+        um = market is Market.UM
+        p = "/fapi" if um else "/dapi"
+        balance = PrivateEndpoint(Security.USER_DATA, 5 if um else 1, self._balance)  # part 3 §2
+        if um:
             self.routes = {("GET", "/fapi/v3/balance"): balance, ("GET", "/fapi/v2/balance"): balance}
         else:
-            balance = PrivateEndpoint(Security.USER_DATA, 1, self._balance)  # §2.2
             self.routes = {("GET", "/dapi/v1/balance"): balance}
         if listen_keys is not None:
-            path = "/fapi/v1/listenKey" if market is Market.UM else "/dapi/v1/listenKey"
             for method, answer in (("POST", self._start), ("PUT", self._keep_alive), ("DELETE", self._close)):
-                self.routes[(method, path)] = PrivateEndpoint(Security.USER_STREAM, 1, answer)
+                self.routes[(method, f"{p}/v1/listenKey")] = PrivateEndpoint(Security.USER_STREAM, 1, answer)
+        if engine is None:
+            return
+        trade, read = Security.TRADE, Security.USER_DATA
+        account_weight = 5
+        self.routes |= {
+            ("POST", f"{p}/v1/order"): PrivateEndpoint(trade, 0, self._place),
+            ("POST", f"{p}/v1/order/test"): PrivateEndpoint(trade, 0, self._test),
+            ("GET", f"{p}/v1/order"): PrivateEndpoint(read, 1, self._query),
+            ("DELETE", f"{p}/v1/order"): PrivateEndpoint(trade, 1, self._cancel),
+            ("GET", f"{p}/v1/openOrder"): PrivateEndpoint(read, 1, self._open_order),
+            ("GET", f"{p}/v1/openOrders"): PrivateEndpoint(read, 1, self._open_orders, 40),
+            ("DELETE", f"{p}/v1/allOpenOrders"): PrivateEndpoint(trade, 1, self._cancel_all),
+            ("GET", f"{p}/v1/allOrders"): PrivateEndpoint(read, 5, self._all_orders),
+            ("GET", f"{p}/v1/userTrades"): PrivateEndpoint(read, 5, self._user_trades),
+            ("POST", f"{p}/v1/leverage"): PrivateEndpoint(trade, 1, self._leverage),
+            ("POST", f"{p}/v1/marginType"): PrivateEndpoint(trade, 1, self._margin_type),
+            ("GET", f"{p}/v1/positionSide/dual"): PrivateEndpoint(read, 30, self._dual),
+            ("POST", f"{p}/v1/positionSide/dual"): PrivateEndpoint(trade, 1, self._set_dual),
+            ("GET", f"{p}/{'v1' if um else 'v2'}/leverageBracket"): PrivateEndpoint(read, 1, self._brackets),
+        }
+        if um:
+            self.routes |= {
+                ("GET", "/fapi/v2/account"): PrivateEndpoint(read, account_weight, self._account_v2),
+                ("GET", "/fapi/v3/account"): PrivateEndpoint(read, account_weight, self._account_v3),
+                ("GET", "/fapi/v2/positionRisk"): PrivateEndpoint(read, 5, self._risk_v2),
+                ("GET", "/fapi/v3/positionRisk"): PrivateEndpoint(read, 5, self._risk_v3),
+            }
+        else:
+            self.routes |= {
+                ("GET", "/dapi/v1/account"): PrivateEndpoint(read, account_weight, self._account_v2),
+                ("GET", "/dapi/v1/positionRisk"): PrivateEndpoint(read, 1, self._risk_v2),
+            }
 
     def answer(self, route: tuple[str, str], request: PrivateRequest, now_ms: int) -> RestAnswer:
         """The answer to a request for one of ``routes``, (method, path)."""
         endpoint = self.routes[route]
-        verdict = self.weight.charge(request.ip, endpoint.weight, now_ms)
+        weight = endpoint.weight
+        if endpoint.weight_unscoped and b"symbol=" not in request.query + request.body:
+            weight = endpoint.weight_unscoped
+        verdict = self.weight.charge(request.ip, weight, now_ms)
         if verdict.status != 200:
             limited = rate_limit_error(verdict, request.ip, self.weight.limit)
             retry_s = -(-verdict.retry_after_ms // 1000)
             return RestAnswer(verdict.status, (_error(limited),), verdict.used, retry_s)
         try:
-            authorized = authorize(request, endpoint.security, self._accounts, now_ms)
+            authorized = authorize(request, endpoint.security, self.accounts, now_ms)
             result = endpoint.answer(authorized, now_ms)
         except RequestRefused as refused:
             return RestAnswer(refused.status, (_error(refused),), verdict.used)
+        if isinstance(result, Headed):
+            extra = b"".join(b"%s: %d\r\n" % (name.encode(), value) for name, value in result.headers)
+            return RestAnswer(200, (_encode(result.value),), verdict.used, None, extra)
         return RestAnswer(200, (_encode(result),), verdict.used)
 
-    def _balance(self, authorized: Authorized, now_ms: int) -> Any:
-        account = authorized.account
-        return balance_rows(self.market, account, self._accounts.balances(account.account_id), self._coins)
+    # -- balances and account ------------------------------------------------------------
 
+    def _balance(self, authorized: Authorized, now_ms: int) -> Any:
+        who = authorized.account
+        balances = self.accounts.balances(who.account_id)
+        if self.engine is None:
+            return balance_rows(self.market, who, balances, self.coins)
+        return balance(self.engine, who, balances, self.coins)
+
+    def _account(self, authorized: Authorized, *, v2: bool) -> Any:
+        who = authorized.account
+        return account(self._engine, who, self.accounts.balances(who.account_id), self.coins, v2=v2)
+
+    def _account_v2(self, authorized: Authorized, now_ms: int) -> Any:
+        return self._account(authorized, v2=True)
+
+    def _account_v3(self, authorized: Authorized, now_ms: int) -> Any:
+        return self._account(authorized, v2=False)
+
+    def _risk_v2(self, authorized: Authorized, now_ms: int) -> Any:
+        symbol = authorized.params.get("symbol")
+        return position_risk(self._engine, authorized.account.account_id, symbol, v3=False)
+
+    def _risk_v3(self, authorized: Authorized, now_ms: int) -> Any:
+        symbol = authorized.params.get("symbol")
+        return position_risk(self._engine, authorized.account.account_id, symbol, v3=True)
+
+    # -- orders --------------------------------------------------------------------------
+
+    @property
+    def _engine(self) -> Engine:
+        assert self.engine is not None  # the routes that use it exist only with one
+        return self.engine
+
+    def _place(self, authorized: Authorized, now_ms: int) -> Any:
+        placed = self._engine.place(authorized.account.account_id, authorized.params, now_ms)
+        assert placed.order is not None and placed.ack is not None
+        result = authorized.params.get("neworderresptype") == "RESULT"
+        shown = placed.order if result else placed.ack
+        return Headed(order_payloads.placed(shown, self._engine.instruments[shown.symbol]), placed.counts)
+
+    def _test(self, authorized: Authorized, now_ms: int) -> Any:
+        self._engine.place(authorized.account.account_id, authorized.params, now_ms, test=True)
+        return {}
+
+    def _query(self, authorized: Authorized, now_ms: int) -> Any:
+        order = self._engine.query(authorized.account.account_id, authorized.params)
+        return order_payloads.read(order, self._engine.instruments[order.symbol])
+
+    def _open_order(self, authorized: Authorized, now_ms: int) -> Any:
+        order = self._engine.query(authorized.account.account_id, authorized.params, open_only=True)
+        return order_payloads.read(order, self._engine.instruments[order.symbol])
+
+    def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
+        order = self._engine.cancel(authorized.account.account_id, authorized.params, now_ms)
+        return order_payloads.placed(order, self._engine.instruments[order.symbol])
+
+    def _open_orders(self, authorized: Authorized, now_ms: int) -> Any:
+        engine = self._engine
+        orders = engine.open_orders(authorized.account.account_id, authorized.params.get("symbol") or None)
+        return [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders]
+
+    def _cancel_all(self, authorized: Authorized, now_ms: int) -> Any:
+        self._engine.cancel_all(authorized.account.account_id, _symbol(authorized), now_ms)
+        return _CANCELLED_ALL
+
+    def _all_orders(self, authorized: Authorized, now_ms: int) -> Any:
+        engine, params = self._engine, authorized.params
+        orders = engine.orders(authorized.account.account_id, _symbol(authorized))
+        first = _number(params, "orderId")
+        start, end = _number(params, "startTime"), _number(params, "endTime")
+        chosen = [
+            o for o in orders
+            if (first is None or o.order_id >= first) and (start is None or o.time_ms >= start)
+            and (end is None or o.time_ms <= end)
+        ]  # fmt: skip
+        limit = min(_number(params, "limit") or 500, 1000)
+        chosen = chosen[:limit] if first is not None else chosen[-limit:]
+        return [order_payloads.read(o, engine.instruments[o.symbol]) for o in chosen]
+
+    def _user_trades(self, authorized: Authorized, now_ms: int) -> Any:
+        engine, params = self._engine, authorized.params
+        fills = engine.fills(authorized.account.account_id, _symbol(authorized))
+        order_id, from_id = _number(params, "orderId"), _number(params, "fromId")
+        start, end = _number(params, "startTime"), _number(params, "endTime")
+        chosen = [
+            f for f in fills
+            if (order_id is None or f.order_id == order_id) and (from_id is None or f.trade_id >= from_id)
+            and (start is None or f.time_ms >= start) and (end is None or f.time_ms <= end)
+        ]  # fmt: skip
+        limit = min(_number(params, "limit") or 500, 1000)
+        chosen = chosen[:limit] if from_id is not None else chosen[-limit:]
+        return [order_payloads.trade(f, engine.instruments[f.symbol]) for f in chosen]
+
+    # -- settings ------------------------------------------------------------------------
+
+    def _leverage(self, authorized: Authorized, now_ms: int) -> Any:
+        leverage = _number(authorized.params, "leverage")
+        if leverage is None:
+            raise mandatory("leverage")
+        contract = settings.set_leverage(
+            self._engine, authorized.account.account_id, _symbol(authorized), leverage
+        )
+        cap = str(contract.max_notional(leverage))
+        named = "maxNotionalValue" if self.market is Market.UM else "maxQty"
+        return {"leverage": leverage, named: cap, "symbol": contract.inst.symbol}
+
+    def _margin_type(self, authorized: Authorized, now_ms: int) -> Any:
+        margin_type = authorized.params.get("margintype", "")
+        if not margin_type:
+            raise mandatory("marginType")
+        settings.set_margin_type(
+            self._engine, authorized.account.account_id, _symbol(authorized), margin_type.upper()
+        )
+        return _OK
+
+    def _brackets(self, authorized: Authorized, now_ms: int) -> Any:
+        """Part 3 §4.9: every symbol's brackets, an object for one ``symbol``; numbers as
+        JSON numbers, COIN-M's edges in the coin (``qtyFloor``/``qtyCap``)."""
+        engine = self._engine
+        symbol = authorized.params.get("symbol")
+        chosen = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
+        um = self.market is Market.UM
+        rows = []
+        for name in chosen:
+            brackets = []
+            for number, b in enumerate(engine.contracts[name].brackets, 1):
+                edges = {"qtyCap": b.cap, "qtyFloor": b.floor}
+                if um:
+                    edges = {"notionalCap": b.cap, "notionalFloor": b.floor}
+                brackets.append({"bracket": number, "initialLeverage": b.initial_leverage, **edges,
+                                 "maintMarginRatio": float(b.mmr), "cum": float(b.cum)})  # fmt: skip
+            rows.append({"symbol": name, "brackets": brackets})
+        return rows[0] if symbol else rows
+
+    def _dual(self, authorized: Authorized, now_ms: int) -> Any:
+        return {"dualSidePosition": False}
+
+    def _set_dual(self, authorized: Authorized, now_ms: int) -> Any:
+        if not authorized.params.get("dualsideposition"):
+            raise mandatory("dualSidePosition")
+        dual = parse_bool(authorized.params, "dualSidePosition")
+        settings.set_dual_side(self._engine, authorized.account.account_id, dual)
+        return _OK
+
+
+    # -- listen keys (part 4 §1.1) ---------------------------------------------------------
 
     def _start(self, authorized: Authorized, now_ms: int) -> Any:
         assert self._listen_keys is not None
@@ -124,6 +327,22 @@ class PrivateRest:
         assert self._listen_keys is not None
         self._listen_keys.close(authorized.account.account_id)
         return {}
+
+
+def _symbol(authorized: Authorized) -> str:
+    symbol = authorized.params.get("symbol", "")
+    if not symbol:
+        raise mandatory("symbol")
+    return symbol
+
+
+def _number(params: dict[str, str], name: str) -> int | None:
+    text = params.get(name.lower())
+    if text is None or text == "":
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise mandatory(name)
+    return int(text)
 
 
 def _error(refused: RequestRefused) -> bytes:

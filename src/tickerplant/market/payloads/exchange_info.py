@@ -15,7 +15,7 @@ The other direction, reading an upstream's body back into instruments, is ``list
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import msgspec
 
@@ -32,6 +32,7 @@ __all__ = [
     "MaxNumOrdersCM",
     "MaxNumOrdersUM",
     "MinNotionalUM",
+    "OrderFilters",
     "PercentPrice",
     "PriceFilterCM",
     "PriceFilterUM",
@@ -40,6 +41,7 @@ __all__ = [
     "SymbolUM",
     "exchange_info",
     "exchange_info_spot_stub",
+    "order_filters",
 ]
 
 
@@ -244,6 +246,7 @@ _MARKET_LOT_DIVISOR = 10  # market orders are capped well below limit orders (BT
 _MAX_NUM_ORDERS = 200
 _PERCENT_PRICE: Final = PercentPrice("0.9500", "1.0500", "4", "PERCENT_PRICE")
 _QUOTE_PRECISION = 8
+_MARKET_TAKE_BOUND = "0.05"  # a market order takes no level further than 5 % from mark
 _EQUAL_QTY_PRECISION = 4
 _TIME_HEAD = b'{"timezone":"UTC","serverTime":'
 
@@ -258,6 +261,32 @@ def _trimmed(units: int, decimals: int) -> str:
 def _market_max_qty(inst: Instrument) -> int:
     cap = inst.max_qty // _MARKET_LOT_DIVISOR
     return max(inst.min_qty, cap - cap % inst.step)
+
+
+class OrderFilters(NamedTuple):
+    """A symbol's filters as the order path enforces them (trading part 2 §8), in integer
+    units: the same values ``exchangeInfo`` publishes, from this one home."""
+
+    min_price: int  # PRICE_FILTER minPrice (the tick), price units
+    max_price: int  # PRICE_FILTER maxPrice
+    tick: int
+    min_qty: int  # LOT_SIZE and MARKET_LOT_SIZE minQty, quantity units
+    max_qty: int  # LOT_SIZE maxQty
+    market_max_qty: int  # MARKET_LOT_SIZE maxQty
+    step: int
+    max_num_orders: int  # MAX_NUM_ORDERS limit
+    min_notional: str  # MIN_NOTIONAL notional as published ("5"); USDⓈ-M only
+    multiplier_up: str  # PERCENT_PRICE multiplierUp
+    multiplier_down: str  # PERCENT_PRICE multiplierDown
+    market_take_bound: str  # marketTakeBound
+
+
+def order_filters(inst: Instrument) -> OrderFilters:
+    return OrderFilters(
+        inst.tick, inst.initial_price * _MAX_PRICE_FACTOR, inst.tick, inst.min_qty, inst.max_qty,
+        _market_max_qty(inst), inst.step, _MAX_NUM_ORDERS, _MIN_NOTIONAL.get(inst.base_asset, "5"),
+        _PERCENT_PRICE.multiplierUp, _PERCENT_PRICE.multiplierDown, _MARKET_TAKE_BOUND,
+    )  # fmt: skip
 
 
 def _symbol_um(inst: Instrument) -> SymbolUM:
@@ -276,7 +305,8 @@ def _symbol_um(inst: Instrument) -> SymbolUM:
         inst.symbol, inst.pair, inst.contract_type.value, inst.delivery_ms, inst.onboard_ms,
         "TRADING", "2.5000", "5.0000", inst.base_asset, inst.quote_asset, inst.margin_asset,
         pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, "COIN", _SUB_TYPES.get(inst.base_asset, []),
-        "0.0500", "0.012500", "0.05", 10000, filters, _ORDER_TYPES, _TIME_IN_FORCE_UM, _PERMISSION_SETS,
+        "0.0500", "0.012500", _MARKET_TAKE_BOUND, 10000, filters, _ORDER_TYPES, _TIME_IN_FORCE_UM,
+        _PERMISSION_SETS,
     )  # fmt: skip
 
 
@@ -296,7 +326,7 @@ def _symbol_cm(inst: Instrument) -> SymbolCM:
         "TRADING", inst.contract_size, inst.margin_asset, "2.5000", "5.0000", inst.base_asset,
         inst.quote_asset, pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, _EQUAL_QTY_PRECISION, 10000,
         "0.0500", "COIN", _SUB_TYPES.get(inst.base_asset, []), filters, _ORDER_TYPES, _TIME_IN_FORCE_CM,
-        "0.015000", "0.05",
+        "0.015000", _MARKET_TAKE_BOUND,
     )  # fmt: skip
 
 

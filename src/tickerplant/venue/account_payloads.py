@@ -1,0 +1,233 @@
+"""The account, position and balance answers (part 3 §4.1–§4.3), keys in the order the
+captures show, built as ordered dicts, from the ledger's figures (``ledger.py``).
+
+- ``GET /fapi/v3/account``: totals of USDT (single-asset mode), ``assets`` the USDⓈ-M
+  margin assets, ``positions`` only the symbols with a position or open orders;
+  ``/fapi/v2/account`` adds ``feeTier`` … ``tradeGroupId`` first, ``marginAvailable`` to each
+  asset, and one row per symbol of the market;
+- ``GET /fapi/v3/positionRisk``: active symbols only; ``/fapi/v2/positionRisk`` every symbol
+  (part 3 Unresolved 5), in the 2026 capture's key order;
+- COIN-M ``/dapi/v1/account`` and ``/dapi/v1/positionRisk`` with ``maxQty`` and the coin
+  ``notionalValue``;
+- the balance rows (``balances.py``' structs) with the margin figures.
+
+Amounts are written with 8 decimals, uPnL and notional truncated toward zero;
+``liquidationPrice`` is ``"0"`` (liquidation is a later step); ``breakEvenPrice`` is the entry
+moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+from tickerplant.venue.accounts import UM_MARGIN_ASSETS, Account, Balance, format_amount
+from tickerplant.venue.balances import CmBalance, UmBalance
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.ledger import Figures, SymbolFigures
+from tickerplant.venue.margin import toward_zero
+from tickerplant.venue.order_payloads import decimal_text
+
+__all__ = ["account", "balance", "position_risk"]
+
+
+def _amount(value: Fraction) -> str:
+    return format_amount(toward_zero(value))
+
+
+def _entry(value: Fraction) -> str:
+    if not value:
+        return "0.0"
+    text = decimal_text(value, 8).rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def _assets(engine: Engine, balances: Sequence[Balance], coins: Sequence[str]) -> list[tuple[str, int]]:
+    """(asset, updateTime) of the wallet's assets in the balance answer's order."""
+    held = {b.asset: b.update_ms for b in balances if b.wallet is engine.market}
+    listed = UM_MARGIN_ASSETS if engine.market is Market.UM else tuple(dict.fromkeys(coins))
+    return [(a, held.get(a, 0)) for a in [*listed, *sorted(set(held) - set(listed))]]
+
+
+def _asset_row(asset: str, f: Figures, updated: int, *, um: bool, v2: bool) -> dict[str, Any]:
+    wallet = format_amount(f.wallet)
+    im = f.position_im + f.open_order_im
+    row: dict[str, Any] = {"asset": asset, "walletBalance": wallet, "unrealizedProfit": _amount(f.unrealized)}
+    row |= {
+        "marginBalance": _amount(f.margin_balance),
+        "maintMargin": _amount(f.maint),
+        "initialMargin": _amount(im),
+    }
+    row |= {
+        "positionInitialMargin": _amount(f.position_im),
+        "openOrderInitialMargin": _amount(f.open_order_im),
+    }
+    if not um:
+        row["maxWithdrawAmount"] = _amount(f.max_withdraw)
+    row |= {
+        "crossWalletBalance": wallet,
+        "crossUnPnl": _amount(f.unrealized),
+        "availableBalance": _amount(f.available),
+    }
+    if um:
+        row["maxWithdrawAmount"] = _amount(f.max_withdraw)
+    if v2:
+        row["marginAvailable"] = True
+    row["updateTime"] = updated
+    return row
+
+
+def _symbol_figures(engine: Engine, account_id: int, symbols: Sequence[str]) -> list[SymbolFigures]:
+    ledger = engine.ledger(account_id)
+    found = []
+    for symbol in symbols:
+        mark = engine.mark(symbol)
+        found.append(
+            ledger.symbol_figures(engine.contracts[symbol], mark if mark is not None else Fraction(0))
+        )
+    return found
+
+
+def account(
+    engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str], *, v2: bool
+) -> Any:
+    um = engine.market is Market.UM
+    rows = []
+    usdt: Figures | None = None
+    for asset, updated in _assets(engine, balances, coins):
+        f = engine.figures(who.account_id, asset)
+        usdt = f if asset == "USDT" else usdt
+        rows.append(_asset_row(asset, f, updated, um=um, v2=v2 or not um))
+    ledger = engine.ledger(who.account_id)
+    every = v2 or not um
+    symbols = list(engine.instruments) if every else ledger.active_symbols()
+    positions = [
+        _account_position(engine, sf, v2=every) for sf in _symbol_figures(engine, who.account_id, symbols)
+    ]
+    if not um:
+        return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0,
+                "assets": rows, "positions": positions}  # fmt: skip
+    f = usdt or Figures(0, Fraction(0), Fraction(0), Fraction(0), Fraction(0))
+    wallet = format_amount(f.wallet)
+    body: dict[str, Any] = {}
+    if v2:
+        body = {"feeTier": 0, "feeBurn": False, "canTrade": True, "canDeposit": True, "canWithdraw": True,
+                "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1}  # fmt: skip
+    body |= {
+        "totalInitialMargin": _amount(f.position_im + f.open_order_im), "totalMaintMargin": _amount(f.maint),
+        "totalWalletBalance": wallet, "totalUnrealizedProfit": _amount(f.unrealized),
+        "totalMarginBalance": _amount(f.margin_balance), "totalPositionInitialMargin": _amount(f.position_im),
+        "totalOpenOrderInitialMargin": _amount(f.open_order_im), "totalCrossWalletBalance": wallet,
+        "totalCrossUnPnl": _amount(f.unrealized), "availableBalance": _amount(f.available),
+        "maxWithdrawAmount": _amount(f.max_withdraw), "assets": rows, "positions": positions,
+    }  # fmt: skip
+    return body
+
+
+def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[str, Any]:
+    contract = engine.contracts[sf.symbol]
+    qty = fixed(sf.position.amt, contract.inst.qty_decimals)
+    if engine.market is Market.CM:
+        return {
+            "symbol": sf.symbol, "initialMargin": _amount(sf.position_im + sf.open_order_im),
+            "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
+            "positionInitialMargin": _amount(sf.position_im),
+            "openOrderInitialMargin": _amount(sf.open_order_im), "leverage": str(sf.leverage),
+            "isolated": False, "positionSide": "BOTH", "entryPrice": _entry(sf.position.entry),
+            "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional),
+            "isolatedWallet": "0", "updateTime": sf.position.update_ms, "positionAmt": qty,
+            "breakEvenPrice": _entry(_break_even(engine, sf)),
+        }  # fmt: skip
+    if not v2:
+        return {
+            "symbol": sf.symbol, "positionSide": "BOTH", "positionAmt": qty,
+            "unrealizedProfit": _amount(sf.unrealized),
+            "isolatedMargin": "0.00000000", "notional": _amount(sf.notional), "isolatedWallet": "0",
+            "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
+            "updateTime": sf.position.update_ms,
+        }  # fmt: skip
+    return {
+        "symbol": sf.symbol, "initialMargin": _amount(sf.position_im + sf.open_order_im),
+        "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
+        "positionInitialMargin": _amount(sf.position_im), "openOrderInitialMargin": _amount(sf.open_order_im),
+        "leverage": str(sf.leverage), "isolated": False, "entryPrice": _entry(sf.position.entry),
+        "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional),
+        "askNotional": _amount(sf.ask_notional), "positionSide": "BOTH", "positionAmt": qty,
+        "updateTime": sf.position.update_ms,
+    }  # fmt: skip
+
+
+def _break_even(engine: Engine, sf: SymbolFigures) -> Fraction:
+    if not sf.position.amt:
+        return Fraction(0)
+    side = 1 if sf.position.amt > 0 else -1
+    return sf.position.entry * (1 + side * engine.fees.taker)
+
+
+def position_risk(engine: Engine, account_id: int, symbol: str | None, *, v3: bool) -> list[dict[str, Any]]:
+    ledger = engine.ledger(account_id)
+    if symbol:
+        symbols = [engine.symbol(symbol).symbol]
+    else:
+        symbols = ledger.active_symbols() if v3 else list(engine.instruments)
+    if v3:
+        symbols = [s for s in symbols if s in ledger.active_symbols()]
+    rows = []
+    for sf in _symbol_figures(engine, account_id, symbols):
+        contract = engine.contracts[sf.symbol]
+        inst = contract.inst
+        qty = fixed(sf.position.amt, inst.qty_decimals)
+        mark = decimal_text(sf.mark, 8)
+        isolated = sf.symbol in ledger.isolated
+        common: dict[str, Any] = {"symbol": sf.symbol}
+        if v3:
+            rows.append(common | {
+                "positionSide": "BOTH", "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
+                "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
+                "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": "0", "isolatedMargin": "0",
+                "notional": _amount(sf.notional), "marginAsset": inst.margin_asset, "isolatedWallet": "0",
+                "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
+                "positionInitialMargin": _amount(sf.position_im),
+                "openOrderInitialMargin": _amount(sf.open_order_im),
+                "adl": 0, "bidNotional": _amount(sf.bid_notional), "askNotional": _amount(sf.ask_notional),
+                "updateTime": sf.position.update_ms,
+            })  # fmt: skip
+            continue
+        row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry(sf.position.entry)}
+        if engine.market is Market.UM:
+            row["breakEvenPrice"] = _entry(_break_even(engine, sf))
+        row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": "0",
+                "leverage": str(sf.leverage)}  # fmt: skip
+        cap = str(contract.max_notional(sf.leverage))
+        row |= {"maxNotionalValue": cap} if engine.market is Market.UM else {"maxQty": cap}
+        row |= {"marginType": "isolated" if isolated else "cross", "isolatedMargin": "0.00000000",
+                "isAutoAddMargin": "false", "positionSide": "BOTH"}  # fmt: skip
+        if engine.market is Market.UM:
+            row |= {"notional": _amount(sf.notional), "isolatedWallet": "0",
+                    "updateTime": sf.position.update_ms,
+                    "isolated": isolated, "adlQuantile": 0}  # fmt: skip
+        else:
+            row |= {"notionalValue": _amount(sf.notional), "isolatedWallet": "0",
+                    "updateTime": sf.position.update_ms,
+                    "breakEvenPrice": _entry(_break_even(engine, sf))}  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str]) -> list[Any]:
+    """The balance answer's rows with the margin figures (part 3 §4.1)."""
+    rows: list[Any] = []
+    for asset, updated in _assets(engine, balances, coins):
+        f = engine.figures(who.account_id, asset)
+        wallet, unrealized = format_amount(f.wallet), _amount(f.unrealized)
+        available, withdraw = _amount(f.available), _amount(f.max_withdraw)
+        if engine.market is Market.UM:
+            rows.append(
+                UmBalance(who.alias, asset, wallet, wallet, unrealized, available, withdraw, True, updated)
+            )
+        else:
+            rows.append(CmBalance(who.alias, asset, wallet, withdraw, wallet, unrealized, available, updated))
+    return rows

@@ -1,0 +1,403 @@
+"""The venue's engine for one market: orders with identity, risk → match → settle, and the
+journal written before any answer (ARCHITECTURE.md, "The venue"). Sans-I/O: commands and
+the market's trades in, with the time; the answer, a journal batch and events out.
+
+A new order goes through (part 2 §8's order of checks, after ``order_params``):
+
+1. the market: ``priceMatch`` priced from the book (-5041), PERCENT_PRICE against the mark
+   (-4016 / -4024; a MARKET order whose best opposite price is already outside
+   ``marketTakeBound``: -4131, COIN-M -4113), MIN_NOTIONAL unless reduce-only (-4164);
+2. the account: ``positionSide`` other than BOTH in one-way mode (-4061), a duplicated open
+   ``clientOrderId`` (-4116), MAX_NUM_ORDERS (-2025), a reduce-only order that cannot
+   reduce (-2022), margin (-2019: the order's cost, part 3 §7.3, above the available
+   balance);
+3. matching (``matching.py``): a post-only order that would take (-5022) and a FOK order
+   that cannot fill at once (-5021) are refused and not recorded (decision 8);
+4. the order is made (its id the symbol's next), takes what it can, settles each fill
+   (``margin.Contract.settle``: position, realized PnL, commission at the taker or maker
+   rate, the wallet), and rests, or expires (MARKET, IOC);
+5. the batch is journaled; only then is the answer made.
+
+Resting orders fill as the market's trades reach them (``receive``), as makers. Memory is
+bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT`` closed
+orders and ``FILLS_KEPT`` fills per symbol in memory (the journal keeps all); older ones
+answer as Binance's do past their visibility window (-2013).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from fractions import Fraction
+from typing import NamedTuple, Protocol
+
+import msgspec
+
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import StreamMessage, SymbolStreams
+from tickerplant.market.payloads.events import AggTrade
+from tickerplant.market.payloads.exchange_info import order_filters
+from tickerplant.market.units import to_units
+from tickerplant.venue.accounts import Balance
+from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
+from tickerplant.venue.ledger import Figures, Ledger
+from tickerplant.venue.margin import Contract, down, toward_zero
+from tickerplant.venue.matching import maker_fill, walk
+from tickerplant.venue.order_counts import OrderCounts
+from tickerplant.venue.order_params import parse_new_order, parse_order_ref, refused
+from tickerplant.venue.orders import (
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    new_client_order_id,
+)
+from tickerplant.venue.risk import check_market, order_cost, price_matched
+
+__all__ = ["FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine", "Fees", "Journal", "MarketData", "Placed"]
+
+ORDERS_KEPT = 1000  # closed orders kept in memory per account and symbol (allOrders' max)
+FILLS_KEPT = 1000  # fills kept in memory per account and symbol (userTrades' max)
+_GTX_TEXT = (
+    "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+    "The order will not be recorded in the order history"
+)
+_FOK_TEXT = "Due to the order could not be filled immediately, the FOK order has been rejected."
+_agg = msgspec.json.Decoder(AggTrade[str])
+
+
+class MarketData(Protocol):
+    """The simulated market as the engine reads it."""
+
+    def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]: ...  # best first
+
+    def mark(self, symbol: str) -> Fraction | None: ...
+
+
+class Deposits(Protocol):
+    """The operator's balances (``store.Keyring``)."""
+
+    def balances(self, account_id: int) -> list[Balance]: ...
+
+
+class Journal(Protocol):
+    def commit(self, batch: Batch) -> None: ...
+
+
+class Fees(NamedTuple):
+    maker: Fraction = Fraction(2, 10_000)  # 0.0200 % (decision 6)
+    taker: Fraction = Fraction(5, 10_000)  # 0.0500 %
+
+
+DEFAULT_FEES = Fees()
+
+
+class Placed(NamedTuple):
+    order: Order | None  # None: a test order, validated only
+    ack: Order | None  # the order as accepted, before matching (newOrderRespType=ACK)
+    counts: list[tuple[str, int]]  # X-MBX-ORDER-COUNT-* headers
+
+
+class _Kept:
+    """One account's orders and fills on one symbol, bounded (see the module docstring)."""
+
+    __slots__ = ("fills", "orders")
+
+    def __init__(self) -> None:
+        self.orders: dict[int, Order] = {}
+        self.fills: deque[Fill] = deque(maxlen=FILLS_KEPT)
+
+    def add(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        if len(self.orders) > ORDERS_KEPT + 200:  # + the open orders MAX_NUM_ORDERS allows
+            for old in [o for o in self.orders.values() if not o.status.is_open][
+                : len(self.orders) - ORDERS_KEPT
+            ]:
+                del self.orders[old.order_id]
+
+
+class Engine:
+    def __init__(
+        self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
+        journal: Journal, fees: Fees = DEFAULT_FEES,
+    ) -> None:  # fmt: skip
+        self.market = market
+        self.instruments = {inst.symbol: inst for inst in instruments}
+        self.contracts = {inst.symbol: Contract(inst) for inst in instruments}
+        self.filters = {inst.symbol: order_filters(inst) for inst in instruments}
+        self.data = data
+        self.fees = fees
+        self.outbox = Outbox()
+        self.counts = OrderCounts(market)
+        self._deposits = deposits
+        self.journal = journal
+        self._ledgers: dict[int, Ledger] = {}
+        self._kept: dict[tuple[int, str], _Kept] = {}
+        self._resting: dict[str, list[Order]] = {}  # symbol -> its resting orders, any account
+        self._streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
+        self.next_order_id = {symbol: 1 for symbol in self.instruments}
+        self.next_trade_id = {symbol: 1 for symbol in self.instruments}
+
+    # -- state ---------------------------------------------------------------------------
+
+    def ledger(self, account_id: int) -> Ledger:
+        found = self._ledgers.get(account_id)
+        if found is None:
+            found = self._ledgers[account_id] = Ledger(account_id)
+        return found
+
+    def kept(self, account_id: int, symbol: str) -> _Kept:
+        found = self._kept.get((account_id, symbol))
+        if found is None:
+            found = self._kept[(account_id, symbol)] = _Kept()
+        return found
+
+    def restore(self, order: Order) -> None:
+        """An order reloaded from the journal (``journal.load``)."""
+        self.kept(order.account_id, order.symbol).add(order)
+        self.next_order_id[order.symbol] = max(self.next_order_id[order.symbol], order.order_id + 1)
+        if order.status.is_open:
+            self.ledger(order.account_id).opened(order)
+            self._resting.setdefault(order.symbol, []).append(order)
+
+    def restore_fill(self, fill: Fill) -> None:
+        self.kept(fill.account_id, fill.symbol).fills.append(fill)
+        self.next_trade_id[fill.symbol] = max(self.next_trade_id[fill.symbol], fill.trade_id + 1)
+
+    def mark(self, symbol: str) -> Fraction | None:
+        """The mark price; without one yet, the book's mid, else None."""
+        mark = self.data.mark(symbol)
+        if mark is not None:
+            return mark
+        bid = next(self.data.levels(symbol, True), None)
+        ask = next(self.data.levels(symbol, False), None)
+        if bid is None or ask is None:
+            return None
+        return self.contracts[symbol].price(bid[0] + ask[0]) / 2
+
+    def deposited(self, account_id: int, asset: str) -> int:
+        return sum(
+            b.amount
+            for b in self._deposits.balances(account_id)
+            if b.wallet is self.market and b.asset == asset
+        )
+
+    def figures(self, account_id: int, asset: str) -> Figures:
+        ledger = self.ledger(account_id)
+        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts.values(), self.mark)
+
+    def symbol(self, text: str) -> Instrument:
+        inst = self.instruments.get(text.upper())
+        if inst is None:
+            raise refused(-1121, "Invalid symbol.")
+        return inst
+
+    # -- commands ------------------------------------------------------------------------
+
+    def place(self, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False) -> Placed:
+        counts = [] if test else self.counts.charge(account_id, now_ms)
+        new = parse_new_order(params, self.instruments, self.filters, now_ms)
+        symbol = new.inst.symbol
+        contract = self.contracts[symbol]
+        ledger = self.ledger(account_id)
+        mark = self.mark(symbol)
+        price = price_matched(new, self.data.levels) if new.price_match != "NONE" else new.price
+        limit = check_market(new, price, mark, self.contracts[symbol], self.filters[symbol], self.data.levels)
+        if params.get("positionside", "BOTH") != "BOTH":
+            raise refused(-4061, "Order's position side does not match user's setting.")
+        if new.client_order_id is not None and new.client_order_id in ledger.by_client_id:
+            raise refused(-4116, "clientOrderId is duplicated")
+        if len(ledger.open_orders.get(symbol, ())) >= self.filters[symbol].max_num_orders:
+            raise refused(-2025, "Reach max open order limit.")
+        position = ledger.position(symbol).amt
+        qty = new.qty
+        if new.reduce_only:
+            if position == 0 or (position > 0) == (new.side is Side.BUY):
+                raise refused(-2022, "ReduceOnly Order is rejected.")
+            qty = min(qty, abs(position))  # never beyond the position (part 2 §10)
+        order = Order(
+            account_id, symbol, 0, new.client_order_id or "", new.side, new.type, new.time_in_force, price,
+            new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
+            stp_mode=new.stp_mode,
+        )  # fmt: skip
+        if not new.reduce_only:
+            self._check_margin(ledger, contract, order, qty, mark)
+        fills = walk(self.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
+        if new.time_in_force is TimeInForce.GTX and fills:
+            raise refused(-5022, _GTX_TEXT)
+        if new.time_in_force is TimeInForce.FOK and sum(q for _, q in fills) < new.qty:
+            raise refused(-5021, _FOK_TEXT)
+        if test:
+            return Placed(None, None, counts)
+        return Placed(*self._accept(ledger, order, qty, fills, now_ms), counts)
+
+    def _accept(
+        self, ledger: Ledger, order: Order, qty: int, fills: list[tuple[int, int]], now_ms: int
+    ) -> tuple[Order, Order]:
+        symbol = order.symbol
+        order.order_id = self.next_order_id[symbol]
+        self.next_order_id[symbol] += 1
+        while not order.client_order_id or order.client_order_id in ledger.by_client_id:
+            order.client_order_id = new_client_order_id()
+        self.kept(ledger.account_id, symbol).add(order)
+        ack = dataclasses.replace(order)
+        batch = Batch()
+        self.outbox.put(OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, ack, None))
+        for price, filled in fills:
+            self._settle(ledger, order, price, filled, False, now_ms, batch)
+        if order.status.is_open:
+            if (
+                order.type is OrderType.MARKET
+                or order.time_in_force is TimeInForce.IOC
+                or order.executed_qty >= qty
+            ):
+                self._finish(ledger, order, OrderStatus.EXPIRED, now_ms)  # the rest of an IOC, a MARKET
+            else:
+                own = self.data.levels(symbol, order.side is Side.BUY)
+                order.queue_ahead = next((q for p, q in own if p == order.price), 0)
+                ledger.opened(order)
+                self._resting.setdefault(symbol, []).append(order)
+        batch.orders.append(dataclasses.replace(order))
+        self.journal.commit(batch)
+        return order, ack
+
+    def cancel(self, account_id: int, params: Mapping[str, str], now_ms: int) -> Order:
+        symbol, order_id, client_id = parse_order_ref(params)
+        self.symbol(symbol)
+        order = self.find(account_id, symbol, order_id, client_id)
+        if order is None or not order.status.is_open:
+            raise refused(-2011, "Unknown order sent.")
+        self._finish(self.ledger(account_id), order, OrderStatus.CANCELED, now_ms)
+        self.journal.commit(Batch(orders=[dataclasses.replace(order)]))
+        return order
+
+    def cancel_all(self, account_id: int, symbol: str, now_ms: int) -> None:
+        ledger = self.ledger(account_id)
+        batch = Batch()
+        for order in list(ledger.open_orders.get(self.symbol(symbol).symbol, {}).values()):
+            self._finish(ledger, order, OrderStatus.CANCELED, now_ms)
+            batch.orders.append(dataclasses.replace(order))
+        if batch:
+            self.journal.commit(batch)
+
+    def find(self, account_id: int, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
+        """One of the account's orders by id, else by client id (the latest holding it)."""
+        orders = self.kept(account_id, symbol).orders
+        if order_id is not None:
+            return orders.get(order_id)
+        return next((o for o in reversed(orders.values()) if o.client_order_id == client_id), None)
+
+    def query(self, account_id: int, params: Mapping[str, str], *, open_only: bool = False) -> Order:
+        symbol, order_id, client_id = parse_order_ref(params)
+        self.symbol(symbol)
+        order = self.find(account_id, symbol, order_id, client_id)
+        if order is None or (open_only and not order.status.is_open):
+            raise refused(-2013, "Order does not exist.")
+        return order
+
+    def open_orders(self, account_id: int, symbol: str | None) -> list[Order]:
+        ledger = self.ledger(account_id)
+        symbols = [self.symbol(symbol).symbol] if symbol else list(ledger.open_orders)
+        return [o for s in symbols for o in sorted(ledger.open_orders.get(s, {}).values(), key=_order_id)]
+
+    def orders(self, account_id: int, symbol: str) -> list[Order]:
+        return sorted(self.kept(account_id, self.symbol(symbol).symbol).orders.values(), key=_order_id)
+
+    def fills(self, account_id: int, symbol: str) -> list[Fill]:
+        return list(self.kept(account_id, self.symbol(symbol).symbol).fills)
+
+    # -- the market's trades -------------------------------------------------------------
+
+    def receive(self, messages: Iterable[StreamMessage], now_ms: int) -> None:
+        """The market's trades fill resting orders (``matching.maker_fill``); what they
+        changed is journaled at once, one transaction for the lot."""
+        if not self._resting:
+            return
+        batch = Batch()
+        for stream, payload in messages:
+            symbol = self._streams.get(stream)
+            if symbol is None or not self._resting.get(symbol):
+                continue
+            trade = _agg.decode(payload)
+            inst = self.instruments[symbol]
+            price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
+            for order in list(self._resting[symbol]):
+                if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
+                    continue
+                filled = maker_fill(order, price, qty, trade.buyer_is_maker)
+                if filled:
+                    fill_price = order.price  # a maker fills at its own price
+                    self._settle(
+                        self.ledger(order.account_id), order, fill_price, filled, True, now_ms, batch
+                    )
+                    if not order.status.is_open:
+                        self._finish(self.ledger(order.account_id), order, order.status, now_ms)
+                    batch.orders.append(dataclasses.replace(order))
+        if batch:
+            self.journal.commit(batch)
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def _check_margin(
+        self, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
+    ) -> None:
+        """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance."""
+        if mark is None:
+            return
+        best = next(self.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
+        cost = order_cost(ledger, contract, order, qty, mark, best)
+        if cost > 0 and cost > self.figures(ledger.account_id, contract.inst.margin_asset).available:
+            raise refused(-2019, "Margin is insufficient.")
+
+    def _settle(
+        self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch
+    ) -> None:
+        contract = self.contracts[order.symbol]
+        fill_price = contract.price(price)
+        position = ledger.position(order.symbol)
+        realized = toward_zero(contract.settle(position, order.side, qty, fill_price, now_ms))
+        value = abs(contract.notional(qty, fill_price))
+        commission = down(value * (self.fees.maker if maker else self.fees.taker))
+        asset = contract.inst.margin_asset
+        delta = realized - commission
+        ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
+        trade_id = self.next_trade_id[order.symbol]
+        self.next_trade_id[order.symbol] += 1
+        fill = Fill(
+            order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
+            down(value) if contract.inverse else 0, realized, commission, asset, maker, now_ms,
+        )  # fmt: skip
+        order.fill(price, qty, fill.base, now_ms)
+        self.kept(order.account_id, order.symbol).fills.append(fill)
+        batch.fills.append(fill)
+        batch.changes.append((order.account_id, asset, delta, now_ms))
+        batch.positions.append((order.account_id, order.symbol, dataclasses.replace(position)))
+        self.outbox.put(
+            OrderUpdate(now_ms, order.account_id, "TRADE", order.status, dataclasses.replace(order), fill)
+        )
+        wallet = self.deposited(order.account_id, asset) + ledger.changes[asset]
+        self.outbox.put(
+            AccountUpdate(
+                now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry
+            )
+        )
+
+    def _finish(self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int) -> None:
+        if order.status is not status:
+            order.move(status, now_ms)
+        ledger.closed(order)
+        resting = self._resting.get(order.symbol)
+        if resting is not None and order in resting:
+            resting.remove(order)
+            if not resting:
+                del self._resting[order.symbol]
+        if status is not OrderStatus.FILLED:
+            self.outbox.put(
+                OrderUpdate(now_ms, order.account_id, status.value, status, dataclasses.replace(order), None)
+            )
+
+
+_order_id: Callable[[Order], int] = lambda order: order.order_id  # noqa: E731

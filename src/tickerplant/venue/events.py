@@ -1,0 +1,86 @@
+"""What a command changed, as plain data: the batch the journal writes before the answer
+goes, and the events the user data stream will carry (part 4: ``ORDER_TRADE_UPDATE``,
+``ACCOUNT_UPDATE``), in the order they happened (part 4 §4.3: an order's ``NEW``, then per
+fill its ``TRADE`` and the account change it made).
+
+The events hold values, not wire text: the user data stream (a later step) writes them as
+part 4's payloads. They are kept in a bounded outbox (``Outbox``) until it takes them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from tickerplant.venue.margin import Position
+from tickerplant.venue.orders import Fill, Order, OrderStatus
+
+__all__ = ["EVENTS_KEPT", "AccountUpdate", "Batch", "OrderUpdate", "Outbox", "Setting"]
+
+EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """``ORDER_TRADE_UPDATE``: an order's state after one change (``x`` execution type)."""
+
+    time_ms: int
+    account_id: int
+    execution: str  # x: NEW, TRADE, CANCELED, EXPIRED
+    status: OrderStatus  # X
+    order: Order  # a copy as it stood after the change
+    fill: Fill | None  # the trade, for x=TRADE
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUpdate:
+    """``ACCOUNT_UPDATE`` with reason ``ORDER``: the wallet and the position a fill changed."""
+
+    time_ms: int
+    account_id: int
+    reason: str  # m: ORDER
+    asset: str
+    wallet: int  # wallet balance after, 1e-8
+    symbol: str
+    position_amt: int  # quantity units, signed
+    entry: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A per-symbol setting changed: leverage or margin type."""
+
+    account_id: int
+    symbol: str
+    leverage: int | None  # None: unchanged
+    isolated: bool | None
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one command changed, journaled in one transaction before its answer."""
+
+    orders: list[Order] = field(default_factory=list)  # copies, in their state after
+    fills: list[Fill] = field(default_factory=list)
+    positions: list[tuple[int, str, Position]] = field(default_factory=list)  # account, symbol, copy
+    changes: list[tuple[int, str, int, int]] = field(default_factory=list)  # account, asset, delta, ms
+    settings: list[Setting] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.orders or self.fills or self.positions or self.changes or self.settings)
+
+
+class Outbox:
+    """The events not yet taken, at most ``EVENTS_KEPT``."""
+
+    def __init__(self) -> None:
+        self._events: deque[OrderUpdate | AccountUpdate] = deque(maxlen=EVENTS_KEPT)
+
+    def put(self, event: OrderUpdate | AccountUpdate) -> None:
+        self._events.append(event)
+
+    def take(self) -> list[OrderUpdate | AccountUpdate]:
+        taken = list(self._events)
+        self._events.clear()
+        return taken

@@ -1,0 +1,194 @@
+"""The venue's journal: what the engine changed, written to the accounts database before
+the answer goes (ARCHITECTURE.md, "a journal before every acknowledgement"), and read back
+into the engines when the server starts.
+
+Tables (made here if missing, beside the operator's in the same file):
+
+- ``venue_orders``: each order's latest state, one row per (symbol, order id);
+- ``venue_fills``: every fill, with the realized PnL and commission it booked;
+- ``venue_positions``: each (account, symbol)'s position after its last fill (the entry
+  price exact, as ``numerator/denominator``);
+- ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
+  commission), summed on start; the operator's deposits stay in ``balances``;
+- ``venue_settings``: per (account, symbol) leverage and margin type.
+
+One transaction per command (``commit``), in WAL mode with ``synchronous = NORMAL``: a
+committed transaction survives the process being killed (kill -9), not the machine losing
+power (PERFORMANCE.md: about 18 µs a commit). The server never creates the database: until
+an account exists (``tickerplant accounts create``) no order can be placed, so nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from fractions import Fraction
+from pathlib import Path
+
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import Batch
+from tickerplant.venue.margin import Position
+from tickerplant.venue.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+
+__all__ = ["SqliteJournal"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS venue_orders (
+    symbol TEXT NOT NULL, order_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
+    client_order_id TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, time_in_force TEXT NOT NULL,
+    price INTEGER NOT NULL, orig_qty INTEGER NOT NULL, reduce_only INTEGER NOT NULL,
+    good_till_ms INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
+    status TEXT NOT NULL, executed_qty INTEGER NOT NULL, cum_quote INTEGER NOT NULL,
+    cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, price_match TEXT NOT NULL,
+    stp_mode TEXT NOT NULL,
+    PRIMARY KEY (symbol, order_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_fills (
+    symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
+    order_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER NOT NULL,
+    base INTEGER NOT NULL, realized_pnl INTEGER NOT NULL, commission INTEGER NOT NULL,
+    commission_asset TEXT NOT NULL, maker INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+    PRIMARY KEY (symbol, trade_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_positions (
+    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT NULL, entry TEXT NOT NULL,
+    update_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, symbol)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_wallet_changes (
+    account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS venue_settings (
+    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, isolated INTEGER,
+    PRIMARY KEY (account_id, symbol)
+) WITHOUT ROWID;
+"""
+_ORDER_COLUMNS = (
+    "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
+    "good_till_ms, time_ms, update_ms, status, executed_qty, cum_quote, cum_base, queue_ahead, price_match, "
+    "stp_mode"
+)
+_FILL_COLUMNS = (
+    "symbol, trade_id, account_id, order_id, side, price, qty, base, realized_pnl, commission, "
+    "commission_asset, maker, time_ms"
+)
+
+
+def _order_row(o: Order) -> tuple[object, ...]:
+    return (
+        o.symbol, o.order_id, o.account_id, o.client_order_id, o.side.value, o.type.value,
+        o.time_in_force.value, o.price, o.orig_qty, o.reduce_only, o.good_till_ms, o.time_ms, o.update_ms,
+        o.status.value, o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match, o.stp_mode,
+    )  # fmt: skip
+
+
+def _order(row: tuple[object, ...]) -> Order:
+    (symbol, order_id, account_id, client_id, side, kind, tif, price, orig_qty, reduce_only, good_till,
+     time_ms, update_ms, status, executed, cum_quote, cum_base, queue_ahead, price_match,
+     stp) = row  # fmt: skip
+    return Order(
+        int(str(account_id)), str(symbol), int(str(order_id)), str(client_id), Side(side), OrderType(kind),
+        TimeInForce(tif), int(str(price)), int(str(orig_qty)), bool(reduce_only), int(str(good_till)),
+        int(str(time_ms)), int(str(update_ms)), OrderStatus(status), int(str(executed)), int(str(cum_quote)),
+        int(str(cum_base)), int(str(queue_ahead)), str(price_match), str(stp),
+    )  # fmt: skip
+
+
+def _fill(row: tuple[object, ...]) -> Fill:
+    symbol, trade_id, account_id, order_id, side, price, qty, base, pnl, commission, asset, maker, time_ms = (
+        row
+    )
+    return Fill(
+        int(str(account_id)), str(symbol), int(str(trade_id)), int(str(order_id)), Side(side),
+        int(str(price)),
+        int(str(qty)), int(str(base)), int(str(pnl)), int(str(commission)), str(asset), bool(maker),
+        int(str(time_ms)),
+    )  # fmt: skip
+
+
+class SqliteJournal:
+    """The engines' journal in the accounts database at ``path`` (opened at the first
+    commit or load that finds the file)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self.commits = 0
+
+    def _open(self) -> sqlite3.Connection | None:
+        if self._db is None and self.path.exists():
+            db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
+            db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
+
+    def commit(self, batch: Batch) -> None:
+        db = self._open()
+        if db is None:  # no database, so no account: no batch can exist
+            raise RuntimeError(f"no venue database at {self.path}")
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            if batch.orders:
+                db.executemany(
+                    f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+                    [_order_row(o) for o in batch.orders],
+                )
+            if batch.fills:
+                db.executemany(
+                    f"INSERT INTO venue_fills ({_FILL_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                    [(f.symbol, f.trade_id, f.account_id, f.order_id, f.side.value, f.price, f.qty, f.base,
+                      f.realized_pnl, f.commission, f.commission_asset, f.maker, f.time_ms)
+                     for f in batch.fills],
+                )  # fmt: skip
+            if batch.positions:
+                db.executemany(
+                    "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?)",
+                    [(a, s, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms)
+                     for a, s, p in batch.positions],
+                )  # fmt: skip
+            if batch.changes:
+                db.executemany("INSERT INTO venue_wallet_changes VALUES (?, ?, ?, ?)", batch.changes)
+            for s in batch.settings:
+                db.execute(
+                    "INSERT INTO venue_settings VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                    "leverage = coalesce(excluded.leverage, leverage), "
+                    "isolated = coalesce(excluded.isolated, isolated)",
+                    (s.account_id, s.symbol, s.leverage, s.isolated),
+                )
+        self.commits += 1
+
+    def load(self, engine: Engine) -> None:
+        """Everything journaled about ``engine``'s symbols, back into it."""
+        db = self._open()
+        if db is None:
+            return
+        symbols = engine.instruments
+        for row in db.execute(f"SELECT {_ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
+            if row[0] in symbols:
+                engine.restore(_order(row))
+        for row in db.execute(f"SELECT {_FILL_COLUMNS} FROM venue_fills ORDER BY symbol, trade_id"):
+            if row[0] in symbols:
+                engine.restore_fill(_fill(row))
+        for account_id, symbol, amt, entry, update_ms in db.execute("SELECT * FROM venue_positions"):
+            if symbol in symbols:
+                engine.ledger(account_id).positions[symbol] = Position(amt, Fraction(entry), update_ms)
+        assets = {inst.margin_asset for inst in symbols.values()}
+        rows = db.execute("SELECT account_id, asset, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2")
+        for account_id, asset, total in rows:
+            if asset in assets:
+                engine.ledger(account_id).changes[asset] = int(total)
+        for account_id, symbol, leverage, isolated in db.execute("SELECT * FROM venue_settings"):
+            if symbol in symbols:
+                ledger = engine.ledger(account_id)
+                if leverage is not None:
+                    ledger.leverage[symbol] = int(leverage)
+                if isolated:
+                    ledger.isolated.add(symbol)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,151 @@
+"""One account's standing in one market: its positions, per-symbol settings, the changes
+trading made to its wallet, and the margin figures of part 3 §7.8 computed from them.
+
+The wallet balance of an asset is the operator's amount (deposits less withdrawals, kept in
+the accounts database by ``tickerplant accounts``) plus ``changes`` (Σ realized PnL − Σ
+commission, journaled with each fill): the two never write over each other.
+
+Figures (per margin asset, single-asset mode, every position cross; §7.8's formulas):
+
+- ``unrealized``: Σ uPnL of the asset's positions at mark;
+- ``position_im``: Σ |notional| / leverage at mark; ``open_order_im``: decision 7 per symbol;
+- ``maint``: Σ maintenance margin (brackets);
+- ``available = max(0, wallet + unrealized − position_im − open_order_im)``;
+- ``max_withdraw = max(0, min(available, wallet − position_im − open_order_im))``.
+
+Isolated margin is recorded (``POST …/marginType``) and reported, but computed as cross in
+this step: isolated wallets come with liquidation (docs/venue.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from tickerplant.venue.margin import DEFAULT_LEVERAGE, Contract, Position
+from tickerplant.venue.orders import Order
+
+__all__ = ["Figures", "Ledger", "SymbolFigures"]
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolFigures:
+    """One symbol's position and open orders valued at mark (positionRisk's figures)."""
+
+    symbol: str
+    position: Position
+    mark: Fraction
+    notional: Fraction
+    unrealized: Fraction
+    position_im: Fraction
+    open_order_im: Fraction
+    maint: Fraction
+    leverage: int
+    bid_notional: Fraction  # open buy orders' notional at their prices
+    ask_notional: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One margin asset's totals (balance and account answers)."""
+
+    wallet: int  # 1e-8
+    unrealized: Fraction
+    position_im: Fraction
+    open_order_im: Fraction
+    maint: Fraction
+
+    @property
+    def margin_balance(self) -> Fraction:
+        return self.wallet / Fraction(10**8) + self.unrealized
+
+    @property
+    def available(self) -> Fraction:
+        return max(Fraction(0), self.margin_balance - self.position_im - self.open_order_im)
+
+    @property
+    def max_withdraw(self) -> Fraction:
+        free = self.wallet / Fraction(10**8) - self.position_im - self.open_order_im
+        return max(Fraction(0), min(self.available, free))
+
+
+@dataclass(slots=True)
+class Ledger:
+    account_id: int
+    positions: dict[str, Position] = field(default_factory=dict)
+    leverage: dict[str, int] = field(default_factory=dict)  # set by POST …/leverage
+    isolated: set[str] = field(default_factory=set)  # symbols set ISOLATED
+    changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8
+    open_orders: dict[str, dict[int, Order]] = field(default_factory=dict)  # symbol -> id -> order
+    by_client_id: dict[str, Order] = field(default_factory=dict)  # open orders by clientOrderId
+
+    def leverage_of(self, contract: Contract) -> int:
+        return self.leverage.get(contract.inst.symbol, min(DEFAULT_LEVERAGE, contract.max_leverage))
+
+    def position(self, symbol: str) -> Position:
+        found = self.positions.get(symbol)
+        if found is None:
+            found = self.positions[symbol] = Position()
+        return found
+
+    def opened(self, order: Order) -> None:
+        self.open_orders.setdefault(order.symbol, {})[order.order_id] = order
+        self.by_client_id[order.client_order_id] = order
+
+    def closed(self, order: Order) -> None:
+        orders = self.open_orders.get(order.symbol)
+        if orders is not None:
+            orders.pop(order.order_id, None)
+            if not orders:
+                del self.open_orders[order.symbol]
+        if self.by_client_id.get(order.client_order_id) is order:
+            del self.by_client_id[order.client_order_id]
+
+    def active_symbols(self) -> list[str]:
+        """Symbols with a position or open orders, in the order they were first touched."""
+        held = [s for s, p in self.positions.items() if p.amt]
+        return list(dict.fromkeys([*held, *self.open_orders]))
+
+    def symbol_figures(
+        self, contract: Contract, mark: Fraction, extra: Iterable[tuple[Order, int]] = ()
+    ) -> SymbolFigures:
+        """``contract``'s figures; ``extra``: orders (and their quantity) counted as if resting."""
+        symbol = contract.inst.symbol
+        position = self.positions.get(symbol) or Position()
+        leverage = self.leverage_of(contract)
+        notional = contract.notional(position.amt, mark) if position.amt else Fraction(0)
+        unrealized = contract.pnl(position.amt, position.entry, mark) if position.amt else Fraction(0)
+        resting = [(o.side, o.remaining, o.price) for o in self.open_orders.get(symbol, {}).values()]
+        resting += [(o.side, qty, o.price) for o, qty in extra]
+        bid = sum((contract.notional(q, contract.price(p)) for s, q, p in resting if s.sign > 0), Fraction(0))
+        ask = sum((contract.notional(q, contract.price(p)) for s, q, p in resting if s.sign < 0), Fraction(0))
+        return SymbolFigures(
+            symbol, position, mark, notional, unrealized, abs(notional) / leverage,
+            contract.open_order_margin(resting, position.amt, mark, leverage) if resting else Fraction(0),
+            contract.maintenance(notional), leverage, bid, ask,
+        )  # fmt: skip
+
+    def figures(
+        self,
+        asset: str,
+        deposited: int,
+        contracts: Iterable[Contract],
+        mark: Callable[[str], Fraction | None],
+    ) -> Figures:
+        """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
+        every active symbol margined in it, valued at ``mark``."""
+        unrealized = position_im = open_order_im = maint = Fraction(0)
+        for contract in contracts:
+            symbol = contract.inst.symbol
+            if contract.inst.margin_asset != asset or symbol not in self.active_symbols():
+                continue
+            price = mark(symbol)
+            if price is None:
+                continue
+            f = self.symbol_figures(contract, price)
+            unrealized += f.unrealized
+            position_im += f.position_im
+            open_order_im += f.open_order_im
+            maint += f.maint
+        return Figures(deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint)

@@ -1,0 +1,224 @@
+"""The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
+(COIN-M) contracts alike, exact: prices and amounts as ``Fraction`` between the integer
+units the records keep, rounded only where a figure is booked or written (decision 7: 8
+decimals, down).
+
+- notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
+  the coin;
+- entry price (§7.7): an increase averages it (linear: weighted by quantity; inverse: the
+  harmonic mean); a reduction keeps it and realizes ``n × (fill − EP) × side`` (inverse
+  ``n × CS × (1/EP − 1/fill) × side``); a flip closes the position and opens the rest at
+  the fill price;
+- unrealized PnL (§7.5) at the mark;
+- open-order margin (§7.3, decision 7): initial margin at the order price plus the open
+  loss against mark, counting only the part of a side's orders that increases exposure,
+  per symbol the larger of the buy and sell sides;
+- maintenance margin (§7.4) from the brackets: ``|notional| × MMR − cum``.
+
+Brackets (§6.2) are data: BTC and ETH have their own tables, every other symbol ADAUSDT's
+ladder (USDⓈ-M, notional in USDT); COIN-M uses BTCUSD_PERP's (in the coin) for every symbol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.venue.accounts import AMOUNT_SCALE
+from tickerplant.venue.orders import Side
+
+__all__ = [
+    "DEFAULT_LEVERAGE",
+    "Bracket",
+    "Contract",
+    "Position",
+    "brackets_of",
+    "down",
+    "toward_zero",
+]
+
+DEFAULT_LEVERAGE = 20  # decision 6: 20x, or the symbol's maximum if lower
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    initial_leverage: int
+    floor: int  # notional (USDⓈ-M, in the margin asset) or quantity (COIN-M, in the coin)
+    cap: int
+    mmr: Fraction  # maintMarginRatio
+    cum: Fraction  # maintenance amount
+
+
+def _table(rows: tuple[tuple[int, int, int, str], ...]) -> tuple[Bracket, ...]:
+    brackets: list[Bracket] = []
+    cum, previous = Fraction(0), Fraction(0)
+    for leverage, floor, cap, mmr_text in rows:
+        mmr = Fraction(mmr_text)
+        cum += floor * (mmr - previous)  # §6.1: the maintenance amount keeps MM continuous
+        brackets.append(Bracket(leverage, floor, cap, mmr, cum))
+        previous = mmr
+    return tuple(brackets)
+
+
+_BTCUSDT = _table((
+    (125, 0, 50_000, "0.004"), (100, 50_000, 250_000, "0.005"), (50, 250_000, 3_000_000, "0.01"),
+    (20, 3_000_000, 20_000_000, "0.025"), (10, 20_000_000, 40_000_000, "0.05"),
+    (5, 40_000_000, 100_000_000, "0.1"), (4, 100_000_000, 120_000_000, "0.125"),
+    (3, 120_000_000, 200_000_000, "0.15"), (2, 200_000_000, 300_000_000, "0.25"),
+    (1, 300_000_000, 500_000_000, "0.5"),
+))  # fmt: skip
+_ETHUSDT = _table((
+    (100, 0, 100_000, "0.005"), (75, 100_000, 250_000, "0.0065"), (50, 250_000, 2_000_000, "0.01"),
+    (25, 2_000_000, 15_000_000, "0.02"), (10, 15_000_000, 30_000_000, "0.05"),
+    (5, 30_000_000, 60_000_000, "0.1"), (4, 60_000_000, 80_000_000, "0.125"),
+    (3, 80_000_000, 100_000_000, "0.15"), (2, 100_000_000, 150_000_000, "0.25"),
+    (1, 150_000_000, 300_000_000, "0.5"),
+))  # fmt: skip
+_ALT_USDT = _table((
+    (75, 0, 10_000, "0.0065"), (50, 10_000, 50_000, "0.01"), (25, 50_000, 250_000, "0.02"),
+    (10, 250_000, 1_000_000, "0.05"), (5, 1_000_000, 2_000_000, "0.1"), (4, 2_000_000, 5_000_000, "0.125"),
+    (3, 5_000_000, 10_000_000, "0.15"), (2, 10_000_000, 20_000_000, "0.25"),
+))  # fmt: skip
+_COIN = _table((
+    (125, 0, 5, "0.004"), (100, 5, 10, "0.005"), (50, 10, 20, "0.01"), (20, 20, 50, "0.025"),
+    (10, 50, 100, "0.05"), (5, 100, 200, "0.1"), (4, 200, 400, "0.125"), (3, 400, 1000, "0.15"),
+    (2, 1000, 1500, "0.25"), (1, 1500, 3000, "0.5"),
+))  # fmt: skip
+
+
+def brackets_of(inst: Instrument) -> tuple[Bracket, ...]:
+    if inst.market is Market.CM:
+        return _COIN
+    return {"BTC": _BTCUSDT, "ETH": _ETHUSDT}.get(inst.base_asset, _ALT_USDT)
+
+
+def down(amount: Fraction) -> int:
+    """``amount`` in 1e-8 units, rounded down (commission, decision 7)."""
+    return (amount.numerator * AMOUNT_SCALE) // amount.denominator
+
+
+def toward_zero(amount: Fraction) -> int:
+    """``amount`` in 1e-8 units, truncated toward zero (PnL and notional, part 3 §4.3)."""
+    units = abs(amount.numerator) * AMOUNT_SCALE // amount.denominator
+    return units if amount >= 0 else -units
+
+
+@dataclass(slots=True)
+class Position:
+    """One-way mode: one signed position per account and symbol."""
+
+    amt: int = 0  # signed quantity units: + long, - short
+    entry: Fraction = Fraction(0)  # entry price; 0 when flat
+    update_ms: int = 0
+
+
+class Contract:
+    """One symbol's arithmetic: units to values, and the formulas of §7."""
+
+    __slots__ = ("brackets", "inst", "inverse", "max_leverage", "price_one", "qty_one")
+
+    def __init__(self, inst: Instrument) -> None:
+        self.inst = inst
+        self.inverse = inst.market is Market.CM
+        self.price_one = 10**inst.price_decimals  # price units in one whole
+        self.qty_one = 10**inst.qty_decimals
+        self.brackets = brackets_of(inst)
+        self.max_leverage = self.brackets[0].initial_leverage
+
+    def price(self, units: int) -> Fraction:
+        return Fraction(units, self.price_one)
+
+    def qty(self, units: int) -> Fraction:
+        return Fraction(units, self.qty_one)
+
+    def notional(self, qty_units: int, price: Fraction) -> Fraction:
+        """Signed value of ``qty_units`` at ``price`` in the margin asset (§7.1)."""
+        if self.inverse:
+            return self.qty(qty_units) * self.inst.contract_size / price
+        return self.qty(qty_units) * price
+
+    def pnl(self, qty_units: int, entry: Fraction, price: Fraction) -> Fraction:
+        """The PnL of a signed ``qty_units`` opened at ``entry`` and valued at ``price``."""
+        if self.inverse:
+            return self.qty(qty_units) * self.inst.contract_size * (1 / entry - 1 / price)
+        return self.qty(qty_units) * (price - entry)
+
+    def settle(
+        self, position: Position, side: Side, qty_units: int, price: Fraction, now_ms: int
+    ) -> Fraction:
+        """Apply a fill to ``position`` (§7.7); the PnL it realized."""
+        signed = side.sign * qty_units
+        amt = position.amt
+        realized = Fraction(0)
+        if amt == 0 or (amt > 0) == (signed > 0):  # opening or increasing
+            position.entry = self._average(abs(amt), position.entry, qty_units, price)
+            position.amt = amt + signed
+        else:
+            closed = min(qty_units, abs(amt))
+            realized = self.pnl(closed if amt > 0 else -closed, position.entry, price)
+            position.amt = amt + signed
+            if position.amt == 0:
+                position.entry = Fraction(0)
+            elif (position.amt > 0) != (amt > 0):  # flipped: the rest opened at the fill
+                position.entry = price
+        position.update_ms = now_ms
+        return realized
+
+    def _average(self, held: int, entry: Fraction, added: int, price: Fraction) -> Fraction:
+        if held == 0:
+            return price
+        if self.inverse:
+            return (held + added) / (held / entry + added / price)
+        return (held * entry + added * price) / (held + added)
+
+    def maintenance(self, notional: Fraction) -> Fraction:
+        """§7.4: ``|notional| × MMR − cum`` with the bracket that holds it."""
+        size = abs(notional)
+        bracket = self.brackets[-1]
+        for candidate in self.brackets:
+            if size <= candidate.cap:
+                bracket = candidate
+                break
+        return max(Fraction(0), size * bracket.mmr - bracket.cum)
+
+    def max_notional(self, leverage: int) -> int:
+        """§6.1: the cap of the highest bracket whose initial leverage is at least ``leverage``."""
+        allowed = [b.cap for b in self.brackets if b.initial_leverage >= leverage]
+        return max(allowed) if allowed else self.brackets[0].cap
+
+    def order_cost(
+        self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int
+    ) -> Fraction:
+        """§7.3: initial margin at ``price`` plus the open loss against ``mark``."""
+        initial = abs(self.notional(qty_units, price)) / leverage
+        if self.inverse:
+            loss = (
+                self.qty(qty_units)
+                * self.inst.contract_size
+                * max(Fraction(0), side.sign * (1 / mark - 1 / price))
+            )
+        else:
+            loss = self.qty(qty_units) * max(Fraction(0), side.sign * (price - mark))
+        return initial + loss
+
+    def open_order_margin(
+        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int
+    ) -> Fraction:
+        """Decision 7 over ``orders`` (side, remaining qty units, price units): per side, the
+        part beyond what would close the opposite position, priced pro rata; the larger side."""
+        sides = []
+        for side in (Side.BUY, Side.SELL):
+            mine = [(qty, price) for s, qty, price in orders if s is side and qty > 0]
+            total = sum(qty for qty, _ in mine)
+            if not total:
+                sides.append(Fraction(0))
+                continue
+            closing = max(0, -side.sign * position_amt)  # the opposite position these would close
+            share = Fraction(max(0, total - closing), total)
+            cost = sum(
+                (self.order_cost(side, qty, self.price(price), mark, leverage) for qty, price in mine),
+                Fraction(0),
+            )
+            sides.append(cost * share)
+        return max(sides)

@@ -1,0 +1,42 @@
+"""The account's order-rate limits (trading part 1 §7.4): USDⓈ-M 300 orders per 10 s and
+1200 per minute, COIN-M 1200 per minute (part 1 Unresolved 12), each counted in fixed
+windows aligned to the interval, per account. Every order a key places counts, refused ones
+too; the counts after it go back as ``X-MBX-ORDER-COUNT-10S`` / ``-1M``, and the order past a
+limit is refused with 429 ``-1015`` naming it.
+
+Bounded: one (window start, count) per limit and account that placed an order.
+"""
+
+from __future__ import annotations
+
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.errors import RequestRefused
+
+__all__ = ["LIMITS", "OrderCounts"]
+
+# (window ms, limit, the interval as -1015 names it, the header's suffix)
+LIMITS = {
+    Market.UM: ((10_000, 300, "TEN_SECONDS", "10S"), (60_000, 1200, "MINUTE", "1M")),
+    Market.CM: ((60_000, 1200, "MINUTE", "1M"),),
+}
+
+
+class OrderCounts:
+    def __init__(self, market: Market) -> None:
+        self.limits = LIMITS[market]
+        self._windows: dict[tuple[int, int], tuple[int, int]] = {}  # (account, window) -> (start, count)
+
+    def charge(self, account_id: int, now_ms: int) -> list[tuple[str, int]]:
+        """Count one order; the headers' (name, value) after it, or 429 ``-1015``."""
+        headers = []
+        for window_ms, limit, name, suffix in self.limits:
+            start = now_ms - now_ms % window_ms
+            began, count = self._windows.get((account_id, window_ms), (start, 0))
+            count = count + 1 if began == start else 1
+            self._windows[(account_id, window_ms)] = (start, count)
+            if count > limit:
+                raise RequestRefused(
+                    -1015, f"Too many new orders; current limit is {limit} orders per {name}.", 429
+                )
+            headers.append((f"X-MBX-ORDER-COUNT-{suffix}", count))
+        return headers

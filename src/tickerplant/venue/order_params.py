@@ -1,0 +1,206 @@
+"""A new order's parameters read and checked before the account is looked at: part 2 §3 and
+the first steps of §8's order of checks, each refusal with Binance's code and text.
+
+1. presence and enumerations: ``symbol`` (-1121), ``side`` (-1117), ``type`` (-1116; the
+   five conditional types -4120, as since 2025-12-09), ``timeInForce`` (-1115, mandatory
+   for LIMIT), ``newOrderRespType`` (-1136), ``newClientOrderId`` (-4015), ``quantity`` and
+   a LIMIT's ``price`` (-1102), ``positionSide`` (-4060), ``selfTradePreventionMode``
+   (-5039);
+2. combinations: GTD needs ``goodTillDate`` more than 600 s ahead (-5040); ``priceMatch``
+   with ``price`` (-1106, Unresolved 5);
+3. precision (-1111): more decimals than the symbol's precision, trailing zeros beyond it
+   accepted when the value is exact (decision 4);
+4. PRICE_FILTER (-4001, -4013, -4002, -4014) and LOT_SIZE / MARKET_LOT_SIZE (-4003, -4004,
+   -4005, -4023).
+
+What needs the market or the account (PERCENT_PRICE, MIN_NOTIONAL, position side, open
+orders, margin, matching) is the engine's (``engine.py``). Parameters a type does not take
+(``timeInForce`` on MARKET, legacy ``stopPrice``/``workingType``) are ignored (part 2
+Unresolved 16); booleans are ``true``/``false`` in any case (decision 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.payloads.exchange_info import OrderFilters
+from tickerplant.market.units import FinerDigits, to_units
+from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue.orders import CLIENT_ORDER_ID, OrderType, Side, TimeInForce
+
+__all__ = ["PRICE_MATCHES", "NewOrder", "parse_bool", "parse_new_order", "parse_order_ref", "refused"]
+
+_CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
+_STP_MODES = frozenset({"NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"})
+PRICE_MATCHES = {
+    "OPPONENT": (False, 1), "OPPONENT_5": (False, 5), "OPPONENT_10": (False, 10), "OPPONENT_20": (False, 20),
+    "QUEUE": (True, 1), "QUEUE_5": (True, 5), "QUEUE_10": (True, 10), "QUEUE_20": (True, 20),
+}  # fmt: skip  # name -> (own side?, which level)
+_GTD_MIN_AHEAD_MS = 600_000
+_GTD_MAX_MS = 253_402_300_799_000
+_GTD_TEXT = (
+    "The goodTillDate timestamp must be greater than the current time plus 600 seconds and smaller than "
+    "253402300799000 (UTC 9999-12-31 23:59:59)"
+)
+
+
+def refused(code: int, msg: str) -> RequestRefused:
+    return RequestRefused(code, msg)
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    inst: Instrument
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce  # GTC for MARKET, as Binance reports it (part 2 §3.4)
+    price: int  # price units; 0 for MARKET and for a priceMatch order until priced
+    qty: int  # quantity units
+    reduce_only: bool
+    client_order_id: str | None  # None: the venue makes one
+    result: bool  # newOrderRespType=RESULT
+    good_till_ms: int  # GTD, seconds precision; 0 otherwise
+    price_match: str  # "NONE" or one of PRICE_MATCHES
+    stp_mode: str  # echoed; the venue's orders never meet each other (matching.py)
+
+
+def parse_bool(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name.lower(), "false")
+    if value.lower() not in ("true", "false"):
+        raise RequestRefused(-1130, f"Data sent for parameter '{name}' is not valid.")
+    return value.lower() == "true"
+
+
+def _units(params: Mapping[str, str], name: str, decimals: int) -> int:
+    text = params.get(name.lower(), "")
+    if not text:
+        raise mandatory(name)
+    try:
+        return to_units(text, decimals)
+    except FinerDigits:
+        raise refused(-1111, "Precision is over the maximum defined for this asset.") from None
+    except ValueError:
+        raise mandatory(name) from None
+
+
+def parse_new_order(
+    params: Mapping[str, str],
+    instruments: Mapping[str, Instrument],
+    filters: Mapping[str, OrderFilters],
+    now_ms: int,
+) -> NewOrder:
+    """The order ``params`` describe, or the first refusal (see the module's docstring)."""
+    symbol = params.get("symbol", "")
+    if not symbol:
+        raise mandatory("symbol")
+    inst = instruments.get(symbol.upper())
+    if inst is None:
+        raise refused(-1121, "Invalid symbol.")
+    try:
+        side = Side(params.get("side", ""))
+    except ValueError:
+        raise refused(-1117, "Invalid side.") from None
+    type_text = params.get("type", "")
+    if type_text in _CONDITIONAL:
+        raise refused(
+            -4120,
+            "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
+        )
+    try:
+        order_type = OrderType(type_text)
+    except ValueError:
+        raise refused(-1116, "Invalid orderType.") from None
+    tif = TimeInForce.GTC
+    if order_type is OrderType.LIMIT:
+        tif_text = params.get("timeinforce", "")
+        if not tif_text:
+            raise mandatory("timeInForce")
+        try:
+            tif = TimeInForce(tif_text)
+        except ValueError:
+            raise refused(-1115, "Invalid timeInForce.") from None
+        if tif is TimeInForce.GTD and inst.market is Market.CM:
+            raise refused(-1115, "Invalid timeInForce.")
+    result = params.get("neworderresptype", "ACK")
+    if result not in ("ACK", "RESULT"):
+        raise refused(-1136, "Invalid newOrderRespType.")
+    client_id = params.get("newclientorderid") or None
+    if client_id is not None and CLIENT_ORDER_ID.fullmatch(client_id) is None:
+        too_long = len(client_id) > 36
+        raise refused(-4015, "Client order id length should not be more than 36 chars" if too_long
+                      else "Client order id is not valid.")  # fmt: skip
+    if params.get("positionside", "BOTH") not in ("BOTH", "LONG", "SHORT"):
+        raise refused(-4060, "Invalid position side.")
+    stp = params.get("selftradepreventionmode", "NONE")
+    if stp not in _STP_MODES:
+        raise refused(-5039, "Invalid self trade prevention mode")
+    price_match = params.get("pricematch", "NONE") or "NONE"
+    if price_match != "NONE":
+        if price_match not in PRICE_MATCHES:
+            raise refused(-5037, "Invalid price match")
+        if order_type is not OrderType.LIMIT:
+            raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
+        if params.get("price"):
+            raise refused(-1106, "Parameter 'price' sent when not required.")
+    qty = _units(params, "quantity", inst.qty_decimals)
+    price = 0
+    if order_type is OrderType.LIMIT and price_match == "NONE":
+        price = _units(params, "price", inst.price_decimals)
+    good_till = 0
+    if tif is TimeInForce.GTD:
+        text = params.get("goodtilldate", "")
+        if not (text.isascii() and text.isdigit()):
+            raise mandatory("goodTillDate")
+        good_till = int(text) // 1000 * 1000  # seconds precision (part 2 §3.3)
+        if not now_ms + _GTD_MIN_AHEAD_MS < good_till < _GTD_MAX_MS:
+            raise refused(-5040, _GTD_TEXT)
+    reduce_only = parse_bool(params, "reduceOnly")
+    _check_filters(filters[inst.symbol], order_type, price, qty)
+    return NewOrder(
+        inst, side, order_type, tif, price, qty, reduce_only, client_id, result == "RESULT", good_till,
+        price_match, stp,
+    )  # fmt: skip
+
+
+def check_price(f: OrderFilters, price: int) -> None:
+    """PRICE_FILTER (part 2 §8)."""
+    if price <= 0:
+        raise refused(-4001, "Price less than 0.")
+    if price < f.min_price:
+        raise refused(-4013, "Price less than min price.")
+    if price > f.max_price:
+        raise refused(-4002, "Price greater than max price.")
+    if (price - f.min_price) % f.tick:
+        raise refused(-4014, "Price not increased by tick size.")
+
+
+def _check_filters(f: OrderFilters, order_type: OrderType, price: int, qty: int) -> None:
+    if order_type is OrderType.LIMIT and price:
+        check_price(f, price)
+    if qty <= 0:
+        raise refused(-4003, "Quantity less than or equal to zero.")
+    if qty < f.min_qty:
+        raise refused(-4004, "Quantity less than min quantity.")
+    if qty > (f.market_max_qty if order_type is OrderType.MARKET else f.max_qty):
+        raise refused(-4005, "Quantity greater than max quantity.")
+    if (qty - f.min_qty) % f.step:
+        raise refused(-4023, "Qty not increased by step size.")
+
+
+def parse_order_ref(params: Mapping[str, str]) -> tuple[str, int | None, str | None]:
+    """``symbol`` and ``orderId`` or ``origClientOrderId`` of a query or cancel (part 2 §6.1)."""
+    symbol = params.get("symbol", "")
+    if not symbol:
+        raise mandatory("symbol")
+    order_id_text = params.get("orderid", "")
+    client_id = params.get("origclientorderid") or None
+    if not order_id_text and client_id is None:
+        raise refused(-1102, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")
+    order_id = None
+    if order_id_text:
+        if not (order_id_text.isascii() and order_id_text.isdigit()):
+            raise mandatory("orderId")
+        order_id = int(order_id_text)
+    return symbol.upper(), order_id, client_id

@@ -1,0 +1,163 @@
+"""Orders and fills as records: the enumerations of part 2 §9, an order's life as a table,
+and a fill with what it settled.
+
+An order's identity (part 2 §3.3, §6.2): ``orderId`` increases per symbol; its
+``clientOrderId`` is the caller's (``^[\\.A-Z\\:/a-z0-9_-]{1,36}$``) or one the venue makes
+as Binance does (22 letters and digits); it is unique among the account's *open* orders and
+may be used again once the order is closed.
+
+An order moves only along ``TRANSITIONS`` (h11's way: a table, and one error for a move the
+table does not hold). A final order never moves again.
+
+Quantities are integer units of the symbol's quantity precision, prices of its price
+precision; ``cum_quote`` is Σ price × qty in units of 10^-(price + quantity decimals), exact;
+``cum_base`` (COIN-M) is Σ qty × contractSize / price in 1e-8 of the coin, each fill rounded
+down. Money (realized PnL, commission) is in 1e-8 of the margin asset.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import secrets
+import string
+from dataclasses import dataclass
+
+__all__ = [
+    "CLIENT_ORDER_ID",
+    "TRANSITIONS",
+    "Fill",
+    "IllegalTransition",
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "Side",
+    "TimeInForce",
+    "new_client_order_id",
+]
+
+CLIENT_ORDER_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")  # part 2 §3.3
+_ALNUM = string.ascii_letters + string.digits
+
+
+def new_client_order_id() -> str:
+    """An id as Binance makes one when the caller sends none: 22 letters and digits
+    (captures ``akNDVlw7kI2x28U5fnJ2yk``, part 2 §3.3)."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(22))
+
+
+class Side(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(enum.Enum):
+    """What ``/…/v1/order`` takes (part 2 §3.1: conditional types go to the Algo service)."""
+
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "GTC"  # rests until filled or cancelled (a year, decision 8)
+    IOC = "IOC"  # takes what it can, the rest expires
+    FOK = "FOK"  # all at once or refused (-5021, not recorded)
+    GTX = "GTX"  # post-only: refused (-5022, not recorded) if it would take
+    GTD = "GTD"  # as GTC until goodTillDate (USDⓈ-M only)
+
+
+class OrderStatus(enum.Enum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+_S = OrderStatus
+# from -> the states it may move to; final states move nowhere
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _S.NEW: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED, _S.EXPIRED_IN_MATCH}),
+    _S.PARTIALLY_FILLED: frozenset(
+        {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED, _S.EXPIRED_IN_MATCH}
+    ),
+    _S.FILLED: frozenset(),
+    _S.CANCELED: frozenset(),
+    _S.EXPIRED: frozenset(),
+    _S.EXPIRED_IN_MATCH: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """An order asked to move where ``TRANSITIONS`` does not go: a bug, never a refusal."""
+
+
+@dataclass(slots=True, eq=False)  # one order is itself only: compared by identity
+class Order:
+    account_id: int
+    symbol: str
+    order_id: int
+    client_order_id: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    price: int  # price units; 0 for MARKET
+    orig_qty: int  # quantity units
+    reduce_only: bool
+    good_till_ms: int  # GTD's goodTillDate; 0 otherwise
+    time_ms: int  # created (reads' ``time``)
+    update_ms: int  # the last change (``updateTime``)
+    status: OrderStatus = OrderStatus.NEW
+    executed_qty: int = 0
+    cum_quote: int = 0  # Σ price × qty, units of 10^-(price decimals + quantity decimals)
+    cum_base: int = 0  # COIN-M: Σ qty × contractSize / price, 1e-8 of the coin
+    queue_ahead: int = 0  # the maker fill model's quantity ahead at its price (matching.py)
+    price_match: str = "NONE"  # echoed (part 2 §3.3)
+    stp_mode: str = "NONE"  # selfTradePreventionMode, echoed (decision 8)
+
+    @property
+    def remaining(self) -> int:
+        return self.orig_qty - self.executed_qty
+
+    def move(self, status: OrderStatus, now_ms: int) -> None:
+        if status not in TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                f"order {self.symbol}#{self.order_id}: {self.status.value} -> {status.value}"
+            )
+        self.status = status
+        self.update_ms = now_ms
+
+    def fill(self, price: int, qty: int, base: int, now_ms: int) -> None:
+        """Book a fill of ``qty`` at ``price`` and move to PARTIALLY_FILLED or FILLED."""
+        self.executed_qty += qty
+        self.cum_quote += price * qty
+        self.cum_base += base
+        self.move(OrderStatus.FILLED if self.remaining == 0 else OrderStatus.PARTIALLY_FILLED, now_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One trade of one order: what ``userTrades`` lists and what settled the account."""
+
+    account_id: int
+    symbol: str
+    trade_id: int  # per symbol, increasing
+    order_id: int
+    side: Side
+    price: int  # price units
+    qty: int  # quantity units
+    base: int  # COIN-M: qty × contractSize / price in 1e-8 of the coin (baseQty); 0 on USDⓈ-M
+    realized_pnl: int  # 1e-8 of the margin asset
+    commission: int  # 1e-8 of the margin asset
+    commission_asset: str
+    maker: bool
+    time_ms: int

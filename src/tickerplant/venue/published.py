@@ -1,0 +1,35 @@
+"""The simulated market as the engine reads it: the book and the mark price a listener's
+market view holds (``market/plant/view.py``), built from the same messages the streams
+carry, so an order meets the book a client sees in ``depth`` and the mark in
+``premiumIndex``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from fractions import Fraction
+
+from tickerplant.market.plant.view import MarketView
+
+__all__ = ["PublishedMarket"]
+
+
+class PublishedMarket:
+    def __init__(self, view: MarketView) -> None:
+        self._view = view
+
+    def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
+        """One side's levels, best first (price units, quantity units)."""
+        symbol_view = self._view.symbol(symbol)
+        if symbol_view is None:
+            return iter(())
+        book = self._view.book(symbol_view)
+        if bids:
+            side = book.bids
+            return ((price, side[price]) for price in reversed(book.bid_prices))
+        side = book.asks
+        return ((price, side[price]) for price in book.ask_prices)
+
+    def mark(self, symbol: str) -> Fraction | None:
+        state = self._view.marks.mark(symbol)
+        return None if state is None else Fraction(Decimal(state.p))

@@ -1,0 +1,103 @@
+"""The checks of a new order that read the market: its price when matched to the book
+(``priceMatch``), PERCENT_PRICE and MIN_NOTIONAL (part 2 §8 steps 7–8, §10), and what it
+would cost in margin (part 3 §7.3, decision 7). The engine runs them in that order.
+
+- ``priceMatch``: ``OPPONENT[_n]`` the n-th best level of the other side, ``QUEUE[_n]`` of
+  its own (part 2 §3.3); no such level: -5041.
+- PERCENT_PRICE, LIMIT: a buy above ``mark × multiplierUp`` is -4016, a sell below
+  ``mark × multiplierDown`` -4024, each naming the bound on the tick as the live text does
+  (``Limit price can't be higher than 9953.53``).
+- MARKET: it may take no level beyond ``mark × (1 ± marketTakeBound)`` (decision 8); when
+  the best opposite level is already beyond it: -4131 (COIN-M -4113).
+- MIN_NOTIONAL (USDⓈ-M): price × quantity, a MARKET order's at mark, at least the filter's
+  ``notional`` unless reduce-only: -4164.
+- Cost: a LIMIT order's is how much the symbol's open-order margin grows with it; a MARKET
+  order's is the initial margin and open loss of the part that increases the position, at
+  an assumed price (the best ask + 0.05 % for a buy; the best bid or the mark, the higher,
+  for a sell; part 3 §7.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from fractions import Fraction
+from itertools import islice
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.exchange_info import OrderFilters
+from tickerplant.market.units import fixed
+from tickerplant.venue.ledger import Ledger
+from tickerplant.venue.margin import Contract
+from tickerplant.venue.order_params import PRICE_MATCHES, NewOrder, refused
+from tickerplant.venue.orders import Order, OrderType, Side
+
+__all__ = ["check_market", "order_cost", "price_matched"]
+
+Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
+_UNBOUNDED = 10**18
+
+
+def price_matched(new: NewOrder, levels: Levels) -> int:
+    own, nth = PRICE_MATCHES[new.price_match]
+    bids = own == (new.side is Side.BUY)
+    level = next(islice(levels(new.inst.symbol, bids), nth - 1, None), None)
+    if level is None:
+        raise refused(-5041, "No depth matches this BBO order")
+    return level[0]
+
+
+def check_market(
+    new: NewOrder, price: int, mark: Fraction | None, contract: Contract, f: OrderFilters, levels: Levels
+) -> int:
+    """PERCENT_PRICE and MIN_NOTIONAL; the price a taker may walk to."""
+    inst = new.inst
+    buy = new.side is Side.BUY
+    limit = price
+    if new.type is OrderType.MARKET:
+        limit = _UNBOUNDED if buy else 0
+        if mark is not None:
+            bound = Fraction(Decimal(f.market_take_bound))
+            edge = int(mark * (1 + bound if buy else 1 - bound) * contract.price_one)
+            limit = edge // inst.tick * inst.tick if buy else -(-edge // inst.tick) * inst.tick
+            best = next(levels(inst.symbol, not buy), None)
+            if best is not None and (best[0] > limit if buy else best[0] < limit):
+                code = -4131 if inst.market is Market.UM else -4113
+                raise refused(
+                    code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
+                )
+    elif mark is not None:
+        up, low = Fraction(Decimal(f.multiplier_up)), Fraction(Decimal(f.multiplier_down))
+        if buy and contract.price(price) > mark * up:
+            cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
+            raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
+        if not buy and contract.price(price) < mark * low:
+            floor = -(-int(mark * low * contract.price_one) // inst.tick) * inst.tick
+            raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
+    if inst.market is Market.UM and not new.reduce_only:
+        value = contract.price(price) if new.type is OrderType.LIMIT else mark
+        if value is not None and contract.qty(new.qty) * value < Fraction(Decimal(f.min_notional)):
+            text = (
+                f"Order's notional must be no smaller than {f.min_notional} (unless you choose reduce only)."
+            )
+            raise refused(-4164, text)
+    return limit
+
+
+def order_cost(
+    ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction, best: tuple[int, int] | None
+) -> Fraction:
+    """What placing ``qty`` of ``order`` adds to the margin the account needs; ``best``: the
+    best level of the other side."""
+    if order.type is OrderType.LIMIT:
+        before = ledger.symbol_figures(contract, mark).open_order_im
+        return ledger.symbol_figures(contract, mark, [(order, qty)]).open_order_im - before
+    if best is None:
+        return Fraction(0)
+    best_price = contract.price(best[0])
+    assumed = best_price * Fraction(10005, 10000) if order.side is Side.BUY else max(best_price, mark)
+    position = ledger.position(contract.inst.symbol).amt
+    increasing = max(0, qty - max(0, -order.side.sign * position))
+    if not increasing:
+        return Fraction(0)
+    return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract))

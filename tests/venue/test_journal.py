@@ -1,0 +1,134 @@
+"""The journal: what an engine commits comes back into a new engine; and a real `tickerplant
+serve` killed with SIGKILL right after acknowledging orders has every one of them, with
+its fills, position and wallet, after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from ports import free_port
+from test_engine import ALICE, NOW, Book, Deposits, order
+
+from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.orders import OrderStatus
+from tickerplant.venue.settings import set_leverage
+from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.store import AccountStore
+
+SECRET = "S" * 64
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    store = AccountStore(tmp_path / "venue.db")
+    now = SystemClock().now_ms()
+    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], now)
+    key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=now)
+    store.close()
+    yield tmp_path / "venue.db", key.api_key
+
+
+def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> None:
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    set_leverage(engine, ALICE, "BTCUSDT", 10)
+    resting = engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="keep"), NOW).order
+    engine.place(ALICE, order(type="MARKET", quantity="1.500"), NOW + 1)
+    journal.close()
+
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    assert resting is not None
+    assert [(o.order_id, o.client_order_id, o.status) for o in again.open_orders(ALICE, None)] == [
+        (resting.order_id, "keep", OrderStatus.NEW)]  # fmt: skip
+    assert [o.status for o in again.orders(ALICE, "BTCUSDT")] == [OrderStatus.NEW, OrderStatus.FILLED]
+    assert [(f.trade_id, f.qty) for f in again.fills(ALICE, "BTCUSDT")] == [(1, 1000), (2, 500)]
+    position = again.ledger(ALICE).position("BTCUSDT")
+    assert (position.amt, position.entry) == (1500, Fraction(180001, 3))
+    assert again.figures(ALICE, "USDT").wallet == engine.figures(ALICE, "USDT").wallet
+    assert again.ledger(ALICE).leverage == {"BTCUSDT": 10}
+    placed = again.place(ALICE, order(quantity="0.010", price="59000"), NOW + 2).order
+    assert placed is not None and placed.order_id == 3  # ids go on where they stopped
+
+
+@contextlib.asynccontextmanager
+async def _serve(path: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
+        "--cm-port", "0", "--admin-port", "0", "--sim-rate", "1",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def up() -> bool:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"http://127.0.0.1:{port}/fapi/v1/ping") as answer:
+                        return answer.status == 200
+                return False
+
+            for _ in range(600):  # the server's start, polled: a process of its own
+                if await up() or process.returncode is not None:
+                    break
+                await asyncio.sleep(0.1)
+        assert process.returncode is None
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
+async def _signed(session: aiohttp.ClientSession, method: str, url: str, key: str, query: str) -> Any:
+    query = f"{query}&timestamp={SystemClock().now_ms()}"
+    signed = f"{query}&signature={hmac_hex(SECRET, query.encode())}"
+    async with session.request(method, f"{url}?{signed}", headers={"X-MBX-APIKEY": key}) as answer:
+        body = await answer.json()
+        assert answer.status == 200, body
+        return body
+
+
+async def test_acknowledged_orders_survive_kill_9(database: tuple[Path, str]) -> None:
+    path, key = database
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/fapi"
+    acknowledged = []
+    async with _serve(path, port) as process, aiohttp.ClientSession() as session:
+        depth = await (await session.get(f"{base}/v1/depth?symbol=ETHUSDT&limit=5")).json()
+        below = f"{float(depth['bids'][-1][0]) - 20:.2f}"
+        for i in range(10):
+            acknowledged.append(await _signed(session, "POST", f"{base}/v1/order", key,
+                f"symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price={below}&newClientOrderId=k{i}"))  # fmt: skip
+        acknowledged.append(await _signed(session, "POST", f"{base}/v1/order", key,
+                                          "symbol=ETHUSDT&side=BUY&type=MARKET&quantity=0.050"))  # fmt: skip
+        process.send_signal(signal.SIGKILL)  # at once: no clean shutdown, no flush
+        await process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    async with _serve(path, port), aiohttp.ClientSession() as session:
+        open_orders = await _signed(session, "GET", f"{base}/v1/openOrders", key, "symbol=ETHUSDT")
+        assert sorted(o["clientOrderId"] for o in open_orders) == [f"k{i}" for i in range(10)]
+        every = await _signed(session, "GET", f"{base}/v1/allOrders", key, "symbol=ETHUSDT")
+        assert [o["orderId"] for o in every] == [a["orderId"] for a in acknowledged]
+        assert every[-1]["status"] == "FILLED"
+        trades = await _signed(session, "GET", f"{base}/v1/userTrades", key, "symbol=ETHUSDT")
+        assert sum(Fraction(t["qty"]) for t in trades) == Fraction("0.050")
+        positions = await _signed(session, "GET", f"{base}/v3/positionRisk", key, "symbol=ETHUSDT")
+        assert positions[0]["positionAmt"] == "0.050"
+        fee = sum(Fraction(t["commission"]) for t in trades)
+        balance = await _signed(session, "GET", f"{base}/v3/balance", key, "")
+        assert Fraction(balance[0]["balance"]) == 10000 - fee
