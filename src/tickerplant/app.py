@@ -60,8 +60,11 @@ def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
     total[0] += len(messages)
 
 
-def _to_engine(engine: Engine, clock: Clock, messages: Sequence[StreamMessage]) -> None:
-    engine.receive(messages, clock.now_ms())
+def _to_engine(engine: Engine, listener: Listener, clock: Clock, messages: Sequence[StreamMessage]) -> None:
+    now_ms = clock.now_ms()
+    engine.receive(messages, now_ms)
+    if listener.private is not None:  # resting orders the market's trades filled
+        listener.user_data.drain(engine, listener.private.accounts, now_ms)
 
 
 class Tickerplant:
@@ -163,7 +166,7 @@ class Tickerplant:
             self.journal.load(engine)
             self.engines[market] = engine
             listener.serve_engine(engine)
-            self.bus.subscribe(market, functools.partial(_to_engine, engine, clock))
+            self.bus.subscribe(market, functools.partial(_to_engine, engine, listener, clock))
 
     async def _run_source(self) -> None:
         try:

@@ -343,6 +343,8 @@ class Listener:
         form = body if route[0] != "GET" else b""
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
         answer = private.answer(route, signed, now_ms)
+        if private.engine is not None:  # what the command did, to the account's user data stream
+            self.user_data.drain(private.engine, private.accounts, now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
         return _rest_response(answer)
 

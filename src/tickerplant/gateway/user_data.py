@@ -3,7 +3,9 @@ pushed to their connections through its fan-out (trading spec part 4; the rules 
 ``venue/listen_keys.py``'s and ``venue/user_streams.py``'s, the names
 ``protocol/user_streams.py``'s).
 
-``UserData`` is what the private endpoints start, keep alive and close keys through
+``drain`` hands the engine's events to the keys' connections, after each command and each
+batch of the market's trades the engine took. ``UserData`` is also what the private
+endpoints start, keep alive and close keys through
 (``venue.rest.ListenKeyTable``): each time a key is started or kept alive, its expiry is
 timed (one timer, for the earliest key; a key kept alive since it was armed is looked at
 again and passed over). At expiry, ``listenKeyExpired`` goes to the key's connections and,
@@ -18,7 +20,10 @@ from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CloseReason
+from tickerplant.venue.checks import Keys
+from tickerplant.venue.engine import Engine
 from tickerplant.venue.listen_keys import ListenKeys
+from tickerplant.venue.user_events import written
 from tickerplant.venue.user_streams import UserStreams
 
 __all__ = ["CLOSE_LISTEN_KEY_EXPIRED", "UserData"]
@@ -40,6 +45,24 @@ class UserData:
     def attach(self, surface: StreamSurface) -> None:
         """The listener's stream surface, once it listens: where events go."""
         self._surface = surface
+
+    def drain(self, engine: Engine, accounts: Keys, now_ms: int) -> int:
+        """Hand what the engine reported since the last drain (after a command, after a batch
+        of the market's trades) to its accounts' keys, as part 4's events
+        (``venue/user_events.py``); how many were written."""
+        events = engine.outbox.take()
+        if not events:
+            return 0
+
+        def alias_of(account_id: int) -> str:
+            account = accounts.account(account_id)
+            return account.alias if account is not None else ""
+
+        payloads = written(engine, events, alias_of)
+        push = self.streams.push
+        for account_id, event, payload in payloads:
+            push(account_id, event, payload, now_ms)
+        return len(payloads)
 
     # -- venue.rest.ListenKeyTable ----------------------------------------------------
 

@@ -1,0 +1,132 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""The account's events on the user data stream, from orders placed over REST, received by
+python-binance's futures user socket and ccxt.pro's ``watch_orders``/``watch_my_trades``
+unchanged but for their base URLs: captured key orders (trading part 4 §3), part 4 §4.3's
+order (TRADE_LITE first, NEW, then per fill ACCOUNT_UPDATE and its TRADE), and figures that
+agree with the REST reads of the same orders, trades and account."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import ccxt.pro as ccxtpro
+from binance import BinanceSocketManager
+from test_ccxt import point
+from test_venue_clients import Key, Venue, closing, plant, python_binance, venue  # noqa: F401
+from timing import eventually
+
+from tickerplant.app import Tickerplant
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+
+# part 4 §3.1: the 2024-2026 captures' `o` keys, in their order
+ORDER_KEYS = [
+    "s", "c", "S", "o", "f", "q", "p", "ap", "sp", "x", "X", "i", "l", "z", "L", "n", "N", "T", "t", "b", "a",
+    "m", "R", "wt", "ot", "ps", "cp", "rp", "pP", "si", "ss", "V", "pm", "gtd", "er",
+]  # fmt: skip
+TRADE_LITE_KEYS = ["e", "E", "T", "s", "q", "p", "m", "c", "S", "L", "l", "t", "i"]
+POSITION_KEYS = ["s", "pa", "ep", "cr", "up", "mt", "iw", "ps", "ma", "bep"]
+
+
+def below_best_bid(plant: Tickerplant, by: int) -> str:
+    bid = next(plant.engines[Market.UM].data.levels("BTCUSDT", True))[0]
+    return fixed(bid - by, plant.engines[Market.UM].instruments["BTCUSDT"].price_decimals)
+
+
+async def test_python_binance_sees_its_orders_fills_and_account_in_order(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    client = python_binance(plant, closing, venue.alice_hmac)
+    sockets = BinanceSocketManager(client, max_queue_size=1000)
+    sockets.FSTREAM_URL = f"ws://127.0.0.1:{um.port}/"
+    user = sockets.futures_user_socket()  # POSTs its listen key, dials /private/ws?listenKey=
+    await user.__aenter__()
+    await eventually(lambda: len(um.streams.connections) == 1)
+
+    price = below_best_bid(plant, 50_000)
+    placed = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=price
+    )
+    new = await user.recv()
+    assert list(new) == ["e", "T", "E", "o"] and list(new["o"]) == ORDER_KEYS
+    o = new["o"]
+    assert (o["x"], o["X"], o["i"], o["c"], o["T"]) == ("NEW", "NEW", placed["orderId"], placed["clientOrderId"],
+                                                        new["T"])  # fmt: skip
+    assert (o["q"], o["p"], o["ap"], o["l"], o["z"], o["L"], o["n"], o["N"], o["t"]) == (
+        "0.01", price.rstrip("0").rstrip("."), "0", "0", "0", "0", "0", "USDT", 0,
+    )  # fmt: skip
+    assert Decimal(o["b"]) == Decimal(price) * Decimal("0.010") and o["a"] == "0"  # its own notional (§3.1)
+    await client.futures_cancel_order(symbol="BTCUSDT", orderId=placed["orderId"])
+    cancelled = (await user.recv())["o"]
+    assert (cancelled["x"], cancelled["X"], cancelled["b"], cancelled["er"]) == ("CANCELED", "CANCELED", "0", "0")
+
+    bought = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.200", newOrderRespType="RESULT"
+    )
+    trades = [t for t in await client.futures_account_trades(symbol="BTCUSDT") if t["orderId"] == bought["orderId"]]
+    events = [await user.recv() for _ in range(1 + 3 * len(trades))]
+    kinds = [e["e"] for e in events]
+    assert kinds == ["TRADE_LITE"] * len(trades) + ["ORDER_TRADE_UPDATE"] + [
+        "ACCOUNT_UPDATE", "ORDER_TRADE_UPDATE"] * len(trades)  # part 4 §4.3, item 2  # fmt: skip
+    lites, fills = events[: len(trades)], events[len(trades) + 2 :: 2]
+    assert all(list(lite) == TRADE_LITE_KEYS for lite in lites)
+    assert [lite["t"] for lite in lites] == [f["o"]["t"] for f in fills] == [t["id"] for t in trades]
+    assert lites[0]["q"] == "0.200" and lites[0]["p"] == "0.00"  # padded, a MARKET order's price (§3.3)
+    assert [f["o"]["X"] for f in fills] == ["PARTIALLY_FILLED"] * (len(trades) - 1) + ["FILLED"]
+    assert fills[-1]["o"]["z"] == "0.2" and fills[-1]["o"]["m"] is False
+    got = await client.futures_get_order(symbol="BTCUSDT", orderId=bought["orderId"])
+    assert Decimal(fills[-1]["o"]["ap"]) == Decimal(got["avgPrice"])
+    assert sum(Decimal(f["o"]["n"]) for f in fills) == sum(Decimal(t["commission"]) for t in trades)
+    last = events[-2]
+    assert list(last) == ["e", "T", "E", "a"] and list(last["a"]) == ["B", "P", "m"] and last["a"]["m"] == "ORDER"
+    assert list(last["a"]["P"][0]) == POSITION_KEYS and last["a"]["P"][0]["pa"] == "0.2"
+    wallet = next(a for a in (await client.futures_account())["assets"] if a["asset"] == "USDT")["walletBalance"]
+    assert last["a"]["B"] == [{"a": "USDT", "wb": wallet, "cw": wallet, "bc": "0"}]
+
+    # python-binance's read loop sees that it is closing only when a frame comes
+    leaving = asyncio.create_task(user.__aexit__(None, None, None))
+    await asyncio.sleep(0)
+    await client.futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="MARKET", quantity="0.200", reduceOnly=True
+    )
+    await leaving
+
+
+def ccxt_pro(plant: Tickerplant, key: Key, made: list[Any]) -> Any:
+    port = plant.listeners[Market.UM].port
+    exchange = ccxtpro.binanceusdm({
+        "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,
+        "options": {"fetchCurrencies": False},
+    })  # fmt: skip
+    made.append(exchange)
+    return point(exchange, {
+        "https://fapi.binance.com": f"http://127.0.0.1:{port}", "wss://fstream.binance.com": f"ws://127.0.0.1:{port}",
+    })  # fmt: skip
+
+
+async def test_ccxt_pro_watches_its_orders_and_trades(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    exchange = ccxt_pro(plant, venue.alice_hmac, closing)
+    await exchange.load_markets()
+    symbol = "BTC/USDT:USDT"
+    watching = asyncio.create_task(exchange.watch_orders(symbol))
+    await eventually(lambda: len(um.streams.connections) == 1)  # authenticated, /private/ws?listenKey=
+    price = float(below_best_bid(plant, 50_000))
+    order = await exchange.create_order(symbol, "limit", "buy", 0.01, price)
+    seen = await watching
+    assert (seen[-1]["id"], seen[-1]["status"], seen[-1]["price"], seen[-1]["amount"]) == (
+        order["id"], "open", price, 0.01,
+    )  # fmt: skip
+    trading = asyncio.create_task(exchange.watch_my_trades(symbol))
+    await asyncio.sleep(0)
+    bought = await exchange.create_order(symbol, "market", "buy", 0.05)
+    trades = await trading
+    assert trades[0]["order"] == bought["id"] and trades[0]["side"] == "buy" and trades[0]["takerOrMaker"] == "taker"
+    rest = await exchange.fetch_my_trades(symbol)
+    assert trades[0]["id"] in {t["id"] for t in rest}
+    await exchange.cancel_order(order["id"], symbol)
