@@ -10,6 +10,8 @@ import pytest
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.events import Batch
+from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.store import AccountStore, Keyring, StoreError
 
 
@@ -79,4 +81,24 @@ def test_the_servers_view_follows_the_operator(tmp_path: Path) -> None:
     assert keyring.account(account.account_id).disabled  # type: ignore[union-attr]
     store.revoke(key.api_key)
     assert keyring.key(key.api_key) is None
+    keyring.close()
+
+
+def test_the_journals_commits_do_not_reload_the_servers_view(tmp_path: Path) -> None:
+    """The venue's journal shares the file: its commit after every order must not make the
+    server read every key, account and balance again (``operator_changes``)."""
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    account = store.create_account("a", [(Market.UM, "USDT", 7)], 1)
+    key = store.add_key(account.account_id, KeyType.HMAC, "s", now_ms=1)
+    keyring = Keyring(path)
+    assert keyring.key(key.api_key) == key and keyring.loads == 1
+    journal = SqliteJournal(path)  # another connection, committing orders as the engine does
+    journal.commit(Batch(changes=[(account.account_id, "USDT", -5, 2)]))
+    assert keyring.key(key.api_key) == key and keyring.loads == 1
+    store.deposit(account.account_id, Market.UM, "USDT", 3, 3)  # the operator's: read again
+    assert [b.amount for b in keyring.balances(account.account_id)] == [10] and keyring.loads == 2
+    store.delete(account.account_id)
+    assert keyring.key(key.api_key) is None and keyring.loads == 3
+    journal.close()
     keyring.close()

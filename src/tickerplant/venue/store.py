@@ -14,7 +14,10 @@ Schema (``_SCHEMA``; ``PRAGMA user_version`` 1):
   of 1e-8, never negative; ``update_ms``;
 - ``api_keys``: ``api_key`` (the X-MBX-APIKEY), ``account_id``, ``key_type``, ``material``
   (the HMAC secret, or the Ed25519/RSA public key in PEM), ``reading``, ``trading``,
-  ``networks`` (comma-separated; empty for any address), ``disabled``, ``created_ms``.
+  ``networks`` (comma-separated; empty for any address), ``disabled``, ``created_ms``;
+- ``operator_changes``: one row, ``n``, raised by triggers on every change to the three
+  tables above: the server's ``Keyring`` reloads when it moves, not when the venue's
+  journal (``journal.py``, the same file) commits an order.
 
 Deleting an account deletes its balances and keys (foreign keys, ``ON DELETE CASCADE``).
 Nothing grows but by the operator's hand: accounts, keys and deposits are commands.
@@ -73,7 +76,14 @@ CREATE TABLE IF NOT EXISTS api_keys (
     created_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS api_keys_by_account ON api_keys (account_id);
-"""
+CREATE TABLE IF NOT EXISTS operator_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO operator_changes (id, n) VALUES (1, 0);
+""" + "".join(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_{verb.lower()} AFTER {verb} ON {table} "
+    "BEGIN UPDATE operator_changes SET n = n + 1; END;\n"
+    for table in ("accounts", "balances", "api_keys")
+    for verb in ("INSERT", "UPDATE", "DELETE")
+)
 _KEY_COLUMNS = "api_key, account_id, key_type, material, reading, trading, networks, disabled, created_ms"
 _ACCOUNT_COLUMNS = "account_id, name, alias, disabled, created_ms"
 _BALANCE_COLUMNS = "account_id, wallet, asset, amount, update_ms"
@@ -89,6 +99,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute("PRAGMA busy_timeout = 5000")  # the server reading while a command writes
     return connection
+
+
+def _operator_changes(db: sqlite3.Connection) -> int | None:
+    """``operator_changes.n``; None in a file made before the table (read everything)."""
+    try:
+        row = db.execute("SELECT n FROM operator_changes WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if row is None else int(row[0])
 
 
 def _key(row: tuple[object, ...]) -> ApiKey:
@@ -221,6 +240,8 @@ class Keyring:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
         self._version = -1
+        self._changes: int | None = None  # operator_changes.n at the last load
+        self.loads = 0  # times the tables were read
         self._keys: dict[str, ApiKey] = {}
         self._accounts: dict[int, Account] = {}
         self._balances: dict[int, list[Balance]] = {}
@@ -252,9 +273,14 @@ class Keyring:
         version = int(db.execute("PRAGMA data_version").fetchone()[0])
         if version == self._version:
             return
+        changes = _operator_changes(db)
+        if changes is not None and changes == self._changes:
+            self._version = version  # another writer's commit (the journal's): nothing of ours moved
+            return
         try:
             with db:
                 db.execute("BEGIN")  # one snapshot of the three tables
+                changes = _operator_changes(db)
                 keys = [_key(row) for row in db.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys")]
                 accounts = [_account(row) for row in db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts")]
                 rows = db.execute(f"SELECT {_BALANCE_COLUMNS} FROM balances ORDER BY 1, 2, 3")
@@ -262,6 +288,8 @@ class Keyring:
         except sqlite3.OperationalError:  # no tables yet: the file is being made
             return
         self._version = version
+        self._changes = changes
+        self.loads += 1
         self._keys = {key.api_key: key for key in keys}
         self._accounts = {account.account_id: account for account in accounts}
         self._balances = {}
