@@ -46,7 +46,7 @@ ALLOWED: dict[str, set[str]] = {
     "gateway": {"market", "protocol", "bus", "clock", "config", "tls", "venue"},
     "feeds": {"market", "protocol", "bus", "clock", "config", "recording"},
     # the operators' listener reads the running server through its own AdminTarget protocol
-    "admin": {"market", "protocol", "bus", "clock", "config", "gateway"},
+    "admin": {"market", "protocol", "bus", "clock", "config", "gateway", "venue"},
     # accounts, keys and signed requests: beside the plant, over the domain and the wire rules
     "venue": {"market", "protocol"},
 }

@@ -12,6 +12,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from tickerplant import logs
+from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
@@ -147,7 +148,7 @@ class Tickerplant:
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
             await self.listeners[market].start(config.host, port, rest_turns=turns, send_budget=budget)
         if config.admin_port:
-            self.admin = AdminServer(self)
+            self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock))
             await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status

@@ -23,6 +23,7 @@ from tickerplant.market.instruments import Market
 
 if TYPE_CHECKING:
     from tickerplant.bus.nats import NatsAuth
+    from tickerplant.venue.administration import NewKey
     from tickerplant.venue.store import AccountStore
 
 __all__ = [
@@ -311,13 +312,18 @@ def accounts(args: argparse.Namespace, db: str) -> None:
 
 
 def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> None:
-    from tickerplant.venue.accounts import format_amount, parse_balances
+    from tickerplant.venue import administration as admin
+    from tickerplant.venue.accounts import format_amount
 
     action = args.action
     if action == "create":
-        account = store.create_account(args.name, parse_balances(args.balance, _coins(now_ms)), now_ms)
+        public_key = args.public_key.read_text() if args.public_key is not None else None
+        account, made = admin.create_account(
+            store, args.name, args.balance, public_key=public_key, permissions=args.permissions, ips=args.ip,
+            now_ms=now_ms,
+        )  # fmt: skip
         print(f"account    {account.account_id}" + (f" ({account.name})" if account.name else ""))
-        _print_new_key(store, account.account_id, args, now_ms)
+        _print_new_key(made)
     elif action == "list":
         for account in store.accounts():
             state = "disabled" if account.disabled else "enabled"
@@ -332,50 +338,33 @@ def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> Non
         _print_keys(store, account.account_id)
     elif action in ("deposit", "withdraw"):
         sign = 1 if action == "deposit" else -1
-        for wallet, asset, units in parse_balances(args.amounts, _coins(now_ms)):
-            balance = store.deposit(args.account, wallet, asset, sign * units, now_ms)
-            print(f"balance    {wallet.name} {asset} {format_amount(balance.amount)}")
+        for balance in admin.deposit(store, args.account, args.amounts, sign, now_ms):
+            print(f"balance    {balance.wallet.name} {balance.asset} {format_amount(balance.amount)}")
     elif action in ("disable", "enable"):
         store.set_disabled(args.account, action == "disable")
     elif action == "delete":
         store.delete(args.account)
     elif args.keys_action == "add":
-        _print_new_key(store, args.account, args, now_ms)
+        public_key = args.public_key.read_text() if args.public_key is not None else None
+        store.account(args.account)
+        made = admin.new_key(
+            store, args.account, public_key=public_key, permissions=args.permissions, ips=args.ip,
+            now_ms=now_ms,
+        )  # fmt: skip
+        _print_new_key(made)
     elif args.keys_action == "list":
         _print_keys(store, args.account)
     else:
         store.revoke(args.api_key)
 
 
-def _coins(now_ms: int) -> frozenset[str]:
-    """The assets COIN-M contracts are margined in: they go to the COIN-M wallet."""
-    from tickerplant.market.instruments import catalogue
-
-    return frozenset(inst.margin_asset for inst in catalogue(Market.CM, now_ms))
-
-
-def _print_new_key(store: AccountStore, account_id: int, args: argparse.Namespace, now_ms: int) -> None:
-    from tickerplant.venue.accounts import KeyType, key_type_of, new_secret, parse_networks
-
-    permissions = set(filter(None, args.permissions.split(",")))
-    if not permissions <= {"reading", "trading"}:
-        raise ValueError(f"{args.permissions!r}: permissions are reading and trading")
-    networks = parse_networks(args.ip)
-    if args.public_key is not None:
-        material = args.public_key.read_text()
-        key_type = key_type_of(material)
-    else:
-        material, key_type = new_secret(), KeyType.HMAC
-    key = store.add_key(
-        account_id, key_type, material, reading="reading" in permissions,
-        trading="trading" in permissions, networks=networks, now_ms=now_ms,
-    )  # fmt: skip
-    print(f"api key    {key.api_key}")
-    if key_type is KeyType.HMAC:
-        print(f"secret     {material}")
+def _print_new_key(made: NewKey) -> None:
+    print(f"api key    {made.key.api_key}")
+    if made.secret is not None:
+        print(f"secret     {made.secret}")
         print("           (shown once: keep it; tickerplant shows it never again)")
     else:
-        print(f"key type   {key_type.value} (sign with its private key)")
+        print(f"key type   {made.key.key_type.value} (sign with its private key)")
 
 
 def _print_keys(store: AccountStore, account_id: int) -> None:

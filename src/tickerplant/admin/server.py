@@ -7,6 +7,8 @@
 - ``POST /api/replay/pause``, ``POST /api/replay/resume``: the replay controls (the market
   listeners' ``GET /tickerplant/v1/replay/…`` paths are kept, deprecated)
 - ``POST /api/replay/speed`` ``{"speed": 10}`` or ``{"speed": "max"}``: the replay's speed
+- ``/api/accounts…``, ``/api/keys/…/revoke``: the venue's accounts and keys
+  (``admin.accounts``), where the server has a venue
 
 Every request passes ``admin.guard`` first: its ``Host`` must be this listener, its
 ``Origin`` (when sent) this listener's, and a POST ``application/json`` (cross-site writes
@@ -31,6 +33,7 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.guard import TOKEN_COOKIE, is_loopback, refusal, token_matches, token_refusal
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -114,7 +117,9 @@ class AdminServer:
     """The admin listener of one server (an ``AdminTarget`` in this process) or of a
     supervisor's (its ``Answers``)."""
 
-    def __init__(self, target: AdminTarget | Answers) -> None:
+    def __init__(self, target: AdminTarget | Answers, *, accounts: AccountsApi | None = None) -> None:
+        """``accounts``: the venue's accounts and keys, served under ``/api/accounts``
+        (``admin.accounts``)."""
         self._answers = target if isinstance(target, Answers) else TargetAnswers(target)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -127,6 +132,8 @@ class AdminServer:
         app.router.add_post("/api/replay/speed", self._replay_speed)
         app.router.add_post("/api/replay/{action:pause|resume}", self._replay)
         app.router.add_static("/static/", STATIC)
+        if accounts is not None:
+            accounts.routes(app)
         self._app = app
 
     async def start(

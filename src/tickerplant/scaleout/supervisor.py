@@ -49,6 +49,7 @@ import socket
 import sys
 from collections.abc import Iterator, Sequence
 
+from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.workers import Worker, WorkersAnswers
 from tickerplant.client.backoff import backoff
@@ -151,7 +152,7 @@ class Supervisor:
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
         if config.admin_port:  # first: a port in use stops it before any child starts
             self._answers = WorkersAnswers(self.workers)
-            self.admin = AdminServer(self._answers)
+            self.admin = AdminServer(self._answers, accounts=AccountsApi(config.venue_db, self.clock))
             await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         if not self.nats_url:
             self.nats = EmbeddedNats()

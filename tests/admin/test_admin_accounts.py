@@ -1,0 +1,90 @@
+"""The venue's accounts and keys on the admin listener (``admin/accounts.py``), over a real
+socket: an account made there trades at once with python-binance; deposits, keys,
+disabling and revoking take effect on the market port at the next request; the guard's
+refusals hold; no secret is shown but once, to the caller, and none is logged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from binance import AsyncClient
+from binance.exceptions import BinanceAPIException
+from conftest import StartServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from ports import free_port
+
+from tickerplant.market.instruments import Market
+
+STILL = {"actions_per_s": 1e-9}
+
+
+async def call(session: aiohttp.ClientSession, base: str, method: str, path: str, body: Any = None) -> Any:
+    if body is None and method == "POST":
+        body = {}  # a state change is a JSON POST (admin/guard.py)
+    async with session.request(method, base + path, json=body) as response:
+        return response.status, await response.json()
+
+
+async def test_accounts_and_keys_over_the_admin_listener(
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plant = await start_server(simulator=STILL, venue_db=str(tmp_path / "venue.db"), admin_port=free_port())
+    base = plant.admin_url()
+    um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi"
+    async with aiohttp.ClientSession() as session:
+        status, made = await call(session, base, "POST", "/api/accounts", {"name": "alice", "balances": "USDT=10000,BTC=1"})
+        assert status == 200 and list(made) == ["account", "apiKey", "keyType", "secretKey", "key"]
+        assert made["account"]["name"] == "alice" and made["keyType"] == "HMAC_SHA256"
+        account_id, secret = made["account"]["accountId"], made["secretKey"]
+        client = AsyncClient(made["apiKey"], secret)
+        client.FUTURES_URL = um
+        try:
+            usdt = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
+            assert usdt[0]["balance"] == "10000.00000000"  # trades at once
+
+            status, changed = await call(session, base, "POST", f"/api/accounts/{account_id}/deposit", {"amounts": "USDT=5"})
+            assert (status, changed[0]["asset"], changed[0]["amount"]) == (200, "USDT", "10005.00000000")
+            usdt = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
+            assert usdt[0]["balance"] == "10005.00000000"
+
+            public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+            status, ed = await call(session, base, "POST", f"/api/accounts/{account_id}/keys",
+                                    {"publicKey": public.decode(), "permissions": "reading"})  # fmt: skip
+            assert status == 200 and ed["keyType"] == "ED25519" and "secretKey" not in ed
+            assert ed["key"]["permissions"] == ["reading"]
+
+            status, shown = await call(session, base, "GET", f"/api/accounts/{account_id}")
+            assert status == 200 and len(shown["apiKeys"]) == 2 and {b["asset"] for b in shown["balances"]} == {"USDT", "BTC"}
+            listed = (await call(session, base, "GET", "/api/accounts"))[1]
+            assert [(a["accountId"], a["keys"]) for a in listed] == [(account_id, 2)]
+
+            assert (await call(session, base, "POST", f"/api/accounts/{account_id}/disable"))[1]["disabled"] is True
+            with pytest.raises(BinanceAPIException) as caught:
+                await client.futures_account_balance()
+            assert caught.value.code == -2015
+            assert (await call(session, base, "POST", f"/api/accounts/{account_id}/enable"))[1]["disabled"] is False
+            assert await client.futures_account_balance()
+            assert await call(session, base, "POST", f"/api/keys/{made['apiKey']}/revoke") == (200, {})
+            with pytest.raises(BinanceAPIException) as caught:
+                await client.futures_account_balance()
+            assert caught.value.code == -2015
+        finally:
+            await client.close_connection()
+
+        # what the command or the guard refuses
+        assert (await call(session, base, "POST", "/api/accounts", {"balances": "USDT=lots"}))[0] == 400
+        assert (await call(session, base, "POST", "/api/accounts", {"nme": "typo"}))[0] == 400
+        assert (await call(session, base, "POST", f"/api/accounts/{account_id}/withdraw", {"amounts": "USDT=99999"}))[0] == 400
+        assert (await call(session, base, "GET", "/api/accounts/999"))[0] == 404
+        assert (await call(session, base, "POST", "/api/keys/nosuchkey/revoke"))[0] == 404
+        async with session.post(base + "/api/accounts", data="name=x", headers={"Content-Type": "text/plain"}) as r:
+            assert r.status == 415  # not JSON: a cross-site form cannot make accounts
+        async with session.post(base + "/api/accounts", json={}, headers={"Origin": "http://evil.example"}) as r:
+            assert r.status == 403
+        assert await call(session, base, "POST", f"/api/accounts/{account_id}/delete") == (200, {})
+        assert (await call(session, base, "GET", f"/api/accounts/{account_id}"))[0] == 404
+    assert not any(secret in record.getMessage() for record in caplog.records)
