@@ -21,6 +21,7 @@ SCENARIOS = {
     "derived_plant": "the plant's cost per action with klines and the other derived streams, against without",
     "fuzz": "a million random frames, texts and request heads: crashes, tracebacks, RSS before and after",
     "soak": "waves of 5,000 connections, slow consumers and malformed clients: RSS per wave, a client's p99",
+    "connections": "one process to its descriptor limit: held, KB each, delivery/handshake p99, accepts/s",
     "scaleout": "a plant and gateways over NATS: publishing vs nats-py, a hop's latency, CPU per message",
 }
 

@@ -6,6 +6,9 @@ and whose time is a ManualClock."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import resource
 
 import aiohttp
 import pytest
@@ -189,3 +192,41 @@ async def test_the_unsent_bytes_and_their_bound(start_server: StartServer) -> No
     await eventually(lambda: budget.total == 0)
     assert value(await scrape(server), "tickerplant_unsent_bytes") == 0
     await healthy.close()
+
+
+async def test_every_connection_refused_for_want_of_descriptors_is_counted_and_logged_or_counted_held(
+    start_server: StartServer,
+) -> None:
+    """Past the descriptor limit, 25 real clients are each answered 503: all 25 counted in
+    ``out_of_files``, 10 logged, the other 15 in ``tickerplant_log_suppressed_total``."""
+    server = await start_server(admin_port=free_port())
+    listener = server.listeners[Market.UM]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held: list[RawWebSocket] = []
+    statuses: list[int] = []
+    # clients and server share this process's descriptors: with the limit a few above what
+    # is open, the clients take the last ones and the server has none to accept with
+    limit = len(os.listdir("/proc/self/fd")) + 8
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    try:
+        while len(statuses) < 25:
+            try:
+                ws = await RawWebSocket.connect(listener.port, "/ws")
+            except OSError as exc:  # the client had none left: one more, for the clients alone
+                assert exc.errno == errno.EMFILE
+                limit += 1
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+                continue
+            if ws.status == 101:
+                held.append(ws)
+                continue
+            statuses.append(ws.status)
+            await ws.close()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    for ws in held:
+        await ws.close()
+    assert statuses == [503] * 25
+    samples = await scrape(server)
+    assert value(samples, "tickerplant_limit_hits_total", market="um", limit="out_of_files") == 25
+    assert value(samples, "tickerplant_log_suppressed_total", market="um", kind="out of file descriptors") == 15

@@ -1,5 +1,6 @@
 """The front door over real sockets (``gateway/front_door.py``): a connection whose request
-head never completes is closed after ``HEAD_TIMEOUT_MS`` on the listener's clock, and an
+head never completes is closed after ``HEAD_TIMEOUT_MS`` on the listener's clock, and
+counted, and an
 upgrade handed to picows loses none of the bytes that came with its head."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ async def test_a_head_that_never_completes_is_closed_after_the_head_timeout(star
     clock.advance(1)
     assert await closed_within(reader, 5 * SECONDS)
     assert await closed_within(silent_reader, 5 * SECONDS)
+    assert plant.listeners[Market.UM].limit_counters.head_timeout == 2  # each refusal counted
     for w in (writer, silent_writer):
         w.close()
     # a head completed in time is answered, whatever the clock does after

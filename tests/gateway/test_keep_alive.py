@@ -105,12 +105,15 @@ async def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(start_s
     assert not await closed_within(reader, 0.05 * SECONDS)
     clock.advance(1)
     assert await closed_within(reader, 5 * SECONDS)
+    counters = plant.listeners[Market.UM].limit_counters
+    assert counters.head_timeout == 1  # a head begun and late: counted
     writer.close()
     idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
     idle_writer.write(b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")
     await read_answer(idle_reader)
     clock.advance(KEEP_ALIVE_IDLE_MS)
     assert await closed_within(idle_reader, 5 * SECONDS)
+    assert counters.head_timeout == 1  # an idle kept-alive connection is no refusal
     idle_writer.close()
 
 

@@ -324,6 +324,9 @@ class FrontDoor(asyncio.Protocol):
             self._timer_ms = self._deadline_ms
             self._timer = self._clock.call_at(self._deadline_ms, self._timed_out)
             return
+        heads = self._heads
+        if not self._paused and (self._pending is not None or heads.started or not self._answered):
+            self.counters.head_timeout += 1  # a head (or body) late, not a kept-alive connection idle
         self._close(transport)
 
     def _stop_timer(self) -> None:

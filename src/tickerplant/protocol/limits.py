@@ -168,6 +168,8 @@ LIMITS = (
     "websocket_version",
     "url_too_many_streams",
     "out_of_files",
+    "accept_failed",
+    "head_timeout",
     "weight_refused",
     "weight_banned",
     "memory_shed",
@@ -221,7 +223,9 @@ class LimitCounters:
     http_version: int
     websocket_version: int
     url_too_many_streams: int
-    out_of_files: int
+    out_of_files: int  # a new connection answered 503: no file descriptor left
+    accept_failed: int  # accept() failed (the client gone, or no memory or descriptor for it)
+    head_timeout: int  # closed: a request head (or its body) not complete in time
     weight_refused: int
     weight_banned: int
     memory_shed: int  # aborted: the process' unsent bytes passed their bound (send_budget)
