@@ -224,7 +224,7 @@ class Engine:
             stp_mode=new.stp_mode,
         )  # fmt: skip
         if not new.reduce_only:
-            self._check_margin(ledger, contract, order, qty, mark)
+            self.check_margin(ledger, contract, order, qty, mark)
         fills = walk(self.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
         if new.time_in_force is TimeInForce.GTX and fills:
             raise refused(-5022, _GTX_TEXT)
@@ -247,14 +247,14 @@ class Engine:
         batch = Batch()
         self.outbox.put(OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, ack, None))
         for price, filled in fills:
-            self._settle(ledger, order, price, filled, False, now_ms, batch)
+            self.settle(ledger, order, price, filled, False, now_ms, batch)
         if order.status.is_open:
             if (
                 order.type is OrderType.MARKET
                 or order.time_in_force is TimeInForce.IOC
                 or order.executed_qty >= qty
             ):
-                self._finish(ledger, order, OrderStatus.EXPIRED, now_ms)  # the rest of an IOC, a MARKET
+                self.finish(ledger, order, OrderStatus.EXPIRED, now_ms)  # the rest of an IOC, a MARKET
             else:
                 own = self.data.levels(symbol, order.side is Side.BUY)
                 order.queue_ahead = next((q for p, q in own if p == order.price), 0)
@@ -270,7 +270,7 @@ class Engine:
         order = self.find(account_id, symbol, order_id, client_id)
         if order is None or not order.status.is_open:
             raise refused(-2011, "Unknown order sent.")
-        self._finish(self.ledger(account_id), order, OrderStatus.CANCELED, now_ms)
+        self.finish(self.ledger(account_id), order, OrderStatus.CANCELED, now_ms)
         self.journal.commit(Batch(orders=[dataclasses.replace(order)]))
         return order
 
@@ -278,7 +278,7 @@ class Engine:
         ledger = self.ledger(account_id)
         batch = Batch()
         for order in list(ledger.open_orders.get(self.symbol(symbol).symbol, {}).values()):
-            self._finish(ledger, order, OrderStatus.CANCELED, now_ms)
+            self.finish(ledger, order, OrderStatus.CANCELED, now_ms)
             batch.orders.append(dataclasses.replace(order))
         if batch:
             self.journal.commit(batch)
@@ -330,18 +330,18 @@ class Engine:
                 filled = maker_fill(order, price, qty, trade.buyer_is_maker)
                 if filled:
                     fill_price = order.price  # a maker fills at its own price
-                    self._settle(
+                    self.settle(
                         self.ledger(order.account_id), order, fill_price, filled, True, now_ms, batch
                     )
                     if not order.status.is_open:
-                        self._finish(self.ledger(order.account_id), order, order.status, now_ms)
+                        self.finish(self.ledger(order.account_id), order, order.status, now_ms)
                     batch.orders.append(dataclasses.replace(order))
         if batch:
             self.journal.commit(batch)
 
     # -- the steps -----------------------------------------------------------------------
 
-    def _check_margin(
+    def check_margin(
         self, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
     ) -> None:
         """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance."""
@@ -352,7 +352,7 @@ class Engine:
         if cost > 0 and cost > self.figures(ledger.account_id, contract.inst.margin_asset).available:
             raise refused(-2019, "Margin is insufficient.")
 
-    def _settle(
+    def settle(
         self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch
     ) -> None:
         contract = self.contracts[order.symbol]
@@ -385,7 +385,7 @@ class Engine:
             )
         )
 
-    def _finish(self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int) -> None:
+    def finish(self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int) -> None:
         if order.status is not status:
             order.move(status, now_ms)
         ledger.closed(order)

@@ -30,7 +30,9 @@ from tickerplant.market.units import FinerDigits, to_units
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.orders import CLIENT_ORDER_ID, OrderType, Side, TimeInForce
 
-__all__ = ["PRICE_MATCHES", "NewOrder", "parse_bool", "parse_new_order", "parse_order_ref", "refused"]
+__all__ = [
+    "PRICE_MATCHES", "NewOrder", "parse_bool", "parse_int", "parse_new_order", "parse_order_ref", "refused",
+]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
 _STP_MODES = frozenset({"NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"})
@@ -64,6 +66,17 @@ class NewOrder:
     good_till_ms: int  # GTD, seconds precision; 0 otherwise
     price_match: str  # "NONE" or one of PRICE_MATCHES
     stp_mode: str  # echoed; the venue's orders never meet each other (matching.py)
+
+
+def parse_int(params: Mapping[str, str], name: str) -> int | None:
+    """An integer parameter (``startTime``, ``limit``, ``orderId`` …) by its name in any case;
+    None when absent or empty, ``-1102`` naming it when not digits."""
+    text = params.get(name.lower())
+    if text is None or text == "":
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise mandatory(name)
+    return int(text)
 
 
 def parse_bool(params: Mapping[str, str], name: str) -> bool:

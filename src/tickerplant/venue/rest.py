@@ -25,7 +25,8 @@ The listen keys' ``POST``, ``PUT`` and ``DELETE /fapi/v1/listenKey`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -34,13 +35,15 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
-from tickerplant.venue import order_payloads, settings
+from tickerplant.venue import account_reads, batches, order_payloads, settings
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
+from tickerplant.venue.amendment import modify
 from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.order_params import parse_bool
+from tickerplant.venue.order_params import parse_bool, parse_int
+from tickerplant.venue.orders import Order
 
 __all__ = ["NO_LISTEN_KEY", "Accounts", "Headed", "ListenKeyTable", "PrivateEndpoint", "PrivateRest"]
 
@@ -129,7 +132,14 @@ class PrivateRest:
             ("GET", f"{p}/v1/positionSide/dual"): PrivateEndpoint(read, 30, self._dual),
             ("POST", f"{p}/v1/positionSide/dual"): PrivateEndpoint(trade, 1, self._set_dual),
             ("GET", f"{p}/{'v1' if um else 'v2'}/leverageBracket"): PrivateEndpoint(read, 1, self._brackets),
+            ("PUT", f"{p}/v1/order"): PrivateEndpoint(trade, 0 if um else 1, self._modify),  # part 2 §5
+            ("POST", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._place_batch),  # part 2 §7
+            ("PUT", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._modify_batch),
+            ("DELETE", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 1, self._cancel_batch),
         }
+        for (method, path), (security, cost, reader) in account_reads.ROUTES[market].items():
+            endpoint = PrivateEndpoint(security, cost, functools.partial(reader, engine))
+            self.routes[(method, p + path)] = endpoint
         if um:
             self.routes |= {
                 ("GET", "/fapi/v2/account"): PrivateEndpoint(read, account_weight, self._account_v2),
@@ -221,6 +231,63 @@ class PrivateRest:
         order = self._engine.cancel(authorized.account.account_id, authorized.params, now_ms)
         return order_payloads.placed(order, self._engine.instruments[order.symbol])
 
+    def _modify(self, authorized: Authorized, now_ms: int) -> Any:
+        order, counts = modify(self._engine, authorized.account.account_id, authorized.params, now_ms)
+        return Headed(self._modified(order, authorized.params), counts)
+
+    def _modified(self, order: Order, params: Mapping[str, str]) -> dict[str, Any]:
+        """The placement shape; a ``modifyId`` sent is echoed after ``clientOrderId`` (§5)."""
+        body = order_payloads.placed(order, self._engine.instruments[order.symbol])
+        modify_id = params.get("modifyid")
+        if not modify_id:
+            return body
+        at = list(body).index("clientOrderId") + 1
+        items = list(body.items())
+        echoed = int(modify_id) if modify_id.isdigit() else modify_id
+        return dict([*items[:at], ("modifyId", echoed), *items[at:]])
+
+    def _place_batch(self, authorized: Authorized, now_ms: int) -> Any:
+        engine, account_id = self._engine, authorized.account.account_id
+        counts: list[tuple[str, int]] = []
+
+        def place(item: dict[str, str]) -> Any:
+            placed = engine.place(account_id, item, now_ms)
+            counts[:] = placed.counts
+            assert placed.order is not None and placed.ack is not None
+            shown = placed.order if item.get("neworderresptype") == "RESULT" else placed.ack
+            return order_payloads.placed(shown, engine.instruments[shown.symbol])
+
+        answers = batches.each(batches.elements(authorized.params, modifying=False), place)
+        return Headed(answers, counts) if counts else answers
+
+    def _modify_batch(self, authorized: Authorized, now_ms: int) -> Any:
+        engine, account_id = self._engine, authorized.account.account_id
+        counts: list[tuple[str, int]] = []
+
+        def change(item: dict[str, str]) -> Any:
+            order, counts[:] = modify(engine, account_id, item, now_ms)
+            return self._modified(order, item)
+
+        answers = batches.each(batches.elements(authorized.params, modifying=True), change)
+        return Headed(answers, counts) if counts else answers
+
+    def _cancel_batch(self, authorized: Authorized, now_ms: int) -> Any:
+        engine, params = self._engine, authorized.params
+        symbol = _symbol(authorized)
+        ids = batches.id_list(params, "orderIdList")
+        client_ids = batches.id_list(params, "origClientOrderIdList") if ids is None else None
+        if ids is None and client_ids is None:
+            raise mandatory("orderIdList")
+        refs = [{"symbol": symbol, "orderid": str(i)} for i in ids or ()] + [
+            {"symbol": symbol, "origclientorderid": c} for c in client_ids or ()
+        ]
+
+        def cancel(ref: dict[str, str]) -> Any:
+            order = engine.cancel(authorized.account.account_id, ref, now_ms)
+            return order_payloads.placed(order, engine.instruments[order.symbol])
+
+        return batches.each(refs, cancel)
+
     def _open_orders(self, authorized: Authorized, now_ms: int) -> Any:
         engine = self._engine
         orders = engine.open_orders(authorized.account.account_id, authorized.params.get("symbol") or None)
@@ -233,35 +300,35 @@ class PrivateRest:
     def _all_orders(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
         orders = engine.orders(authorized.account.account_id, _symbol(authorized))
-        first = _number(params, "orderId")
-        start, end = _number(params, "startTime"), _number(params, "endTime")
+        first = parse_int(params, "orderId")
+        start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
         chosen = [
             o for o in orders
             if (first is None or o.order_id >= first) and (start is None or o.time_ms >= start)
             and (end is None or o.time_ms <= end)
         ]  # fmt: skip
-        limit = min(_number(params, "limit") or 500, 1000)
+        limit = min(parse_int(params, "limit") or 500, 1000)
         chosen = chosen[:limit] if first is not None else chosen[-limit:]
         return [order_payloads.read(o, engine.instruments[o.symbol]) for o in chosen]
 
     def _user_trades(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
         fills = engine.fills(authorized.account.account_id, _symbol(authorized))
-        order_id, from_id = _number(params, "orderId"), _number(params, "fromId")
-        start, end = _number(params, "startTime"), _number(params, "endTime")
+        order_id, from_id = parse_int(params, "orderId"), parse_int(params, "fromId")
+        start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
         chosen = [
             f for f in fills
             if (order_id is None or f.order_id == order_id) and (from_id is None or f.trade_id >= from_id)
             and (start is None or f.time_ms >= start) and (end is None or f.time_ms <= end)
         ]  # fmt: skip
-        limit = min(_number(params, "limit") or 500, 1000)
+        limit = min(parse_int(params, "limit") or 500, 1000)
         chosen = chosen[:limit] if from_id is not None else chosen[-limit:]
         return [order_payloads.trade(f, engine.instruments[f.symbol]) for f in chosen]
 
     # -- settings ------------------------------------------------------------------------
 
     def _leverage(self, authorized: Authorized, now_ms: int) -> Any:
-        leverage = _number(authorized.params, "leverage")
+        leverage = parse_int(authorized.params, "leverage")
         if leverage is None:
             raise mandatory("leverage")
         contract = settings.set_leverage(
@@ -334,15 +401,6 @@ def _symbol(authorized: Authorized) -> str:
     if not symbol:
         raise mandatory("symbol")
     return symbol
-
-
-def _number(params: dict[str, str], name: str) -> int | None:
-    text = params.get(name.lower())
-    if text is None or text == "":
-        return None
-    if not (text.isascii() and text.isdigit()):
-        raise mandatory(name)
-    return int(text)
 
 
 def _error(refused: RequestRefused) -> bytes:

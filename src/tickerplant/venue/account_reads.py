@@ -1,0 +1,144 @@
+"""The account's configuration and history reads every client makes at start-up (trading
+spec part 3 §4.10–§4.14, overview "What to build first"): commission rate, account and
+symbol configuration, the trading-status indicators, the order-rate limits and the income
+history. Each is ``(engine, authorized, now_ms) -> a JSON value``; ``ROUTES`` lists them per
+market with their security type and weight (part 3 §2).
+
+Where the venue keeps less than Binance: ``income`` lists ``REALIZED_PNL`` and
+``COMMISSION`` rows from the fills the engine keeps (its last 1,000 per account and
+symbol); transfers by the operator are balances, not a history, and are not listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+from tickerplant.protocol.errors import mandatory
+from tickerplant.venue.checks import Authorized, Security
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.order_counts import LIMITS
+from tickerplant.venue.order_params import parse_int
+from tickerplant.venue.orders import Fill
+
+__all__ = ["ROUTES", "Read"]
+
+Read = Callable[[Engine, Authorized, int], Any]
+_WEEK_MS = 7 * 24 * 3600_000  # income without a window: the last 7 days (part 3 §4.11)
+_INCOME_TYPES = ("REALIZED_PNL", "COMMISSION")
+
+
+def _rate(value: Fraction) -> str:
+    """A rate with 6 decimals, zero as ``"0"`` (part 3 §4.10's live capture)."""
+    if not value:
+        return "0"
+    return fixed(value.numerator * 10**6 // value.denominator, 6)
+
+
+def commission_rate(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    symbol = authorized.params.get("symbol")
+    if not symbol:
+        raise mandatory("symbol")
+    inst = engine.symbol(symbol)
+    rates = {
+        "symbol": inst.symbol, "makerCommissionRate": _rate(engine.fees.maker),
+        "takerCommissionRate": _rate(engine.fees.taker),
+    }  # fmt: skip
+    if engine.market is Market.UM:
+        rates["rpiCommissionRate"] = "0"
+    return rates
+
+
+def account_config(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """Part 3 §4.13: a fresh VIP0 account's, one-way mode, multi-assets off."""
+    return {
+        "feeTier": 0, "canTrade": authorized.key.trading, "canDeposit": True, "canWithdraw": True,
+        "dualSidePosition": False, "updateTime": authorized.account.created_ms, "multiAssetsMargin": False,
+        "tradeGroupId": -1,
+    }  # fmt: skip
+
+
+def symbol_config(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """Part 3 §4.13: always an array; every symbol without ``symbol``."""
+    ledger = engine.ledger(authorized.account.account_id)
+    symbol = authorized.params.get("symbol")
+    chosen = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
+    rows = []
+    for name in chosen:
+        contract = engine.contracts[name]
+        leverage = ledger.leverage_of(contract)
+        rows.append({
+            "symbol": name, "marginType": "ISOLATED" if name in ledger.isolated else "CROSSED",
+            "isAutoAddMargin": False, "leverage": leverage,
+            "maxNotionalValue": str(contract.max_notional(leverage)),
+        })  # fmt: skip
+    return rows
+
+
+def trading_status(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """Part 3 §4.12: a clean account trips no quantitative rule."""
+    return {"indicators": {}, "updateTime": now_ms}
+
+
+def order_rate_limits(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """Part 3 §4.14: the account's order limits, as ``order_counts`` enforces them."""
+    rows = []
+    for window_ms, limit, interval, _ in LIMITS[engine.market]:
+        seconds = interval == "TEN_SECONDS"
+        unit, number = ("SECOND", window_ms // 1000) if seconds else ("MINUTE", window_ms // 60_000)
+        rows.append({"rateLimitType": "ORDERS", "interval": unit, "intervalNum": number, "limit": limit})
+    return rows
+
+
+def income(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """Part 3 §4.11: the account's flows, oldest first, at most ``limit`` (100, ≤ 1000)."""
+    params = authorized.params
+    wanted = params.get("incometype", "").upper()
+    symbol = params.get("symbol")
+    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    if start is None and end is None:
+        start = now_ms - _WEEK_MS
+    limit = min(parse_int(params, "limit") or 100, 1000)
+    account_id = authorized.account.account_id
+    symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
+    fills = [f for s in symbols for f in engine.fills(account_id, s)]
+    fills = [f for f in fills if (start is None or f.time_ms >= start) and (end is None or f.time_ms <= end)]
+    fills.sort(key=lambda f: (f.time_ms, f.trade_id))
+    rows: list[dict[str, Any]] = []
+    for fill in fills:
+        for kind, amount in (("REALIZED_PNL", fill.realized_pnl), ("COMMISSION", -fill.commission)):
+            if (wanted and kind != wanted) or (kind == "REALIZED_PNL" and not amount):
+                continue
+            rows.append(_income_row(engine, fill, kind, amount))
+    return rows[:limit]
+
+
+def _income_row(engine: Engine, fill: Fill, kind: str, amount: int) -> dict[str, Any]:
+    index = list(engine.instruments).index(fill.symbol)
+    tran_id = fill.trade_id * 1000 + index  # unique per type and account (part 3 §4.11)
+    return {
+        "symbol": fill.symbol, "incomeType": kind, "income": fixed(amount, 8), "asset": fill.commission_asset,
+        "info": kind, "time": fill.time_ms, "tranId": tran_id if engine.market is Market.UM else str(tran_id),
+        "tradeId": str(fill.trade_id),
+    }  # fmt: skip
+
+
+_READ = Security.USER_DATA
+# (method, path after /fapi or /dapi) -> (security, weight, read); part 3 §2's weights
+ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, Read]]] = {
+    Market.UM: {
+        ("GET", "/v1/commissionRate"): (_READ, 20, commission_rate),
+        ("GET", "/v1/accountConfig"): (_READ, 5, account_config),
+        ("GET", "/v1/symbolConfig"): (_READ, 5, symbol_config),
+        ("GET", "/v1/apiTradingStatus"): (_READ, 1, trading_status),
+        ("GET", "/v1/rateLimit/order"): (_READ, 1, order_rate_limits),
+        ("GET", "/v1/income"): (_READ, 30, income),
+    },
+    Market.CM: {
+        ("GET", "/v1/commissionRate"): (_READ, 20, commission_rate),
+        ("GET", "/v1/income"): (_READ, 20, income),
+    },
+}

@@ -1,0 +1,121 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""The rest of the first-trade surface over a real socket, with python-binance unchanged but
+for its base URLs: commission rate, account and symbol configuration, trading status,
+order-rate limits, income; modifying an order (PUT, with its AMENDMENT event on the user
+data stream), and the batch endpoints (place, modify and cancel, element errors in place)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import msgspec
+import pytest
+from binance.exceptions import BinanceAPIException
+from rawws import TEXT, RawWebSocket
+from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
+from timing import eventually
+
+from tickerplant.app import Tickerplant
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+
+
+def price_from_best(plant: Tickerplant, bids: bool, by: int) -> str:
+    best = next(plant.engines[Market.UM].data.levels("BTCUSDT", bids))[0]
+    return fixed(best + by, plant.engines[Market.UM].instruments["BTCUSDT"].price_decimals)
+
+
+async def test_configuration_reads(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    client = python_binance(plant, closing, venue.alice_hmac)
+    assert await client.futures_commission_rate(symbol="BTCUSDT") == {
+        "symbol": "BTCUSDT", "makerCommissionRate": "0.000200", "takerCommissionRate": "0.000500",
+        "rpiCommissionRate": "0",
+    }  # fmt: skip
+    config = await client.futures_account_config()
+    assert list(config) == [
+        "feeTier", "canTrade", "canDeposit", "canWithdraw", "dualSidePosition", "updateTime", "multiAssetsMargin",
+        "tradeGroupId",
+    ]  # fmt: skip
+    assert (config["feeTier"], config["canTrade"], config["dualSidePosition"]) == (0, True, False)
+    await client.futures_change_leverage(symbol="BTCUSDT", leverage=10)
+    (btc,) = await client.futures_symbol_config(symbol="BTCUSDT")
+    assert btc == {"symbol": "BTCUSDT", "marginType": "CROSSED", "isAutoAddMargin": False, "leverage": 10,
+                   "maxNotionalValue": btc["maxNotionalValue"]}  # fmt: skip
+    assert len(await client.futures_symbol_config()) == len(plant.engines[Market.UM].instruments)
+    assert (await client.futures_api_trading_status())["indicators"] == {}
+    with pytest.raises(BinanceAPIException) as caught:
+        await client.futures_commission_rate()
+    assert caught.value.code == -1102
+
+
+async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    client = python_binance(plant, closing, venue.alice_hmac)
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{um.port}/fapi/v1/listenKey"
+        async with session.post(url, headers={"X-MBX-APIKEY": venue.alice_hmac.api_key}) as response:
+            key = (await response.json())["listenKey"]
+    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
+    await eventually(lambda: len(um.streams.connections) == 1)
+    low, lower = price_from_best(plant, True, -50_000), price_from_best(plant, True, -60_000)
+    placed = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=low
+    )
+    assert msgspec.json.decode((await user.recv()).payload)["o"]["x"] == "NEW"
+    changed = await client.futures_modify_order(
+        symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", price=lower, modifyId=7
+    )
+    assert list(changed)[:6] == ["orderId", "symbol", "status", "clientOrderId", "modifyId", "price"]
+    assert (changed["status"], changed["price"], changed["origQty"], changed["modifyId"]) == ("NEW", lower, "0.020", 7)
+    amended = msgspec.json.decode((await user.recv_until(TEXT)).payload)["o"]
+    assert (amended["x"], amended["X"], amended["q"], amended["i"]) == ("AMENDMENT", "NEW", "0.02", placed["orderId"])
+    got = await client.futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"])
+    assert (got["price"], got["origQty"]) == (lower, "0.020")
+    with pytest.raises(BinanceAPIException) as caught:
+        await client.futures_modify_order(
+            symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", price=lower
+        )
+    assert (caught.value.code, caught.value.message) == (-5027, "No need to modify the order.")
+    # across the book: it takes, as a taker would
+    above = price_from_best(plant, False, 50_000)
+    crossed = await client.futures_modify_order(
+        symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", price=above
+    )
+    assert crossed["status"] == "FILLED" and crossed["executedQty"] == "0.020"
+    with pytest.raises(BinanceAPIException) as caught:
+        await client.futures_modify_order(
+            symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.030", price=lower
+        )
+    assert caught.value.code == -2013
+    income = await client.futures_income_history(symbol="BTCUSDT", incomeType="COMMISSION")
+    trades = await client.futures_account_trades(symbol="BTCUSDT")
+    assert [row["tradeId"] for row in income] == [str(t["id"]) for t in trades]
+    assert all(Decimal(row["income"]) == -Decimal(t["commission"]) for row, t in zip(income, trades, strict=True))
+    await user.close()
+
+
+async def test_batch_orders(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    client = python_binance(plant, closing, venue.alice_hmac)
+    low, lower = price_from_best(plant, True, -50_000), price_from_best(plant, True, -60_000)
+    placed = await client.futures_place_batch_order(batchOrders=[
+        {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010", "price": low},
+        {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0", "price": low},
+        {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010",
+         "price": lower, "reduceOnly": False},
+    ])  # fmt: skip
+    assert placed[1] == {"code": -4003, "msg": "Quantity less than or equal to zero."}
+    ids = [placed[0]["orderId"], placed[2]["orderId"]]
+    assert [o["status"] for o in (placed[0], placed[2])] == ["NEW", "NEW"]
+    assert sorted(o["orderId"] for o in await client.futures_get_open_orders(symbol="BTCUSDT")) == sorted(ids)
+    cancelled = await client.futures_cancel_orders(symbol="BTCUSDT", orderidlist=ids)
+    assert [o["status"] for o in cancelled] == ["CANCELED", "CANCELED"]
+    again = await client.futures_cancel_orders(symbol="BTCUSDT", orderidlist=ids)
+    assert again == [{"code": -2011, "msg": "Unknown order sent."}] * 2
+    with pytest.raises(BinanceAPIException) as caught:
+        await client.futures_place_batch_order(batchOrders=[
+            {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+        ] * 6)  # fmt: skip
+    assert caught.value.code == -4082

@@ -1,0 +1,72 @@
+"""Modifying an order without sockets (part 2 §5), on test_engine's book by hand, and the
+batch lists parsed as python-binance sends them (part 2 §7)."""
+
+from __future__ import annotations
+
+import pytest
+from test_engine import ALICE, NOW, Book, Kept, book, engine, journal, order  # noqa: F401
+
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue import batches
+from tickerplant.venue.amendment import modify
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import OrderUpdate
+from tickerplant.venue.orders import OrderStatus
+
+
+def rest(engine: Engine, **params: str) -> int:  # noqa: F811
+    placed = engine.place(ALICE, order(**params), NOW)
+    assert placed.order is not None and placed.order.status is OrderStatus.NEW
+    engine.outbox.take()
+    return placed.order.order_id
+
+
+def change(engine: Engine, order_id: int, qty: str, price: str, side: str = "BUY") -> object:  # noqa: F811
+    params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": side, "quantity": qty, "price": price}
+    return modify(engine, ALICE, params, NOW + 1)[0]
+
+
+def code(call: object, *args: object) -> int:
+    with pytest.raises(RequestRefused) as caught:
+        call(*args)  # type: ignore[operator]
+    return caught.value.code
+
+
+def test_a_change_keeps_the_order_and_loses_its_place(engine: Engine, journal: Kept) -> None:  # noqa: F811
+    order_id = rest(engine, quantity="0.001", price="59990.00")
+    changed = change(engine, order_id, "0.002", "59998.00")
+    assert (changed.order_id, changed.orig_qty, changed.price, changed.status) == (  # type: ignore[attr-defined]
+        order_id, 2, 5_999_800, OrderStatus.NEW,
+    )  # fmt: skip
+    assert changed.queue_ahead == 2000  # type: ignore[attr-defined]  # behind what rests at its new price
+    (amended,) = engine.outbox.take()
+    assert isinstance(amended, OrderUpdate) and amended.execution == "AMENDMENT"
+    assert journal.batches[-1].orders[0].price == 5_999_800
+    assert code(change, engine, order_id, "0.002", "59998.00") == -5027  # nothing to change
+    assert code(change, engine, order_id, "0.002", "59998.00", "SELL") == -1117
+    assert code(change, engine, order_id, "0.002", "59998.005") == -1111  # precision, as a new order's
+    assert code(change, engine, 999, "0.002", "59998.00") == -2013
+
+
+def test_a_change_that_crosses_takes_and_a_post_only_one_is_cancelled(engine: Engine) -> None:  # noqa: F811
+    order_id = rest(engine, quantity="0.001", price="59990.00")
+    filled = change(engine, order_id, "0.001", "60000.00")
+    assert filled.status is OrderStatus.FILLED  # type: ignore[attr-defined]
+    kinds = [e.execution for e in engine.outbox.take() if isinstance(e, OrderUpdate)]
+    assert kinds == ["AMENDMENT", "TRADE"]
+    maker = rest(engine, quantity="0.001", price="59990.00", timeInForce="GTX")
+    assert change(engine, maker, "0.001", "60000.00").status is OrderStatus.CANCELED  # type: ignore[attr-defined]
+
+
+def test_batch_lists_as_clients_send_them() -> None:
+    sent = '[{"symbol": "BTCUSDT", "quantity": 0.001, "price": 60000, "reduceOnly": False, "side": "BUY"}]'
+    (item,) = batches.elements({"batchorders": sent}, modifying=False)
+    assert item == {"symbol": "BTCUSDT", "quantity": "0.001", "price": "60000", "reduceonly": "false", "side": "BUY"}
+    assert batches.elements({"batchorders": '[{"price": 1e-05}]'}, modifying=False) == [{"price": "0.00001"}]
+    for bad in ("[]", "{}", "not json", '[{"a": 1}]' * 2, str([{"a": 1}] * 6).replace("'", '"')):
+        with pytest.raises(RequestRefused):
+            batches.elements({"batchorders": bad}, modifying=False)
+    assert batches.id_list({"orderidlist": "[1,2]"}, "orderIdList") == [1, 2]
+    assert batches.id_list({}, "orderIdList") is None
+    with pytest.raises(RequestRefused):
+        batches.id_list({"orderidlist": '["1"]'}, "orderIdList")
