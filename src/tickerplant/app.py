@@ -32,6 +32,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.published import PublishedMarket
@@ -61,9 +62,12 @@ def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
     total[0] += len(messages)
 
 
-def _to_engine(engine: Engine, listener: Listener, clock: Clock, messages: Sequence[StreamMessage]) -> None:
+def _to_engine(
+    engine: Engine, algos: AlgoService, listener: Listener, clock: Clock, messages: Sequence[StreamMessage]
+) -> None:
     now_ms = clock.now_ms()
     engine.receive(messages, now_ms)
+    algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
     if listener.private is not None:  # resting orders the market's trades filled
         listener.user_data.drain(engine, listener.private.accounts, now_ms)
 
@@ -165,9 +169,11 @@ class Tickerplant:
             published = PublishedMarket(listener.view)
             engine = Engine(market, self.instruments[market], published, self.accounts, self.journal)
             self.journal.load(engine)
+            algos = AlgoService(engine)
+            self.journal.load_algos(algos)
             self.engines[market] = engine
-            listener.serve_engine(engine)
-            self.bus.subscribe(market, functools.partial(_to_engine, engine, listener, clock))
+            listener.serve_engine(engine, algos)
+            self.bus.subscribe(market, functools.partial(_to_engine, engine, algos, listener, clock))
 
     async def _run_source(self) -> None:
         try:

@@ -59,6 +59,7 @@ from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
+from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.checks import PrivateRequest
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.rest import Accounts, PrivateRest
@@ -267,11 +268,13 @@ class Listener:
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def serve_engine(self, engine: Engine) -> None:
-        """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances."""
+    def serve_engine(self, engine: Engine, algos: AlgoService | None = None) -> None:
+        """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances,
+        and ``algos``' (``venue/algo_rest.py``)."""
         if self.private is not None:
             accounts, coins = self.private.accounts, self.private.coins
-            self.private = PrivateRest(self.market, accounts, self.weight, coins, engine, self.user_data)
+            user_data = self.user_data
+            self.private = PrivateRest(self.market, accounts, self.weight, coins, engine, user_data, algos)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and

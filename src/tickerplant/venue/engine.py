@@ -197,8 +197,12 @@ class Engine:
 
     # -- commands ------------------------------------------------------------------------
 
-    def place(self, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False) -> Placed:
-        counts = [] if test else self.counts.charge(account_id, now_ms)
+    def place(
+        self, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False,
+        counted: bool = True,
+    ) -> Placed:  # fmt: skip
+        """``counted``: against the account's order limits (not a triggered algo order's)."""
+        counts = self.counts.charge(account_id, now_ms) if counted and not test else []
         new = parse_new_order(params, self.instruments, self.filters, now_ms)
         symbol = new.inst.symbol
         contract = self.contracts[symbol]

@@ -13,10 +13,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from tickerplant.venue.algo_orders import AlgoOrder
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus
 
-__all__ = ["EVENTS_KEPT", "AccountUpdate", "Batch", "OrderUpdate", "Outbox", "Setting"]
+__all__ = ["EVENTS_KEPT", "AccountUpdate", "AlgoUpdate", "Batch", "Event", "OrderUpdate", "Outbox", "Setting"]
 
 EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
 
@@ -48,6 +49,20 @@ class AccountUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class AlgoUpdate:
+    """``ALGO_UPDATE``: an algo order's state after one change (part 4 §3.7)."""
+
+    time_ms: int
+    account_id: int
+    algo: AlgoOrder  # a copy as it stood after the change
+    child_avg_price: str = ""  # the triggered order's average fill price and executed
+    child_executed: str = ""  # quantity, as the reads write them ("" before the trigger)
+
+
+Event = OrderUpdate | AccountUpdate | AlgoUpdate
+
+
+@dataclass(frozen=True, slots=True)
 class Setting:
     """A per-symbol setting changed: leverage or margin type."""
 
@@ -66,21 +81,23 @@ class Batch:
     positions: list[tuple[int, str, Position]] = field(default_factory=list)  # account, symbol, copy
     changes: list[tuple[int, str, int, int]] = field(default_factory=list)  # account, asset, delta, ms
     settings: list[Setting] = field(default_factory=list)
+    algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
 
     def __bool__(self) -> bool:
-        return bool(self.orders or self.fills or self.positions or self.changes or self.settings)
+        changed = (self.orders, self.fills, self.positions, self.changes, self.settings, self.algos)
+        return any(changed)
 
 
 class Outbox:
     """The events not yet taken, at most ``EVENTS_KEPT``."""
 
     def __init__(self) -> None:
-        self._events: deque[OrderUpdate | AccountUpdate] = deque(maxlen=EVENTS_KEPT)
+        self._events: deque[Event] = deque(maxlen=EVENTS_KEPT)
 
-    def put(self, event: OrderUpdate | AccountUpdate) -> None:
+    def put(self, event: Event) -> None:
         self._events.append(event)
 
-    def take(self) -> list[OrderUpdate | AccountUpdate]:
+    def take(self) -> list[Event]:
         taken = list(self._events)
         self._events.clear()
         return taken

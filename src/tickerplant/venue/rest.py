@@ -35,13 +35,15 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
-from tickerplant.venue import account_reads, batches, order_payloads, settings
+from tickerplant.venue import account_reads, algo_rest, batches, order_payloads, settings
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
+from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.amendment import modify
 from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.headed import Headed
 from tickerplant.venue.order_params import parse_bool, parse_int
 from tickerplant.venue.orders import Order
 
@@ -69,13 +71,6 @@ class ListenKeyTable(Protocol):
     def close(self, account_id: int) -> str | None: ...
 
 
-class Headed(NamedTuple):
-    """An answer with header lines of its own (an order's counts)."""
-
-    value: Any
-    headers: list[tuple[str, int]]
-
-
 class PrivateEndpoint(NamedTuple):
     security: Security
     weight: int  # REQUEST_WEIGHT (part 1 §7.5); 40 without a symbol where marked
@@ -93,10 +88,12 @@ class PrivateRest:
     def __init__(
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
         engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
+        algos: AlgoService | None = None,
     ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
         ``engine``: the market's order engine, None for the balance endpoints alone;
-        ``listen_keys``: the market's, for the listen-key endpoints (None: not served)."""
+        ``listen_keys``: the market's, for the listen-key endpoints (None: not served);
+        ``algos``: the market's Algo Order service (``algo_service``), beside the engine."""
         self.market = market
         self.weight = weight
         self.accounts = accounts
@@ -137,6 +134,10 @@ class PrivateRest:
             ("PUT", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._modify_batch),
             ("DELETE", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 1, self._cancel_batch),
         }
+        if algos is not None:
+            for (method, path), (security, cost, unscoped, call) in algo_rest.ROUTES[market].items():
+                endpoint = PrivateEndpoint(security, cost, functools.partial(call, algos), unscoped)
+                self.routes[(method, p + path)] = endpoint
         for (method, path), (security, cost, reader) in account_reads.ROUTES[market].items():
             endpoint = PrivateEndpoint(security, cost, functools.partial(reader, engine))
             self.routes[(method, p + path)] = endpoint
