@@ -62,6 +62,7 @@ from tickerplant.tls import server_context
 from tickerplant.venue.checks import PrivateRequest
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.rest import Accounts, PrivateRest
+from tickerplant.venue.ws_trading import WsTrading
 
 __all__ = ["Listener"]
 
@@ -191,6 +192,7 @@ class Listener:
         self.private = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
+            self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -272,6 +274,9 @@ class Listener:
         if self.private is not None:
             accounts, coins = self.private.accounts, self.private.coins
             self.private = PrivateRest(self.market, accounts, self.weight, coins, engine, self.user_data)
+            # the WebSocket API's trading methods over the same endpoints, drained alike (_private)
+            drain = functools.partial(self.user_data.drain, engine, accounts)
+            self.ws_api.private = WsTrading(self.private, drain)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and
