@@ -28,7 +28,7 @@ from binance_sdk_derivatives_trading_usds_futures.websocket_api.models import (
     NewOrderTypeEnum,
 )
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from test_venue_clients import Key, Venue, closing, plant, python_binance, venue  # noqa: F401
+from test_venue_clients import Key, Venue, ccxt_usdm, closing, plant, python_binance, venue  # noqa: F401
 from timing import eventually
 
 from tickerplant.app import Tickerplant
@@ -278,3 +278,24 @@ async def test_coin_m_on_ws_dapi(plant: Tickerplant, venue: Venue, http: aiohttp
     v2 = await ws.call("v2/account.status", hmac_signed(plant, venue.alice_hmac, {}))
     assert v2["error"]["code"] == -1000  # no v2/ names on ws-dapi (§8.7)
     await ws.ws.close()
+
+
+async def test_ccxt_pro_trades_over_the_ws_api(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    exchange = ccxt_usdm(plant, closing, venue.alice_hmac)
+    exchange.options["fetchCurrencies"] = False
+    exchange.urls["api"]["ws"]["ws-api"]["linear"] = f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws-fapi/v1"
+    await exchange.load_markets()
+    below = float(below_bid(plant, Market.UM, "ETHUSDT", 1000))
+    # keysorted params with returnRateLimits false and recvWindow, signed raw (part 5 §2.1.3)
+    order = await exchange.create_order_ws("ETH/USDT:USDT", "limit", "buy", 0.01, below)
+    assert order["status"] == "open" and order["clientOrderId"].startswith("x-cvBPrNm9")
+    fetched = await exchange.fetch_order_ws(order["id"], "ETH/USDT:USDT")
+    assert (fetched["status"], fetched["amount"], fetched["price"]) == ("open", 0.01, below)
+    cancelled = await exchange.cancel_order_ws(order["id"], "ETH/USDT:USDT")
+    assert cancelled["status"] == "canceled"
+    market = await exchange.create_order_ws("ETH/USDT:USDT", "market", "sell", 0.02)
+    assert market["amount"] == 0.02
+    positions = await exchange.fetch_positions_ws(["ETH/USDT:USDT"])
+    assert [(p["side"], p["contracts"]) for p in positions] == [("short", 0.02)]
+    balance = await exchange.fetch_balance_ws()
+    assert 0 < balance["USDT"]["free"] < balance["USDT"]["total"] < 10000

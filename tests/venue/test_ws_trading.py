@@ -274,3 +274,20 @@ def test_authorize_ws_takes_a_python_binance_signature(venue: Venue) -> None:
     authorized = authorize_ws(read, Security.TRADE, venue.keys, None, IP, NOW)
     assert authorized.account.account_id == venue.alice and authorized.params["reduceonly"] == "true"
     assert dataclasses.replace(authorized.key).api_key == venue.ed_key
+
+
+def test_order_count_and_weight_limits(venue: Venue) -> None:
+    bad = signed({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET"}, venue.hmac)  # no quantity
+    for _ in range(300):  # every order counts, refused ones too
+        assert call(venue, "order.place", bad)["error"]["code"] == -1102
+    over = call(venue, "order.place", bad)
+    assert (over["status"], over["error"]) == (
+        429, {"code": -1015, "msg": "Too many new orders; current limit is 300 orders per TEN_SECONDS."})  # fmt: skip
+    assert [x["count"] for x in over["rateLimits"]] == [301, 300, 0]  # refused at the 10 s count
+    # the IP's weight, REST's budget: account.balance costs 5 (§8.7)
+    used = call(venue, "account.balance", signed({}, venue.hmac))["rateLimits"][0]["count"]
+    venue.api.rest.weight.limit = used + 5
+    assert call(venue, "account.balance", signed({}, venue.hmac))["status"] == 200
+    refused = call(venue, "account.balance", signed({}, venue.hmac))
+    assert (refused["status"], refused["error"]["code"]) == (429, -1003)
+    assert refused["error"]["data"]["serverTime"] == NOW
