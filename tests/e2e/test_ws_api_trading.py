@@ -141,6 +141,13 @@ async def test_python_binance_trades_over_the_ws_api(
     assert (await client.ws_futures_v2_account_balance())[0]["asset"] == "USDT"
     assert [p["symbol"] for p in await client.ws_futures_v2_account_position()] == ["BTCUSDT"]
     assert any(p["symbol"] == "ETHUSDT" for p in await client.ws_futures_account_position())
+    moved = below_bid(plant, Market.UM, "BTCUSDT", 60_000)
+    edited = await client.ws_futures_edit_order(
+        symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.010", price=moved
+    )  # order.modify: PUT /fapi/v1/order's twin
+    assert (edited["status"], edited["price"], edited["orderId"]) == ("NEW", moved, placed["orderId"])
+    event = json.loads(await asyncio.wait_for(user.receive_str(), 10 * SECONDS))
+    assert (event["o"]["x"], event["o"]["p"]) == ("AMENDMENT", moved.rstrip("0").rstrip("."))
     cancelled = await client.ws_futures_cancel_order(symbol="BTCUSDT", origClientOrderId=placed["clientOrderId"])
     assert cancelled["status"] == "CANCELED"
     event = json.loads(await asyncio.wait_for(user.receive_str(), 10 * SECONDS))

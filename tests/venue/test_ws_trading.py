@@ -257,7 +257,21 @@ def test_account_methods_and_weights(venue: Venue) -> None:
     assert {"order.place", "account.status", "v2/account.status", "session.logon", "userDataStream.start"} <= (
         venue.api.names
     )
-    assert "order.modify" not in venue.api.names  # until the REST surface serves PUT …/order
+    assert "order.modify" in venue.api.names  # PUT …/order's twin
+
+
+def test_order_modify(venue: Venue) -> None:
+    placed = call(venue, "order.place", signed(LIMIT_BUY, venue.hmac))["result"]
+    change = {"symbol": "BTCUSDT", "side": "BUY", "orderId": placed["orderId"], "quantity": "0.020",
+              "price": "58900.00", "modifyId": 7}  # fmt: skip
+    modified = call(venue, "order.modify", signed(change, venue.hmac), now=NOW + 1)
+    assert modified["status"] == 200, modified
+    result = modified["result"]
+    assert (result["price"], result["origQty"], result["modifyId"]) == ("58900.00", "0.020", 7)
+    assert [x["count"] for x in modified["rateLimits"]] == [2, 2, 0]  # a modify counts as an order
+    assert venue.engine.open_orders(venue.alice, None)[0].price == 5_890_000
+    bob = call(venue, "order.modify", signed(change, venue.bob_key, SECRET_B), now=NOW + 1)
+    assert bob["status"] == 400 and venue.engine.open_orders(venue.alice, None)[0].orig_qty == 20
 
 
 def test_authorize_ws_takes_a_python_binance_signature(venue: Venue) -> None:

@@ -14,12 +14,12 @@ REST one). What differs is around the answer:
 - weights: §8.7's (``order.place`` 0, ``order.cancel``/``order.status`` 1, ``account.*`` 5,
   ``userDataStream.*`` 1, ``session.*`` 2), charged to the IP first, the REST budget;
 - ``rateLimits`` (unless ``returnRateLimits`` is false for the request or the connection):
-  the IP's ``REQUEST_WEIGHT``, and for an order placement the account's ``ORDERS`` counts
+  the IP's ``REQUEST_WEIGHT``, and for an order placed or modified the account's ``ORDERS`` counts
   first, 10 s then 1 min (COIN-M: 1 min), as the doc's ``order.place`` example lists them.
 
 Methods: UM ``order.place``, ``order.cancel``, ``order.status``, ``account.status``/``.balance``/
 ``.position`` (the REST v2 twins) and their ``v2/`` names (the v3 twins), COIN-M the same
-without ``v2/`` (§8.7); ``order.modify`` wherever the REST surface serves ``PUT …/order``;
+without ``v2/`` (§8.7); ``order.modify`` (``PUT …/order``, counted as an order);
 ``userDataStream.start``/``.ping``/``.stop`` and ``session.logon``/``.status``/``.logout`` on both.
 """
 
