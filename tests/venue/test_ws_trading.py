@@ -10,7 +10,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -26,7 +28,7 @@ from tickerplant.venue.listen_keys import ListenKeys
 from tickerplant.venue.rest import PrivateRest
 from tickerplant.venue.signing import hmac_hex, verify
 from tickerplant.venue.store import AccountStore, Keyring
-from tickerplant.venue.ws_checks import _payloads, authorize_ws, read_params
+from tickerplant.venue.ws_checks import authorize_ws, read_params, signed_forms
 from tickerplant.venue.ws_trading import WsTrading
 
 NOW = 1_790_000_000_000
@@ -102,7 +104,7 @@ def test_the_signing_vector_of_section_8_5() -> None:
         "side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "quantity": "1", "price": "0.2",
         "timestamp": "1668481559918",
     })  # fmt: skip
-    payload = _payloads(params)[0]
+    payload = signed_forms(params)[0]
     assert payload == (
         b"apiKey=dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83&price=0.2&quantity=1&side=SELL"
         b"&symbol=BTCUSDT&timeInForce=GTC&timestamp=1668481559918&type=LIMIT"
@@ -119,14 +121,12 @@ def test_raw_and_percent_encoded_values_and_json_types(venue: Venue) -> None:
     signs them), and a value with reserved characters may be signed raw or encoded."""
     read = read_params({k: json.dumps(v).encode() for k, v in {"a": 43187.00, "b": True, "c": "x y/z"}.items()})  # type: ignore[misc]
     assert read.sent == {"a": "43187.0", "b": "true", "c": "x y/z"} and read.booleans == {"b"}
-    forms = _payloads(read)
+    forms = signed_forms(read)
     assert forms == [b"a=43187.0&b=true&c=x y/z", b"a=43187.0&b=true&c=x+y%2Fz", b"a=43187.0&b=true&c=x%20y%2Fz",
                      b"a=43187.0&b=True&c=x y/z"]  # fmt: skip
     raw = json.loads('{"id":1,"method":"order.status","params":{"price":43187.00}}')
     assert raw["params"]["price"] == 43187.0  # (what json would make of it; the server keeps "43187.00")
     frame = b'{"price":43187.00,"n":null}'
-    import msgspec
-
     assert read_params(msgspec.json.decode(frame, type=dict[str, msgspec.Raw])).sent == {"price": "43187.00"}
 
 
@@ -276,14 +276,10 @@ def test_order_modify(venue: Venue) -> None:
 
 def test_authorize_ws_takes_a_python_binance_signature(venue: Venue) -> None:
     """python-binance signs str(True) and URL-encodes the (base64) signature."""
-    from urllib.parse import quote
-
     params = {"apiKey": venue.ed_key, "reduceOnly": True, "symbol": "BTCUSDT", "timestamp": NOW}
     payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
     signature = quote(base64.b64encode(venue.ed.sign(payload.encode())).decode(), safe="")
     raw = {k: json.dumps(v).encode() for k, v in (params | {"signature": signature}).items()}
-    import msgspec
-
     read = read_params({k: msgspec.Raw(v) for k, v in raw.items()})
     authorized = authorize_ws(read, Security.TRADE, venue.keys, None, IP, NOW)
     assert authorized.account.account_id == venue.alice and authorized.params["reduceonly"] == "true"
@@ -305,3 +301,18 @@ def test_order_count_and_weight_limits(venue: Venue) -> None:
     refused = call(venue, "account.balance", signed({}, venue.hmac))
     assert (refused["status"], refused["error"]["code"]) == (429, -1003)
     assert refused["error"]["data"]["serverTime"] == NOW
+
+
+def test_a_signature_over_the_urlencoded_form_and_bad_frames(venue: Venue) -> None:
+    """The modular SDK signs ``urlencode(sorted(params))``: ``a:b/c`` as ``a%3Ab%2Fc``."""
+    params = {"apiKey": venue.hmac, "origClientOrderId": "a:b/c", "symbol": "BTCUSDT", "timestamp": str(NOW)}
+    signature = hmac_hex(SECRET_A, urlencode(sorted(params.items())).encode())
+    found = call(venue, "order.status", params | {"signature": signature})
+    assert found["error"]["code"] == -2013  # verified; no such order
+    for frame, named in ((b'{"id":1.5,"method":"order.status"}', "id"),
+                         (b'{"id":1,"method":"order.status","params":[1]}', "params")):  # fmt: skip
+        reply = json.loads(venue.api.answer(frame, None, IP, NOW, True).reply)
+        assert reply == {"id": None, "status": 400,
+                         "error": {"code": -1130, "msg": f"Data sent for parameter '{named}' is not valid."}}  # fmt: skip
+    nested = call(venue, "order.status", {"symbol": {"a": 1}})
+    assert nested["error"] == {"code": -1130, "msg": "Data sent for parameter 'symbol' is not valid."}

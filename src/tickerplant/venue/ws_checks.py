@@ -38,7 +38,7 @@ from tickerplant.venue.checks import (
 )
 from tickerplant.venue.signing import verify
 
-__all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "read_params"]
+__all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "read_params", "signed_forms"]
 
 # A logged-on key that has since been revoked, disabled or restricted: the session ends and
 # the reply's id is null (§8.6).
@@ -76,7 +76,7 @@ def read_params(params: dict[str, msgspec.Raw]) -> WsParams:
     return WsParams(sent, frozenset(booleans))
 
 
-def _payloads(params: WsParams) -> list[bytes]:
+def signed_forms(params: WsParams) -> list[bytes]:
     """What the client may have signed, most likely first (see the module's docstring)."""
     items = sorted((name, value) for name, value in params.sent.items() if name != "signature")
     forms = [
@@ -129,7 +129,7 @@ def authorize_ws(
             if logon and key.key_type is not KeyType.ED25519:
                 raise BAD_SIGNATURE  # only Ed25519 keys log on (§8.6; Unresolved 16's choice)
             sent = signature.encode()
-            if not any(verify(key, payload, sent) for payload in _payloads(params)):
+            if not any(verify(key, payload, sent) for payload in signed_forms(params)):
                 raise BAD_SIGNATURE
     if not on_session:
         return Authorized(key, permitted(key, security, keys, ip), by_name)

@@ -115,8 +115,9 @@ class WsTrading:
     ) -> WsApiReply:
         try:
             request = _read_request(frame)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            refused = RequestRefused(-1130, "Data sent for parameter 'params' is not valid.")
+        except (msgspec.DecodeError, msgspec.ValidationError) as unread:
+            named = "id" if "`$.id`" in str(unread) else "params"
+            refused = RequestRefused(-1130, f"Data sent for parameter '{named}' is not valid.")
             return WsApiReply((self._frame(None, refused, None),), None, "other", refused.status)
         name = request.method
         method = self.methods[name]
