@@ -63,6 +63,7 @@ from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.checks import PrivateRequest
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.rest import Accounts, PrivateRest
+from tickerplant.venue.ws_trading import WsTrading
 
 __all__ = ["Listener"]
 
@@ -192,6 +193,7 @@ class Listener:
         self.private = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
+            self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -273,8 +275,12 @@ class Listener:
         and ``algos``' (``venue/algo_rest.py``)."""
         if self.private is not None:
             accounts, coins = self.private.accounts, self.private.coins
-            user_data = self.user_data
-            self.private = PrivateRest(self.market, accounts, self.weight, coins, engine, user_data, algos)
+            self.private = PrivateRest(
+                self.market, accounts, self.weight, coins, engine, self.user_data, algos
+            )
+            # the WebSocket API's trading methods over the same endpoints, drained alike (_private)
+            drain = functools.partial(self.user_data.drain, engine, accounts)
+            self.ws_api.private = WsTrading(self.private, drain)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and
