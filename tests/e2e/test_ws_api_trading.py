@@ -306,3 +306,23 @@ async def test_ccxt_pro_trades_over_the_ws_api(plant: Tickerplant, venue: Venue,
     assert [(p["side"], p["contracts"]) for p in positions] == [("short", 0.02)]
     balance = await exchange.fetch_balance_ws()
     assert 0 < balance["USDT"]["free"] < balance["USDT"]["total"] < 10000
+
+
+async def test_algo_orders_over_the_ws_api(plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession) -> None:
+    """``algoOrder.place`` and ``algoOrder.cancel`` (§8.7): the REST endpoints' twins, a
+    number where the doc's example sends one (``"triggerprice": 120000``)."""
+    ws = await raw(http, plant)
+    below = below_bid(plant, Market.UM, "BTCUSDT", 500_000)
+    placed = await ws.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, {
+        "algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
+        "quantity": "0.010", "triggerprice": below, "reduceOnly": "true"}))  # fmt: skip
+    assert placed["status"] == 200, placed
+    assert (placed["result"]["algoStatus"], placed["result"]["orderType"]) == ("NEW", "STOP_MARKET")
+    assert placed["rateLimits"][0]["rateLimitType"] == "ORDERS"
+    algo_id = placed["result"]["algoId"]
+    gone = await ws.call("algoOrder.cancel", hmac_signed(plant, venue.alice_hmac, {"algoId": algo_id}))
+    assert gone["result"] == {"algoId": algo_id, "clientAlgoId": placed["result"]["clientAlgoId"], "code": "200",
+                              "msg": "success"}  # fmt: skip
+    again = await ws.call("algoOrder.cancel", hmac_signed(plant, venue.alice_hmac, {"algoId": algo_id}))
+    assert again["error"]["code"] == -2011
+    await ws.ws.close()

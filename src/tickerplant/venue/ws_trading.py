@@ -20,7 +20,8 @@ REST one). What differs is around the answer:
 Methods: UM ``order.place``, ``order.cancel``, ``order.status``, ``account.status``/``.balance``/
 ``.position`` (the REST v2 twins) and their ``v2/`` names (the v3 twins), COIN-M the same
 without ``v2/`` (§8.7); ``order.modify`` (``PUT …/order``, counted as an order);
-``userDataStream.start``/``.ping``/``.stop`` and ``session.logon``/``.status``/``.logout`` on both.
+``userDataStream.start``/``.ping``/``.stop`` and ``session.logon``/``.status``/``.logout`` on both;
+``algoOrder.place``/``.cancel`` (the Algo Order service's ``POST``/``DELETE …/algoOrder``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class WsTrading:
             "order.modify": ("PUT", f"{p}/v1/order", 0 if um else 1, True),
             "order.cancel": ("DELETE", f"{p}/v1/order", 1, False),
             "order.status": ("GET", f"{p}/v1/order", 1, False),
+            "algoOrder.place": ("POST", f"{p}/v1/algoOrder", 0, True),  # §8.7, the Algo Order service
+            "algoOrder.cancel": ("DELETE", f"{p}/v1/algoOrder", 1, False),
             "userDataStream.start": ("POST", f"{p}/v1/listenKey", 1, False),
             "userDataStream.ping": ("PUT", f"{p}/v1/listenKey", 1, False),
             "userDataStream.stop": ("DELETE", f"{p}/v1/listenKey", 1, False),
