@@ -43,7 +43,7 @@ _ALNUM = string.ascii_letters + string.digits
 def new_client_order_id() -> str:
     """An id as Binance makes one when the caller sends none: 22 letters and digits
     (captures ``akNDVlw7kI2x28U5fnJ2yk``, part 2 §3.3)."""
-    return "".join(secrets.choice(_ALNUM) for _ in range(22))
+    return "".join(_ALNUM[b % 62] for b in secrets.token_bytes(22))  # one read of the OS's randomness
 
 
 class Side(enum.Enum):
