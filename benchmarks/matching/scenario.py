@@ -57,7 +57,8 @@ class Published:
 
 class Deposits:
     def __init__(self, accounts: int) -> None:
-        self.rows = {a: [Balance(a, Market.UM, "USDT", parse_amount("1000000"), 1)] for a in range(1, accounts + 1)}
+        money = parse_amount("1000000")
+        self.rows = {a: [Balance(a, Market.UM, "USDT", money, 1)] for a in range(1, accounts + 1)}
 
     def balances(self, account_id: int) -> list[Balance]:
         return self.rows.get(account_id, [])
@@ -109,8 +110,9 @@ def run_venue(made: list[Command], accounts: int, journal: object) -> float:
                 resting.append((account, placed.order.order_id, side))
             elif kind == "ioc":
                 price = MID + 300 if side == 0 else MID - 400
-                engine.place(account, {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT", "timeinforce": "IOC",
-                                       "quantity": "0.002", "price": f"{price / 100:.2f}"}, now)  # fmt: skip
+                ioc = {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT", "timeinforce": "IOC",
+                       "quantity": "0.002", "price": f"{price / 100:.2f}"}  # fmt: skip
+                engine.place(account, ioc, now)
             else:
                 found = resting[arg] if arg < len(resting) else None
                 if found is None:
@@ -199,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         journal.close()
     print(f"  floor (bare price-time book): {floor:,.0f} commands/s")
     print(f"  venue (engine, margin, events; journal counting): {venue:,.0f} commands/s")
-    print(f"  venue with the SQLite journal (a commit a command, {args.commands // 10:,} commands): {journaled:,.0f}/s")
+    tenth = args.commands // 10
+    print(f"  venue with the SQLite journal (a commit a command, {tenth:,} commands): {journaled:,.0f}/s")
     print(verdict("venue / floor", venue / floor, TARGET, 3))
     return 0
