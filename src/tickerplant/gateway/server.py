@@ -24,6 +24,7 @@ from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
+from tickerplant.gateway.countdowns import CountdownTimer
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
@@ -275,12 +276,13 @@ class Listener:
         and ``algos``' (``venue/algo_rest.py``)."""
         if self.private is not None:
             accounts, coins = self.private.accounts, self.private.coins
-            self.private = PrivateRest(
-                self.market, accounts, self.weight, coins, engine, self.user_data, algos
-            )
-            # the WebSocket API's trading methods over the same endpoints, drained alike (_private)
+            # what a command or a timer did, to the user data stream (gateway/user_data.py)
             drain = functools.partial(self.user_data.drain, engine, accounts)
-            self.ws_api.private = WsTrading(self.private, drain)
+            countdowns = CountdownTimer(self._clock, engine, drain)
+            self.private = PrivateRest(
+                self.market, accounts, self.weight, coins, engine, self.user_data, algos, countdowns
+            )
+            self.ws_api.private = WsTrading(self.private, drain)  # the same endpoints, drained alike
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and

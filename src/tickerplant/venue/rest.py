@@ -47,7 +47,10 @@ from tickerplant.venue.headed import Headed
 from tickerplant.venue.order_params import parse_bool, parse_int
 from tickerplant.venue.orders import Order
 
-__all__ = ["NO_LISTEN_KEY", "Accounts", "Headed", "ListenKeyTable", "PrivateEndpoint", "PrivateRest"]
+__all__ = [
+    "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
+    "PrivateRest",
+]
 
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
 
@@ -71,6 +74,12 @@ class ListenKeyTable(Protocol):
     def close(self, account_id: int) -> str | None: ...
 
 
+class CountdownTable(Protocol):
+    """The market's ``countdownCancelAll`` countdowns (``gateway/countdowns.py``)."""
+
+    def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None: ...
+
+
 class PrivateEndpoint(NamedTuple):
     security: Security
     weight: int  # REQUEST_WEIGHT (part 1 §7.5); 40 without a symbol where marked
@@ -88,18 +97,20 @@ class PrivateRest:
     def __init__(
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
         engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
-        algos: AlgoService | None = None,
+        algos: AlgoService | None = None, countdowns: CountdownTable | None = None,
     ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
         ``engine``: the market's order engine, None for the balance endpoints alone;
         ``listen_keys``: the market's, for the listen-key endpoints (None: not served);
-        ``algos``: the market's Algo Order service (``algo_service``), beside the engine."""
+        ``algos``: the market's Algo Order service (``algo_service``), beside the engine;
+        ``countdowns``: the market's ``countdownCancelAll`` timers."""
         self.market = market
         self.weight = weight
         self.accounts = accounts
         self.coins = tuple(coins)
         self.engine = engine
         self._listen_keys = listen_keys
+        self._countdowns = countdowns
         um = market is Market.UM
         p = "/fapi" if um else "/dapi"
         balance = PrivateEndpoint(Security.USER_DATA, 5 if um else 1, self._balance)  # part 3 §2
@@ -134,6 +145,8 @@ class PrivateRest:
             ("PUT", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._modify_batch),
             ("DELETE", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 1, self._cancel_batch),
         }
+        if countdowns is not None:  # part 2 §6.7
+            self.routes[("POST", f"{p}/v1/countdownCancelAll")] = PrivateEndpoint(trade, 10, self._countdown)
         if algos is not None:
             for (method, path), (security, cost, unscoped, call) in algo_rest.ROUTES[market].items():
                 endpoint = PrivateEndpoint(security, cost, functools.partial(call, algos), unscoped)
@@ -293,6 +306,16 @@ class PrivateRest:
         engine = self._engine
         orders = engine.open_orders(authorized.account.account_id, authorized.params.get("symbol") or None)
         return [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders]
+
+    def _countdown(self, authorized: Authorized, now_ms: int) -> Any:
+        """Part 2 §6.7: ``countdownTime`` ms from now (0 stops it); the answer's a string."""
+        symbol = self._engine.symbol(_symbol(authorized)).symbol
+        countdown = parse_int(authorized.params, "countdownTime")
+        if countdown is None:
+            raise mandatory("countdownTime")
+        assert self._countdowns is not None
+        self._countdowns.set(authorized.account.account_id, symbol, countdown, now_ms)
+        return {"symbol": symbol, "countdownTime": str(countdown)}
 
     def _cancel_all(self, authorized: Authorized, now_ms: int) -> Any:
         self._engine.cancel_all(authorized.account.account_id, _symbol(authorized), now_ms)
