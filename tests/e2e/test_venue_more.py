@@ -13,6 +13,8 @@ import aiohttp
 import msgspec
 import pytest
 from binance.exceptions import BinanceAPIException
+from ports import free_port
+from prometheus_client.parser import text_string_to_metric_families
 from rawws import TEXT, RawWebSocket
 from test_venue_clients import STILL, Venue, closing, plant, python_binance, venue  # noqa: F401
 from timing import eventually
@@ -150,3 +152,32 @@ async def test_countdown_cancel_all(start_server: Any, venue: Venue, closing: li
     assert await status_after(50) == "NEW"
     assert await status_after(30) == "CANCELED"  # 230 s: the second ran out at 220
     assert (await client.futures_countdown_cancel_all(symbol="BTCUSDT", countdownTime=0))["countdownTime"] == "0"
+
+
+async def test_the_venues_metrics(start_server: Any, venue: Venue, closing: list[Any]) -> None:
+    """``/metrics``: orders by type and execution, fills by liquidity, refusals by code."""
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
+    client = python_binance(plant, closing, venue.alice_hmac)
+    await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
+    low = price_from_best(plant, True, -50_000)
+    placed = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=low
+    )
+    await client.futures_cancel_order(symbol="BTCUSDT", orderId=placed["orderId"])
+    with pytest.raises(BinanceAPIException):
+        await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                                          quantity="0", price=low)  # fmt: skip
+    async with aiohttp.ClientSession() as session, session.get(f"{plant.admin_url()}/metrics") as response:
+        text = await response.text()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted({"market": "um", **labels}.items()))), 0.0)
+
+    assert value("tickerplant_venue_orders_total", type="MARKET", execution="NEW") == 1
+    assert value("tickerplant_venue_orders_total", type="LIMIT", execution="NEW") == 1
+    assert value("tickerplant_venue_orders_total", type="LIMIT", execution="CANCELED") == 1
+    trades = value("tickerplant_venue_orders_total", type="MARKET", execution="TRADE")
+    assert trades >= 1 and value("tickerplant_venue_fills_total", liquidity="taker") == trades
+    assert value("tickerplant_venue_rejects_total", code="-4003") == 1

@@ -280,8 +280,9 @@ class Listener:
             drain = functools.partial(self.user_data.drain, engine, accounts)
             countdowns = CountdownTimer(self._clock, engine, drain)
             self.private = PrivateRest(
-                self.market, accounts, self.weight, coins, engine, self.user_data, algos, countdowns
-            )
+                self.market, accounts, self.weight, coins, engine, self.user_data, algos, countdowns,
+                self.user_data.activity,
+            )  # fmt: skip
             self.ws_api.private = WsTrading(self.private, drain)  # the same endpoints, drained alike
 
     def log_budgets(self) -> list[LogBudget]:

@@ -38,6 +38,7 @@ from tickerplant.protocol.rest import RestAnswer
 from tickerplant.venue import account_reads, algo_rest, batches, order_payloads, settings
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
+from tickerplant.venue.activity import VenueActivity
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.amendment import modify
 from tickerplant.venue.balances import balance_rows
@@ -98,12 +99,14 @@ class PrivateRest:
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
         engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
         algos: AlgoService | None = None, countdowns: CountdownTable | None = None,
+        activity: VenueActivity | None = None,
     ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
         ``engine``: the market's order engine, None for the balance endpoints alone;
         ``listen_keys``: the market's, for the listen-key endpoints (None: not served);
         ``algos``: the market's Algo Order service (``algo_service``), beside the engine;
-        ``countdowns``: the market's ``countdownCancelAll`` timers."""
+        ``countdowns``: the market's ``countdownCancelAll`` timers; ``activity``: where
+        refused trading requests are counted, by code."""
         self.market = market
         self.weight = weight
         self.accounts = accounts
@@ -111,6 +114,7 @@ class PrivateRest:
         self.engine = engine
         self._listen_keys = listen_keys
         self._countdowns = countdowns
+        self._activity = activity
         um = market is Market.UM
         p = "/fapi" if um else "/dapi"
         balance = PrivateEndpoint(Security.USER_DATA, 5 if um else 1, self._balance)  # part 3 §2
@@ -182,6 +186,8 @@ class PrivateRest:
             authorized = authorize(request, endpoint.security, self.accounts, now_ms)
             result = endpoint.answer(authorized, now_ms)
         except RequestRefused as refused:
+            if self._activity is not None and endpoint.security is Security.TRADE:
+                self._activity.refused(refused.code)
             return RestAnswer(refused.status, (_error(refused),), verdict.used)
         if isinstance(result, Headed):
             extra = b"".join(b"%s: %d\r\n" % (name.encode(), value) for name, value in result.headers)
