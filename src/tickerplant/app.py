@@ -32,6 +32,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.venue.administration import trading_view
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
@@ -152,7 +153,8 @@ class Tickerplant:
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
             await self.listeners[market].start(config.host, port, rest_turns=turns, send_budget=budget)
         if config.admin_port:
-            self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock))
+            trading = functools.partial(trading_view, self.engines)
+            self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
             await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
