@@ -24,6 +24,7 @@ SCENARIOS = {
     "connections": "one process to its descriptor limit: held, KB each, delivery/handshake p99, accepts/s",
     "scaleout": "a plant and gateways over NATS: publishing vs nats-py, a hop's latency, CPU per message",
     "matching": "the venue's core (orders, margin, events) in process, against a bare price-time book",
+    "orders": "orders over kept-alive REST: new → ack latency at a steady rate, orders/s flat out vs a floor",
 }
 
 
