@@ -36,6 +36,7 @@ from tickerplant.venue.administration import trading_view
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.orders import seeded_client_ids
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.store import Keyring
 
@@ -169,7 +170,9 @@ class Tickerplant:
         clock = self.clock
         for market, listener in self.listeners.items():
             published = PublishedMarket(listener.view)
-            engine = Engine(market, self.instruments[market], published, self.accounts, self.journal)
+            ids = seeded_client_ids(f"{self.config.simulator.seed}/{market.value}")  # a session replays
+            instruments = self.instruments[market]
+            engine = Engine(market, instruments, published, self.accounts, self.journal, client_ids=ids)
             self.journal.load(engine)
             algos = AlgoService(engine)
             self.journal.load_algos(algos)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -81,8 +81,11 @@ class AlgoOrder:
 class AlgoBook:
     """One market's algo orders."""
 
-    def __init__(self, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(
+        self, instruments: Mapping[str, Instrument], client_ids: Callable[[], str] = new_client_order_id
+    ) -> None:
         self.instruments = instruments
+        self.client_ids = client_ids
         self.next_id = 1
         self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
         self._closed: dict[int, deque[AlgoOrder]] = {}
@@ -179,7 +182,7 @@ class AlgoBook:
                 raise refused(*_IMMEDIATE)
         elif now is not None and _met(kind, side, trigger, now):
             raise refused(*_IMMEDIATE)
-        client_id = params.get("clientalgoid") or new_client_order_id()
+        client_id = params.get("clientalgoid") or self.client_ids()
         if CLIENT_ORDER_ID.fullmatch(client_id) is None:
             raise refused(-4015, "Client order id is not valid.")
         try:

@@ -122,9 +122,12 @@ class _Kept:
 class Engine:
     def __init__(
         self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
-        journal: Journal, fees: Fees = DEFAULT_FEES,
+        journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
     ) -> None:  # fmt: skip
+        """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
+        and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte)."""
         self.market = market
+        self.client_ids = client_ids
         self.instruments = {inst.symbol: inst for inst in instruments}
         self.contracts = {inst.symbol: Contract(inst) for inst in instruments}
         self.filters = {inst.symbol: order_filters(inst) for inst in instruments}
@@ -245,7 +248,7 @@ class Engine:
         order.order_id = self.next_order_id[symbol]
         self.next_order_id[symbol] += 1
         while not order.client_order_id or order.client_order_id in ledger.by_client_id:
-            order.client_order_id = new_client_order_id()
+            order.client_order_id = self.client_ids()
         self.kept(ledger.account_id, symbol).add(order)
         ack = dataclasses.replace(order)
         batch = Batch()
