@@ -17,7 +17,10 @@ from tickerplant.venue.algo_orders import AlgoOrder
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus
 
-__all__ = ["EVENTS_KEPT", "AccountUpdate", "AlgoUpdate", "Batch", "Event", "OrderUpdate", "Outbox", "Setting"]
+__all__ = [
+    "EVENTS_KEPT", "AccountUpdate", "AlgoUpdate", "Batch", "ConfigUpdate", "Event", "OrderUpdate", "Outbox",
+    "Setting",
+]
 
 EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
 
@@ -59,7 +62,17 @@ class AlgoUpdate:
     child_executed: str = ""  # quantity, as the reads write them ("" before the trigger)
 
 
-Event = OrderUpdate | AccountUpdate | AlgoUpdate
+@dataclass(frozen=True, slots=True)
+class ConfigUpdate:
+    """``ACCOUNT_CONFIG_UPDATE``: a symbol's leverage changed (part 4 §3.5)."""
+
+    time_ms: int
+    account_id: int
+    symbol: str
+    leverage: int
+
+
+Event = OrderUpdate | AccountUpdate | AlgoUpdate | ConfigUpdate
 
 
 @dataclass(frozen=True, slots=True)

@@ -362,7 +362,7 @@ class PrivateRest:
         if leverage is None:
             raise mandatory("leverage")
         contract = settings.set_leverage(
-            self._engine, authorized.account.account_id, _symbol(authorized), leverage
+            self._engine, authorized.account.account_id, _symbol(authorized), leverage, now_ms
         )
         cap = str(contract.max_notional(leverage))
         named = "maxNotionalValue" if self.market is Market.UM else "maxQty"

@@ -34,7 +34,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.algo_payloads import algo_update
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import AccountUpdate, AlgoUpdate, Event, OrderUpdate
+from tickerplant.venue.events import AccountUpdate, AlgoUpdate, ConfigUpdate, Event, OrderUpdate
 from tickerplant.venue.order_payloads import avg_price, decimal_text
 from tickerplant.venue.orders import Order, OrderStatus, OrderType
 
@@ -61,6 +61,11 @@ def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], s
                     out.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
         pending: OrderUpdate | None = None  # a trade waits for the account change it made
         for event in own:
+            if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented
+                config = {"e": "ACCOUNT_CONFIG_UPDATE", "E": event.time_ms, "T": event.time_ms}
+                written_config = _encode({**config, "ac": {"s": event.symbol, "l": event.leverage}})
+                out.append((account_id, "ACCOUNT_CONFIG_UPDATE", written_config))
+                continue
             if isinstance(event, AlgoUpdate):  # USDⓈ-M only: COIN-M has no ALGO_UPDATE (part 4 §3.7)
                 if pending is not None:
                     out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
