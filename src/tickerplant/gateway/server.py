@@ -31,7 +31,7 @@ from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
-from tickerplant.gateway.picows_server import Routed
+from tickerplant.gateway.picows_server import PartsResponse, Routed
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
@@ -88,35 +88,6 @@ def _json_response(
     return WSUpgradeResponseWithListener(response, None)
 
 
-class _PartsResponse(WSUpgradeResponse):
-    """A REST answer written as picows writes a response (status line, header fields,
-    ``Content-Length``, a blank line, the body) as its head and the body's parts
-    (``to_parts``): the listener writes a plain request's answer with one writev
-    (``picows_server``), so a depth answer's levels (~42 kB, shared while the book stands
-    still) go out as they are, never joined or copied. Its own head (status line and the
-    fields ``_rest_response`` names) is written when it is made, from bytes kept per status;
-    the fields picows adds after (its ``Connection: close``) follow, then
-    ``Content-Length``: the bytes picows' own ``create_ok_response`` /
-    ``create_error_response`` and ``to_bytes`` write (``tests/gateway/test_reply_bytes.py``),
-    without their per-request dict, enum and string steps. ``to_bytes`` joins the parts, for
-    picows' own path (a refused upgrade)."""
-
-    __slots__ = ("head", "parts")
-    head: bytes
-    parts: tuple[bytes, ...]
-
-    def to_parts(self) -> tuple[bytes, ...]:
-        """The response's bytes as its head, then the parts of its body as they are."""
-        parts = self.parts
-        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
-        added = "".join([f"{k}: {v}\r\n" for k, v in self.headers.items()]).encode()
-        length = b"Content-Length: %d\r\n" % size if size else b""
-        return (b"".join((self.head, added, length, b"\r\n")), *parts)
-
-    def to_bytes(self) -> bytearray:
-        return bytearray().join(self.to_parts())
-
-
 _STATUS_LINES: dict[int, tuple[HTTPStatus, bytes]] = {}  # status -> its enum member and line
 
 
@@ -142,7 +113,7 @@ def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
     if answer.retry_after_s is not None:
         head += b"Retry-After: %d\r\n" % answer.retry_after_s
     head += answer.extra_head
-    response = _PartsResponse()
+    response = PartsResponse()
     response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
     response.body = None
     response.head = head
