@@ -1,0 +1,339 @@
+"""One symbol's simulated past, minute by minute: how many trades, at what prices and
+sizes, which side took; and, only when asked, the trades of a minute themselves.
+
+**Counts** are split top-down, exactly: a day's trade count (the symbol's rate at the
+configured ``--sim-rate``, times the day's share of the weekly cycle and its volatility
+multiplier, with a little noise) is split over its hours by their activity, and an hour's
+over its minutes, every minute holding at least ``MIN_TRADES``. So a trade id is known
+without counting every trade since the listing: the ids before a day are the sum of the
+day counts since the listing, kept at a checkpoint every ``_CHECKPOINT_DAYS`` days.
+
+**A minute** (``Minute``) is four *pin* trades, at its open (the first trade), at its high
+and its low (in the order the path suggests) and at its close (the last), and a *body*:
+the rest of its trades at ``_LEVELS`` prices between its low and high, in ``_CLASSES`` size
+classes doubling from the symbol's base lot (a discrete power law: a class twice as large
+is ``2 ** -_SIZE_TAIL`` as frequent). Each class trades at one of the prices (dealt round
+from a random one) and each (price, class, side) cell holds a count of identical trades,
+so the kline's volume, quote volume and taker-buy figures are sums over some eighteen
+cells, exactly what the trades add up to, whatever the trade count. The taker side leans
+with the minute's return.
+
+**The trades** (``Minute.trades``) lay the cells out in time: the pins first, at the high's
+and low's moments and last, the body in between, ordered along a random path from the open
+through the extremes to the close by matching ranks, so the tape reads like a market and
+its aggregate is the kline by construction.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from bisect import bisect_right
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from tickerplant.market.history.draws import mix, name_key, normal, split, stream
+from tickerplant.market.history.path import AssetPath, Bar, Lru, hour_activity
+from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.klines.candles import Kline
+from tickerplant.market.units import DAY_MS, MINUTE_MS
+
+__all__ = ["MIN_TRADES", "TRADES_PER_ACTION", "Minute", "PastTrade", "SymbolTape"]
+
+MIN_TRADES = 4  # a minute's pins: its open, high, low and close are trades
+# trades a minute per action a second of the symbol's share of --sim-rate: what the live
+# simulator makes (about an eighth of actions take, sweeping a level or few)
+TRADES_PER_ACTION = 11.0
+_TRADE_VALUE = 1_900.0  # the mean trade's value = _TRADE_VALUE * activity ** 0.55 (quote currency)
+_LEVELS = 3
+_CLASSES = 7
+_SIZE_TAIL = 1.6
+_CLASS_WEIGHTS = [2.0 ** (-_SIZE_TAIL * k) for k in range(_CLASSES)]
+_CLASS_MEAN = sum(w * 2**k for k, w in enumerate(_CLASS_WEIGHTS)) / sum(_CLASS_WEIGHTS)
+_CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(_CLASSES)]
+_DAY_NOISE = 0.15
+_CHECKPOINT_DAYS = 64
+_COUNTS_KEPT = 4096  # day counts kept (a sixteenth as many days of hour counts, ...)
+_YEAR_MS = 365 * DAY_MS
+_BASIS_PER_YEAR = 0.05  # the quarterlies' contango, as the catalogue prices them
+_MAX_DAY = 1 << 16  # 2149: ids are looked up no further
+
+
+class PastTrade(NamedTuple):
+    """One trade of the past, in the plant's units."""
+
+    trade_id: int
+    time_ms: int
+    price: int  # price units
+    qty: int  # quantity units
+    buyer_is_maker: bool  # True: the seller took
+
+
+class Minute(NamedTuple):
+    """A minute's kline and what its trades are made of (see the module docstring)."""
+
+    kline: Kline
+    pins: tuple[tuple[int, int, bool], ...]  # (price units, qty units, buyer is maker), in order
+    cells: tuple[tuple[int, int, int, bool], ...]  # (price units, qty units, count, buyer is maker)
+    high_first: bool  # the high's pin comes before the low's
+    key: int  # where its trades' draws come from
+
+
+class SymbolTape:
+    """The past of one symbol (see the module docstring)."""
+
+    def __init__(
+        self, inst: Instrument, path: AssetPath, seed: int, trades_per_minute: float, reference: int
+    ) -> None:
+        """``reference``: the asset's reference price in ``inst``'s price units (the
+        perpetual's catalogue price); ``trades_per_minute``: the mean rate."""
+        self.inst = inst
+        self.path = path
+        self.rate = max(trades_per_minute, float(MIN_TRADES))
+        self._key = name_key(seed, "tape", inst.symbol)
+        self._reference = reference / inst.tick  # in ticks
+        self.first_minute = -(-inst.onboard_ms // MINUTE_MS)  # the first whole minute listed
+        self._first_day = inst.onboard_ms // DAY_MS
+        self._day_counts: Lru[int, int] = Lru(_COUNTS_KEPT)
+        self._hour_counts: Lru[int, list[int]] = Lru(_COUNTS_KEPT // 16)
+        self._minute_counts: Lru[int, list[int]] = Lru(_COUNTS_KEPT // 8)
+        self._checkpoints: list[int] = [0]  # ids before day first_day + i * _CHECKPOINT_DAYS
+        self._linear = inst.market is Market.UM
+        lot_value = _lot_value(inst, reference)
+        mean_lots = _TRADE_VALUE * max(inst.activity, 1e-6) ** 0.55 / lot_value
+        self.base_lots = max(1, round(mean_lots / _CLASS_MEAN))
+
+    # -- counts and ids ----------------------------------------------------------------
+
+    def day_count(self, day: int) -> int:
+        """Trades on ``day`` (days since the epoch)."""
+        return self._day_counts.get(day, lambda: self._day_count(day))
+
+    def _day_count(self, day: int) -> int:
+        first = (day - 4) % 7 * 24
+        cycle = sum(hour_activity(first + h) for h in range(24)) / 24.0
+        noise = math.exp(_DAY_NOISE * normal(mix(self._key, day)) - _DAY_NOISE**2 / 2)
+        mean = self.rate * 1440.0 * cycle * self.path.day_vol(day) * noise
+        return max(MIN_TRADES * 1440, round(mean))
+
+    def hour_counts(self, day: int) -> list[int]:
+        """Trades in each hour of ``day``."""
+
+        def make() -> list[int]:
+            hours = self.path.hours(day)
+            return split(self.day_count(day), [b.activity for b in hours], MIN_TRADES * 60)
+
+        return self._hour_counts.get(day, make)
+
+    def minute_counts(self, hour: int) -> list[int]:
+        """Trades in each minute of ``hour``."""
+
+        def make() -> list[int]:
+            total = self.hour_counts(hour // 24)[hour % 24]
+            return split(total, [b.activity for b in self.path.minutes(hour)], MIN_TRADES)
+
+        return self._minute_counts.get(hour, make)
+
+    def first_id(self, minute: int) -> int:
+        """The id of ``minute``'s first trade: ids count from 1 at the listing day."""
+        day, hour = minute // 1440, minute // 60
+        ids = 1 + self._ids_before_day(day)
+        ids += sum(self.hour_counts(day)[: hour % 24])
+        ids += sum(self.minute_counts(hour)[: minute % 60])
+        return ids
+
+    def minute_at_id(self, trade_id: int) -> int:
+        """The minute holding trade ``trade_id``: the first listed minute for ids before it,
+        -1 past ``_MAX_DAY``'s."""
+        before = trade_id - 1  # ids before it
+        day = self._first_day
+        if before <= 0:
+            return self.first_minute
+        step = _CHECKPOINT_DAYS
+        while step:
+            while day + step <= _MAX_DAY and self._ids_before_day(day + step) <= before:
+                day += step
+            step //= 2
+        if day >= _MAX_DAY:
+            return -1
+        before -= self._ids_before_day(day)
+        hour = day * 24
+        for count in self.hour_counts(day):
+            if before < count:
+                break
+            before -= count
+            hour += 1
+        minute = hour * 60
+        for count in self.minute_counts(hour):
+            if before < count:
+                break
+            before -= count
+            minute += 1
+        return max(minute, self.first_minute)
+
+    def _ids_before_day(self, day: int) -> int:
+        if day <= self._first_day:
+            return 0
+        index, rest = divmod(day - self._first_day, _CHECKPOINT_DAYS)
+        checkpoints = self._checkpoints
+        while len(checkpoints) <= index:
+            start = self._first_day + (len(checkpoints) - 1) * _CHECKPOINT_DAYS
+            days = range(start, start + _CHECKPOINT_DAYS)
+            checkpoints.append(checkpoints[-1] + sum(map(self.day_count, days)))
+        start = self._first_day + index * _CHECKPOINT_DAYS
+        return checkpoints[index] + sum(map(self.day_count, range(start, start + rest)))
+
+    # -- prices --------------------------------------------------------------------------
+
+    def price(self, log_price: float, time_ms: int) -> int:
+        """The symbol's price for the path's ``log_price`` at ``time_ms``, on its tick grid
+        (the quarterlies carry their contango, shrinking to delivery)."""
+        ticks = self._reference * math.exp(log_price)
+        inst = self.inst
+        if inst.contract_type is not ContractType.PERPETUAL:
+            ticks *= 1.0 + _BASIS_PER_YEAR * max(0, inst.delivery_ms - time_ms) / _YEAR_MS
+        return max(1, round(ticks)) * inst.tick
+
+    # -- minutes -----------------------------------------------------------------------
+
+    def minute(self, minute: int) -> Minute:
+        """Minute ``minute`` (minutes since the epoch): its kline and its makings."""
+        return self.minutes(minute // 60)[minute % 60]
+
+    def minutes(self, hour: int) -> list[Minute]:
+        """The 60 minutes of ``hour`` (hours since the epoch)."""
+        counts = self.minute_counts(hour)
+        bars = self.path.minutes(hour)
+        trade_id = self.first_id(hour * 60)
+        rng = stream(mix(self._key, hour, 60))  # one generator for the hour's minutes, in order
+        out = []
+        for i in range(60):
+            out.append(self._minute(hour * 60 + i, bars[i], counts[i], trade_id, rng))
+            trade_id += counts[i]
+        return out
+
+    def _minute(self, minute: int, bar: Bar, count: int, first_id: int, rng: random.Random) -> Minute:
+        open_ms = minute * MINUTE_MS
+        key = mix(self._key, minute)
+        price = self.price
+        o, h, lo, c = (price(x, open_ms) for x in bar[:4])
+        tick, step = self.inst.tick, self.inst.step
+        up = c - o
+        lean = math.tanh(up / max(h - lo, tick))  # a rising minute was bought
+        high_first = rng.random() < 0.5 - 0.3 * lean
+        base = self.base_lots
+        weights = _CLASS_CUMULATIVE
+        lots = [base << bisect_right(weights, rng.random() * 0.999999) for _ in range(4)]
+        # buyer is maker (a seller took)? The open and close lean with the minute; the high
+        # was mostly a buyer lifting the ask, the low a seller hitting the bid
+        open_maker = rng.random() < 0.5 - 0.2 * lean
+        high_maker, low_maker = rng.random() < 0.2, rng.random() < 0.8
+        close_maker = rng.random() < 0.5 - 0.2 * lean
+        if high_first:
+            middle = ((h, lots[1], high_maker), (lo, lots[2], low_maker))
+        else:
+            middle = ((lo, lots[1], low_maker), (h, lots[2], high_maker))
+        pins = tuple(
+            (p, q * step, m) for p, q, m in ((o, lots[0], open_maker), *middle, (c, lots[3], close_maker))
+        )
+        body = count - MIN_TRADES
+        buy_share = min(0.85, max(0.15, 0.5 + 0.18 * lean + 0.05 * rng.gauss()))
+        buys = round(body * buy_share)
+        span = (h - lo) // tick
+        levels = [lo + round(span * (0.2 + 0.6 * rng.random())) * tick for _ in range(_LEVELS)]
+        cells: list[tuple[int, int, int, bool]] = []
+        for n, maker in ((buys, False), (body - buys, True)):
+            if n <= 0:
+                continue
+            # each size class trades at one of the levels, classes dealt round from a random one
+            turn = int(rng.random() * _LEVELS)
+            for k, c_k in enumerate(split(n, _CLASS_WEIGHTS)):
+                if c_k:
+                    cells.append((levels[(k + turn) % _LEVELS], (base << k) * step, c_k, maker))
+        kline = self._kline(open_ms, o, h, lo, c, pins, cells, count, first_id)
+        return Minute(kline, pins, tuple(cells), high_first, key)
+
+    def _kline(
+        self, open_ms: int, o: int, h: int, lo: int, c: int,
+        pins: Sequence[tuple[int, int, bool]], cells: Sequence[tuple[int, int, int, bool]],
+        count: int, first_id: int,
+    ) -> Kline:  # fmt: skip
+        quote = self._quote
+        volume = value = buy_volume = buy_value = 0
+        for p, q, maker in pins:
+            v = quote(p, q)
+            volume += q
+            value += v
+            if not maker:
+                buy_volume += q
+                buy_value += v
+        for p, q, n, maker in cells:
+            v = quote(p, q) * n
+            volume += q * n
+            value += v
+            if not maker:
+                buy_volume += q * n
+                buy_value += v
+        return Kline(
+            open_ms, open_ms + MINUTE_MS - 1, o, h, lo, c, volume, value, count, buy_volume, buy_value,
+            first_id, first_id + count - 1,
+        )  # fmt: skip
+
+    def _quote(self, price: int, qty: int) -> int:
+        """The plant's quote figure of one trade (``payloads.builders.quote_units``)."""
+        if self._linear:
+            return price * qty
+        inst = self.inst
+        scale: int = 10 ** (inst.price_decimals + 8 - inst.qty_decimals)
+        return (qty * inst.contract_size * scale + price // 2) // price
+
+    # -- trades --------------------------------------------------------------------------
+
+    def trades(self, minute: Minute) -> list[PastTrade]:
+        """``minute``'s trades in time order; their aggregate is ``minute.kline``."""
+        k = minute.kline
+        rng = stream(mix(minute.key, 1))
+        body = [(p, q, m) for p, q, n, m in minute.cells for _ in range(n)]
+        n = len(body) + MIN_TRADES
+        times = sorted(k.open_ms + int(rng.random() * MINUTE_MS) for _ in range(n))
+        # the path the body follows: open → first extreme → second extreme → close
+        first_at, second_at = sorted((1 + int(rng.random() * (n - 2)), 1 + int(rng.random() * (n - 2))))
+        if first_at == second_at:
+            second_at = min(n - 2, first_at + 1) if first_at < n - 2 else first_at - 1
+            first_at, second_at = min(first_at, second_at), max(first_at, second_at)
+        pins = minute.pins
+        order: list[tuple[int, int, bool] | None] = [None] * n
+        order[0], order[first_at], order[second_at], order[-1] = pins
+        anchors = ((0, pins[0][0]), (first_at, pins[1][0]), (second_at, pins[2][0]), (n - 1, pins[3][0]))
+        slots = [i for i in range(n) if order[i] is None]
+        latent = [_along(anchors, i) + rng.gauss() * (k.high - k.low) * 0.15 for i in slots]
+        body.sort()
+        ranked = sorted(range(len(slots)), key=latent.__getitem__)
+        for rank, index in enumerate(ranked):
+            order[slots[index]] = body[rank]
+        out = []
+        trade_id = k.first_id
+        for t, trade in zip(times, order, strict=True):
+            assert trade is not None
+            out.append(PastTrade(trade_id, t, trade[0], trade[1], trade[2]))
+            trade_id += 1
+        return out
+
+
+def _along(anchors: Sequence[tuple[int, int]], i: int) -> float:
+    """The price the straight lines between ``anchors`` (position, price) give at ``i``."""
+    for (i0, p0), (i1, p1) in itertools.pairwise(anchors):
+        if i <= i1:
+            return p0 + (p1 - p0) * (i - i0) / max(1, i1 - i0)
+    return float(anchors[-1][1])
+
+
+def _lot_value(inst: Instrument, reference: int) -> float:
+    """What one lot is worth at the reference price, in the quote currency."""
+    lot: float = inst.step / 10**inst.qty_decimals
+    if inst.market is Market.UM:
+        price: float = reference / 10**inst.price_decimals
+        return price * lot
+    return inst.contract_size * lot  # COIN-M: a contract is a fixed number of USD
+
