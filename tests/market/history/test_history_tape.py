@@ -57,16 +57,25 @@ def test_a_minutes_kline_is_the_aggregate_of_its_trades(symbol: str, minutes_bac
 
 @settings(max_examples=20, deadline=None)
 @given(symbol=st.sampled_from(SYMBOLS), minutes_back=st.integers(1, 400 * 1440))
-def test_ids_run_on_across_minutes_hours_and_days(symbol: str, minutes_back: int) -> None:
+def test_ids_run_on_within_a_day_and_skip_to_a_round_stride_at_midnight(symbol: str, minutes_back: int) -> None:
     tape = PAST.tape(symbol)
     m = NOW // MINUTE_MS - minutes_back
-    m -= m % 1440  # a day's first minute: the previous one is the last of the day before
+    m -= m % 60  # an hour's first minute: the previous one is the last of the hour before
+    if m % 1440 == 0:
+        m += 60
     before, first = tape.minute(m - 1).kline, tape.minute(m).kline
     assert first.first_id == before.last_id + 1
     for trade_id in (first.first_id, before.last_id, before.first_id + 1):
         assert tape.minute_at_id(trade_id) in (m - 1, m)
         owner = tape.minute(tape.minute_at_id(trade_id)).kline
         assert owner.first_id <= trade_id <= owner.last_id
+    day = m // 1440
+    midnight = tape.minute(day * 1440).kline
+    assert midnight.first_id == 1 + (day - tape.inst.onboard_ms // DAY_MS) * tape.id_stride
+    last_of_day = tape.minute(day * 1440 - 1).kline
+    assert last_of_day.last_id < midnight.first_id
+    # an id in the day's unused room finds the next day's first minute
+    assert tape.minute_at_id(last_of_day.last_id + 1) == day * 1440
 
 
 def test_ids_start_at_one_on_the_listing_day() -> None:

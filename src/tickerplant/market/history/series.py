@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+import msgspec
+
 from tickerplant.market.history.path import AssetPath, Lru
 from tickerplant.market.history.tape import TRADES_PER_ACTION, PastTrade, SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
 from tickerplant.market.klines.candles import Kline, close_time, open_time
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
 
-__all__ = ["SimulatedPast", "aggregate"]
+__all__ = ["PastSpec", "SimulatedPast", "aggregate"]
 
 _MINUTE_HOURS_KEPT = 256
 _HOURS_KEPT = 8192
@@ -33,6 +35,16 @@ _SUB_HOUR = frozenset({"1m", "3m", "5m", "15m", "30m"})
 _SUB_DAY = frozenset({"1h", "2h", "4h", "6h", "8h", "12h"})
 _DEFAULT_RATE = 400.0  # actions a second the rate is taken at when --sim-rate is max
 _MAX_TRADE_MINUTES = 24 * 60  # minutes one trades answer looks through at most
+
+
+class PastSpec(msgspec.Struct, frozen=True, array_like=True):
+    """What a gateway needs to answer about a simulated past: the same seed and rate as the
+    simulator, and where the live market took over (a source's ``Prepared``, the bus's
+    listing)."""
+
+    seed: int
+    actions_per_s: float | None  # --sim-rate; None: max
+    live_from_ms: int  # the live start: the past is what lies before its minute
 
 
 def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
@@ -69,6 +81,10 @@ class SimulatedPast:
         self._minute_klines: Lru[tuple[str, int], list[Kline]] = Lru(_MINUTE_HOURS_KEPT)
         self._hour_klines: Lru[tuple[str, int], Kline] = Lru(_HOURS_KEPT)
         self._day_klines: Lru[tuple[str, int], Kline] = Lru(_DAYS_KEPT)
+
+    @classmethod
+    def of(cls, instruments: Iterable[Instrument], spec: PastSpec) -> SimulatedPast:
+        return cls(instruments, spec.seed, spec.actions_per_s)
 
     def tape(self, symbol: str) -> SymbolTape:
         tape = self._tapes.get(symbol)
@@ -195,6 +211,18 @@ class SimulatedPast:
                 out.append(trade)
                 if len(out) >= limit:
                     return out
+        return out
+
+    def last_trades(self, symbol: str, limit: int, before_id: int, until_ms: int) -> list[PastTrade]:
+        """The last ``limit`` trades with ids under ``before_id`` and times before
+        ``until_ms``'s minute, ascending."""
+        tape = self.tape(symbol)
+        minute = until_ms // MINUTE_MS - 1
+        out: list[PastTrade] = []
+        while len(out) < limit and minute >= tape.first_minute:
+            kept = [t for t in self._trades_of(tape, minute) if t.trade_id < before_id]
+            out[:0] = kept[-(limit - len(out)) :]
+            minute -= 1
         return out
 
     def _trades_of(self, tape: SymbolTape, minute: int) -> Iterator[PastTrade]:

@@ -4,9 +4,11 @@ sizes, which side took; and, only when asked, the trades of a minute themselves.
 **Counts** are split top-down, exactly: a day's trade count (the symbol's rate at the
 configured ``--sim-rate``, times the day's share of the weekly cycle and its volatility
 multiplier, with a little noise) is split over its hours by their activity, and an hour's
-over its minutes, every minute holding at least ``MIN_TRADES``. So a trade id is known
-without counting every trade since the listing: the ids before a day are the sum of the
-day counts since the listing, kept at a checkpoint every ``_CHECKPOINT_DAYS`` days.
+over its minutes, every minute holding at least ``MIN_TRADES``. A day's trade ids start at
+a fixed *stride* per day since the listing (``id_stride``: a round number at least eight
+times the mean day count, which no day reaches), and run on without a gap within the day,
+so an id is known without counting every trade since the listing: the ids skip from a
+day's last to the next day's first at each midnight UTC.
 
 **A minute** (``Minute``) is four *pin* trades, at its open (the first trade), at its high
 and its low (in the order the path suggests) and at its close (the last), and a *body*:
@@ -53,11 +55,10 @@ _CLASS_WEIGHTS = [2.0 ** (-_SIZE_TAIL * k) for k in range(_CLASSES)]
 _CLASS_MEAN = sum(w * 2**k for k, w in enumerate(_CLASS_WEIGHTS)) / sum(_CLASS_WEIGHTS)
 _CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(_CLASSES)]
 _DAY_NOISE = 0.15
-_CHECKPOINT_DAYS = 64
 _COUNTS_KEPT = 4096  # day counts kept (a sixteenth as many days of hour counts, ...)
 _YEAR_MS = 365 * DAY_MS
 _BASIS_PER_YEAR = 0.05  # the quarterlies' contango, as the catalogue prices them
-_MAX_DAY = 1 << 16  # 2149: ids are looked up no further
+_STRIDE_MARGIN = 8  # a day's ids are room for this many mean days' trades
 
 
 class PastTrade(NamedTuple):
@@ -91,6 +92,8 @@ class SymbolTape:
         self.inst = inst
         self.path = path
         self.rate = max(trades_per_minute, float(MIN_TRADES))
+        # the ids a day has room for: a power of ten past _STRIDE_MARGIN mean days
+        self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * self.rate))
         self._key = name_key(seed, "tape", inst.symbol)
         self._reference = reference / inst.tick  # in ticks
         self.first_minute = -(-inst.onboard_ms // MINUTE_MS)  # the first whole minute listed
@@ -98,7 +101,6 @@ class SymbolTape:
         self._day_counts: Lru[int, int] = Lru(_COUNTS_KEPT)
         self._hour_counts: Lru[int, list[int]] = Lru(_COUNTS_KEPT // 16)
         self._minute_counts: Lru[int, list[int]] = Lru(_COUNTS_KEPT // 8)
-        self._checkpoints: list[int] = [0]  # ids before day first_day + i * _CHECKPOINT_DAYS
         self._linear = inst.market is Market.UM
         lot_value = _lot_value(inst, reference)
         mean_lots = _TRADE_VALUE * max(inst.activity, 1e-6) ** 0.55 / lot_value
@@ -115,7 +117,7 @@ class SymbolTape:
         cycle = sum(hour_activity(first + h) for h in range(24)) / 24.0
         noise = math.exp(_DAY_NOISE * normal(mix(self._key, day)) - _DAY_NOISE**2 / 2)
         mean = self.rate * 1440.0 * cycle * self.path.day_vol(day) * noise
-        return max(MIN_TRADES * 1440, round(mean))
+        return min(self.id_stride, max(MIN_TRADES * 1440, round(mean)))
 
     def hour_counts(self, day: int) -> list[int]:
         """Trades in each hour of ``day``."""
@@ -136,53 +138,33 @@ class SymbolTape:
         return self._minute_counts.get(hour, make)
 
     def first_id(self, minute: int) -> int:
-        """The id of ``minute``'s first trade: ids count from 1 at the listing day."""
+        """The id of ``minute``'s first trade: the listing day's first is 1."""
         day, hour = minute // 1440, minute // 60
-        ids = 1 + self._ids_before_day(day)
+        ids = 1 + (day - self._first_day) * self.id_stride
         ids += sum(self.hour_counts(day)[: hour % 24])
         ids += sum(self.minute_counts(hour)[: minute % 60])
         return ids
 
     def minute_at_id(self, trade_id: int) -> int:
-        """The minute holding trade ``trade_id``: the first listed minute for ids before it,
-        -1 past ``_MAX_DAY``'s."""
-        before = trade_id - 1  # ids before it
-        day = self._first_day
-        if before <= 0:
-            return self.first_minute
-        step = _CHECKPOINT_DAYS
-        while step:
-            while day + step <= _MAX_DAY and self._ids_before_day(day + step) <= before:
-                day += step
-            step //= 2
-        if day >= _MAX_DAY:
-            return -1
-        before -= self._ids_before_day(day)
+        """The minute holding trade ``trade_id``; for an id in a day's unused room, or before
+        the listing, the next minute that holds one."""
+        day, offset = divmod(max(0, trade_id - 1), self.id_stride)
+        day += self._first_day
+        if offset >= self.day_count(day):
+            return max(self.first_minute, (day + 1) * 1440)
         hour = day * 24
         for count in self.hour_counts(day):
-            if before < count:
+            if offset < count:
                 break
-            before -= count
+            offset -= count
             hour += 1
         minute = hour * 60
         for count in self.minute_counts(hour):
-            if before < count:
+            if offset < count:
                 break
-            before -= count
+            offset -= count
             minute += 1
         return max(minute, self.first_minute)
-
-    def _ids_before_day(self, day: int) -> int:
-        if day <= self._first_day:
-            return 0
-        index, rest = divmod(day - self._first_day, _CHECKPOINT_DAYS)
-        checkpoints = self._checkpoints
-        while len(checkpoints) <= index:
-            start = self._first_day + (len(checkpoints) - 1) * _CHECKPOINT_DAYS
-            days = range(start, start + _CHECKPOINT_DAYS)
-            checkpoints.append(checkpoints[-1] + sum(map(self.day_count, days)))
-        start = self._first_day + index * _CHECKPOINT_DAYS
-        return checkpoints[index] + sum(map(self.day_count, range(start, start + rest)))
 
     # -- prices --------------------------------------------------------------------------
 
