@@ -99,3 +99,10 @@ async def test_the_live_market_takes_over_where_the_past_is(start_server: StartS
     ids = [t["a"] for t in trades]
     assert ids == list(range(last_past_id - 9, last_past_id - 9 + len(ids))) and len(ids) > 10
     assert trades[9]["T"] < T0 - T0 % MINUTE_MS <= trades[10]["T"]
+
+
+async def test_history_start_moves_where_the_past_begins(start_server: StartServer) -> None:
+    begin = T0 - 5 * DAY_MS
+    plant = await start_server(clock=ManualClock(T0), simulator={**STILL, "history_start_ms": begin})
+    first = await rows(plant, Market.UM, "/fapi/v1/klines?symbol=BTCUSDT&interval=1h&startTime=0&limit=2")
+    assert first[0][0] == begin - begin % HOUR_MS  # the hour holding its first whole minute

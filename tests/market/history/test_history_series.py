@@ -96,3 +96,14 @@ def test_caches_stay_within_their_bounds() -> None:
     served = past.klines("BTCUSDT", "1h", NOW - 20 * DAY_MS, None, 20 * 24, NOW)
     minutes, hours, days = past.cached()
     assert minutes == 256 and hours == len(served) == 20 * 24 - 1 and days == 0
+
+
+def test_a_later_history_start_serves_less_of_the_same_past() -> None:
+    start = NOW - 10 * DAY_MS + 12_345
+    later = SimulatedPast([i for m in Market for i in catalogue(m, NOW)], 7, 400.0, history_start_ms=start)
+    first = later.klines("BTCUSDT", "1m", 0, None, 3, NOW)
+    assert first[0].open_ms == start - start % MINUTE_MS + MINUTE_MS  # the first whole minute after it
+    assert first == PAST.klines("BTCUSDT", "1m", first[0].open_ms, None, 3, NOW)  # ids and all
+    (day,) = later.klines("BTCUSDT", "1d", 0, None, 1, NOW)
+    assert day.open_ms == start - start % DAY_MS and day.first_id == first[0].first_id
+    assert later.trades("BTCUSDT", 1, None, None, 1, NOW)[0].trade_id == first[0].first_id

@@ -48,7 +48,7 @@ class SimulatedMarket:
     async def prepare(self) -> Prepared:
         now_ms = self._clock.now_ms()
         config = self._config
-        spec = PastSpec(config.seed, config.actions_per_s, now_ms)
+        spec = PastSpec(config.seed, config.actions_per_s, now_ms, config.history_start_ms)
         catalogued = {market: catalogue(market, now_ms) for market in Market}
         self.past = past = SimulatedPast.of([i for insts in catalogued.values() for i in insts], spec)
         # the live market starts where the past's path is, its trade ids where the past's end

@@ -45,6 +45,7 @@ class PastSpec(msgspec.Struct, frozen=True, array_like=True):
     seed: int
     actions_per_s: float | None  # --sim-rate; None: max
     live_from_ms: int  # the live start: the past is what lies before its minute
+    history_start_ms: int | None = None  # the past begins at the later of it and the listing
 
 
 def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
@@ -71,8 +72,13 @@ def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
 class SimulatedPast:
     """The past of ``instruments`` for ``seed`` at ``actions_per_s`` (None: ``max``)."""
 
-    def __init__(self, instruments: Iterable[Instrument], seed: int, actions_per_s: float | None) -> None:
+    def __init__(
+        self, instruments: Iterable[Instrument], seed: int, actions_per_s: float | None,
+        history_start_ms: int | None = None,
+    ) -> None:  # fmt: skip
+        """``history_start_ms``: no past before it (None: from each symbol's listing)."""
         self.seed = seed
+        self.history_start_ms = history_start_ms
         self.actions_per_s = _DEFAULT_RATE if actions_per_s is None else actions_per_s
         self.instruments = {inst.symbol: inst for inst in instruments}
         self._total_activity = sum(max(0.0, i.activity) for i in self.instruments.values()) or 1.0
@@ -84,7 +90,7 @@ class SimulatedPast:
 
     @classmethod
     def of(cls, instruments: Iterable[Instrument], spec: PastSpec) -> SimulatedPast:
-        return cls(instruments, spec.seed, spec.actions_per_s)
+        return cls(instruments, spec.seed, spec.actions_per_s, spec.history_start_ms)
 
     def tape(self, symbol: str) -> SymbolTape:
         tape = self._tapes.get(symbol)
@@ -96,7 +102,8 @@ class SimulatedPast:
                 self._paths[inst.base_asset] = path
             share = max(0.0, inst.activity) / self._total_activity
             rate = TRADES_PER_ACTION * self.actions_per_s * share
-            tape = self._tapes[symbol] = SymbolTape(inst, path, self.seed, rate, _reference(inst))
+            tape = SymbolTape(inst, path, self.seed, rate, _reference(inst), self.history_start_ms)
+            self._tapes[symbol] = tape
         return tape
 
     def price_at(self, symbol: str, time_ms: int) -> int:

@@ -85,10 +85,13 @@ class SymbolTape:
     """The past of one symbol (see the module docstring)."""
 
     def __init__(
-        self, inst: Instrument, path: AssetPath, seed: int, trades_per_minute: float, reference: int
-    ) -> None:
+        self, inst: Instrument, path: AssetPath, seed: int, trades_per_minute: float, reference: int,
+        start_ms: int | None = None,
+    ) -> None:  # fmt: skip
         """``reference``: the asset's reference price in ``inst``'s price units (the
-        perpetual's catalogue price); ``trades_per_minute``: the mean rate."""
+        perpetual's catalogue price); ``trades_per_minute``: the mean rate; ``start_ms``: no
+        minute before it is served (None: from the listing). Ids count from the listing day
+        whatever the start, so a minute's are the same however much of the past is served."""
         self.inst = inst
         self.path = path
         self.rate = max(trades_per_minute, float(MIN_TRADES))
@@ -96,7 +99,7 @@ class SymbolTape:
         self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * self.rate))
         self._key = name_key(seed, "tape", inst.symbol)
         self._reference = reference / inst.tick  # in ticks
-        self.first_minute = -(-inst.onboard_ms // MINUTE_MS)  # the first whole minute listed
+        self.first_minute = -(-max(inst.onboard_ms, start_ms or 0) // MINUTE_MS)  # the first served
         self._first_day = inst.onboard_ms // DAY_MS
         self._day_counts: Lru[int, int] = Lru(_COUNTS_KEPT)
         self._hour_counts: Lru[int, list[int]] = Lru(_COUNTS_KEPT // 16)
