@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
 
+from tickerplant.market.history.marks import PastFunding, PastMarks
 from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.history.tape import PastTrade
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import Kline, KlineSeries, open_time
+from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.trades.history import Aggregate
 from tickerplant.market.units import MINUTE_MS
 
@@ -43,6 +45,7 @@ class PastAnswers:
         self.past = past
         self.live_from_ms = live_from_ms
         self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
+        self.marks = PastMarks(past)
 
     def knows(self, symbol: str) -> bool:
         return symbol in self.past.instruments
@@ -85,6 +88,39 @@ class PastAnswers:
                 older = past.klines(symbol, interval, None, before, limit - len(live), self.until_ms)
         head = b",".join(_encode_row(row(k)) for k in older)
         return msgspec.Raw(b"[" + b",".join(p for p in (head, _inner(render(live))) if p) + b"]")
+
+    # -- markPriceKlines, indexPriceKlines, premiumIndexKlines (§7.8) ----------------------
+
+    def price_klines(
+        self,
+        symbol: str,
+        kind: PriceKind,
+        interval: str,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        live: Callable[[int | None, int | None, int], list[PriceBar]],
+    ) -> list[PriceBar]:
+        """The past's bars before the boundary, the view's (``live(start, end, limit)``)
+        from it, spliced as ``klines`` (§7.8)."""
+        boundary = open_time(interval, self.until_ms)
+        marks = self.marks
+        if start_ms is not None:
+            older = marks.klines(symbol, kind, interval, start_ms, end_ms, limit, self.until_ms)
+            if len(older) < limit and (end_ms is None or end_ms >= boundary):
+                return older + live(max(start_ms, boundary), end_ms, limit - len(older))
+            return older
+        newer = [b for b in live(None, end_ms, limit) if b.open_ms >= boundary]
+        if len(newer) >= limit:
+            return newer
+        before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
+        return marks.klines(symbol, kind, interval, None, before, limit - len(newer), self.until_ms) + newer
+
+    def funding(
+        self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[PastFunding]:
+        """``symbol``'s funding events before the live start (`fundingRate`, §7.9)."""
+        return self.marks.funding(symbol, start_ms, end_ms, limit, self.live_from_ms)
 
     # -- trades (§7.9) ------------------------------------------------------------------
 

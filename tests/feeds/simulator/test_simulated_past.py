@@ -58,6 +58,11 @@ async def test_the_past_starts_at_the_listing_and_is_the_same_from_any_start(sta
         (Market.UM, f"/fapi/v1/continuousKlines?pair=BTCUSDT&contractType=PERPETUAL&interval=1h&startTime={at}&limit=24"),
         (Market.CM, f"/dapi/v1/klines?symbol=BTCUSD_PERP&interval=5m&startTime={at}&limit=100"),
         (Market.UM, f"/fapi/v1/klines?symbol=SOLUSDT&interval=1m&endTime={T0 - DAY_MS}&limit=10"),
+        (Market.UM, f"/fapi/v1/markPriceKlines?symbol=BTCUSDT&interval=1m&startTime={at}&limit=500"),
+        (Market.UM, f"/fapi/v1/indexPriceKlines?pair=ETHUSDT&interval=1h&startTime={at}&limit=24"),
+        (Market.CM, f"/dapi/v1/premiumIndexKlines?symbol=BTCUSD_PERP&interval=15m&startTime={at}&limit=50"),
+        (Market.UM, f"/fapi/v1/fundingRate?symbol=BTCUSDT&startTime={at}&endTime={T0 - DAY_MS}"),
+        (Market.CM, "/dapi/v1/fundingRate?symbol=ETHUSD_PERP&startTime=0&limit=3"),
     ):
         assert await raw(early, market, path) == await raw(late, market, path), path
     # aggTrades by id reach back to the listing day, the same on both

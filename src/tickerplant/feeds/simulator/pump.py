@@ -103,12 +103,12 @@ class SimulatedMarket:
             plant.start_depth_chains()
             sink.bus.publish(market, books)
         self.updates_processed += len(initial)
-        # The funding history and the first mark prices, so that both answer at once.
+        # The first mark prices, so that they answer at once (the funding history before the
+        # start is the past's: protocol/past.py).
         derivatives = self.derivatives
         assert derivatives is not None
         self._last_price = _last_prices(sink.plants)
-        derived: list[MarketUpdate] = [*derivatives.warm_funding(now_ms)]
-        derived += derivatives.sample(now_ms, simulator.books, simulator.fair_price, self._last_price)
+        derived = derivatives.sample(now_ms, simulator.books, simulator.fair_price, self._last_price)
         self.updates_processed += Dispatcher(sink.plants, sink.bus)(derived, now_ms)
         simulator.mark_price = derivatives.mark_units  # positions are liquidated at the mark
 
