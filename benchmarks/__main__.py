@@ -22,6 +22,7 @@ SCENARIOS = {
     "fuzz": "a million random frames, texts and request heads: crashes, tracebacks, RSS before and after",
     "soak": "waves of 5,000 connections, slow consumers and malformed clients: RSS per wave, a client's p99",
     "scaleout": "a plant and gateways over NATS: publishing vs nats-py, a hop's latency, CPU per message",
+    "history": "the simulated past: start-up, idle RSS, past klines cold/warm, trades, a 30-day download",
 }
 
 

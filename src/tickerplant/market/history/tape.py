@@ -46,8 +46,12 @@ __all__ = ["MIN_TRADES", "TRADES_PER_ACTION", "Minute", "PastTrade", "SymbolTape
 MIN_TRADES = 4  # a minute's pins: its open, high, low and close are trades
 # trades a minute per action a second of the symbol's share of --sim-rate: what the live
 # simulator makes (about an eighth of actions take, sweeping a level or few)
-TRADES_PER_ACTION = 11.0
-_TRADE_VALUE = 1_900.0  # the mean trade's value = _TRADE_VALUE * activity ** 0.55 (quote currency)
+# (measured: 60 simulated minutes of two seeds at 400 actions/s, the perpetuals' 8 to 12)
+TRADES_PER_ACTION = 9.6
+_TRADE_VALUE = 1_650.0  # the mean trade's value = _TRADE_VALUE * activity ** 0.55 (quote currency)
+# A delivery contract's thin books split a taker order into more, smaller fills (measured:
+# about 1.8 times the trades, a third of the size)
+_DELIVERY_TRADES, _DELIVERY_SIZE = 1.8, 1 / 2.8
 _LEVELS = 3
 _CLASSES = 7
 _SIZE_TAIL = 1.6
@@ -94,7 +98,8 @@ class SymbolTape:
         whatever the start, so a minute's are the same however much of the past is served."""
         self.inst = inst
         self.path = path
-        self.rate = max(trades_per_minute, float(MIN_TRADES))
+        delivery = inst.contract_type is not ContractType.PERPETUAL
+        self.rate = max(trades_per_minute * (_DELIVERY_TRADES if delivery else 1.0), float(MIN_TRADES))
         # the ids a day has room for: a power of ten past _STRIDE_MARGIN mean days
         self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * self.rate))
         self._key = name_key(seed, "tape", inst.symbol)
@@ -107,6 +112,8 @@ class SymbolTape:
         self._linear = inst.market is Market.UM
         lot_value = _lot_value(inst, reference)
         mean_lots = _TRADE_VALUE * max(inst.activity, 1e-6) ** 0.55 / lot_value
+        if delivery:
+            mean_lots *= _DELIVERY_SIZE
         self.base_lots = max(1, round(mean_lots / _CLASS_MEAN))
 
     # -- counts and ids ----------------------------------------------------------------
