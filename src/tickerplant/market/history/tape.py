@@ -57,6 +57,7 @@ _CLASSES = 7
 _SIZE_TAIL = 1.6
 _CLASS_WEIGHTS = [2.0 ** (-_SIZE_TAIL * k) for k in range(_CLASSES)]
 _CLASS_MEAN = sum(w * 2**k for k, w in enumerate(_CLASS_WEIGHTS)) / sum(_CLASS_WEIGHTS)
+# the share of a side's trades in the classes up to k
 _CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(_CLASSES)]
 _DAY_NOISE = 0.15
 _COUNTS_KEPT = 4096  # day counts kept (a sixteenth as many days of hour counts, ...)
@@ -99,6 +100,7 @@ class SymbolTape:
         self.inst = inst
         self.path = path
         delivery = inst.contract_type is not ContractType.PERPETUAL
+        self._delivery_ms = inst.delivery_ms if delivery else None
         self.rate = max(trades_per_minute * (_DELIVERY_TRADES if delivery else 1.0), float(MIN_TRADES))
         # the ids a day has room for: a power of ten past _STRIDE_MARGIN mean days
         self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * self.rate))
@@ -182,10 +184,9 @@ class SymbolTape:
         """The symbol's price for the path's ``log_price`` at ``time_ms``, on its tick grid
         (the quarterlies carry their contango, shrinking to delivery)."""
         ticks = self._reference * math.exp(log_price)
-        inst = self.inst
-        if inst.contract_type is not ContractType.PERPETUAL:
-            ticks *= 1.0 + _BASIS_PER_YEAR * max(0, inst.delivery_ms - time_ms) / _YEAR_MS
-        return max(1, round(ticks)) * inst.tick
+        if self._delivery_ms is not None:
+            ticks *= 1.0 + _BASIS_PER_YEAR * max(0, self._delivery_ms - time_ms) / _YEAR_MS
+        return max(1, round(ticks)) * self.inst.tick
 
     # -- minutes -----------------------------------------------------------------------
 
@@ -209,40 +210,48 @@ class SymbolTape:
         open_ms = minute * MINUTE_MS
         key = mix(self._key, minute)
         price = self.price
-        o, h, lo, c = (price(x, open_ms) for x in bar[:4])
+        o, h = price(bar[0], open_ms), price(bar[1], open_ms)
+        lo, c = price(bar[2], open_ms), price(bar[3], open_ms)
         tick, step = self.inst.tick, self.inst.step
-        up = c - o
-        lean = math.tanh(up / max(h - lo, tick))  # a rising minute was bought
-        high_first = rng.random() < 0.5 - 0.3 * lean
+        lean = math.tanh((c - o) / max(h - lo, tick))  # a rising minute was bought
+        random_ = rng.random
+        high_first = random_() < 0.5 - 0.3 * lean
         base = self.base_lots
         weights = _CLASS_CUMULATIVE
-        lots = [base << bisect_right(weights, rng.random() * 0.999999) for _ in range(4)]
+        lots = [base << bisect_right(weights, random_() * 0.999999) for _ in range(4)]
         # buyer is maker (a seller took)? The open and close lean with the minute; the high
         # was mostly a buyer lifting the ask, the low a seller hitting the bid
-        open_maker = rng.random() < 0.5 - 0.2 * lean
-        high_maker, low_maker = rng.random() < 0.2, rng.random() < 0.8
-        close_maker = rng.random() < 0.5 - 0.2 * lean
-        if high_first:
-            middle = ((h, lots[1], high_maker), (lo, lots[2], low_maker))
-        else:
-            middle = ((lo, lots[1], low_maker), (h, lots[2], high_maker))
-        pins = tuple(
-            (p, q * step, m) for p, q, m in ((o, lots[0], open_maker), *middle, (c, lots[3], close_maker))
+        open_maker = random_() < 0.5 - 0.2 * lean
+        high_maker, low_maker = random_() < 0.2, random_() < 0.8
+        close_maker = random_() < 0.5 - 0.2 * lean
+        first, second = (h, high_maker), (lo, low_maker)
+        if not high_first:
+            first, second = second, first
+        pins = (
+            (o, lots[0] * step, open_maker),
+            (first[0], lots[1] * step, first[1]),
+            (second[0], lots[2] * step, second[1]),
+            (c, lots[3] * step, close_maker),
         )
         body = count - MIN_TRADES
         buy_share = min(0.85, max(0.15, 0.5 + 0.18 * lean + 0.05 * rng.gauss()))
         buys = round(body * buy_share)
         span = (h - lo) // tick
-        levels = [lo + round(span * (0.2 + 0.6 * rng.random())) * tick for _ in range(_LEVELS)]
+        levels = [lo + round(span * (0.2 + 0.6 * random_())) * tick for _ in range(_LEVELS)]
         cells: list[tuple[int, int, int, bool]] = []
+        fractions = _CLASS_CUMULATIVE
         for n, maker in ((buys, False), (body - buys, True)):
             if n <= 0:
                 continue
-            # each size class trades at one of the levels, classes dealt round from a random one
-            turn = int(rng.random() * _LEVELS)
-            for k, c_k in enumerate(split(n, _CLASS_WEIGHTS)):
-                if c_k:
-                    cells.append((levels[(k + turn) % _LEVELS], (base << k) * step, c_k, maker))
+            # each size class trades at one of the levels, classes dealt round from a random
+            # one; its count the class's share of n (cumulative rounding: they sum to n)
+            turn = int(random_() * _LEVELS)
+            given = 0
+            for k in range(_CLASSES):
+                upto = round(n * fractions[k]) if k < _CLASSES - 1 else n
+                if upto > given:
+                    cells.append((levels[(k + turn) % _LEVELS], (base << k) * step, upto - given, maker))
+                    given = upto
         kline = self._kline(open_ms, o, h, lo, c, pins, cells, count, first_id)
         return Minute(kline, pins, tuple(cells), high_first, key)
 
@@ -251,17 +260,17 @@ class SymbolTape:
         pins: Sequence[tuple[int, int, bool]], cells: Sequence[tuple[int, int, int, bool]],
         count: int, first_id: int,
     ) -> Kline:  # fmt: skip
-        quote = self._quote
+        quote = None if self._linear else self._quote
         volume = value = buy_volume = buy_value = 0
         for p, q, maker in pins:
-            v = quote(p, q)
+            v = p * q if quote is None else quote(p, q)
             volume += q
             value += v
             if not maker:
                 buy_volume += q
                 buy_value += v
         for p, q, n, maker in cells:
-            v = quote(p, q) * n
+            v = (p * q if quote is None else quote(p, q)) * n
             volume += q * n
             value += v
             if not maker:
