@@ -1,7 +1,7 @@
 """History benchmark (issue 30): what the simulated past costs to start and to answer.
 
     python -m benchmarks history [--quick] [--symbols 10] [--days 30] [--samples 10]
-                                 [--baseline-src DIR]
+                                 [--starts 3] [--baseline-src DIR]
 
 1. **Start-up**: ``tickerplant serve --seed 1`` (a day of the past warms the plant) until
    both listeners answer, and its RSS after 5 idle seconds. With ``--baseline-src DIR``,
@@ -60,17 +60,22 @@ class Client:
         self.connection.close()
 
 
-def start_up(label: str, src: Path | None, timeout_s: float) -> None:
-    began = time.monotonic()
-    server = ServerProcess(SERVE, src=src)
-    try:
-        server.wait_listening(timeout_s)
-        took = time.monotonic() - began
-        time.sleep(5.0)
-        rss = sum(rss_mb(pid) for pid in server.pids())
-        print(f"  {label}: answering after {took:.2f} s, RSS {rss:.0f} MB after 5 idle s", flush=True)
-    finally:
-        server.stop()
+def start_up(label: str, src: Path | None, timeout_s: float, starts: int) -> None:
+    """The median of ``starts`` starts: seconds until both listeners answer, RSS 5 s later."""
+    took, rss = [], []
+    for _ in range(starts):
+        began = time.monotonic()
+        server = ServerProcess(SERVE, src=src)
+        try:
+            server.wait_listening(timeout_s)
+            took.append(time.monotonic() - began)
+            time.sleep(5.0)
+            rss.append(sum(rss_mb(pid) for pid in server.pids()))
+        finally:
+            server.stop()
+    print(f"  {label}: answering after {statistics.median(took):.2f} s (of {starts}: "
+          f"{', '.join(f'{t:.2f}' for t in took)}), RSS {statistics.median(rss):.0f} MB after 5 idle s",
+          flush=True)
 
 
 def klines_and_trades(args: argparse.Namespace) -> None:
@@ -130,15 +135,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--symbols", type=int, default=None, help="symbols downloaded (10; quick 2)")
     parser.add_argument("--days", type=int, default=None, help="days downloaded per symbol (30; quick 2)")
     parser.add_argument("--samples", type=int, default=None, help="requests timed per kind (10; quick 3)")
+    parser.add_argument("--starts", type=int, default=None, help="starts timed (3; quick 1)")
     parser.add_argument("--baseline-src", type=Path, default=None, help="another tree's src/, its start-up")
     parser.add_argument("--server-start-timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
-    fill_sizes(args, [("symbols", 10, 2), ("days", 30, 2), ("samples", 10, 3)])
+    fill_sizes(args, [("symbols", 10, 2), ("days", 30, 2), ("samples", 10, 3), ("starts", 3, 1)])
     with supervised():
         print("start-up (`serve --seed 1 --sim-rate 400`, the default day of warm past):", flush=True)
-        start_up("this tree", None, args.server_start_timeout)
-        if args.baseline_src is not None:
-            start_up(f"baseline {args.baseline_src}", args.baseline_src, args.server_start_timeout)
+        for label, src in (("this tree", None), (f"baseline {args.baseline_src}", args.baseline_src)):
+            if label == "this tree" or src is not None:
+                start_up(label, src, args.server_start_timeout, args.starts)
         print("answers about the past:", flush=True)
         klines_and_trades(args)
     return 0
