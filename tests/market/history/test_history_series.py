@@ -107,3 +107,7 @@ def test_a_later_history_start_serves_less_of_the_same_past() -> None:
     (day,) = later.klines("BTCUSDT", "1d", 0, None, 1, NOW)
     assert day.open_ms == start - start % DAY_MS and day.first_id == first[0].first_id
     assert later.trades("BTCUSDT", 1, None, None, 1, NOW)[0].trade_id == first[0].first_id
+
+
+def test_no_second_klines_in_the_past() -> None:
+    assert PAST.klines("BTCUSDT", "1s", NOW - HOUR_MS, None, 10, NOW) == []

@@ -123,6 +123,8 @@ class SimulatedPast:
         """``symbol``'s klines of ``interval`` with `GET /fapi/v1/klines` semantics (§7.8:
         open times in [start, end], the first ``limit`` from the start, else the last up to
         the end), of the intervals wholly before ``until_ms`` and after the listing."""
+        if interval == "1s":
+            return []  # the past is made of minutes: a second's kline is the live market's alone
         tape = self.tape(symbol)
         first = open_time(interval, tape.first_minute * MINUTE_MS)
         last = open_time(interval, until_ms) if until_ms > first else first
