@@ -37,7 +37,7 @@ SYMBOLS = (
     "LINKUSDT", "DOTUSDT", "LTCUSDT", "BCHUSDT",
 )  # fmt: skip
 DAY_MS, MINUTE_MS = 86_400_000, 60_000
-SERVE = ["--seed", "1", "--sim-rate", "400"]
+SERVE = ["--seed", "1", "--sim-rate", "400", "--request-weight", "1000000"]  # a download is weight 10 a page
 
 
 class Client:
