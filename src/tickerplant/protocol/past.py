@@ -156,7 +156,7 @@ class PastAnswers:
         return [_aggregate(t) for t in older] + live
 
     def _first_live_id(self, inst: Instrument) -> int:
-        return self.past.first_trade_id(inst.symbol, self.until_ms)
+        return self.past.live_trade_id(inst.symbol, self.live_from_ms)
 
 
 def past_answers(

@@ -94,7 +94,7 @@ async def test_the_live_market_takes_over_where_the_past_is(start_server: StartS
     assert hour[-1][0] == T0 - T0 % HOUR_MS and hour[-1][8] == sum(k.count for k in minutes)
     before = past.klines("BTCUSDT", "1h", None, None, 1, T0)[0]
     assert hour[0][0] == before.open_ms and hour[0][8] == before.count
-    # live trades: their ids go on from the past's
+    # live trades: their ids go on above the past's (SymbolTape.live_first_id), one by one
     clock.advance(3_000)
     async with asyncio.timeout(30 * SECONDS):
         while source.stepped_ms < T0 + 3_000:
@@ -102,8 +102,10 @@ async def test_the_live_market_takes_over_where_the_past_is(start_server: StartS
     last_past_id = minutes[-1].last_id
     trades = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&fromId={last_past_id - 9}&limit=100")
     ids = [t["a"] for t in trades]
-    assert ids == list(range(last_past_id - 9, last_past_id - 9 + len(ids))) and len(ids) > 10
-    assert trades[9]["T"] < T0 - T0 % MINUTE_MS <= trades[10]["T"]
+    assert ids[:10] == list(range(last_past_id - 9, last_past_id + 1)) and len(ids) > 10
+    first_live = past.live_trade_id("BTCUSDT", T0)
+    assert ids[10:] == list(range(first_live, first_live + len(ids) - 10))
+    assert trades[9]["T"] < T0 - T0 % MINUTE_MS and trades[10]["T"] >= T0
 
 
 async def test_history_start_moves_where_the_past_begins(start_server: StartServer) -> None:

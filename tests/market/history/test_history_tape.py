@@ -94,3 +94,15 @@ def test_a_quarterly_carries_its_contango_to_delivery() -> None:
     ratio = tape.minute(at).kline.open / perpetual.minute(at).kline.open
     years = (quarterly.delivery_ms - at * MINUTE_MS) / (365 * DAY_MS)
     assert abs(ratio - (1 + 0.05 * years)) < 0.001
+
+
+def test_a_live_start_takes_ids_above_the_past_and_above_any_earlier_start() -> None:
+    tape = PAST.tape("ETHUSDT")
+    day = NOW // DAY_MS
+    starts = [day * DAY_MS + 1, NOW, NOW + 1_000, NOW + 3_600_000, (day + 1) * DAY_MS - 1, (day + 1) * DAY_MS]
+    ids = [tape.live_first_id(t) for t in starts]
+    assert ids == sorted(set(ids))  # later start, higher ids
+    last_of_day = tape.minute((day + 1) * 1440 - 1).kline.last_id
+    assert ids[0] > last_of_day  # above every id of the day's past
+    # room for an earlier start's trading: an hour at eight times the mean rate fits
+    assert ids[3] - ids[1] > 60 * tape.rate * 7

@@ -51,7 +51,7 @@ class SimulatedMarket:
         spec = PastSpec(config.seed, config.actions_per_s, now_ms, config.history_start_ms)
         catalogued = {market: catalogue(market, now_ms) for market in Market}
         self.past = past = SimulatedPast.of([i for insts in catalogued.values() for i in insts], spec)
-        # the live market starts where the past's path is, its trade ids where the past's end
+        # the live market starts where the past's path is, its trade ids above the past's
         instruments = {
             market: [replace(i, initial_price=past.price_at(i.symbol, now_ms)) for i in insts]
             for market, insts in catalogued.items()
@@ -63,7 +63,7 @@ class SimulatedMarket:
             actions_per_s=config.actions_per_s or 0.0,
             start_ms=now_ms,
             book_levels=config.book_levels,
-            trade_ids={i.symbol: past.first_trade_id(i.symbol, now_ms) for i in listed},
+            trade_ids={i.symbol: past.live_trade_id(i.symbol, now_ms) for i in listed},
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
         return Prepared(instruments, now_ms, past=spec)

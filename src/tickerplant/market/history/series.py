@@ -34,6 +34,7 @@ _DAYS_KEPT = 8192
 _SUB_HOUR = frozenset({"1m", "3m", "5m", "15m", "30m"})
 _SUB_DAY = frozenset({"1h", "2h", "4h", "6h", "8h", "12h"})
 _DEFAULT_RATE = 400.0  # actions a second the rate is taken at when --sim-rate is max
+_MAX_RATE = 100_000.0  # actions a second the ids make room for when --sim-rate is max
 _MAX_TRADE_MINUTES = 24 * 60  # minutes one trades answer looks through at most
 
 
@@ -80,6 +81,7 @@ class SimulatedPast:
         self.seed = seed
         self.history_start_ms = history_start_ms
         self.actions_per_s = _DEFAULT_RATE if actions_per_s is None else actions_per_s
+        self._id_actions_per_s = _MAX_RATE if actions_per_s is None else actions_per_s
         self.instruments = {inst.symbol: inst for inst in instruments}
         self._total_activity = sum(max(0.0, i.activity) for i in self.instruments.values()) or 1.0
         self._paths: dict[str, AssetPath] = {}
@@ -102,7 +104,8 @@ class SimulatedPast:
                 self._paths[inst.base_asset] = path
             share = max(0.0, inst.activity) / self._total_activity
             rate = TRADES_PER_ACTION * self.actions_per_s * share
-            tape = SymbolTape(inst, path, self.seed, rate, _reference(inst), self.history_start_ms)
+            id_rate = TRADES_PER_ACTION * self._id_actions_per_s * share
+            tape = SymbolTape(inst, path, self.seed, rate, _reference(inst), self.history_start_ms, id_rate)
             self._tapes[symbol] = tape
         return tape
 
@@ -112,8 +115,13 @@ class SimulatedPast:
         return tape.price(tape.path.minute(time_ms // MINUTE_MS).open, time_ms - time_ms % MINUTE_MS)
 
     def first_trade_id(self, symbol: str, time_ms: int) -> int:
-        """The id the first trade at or after the start of ``time_ms``'s minute takes."""
+        """The id the past gives the first trade of ``time_ms``'s minute."""
         return self.tape(symbol).first_id(time_ms // MINUTE_MS)
+
+    def live_trade_id(self, symbol: str, time_ms: int) -> int:
+        """The first trade id of a live market started at ``time_ms``
+        (``SymbolTape.live_first_id``: above the past's, and above an earlier start's)."""
+        return self.tape(symbol).live_first_id(time_ms)
 
     # -- klines --------------------------------------------------------------------------
 

@@ -91,19 +91,21 @@ class SymbolTape:
 
     def __init__(
         self, inst: Instrument, path: AssetPath, seed: int, trades_per_minute: float, reference: int,
-        start_ms: int | None = None,
+        start_ms: int | None = None, id_rate: float | None = None,
     ) -> None:  # fmt: skip
         """``reference``: the asset's reference price in ``inst``'s price units (the
         perpetual's catalogue price); ``trades_per_minute``: the mean rate; ``start_ms``: no
         minute before it is served (None: from the listing). Ids count from the listing day
-        whatever the start, so a minute's are the same however much of the past is served."""
+        whatever the start, so a minute's are the same however much of the past is served;
+        ``id_rate``: the trades a minute a day's ids make room for (the mean rate if None)."""
         self.inst = inst
         self.path = path
         delivery = inst.contract_type is not ContractType.PERPETUAL
         self._delivery_ms = inst.delivery_ms if delivery else None
         self.rate = max(trades_per_minute * (_DELIVERY_TRADES if delivery else 1.0), float(MIN_TRADES))
         # the ids a day has room for: a power of ten past _STRIDE_MARGIN mean days
-        self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * self.rate))
+        room_rate = max(self.rate, id_rate or 0.0)
+        self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * room_rate))
         self._key = name_key(seed, "tape", inst.symbol)
         self._reference = reference / inst.tick  # in ticks
         self.first_minute = -(-max(inst.onboard_ms, start_ms or 0) // MINUTE_MS)  # the first served
@@ -156,6 +158,17 @@ class SymbolTape:
         ids += sum(self.hour_counts(day)[: hour % 24])
         ids += sum(self.minute_counts(hour)[: minute % 60])
         return ids
+
+    def live_first_id(self, time_ms: int) -> int:
+        """The first trade id of a live market started at ``time_ms``: above the day's past
+        ids, and further into the day's unused room by the time of day, so a market
+        restarted later starts above every id an earlier one gave (one trading under the
+        room's rate: ``_STRIDE_MARGIN`` - 1 mean days a day). The ids between the past's
+        last and the live first are nobody's."""
+        day = time_ms // DAY_MS
+        count = self.day_count(day)
+        room = self.id_stride - count
+        return 1 + (day - self._first_day) * self.id_stride + count + (time_ms % DAY_MS) * room // DAY_MS
 
     def minute_at_id(self, trade_id: int) -> int:
         """The minute holding trade ``trade_id``; for an id in a day's unused room, or before
