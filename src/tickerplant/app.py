@@ -32,6 +32,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.protocol.past import past_answers
 from tickerplant.venue.administration import trading_view
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.engine import Engine
@@ -119,12 +120,14 @@ class Tickerplant:
         }
         config = self.config
         listed = {market: {inst.symbol: inst for inst in insts} for market, insts in self.instruments.items()}
+        past = past_answers(self.instruments, prepared.past)  # one for both listeners: one cache
         self.listeners = {
             market: Listener(
                 market, symbols, self.bus, self.clock, config, prepared.kinds,
                 other_instruments=listed.get(Market.CM if market is Market.UM else Market.UM, {}),
                 demand=self.demand,
                 accounts=self.accounts,
+                past=past,
             )
             for market, symbols in listed.items()
         }

@@ -54,6 +54,7 @@ from tickerplant.protocol.errors import (
 )
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
@@ -137,12 +138,14 @@ class Listener:
         other_instruments: Mapping[str, Instrument] | None = None,
         demand: Subscribed | None = None,
         accounts: Accounts | None = None,
+        past: PastAnswers | None = None,
     ) -> None:
         """``other_instruments``: the other market's, whose symbols' klines, continuous
         klines and mark prices this listener serves too in the 2026 payload format (§4.13).
         ``demand``: the process' streams held, which its plants follow (``market/demand.py``).
         ``accounts``: the venue's accounts and keys, which the private endpoints answer from
-        (``venue/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path)."""
+        (``venue/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path).
+        ``past``: the simulated past the history answers reach back into (``protocol/past.py``)."""
         self.market = market
         self._demand = demand
         self._kinds = kinds
@@ -157,9 +160,9 @@ class Listener:
         self.limit_counters = counters = LimitCounters()
         self.weight = make_weight(config.request_weight_per_min, counters=counters)
         self.traffic = Traffic()  # connections accepted, requests answered, closes sent
-        rest_data = MarketData(self.view, cm_arrays=True)
+        rest_data = MarketData(self.view, cm_arrays=True, past=past)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
-        self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
+        self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         self.private = None
