@@ -36,6 +36,7 @@ from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.store import Keyring
+from tickerplant.venue.watch import watch
 
 __all__ = ["Tickerplant", "source_for"]
 
@@ -64,6 +65,7 @@ def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
 def _to_engine(engine: Engine, listener: Listener, clock: Clock, messages: Sequence[StreamMessage]) -> None:
     now_ms = clock.now_ms()
     engine.receive(messages, now_ms)
+    watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
     if listener.private is not None:  # resting orders the market's trades filled
         listener.user_data.drain(engine, listener.private.accounts, now_ms)
 

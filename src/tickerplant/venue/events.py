@@ -16,7 +16,18 @@ from fractions import Fraction
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus
 
-__all__ = ["EVENTS_KEPT", "AccountUpdate", "Batch", "OrderUpdate", "Outbox", "Setting"]
+__all__ = [
+    "EVENTS_KEPT",
+    "AccountUpdate",
+    "BalanceUpdate",
+    "Batch",
+    "Event",
+    "Income",
+    "MarginCall",
+    "OrderUpdate",
+    "Outbox",
+    "Setting",
+]
 
 EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
 
@@ -30,7 +41,8 @@ class OrderUpdate:
     execution: str  # x: NEW, TRADE, CANCELED, EXPIRED
     status: OrderStatus  # X
     order: Order  # a copy as it stood after the change
-    fill: Fill | None  # the trade, for x=TRADE
+    fill: Fill | None  # the trade, for x=TRADE (and a liquidation's x=CALCULATED)
+    expiry: str = ""  # er when it is not the order type's own ("5": cancelled by a liquidation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,46 @@ class AccountUpdate:
     symbol: str
     position_amt: int  # quantity units, signed
     entry: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceUpdate:
+    """``ACCOUNT_UPDATE`` that moves a balance only (``B``, ``"P":[]``): a funding fee
+    (``m=FUNDING_FEE``, with ``a.S`` the symbol) or a clearance fee (``INSURANCE_CLEAR``)."""
+
+    time_ms: int
+    account_id: int
+    reason: str
+    asset: str
+    wallet: int  # wallet balance after, 1e-8
+    change: int  # bc: the change, 1e-8
+    symbol: str  # a.S for FUNDING_FEE
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCall:
+    """``MARGIN_CALL``: the cross wallet and, per position of the asset, its figures."""
+
+    time_ms: int
+    account_id: int
+    cross_wallet: int  # 1e-8
+    positions: tuple[tuple[str, int, Fraction, Fraction, Fraction], ...]  # symbol, amt, mark, uPnL, MM
+
+
+@dataclass(frozen=True, slots=True)
+class Income:
+    """A flow that is not a fill's (those are the fills): ``FUNDING_FEE``, ``INSURANCE_CLEAR``."""
+
+    account_id: int
+    symbol: str
+    kind: str  # incomeType
+    asset: str
+    amount: int  # signed, 1e-8
+    time_ms: int
+    tran_id: int
+
+
+Event = OrderUpdate | AccountUpdate | BalanceUpdate | MarginCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +118,24 @@ class Batch:
     positions: list[tuple[int, str, Position]] = field(default_factory=list)  # account, symbol, copy
     changes: list[tuple[int, str, int, int]] = field(default_factory=list)  # account, asset, delta, ms
     settings: list[Setting] = field(default_factory=list)
+    incomes: list[Income] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.orders or self.fills or self.positions or self.changes or self.settings)
+        return bool(
+            self.orders or self.fills or self.positions or self.changes or self.settings or self.incomes
+        )
 
 
 class Outbox:
     """The events not yet taken, at most ``EVENTS_KEPT``."""
 
     def __init__(self) -> None:
-        self._events: deque[OrderUpdate | AccountUpdate] = deque(maxlen=EVENTS_KEPT)
+        self._events: deque[Event] = deque(maxlen=EVENTS_KEPT)
 
-    def put(self, event: OrderUpdate | AccountUpdate) -> None:
+    def put(self, event: Event) -> None:
         self._events.append(event)
 
-    def take(self) -> list[OrderUpdate | AccountUpdate]:
+    def take(self) -> list[Event]:
         taken = list(self._events)
         self._events.clear()
         return taken

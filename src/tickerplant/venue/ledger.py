@@ -19,14 +19,18 @@ this step: isolated wallets come with liquidation (docs/venue.md).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from tickerplant.venue.events import Income
 from tickerplant.venue.margin import DEFAULT_LEVERAGE, Contract, Position
 from tickerplant.venue.orders import Order
 
-__all__ = ["Figures", "Ledger", "SymbolFigures"]
+__all__ = ["INCOME_KEPT", "Figures", "Ledger", "SymbolFigures"]
+
+INCOME_KEPT = 1000  # funding and clearance rows kept in memory per account (the journal keeps all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class Ledger:
     changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8
     open_orders: dict[str, dict[int, Order]] = field(default_factory=dict)  # symbol -> id -> order
     by_client_id: dict[str, Order] = field(default_factory=dict)  # open orders by clientOrderId
+    income: deque[Income] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))  # not fills'
 
     def leverage_of(self, contract: Contract) -> int:
         return self.leverage.get(contract.inst.symbol, min(DEFAULT_LEVERAGE, contract.max_leverage))
