@@ -70,6 +70,21 @@ def _to_engine(engine: Engine, listener: Listener, clock: Clock, messages: Seque
         listener.user_data.drain(engine, listener.private.accounts, now_ms)
 
 
+def _liquidations_to_plant(
+    engine: Engine, plant: Plant, bus: LocalBus, clock: Clock, messages: Sequence[StreamMessage]
+) -> None:
+    """The venue's liquidation orders, to the plant's `@forceOrder` streams (pushed at its
+    ticks, as the source's own liquidations are: venue/liquidation.py)."""
+    liquidations = engine.exposure.liquidations
+    if not liquidations:
+        return
+    out: list[StreamMessage] = []
+    now_ms = clock.now_ms()
+    while liquidations:
+        plant.apply(liquidations.popleft(), now_ms, out)
+    bus.publish(engine.market, out)
+
+
 class Tickerplant:
     """A running server: a source of market data behind one listener per market."""
 
@@ -170,6 +185,8 @@ class Tickerplant:
             self.engines[market] = engine
             listener.serve_engine(engine)
             self.bus.subscribe(market, functools.partial(_to_engine, engine, listener, clock))
+            to_plant = functools.partial(_liquidations_to_plant, engine, self.plants[market], self.bus, clock)
+            self.bus.subscribe(market, to_plant)
 
     async def _run_source(self) -> None:
         try:

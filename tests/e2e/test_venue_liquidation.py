@@ -7,9 +7,11 @@ userTrades, balance), checking the wallet to the unit (1e-8)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import msgspec
 from binance import BinanceSocketManager
 from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
@@ -102,6 +104,10 @@ async def test_the_mark_through_the_liquidation_price_liquidates_the_position(
                and seen[-1]["o"]["i"] == resting["orderId"]):  # fmt: skip
         seen.append(await user.recv())
 
+    session = aiohttp.ClientSession()
+    closing.append(session)
+    public = await session.ws_connect(f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws/btcusdt@forceOrder")
+    await eventually(lambda: "btcusdt@forceOrder" in plant.demand)
     publish_mark(plant, (liquidation - 1).quantize(EIGHT))  # one dollar through it
     call = await user.recv()
     assert list(call) == ["e", "E", "cw", "p"] and call["e"] == "MARGIN_CALL"
@@ -145,4 +151,12 @@ async def test_the_mark_through_the_liquidation_price_liquidates_the_position(
         (o["c"], "FILLED", "LIMIT", "IOC", "0.500")]  # fmt: skip
     income = await client.futures_income_history(symbol="BTCUSDT", incomeType="INSURANCE_CLEAR")
     assert [(r["income"], r["info"]) for r in income] == [(f"{-fee:.8f}", "INSURANCE_CLEAR")]
+    # the public liquidation stream, at the end of the order's second (spec §4.10)
+    pushed = json.loads((await public.receive(timeout=10)).data)
+    assert pushed["e"] == "forceOrder" and pushed["o"] == {
+        "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "0.500", "p": forced[0]["price"],
+        "ap": fixed(int(Decimal(forced[0]["avgPrice"]) * 10**inst.price_decimals), inst.price_decimals),
+        "X": "FILLED", "l": "0.500", "z": "0.500", "T": forced[0]["time"],
+    }  # fmt: skip
+    await public.close()
     await user.__aexit__(None, None, None)
