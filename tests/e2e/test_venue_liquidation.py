@@ -99,6 +99,8 @@ async def test_the_mark_through_the_liquidation_price_liquidates_the_position(
     # §7.10, one cross long, bracket 1 (MMR 0.4 %): LP = (WB − N × EP) / (N × MMR − N)
     liquidation = (wb - size * entry) / (size * Decimal("0.004") - size)
     assert liquidation > 0
+    # the entry price is written truncated: the server's own figure is exact
+    assert abs(Decimal(position["liquidationPrice"]) - liquidation) < Decimal("0.000001")
     seen = []
     while not (seen and seen[-1]["e"] == "ORDER_TRADE_UPDATE" and seen[-1]["o"]["x"] == "NEW"
                and seen[-1]["o"]["i"] == resting["orderId"]):  # fmt: skip

@@ -17,10 +17,12 @@ from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.account_payloads import position_risk
 from tickerplant.venue.account_reads import force_orders, income
 from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Income
+from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.user_events import written
 from tickerplant.venue.watch import watch
 
@@ -121,6 +123,9 @@ def test_coin_m_funding_is_paid_in_the_coin() -> None:
     engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(), deposits, Kept())
     engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
     assert engine.figures(ALICE, "BTC").wallet == 99_990_000  # 0.2 BTC × 0.0005 = 0.0001
+    # §7.13: 100 × 100 × (0.004 + 1) / (0.9999 + 100 × 100 / 50 000) = 8 367.36…
+    price = liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP")
+    assert price == Fraction(100 * 100 * Fraction("1.004")) / (Fraction("0.9999") + Fraction(100 * 100, 50_000))
     engine.outbox.take()
     message = StreamMessage("btcusd_perp@fundingEvent", msgspec.json.encode(
         FundingEvent("BTCUSD_PERP", NOW + 60_000, "0.00010000", "52000.00000000")))  # fmt: skip
@@ -129,6 +134,15 @@ def test_coin_m_funding_is_paid_in_the_coin() -> None:
     (_, _, payload), = events(engine)
     assert payload["a"]["B"][0] == {"a": "BTC", "wb": "0.99988077", "cw": "0.99988077", "bc": "-0.00001923"}
     assert list(payload) == ["e", "T", "E", "i", "a"] and payload["a"]["S"] == "BTCUSD_PERP"
+
+
+def test_the_liquidation_price_of_worked_examples_a_and_b(engine: Engine) -> None:
+    long_half_btc(engine)
+    # §7.12: (9 985 − 30 000) / (0.5 × 0.004 − 0.5) = 40 190.76…
+    assert liquidation_price(engine, engine.ledger(ALICE), "BTCUSDT") == Fraction(-20015) / Fraction("-0.498")
+    rows = position_risk(engine, ALICE, "BTCUSDT", v3=True)
+    assert rows[0]["liquidationPrice"] == "40190.76305220"
+    assert position_risk(engine, BOB, "BTCUSDT", v3=False)[0]["liquidationPrice"] == "0"  # flat
 
 
 def test_margin_call_at_80_percent_once_then_liquidation_through_the_book(

@@ -48,7 +48,14 @@ if TYPE_CHECKING:
     from tickerplant.venue.engine import Engine
     from tickerplant.venue.ledger import Ledger
 
-__all__ = ["LIQUIDATION_FEE", "MARGIN_CALL_RATIO", "bankruptcy_price", "check", "liquidate"]
+__all__ = [
+    "LIQUIDATION_FEE",
+    "MARGIN_CALL_RATIO",
+    "bankruptcy_price",
+    "check",
+    "liquidate",
+    "liquidation_price",
+]
 
 MARGIN_CALL_RATIO = Fraction(8, 10)  # decision 12
 LIQUIDATION_FEE = {Market.UM: Fraction("0.0125"), Market.CM: Fraction("0.015")}  # exchangeInfo's
@@ -108,6 +115,43 @@ def bankruptcy_price(contract: Contract, amt: int, entry: Fraction, collateral: 
         return entry - collateral / q
     inverse = 1 / entry + collateral / (q * contract.inst.contract_size)
     return 1 / inverse if inverse > 0 else None
+
+
+def liquidation_price(engine: Engine, ledger: Ledger, symbol: str) -> Fraction:
+    """§7.10, cross, one-way: the mark at which the position on ``symbol`` meets its
+    maintenance margin, the other positions of its asset held at their marks (their MM
+    ``TMM1``, their uPnL ``UPNL1``), recomputed with the bracket the notional at that price
+    falls in; 0 when flat or when no positive price liquidates it."""
+    contract = engine.contracts[symbol]
+    position = ledger.positions.get(symbol)
+    if position is None or not position.amt:
+        return Fraction(0)
+    asset = contract.inst.margin_asset
+    wallet = Fraction(engine.deposited(ledger.account_id, asset) + ledger.changes.get(asset, 0), 10**8)
+    for other in _positions(engine, ledger, asset):
+        mark = engine.mark(other)
+        if other != symbol and mark is not None:
+            f = ledger.symbol_figures(engine.contracts[other], mark)
+            wallet += f.unrealized - f.maint
+    q = contract.qty(position.amt)
+    size = contract.inst.contract_size
+    bracket = contract.brackets[0]
+    price = Fraction(0)
+    for _ in contract.brackets:  # at most once per bracket, as §7.10 recomputes
+        if contract.inverse:
+            below = (wallet + bracket.cum) / size + q / position.entry
+            price = (abs(q) * bracket.mmr + q) / below if below else Fraction(0)
+        else:
+            below = abs(q) * bracket.mmr - q
+            price = (wallet + bracket.cum - q * position.entry) / below if below else Fraction(0)
+        if price <= 0:
+            return Fraction(0)
+        notional = abs(contract.notional(position.amt, price))
+        fits = next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
+        if fits is bracket:
+            break
+        bracket = fits
+    return price
 
 
 def liquidate(engine: Engine, ledger: Ledger, trigger: str, now_ms: int) -> None:
