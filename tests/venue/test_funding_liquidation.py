@@ -215,3 +215,42 @@ def test_what_the_book_cannot_take_the_insurance_fund_takes_at_the_bankruptcy_pr
                                                           ("40030", "0.2", "FILLED")]  # fmt: skip
     # 9 985 − 5 970 − 6.015 − 3 994 − 4.003 = 10.982: all of it is the clearance fee
     assert wallet(engine, ALICE) == 0
+
+
+def test_coin_m_liquidation_at_the_inverse_bankruptcy_price() -> None:
+    # 100 BTCUSD_PERP contracts (CS 100 USD) long at 50 000 on a 0.011 BTC wallet
+    pd = catalogue(Market.CM, NOW)[0].price_decimals
+
+    class CoinBook(Book):
+        def __init__(self) -> None:
+            super().__init__()
+            self.marks = {"BTCUSD_PERP": Fraction(50000)}
+
+        def levels(self, symbol: str, bids: bool) -> Any:
+            side = [(47_500 * 10**pd, 1000)] if bids else [(50_000 * 10**pd, 1000)]
+            return iter(side) if symbol == "BTCUSD_PERP" else iter(())
+
+    deposits, book = Deposits(), CoinBook()
+    deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("0.011"), 1)]
+    engine = Engine(Market.CM, catalogue(Market.CM, NOW), book, deposits, Kept())
+    engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
+    assert engine.figures(ALICE, "BTC").wallet == 1_090_000  # 0.011 − 0.2 × 0.0005
+    # §7.10 inverse: (100 × 0.004 + 100) / (0.0109 / 100 + 100 / 50 000) = 47 605.50…
+    assert liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP") == Fraction("100.4") / Fraction(
+        "0.002109")  # fmt: skip
+    engine.outbox.take()
+    book.marks["BTCUSD_PERP"] = Fraction(47600)
+    watch(engine, [StreamMessage("btcusd_perp@markState", b"{}")], NOW + 1)
+    got = events(engine)
+    assert [e for _, e, _ in got] == ["MARGIN_CALL", "ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE", "ORDER_TRADE_UPDATE",
+                                      "ACCOUNT_UPDATE"]  # fmt: skip
+    call, new, _, fill, clear = (p for _, _, p in got)
+    assert list(call) == ["e", "E", "i", "cw", "p"] and call["cw"] == "0.01090000"
+    # 1/BP = 1/50 000 + 0.0109 / (100 × 100) -> 47 415.83…, a sell's limit rounded up to the tick
+    assert (new["o"]["o"], new["o"]["p"], new["o"]["q"]) == ("LIQUIDATION", "47415.9", "100")
+    # realized 100 × 100 × (1/50 000 − 1/47 500) = −0.01052631…; commission 0.21052631… × 0.0005
+    assert (fill["o"]["L"], fill["o"]["rp"], fill["o"]["n"], fill["o"]["x"]) == (
+        "47500", "-0.01052631", "0.00010526", "CALCULATED")  # fmt: skip
+    # 0.0109 − 0.01052631 − 0.00010526 = 0.00026843 left, below 0.21052631 × 0.015: all of it
+    assert clear["a"]["B"] == [{"a": "BTC", "wb": "0.00000000", "cw": "0.00000000", "bc": "-0.00026843"}]
+    assert engine.figures(ALICE, "BTC").wallet == 0
