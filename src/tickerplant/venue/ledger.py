@@ -141,9 +141,10 @@ class Ledger:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``."""
         unrealized = position_im = open_order_im = maint = Fraction(0)
+        active = set(self.active_symbols())  # once: a mark's margin check calls this per holder
         for contract in contracts:
             symbol = contract.inst.symbol
-            if contract.inst.margin_asset != asset or symbol not in self.active_symbols():
+            if symbol not in active or contract.inst.margin_asset != asset:
                 continue
             price = mark(symbol)
             if price is None:
