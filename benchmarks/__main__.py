@@ -23,6 +23,9 @@ SCENARIOS = {
     "soak": "waves of 5,000 connections, slow consumers and malformed clients: RSS per wave, a client's p99",
     "connections": "one process to its descriptor limit: held, KB each, delivery/handshake p99, accepts/s",
     "scaleout": "a plant and gateways over NATS: publishing vs nats-py, a hop's latency, CPU per message",
+    "history": "the simulated past: start-up, idle RSS, past klines cold/warm, trades, a 30-day download",
+    "matching": "the venue's core (orders, margin, events) in process, against a bare price-time book",
+    "orders": "orders over kept-alive REST: new → ack latency at a steady rate, orders/s flat out vs a floor",
 }
 
 

@@ -61,6 +61,7 @@ MARKET_ORDER: dict[str, set[str]] = {
     "book": {"trades", "payloads"},
     "klines": {"trades", "payloads"},
     "derivatives": {"trades", "payloads", "klines"},
+    "history": {"trades", "payloads", "klines", "derivatives"},
     "plant": {"trades", "payloads", "book", "klines", "derivatives"},
 }
 FEED_SOURCES = {"simulator", "replay", "relay"}

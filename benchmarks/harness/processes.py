@@ -87,10 +87,11 @@ def reap(procs: Sequence[BaseProcess], grace_s: float = 3.0) -> None:
             p.join(2.0)
 
 
-def server_env() -> dict[str, str]:
-    """The server under test runs from `src/`: no install is needed."""
+def server_env(src_dir: Path | None = None) -> dict[str, str]:
+    """The server under test runs from `src/` (or ``src_dir``, another tree's): no install
+    is needed."""
     env = dict(os.environ)
-    src = str(REPO / "src")
+    src = str(src_dir or REPO / "src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
@@ -126,7 +127,9 @@ class ServerProcess:
     """`python -m tickerplant serve ...` in its own process group (``preexec`` pins it),
     its output in a temporary log."""
 
-    def __init__(self, serve_args: list[str], preexec: Callable[[], None] = server_preexec) -> None:
+    def __init__(
+        self, serve_args: list[str], preexec: Callable[[], None] = server_preexec, src: Path | None = None
+    ) -> None:
         self.um_port, self.cm_port, self.admin_port = free_port(), free_port(), free_port()
         while len({self.um_port, self.cm_port, self.admin_port}) < 3:
             self.cm_port, self.admin_port = free_port(), free_port()
@@ -140,7 +143,7 @@ class ServerProcess:
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd,
-            env=server_env(),
+            env=server_env(src),
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=self.log,
@@ -198,10 +201,11 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def serving(
-    serve_args: list[str], start_timeout_s: float, ports: Sequence[int] | None = None
+    serve_args: list[str], start_timeout_s: float, ports: Sequence[int] | None = None, src: Path | None = None
 ) -> Iterator[ServerProcess]:
-    """The server under test for the block; stopped, with its process group, however it ends."""
-    server = ServerProcess(serve_args)
+    """The server under test for the block (from ``src``, another tree's ``src/``, if given);
+    stopped, with its process group, however it ends."""
+    server = ServerProcess(serve_args, src=src)
     try:
         server.wait_listening(start_timeout_s, ports)
         yield server

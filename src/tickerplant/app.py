@@ -32,8 +32,12 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
+from tickerplant.protocol.past import past_answers
+from tickerplant.venue.administration import trading_view
+from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.orders import seeded_client_ids
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.store import Keyring
 from tickerplant.venue.watch import watch
@@ -62,10 +66,13 @@ def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
     total[0] += len(messages)
 
 
-def _to_engine(engine: Engine, listener: Listener, clock: Clock, messages: Sequence[StreamMessage]) -> None:
+def _to_engine(
+    engine: Engine, algos: AlgoService, listener: Listener, clock: Clock, messages: Sequence[StreamMessage]
+) -> None:
     now_ms = clock.now_ms()
     engine.receive(messages, now_ms)
     watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
+    algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
     if listener.private is not None:  # resting orders the market's trades filled
         listener.user_data.drain(engine, listener.private.accounts, now_ms)
 
@@ -130,12 +137,14 @@ class Tickerplant:
         }
         config = self.config
         listed = {market: {inst.symbol: inst for inst in insts} for market, insts in self.instruments.items()}
+        past = past_answers(self.instruments, prepared.past)  # one for both listeners: one cache
         self.listeners = {
             market: Listener(
                 market, symbols, self.bus, self.clock, config, prepared.kinds,
                 other_instruments=listed.get(Market.CM if market is Market.UM else Market.UM, {}),
                 demand=self.demand,
                 accounts=self.accounts,
+                past=past,
             )
             for market, symbols in listed.items()
         }
@@ -165,7 +174,8 @@ class Tickerplant:
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
             await self.listeners[market].start(config.host, port, rest_turns=turns, send_budget=budget)
         if config.admin_port:
-            self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock))
+            trading = functools.partial(trading_view, self.engines)
+            self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
             await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
@@ -180,11 +190,15 @@ class Tickerplant:
         clock = self.clock
         for market, listener in self.listeners.items():
             published = PublishedMarket(listener.view)
-            engine = Engine(market, self.instruments[market], published, self.accounts, self.journal)
+            ids = seeded_client_ids(f"{self.config.simulator.seed}/{market.value}")  # a session replays
+            instruments = self.instruments[market]
+            engine = Engine(market, instruments, published, self.accounts, self.journal, client_ids=ids)
             self.journal.load(engine)
+            algos = AlgoService(engine)
+            self.journal.load_algos(algos)
             self.engines[market] = engine
-            listener.serve_engine(engine)
-            self.bus.subscribe(market, functools.partial(_to_engine, engine, listener, clock))
+            listener.serve_engine(engine, algos)
+            self.bus.subscribe(market, functools.partial(_to_engine, engine, algos, listener, clock))
             to_plant = functools.partial(_liquidations_to_plant, engine, self.plants[market], self.bus, clock)
             self.bus.subscribe(market, to_plant)
 

@@ -37,6 +37,7 @@ __all__ = [
     "payload_format",
     "positive_or_max",
     "time_ms",
+    "time_or_listing",
 ]
 
 _T = TypeVar("_T")
@@ -77,6 +78,16 @@ def time_ms(value: str | date) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1000)
+
+
+def time_or_listing(value: str | int | date) -> int | None:
+    """``listing`` (None: from each symbol's listing date), Unix ms, or a time as ``time_ms``
+    reads it."""
+    if value == "listing":
+        return None
+    if isinstance(value, int):
+        return value
+    return time_ms(value)
 
 
 def payload_format(text: str | int) -> PayloadFormat:
@@ -183,9 +194,16 @@ class SimulatorConfig:
         flag="--sim-rate", metavar="ACTIONS_PER_S|max", parse=positive_or_max,
     )  # fmt: skip
     batch_actions: int = setting(512, "actions per loop iteration at 'max'")
+    history_start_ms: int | None = setting(
+        None, "where the simulated past that REST answers begins: 'listing' (each symbol's "
+        "onboardDate) or a date/time (the later of it and the listing); the past is the same "
+        "whenever the server starts",
+        flag="--history-start", metavar="DATE|listing", parse=time_or_listing, default_text="listing",
+    )  # fmt: skip
     history_s: float = setting(
-        86_400.0, "seconds of simulated trading before the start, so the 24 h statistics start warm"
-    )
+        86_400.0, "seconds of the past the plant is warmed with at start (the 24 h statistics "
+        "and open candles; at most a day): less starts a server faster, the past answered is the same"
+    )  # fmt: skip
     tick_interval_s: float = setting(
         0.001, "seconds between simulator steps; a busy loop stretches it, batching more per step"
     )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tickerplant.cli import _parser, build_config
-from tickerplant.config import ServerConfig, names, payload_format, positive_or_max, time_ms
+from tickerplant.config import ServerConfig, names, payload_format, positive_or_max, time_ms, time_or_listing
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.settings import SettingField, load, settings, toml_reference
 
@@ -39,6 +39,8 @@ def _other(item: SettingField) -> tuple[Any, list[str], Any]:
     if setting.parse is time_ms:
         value = 1_704_067_200_000 if item.name == "start_ms" else 1_704_070_800_000
         return "2024-01-01" if item.name == "start_ms" else str(value), [str(value)], value
+    if setting.parse is time_or_listing:
+        return "2024-01-01", ["2024-01-01"], 1_704_067_200_000
     if setting.parse is positive_or_max:
         return "max", ["max"], None
     if setting.parse is payload_format:

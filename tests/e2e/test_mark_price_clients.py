@@ -20,8 +20,11 @@ from timing import SECONDS
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
 from tickerplant.clock import ManualClock
-from tickerplant.market.derivatives.mark_streams import MarkState
+from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.market.derivatives.mark_streams import FundingEvent, MarkState
+from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
 
 T0 = 1_767_225_600_000  # ManualClock's start, a funding time
 
@@ -40,6 +43,14 @@ async def opened() -> AsyncIterator[list[Any]]:
         await exchange.close()
 
 
+def past_funding(plant: Tickerplant, symbol: str, start: int | None, limit: int) -> list[FundingEvent]:
+    """The funding events before the start, as the past makes them (``market/history``)."""
+    source = plant.source
+    assert isinstance(source, SimulatedMarket) and source.past is not None
+    events = PastMarks(source.past).funding(symbol, start, None, limit, T0)
+    return [FundingEvent(e.symbol, e.funding_ms, fixed(e.rate, 8), fixed(e.mark, 8)) for e in events]
+
+
 async def test_ccxt_funding_rates_mark_prices_and_history(start_server: StartServer, opened: list[Any]) -> None:
     plant = await start_server(clock=ManualClock())  # the state stands still between requests
     exchange = usdm(plant)
@@ -55,8 +66,7 @@ async def test_ccxt_funding_rates_mark_prices_and_history(start_server: StartSer
     rates = await exchange.fetch_funding_rates(["BTC/USDT:USDT", "SOL/USDT:USDT"])
     assert set(rates) == {"BTC/USDT:USDT", "SOL/USDT:USDT"}
     history = await exchange.fetch_funding_rate_history("BTC/USDT:USDT", since=T0 - 5 * 8 * 3_600_000, limit=3)
-    held = plant.listeners[Market.UM].view.marks.funding("BTCUSDT")
-    expected = [e for e in held if e.T >= T0 - 5 * 8 * 3_600_000][:3]
+    expected = past_funding(plant, "BTCUSDT", T0 - 5 * 8 * 3_600_000, 3)  # the history is the past's
     assert [(h["timestamp"], h["fundingRate"]) for h in history] == [(e.T, float(e.r)) for e in expected]
     intervals = await exchange.fetch_funding_intervals(["BTC/USDT:USDT"])
     assert intervals["BTC/USDT:USDT"]["interval"] == "8h"
@@ -67,8 +77,7 @@ async def test_ccxt_funding_rates_mark_prices_and_history(start_server: StartSer
     coin = await inverse.fetch_funding_rate("BTC/USD:BTC")
     assert (coin["markPrice"], coin["fundingRate"]) == (float(perpetual.p), float(perpetual.r))
     coin_history = await inverse.fetch_funding_rate_history("BTC/USD:BTC", limit=2)
-    coin_held = plant.listeners[Market.CM].view.marks.funding("BTCUSD_PERP")
-    assert [h["fundingRate"] for h in coin_history] == [float(e.r) for e in list(coin_held)[-2:]]
+    assert [h["fundingRate"] for h in coin_history] == [float(e.r) for e in past_funding(plant, "BTCUSD_PERP", None, 2)]
 
 
 async def test_python_binance_mark_price_and_funding_rate(start_server: StartServer) -> None:
@@ -85,7 +94,7 @@ async def test_python_binance_mark_price_and_funding_rate(start_server: StartSer
         every = await client.futures_mark_price()
         assert len(every) == len(plant.instruments[Market.UM])
         funding = await client.futures_funding_rate(symbol="BTCUSDT", limit=5)
-        held = list(plant.listeners[Market.UM].view.marks.funding("BTCUSDT"))[-5:]
+        held = past_funding(plant, "BTCUSDT", None, 5)
         assert funding == [
             {"symbol": "BTCUSDT", "fundingTime": e.T, "fundingRate": e.r, "markPrice": e.p} for e in held
         ]
@@ -128,4 +137,5 @@ async def test_the_official_sdk_mark_price_stream_and_rest(start_server: StartSe
     answer = rest.actual_instance
     assert answer.symbol == "BTCUSDT" and float(answer.mark_price) > 0
     history = await asyncio.to_thread(lambda: client.rest_api.get_funding_rate_history(symbol="BTCUSDT").data())
-    assert len(history) == 30 and all(row.symbol == "BTCUSDT" for row in history)
+    # the default limit, 100, of a past that goes back to the listing
+    assert len(history) == 100 and all(row.symbol == "BTCUSDT" for row in history)

@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 import ccxt.pro as ccxtpro
+import msgspec
 from binance import BinanceSocketManager
+from rawws import TEXT, RawWebSocket
 from test_ccxt import point
 from test_venue_clients import Key, Venue, closing, plant, python_binance, venue  # noqa: F401
 from timing import eventually
@@ -130,3 +132,21 @@ async def test_ccxt_pro_watches_its_orders_and_trades(plant: Tickerplant, venue:
     rest = await exchange.fetch_my_trades(symbol)
     assert trades[0]["id"] in {t["id"] for t in rest}
     await exchange.cancel_order(order["id"], symbol)
+
+
+async def test_a_leverage_change_is_an_account_config_update(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """Part 4 §3.5: ``ACCOUNT_CONFIG_UPDATE`` with ``ac`` (``E`` before ``T``, as documented);
+    setting the leverage it already has sends nothing."""
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    client = python_binance(plant, closing, venue.alice_hmac)
+    key = await client.futures_stream_get_listen_key()
+    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
+    await eventually(lambda: len(um.streams.connections) == 1)
+    await client.futures_change_leverage(symbol="ETHUSDT", leverage=20)  # the default already: nothing
+    await client.futures_change_leverage(symbol="BTCUSDT", leverage=7)
+    event = msgspec.json.decode((await user.recv_until(TEXT)).payload)
+    assert list(event) == ["e", "E", "T", "ac"] and event["ac"] == {"s": "BTCUSDT", "l": 7}
+    await user.close()

@@ -13,11 +13,14 @@ import aiohttp
 import msgspec
 import pytest
 from binance.exceptions import BinanceAPIException
+from ports import free_port
+from prometheus_client.parser import text_string_to_metric_families
 from rawws import TEXT, RawWebSocket
-from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
+from test_venue_clients import STILL, Venue, closing, plant, python_binance, venue  # noqa: F401
 from timing import eventually
 
 from tickerplant.app import Tickerplant
+from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 
@@ -119,3 +122,62 @@ async def test_batch_orders(plant: Tickerplant, venue: Venue, closing: list[Any]
             {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
         ] * 6)  # fmt: skip
     assert caught.value.code == -4082
+
+
+async def test_countdown_cancel_all(start_server: Any, venue: Venue, closing: list[Any]) -> None:
+    """Part 2 §6.7 on a ManualClock: the countdown runs out and the symbol's open orders are
+    cancelled, each with its CANCELED event; a call in time pushes it back; 0 stops it."""
+    clock = ManualClock(SystemClock().now_ms())
+    plant = await start_server(clock=clock, simulator=STILL, venue_db=str(venue.path),
+                               limits={"ping_interval_s": 3600.0, "pong_timeout_s": 3600.0})  # fmt: skip
+    client = python_binance(plant, closing, venue.alice_hmac)
+    client.timestamp_offset = clock.now_ms() - SystemClock().now_ms()  # its timestamps on the server's clock
+    low = price_from_best(plant, True, -50_000)
+    placed = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=low
+    )
+    answer = await client.futures_countdown_cancel_all(symbol="BTCUSDT", countdownTime=120000)
+    assert answer == {"symbol": "BTCUSDT", "countdownTime": "120000"}
+
+    async def status_after(seconds: int) -> str:
+        """Move the clock (under the 60 s that close an idle kept-alive connection), then read."""
+        clock.advance(seconds * 1000)
+        client.timestamp_offset += seconds * 1000
+        return str((await client.futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"]))["status"])
+
+    assert await status_after(50) == "NEW"
+    assert await status_after(50) == "NEW"  # 100 s
+    await client.futures_countdown_cancel_all(symbol="BTCUSDT", countdownTime=120000)  # in time: from now
+    assert await status_after(50) == "NEW"  # 150 s: past the first deadline, not the second
+    assert await status_after(50) == "NEW"
+    assert await status_after(30) == "CANCELED"  # 230 s: the second ran out at 220
+    assert (await client.futures_countdown_cancel_all(symbol="BTCUSDT", countdownTime=0))["countdownTime"] == "0"
+
+
+async def test_the_venues_metrics(start_server: Any, venue: Venue, closing: list[Any]) -> None:
+    """``/metrics``: orders by type and execution, fills by liquidity, refusals by code."""
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
+    client = python_binance(plant, closing, venue.alice_hmac)
+    await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
+    low = price_from_best(plant, True, -50_000)
+    placed = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=low
+    )
+    await client.futures_cancel_order(symbol="BTCUSDT", orderId=placed["orderId"])
+    with pytest.raises(BinanceAPIException):
+        await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                                          quantity="0", price=low)  # fmt: skip
+    async with aiohttp.ClientSession() as session, session.get(f"{plant.admin_url()}/metrics") as response:
+        text = await response.text()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted({"market": "um", **labels}.items()))), 0.0)
+
+    assert value("tickerplant_venue_orders_total", type="MARKET", execution="NEW") == 1
+    assert value("tickerplant_venue_orders_total", type="LIMIT", execution="NEW") == 1
+    assert value("tickerplant_venue_orders_total", type="LIMIT", execution="CANCELED") == 1
+    trades = value("tickerplant_venue_orders_total", type="MARKET", execution="TRADE")
+    assert trades >= 1 and value("tickerplant_venue_fills_total", liquidity="taker") == trades
+    assert value("tickerplant_venue_rejects_total", code="-4003") == 1

@@ -117,9 +117,10 @@ async def test_funding_history_pages_and_a_live_funding_is_the_rate_pushed_befor
     plant = await start_server(clock=clock)
     _, headers, history = await get(plant, Market.UM, "/fapi/v1/fundingRate?symbol=BTCUSDT")
     assert headers["X-MBX-USED-WEIGHT-1M"] == "1"
-    assert len(history) == 30 and list(history[0]) == ["symbol", "fundingTime", "fundingRate", "markPrice"]
+    # the default limit of a past that reaches back to the listing (market/history)
+    assert len(history) == 100 and list(history[0]) == ["symbol", "fundingTime", "fundingRate", "markPrice"]
     times = [row["fundingTime"] for row in history]
-    assert times == [T0 - k * FUNDING_INTERVAL_MS for k in range(29, -1, -1)], "every 8 h up to the start"
+    assert times == [T0 - k * FUNDING_INTERVAL_MS for k in range(99, -1, -1)], "every 8 h up to the start"
     for row in history:  # the formula bounds every rate: within the clamp of the interest, or the cap
         assert abs(float(row["fundingRate"])) <= DEFAULT_CAP / 1e8
     _, _, page = await get(plant, Market.UM, f"/fapi/v1/fundingRate?symbol=BTCUSDT&startTime={times[3]}&limit=5")
@@ -128,7 +129,7 @@ async def test_funding_history_pages_and_a_live_funding_is_the_rate_pushed_befor
     assert last == history[9:11]
     _, _, everyone = await get(plant, Market.UM, "/fapi/v1/fundingRate?limit=1000")
     perpetuals = {i.symbol for i in catalogue(Market.UM, T0)}
-    assert {row["symbol"] for row in everyone} == perpetuals and len(everyone) == 30 * len(perpetuals)
+    assert {row["symbol"] for row in everyone} == perpetuals and len(everyone) == 1000
     status, _, error = await get(plant, Market.UM, "/fapi/v1/fundingRate?symbol=BTCUSDT&limit=1001")
     assert (status, error["code"]) == (400, -1130)
     _, _, coin = await get(plant, Market.CM, "/dapi/v1/fundingRate?symbol=BTCUSD_PERP&limit=1")

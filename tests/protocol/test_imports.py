@@ -12,7 +12,7 @@ PROTOCOL = Path(__file__).resolve().parents[2] / "src" / "tickerplant" / "protoc
 SURFACES = {"rest", "ws_api", "subscriptions", "urls"}
 SHARED = {
     "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "limits", "market_data",
-    "market_history", "open_interest", "request_weight", "streams", "user_streams",
+    "market_history", "open_interest", "past", "request_weight", "streams", "user_streams",
 }  # fmt: skip
 
 

@@ -48,3 +48,27 @@ def test_not_stream_urls(target: str) -> None:
 def test_coin_m_has_no_routes() -> None:
     refused = parse_stream_url("/public/ws", routed=False)
     assert isinstance(refused, UrlRefused) and refused.status == 404
+
+
+KEY = "k" * 64
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (f"/private/ws?listenKey={KEY}", StreamUrl(Route.PRIVATE, False, (KEY,))),
+        (f"/private/ws?listenKey={KEY}&events=ORDER_TRADE_UPDATE%2FACCOUNT_UPDATE",
+         StreamUrl(Route.PRIVATE, False, (f"{KEY}@ORDER_TRADE_UPDATE", f"{KEY}@ACCOUNT_UPDATE"))),
+        (f"/private/stream?listenKey={KEY}&timeUnit=MICROSECOND", StreamUrl(Route.PRIVATE, True, (KEY,))),
+        (f"/stream?streams=btcusdt@aggTrade&listenKey={KEY}", StreamUrl(Route.UNROUTED, True, ("btcusdt@aggTrade", KEY))),
+        (f"/ws?listenKey={KEY}", StreamUrl(Route.UNROUTED, False, (KEY,))),
+    ],
+)  # fmt: skip
+def test_listen_key_urls(target: str, expected: StreamUrl) -> None:
+    """Trading part 4 §2.2: the listen key and its events in the query."""
+    assert parse_stream_url(target, routed=True) == expected
+
+
+def test_coin_m_takes_private_for_user_data() -> None:
+    """Part 4 Unresolved 13: dstream's clients dial /ws/<k>, and /private is taken too."""
+    assert parse_stream_url(f"/private/ws/{KEY}", routed=False) == StreamUrl(Route.PRIVATE, False, (KEY,))

@@ -35,7 +35,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.scaleout.view_state import StateError, capture, decode, load
 
-START_MS = 1_767_225_600_000
+START_MS = 1_767_225_598_000  # 2 s before a funding time: the 5 s of trading hold one (the history before is the past's)
 
 
 @dataclasses.dataclass
@@ -66,10 +66,13 @@ def views() -> dict[Market, MarketView]:
         bus.subscribe(m, view.receive)
     market.warm(_Sink(plants, bus))
     dispatch = Dispatcher(plants, bus)
-    assert market.simulator is not None
-    for step in range(1, 51):
-        clock.set(START_MS + 100 * step)
-        dispatch(market.simulator.advance(clock.now_ms()), clock.now_ms())
+    simulator, derivatives = market.simulator, market.derivatives
+    assert simulator is not None and derivatives is not None
+    for step in range(1, 51):  # the trading and the marks, a funding among them
+        now = START_MS + 100 * step
+        clock.set(now)
+        marks = derivatives.advance(now, simulator.books, simulator.fair_price, lambda symbol: None)
+        dispatch([*simulator.advance(now), *marks], now)
     return views
 
 

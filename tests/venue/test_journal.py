@@ -1,6 +1,7 @@
-"""The journal: what an engine commits comes back into a new engine; and a real `tickerplant
+"""The journal: what an engine commits comes back into a new engine; a real `tickerplant
 serve` killed with SIGKILL right after acknowledging orders has every one of them, with
-its fills, position and wallet, after a restart."""
+its fills, position and wallet, after a restart; and one killed again and again in the
+middle of bursts of orders has every order it acknowledged, each under its id."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import msgspec
 import pytest
 from ports import free_port
 from test_engine import ALICE, NOW, Book, Deposits, order
+from timing import SECONDS, eventually
 
 from tickerplant.clock import SystemClock
 from tickerplant.market.derivatives.mark_streams import FundingEvent
@@ -94,30 +96,30 @@ def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Pa
 
 @contextlib.asynccontextmanager
 async def _serve(path: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A real `tickerplant serve`, read until it says it serves (no polling)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
         "--cm-port", "0", "--admin-port", "0", "--sim-rate", "1",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
+    assert process.stdout is not None
+    said: list[str] = []
+
+    async def read(stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            said.append(line.decode())
+
+    reading = asyncio.ensure_future(read(process.stdout))
     try:
-        async with aiohttp.ClientSession() as session:
-
-            async def up() -> bool:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"http://127.0.0.1:{port}/fapi/v1/ping") as answer:
-                        return answer.status == 200
-                return False
-
-            for _ in range(600):  # the server's start, polled: a process of its own
-                if await up() or process.returncode is not None:
-                    break
-                await asyncio.sleep(0.1)
-        assert process.returncode is None
+        await eventually(lambda: any("Ctrl-C stops" in line for line in said) or process.returncode is not None,
+                         60 * SECONDS)  # fmt: skip
+        assert process.returncode is None, "".join(said)
         yield process
     finally:
         if process.returncode is None:
             process.kill()
         await process.wait()
+        await reading
 
 
 async def _signed(session: aiohttp.ClientSession, method: str, url: str, key: str, query: str) -> Any:
@@ -159,3 +161,37 @@ async def test_acknowledged_orders_survive_kill_9(database: tuple[Path, str]) ->
         fee = sum(Fraction(t["commission"]) for t in trades)
         balance = await _signed(session, "GET", f"{base}/v3/balance", key, "")
         assert Fraction(balance[0]["balance"]) == 10000 - fee
+
+
+async def test_no_acknowledged_order_is_lost_to_kill_9_mid_burst(database: tuple[Path, str]) -> None:
+    path, key = database
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/fapi"
+    acknowledged: dict[str, int] = {}  # clientOrderId -> orderId, as the answers said
+    burst = 60
+    for round_ in range(2):
+        async with _serve(path, port) as process, aiohttp.ClientSession() as session:
+            depth = await (await session.get(f"{base}/v1/depth?symbol=ETHUSDT&limit=5")).json()
+            below = f"{float(depth['bids'][-1][0]) - 20:.2f}"
+
+            async def one(client_id: str, session: aiohttp.ClientSession = session, price: str = below) -> None:
+                query = f"symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price={price}"
+                try:
+                    url = f"{base}/v1/order"
+                    answer = await _signed(session, "POST", url, key, f"{query}&newClientOrderId={client_id}")
+                except (aiohttp.ClientError, AssertionError):
+                    return  # killed before it answered: not acknowledged, so it may be lost
+                acknowledged[client_id] = answer["orderId"]
+
+            before = len(acknowledged)
+            sending = [asyncio.ensure_future(one(f"b{round_}-{i}")) for i in range(burst)]
+            await eventually(lambda: len(acknowledged) >= before + burst // 3, 30 * SECONDS)  # noqa: B023
+            process.send_signal(signal.SIGKILL)  # in the middle of the burst
+            await asyncio.gather(*sending)
+        assert process.returncode == -signal.SIGKILL
+    assert len(acknowledged) >= 2 * burst // 3
+
+    async with _serve(path, port), aiohttp.ClientSession() as session:
+        every = await _signed(session, "GET", f"{base}/v1/allOrders", key, "symbol=ETHUSDT&limit=1000")
+    kept = {o["clientOrderId"]: o["orderId"] for o in every}
+    assert {c: kept.get(c) for c in acknowledged} == acknowledged  # every acknowledged one, under its id

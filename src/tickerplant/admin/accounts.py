@@ -7,7 +7,9 @@ as JSON (issue 33 item 1; the commands themselves are ``venue/administration.py`
                                                  "ips": "1.2.3.4,10.0.0.0/8"?}
                                                 -> the account and its first key (an HMAC
                                                    secret answered this once)
-    GET  /api/accounts/{id}                     the account, its balances and its keys
+    GET  /api/accounts/{id}                     the account, its balances, its keys, and (where
+                                                this process runs the engines) its positions,
+                                                open orders and recent fills per market
     POST /api/accounts/{id}/deposit             {"amounts": "USDT=100"}   -> the balances changed
     POST /api/accounts/{id}/withdraw            {"amounts": "USDT=100"}
     POST /api/accounts/{id}/disable | enable    -> the account
@@ -69,9 +71,14 @@ def _json(body: Any, status: int = 200) -> web.Response:
 class AccountsApi:
     """The account routes of one admin listener, on the database at ``path``."""
 
-    def __init__(self, path: str | Path, clock: Clock) -> None:
+    def __init__(
+        self, path: str | Path, clock: Clock, trading: Callable[[int], dict[str, Any]] | None = None
+    ) -> None:
+        """``trading``: an account's positions, open orders and fills, where this process
+        runs the venue's engines (``administration.trading_view``)."""
         self.path = Path(path)
         self._clock = clock
+        self._trading = trading
 
     def routes(self, app: web.Application) -> None:
         add = app.router
@@ -121,6 +128,7 @@ class AccountsApi:
             **admin.account_row(store, account),
             "balances": [admin.balance_row(b) for b in store.balances(account.account_id)],
             "apiKeys": [admin.key_row(k) for k in store.keys(account.account_id)],
+            "trading": self._trading(account.account_id) if self._trading is not None else None,
         }
 
     def _deposit(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:

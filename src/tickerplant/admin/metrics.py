@@ -51,6 +51,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_sent_bytes": ("counter", "Stream frame bytes queued to connections, per stream kind"),
     "tickerplant_closes": ("counter", "WebSocket closes the server sent, per surface, code and reason"),
     "tickerplant_slow_consumer_cuts": ("counter", "Stream connections cut off for a full send buffer"),
+    "tickerplant_venue_orders": ("counter", "The venue's order events, per order type and execution (x)"),
+    "tickerplant_venue_rejects": ("counter", "Trading requests the venue refused, per Binance code"),
+    "tickerplant_venue_fills": ("counter", "The venue's fills, per liquidity (maker, taker)"),
     "tickerplant_unsent_bytes": ("gauge", "Bytes the process' connections hold unsent, as last reported"),
     "tickerplant_unsent_bytes_bound": ("gauge", "The bound on them (--send-buffer-total)"),
     "tickerplant_limit_hits": ("counter", "Closes and refusals per limit (protocol.limits.LimitCounters)"),
@@ -155,6 +158,7 @@ class ServerCollector(Collector):
             made = _family("tickerplant_simulator_actions", [])
             made.add_metric([], actions)
             yield made
+        yield from self._venue()
         yield from self._books()
         yield from self._replay_metrics()
         if self._bus:
@@ -244,6 +248,22 @@ class ServerCollector(Collector):
                     buckets.append((_bound(bound), cumulative))
                 family.add_metric([market.value, surface, endpoint, str(status)], buckets, tally.seconds)
         return family
+
+    def _venue(self) -> Iterator[Any]:
+        orders = _family("tickerplant_venue_orders", ["market", "type", "execution"])
+        rejects = _family("tickerplant_venue_rejects", ["market", "code"])
+        fills = _family("tickerplant_venue_fills", ["market", "liquidity"])
+        for market, listener in self._listeners.items():
+            activity = listener.user_data.activity
+            for (kind, execution), count in list(activity.orders.items()):
+                orders.add_metric([market.value, kind, execution], count)
+            for code, count in list(activity.rejects.items()):
+                rejects.add_metric([market.value, str(code)], count)
+            for liquidity, count in list(activity.fills.items()):
+                fills.add_metric([market.value, liquidity], count)
+        yield orders
+        yield rejects
+        yield fills
 
     def _books(self) -> Iterator[Any]:
         levels = _family("tickerplant_book_levels", ["market", "symbol", "side"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.bus.frames import BUS_VERSION, Unreadable, unreadable
+from tickerplant.market.history.series import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamKind
 from tickerplant.market.payloads.events import PayloadFormat
@@ -26,6 +27,7 @@ class Listing(msgspec.Struct, frozen=True, array_like=True):
     kinds: frozenset[StreamKind] | None = None  # the kinds the source carries; None: every kind
     # the format the plant encodes in: the gateways' merged all-market streams follow it
     payload_format: PayloadFormat = PayloadFormat.CLASSIC
+    past: PastSpec | None = None  # the simulator's past, which every gateway answers from
 
 
 _decoder = msgspec.msgpack.Decoder(Listing)

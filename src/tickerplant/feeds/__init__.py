@@ -14,6 +14,7 @@ from typing import NamedTuple, Protocol
 
 from tickerplant.bus import Bus
 from tickerplant.market.demand import Demand
+from tickerplant.market.history.series import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.streams import StreamKind
@@ -27,6 +28,8 @@ class Prepared(NamedTuple):
     # the stream kinds the source carries, when it carries fewer than tickerplant serves
     # (a relay of some kinds): the others are acknowledged and silent, with a warning
     kinds: frozenset[StreamKind] | None = None
+    # a simulated past before the start, which the gateways answer history from
+    past: PastSpec | None = None
 
 
 class Backlog(NamedTuple):

@@ -55,8 +55,8 @@ from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
 
 __all__ = [
-    "BACKLOG", "Head", "PeerAwareProtocol", "PeerRouter", "Routed", "asks_to_upgrade", "checked_head",
-    "plain_answer", "protocol_arguments",
+    "BACKLOG", "Head", "PartsResponse", "PeerAwareProtocol", "PeerRouter", "Routed", "asks_to_upgrade",
+    "checked_head", "plain_answer", "protocol_arguments",
 ]  # fmt: skip
 
 Routed = WSListener | WSUpgradeResponseWithListener
@@ -132,8 +132,32 @@ class Head(NamedTuple):
     body_length: int
 
 
+_HEADS_KEPT = 4096  # parsed heads remembered: a keep-alive poller sends the same head each time
+_parsed: dict[bytes, Head] = {}
+
+
 def checked_head(head: bytes) -> Refusal | Head:
-    """A complete request head as picows parses it, or how it is refused before routing."""
+    """A complete request head as picows parses it, or how it is refused before routing.
+
+    A GET without a body and without a signature (a market-data poll, sent again and again
+    byte for byte) is parsed once and its ``Head`` remembered (at most ``_HEADS_KEPT``,
+    forgotten all at once when full): parsing is a function of the bytes, and nothing after
+    it changes the request. A signed request (each with its own timestamp) is never kept."""
+    known = _parsed.get(head)
+    if known is not None:
+        return known
+    checked = _checked_head(head)
+    if (
+        isinstance(checked, Head) and not checked.body_length and head.startswith(b"GET ")
+        and b"signature=" not in head and b"X-MBX-APIKEY" not in head and b"x-mbx-apikey" not in head.lower()
+    ):  # fmt: skip
+        if len(_parsed) >= _HEADS_KEPT:
+            _parsed.clear()
+        _parsed[head] = checked
+    return checked
+
+
+def _checked_head(head: bytes) -> Refusal | Head:
     refusal = head_refusal(head)
     if refusal is not None:
         return refusal
@@ -158,6 +182,49 @@ def checked_head(head: bytes) -> Refusal | Head:
             return Refusal(400, b"A WebSocket handshake is a GET without a body\n")
         request.method = method
     return Head(request, length)
+
+
+_KEEP_ALIVE, _CLOSE = b"Connection: keep-alive\r\n", b"Connection: close\r\n"
+
+
+class PartsResponse(WSUpgradeResponse):
+    """A REST answer written as picows writes a response (status line, header fields,
+    ``Content-Length``, a blank line, the body) as its head and the body's parts
+    (``to_parts``): the listener writes a plain request's answer with one writev
+    (``picows_server``), so a depth answer's levels (~42 kB, shared while the book stands
+    still) go out as they are, never joined or copied. Its own head (status line and the
+    fields ``_rest_response`` names) is written when it is made, from bytes kept per status;
+    the fields picows adds after (its ``Connection: close``) follow, then
+    ``Content-Length``: the bytes picows' own ``create_ok_response`` /
+    ``create_error_response`` and ``to_bytes`` write (``tests/gateway/test_reply_bytes.py``),
+    without their per-request dict, enum and string steps. ``to_bytes`` joins the parts, for
+    picows' own path (a refused upgrade)."""
+
+    __slots__ = ("head", "parts")
+    head: bytes
+    parts: tuple[bytes, ...]
+
+    def to_parts(self) -> tuple[bytes, ...]:
+        """The response's bytes as its head, then the parts of its body as they are."""
+        parts = self.parts
+        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        added = "".join([f"{k}: {v}\r\n" for k, v in self.headers.items()]).encode()
+        length = b"Content-Length: %d\r\n" % size if size else b""
+        return (b"".join((self.head, added, length, b"\r\n")), *parts)
+
+    def parts_with(self, keep_alive: bool, date: bytes) -> tuple[bytes, ...]:
+        """``to_parts`` with ``Connection`` and ``Date`` added as ``plain_answer`` adds them
+        to a response's fields, written straight: the same bytes (its own fields are none
+        until then), without the header dict's steps."""
+        parts = self.parts
+        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        length = b"Content-Length: %d\r\n" % size if size else b""
+        connection = _KEEP_ALIVE if keep_alive else _CLOSE
+        return (b"".join((self.head, connection, b"Date: ", date, b"\r\n", length, b"\r\n")), *parts)
+
+    def to_bytes(self) -> bytearray:
+        return bytearray().join(self.to_parts())
+
 
 
 def asks_to_upgrade(request: WSUpgradeRequest) -> bool:
@@ -188,6 +255,8 @@ def plain_answer(
         except RuntimeError as exc:
             reason = str(exc).encode()
         response = WSUpgradeResponse.create_error_response(HTTPStatus.BAD_REQUEST, reason)
+    if type(response) is PartsResponse:  # a REST answer: its head, then ours, no header dict
+        return response.parts_with(keep_alive, date)
     headers = response.headers
     headers["Connection"] = "keep-alive" if keep_alive else "close"
     headers["Date"] = date.decode()

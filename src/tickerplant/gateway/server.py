@@ -24,13 +24,14 @@ from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
+from tickerplant.gateway.countdowns import CountdownTimer
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
-from tickerplant.gateway.picows_server import Routed
+from tickerplant.gateway.picows_server import PartsResponse, Routed
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
@@ -53,15 +54,18 @@ from tickerplant.protocol.errors import (
 )
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
+from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.checks import PrivateRequest
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.rest import Accounts, PrivateRest
+from tickerplant.venue.ws_trading import WsTrading
 
 __all__ = ["Listener"]
 
@@ -83,35 +87,6 @@ def _json_response(
     else:
         response = WSUpgradeResponse.create_error_response(status, body, extra)
     return WSUpgradeResponseWithListener(response, None)
-
-
-class _PartsResponse(WSUpgradeResponse):
-    """A REST answer written as picows writes a response (status line, header fields,
-    ``Content-Length``, a blank line, the body) as its head and the body's parts
-    (``to_parts``): the listener writes a plain request's answer with one writev
-    (``picows_server``), so a depth answer's levels (~42 kB, shared while the book stands
-    still) go out as they are, never joined or copied. Its own head (status line and the
-    fields ``_rest_response`` names) is written when it is made, from bytes kept per status;
-    the fields picows adds after (its ``Connection: close``) follow, then
-    ``Content-Length``: the bytes picows' own ``create_ok_response`` /
-    ``create_error_response`` and ``to_bytes`` write (``tests/gateway/test_reply_bytes.py``),
-    without their per-request dict, enum and string steps. ``to_bytes`` joins the parts, for
-    picows' own path (a refused upgrade)."""
-
-    __slots__ = ("head", "parts")
-    head: bytes
-    parts: tuple[bytes, ...]
-
-    def to_parts(self) -> tuple[bytes, ...]:
-        """The response's bytes as its head, then the parts of its body as they are."""
-        parts = self.parts
-        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
-        added = "".join([f"{k}: {v}\r\n" for k, v in self.headers.items()]).encode()
-        length = b"Content-Length: %d\r\n" % size if size else b""
-        return (b"".join((self.head, added, length, b"\r\n")), *parts)
-
-    def to_bytes(self) -> bytearray:
-        return bytearray().join(self.to_parts())
 
 
 _STATUS_LINES: dict[int, tuple[HTTPStatus, bytes]] = {}  # status -> its enum member and line
@@ -139,7 +114,7 @@ def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
     if answer.retry_after_s is not None:
         head += b"Retry-After: %d\r\n" % answer.retry_after_s
     head += answer.extra_head
-    response = _PartsResponse()
+    response = PartsResponse()
     response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
     response.body = None
     response.head = head
@@ -163,12 +138,14 @@ class Listener:
         other_instruments: Mapping[str, Instrument] | None = None,
         demand: Subscribed | None = None,
         accounts: Accounts | None = None,
+        past: PastAnswers | None = None,
     ) -> None:
         """``other_instruments``: the other market's, whose symbols' klines, continuous
         klines and mark prices this listener serves too in the 2026 payload format (§4.13).
         ``demand``: the process' streams held, which its plants follow (``market/demand.py``).
         ``accounts``: the venue's accounts and keys, which the private endpoints answer from
-        (``venue/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path)."""
+        (``venue/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path).
+        ``past``: the simulated past the history answers reach back into (``protocol/past.py``)."""
         self.market = market
         self._demand = demand
         self._kinds = kinds
@@ -183,14 +160,15 @@ class Listener:
         self.limit_counters = counters = LimitCounters()
         self.weight = make_weight(config.request_weight_per_min, counters=counters)
         self.traffic = Traffic()  # connections accepted, requests answered, closes sent
-        rest_data = MarketData(self.view, cm_arrays=True)
+        rest_data = MarketData(self.view, cm_arrays=True, past=past)
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
-        self.ws_api = WsApi(MarketData(self.view, cm_arrays=False), self.weight)
+        self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         self.private = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
+            self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -267,11 +245,19 @@ class Listener:
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def serve_engine(self, engine: Engine) -> None:
-        """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances."""
+    def serve_engine(self, engine: Engine, algos: AlgoService | None = None) -> None:
+        """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances,
+        and ``algos``' (``venue/algo_rest.py``)."""
         if self.private is not None:
             accounts, coins = self.private.accounts, self.private.coins
-            self.private = PrivateRest(self.market, accounts, self.weight, coins, engine, self.user_data)
+            # what a command or a timer did, to the user data stream (gateway/user_data.py)
+            drain = functools.partial(self.user_data.drain, engine, accounts)
+            countdowns = CountdownTimer(self._clock, engine, drain)
+            self.private = PrivateRest(
+                self.market, accounts, self.weight, coins, engine, self.user_data, algos, countdowns,
+                self.user_data.activity,
+            )  # fmt: skip
+            self.ws_api.private = WsTrading(self.private, drain)  # the same endpoints, drained alike
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and

@@ -20,6 +20,7 @@ from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CloseReason
+from tickerplant.venue.activity import VenueActivity
 from tickerplant.venue.checks import Keys
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.listen_keys import ListenKeys
@@ -41,6 +42,7 @@ class UserData:
         self._timer: Timer | None = None
         self._timer_ms = 0
         self.streams = UserStreams(self.keys, self._deliver, self._end)
+        self.activity = VenueActivity()  # orders, fills and refusals, for the metrics
 
     def attach(self, surface: StreamSurface) -> None:
         """The listener's stream surface, once it listens: where events go."""
@@ -53,6 +55,7 @@ class UserData:
         events = engine.outbox.take()
         if not events:
             return 0
+        self.activity.saw(events)
 
         def alias_of(account_id: int) -> str:
             account = accounts.account(account_id)

@@ -14,7 +14,7 @@ from tickerplant.gateway.send_budget import SendBudget
 from tickerplant.gateway.traffic import RequestTally, Traffic
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.limits import LimitCounters
-from tickerplant.protocol.ws_api import WsApi
+from tickerplant.protocol.ws_api import WsApi, WsSession
 
 __all__ = ["WsApiConnection"]
 
@@ -35,7 +35,7 @@ def _text_header(size: int) -> bytes:
 
 
 class WsApiConnection(KeptAliveConnection):
-    __slots__ = ("_answered", "_api", "_ip", "_rate_limits_default", "_registry", "_send_bound")
+    __slots__ = ("_answered", "_api", "_ip", "_rate_limits_default", "_registry", "_send_bound", "_session")
 
     surface = "ws_api"
 
@@ -64,6 +64,8 @@ class WsApiConnection(KeptAliveConnection):
         # the listener's tallies of this connection's answered (200) requests, by method: a
         # request's is found without making the (surface, method, status) key
         self._answered: dict[str, RequestTally] = {}
+        # the key session.logon put on this connection, and when it opened (trading part 1 §8.6)
+        self._session = WsSession(clock.now_ms())
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
@@ -94,7 +96,7 @@ class WsApiConnection(KeptAliveConnection):
 
     def _answer(self, payload: bytes, started_ns: int) -> None:
         parts, close, method, status = self._api.receive(
-            payload, self._ip, started_ns // 1_000_000, self._rate_limits_default
+            payload, self._ip, started_ns // 1_000_000, self._rate_limits_default, self._session
         )  # a WsApiReply, unpacked at once
         traffic = self.traffic
         if traffic is not None:  # per request, by method and status (the metrics' histogram)

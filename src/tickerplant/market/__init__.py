@@ -15,6 +15,7 @@ The subpackages, innermost first; each imports only these modules and the ones b
   procedure and books followed from someone else's stream;
 - ``klines/``: candles, their streams, warm start, templates and the price klines;
 - ``derivatives/``: mark price, index and funding, open interest, liquidations;
-- ``plant/``: the plant (state in, encoded payloads out), its bulk runs, and the market view
-  the gateways answer from.
+- ``history/``: the simulated past from each listing date, a pure function of the seed;
+- ``plant/``: the plant (state in, encoded payloads out), its bulk runs, its warm start from
+  a past, and the market view the gateways answer from.
 """

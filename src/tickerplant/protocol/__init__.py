@@ -3,7 +3,8 @@
 Stream names and routes (``streams``, ``urls``), the market-stream control protocol
 (``subscriptions``), the REST and WebSocket API request surfaces and their endpoints
 (``rest``, ``ws_api``, ``endpoints``, ``market_data``, ``market_history``,
-``derivatives_data``, ``open_interest``), one connection's limits (``limits``), request weight
+``derivatives_data``, ``open_interest``), the history answers' past spliced before the live
+(``past``), one connection's limits (``limits``), request weight
 per IP (``request_weight``), and Binance's error codes, texts and close reasons (``errors``,
 ``json_errors``).
 

@@ -35,6 +35,7 @@ import msgspec
 
 from tickerplant.market.derivatives.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 from tickerplant.market.derivatives.mark_streams import FundingEvent
+from tickerplant.market.history.marks import PastFunding
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.plant.view import MarketView, SymbolView
@@ -114,12 +115,26 @@ class DerivativesData:
             raise RequestRefused(-1023, "Start time is greater than end time.")
         marks = self._view.marks
         symbol = view.inst.symbol if view is not None else None
+        past = self._data.past
+        # every symbol's together: each funding time has one event per perpetual, so each
+        # symbol's last (first) few past events are all the answer can take of them
+        perpetuals = sum(v.inst.contract_type is ContractType.PERPETUAL for v in self._view.symbols.values())
+        most = limit if symbol is not None else -(-limit // max(1, perpetuals)) + 1
+
+        def history(name: str) -> list[FundingEvent]:
+            """``name``'s events: the past's (as many as the answer can take) and the view's."""
+            live = list(marks.funding(name))
+            if past is None or not past.knows(name):
+                return live
+            first = live[0].T if live else None
+            older = past.funding(name, start, end, most)
+            return [_event(f) for f in older if first is None or f.funding_ms < first] + live
 
         def answer() -> bytes:
             if symbol is not None:
-                events: list[FundingEvent] = list(marks.funding(symbol))
+                events: list[FundingEvent] = history(symbol)
             else:  # every symbol's, merged in time
-                histories = (marks.funding(name) for name in self._view.symbols)
+                histories = (history(name) for name in self._view.symbols)
                 events = list(heapq.merge(*histories, key=lambda e: (e.T, e.s)))
             if start is not None:
                 chosen = [e for e in events if start <= e.T and (end is None or end >= e.T)][:limit]
@@ -175,6 +190,15 @@ class DerivativesData:
         view = self._pair_contract(params) if index else required_symbol(self._view, params)
         q = kline_query(params)
         bars = self._view.marks.bars(view.inst.symbol)
+        past = self._data.past
+        if past is not None and past.knows(view.inst.symbol):
+
+            def live(start: int | None, end: int | None, limit: int) -> list[PriceBar]:
+                return [] if bars is None else bars.query(kind, q.interval, start, end, limit)
+
+            symbol, interval = view.inst.symbol, q.interval
+            spliced = past.price_klines(symbol, kind, interval, q.start_ms, q.end_ms, q.limit, live)
+            return array(*(_encode_row(_price_row(bar)) for bar in spliced))
         if bars is None:
             return []
         chosen = bars.query(kind, q.interval, q.start_ms, q.end_ms, q.limit)
@@ -185,6 +209,12 @@ class DerivativesData:
         # rows kept by open time while the bar's values are the same (encoded_rows.py)
         opens = [b.open_ms for b in chosen]
         return array(self._data.rows.valued(bars, (kind, q.interval), opens, chosen, encode))
+
+
+def _event(f: PastFunding) -> FundingEvent:
+    """A past funding as the row the view keeps (``mark_streams.FundingEvent``), written
+    as the live events are."""
+    return FundingEvent(f.symbol, f.funding_ms, fixed(f.rate, MARK_DECIMALS), fixed(f.mark, MARK_DECIMALS))
 
 
 def _price_row(bar: PriceBar) -> list[int | str]:

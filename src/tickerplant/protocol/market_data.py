@@ -22,6 +22,7 @@ from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.past import PastAnswers
 
 __all__ = [
     "DEPTH_LIMITS",
@@ -187,10 +188,12 @@ class Method:
 class MarketData:
     """The answers of one market, over its view."""
 
-    def __init__(self, view: MarketView, *, cm_arrays: bool) -> None:
+    def __init__(self, view: MarketView, *, cm_arrays: bool, past: PastAnswers | None = None) -> None:
         """``cm_arrays``: COIN-M REST answers tickers with an array even for one symbol
-        (§7.5); the WebSocket API answers one symbol with one object on both markets."""
+        (§7.5); the WebSocket API answers one symbol with one object on both markets.
+        ``past``: what happened before the live start, for a source that has a past."""
         self.view = view
+        self.past = past
         self.market = view.market
         self._cm = view.market is Market.CM
         self._always_array = self._cm and cm_arrays
@@ -393,5 +396,18 @@ class MarketData:
         assert view is not None
         q = kline_query(params)
         series = self.view.klines(view).series(q.interval)
-        klines = series.query(q.start_ms, q.end_ms, q.limit)
-        return kline_rows(self.rows, series, klines, view.inst, self.market)
+        return self.spliced_klines(q, series, view.inst)
+
+    def spliced_klines(self, q: KlineQuery, series: KlineSeries, inst: Instrument) -> Any:
+        """``klines`` of ``series``, the past's before the live start in front (``past.py``)."""
+        market, rows = self.market, self.rows
+        if self.past is None or not self.past.knows(inst.symbol):
+            return kline_rows(rows, series, series.query(q.start_ms, q.end_ms, q.limit), inst, market)
+
+        def render(klines: Sequence[Kline]) -> msgspec.Raw:
+            return kline_rows(rows, series, klines, inst, market)
+
+        def row(k: Kline) -> list[int | str]:
+            return rest_row(k, inst, market)
+
+        return self.past.klines(inst, q.interval, q.start_ms, q.end_ms, q.limit, series, render, row)

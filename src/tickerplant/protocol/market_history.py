@@ -32,17 +32,16 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.klines.candles import CONTINUOUS_INTERVALS_UM, INTERVALS
 from tickerplant.market.klines.streams import CONTINUOUS_TYPES, ContinuousContracts
 from tickerplant.market.payloads.builders import BASE_DECIMALS, quote_units
-from tickerplant.market.plant.view import MarketView
 from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.units import DAY_MS, fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
+    MarketData,
     Method,
     Params,
     int_param,
     kline_query,
-    kline_rows,
     klines_weight,
     required_symbol,
     text_param,
@@ -68,10 +67,12 @@ def _limit(params: Params, default: int, most: int) -> int:
 class MarketHistory:
     """The answers of one market's history endpoints, over its view."""
 
-    def __init__(self, view: MarketView, rows: EncodedRows) -> None:
-        """``rows``: where the answers' rows are kept encoded (``MarketData.rows``)."""
-        self.view = view
-        self._rows = rows
+    def __init__(self, data: MarketData) -> None:
+        """Over ``data``'s view, its rows kept encoded and its past (``past.py``)."""
+        self.view = view = data.view
+        self._data = data
+        self._past = data.past
+        self._rows = data.rows
         self.market = view.market
         self._um = view.market is Market.UM
         self._contracts = ContinuousContracts(v.inst for v in view.symbols.values())
@@ -96,7 +97,6 @@ class MarketHistory:
         if (start is not None and start < oldest) or (end is not None and end < oldest):
             raise _TOO_OLD
         history = self.view.trades(view)
-        lo, hi = history.span(from_id, start, end, limit)
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
         um = self._um
@@ -109,6 +109,16 @@ class MarketHistory:
             fields.update(f=a.first_id, l=a.last_id, T=a.time_ms, m=a.buyer_is_maker)
             return _encode_row(fields)
 
+        past = self._past
+        if past is not None and past.holds_trades(inst, from_id, start):
+
+            def live(from_: int | None, start_: int | None, end_: int | None, limit_: int) -> list[Aggregate]:
+                return history.rows(*history.span(from_, start_, end_, limit_))
+
+            return array(*map(row, past.agg_trades(inst, from_id, start, end, limit, live)))
+        lo, hi = history.span(from_id, start, end, limit)
+        if past is not None and hi - lo < limit and from_id is None and start is None and end is None:
+            return array(*map(row, past.recent_trades(inst, limit, history.rows(lo, hi))))  # the latest
         return _aggregate_rows(self._rows, history, "aggTrades", lo, hi, row)
 
     # -- trades (§7.9) ---------------------------------------------------------------------
@@ -133,6 +143,9 @@ class MarketHistory:
                 fields["isRPITrade"] = False
             return _encode_row(fields)
 
+        past = self._past
+        if past is not None and hi - lo < limit:
+            return array(*map(row, past.recent_trades(inst, limit, history.rows(lo, hi))))
         return _aggregate_rows(self._rows, history, "trades", lo, hi, row)
 
     # -- continuousKlines (§7.8, §4.12) ------------------------------------------------------
@@ -156,7 +169,7 @@ class MarketHistory:
         view = self.view.symbol(inst.symbol)
         assert view is not None
         series = self.view.klines(view).series(q.interval)
-        return kline_rows(self._rows, series, series.query(q.start_ms, q.end_ms, q.limit), inst, self.market)
+        return self._data.spliced_klines(q, series, inst)
 
 
 def _aggregate_rows(

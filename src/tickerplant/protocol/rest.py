@@ -63,7 +63,7 @@ class RestApi:
         m = data.methods
         d = DerivativesData(data).methods  # mark price and funding (§7.9)
         # trades, aggTrades, continuousKlines (§7.8, §7.9)
-        history = MarketHistory(data.view, data.rows).methods
+        history = MarketHistory(data).methods
         self.routes: dict[str, Method] = {
             f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
             f"{prefix}/v1/time": Method(_constant(1), lambda params, now: {"serverTime": now}),

@@ -43,7 +43,8 @@ def parse_stream_url(target: str, *, routed: bool) -> StreamUrl | UrlRefused | N
     """The stream URL a request target names; ``None`` when it is no stream URL.
 
     ``routed`` says whether this listener knows the USDⓈ-M ``/public``, ``/market`` and
-    ``/private`` prefixes (COIN-M has none, spec §2.2).
+    ``/private`` prefixes (COIN-M has none, spec §2.2; it takes ``/private`` for a listen
+    key's user data all the same, as trading part 4 Unresolved 13 recommends).
     """
     path, _, query = target.partition("?")
     segments = path.split("/")
@@ -52,7 +53,7 @@ def parse_stream_url(target: str, *, routed: bool) -> StreamUrl | UrlRefused | N
     route = Route.UNROUTED
     rest = segments[1:]
     if rest[0] in _ROUTES:
-        if not routed:
+        if not routed and rest[0] != Route.PRIVATE.value:  # user data: trading part 4 Unresolved 13
             return UrlRefused(404, f"/{rest[0]} is a USDⓈ-M path; COIN-M streams have no routes")
         route = _ROUTES[rest[0]]
         rest = rest[1:]

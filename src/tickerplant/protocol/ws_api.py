@@ -15,13 +15,17 @@ kept too, encoded, until that symbol's next bookTicker (the pushed payload it is
 ``MarketData.ticker_book``). The weight is charged per request as before, and the reply
 bytes are those the plain path writes; anything the struct or the table does not take (an
 error to answer, another shape) goes the plain way.
+
+The trading, account and user-stream methods (trading part 1 §8.6–§8.9) are another
+layer's: ``WsApi.private``, when set, answers the methods it names (``venue/ws_trading.py``),
+with the connection's ``WsSession`` (the key ``session.logon`` put on it).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Set
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -31,7 +35,7 @@ from tickerplant.protocol.json_errors import NotJson, parse_json
 from tickerplant.protocol.market_data import MarketData, Method, Spliced, named_symbol
 from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
 
-__all__ = ["OTHER_METHOD", "WS_API_METHODS", "WsApi", "WsApiReply"]
+__all__ = ["OTHER_METHOD", "WS_API_METHODS", "PrivateMethods", "WsApi", "WsApiReply", "WsSession"]
 
 WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
 OTHER_METHOD = "other"  # a request's method label when it names none of them: a client's text never is
@@ -99,20 +103,49 @@ class WsApiReply(NamedTuple):
         return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
 
 
+class WsSession:
+    """One connection's session (trading part 1 §8.6): when it opened, and the key
+    ``session.logon`` authenticated it with (None: not logged on)."""
+
+    __slots__ = ("api_key", "authorized_since", "connected_since")
+
+    def __init__(self, connected_since: int) -> None:
+        self.connected_since = connected_since
+        self.api_key: str | None = None
+        self.authorized_since: int | None = None
+
+
+class PrivateMethods(Protocol):
+    """The methods that need a key (``venue/ws_trading.py``): ``names`` as requested (with a
+    version prefix where it names another method, ``v2/account.status``), and the answer
+    to a request for one of them."""
+
+    @property
+    def names(self) -> Set[str]: ...
+
+    def answer(
+        self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
+    ) -> WsApiReply: ...
+
+
 class WsApi:
     """The WebSocket API of one market: parse, charge, answer."""
 
     def __init__(self, data: MarketData, weight: RequestWeight) -> None:
         self.data = data
         self.weight = weight
+        self.private: PrivateMethods | None = None  # the trading methods, where a venue serves them
         self._methods = {name: data.methods[name] for name in WS_API_METHODS}
         self._kept: dict[tuple[str, bytes, bool], _Kept] = {}
         self._limits_for = -1  # the weight limit _limits_head was written for
         self._limits_head = b""
 
-    def receive(self, frame: bytes, ip: str, now_ms: int, rate_limits_default: bool = True) -> WsApiReply:
-        # ``rate_limits_default`` is positional too: the shell passes it so on every request,
-        # where a keyword argument costs a Python call ~0.2 µs more.
+    def receive(
+        self, frame: bytes, ip: str, now_ms: int, rate_limits_default: bool = True,
+        session: WsSession | None = None,
+    ) -> WsApiReply:  # fmt: skip
+        # ``rate_limits_default`` and ``session`` are positional too: the shell passes them so
+        # on every request, where a keyword argument costs a Python call ~0.2 µs more.
         try:
             request = _read_request(frame)
         except Exception:  # whatever it is, the plain path reads it and says so
@@ -121,6 +154,9 @@ class WsApi:
         key = (request.method, _NO_PARAMS if params is _UNSET else bytes(params), rate_limits_default)
         kept = self._kept.get(key)
         if kept is None:
+            private = self.private
+            if private is not None and request.method in private.names:
+                return private.answer(frame, session, ip, now_ms, rate_limits_default)
             kept = self._keep(key)
             if kept is None:
                 return self._receive(frame, ip, now_ms, rate_limits_default)

@@ -56,6 +56,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.protocol.past import past_answers
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
@@ -112,6 +113,7 @@ class GatewayProcess:
         self.config = config = dataclasses.replace(self.config, payload_format=listing.payload_format)
         # request weight is per IP across all gateways, as across Binance's servers
         self.weight_sharing = sharing = {market: WeightSharing(bus, market) for market in listing.instruments}
+        past = past_answers(listing.instruments, listing.past)  # the plant's simulated past
         self.listeners = {
             market: Listener(
                 market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.kinds,
@@ -119,6 +121,7 @@ class GatewayProcess:
                 other_instruments={
                     i.symbol: i for m, its in listing.instruments.items() if m is not market for i in its
                 },
+                past=past,
             )
             for market, insts in listing.instruments.items()
         }  # fmt: skip

@@ -104,7 +104,9 @@ class PlantProcess:
         for market, insts in prepared.instruments.items():
             self.views[market] = view = MarketView(market, insts)
             await self._bus.answer_state(market, functools.partial(view_state.capture, view))
-        self.listing = Listing(BUS_VERSION, prepared.instruments, prepared.kinds, self.config.payload_format)
+        self.listing = Listing(
+            BUS_VERSION, prepared.instruments, prepared.kinds, self.config.payload_format, prepared.past
+        )
         await self._bus.answer_listing(encode_listing(self.listing))
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
         self._beating = asyncio.get_running_loop().create_task(self._beat())

@@ -9,9 +9,12 @@ public key in PEM is the user's, its type read from it, and no secret exists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue import order_payloads
+from tickerplant.venue.account_payloads import position_risk
 from tickerplant.venue.accounts import (
     Account,
     ApiKey,
@@ -23,9 +26,14 @@ from tickerplant.venue.accounts import (
     parse_balances,
     parse_networks,
 )
+from tickerplant.venue.engine import Engine
 from tickerplant.venue.store import AccountStore
 
-__all__ = ["NewKey", "account_row", "balance_row", "create_account", "deposit", "key_row", "new_key"]
+__all__ = [
+    "NewKey", "account_row", "balance_row", "create_account", "deposit", "key_row", "new_key", "trading_view",
+]
+
+RECENT_FILLS = 20  # fills the operator's view shows per market
 
 PERMISSIONS = ("reading", "trading")
 
@@ -110,3 +118,23 @@ def key_row(key: ApiKey) -> dict[str, Any]:
         if key.permissions else [], "ips": list(key.networks), "disabled": key.disabled,
         "createdTime": key.created_ms,
     }  # fmt: skip
+
+
+def trading_view(engines: Mapping[Market, Engine], account_id: int) -> dict[str, Any]:
+    """What the account holds in each market's engine, for the operator (the dashboard's
+    accounts page): positions at mark (positionRisk v3's rows), open orders (the reads'
+    shape) and the last ``RECENT_FILLS`` fills (userTrades' rows), newest last."""
+    view: dict[str, Any] = {}
+    for market, engine in engines.items():
+        ledger = engine.ledger(account_id)
+        symbols = ledger.active_symbols()
+        fills = sorted(
+            (f for s in engine.instruments for f in engine.kept(account_id, s).fills), key=lambda f: f.time_ms
+        )[-RECENT_FILLS:]
+        orders = engine.open_orders(account_id, None)
+        view[market.value] = {
+            "positions": position_risk(engine, account_id, None, v3=True) if symbols else [],
+            "openOrders": [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders],
+            "fills": [order_payloads.trade(f, engine.instruments[f.symbol]) for f in fills],
+        }
+    return view

@@ -43,7 +43,9 @@ __all__ = [
     "PrivateRequest",
     "Security",
     "authorize",
+    "check_timing",
     "parameters",
+    "permitted",
 ]
 
 DEFAULT_RECV_WINDOW_MS = 5000  # §5.1
@@ -123,25 +125,37 @@ def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: i
         signed = signed_string(request.query, request.body)
         if not signed.signature:
             raise mandatory("signature")
-        _check_timing(int(timestamp), params.get("recvwindow"), now_ms)  # 6
+        check_timing(int(timestamp), params.get("recvwindow"), now_ms)  # 6
         if signed.repeated or not verify(key, signed.payload, signed.signature):  # 7
             raise BAD_SIGNATURE
-    account = keys.account(key.account_id)  # 8
+    return Authorized(key, permitted(key, security, keys, request.ip), params)  # 8
+
+
+def permitted(key: ApiKey, security: Security, keys: Keys, ip: str) -> Account:
+    """Step 8: the key's account, if the key, its account, its permissions and its IP
+    restriction allow ``security`` from ``ip``; else 401 ``-2015``."""
+    account = keys.account(key.account_id)
     if account is None or account.disabled or key.disabled or not key.reading:
         raise REJECTED_KEY
     if security is Security.TRADE and not key.trading:
         raise REJECTED_KEY
-    if not key.allows(request.ip):
-        raise RequestRefused(-2015, f"{_REJECTED_TEXT}, request ip: {request.ip}", 401)
-    return Authorized(key, account, params)
+    if not key.allows(ip):
+        raise RequestRefused(-2015, f"{_REJECTED_TEXT}, request ip: {ip}", 401)
+    return account
 
 
-def _check_timing(timestamp: int, recv_window: str | None, now_ms: int) -> None:
-    """§5.1: ``timestamp < serverTime + 1000 and serverTime - timestamp <= recvWindow``."""
+def check_timing(timestamp: int, recv_window: str | None, now_ms: int, *, refuse_above: bool = False) -> None:
+    """§5.1: ``timestamp < serverTime + 1000 and serverTime - timestamp <= recvWindow``;
+    ``refuse_above``: a ``recvWindow`` above 60000 is ``-1130`` (the WebSocket API's
+    ``session.logon``, §8.6, decision 4), not taken as 60000."""
     window = DEFAULT_RECV_WINDOW_MS
     if recv_window is not None:
         # Not an integer, or not positive: -1130 (§5.2 leaves -1100 or -1130 open).
-        if not (recv_window.isascii() and recv_window.isdigit()) or int(recv_window) == 0:
+        if (
+            not (recv_window.isascii() and recv_window.isdigit())
+            or int(recv_window) == 0
+            or (refuse_above and int(recv_window) > MAX_RECV_WINDOW_MS)
+        ):
             raise RequestRefused(-1130, "Data sent for parameter 'recvWindow' is not valid.")
         window = min(int(recv_window), MAX_RECV_WINDOW_MS)
     if timestamp >= now_ms + AHEAD_MS:

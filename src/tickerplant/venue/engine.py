@@ -123,9 +123,12 @@ class _Kept:
 class Engine:
     def __init__(
         self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
-        journal: Journal, fees: Fees = DEFAULT_FEES,
+        journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
     ) -> None:  # fmt: skip
+        """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
+        and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte)."""
         self.market = market
+        self.client_ids = client_ids
         self.instruments = {inst.symbol: inst for inst in instruments}
         self.contracts = {inst.symbol: Contract(inst) for inst in instruments}
         self.filters = {inst.symbol: order_filters(inst) for inst in instruments}
@@ -199,8 +202,12 @@ class Engine:
 
     # -- commands ------------------------------------------------------------------------
 
-    def place(self, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False) -> Placed:
-        counts = [] if test else self.counts.charge(account_id, now_ms)
+    def place(
+        self, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False,
+        counted: bool = True,
+    ) -> Placed:  # fmt: skip
+        """``counted``: against the account's order limits (not a triggered algo order's)."""
+        counts = self.counts.charge(account_id, now_ms) if counted and not test else []
         new = parse_new_order(params, self.instruments, self.filters, now_ms)
         symbol = new.inst.symbol
         contract = self.contracts[symbol]
@@ -243,7 +250,7 @@ class Engine:
         order.order_id = self.next_order_id[symbol]
         self.next_order_id[symbol] += 1
         while not order.client_order_id or order.client_order_id in ledger.by_client_id:
-            order.client_order_id = new_client_order_id()
+            order.client_order_id = self.client_ids()
         self.kept(ledger.account_id, symbol).add(order)
         ack = dataclasses.replace(order)
         batch = Batch()

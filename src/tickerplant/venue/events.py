@@ -13,14 +13,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from tickerplant.venue.algo_orders import AlgoOrder
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus
 
 __all__ = [
     "EVENTS_KEPT",
     "AccountUpdate",
+    "AlgoUpdate",
     "BalanceUpdate",
     "Batch",
+    "ConfigUpdate",
     "Event",
     "Income",
     "MarginCall",
@@ -96,7 +99,28 @@ class Income:
     tran_id: int
 
 
-Event = OrderUpdate | AccountUpdate | BalanceUpdate | MarginCall
+@dataclass(frozen=True, slots=True)
+class AlgoUpdate:
+    """``ALGO_UPDATE``: an algo order's state after one change (part 4 §3.7)."""
+
+    time_ms: int
+    account_id: int
+    algo: AlgoOrder  # a copy as it stood after the change
+    child_avg_price: str = ""  # the triggered order's average fill price and executed
+    child_executed: str = ""  # quantity, as the reads write them ("" before the trigger)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigUpdate:
+    """``ACCOUNT_CONFIG_UPDATE``: a symbol's leverage changed (part 4 §3.5)."""
+
+    time_ms: int
+    account_id: int
+    symbol: str
+    leverage: int
+
+
+Event = OrderUpdate | AccountUpdate | AlgoUpdate | ConfigUpdate | BalanceUpdate | MarginCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +143,13 @@ class Batch:
     changes: list[tuple[int, str, int, int]] = field(default_factory=list)  # account, asset, delta, ms
     settings: list[Setting] = field(default_factory=list)
     incomes: list[Income] = field(default_factory=list)
+    algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
 
     def __bool__(self) -> bool:
-        return bool(
-            self.orders or self.fills or self.positions or self.changes or self.settings or self.incomes
-        )
+        changed = (
+            self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos
+        )  # fmt: skip
+        return any(changed)
 
 
 class Outbox:

@@ -11,6 +11,8 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
   commission), summed on start; the operator's deposits stay in ``balances``;
 - ``venue_settings``: per (account, symbol) leverage and margin type;
+- ``venue_algo_orders``: each algo order's latest state (``algo_orders.AlgoOrder`` as JSON),
+  one row per (symbol, algo id);
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``),
   each also a row of ``venue_wallet_changes``.
 
@@ -26,13 +28,25 @@ from __future__ import annotations
 import sqlite3
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
+import msgspec
+
+from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, Income
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
-__all__ = ["SqliteJournal"]
+__all__ = ["Restorable", "SqliteJournal"]
+
+
+class Restorable(Protocol):
+    """What the algo orders are read back into (``algo_service.AlgoService``)."""
+
+    book: AlgoBook
+
+    def restore(self, order: AlgoOrder) -> None: ...
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS venue_orders (
@@ -60,6 +74,9 @@ CREATE TABLE IF NOT EXISTS venue_positions (
 CREATE TABLE IF NOT EXISTS venue_wallet_changes (
     account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS venue_algo_orders (
+    symbol TEXT NOT NULL, algo_id INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (symbol, algo_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_settings (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, isolated INTEGER,
     PRIMARY KEY (account_id, symbol)
@@ -163,6 +180,11 @@ class SqliteJournal:
                     [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id)
                      for i in batch.incomes],
                 )  # fmt: skip
+            if batch.algos:
+                db.executemany(
+                    "INSERT OR REPLACE INTO venue_algo_orders VALUES (?, ?, ?)",
+                    [(a.symbol, a.algo_id, msgspec.json.encode(a).decode()) for a in batch.algos],
+                )
             for s in batch.settings:
                 db.execute(
                     "INSERT INTO venue_settings VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -207,6 +229,15 @@ class SqliteJournal:
                 if income.kind == "FUNDING_FEE":
                     funded = engine.exposure.funded_ms
                     funded[income.symbol] = max(funded.get(income.symbol, 0), income.time_ms)
+
+    def load_algos(self, service: Restorable) -> None:
+        """The algo orders journaled on ``service``'s symbols, back into it."""
+        db = self._open()
+        if db is None:
+            return
+        for symbol, _, state in db.execute("SELECT * FROM venue_algo_orders ORDER BY symbol, algo_id"):
+            if symbol in service.book.instruments:
+                service.restore(msgspec.json.decode(state, type=AlgoOrder))
 
     def close(self) -> None:
         if self._db is not None:

@@ -40,3 +40,12 @@ class OrderCounts:
                 )
             headers.append((f"X-MBX-ORDER-COUNT-{suffix}", count))
         return headers
+
+    def current(self, account_id: int, now_ms: int) -> list[tuple[int, int, int]]:
+        """(window ms, limit, orders counted in the window now) per limit, counting nothing:
+        the WebSocket API's ``ORDERS`` entries of ``rateLimits`` (part 1 §8.4)."""
+        counted = []
+        for window_ms, limit, _, _ in self.limits:
+            began, count = self._windows.get((account_id, window_ms), (-1, 0))
+            counted.append((window_ms, limit, count if began == now_ms - now_ms % window_ms else 0))
+        return counted

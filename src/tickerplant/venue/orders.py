@@ -18,9 +18,11 @@ down. Money (realized PnL, commission) is in 1e-8 of the margin asset.
 from __future__ import annotations
 
 import enum
+import random
 import re
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
@@ -34,16 +36,25 @@ __all__ = [
     "Side",
     "TimeInForce",
     "new_client_order_id",
+    "seeded_client_ids",
 ]
 
 CLIENT_ORDER_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")  # part 2 §3.3
 _ALNUM = string.ascii_letters + string.digits
 
 
+def seeded_client_ids(seed: object) -> Callable[[], str]:
+    """Client order ids from a generator seeded with ``seed`` (the server's ``--seed``): the
+    same session replays with the same ids. They are names, not credentials (a listen key
+    or an API key never comes from here)."""
+    rng = random.Random(f"{seed}/client-order-ids")
+    return lambda: "".join(rng.choice(_ALNUM) for _ in range(22))
+
+
 def new_client_order_id() -> str:
     """An id as Binance makes one when the caller sends none: 22 letters and digits
     (captures ``akNDVlw7kI2x28U5fnJ2yk``, part 2 §3.3)."""
-    return "".join(secrets.choice(_ALNUM) for _ in range(22))
+    return "".join(_ALNUM[b % 62] for b in secrets.token_bytes(22))  # one read of the OS's randomness
 
 
 class Side(enum.Enum):

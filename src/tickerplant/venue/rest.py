@@ -35,17 +35,23 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
-from tickerplant.venue import account_reads, batches, order_payloads, settings
+from tickerplant.venue import account_reads, algo_rest, batches, order_payloads, settings
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
+from tickerplant.venue.activity import VenueActivity
+from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.amendment import modify
 from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.headed import Headed
 from tickerplant.venue.order_params import parse_bool, parse_int
 from tickerplant.venue.orders import Order
 
-__all__ = ["NO_LISTEN_KEY", "Accounts", "Headed", "ListenKeyTable", "PrivateEndpoint", "PrivateRest"]
+__all__ = [
+    "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
+    "PrivateRest",
+]
 
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
 
@@ -69,11 +75,10 @@ class ListenKeyTable(Protocol):
     def close(self, account_id: int) -> str | None: ...
 
 
-class Headed(NamedTuple):
-    """An answer with header lines of its own (an order's counts)."""
+class CountdownTable(Protocol):
+    """The market's ``countdownCancelAll`` countdowns (``gateway/countdowns.py``)."""
 
-    value: Any
-    headers: list[tuple[str, int]]
+    def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None: ...
 
 
 class PrivateEndpoint(NamedTuple):
@@ -93,16 +98,23 @@ class PrivateRest:
     def __init__(
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
         engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
+        algos: AlgoService | None = None, countdowns: CountdownTable | None = None,
+        activity: VenueActivity | None = None,
     ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
         ``engine``: the market's order engine, None for the balance endpoints alone;
-        ``listen_keys``: the market's, for the listen-key endpoints (None: not served)."""
+        ``listen_keys``: the market's, for the listen-key endpoints (None: not served);
+        ``algos``: the market's Algo Order service (``algo_service``), beside the engine;
+        ``countdowns``: the market's ``countdownCancelAll`` timers; ``activity``: where
+        refused trading requests are counted, by code."""
         self.market = market
         self.weight = weight
         self.accounts = accounts
         self.coins = tuple(coins)
         self.engine = engine
         self._listen_keys = listen_keys
+        self._countdowns = countdowns
+        self._activity = activity
         um = market is Market.UM
         p = "/fapi" if um else "/dapi"
         balance = PrivateEndpoint(Security.USER_DATA, 5 if um else 1, self._balance)  # part 3 §2
@@ -137,6 +149,12 @@ class PrivateRest:
             ("PUT", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._modify_batch),
             ("DELETE", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 1, self._cancel_batch),
         }
+        if countdowns is not None:  # part 2 §6.7
+            self.routes[("POST", f"{p}/v1/countdownCancelAll")] = PrivateEndpoint(trade, 10, self._countdown)
+        if algos is not None:
+            for (method, path), (security, cost, unscoped, call) in algo_rest.ROUTES[market].items():
+                endpoint = PrivateEndpoint(security, cost, functools.partial(call, algos), unscoped)
+                self.routes[(method, p + path)] = endpoint
         for (method, path), (security, cost, reader) in account_reads.ROUTES[market].items():
             endpoint = PrivateEndpoint(security, cost, functools.partial(reader, engine))
             self.routes[(method, p + path)] = endpoint
@@ -168,6 +186,8 @@ class PrivateRest:
             authorized = authorize(request, endpoint.security, self.accounts, now_ms)
             result = endpoint.answer(authorized, now_ms)
         except RequestRefused as refused:
+            if self._activity is not None and endpoint.security is Security.TRADE:
+                self._activity.refused(refused.code)
             return RestAnswer(refused.status, (_error(refused),), verdict.used)
         if isinstance(result, Headed):
             extra = b"".join(b"%s: %d\r\n" % (name.encode(), value) for name, value in result.headers)
@@ -293,6 +313,16 @@ class PrivateRest:
         orders = engine.open_orders(authorized.account.account_id, authorized.params.get("symbol") or None)
         return [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders]
 
+    def _countdown(self, authorized: Authorized, now_ms: int) -> Any:
+        """Part 2 §6.7: ``countdownTime`` ms from now (0 stops it); the answer's a string."""
+        symbol = self._engine.symbol(_symbol(authorized)).symbol
+        countdown = parse_int(authorized.params, "countdownTime")
+        if countdown is None:
+            raise mandatory("countdownTime")
+        assert self._countdowns is not None
+        self._countdowns.set(authorized.account.account_id, symbol, countdown, now_ms)
+        return {"symbol": symbol, "countdownTime": str(countdown)}
+
     def _cancel_all(self, authorized: Authorized, now_ms: int) -> Any:
         self._engine.cancel_all(authorized.account.account_id, _symbol(authorized), now_ms)
         return _CANCELLED_ALL
@@ -332,7 +362,7 @@ class PrivateRest:
         if leverage is None:
             raise mandatory("leverage")
         contract = settings.set_leverage(
-            self._engine, authorized.account.account_id, _symbol(authorized), leverage
+            self._engine, authorized.account.account_id, _symbol(authorized), leverage, now_ms
         )
         cap = str(contract.max_notional(leverage))
         named = "maxNotionalValue" if self.market is Market.UM else "maxQty"

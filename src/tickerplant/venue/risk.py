@@ -19,6 +19,7 @@ would cost in margin (part 3 §7.3, decision 7). The engine runs them in that or
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from fractions import Fraction
@@ -47,6 +48,12 @@ def price_matched(new: NewOrder, levels: Levels) -> int:
     return level[0]
 
 
+@functools.lru_cache(maxsize=256)
+def _exact(text: str) -> Fraction:
+    """A filter's decimal text as an exact fraction (a handful of texts, read per order)."""
+    return Fraction(Decimal(text))
+
+
 def check_market(
     new: NewOrder, price: int, mark: Fraction | None, contract: Contract, f: OrderFilters, levels: Levels
 ) -> int:
@@ -57,7 +64,7 @@ def check_market(
     if new.type is OrderType.MARKET:
         limit = _UNBOUNDED if buy else 0
         if mark is not None:
-            bound = Fraction(Decimal(f.market_take_bound))
+            bound = _exact(f.market_take_bound)
             edge = int(mark * (1 + bound if buy else 1 - bound) * contract.price_one)
             limit = edge // inst.tick * inst.tick if buy else -(-edge // inst.tick) * inst.tick
             best = next(levels(inst.symbol, not buy), None)
@@ -67,7 +74,7 @@ def check_market(
                     code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
                 )
     elif mark is not None:
-        up, low = Fraction(Decimal(f.multiplier_up)), Fraction(Decimal(f.multiplier_down))
+        up, low = _exact(f.multiplier_up), _exact(f.multiplier_down)
         if buy and contract.price(price) > mark * up:
             cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
             raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
@@ -76,7 +83,7 @@ def check_market(
             raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
     if inst.market is Market.UM and not new.reduce_only:
         value = contract.price(price) if new.type is OrderType.LIMIT else mark
-        if value is not None and contract.qty(new.qty) * value < Fraction(Decimal(f.min_notional)):
+        if value is not None and contract.qty(new.qty) * value < _exact(f.min_notional):
             text = (
                 f"Order's notional must be no smaller than {f.min_notional} (unless you choose reduce only)."
             )

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Batch, Setting
+from tickerplant.venue.events import Batch, ConfigUpdate, Setting
 from tickerplant.venue.margin import Contract
 from tickerplant.venue.order_params import refused
 
 __all__ = ["set_dual_side", "set_leverage", "set_margin_type"]
 
 
-def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int) -> Contract:
+def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, now_ms: int = 0) -> Contract:
     """``POST …/leverage`` (part 3 §4.4, §6.3): -4028 outside 1 … the symbol's maximum;
-    -2027 when the position is above the new leverage's maximum notional."""
+    -2027 when the position is above the new leverage's maximum notional. A change is
+    ``ACCOUNT_CONFIG_UPDATE`` on the user data stream (part 4 §3.5, §4.3 item 6)."""
     contract = engine.contracts[engine.symbol(symbol).symbol]
     if not 1 <= leverage <= contract.max_leverage:
         raise refused(-4028, f"Leverage {leverage} is not valid")
@@ -30,8 +31,11 @@ def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int) ->
         size = abs(contract.notional(position.amt, mark))
         if size > contract.max_notional(leverage):
             raise refused(-2027, "Exceeded the maximum allowable position at current leverage.")
+    changed = ledger.leverage_of(contract) != leverage
     ledger.leverage[contract.inst.symbol] = leverage
     engine.journal.commit(Batch(settings=[Setting(account_id, contract.inst.symbol, leverage, None)]))
+    if changed:
+        engine.outbox.put(ConfigUpdate(now_ms, account_id, contract.inst.symbol, leverage))
     return contract
 
 

@@ -32,8 +32,17 @@ import msgspec
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
+from tickerplant.venue.algo_payloads import algo_update
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import AccountUpdate, BalanceUpdate, Event, MarginCall, OrderUpdate
+from tickerplant.venue.events import (
+    AccountUpdate,
+    AlgoUpdate,
+    BalanceUpdate,
+    ConfigUpdate,
+    Event,
+    MarginCall,
+    OrderUpdate,
+)
 from tickerplant.venue.order_payloads import avg_price, decimal_text
 from tickerplant.venue.orders import Order, OrderStatus, OrderType
 
@@ -45,9 +54,7 @@ _encode = msgspec.json.encode
 _EXPIRY_REASON = {OrderType.MARKET: "9"}
 
 
-def written(
-    engine: Engine, events: Sequence[Event], alias_of: Callable[[int], str]
-) -> list[UserEvent]:
+def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], str]) -> list[UserEvent]:
     """The payloads of ``events`` (the engine's outbox, in its order), each account's in §4.3's
     order. ``alias_of``: an account's alias (COIN-M's ``i``)."""
     by_account: dict[int, list[Event]] = {}
@@ -62,6 +69,21 @@ def written(
                     out.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
         pending: OrderUpdate | None = None  # a trade waits for the account change it made
         for event in own:
+            if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented
+                config = {"e": "ACCOUNT_CONFIG_UPDATE", "E": event.time_ms, "T": event.time_ms}
+                written_config = _encode({**config, "ac": {"s": event.symbol, "l": event.leverage}})
+                out.append((account_id, "ACCOUNT_CONFIG_UPDATE", written_config))
+                continue
+            if isinstance(event, AlgoUpdate):  # USDⓈ-M only: COIN-M has no ALGO_UPDATE (part 4 §3.7)
+                if pending is not None:
+                    out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
+                    pending = None
+                if engine.market is Market.UM:
+                    inst = engine.instruments[event.algo.symbol]
+                    avg, executed = event.child_avg_price, event.child_executed
+                    body = algo_update(event.algo, inst, avg, executed, event.time_ms)
+                    out.append((account_id, "ALGO_UPDATE", _encode(body)))
+                continue
             if isinstance(event, AccountUpdate):
                 out.append((account_id, "ACCOUNT_UPDATE", _account_update(engine, event, alias)))
                 if pending is not None:

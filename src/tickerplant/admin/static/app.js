@@ -1,17 +1,18 @@
 // The dashboard's shell: hash routes to the pages, the status poll every page shares
 // (/api/status each second), and the top bar (source, replay, server time, link state).
 //
-// Routes: #/ (markets), #/symbol/<um|cm>/<SYMBOL>, #/server, #/replay.
+// Routes: #/ (markets), #/symbol/<um|cm>/<SYMBOL>, #/server, #/replay, #/accounts[/<id>].
 // Each page module exports mount(root, ctx, args) and returns its unmount function.
 
 import { priceDecimals } from "./binance.js";
 import { duration, utcDateTime, utcTime } from "./format.js";
+import * as accounts from "./accounts.js";
 import * as overview from "./overview.js";
 import * as replay from "./replay.js";
 import * as server from "./server.js";
 import * as symbol from "./symbol.js";
 
-const PAGES = { "": overview, symbol, server, replay };
+const PAGES = { "": overview, symbol, server, replay, accounts };
 const POLL_MS = 1000;
 
 const ctx = {

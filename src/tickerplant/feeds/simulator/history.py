@@ -1,5 +1,6 @@
-"""The simulator's warm start: a plausible past of trades for every symbol, so that the
-24 h statistics, klines and tickers at start are those of a market that has been trading.
+"""A plausible list of past trades for every symbol, for tests and benchmarks that feed a
+plant by hand (``Simulator.warm_history``). The server's past is ``market/history``'s, from
+the listing date; this one is thin and walked back from the moment asked about.
 
 Each base asset's fair price walks back in time from its present value: a Brownian path on
 a one-minute grid with the instruments' daily volatility. Each symbol's trades arrive as a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from tickerplant.bus import Bus, StreamMessage
 from tickerplant.clock import Clock
@@ -16,10 +17,14 @@ from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
 from tickerplant.feeds.simulator.simulator import Simulator
+from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.plant.past import warm_minutes
 from tickerplant.market.plant.plant import Plant
-from tickerplant.market.updates import MarketUpdate
+from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.market.updates import MarketUpdate, Trade
 
+_WARM_TRADES = 200  # the past's last trades of a symbol a view starts with
 Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
 
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
@@ -32,6 +37,7 @@ class SimulatedMarket:
         self._config = config
         self._clock = clock
         self.simulator: Simulator | None = None
+        self.past: SimulatedPast | None = None  # the deterministic past (market/history)
         self.derivatives: SimulatedDerivatives | None = None
         self._last_price: Callable[[str], int | None] = lambda symbol: None
         self.updates_processed = 0
@@ -41,30 +47,47 @@ class SimulatedMarket:
 
     async def prepare(self) -> Prepared:
         now_ms = self._clock.now_ms()
-        instruments = {market: catalogue(market, now_ms) for market in Market}
-        self.simulator = Simulator(
-            [inst for insts in instruments.values() for inst in insts],
-            seed=self._config.seed,
-            actions_per_s=self._config.actions_per_s or 0.0,
-            start_ms=now_ms,
-            book_levels=self._config.book_levels,
-        )
+        config = self._config
+        spec = PastSpec(config.seed, config.actions_per_s, now_ms, config.history_start_ms)
+        catalogued = {market: catalogue(market, now_ms) for market in Market}
+        self.past = past = SimulatedPast.of([i for insts in catalogued.values() for i in insts], spec)
+        # the live market starts where the past's path is, its trade ids above the past's
+        instruments = {
+            market: [replace(i, initial_price=past.price_at(i.symbol, now_ms)) for i in insts]
+            for market, insts in catalogued.items()
+        }
         listed = [inst for insts in instruments.values() for inst in insts]
-        self.derivatives = SimulatedDerivatives(listed, seed=self._config.seed, start_ms=now_ms)
-        return Prepared(instruments, now_ms)
+        self.simulator = Simulator(
+            listed,
+            seed=config.seed,
+            actions_per_s=config.actions_per_s or 0.0,
+            start_ms=now_ms,
+            book_levels=config.book_levels,
+            trade_ids={i.symbol: past.live_trade_id(i.symbol, now_ms) for i in listed},
+        )
+        self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
+        return Prepared(instruments, now_ms, past=spec)
 
     def warm(self, sink: Sink) -> None:
-        """Give the plants and every market view the simulator's past (24 h by default)
-        and its books."""
-        simulator = self.simulator
-        assert simulator is not None, "prepare() first"
+        """Give the plants and every market view the last ``history_s`` of the past (24 h by
+        default: the 24 h statistics start whole) and the simulator's books."""
+        simulator, past = self.simulator, self.past
+        assert simulator is not None and past is not None, "prepare() first"
         now_ms = self._clock.now_ms()
-        history = simulator.warm_history(now_ms, round(self._config.history_s * 1000))
+        warm_from = now_ms - min(round(self._config.history_s * 1000), DAY_MS)
         for market, plant in sink.plants.items():
-            past = [t for t in history if t.symbol in plant.symbols]
-            plant.warm(past)
-            # The gateways' market views build their klines over the same past.
-            sink.bus.publish(market, plant.history(past))
+            rows: list[StreamMessage] = []
+            for symbol in plant.symbols:
+                minutes = past.klines(symbol, "1m", warm_from, None, DAY_MS // MINUTE_MS, now_ms)
+                if not minutes:
+                    continue
+                # the last trades: the views' recent trades and last price start from them
+                trades = past.last_trades(symbol, _WARM_TRADES, minutes[-1].last_id + 1, now_ms)
+                last = trades[-1]
+                rows += plant.history(Trade(symbol, *t) for t in trades)
+                rows += warm_minutes(plant, symbol, minutes, (last.time_ms, last.qty), now_ms)
+            # the views learn the candles open at the start, which the live trades go on
+            sink.bus.publish(market, rows)
             current: list[StreamMessage] = []
             plant.snapshot(now_ms, current)
             sink.bus.publish(market, current)
@@ -80,12 +103,12 @@ class SimulatedMarket:
             plant.start_depth_chains()
             sink.bus.publish(market, books)
         self.updates_processed += len(initial)
-        # The funding history and the first mark prices, so that both answer at once.
+        # The first mark prices, so that they answer at once (the funding history before the
+        # start is the past's: protocol/past.py).
         derivatives = self.derivatives
         assert derivatives is not None
         self._last_price = _last_prices(sink.plants)
-        derived: list[MarketUpdate] = [*derivatives.warm_funding(now_ms)]
-        derived += derivatives.sample(now_ms, simulator.books, simulator.fair_price, self._last_price)
+        derived = derivatives.sample(now_ms, simulator.books, simulator.fair_price, self._last_price)
         self.updates_processed += Dispatcher(sink.plants, sink.bus)(derived, now_ms)
         simulator.mark_price = derivatives.mark_units  # positions are liquidated at the mark
 

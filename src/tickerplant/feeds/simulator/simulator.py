@@ -35,8 +35,8 @@ derives agree with each other. Each action yields the ``Trade``s it caused, then
 one ``BookUpdate`` (absolute quantities, 0 removes a level, spec §4.9), all stamped with
 the same time; trade ids increase by one per fill, update ids by one per action plus 0 to
 3 hidden ones drawn from the seed (§4.9: Binance's chains skip ids, `U` > `pu` + 1), each
-update reserving the next one's (``BookUpdate.next_id``); both from bases that grow with
-the start time (``simulated_symbol.IDS_PER_MS``).
+update reserving the next one's (``BookUpdate.next_id``); update ids from a base that grows
+with the start time (``simulated_symbol.IDS_PER_MS``), trade ids too unless given (the past's).
 
 Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 
@@ -77,7 +77,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate
 
 from tickerplant.feeds.simulator import book_shape
@@ -118,11 +118,9 @@ _INTEREST_HISTORY_MS = DAY_MS  # the warm open-interest history: a day of 5-minu
 
 
 class Simulator:
-    """A seeded synthetic market over ``instruments``; see the module docstring.
-
-    The books are built at construction around each instrument's initial price, so
-    ``books`` and ``fair_price`` are valid at once; ``initial_updates`` publishes them.
-    """
+    """A seeded synthetic market over ``instruments``; see the module docstring. The books
+    are built at construction around each instrument's initial price, so ``books`` and
+    ``fair_price`` are valid at once; ``initial_updates`` publishes them."""
 
     def __init__(
         self,
@@ -131,6 +129,7 @@ class Simulator:
         actions_per_s: float = 400.0,
         start_ms: int = DEFAULT_START_MS,
         book_levels: int = book_shape.TARGET_LEVELS,
+        trade_ids: Mapping[str, int] | None = None,  # each symbol's first, where its past ends
     ) -> None:
         if not instruments:
             raise ValueError("a simulator needs at least one instrument")
@@ -157,6 +156,8 @@ class Simulator:
                 driver = drivers[inst.base_asset] = FairPrice(inst.daily_volatility, start_ms)
             ids_from = max(0, start_ms - DEFAULT_START_MS) * IDS_PER_MS  # upward after a restart
             state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng, ids_from)
+            if trade_ids is not None:  # the live trades go on from the past's ids
+                state.next_trade_id = state.first_live_trade_id = trade_ids[inst.symbol]
             self._states.append(state)
             lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS)]
             state.positions.seed(inst.initial_price, lots)
@@ -257,8 +258,8 @@ class Simulator:
         return out
 
     def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
-        """A plausible past ``window_ms`` of trades for every symbol, ascending in time
-        (``simulated_history``); asking for it changes nothing that follows."""
+        """Plausible past trades (``simulated_history``) to feed a plant by hand; the server's
+        past is ``market/history``'s. Asking for it changes nothing that follows."""
         return simulated_history(self._states, self.seed, now_ms, window_ms)
 
     # --- choosing and dispatching actions ----------------------------------------------

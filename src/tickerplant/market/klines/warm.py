@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from tickerplant.market.klines.candles import Kline, close_time, open_time
 from tickerplant.market.klines.symbol_candles import SymbolCandles
 
-__all__ = ["WarmTrade", "warm_candles"]
+__all__ = ["WarmTrade", "warm_candles", "warm_from_minutes"]
 
 # A past trade: time (ms), trade id, price units, qty units, the plant's quote figure,
 # buyer is maker.
@@ -128,3 +128,32 @@ def _before(step: Kline, later: Kline | None) -> Kline:
     later.taker_buy_quote += step.taker_buy_quote
     return later
 
+
+
+def warm_from_minutes(sc: SymbolCandles, minutes: Sequence[Kline], now_ms: int) -> list[tuple[str, Kline]]:
+    """``sc``'s candles open at ``now_ms``, made of a past's closed minute klines (ascending,
+    all before ``now_ms``'s minute): each interval's candle the sum of the minutes since its
+    open, none where no minute falls in it (``1s``, a 1m candle). Nothing pending. Returns
+    the candles made with their intervals, for the market views to learn (``@klineRow``)."""
+    sc.pending = None
+    made: list[tuple[str, Kline]] = []
+    for index, interval in enumerate(sc.intervals):
+        start = open_time(interval, now_ms)
+        k: Kline | None = None
+        for m in minutes:
+            if m.open_ms < start:
+                continue
+            if k is None:
+                k = Kline(
+                    start, close_time(interval, start), m.open, m.high, m.low, m.close, m.volume,
+                    m.quote, m.count, m.taker_buy_volume, m.taker_buy_quote, m.first_id, m.last_id,
+                )  # fmt: skip
+            else:
+                k.fold(m)
+        sc.candles[index] = k
+        if k is not None:
+            made.append((interval, k))
+            sc.changed = True
+            if k.close_ms < sc.next_close_ms:
+                sc.next_close_ms = k.close_ms
+    return made

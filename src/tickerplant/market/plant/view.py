@@ -213,6 +213,8 @@ class MarketView:
                 if len(view.trade_backlog) > _BACKLOG:
                     self._apply_trades(view)
             elif slot == _KLINE_ROW:  # a replayed kline file's row: a kline a minute at most
+                if view.trade_backlog:  # the trades sent before it are in the klines before it
+                    self._apply_trades(view)
                 try:
                     self._put_kline(view, payload)
                 except (ValueError, ArithmeticError, msgspec.DecodeError) as exc:

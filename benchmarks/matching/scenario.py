@@ -1,0 +1,207 @@
+"""The venue's core in process against a bare matching book (issue 33 item 13).
+
+    python -m benchmarks matching [--quick] [--commands 200000] [--accounts 1000]
+
+exchange-core's command mix, made once before anything is timed: 9 % GTC limits (resting
+away from the best price), 3 % IOC (crossing the book), 6 % cancels, 82 % moves (a resting
+order's price changed), spread over ``--accounts`` accounts on BTCUSDT, each with 10⁶ USDT.
+The venue (``venue.engine.Engine``, margin checks on, events made, ``amendment.modify`` for
+the moves) takes them against a published book of 50 levels a side, first with a journal
+that only counts, then with the real SQLite journal (WAL, one commit per command); the
+floor (``floor.BareBook``, PERFORMANCE.md's bare price-time book) takes the same commands
+against the same levels. Commands per second, best of ``--repeats``. Target: venue / floor
+≥ 0.1. It always exits 0: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.accounts import Balance, parse_amount
+from tickerplant.venue.amendment import modify
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import Batch
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.store import AccountStore
+
+from ..harness.report import Target, verdict
+from .floor import BareBook
+
+TARGET = Target(0.1)
+T0 = 1_790_000_000_000
+MID = 6_000_000  # 60000.00 in BTCUSDT's price units (2 decimals)
+LEVELS = 50
+Command = tuple[str, int, int, int]  # (kind, account, side 0 buy / 1 sell, price or order index)
+
+
+class Published:
+    """The market's book as the engine reads it: 50 levels a side around 60000, fixed."""
+
+    def __init__(self) -> None:
+        self.bids = [(MID - 100 * (i + 1), 50_000) for i in range(LEVELS)]
+        self.asks = [(MID + 100 * i, 50_000) for i in range(LEVELS)]
+
+    def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
+        return iter(self.bids if bids else self.asks)
+
+    def mark(self, symbol: str) -> Fraction | None:
+        return Fraction(MID, 100)
+
+
+class Deposits:
+    def __init__(self, accounts: int) -> None:
+        money = parse_amount("1000000")
+        self.rows = {a: [Balance(a, Market.UM, "USDT", money, 1)] for a in range(1, accounts + 1)}
+
+    def balances(self, account_id: int) -> list[Balance]:
+        return self.rows.get(account_id, [])
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.commits = 0
+
+    def commit(self, batch: Batch) -> None:
+        self.commits += 1
+
+
+def commands(count: int, accounts: int, seed: int = 7) -> list[Command]:
+    rng = random.Random(seed)
+    made: list[Command] = []
+    placed = 0
+    for _ in range(count):
+        roll = rng.random()
+        account = rng.randrange(1, accounts + 1)
+        side = rng.randrange(2)
+        if roll < 0.09 or placed < 100:  # GTC: rests 1 to 20 ticks off its side's best
+            made.append(("gtc", account, side, rng.randrange(1, 21)))
+            placed += 1
+        elif roll < 0.12:
+            made.append(("ioc", account, side, 0))
+        elif roll < 0.18:
+            made.append(("cancel", account, side, rng.randrange(placed)))
+        else:
+            made.append(("move", account, side, rng.randrange(placed)))
+    return made
+
+
+def run_venue(made: list[Command], accounts: int, journal: object) -> float:
+    engine = Engine(Market.UM, catalogue(Market.UM, T0), Published(), Deposits(accounts), journal)  # type: ignore[arg-type]
+    resting: list[tuple[int, int, int] | None] = []  # by GTC index: (account, order id, side)
+    now = T0
+    started = time.perf_counter()
+    for kind, account, side, arg in made:
+        now += 1
+        side_name = "BUY" if side == 0 else "SELL"
+        try:
+            if kind == "gtc":
+                price = MID - 100 - 100 * arg if side == 0 else MID + 100 * arg
+                placed = engine.place(account, {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT",
+                                                "timeinforce": "GTC", "quantity": "0.001",
+                                                "price": f"{price / 100:.2f}"}, now)  # fmt: skip
+                assert placed.order is not None
+                resting.append((account, placed.order.order_id, side))
+            elif kind == "ioc":
+                price = MID + 300 if side == 0 else MID - 400
+                ioc = {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT", "timeinforce": "IOC",
+                       "quantity": "0.002", "price": f"{price / 100:.2f}"}  # fmt: skip
+                engine.place(account, ioc, now)
+            else:
+                found = resting[arg] if arg < len(resting) else None
+                if found is None:
+                    continue
+                owner, order_id, own_side = found
+                if kind == "cancel":
+                    engine.cancel(owner, {"symbol": "BTCUSDT", "orderid": str(order_id)}, now)
+                    resting[arg] = None
+                else:
+                    step = 1 + (now % 20)
+                    price = MID - 100 - 100 * step if own_side == 0 else MID + 100 * step
+                    modify(engine, owner, {"symbol": "BTCUSDT", "orderid": str(order_id),
+                                           "side": "BUY" if own_side == 0 else "SELL", "quantity": "0.001",
+                                           "price": f"{price / 100:.2f}"}, now)  # fmt: skip
+        except Exception as exc:  # a refusal (-5027 for a move to the same price): a command all the same
+            if not hasattr(exc, "code"):
+                raise
+        engine.outbox.take()
+    return len(made) / (time.perf_counter() - started)
+
+
+def run_floor(made: list[Command]) -> float:
+    book = BareBook()
+    next_id = 1
+    for price, qty in Published().bids:
+        for _ in range(10):
+            book.place(next_id, 0, price, qty // 10, True)
+            next_id += 1
+    for price, qty in Published().asks:
+        for _ in range(10):
+            book.place(next_id, 1, price, qty // 10, True)
+            next_id += 1
+    resting: list[tuple[int, int] | None] = []
+    now = 0
+    started = time.perf_counter()
+    for kind, _account, side, arg in made:
+        now += 1
+        if kind == "gtc":
+            price = MID - 100 - 100 * arg if side == 0 else MID + 100 * arg
+            book.place(next_id, side, price, 1, True)
+            resting.append((next_id, side))
+            next_id += 1
+        elif kind == "ioc":
+            book.place(next_id, side, MID + 300 if side == 0 else MID - 400, 2, False)
+            next_id += 1
+        else:
+            found = resting[arg] if arg < len(resting) else None
+            if found is None:
+                continue
+            order_id, own_side = found
+            book.cancel(order_id)
+            if kind == "cancel":
+                resting[arg] = None
+            else:
+                step = 1 + (now % 20)
+                price = MID - 100 - 100 * step if own_side == 0 else MID + 100 * step
+                book.place(next_id, own_side, price, 1, True)
+                resting[arg] = (next_id, own_side)
+                next_id += 1
+    return len(made) / (time.perf_counter() - started)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks matching", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="20,000 commands, 2 repeats")
+    p.add_argument("--commands", type=int, default=None, help="commands (200,000; 20,000)")
+    p.add_argument("--accounts", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=None, help="best of (3; 2)")
+    args = p.parse_args(argv)
+    args.commands = args.commands or (20_000 if args.quick else 200_000)
+    args.repeats = args.repeats or (2 if args.quick else 3)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    made = commands(args.commands, args.accounts)
+    print(f"== the venue's core against a bare book: {args.commands:,} commands, {args.accounts:,} accounts")
+    floor = max(run_floor(made) for _ in range(args.repeats))
+    venue = max(run_venue(made, args.accounts, Counting()) for _ in range(args.repeats))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "venue.db"
+        AccountStore(path).close()
+        journal = SqliteJournal(path)
+        journaled = run_venue(made[: max(1, args.commands // 10)], args.accounts, journal)
+        journal.close()
+    print(f"  floor (bare price-time book): {floor:,.0f} commands/s")
+    print(f"  venue (engine, margin, events; journal counting): {venue:,.0f} commands/s")
+    tenth = args.commands // 10
+    print(f"  venue with the SQLite journal (a commit a command, {tenth:,} commands): {journaled:,.0f}/s")
+    print(verdict("venue / floor", venue / floor, TARGET, 3))
+    return 0

@@ -1,0 +1,1 @@
+"""`python -m benchmarks orders`: ``scenario`` runs it."""

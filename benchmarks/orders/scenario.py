@@ -1,0 +1,252 @@
+"""Orders over kept-alive REST: the venue's latency at a steady rate, and its rate flat out
+against a floor (issue 33 item 13).
+
+    python -m benchmarks orders [--quick] [--rate 1000] [--seconds 10] [--accounts 1000]
+
+``tickerplant serve --sim-rate 400 --request-weight 1000000000`` (the IP budget lifted)
+with ``--accounts`` venue accounts (each 10⁶ USDT, an
+HMAC key) on CPU 0; the clients on CPU 1, each request signed as it goes (HMAC-SHA256 over
+the query, part 1 §4.2). Every order is a LIMIT GTC far below the book followed by its
+cancel, so nothing fills and no account reaches its open-order or order-rate limits (the
+accounts take turns: 1,000 accounts at 1,000 orders/s is 1 each a second, far under 300
+per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
+
+1. Steady: ``--rate`` orders/s (and as many cancels) over 20 connections for ``--seconds``:
+   new → acknowledgement latency p50/p99, journal on (a SQLite commit before each answer).
+   Target: p99 ≤ 2 ms.
+2. Flat out: 50 connections, each sending its next order as soon as the last is answered:
+   orders/s, against a floor that answers the same requests with pre-built bytes over
+   kept-alive connections with the same library (asyncio on uvloop). Target: ≥ 0.5 of it.
+
+It always exits 0: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import uvloop
+
+from tickerplant.market.instruments import Market
+from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.store import AccountStore
+
+from ..harness.processes import CLIENT_CPU, HOST, check_cpus, pin, raise_nofile, serving, supervised
+from ..harness.report import Target, verdict
+
+LATENCY = Target(2.0, at_least=False, unit=" ms")
+RATIO = Target(0.5)
+SECRET = "S" * 64
+_END = b"\r\n\r\n"
+
+
+def make_accounts(path: Path, count: int) -> list[str]:
+    store = AccountStore(path)
+    keys = []
+    for i in range(count):
+        account = store.create_account(f"bench{i}", [(Market.UM, "USDT", parse_amount("1000000"))], 1)
+        keys.append(store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=1).api_key)
+    store.close()
+    return keys
+
+
+def signed_request(method: str, path: str, query: str, key: str) -> bytes:
+    query = f"{query}&timestamp={int(time.time() * 1000)}"
+    query = f"{query}&signature={hmac_hex(SECRET, query.encode())}"
+    return (f"{method} {path}?{query} HTTP/1.1\r\nHost: {HOST}\r\nX-MBX-APIKEY: {key}\r\n"
+            f"Content-Length: 0\r\n\r\n").encode()  # fmt: skip
+
+
+class Conn(asyncio.Protocol):
+    """One kept-alive connection: a request, then its whole answer, then the next."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[bytes] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(_END)
+        if end < 0 or self.waiter is None:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        at = head.find(b"content-length:")
+        stop = head.find(b"\r\n", at)
+        length = int(head[at + 15 : stop if stop > 0 else None]) if at >= 0 else 0
+        if len(self.buffer) >= end + 4 + length:
+            answer = bytes(self.buffer[: end + 4 + length])
+            del self.buffer[: end + 4 + length]
+            waiter, self.waiter = self.waiter, None
+            waiter.set_result(answer)
+
+    async def ask(self, request: bytes) -> bytes:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
+
+
+async def connect(port: int, count: int) -> list[Conn]:
+    loop = asyncio.get_running_loop()
+    return [(await loop.create_connection(Conn, HOST, port))[1] for _ in range(count)]
+
+
+def cancel_request(n: int, key: str) -> bytes:
+    return signed_request("DELETE", "/fapi/v1/order", f"symbol=BTCUSDT&origClientOrderId=b{n}", key)
+
+
+def order_query(price: str, n: int) -> str:
+    head = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001"
+    return f"{head}&price={price}&newClientOrderId=b{n}"
+
+
+async def steady(port: int, keys: list[str], price: str, rate: float, seconds: float) -> list[float]:
+    conns = await connect(port, 20)
+    latencies: list[float] = []
+    sent = 0
+    started = time.perf_counter()
+
+    async def one(conn: Conn, n: int) -> None:
+        key = keys[n % len(keys)]
+        t0 = time.perf_counter()
+        answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n), key))
+        latencies.append(time.perf_counter() - t0)
+        if b" 200 " in answer[:16]:
+            await conn.ask(cancel_request(n, key))
+
+    free = list(conns)
+    running: set[asyncio.Task[None]] = set()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        due = int(elapsed * rate)
+        while sent < due and free:
+            conn = free.pop()
+            task = asyncio.ensure_future(one(conn, sent))
+            task.add_done_callback(lambda _t, c=conn: free.append(c))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            sent += 1
+        await asyncio.sleep(0.001)  # the pacing of a steady rate: the clients' own clock
+    await asyncio.gather(*running)
+    for conn in conns:
+        assert conn.transport is not None
+        conn.transport.close()
+    return latencies
+
+
+async def flat_out(
+    port: int, keys: list[str], price: str, seconds: float, answers: int = 0
+) -> tuple[float, int]:
+    """Accepted orders a second, and how many were refused (none should be)."""
+    conns = await connect(port, 50)
+    done = refused = 0
+    until = time.perf_counter() + seconds
+
+    async def loop_one(conn: Conn, base: int) -> None:
+        nonlocal done, refused
+        n = base
+        while time.perf_counter() < until:
+            key = keys[n % len(keys)]
+            answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n), key))
+            if b" 200 " not in answer[:16]:
+                if not refused:
+                    said = answer.split(_END, 1)[-1][:200].decode(errors="replace")
+                    print("  first refusal:", said, flush=True)
+                refused += 1
+                n += 1000
+                continue
+            done += 1
+            if answers == 0:
+                await conn.ask(cancel_request(n, key))
+            n += 1000
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop_one(c, i) for i, c in enumerate(conns)))
+    for conn in conns:
+        assert conn.transport is not None
+        conn.transport.close()
+    return done / (time.perf_counter() - started), refused
+
+
+class Floor(asyncio.Protocol):
+    """Pre-built answers to whatever comes, one per request head (bodies are empty)."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(_END)) >= 0:
+            del self.buffer[: end + 4]
+            assert self.transport is not None
+            self.transport.write(self.ANSWER)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks orders", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="3 s each, 200 orders/s, 300 accounts")
+    p.add_argument("--rate", type=float, default=None, help="orders/s in the steady part (1000; 200)")
+    p.add_argument("--seconds", type=float, default=None, help="each part's length (10; 3)")
+    p.add_argument("--accounts", type=int, default=None, help="accounts taking turns (1000; 300)")
+    args = p.parse_args(argv)
+    args.rate = args.rate or (200.0 if args.quick else 1000.0)
+    args.seconds = args.seconds or (3.0 if args.quick else 10.0)
+    args.accounts = args.accounts or (300 if args.quick else 1000)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_nofile()
+    check_cpus()
+    pin(CLIENT_CPU)
+    what = f"{args.rate:,.0f}/s steady, then flat out; {args.accounts} accounts"
+    print(f"== orders over kept-alive REST: {what}")
+    with supervised(), tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "venue.db"
+        keys = make_accounts(path, args.accounts)
+        loop = uvloop.new_event_loop()
+        try:
+            serve_args = ["--sim-rate", "400", "--venue-db", str(path), "--request-weight", "1000000000"]
+            with serving(serve_args, 60.0) as server:
+                depth = f"http://{HOST}:{server.um_port}/fapi/v1/depth?symbol=BTCUSDT&limit=5"
+                with urllib.request.urlopen(depth) as r:
+                    bids = json.loads(r.read())["bids"]
+                price = f"{float(bids[-1][0]) * 0.9:.1f}"
+                pace = steady(server.um_port, keys, price, args.rate, args.seconds)
+                latencies = loop.run_until_complete(pace)
+                venue, refused = loop.run_until_complete(flat_out(server.um_port, keys, price, args.seconds))
+            floor_server = loop.run_until_complete(loop.create_server(Floor, HOST, 0))
+            floor_port = floor_server.sockets[0].getsockname()[1]
+            floor, _ = loop.run_until_complete(flat_out(floor_port, keys, price, args.seconds, answers=1))
+            floor_server.close()
+        finally:
+            loop.close()
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    print(f"  steady: {len(latencies):,} orders, new → ack p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
+          f" floor {floor:,.0f} answers/s")
+    print(verdict("new → ack p99", p99, LATENCY, 2))
+    print(verdict("orders/s flat out, venue / floor", venue / floor, RATIO, 3))
+    return 0

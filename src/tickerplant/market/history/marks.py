@@ -1,0 +1,287 @@
+"""The simulated past's mark prices, index prices, premium indexes and funding, from the
+same prices as its trades and by the live plant's formulas (``derivatives/mark_price.py``).
+
+**The basis.** Each pair's perpetual trades at a premium ``b`` over its index: the sum of a
+fast part (±2 bp, a keyed normal every ``_FAST_KNOT_MS``, linear between), a slow part
+(±3 bp, every ``_SLOW_KNOT_MS``) and, on about one day in five, an *episode*: hours of a
+premium of 0.05 % to 0.3 %, mostly positive (a crowded long). So most funding intervals'
+average premium lies within the clamp and the funding rate is the 0.01 % baseline, and an
+episode moves it away, as on Binance. ``b`` is a pure function of the pair and the minute.
+
+**Per minute**, from the pair's perpetual's minute (its open, high, low and close, the
+trades' prices): the index closes at ``close / (1 + b)`` and opens where the previous
+minute's index closed (the path is one: a minute opens at the last one's close); its high
+and low lie half as far out as the trades'. A symbol's premium index at each of the four
+points is its own price over the index, minus one (``premium_units``); its mark price is
+``mark_price(index, rate, time to funding, 30-minute basis, price)`` at each point, with
+the rate the funding formula over the interval's premiums so far (one sample a minute,
+time-weighted as Binance weights them) and the basis the mean of (close − index) over the
+last 30 minutes. A bar's high and low are the highest and lowest of its four points; it
+counts 60 samples (one a second, as the live market samples).
+
+**Funding** at 00:00, 08:00 and 16:00 UTC: the rate over the interval's 480 minute
+samples, the mark price at the close of its last minute.
+
+A funding interval's minutes are made together and kept in a bounded LRU
+(``_INTERVALS_KEPT`` intervals over all symbols), funding events in another
+(``_FUNDINGS_KEPT``); a funding is made from the interval's closes alone (about 2 ms).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tickerplant.market.derivatives.mark_price import (
+    FUNDING_INTERVAL_MS,
+    PremiumAverage,
+    funding_rate,
+    mark_price,
+    price_to_mark,
+)
+from tickerplant.market.history.draws import mix, name_key, normal, uniform
+from tickerplant.market.history.path import Lru
+from tickerplant.market.history.series import SimulatedPast
+from tickerplant.market.history.tape import SymbolTape
+from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.klines.candles import close_time, open_time
+from tickerplant.market.klines.price_candles import PriceBar, PriceKind, premium_units
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+
+__all__ = ["PastFunding", "PastMarks"]
+
+_FAST_KNOT_MS, _FAST_SD = 10 * MINUTE_MS, 2e-4
+_SLOW_KNOT_MS, _SLOW_SD = 6 * HOUR_MS, 3e-4
+_EPISODE_CHANCE = 0.2  # of a day holding an episode
+_EPISODE_LEVEL = (5e-4, 3e-3)
+_BASIS_MINUTES = 30
+_INTERVAL_MINUTES = FUNDING_INTERVAL_MS // MINUTE_MS
+_INTERVALS_KEPT = 512
+_FUNDINGS_KEPT = 16_384
+_SAMPLES = 60  # a minute's samples, one a second
+
+
+class PastFunding(NamedTuple):
+    symbol: str
+    funding_ms: int
+    rate: int  # mark units (1e-8)
+    mark: int  # mark units
+
+
+# a minute of one symbol: (mark, index, premium) bars' (open, high, low, close), mark units
+_Minute = tuple[tuple[int, int, int, int], tuple[int, int, int, int], tuple[int, int, int, int]]
+
+
+class PastMarks:
+    """Mark, index and premium klines and funding events of ``past``'s symbols."""
+
+    def __init__(self, past: SimulatedPast) -> None:
+        self.past = past
+        self._intervals: Lru[tuple[str, int], list[_Minute]] = Lru(_INTERVALS_KEPT)
+        self._basis_keys: dict[tuple[Market, str], int] = {}
+        self._fundings: Lru[tuple[str, int], PastFunding] = Lru(_FUNDINGS_KEPT)
+        perpetuals = {
+            (i.market, i.pair): i.symbol
+            for i in past.instruments.values()
+            if i.contract_type is ContractType.PERPETUAL
+        }
+        self._reference = {
+            i.symbol: perpetuals.get((i.market, i.pair), i.symbol) for i in past.instruments.values()
+        }
+
+    def reference(self, symbol: str) -> str:
+        """The contract whose prices give ``symbol``'s pair's index: its perpetual."""
+        return self._reference[symbol]
+
+    # -- the basis -------------------------------------------------------------------------
+
+    def basis(self, inst: Instrument, first_ms: int, count: int) -> list[float]:
+        """The perpetual's premium over its pair's index at ``count`` minutes from
+        ``first_ms`` (a whole minute), one a minute."""
+        key = self._basis_keys.get((inst.market, inst.pair))
+        if key is None:
+            key = name_key(self.past.seed, "basis", inst.market.value, inst.pair)
+            self._basis_keys[inst.market, inst.pair] = key
+        times = range(first_ms, first_ms + count * MINUTE_MS, MINUTE_MS)
+        fast = _knotted(key, 1, times, _FAST_KNOT_MS)
+        slow = _knotted(key, 2, times, _SLOW_KNOT_MS)
+        out = [_FAST_SD * f + _SLOW_SD * s for f, s in zip(fast, slow, strict=True)]
+        for day in range(first_ms // DAY_MS, times[-1] // DAY_MS + 1):
+            if uniform(mix(key, 3, day)) >= _EPISODE_CHANCE:
+                continue
+            start = day * DAY_MS + int(uniform(mix(key, 4, day)) * 16) * HOUR_MS
+            length = (4 + int(uniform(mix(key, 5, day)) * 12)) * HOUR_MS
+            low, high = _EPISODE_LEVEL
+            level = low + (high - low) * uniform(mix(key, 6, day))
+            level = level if uniform(mix(key, 7, day)) < 0.7 else -level
+            for i, t in enumerate(times):
+                if start <= t < start + length:
+                    out[i] += level
+        return out
+
+    # -- minutes -----------------------------------------------------------------------
+
+    def minute_bars(self, symbol: str, kind: PriceKind, first_ms: int, last_ms: int) -> list[PriceBar]:
+        """``symbol``'s 1-minute ``kind`` bars opening in [first_ms, last_ms], listed ones."""
+        tape = self.past.tape(symbol)
+        start = max(first_ms, tape.first_minute * MINUTE_MS)
+        start += -start % MINUTE_MS
+        out: list[PriceBar] = []
+        t = start
+        while t <= last_ms:
+            interval = t // FUNDING_INTERVAL_MS
+            minutes = self._interval(symbol, interval)
+            end = min(last_ms, (interval + 1) * FUNDING_INTERVAL_MS - 1)
+            i = (t - interval * FUNDING_INTERVAL_MS) // MINUTE_MS
+            while t <= end:
+                o, h, low, c = minutes[i][kind]
+                out.append(PriceBar(t, t + MINUTE_MS - 1, o, h, low, c, _SAMPLES))
+                t += MINUTE_MS
+                i += 1
+        return out
+
+    def klines(
+        self, symbol: str, kind: PriceKind, interval: str, start_ms: int | None, end_ms: int | None,
+        limit: int, until_ms: int,
+    ) -> list[PriceBar]:  # fmt: skip
+        """``kind``'s klines of ``interval`` with `klines` semantics (§7.8), of the intervals
+        wholly before ``until_ms`` and after the listing."""
+        first = open_time(interval, self.past.tape(symbol).first_minute * MINUTE_MS)
+        last = open_time(interval, until_ms)
+        opens: list[int] = []
+        if start_ms is not None:
+            t = open_time(interval, max(start_ms, first))
+            if t < start_ms:
+                t = close_time(interval, t) + 1
+            while t < last and (end_ms is None or t <= end_ms) and len(opens) < limit:
+                opens.append(t)
+                t = close_time(interval, t) + 1
+        elif last > first:
+            t = open_time(interval, last - 1 if end_ms is None else min(end_ms, last - 1))
+            while t >= first and len(opens) < limit:
+                opens.append(t)
+                t = open_time(interval, t - 1)
+            opens.reverse()
+        out = []
+        for t in opens:
+            end = close_time(interval, t)
+            bars = self.minute_bars(symbol, kind, t, end)
+            high, low = max(b.high for b in bars), min(b.low for b in bars)
+            out.append(PriceBar(t, end, bars[0].open, high, low, bars[-1].close, _SAMPLES * len(bars)))
+        return out
+
+    # -- funding -----------------------------------------------------------------------
+
+    def funding(
+        self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
+    ) -> list[PastFunding]:
+        """A perpetual's funding events with `fundingRate` semantics (§7.9): from a start the
+        first ``limit``, else the last up to the end; at or before ``until_ms`` (its interval
+        wholly before it), after the listing."""
+        inst = self.past.instruments[symbol]
+        if inst.contract_type is not ContractType.PERPETUAL:
+            return []
+        tape = self.past.tape(symbol)
+        # the first funding that ends an interval wholly listed
+        first = -(-tape.first_minute * MINUTE_MS // FUNDING_INTERVAL_MS) + 1
+        last = until_ms // FUNDING_INTERVAL_MS  # the last funding at or before until_ms
+        if end_ms is not None:
+            last = min(last, end_ms // FUNDING_INTERVAL_MS)
+        if start_ms is not None:
+            lo = max(first, -(-start_ms // FUNDING_INTERVAL_MS))
+            indexes = range(lo, min(last, lo + limit - 1) + 1)
+        else:
+            indexes = range(max(first, last - limit + 1), last + 1)
+        return [self._funding(symbol, n) for n in indexes]
+
+    def _funding(self, symbol: str, n: int) -> PastFunding:
+        """The funding at ``n`` × 8 h, kept."""
+        return self._fundings.get((symbol, n), lambda: self._make_funding(symbol, n))
+
+    def _make_funding(self, symbol: str, n: int) -> PastFunding:
+        """The funding at the end of interval ``n - 1`` (at ``n`` × 8 h): what the interval's
+        minutes give (``_make_interval``), from their closes alone, as a funding needs no
+        more (a perpetual is its own index's reference)."""
+        past = self.past
+        inst, tape = past.instruments[symbol], past.tape(symbol)
+        decimals = inst.price_decimals
+        end = n * FUNDING_INTERVAL_MS
+        first = (end - FUNDING_INTERVAL_MS) // MINUTE_MS - _BASIS_MINUTES
+        minutes = range(first, end // MINUTE_MS)
+        path, price = tape.path, tape.price
+        closes = [price_to_mark(price(path.minute(m).close, m * MINUTE_MS), decimals) for m in minutes]
+        basis = self.basis(inst, first * MINUTE_MS, len(minutes))
+        indexes = [max(1, round(c / (1.0 + b))) for c, b in zip(closes, basis, strict=True)]
+        average = PremiumAverage()
+        for k in range(_BASIS_MINUTES, len(minutes)):
+            average.add(premium_units(closes[k], indexes[k]))
+        rate = funding_rate(average.average())
+        last = zip(closes[-_BASIS_MINUTES:], indexes[-_BASIS_MINUTES:], strict=True)
+        basis_average = sum(c - i for c, i in last) // _BASIS_MINUTES
+        mark = mark_price(indexes[-1], rate, 0, basis_average, closes[-1])
+        return PastFunding(symbol, end, rate, mark)
+
+    # -- one funding interval's minutes ---------------------------------------------------
+
+    def _interval(self, symbol: str, n: int) -> list[_Minute]:
+        return self._intervals.get((symbol, n), lambda: self._make_interval(symbol, n))
+
+    def _make_interval(self, symbol: str, n: int) -> list[_Minute]:
+        past = self.past
+        inst = past.instruments[symbol]
+        tape, ref = past.tape(symbol), past.tape(self.reference(symbol))
+        decimals = inst.price_decimals
+        perpetual = inst.contract_type is ContractType.PERPETUAL
+        begin = n * FUNDING_INTERVAL_MS
+        until_funding_end = begin + FUNDING_INTERVAL_MS
+
+        def prices(which: SymbolTape, minute: int) -> tuple[int, int, int, int]:
+            """The minute's open, high, low and close of ``which``, in mark units."""
+            bar, t = which.path.minute(minute), minute * MINUTE_MS
+            o, h, low, c = (price_to_mark(which.price(x, t), decimals) for x in bar[:4])
+            return o, h, low, c
+
+        first_minute = begin // MINUTE_MS - _BASIS_MINUTES  # the basis average's 30 before
+        minutes = range(first_minute, begin // MINUTE_MS + _INTERVAL_MINUTES)
+        refs = [prices(ref, m) for m in minutes]
+        owns = refs if tape is ref else [prices(tape, m) for m in minutes]
+        basis = self.basis(inst, first_minute * MINUTE_MS, len(minutes))
+        index_closes = [max(1, round(r[3] / (1.0 + b))) for r, b in zip(refs, basis, strict=True)]
+        bases = [o[3] - i for o, i in zip(owns, index_closes, strict=True)]
+        average = PremiumAverage()
+        out: list[_Minute] = []
+        for k in range(_BASIS_MINUTES, len(minutes)):
+            ro, rh, rl, rc = refs[k]
+            index_open, index_c = index_closes[k - 1], index_closes[k]
+            half = 0.5 * index_c / max(rc, 1)
+            index_h = max(index_open, index_c) + max(0, round((rh - max(ro, rc)) * half))
+            index_l = min(index_open, index_c) - max(0, round((min(ro, rc) - rl) * half))
+            index = (index_open, index_h, index_l, index_c)
+            own = owns[k]
+            premiums = [premium_units(p, i) for p, i in zip(own, index, strict=True)]
+            average.add(premiums[3])
+            rate = funding_rate(average.average()) if perpetual else None
+            basis_average = sum(bases[k - _BASIS_MINUTES + 1 : k + 1]) // _BASIS_MINUTES
+            until = until_funding_end - (minutes[k] + 1) * MINUTE_MS
+            marks = [mark_price(i, rate, until, basis_average, p) for p, i in zip(own, index, strict=True)]
+            out.append((
+                (marks[0], max(marks), min(marks), marks[3]),
+                (index_open, index_h, index_l, index_c),
+                (premiums[0], max(premiums), min(premiums), premiums[3]),
+            ))  # fmt: skip
+        return out
+
+
+def _knotted(key: int, part: int, times: range, knot_ms: int) -> list[float]:
+    """At each of ``times``, a keyed standard normal every ``knot_ms``, linear between:
+    a pure function of the key and the time, whatever range asks."""
+    knots: dict[int, float] = {}
+    out = []
+    for t in times:
+        k, rest = divmod(t, knot_ms)
+        for j in (k, k + 1):
+            if j not in knots:
+                knots[j] = normal(mix(key, part, j))
+        a, b = knots[k], knots[k + 1]
+        out.append(a + (b - a) * rest / knot_ms)
+    return out
+

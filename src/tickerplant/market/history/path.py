@@ -1,0 +1,249 @@
+"""One base asset's simulated price path, anchored to the calendar: days, then hours, then
+minutes, each drawn on demand and conditioned on its parent's open, high, low and close.
+
+The path is the log of the price over the asset's reference price (the catalogue's), so the
+symbols of one asset (BTCUSDT, BTCUSD_PERP, the BTCUSD quarterlies) move together.
+
+**Days.** ``day_log(d)``, the log-price at the start of UTC day ``d``, is a random-midpoint
+tree over ``_SPAN`` days from ``_ROOT_DAY`` (2015-01-01), pinned to 0 at both ends: the
+midpoint of an interval of ``s`` days is its ends' mean plus a normal draw keyed by the
+node, of standard deviation ``sigma * sqrt(s) / 2`` (Brownian motion's bridge) up to
+``_TAU_DAYS``, shrinking beyond it so the price reverts to its reference over a few months
+(a long-run deviation of about ``sigma * sqrt(_TAU_DAYS / 2)``, ±20 % for BTC) rather than
+wandering off by a factor of ten over years. A value costs one draw per level (15), with no
+walk from the listing date: any day is as cheap as any other, and the same whenever asked.
+A day's volatility multiplier ``day_vol(d)`` is a second such tree (in the log), so calm
+and stormy weeks cluster.
+
+**Within a day.** The day's open and close are ``day_log(d)`` and ``day_log(d + 1)``; its
+high and low are drawn from the exact law of a Brownian bridge's extremes. Its 24 hours are
+drawn conditioned on those four figures (``_children``): a Brownian path at the hour
+boundaries with each hour's own volatility (the intraday and weekly cycle times a
+log-normal mood), bent into a bridge from the day's open to its close; each hour's high and
+low from the bridge law; then one monotone, piecewise-linear map of the log-price that
+keeps the open and close and puts the highest high on the day's high and the lowest low on
+its low. A monotone map keeps every hour's high above its open and close, so the hours
+aggregate to exactly the day. An hour's sixty minutes are drawn from the hour the same way,
+with log-normal minute volatilities: heavy tails in the minute returns, volatility
+clustered by the shared hour and day.
+
+Each node carries an activity figure alongside its prices (``Bar.activity``): how busy it
+is relative to its siblings, larger where its volatility is, so volume follows |returns|.
+
+Hours and minutes are kept in a bounded LRU (``_DAYS_KEPT`` days of hours, ``_HOURS_KEPT``
+hours of minutes, ``_DAY_VALUES_KEPT`` days' opens and volatilities); anything dropped is
+drawn again, identically, when asked.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, NamedTuple, TypeVar
+
+from tickerplant.market.history.draws import (
+    bridge_high,
+    bridge_low,
+    mix,
+    name_key,
+    normal,
+    stream,
+    uniform,
+)  # fmt: skip
+
+__all__ = ["AssetPath", "Bar", "Lru", "hour_activity"]
+
+_ROOT_DAY = 16_436  # 2015-01-01, days since the epoch: before any listing
+_SPAN = 1 << 14  # days the tree covers (to 2059)
+_TAU_DAYS = 60.0  # beyond this span the price reverts rather than wanders
+_VOL_SIGMA = 0.12  # the day volatility's log, per sqrt(day)
+_VOL_TAU_DAYS = 16.0
+_HOUR_MOOD = 0.45  # stdev of an hour's log-volatility about its cycle
+_MINUTE_MOOD = 0.55  # stdev of a minute's log-volatility about its hour's
+_RANGE_SD = 1.6  # a Brownian bridge's expected range, in standard deviations
+_DAYS_KEPT = 64
+_HOURS_KEPT = 512
+_DAY_VALUES_KEPT = 4096
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Lru(Generic[K, V]):
+    """At most ``size`` values, the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._held: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        held = self._held
+        value = held.get(key)
+        if value is None:
+            value = held[key] = make()
+            if len(held) > self.size:
+                held.popitem(last=False)
+        else:
+            held.move_to_end(key)
+        return value
+
+
+class Bar(NamedTuple):
+    """A node of the path: log-prices over the reference, and how busy it is."""
+
+    open: float
+    high: float
+    low: float
+    close: float
+    activity: float  # relative to its siblings; its children's counts are split by theirs
+
+
+def hour_activity(hour_of_week: int) -> float:
+    """The intraday and weekly cycle of activity, mean about 1: busiest around 15:00 UTC
+    (Europe and America both open), quietest around 03:00; weekends at two thirds."""
+    day, hour = divmod(hour_of_week, 24)
+    weekend = day >= 5  # hour_of_week 0 is Monday 00:00 UTC
+    return (1.0 + 0.45 * math.cos(2.0 * math.pi * (hour - 15) / 24.0)) * (0.66 if weekend else 1.12)
+
+
+class AssetPath:
+    """The price path of one base asset for one seed (see the module docstring)."""
+
+    def __init__(self, seed: int, asset: str, daily_volatility: float) -> None:
+        self.sigma = daily_volatility
+        self._key = name_key(seed, "past", asset)
+        self._vol_key = name_key(seed, "past-vol", asset)
+        self._hours: Lru[int, list[Bar]] = Lru(_DAYS_KEPT)
+        self._minutes: Lru[int, list[Bar]] = Lru(_HOURS_KEPT)
+        self._logs: Lru[int, float] = Lru(_DAY_VALUES_KEPT)
+        self._vols: Lru[int, float] = Lru(_DAY_VALUES_KEPT)
+        # E[v**2] = 1 for the day multiplier: its log has about this stationary variance
+        self._vol_shift = _VOL_SIGMA**2 * _VOL_TAU_DAYS / 2.0
+
+    def cached(self) -> tuple[int, int]:
+        """How many days of hours and hours of minutes are kept (each bounded)."""
+        return len(self._hours), len(self._minutes)
+
+    # -- days ---------------------------------------------------------------------------
+
+    def day_log(self, day: int) -> float:
+        """The log-price at 00:00 UTC of ``day`` (days since the epoch)."""
+        return self._logs.get(day, lambda: _tree(self._key, self.sigma, _TAU_DAYS, day - _ROOT_DAY))
+
+    def day_vol(self, day: int) -> float:
+        """The volatility multiplier of ``day``; its square averages about 1."""
+        def make() -> float:
+            log_vol = _tree(self._vol_key, _VOL_SIGMA, _VOL_TAU_DAYS, day - _ROOT_DAY)
+            return math.exp(log_vol - self._vol_shift)
+
+        return self._vols.get(day, make)
+
+    def day(self, day: int) -> Bar:
+        """``day``'s bar: open and close from the tree, high and low from the bridge law."""
+        o, c = self.day_log(day), self.day_log(day + 1)
+        vol = self.day_vol(day)
+        variance = (self.sigma * vol) ** 2
+        key = mix(self._key, day, 7)
+        h = bridge_high(o, c, variance, uniform(key))
+        low = bridge_low(o, c, variance, uniform(mix(key, 1)))
+        return Bar(o, h, low, c, vol)
+
+    # -- hours and minutes -----------------------------------------------------------------
+
+    def hours(self, day: int) -> list[Bar]:
+        """The 24 hours of ``day``, aggregating exactly to ``day(day)``."""
+        return self._hours.get(day, lambda: self._draw_hours(day))
+
+    def minutes(self, hour: int) -> list[Bar]:
+        """The 60 minutes of ``hour`` (hours since the epoch), aggregating to that hour."""
+        return self._minutes.get(hour, lambda: self._draw_minutes(hour))
+
+    def minute(self, minute: int) -> Bar:
+        """One minute (minutes since the epoch)."""
+        return self.minutes(minute // 60)[minute % 60]
+
+    def _draw_hours(self, day: int) -> list[Bar]:
+        rng = stream(mix(self._key, day, 24))
+        first = (day - 4) % 7 * 24  # the epoch was a Thursday; hour 0 of the week a Monday
+        cycle = [hour_activity(first + h) for h in range(24)]
+        moods = [math.exp(_HOUR_MOOD * rng.gauss()) for _ in range(24)]
+        vols = [math.sqrt(a) * m for a, m in zip(cycle, moods, strict=True)]
+        activity = [a * m**1.2 for a, m in zip(cycle, moods, strict=True)]
+        return _children(self.day(day), vols, activity, rng)
+
+    def _draw_minutes(self, hour: int) -> list[Bar]:
+        parent = self.hours(hour // 24)[hour % 24]
+        rng = stream(mix(self._key, hour, 60))
+        vols = [math.exp(_MINUTE_MOOD * rng.gauss()) for _ in range(60)]
+        return _children(parent, vols, [v**1.2 for v in vols], rng)
+
+
+def _tree(key: int, sigma: float, tau: float, index: int) -> float:
+    """The random-midpoint tree's value at ``index`` in [0, _SPAN] (0 at both ends)."""
+    if not 0 <= index <= _SPAN:
+        return 0.0
+    a, b, xa, xb = 0, _SPAN, 0.0, 0.0
+    while b - a > 1:
+        m = (a + b) // 2
+        s = float(b - a)
+        sd = sigma * math.sqrt(min(s, tau)) / 2.0
+        if s > tau:
+            sd *= math.sqrt(tau / s)
+        xm = (xa + xb) / 2.0 + sd * normal(mix(key, m, b - a))
+        if index < m:
+            b, xb = m, xm
+        elif index > m:
+            a, xa = m, xm
+        else:
+            return xm
+    return xa if index == a else xb
+
+
+def _children(parent: Bar, vols: Sequence[float], activity: Sequence[float], rng: random.Random) -> list[Bar]:
+    """``len(vols)`` consecutive bars that aggregate exactly to ``parent``: a bridge from its
+    open to its close with the children's relative volatilities ``vols``, their extremes
+    from the bridge law, then one monotone map onto the parent's high and low."""
+    o, h, low, c = parent.open, parent.high, parent.low, parent.close
+    n = len(vols)
+    total = c - o
+    scale = (h - low) / _RANGE_SD
+    weight = math.sqrt(sum(v * v for v in vols)) or 1.0
+    sds = [scale * v / weight for v in vols]
+    # the free path at the boundaries, then bent into the bridge that ends at `total`
+    points = [0.0]
+    variances = [0.0]
+    for sd in sds:
+        points.append(points[-1] + sd * rng.gauss())
+        variances.append(variances[-1] + sd * sd)
+    end, whole = points[-1], variances[-1] or 1.0
+    for i in range(1, n):
+        points[i] -= (end - total) * variances[i] / whole
+    points[-1] = total
+    highs = [bridge_high(points[i], points[i + 1], sds[i] ** 2, rng.random() or 0.5) for i in range(n)]
+    lows = [bridge_low(points[i], points[i + 1], sds[i] ** 2, rng.random() or 0.5) for i in range(n)]
+    top, bottom = max(highs), min(lows)
+    upper, lower = max(0.0, total), min(0.0, total)
+    up = (h - o - upper) / (top - upper) if top > upper else 0.0
+    down = (low - o - lower) / (bottom - lower) if bottom < lower else 0.0
+
+    def bend(x: float) -> float:
+        if x > upper:
+            return o + upper + (x - upper) * up
+        if x < lower:
+            return o + lower + (x - lower) * down
+        return o + x
+
+    marks = [bend(x) for x in points]
+    marks[0], marks[-1] = o, c
+    i_top, i_bottom = highs.index(top), lows.index(bottom)
+    bars = []
+    for i in range(n):
+        hi = h if i == i_top else max(bend(highs[i]), marks[i], marks[i + 1])
+        lo = low if i == i_bottom else min(bend(lows[i]), marks[i], marks[i + 1])
+        bars.append(Bar(marks[i], hi, lo, marks[i + 1], activity[i]))
+    return bars

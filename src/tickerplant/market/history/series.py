@@ -1,0 +1,269 @@
+"""The simulated past of a whole catalogue, as the REST answers want it: klines of every
+interval and trades, from each symbol's listing to a given moment (the live start).
+
+A minute's kline is the atom (``tape.SymbolTape``); every other interval is summed from the
+minutes it holds (intervals under an hour), from hours (under a day) or from days, each
+sum kept in a bounded LRU per level (``_MINUTE_HOURS_KEPT`` hours of minute klines,
+``_HOURS_KEPT`` hour klines, ``_DAYS_KEPT`` day klines over all symbols), so an interval is
+exactly the aggregate of the finer ones and of its trades, and a cold day costs its 1,440
+minutes once. Nothing is made at construction: start-up and idle memory do not depend on
+how long the past is.
+
+Everything is a pure function of the seed, the catalogue's instruments, the trade rate and
+the time asked about: not of when the server started, which only says up to where the past
+is served (``until_ms``: the minute the live market starts in is live, not past).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+import msgspec
+
+from tickerplant.market.history.path import AssetPath, Lru
+from tickerplant.market.history.tape import TRADES_PER_ACTION, PastTrade, SymbolTape
+from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
+from tickerplant.market.klines.candles import Kline, close_time, open_time
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+
+__all__ = ["PastSpec", "SimulatedPast", "aggregate"]
+
+_MINUTE_HOURS_KEPT = 256
+_HOURS_KEPT = 8192
+_DAYS_KEPT = 8192
+_SUB_HOUR = frozenset({"1m", "3m", "5m", "15m", "30m"})
+_SUB_DAY = frozenset({"1h", "2h", "4h", "6h", "8h", "12h"})
+_DEFAULT_RATE = 400.0  # actions a second the rate is taken at when --sim-rate is max
+_MAX_RATE = 100_000.0  # actions a second the ids make room for when --sim-rate is max
+_MAX_TRADE_MINUTES = 24 * 60  # minutes one trades answer looks through at most
+
+
+class PastSpec(msgspec.Struct, frozen=True, array_like=True):
+    """What a gateway needs to answer about a simulated past: the same seed and rate as the
+    simulator, and where the live market took over (a source's ``Prepared``, the bus's
+    listing)."""
+
+    seed: int
+    actions_per_s: float | None  # --sim-rate; None: max
+    live_from_ms: int  # the live start: the past is what lies before its minute
+    history_start_ms: int | None = None  # the past begins at the later of it and the listing
+
+
+def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
+    """One kline of ``parts`` (consecutive, ascending): the first's open, the extremes, the
+    last's close, every sum."""
+    first, last = parts[0], parts[-1]
+    k = Kline(
+        open_ms, close_ms, first.open, first.high, first.low, last.close, 0, 0, 0, 0, 0,
+        first.first_id, last.last_id,
+    )  # fmt: skip
+    for p in parts:
+        if p.high > k.high:
+            k.high = p.high
+        if p.low < k.low:
+            k.low = p.low
+        k.volume += p.volume
+        k.quote += p.quote
+        k.count += p.count
+        k.taker_buy_volume += p.taker_buy_volume
+        k.taker_buy_quote += p.taker_buy_quote
+    return k
+
+
+class SimulatedPast:
+    """The past of ``instruments`` for ``seed`` at ``actions_per_s`` (None: ``max``)."""
+
+    def __init__(
+        self, instruments: Iterable[Instrument], seed: int, actions_per_s: float | None,
+        history_start_ms: int | None = None,
+    ) -> None:  # fmt: skip
+        """``history_start_ms``: no past before it (None: from each symbol's listing)."""
+        self.seed = seed
+        self.history_start_ms = history_start_ms
+        self.actions_per_s = _DEFAULT_RATE if actions_per_s is None else actions_per_s
+        self._id_actions_per_s = _MAX_RATE if actions_per_s is None else actions_per_s
+        self.instruments = {inst.symbol: inst for inst in instruments}
+        self._total_activity = sum(max(0.0, i.activity) for i in self.instruments.values()) or 1.0
+        self._paths: dict[str, AssetPath] = {}
+        self._tapes: dict[str, SymbolTape] = {}
+        self._minute_klines: Lru[tuple[str, int], list[Kline]] = Lru(_MINUTE_HOURS_KEPT)
+        self._hour_klines: Lru[tuple[str, int], Kline] = Lru(_HOURS_KEPT)
+        self._day_klines: Lru[tuple[str, int], Kline] = Lru(_DAYS_KEPT)
+
+    @classmethod
+    def of(cls, instruments: Iterable[Instrument], spec: PastSpec) -> SimulatedPast:
+        return cls(instruments, spec.seed, spec.actions_per_s, spec.history_start_ms)
+
+    def tape(self, symbol: str) -> SymbolTape:
+        tape = self._tapes.get(symbol)
+        if tape is None:
+            inst = self.instruments[symbol]
+            path = self._paths.get(inst.base_asset)
+            if path is None:
+                path = AssetPath(self.seed, inst.base_asset, inst.daily_volatility)
+                self._paths[inst.base_asset] = path
+            share = max(0.0, inst.activity) / self._total_activity
+            rate = TRADES_PER_ACTION * self.actions_per_s * share
+            id_rate = TRADES_PER_ACTION * self._id_actions_per_s * share
+            tape = SymbolTape(inst, path, self.seed, rate, _reference(inst), self.history_start_ms, id_rate)
+            self._tapes[symbol] = tape
+        return tape
+
+    def price_at(self, symbol: str, time_ms: int) -> int:
+        """Where ``symbol``'s path is at ``time_ms``: the open of its minute (price units)."""
+        tape = self.tape(symbol)
+        return tape.price(tape.path.minute(time_ms // MINUTE_MS).open, time_ms - time_ms % MINUTE_MS)
+
+    def first_trade_id(self, symbol: str, time_ms: int) -> int:
+        """The id the past gives the first trade of ``time_ms``'s minute."""
+        return self.tape(symbol).first_id(time_ms // MINUTE_MS)
+
+    def live_trade_id(self, symbol: str, time_ms: int) -> int:
+        """The first trade id of a live market started at ``time_ms``
+        (``SymbolTape.live_first_id``: above the past's, and above an earlier start's)."""
+        return self.tape(symbol).live_first_id(time_ms)
+
+    # -- klines --------------------------------------------------------------------------
+
+    def klines(
+        self, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
+    ) -> list[Kline]:
+        """``symbol``'s klines of ``interval`` with `GET /fapi/v1/klines` semantics (§7.8:
+        open times in [start, end], the first ``limit`` from the start, else the last up to
+        the end), of the intervals wholly before ``until_ms`` and after the listing."""
+        if interval == "1s":
+            return []  # the past is made of minutes: a second's kline is the live market's alone
+        tape = self.tape(symbol)
+        first = open_time(interval, tape.first_minute * MINUTE_MS)
+        last = open_time(interval, until_ms) if until_ms > first else first
+        # the intervals served: opens in [first, last), `last`'s interval holding until_ms
+        out: list[Kline] = []
+        if start_ms is not None:
+            t = open_time(interval, max(start_ms, first))
+            if t < start_ms:
+                t = close_time(interval, t) + 1
+            while t < last and (end_ms is None or t <= end_ms) and len(out) < limit:
+                out.append(self.kline(symbol, interval, t))
+                t = close_time(interval, t) + 1
+            return out
+        if last <= first:
+            return []
+        t = open_time(interval, last - 1 if end_ms is None else min(end_ms, last - 1))
+        while t >= first and len(out) < limit:
+            out.append(self.kline(symbol, interval, t))
+            t = open_time(interval, t - 1)
+        out.reverse()
+        return out
+
+    def kline(self, symbol: str, interval: str, open_ms: int) -> Kline:
+        """The ``interval`` kline opened at ``open_ms`` (listed minutes only)."""
+        close_ms = close_time(interval, open_ms)
+        if interval == "1m":
+            return self._minutes(symbol, open_ms // HOUR_MS)[open_ms // MINUTE_MS % 60]
+        if interval in _SUB_HOUR:
+            minutes = self._minutes(symbol, open_ms // HOUR_MS)
+            first = self.tape(symbol).first_minute * MINUTE_MS
+            parts = [k for k in minutes if open_ms <= k.open_ms <= close_ms and k.open_ms >= first]
+        elif interval == "1h":
+            return self._hour(symbol, open_ms // HOUR_MS)
+        elif interval in _SUB_DAY:
+            parts = [self._hour(symbol, h) for h in self._listed(symbol, open_ms, close_ms, HOUR_MS)]
+        elif interval == "1d":
+            return self._day(symbol, open_ms // DAY_MS)
+        else:
+            parts = [self._day(symbol, d) for d in self._listed(symbol, open_ms, close_ms, DAY_MS)]
+        return aggregate(parts, open_ms, close_ms)
+
+    def _listed(self, symbol: str, open_ms: int, close_ms: int, length: int) -> range:
+        first = self.tape(symbol).first_minute * MINUTE_MS // length
+        return range(max(open_ms // length, first), close_ms // length + 1)
+
+    def _minutes(self, symbol: str, hour: int) -> list[Kline]:
+        tape = self.tape(symbol)
+        return self._minute_klines.get((symbol, hour), lambda: [m.kline for m in tape.minutes(hour)])
+
+    def _hour(self, symbol: str, hour: int) -> Kline:
+        def make() -> Kline:
+            first = self.tape(symbol).first_minute * MINUTE_MS
+            parts = [k for k in self._minutes(symbol, hour) if k.open_ms >= first]
+            return aggregate(parts, hour * HOUR_MS, (hour + 1) * HOUR_MS - 1)
+
+        return self._hour_klines.get((symbol, hour), make)
+
+    def _day(self, symbol: str, day: int) -> Kline:
+        def make() -> Kline:
+            hours = self._listed(symbol, day * DAY_MS, (day + 1) * DAY_MS - 1, HOUR_MS)
+            return aggregate([self._hour(symbol, h) for h in hours], day * DAY_MS, (day + 1) * DAY_MS - 1)
+
+        return self._day_klines.get((symbol, day), make)
+
+    # -- trades --------------------------------------------------------------------------
+
+    def trades(
+        self, symbol: str, from_id: int | None, start_ms: int | None, end_ms: int | None, limit: int,
+        until_ms: int,
+    ) -> list[PastTrade]:  # fmt: skip
+        """``symbol``'s trades with `GET /fapi/v1/aggTrades` semantics (§7.9): from the id
+        ``from_id``, else from ``start_ms``, up to ``end_ms`` (inclusive) and ``limit``,
+        before ``until_ms`` (the live start's minute)."""
+        tape = self.tape(symbol)
+        until = until_ms - until_ms % MINUTE_MS
+        if from_id is not None:
+            minute = tape.minute_at_id(from_id)
+            if minute < 0:
+                return []
+            floor_ms = start_ms or 0
+        else:
+            minute = max(tape.first_minute, (start_ms or 0) // MINUTE_MS)
+            floor_ms = start_ms or 0
+        out: list[PastTrade] = []
+        for m in range(minute, minute + _MAX_TRADE_MINUTES):
+            if m * MINUTE_MS >= until or (end_ms is not None and m * MINUTE_MS > end_ms):
+                break
+            for trade in self._trades_of(tape, m):
+                if from_id is not None and trade.trade_id < from_id:
+                    continue
+                if trade.time_ms < floor_ms or (end_ms is not None and trade.time_ms > end_ms):
+                    continue
+                out.append(trade)
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def last_trades(self, symbol: str, limit: int, before_id: int, until_ms: int) -> list[PastTrade]:
+        """The last ``limit`` trades with ids under ``before_id`` and times before
+        ``until_ms``'s minute, ascending."""
+        tape = self.tape(symbol)
+        minute = until_ms // MINUTE_MS - 1
+        out: list[PastTrade] = []
+        while len(out) < limit and minute >= tape.first_minute:
+            kept = [t for t in self._trades_of(tape, minute) if t.trade_id < before_id]
+            out[:0] = kept[-(limit - len(out)) :]
+            minute -= 1
+        return out
+
+    def _trades_of(self, tape: SymbolTape, minute: int) -> Iterator[PastTrade]:
+        return iter(tape.trades(tape.minute(minute)))
+
+    def cached(self) -> tuple[int, int, int]:
+        """How many minute-hours, hour klines and day klines are kept (each bounded)."""
+        return len(self._minute_klines), len(self._hour_klines), len(self._day_klines)
+
+
+def _reference(inst: Instrument) -> int:
+    """The asset's reference price in ``inst``'s price units: its market's perpetual's
+    catalogue price, which no start moment changes (the quarterlies' own carry the contango
+    of the day they were catalogued)."""
+    return _catalogue_price(inst.market, inst.base_asset) or inst.initial_price
+
+
+_PERPETUAL_PRICES: dict[tuple[Market, str], int] = {}
+
+
+def _catalogue_price(market: Market, asset: str) -> int | None:
+    if not _PERPETUAL_PRICES:
+        for m in Market:
+            for inst in catalogue(m, 0):
+                if inst.contract_type is ContractType.PERPETUAL:
+                    _PERPETUAL_PRICES[m, inst.base_asset] = inst.initial_price
+    return _PERPETUAL_PRICES.get((market, asset))

@@ -1,0 +1,57 @@
+"""The plant's warm start from a past given as closed minute klines (a simulated past,
+``market/history``): the rolling 24 h windows take each minute as one bucket's sums, the open
+candles the minutes since their open, and the market views learn those candles as
+`<symbol>@klineRow` rows, so that the candle a request reads at the start already holds the
+past's share of its interval and the live trades fold into it.
+
+A minute is summed once, whatever its trade count: a day of a busy symbol's past costs its
+1,440 minutes, not its million trades.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.klines.candles import BASE_DECIMALS, Kline
+from tickerplant.market.klines.warm import warm_from_minutes
+from tickerplant.market.messages import KLINE_ROW, StreamMessage
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.units import fixed
+
+__all__ = ["warm_minutes"]
+
+_encode = msgspec.json.Encoder().encode
+
+
+def warm_minutes(
+    plant: Plant, symbol: str, minutes: list[Kline], last: tuple[int, int], now_ms: int
+) -> list[StreamMessage]:
+    """``symbol``'s past ``minutes`` (ascending, closed before ``now_ms``'s minute) into its
+    window and candles, nothing pushed; ``last``: the time and size of the last minute's
+    last trade. Returns the `@klineRow` messages of the candles open at ``now_ms``."""
+    state = plant.symbols[symbol]
+    window = state.window
+    last_ms, last_qty = last
+    for k in minutes:
+        window.add_sums(
+            k.open_ms, min(k.close_ms, last_ms), k.first_id, k.last_id, k.open, k.high, k.low, k.close,
+            last_qty, k.volume, k.quote, k.count,
+        )  # fmt: skip
+    if minutes:
+        state.mini_changed = state.ticker_changed = True
+    if state.candles is None:
+        return []
+    inst = state.inst
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    quote_d = pd + qd if inst.market is Market.UM else BASE_DECIMALS
+    name = f"{symbol.lower()}@{KLINE_ROW}"
+    out = []
+    for interval, k in warm_from_minutes(state.candles, minutes, now_ms):
+        row = (
+            interval, k.open_ms, fixed(k.open, pd), fixed(k.high, pd), fixed(k.low, pd), fixed(k.close, pd),
+            fixed(k.volume, qd), k.close_ms, fixed(k.quote, quote_d), k.count,
+            fixed(k.taker_buy_volume, qd), fixed(k.taker_buy_quote, quote_d),
+        )  # fmt: skip
+        out.append(StreamMessage(name, _encode(row)))
+    return out

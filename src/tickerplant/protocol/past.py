@@ -1,0 +1,176 @@
+"""The history answers' past: what happened before the live market started, for a source
+that has one (the simulator's, ``market/history``), spliced in front of what the market
+view holds since.
+
+The seam is an interval's *boundary*: the open time of the ``interval`` kline holding the
+live start. Klines opened before it are the past's, whole and closed; the one at the
+boundary and later are the view's (the plant warms the boundary kline with the past's
+minutes before the start, so it too is whole). Trades before the live start's minute are
+the past's; the view's ring holds the live ones, whose ids go on from the past's.
+
+Each splice keeps `GET /fapi/v1/klines`' and `aggTrades`' semantics (§7.8, §7.9): from a
+start, the first ``limit`` in time order, past then live; up to an end (or the latest),
+the last ``limit``, live then as much past as is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import msgspec
+
+from tickerplant.market.history.marks import PastFunding, PastMarks
+from tickerplant.market.history.series import PastSpec, SimulatedPast
+from tickerplant.market.history.tape import PastTrade
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.klines.candles import Kline, KlineSeries, open_time
+from tickerplant.market.klines.price_candles import PriceBar, PriceKind
+from tickerplant.market.trades.history import Aggregate
+from tickerplant.market.units import MINUTE_MS
+
+__all__ = ["PastAnswers", "past_answers"]
+
+_encode_row = msgspec.json.Encoder().encode
+
+
+def _inner(raw: msgspec.Raw) -> bytes:
+    """The rows of a JSON array answer, without its brackets."""
+    return bytes(raw)[1:-1]
+
+
+class PastAnswers:
+    """One server's past (``past``), before the live start ``live_from_ms``."""
+
+    def __init__(self, past: SimulatedPast, live_from_ms: int) -> None:
+        self.past = past
+        self.live_from_ms = live_from_ms
+        self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
+        self.marks = PastMarks(past)
+
+    def knows(self, symbol: str) -> bool:
+        return symbol in self.past.instruments
+
+    def holds_trades(self, inst: Instrument, from_id: int | None, start_ms: int | None) -> bool:
+        """Whether an ``aggTrades`` query reaches back before the live start."""
+        if not self.knows(inst.symbol):
+            return False
+        if from_id is not None:
+            return from_id < self._first_live_id(inst)
+        return start_ms is not None and start_ms < self.until_ms
+
+    # -- klines (§7.8) --------------------------------------------------------------------
+
+    def klines(
+        self,
+        inst: Instrument,
+        interval: str,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        series: KlineSeries,
+        render: Callable[[Sequence[Kline]], msgspec.Raw],
+        row: Callable[[Kline], list[int | str]],
+    ) -> msgspec.Raw:
+        """The spliced answer: the past's klines (rows by ``row``) and the view's
+        ``series`` (rendered by ``render``, which keeps its rows encoded)."""
+        boundary = open_time(interval, self.until_ms)
+        symbol, past = inst.symbol, self.past
+        if start_ms is not None:
+            older = past.klines(symbol, interval, start_ms, end_ms, limit, self.until_ms)
+            live: list[Kline] = []
+            if len(older) < limit and (end_ms is None or end_ms >= boundary):
+                live = series.query(max(start_ms, boundary), end_ms, limit - len(older))
+        else:
+            live = [k for k in series.query(None, end_ms, limit) if k.open_ms >= boundary]
+            older = []
+            if len(live) < limit:
+                before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
+                older = past.klines(symbol, interval, None, before, limit - len(live), self.until_ms)
+        head = b",".join(_encode_row(row(k)) for k in older)
+        return msgspec.Raw(b"[" + b",".join(p for p in (head, _inner(render(live))) if p) + b"]")
+
+    # -- markPriceKlines, indexPriceKlines, premiumIndexKlines (§7.8) ----------------------
+
+    def price_klines(
+        self,
+        symbol: str,
+        kind: PriceKind,
+        interval: str,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        live: Callable[[int | None, int | None, int], list[PriceBar]],
+    ) -> list[PriceBar]:
+        """The past's bars before the boundary, the view's (``live(start, end, limit)``)
+        from it, spliced as ``klines`` (§7.8)."""
+        boundary = open_time(interval, self.until_ms)
+        marks = self.marks
+        if start_ms is not None:
+            older = marks.klines(symbol, kind, interval, start_ms, end_ms, limit, self.until_ms)
+            if len(older) < limit and (end_ms is None or end_ms >= boundary):
+                return older + live(max(start_ms, boundary), end_ms, limit - len(older))
+            return older
+        newer = [b for b in live(None, end_ms, limit) if b.open_ms >= boundary]
+        if len(newer) >= limit:
+            return newer
+        before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
+        return marks.klines(symbol, kind, interval, None, before, limit - len(newer), self.until_ms) + newer
+
+    def funding(
+        self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[PastFunding]:
+        """``symbol``'s funding events before the live start (`fundingRate`, §7.9)."""
+        return self.marks.funding(symbol, start_ms, end_ms, limit, self.live_from_ms)
+
+    # -- trades (§7.9) ------------------------------------------------------------------
+
+    def agg_trades(
+        self,
+        inst: Instrument,
+        from_id: int | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        live: Callable[[int | None, int | None, int | None, int], list[Aggregate]],
+    ) -> list[Aggregate]:
+        """``aggTrades``: the past's from ``from_id`` or ``start_ms``, then the view's
+        (``live(from_id, start, end, limit)``) for what is missing."""
+        until = self.until_ms
+        older: list[PastTrade] = []
+        if self.holds_trades(inst, from_id, start_ms):
+            older = self.past.trades(inst.symbol, from_id, start_ms, end_ms, limit, until)
+        out = [_aggregate(t) for t in older]
+        if len(out) < limit and (end_ms is None or end_ms >= until):
+            if out:
+                out += live(out[-1].agg_id + 1, None, end_ms, limit - len(out))
+            else:
+                out = live(from_id, start_ms, end_ms, limit)
+        return out
+
+    def recent_trades(self, inst: Instrument, limit: int, live: list[Aggregate]) -> list[Aggregate]:
+        """``trades``: the latest ``limit``, the past's before the view's when it holds fewer."""
+        if len(live) >= limit or not self.knows(inst.symbol):
+            return live
+        first = live[0].first_id if live else self._first_live_id(inst)
+        older = self.past.last_trades(inst.symbol, limit - len(live), first, self.until_ms)
+        return [_aggregate(t) for t in older] + live
+
+    def _first_live_id(self, inst: Instrument) -> int:
+        return self.past.live_trade_id(inst.symbol, self.live_from_ms)
+
+
+def past_answers(
+    instruments: Mapping[Market, Iterable[Instrument]], spec: PastSpec | None
+) -> PastAnswers | None:
+    """The answers of the past ``spec`` describes over every market's ``instruments``
+    (one for all of a process' listeners, so they share its caches); None without a past."""
+    if spec is None:
+        return None
+    listed = [inst for insts in instruments.values() for inst in insts]
+    return PastAnswers(SimulatedPast.of(listed, spec), spec.live_from_ms)
+
+
+def _aggregate(t: PastTrade) -> Aggregate:
+    """A past trade as the one-fill aggregate the simulator's trades are (§7.9)."""
+    return Aggregate(t.trade_id, t.trade_id, t.trade_id, t.time_ms, t.price, t.qty, t.buyer_is_maker)
+

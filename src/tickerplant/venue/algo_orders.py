@@ -1,0 +1,288 @@
+"""Conditional orders, the Algo Order service's (trading spec part 2 §4), without I/O: what
+``/fapi/v1/algoOrder`` keeps until a price triggers it, then hands the engine as an
+ordinary order (``algo_trigger.py`` does the handing).
+
+- Types ``STOP_MARKET``, ``TAKE_PROFIT_MARKET``, ``STOP``, ``TAKE_PROFIT`` (a LIMIT child at
+  ``price``) and ``TRAILING_STOP_MARKET``; ``algoType`` ``CONDITIONAL`` only.
+- The trigger (part 2 §4.2's table) on the latest price ``workingType`` names: the market's
+  last trade (``CONTRACT_PRICE``, the default) or the mark (``MARK_PRICE``). A condition
+  already met at placement is refused ``-2021 "Order would immediately trigger."``.
+- ``closePosition=true`` (STOP_MARKET, TAKE_PROFIT_MARKET) closes the whole position when it
+  triggers, no ``quantity`` (``-4137``); one such order per direction (``-4130``).
+- A trailing stop activates when the price reaches ``activatePrice`` (the latest price when
+  none is given; one already passed ``-2021``) and triggers once the price has come back
+  ``callbackRate`` % (0.1–20) from its best since activation.
+- Nothing is reserved until triggered (decision 7); at most 200 open per account across
+  symbols (``-4045``); ids self-increment per market; closed ones are kept (the last
+  ``ALGO_KEPT`` per account) for the reads.
+
+Statuses (part 2 §4.3): ``NEW`` → ``TRIGGERING`` → ``TRIGGERED`` (its child's ``orderId``
+in ``actualOrderId``) → ``FINISHED`` once the child is done; ``CANCELED`` by the user;
+``REJECTED`` when the child is refused (``rm`` says why).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from tickerplant.market.instruments import Instrument
+from tickerplant.protocol.errors import mandatory
+from tickerplant.venue.order_params import parse_bool, parse_int, refused
+from tickerplant.venue.orders import CLIENT_ORDER_ID, Side, TimeInForce, new_client_order_id
+
+__all__ = ["ALGO_KEPT", "MAX_OPEN", "TYPES", "AlgoBook", "AlgoOrder"]
+
+TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRAILING_STOP_MARKET")
+MAX_OPEN = 200  # open algo orders per account, every symbol (part 2 §4.1)
+ALGO_KEPT = 1000  # closed algo orders kept per account for the reads
+_IMMEDIATE = (-2021, "Order would immediately trigger.")
+_GTE_EXISTS = "An open stop or take profit order with GTE and closePosition in the direction is existing."
+_DECIMAL = "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'."
+
+
+@dataclass(slots=True)
+class AlgoOrder:
+    account_id: int
+    symbol: str
+    algo_id: int
+    client_algo_id: str
+    side: Side
+    type: str  # one of TYPES
+    time_in_force: TimeInForce
+    qty: int  # quantity units; 0 with close_position
+    price: int  # STOP/TAKE_PROFIT's limit price, price units; 0 otherwise
+    trigger_price: int  # 0 for a trailing stop
+    working_type: str  # CONTRACT_PRICE or MARK_PRICE
+    close_position: bool
+    reduce_only: bool
+    price_protect: bool
+    activate_price: int  # trailing: price units (0: not given)
+    callback_rate: str  # trailing: as sent ("1.5"); "" otherwise
+    stp_mode: str
+    price_match: str
+    good_till_ms: int
+    create_ms: int
+    update_ms: int
+    status: str = "NEW"
+    trigger_ms: int = 0
+    child_id: int | None = None  # the triggered order's orderId
+    reason: str = ""  # rm: why it was rejected
+    extreme: int = 0  # trailing: the best price since activation (0: not activated)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("NEW", "TRIGGERING", "TRIGGERED")
+
+
+class AlgoBook:
+    """One market's algo orders."""
+
+    def __init__(
+        self, instruments: Mapping[str, Instrument], client_ids: Callable[[], str] = new_client_order_id
+    ) -> None:
+        self.instruments = instruments
+        self.client_ids = client_ids
+        self.next_id = 1
+        self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
+        self._closed: dict[int, deque[AlgoOrder]] = {}
+        self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}  # untriggered, for the price checks
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def open_orders(self, account_id: int, symbol: str | None = None) -> list[AlgoOrder]:
+        found = self._open.get(account_id, {}).values()
+        return sorted((a for a in found if symbol is None or a.symbol == symbol), key=lambda a: a.algo_id)
+
+    def orders(self, account_id: int, symbol: str) -> list[AlgoOrder]:
+        kept = [*self._closed.get(account_id, ()), *self._open.get(account_id, {}).values()]
+        return sorted((a for a in kept if a.symbol == symbol), key=lambda a: a.algo_id)
+
+    def find(self, account_id: int, params: Mapping[str, str]) -> AlgoOrder:
+        algo_id, client_id = parse_int(params, "algoId"), params.get("clientalgoid") or None
+        if algo_id is None and client_id is None:
+            raise mandatory("algoId")
+        for order in [*self._open.get(account_id, {}).values(), *reversed(self._closed.get(account_id, ()))]:
+            if (algo_id is not None and order.algo_id == algo_id) or (
+                algo_id is None and order.client_algo_id == client_id
+            ):
+                return order
+        raise refused(-2013, "Order does not exist.")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def place(
+        self, account_id: int, params: Mapping[str, str], latest: int | None, mark: int | None, position: int,
+        now_ms: int,
+    ) -> AlgoOrder:  # fmt: skip
+        """A new algo order, not yet triggered; ``latest``/``mark``: the prices now (units),
+        ``position``: the account's signed position on the symbol (units)."""
+        if params.get("algotype", "") != "CONDITIONAL":
+            raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
+        symbol = params.get("symbol", "")
+        if not symbol:
+            raise mandatory("symbol")
+        inst = self.instruments.get(symbol.upper())
+        if inst is None:
+            raise refused(-1121, "Invalid symbol.")
+        try:
+            side = Side(params.get("side", ""))
+        except ValueError:
+            raise refused(-1117, "Invalid side.") from None
+        kind = params.get("type", "")
+        if kind not in TYPES:
+            raise refused(-1116, "Invalid orderType.")
+        if len(self._open.get(account_id, {})) >= MAX_OPEN:
+            raise refused(-4045, "Reach max stop order limit.")
+        close = parse_bool(params, "closePosition")
+        reduce_only = parse_bool(params, "reduceOnly")
+        qty = _units(params, "quantity", inst.qty_decimals)
+        if close:
+            if kind not in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
+                raise refused(-1106, "Parameter 'closePosition' sent when not required.")
+            if qty:
+                raise refused(-4137, "Quantity must be zero with closePosition equals true")
+            if reduce_only:
+                raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
+            if any(a.close_position and a.side is side and a.symbol == inst.symbol
+                   for a in self._open.get(account_id, {}).values()):  # fmt: skip
+                raise refused(-4130, _GTE_EXISTS)
+        elif qty <= 0:
+            raise mandatory("quantity")
+        working = params.get("workingtype", "CONTRACT_PRICE") or "CONTRACT_PRICE"
+        if working not in ("CONTRACT_PRICE", "MARK_PRICE"):
+            raise refused(-4114, "Invalid workingType.")
+        price = _units(params, "price", inst.price_decimals) if kind in ("STOP", "TAKE_PROFIT") else 0
+        if kind in ("STOP", "TAKE_PROFIT") and price <= 0:
+            raise mandatory("price")
+        trailing = kind == "TRAILING_STOP_MARKET"
+        trigger = 0 if trailing else _units(params, "triggerPrice", inst.price_decimals) or _units(
+            params, "stopPrice", inst.price_decimals
+        )
+        if not trailing and trigger <= 0:
+            raise mandatory("triggerPrice")
+        now = latest if working == "CONTRACT_PRICE" else mark
+        activate, rate = 0, ""
+        if trailing:
+            rate = params.get("callbackrate", "")
+            if not rate:
+                raise mandatory("callbackRate")
+            try:
+                if not Fraction(1, 10) <= Fraction(rate) <= 20:
+                    raise ValueError
+            except ValueError:
+                raise refused(-2007, "Invalid callBack rate.") from None
+            activate = _units(params, "activatePrice", inst.price_decimals) or _units(
+                params, "activationPrice", inst.price_decimals
+            )
+            if activate and now is not None and (activate >= now if side is Side.BUY else activate <= now):
+                raise refused(*_IMMEDIATE)
+        elif now is not None and _met(kind, side, trigger, now):
+            raise refused(*_IMMEDIATE)
+        client_id = params.get("clientalgoid") or self.client_ids()
+        if CLIENT_ORDER_ID.fullmatch(client_id) is None:
+            raise refused(-4015, "Client order id is not valid.")
+        try:
+            tif = TimeInForce(params.get("timeinforce", "GTC") or "GTC")
+        except ValueError:
+            raise refused(-1115, "Invalid timeInForce.") from None
+        stp = params.get("selftradepreventionmode", "NONE") or "NONE"
+        match, gtd = params.get("pricematch", "NONE") or "NONE", parse_int(params, "goodTillDate") or 0
+        order = AlgoOrder(
+            account_id, inst.symbol, self.next_id, client_id, side, kind, tif, qty, price, trigger, working,
+            close, reduce_only, parse_bool(params, "priceProtect"), activate, rate, stp, match, gtd, now_ms,
+            now_ms,
+        )  # fmt: skip
+        if trailing and not activate and now is not None:
+            order.extreme = now  # activated at once, from the latest price
+        self.next_id += 1
+        self._open.setdefault(account_id, {})[order.algo_id] = order
+        self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
+        return order
+
+    def cancel(self, account_id: int, params: Mapping[str, str], now_ms: int) -> AlgoOrder:
+        order = self.find(account_id, params)
+        if not order.is_open:
+            raise refused(-2011, "Unknown order sent.")
+        if order.status != "NEW":
+            raise refused(-4117, "stop order is triggering")
+        self.close(order, "CANCELED", now_ms)
+        return order
+
+    def close(self, order: AlgoOrder, status: str, now_ms: int, reason: str = "") -> None:
+        order.status, order.update_ms, order.reason = status, now_ms, reason or order.reason
+        self.by_symbol.get(order.symbol, {}).pop(order.algo_id, None)
+        if not order.is_open:
+            self._open.get(order.account_id, {}).pop(order.algo_id, None)
+            self._closed.setdefault(order.account_id, deque(maxlen=ALGO_KEPT)).append(order)
+
+    def restore(self, order: AlgoOrder) -> None:
+        """One reloaded from the journal."""
+        self.next_id = max(self.next_id, order.algo_id + 1)
+        if order.is_open:
+            self._open.setdefault(order.account_id, {})[order.algo_id] = order
+            if order.status == "NEW":
+                self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
+        else:
+            self._closed.setdefault(order.account_id, deque(maxlen=ALGO_KEPT)).append(order)
+
+    def due(self, symbol: str, latest: int | None, mark: int | None, now_ms: int) -> list[AlgoOrder]:
+        """The untriggered orders on ``symbol`` these prices trigger, now ``TRIGGERING``
+        and out of the price checks; trailing stops' best prices moved."""
+        waiting = self.by_symbol.get(symbol)
+        if not waiting:
+            return []
+        due = []
+        for order in list(waiting.values()):
+            price = latest if order.working_type == "CONTRACT_PRICE" else mark
+            if price is None:
+                continue
+            if order.type == "TRAILING_STOP_MARKET":
+                if not _trailing_due(order, price):
+                    continue
+            elif not _met(order.type, order.side, order.trigger_price, price):
+                continue
+            order.status, order.trigger_ms, order.update_ms = "TRIGGERING", now_ms, now_ms
+            del waiting[order.algo_id]
+            due.append(order)
+        return due
+
+    def copy(self, order: AlgoOrder) -> AlgoOrder:
+        return dataclasses.replace(order)
+
+
+def _met(kind: str, side: Side, trigger: int, price: int) -> bool:
+    """Part 2 §4.2's table: STOP types trigger going through the price away from the side's
+    favour, TAKE_PROFIT types toward it."""
+    stop = kind.startswith("STOP")
+    if side is Side.BUY:
+        return price >= trigger if stop else price <= trigger
+    return price <= trigger if stop else price >= trigger
+
+
+def _trailing_due(order: AlgoOrder, price: int) -> bool:
+    buy = order.side is Side.BUY
+    if not order.extreme:  # not activated: waits for the activation price
+        if price <= order.activate_price if buy else price >= order.activate_price:
+            order.extreme = price
+        return False
+    order.extreme = min(order.extreme, price) if buy else max(order.extreme, price)
+    rate = Fraction(order.callback_rate) / 100
+    return price >= order.extreme * (1 + rate) if buy else price <= order.extreme * (1 - rate)
+
+
+def _units(params: Mapping[str, str], name: str, decimals: int) -> int:
+    text = params.get(name.lower(), "")
+    if not text:
+        return 0
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise refused(-1100, f"Illegal characters found in parameter '{name}'; {_DECIMAL}") from None
+    units = value * 10**decimals
+    if units.denominator != 1 or units < 0:
+        raise refused(-1111, "Precision is over the maximum defined for this asset.")
+    return int(units)

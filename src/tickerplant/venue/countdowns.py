@@ -1,0 +1,48 @@
+"""``POST …/v1/countdownCancelAll`` (trading spec part 2 §6.7), without I/O: each account's
+countdown per symbol; when one runs out before the next call, the account's open orders on
+that symbol are cancelled. ``countdownTime`` ``0`` stops it. Time is an argument; the shell
+(``gateway/countdowns.py``) runs ``due`` when the earliest deadline comes.
+
+Bounded: one deadline per account and symbol, gone once it fires or is stopped.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+__all__ = ["Countdowns"]
+
+
+class Countdowns:
+    def __init__(self) -> None:
+        self._deadlines: dict[tuple[int, str], int] = {}  # (account, symbol) -> when, ms
+        self._heap: list[tuple[int, int, str]] = []  # (when, account, symbol), stale entries skipped
+
+    def __len__(self) -> int:
+        return len(self._deadlines)
+
+    def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None:
+        """Replace the symbol's countdown; ``0`` stops it."""
+        if countdown_ms <= 0:
+            self._deadlines.pop((account_id, symbol), None)
+            return
+        when = self._deadlines[(account_id, symbol)] = now_ms + countdown_ms
+        heapq.heappush(self._heap, (when, account_id, symbol))
+        if len(self._heap) > 4 * len(self._deadlines) + 64:  # called often: drop the stale
+            self._heap = [(w, a, s) for (a, s), w in self._deadlines.items()]
+            heapq.heapify(self._heap)
+
+    def next_due_ms(self) -> int | None:
+        heap, deadlines = self._heap, self._deadlines
+        while heap and deadlines.get((heap[0][1], heap[0][2])) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def due(self, now_ms: int) -> list[tuple[int, str]]:
+        """The (account, symbol) countdowns that ran out, each named once."""
+        ran_out = []
+        while (when := self.next_due_ms()) is not None and when <= now_ms:
+            _, account_id, symbol = heapq.heappop(self._heap)
+            del self._deadlines[(account_id, symbol)]
+            ran_out.append((account_id, symbol))
+        return ran_out

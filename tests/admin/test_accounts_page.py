@@ -1,0 +1,54 @@
+# ruff: noqa: F811  (the fixtures imported from test_dashboard are parameters here)
+"""The dashboard's accounts page in a real browser (issue 33 item 12): the account made
+with ``tickerplant accounts``, then its balances, its position at mark and its open order
+after python-binance traded, as the page polls ``/api/accounts/<id>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from binance import AsyncClient
+from conftest import StartServer
+from ports import free_port
+from test_dashboard import _page, artifacts, browser  # noqa: F401
+
+from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.store import AccountStore
+
+
+async def test_an_accounts_position_and_open_order(
+    start_server: StartServer, browser: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    store = AccountStore(tmp_path / "venue.db")
+    now = SystemClock().now_ms()
+    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], now)
+    key = store.add_key(account.account_id, KeyType.HMAC, "A" * 64, now_ms=now)
+    store.close()
+    server = await start_server(simulator={"actions_per_s": 1e-9}, venue_db=str(tmp_path / "venue.db"),
+                                admin_port=free_port())  # fmt: skip
+    client = AsyncClient(key.api_key, "A" * 64)
+    client.FUTURES_URL = f"http://127.0.0.1:{server.listeners[Market.UM].port}/fapi"
+    try:
+        await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
+        engine = server.engines[Market.UM]
+        bid = next(engine.data.levels("BTCUSDT", True))[0]
+        resting = await client.futures_create_order(
+            symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.020",
+            price=fixed(bid - 50_000, engine.instruments["BTCUSDT"].price_decimals),
+        )  # fmt: skip
+    finally:
+        await client.close_connection()
+    admin = server.admin_url()
+    page, errors = await _page(browser, f"{admin}/#/accounts")
+    await page.click(f"tr[data-account='{account.account_id}']")
+    await page.wait_for_selector("tr[data-position=BTCUSDT]")
+    await page.wait_for_selector(f"tr[data-order='{resting['orderId']}']")
+    assert "10000.00000000" in await page.inner_text("#balances")
+    cells = await page.eval_on_selector_all("tr[data-position=BTCUSDT] td", "cells => cells.map(c => c.textContent)")
+    assert cells[:2] == ["BTCUSDT", "0.010"]
+    await page.screenshot(path=str(artifacts / "accounts.png"))
+    assert errors == []

@@ -1,0 +1,115 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""Conditional orders through the Algo Order service over a real socket (trading part 2 §4),
+python-binance unchanged but for its base URLs (it routes STOP_MARKET and the other
+conditional types to ``/fapi/v1/algoOrder``): placed, listed apart from the ordinary open
+orders, cancelled; a stop-loss with ``closePosition`` triggered by the market's trades,
+its child closing the position, and the user data stream's ALGO_UPDATE lifecycle around
+the child's events (part 4 §3.7, §4.3 item 10)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import msgspec
+import pytest
+from binance.exceptions import BinanceAPIException
+from rawws import TEXT, RawWebSocket
+from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
+from timing import eventually
+
+from tickerplant.app import Tickerplant
+from tickerplant.market.instruments import Market
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.units import fixed
+
+ALGO_KEYS = [
+    "algoId", "clientAlgoId", "algoType", "orderType", "symbol", "side", "positionSide", "timeInForce", "quantity",
+    "algoStatus", "triggerPrice", "price", "icebergQuantity", "selfTradePreventionMode", "workingType", "priceMatch",
+    "closePosition", "priceProtect", "reduceOnly", "activatePrice", "callbackRate", "createTime", "updateTime",
+    "triggerTime", "goodTillDate",
+]  # fmt: skip
+
+
+def trade_at(plant: Tickerplant, price: str, when: int) -> None:
+    """A market trade on BTCUSDT, as the plant publishes one (the price the triggers read)."""
+    payload = (
+        b'{"e":"aggTrade","E":%d,"a":1,"s":"BTCUSDT","p":"%s","q":"0.001","nq":"0.001","f":1,"l":1,"T":%d,"m":false}'
+        % (when, price.encode(), when)
+    )
+    plant.bus.publish(Market.UM, [StreamMessage("btcusdt@aggTrade", payload)])
+
+
+async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    engine = plant.engines[Market.UM]
+    client = python_binance(plant, closing, venue.alice_hmac)
+    bid = next(engine.data.levels("BTCUSDT", True))[0]
+    pd = engine.instruments["BTCUSDT"].price_decimals
+    now = plant.clock.now_ms()
+    trade_at(plant, fixed(bid, pd), now)  # the last price
+    bought = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010", newOrderRespType="RESULT"
+    )
+    assert bought["status"] == "FILLED"
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{um.port}/fapi/v1/listenKey"
+        async with session.post(url, headers={"X-MBX-APIKEY": venue.alice_hmac.api_key}) as response:
+            key = (await response.json())["listenKey"]
+    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
+    await eventually(lambda: len(um.streams.connections) == 1)
+
+    stop = fixed(bid - 100_000, pd)  # 1,000 below
+    placed = await client.futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="STOP_MARKET", stopPrice=stop, closePosition="true"
+    )
+    assert list(placed) == ALGO_KEYS
+    assert (placed["algoStatus"], placed["orderType"], placed["triggerPrice"], placed["closePosition"]) == (
+        "NEW", "STOP_MARKET", stop, True,
+    )  # fmt: skip
+    assert placed["clientAlgoId"].startswith("x-Cb7ytekJ") and placed["icebergQuantity"] == "None"
+    new = msgspec.json.decode((await user.recv()).payload)
+    assert (new["e"], new["o"]["X"], new["o"]["aid"], new["o"]["tp"]) == (
+        "ALGO_UPDATE", "NEW", placed["algoId"], stop.rstrip("0").rstrip("."),
+    )  # fmt: skip
+    assert await client.futures_get_open_orders(symbol="BTCUSDT") == []  # not an ordinary order
+    listed = await client.futures_get_open_orders(symbol="BTCUSDT", conditional=True)  # openAlgoOrders
+    assert [a["algoId"] for a in listed] == [placed["algoId"]]
+
+    # a take-profit placed and cancelled; one that would trigger at once is refused
+    take = await client.futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="TAKE_PROFIT", quantity="0.005", stopPrice=fixed(bid + 200_000, pd),
+        price=fixed(bid + 200_000, pd), timeInForce="GTC",
+    )  # fmt: skip
+    gone = await client.futures_cancel_order(symbol="BTCUSDT", algoId=take["algoId"])
+    assert gone == {"algoId": take["algoId"], "clientAlgoId": take["clientAlgoId"], "code": "200", "msg": "success"}
+    with pytest.raises(BinanceAPIException) as caught:
+        await client.futures_create_order(
+            symbol="BTCUSDT", side="BUY", type="STOP_MARKET", stopPrice=fixed(bid - 100, pd), quantity="0.001"
+        )
+    assert (caught.value.code, caught.value.message) == (-2021, "Order would immediately trigger.")
+    for _ in range(2):  # the take-profit's NEW and CANCELED
+        await user.recv()
+
+    # the market trades through the stop: it triggers and its child closes the position
+    trade_at(plant, fixed(bid - 150_000, pd), now + 1)
+    events = []
+    while not events or events[-1].get("e") != "ALGO_UPDATE" or events[-1]["o"]["X"] != "FINISHED":
+        events.append(msgspec.json.decode((await user.recv_until(TEXT)).payload))
+    algo = [(e["o"]["X"], e["o"]["ai"]) for e in events if e["e"] == "ALGO_UPDATE"]
+    child_id = int(algo[1][1])
+    assert algo == [("TRIGGERING", ""), ("TRIGGERED", str(child_id)), ("FINISHED", str(child_id))]
+    kinds = [e["e"] for e in events]
+    assert kinds.index("ALGO_UPDATE") < kinds.index("ORDER_TRADE_UPDATE")  # TRIGGERED before the child's
+    child_new = next(e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE")
+    assert (child_new["c"], child_new["o"], child_new["R"], child_new["i"]) == (
+        placed["clientAlgoId"], "MARKET", True, child_id,
+    )  # fmt: skip
+    finished = events[-1]["o"]
+    assert (finished["aq"], finished["act"]) == ("0.01", "MARKET") and Decimal(finished["ap"]) > 0
+    got = await client.futures_get_order(symbol="BTCUSDT", algoId=placed["algoId"])  # GET algoOrder
+    assert (got["algoStatus"], got["actualOrderId"], got["actualQty"]) == ("FINISHED", str(child_id), "0.010")
+    assert [p for p in await client.futures_position_information() if p["symbol"] == "BTCUSDT"] == []
+    await user.close()

@@ -1,0 +1,51 @@
+"""ccxt reads the simulated past as it reads Binance's: `fetch_ohlcv` from `since=0` finds a
+symbol's listing date and pages 1m candles from it without a gap (issue 30, item 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import StartServer
+from test_ccxt import exchanges, usdm  # noqa: F401 (a fixture)
+
+from tickerplant.clock import ManualClock
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+
+T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z, mid-minute
+STILL = {"actions_per_s": 1e-9, "seed": 5}  # a market that does not move
+
+
+async def test_ccxt_pages_one_minute_candles_from_the_listing(start_server: StartServer, exchanges: list[Any]) -> None:  # noqa: F811
+    plant = await start_server(clock=ManualClock(T0), simulator=STILL)
+    exchange = usdm(plant)
+    exchanges.append(exchange)
+    await exchange.load_markets()
+    listed = plant.instruments[Market.UM][3].onboard_ms  # SOLUSDT
+    first = await exchange.fetch_ohlcv("SOL/USDT:USDT", "1m", since=0, limit=1500)
+    assert len(first) >= 1000 and first[0][0] == -(-listed // MINUTE_MS) * MINUTE_MS
+    second = await exchange.fetch_ohlcv("SOL/USDT:USDT", "1m", since=first[-1][0] + MINUTE_MS, limit=1500)
+    assert second[0][0] == first[-1][0] + MINUTE_MS
+    assert second[0][1] == first[-1][4]  # one path: each minute opens where the last closed
+    recent = await exchange.fetch_ohlcv("SOL/USDT:USDT", "1m", since=T0 - 3 * HOUR_MS, limit=1500)
+    # every minute from `since` to the live start (whose minute has no trade yet: STILL)
+    assert [c[0] for c in recent] == list(range(T0 - 3 * HOUR_MS - T0 % MINUTE_MS + MINUTE_MS, T0 - T0 % MINUTE_MS, MINUTE_MS))
+
+
+
+async def test_ccxt_reads_30_days_of_mark_candles_and_funding_without_gaps(start_server: StartServer, exchanges: list[Any]) -> None:  # noqa: F811
+    plant = await start_server(clock=ManualClock(T0), simulator=STILL)
+    exchange = usdm(plant)
+    exchanges.append(exchange)
+    await exchange.load_markets()
+    since = T0 - T0 % DAY_MS - 30 * DAY_MS
+    funding = await exchange.fetch_funding_rate_history("BTC/USDT:USDT", since=since, limit=1000)
+    times = [f["timestamp"] for f in funding]
+    assert times == list(range(since, T0, 8 * HOUR_MS))  # every funding time, none missing
+    assert all(f["fundingRate"] is not None for f in funding)
+    marks = await exchange.fetch_mark_ohlcv("BTC/USDT:USDT", "1h", since=since, limit=1000)
+    assert [c[0] for c in marks] == list(range(since, T0, HOUR_MS))  # the last: the live hour
+    # a backtest charges funding at each funding time at the mark price of that moment
+    by_hour = {c[0]: c for c in marks}
+    for f in funding[1:]:
+        assert float(f["info"]["markPrice"]) == by_hour[f["timestamp"] - HOUR_MS][4]

@@ -1,0 +1,328 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""The WebSocket API's trading methods over a real socket (trading part 1 §8): python-binance's
+``ws_futures_*`` (HMAC and Ed25519), Binance's modular SDK's ``websocket_api`` (RSA) and raw
+frames, unchanged but for their URLs. A WebSocket order is the engine's like a REST one: REST
+``openOrders`` lists it and the user data stream carries its events; one account's key or
+session reaches none of another's orders; the failures come back as Binance frames them."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import pytest
+from binance import AsyncClient
+from binance.ws.websocket_api import WebsocketAPI
+from binance_common.configuration import ConfigurationWebSocketAPI
+from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
+    DerivativesTradingUsdsFutures,
+)
+from binance_sdk_derivatives_trading_usds_futures.websocket_api.models import (
+    NewOrderSideEnum,
+    NewOrderTimeInForceEnum,
+    NewOrderTypeEnum,
+)
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from test_venue_clients import Key, Venue, ccxt_usdm, closing, plant, python_binance, venue  # noqa: F401
+from timing import eventually
+
+from tickerplant.app import Tickerplant
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+from tickerplant.venue.signing import hmac_hex
+
+SECONDS = 1.0
+
+
+def below_bid(plant: Tickerplant, market: Market, symbol: str, by: int) -> str:
+    bid = next(plant.engines[market].data.levels(symbol, True))[0]
+    return fixed(bid - by, plant.engines[market].instruments[symbol].price_decimals)
+
+
+def ws_client(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool = False) -> AsyncClient:
+    client = python_binance(plant, made, key, pem=pem)
+    client.ws_future = WebsocketAPI(url=f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws-fapi/v1")
+    return client
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[list[WebsocketAPI]]:
+    """python-binance's WS API connections, ended by closing their sockets (its read loop
+    notices close() only between reads: test_python_binance's clients fixture)."""
+    made: list[WebsocketAPI] = []
+    yield made
+    for api in made:
+        closing = asyncio.ensure_future(api.close())
+        await asyncio.sleep(0)
+        if api.ws is not None:
+            await api.ws.close()
+        await asyncio.wait_for(closing, 15 * SECONDS)
+
+
+class Raw:
+    """One WebSocket API connection sending raw frames."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.n = 0
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.n += 1
+        request: dict[str, Any] = {"id": f"r{self.n}", "method": method}
+        if params is not None:
+            request["params"] = params
+        await self.ws.send_str(json.dumps(request))
+        reply: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.receive_str(), 10 * SECONDS))
+        assert reply["id"] in (request["id"], None)
+        return reply
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def raw(http: aiohttp.ClientSession, plant: Tickerplant, market: Market = Market.UM) -> Raw:
+    path = "ws-fapi" if market is Market.UM else "ws-dapi"
+    return Raw(await http.ws_connect(f"ws://127.0.0.1:{plant.listeners[market].port}/{path}/v1"))
+
+
+def hmac_signed(plant: Tickerplant, key: Key, params: dict[str, Any], *, skew_ms: int = 0) -> dict[str, Any]:
+    params = {"apiKey": key.api_key, "timestamp": plant.clock.now_ms() + skew_ms, **params}
+    payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return params | {"signature": hmac_hex(key.secret, payload.encode())}
+
+
+def ed_signed(plant: Tickerplant, key: Key, params: dict[str, Any]) -> dict[str, Any]:
+    params = {"apiKey": key.api_key, "timestamp": plant.clock.now_ms(), **params}
+    payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+    private = load_pem_private_key(key.secret.encode(), None)
+    signature = base64.b64encode(private.sign(payload.encode())).decode()  # type: ignore[call-arg,union-attr]
+    return params | {"signature": signature}
+
+
+async def test_python_binance_trades_over_the_ws_api(
+    plant: Tickerplant, venue: Venue, closing: list[Any], sockets: list[WebsocketAPI], http: aiohttp.ClientSession
+) -> None:
+    client = ws_client(plant, closing, venue.alice_hmac)
+    sockets.append(client.ws_future)
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    # the user data stream, its listen key from userDataStream.start on the same WS API
+    listen_key = (await (await raw(http, plant)).call("userDataStream.start", {"apiKey": venue.alice_hmac.api_key}))
+    user = await http.ws_connect(f"ws://127.0.0.1:{um.port}/private/ws?listenKey={listen_key['result']['listenKey']}")
+    await eventually(lambda: len(um.streams.connections) == 1)
+
+    price = below_bid(plant, Market.UM, "BTCUSDT", 50_000)
+    placed = await client.ws_futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=price
+    )
+    assert (placed["status"], placed["price"], placed["origQty"]) == ("NEW", price, "0.010")
+    assert placed["clientOrderId"].startswith("x-Cb7ytekJ")
+    event = json.loads(await asyncio.wait_for(user.receive_str(), 10 * SECONDS))
+    assert event["e"] == "ORDER_TRADE_UPDATE"
+    assert (event["o"]["x"], event["o"]["i"], event["o"]["c"]) == ("NEW", placed["orderId"], placed["clientOrderId"])
+    # the same order over REST
+    assert [o["orderId"] for o in await client.futures_get_open_orders(symbol="BTCUSDT")] == [placed["orderId"]]
+    got = await client.ws_futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"])
+    assert (got["status"], got["time"]) == ("NEW", placed["updateTime"])
+    status = await client.ws_futures_account_status()  # account.status: /fapi/v2/account
+    assert status["feeTier"] == 0 and Decimal(status["totalOpenOrderInitialMargin"]) > 0
+    v2 = await client.ws_futures_v2_account_status()  # v3's shape
+    assert "feeTier" not in v2 and [p["symbol"] for p in v2["positions"]] == ["BTCUSDT"]
+    balances = await client.ws_futures_account_balance()
+    assert balances[0]["asset"] == "USDT" and balances[0]["balance"] == "10000.00000000"
+    assert (await client.ws_futures_v2_account_balance())[0]["asset"] == "USDT"
+    assert [p["symbol"] for p in await client.ws_futures_v2_account_position()] == ["BTCUSDT"]
+    assert any(p["symbol"] == "ETHUSDT" for p in await client.ws_futures_account_position())
+    moved = below_bid(plant, Market.UM, "BTCUSDT", 60_000)
+    edited = await client.ws_futures_edit_order(
+        symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.010", price=moved
+    )  # order.modify: PUT /fapi/v1/order's twin
+    assert (edited["status"], edited["price"], edited["orderId"]) == ("NEW", moved, placed["orderId"])
+    event = json.loads(await asyncio.wait_for(user.receive_str(), 10 * SECONDS))
+    assert (event["o"]["x"], event["o"]["p"]) == ("AMENDMENT", moved.rstrip("0").rstrip("."))
+    cancelled = await client.ws_futures_cancel_order(symbol="BTCUSDT", origClientOrderId=placed["clientOrderId"])
+    assert cancelled["status"] == "CANCELED"
+    event = json.loads(await asyncio.wait_for(user.receive_str(), 10 * SECONDS))
+    assert (event["o"]["x"], event["o"]["i"]) == ("CANCELED", placed["orderId"])
+    assert await client.futures_get_open_orders() == []
+    # a taker over the WS API fills and settles like a REST one
+    bought = await client.ws_futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010", newOrderRespType="RESULT"
+    )
+    assert (bought["status"], bought["executedQty"]) == ("FILLED", "0.010")
+    positions = [p for p in await client.futures_position_information() if p["symbol"] == "BTCUSDT"]
+    assert positions[0]["positionAmt"] == "0.010"
+    # reduceOnly=True: python-binance signs str(True), sends JSON true
+    closed = await client.ws_futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="MARKET", quantity="0.010", reduceOnly=True, newOrderRespType="RESULT"
+    )
+    assert closed["status"] == "FILLED"
+    await user.close()
+
+
+async def test_python_binance_ed25519_and_its_encoded_signature(
+    plant: Tickerplant, venue: Venue, closing: list[Any], sockets: list[WebsocketAPI]
+) -> None:
+    client = ws_client(plant, closing, venue.alice_ed25519, pem=True)
+    sockets.append(client.ws_future)
+    rows = await client.ws_futures_account_balance()  # signature base64, then URL-encoded
+    assert rows[0]["balance"] == "10000.00000000"
+
+
+async def test_binance_sdk_websocket_api_with_rsa(plant: Tickerplant, venue: Venue) -> None:
+    port = plant.listeners[Market.UM].port
+    client = DerivativesTradingUsdsFutures(config_ws_api=ConfigurationWebSocketAPI(
+        api_key=venue.alice_rsa.api_key, private_key=venue.alice_rsa.secret,
+        stream_url=f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout=5000,
+    ))  # fmt: skip
+    api = client.websocket_api
+    await api.create_connection()
+    try:
+        price = float(below_bid(plant, Market.UM, "ETHUSDT", 1000))
+        response = await api.new_order(
+            symbol="ETHUSDT", side=NewOrderSideEnum.BUY, type=NewOrderTypeEnum.LIMIT,
+            time_in_force=NewOrderTimeInForceEnum.GTC, quantity=0.01, price=price,
+        )  # fmt: skip
+        placed = response.data().result
+        assert placed.status == "NEW" and placed.orig_qty == "0.010"
+        assert [(r.rateLimitType, r.interval, r.count) for r in response.rate_limits or []] == [
+            ("ORDERS", "SECOND", 1), ("ORDERS", "MINUTE", 1), ("REQUEST_WEIGHT", "MINUTE", 5)]  # fmt: skip
+        # (the IP's weight: the handshake's 5, the placement's 0)
+        queried = (await api.query_order(symbol="ETHUSDT", order_id=placed.order_id)).data().result
+        assert queried.status == "NEW"
+        account = (await api.account_information()).data().result
+        assert account.total_wallet_balance == "10000.00000000"
+        stream = (await api.start_user_data_stream()).data().result
+        assert len(stream.listen_key) == 64
+        cancelled = (await api.cancel_order(symbol="ETHUSDT", order_id=placed.order_id)).data().result
+        assert cancelled.status == "CANCELED"
+    finally:
+        await api.close_connection()
+
+
+async def test_failures_in_the_ws_api_frame(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession
+) -> None:
+    ws = await raw(http, plant)
+    params = {"symbol": "BTCUSDT", "orderId": 1}
+    bad = await ws.call("order.status", hmac_signed(plant, venue.alice_hmac, params) | {"signature": "00" * 32})
+    assert (bad["status"], bad["error"]) == (400, {"code": -1022, "msg": "Signature for this request is not valid."})
+    assert bad["rateLimits"][0]["rateLimitType"] == "REQUEST_WEIGHT"
+    stale = await ws.call("order.status", hmac_signed(plant, venue.alice_hmac, params, skew_ms=-30_000))
+    assert stale["error"] == {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+    unknown = await ws.call("order.status", hmac_signed(plant, Key("Z" * 64, "Z" * 64), params))
+    assert (unknown["status"], unknown["error"]) == (
+        401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})  # fmt: skip
+    missing = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, {
+        "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "1000.00"}))  # fmt: skip
+    assert missing["error"] == {
+        "code": -1102, "msg": "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."}  # fmt: skip
+    assert [r["rateLimitType"] for r in missing["rateLimits"]] == ["ORDERS", "ORDERS", "REQUEST_WEIGHT"]
+    # session.logon takes Ed25519 keys only
+    hmac_logon = await ws.call("session.logon", hmac_signed(plant, venue.alice_hmac, {}))
+    assert hmac_logon["error"]["code"] == -1022
+    rsa_logon = await ws.call("session.logon", hmac_signed(plant, venue.alice_rsa, {}))
+    assert rsa_logon["error"]["code"] == -1022
+    assert (await ws.call("session.status"))["result"]["apiKey"] is None
+    await ws.ws.close()
+
+
+async def test_a_session_and_the_walls_between_accounts(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession, closing: list[Any]
+) -> None:
+    alice = await raw(http, plant)
+    logon = await alice.call("session.logon", ed_signed(plant, venue.alice_ed25519, {}))
+    assert logon["status"] == 200 and logon["result"]["apiKey"] == venue.alice_ed25519.api_key
+    assert logon["rateLimits"][0]["rateLimitType"] == "REQUEST_WEIGHT"
+    price = below_bid(plant, Market.UM, "BTCUSDT", 60_000)
+    placed = await alice.call("order.place", {
+        "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": 0.010,
+        "price": price, "timestamp": plant.clock.now_ms()})  # fmt: skip
+    assert placed["status"] == 200, placed
+    order_id = placed["result"]["orderId"]
+    # bob's key, signing itself, or bob's own session: neither finds nor cancels alice's order
+    bob = await raw(http, plant)
+    ref = {"symbol": "BTCUSDT", "orderId": order_id}
+    assert (await bob.call("order.status", hmac_signed(plant, venue.bob_hmac, ref)))["error"]["code"] == -2013
+    assert (await bob.call("order.cancel", hmac_signed(plant, venue.bob_hmac, ref)))["error"]["code"] == -2011
+    # nor bob's key on alice's logged-on connection
+    assert (await alice.call("order.cancel", hmac_signed(plant, venue.bob_hmac, ref)))["error"]["code"] == -2011
+    # alice's session reads it; REST lists it
+    mine = await alice.call("order.status", ref | {"timestamp": plant.clock.now_ms()})
+    assert mine["result"]["status"] == "NEW"
+    rest = python_binance(plant, closing, venue.alice_hmac)
+    assert [o["orderId"] for o in await rest.futures_get_open_orders(symbol="BTCUSDT")] == [order_id]
+    out = await alice.call("session.logout")
+    assert out["result"]["apiKey"] is None
+    after = await alice.call("order.cancel", ref | {"timestamp": plant.clock.now_ms()})
+    assert after["error"]["code"] == -1102  # no apiKey now
+    done = await alice.call("order.cancel", hmac_signed(plant, venue.alice_hmac, ref))
+    assert done["result"]["status"] == "CANCELED"
+    for ws in (alice, bob):
+        await ws.ws.close()
+
+
+async def test_coin_m_on_ws_dapi(plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession) -> None:
+    ws = await raw(http, plant, Market.CM)
+    placed = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, {
+        "symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "1", "newOrderRespType": "RESULT"}))  # fmt: skip
+    assert placed["status"] == 200, placed
+    assert (placed["result"]["status"], placed["result"]["pair"]) == ("FILLED", "BTCUSD")
+    assert [r["interval"] for r in placed["rateLimits"]] == ["MINUTE", "MINUTE"]  # ORDERS 1m, then the weight
+    positions = await ws.call("account.position", hmac_signed(plant, venue.alice_hmac, {"symbol": "BTCUSD_PERP"}))
+    assert positions["result"][0]["positionAmt"] == "1"
+    balance = await ws.call("account.balance", hmac_signed(plant, venue.alice_hmac, {}))
+    assert "withdrawAvailable" in balance["result"][0]
+    assert "feeTier" in (await ws.call("account.status", hmac_signed(plant, venue.alice_hmac, {})))["result"]
+    v2 = await ws.call("v2/account.status", hmac_signed(plant, venue.alice_hmac, {}))
+    assert v2["error"]["code"] == -1000  # no v2/ names on ws-dapi (§8.7)
+    await ws.ws.close()
+
+
+async def test_ccxt_pro_trades_over_the_ws_api(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    exchange = ccxt_usdm(plant, closing, venue.alice_hmac)
+    exchange.options["fetchCurrencies"] = False
+    exchange.urls["api"]["ws"]["ws-api"]["linear"] = f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws-fapi/v1"
+    await exchange.load_markets()
+    below = float(below_bid(plant, Market.UM, "ETHUSDT", 1000))
+    # keysorted params with returnRateLimits false and recvWindow, signed raw (part 5 §2.1.3)
+    order = await exchange.create_order_ws("ETH/USDT:USDT", "limit", "buy", 0.01, below)
+    assert order["status"] == "open" and order["clientOrderId"].startswith("x-cvBPrNm9")
+    fetched = await exchange.fetch_order_ws(order["id"], "ETH/USDT:USDT")
+    assert (fetched["status"], fetched["amount"], fetched["price"]) == ("open", 0.01, below)
+    cancelled = await exchange.cancel_order_ws(order["id"], "ETH/USDT:USDT")
+    assert cancelled["status"] == "canceled"
+    market = await exchange.create_order_ws("ETH/USDT:USDT", "market", "sell", 0.02)
+    assert market["amount"] == 0.02
+    positions = await exchange.fetch_positions_ws(["ETH/USDT:USDT"])
+    assert [(p["side"], p["contracts"]) for p in positions] == [("short", 0.02)]
+    balance = await exchange.fetch_balance_ws()
+    assert 0 < balance["USDT"]["free"] < balance["USDT"]["total"] < 10000
+
+
+async def test_algo_orders_over_the_ws_api(plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession) -> None:
+    """``algoOrder.place`` and ``algoOrder.cancel`` (§8.7): the REST endpoints' twins, a
+    number where the doc's example sends one (``"triggerprice": 120000``)."""
+    ws = await raw(http, plant)
+    below = below_bid(plant, Market.UM, "BTCUSDT", 500_000)
+    placed = await ws.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, {
+        "algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
+        "quantity": "0.010", "triggerprice": below, "reduceOnly": "true"}))  # fmt: skip
+    assert placed["status"] == 200, placed
+    assert (placed["result"]["algoStatus"], placed["result"]["orderType"]) == ("NEW", "STOP_MARKET")
+    assert placed["rateLimits"][0]["rateLimitType"] == "ORDERS"
+    algo_id = placed["result"]["algoId"]
+    gone = await ws.call("algoOrder.cancel", hmac_signed(plant, venue.alice_hmac, {"algoId": algo_id}))
+    assert gone["result"] == {"algoId": algo_id, "clientAlgoId": placed["result"]["clientAlgoId"], "code": "200",
+                              "msg": "success"}  # fmt: skip
+    again = await ws.call("algoOrder.cancel", hmac_signed(plant, venue.alice_hmac, {"algoId": algo_id}))
+    assert again["error"]["code"] == -2011
+    await ws.ws.close()

@@ -1,0 +1,115 @@
+"""The simulated market's past over a real socket (``feeds/simulator/pump.py`` with
+``market/history`` and ``protocol/past.py``): REST answers klines from each symbol's listing
+date, the same bytes from servers started days apart with the same seed, and the live
+market takes over where the past's path and trade ids are at the start."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from typing import Any
+
+from conftest import StartServer
+from timing import SECONDS
+
+from tickerplant.app import Tickerplant
+from tickerplant.clock import ManualClock
+from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+
+T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z, mid-minute
+STILL = {"actions_per_s": 1e-9, "seed": 5}  # a market that does not move
+
+
+async def raw(plant: Tickerplant, market: Market, path: str) -> bytes:
+    url = plant.url(market).replace("ws://", "http://") + path
+
+    def fetch() -> bytes:
+        with urllib.request.urlopen(url, timeout=10 * SECONDS) as response:
+            body: bytes = response.read()
+            return body
+
+    return await asyncio.get_running_loop().run_in_executor(None, fetch)
+
+
+async def rows(plant: Tickerplant, market: Market, path: str) -> Any:
+    return json.loads(await raw(plant, market, path))
+
+
+def _source(plant: Tickerplant) -> SimulatedMarket:
+    assert isinstance(plant.source, SimulatedMarket)
+    return plant.source
+
+
+async def test_the_past_starts_at_the_listing_and_is_the_same_from_any_start(start_server: StartServer) -> None:
+    early = await start_server(clock=ManualClock(T0), simulator=STILL)
+    late = await start_server(clock=ManualClock(T0 + 3 * DAY_MS + 17 * MINUTE_MS), simulator=STILL)
+    btc = early.instruments[Market.UM][0]
+    assert btc.symbol == "BTCUSDT"
+    first = await rows(early, Market.UM, "/fapi/v1/klines?symbol=BTCUSDT&interval=1m&startTime=0&limit=3")
+    assert first[0][0] == -(-btc.onboard_ms // MINUTE_MS) * MINUTE_MS
+    assert [r[0] for r in first] == [first[0][0] + i * MINUTE_MS for i in range(3)]
+    at = T0 - 2 * DAY_MS
+    for market, path in (
+        (Market.UM, f"/fapi/v1/klines?symbol=ETHUSDT&interval=1m&startTime={at}&limit=1000"),
+        (Market.UM, f"/fapi/v1/klines?symbol=BTCUSDT&interval=15m&startTime={at}&limit=50"),
+        (Market.UM, f"/fapi/v1/continuousKlines?pair=BTCUSDT&contractType=PERPETUAL&interval=1h&startTime={at}&limit=24"),
+        (Market.CM, f"/dapi/v1/klines?symbol=BTCUSD_PERP&interval=5m&startTime={at}&limit=100"),
+        (Market.UM, f"/fapi/v1/klines?symbol=SOLUSDT&interval=1m&endTime={T0 - DAY_MS}&limit=10"),
+        (Market.UM, f"/fapi/v1/markPriceKlines?symbol=BTCUSDT&interval=1m&startTime={at}&limit=500"),
+        (Market.UM, f"/fapi/v1/indexPriceKlines?pair=ETHUSDT&interval=1h&startTime={at}&limit=24"),
+        (Market.CM, f"/dapi/v1/premiumIndexKlines?symbol=BTCUSD_PERP&interval=15m&startTime={at}&limit=50"),
+        (Market.UM, f"/fapi/v1/fundingRate?symbol=BTCUSDT&startTime={at}&endTime={T0 - DAY_MS}"),
+        (Market.CM, "/dapi/v1/fundingRate?symbol=ETHUSD_PERP&startTime=0&limit=3"),
+    ):
+        assert await raw(early, market, path) == await raw(late, market, path), path
+    # aggTrades by id reach back to the listing day, the same on both
+    path = "/fapi/v1/aggTrades?symbol=XRPUSDT&fromId=1&limit=50"
+    assert (listed := await raw(early, Market.UM, path)) == await raw(late, Market.UM, path)
+    past = _source(early).past
+    assert past is not None
+    xrp = past.tape("XRPUSDT")
+    assert json.loads(listed)[0]["a"] == xrp.minute(xrp.first_minute).kline.first_id
+
+
+async def test_the_live_market_takes_over_where_the_past_is(start_server: StartServer) -> None:
+    clock = ManualClock(T0)
+    plant = await start_server(clock=clock, simulator={"actions_per_s": 4000.0, "seed": 5})
+    source = _source(plant)
+    past, simulator = source.past, source.simulator
+    assert past is not None and simulator is not None
+    for symbol in ("BTCUSDT", "DOGEUSDT", "ETHUSD_PERP"):
+        start_price = past.price_at(symbol, T0)
+        assert simulator.fair_price(symbol) == start_price
+        inst = past.instruments[symbol]
+        # the last past minute closes at the live start's price: one path
+        (last,) = past.klines(symbol, "1m", None, None, 1, T0)
+        assert last.close == start_price and last.close_ms == T0 - T0 % MINUTE_MS - 1
+        assert inst.symbol == symbol
+    # the hour of the start: the past's minutes since 08:00 in the candle the view answers
+    hour = await rows(plant, Market.UM, "/fapi/v1/klines?symbol=BTCUSDT&interval=1h&limit=2")
+    minutes = past.klines("BTCUSDT", "1m", T0 - T0 % HOUR_MS, None, 60, T0)
+    assert hour[-1][0] == T0 - T0 % HOUR_MS and hour[-1][8] == sum(k.count for k in minutes)
+    before = past.klines("BTCUSDT", "1h", None, None, 1, T0)[0]
+    assert hour[0][0] == before.open_ms and hour[0][8] == before.count
+    # live trades: their ids go on above the past's (SymbolTape.live_first_id), one by one
+    clock.advance(3_000)
+    async with asyncio.timeout(30 * SECONDS):
+        while source.stepped_ms < T0 + 3_000:
+            await asyncio.sleep(0)
+    last_past_id = minutes[-1].last_id
+    trades = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&fromId={last_past_id - 9}&limit=100")
+    ids = [t["a"] for t in trades]
+    assert ids[:10] == list(range(last_past_id - 9, last_past_id + 1)) and len(ids) > 10
+    first_live = past.live_trade_id("BTCUSDT", T0)
+    assert ids[10:] == list(range(first_live, first_live + len(ids) - 10))
+    assert trades[9]["T"] < T0 - T0 % MINUTE_MS and trades[10]["T"] >= T0
+
+
+async def test_history_start_moves_where_the_past_begins(start_server: StartServer) -> None:
+    begin = T0 - 5 * DAY_MS
+    plant = await start_server(clock=ManualClock(T0), simulator={**STILL, "history_start_ms": begin})
+    first = await rows(plant, Market.UM, "/fapi/v1/klines?symbol=BTCUSDT&interval=1h&startTime=0&limit=2")
+    assert first[0][0] == begin - begin % HOUR_MS  # the hour holding its first whole minute
