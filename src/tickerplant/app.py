@@ -40,6 +40,7 @@ from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import seeded_client_ids
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.store import Keyring
+from tickerplant.venue.watch import watch
 
 __all__ = ["Tickerplant", "source_for"]
 
@@ -70,9 +71,25 @@ def _to_engine(
 ) -> None:
     now_ms = clock.now_ms()
     engine.receive(messages, now_ms)
+    watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
     algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
     if listener.private is not None:  # resting orders the market's trades filled
         listener.user_data.drain(engine, listener.private.accounts, now_ms)
+
+
+def _liquidations_to_plant(
+    engine: Engine, plant: Plant, bus: LocalBus, clock: Clock, messages: Sequence[StreamMessage]
+) -> None:
+    """The venue's liquidation orders, to the plant's `@forceOrder` streams (pushed at its
+    ticks, as the source's own liquidations are: venue/liquidation.py)."""
+    liquidations = engine.exposure.liquidations
+    if not liquidations:
+        return
+    out: list[StreamMessage] = []
+    now_ms = clock.now_ms()
+    while liquidations:
+        plant.apply(liquidations.popleft(), now_ms, out)
+    bus.publish(engine.market, out)
 
 
 class Tickerplant:
@@ -182,6 +199,8 @@ class Tickerplant:
             self.engines[market] = engine
             listener.serve_engine(engine, algos)
             self.bus.subscribe(market, functools.partial(_to_engine, engine, algos, listener, clock))
+            to_plant = functools.partial(_liquidations_to_plant, engine, self.plants[market], self.bus, clock)
+            self.bus.subscribe(market, to_plant)
 
     async def _run_source(self) -> None:
         try:

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 from ports import free_port
 from test_engine import ALICE, NOW, Book, Deposits, order
 from timing import SECONDS, eventually
 
 from tickerplant.clock import SystemClock
+from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
@@ -29,6 +32,7 @@ from tickerplant.venue.orders import OrderStatus
 from tickerplant.venue.settings import set_leverage
 from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
+from tickerplant.venue.watch import watch
 
 SECRET = "S" * 64
 
@@ -65,6 +69,29 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     assert again.ledger(ALICE).leverage == {"BTCUSDT": 10}
     placed = again.place(ALICE, order(quantity="0.010", price="59000"), NOW + 2).order
     assert placed is not None and placed.order_id == 3  # ids go on where they stopped
+
+
+def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Path, str]) -> None:
+    path, _ = database
+    journal = SqliteJournal(path)
+    book = Book()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    engine.place(ALICE, order(type="MARKET", quantity="0.500"), NOW)
+    funding = FundingEvent("BTCUSDT", NOW + 10, "0.00010000", "61000.00000000")
+    watch(engine, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))], NOW + 10)
+    book.marks["BTCUSDT"] = Fraction(40190)
+    watch(engine, [StreamMessage("btcusdt@markState", b"{}")], NOW + 20)
+    assert engine.ledger(ALICE).positions["BTCUSDT"].amt == 0
+    journal.close()
+
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    assert again.figures(ALICE, "USDT").wallet == engine.figures(ALICE, "USDT").wallet
+    assert list(again.ledger(ALICE).income) == list(engine.ledger(ALICE).income)
+    assert [i.kind for i in again.ledger(ALICE).income] == ["FUNDING_FEE", "INSURANCE_CLEAR"]
+    assert again.exposure.funded_ms == {"BTCUSDT": NOW + 10}  # not charged twice after a restart
+    liquidation = again.orders(ALICE, "BTCUSDT")[-1]
+    assert liquidation.client_order_id.startswith("autoclose-") and liquidation.status is OrderStatus.FILLED
 
 
 @contextlib.asynccontextmanager

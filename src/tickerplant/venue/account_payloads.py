@@ -12,7 +12,7 @@ captures show, built as ordered dicts, from the ledger's figures (``ledger.py``)
 - the balance rows (``balances.py``' structs) with the margin figures.
 
 Amounts are written with 8 decimals, uPnL and notional truncated toward zero;
-``liquidationPrice`` is ``"0"`` (liquidation is a later step); ``breakEvenPrice`` is the entry
+``liquidationPrice`` part 3 §7.10's, cross (``venue/liquidation.py``); ``breakEvenPrice`` is the entry
 moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
 """
 
@@ -28,6 +28,7 @@ from tickerplant.venue.accounts import UM_MARGIN_ASSETS, Account, Balance, forma
 from tickerplant.venue.balances import CmBalance, UmBalance
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.ledger import Figures, SymbolFigures
+from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.margin import toward_zero
 from tickerplant.venue.order_payloads import decimal_text
 
@@ -182,12 +183,13 @@ def position_risk(engine: Engine, account_id: int, symbol: str | None, *, v3: bo
         qty = fixed(sf.position.amt, inst.qty_decimals)
         mark = decimal_text(sf.mark, 8)
         isolated = sf.symbol in ledger.isolated
+        liq = _trim_zeros(decimal_text(liquidation_price(engine, ledger, sf.symbol), 8))
         common: dict[str, Any] = {"symbol": sf.symbol}
         if v3:
             rows.append(common | {
                 "positionSide": "BOTH", "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
                 "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
-                "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": "0", "isolatedMargin": "0",
+                "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq, "isolatedMargin": "0",
                 "notional": _amount(sf.notional), "marginAsset": inst.margin_asset, "isolatedWallet": "0",
                 "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
                 "positionInitialMargin": _amount(sf.position_im),
@@ -199,7 +201,7 @@ def position_risk(engine: Engine, account_id: int, symbol: str | None, *, v3: bo
         row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry(sf.position.entry)}
         if engine.market is Market.UM:
             row["breakEvenPrice"] = _entry(_break_even(engine, sf))
-        row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": "0",
+        row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
                 "leverage": str(sf.leverage)}  # fmt: skip
         cap = str(contract.max_notional(sf.leverage))
         row |= {"maxNotionalValue": cap} if engine.market is Market.UM else {"maxQty": cap}
@@ -231,3 +233,8 @@ def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Se
         else:
             rows.append(CmBalance(who.alias, asset, wallet, withdraw, wallet, unrealized, available, updated))
     return rows
+
+
+def _trim_zeros(text: str) -> str:
+    """``"0"`` for no price (part 3 §7.10: flat, or a position no price liquidates)."""
+    return "0" if not text.strip("0.") else text

@@ -6,7 +6,10 @@ market with their security type and weight (part 3 §2).
 
 Where the venue keeps less than Binance: ``income`` lists ``REALIZED_PNL`` and
 ``COMMISSION`` rows from the fills the engine keeps (its last 1,000 per account and
-symbol); transfers by the operator are balances, not a history, and are not listed.
+symbol), and ``FUNDING_FEE`` and ``INSURANCE_CLEAR`` rows (``venue/funding.py``,
+``venue/liquidation.py``; the last 1,000 per account); transfers by the operator are
+balances, not a history, and are not listed. ``forceOrders`` (part 3 §4.16) lists the
+account's liquidation orders among the orders the engine keeps.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import mandatory
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import Income
 from tickerplant.venue.order_counts import LIMITS
 from tickerplant.venue.order_params import parse_int
+from tickerplant.venue.order_payloads import avg_price
 from tickerplant.venue.orders import Fill
 
 __all__ = ["ROUTES", "Read"]
@@ -107,13 +112,70 @@ def income(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     fills = [f for s in symbols for f in engine.fills(account_id, s)]
     fills = [f for f in fills if (start is None or f.time_ms >= start) and (end is None or f.time_ms <= end)]
     fills.sort(key=lambda f: (f.time_ms, f.trade_id))
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[int, int, dict[str, Any]]] = []
     for fill in fills:
         for kind, amount in (("REALIZED_PNL", fill.realized_pnl), ("COMMISSION", -fill.commission)):
             if (wanted and kind != wanted) or (kind == "REALIZED_PNL" and not amount):
                 continue
-            rows.append(_income_row(engine, fill, kind, amount))
-    return rows[:limit]
+            rows.append((fill.time_ms, 0, _income_row(engine, fill, kind, amount)))
+    for flow in engine.ledger(account_id).income:
+        if (wanted and flow.kind != wanted) or flow.symbol not in symbols:
+            continue
+        if (start is None or flow.time_ms >= start) and (end is None or flow.time_ms <= end):
+            rows.append((flow.time_ms, 1, _flow_row(engine, flow)))
+    rows.sort(key=lambda row: row[:2])  # stable: a fill's rows in their order
+    return [row for _, _, row in rows[:limit]]
+
+
+def _flow_row(engine: Engine, flow: Income) -> dict[str, Any]:
+    return {
+        "symbol": flow.symbol, "incomeType": flow.kind, "income": fixed(flow.amount, 8), "asset": flow.asset,
+        "info": flow.kind, "time": flow.time_ms,
+        "tranId": flow.tran_id if engine.market is Market.UM else str(flow.tran_id), "tradeId": "",
+    }  # fmt: skip
+
+
+def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """Part 3 §4.16: the account's liquidation orders (``autoclose-…``), newest first as
+    Binance's ``allOrders``-like window, at most ``limit`` (50, ≤ 100); no ADL here."""
+    params = authorized.params
+    symbol = params.get("symbol")
+    if params.get("autoclosetype", "LIQUIDATION").upper() == "ADL":
+        return []
+    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    limit = min(parse_int(params, "limit") or 50, 100)
+    account_id = authorized.account.account_id
+    symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
+    chosen = [
+        o for s in symbols for o in engine.orders(account_id, s)
+        if o.client_order_id.startswith("autoclose-")
+        and (start is None or o.time_ms >= start) and (end is None or o.time_ms <= end)
+    ]  # fmt: skip
+    chosen.sort(key=lambda o: (o.time_ms, o.order_id))
+    rows = []
+    for order in chosen[-limit:]:
+        inst = engine.instruments[order.symbol]
+        qd, linear = inst.qty_decimals, inst.market is Market.UM
+        row: dict[str, Any] = {
+            "orderId": order.order_id, "symbol": order.symbol, "pair": inst.pair,
+            "status": order.status.value,
+            "clientOrderId": order.client_order_id, "price": fixed(order.price, inst.price_decimals),
+            "avgPrice": avg_price(order, inst), "origQty": fixed(order.orig_qty, qd),
+            "executedQty": fixed(order.executed_qty, qd),
+            "cumQuote": fixed(order.cum_quote, inst.price_decimals + qd) if linear else "0",
+            "cumBase": fixed(order.executed_qty, qd) if linear else fixed(order.cum_base, 8),
+            "timeInForce": "IOC", "type": "LIMIT", "reduceOnly": False, "closePosition": False,
+            "side": order.side.value, "positionSide": "BOTH", "stopPrice": "0",
+            "workingType": "CONTRACT_PRICE",
+        }  # fmt: skip
+        if not linear:
+            row["priceProtect"] = False
+        row["origType"] = "LIMIT"
+        if not linear:
+            row["goodTillDate"] = 0
+        row["time"], row["updateTime"] = order.time_ms, order.update_ms
+        rows.append(row)
+    return rows
 
 
 def _income_row(engine: Engine, fill: Fill, kind: str, amount: int) -> dict[str, Any]:
@@ -136,9 +198,11 @@ ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, Read]]] = {
         ("GET", "/v1/apiTradingStatus"): (_READ, 1, trading_status),
         ("GET", "/v1/rateLimit/order"): (_READ, 1, order_rate_limits),
         ("GET", "/v1/income"): (_READ, 30, income),
+        ("GET", "/v1/forceOrders"): (_READ, 20, force_orders),
     },
     Market.CM: {
         ("GET", "/v1/commissionRate"): (_READ, 20, commission_rate),
         ("GET", "/v1/income"): (_READ, 20, income),
+        ("GET", "/v1/forceOrders"): (_READ, 20, force_orders),
     },
 }

@@ -41,6 +41,7 @@ from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.market.units import to_units
 from tickerplant.venue.accounts import Balance
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
+from tickerplant.venue.exposure import Exposure
 from tickerplant.venue.ledger import Figures, Ledger
 from tickerplant.venue.margin import Contract, down, toward_zero
 from tickerplant.venue.matching import maker_fill, walk
@@ -143,6 +144,7 @@ class Engine:
         self._streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.next_order_id = {symbol: 1 for symbol in self.instruments}
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
+        self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/funding.py)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -360,11 +362,13 @@ class Engine:
             raise refused(-2019, "Margin is insufficient.")
 
     def settle(
-        self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch
-    ) -> None:
+        self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch,
+        execution: str = "TRADE",  # a liquidation's fills: CALCULATED
+    ) -> None:  # fmt: skip
         contract = self.contracts[order.symbol]
         fill_price = contract.price(price)
         position = ledger.position(order.symbol)
+        self.exposure.hold(order.account_id, order.symbol)
         realized = toward_zero(contract.settle(position, order.side, qty, fill_price, now_ms))
         value = abs(contract.notional(qty, fill_price))
         commission = down(value * (self.fees.maker if maker else self.fees.taker))
@@ -383,7 +387,7 @@ class Engine:
         batch.changes.append((order.account_id, asset, delta, now_ms))
         batch.positions.append((order.account_id, order.symbol, dataclasses.replace(position)))
         self.outbox.put(
-            OrderUpdate(now_ms, order.account_id, "TRADE", order.status, dataclasses.replace(order), fill)
+            OrderUpdate(now_ms, order.account_id, execution, order.status, dataclasses.replace(order), fill)
         )
         wallet = self.deposited(order.account_id, asset) + ledger.changes[asset]
         self.outbox.put(
@@ -392,7 +396,9 @@ class Engine:
             )
         )
 
-    def finish(self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int) -> None:
+    def finish(
+        self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, expiry: str = ""
+    ) -> None:
         if order.status is not status:
             order.move(status, now_ms)
         ledger.closed(order)
@@ -403,7 +409,9 @@ class Engine:
                 del self._resting[order.symbol]
         if status is not OrderStatus.FILLED:
             self.outbox.put(
-                OrderUpdate(now_ms, order.account_id, status.value, status, dataclasses.replace(order), None)
+                OrderUpdate(
+                    now_ms, order.account_id, status.value, status, dataclasses.replace(order), None, expiry
+                )
             )
 
 

@@ -18,7 +18,17 @@ from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus
 
 __all__ = [
-    "EVENTS_KEPT", "AccountUpdate", "AlgoUpdate", "Batch", "ConfigUpdate", "Event", "OrderUpdate", "Outbox",
+    "EVENTS_KEPT",
+    "AccountUpdate",
+    "AlgoUpdate",
+    "BalanceUpdate",
+    "Batch",
+    "ConfigUpdate",
+    "Event",
+    "Income",
+    "MarginCall",
+    "OrderUpdate",
+    "Outbox",
     "Setting",
 ]
 
@@ -34,7 +44,8 @@ class OrderUpdate:
     execution: str  # x: NEW, TRADE, CANCELED, EXPIRED
     status: OrderStatus  # X
     order: Order  # a copy as it stood after the change
-    fill: Fill | None  # the trade, for x=TRADE
+    fill: Fill | None  # the trade, for x=TRADE (and a liquidation's x=CALCULATED)
+    expiry: str = ""  # er when it is not the order type's own ("5": cancelled by a liquidation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,43 @@ class AccountUpdate:
     symbol: str
     position_amt: int  # quantity units, signed
     entry: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceUpdate:
+    """``ACCOUNT_UPDATE`` that moves a balance only (``B``, ``"P":[]``): a funding fee
+    (``m=FUNDING_FEE``, with ``a.S`` the symbol) or a clearance fee (``INSURANCE_CLEAR``)."""
+
+    time_ms: int
+    account_id: int
+    reason: str
+    asset: str
+    wallet: int  # wallet balance after, 1e-8
+    change: int  # bc: the change, 1e-8
+    symbol: str  # a.S for FUNDING_FEE
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCall:
+    """``MARGIN_CALL``: the cross wallet and, per position of the asset, its figures."""
+
+    time_ms: int
+    account_id: int
+    cross_wallet: int  # 1e-8
+    positions: tuple[tuple[str, int, Fraction, Fraction, Fraction], ...]  # symbol, amt, mark, uPnL, MM
+
+
+@dataclass(frozen=True, slots=True)
+class Income:
+    """A flow that is not a fill's (those are the fills): ``FUNDING_FEE``, ``INSURANCE_CLEAR``."""
+
+    account_id: int
+    symbol: str
+    kind: str  # incomeType
+    asset: str
+    amount: int  # signed, 1e-8
+    time_ms: int
+    tran_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +120,7 @@ class ConfigUpdate:
     leverage: int
 
 
-Event = OrderUpdate | AccountUpdate | AlgoUpdate | ConfigUpdate
+Event = OrderUpdate | AccountUpdate | AlgoUpdate | ConfigUpdate | BalanceUpdate | MarginCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +142,13 @@ class Batch:
     positions: list[tuple[int, str, Position]] = field(default_factory=list)  # account, symbol, copy
     changes: list[tuple[int, str, int, int]] = field(default_factory=list)  # account, asset, delta, ms
     settings: list[Setting] = field(default_factory=list)
+    incomes: list[Income] = field(default_factory=list)
     algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
 
     def __bool__(self) -> bool:
-        changed = (self.orders, self.fills, self.positions, self.changes, self.settings, self.algos)
+        changed = (
+            self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos
+        )  # fmt: skip
         return any(changed)
 
 

@@ -12,7 +12,9 @@ Tables (made here if missing, beside the operator's in the same file):
   commission), summed on start; the operator's deposits stay in ``balances``;
 - ``venue_settings``: per (account, symbol) leverage and margin type;
 - ``venue_algo_orders``: each algo order's latest state (``algo_orders.AlgoOrder`` as JSON),
-  one row per (symbol, algo id).
+  one row per (symbol, algo id);
+- ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``),
+  each also a row of ``venue_wallet_changes``.
 
 One transaction per command (``commit``), in WAL mode with ``synchronous = NORMAL``: a
 committed transaction survives the process being killed (kill -9), not the machine losing
@@ -32,7 +34,7 @@ import msgspec
 
 from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Batch
+from tickerplant.venue.events import Batch, Income
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
@@ -79,6 +81,10 @@ CREATE TABLE IF NOT EXISTS venue_settings (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, isolated INTEGER,
     PRIMARY KEY (account_id, symbol)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_income (
+    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
+    amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL
+);
 """
 _ORDER_COLUMNS = (
     "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
@@ -168,6 +174,12 @@ class SqliteJournal:
                 )  # fmt: skip
             if batch.changes:
                 db.executemany("INSERT INTO venue_wallet_changes VALUES (?, ?, ?, ?)", batch.changes)
+            if batch.incomes:
+                db.executemany(
+                    "INSERT INTO venue_income VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id)
+                     for i in batch.incomes],
+                )  # fmt: skip
             if batch.algos:
                 db.executemany(
                     "INSERT OR REPLACE INTO venue_algo_orders VALUES (?, ?, ?)",
@@ -197,6 +209,7 @@ class SqliteJournal:
         for account_id, symbol, amt, entry, update_ms in db.execute("SELECT * FROM venue_positions"):
             if symbol in symbols:
                 engine.ledger(account_id).positions[symbol] = Position(amt, Fraction(entry), update_ms)
+                engine.exposure.hold(account_id, symbol)
         assets = {inst.margin_asset for inst in symbols.values()}
         rows = db.execute("SELECT account_id, asset, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2")
         for account_id, asset, total in rows:
@@ -209,6 +222,13 @@ class SqliteJournal:
                     ledger.leverage[symbol] = int(leverage)
                 if isolated:
                     ledger.isolated.add(symbol)
+        for row in db.execute("SELECT * FROM venue_income ORDER BY time_ms, tran_id"):
+            income = Income(*row)
+            if income.symbol in symbols:
+                engine.ledger(income.account_id).income.append(income)
+                if income.kind == "FUNDING_FEE":
+                    funded = engine.exposure.funded_ms
+                    funded[income.symbol] = max(funded.get(income.symbol, 0), income.time_ms)
 
     def load_algos(self, service: Restorable) -> None:
         """The algo orders journaled on ``service``'s symbols, back into it."""

@@ -19,14 +19,18 @@ this step: isolated wallets come with liquidation (docs/venue.md).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from tickerplant.venue.events import Income
 from tickerplant.venue.margin import DEFAULT_LEVERAGE, Contract, Position
 from tickerplant.venue.orders import Order
 
-__all__ = ["Figures", "Ledger", "SymbolFigures"]
+__all__ = ["INCOME_KEPT", "Figures", "Ledger", "SymbolFigures"]
+
+INCOME_KEPT = 1000  # funding and clearance rows kept in memory per account (the journal keeps all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class Ledger:
     changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8
     open_orders: dict[str, dict[int, Order]] = field(default_factory=dict)  # symbol -> id -> order
     by_client_id: dict[str, Order] = field(default_factory=dict)  # open orders by clientOrderId
+    income: deque[Income] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))  # not fills'
 
     def leverage_of(self, contract: Contract) -> int:
         return self.leverage.get(contract.inst.symbol, min(DEFAULT_LEVERAGE, contract.max_leverage))
@@ -136,9 +141,10 @@ class Ledger:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``."""
         unrealized = position_im = open_order_im = maint = Fraction(0)
+        active = set(self.active_symbols())  # once: a mark's margin check calls this per holder
         for contract in contracts:
             symbol = contract.inst.symbol
-            if contract.inst.margin_asset != asset or symbol not in self.active_symbols():
+            if symbol not in active or contract.inst.margin_asset != asset:
                 continue
             price = mark(symbol)
             if price is None:

@@ -34,7 +34,15 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.algo_payloads import algo_update
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import AccountUpdate, AlgoUpdate, ConfigUpdate, Event, OrderUpdate
+from tickerplant.venue.events import (
+    AccountUpdate,
+    AlgoUpdate,
+    BalanceUpdate,
+    ConfigUpdate,
+    Event,
+    MarginCall,
+    OrderUpdate,
+)
 from tickerplant.venue.order_payloads import avg_price, decimal_text
 from tickerplant.venue.orders import Order, OrderStatus, OrderType
 
@@ -57,7 +65,7 @@ def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], s
         alias = alias_of(account_id) if engine.market is Market.CM else ""
         if engine.market is Market.UM:
             for event in own:
-                if isinstance(event, OrderUpdate) and event.fill is not None:
+                if isinstance(event, OrderUpdate) and event.fill is not None and event.execution == "TRADE":
                     out.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
         pending: OrderUpdate | None = None  # a trade waits for the account change it made
         for event in own:
@@ -85,7 +93,11 @@ def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], s
             if pending is not None:
                 out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
                 pending = None
-            if event.fill is not None:
+            if isinstance(event, BalanceUpdate):
+                out.append((account_id, "ACCOUNT_UPDATE", _balance_update(engine, event, alias)))
+            elif isinstance(event, MarginCall):
+                out.append((account_id, "MARGIN_CALL", _margin_call(engine, event, alias)))
+            elif event.fill is not None:
                 pending = event
             else:
                 out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, event, alias)))
@@ -114,8 +126,10 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
     bids, asks = figures.bid_notional, figures.ask_notional
     if not um:  # COIN-M's b/a: the base asset's quantity (§3.2)
         bids, asks = _base_of_open(engine, event.account_id, order.symbol, inst)
+    liquidation = order.client_order_id.startswith("autoclose-")
+    kind = "LIQUIDATION" if liquidation else order.type.value  # part 4 §4.3 item 8
     o: dict[str, Any] = {
-        "s": order.symbol, "c": order.client_order_id, "S": order.side.value, "o": order.type.value,
+        "s": order.symbol, "c": order.client_order_id, "S": order.side.value, "o": kind,
         "f": "GTC" if order.type is OrderType.MARKET else order.time_in_force.value,
         "q": _trim(fixed(order.orig_qty, qd)),
         "p": "0" if order.type is OrderType.MARKET else _trim(fixed(order.price, pd)),
@@ -135,7 +149,7 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
         o["rp"] = realized
     o |= {
         "b": _trim(decimal_text(bids, 8)), "a": _trim(decimal_text(asks, 8)), "m": bool(fill and fill.maker),
-        "R": order.reduce_only, "wt": "CONTRACT_PRICE", "ot": order.type.value, "ps": "BOTH", "cp": False,
+        "R": order.reduce_only, "wt": "CONTRACT_PRICE", "ot": kind, "ps": "BOTH", "cp": False,
     }  # fmt: skip
     if um:
         o |= {"rp": realized, "pP": False, "si": 0, "ss": 0}
@@ -144,7 +158,7 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
     o |= {"V": order.stp_mode, "pm": order.price_match}
     if um:
         o["gtd"] = order.good_till_ms
-    o["er"] = _expiry_reason(order) if event.status is OrderStatus.EXPIRED else "0"
+    o["er"] = (event.expiry or _expiry_reason(order)) if event.status is OrderStatus.EXPIRED else "0"
     head: dict[str, Any] = {"e": "ORDER_TRADE_UPDATE", "T": event.time_ms, "E": event.time_ms}
     if not um:
         head["i"] = alias
@@ -209,3 +223,43 @@ def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
         "B": [{"a": event.asset, "wb": wallet, "cw": wallet, "bc": "0"}], "P": [position], "m": event.reason,
     }  # fmt: skip
     return _encode(head)
+
+
+def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
+    """A balance alone (part 4 §3.4): ``B``, ``"P":[]``, ``S`` (funding only), then ``m``."""
+    wallet = fixed(event.wallet, 8)
+    head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
+    if engine.market is Market.CM:
+        head["i"] = alias
+    change = _trim(fixed(event.change, 8))
+    a: dict[str, Any] = {"B": [{"a": event.asset, "wb": wallet, "cw": wallet, "bc": change}]}
+    a["P"] = []
+    if event.reason == "FUNDING_FEE":
+        a["S"] = event.symbol
+    a["m"] = event.reason
+    head["a"] = a
+    return _encode(head)
+
+
+def _margin_call(engine: Engine, event: MarginCall, alias: str) -> bytes:
+    """Part 4 §3.6: ``E`` first, no ``T``; COIN-M's ``i`` after ``E``."""
+    head: dict[str, Any] = {"e": "MARGIN_CALL", "E": event.time_ms}
+    if engine.market is Market.CM:
+        head["i"] = alias
+    head["cw"] = fixed(event.cross_wallet, 8)
+    rows = []
+    for symbol, amt, mark, unrealized, maint in event.positions:
+        inst = engine.instruments[symbol]
+        rows.append({
+            "s": symbol, "ps": "BOTH", "pa": _trim(fixed(amt, inst.qty_decimals)), "mt": "CROSSED", "iw": "0",
+            "mp": _trim(decimal_text(mark, 8)), "up": _signed(unrealized),
+            "mm": _trim(decimal_text(maint, 8)),
+        })  # fmt: skip
+    head["p"] = rows
+    return _encode(head)
+
+
+def _signed(value: Fraction) -> str:
+    """Truncated toward zero at 8 decimals, trailing zeros trimmed."""
+    text = _trim(decimal_text(abs(value), 8))
+    return "-" + text if value < 0 and text != "0" else text

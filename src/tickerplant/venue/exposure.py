@@ -1,0 +1,41 @@
+"""What the venue watches of the market for its accounts' positions (``venue/funding.py``,
+``venue/liquidation.py``): which streams carry a symbol's mark and funding, which accounts
+hold a position on each symbol, which accounts were sent a margin call, the last funding
+each symbol charged, and the liquidation orders' sequence.
+
+Bounded by design: one entry per (symbol, account holding a position), one per margin
+call outstanding, one per symbol, the last 1,000 liquidation orders.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from tickerplant.market.derivatives.mark_streams import internal_names
+from tickerplant.market.instruments import Instrument
+from tickerplant.market.updates import Liquidation
+
+__all__ = ["Exposure"]
+
+
+class Exposure:
+    __slots__ = ("funded_ms", "fundings", "holders", "liquidations", "margin_called", "marks", "sequence")
+
+    def __init__(self, instruments: Sequence[Instrument]) -> None:
+        self.marks: dict[str, str] = {}  # `<symbol>@markState` -> symbol
+        self.fundings: dict[str, str] = {}  # `<symbol>@fundingEvent` -> symbol
+        for inst in instruments:
+            state, funding = internal_names(inst.symbol)
+            self.marks[state] = inst.symbol
+            self.fundings[funding] = inst.symbol
+        self.holders: dict[str, set[int]] = {}  # symbol -> accounts that may hold a position
+        self.margin_called: set[tuple[int, str]] = set()  # (account, margin asset) above 80 %
+        self.funded_ms: dict[str, int] = {}  # symbol -> the funding time last charged
+        self.sequence = 0  # the liquidation orders' (autoclose-<time><seq>)
+        # the liquidation orders for the public `@forceOrder` streams, until the plant takes them
+        self.liquidations: deque[Liquidation] = deque(maxlen=1000)
+
+    def hold(self, account_id: int, symbol: str) -> None:
+        """``account_id`` has (or had) a position on ``symbol``: watch it there."""
+        self.holders.setdefault(symbol, set()).add(account_id)

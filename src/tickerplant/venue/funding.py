@@ -1,0 +1,78 @@
+"""Funding of the accounts' positions (trading spec part 3 §9), sans-I/O.
+
+The plant publishes each funding on the internal `<symbol>@fundingEvent` stream
+(``market/derivatives/mark_streams.FundingEvent``: the funding time ``T``, the rate ``r``
+and the mark ``p`` at that time), which the engine receives after the listener's view. At
+each one, every position on the symbol pays or receives ``notional × rate``, the notional
+at that mark (USDⓈ-M ``q × mark`` in the margin asset; COIN-M ``q × contractSize / mark``
+in the coin): a positive rate has longs pay shorts. The amount is truncated toward zero at
+8 decimals (part 3 §4.3's rule for notional), so worked example A's long pays exactly
+``30 500 × 0.0001 = 3.05`` and example B's ``0.00001923``.
+
+Each payment is journaled with the batch's wallet change and a ``FUNDING_FEE`` income row
+(``time`` the funding time, ``tradeId`` ``""``), and reported as ``ACCOUNT_UPDATE``
+``m=FUNDING_FEE`` with only the asset in ``B``, ``"P":[]`` (every position is margined as
+cross here) and ``a.S`` the symbol (part 4 §3.4, §4.3 item 5).
+
+A funding is charged once: not again when its event comes back (a restart's or a warm
+start's history, the view's duplicates), nor when its time is more than a minute before
+now (the FAQ's "1 minute deviation"; a warm start publishes the past fundings of its
+made-up history, which no position held).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from tickerplant.market.derivatives.mark_streams import FundingEvent
+from tickerplant.venue.events import BalanceUpdate, Batch, Income
+from tickerplant.venue.margin import toward_zero
+
+if TYPE_CHECKING:
+    from tickerplant.venue.engine import Engine
+
+__all__ = ["FUNDING_LATE_MS", "settle_funding", "tran_id"]
+
+FUNDING_LATE_MS = 60_000  # a funding event older than this is history, not a charge
+
+
+def tran_id(engine: Engine, symbol: str, time_ms: int) -> int:
+    """An income row's ``tranId``: unique per type and account (part 3 §4.11)."""
+    return time_ms * 1000 + list(engine.instruments).index(symbol) % 1000
+
+
+def settle_funding(engine: Engine, symbol: str, event: FundingEvent, now_ms: int) -> None:
+    """Charge ``event`` (a funding of ``symbol``) to every position on it, journaled."""
+    exposure = engine.exposure
+    if exposure.funded_ms.get(symbol, -1) >= event.T or now_ms - FUNDING_LATE_MS > event.T:
+        return
+    try:
+        rate, mark = Fraction(event.r), Fraction(event.p)
+    except ValueError:  # a delivery contract's "" rate: no funding
+        return
+    exposure.funded_ms[symbol] = event.T
+    if not rate or mark <= 0:
+        return
+    contract = engine.contracts[symbol]
+    asset = contract.inst.margin_asset
+    batch = Batch()
+    for account_id in sorted(exposure.holders.get(symbol, ())):
+        ledger = engine.ledger(account_id)
+        position = ledger.positions.get(symbol)
+        if position is None or not position.amt:
+            continue
+        fee = toward_zero(-contract.notional(position.amt, mark) * rate)
+        if not fee:
+            continue
+        ledger.changes[asset] = ledger.changes.get(asset, 0) + fee
+        batch.changes.append((account_id, asset, fee, event.T))
+        income = Income(
+            account_id, symbol, "FUNDING_FEE", asset, fee, event.T, tran_id(engine, symbol, event.T)
+        )
+        ledger.income.append(income)
+        batch.incomes.append(income)
+        wallet = engine.deposited(account_id, asset) + ledger.changes[asset]
+        engine.outbox.put(BalanceUpdate(now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol))
+    if batch:
+        engine.journal.commit(batch)

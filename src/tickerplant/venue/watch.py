@@ -1,0 +1,38 @@
+"""The venue's watch over the market for its accounts' positions: fed the market's bus
+messages after the engine (``app._to_engine``), it charges each funding the plant
+publishes (`<symbol>@fundingEvent`, ``venue/funding.py``) and checks the margin of the
+accounts holding a position on a symbol at each of its marks (`<symbol>@markState`,
+``venue/liquidation.py``). Two dictionary lookups a message; nothing else when no account
+holds a position."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from tickerplant.market.derivatives.mark_streams import FundingEvent
+from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.funding import settle_funding
+from tickerplant.venue.liquidation import check
+
+__all__ = ["watch"]
+
+_funding = msgspec.json.Decoder(FundingEvent)
+
+
+def watch(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> None:
+    exposure = engine.exposure
+    marks, fundings, holders = exposure.marks, exposure.fundings, exposure.holders
+    if not holders:
+        return
+    for stream, payload in messages:
+        symbol = marks.get(stream)
+        if symbol is not None:
+            if holders.get(symbol):
+                check(engine, symbol, now_ms)
+            continue
+        symbol = fundings.get(stream)
+        if symbol is not None and holders.get(symbol):
+            settle_funding(engine, symbol, _funding.decode(payload), now_ms)
