@@ -7,6 +7,7 @@ userTrades, balance), checking the wallet to the unit (1e-8)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -44,6 +45,16 @@ async def user_socket(plant: Tickerplant, client: Any) -> Any:
     return user
 
 
+async def leave(user: Any, client: Any) -> None:
+    """Close python-binance's user socket: its read loop sees that it is closing only when a
+    frame comes (or after its 10 s receive timeout), so close it, then make one (a leverage
+    change is an ACCOUNT_CONFIG_UPDATE)."""
+    closing = asyncio.ensure_future(user.__aexit__(None, None, None))
+    await asyncio.sleep(0)
+    await client.futures_change_leverage(symbol="ETHUSDT", leverage=5)
+    await closing
+
+
 async def wallet(client: Any) -> Decimal:
     rows = await client.futures_account_balance()
     return Decimal(next(r for r in rows if r["asset"] == "USDT")["balance"])
@@ -75,7 +86,7 @@ async def test_a_funding_time_charges_the_position_notional_times_rate(
         ("BTCUSDT", "2.29629600", "USDT", funding_ms, "")]  # fmt: skip
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])
     assert await wallet(client) == after  # the same funding once
-    await user.__aexit__(None, None, None)
+    await leave(user, client)
 
 
 async def test_the_mark_through_the_liquidation_price_liquidates_the_position(
@@ -161,4 +172,4 @@ async def test_the_mark_through_the_liquidation_price_liquidates_the_position(
         "X": "FILLED", "l": "0.500", "z": "0.500", "T": forced[0]["time"],
     }  # fmt: skip
     await public.close()
-    await user.__aexit__(None, None, None)
+    await leave(user, client)
