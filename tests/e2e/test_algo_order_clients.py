@@ -11,13 +11,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import msgspec
 import pytest
 from binance.exceptions import BinanceAPIException
-from rawws import TEXT, RawWebSocket
-from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
-from timing import eventually
+from rawws import TEXT
+from test_venue_clients import Venue, closing, plant, python_binance, user_stream, venue  # noqa: F401
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
@@ -54,12 +52,7 @@ async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: 
         symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010", newOrderRespType="RESULT"
     )
     assert bought["status"] == "FILLED"
-    async with aiohttp.ClientSession() as session:
-        url = f"http://127.0.0.1:{um.port}/fapi/v1/listenKey"
-        async with session.post(url, headers={"X-MBX-APIKEY": venue.alice_hmac.api_key}) as response:
-            key = (await response.json())["listenKey"]
-    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
-    await eventually(lambda: len(um.streams.connections) == 1)
+    user = await user_stream(plant, venue.alice_hmac)
 
     stop = fixed(bid - 100_000, pd)  # 1,000 below
     placed = await client.futures_create_order(

@@ -11,11 +11,10 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-import ccxt.pro as ccxtpro
 import msgspec
 from binance import BinanceSocketManager
 from rawws import TEXT, RawWebSocket
-from test_ccxt import point
+from test_ccxt_trading import trader
 from test_venue_clients import Key, Venue, closing, plant, python_binance, venue  # noqa: F401
 from timing import eventually
 
@@ -98,22 +97,10 @@ async def test_python_binance_sees_its_orders_fills_and_account_in_order(
     await leaving
 
 
-def ccxt_pro(plant: Tickerplant, key: Key, made: list[Any]) -> Any:
-    port = plant.listeners[Market.UM].port
-    exchange = ccxtpro.binanceusdm({
-        "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,
-        "options": {"fetchCurrencies": False},
-    })  # fmt: skip
-    made.append(exchange)
-    return point(exchange, {
-        "https://fapi.binance.com": f"http://127.0.0.1:{port}", "wss://fstream.binance.com": f"ws://127.0.0.1:{port}",
-    })  # fmt: skip
-
-
 async def test_ccxt_pro_watches_its_orders_and_trades(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     um = plant.listeners[Market.UM]
     assert um.streams is not None
-    exchange = ccxt_pro(plant, venue.alice_hmac, closing)
+    exchange = trader(plant, venue.alice_hmac, closing)
     await exchange.load_markets()
     symbol = "BTC/USDT:USDT"
     watching = asyncio.create_task(exchange.watch_orders(symbol))

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from ports import free_port
+from rawws import RawWebSocket
+from timing import eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import SystemClock
@@ -98,6 +100,20 @@ def python_binance(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool =
     client.FUTURES_COIN_URL = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi"
     made.append(client)
     return client
+
+
+async def user_stream(plant: Tickerplant, key: Key) -> RawWebSocket:
+    """The key's account's user data stream: a listen key by REST, its raw connection, once the
+    server holds it."""
+    um = plant.listeners[Market.UM]
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{um.port}/fapi/v1/listenKey"
+        async with session.post(url, headers={"X-MBX-APIKEY": key.api_key}) as response:
+            listen_key = (await response.json())["listenKey"]
+    held = len(um.streams.connections) if um.streams is not None else 0
+    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={listen_key}")
+    await eventually(lambda: um.streams is not None and len(um.streams.connections) == held + 1)
+    return user
 
 
 def ccxt_usdm(plant: Tickerplant, made: list[Any], key: Key) -> Any:

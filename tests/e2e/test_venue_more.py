@@ -15,9 +15,8 @@ import pytest
 from binance.exceptions import BinanceAPIException
 from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
-from rawws import TEXT, RawWebSocket
-from test_venue_clients import STILL, Venue, closing, plant, python_binance, venue  # noqa: F401
-from timing import eventually
+from rawws import TEXT
+from test_venue_clients import STILL, Venue, closing, plant, python_binance, user_stream, venue  # noqa: F401
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
@@ -57,12 +56,7 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
     um = plant.listeners[Market.UM]
     assert um.streams is not None
     client = python_binance(plant, closing, venue.alice_hmac)
-    async with aiohttp.ClientSession() as session:
-        url = f"http://127.0.0.1:{um.port}/fapi/v1/listenKey"
-        async with session.post(url, headers={"X-MBX-APIKEY": venue.alice_hmac.api_key}) as response:
-            key = (await response.json())["listenKey"]
-    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
-    await eventually(lambda: len(um.streams.connections) == 1)
+    user = await user_stream(plant, venue.alice_hmac)
     low, lower = price_from_best(plant, True, -50_000), price_from_best(plant, True, -60_000)
     placed = await client.futures_create_order(
         symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=low

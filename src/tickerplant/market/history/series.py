@@ -70,6 +70,10 @@ def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
     return k
 
 
+_PASTS_KEPT = 4
+_PASTS: dict[tuple[object, ...], SimulatedPast] = {}
+
+
 class SimulatedPast:
     """The past of ``instruments`` for ``seed`` at ``actions_per_s`` (None: ``max``)."""
 
@@ -92,7 +96,18 @@ class SimulatedPast:
 
     @classmethod
     def of(cls, instruments: Iterable[Instrument], spec: PastSpec) -> SimulatedPast:
-        return cls(instruments, spec.seed, spec.actions_per_s, spec.history_start_ms)
+        """The past of ``instruments`` under ``spec``: one object for equal arguments in a
+        process (at most ``_PASTS_KEPT``), so that its bounded caches serve every server
+        the process starts (tests start thousands; a past is a pure function of them)."""
+        listed = tuple(instruments)
+        key = (listed, spec.seed, spec.actions_per_s, spec.history_start_ms)
+        found = _PASTS.get(key)
+        if found is None:
+            found = cls(listed, spec.seed, spec.actions_per_s, spec.history_start_ms)
+            if len(_PASTS) >= _PASTS_KEPT:
+                del _PASTS[next(iter(_PASTS))]
+            _PASTS[key] = found
+        return found
 
     def tape(self, symbol: str) -> SymbolTape:
         tape = self._tapes.get(symbol)

@@ -86,6 +86,10 @@ class Minute(NamedTuple):
     key: int  # where its trades' draws come from
 
 
+_HOURS_KEPT = 4  # hours of minutes a tape keeps made
+_TRADE_MINUTES_KEPT = 8  # minutes of trades a tape keeps laid out
+
+
 class SymbolTape:
     """The past of one symbol (see the module docstring)."""
 
@@ -107,6 +111,8 @@ class SymbolTape:
         room_rate = max(self.rate, id_rate or 0.0)
         self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * room_rate))
         self._key = name_key(seed, "tape", inst.symbol)
+        self._hours: dict[int, list[Minute]] = {}  # the last hours whose minutes were made (a few)
+        self._trades: dict[int, list[PastTrade]] = {}  # minute key -> its trades, the last few
         self._reference = reference / inst.tick  # in ticks
         self.first_minute = -(-max(inst.onboard_ms, start_ms or 0) // MINUTE_MS)  # the first served
         self._first_day = inst.onboard_ms // DAY_MS
@@ -208,7 +214,18 @@ class SymbolTape:
         return self.minutes(minute // 60)[minute % 60]
 
     def minutes(self, hour: int) -> list[Minute]:
-        """The 60 minutes of ``hour`` (hours since the epoch)."""
+        """The 60 minutes of ``hour`` (hours since the epoch). The last few hours made are
+        kept: a walk minute by minute (the latest trades, a warm start) makes each hour once."""
+        kept = self._hours.get(hour)
+        if kept is not None:
+            return kept
+        made = self._make_minutes(hour)
+        if len(self._hours) >= _HOURS_KEPT:
+            del self._hours[next(iter(self._hours))]
+        self._hours[hour] = made
+        return made
+
+    def _make_minutes(self, hour: int) -> list[Minute]:
         counts = self.minute_counts(hour)
         bars = self.path.minutes(hour)
         trade_id = self.first_id(hour * 60)
@@ -305,7 +322,18 @@ class SymbolTape:
     # -- trades --------------------------------------------------------------------------
 
     def trades(self, minute: Minute) -> list[PastTrade]:
-        """``minute``'s trades in time order; their aggregate is ``minute.kline``."""
+        """``minute``'s trades in time order; their aggregate is ``minute.kline``. The last
+        few minutes laid out are kept (a warm start and a paging client ask for the same)."""
+        kept = self._trades.get(minute.key)
+        if kept is not None:
+            return kept
+        made = self._lay_out(minute)
+        if len(self._trades) >= _TRADE_MINUTES_KEPT:
+            del self._trades[next(iter(self._trades))]
+        self._trades[minute.key] = made
+        return made
+
+    def _lay_out(self, minute: Minute) -> list[PastTrade]:
         k = minute.kline
         rng = stream(mix(minute.key, 1))
         body = [(p, q, m) for p, q, n, m in minute.cells for _ in range(n)]
