@@ -11,6 +11,12 @@ the past's; the view's ring holds the live ones, whose ids go on from the past's
 Each splice keeps `GET /fapi/v1/klines`' and `aggTrades`' semantics (§7.8, §7.9): from a
 start, the first ``limit`` in time order, past then live; up to an end (or the latest),
 the last ``limit``, live then as much past as is missing.
+
+The past never changes, so what a query takes from it is kept (``_ANSWERS_KEPT`` of each
+kind, the least recently used dropped first): a klines query's past rows as their encoded
+bytes, the latest trades before the live ones (the longest asked, sliced), funding events,
+price bars. A client polling the latest 1,500 klines or 1,000 trades pays for the past
+once; each answer after is the live part and a copy of bytes (issue 34's stall bursts).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import msgspec
 
 from tickerplant.market.history.marks import PastFunding, PastMarks
+from tickerplant.market.history.path import Lru
 from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.history.tape import PastTrade
 from tickerplant.market.instruments import Instrument, Market
@@ -31,6 +38,8 @@ from tickerplant.market.units import MINUTE_MS
 __all__ = ["PastAnswers", "past_answers"]
 
 _encode_row = msgspec.json.Encoder().encode
+_ANSWERS_KEPT = 512  # kept per kind of past answer
+_RECENT_MOST = 1000  # `trades`' largest limit: the past's latest trades are kept this long
 
 
 def _inner(raw: msgspec.Raw) -> bytes:
@@ -46,6 +55,11 @@ class PastAnswers:
         self.live_from_ms = live_from_ms
         self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
         self.marks = PastMarks(past)
+        self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(_ANSWERS_KEPT)
+        self._bars: Lru[tuple[object, ...], list[PriceBar]] = Lru(_ANSWERS_KEPT)
+        self._funding: Lru[tuple[object, ...], list[PastFunding]] = Lru(_ANSWERS_KEPT)
+        self._recent: Lru[tuple[str, int], list[Aggregate]] = Lru(_ANSWERS_KEPT)
+        self._trades: Lru[tuple[object, ...], list[Aggregate]] = Lru(_ANSWERS_KEPT)
 
     def knows(self, symbol: str) -> bool:
         return symbol in self.past.instruments
@@ -74,19 +88,29 @@ class PastAnswers:
         """The spliced answer: the past's klines (rows by ``row``) and the view's
         ``series`` (rendered by ``render``, which keeps its rows encoded)."""
         boundary = open_time(interval, self.until_ms)
-        symbol, past = inst.symbol, self.past
+        symbol, past, until = inst.symbol, self.past, self.until_ms
+
+        def rows(start: int | None, end: int | None, count: int) -> tuple[bytes, int]:
+            """The past's klines as encoded rows, and how many."""
+            made = past.klines(symbol, interval, start, end, count, until)
+            return b",".join(_encode_row(row(k)) for k in made), len(made)
+
         if start_ms is not None:
-            older = past.klines(symbol, interval, start_ms, end_ms, limit, self.until_ms)
+            head, count = self._kline_rows.get(
+                (symbol, interval, start_ms, end_ms, limit), lambda: rows(start_ms, end_ms, limit)
+            )
             live: list[Kline] = []
-            if len(older) < limit and (end_ms is None or end_ms >= boundary):
-                live = series.query(max(start_ms, boundary), end_ms, limit - len(older))
+            if count < limit and (end_ms is None or end_ms >= boundary):
+                live = series.query(max(start_ms, boundary), end_ms, limit - count)
         else:
             live = [k for k in series.query(None, end_ms, limit) if k.open_ms >= boundary]
-            older = []
+            head = b""
             if len(live) < limit:
                 before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
-                older = past.klines(symbol, interval, None, before, limit - len(live), self.until_ms)
-        head = b",".join(_encode_row(row(k)) for k in older)
+                wanted = limit - len(live)
+                head, _ = self._kline_rows.get(
+                    (symbol, interval, None, before, wanted), lambda: rows(None, before, wanted)
+                )
         return msgspec.Raw(b"[" + b",".join(p for p in (head, _inner(render(live))) if p) + b"]")
 
     # -- markPriceKlines, indexPriceKlines, premiumIndexKlines (§7.8) ----------------------
@@ -104,23 +128,33 @@ class PastAnswers:
         """The past's bars before the boundary, the view's (``live(start, end, limit)``)
         from it, spliced as ``klines`` (§7.8)."""
         boundary = open_time(interval, self.until_ms)
-        marks = self.marks
+        marks, until = self.marks, self.until_ms
         if start_ms is not None:
-            older = marks.klines(symbol, kind, interval, start_ms, end_ms, limit, self.until_ms)
+            older = self._bars.get(
+                (symbol, kind, interval, start_ms, end_ms, limit),
+                lambda: marks.klines(symbol, kind, interval, start_ms, end_ms, limit, until),
+            )
             if len(older) < limit and (end_ms is None or end_ms >= boundary):
                 return older + live(max(start_ms, boundary), end_ms, limit - len(older))
-            return older
+            return list(older)
         newer = [b for b in live(None, end_ms, limit) if b.open_ms >= boundary]
         if len(newer) >= limit:
             return newer
         before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
-        return marks.klines(symbol, kind, interval, None, before, limit - len(newer), self.until_ms) + newer
+        wanted = limit - len(newer)
+        return self._bars.get(
+            (symbol, kind, interval, None, before, wanted),
+            lambda: marks.klines(symbol, kind, interval, None, before, wanted, until),
+        ) + newer
 
     def funding(
         self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int
     ) -> list[PastFunding]:
         """``symbol``'s funding events before the live start (`fundingRate`, §7.9)."""
-        return self.marks.funding(symbol, start_ms, end_ms, limit, self.live_from_ms)
+        return self._funding.get(
+            (symbol, start_ms, end_ms, limit),
+            lambda: self.marks.funding(symbol, start_ms, end_ms, limit, self.live_from_ms),
+        )
 
     # -- trades (§7.9) ------------------------------------------------------------------
 
@@ -136,10 +170,13 @@ class PastAnswers:
         """``aggTrades``: the past's from ``from_id`` or ``start_ms``, then the view's
         (``live(from_id, start, end, limit)``) for what is missing."""
         until = self.until_ms
-        older: list[PastTrade] = []
+        out: list[Aggregate] = []
         if self.holds_trades(inst, from_id, start_ms):
-            older = self.past.trades(inst.symbol, from_id, start_ms, end_ms, limit, until)
-        out = [_aggregate(t) for t in older]
+            symbol, past = inst.symbol, self.past
+            out = list(self._trades.get(
+                (symbol, from_id, start_ms, end_ms, limit),
+                lambda: [_aggregate(t) for t in past.trades(symbol, from_id, start_ms, end_ms, limit, until)],
+            ))  # fmt: skip
         if len(out) < limit and (end_ms is None or end_ms >= until):
             if out:
                 out += live(out[-1].agg_id + 1, None, end_ms, limit - len(out))
@@ -152,8 +189,12 @@ class PastAnswers:
         if len(live) >= limit or not self.knows(inst.symbol):
             return live
         first = live[0].first_id if live else self._first_live_id(inst)
-        older = self.past.last_trades(inst.symbol, limit - len(live), first, self.until_ms)
-        return [_aggregate(t) for t in older] + live
+        symbol, until = inst.symbol, self.until_ms
+        older = self._recent.get(
+            (symbol, first),
+            lambda: [_aggregate(t) for t in self.past.last_trades(symbol, _RECENT_MOST, first, until)],
+        )
+        return older[len(older) - (limit - len(live)) :] + live
 
     def _first_live_id(self, inst: Instrument) -> int:
         return self.past.live_trade_id(inst.symbol, self.live_from_ms)
