@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import CONTINUOUS_INTERVALS_UM, INTERVALS
 from tickerplant.market.klines.streams import CONTINUOUS_TYPES, ContinuousContracts
 from tickerplant.market.payloads.builders import BASE_DECIMALS, quote_units
@@ -46,6 +46,7 @@ from tickerplant.protocol.market_data import (
     required_symbol,
     text_param,
 )
+from tickerplant.protocol.past import PastAnswers
 
 __all__ = ["AGG_TRADES_WINDOW_MS", "MarketHistory"]
 
@@ -118,7 +119,7 @@ class MarketHistory:
             return array(*map(row, past.agg_trades(inst, from_id, start, end, limit, live)))
         lo, hi = history.span(from_id, start, end, limit)
         if past is not None and hi - lo < limit and from_id is None and start is None and end is None:
-            return array(*map(row, past.recent_trades(inst, limit, history.rows(lo, hi))))  # the latest
+            return _spliced(past, inst, limit, history, lo, hi, self._rows, "aggTrades", row)  # the latest
         return _aggregate_rows(self._rows, history, "aggTrades", lo, hi, row)
 
     # -- trades (§7.9) ---------------------------------------------------------------------
@@ -145,7 +146,7 @@ class MarketHistory:
 
         past = self._past
         if past is not None and hi - lo < limit:
-            return array(*map(row, past.recent_trades(inst, limit, history.rows(lo, hi))))
+            return _spliced(past, inst, limit, history, lo, hi, self._rows, "trades", row)
         return _aggregate_rows(self._rows, history, "trades", lo, hi, row)
 
     # -- continuousKlines (§7.8, §4.12) ------------------------------------------------------
@@ -170,6 +171,18 @@ class MarketHistory:
         assert view is not None
         series = self.view.klines(view).series(q.interval)
         return self._data.spliced_klines(q, series, inst)
+
+
+def _spliced(
+    past: PastAnswers, inst: Instrument, limit: int, history: TradeHistory, lo: int, hi: int,
+    rows: EncodedRows, kind: str, row: Callable[[Aggregate], bytes],
+) -> msgspec.Raw:
+    """The latest ``limit``: the past's trades before the view's ``lo``-th to ``hi``-th,
+    each side's rows kept encoded (``PastAnswers.recent_rows``, ``_aggregate_rows``)."""
+    first = history.rows(lo, lo + 1)[0].first_id if hi > lo else None
+    head = past.recent_rows(inst, limit - (hi - lo), first, kind, row)
+    tail = bytes(_aggregate_rows(rows, history, kind, lo, hi, row))[1:-1]
+    return msgspec.Raw(b"[" + b",".join(p for p in (head, tail) if p) + b"]")
 
 
 def _aggregate_rows(

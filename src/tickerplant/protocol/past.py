@@ -58,7 +58,7 @@ class PastAnswers:
         self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(_ANSWERS_KEPT)
         self._bars: Lru[tuple[object, ...], list[PriceBar]] = Lru(_ANSWERS_KEPT)
         self._funding: Lru[tuple[object, ...], list[PastFunding]] = Lru(_ANSWERS_KEPT)
-        self._recent: Lru[tuple[str, int], list[Aggregate]] = Lru(_ANSWERS_KEPT)
+        self._recent_rows: Lru[tuple[str, str, int], list[bytes]] = Lru(_ANSWERS_KEPT)
         self._trades: Lru[tuple[object, ...], list[Aggregate]] = Lru(_ANSWERS_KEPT)
 
     def knows(self, symbol: str) -> bool:
@@ -184,17 +184,23 @@ class PastAnswers:
                 out = live(from_id, start_ms, end_ms, limit)
         return out
 
-    def recent_trades(self, inst: Instrument, limit: int, live: list[Aggregate]) -> list[Aggregate]:
-        """``trades``: the latest ``limit``, the past's before the view's when it holds fewer."""
-        if len(live) >= limit or not self.knows(inst.symbol):
-            return live
-        first = live[0].first_id if live else self._first_live_id(inst)
+    def recent_rows(
+        self, inst: Instrument, count: int, first: int | None, kind: str, row: Callable[[Aggregate], bytes]
+    ) -> bytes:
+        """The encoded rows (``row``, one ``kind`` of answer) of the latest ``count`` past
+        trades before trade id ``first`` (None: before the live start): each row encoded
+        once and kept with the longest run asked, so a poll costs a join."""
+        if count <= 0 or not self.knows(inst.symbol):
+            return b""
+        first_id = first if first is not None else self._first_live_id(inst)
         symbol, until = inst.symbol, self.until_ms
-        older = self._recent.get(
-            (symbol, first),
-            lambda: [_aggregate(t) for t in self.past.last_trades(symbol, _RECENT_MOST, first, until)],
-        )
-        return older[len(older) - (limit - len(live)) :] + live
+
+        def encoded() -> list[bytes]:
+            older = self.past.last_trades(symbol, _RECENT_MOST, first_id, until)
+            return [row(_aggregate(t)) for t in older]
+
+        rows = self._recent_rows.get((kind, symbol, first_id), encoded)
+        return b",".join(rows[max(0, len(rows) - count) :])
 
     def _first_live_id(self, inst: Instrument) -> int:
         return self.past.live_trade_id(inst.symbol, self.live_from_ms)
