@@ -16,7 +16,10 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   request, as Binance's do (HTTP/1.1 keep-alive): requests sent before their answers
   (pipelining) are answered in order, each as soon as the one before it is. It is closed
   after an answer when ``http_head.keeps_alive`` says so (``Connection: close``), and when
-  no request comes for ``KEEP_ALIVE_IDLE_MS``. The router is given each request's body; the
+  no request comes for ``KEEP_ALIVE_IDLE_MS``. An answer the router makes in pieces
+  (``picows_server.LaterRoute``: a cold `fundingRate`, ``protocol/later.py``) is made a
+  piece at a time within the REST turns (``rest_turns``), as if each piece were an answer,
+  and written when made; the requests after it wait for it. The router is given each request's body; the
   next request is read from the byte after it. A client that asks ``Expect: 100-continue``
   is answered ``100 Continue`` once its head is accepted, so it sends the body;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) is
@@ -56,6 +59,7 @@ from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
     BACKLOG,
     Head,
+    LaterRoute,
     PeerAwareProtocol,
     PeerRouter,
     asks_to_upgrade,
@@ -79,9 +83,9 @@ class FrontDoor(asyncio.Protocol):
     """One connection until its request head is read (see the module's docstring)."""
 
     __slots__ = (
-        "_accepted", "_answered", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line", "_logger",
-        "_paused", "_pending", "_router", "_timer", "_timer_ms", "_traffic", "_transport", "_turns",
-        "counters", "peer_ip", "trim",
+        "_accepted", "_answered", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line", "_later",
+        "_logger", "_paused", "_pending", "_router", "_timer", "_timer_ms", "_traffic", "_transport",
+        "_turns", "counters", "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -119,6 +123,8 @@ class FrontDoor(asyncio.Protocol):
         self._turns = turns
         self._in_line = False  # waiting for a turn to answer: not reading, no timeout
         self._pending: tuple[bytes, Head] | None = None  # a head checked, its body still coming
+        # an answer being made in pieces (protocol/later.py), with its request and keep-alive
+        self._later: tuple[LaterRoute, WSUpgradeRequest, bool] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -167,6 +173,28 @@ class FrontDoor(asyncio.Protocol):
         transport = self._transport
         answered = False
         while heads is not None and transport is not None and not self._paused:
+            later = self._later
+            if later is not None:  # an answer made in pieces: its next, within the turn's budget
+                turns = self._turns
+                if turns is not None and not turns.admit(self):
+                    self._wait_in_line(transport)
+                    break
+                route, request, alive = later
+                if turns is not None:
+                    started = turns.started()
+                    made = route.step()
+                    turns.spent(started)
+                    if not made:
+                        continue
+                made_route = route.run()  # made: its answer (without turns, every piece now)
+                self._later = None
+                date = http_date(self._clock.now_ms())
+                transport.writelines(plain_answer(made_route, request, alive, date))
+                answered = True
+                if not alive:
+                    self._close(transport)
+                    break
+                continue
             pending = self._pending
             if pending is None:
                 outcome = heads.next()
@@ -200,6 +228,11 @@ class FrontDoor(asyncio.Protocol):
             alive = keeps_alive(request.headers)
             started = turns.started() if turns is not None else 0
             routed = self._router(request, self.peer_ip, body)
+            if isinstance(routed, LaterRoute):  # its pieces next, turn by turn, then its answer
+                self._later = (routed, request, alive)
+                if turns is not None:
+                    turns.spent(started)
+                continue
             transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
             if turns is not None:
                 turns.spent(started)
@@ -240,6 +273,7 @@ class FrontDoor(asyncio.Protocol):
         return False  # the transport closes itself: the client sends no more requests
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._later = None
         self._leave_line()
         self._stop_timer()
         self._heads = None

@@ -55,13 +55,32 @@ from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
 
 __all__ = [
-    "BACKLOG", "Head", "PartsResponse", "PeerAwareProtocol", "PeerRouter", "Routed", "asks_to_upgrade",
-    "checked_head", "plain_answer", "protocol_arguments",
+    "BACKLOG", "Head", "LaterRoute", "PartsResponse", "PeerAwareProtocol", "PeerRouter", "Routed",
+    "asks_to_upgrade", "checked_head", "plain_answer", "protocol_arguments",
 ]  # fmt: skip
 
 Routed = WSListener | WSUpgradeResponseWithListener
+
+
+class LaterRoute:
+    """An answer made in pieces (``protocol/later.py``, a cold `fundingRate`): the front
+    door takes ``step``s within its REST turns (``rest_turns``), then writes ``routed()``."""
+
+    __slots__ = ("routed", "step")
+
+    def __init__(self, step: Callable[[], bool], routed: Callable[[], Routed]) -> None:
+        self.step = step  # one piece; whether the answer is made
+        self.routed = routed  # the answer, once made
+
+    def run(self) -> Routed:
+        """Every piece and the answer, now."""
+        while not self.step():
+            pass
+        return self.routed()
+
+
 # (request, peer IP, body) -> answer; an upgrade's body is b""
-PeerRouter = Callable[[WSUpgradeRequest, str, bytes], Routed | None]
+PeerRouter = Callable[[WSUpgradeRequest, str, bytes], Routed | LaterRoute | None]
 
 _HANDSHAKE_TIMEOUT_S = 5.0
 _MAX_FRAME_BYTES = MAX_MESSAGE_BYTES  # no frame larger than a whole message may be
@@ -122,7 +141,8 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
             extra = {"Sec-WebSocket-Version": _WS_VERSION, "Upgrade": "websocket"}  # RFC 9110 §15.5.22
             response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
             return WSUpgradeResponseWithListener(response, None)
-        return self._router(request, self.peer_ip, b"")
+        routed = self._router(request, self.peer_ip, b"")
+        return routed.run() if isinstance(routed, LaterRoute) else routed
 
 
 class Head(NamedTuple):

@@ -31,7 +31,7 @@ from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
-from tickerplant.gateway.picows_server import PartsResponse, Routed
+from tickerplant.gateway.picows_server import LaterRoute, PartsResponse, Routed
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
@@ -56,7 +56,7 @@ from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
-from tickerplant.protocol.rest import RestAnswer, RestApi
+from tickerplant.protocol.rest import RestAnswer, RestApi, RestLater
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
@@ -273,7 +273,7 @@ class Listener:
         with a descriptor in reserve to answer 503 with (``gateway/acceptor.py``)."""
         return self._server is not None and self._server.accepting_itself
 
-    def route(self, request: WSUpgradeRequest, ip: str, body: bytes = b"") -> Routed | None:
+    def route(self, request: WSUpgradeRequest, ip: str, body: bytes = b"") -> Routed | LaterRoute | None:
         """The answer to ``request`` from ``ip`` with ``body`` (``http_head``: GET, POST, PUT
         or DELETE). Only the private routes take another method than GET; on any other path
         one is Binance's 404 ``-5000`` naming it (trading part 1 §6.2)."""
@@ -298,12 +298,13 @@ class Listener:
         if self.rest.handles(path):
             rest = self.rest
             started_ns = self._clock.now_ns()
-            answer = rest.answer(path, query, ip, now_ms, method)
-            elapsed_ns = self._clock.now_ns() - started_ns
+            begun = rest.begin(path, query, ip, now_ms, method)
             # the path is a label only when it is an endpoint: a client's text never is
-            known = path in rest.routes and method == "GET"
-            self.traffic.request("rest", path if known else OTHER, answer.status, elapsed_ns)
-            return _rest_response(answer)
+            label = path if path in rest.routes and method == "GET" else OTHER
+            if isinstance(begun, RestLater):  # made in pieces by the front door's turns
+                return LaterRoute(begun.step, lambda: self._rest_done(begun, label, started_ns))
+            self.traffic.request("rest", label, begun.status, self._clock.now_ns() - started_ns)
+            return _rest_response(begun)
         routed = self.market is Market.UM or not self._config.strict_routing
         url = parse_stream_url(target, routed=routed)
         if isinstance(url, UrlRefused):
@@ -315,6 +316,14 @@ class Listener:
             return self.streams.connection(url)
         refused = unknown_path(path)
         return _json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
+
+    def _rest_done(self, later: RestLater, label: str, started_ns: int) -> Routed:
+        """A REST answer made in pieces, made: counted with the time since it began (the
+        turns it waited included: what its client waited)."""
+        answer = later.answer
+        assert answer is not None
+        self.traffic.request("rest", label, answer.status, self._clock.now_ns() - started_ns)
+        return _rest_response(answer)
 
     def _private(
         self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, body: bytes, ip: str,

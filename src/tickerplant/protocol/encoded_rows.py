@@ -88,6 +88,11 @@ class EncodedRows:
             self._span_bytes += len(joined)
         return joined
 
+    def holds_span(self, owner: object, kind: Hashable, key: Hashable) -> bool:
+        """Whether ``span`` would answer from what it keeps (``join`` not called)."""
+        kept = self._spans.get((id(owner), kind))
+        return kept is not None and kept[0] is owner and kept[1] == key
+
     def span_bytes(self) -> int:
         """Bytes of joined spans kept (at most ``max_span_bytes``)."""
         return self._span_bytes

@@ -22,6 +22,7 @@ from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.later import eventually
 from tickerplant.protocol.past import PastAnswers
 
 __all__ = [
@@ -410,4 +411,9 @@ class MarketData:
         def row(k: Kline) -> list[int | str]:
             return rest_row(k, inst, market)
 
-        return self.past.klines(inst, q.interval, q.start_ms, q.end_ms, q.limit, series, render, row)
+        past = self.past
+        # the past's klines not yet made, an hour of minutes a piece (protocol/later.py)
+        return eventually(
+            past.kline_pieces(inst, q.interval, q.start_ms, q.end_ms, q.limit),
+            lambda: past.klines(inst, q.interval, q.start_ms, q.end_ms, q.limit, series, render, row),
+        )

@@ -21,7 +21,7 @@ once; each answer after is the live part and a copy of bytes (issue 34's stall b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import msgspec
 
@@ -113,7 +113,35 @@ class PastAnswers:
                 )
         return msgspec.Raw(b"[" + b",".join(p for p in (head, _inner(render(live))) if p) + b"]")
 
+    def kline_pieces(
+        self, inst: Instrument, interval: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> Iterator[None]:
+        """What ``klines`` with these arguments reads of the past, made a piece at a time
+        (``SimulatedPast.kline_pieces``): nothing when its rows are kept. Without a start,
+        as if the view held none of the answer (the most the past can give)."""
+        symbol, until = inst.symbol, self.until_ms
+        if start_ms is not None:
+            if (symbol, interval, start_ms, end_ms, limit) not in self._kline_rows:
+                yield from self.past.kline_pieces(symbol, interval, start_ms, end_ms, limit, until)
+            return
+        boundary = open_time(interval, until)
+        before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
+        if (symbol, interval, None, before, limit) not in self._kline_rows:
+            yield from self.past.kline_pieces(symbol, interval, None, before, limit, until)
+
     # -- markPriceKlines, indexPriceKlines, premiumIndexKlines (§7.8) ----------------------
+
+    def price_kline_pieces(
+        self, symbol: str, kind: PriceKind, interval: str, start_ms: int | None, end_ms: int | None,
+        limit: int,
+    ) -> Iterator[None]:  # fmt: skip
+        """What ``price_klines`` with these arguments reads of the past, made a piece at a
+        time (``PastMarks.kline_pieces``); without a start, as if the view held none of it."""
+        until = self.until_ms
+        if start_ms is None:
+            boundary = open_time(interval, until)
+            end_ms = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
+        yield from self.marks.kline_pieces(symbol, kind, interval, start_ms, end_ms, limit, until)
 
     def price_klines(
         self,
@@ -155,6 +183,14 @@ class PastAnswers:
             (symbol, start_ms, end_ms, limit),
             lambda: self.marks.funding(symbol, start_ms, end_ms, limit, self.live_from_ms),
         )
+
+    def funding_pieces(
+        self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> Iterator[None]:
+        """What ``funding`` with these arguments reads, made a funding event a piece
+        (``PastMarks.funding_pieces``): nothing when its answer is kept."""
+        if (symbol, start_ms, end_ms, limit) not in self._funding:
+            yield from self.marks.funding_pieces(symbol, start_ms, end_ms, limit, self.live_from_ms)
 
     # -- trades (§7.9) ------------------------------------------------------------------
 

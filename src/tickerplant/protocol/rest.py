@@ -17,12 +17,13 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub
 from tickerplant.protocol.derivatives_data import DerivativesData
 from tickerplant.protocol.errors import RequestRefused, unknown_path
+from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 
-__all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi"]
+__all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi", "RestLater"]
 
 _encode = msgspec.json.encode
 QUERY_CACHE_SIZE = 256  # parsed query strings kept; the table is emptied when full
@@ -40,6 +41,43 @@ class RestAnswer(NamedTuple):
     def body(self) -> bytes:
         """The whole body (``parts`` joined: a copy when there are several)."""
         return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+
+
+class RestLater:
+    """A REST answer made in pieces (``protocol/later.py``): ``step`` until it returns
+    True, then ``answer``. The weight was charged when the request came."""
+
+    __slots__ = ("_later", "_used", "answer")
+
+    def __init__(self, later: Later[Any], used_weight: int) -> None:
+        self._later = later
+        self._used = used_weight
+        self.answer: RestAnswer | None = None
+
+    def step(self) -> bool:
+        """One piece; whether ``answer`` is made (a refusal is an answer too)."""
+        try:
+            if not self._later.step():
+                return False
+            self.answer = _answered(self._later.result, self._used)
+        except RequestRefused as error:
+            self.answer = RestAnswer(error.status, (RestApi.error_body(error),), self._used)
+        return True
+
+    def run(self) -> RestAnswer:
+        """Every piece and the answer, now."""
+        while not self.step():
+            pass
+        assert self.answer is not None
+        return self.answer
+
+
+def _answered(result: Any, used_weight: int) -> RestAnswer:
+    """A method's result as its 200 answer."""
+    if type(result) is Spliced:  # a depth answer: its levels are written, not copied
+        return RestAnswer(200, (result.head, result.tail), used_weight)
+    encoded: bytes = result if isinstance(result, bytes) else _encode(result)
+    return RestAnswer(200, (encoded,), used_weight)
 
 
 def _constant(weight: int) -> Callable[[Params], int]:
@@ -96,13 +134,21 @@ class RestApi:
         return path in self.routes or path.startswith(("/fapi/", "/dapi/", "/api/", "/futures/"))
 
     def answer(self, path: str, query: str, ip: str, now_ms: int, http_method: str = "GET") -> RestAnswer:
+        """``begin``'s answer, made whole now."""
+        begun = self.begin(path, query, ip, now_ms, http_method)
+        return begun.run() if isinstance(begun, RestLater) else begun
+
+    def begin(
+        self, path: str, query: str, ip: str, now_ms: int, http_method: str = "GET"
+    ) -> RestAnswer | RestLater:
         """The answer to ``http_method`` on ``path``: market data is GET only, so another
         method is Binance's 404 for a path's unknown method (``unknown_path``), never the GET's
-        answer."""
+        answer. An answer that needs the past made first (a cold `fundingRate`) comes as a
+        ``RestLater``, to be made in pieces."""
         method = self.routes.get(path) if http_method == "GET" else None
         if method is None:
             unknown = unknown_path(path, http_method)
-            return RestAnswer(unknown.status, (self._error(unknown),), self.weight.used(ip, now_ms))
+            return RestAnswer(unknown.status, (self.error_body(unknown),), self.weight.used(ip, now_ms))
         params, duplicate = self._params(query)
         try:
             weight = method.weight(params)
@@ -112,17 +158,16 @@ class RestApi:
         if verdict.status != 200:
             limited = rate_limit_error(verdict, ip, self.weight.limit)
             retry_s = -(-verdict.retry_after_ms // 1000)
-            return RestAnswer(verdict.status, (self._error(limited),), verdict.used, retry_s)
+            return RestAnswer(verdict.status, (self.error_body(limited),), verdict.used, retry_s)
         try:
             if duplicate:
                 raise RequestRefused(-1101, "Duplicate values for a parameter detected.")
             result: Any = method.answer(params, now_ms)
         except RequestRefused as error:
-            return RestAnswer(error.status, (self._error(error),), verdict.used)
-        if type(result) is Spliced:  # a depth answer: its levels are written, not copied
-            return RestAnswer(200, (result.head, result.tail), verdict.used)
-        encoded: bytes = result if isinstance(result, bytes) else _encode(result)
-        return RestAnswer(200, (encoded,), verdict.used)
+            return RestAnswer(error.status, (self.error_body(error),), verdict.used)
+        if type(result) is Later:  # made in pieces, one a step (protocol/later.py)
+            return RestLater(result, verdict.used)
+        return _answered(result, verdict.used)
 
     def cached_queries(self) -> int:
         """How many parsed query strings are kept: at most ``QUERY_CACHE_SIZE``, each at
@@ -146,5 +191,5 @@ class RestApi:
         return exchange_info(self._market, self._instruments, now_ms)
 
     @staticmethod
-    def _error(error: RequestRefused) -> bytes:
+    def error_body(error: RequestRefused) -> bytes:
         return _encode({"code": error.code, "msg": error.msg})

@@ -32,6 +32,7 @@ import msgspec
 from tickerplant.market.plant.view import SymbolView
 from tickerplant.protocol.errors import CLOSE_BANNED, CloseReason, RequestRefused, mandatory
 from tickerplant.protocol.json_errors import NotJson, parse_json
+from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, Spliced, named_symbol
 from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
 
@@ -278,6 +279,8 @@ class WsApi:
             return WsApiReply((self._error(request_id, parsed, None),), None, name, parsed.status)
         try:
             result = method.answer(params, now_ms)
+            if type(result) is Later:  # a cold past's klines: made whole here (later.py)
+                result = result.run()
         except RequestRefused as error:
             return WsApiReply((self._error(request_id, error, limits),), None, name, error.status)
         # Written from bytes, as msgspec writes the object {"id","status","result",

@@ -24,11 +24,14 @@ samples, the mark price at the close of its last minute.
 
 A funding interval's minutes are made together and kept in a bounded LRU
 (``_INTERVALS_KEPT`` intervals over all symbols), funding events in another
-(``_FUNDINGS_KEPT``); a funding is made from the interval's closes alone (about 2 ms).
+(``_FUNDINGS_KEPT``), klines' bars in a third (``_BARS_KEPT``); a funding is made from the
+interval's closes alone (about 2.4 ms). What an answer reads can be made a piece at a time
+first (``kline_pieces``, ``funding_pieces``: ``protocol/later.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from tickerplant.market.derivatives.mark_price import (
@@ -57,6 +60,7 @@ _BASIS_MINUTES = 30
 _INTERVAL_MINUTES = FUNDING_INTERVAL_MS // MINUTE_MS
 _INTERVALS_KEPT = 512
 _FUNDINGS_KEPT = 16_384
+_BARS_KEPT = 16_384  # klines' bars over all symbols, kinds and intervals (~100 B each)
 _SAMPLES = 60  # a minute's samples, one a second
 
 
@@ -79,6 +83,7 @@ class PastMarks:
         self._intervals: Lru[tuple[str, int], list[_Minute]] = Lru(_INTERVALS_KEPT)
         self._basis_keys: dict[tuple[Market, str], int] = {}
         self._fundings: Lru[tuple[str, int], PastFunding] = Lru(_FUNDINGS_KEPT)
+        self._bars: Lru[tuple[str, PriceKind, str, int], PriceBar] = Lru(_BARS_KEPT)
         perpetuals = {
             (i.market, i.pair): i.symbol
             for i in past.instruments.values()
@@ -145,6 +150,42 @@ class PastMarks:
     ) -> list[PriceBar]:  # fmt: skip
         """``kind``'s klines of ``interval`` with `klines` semantics (§7.8), of the intervals
         wholly before ``until_ms`` and after the listing."""
+        opens = self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms)
+        return [self._bar(symbol, kind, interval, t) for t in opens]
+
+    def kline_pieces(
+        self, symbol: str, kind: PriceKind, interval: str, start_ms: int | None, end_ms: int | None,
+        limit: int, until_ms: int,
+    ) -> Iterator[None]:  # fmt: skip
+        """What ``klines`` with these arguments reads, made a funding interval's minutes a
+        piece (a few milliseconds each), for an answer made in pieces (``protocol/later.py``):
+        it yields after each interval it had to make, and keeps each bar made."""
+        for t in self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms):
+            if (symbol, kind, interval, t) in self._bars:
+                continue
+            first_ms = max(t, self.past.tape(symbol).first_minute * MINUTE_MS)
+            last_ms = close_time(interval, t)
+            for n in range(first_ms // FUNDING_INTERVAL_MS, last_ms // FUNDING_INTERVAL_MS + 1):
+                if (symbol, n) not in self._intervals:
+                    self._interval(symbol, n)
+                    yield
+            self._bar(symbol, kind, interval, t)
+
+    def _bar(self, symbol: str, kind: PriceKind, interval: str, open_ms: int) -> PriceBar:
+        """The ``interval`` bar opened at ``open_ms``: its minutes' aggregate, kept."""
+
+        def make() -> PriceBar:
+            end = close_time(interval, open_ms)
+            bars = self.minute_bars(symbol, kind, open_ms, end)
+            high, low = max(b.high for b in bars), min(b.low for b in bars)
+            return PriceBar(open_ms, end, bars[0].open, high, low, bars[-1].close, _SAMPLES * len(bars))
+
+        return self._bars.get((symbol, kind, interval, open_ms), make)
+
+    def _kline_opens(
+        self, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
+    ) -> list[int]:
+        """The open times ``klines`` answers, in time order."""
         first = open_time(interval, self.past.tape(symbol).first_minute * MINUTE_MS)
         last = open_time(interval, until_ms)
         opens: list[int] = []
@@ -161,13 +202,7 @@ class PastMarks:
                 opens.append(t)
                 t = open_time(interval, t - 1)
             opens.reverse()
-        out = []
-        for t in opens:
-            end = close_time(interval, t)
-            bars = self.minute_bars(symbol, kind, t, end)
-            high, low = max(b.high for b in bars), min(b.low for b in bars)
-            out.append(PriceBar(t, end, bars[0].open, high, low, bars[-1].close, _SAMPLES * len(bars)))
-        return out
+        return opens
 
     # -- funding -----------------------------------------------------------------------
 
@@ -177,9 +212,27 @@ class PastMarks:
         """A perpetual's funding events with `fundingRate` semantics (§7.9): from a start the
         first ``limit``, else the last up to the end; at or before ``until_ms`` (its interval
         wholly before it), after the listing."""
+        indexes = self._funding_indexes(symbol, start_ms, end_ms, limit, until_ms)
+        return [self._funding(symbol, n) for n in indexes]
+
+    def funding_pieces(
+        self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
+    ) -> Iterator[None]:
+        """What ``funding`` with these arguments reads, made one event a piece (about 2.4 ms
+        each), for an answer made in pieces (``protocol/later.py``): it yields after each
+        event it had to make, none for an event kept."""
+        for n in self._funding_indexes(symbol, start_ms, end_ms, limit, until_ms):
+            if (symbol, n) not in self._fundings:
+                self._funding(symbol, n)
+                yield
+
+    def _funding_indexes(
+        self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
+    ) -> range:
+        """The funding times (in intervals since the epoch) ``funding`` answers."""
         inst = self.past.instruments[symbol]
         if inst.contract_type is not ContractType.PERPETUAL:
-            return []
+            return range(0)
         tape = self.past.tape(symbol)
         # the first funding that ends an interval wholly listed
         first = -(-tape.first_minute * MINUTE_MS // FUNDING_INTERVAL_MS) + 1
@@ -188,10 +241,8 @@ class PastMarks:
             last = min(last, end_ms // FUNDING_INTERVAL_MS)
         if start_ms is not None:
             lo = max(first, -(-start_ms // FUNDING_INTERVAL_MS))
-            indexes = range(lo, min(last, lo + limit - 1) + 1)
-        else:
-            indexes = range(max(first, last - limit + 1), last + 1)
-        return [self._funding(symbol, n) for n in indexes]
+            return range(lo, min(last, lo + limit - 1) + 1)
+        return range(max(first, last - limit + 1), last + 1)
 
     def _funding(self, symbol: str, n: int) -> PastFunding:
         """The funding at ``n`` × 8 h, kept."""

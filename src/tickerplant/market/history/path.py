@@ -81,6 +81,9 @@ class Lru(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._held)
 
+    def __contains__(self, key: K) -> bool:
+        return key in self._held
+
     def get(self, key: K, make: Callable[[], V]) -> V:
         held = self._held
         value = held.get(key)

@@ -146,26 +146,64 @@ class SimulatedPast:
         """``symbol``'s klines of ``interval`` with `GET /fapi/v1/klines` semantics (§7.8:
         open times in [start, end], the first ``limit`` from the start, else the last up to
         the end), of the intervals wholly before ``until_ms`` and after the listing."""
+        opens = self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms)
+        return [self.kline(symbol, interval, t) for t in opens]
+
+    def kline_pieces(
+        self, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
+    ) -> Iterator[None]:
+        """What ``klines`` with these arguments reads, made an hour of minutes a piece (about
+        a millisecond each; a day's kline after its hours), for an answer made in pieces
+        (``protocol/later.py``): it yields after each part it had to make. Parts past what
+        the caches keep are not made here (the answer makes them, in one piece)."""
+        made = 0
+        for t in self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms):
+            close_ms = close_time(interval, t)
+            if interval in _SUB_HOUR:
+                for hour in range(t // HOUR_MS, close_ms // HOUR_MS + 1):
+                    if (symbol, hour) not in self._minute_klines and made < _MINUTE_HOURS_KEPT // 2:
+                        made += 1
+                        self._minutes(symbol, hour)
+                        yield
+            elif interval == "1h" or interval in _SUB_DAY:
+                for hour in self._listed(symbol, t, close_ms, HOUR_MS):
+                    if (symbol, hour) not in self._hour_klines:
+                        self._hour(symbol, hour)
+                        yield
+            else:
+                for day in self._listed(symbol, t, close_ms, DAY_MS):
+                    if (symbol, day) in self._day_klines:
+                        continue
+                    for hour in self._listed(symbol, day * DAY_MS, (day + 1) * DAY_MS - 1, HOUR_MS):
+                        if (symbol, hour) not in self._hour_klines:
+                            self._hour(symbol, hour)
+                            yield
+                    self._day(symbol, day)
+
+    def _kline_opens(
+        self, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
+    ) -> list[int]:
+        """The open times ``klines`` answers, in time order."""
         if interval == "1s":
             return []  # the past is made of minutes: a second's kline is the live market's alone
         tape = self.tape(symbol)
         first = open_time(interval, tape.first_minute * MINUTE_MS)
         last = open_time(interval, until_ms) if until_ms > first else first
         # the intervals served: opens in [first, last), `last`'s interval holding until_ms
-        out: list[Kline] = []
+        out: list[int] = []
         if start_ms is not None:
             t = open_time(interval, max(start_ms, first))
             if t < start_ms:
                 t = close_time(interval, t) + 1
             while t < last and (end_ms is None or t <= end_ms) and len(out) < limit:
-                out.append(self.kline(symbol, interval, t))
+                out.append(t)
                 t = close_time(interval, t) + 1
             return out
         if last <= first:
             return []
         t = open_time(interval, last - 1 if end_ms is None else min(end_ms, last - 1))
         while t >= first and len(out) < limit:
-            out.append(self.kline(symbol, interval, t))
+            out.append(t)
             t = open_time(interval, t - 1)
         out.reverse()
         return out

@@ -1,0 +1,105 @@
+"""An answer made in pieces (protocol/later.py, gateway/front_door.py) over real sockets:
+the first `fundingRate` of every symbol makes ~a thousand past funding events, one a piece,
+within the REST turns, so another client's requests are answered meanwhile (with one piece
+or answer a turn, ``rest_turn_ms`` 0, every other turn); the answer is whole and in time
+order, a request pipelined after it is answered after it, and asked again it is the same
+bytes, at once. The past's klines and mark-price klines the same, an hour of minutes or a
+funding interval a piece."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import msgspec
+import pytest
+from conftest import StartServer
+from rawws import read_answer
+
+from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.protocol.rest import RestAnswer
+
+FUNDING = b"GET /fapi/v1/fundingRate?limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n"
+TIME = b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def _body(answer: bytes) -> object:
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    return msgspec.json.decode(body)
+
+
+async def test_others_are_answered_while_a_cold_funding_history_is_made(start_server: StartServer) -> None:
+    plant = await start_server(rest_turn_ms=0.0)
+    listener = plant.listeners[Market.UM]
+    turns = listener.rest_turns
+    assert turns is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    writer.write(FUNDING + TIME)  # pipelined: the time waits for the funding
+    funding_task = asyncio.ensure_future(read_answer(reader))
+    other_reader, other_writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    answered_meanwhile = 0
+    while not funding_task.done():
+        other_writer.write(TIME)
+        _body(await read_answer(other_reader))
+        answered_meanwhile += 1 if not funding_task.done() else 0
+    rows = _body(funding_task.result())
+    after = _body(await read_answer(reader))
+    assert isinstance(after, dict) and list(after) == ["serverTime"]
+    assert answered_meanwhile >= 10  # the loop went on answering: the history took its turns
+    assert isinstance(rows, list) and len(rows) == 1000
+    times = [row["fundingTime"] for row in rows]
+    assert times == sorted(times)
+    by_symbol = itertools.groupby(sorted(rows, key=lambda r: (r["symbol"], r["fundingTime"])), key=lambda r: r["symbol"])
+    for _, events in by_symbol:
+        spaced = [e["fundingTime"] for e in events]
+        assert all(b - a == FUNDING_INTERVAL_MS for a, b in itertools.pairwise(spaced))
+    writer.write(FUNDING)  # again: the same bytes, and made at once now
+    assert _body(await read_answer(reader)) == rows
+    begun = listener.rest.begin("/fapi/v1/fundingRate", "limit=1000", "127.0.0.1", plant.clock.now_ms())
+    assert isinstance(begun, RestAnswer) and msgspec.json.decode(begun.body) == rows
+    for w in (writer, other_writer):
+        w.close()
+
+
+async def _meanwhile(port: int, request: bytes) -> tuple[object, int]:
+    """``request``'s answer on one connection, and how many requests another connection
+    had answered while it was made."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    answer = asyncio.ensure_future(read_answer(reader))
+    other_reader, other_writer = await asyncio.open_connection("127.0.0.1", port)
+    meanwhile = 0
+    while not answer.done():
+        other_writer.write(TIME)
+        _body(await read_answer(other_reader))
+        meanwhile += 1 if not answer.done() else 0
+    for w in (writer, other_writer):
+        w.close()
+    return _body(answer.result()), meanwhile
+
+
+# days no other test asks about (the past's minutes are kept per process), and the latest
+START = 1_684_328_400_000  # 2023-05-17 13:00 UTC
+COLD_KLINES = [
+    "/fapi/v1/klines?symbol=LINKUSDT&interval=1m&limit=1500&startTime={start}",
+    "/fapi/v1/markPriceKlines?symbol=BTCUSDT&interval=1h&limit=100",
+    "/fapi/v1/premiumIndexKlines?symbol=ETHUSDT&interval=1h&limit=200&startTime={start}",
+]
+
+
+@pytest.mark.parametrize("target", COLD_KLINES)
+async def test_others_are_answered_while_cold_past_klines_are_made(start_server: StartServer, target: str) -> None:
+    plant = await start_server(rest_turn_ms=0.0)
+    port = plant.listeners[Market.UM].port
+    # each loop's run its own days: what one made is kept for the other in this process
+    start = START + (10 * DAY_MS if "uvloop" in type(asyncio.get_running_loop()).__module__ else 0)
+    target = target.format(start=start)
+    rows, meanwhile = await _meanwhile(port, b"GET %b HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode())
+    assert meanwhile >= 3
+    assert isinstance(rows, list) and len(rows) == int(target.split("limit=")[1].split("&")[0])
+    step = 60 * MINUTE_MS if "interval=1h" in target else MINUTE_MS
+    opens = [row[0] for row in rows]
+    assert opens == list(range(opens[0], opens[0] + step * len(opens), step))
