@@ -19,7 +19,7 @@ from rawws import read_answer
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import DAY_MS, MINUTE_MS
-from tickerplant.protocol.rest import RestAnswer
+from tickerplant.protocol.rest import RestAnswer, RestLater
 
 FUNDING = b"GET /fapi/v1/fundingRate?limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n"
 TIME = b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -103,3 +103,19 @@ async def test_others_are_answered_while_cold_past_klines_are_made(start_server:
     step = 60 * MINUTE_MS if "interval=1h" in target else MINUTE_MS
     opens = [row[0] for row in rows]
     assert opens == list(range(opens[0], opens[0] + step * len(opens), step))
+
+
+async def test_the_latest_past_trades_are_encoded_in_pieces(start_server: StartServer) -> None:
+    plant = await start_server(rest_turn_ms=0.0)
+    listener = plant.listeners[Market.UM]
+    begun = listener.rest.begin("/fapi/v1/trades", "symbol=BTCUSDT&limit=1000", "127.0.0.1", plant.clock.now_ms())
+    assert isinstance(begun, RestLater)  # the past's part is not made yet
+    steps = 1
+    while not begun.step():
+        steps += 1
+    assert steps >= 3  # laid out, then its rows 250 a piece
+    assert begun.answer is not None
+    rows = msgspec.json.decode(begun.answer.body)
+    assert isinstance(rows, list) and len(rows) == 1000
+    ids = [row["id"] for row in rows]
+    assert ids == list(range(ids[0], ids[0] + 1000))

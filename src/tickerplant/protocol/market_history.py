@@ -36,6 +36,7 @@ from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.units import DAY_MS, fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.later import Later, eventually
 from tickerplant.protocol.market_data import (
     MarketData,
     Method,
@@ -176,13 +177,19 @@ class MarketHistory:
 def _spliced(
     past: PastAnswers, inst: Instrument, limit: int, history: TradeHistory, lo: int, hi: int,
     rows: EncodedRows, kind: str, row: Callable[[Aggregate], bytes],
-) -> msgspec.Raw:
+) -> msgspec.Raw | Later[msgspec.Raw]:
     """The latest ``limit``: the past's trades before the view's ``lo``-th to ``hi``-th,
     each side's rows kept encoded (``PastAnswers.recent_rows``, ``_aggregate_rows``)."""
     first = history.rows(lo, lo + 1)[0].first_id if hi > lo else None
-    head = past.recent_rows(inst, limit - (hi - lo), first, kind, row)
-    tail = bytes(_aggregate_rows(rows, history, kind, lo, hi, row))[1:-1]
-    return msgspec.Raw(b"[" + b",".join(p for p in (head, tail) if p) + b"]")
+    count = limit - (hi - lo)
+
+    def answer() -> msgspec.Raw:
+        head = past.recent_rows(inst, count, first, kind, row)
+        tail = bytes(_aggregate_rows(rows, history, kind, lo, hi, row))[1:-1]
+        return msgspec.Raw(b"[" + b",".join(p for p in (head, tail) if p) + b"]")
+
+    # the past's rows not yet made, a few hundred a piece (protocol/later.py)
+    return eventually(past.recent_pieces(inst, count, first, kind, row), answer)
 
 
 def _aggregate_rows(
