@@ -1,5 +1,5 @@
 """The protocol layer's own direction: the surfaces (REST, the WebSocket API, the stream
-subscription protocol and its URLs) build on shared modules and never on one another."""
+subscription protocol and its URLs, the public archive) build on shared modules and never on one another."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "src" / "tickerplant" / "protocol"
-SURFACES = {"rest", "ws_api", "subscriptions", "urls"}
+SURFACES = {"archive", "rest", "ws_api", "subscriptions", "urls"}
 SHARED = {
     "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "later", "limits", "market_data",
     "market_history", "open_interest", "past", "request_weight", "streams", "user_streams",

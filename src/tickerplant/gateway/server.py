@@ -44,6 +44,7 @@ from tickerplant.market.messages import (
 )
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.market.plant.view import MarketView
+from tickerplant.protocol.archive import Archive, ArchiveAnswer, is_archive_path, missing_file
 from tickerplant.protocol.errors import (
     CLOSE_FINISHED,
     CLOSE_SHUTDOWN,
@@ -52,6 +53,7 @@ from tickerplant.protocol.errors import (
     CloseReason,
     unknown_path,
 )
+from tickerplant.protocol.later import Later
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.past import PastAnswers
@@ -161,6 +163,8 @@ class Listener:
         self.weight = make_weight(config.request_weight_per_min, counters=counters)
         self.traffic = Traffic()  # connections accepted, requests answered, closes sent
         rest_data = MarketData(self.view, cm_arrays=True, past=past)
+        # Binance's public archive layout, from the same past (protocol/archive.py)
+        self.archive = Archive.of(past) if past is not None else None
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
@@ -293,6 +297,8 @@ class Listener:
             refused = unknown_path(path, method)  # no stream nor WebSocket API but by GET
             error = msgspec.json.encode({"code": refused.code, "msg": refused.msg})
             return _json_response(refused.status, error)
+        if is_archive_path(path) and method == "GET":
+            return self._archive(path)
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
         if self.rest.handles(path):
@@ -316,6 +322,27 @@ class Listener:
             return self.streams.connection(url)
         refused = unknown_path(path)
         return _json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
+
+    def _archive(self, path: str) -> Routed | LaterRoute:
+        """A file of the public archive's layout (``protocol/archive.py``); without a past
+        (a replay, a relay), every one is missing."""
+        started_ns = self._clock.now_ns()
+        begun = self.archive.begin(path) if self.archive is not None else missing_file()
+        if isinstance(begun, Later):
+            made = begun
+            return LaterRoute(made.step, lambda: self._archive_done(made.result, started_ns))
+        return self._archive_done(begun, started_ns)
+
+    def _archive_done(self, answer: ArchiveAnswer, started_ns: int) -> Routed:
+        # one label for every file: a path is the client's text, never a label
+        self.traffic.request("rest", "/data/futures", answer.status, self._clock.now_ns() - started_ns)
+        status, line = _status_line(answer.status)
+        response = PartsResponse()
+        response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
+        response.body = None
+        response.head = line + b"Content-Type: %b\r\nAccess-Control-Allow-Origin: *\r\n" % answer.content_type
+        response.parts = (answer.body,)
+        return WSUpgradeResponseWithListener(response, None)
 
     def _rest_done(self, later: RestLater, label: str, started_ns: int) -> Routed:
         """A REST answer made in pieces, made: counted with the time since it began (the

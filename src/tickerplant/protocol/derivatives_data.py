@@ -55,7 +55,7 @@ from tickerplant.protocol.market_data import (
     text_param,
 )
 
-__all__ = ["FUNDING_LIMIT_MAX", "DerivativesData"]
+__all__ = ["FUNDING_LIMIT_MAX", "DerivativesData", "price_row"]
 
 _encode_row = msgspec.json.Encoder().encode
 
@@ -212,7 +212,7 @@ class DerivativesData:
 
             def spliced() -> msgspec.Raw:
                 bars = past.price_klines(symbol, kind, interval, q.start_ms, q.end_ms, q.limit, live)
-                return array(*(_encode_row(_price_row(bar)) for bar in bars))
+                return array(*(_encode_row(price_row(bar)) for bar in bars))
 
             # the past's bars not yet made, a funding interval's minutes a piece (later.py)
             pieces = past.price_kline_pieces(symbol, kind, interval, q.start_ms, q.end_ms, q.limit)
@@ -222,7 +222,7 @@ class DerivativesData:
         chosen = bars.query(kind, q.interval, q.start_ms, q.end_ms, q.limit)
 
         def encode(i: int) -> bytes:
-            return _encode_row(_price_row(chosen[i]))
+            return _encode_row(price_row(chosen[i]))
 
         # rows kept by open time while the bar's values are the same (encoded_rows.py)
         opens = [b.open_ms for b in chosen]
@@ -235,7 +235,7 @@ def _event(f: PastFunding) -> FundingEvent:
     return FundingEvent(f.symbol, f.funding_ms, fixed(f.rate, MARK_DECIMALS), fixed(f.mark, MARK_DECIMALS))
 
 
-def _price_row(bar: PriceBar) -> list[int | str]:
+def price_row(bar: PriceBar) -> list[int | str]:
     """One row of a price-kline answer (§7.8): no volumes; index 8 counts the samples."""
     return [
         bar.open_ms, fixed(bar.open, MARK_DECIMALS), fixed(bar.high, MARK_DECIMALS),
