@@ -139,3 +139,35 @@ async def test_downloaded_files_replayed_answer_the_simulators_klines(start_serv
         assert msgspec.json.decode((await asyncio.to_thread(_get, again + query))[2]) == simulated
     finally:
         await replayed.close()
+
+
+async def test_a_days_trades_are_the_rest_answers_and_replay_to_the_same_klines(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    plant = await start_server(clock=ManualClock(T0), simulator=STILL)
+    base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    path = "/data/futures/um/daily/aggTrades/XRPUSDT/XRPUSDT-aggTrades-2026-11-10.zip"
+    body, aggregates = await _file(base, path)
+    assert int(aggregates[0][5]) >= DAY and int(aggregates[-1][5]) < DAY + DAY_MS
+    rest = f"{base}/fapi/v1/aggTrades?symbol=XRPUSDT&fromId={aggregates[0][0]}&limit=1000"
+    rows = msgspec.json.decode((await asyncio.to_thread(_get, rest))[2])
+    expected = [[str(r["a"]), r["p"], r["q"], str(r["f"]), str(r["l"]), str(r["T"]), str(r["m"]).lower()] for r in rows]
+    assert aggregates[:1000] == expected
+    _, trades = await _file(base, "/data/futures/um/daily/trades/XRPUSDT/XRPUSDT-trades-2026-11-10.zip")
+    assert [t[0] for t in trades] == [a[0] for a in aggregates]
+    assert all(float(t[3]) == round(float(t[1]) * float(t[2]), 8) for t in trades[:100])  # the quote quantity
+    saved = tmp_path / path.removeprefix("/data/")
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes(body)
+    query = f"/fapi/v1/klines?symbol=XRPUSDT&interval=1m&startTime={DAY + 2 * HOUR_MS}&limit=1000"
+    simulated = msgspec.json.decode((await asyncio.to_thread(_get, base + query))[2])
+    replay = ReplayConfig(paths=(str(tmp_path),), speed=None, start_ms=DAY + 2 * HOUR_MS)
+    replayed = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
+    await replayed.start()
+    try:
+        await asyncio.wait_for(replayed.done.wait(), 30 * SECONDS)
+        again = f"http://127.0.0.1:{replayed.listeners[Market.UM].port}"
+        got = msgspec.json.decode((await asyncio.to_thread(_get, again + query))[2])
+        assert got == simulated  # each kline the aggregate of its trades, the file's
+    finally:
+        await replayed.close()
