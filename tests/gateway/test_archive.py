@@ -119,6 +119,11 @@ async def test_the_same_seed_a_day_later_serves_the_same_bytes(start_server: Sta
     while not cold.step():
         steps += 1
     assert steps > 31 and cold.result.status == 200
+    # a client that leaves mid-file leaves no build behind (its pieces are dropped)
+    left = archive.begin("/data/futures/um/monthly/klines/SOLUSDT/1h/SOLUSDT-1h-2026-09.zip")
+    assert isinstance(left, Later) and not left.step() and archive.building == 1
+    del left
+    assert archive.building == 0
 
 
 async def test_downloaded_files_replayed_answer_the_simulators_klines(start_server: StartServer, tmp_path: Path) -> None:
