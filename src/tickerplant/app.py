@@ -22,6 +22,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
 from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
+from tickerplant.feeds.simulator.one_book import OneBook
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.rest_turns import RestTurns
@@ -192,7 +193,13 @@ class Tickerplant:
             published = PublishedMarket(listener.view)
             ids = seeded_client_ids(f"{self.config.simulator.seed}/{market.value}")  # a session replays
             instruments = self.instruments[market]
-            engine = Engine(market, instruments, published, self.accounts, self.journal, client_ids=ids)
+            source = self.source
+            if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
+                book = OneBook(source, published)
+                accounts, journal = self.accounts, self.journal
+                engine = Engine(market, instruments, book, accounts, journal, client_ids=ids, book=book)
+            else:  # a replay's or relay's book: takers walk it and trade with no one
+                engine = Engine(market, instruments, published, self.accounts, self.journal, client_ids=ids)
             self.journal.load(engine)
             algos = AlgoService(engine)
             self.journal.load_algos(algos)

@@ -213,7 +213,7 @@ class PartsResponse(WSUpgradeResponse):
     (``to_parts``): the listener writes a plain request's answer with one writev
     (``picows_server``), so a depth answer's levels (~42 kB, shared while the book stands
     still) go out as they are, never joined or copied. Its own head (status line and the
-    fields ``_rest_response`` names) is written when it is made, from bytes kept per status;
+    fields ``responses.rest_response`` names) is written when it is made, from bytes kept per status;
     the fields picows adds after (its ``Connection: close``) follow, then
     ``Content-Length``: the bytes picows' own ``create_ok_response`` /
     ``create_error_response`` and ``to_bytes`` write (``tests/gateway/test_reply_bytes.py``),

@@ -12,18 +12,17 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Collection, Mapping
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from multidict import CIMultiDict
-from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
+from picows import WSUpgradeRequest
 
 from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
+from tickerplant.gateway.archive_files import ZipPacking
 from tickerplant.gateway.countdowns import CountdownTimer
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.front_door import FrontDoor, serve
@@ -31,7 +30,8 @@ from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
-from tickerplant.gateway.picows_server import LaterRoute, PartsResponse, Routed
+from tickerplant.gateway.picows_server import LaterRoute, Routed
+from tickerplant.gateway.responses import file_response, json_response, rest_response
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
@@ -58,7 +58,7 @@ from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
-from tickerplant.protocol.rest import RestAnswer, RestApi, RestLater
+from tickerplant.protocol.rest import RestApi, RestLater
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
@@ -78,50 +78,6 @@ ControlHandler = Callable[[str], tuple[int, bytes]]  # HTTP method -> (status, J
 _WS_API_PATHS = {Market.UM: "/ws-fapi/v1", Market.CM: "/ws-dapi/v1"}
 _WS_API_HANDSHAKE_WEIGHT = 5  # each WebSocket API handshake costs 5 of the IP's weight (§5.1)
 _DRAIN_POLL_S = 0.05  # how often a finishing listener looks whether a slow client caught up
-
-
-def _json_response(
-    status: int, body: bytes, headers: dict[str, str] | None = None
-) -> WSUpgradeResponseWithListener:
-    extra = {"Content-Type": "application/json", **(headers or {})}
-    if status == 200:
-        response = WSUpgradeResponse.create_ok_response(body, extra)
-    else:
-        response = WSUpgradeResponse.create_error_response(status, body, extra)
-    return WSUpgradeResponseWithListener(response, None)
-
-
-_STATUS_LINES: dict[int, tuple[HTTPStatus, bytes]] = {}  # status -> its enum member and line
-
-
-def _status_line(status: int) -> tuple[HTTPStatus, bytes]:
-    made = _STATUS_LINES.get(status)
-    if made is None:
-        member = HTTPStatus(status)
-        line = b"HTTP/1.1 %d %b\r\n" % (member.value, member.phrase.encode())
-        made = _STATUS_LINES[status] = (member, line)
-    return made
-
-
-def _rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
-    # The IP's weight in the current minute, under both names Binance writes it (spec §7.1;
-    # clients read either, some only the first). Any origin may read public market data: a
-    # page served elsewhere (the admin listener's dashboard, a trader's own page) reads
-    # REST as a browser client.
-    status, line = _status_line(answer.status)
-    used = answer.used_weight
-    head = line + b"Content-Type: application/json\r\n"
-    head += b"X-MBX-USED-WEIGHT: %d\r\nX-MBX-USED-WEIGHT-1M: %d\r\n" % (used, used)
-    head += b"Access-Control-Allow-Origin: *\r\n"
-    if answer.retry_after_s is not None:
-        head += b"Retry-After: %d\r\n" % answer.retry_after_s
-    head += answer.extra_head
-    response = PartsResponse()
-    response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
-    response.body = None
-    response.head = head
-    response.parts = answer.parts
-    return WSUpgradeResponseWithListener(response, None)
 
 
 class Listener:
@@ -164,7 +120,7 @@ class Listener:
         self.traffic = Traffic()  # connections accepted, requests answered, closes sent
         rest_data = MarketData(self.view, cm_arrays=True, past=past)
         # Binance's public archive layout, from the same past (protocol/archive.py)
-        self.archive = Archive.of(past) if past is not None else None
+        self.archive = Archive.of(past, ZipPacking) if past is not None else None
         self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
@@ -289,14 +245,14 @@ class Listener:
         control = self.controls.get(path)
         if control is not None:
             status, answer_body = control(method)
-            return _json_response(status, answer_body)
+            return json_response(status, answer_body)
         private = self.private
         if private is not None and (method, path) in private.routes:
             return self._private(private, (method, path), request, body, ip, now_ms)
         if method != "GET" and not self.rest.handles(path):
             refused = unknown_path(path, method)  # no stream nor WebSocket API but by GET
             error = msgspec.json.encode({"code": refused.code, "msg": refused.msg})
-            return _json_response(refused.status, error)
+            return json_response(refused.status, error)
         if is_archive_path(path) and method == "GET":
             return self._archive(path)
         if path == _WS_API_PATHS[self.market]:
@@ -310,39 +266,34 @@ class Listener:
             if isinstance(begun, RestLater):  # made in pieces by the front door's turns
                 return LaterRoute(begun.step, lambda: self._rest_done(begun, label, started_ns))
             self.traffic.request("rest", label, begun.status, self._clock.now_ns() - started_ns)
-            return _rest_response(begun)
+            return rest_response(begun)
         routed = self.market is Market.UM or not self._config.strict_routing
         url = parse_stream_url(target, routed=routed)
         if isinstance(url, UrlRefused):
-            return _json_response(url.status, msgspec.json.encode({"code": -1, "msg": url.reason}))
+            return json_response(url.status, msgspec.json.encode({"code": -1, "msg": url.reason}))
         if url is not None:
             if len(dict.fromkeys(url.names)) > self._config.limits.max_streams:
                 self.limit_counters.url_too_many_streams += 1
-                return _json_response(400, b'{"code":4,"msg":"Too many subscriptions"}')
+                return json_response(400, b'{"code":4,"msg":"Too many subscriptions"}')
             return self.streams.connection(url)
         refused = unknown_path(path)
-        return _json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
+        return json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
 
     def _archive(self, path: str) -> Routed | LaterRoute:
         """A file of the public archive's layout (``protocol/archive.py``); without a past
         (a replay, a relay), every one is missing."""
         started_ns = self._clock.now_ns()
+
+        def done(answer: ArchiveAnswer) -> Routed:
+            # one label for every file: a path is the client's text, never a label
+            self.traffic.request("rest", "/data/futures", answer.status, self._clock.now_ns() - started_ns)
+            return file_response(answer)
+
         begun = self.archive.begin(path) if self.archive is not None else missing_file()
         if isinstance(begun, Later):
             made = begun
-            return LaterRoute(made.step, lambda: self._archive_done(made.result, started_ns))
-        return self._archive_done(begun, started_ns)
-
-    def _archive_done(self, answer: ArchiveAnswer, started_ns: int) -> Routed:
-        # one label for every file: a path is the client's text, never a label
-        self.traffic.request("rest", "/data/futures", answer.status, self._clock.now_ns() - started_ns)
-        status, line = _status_line(answer.status)
-        response = PartsResponse()
-        response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
-        response.body = None
-        response.head = line + b"Content-Type: %b\r\nAccess-Control-Allow-Origin: *\r\n" % answer.content_type
-        response.parts = (answer.body,)
-        return WSUpgradeResponseWithListener(response, None)
+            return LaterRoute(made.step, lambda: done(made.result))
+        return done(begun)
 
     def _rest_done(self, later: RestLater, label: str, started_ns: int) -> Routed:
         """A REST answer made in pieces, made: counted with the time since it began (the
@@ -350,7 +301,7 @@ class Listener:
         answer = later.answer
         assert answer is not None
         self.traffic.request("rest", label, answer.status, self._clock.now_ns() - started_ns)
-        return _rest_response(answer)
+        return rest_response(answer)
 
     def _private(
         self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, body: bytes, ip: str,
@@ -368,7 +319,7 @@ class Listener:
         if private.engine is not None:  # what the command did, to the account's user data stream
             self.user_data.drain(private.engine, private.accounts, now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
-        return _rest_response(answer)
+        return rest_response(answer)
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)
@@ -376,7 +327,7 @@ class Listener:
             error = rate_limit_error(verdict, ip, self.weight.limit)
             body = msgspec.json.encode({"code": error.code, "msg": error.msg})
             retry = str(-(-verdict.retry_after_ms // 1000))
-            return _json_response(verdict.status, body, {"Retry-After": retry})
+            return json_response(verdict.status, body, {"Retry-After": retry})
         params: dict[str, Any] = dict(parse_qsl(query))
         connection = WsApiConnection(
             self.ws_api,

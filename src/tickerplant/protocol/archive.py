@@ -34,14 +34,12 @@ up to ``KEPT_BYTES`` in all, their checksums longer (``CHECKSUMS_KEPT``).
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import weakref
-import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
 from tickerplant.market.history.marks import PastFunding
@@ -57,7 +55,10 @@ from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import rest_row
 from tickerplant.protocol.past import PastAnswers
 
-__all__ = ["BUILDS_AT_ONCE", "KEPT_BYTES", "Archive", "ArchiveAnswer", "is_archive_path", "missing_file"]
+__all__ = [
+    "BUILDS_AT_ONCE", "KEPT_BYTES", "Archive", "ArchiveAnswer", "Pack", "Packing", "is_archive_path",
+    "missing_file",
+]  # fmt: skip
 
 BUILDS_AT_ONCE = 4  # files being made in a process at once
 KEPT_BYTES = 64 << 20  # made files kept, in all
@@ -109,6 +110,23 @@ def missing_file() -> ArchiveAnswer:
     return _MISSING
 
 
+class Packing(Protocol):
+    """A zip of one CSV being written (``gateway/archive_files.py``: the cores write no
+    file formats' containers)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def finish(self) -> bytes:
+        """The zip's bytes: the same for the same name, day and data."""
+        ...
+
+    def discard(self) -> None: ...
+
+
+# (the CSV's name, the file's first day, for its entry's date) -> the zip being written
+Pack = Callable[[str, date], Packing]
+
+
 class _File(NamedTuple):
     """One file the archive holds: what it covers and how its rows are made."""
 
@@ -126,15 +144,17 @@ class Archive:
     shared by its listeners (``of``)."""
 
     @classmethod
-    def of(cls, past: PastAnswers) -> Archive:
+    def of(cls, past: PastAnswers, pack: Pack) -> Archive:
         """``past``'s archive (made once: its kept files and its builds are the process')."""
         found = _ARCHIVES.get(past)
         if found is None:
-            found = _ARCHIVES[past] = cls(past)
+            found = _ARCHIVES[past] = cls(past, pack)
         return found
 
-    def __init__(self, past: PastAnswers) -> None:
+    def __init__(self, past: PastAnswers, pack: Pack) -> None:
+        """``pack``: makes a zip of one CSV (``Packing``)."""
         self.past = past
+        self._pack = pack
         self._symbols: dict[tuple[Market, str], Instrument] = {
             (inst.market, inst.symbol): inst for inst in past.past.instruments.values()
         }
@@ -314,26 +334,23 @@ class Archive:
         while self.building >= BUILDS_AT_ONCE:
             yield  # others' files are being made: this one waits, a turn at a time
         self.building += 1
+        packing = self._pack(file.name + ".csv", date.fromordinal(_EPOCH_ORDINAL + file.first_ms // DAY_MS))
         try:
-            buffer = io.BytesIO()
-            day = date.fromordinal(_EPOCH_ORDINAL + file.first_ms // DAY_MS)
-            entry = zipfile.ZipInfo(file.name + ".csv", date_time=(day.year, day.month, day.day, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            with zipfile.ZipFile(buffer, "w") as archive, archive.open(entry, "w") as csv:
-                csv.write(file.header.encode())
-                t = file.first_ms
-                while t < file.end_ms:
-                    end = min(file.end_ms, t + file.chunk_ms)
-                    yield from file.pieces(t, end)
-                    lines = file.rows(t, end)
-                    if lines:
-                        csv.write("".join(lines).encode())
-                    yield
-                    t = end
-            made.append(buffer.getvalue())
+            packing.write(file.header.encode())
+            t = file.first_ms
+            while t < file.end_ms:
+                end = min(file.end_ms, t + file.chunk_ms)
+                yield from file.pieces(t, end)
+                lines = file.rows(t, end)
+                if lines:
+                    packing.write("".join(lines).encode())
+                yield
+                t = end
+            made.append(packing.finish())
         finally:
             self.building -= 1
+            if not made:
+                packing.discard()  # its client left before it was made
 
     def _keep(self, zip_name: str, body: bytes) -> bytes:
         checksum = b"%s  %s\n" % (hashlib.sha256(body).hexdigest().encode(), zip_name.encode())

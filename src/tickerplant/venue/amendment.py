@@ -87,8 +87,10 @@ def modify(
     order.price, order.orig_qty, order.update_ms = new.price, new.qty, now_ms
     amended = OrderUpdate(now_ms, account_id, "AMENDMENT", order.status, dataclasses.replace(order), None)
     engine.outbox.put(amended)
-    for price, filled in fills:
-        engine.settle(ledger, order, price, filled, False, now_ms, batch)
+    if fills:  # what it crosses now, taken (in the one book: traded)
+        taken = engine.take(inst.symbol, order.side, new.qty - order.executed_qty, new.price, now_ms)
+        for price, filled, trade_id in taken:
+            engine.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
     if order.status.is_open:  # re-queued behind what rests at its price now
         own = engine.data.levels(inst.symbol, order.side is Side.BUY)
         order.queue_ahead = next((q for p, q in own if p == order.price), 0)

@@ -58,8 +58,11 @@ from tickerplant.venue.orders import (
 )
 from tickerplant.venue.risk import check_market, order_cost, price_matched
 
-__all__ = ["FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine", "Fees", "Journal", "MarketData", "Placed"]
+__all__ = [
+    "FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine", "Fees", "Journal", "MarketData", "OneBook", "Placed",
+]  # fmt: skip
 
+Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
 ORDERS_KEPT = 1000  # closed orders kept in memory per account and symbol (allOrders' max)
 FILLS_KEPT = 1000  # fills kept in memory per account and symbol (userTrades' max)
 _GTX_TEXT = (
@@ -76,6 +79,19 @@ class MarketData(Protocol):
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]: ...  # best first
 
     def mark(self, symbol: str) -> Fraction | None: ...
+
+
+class OneBook(Protocol):
+    """The simulated book the venue's takers trade in (``feeds/simulator/one_book.py``):
+    their fills are public trades, with the trade ids the fills carry."""
+
+    def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
+        """Taker fills (price, quantity, public trade id), no level beyond ``limit``."""
+        ...
+
+    def print_trade(self, symbol: str, buy: bool, qty: int, price: int, now_ms: int) -> int:
+        """A public trade no level gave (an insurance fund's fill): its trade id."""
+        ...
 
 
 class Deposits(Protocol):
@@ -124,15 +140,19 @@ class Engine:
     def __init__(
         self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
         journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
+        book: OneBook | None = None,
     ) -> None:  # fmt: skip
         """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
-        and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte)."""
+        and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte).
+        ``book``: the simulated book takers trade in (its levels are ``data``'s), else they
+        walk ``data``'s levels and trade with no one (a replay's, a relay's)."""
         self.market = market
         self.client_ids = client_ids
         self.instruments = {inst.symbol: inst for inst in instruments}
         self.contracts = {inst.symbol: Contract(inst) for inst in instruments}
         self.filters = {inst.symbol: order_filters(inst) for inst in instruments}
         self.data = data
+        self.book = book
         self.fees = fees
         self.outbox = Outbox()
         self.counts = OrderCounts(market)
@@ -234,17 +254,26 @@ class Engine:
         )  # fmt: skip
         if not new.reduce_only:
             self.check_margin(ledger, contract, order, qty, mark)
-        fills = walk(self.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
-        if new.time_in_force is TimeInForce.GTX and fills:
+        walked = walk(self.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
+        if new.time_in_force is TimeInForce.GTX and walked:
             raise refused(-5022, _GTX_TEXT)
-        if new.time_in_force is TimeInForce.FOK and sum(q for _, q in fills) < new.qty:
+        if new.time_in_force is TimeInForce.FOK and sum(q for _, q in walked) < new.qty:
             raise refused(-5021, _FOK_TEXT)
         if test:
             return Placed(None, None, counts)
+        fills = self.take(symbol, new.side, qty, limit, now_ms) if walked else []
         return Placed(*self._accept(ledger, order, qty, fills, now_ms), counts)
 
+    def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[Fill_]:
+        """A taker's fills, no level beyond ``limit``: traded in the simulated book when there
+        is one (public trades, whose ids they carry), else walked over ``data``'s levels
+        (the venue's own ids, None here)."""
+        if self.book is not None:
+            return list(self.book.take(symbol, side is Side.BUY, qty, limit, now_ms))
+        return [(p, q, None) for p, q in walk(self.data.levels(symbol, side is Side.SELL), side, qty, limit)]
+
     def _accept(
-        self, ledger: Ledger, order: Order, qty: int, fills: list[tuple[int, int]], now_ms: int
+        self, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int
     ) -> tuple[Order, Order]:
         symbol = order.symbol
         order.order_id = self.next_order_id[symbol]
@@ -255,8 +284,8 @@ class Engine:
         ack = dataclasses.replace(order)
         batch = Batch()
         self.outbox.put(OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, ack, None))
-        for price, filled in fills:
-            self.settle(ledger, order, price, filled, False, now_ms, batch)
+        for price, filled, trade_id in fills:
+            self.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
         if order.status.is_open:
             if (
                 order.type is OrderType.MARKET
@@ -339,9 +368,10 @@ class Engine:
                 filled = maker_fill(order, price, qty, trade.buyer_is_maker)
                 if filled:
                     fill_price = order.price  # a maker fills at its own price
-                    self.settle(
-                        self.ledger(order.account_id), order, fill_price, filled, True, now_ms, batch
-                    )
+                    # in the one book, the fill is that public trade's (same id, same time)
+                    public = trade.first_trade_id if self.book is not None else None
+                    ledger = self.ledger(order.account_id)
+                    self.settle(ledger, order, fill_price, filled, True, now_ms, batch, trade_id=public)
                     if not order.status.is_open:
                         self.finish(self.ledger(order.account_id), order, order.status, now_ms)
                     batch.orders.append(dataclasses.replace(order))
@@ -364,6 +394,7 @@ class Engine:
     def settle(
         self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch,
         execution: str = "TRADE",  # a liquidation's fills: CALCULATED
+        trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
     ) -> None:  # fmt: skip
         contract = self.contracts[order.symbol]
         fill_price = contract.price(price)
@@ -375,8 +406,9 @@ class Engine:
         asset = contract.inst.margin_asset
         delta = realized - commission
         ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
-        trade_id = self.next_trade_id[order.symbol]
-        self.next_trade_id[order.symbol] += 1
+        if trade_id is None:
+            trade_id = self.next_trade_id[order.symbol]
+            self.next_trade_id[order.symbol] += 1
         fill = Fill(
             order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
             down(value) if contract.inverse else 0, realized, commission, asset, maker, now_ms,

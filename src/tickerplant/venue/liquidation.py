@@ -41,7 +41,6 @@ from tickerplant.market.updates import Liquidation
 from tickerplant.venue.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
 from tickerplant.venue.funding import tran_id
 from tickerplant.venue.margin import Contract, down
-from tickerplant.venue.matching import walk
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 
 if TYPE_CHECKING:
@@ -223,13 +222,15 @@ def _close(engine: Engine, ledger: Ledger, symbol: str, asset: str, now_ms: int,
     engine.outbox.put(
         OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, dataclasses.replace(order), None)
     )
-    fills = walk(engine.data.levels(symbol, side is Side.SELL), side, abs(amt), limit)
-    rest = abs(amt) - sum(qty for _, qty in fills)
+    fills = engine.take(symbol, side, abs(amt), limit, now_ms)
+    rest = abs(amt) - sum(qty for _, qty, _ in fills)
     if rest:  # the insurance fund takes what the book cannot, at the order's price
-        fills.append((limit, rest))
+        book = engine.book  # in the one book, a public trade too
+        public = book.print_trade(symbol, side is Side.BUY, rest, limit, now_ms) if book is not None else None
+        fills.append((limit, rest, public))
     notional = Fraction(0)
-    for fill_price, qty in fills:
-        engine.settle(ledger, order, fill_price, qty, False, now_ms, batch, "CALCULATED")
+    for fill_price, qty, trade_id in fills:
+        engine.settle(ledger, order, fill_price, qty, False, now_ms, batch, "CALCULATED", trade_id)
         notional += abs(contract.notional(qty, contract.price(fill_price)))
     batch.orders.append(dataclasses.replace(order))
     average = order.cum_quote // order.executed_qty

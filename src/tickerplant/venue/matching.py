@@ -1,10 +1,11 @@
 """The fill model: how a venue order meets the simulated market's book and trades.
 
-The market's book is the one the plant publishes (the simulator's, a replay's or a relay's),
-read as levels of (price units, quantity units), best first. The venue's orders do not
-enter that book in this step: the simulator does not see them, so they move no price
-(no market impact). What a client can observe of matching (part 2 §10) follows two rules,
-each the assumption of hftbacktest's risk-averse queue model:
+The market's book is read as levels of (price units, quantity units), best first: the
+simulator's own (where a taker trades in it: ``Engine.take``, ``feeds/simulator/one_book.py``,
+with public trades and impact), else the one a replay's or relay's plant publishes (walked:
+it trades with no one). Resting orders do not enter the book. What a client can observe of
+matching (part 2 §10) follows two rules, each the assumption of hftbacktest's risk-averse
+queue model:
 
 - **Taking** (an incoming order that crosses): it walks the opposite side's levels best
   first, one fill per level, as far as its limit price allows (a MARKET order: as far as

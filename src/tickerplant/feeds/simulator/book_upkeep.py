@@ -1,4 +1,5 @@
-"""What makers do to a simulated book besides the action's own order (``simulator``).
+"""What makers do to a simulated book (``simulator``): the action's own passive orders (a
+quote at the touch, a limit order behind it, a cancel near it) and, besides them:
 
 - **Churn of the deep book**: at a level drawn uniformly from a side, a cancel, a new order
   in the hole beyond it, or a new size, so the deep book lives too.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from tickerplant.feeds.simulator.order_flow import placement_ticks
 from tickerplant.feeds.simulator.symbol import SimulatedSymbol
 
 __all__ = ["BookUpkeep"]
@@ -27,6 +29,8 @@ _P_CHURN_CANCEL = 0.35
 _P_CHURN_INSERT = 0.9
 _FOLLOW_LEVELS = 2  # stale quotes pulled per action at most
 _FOLLOW_SLACK = 2.5  # ticks the fair price passes the touch by before makers react
+_P_LADDER = 0.5  # of passive orders: a market maker's, sized to the book's profile
+_CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hits
 
 
 class BookUpkeep:
@@ -112,3 +116,52 @@ class BookUpkeep:
             price = best + offset if is_bid else best - offset
             lots = state.sizes.lots(self._random()) * state.step
             self._set(state, is_bid, price, side.get(price, 0) + lots)
+
+    # -- the action's own passive orders (``simulator``'s mix) ----------------------------
+
+    def quote(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A maker steps in front of a spread wider than a tick, else joins the queue at
+        the best price."""
+        book, tick = state.book, state.tick
+        bid, ask = book.bid_prices[-1], book.ask_prices[0]
+        qty = state.shape.quote_qty(self._random())
+        if is_bid:
+            price = bid + tick if bid + tick < ask else bid
+            self._set(state, True, price, book.bids.get(price, 0) + qty)
+        else:
+            price = ask - tick if ask - tick > bid else ask
+            self._set(state, False, price, book.asks.get(price, 0) + qty)
+
+    def place(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A passive limit order some ticks behind its side's best (never past the far
+        end): a trader's, sized like any order, or a market maker's, sized to the profile."""
+        book, tick = state.book, state.tick
+        ticks = placement_ticks(self._random())
+        if self._random() < _P_LADDER:
+            qty = state.shape.level_qty(ticks, 1, self._random())
+        else:
+            qty = state.sizes.lots(self._random()) * state.step
+        behind = ticks * tick
+        if is_bid:
+            prices = book.bid_prices
+            price = max(prices[-1] - behind, prices[0])
+            self._set(state, True, price, book.bids.get(price, 0) + qty)
+        else:
+            prices = book.ask_prices
+            price = min(prices[0] + behind, prices[-1])
+            self._set(state, False, price, book.asks.get(price, 0) + qty)
+
+    def cancel(self, state: SimulatedSymbol, is_bid: bool) -> None:
+        """A cancel near the touch: of the whole level, or of half of it."""
+        book = state.book
+        prices = book.bid_prices if is_bid else book.ask_prices
+        count = len(prices)
+        index = min(count - 1, int(-math.log(1.0 - self._random()) * _CANCEL_DEPTH))
+        price = prices[-1 - index] if is_bid else prices[index]
+        remaining = 0
+        if self._random() < 0.5 or count == 1:
+            resting = (book.bids if is_bid else book.asks)[price]
+            remaining = resting // (2 * state.step) * state.step
+            if remaining < state.min_qty:
+                remaining = 0 if count > 1 else resting
+        self._set(state, is_bid, price, remaining)

@@ -42,7 +42,7 @@ class FairPrice:
     """The latent driver shared by every instrument of one base asset, as a factor of
     each instrument's initial price."""
 
-    __slots__ = ("activity", "factor", "last_ms", "own", "sigma", "vol_sigma")
+    __slots__ = ("activity", "factor", "last_ms", "own", "pressure", "sigma", "vol_sigma")
 
     def __init__(self, daily_volatility: float, start_ms: int) -> None:
         self.factor = 1.0
@@ -51,6 +51,7 @@ class FairPrice:
         self.own = 0.0  # the asset's own log-volatility component
         self.vol_sigma = self.sigma  # sigma times the current volatility multiplier
         self.activity = 1.0  # the current multiplier of the asset's share of the order flow
+        self.pressure = 0.0  # outside takers' transient impact, in log price (impact.py)
 
 
 class Regimes:

@@ -44,6 +44,10 @@ class SimulatedMarket:
         # the clock's time the market was last stepped to and published at: the pump steps on
         # its own cadence, so a market moved by a ManualClock is there only once this is
         self.stepped_ms = 0
+        # what outside orders (the venue's takers: one_book.py) made, to publish (outside)
+        self._outside: list[tuple[list[MarketUpdate], int]] = []
+        self._dispatch: Dispatcher | None = None
+        self._flush_scheduled = False
 
     async def prepare(self) -> Prepared:
         now_ms = self._clock.now_ms()
@@ -120,9 +124,10 @@ class SimulatedMarket:
         self.warm(sink)
         config = self._config
         clock = self._clock
-        dispatch = Dispatcher(sink.plants, sink.bus)
+        dispatch = self._dispatch = Dispatcher(sink.plants, sink.bus)
         if config.actions_per_s is None:
             while True:
+                self.flush_outside()
                 now_ms = clock.now_ms()
                 updates = self._derive(simulator.step(config.batch_actions, now_ms), now_ms)
                 self.updates_processed += dispatch(updates, now_ms)
@@ -133,6 +138,7 @@ class SimulatedMarket:
             now_ms = clock.now_ms()
             due = simulator.due(now_ms)
             held: Held | None = None
+            self.flush_outside()  # what the venue's takers traded since, first
             while due > batch:
                 # Catching up (a loaded machine, a rate past what it can do): the actions are
                 # made and applied a batch at a time, the loop reading and answering between,
@@ -144,9 +150,33 @@ class SimulatedMarket:
                 self.updates_processed += dispatch.hold(simulator.step(batch, now_ms), now_ms, held)
                 due -= batch
                 await asyncio.sleep(0)
+            if held is not None:  # a taker traded while catching up: after what is held
+                self.flush_outside(held)
             updates = self._derive(simulator.step(due, now_ms), now_ms)
             self.updates_processed += dispatch(updates, now_ms, held)
             self.stepped_ms = now_ms
+
+    def outside(self, updates: list[MarketUpdate], now_ms: int) -> None:
+        """Updates an outside order made at ``now_ms`` (``one_book.py``), published on the
+        loop's next turn, and before the simulator's next step whatever comes first."""
+        self._outside.append((updates, now_ms))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush_outside)
+
+    def flush_outside(self, held: Held | None = None) -> None:
+        """Publish what outside orders made (into ``held`` when the pump is catching up:
+        it publishes them after what it held, in order)."""
+        self._flush_scheduled = False
+        dispatch = self._dispatch
+        if dispatch is None or not self._outside:
+            return  # before the pump runs: the first step publishes them
+        pending, self._outside = self._outside, []
+        for updates, now_ms in pending:
+            if held is not None:
+                self.updates_processed += dispatch.hold(updates, now_ms, held)
+            else:
+                self.updates_processed += dispatch(updates, now_ms)
 
     def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
         """``updates`` with the derivatives data that fell due (once a second) appended."""

@@ -80,10 +80,11 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate
 
-from tickerplant.feeds.simulator import book_shape
+from tickerplant.feeds.simulator import book_shape, outside
 from tickerplant.feeds.simulator.book_upkeep import BookUpkeep
 from tickerplant.feeds.simulator.fair_price import FairPrice, Regimes
 from tickerplant.feeds.simulator.history import simulated_history
+from tickerplant.feeds.simulator.impact import pressure_after
 from tickerplant.feeds.simulator.liquidations import liquidate
 from tickerplant.feeds.simulator.order_flow import placement_ticks
 from tickerplant.feeds.simulator.positions import MAX_POSITIONS, Positions, open_interest_history
@@ -107,9 +108,8 @@ _TAKER_SCALE = 1.5  # taker orders run larger than resting ones
 _MAX_SWEEP = 8  # levels a taker order reaches at most (price protection)
 _LEAN = 0.3  # how far the fair price's lean tilts the taker side from even
 _LEAN_TICKS = 4.0  # a lean of this many ticks tilts it fully
-_P_LADDER = 0.5  # of passive orders: a market maker's, sized to the book's profile
-_CANCEL_DEPTH = 5.0  # mean index, from the touch, of the level a near cancel hits
 
+_SCALE_RATE = 400.0  # actions a second the books' sizes are those of (the default rate)
 _MAX_BACKLOG_MS = 5_000  # after a longer stall (a suspended laptop), skip the backlog
 _MAX_MOVE_MS = 3_600_000  # so a wrong start_ms cannot move a price by months of volatility
 _CHECK_MS = 20  # the mark prices are checked against the positions this often at most
@@ -164,7 +164,8 @@ class Simulator:
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
             raise ValueError("duplicate symbols")
-        if sum(max(0.0, i.activity) for i in instruments) <= 0:
+        self._instrument_activity = sum(max(0.0, i.activity) for i in instruments)
+        if self._instrument_activity <= 0:
             raise ValueError("at least one instrument needs a positive activity")
         self._regimes = Regimes(list(drivers.values()), self._rng, start_ms)
         self._cumulative_activity: list[float] = []
@@ -194,6 +195,33 @@ class Simulator:
     def shock(self, symbol: str, factor: float) -> None:
         """Move the fair price of ``symbol``'s asset by ``factor`` at once (news)."""
         self._by_symbol[symbol].driver.factor *= factor
+
+    def take_order(
+        self, symbol: str, is_buy: bool, qty: int, limit: int, now_ms: int
+    ) -> tuple[list[Trade], list[MarketUpdate]]:
+        """An outside taker order (``outside.py``): what it traded, and every update to
+        publish (its trades, then the book it changed, kept deep)."""
+        state, out = self._by_symbol[symbol], list[MarketUpdate]()
+        trades = outside.take(state, is_buy, qty, limit, now_ms, self._changed, out)
+        outside.push(state, is_buy, sum(t.qty for t in trades), self.daily_volume(symbol))
+        state.shape.keep_depth(state.book, self._random, self._changed)
+        self._flush(state, now_ms, out)
+        return trades, out
+
+    def print_trade(self, symbol: str, is_buy: bool, qty: int, price: int, now_ms: int) -> Trade:
+        """An outside fill no level gave (``outside.print_trade``), its impact too."""
+        state = self._by_symbol[symbol]
+        outside.push(state, is_buy, qty, self.daily_volume(symbol))
+        return outside.print_trade(state, is_buy, qty, price, now_ms)
+
+    def daily_volume(self, symbol: str) -> float:
+        """What the simulator's own takers trade of ``symbol`` in a day at the rate its
+        books are sized for (``_SCALE_RATE``, whatever ``--sim-rate`` is: a slower market
+        is as deep, not thinner), in quantity units: the impact law's V."""
+        state = self._by_symbol[symbol]
+        share = max(0.0, state.inst.activity) / self._instrument_activity
+        taker: float = state.sizes.mean_lots * _TAKER_SCALE * state.step
+        return _SCALE_RATE * share * _P_TAKE * taker * DAY_MS / SECOND_MS
 
     def initial_updates(self, now_ms: int) -> list[MarketUpdate]:
         """One update per symbol holding every level of its book: what a mirror starts from;
@@ -288,18 +316,20 @@ class Simulator:
             elapsed = min(elapsed, _MAX_MOVE_MS)
             driver.factor *= math.exp(driver.vol_sigma * math.sqrt(elapsed) * self._rng.gauss())
             driver.last_ms = now_ms
-        fair = state.base_price * driver.factor  # price units, off the tick grid
+            if driver.pressure:
+                driver.pressure = pressure_after(driver.pressure, elapsed)
+        fair = state.fair()  # price units, off the tick grid
         changed = self._changed
         is_bid = random_() < 0.5
         kind = random_()
         if kind < _P_TAKE:
             self._take(state, fair, now_ms, out)
         elif kind < _P_QUOTE:
-            self._quote(state, is_bid)
+            self._upkeep.quote(state, is_bid)
         elif kind < _P_PLACE:
-            self._place(state, is_bid)
+            self._upkeep.place(state, is_bid)
         elif kind < _P_CANCEL:
-            self._cancel(state, is_bid)
+            self._upkeep.cancel(state, is_bid)
         else:
             self._upkeep.churn(state, is_bid)
         self._upkeep.follow(state, fair)
@@ -310,7 +340,7 @@ class Simulator:
         if self.mark_price is not None:
             return self.mark_price(state.symbol)
         tick = state.tick  # without one, the fair price on the tick grid stands in
-        mark = round(state.base_price * state.driver.factor / tick) * tick
+        mark = round(state.fair() / tick) * tick
         return mark if mark > tick else tick
 
     def _liquidate(self, state: SimulatedSymbol, mark: int, now_ms: int, out: list[MarketUpdate]) -> None:
@@ -367,7 +397,7 @@ class Simulator:
         qty = state.sizes.lots(random_(), _TAKER_SCALE) * state.step
         opposite = book.ask_prices if is_buy else book.bid_prices
         if len(opposite) < 2:  # never sweep a side bare (bids squeezed against a price of 0)
-            self._place(state, is_buy)
+            self._upkeep.place(state, is_buy)
             return
         reach = min(_MAX_SWEEP, len(opposite) - 1)
         rests = random_() >= _P_MARKET
@@ -391,53 +421,6 @@ class Simulator:
             self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
         if filled:
             state.positions.traded(is_buy, filled, price, now_ms)
-
-    def _quote(self, state: SimulatedSymbol, is_bid: bool) -> None:
-        """A maker steps in front of a spread wider than a tick, else joins the queue at
-        the best price."""
-        book, tick = state.book, state.tick
-        bid, ask = book.bid_prices[-1], book.ask_prices[0]
-        qty = state.shape.quote_qty(self._random())
-        if is_bid:
-            price = bid + tick if bid + tick < ask else bid
-            self._set(state, True, price, book.bids.get(price, 0) + qty)
-        else:
-            price = ask - tick if ask - tick > bid else ask
-            self._set(state, False, price, book.asks.get(price, 0) + qty)
-
-    def _place(self, state: SimulatedSymbol, is_bid: bool) -> None:
-        """A passive limit order some ticks behind its side's best (never past the far
-        end): a trader's, sized like any order, or a market maker's, sized to the profile."""
-        book, tick = state.book, state.tick
-        ticks = placement_ticks(self._random())
-        if self._random() < _P_LADDER:
-            qty = state.shape.level_qty(ticks, 1, self._random())
-        else:
-            qty = state.sizes.lots(self._random()) * state.step
-        behind = ticks * tick
-        if is_bid:
-            prices = book.bid_prices
-            price = max(prices[-1] - behind, prices[0])
-            self._set(state, True, price, book.bids.get(price, 0) + qty)
-        else:
-            prices = book.ask_prices
-            price = min(prices[0] + behind, prices[-1])
-            self._set(state, False, price, book.asks.get(price, 0) + qty)
-
-    def _cancel(self, state: SimulatedSymbol, is_bid: bool) -> None:
-        """A cancel near the touch: of the whole level, or of half of it."""
-        book = state.book
-        prices = book.bid_prices if is_bid else book.ask_prices
-        count = len(prices)
-        index = min(count - 1, int(-math.log(1.0 - self._random()) * _CANCEL_DEPTH))
-        price = prices[-1 - index] if is_bid else prices[index]
-        remaining = 0
-        if self._random() < 0.5 or count == 1:
-            resting = (book.bids if is_bid else book.asks)[price]
-            remaining = resting // (2 * state.step) * state.step
-            if remaining < state.min_qty:
-                remaining = 0 if count > 1 else resting
-        self._set(state, is_bid, price, remaining)
 
     # --- construction ------------------------------------------------------------------
 

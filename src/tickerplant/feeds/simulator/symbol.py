@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 from tickerplant.feeds.simulator.book_shape import BookShape
@@ -75,4 +76,7 @@ class SimulatedSymbol:
         self.positions = Positions(inst, positions_rng, self.sizes.mean_lots * inst.step)
 
     def fair(self) -> float:
-        return self.base_price * self.driver.factor
+        driver = self.driver
+        if driver.pressure:  # an outside taker's transient impact (impact.py)
+            return self.base_price * driver.factor * math.exp(driver.pressure)
+        return self.base_price * driver.factor

@@ -1,0 +1,41 @@
+"""The public archive's files as the market listeners write them (``protocol/archive.py``
+makes their rows): each a zip of one CSV, made in memory a piece at a time.
+
+A zip is the same bytes for the same CSV: its one entry is dated the file's first day at
+00:00, deflated at zlib's default level, with Unix permissions 0644, as ``zipfile`` writes
+it; so a file's ``.CHECKSUM`` holds across servers of one seed.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+
+__all__ = ["ZipPacking"]
+
+
+class ZipPacking:
+    """A zip of one CSV being written (``protocol.archive.Packing``)."""
+
+    __slots__ = ("_buffer", "_csv", "_zip")
+
+    def __init__(self, csv_name: str, day: date) -> None:
+        self._buffer = io.BytesIO()
+        self._zip = zipfile.ZipFile(self._buffer, "w")
+        entry = zipfile.ZipInfo(csv_name, date_time=(day.year, day.month, day.day, 0, 0, 0))
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = 0o644 << 16
+        self._csv = self._zip.open(entry, "w")
+
+    def write(self, data: bytes) -> None:
+        self._csv.write(data)
+
+    def finish(self) -> bytes:
+        self._csv.close()
+        self._zip.close()
+        return self._buffer.getvalue()
+
+    def discard(self) -> None:
+        """Closed unread (its client left): nothing is left open for the collector."""
+        self.finish()
