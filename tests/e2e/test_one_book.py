@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -43,16 +44,16 @@ async def test_a_users_market_buy_trades_in_the_simulated_book(
         )  # fmt: skip
         assert bought["status"] == "FILLED"
         mine = await client.futures_account_trades(symbol="ETHUSDT")
-        assert [(t["price"], t["qty"]) for t in mine] == [
-            (fixed(p, inst.price_decimals), fixed(min(q, qty - sum(x for _, x in asks[:i])), inst.qty_decimals))
+        assert [(Decimal(t["price"]), Decimal(t["qty"])) for t in mine] == [
+            (Decimal(fixed(p, inst.price_decimals)), Decimal(fixed(min(q, qty - sum(x for _, x in asks[:i])), inst.qty_decimals)))
             for i, (p, q) in enumerate(asks)
         ]  # level by level, best first, the fourth in part
         public: list[dict[str, Any]] = []
         while len(public) < len(mine):
             message = await asyncio.wait_for(ws.receive(), 5 * SECONDS)
             public.append(msgspec.json.decode(message.data))
-    assert [(t["id"], t["time"], t["price"], t["qty"], t["buyer"]) for t in mine] == [
-        (p["t"], p["T"], p["p"], p["q"], True) for p in public
+    assert [(t["id"], t["time"], Decimal(t["price"]), Decimal(t["qty"]), t["buyer"]) for t in mine] == [
+        (p["t"], p["T"], Decimal(p["p"]), Decimal(p["q"]), True) for p in public
     ]  # the same trades: ids, times, prices, sizes; the buyer the taker (m false)
     assert all(p["m"] is False for p in public)
     depth = await client.futures_order_book(symbol="ETHUSDT", limit=5)

@@ -188,7 +188,9 @@ async def test_no_acknowledged_order_is_lost_to_kill_9_mid_burst(database: tuple
             await eventually(lambda: len(acknowledged) >= before + burst // 3, 30 * SECONDS)  # noqa: B023
             process.send_signal(signal.SIGKILL)  # in the middle of the burst
             await asyncio.gather(*sending)
-        assert process.returncode == -signal.SIGKILL
+        # killed by the signal; 255 when another child watcher in this test process took the
+        # status first (asyncio: "Unknown child process pid ..., will report returncode 255")
+        assert process.returncode in (-signal.SIGKILL, 255)
     assert len(acknowledged) >= 2 * burst // 3
 
     async with _serve(path, port), aiohttp.ClientSession() as session:

@@ -68,6 +68,7 @@ class SimulatedMarket:
             start_ms=now_ms,
             book_levels=config.book_levels,
             trade_ids={i.symbol: past.live_trade_id(i.symbol, now_ms) for i in listed},
+            activity=lambda symbol, time_ms: past.tape(symbol).activity_at(time_ms),  # as busy as its past
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
         return Prepared(instruments, now_ms, past=spec)

@@ -84,6 +84,7 @@ from tickerplant.feeds.simulator import book_shape, outside
 from tickerplant.feeds.simulator.book_upkeep import BookUpkeep
 from tickerplant.feeds.simulator.fair_price import FairPrice, Regimes
 from tickerplant.feeds.simulator.history import simulated_history
+from tickerplant.feeds.simulator.hourly import HourlyActivity
 from tickerplant.feeds.simulator.impact import pressure_after
 from tickerplant.feeds.simulator.liquidations import liquidate
 from tickerplant.feeds.simulator.order_flow import placement_ticks
@@ -130,6 +131,7 @@ class Simulator:
         start_ms: int = DEFAULT_START_MS,
         book_levels: int = book_shape.TARGET_LEVELS,
         trade_ids: Mapping[str, int] | None = None,  # each symbol's first, where its past ends
+        activity: Callable[[str, int], float] | None = None,
     ) -> None:
         if not instruments:
             raise ValueError("a simulator needs at least one instrument")
@@ -170,6 +172,11 @@ class Simulator:
         self._regimes = Regimes(list(drivers.values()), self._rng, start_ms)
         self._cumulative_activity: list[float] = []
         self._total_activity = 0.0
+        # as busy each hour as the past was (hourly.py): actions_per_s is the week's mean
+        self._hours = HourlyActivity(
+            activity, [s.symbol for s in self._states], [s.inst.activity for s in self._states], actions_per_s
+        )
+        self._hours.enter(start_ms)
         self._reweigh()
         self.books: dict[str, OrderBook] = {s.symbol: s.book for s in self._states}
         for state in self._states:
@@ -262,6 +269,8 @@ class Simulator:
 
     def step(self, n: int, now_ms: int) -> list[MarketUpdate]:
         """Perform exactly ``n`` actions stamped ``now_ms``, whatever the rate."""
+        if now_ms >= self._hours.next_ms and self._hours.enter(now_ms):
+            self._reweigh()
         if now_ms >= self._regimes.next_ms:
             self._regimes.step(now_ms)
             self._reweigh()
@@ -293,13 +302,18 @@ class Simulator:
     # --- choosing and dispatching actions ----------------------------------------------
 
     def _interarrival_ms(self) -> float:
-        if self.actions_per_s <= 0:
+        rate = self._hours.rate
+        if rate <= 0:
             return math.inf
-        return -math.log(1.0 - self._random()) * 1000.0 / self.actions_per_s
+        return -math.log(1.0 - self._random()) * 1000.0 / rate
 
     def _reweigh(self) -> None:
-        """Each symbol's share of the flow: its activity times its asset's current mood."""
-        weights = (max(0.0, s.inst.activity) * s.driver.activity for s in self._states)
+        """Each symbol's share of the flow: its activity times its asset's current mood
+        (times how busy its past is this hour)."""
+        weights = (
+            max(0.0, s.inst.activity) * s.driver.activity * f
+            for s, f in zip(self._states, self._hours.factors, strict=True)
+        )
         self._cumulative_activity = list(accumulate(weights))
         self._total_activity = self._cumulative_activity[-1]
 

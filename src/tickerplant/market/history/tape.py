@@ -39,7 +39,7 @@ from tickerplant.market.history.draws import mix, name_key, normal, split, strea
 from tickerplant.market.history.path import AssetPath, Bar, Lru, hour_activity
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline
-from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 __all__ = ["MIN_TRADES", "TRADES_PER_ACTION", "Minute", "PastTrade", "SymbolTape"]
 
@@ -147,6 +147,14 @@ class SymbolTape:
             return split(self.day_count(day), [b.activity for b in hours], MIN_TRADES * 60)
 
         return self._hour_counts.get(day, make)
+
+    def activity_at(self, time_ms: int) -> float:
+        """How busy the hour holding ``time_ms`` is, as a multiple of ``rate``: its trades a
+        minute over the mean. The live simulator trades at ``rate`` times this, so the live
+        market goes on as busy as its past was (issue 30, item 2)."""
+        hour = time_ms // HOUR_MS
+        count: int = self.hour_counts(hour // 24)[hour % 24]
+        return count / 60.0 / self.rate
 
     def minute_counts(self, hour: int) -> list[int]:
         """Trades in each minute of ``hour``."""
