@@ -41,6 +41,7 @@ from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import seeded_client_ids
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.store import Keyring
+from tickerplant.venue.transfers import settle_transfers
 from tickerplant.venue.watch import watch
 
 __all__ = ["Tickerplant", "source_for"]
@@ -68,9 +69,13 @@ def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
 
 
 def _to_engine(
-    engine: Engine, algos: AlgoService, listener: Listener, clock: Clock, messages: Sequence[StreamMessage]
-) -> None:
+    engine: Engine, algos: AlgoService, listener: Listener, clock: Clock, keyring: Keyring,
+    messages: Sequence[StreamMessage],
+) -> None:  # fmt: skip
     now_ms = clock.now_ms()
+    # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
+    keyring.refresh()
+    settle_transfers(engine, keyring.moved(engine.market), now_ms)
     engine.receive(messages, now_ms)
     watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
     algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
@@ -205,7 +210,8 @@ class Tickerplant:
             self.journal.load_algos(algos)
             self.engines[market] = engine
             listener.serve_engine(engine, algos)
-            self.bus.subscribe(market, functools.partial(_to_engine, engine, algos, listener, clock))
+            to_engine = functools.partial(_to_engine, engine, algos, listener, clock, self.accounts)
+            self.bus.subscribe(market, to_engine)
             to_plant = functools.partial(_liquidations_to_plant, engine, self.plants[market], self.bus, clock)
             self.bus.subscribe(market, to_plant)
 

@@ -137,3 +137,35 @@ async def test_a_leverage_change_is_an_account_config_update(
     event = msgspec.json.decode((await user.recv_until(TEXT)).payload)
     assert list(event) == ["e", "E", "T", "ac"] and event["ac"] == {"s": "BTCUSDT", "l": 7}
     await user.close()
+
+
+async def test_the_operators_deposit_and_withdrawal_reach_the_user_data_stream(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """Part 4 §3.4 and §5 item 7: a transfer in is ``ACCOUNT_UPDATE`` ``m=DEPOSIT`` with
+    ``bc`` the amount and ``"P":[]``, ``E = T + 1``; out, ``WITHDRAW`` with ``bc`` negative;
+    the wallet after each; the income history's ``TRANSFER`` rows; the other market's stream
+    hears nothing of a USDⓈ-M wallet's move."""
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    client = python_binance(plant, closing, venue.alice_hmac)
+    key = await client.futures_stream_get_listen_key()
+    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
+    await eventually(lambda: len(um.streams.connections) == 1)
+    now = plant.clock.now_ms()
+    venue.store.deposit(venue.alice, Market.UM, "USDT", 250 * 10**8, now)  # as `accounts deposit` does
+    deposit = msgspec.json.decode((await user.recv_until(TEXT)).payload)
+    assert list(deposit) == ["e", "T", "E", "a"] and deposit["E"] == deposit["T"] + 1
+    assert deposit["a"] == {"B": [{"a": "USDT", "wb": "10250.00000000", "cw": "10250.00000000", "bc": "250"}],
+                            "P": [], "m": "DEPOSIT"}  # fmt: skip
+    venue.store.deposit(venue.alice, Market.UM, "USDT", -50 * 10**8, plant.clock.now_ms())
+    withdrawal = msgspec.json.decode((await user.recv_until(TEXT)).payload)
+    assert withdrawal["a"]["m"] == "WITHDRAW" and withdrawal["a"]["B"][0]["bc"] == "-50"
+    assert withdrawal["a"]["B"][0]["wb"] == "10200.00000000"
+    income = await client.futures_income_history(incomeType="TRANSFER")
+    assert [(i["incomeType"], i["income"], i["asset"]) for i in income] == [
+        ("TRANSFER", "250.00000000", "USDT"), ("TRANSFER", "-50.00000000", "USDT"),
+    ]  # fmt: skip
+    balance = {b["asset"]: b for b in await client.futures_account_balance()}
+    assert Decimal(balance["USDT"]["balance"]) == Decimal("10200")
+    await user.close()

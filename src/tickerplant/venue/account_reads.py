@@ -118,8 +118,8 @@ def income(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             if (wanted and kind != wanted) or (kind == "REALIZED_PNL" and not amount):
                 continue
             rows.append((fill.time_ms, 0, _income_row(engine, fill, kind, amount)))
-    for flow in engine.ledger(account_id).income:
-        if (wanted and flow.kind != wanted) or flow.symbol not in symbols:
+    for flow in engine.ledger(account_id).income:  # a transfer's (no symbol) only without one asked
+        if (wanted and flow.kind != wanted) or (flow.symbol not in symbols and (symbol or flow.symbol)):
             continue
         if (start is None or flow.time_ms >= start) and (end is None or flow.time_ms <= end):
             rows.append((flow.time_ms, 1, _flow_row(engine, flow)))

@@ -230,6 +230,9 @@ class AccountStore:
         return Balance(account_id, wallet, asset, amount, now_ms)
 
 
+_MOVED_KEPT = 4096  # balance moves kept until the engines take them (they do within a second)
+
+
 class Keyring:
     """The server's view of the database: keys, accounts and balances in memory, read
     again whenever another connection has committed since (``PRAGMA data_version``, one
@@ -245,6 +248,8 @@ class Keyring:
         self._keys: dict[str, ApiKey] = {}
         self._accounts: dict[int, Account] = {}
         self._balances: dict[int, list[Balance]] = {}
+        # balances the operator moved since the last look: (wallet, account, asset, change)
+        self._moved: list[tuple[Market, int, str, int]] = []
 
     def key(self, api_key: str) -> ApiKey | None:
         self._refresh()
@@ -257,6 +262,17 @@ class Keyring:
     def balances(self, account_id: int) -> list[Balance]:
         self._refresh()
         return self._balances.get(account_id, [])
+
+    def refresh(self) -> None:
+        """Read again what another connection changed (as any lookup does)."""
+        self._refresh()
+
+    def moved(self, wallet: Market) -> list[tuple[int, str, int]]:
+        """The balances of ``wallet`` the operator changed since this was last asked, as
+        (account, asset, change in 1e-8), each once (``venue/transfers.py``)."""
+        mine = [(a, asset, change) for w, a, asset, change in self._moved if w is wallet]
+        self._moved = [m for m in self._moved if m[0] is not wallet]
+        return mine
 
     def close(self) -> None:
         if self._db is not None:
@@ -292,6 +308,13 @@ class Keyring:
         self.loads += 1
         self._keys = {key.api_key: key for key in keys}
         self._accounts = {account.account_id: account for account in accounts}
+        before = {(b.wallet, b.account_id, b.asset): b.amount for bs in self._balances.values() for b in bs}
         self._balances = {}
         for balance in balances:
             self._balances.setdefault(balance.account_id, []).append(balance)
+        if self.loads > 1:  # what moved since the last load (the first is where it stood)
+            after = {(b.wallet, b.account_id, b.asset): b.amount for b in balances}
+            for key in sorted(before.keys() | after.keys(), key=lambda k: (k[0].value, k[1], k[2])):
+                change = after.get(key, 0) - before.get(key, 0)
+                if change and len(self._moved) < _MOVED_KEPT:
+                    self._moved.append((*key, change))

@@ -226,9 +226,12 @@ def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
 
 
 def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
-    """A balance alone (part 4 §3.4): ``B``, ``"P":[]``, ``S`` (funding only), then ``m``."""
+    """A balance alone (part 4 §3.4): ``B``, ``"P":[]``, ``S`` (funding only), then ``m``:
+    a funding fee, a clearance fee, a transfer."""
     wallet = fixed(event.wallet, 8)
-    head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
+    # a transfer's E is T + 1, as captured (part 4 §5, "Transfer in/out")
+    sent = event.time_ms + 1 if event.reason in ("DEPOSIT", "WITHDRAW") else event.time_ms
+    head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": sent}
     if engine.market is Market.CM:
         head["i"] = alias
     change = _trim(fixed(event.change, 8))

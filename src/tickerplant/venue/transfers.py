@@ -1,0 +1,39 @@
+"""Transfers into and out of a futures wallet as the account's owner sees them: the
+operator's deposits and withdrawals (``tickerplant accounts deposit|withdraw``, the admin
+API), whichever process made them (``store.Keyring`` notices each balance that moved).
+
+On Binance a transfer from spot into futures is ``ACCOUNT_UPDATE`` with ``"m":"DEPOSIT"``,
+``bc`` the amount, ``"P":[]`` and ``E = T + 1``, one out is ``"m":"WITHDRAW"`` with a
+negative ``bc`` (trading part 4 §3.4, "Transfers"; §5 item 7); the income history has a
+``TRANSFER`` row (part 3 §4.11). Each is journaled with the income, as a funding fee is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import BalanceUpdate, Batch, Income
+
+__all__ = ["settle_transfers"]
+
+_TRAN_ID_SLOTS = 1000  # an income row's tranId: the time's milliseconds, then a slot
+
+
+def settle_transfers(engine: Engine, moved: Iterable[tuple[int, str, int]], now_ms: int) -> None:
+    """``moved``: (account, asset, change in 1e-8) of this engine's wallet, as the operator
+    changed them; each told to the account's user data stream and kept as income."""
+    batch = Batch()
+    for slot, (account_id, asset, change) in enumerate(moved):
+        if not change:
+            continue
+        ledger = engine.ledger(account_id)
+        tran_id = now_ms * _TRAN_ID_SLOTS + slot % _TRAN_ID_SLOTS
+        income = Income(account_id, "", "TRANSFER", asset, change, now_ms, tran_id)
+        ledger.income.append(income)
+        batch.incomes.append(income)
+        wallet = engine.deposited(account_id, asset) + ledger.changes.get(asset, 0)
+        reason = "DEPOSIT" if change > 0 else "WITHDRAW"
+        engine.outbox.put(BalanceUpdate(now_ms, account_id, reason, asset, wallet, change, ""))
+    if batch:
+        engine.journal.commit(batch)
