@@ -27,7 +27,7 @@ from typing import Any
 
 from tickerplant.market.derivatives.open_interest import PERIOD_MS, VALUE_DECIMALS
 from tickerplant.market.instruments import ContractType, Market
-from tickerplant.market.plant.view import MarketView
+from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.market_data import (
@@ -38,6 +38,7 @@ from tickerplant.protocol.market_data import (
     required_symbol,
     text_param,
 )
+from tickerplant.protocol.past import PastAnswers
 
 __all__ = ["HIST_PERIODS_MS", "OpenInterestAnswers", "open_interest_routes"]
 
@@ -54,7 +55,7 @@ NO_INTEREST = RequestRefused(-1000, "This source carries no open interest for th
 
 def open_interest_routes(prefix: str, data: MarketData) -> dict[str, Method]:
     """The REST routes of open interest on one market listener (``prefix`` /fapi or /dapi)."""
-    answers = OpenInterestAnswers(data.view)
+    answers = OpenInterestAnswers(data.view, data.past)
     return {
         f"{prefix}/v1/openInterest": Method(lambda params: 1, answers.open_interest),
         "/futures/data/openInterestHist": Method(lambda params: 1, answers.history),
@@ -62,11 +63,35 @@ def open_interest_routes(prefix: str, data: MarketData) -> dict[str, Method]:
 
 
 class OpenInterestAnswers:
-    """The answers, over a market view's ``open_interest`` (``market/derivatives/open_interest.py``)."""
+    """The answers, over a market view's ``open_interest`` (``market/derivatives/open_interest.py``)
+    and, before the live start, the simulated past's (``market/history/interest.py``)."""
 
-    def __init__(self, view: MarketView) -> None:
+    def __init__(self, view: MarketView, past: PastAnswers | None = None) -> None:
         self.view = view
+        self.past = past
         self._cm = view.market is Market.CM
+
+    def _points(
+        self, view: SymbolView, period_ms: int, start: int | None, end: int | None, limit: int, now_ms: int
+    ) -> list[tuple[int, int, int]]:
+        """``view``'s points, with the past's spliced before its first (``klines``' rules)."""
+        live = view.open_interest.points(period_ms, start, end, limit)
+        past = self.past
+        if past is None or not past.knows(view.inst.symbol):
+            return live
+        first = view.open_interest.first()  # (time, qty) of the live market's first point
+        boundary = past.live_from_ms if first is None else first[0]
+        joined = None if first is None else first[1]
+        live = [p for p in live if p[0] >= boundary]
+        if start is not None:
+            if start >= boundary:
+                return live
+            last = min(now_ms if end is None else end, boundary - 1)
+            return (past.interest(view.inst, period_ms, start, last, limit, joined) + live)[:limit]
+        if len(live) >= limit:
+            return live
+        before = boundary - 1 if end is None else min(end, boundary - 1)
+        return past.interest(view.inst, period_ms, None, before, limit - len(live), joined) + live
 
     def open_interest(self, params: Params, now_ms: int) -> Any:
         view = required_symbol(self.view, params)
@@ -113,8 +138,9 @@ class OpenInterestAnswers:
         start = None if start is None else max(start, earliest)
         # (time, qty units, value units) summed over the views at each time
         sums: dict[int, list[int]] = {}
+        period_ms = HIST_PERIODS_MS[period]
         for view in views:
-            for t, qty, value in view.open_interest.points(HIST_PERIODS_MS[period], start, end, limit):
+            for t, qty, value in self._points(view, period_ms, start, end, limit, now_ms):
                 if t >= earliest:
                     row = sums.setdefault(t, [0, 0])
                     row[0] += qty

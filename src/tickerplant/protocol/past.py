@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import msgspec
 
+from tickerplant.market.derivatives.open_interest import value_units
+from tickerplant.market.history.interest import PastInterest
 from tickerplant.market.history.marks import PastFunding, PastMarks
 from tickerplant.market.history.path import Lru
 from tickerplant.market.history.series import PastSpec, SimulatedPast
@@ -56,6 +58,7 @@ class PastAnswers:
         self.live_from_ms = live_from_ms
         self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
         self.marks = PastMarks(past)
+        self.interest_past = PastInterest(past, live_from_ms)
         self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(_ANSWERS_KEPT)
         self._bars: Lru[tuple[object, ...], list[PriceBar]] = Lru(_ANSWERS_KEPT)
         self._funding: Lru[tuple[object, ...], list[PastFunding]] = Lru(_ANSWERS_KEPT)
@@ -206,6 +209,23 @@ class PastAnswers:
         (``PastMarks.funding_pieces``): nothing when its answer is kept."""
         if (symbol, start_ms, end_ms, limit) not in self._funding:
             yield from self.marks.funding_pieces(symbol, start_ms, end_ms, limit, self.live_from_ms)
+
+    # -- openInterestHist (§7.9) ---------------------------------------------------------
+
+    def interest(
+        self, inst: Instrument, period_ms: int, start_ms: int | None, end_ms: int, limit: int,
+        joined: int | None,
+    ) -> list[tuple[int, int, int]]:  # fmt: skip
+        """The past's (time, quantity units, value units) on ``period_ms``'s grid before the
+        live start: from ``start_ms`` the first ``limit`` up to ``end_ms``, else the last
+        ``limit`` up to it; bent to the live market's first quantity ``joined``."""
+        if start_ms is None:
+            start_ms = end_ms - (limit - 1) * period_ms
+            start_ms -= start_ms % period_ms
+        else:
+            end_ms = min(end_ms, start_ms + limit * period_ms)
+        points = self.interest_past.points(inst.symbol, period_ms, start_ms, end_ms, joined)
+        return [(t, qty, value_units(inst, qty, price)) for t, qty, price in points][:limit]
 
     # -- trades (§7.9) ------------------------------------------------------------------
 

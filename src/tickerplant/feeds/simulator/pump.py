@@ -98,7 +98,7 @@ class SimulatedMarket:
             sink.bus.publish(market, current)
         # The initial books: the views learn them (the internal diff), and every depth
         # stream's chain starts from them rather than pushing them whole.
-        initial = simulator.initial_updates(now_ms)
+        initial = simulator.initial_updates(now_ms, interest_past=False)  # the past's (protocol/past.py)
         for market, plant in sink.plants.items():
             books: list[StreamMessage] = []
             for update in initial:

@@ -230,9 +230,10 @@ class Simulator:
         taker: float = state.sizes.mean_lots * _TAKER_SCALE * state.step
         return _SCALE_RATE * share * _P_TAKE * taker * DAY_MS / SECOND_MS
 
-    def initial_updates(self, now_ms: int) -> list[MarketUpdate]:
+    def initial_updates(self, now_ms: int, *, interest_past: bool = True) -> list[MarketUpdate]:
         """One update per symbol holding every level of its book: what a mirror starts from;
-        then each symbol's open interest, with a warm past (``_INTEREST_HISTORY_MS``)."""
+        then each symbol's open interest, with a warm past (``_INTEREST_HISTORY_MS``) unless
+        the server has a past of its own (``market/history/interest.py``)."""
         updates: list[MarketUpdate] = []
         for state in self._states:
             book = state.book
@@ -244,7 +245,7 @@ class Simulator:
             mark = self._liquidation_mark_units(state)
             past = open_interest_history(
                 state.positions, mark, state.driver.sigma, rng, now_ms, _INTEREST_HISTORY_MS, 5 * MINUTE_MS
-            )
+            ) if interest_past else ()
             updates.append(OpenInterest(state.symbol, now_ms, state.positions.open_interest, mark, past))
             state.positions.changed = False
         return updates

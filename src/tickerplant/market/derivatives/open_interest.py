@@ -153,6 +153,10 @@ class InterestHistory:
         self.latest = latest
         self._times, self._qtys, self._values = (array("q", rows[keep:]) for rows in (times, qtys, values))
 
+    def first(self) -> tuple[int, int] | None:
+        """The first point kept: (time, quantity units); None before any."""
+        return (self._times[0], self._qtys[0]) if self._times else None
+
     def points(
         self, period_ms: int, start_ms: int | None, end_ms: int | None, limit: int
     ) -> list[tuple[int, int, int]]:

@@ -21,7 +21,7 @@ import math
 import random
 from collections.abc import Sequence
 
-__all__ = ["bridge_high", "bridge_low", "mix", "name_key", "normal", "split", "stream", "uniform"]
+__all__ = ["bridge_high", "bridge_low", "knotted", "mix", "name_key", "normal", "split", "stream", "uniform"]
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -93,3 +93,19 @@ def split(total: int, weights: Sequence[float], floor: int = 0) -> list[int]:
         given = upto
     out[-1] += rest - given  # floating error, if any, lands on the last part
     return out
+
+
+def knotted(key: int, part: int, times: range, knot_ms: int) -> list[float]:
+    """At each of ``times``, a keyed standard normal every ``knot_ms``, linear between:
+    a pure function of the key and the time, whatever range asks."""
+    knots: dict[int, float] = {}
+    out = []
+    for t in times:
+        k, rest = divmod(t, knot_ms)
+        for j in (k, k + 1):
+            if j not in knots:
+                knots[j] = normal(mix(key, part, j))
+        a, b = knots[k], knots[k + 1]
+        out.append(a + (b - a) * rest / knot_ms)
+    return out
+

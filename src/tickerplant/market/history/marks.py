@@ -41,7 +41,7 @@ from tickerplant.market.derivatives.mark_price import (
     mark_price,
     price_to_mark,
 )
-from tickerplant.market.history.draws import mix, name_key, normal, uniform
+from tickerplant.market.history.draws import knotted, mix, name_key, uniform
 from tickerplant.market.history.path import Lru
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.history.tape import SymbolTape
@@ -107,8 +107,8 @@ class PastMarks:
             key = name_key(self.past.seed, "basis", inst.market.value, inst.pair)
             self._basis_keys[inst.market, inst.pair] = key
         times = range(first_ms, first_ms + count * MINUTE_MS, MINUTE_MS)
-        fast = _knotted(key, 1, times, _FAST_KNOT_MS)
-        slow = _knotted(key, 2, times, _SLOW_KNOT_MS)
+        fast = knotted(key, 1, times, _FAST_KNOT_MS)
+        slow = knotted(key, 2, times, _SLOW_KNOT_MS)
         out = [_FAST_SD * f + _SLOW_SD * s for f, s in zip(fast, slow, strict=True)]
         for day in range(first_ms // DAY_MS, times[-1] // DAY_MS + 1):
             if uniform(mix(key, 3, day)) >= _EPISODE_CHANCE:
@@ -320,19 +320,3 @@ class PastMarks:
                 (premiums[0], max(premiums), min(premiums), premiums[3]),
             ))  # fmt: skip
         return out
-
-
-def _knotted(key: int, part: int, times: range, knot_ms: int) -> list[float]:
-    """At each of ``times``, a keyed standard normal every ``knot_ms``, linear between:
-    a pure function of the key and the time, whatever range asks."""
-    knots: dict[int, float] = {}
-    out = []
-    for t in times:
-        k, rest = divmod(t, knot_ms)
-        for j in (k, k + 1):
-            if j not in knots:
-                knots[j] = normal(mix(key, part, j))
-        a, b = knots[k], knots[k + 1]
-        out.append(a + (b - a) * rest / knot_ms)
-    return out
-

@@ -126,6 +126,10 @@ class SymbolTape:
             mean_lots *= _DELIVERY_SIZE
         self.base_lots = max(1, round(mean_lots / _CLASS_MEAN))
 
+    def mean_trade_qty(self) -> float:
+        """The mean size of its trades, in quantity units (the size classes' mean)."""
+        return float(self.base_lots * _CLASS_MEAN * self.inst.step)
+
     # -- counts and ids ----------------------------------------------------------------
 
     def day_count(self, day: int) -> int:
