@@ -121,17 +121,23 @@ async def test_ccxt_pro_watches_its_orders_and_trades(plant: Tickerplant, venue:
     await exchange.cancel_order(order["id"], symbol)
 
 
+async def raw_user_stream(plant: Tickerplant, client: Any) -> RawWebSocket:
+    """The account's user data stream, by a listen key ``client`` asked for, connected."""
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    key = await client.futures_stream_get_listen_key()
+    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
+    await eventually(lambda: len(um.streams.connections) == 1)
+    return user
+
+
 async def test_a_leverage_change_is_an_account_config_update(
     plant: Tickerplant, venue: Venue, closing: list[Any]
 ) -> None:
     """Part 4 §3.5: ``ACCOUNT_CONFIG_UPDATE`` with ``ac`` (``E`` before ``T``, as documented);
     setting the leverage it already has sends nothing."""
-    um = plant.listeners[Market.UM]
-    assert um.streams is not None
     client = python_binance(plant, closing, venue.alice_hmac)
-    key = await client.futures_stream_get_listen_key()
-    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
-    await eventually(lambda: len(um.streams.connections) == 1)
+    user = await raw_user_stream(plant, client)
     await client.futures_change_leverage(symbol="ETHUSDT", leverage=20)  # the default already: nothing
     await client.futures_change_leverage(symbol="BTCUSDT", leverage=7)
     event = msgspec.json.decode((await user.recv_until(TEXT)).payload)
@@ -144,14 +150,9 @@ async def test_the_operators_deposit_and_withdrawal_reach_the_user_data_stream(
 ) -> None:
     """Part 4 §3.4 and §5 item 7: a transfer in is ``ACCOUNT_UPDATE`` ``m=DEPOSIT`` with
     ``bc`` the amount and ``"P":[]``, ``E = T + 1``; out, ``WITHDRAW`` with ``bc`` negative;
-    the wallet after each; the income history's ``TRANSFER`` rows; the other market's stream
-    hears nothing of a USDⓈ-M wallet's move."""
-    um = plant.listeners[Market.UM]
-    assert um.streams is not None
+    the wallet after each; the income history's ``TRANSFER`` rows."""
     client = python_binance(plant, closing, venue.alice_hmac)
-    key = await client.futures_stream_get_listen_key()
-    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
-    await eventually(lambda: len(um.streams.connections) == 1)
+    user = await raw_user_stream(plant, client)
     now = plant.clock.now_ms()
     venue.store.deposit(venue.alice, Market.UM, "USDT", 250 * 10**8, now)  # as `accounts deposit` does
     deposit = msgspec.json.decode((await user.recv_until(TEXT)).payload)

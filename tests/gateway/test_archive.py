@@ -58,6 +58,23 @@ async def _file(base: str, path: str) -> tuple[bytes, list[list[str]]]:
     return body, [line.split(",") for line in lines[1:]]
 
 
+async def _replayed(root: Path, path: str, body: bytes, query: str) -> object:
+    """``body`` saved under ``root`` as the archive lays it out, replayed from two hours into
+    its day to the end: the replay's answer to ``query``."""
+    saved = root / path.removeprefix("/data/")
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes(body)
+    replay = ReplayConfig(paths=(str(root),), speed=None, start_ms=DAY + 2 * HOUR_MS)
+    replayed = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
+    await replayed.start()
+    try:
+        await asyncio.wait_for(replayed.done.wait(), 30 * SECONDS)
+        again = f"http://127.0.0.1:{replayed.listeners[Market.UM].port}"
+        return msgspec.json.decode((await asyncio.to_thread(_get, again + query))[2])
+    finally:
+        await replayed.close()
+
+
 def _texts(rows: object) -> list[list[str]]:
     assert isinstance(rows, list)
     return [[str(x) for x in row] for row in rows]
@@ -130,20 +147,9 @@ async def test_downloaded_files_replayed_answer_the_simulators_klines(start_serv
     plant = await start_server(clock=ManualClock(T0), simulator=STILL)
     base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
     body, _ = await _file(base, KLINES)
-    saved = tmp_path / KLINES.removeprefix("/data/")
-    saved.parent.mkdir(parents=True)
-    saved.write_bytes(body)
     query = f"/fapi/v1/klines?symbol=BTCUSDT&interval=1m&startTime={DAY}&limit=1440"
     simulated = msgspec.json.decode((await asyncio.to_thread(_get, base + query))[2])
-    replay = ReplayConfig(paths=(str(tmp_path),), speed=None, start_ms=DAY + 2 * HOUR_MS)
-    replayed = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
-    await replayed.start()
-    try:
-        await asyncio.wait_for(replayed.done.wait(), 30 * SECONDS)
-        again = f"http://127.0.0.1:{replayed.listeners[Market.UM].port}"
-        assert msgspec.json.decode((await asyncio.to_thread(_get, again + query))[2]) == simulated
-    finally:
-        await replayed.close()
+    assert await _replayed(tmp_path, KLINES, body, query) == simulated
 
 
 async def test_a_days_trades_are_the_rest_answers_and_replay_to_the_same_klines(
@@ -161,18 +167,6 @@ async def test_a_days_trades_are_the_rest_answers_and_replay_to_the_same_klines(
     _, trades = await _file(base, "/data/futures/um/daily/trades/XRPUSDT/XRPUSDT-trades-2026-11-10.zip")
     assert [t[0] for t in trades] == [a[0] for a in aggregates]
     assert all(float(t[3]) == round(float(t[1]) * float(t[2]), 8) for t in trades[:100])  # the quote quantity
-    saved = tmp_path / path.removeprefix("/data/")
-    saved.parent.mkdir(parents=True)
-    saved.write_bytes(body)
     query = f"/fapi/v1/klines?symbol=XRPUSDT&interval=1m&startTime={DAY + 2 * HOUR_MS}&limit=1000"
     simulated = msgspec.json.decode((await asyncio.to_thread(_get, base + query))[2])
-    replay = ReplayConfig(paths=(str(tmp_path),), speed=None, start_ms=DAY + 2 * HOUR_MS)
-    replayed = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
-    await replayed.start()
-    try:
-        await asyncio.wait_for(replayed.done.wait(), 30 * SECONDS)
-        again = f"http://127.0.0.1:{replayed.listeners[Market.UM].port}"
-        got = msgspec.json.decode((await asyncio.to_thread(_get, again + query))[2])
-        assert got == simulated  # each kline the aggregate of its trades, the file's
-    finally:
-        await replayed.close()
+    assert await _replayed(tmp_path, path, body, query) == simulated  # each kline its trades' aggregate

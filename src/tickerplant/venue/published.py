@@ -23,12 +23,7 @@ class PublishedMarket:
         symbol_view = self._view.symbol(symbol)
         if symbol_view is None:
             return iter(())
-        book = self._view.book(symbol_view)
-        if bids:
-            side = book.bids
-            return ((price, side[price]) for price in reversed(book.bid_prices))
-        side = book.asks
-        return ((price, side[price]) for price in book.ask_prices)
+        return self._view.book(symbol_view).levels(bids)
 
     def mark(self, symbol: str) -> Fraction | None:
         state = self._view.marks.mark(symbol)

@@ -42,13 +42,7 @@ class OneBook:
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
         """One side of the simulator's book, best first (price units, quantity units)."""
         book = self._simulator.books.get(symbol)
-        if book is None:
-            return iter(())
-        if bids:
-            side = book.bids
-            return ((price, side[price]) for price in reversed(book.bid_prices))
-        side = book.asks
-        return ((price, side[price]) for price in book.ask_prices)
+        return iter(()) if book is None else book.levels(bids)
 
     def mark(self, symbol: str) -> Fraction | None:
         return self._marks.mark(symbol)

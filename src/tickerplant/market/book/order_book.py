@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from tickerplant.market.updates import BookUpdate, Level
@@ -191,6 +191,14 @@ class OrderBook:
             return None
         bid, ask = bid_prices[-1], ask_prices[0]
         return (bid, self.bids[bid], ask, self.asks[ask])
+
+    def levels(self, bids: bool) -> Iterator[tuple[int, int]]:
+        """One side's (price, quantity), best first, lazily (a taker walks only what it needs)."""
+        if bids:
+            side = self.bids
+            return ((price, side[price]) for price in reversed(self.bid_prices))
+        side = self.asks
+        return ((price, side[price]) for price in self.ask_prices)
 
     def top_bids(self, n: int) -> list[Level]:
         """The best ``n`` bid levels, best (highest) first."""
