@@ -40,6 +40,7 @@ from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import seeded_client_ids
 from tickerplant.venue.published import PublishedMarket
+from tickerplant.venue.resting import receive
 from tickerplant.venue.store import Keyring
 from tickerplant.venue.transfers import settle_transfers
 from tickerplant.venue.watch import watch
@@ -76,7 +77,7 @@ def _to_engine(
     # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
     keyring.refresh()
     settle_transfers(engine, keyring.moved(engine.market), now_ms)
-    engine.receive(messages, now_ms)
+    receive(engine, messages, now_ms)  # resting orders the trades filled (venue/resting.py)
     watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
     algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
     if listener.private is not None:  # resting orders the market's trades filled

@@ -16,6 +16,7 @@ from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate
 from tickerplant.venue.orders import OrderStatus
+from tickerplant.venue.resting import receive
 from tickerplant.venue.settings import set_dual_side, set_leverage, set_margin_type
 
 NOW = 1_790_000_000_000
@@ -190,11 +191,11 @@ def test_a_resting_order_fills_as_maker_when_trades_reach_it(
                    "f": 1, "l": 1, "T": NOW, "m": buyer_is_maker}  # fmt: skip
         return StreamMessage("btcusdt@aggTrade", msgspec.json.encode(payload))
 
-    engine.receive([trade("59999.00", "0.600", False)], NOW + 1)  # a buyer took: not our side
+    receive(engine, [trade("59999.00", "0.600", False)], NOW + 1)  # a buyer took: not our side
     assert resting.executed_qty == 0 and resting.queue_ahead == 1000
-    engine.receive([trade("59999.00", "1.300", True)], NOW + 2)  # 1.000 ahead, then 0.300 ours
+    receive(engine, [trade("59999.00", "1.300", True)], NOW + 2)  # 1.000 ahead, then 0.300 ours
     assert (resting.executed_qty, resting.status) == (300, OrderStatus.PARTIALLY_FILLED)
-    engine.receive([trade("59998.00", "0.001", True)], NOW + 3)  # through our price: all of it
+    receive(engine, [trade("59998.00", "0.001", True)], NOW + 3)  # through our price: all of it
     assert (resting.executed_qty, resting.status) == (1000, OrderStatus.FILLED)
     fills = engine.fills(ALICE, "BTCUSDT")
     assert [(f.qty, f.maker, f.commission) for f in fills] == [

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
 from fractions import Fraction
@@ -69,6 +70,34 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     assert again.ledger(ALICE).leverage == {"BTCUSDT": 10}
     placed = again.place(ALICE, order(quantity="0.010", price="59000"), NOW + 2).order
     assert placed is not None and placed.order_id == 3  # ids go on where they stopped
+
+
+def test_a_journal_keyed_by_trade_alone_is_keyed_by_order_too(database: tuple[Path, str]) -> None:
+    """Before the one book a fill's key was its trade; now a maker's and a taker's fill share
+    one public trade: an old journal's fills move to the new key, every row kept."""
+    path, _ = database
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE venue_fills (symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER "
+        "NOT NULL, order_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER "
+        "NOT NULL, base INTEGER NOT NULL, realized_pnl INTEGER NOT NULL, commission INTEGER NOT NULL, "
+        "commission_asset TEXT NOT NULL, maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, "
+        "PRIMARY KEY (symbol, trade_id)) WITHOUT ROWID;"
+        "INSERT INTO venue_fills VALUES ('BTCUSDT', 7, 1, 3, 'BUY', 6000000, 10, 0, 0, 12, 'USDT', 0, 5);"
+    )
+    old.commit()
+    old.close()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(engine)
+    assert [(f.trade_id, f.order_id, f.qty) for f in engine.fills(1, "BTCUSDT")] == [(7, 3, 10)]
+    again = sqlite3.connect(path)
+    again.execute(  # the same trade, the other side's order
+        "INSERT INTO venue_fills VALUES ('BTCUSDT', 7, 2, 4, 'SELL', 6000000, 10, 0, 0, 12, 'USDT', 1, 5)"
+    )
+    again.commit()
+    (count,) = again.execute("SELECT count(*) FROM venue_fills WHERE trade_id = 7").fetchone()
+    assert count == 2
+    again.close()
 
 
 def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Path, str]) -> None:

@@ -34,6 +34,7 @@ from tickerplant.venue.events import Batch, OrderUpdate
 from tickerplant.venue.matching import walk
 from tickerplant.venue.order_params import parse_new_order, parse_order_ref, refused
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.resting import hold
 from tickerplant.venue.risk import check_market
 
 __all__ = ["modify"]
@@ -87,13 +88,14 @@ def modify(
     order.price, order.orig_qty, order.update_ms = new.price, new.qty, now_ms
     amended = OrderUpdate(now_ms, account_id, "AMENDMENT", order.status, dataclasses.replace(order), None)
     engine.outbox.put(amended)
+    if engine.book is not None:  # it leaves its place in the simulated book (part 2: re-queued)
+        engine.book.withdraw(inst.symbol, order.order_id, now_ms)
     if fills:  # what it crosses now, taken (in the one book: traded)
-        taken = engine.take(inst.symbol, order.side, new.qty - order.executed_qty, new.price, now_ms)
+        taken = engine.take(inst.symbol, order.side, new.qty - order.executed_qty, new.price, now_ms, batch)
         for price, filled, trade_id in taken:
             engine.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
     if order.status.is_open:  # re-queued behind what rests at its price now
-        own = engine.data.levels(inst.symbol, order.side is Side.BUY)
-        order.queue_ahead = next((q for p, q in own if p == order.price), 0)
+        hold(engine, order, now_ms)
     else:
         engine.finish(ledger, order, order.status, now_ms)
     batch.orders.append(dataclasses.replace(order))

@@ -18,7 +18,7 @@ A new order goes through (part 2 §8's order of checks, after ``order_params``):
    rate, the wallet), and rests, or expires (MARKET, IOC);
 5. the batch is journaled; only then is the answer made.
 
-Resting orders fill as the market's trades reach them (``receive``), as makers. Memory is
+Resting orders fill as makers, as trades reach them (``resting.py``). Memory is
 bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT`` closed
 orders and ``FILLS_KEPT`` fills per symbol in memory (the journal keeps all); older ones
 answer as Binance's do past their visibility window (-2013).
@@ -28,23 +28,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import NamedTuple, Protocol
 
-import msgspec
-
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.messages import StreamMessage, SymbolStreams
-from tickerplant.market.payloads.events import AggTrade
+from tickerplant.market.messages import SymbolStreams
 from tickerplant.market.payloads.exchange_info import order_filters
-from tickerplant.market.units import to_units
 from tickerplant.venue.accounts import Balance
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
 from tickerplant.venue.exposure import Exposure
 from tickerplant.venue.ledger import Figures, Ledger
 from tickerplant.venue.margin import Contract, down, toward_zero
-from tickerplant.venue.matching import maker_fill, walk
+from tickerplant.venue.matching import walk
 from tickerplant.venue.order_counts import OrderCounts
 from tickerplant.venue.order_params import parse_new_order, parse_order_ref, refused
 from tickerplant.venue.orders import (
@@ -56,6 +52,7 @@ from tickerplant.venue.orders import (
     TimeInForce,
     new_client_order_id,
 )
+from tickerplant.venue.resting import Journal, MarketData, OneBook, hold, settle_matched
 from tickerplant.venue.risk import check_market, order_cost, price_matched
 
 __all__ = [
@@ -70,38 +67,12 @@ _GTX_TEXT = (
     "The order will not be recorded in the order history"
 )
 _FOK_TEXT = "Due to the order could not be filled immediately, the FOK order has been rejected."
-_agg = msgspec.json.Decoder(AggTrade[str])
-
-
-class MarketData(Protocol):
-    """The simulated market as the engine reads it."""
-
-    def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]: ...  # best first
-
-    def mark(self, symbol: str) -> Fraction | None: ...
-
-
-class OneBook(Protocol):
-    """The simulated book the venue's takers trade in (``feeds/simulator/one_book.py``):
-    their fills are public trades, with the trade ids the fills carry."""
-
-    def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
-        """Taker fills (price, quantity, public trade id), no level beyond ``limit``."""
-        ...
-
-    def print_trade(self, symbol: str, buy: bool, qty: int, price: int, now_ms: int) -> int:
-        """A public trade no level gave (an insurance fund's fill): its trade id."""
-        ...
 
 
 class Deposits(Protocol):
     """The operator's balances (``store.Keyring``)."""
 
     def balances(self, account_id: int) -> list[Balance]: ...
-
-
-class Journal(Protocol):
-    def commit(self, batch: Batch) -> None: ...
 
 
 class Fees(NamedTuple):
@@ -161,7 +132,7 @@ class Engine:
         self._ledgers: dict[int, Ledger] = {}
         self._kept: dict[tuple[int, str], _Kept] = {}
         self._resting: dict[str, list[Order]] = {}  # symbol -> its resting orders, any account
-        self._streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
+        self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.next_order_id = {symbol: 1 for symbol in self.instruments}
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/funding.py)
@@ -187,6 +158,15 @@ class Engine:
         if order.status.is_open:
             self.ledger(order.account_id).opened(order)
             self._resting.setdefault(order.symbol, []).append(order)
+            if self.book is not None:  # back into the simulated book, at its place at most the level
+                hold(self, order, order.update_ms, order.queue_ahead)
+
+    def resting(self, symbol: str) -> list[Order]:
+        """``symbol``'s resting orders, every account's, oldest first."""
+        return self._resting.get(symbol, [])
+
+    def has_resting(self) -> bool:
+        return bool(self._resting)
 
     def restore_fill(self, fill: Fill) -> None:
         self.kept(fill.account_id, fill.symbol).fills.append(fill)
@@ -261,19 +241,22 @@ class Engine:
             raise refused(-5021, _FOK_TEXT)
         if test:
             return Placed(None, None, counts)
-        fills = self.take(symbol, new.side, qty, limit, now_ms) if walked else []
-        return Placed(*self._accept(ledger, order, qty, fills, now_ms), counts)
+        batch = Batch()
+        fills = self.take(symbol, new.side, qty, limit, now_ms, batch) if walked else []
+        return Placed(*self._accept(ledger, order, qty, fills, now_ms, batch), counts)
 
-    def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[Fill_]:
+    def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int, batch: Batch) -> list[Fill_]:
         """A taker's fills, no level beyond ``limit``: traded in the simulated book when there
-        is one (public trades, whose ids they carry), else walked over ``data``'s levels
-        (the venue's own ids, None here)."""
+        is one (public trades, whose ids they carry; the resting orders it met are settled
+        into ``batch``), else walked over ``data``'s levels (the venue's own ids, None)."""
         if self.book is not None:
-            return list(self.book.take(symbol, side is Side.BUY, qty, limit, now_ms))
+            fills: list[Fill_] = list(self.book.take(symbol, side is Side.BUY, qty, limit, now_ms))
+            settle_matched(self, batch, now_ms)
+            return fills
         return [(p, q, None) for p, q in walk(self.data.levels(symbol, side is Side.SELL), side, qty, limit)]
 
     def _accept(
-        self, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int
+        self, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int, batch: Batch
     ) -> tuple[Order, Order]:
         symbol = order.symbol
         order.order_id = self.next_order_id[symbol]
@@ -282,7 +265,6 @@ class Engine:
             order.client_order_id = self.client_ids()
         self.kept(ledger.account_id, symbol).add(order)
         ack = dataclasses.replace(order)
-        batch = Batch()
         self.outbox.put(OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, ack, None))
         for price, filled, trade_id in fills:
             self.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
@@ -294,8 +276,7 @@ class Engine:
             ):
                 self.finish(ledger, order, OrderStatus.EXPIRED, now_ms)  # the rest of an IOC, a MARKET
             else:
-                own = self.data.levels(symbol, order.side is Side.BUY)
-                order.queue_ahead = next((q for p, q in own if p == order.price), 0)
+                hold(self, order, now_ms)
                 ledger.opened(order)
                 self._resting.setdefault(symbol, []).append(order)
         batch.orders.append(dataclasses.replace(order))
@@ -346,37 +327,6 @@ class Engine:
 
     def fills(self, account_id: int, symbol: str) -> list[Fill]:
         return list(self.kept(account_id, self.symbol(symbol).symbol).fills)
-
-    # -- the market's trades -------------------------------------------------------------
-
-    def receive(self, messages: Iterable[StreamMessage], now_ms: int) -> None:
-        """The market's trades fill resting orders (``matching.maker_fill``); what they
-        changed is journaled at once, one transaction for the lot."""
-        if not self._resting:
-            return
-        batch = Batch()
-        for stream, payload in messages:
-            symbol = self._streams.get(stream)
-            if symbol is None or not self._resting.get(symbol):
-                continue
-            trade = _agg.decode(payload)
-            inst = self.instruments[symbol]
-            price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
-            for order in list(self._resting[symbol]):
-                if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
-                    continue
-                filled = maker_fill(order, price, qty, trade.buyer_is_maker)
-                if filled:
-                    fill_price = order.price  # a maker fills at its own price
-                    # in the one book, the fill is that public trade's (same id, same time)
-                    public = trade.first_trade_id if self.book is not None else None
-                    ledger = self.ledger(order.account_id)
-                    self.settle(ledger, order, fill_price, filled, True, now_ms, batch, trade_id=public)
-                    if not order.status.is_open:
-                        self.finish(self.ledger(order.account_id), order, order.status, now_ms)
-                    batch.orders.append(dataclasses.replace(order))
-        if batch:
-            self.journal.commit(batch)
 
     # -- the steps -----------------------------------------------------------------------
 
@@ -439,6 +389,8 @@ class Engine:
             resting.remove(order)
             if not resting:
                 del self._resting[order.symbol]
+            if self.book is not None:  # what of it still rests leaves the simulated book
+                self.book.withdraw(order.symbol, order.order_id, now_ms)
         if status is not OrderStatus.FILLED:
             self.outbox.put(
                 OrderUpdate(

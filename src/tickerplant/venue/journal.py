@@ -48,7 +48,14 @@ class Restorable(Protocol):
 
     def restore(self, order: AlgoOrder) -> None: ...
 
-_SCHEMA = """
+_FILLS = """CREATE TABLE IF NOT EXISTS venue_fills (
+    symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
+    order_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER NOT NULL,
+    base INTEGER NOT NULL, realized_pnl INTEGER NOT NULL, commission INTEGER NOT NULL,
+    commission_asset TEXT NOT NULL, maker INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+    PRIMARY KEY (symbol, trade_id, order_id)
+) WITHOUT ROWID;"""
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS venue_orders (
     symbol TEXT NOT NULL, order_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
     client_order_id TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, time_in_force TEXT NOT NULL,
@@ -59,13 +66,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
     stp_mode TEXT NOT NULL,
     PRIMARY KEY (symbol, order_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS venue_fills (
-    symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
-    order_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER NOT NULL,
-    base INTEGER NOT NULL, realized_pnl INTEGER NOT NULL, commission INTEGER NOT NULL,
-    commission_asset TEXT NOT NULL, maker INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-    PRIMARY KEY (symbol, trade_id)
-) WITHOUT ROWID;
+{_FILLS}
 CREATE TABLE IF NOT EXISTS venue_positions (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT NULL, entry TEXT NOT NULL,
     update_ms INTEGER NOT NULL,
@@ -86,6 +87,22 @@ CREATE TABLE IF NOT EXISTS venue_income (
     amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL
 );
 """
+
+
+def _fills_by_order(db: sqlite3.Connection) -> None:
+    """A journal from before the one book keyed a fill by its trade alone; two venue orders
+    now share a trade (a maker's and a taker's, part 4 decision 9): key it by its order too."""
+    row = db.execute("SELECT sql FROM sqlite_master WHERE name = 'venue_fills'").fetchone()
+    if row is None or "PRIMARY KEY (symbol, trade_id)" not in str(row[0]):
+        return
+    db.execute("BEGIN IMMEDIATE")  # all or nothing: a kill -9 halfway leaves the old table
+    db.execute("ALTER TABLE venue_fills RENAME TO venue_fills_by_trade")
+    db.execute(_FILLS)
+    db.execute("INSERT INTO venue_fills SELECT * FROM venue_fills_by_trade")
+    db.execute("DROP TABLE venue_fills_by_trade")
+    db.execute("COMMIT")
+
+
 _ORDER_COLUMNS = (
     "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
     "good_till_ms, time_ms, update_ms, status, executed_qty, cum_quote, cum_base, queue_ahead, price_match, "
@@ -144,6 +161,7 @@ class SqliteJournal:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
             db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
+            _fills_by_order(db)
             db.executescript(_SCHEMA)
             self._db = db
         return self._db

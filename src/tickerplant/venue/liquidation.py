@@ -222,7 +222,7 @@ def _close(engine: Engine, ledger: Ledger, symbol: str, asset: str, now_ms: int,
     engine.outbox.put(
         OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, dataclasses.replace(order), None)
     )
-    fills = engine.take(symbol, side, abs(amt), limit, now_ms)
+    fills = engine.take(symbol, side, abs(amt), limit, now_ms, batch)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)
     if rest:  # the insurance fund takes what the book cannot, at the order's price
         book = engine.book  # in the one book, a public trade too

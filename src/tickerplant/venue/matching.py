@@ -3,9 +3,10 @@
 The market's book is read as levels of (price units, quantity units), best first: the
 simulator's own (where a taker trades in it: ``Engine.take``, ``feeds/simulator/one_book.py``,
 with public trades and impact), else the one a replay's or relay's plant publishes (walked:
-it trades with no one). Resting orders do not enter the book. What a client can observe of
-matching (part 2 §10) follows two rules, each the assumption of hftbacktest's risk-averse
-queue model:
+it trades with no one). In the simulator's book a resting order is quantity in it, and the
+book's own queue fills it (``feeds/simulator/held.py``, ``venue/resting.py``); elsewhere,
+what a client can observe of matching (part 2 §10) follows two rules, each the assumption
+of hftbacktest's risk-averse queue model:
 
 - **Taking** (an incoming order that crosses): it walks the opposite side's levels best
   first, one fill per level, as far as its limit price allows (a MARKET order: as far as

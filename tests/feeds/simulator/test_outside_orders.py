@@ -34,15 +34,15 @@ def test_a_taker_takes_level_by_level_with_the_next_trade_ids() -> None:
     book = simulator.books["ETHUSDT"]
     asks = [(p, book.asks[p]) for p in book.ask_prices[:3]]
     qty = asks[0][1] + asks[1][1] + 1
-    first_id = next(t.trade_id for t in simulator.take_order("ETHUSDT", False, 1, 0, DEFAULT_START_MS)[0])
-    trades, updates = simulator.take_order("ETHUSDT", True, qty, asks[2][0], DEFAULT_START_MS)
+    first_id = next(t.trade_id for t in simulator.outside.take("ETHUSDT", False, 1, 0, DEFAULT_START_MS)[0])
+    trades, updates = simulator.outside.take("ETHUSDT", True, qty, asks[2][0], DEFAULT_START_MS)
     assert [(t.trade_id, t.price, t.qty, t.buyer_is_maker) for t in trades] == [
         (first_id + 1, asks[0][0], asks[0][1], False), (first_id + 2, asks[1][0], asks[1][1], False),
         (first_id + 3, asks[2][0], 1, False),
     ]  # fmt: skip
     assert updates[:3] == trades and isinstance(updates[3], BookUpdate)
     assert book.ask_prices[0] == asks[2][0] and book.asks[asks[2][0]] == asks[2][1] - 1
-    everything, _ = simulator.take_order("ETHUSDT", True, 10**15, 10**15, DEFAULT_START_MS)
+    everything, _ = simulator.outside.take("ETHUSDT", True, 10**15, 10**15, DEFAULT_START_MS)
     assert everything and book.ask_prices  # a side is never swept bare
     assert isinstance(trades[0], Trade)
 
@@ -52,7 +52,7 @@ def test_the_fair_price_moves_by_the_law_half_for_good() -> None:
     inst = ETH[0]
     t = _run(simulator, DEFAULT_START_MS, 2_000)
     before = simulator.fair_price("ETHUSDT")
-    trades, _ = simulator.take_order("ETHUSDT", True, 10**12, 10**15, t)
+    trades, _ = simulator.outside.take("ETHUSDT", True, 10**12, 10**15, t)
     qty = sum(trade.qty for trade in trades)
     law = impact(inst.daily_volatility, qty, simulator.daily_volume("ETHUSDT"))
     assert law == IMPACT_Y * inst.daily_volatility * math.sqrt(qty / simulator.daily_volume("ETHUSDT"))
@@ -70,7 +70,7 @@ def test_after_a_large_buy_the_book_refills_around_the_moved_fair_price() -> Non
         simulator = Simulator(ETH, seed=seed, actions_per_s=400.0, book_levels=300)
         t = _run(simulator, DEFAULT_START_MS, 2_000)
         mid_before = _mid(simulator)
-        trades, _ = simulator.take_order("ETHUSDT", True, 10**12, 10**15, t)  # some 300 levels
+        trades, _ = simulator.outside.take("ETHUSDT", True, 10**12, 10**15, t)  # some 300 levels
         laws.append(impact(ETH[0].daily_volatility, sum(x.qty for x in trades), simulator.daily_volume("ETHUSDT")))
         assert math.log(_mid(simulator) / mid_before) > laws[-1]  # at once: the asks are gone
         _run(simulator, t, 15_000)

@@ -37,8 +37,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from tickerplant.feeds.simulator.held import SimulatedBook
 from tickerplant.feeds.simulator.order_flow import lot_value
-from tickerplant.market.book.order_book import OrderBook
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.updates import Level
@@ -170,33 +170,37 @@ class BookShape:
         return index if inv == 0 else math.expm1(index * inv) / inv
 
     def keep_depth(
-        self, book: OrderBook, random: Callable[[], float], changed: tuple[list[int], list[int]]
+        self, book: SimulatedBook, random: Callable[[], float], changed: tuple[list[int], list[int]]
     ) -> None:
         """One bounded step toward the profile for each side of ``book`` that strays from
-        it; appends the prices it sets to ``changed`` (asks, bids)."""
+        it; appends the prices it sets to ``changed`` (asks, bids). Levels only the venue's
+        orders hold are not the simulator's to count or trim (``held.py``)."""
         least, most = self.low, self.high
         low, high = self._span_low, self._span_high
-        prices = book.bid_prices
+        prices = book.own_prices(True)
         if not (least <= len(prices) <= most and low <= prices[-1] - prices[0] <= high):
             self._keep_side(book, True, random, changed[1])
-        prices = book.ask_prices
+        prices = book.own_prices(False)
         if not (least <= len(prices) <= most and low <= prices[-1] - prices[0] <= high):
             self._keep_side(book, False, random, changed[0])
 
     def _keep_side(
-        self, book: OrderBook, is_bid: bool, random: Callable[[], float], changed: list[int]
+        self, book: SimulatedBook, is_bid: bool, random: Callable[[], float], changed: list[int]
     ) -> None:
         """A short side grows (beyond its far end if that is near, else inside, where the
         profile wants levels); a long or too wide side loses its farthest levels; a side
         too narrow for its count (a trend packed it) moves a level from inside to beyond
         its far end."""
-        prices = book.bid_prices if is_bid else book.ask_prices
+        prices = book.own_prices(is_bid)  # the live list while the venue holds nothing there
         count = len(prices)
+        if not count:
+            return
         best, far = (prices[-1], prices[0]) if is_bid else (prices[0], prices[-1])
         reach = abs(best - far) // self.tick
         least, most = self.low, self.high
         if count > most or (reach > self._reach_high and count > least):
             for _ in range(min(REFILL, max(1, count - most))):
+                prices = book.own_prices(is_bid)
                 far = prices[0] if is_bid else prices[-1]
                 book.set_level(is_bid, far, 0)
                 changed.append(far)
@@ -211,6 +215,7 @@ class BookShape:
                 side = book.bids if is_bid else book.asks
                 book.set_level(is_bid, level.price, side.get(level.price, 0) + level.qty)
                 changed.append(level.price)
+                prices = book.own_prices(is_bid)
                 far = prices[0] if is_bid else prices[-1]
                 reach = abs(best - far) // self.tick
         elif reach < self._reach_low:

@@ -3,8 +3,10 @@
 
 The engine reads the simulator's own book (``levels``, best first: the book its takers
 will meet, not a view a push behind) and the mark its listener's view holds (``mark``).
-A taker trades in it (``Simulator.take_order``: public trades with the symbol's next ids,
-the fair price pushed by the impact law); the updates it made are the simulated market's
+A taker trades in it (``OutsideOrders.take``: public trades with the symbol's next ids,
+the fair price pushed by the impact law); what rests is held in it (``rest``, ``held.py``),
+in the public depth, and the simulated flow's trades fill it (``matched``), as the venue's
+takers' do. The updates these make are the simulated market's
 like any others, published through the plants and the bus by ``SimulatedMarket.outside``
 on the next turn of the loop, and always before the simulator's next step, so trade ids
 reach the streams in order. Publishing is deferred rather than done under the engine's
@@ -48,11 +50,26 @@ class OneBook:
         return self._marks.mark(symbol)
 
     def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
-        trades, updates = self._simulator.take_order(symbol, buy, qty, limit, now_ms)
+        trades, updates = self._simulator.outside.take(symbol, buy, qty, limit, now_ms)
         self._source.outside(updates, now_ms)
         return [(t.price, t.qty, t.trade_id) for t in trades]
 
     def print_trade(self, symbol: str, buy: bool, qty: int, price: int, now_ms: int) -> int:
-        trade = self._simulator.print_trade(symbol, buy, qty, price, now_ms)
+        trade = self._simulator.outside.print_trade(symbol, buy, qty, price, now_ms)
         self._source.outside([trade], now_ms)
         return trade.trade_id
+
+    def rest(
+        self, symbol: str, order_id: int, buy: bool, price: int, qty: int, now_ms: int, ahead: int | None
+    ) -> int:
+        ahead, updates = self._simulator.outside.rest(symbol, order_id, buy, price, qty, now_ms, ahead)
+        self._source.outside(updates, now_ms)
+        return ahead
+
+    def withdraw(self, symbol: str, order_id: int, now_ms: int) -> None:
+        updates = self._simulator.outside.withdraw(symbol, order_id, now_ms)
+        if updates:
+            self._source.outside(updates, now_ms)
+
+    def matched(self) -> list[tuple[str, int, int, int]]:
+        return [(symbol, f.key, f.trade_id, f.qty) for symbol, f in self._simulator.outside.matched()]

@@ -80,17 +80,18 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate
 
-from tickerplant.feeds.simulator import book_shape, outside
+from tickerplant.feeds.simulator import book_shape
 from tickerplant.feeds.simulator.book_upkeep import BookUpkeep
 from tickerplant.feeds.simulator.fair_price import FairPrice, Regimes
+from tickerplant.feeds.simulator.held import SimulatedBook
 from tickerplant.feeds.simulator.history import simulated_history
 from tickerplant.feeds.simulator.hourly import HourlyActivity
 from tickerplant.feeds.simulator.impact import pressure_after
 from tickerplant.feeds.simulator.liquidations import liquidate
 from tickerplant.feeds.simulator.order_flow import placement_ticks
+from tickerplant.feeds.simulator.outside import OutsideOrders
 from tickerplant.feeds.simulator.positions import MAX_POSITIONS, Positions, open_interest_history
 from tickerplant.feeds.simulator.symbol import IDS_PER_MS, SimulatedSymbol
-from tickerplant.market.book.order_book import OrderBook
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
 from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, OpenInterest, Trade
@@ -178,7 +179,7 @@ class Simulator:
         )
         self._hours.enter(start_ms)
         self._reweigh()
-        self.books: dict[str, OrderBook] = {s.symbol: s.book for s in self._states}
+        self.books: dict[str, SimulatedBook] = {s.symbol: s.book for s in self._states}
         for state in self._states:
             self._build_book(state)
         self._next_action_ms = start_ms + self._interarrival_ms()
@@ -187,6 +188,10 @@ class Simulator:
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
         self._upkeep = BookUpkeep(self._random, self._changed)
+        # the venue's orders in these books (outside.py, held.py)
+        self.outside = OutsideOrders(
+            self._by_symbol, self._changed, self._flush, self._random, self.daily_volume
+        )
 
     # --- public surface ----------------------------------------------------------------
 
@@ -202,24 +207,6 @@ class Simulator:
     def shock(self, symbol: str, factor: float) -> None:
         """Move the fair price of ``symbol``'s asset by ``factor`` at once (news)."""
         self._by_symbol[symbol].driver.factor *= factor
-
-    def take_order(
-        self, symbol: str, is_buy: bool, qty: int, limit: int, now_ms: int
-    ) -> tuple[list[Trade], list[MarketUpdate]]:
-        """An outside taker order (``outside.py``): what it traded, and every update to
-        publish (its trades, then the book it changed, kept deep)."""
-        state, out = self._by_symbol[symbol], list[MarketUpdate]()
-        trades = outside.take(state, is_buy, qty, limit, now_ms, self._changed, out)
-        outside.push(state, is_buy, sum(t.qty for t in trades), self.daily_volume(symbol))
-        state.shape.keep_depth(state.book, self._random, self._changed)
-        self._flush(state, now_ms, out)
-        return trades, out
-
-    def print_trade(self, symbol: str, is_buy: bool, qty: int, price: int, now_ms: int) -> Trade:
-        """An outside fill no level gave (``outside.print_trade``), its impact too."""
-        state = self._by_symbol[symbol]
-        outside.push(state, is_buy, qty, self.daily_volume(symbol))
-        return outside.print_trade(state, is_buy, qty, price, now_ms)
 
     def daily_volume(self, symbol: str) -> float:
         """What the simulator's own takers trade of ``symbol`` in a day at the rate its
@@ -421,7 +408,7 @@ class Simulator:
             limit = min(opposite[reach - 1], ask + through) if rests else opposite[reach - 1]
         else:
             limit = max(opposite[-reach], bid - through) if rests else opposite[-reach]
-        fills = book.take(not is_buy, qty, limit)
+        fills = book.take(not is_buy, qty, limit, state.next_trade_id)
         taken = self._changed[not is_buy]
         trade_id, symbol = state.next_trade_id, state.symbol
         filled = 0

@@ -7,9 +7,9 @@ import random
 
 from tickerplant.feeds.simulator.book_shape import BookShape
 from tickerplant.feeds.simulator.fair_price import FairPrice
+from tickerplant.feeds.simulator.held import SimulatedBook
 from tickerplant.feeds.simulator.order_flow import OrderSizes
 from tickerplant.feeds.simulator.positions import Positions
-from tickerplant.market.book.order_book import OrderBook
 from tickerplant.market.instruments import Instrument
 
 __all__ = ["IDS_PER_MS", "SimulatedSymbol"]
@@ -60,7 +60,7 @@ class SimulatedSymbol:
     ) -> None:
         self.inst = inst
         self.symbol = inst.symbol
-        self.book = OrderBook()
+        self.book = SimulatedBook()  # with the venue's resting orders in it (held.py)
         self.driver = driver
         self.base_price = float(inst.initial_price)
         self.tick = inst.tick
