@@ -8,18 +8,16 @@ market the simulated flow fills a resting bid by a public trade at its price."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
 import msgspec
 from conftest import StartServer
-from test_venue_clients import Venue, closing, python_binance, venue  # noqa: F401
-from timing import SECONDS, eventually
+from test_venue_clients import Venue, closing, moving_market, python_binance, venue  # noqa: F401
+from timing import SECONDS
 
-from tickerplant.clock import ManualClock, SystemClock
-from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.accounts import parse_amount
@@ -90,14 +88,9 @@ async def test_a_resting_order_is_in_the_book_and_a_taker_fills_it_by_its_own_tr
 async def test_the_simulated_flow_fills_a_resting_bid_by_a_public_trade_at_its_price(
     start_server: StartServer, venue: Venue, closing: list[Any]
 ) -> None:
-    clock = ManualClock(1_794_988_800_000)
-    plant = await start_server(clock=clock, simulator={"actions_per_s": 400.0, "seed": 3}, venue_db=str(venue.path))
-    source = plant.source
-    assert isinstance(source, SimulatedMarket)
-    engine = plant.engines[Market.UM]
+    market = await moving_market(start_server, venue, closing, 1_794_988_800_000, seed=3)
+    client, engine = market.client, market.engine
     inst = engine.instruments["BTCUSDT"]
-    client = python_binance(plant, closing, venue.alice_hmac)
-    client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
     bid, level = next(engine.data.levels("BTCUSDT", True))
     price = fixed(bid, inst.price_decimals)
     order = await client.futures_create_order(
@@ -106,9 +99,7 @@ async def test_the_simulated_flow_fills_a_resting_bid_by_a_public_trade_at_its_p
     depth = await client.futures_order_book(symbol="BTCUSDT", limit=5)
     assert depth["bids"][0] == [price, fixed(level + 10, inst.qty_decimals)]  # hers at the back
     for _ in range(300):  # the flow fills it, or the bid leaves it behind and it follows
-        clock.advance(1_000)
-        client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
-        await eventually(lambda: source.stepped_ms >= clock.now_ms())
+        await market.advance(1_000)
         order = await client.futures_get_order(symbol="BTCUSDT", orderId=order["orderId"])
         if order["status"] == "FILLED":
             break

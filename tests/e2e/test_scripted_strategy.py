@@ -9,17 +9,12 @@ publishes for that time."""
 
 from __future__ import annotations
 
-import time
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from conftest import StartServer
-from test_venue_clients import Venue, closing, python_binance, venue  # noqa: F401
-from timing import eventually
+from test_venue_clients import Venue, closing, moving_market, python_binance, venue  # noqa: F401
 
-from tickerplant.clock import ManualClock
-from tickerplant.feeds.simulator.pump import SimulatedMarket
-from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 
 FUNDING = 1_794_988_800_000  # 2026-11-18 08:00 UTC, a funding time
@@ -30,19 +25,9 @@ EIGHT = Decimal("0.00000001")
 async def test_buy_at_the_touch_hold_through_funding_and_close(
     start_server: StartServer, venue: Venue, closing: list[Any]
 ) -> None:
-    clock = ManualClock(T0)
-    plant = await start_server(clock=clock, simulator={"actions_per_s": 400.0, "seed": 11}, venue_db=str(venue.path))
-    source = plant.source
-    assert isinstance(source, SimulatedMarket)
-    engine = plant.engines[Market.UM]
+    market = await moving_market(start_server, venue, closing, T0, seed=11)
+    clock, client, engine, advance = market.clock, market.client, market.engine, market.advance
     inst = engine.instruments["BTCUSDT"]
-    client = python_binance(plant, closing, venue.alice_hmac)
-    client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
-
-    async def advance(ms: int) -> None:
-        clock.advance(ms)
-        client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
-        await eventually(lambda: source.stepped_ms >= clock.now_ms())  # the pump has stepped to it
 
     async def wallet() -> Decimal:
         rows = await client.futures_account_balance()

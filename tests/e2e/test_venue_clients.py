@@ -5,6 +5,7 @@ balance; the failures of part 1 §10 come back as Binance answers them."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ from rawws import RawWebSocket
 from timing import eventually
 
 from tickerplant.app import Tickerplant
-from tickerplant.clock import SystemClock
+from tickerplant.clock import ManualClock, SystemClock
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.signing import hmac_hex
@@ -100,6 +102,34 @@ def python_binance(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool =
     client.FUTURES_COIN_URL = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi"
     made.append(client)
     return client
+
+
+class MovingMarket:
+    """A server on a manual clock with a simulated market at 400 actions a second, and
+    alice's python-binance client, its timestamps on that clock."""
+
+    def __init__(self, plant: Tickerplant, clock: ManualClock, client: AsyncClient) -> None:
+        source = plant.source
+        assert isinstance(source, SimulatedMarket)
+        self.plant, self.clock, self.client, self.source = plant, clock, client, source
+        self.engine = plant.engines[Market.UM]
+        client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
+
+    async def advance(self, ms: int) -> None:
+        """``ms`` later, once the simulated market has stepped to it."""
+        clock, source = self.clock, self.source
+        clock.advance(ms)
+        self.client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
+        await eventually(lambda: source.stepped_ms >= clock.now_ms())
+
+
+async def moving_market(
+    start_server: StartServer, venue: Venue, closing: list[Any], start_ms: int, seed: int
+) -> MovingMarket:
+    clock = ManualClock(start_ms)
+    simulator = {"actions_per_s": 400.0, "seed": seed}
+    plant = await start_server(clock=clock, simulator=simulator, venue_db=str(venue.path))
+    return MovingMarket(plant, clock, python_binance(plant, closing, venue.alice_hmac))
 
 
 async def user_stream(plant: Tickerplant, key: Key) -> RawWebSocket:
