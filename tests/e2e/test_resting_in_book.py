@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
+import pytest
 from conftest import StartServer
 from test_venue_clients import Venue, closing, moving_market, python_binance, venue  # noqa: F401
 from timing import SECONDS
@@ -118,3 +119,37 @@ async def test_the_simulated_flow_fills_a_resting_bid_by_a_public_trade_at_its_p
         assert (Decimal(trade["price"]), Decimal(trade["qty"]), trade["isBuyerMaker"], trade["time"]) == (
             Decimal(fill["price"]), Decimal(fill["qty"]), True, fill["time"]
         )
+
+
+@pytest.mark.parametrize("mode", ["NONE", "EXPIRE_MAKER", "EXPIRE_TAKER", "EXPIRE_BOTH"])
+async def test_self_trade_prevention_when_an_accounts_orders_meet(
+    start_server: StartServer, venue: Venue, closing: list[Any], mode: str
+) -> None:
+    """Part 2 §10: her market buy meets her own resting ask at the touch. NONE trades with
+    itself (one public trade, both sides hers); EXPIRE_MAKER expires the ask in match and
+    buys from the simulator's quantity; EXPIRE_TAKER stops the buy there (nothing better
+    than her ask: nothing filled), the ask stays; EXPIRE_BOTH expires both."""
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path))
+    inst = plant.engines[Market.UM].instruments["ETHUSDT"]
+    ask, level = next(plant.engines[Market.UM].data.levels("ETHUSDT", False))
+    alice = python_binance(plant, closing, venue.alice_hmac)
+    price = fixed(ask, inst.price_decimals)
+    resting = await alice.futures_create_order(
+        symbol="ETHUSDT", side="SELL", type="LIMIT", timeInForce="GTC", price=price, quantity="0.100"
+    )
+    buy = await alice.futures_create_order(
+        symbol="ETHUSDT", side="BUY", type="MARKET", quantity=fixed(level + 100, inst.qty_decimals),
+        selfTradePreventionMode=mode, newOrderRespType="RESULT",
+    )  # fmt: skip
+    sell = await alice.futures_get_order(symbol="ETHUSDT", orderId=resting["orderId"])
+    trades = await alice.futures_account_trades(symbol="ETHUSDT")
+    makers = [t for t in trades if t["maker"]]
+    if mode == "NONE":
+        assert (buy["status"], sell["status"]) == ("FILLED", "FILLED")
+        assert [t["id"] for t in makers] == [t["id"] for t in trades if not t["maker"] and t["price"] == price][1:]
+    elif mode == "EXPIRE_MAKER":
+        assert (buy["status"], sell["status"]) == ("FILLED", "EXPIRED_IN_MATCH") and not makers
+        assert Decimal(buy["executedQty"]) == Decimal(fixed(level + 100, inst.qty_decimals))
+    else:
+        assert buy["status"] == "EXPIRED_IN_MATCH" and buy["executedQty"] == "0.000" and not trades
+        assert sell["status"] == ("NEW" if mode == "EXPIRE_TAKER" else "EXPIRED_IN_MATCH")

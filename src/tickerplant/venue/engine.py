@@ -54,6 +54,7 @@ from tickerplant.venue.orders import (
 )
 from tickerplant.venue.resting import Journal, MarketData, OneBook, hold, settle_matched
 from tickerplant.venue.risk import check_market, order_cost, price_matched
+from tickerplant.venue.self_trade import prevent
 
 __all__ = [
     "FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine", "Fees", "Journal", "MarketData", "OneBook", "Placed",
@@ -242,8 +243,14 @@ class Engine:
         if test:
             return Placed(None, None, counts)
         batch = Batch()
+        stopped = False
+        if walked and self.book is not None:  # the one book: an account's orders may meet
+            limit, stopped = prevent(
+                self, account_id, symbol, new.side, new.type, new.time_in_force, new.stp_mode, limit,
+                walked[-1][0], now_ms, batch,
+            )  # fmt: skip
         fills = self.take(symbol, new.side, qty, limit, now_ms, batch) if walked else []
-        return Placed(*self._accept(ledger, order, qty, fills, now_ms, batch), counts)
+        return Placed(*self._accept(ledger, order, qty, fills, now_ms, batch, stopped), counts)
 
     def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int, batch: Batch) -> list[Fill_]:
         """A taker's fills, no level beyond ``limit``: traded in the simulated book when there
@@ -256,7 +263,8 @@ class Engine:
         return [(p, q, None) for p, q in walk(self.data.levels(symbol, side is Side.SELL), side, qty, limit)]
 
     def _accept(
-        self, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int, batch: Batch
+        self, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int, batch: Batch,
+        stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
     ) -> tuple[Order, Order]:
         symbol = order.symbol
         order.order_id = self.next_order_id[symbol]
@@ -269,7 +277,9 @@ class Engine:
         for price, filled, trade_id in fills:
             self.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
         if order.status.is_open:
-            if (
+            if stopped:
+                self.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
+            elif (
                 order.type is OrderType.MARKET
                 or order.time_in_force is TimeInForce.IOC
                 or order.executed_qty >= qty
@@ -392,9 +402,11 @@ class Engine:
             if self.book is not None:  # what of it still rests leaves the simulated book
                 self.book.withdraw(order.symbol, order.order_id, now_ms)
         if status is not OrderStatus.FILLED:
+            # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
+            execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
             self.outbox.put(
                 OrderUpdate(
-                    now_ms, order.account_id, status.value, status, dataclasses.replace(order), None, expiry
+                    now_ms, order.account_id, execution, status, dataclasses.replace(order), None, expiry
                 )
             )
 

@@ -65,7 +65,7 @@ class NewOrder:
     result: bool  # newOrderRespType=RESULT
     good_till_ms: int  # GTD, seconds precision; 0 otherwise
     price_match: str  # "NONE" or one of PRICE_MATCHES
-    stp_mode: str  # echoed; the venue's orders never meet each other (matching.py)
+    stp_mode: str  # applied where the venue's orders meet in the simulated book (self_trade.py)
 
 
 def parse_int(params: Mapping[str, str], name: str) -> int | None:

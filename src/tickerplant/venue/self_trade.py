@@ -1,0 +1,53 @@
+"""Self-trade prevention in the one book (part 2 §3.4 "selfTradePreventionMode", §10 "STP"):
+when a taker would meet a resting order of its own account, ``EXPIRE_TAKER`` expires the
+taker there, ``EXPIRE_MAKER`` the resting orders it would meet, ``EXPIRE_BOTH`` both; an
+expired order ends ``EXPIRED_IN_MATCH``. Effective for IOC, GTC and GTD orders (and MARKET,
+which behave IOC); ``NONE`` (the default, decision 8) and FOK let an account trade with
+itself.
+
+At the book's granularity: the resting orders met are the account's own on the opposite
+side at a price the taker's walk reaches; a taker stopped by its own order takes only the
+levels better than that order's price (not the quantity in front of it at that price).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tickerplant.venue.events import Batch
+from tickerplant.venue.orders import OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.resting import Engine
+
+__all__ = ["prevent"]
+
+_EFFECTIVE = frozenset({TimeInForce.IOC, TimeInForce.GTC, TimeInForce.GTD})
+
+
+def prevent(
+    engine: Engine, account_id: int, symbol: str, side: Side, kind: OrderType, tif: TimeInForce, mode: str,
+    limit: int, deepest: int, now_ms: int, batch: Batch,
+) -> tuple[int, bool]:  # fmt: skip
+    """The taker's limit after prevention, and whether it stops there (expires in match);
+    the resting orders ``mode`` expires are finished into ``batch``. ``deepest``: the last
+    price its walk reaches."""
+    if mode == "NONE" or (kind is not OrderType.MARKET and tif not in _EFFECTIVE):
+        return limit, False
+    buy = side is Side.BUY
+    met = [
+        o for o in engine.resting(symbol)
+        if o.account_id == account_id and o.side is not side
+        and (o.price <= deepest if buy else o.price >= deepest)
+    ]  # fmt: skip
+    if not met:
+        return limit, False
+    if mode in ("EXPIRE_MAKER", "EXPIRE_BOTH"):
+        ledger = engine.ledger(account_id)
+        for order in met:
+            engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
+            batch.orders.append(dataclasses.replace(order))
+        if mode == "EXPIRE_MAKER":
+            return limit, False
+    tick = engine.instruments[symbol].tick
+    if buy:
+        return min(o.price for o in met) - tick, True
+    return max(o.price for o in met) + tick, True
