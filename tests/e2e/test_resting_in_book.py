@@ -153,3 +153,30 @@ async def test_self_trade_prevention_when_an_accounts_orders_meet(
     else:
         assert buy["status"] == "EXPIRED_IN_MATCH" and buy["executedQty"] == "0.000" and not trades
         assert sell["status"] == ("NEW" if mode == "EXPIRE_TAKER" else "EXPIRED_IN_MATCH")
+
+
+async def test_an_amendment_that_crosses_keeps_its_self_trade_prevention(
+    start_server: StartServer, venue: Venue, closing: list[Any]
+) -> None:
+    """Part 2: a modified order keeps its STP mode; amended up to her own ask, an
+    EXPIRE_TAKER bid expires in match and the ask stays."""
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path))
+    engine = plant.engines[Market.UM]
+    inst = engine.instruments["ETHUSDT"]
+    ask, _ = next(engine.data.levels("ETHUSDT", False))
+    bid, _ = next(engine.data.levels("ETHUSDT", True))
+    alice = python_binance(plant, closing, venue.alice_hmac)
+    sell = await alice.futures_create_order(
+        symbol="ETHUSDT", side="SELL", type="LIMIT", timeInForce="GTC", price=fixed(ask, inst.price_decimals),
+        quantity="0.100",
+    )  # fmt: skip
+    buy = await alice.futures_create_order(
+        symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC", price=fixed(bid, inst.price_decimals),
+        quantity="0.100", selfTradePreventionMode="EXPIRE_TAKER",
+    )  # fmt: skip
+    amended = await alice.futures_modify_order(
+        symbol="ETHUSDT", orderId=buy["orderId"], side="BUY", quantity="0.100", price=fixed(ask, inst.price_decimals)
+    )
+    assert (amended["status"], amended["executedQty"]) == ("EXPIRED_IN_MATCH", "0.000")
+    assert (await alice.futures_get_order(symbol="ETHUSDT", orderId=sell["orderId"]))["status"] == "NEW"
+    assert await alice.futures_account_trades(symbol="ETHUSDT") == []

@@ -36,6 +36,7 @@ from tickerplant.venue.order_params import parse_new_order, parse_order_ref, ref
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.resting import hold
 from tickerplant.venue.risk import check_market
+from tickerplant.venue.self_trade import prevent
 
 __all__ = ["modify"]
 
@@ -90,11 +91,20 @@ def modify(
     engine.outbox.put(amended)
     if engine.book is not None:  # it leaves its place in the simulated book (part 2: re-queued)
         engine.book.withdraw(inst.symbol, order.order_id, now_ms)
-    if fills:  # what it crosses now, taken (in the one book: traded)
-        taken = engine.take(inst.symbol, order.side, new.qty - order.executed_qty, new.price, now_ms, batch)
+    stopped = False
+    if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)
+        limit = new.price
+        if engine.book is not None:
+            limit, stopped = prevent(
+                engine, account_id, inst.symbol, order.side, order.type, order.time_in_force, order.stp_mode,
+                limit, fills[-1][0], now_ms, batch,
+            )  # fmt: skip
+        taken = engine.take(inst.symbol, order.side, new.qty - order.executed_qty, limit, now_ms, batch)
         for price, filled, trade_id in taken:
             engine.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
-    if order.status.is_open:  # re-queued behind what rests at its price now
+    if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
+        engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
+    elif order.status.is_open:  # re-queued behind what rests at its price now
         hold(engine, order, now_ms)
     else:
         engine.finish(ledger, order, order.status, now_ms)
