@@ -146,7 +146,7 @@ async def test_self_trade_prevention_when_an_accounts_orders_meet(
     makers = [t for t in trades if t["maker"]]
     if mode == "NONE":
         assert (buy["status"], sell["status"]) == ("FILLED", "FILLED")
-        assert [t["id"] for t in makers] == [t["id"] for t in trades if not t["maker"] and t["price"] == price][1:]
+        assert [t["id"] for t in makers] == [t["id"] for t in trades if not t["maker"] and Decimal(t["price"]) == Decimal(price)][1:]
     elif mode == "EXPIRE_MAKER":
         assert (buy["status"], sell["status"]) == ("FILLED", "EXPIRED_IN_MATCH") and not makers
         assert Decimal(buy["executedQty"]) == Decimal(fixed(level + 100, inst.qty_decimals))
