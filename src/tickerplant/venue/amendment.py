@@ -36,7 +36,6 @@ from tickerplant.venue.order_params import parse_new_order, parse_order_ref, ref
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.resting import hold
 from tickerplant.venue.risk import check_market
-from tickerplant.venue.self_trade import prevent
 
 __all__ = ["modify"]
 
@@ -93,13 +92,8 @@ def modify(
         engine.book.withdraw(inst.symbol, order.order_id, now_ms)
     stopped = False
     if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)
-        limit = new.price
-        if engine.book is not None:
-            limit, stopped = prevent(
-                engine, account_id, inst.symbol, order.side, order.type, order.time_in_force, order.stp_mode,
-                limit, fills[-1][0], now_ms, batch,
-            )  # fmt: skip
-        taken = engine.take(inst.symbol, order.side, new.qty - order.executed_qty, limit, now_ms, batch)
+        left = new.qty - order.executed_qty
+        taken, stopped = engine.take_for(order, left, new.price, fills[-1][0], now_ms, batch)
         for price, filled, trade_id in taken:
             engine.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)

@@ -243,14 +243,22 @@ class Engine:
         if test:
             return Placed(None, None, counts)
         batch = Batch()
+        fills: list[Fill_] = []
         stopped = False
-        if walked and self.book is not None:  # the one book: an account's orders may meet
-            limit, stopped = prevent(
-                self, account_id, symbol, new.side, new.type, new.time_in_force, new.stp_mode, limit,
-                walked[-1][0], now_ms, batch,
-            )  # fmt: skip
-        fills = self.take(symbol, new.side, qty, limit, now_ms, batch) if walked else []
+        if walked:
+            fills, stopped = self.take_for(order, qty, limit, walked[-1][0], now_ms, batch)
         return Placed(*self._accept(ledger, order, qty, fills, now_ms, batch, stopped), counts)
+
+    def take_for(
+        self, order: Order, qty: int, limit: int, deepest: int, now_ms: int, batch: Batch
+    ) -> tuple[list[Fill_], bool]:
+        """``order`` taking (``deepest``: the last price its walk reaches): in the one book,
+        where an account's orders may meet, self-trade prevention first; its fills, and
+        whether it stopped at its own resting order (it then expires in match)."""
+        stopped = False
+        if self.book is not None:
+            limit, stopped = prevent(self, order, limit, deepest, now_ms, batch)
+        return self.take(order.symbol, order.side, qty, limit, now_ms, batch), stopped
 
     def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int, batch: Batch) -> list[Fill_]:
         """A taker's fills, no level beyond ``limit``: traded in the simulated book when there

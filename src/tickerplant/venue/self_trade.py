@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from tickerplant.venue.events import Batch
-from tickerplant.venue.orders import OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.resting import Engine
 
 __all__ = ["prevent"]
@@ -24,13 +24,13 @@ _EFFECTIVE = frozenset({TimeInForce.IOC, TimeInForce.GTC, TimeInForce.GTD})
 
 
 def prevent(
-    engine: Engine, account_id: int, symbol: str, side: Side, kind: OrderType, tif: TimeInForce, mode: str,
-    limit: int, deepest: int, now_ms: int, batch: Batch,
-) -> tuple[int, bool]:  # fmt: skip
+    engine: Engine, taker: Order, limit: int, deepest: int, now_ms: int, batch: Batch
+) -> tuple[int, bool]:
     """The taker's limit after prevention, and whether it stops there (expires in match);
-    the resting orders ``mode`` expires are finished into ``batch``. ``deepest``: the last
+    the resting orders its mode expires are finished into ``batch``. ``deepest``: the last
     price its walk reaches."""
-    if mode == "NONE" or (kind is not OrderType.MARKET and tif not in _EFFECTIVE):
+    mode, side, symbol, account_id = taker.stp_mode, taker.side, taker.symbol, taker.account_id
+    if mode == "NONE" or (taker.type is not OrderType.MARKET and taker.time_in_force not in _EFFECTIVE):
         return limit, False
     buy = side is Side.BUY
     met = [

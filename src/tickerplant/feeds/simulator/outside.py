@@ -83,7 +83,8 @@ class OutsideOrders:
 
     def matched(self) -> list[tuple[str, MakerFill]]:
         """The resting orders' fills by trades since the last call, each with its symbol."""
-        return [(symbol, fill) for symbol, state in self._states.items() for fill in state.book.drain()]
+        states = self._states.values()  # looked at on every delivery while orders rest: no copies
+        return [(state.symbol, fill) for state in states if state.book.matched for fill in state.book.drain()]
 
 
 def take(
