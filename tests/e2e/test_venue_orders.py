@@ -186,3 +186,48 @@ async def test_binance_sdk_and_the_order_count_headers(plant: Tickerplant, venue
             headers={"X-MBX-APIKEY": venue.alice_hmac.api_key},
         ) as answer:
             assert (answer.status, await answer.json()) == (200, {})
+
+
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_trades(
+    plant: Tickerplant, venue: Venue, closing: list[Any], market: Market
+) -> None:
+    """Part 1 §10 and issue 33 item 2, on both markets: with alice holding a resting order,
+    a position and fills, bob's key queries, modifies, cancels (one, a batch, all) and reads
+    orders, trades and positions, and reaches nothing of hers: each call fails as Binance
+    fails it or answers his own (empty) account, and alice's order and position are as
+    they were."""
+    um = market is Market.UM
+    symbol, qty = ("ETHUSDT", "0.010") if um else ("BTCUSD_PERP", "1")
+    alice = python_binance(plant, closing, venue.alice_hmac)
+    bob = python_binance(plant, closing, venue.bob_hmac)
+    call = (lambda c, name: getattr(c, f"futures_{name}")) if um else (lambda c, name: getattr(c, f"futures_coin_{name}"))
+    below = _price(plant, market, symbol, _best(plant, market, symbol, True) - 1000)
+    placed = await call(alice, "create_order")(
+        symbol=symbol, side="BUY", type="LIMIT", timeInForce="GTC", quantity=qty, price=below
+    )
+    await call(alice, "create_order")(symbol=symbol, side="BUY", type="MARKET", quantity=qty)
+    refusals: list[tuple[int, str]] = []
+    for name in ("get_order", "cancel_order"):
+        with pytest.raises(BinanceAPIException) as caught:
+            await call(bob, name)(symbol=symbol, orderId=placed["orderId"])
+        refusals.append((caught.value.code, caught.value.message))
+    assert refusals == [(-2013, "Order does not exist."), (-2011, "Unknown order sent.")]
+    if um:
+        with pytest.raises(BinanceAPIException) as caught:
+            await bob.futures_modify_order(symbol=symbol, orderId=placed["orderId"], side="BUY", quantity=qty, price=below)
+        assert (caught.value.code, caught.value.message) == (-2013, "Order does not exist.")
+        # UM only: python-binance's COIN-M batch cancel (a pre-quoted list in a DELETE body)
+        # fails the signature check (-1022) where its UM call, whose query it builds itself,
+        # passes; not yet looked into (the closing note says so)
+        batch = await bob.futures_cancel_orders(symbol=symbol, orderidlist=[placed["orderId"]])
+        assert [(b["code"], b["msg"]) for b in batch] == [(-2011, "Unknown order sent.")]
+    await call(bob, "cancel_all_open_orders")(symbol=symbol)
+    assert await call(bob, "get_open_orders")(symbol=symbol) == []
+    assert await call(bob, "get_all_orders")(symbol=symbol) == []
+    assert await call(bob, "account_trades")(symbol=symbol) == []
+    bobs = await call(bob, "position_information")(**({"symbol": symbol} if um else {"pair": "BTCUSD"}))
+    assert all(Decimal(p["positionAmt"]) == 0 for p in bobs)
+    assert (await call(alice, "get_order")(symbol=symbol, orderId=placed["orderId"]))["status"] == "NEW"
+    hers = await call(alice, "position_information")(**({"symbol": symbol} if um else {"pair": "BTCUSD"}))
+    assert [Decimal(p["positionAmt"]) for p in hers if p["symbol"] == symbol] == [Decimal(qty)]
