@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -28,9 +29,10 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import OrderStatus
-from tickerplant.venue.settings import set_leverage
+from tickerplant.venue.settings import set_leverage, set_margin_type
 from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
 from tickerplant.venue.watch import watch
@@ -98,6 +100,42 @@ def test_a_journal_keyed_by_trade_alone_is_keyed_by_order_too(database: tuple[Pa
     (count,) = again.execute("SELECT count(*) FROM venue_fills WHERE trade_id = 7").fetchone()
     assert count == 2
     again.close()
+
+
+def alice(**params: str) -> Any:
+    """A request of Alice's, as ``checks.authorize`` hands it on."""
+    return SimpleNamespace(account=SimpleNamespace(account_id=ALICE), params=params)
+
+
+def test_isolated_wallets_and_margin_moves_come_back_from_the_journal(database: tuple[Path, str]) -> None:
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
+    engine.place(ALICE, order(type="MARKET", quantity="0.500"), NOW)
+    move_margin(engine, alice(symbol="BTCUSDT", amount="15", type="1"), NOW + 1)
+    journal.close()
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    assert again.ledger(ALICE).positions["BTCUSDT"].isolated_wallet == 150_000_000_000  # 1 485 + 15
+    assert Fraction(again.figures(ALICE, "USDT").cross_wallet, 10**8) == 8485
+    assert [r["amount"] for r in margin_history(again, alice(symbol="BTCUSDT"), NOW + 2)] == ["15.00000000"]
+
+
+def test_a_journal_from_before_isolated_margin_gets_a_wallet_per_position(database: tuple[Path, str]) -> None:
+    path, _ = database
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE venue_positions (account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT "
+        "NULL, entry TEXT NOT NULL, update_ms INTEGER NOT NULL, PRIMARY KEY (account_id, symbol)) WITHOUT ROWID;"
+        "INSERT INTO venue_positions VALUES (1, 'BTCUSDT', 500, '60000/1', 5);"
+    )
+    old.commit()
+    old.close()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(engine)
+    position = engine.ledger(ALICE).positions["BTCUSDT"]
+    assert (position.amt, position.entry, position.isolated_wallet) == (500, 60000, 0)
 
 
 def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Path, str]) -> None:

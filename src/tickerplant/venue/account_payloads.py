@@ -12,7 +12,9 @@ captures show, built as ordered dicts, from the ledger's figures (``ledger.py``)
 - the balance rows (``balances.py``' structs) with the margin figures.
 
 Amounts are written with 8 decimals, uPnL and notional truncated toward zero;
-``liquidationPrice`` part 3 §7.10's, cross (``venue/liquidation.py``); ``breakEvenPrice`` is the entry
+``liquidationPrice`` part 3 §7.10's, cross or isolated (``venue/liquidation.py``);
+``isolatedMargin`` an isolated position's wallet plus its uPnL, ``isolatedWallet`` its
+wallet, both ``"0"`` (v2 ``"0.00000000"``) for a cross one; ``breakEvenPrice`` is the entry
 moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
 """
 
@@ -69,8 +71,8 @@ def _asset_row(asset: str, f: Figures, updated: int, *, um: bool, v2: bool) -> d
     if not um:
         row["maxWithdrawAmount"] = _amount(f.max_withdraw)
     row |= {
-        "crossWalletBalance": wallet,
-        "crossUnPnl": _amount(f.unrealized),
+        "crossWalletBalance": format_amount(f.cross_wallet),
+        "crossUnPnl": _amount(f.cross_unrealized),
         "availableBalance": _amount(f.available),
     }
     if um:
@@ -121,8 +123,9 @@ def account(
         "totalInitialMargin": _amount(f.position_im + f.open_order_im), "totalMaintMargin": _amount(f.maint),
         "totalWalletBalance": wallet, "totalUnrealizedProfit": _amount(f.unrealized),
         "totalMarginBalance": _amount(f.margin_balance), "totalPositionInitialMargin": _amount(f.position_im),
-        "totalOpenOrderInitialMargin": _amount(f.open_order_im), "totalCrossWalletBalance": wallet,
-        "totalCrossUnPnl": _amount(f.unrealized), "availableBalance": _amount(f.available),
+        "totalOpenOrderInitialMargin": _amount(f.open_order_im),
+        "totalCrossWalletBalance": format_amount(f.cross_wallet),
+        "totalCrossUnPnl": _amount(f.cross_unrealized), "availableBalance": _amount(f.available),
         "maxWithdrawAmount": _amount(f.max_withdraw), "assets": rows, "positions": positions,
     }  # fmt: skip
     return body
@@ -137,16 +140,17 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
             "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
             "positionInitialMargin": _amount(sf.position_im),
             "openOrderInitialMargin": _amount(sf.open_order_im), "leverage": str(sf.leverage),
-            "isolated": False, "positionSide": "BOTH", "entryPrice": _entry(sf.position.entry),
+            "isolated": sf.isolated, "positionSide": "BOTH", "entryPrice": _entry(sf.position.entry),
             "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional),
-            "isolatedWallet": "0", "updateTime": sf.position.update_ms, "positionAmt": qty,
+            "isolatedWallet": _wallet(sf), "updateTime": sf.position.update_ms, "positionAmt": qty,
             "breakEvenPrice": _entry(_break_even(engine, sf)),
         }  # fmt: skip
     if not v2:
         return {
             "symbol": sf.symbol, "positionSide": "BOTH", "positionAmt": qty,
             "unrealizedProfit": _amount(sf.unrealized),
-            "isolatedMargin": "0.00000000", "notional": _amount(sf.notional), "isolatedWallet": "0",
+            "isolatedMargin": _amount(sf.isolated_margin), "notional": _amount(sf.notional),
+            "isolatedWallet": _wallet(sf),
             "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
             "updateTime": sf.position.update_ms,
         }  # fmt: skip
@@ -154,11 +158,16 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
         "symbol": sf.symbol, "initialMargin": _amount(sf.position_im + sf.open_order_im),
         "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
         "positionInitialMargin": _amount(sf.position_im), "openOrderInitialMargin": _amount(sf.open_order_im),
-        "leverage": str(sf.leverage), "isolated": False, "entryPrice": _entry(sf.position.entry),
+        "leverage": str(sf.leverage), "isolated": sf.isolated, "entryPrice": _entry(sf.position.entry),
         "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional),
         "askNotional": _amount(sf.ask_notional), "positionSide": "BOTH", "positionAmt": qty,
         "updateTime": sf.position.update_ms,
     }  # fmt: skip
+
+
+def _wallet(sf: SymbolFigures) -> str:
+    """``isolatedWallet``: ``"0"`` for a cross position, as the captures write it."""
+    return format_amount(sf.position.isolated_wallet) if sf.isolated else "0"
 
 
 def _break_even(engine: Engine, sf: SymbolFigures) -> Fraction:
@@ -182,15 +191,17 @@ def position_risk(engine: Engine, account_id: int, symbol: str | None, *, v3: bo
         inst = contract.inst
         qty = fixed(sf.position.amt, inst.qty_decimals)
         mark = decimal_text(sf.mark, 8)
-        isolated = sf.symbol in ledger.isolated
+        isolated = sf.isolated
         liq = _trim_zeros(decimal_text(liquidation_price(engine, ledger, sf.symbol), 8))
         common: dict[str, Any] = {"symbol": sf.symbol}
         if v3:
             rows.append(common | {
                 "positionSide": "BOTH", "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
                 "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
-                "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq, "isolatedMargin": "0",
-                "notional": _amount(sf.notional), "marginAsset": inst.margin_asset, "isolatedWallet": "0",
+                "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
+                "isolatedMargin": _amount(sf.isolated_margin) if isolated else "0",
+                "notional": _amount(sf.notional), "marginAsset": inst.margin_asset,
+                "isolatedWallet": _wallet(sf),
                 "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
                 "positionInitialMargin": _amount(sf.position_im),
                 "openOrderInitialMargin": _amount(sf.open_order_im),
@@ -205,14 +216,15 @@ def position_risk(engine: Engine, account_id: int, symbol: str | None, *, v3: bo
                 "leverage": str(sf.leverage)}  # fmt: skip
         cap = str(contract.max_notional(sf.leverage))
         row |= {"maxNotionalValue": cap} if engine.market is Market.UM else {"maxQty": cap}
-        row |= {"marginType": "isolated" if isolated else "cross", "isolatedMargin": "0.00000000",
+        row |= {"marginType": "isolated" if isolated else "cross",
+                "isolatedMargin": _amount(sf.isolated_margin),
                 "isAutoAddMargin": "false", "positionSide": "BOTH"}  # fmt: skip
         if engine.market is Market.UM:
-            row |= {"notional": _amount(sf.notional), "isolatedWallet": "0",
+            row |= {"notional": _amount(sf.notional), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
                     "isolated": isolated, "adlQuantile": 0}  # fmt: skip
         else:
-            row |= {"notionalValue": _amount(sf.notional), "isolatedWallet": "0",
+            row |= {"notionalValue": _amount(sf.notional), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
                     "breakEvenPrice": _entry(_break_even(engine, sf))}  # fmt: skip
         rows.append(row)
@@ -224,14 +236,15 @@ def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Se
     rows: list[Any] = []
     for asset, updated in _assets(engine, balances, coins):
         f = engine.figures(who.account_id, asset)
-        wallet, unrealized = format_amount(f.wallet), _amount(f.unrealized)
+        wallet, cross = format_amount(f.wallet), format_amount(f.cross_wallet)
+        unrealized = _amount(f.cross_unrealized)  # crossUnPnl (part 3 §4.1)
         available, withdraw = _amount(f.available), _amount(f.max_withdraw)
         if engine.market is Market.UM:
             rows.append(
-                UmBalance(who.alias, asset, wallet, wallet, unrealized, available, withdraw, True, updated)
+                UmBalance(who.alias, asset, wallet, cross, unrealized, available, withdraw, True, updated)
             )
         else:
-            rows.append(CmBalance(who.alias, asset, wallet, withdraw, wallet, unrealized, available, updated))
+            rows.append(CmBalance(who.alias, asset, wallet, withdraw, cross, unrealized, available, updated))
     return rows
 
 

@@ -191,6 +191,15 @@ class Engine:
             if b.wallet is self.market and b.asset == asset
         )
 
+    def cross_wallet(self, ledger: Ledger, asset: str) -> int:
+        """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
+        wallet = self.deposited(ledger.account_id, asset) + ledger.changes.get(asset, 0)
+        for symbol in ledger.isolated:
+            position = ledger.positions.get(symbol)
+            if position is not None and self.contracts[symbol].inst.margin_asset == asset:
+                wallet -= position.isolated_wallet
+        return wallet
+
     def figures(self, account_id: int, asset: str) -> Figures:
         ledger = self.ledger(account_id)
         return ledger.figures(asset, self.deposited(account_id, asset), self.contracts.values(), self.mark)
@@ -271,7 +280,13 @@ class Engine:
         return [(p, q, None) for p, q in walk(self.data.levels(symbol, side is Side.SELL), side, qty, limit)]
 
     def _accept(
-        self, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int, batch: Batch,
+        self,
+        ledger: Ledger,
+        order: Order,
+        qty: int,
+        fills: list[Fill_],
+        now_ms: int,
+        batch: Batch,
         stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
     ) -> tuple[Order, Order]:
         symbol = order.symbol
@@ -368,12 +383,18 @@ class Engine:
         fill_price = contract.price(price)
         position = ledger.position(order.symbol)
         self.exposure.hold(order.account_id, order.symbol)
+        held = position.amt
         realized = toward_zero(contract.settle(position, order.side, qty, fill_price, now_ms))
         value = abs(contract.notional(qty, fill_price))
         commission = down(value * (self.fees.maker if maker else self.fees.taker))
         asset = contract.inst.margin_asset
         delta = realized - commission
         ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
+        isolated = order.symbol in ledger.isolated
+        if isolated:
+            mark = self.mark(order.symbol) or fill_price
+            leverage = ledger.leverage_of(contract)
+            contract.isolate(position, held, order.side, qty, fill_price, delta, mark, leverage)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1
@@ -392,7 +413,16 @@ class Engine:
         wallet = self.deposited(order.account_id, asset) + ledger.changes[asset]
         self.outbox.put(
             AccountUpdate(
-                now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry
+                now_ms,
+                order.account_id,
+                "ORDER",
+                asset,
+                wallet,
+                order.symbol,
+                position.amt,
+                position.entry,
+                self.cross_wallet(ledger, asset),
+                position.isolated_wallet if isolated else None,
             )
         )
 

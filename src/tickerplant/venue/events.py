@@ -27,6 +27,7 @@ __all__ = [
     "Event",
     "Income",
     "MarginCall",
+    "MarginMove",
     "OrderUpdate",
     "Outbox",
     "Setting",
@@ -50,22 +51,26 @@ class OrderUpdate:
 
 @dataclass(frozen=True, slots=True)
 class AccountUpdate:
-    """``ACCOUNT_UPDATE`` with reason ``ORDER``: the wallet and the position a fill changed."""
+    """``ACCOUNT_UPDATE`` with a position: the wallet and the position a fill changed
+    (``m=ORDER``), or an isolated position's wallet moved (``m=MARGIN_TRANSFER``)."""
 
     time_ms: int
     account_id: int
-    reason: str  # m: ORDER
+    reason: str  # m: ORDER, MARGIN_TRANSFER
     asset: str
     wallet: int  # wallet balance after, 1e-8
     symbol: str
     position_amt: int  # quantity units, signed
     entry: Fraction
+    cross_wallet: int  # cw: the wallet less the isolated wallets, 1e-8
+    isolated_wallet: int | None = None  # iw of an isolated position; None: cross
 
 
 @dataclass(frozen=True, slots=True)
 class BalanceUpdate:
-    """``ACCOUNT_UPDATE`` that moves a balance only (``B``, ``"P":[]``): a funding fee
-    (``m=FUNDING_FEE``, with ``a.S`` the symbol) or a clearance fee (``INSURANCE_CLEAR``)."""
+    """``ACCOUNT_UPDATE`` that moves a balance (``B``): a funding fee (``m=FUNDING_FEE``,
+    with ``a.S`` the symbol), a clearance fee (``INSURANCE_CLEAR``), a transfer. ``"P":[]``
+    unless the fee was an isolated position's: then that position (part 4 §3.4)."""
 
     time_ms: int
     account_id: int
@@ -74,16 +79,33 @@ class BalanceUpdate:
     wallet: int  # wallet balance after, 1e-8
     change: int  # bc: the change, 1e-8
     symbol: str  # a.S for FUNDING_FEE
+    cross_wallet: int  # cw, 1e-8
+    isolated: tuple[int, Fraction, int] | None = None  # the isolated position: amt, entry, iw
 
 
 @dataclass(frozen=True, slots=True)
 class MarginCall:
-    """``MARGIN_CALL``: the cross wallet and, per position of the asset, its figures."""
+    """``MARGIN_CALL``: the cross wallet and, per position of the asset, its figures; or one
+    isolated position's (no ``cw``, its wallet in ``iw``)."""
 
     time_ms: int
     account_id: int
-    cross_wallet: int  # 1e-8
+    cross_wallet: int | None  # 1e-8; None: an isolated position's call
     positions: tuple[tuple[str, int, Fraction, Fraction, Fraction], ...]  # symbol, amt, mark, uPnL, MM
+    isolated_wallet: int = 0  # the isolated position's, 1e-8
+
+
+@dataclass(frozen=True, slots=True)
+class MarginMove:
+    """An isolated position's wallet moved by its owner (``POST …/positionMargin``): one row
+    of ``GET …/positionMargin/history`` (part 3 §4.8)."""
+
+    account_id: int
+    symbol: str
+    kind: int  # type: 1 added, 2 reduced
+    amount: int  # 1e-8, positive
+    asset: str
+    time_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +166,12 @@ class Batch:
     settings: list[Setting] = field(default_factory=list)
     incomes: list[Income] = field(default_factory=list)
     algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
+    margin_moves: list[MarginMove] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         changed = (
-            self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos
+            self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos,
+            self.margin_moves,
         )  # fmt: skip
         return any(changed)
 

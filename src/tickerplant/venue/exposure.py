@@ -30,7 +30,8 @@ class Exposure:
             self.marks[state] = inst.symbol
             self.fundings[funding] = inst.symbol
         self.holders: dict[str, set[int]] = {}  # symbol -> accounts that may hold a position
-        self.margin_called: set[tuple[int, str]] = set()  # (account, margin asset) above 80 %
+        # (account, margin asset) whose cross positions are above 80 %, (account, symbol) an isolated one
+        self.margin_called: set[tuple[int, str]] = set()
         self.funded_ms: dict[str, int] = {}  # symbol -> the funding time last charged
         self.sequence = 0  # the liquidation orders' (autoclose-<time><seq>)
         # the liquidation orders for the public `@forceOrder` streams, until the plant takes them

@@ -11,8 +11,9 @@ in the coin): a positive rate has longs pay shorts. The amount is truncated towa
 
 Each payment is journaled with the batch's wallet change and a ``FUNDING_FEE`` income row
 (``time`` the funding time, ``tradeId`` ``""``), and reported as ``ACCOUNT_UPDATE``
-``m=FUNDING_FEE`` with only the asset in ``B``, ``"P":[]`` (every position is margined as
-cross here) and ``a.S`` the symbol (part 4 §3.4, §4.3 item 5).
+``m=FUNDING_FEE`` with only the asset in ``B``, ``"P":[]`` for a cross position, the
+position for an isolated one (whose own wallet pays it, part 3 §7.8), and ``a.S`` the
+symbol (part 4 §3.4, §4.3 item 5).
 
 A funding is charged once: not again when its event comes back (a restart's or a warm
 start's history, the view's duplicates), nor when its time is more than a minute before
@@ -22,6 +23,7 @@ made-up history, which no position held).
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -72,7 +74,15 @@ def settle_funding(engine: Engine, symbol: str, event: FundingEvent, now_ms: int
         )
         ledger.income.append(income)
         batch.incomes.append(income)
+        shown = None
+        if symbol in ledger.isolated:  # paid from, or into, the position's own wallet
+            position.isolated_wallet += fee
+            batch.positions.append((account_id, symbol, dataclasses.replace(position)))
+            shown = (position.amt, position.entry, position.isolated_wallet)
         wallet = engine.deposited(account_id, asset) + ledger.changes[asset]
-        engine.outbox.put(BalanceUpdate(now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol))
+        cross = engine.cross_wallet(ledger, asset)
+        engine.outbox.put(
+            BalanceUpdate(now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol, cross, shown)
+        )
     if batch:
         engine.journal.commit(batch)

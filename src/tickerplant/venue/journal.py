@@ -6,13 +6,14 @@ Tables (made here if missing, beside the operator's in the same file):
 
 - ``venue_orders``: each order's latest state, one row per (symbol, order id);
 - ``venue_fills``: every fill, with the realized PnL and commission it booked;
-- ``venue_positions``: each (account, symbol)'s position after its last fill (the entry
-  price exact, as ``numerator/denominator``);
+- ``venue_positions``: each (account, symbol)'s position after its last change (the entry
+  price exact, as ``numerator/denominator``; an isolated position's wallet);
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
   commission), summed on start; the operator's deposits stay in ``balances``;
 - ``venue_settings``: per (account, symbol) leverage and margin type;
 - ``venue_algo_orders``: each algo order's latest state (``algo_orders.AlgoOrder`` as JSON),
   one row per (symbol, algo id);
+- ``venue_margin_moves``: the owners' moves of isolated margin (``POST …/positionMargin``);
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``),
   each also a row of ``venue_wallet_changes``.
 
@@ -34,7 +35,7 @@ import msgspec
 
 from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Batch, Income
+from tickerplant.venue.events import Batch, Income, MarginMove
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
@@ -47,6 +48,7 @@ class Restorable(Protocol):
     book: AlgoBook
 
     def restore(self, order: AlgoOrder) -> None: ...
+
 
 _FILLS = """CREATE TABLE IF NOT EXISTS venue_fills (
     symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
@@ -69,7 +71,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
 {_FILLS}
 CREATE TABLE IF NOT EXISTS venue_positions (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT NULL, entry TEXT NOT NULL,
-    update_ms INTEGER NOT NULL,
+    update_ms INTEGER NOT NULL, isolated_wallet INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, symbol)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_wallet_changes (
@@ -82,6 +84,10 @@ CREATE TABLE IF NOT EXISTS venue_settings (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, isolated INTEGER,
     PRIMARY KEY (account_id, symbol)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_margin_moves (
+    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind INTEGER NOT NULL, amount INTEGER NOT NULL,
+    asset TEXT NOT NULL, time_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS venue_income (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
     amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL
@@ -101,6 +107,13 @@ def _fills_by_order(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO venue_fills SELECT * FROM venue_fills_by_trade")
     db.execute("DROP TABLE venue_fills_by_trade")
     db.execute("COMMIT")
+
+
+def _isolated_wallets(db: sqlite3.Connection) -> None:
+    """A journal from before isolated margin has no wallet per position: each was cross (0)."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(venue_positions)")]
+    if columns and "isolated_wallet" not in columns:
+        db.execute("ALTER TABLE venue_positions ADD COLUMN isolated_wallet INTEGER NOT NULL DEFAULT 0")
 
 
 _ORDER_COLUMNS = (
@@ -162,6 +175,7 @@ class SqliteJournal:
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
             db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
             _fills_by_order(db)
+            _isolated_wallets(db)
             db.executescript(_SCHEMA)
             self._db = db
         return self._db
@@ -186,8 +200,9 @@ class SqliteJournal:
                 )  # fmt: skip
             if batch.positions:
                 db.executemany(
-                    "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?)",
-                    [(a, s, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms)
+                    "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?)",
+                    [(a, s, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms,
+                      p.isolated_wallet)
                      for a, s, p in batch.positions],
                 )  # fmt: skip
             if batch.changes:
@@ -197,6 +212,12 @@ class SqliteJournal:
                     "INSERT INTO venue_income VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id)
                      for i in batch.incomes],
+                )  # fmt: skip
+            if batch.margin_moves:
+                db.executemany(
+                    "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?)",
+                    [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms)
+                     for m in batch.margin_moves],
                 )  # fmt: skip
             if batch.algos:
                 db.executemany(
@@ -224,9 +245,12 @@ class SqliteJournal:
         for row in db.execute(f"SELECT {_FILL_COLUMNS} FROM venue_fills ORDER BY symbol, trade_id"):
             if row[0] in symbols:
                 engine.restore_fill(_fill(row))
-        for account_id, symbol, amt, entry, update_ms in db.execute("SELECT * FROM venue_positions"):
+        for account_id, symbol, amt, entry, update_ms, isolated_wallet in db.execute(
+            "SELECT account_id, symbol, amt, entry, update_ms, isolated_wallet FROM venue_positions"
+        ):
             if symbol in symbols:
-                engine.ledger(account_id).positions[symbol] = Position(amt, Fraction(entry), update_ms)
+                position = Position(amt, Fraction(entry), update_ms, isolated_wallet)
+                engine.ledger(account_id).positions[symbol] = position
                 engine.exposure.hold(account_id, symbol)
         assets = {inst.margin_asset for inst in symbols.values()}
         rows = db.execute("SELECT account_id, asset, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2")
@@ -247,6 +271,11 @@ class SqliteJournal:
                 if income.kind == "FUNDING_FEE":
                     funded = engine.exposure.funded_ms
                     funded[income.symbol] = max(funded.get(income.symbol, 0), income.time_ms)
+
+        for row in db.execute("SELECT * FROM venue_margin_moves ORDER BY time_ms"):
+            move = MarginMove(*row)
+            if move.symbol in symbols:
+                engine.ledger(move.account_id).margin_moves.append(move)
 
     def load_algos(self, service: Restorable) -> None:
         """The algo orders journaled on ``service``'s symbols, back into it."""

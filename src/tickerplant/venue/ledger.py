@@ -5,16 +5,19 @@ The wallet balance of an asset is the operator's amount (deposits less withdrawa
 the accounts database by ``tickerplant accounts``) plus ``changes`` (Σ realized PnL − Σ
 commission, journaled with each fill): the two never write over each other.
 
-Figures (per margin asset, single-asset mode, every position cross; §7.8's formulas):
+Figures (per margin asset, single-asset mode; §7.8's formulas):
 
 - ``unrealized``: Σ uPnL of the asset's positions at mark;
 - ``position_im``: Σ |notional| / leverage at mark; ``open_order_im``: decision 7 per symbol;
 - ``maint``: Σ maintenance margin (brackets);
-- ``available = max(0, wallet + unrealized − position_im − open_order_im)``;
-- ``max_withdraw = max(0, min(available, wallet − position_im − open_order_im))``.
+- ``available = max(0, cross wallet + cross uPnL − cross position IM − open_order_im)``;
+- ``max_withdraw = max(0, min(available, cross wallet − cross position IM − open_order_im))``.
 
-Isolated margin is recorded (``POST …/marginType``) and reported, but computed as cross in
-this step: isolated wallets come with liquidation (docs/venue.md).
+An isolated position (``POST …/marginType``, ``isolated.py``) is collateralised by its own
+wallet (``Position.isolated_wallet``), a part of the asset's wallet: the cross wallet is the
+wallet less the isolated wallets, and only cross positions draw on it. Open orders draw on
+the cross wallet whatever their symbol's margin type (their margin moves into the isolated
+wallet as they fill).
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from tickerplant.venue.events import Income
+from tickerplant.venue.events import Income, MarginMove
 from tickerplant.venue.margin import DEFAULT_LEVERAGE, Contract, Position
 from tickerplant.venue.orders import Order
 
 __all__ = ["INCOME_KEPT", "Figures", "Ledger", "SymbolFigures"]
 
-INCOME_KEPT = 1000  # funding and clearance rows kept in memory per account (the journal keeps all)
+INCOME_KEPT = 1000  # funding, clearance, margin-move rows kept in memory per account (the journal: all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,29 +51,61 @@ class SymbolFigures:
     leverage: int
     bid_notional: Fraction  # open buy orders' notional at their prices
     ask_notional: Fraction
+    isolated: bool = False
+
+    @property
+    def isolated_margin(self) -> Fraction:
+        """``isolatedWallet + unRealizedProfit`` (part 3 §4.3); 0 for a cross position."""
+        if not self.isolated:
+            return Fraction(0)
+        return self.position.isolated_wallet / Fraction(10**8) + self.unrealized
 
 
 @dataclass(frozen=True, slots=True)
 class Figures:
-    """One margin asset's totals (balance and account answers)."""
+    """One margin asset's totals (balance and account answers): every position's, and the
+    isolated positions' part of them."""
 
-    wallet: int  # 1e-8
+    wallet: int  # 1e-8: the cross wallet and the isolated wallets
     unrealized: Fraction
     position_im: Fraction
     open_order_im: Fraction
     maint: Fraction
+    isolated_wallet: int = 0  # 1e-8, Σ over the isolated positions
+    isolated_unrealized: Fraction = Fraction(0)
+    isolated_im: Fraction = Fraction(0)
+    isolated_maint: Fraction = Fraction(0)
 
     @property
     def margin_balance(self) -> Fraction:
         return self.wallet / Fraction(10**8) + self.unrealized
 
     @property
+    def cross_wallet(self) -> int:
+        return self.wallet - self.isolated_wallet
+
+    @property
+    def cross_unrealized(self) -> Fraction:
+        return self.unrealized - self.isolated_unrealized
+
+    @property
+    def cross_margin_balance(self) -> Fraction:
+        """What the cross positions' maintenance margin is measured against (§7.9)."""
+        return self.cross_wallet / Fraction(10**8) + self.cross_unrealized
+
+    @property
+    def cross_maint(self) -> Fraction:
+        return self.maint - self.isolated_maint
+
+    @property
     def available(self) -> Fraction:
-        return max(Fraction(0), self.margin_balance - self.position_im - self.open_order_im)
+        used = self.position_im - self.isolated_im + self.open_order_im
+        return max(Fraction(0), self.cross_margin_balance - used)
 
     @property
     def max_withdraw(self) -> Fraction:
-        free = self.wallet / Fraction(10**8) - self.position_im - self.open_order_im
+        used = self.position_im - self.isolated_im + self.open_order_im
+        free = self.cross_wallet / Fraction(10**8) - used
         return max(Fraction(0), min(self.available, free))
 
 
@@ -84,6 +119,7 @@ class Ledger:
     open_orders: dict[str, dict[int, Order]] = field(default_factory=dict)  # symbol -> id -> order
     by_client_id: dict[str, Order] = field(default_factory=dict)  # open orders by clientOrderId
     income: deque[Income] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))  # not fills'
+    margin_moves: deque[MarginMove] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))
 
     def leverage_of(self, contract: Contract) -> int:
         return self.leverage.get(contract.inst.symbol, min(DEFAULT_LEVERAGE, contract.max_leverage))
@@ -128,7 +164,7 @@ class Ledger:
         return SymbolFigures(
             symbol, position, mark, notional, unrealized, abs(notional) / leverage,
             contract.open_order_margin(resting, position.amt, mark, leverage) if resting else Fraction(0),
-            contract.maintenance(notional), leverage, bid, ask,
+            contract.maintenance(notional), leverage, bid, ask, symbol in self.isolated,
         )  # fmt: skip
 
     def figures(
@@ -141,11 +177,16 @@ class Ledger:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``."""
         unrealized = position_im = open_order_im = maint = Fraction(0)
+        isolated_unrealized = isolated_im = isolated_maint = Fraction(0)
+        isolated_wallet = 0
         active = set(self.active_symbols())  # once: a mark's margin check calls this per holder
         for contract in contracts:
             symbol = contract.inst.symbol
             if symbol not in active or contract.inst.margin_asset != asset:
                 continue
+            isolated = symbol in self.isolated
+            if isolated and symbol in self.positions:  # its wallet whether or not there is a mark
+                isolated_wallet += self.positions[symbol].isolated_wallet
             price = mark(symbol)
             if price is None:
                 continue
@@ -154,4 +195,11 @@ class Ledger:
             position_im += f.position_im
             open_order_im += f.open_order_im
             maint += f.maint
-        return Figures(deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint)
+            if isolated:
+                isolated_unrealized += f.unrealized
+                isolated_im += f.position_im
+                isolated_maint += f.maint
+        return Figures(
+            deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
+            isolated_wallet, isolated_unrealized, isolated_im, isolated_maint,
+        )  # fmt: skip

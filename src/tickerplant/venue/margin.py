@@ -111,6 +111,7 @@ class Position:
     amt: int = 0  # signed quantity units: + long, - short
     entry: Fraction = Fraction(0)  # entry price; 0 when flat
     update_ms: int = 0
+    isolated_wallet: int = 0  # 1e-8 of the margin asset: the collateral of an isolated position
 
 
 class Contract:
@@ -164,6 +165,27 @@ class Contract:
                 position.entry = price
         position.update_ms = now_ms
         return realized
+
+    def isolate(
+        self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, booked: int,
+        mark: Fraction, leverage: int,
+    ) -> None:  # fmt: skip
+        """A fill's change to an isolated position's wallet (§7.8): ``booked`` (its realized
+        PnL less commission, 1e-8) is the wallet's; a reduction releases the closed share of
+        what is left to the cross wallet (all of it when the position closes); what the fill
+        opens brings its initial margin at the fill price and open loss against ``mark``
+        (§7.3) from the cross wallet. ``held``: the signed position before the fill."""
+        wallet = position.isolated_wallet + booked
+        reducing = held != 0 and (held > 0) != (side.sign > 0)
+        closed = min(qty_units, abs(held)) if reducing else 0
+        if closed == abs(held) and closed:
+            wallet = 0
+        elif closed:
+            kept = abs(wallet) * (abs(held) - closed) // abs(held)  # toward zero
+            wallet = kept if wallet >= 0 else -kept
+        if qty_units > closed:
+            wallet += down(self.order_cost(side, qty_units - closed, price, mark, leverage))
+        position.isolated_wallet = wallet
 
     def _average(self, held: int, entry: Fraction, added: int, price: Fraction) -> Fraction:
         if held == 0:

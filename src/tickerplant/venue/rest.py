@@ -45,11 +45,17 @@ from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.headed import Headed
+from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.order_params import parse_bool, parse_int
 from tickerplant.venue.orders import Order
 
 __all__ = [
-    "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
+    "NO_LISTEN_KEY",
+    "Accounts",
+    "CountdownTable",
+    "Headed",
+    "ListenKeyTable",
+    "PrivateEndpoint",
     "PrivateRest",
 ]
 
@@ -155,6 +161,10 @@ class PrivateRest:
             for (method, path), (security, cost, unscoped, call) in algo_rest.ROUTES[market].items():
                 endpoint = PrivateEndpoint(security, cost, functools.partial(call, algos), unscoped)
                 self.routes[(method, p + path)] = endpoint
+        isolated = {"POST": move_margin, "GET": margin_history}  # part 1 §7: both TRADE (sic)
+        for method, path in (("POST", "/v1/positionMargin"), ("GET", "/v1/positionMargin/history")):
+            moves = functools.partial(isolated[method], engine)
+            self.routes[(method, p + path)] = PrivateEndpoint(trade, 1, moves)
         for (method, path), (security, cost, reader) in account_reads.ROUTES[market].items():
             endpoint = PrivateEndpoint(security, cost, functools.partial(reader, engine))
             self.routes[(method, p + path)] = endpoint
@@ -405,7 +415,6 @@ class PrivateRest:
         dual = parse_bool(authorized.params, "dualSidePosition")
         settings.set_dual_side(self._engine, authorized.account.account_id, dual)
         return _OK
-
 
     # -- listen keys (part 4 §1.1) ---------------------------------------------------------
 

@@ -8,6 +8,7 @@ naming the parameter; with ``false`` it is -4059, as Binance answers a mode alre
 
 from __future__ import annotations
 
+from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, ConfigUpdate, Setting
@@ -19,13 +20,17 @@ __all__ = ["set_dual_side", "set_leverage", "set_margin_type"]
 
 def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, now_ms: int = 0) -> Contract:
     """``POST …/leverage`` (part 3 §4.4, §6.3): -4028 outside 1 … the symbol's maximum;
-    -2027 when the position is above the new leverage's maximum notional. A change is
+    lower with an isolated position open: -4161 (COIN-M -4150, part 2 §12); -2027 when the
+    position is above the new leverage's maximum notional. A change is
     ``ACCOUNT_CONFIG_UPDATE`` on the user data stream (part 4 §3.5, §4.3 item 6)."""
     contract = engine.contracts[engine.symbol(symbol).symbol]
     if not 1 <= leverage <= contract.max_leverage:
         raise refused(-4028, f"Leverage {leverage} is not valid")
     ledger = engine.ledger(account_id)
     position = ledger.position(contract.inst.symbol)
+    if position.amt and contract.inst.symbol in ledger.isolated and leverage < ledger.leverage_of(contract):
+        text = "Leverage reduction is not supported in Isolated Margin Mode with open positions"
+        raise refused(-4161, text) if engine.market is Market.UM else refused(-4150, text + ".")
     mark = engine.mark(contract.inst.symbol)
     if position.amt and mark is not None:
         size = abs(contract.notional(position.amt, mark))

@@ -34,6 +34,7 @@ def settle_transfers(engine: Engine, moved: Iterable[tuple[int, str, int]], now_
         batch.incomes.append(income)
         wallet = engine.deposited(account_id, asset) + ledger.changes.get(asset, 0)
         reason = "DEPOSIT" if change > 0 else "WITHDRAW"
-        engine.outbox.put(BalanceUpdate(now_ms, account_id, reason, asset, wallet, change, ""))
+        cross = engine.cross_wallet(ledger, asset)
+        engine.outbox.put(BalanceUpdate(now_ms, account_id, reason, asset, wallet, change, "", cross))
     if batch:
         engine.journal.commit(batch)

@@ -199,44 +199,56 @@ def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
     )  # fmt: skip
 
 
-def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
-    symbol = event.symbol
+def _position(
+    engine: Engine, account_id: int, symbol: str, amt: int, entry: Fraction, isolated_wallet: int | None
+) -> dict[str, Any]:
+    """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet."""
     inst = engine.instruments[symbol]
     contract = engine.contracts[symbol]
     mark = engine.mark(symbol)
-    amt = event.position_amt
-    unrealized = contract.pnl(amt, event.entry, mark) if amt and mark is not None else Fraction(0)
-    realized = sum(f.realized_pnl for f in engine.kept(event.account_id, symbol).fills)
+    unrealized = contract.pnl(amt, entry, mark) if amt and mark is not None else Fraction(0)
+    realized = sum(f.realized_pnl for f in engine.kept(account_id, symbol).fills)
     side = 1 if amt > 0 else -1
-    break_even = event.entry * (1 + side * engine.fees.taker) if amt else Fraction(0)
-    wallet = fixed(event.wallet, 8)
-    position = {
-        "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": _trim(decimal_text(event.entry, 8)),
+    break_even = entry * (1 + side * engine.fees.taker) if amt else Fraction(0)
+    return {
+        "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": _trim(decimal_text(entry, 8)),
         "cr": _eight(realized), "up": _trim(decimal_text(unrealized, 8)) if unrealized else "0",
-        "mt": "cross", "iw": "0", "ps": "BOTH", "ma": inst.margin_asset,
-        "bep": _trim(decimal_text(break_even, 8)),
+        "mt": "cross" if isolated_wallet is None else "isolated",
+        "iw": "0" if isolated_wallet is None else fixed(isolated_wallet, 8),
+        "ps": "BOTH", "ma": inst.margin_asset, "bep": _trim(decimal_text(break_even, 8)),
     }  # fmt: skip
+
+
+def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
+    position = _position(
+        engine, event.account_id, event.symbol, event.position_amt, event.entry, event.isolated_wallet
+    )
     head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
-    if inst.market is Market.CM:
+    if engine.market is Market.CM:
         head["i"] = alias
+    wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
     head["a"] = {
-        "B": [{"a": event.asset, "wb": wallet, "cw": wallet, "bc": "0"}], "P": [position], "m": event.reason,
+        "B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": "0"}], "P": [position], "m": event.reason,
     }  # fmt: skip
     return _encode(head)
 
 
 def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
-    """A balance alone (part 4 §3.4): ``B``, ``"P":[]``, ``S`` (funding only), then ``m``:
-    a funding fee, a clearance fee, a transfer."""
-    wallet = fixed(event.wallet, 8)
+    """A balance (part 4 §3.4): ``B``, ``P`` (``[]``, or the isolated position a funding fee
+    was paid from), ``S`` (funding only), then ``m``: a funding fee, a clearance fee, a
+    transfer."""
+    wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
     # a transfer's E is T + 1, as captured (part 4 §5, "Transfer in/out")
     sent = event.time_ms + 1 if event.reason in ("DEPOSIT", "WITHDRAW") else event.time_ms
     head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": sent}
     if engine.market is Market.CM:
         head["i"] = alias
     change = _trim(fixed(event.change, 8))
-    a: dict[str, Any] = {"B": [{"a": event.asset, "wb": wallet, "cw": wallet, "bc": change}]}
+    a: dict[str, Any] = {"B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": change}]}
     a["P"] = []
+    if event.isolated is not None:
+        amt, entry, isolated_wallet = event.isolated
+        a["P"] = [_position(engine, event.account_id, event.symbol, amt, entry, isolated_wallet)]
     if event.reason == "FUNDING_FEE":
         a["S"] = event.symbol
     a["m"] = event.reason
@@ -249,12 +261,16 @@ def _margin_call(engine: Engine, event: MarginCall, alias: str) -> bytes:
     head: dict[str, Any] = {"e": "MARGIN_CALL", "E": event.time_ms}
     if engine.market is Market.CM:
         head["i"] = alias
-    head["cw"] = fixed(event.cross_wallet, 8)
+    if event.cross_wallet is not None:  # only for a crossed position's call (part 4 §3.6)
+        head["cw"] = fixed(event.cross_wallet, 8)
+    kind, iw = ("CROSSED", "0")
+    if event.cross_wallet is None:
+        kind, iw = "ISOLATED", fixed(event.isolated_wallet, 8)
     rows = []
     for symbol, amt, mark, unrealized, maint in event.positions:
         inst = engine.instruments[symbol]
         rows.append({
-            "s": symbol, "ps": "BOTH", "pa": _trim(fixed(amt, inst.qty_decimals)), "mt": "CROSSED", "iw": "0",
+            "s": symbol, "ps": "BOTH", "pa": _trim(fixed(amt, inst.qty_decimals)), "mt": kind, "iw": iw,
             "mp": _trim(decimal_text(mark, 8)), "up": _signed(unrealized),
             "mm": _trim(decimal_text(maint, 8)),
         })  # fmt: skip

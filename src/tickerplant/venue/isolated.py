@@ -1,0 +1,132 @@
+"""Isolated margin moved by its owner (trading spec part 3 §4.8): ``POST …/positionMargin``
+adds to or takes from an isolated position's wallet, ``GET …/positionMargin/history``
+lists those moves. How fills, funding and liquidation move that wallet is ``margin.py``'s
+``Contract.isolate``, ``funding.py`` and ``liquidation.py``'s.
+
+Checks, in this order (part 3 §4.8's codes; their order is ours): the mandatory parameters
+(-1102), ``type`` 1 or 2 (-1130), ``positionSide`` ``BOTH`` in one-way mode (-4060), a
+positive amount with at most 8 decimals (-4055; more decimals -1111), the symbol margined
+``ISOLATED`` (-4049), a position to hold it (-4054); adding more than the cross wallet has
+available (-4050); taking more than the position can spare (-4051): at most its wallet,
+and never so much that its isolated margin (wallet + uPnL) falls below its initial margin
+at mark, so unrealized profit never leaves it.
+
+A move is journaled (the position with its new wallet, and the move), then told to the user
+data stream as ``ACCOUNT_UPDATE`` ``m=MARGIN_TRANSFER``: the wallet unchanged, ``cw`` the
+cross wallet after, the position with its new ``iw`` (the reason is one of part 4 §3.4's;
+no capture of this event exists, so its use here is an inference).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from tickerplant.market.units import fixed
+from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue.accounts import AMOUNT_SCALE
+from tickerplant.venue.checks import Authorized
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import AccountUpdate, Batch, MarginMove
+from tickerplant.venue.order_params import parse_int, refused
+
+__all__ = ["margin_history", "move_margin"]
+
+ADD, REDUCE = 1, 2
+_HISTORY_LIMIT = 500  # rows without `limit` (part 3 §4.8)
+
+
+def _amount(text: str) -> int:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise mandatory("amount") from None
+    if not value.is_finite():
+        raise mandatory("amount")
+    if value <= 0:
+        raise refused(-4055, "Amount must be positive.")
+    units = value * AMOUNT_SCALE
+    if units != units.to_integral_value():
+        raise refused(-1111, "Precision is over the maximum defined for this asset.")
+    return int(units)
+
+
+def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """``POST …/positionMargin`` (see the module docstring)."""
+    params = authorized.params
+    symbol, text = params.get("symbol"), params.get("amount")
+    if not symbol:
+        raise mandatory("symbol")
+    if not text:
+        raise mandatory("amount")
+    kind = parse_int(params, "type")
+    if kind is None:
+        raise mandatory("type")
+    if kind not in (ADD, REDUCE):
+        raise RequestRefused(-1130, "Data sent for parameter 'type' is not valid.")
+    contract = engine.contracts[engine.symbol(symbol).symbol]
+    if params.get("positionside", "BOTH").upper() != "BOTH":
+        raise refused(-4060, "Invalid position side.")
+    amount = _amount(text)
+    account_id = authorized.account.account_id
+    ledger = engine.ledger(account_id)
+    name, asset = contract.inst.symbol, contract.inst.margin_asset
+    if name not in ledger.isolated:
+        raise refused(-4049, "Add margin only support for isolated position.")
+    position = ledger.positions.get(name)
+    if position is None or not position.amt:
+        raise refused(-4054, "Cannot add position margin: position is 0.")
+    mark = engine.mark(name)
+    if kind == ADD:
+        if Fraction(amount, AMOUNT_SCALE) > engine.figures(account_id, asset).available:
+            raise refused(-4050, "Cross balance insufficient.")
+        position.isolated_wallet += amount
+    else:
+        spare = Fraction(position.isolated_wallet, AMOUNT_SCALE)
+        if mark is not None:
+            f = ledger.symbol_figures(contract, mark)
+            spare = min(spare, f.isolated_margin - f.position_im)
+        if Fraction(amount, AMOUNT_SCALE) > spare:
+            raise refused(-4051, "Isolated balance insufficient.")
+        position.isolated_wallet -= amount
+    move = MarginMove(account_id, name, kind, amount, asset, now_ms)
+    ledger.margin_moves.append(move)
+    engine.journal.commit(
+        Batch(positions=[(account_id, name, dataclasses.replace(position))], margin_moves=[move])
+    )
+    wallet = engine.deposited(account_id, asset) + ledger.changes.get(asset, 0)
+    engine.outbox.put(
+        AccountUpdate(
+            now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.entry,
+            engine.cross_wallet(ledger, asset), position.isolated_wallet,
+        )
+    )  # fmt: skip
+    # the doc's answer carries the amount as a JSON number (part 3 §4.8)
+    return {"amount": float(Decimal(amount) / AMOUNT_SCALE), "code": 200,
+            "msg": "Successfully modify position margin.", "type": kind}  # fmt: skip
+
+
+def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """``GET …/positionMargin/history``: the account's moves on ``symbol``, oldest first,
+    at most ``limit`` (500); ``type`` and ``startTime``/``endTime`` narrow them."""
+    params = authorized.params
+    symbol = params.get("symbol")
+    if not symbol:
+        raise mandatory("symbol")
+    name = engine.symbol(symbol).symbol
+    kind = parse_int(params, "type")
+    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    limit = parse_int(params, "limit") or _HISTORY_LIMIT
+    rows = []
+    for move in engine.ledger(authorized.account.account_id).margin_moves:
+        if move.symbol != name or (kind is not None and move.kind != kind):
+            continue
+        if (start is not None and move.time_ms < start) or (end is not None and move.time_ms > end):
+            continue
+        row: dict[str, Any] = {"symbol": name, "type": move.kind, "deltaType": "USER_ADJUST",
+                               "amount": fixed(move.amount, 8), "asset": move.asset, "time": move.time_ms,
+                               "positionSide": "BOTH"}  # fmt: skip
+        rows.append(row)
+    return rows[:limit]

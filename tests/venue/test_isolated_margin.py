@@ -1,0 +1,188 @@
+"""Isolated margin without sockets (part 3 §4.8, §7.8–§7.11): worked example A's trade
+(10 000 USDT, 0.5 BTC bought at 60 000 as taker, 20x) margined ISOLATED, by hand:
+
+- the isolated wallet on opening: initial margin 30 000 / 20 = 1 500, open loss 0 (bought
+  at the mark), less the 15 commission: 1 485; the cross wallet 9 985 − 1 485 = 8 500;
+- liquidation price (§7.10, WB = the isolated wallet, no other position):
+  (1 485 − 30 000) / (0.5 × 0.004 − 0.5) = 57 259.03…; bankruptcy price 60 000 − 1 485 / 0.5
+  = 57 030.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from test_engine import ALICE, NOW, Book, Deposits, Kept, order, refusal
+from test_funding_liquidation import events, funding, mark_to, reads, wallet
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.account_payloads import account, balance, position_risk
+from tickerplant.venue.accounts import Balance, parse_amount
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.isolated import margin_history, move_margin
+from tickerplant.venue.liquidation import liquidation_price
+from tickerplant.venue.settings import set_leverage, set_margin_type
+from tickerplant.venue.watch import watch
+
+
+@pytest.fixture
+def book() -> Book:
+    return Book()
+
+
+@pytest.fixture
+def journal() -> Kept:
+    return Kept()
+
+
+@pytest.fixture
+def engine(book: Book, journal: Kept) -> Engine:
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
+    return engine
+
+
+def isolated_long(engine: Engine) -> None:
+    engine.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
+
+
+def iw(engine: Engine) -> Fraction:
+    return Fraction(engine.ledger(ALICE).positions["BTCUSDT"].isolated_wallet, 10**8)
+
+
+def move(engine: Engine, now_ms: int = NOW + 1, **params: str) -> Any:
+    return move_margin(engine, reads(ALICE, symbol="BTCUSDT", **params), now_ms)  # type: ignore[arg-type]
+
+
+def test_opening_moves_initial_margin_less_commission_into_the_isolated_wallet(engine: Engine) -> None:
+    isolated_long(engine)
+    assert iw(engine) == 1485 and wallet(engine, ALICE) == 9985
+    f = engine.figures(ALICE, "USDT")
+    assert Fraction(f.cross_wallet, 10**8) == 8500 and f.available == 8500 and f.max_withdraw == 8500
+    (row,) = position_risk(engine, ALICE, "BTCUSDT", v3=False)
+    assert (row["marginType"], row["isolated"], row["isolatedWallet"], row["isolatedMargin"]) == (
+        "isolated", True, "1485.00000000", "1485.00000000")  # fmt: skip
+    assert liquidation_price(engine, engine.ledger(ALICE), "BTCUSDT") == Fraction(1485 - 30000) / Fraction("-0.498")
+    assert row["liquidationPrice"] == "57259.03614457"
+    (v3,) = position_risk(engine, ALICE, "BTCUSDT", v3=True)
+    assert (v3["isolatedWallet"], v3["isolatedMargin"]) == ("1485.00000000", "1485.00000000")
+    who: Any = type("Who", (), {"account_id": ALICE, "alias": "a"})
+    rows = engine._deposits.balances(ALICE)  # type: ignore[attr-defined]
+    (usdt,) = [b for b in balance(engine, who, rows, ()) if b.asset == "USDT"]
+    assert (usdt.balance, usdt.cross_wallet_balance, usdt.available_balance) == (
+        "9985.00000000", "8500.00000000", "8500.00000000")  # fmt: skip
+    body = account(engine, who, rows, (), v2=False)
+    assert (body["totalWalletBalance"], body["totalCrossWalletBalance"]) == ("9985.00000000", "8500.00000000")
+    # the fill's ACCOUNT_UPDATE: the position isolated, its wallet in iw, cw the cross wallet
+    (update,) = [p for _, e, p in events(engine) if e == "ACCOUNT_UPDATE"]
+    assert update["a"]["B"] == [{"a": "USDT", "wb": "9985.00000000", "cw": "8500.00000000", "bc": "0"}]
+    assert (update["a"]["P"][0]["mt"], update["a"]["P"][0]["iw"]) == ("isolated", "1485.00000000")
+
+
+def test_a_reduction_releases_its_share_and_a_close_all_of_the_wallet(engine: Engine, book: Book) -> None:
+    isolated_long(engine)
+    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 1)
+    # at 59 999: realized −0.25, commission 7.499875; half of 1 477.250125 stays
+    assert iw(engine) == Fraction("738.6250625")
+    assert wallet(engine, ALICE) == Fraction("9985") - Fraction("0.25") - Fraction("7.499875")
+    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 2)
+    assert iw(engine) == 0
+    f = engine.figures(ALICE, "USDT")
+    assert f.cross_wallet == f.wallet and f.available == Fraction(f.wallet, 10**8)
+
+
+def test_funding_is_paid_from_the_isolated_wallet(engine: Engine) -> None:
+    isolated_long(engine)
+    engine.outbox.take()
+    at = NOW + 3_600_000
+    watch(engine, [funding(at, "0.00010000", "61000.00000000")], at + 5)
+    assert iw(engine) == Fraction("1481.95") and wallet(engine, ALICE) == Fraction("9981.95")
+    ((_, _, update),) = events(engine)
+    a = update["a"]
+    assert a["B"] == [{"a": "USDT", "wb": "9981.95000000", "cw": "8500.00000000", "bc": "-3.05"}]
+    assert (a["P"][0]["s"], a["P"][0]["pa"], a["P"][0]["mt"], a["P"][0]["iw"]) == (
+        "BTCUSDT", "0.5", "isolated", "1481.95000000")  # fmt: skip
+    assert list(a) == ["B", "P", "S", "m"]
+
+
+def test_position_margin_adds_and_takes_within_bounds(engine: Engine, journal: Kept) -> None:
+    assert refusal(move, engine, amount="10", type="1") == (-4054, "Cannot add position margin: position is 0.")
+    isolated_long(engine)
+    engine.outbox.take()
+    assert move(engine, amount="100", type="1") == {
+        "amount": 100.0, "code": 200, "msg": "Successfully modify position margin.", "type": 1}  # fmt: skip
+    assert iw(engine) == 1585 and engine.figures(ALICE, "USDT").available == 8400
+    assert journal.batches[-1].positions[0][2].isolated_wallet == 158_500_000_000
+    ((_, _, update),) = events(engine)
+    assert update["a"]["m"] == "MARGIN_TRANSFER"
+    assert update["a"]["B"] == [{"a": "USDT", "wb": "9985.00000000", "cw": "8400.00000000", "bc": "0"}]
+    # at most what keeps the isolated margin at its initial margin (1 500 at mark 60 000)
+    assert refusal(move, engine, amount="85.00000001", type="2") == (-4051, "Isolated balance insufficient.")
+    move(engine, NOW + 2, amount="85", type="2")
+    assert iw(engine) == 1500
+    assert refusal(move, engine, amount="8500.00000001", type="1") == (-4050, "Cross balance insufficient.")
+    assert refusal(move, engine, amount="0", type="1") == (-4055, "Amount must be positive.")
+    assert refusal(move, engine, amount="1", type="3")[0] == -1130
+    assert refusal(move, engine, amount="1", type="1", positionside="LONG") == (-4060, "Invalid position side.")
+    assert refusal(move, engine, amount="0.000000001", type="1")[0] == -1111
+    rows = margin_history(engine, reads(ALICE, symbol="BTCUSDT"), NOW + 3)  # type: ignore[arg-type]
+    assert rows == [
+        {"symbol": "BTCUSDT", "type": 1, "deltaType": "USER_ADJUST", "amount": "100.00000000", "asset": "USDT",
+         "time": NOW + 1, "positionSide": "BOTH"},
+        {"symbol": "BTCUSDT", "type": 2, "deltaType": "USER_ADJUST", "amount": "85.00000000", "asset": "USDT",
+         "time": NOW + 2, "positionSide": "BOTH"},
+    ]  # fmt: skip
+    only = margin_history(engine, reads(ALICE, symbol="BTCUSDT", type="2"), NOW + 3)  # type: ignore[arg-type]
+    assert [r["amount"] for r in only] == ["85.00000000"]
+    crossed = reads(ALICE, symbol="ETHUSDT", amount="1", type="1")
+    assert refusal(move_margin, engine, crossed, NOW)[0] == -4049
+
+
+def test_an_isolated_liquidation_costs_no_more_than_the_isolated_wallet(
+    engine: Engine, book: Book, journal: Kept
+) -> None:
+    isolated_long(engine)
+    book.bids = [(5_000_000, 5000)]  # 50 000: below the bankruptcy price, the book takes none
+    engine.outbox.take()
+    # margin call at MM ≥ 80 % of (1 485 + 0.5 (P − 60 000)): P ≤ 57 316.58
+    mark_to(engine, book, "57300", NOW + 1)
+    ((_, kind, call),) = events(engine)
+    assert kind == "MARGIN_CALL" and "cw" not in call
+    assert call["p"] == [{"s": "BTCUSDT", "ps": "BOTH", "pa": "0.5", "mt": "ISOLATED", "iw": "1485.00000000",
+                          "mp": "57300", "up": "-1350", "mm": "114.6"}]  # fmt: skip
+    assert liquidation_price(engine, engine.ledger(ALICE), "BTCUSDT") > 57259
+    mark_to(engine, book, "57250", NOW + 2)
+    got = events(engine)
+    fills = [p["o"] for _, e, p in got if e == "ORDER_TRADE_UPDATE" and p["o"]["x"] == "CALCULATED"]
+    assert [(f["L"], f["l"], f["X"], f["rp"]) for f in fills] == [("57030", "0.5", "FILLED", "-1485.00000000")]
+    clear = got[-1][2]["a"]
+    # the fill left 1 485 − 1 485 − 14.2575 commission: the insurance fund covers the 14.2575
+    assert clear == {"B": [{"a": "USDT", "wb": "8500.00000000", "cw": "8500.00000000", "bc": "14.2575"}],
+                     "P": [], "m": "INSURANCE_CLEAR"}  # fmt: skip
+    assert wallet(engine, ALICE) == 8500 and iw(engine) == 0
+    assert [i.amount for i in journal.batches[-1].incomes] == [1_425_750_000]
+
+
+def test_a_cross_position_is_not_liquidated_by_an_isolated_loss(book: Book) -> None:
+    deposits = Deposits()
+    deposits.rows[ALICE] = [Balance(ALICE, Market.UM, "USDT", parse_amount("1600"), 1)]
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, deposits, Kept())
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
+    isolated_long(engine)  # 1 485 isolated: 100 cross wallet left, 1 600 − 15 − 1 485
+    assert Fraction(engine.figures(ALICE, "USDT").cross_wallet, 10**8) == 100
+    engine.outbox.take()
+    mark_to(engine, book, "57400", NOW + 1)  # a loss of 1 300: the isolated margin holds it
+    assert events(engine) == [] and engine.ledger(ALICE).positions["BTCUSDT"].amt == 500
+
+
+def test_lowering_leverage_with_an_isolated_position_is_refused(engine: Engine) -> None:
+    isolated_long(engine)
+    text = "Leverage reduction is not supported in Isolated Margin Mode with open positions"
+    assert refusal(set_leverage, engine, ALICE, "BTCUSDT", 10) == (-4161, text)
+    set_leverage(engine, ALICE, "BTCUSDT", 25)  # raising it is allowed
+    coin = Engine(Market.CM, catalogue(Market.CM, NOW), Book(), Deposits(), Kept())
+    coin.ledger(ALICE).isolated.add("BTCUSD_PERP")
+    coin.ledger(ALICE).position("BTCUSD_PERP").amt = 1
+    assert refusal(set_leverage, coin, ALICE, "BTCUSD_PERP", 10) == (-4150, text + ".")
