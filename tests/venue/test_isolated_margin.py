@@ -186,3 +186,29 @@ def test_lowering_leverage_with_an_isolated_position_is_refused(engine: Engine) 
     coin.ledger(ALICE).isolated.add("BTCUSD_PERP")
     coin.ledger(ALICE).position("BTCUSD_PERP").amt = 1
     assert refusal(set_leverage, coin, ALICE, "BTCUSD_PERP", 10) == (-4150, text + ".")
+
+
+def test_coin_m_isolated_wallet_and_liquidation_price_in_the_coin() -> None:
+    # 100 BTCUSD_PERP contracts (CS 100 USD) bought at 50 000, 20x: initial margin 0.2 / 20 =
+    # 0.01 BTC, commission 0.2 × 0.0005 = 0.0001: the isolated wallet 0.0099 BTC
+    pd = catalogue(Market.CM, NOW)[0].price_decimals
+
+    class CoinBook(Book):
+        def __init__(self) -> None:
+            super().__init__()
+            self.marks = {"BTCUSD_PERP": Fraction(50000)}
+
+        def levels(self, symbol: str, bids: bool) -> Any:
+            side = [(49_000 * 10**pd, 1000)] if bids else [(50_000 * 10**pd, 1000)]
+            return iter(side) if symbol == "BTCUSD_PERP" else iter(())
+
+    deposits = Deposits()
+    deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("1"), 1)]
+    engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(), deposits, Kept())
+    set_margin_type(engine, ALICE, "BTCUSD_PERP", "ISOLATED")
+    engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
+    assert engine.ledger(ALICE).positions["BTCUSD_PERP"].isolated_wallet == 990_000
+    assert engine.figures(ALICE, "BTC").cross_wallet == 99_990_000 - 990_000
+    # §7.10 inverse, WB the isolated wallet: (100 × 0.004 + 100) / (0.0099 / 100 + 100 / 50 000)
+    price = liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP")
+    assert price == Fraction("100.4") / (Fraction("0.0099") / 100 + Fraction(100, 50_000))
