@@ -280,15 +280,9 @@ class Engine:
         return [(p, q, None) for p, q in walk(self.data.levels(symbol, side is Side.SELL), side, qty, limit)]
 
     def _accept(
-        self,
-        ledger: Ledger,
-        order: Order,
-        qty: int,
-        fills: list[Fill_],
-        now_ms: int,
-        batch: Batch,
+        self, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int, batch: Batch,
         stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
-    ) -> tuple[Order, Order]:
+    ) -> tuple[Order, Order]:  # fmt: skip
         symbol = order.symbol
         order.order_id = self.next_order_id[symbol]
         self.next_order_id[symbol] += 1
@@ -391,9 +385,8 @@ class Engine:
         delta = realized - commission
         ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
         isolated = order.symbol in ledger.isolated
-        if isolated:
-            mark = self.mark(order.symbol) or fill_price
-            leverage = ledger.leverage_of(contract)
+        if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
+            mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
             contract.isolate(position, held, order.side, qty, fill_price, delta, mark, leverage)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
@@ -411,20 +404,10 @@ class Engine:
             OrderUpdate(now_ms, order.account_id, execution, order.status, dataclasses.replace(order), fill)
         )
         wallet = self.deposited(order.account_id, asset) + ledger.changes[asset]
-        self.outbox.put(
-            AccountUpdate(
-                now_ms,
-                order.account_id,
-                "ORDER",
-                asset,
-                wallet,
-                order.symbol,
-                position.amt,
-                position.entry,
-                self.cross_wallet(ledger, asset),
-                position.isolated_wallet if isolated else None,
-            )
-        )
+        self.outbox.put(AccountUpdate(
+            now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
+            self.cross_wallet(ledger, asset), position.isolated_wallet if isolated else None,
+        ))  # fmt: skip
 
     def finish(
         self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, expiry: str = ""
