@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
@@ -48,6 +49,7 @@ from tickerplant.venue.watch import watch
 __all__ = ["Tickerplant", "source_for"]
 
 log = logging.getLogger("tickerplant")
+CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal.py)
 
 
 def source_for(config: ServerConfig, clock: Clock) -> Source:
@@ -120,6 +122,7 @@ class Tickerplant:
         self.failed = False
         self._finishing: asyncio.Task[None] | None = None
         self._source_task: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
         # the metrics of this server alone (not the process-global registry): several
         # servers may run in one process, as the tests run them
         self.registry = CollectorRegistry()
@@ -188,6 +191,7 @@ class Tickerplant:
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
             self.status_board.start()
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
+        self._checkpoints = asyncio.get_running_loop().create_task(self._checkpoint_journal())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
     def _start_venue(self) -> None:
@@ -215,6 +219,21 @@ class Tickerplant:
             self.bus.subscribe(market, to_engine)
             to_plant = functools.partial(_liquidations_to_plant, engine, self.plants[market], self.bus, clock)
             self.bus.subscribe(market, to_plant)
+
+    async def _checkpoint_journal(self) -> None:
+        """The journal's WAL copied into the database once a second of real time, in a
+        thread, when anything was committed (``venue/journal.py``: off the loop, so that no
+        command waits for the file's sync)."""
+        loop = asyncio.get_running_loop()
+        done = 0
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            if self.journal.commits != done:
+                done = self.journal.commits
+                try:
+                    await loop.run_in_executor(None, self.journal.checkpoint)
+                except sqlite3.Error as error:  # busy beyond its timeout: the next second's
+                    log.warning("the journal's checkpoint failed: %s", error)
 
     async def _run_source(self) -> None:
         try:
@@ -325,6 +344,10 @@ class Tickerplant:
     async def close(self) -> None:
         if self._finishing is not None:
             self._finishing.cancel()
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
         if self._source_task is not None:
             self._source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

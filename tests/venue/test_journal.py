@@ -102,6 +102,25 @@ def test_a_journal_keyed_by_trade_alone_is_keyed_by_order_too(database: tuple[Pa
     again.close()
 
 
+def test_commits_leave_the_checkpoint_to_checkpoint(database: tuple[Path, str]) -> None:
+    """A commit never copies the WAL into the database (that syncs the file in the middle of
+    a command); ``checkpoint``, which the server runs in a thread, does."""
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    size = path.stat().st_size
+    for i in range(1500):  # past SQLite's default of a checkpoint every 1,000 pages
+        placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
+        assert placed is not None
+        engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
+    assert path.stat().st_size == size
+    journal.checkpoint()
+    assert path.stat().st_size > size
+    copied = sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert copied[1] == copied[2]  # every frame of the WAL already in the database
+    journal.close()
+
+
 def alice(**params: str) -> Any:
     """A request of Alice's, as ``checks.authorize`` hands it on."""
     return SimpleNamespace(account=SimpleNamespace(account_id=ALICE), params=params)

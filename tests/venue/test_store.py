@@ -76,9 +76,13 @@ def test_the_servers_view_follows_the_operator(tmp_path: Path) -> None:
     assert keyring.key(key.api_key) == key
     assert [b.amount for b in keyring.balances(account.account_id)] == [7]
     store.deposit(account.account_id, Market.UM, "USDT", 3, 2)
+    # within a command the view holds still; the next request's key (or a delivery's
+    # refresh) reads what changed
+    assert [b.amount for b in keyring.balances(account.account_id)] == [7]
+    keyring.refresh()
     assert [b.amount for b in keyring.balances(account.account_id)] == [10]
     store.set_disabled(account.account_id, True)
-    assert keyring.account(account.account_id).disabled  # type: ignore[union-attr]
+    assert keyring.key(key.api_key) == key and keyring.account(account.account_id).disabled  # type: ignore[union-attr]
     store.revoke(key.api_key)
     assert keyring.key(key.api_key) is None
     keyring.close()
@@ -97,6 +101,7 @@ def test_the_journals_commits_do_not_reload_the_servers_view(tmp_path: Path) -> 
     journal.commit(Batch(changes=[(account.account_id, "USDT", -5, 2)]))
     assert keyring.key(key.api_key) == key and keyring.loads == 1
     store.deposit(account.account_id, Market.UM, "USDT", 3, 3)  # the operator's: read again
+    keyring.refresh()
     assert [b.amount for b in keyring.balances(account.account_id)] == [10] and keyring.loads == 2
     store.delete(account.account_id)
     assert keyring.key(key.api_key) is None and keyring.loads == 3

@@ -56,6 +56,15 @@ class UserData:
         if not events:
             return 0
         self.activity.saw(events)
+        # written for the accounts a live key would deliver them to only: Binance pushes only to
+        # a key in use, and the payloads are most of a command's cost (part 4 §2)
+        live: dict[int, bool] = {}
+        for reported in events:
+            if reported.account_id not in live:
+                live[reported.account_id] = self.keys.key_of(reported.account_id, now_ms) is not None
+        events = [e for e in events if live[e.account_id]]
+        if not events:
+            return 0
 
         def alias_of(account_id: int) -> str:
             account = accounts.account(account_id)

@@ -237,7 +237,12 @@ class Keyring:
     """The server's view of the database: keys, accounts and balances in memory, read
     again whenever another connection has committed since (``PRAGMA data_version``, one
     query per request). A database not yet made knows no key: every key is -2015 until
-    the operator creates an account, and the server never creates the file itself."""
+    the operator creates an account, and the server never creates the file itself.
+
+    Only ``key`` (the first look of every signed request) and ``refresh`` (each delivery of
+    the market's messages) look for changes: ``account`` and ``balances``, asked many times
+    within one command, answer from the view as it stood then, so a command sees one
+    snapshot of the operator's tables and pays one query."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -256,11 +261,9 @@ class Keyring:
         return self._keys.get(api_key)
 
     def account(self, account_id: int) -> Account | None:
-        self._refresh()
         return self._accounts.get(account_id)
 
     def balances(self, account_id: int) -> list[Balance]:
-        self._refresh()
         return self._balances.get(account_id, [])
 
     def refresh(self) -> None:
