@@ -156,7 +156,9 @@ async def flat_out(
         nonlocal done, refused
         n = base
         while time.perf_counter() < until:
-            key = keys[n % len(keys)]
+            # the connections take the accounts in turn (n steps by 1,000: n % 1,000 would
+            # give one connection one account, past its 300 orders per 10 s)
+            key = keys[(base + len(conns) * (n // 1000)) % len(keys)]
             answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n), key))
             if b" 200 " not in answer[:16]:
                 if not refused:
