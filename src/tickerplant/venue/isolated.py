@@ -24,15 +24,17 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.accounts import AMOUNT_SCALE
-from tickerplant.venue.checks import Authorized
+from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, MarginMove
 from tickerplant.venue.order_params import parse_int, refused
+from tickerplant.venue.settings import Endpoint
 
-__all__ = ["margin_history", "move_margin"]
+__all__ = ["ROUTES", "margin_history", "move_margin"]
 
 ADD, REDUCE = 1, 2
 _HISTORY_LIMIT = 500  # rows without `limit` (part 3 §4.8)
@@ -130,3 +132,10 @@ def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
                                "positionSide": "BOTH"}  # fmt: skip
         rows.append(row)
     return rows[:limit]
+
+
+_MOVES: dict[tuple[str, str], tuple[Security, int, Endpoint]] = {
+    ("POST", "/v1/positionMargin"): (Security.TRADE, 1, move_margin),
+    ("GET", "/v1/positionMargin/history"): (Security.TRADE, 1, margin_history),  # part 1 §7: TRADE (sic)
+}
+ROUTES = {Market.UM: _MOVES, Market.CM: _MOVES}  # (method, path after /fapi or /dapi), as settings'

@@ -35,7 +35,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
-from tickerplant.venue import account_reads, algo_rest, batches, order_payloads, settings
+from tickerplant.venue import account_reads, algo_rest, batches, isolated, order_payloads, settings
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
 from tickerplant.venue.activity import VenueActivity
@@ -45,8 +45,7 @@ from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.headed import Headed
-from tickerplant.venue.isolated import margin_history, move_margin
-from tickerplant.venue.order_params import parse_bool, parse_int
+from tickerplant.venue.order_params import parse_int
 from tickerplant.venue.orders import Order
 
 __all__ = [
@@ -145,10 +144,6 @@ class PrivateRest:
             ("DELETE", f"{p}/v1/allOpenOrders"): PrivateEndpoint(trade, 1, self._cancel_all),
             ("GET", f"{p}/v1/allOrders"): PrivateEndpoint(read, 5, self._all_orders),
             ("GET", f"{p}/v1/userTrades"): PrivateEndpoint(read, 5, self._user_trades),
-            ("POST", f"{p}/v1/leverage"): PrivateEndpoint(trade, 1, self._leverage),
-            ("POST", f"{p}/v1/marginType"): PrivateEndpoint(trade, 1, self._margin_type),
-            ("GET", f"{p}/v1/positionSide/dual"): PrivateEndpoint(read, 30, self._dual),
-            ("POST", f"{p}/v1/positionSide/dual"): PrivateEndpoint(trade, 1, self._set_dual),
             ("GET", f"{p}/{'v1' if um else 'v2'}/leverageBracket"): PrivateEndpoint(read, 1, self._brackets),
             ("PUT", f"{p}/v1/order"): PrivateEndpoint(trade, 0 if um else 1, self._modify),  # part 2 §5
             ("POST", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._place_batch),  # part 2 §7
@@ -158,16 +153,13 @@ class PrivateRest:
         if countdowns is not None:  # part 2 §6.7
             self.routes[("POST", f"{p}/v1/countdownCancelAll")] = PrivateEndpoint(trade, 10, self._countdown)
         if algos is not None:
-            for (method, path), (security, cost, unscoped, call) in algo_rest.ROUTES[market].items():
-                endpoint = PrivateEndpoint(security, cost, functools.partial(call, algos), unscoped)
+            for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
+                endpoint = PrivateEndpoint(security, cost, functools.partial(asks, algos), unscoped)
                 self.routes[(method, p + path)] = endpoint
-        isolated = {"POST": move_margin, "GET": margin_history}  # part 1 §7: both TRADE (sic)
-        for method, path in (("POST", "/v1/positionMargin"), ("GET", "/v1/positionMargin/history")):
-            moves = functools.partial(isolated[method], engine)
-            self.routes[(method, p + path)] = PrivateEndpoint(trade, 1, moves)
-        for (method, path), (security, cost, reader) in account_reads.ROUTES[market].items():
-            endpoint = PrivateEndpoint(security, cost, functools.partial(reader, engine))
-            self.routes[(method, p + path)] = endpoint
+        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES):
+            for (method, path), (security, cost, changes) in table[market].items():
+                served = functools.partial(changes, engine)
+                self.routes[(method, p + path)] = PrivateEndpoint(security, cost, served)
         if um:
             self.routes |= {
                 ("GET", "/fapi/v2/account"): PrivateEndpoint(read, account_weight, self._account_v2),
@@ -367,26 +359,6 @@ class PrivateRest:
 
     # -- settings ------------------------------------------------------------------------
 
-    def _leverage(self, authorized: Authorized, now_ms: int) -> Any:
-        leverage = parse_int(authorized.params, "leverage")
-        if leverage is None:
-            raise mandatory("leverage")
-        contract = settings.set_leverage(
-            self._engine, authorized.account.account_id, _symbol(authorized), leverage, now_ms
-        )
-        cap = str(contract.max_notional(leverage))
-        named = "maxNotionalValue" if self.market is Market.UM else "maxQty"
-        return {"leverage": leverage, named: cap, "symbol": contract.inst.symbol}
-
-    def _margin_type(self, authorized: Authorized, now_ms: int) -> Any:
-        margin_type = authorized.params.get("margintype", "")
-        if not margin_type:
-            raise mandatory("marginType")
-        settings.set_margin_type(
-            self._engine, authorized.account.account_id, _symbol(authorized), margin_type.upper()
-        )
-        return _OK
-
     def _brackets(self, authorized: Authorized, now_ms: int) -> Any:
         """Part 3 §4.9: every symbol's brackets, an object for one ``symbol``; numbers as
         JSON numbers, COIN-M's edges in the coin (``qtyFloor``/``qtyCap``)."""
@@ -405,16 +377,6 @@ class PrivateRest:
                                  "maintMarginRatio": float(b.mmr), "cum": float(b.cum)})  # fmt: skip
             rows.append({"symbol": name, "brackets": brackets})
         return rows[0] if symbol else rows
-
-    def _dual(self, authorized: Authorized, now_ms: int) -> Any:
-        return {"dualSidePosition": False}
-
-    def _set_dual(self, authorized: Authorized, now_ms: int) -> Any:
-        if not authorized.params.get("dualsideposition"):
-            raise mandatory("dualSidePosition")
-        dual = parse_bool(authorized.params, "dualSidePosition")
-        settings.set_dual_side(self._engine, authorized.account.account_id, dual)
-        return _OK
 
     # -- listen keys (part 4 §1.1) ---------------------------------------------------------
 

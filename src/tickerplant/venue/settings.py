@@ -4,18 +4,25 @@ type (§4.5) and position mode (§4.6), each journaled before its answer.
 The venue keeps one-way mode only: ``POST …/positionSide/dual`` with ``true`` is refused
 (after Binance's own checks for open orders and positions, -4067 and -4068) with -1130
 naming the parameter; with ``false`` it is -4059, as Binance answers a mode already set.
+Likewise single-asset mode only (§4.7): ``POST /fapi/v1/multiAssetsMargin`` with ``false``
+is -4171, with ``true`` Binance's checks (a symbol margined ISOLATED -4167, open orders
+-4170), then -1130.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, ConfigUpdate, Setting
 from tickerplant.venue.margin import Contract
-from tickerplant.venue.order_params import refused
+from tickerplant.venue.order_params import parse_bool, parse_int, refused
 
-__all__ = ["set_dual_side", "set_leverage", "set_margin_type"]
+__all__ = ["set_dual_side", "set_leverage", "set_margin_type", "set_multi_assets"]
 
 
 def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, now_ms: int = 0) -> Contract:
@@ -71,3 +78,87 @@ def set_dual_side(engine: Engine, account_id: int, dual: bool) -> None:
     if any(p.amt for p in ledger.positions.values()):
         raise refused(-4068, "Position side cannot be changed if there exists position.")
     raise RequestRefused(-1130, "Data sent for parameter 'dualSidePosition' is not valid.")
+
+
+def set_multi_assets(engine: Engine, account_id: int, on: bool) -> None:
+    """``POST /fapi/v1/multiAssetsMargin`` (see the module's docstring)."""
+    ledger = engine.ledger(account_id)
+    if not on:
+        text = "Adjusted asset mode is currently set and does not need to be adjusted repeatedly."
+        raise refused(-4171, text)
+    if ledger.isolated:
+        text = "Unable to adjust to Multi-Assets mode with symbols of USDⓈ-M Futures under isolated-margin"
+        raise refused(-4167, text + " mode.")
+    if ledger.open_orders:
+        raise refused(-4170, "Unable to adjust Multi-Assets Mode with open orders in USDⓈ-M Futures.")
+    raise RequestRefused(-1130, "Data sent for parameter 'multiAssetsMargin' is not valid.")
+
+
+# -- the endpoints: (engine, authorized, now_ms) -> the answer ------------------------------
+
+
+def _symbol(authorized: Authorized) -> str:
+    symbol = authorized.params.get("symbol")
+    if not symbol:
+        raise mandatory("symbol")
+    return symbol
+
+
+def leverage_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    leverage = parse_int(authorized.params, "leverage")
+    if leverage is None:
+        raise mandatory("leverage")
+    contract = set_leverage(engine, authorized.account.account_id, _symbol(authorized), leverage, now_ms)
+    cap = str(contract.max_notional(leverage))
+    named = "maxNotionalValue" if engine.market is Market.UM else "maxQty"
+    return {"leverage": leverage, named: cap, "symbol": contract.inst.symbol}
+
+
+def margin_type_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    margin_type = authorized.params.get("margintype", "")
+    if not margin_type:
+        raise mandatory("marginType")
+    set_margin_type(engine, authorized.account.account_id, _symbol(authorized), margin_type.upper())
+    return _OK
+
+
+def dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    return {"dualSidePosition": False}
+
+
+def set_dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    if not authorized.params.get("dualsideposition"):
+        raise mandatory("dualSidePosition")
+    set_dual_side(engine, authorized.account.account_id, parse_bool(authorized.params, "dualSidePosition"))
+    return _OK
+
+
+def multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    return {"multiAssetsMargin": False}
+
+
+def set_multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    if not authorized.params.get("multiassetsmargin"):
+        raise mandatory("multiAssetsMargin")
+    on = parse_bool(authorized.params, "multiAssetsMargin")
+    set_multi_assets(engine, authorized.account.account_id, on)
+    return _OK
+
+
+_OK = {"code": 200, "msg": "success"}
+_TRADE, _READ = Security.TRADE, Security.USER_DATA
+Endpoint = Callable[[Engine, Authorized, int], Any]
+_BOTH: dict[tuple[str, str], tuple[Security, int, Endpoint]] = {
+    ("POST", "/v1/leverage"): (_TRADE, 1, leverage_endpoint),
+    ("POST", "/v1/marginType"): (_TRADE, 1, margin_type_endpoint),
+    ("GET", "/v1/positionSide/dual"): (_READ, 30, dual_endpoint),
+    ("POST", "/v1/positionSide/dual"): (_TRADE, 1, set_dual_endpoint),
+}
+# (method, path after /fapi or /dapi) -> (security, weight, endpoint); part 3 §2's weights
+ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, Endpoint]]] = {
+    Market.UM: _BOTH | {
+        ("GET", "/v1/multiAssetsMargin"): (_READ, 30, multi_assets_endpoint),  # USDⓈ-M only (§4.7)
+        ("POST", "/v1/multiAssetsMargin"): (_TRADE, 1, set_multi_assets_endpoint),
+    },
+    Market.CM: _BOTH,
+}
