@@ -86,6 +86,12 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
     assert (amended["x"], amended["X"], amended["q"], amended["i"]) == ("AMENDMENT", "NEW", "0.02", placed["orderId"])
     got = await client.futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"])
     assert (got["price"], got["origQty"]) == (lower, "0.020")
+    (history,) = await client.futures_v1_get_order_amendment(symbol="BTCUSDT", orderId=placed["orderId"])
+    assert list(history) == ["amendmentId", "symbol", "pair", "orderId", "clientOrderId", "time", "amendment"]
+    assert history["amendment"] == {
+        "price": {"before": low.rstrip("0").rstrip("."), "after": lower.rstrip("0").rstrip(".")},
+        "origQty": {"before": "0.01", "after": "0.02"}, "count": 1, "modifyId": 7,
+    }  # fmt: skip
     with pytest.raises(BinanceAPIException) as caught:
         await client.futures_modify_order(
             symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", price=lower

@@ -3,12 +3,14 @@ batch lists parsed as python-binance sends them (part 2 §7)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from test_engine import ALICE, NOW, Book, Kept, book, engine, journal, order  # noqa: F401
 
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue import batches
-from tickerplant.venue.amendment import modify
+from tickerplant.venue.amendment import amendments, modify
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import OrderUpdate
 from tickerplant.venue.orders import OrderStatus
@@ -70,3 +72,29 @@ def test_batch_lists_as_clients_send_them() -> None:
     assert batches.id_list({}, "orderIdList") is None
     with pytest.raises(RequestRefused):
         batches.id_list({"orderidlist": '["1"]'}, "orderIdList")
+
+
+def test_each_change_is_an_order_amendment_row(engine: Engine, journal: Kept) -> None:  # noqa: F811
+    order_id = rest(engine, quantity="0.001", price="59990.00")
+    change(engine, order_id, "0.002", "59998.00")
+    params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": "BUY", "quantity": "0.002",
+              "price": "59997.50", "modifyid": "123"}  # fmt: skip
+    modify(engine, ALICE, params, NOW + 2)
+    assert journal.batches[-1].amendments[0].count == 2
+    alice = SimpleNamespace(account_id=ALICE)
+    asked = SimpleNamespace(account=alice, params={"symbol": "BTCUSDT", "orderid": str(order_id)})
+    rows = amendments(engine, asked, NOW + 3)  # type: ignore[arg-type]
+    assert rows == [
+        {"amendmentId": 1, "symbol": "BTCUSDT", "pair": "BTCUSDT", "orderId": order_id,
+         "clientOrderId": rows[0]["clientOrderId"], "time": NOW + 1,
+         "amendment": {"price": {"before": "59990", "after": "59998"}, "origQty": {"before": "0.001", "after": "0.002"},
+                       "count": 1}},
+        {"amendmentId": 2, "symbol": "BTCUSDT", "pair": "BTCUSDT", "orderId": order_id,
+         "clientOrderId": rows[0]["clientOrderId"], "time": NOW + 2,
+         "amendment": {"price": {"before": "59998", "after": "59997.5"}, "origQty": {"before": "0.002", "after": "0.002"},
+                       "count": 2, "modifyId": 123}},
+    ]  # fmt: skip
+    asked.params |= {"limit": "1"}
+    assert [r["amendmentId"] for r in amendments(engine, asked, NOW + 3)] == [2]  # type: ignore[arg-type]
+    asked.params = {"symbol": "BTCUSDT", "orderid": "999"}
+    assert code(amendments, engine, asked, NOW + 3) == -2013

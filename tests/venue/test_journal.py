@@ -28,6 +28,7 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.amendment import amendments, modify
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.journal import SqliteJournal
@@ -141,13 +142,38 @@ def test_isolated_wallets_and_margin_moves_come_back_from_the_journal(database: 
     assert [r["amount"] for r in margin_history(again, alice(symbol="BTCUSDT"), NOW + 2)] == ["15.00000000"]
 
 
-def test_a_journal_from_before_isolated_margin_gets_a_wallet_per_position(database: tuple[Path, str]) -> None:
+def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> None:
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW).order
+    assert placed is not None
+    ref = {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY", "quantity": "0.002"}
+    modify(engine, ALICE, ref | {"price": "50001", "modifyid": "9"}, NOW + 1)
+    journal.close()
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    modify(again, ALICE, ref | {"price": "50002"}, NOW + 2)
+    rows = amendments(again, alice(symbol="BTCUSDT", orderid=str(placed.order_id)), NOW + 3)
+    assert [(r["amendmentId"], r["amendment"]["count"], r["amendment"].get("modifyId")) for r in rows] == [
+        (1, 1, 9), (2, 2, None)]  # fmt: skip
+
+
+def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns(database: tuple[Path, str]) -> None:
     path, _ = database
     old = sqlite3.connect(path)
     old.executescript(
         "CREATE TABLE venue_positions (account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT "
         "NULL, entry TEXT NOT NULL, update_ms INTEGER NOT NULL, PRIMARY KEY (account_id, symbol)) WITHOUT ROWID;"
         "INSERT INTO venue_positions VALUES (1, 'BTCUSDT', 500, '60000/1', 5);"
+        "CREATE TABLE venue_orders (symbol TEXT NOT NULL, order_id INTEGER NOT NULL, account_id INTEGER NOT NULL, "
+        "client_order_id TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, time_in_force TEXT NOT NULL, "
+        "price INTEGER NOT NULL, orig_qty INTEGER NOT NULL, reduce_only INTEGER NOT NULL, good_till_ms INTEGER "
+        "NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL, status TEXT NOT NULL, executed_qty "
+        "INTEGER NOT NULL, cum_quote INTEGER NOT NULL, cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, "
+        "price_match TEXT NOT NULL, stp_mode TEXT NOT NULL, PRIMARY KEY (symbol, order_id)) WITHOUT ROWID;"
+        "INSERT INTO venue_orders VALUES ('BTCUSDT', 3, 1, 'c', 'BUY', 'LIMIT', 'GTC', 5000000, 1, 0, 0, 5, 5, "
+        "'NEW', 0, 0, 0, 0, 'NONE', 'NONE');"
     )
     old.commit()
     old.close()
@@ -155,6 +181,8 @@ def test_a_journal_from_before_isolated_margin_gets_a_wallet_per_position(databa
     SqliteJournal(path).load(engine)
     position = engine.ledger(ALICE).positions["BTCUSDT"]
     assert (position.amt, position.entry, position.isolated_wallet) == (500, 60000, 0)
+    (restored,) = engine.open_orders(ALICE, "BTCUSDT")  # and a count of its amendments, none
+    assert (restored.order_id, restored.amendments) == (3, 0)
 
 
 def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Path, str]) -> None:

@@ -16,7 +16,8 @@ In part 2 §5's order:
    behind what rests at its new price (it loses its place, part 2 §5) and, if the new price
    crosses the book, takes what it reaches first, as any taker.
 
-The user data stream gets ``ORDER_TRADE_UPDATE`` with ``x=AMENDMENT`` and the status kept
+Each change is kept as an ``orderAmendment`` row (``record``; the order's ``count``, the
+``modifyId`` sent). The user data stream gets ``ORDER_TRADE_UPDATE`` with ``x=AMENDMENT`` and the status kept
 (part 4 §3.1), then the fills' events. A modification counts against the account's order
 limits (part 2 §5: 1 on each window). The change is journaled before the answer, as every
 command is.
@@ -26,18 +27,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, OrderUpdate
 from tickerplant.venue.matching import walk
-from tickerplant.venue.order_params import parse_new_order, parse_order_ref, refused
-from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.order_params import parse_int, parse_new_order, parse_order_ref, refused
+from tickerplant.venue.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.resting import hold
 from tickerplant.venue.risk import check_market
 
-__all__ = ["modify"]
+__all__ = ["ROUTES", "amendments", "modify", "record"]
+
+AMENDMENTS_LIMIT = 50, 100  # orderAmendment's rows: without `limit`, and at most (part 2 §5)
 
 
 def modify(
@@ -85,7 +91,7 @@ def modify(
     added = new.qty - order.orig_qty
     if added > 0 and not order.reduce_only:
         engine.check_margin(ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
-    order.price, order.orig_qty, order.update_ms = new.price, new.qty, now_ms
+    record(engine, order, new.price, new.qty, params, now_ms, batch)
     amended = OrderUpdate(now_ms, account_id, "AMENDMENT", order.status, dataclasses.replace(order), None)
     engine.outbox.put(amended)
     if engine.book is not None:  # it leaves its place in the simulated book (part 2: re-queued)
@@ -105,3 +111,62 @@ def modify(
     batch.orders.append(dataclasses.replace(order))
     engine.journal.commit(batch)
     return order, counts
+
+
+def record(
+    engine: Engine, order: Order, price: int, qty: int, params: Mapping[str, str], now_ms: int, batch: Batch
+) -> None:
+    """The change made: the order's new price and quantity, and its ``orderAmendment`` row."""
+    text = params.get("modifyid", "")
+    amendment = Amendment(
+        order.account_id, order.symbol, engine.next_amendment_id[order.symbol], order.order_id,
+        order.client_order_id, now_ms, order.price, price, order.orig_qty, qty, order.amendments + 1,
+        int(text) if text.isascii() and text.isdigit() else None,
+    )  # fmt: skip
+    engine.next_amendment_id[order.symbol] += 1
+    order.price, order.orig_qty, order.update_ms = price, qty, now_ms
+    order.amendments += 1
+    engine.kept(order.account_id, order.symbol).amendments.append(amendment)
+    batch.amendments.append(amendment)
+
+
+def _trimmed(units: int, decimals: int) -> str:
+    text = fixed(units, decimals)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def amendments(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """``GET …/orderAmendment`` (part 2 §5): one order's modifications, oldest first, the
+    last ``limit`` (50, at most 100) within ``startTime``/``endTime`` (inclusive); prices and
+    quantities as the doc writes them, trailing zeros trimmed; ``modifyId`` when one was sent.
+    The engine keeps an account's last 1,000 per symbol in memory (the journal keeps all)."""
+    params = authorized.params
+    symbol, order_id, client_id = parse_order_ref(params)
+    inst = engine.symbol(symbol)
+    order = engine.find(authorized.account.account_id, inst.symbol, order_id, client_id)
+    if order is None:
+        raise refused(-2013, "Order does not exist.")
+    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    limit = min(parse_int(params, "limit") or AMENDMENTS_LIMIT[0], AMENDMENTS_LIMIT[1])
+    rows = []
+    for a in engine.kept(order.account_id, inst.symbol).amendments:
+        if a.order_id != order.order_id or (start is not None and a.time_ms < start):
+            continue
+        if end is not None and a.time_ms > end:
+            continue
+        pd, qd = inst.price_decimals, inst.qty_decimals
+        change: dict[str, Any] = {
+            "price": {"before": _trimmed(a.price_before, pd), "after": _trimmed(a.price_after, pd)},
+            "origQty": {"before": _trimmed(a.qty_before, qd), "after": _trimmed(a.qty_after, qd)},
+            "count": a.count,
+        }
+        if a.modify_id is not None:
+            change["modifyId"] = a.modify_id
+        rows.append({"amendmentId": a.amendment_id, "symbol": inst.symbol, "pair": inst.pair,
+                     "orderId": a.order_id, "clientOrderId": a.client_order_id, "time": a.time_ms,
+                     "amendment": change})  # fmt: skip
+    return rows[-limit:]
+
+
+_AMENDMENTS = {("GET", "/v1/orderAmendment"): (Security.USER_DATA, 1, amendments)}  # part 1 §7
+ROUTES = {Market.UM: _AMENDMENTS, Market.CM: _AMENDMENTS}  # (method, path after /fapi or /dapi)

@@ -44,6 +44,7 @@ from tickerplant.venue.matching import walk
 from tickerplant.venue.order_counts import OrderCounts
 from tickerplant.venue.order_params import parse_new_order, parse_order_ref, refused
 from tickerplant.venue.orders import (
+    Amendment,
     Fill,
     Order,
     OrderStatus,
@@ -62,7 +63,7 @@ __all__ = [
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
 ORDERS_KEPT = 1000  # closed orders kept in memory per account and symbol (allOrders' max)
-FILLS_KEPT = 1000  # fills kept in memory per account and symbol (userTrades' max)
+FILLS_KEPT = 1000  # fills (and amendments) kept in memory per account and symbol (userTrades' max)
 _GTX_TEXT = (
     "Due to the order could not be executed as maker, the Post Only order will be rejected. "
     "The order will not be recorded in the order history"
@@ -93,11 +94,12 @@ class Placed(NamedTuple):
 class _Kept:
     """One account's orders and fills on one symbol, bounded (see the module docstring)."""
 
-    __slots__ = ("fills", "orders")
+    __slots__ = ("amendments", "fills", "orders")
 
     def __init__(self) -> None:
         self.orders: dict[int, Order] = {}
         self.fills: deque[Fill] = deque(maxlen=FILLS_KEPT)
+        self.amendments: deque[Amendment] = deque(maxlen=FILLS_KEPT)
 
     def add(self, order: Order) -> None:
         self.orders[order.order_id] = order
@@ -136,6 +138,7 @@ class Engine:
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.next_order_id = {symbol: 1 for symbol in self.instruments}
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
+        self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
         self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/funding.py)
 
     # -- state ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from tickerplant.venue.algo_orders import AlgoOrder
 from tickerplant.venue.margin import Position
-from tickerplant.venue.orders import Fill, Order, OrderStatus
+from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus
 
 __all__ = [
     "EVENTS_KEPT",
@@ -167,11 +167,12 @@ class Batch:
     incomes: list[Income] = field(default_factory=list)
     algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
     margin_moves: list[MarginMove] = field(default_factory=list)
+    amendments: list[Amendment] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         changed = (
             self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos,
-            self.margin_moves,
+            self.margin_moves, self.amendments,
         )  # fmt: skip
         return any(changed)
 

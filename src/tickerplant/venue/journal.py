@@ -13,6 +13,7 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_settings``: per (account, symbol) leverage and margin type;
 - ``venue_algo_orders``: each algo order's latest state (``algo_orders.AlgoOrder`` as JSON),
   one row per (symbol, algo id);
+- ``venue_amendments``: each modification of an order (``orderAmendment``);
 - ``venue_margin_moves``: the owners' moves of isolated margin (``POST …/positionMargin``);
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``),
   each also a row of ``venue_wallet_changes``.
@@ -42,7 +43,7 @@ from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, Income, MarginMove
 from tickerplant.venue.margin import Position
-from tickerplant.venue.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = ["Restorable", "SqliteJournal"]
 
@@ -70,7 +71,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
     good_till_ms INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
     status TEXT NOT NULL, executed_qty INTEGER NOT NULL, cum_quote INTEGER NOT NULL,
     cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, price_match TEXT NOT NULL,
-    stp_mode TEXT NOT NULL,
+    stp_mode TEXT NOT NULL, amendments INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (symbol, order_id)
 ) WITHOUT ROWID;
 {_FILLS}
@@ -88,6 +89,13 @@ CREATE TABLE IF NOT EXISTS venue_algo_orders (
 CREATE TABLE IF NOT EXISTS venue_settings (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, isolated INTEGER,
     PRIMARY KEY (account_id, symbol)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_amendments (
+    symbol TEXT NOT NULL, amendment_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
+    order_id INTEGER NOT NULL, client_order_id TEXT NOT NULL, time_ms INTEGER NOT NULL,
+    price_before INTEGER NOT NULL, price_after INTEGER NOT NULL, qty_before INTEGER NOT NULL,
+    qty_after INTEGER NOT NULL, count INTEGER NOT NULL, modify_id INTEGER,
+    PRIMARY KEY (symbol, amendment_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_margin_moves (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind INTEGER NOT NULL, amount INTEGER NOT NULL,
@@ -114,17 +122,19 @@ def _fills_by_order(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
-def _isolated_wallets(db: sqlite3.Connection) -> None:
-    """A journal from before isolated margin has no wallet per position: each was cross (0)."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(venue_positions)")]
-    if columns and "isolated_wallet" not in columns:
-        db.execute("ALTER TABLE venue_positions ADD COLUMN isolated_wallet INTEGER NOT NULL DEFAULT 0")
+def _added_columns(db: sqlite3.Connection) -> None:
+    """A journal from before isolated margin has no wallet per position (each was cross: 0),
+    one from before ``orderAmendment`` no count of an order's amendments (0: it told none)."""
+    for table, column in (("venue_positions", "isolated_wallet"), ("venue_orders", "amendments")):
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+        if columns and column not in columns:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
 
 
 _ORDER_COLUMNS = (
     "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
     "good_till_ms, time_ms, update_ms, status, executed_qty, cum_quote, cum_base, queue_ahead, price_match, "
-    "stp_mode"
+    "stp_mode, amendments"
 )
 _FILL_COLUMNS = (
     "symbol, trade_id, account_id, order_id, side, price, qty, base, realized_pnl, commission, "
@@ -137,18 +147,19 @@ def _order_row(o: Order) -> tuple[object, ...]:
         o.symbol, o.order_id, o.account_id, o.client_order_id, o.side.value, o.type.value,
         o.time_in_force.value, o.price, o.orig_qty, o.reduce_only, o.good_till_ms, o.time_ms, o.update_ms,
         o.status.value, o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match, o.stp_mode,
+        o.amendments,
     )  # fmt: skip
 
 
 def _order(row: tuple[object, ...]) -> Order:
     (symbol, order_id, account_id, client_id, side, kind, tif, price, orig_qty, reduce_only, good_till,
      time_ms, update_ms, status, executed, cum_quote, cum_base, queue_ahead, price_match,
-     stp) = row  # fmt: skip
+     stp, amendments) = row  # fmt: skip
     return Order(
         int(str(account_id)), str(symbol), int(str(order_id)), str(client_id), Side(side), OrderType(kind),
         TimeInForce(tif), int(str(price)), int(str(orig_qty)), bool(reduce_only), int(str(good_till)),
         int(str(time_ms)), int(str(update_ms)), OrderStatus(status), int(str(executed)), int(str(cum_quote)),
-        int(str(cum_base)), int(str(queue_ahead)), str(price_match), str(stp),
+        int(str(cum_base)), int(str(queue_ahead)), str(price_match), str(stp), int(str(amendments)),
     )  # fmt: skip
 
 
@@ -181,7 +192,7 @@ class SqliteJournal:
             db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
             db.execute("PRAGMA wal_autocheckpoint = 0")  # off the loop: `checkpoint`
             _fills_by_order(db)
-            _isolated_wallets(db)
+            _added_columns(db)
             db.executescript(_SCHEMA)
             self._db = db
         return self._db
@@ -194,7 +205,7 @@ class SqliteJournal:
             db.execute("BEGIN IMMEDIATE")
             if batch.orders:
                 db.executemany(
-                    f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+                    f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 21)})",
                     [_order_row(o) for o in batch.orders],
                 )
             if batch.fills:
@@ -218,6 +229,13 @@ class SqliteJournal:
                     "INSERT INTO venue_income VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id)
                      for i in batch.incomes],
+                )  # fmt: skip
+            if batch.amendments:
+                db.executemany(
+                    "INSERT INTO venue_amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(a.symbol, a.amendment_id, a.account_id, a.order_id, a.client_order_id, a.time_ms,
+                      a.price_before, a.price_after, a.qty_before, a.qty_after, a.count, a.modify_id)
+                     for a in batch.amendments],
                 )  # fmt: skip
             if batch.margin_moves:
                 db.executemany(
@@ -290,6 +308,12 @@ class SqliteJournal:
                     funded = engine.exposure.funded_ms
                     funded[income.symbol] = max(funded.get(income.symbol, 0), income.time_ms)
 
+        for row in db.execute("SELECT * FROM venue_amendments ORDER BY symbol, amendment_id"):
+            symbol, amendment_id, account_id, *rest = row
+            if symbol in symbols:
+                amendment = Amendment(account_id, symbol, amendment_id, *rest)
+                engine.kept(account_id, symbol).amendments.append(amendment)
+                engine.next_amendment_id[symbol] = max(engine.next_amendment_id[symbol], amendment_id + 1)
         for row in db.execute("SELECT * FROM venue_margin_moves ORDER BY time_ms"):
             move = MarginMove(*row)
             if move.symbol in symbols:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 __all__ = [
     "CLIENT_ORDER_ID",
     "TRANSITIONS",
+    "Amendment",
     "Fill",
     "IllegalTransition",
     "Order",
@@ -134,6 +135,7 @@ class Order:
     queue_ahead: int = 0  # the maker fill model's quantity ahead at its price (matching.py)
     price_match: str = "NONE"  # echoed (part 2 §3.3)
     stp_mode: str = "NONE"  # selfTradePreventionMode, echoed (decision 8)
+    amendments: int = 0  # times modified (orderAmendment's ``count``)
 
     @property
     def remaining(self) -> int:
@@ -172,3 +174,21 @@ class Fill:
     commission_asset: str
     maker: bool
     time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """One modification of an order (``GET …/orderAmendment``, part 2 §5)."""
+
+    account_id: int
+    symbol: str
+    amendment_id: int  # per symbol, increasing
+    order_id: int
+    client_order_id: str
+    time_ms: int
+    price_before: int  # price units
+    price_after: int
+    qty_before: int  # quantity units
+    qty_after: int
+    count: int  # the order's modifications so far, this one included
+    modify_id: int | None  # the caller's `modifyId`, echoed

@@ -35,12 +35,11 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
-from tickerplant.venue import account_reads, algo_rest, batches, isolated, order_payloads, settings
+from tickerplant.venue import account_reads, algo_rest, amendment, batches, isolated, order_payloads, settings
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
 from tickerplant.venue.activity import VenueActivity
 from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.amendment import modify
 from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
@@ -156,7 +155,7 @@ class PrivateRest:
             for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
                 endpoint = PrivateEndpoint(security, cost, functools.partial(asks, algos), unscoped)
                 self.routes[(method, p + path)] = endpoint
-        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES):
+        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES, amendment.ROUTES):
             for (method, path), (security, cost, changes) in table[market].items():
                 served = functools.partial(changes, engine)
                 self.routes[(method, p + path)] = PrivateEndpoint(security, cost, served)
@@ -254,7 +253,8 @@ class PrivateRest:
         return order_payloads.placed(order, self._engine.instruments[order.symbol])
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
-        order, counts = modify(self._engine, authorized.account.account_id, authorized.params, now_ms)
+        params = authorized.params
+        order, counts = amendment.modify(self._engine, authorized.account.account_id, params, now_ms)
         return Headed(self._modified(order, authorized.params), counts)
 
     def _modified(self, order: Order, params: Mapping[str, str]) -> dict[str, Any]:
@@ -287,7 +287,7 @@ class PrivateRest:
         counts: list[tuple[str, int]] = []
 
         def change(item: dict[str, str]) -> Any:
-            order, counts[:] = modify(engine, account_id, item, now_ms)
+            order, counts[:] = amendment.modify(engine, account_id, item, now_ms)
             return self._modified(order, item)
 
         answers = batches.each(batches.elements(authorized.params, modifying=True), change)
