@@ -21,7 +21,7 @@ from timing import SECONDS
 pytestmark = pytest.mark.timeout(int(150 * SECONDS))
 __all__ = ["artifacts", "browser"]  # the fixtures
 
-QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"
+QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nactions_per_s = 3000\n"
 
 
 @pytest.fixture
