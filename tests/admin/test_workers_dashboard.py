@@ -21,7 +21,8 @@ from timing import SECONDS
 pytestmark = pytest.mark.timeout(int(150 * SECONDS))
 __all__ = ["artifacts", "browser"]  # the fixtures
 
-QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nactions_per_s = 3000\n"
+# three times the default order flow: the quietest symbol's first push comes in seconds, not a dozen
+QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nactions_per_s = 1200\n"
 
 
 @pytest.fixture
