@@ -76,7 +76,11 @@ def test_opening_moves_initial_margin_less_commission_into_the_isolated_wallet(e
     body = account(engine, who, rows, (), v2=False)
     assert (body["totalWalletBalance"], body["totalCrossWalletBalance"]) == ("9985.00000000", "8500.00000000")
     # the fill's ACCOUNT_UPDATE: the position isolated, its wallet in iw, cw the cross wallet
-    (update,) = [p for _, e, p in events(engine) if e == "ACCOUNT_UPDATE"]
+    changed, update = [p for _, e, p in events(engine) if e == "ACCOUNT_UPDATE"]
+    # the margin type's change first (part 4 §4.3 item 6): the symbol's flat position, isolated
+    assert changed["a"]["m"] == "MARGIN_TYPE_CHANGE" and changed["a"]["B"][0]["cw"] == "10000.00000000"
+    assert (changed["a"]["P"][0]["pa"], changed["a"]["P"][0]["mt"], changed["a"]["P"][0]["iw"]) == (
+        "0", "isolated", "0.00000000")  # fmt: skip
     assert update["a"]["B"] == [{"a": "USDT", "wb": "9985.00000000", "cw": "8500.00000000", "bc": "0"}]
     assert (update["a"]["P"][0]["mt"], update["a"]["P"][0]["iw"]) == ("isolated", "1485.00000000")
 

@@ -12,13 +12,14 @@ is -4171, with ``true`` Binance's checks (a symbol margined ISOLATED -4167, open
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Batch, ConfigUpdate, Setting
+from tickerplant.venue.events import AccountUpdate, Batch, ConfigUpdate, Setting
 from tickerplant.venue.margin import Contract
 from tickerplant.venue.order_params import parse_bool, parse_int, refused
 
@@ -51,7 +52,7 @@ def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, no
     return contract
 
 
-def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: str) -> None:
+def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: str, now_ms: int = 0) -> None:
     """``POST …/marginType`` (part 3 §4.5, its Unresolved 1 for open orders)."""
     inst = engine.symbol(symbol)
     if margin_type not in ("ISOLATED", "CROSSED"):
@@ -66,6 +67,13 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
         raise refused(-4048, "Margin type cannot be changed if there exists position.")
     (ledger.isolated.add if isolated else ledger.isolated.discard)(inst.symbol)
     engine.journal.commit(Batch(settings=[Setting(account_id, inst.symbol, None, isolated)]))
+    # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) position
+    asset = inst.margin_asset
+    wallet = engine.deposited(account_id, asset) + ledger.changes.get(asset, 0)
+    engine.outbox.put(AccountUpdate(
+        now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, Fraction(0),
+        engine.cross_wallet(ledger, asset), 0 if isolated else None,
+    ))  # fmt: skip
 
 
 def set_dual_side(engine: Engine, account_id: int, dual: bool) -> None:
@@ -118,7 +126,7 @@ def margin_type_endpoint(engine: Engine, authorized: Authorized, now_ms: int) ->
     margin_type = authorized.params.get("margintype", "")
     if not margin_type:
         raise mandatory("marginType")
-    set_margin_type(engine, authorized.account.account_id, _symbol(authorized), margin_type.upper())
+    set_margin_type(engine, authorized.account.account_id, _symbol(authorized), margin_type.upper(), now_ms)
     return _OK
 
 
