@@ -26,10 +26,14 @@ _BOTH_LOOPS: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "uvloop": uvloop.new_event_loop,
 }
 _STANDARD_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
+_PRODUCTION_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"uvloop": uvloop.new_event_loop}
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Loopback tests (those that start a server) on both loops; the rest on asyncio."""
+    """Loopback tests (those that start a server) on both loops; the rest on asyncio; a bulk
+    download (seconds of CPU, its loop coverage given by lighter tests) on uvloop alone."""
+    if item.get_closest_marker("bulk"):
+        return _PRODUCTION_LOOP
     if "start_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("loopback"):
         return _BOTH_LOOPS
     return _STANDARD_LOOP
