@@ -217,19 +217,22 @@ def test_what_the_book_cannot_take_the_insurance_fund_takes_at_the_bankruptcy_pr
     assert wallet(engine, ALICE) == 0
 
 
+class CoinBook(Book):
+    """BTCUSD_PERP: 10 contracts bid at ``bid``, 10 offered at 50 000; mark 50 000."""
+
+    def __init__(self, bid: int = 47_500) -> None:
+        super().__init__()
+        self.marks = {"BTCUSD_PERP": Fraction(50000)}
+        self.whole = 10 ** catalogue(Market.CM, NOW)[0].price_decimals
+        self.bid = bid
+
+    def levels(self, symbol: str, bids: bool) -> Any:
+        side = [(self.bid * self.whole, 1000)] if bids else [(50_000 * self.whole, 1000)]
+        return iter(side) if symbol == "BTCUSD_PERP" else iter(())
+
+
 def test_coin_m_liquidation_at_the_inverse_bankruptcy_price() -> None:
     # 100 BTCUSD_PERP contracts (CS 100 USD) long at 50 000 on a 0.011 BTC wallet
-    pd = catalogue(Market.CM, NOW)[0].price_decimals
-
-    class CoinBook(Book):
-        def __init__(self) -> None:
-            super().__init__()
-            self.marks = {"BTCUSD_PERP": Fraction(50000)}
-
-        def levels(self, symbol: str, bids: bool) -> Any:
-            side = [(47_500 * 10**pd, 1000)] if bids else [(50_000 * 10**pd, 1000)]
-            return iter(side) if symbol == "BTCUSD_PERP" else iter(())
-
     deposits, book = Deposits(), CoinBook()
     deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("0.011"), 1)]
     engine = Engine(Market.CM, catalogue(Market.CM, NOW), book, deposits, Kept())

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test_engine's fixtures are parameters here)
 """Isolated margin without sockets (part 3 §4.8, §7.8–§7.11): worked example A's trade
 (10 000 USDT, 0.5 BTC bought at 60 000 as taker, 20x) margined ISOLATED, by hand:
 
@@ -14,8 +15,8 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from test_engine import ALICE, NOW, Book, Deposits, Kept, order, refusal
-from test_funding_liquidation import events, funding, mark_to, reads, wallet
+from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, order, refusal  # noqa: F401
+from test_funding_liquidation import CoinBook, events, funding, mark_to, reads, wallet
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.account_payloads import account, balance, position_risk
@@ -25,16 +26,6 @@ from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.settings import set_leverage, set_margin_type
 from tickerplant.venue.watch import watch
-
-
-@pytest.fixture
-def book() -> Book:
-    return Book()
-
-
-@pytest.fixture
-def journal() -> Kept:
-    return Kept()
 
 
 @pytest.fixture
@@ -195,20 +186,9 @@ def test_lowering_leverage_with_an_isolated_position_is_refused(engine: Engine) 
 def test_coin_m_isolated_wallet_and_liquidation_price_in_the_coin() -> None:
     # 100 BTCUSD_PERP contracts (CS 100 USD) bought at 50 000, 20x: initial margin 0.2 / 20 =
     # 0.01 BTC, commission 0.2 × 0.0005 = 0.0001: the isolated wallet 0.0099 BTC
-    pd = catalogue(Market.CM, NOW)[0].price_decimals
-
-    class CoinBook(Book):
-        def __init__(self) -> None:
-            super().__init__()
-            self.marks = {"BTCUSD_PERP": Fraction(50000)}
-
-        def levels(self, symbol: str, bids: bool) -> Any:
-            side = [(49_000 * 10**pd, 1000)] if bids else [(50_000 * 10**pd, 1000)]
-            return iter(side) if symbol == "BTCUSD_PERP" else iter(())
-
     deposits = Deposits()
     deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("1"), 1)]
-    engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(), deposits, Kept())
+    engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(bid=49_000), deposits, Kept())
     set_margin_type(engine, ALICE, "BTCUSD_PERP", "ISOLATED")
     engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
     assert engine.ledger(ALICE).positions["BTCUSD_PERP"].isolated_wallet == 990_000
