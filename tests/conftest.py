@@ -30,9 +30,10 @@ _PRODUCTION_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"uvlo
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Loopback tests (those that start a server) on both loops; the rest on asyncio; a bulk
-    download (seconds of CPU, its loop coverage given by lighter tests) on uvloop alone."""
-    if item.get_closest_marker("bulk"):
+    """Loopback tests (those that start a server) on both loops; the rest on asyncio; bulk
+    downloads and browser pages (seconds of CPU each, their listeners' loop coverage given by
+    lighter tests) on uvloop alone."""
+    if item.get_closest_marker("uvloop_only"):
         return _PRODUCTION_LOOP
     if "start_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("loopback"):
         return _BOTH_LOOPS

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from binance import AsyncClient
 from conftest import StartServer
 from ports import free_port
@@ -18,6 +19,8 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.store import AccountStore
+
+pytestmark = pytest.mark.uvloop_only  # a browser is the client (test_dashboard.py)
 
 
 async def test_an_accounts_position_and_open_order(

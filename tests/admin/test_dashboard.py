@@ -29,7 +29,8 @@ from tickerplant.app import Tickerplant
 from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
 
-pytestmark = pytest.mark.loopback
+# a browser is the client: the admin listener's both loops are the API tests' (test_admin_*.py)
+pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -22,7 +22,7 @@ T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z, mid-minute
 STILL = {"actions_per_s": 1e-9, "seed": 11}  # a market that does not move: the past alone
 FUNDING_MS = 8 * HOUR_MS
 
-pytestmark = pytest.mark.bulk  # 430,000 candles: once, on uvloop
+pytestmark = pytest.mark.uvloop_only  # 430,000 candles: once, on uvloop
 
 
 @pytest.mark.parametrize("half", [0, 1])  # five symbols each: the two halves run side by side
