@@ -110,6 +110,12 @@ async def test_python_binance_coin_m(plant: Tickerplant, venue: Venue, closing: 
     assert trades[0]["marginAsset"] == "BTC" and trades[0]["quoteQty"] == "100"
     positions = await client.futures_coin_position_information()
     assert [p["positionAmt"] for p in positions if p["symbol"] == "BTCUSD_PERP"] == ["1"]
+    # COIN-M's filters (part 3 §2.2): the pair's symbols, the coin's symbols
+    by_pair = await client.futures_coin_position_information(pair="BTCUSD")
+    assert by_pair and {p["symbol"].split("_")[0] for p in by_pair} == {"BTCUSD"}
+    by_coin = await client.futures_coin_position_information(marginAsset="ETH")
+    assert by_coin and all(p["symbol"].startswith("ETHUSD") for p in by_coin)
+    assert await client.futures_coin_position_information(pair="NOSUCH") == []
 
 
 async def test_a_key_cannot_reach_another_accounts_orders(

@@ -177,12 +177,22 @@ def _break_even(engine: Engine, sf: SymbolFigures) -> Fraction:
     return sf.position.entry * (1 + side * engine.fees.taker)
 
 
-def position_risk(engine: Engine, account_id: int, symbol: str | None, *, v3: bool) -> list[dict[str, Any]]:
+def position_risk(
+    engine: Engine, account_id: int, symbol: str | None, *, v3: bool, pair: str = "", margin_asset: str = ""
+) -> list[dict[str, Any]]:
+    """``symbol`` (USDⓈ-M); COIN-M's ``pair`` and ``marginAsset`` narrow every symbol to
+    those of the pair and of the coin (part 3 §2.2)."""
     ledger = engine.ledger(account_id)
     if symbol:
         symbols = [engine.symbol(symbol).symbol]
     else:
         symbols = ledger.active_symbols() if v3 else list(engine.instruments)
+    if pair or margin_asset:
+        symbols = [
+            s for s in symbols
+            if (not pair or engine.instruments[s].pair == pair.upper())
+            and (not margin_asset or engine.instruments[s].margin_asset == margin_asset.upper())
+        ]  # fmt: skip
     if v3:
         symbols = [s for s in symbols if s in ledger.active_symbols()]
     rows = []

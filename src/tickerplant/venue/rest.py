@@ -215,8 +215,12 @@ class PrivateRest:
         return self._account(authorized, v2=False)
 
     def _risk_v2(self, authorized: Authorized, now_ms: int) -> Any:
-        symbol = authorized.params.get("symbol")
-        return position_risk(self._engine, authorized.account.account_id, symbol, v3=False)
+        params = authorized.params
+        if self.market is Market.UM:
+            return position_risk(self._engine, authorized.account.account_id, params.get("symbol"), v3=False)
+        pair, asset = params.get("pair", ""), params.get("marginasset", "")  # COIN-M's filters
+        account_id = authorized.account.account_id
+        return position_risk(self._engine, account_id, None, v3=False, pair=pair, margin_asset=asset)
 
     def _risk_v3(self, authorized: Authorized, now_ms: int) -> Any:
         symbol = authorized.params.get("symbol")
