@@ -277,8 +277,10 @@ async def test_coin_m_on_ws_dapi(plant: Tickerplant, venue: Venue, http: aiohttp
     assert placed["status"] == 200, placed
     assert (placed["result"]["status"], placed["result"]["pair"]) == ("FILLED", "BTCUSD")
     assert [r["interval"] for r in placed["rateLimits"]] == ["MINUTE", "MINUTE"]  # ORDERS 1m, then the weight
-    positions = await ws.call("account.position", hmac_signed(plant, venue.alice_hmac, {"symbol": "BTCUSD_PERP"}))
-    assert positions["result"][0]["positionAmt"] == "1"
+    # COIN-M's account.position takes `pair` and `marginAsset` (part 3 §2.3), not `symbol`
+    positions = await ws.call("account.position", hmac_signed(plant, venue.alice_hmac, {"pair": "BTCUSD"}))
+    assert {r["symbol"]: r["positionAmt"] for r in positions["result"]}["BTCUSD_PERP"] == "1"
+    assert all(r["symbol"].startswith("BTCUSD_") for r in positions["result"])
     balance = await ws.call("account.balance", hmac_signed(plant, venue.alice_hmac, {}))
     assert "withdrawAvailable" in balance["result"][0]
     assert "feeTier" in (await ws.call("account.status", hmac_signed(plant, venue.alice_hmac, {})))["result"]
