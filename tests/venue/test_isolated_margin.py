@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.isolated import margin_history, move_margin
+from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.settings import set_leverage, set_margin_type
 from tickerplant.venue.watch import watch
@@ -79,8 +82,9 @@ def test_opening_moves_initial_margin_less_commission_into_the_isolated_wallet(e
 def test_a_reduction_releases_its_share_and_a_close_all_of_the_wallet(engine: Engine, book: Book) -> None:
     isolated_long(engine)
     engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 1)
-    # at 59 999: realized −0.25, commission 7.499875; half of 1 477.250125 stays
-    assert iw(engine) == Fraction("738.6250625")
+    # at 59 999: realized −0.25, commission 7.499875 into the wallet (1 477.250125); half the
+    # position's equity at the fill (1 485 − 0.5 = 1 484.5) released: 735.000125 stays
+    assert iw(engine) == Fraction("735.000125")
     assert wallet(engine, ALICE) == Fraction("9985") - Fraction("0.25") - Fraction("7.499875")
     engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 2)
     assert iw(engine) == 0
@@ -196,3 +200,71 @@ def test_coin_m_isolated_wallet_and_liquidation_price_in_the_coin() -> None:
     # §7.10 inverse, WB the isolated wallet: (100 × 0.004 + 100) / (0.0099 / 100 + 100 / 50 000)
     price = liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP")
     assert price == Fraction("100.4") / (Fraction("0.0099") / 100 + Fraction(100, 50_000))
+
+
+def test_reducing_a_losing_position_releases_its_share_of_the_equity_not_of_the_wallet(
+    engine: Engine, book: Book
+) -> None:
+    isolated_long(engine)
+    mark_to(engine, book, "57300", NOW + 1)  # equity 1 485 − 1 350 = 135: a margin call only
+    book.bids = [(5_730_000, 5000)]
+    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 2)
+    f = engine.ledger(ALICE).symbol_figures(engine.contracts["BTCUSDT"], Fraction(57300))
+    # half the equity (67.5) to the cross wallet; the rest keeps its half less the fee 7.1625
+    assert Fraction(engine.figures(ALICE, "USDT").cross_wallet, 10**8) == 8500 + Fraction("67.5")
+    assert f.isolated_margin == Fraction("67.5") - Fraction("7.1625")
+    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 3)
+    # the whole trade: 1 350 lost, 15 + 2 × 7.1625 paid; nothing made, nothing lost beside
+    assert wallet(engine, ALICE) == 10000 - 1350 - 15 - Fraction("14.325")
+
+
+class TwoBooks(Book):
+    """test_engine's BTCUSDT book, and ETHUSDT at ``eth`` (price units) a side."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.eth = 300_000
+        self.marks["ETHUSDT"] = Fraction(3000)
+
+    def levels(self, symbol: str, bids: bool) -> Any:
+        if symbol == "ETHUSDT":
+            return iter([(self.eth - 1, 10**7)] if bids else [(self.eth, 10**7)])
+        return super().levels(symbol, bids)
+
+
+def test_a_cross_positions_unrealized_profit_funds_no_isolated_wallet() -> None:
+    book, deposits = TwoBooks(), Deposits()
+    deposits.rows[ALICE] = [Balance(ALICE, Market.UM, "USDT", parse_amount("1000"), 1)]
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, deposits, Kept())
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
+    engine.place(ALICE, order(symbol="ETHUSDT", type="MARKET", quantity="3.000", timeinforce=""), NOW)
+    book.marks["ETHUSDT"] = Fraction(3300)  # +900 unrealized on the cross long
+    f = engine.figures(ALICE, "USDT")
+    assert f.available > f.max_withdraw + 800
+    # moved in by positionMargin, or by an isolated order's fill: the cross wallet's money only
+    engine.place(ALICE, order(type="MARKET", quantity="0.010", timeinforce=""), NOW + 1)
+    too_much = str(int(f.max_withdraw) + 1)
+    assert refusal(move, engine, amount=too_much, type="1") == (-4050, "Cross balance insufficient.")
+    # 1 200 of margin at 20x: less than the available balance (its +900 counted), more than the
+    # cross wallet holds free
+    big = order(type="MARKET", quantity="0.400", timeinforce="")
+    assert refusal(engine.place, ALICE, big, NOW + 2) == (-2019, "Margin is insufficient.")
+
+
+def test_a_journal_from_before_isolated_margin_takes_an_open_isolated_position_as_cross(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE venue_positions (account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT NULL, "
+        "entry TEXT NOT NULL, update_ms INTEGER NOT NULL, PRIMARY KEY (account_id, symbol)) WITHOUT ROWID;"
+        "CREATE TABLE venue_settings (account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, "
+        "isolated INTEGER, PRIMARY KEY (account_id, symbol)) WITHOUT ROWID;"
+        "INSERT INTO venue_positions VALUES (1, 'BTCUSDT', 500, '60000/1', 0);"
+        "INSERT INTO venue_settings VALUES (1, 'BTCUSDT', NULL, 1), (1, 'ETHUSDT', NULL, 1);"
+    )
+    old.commit()
+    old.close()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(engine)
+    # the open position was margined as cross all along: cross it stays; a flat symbol keeps its setting
+    assert engine.ledger(ALICE).isolated == {"ETHUSDT"}

@@ -14,7 +14,8 @@ captures show, built as ordered dicts, from the ledger's figures (``ledger.py``)
 Amounts are written with 8 decimals, uPnL and notional truncated toward zero;
 ``liquidationPrice`` part 3 §7.10's, cross or isolated (``venue/liquidation.py``);
 ``isolatedMargin`` an isolated position's wallet plus its uPnL, ``isolatedWallet`` its
-wallet, both ``"0"`` (v2 ``"0.00000000"``) for a cross one; ``breakEvenPrice`` is the entry
+wallet, both ``"0"`` (v2 ``"0.00000000"``) for a cross one; ``totalMaintMargin`` the cross
+positions' (part 3 §7.8); ``breakEvenPrice`` is the entry
 moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
 """
 
@@ -120,7 +121,8 @@ def account(
         body = {"feeTier": 0, "feeBurn": False, "canTrade": True, "canDeposit": True, "canWithdraw": True,
                 "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1}  # fmt: skip
     body |= {
-        "totalInitialMargin": _amount(f.position_im + f.open_order_im), "totalMaintMargin": _amount(f.maint),
+        "totalInitialMargin": _amount(f.position_im + f.open_order_im),
+        "totalMaintMargin": _amount(f.cross_maint),
         "totalWalletBalance": wallet, "totalUnrealizedProfit": _amount(f.unrealized),
         "totalMarginBalance": _amount(f.margin_balance), "totalPositionInitialMargin": _amount(f.position_im),
         "totalOpenOrderInitialMargin": _amount(f.open_order_im),

@@ -363,12 +363,15 @@ class Engine:
     def check_margin(
         self, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
     ) -> None:
-        """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance."""
+        """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance;
+        on an isolated symbol, what the cross wallet holds (``max_withdraw``): the margin moves
+        into the isolated wallet as it fills, and unrealized profit is not money to move."""
         if mark is None:
             return
         best = next(self.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
         cost = order_cost(ledger, contract, order, qty, mark, best)
-        if cost > 0 and cost > self.figures(ledger.account_id, contract.inst.margin_asset).available:
+        f = self.figures(ledger.account_id, contract.inst.margin_asset)
+        if cost > 0 and cost > (f.max_withdraw if contract.inst.symbol in ledger.isolated else f.available):
             raise refused(-2019, "Margin is insufficient.")
 
     def settle(
@@ -390,7 +393,8 @@ class Engine:
         isolated = order.symbol in ledger.isolated
         if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
             mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
-            contract.isolate(position, held, order.side, qty, fill_price, delta, mark, leverage)
+            booked = (realized, commission, mark, leverage)
+            contract.isolate(position, held, order.side, qty, fill_price, *booked)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1

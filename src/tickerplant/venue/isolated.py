@@ -6,8 +6,9 @@ lists those moves. How fills, funding and liquidation move that wallet is ``marg
 Checks, in this order (part 3 §4.8's codes; their order is ours): the mandatory parameters
 (-1102), ``type`` 1 or 2 (-1130), ``positionSide`` ``BOTH`` in one-way mode (-4060), a
 positive amount with at most 8 decimals (-4055; more decimals -1111), the symbol margined
-``ISOLATED`` (-4049), a position to hold it (-4054); adding more than the cross wallet has
-available (-4050); taking more than the position can spare (-4051): at most its wallet,
+``ISOLATED`` (-4049), a position to hold it (-4054); adding more than the cross wallet holds
+free (``maxWithdrawAmount``: the cross positions' unrealized profit is no money to move,
+-4050); taking more than the position can spare (-4051): at most its wallet,
 and never so much that its isolated margin (wallet + uPnL) falls below its initial margin
 at mark, so unrealized profit never leaves it.
 
@@ -82,14 +83,13 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         raise refused(-4054, "Cannot add position margin: position is 0.")
     mark = engine.mark(name)
     if kind == ADD:
-        if Fraction(amount, AMOUNT_SCALE) > engine.figures(account_id, asset).available:
+        # what the cross wallet holds, not its positions' unrealized profit (part 3 §7.8)
+        if Fraction(amount, AMOUNT_SCALE) > engine.figures(account_id, asset).max_withdraw:
             raise refused(-4050, "Cross balance insufficient.")
         position.isolated_wallet += amount
     else:
-        spare = Fraction(position.isolated_wallet, AMOUNT_SCALE)
-        if mark is not None:
-            f = ledger.symbol_figures(contract, mark)
-            spare = min(spare, f.isolated_margin - f.position_im)
+        f = ledger.symbol_figures(contract, mark if mark is not None else position.entry)
+        spare = min(Fraction(position.isolated_wallet, AMOUNT_SCALE), f.isolated_margin - f.position_im)
         if Fraction(amount, AMOUNT_SCALE) > spare:
             raise refused(-4051, "Isolated balance insufficient.")
         position.isolated_wallet -= amount

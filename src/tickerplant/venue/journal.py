@@ -123,12 +123,25 @@ def _fills_by_order(db: sqlite3.Connection) -> None:
 
 
 def _added_columns(db: sqlite3.Connection) -> None:
-    """A journal from before isolated margin has no wallet per position (each was cross: 0),
-    one from before ``orderAmendment`` no count of an order's amendments (0: it told none)."""
+    """A journal from before isolated margin has no wallet per position, one from before
+    ``orderAmendment`` no count of an order's amendments (0: it told none). Its positions
+    were all margined as cross, whatever the symbol's setting said: an open one on a symbol
+    set ``ISOLATED`` would come back isolated with an empty wallet and be liquidated at the
+    first mark, so its symbol goes back to cross (the owner may set it again once flat)."""
     for table, column in (("venue_positions", "isolated_wallet"), ("venue_orders", "amendments")):
         columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-        if columns and column not in columns:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        if not columns or column in columns:
+            continue
+        db.execute("BEGIN IMMEDIATE")  # all or nothing, as _fills_by_order
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        settings = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'venue_settings'").fetchone()
+        if column == "isolated_wallet" and settings is not None:
+            db.execute(
+                "UPDATE venue_settings SET isolated = 0 WHERE isolated AND EXISTS (SELECT 1 FROM "
+                "venue_positions AS p WHERE p.account_id = venue_settings.account_id "
+                "AND p.symbol = venue_settings.symbol AND p.amt != 0)"
+            )
+        db.execute("COMMIT")
 
 
 _ORDER_COLUMNS = (

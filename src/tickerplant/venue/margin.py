@@ -167,24 +167,33 @@ class Contract:
         return realized
 
     def isolate(
-        self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, booked: int,
-        mark: Fraction, leverage: int,
+        self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, realized: int,
+        commission: int, mark: Fraction, leverage: int,
     ) -> None:  # fmt: skip
-        """A fill's change to an isolated position's wallet (§7.8): ``booked`` (its realized
-        PnL less commission, 1e-8) is the wallet's; a reduction releases the closed share of
-        what is left to the cross wallet (all of it when the position closes); what the fill
-        opens brings its initial margin at the fill price and open loss against ``mark``
-        (§7.3) from the cross wallet. ``held``: the signed position before the fill."""
-        wallet = position.isolated_wallet + booked
-        reducing = held != 0 and (held > 0) != (side.sign > 0)
-        closed = min(qty_units, abs(held)) if reducing else 0
-        if closed == abs(held) and closed:
+        """A fill's change to an isolated position's wallet (§7.8), ``held`` the signed
+        position before it, ``realized`` and ``commission`` its booking (1e-8):
+
+        - what it opens brings its initial margin at the fill price and open loss against
+          ``mark`` (§7.3) from the cross wallet, less that part's commission;
+        - what it closes of a position that stays open books its realized PnL and that part's
+          commission into the wallet, then releases the closed share of the position's equity
+          at the fill price (wallet + uPnL), none of it when the equity is below zero: the
+          remaining position keeps its margin ratio, and no loss it carries leaves with the
+          release;
+        - closing the position returns the whole wallet (its last PnL and fee included)."""
+        opened = qty_units - (min(qty_units, abs(held)) if held and (held > 0) != (side.sign > 0) else 0)
+        closed = qty_units - opened
+        fee_opened = commission * opened // qty_units
+        wallet = position.isolated_wallet
+        if closed and closed == abs(held):
             wallet = 0
         elif closed:
-            kept = abs(wallet) * (abs(held) - closed) // abs(held)  # toward zero
-            wallet = kept if wallet >= 0 else -kept
-        if qty_units > closed:
-            wallet += down(self.order_cost(side, qty_units - closed, price, mark, leverage))
+            wallet += realized - (commission - fee_opened)
+            equity = position.isolated_wallet + toward_zero(self.pnl(held, position.entry, price))
+            release = equity * closed // abs(held) if equity > 0 else 0
+            wallet -= max(0, min(wallet, release))
+        if opened:
+            wallet += down(self.order_cost(side, opened, price, mark, leverage)) - fee_opened
         position.isolated_wallet = wallet
 
     def _average(self, held: int, entry: Fraction, added: int, price: Fraction) -> Fraction:
