@@ -268,3 +268,15 @@ def test_a_journal_from_before_isolated_margin_takes_an_open_isolated_position_a
     SqliteJournal(path).load(engine)
     # the open position was margined as cross all along: cross it stays; a flat symbol keeps its setting
     assert engine.ledger(ALICE).isolated == {"ETHUSDT"}
+
+
+def test_a_funding_that_takes_an_isolated_position_past_its_margin_liquidates_it_at_once(
+    engine: Engine, book: Book
+) -> None:
+    isolated_long(engine)
+    mark_to(engine, book, "57300", NOW + 1)  # equity 135 against MM 114.6: a margin call only
+    assert engine.ledger(ALICE).positions["BTCUSDT"].amt == 500
+    at = NOW + 3_600_000
+    # 28 650 × 0.001 = 28.65 from the isolated wallet: equity 106.35, below its MM
+    watch(engine, [funding(at, "0.00100000", "57300.00000000")], at + 5)
+    assert engine.ledger(ALICE).positions["BTCUSDT"].amt == 0 and iw(engine) == 0

@@ -2,8 +2,8 @@
 messages after the engine (``app._to_engine``), it charges each funding the plant
 publishes (`<symbol>@fundingEvent`, ``venue/funding.py``) and checks the margin of the
 accounts holding a position on a symbol at each of its marks (`<symbol>@markState`,
-``venue/liquidation.py``). Two dictionary lookups a message; nothing else when no account
-holds a position."""
+``venue/liquidation.py``) and after each funding it charged. Two dictionary lookups a
+message; nothing else when no account holds a position."""
 
 from __future__ import annotations
 
@@ -36,3 +36,5 @@ def watch(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> Non
         symbol = fundings.get(stream)
         if symbol is not None and holders.get(symbol):
             settle_funding(engine, symbol, _funding.decode(payload), now_ms)
+            if holders.get(symbol):  # a fee may take a position past its margin: checked now,
+                check(engine, symbol, now_ms)  # not at the next mark (an isolated wallet below 0)
