@@ -64,7 +64,7 @@ def show(label: str, w: Window) -> None:
 def run_server(args: argparse.Namespace, result: FanoutResult) -> None:
     path, result.streams, per_connection = depth_path(args)
     result.ceiling = per_connection * args.connections
-    serve_args = ["--seed", "1", "--sim-rate", "max", *args.server_arg]
+    serve_args = ["--seed", "1", "--sim-rate", "max", *args.traders.serve_args(), *args.server_arg]
     life = args.seconds + args.warmup + 60
     try:
         with serving(serve_args, args.server_start_timeout) as server:
@@ -76,9 +76,12 @@ def run_server(args: argparse.Namespace, result: FanoutResult) -> None:
             pool = ClientPool(server.um_port, path, args.connections, args.client_procs, life)
             try:
                 pool.wait_ready()
+                args.traders.start(server.um_port, life)
                 result.server = pool.measure(args.seconds, args.warmup, server.pids)
                 show("server", result.server)
             finally:
+                if traded := args.traders.stop():
+                    print(f"  {traded}", flush=True)
                 pool.close()
     except (RuntimeError, TimeoutError, OSError, EOFError) as exc:
         result.errors.append(f"server: {type(exc).__name__}: {exc}")

@@ -44,6 +44,7 @@ from ..harness.processes import (
     supervised,
 )
 from ..harness.report import Column, Table, Target, verdict
+from ..orders.traders import TradingAccounts
 from ..ws_api.clients import Window
 from ..ws_api.floor import REQUEST_WEIGHT
 from . import fanout as depth_fanout
@@ -90,10 +91,17 @@ def request_server(
 ) -> Iterator[tuple[int, list[int]]]:
     """The server (UM port) or the floor: yield (port, pids)."""
     if kind == "server":
+        traders: TradingAccounts = args.traders
         serve_args = ["--request-weight", str(REQUEST_WEIGHT), "--sim-rate", "400", "--seed", "1"]
-        with serving([*serve_args, *args.server_arg], args.server_start_timeout) as server:
+        serve_args += [*traders.serve_args(), *args.server_arg]
+        with serving(serve_args, args.server_start_timeout) as server:
             print(f"  tickerplant serve on {HOST}:{server.um_port} (pid {server.proc.pid}, CPU {SERVER_CPU})")
-            yield server.um_port, server.pids()
+            traders.start(server.um_port, 4 * (args.seconds + args.warmup) + 120)
+            try:
+                yield server.um_port, server.pids()
+            finally:
+                if traded := traders.stop():
+                    print(f"  {traded}", flush=True)
         return
     floor = Child(SERVER_CPU, depth_requests.floor_async, *bodies, 4 * (args.seconds + args.warmup) + 120)
     try:
@@ -256,6 +264,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--symbols", default="", help="(c) comma-separated USDⓈ-M symbols (default: all)")
     p.add_argument("--server-start-timeout", type=float, default=60.0)
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG", help="extra `serve` argument")
+    p.add_argument(
+        "--trading-accounts", type=int, default=0, metavar="N",
+        help="(b), (c) N venue accounts each placing and cancelling an order a second meanwhile",
+    )  # fmt: skip
     args = p.parse_args(argv)
     fill_sizes(args, (
         ("repeats", 5, 2),
@@ -281,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     plant: list[depth_plant.Runs] = []
     requests: dict[tuple[str, str], Window] = {}
     fanout: depth_fanout.FanoutResult | None = None
-    with supervised():
+    args.traders = TradingAccounts(args.trading_accounts)
+    with supervised(), contextlib.closing(args.traders):
         if "plant" in args.parts:
             plant = run_plant(args)
         if "requests" in args.parts:

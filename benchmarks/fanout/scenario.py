@@ -1,7 +1,7 @@
 """Fan-out benchmark: tickerplant's bookTicker fan-out against a raw-uvloop floor.
 
     python -m benchmarks fanout [--connections 1000] [--seconds 10] [--market cm]
-                                [--client-procs 4] [--quick]
+                                [--client-procs 4] [--trading-accounts 100] [--quick]
 
 Two servers are measured in the same run, each alone on CPU 0, with the same client
 processes on CPU 1 (PERFORMANCE.md, "Fan-out, one server core"):
@@ -48,6 +48,7 @@ from ..harness.processes import (
     supervised,
 )
 from ..harness.report import Column, Table, Target, verdict
+from ..orders.traders import TradingAccounts
 from .clients import ClientPool, Window
 from .floor import FLOOR_BUFFER_LIMIT, floor_async
 
@@ -128,8 +129,10 @@ def stream_path(args: argparse.Namespace) -> str:
 
 @contextlib.contextmanager
 def server_session(args: argparse.Namespace, sim_rate: str, path: str) -> Iterator[Callable[[float], Window]]:
-    """Start the server, connect the clients, yield `measure(seconds)`; stop everything."""
-    serve_args = ["--seed", "1", "--sim-rate", sim_rate, *args.server_arg]
+    """Start the server, connect the clients (and the trading accounts), yield
+    `measure(seconds)`; stop everything."""
+    traders: TradingAccounts = args.traders
+    serve_args = ["--seed", "1", "--sim-rate", sim_rate, *traders.serve_args(), *args.server_arg]
     pool: ClientPool | None = None
     with serving(serve_args, args.server_start_timeout) as server:
         port = server.cm_port if args.market == "cm" else server.um_port
@@ -142,9 +145,12 @@ def server_session(args: argparse.Namespace, sim_rate: str, path: str) -> Iterat
             life = 2 * args.seconds + args.warmup + 60
             pool = ClientPool(port, path, args.connections, args.client_procs, life)
             pool.wait_ready()
+            traders.start(server.um_port, life)
             live = pool
             yield lambda seconds: live.measure(seconds, args.warmup, server.pids)
         finally:
+            if traded := traders.stop():
+                print(f"  {traded}", flush=True)
             if pool is not None:
                 pool.close()
 
@@ -293,6 +299,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="ARG",
         help="extra argument for `tickerplant serve`, repeatable (--server-arg=--ping-interval=1)",
     )
+    p.add_argument(
+        "--trading-accounts", type=int, default=0, metavar="N",
+        help="N venue accounts each placing and cancelling an order a second meanwhile (issue 33 item 13)",
+    )  # fmt: skip
     p.add_argument("--skip-floor", action="store_true")
     p.add_argument("--skip-server", action="store_true")
     p.add_argument("--quick", action="store_true", help="100 connections, 3 s windows")
@@ -316,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     floor: Result | None = None
     server = None if args.skip_server else Result(f"tickerplant serve ({args.market})")
-    with supervised():
+    args.traders = TradingAccounts(args.trading_accounts)
+    with supervised(), contextlib.closing(args.traders):
         if server is not None:
             print("== server", flush=True)
             run_server(args, server)
