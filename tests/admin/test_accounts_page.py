@@ -5,6 +5,7 @@ after python-binance traded, as the page polls ``/api/accounts/<id>``."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,15 @@ from test_dashboard import _page, artifacts, browser  # noqa: F401
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
+from tickerplant.venue.account_payloads import position_risk
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.store import AccountStore
 
 pytestmark = pytest.mark.uvloop_only  # a browser is the client (test_dashboard.py)
+
+
+def server_positions(server: Any, account_id: int) -> list[Any]:
+    return position_risk(server.engines[Market.UM], account_id, "BTCUSDT", v3=True)
 
 
 async def test_an_accounts_position_and_open_order(
@@ -36,6 +42,7 @@ async def test_an_accounts_position_and_open_order(
     client = AsyncClient(key.api_key, "A" * 64)
     client.FUTURES_URL = f"http://127.0.0.1:{server.listeners[Market.UM].port}/fapi"
     try:
+        await client.futures_change_margin_type(symbol="BTCUSDT", marginType="ISOLATED")
         await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
         engine = server.engines[Market.UM]
         bid = next(engine.data.levels("BTCUSDT", True))[0]
@@ -53,5 +60,9 @@ async def test_an_accounts_position_and_open_order(
     assert "10000.00000000" in await page.inner_text("#balances")
     cells = await page.eval_on_selector_all("tr[data-position=BTCUSDT] td", "cells => cells.map(c => c.textContent)")
     assert cells[:2] == ["BTCUSDT", "0.010"]
+    # the position's own margin (wallet + uPnL at the mark of the moment), as positionRisk has it
+    (wallet,) = [Decimal(r["isolatedWallet"]) for r in server_positions(server, account.account_id)]
+    kind, margin = cells[-1].split(" ")
+    assert kind == "isolated" and abs(Decimal(margin) - wallet) < wallet / 10
     await page.screenshot(path=str(artifacts / "accounts.png"))
     assert errors == []

@@ -66,6 +66,8 @@ function detail(root, id) {
           ["Symbol", (p) => p.symbol], ["Amount", (p) => p.positionAmt], ["Entry", (p) => p.entryPrice],
           ["Mark", (p) => p.markPrice], ["Unrealized PnL", (p) => el("span", { class: tone(p.unRealizedProfit) }, p.unRealizedProfit)],
           ["Liquidation", (p) => p.liquidationPrice],
+          // an isolated position's own margin (wallet + uPnL); a cross one draws on the cross wallet
+          ["Margin", (p) => (p.isolatedWallet === "0" ? "cross" : `isolated ${p.isolatedMargin}`)],
         ], view.positions.map((p) => ({ ...p, attrs: { "data-position": p.symbol } }))) : empty("none")));
         sections.push(panel(`${name} open orders`, "", view.openOrders.length ? table([
           ["Symbol", (o) => o.symbol], ["Id", (o) => o.orderId], ["Side", (o) => o.side], ["Type", (o) => o.type],
