@@ -29,7 +29,7 @@ from fractions import Fraction
 
 from tickerplant.venue.events import Income, MarginMove
 from tickerplant.venue.margin import DEFAULT_LEVERAGE, Contract, Position
-from tickerplant.venue.orders import Order
+from tickerplant.venue.orders import Order, Side
 
 __all__ = ["INCOME_KEPT", "Figures", "Ledger", "SymbolFigures"]
 
@@ -148,24 +148,39 @@ class Ledger:
         held = [s for s, p in self.positions.items() if p.amt]
         return list(dict.fromkeys([*held, *self.open_orders]))
 
-    def symbol_figures(
-        self, contract: Contract, mark: Fraction, extra: Iterable[tuple[Order, int]] = ()
-    ) -> SymbolFigures:
-        """``contract``'s figures; ``extra``: orders (and their quantity) counted as if resting."""
+    def symbol_figures(self, contract: Contract, mark: Fraction) -> SymbolFigures:
+        """``contract``'s figures."""
         symbol = contract.inst.symbol
         position = self.positions.get(symbol) or Position()
         leverage = self.leverage_of(contract)
         notional = contract.notional(position.amt, mark) if position.amt else Fraction(0)
         unrealized = contract.pnl(position.amt, position.entry, mark) if position.amt else Fraction(0)
-        resting = [(o.side, o.remaining, o.price) for o in self.open_orders.get(symbol, {}).values()]
-        resting += [(o.side, qty, o.price) for o, qty in extra]
+        resting = self._resting(symbol)
         bid = sum((contract.notional(q, contract.price(p)) for s, q, p in resting if s.sign > 0), Fraction(0))
         ask = sum((contract.notional(q, contract.price(p)) for s, q, p in resting if s.sign < 0), Fraction(0))
         return SymbolFigures(
             symbol, position, mark, notional, unrealized, abs(notional) / leverage,
-            contract.open_order_margin(resting, position.amt, mark, leverage) if resting else Fraction(0),
-            contract.maintenance(notional), leverage, bid, ask, symbol in self.isolated,
+            self.open_order_im(contract, mark), contract.maintenance(notional), leverage, bid, ask,
+            symbol in self.isolated,
         )  # fmt: skip
+
+    def open_order_im(
+        self, contract: Contract, mark: Fraction, extra: Iterable[tuple[Order, int]] = ()
+    ) -> Fraction:
+        """``contract``'s open-order margin alone (decision 7), ``extra`` orders (and their
+        quantity) counted as if resting: what a new order's margin check needs, without the
+        rest of ``symbol_figures``."""
+        symbol = contract.inst.symbol
+        resting = self._resting(symbol) + [(o.side, qty, o.price) for o, qty in extra]
+        if not resting:
+            return Fraction(0)
+        position = self.positions.get(symbol)
+        held = position.amt if position is not None else 0
+        return contract.open_order_margin(resting, held, mark, self.leverage_of(contract))
+
+    def _resting(self, symbol: str) -> list[tuple[Side, int, int]]:
+        """The open orders on ``symbol``: side, quantity left, price units."""
+        return [(o.side, o.remaining, o.price) for o in self.open_orders.get(symbol, {}).values()]
 
     def figures(
         self,

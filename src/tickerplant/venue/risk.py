@@ -97,8 +97,7 @@ def order_cost(
     """What placing ``qty`` of ``order`` adds to the margin the account needs; ``best``: the
     best level of the other side."""
     if order.type is OrderType.LIMIT:
-        before = ledger.symbol_figures(contract, mark).open_order_im
-        return ledger.symbol_figures(contract, mark, [(order, qty)]).open_order_im - before
+        return ledger.open_order_im(contract, mark, [(order, qty)]) - ledger.open_order_im(contract, mark)
     if best is None:
         return Fraction(0)
     best_price = contract.price(best[0])
