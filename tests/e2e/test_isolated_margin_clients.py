@@ -57,7 +57,11 @@ async def test_ccxt_moves_margin_in_and_out_of_an_isolated_position(
     assert Decimal((await _risk(client))["isolatedWallet"]) == wallet + 60
     assert Decimal((await _usdt(client))["crossWalletBalance"]) == Decimal(usdt["crossWalletBalance"]) - 60
     history = await exchange.fetch_margin_adjustment_history(SYMBOL)
-    assert [(h["type"], h["amount"], h["code"]) for h in history] == [("add", 100.0, "USDT"), ("reduce", 40.0, "USDT")]
+    # the opening fill's margin (a TRADE row), then the two moves (USER_ADJUST)
+    assert [(h["type"], h["code"], h["info"]["deltaType"]) for h in history] == [
+        ("add", "USDT", "TRADE"), ("add", "USDT", "USER_ADJUST"), ("reduce", "USDT", "USER_ADJUST")]  # fmt: skip
+    assert [h["amount"] for h in history[1:]] == [100.0, 40.0]
+    assert Decimal(history[0]["info"]["amount"]) == wallet + commission  # the wallet paid the fee from it
     # more than the position can spare: its margin may not fall below its initial margin
     with pytest.raises(BinanceAPIException) as refused:
         await client.futures_change_position_margin(symbol="BTCUSDT", amount="5000", type=2)

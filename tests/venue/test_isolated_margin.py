@@ -128,6 +128,9 @@ def test_position_margin_adds_and_takes_within_bounds(engine: Engine, journal: K
     assert refusal(move, engine, amount="0.000000001", type="1")[0] == -1111
     rows = margin_history(engine, reads(ALICE, symbol="BTCUSDT"), NOW + 3)  # type: ignore[arg-type]
     assert rows == [
+        # the opening fill brought its initial margin, 1 500 (the fee, 15, is the wallet's own)
+        {"symbol": "BTCUSDT", "type": 1, "deltaType": "TRADE", "amount": "1500.00000000", "asset": "USDT",
+         "time": NOW, "positionSide": "BOTH"},
         {"symbol": "BTCUSDT", "type": 1, "deltaType": "USER_ADJUST", "amount": "100.00000000", "asset": "USDT",
          "time": NOW + 1, "positionSide": "BOTH"},
         {"symbol": "BTCUSDT", "type": 2, "deltaType": "USER_ADJUST", "amount": "85.00000000", "asset": "USDT",
@@ -137,6 +140,11 @@ def test_position_margin_adds_and_takes_within_bounds(engine: Engine, journal: K
     assert [r["amount"] for r in only] == ["85.00000000"]
     crossed = reads(ALICE, symbol="ETHUSDT", amount="1", type="1")
     assert refusal(move_margin, engine, crossed, NOW)[0] == -4049
+    # a reduction's release and a close's return are TRADE rows of type 2
+    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.500", timeinforce=""), NOW + 4)
+    last = margin_history(engine, reads(ALICE, symbol="BTCUSDT"), NOW + 5)[-1]  # type: ignore[arg-type]
+    assert (last["deltaType"], last["type"], last["time"]) == ("TRADE", 2, NOW + 4)
+    assert Fraction(last["amount"]) == 1500 - Fraction("0.5") - Fraction("14.99975")  # all it held
 
 
 def test_an_isolated_liquidation_costs_no_more_than_the_isolated_wallet(

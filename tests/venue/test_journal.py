@@ -139,7 +139,8 @@ def test_isolated_wallets_and_margin_moves_come_back_from_the_journal(database: 
     SqliteJournal(path).load(again)
     assert again.ledger(ALICE).positions["BTCUSDT"].isolated_wallet == 150_000_000_000  # 1 485 + 15
     assert Fraction(again.figures(ALICE, "USDT").cross_wallet, 10**8) == 8485
-    assert [r["amount"] for r in margin_history(again, alice(symbol="BTCUSDT"), NOW + 2)] == ["15.00000000"]
+    rows = margin_history(again, alice(symbol="BTCUSDT"), NOW + 2)
+    assert [(r["deltaType"], r["amount"]) for r in rows] == [("TRADE", "1500.00000000"), ("USER_ADJUST", "15.00000000")]
 
 
 def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> None:

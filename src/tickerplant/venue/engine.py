@@ -394,7 +394,9 @@ class Engine:
         if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
             mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
             booked = (realized, commission, mark, leverage)
-            contract.isolate(position, held, order.side, qty, fill_price, *booked)
+            moved = contract.isolate(position, held, order.side, qty, fill_price, *booked)
+            if move := ledger.margin_moved(order.symbol, moved, asset, now_ms):
+                batch.margin_moves.append(move)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1

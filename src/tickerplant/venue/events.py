@@ -97,8 +97,10 @@ class MarginCall:
 
 @dataclass(frozen=True, slots=True)
 class MarginMove:
-    """An isolated position's wallet moved by its owner (``POST …/positionMargin``): one row
-    of ``GET …/positionMargin/history`` (part 3 §4.8)."""
+    """An isolated position's wallet moved between it and the cross wallet: by its owner
+    (``POST …/positionMargin``, ``USER_ADJUST``) or by a fill (``TRADE``: the margin an
+    opening brings, what a reduction releases). One row of ``GET …/positionMargin/history``
+    (part 3 §4.8)."""
 
     account_id: int
     symbol: str
@@ -106,6 +108,7 @@ class MarginMove:
     amount: int  # 1e-8, positive
     asset: str
     time_ms: int
+    delta_type: str = "USER_ADJUST"
 
 
 @dataclass(frozen=True, slots=True)

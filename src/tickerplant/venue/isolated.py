@@ -127,7 +127,7 @@ def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             continue
         if (start is not None and move.time_ms < start) or (end is not None and move.time_ms > end):
             continue
-        row: dict[str, Any] = {"symbol": name, "type": move.kind, "deltaType": "USER_ADJUST",
+        row: dict[str, Any] = {"symbol": name, "type": move.kind, "deltaType": move.delta_type,
                                "amount": fixed(move.amount, 8), "asset": move.asset, "time": move.time_ms,
                                "positionSide": "BOTH"}  # fmt: skip
         rows.append(row)

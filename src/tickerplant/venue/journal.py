@@ -14,7 +14,8 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_algo_orders``: each algo order's latest state (``algo_orders.AlgoOrder`` as JSON),
   one row per (symbol, algo id);
 - ``venue_amendments``: each modification of an order (``orderAmendment``);
-- ``venue_margin_moves``: the owners' moves of isolated margin (``POST …/positionMargin``);
+- ``venue_margin_moves``: isolated margin moved, by its owner (``POST …/positionMargin``) or
+  by a fill;
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``),
   each also a row of ``venue_wallet_changes``.
 
@@ -99,7 +100,7 @@ CREATE TABLE IF NOT EXISTS venue_amendments (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_margin_moves (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind INTEGER NOT NULL, amount INTEGER NOT NULL,
-    asset TEXT NOT NULL, time_ms INTEGER NOT NULL
+    asset TEXT NOT NULL, time_ms INTEGER NOT NULL, delta_type TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS venue_income (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
@@ -252,8 +253,8 @@ class SqliteJournal:
                 )  # fmt: skip
             if batch.margin_moves:
                 db.executemany(
-                    "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?)",
-                    [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms)
+                    "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms, m.delta_type)
                      for m in batch.margin_moves],
                 )  # fmt: skip
             if batch.algos:

@@ -178,6 +178,15 @@ class Ledger:
         held = position.amt if position is not None else 0
         return contract.open_order_margin(resting, held, mark, self.leverage_of(contract))
 
+    def margin_moved(self, symbol: str, moved: int, asset: str, now_ms: int) -> MarginMove | None:
+        """A fill's move of isolated margin (``Contract.isolate``), kept as a ``TRADE`` row of
+        the position margin history; None when nothing moved."""
+        if not moved:
+            return None
+        move = MarginMove(self.account_id, symbol, 1 if moved > 0 else 2, abs(moved), asset, now_ms, "TRADE")
+        self.margin_moves.append(move)
+        return move
+
     def _resting(self, symbol: str) -> list[tuple[Side, int, int]]:
         """The open orders on ``symbol``: side, quantity left, price units."""
         return [(o.side, o.remaining, o.price) for o in self.open_orders.get(symbol, {}).values()]

@@ -169,7 +169,7 @@ class Contract:
     def isolate(
         self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, realized: int,
         commission: int, mark: Fraction, leverage: int,
-    ) -> None:  # fmt: skip
+    ) -> int:  # fmt: skip
         """A fill's change to an isolated position's wallet (§7.8), ``held`` the signed
         position before it, ``realized`` and ``commission`` its booking (1e-8):
 
@@ -180,21 +180,28 @@ class Contract:
           at the fill price (wallet + uPnL), none of it when the equity is below zero: the
           remaining position keeps its margin ratio, and no loss it carries leaves with the
           release;
-        - closing the position returns the whole wallet (its last PnL and fee included)."""
+        - closing the position returns the whole wallet (its last PnL and fee included).
+
+        Returns the margin moved from the cross wallet (negative: to it), 1e-8."""
         opened = qty_units - (min(qty_units, abs(held)) if held and (held > 0) != (side.sign > 0) else 0)
         closed = qty_units - opened
         fee_opened = commission * opened // qty_units
         wallet = position.isolated_wallet
+        moved = 0
         if closed and closed == abs(held):
-            wallet = 0
+            moved, wallet = -(wallet + realized - (commission - fee_opened)), 0
         elif closed:
             wallet += realized - (commission - fee_opened)
             equity = position.isolated_wallet + toward_zero(self.pnl(held, position.entry, price))
             release = equity * closed // abs(held) if equity > 0 else 0
-            wallet -= max(0, min(wallet, release))
+            moved = -max(0, min(wallet, release))
+            wallet += moved
         if opened:
-            wallet += down(self.order_cost(side, opened, price, mark, leverage)) - fee_opened
+            brought = down(self.order_cost(side, opened, price, mark, leverage))
+            moved += brought
+            wallet += brought - fee_opened
         position.isolated_wallet = wallet
+        return moved
 
     def _average(self, held: int, entry: Fraction, added: int, price: Fraction) -> Fraction:
         if held == 0:
