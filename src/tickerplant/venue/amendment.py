@@ -148,13 +148,13 @@ def amendments(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         raise refused(-2013, "Order does not exist.")
     start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
     limit = min(parse_int(params, "limit") or AMENDMENTS_LIMIT[0], AMENDMENTS_LIMIT[1])
+    pd, qd = inst.price_decimals, inst.qty_decimals
     rows = []
     for a in engine.kept(order.account_id, inst.symbol).amendments:
         if a.order_id != order.order_id or (start is not None and a.time_ms < start):
             continue
         if end is not None and a.time_ms > end:
             continue
-        pd, qd = inst.price_decimals, inst.qty_decimals
         change: dict[str, Any] = {
             "price": {"before": _trimmed(a.price_before, pd), "after": _trimmed(a.price_after, pd)},
             "origQty": {"before": _trimmed(a.qty_before, qd), "after": _trimmed(a.qty_after, qd)},

@@ -194,18 +194,17 @@ class Engine:
             if b.wallet is self.market and b.asset == asset
         )
 
+    def wallet(self, ledger: Ledger, asset: str) -> int:
+        """The wallet balance of ``asset``: the operator's deposits and trading's changes, 1e-8."""
+        return self.deposited(ledger.account_id, asset) + ledger.changes.get(asset, 0)
+
     def cross_wallet(self, ledger: Ledger, asset: str) -> int:
         """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
-        wallet = self.deposited(ledger.account_id, asset) + ledger.changes.get(asset, 0)
-        for symbol in ledger.isolated:
-            position = ledger.positions.get(symbol)
-            if position is not None and self.contracts[symbol].inst.margin_asset == asset:
-                wallet -= position.isolated_wallet
-        return wallet
+        return self.wallet(ledger, asset) - ledger.isolated_wallets(asset, self.contracts)
 
     def figures(self, account_id: int, asset: str) -> Figures:
         ledger = self.ledger(account_id)
-        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts.values(), self.mark)
+        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark)
 
     def symbol(self, text: str) -> Instrument:
         inst = self.instruments.get(text.upper())
@@ -412,7 +411,7 @@ class Engine:
         self.outbox.put(
             OrderUpdate(now_ms, order.account_id, execution, order.status, dataclasses.replace(order), fill)
         )
-        wallet = self.deposited(order.account_id, asset) + ledger.changes[asset]
+        wallet = self.wallet(ledger, asset)
         self.outbox.put(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
             self.cross_wallet(ledger, asset), position.isolated_wallet if isolated else None,

@@ -79,7 +79,7 @@ def settle_funding(engine: Engine, symbol: str, event: FundingEvent, now_ms: int
             position.isolated_wallet += fee
             batch.positions.append((account_id, symbol, dataclasses.replace(position)))
             shown = (position.amt, position.entry, position.isolated_wallet)
-        wallet = engine.deposited(account_id, asset) + ledger.changes[asset]
+        wallet = engine.wallet(ledger, asset)
         cross = engine.cross_wallet(ledger, asset)
         engine.outbox.put(
             BalanceUpdate(now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol, cross, shown)

@@ -32,7 +32,7 @@ from tickerplant.venue.accounts import AMOUNT_SCALE
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, MarginMove
-from tickerplant.venue.order_params import parse_int, refused
+from tickerplant.venue.order_params import parse_int, parse_symbol, refused
 from tickerplant.venue.settings import Endpoint
 
 __all__ = ["ROUTES", "margin_history", "move_margin"]
@@ -59,9 +59,7 @@ def _amount(text: str) -> int:
 def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     """``POST …/positionMargin`` (see the module docstring)."""
     params = authorized.params
-    symbol, text = params.get("symbol"), params.get("amount")
-    if not symbol:
-        raise mandatory("symbol")
+    symbol, text = parse_symbol(params), params.get("amount")
     if not text:
         raise mandatory("amount")
     kind = parse_int(params, "type")
@@ -98,7 +96,7 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     engine.journal.commit(
         Batch(positions=[(account_id, name, dataclasses.replace(position))], margin_moves=[move])
     )
-    wallet = engine.deposited(account_id, asset) + ledger.changes.get(asset, 0)
+    wallet = engine.wallet(ledger, asset)
     engine.outbox.put(
         AccountUpdate(
             now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.entry,
@@ -114,10 +112,7 @@ def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     """``GET …/positionMargin/history``: the account's moves on ``symbol``, oldest first,
     at most ``limit`` (500); ``type`` and ``startTime``/``endTime`` narrow them."""
     params = authorized.params
-    symbol = params.get("symbol")
-    if not symbol:
-        raise mandatory("symbol")
-    name = engine.symbol(symbol).symbol
+    name = engine.symbol(parse_symbol(params)).symbol
     kind = parse_int(params, "type")
     start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
     limit = parse_int(params, "limit") or _HISTORY_LIMIT

@@ -23,7 +23,7 @@ wallet as they fill).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -187,6 +187,13 @@ class Ledger:
         self.margin_moves.append(move)
         return move
 
+    def isolated_wallets(self, asset: str, contracts: Mapping[str, Contract]) -> int:
+        """Σ the wallets of the isolated positions margined in ``asset``, 1e-8."""
+        return sum(
+            p.isolated_wallet for s, p in self.positions.items()
+            if s in self.isolated and contracts[s].inst.margin_asset == asset
+        )  # fmt: skip
+
     def _resting(self, symbol: str) -> list[tuple[Side, int, int]]:
         """The open orders on ``symbol``: side, quantity left, price units."""
         return [(o.side, o.remaining, o.price) for o in self.open_orders.get(symbol, {}).values()]
@@ -195,22 +202,19 @@ class Ledger:
         self,
         asset: str,
         deposited: int,
-        contracts: Iterable[Contract],
+        contracts: Mapping[str, Contract],
         mark: Callable[[str], Fraction | None],
     ) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``."""
         unrealized = position_im = open_order_im = maint = Fraction(0)
         isolated_unrealized = isolated_im = isolated_maint = Fraction(0)
-        isolated_wallet = 0
         active = set(self.active_symbols())  # once: a mark's margin check calls this per holder
-        for contract in contracts:
+        for contract in contracts.values():
             symbol = contract.inst.symbol
             if symbol not in active or contract.inst.margin_asset != asset:
                 continue
             isolated = symbol in self.isolated
-            if isolated and symbol in self.positions:  # its wallet whether or not there is a mark
-                isolated_wallet += self.positions[symbol].isolated_wallet
             price = mark(symbol)
             if price is None:
                 continue
@@ -225,5 +229,5 @@ class Ledger:
                 isolated_maint += f.maint
         return Figures(
             deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
-            isolated_wallet, isolated_unrealized, isolated_im, isolated_maint,
+            self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,
         )  # fmt: skip

@@ -218,7 +218,7 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: str, now_ms: int) -> None
         )
         ledger.income.append(income)
         batch.incomes.append(income)
-        wallet = engine.deposited(account_id, asset) + ledger.changes[asset]
+        wallet = engine.wallet(ledger, asset)
         cross = engine.cross_wallet(ledger, asset)
         engine.outbox.put(
             BalanceUpdate(now_ms, account_id, "INSURANCE_CLEAR", asset, wallet, -fee, trigger, cross)

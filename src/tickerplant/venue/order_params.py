@@ -202,6 +202,14 @@ def _check_filters(f: OrderFilters, order_type: OrderType, price: int, qty: int)
         raise refused(-4023, "Qty not increased by step size.")
 
 
+def parse_symbol(params: Mapping[str, str]) -> str:
+    """A mandatory ``symbol``, as sent (-1102 when absent or empty)."""
+    symbol = params.get("symbol", "")
+    if not symbol:
+        raise mandatory("symbol")
+    return symbol
+
+
 def parse_order_ref(params: Mapping[str, str]) -> tuple[str, int | None, str | None]:
     """``symbol`` and ``orderId`` or ``origClientOrderId`` of a query or cancel (part 2 §6.1)."""
     symbol = params.get("symbol", "")

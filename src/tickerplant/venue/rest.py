@@ -44,18 +44,13 @@ from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.headed import Headed
-from tickerplant.venue.order_params import parse_int
+from tickerplant.venue.order_params import parse_int, parse_symbol
 from tickerplant.venue.orders import Order
 
 __all__ = [
-    "NO_LISTEN_KEY",
-    "Accounts",
-    "CountdownTable",
-    "Headed",
-    "ListenKeyTable",
-    "PrivateEndpoint",
+    "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
     "PrivateRest",
-]
+]  # fmt: skip
 
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
 
@@ -299,7 +294,7 @@ class PrivateRest:
 
     def _cancel_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
-        symbol = _symbol(authorized)
+        symbol = parse_symbol(authorized.params)
         ids = batches.id_list(params, "orderIdList")
         client_ids = batches.id_list(params, "origClientOrderIdList") if ids is None else None
         if ids is None and client_ids is None:
@@ -321,7 +316,7 @@ class PrivateRest:
 
     def _countdown(self, authorized: Authorized, now_ms: int) -> Any:
         """Part 2 §6.7: ``countdownTime`` ms from now (0 stops it); the answer's a string."""
-        symbol = self._engine.symbol(_symbol(authorized)).symbol
+        symbol = self._engine.symbol(parse_symbol(authorized.params)).symbol
         countdown = parse_int(authorized.params, "countdownTime")
         if countdown is None:
             raise mandatory("countdownTime")
@@ -330,12 +325,12 @@ class PrivateRest:
         return {"symbol": symbol, "countdownTime": str(countdown)}
 
     def _cancel_all(self, authorized: Authorized, now_ms: int) -> Any:
-        self._engine.cancel_all(authorized.account.account_id, _symbol(authorized), now_ms)
+        self._engine.cancel_all(authorized.account.account_id, parse_symbol(authorized.params), now_ms)
         return _CANCELLED_ALL
 
     def _all_orders(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
-        orders = engine.orders(authorized.account.account_id, _symbol(authorized))
+        orders = engine.orders(authorized.account.account_id, parse_symbol(authorized.params))
         first = parse_int(params, "orderId")
         start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
         chosen = [
@@ -349,7 +344,7 @@ class PrivateRest:
 
     def _user_trades(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
-        fills = engine.fills(authorized.account.account_id, _symbol(authorized))
+        fills = engine.fills(authorized.account.account_id, parse_symbol(authorized.params))
         order_id, from_id = parse_int(params, "orderId"), parse_int(params, "fromId")
         start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
         chosen = [
@@ -399,13 +394,6 @@ class PrivateRest:
         assert self._listen_keys is not None
         self._listen_keys.close(authorized.account.account_id)
         return {}
-
-
-def _symbol(authorized: Authorized) -> str:
-    symbol = authorized.params.get("symbol", "")
-    if not symbol:
-        raise mandatory("symbol")
-    return symbol
 
 
 def _error(refused: RequestRefused) -> bytes:

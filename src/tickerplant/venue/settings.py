@@ -21,7 +21,7 @@ from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, ConfigUpdate, Setting
 from tickerplant.venue.margin import Contract
-from tickerplant.venue.order_params import parse_bool, parse_int, refused
+from tickerplant.venue.order_params import parse_bool, parse_int, parse_symbol, refused
 
 __all__ = ["set_dual_side", "set_leverage", "set_margin_type", "set_multi_assets"]
 
@@ -69,7 +69,7 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
     engine.journal.commit(Batch(settings=[Setting(account_id, inst.symbol, None, isolated)]))
     # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) position
     asset = inst.margin_asset
-    wallet = engine.deposited(account_id, asset) + ledger.changes.get(asset, 0)
+    wallet = engine.wallet(ledger, asset)
     engine.outbox.put(AccountUpdate(
         now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, Fraction(0),
         engine.cross_wallet(ledger, asset), 0 if isolated else None,
@@ -105,18 +105,12 @@ def set_multi_assets(engine: Engine, account_id: int, on: bool) -> None:
 # -- the endpoints: (engine, authorized, now_ms) -> the answer ------------------------------
 
 
-def _symbol(authorized: Authorized) -> str:
-    symbol = authorized.params.get("symbol")
-    if not symbol:
-        raise mandatory("symbol")
-    return symbol
-
-
 def leverage_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     leverage = parse_int(authorized.params, "leverage")
     if leverage is None:
         raise mandatory("leverage")
-    contract = set_leverage(engine, authorized.account.account_id, _symbol(authorized), leverage, now_ms)
+    symbol = parse_symbol(authorized.params)
+    contract = set_leverage(engine, authorized.account.account_id, symbol, leverage, now_ms)
     cap = str(contract.max_notional(leverage))
     named = "maxNotionalValue" if engine.market is Market.UM else "maxQty"
     return {"leverage": leverage, named: cap, "symbol": contract.inst.symbol}
@@ -126,7 +120,8 @@ def margin_type_endpoint(engine: Engine, authorized: Authorized, now_ms: int) ->
     margin_type = authorized.params.get("margintype", "")
     if not margin_type:
         raise mandatory("marginType")
-    set_margin_type(engine, authorized.account.account_id, _symbol(authorized), margin_type.upper(), now_ms)
+    symbol = parse_symbol(authorized.params)
+    set_margin_type(engine, authorized.account.account_id, symbol, margin_type.upper(), now_ms)
     return _OK
 
 

@@ -32,7 +32,7 @@ def settle_transfers(engine: Engine, moved: Iterable[tuple[int, str, int]], now_
         income = Income(account_id, "", "TRANSFER", asset, change, now_ms, tran_id)
         ledger.income.append(income)
         batch.incomes.append(income)
-        wallet = engine.deposited(account_id, asset) + ledger.changes.get(asset, 0)
+        wallet = engine.wallet(ledger, asset)
         reason = "DEPOSIT" if change > 0 else "WITHDRAW"
         cross = engine.cross_wallet(ledger, asset)
         engine.outbox.put(BalanceUpdate(now_ms, account_id, reason, asset, wallet, change, "", cross))
