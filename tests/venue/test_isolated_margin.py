@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, order, refusal  # noqa: F401
 from test_funding_liquidation import CoinBook, events, funding, mark_to, reads, wallet
@@ -110,7 +111,9 @@ def test_position_margin_adds_and_takes_within_bounds(engine: Engine, journal: K
     assert refusal(move, engine, amount="10", type="1") == (-4054, "Cannot add position margin: position is 0.")
     isolated_long(engine)
     engine.outbox.take()
-    assert move(engine, amount="100", type="1") == {
+    answer = msgspec.json.encode(move(engine, amount="100", type="1"))
+    assert answer == b'{"amount":100.0,"code":200,"msg":"Successfully modify position margin.","type":1}'
+    assert msgspec.json.decode(answer) == {
         "amount": 100.0, "code": 200, "msg": "Successfully modify position margin.", "type": 1}  # fmt: skip
     assert iw(engine) == 1585 and engine.figures(ALICE, "USDT").available == 8400
     assert journal.batches[-1].positions[0][2].isolated_wallet == 158_500_000_000

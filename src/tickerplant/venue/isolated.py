@@ -25,6 +25,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import msgspec
+
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused, mandatory
@@ -103,9 +105,11 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             engine.cross_wallet(ledger, asset), position.isolated_wallet,
         )
     )  # fmt: skip
-    # the doc's answer carries the amount as a JSON number (part 3 §4.8)
-    return {"amount": float(Decimal(amount) / AMOUNT_SCALE), "code": 200,
-            "msg": "Successfully modify position margin.", "type": kind}  # fmt: skip
+    # the doc's answer carries the amount as a JSON number (part 3 §4.8): written from the
+    # units, exact, never through a float
+    text = fixed(amount, 8).rstrip("0")
+    number = msgspec.Raw((text + "0" if text.endswith(".") else text).encode())
+    return {"amount": number, "code": 200, "msg": "Successfully modify position margin.", "type": kind}
 
 
 def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
