@@ -40,6 +40,7 @@ from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import seeded_client_ids
+from tickerplant.venue.position_modes import PositionModes
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.resting import receive
 from tickerplant.venue.store import Keyring
@@ -199,6 +200,7 @@ class Tickerplant:
         it reads the listener's market view, takes the market's trades from the bus, and is
         restored from the journal (docs/venue.md)."""
         clock = self.clock
+        modes = PositionModes()  # one position mode per account, for both markets
         for market, listener in self.listeners.items():
             published = PublishedMarket(listener.view)
             ids = seeded_client_ids(f"{self.config.simulator.seed}/{market.value}")  # a session replays
@@ -207,9 +209,13 @@ class Tickerplant:
             if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
                 book = OneBook(source, published)
                 accounts, journal = self.accounts, self.journal
-                engine = Engine(market, instruments, book, accounts, journal, client_ids=ids, book=book)
+                engine = Engine(
+                    market, instruments, book, accounts, journal, client_ids=ids, book=book, modes=modes
+                )
             else:  # a replay's or relay's book: takers walk it and trade with no one
-                engine = Engine(market, instruments, published, self.accounts, self.journal, client_ids=ids)
+                engine = Engine(
+                    market, instruments, published, self.accounts, self.journal, client_ids=ids, modes=modes
+                )
             self.journal.load(engine)
             algos = AlgoService(engine)
             self.journal.load_algos(algos)

@@ -73,7 +73,7 @@ async def test_ccxt_moves_margin_in_and_out_of_an_isolated_position(
     usdt = await _usdt(client)
     # closed: the isolated wallet is back in the cross wallet, the account's wallet its trades'
     assert Decimal(usdt["balance"]) == Decimal(usdt["crossWalletBalance"]) == 10000 + booked
-    assert plant.engines[Market.UM].ledger(venue.alice).positions["BTCUSDT"].isolated_wallet == 0
+    assert plant.engines[Market.UM].ledger(venue.alice).position("BTCUSDT").isolated_wallet == 0
 
 
 async def test_the_mark_through_an_isolated_liquidation_price_costs_the_isolated_wallet(
@@ -120,5 +120,5 @@ async def test_the_mark_through_an_isolated_liquidation_price_costs_the_isolated
     assert Decimal(usdt["balance"]) == Decimal(usdt["crossWalletBalance"]) == cross + left - fee
     assert Decimal(usdt["balance"]) >= cross  # never more than the isolated wallet
     assert account["a"]["B"][0]["wb"] == f"{cross + left - fee:.8f}"
-    assert plant.engines[Market.UM].ledger(venue.alice).positions["BTCUSDT"].isolated_wallet == 0
+    assert plant.engines[Market.UM].ledger(venue.alice).position("BTCUSDT").isolated_wallet == 0
     await leave(user, client)

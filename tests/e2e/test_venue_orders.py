@@ -236,12 +236,12 @@ async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_
         await getattr(bob, amendment)(symbol=symbol, orderId=placed["orderId"])
     assert (caught.value.code, caught.value.message) == (-2013, "Order does not exist.")
     # her isolated wallet is not his to move: his own symbol is cross
-    wallet = plant.engines[market].ledger(venue.alice).positions[symbol].isolated_wallet
+    wallet = plant.engines[market].ledger(venue.alice).position(symbol).isolated_wallet
     with pytest.raises(BinanceAPIException) as caught:
         await call(bob, "change_position_margin")(symbol=symbol, amount="1", type=2)
     assert (caught.value.code, caught.value.message) == (-4049, "Add margin only support for isolated position.")
     assert await call(bob, "position_margin_history")(symbol=symbol) == []
-    assert plant.engines[market].ledger(venue.alice).positions[symbol].isolated_wallet == wallet > 0
+    assert plant.engines[market].ledger(venue.alice).position(symbol).isolated_wallet == wallet > 0
     await call(bob, "cancel_all_open_orders")(symbol=symbol)
     assert await call(bob, "get_open_orders")(symbol=symbol) == []
     assert await call(bob, "get_all_orders")(symbol=symbol) == []

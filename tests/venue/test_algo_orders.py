@@ -45,7 +45,7 @@ def code(call: object, *args: object) -> int:
 )
 def test_each_type_triggers_going_its_way(kind: str, side: str, trigger: str, fires: int, stays: int) -> None:
     algos = book()
-    placed = algos.place(1, algo(kind, side, triggerPrice=trigger), PRICE, PRICE, 0, NOW)
+    placed = algos.place(1, algo(kind, side, triggerPrice=trigger), PRICE, PRICE, False, NOW)
     assert algos.due("BTCUSDT", stays, PRICE, NOW + 1) == []
     assert algos.due("BTCUSDT", fires, PRICE, NOW + 2) == [placed] and placed.status == "TRIGGERING"
     assert algos.due("BTCUSDT", fires, PRICE, NOW + 3) == []  # once
@@ -54,7 +54,7 @@ def test_each_type_triggers_going_its_way(kind: str, side: str, trigger: str, fi
 def test_mark_price_working_type_reads_the_mark() -> None:
     algos = book()
     placed = algos.place(1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00", workingType="MARK_PRICE"),
-                         PRICE, PRICE, 0, NOW)  # fmt: skip
+                         PRICE, PRICE, False, NOW)  # fmt: skip
     assert algos.due("BTCUSDT", 5_000_000, PRICE, NOW + 1) == []  # the last trade is not the mark
     assert algos.due("BTCUSDT", PRICE, 5_899_999, NOW + 2) == [placed]
 
@@ -62,33 +62,33 @@ def test_mark_price_working_type_reads_the_mark() -> None:
 def test_a_trailing_stop_activates_then_follows_the_best_price() -> None:
     algos = book()
     placed = algos.place(1, algo("TRAILING_STOP_MARKET", "SELL", activatePrice="60500.00", callbackRate="1"),
-                         PRICE, PRICE, 0, NOW)  # fmt: skip
+                         PRICE, PRICE, False, NOW)  # fmt: skip
     for price in (6_040_000, 6_050_000, 6_200_000, 6_140_000):  # activated at 60500, best 62000
         assert algos.due("BTCUSDT", price, PRICE, NOW) == []
     assert algos.due("BTCUSDT", 6_138_000, PRICE, NOW) == [placed]  # 62000 × 0.99 = 61380
     assert code(algos.place, 1, algo("TRAILING_STOP_MARKET", "SELL", activatePrice="59000.00", callbackRate="1"),
-                PRICE, PRICE, 0, NOW) == -2021  # fmt: skip
-    assert code(algos.place, 1, algo("TRAILING_STOP_MARKET", "SELL", callbackRate="25"), PRICE, PRICE, 0, NOW) == -2007
+                PRICE, PRICE, False, NOW) == -2021  # fmt: skip
+    assert code(algos.place, 1, algo("TRAILING_STOP_MARKET", "SELL", callbackRate="25"), PRICE, PRICE, False, NOW) == -2007
 
 
 def test_refusals() -> None:
     algos = book()
-    assert code(algos.place, 1, algo("STOP_MARKET", "SELL", triggerPrice="61000.00"), PRICE, PRICE, 0, NOW) == -2021
-    assert code(algos.place, 1, algo("LIMIT", "SELL", triggerPrice="59000.00"), PRICE, PRICE, 0, NOW) == -1116
+    assert code(algos.place, 1, algo("STOP_MARKET", "SELL", triggerPrice="61000.00"), PRICE, PRICE, False, NOW) == -2021
+    assert code(algos.place, 1, algo("LIMIT", "SELL", triggerPrice="59000.00"), PRICE, PRICE, False, NOW) == -1116
     close = algo("STOP_MARKET", "SELL", triggerPrice="59000.00", closePosition="true") | {"quantity": ""}
-    algos.place(1, close, PRICE, PRICE, 10, NOW)
-    assert code(algos.place, 1, close, PRICE, PRICE, 10, NOW) == -4130  # one per direction
-    assert code(algos.place, 1, close | {"quantity": "0.001"}, PRICE, PRICE, 10, NOW) == -4137
+    algos.place(1, close, PRICE, PRICE, False, NOW)
+    assert code(algos.place, 1, close, PRICE, PRICE, False, NOW) == -4130  # one per direction
+    assert code(algos.place, 1, close | {"quantity": "0.001"}, PRICE, PRICE, False, NOW) == -4137
     for _ in range(MAX_OPEN - 1):
-        algos.place(1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"), PRICE, PRICE, 0, NOW)
-    assert code(algos.place, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"), PRICE, PRICE, 0, NOW) == -4045
-    assert algos.place(2, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"), PRICE, PRICE, 0, NOW)  # per account
+        algos.place(1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"), PRICE, PRICE, False, NOW)
+    assert code(algos.place, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"), PRICE, PRICE, False, NOW) == -4045
+    assert algos.place(2, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"), PRICE, PRICE, False, NOW)  # per account
 
 
 def test_the_journal_keeps_them(tmp_path: Path) -> None:
     AccountStore(tmp_path / "venue.db").close()
     algos = book()
-    kept = algos.place(1, algo("STOP", "SELL", triggerPrice="59000.00", price="58900.00"), PRICE, PRICE, 0, NOW)
+    kept = algos.place(1, algo("STOP", "SELL", triggerPrice="59000.00", price="58900.00"), PRICE, PRICE, False, NOW)
     journal = SqliteJournal(tmp_path / "venue.db")
     journal.commit(Batch(algos=[algos.copy(kept)]))
 

@@ -235,7 +235,9 @@ def test_settings(engine: Engine) -> None:
     )
     set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
     assert refusal(set_dual_side, engine, ALICE, False) == (-4059, "No need to change position side.")
-    assert refusal(set_dual_side, engine, ALICE, True)[0] == -1130
+    set_dual_side(engine, ALICE, True)
+    assert engine.ledger(ALICE).hedge and engine.modes.is_hedged(ALICE)
+    assert refusal(set_dual_side, engine, ALICE, True) == (-4059, "No need to change position side.")
 
 
 def test_order_count_limits(engine: Engine) -> None:

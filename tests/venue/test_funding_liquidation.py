@@ -184,7 +184,7 @@ def test_margin_call_at_80_percent_once_then_liquidation_through_the_book(
     assert clear["a"] == {"B": [{"a": "USDT", "wb": "9594.50650000", "cw": "9594.50650000",
                                  "bc": "-374.99375"}], "P": [], "m": "INSURANCE_CLEAR"}  # fmt: skip
     assert wallet(engine, ALICE) == Fraction("9594.5065")
-    assert engine.ledger(ALICE).positions["BTCUSDT"].amt == 0 and not engine.open_orders(ALICE, None)
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 0 and not engine.open_orders(ALICE, None)
     assert len(journal.batches) == commits + 1
     batch = journal.batches[-1]
     assert [o.status.value for o in batch.orders] == ["EXPIRED", "FILLED"]

@@ -44,7 +44,7 @@ def isolated_long(engine: Engine) -> None:
 
 
 def iw(engine: Engine) -> Fraction:
-    return Fraction(engine.ledger(ALICE).positions["BTCUSDT"].isolated_wallet, 10**8)
+    return Fraction(engine.ledger(ALICE).position("BTCUSDT").isolated_wallet, 10**8)
 
 
 def move(engine: Engine, now_ms: int = NOW + 1, **params: str) -> Any:
@@ -184,7 +184,7 @@ def test_a_cross_position_is_not_liquidated_by_an_isolated_loss(book: Book) -> N
     assert Fraction(engine.figures(ALICE, "USDT").cross_wallet, 10**8) == 100
     engine.outbox.take()
     mark_to(engine, book, "57400", NOW + 1)  # a loss of 1 300: the isolated margin holds it
-    assert events(engine) == [] and engine.ledger(ALICE).positions["BTCUSDT"].amt == 500
+    assert events(engine) == [] and engine.ledger(ALICE).position("BTCUSDT").amt == 500
 
 
 def test_lowering_leverage_with_an_isolated_position_is_refused(engine: Engine) -> None:
@@ -206,7 +206,7 @@ def test_coin_m_isolated_wallet_and_liquidation_price_in_the_coin() -> None:
     engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(bid=49_000), deposits, Kept())
     set_margin_type(engine, ALICE, "BTCUSD_PERP", "ISOLATED")
     engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
-    assert engine.ledger(ALICE).positions["BTCUSD_PERP"].isolated_wallet == 990_000
+    assert engine.ledger(ALICE).position("BTCUSD_PERP").isolated_wallet == 990_000
     assert engine.figures(ALICE, "BTC").cross_wallet == 99_990_000 - 990_000
     # §7.10 inverse, WB the isolated wallet: (100 × 0.004 + 100) / (0.0099 / 100 + 100 / 50 000)
     price = liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP")
@@ -286,8 +286,8 @@ def test_a_funding_that_takes_an_isolated_position_past_its_margin_liquidates_it
 ) -> None:
     isolated_long(engine)
     mark_to(engine, book, "57300", NOW + 1)  # equity 135 against MM 114.6: a margin call only
-    assert engine.ledger(ALICE).positions["BTCUSDT"].amt == 500
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 500
     at = NOW + 3_600_000
     # 28 650 × 0.001 = 28.65 from the isolated wallet: equity 106.35, below its MM
     watch(engine, [funding(at, "0.00100000", "57300.00000000")], at + 5)
-    assert engine.ledger(ALICE).positions["BTCUSDT"].amt == 0 and iw(engine) == 0
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 0 and iw(engine) == 0

@@ -95,7 +95,7 @@ def test_a_journal_keyed_by_trade_alone_is_keyed_by_order_too(database: tuple[Pa
     assert [(f.trade_id, f.order_id, f.qty) for f in engine.fills(1, "BTCUSDT")] == [(7, 3, 10)]
     again = sqlite3.connect(path)
     again.execute(  # the same trade, the other side's order
-        "INSERT INTO venue_fills VALUES ('BTCUSDT', 7, 2, 4, 'SELL', 6000000, 10, 0, 0, 12, 'USDT', 1, 5)"
+        "INSERT INTO venue_fills VALUES ('BTCUSDT', 7, 2, 4, 'SELL', 6000000, 10, 0, 0, 12, 'USDT', 1, 5, 'BOTH')"
     )
     again.commit()
     (count,) = again.execute("SELECT count(*) FROM venue_fills WHERE trade_id = 7").fetchone()
@@ -137,7 +137,7 @@ def test_isolated_wallets_and_margin_moves_come_back_from_the_journal(database: 
     journal.close()
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
     SqliteJournal(path).load(again)
-    assert again.ledger(ALICE).positions["BTCUSDT"].isolated_wallet == 150_000_000_000  # 1 485 + 15
+    assert again.ledger(ALICE).position("BTCUSDT").isolated_wallet == 150_000_000_000  # 1 485 + 15
     assert Fraction(again.figures(ALICE, "USDT").cross_wallet, 10**8) == 8485
     rows = margin_history(again, alice(symbol="BTCUSDT"), NOW + 2)
     assert [(r["deltaType"], r["amount"]) for r in rows] == [("TRADE", "1500.00000000"), ("USER_ADJUST", "15.00000000")]
@@ -180,7 +180,7 @@ def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns
     old.close()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
     SqliteJournal(path).load(engine)
-    position = engine.ledger(ALICE).positions["BTCUSDT"]
+    position = engine.ledger(ALICE).position("BTCUSDT")
     assert (position.amt, position.entry, position.isolated_wallet) == (500, 60000, 0)
     (restored,) = engine.open_orders(ALICE, "BTCUSDT")  # and a count of its amendments, none
     assert (restored.order_id, restored.amendments) == (3, 0)
@@ -196,7 +196,7 @@ def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Pa
     watch(engine, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))], NOW + 10)
     book.marks["BTCUSDT"] = Fraction(40190)
     watch(engine, [StreamMessage("btcusdt@markState", b"{}")], NOW + 20)
-    assert engine.ledger(ALICE).positions["BTCUSDT"].amt == 0
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 0
     journal.close()
 
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))

@@ -34,6 +34,7 @@ from tickerplant.venue.ledger import Figures, SymbolFigures
 from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.margin import toward_zero
 from tickerplant.venue.order_payloads import decimal_text
+from tickerplant.venue.orders import PositionSide
 
 __all__ = ["account", "balance", "position_risk"]
 
@@ -84,14 +85,25 @@ def _asset_row(asset: str, f: Figures, updated: int, *, um: bool, v2: bool) -> d
     return row
 
 
-def _symbol_figures(engine: Engine, account_id: int, symbols: Sequence[str]) -> list[SymbolFigures]:
+def _symbol_figures(
+    engine: Engine, account_id: int, symbols: Sequence[str], *, every: bool
+) -> list[SymbolFigures]:
+    """A row per symbol and position side. One-way mode: ``BOTH``. Hedge mode: ``every``
+    (the reads that list every symbol) ``BOTH``, ``LONG`` and ``SHORT``, as part 3 §4.2–§4.3
+    say of them; else the sides holding a position or open orders."""
     ledger = engine.ledger(account_id)
     found = []
     for symbol in symbols:
         mark = engine.mark(symbol)
-        found.append(
-            ledger.symbol_figures(engine.contracts[symbol], mark if mark is not None else Fraction(0))
-        )
+        contract, at = engine.contracts[symbol], mark if mark is not None else Fraction(0)
+        if not ledger.hedge:
+            found.append(ledger.symbol_figures(contract, at))
+            continue
+        orders = ledger.open_orders.get(symbol, {}).values()
+        for side in (PositionSide.BOTH, *ledger.sides()):
+            held = ledger.positions.get((symbol, side))
+            if every or (held is not None and held.amt) or any(o.position_side is side for o in orders):
+                found.append(ledger.symbol_figures(contract, at, side))
     return found
 
 
@@ -108,9 +120,8 @@ def account(
     ledger = engine.ledger(who.account_id)
     every = v2 or not um
     symbols = list(engine.instruments) if every else ledger.active_symbols()
-    positions = [
-        _account_position(engine, sf, v2=every) for sf in _symbol_figures(engine, who.account_id, symbols)
-    ]
+    figures = _symbol_figures(engine, who.account_id, symbols, every=every)
+    positions = [_account_position(engine, sf, v2=every) for sf in figures]
     if not um:
         return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0,
                 "assets": rows, "positions": positions}  # fmt: skip
@@ -142,14 +153,14 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
             "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
             "positionInitialMargin": _amount(sf.position_im),
             "openOrderInitialMargin": _amount(sf.open_order_im), "leverage": str(sf.leverage),
-            "isolated": sf.isolated, "positionSide": "BOTH", "entryPrice": _entry(sf.position.entry),
+            "isolated": sf.isolated, "positionSide": sf.side.value, "entryPrice": _entry(sf.position.entry),
             "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional),
             "isolatedWallet": _wallet(sf), "updateTime": sf.position.update_ms, "positionAmt": qty,
             "breakEvenPrice": _entry(_break_even(engine, sf)),
         }  # fmt: skip
     if not v2:
         return {
-            "symbol": sf.symbol, "positionSide": "BOTH", "positionAmt": qty,
+            "symbol": sf.symbol, "positionSide": sf.side.value, "positionAmt": qty,
             "unrealizedProfit": _amount(sf.unrealized),
             "isolatedMargin": _amount(sf.isolated_margin), "notional": _amount(sf.notional),
             "isolatedWallet": _wallet(sf),
@@ -162,7 +173,7 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
         "positionInitialMargin": _amount(sf.position_im), "openOrderInitialMargin": _amount(sf.open_order_im),
         "leverage": str(sf.leverage), "isolated": sf.isolated, "entryPrice": _entry(sf.position.entry),
         "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional),
-        "askNotional": _amount(sf.ask_notional), "positionSide": "BOTH", "positionAmt": qty,
+        "askNotional": _amount(sf.ask_notional), "positionSide": sf.side.value, "positionAmt": qty,
         "updateTime": sf.position.update_ms,
     }  # fmt: skip
 
@@ -198,17 +209,17 @@ def position_risk(
     if v3:
         symbols = [s for s in symbols if s in ledger.active_symbols()]
     rows = []
-    for sf in _symbol_figures(engine, account_id, symbols):
+    for sf in _symbol_figures(engine, account_id, symbols, every=not v3):
         contract = engine.contracts[sf.symbol]
         inst = contract.inst
         qty = fixed(sf.position.amt, inst.qty_decimals)
         mark = decimal_text(sf.mark, 8)
         isolated = sf.isolated
-        liq = _trim_zeros(decimal_text(liquidation_price(engine, ledger, sf.symbol), 8))
+        liq = _trim_zeros(decimal_text(liquidation_price(engine, ledger, sf.symbol, sf.side), 8))
         common: dict[str, Any] = {"symbol": sf.symbol}
         if v3:
             rows.append(common | {
-                "positionSide": "BOTH", "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
+                "positionSide": sf.side.value, "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
                 "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
                 "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
                 "isolatedMargin": _amount(sf.isolated_margin) if isolated else "0",
@@ -230,7 +241,7 @@ def position_risk(
         row |= {"maxNotionalValue": cap} if engine.market is Market.UM else {"maxQty": cap}
         row |= {"marginType": "isolated" if isolated else "cross",
                 "isolatedMargin": _amount(sf.isolated_margin),
-                "isAutoAddMargin": "false", "positionSide": "BOTH"}  # fmt: skip
+                "isAutoAddMargin": "false", "positionSide": sf.side.value}  # fmt: skip
         if engine.market is Market.UM:
             row |= {"notional": _amount(sf.notional), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,

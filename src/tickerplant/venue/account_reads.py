@@ -58,10 +58,11 @@ def commission_rate(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
 
 
 def account_config(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    """Part 3 §4.13: a fresh VIP0 account's, one-way mode, multi-assets off."""
+    """Part 3 §4.13: a VIP0 account's, its position mode, multi-assets off."""
+    hedge = engine.modes.is_hedged(authorized.account.account_id)
     return {
         "feeTier": 0, "canTrade": authorized.key.trading, "canDeposit": True, "canWithdraw": True,
-        "dualSidePosition": False, "updateTime": authorized.account.created_ms, "multiAssetsMargin": False,
+        "dualSidePosition": hedge, "updateTime": authorized.account.created_ms, "multiAssetsMargin": False,
         "tradeGroupId": -1,
     }  # fmt: skip
 
@@ -165,7 +166,7 @@ def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             "cumQuote": fixed(order.cum_quote, inst.price_decimals + qd) if linear else "0",
             "cumBase": fixed(order.executed_qty, qd) if linear else fixed(order.cum_base, 8),
             "timeInForce": "IOC", "type": "LIMIT", "reduceOnly": False, "closePosition": False,
-            "side": order.side.value, "positionSide": "BOTH", "stopPrice": "0",
+            "side": order.side.value, "positionSide": order.position_side.value, "stopPrice": "0",
             "workingType": "CONTRACT_PRICE",
         }  # fmt: skip
         if not linear:

@@ -32,7 +32,8 @@ from fractions import Fraction
 from tickerplant.market.instruments import Instrument
 from tickerplant.protocol.errors import mandatory
 from tickerplant.venue.order_params import parse_bool, parse_int, refused
-from tickerplant.venue.orders import CLIENT_ORDER_ID, Side, TimeInForce, new_client_order_id
+from tickerplant.venue.orders import CLIENT_ORDER_ID, PositionSide, Side, TimeInForce, new_client_order_id
+from tickerplant.venue.position_modes import closes, position_side, refuse_reduce_only
 
 __all__ = ["ALGO_KEPT", "MAX_OPEN", "TYPES", "AlgoBook", "AlgoOrder"]
 
@@ -72,6 +73,7 @@ class AlgoOrder:
     child_id: int | None = None  # the triggered order's orderId
     reason: str = ""  # rm: why it was rejected
     extreme: int = 0  # trailing: the best price since activation (0: not activated)
+    position_side: PositionSide = PositionSide.BOTH
 
     @property
     def is_open(self) -> bool:
@@ -115,11 +117,12 @@ class AlgoBook:
     # -- commands ---------------------------------------------------------------------------
 
     def place(
-        self, account_id: int, params: Mapping[str, str], latest: int | None, mark: int | None, position: int,
+        self, account_id: int, params: Mapping[str, str], latest: int | None, mark: int | None, hedge: bool,
         now_ms: int,
     ) -> AlgoOrder:  # fmt: skip
         """A new algo order, not yet triggered; ``latest``/``mark``: the prices now (units),
-        ``position``: the account's signed position on the symbol (units)."""
+        ``hedge``: the account's position mode (``position_modes.py``: ``positionSide``
+        LONG or SHORT, no ``reduceOnly``, a closing side for ``closePosition``)."""
         if params.get("algotype", "") != "CONDITIONAL":
             raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
         symbol = params.get("symbol", "")
@@ -137,8 +140,14 @@ class AlgoBook:
             raise refused(-1116, "Invalid orderType.")
         if len(self._open.get(account_id, {})) >= MAX_OPEN:
             raise refused(-4045, "Reach max stop order limit.")
+        refuse_reduce_only(params, hedge)
+        if params.get("positionside", "BOTH") not in ("BOTH", "LONG", "SHORT"):
+            raise refused(-4060, "Invalid position side.")
+        held = position_side(params, hedge)
         close = parse_bool(params, "closePosition")
         reduce_only = parse_bool(params, "reduceOnly")
+        if close and hedge and not closes(params, side):
+            raise refused(-2022, "ReduceOnly Order is rejected.")
         qty = _units(params, "quantity", inst.qty_decimals)
         if close:
             if kind not in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
@@ -147,7 +156,7 @@ class AlgoBook:
                 raise refused(-4137, "Quantity must be zero with closePosition equals true")
             if reduce_only:
                 raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
-            if any(a.close_position and a.side is side and a.symbol == inst.symbol
+            if any(a.close_position and a.side is side and a.symbol == inst.symbol and a.position_side is held
                    for a in self._open.get(account_id, {}).values()):  # fmt: skip
                 raise refused(-4130, _GTE_EXISTS)
         elif qty <= 0:
@@ -194,7 +203,7 @@ class AlgoBook:
         order = AlgoOrder(
             account_id, inst.symbol, self.next_id, client_id, side, kind, tif, qty, price, trigger, working,
             close, reduce_only, parse_bool(params, "priceProtect"), activate, rate, stp, match, gtd, now_ms,
-            now_ms,
+            now_ms, position_side=held,
         )  # fmt: skip
         if trailing and not activate and now is not None:
             order.extreme = now  # activated at once, from the latest price

@@ -30,7 +30,7 @@ def _trim(text: str) -> str:
 def _head(a: AlgoOrder, inst: Instrument) -> dict[str, Any]:
     return {
         "algoId": a.algo_id, "clientAlgoId": a.client_algo_id, "algoType": "CONDITIONAL", "orderType": a.type,
-        "symbol": a.symbol, "side": a.side.value, "positionSide": "BOTH",
+        "symbol": a.symbol, "side": a.side.value, "positionSide": a.position_side.value,
         "timeInForce": a.time_in_force.value, "quantity": fixed(a.qty, inst.qty_decimals),
         "algoStatus": a.status,
     }  # fmt: skip
@@ -81,7 +81,7 @@ def algo_update(a: AlgoOrder, inst: Instrument, avg: str, executed: str, time_ms
     """``ALGO_UPDATE`` (part 4 §3.7): ``e T E o``; ``ap``/``aq``/``act`` once triggered."""
     o: dict[str, Any] = {
         "caid": a.client_algo_id, "aid": a.algo_id, "at": "CONDITIONAL", "o": a.type, "s": a.symbol,
-        "S": a.side.value, "ps": "BOTH", "f": a.time_in_force.value,
+        "S": a.side.value, "ps": a.position_side.value, "f": a.time_in_force.value,
         "q": _trim(fixed(a.qty, inst.qty_decimals)), "X": a.status,
         "ai": str(a.child_id) if a.child_id is not None else "",
     }  # fmt: skip

@@ -31,7 +31,7 @@ from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AlgoUpdate, Batch, Event
 from tickerplant.venue.order_payloads import avg_price
-from tickerplant.venue.orders import Order, Side
+from tickerplant.venue.orders import Order, PositionSide, Side
 
 __all__ = ["AlgoService"]
 
@@ -60,9 +60,9 @@ class AlgoService:
         counts = engine.counts.charge(account_id, now_ms)  # 1 on each window (part 2 §4.2)
         inst = engine.instruments.get(params.get("symbol", "").upper())
         symbol = inst.symbol if inst is not None else ""  # none: the book refuses it
-        position = engine.ledger(account_id).position(symbol).amt if symbol else 0
+        hedge = engine.ledger(account_id).hedge
         latest, mark = self.last.get(symbol), self._mark(symbol)
-        order = self.book.place(account_id, params, latest, mark, position, now_ms)
+        order = self.book.place(account_id, params, latest, mark, hedge, now_ms)
         self._changed(order, now_ms)
         return order, counts
 
@@ -105,7 +105,7 @@ class AlgoService:
         head.append(AlgoUpdate(now_ms, order.account_id, self.book.copy(order)))
         qty = order.qty
         if order.close_position:
-            position = engine.ledger(order.account_id).position(order.symbol).amt
+            position = engine.ledger(order.account_id).position(order.symbol, order.position_side).amt
             if not (position > 0 if order.side is Side.SELL else position < 0):
                 self._put(head)
                 self.book.close(order, "EXPIRED", now_ms, "No position to close")
@@ -121,7 +121,9 @@ class AlgoService:
                       "price": fixed(order.price, inst.price_decimals)}  # fmt: skip
         else:
             child["type"] = "MARKET"
-        if order.reduce_only or order.close_position:
+        if order.position_side is not PositionSide.BOTH:  # hedge mode: the side says it closes
+            child["positionside"] = order.position_side.value
+        elif order.reduce_only or order.close_position:
             child["reduceonly"] = "true"
         try:
             placed = engine.place(order.account_id, child, now_ms, counted=False)

@@ -7,7 +7,8 @@ A new order goes through (part 2 §8's order of checks, after ``order_params``):
 1. the market: ``priceMatch`` priced from the book (-5041), PERCENT_PRICE against the mark
    (-4016 / -4024; a MARKET order whose best opposite price is already outside
    ``marketTakeBound``: -4131, COIN-M -4113), MIN_NOTIONAL unless reduce-only (-4164);
-2. the account: ``positionSide`` other than BOTH in one-way mode (-4061), a duplicated open
+2. the account: ``positionSide`` not of the account's mode (-4061, ``position_modes.py``;
+   hedge mode's closing orders are reduce-only), a duplicated open
    ``clientOrderId`` (-4116), MAX_NUM_ORDERS (-2025), a reduce-only order that cannot
    reduce (-2022), margin (-2019: the order's cost, part 3 §7.3, above the available
    balance);
@@ -27,7 +28,6 @@ answer as Binance's do past their visibility window (-2013).
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import NamedTuple, Protocol
@@ -38,13 +38,13 @@ from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.venue.accounts import Balance
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
 from tickerplant.venue.exposure import Exposure
+from tickerplant.venue.kept import FILLS_KEPT, ORDERS_KEPT, Kept
 from tickerplant.venue.ledger import Figures, Ledger
 from tickerplant.venue.margin import Contract, down, toward_zero
 from tickerplant.venue.matching import walk
 from tickerplant.venue.order_counts import OrderCounts
 from tickerplant.venue.order_params import parse_new_order, parse_order_ref, refused
 from tickerplant.venue.orders import (
-    Amendment,
     Fill,
     Order,
     OrderStatus,
@@ -53,6 +53,8 @@ from tickerplant.venue.orders import (
     TimeInForce,
     new_client_order_id,
 )
+from tickerplant.venue.position_modes import PositionModes, closes, position_side, refuse_reduce_only
+from tickerplant.venue.reduce_only import closable, rests, trim
 from tickerplant.venue.resting import Journal, MarketData, OneBook, hold, settle_matched
 from tickerplant.venue.risk import check_market, order_cost, price_matched
 from tickerplant.venue.self_trade import prevent
@@ -62,8 +64,6 @@ __all__ = [
 ]  # fmt: skip
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
-ORDERS_KEPT = 1000  # closed orders kept in memory per account and symbol (allOrders' max)
-FILLS_KEPT = 1000  # fills (and amendments) kept in memory per account and symbol (userTrades' max)
 _GTX_TEXT = (
     "Due to the order could not be executed as maker, the Post Only order will be rejected. "
     "The order will not be recorded in the order history"
@@ -91,35 +91,17 @@ class Placed(NamedTuple):
     counts: list[tuple[str, int]]  # X-MBX-ORDER-COUNT-* headers
 
 
-class _Kept:
-    """One account's orders and fills on one symbol, bounded (see the module docstring)."""
-
-    __slots__ = ("amendments", "fills", "orders")
-
-    def __init__(self) -> None:
-        self.orders: dict[int, Order] = {}
-        self.fills: deque[Fill] = deque(maxlen=FILLS_KEPT)
-        self.amendments: deque[Amendment] = deque(maxlen=FILLS_KEPT)
-
-    def add(self, order: Order) -> None:
-        self.orders[order.order_id] = order
-        if len(self.orders) > ORDERS_KEPT + 200:  # + the open orders MAX_NUM_ORDERS allows
-            for old in [o for o in self.orders.values() if not o.status.is_open][
-                : len(self.orders) - ORDERS_KEPT
-            ]:
-                del self.orders[old.order_id]
-
-
 class Engine:
     def __init__(
         self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
         journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
-        book: OneBook | None = None,
+        book: OneBook | None = None, modes: PositionModes | None = None,
     ) -> None:  # fmt: skip
         """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
         and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte).
         ``book``: the simulated book takers trade in (its levels are ``data``'s), else they
-        walk ``data``'s levels and trade with no one (a replay's, a relay's)."""
+        walk ``data``'s levels and trade with no one (a replay's, a relay's). ``modes``: the
+        accounts' position modes, shared with the other market's engine."""
         self.market = market
         self.client_ids = client_ids
         self.instruments = {inst.symbol: inst for inst in instruments}
@@ -133,26 +115,28 @@ class Engine:
         self._deposits = deposits
         self.journal = journal
         self._ledgers: dict[int, Ledger] = {}
-        self._kept: dict[tuple[int, str], _Kept] = {}
+        self._kept: dict[tuple[int, str], Kept] = {}
         self._resting: dict[str, list[Order]] = {}  # symbol -> its resting orders, any account
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.next_order_id = {symbol: 1 for symbol in self.instruments}
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
         self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/funding.py)
+        self.modes = modes if modes is not None else PositionModes()
+        self.modes.join(self)
 
     # -- state ---------------------------------------------------------------------------
 
     def ledger(self, account_id: int) -> Ledger:
         found = self._ledgers.get(account_id)
         if found is None:
-            found = self._ledgers[account_id] = Ledger(account_id)
+            found = self._ledgers[account_id] = Ledger(account_id, hedge=self.modes.is_hedged(account_id))
         return found
 
-    def kept(self, account_id: int, symbol: str) -> _Kept:
+    def kept(self, account_id: int, symbol: str) -> Kept:
         found = self._kept.get((account_id, symbol))
         if found is None:
-            found = self._kept[(account_id, symbol)] = _Kept()
+            found = self._kept[(account_id, symbol)] = Kept()
         return found
 
     def restore(self, order: Order) -> None:
@@ -220,29 +204,31 @@ class Engine:
     ) -> Placed:  # fmt: skip
         """``counted``: against the account's order limits (not a triggered algo order's)."""
         counts = self.counts.charge(account_id, now_ms) if counted and not test else []
+        ledger = self.ledger(account_id)
+        refuse_reduce_only(params, ledger.hedge)
         new = parse_new_order(params, self.instruments, self.filters, now_ms)
         symbol = new.inst.symbol
         contract = self.contracts[symbol]
-        ledger = self.ledger(account_id)
         mark = self.mark(symbol)
         price = price_matched(new, self.data.levels) if new.price_match != "NONE" else new.price
+        if ledger.hedge and closes(params, new.side):  # reduce-only (position_modes.py)
+            new = dataclasses.replace(new, reduce_only=True)
         limit = check_market(new, price, mark, self.contracts[symbol], self.filters[symbol], self.data.levels)
-        if params.get("positionside", "BOTH") != "BOTH":
-            raise refused(-4061, "Order's position side does not match user's setting.")
+        held = position_side(params, ledger.hedge)
         if new.client_order_id is not None and new.client_order_id in ledger.by_client_id:
             raise refused(-4116, "clientOrderId is duplicated")
         if len(ledger.open_orders.get(symbol, ())) >= self.filters[symbol].max_num_orders:
             raise refused(-2025, "Reach max open order limit.")
-        position = ledger.position(symbol).amt
         qty = new.qty
-        if new.reduce_only:
-            if position == 0 or (position > 0) == (new.side is Side.BUY):
+        if new.reduce_only:  # never beyond the position, its other reduce-only orders counted
+            can = closable(ledger, symbol, held, new.side, others=rests(new))
+            if not can or (qty > can and rests(new)):  # reduce_only.py
                 raise refused(-2022, "ReduceOnly Order is rejected.")
-            qty = min(qty, abs(position))  # never beyond the position (part 2 §10)
+            qty = min(qty, can)
         order = Order(
             account_id, symbol, 0, new.client_order_id or "", new.side, new.type, new.time_in_force, price,
             new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
-            stp_mode=new.stp_mode,
+            stp_mode=new.stp_mode, position_side=held,
         )  # fmt: skip
         if not new.reduce_only:
             self.check_margin(ledger, contract, order, qty, mark)
@@ -308,6 +294,8 @@ class Engine:
                 hold(self, order, now_ms)
                 ledger.opened(order)
                 self._resting.setdefault(symbol, []).append(order)
+                if order.reduce_only:
+                    trim(self, ledger, symbol, order.position_side, now_ms, batch)
         batch.orders.append(dataclasses.replace(order))
         self.journal.commit(batch)
         return order, ack
@@ -380,7 +368,7 @@ class Engine:
     ) -> None:  # fmt: skip
         contract = self.contracts[order.symbol]
         fill_price = contract.price(price)
-        position = ledger.position(order.symbol)
+        position = ledger.position(order.symbol, order.position_side)
         self.exposure.hold(order.account_id, order.symbol)
         held = position.amt
         realized = toward_zero(contract.settle(position, order.side, qty, fill_price, now_ms))
@@ -394,7 +382,7 @@ class Engine:
             mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
             booked = (realized, commission, mark, leverage)
             moved = contract.isolate(position, held, order.side, qty, fill_price, *booked)
-            if move := ledger.margin_moved(order.symbol, moved, asset, now_ms):
+            if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
                 batch.margin_moves.append(move)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
@@ -402,6 +390,7 @@ class Engine:
         fill = Fill(
             order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
             down(value) if contract.inverse else 0, realized, commission, asset, maker, now_ms,
+            order.position_side,
         )  # fmt: skip
         order.fill(price, qty, fill.base, now_ms)
         self.kept(order.account_id, order.symbol).fills.append(fill)
@@ -414,8 +403,10 @@ class Engine:
         wallet = self.wallet(ledger, asset)
         self.outbox.put(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
-            self.cross_wallet(ledger, asset), position.isolated_wallet if isolated else None,
+            self.cross_wallet(ledger, asset), position.isolated_wallet if isolated else None, position.side,
         ))  # fmt: skip
+        if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
+            trim(self, ledger, order.symbol, position.side, now_ms, batch)
 
     def finish(
         self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, expiry: str = ""

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from tickerplant.venue.algo_orders import AlgoOrder
 from tickerplant.venue.margin import Position
-from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus
+from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus, PositionSide
 
 __all__ = [
     "EVENTS_KEPT",
@@ -64,6 +64,7 @@ class AccountUpdate:
     entry: Fraction
     cross_wallet: int  # cw: the wallet less the isolated wallets, 1e-8
     isolated_wallet: int | None = None  # iw of an isolated position; None: cross
+    position_side: PositionSide = PositionSide.BOTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class BalanceUpdate:
     symbol: str  # a.S for FUNDING_FEE
     cross_wallet: int  # cw, 1e-8
     isolated: tuple[int, Fraction, int] | None = None  # the isolated position: amt, entry, iw
+    position_side: PositionSide = PositionSide.BOTH  # the isolated position's
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,9 @@ class MarginCall:
     time_ms: int
     account_id: int
     cross_wallet: int | None  # 1e-8; None: an isolated position's call
-    positions: tuple[tuple[str, int, Fraction, Fraction, Fraction], ...]  # symbol, amt, mark, uPnL, MM
+    positions: tuple[
+        tuple[str, PositionSide, int, Fraction, Fraction, Fraction], ...
+    ]  # s, ps, amt, mark, uPnL, MM
     isolated_wallet: int = 0  # the isolated position's, 1e-8
 
 
@@ -109,6 +113,7 @@ class MarginMove:
     asset: str
     time_ms: int
     delta_type: str = "USER_ADJUST"
+    position_side: PositionSide = PositionSide.BOTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +176,12 @@ class Batch:
     algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
     margin_moves: list[MarginMove] = field(default_factory=list)
     amendments: list[Amendment] = field(default_factory=list)
+    modes: list[tuple[int, bool]] = field(default_factory=list)  # account, hedge mode (both markets)
 
     def __bool__(self) -> bool:
         changed = (
             self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos,
-            self.margin_moves, self.amendments,
+            self.margin_moves, self.amendments, self.modes,
         )  # fmt: skip
         return any(changed)
 

@@ -29,19 +29,23 @@ from typing import TYPE_CHECKING
 
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.venue.events import BalanceUpdate, Batch, Income
-from tickerplant.venue.margin import toward_zero
+from tickerplant.venue.margin import Position, toward_zero
+from tickerplant.venue.orders import PositionSide
 
 if TYPE_CHECKING:
     from tickerplant.venue.engine import Engine
+    from tickerplant.venue.ledger import Ledger
 
 __all__ = ["FUNDING_LATE_MS", "settle_funding", "tran_id"]
 
 FUNDING_LATE_MS = 60_000  # a funding event older than this is history, not a charge
 
 
-def tran_id(engine: Engine, symbol: str, time_ms: int) -> int:
-    """An income row's ``tranId``: unique per type and account (part 3 §4.11)."""
-    return time_ms * 1000 + list(engine.instruments).index(symbol) % 1000
+def tran_id(engine: Engine, symbol: str, time_ms: int, side: PositionSide = PositionSide.BOTH) -> int:
+    """An income row's ``tranId``: unique per type and account (part 3 §4.11), a hedge
+    account's two sides included."""
+    shift = 500 if side is PositionSide.SHORT else 0
+    return time_ms * 1000 + (list(engine.instruments).index(symbol) + shift) % 1000
 
 
 def settle_funding(engine: Engine, symbol: str, event: FundingEvent, now_ms: int) -> None:
@@ -56,33 +60,46 @@ def settle_funding(engine: Engine, symbol: str, event: FundingEvent, now_ms: int
     exposure.funded_ms[symbol] = event.T
     if not rate or mark <= 0:
         return
-    contract = engine.contracts[symbol]
-    asset = contract.inst.margin_asset
     batch = Batch()
     for account_id in sorted(exposure.holders.get(symbol, ())):
         ledger = engine.ledger(account_id)
-        position = ledger.positions.get(symbol)
-        if position is None or not position.amt:
-            continue
-        fee = toward_zero(-contract.notional(position.amt, mark) * rate)
-        if not fee:
-            continue
-        ledger.changes[asset] = ledger.changes.get(asset, 0) + fee
-        batch.changes.append((account_id, asset, fee, event.T))
-        income = Income(
-            account_id, symbol, "FUNDING_FEE", asset, fee, event.T, tran_id(engine, symbol, event.T)
-        )
-        ledger.income.append(income)
-        batch.incomes.append(income)
-        shown = None
-        if symbol in ledger.isolated:  # paid from, or into, the position's own wallet
-            position.isolated_wallet += fee
-            batch.positions.append((account_id, symbol, dataclasses.replace(position)))
-            shown = (position.amt, position.entry, position.isolated_wallet)
-        wallet = engine.wallet(ledger, asset)
-        cross = engine.cross_wallet(ledger, asset)
-        engine.outbox.put(
-            BalanceUpdate(now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol, cross, shown)
-        )
+        for position in ledger.held(symbol):  # hedge mode: each side pays its own
+            _charge(engine, ledger, symbol, position, event, rate, mark, batch, now_ms)
     if batch:
         engine.journal.commit(batch)
+
+
+def _charge(
+    engine: Engine, ledger: Ledger, symbol: str, position: Position, event: FundingEvent, rate: Fraction,
+    mark: Fraction, batch: Batch, now_ms: int,
+) -> None:  # fmt: skip
+    """One position's funding fee (nothing when it rounds to zero), booked and sent."""
+    contract = engine.contracts[symbol]
+    asset = contract.inst.margin_asset
+    account_id = ledger.account_id
+    fee = toward_zero(-contract.notional(position.amt, mark) * rate)
+    if not fee:
+        return
+    ledger.changes[asset] = ledger.changes.get(asset, 0) + fee
+    batch.changes.append((account_id, asset, fee, event.T))
+    income = Income(
+        account_id,
+        symbol,
+        "FUNDING_FEE",
+        asset,
+        fee,
+        event.T,
+        tran_id(engine, symbol, event.T, position.side),
+    )
+    ledger.income.append(income)
+    batch.incomes.append(income)
+    shown = None
+    if symbol in ledger.isolated:  # paid from, or into, the position's own wallet
+        position.isolated_wallet += fee
+        batch.positions.append((account_id, symbol, dataclasses.replace(position)))
+        shown = (position.amt, position.entry, position.isolated_wallet)
+    wallet = engine.wallet(ledger, asset)
+    cross = engine.cross_wallet(ledger, asset)
+    engine.outbox.put(BalanceUpdate(
+        now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol, cross, shown, position.side,
+    ))  # fmt: skip

@@ -4,13 +4,13 @@ lists those moves. How fills, funding and liquidation move that wallet is ``marg
 ``Contract.isolate``, ``funding.py`` and ``liquidation.py``'s.
 
 Checks, in this order (part 3 §4.8's codes; their order is ours): the mandatory parameters
-(-1102), ``type`` 1 or 2 (-1130), ``positionSide`` ``BOTH`` in one-way mode (-4060), a
-positive amount with at most 8 decimals (-4055; more decimals -1111), the symbol margined
-``ISOLATED`` (-4049), a position to hold it (-4054); adding more than the cross wallet holds
-free (``maxWithdrawAmount``: the cross positions' unrealized profit is no money to move,
--4050); taking more than the position can spare (-4051): at most its wallet,
-and never so much that its isolated margin (wallet + uPnL) falls below its initial margin
-at mark, so unrealized profit never leaves it.
+(-1102), ``type`` 1 or 2 (-1130), ``positionSide`` ``BOTH`` in one-way mode, ``LONG`` or
+``SHORT`` in hedge mode (-4060), a positive amount with at most 8 decimals (-4055; more
+decimals -1111), the symbol margined ``ISOLATED`` (-4049), a position to hold it (-4054);
+adding more than the cross wallet holds free (``maxWithdrawAmount``: the cross positions'
+unrealized profit is no money to move, -4050); taking more than the position can spare
+(-4051): at most its wallet, and never so much that its isolated margin (wallet + uPnL)
+falls below its initial margin at mark, so unrealized profit never leaves it.
 
 A move is journaled (the position with its new wallet, and the move), then told to the user
 data stream as ``ACCOUNT_UPDATE`` ``m=MARGIN_TRANSFER``: the wallet unchanged, ``cw`` the
@@ -35,6 +35,7 @@ from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, MarginMove
 from tickerplant.venue.order_params import parse_int, parse_symbol, refused
+from tickerplant.venue.orders import PositionSide
 from tickerplant.venue.settings import Endpoint
 
 __all__ = ["ROUTES", "margin_history", "move_margin"]
@@ -70,15 +71,17 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     if kind not in (ADD, REDUCE):
         raise RequestRefused(-1130, "Data sent for parameter 'type' is not valid.")
     contract = engine.contracts[engine.symbol(symbol).symbol]
-    if params.get("positionside", "BOTH").upper() != "BOTH":
-        raise refused(-4060, "Invalid position side.")
-    amount = _amount(text)
     account_id = authorized.account.account_id
     ledger = engine.ledger(account_id)
+    side = params.get("positionside", "BOTH").upper()
+    if side not in ("LONG", "SHORT") if ledger.hedge else side != "BOTH":  # part 3 §4.8
+        raise refused(-4060, "Invalid position side.")
+    held = PositionSide(side)
+    amount = _amount(text)
     name, asset = contract.inst.symbol, contract.inst.margin_asset
     if name not in ledger.isolated:
         raise refused(-4049, "Add margin only support for isolated position.")
-    position = ledger.positions.get(name)
+    position = ledger.positions.get((name, held))
     if position is None or not position.amt:
         raise refused(-4054, "Cannot add position margin: position is 0.")
     mark = engine.mark(name)
@@ -88,12 +91,12 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             raise refused(-4050, "Cross balance insufficient.")
         position.isolated_wallet += amount
     else:
-        f = ledger.symbol_figures(contract, mark if mark is not None else position.entry)
+        f = ledger.symbol_figures(contract, mark if mark is not None else position.entry, held)
         spare = min(Fraction(position.isolated_wallet, AMOUNT_SCALE), f.isolated_margin - f.position_im)
         if Fraction(amount, AMOUNT_SCALE) > spare:
             raise refused(-4051, "Isolated balance insufficient.")
         position.isolated_wallet -= amount
-    move = MarginMove(account_id, name, kind, amount, asset, now_ms)
+    move = MarginMove(account_id, name, kind, amount, asset, now_ms, position_side=held)
     ledger.margin_moves.append(move)
     engine.journal.commit(
         Batch(positions=[(account_id, name, dataclasses.replace(position))], margin_moves=[move])
@@ -102,7 +105,7 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     engine.outbox.put(
         AccountUpdate(
             now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.entry,
-            engine.cross_wallet(ledger, asset), position.isolated_wallet,
+            engine.cross_wallet(ledger, asset), position.isolated_wallet, held,
         )
     )  # fmt: skip
     # the doc's answer carries the amount as a JSON number (part 3 §4.8): written from the
@@ -128,7 +131,7 @@ def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             continue
         row: dict[str, Any] = {"symbol": name, "type": move.kind, "deltaType": move.delta_type,
                                "amount": fixed(move.amount, 8), "asset": move.asset, "time": move.time_ms,
-                               "positionSide": "BOTH"}  # fmt: skip
+                               "positionSide": move.position_side.value}  # fmt: skip
         rows.append(row)
     return rows[:limit]
 

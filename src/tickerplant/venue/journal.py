@@ -6,8 +6,9 @@ Tables (made here if missing, beside the operator's in the same file):
 
 - ``venue_orders``: each order's latest state, one row per (symbol, order id);
 - ``venue_fills``: every fill, with the realized PnL and commission it booked;
-- ``venue_positions``: each (account, symbol)'s position after its last change (the entry
-  price exact, as ``numerator/denominator``; an isolated position's wallet);
+- ``venue_positions``: each (account, symbol, position side)'s position after its last
+  change (the entry price exact, as ``numerator/denominator``; an isolated position's wallet);
+- ``venue_position_modes``: the accounts that set hedge mode (both markets);
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
   commission), summed on start; the operator's deposits stay in ``balances``;
 - ``venue_settings``: per (account, symbol) leverage and margin type;
@@ -44,7 +45,16 @@ from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, Income, MarginMove
 from tickerplant.venue.margin import Position
-from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.orders import (
+    Amendment,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    Side,
+    TimeInForce,
+)
 
 __all__ = ["Restorable", "SqliteJournal"]
 
@@ -57,12 +67,22 @@ class Restorable(Protocol):
     def restore(self, order: AlgoOrder) -> None: ...
 
 
+_FILL_COLUMNS = (
+    "symbol, trade_id, account_id, order_id, side, price, qty, base, realized_pnl, commission, "
+    "commission_asset, maker, time_ms"
+)  # a fill's columns before hedge mode (position_side was added after)
 _FILLS = """CREATE TABLE IF NOT EXISTS venue_fills (
     symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
     order_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER NOT NULL,
     base INTEGER NOT NULL, realized_pnl INTEGER NOT NULL, commission INTEGER NOT NULL,
     commission_asset TEXT NOT NULL, maker INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+    position_side TEXT NOT NULL DEFAULT 'BOTH',
     PRIMARY KEY (symbol, trade_id, order_id)
+) WITHOUT ROWID;"""
+_POSITIONS = """CREATE TABLE IF NOT EXISTS venue_positions (
+    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, position_side TEXT NOT NULL, amt INTEGER NOT NULL,
+    entry TEXT NOT NULL, update_ms INTEGER NOT NULL, isolated_wallet INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, symbol, position_side)
 ) WITHOUT ROWID;"""
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS venue_orders (
@@ -73,14 +93,14 @@ CREATE TABLE IF NOT EXISTS venue_orders (
     status TEXT NOT NULL, executed_qty INTEGER NOT NULL, cum_quote INTEGER NOT NULL,
     cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, price_match TEXT NOT NULL,
     stp_mode TEXT NOT NULL, amendments INTEGER NOT NULL DEFAULT 0,
+    position_side TEXT NOT NULL DEFAULT 'BOTH',
     PRIMARY KEY (symbol, order_id)
 ) WITHOUT ROWID;
 {_FILLS}
-CREATE TABLE IF NOT EXISTS venue_positions (
-    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT NULL, entry TEXT NOT NULL,
-    update_ms INTEGER NOT NULL, isolated_wallet INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (account_id, symbol)
-) WITHOUT ROWID;
+{_POSITIONS}
+CREATE TABLE IF NOT EXISTS venue_position_modes (
+    account_id INTEGER NOT NULL PRIMARY KEY, hedge INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS venue_wallet_changes (
     account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL
 );
@@ -100,7 +120,8 @@ CREATE TABLE IF NOT EXISTS venue_amendments (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_margin_moves (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind INTEGER NOT NULL, amount INTEGER NOT NULL,
-    asset TEXT NOT NULL, time_ms INTEGER NOT NULL, delta_type TEXT NOT NULL
+    asset TEXT NOT NULL, time_ms INTEGER NOT NULL, delta_type TEXT NOT NULL,
+    position_side TEXT NOT NULL DEFAULT 'BOTH'
 );
 CREATE TABLE IF NOT EXISTS venue_income (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
@@ -118,23 +139,33 @@ def _fills_by_order(db: sqlite3.Connection) -> None:
     db.execute("BEGIN IMMEDIATE")  # all or nothing: a kill -9 halfway leaves the old table
     db.execute("ALTER TABLE venue_fills RENAME TO venue_fills_by_trade")
     db.execute(_FILLS)
-    db.execute("INSERT INTO venue_fills SELECT * FROM venue_fills_by_trade")
+    db.execute(f"INSERT INTO venue_fills ({_FILL_COLUMNS}) SELECT {_FILL_COLUMNS} FROM venue_fills_by_trade")
     db.execute("DROP TABLE venue_fills_by_trade")
     db.execute("COMMIT")
 
 
+_ADDED = (
+    ("venue_positions", "isolated_wallet", "INTEGER NOT NULL DEFAULT 0"),
+    ("venue_orders", "amendments", "INTEGER NOT NULL DEFAULT 0"),
+    ("venue_orders", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
+    ("venue_fills", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
+    ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
+)
+
+
 def _added_columns(db: sqlite3.Connection) -> None:
     """A journal from before isolated margin has no wallet per position, one from before
-    ``orderAmendment`` no count of an order's amendments (0: it told none). Its positions
-    were all margined as cross, whatever the symbol's setting said: an open one on a symbol
-    set ``ISOLATED`` would come back isolated with an empty wallet and be liquidated at the
+    ``orderAmendment`` no count of an order's amendments (0: it told none), one from before
+    hedge mode no position side (all were one-way's ``BOTH``). Its positions were all
+    margined as cross, whatever the symbol's setting said: an open one on a symbol set
+    ``ISOLATED`` would come back isolated with an empty wallet and be liquidated at the
     first mark, so its symbol goes back to cross (the owner may set it again once flat)."""
-    for table, column in (("venue_positions", "isolated_wallet"), ("venue_orders", "amendments")):
+    for table, column, kind in _ADDED:
         columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
         if not columns or column in columns:
             continue
         db.execute("BEGIN IMMEDIATE")  # all or nothing, as _fills_by_order
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         settings = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'venue_settings'").fetchone()
         if column == "isolated_wallet" and settings is not None:
             db.execute(
@@ -145,14 +176,28 @@ def _added_columns(db: sqlite3.Connection) -> None:
         db.execute("COMMIT")
 
 
+def _positions_by_side(db: sqlite3.Connection) -> None:
+    """A journal from before hedge mode keyed a position by (account, symbol): its rows are
+    one-way positions, ``BOTH``."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(venue_positions)")]
+    if not columns or "position_side" in columns:
+        return
+    db.execute("BEGIN IMMEDIATE")  # all or nothing, as _fills_by_order
+    db.execute("ALTER TABLE venue_positions RENAME TO venue_positions_one_way")
+    db.execute(_POSITIONS)
+    db.execute(
+        "INSERT INTO venue_positions SELECT account_id, symbol, 'BOTH', amt, entry, update_ms, "
+        "isolated_wallet "
+        "FROM venue_positions_one_way"
+    )
+    db.execute("DROP TABLE venue_positions_one_way")
+    db.execute("COMMIT")
+
+
 _ORDER_COLUMNS = (
     "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
     "good_till_ms, time_ms, update_ms, status, executed_qty, cum_quote, cum_base, queue_ahead, price_match, "
-    "stp_mode, amendments"
-)
-_FILL_COLUMNS = (
-    "symbol, trade_id, account_id, order_id, side, price, qty, base, realized_pnl, commission, "
-    "commission_asset, maker, time_ms"
+    "stp_mode, amendments, position_side"
 )
 
 
@@ -161,31 +206,31 @@ def _order_row(o: Order) -> tuple[object, ...]:
         o.symbol, o.order_id, o.account_id, o.client_order_id, o.side.value, o.type.value,
         o.time_in_force.value, o.price, o.orig_qty, o.reduce_only, o.good_till_ms, o.time_ms, o.update_ms,
         o.status.value, o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match, o.stp_mode,
-        o.amendments,
+        o.amendments, o.position_side.value,
     )  # fmt: skip
 
 
 def _order(row: tuple[object, ...]) -> Order:
     (symbol, order_id, account_id, client_id, side, kind, tif, price, orig_qty, reduce_only, good_till,
      time_ms, update_ms, status, executed, cum_quote, cum_base, queue_ahead, price_match,
-     stp, amendments) = row  # fmt: skip
+     stp, amendments, position_side) = row  # fmt: skip
     return Order(
         int(str(account_id)), str(symbol), int(str(order_id)), str(client_id), Side(side), OrderType(kind),
         TimeInForce(tif), int(str(price)), int(str(orig_qty)), bool(reduce_only), int(str(good_till)),
         int(str(time_ms)), int(str(update_ms)), OrderStatus(status), int(str(executed)), int(str(cum_quote)),
         int(str(cum_base)), int(str(queue_ahead)), str(price_match), str(stp), int(str(amendments)),
+        PositionSide(position_side),
     )  # fmt: skip
 
 
 def _fill(row: tuple[object, ...]) -> Fill:
-    symbol, trade_id, account_id, order_id, side, price, qty, base, pnl, commission, asset, maker, time_ms = (
-        row
-    )
+    (symbol, trade_id, account_id, order_id, side, price, qty, base, pnl, commission, asset, maker, time_ms,
+     position_side) = row  # fmt: skip
     return Fill(
         int(str(account_id)), str(symbol), int(str(trade_id)), int(str(order_id)), Side(side),
         int(str(price)),
         int(str(qty)), int(str(base)), int(str(pnl)), int(str(commission)), str(asset), bool(maker),
-        int(str(time_ms)),
+        int(str(time_ms)), PositionSide(position_side),
     )  # fmt: skip
 
 
@@ -207,6 +252,7 @@ class SqliteJournal:
             db.execute("PRAGMA wal_autocheckpoint = 0")  # off the loop: `checkpoint`
             _fills_by_order(db)
             _added_columns(db)
+            _positions_by_side(db)
             db.executescript(_SCHEMA)
             self._db = db
         return self._db
@@ -219,20 +265,21 @@ class SqliteJournal:
             db.execute("BEGIN IMMEDIATE")
             if batch.orders:
                 db.executemany(
-                    f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 21)})",
+                    f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 22)})",
                     [_order_row(o) for o in batch.orders],
                 )
             if batch.fills:
                 db.executemany(
-                    f"INSERT INTO venue_fills ({_FILL_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                    f"INSERT INTO venue_fills ({_FILL_COLUMNS}, position_side) VALUES ({', '.join('?' * 14)})",  # noqa: E501
                     [(f.symbol, f.trade_id, f.account_id, f.order_id, f.side.value, f.price, f.qty, f.base,
-                      f.realized_pnl, f.commission, f.commission_asset, f.maker, f.time_ms)
+                      f.realized_pnl, f.commission, f.commission_asset, f.maker, f.time_ms,
+                      f.position_side.value)
                      for f in batch.fills],
                 )  # fmt: skip
             if batch.positions:
                 db.executemany(
-                    "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?)",
-                    [(a, s, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms,
+                    "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(a, s, p.side.value, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms,
                       p.isolated_wallet)
                      for a, s, p in batch.positions],
                 )  # fmt: skip
@@ -253,8 +300,9 @@ class SqliteJournal:
                 )  # fmt: skip
             if batch.margin_moves:
                 db.executemany(
-                    "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms, m.delta_type)
+                    "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms, m.delta_type,
+                      m.position_side.value)
                      for m in batch.margin_moves],
                 )  # fmt: skip
             if batch.algos:
@@ -269,6 +317,8 @@ class SqliteJournal:
                     "isolated = coalesce(excluded.isolated, isolated)",
                     (s.account_id, s.symbol, s.leverage, s.isolated),
                 )
+            if batch.modes:
+                db.executemany("INSERT OR REPLACE INTO venue_position_modes VALUES (?, ?)", batch.modes)
         self.commits += 1
 
     def checkpoint(self) -> None:
@@ -289,18 +339,23 @@ class SqliteJournal:
         if db is None:
             return
         symbols = engine.instruments
+        for account_id, hedge in db.execute("SELECT account_id, hedge FROM venue_position_modes"):
+            engine.modes.set(account_id, bool(hedge))  # first: the ledgers below are made in it
         for row in db.execute(f"SELECT {_ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
             if row[0] in symbols:
                 engine.restore(_order(row))
-        for row in db.execute(f"SELECT {_FILL_COLUMNS} FROM venue_fills ORDER BY symbol, trade_id"):
+        for row in db.execute(
+            f"SELECT {_FILL_COLUMNS}, position_side FROM venue_fills ORDER BY symbol, trade_id"
+        ):
             if row[0] in symbols:
                 engine.restore_fill(_fill(row))
-        for account_id, symbol, amt, entry, update_ms, isolated_wallet in db.execute(
-            "SELECT account_id, symbol, amt, entry, update_ms, isolated_wallet FROM venue_positions"
+        for account_id, symbol, side, amt, entry, update_ms, isolated_wallet in db.execute(
+            "SELECT account_id, symbol, position_side, amt, entry, update_ms, isolated_wallet "
+            "FROM venue_positions"
         ):
             if symbol in symbols:
-                position = Position(amt, Fraction(entry), update_ms, isolated_wallet)
-                engine.ledger(account_id).positions[symbol] = position
+                position = Position(amt, Fraction(entry), update_ms, isolated_wallet, PositionSide(side))
+                engine.ledger(account_id).positions[(symbol, position.side)] = position
                 engine.exposure.hold(account_id, symbol)
         assets = {inst.margin_asset for inst in symbols.values()}
         rows = db.execute("SELECT account_id, asset, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2")
@@ -328,8 +383,12 @@ class SqliteJournal:
                 amendment = Amendment(account_id, symbol, amendment_id, *rest)
                 engine.kept(account_id, symbol).amendments.append(amendment)
                 engine.next_amendment_id[symbol] = max(engine.next_amendment_id[symbol], amendment_id + 1)
-        for row in db.execute("SELECT * FROM venue_margin_moves ORDER BY time_ms"):
-            move = MarginMove(*row)
+        for account_id, symbol, kind, amount, asset, time_ms, delta_type, side in db.execute(
+            "SELECT * FROM venue_margin_moves ORDER BY time_ms"
+        ):
+            move = MarginMove(
+                account_id, symbol, kind, amount, asset, time_ms, delta_type, PositionSide(side)
+            )
             if move.symbol in symbols:
                 engine.ledger(move.account_id).margin_moves.append(move)
 

@@ -5,6 +5,13 @@ The wallet balance of an asset is the operator's amount (deposits less withdrawa
 the accounts database by ``tickerplant accounts``) plus ``changes`` (Σ realized PnL − Σ
 commission, journaled with each fill): the two never write over each other.
 
+In hedge mode (``POST …/positionSide/dual``, one flag per account for both markets,
+``position_modes.py``) an account holds a ``LONG`` and a ``SHORT`` position per symbol,
+keyed with their side; one-way mode holds one ``BOTH``. Each is valued on its own; the
+symbol's open-order margin counts, per decision 7, only the orders that increase exposure:
+in hedge mode the opening ones (``BUY``/``LONG``, ``SELL``/``SHORT``), a closing one being
+reduce-only.
+
 Figures (per margin asset, single-asset mode; §7.8's formulas):
 
 - ``unrealized``: Σ uPnL of the asset's positions at mark;
@@ -29,9 +36,12 @@ from fractions import Fraction
 
 from tickerplant.venue.events import Income, MarginMove
 from tickerplant.venue.margin import DEFAULT_LEVERAGE, Contract, Position
-from tickerplant.venue.orders import Order, Side
+from tickerplant.venue.orders import Order, PositionSide, Side
 
-__all__ = ["INCOME_KEPT", "Figures", "Ledger", "SymbolFigures"]
+__all__ = ["INCOME_KEPT", "Figures", "Held", "Ledger", "SymbolFigures"]
+
+Held = tuple[str, PositionSide]  # a position's key: its symbol and side
+_ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 
 INCOME_KEPT = 1000  # funding, clearance, margin-move rows kept in memory per account (the journal: all)
 
@@ -52,6 +62,10 @@ class SymbolFigures:
     bid_notional: Fraction  # open buy orders' notional at their prices
     ask_notional: Fraction
     isolated: bool = False
+
+    @property
+    def side(self) -> PositionSide:
+        return self.position.side
 
     @property
     def isolated_margin(self) -> Fraction:
@@ -112,7 +126,8 @@ class Figures:
 @dataclass(slots=True)
 class Ledger:
     account_id: int
-    positions: dict[str, Position] = field(default_factory=dict)
+    positions: dict[Held, Position] = field(default_factory=dict)
+    hedge: bool = False  # hedge mode (position_modes.PositionModes keeps it for both markets)
     leverage: dict[str, int] = field(default_factory=dict)  # set by POST …/leverage
     isolated: set[str] = field(default_factory=set)  # symbols set ISOLATED
     changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8
@@ -124,11 +139,19 @@ class Ledger:
     def leverage_of(self, contract: Contract) -> int:
         return self.leverage.get(contract.inst.symbol, min(DEFAULT_LEVERAGE, contract.max_leverage))
 
-    def position(self, symbol: str) -> Position:
-        found = self.positions.get(symbol)
+    def position(self, symbol: str, side: PositionSide = PositionSide.BOTH) -> Position:
+        found = self.positions.get((symbol, side))
         if found is None:
-            found = self.positions[symbol] = Position()
+            found = self.positions[(symbol, side)] = Position(side=side)
         return found
+
+    def sides(self) -> tuple[PositionSide, ...]:
+        """The position sides a symbol has in the account's mode (the rows reads write)."""
+        return _HEDGE if self.hedge else _ONE_WAY
+
+    def held(self, symbol: str) -> list[Position]:
+        """``symbol``'s open positions, every side's."""
+        return [p for side in (*_ONE_WAY, *_HEDGE) if (p := self.positions.get((symbol, side))) and p.amt]
 
     def opened(self, order: Order) -> None:
         self.open_orders.setdefault(order.symbol, {})[order.order_id] = order
@@ -145,23 +168,31 @@ class Ledger:
 
     def active_symbols(self) -> list[str]:
         """Symbols with a position or open orders, in the order they were first touched."""
-        held = [s for s, p in self.positions.items() if p.amt]
+        held = [s for (s, _), p in self.positions.items() if p.amt]
         return list(dict.fromkeys([*held, *self.open_orders]))
 
-    def symbol_figures(self, contract: Contract, mark: Fraction) -> SymbolFigures:
-        """``contract``'s figures."""
+    def symbol_figures(
+        self, contract: Contract, mark: Fraction, side: PositionSide = PositionSide.BOTH
+    ) -> SymbolFigures:
+        """``contract``'s figures, for its position on ``side``: a hedge side's with its own
+        orders (its opening ones' margin), else with all of the symbol's."""
         symbol = contract.inst.symbol
-        position = self.positions.get(symbol) or Position()
+        position = self.positions.get((symbol, side)) or Position(side=side)
         leverage = self.leverage_of(contract)
         notional = contract.notional(position.amt, mark) if position.amt else Fraction(0)
         unrealized = contract.pnl(position.amt, position.entry, mark) if position.amt else Fraction(0)
-        resting = self._resting(symbol)
+        own = side if side is not PositionSide.BOTH else None
+        resting = self._resting(symbol, side=own)
         bid = sum((contract.notional(q, contract.price(p)) for s, q, p in resting if s.sign > 0), Fraction(0))
         ask = sum((contract.notional(q, contract.price(p)) for s, q, p in resting if s.sign < 0), Fraction(0))
+        if own is None:
+            open_order_im = self.open_order_im(contract, mark)
+        else:
+            opening = self._resting(symbol, opening=True, side=own)
+            open_order_im = contract.open_order_margin(opening, 0, mark, leverage) if opening else Fraction(0)
         return SymbolFigures(
             symbol, position, mark, notional, unrealized, abs(notional) / leverage,
-            self.open_order_im(contract, mark), contract.maintenance(notional), leverage, bid, ask,
-            symbol in self.isolated,
+            open_order_im, contract.maintenance(notional), leverage, bid, ask, symbol in self.isolated,
         )  # fmt: skip
 
     def open_order_im(
@@ -171,32 +202,42 @@ class Ledger:
         quantity) counted as if resting: what a new order's margin check needs, without the
         rest of ``symbol_figures``."""
         symbol = contract.inst.symbol
-        resting = self._resting(symbol) + [(o.side, qty, o.price) for o, qty in extra]
+        resting = self._resting(symbol, opening=self.hedge)
+        resting += [(o.side, qty, o.price) for o, qty in extra if not (self.hedge and o.reduce_only)]
         if not resting:
             return Fraction(0)
-        position = self.positions.get(symbol)
-        held = position.amt if position is not None else 0
+        position = None if self.hedge else self.positions.get((symbol, PositionSide.BOTH))
+        held = position.amt if position is not None else 0  # hedge: openings close nothing
         return contract.open_order_margin(resting, held, mark, self.leverage_of(contract))
 
-    def margin_moved(self, symbol: str, moved: int, asset: str, now_ms: int) -> MarginMove | None:
+    def margin_moved(
+        self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int
+    ) -> MarginMove | None:
         """A fill's move of isolated margin (``Contract.isolate``), kept as a ``TRADE`` row of
         the position margin history; None when nothing moved."""
         if not moved:
             return None
-        move = MarginMove(self.account_id, symbol, 1 if moved > 0 else 2, abs(moved), asset, now_ms, "TRADE")
+        kind = 1 if moved > 0 else 2
+        move = MarginMove(self.account_id, symbol, kind, abs(moved), asset, now_ms, "TRADE", side)
         self.margin_moves.append(move)
         return move
 
     def isolated_wallets(self, asset: str, contracts: Mapping[str, Contract]) -> int:
         """Σ the wallets of the isolated positions margined in ``asset``, 1e-8."""
         return sum(
-            p.isolated_wallet for s, p in self.positions.items()
+            p.isolated_wallet for (s, _), p in self.positions.items()
             if s in self.isolated and contracts[s].inst.margin_asset == asset
         )  # fmt: skip
 
-    def _resting(self, symbol: str) -> list[tuple[Side, int, int]]:
-        """The open orders on ``symbol``: side, quantity left, price units."""
-        return [(o.side, o.remaining, o.price) for o in self.open_orders.get(symbol, {}).values()]
+    def _resting(
+        self, symbol: str, *, opening: bool = False, side: PositionSide | None = None
+    ) -> list[tuple[Side, int, int]]:
+        """The open orders on ``symbol`` (``opening``: those that are not reduce-only;
+        ``side``: of that position side): side, quantity left, price units."""
+        return [
+            (o.side, o.remaining, o.price) for o in self.open_orders.get(symbol, {}).values()
+            if not (opening and o.reduce_only) and (side is None or o.position_side is side)
+        ]  # fmt: skip
 
     def figures(
         self,
@@ -218,15 +259,19 @@ class Ledger:
             price = mark(symbol)
             if price is None:
                 continue
-            f = self.symbol_figures(contract, price)
-            unrealized += f.unrealized
-            position_im += f.position_im
-            open_order_im += f.open_order_im
-            maint += f.maint
-            if isolated:
-                isolated_unrealized += f.unrealized
-                isolated_im += f.position_im
-                isolated_maint += f.maint
+            open_order_im += self.open_order_im(contract, price)
+            leverage = self.leverage_of(contract)
+            for position in self.held(symbol):
+                notional = contract.notional(position.amt, price)
+                upnl = contract.pnl(position.amt, position.entry, price)
+                im, mm = abs(notional) / leverage, contract.maintenance(notional)
+                unrealized += upnl
+                position_im += im
+                maint += mm
+                if isolated:
+                    isolated_unrealized += upnl
+                    isolated_im += im
+                    isolated_maint += mm
         return Figures(
             deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
             self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,

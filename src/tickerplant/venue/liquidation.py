@@ -45,12 +45,12 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
 from tickerplant.venue.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
 from tickerplant.venue.funding import tran_id
-from tickerplant.venue.margin import Contract, down
-from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.margin import Bracket, Contract, down
+from tickerplant.venue.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
 if TYPE_CHECKING:
     from tickerplant.venue.engine import Engine
-    from tickerplant.venue.ledger import Ledger
+    from tickerplant.venue.ledger import Held, Ledger
 
 __all__ = [
     "LIQUIDATION_FEE",
@@ -70,68 +70,90 @@ def check(engine: Engine, symbol: str, now_ms: int) -> None:
     holders = engine.exposure.holders.get(symbol)
     if not holders:
         return
-    asset = engine.contracts[symbol].inst.margin_asset
-    called = engine.exposure.margin_called
+    contract = engine.contracts[symbol]
     for account_id in sorted(holders):
         ledger = engine.ledger(account_id)
-        position = ledger.positions.get(symbol)
-        if position is None or not position.amt:
+        held = ledger.held(symbol)
+        if not held:
             holders.discard(account_id)
             continue
-        isolated = symbol in ledger.isolated
-        key = (account_id, symbol if isolated else asset)
-        if isolated:
-            mark = engine.mark(symbol)
-            if mark is None:
-                continue
-            f = ledger.symbol_figures(engine.contracts[symbol], mark)
-            balance, maint = f.isolated_margin, f.maint
-        else:
-            figures = engine.figures(account_id, asset)
-            balance, maint = figures.cross_margin_balance, figures.cross_maint
-        if maint and (balance <= 0 or maint >= balance):
-            liquidate(engine, ledger, symbol, now_ms)
-        elif maint and maint >= MARGIN_CALL_RATIO * balance:
-            if key not in called:
-                called.add(key)
-                engine.outbox.put(margin_call(engine, ledger, symbol, now_ms))
-        else:
-            called.discard(key)
+        if symbol not in ledger.isolated:
+            figures = engine.figures(account_id, contract.inst.margin_asset)
+            _judge(
+                engine,
+                ledger,
+                (symbol, held[0].side),
+                figures.cross_margin_balance,
+                figures.cross_maint,
+                now_ms,
+            )
+            continue
+        mark = engine.mark(symbol)
+        if mark is None:
+            continue
+        for position in held:  # an isolated position alone, each side of a hedge account's
+            if position.amt:
+                f = ledger.symbol_figures(contract, mark, position.side)
+                _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms)
     if not holders:
         del engine.exposure.holders[symbol]
 
 
-def _cross_positions(engine: Engine, ledger: Ledger, asset: str) -> list[str]:
-    """The symbols of ``asset`` where the account holds a cross position."""
+def _judge(
+    engine: Engine, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int
+) -> None:
+    """Liquidate, call or clear ``trigger``'s margin (cross: its asset's)."""
+    key = _called_key(engine, ledger, trigger)
+    called = engine.exposure.margin_called
+    if maint and (balance <= 0 or maint >= balance):
+        liquidate(engine, ledger, trigger, now_ms)
+    elif maint and maint >= MARGIN_CALL_RATIO * balance:
+        if key not in called:
+            called.add(key)
+            engine.outbox.put(margin_call(engine, ledger, trigger, now_ms))
+    else:
+        called.discard(key)
+
+
+def _called_key(engine: Engine, ledger: Ledger, trigger: Held) -> tuple[int, str]:
+    """What one margin call is about: an isolated position, or an asset's cross positions."""
+    symbol, side = trigger
+    if symbol in ledger.isolated:
+        return ledger.account_id, f"{symbol} {side.value}"
+    return ledger.account_id, engine.contracts[symbol].inst.margin_asset
+
+
+def _cross_positions(engine: Engine, ledger: Ledger, asset: str) -> list[Held]:
+    """The positions of ``asset`` the account holds in cross margin."""
     return [
-        s for s, p in ledger.positions.items()
+        (s, side) for (s, side), p in ledger.positions.items()
         if p.amt and s not in ledger.isolated and engine.contracts[s].inst.margin_asset == asset
     ]  # fmt: skip
 
 
-def margin_call(engine: Engine, ledger: Ledger, trigger: str, now_ms: int) -> MarginCall:
+def margin_call(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> MarginCall:
     """``trigger``'s margin call: its asset's cross positions, or ``trigger`` alone if isolated."""
-    asset = engine.contracts[trigger].inst.margin_asset
-    isolated = trigger in ledger.isolated
+    asset = engine.contracts[trigger[0]].inst.margin_asset
+    isolated = trigger[0] in ledger.isolated
     rows = []
-    for symbol in [trigger] if isolated else _cross_positions(engine, ledger, asset):
+    for symbol, side in [trigger] if isolated else _cross_positions(engine, ledger, asset):
         mark = engine.mark(symbol)
         if mark is None:
             continue
-        f = ledger.symbol_figures(engine.contracts[symbol], mark)
-        rows.append((symbol, f.position.amt, mark, f.unrealized, f.maint))
+        f = ledger.symbol_figures(engine.contracts[symbol], mark, side)
+        rows.append((symbol, side, f.position.amt, mark, f.unrealized, f.maint))
     if isolated:
         wallet = ledger.positions[trigger].isolated_wallet
         return MarginCall(now_ms, ledger.account_id, None, tuple(rows), wallet)
     return MarginCall(now_ms, ledger.account_id, engine.cross_wallet(ledger, asset), tuple(rows))
 
 
-def _collateral(engine: Engine, ledger: Ledger, symbol: str) -> Fraction:
-    """The wallet ``symbol``'s position draws on (§7.10–§7.11): an isolated position's own,
-    a cross position's the cross wallet (its callers add the other cross positions)."""
-    position = ledger.positions[symbol]
+def _collateral(engine: Engine, ledger: Ledger, held: Held) -> Fraction:
+    """The wallet a position draws on (§7.10–§7.11): an isolated position's own, a cross
+    position's the cross wallet (its callers add the other cross positions)."""
+    symbol = held[0]
     if symbol in ledger.isolated:
-        return Fraction(position.isolated_wallet, 10**8)
+        return Fraction(ledger.positions[held].isolated_wallet, 10**8)
     asset = engine.contracts[symbol].inst.margin_asset
     return Fraction(engine.cross_wallet(ledger, asset), 10**8)
 
@@ -147,64 +169,80 @@ def bankruptcy_price(contract: Contract, amt: int, entry: Fraction, collateral: 
     return 1 / inverse if inverse > 0 else None
 
 
-def liquidation_price(engine: Engine, ledger: Ledger, symbol: str) -> Fraction:
-    """§7.10, one-way: the mark at which the position on ``symbol`` meets its maintenance
-    margin; cross: the other cross positions of its asset held at their marks (their MM
-    ``TMM1``, their uPnL ``UPNL1``); isolated: its wallet alone. Recomputed with the bracket
-    the notional at that price falls in; 0 when flat or when no positive price liquidates it."""
+def liquidation_price(
+    engine: Engine, ledger: Ledger, symbol: str, side: PositionSide = PositionSide.BOTH
+) -> Fraction:
+    """§7.10: the mark at which the position on ``symbol`` and ``side`` meets its maintenance
+    margin. Cross: the other symbols' cross positions held at their marks (their MM
+    ``TMM1``, their uPnL ``UPNL1``), and a hedge account's two sides of ``symbol`` moving
+    together, so that both share one price (§7.10's rules); isolated: its wallet alone.
+    Recomputed with the brackets the notionals at that price fall in; 0 when flat or when
+    no positive price liquidates it."""
     contract = engine.contracts[symbol]
-    position = ledger.positions.get(symbol)
+    position = ledger.positions.get((symbol, side))
     if position is None or not position.amt:
         return Fraction(0)
-    wallet = _collateral(engine, ledger, symbol)
+    wallet = _collateral(engine, ledger, (symbol, side))
+    moving = [position]
     if symbol not in ledger.isolated:
-        for other in _cross_positions(engine, ledger, contract.inst.margin_asset):
+        moving = ledger.held(symbol)
+        for other, other_side in _cross_positions(engine, ledger, contract.inst.margin_asset):
             mark = engine.mark(other)
             if other != symbol and mark is not None:
-                f = ledger.symbol_figures(engine.contracts[other], mark)
+                f = ledger.symbol_figures(engine.contracts[other], mark, other_side)
                 wallet += f.unrealized - f.maint
-    q = contract.qty(position.amt)
     size = contract.inst.contract_size
-    bracket = contract.brackets[0]
+    brackets = [contract.brackets[0]] * len(moving)
     price = Fraction(0)
     for _ in contract.brackets:  # at most once per bracket, as §7.10 recomputes
+        qs = [contract.qty(p.amt) for p in moving]
+        cum = sum((b.cum for b in brackets), Fraction(0))
         if contract.inverse:
-            below = (wallet + bracket.cum) / size + q / position.entry
-            price = (abs(q) * bracket.mmr + q) / below if below else Fraction(0)
+            held = sum((q / p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
+            below = (wallet + cum) / size + held
+            above = sum((abs(q) * b.mmr + q for q, b in zip(qs, brackets, strict=True)), Fraction(0))
+            price = above / below if below else Fraction(0)
         else:
-            below = abs(q) * bracket.mmr - q
-            price = (wallet + bracket.cum - q * position.entry) / below if below else Fraction(0)
+            below = sum((abs(q) * b.mmr - q for q, b in zip(qs, brackets, strict=True)), Fraction(0))
+            held = sum((q * p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
+            price = (wallet + cum - held) / below if below else Fraction(0)
         if price <= 0:
             return Fraction(0)
-        notional = abs(contract.notional(position.amt, price))
-        fits = next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
-        if fits is bracket:
+        fits = [_bracket(contract, abs(contract.notional(p.amt, price))) for p in moving]
+        if fits == brackets:
             break
-        bracket = fits
+        brackets = fits
     return price
 
 
-def liquidate(engine: Engine, ledger: Ledger, trigger: str, now_ms: int) -> None:
+def _bracket(contract: Contract, notional: Fraction) -> Bracket:
+    return next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
+
+
+def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> None:
     """Close the positions ``trigger``'s margin holds (see the module docstring)."""
     account_id = ledger.account_id
-    asset = engine.contracts[trigger].inst.margin_asset
-    isolated = trigger in ledger.isolated
-    key = (account_id, trigger if isolated else asset)
+    symbol = trigger[0]
+    asset = engine.contracts[symbol].inst.margin_asset
+    isolated = symbol in ledger.isolated
+    key = _called_key(engine, ledger, trigger)
     if key not in engine.exposure.margin_called:
         engine.outbox.put(margin_call(engine, ledger, trigger, now_ms))
     batch = Batch()
-    for symbol, orders in list(ledger.open_orders.items()):
-        if symbol == trigger or (not isolated and engine.contracts[symbol].inst.margin_asset == asset):
-            for order in sorted(orders.values(), key=lambda o: o.order_id):
+    for other, orders in list(ledger.open_orders.items()):
+        if not (other == symbol if isolated else engine.contracts[other].inst.margin_asset == asset):
+            continue
+        for order in sorted(orders.values(), key=lambda o: o.order_id):
+            if not isolated or order.position_side is trigger[1]:  # an isolated side's own
                 engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, expiry="5")
                 batch.orders.append(dataclasses.replace(order))
-    symbols = [trigger] if isolated else _cross_positions(engine, ledger, asset)
-    symbols.sort(key=lambda s: s != trigger)
+    positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
+    positions.sort(key=lambda held: held != trigger)
     liquidated = Fraction(0)
     before = ledger.changes.get(asset, 0)
     left = ledger.positions[trigger].isolated_wallet  # an isolated position's collateral
-    for symbol in symbols:
-        liquidated += _close(engine, ledger, symbol, now_ms, batch)
+    for held in positions:
+        liquidated += _close(engine, ledger, held, now_ms, batch)
     if isolated:  # its wallet, less what its fills booked, is what is left of it
         left += ledger.changes.get(asset, 0) - before
     else:
@@ -213,34 +251,34 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: str, now_ms: int) -> None
     if fee:
         ledger.changes[asset] = ledger.changes.get(asset, 0) - fee
         batch.changes.append((account_id, asset, -fee, now_ms))
-        income = Income(
-            account_id, trigger, "INSURANCE_CLEAR", asset, -fee, now_ms, tran_id(engine, trigger, now_ms)
-        )
+        tran = tran_id(engine, symbol, now_ms, trigger[1])
+        income = Income(account_id, symbol, "INSURANCE_CLEAR", asset, -fee, now_ms, tran)
         ledger.income.append(income)
         batch.incomes.append(income)
         wallet = engine.wallet(ledger, asset)
         cross = engine.cross_wallet(ledger, asset)
         engine.outbox.put(
-            BalanceUpdate(now_ms, account_id, "INSURANCE_CLEAR", asset, wallet, -fee, trigger, cross)
+            BalanceUpdate(now_ms, account_id, "INSURANCE_CLEAR", asset, wallet, -fee, symbol, cross)
         )
     engine.exposure.margin_called.discard(key)
     engine.journal.commit(batch)
 
 
-def _close(engine: Engine, ledger: Ledger, symbol: str, now_ms: int, batch: Batch) -> Fraction:
+def _close(engine: Engine, ledger: Ledger, held: Held, now_ms: int, batch: Batch) -> Fraction:
     """One position closed by its liquidation order; the notional it liquidated."""
+    symbol = held[0]
     contract = engine.contracts[symbol]
     inst = contract.inst
-    position = ledger.positions[symbol]
+    position = ledger.positions[held]
     amt = position.amt
     side = Side.SELL if amt > 0 else Side.BUY
-    collateral = _collateral(engine, ledger, symbol)
+    collateral = _collateral(engine, ledger, held)
     if symbol not in ledger.isolated:
         for other in _cross_positions(engine, ledger, inst.margin_asset):
-            mark = engine.mark(other)
-            if other != symbol and mark is not None:
-                held = ledger.positions[other]
-                collateral += engine.contracts[other].pnl(held.amt, held.entry, mark)
+            mark = engine.mark(other[0])
+            if other != held and mark is not None:
+                kept = ledger.positions[other]
+                collateral += engine.contracts[other[0]].pnl(kept.amt, kept.entry, mark)
     price = bankruptcy_price(contract, amt, position.entry, collateral)
     if price is None:  # no price loses it: at the mark
         price = engine.mark(symbol) or position.entry
@@ -256,7 +294,7 @@ def _close(engine: Engine, ledger: Ledger, symbol: str, now_ms: int, batch: Batc
     client_id = f"autoclose-{now_ms}{exposure.sequence % 10**6:06d}"
     order = Order(
         ledger.account_id, symbol, engine.next_order_id[symbol], client_id, side, OrderType.LIMIT,
-        TimeInForce.IOC, limit, abs(amt), True, 0, now_ms, now_ms,
+        TimeInForce.IOC, limit, abs(amt), True, 0, now_ms, now_ms, position_side=position.side,
     )  # fmt: skip
     engine.next_order_id[symbol] += 1
     engine.kept(ledger.account_id, symbol).add(order)

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.venue.accounts import AMOUNT_SCALE
-from tickerplant.venue.orders import Side
+from tickerplant.venue.orders import PositionSide, Side
 
 __all__ = [
     "DEFAULT_LEVERAGE",
@@ -106,12 +106,14 @@ def toward_zero(amount: Fraction) -> int:
 
 @dataclass(slots=True)
 class Position:
-    """One-way mode: one signed position per account and symbol."""
+    """One signed position per account, symbol and position side: ``BOTH`` in one-way mode,
+    ``LONG`` (never below zero) and ``SHORT`` (never above) in hedge mode."""
 
     amt: int = 0  # signed quantity units: + long, - short
     entry: Fraction = Fraction(0)  # entry price; 0 when flat
     update_ms: int = 0
     isolated_wallet: int = 0  # 1e-8 of the margin asset: the collateral of an isolated position
+    side: PositionSide = PositionSide.BOTH
 
 
 class Contract:

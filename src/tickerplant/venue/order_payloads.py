@@ -63,7 +63,7 @@ def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
         "reduceOnly": order.reduce_only,
         "closePosition": False,
         "side": order.side.value,
-        "positionSide": "BOTH",
+        "positionSide": order.position_side.value,
         "stopPrice": fixed(0, inst.price_decimals),
         "workingType": "CONTRACT_PRICE",
         "priceProtect": False,
@@ -122,7 +122,7 @@ def trade(fill: Fill, inst: Instrument) -> dict[str, Any]:
     row["commission"] = fixed(fill.commission, 8)
     row["commissionAsset"] = fill.commission_asset
     row["time"] = fill.time_ms
-    row["positionSide"] = "BOTH"
+    row["positionSide"] = fill.position_side.value
     row["buyer"] = fill.side is Side.BUY
     row["maker"] = fill.maker
     return row

@@ -34,6 +34,7 @@ __all__ = [
     "Order",
     "OrderStatus",
     "OrderType",
+    "PositionSide",
     "Side",
     "TimeInForce",
     "new_client_order_id",
@@ -65,6 +66,15 @@ class Side(enum.Enum):
     @property
     def sign(self) -> int:
         return 1 if self is Side.BUY else -1
+
+
+class PositionSide(enum.Enum):
+    """Which position an order trades (part 2 §3.3): ``BOTH`` in one-way mode, ``LONG`` or
+    ``SHORT`` in hedge mode (``POST …/positionSide/dual``)."""
+
+    BOTH = "BOTH"
+    LONG = "LONG"
+    SHORT = "SHORT"
 
 
 class OrderType(enum.Enum):
@@ -136,6 +146,7 @@ class Order:
     price_match: str = "NONE"  # echoed (part 2 §3.3)
     stp_mode: str = "NONE"  # selfTradePreventionMode, echoed (decision 8)
     amendments: int = 0  # times modified (orderAmendment's ``count``)
+    position_side: PositionSide = PositionSide.BOTH
 
     @property
     def remaining(self) -> int:
@@ -174,6 +185,7 @@ class Fill:
     commission_asset: str
     maker: bool
     time_ms: int
+    position_side: PositionSide = PositionSide.BOTH
 
 
 @dataclass(frozen=True, slots=True)

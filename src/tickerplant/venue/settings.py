@@ -1,10 +1,12 @@
 """An account's per-symbol and account-wide settings: leverage (part 3 §4.4, §6.3), margin
 type (§4.5) and position mode (§4.6), each journaled before its answer.
 
-The venue keeps one-way mode only: ``POST …/positionSide/dual`` with ``true`` is refused
-(after Binance's own checks for open orders and positions, -4067 and -4068) with -1130
-naming the parameter; with ``false`` it is -4059, as Binance answers a mode already set.
-Likewise single-asset mode only (§4.7): ``POST /fapi/v1/multiAssetsMargin`` with ``false``
+The position mode (``POST …/positionSide/dual``, ``position_modes.py``) is one per account
+for both markets, as since Binance's "CM migration": a change through either market
+changes both, refused with open orders (-4067) or positions (-4068) in either, and -4059
+for the mode already set. No event tells it (part 4 §3.5: none is documented).
+
+The venue keeps single-asset mode only (§4.7): ``POST /fapi/v1/multiAssetsMargin`` with ``false``
 is -4171, with ``true`` Binance's checks (a symbol margined ISOLATED -4167, open orders
 -4170), then -1130.
 """
@@ -35,13 +37,13 @@ def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, no
     if not 1 <= leverage <= contract.max_leverage:
         raise refused(-4028, f"Leverage {leverage} is not valid")
     ledger = engine.ledger(account_id)
-    position = ledger.position(contract.inst.symbol)
-    if position.amt and contract.inst.symbol in ledger.isolated and leverage < ledger.leverage_of(contract):
+    held = ledger.held(contract.inst.symbol)  # hedge mode: both sides
+    if held and contract.inst.symbol in ledger.isolated and leverage < ledger.leverage_of(contract):
         text = "Leverage reduction is not supported in Isolated Margin Mode with open positions"
         raise refused(-4161, text) if engine.market is Market.UM else refused(-4150, text + ".")
     mark = engine.mark(contract.inst.symbol)
-    if position.amt and mark is not None:
-        size = abs(contract.notional(position.amt, mark))
+    if held and mark is not None:
+        size = max(abs(contract.notional(p.amt, mark)) for p in held)
         if size > contract.max_notional(leverage):
             raise refused(-2027, "Exceeded the maximum allowable position at current leverage.")
     changed = ledger.leverage_of(contract) != leverage
@@ -63,7 +65,7 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
         raise refused(-4046, "No need to change margin type.")
     if ledger.open_orders.get(inst.symbol):
         raise refused(-4067, "Position side cannot be changed if there exists open orders.")
-    if ledger.position(inst.symbol).amt:
+    if ledger.held(inst.symbol):
         raise refused(-4048, "Margin type cannot be changed if there exists position.")
     (ledger.isolated.add if isolated else ledger.isolated.discard)(inst.symbol)
     engine.journal.commit(Batch(settings=[Setting(account_id, inst.symbol, None, isolated)]))
@@ -72,20 +74,15 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
     wallet = engine.wallet(ledger, asset)
     engine.outbox.put(AccountUpdate(
         now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, Fraction(0),
-        engine.cross_wallet(ledger, asset), 0 if isolated else None,
+        engine.cross_wallet(ledger, asset), 0 if isolated else None, ledger.sides()[0],
     ))  # fmt: skip
 
 
 def set_dual_side(engine: Engine, account_id: int, dual: bool) -> None:
-    """``POST …/positionSide/dual`` (see the module's docstring)."""
-    ledger = engine.ledger(account_id)
-    if not dual:
-        raise refused(-4059, "No need to change position side.")
-    if ledger.open_orders:
-        raise refused(-4067, "Position side cannot be changed if there exists open orders.")
-    if any(p.amt for p in ledger.positions.values()):
-        raise refused(-4068, "Position side cannot be changed if there exists position.")
-    raise RequestRefused(-1130, "Data sent for parameter 'dualSidePosition' is not valid.")
+    """``POST …/positionSide/dual`` (see the module's docstring), in every market."""
+    engine.modes.change(account_id, dual)
+    engine.journal.commit(Batch(modes=[(account_id, dual)]))
+    engine.modes.set(account_id, dual)
 
 
 def set_multi_assets(engine: Engine, account_id: int, on: bool) -> None:
@@ -126,7 +123,7 @@ def margin_type_endpoint(engine: Engine, authorized: Authorized, now_ms: int) ->
 
 
 def dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    return {"dualSidePosition": False}
+    return {"dualSidePosition": engine.modes.is_hedged(authorized.account.account_id)}
 
 
 def set_dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:

@@ -44,7 +44,7 @@ from tickerplant.venue.events import (
     OrderUpdate,
 )
 from tickerplant.venue.order_payloads import avg_price, decimal_text
-from tickerplant.venue.orders import Order, OrderStatus, OrderType
+from tickerplant.venue.orders import Order, OrderStatus, OrderType, PositionSide
 
 __all__ = ["UserEvent", "written"]
 
@@ -149,7 +149,8 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
         o["rp"] = realized
     o |= {
         "b": _trim(decimal_text(bids, 8)), "a": _trim(decimal_text(asks, 8)), "m": bool(fill and fill.maker),
-        "R": order.reduce_only, "wt": "CONTRACT_PRICE", "ot": kind, "ps": "BOTH", "cp": False,
+        "R": order.reduce_only, "wt": "CONTRACT_PRICE", "ot": kind, "ps": order.position_side.value,
+        "cp": False,
     }  # fmt: skip
     if um:
         o |= {"rp": realized, "pP": False, "si": 0, "ss": 0}
@@ -200,28 +201,35 @@ def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
 
 
 def _position(
-    engine: Engine, account_id: int, symbol: str, amt: int, entry: Fraction, isolated_wallet: int | None
-) -> dict[str, Any]:
+    engine: Engine, account_id: int, symbol: str, amt: int, entry: Fraction, isolated_wallet: int | None,
+    side: PositionSide,
+) -> dict[str, Any]:  # fmt: skip
     """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet."""
     inst = engine.instruments[symbol]
     contract = engine.contracts[symbol]
     mark = engine.mark(symbol)
     unrealized = contract.pnl(amt, entry, mark) if amt and mark is not None else Fraction(0)
-    realized = sum(f.realized_pnl for f in engine.kept(account_id, symbol).fills)
-    side = 1 if amt > 0 else -1
-    break_even = entry * (1 + side * engine.fees.taker) if amt else Fraction(0)
+    realized = sum(f.realized_pnl for f in engine.kept(account_id, symbol).fills if f.position_side is side)
+    sign = 1 if amt > 0 else -1
+    break_even = entry * (1 + sign * engine.fees.taker) if amt else Fraction(0)
     return {
         "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": _trim(decimal_text(entry, 8)),
         "cr": _eight(realized), "up": _trim(decimal_text(unrealized, 8)) if unrealized else "0",
         "mt": "cross" if isolated_wallet is None else "isolated",
         "iw": "0" if isolated_wallet is None else fixed(isolated_wallet, 8),
-        "ps": "BOTH", "ma": inst.margin_asset, "bep": _trim(decimal_text(break_even, 8)),
+        "ps": side.value, "ma": inst.margin_asset, "bep": _trim(decimal_text(break_even, 8)),
     }  # fmt: skip
 
 
 def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
     position = _position(
-        engine, event.account_id, event.symbol, event.position_amt, event.entry, event.isolated_wallet
+        engine,
+        event.account_id,
+        event.symbol,
+        event.position_amt,
+        event.entry,
+        event.isolated_wallet,
+        event.position_side,
     )
     head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
     if engine.market is Market.CM:
@@ -248,7 +256,10 @@ def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
     a["P"] = []
     if event.isolated is not None:
         amt, entry, isolated_wallet = event.isolated
-        a["P"] = [_position(engine, event.account_id, event.symbol, amt, entry, isolated_wallet)]
+        shown = _position(
+            engine, event.account_id, event.symbol, amt, entry, isolated_wallet, event.position_side
+        )
+        a["P"] = [shown]
     if event.reason == "FUNDING_FEE":
         a["S"] = event.symbol
     a["m"] = event.reason
@@ -267,10 +278,10 @@ def _margin_call(engine: Engine, event: MarginCall, alias: str) -> bytes:
     if event.cross_wallet is None:
         kind, iw = "ISOLATED", fixed(event.isolated_wallet, 8)
     rows = []
-    for symbol, amt, mark, unrealized, maint in event.positions:
+    for symbol, side, amt, mark, unrealized, maint in event.positions:
         inst = engine.instruments[symbol]
         rows.append({
-            "s": symbol, "ps": "BOTH", "pa": _trim(fixed(amt, inst.qty_decimals)), "mt": kind, "iw": iw,
+            "s": symbol, "ps": side.value, "pa": _trim(fixed(amt, inst.qty_decimals)), "mt": kind, "iw": iw,
             "mp": _trim(decimal_text(mark, 8)), "up": _signed(unrealized),
             "mm": _trim(decimal_text(maint, 8)),
         })  # fmt: skip

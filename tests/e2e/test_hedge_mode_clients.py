@@ -1,0 +1,104 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""Hedge mode over a real socket (part 2 §3.3, part 3 §4.6): ccxt sets it through USDⓈ-M
+and COIN-M reads it back (one mode for both markets), opens a long and a short of one
+symbol with ``hedged``, closes each as its ``reduceOnly`` is translated; python-binance's
+``reduceOnly`` is refused in hedge mode as Binance refuses it; the user data stream and
+every read say which side each order, fill and position is; the balance ends at the start
+less the fees plus the realized PnL, to the unit; after a restart the two sides come back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import ccxt.pro as ccxtpro
+import pytest
+from binance.exceptions import BinanceAPIException
+from test_ccxt import point
+from test_ccxt_trading import SYMBOL, trader
+from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
+
+from tickerplant.app import Tickerplant
+from tickerplant.market.instruments import Market
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.journal import SqliteJournal
+
+
+def coin_trader(plant: Tickerplant, venue: Venue, made: list[Any]) -> Any:
+    port = plant.listeners[Market.CM].port
+    exchange = ccxtpro.binancecoinm({
+        "apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret, "enableRateLimit": False,
+        "timeout": 5000, "options": {"fetchCurrencies": False},
+    })  # fmt: skip
+    made.append(exchange)
+    return point(exchange, {"https://dapi.binance.com": f"http://127.0.0.1:{port}"})
+
+
+async def test_ccxt_trades_a_long_and_a_short_of_one_symbol(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    exchange = trader(plant, venue.alice_hmac, closing)
+    coins = coin_trader(plant, venue, closing)
+    client = python_binance(plant, closing, venue.alice_hmac)
+    await exchange.load_markets()
+    assert (await exchange.set_position_mode(True))["code"] == 200
+    assert (await coins.fetch_position_mode())["hedged"] is True  # the CM migration: one mode
+    assert (await client.futures_coin_get_position_mode())["dualSidePosition"] is True
+
+    bought = await exchange.create_order(SYMBOL, "market", "buy", 0.5, params={"hedged": True})
+    sold = await exchange.create_order(SYMBOL, "market", "sell", 0.2, params={"hedged": True})
+    assert (bought["info"]["positionSide"], sold["info"]["positionSide"]) == ("LONG", "SHORT")
+    assert bought["reduceOnly"] is False and sold["reduceOnly"] is False
+    positions = await exchange.fetch_positions([SYMBOL])
+    held = {p["side"]: (p["contracts"], p["hedged"]) for p in positions if p["contracts"]}
+    assert held == {"long": (0.5, True), "short": (0.2, True)}
+
+    with pytest.raises(BinanceAPIException) as refused:  # reduceOnly may not be sent (python-binance #947)
+        await client.futures_create_order(
+            symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.2", positionSide="SHORT", reduceOnly="true"
+        )
+    assert (refused.value.code, refused.value.message) == (-1106, "Parameter 'reduceOnly' sent when not required.")
+    with pytest.raises(BinanceAPIException) as refused:
+        await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.2")
+    assert refused.value.code == -4061  # no positionSide: BOTH, not of a hedge account
+
+    # ccxt's reduceOnly with hedged: the opposite side, reduceOnly removed; Binance marks it reduce-only
+    closed = await exchange.create_order(SYMBOL, "market", "sell", 0.5, params={"hedged": True, "reduceOnly": True})
+    assert (closed["info"]["positionSide"], closed["reduceOnly"]) == ("LONG", True)
+    await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.2", positionSide="SHORT")
+    assert not [p for p in await exchange.fetch_positions([SYMBOL]) if p["contracts"]]
+
+    trades = await client.futures_account_trades(symbol="BTCUSDT")
+    sides = {t["orderId"]: t["positionSide"] for t in trades}  # a market order takes several levels
+    assert list(sides.values()) == ["LONG", "SHORT", "LONG", "SHORT"]
+    opening = [t for t in trades if t["orderId"] in list(sides)[:2]]
+    assert all(Decimal(t["realizedPnl"]) == 0 for t in opening)
+    booked = sum(Decimal(t["realizedPnl"]) - Decimal(t["commission"]) for t in trades)
+    usdt = next(r for r in await client.futures_account_balance() if r["asset"] == "USDT")
+    assert Decimal(usdt["balance"]) == 10000 + booked  # to the unit: 8 decimals, exact
+    assert (await exchange.set_position_mode(False))["code"] == 200  # flat: it may change back
+    assert (await coins.fetch_position_mode())["hedged"] is False
+
+
+async def test_the_user_stream_tells_each_side_and_a_restart_keeps_both(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    exchange = trader(plant, venue.alice_hmac, closing)
+    await exchange.load_markets()
+    await exchange.set_position_mode(True)
+    watched = exchange.watch_positions([SYMBOL])
+    await exchange.create_order(SYMBOL, "market", "buy", 0.3, params={"positionSide": "LONG"})
+    await exchange.create_order(SYMBOL, "market", "sell", 0.1, params={"positionSide": "SHORT"})
+    seen: dict[str, float] = {}
+    while len(seen) < 2:
+        for position in await watched if not seen else await exchange.watch_positions([SYMBOL]):
+            if position["contracts"]:
+                seen[position["side"]] = position["contracts"]
+    assert seen == {"long": 0.3, "short": 0.1}
+    engine = plant.engines[Market.UM]  # what a restart reads: the journal, into a new engine
+    journal = SqliteJournal(venue.path)
+    again = Engine(Market.UM, list(engine.instruments.values()), engine.data, plant.accounts, journal)
+    journal.load(again)
+    ledger = again.ledger(venue.alice)
+    assert ledger.hedge
+    assert {p.side.value: p.amt for p in ledger.held("BTCUSDT")} == {"LONG": 300, "SHORT": -100}

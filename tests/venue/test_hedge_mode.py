@@ -1,0 +1,166 @@
+"""Hedge mode without sockets (part 2 §3.3 "positionSide / hedge mode", part 3 §4.6): the
+engine of ``test_engine`` (asks 60 000 ×1, 60 001 ×2; bids 59 999 ×1, 59 998 ×2; mark
+60 000), a LONG and a SHORT of one symbol side by side, each with its own entry, PnL,
+margin, funding and liquidation; one mode per account shared by both markets."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order, refusal
+from test_funding_liquidation import events, funding, mark_to, reads, wallet
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.account_payloads import position_risk
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.liquidation import liquidation_price
+from tickerplant.venue.orders import OrderStatus, PositionSide
+from tickerplant.venue.position_modes import PositionModes
+from tickerplant.venue.settings import dual_endpoint, set_dual_side
+from tickerplant.venue.watch import watch
+
+LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
+
+
+@pytest.fixture
+def book() -> Book:
+    return Book()
+
+
+@pytest.fixture
+def journal() -> Kept:
+    return Kept()
+
+
+@pytest.fixture
+def engine(book: Book, journal: Kept) -> Engine:
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    set_dual_side(engine, ALICE, True)
+    return engine
+
+
+def market(side: str, position_side: str, quantity: str) -> dict[str, str]:
+    return order(type="MARKET", timeinforce="", side=side, positionside=position_side, quantity=quantity)
+
+
+def test_a_long_and_a_short_of_one_symbol_are_two_positions(engine: Engine) -> None:
+    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)  # takes 60 000 ×1 … 0.5
+    engine.place(ALICE, market("SELL", "SHORT", "0.200"), NOW)  # takes 59 999
+    ledger = engine.ledger(ALICE)
+    assert ledger.position("BTCUSDT", LONG).amt == 500 and ledger.position("BTCUSDT", LONG).entry == 60000
+    assert ledger.position("BTCUSDT", SHORT).amt == -200 and ledger.position("BTCUSDT", SHORT).entry == 59999
+    assert ledger.position("BTCUSDT").amt == 0  # BOTH: untouched
+    # fees: 0.05 % of 30 000 and of 11 999.8
+    assert wallet(engine, ALICE) == 10000 - Fraction(15) - Fraction("5.9999")
+    f = engine.figures(ALICE, "USDT")
+    assert f.position_im == (30000 + 12000) / Fraction(20)  # each side's notional at mark, 20×
+    assert f.unrealized == Fraction("-0.2")  # the short, 0.2 × (59 999 − 60 000)
+    rows = {r["positionSide"]: r for r in position_risk(engine, ALICE, "BTCUSDT", v3=False)}
+    assert [rows[s]["positionAmt"] for s in ("BOTH", "LONG", "SHORT")] == ["0.000", "0.500", "-0.200"]
+    assert rows["SHORT"]["unRealizedProfit"] == "-0.20000000" and rows["LONG"]["entryPrice"] == "60000.0"
+    v3 = position_risk(engine, ALICE, None, v3=True)  # the sides that hold something
+    assert [(r["positionSide"], r["positionAmt"]) for r in v3] == [("LONG", "0.500"), ("SHORT", "-0.200")]
+
+
+def test_a_closing_order_is_reduce_only_and_realizes_its_sides_pnl(engine: Engine) -> None:
+    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)
+    engine.place(ALICE, market("SELL", "SHORT", "0.200"), NOW)
+    engine.outbox.take()
+    closed = engine.place(ALICE, market("SELL", "LONG", "0.300"), NOW).order  # at the 59 999 bid
+    assert closed is not None and closed.reduce_only and closed.position_side is LONG
+    ledger = engine.ledger(ALICE)
+    assert ledger.position("BTCUSDT", LONG).amt == 200 and ledger.position("BTCUSDT", SHORT).amt == -200
+    fill = engine.fills(ALICE, "BTCUSDT")[-1]
+    assert fill.realized_pnl == -30_000_000 and fill.position_side is LONG  # 0.3 × (59 999 − 60 000)
+    sent = [p for _, e, p in events(engine) if e == "ORDER_TRADE_UPDATE"]
+    assert {(p["o"]["ps"], p["o"]["R"]) for p in sent} == {("LONG", True)}
+    # a MARKET closing more than the side holds takes the side only
+    rest = engine.place(ALICE, market("BUY", "SHORT", "1.000"), NOW).order
+    assert rest is not None and rest.executed_qty == 200 and rest.status is OrderStatus.EXPIRED
+    assert ledger.position("BTCUSDT", SHORT).amt == 0 and ledger.position("BTCUSDT", LONG).amt == 200
+
+
+def test_refusals_in_each_mode(engine: Engine, book: Book) -> None:
+    side = "Order's position side does not match user's setting."
+    assert refusal(engine.place, ALICE, market("BUY", "BOTH", "0.001"), NOW) == (-4061, side)
+    assert refusal(engine.place, ALICE, order(type="MARKET", timeinforce="", quantity="0.001"), NOW)[0] == -4061
+    sent = market("SELL", "LONG", "0.001") | {"reduceonly": "false"}  # sent at all (python-binance #947)
+    assert refusal(engine.place, ALICE, sent, NOW) == (-1106, "Parameter 'reduceOnly' sent when not required.")
+    assert refusal(engine.place, ALICE, market("SELL", "LONG", "0.001"), NOW) == (
+        -2022, "ReduceOnly Order is rejected.")  # fmt: skip
+    assert refusal(engine.place, BOB, market("BUY", "LONG", "0.001"), NOW) == (-4061, side)  # bob: one-way
+    # a closing order is exempt from MIN_NOTIONAL (50), as reduce-only orders are
+    engine.place(ALICE, market("SELL", "SHORT", "0.010"), NOW)
+    small = order(quantity="0.001", price="40000")  # 40 USDT
+    assert refusal(engine.place, ALICE, small | {"positionside": "LONG"}, NOW)[0] == -4164
+    closing = engine.place(ALICE, small | {"positionside": "SHORT"}, NOW).order
+    assert closing is not None and closing.reduce_only and closing.status is OrderStatus.NEW
+
+
+def test_resting_closing_orders_never_hold_more_than_the_side(engine: Engine, book: Book) -> None:
+    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)
+    first = engine.place(ALICE, order(side="SELL", positionside="LONG", quantity="0.300", price="61000"), NOW)
+    assert first.order is not None and first.order.reduce_only and first.order.status is OrderStatus.NEW
+    too_much = order(side="SELL", positionside="LONG", quantity="0.300", price="62000")  # 0.2 is left
+    assert refusal(engine.place, ALICE, too_much, NOW)[0] == -2022
+    second = engine.place(ALICE, too_much | {"quantity": "0.200"}, NOW).order
+    assert second is not None and second.status is OrderStatus.NEW
+    # the long shrinks by 0.3 through the book: the later closing order can no longer fit, and expires
+    engine.place(ALICE, market("SELL", "LONG", "0.001") | {"type": "LIMIT", "timeinforce": "IOC",
+                 "price": "59999", "quantity": "0.300"}, NOW)  # fmt: skip
+    assert engine.ledger(ALICE).position("BTCUSDT", LONG).amt == 200
+    assert first.order.status is OrderStatus.EXPIRED  # oldest first: 0.3 > 0.2; the 0.2 still fits
+    assert second.status is OrderStatus.NEW
+    # closing orders need no margin; an opening one on the other side does (decision 7)
+    assert engine.figures(ALICE, "USDT").open_order_im == 0
+    engine.place(ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)
+    assert engine.figures(ALICE, "USDT").open_order_im == Fraction(6100, 20)  # above the mark: no open loss
+
+
+def test_the_mode_changes_only_when_flat_and_is_one_for_both_markets(book: Book, journal: Kept) -> None:
+    modes = PositionModes()
+    um = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal, modes=modes)
+    cm = Engine(Market.CM, catalogue(Market.CM, NOW), book, Deposits(), journal, modes=modes)
+    assert dual_endpoint(cm, reads(ALICE), NOW) == {"dualSidePosition": False}
+    set_dual_side(cm, ALICE, True)  # through COIN-M: USDⓈ-M follows (the CM migration)
+    assert um.ledger(ALICE).hedge and dual_endpoint(um, reads(ALICE), NOW) == {"dualSidePosition": True}
+    assert journal.batches[-1].modes == [(ALICE, True)]
+    assert refusal(set_dual_side, um, ALICE, True) == (-4059, "No need to change position side.")
+    um.place(ALICE, market("BUY", "LONG", "0.010"), NOW)
+    assert refusal(set_dual_side, cm, ALICE, False) == (
+        -4068, "Position side cannot be changed if there exists position.")  # fmt: skip
+    um.place(ALICE, market("SELL", "LONG", "0.010"), NOW)
+    um.place(ALICE, order(positionside="LONG", quantity="0.010", price="50000"), NOW)
+    assert refusal(set_dual_side, cm, ALICE, False) == (
+        -4067, "Position side cannot be changed if there exists open orders.")  # fmt: skip
+    um.cancel_all(ALICE, "BTCUSDT", NOW)
+    set_dual_side(um, ALICE, False)
+    assert not cm.ledger(ALICE).hedge and not um.ledger(ALICE).hedge
+
+
+def test_each_side_pays_its_funding_and_both_sides_share_one_liquidation_price(
+    engine: Engine, book: Book
+) -> None:
+    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)
+    engine.place(ALICE, market("SELL", "SHORT", "0.200"), NOW)
+    engine.outbox.take()
+    before = wallet(engine, ALICE)
+    at = NOW + 3_600_000
+    watch(engine, [funding(at, "0.00010000", "60000.00000000")], at + 5)
+    # the long pays 30 000 × 0.0001 = 3, the short receives 12 000 × 0.0001 = 1.2
+    assert wallet(engine, ALICE) == before - 3 + Fraction("1.2")
+    rows = [r for r in engine.ledger(ALICE).income if r.kind == "FUNDING_FEE"]
+    assert sorted(r.amount for r in rows) == [-300_000_000, 120_000_000] and len({r.tran_id for r in rows}) == 2
+    # cross: one price for both sides (§7.10), where the net long of 0.3 meets its margin
+    long_price = liquidation_price(engine, engine.ledger(ALICE), "BTCUSDT", LONG)
+    assert long_price == liquidation_price(engine, engine.ledger(ALICE), "BTCUSDT", SHORT) > 0
+    w = Fraction(engine.cross_wallet(engine.ledger(ALICE), "USDT"), 10**8)
+    # W + 0.5 (P − 60 000) − 0.2 (P − 59 999) = 0.5 P × 0.004 + 0.2 P × 0.004 (bracket 1, cum 0)
+    assert long_price == (w - 30000 + Fraction("11999.8")) / (Fraction("0.0028") - Fraction("0.3"))
+    mark_to(engine, book, str(long_price.__ceil__() - 1), at + 10)  # the mark through it
+    ledger = engine.ledger(ALICE)
+    assert ledger.position("BTCUSDT", LONG).amt == 0 and ledger.position("BTCUSDT", SHORT).amt == 0
+    closing = [p["o"] for _, e, p in events(engine) if e == "ORDER_TRADE_UPDATE" and p["o"]["X"] == "FILLED"]
+    assert {(o["ps"], o["S"], o["o"]) for o in closing} == {("LONG", "SELL", "LIQUIDATION"),
+                                                           ("SHORT", "BUY", "LIQUIDATION")}  # fmt: skip
