@@ -1,7 +1,12 @@
 """Shared fixtures: a real tickerplant on loopback ports chosen by the OS.
 
 Every test that starts a server runs twice, on the standard asyncio loop and on uvloop
-(production runs uvloop; a listener or client that works on one loop only is a bug).
+(production runs uvloop; a listener or client that works on one loop only is a bug),
+but for the third-party clients' tests under ``tests/e2e`` (and the bulk and browser ones
+marked ``uvloop_only``), which run on uvloop alone: they check what those clients read and
+send, the same bytes on either loop, while the listeners' and ``tickerplant.client``'s own
+tests (gateway, protocol, client, feeds, scaleout) cover both loops. That halves a third of
+the suite's time, which had reached its five-minute budget.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,13 +33,14 @@ _BOTH_LOOPS: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
 }
 _STANDARD_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
 _PRODUCTION_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"uvloop": uvloop.new_event_loop}
+_E2E = Path(__file__).parent / "e2e"  # the third-party clients: uvloop alone (the docstring says why)
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
     """Loopback tests (those that start a server) on both loops; the rest on asyncio; bulk
     downloads and browser pages (seconds of CPU each, their listeners' loop coverage given by
     lighter tests) on uvloop alone."""
-    if item.get_closest_marker("uvloop_only"):
+    if item.get_closest_marker("uvloop_only") or _E2E in getattr(item, "path", Path()).parents:
         return _PRODUCTION_LOOP
     if "start_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("loopback"):
         return _BOTH_LOOPS
