@@ -59,7 +59,7 @@ async def test_an_accounts_position_and_open_order(
     await page.wait_for_selector(f"tr[data-order='{resting['orderId']}']")
     assert "10000.00000000" in await page.inner_text("#balances")
     cells = await page.eval_on_selector_all("tr[data-position=BTCUSDT] td", "cells => cells.map(c => c.textContent)")
-    assert cells[:2] == ["BTCUSDT", "0.010"]
+    assert cells[:3] == ["BTCUSDT", "BOTH", "0.010"]
     # the position's own margin (wallet + uPnL at the mark of the moment), as positionRisk has it
     (wallet,) = [Decimal(r["isolatedWallet"]) for r in server_positions(server, account.account_id)]
     kind, margin = cells[-1].split(" ")

@@ -20,7 +20,7 @@ import aiohttp
 import msgspec
 import pytest
 from ports import free_port
-from test_engine import ALICE, NOW, Book, Deposits, order
+from test_engine import ALICE, BOB, NOW, Book, Deposits, order
 from timing import SECONDS, eventually
 
 from tickerplant.clock import SystemClock
@@ -32,8 +32,8 @@ from tickerplant.venue.amendment import amendments, modify
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.orders import OrderStatus
-from tickerplant.venue.settings import set_leverage, set_margin_type
+from tickerplant.venue.orders import OrderStatus, PositionSide
+from tickerplant.venue.settings import set_dual_side, set_leverage, set_margin_type
 from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
 from tickerplant.venue.watch import watch
@@ -182,8 +182,31 @@ def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns
     SqliteJournal(path).load(engine)
     position = engine.ledger(ALICE).position("BTCUSDT")
     assert (position.amt, position.entry, position.isolated_wallet) == (500, 60000, 0)
+    assert position.side is PositionSide.BOTH and not engine.ledger(ALICE).hedge  # from before hedge mode
     (restored,) = engine.open_orders(ALICE, "BTCUSDT")  # and a count of its amendments, none
-    assert (restored.order_id, restored.amendments) == (3, 0)
+    assert (restored.order_id, restored.amendments, restored.position_side) == (3, 0, PositionSide.BOTH)
+
+
+def test_hedge_mode_and_both_sides_come_back_from_the_journal(database: tuple[Path, str]) -> None:
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    set_dual_side(engine, ALICE, True)
+    hedged = {"type": "MARKET", "timeinforce": ""}
+    engine.place(ALICE, order(quantity="0.500", positionside="LONG", **hedged), NOW)
+    engine.place(ALICE, order(side="SELL", quantity="0.200", positionside="SHORT", **hedged), NOW)
+    engine.place(ALICE, order(side="SELL", quantity="0.100", price="61000", positionside="LONG"), NOW)
+    journal.close()
+
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    ledger = again.ledger(ALICE)
+    assert ledger.hedge and again.modes.is_hedged(ALICE) and not again.ledger(BOB).hedge
+    assert {(p.side, p.amt) for p in ledger.held("BTCUSDT")} == {(PositionSide.LONG, 500), (PositionSide.SHORT, -200)}
+    (closing,) = again.open_orders(ALICE, "BTCUSDT")
+    assert (closing.position_side, closing.reduce_only) == (PositionSide.LONG, True)
+    assert [f.position_side for f in again.fills(ALICE, "BTCUSDT")] == [PositionSide.LONG, PositionSide.SHORT]
+    assert again.figures(ALICE, "USDT") == engine.figures(ALICE, "USDT")
 
 
 def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Path, str]) -> None:

@@ -63,14 +63,16 @@ function detail(root, id) {
       for (const [market, view] of Object.entries(account.trading)) {
         const name = MARKET_NAME[market] || market;
         sections.push(panel(`${name} positions`, "at mark", view.positions.length ? table([
-          ["Symbol", (p) => p.symbol], ["Amount", (p) => p.positionAmt], ["Entry", (p) => p.entryPrice],
+          ["Symbol", (p) => p.symbol], ["Side", (p) => p.positionSide], ["Amount", (p) => p.positionAmt],
+          ["Entry", (p) => p.entryPrice],
           ["Mark", (p) => p.markPrice], ["Unrealized PnL", (p) => el("span", { class: tone(p.unRealizedProfit) }, p.unRealizedProfit)],
           ["Liquidation", (p) => p.liquidationPrice],
           // an isolated position's own margin (wallet + uPnL); a cross one draws on the cross wallet
           ["Margin", (p) => (p.isolatedWallet === "0" ? "cross" : `isolated ${p.isolatedMargin}`)],
         ], view.positions.map((p) => ({ ...p, attrs: { "data-position": p.symbol } }))) : empty("none")));
         sections.push(panel(`${name} open orders`, "", view.openOrders.length ? table([
-          ["Symbol", (o) => o.symbol], ["Id", (o) => o.orderId], ["Side", (o) => o.side], ["Type", (o) => o.type],
+          ["Symbol", (o) => o.symbol], ["Id", (o) => o.orderId], ["Side", (o) => o.side],
+          ["Position", (o) => o.positionSide], ["Type", (o) => o.type],
           ["Price", (o) => o.price], ["Qty", (o) => o.origQty], ["Filled", (o) => o.executedQty], ["Status", (o) => o.status],
         ], view.openOrders.map((o) => ({ ...o, attrs: { "data-order": String(o.orderId) } }))) : empty("none")));
         sections.push(panel(`${name} recent fills`, "newest last", view.fills.length ? table([
