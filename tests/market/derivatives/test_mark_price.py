@@ -52,6 +52,37 @@ def test_impact_price_walks_the_book_and_takes_the_last_level_in_part() -> None:
     assert impact_price([], 100, price_decimals=2, qty_decimals=3, contract_size=1, inverse=False) is None
 
 
+def _rational_impact_price(
+    levels: list[tuple[int, int]], notional: int, pd: int, qd: int, size: int, inverse: bool
+) -> int | None:
+    """The definition, in ``Fraction``s (what impact_price computed before it went to integers)."""
+    remaining, base = Fraction(notional), Fraction(0)
+    for price_units, qty_units in levels:
+        price, qty = Fraction(price_units, 10**pd), Fraction(qty_units, 10**qd)
+        value = qty * size if inverse else price * qty
+        if value >= remaining:
+            base += remaining / price
+            remaining = Fraction(0)
+            break
+        base += value / price
+        remaining -= value
+    if not base:
+        return None
+    average = (Fraction(notional) - remaining) / base
+    return round_div(average.numerator * ONE, average.denominator)
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 10**8), st.integers(1, 10**6)), max_size=12),
+    st.integers(1, 10**7), st.integers(0, 8), st.integers(0, 4), st.sampled_from([1, 10, 100]), st.booleans(),
+)  # fmt: skip
+def test_impact_price_in_integers_is_the_rational_definition(
+    levels: list[tuple[int, int]], notional: int, pd: int, qd: int, size: int, inverse: bool
+) -> None:
+    sizes = {"price_decimals": pd, "qty_decimals": qd, "contract_size": size, "inverse": inverse}
+    assert impact_price(levels, notional, **sizes) == _rational_impact_price(levels, notional, pd, qd, size, inverse)  # type: ignore[arg-type]
+
+
 def test_impact_price_on_coin_m_counts_usd_contracts() -> None:
     # 2 contracts of 100 USD at 100.0 and 2 at 50.0; 300 USD: 200 USD buys 2 coins at 100,
     # 100 USD buys 2 coins at 50: average 300 / 4 = 75.

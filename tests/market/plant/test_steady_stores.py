@@ -1,6 +1,6 @@
 """The market's stores are at their steady size from the start, so an idle server's memory
 does not grow over its first minutes: the books' hash tables, the market view's book and
-klines (its backlogs applied at each ticker, not only once they pass their bound), the
+klines (its backlogs applied after each ticker, not only once they pass their bound), the
 simulator's tracked positions.
 
 Sans-I/O, as the server runs it: ``Simulator`` → ``Plant`` → ``MarketView``, warmed as the
@@ -72,7 +72,8 @@ def test_an_idle_market_is_at_its_steady_size_from_the_start() -> None:
     current: list[StreamMessage] = []
     plant.snapshot(T0, current)
     view.receive(current)
-    # the view applied its warm start's trades at the tickers that followed them
+    view.receive([])  # the next batch: the tickers' symbols are applied one a batch, in line
+    # the view applied its warm start's trades after the tickers that followed them
     assert [len(view.symbols[s].trade_backlog) for s in SYMBOLS] == [0, 0]
     books: list[StreamMessage] = []
     for update in sim.initial_updates(T0):

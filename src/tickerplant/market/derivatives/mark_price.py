@@ -42,7 +42,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
-from fractions import Fraction
 
 from tickerplant.market.units import HOUR_MS, MINUTE_MS
 from tickerplant.market.updates import MARK_DECIMALS
@@ -102,25 +101,28 @@ def impact_price(
 ) -> int | None:
     """The average fill price, in mark units, of ``notional`` (whole quote-asset units:
     USDT on USDⓈ-M, USD on COIN-M) taken from ``levels``, (price units, quantity units)
-    from the touch outwards; None for an empty side."""
-    remaining = Fraction(notional)
-    base = Fraction(0)
-    price_scale = 10**price_decimals
-    qty_scale = 10**qty_decimals
+    from the touch outwards; None for an empty side.
+
+    Exact, in integers (it runs for every symbol's both sides each second: ``Fraction``
+    made it ~90 µs a symbol). Values are kept in units of ``1 / (10^pd × 10^qd)`` of the
+    quote asset; what is bought (``base``) as a fraction ``base_num / base_den``."""
+    scale = 10**price_decimals * 10**qty_decimals
+    remaining = notional * scale  # notional still to take, in value units
+    base_num, base_den = 0, 1  # base bought: Σ value / price, in 1 / 10^qd of the base (a ratio)
     for price_units, qty_units in levels:
-        price = Fraction(price_units, price_scale)
-        qty = Fraction(qty_units, qty_scale)
-        value = qty * contract_size if inverse else price * qty  # in the notional's currency
-        if value >= remaining:
-            base += remaining / price
-            remaining = Fraction(0)
+        # value units of this level: linear price × qty; inverse qty × contractSize (USD)
+        value = qty_units * contract_size * 10**price_decimals if inverse else price_units * qty_units
+        take = min(value, remaining)
+        # take / price: in value units over price units, base_num/base_den += take / price_units
+        base_num, base_den = base_num * price_units + take * base_den, base_den * price_units
+        remaining -= take
+        if not remaining:
             break
-        base += value / price
-        remaining -= value
-    if not base:
+    if not base_num:
         return None
-    average = (Fraction(notional) - remaining) / base
-    return round_div(average.numerator * ONE, average.denominator)
+    filled = notional * scale - remaining  # value units
+    # average = filled value / base bought; value units / (value / price units) = price units
+    return round_div(filled * base_den * ONE, base_num * 10**price_decimals)
 
 
 def premium_index(impact_bid: int, impact_ask: int, index: int) -> int:

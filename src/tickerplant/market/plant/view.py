@@ -19,12 +19,15 @@ fan-out's hot path does not pay for requests nobody makes, and what a symbol hol
 within seconds rather than as its backlog fills: a quiet symbol took minutes to pass the
 bound, and held its warm start's last trades and its whole initial book undecoded until
 then, so the views' books and klines grew for the first ~3 minutes of an idle server
-(~12 MB over the catalogue).
+(~12 MB over the catalogue). The tickers of a market come in one batch, so their symbols
+are put in line and at most ``_DUE_PER_RECEIVE`` of them applied per batch received: all
+at once held the loop ~2 ms every other second (26 symbols), and an order arriving then
+waited for it (the venue's latency tail, issue 33's orders benchmark).
 
 What it holds is bounded by design, whatever the traffic (per symbol):
 
 - each backlog (depth, trades): at most ``_BACKLOG`` + 1 payloads (257), then applied,
-  and applied at each of the symbol's tickers;
+  and applied after each of the symbol's tickers (in line: a few batches later at most);
 - the book: its tables built at the size churn gives them (``OrderBook.settle``), and the
   levels the source's book holds (the simulator's, its shape's ``high`` plus
   the few levels one action adds: about 1,350 a side at the default depth; a followed
@@ -77,6 +80,7 @@ log = logging.getLogger("tickerplant.view")
 # the end whoever asks, so a smaller backlog costs no more decoding, only a call per 256
 # payloads; at 4,096 the 40 symbols' backlogs held ~100 MB at --sim-rate max.
 _BACKLOG = 256
+_DUE_PER_RECEIVE = 1  # symbols whose ticker came, applied per batch received (see the docstring)
 # what a routed message updates
 _BOOK_TICKER, _TICKER, _DEPTH, _TRADE, _OPEN_INTEREST, _MARK, _KLINE_ROW = range(7)
 
@@ -169,6 +173,7 @@ class MarketView:
         self.unreadable = 0  # payloads the view could not read (logged, skipped)
         # canonical stream name -> (symbol view, which slot)
         self._routes: dict[str, tuple[SymbolView, int]] = {}
+        self._due: dict[SymbolView, None] = {}  # symbols whose ticker came, in line (a set, ordered)
         for view in self.symbols.values():
             names = SymbolStreams(view.inst.symbol)  # the names the plant publishes under
             self._routes[names.book_ticker] = (view, _BOOK_TICKER)
@@ -199,11 +204,9 @@ class MarketView:
                 view.book_ticker = payload
             elif slot == _TICKER:
                 view.ticker = payload
-                # a symbol's backlogs are applied at its ticker too: see the docstring
-                if view.depth_backlog:
-                    self._apply_depth(view)
-                if view.trade_backlog:
-                    self._apply_trades(view)
+                # a symbol's backlogs are applied at its ticker too, in line: see the docstring
+                if view.depth_backlog or view.trade_backlog:
+                    self._due[view] = None
             elif slot == _DEPTH:
                 view.depth_backlog.append(payload)
                 if len(view.depth_backlog) > _BACKLOG:
@@ -226,6 +229,14 @@ class MarketView:
                     self._unreadable(view, payload, exc)
             else:
                 self.marks.receive(stream, payload)
+        due = self._due
+        for _ in range(min(_DUE_PER_RECEIVE, len(due))):
+            view = next(iter(due))
+            del due[view]
+            if view.depth_backlog:
+                self._apply_depth(view)
+            if view.trade_backlog:
+                self._apply_trades(view)
 
     # -- the request side --------------------------------------------------------------
 
