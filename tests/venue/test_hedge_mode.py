@@ -7,16 +7,21 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import msgspec
 import pytest
 from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order, refusal
 from test_funding_liquidation import events, funding, mark_to, reads, wallet
 
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.account_payloads import position_risk
+from tickerplant.venue.algo_service import AlgoService
+from tickerplant.venue.amendment import modify
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.orders import OrderStatus, PositionSide
 from tickerplant.venue.position_modes import PositionModes
+from tickerplant.venue.resting import receive
 from tickerplant.venue.settings import dual_endpoint, set_dual_side
 from tickerplant.venue.watch import watch
 
@@ -164,3 +169,57 @@ def test_each_side_pays_its_funding_and_both_sides_share_one_liquidation_price(
     closing = [p["o"] for _, e, p in events(engine) if e == "ORDER_TRADE_UPDATE" and p["o"]["X"] == "FILLED"]
     assert {(o["ps"], o["S"], o["o"]) for o in closing} == {("LONG", "SELL", "LIQUIDATION"),
                                                            ("SHORT", "BUY", "LIQUIDATION")}  # fmt: skip
+
+
+def aggregate(price: str, qty: str) -> StreamMessage:
+    """A public trade whose buyer took (``m`` false): it fills resting sells at or below it."""
+    payload = {"e": "aggTrade", "E": NOW, "a": 1, "s": "BTCUSDT", "p": price, "q": qty, "nq": qty,
+               "f": 1, "l": 1, "T": NOW + 1, "m": False}  # fmt: skip
+    return StreamMessage("btcusdt@aggTrade", msgspec.json.encode(payload))
+
+
+def test_a_take_profit_that_closes_its_whole_side_fills(engine: Engine, journal: Kept) -> None:
+    engine.place(ALICE, market("BUY", "LONG", "0.100"), NOW)
+    tp = engine.place(ALICE, order(side="SELL", positionside="LONG", quantity="0.100", price="61000"), NOW).order
+    assert tp is not None
+    receive(engine, [aggregate("61001.00", "0.100")], NOW + 1)  # takes it as maker, the side's last
+    assert tp.status is OrderStatus.FILLED and engine.ledger(ALICE).position("BTCUSDT", LONG).amt == 0
+    assert journal.batches[-1].orders[-1].status is OrderStatus.FILLED  # journaled, whole
+
+
+def test_a_one_way_reduce_only_order_expired_by_a_fill_is_not_filled_by_the_same_trade(
+    book: Book, journal: Kept
+) -> None:
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    engine.place(ALICE, order(type="MARKET", timeinforce="", quantity="0.100"), NOW)  # long 0.1
+    plain = engine.place(ALICE, order(side="SELL", quantity="0.100", price="61000"), NOW).order
+    reducing = engine.place(ALICE, order(side="SELL", quantity="0.100", price="61000", reduceonly="true"), NOW)
+    receive(engine, [aggregate("61001.00", "1.000")], NOW + 1)  # the plain sell flattens the long first
+    assert plain is not None and plain.status is OrderStatus.FILLED
+    assert reducing.order is not None and reducing.order.status is OrderStatus.EXPIRED
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 0  # never flipped short
+
+
+def test_a_modification_cannot_raise_a_closing_order_past_its_side(engine: Engine) -> None:
+    engine.place(ALICE, market("BUY", "LONG", "0.100"), NOW)
+    tp = engine.place(ALICE, order(side="SELL", positionside="LONG", quantity="0.100", price="61000"), NOW).order
+    assert tp is not None
+    params = {"symbol": "BTCUSDT", "orderid": str(tp.order_id), "side": "SELL", "quantity": "0.500",
+              "price": "59998"}  # fmt: skip
+    assert refusal(modify, engine, ALICE, params, NOW) == (-2022, "ReduceOnly Order is rejected.")
+    assert engine.ledger(ALICE).position("BTCUSDT", LONG).amt == 100 and tp.status is OrderStatus.NEW
+
+
+def test_open_algo_orders_hold_the_mode_and_openings_on_both_sides_add_up(book: Book, journal: Kept) -> None:
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    algos = AlgoService(engine)
+    stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
+            "quantity": "0.010", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip
+    placed, _ = algos.place(ALICE, stop, NOW)
+    assert refusal(set_dual_side, engine, ALICE, True)[0] == -4067  # its child would not match the mode
+    algos.cancel(ALICE, {"symbol": "BTCUSDT", "algoid": str(placed.algo_id)}, NOW)
+    set_dual_side(engine, ALICE, True)
+    engine.place(ALICE, order(positionside="LONG", quantity="0.100", price="59000"), NOW)
+    engine.place(ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)
+    # both may fill, into two positions: their margins add up (5 900 / 20 + 6 100 / 20)
+    assert engine.figures(ALICE, "USDT").open_order_im == Fraction(5900 + 6100, 20)

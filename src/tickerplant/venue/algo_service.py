@@ -45,6 +45,7 @@ class AlgoService:
         self.last: dict[str, int] = {}  # symbol -> its last trade's price, units
         self._streams = {SymbolStreams(s).agg_trade: s for s in engine.instruments}
         self._triggered: dict[int, AlgoOrder] = {}  # algo id -> an order whose child still works
+        engine.modes.join_algos(lambda account_id: bool(self.book.open_orders(account_id)))
 
     def restore(self, order: AlgoOrder) -> None:
         self.book.restore(order)

@@ -38,6 +38,7 @@ from tickerplant.venue.events import Batch, OrderUpdate
 from tickerplant.venue.matching import walk
 from tickerplant.venue.order_params import parse_int, parse_new_order, parse_order_ref, refused
 from tickerplant.venue.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.reduce_only import fits
 from tickerplant.venue.resting import hold
 from tickerplant.venue.risk import check_market
 
@@ -89,6 +90,8 @@ def modify(
         engine.journal.commit(batch)
         return order, counts
     added = new.qty - order.orig_qty
+    if added > 0 and order.reduce_only and not fits(ledger, order, new.qty):  # reduce_only.py
+        raise refused(-2022, "ReduceOnly Order is rejected.")
     if added > 0 and not order.reduce_only:
         engine.check_margin(ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
     record(engine, order, new.price, new.qty, params, now_ms, batch)

@@ -10,7 +10,8 @@ In hedge mode (``POST …/positionSide/dual``, one flag per account for both mar
 keyed with their side; one-way mode holds one ``BOTH``. Each is valued on its own; the
 symbol's open-order margin counts, per decision 7, only the orders that increase exposure:
 in hedge mode the opening ones (``BUY``/``LONG``, ``SELL``/``SHORT``), a closing one being
-reduce-only.
+reduce-only, and both sides' add up (decision 7's "the larger of the buy and sell sides"
+is one-way's, where they cannot both fill into positions; in hedge mode they can).
 
 Figures (per margin asset, single-asset mode; §7.8's formulas):
 
@@ -206,9 +207,16 @@ class Ledger:
         resting += [(o.side, qty, o.price) for o, qty in extra if not (self.hedge and o.reduce_only)]
         if not resting:
             return Fraction(0)
-        position = None if self.hedge else self.positions.get((symbol, PositionSide.BOTH))
-        held = position.amt if position is not None else 0  # hedge: openings close nothing
-        return contract.open_order_margin(resting, held, mark, self.leverage_of(contract))
+        leverage = self.leverage_of(contract)
+        if self.hedge:  # each side's openings may all fill, into two positions: both sides' sum
+            return sum(
+                (contract.open_order_margin([r for r in resting if r[0] is side], 0, mark, leverage)
+                 for side in (Side.BUY, Side.SELL)),
+                Fraction(0),
+            )  # fmt: skip
+        position = self.positions.get((symbol, PositionSide.BOTH))
+        held = position.amt if position is not None else 0
+        return contract.open_order_margin(resting, held, mark, leverage)
 
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int

@@ -14,7 +14,7 @@ An order's position side (part 2 §3.3, "positionSide / hedge mode"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from tickerplant.venue.order_params import refused
@@ -52,6 +52,12 @@ class PositionModes:
     def __init__(self) -> None:
         self.hedged: set[int] = set()
         self.members: list[Member] = []
+        self.algo_orders: list[Callable[[int], bool]] = []  # whether an account has open algo orders
+
+    def join_algos(self, has_open: Callable[[int], bool]) -> None:
+        """A market's algo service: its open algo orders count as open orders (-4067), as a
+        triggered one's child must match the mode it was placed in."""
+        self.algo_orders.append(has_open)
 
     def join(self, member: Member) -> None:
         self.members.append(member)
@@ -65,7 +71,7 @@ class PositionModes:
         if hedge == self.is_hedged(account_id):
             raise refused(-4059, "No need to change position side.")
         ledgers = [member.ledger(account_id) for member in self.members]
-        if any(ledger.open_orders for ledger in ledgers):
+        if any(ledger.open_orders for ledger in ledgers) or any(has(account_id) for has in self.algo_orders):
             raise refused(-4067, "Position side cannot be changed if there exists open orders.")
         if any(p.amt for ledger in ledgers for p in ledger.positions.values()):
             raise refused(-4068, "Position side cannot be changed if there exists position.")

@@ -28,7 +28,7 @@ from tickerplant.venue.ledger import Ledger
 from tickerplant.venue.order_params import NewOrder
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
-__all__ = ["Finishing", "closable", "rests", "trim"]
+__all__ = ["Finishing", "closable", "fits", "rests", "trim"]
 
 
 class Finishing(Protocol):
@@ -49,9 +49,15 @@ def closable(ledger: Ledger, symbol: str, position_side: PositionSide, side: Sid
         return abs(amt)
     held = sum(
         o.remaining for o in ledger.open_orders.get(symbol, {}).values()
-        if o.reduce_only and o.position_side is position_side
+        if o.reduce_only and o.position_side is position_side and o.status.is_open
     )  # fmt: skip
     return max(0, abs(amt) - held)
+
+
+def fits(ledger: Ledger, order: Order, qty: int) -> bool:
+    """Whether resting ``order`` may hold ``qty`` in all (a modification's new quantity)."""
+    others = closable(ledger, order.symbol, order.position_side, order.side, others=True)
+    return qty - order.executed_qty <= others + order.remaining
 
 
 def rests(new: NewOrder) -> bool:
@@ -62,9 +68,9 @@ def rests(new: NewOrder) -> bool:
 def trim(engine: Finishing, ledger: Ledger, symbol: str, position_side: PositionSide, now_ms: int,
          batch: Batch) -> None:  # fmt: skip
     """Expire the position's open reduce-only orders that it can no longer close."""
-    orders = [
+    orders = [  # not the one a fill just ended: its engine ends it next
         o for o in ledger.open_orders.get(symbol, {}).values()
-        if o.reduce_only and o.position_side is position_side
+        if o.reduce_only and o.position_side is position_side and o.status.is_open
     ]  # fmt: skip
     if not orders:
         return

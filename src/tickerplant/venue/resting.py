@@ -155,6 +155,8 @@ def _maker_fills(engine: Engine, messages: Iterable[StreamMessage], now_ms: int,
         inst = engine.instruments[symbol]
         price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
         for order in list(engine.resting(symbol)):
+            if not order.status.is_open:  # expired by an earlier fill of this trade (reduce_only.trim)
+                continue
             if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
                 continue
             filled = maker_fill(order, price, qty, trade.buyer_is_maker)
