@@ -18,6 +18,7 @@ from tickerplant.venue.account_payloads import position_risk
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.amendment import modify
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import ModeChange
 from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.orders import OrderStatus, PositionSide
 from tickerplant.venue.position_modes import PositionModes
@@ -130,7 +131,7 @@ def test_the_mode_changes_only_when_flat_and_is_one_for_both_markets(book: Book,
     assert dual_endpoint(cm, reads(ALICE), NOW) == {"dualSidePosition": False}
     set_dual_side(cm, ALICE, True)  # through COIN-M: USDⓈ-M follows (the CM migration)
     assert um.ledger(ALICE).hedge and dual_endpoint(um, reads(ALICE), NOW) == {"dualSidePosition": True}
-    assert journal.batches[-1].modes == [(ALICE, True)]
+    assert journal.batches[-1].modes == [ModeChange(ALICE, hedge=True)]
     assert refusal(set_dual_side, um, ALICE, True) == (-4059, "No need to change position side.")
     um.place(ALICE, market("BUY", "LONG", "0.010"), NOW)
     assert refusal(set_dual_side, cm, ALICE, False) == (

@@ -21,6 +21,7 @@ moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -29,8 +30,9 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.accounts import UM_MARGIN_ASSETS, Account, Balance, format_amount
 from tickerplant.venue.balances import CmBalance, UmBalance
+from tickerplant.venue.collateral import asset_price
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.ledger import Figures, SymbolFigures
+from tickerplant.venue.ledger import Figures, Ledger, SymbolFigures
 from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.margin import toward_zero
 from tickerplant.venue.order_payloads import decimal_text
@@ -55,6 +57,17 @@ def _assets(engine: Engine, balances: Sequence[Balance], coins: Sequence[str]) -
     held = {b.asset: b.update_ms for b in balances if b.wallet is engine.market}
     listed = UM_MARGIN_ASSETS if engine.market is Market.UM else tuple(dict.fromkeys(coins))
     return [(a, held.get(a, 0)) for a in [*listed, *sorted(set(held) - set(listed))]]
+
+
+def _pool_share(engine: Engine, ledger: Ledger, asset: str, f: Figures) -> Figures:
+    """``asset``'s figures, its available and withdrawable amounts in Multi-Assets mode the
+    pool's in that asset (``collateral.py``): the pool over the asset's price, the most to
+    withdraw never more than the asset's own wallet."""
+    if not ledger.multi_assets or (price := asset_price(asset, engine.mark)) is None or not price:
+        return f
+    pool = engine.margin_figures(ledger, asset)
+    withdraw = min(max(Fraction(0), Fraction(f.wallet, 10**8)), pool.max_withdraw / price)
+    return dataclasses.replace(f, shared=(pool.available / price, withdraw))
 
 
 def _asset_row(asset: str, f: Figures, updated: int, *, um: bool, v2: bool) -> dict[str, Any]:
@@ -113,11 +126,13 @@ def account(
     um = engine.market is Market.UM
     rows = []
     usdt: Figures | None = None
+    ledger = engine.ledger(who.account_id)
     for asset, updated in _assets(engine, balances, coins):
-        f = engine.figures(who.account_id, asset)
+        f = _pool_share(engine, ledger, asset, engine.figures(who.account_id, asset))
         usdt = f if asset == "USDT" else usdt
         rows.append(_asset_row(asset, f, updated, um=um, v2=v2 or not um))
-    ledger = engine.ledger(who.account_id)
+    if ledger.multi_assets:  # the totals are the pool's, in USD (part 3 §4.2)
+        usdt = engine.margin_figures(ledger, "USDT")
     every = v2 or not um
     symbols = list(engine.instruments) if every else ledger.active_symbols()
     figures = _symbol_figures(engine, who.account_id, symbols, every=every)
@@ -130,7 +145,7 @@ def account(
     body: dict[str, Any] = {}
     if v2:
         body = {"feeTier": 0, "feeBurn": False, "canTrade": True, "canDeposit": True, "canWithdraw": True,
-                "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1}  # fmt: skip
+                "updateTime": 0, "multiAssetsMargin": ledger.multi_assets, "tradeGroupId": -1}  # fmt: skip
     body |= {
         "totalInitialMargin": _amount(f.position_im + f.open_order_im),
         "totalMaintMargin": _amount(f.cross_maint),
@@ -257,8 +272,9 @@ def position_risk(
 def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str]) -> list[Any]:
     """The balance answer's rows with the margin figures (part 3 §4.1)."""
     rows: list[Any] = []
+    ledger = engine.ledger(who.account_id)
     for asset, updated in _assets(engine, balances, coins):
-        f = engine.figures(who.account_id, asset)
+        f = _pool_share(engine, ledger, asset, engine.figures(who.account_id, asset))
         wallet, cross = format_amount(f.wallet), format_amount(f.cross_wallet)
         unrealized = _amount(f.cross_unrealized)  # crossUnPnl (part 3 §4.1)
         available, withdraw = _amount(f.available), _amount(f.max_withdraw)

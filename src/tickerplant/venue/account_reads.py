@@ -58,11 +58,12 @@ def commission_rate(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
 
 
 def account_config(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    """Part 3 §4.13: a VIP0 account's, its position mode, multi-assets off."""
+    """Part 3 §4.13: a VIP0 account's, its position mode and Multi-Assets mode."""
     hedge = engine.modes.is_hedged(authorized.account.account_id)
+    multi = engine.ledger(authorized.account.account_id).multi_assets
     return {
         "feeTier": 0, "canTrade": authorized.key.trading, "canDeposit": True, "canWithdraw": True,
-        "dualSidePosition": hedge, "updateTime": authorized.account.created_ms, "multiAssetsMargin": False,
+        "dualSidePosition": hedge, "updateTime": authorized.account.created_ms, "multiAssetsMargin": multi,
         "tradeGroupId": -1,
     }  # fmt: skip
 

@@ -28,6 +28,7 @@ answer as Binance's do past their visibility window (-2013).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import NamedTuple, Protocol
@@ -35,7 +36,8 @@ from typing import NamedTuple, Protocol
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import SymbolStreams
 from tickerplant.market.payloads.exchange_info import order_filters
-from tickerplant.venue.accounts import Balance
+from tickerplant.venue.accounts import UM_MARGIN_ASSETS, Balance
+from tickerplant.venue.collateral import pooled
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
 from tickerplant.venue.exposure import Exposure
 from tickerplant.venue.kept import FILLS_KEPT, ORDERS_KEPT, Kept
@@ -189,6 +191,13 @@ class Engine:
     def figures(self, account_id: int, asset: str) -> Figures:
         ledger = self.ledger(account_id)
         return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark)
+
+    def margin_figures(self, ledger: Ledger, asset: str) -> Figures:
+        """What ``asset``'s cross positions draw on: its own figures, or in Multi-Assets mode
+        the pool of every margin asset in USD (``collateral.py``)."""
+        if not ledger.multi_assets:
+            return self.figures(ledger.account_id, asset)
+        return pooled(UM_MARGIN_ASSETS, functools.partial(self.figures, ledger.account_id), self.mark)
 
     def symbol(self, text: str) -> Instrument:
         inst = self.instruments.get(text.upper())
@@ -357,7 +366,7 @@ class Engine:
             return
         best = next(self.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
         cost = order_cost(ledger, contract, order, qty, mark, best)
-        f = self.figures(ledger.account_id, contract.inst.margin_asset)
+        f = self.margin_figures(ledger, contract.inst.margin_asset)
         if cost > 0 and cost > (f.max_withdraw if contract.inst.symbol in ledger.isolated else f.available):
             raise refused(-2019, "Margin is insufficient.")
 

@@ -163,6 +163,15 @@ class Setting:
     isolated: bool | None
 
 
+@dataclass(frozen=True, slots=True)
+class ModeChange:
+    """An account-wide mode changed: hedge mode (both markets) or Multi-Assets (USDⓈ-M)."""
+
+    account_id: int
+    hedge: bool | None = None  # None: unchanged
+    multi_assets: bool | None = None
+
+
 @dataclass(slots=True)
 class Batch:
     """What one command changed, journaled in one transaction before its answer."""
@@ -176,7 +185,7 @@ class Batch:
     algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
     margin_moves: list[MarginMove] = field(default_factory=list)
     amendments: list[Amendment] = field(default_factory=list)
-    modes: list[tuple[int, bool]] = field(default_factory=list)  # account, hedge mode (both markets)
+    modes: list[ModeChange] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         changed = (

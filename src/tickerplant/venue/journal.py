@@ -8,7 +8,7 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_fills``: every fill, with the realized PnL and commission it booked;
 - ``venue_positions``: each (account, symbol, position side)'s position after its last
   change (the entry price exact, as ``numerator/denominator``; an isolated position's wallet);
-- ``venue_position_modes``: the accounts that set hedge mode (both markets);
+- ``venue_account_modes``: each account's hedge mode (both markets) and Multi-Assets mode;
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
   commission), summed on start; the operator's deposits stay in ``balances``;
 - ``venue_settings``: per (account, symbol) leverage and margin type;
@@ -41,6 +41,7 @@ from typing import Protocol
 
 import msgspec
 
+from tickerplant.market.instruments import Market
 from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, Income, MarginMove
@@ -98,8 +99,9 @@ CREATE TABLE IF NOT EXISTS venue_orders (
 ) WITHOUT ROWID;
 {_FILLS}
 {_POSITIONS}
-CREATE TABLE IF NOT EXISTS venue_position_modes (
-    account_id INTEGER NOT NULL PRIMARY KEY, hedge INTEGER NOT NULL
+CREATE TABLE IF NOT EXISTS venue_account_modes (
+    account_id INTEGER NOT NULL PRIMARY KEY, hedge INTEGER NOT NULL DEFAULT 0,
+    multi_assets INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS venue_wallet_changes (
     account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL
@@ -317,8 +319,13 @@ class SqliteJournal:
                     "isolated = coalesce(excluded.isolated, isolated)",
                     (s.account_id, s.symbol, s.leverage, s.isolated),
                 )
-            if batch.modes:
-                db.executemany("INSERT OR REPLACE INTO venue_position_modes VALUES (?, ?)", batch.modes)
+            for m in batch.modes:
+                db.execute(
+                    "INSERT INTO venue_account_modes VALUES (?, coalesce(?, 0), coalesce(?, 0)) "
+                    "ON CONFLICT DO UPDATE SET hedge = coalesce(?, hedge), "
+                    "multi_assets = coalesce(?, multi_assets)",
+                    (m.account_id, m.hedge, m.multi_assets, m.hedge, m.multi_assets),
+                )
         self.commits += 1
 
     def checkpoint(self) -> None:
@@ -339,8 +346,10 @@ class SqliteJournal:
         if db is None:
             return
         symbols = engine.instruments
-        for account_id, hedge in db.execute("SELECT account_id, hedge FROM venue_position_modes"):
+        for account_id, hedge, multi_assets in db.execute("SELECT * FROM venue_account_modes"):
             engine.modes.set(account_id, bool(hedge))  # first: the ledgers below are made in it
+            if multi_assets and engine.market is Market.UM:
+                engine.ledger(account_id).multi_assets = True
         for row in db.execute(f"SELECT {_ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
             if row[0] in symbols:
                 engine.restore(_order(row))

@@ -90,6 +90,7 @@ class Figures:
     isolated_unrealized: Fraction = Fraction(0)
     isolated_im: Fraction = Fraction(0)
     isolated_maint: Fraction = Fraction(0)
+    shared: tuple[Fraction, Fraction] | None = None  # Multi-Assets: the pool's available, max withdraw
 
     @property
     def margin_balance(self) -> Fraction:
@@ -114,11 +115,15 @@ class Figures:
 
     @property
     def available(self) -> Fraction:
+        if self.shared is not None:
+            return self.shared[0]
         used = self.position_im - self.isolated_im + self.open_order_im
         return max(Fraction(0), self.cross_margin_balance - used)
 
     @property
     def max_withdraw(self) -> Fraction:
+        if self.shared is not None:
+            return self.shared[1]
         used = self.position_im - self.isolated_im + self.open_order_im
         free = self.cross_wallet / Fraction(10**8) - used
         return max(Fraction(0), min(self.available, free))
@@ -129,6 +134,7 @@ class Ledger:
     account_id: int
     positions: dict[Held, Position] = field(default_factory=dict)
     hedge: bool = False  # hedge mode (position_modes.PositionModes keeps it for both markets)
+    multi_assets: bool = False  # Multi-Assets mode, USDⓈ-M only (collateral.py)
     leverage: dict[str, int] = field(default_factory=dict)  # set by POST …/leverage
     isolated: set[str] = field(default_factory=set)  # symbols set ISOLATED
     changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8

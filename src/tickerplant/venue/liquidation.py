@@ -2,7 +2,8 @@
 decision 12), sans-I/O, checked at every mark price the plant publishes
 (`<symbol>@markState`) for the accounts holding a position on that symbol, and no other.
 
-Per account and margin asset, the cross positions together: ``margin ratio = Σ their
+Per account and margin asset (in Multi-Assets mode, the pool of every margin asset in USD,
+``collateral.py``), the cross positions together: ``margin ratio = Σ their
 maintenance margin / (cross wallet + Σ their uPnL at mark)``; each isolated position alone:
 ``its maintenance margin / (its isolated wallet + its uPnL)`` (§7.9).
 
@@ -77,8 +78,8 @@ def check(engine: Engine, symbol: str, now_ms: int) -> None:
         if not held:
             holders.discard(account_id)
             continue
-        if symbol not in ledger.isolated:
-            figures = engine.figures(account_id, contract.inst.margin_asset)
+        if symbol not in ledger.isolated:  # Multi-Assets mode: the pool of every margin asset
+            figures = engine.margin_figures(ledger, contract.inst.margin_asset)
             _judge(
                 engine,
                 ledger,
@@ -155,6 +156,8 @@ def _collateral(engine: Engine, ledger: Ledger, held: Held) -> Fraction:
     if symbol in ledger.isolated:
         return Fraction(ledger.positions[held].isolated_wallet, 10**8)
     asset = engine.contracts[symbol].inst.margin_asset
+    if ledger.multi_assets:  # the pool's collateral, in USD (collateral.py)
+        return Fraction(engine.margin_figures(ledger, asset).wallet, 10**8)
     return Fraction(engine.cross_wallet(ledger, asset), 10**8)
 
 
@@ -245,6 +248,8 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> Non
         liquidated += _close(engine, ledger, held, now_ms, batch)
     if isolated:  # its wallet, less what its fills booked, is what is left of it
         left += ledger.changes.get(asset, 0) - before
+    elif ledger.multi_assets:  # the pool's collateral left, in USD (collateral.py)
+        left = engine.margin_figures(ledger, asset).wallet
     else:
         left = engine.cross_wallet(ledger, asset)
     fee = min(left, down(liquidated * LIQUIDATION_FEE[engine.market]))

@@ -6,9 +6,11 @@ for both markets, as since Binance's "CM migration": a change through either mar
 changes both, refused with open orders (-4067) or positions (-4068) in either, and -4059
 for the mode already set. No event tells it (part 4 §3.5: none is documented).
 
-The venue keeps single-asset mode only (§4.7): ``POST /fapi/v1/multiAssetsMargin`` with ``false``
-is -4171, with ``true`` Binance's checks (a symbol margined ISOLATED -4167, open orders
--4170), then -1130.
+Multi-Assets mode (§4.7, USDⓈ-M only; its margin is ``collateral.py``'s): ``POST
+/fapi/v1/multiAssetsMargin`` is -4171 for the mode already set, -4167 (to turn it on) while
+a symbol is margined ISOLATED, -4170 with open orders, -4172 (on) with a margin asset's
+wallet below zero, -4169 (off) when a margin asset's own margin balance would not hold its
+positions' initial margin; in the mode, ``POST …/marginType`` ISOLATED is -4168.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from typing import Any
 
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue.accounts import UM_MARGIN_ASSETS
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import AccountUpdate, Batch, ConfigUpdate, Setting
+from tickerplant.venue.events import AccountUpdate, Batch, ConfigUpdate, ModeChange, Setting
 from tickerplant.venue.margin import Contract
 from tickerplant.venue.order_params import parse_bool, parse_int, parse_symbol, refused
 
@@ -63,6 +66,8 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
     isolated = margin_type == "ISOLATED"
     if isolated == (inst.symbol in ledger.isolated):
         raise refused(-4046, "No need to change margin type.")
+    if isolated and ledger.multi_assets:
+        raise refused(-4168, "Unable to adjust to isolated-margin mode under the Multi-Assets mode.")
     if ledger.open_orders.get(inst.symbol):
         raise refused(-4067, "Position side cannot be changed if there exists open orders.")
     if ledger.held(inst.symbol):
@@ -81,22 +86,30 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
 def set_dual_side(engine: Engine, account_id: int, dual: bool) -> None:
     """``POST …/positionSide/dual`` (see the module's docstring), in every market."""
     engine.modes.change(account_id, dual)
-    engine.journal.commit(Batch(modes=[(account_id, dual)]))
+    engine.journal.commit(Batch(modes=[ModeChange(account_id, hedge=dual)]))
     engine.modes.set(account_id, dual)
 
 
 def set_multi_assets(engine: Engine, account_id: int, on: bool) -> None:
     """``POST /fapi/v1/multiAssetsMargin`` (see the module's docstring)."""
     ledger = engine.ledger(account_id)
-    if not on:
+    if on == ledger.multi_assets:
         text = "Adjusted asset mode is currently set and does not need to be adjusted repeatedly."
         raise refused(-4171, text)
-    if ledger.isolated:
+    if on and ledger.isolated:
         text = "Unable to adjust to Multi-Assets mode with symbols of USDⓈ-M Futures under isolated-margin"
         raise refused(-4167, text + " mode.")
     if ledger.open_orders:
         raise refused(-4170, "Unable to adjust Multi-Assets Mode with open orders in USDⓈ-M Futures.")
-    raise RequestRefused(-1130, "Data sent for parameter 'multiAssetsMargin' is not valid.")
+    if on and any(engine.wallet(ledger, asset) < 0 for asset in UM_MARGIN_ASSETS):
+        text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
+        raise refused(-4172, text + " in USDⓈ-M Futures account.")
+    alone = [engine.figures(account_id, asset) for asset in UM_MARGIN_ASSETS]
+    if not on and any(f.position_im and f.cross_margin_balance < f.position_im for f in alone):
+        text = "Unable to adjust Multi-Assets Mode with insufficient margin balance in USDⓈ-M Futures."
+        raise refused(-4169, text)
+    engine.journal.commit(Batch(modes=[ModeChange(account_id, multi_assets=on)]))
+    ledger.multi_assets = on
 
 
 # -- the endpoints: (engine, authorized, now_ms) -> the answer ------------------------------
@@ -134,7 +147,7 @@ def set_dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> An
 
 
 def multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    return {"multiAssetsMargin": False}
+    return {"multiAssetsMargin": engine.ledger(authorized.account.account_id).multi_assets}
 
 
 def set_multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:

@@ -1,0 +1,73 @@
+"""Multi-Assets mode's margin (trading spec part 3 §4.7, §11; USDⓈ-M only): every margin
+asset of the wallet (``accounts.UM_MARGIN_ASSETS``: USDT, USDC, BNB, BTC, ETH, FDUSD,
+BFUSD) is collateral for every cross position, valued in USD.
+
+Binance publishes the mechanics by their field names only (§11: "mechanics beyond field
+names are inference"); tickerplant's, documented in docs/venue.md:
+
+- an asset's USD price (its "asset index", ``GET /fapi/v1/assetIndex``): 1 for the
+  stablecoins, the mark of ``<ASSET>USDT`` for BTC, ETH and BNB (none yet: the asset counts
+  for nothing);
+- a positive balance counts at its price times its collateral rate (``COLLATERAL_RATE``:
+  1 for the stablecoins, 0.95 for BTC, ETH and BNB: Binance's haircut for its majors); a
+  negative one counts in full, with no haircut to soften it;
+- the pooled figures (``pooled``) are the assets' figures in USD: the wallets so valued,
+  their positions' unrealized PnL, initial and maintenance margins and open-order margin at
+  the asset's price; ``available`` and ``maxWithdrawAmount`` follow from them as in
+  single-asset mode, and an asset's own ``availableBalance`` is the pool's in that asset
+  (the pool over its price). Every catalogue symbol is USDT-margined, so a position's
+  figures are in USD already;
+- no automatic exchange of a negative balance (``autoAssetExchange``, income
+  ``AUTO_EXCHANGE``): a USDT wallet that fees, losses or funding take below zero stays
+  there, backed by the other assets, until the owner deposits; a liquidation's clearance
+  fee and its credit (``liquidation.py``) are measured on the pool.
+
+Sans-I/O: the figures of each asset and the marks come in as functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from fractions import Fraction
+
+from tickerplant.venue.ledger import Figures
+
+__all__ = ["COLLATERAL_RATE", "asset_price", "pooled"]
+
+_STABLE = ("USDT", "USDC", "FDUSD", "BFUSD")
+COLLATERAL_RATE: dict[str, Fraction] = {asset: Fraction(1) for asset in _STABLE} | {
+    asset: Fraction(95, 100) for asset in ("BTC", "ETH", "BNB")
+}
+_UNITS = Fraction(10**8)
+
+
+def asset_price(asset: str, mark: Callable[[str], Fraction | None]) -> Fraction | None:
+    """``asset``'s USD price: 1 for a stablecoin, its USDT perpetual's mark for the others
+    (None: unknown, or no mark yet)."""
+    if asset in _STABLE:
+        return Fraction(1)
+    if asset not in COLLATERAL_RATE:
+        return None
+    return mark(f"{asset}USDT")
+
+
+def pooled(
+    assets: Iterable[str], figures: Callable[[str], Figures], mark: Callable[[str], Fraction | None]
+) -> Figures:
+    """The pool of ``assets`` in USD (the module docstring), as one ``Figures``: its wallet
+    the collateral value in 1e-8 USD, rounded down."""
+    wallet = Fraction(0)
+    unrealized = position_im = open_order_im = maint = Fraction(0)
+    for asset in assets:
+        price = asset_price(asset, mark)
+        if price is None:
+            continue
+        f = figures(asset)
+        held = f.wallet / _UNITS * price
+        wallet += held * COLLATERAL_RATE[asset] if held > 0 else held
+        unrealized += f.unrealized * price
+        position_im += f.position_im * price
+        open_order_im += f.open_order_im * price
+        maint += f.maint * price
+    units = wallet * _UNITS
+    return Figures(units.numerator // units.denominator, unrealized, position_im, open_order_im, maint)

@@ -1,0 +1,120 @@
+"""Multi-Assets mode without sockets (part 3 §4.7, §11; ``venue/collateral.py``): alice's
+USDⓈ-M wallet holds 1 BTC and no USDT; the engine of ``test_engine`` (asks 60 000 ×1,
+60 001 ×2; mark 60 000). In single-asset mode her BTC margins nothing; in Multi-Assets mode
+it is collateral at 0.95 of its mark, for USDT-margined positions whose fees and PnL take
+the USDT wallet below zero."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from test_engine import ALICE, NOW, Book, Kept, order, refusal
+from test_funding_liquidation import mark_to, reads
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.account_payloads import account
+from tickerplant.venue.accounts import Account, Balance, parse_amount
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.settings import multi_assets_endpoint, set_margin_type, set_multi_assets
+from tickerplant.venue.store import AccountStore
+
+
+class Coins:
+    """alice: 1 BTC in her USDⓈ-M wallet, no USDT."""
+
+    def balances(self, account_id: int) -> list[Balance]:
+        return [Balance(ALICE, Market.UM, "BTC", parse_amount("1"), 1)] if account_id == ALICE else []
+
+
+@pytest.fixture
+def book() -> Book:
+    return Book()
+
+
+@pytest.fixture
+def journal() -> Kept:
+    return Kept()
+
+
+@pytest.fixture
+def engine(book: Book, journal: Kept) -> Engine:
+    return Engine(Market.UM, catalogue(Market.UM, NOW), book, Coins(), journal)
+
+
+def buy(quantity: str) -> dict[str, str]:
+    return order(type="MARKET", timeinforce="", quantity=quantity)
+
+
+def usdt(engine: Engine) -> Fraction:
+    return Fraction(engine.wallet(engine.ledger(ALICE), "USDT"), 10**8)
+
+
+def test_btc_margins_usdt_positions_only_in_multi_assets_mode(engine: Engine) -> None:
+    assert refusal(engine.place, ALICE, buy("0.500"), NOW) == (-2019, "Margin is insufficient.")
+    assert multi_assets_endpoint(engine, reads(ALICE), NOW) == {"multiAssetsMargin": False}
+    set_multi_assets(engine, ALICE, True)
+    assert multi_assets_endpoint(engine, reads(ALICE), NOW) == {"multiAssetsMargin": True}
+    engine.place(ALICE, buy("0.500"), NOW)  # 30 000 at 20×: 1 500 of initial margin
+    assert usdt(engine) == -15  # the fee, in USDT: below zero, backed by the BTC
+    pool = engine.margin_figures(engine.ledger(ALICE), "USDT")
+    assert Fraction(pool.wallet, 10**8) == 60000 * Fraction(95, 100) - 15  # the haircut value, in USD
+    assert pool.available == 57000 - 15 - 1500
+    # more than the pool holds: 0.95 BTC's worth at 20× is about 18 BTC of notional
+    assert refusal(engine.place, ALICE, order(quantity="20.000", price="60000"), NOW)[0] == -2019
+    who = Account(ALICE, "alice", "a", False, NOW)
+    answer = account(engine, who, Coins().balances(ALICE), [], v2=False)
+    assert answer["totalWalletBalance"] == "56985.00000000" and answer["availableBalance"] == "55485.00000000"
+    btc = next(r for r in answer["assets"] if r["asset"] == "BTC")
+    assert btc["walletBalance"] == "1.00000000"
+    assert btc["availableBalance"] == "0.92475000"  # the pool's 55 485 USD in BTC at 60 000
+    assert btc["maxWithdrawAmount"] == "0.92475000"
+
+
+def test_switching_and_its_refusals(engine: Engine) -> None:
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
+    text = "Unable to adjust to Multi-Assets mode with symbols of USDⓈ-M Futures under isolated-margin mode."
+    assert refusal(set_multi_assets, engine, ALICE, True) == (-4167, text)
+    set_margin_type(engine, ALICE, "BTCUSDT", "CROSSED")
+    already = "Adjusted asset mode is currently set and does not need to be adjusted repeatedly."
+    assert refusal(set_multi_assets, engine, ALICE, False) == (-4171, already)
+    set_multi_assets(engine, ALICE, True)
+    assert refusal(set_margin_type, engine, ALICE, "ETHUSDT", "ISOLATED") == (
+        -4168, "Unable to adjust to isolated-margin mode under the Multi-Assets mode.")  # fmt: skip
+    engine.place(ALICE, order(quantity="0.010", price="59000"), NOW)
+    assert refusal(set_multi_assets, engine, ALICE, False)[0] == -4170  # open orders
+    engine.cancel_all(ALICE, "BTCUSDT", NOW)
+    engine.place(ALICE, buy("0.100"), NOW)
+    # USDT alone (−3 of fees) cannot hold the position's 300 of initial margin
+    assert refusal(set_multi_assets, engine, ALICE, False)[0] == -4169
+    engine.place(ALICE, order(type="MARKET", timeinforce="", side="SELL", quantity="0.100"), NOW)
+    set_multi_assets(engine, ALICE, False)  # flat: it may go back, its USDT below zero
+    assert usdt(engine) < 0
+    text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
+    assert refusal(set_multi_assets, engine, ALICE, True) == (-4172, text + " in USDⓈ-M Futures account.")
+
+
+def test_the_pool_is_liquidated_when_the_collateral_falls_with_the_position(engine: Engine, book: Book) -> None:
+    set_multi_assets(engine, ALICE, True)
+    engine.place(ALICE, buy("0.500"), NOW)
+    # pool at mark P: 0.95 P − 15 + 0.5 (P − 60 000); maintenance 0.5 P × 0.004: equal near 20 729
+    mark_to(engine, book, "21000", NOW + 1)
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 500  # above it: held
+    book.marks["BTCUSDT"] = Fraction(20000)
+    mark_to(engine, book, "20000", NOW + 2)
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 0
+    assert engine.margin_figures(engine.ledger(ALICE), "USDT").wallet >= 0  # never below the pool's zero
+
+
+def test_the_mode_comes_back_from_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "venue.db"
+    AccountStore(path).close()
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Coins(), journal)
+    set_multi_assets(engine, ALICE, True)
+    journal.close()
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Coins(), SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    assert again.ledger(ALICE).multi_assets and not again.ledger(ALICE).hedge
