@@ -50,7 +50,7 @@ async def test_configuration_reads(plant: Tickerplant, venue: Venue, closing: li
     with pytest.raises(BinanceAPIException) as caught:
         await client.futures_commission_rate()
     assert caught.value.code == -1102
-    # single-asset mode only (part 3 §4.7): Binance's own answers, then the departure, -1130
+    # Multi-Assets mode (part 3 §4.7): off, Binance's refusals, then on and off again
     assert await client.futures_get_multi_assets_mode() == {"multiAssetsMargin": False}
     with pytest.raises(BinanceAPIException) as caught:
         await client.futures_change_multi_assets_mode(False)
@@ -61,10 +61,9 @@ async def test_configuration_reads(plant: Tickerplant, venue: Venue, closing: li
         await client.futures_change_multi_assets_mode(True)
     assert caught.value.code == -4167
     await client.futures_change_margin_type(symbol="ETHUSDT", marginType="CROSSED")
-    with pytest.raises(BinanceAPIException) as caught:
-        await client.futures_change_multi_assets_mode(True)
-    assert (caught.value.code, caught.value.message) == (
-        -1130, "Data sent for parameter 'multiAssetsMargin' is not valid.")  # fmt: skip
+    assert await client.futures_change_multi_assets_mode(True) == {"code": 200, "msg": "success"}
+    assert await client.futures_get_multi_assets_mode() == {"multiAssetsMargin": True}
+    assert await client.futures_change_multi_assets_mode(False) == {"code": 200, "msg": "success"}
 
 
 async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:

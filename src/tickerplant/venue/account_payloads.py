@@ -45,6 +45,15 @@ def _amount(value: Fraction) -> str:
     return format_amount(toward_zero(value))
 
 
+def _isolated_margin(sf: SymbolFigures) -> str:
+    """``isolatedMargin``: the wallet plus ``unRealizedProfit`` as written (each at 8 decimals,
+    uPnL toward zero), so that the row's three figures add up to the unit, as Binance's do
+    (part 3 §4.3); 0 for a cross position."""
+    if not sf.isolated:
+        return _amount(Fraction(0))
+    return format_amount(sf.position.isolated_wallet + toward_zero(sf.unrealized))
+
+
 def _entry(value: Fraction) -> str:
     if not value:
         return "0.0"
@@ -177,7 +186,7 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
         return {
             "symbol": sf.symbol, "positionSide": sf.side.value, "positionAmt": qty,
             "unrealizedProfit": _amount(sf.unrealized),
-            "isolatedMargin": _amount(sf.isolated_margin), "notional": _amount(sf.notional),
+            "isolatedMargin": _isolated_margin(sf), "notional": _amount(sf.notional),
             "isolatedWallet": _wallet(sf),
             "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
             "updateTime": sf.position.update_ms,
@@ -237,7 +246,7 @@ def position_risk(
                 "positionSide": sf.side.value, "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
                 "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
                 "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
-                "isolatedMargin": _amount(sf.isolated_margin) if isolated else "0",
+                "isolatedMargin": _isolated_margin(sf) if isolated else "0",
                 "notional": _amount(sf.notional), "marginAsset": inst.margin_asset,
                 "isolatedWallet": _wallet(sf),
                 "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
@@ -255,7 +264,7 @@ def position_risk(
         cap = str(contract.max_notional(sf.leverage))
         row |= {"maxNotionalValue": cap} if engine.market is Market.UM else {"maxQty": cap}
         row |= {"marginType": "isolated" if isolated else "cross",
-                "isolatedMargin": _amount(sf.isolated_margin),
+                "isolatedMargin": _isolated_margin(sf),
                 "isAutoAddMargin": "false", "positionSide": sf.side.value}  # fmt: skip
         if engine.market is Market.UM:
             row |= {"notional": _amount(sf.notional), "isolatedWallet": _wallet(sf),
