@@ -13,8 +13,12 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
 
 1. Steady: ``--rate`` orders/s (and as many cancels) over 20 connections for ``--seconds``:
    new → acknowledgement latency p50/p99, journal on (a SQLite commit before each answer).
-   Target: p99 ≤ 2 ms.
-2. Flat out: 50 connections, each sending its next order as soon as the last is answered:
+   Target: p99 ≤ 2 ms. The first ``WATCHED`` accounts keep a user data stream open (one
+   picows connection each, ``streams.py``): their orders' new → ``ORDER_TRADE_UPDATE``
+   (``x`` ``NEW``) p50/p99, from the request's sending to the event's arrival.
+2. The same over the WebSocket API (``order.place`` then ``order.cancel``, each signed, 20
+   connections): new → response p50/p99, and new → ``ORDER_TRADE_UPDATE`` likewise.
+3. Flat out (REST): 50 connections, each sending its next order as soon as the last is answered:
    orders/s, against a floor that answers the same requests with pre-built bytes over
    kept-alive connections with the same library (asyncio on uvloop). Target: ≥ 0.5 of it.
 
@@ -29,7 +33,9 @@ import json
 import tempfile
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
@@ -40,10 +46,12 @@ from tickerplant.venue.store import AccountStore
 
 from ..harness.processes import CLIENT_CPU, HOST, check_cpus, pin, raise_nofile, serving, supervised
 from ..harness.report import Target, verdict
+from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
 
 LATENCY = Target(2.0, at_least=False, unit=" ms")
 RATIO = Target(0.5)
 SECRET = "S" * 64
+WATCHED = 50  # accounts whose user data stream is open: 5 % of the orders at 1,000 accounts
 _END = b"\r\n\r\n"
 
 
@@ -111,20 +119,59 @@ def order_query(price: str, n: int) -> str:
     return f"{head}&price={price}&newClientOrderId=b{n}"
 
 
-async def steady(port: int, keys: list[str], price: str, rate: float, seconds: float) -> list[float]:
+async def steady(
+    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float]
+) -> list[float]:
     conns = await connect(port, 20)
     latencies: list[float] = []
-    sent = 0
-    started = time.perf_counter()
 
     async def one(conn: Conn, n: int) -> None:
         key = keys[n % len(keys)]
-        t0 = time.perf_counter()
+        t0 = sent_at[f"b{n}"] = time.perf_counter()
         answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n), key))
         latencies.append(time.perf_counter() - t0)
         if b" 200 " in answer[:16]:
             await conn.ask(cancel_request(n, key))
 
+    await paced(conns, one, rate, seconds)
+    for conn in conns:
+        assert conn.transport is not None
+        conn.transport.close()
+    return latencies
+
+
+async def ws_steady(
+    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float]
+) -> list[float]:
+    """The steady part over the WebSocket API: ``order.place``, then its ``order.cancel``."""
+    conns = await ApiConnection.connect(port, 20)
+    latencies: list[float] = []
+
+    async def one(conn: ApiConnection, n: int) -> None:
+        key = keys[n % len(keys)]
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                 "quantity": "0.001", "price": price, "newClientOrderId": f"w{n}"}  # fmt: skip
+        params = ws_order_params(key, SECRET, order)
+        t0 = sent_at[f"w{n}"] = time.perf_counter()
+        answer = await conn.ask("order.place", params)
+        latencies.append(time.perf_counter() - t0)
+        if b'"status":200' in answer:
+            cancel = {"symbol": "BTCUSDT", "origClientOrderId": f"w{n}"}
+            await conn.ask("order.cancel", ws_order_params(key, SECRET, cancel))
+
+    await paced(conns, one, rate, seconds)
+    for conn in conns:
+        assert conn.transport is not None
+        conn.transport.disconnect()
+    return latencies
+
+
+async def paced(
+    conns: list[Any], one: Callable[[Any, int], Awaitable[None]], rate: float, seconds: float
+) -> None:
+    """``one`` at ``rate`` a second for ``seconds``, on the first free connection."""
+    sent = 0
+    started = time.perf_counter()
     free = list(conns)
     running: set[asyncio.Task[None]] = set()
     while (elapsed := time.perf_counter() - started) < seconds:
@@ -138,10 +185,11 @@ async def steady(port: int, keys: list[str], price: str, rate: float, seconds: f
             sent += 1
         await asyncio.sleep(0.001)  # the pacing of a steady rate: the clients' own clock
     await asyncio.gather(*running)
-    for conn in conns:
-        assert conn.transport is not None
-        conn.transport.close()
-    return latencies
+
+
+def event_latencies(sent_at: dict[str, float], seen: dict[str, float], prefix: str) -> list[float]:
+    """new → ``ORDER_TRADE_UPDATE`` of the watched orders whose id starts with ``prefix``."""
+    return [seen[c] - t for c, t in sent_at.items() if c.startswith(prefix) and c in seen]
 
 
 async def flat_out(
@@ -236,8 +284,16 @@ def main(argv: list[str] | None = None) -> int:
                 with urllib.request.urlopen(depth) as r:
                     bids = json.loads(r.read())["bids"]
                 price = f"{float(bids[-1][0]) * 0.9:.1f}"
-                pace = steady(server.um_port, keys, price, args.rate, args.seconds)
+                streams = UserStreams()
+                watched = loop.run_until_complete(listen_keys(server.um_port, keys[:WATCHED]))
+                loop.run_until_complete(streams.open(server.um_port, watched))
+                sent_at: dict[str, float] = {}
+                pace = steady(server.um_port, keys, price, args.rate, args.seconds, sent_at)
                 latencies = loop.run_until_complete(pace)
+                pace = ws_steady(server.um_port, keys, price, args.rate, args.seconds, sent_at)
+                ws_latencies = loop.run_until_complete(pace)
+                loop.run_until_complete(asyncio.sleep(0.2))  # the last events on their way
+                streams.close()
                 venue, refused = loop.run_until_complete(flat_out(server.um_port, keys, price, args.seconds))
             floor_server = loop.run_until_complete(loop.create_server(Floor, HOST, 0))
             floor_port = floor_server.sockets[0].getsockname()[1]
@@ -247,8 +303,17 @@ def main(argv: list[str] | None = None) -> int:
             loop.close()
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     print(f"  steady: {len(latencies):,} orders, new → ack p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    for name, prefix, acks in (("REST", "b", latencies), ("WebSocket API", "w", ws_latencies)):
+        events = event_latencies(sent_at, streams.seen, prefix)
+        answers = f"p50 {percentile(acks, 0.5):.2f} ms, p99 {percentile(acks, 0.99):.2f} ms ({len(acks):,})"
+        told = f"p50 {percentile(events, 0.5):.2f} ms, p99 {percentile(events, 0.99):.2f} ms"
+        print(f"  {name}: new → answer {answers}; new → ORDER_TRADE_UPDATE {told} ({len(events):,} watched)")
+    ws_p99 = percentile(ws_latencies, 0.99)
+    event_p99 = percentile(event_latencies(sent_at, streams.seen, ""), 0.99)
     print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
           f" floor {floor:,.0f} answers/s")
     print(verdict("new → ack p99", p99, LATENCY, 2))
+    print(verdict("WebSocket API new → answer p99", ws_p99, LATENCY, 2))
+    print(verdict("new → ORDER_TRADE_UPDATE p99", event_p99, LATENCY, 2))
     print(verdict("orders/s flat out, venue / floor", venue / floor, RATIO, 3))
     return 0
