@@ -86,7 +86,7 @@ def modify(
     batch = Batch()
     if new.qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
         engine.finish(ledger, order, OrderStatus.CANCELED, now_ms)  # the amendment cancels it (part 2 §5)
-        batch.orders.append(dataclasses.replace(order))
+        batch.orders.append(order.copy())
         engine.journal.commit(batch)
         return order, counts
     added = new.qty - order.orig_qty
@@ -95,7 +95,7 @@ def modify(
     if added > 0 and not order.reduce_only:
         engine.check_margin(ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
     record(engine, order, new.price, new.qty, params, now_ms, batch)
-    amended = OrderUpdate(now_ms, account_id, "AMENDMENT", order.status, dataclasses.replace(order), None)
+    amended = OrderUpdate(now_ms, account_id, "AMENDMENT", order.status, order.copy(), None)
     engine.outbox.put(amended)
     if engine.book is not None:  # it leaves its place in the simulated book (part 2: re-queued)
         engine.book.withdraw(inst.symbol, order.order_id, now_ms)
@@ -111,7 +111,7 @@ def modify(
         hold(engine, order, now_ms)
     else:
         engine.finish(ledger, order, order.status, now_ms)
-    batch.orders.append(dataclasses.replace(order))
+    batch.orders.append(order.copy())
     engine.journal.commit(batch)
     return order, counts
 

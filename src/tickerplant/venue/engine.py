@@ -286,7 +286,7 @@ class Engine:
         while not order.client_order_id or order.client_order_id in ledger.by_client_id:
             order.client_order_id = self.client_ids()
         self.kept(ledger.account_id, symbol).add(order)
-        ack = dataclasses.replace(order)
+        ack = order.copy()
         self.outbox.put(OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, ack, None))
         for price, filled, trade_id in fills:
             self.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
@@ -305,7 +305,7 @@ class Engine:
                 self._resting.setdefault(symbol, []).append(order)
                 if order.reduce_only:
                     trim(self, ledger, symbol, order.position_side, now_ms, batch)
-        batch.orders.append(dataclasses.replace(order))
+        batch.orders.append(order.copy())
         self.journal.commit(batch)
         return order, ack
 
@@ -316,7 +316,7 @@ class Engine:
         if order is None or not order.status.is_open:
             raise refused(-2011, "Unknown order sent.")
         self.finish(self.ledger(account_id), order, OrderStatus.CANCELED, now_ms)
-        self.journal.commit(Batch(orders=[dataclasses.replace(order)]))
+        self.journal.commit(Batch(orders=[order.copy()]))
         return order
 
     def cancel_all(self, account_id: int, symbol: str, now_ms: int) -> None:
@@ -324,7 +324,7 @@ class Engine:
         batch = Batch()
         for order in list(ledger.open_orders.get(self.symbol(symbol).symbol, {}).values()):
             self.finish(ledger, order, OrderStatus.CANCELED, now_ms)
-            batch.orders.append(dataclasses.replace(order))
+            batch.orders.append(order.copy())
         if batch:
             self.journal.commit(batch)
 
@@ -405,9 +405,9 @@ class Engine:
         self.kept(order.account_id, order.symbol).fills.append(fill)
         batch.fills.append(fill)
         batch.changes.append((order.account_id, asset, delta, now_ms))
-        batch.positions.append((order.account_id, order.symbol, dataclasses.replace(position)))
+        batch.positions.append((order.account_id, order.symbol, position.copy()))
         self.outbox.put(
-            OrderUpdate(now_ms, order.account_id, execution, order.status, dataclasses.replace(order), fill)
+            OrderUpdate(now_ms, order.account_id, execution, order.status, order.copy(), fill)
         )
         wallet = self.wallet(ledger, asset)
         self.outbox.put(AccountUpdate(
@@ -435,7 +435,7 @@ class Engine:
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
             self.outbox.put(
                 OrderUpdate(
-                    now_ms, order.account_id, execution, status, dataclasses.replace(order), None, expiry
+                    now_ms, order.account_id, execution, status, order.copy(), None, expiry
                 )
             )
 

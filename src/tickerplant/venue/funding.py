@@ -23,7 +23,6 @@ made-up history, which no position held).
 
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -96,7 +95,7 @@ def _charge(
     shown = None
     if symbol in ledger.isolated:  # paid from, or into, the position's own wallet
         position.isolated_wallet += fee
-        batch.positions.append((account_id, symbol, dataclasses.replace(position)))
+        batch.positions.append((account_id, symbol, position.copy()))
         shown = (position.amt, position.entry, position.isolated_wallet)
     wallet = engine.wallet(ledger, asset)
     cross = engine.cross_wallet(ledger, asset)

@@ -20,7 +20,6 @@ no capture of this event exists, so its use here is an inference).
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -99,7 +98,7 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     move = MarginMove(account_id, name, kind, amount, asset, now_ms, position_side=held)
     ledger.margin_moves.append(move)
     engine.journal.commit(
-        Batch(positions=[(account_id, name, dataclasses.replace(position))], margin_moves=[move])
+        Batch(positions=[(account_id, name, position.copy())], margin_moves=[move])
     )
     wallet = engine.wallet(ledger, asset)
     engine.outbox.put(

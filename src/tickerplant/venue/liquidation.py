@@ -38,7 +38,6 @@ liquidation completes within the one call, so there is no "during".
 
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -238,7 +237,7 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> Non
         for order in sorted(orders.values(), key=lambda o: o.order_id):
             if not isolated or order.position_side is trigger[1]:  # an isolated side's own
                 engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, expiry="5")
-                batch.orders.append(dataclasses.replace(order))
+                batch.orders.append(order.copy())
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     positions.sort(key=lambda held: held != trigger)
     liquidated = Fraction(0)
@@ -304,7 +303,7 @@ def _close(engine: Engine, ledger: Ledger, held: Held, now_ms: int, batch: Batch
     engine.next_order_id[symbol] += 1
     engine.kept(ledger.account_id, symbol).add(order)
     engine.outbox.put(
-        OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, dataclasses.replace(order), None)
+        OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, order.copy(), None)
     )
     fills = engine.take(symbol, side, abs(amt), limit, now_ms, batch)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)
@@ -316,7 +315,7 @@ def _close(engine: Engine, ledger: Ledger, held: Held, now_ms: int, batch: Batch
     for fill_price, qty, trade_id in fills:
         engine.settle(ledger, order, fill_price, qty, False, now_ms, batch, "CALCULATED", trade_id)
         notional += abs(contract.notional(qty, contract.price(fill_price)))
-    batch.orders.append(dataclasses.replace(order))
+    batch.orders.append(order.copy())
     average = order.cum_quote // order.executed_qty
     exposure.liquidations.append(
         Liquidation(symbol, now_ms, side is Side.BUY, order.orig_qty, limit, average, order.executed_qty)

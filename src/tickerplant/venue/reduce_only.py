@@ -20,7 +20,6 @@ way, however the book matches them.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Protocol
 
 from tickerplant.venue.events import Batch
@@ -82,4 +81,4 @@ def trim(engine: Finishing, ledger: Ledger, symbol: str, position_side: Position
             left -= order.remaining
             continue
         engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms)
-        batch.orders.append(dataclasses.replace(order))
+        batch.orders.append(order.copy())

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from typing import Protocol
@@ -128,7 +127,7 @@ def settle_matched(engine: Engine, batch: Batch, now_ms: int) -> None:
         engine.settle(ledger, order, order.price, qty, True, now_ms, batch, trade_id=trade_id)
         if not order.status.is_open:
             engine.finish(ledger, order, order.status, now_ms)
-        batch.orders.append(dataclasses.replace(order))
+        batch.orders.append(order.copy())
 
 
 def receive(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> None:
@@ -165,4 +164,4 @@ def _maker_fills(engine: Engine, messages: Iterable[StreamMessage], now_ms: int,
                 engine.settle(ledger, order, order.price, filled, True, now_ms, batch)  # at its own price
                 if not order.status.is_open:
                     engine.finish(ledger, order, order.status, now_ms)
-                batch.orders.append(dataclasses.replace(order))
+                batch.orders.append(order.copy())

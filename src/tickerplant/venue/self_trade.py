@@ -12,8 +12,6 @@ levels better than that order's price (not the quantity in front of it at that p
 
 from __future__ import annotations
 
-import dataclasses
-
 from tickerplant.venue.events import Batch
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.resting import Engine
@@ -44,7 +42,7 @@ def prevent(
         ledger = engine.ledger(account_id)
         for order in met:
             engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
-            batch.orders.append(dataclasses.replace(order))
+            batch.orders.append(order.copy())
         if mode == "EXPIRE_MAKER":
             return limit, False
     tick = engine.instruments[symbol].tick

@@ -1,0 +1,44 @@
+"""Decision 7's open-order margin (``margin.Contract.open_order_margin``): a linear
+contract's, computed in integers, is exactly the definition's, order by order in
+``Fraction``s through ``order_cost``."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.margin import Contract
+from tickerplant.venue.orders import Side
+
+BTCUSDT = Contract(next(i for i in catalogue(Market.UM, 1_790_000_000_000) if i.symbol == "BTCUSDT"))
+
+
+def _definition(orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int) -> Fraction:
+    """Per side: the part beyond what would close the opposite position, its orders' costs
+    (initial margin at their price plus the open loss against mark) pro rata; the larger."""
+    sides = []
+    for side in (Side.BUY, Side.SELL):
+        mine = [(qty, price) for s, qty, price in orders if s is side and qty > 0]
+        total = sum(qty for qty, _ in mine)
+        if not total:
+            sides.append(Fraction(0))
+            continue
+        share = Fraction(max(0, total - max(0, -side.sign * held)), total)
+        costs = (BTCUSDT.order_cost(side, qty, BTCUSDT.price(price), mark, leverage) for qty, price in mine)
+        sides.append(sum(costs, Fraction(0)) * share)
+    return max(sides)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)), max_size=8),
+    st.integers(-6_000, 6_000),
+    st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8),
+    st.integers(1, 125),
+)
+def test_linear_open_order_margin_is_the_definition(
+    orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int
+) -> None:
+    assert BTCUSDT.open_order_margin(orders, held, mark, leverage) == _definition(orders, held, mark, leverage)
