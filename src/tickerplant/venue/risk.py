@@ -54,6 +54,15 @@ def _exact(text: str) -> Fraction:
     return Fraction(Decimal(text))
 
 
+@functools.lru_cache(maxsize=1024)
+def _percent_bounds(up: str, down: str, mark: Fraction, price_one: int) -> tuple[int, int]:
+    """PERCENT_PRICE's bounds in price units for a mark (it changes once a second, orders
+    come by the thousand): the floor of ``mark × up`` and the ceiling of ``mark × down``,
+    which an integer price passes exactly when it passes the rational bound."""
+    high, low = mark * _exact(up) * price_one, mark * _exact(down) * price_one
+    return high.numerator // high.denominator, -(-low.numerator // low.denominator)
+
+
 def check_market(
     new: NewOrder, price: int, mark: Fraction | None, contract: Contract, f: OrderFilters, levels: Levels
 ) -> int:
@@ -74,16 +83,21 @@ def check_market(
                     code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
                 )
     elif mark is not None:
-        up, low = _exact(f.multiplier_up), _exact(f.multiplier_down)
-        if buy and contract.price(price) > mark * up:
+        above, below = _percent_bounds(f.multiplier_up, f.multiplier_down, mark, contract.price_one)
+        if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
+            up = _exact(f.multiplier_up)
             cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
             raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
-        if not buy and contract.price(price) < mark * low:
+        if not buy and price < below:  # below mark × multiplierDown (``below``: its ceiling)
+            low = _exact(f.multiplier_down)
             floor = -(-int(mark * low * contract.price_one) // inst.tick) * inst.tick
             raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
     if inst.market is Market.UM and not new.reduce_only:
-        value = contract.price(price) if new.type is OrderType.LIMIT else mark
-        if value is not None and contract.qty(new.qty) * value < _exact(f.min_notional):
+        if new.type is OrderType.LIMIT:  # qty × price in units against the filter's, exact
+            small = new.qty * price < _exact(f.min_notional) * contract.qty_one * contract.price_one
+        else:
+            small = mark is not None and contract.qty(new.qty) * mark < _exact(f.min_notional)
+        if small:
             text = (
                 f"Order's notional must be no smaller than {f.min_notional} (unless you choose reduce only)."
             )
