@@ -11,12 +11,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import ccxt.pro as ccxtpro
 import pytest
 from binance.exceptions import BinanceAPIException
 from test_ccxt import point
 from test_ccxt_trading import SYMBOL, trader
 from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
+from test_ws_api_trading import hmac_signed, http, raw  # noqa: F401
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
@@ -102,3 +104,19 @@ async def test_the_user_stream_tells_each_side_and_a_restart_keeps_both(
     ledger = again.ledger(venue.alice)
     assert ledger.hedge
     assert {p.side.value: p.amt for p in ledger.held("BTCUSDT")} == {"LONG": 300, "SHORT": -100}
+
+
+async def test_the_websocket_api_places_each_side_and_tells_the_modes(
+    plant: Tickerplant, venue: Venue, closing: list[Any], http: aiohttp.ClientSession
+) -> None:
+    client = python_binance(plant, closing, venue.alice_hmac)
+    await client.futures_change_position_mode(dualSidePosition=True)
+    ws = await raw(http, plant)
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010", "positionSide": "LONG"}
+    placed = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, order))
+    assert (placed["status"], placed["result"]["positionSide"]) == (200, "LONG")
+    refused = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, order | {"positionSide": "BOTH"}))
+    assert (refused["status"], refused["error"]["code"]) == (400, -4061)
+    positions = await ws.call("v2/account.position", hmac_signed(plant, venue.alice_hmac, {"symbol": "BTCUSDT"}))
+    held = {p["positionSide"]: p["positionAmt"] for p in positions["result"]}
+    assert held == {"LONG": "0.010"}  # v2/account.position: the sides that hold something
