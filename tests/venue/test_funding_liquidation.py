@@ -30,16 +30,6 @@ MARK = "btcusdt@markState"
 
 
 @pytest.fixture
-def book() -> Book:
-    return Book()
-
-
-@pytest.fixture
-def journal() -> Kept:
-    return Kept()
-
-
-@pytest.fixture
 def engine(book: Book, journal: Kept) -> Engine:
     return Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
 

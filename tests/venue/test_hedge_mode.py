@@ -30,16 +30,6 @@ LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 
 
 @pytest.fixture
-def book() -> Book:
-    return Book()
-
-
-@pytest.fixture
-def journal() -> Kept:
-    return Kept()
-
-
-@pytest.fixture
 def engine(book: Book, journal: Kept) -> Engine:
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
     set_dual_side(engine, ALICE, True)
