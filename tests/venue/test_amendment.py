@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from test_engine import ALICE, NOW, Book, Kept, engine, order  # noqa: F401
+from test_engine import ALICE, NOW, Book, Kept, book, engine, journal, order  # noqa: F401
 
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue import batches

@@ -59,6 +59,16 @@ class Kept:
 
 
 @pytest.fixture
+def book() -> Book:
+    return Book()
+
+
+@pytest.fixture
+def journal() -> Kept:
+    return Kept()
+
+
+@pytest.fixture
 def engine(book: Book, journal: Kept) -> Engine:
     return Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
 

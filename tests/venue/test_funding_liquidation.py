@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test_engine's fixtures are parameters here)
 """Funding, margin calls and liquidation without sockets: the engine of ``test_engine``
 (a book and a mark by hand), the market's internal notes fed to ``venue.watch`` as the
 server feeds them after the engine, time as an argument. Figures by hand from part 3
@@ -12,7 +13,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order
+from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, book, journal, order  # noqa: F401
 
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test_engine's fixtures are parameters here)
 """Hedge mode without sockets (part 2 §3.3 "positionSide / hedge mode", part 3 §4.6): the
 engine of ``test_engine`` (asks 60 000 ×1, 60 001 ×2; bids 59 999 ×1, 59 998 ×2; mark
 60 000), a LONG and a SHORT of one symbol side by side, each with its own entry, PnL,
@@ -9,7 +10,7 @@ from fractions import Fraction
 
 import msgspec
 import pytest
-from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order, refusal
+from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, book, journal, order, refusal  # noqa: F401
 from test_funding_liquidation import events, funding, mark_to, reads, wallet
 
 from tickerplant.market.instruments import Market, catalogue

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test_engine's fixtures are parameters here)
 
 """Isolated margin without sockets (part 3 §4.8, §7.8–§7.11): worked example A's trade
 (10 000 USDT, 0.5 BTC bought at 60 000 as taker, 20x) margined ISOLATED, by hand:
@@ -18,7 +19,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from test_engine import ALICE, NOW, Book, Deposits, Kept, order, refusal
+from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, order, refusal  # noqa: F401
 from test_funding_liquidation import CoinBook, events, funding, mark_to, reads, wallet
 
 from tickerplant.market.instruments import Market, catalogue
