@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test_engine's fixtures are parameters here)
 """Multi-Assets mode without sockets (part 3 §4.7, §11; ``venue/collateral.py``): alice's
 USDⓈ-M wallet holds 1 BTC and no USDT; the engine of ``test_engine`` (asks 60 000 ×1,
 60 001 ×2; mark 60 000). In single-asset mode her BTC margins nothing; in Multi-Assets mode
@@ -6,20 +7,25 @@ the USDT wallet below zero."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from test_engine import ALICE, NOW, Book, Kept, order, refusal
+from test_engine import ALICE, NOW, Book, Kept, book, journal, order, refusal  # noqa: F401
 from test_funding_liquidation import mark_to, reads
 
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.account_payloads import account
 from tickerplant.venue.accounts import Account, Balance, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.settings import multi_assets_endpoint, set_margin_type, set_multi_assets
 from tickerplant.venue.store import AccountStore
+from tickerplant.venue.user_events import written
+from tickerplant.venue.watch import watch
 
 
 class Coins:
@@ -108,3 +114,71 @@ def test_the_mode_comes_back_from_the_journal(tmp_path: Path) -> None:
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Coins(), SqliteJournal(path))
     SqliteJournal(path).load(again)
     assert again.ledger(ALICE).multi_assets and not again.ledger(ALICE).hedge
+
+
+class Quotes:
+    """A book quoting each symbol one tick around its mark, deep (the liquidations below
+    trade at the market, not at test_engine's fixed 60 000)."""
+
+    def __init__(self, **marks: int) -> None:
+        self.marks = {symbol: Fraction(price) for symbol, price in marks.items()}
+
+    def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
+        mark = self.marks.get(symbol)
+        if mark is None:
+            return iter(())
+        units = int(mark * 100)
+        return iter([(units - 10 if bids else units + 10, 10**9)])
+
+    def mark(self, symbol: str) -> Fraction | None:
+        return self.marks.get(symbol)
+
+
+def watched(engine: Engine, quotes: Quotes, symbol: str, price: int, now_ms: int) -> None:
+    quotes.marks[symbol] = Fraction(price)
+    watch(engine, [StreamMessage(f"{symbol.lower()}@markState", b"{}")], now_ms)
+
+
+def test_a_collaterals_mark_checks_the_accounts_that_hold_it(journal: Kept) -> None:
+    quotes = Quotes(BTCUSDT=60000, ETHUSDT=3000)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), quotes, Coins(), journal)
+    set_multi_assets(engine, ALICE, True, NOW)
+    assert written(engine, engine.outbox.take(), lambda _: "")[0][2] == (
+        b'{"e":"ACCOUNT_CONFIG_UPDATE","E":%d,"T":%d,"ai":{"j":true}}' % (NOW, NOW))  # fmt: skip
+    engine.place(ALICE, order(symbol="ETHUSDT", type="MARKET", timeinforce="", quantity="10.000"), NOW)
+    # the BTC that margins the ETH position falls: its mark alone liquidates the ETH position
+    watched(engine, quotes, "BTCUSDT", 100, NOW + 1)  # 95 − 16 of collateral < 150 of maintenance
+    assert engine.ledger(ALICE).position("ETHUSDT").amt == 0
+
+
+def test_a_liquidation_never_pays_a_solvent_account_for_its_haircut(journal: Kept) -> None:
+    quotes = Quotes(BTCUSDT=60000)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), quotes, Coins(), journal)
+    set_multi_assets(engine, ALICE, True)
+    engine.place(ALICE, order(type="MARKET", timeinforce="", quantity="1.000"), NOW)  # 1 BTC long on 1 BTC
+    # §7.10 with the BTC moving with the mark: 0.95 P − 30.00005 + (P − 60 000.10) = 0.004 P
+    ledger = engine.ledger(ALICE)
+    price = liquidation_price(engine, ledger, "BTCUSDT")
+    assert price == (Fraction("60000.10") + Fraction("30.00005")) / (Fraction("1.95") - Fraction("0.004"))
+    watched(engine, quotes, "BTCUSDT", 30500, NOW + 1)  # a gap past it; the account still worth ~970
+    assert ledger.position("BTCUSDT").amt == 0
+    (fill,) = [f for f in engine.fills(ALICE, "BTCUSDT") if f.side.value == "SELL"]
+    assert fill.price == 3_049_990  # at the market's bid, not an insurance price above it
+    clear = [i.amount for i in ledger.income if i.kind == "INSURANCE_CLEAR"]
+    assert clear and clear[0] < 0  # a fee, no credit: the BTC's whole value covered the loss
+    worth = usdt(engine) + 30500  # the USDT wallet and the 1 BTC at its whole value
+    assert worth > 0
+
+
+def test_no_liquidation_while_a_collateral_has_no_price(journal: Kept) -> None:
+    quotes = Quotes(BTCUSDT=60000, ETHUSDT=3000)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), quotes, Coins(), journal)
+    set_multi_assets(engine, ALICE, True)
+    engine.place(ALICE, order(symbol="ETHUSDT", type="MARKET", timeinforce="", quantity="1.000"), NOW)
+    del quotes.marks["BTCUSDT"]  # e.g. a restart where ETHUSDT's mark comes first
+    watched(engine, quotes, "ETHUSDT", 3000, NOW + 1)
+    assert engine.ledger(ALICE).position("ETHUSDT").amt == 1000  # not judged on a BTC valued at 0
+    who = Account(ALICE, "alice", "a", False, NOW)
+    btc = next(r for r in account(engine, who, Coins().balances(ALICE), [], v2=False)["assets"]
+               if r["asset"] == "BTC")  # fmt: skip
+    assert btc["availableBalance"] == btc["maxWithdrawAmount"] == "0.00000000"

@@ -72,8 +72,11 @@ def _pool_share(engine: Engine, ledger: Ledger, asset: str, f: Figures) -> Figur
     """``asset``'s figures, its available and withdrawable amounts in Multi-Assets mode the
     pool's in that asset (``collateral.py``): the pool over the asset's price, the most to
     withdraw never more than the asset's own wallet."""
-    if not ledger.multi_assets or (price := asset_price(asset, engine.mark)) is None or not price:
+    if not ledger.multi_assets:
         return f
+    price = asset_price(asset, engine.mark)
+    if not price:  # no price yet: nothing of the pool can be told in it
+        return dataclasses.replace(f, shared=(Fraction(0), Fraction(0)))
     pool = engine.margin_figures(ledger, asset)
     withdraw = min(max(Fraction(0), Fraction(f.wallet, 10**8)), pool.max_withdraw / price)
     return dataclasses.replace(f, shared=(pool.available / price, withdraw))

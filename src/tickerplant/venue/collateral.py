@@ -10,7 +10,15 @@ names are inference"); tickerplant's, documented in docs/venue.md:
   for nothing);
 - a positive balance counts at its price times its collateral rate (``COLLATERAL_RATE``:
   1 for the stablecoins, 0.95 for BTC, ETH and BNB: Binance's haircut for its majors); a
-  negative one counts in full, with no haircut to soften it;
+  negative one counts in full, with no haircut to soften it. The haircut decides margin
+  (the margin check, the margin ratio, the liquidation price); what a liquidation takes or
+  credits is measured on the collateral's whole value (``haircut=False``), so that a
+  liquidated account is never paid for the haircut it held back;
+- a held asset with no price yet (its perpetual not marked) makes the pool unpriced
+  (``Figures.priced`` false): the margin check counts it as nothing, and the margin ratio
+  is not judged until it has a price: no liquidation on a collateral valued at zero;
+- a mark of ``<ASSET>USDT`` moves the collateral too: the accounts in the mode holding that
+  asset are checked at it (``liquidation.check_collateral``), whatever their positions;
 - the pooled figures (``pooled``) are the assets' figures in USD: the wallets so valued,
   their positions' unrealized PnL, initial and maintenance margins and open-order margin at
   the asset's price; ``available`` and ``maxWithdrawAmount`` follow from them as in
@@ -32,12 +40,13 @@ from fractions import Fraction
 
 from tickerplant.venue.ledger import Figures
 
-__all__ = ["COLLATERAL_RATE", "asset_price", "pooled"]
+__all__ = ["COLLATERAL_RATE", "COLLATERAL_SYMBOLS", "asset_price", "pooled"]
 
 _STABLE = ("USDT", "USDC", "FDUSD", "BFUSD")
 COLLATERAL_RATE: dict[str, Fraction] = {asset: Fraction(1) for asset in _STABLE} | {
     asset: Fraction(95, 100) for asset in ("BTC", "ETH", "BNB")
 }
+COLLATERAL_SYMBOLS = {f"{asset}USDT": asset for asset in ("BTC", "ETH", "BNB")}  # whose mark prices one
 _UNITS = Fraction(10**8)
 
 
@@ -52,22 +61,26 @@ def asset_price(asset: str, mark: Callable[[str], Fraction | None]) -> Fraction 
 
 
 def pooled(
-    assets: Iterable[str], figures: Callable[[str], Figures], mark: Callable[[str], Fraction | None]
-) -> Figures:
+    assets: Iterable[str], figures: Callable[[str], Figures], mark: Callable[[str], Fraction | None],
+    *, haircut: bool = True,
+) -> Figures:  # fmt: skip
     """The pool of ``assets`` in USD (the module docstring), as one ``Figures``: its wallet
-    the collateral value in 1e-8 USD, rounded down."""
+    the collateral value in 1e-8 USD, rounded down (``haircut`` false: at its whole value)."""
     wallet = Fraction(0)
     unrealized = position_im = open_order_im = maint = Fraction(0)
+    priced = True
     for asset in assets:
         price = asset_price(asset, mark)
-        if price is None:
-            continue
         f = figures(asset)
+        if price is None:
+            priced = priced and not f.wallet
+            continue
         held = f.wallet / _UNITS * price
-        wallet += held * COLLATERAL_RATE[asset] if held > 0 else held
+        wallet += held * COLLATERAL_RATE[asset] if held > 0 and haircut else held
         unrealized += f.unrealized * price
         position_im += f.position_im * price
         open_order_im += f.open_order_im * price
         maint += f.maint * price
     units = wallet * _UNITS
-    return Figures(units.numerator // units.denominator, unrealized, position_im, open_order_im, maint)
+    worth = units.numerator // units.denominator
+    return Figures(worth, unrealized, position_im, open_order_im, maint, priced=priced)

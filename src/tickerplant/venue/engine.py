@@ -192,12 +192,13 @@ class Engine:
         ledger = self.ledger(account_id)
         return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark)
 
-    def margin_figures(self, ledger: Ledger, asset: str) -> Figures:
+    def margin_figures(self, ledger: Ledger, asset: str, *, haircut: bool = True) -> Figures:
         """What ``asset``'s cross positions draw on: its own figures, or in Multi-Assets mode
         the pool of every margin asset in USD (``collateral.py``)."""
         if not ledger.multi_assets:
             return self.figures(ledger.account_id, asset)
-        return pooled(UM_MARGIN_ASSETS, functools.partial(self.figures, ledger.account_id), self.mark)
+        figures = functools.partial(self.figures, ledger.account_id)
+        return pooled(UM_MARGIN_ASSETS, figures, self.mark, haircut=haircut)
 
     def symbol(self, text: str) -> Instrument:
         inst = self.instruments.get(text.upper())

@@ -142,12 +142,14 @@ class AlgoUpdate:
 
 @dataclass(frozen=True, slots=True)
 class ConfigUpdate:
-    """``ACCOUNT_CONFIG_UPDATE``: a symbol's leverage changed (part 4 §3.5)."""
+    """``ACCOUNT_CONFIG_UPDATE``: a symbol's leverage changed, or (``multi_assets`` not
+    None) the Multi-Assets mode (part 4 §3.5)."""
 
     time_ms: int
     account_id: int
     symbol: str
     leverage: int
+    multi_assets: bool | None = None
 
 
 Event = OrderUpdate | AccountUpdate | AlgoUpdate | ConfigUpdate | BalanceUpdate | MarginCall

@@ -20,7 +20,9 @@ __all__ = ["Exposure"]
 
 
 class Exposure:
-    __slots__ = ("funded_ms", "fundings", "holders", "liquidations", "margin_called", "marks", "sequence")
+    __slots__ = (
+        "funded_ms", "fundings", "holders", "liquidations", "margin_called", "marks", "pooled", "sequence",
+    )  # fmt: skip
 
     def __init__(self, instruments: Sequence[Instrument]) -> None:
         self.marks: dict[str, str] = {}  # `<symbol>@markState` -> symbol
@@ -36,6 +38,7 @@ class Exposure:
         self.sequence = 0  # the liquidation orders' (autoclose-<time><seq>)
         # the liquidation orders for the public `@forceOrder` streams, until the plant takes them
         self.liquidations: deque[Liquidation] = deque(maxlen=1000)
+        self.pooled: set[int] = set()  # accounts in Multi-Assets mode: a collateral's mark checks them
 
     def hold(self, account_id: int, symbol: str) -> None:
         """``account_id`` has (or had) a position on ``symbol``: watch it there."""

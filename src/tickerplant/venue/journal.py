@@ -350,6 +350,7 @@ class SqliteJournal:
             engine.modes.set(account_id, bool(hedge))  # first: the ledgers below are made in it
             if multi_assets and engine.market is Market.UM:
                 engine.ledger(account_id).multi_assets = True
+                engine.exposure.pooled.add(account_id)
         for row in db.execute(f"SELECT {_ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
             if row[0] in symbols:
                 engine.restore(_order(row))

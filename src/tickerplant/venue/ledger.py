@@ -91,6 +91,7 @@ class Figures:
     isolated_im: Fraction = Fraction(0)
     isolated_maint: Fraction = Fraction(0)
     shared: tuple[Fraction, Fraction] | None = None  # Multi-Assets: the pool's available, max withdraw
+    priced: bool = True  # Multi-Assets: every collateral asset held has a price (collateral.py)
 
     @property
     def margin_balance(self) -> Fraction:

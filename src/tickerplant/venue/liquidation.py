@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
+from tickerplant.venue.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
 from tickerplant.venue.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
 from tickerplant.venue.funding import tran_id
 from tickerplant.venue.margin import Bracket, Contract, down
@@ -57,6 +58,7 @@ __all__ = [
     "MARGIN_CALL_RATIO",
     "bankruptcy_price",
     "check",
+    "check_collateral",
     "liquidate",
     "liquidation_price",
 ]
@@ -77,16 +79,8 @@ def check(engine: Engine, symbol: str, now_ms: int) -> None:
         if not held:
             holders.discard(account_id)
             continue
-        if symbol not in ledger.isolated:  # Multi-Assets mode: the pool of every margin asset
-            figures = engine.margin_figures(ledger, contract.inst.margin_asset)
-            _judge(
-                engine,
-                ledger,
-                (symbol, held[0].side),
-                figures.cross_margin_balance,
-                figures.cross_maint,
-                now_ms,
-            )
+        if symbol not in ledger.isolated:
+            _judge_cross(engine, ledger, (symbol, held[0].side), now_ms)
             continue
         mark = engine.mark(symbol)
         if mark is None:
@@ -97,6 +91,29 @@ def check(engine: Engine, symbol: str, now_ms: int) -> None:
                 _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms)
     if not holders:
         del engine.exposure.holders[symbol]
+
+
+def check_collateral(engine: Engine, symbol: str, now_ms: int) -> None:
+    """A mark of ``<ASSET>USDT`` prices ``ASSET`` as collateral (``collateral.py``): the
+    accounts in Multi-Assets mode that hold it are checked, whatever their positions."""
+    asset = COLLATERAL_SYMBOLS.get(symbol)
+    if asset is None:
+        return
+    for account_id in sorted(engine.exposure.pooled):
+        ledger = engine.ledger(account_id)
+        if not engine.wallet(ledger, asset):
+            continue
+        cross = [held for held, p in ledger.positions.items() if p.amt and held[0] not in ledger.isolated]
+        if cross:
+            _judge_cross(engine, ledger, cross[0], now_ms)
+
+
+def _judge_cross(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> None:
+    """The cross positions of ``trigger``'s asset (in Multi-Assets mode, the pool of every
+    margin asset; not judged while a collateral held has no price)."""
+    figures = engine.margin_figures(ledger, engine.contracts[trigger[0]].inst.margin_asset)
+    if figures.priced:
+        _judge(engine, ledger, trigger, figures.cross_margin_balance, figures.cross_maint, now_ms)
 
 
 def _judge(
@@ -148,15 +165,17 @@ def margin_call(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> M
     return MarginCall(now_ms, ledger.account_id, engine.cross_wallet(ledger, asset), tuple(rows))
 
 
-def _collateral(engine: Engine, ledger: Ledger, held: Held) -> Fraction:
+def _collateral(engine: Engine, ledger: Ledger, held: Held, *, haircut: bool = True) -> Fraction:
     """The wallet a position draws on (§7.10–§7.11): an isolated position's own, a cross
-    position's the cross wallet (its callers add the other cross positions)."""
+    position's the cross wallet (its callers add the other cross positions); in
+    Multi-Assets mode the pool's, at its haircut for the liquidation price and at its whole
+    value for the bankruptcy price (``collateral.py``)."""
     symbol = held[0]
     if symbol in ledger.isolated:
         return Fraction(ledger.positions[held].isolated_wallet, 10**8)
     asset = engine.contracts[symbol].inst.margin_asset
     if ledger.multi_assets:  # the pool's collateral, in USD (collateral.py)
-        return Fraction(engine.margin_figures(ledger, asset).wallet, 10**8)
+        return Fraction(engine.margin_figures(ledger, asset, haircut=haircut).wallet, 10**8)
     return Fraction(engine.cross_wallet(ledger, asset), 10**8)
 
 
@@ -193,6 +212,9 @@ def liquidation_price(
             if other != symbol and mark is not None:
                 f = ledger.symbol_figures(engine.contracts[other], mark, other_side)
                 wallet += f.unrealized - f.maint
+    coin = _moving_collateral(engine, ledger, symbol)  # Multi-Assets: collateral priced by this mark
+    if coin:
+        wallet -= coin * (engine.mark(symbol) or 0)  # it moves with the price, below
     size = contract.inst.contract_size
     brackets = [contract.brackets[0]] * len(moving)
     price = Fraction(0)
@@ -205,7 +227,7 @@ def liquidation_price(
             above = sum((abs(q) * b.mmr + q for q, b in zip(qs, brackets, strict=True)), Fraction(0))
             price = above / below if below else Fraction(0)
         else:
-            below = sum((abs(q) * b.mmr - q for q, b in zip(qs, brackets, strict=True)), Fraction(0))
+            below = sum((abs(q) * b.mmr - q for q, b in zip(qs, brackets, strict=True)), Fraction(0)) - coin
             held = sum((q * p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
             price = (wallet + cum - held) / below if below else Fraction(0)
         if price <= 0:
@@ -215,6 +237,17 @@ def liquidation_price(
             break
         brackets = fits
     return price
+
+
+def _moving_collateral(engine: Engine, ledger: Ledger, symbol: str) -> Fraction:
+    """In Multi-Assets mode, the coin a cross position on ``<ASSET>USDT`` also holds as
+    collateral, at its rate (``collateral.py``): its value moves with the same mark, so the
+    liquidation price counts it as it counts the position."""
+    asset = COLLATERAL_SYMBOLS.get(symbol)
+    if asset is None or not ledger.multi_assets or symbol in ledger.isolated:
+        return Fraction(0)
+    coins = Fraction(engine.wallet(ledger, asset), 10**8)
+    return coins * COLLATERAL_RATE[asset] if coins > 0 else coins
 
 
 def _bracket(contract: Contract, notional: Fraction) -> Bracket:
@@ -247,8 +280,8 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> Non
         liquidated += _close(engine, ledger, held, now_ms, batch)
     if isolated:  # its wallet, less what its fills booked, is what is left of it
         left += ledger.changes.get(asset, 0) - before
-    elif ledger.multi_assets:  # the pool's collateral left, in USD (collateral.py)
-        left = engine.margin_figures(ledger, asset).wallet
+    elif ledger.multi_assets:  # the pool's collateral left, at its whole value (collateral.py)
+        left = engine.margin_figures(ledger, asset, haircut=False).wallet
     else:
         left = engine.cross_wallet(ledger, asset)
     fee = min(left, down(liquidated * LIQUIDATION_FEE[engine.market]))
@@ -276,7 +309,7 @@ def _close(engine: Engine, ledger: Ledger, held: Held, now_ms: int, batch: Batch
     position = ledger.positions[held]
     amt = position.amt
     side = Side.SELL if amt > 0 else Side.BUY
-    collateral = _collateral(engine, ledger, held)
+    collateral = _collateral(engine, ledger, held, haircut=False)
     if symbol not in ledger.isolated:
         for other in _cross_positions(engine, ledger, inst.margin_asset):
             mark = engine.mark(other[0])

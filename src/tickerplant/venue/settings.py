@@ -90,7 +90,7 @@ def set_dual_side(engine: Engine, account_id: int, dual: bool) -> None:
     engine.modes.set(account_id, dual)
 
 
-def set_multi_assets(engine: Engine, account_id: int, on: bool) -> None:
+def set_multi_assets(engine: Engine, account_id: int, on: bool, now_ms: int = 0) -> None:
     """``POST /fapi/v1/multiAssetsMargin`` (see the module's docstring)."""
     ledger = engine.ledger(account_id)
     if on == ledger.multi_assets:
@@ -110,6 +110,9 @@ def set_multi_assets(engine: Engine, account_id: int, on: bool) -> None:
         raise refused(-4169, text)
     engine.journal.commit(Batch(modes=[ModeChange(account_id, multi_assets=on)]))
     ledger.multi_assets = on
+    (engine.exposure.pooled.add if on else engine.exposure.pooled.discard)(account_id)
+    # part 4 §3.5: ACCOUNT_CONFIG_UPDATE's Multi-Assets form, {"ai":{"j":…}}
+    engine.outbox.put(ConfigUpdate(now_ms, account_id, "", 0, multi_assets=on))
 
 
 # -- the endpoints: (engine, authorized, now_ms) -> the answer ------------------------------
@@ -154,7 +157,7 @@ def set_multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: in
     if not authorized.params.get("multiassetsmargin"):
         raise mandatory("multiAssetsMargin")
     on = parse_bool(authorized.params, "multiAssetsMargin")
-    set_multi_assets(engine, authorized.account.account_id, on)
+    set_multi_assets(engine, authorized.account.account_id, on, now_ms)
     return _OK
 
 

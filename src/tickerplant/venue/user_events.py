@@ -71,7 +71,10 @@ def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], s
         for event in own:
             if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented
                 config = {"e": "ACCOUNT_CONFIG_UPDATE", "E": event.time_ms, "T": event.time_ms}
-                written_config = _encode({**config, "ac": {"s": event.symbol, "l": event.leverage}})
+                if event.multi_assets is not None:  # the Multi-Assets mode's form (§3.5)
+                    written_config = _encode({**config, "ai": {"j": event.multi_assets}})
+                else:
+                    written_config = _encode({**config, "ac": {"s": event.symbol, "l": event.leverage}})
                 out.append((account_id, "ACCOUNT_CONFIG_UPDATE", written_config))
                 continue
             if isinstance(event, AlgoUpdate):  # USDⓈ-M only: COIN-M has no ALGO_UPDATE (part 4 §3.7)

@@ -15,7 +15,7 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.funding import settle_funding
-from tickerplant.venue.liquidation import check
+from tickerplant.venue.liquidation import check, check_collateral
 
 __all__ = ["watch"]
 
@@ -32,6 +32,8 @@ def watch(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> Non
         if symbol is not None:
             if holders.get(symbol):
                 check(engine, symbol, now_ms)
+            if exposure.pooled:  # Multi-Assets mode: the mark prices a collateral too
+                check_collateral(engine, symbol, now_ms)
             continue
         symbol = fundings.get(stream)
         if symbol is not None and holders.get(symbol):
