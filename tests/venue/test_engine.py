@@ -250,3 +250,11 @@ def test_order_count_limits(engine: Engine) -> None:
         -1015, "Too many new orders; current limit is 300 orders per TEN_SECONDS.")  # fmt: skip
     assert engine.place(ALICE, order(quantity="0.001", price="59000"), NOW + 10_000).counts[0] == (
         "X-MBX-ORDER-COUNT-10S", 1)  # fmt: skip
+
+
+def test_lowering_the_leverage_past_the_margin_is_refused(engine: Engine) -> None:
+    engine.place(BOB, order(type="MARKET", timeinforce="", quantity="0.003"), NOW)  # 10 USDT: 180 at 20×
+    text = "Leverage is smaller than permitted: insufficient margin balance."
+    assert refusal(set_leverage, engine, BOB, "BTCUSDT", 1) == (-2028, text)  # 180 of margin at 1×
+    assert engine.ledger(BOB).leverage_of(engine.contracts["BTCUSDT"]) == 20  # unchanged
+    set_leverage(engine, BOB, "BTCUSDT", 125)  # raising it needs nothing

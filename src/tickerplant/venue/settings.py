@@ -34,7 +34,9 @@ __all__ = ["set_dual_side", "set_leverage", "set_margin_type", "set_multi_assets
 def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, now_ms: int = 0) -> Contract:
     """``POST …/leverage`` (part 3 §4.4, §6.3): -4028 outside 1 … the symbol's maximum;
     lower with an isolated position open: -4161 (COIN-M -4150, part 2 §12); -2027 when the
-    position is above the new leverage's maximum notional. A change is
+    position is above the new leverage's maximum notional; -2028 when the cross margin would
+    no longer hold the initial margin the lower leverage asks (its applicability to this
+    endpoint is part 3 §4.4's inference). A change is
     ``ACCOUNT_CONFIG_UPDATE`` on the user data stream (part 4 §3.5, §4.3 item 6)."""
     contract = engine.contracts[engine.symbol(symbol).symbol]
     if not 1 <= leverage <= contract.max_leverage:
@@ -49,8 +51,14 @@ def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, no
         size = max(abs(contract.notional(p.amt, mark)) for p in held)
         if size > contract.max_notional(leverage):
             raise refused(-2027, "Exceeded the maximum allowable position at current leverage.")
-    changed = ledger.leverage_of(contract) != leverage
+    before = ledger.leverage_of(contract)
+    changed = before != leverage
     ledger.leverage[contract.inst.symbol] = leverage
+    if leverage < before and (held or ledger.open_orders.get(contract.inst.symbol)):
+        f = engine.margin_figures(ledger, contract.inst.margin_asset)  # at the new leverage
+        if f.cross_margin_balance < f.position_im - f.isolated_im + f.open_order_im:
+            ledger.leverage[contract.inst.symbol] = before
+            raise refused(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
     engine.journal.commit(Batch(settings=[Setting(account_id, contract.inst.symbol, leverage, None)]))
     if changed:
         engine.outbox.put(ConfigUpdate(now_ms, account_id, contract.inst.symbol, leverage))
