@@ -40,7 +40,7 @@ async def test_btc_is_collateral_for_a_usdt_position(plant: Tickerplant, venue: 
     # the pool in USD: the USDT wallet and 0.95 of the BTC at about the mark
     pool = Decimal(usdt["walletBalance"]) + Decimal("0.95") * mark
     assert abs(Decimal(account["totalWalletBalance"]) - pool) < mark / 100
-    assert Decimal(btc["availableBalance"]) * mark == pytest.approx(Decimal(account["availableBalance"]), rel=0.01)
+    assert Decimal(btc["availableBalance"]) * mark == pytest.approx(Decimal(account["availableBalance"]), rel=Decimal("0.01"))
     assert (await client.futures_account_config())["multiAssetsMargin"] is True
     with pytest.raises(ccxtpro.ExchangeError, match="-4168"):
         await exchange.set_margin_mode("isolated", SYMBOL)
