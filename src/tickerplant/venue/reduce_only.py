@@ -6,16 +6,19 @@ The venue keeps one invariant: the open reduce-only orders of a position (its sy
 position side) together close at most that position. So no fill of one can open the other
 way, however the book matches them.
 
-- Placing one: it may close what the position less the quantity its other open reduce-only
-  orders hold leaves; nothing left is -2022 ("ReduceOnly Order is rejected.", which Binance
-  gives when the order "combined with open orders" would flip the position). A ``MARKET``,
-  ``IOC`` or ``FOK`` order takes at most that and expires the rest (part 2 §10); an order
-  that may rest (``GTC``, ``GTX``, ``GTD``) for more than that is -2022 (stricter than
-  Binance may be, which is undocumented: a resting order never holds more than it may close).
+- Placing one that may rest (``GTC``, ``GTX``, ``GTD``): it may ask at most what the
+  position less the quantity its other open reduce-only orders hold leaves, else -2022
+  ("ReduceOnly Order is rejected.", which Binance gives when the order "combined with open
+  orders" would flip the position; whether Binance takes a larger one is undocumented:
+  here a resting order never holds more than it may close). A modification may raise one
+  only within the same bound (``fits``).
+- Placing a ``MARKET``, ``IOC`` or ``FOK`` one: it takes at most the position and expires
+  the rest (part 2 §10), whatever the resting ones hold (a market close works beside
+  take-profit orders, which then expire); no position to close is -2022.
 - After a fill changes the position (``trim``), and when such an order comes to rest: the
-  position's open reduce-only orders, oldest first, keep what the position can close: each
-  that no longer fits in what is left is ``EXPIRED``. Binance "trims or
-  expires" them (§3.3, an inference from the user-data captures); tickerplant expires.
+  position's open reduce-only orders, oldest first, keep what the position can close; each
+  that no longer fits in what is left is ``EXPIRED``. Binance "trims or expires" them
+  (§3.3, an inference from the user-data captures); tickerplant expires.
 """
 
 from __future__ import annotations

@@ -3,14 +3,16 @@ type (§4.5) and position mode (§4.6), each journaled before its answer.
 
 The position mode (``POST …/positionSide/dual``, ``position_modes.py``) is one per account
 for both markets, as since Binance's "CM migration": a change through either market
-changes both, refused with open orders (-4067) or positions (-4068) in either, and -4059
-for the mode already set. No event tells it (part 4 §3.5: none is documented).
+changes both, refused with open orders (-4067, open algo orders included) or positions
+(-4068) in either, and -4059 for the mode already set. No event tells it (part 4 §3.5:
+none is documented).
 
 Multi-Assets mode (§4.7, USDⓈ-M only; its margin is ``collateral.py``'s): ``POST
 /fapi/v1/multiAssetsMargin`` is -4171 for the mode already set, -4167 (to turn it on) while
 a symbol is margined ISOLATED, -4170 with open orders, -4172 (on) with a margin asset's
 wallet below zero, -4169 (off) when a margin asset's own margin balance would not hold its
-positions' initial margin; in the mode, ``POST …/marginType`` ISOLATED is -4168.
+positions' initial margin; in the mode, ``POST …/marginType`` ISOLATED is -4168. A change
+is ``ACCOUNT_CONFIG_UPDATE`` ``{"ai":{"j":…}}`` (part 4 §3.5).
 """
 
 from __future__ import annotations
