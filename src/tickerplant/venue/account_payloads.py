@@ -68,18 +68,23 @@ def _assets(engine: Engine, balances: Sequence[Balance], coins: Sequence[str]) -
     return [(a, held.get(a, 0)) for a in [*listed, *sorted(set(held) - set(listed))]]
 
 
-def _pool_share(engine: Engine, ledger: Ledger, asset: str, f: Figures) -> Figures:
-    """``asset``'s figures, its available and withdrawable amounts in Multi-Assets mode the
-    pool's in that asset (``collateral.py``): the pool over the asset's price, the most to
-    withdraw never more than the asset's own wallet."""
-    if not ledger.multi_assets:
+def _pool_share(engine: Engine, pool: Figures | None, asset: str, f: Figures) -> Figures:
+    """``asset``'s figures, in Multi-Assets mode (``pool``: ``Engine.margin_figures``, made
+    once per answer) its available and withdrawable amounts the pool's in that asset
+    (``collateral.py``): the pool over the asset's price, the most to withdraw never more
+    than the asset's own wallet."""
+    if pool is None:
         return f
     price = asset_price(asset, engine.mark)
     if not price:  # no price yet: nothing of the pool can be told in it
         return dataclasses.replace(f, shared=(Fraction(0), Fraction(0)))
-    pool = engine.margin_figures(ledger, asset)
     withdraw = min(max(Fraction(0), Fraction(f.wallet, 10**8)), pool.max_withdraw / price)
     return dataclasses.replace(f, shared=(pool.available / price, withdraw))
+
+
+def _pool(engine: Engine, ledger: Ledger) -> Figures | None:
+    """The account's Multi-Assets pool (None in single-asset mode)."""
+    return engine.margin_figures(ledger, "USDT") if ledger.multi_assets else None
 
 
 def _asset_row(asset: str, f: Figures, updated: int, *, um: bool, v2: bool) -> dict[str, Any]:
@@ -139,12 +144,13 @@ def account(
     rows = []
     usdt: Figures | None = None
     ledger = engine.ledger(who.account_id)
+    pool = _pool(engine, ledger)
     for asset, updated in _assets(engine, balances, coins):
-        f = _pool_share(engine, ledger, asset, engine.figures(who.account_id, asset))
+        f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
         usdt = f if asset == "USDT" else usdt
         rows.append(_asset_row(asset, f, updated, um=um, v2=v2 or not um))
-    if ledger.multi_assets:  # the totals are the pool's, in USD (part 3 §4.2)
-        usdt = engine.margin_figures(ledger, "USDT")
+    if pool is not None:  # the totals are the pool's, in USD (part 3 §4.2)
+        usdt = pool
     every = v2 or not um
     symbols = list(engine.instruments) if every else ledger.active_symbols()
     figures = _symbol_figures(engine, who.account_id, symbols, every=every)
@@ -284,9 +290,9 @@ def position_risk(
 def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str]) -> list[Any]:
     """The balance answer's rows with the margin figures (part 3 §4.1)."""
     rows: list[Any] = []
-    ledger = engine.ledger(who.account_id)
+    pool = _pool(engine, engine.ledger(who.account_id))
     for asset, updated in _assets(engine, balances, coins):
-        f = _pool_share(engine, ledger, asset, engine.figures(who.account_id, asset))
+        f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
         wallet, cross = format_amount(f.wallet), format_amount(f.cross_wallet)
         unrealized = _amount(f.cross_unrealized)  # crossUnPnl (part 3 §4.1)
         available, withdraw = _amount(f.available), _amount(f.max_withdraw)

@@ -115,18 +115,21 @@ class Figures:
         return self.maint - self.isolated_maint
 
     @property
+    def cross_initial(self) -> Fraction:
+        """The initial margin the cross wallet holds: cross positions' and every open order's."""
+        return self.position_im - self.isolated_im + self.open_order_im
+
+    @property
     def available(self) -> Fraction:
         if self.shared is not None:
             return self.shared[0]
-        used = self.position_im - self.isolated_im + self.open_order_im
-        return max(Fraction(0), self.cross_margin_balance - used)
+        return max(Fraction(0), self.cross_margin_balance - self.cross_initial)
 
     @property
     def max_withdraw(self) -> Fraction:
         if self.shared is not None:
             return self.shared[1]
-        used = self.position_im - self.isolated_im + self.open_order_im
-        free = self.cross_wallet / Fraction(10**8) - used
+        free = self.cross_wallet / Fraction(10**8) - self.cross_initial
         return max(Fraction(0), min(self.available, free))
 
 

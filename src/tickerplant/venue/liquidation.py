@@ -99,7 +99,8 @@ def check_collateral(engine: Engine, symbol: str, now_ms: int) -> None:
     asset = COLLATERAL_SYMBOLS.get(symbol)
     if asset is None:
         return
-    for account_id in sorted(engine.exposure.pooled):
+    judged = engine.exposure.holders.get(symbol, set())  # ``check`` judged those at this mark
+    for account_id in sorted(engine.exposure.pooled - judged):
         ledger = engine.ledger(account_id)
         if not engine.wallet(ledger, asset):
             continue

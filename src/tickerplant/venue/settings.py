@@ -58,7 +58,7 @@ def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, no
     ledger.leverage[contract.inst.symbol] = leverage
     if leverage < before and (held or ledger.open_orders.get(contract.inst.symbol)):
         f = engine.margin_figures(ledger, contract.inst.margin_asset)  # at the new leverage
-        if f.cross_margin_balance < f.position_im - f.isolated_im + f.open_order_im:
+        if f.cross_margin_balance < f.cross_initial:
             ledger.leverage[contract.inst.symbol] = before
             raise refused(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
     engine.journal.commit(Batch(settings=[Setting(account_id, contract.inst.symbol, leverage, None)]))
