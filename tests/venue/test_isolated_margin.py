@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,13 @@ import msgspec
 import pytest
 from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, order, refusal  # noqa: F401
 from test_funding_liquidation import CoinBook, events, funding, mark_to, reads, wallet
+from test_journal import from_old_journal
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.isolated import margin_history, move_margin
-from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.settings import set_leverage, set_margin_type
 from tickerplant.venue.watch import watch
@@ -265,19 +264,15 @@ def test_a_cross_positions_unrealized_profit_funds_no_isolated_wallet() -> None:
 
 def test_a_journal_from_before_isolated_margin_takes_an_open_isolated_position_as_cross(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = sqlite3.connect(path)
-    old.executescript(
+    engine = from_old_journal(
+        path,
         "CREATE TABLE venue_positions (account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT NULL, "
         "entry TEXT NOT NULL, update_ms INTEGER NOT NULL, PRIMARY KEY (account_id, symbol)) WITHOUT ROWID;"
         "CREATE TABLE venue_settings (account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, "
         "isolated INTEGER, PRIMARY KEY (account_id, symbol)) WITHOUT ROWID;"
         "INSERT INTO venue_positions VALUES (1, 'BTCUSDT', 500, '60000/1', 0);"
-        "INSERT INTO venue_settings VALUES (1, 'BTCUSDT', NULL, 1), (1, 'ETHUSDT', NULL, 1);"
+        "INSERT INTO venue_settings VALUES (1, 'BTCUSDT', NULL, 1), (1, 'ETHUSDT', NULL, 1);",
     )
-    old.commit()
-    old.close()
-    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
-    SqliteJournal(path).load(engine)
     # the open position was margined as cross all along: cross it stays; a flat symbol keeps its setting
     assert engine.ledger(ALICE).isolated == {"ETHUSDT"}
 

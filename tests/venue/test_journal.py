@@ -75,23 +75,30 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     assert placed is not None and placed.order_id == 3  # ids go on where they stopped
 
 
+def from_old_journal(path: Path, script: str) -> Engine:
+    """An engine loaded from a journal an older version wrote: ``script``'s tables and rows."""
+    old = sqlite3.connect(path)
+    old.executescript(script)
+    old.commit()
+    old.close()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(engine)
+    return engine
+
+
 def test_a_journal_keyed_by_trade_alone_is_keyed_by_order_too(database: tuple[Path, str]) -> None:
     """Before the one book a fill's key was its trade; now a maker's and a taker's fill share
     one public trade: an old journal's fills move to the new key, every row kept."""
     path, _ = database
-    old = sqlite3.connect(path)
-    old.executescript(
+    engine = from_old_journal(
+        path,
         "CREATE TABLE venue_fills (symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER "
         "NOT NULL, order_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER "
         "NOT NULL, base INTEGER NOT NULL, realized_pnl INTEGER NOT NULL, commission INTEGER NOT NULL, "
         "commission_asset TEXT NOT NULL, maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, "
         "PRIMARY KEY (symbol, trade_id)) WITHOUT ROWID;"
-        "INSERT INTO venue_fills VALUES ('BTCUSDT', 7, 1, 3, 'BUY', 6000000, 10, 0, 0, 12, 'USDT', 0, 5);"
+        "INSERT INTO venue_fills VALUES ('BTCUSDT', 7, 1, 3, 'BUY', 6000000, 10, 0, 0, 12, 'USDT', 0, 5);",
     )
-    old.commit()
-    old.close()
-    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
-    SqliteJournal(path).load(engine)
     assert [(f.trade_id, f.order_id, f.qty) for f in engine.fills(1, "BTCUSDT")] == [(7, 3, 10)]
     again = sqlite3.connect(path)
     again.execute(  # the same trade, the other side's order
@@ -162,8 +169,8 @@ def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> No
 
 def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns(database: tuple[Path, str]) -> None:
     path, _ = database
-    old = sqlite3.connect(path)
-    old.executescript(
+    engine = from_old_journal(
+        path,
         "CREATE TABLE venue_positions (account_id INTEGER NOT NULL, symbol TEXT NOT NULL, amt INTEGER NOT "
         "NULL, entry TEXT NOT NULL, update_ms INTEGER NOT NULL, PRIMARY KEY (account_id, symbol)) WITHOUT ROWID;"
         "INSERT INTO venue_positions VALUES (1, 'BTCUSDT', 500, '60000/1', 5);"
@@ -174,12 +181,8 @@ def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns
         "INTEGER NOT NULL, cum_quote INTEGER NOT NULL, cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, "
         "price_match TEXT NOT NULL, stp_mode TEXT NOT NULL, PRIMARY KEY (symbol, order_id)) WITHOUT ROWID;"
         "INSERT INTO venue_orders VALUES ('BTCUSDT', 3, 1, 'c', 'BUY', 'LIMIT', 'GTC', 5000000, 1, 0, 0, 5, 5, "
-        "'NEW', 0, 0, 0, 0, 'NONE', 'NONE');"
+        "'NEW', 0, 0, 0, 0, 'NONE', 'NONE');",
     )
-    old.commit()
-    old.close()
-    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
-    SqliteJournal(path).load(engine)
     position = engine.ledger(ALICE).position("BTCUSDT")
     assert (position.amt, position.entry, position.isolated_wallet) == (500, 60000, 0)
     assert position.side is PositionSide.BOTH and not engine.ledger(ALICE).hedge  # from before hedge mode
