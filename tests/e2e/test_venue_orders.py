@@ -200,8 +200,8 @@ async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_
 ) -> None:
     """Part 1 §10 and issue 33 item 2, on both markets: with alice holding a resting order,
     an isolated position and fills, bob's key queries, modifies, cancels (one, a batch, all)
-    and reads orders, amendments, trades and positions, and moves isolated margin, and
-    reaches nothing of hers: each call fails as Binance
+    and reads orders, amendments, trades and positions, moves isolated margin and changes
+    his position and Multi-Assets modes, and reaches nothing of hers: each call fails as Binance
     fails it or answers his own (empty) account, and alice's order and position are as
     they were."""
     um = market is Market.UM
@@ -251,3 +251,9 @@ async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_
     assert (await call(alice, "get_order")(symbol=symbol, orderId=placed["orderId"]))["status"] == "NEW"
     hers = await call(alice, "position_information")(**({"symbol": symbol} if um else {"pair": "BTCUSD"}))
     assert [Decimal(p["positionAmt"]) for p in hers if p["symbol"] == symbol] == [Decimal(qty)]
+    # his account-wide modes are his: her one-way mode and single-asset margin stay hers
+    await call(bob, "change_position_mode")(dualSidePosition=True)
+    assert (await call(alice, "get_position_mode")())["dualSidePosition"] is False
+    if um:
+        await bob.futures_change_multi_assets_mode(True)
+        assert (await alice.futures_get_multi_assets_mode())["multiAssetsMargin"] is False
