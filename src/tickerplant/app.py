@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -17,6 +17,7 @@ from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
+from tickerplant.bus import Bus
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
@@ -33,6 +34,7 @@ from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
 from tickerplant.venue.administration import trading_view
@@ -47,7 +49,10 @@ from tickerplant.venue.store import Keyring
 from tickerplant.venue.transfers import settle_transfers
 from tickerplant.venue.watch import watch
 
-__all__ = ["Tickerplant", "source_for"]
+__all__ = [
+    "Tickerplant", "checkpoint_journal", "feed_engine", "liquidations_to_plant", "source_for",
+    "venue_engines",
+]  # fmt: skip
 
 log = logging.getLogger("tickerplant")
 CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal.py)
@@ -72,10 +77,12 @@ def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
     total[0] += len(messages)
 
 
-def _to_engine(
-    engine: Engine, algos: AlgoService, listener: Listener, clock: Clock, keyring: Keyring,
+def feed_engine(
+    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
     messages: Sequence[StreamMessage],
 ) -> None:  # fmt: skip
+    """The market's messages to its engine, after the view that its book reads; ``drain``:
+    what the engine did, to the user data stream."""
     now_ms = clock.now_ms()
     # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
     keyring.refresh()
@@ -83,12 +90,52 @@ def _to_engine(
     receive(engine, messages, now_ms)  # resting orders the trades filled (venue/resting.py)
     watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
     algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
-    if listener.private is not None:  # resting orders the market's trades filled
-        listener.user_data.drain(engine, listener.private.accounts, now_ms)
+    drain(now_ms)
 
 
-def _liquidations_to_plant(
-    engine: Engine, plant: Plant, bus: LocalBus, clock: Clock, messages: Sequence[StreamMessage]
+def venue_engines(
+    config: ServerConfig, source: Source, instruments: Mapping[Market, list[Instrument]],
+    views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal,
+) -> dict[Market, tuple[Engine, AlgoService]]:  # fmt: skip
+    """One engine per market and its Algo Order service, restored from the journal, in the
+    process whose plant publishes the book (``views``: what it published): on the simulated
+    market its takers trade in the simulator's book (docs/venue.md)."""
+    modes = PositionModes()  # one position mode per account, for both markets
+    made = {}
+    for market, view in views.items():
+        published = PublishedMarket(view)
+        ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}")  # a session replays
+        listed = instruments[market]
+        if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
+            book = OneBook(source, published)
+            engine = Engine(market, listed, book, accounts, journal, client_ids=ids, book=book, modes=modes)
+        else:  # a replay's or relay's book: takers walk it and trade with no one
+            engine = Engine(market, listed, published, accounts, journal, client_ids=ids, modes=modes)
+        journal.load(engine)
+        algos = AlgoService(engine)
+        journal.load_algos(algos)
+        made[market] = engine, algos
+    return made
+
+
+async def checkpoint_journal(journal: SqliteJournal) -> None:
+    """The journal's WAL copied into the database once a second of real time, in a
+    thread, when anything was committed (``venue/journal.py``: off the loop, so that no
+    command waits for the file's sync)."""
+    loop = asyncio.get_running_loop()
+    done = 0
+    while True:
+        await asyncio.sleep(CHECKPOINT_EVERY_S)
+        if journal.commits != done:
+            done = journal.commits
+            try:
+                await loop.run_in_executor(None, journal.checkpoint)
+            except sqlite3.Error as error:  # busy beyond its timeout: the next second's
+                log.warning("the journal's checkpoint failed: %s", error)
+
+
+def liquidations_to_plant(
+    engine: Engine, plant: Plant, bus: Bus, clock: Clock, messages: Sequence[StreamMessage]
 ) -> None:
     """The venue's liquidation orders, to the plant's `@forceOrder` streams (pushed at its
     ticks, as the source's own liquidations are: venue/liquidation.py)."""
@@ -192,54 +239,27 @@ class Tickerplant:
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
             self.status_board.start()
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
-        self._checkpoints = asyncio.get_running_loop().create_task(self._checkpoint_journal())
+        self._checkpoints = asyncio.get_running_loop().create_task(checkpoint_journal(self.journal))
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
     def _start_venue(self) -> None:
         """One engine per market, in this process beside the plant that publishes its book:
         it reads the listener's market view, takes the market's trades from the bus, and is
         restored from the journal (docs/venue.md)."""
-        clock = self.clock
-        modes = PositionModes()  # one position mode per account, for both markets
-        for market, listener in self.listeners.items():
-            published = PublishedMarket(listener.view)
-            ids = seeded_client_ids(f"{self.config.simulator.seed}/{market.value}")  # a session replays
-            instruments = self.instruments[market]
-            source = self.source
-            if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
-                book = OneBook(source, published)
-                accounts, journal = self.accounts, self.journal
-                engine = Engine(
-                    market, instruments, book, accounts, journal, client_ids=ids, book=book, modes=modes
-                )
-            else:  # a replay's or relay's book: takers walk it and trade with no one
-                engine = Engine(
-                    market, instruments, published, self.accounts, self.journal, client_ids=ids, modes=modes
-                )
-            self.journal.load(engine)
-            algos = AlgoService(engine)
-            self.journal.load_algos(algos)
+        clock, listeners = self.clock, self.listeners
+        views = {market: listener.view for market, listener in listeners.items()}
+        made = venue_engines(self.config, self.source, self.instruments, views, self.accounts, self.journal)
+        for market, (engine, algos) in made.items():
+            listener = listeners[market]
             self.engines[market] = engine
             listener.serve_engine(engine, algos)
-            to_engine = functools.partial(_to_engine, engine, algos, listener, clock, self.accounts)
-            self.bus.subscribe(market, to_engine)
-            to_plant = functools.partial(_liquidations_to_plant, engine, self.plants[market], self.bus, clock)
+            private = listener.private
+            assert private is not None
+            drain = functools.partial(listener.user_data.drain, engine, private.accounts)
+            fed = functools.partial(feed_engine, engine, algos, drain, clock, self.accounts)
+            self.bus.subscribe(market, fed)
+            to_plant = functools.partial(liquidations_to_plant, engine, self.plants[market], self.bus, clock)
             self.bus.subscribe(market, to_plant)
-
-    async def _checkpoint_journal(self) -> None:
-        """The journal's WAL copied into the database once a second of real time, in a
-        thread, when anything was committed (``venue/journal.py``: off the loop, so that no
-        command waits for the file's sync)."""
-        loop = asyncio.get_running_loop()
-        done = 0
-        while True:
-            await asyncio.sleep(CHECKPOINT_EVERY_S)
-            if self.journal.commits != done:
-                done = self.journal.commits
-                try:
-                    await loop.run_in_executor(None, self.journal.checkpoint)
-                except sqlite3.Error as error:  # busy beyond its timeout: the next second's
-                    log.warning("the journal's checkpoint failed: %s", error)
 
     async def _run_source(self) -> None:
         try:

@@ -65,6 +65,8 @@ class Notice(msgspec.Struct, frozen=True, array_like=True):
     reason: str = ""  # why, as the clients' close reason says it
     finished: bool = False  # the source has nothing more to send
     failed: bool = False  # … because it broke off
+    # listen keys whose time came (the venue in the plant): their connections close 1000
+    ended: list[str] = []
 
 
 class Frame(msgspec.Struct, frozen=True, array_like=True):

@@ -28,6 +28,9 @@ class Listing(msgspec.Struct, frozen=True, array_like=True):
     # the format the plant encodes in: the gateways' merged all-market streams follow it
     payload_format: PayloadFormat = PayloadFormat.CLASSIC
     past: PastSpec | None = None  # the simulator's past, which every gateway answers from
+    # the venue's private routes per market, as gateways admit them before forwarding them:
+    # (method, path, security, weight, weight without a symbol) (``venue/forwarded.py``)
+    venue: dict[Market, list[tuple[str, str, str, int, int]]] = {}
 
 
 _decoder = msgspec.msgpack.Decoder(Listing)

@@ -45,7 +45,7 @@ class Outbox:
     def __init__(self, client: Client, limit: int = OUTBOX_LIMIT) -> None:
         self.client = client
         self.limit = limit
-        self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._queue: collections.deque[tuple[str, bytes, str]] = collections.deque()
         self.queued_bytes = 0  # bytes waiting in the outbox
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -55,20 +55,21 @@ class Outbox:
         # frames into nats-py's pending writes (see the module docstring), where it has them
         self.direct = all(hasattr(client, name) for name in _DIRECT)
 
-    def send(self, subject: str, data: bytes) -> None:
-        if self.direct and not self._queue and self._queue_directly(subject, data):
+    def send(self, subject: str, data: bytes, reply: str = "") -> None:
+        """``data`` on ``subject`` (with ``reply``, the subject to answer on: a request)."""
+        if self.direct and not self._queue and self._queue_directly(subject, data, reply):
             return
         if self.queued_bytes + len(data) > self.limit:
             self._drop("the outbox is full: NATS takes less than the plant publishes")
             return  # a frame's number is spent: subscribers see the gap and resync
-        self._queue.append((subject, data))
+        self._queue.append((subject, data, reply))
         self.queued_bytes += len(data)
         self._idle.clear()
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
         self._wake.set()
 
-    def _queue_directly(self, subject: str, data: bytes) -> bool:
+    def _queue_directly(self, subject: str, data: bytes, reply: str = "") -> bool:
         """``data`` on ``subject`` as nats-py's ``publish`` queues it, without its copy or a
         task's turn; False when it must go the public way: nats-py away, its pending writes
         past their bound, its flusher gone, or ``data`` past NATS's limit."""
@@ -84,7 +85,10 @@ class Outbox:
             or size > client.max_payload
         ):
             return False
-        head = b"PUB %s %d\r\n" % (subject.encode(), size)
+        if reply:
+            head = b"PUB %s %s %d\r\n" % (subject.encode(), reply.encode(), size)
+        else:
+            head = b"PUB %s %d\r\n" % (subject.encode(), size)
         pending = client._pending
         pending.append(head)
         pending.append(data)
@@ -102,10 +106,10 @@ class Outbox:
         queue, client = self._queue, self.client
         while True:
             while queue:
-                subject, data = queue.popleft()
+                subject, data, reply = queue.popleft()
                 self.queued_bytes -= len(data)
                 try:
-                    await client.publish(subject, data)
+                    await client.publish(subject, data, reply=reply)
                 except nats.errors.Error as exc:  # away too long, or closed: the frame is lost
                     self._drop(type(exc).__name__)
             self._idle.set()

@@ -19,9 +19,12 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   no request comes for ``KEEP_ALIVE_IDLE_MS``. An answer the router makes in pieces
   (``picows_server.LaterRoute``: a cold `fundingRate`, ``protocol/later.py``) is made a
   piece at a time within the REST turns (``rest_turns``), as if each piece were an answer,
-  and written when made; the requests after it wait for it. The router is given each request's body; the
-  next request is read from the byte after it. A client that asks ``Expect: 100-continue``
-  is answered ``100 Continue`` once its head is accepted, so it sends the body;
+  and written when made; the requests after it wait for it. One made elsewhere
+  (``AwaitedRoute``: performed by the plant under ``--workers``) is written when it comes,
+  the connection neither read (the requests after it wait in the socket) nor timed out
+  meanwhile. The router is given each request's body; the next request is read from the
+  byte after it. A client that asks ``Expect: 100-continue`` is answered ``100 Continue``
+  once its head is accepted, so it sends the body;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) is
   built, takes the transport (``set_protocol``, then its own ``connection_made``) and is
   given every byte from the upgrade's head on, as if it had read them itself. From there
@@ -58,10 +61,12 @@ from tickerplant.gateway.http_head import Refusal, RequestHeads, http_date, keep
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
     BACKLOG,
+    AwaitedRoute,
     Head,
     LaterRoute,
     PeerAwareProtocol,
     PeerRouter,
+    Routed,
     asks_to_upgrade,
     checked_head,
     plain_answer,
@@ -83,9 +88,9 @@ class FrontDoor(asyncio.Protocol):
     """One connection until its request head is read (see the module's docstring)."""
 
     __slots__ = (
-        "_accepted", "_answered", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line", "_later",
-        "_logger", "_paused", "_pending", "_router", "_timer", "_timer_ms", "_traffic", "_transport",
-        "_turns", "counters", "peer_ip", "trim",
+        "_accepted", "_answered", "_awaiting", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line",
+        "_later", "_logger", "_paused", "_pending", "_router", "_timer", "_timer_ms", "_traffic",
+        "_transport", "_turns", "counters", "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -125,6 +130,7 @@ class FrontDoor(asyncio.Protocol):
         self._pending: tuple[bytes, Head] | None = None  # a head checked, its body still coming
         # an answer being made in pieces (protocol/later.py), with its request and keep-alive
         self._later: tuple[LaterRoute, WSUpgradeRequest, bool] | None = None
+        self._awaiting = False  # an answer made elsewhere is awaited (AwaitedRoute)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -161,7 +167,7 @@ class FrontDoor(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._paused = False
         transport = self._transport
-        if transport is not None and self._heads is not None and not self._in_line:
+        if transport is not None and self._heads is not None and not (self._in_line or self._awaiting):
             transport.resume_reading()
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
             self._answer()
@@ -172,7 +178,7 @@ class FrontDoor(asyncio.Protocol):
         heads = self._heads
         transport = self._transport
         answered = False
-        while heads is not None and transport is not None and not self._paused:
+        while heads is not None and transport is not None and not (self._paused or self._awaiting):
             later = self._later
             if later is not None:  # an answer made in pieces: its next, within the turn's budget
                 turns = self._turns
@@ -233,6 +239,14 @@ class FrontDoor(asyncio.Protocol):
                 if turns is not None:
                     turns.spent(started)
                 continue
+            if isinstance(routed, AwaitedRoute):  # written when it comes; nothing read meanwhile
+                if turns is not None:
+                    turns.spent(started)
+                answered = self._awaiting = True  # (no wait for a head is armed while it is)
+                self._stop_timer()
+                transport.pause_reading()
+                routed.then(functools.partial(self._awaited, request, alive))
+                break
             transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
             if turns is not None:
                 turns.spent(started)
@@ -244,10 +258,27 @@ class FrontDoor(asyncio.Protocol):
             self._answered = True
             if self._traffic is not None:
                 self._traffic.accepted["rest"] += 1
-        if answered and not self._paused and self._heads is not None and self._transport is not None:
+        if answered and not (self._paused or self._awaiting) and self._heads is not None and self._transport:
             # the next head's time starts now, or the wait for it
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
         return answered
+
+    def _awaited(self, request: WSUpgradeRequest, alive: bool, routed: Routed) -> None:
+        """The answer an ``AwaitedRoute`` waited for: written, then the requests after it."""
+        self._awaiting = False
+        transport = self._transport
+        if transport is None or self._heads is None:
+            return  # the client left, or the listener shut it meanwhile
+        transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
+        if not alive:
+            self._close(transport)
+            return
+        if not (self._paused or self._in_line):
+            transport.resume_reading()
+        if self._answer() or self._heads is None:
+            return  # answered more (and armed the wait for the next), or closed
+        if not (self._paused or self._in_line or self._awaiting):
+            self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
 
     def _wait_in_line(self, transport: asyncio.Transport) -> None:
         """The loop's REST budget is spent: read nothing more and time nothing out (the
@@ -264,7 +295,7 @@ class FrontDoor(asyncio.Protocol):
         if not self._in_line or transport is None or self._heads is None:
             return
         self._in_line = False
-        if not self._paused:
+        if not (self._paused or self._awaiting):
             transport.resume_reading()
         if not self._answer() and not self._in_line and self._heads is not None and not self._paused:
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)

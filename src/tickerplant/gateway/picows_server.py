@@ -55,8 +55,8 @@ from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
 
 __all__ = [
-    "BACKLOG", "Head", "LaterRoute", "PartsResponse", "PeerAwareProtocol", "PeerRouter", "Routed",
-    "asks_to_upgrade", "checked_head", "plain_answer", "protocol_arguments",
+    "BACKLOG", "AwaitedRoute", "Head", "LaterRoute", "PartsResponse", "PeerAwareProtocol", "PeerRouter",
+    "Routed", "asks_to_upgrade", "checked_head", "plain_answer", "protocol_arguments",
 ]  # fmt: skip
 
 Routed = WSListener | WSUpgradeResponseWithListener
@@ -79,8 +79,19 @@ class LaterRoute:
         return self.routed()
 
 
+class AwaitedRoute:
+    """An answer made elsewhere (the venue in the plant, under ``--workers``): ``then`` is
+    given a callback, which it calls once, later (never before it returns), with the answer.
+    The front door reads nothing more of the connection until then."""
+
+    __slots__ = ("then",)
+
+    def __init__(self, then: Callable[[Callable[[Routed], None]], None]) -> None:
+        self.then = then
+
+
 # (request, peer IP, body) -> answer; an upgrade's body is b""
-PeerRouter = Callable[[WSUpgradeRequest, str, bytes], Routed | LaterRoute | None]
+PeerRouter = Callable[[WSUpgradeRequest, str, bytes], Routed | LaterRoute | AwaitedRoute | None]
 
 _HANDSHAKE_TIMEOUT_S = 5.0
 _MAX_FRAME_BYTES = MAX_MESSAGE_BYTES  # no frame larger than a whole message may be
@@ -142,6 +153,8 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
             response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
             return WSUpgradeResponseWithListener(response, None)
         routed = self._router(request, self.peer_ip, b"")
+        if isinstance(routed, AwaitedRoute):  # a private path asked with Upgrade: not a stream
+            return None
         return routed.run() if isinstance(routed, LaterRoute) else routed
 
 

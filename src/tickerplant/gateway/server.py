@@ -19,6 +19,7 @@ import msgspec
 from picows import WSUpgradeRequest
 
 from tickerplant.bus import Bus
+from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
@@ -30,12 +31,13 @@ from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
-from tickerplant.gateway.picows_server import LaterRoute, Routed
+from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed
 from tickerplant.gateway.responses import file_response, json_response, rest_response
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
 from tickerplant.gateway.user_data import UserData
+from tickerplant.gateway.venue_forwarding import ForwardedVenue
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
@@ -66,6 +68,7 @@ from tickerplant.tls import server_context
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.checks import PrivateRequest
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.rest import Accounts, PrivateRest
 from tickerplant.venue.ws_trading import WsTrading
 
@@ -126,6 +129,7 @@ class Listener:
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         self.private = None
+        self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
             self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
@@ -219,6 +223,17 @@ class Listener:
             )  # fmt: skip
             self.ws_api.private = WsTrading(self.private, drain)  # the same endpoints, drained alike
 
+    def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
+        """Under ``--workers``: the plant's private routes (``table``, from its listing),
+        admitted here and performed by the plant over ``requests`` (``venue_forwarding.py``).
+        Needs ``accounts``, which the keys are checked against."""
+        assert self.private is not None
+        activity = self.user_data.activity
+        rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
+        self.private = rest
+        self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
+        self.ws_api.private = self.forwarded
+
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and
         its acceptor's (connections refused for want of descriptors), for the metrics."""
@@ -233,7 +248,9 @@ class Listener:
         with a descriptor in reserve to answer 503 with (``gateway/acceptor.py``)."""
         return self._server is not None and self._server.accepting_itself
 
-    def route(self, request: WSUpgradeRequest, ip: str, body: bytes = b"") -> Routed | LaterRoute | None:
+    def route(
+        self, request: WSUpgradeRequest, ip: str, body: bytes = b""
+    ) -> Routed | LaterRoute | AwaitedRoute | None:
         """The answer to ``request`` from ``ip`` with ``body`` (``http_head``: GET, POST, PUT
         or DELETE). Only the private routes take another method than GET; on any other path
         one is Binance's 404 ``-5000`` naming it (trading part 1 §6.2)."""
@@ -306,7 +323,7 @@ class Listener:
     def _private(
         self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, body: bytes, ip: str,
         now_ms: int,
-    ) -> Routed:
+    ) -> Routed | AwaitedRoute:
         """A signed endpoint: the query string and the body as received, bytes untouched,
         for the signature (overview decision 3, part 1 §4.1); the key from ``X-MBX-APIKEY``
         (part 1 §2). A GET's parameters are in its query only (part 1 §3.1): a body sent with
@@ -315,6 +332,8 @@ class Listener:
         query = request.path.partition(b"?")[2]
         form = body if route[0] != "GET" else b""
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
+        if self.forwarded is not None:  # performed by the plant (--workers)
+            return self.forwarded.answer_rest(route, signed, now_ms)
         answer = private.answer(route, signed, now_ms)
         if private.engine is not None:  # what the command did, to the account's user data stream
             self.user_data.drain(private.engine, private.accounts, now_ms)

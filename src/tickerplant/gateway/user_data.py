@@ -10,11 +10,15 @@ endpoints start, keep alive and close keys through
 timed (one timer, for the earliest key; a key kept alive since it was armed is looked at
 again and passed over). At expiry, ``listenKeyExpired`` goes to the key's connections and,
 once the fan-out has queued it, they are closed 1000 (overview decision 10).
+
+Under ``--workers`` the listen keys live in the plant, beside the engines: its ``UserData``
+is ``connect``ed to the bus instead of a stream surface, so the events go out as the
+market's messages and a key's end as a notice, which each gateway's ``end`` carries out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.market_streams import StreamSurface
@@ -39,6 +43,8 @@ class UserData:
         self.keys = keys or ListenKeys()
         self._clock = clock
         self._surface: StreamSurface | None = None
+        self._publish: Callable[[Sequence[StreamMessage]], None] | None = None  # instead, connected
+        self._ended: Callable[[str], None] | None = None
         self._timer: Timer | None = None
         self._timer_ms = 0
         self.streams = UserStreams(self.keys, self._deliver, self._end)
@@ -47,6 +53,13 @@ class UserData:
     def attach(self, surface: StreamSurface) -> None:
         """The listener's stream surface, once it listens: where events go."""
         self._surface = surface
+
+    def connect(
+        self, publish: Callable[[Sequence[StreamMessage]], None], ended: Callable[[str], None]
+    ) -> None:
+        """Where events go in the plant (``--workers``): ``publish`` them on the bus, and
+        tell the gateways a key ``ended`` (they close its connections: ``end``)."""
+        self._publish, self._ended = publish, ended
 
     def drain(self, engine: Engine, accounts: Keys, now_ms: int) -> int:
         """Hand what the engine reported since the last drain (after a command, after a batch
@@ -94,10 +107,19 @@ class UserData:
     # -- internals ---------------------------------------------------------------------
 
     def _deliver(self, messages: Sequence[StreamMessage]) -> None:
-        if self._surface is not None:
+        if self._publish is not None:
+            self._publish(messages)
+        elif self._surface is not None:
             self._surface.fanout.publish(messages)
 
     def _end(self, key: str) -> None:
+        if self._ended is not None:
+            self._ended(key)
+        else:
+            self.end(key)
+
+    def end(self, key: str) -> None:
+        """Close the connections of a key that expired, after what is queued for them."""
         surface = self._surface
         if surface is not None:
             surface.fanout.flush_now()  # listenKeyExpired is queued before the close frame

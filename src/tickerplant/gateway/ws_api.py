@@ -1,8 +1,10 @@
 """WebSocket API connections (`/ws-fapi/v1`, `/ws-dapi/v1`): each text frame is one request,
-answered at once by ``protocol.ws_api.WsApi``; ping, pong and age as for streams (§5.1)."""
+answered at once by ``protocol.ws_api.WsApi`` (under ``--workers``, a trading method when
+the plant's reply comes); ping, pong and age as for streams (§5.1)."""
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from picows import WSFrame, WSMsgType, WSTransport
@@ -14,7 +16,7 @@ from tickerplant.gateway.send_budget import SendBudget
 from tickerplant.gateway.traffic import RequestTally, Traffic
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.limits import LimitCounters
-from tickerplant.protocol.ws_api import WsApi, WsSession
+from tickerplant.protocol.ws_api import AwaitedReply, WsApi, WsApiReply, WsSession
 
 __all__ = ["WsApiConnection"]
 
@@ -95,9 +97,16 @@ class WsApiConnection(KeptAliveConnection):
         self._answer(payload, self.clock.now_ns())
 
     def _answer(self, payload: bytes, started_ns: int) -> None:
-        parts, close, method, status = self._api.receive(
+        reply = self._api.receive(
             payload, self._ip, started_ns // 1_000_000, self._rate_limits_default, self._session
-        )  # a WsApiReply, unpacked at once
+        )
+        if isinstance(reply, AwaitedReply):  # performed by the plant (--workers): sent when it comes
+            reply.then(functools.partial(self._reply, started_ns))
+            return
+        self._reply(started_ns, reply)
+
+    def _reply(self, started_ns: int, reply: WsApiReply) -> None:
+        parts, close, method, status = reply
         traffic = self.traffic
         if traffic is not None:  # per request, by method and status (the metrics' histogram)
             elapsed_ns = self.clock.now_ns() - started_ns
@@ -108,7 +117,8 @@ class WsApiConnection(KeptAliveConnection):
                     self._answered[method] = tally
             tally.observe(elapsed_ns)
         transport = self.transport
-        assert transport is not None
+        if transport is None:
+            return  # the client left while the plant performed the request
         raw = transport.underlying_transport
         # one part, or three around a depth answer's levels (WsApiReply)
         size = len(parts[0]) if len(parts) == 1 else len(parts[0]) + len(parts[1]) + len(parts[2])

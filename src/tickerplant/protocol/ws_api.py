@@ -36,7 +36,9 @@ from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, Spliced, named_symbol
 from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
 
-__all__ = ["OTHER_METHOD", "WS_API_METHODS", "PrivateMethods", "WsApi", "WsApiReply", "WsSession"]
+__all__ = [
+    "OTHER_METHOD", "WS_API_METHODS", "AwaitedReply", "PrivateMethods", "WsApi", "WsApiReply", "WsSession",
+]  # fmt: skip
 
 WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
 OTHER_METHOD = "other"  # a request's method label when it names none of them: a client's text never is
@@ -104,6 +106,13 @@ class WsApiReply(NamedTuple):
         return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
 
 
+class AwaitedReply(NamedTuple):
+    """A reply made elsewhere (the venue in the plant, under ``--workers``): ``then`` is
+    given a callback, which it calls once, later (never before it returns), with the reply."""
+
+    then: Callable[[Callable[[WsApiReply], None]], None]
+
+
 class WsSession:
     """One connection's session (trading part 1 §8.6): when it opened, and the key
     ``session.logon`` authenticated it with (None: not logged on)."""
@@ -126,7 +135,7 @@ class PrivateMethods(Protocol):
 
     def answer(
         self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
-    ) -> WsApiReply: ...
+    ) -> WsApiReply | AwaitedReply: ...
 
 
 class WsApi:
@@ -144,7 +153,7 @@ class WsApi:
     def receive(
         self, frame: bytes, ip: str, now_ms: int, rate_limits_default: bool = True,
         session: WsSession | None = None,
-    ) -> WsApiReply:  # fmt: skip
+    ) -> WsApiReply | AwaitedReply:  # fmt: skip
         # ``rate_limits_default`` and ``session`` are positional too: the shell passes them so
         # on every request, where a keyword argument costs a Python call ~0.2 µs more.
         try:

@@ -26,6 +26,12 @@ A market that delivers no frame for 10 s (the plant publishes one at least every
 connections 1012 (again every 10 s while the silence lasts) and reports itself degraded
 until frames come again, rather than leave its clients waiting in silence.
 
+The venue's private endpoints are served here as the plant's listing names them: each
+request's weight, key and signature are checked here, and what passes is performed by the
+plant's engines over NATS (``gateway/venue_forwarding.py``); the user data events come
+with the market's frames, under the listen keys' names, and reach the keys' connections
+through the fan-out as any stream does.
+
 It is its own admin listener's ``AdminTarget`` (``start_admin``): ``/metrics`` of its
 listeners and of its bus per market (``admin.metrics.BusCounts``: gaps, the frames they
 skipped, a restarted plant, states loaded and failed, messages rejected, connections
@@ -51,6 +57,7 @@ from tickerplant.bus.frames import Continuity, Notice, Verdict
 from tickerplant.bus.listing import Listing, Unreadable, decode_listing
 from tickerplant.bus.liveness import LOOK_MS, SILENT_LOOKS, Liveness
 from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.server import Listener
@@ -60,6 +67,7 @@ from tickerplant.protocol.past import past_answers
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
+from tickerplant.venue.store import Keyring
 
 __all__ = ["STATE_RETRY_MAX_MS", "STATE_RETRY_MS", "GatewayProcess"]
 
@@ -103,6 +111,9 @@ class GatewayProcess:
         self.started_ms = 0
         self.liveness = Liveness(Market)
         self._tasks: set[asyncio.Task[None]] = set()  # resyncs and the watch, kept and logged
+        # the keys private requests are checked against, and the commands sent to the plant
+        self.accounts = Keyring(config.venue_db)
+        self.venue = VenueRequests(bus)
 
     async def start(self) -> None:
         bus = self.bus
@@ -122,9 +133,15 @@ class GatewayProcess:
                     i.symbol: i for m, its in listing.instruments.items() if m is not market for i in its
                 },
                 past=past,
+                accounts=self.accounts,
             )
             for market, insts in listing.instruments.items()
         }  # fmt: skip
+        # the venue's private endpoints: admitted here, performed by the plant (venue/forwarded.py)
+        await self.venue.start()
+        for market, table in listing.venue.items():
+            if market in self.listeners:
+                self.listeners[market].forward_venue(table, self.venue)
         await asyncio.gather(*(shared.start() for shared in sharing.values()))
         # Every gateway starts from the plant's state, as of a frame at or after the last one
         # published before this gateway subscribed (it asks after): started late or not, it
@@ -314,6 +331,10 @@ class GatewayProcess:
         self.bus_log.rejected(market, why)
 
     def _noticed(self, market: Market, notice: Notice) -> None:
+        for key in notice.ended:  # listen keys the plant's venue ended: after their last event
+            ended = self.listeners.get(market)
+            if ended is not None:
+                ended.user_data.end(key)
         if notice.streams:
             listener = self.listeners.get(market)
             if listener is not None:
@@ -337,4 +358,6 @@ class GatewayProcess:
             await self.admin.close()
         for listener in self.listeners.values():
             await listener.close()
+        await self.venue.close()
+        self.accounts.close()
         await self.bus.close()

@@ -11,6 +11,9 @@ Every market gets a frame at least once a ``HEARTBEAT_MS`` (``NatsBus.heartbeat`
 empty one when the source has sent nothing: a paused replay, a quiet relay), so a gateway
 can tell a quiet market from a plant it no longer hears (``bus/liveness.py``).
 
+The venue's engines live here too (``scaleout/plant_venue.py``): they take each batch
+after the views and the gateways, and answer the commands the gateways forward.
+
 It keeps a ``MarketView`` per market, fed with what it publishes (a direct call, as
 ``LocalBus`` makes it), and answers a gateway's request for a market's state with that
 view's (``scaleout/view_state.py``): how a gateway that started late, lost frames or saw
@@ -40,6 +43,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
+from tickerplant.scaleout.plant_venue import PlantVenue
 
 __all__ = ["PlantProcess"]
 
@@ -53,12 +57,16 @@ class _ViewedBus:
         self.nats = nats
         self.views = views
         self.published: dict[Market, list[int]] = {market: [0] for market in Market}  # for the metrics
+        # the venue's engines, after the views and the gateways (scaleout/plant_venue.py)
+        self.hooks: dict[Market, list[Callable[[Sequence[StreamMessage]], None]]] = {}
 
     def publish(self, market: Market, messages: Sequence[StreamMessage]) -> None:
         if messages:
             self.published[market][0] += len(messages)
             self.views[market].receive(messages)
             self.nats.publish(market, messages)
+            for hook in self.hooks.get(market, ()):
+                hook(messages)
 
     def subscribe(self, market: Market, handler: Callable[[Sequence[StreamMessage]], None]) -> None:
         raise TypeError("the plant process publishes; gateways subscribe, over NATS")
@@ -86,6 +94,7 @@ class PlantProcess:
         self.failed = False
         self._source_task: asyncio.Task[None] | None = None
         self._beating: asyncio.Task[None] | None = None
+        self.venue = PlantVenue(config, self.clock, bus)  # the engines, answering the gateways
 
     @property
     def bus(self) -> _ViewedBus:
@@ -104,9 +113,14 @@ class PlantProcess:
         for market, insts in prepared.instruments.items():
             self.views[market] = view = MarketView(market, insts)
             await self._bus.answer_state(market, functools.partial(view_state.capture, view))
+        venue = self.venue
+        hooks = venue.build(self.source, prepared.instruments, self.views, self.plants, self._viewed)
+        self._viewed.hooks = hooks
+        await venue.start()
         self.listing = Listing(
-            BUS_VERSION, prepared.instruments, prepared.kinds, self.config.payload_format, prepared.past
-        )
+            BUS_VERSION, prepared.instruments, prepared.kinds, self.config.payload_format, prepared.past,
+            venue.routes,
+        )  # fmt: skip
         await self._bus.answer_listing(encode_listing(self.listing))
         self._source_task = asyncio.get_running_loop().create_task(self._run_source())
         self._beating = asyncio.get_running_loop().create_task(self._beat())
@@ -151,4 +165,5 @@ class PlantProcess:
             self._source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._source_task
+        await self.venue.close()
         await self._bus.close()

@@ -46,6 +46,7 @@ __all__ = [
     "check_timing",
     "parameters",
     "permitted",
+    "vouched",
 ]
 
 DEFAULT_RECV_WINDOW_MS = 5000  # §5.1
@@ -129,6 +130,17 @@ def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: i
         if signed.repeated or not verify(key, signed.payload, signed.signature):  # 7
             raise BAD_SIGNATURE
     return Authorized(key, permitted(key, security, keys, request.ip), params)  # 8
+
+
+def vouched(api_key: str, security: Security, keys: Keys, ip: str, params: dict[str, str]) -> Authorized:
+    """A request another process admitted (``venue/forwarded.py``: a gateway checked the
+    signature and the timing) authorized again here, from the key alone: step 8 against
+    this process' view of the keys, so a key revoked or an account disabled since is
+    refused (401 ``-2015``)."""
+    key = keys.key(api_key)
+    if key is None:
+        raise REJECTED_KEY
+    return Authorized(key, permitted(key, security, keys, ip), params)
 
 
 def permitted(key: ApiKey, security: Security, keys: Keys, ip: str) -> Account:

@@ -169,6 +169,17 @@ class PrivateRest:
 
     def answer(self, route: tuple[str, str], request: PrivateRequest, now_ms: int) -> RestAnswer:
         """The answer to a request for one of ``routes``, (method, path)."""
+        admitted = self.admit(route, request, now_ms)
+        if isinstance(admitted, RestAnswer):
+            return admitted
+        return self.perform(route, *admitted, now_ms)
+
+    def admit(
+        self, route: tuple[str, str], request: PrivateRequest, now_ms: int
+    ) -> tuple[Authorized, int] | RestAnswer:
+        """Part 1 §10's steps before the endpoint: the IP's weight, then ``authorize``; the
+        request authorized and the IP's weight used, or the refusal. Under ``--workers`` a
+        gateway admits and the plant performs (``venue/forwarded.py``)."""
         endpoint = self.routes[route]
         weight = endpoint.weight
         if endpoint.weight_unscoped and b"symbol=" not in request.query + request.body:
@@ -179,16 +190,27 @@ class PrivateRest:
             retry_s = -(-verdict.retry_after_ms // 1000)
             return RestAnswer(verdict.status, (_error(limited),), verdict.used, retry_s)
         try:
-            authorized = authorize(request, endpoint.security, self.accounts, now_ms)
+            return authorize(request, endpoint.security, self.accounts, now_ms), verdict.used
+        except RequestRefused as refused:
+            return self._refused(endpoint, refused, verdict.used)
+
+    def perform(self, route: tuple[str, str], authorized: Authorized, used: int, now_ms: int) -> RestAnswer:
+        """The endpoint's answer to an admitted request; ``used``: the IP's weight, for the
+        answer's header."""
+        endpoint = self.routes[route]
+        try:
             result = endpoint.answer(authorized, now_ms)
         except RequestRefused as refused:
-            if self._activity is not None and endpoint.security is Security.TRADE:
-                self._activity.refused(refused.code)
-            return RestAnswer(refused.status, (_error(refused),), verdict.used)
+            return self._refused(endpoint, refused, used)
         if isinstance(result, Headed):
             extra = b"".join(b"%s: %d\r\n" % (name.encode(), value) for name, value in result.headers)
-            return RestAnswer(200, (_encode(result.value),), verdict.used, None, extra)
-        return RestAnswer(200, (_encode(result),), verdict.used)
+            return RestAnswer(200, (_encode(result.value),), used, None, extra)
+        return RestAnswer(200, (_encode(result),), used)
+
+    def _refused(self, endpoint: PrivateEndpoint, refused: RequestRefused, used: int) -> RestAnswer:
+        if self._activity is not None and endpoint.security is Security.TRADE:
+            self._activity.refused(refused.code)
+        return RestAnswer(refused.status, (_error(refused),), used)
 
     # -- balances and account ------------------------------------------------------------
 

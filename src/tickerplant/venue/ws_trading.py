@@ -34,12 +34,12 @@ import msgspec
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_BANNED, RequestRefused
 from tickerplant.protocol.request_weight import rate_limit_error
-from tickerplant.protocol.ws_api import WsApiReply, WsSession
+from tickerplant.protocol.ws_api import OTHER_METHOD, WsApiReply, WsSession
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.rest import Headed, PrivateRest
 from tickerplant.venue.ws_checks import SESSION_REVOKED, WsParams, authorize_ws, read_params
 
-__all__ = ["WsMethod", "WsTrading"]
+__all__ = ["WsAdmitted", "WsMethod", "WsTrading"]
 
 _encode = msgspec.json.encode
 _INTERVALS = {10_000: ("SECOND", 10), 60_000: ("MINUTE", 1)}  # an order window's name in rateLimits
@@ -59,6 +59,16 @@ class WsMethod(NamedTuple):
     weight: int  # REQUEST_WEIGHT (§8.7)
     answer: Callable[[Authorized, int], Any]  # (the authorized request, now) -> a JSON value
     places: bool = False  # counts orders: its rateLimits show the account's ORDERS
+
+
+class WsAdmitted(NamedTuple):
+    """A request ``WsTrading.admit`` let through to its method's endpoint."""
+
+    request_id: int | str | None
+    method: str  # as requested
+    authorized: Authorized
+    used: int  # the IP's weight used, for rateLimits
+    show_limits: bool  # whether the reply carries rateLimits
 
 
 def _session_method(authorized: Authorized, now_ms: int) -> Any:
@@ -116,6 +126,18 @@ class WsTrading:
     def answer(
         self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
     ) -> WsApiReply:
+        admitted = self.admit(frame, session, ip, now_ms, rate_limits_default)
+        if isinstance(admitted, WsApiReply):
+            return admitted
+        return self.perform(admitted, now_ms)
+
+    def admit(
+        self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
+    ) -> WsApiReply | WsAdmitted:
+        """What comes before the method's endpoint: the frame read, the IP's weight, the
+        session's methods (answered here), the key and signature (``ws_checks``); the reply
+        when that is all, else the request admitted for ``perform``. Under ``--workers`` a
+        gateway admits and the plant performs (``venue/forwarded.py``)."""
         try:
             request = _read_request(frame)
         except (msgspec.DecodeError, msgspec.ValidationError) as unread:
@@ -137,7 +159,6 @@ class WsTrading:
             data = {"serverTime": now_ms, "retryAfter": now_ms + verdict.retry_after_ms}
             close = CLOSE_BANNED if verdict.status == 418 else None
             return WsApiReply((self._frame(request.id, error, limits, data),), close, name, error.status)
-        account_id: int | None = None
         try:
             if bad is not None:
                 raise bad
@@ -152,29 +173,50 @@ class WsTrading:
                 authorized = authorize_ws(
                     params, method.security, self.rest.accounts, session, ip, now_ms, logon=logon
                 )
-                account_id = authorized.account.account_id
-                if logon:
-                    if session is not None:
-                        session.api_key, session.authorized_since = authorized.key.api_key, now_ms
-                    result = self._status(session, rate_limits_default, now_ms)
-                else:
-                    result = method.answer(authorized, now_ms)
-                    if isinstance(result, Headed):
-                        result = result.value
+                if not logon:
+                    return WsAdmitted(request.id, name, authorized, verdict.used, show)
+                if session is not None:
+                    session.api_key, session.authorized_since = authorized.key.api_key, now_ms
+                result = self._status(session, rate_limits_default, now_ms)
         except RequestRefused as refused:
-            if method.places and account_id is not None and limits is not None:
-                limits = self._orders(account_id, now_ms) + limits
             request_id = None if refused is SESSION_REVOKED else request.id
             return WsApiReply((self._frame(request_id, refused, limits),), None, name, refused.status)
+        body: dict[str, Any] = {"id": request.id, "status": 200, "result": result}
+        if limits is not None:
+            body["rateLimits"] = limits
+        return WsApiReply((_encode(body),), None, name, 200)
+
+    def perform(self, admitted: WsAdmitted, now_ms: int) -> WsApiReply:
+        """The method's endpoint for an admitted request, framed with its ``rateLimits``."""
+        name, authorized = admitted.method, admitted.authorized
+        method = self.methods[name]
+        limits = self._limits(admitted.used) if admitted.show_limits else None
+        try:
+            result = method.answer(authorized, now_ms)
+            if isinstance(result, Headed):
+                result = result.value
+        except RequestRefused as refused:
+            if method.places and limits is not None:
+                limits = self._orders(authorized.account.account_id, now_ms) + limits
+            refusal = self._frame(admitted.request_id, refused, limits)
+            return WsApiReply((refusal,), None, name, refused.status)
         finally:
             if self._after is not None:
                 self._after(now_ms)
         if method.places and limits is not None:
             limits = self._orders(authorized.account.account_id, now_ms) + limits
-        body: dict[str, Any] = {"id": request.id, "status": 200, "result": result}
+        body: dict[str, Any] = {"id": admitted.request_id, "status": 200, "result": result}
         if limits is not None:
             body["rateLimits"] = limits
         return WsApiReply((_encode(body),), None, name, 200)
+
+    def refusal(
+        self, request_id: int | str | None, refused: RequestRefused, used: int, show: bool
+    ) -> WsApiReply:
+        """``refused`` as a reply to an admitted request, with the IP's weight in
+        ``rateLimits`` when shown (the plant no longer knows the key, ``venue/forwarded.py``)."""
+        limits = self._limits(used) if show else None
+        return WsApiReply((self._frame(request_id, refused, limits),), None, OTHER_METHOD, refused.status)
 
     # -- pieces ----------------------------------------------------------------------------
 

@@ -1,0 +1,131 @@
+"""A gateway's private endpoints under ``--workers``: admitted here, performed by the plant.
+
+``venue/forwarded.py`` says what is decided where. This is the shell between: an admitted
+REST request or WebSocket API method goes to the plant over NATS (``bus/venue_link.py``),
+and its answer is written when it comes (``picows_server.AwaitedRoute`` for REST, its
+connection read no further meanwhile; ``protocol.ws_api.AwaitedReply`` for the WebSocket
+API, whose other requests go on being answered, as Binance's replies are matched by id).
+
+When the plant cannot answer, the client is told as Binance tells it (part 1 §6.2, 503):
+``-1001`` when no plant took the command (nothing was done), ``-1007`` when none answered
+within ``venue_link.TIMEOUT_S`` (the outcome unknown: the client queries, as after any
+timeout), ``-1008`` when the gateway already has ``venue_link.PENDING_LIMIT`` commands
+waiting. A refusal before the plant (weight, key, signature) is answered here at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Set
+
+from tickerplant.bus.venue_link import VenueRequests
+from tickerplant.clock import Clock
+from tickerplant.gateway.picows_server import AwaitedRoute, Routed
+from tickerplant.gateway.responses import rest_response
+from tickerplant.gateway.traffic import Traffic
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.rest import RestAnswer
+from tickerplant.protocol.ws_api import AwaitedReply, WsApiReply, WsSession
+from tickerplant.venue.checks import PrivateRequest
+from tickerplant.venue.forwarded import (
+    NO_PLANT,
+    OVERLOADED,
+    TIMED_OUT,
+    Answer,
+    command_of_rest,
+    command_of_ws,
+    decode_answer,
+    refusal,
+)
+from tickerplant.venue.rest import PrivateRest
+from tickerplant.venue.ws_trading import WsAdmitted, WsTrading
+
+__all__ = ["ForwardedVenue"]
+
+
+def _failed(data: bytes | None) -> RequestRefused | Answer:
+    """The plant's answer, or what to tell the client instead."""
+    if data is None:
+        return TIMED_OUT
+    if not data:
+        return NO_PLANT
+    answer = decode_answer(data)
+    return NO_PLANT if answer is None else answer
+
+
+class ForwardedVenue:
+    """One listener's private REST routes and WebSocket API trading methods, forwarded."""
+
+    def __init__(
+        self, market: Market, requests: VenueRequests, rest: PrivateRest, clock: Clock, traffic: Traffic
+    ) -> None:
+        """``rest``: the plant's routes, admitting here (``forwarded.admitting_rest``)."""
+        self.market = market
+        self.requests = requests
+        self.rest = rest
+        self.ws = WsTrading(rest)  # admits; its methods' endpoints are the plant's
+        self._clock = clock
+        self._traffic = traffic
+
+    # -- REST ------------------------------------------------------------------------------
+
+    def answer_rest(
+        self, route: tuple[str, str], request: PrivateRequest, now_ms: int
+    ) -> Routed | AwaitedRoute:
+        started_ns = self._clock.now_ns()
+        admitted = self.rest.admit(route, request, now_ms)
+        if isinstance(admitted, RestAnswer):
+            return self._counted(route, admitted, started_ns)
+        authorized, used = admitted
+        command = command_of_rest(route, authorized, used, request.ip)
+
+        def then(reply: Callable[[Routed], None]) -> None:
+            def done(data: bytes | None) -> None:
+                got = _failed(data)
+                if isinstance(got, RequestRefused):
+                    answer = RestAnswer(got.status, (refusal(got),), used)
+                else:
+                    answer = RestAnswer(got.status, (got.body,), used, None, got.head)
+                reply(self._counted(route, answer, started_ns))
+
+            if not self.requests.ask(self.market, command, done):
+                refused = RestAnswer(OVERLOADED.status, (refusal(OVERLOADED),), used)
+                asyncio.get_running_loop().call_soon(lambda: reply(self._counted(route, refused, started_ns)))
+
+        return AwaitedRoute(then)
+
+    def _counted(self, route: tuple[str, str], answer: RestAnswer, started_ns: int) -> Routed:
+        self._traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
+        return rest_response(answer)
+
+    # -- the WebSocket API (protocol.ws_api.PrivateMethods) --------------------------------------
+
+    @property
+    def names(self) -> Set[str]:
+        return self.ws.names
+
+    def answer(
+        self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
+    ) -> WsApiReply | AwaitedReply:
+        admitted = self.ws.admit(frame, session, ip, now_ms, rate_limits_default)
+        if isinstance(admitted, WsApiReply):
+            return admitted  # refused here, or a session method
+        command = command_of_ws(admitted, ip)
+
+        def then(reply: Callable[[WsApiReply], None]) -> None:
+            def done(data: bytes | None) -> None:
+                got = _failed(data)
+                if isinstance(got, RequestRefused):
+                    reply(self._refused(admitted, got))
+                else:
+                    reply(WsApiReply((got.body,), None, admitted.method, got.status))
+
+            if not self.requests.ask(self.market, command, done):
+                asyncio.get_running_loop().call_soon(lambda: reply(self._refused(admitted, OVERLOADED)))
+
+        return AwaitedReply(then)
+
+    def _refused(self, admitted: WsAdmitted, refused: RequestRefused) -> WsApiReply:
+        made = self.ws.refusal(admitted.request_id, refused, admitted.used, admitted.show_limits)
+        return made._replace(method=admitted.method)

@@ -1,0 +1,126 @@
+"""The venue in the plant's process (``serve --workers``, split mode).
+
+The engines live where the book is published, as in one process (``app.venue_engines``):
+beside the plant, reading its views and taking its messages after them
+(``feed_engine``, ``liquidations_to_plant``). What one process' listener holds for its
+engine is here too: the private endpoints (``venue/rest.py``, ``venue/ws_trading.py``),
+the listen keys and their expiry (``gateway/user_data.UserData``, connected to the bus),
+``countdownCancelAll``'s timers, the journal and its checkpoints.
+
+Gateways reach it over NATS (``bus/venue_link.py``): each market's venue subject is
+answered by ``venue/forwarded.VenueDesk``, which performs what a gateway admitted. The user
+data events a command or the market caused are published as the market's messages, under
+the listen key's names (``<key>``, ``<key>@<event>``), so every gateway's fan-out delivers
+them to that key's connections, in order with the market data; a key that expired is told
+to the gateways in a notice (``frames.Notice.ended``), after its ``listenKeyExpired``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Callable, Mapping, Sequence
+
+from nats.aio.subscription import Subscription
+
+from tickerplant.app import checkpoint_journal, feed_engine, liquidations_to_plant, venue_engines
+from tickerplant.bus import Bus, StreamMessage
+from tickerplant.bus.frames import Notice
+from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.venue_link import answer
+from tickerplant.clock import Clock
+from tickerplant.config import ServerConfig
+from tickerplant.feeds import Source
+from tickerplant.gateway.countdowns import CountdownTimer
+from tickerplant.gateway.user_data import UserData
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
+from tickerplant.protocol.request_weight import RequestWeight
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.forwarded import RouteRow, VenueDesk, route_table
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.rest import PrivateRest
+from tickerplant.venue.store import Keyring
+from tickerplant.venue.ws_trading import WsTrading
+
+__all__ = ["PlantVenue"]
+
+Hook = Callable[[Sequence[StreamMessage]], None]
+
+
+class PlantVenue:
+    """The engines of the plant's markets, answering the gateways."""
+
+    def __init__(self, config: ServerConfig, clock: Clock, nats: NatsBus) -> None:
+        self.config = config
+        self.clock = clock
+        self._nats = nats
+        self.accounts = Keyring(config.venue_db)
+        self.journal = SqliteJournal(config.venue_db)
+        self.engines: dict[Market, Engine] = {}
+        self.user_data: dict[Market, UserData] = {}
+        self.routes: dict[Market, list[RouteRow]] = {}  # for the listing: what gateways admit
+        self.desk: VenueDesk | None = None
+        self._answering: list[Subscription] = []
+        self._checkpoints: asyncio.Task[None] | None = None
+
+    def build(
+        self, source: Source, instruments: Mapping[Market, list[Instrument]],
+        views: Mapping[Market, MarketView], plants: Mapping[Market, Plant], bus: Bus,
+    ) -> dict[Market, list[Hook]]:  # fmt: skip
+        """The engines, restored from the journal; what each market's messages go to after
+        the views (``bus``: where the venue's liquidations are published, as the plant's)."""
+        clock, accounts = self.clock, self.accounts
+        made = venue_engines(self.config, source, instruments, views, accounts, self.journal)
+        weight = RequestWeight(self.config.request_weight_per_min)  # its limit, for rateLimits
+        rests: dict[Market, PrivateRest] = {}
+        trading: dict[Market, WsTrading] = {}
+        drains: dict[Market, Callable[[int], object]] = {}
+        hooks: dict[Market, list[Hook]] = {}
+        for market, (engine, algos) in made.items():
+            self.engines[market] = engine
+            self.user_data[market] = user_data = UserData(clock)
+            published = functools.partial(self._nats.publish, market)
+            user_data.connect(published, functools.partial(self._ended, market))
+            drain = drains[market] = functools.partial(user_data.drain, engine, accounts)
+            countdowns = CountdownTimer(clock, engine, drain)
+            coins = [inst.margin_asset for inst in instruments[market]]
+            rest = rests[market] = PrivateRest(
+                market, accounts, weight, coins, engine, user_data, algos, countdowns, user_data.activity
+            )
+            trading[market] = WsTrading(rest, drain)
+            self.routes[market] = route_table(rest)
+            hooks[market] = [
+                functools.partial(feed_engine, engine, algos, drain, clock, accounts),
+                functools.partial(liquidations_to_plant, engine, plants[market], bus, clock),
+            ]
+        self.desk = VenueDesk(rests, trading, drains)
+        return hooks
+
+    async def start(self) -> None:
+        """Answer the gateways' commands, and checkpoint the journal."""
+        desk = self.desk
+        assert desk is not None
+        for market in self.engines:
+            perform = functools.partial(self._perform, desk, market)
+            self._answering.append(await answer(self._nats, market, perform))
+        self._checkpoints = asyncio.get_running_loop().create_task(checkpoint_journal(self.journal))
+
+    def _perform(self, desk: VenueDesk, market: Market, command: bytes) -> bytes:
+        return desk.answer(market, command, self.clock.now_ms())
+
+    def _ended(self, market: Market, key: str) -> None:
+        self._nats.notify(market, Notice(ended=[key]))
+
+    async def close(self) -> None:
+        for subscription in self._answering:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+        self.accounts.close()
+        self.journal.close()

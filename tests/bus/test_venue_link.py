@@ -1,0 +1,80 @@
+"""Commands to the venue over a real nats-server (``bus/venue_link.py``): each answered to
+its own asker, in any order; nobody there is told as such (b""); a command that waits too
+long is told None and its late answer dropped; past the bound a command is refused at once,
+and nothing waits for ever."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.msg import Msg
+from nats_servers import nats_url
+from timing import eventually
+
+from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.venue_link import VenueRequests, answer, venue_subject
+from tickerplant.market.instruments import Market
+
+pytestmark = pytest.mark.loopback
+__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
+
+
+@pytest.fixture
+async def buses(nats_url: str) -> AsyncIterator[tuple[NatsBus, NatsBus]]:
+    """The plant's bus and a gateway's, each on its own connection."""
+    plant = await NatsBus.connect(nats_url, name="plant")
+    gateway = await NatsBus.connect(nats_url, name="gateway")
+    yield plant, gateway
+    await gateway.close()
+    await plant.close()
+
+
+async def test_each_command_is_answered_to_its_asker_and_nobody_there_is_told(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    plant, gateway = buses
+    requests = VenueRequests(gateway)
+    await requests.start()
+    got: dict[int, bytes | None] = {}
+    assert requests.ask(Market.UM, b"nobody", lambda data: got.__setitem__(0, data))
+    await eventually(lambda: 0 in got)
+    assert got[0] == b""  # no plant subscribes: the server's no-responders status
+    await answer(plant, Market.UM, lambda command: b"um:" + command)
+    await answer(plant, Market.CM, lambda command: b"cm:" + command)
+    for n in range(1, 201):
+        market = Market.UM if n % 2 else Market.CM
+        assert requests.ask(market, b"%d" % n, lambda data, n=n: got.__setitem__(n, data))
+    await eventually(lambda: len(got) == 201)
+    assert all(got[n] == (b"um:" if n % 2 else b"cm:") + b"%d" % n for n in range(1, 201))
+    assert requests.waiting == 0 and requests.unclaimed == 0
+    await requests.close()
+
+
+async def test_a_command_unanswered_in_time_is_told_none_and_the_bound_refuses_at_once(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    plant, gateway = buses
+    held: list[Msg] = []
+
+    async def hold(msg: Msg) -> None:  # a plant that takes commands and answers when told
+        held.append(msg)
+
+    await plant.client.subscribe(venue_subject(plant, Market.UM), cb=hold)
+    await plant.client.flush()
+    requests = VenueRequests(gateway, limit=2, timeout_s=0.2)
+    await requests.start()
+    got: list[bytes | None] = []
+    assert requests.ask(Market.UM, b"1", got.append)
+    assert requests.ask(Market.UM, b"2", got.append)
+    assert not requests.ask(Market.UM, b"3", got.append)  # two wait: refused, never called back
+    await eventually(lambda: got == [None, None])  # their time ran out: the outcome unknown
+    assert requests.timed_out == 2 and requests.waiting == 0
+    for msg in held:  # the answers come late: dropped
+        await msg.respond(b"late")
+    await eventually(lambda: requests.unclaimed == 2)
+    assert got == [None, None]
+    assert requests.ask(Market.UM, b"4", got.append)  # room again
+    await eventually(lambda: len(held) == 3)
+    await requests.close()  # what waits is told None: nothing waits for ever
+    assert got == [None, None, None]

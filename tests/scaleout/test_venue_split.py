@@ -1,0 +1,174 @@
+"""The venue split over processes' pieces (a plant and two gateways on one nats-server, in
+this process, on a manual clock): a gateway admits (weight, key, signature) and the plant's
+engine performs, whichever gateway a request lands on; the user data events reach a key's
+connection on any gateway; the plant gone, a command is refused with Binance's 503 codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from binance import AsyncClient
+from binance.exceptions import BinanceAPIException
+from nats_servers import nats_url
+from rawws import RawWebSocket
+from scaleout_setup import start_split, started
+from timing import SECONDS, eventually
+
+from tickerplant.clock import ManualClock
+from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
+from tickerplant.market.instruments import Market
+from tickerplant.scaleout.gateway_process import GatewayProcess
+from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.store import AccountStore
+
+pytestmark = pytest.mark.loopback
+__all__ = ["nats_url", "started"]  # the fixtures: a real nats-server, what the test started
+
+ALICE, BOB = "A" * 64, "B" * 64  # HMAC secrets
+TEXT = 0x1
+
+
+def _config(db: Path) -> ServerConfig:
+    still = SimulatorConfig(actions_per_s=1e-9, history_s=60.0, book_levels=20)
+    no_pings = LimitsConfig(ping_interval_s=3 * 3600.0, pong_timeout_s=3 * 3600.0)  # while an hour passes
+    return ServerConfig(um_port=0, cm_port=0, admin_port=0, simulator=still, venue_db=str(db), limits=no_pings)
+
+
+def _accounts(db: Path, now_ms: int) -> tuple[str, str]:
+    store = AccountStore(db)
+    try:
+        alice = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], now_ms)
+        bob = store.create_account("bob", [(Market.UM, "USDT", parse_amount("10000"))], now_ms)
+        alice_key = store.add_key(alice.account_id, KeyType.HMAC, ALICE, now_ms=now_ms).api_key
+        bob_key = store.add_key(bob.account_id, KeyType.HMAC, BOB, now_ms=now_ms).api_key
+    finally:
+        store.close()
+    return alice_key, bob_key
+
+
+def _client(gateway: GatewayProcess, api_key: str, secret: str, clock: ManualClock) -> AsyncClient:
+    client = AsyncClient(api_key, secret)
+    client.FUTURES_URL = gateway.url(Market.UM).replace("ws://", "http://") + "/fapi"
+    client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)  # its timestamps on our clock
+    return client
+
+
+def _below_bid(gateway: GatewayProcess) -> str:
+    bid = gateway.listeners[Market.UM].view.symbols["BTCUSDT"]
+    book = json.loads(bid.book_ticker or b"{}")
+    return f"{float(book['b']) - 500:.1f}"
+
+
+async def _signed(
+    session: aiohttp.ClientSession, method: str, url: str, api_key: str, secret: str, params: dict[str, Any]
+) -> tuple[int, dict[str, str], Any]:
+    query = urlencode(params)
+    query += "&signature=" + hmac_hex(secret, query.encode())
+    async with session.request(method, f"{url}?{query}", headers={"X-MBX-APIKEY": api_key}) as response:
+        return response.status, dict(response.headers), await response.json()
+
+
+async def test_orders_through_either_gateway_meet_one_engine_and_their_events_any_gateway(
+    nats_url: str, started: list[Any], tmp_path: Path
+) -> None:
+    clock = ManualClock(int(time.time() * 1000))
+    db = tmp_path / "venue.db"
+    alice_key, bob_key = _accounts(db, clock.now_ms())
+    plant, (one, two) = await start_split(_config(db), nats_url, clock, started, gateways=2)
+    engine = plant.venue.engines[Market.UM]
+    alice_one, alice_two = _client(one, alice_key, ALICE, clock), _client(two, alice_key, ALICE, clock)
+    bob_two = _client(two, bob_key, BOB, clock)
+    started.extend(client.session for client in (alice_one, alice_two, bob_two))  # closed after
+    um_two = two.listeners[Market.UM]
+    async with aiohttp.ClientSession() as session:
+        # the listen key made through one gateway, its stream held on the other
+        url = one.url(Market.UM).replace("ws://", "http://") + "/fapi/v1/listenKey"
+        async with session.post(url, headers={"X-MBX-APIKEY": alice_key}) as response:
+            listen_key = (await response.json())["listenKey"]
+        held = len(um_two.streams.connections) if um_two.streams is not None else 0
+        user = await RawWebSocket.connect(um_two.port, f"/private/ws/{listen_key}")
+        await eventually(lambda: um_two.streams is not None and len(um_two.streams.connections) == held + 1)
+        price = _below_bid(one)
+        placed = await alice_one.futures_create_order(
+            symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price=price
+        )
+        assert placed["status"] == "NEW" and Decimal(placed["price"]) == Decimal(price)
+        assert [o.order_id for o in engine.open_orders(1, "BTCUSDT")] == [placed["orderId"]]  # alice's
+        # the other gateway reads the same engine
+        seen = await alice_two.futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"])
+        assert seen["status"] == "NEW" and seen["clientOrderId"] == placed["clientOrderId"]
+        event = json.loads((await user.recv_until(TEXT, 10 * SECONDS)).payload)
+        assert event["e"] == "ORDER_TRADE_UPDATE" and event["o"]["i"] == placed["orderId"]
+        # bob's key reaches none of alice's orders, on whichever gateway
+        with pytest.raises(BinanceAPIException) as refused:
+            await bob_two.futures_cancel_order(symbol="BTCUSDT", orderId=placed["orderId"])
+        assert refused.value.code == -2011
+        # the order counts come back through the plant, the weight from the gateway
+        rest = two.url(Market.UM).replace("ws://", "http://") + "/fapi/v1/order"
+        params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                  "quantity": "0.01", "price": price, "timestamp": clock.now_ms()}  # fmt: skip
+        status, headers, body = await _signed(session, "POST", rest, alice_key, ALICE, params)
+        assert status == 200 and body["status"] == "NEW", body
+        assert headers["X-MBX-ORDER-COUNT-1M"] == "2" and int(headers["X-MBX-USED-WEIGHT-1M"]) > 0
+        # a bad signature never leaves the gateway
+        performed = plant.venue.desk.performed if plant.venue.desk else 0
+        status, _, body = await _signed(session, "POST", rest, alice_key, BOB, params)
+        assert (status, body["code"]) == (400, -1022)
+        assert plant.venue.desk is not None and plant.venue.desk.performed == performed
+        # the WebSocket API's order.place on the other gateway, rateLimits with ORDERS
+        async with session.ws_connect(one.url(Market.UM) + "/ws-fapi/v1") as ws:
+            order = {"apiKey": alice_key, "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT",
+                     "timeInForce": "GTC", "quantity": "0.01", "price": f"{float(price) + 2000:.1f}",
+                     "timestamp": clock.now_ms()}  # fmt: skip
+            payload = "&".join(f"{k}={v}" for k, v in sorted(order.items()))
+            order["signature"] = hmac_hex(ALICE, payload.encode())
+            await ws.send_str(json.dumps({"id": "w1", "method": "order.place", "params": order}))
+            reply = json.loads(await asyncio.wait_for(ws.receive_str(), 10 * SECONDS))
+        assert reply["id"] == "w1" and reply["status"] == 200, reply
+        assert reply["result"]["side"] == "SELL"
+        kinds = [(limit["rateLimitType"], limit["interval"]) for limit in reply["rateLimits"]]
+        assert kinds == [("ORDERS", "SECOND"), ("ORDERS", "MINUTE"), ("REQUEST_WEIGHT", "MINUTE")]
+        open_orders = await alice_one.futures_get_open_orders(symbol="BTCUSDT")
+        assert len(open_orders) == 3
+    await user.close()
+
+
+async def test_a_key_ends_on_every_gateway_and_without_a_plant_a_command_is_refused_503(
+    nats_url: str, started: list[Any], tmp_path: Path
+) -> None:
+    clock = ManualClock(int(time.time() * 1000))
+    db = tmp_path / "venue.db"
+    alice_key, _ = _accounts(db, clock.now_ms())
+    plant, (one, two) = await start_split(_config(db), nats_url, clock, started, gateways=2)
+    um_two = two.listeners[Market.UM]
+    async with aiohttp.ClientSession() as session:
+        url = one.url(Market.UM).replace("ws://", "http://") + "/fapi/v1/listenKey"
+        async with session.post(url, headers={"X-MBX-APIKEY": alice_key}) as response:
+            listen_key = (await response.json())["listenKey"]
+        user = await RawWebSocket.connect(um_two.port, f"/private/ws/{listen_key}")
+        await eventually(lambda: um_two.streams is not None and len(um_two.streams.connections) == 1)
+        clock.advance(60 * 60 * 1000)  # part 4 §1.3: 60 minutes without a keepalive
+        expired = json.loads((await user.recv_until(TEXT, 10 * SECONDS)).payload)
+        assert (expired["e"], expired["listenKey"]) == ("listenKeyExpired", listen_key)
+        closed = await user.recv_until(0x8, 10 * SECONDS)
+        assert int.from_bytes(closed.payload[:2], "big") == 1000
+        assert closed.payload[2:] == b"listenKey expired"
+        await plant.close()  # no plant: nothing takes the command, and the client is told so
+        started.remove(plant)
+        rest = two.url(Market.UM).replace("ws://", "http://") + "/fapi/v1/openOrders"
+        params = {"symbol": "BTCUSDT", "timestamp": clock.now_ms()}
+        status, headers, body = await _signed(session, "GET", rest, alice_key, ALICE, params)
+        assert (status, body["code"]) == (503, -1001), body
+        assert int(headers["X-MBX-USED-WEIGHT-1M"]) >= 1  # charged by the gateway, as any request
+        status, _, body = await _signed(session, "GET", rest, alice_key, BOB, params)
+        assert (status, body["code"]) == (400, -1022)  # what the gateway decides, it still does
+    await user.close()

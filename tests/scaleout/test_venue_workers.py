@@ -1,0 +1,118 @@
+"""The venue under `tickerplant serve --workers 2`, as a user runs it: orders placed over
+connections the kernel spreads across both gateways meet the plant's one engine; a gateway
+killed (SIGKILL) loses none of them (its clients reconnect and query), nor does the plant
+killed and restarted from its journal; the user data stream flows on either gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from binance import AsyncClient
+from served_workers import serve_workers
+from timing import SECONDS, eventually
+
+from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.store import AccountStore
+
+pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]  # the server processes run uvloop
+
+SECRET = "S" * 64
+QUICK = """
+venue_db = "{db}"
+
+[simulator]
+history_s = 60
+book_levels = 20
+actions_per_s = 1e-9
+"""
+
+
+def _pids(log: list[str]) -> dict[str, int]:
+    text = "".join(log)
+    return {name: int(pid) for name, pid in re.findall(r"(plant|gateway \d) started .*\(pid (\d+)\)", text)}
+
+
+async def _place(base: str, api_key: str, price: str, n: int) -> dict[str, Any]:
+    """One order on a connection of its own (closed after: the next lands where the kernel
+    puts it), signed by hand."""
+    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
+              "price": price, "newClientOrderId": f"spread-{n}", "timestamp": SystemClock().now_ms()}  # fmt: skip
+    query = urlencode(params)
+    query += "&signature=" + hmac_hex(SECRET, query.encode())
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.post(f"{base}/fapi/v1/order?{query}", headers={"X-MBX-APIKEY": api_key}) as response,
+    ):
+        answer: dict[str, Any] = await response.json()
+        assert response.status == 200, answer
+        return answer
+
+
+async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path) -> None:
+    db = tmp_path / "venue.db"
+    store = AccountStore(db)
+    now = SystemClock().now_ms()
+    alice = store.create_account("alice", [(Market.UM, "USDT", parse_amount("100000"))], now)
+    api_key = store.add_key(alice.account_id, KeyType.HMAC, SECRET, now_ms=now).api_key
+    store.close()
+    config = tmp_path / "venue.toml"
+    config.write_text(QUICK.format(db=db))
+    async with serve_workers("--config", str(config)) as served:
+        (port,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))
+        base = f"http://127.0.0.1:{port}"
+        client = AsyncClient(api_key, SECRET)
+        client.FUTURES_URL = f"{base}/fapi"
+        try:
+            book = await client.futures_orderbook_ticker(symbol="BTCUSDT")
+            price = f"{Decimal(book['bidPrice']) - 1000:.1f}"
+            placed = [await _place(base, api_key, price, n) for n in range(12)]
+            assert len({order["orderId"] for order in placed}) == 12
+
+            async def listed() -> list[dict[str, Any]]:
+                orders: list[dict[str, Any]] = await client.futures_get_all_orders(symbol="BTCUSDT")
+                return orders
+
+            for victim in ("gateway 1", "plant"):
+                pid = _pids(served.log)[victim]
+                os.kill(pid, signal.SIGKILL)
+                said = f"{victim} (pid {pid}) exited with -9; restarting it"
+                await eventually(lambda: any(said in line for line in served.log), 10 * SECONDS)  # noqa: B023
+                await eventually(lambda: _pids(served.log)[victim] != pid, 30 * SECONDS)  # noqa: B023
+                orders: list[dict[str, Any]] = []
+                async with asyncio.timeout(30 * SECONDS):
+                    while True:  # until the restarted process serves (503 -1001 meanwhile)
+                        try:
+                            orders = await listed()
+                            break
+                        except Exception:
+                            await asyncio.sleep(0.05)
+                by_id = {order["orderId"]: order for order in orders}
+                assert set(by_id) == {order["orderId"] for order in placed}, victim
+                assert all(by_id[o["orderId"]]["clientOrderId"] == o["clientOrderId"] for o in placed)
+                assert all(order["status"] == "NEW" for order in orders)
+
+            # the user data stream on whichever gateway, an order through whichever other
+            key = (await client.futures_stream_get_listen_key())
+            # (the key's connection is held once its handshake is answered: picows_server)
+            stream = f"ws://127.0.0.1:{port}/private/ws/{key}"
+            async with aiohttp.ClientSession() as session, session.ws_connect(stream) as ws:
+                last = await _place(base, api_key, price, 99)
+                event = json.loads(await asyncio.wait_for(ws.receive_str(), 10 * SECONDS))
+            got = (event["e"], event["o"]["i"], event["o"]["c"])
+            assert got == ("ORDER_TRADE_UPDATE", last["orderId"], "spread-99")
+        finally:
+            await client.close_connection()
