@@ -81,6 +81,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
             price = f"{Decimal(book['bidPrice']) - 1000:.1f}"
             placed = [await _place(base, api_key, price, n) for n in range(12)]
             assert len({order["orderId"] for order in placed}) == 12
+            async with aiohttp.ClientSession() as session, session.get(f"{served.admin}/metrics") as response:
+                metrics = await response.text()  # the plant's counts, merged with the gateways'
+            counted = re.findall(r'tickerplant_venue_orders_total\{([^}]*)\} (\S+)', metrics)
+            assert [float(n) for labels, n in counted if 'execution="NEW"' in labels and 'type="LIMIT"' in labels] == [12.0]
 
             async def listed() -> list[dict[str, Any]]:
                 orders: list[dict[str, Any]] = await client.futures_get_all_orders(symbol="BTCUSDT")

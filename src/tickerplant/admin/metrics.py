@@ -34,6 +34,7 @@ from prometheus_client.registry import Collector
 
 from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import LATENCY_BUCKETS_S, OTHER
+from tickerplant.gateway.user_data import UserData
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.streams import parse
@@ -122,9 +123,12 @@ class ServerCollector(Collector):
         received: Mapping[Market, list[int]] | None = None,
         log_suppressed: Callable[[], int] = lambda: 0,
         bus_up: Callable[[], bool] | None = None,
+        user_data: Mapping[Market, UserData] | None = None,
     ) -> None:
         """``log_suppressed``: the warnings the process' log filter held back, ever
-        (``logs.suppressed``, which the composition root passes in)."""
+        (``logs.suppressed``, which the composition root passes in); ``user_data``: the
+        venue's, where its engines are not a listener's (a plant process under ``--workers``,
+        ``scaleout/plant_venue.py``), read when scraped."""
         self._listeners = listeners
         self._log_suppressed = log_suppressed
         # the book gauges' views: the listeners' own, or a plant process' (no listeners)
@@ -132,6 +136,7 @@ class ServerCollector(Collector):
         self._bus = bus or {}
         self._received = received or {}  # market -> [frames, bytes] (bus.nats.NatsBus.received)
         self._bus_up = bus_up  # a plant process: whether its NATS connection is up
+        self._user_data = user_data or {}
         self._published = published  # market -> [messages] published on the bus
         self._replay = replay
         self._simulator_actions = simulator_actions  # None: the source is no simulator
@@ -253,8 +258,9 @@ class ServerCollector(Collector):
         orders = _family("tickerplant_venue_orders", ["market", "type", "execution"])
         rejects = _family("tickerplant_venue_rejects", ["market", "code"])
         fills = _family("tickerplant_venue_fills", ["market", "liquidity"])
-        for market, listener in self._listeners.items():
-            activity = listener.user_data.activity
+        held = [(market, listener.user_data) for market, listener in self._listeners.items()]
+        for market, user_data in [*held, *self._user_data.items()]:
+            activity = user_data.activity
             for (kind, execution), count in list(activity.orders.items()):
                 orders.add_metric([market.value, kind, execution], count)
             for code, count in list(activity.rejects.items()):

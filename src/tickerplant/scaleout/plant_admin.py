@@ -2,7 +2,8 @@
 
 The plant serves no client, so its ``/metrics`` are the source's and the plants': the
 messages published per market, the simulator's actions, a replay's progress, the book
-gauges from the plant's own views (``PlantProcess.views``) and the process; its
+gauges from the plant's own views (``PlantProcess.views``), the venue's orders, fills and
+refusals (its engines are the plant's: ``scaleout/plant_venue.py``) and the process; its
 ``/api/status`` says the source, its start and a replay's status, with no listeners;
 and it takes the replay controls, which ``serve --workers N``'s admin listener forwards
 to it.
@@ -35,7 +36,7 @@ class PlantAdmin:
         self.registry = CollectorRegistry()
         collector = ServerCollector(
             {}, plant.bus.published, self._replay_status, self._simulator_actions, views=plant.views,
-            bus_up=plant.connected,
+            bus_up=plant.connected, user_data=plant.venue.user_data,
         )  # fmt: skip
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
