@@ -85,6 +85,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 metrics = await response.text()  # the plant's counts, merged with the gateways'
             counted = re.findall(r'tickerplant_venue_orders_total\{([^}]*)\} (\S+)', metrics)
             assert [float(n) for labels, n in counted if 'execution="NEW"' in labels and 'type="LIMIT"' in labels] == [12.0]
+            # the dashboard's account page: the plant's engines, asked by the supervisor
+            async with aiohttp.ClientSession() as session, session.get(f"{served.admin}/api/accounts/1") as response:
+                shown = await response.json()
+            assert len(shown["trading"]["um"]["openOrders"]) == 12, shown
 
             async def listed() -> list[dict[str, Any]]:
                 orders: list[dict[str, Any]] = await client.futures_get_all_orders(symbol="BTCUSDT")

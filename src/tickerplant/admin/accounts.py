@@ -72,19 +72,23 @@ class AccountsApi:
     """The account routes of one admin listener, on the database at ``path``."""
 
     def __init__(
-        self, path: str | Path, clock: Clock, trading: Callable[[int], dict[str, Any]] | None = None
-    ) -> None:
+        self, path: str | Path, clock: Clock, trading: Callable[[int], dict[str, Any]] | None = None,
+        asked: Callable[[int], Awaitable[Any]] | None = None,
+    ) -> None:  # fmt: skip
         """``trading``: an account's positions, open orders and fills, where this process
-        runs the venue's engines (``administration.trading_view``)."""
+        runs the venue's engines (``administration.trading_view``); ``asked``: the same asked
+        of the process that runs them (``serve --workers``' supervisor asks the plant's
+        admin listener, ``admin/workers.py``), None when it does not answer."""
         self.path = Path(path)
         self._clock = clock
         self._trading = trading
+        self._asked = asked
 
     def routes(self, app: web.Application) -> None:
         add = app.router
         add.add_get("/api/accounts", self._handler(self._list))
         add.add_post("/api/accounts", self._handler(self._create))
-        add.add_get("/api/accounts/{account:[0-9]+}", self._handler(self._show))
+        add.add_get("/api/accounts/{account:[0-9]+}", self._shown(self._handler(self._show)))
         add.add_post("/api/accounts/{account:[0-9]+}/{action:deposit|withdraw}", self._handler(self._deposit))
         add.add_post("/api/accounts/{account:[0-9]+}/{action:disable|enable}", self._handler(self._disable))
         add.add_post("/api/accounts/{account:[0-9]+}/delete", self._handler(self._delete))
@@ -106,6 +110,24 @@ class AccountsApi:
                 return _json({"code": -1, "msg": str(exc)}, status=status)
             finally:
                 store.close()
+
+        return handle
+
+    def _shown(
+        self, show: Callable[[web.Request], Awaitable[web.Response]]
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """``show``, with the trading asked of the process that runs the engines."""
+        asked = self._asked
+        if asked is None:
+            return show
+
+        async def handle(request: web.Request) -> web.Response:
+            response = await show(request)
+            if response.status != 200 or not isinstance(response.body, bytes):
+                return response
+            answer = msgspec.json.decode(response.body)
+            answer["trading"] = await asked(_account_id(request))
+            return _json(answer)
 
         return handle
 

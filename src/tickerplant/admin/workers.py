@@ -95,6 +95,16 @@ class WorkersAnswers(Answers):
         result: dict[str, Any] = answer
         return result
 
+    async def trading(self, account_id: int) -> Any:
+        """An account's positions, open orders and fills, from the plant (where the engines
+        are, ``scaleout/plant_venue.py``); None when it does not answer."""
+        plant = next((worker for worker in self._workers() if worker.role == "plant"), None)
+        body = None if plant is None else await self._get(plant, f"/api/accounts/{account_id}")
+        try:
+            return None if body is None else msgspec.json.decode(body).get("trading")
+        except (msgspec.DecodeError, AttributeError):
+            return None
+
     async def replay_control(self, action: str) -> dict[str, Any] | None:
         return await self._plant(f"/api/replay/{action}")
 

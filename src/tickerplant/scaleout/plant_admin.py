@@ -11,10 +11,12 @@ to it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.clock import Clock
@@ -22,6 +24,7 @@ from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.scaleout.plant_process import PlantProcess
+from tickerplant.venue.administration import trading_view
 
 __all__ = ["PlantAdmin"]
 
@@ -44,7 +47,9 @@ class PlantAdmin:
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False, token: str = "") -> str:
         """Serve the admin listener; its base URL."""
-        self.admin = AdminServer(self)
+        # the venue's accounts, with what the plant's engines hold of each (the supervisor asks)
+        trading = functools.partial(trading_view, self.plant.venue.engines)
+        self.admin = AdminServer(self, accounts=AccountsApi(self.plant.config.venue_db, self.clock, trading))
         await self.admin.start(host, port, reuse_port=reuse_port, token=token)
         return f"http://{host}:{self.admin.port}"
 

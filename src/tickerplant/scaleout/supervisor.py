@@ -152,7 +152,9 @@ class Supervisor:
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
         if config.admin_port:  # first: a port in use stops it before any child starts
             self._answers = WorkersAnswers(self.workers)
-            self.admin = AdminServer(self._answers, accounts=AccountsApi(config.venue_db, self.clock))
+            # an account's trading, asked of the plant's admin listener (its engines)
+            accounts = AccountsApi(config.venue_db, self.clock, asked=self._answers.trading)
+            self.admin = AdminServer(self._answers, accounts=accounts)
             await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         if not self.nats_url:
             self.nats = EmbeddedNats()
