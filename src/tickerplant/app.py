@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -40,6 +41,7 @@ from tickerplant.protocol.past import past_answers
 from tickerplant.venue.administration import trading_view
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.group_commit import GroupCommit
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import seeded_client_ids
 from tickerplant.venue.position_modes import PositionModes
@@ -50,7 +52,7 @@ from tickerplant.venue.transfers import settle_transfers
 from tickerplant.venue.watch import watch
 
 __all__ = [
-    "Tickerplant", "checkpoint_journal", "feed_engine", "liquidations_to_plant", "source_for",
+    "Tickerplant", "checkpoint_journal", "feed_engine", "group_commit", "liquidations_to_plant", "source_for",
     "venue_engines",
 ]  # fmt: skip
 
@@ -95,11 +97,12 @@ def feed_engine(
 
 def venue_engines(
     config: ServerConfig, source: Source, instruments: Mapping[Market, list[Instrument]],
-    views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal,
+    views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal, group: GroupCommit,
 ) -> dict[Market, tuple[Engine, AlgoService]]:  # fmt: skip
     """One engine per market and its Algo Order service, restored from the journal, in the
     process whose plant publishes the book (``views``: what it published): on the simulated
-    market its takers trade in the simulator's book (docs/venue.md)."""
+    market its takers trade in the simulator's book (docs/venue.md). They journal through
+    ``group``: one transaction a loop iteration (``venue/group_commit.py``)."""
     modes = PositionModes()  # one position mode per account, for both markets
     made = {}
     for market, view in views.items():
@@ -108,14 +111,28 @@ def venue_engines(
         listed = instruments[market]
         if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
             book = OneBook(source, published)
-            engine = Engine(market, listed, book, accounts, journal, client_ids=ids, book=book, modes=modes)
+            engine = Engine(market, listed, book, accounts, group, client_ids=ids, book=book, modes=modes)
         else:  # a replay's or relay's book: takers walk it and trade with no one
-            engine = Engine(market, listed, published, accounts, journal, client_ids=ids, modes=modes)
+            engine = Engine(market, listed, published, accounts, group, client_ids=ids, modes=modes)
         journal.load(engine)
         algos = AlgoService(engine)
         journal.load_algos(algos)
         made[market] = engine, algos
     return made
+
+
+def group_commit(journal: SqliteJournal) -> GroupCommit:
+    """The journal committed once a loop iteration, on the running loop."""
+    return GroupCommit(journal, asyncio.get_running_loop().call_soon, journal_failed)
+
+
+def journal_failed(error: sqlite3.Error) -> None:
+    """The journal could not commit: the engines hold what it does not. Stop at once, before
+    anything else is acknowledged; restarted, the venue is what the journal holds, and the
+    clients whose answers never came query (``venue/group_commit.py``)."""
+    log.critical("the venue's journal could not commit (%s): stopping", error)
+    logging.shutdown()
+    os._exit(70)
 
 
 async def checkpoint_journal(journal: SqliteJournal) -> None:
@@ -184,6 +201,7 @@ class Tickerplant:
         # the venue's journal in the same database, and one order engine per market
         self.journal = SqliteJournal(config.venue_db)
         self.engines: dict[Market, Engine] = {}
+        self.group: GroupCommit | None = None  # the journal's, once the venue is built
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
@@ -248,14 +266,16 @@ class Tickerplant:
         restored from the journal (docs/venue.md)."""
         clock, listeners = self.clock, self.listeners
         views = {market: listener.view for market, listener in listeners.items()}
-        made = venue_engines(self.config, self.source, self.instruments, views, self.accounts, self.journal)
+        self.group = group = group_commit(self.journal)
+        accounts, journal = self.accounts, self.journal
+        made = venue_engines(self.config, self.source, self.instruments, views, accounts, journal, group)
         for market, (engine, algos) in made.items():
             listener = listeners[market]
             self.engines[market] = engine
-            listener.serve_engine(engine, algos)
+            listener.serve_engine(engine, algos, group)
             private = listener.private
             assert private is not None
-            drain = functools.partial(listener.user_data.drain, engine, private.accounts)
+            drain = group.later(functools.partial(listener.user_data.drain, engine, private.accounts))
             fed = functools.partial(feed_engine, engine, algos, drain, clock, self.accounts)
             self.bus.subscribe(market, fed)
             to_plant = functools.partial(liquidations_to_plant, engine, self.plants[market], self.bus, clock)
@@ -384,4 +404,6 @@ class Tickerplant:
         for listener in self.listeners.values():
             await listener.close()
         self.accounts.close()
+        if self.group is not None:
+            self.group.flush()  # what the last iteration staged
         self.journal.close()

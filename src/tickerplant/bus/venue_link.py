@@ -43,14 +43,23 @@ def venue_subject(bus: NatsBus, market: Market) -> str:
     return f"{bus.prefix}.{market.value}.venue"
 
 
-async def answer(bus: NatsBus, market: Market, handler: Callable[[bytes], bytes]) -> Subscription:
+def _now(act: Callable[[], object]) -> None:
+    act()
+
+
+async def answer(
+    bus: NatsBus, market: Market, handler: Callable[[bytes], bytes],
+    after: Callable[[Callable[[], object]], None] = _now,
+) -> Subscription:  # fmt: skip
     """Answer each command on ``market``'s venue subject with ``handler``'s bytes (the
-    plant's side); in place at the NATS server on return."""
+    plant's side), each sent when ``after`` runs what it is given (the journal's group
+    commit: once the journal holds what it says); in place at the NATS server on return."""
     send = bus.outbox.send
 
     async def received(msg: Msg) -> None:
         if msg.reply:
-            send(msg.reply, handler(msg.data))
+            reply, to = handler(msg.data), msg.reply
+            after(lambda: send(to, reply))
 
     subscription = await bus.client.subscribe(venue_subject(bus, market), cb=received)
     await bus.client.flush()

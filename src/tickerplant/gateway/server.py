@@ -25,6 +25,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.archive_files import ZipPacking
 from tickerplant.gateway.countdowns import CountdownTimer
+from tickerplant.gateway.durable_replies import DurableWs, held
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
@@ -69,6 +70,7 @@ from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.checks import PrivateRequest
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.forwarded import RouteRow, admitting_rest
+from tickerplant.venue.group_commit import GroupCommit
 from tickerplant.venue.rest import Accounts, PrivateRest
 from tickerplant.venue.ws_trading import WsTrading
 
@@ -130,6 +132,8 @@ class Listener:
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         self.private = None
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
+        self._drain: Callable[[int], object] | None = None  # the engine's events, once served
+        self._durable: GroupCommit | None = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
             self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
@@ -209,19 +213,26 @@ class Listener:
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def serve_engine(self, engine: Engine, algos: AlgoService | None = None) -> None:
+    def serve_engine(
+        self, engine: Engine, algos: AlgoService | None = None, durable: GroupCommit | None = None
+    ) -> None:
         """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances,
-        and ``algos``' (``venue/algo_rest.py``)."""
+        and ``algos``' (``venue/algo_rest.py``); ``durable``: the journal's group commit,
+        which the answers and events wait for (``gateway/durable_replies.py``)."""
         if self.private is not None:
             accounts, coins = self.private.accounts, self.private.coins
             # what a command or a timer did, to the user data stream (gateway/user_data.py)
-            drain = functools.partial(self.user_data.drain, engine, accounts)
+            drain: Callable[[int], object] = functools.partial(self.user_data.drain, engine, accounts)
+            if durable is not None:
+                drain = durable.later(drain)
+            self._drain, self._durable = drain, durable
             countdowns = CountdownTimer(self._clock, engine, drain)
             self.private = PrivateRest(
                 self.market, accounts, self.weight, coins, engine, self.user_data, algos, countdowns,
                 self.user_data.activity,
             )  # fmt: skip
-            self.ws_api.private = WsTrading(self.private, drain)  # the same endpoints, drained alike
+            trading = WsTrading(self.private, drain)  # the same endpoints, drained alike
+            self.ws_api.private = trading if durable is None else DurableWs(trading, durable)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
         """Under ``--workers``: the plant's private routes (``table``, from its listing),
@@ -335,9 +346,11 @@ class Listener:
         if self.forwarded is not None:  # performed by the plant (--workers)
             return self.forwarded.answer_rest(route, signed, now_ms)
         answer = private.answer(route, signed, now_ms)
-        if private.engine is not None:  # what the command did, to the account's user data stream
-            self.user_data.drain(private.engine, private.accounts, now_ms)
+        if self._drain is not None:  # what the command did, to the account's user data stream
+            self._drain(now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
+        if self._durable is not None:  # written once the journal holds what it says
+            return held(self._durable, rest_response(answer))
         return rest_response(answer)
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:

@@ -24,7 +24,13 @@ from collections.abc import Callable, Mapping, Sequence
 
 from nats.aio.subscription import Subscription
 
-from tickerplant.app import checkpoint_journal, feed_engine, liquidations_to_plant, venue_engines
+from tickerplant.app import (
+    checkpoint_journal,
+    feed_engine,
+    group_commit,
+    liquidations_to_plant,
+    venue_engines,
+)
 from tickerplant.bus import Bus, StreamMessage
 from tickerplant.bus.frames import Notice
 from tickerplant.bus.nats import NatsBus
@@ -40,6 +46,7 @@ from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.forwarded import RouteRow, VenueDesk, route_table
+from tickerplant.venue.group_commit import GroupCommit
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.rest import PrivateRest
 from tickerplant.venue.store import Keyring
@@ -63,6 +70,7 @@ class PlantVenue:
         self.user_data: dict[Market, UserData] = {}
         self.routes: dict[Market, list[RouteRow]] = {}  # for the listing: what gateways admit
         self.desk: VenueDesk | None = None
+        self.group: GroupCommit | None = None  # the journal's group commit, once built
         self._answering: list[Subscription] = []
         self._checkpoints: asyncio.Task[None] | None = None
 
@@ -73,7 +81,8 @@ class PlantVenue:
         """The engines, restored from the journal; what each market's messages go to after
         the views (``bus``: where the venue's liquidations are published, as the plant's)."""
         clock, accounts = self.clock, self.accounts
-        made = venue_engines(self.config, source, instruments, views, accounts, self.journal)
+        self.group = group = group_commit(self.journal)
+        made = venue_engines(self.config, source, instruments, views, accounts, self.journal, group)
         weight = RequestWeight(self.config.request_weight_per_min)  # its limit, for rateLimits
         rests: dict[Market, PrivateRest] = {}
         trading: dict[Market, WsTrading] = {}
@@ -84,7 +93,7 @@ class PlantVenue:
             self.user_data[market] = user_data = UserData(clock)
             published = functools.partial(self._nats.publish, market)
             user_data.connect(published, functools.partial(self._ended, market))
-            drain = drains[market] = functools.partial(user_data.drain, engine, accounts)
+            drain = drains[market] = group.later(functools.partial(user_data.drain, engine, accounts))
             countdowns = CountdownTimer(clock, engine, drain)
             coins = [inst.margin_asset for inst in instruments[market]]
             rest = rests[market] = PrivateRest(
@@ -101,11 +110,12 @@ class PlantVenue:
 
     async def start(self) -> None:
         """Answer the gateways' commands, and checkpoint the journal."""
-        desk = self.desk
-        assert desk is not None
+        desk, group = self.desk, self.group
+        assert desk is not None and group is not None
         for market in self.engines:
             perform = functools.partial(self._perform, desk, market)
-            self._answering.append(await answer(self._nats, market, perform))
+            # each answer sent once the journal holds what it says (venue/group_commit.py)
+            self._answering.append(await answer(self._nats, market, perform, group.after))
         self._checkpoints = asyncio.get_running_loop().create_task(checkpoint_journal(self.journal))
 
     def _perform(self, desk: VenueDesk, market: Market, command: bytes) -> bytes:
@@ -123,4 +133,6 @@ class PlantVenue:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpoints
         self.accounts.close()
+        if self.group is not None:
+            self.group.flush()
         self.journal.close()

@@ -20,13 +20,16 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``),
   each also a row of ``venue_wallet_changes``.
 
-One transaction per command (``commit``), in WAL mode with ``synchronous = NORMAL``: a
-committed transaction survives the process being killed (kill -9), not the machine losing
-power (PERFORMANCE.md: about 18 µs a commit). The commits never copy the WAL into the
-database themselves (``wal_autocheckpoint = 0``): that copy syncs the file and took up to
-8 ms in the middle of a command, one command in three hundred; ``checkpoint`` does it on its
-own connection, which the server runs in a thread once a second (``app.py``), SQLite
-releasing the GIL as it writes, so the WAL stays as small as a second's commits.
+The server stages each command's batch into one transaction per loop iteration (``stage``,
+``commit_staged``: ``group_commit.py`` holds every acknowledgement until it is committed);
+``commit`` is one batch's transaction of its own (the engines' unit tests, the tools). WAL
+mode with ``synchronous = NORMAL``: a committed transaction survives the process being
+killed (kill -9), not the machine losing power (PERFORMANCE.md: about 18 µs a commit).
+The commits never copy the WAL into the database themselves (``wal_autocheckpoint = 0``):
+that copy syncs the file and took up to 8 ms in the middle of a command, one command in
+three hundred; ``checkpoint`` does it on its own connection, which the server runs in a
+thread once a second (``app.py``), SQLite releasing the GIL as it writes, so the WAL stays
+as small as a second's commits.
 
 The server never creates the database: until an account exists (``tickerplant accounts
 create``) no order can be placed, so nothing is written.
@@ -45,6 +48,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, Income, MarginMove
+from tickerplant.venue.journal_schema import FILL_COLUMNS, prepare
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import (
     Amendment,
@@ -66,134 +70,6 @@ class Restorable(Protocol):
     book: AlgoBook
 
     def restore(self, order: AlgoOrder) -> None: ...
-
-
-_FILL_COLUMNS = (
-    "symbol, trade_id, account_id, order_id, side, price, qty, base, realized_pnl, commission, "
-    "commission_asset, maker, time_ms"
-)  # a fill's columns before hedge mode (position_side was added after)
-_FILLS = """CREATE TABLE IF NOT EXISTS venue_fills (
-    symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
-    order_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER NOT NULL,
-    base INTEGER NOT NULL, realized_pnl INTEGER NOT NULL, commission INTEGER NOT NULL,
-    commission_asset TEXT NOT NULL, maker INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-    position_side TEXT NOT NULL DEFAULT 'BOTH',
-    PRIMARY KEY (symbol, trade_id, order_id)
-) WITHOUT ROWID;"""
-_POSITIONS = """CREATE TABLE IF NOT EXISTS venue_positions (
-    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, position_side TEXT NOT NULL, amt INTEGER NOT NULL,
-    entry TEXT NOT NULL, update_ms INTEGER NOT NULL, isolated_wallet INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (account_id, symbol, position_side)
-) WITHOUT ROWID;"""
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS venue_orders (
-    symbol TEXT NOT NULL, order_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
-    client_order_id TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, time_in_force TEXT NOT NULL,
-    price INTEGER NOT NULL, orig_qty INTEGER NOT NULL, reduce_only INTEGER NOT NULL,
-    good_till_ms INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
-    status TEXT NOT NULL, executed_qty INTEGER NOT NULL, cum_quote INTEGER NOT NULL,
-    cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, price_match TEXT NOT NULL,
-    stp_mode TEXT NOT NULL, amendments INTEGER NOT NULL DEFAULT 0,
-    position_side TEXT NOT NULL DEFAULT 'BOTH',
-    PRIMARY KEY (symbol, order_id)
-) WITHOUT ROWID;
-{_FILLS}
-{_POSITIONS}
-CREATE TABLE IF NOT EXISTS venue_account_modes (
-    account_id INTEGER NOT NULL PRIMARY KEY, hedge INTEGER NOT NULL DEFAULT 0,
-    multi_assets INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS venue_wallet_changes (
-    account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS venue_algo_orders (
-    symbol TEXT NOT NULL, algo_id INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (symbol, algo_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS venue_settings (
-    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, leverage INTEGER, isolated INTEGER,
-    PRIMARY KEY (account_id, symbol)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS venue_amendments (
-    symbol TEXT NOT NULL, amendment_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
-    order_id INTEGER NOT NULL, client_order_id TEXT NOT NULL, time_ms INTEGER NOT NULL,
-    price_before INTEGER NOT NULL, price_after INTEGER NOT NULL, qty_before INTEGER NOT NULL,
-    qty_after INTEGER NOT NULL, count INTEGER NOT NULL, modify_id INTEGER,
-    PRIMARY KEY (symbol, amendment_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS venue_margin_moves (
-    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind INTEGER NOT NULL, amount INTEGER NOT NULL,
-    asset TEXT NOT NULL, time_ms INTEGER NOT NULL, delta_type TEXT NOT NULL,
-    position_side TEXT NOT NULL DEFAULT 'BOTH'
-);
-CREATE TABLE IF NOT EXISTS venue_income (
-    account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
-    amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL
-);
-"""
-
-
-def _fills_by_order(db: sqlite3.Connection) -> None:
-    """A journal from before the one book keyed a fill by its trade alone; two venue orders
-    now share a trade (a maker's and a taker's, part 4 decision 9): key it by its order too."""
-    row = db.execute("SELECT sql FROM sqlite_master WHERE name = 'venue_fills'").fetchone()
-    if row is None or "PRIMARY KEY (symbol, trade_id)" not in str(row[0]):
-        return
-    db.execute("BEGIN IMMEDIATE")  # all or nothing: a kill -9 halfway leaves the old table
-    db.execute("ALTER TABLE venue_fills RENAME TO venue_fills_by_trade")
-    db.execute(_FILLS)
-    db.execute(f"INSERT INTO venue_fills ({_FILL_COLUMNS}) SELECT {_FILL_COLUMNS} FROM venue_fills_by_trade")
-    db.execute("DROP TABLE venue_fills_by_trade")
-    db.execute("COMMIT")
-
-
-_ADDED = (
-    ("venue_positions", "isolated_wallet", "INTEGER NOT NULL DEFAULT 0"),
-    ("venue_orders", "amendments", "INTEGER NOT NULL DEFAULT 0"),
-    ("venue_orders", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
-    ("venue_fills", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
-    ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
-)
-
-
-def _added_columns(db: sqlite3.Connection) -> None:
-    """A journal from before isolated margin has no wallet per position, one from before
-    ``orderAmendment`` no count of an order's amendments (0: it told none), one from before
-    hedge mode no position side (all were one-way's ``BOTH``). Its positions were all
-    margined as cross, whatever the symbol's setting said: an open one on a symbol set
-    ``ISOLATED`` would come back isolated with an empty wallet and be liquidated at the
-    first mark, so its symbol goes back to cross (the owner may set it again once flat)."""
-    for table, column, kind in _ADDED:
-        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-        if not columns or column in columns:
-            continue
-        db.execute("BEGIN IMMEDIATE")  # all or nothing, as _fills_by_order
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        settings = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'venue_settings'").fetchone()
-        if column == "isolated_wallet" and settings is not None:
-            db.execute(
-                "UPDATE venue_settings SET isolated = 0 WHERE isolated AND EXISTS (SELECT 1 FROM "
-                "venue_positions AS p WHERE p.account_id = venue_settings.account_id "
-                "AND p.symbol = venue_settings.symbol AND p.amt != 0)"
-            )
-        db.execute("COMMIT")
-
-
-def _positions_by_side(db: sqlite3.Connection) -> None:
-    """A journal from before hedge mode keyed a position by (account, symbol): its rows are
-    one-way positions, ``BOTH``."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(venue_positions)")]
-    if not columns or "position_side" in columns:
-        return
-    db.execute("BEGIN IMMEDIATE")  # all or nothing, as _fills_by_order
-    db.execute("ALTER TABLE venue_positions RENAME TO venue_positions_one_way")
-    db.execute(_POSITIONS)
-    db.execute(
-        "INSERT INTO venue_positions SELECT account_id, symbol, 'BOTH', amt, entry, update_ms, "
-        "isolated_wallet "
-        "FROM venue_positions_one_way"
-    )
-    db.execute("DROP TABLE venue_positions_one_way")
-    db.execute("COMMIT")
 
 
 _ORDER_COLUMNS = (
@@ -244,6 +120,7 @@ class SqliteJournal:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
         self.commits = 0
+        self._staging = False  # a transaction of staged batches is open (stage)
 
     def _open(self) -> sqlite3.Connection | None:
         if self._db is None and self.path.exists():
@@ -252,81 +129,48 @@ class SqliteJournal:
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
             db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
             db.execute("PRAGMA wal_autocheckpoint = 0")  # off the loop: `checkpoint`
-            _fills_by_order(db)
-            _added_columns(db)
-            _positions_by_side(db)
-            db.executescript(_SCHEMA)
+            prepare(db)  # the tables, made or brought up to date (journal_schema.py)
             self._db = db
         return self._db
 
     def commit(self, batch: Batch) -> None:
+        """``batch`` in a transaction of its own, committed on return."""
+        db = self._opened()
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            _write(db, batch)
+        self.commits += 1
+
+    def stage(self, batch: Batch) -> None:
+        """``batch`` in the transaction ``commit_staged`` commits (begun by the first): what
+        one loop iteration's commands changed (``venue/group_commit.py``). A batch that fails
+        to write leaves none of its rows (a savepoint each)."""
+        db = self._opened()
+        if not self._staging:
+            db.execute("BEGIN IMMEDIATE")
+            self._staging = True
+        db.execute("SAVEPOINT batch")
+        try:
+            _write(db, batch)
+        except BaseException:
+            db.execute("ROLLBACK TO batch")
+            raise
+        finally:
+            db.execute("RELEASE batch")
+
+    def commit_staged(self) -> None:
+        """Commit what was staged since the last call (nothing: nothing happens)."""
+        if self._staging:
+            self._staging = False
+            self._opened().execute("COMMIT")
+            self.commits += 1
+
+    def _opened(self) -> sqlite3.Connection:
         db = self._open()
         if db is None:  # no database, so no account: no batch can exist
             raise RuntimeError(f"no venue database at {self.path}")
-        with db:
-            db.execute("BEGIN IMMEDIATE")
-            if batch.orders:
-                db.executemany(
-                    f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 22)})",
-                    [_order_row(o) for o in batch.orders],
-                )
-            if batch.fills:
-                db.executemany(
-                    f"INSERT INTO venue_fills ({_FILL_COLUMNS}, position_side) VALUES ({', '.join('?' * 14)})",  # noqa: E501
-                    [(f.symbol, f.trade_id, f.account_id, f.order_id, f.side.value, f.price, f.qty, f.base,
-                      f.realized_pnl, f.commission, f.commission_asset, f.maker, f.time_ms,
-                      f.position_side.value)
-                     for f in batch.fills],
-                )  # fmt: skip
-            if batch.positions:
-                db.executemany(
-                    "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(a, s, p.side.value, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms,
-                      p.isolated_wallet)
-                     for a, s, p in batch.positions],
-                )  # fmt: skip
-            if batch.changes:
-                db.executemany("INSERT INTO venue_wallet_changes VALUES (?, ?, ?, ?)", batch.changes)
-            if batch.incomes:
-                db.executemany(
-                    "INSERT INTO venue_income VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id)
-                     for i in batch.incomes],
-                )  # fmt: skip
-            if batch.amendments:
-                db.executemany(
-                    "INSERT INTO venue_amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(a.symbol, a.amendment_id, a.account_id, a.order_id, a.client_order_id, a.time_ms,
-                      a.price_before, a.price_after, a.qty_before, a.qty_after, a.count, a.modify_id)
-                     for a in batch.amendments],
-                )  # fmt: skip
-            if batch.margin_moves:
-                db.executemany(
-                    "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms, m.delta_type,
-                      m.position_side.value)
-                     for m in batch.margin_moves],
-                )  # fmt: skip
-            if batch.algos:
-                db.executemany(
-                    "INSERT OR REPLACE INTO venue_algo_orders VALUES (?, ?, ?)",
-                    [(a.symbol, a.algo_id, msgspec.json.encode(a).decode()) for a in batch.algos],
-                )
-            for s in batch.settings:
-                db.execute(
-                    "INSERT INTO venue_settings VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                    "leverage = coalesce(excluded.leverage, leverage), "
-                    "isolated = coalesce(excluded.isolated, isolated)",
-                    (s.account_id, s.symbol, s.leverage, s.isolated),
-                )
-            for m in batch.modes:
-                db.execute(
-                    "INSERT INTO venue_account_modes VALUES (?, coalesce(?, 0), coalesce(?, 0)) "
-                    "ON CONFLICT DO UPDATE SET hedge = coalesce(?, hedge), "
-                    "multi_assets = coalesce(?, multi_assets)",
-                    (m.account_id, m.hedge, m.multi_assets, m.hedge, m.multi_assets),
-                )
-        self.commits += 1
+        return db
+
 
     def checkpoint(self) -> None:
         """Copy the WAL's committed transactions into the database (``PASSIVE``: commits go
@@ -355,7 +199,7 @@ class SqliteJournal:
             if row[0] in symbols:
                 engine.restore(_order(row))
         for row in db.execute(
-            f"SELECT {_FILL_COLUMNS}, position_side FROM venue_fills ORDER BY symbol, trade_id"
+            f"SELECT {FILL_COLUMNS}, position_side FROM venue_fills ORDER BY symbol, trade_id"
         ):
             if row[0] in symbols:
                 engine.restore_fill(_fill(row))
@@ -415,3 +259,68 @@ class SqliteJournal:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _write(db: sqlite3.Connection, batch: Batch) -> None:
+    """``batch``'s rows, within the caller's transaction."""
+    if batch.orders:
+        db.executemany(
+            f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 22)})",
+            [_order_row(o) for o in batch.orders],
+        )
+    if batch.fills:
+        db.executemany(
+            f"INSERT INTO venue_fills ({FILL_COLUMNS}, position_side) VALUES ({', '.join('?' * 14)})",
+            [(f.symbol, f.trade_id, f.account_id, f.order_id, f.side.value, f.price, f.qty, f.base,
+              f.realized_pnl, f.commission, f.commission_asset, f.maker, f.time_ms,
+              f.position_side.value)
+             for f in batch.fills],
+        )  # fmt: skip
+    if batch.positions:
+        db.executemany(
+            "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(a, s, p.side.value, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms,
+              p.isolated_wallet)
+             for a, s, p in batch.positions],
+        )  # fmt: skip
+    if batch.changes:
+        db.executemany("INSERT INTO venue_wallet_changes VALUES (?, ?, ?, ?)", batch.changes)
+    if batch.incomes:
+        db.executemany(
+            "INSERT INTO venue_income VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id)
+             for i in batch.incomes],
+        )  # fmt: skip
+    if batch.amendments:
+        db.executemany(
+            "INSERT INTO venue_amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(a.symbol, a.amendment_id, a.account_id, a.order_id, a.client_order_id, a.time_ms,
+              a.price_before, a.price_after, a.qty_before, a.qty_after, a.count, a.modify_id)
+             for a in batch.amendments],
+        )  # fmt: skip
+    if batch.margin_moves:
+        db.executemany(
+            "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms, m.delta_type,
+              m.position_side.value)
+             for m in batch.margin_moves],
+        )  # fmt: skip
+    if batch.algos:
+        db.executemany(
+            "INSERT OR REPLACE INTO venue_algo_orders VALUES (?, ?, ?)",
+            [(a.symbol, a.algo_id, msgspec.json.encode(a).decode()) for a in batch.algos],
+        )
+    for s in batch.settings:
+        db.execute(
+            "INSERT INTO venue_settings VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+            "leverage = coalesce(excluded.leverage, leverage), "
+            "isolated = coalesce(excluded.isolated, isolated)",
+            (s.account_id, s.symbol, s.leverage, s.isolated),
+        )
+    for m in batch.modes:
+        db.execute(
+            "INSERT INTO venue_account_modes VALUES (?, coalesce(?, 0), coalesce(?, 0)) "
+            "ON CONFLICT DO UPDATE SET hedge = coalesce(?, hedge), "
+            "multi_assets = coalesce(?, multi_assets)",
+            (m.account_id, m.hedge, m.multi_assets, m.hedge, m.multi_assets),
+        )

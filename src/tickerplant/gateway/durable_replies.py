@@ -1,0 +1,51 @@
+"""Replies held until the journal holds what they acknowledge (``venue/group_commit.py``):
+a private REST answer or a WebSocket API trading reply made while the loop iteration's
+transaction is open is written once it is committed, in the order it was made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Set
+
+from tickerplant.gateway.picows_server import AwaitedRoute, Routed
+from tickerplant.protocol.ws_api import AwaitedReply, PrivateMethods, WsApiReply, WsSession
+from tickerplant.venue.group_commit import GroupCommit
+
+__all__ = ["DurableWs", "held"]
+
+
+def held(durable: GroupCommit, routed: Routed) -> Routed | AwaitedRoute:
+    """``routed``, or once committed when a transaction is open."""
+    if not durable.pending:
+        return routed
+
+    def then(reply: Callable[[Routed], None]) -> None:
+        durable.after(lambda: reply(routed))
+
+    return AwaitedRoute(then)
+
+
+class DurableWs:
+    """The WebSocket API's private methods (``protocol.ws_api.PrivateMethods``), each reply
+    held while a transaction is open."""
+
+    def __init__(self, methods: PrivateMethods, durable: GroupCommit) -> None:
+        self.methods = methods
+        self.durable = durable
+
+    @property
+    def names(self) -> Set[str]:
+        return self.methods.names
+
+    def answer(
+        self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
+    ) -> WsApiReply | AwaitedReply:
+        reply = self.methods.answer(frame, session, ip, now_ms, rate_limits_default)
+        durable = self.durable
+        if isinstance(reply, AwaitedReply) or not durable.pending:
+            return reply
+        made = reply
+
+        def then(send: Callable[[WsApiReply], None]) -> None:
+            durable.after(lambda: send(made))
+
+        return AwaitedReply(then)

@@ -1,0 +1,149 @@
+"""Group commit (``venue/group_commit.py``): a loop iteration's batches in one transaction,
+every acknowledgement held until it is committed; a batch that fails leaves nothing of
+itself; a commit that fails acknowledges nothing. Over a real socket: concurrent orders are
+journaled in fewer transactions than commands, and each answer arrives only when another
+connection to the database already sees its order."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import StartServer
+from test_engine import ALICE, NOW, Book, Deposits, order
+from test_journal import SECRET, database
+
+from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import Batch
+from tickerplant.venue.group_commit import GroupCommit
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.orders import Fill, Side
+from tickerplant.venue.signing import hmac_hex
+
+__all__ = ["database"]  # the fixture: a venue database with alice and her HMAC key
+
+
+class Staged:
+    """A journal that records what was staged and committed."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.staged: list[Batch] = []
+        self.committed: list[list[Batch]] = []
+        self._open: list[Batch] = []
+        self.fail = fail
+
+    def stage(self, batch: Batch) -> None:
+        self._open.append(batch)
+        self.staged.append(batch)
+
+    def commit_staged(self) -> None:
+        if self.fail:
+            raise sqlite3.OperationalError("database or disk is full")
+        self.committed.append(self._open)
+        self._open = []
+
+
+def test_one_transaction_an_iteration_and_what_waits_runs_after_it_in_order() -> None:
+    staged, due = Staged(), []
+    group = GroupCommit(staged, due.append, lambda error: pytest.fail(str(error)))
+    said: list[str] = []
+    group.after(lambda: said.append("nothing open: at once"))
+    assert said == ["nothing open: at once"] and not group.pending
+    for n in range(3):
+        group.commit(Batch())
+        group.after(lambda n=n: said.append(f"ack {n}"))
+    assert group.pending and len(due) == 1  # one flush scheduled for the three
+    assert staged.committed == [] and said == ["nothing open: at once"]
+
+    def ack_and_more() -> None:  # a released answer lets the next pipelined command in
+        said.append("ack 3")
+        group.commit(Batch())
+        group.after(lambda: said.append("ack 4"))
+
+    group.after(ack_and_more)
+    due.pop()()
+    assert [len(c) for c in staged.committed] == [3]
+    assert said[1:] == ["ack 0", "ack 1", "ack 2", "ack 3"]  # ack 4 waits for the next
+    assert group.pending and len(due) == 1
+    due.pop()()
+    assert [len(c) for c in staged.committed] == [3, 1] and said[-1] == "ack 4"
+    assert (group.groups, group.batches) == (2, 4)
+    group.flush()  # nothing staged: nothing happens
+    assert group.groups == 2
+
+
+def test_a_commit_that_fails_acknowledges_nothing() -> None:
+    errors: list[sqlite3.Error] = []
+    due: list[Callable[[], None]] = []
+    group = GroupCommit(Staged(fail=True), due.append, errors.append)
+    acked: list[int] = []
+    group.commit(Batch())
+    group.after(lambda: acked.append(1))
+    due.pop()()
+    assert acked == [] and len(errors) == 1
+
+
+def test_a_batch_that_fails_to_write_leaves_nothing_and_the_others_commit(database: tuple[Path, str]) -> None:
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    placed = engine.place(ALICE, order(price="10000.00", quantity="0.010"), NOW).order
+    assert placed is not None
+    fill = Fill(ALICE, "BTCUSDT", 7, placed.order_id, Side.BUY, 1, 1, 0, 0, 0, "USDT", True, NOW)
+    journal.stage(Batch(orders=[placed.copy()]))
+    with pytest.raises(sqlite3.IntegrityError):  # the same fill twice: its key taken
+        journal.stage(Batch(fills=[fill, fill], orders=[placed.copy()]))
+    journal.stage(Batch(fills=[fill]))
+    journal.commit_staged()
+    journal.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM venue_fills").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM venue_orders").fetchone()[0] >= 1
+    db.close()
+
+
+async def _place(session: aiohttp.ClientSession, base: str, key: str, price: str, n: int) -> dict[str, Any]:
+    query = (f"symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price={price}"
+             f"&newClientOrderId=group-{n}&timestamp={SystemClock().now_ms()}")  # fmt: skip
+    query += "&signature=" + hmac_hex(SECRET, query.encode())
+    async with session.post(f"{base}/fapi/v1/order?{query}", headers={"X-MBX-APIKEY": key}) as response:
+        answer: dict[str, Any] = await response.json()
+        assert response.status == 200, answer
+    return answer
+
+
+async def test_concurrent_orders_share_transactions_and_each_answer_follows_its_commit(
+    start_server: StartServer, database: tuple[Path, str]
+) -> None:
+    path, key = database
+    plant = await start_server(simulator={"actions_per_s": 1e-9}, venue_db=str(path))
+    base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    reader = sqlite3.connect(path)  # another connection: sees only what is committed
+    seen: list[bool] = []
+
+    async def one(session: aiohttp.ClientSession, n: int) -> None:
+        answer = await _place(session, base, key, "1000.00", n)
+        row = reader.execute(
+            "SELECT count(*) FROM venue_orders WHERE order_id = ? AND client_order_id = ?",
+            (answer["orderId"], f"group-{n}"),
+        ).fetchone()
+        seen.append(row == (1,))
+
+    sessions = [aiohttp.ClientSession() for _ in range(8)]
+    try:
+        await asyncio.gather(*(one(sessions[n % 8], n) for n in range(64)))
+    finally:
+        for session in sessions:
+            await session.close()
+        reader.close()
+    assert seen == [True] * 64  # no answer before its order was committed
+    group = plant.group
+    assert group is not None and group.batches >= 64
+    assert group.groups < group.batches  # some iterations held several commands
