@@ -139,6 +139,10 @@ async def test_orders_through_either_gateway_meet_one_engine_and_their_events_an
         assert kinds == [("ORDERS", "SECOND"), ("ORDERS", "MINUTE"), ("REQUEST_WEIGHT", "MINUTE")]
         open_orders = await alice_one.futures_get_open_orders(symbol="BTCUSDT")
         assert len(open_orders) == 3
+        # COIN-M's engine answers through its own subject
+        coin = two.url(Market.CM).replace("ws://", "http://") + "/dapi/v1/balance"
+        status, _, rows = await _signed(session, "GET", coin, alice_key, ALICE, {"timestamp": clock.now_ms()})
+        assert status == 200 and rows[0]["accountAlias"], rows
     await user.close()
 
 
