@@ -13,7 +13,7 @@ from nats_servers import nats_url
 from timing import eventually
 
 from tickerplant.bus.nats import NatsBus
-from tickerplant.bus.venue_link import VenueRequests, answer, venue_subject
+from tickerplant.bus.venue_link import VenueRequests, answer, answer_parts, venue_subject
 from tickerplant.market.instruments import Market
 
 pytestmark = pytest.mark.loopback
@@ -78,3 +78,38 @@ async def test_a_command_unanswered_in_time_is_told_none_and_the_bound_refuses_a
     await eventually(lambda: len(held) == 3)
     await requests.close()  # what waits is told None: nothing waits for ever
     assert got == [None, None, None]
+
+
+async def test_an_answer_past_a_message_s_limit_comes_in_parts_and_one_caller_has_a_share(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    plant, gateway = buses
+    big = bytes(range(256)) * (3 * plant.client.max_payload // 256 + 7)  # some 3 MiB, in 4 parts
+    assert len(answer_parts(big, plant.client.max_payload - 1024)) == 4
+    held: list[Msg] = []
+
+    async def hold_or_answer(msg: Msg) -> None:
+        if msg.data == b"hold":
+            held.append(msg)
+        else:
+            for part in answer_parts(big, plant.client.max_payload - 1024):
+                await plant.client.publish(msg.reply, part)
+
+    await plant.client.subscribe(venue_subject(plant, Market.UM), cb=hold_or_answer)
+    await plant.client.flush()
+    requests = VenueRequests(gateway, limit=10, caller_limit=2)
+    await requests.start()
+    got: list[bytes | None] = []
+    assert requests.ask(Market.UM, b"big", got.append, "1.2.3.4")
+    await eventually(lambda: len(got) == 1)
+    assert got == [big]  # joined, byte for byte
+    assert requests.ask(Market.UM, b"hold", got.append, "1.2.3.4")
+    assert requests.ask(Market.UM, b"hold", got.append, "1.2.3.4")
+    assert not requests.ask(Market.UM, b"hold", got.append, "1.2.3.4")  # its share is taken
+    assert requests.ask(Market.UM, b"hold", got.append, "5.6.7.8")  # another caller's is not
+    await eventually(lambda: len(held) == 3)
+    await held[0].respond(b"\x09not an answer of ours")
+    await eventually(lambda: len(got) == 2)
+    assert got[1] is None  # came, and does not read: its outcome unknown
+    assert requests.ask(Market.UM, b"hold", got.append, "1.2.3.4")  # room again for that caller
+    await requests.close()

@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import msgspec
+import nats
 import pytest
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
@@ -22,11 +24,13 @@ from rawws import RawWebSocket
 from scaleout_setup import start_split, started
 from timing import SECONDS, eventually
 
+from tickerplant.bus.venue_link import WHOLE
 from tickerplant.clock import ManualClock
 from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
 from tickerplant.scaleout.gateway_process import GatewayProcess
 from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.forwarded import FORWARD_VERSION, REST, WS, Command, decode_answer
 from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
 
@@ -176,3 +180,51 @@ async def test_a_key_ends_on_every_gateway_and_without_a_plant_a_command_is_refu
         status, _, body = await _signed(session, "GET", rest, alice_key, BOB, params)
         assert (status, body["code"]) == (400, -1022)  # what the gateway decides, it still does
     await user.close()
+
+
+async def _asked(nats_url: str, subject: str, command: Command) -> Any:
+    """``command`` sent on the venue subject as a gateway sends it; the plant's answer."""
+    client = await nats.connect(nats_url)
+    try:
+        reply = await client.request(subject, msgspec.msgpack.encode(command), timeout=10 * SECONDS)
+    finally:
+        await client.close()
+    assert reply.data[0] == WHOLE
+    answer = decode_answer(reply.data[1:])
+    assert answer is not None
+    return answer.status, json.loads(answer.body)
+
+
+async def test_the_plant_refuses_what_comes_late_and_what_is_the_gateway_s(
+    nats_url: str, started: list[Any], tmp_path: Path
+) -> None:
+    clock = ManualClock(int(time.time() * 1000))
+    db = tmp_path / "venue.db"
+    alice_key, _ = _accounts(db, clock.now_ms())
+    plant, _ = await start_split(_config(db), nats_url, clock, started, gateways=1)
+    desk, engine = plant.venue.desk, plant.venue.engines[Market.UM]
+    assert desk is not None
+    now = clock.now_ms()
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC", "quantity": "0.01",
+             "price": "10000.0", "timestamp": str(now)}  # fmt: skip
+    subject = "tp.um.venue"
+
+    def rest(params: dict[str, str], deadline_ms: int) -> Command:
+        return Command(FORWARD_VERSION, REST, "POST", "/fapi/v1/order", alice_key, "127.0.0.1", params, 1, deadline_ms)
+
+    # past its deadline (its client was told -1007): not done
+    status, body = await _asked(nats_url, subject, rest(order, now - 1))
+    assert (status, body["code"]) == (503, -1007) and desk.expired == 1
+    # the engine's own recvWindow check: reached the plant 6 s after its timestamp
+    clock.advance(6_000)
+    status, body = await _asked(nats_url, subject, rest(order, clock.now_ms() + 10_000))
+    assert (status, body) == (400, {"code": -5028, "msg": "Timestamp for this request is outside of the ME recvWindow."})
+    with_window = order | {"recvwindow": "60000"}  # within its own window: placed
+    status, body = await _asked(nats_url, subject, rest(with_window, clock.now_ms() + 10_000))
+    assert status == 200 and body["status"] == "NEW"
+    assert len(engine.open_orders(1, "BTCUSDT")) == 1
+    # a session method is the gateway's: refused in the WebSocket API's frame, its id echoed
+    logon = Command(FORWARD_VERSION, WS, "session.logon", "", alice_key, "127.0.0.1", {}, 2,
+                    clock.now_ms() + 10_000, "w7")  # fmt: skip
+    status, body = await _asked(nats_url, subject, logon)
+    assert (status, body["id"], body["status"], body["error"]["code"]) == (500, "w7", 500, -1000)

@@ -32,7 +32,7 @@ from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
-from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed
+from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed, asks_to_upgrade
 from tickerplant.gateway.responses import file_response, json_response, rest_response
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
@@ -275,7 +275,7 @@ class Listener:
             status, answer_body = control(method)
             return json_response(status, answer_body)
         private = self.private
-        if private is not None and (method, path) in private.routes:
+        if private is not None and (method, path) in private.routes and not asks_to_upgrade(request):
             return self._private(private, (method, path), request, body, ip, now_ms)
         if method != "GET" and not self.rest.handles(path):
             refused = unknown_path(path, method)  # no stream nor WebSocket API but by GET

@@ -9,14 +9,17 @@ API, whose other requests go on being answered, as Binance's replies are matched
 When the plant cannot answer, the client is told as Binance tells it (part 1 §6.2, 503):
 ``-1001`` when no plant took the command (nothing was done), ``-1007`` when none answered
 within ``venue_link.TIMEOUT_S`` (the outcome unknown: the client queries, as after any
-timeout), ``-1008`` when the gateway already has ``venue_link.PENDING_LIMIT`` commands
-waiting. A refusal before the plant (weight, key, signature) is answered here at once.
+timeout; the plant does not perform a command that reaches it after that, its deadline),
+``-1008`` when the gateway already has ``venue_link.PENDING_LIMIT`` commands waiting, or
+``CALLER_LIMIT`` of the client's IP; ``-1000`` (the outcome unknown) for an answer that
+does not read. A refusal before the plant (weight, key, signature) is answered here at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Set
+from http import HTTPStatus
 
 from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock
@@ -32,6 +35,7 @@ from tickerplant.venue.forwarded import (
     NO_PLANT,
     OVERLOADED,
     TIMED_OUT,
+    UNKNOWN_OUTCOME,
     Answer,
     command_of_rest,
     command_of_ws,
@@ -45,13 +49,19 @@ __all__ = ["ForwardedVenue"]
 
 
 def _failed(data: bytes | None) -> RequestRefused | Answer:
-    """The plant's answer, or what to tell the client instead."""
+    """The plant's answer, or what to tell the client instead: an answer that came and does
+    not read (another release's, a status HTTP has not) may follow a command done."""
     if data is None:
         return TIMED_OUT
     if not data:
         return NO_PLANT
     answer = decode_answer(data)
-    return NO_PLANT if answer is None else answer
+    if answer is None or answer.status not in _STATUSES:
+        return UNKNOWN_OUTCOME
+    return answer
+
+
+_STATUSES = frozenset(status.value for status in HTTPStatus)
 
 
 class ForwardedVenue:
@@ -78,7 +88,7 @@ class ForwardedVenue:
         if isinstance(admitted, RestAnswer):
             return self._counted(route, admitted, started_ns)
         authorized, used = admitted
-        command = command_of_rest(route, authorized, used, request.ip)
+        command = command_of_rest(route, authorized, used, request.ip, self._deadline_ms(now_ms))
 
         def then(reply: Callable[[Routed], None]) -> None:
             def done(data: bytes | None) -> None:
@@ -89,11 +99,15 @@ class ForwardedVenue:
                     answer = RestAnswer(got.status, (got.body,), used, None, got.head)
                 reply(self._counted(route, answer, started_ns))
 
-            if not self.requests.ask(self.market, command, done):
+            if not self.requests.ask(self.market, command, done, request.ip):
                 refused = RestAnswer(OVERLOADED.status, (refusal(OVERLOADED),), used)
                 asyncio.get_running_loop().call_soon(lambda: reply(self._counted(route, refused, started_ns)))
 
         return AwaitedRoute(then)
+
+    def _deadline_ms(self, now_ms: int) -> int:
+        """When the client is told -1007: the plant does not perform the command after it."""
+        return now_ms + round(self.requests.timeout_s * 1000)
 
     def _counted(self, route: tuple[str, str], answer: RestAnswer, started_ns: int) -> Routed:
         self._traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
@@ -111,7 +125,7 @@ class ForwardedVenue:
         admitted = self.ws.admit(frame, session, ip, now_ms, rate_limits_default)
         if isinstance(admitted, WsApiReply):
             return admitted  # refused here, or a session method
-        command = command_of_ws(admitted, ip)
+        command = command_of_ws(admitted, ip, self._deadline_ms(now_ms))
 
         def then(reply: Callable[[WsApiReply], None]) -> None:
             def done(data: bytes | None) -> None:
@@ -121,7 +135,7 @@ class ForwardedVenue:
                 else:
                     reply(WsApiReply((got.body,), None, admitted.method, got.status))
 
-            if not self.requests.ask(self.market, command, done):
+            if not self.requests.ask(self.market, command, done, ip):
                 asyncio.get_running_loop().call_soon(lambda: reply(self._refused(admitted, OVERLOADED)))
 
         return AwaitedReply(then)

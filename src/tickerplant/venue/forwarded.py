@@ -33,13 +33,14 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestAnswer
 from tickerplant.venue.activity import VenueActivity
-from tickerplant.venue.checks import Authorized, Security, vouched
+from tickerplant.venue.checks import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS, Authorized, Security, vouched
 from tickerplant.venue.rest import Accounts, PrivateEndpoint, PrivateRest
 from tickerplant.venue.ws_trading import WsAdmitted, WsTrading
 
 __all__ = [
-    "FORWARD_VERSION", "NO_PLANT", "OVERLOADED", "TIMED_OUT", "Answer", "Command", "RouteRow", "VenueDesk",
-    "admitting_rest", "command_of_rest", "command_of_ws", "decode_answer", "refusal", "route_table",
+    "FORWARD_VERSION", "NO_PLANT", "OVERLOADED", "REST", "TIMED_OUT", "UNKNOWN_OUTCOME", "WS", "Answer",
+    "Command", "RouteRow", "VenueDesk", "admitting_rest", "command_of_rest", "command_of_ws", "decode_answer",
+    "refusal", "route_table",
 ]  # fmt: skip
 
 FORWARD_VERSION = 1
@@ -55,6 +56,11 @@ OVERLOADED = RequestRefused(
     -1008, "Server is currently overloaded with other requests. Please try again in a few minutes.", 503
 )
 _UNREADABLE = RequestRefused(-1000, "An unknown error occurred while processing the request.", 500)
+# an answer that came and could not be read: the command may have been done (part 1 §6.2's
+# first 503 meaning, decision on its code: -1000)
+UNKNOWN_OUTCOME = RequestRefused(-1000, "Unknown error, please check your request or try again later.", 503)
+_ME_TEXT = "Timestamp for this request is outside of the ME recvWindow."  # part 1 §5.1
+_ME_LATE = {Market.UM: RequestRefused(-5028, _ME_TEXT), Market.CM: RequestRefused(-4188, _ME_TEXT)}
 
 RouteRow = tuple[str, str, str, int, int]  # method, path, security, weight, weight without symbol
 
@@ -68,6 +74,7 @@ class Command(msgspec.Struct, frozen=True, array_like=True):
     ip: str  # the caller's, for the key's IP restriction
     params: dict[str, str]  # by lower-case name, as ``checks.parameters`` read them
     used: int  # the IP's weight used (the answer's header, rateLimits)
+    deadline_ms: int  # when the gateway tells its client -1007: not done after it
     request_id: int | str | None = None  # the WebSocket API's, echoed
     show_limits: bool = True  # the WebSocket API's reply carries rateLimits
 
@@ -106,17 +113,19 @@ def admitting_rest(
     return rest
 
 
-def command_of_rest(route: tuple[str, str], authorized: Authorized, used: int, ip: str) -> bytes:
-    key = authorized.key.api_key
-    return _encode(Command(FORWARD_VERSION, REST, route[0], route[1], key, ip, authorized.params, used))
+def command_of_rest(
+    route: tuple[str, str], authorized: Authorized, used: int, ip: str, deadline_ms: int
+) -> bytes:
+    key, params = authorized.key.api_key, authorized.params
+    return _encode(Command(FORWARD_VERSION, REST, route[0], route[1], key, ip, params, used, deadline_ms))
 
 
-def command_of_ws(admitted: WsAdmitted, ip: str) -> bytes:
+def command_of_ws(admitted: WsAdmitted, ip: str, deadline_ms: int) -> bytes:
     authorized = admitted.authorized
     return _encode(
         Command(
             FORWARD_VERSION, WS, admitted.method, "", authorized.key.api_key, ip, authorized.params,
-            admitted.used, admitted.request_id, admitted.show_limits,
+            admitted.used, deadline_ms, admitted.request_id, admitted.show_limits,
         )
     )  # fmt: skip
 
@@ -150,16 +159,19 @@ class VenueDesk:
         self.after = after
         self.performed = 0  # commands performed, for the metrics and the tests
         self.unreadable = 0  # commands that did not decode
+        self.expired = 0  # commands that came after their deadline
 
     def answer(self, market: Market, data: bytes, now_ms: int) -> bytes:
         try:
             command = _command.decode(data)
-            if command.version != FORWARD_VERSION:
-                raise ValueError(f"version {command.version}")
+            if command.version != FORWARD_VERSION or command.surface not in (REST, WS):
+                raise ValueError(f"version {command.version}, surface {command.surface}")
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
             self.unreadable += 1
             return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, refusal(_UNREADABLE)))
-        self.performed += 1
+        if now_ms > command.deadline_ms:  # its client was told -1007 already: not done now
+            self.expired += 1
+            return _encode(Answer(FORWARD_VERSION, TIMED_OUT.status, refusal(TIMED_OUT)))
         if command.surface == WS:
             return self._ws(market, command, now_ms)
         rest = self.rests[market]
@@ -167,9 +179,12 @@ class VenueDesk:
         endpoint = rest.routes.get(route)
         if endpoint is None:  # a gateway of another release: nothing here is done
             return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, refusal(_UNREADABLE)))
+        self.performed += 1
         try:
             key, ip = command.api_key, command.ip
             authorized = vouched(key, endpoint.security, rest.accounts, ip, command.params)
+            if route[0] in ("POST", "PUT") and route[1].endswith(("/v1/order", "/v1/batchOrders")):
+                _engine_window(market, command.params, now_ms)
             answer = rest.perform(route, authorized, command.used, now_ms)
         except RequestRefused as refused:
             answer = RestAnswer(refused.status, (refusal(refused),), command.used)
@@ -180,15 +195,32 @@ class VenueDesk:
     def _ws(self, market: Market, command: Command, now_ms: int) -> bytes:
         trading = self.ws[market]
         method = trading.methods.get(command.method)
-        if method is None:
-            return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, refusal(_UNREADABLE)))
+        used, show = command.used, command.show_limits
+        if method is None or command.method.startswith("session."):  # those are the gateway's
+            reply = trading.refusal(command.request_id, _UNREADABLE, used, show)
+            return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply))
+        self.performed += 1
         try:
             key, ip = command.api_key, command.ip
             authorized = vouched(key, method.security, trading.rest.accounts, ip, command.params)
+            if command.method in ("order.place", "order.modify"):
+                _engine_window(market, command.params, now_ms)
         except RequestRefused as refused:
-            reply = trading.refusal(command.request_id, refused, command.used, command.show_limits)
+            reply = trading.refusal(command.request_id, refused, used, show)
             return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply))
-        used, show = command.used, command.show_limits
         admitted = WsAdmitted(command.request_id, command.method, authorized, used, show)
         reply = trading.perform(admitted, now_ms)  # drains after itself (WsTrading's after)
         return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply))
+
+
+def _engine_window(market: Market, params: Mapping[str, str], now_ms: int) -> None:
+    """Part 1 §5.1's second check, at the engine (part 2's changelog, 2023-04-18: new and
+    modified orders, single or in a batch): one that reaches it more than its ``recvWindow``
+    after its ``timestamp`` (the gateway checked both when it came; the wait is the bus's,
+    or the plant's) is refused UM ``-5028``, COIN-M ``-4188``."""
+    timestamp, window = params.get("timestamp", ""), params.get("recvwindow", "")
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        return
+    allowed = min(int(window), MAX_RECV_WINDOW_MS) if window.isascii() and window.isdigit() else None
+    if now_ms - int(timestamp) > (allowed or DEFAULT_RECV_WINDOW_MS):
+        raise _ME_LATE[market]
