@@ -1,7 +1,8 @@
 """The venue under `tickerplant serve --workers 2`, as a user runs it: orders placed over
 connections the kernel spreads across both gateways meet the plant's one engine; a gateway
 killed (SIGKILL) loses none of them (its clients reconnect and query), nor does the plant
-killed and restarted from its journal; the user data stream flows on either gateway."""
+killed and restarted from its journal; the user data stream flows on either gateway, to a
+raw connection and to ccxt.pro's ``watch_orders``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import ccxt.pro as ccxtpro
 import pytest
 from binance import AsyncClient
 from served_workers import serve_workers
@@ -60,6 +62,47 @@ async def _place(base: str, api_key: str, price: str, n: int) -> dict[str, Any]:
         answer: dict[str, Any] = await response.json()
         assert response.status == 200, answer
         return answer
+
+
+def _point(exchange: Any, hosts: dict[str, str]) -> Any:
+    """Binance's hosts replaced in every URL of ``exchange.urls['api']`` (tests/e2e/test_ccxt.py)."""
+
+    def walk(node: dict[str, Any]) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value)
+            elif isinstance(value, str):
+                for real, local in hosts.items():
+                    if value.startswith(real):
+                        node[key] = local + value[len(real) :]
+
+    walk(exchange.urls["api"])
+    return exchange
+
+
+async def _ccxt_trades(port: int, api_key: str, price: float) -> None:
+    """ccxt.pro on the shared port: its orders and its user data stream, wherever each of its
+    connections lands."""
+    exchange = ccxtpro.binanceusdm({
+        "apiKey": api_key, "secret": SECRET, "enableRateLimit": False, "timeout": 10_000,
+        "options": {"fetchCurrencies": False},
+    })  # fmt: skip
+    _point(exchange, {"https://fapi.binance.com": f"http://127.0.0.1:{port}",
+                      "wss://fstream.binance.com": f"ws://127.0.0.1:{port}"})  # fmt: skip
+    symbol = "BTC/USDT:USDT"
+    try:
+        await exchange.load_markets()
+        watching = asyncio.ensure_future(exchange.watch_orders(symbol))
+        placed = []
+        async with asyncio.timeout(20 * SECONDS):
+            while not watching.done():  # until its stream is held (no ack tells when) and an order is seen
+                placed.append((await exchange.create_order(symbol, "limit", "buy", 0.01, price))["id"])
+                await asyncio.wait({watching}, timeout=0.5)
+        seen = watching.result()
+        assert seen[-1]["id"] in placed and seen[-1]["status"] == "open"
+        assert {o["id"] for o in await exchange.fetch_open_orders(symbol)} >= set(placed)
+    finally:
+        await exchange.close()
 
 
 async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path) -> None:
@@ -122,5 +165,6 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 event = json.loads(await asyncio.wait_for(ws.receive_str(), 10 * SECONDS))
             got = (event["e"], event["o"]["i"], event["o"]["c"])
             assert got == ("ORDER_TRADE_UPDATE", last["orderId"], "spread-99")
+            await _ccxt_trades(port, api_key, float(price))
         finally:
             await client.close_connection()
