@@ -10,6 +10,7 @@ from typing import Any
 import ccxt.pro as ccxtpro
 import msgspec
 import pytest
+from ccxt_hosts import point
 from conftest import StartServer
 from timing import SECONDS
 
@@ -18,23 +19,9 @@ from tickerplant.bus import StreamMessage
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 
+__all__ = ["point"]  # for the other ccxt tests (tests/ccxt_hosts.py)
+
 STILL = {"actions_per_s": 1e-9}  # a market that does not move: answers can be compared exactly
-
-
-def point(exchange: Any, hosts: dict[str, str]) -> Any:
-    """Replace Binance's hosts in every URL of ``exchange.urls['api']``."""
-
-    def walk(node: dict[str, Any]) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value)
-            elif isinstance(value, str):
-                for real, local in hosts.items():
-                    if value.startswith(real):
-                        node[key] = local + value[len(real) :]
-
-    walk(exchange.urls["api"])
-    return exchange
 
 
 def usdm(plant: Tickerplant) -> Any:

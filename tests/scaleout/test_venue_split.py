@@ -29,6 +29,7 @@ from tickerplant.clock import ManualClock
 from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
 from tickerplant.scaleout.gateway_process import GatewayProcess
+from tickerplant.scaleout.plant_process import PlantProcess
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.forwarded import FORWARD_VERSION, REST, WS, Command, decode_answer
 from tickerplant.venue.signing import hmac_hex
@@ -59,6 +60,17 @@ def _accounts(db: Path, now_ms: int) -> tuple[str, str]:
     return alice_key, bob_key
 
 
+async def _split(
+    nats_url: str, started: list[Any], tmp_path: Path, gateways: int
+) -> tuple[ManualClock, tuple[str, str], PlantProcess, list[GatewayProcess]]:
+    """alice and bob in a new database, and a plant with ``gateways`` gateways serving it."""
+    clock = ManualClock(int(time.time() * 1000))
+    db = tmp_path / "venue.db"
+    keys = _accounts(db, clock.now_ms())
+    plant, ours = await start_split(_config(db), nats_url, clock, started, gateways=gateways)
+    return clock, keys, plant, ours
+
+
 def _client(gateway: GatewayProcess, api_key: str, secret: str, clock: ManualClock) -> AsyncClient:
     client = AsyncClient(api_key, secret)
     client.FUTURES_URL = gateway.url(Market.UM).replace("ws://", "http://") + "/fapi"
@@ -84,10 +96,7 @@ async def _signed(
 async def test_orders_through_either_gateway_meet_one_engine_and_their_events_any_gateway(
     nats_url: str, started: list[Any], tmp_path: Path
 ) -> None:
-    clock = ManualClock(int(time.time() * 1000))
-    db = tmp_path / "venue.db"
-    alice_key, bob_key = _accounts(db, clock.now_ms())
-    plant, (one, two) = await start_split(_config(db), nats_url, clock, started, gateways=2)
+    clock, (alice_key, bob_key), plant, (one, two) = await _split(nats_url, started, tmp_path, 2)
     engine = plant.venue.engines[Market.UM]
     alice_one, alice_two = _client(one, alice_key, ALICE, clock), _client(two, alice_key, ALICE, clock)
     bob_two = _client(two, bob_key, BOB, clock)
@@ -153,10 +162,7 @@ async def test_orders_through_either_gateway_meet_one_engine_and_their_events_an
 async def test_a_key_ends_on_every_gateway_and_without_a_plant_a_command_is_refused_503(
     nats_url: str, started: list[Any], tmp_path: Path
 ) -> None:
-    clock = ManualClock(int(time.time() * 1000))
-    db = tmp_path / "venue.db"
-    alice_key, _ = _accounts(db, clock.now_ms())
-    plant, (one, two) = await start_split(_config(db), nats_url, clock, started, gateways=2)
+    clock, (alice_key, _), plant, (one, two) = await _split(nats_url, started, tmp_path, 2)
     um_two = two.listeners[Market.UM]
     async with aiohttp.ClientSession() as session:
         url = one.url(Market.UM).replace("ws://", "http://") + "/fapi/v1/listenKey"
@@ -198,10 +204,7 @@ async def _asked(nats_url: str, subject: str, command: Command) -> Any:
 async def test_the_plant_refuses_what_comes_late_and_what_is_the_gateway_s(
     nats_url: str, started: list[Any], tmp_path: Path
 ) -> None:
-    clock = ManualClock(int(time.time() * 1000))
-    db = tmp_path / "venue.db"
-    alice_key, _ = _accounts(db, clock.now_ms())
-    plant, _ = await start_split(_config(db), nats_url, clock, started, gateways=1)
+    clock, (alice_key, _), plant, _ = await _split(nats_url, started, tmp_path, 1)
     desk, engine = plant.venue.desk, plant.venue.engines[Market.UM]
     assert desk is not None
     now = clock.now_ms()

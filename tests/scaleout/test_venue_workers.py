@@ -20,6 +20,7 @@ import aiohttp
 import ccxt.pro as ccxtpro
 import pytest
 from binance import AsyncClient
+from ccxt_hosts import point
 from served_workers import serve_workers
 from timing import SECONDS, eventually
 
@@ -64,22 +65,6 @@ async def _place(base: str, api_key: str, price: str, n: int) -> dict[str, Any]:
         return answer
 
 
-def _point(exchange: Any, hosts: dict[str, str]) -> Any:
-    """Binance's hosts replaced in every URL of ``exchange.urls['api']`` (tests/e2e/test_ccxt.py)."""
-
-    def walk(node: dict[str, Any]) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value)
-            elif isinstance(value, str):
-                for real, local in hosts.items():
-                    if value.startswith(real):
-                        node[key] = local + value[len(real) :]
-
-    walk(exchange.urls["api"])
-    return exchange
-
-
 async def _ccxt_trades(port: int, api_key: str, price: float) -> None:
     """ccxt.pro on the shared port: its orders and its user data stream, wherever each of its
     connections lands."""
@@ -87,7 +72,7 @@ async def _ccxt_trades(port: int, api_key: str, price: float) -> None:
         "apiKey": api_key, "secret": SECRET, "enableRateLimit": False, "timeout": 10_000,
         "options": {"fetchCurrencies": False},
     })  # fmt: skip
-    _point(exchange, {"https://fapi.binance.com": f"http://127.0.0.1:{port}",
+    point(exchange, {"https://fapi.binance.com": f"http://127.0.0.1:{port}",
                       "wss://fstream.binance.com": f"ws://127.0.0.1:{port}"})  # fmt: skip
     symbol = "BTC/USDT:USDT"
     try:
