@@ -24,7 +24,7 @@ from tickerplant.venue.liquidation import liquidation_price
 from tickerplant.venue.orders import OrderStatus, PositionSide
 from tickerplant.venue.position_modes import PositionModes
 from tickerplant.venue.resting import receive
-from tickerplant.venue.settings import dual_endpoint, set_dual_side
+from tickerplant.venue.settings import dual_endpoint, set_dual_side, set_margin_type
 from tickerplant.venue.watch import watch
 
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
@@ -215,3 +215,14 @@ def test_open_algo_orders_hold_the_mode_and_openings_on_both_sides_add_up(book: 
     engine.place(ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)
     # both may fill, into two positions: their margins add up (5 900 / 20 + 6 100 / 20)
     assert engine.figures(ALICE, "USDT").open_order_im == Fraction(5900 + 6100, 20)
+
+
+def test_a_margin_type_change_in_hedge_mode_shows_both_sides(engine: Engine) -> None:
+    engine.outbox.take()
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED", NOW)
+    (update,) = [payload for _, kind, payload in events(engine) if kind == "ACCOUNT_UPDATE"]
+    rows = update["a"]["P"]
+    assert update["a"]["m"] == "MARGIN_TYPE_CHANGE"
+    assert [(r["s"], r["ps"], r["pa"], r["mt"], r["iw"]) for r in rows] == [
+        ("BTCUSDT", "LONG", "0", "isolated", "0.00000000"), ("BTCUSDT", "SHORT", "0", "isolated", "0.00000000"),
+    ]  # part 4 §4.3 item 6: "that symbol's positions"

@@ -65,6 +65,9 @@ class AccountUpdate:
     cross_wallet: int  # cw: the wallet less the isolated wallets, 1e-8
     isolated_wallet: int | None = None  # iw of an isolated position; None: cross
     position_side: PositionSide = PositionSide.BOTH
+    # the symbol's other sides, flat, shown after it: a margin type change in hedge mode has
+    # both its positions in ``P`` (part 4 §4.3 item 6: "that symbol's positions")
+    flat_sides: tuple[PositionSide, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,12 +84,13 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
         raise refused(-4048, "Margin type cannot be changed if there exists position.")
     (ledger.isolated.add if isolated else ledger.isolated.discard)(inst.symbol)
     engine.journal.commit(Batch(settings=[Setting(account_id, inst.symbol, None, isolated)]))
-    # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) position
+    # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) positions
     asset = inst.margin_asset
     wallet = engine.wallet(ledger, asset)
+    first, *others = ledger.sides()  # hedge mode: LONG, then SHORT
     engine.outbox.put(AccountUpdate(
         now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, Fraction(0),
-        engine.cross_wallet(ledger, asset), 0 if isolated else None, ledger.sides()[0],
+        engine.cross_wallet(ledger, asset), 0 if isolated else None, first, tuple(others),
     ))  # fmt: skip
 
 

@@ -238,8 +238,12 @@ def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
     if engine.market is Market.CM:
         head["i"] = alias
     wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
+    rows = [position] + [
+        _position(engine, event.account_id, event.symbol, 0, Fraction(0), event.isolated_wallet, side)
+        for side in event.flat_sides
+    ]
     head["a"] = {
-        "B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": "0"}], "P": [position], "m": event.reason,
+        "B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": "0"}], "P": rows, "m": event.reason,
     }  # fmt: skip
     return _encode(head)
 
