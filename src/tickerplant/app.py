@@ -40,6 +40,7 @@ from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
 from tickerplant.venue.administration import trading_view
 from tickerplant.venue.algo_service import AlgoService
+from tickerplant.venue.auto_exchange import exchange_negative_balances
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.group_commit import GroupCommit
 from tickerplant.venue.journal import SqliteJournal
@@ -91,6 +92,7 @@ def feed_engine(
     settle_transfers(engine, keyring.moved(engine.market), now_ms)
     receive(engine, messages, now_ms)  # resting orders the trades filled (venue/resting.py)
     watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
+    exchange_negative_balances(engine, now_ms)  # Multi-Assets mode (venue/auto_exchange.py)
     algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
     drain(now_ms)
 

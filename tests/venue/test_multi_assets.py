@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 from test_engine import ALICE, NOW, Book, Kept, book, journal, order, refusal  # noqa: F401
-from test_funding_liquidation import mark_to, reads
+from test_funding_liquidation import events, funding, mark_to, reads
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
+from tickerplant.market.units import fixed
 from tickerplant.venue.account_payloads import account
 from tickerplant.venue.accounts import Account, Balance, parse_amount
+from tickerplant.venue.auto_exchange import exchange_negative_balances
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.liquidation import liquidation_price
@@ -182,3 +184,42 @@ def test_no_liquidation_while_a_collateral_has_no_price(journal: Kept) -> None:
     btc = next(r for r in account(engine, who, Coins().balances(ALICE), [], v2=False)["assets"]
                if r["asset"] == "BTC")  # fmt: skip
     assert btc["availableBalance"] == btc["maxWithdrawAmount"] == "0.00000000"
+
+
+def test_a_usdt_wallet_below_the_threshold_is_covered_by_selling_btc_at_its_mark(engine: Engine) -> None:
+    set_multi_assets(engine, ALICE, True)
+    engine.place(ALICE, buy("1.500"), NOW)  # 60 000 ×1 and 60 001 ×0.5
+    fees = -usdt(engine)
+    exchange_negative_balances(engine, NOW)
+    assert usdt(engine) == -fees  # above -10 000: kept, backed by the BTC
+    engine.outbox.take()
+    watch(engine, [funding(NOW, "0.12", "60000")], NOW + 1)  # 12 % of 1.5 × 60 000: 10 800 paid
+    shortfall = fees + 10800
+    assert usdt(engine) == -shortfall
+    exchange_negative_balances(engine, NOW + 1)
+    ledger = engine.ledger(ALICE)
+    needed = shortfall * 10**8 / 60000  # BTC at its mark, in 1e-8
+    sold = -(-needed.numerator // needed.denominator)  # rounded up
+    assert usdt(engine) == 0  # brought back to zero exactly
+    assert engine.wallet(ledger, "BTC") == 10**8 - sold
+    rows = [(i.asset, i.amount) for i in ledger.income if i.kind == "AUTO_EXCHANGE"]
+    assert rows == [("USDT", shortfall * 10**8), ("BTC", -sold)]
+    (update,) = [p for _, kind, p in events(engine) if kind == "ACCOUNT_UPDATE" and p["a"]["m"] == "AUTO_EXCHANGE"]
+    btc = fixed(10**8 - sold, 8)
+    assert update["a"]["B"] == [
+        {"a": "USDT", "wb": "0.00000000", "cw": "0.00000000", "bc": fixed(int(shortfall * 10**8), 8).rstrip("0")},
+        {"a": "BTC", "wb": btc, "cw": btc, "bc": fixed(-sold, 8)},
+    ]
+    exchange_negative_balances(engine, NOW + 2)  # nothing below the threshold now: nothing more
+    assert len(rows) == len([i for i in ledger.income if i.kind == "AUTO_EXCHANGE"])
+
+
+def test_single_asset_mode_is_never_exchanged(engine: Engine) -> None:
+    ledger = engine.ledger(ALICE)
+    ledger.changes["USDT"] = -parse_amount("20000")  # as a loss would leave it
+    exchange_negative_balances(engine, NOW)
+    assert usdt(engine) == -20000  # single-asset mode: BTC covers nothing
+    assert not [i for i in ledger.income if i.kind == "AUTO_EXCHANGE"]
+    ledger.multi_assets = True  # (switching is refused with a negative wallet: -4172)
+    exchange_negative_balances(engine, NOW)
+    assert usdt(engine) == 0

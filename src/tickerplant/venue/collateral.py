@@ -25,10 +25,10 @@ names are inference"); tickerplant's, documented in docs/venue.md:
   single-asset mode, and an asset's own ``availableBalance`` is the pool's in that asset
   (the pool over its price). Every catalogue symbol is USDT-margined, so a position's
   figures are in USD already;
-- no automatic exchange of a negative balance (``autoAssetExchange``, income
-  ``AUTO_EXCHANGE``): a USDT wallet that fees, losses or funding take below zero stays
-  there, backed by the other assets, until the owner deposits; a liquidation's clearance
-  fee and its credit (``liquidation.py``) are measured on the pool.
+- a USDT wallet that fees, losses or funding take below zero stays there, backed by the
+  other assets, until it passes the threshold of an automatic exchange
+  (``auto_exchange.py``); a liquidation's clearance fee and its credit (``liquidation.py``)
+  are measured on the pool.
 
 Sans-I/O: the figures of each asset and the marks come in as functions.
 """

@@ -86,6 +86,9 @@ class BalanceUpdate:
     cross_wallet: int  # cw, 1e-8
     isolated: tuple[int, Fraction, int] | None = None  # the isolated position: amt, entry, iw
     position_side: PositionSide = PositionSide.BOTH  # the isolated position's
+    # more balances the same change moved, after it in ``B``: (asset, wallet, bc, cw), 1e-8
+    # (an automatic exchange's asset sold, ``auto_exchange.py``)
+    more: tuple[tuple[str, int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

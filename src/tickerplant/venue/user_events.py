@@ -260,6 +260,9 @@ def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
         head["i"] = alias
     change = _trim(fixed(event.change, 8))
     a: dict[str, Any] = {"B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": change}]}
+    for asset, more_wallet, more_change, more_cross in event.more:  # an exchange's other asset
+        a["B"].append({"a": asset, "wb": fixed(more_wallet, 8), "cw": fixed(more_cross, 8),
+                       "bc": _trim(fixed(more_change, 8))})  # fmt: skip
     a["P"] = []
     if event.isolated is not None:
         amt, entry, isolated_wallet = event.isolated

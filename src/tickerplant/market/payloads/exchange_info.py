@@ -23,6 +23,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
 
 __all__ = [
+    "AUTO_ASSET_EXCHANGE",
     "AssetUM",
     "ExchangeInfoCM",
     "ExchangeInfoUM",
@@ -330,10 +331,15 @@ def _symbol_cm(inst: Instrument) -> SymbolCM:
     )  # fmt: skip
 
 
+# every margin asset's autoAssetExchange: the live USDT value (spec §7, exchangeInfo); the
+# venue exchanges a Multi-Assets wallet below it (venue/auto_exchange.py)
+AUTO_ASSET_EXCHANGE = "-10000"
+
+
 def _body(market: Market, instruments: Sequence[Instrument], server_time_ms: int) -> bytes:
     if market is Market.UM:
         margin_assets = sorted({inst.margin_asset for inst in instruments})
-        assets = [AssetUM(asset, True, "-10000") for asset in margin_assets]
+        assets = [AssetUM(asset, True, AUTO_ASSET_EXCHANGE) for asset in margin_assets]
         symbols_um = [_symbol_um(inst) for inst in instruments]
         info: msgspec.Struct = ExchangeInfoUM(
             "UTC", server_time_ms, "U_MARGINED", _RATE_LIMITS_UM, [], assets, symbols_um
