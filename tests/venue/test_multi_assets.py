@@ -221,5 +221,6 @@ def test_single_asset_mode_is_never_exchanged(engine: Engine) -> None:
     assert usdt(engine) == -20000  # single-asset mode: BTC covers nothing
     assert not [i for i in ledger.income if i.kind == "AUTO_EXCHANGE"]
     ledger.multi_assets = True  # (switching is refused with a negative wallet: -4172)
+    engine.exposure.pooled.add(ALICE)
     exchange_negative_balances(engine, NOW)
     assert usdt(engine) == 0

@@ -18,7 +18,8 @@ docs/venue.md says so:
 
 It runs after each delivery of the market's messages (``app.feed_engine``), after funding
 and liquidations: a loss a fill realized is exchanged at the next delivery. Only accounts
-in the mode are looked at, and only their wallets below zero cost more than a comparison.
+in the mode are looked at (``Exposure.pooled``), and only their wallets below the threshold
+cost more than a comparison.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ _TRAN_ID_SLOTS = 1000  # an income row's tranId: the time's milliseconds, then a
 def exchange_negative_balances(engine: Engine, now_ms: int) -> None:
     """Exchange every Multi-Assets wallet below the threshold (the module's docstring)."""
     batch = Batch()
-    for ledger in engine.ledgers():
-        if ledger.multi_assets and any(change < THRESHOLD for change in ledger.changes.values()):
+    for account_id in sorted(engine.exposure.pooled):  # the accounts in the mode
+        ledger = engine.ledger(account_id)
+        if any(change < THRESHOLD for change in ledger.changes.values()):  # deposits are never negative
             _cover(engine, ledger, batch, now_ms)
     if batch:
         engine.journal.commit(batch)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import NamedTuple, Protocol
 
@@ -128,9 +128,6 @@ class Engine:
         self.modes.join(self)
 
     # -- state ---------------------------------------------------------------------------
-
-    def ledgers(self) -> Iterable[Ledger]:
-        return self._ledgers.values()
 
     def ledger(self, account_id: int) -> Ledger:
         found = self._ledgers.get(account_id)
