@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.accounts import KeyType
-from tickerplant.venue.checks import PrivateRequest, Security, authorize, parameters
+from tickerplant.venue.checks import PrivateRequest, Security, authorize, parameters, query_pairs
 from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore, Keyring
 
@@ -148,3 +151,9 @@ def test_the_body_is_signed_after_the_query(venue: Venue) -> None:
     joined = PrivateRequest(b"symbol=BTCUSDT", f"{body}&signature={hmac_hex(SECRET, b'symbol=BTCUSDT&' + body.encode())}".encode(), venue.key, IP)
     with pytest.raises(RequestRefused):  # signed with an "&" between the parts: not what Binance signs
         authorize(joined, Security.TRADE, venue.keys, NOW)
+
+
+@given(st.binary(max_size=60) | st.text(alphabet="ab=&;%+2B0 é", max_size=40).map(str.encode))
+def test_parameters_split_as_parse_qsl_does(part: bytes) -> None:
+    expected = parse_qsl(part.decode("utf-8", errors="replace"), keep_blank_values=True)
+    assert query_pairs(part) == expected

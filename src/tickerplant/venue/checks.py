@@ -46,6 +46,7 @@ __all__ = [
     "check_timing",
     "parameters",
     "permitted",
+    "query_pairs",
     "vouched",
 ]
 
@@ -101,12 +102,22 @@ def parameters(query: bytes, body: bytes) -> dict[str, str]:
     ``-1101`` for a name twice in one part."""
     merged: dict[str, str] = {}
     for part in (body, query):
-        pairs = parse_qsl(part.decode("utf-8", errors="replace"), keep_blank_values=True)
+        pairs = query_pairs(part)
         own = {name.lower(): value for name, value in pairs}
         if len(own) != len(pairs):
             raise _DUPLICATE
         merged.update(own)
     return merged
+
+
+def query_pairs(part: bytes) -> list[tuple[str, str]]:
+    """``parse_qsl(part, keep_blank_values=True)``'s pairs; without a ``%`` or a ``+`` there is
+    nothing to unquote, and the split alone is some four times cheaper (a signed request's
+    query is read on every order)."""
+    text = part.decode("utf-8", errors="replace")
+    if b"%" in part or b"+" in part:
+        return parse_qsl(text, keep_blank_values=True)
+    return [(name, value) for item in text.split("&") if item for name, _, value in (item.partition("="),)]
 
 
 def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: int) -> Authorized:
