@@ -42,7 +42,7 @@ from tickerplant.venue.administration import trading_view
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.auto_exchange import exchange_negative_balances
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.group_commit import GroupCommit
+from tickerplant.venue.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import seeded_client_ids
 from tickerplant.venue.position_modes import PositionModes
@@ -110,12 +110,12 @@ def venue_engines(
     for market, view in views.items():
         published = PublishedMarket(view)
         ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}")  # a session replays
-        listed = instruments[market]
+        listed, stamped = instruments[market], Stamped(group, market.value)  # whose wallets
         if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
             book = OneBook(source, published)
-            engine = Engine(market, listed, book, accounts, group, client_ids=ids, book=book, modes=modes)
+            engine = Engine(market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes)
         else:  # a replay's or relay's book: takers walk it and trade with no one
-            engine = Engine(market, listed, published, accounts, group, client_ids=ids, modes=modes)
+            engine = Engine(market, listed, published, accounts, stamped, client_ids=ids, modes=modes)
         journal.load(engine)
         algos = AlgoService(engine)
         journal.load_algos(algos)

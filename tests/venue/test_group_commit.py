@@ -33,13 +33,16 @@ __all__ = ["database"]  # the fixture: a venue database with alice and her HMAC 
 class Staged:
     """A journal that records what was staged and committed."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, fail_stage: bool = False) -> None:
         self.staged: list[Batch] = []
         self.committed: list[list[Batch]] = []
         self._open: list[Batch] = []
         self.fail = fail
+        self.fail_stage = fail_stage
 
     def stage(self, batch: Batch) -> None:
+        if self.fail_stage and batch.changes:
+            raise sqlite3.IntegrityError("a row that cannot be written")
         self._open.append(batch)
         self.staged.append(batch)
 
@@ -88,6 +91,48 @@ def test_a_commit_that_fails_acknowledges_nothing() -> None:
     group.after(lambda: acked.append(1))
     due.pop()()
     assert acked == [] and len(errors) == 1
+
+
+def test_the_drains_go_before_the_answers_and_one_that_raises_strands_none() -> None:
+    due: list[Callable[[], None]] = []
+    group = GroupCommit(Staged(), due.append, lambda error: pytest.fail(str(error)))
+    said: list[str] = []
+    drain = group.later(lambda now_ms: said.append(f"drain {now_ms}"))
+    group.commit(Batch())
+
+    def answer_a() -> None:  # a released answer lets its connection's next command in
+        said.append("answer a")
+        group.commit(Batch())  # the next group's: its events wait for the next commit
+        drain(2)
+
+    group.after(answer_a)
+    drain(1)  # registered after the answer, run before it: it must not take the next group's events
+
+    def broken() -> None:
+        raise RuntimeError("a writer gone")
+
+    group.after(broken)
+    group.after(lambda: said.append("answer b"))
+    due.pop()()
+    assert said == ["drain 1", "answer a", "answer b"]  # the raise logged, the rest released
+    due.pop()()
+    assert said[-1] == "drain 2"
+
+
+def test_a_batch_that_cannot_be_staged_stops_the_server_after_committing_the_others() -> None:
+    errors: list[sqlite3.Error] = []
+    due: list[Callable[[], None]] = []
+    staged = Staged(fail_stage=True)
+    group = GroupCommit(staged, due.append, errors.append)
+    group.commit(Batch())  # the first of the turn: a flush is scheduled
+    acked: list[int] = []
+    group.after(lambda: acked.append(1))
+    with pytest.raises(sqlite3.IntegrityError):
+        group.commit(Batch(changes=[(1, "USDT", 5, NOW)]))
+    assert len(errors) == 1  # told: the engine holds what the journal does not
+    assert group.pending and len(due) == 1
+    due.pop()()
+    assert [len(c) for c in staged.committed] == [1] and acked == [1]
 
 
 def test_a_batch_that_fails_to_write_leaves_nothing_and_the_others_commit(database: tuple[Path, str]) -> None:

@@ -30,6 +30,8 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.amendment import amendments, modify
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import Batch, Income
+from tickerplant.venue.group_commit import Stamped
 from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import OrderStatus, PositionSide
@@ -338,3 +340,33 @@ async def test_no_acknowledged_order_is_lost_to_kill_9_mid_burst(database: tuple
         every = await _signed(session, "GET", f"{base}/v1/allOrders", key, "symbol=ETHUSDT&limit=1000")
     kept = {o["clientOrderId"]: o["orderId"] for o in every}
     assert {c: kept.get(c) for c in acknowledged} == acknowledged  # every acknowledged one, under its id
+
+
+def test_a_wallet_s_market_decides_where_its_changes_and_flows_come_back(tmp_path: Path) -> None:
+    """BTC is a COIN-M wallet and, in Multi-Assets mode, a USDⓈ-M collateral: an automatic
+    exchange's BTC, and a transfer's income row, come back to the engine whose they are, and
+    a row of an older journal (no market) by its asset, as before."""
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    both = [(Market.UM, "BTC", parse_amount("1")), (Market.CM, "BTC", parse_amount("2"))]
+    alice = store.create_account("alice", both, NOW).account_id
+    store.close()
+    journal = SqliteJournal(path)
+    um = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Stamped(journal, "um"))
+    for batch in (
+        Batch(changes=[(alice, "BTC", -18075001, NOW), (alice, "USDT", 10845 * 10**8, NOW)],
+              incomes=[Income(alice, "", "AUTO_EXCHANGE", "BTC", -18075001, NOW, 1)]),
+        Batch(incomes=[Income(alice, "", "TRANSFER", "USDT", 10**8, NOW, 2)]),
+    ):  # fmt: skip
+        um.journal.commit(batch)
+    journal.commit(Batch(changes=[(alice, "BTC", -5, NOW)]))  # an older journal's row: COIN-M's coin
+    journal.close()
+    again = SqliteJournal(path)
+    um, cm = (Engine(m, catalogue(m, NOW), Book(), Deposits(), again) for m in (Market.UM, Market.CM))
+    again.load(um)
+    again.load(cm)
+    assert um.ledger(alice).changes == {"BTC": -18075001, "USDT": 10845 * 10**8}
+    assert cm.ledger(alice).changes == {"BTC": -5}
+    assert [(i.kind, i.asset) for i in um.ledger(alice).income] == [("AUTO_EXCHANGE", "BTC"), ("TRANSFER", "USDT")]
+    assert not cm.ledger(alice).income
+    again.close()

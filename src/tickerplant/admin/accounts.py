@@ -28,6 +28,7 @@ but the one made for the caller.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -98,11 +99,10 @@ class AccountsApi:
     def _handler(
         self, command: Callable[[AccountStore, web.Request, bytes, int], Any]
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def handle(request: web.Request) -> web.Response:
-            body = await request.read()
+        def run(request: web.Request, body: bytes, now_ms: int) -> web.Response:
             store = AccountStore(self.path)
             try:
-                return _json(command(store, request, body, self._clock.now_ms()))
+                return _json(command(store, request, body, now_ms))
             except _Missing as exc:
                 return _json({"code": -1, "msg": str(exc)}, status=404)
             except (StoreError, ValueError, msgspec.DecodeError) as exc:
@@ -110,6 +110,14 @@ class AccountsApi:
                 return _json({"code": -1, "msg": str(exc)}, status=status)
             finally:
                 store.close()
+
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.read()
+            # In a thread: the database may be locked for a moment by the journal's
+            # transaction of this loop's turn (venue/group_commit.py), which only the loop
+            # commits; waiting on the loop for it would hold every client for the busy timeout.
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, run, request, body, self._clock.now_ms())
 
         return handle
 

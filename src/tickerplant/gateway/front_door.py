@@ -19,12 +19,11 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   no request comes for ``KEEP_ALIVE_IDLE_MS``. An answer the router makes in pieces
   (``picows_server.LaterRoute``: a cold `fundingRate`, ``protocol/later.py``) is made a
   piece at a time within the REST turns (``rest_turns``), as if each piece were an answer,
-  and written when made; the requests after it wait for it. One made elsewhere
-  (``AwaitedRoute``: performed by the plant under ``--workers``) is written when it comes,
-  the connection neither read (the requests after it wait in the socket) nor timed out
-  meanwhile. The router is given each request's body; the next request is read from the
-  byte after it. A client that asks ``Expect: 100-continue`` is answered ``100 Continue``
-  once its head is accepted, so it sends the body;
+  and written when made; the requests after it wait for it, as they wait for one made
+  elsewhere (``AwaitedRoute``: held for the journal's commit, or performed by the plant),
+  the connection neither read nor timed out meanwhile. The router is given each request's
+  body; the next request is read from the byte after it. ``Expect: 100-continue`` is
+  answered ``100 Continue`` once the head is accepted, so the client sends the body;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) is
   built, takes the transport (``set_protocol``, then its own ``connection_made``) and is
   given every byte from the upgrade's head on, as if it had read them itself. From there
@@ -94,17 +93,10 @@ class FrontDoor(asyncio.Protocol):
     )  # fmt: skip
 
     def __init__(
-        self,
-        router: PeerRouter,
-        logger: logging.Logger,
-        counters: LimitCounters,
-        clock: Clock,
-        trim: AllocatorTrim | None = None,
-        accepted: Callable[[int], None] | None = None,
-        doors: set[FrontDoor] | None = None,
-        traffic: Traffic | None = None,
-        turns: RestTurns | None = None,
-    ) -> None:
+        self, router: PeerRouter, logger: logging.Logger, counters: LimitCounters, clock: Clock,
+        trim: AllocatorTrim | None = None, accepted: Callable[[int], None] | None = None,
+        doors: set[FrontDoor] | None = None, traffic: Traffic | None = None, turns: RestTurns | None = None,
+    ) -> None:  # fmt: skip
         """``doors``: the listener's open front doors, which this one joins while its
         connection is its own, so that a listener that stops closes them. ``traffic``: where
         a connection that carried REST requests is counted, once. ``turns``: the loop's
@@ -275,9 +267,14 @@ class FrontDoor(asyncio.Protocol):
             return
         if not (self._paused or self._in_line):
             transport.resume_reading()
-        if self._answer() or self._heads is None:
-            return  # answered more (and armed the wait for the next), or closed
-        if not (self._paused or self._in_line or self._awaiting):
+        # the next requests at the loop's next turn, not inside the journal's commit that
+        # released this answer (a command of the next group must not run among its acks)
+        asyncio.get_running_loop().call_soon(self._after_awaited)
+
+    def _after_awaited(self) -> None:
+        if self._heads is None or self._transport is None or self._awaiting or self._answer():
+            return  # closed, waiting again, or answered more (and armed the wait for the next)
+        if self._heads is not None and not (self._paused or self._in_line):
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
 
     def _wait_in_line(self, transport: asyncio.Transport) -> None:

@@ -38,6 +38,7 @@ _UNITS = 10**8
 THRESHOLD = int(Fraction(AUTO_ASSET_EXCHANGE) * _UNITS)  # 1e-8 of the asset
 SOLD_FIRST = ("USDT", "USDC", "FDUSD", "BFUSD", "BTC", "ETH", "BNB")  # the stablecoins, then the rest
 _TRAN_ID_SLOTS = 1000  # an income row's tranId: the time's milliseconds, then a slot
+_FIRST_SLOT = 500  # … after a transfer's (transfers.py) in the same millisecond
 
 
 def exchange_negative_balances(engine: Engine, now_ms: int) -> None:
@@ -55,12 +56,12 @@ def _cover(engine: Engine, ledger: Ledger, batch: Batch, now_ms: int) -> None:
     for asset in SOLD_FIRST:
         wallet = engine.wallet(ledger, asset)
         price = asset_price(asset, engine.mark)
-        if wallet >= THRESHOLD or price is None:
+        if wallet >= THRESHOLD or price is None or price <= 0:
             continue
         for source in SOLD_FIRST:
             held = engine.wallet(ledger, source)
             source_price = asset_price(source, engine.mark)
-            if source == asset or held <= 0 or source_price is None:
+            if source == asset or held <= 0 or source_price is None or source_price <= 0:
                 continue
             needed = -wallet * price / source_price  # of the source, 1e-8, for the whole shortfall
             sold = min(held, -(-needed.numerator // needed.denominator))
@@ -85,7 +86,7 @@ def _book(
     for moved_asset, amount in ((asset, covered), (source, -sold)):
         ledger.changes[moved_asset] = ledger.changes.get(moved_asset, 0) + amount
         batch.changes.append((account_id, moved_asset, amount, now_ms))
-        tran_id = now_ms * _TRAN_ID_SLOTS + slot % _TRAN_ID_SLOTS
+        tran_id = now_ms * _TRAN_ID_SLOTS + (_FIRST_SLOT + slot) % _TRAN_ID_SLOTS
         slot += 1
         income = Income(account_id, "", "AUTO_EXCHANGE", moved_asset, amount, now_ms, tran_id)
         ledger.income.append(income)

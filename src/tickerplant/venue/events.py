@@ -194,6 +194,9 @@ class Batch:
     margin_moves: list[MarginMove] = field(default_factory=list)
     amendments: list[Amendment] = field(default_factory=list)
     modes: list[ModeChange] = field(default_factory=list)
+    # the engine's market ("um", "cm"), stamped by its journal (``group_commit.Stamped``): whose
+    # wallets ``changes`` and the symbol-less ``incomes`` are
+    market: str | None = None
 
     def __bool__(self) -> bool:
         changed = (

@@ -14,22 +14,28 @@ the journal (WAL, ``synchronous = NORMAL``).
 A reply made while a transaction is open waits even when its own command wrote nothing (a
 query): it may show what another command of the iteration did, which is not durable yet.
 
-A commit that fails (the disk full) leaves the engines holding what the journal does not:
-nothing that waited is acknowledged, and ``failed`` is told (the server stops: restarted, it
-is what the journal holds, and the clients whose answers never came query).
+A commit that fails (the disk full), or a batch that cannot be written, leaves the engines
+holding what the journal does not: nothing that waited is acknowledged, and ``failed`` is
+told (the server stops: restarted, it is what the journal holds, and the clients whose
+answers never came query). The user data drains run before the answers that waited with
+them (``later``), and an acknowledgement that raises does not keep the others from running.
 
 Without a running loop (the engines' unit tests) the journal commits each batch at once.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from typing import Protocol
 
 from tickerplant.venue.events import Batch
+from tickerplant.venue.resting import Journal
 
-__all__ = ["GroupCommit", "Staging"]
+__all__ = ["GroupCommit", "Staging", "Stamped"]
+
+log = logging.getLogger("tickerplant.venue")
 
 
 class Staging(Protocol):
@@ -51,6 +57,7 @@ class GroupCommit:
         self._schedule = schedule
         self._failed = failed
         self._due = False  # batches are staged: a flush is scheduled
+        self._drains: list[Callable[[], object]] = []  # the user data drains, released first
         self._waiting: list[Callable[[], object]] = []
         self.groups = 0  # transactions committed
         self.batches = 0  # batches they held
@@ -61,12 +68,18 @@ class GroupCommit:
         return self._due
 
     def commit(self, batch: Batch) -> None:
-        """The engines' journal (``resting.Journal``): ``batch`` into this iteration's."""
-        self.journal.stage(batch)
-        self.batches += 1
-        if not self._due:
+        """The engines' journal (``resting.Journal``): ``batch`` into this iteration's. A batch
+        that cannot be written leaves the engine holding what the journal does not: ``failed``
+        (the server stops), and the error is raised to the command."""
+        if not self._due:  # first: what was staged before a failing batch is committed
             self._due = True
             self._schedule(self.flush)
+        try:
+            self.journal.stage(batch)
+        except sqlite3.Error as error:
+            self._failed(error)
+            raise
+        self.batches += 1
 
     def after(self, act: Callable[[], object]) -> None:
         """``act`` once what is staged is committed: now, when nothing is."""
@@ -76,19 +89,25 @@ class GroupCommit:
             act()
 
     def later(self, drain: Callable[[int], object]) -> Callable[[int], None]:
-        """``drain`` (a market's user data drain) run ``after`` the commit."""
+        """``drain`` (a market's user data drain) run once what is staged is committed, before
+        the answers waiting with it: an answer released may let its connection's next command
+        in, whose events must wait for the next commit, not leave with these."""
 
         def drained(now_ms: int) -> None:
-            self.after(lambda: drain(now_ms))
+            if self._due:
+                self._drains.append(lambda: drain(now_ms))
+            else:
+                drain(now_ms)
 
         return drained
 
     def flush(self) -> None:
-        """Commit what is staged, then release what waited for it."""
+        """Commit what is staged, then release what waited for it: the drains, then the rest,
+        each in the order it came. One that raises is logged; the others still run."""
         if not self._due:
             return
         self._due = False
-        waiting, self._waiting = self._waiting, []
+        waiting, self._drains, self._waiting = [*self._drains, *self._waiting], [], []
         try:
             self.journal.commit_staged()
         except sqlite3.Error as error:
@@ -96,4 +115,20 @@ class GroupCommit:
             return
         self.groups += 1
         for act in waiting:
-            act()
+            try:
+                act()
+            except Exception:
+                log.exception("an acknowledgement after the journal's commit failed")
+
+
+class Stamped:
+    """One engine's journal: its batches stamped with its market (``Batch.market``), whose
+    wallets their changes are, then committed through ``journal`` (both engines share it)."""
+
+    def __init__(self, journal: Journal, market: str) -> None:
+        self.journal = journal
+        self.market = market
+
+    def commit(self, batch: Batch) -> None:
+        batch.market = self.market
+        self.journal.commit(batch)

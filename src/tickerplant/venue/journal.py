@@ -10,15 +10,19 @@ Tables (made here if missing, beside the operator's in the same file):
   change (the entry price exact, as ``numerator/denominator``; an isolated position's wallet);
 - ``venue_account_modes``: each account's hedge mode (both markets) and Multi-Assets mode;
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
-  commission), summed on start; the operator's deposits stay in ``balances``;
+  commission), summed on start, with the market whose wallet it is (``Batch.market``, which
+  each engine's ``group_commit.Stamped`` sets: BTC is a COIN-M wallet and a Multi-Assets
+  collateral; an older journal's rows, without, go by their asset); the operator's deposits
+  stay in ``balances``;
 - ``venue_settings``: per (account, symbol) leverage and margin type;
 - ``venue_algo_orders``: each algo order's latest state (``algo_orders.AlgoOrder`` as JSON),
   one row per (symbol, algo id);
 - ``venue_amendments``: each modification of an order (``orderAmendment``);
 - ``venue_margin_moves``: isolated margin moved, by its owner (``POST …/positionMargin``) or
   by a fill;
-- ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``),
-  each also a row of ``venue_wallet_changes``.
+- ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``,
+  ``TRANSFER``, ``AUTO_EXCHANGE``), each also a row of ``venue_wallet_changes``; a
+  symbol's go back to its market, a symbol-less one to its wallet's market.
 
 The server stages each command's batch into one transaction per loop iteration (``stage``,
 ``commit_staged``: ``group_commit.py`` holds every acknowledgement until it is committed);
@@ -212,10 +216,18 @@ class SqliteJournal:
                 engine.ledger(account_id).positions[(symbol, position.side)] = position
                 engine.exposure.hold(account_id, symbol)
         assets = {inst.margin_asset for inst in symbols.values()}
-        rows = db.execute("SELECT account_id, asset, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2")
-        for account_id, asset, total in rows:
-            if asset in assets:
-                engine.ledger(account_id).changes[asset] = int(total)
+        market = engine.market.value
+
+        def ours(asset: str, wallet: str | None) -> bool:  # an older row: its asset tells
+            return wallet == market or (wallet is None and asset in assets)
+
+        rows = db.execute(
+            "SELECT account_id, asset, market, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2, 3"
+        )
+        for account_id, asset, wallet, total in rows:
+            if ours(asset, wallet):
+                changes = engine.ledger(account_id).changes
+                changes[asset] = changes.get(asset, 0) + int(total)
         for account_id, symbol, leverage, isolated in db.execute("SELECT * FROM venue_settings"):
             if symbol in symbols:
                 ledger = engine.ledger(account_id)
@@ -223,9 +235,14 @@ class SqliteJournal:
                     ledger.leverage[symbol] = int(leverage)
                 if isolated:
                     ledger.isolated.add(symbol)
-        for row in db.execute("SELECT * FROM venue_income ORDER BY time_ms, tran_id"):
+        incomes = db.execute(
+            "SELECT account_id, symbol, kind, asset, amount, time_ms, tran_id, market FROM venue_income "
+            "ORDER BY time_ms, tran_id"
+        )
+        for *row, wallet in incomes:
             income = Income(*row)
-            if income.symbol in symbols:
+            # a symbol's flows are its market's; a transfer's or an exchange's, its wallet's
+            if income.symbol in symbols or (not income.symbol and ours(income.asset, wallet)):
                 engine.ledger(income.account_id).income.append(income)
                 if income.kind == "FUNDING_FEE":
                     funded = engine.exposure.funded_ms
@@ -284,11 +301,16 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
              for a, s, p in batch.positions],
         )  # fmt: skip
     if batch.changes:
-        db.executemany("INSERT INTO venue_wallet_changes VALUES (?, ?, ?, ?)", batch.changes)
+        db.executemany(
+            "INSERT INTO venue_wallet_changes (account_id, asset, delta, time_ms, market) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(*change, batch.market) for change in batch.changes],
+        )
     if batch.incomes:
         db.executemany(
-            "INSERT INTO venue_income VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id)
+            "INSERT INTO venue_income (account_id, symbol, kind, asset, amount, time_ms, tran_id, market) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id, batch.market)
              for i in batch.incomes],
         )  # fmt: skip
     if batch.amendments:

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS venue_account_modes (
     multi_assets INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS venue_wallet_changes (
-    account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL
+    account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+    market TEXT
 );
 CREATE TABLE IF NOT EXISTS venue_algo_orders (
     symbol TEXT NOT NULL, algo_id INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (symbol, algo_id)
@@ -67,7 +68,7 @@ CREATE TABLE IF NOT EXISTS venue_margin_moves (
 );
 CREATE TABLE IF NOT EXISTS venue_income (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
-    amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL
+    amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL, market TEXT
 );
 """
 
@@ -92,6 +93,10 @@ _ADDED = (
     ("venue_orders", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     ("venue_fills", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
+    # whose wallet: BTC is a COIN-M wallet and, in Multi-Assets mode, a USDⓈ-M collateral too;
+    # NULL in an older journal, whose rows tell their market by their asset
+    ("venue_wallet_changes", "market", "TEXT"),
+    ("venue_income", "market", "TEXT"),
 )
 
 
