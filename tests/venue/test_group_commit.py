@@ -7,6 +7,7 @@ connection to the database already sees its order."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +16,13 @@ from typing import Any
 import aiohttp
 import pytest
 from conftest import StartServer
+from rawws import read_answer
 from test_engine import ALICE, NOW, Book, Deposits, order
 from test_journal import SECRET, database
+from timing import eventually
 
 from tickerplant.clock import SystemClock
+from tickerplant.gateway.fanout import FanOut
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch
@@ -192,3 +196,53 @@ async def test_concurrent_orders_share_transactions_and_each_answer_follows_its_
     group = plant.group
     assert group is not None and group.batches >= 64
     assert group.groups < group.batches  # some iterations held several commands
+
+
+async def test_no_user_event_leaves_before_its_order_is_committed(
+    start_server: StartServer, database: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8 connections each pipelining 3 orders, alice's user stream open: every
+    ``ORDER_TRADE_UPDATE`` the fan-out writes is of an order another connection to the
+    database already sees (a released answer's next request once ran inside the commit,
+    and a later drain took its events before theirs was committed)."""
+    path, key = database
+    plant = await start_server(simulator={"actions_per_s": 1e-9}, venue_db=str(path))
+    port = plant.listeners[Market.UM].port
+    reader = sqlite3.connect(path)
+    written: list[tuple[str, bool]] = []
+    flush = FanOut._flush
+
+    def watched(self: FanOut) -> None:  # the fan-out's writes, looked at as they go
+        for route in self._dirty_routes:
+            for frame in route.frames:
+                if (at := frame.find(b'{"e":"ORDER_TRADE_UPDATE"')) >= 0:
+                    client_id = json.loads(frame[at:])["o"]["c"]
+                    row = reader.execute("SELECT 1 FROM venue_orders WHERE client_order_id = ?", (client_id,))
+                    written.append((client_id, row.fetchone() is not None))
+        flush(self)
+
+    monkeypatch.setattr(FanOut, "_flush", watched)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"http://127.0.0.1:{port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": key}) as r:
+            listen_key = (await r.json())["listenKey"]
+        user = await session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{listen_key}")
+
+        async def pipelined(n: int) -> None:
+            reader_, writer = await asyncio.open_connection("127.0.0.1", port)
+            heads = b""
+            for i in range(3):
+                query = (f"symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price=1000.00"
+                         f"&newClientOrderId=pipe-{n}-{i}&timestamp={SystemClock().now_ms()}")  # fmt: skip
+                query += "&signature=" + hmac_hex(SECRET, query.encode())
+                heads += (f"POST /fapi/v1/order?{query} HTTP/1.1\r\nHost: x\r\nX-MBX-APIKEY: {key}\r\n"
+                          "Content-Length: 0\r\n\r\n").encode()  # fmt: skip
+            writer.write(heads)
+            for _ in range(3):
+                assert (await read_answer(reader_)).startswith(b"HTTP/1.1 200")
+            writer.close()
+
+        await asyncio.gather(*(pipelined(n) for n in range(8)))
+        await eventually(lambda: len({c for c, _ in written}) == 24)
+        await user.close()
+    reader.close()
+    assert [c for c, committed in written if not committed] == []
