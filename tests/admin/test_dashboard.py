@@ -143,9 +143,9 @@ async def test_the_symbol_page_shows_a_full_ladder_candles_and_the_tape(
     await page.wait_for_function(
         """() => document.querySelectorAll('tr.ask[data-price]').length >= 20
               && document.querySelectorAll('tr.bid[data-price]').length >= 20
-              && Number(document.querySelector('canvas[data-candles]').dataset.candles) > 0
+              && Number(document.querySelector('canvas[data-candles]').dataset.candles) > 1
               && document.querySelectorAll('.tape-panel tbody tr:not(:has(.empty))').length > 0"""
-    )
+    )  # > 1: the REST history drawn, not only a live kline pushed before it came (a race seen once)
     # one look at the ladder: asks above bids, each side from the highest price down
     asks, bids = await page.evaluate(
         """() => ['ask', 'bid'].map(side =>
