@@ -15,7 +15,12 @@ import msgspec
 import pytest
 from conftest import StartServer
 from rawws import read_answer
+from timing import eventually
 
+from tickerplant.clock import ManualClock
+from tickerplant.config import SimulatorConfig
+from tickerplant.feeds import Sink
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import DAY_MS, MINUTE_MS
@@ -119,3 +124,33 @@ async def test_the_latest_past_trades_are_encoded_in_pieces(start_server: StartS
     assert isinstance(rows, list) and len(rows) == 1000
     ids = [row["id"] for row in rows]
     assert ids == list(range(ids[0], ids[0] + 1000))
+
+
+class _LateWarm(SimulatedMarket):
+    """The simulator, its warm start (at the source task's first turn) a little after its
+    prepare, as on a loaded machine: here across a minute's end."""
+
+    def warm(self, sink: Sink) -> None:
+        assert isinstance(self._clock, ManualClock)
+        self._clock.advance(40)
+        super().warm(sink)
+
+
+async def test_trades_are_contiguous_when_a_minute_ends_between_the_past_s_cut_and_the_warm_start(
+    start_server: StartServer,
+) -> None:
+    clock = ManualClock(START + 10 * MINUTE_MS - 20)  # 20 ms before a minute's end
+    config = SimulatorConfig(actions_per_s=400.0, history_s=3600.0, book_levels=20)
+    plant = await start_server(clock=clock, source=_LateWarm(config, clock))
+    source = plant.source
+    assert isinstance(source, SimulatedMarket)
+    await eventually(lambda: source.stepped_ms >= clock.now_ms())
+    listener = plant.listeners[Market.UM]
+    begun = listener.rest.begin("/fapi/v1/trades", "symbol=BTCUSDT&limit=1000", "127.0.0.1", clock.now_ms())
+    if isinstance(begun, RestLater):  # the past's part made in pieces
+        while not begun.step():
+            pass
+    made = begun.answer if isinstance(begun, RestLater) else begun
+    assert isinstance(made, RestAnswer)
+    ids = [row["id"] for row in msgspec.json.decode(made.body)]
+    assert ids == list(range(ids[0], ids[0] + 1000))  # the past's, then the live, no gap

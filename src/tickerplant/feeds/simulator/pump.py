@@ -48,6 +48,7 @@ class SimulatedMarket:
         self._outside: list[tuple[list[MarketUpdate], int]] = []
         self._dispatch: Dispatcher | None = None
         self._flush_scheduled = False
+        self._start_ms = 0  # the live start: the past ends before its minute (prepare)
 
     async def prepare(self) -> Prepared:
         now_ms = self._clock.now_ms()
@@ -71,6 +72,7 @@ class SimulatedMarket:
             activity=lambda symbol, time_ms: past.tape(symbol).activity_at(time_ms),  # as busy as its past
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
+        self._start_ms = now_ms
         return Prepared(instruments, now_ms, past=spec)
 
     def warm(self, sink: Sink) -> None:
@@ -78,7 +80,10 @@ class SimulatedMarket:
         default: the 24 h statistics start whole) and the simulator's books."""
         simulator, past = self.simulator, self.past
         assert simulator is not None and past is not None, "prepare() first"
-        now_ms = self._clock.now_ms()
+        # the start the past was cut at (prepare's), not the clock's now: a minute that ended
+        # in between is the live market's, its trade ids above the past's (a warm start that
+        # took its trades from the past put a gap of ids in every trades answer's splice)
+        now_ms = self._start_ms
         warm_from = now_ms - min(round(self._config.history_s * 1000), DAY_MS)
         for market, plant in sink.plants.items():
             rows: list[StreamMessage] = []
