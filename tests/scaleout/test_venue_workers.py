@@ -22,7 +22,7 @@ import ccxt.pro as ccxtpro
 import pytest
 from binance import AsyncClient
 from ccxt_hosts import point
-from served_workers import serve_workers
+from served_workers import get_json, serve_workers
 from timing import SECONDS, eventually
 
 from tickerplant.clock import SystemClock
@@ -121,6 +121,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 shown = await response.json()
             assert len(shown["trading"]["um"]["openOrders"]) == 12, shown
 
+            async def all_up() -> bool:
+                status = await get_json(f"{served.admin}/api/status")
+                return all(worker["up"] for worker in status["workers"])
+
             async def listed() -> list[dict[str, Any]]:
                 orders: list[dict[str, Any]] = await client.futures_get_all_orders(symbol="BTCUSDT")
                 return orders
@@ -143,14 +147,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 said = f"{victim} (pid {pid}) exited with -9; restarting it"
                 await eventually(lambda: any(said in line for line in served.log), 10 * SECONDS)  # noqa: B023
                 await eventually(lambda: _pids(served.log)[victim] != pid, 30 * SECONDS)  # noqa: B023
-                orders: list[dict[str, Any]] = []
                 async with asyncio.timeout(30 * SECONDS):
-                    while True:  # until the restarted process serves (503 -1001 meanwhile)
-                        try:
-                            orders = await listed()
-                            break
-                        except Exception:
-                            await asyncio.sleep(0.05)
+                    while not await all_up():  # the restarted process serves (each ask a request)
+                        pass
+                orders = await listed()
                 by_id = {order["orderId"]: order for order in orders}
                 assert {order["orderId"] for order in placed} <= set(by_id), victim  # every acknowledged one
                 assert all(by_id[o["orderId"]]["clientOrderId"] == o["clientOrderId"] for o in placed)
