@@ -54,7 +54,7 @@ from tickerplant.venue.watch import watch
 
 __all__ = [
     "Tickerplant", "checkpoint_journal", "feed_engine", "group_commit", "liquidations_to_plant", "source_for",
-    "venue_engines",
+    "venue_engines", "venue_hooks",
 ]  # fmt: skip
 
 log = logging.getLogger("tickerplant")
@@ -151,6 +151,18 @@ async def checkpoint_journal(journal: SqliteJournal) -> None:
                 await loop.run_in_executor(None, journal.checkpoint)
             except sqlite3.Error as error:  # busy beyond its timeout: the next second's
                 log.warning("the journal's checkpoint failed: %s", error)
+
+
+def venue_hooks(
+    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
+    plant: Plant, bus: Bus,
+) -> list[Callable[[Sequence[StreamMessage]], None]]:  # fmt: skip
+    """What the market's messages go to after the views that the engine's book reads: the
+    engine (``feed_engine``), then the plant's ``@forceOrder`` (``liquidations_to_plant``)."""
+    return [
+        functools.partial(feed_engine, engine, algos, drain, clock, keyring),
+        functools.partial(liquidations_to_plant, engine, plant, bus, clock),
+    ]
 
 
 def liquidations_to_plant(
@@ -275,13 +287,10 @@ class Tickerplant:
             listener = listeners[market]
             self.engines[market] = engine
             listener.serve_engine(engine, algos, group)
-            private = listener.private
-            assert private is not None
-            drain = group.later(functools.partial(listener.user_data.drain, engine, private.accounts))
-            fed = functools.partial(feed_engine, engine, algos, drain, clock, self.accounts)
-            self.bus.subscribe(market, fed)
-            to_plant = functools.partial(liquidations_to_plant, engine, self.plants[market], self.bus, clock)
-            self.bus.subscribe(market, to_plant)
+            assert listener.drain is not None
+            plant, drain = self.plants[market], listener.drain
+            for hook in venue_hooks(engine, algos, drain, clock, self.accounts, plant, self.bus):
+                self.bus.subscribe(market, hook)
 
     async def _run_source(self) -> None:
         try:

@@ -24,8 +24,8 @@ from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.archive_files import ZipPacking
-from tickerplant.gateway.countdowns import CountdownTimer
 from tickerplant.gateway.durable_replies import DurableWs, held
+from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
@@ -132,7 +132,7 @@ class Listener:
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         self.private = None
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
-        self._drain: Callable[[int], object] | None = None  # the engine's events, once served
+        self.drain: Callable[[int], object] | None = None  # the engine's events, once served
         self._durable: GroupCommit | None = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
@@ -220,19 +220,13 @@ class Listener:
         and ``algos``' (``venue/algo_rest.py``); ``durable``: the journal's group commit,
         which the answers and events wait for (``gateway/durable_replies.py``)."""
         if self.private is not None:
-            accounts, coins = self.private.accounts, self.private.coins
-            # what a command or a timer did, to the user data stream (gateway/user_data.py)
-            drain: Callable[[int], object] = functools.partial(self.user_data.drain, engine, accounts)
-            if durable is not None:
-                drain = durable.later(drain)
-            self._drain, self._durable = drain, durable
-            countdowns = CountdownTimer(self._clock, engine, drain)
-            self.private = PrivateRest(
-                self.market, accounts, self.weight, coins, engine, self.user_data, algos, countdowns,
-                self.user_data.activity,
+            private = self.private
+            made = engine_surface(
+                self.market, private.accounts, self.weight, private.coins, engine, algos, self.user_data,
+                self._clock, durable,
             )  # fmt: skip
-            trading = WsTrading(self.private, drain)  # the same endpoints, drained alike
-            self.ws_api.private = trading if durable is None else DurableWs(trading, durable)
+            self.private, self.drain, self._durable = made.rest, made.drain, durable
+            self.ws_api.private = made.trading if durable is None else DurableWs(made.trading, durable)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
         """Under ``--workers``: the plant's private routes (``table``, from its listing),
@@ -346,8 +340,8 @@ class Listener:
         if self.forwarded is not None:  # performed by the plant (--workers)
             return self.forwarded.answer_rest(route, signed, now_ms)
         answer = private.answer(route, signed, now_ms)
-        if self._drain is not None:  # what the command did, to the account's user data stream
-            self._drain(now_ms)
+        if self.drain is not None:  # what the command did, to the account's user data stream
+            self.drain(now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
         if self._durable is not None:  # written once the journal holds what it says
             return held(self._durable, rest_response(answer))

@@ -40,9 +40,8 @@ from tickerplant.venue.forwarded import (
     command_of_rest,
     command_of_ws,
     decode_answer,
-    refusal,
 )
-from tickerplant.venue.rest import PrivateRest
+from tickerplant.venue.rest import PrivateRest, error_body
 from tickerplant.venue.ws_trading import WsAdmitted, WsTrading
 
 __all__ = ["ForwardedVenue"]
@@ -94,13 +93,13 @@ class ForwardedVenue:
             def done(data: bytes | None) -> None:
                 got = _failed(data)
                 if isinstance(got, RequestRefused):
-                    answer = RestAnswer(got.status, (refusal(got),), used)
+                    answer = RestAnswer(got.status, (error_body(got),), used)
                 else:
                     answer = RestAnswer(got.status, (got.body,), used, None, got.head)
                 reply(self._counted(route, answer, started_ns))
 
             if not self.requests.ask(self.market, command, done, request.ip):
-                refused = RestAnswer(OVERLOADED.status, (refusal(OVERLOADED),), used)
+                refused = RestAnswer(OVERLOADED.status, (error_body(OVERLOADED),), used)
                 asyncio.get_running_loop().call_soon(lambda: reply(self._counted(route, refused, started_ns)))
 
         return AwaitedRoute(then)

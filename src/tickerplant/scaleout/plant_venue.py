@@ -24,13 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from nats.aio.subscription import Subscription
 
-from tickerplant.app import (
-    checkpoint_journal,
-    feed_engine,
-    group_commit,
-    liquidations_to_plant,
-    venue_engines,
-)
+from tickerplant.app import checkpoint_journal, group_commit, venue_engines, venue_hooks
 from tickerplant.bus import Bus, StreamMessage
 from tickerplant.bus.frames import Notice
 from tickerplant.bus.nats import NatsBus
@@ -38,7 +32,7 @@ from tickerplant.bus.venue_link import answer
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Source
-from tickerplant.gateway.countdowns import CountdownTimer
+from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.user_data import UserData
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
@@ -93,18 +87,11 @@ class PlantVenue:
             self.user_data[market] = user_data = UserData(clock)
             published = functools.partial(self._nats.publish, market)
             user_data.connect(published, functools.partial(self._ended, market))
-            drain = drains[market] = group.later(functools.partial(user_data.drain, engine, accounts))
-            countdowns = CountdownTimer(clock, engine, drain)
             coins = [inst.margin_asset for inst in instruments[market]]
-            rest = rests[market] = PrivateRest(
-                market, accounts, weight, coins, engine, user_data, algos, countdowns, user_data.activity
-            )
-            trading[market] = WsTrading(rest, drain)
-            self.routes[market] = route_table(rest)
-            hooks[market] = [
-                functools.partial(feed_engine, engine, algos, drain, clock, accounts),
-                functools.partial(liquidations_to_plant, engine, plants[market], bus, clock),
-            ]
+            surface = engine_surface(market, accounts, weight, coins, engine, algos, user_data, clock, group)
+            rests[market], trading[market], drains[market] = surface
+            self.routes[market] = route_table(surface.rest)
+            hooks[market] = venue_hooks(engine, algos, surface.drain, clock, accounts, plants[market], bus)
         self.desk = VenueDesk(rests, trading, drains)
         return hooks
 
@@ -128,6 +115,9 @@ class PlantVenue:
         for subscription in self._answering:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+        if self._answering:  # the server has them: a command from now on is told nobody took it
+            with contextlib.suppress(Exception):
+                await self._nats.client.flush(timeout=2)
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             with contextlib.suppress(asyncio.CancelledError):

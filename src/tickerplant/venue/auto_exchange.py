@@ -31,20 +31,23 @@ from tickerplant.venue.collateral import asset_price
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import BalanceUpdate, Batch, Income
 from tickerplant.venue.ledger import Ledger
+from tickerplant.venue.transfers import TRAN_ID_SLOTS
 
 __all__ = ["SOLD_FIRST", "THRESHOLD", "exchange_negative_balances"]
 
 _UNITS = 10**8
 THRESHOLD = int(Fraction(AUTO_ASSET_EXCHANGE) * _UNITS)  # 1e-8 of the asset
 SOLD_FIRST = ("USDT", "USDC", "FDUSD", "BFUSD", "BTC", "ETH", "BNB")  # the stablecoins, then the rest
-_TRAN_ID_SLOTS = 1000  # an income row's tranId: the time's milliseconds, then a slot
-_FIRST_SLOT = 500  # … after a transfer's (transfers.py) in the same millisecond
+_FIRST_SLOT = 500  # of a tranId's slots (transfers.TRAN_ID_SLOTS): after a transfer's in its millisecond
 
 
 def exchange_negative_balances(engine: Engine, now_ms: int) -> None:
     """Exchange every Multi-Assets wallet below the threshold (the module's docstring)."""
+    pooled = engine.exposure.pooled  # the accounts in the mode: most often none (each delivery)
+    if not pooled:
+        return
     batch = Batch()
-    for account_id in sorted(engine.exposure.pooled):  # the accounts in the mode
+    for account_id in sorted(pooled):
         ledger = engine.ledger(account_id)
         if any(change < THRESHOLD for change in ledger.changes.values()):  # deposits are never negative
             _cover(engine, ledger, batch, now_ms)
@@ -86,7 +89,7 @@ def _book(
     for moved_asset, amount in ((asset, covered), (source, -sold)):
         ledger.changes[moved_asset] = ledger.changes.get(moved_asset, 0) + amount
         batch.changes.append((account_id, moved_asset, amount, now_ms))
-        tran_id = now_ms * _TRAN_ID_SLOTS + (_FIRST_SLOT + slot) % _TRAN_ID_SLOTS
+        tran_id = now_ms * TRAN_ID_SLOTS + (_FIRST_SLOT + slot) % TRAN_ID_SLOTS
         slot += 1
         income = Income(account_id, "", "AUTO_EXCHANGE", moved_asset, amount, now_ms, tran_id)
         ledger.income.append(income)

@@ -34,13 +34,13 @@ from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestAnswer
 from tickerplant.venue.activity import VenueActivity
 from tickerplant.venue.checks import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS, Authorized, Security, vouched
-from tickerplant.venue.rest import Accounts, PrivateEndpoint, PrivateRest
+from tickerplant.venue.rest import Accounts, PrivateEndpoint, PrivateRest, error_body
 from tickerplant.venue.ws_trading import WsAdmitted, WsTrading
 
 __all__ = [
     "FORWARD_VERSION", "NO_PLANT", "OVERLOADED", "REST", "TIMED_OUT", "UNKNOWN_OUTCOME", "WS", "Answer",
     "Command", "RouteRow", "VenueDesk", "admitting_rest", "command_of_rest", "command_of_ws", "decode_answer",
-    "refusal", "route_table",
+    "route_table",
 ]  # fmt: skip
 
 FORWARD_VERSION = 1
@@ -139,11 +139,6 @@ def decode_answer(data: bytes) -> Answer | None:
     return answer if answer.version == FORWARD_VERSION else None
 
 
-def refusal(refused: RequestRefused) -> bytes:
-    """A refusal's JSON body, as every private answer writes one."""
-    return msgspec.json.encode({"code": refused.code, "msg": refused.msg})
-
-
 class VenueDesk:
     """The plant's side: each market's private surfaces, performing what gateways admitted."""
 
@@ -168,17 +163,17 @@ class VenueDesk:
                 raise ValueError(f"version {command.version}, surface {command.surface}")
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
             self.unreadable += 1
-            return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, refusal(_UNREADABLE)))
+            return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, error_body(_UNREADABLE)))
         if now_ms > command.deadline_ms:  # its client was told -1007 already: not done now
             self.expired += 1
-            return _encode(Answer(FORWARD_VERSION, TIMED_OUT.status, refusal(TIMED_OUT)))
+            return _encode(Answer(FORWARD_VERSION, TIMED_OUT.status, error_body(TIMED_OUT)))
         if command.surface == WS:
             return self._ws(market, command, now_ms)
         rest = self.rests[market]
         route = (command.method, command.path)
         endpoint = rest.routes.get(route)
         if endpoint is None:  # a gateway of another release: nothing here is done
-            return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, refusal(_UNREADABLE)))
+            return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, error_body(_UNREADABLE)))
         self.performed += 1
         try:
             key, ip = command.api_key, command.ip
@@ -187,7 +182,7 @@ class VenueDesk:
                 _engine_window(market, command.params, now_ms)
             answer = rest.perform(route, authorized, command.used, now_ms)
         except RequestRefused as refused:
-            answer = RestAnswer(refused.status, (refusal(refused),), command.used)
+            answer = RestAnswer(refused.status, (error_body(refused),), command.used)
         finally:
             self.after[market](now_ms)
         return _encode(Answer(FORWARD_VERSION, answer.status, answer.body, answer.extra_head))

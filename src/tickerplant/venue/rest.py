@@ -49,7 +49,7 @@ from tickerplant.venue.orders import Order
 
 __all__ = [
     "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
-    "PrivateRest",
+    "PrivateRest", "error_body",
 ]  # fmt: skip
 
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
@@ -188,7 +188,7 @@ class PrivateRest:
         if verdict.status != 200:
             limited = rate_limit_error(verdict, request.ip, self.weight.limit)
             retry_s = -(-verdict.retry_after_ms // 1000)
-            return RestAnswer(verdict.status, (_error(limited),), verdict.used, retry_s)
+            return RestAnswer(verdict.status, (error_body(limited),), verdict.used, retry_s)
         try:
             return authorize(request, endpoint.security, self.accounts, now_ms), verdict.used
         except RequestRefused as refused:
@@ -210,7 +210,7 @@ class PrivateRest:
     def _refused(self, endpoint: PrivateEndpoint, refused: RequestRefused, used: int) -> RestAnswer:
         if self._activity is not None and endpoint.security is Security.TRADE:
             self._activity.refused(refused.code)
-        return RestAnswer(refused.status, (_error(refused),), used)
+        return RestAnswer(refused.status, (error_body(refused),), used)
 
     # -- balances and account ------------------------------------------------------------
 
@@ -418,5 +418,6 @@ class PrivateRest:
         return {}
 
 
-def _error(refused: RequestRefused) -> bytes:
+def error_body(refused: RequestRefused) -> bytes:
+    """A refusal's JSON body, as every private answer writes one."""
     return _encode({"code": refused.code, "msg": refused.msg})

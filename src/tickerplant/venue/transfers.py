@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import BalanceUpdate, Batch, Income
 
-__all__ = ["settle_transfers"]
+__all__ = ["TRAN_ID_SLOTS", "settle_transfers"]
 
-_TRAN_ID_SLOTS = 1000  # an income row's tranId: the time's milliseconds, then a slot
+TRAN_ID_SLOTS = 1000  # a symbol-less income row's tranId: the time's milliseconds, then a slot
 
 
 def settle_transfers(engine: Engine, moved: Iterable[tuple[int, str, int]], now_ms: int) -> None:
@@ -28,7 +28,7 @@ def settle_transfers(engine: Engine, moved: Iterable[tuple[int, str, int]], now_
         if not change:
             continue
         ledger = engine.ledger(account_id)
-        tran_id = now_ms * _TRAN_ID_SLOTS + slot % _TRAN_ID_SLOTS
+        tran_id = now_ms * TRAN_ID_SLOTS + slot % TRAN_ID_SLOTS
         income = Income(account_id, "", "TRANSFER", asset, change, now_ms, tran_id)
         ledger.income.append(income)
         batch.incomes.append(income)
