@@ -27,6 +27,7 @@ from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.one_book import OneBook
 from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
@@ -38,6 +39,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
+from tickerplant.venue.activity import VenueActivity
 from tickerplant.venue.administration import trading_view
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.auto_exchange import exchange_negative_balances
@@ -155,14 +157,40 @@ async def checkpoint_journal(journal: SqliteJournal) -> None:
 
 def venue_hooks(
     engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
-    plant: Plant, bus: Bus,
+    plant: Plant, bus: Bus, activity: VenueActivity,
 ) -> list[Callable[[Sequence[StreamMessage]], None]]:  # fmt: skip
     """What the market's messages go to after the views that the engine's book reads: the
-    engine (``feed_engine``), then the plant's ``@forceOrder`` (``liquidations_to_plant``)."""
+    engine (``feed_engine``), then the plant's ``@forceOrder`` (``liquidations_to_plant``),
+    each ``contained``."""
+    budget = LogBudget(per_interval=1, interval_ms=60_000)
     return [
-        functools.partial(feed_engine, engine, algos, drain, clock, keyring),
-        functools.partial(liquidations_to_plant, engine, plant, bus, clock),
-    ]
+        contained("engine", functools.partial(feed_engine, engine, algos, drain, clock, keyring), clock,
+                  activity, budget),
+        contained("liquidations", functools.partial(liquidations_to_plant, engine, plant, bus, clock), clock,
+                  activity, budget),
+    ]  # fmt: skip
+
+
+def contained(
+    name: str, hook: Callable[[Sequence[StreamMessage]], None], clock: Clock, activity: VenueActivity,
+    budget: LogBudget,
+) -> Callable[[Sequence[StreamMessage]], None]:  # fmt: skip
+    """``hook``, whose exception stays here: logged (its traceback once a minute, the
+    rest counted) and counted in ``tickerplant_venue_feed_failures_total``. Without this, a
+    venue bug met by one account's state would stop the source for every client of the
+    market. What the failed delivery half-did is in the engine's memory and not in the
+    journal (a batch is journaled whole or not at all): a restart gives the journal's."""
+
+    def guarded(messages: Sequence[StreamMessage]) -> None:
+        try:
+            hook(messages)
+        except Exception:
+            activity.failures[name] += 1
+            now_ms = clock.now_ms()
+            if (held := budget.allow(name, now_ms)) is not None:
+                log.exception("the venue's %s hook failed on a delivery%s", name, held_note(held))
+
+    return guarded
 
 
 def liquidations_to_plant(
@@ -289,7 +317,8 @@ class Tickerplant:
             listener.serve_engine(engine, algos, group)
             assert listener.drain is not None
             plant, drain = self.plants[market], listener.drain
-            for hook in venue_hooks(engine, algos, drain, clock, self.accounts, plant, self.bus):
+            activity = listener.user_data.activity
+            for hook in venue_hooks(engine, algos, drain, clock, self.accounts, plant, self.bus, activity):
                 self.bus.subscribe(market, hook)
 
     async def _run_source(self) -> None:

@@ -55,6 +55,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_venue_orders": ("counter", "The venue's order events, per order type and execution (x)"),
     "tickerplant_venue_rejects": ("counter", "Trading requests the venue refused, per Binance code"),
     "tickerplant_venue_fills": ("counter", "The venue's fills, per liquidity (maker, taker)"),
+    "tickerplant_venue_feed_failures": (
+        "counter", "Market deliveries a venue hook raised on (logged, then skipped: the market goes on)"
+    ),
     "tickerplant_unsent_bytes": ("gauge", "Bytes the process' connections hold unsent, as last reported"),
     "tickerplant_unsent_bytes_bound": ("gauge", "The bound on them (--send-buffer-total)"),
     "tickerplant_limit_hits": ("counter", "Closes and refusals per limit (protocol.limits.LimitCounters)"),
@@ -258,6 +261,7 @@ class ServerCollector(Collector):
         orders = _family("tickerplant_venue_orders", ["market", "type", "execution"])
         rejects = _family("tickerplant_venue_rejects", ["market", "code"])
         fills = _family("tickerplant_venue_fills", ["market", "liquidity"])
+        failures = _family("tickerplant_venue_feed_failures", ["market", "hook"])
         held = [(market, listener.user_data) for market, listener in self._listeners.items()]
         for market, user_data in [*held, *self._user_data.items()]:
             activity = user_data.activity
@@ -267,9 +271,12 @@ class ServerCollector(Collector):
                 rejects.add_metric([market.value, str(code)], count)
             for liquidity, count in list(activity.fills.items()):
                 fills.add_metric([market.value, liquidity], count)
+            for hook, count in list(activity.failures.items()):
+                failures.add_metric([market.value, hook], count)
         yield orders
         yield rejects
         yield fills
+        yield failures
 
     def _books(self) -> Iterator[Any]:
         levels = _family("tickerplant_book_levels", ["market", "symbol", "side"])

@@ -91,7 +91,8 @@ class PlantVenue:
             surface = engine_surface(market, accounts, weight, coins, engine, algos, user_data, clock, group)
             rests[market], trading[market], drains[market] = surface
             self.routes[market] = route_table(surface.rest)
-            hooks[market] = venue_hooks(engine, algos, surface.drain, clock, accounts, plants[market], bus)
+            plant, activity = plants[market], user_data.activity
+            hooks[market] = venue_hooks(engine, algos, surface.drain, clock, accounts, plant, bus, activity)
         self.desk = VenueDesk(rests, trading, drains)
         return hooks
 

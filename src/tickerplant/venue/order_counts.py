@@ -14,10 +14,13 @@ from tickerplant.protocol.errors import RequestRefused
 
 __all__ = ["LIMITS", "OrderCounts"]
 
-# (window ms, limit, the interval as -1015 names it, the header's suffix)
+# (window ms, limit, the interval as -1015 names it, the header)
 LIMITS = {
-    Market.UM: ((10_000, 300, "TEN_SECONDS", "10S"), (60_000, 1200, "MINUTE", "1M")),
-    Market.CM: ((60_000, 1200, "MINUTE", "1M"),),
+    Market.UM: (
+        (10_000, 300, "TEN_SECONDS", "X-MBX-ORDER-COUNT-10S"),
+        (60_000, 1200, "MINUTE", "X-MBX-ORDER-COUNT-1M"),
+    ),
+    Market.CM: ((60_000, 1200, "MINUTE", "X-MBX-ORDER-COUNT-1M"),),
 }
 
 
@@ -29,16 +32,18 @@ class OrderCounts:
     def charge(self, account_id: int, now_ms: int) -> list[tuple[str, int]]:
         """Count one order; the headers' (name, value) after it, or 429 ``-1015``."""
         headers = []
-        for window_ms, limit, name, suffix in self.limits:
+        windows = self._windows
+        for window_ms, limit, name, header in self.limits:
             start = now_ms - now_ms % window_ms
-            began, count = self._windows.get((account_id, window_ms), (start, 0))
+            key = (account_id, window_ms)
+            began, count = windows.get(key, (start, 0))
             count = count + 1 if began == start else 1
-            self._windows[(account_id, window_ms)] = (start, count)
+            windows[key] = (start, count)
             if count > limit:
                 raise RequestRefused(
                     -1015, f"Too many new orders; current limit is {limit} orders per {name}.", 429
                 )
-            headers.append((f"X-MBX-ORDER-COUNT-{suffix}", count))
+            headers.append((header, count))
         return headers
 
     def current(self, account_id: int, now_ms: int) -> list[tuple[int, int, int]]:

@@ -40,6 +40,11 @@ PRICE_MATCHES = {
     "OPPONENT": (False, 1), "OPPONENT_5": (False, 5), "OPPONENT_10": (False, 10), "OPPONENT_20": (False, 20),
     "QUEUE": (True, 1), "QUEUE_5": (True, 5), "QUEUE_10": (True, 10), "QUEUE_20": (True, 20),
 }  # fmt: skip  # name -> (own side?, which level)
+# the enumerations by their wire text (a dict's lookup, not ``Enum.__call__``'s machinery: an
+# order's parameters are read on every new order and every move)
+_SIDES = {m.value: m for m in Side}
+_TYPES = {m.value: m for m in OrderType}
+_TIFS = {m.value: m for m in TimeInForce}
 _GTD_MIN_AHEAD_MS = 600_000
 _GTD_MAX_MS = 253_402_300_799_000
 _GTD_TEXT = (
@@ -111,29 +116,27 @@ def parse_new_order(
     inst = instruments.get(symbol.upper())
     if inst is None:
         raise refused(-1121, "Invalid symbol.")
-    try:
-        side = Side(params.get("side", ""))
-    except ValueError:
-        raise refused(-1117, "Invalid side.") from None
+    side = _SIDES.get(params.get("side", ""))
+    if side is None:
+        raise refused(-1117, "Invalid side.")
     type_text = params.get("type", "")
     if type_text in _CONDITIONAL:
         raise refused(
             -4120,
             "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
         )
-    try:
-        order_type = OrderType(type_text)
-    except ValueError:
-        raise refused(-1116, "Invalid orderType.") from None
+    order_type = _TYPES.get(type_text)
+    if order_type is None:
+        raise refused(-1116, "Invalid orderType.")
     tif = TimeInForce.GTC
     if order_type is OrderType.LIMIT:
         tif_text = params.get("timeinforce", "")
         if not tif_text:
             raise mandatory("timeInForce")
-        try:
-            tif = TimeInForce(tif_text)
-        except ValueError:
-            raise refused(-1115, "Invalid timeInForce.") from None
+        found = _TIFS.get(tif_text)
+        if found is None:
+            raise refused(-1115, "Invalid timeInForce.")
+        tif = found
         if tif is TimeInForce.GTD and inst.market is Market.CM:
             raise refused(-1115, "Invalid timeInForce.")
     result = params.get("neworderresptype", "ACK")

@@ -55,12 +55,24 @@ def _exact(text: str) -> Fraction:
 
 
 @functools.lru_cache(maxsize=1024)
-def _percent_bounds(up: str, down: str, mark: Fraction, price_one: int) -> tuple[int, int]:
-    """PERCENT_PRICE's bounds in price units for a mark (it changes once a second, orders
-    come by the thousand): the floor of ``mark × up`` and the ceiling of ``mark × down``,
-    which an integer price passes exactly when it passes the rational bound."""
+def _percent_bounds(up: str, down: str, mark_n: int, mark_d: int, price_one: int) -> tuple[int, int]:
+    """PERCENT_PRICE's bounds in price units for a mark ``mark_n / mark_d`` (it changes once
+    a second, orders come by the thousand; keyed by integers: a ``Fraction``'s hash is a
+    modular inverse, computed again on every lookup): the floor of ``mark × up`` and the
+    ceiling of ``mark × down``, which an integer price passes exactly when it passes the
+    rational bound."""
+    mark = Fraction(mark_n, mark_d)
     high, low = mark * _exact(up) * price_one, mark * _exact(down) * price_one
     return high.numerator // high.denominator, -(-low.numerator // low.denominator)
+
+
+@functools.lru_cache(maxsize=256)
+def _least_notional(min_notional: str, units_one: int) -> int:
+    """MIN_NOTIONAL in units of quantity units × price units (``units_one`` of them in one
+    whole), rounded up: an integer ``qty × price`` is below the filter exactly when it is
+    below this."""
+    least = _exact(min_notional) * units_one
+    return -(-least.numerator // least.denominator)
 
 
 def check_market(
@@ -83,7 +95,9 @@ def check_market(
                     code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
                 )
     elif mark is not None:
-        above, below = _percent_bounds(f.multiplier_up, f.multiplier_down, mark, contract.price_one)
+        above, below = _percent_bounds(
+            f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
+        )
         if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
             up = _exact(f.multiplier_up)
             cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
@@ -94,7 +108,7 @@ def check_market(
             raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
     if inst.market is Market.UM and not new.reduce_only:
         if new.type is OrderType.LIMIT:  # qty × price in units against the filter's, exact
-            small = new.qty * price < _exact(f.min_notional) * contract.qty_one * contract.price_one
+            small = new.qty * price < _least_notional(f.min_notional, contract.qty_one * contract.price_one)
         else:
             small = mark is not None and contract.qty(new.qty) * mark < _exact(f.min_notional)
         if small:
