@@ -81,7 +81,7 @@ async def test_rest_endpoints_headers_and_shared_weight(start_server: StartServe
     assert depth.headers["X-MBX-USED-WEIGHT-1M"] == "2", "each market keeps its own budget"
     spot = await get(plant, Market.UM, "/api/v3/ping")
     assert spot.body == {}
-    missing = await get(plant, Market.UM, "/fapi/v1/adlQuantile")
+    missing = await get(plant, Market.UM, "/fapi/v1/noSuchEndpoint")
     assert (missing.status, missing.body["code"]) == (404, -5000)
 
 

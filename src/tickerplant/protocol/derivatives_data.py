@@ -16,6 +16,12 @@
   interval was adjusted; every simulated perpetual funds every 8 hours within the same cap
   (``market/derivatives/mark_price.py``), so tickerplant lists every perpetual with it, ``disclaimer``
   false.
+- ``GET /fapi/v1/symbolAdlRisk`` (USDⓈ-M, ``symbol`` optional, weight 1; trading spec part 3
+  §4.15): the symbol-level ADL risk rating, ``{"symbol", "adlRisk", "updateTime"}`` for a
+  symbol, else an array of every symbol; "updated every 30 minutes", so ``updateTime`` is the
+  last half hour's start. The rating measures the likelihood of auto-deleveraging, which
+  tickerplant never does (its insurance fund takes every liquidation's shortfall, decision
+  12): ``"low"`` for every symbol, in the doc's lower case (ccxt lower-cases it anyway).
 - ``GET /fapi/v1/markPriceKlines`` and ``premiumIndexKlines`` (``symbol``) and
   ``indexPriceKlines`` (``pair``, on both markets), each with ``interval``, ``startTime``,
   ``endTime``, ``limit`` (default 500, 1–1500) and ``klines``' weight and errors (§7.8):
@@ -60,6 +66,7 @@ __all__ = ["FUNDING_LIMIT_MAX", "DerivativesData", "price_row"]
 _encode_row = msgspec.json.Encoder().encode
 
 FUNDING_LIMIT_MAX = 1_000
+ADL_RISK_INTERVAL_MS = 30 * 60_000  # symbolAdlRisk: "updated every 30 minutes"
 _FUNDING_LIMIT_DEFAULT = 100
 
 
@@ -78,6 +85,7 @@ class DerivativesData:
             "markPriceKlines": Method(klines_weight, self._price_klines(PriceKind.MARK)),
             "indexPriceKlines": Method(klines_weight, self._price_klines(PriceKind.INDEX)),
             "premiumIndexKlines": Method(klines_weight, self._price_klines(PriceKind.PREMIUM)),
+            "symbolAdlRisk": Method(lambda params: 1, self.adl_risk),
         }
 
     # -- premiumIndex --------------------------------------------------------------------
@@ -177,6 +185,15 @@ class DerivativesData:
             for view in self._view.symbols.values()
             if view.inst.contract_type is ContractType.PERPETUAL
         ]
+
+    # -- symbolAdlRisk ------------------------------------------------------------------
+
+    def adl_risk(self, params: Params, now_ms: int) -> Any:
+        view = self._data.symbol(params, required=False)
+        views = [view] if view is not None else list(self._view.symbols.values())
+        updated = now_ms - now_ms % ADL_RISK_INTERVAL_MS
+        rows = [{"symbol": v.inst.symbol, "adlRisk": "low", "updateTime": updated} for v in views]
+        return rows[0] if view is not None else rows
 
     # -- markPriceKlines, indexPriceKlines, premiumIndexKlines (§7.8) --------------------
 

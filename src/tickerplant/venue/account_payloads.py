@@ -224,10 +224,12 @@ def _break_even(engine: Engine, sf: SymbolFigures) -> Fraction:
 
 
 def position_risk(
-    engine: Engine, account_id: int, symbol: str | None, *, v3: bool, pair: str = "", margin_asset: str = ""
-) -> list[dict[str, Any]]:
+    engine: Engine, account_id: int, symbol: str | None, *, v3: bool, pair: str = "", margin_asset: str = "",
+    now_ms: int | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
     """``symbol`` (USDⓈ-M); COIN-M's ``pair`` and ``marginAsset`` narrow every symbol to
-    those of the pair and of the coin (part 3 §2.2)."""
+    those of the pair and of the coin (part 3 §2.2). ``adl``/``adlQuantile``: the ADL
+    queue's quantile in the 30 s window of ``now_ms`` (``venue/adl.py``; None: the last made)."""
     ledger = engine.ledger(account_id)
     if symbol:
         symbols = [engine.symbol(symbol).symbol]
@@ -261,7 +263,8 @@ def position_risk(
                 "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
                 "positionInitialMargin": _amount(sf.position_im),
                 "openOrderInitialMargin": _amount(sf.open_order_im),
-                "adl": 0, "bidNotional": _amount(sf.bid_notional), "askNotional": _amount(sf.ask_notional),
+                "adl": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms),
+                "bidNotional": _amount(sf.bid_notional), "askNotional": _amount(sf.ask_notional),
                 "updateTime": sf.position.update_ms,
             })  # fmt: skip
             continue
@@ -278,7 +281,8 @@ def position_risk(
         if engine.market is Market.UM:
             row |= {"notional": _amount(sf.notional), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
-                    "isolated": isolated, "adlQuantile": 0}  # fmt: skip
+                    "isolated": isolated,
+                    "adlQuantile": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms)}  # fmt: skip
         else:
             row |= {"notionalValue": _amount(sf.notional), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,

@@ -37,6 +37,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import SymbolStreams
 from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.venue.accounts import UM_MARGIN_ASSETS, Balance
+from tickerplant.venue.adl import AdlBoard
 from tickerplant.venue.collateral import pooled
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
 from tickerplant.venue.exposure import Exposure
@@ -124,6 +125,7 @@ class Engine:
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
         self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/funding.py)
+        self.adl = AdlBoard()  # the ADL queue's quantiles, made once per 30 s window (venue/adl.py)
         self.modes = modes if modes is not None else PositionModes()
         self.modes.join(self)
 

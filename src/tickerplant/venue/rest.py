@@ -35,7 +35,16 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
-from tickerplant.venue import account_reads, algo_rest, amendment, batches, isolated, order_payloads, settings
+from tickerplant.venue import (
+    account_reads,
+    adl,
+    algo_rest,
+    amendment,
+    batches,
+    isolated,
+    order_payloads,
+    settings,
+)
 from tickerplant.venue.account_payloads import account, balance, position_risk
 from tickerplant.venue.accounts import Balance
 from tickerplant.venue.activity import VenueActivity
@@ -150,7 +159,7 @@ class PrivateRest:
             for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
                 endpoint = PrivateEndpoint(security, cost, functools.partial(asks, algos), unscoped)
                 self.routes[(method, p + path)] = endpoint
-        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES, amendment.ROUTES):
+        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES, amendment.ROUTES, adl.ROUTES):
             for (method, path), (security, cost, changes) in table[market].items():
                 served = functools.partial(changes, engine)
                 self.routes[(method, p + path)] = PrivateEndpoint(security, cost, served)
@@ -234,14 +243,17 @@ class PrivateRest:
     def _risk_v2(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params
         if self.market is Market.UM:
-            return position_risk(self._engine, authorized.account.account_id, params.get("symbol"), v3=False)
+            account_id, symbol = authorized.account.account_id, params.get("symbol")
+            return position_risk(self._engine, account_id, symbol, v3=False, now_ms=now_ms)
         pair, asset = params.get("pair", ""), params.get("marginasset", "")  # COIN-M's filters
         account_id = authorized.account.account_id
-        return position_risk(self._engine, account_id, None, v3=False, pair=pair, margin_asset=asset)
+        return position_risk(
+            self._engine, account_id, None, v3=False, pair=pair, margin_asset=asset, now_ms=now_ms
+        )
 
     def _risk_v3(self, authorized: Authorized, now_ms: int) -> Any:
         symbol = authorized.params.get("symbol")
-        return position_risk(self._engine, authorized.account.account_id, symbol, v3=True)
+        return position_risk(self._engine, authorized.account.account_id, symbol, v3=True, now_ms=now_ms)
 
     # -- orders --------------------------------------------------------------------------
 
