@@ -67,7 +67,7 @@ from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.checks import PrivateRequest
+from tickerplant.venue.checks import REJECTED_KEY, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.group_commit import GroupCommit
@@ -282,7 +282,8 @@ class Listener:
         if self.rest.handles(path):
             rest = self.rest
             started_ns = self._clock.now_ns()
-            begun = rest.begin(path, query, ip, now_ms, method)
+            check = self._market_data_key(request, ip, now_ms) if path in rest.keyed else None
+            begun = rest.begin(path, query, ip, now_ms, method, check)
             # the path is a label only when it is an endpoint: a client's text never is
             label = path if path in rest.routes and method == "GET" else OTHER
             if isinstance(begun, RestLater):  # made in pieces by the front door's turns
@@ -300,6 +301,19 @@ class Listener:
             return self.streams.connection(url)
         refused = unknown_path(path)
         return json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
+
+    def _market_data_key(self, request: WSUpgradeRequest, ip: str, now_ms: int) -> Callable[[], None]:
+        """A MARKET_DATA endpoint's check (part 1 §2): ``X-MBX-APIKEY`` a key of the venue's
+        that may read from ``ip`` (``-2014``, ``-2015`` as a signed endpoint's), no signature."""
+        private = self.private
+
+        def check() -> None:
+            api_key = request.headers.get("X-MBX-APIKEY")
+            if private is None:  # no venue: no key is valid
+                raise REJECTED_KEY
+            authorize(PrivateRequest(b"", b"", api_key, ip), Security.MARKET_DATA, private.accounts, now_ms)
+
+        return check
 
     def _archive(self, path: str) -> Routed | LaterRoute:
         """A file of the public archive's layout (``protocol/archive.py``); without a past

@@ -14,6 +14,14 @@ klines (spec §7.8, §7.9), both markets, from a ``MarketView`` like every other
   replay of Binance's aggTrades files, a recording, a relay) is one row whose `id` is its
   last trade id and whose `qty` is the aggregate's. `isRPITrade` is always false (the
   books hold no RPI orders).
+- `GET /fapi/v1/historicalTrades` / `/dapi/v1/historicalTrades` (weight 200; security type
+  MARKET_DATA: the listener checks `X-MBX-APIKEY`, ``gateway/server.py``): spec §7.9's table
+  says 20, Binance's own SDK (18.0.1) and ccxt say 200 since the 2026-07-29 changelog, and
+  the stricter is what code that works here needs on Binance. `trades`'
+  rows, `limit` default 100, at most 500; with `fromId`, the first `limit` from the trade of
+  that id on (the aggregate holding it, in a replay's multi-fill aggregates), from the past
+  where it is older than the live start; without, the most recent. Binance answers the last
+  month only; tickerplant answers what it holds (the view's ring and the past).
 - `GET /fapi/v1/continuousKlines` / `/dapi/v1/continuousKlines` (`pair`, `contractType`,
   `interval`, `startTime`, `endTime`, `limit`; weight by `limit` as `klines`): the klines
   of the contract that is the pair's `contractType` now (``market/klines/streams.py``), as
@@ -49,10 +57,12 @@ from tickerplant.protocol.market_data import (
 )
 from tickerplant.protocol.past import PastAnswers
 
-__all__ = ["AGG_TRADES_WINDOW_MS", "MarketHistory"]
+__all__ = ["AGG_TRADES_WINDOW_MS", "HISTORICAL_TRADES_WEIGHT", "MarketHistory"]
 
 AGG_TRADES_WINDOW_MS = 2 * DAY_MS  # how far back aggTrades answers (§7.9, live)
 _TRADES_MAX = 1000
+_HISTORICAL_DEFAULT, _HISTORICAL_MAX = 100, 500  # historicalTrades' limit (§7.9's doc page)
+HISTORICAL_TRADES_WEIGHT = 200  # see the module's docstring
 _TOO_OLD = RequestRefused(-4166, "Search window is restricted to recent 2 days only.")
 _encode_row = msgspec.json.Encoder().encode
 
@@ -83,6 +93,7 @@ class MarketHistory:
         self.methods: dict[str, Method] = {
             "aggTrades": Method(lambda params: 20, self.agg_trades),
             "trades": Method(lambda params: 5, self.trades),
+            "historicalTrades": Method(lambda params: HISTORICAL_TRADES_WEIGHT, self.historical_trades),
             "continuousKlines": Method(klines_weight, self.continuous_klines),
         }
 
@@ -127,17 +138,44 @@ class MarketHistory:
 
     def trades(self, params: Params, now_ms: int) -> Any:
         view = required_symbol(self.view, params)
-        limit = _limit(params, 500, _TRADES_MAX)
+        return self._latest_trades(view.inst, _limit(params, 500, _TRADES_MAX))
+
+    def historical_trades(self, params: Params, now_ms: int) -> Any:
+        view = required_symbol(self.view, params)
+        limit = _limit(params, _HISTORICAL_DEFAULT, _HISTORICAL_MAX)
+        from_id = int_param(params, "fromId")
+        inst = view.inst
+        if from_id is None:
+            return self._latest_trades(inst, limit)
+        history, row, past = self.view.trades(view), self._trade_row(inst), self._past
+        if past is not None and past.holds_trades(inst, from_id, None):  # the past's ids are its trades'
+
+            def live(from_: int | None, start_: int | None, end_: int | None, limit_: int) -> list[Aggregate]:
+                return history.rows(*history.span(from_, start_, end_, limit_))
+
+            return array(*map(row, past.agg_trades(inst, from_id, None, None, limit, live)))
+        lo, hi = history.from_trade(from_id, limit)
+        return _aggregate_rows(self._rows, history, "trades", lo, hi, row)
+
+    def _latest_trades(self, inst: Instrument, limit: int) -> msgspec.Raw | Later[msgspec.Raw]:
+        view = self.view.symbol(inst.symbol)
+        assert view is not None
         history = self.view.trades(view)
         lo, hi = history.latest_span(limit)
-        inst = view.inst
+        row, past = self._trade_row(inst), self._past
+        if past is not None and hi - lo < limit:
+            return _spliced(past, inst, limit, history, lo, hi, self._rows, "trades", row)
+        return _aggregate_rows(self._rows, history, "trades", lo, hi, row)
+
+    def _trade_row(self, inst: Instrument) -> Callable[[Aggregate], bytes]:
+        """A ``trades`` row (§7.9): an aggregate's last trade id, price, quantity, its
+        quote (USDⓈ-M) or base (COIN-M) amount, time, side, and USDⓈ-M's ``isRPITrade``."""
         pd, qd = inst.price_decimals, inst.qty_decimals
         um = self._um
         quote_decimals = pd + qd if um else BASE_DECIMALS
 
         def row(a: Aggregate) -> bytes:
             fields: dict[str, Any] = {"id": a.last_id, "price": fixed(a.price, pd), "qty": fixed(a.qty, qd)}
-            # USDⓈ-M: the quote asset; COIN-M: the base asset (§7.9)
             quote = fixed(quote_units(inst, a.price, a.qty), quote_decimals)
             fields["quoteQty" if um else "baseQty"] = quote
             fields.update(time=a.time_ms, isBuyerMaker=a.buyer_is_maker)
@@ -145,10 +183,7 @@ class MarketHistory:
                 fields["isRPITrade"] = False
             return _encode_row(fields)
 
-        past = self._past
-        if past is not None and hi - lo < limit:
-            return _spliced(past, inst, limit, history, lo, hi, self._rows, "trades", row)
-        return _aggregate_rows(self._rows, history, "trades", lo, hi, row)
+        return row
 
     # -- continuousKlines (§7.8, §4.12) ------------------------------------------------------
 

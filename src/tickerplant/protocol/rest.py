@@ -120,12 +120,16 @@ class RestApi:
             f"{prefix}/v1/continuousKlines": history["continuousKlines"],
             f"{prefix}/v1/trades": history["trades"],
             f"{prefix}/v1/aggTrades": history["aggTrades"],
+            f"{prefix}/v1/historicalTrades": history["historicalTrades"],
             # Courtesies for clients that touch spot first (§10.2, §10.6).
             "/api/v3/ping": Method(_constant(1), lambda params, now: {}),
             "/api/v3/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
             "/api/v3/exchangeInfo": Method(_constant(1), lambda params, now: exchange_info_spot_stub(now)),
         }
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
+        # security type MARKET_DATA: answered to a valid `X-MBX-APIKEY` only (§7.1), which
+        # the listener checks against the venue's keys (``begin``'s ``check``)
+        self.keyed = frozenset({f"{prefix}/v1/historicalTrades"})
         if market is Market.UM:
             self.routes["/fapi/v2/ticker/price"] = m["ticker.price"]
             self.routes["/fapi/v1/rpiDepth"] = m["rpiDepth"]  # USDⓈ-M only (§4.11)
@@ -140,12 +144,14 @@ class RestApi:
         return begun.run() if isinstance(begun, RestLater) else begun
 
     def begin(
-        self, path: str, query: str, ip: str, now_ms: int, http_method: str = "GET"
-    ) -> RestAnswer | RestLater:
+        self, path: str, query: str, ip: str, now_ms: int, http_method: str = "GET",
+        check: Callable[[], None] | None = None,
+    ) -> RestAnswer | RestLater:  # fmt: skip
         """The answer to ``http_method`` on ``path``: market data is GET only, so another
         method is Binance's 404 for a path's unknown method (``unknown_path``), never the GET's
         answer. An answer that needs the past made first (a cold `fundingRate`) comes as a
-        ``RestLater``, to be made in pieces."""
+        ``RestLater``, to be made in pieces. ``check``: a ``keyed`` path's API-key check, run
+        once the weight is charged (part 1 §10's order); what it raises is the answer."""
         method = self.routes.get(path) if http_method == "GET" else None
         if method is None:
             unknown = unknown_path(path, http_method)
@@ -161,6 +167,8 @@ class RestApi:
             retry_s = -(-verdict.retry_after_ms // 1000)
             return RestAnswer(verdict.status, (self.error_body(limited),), verdict.used, retry_s)
         try:
+            if check is not None:
+                check()
             if duplicate:
                 raise RequestRefused(-1101, "Duplicate values for a parameter detected.")
             result: Any = method.answer(params, now_ms)

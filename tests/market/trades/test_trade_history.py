@@ -33,6 +33,19 @@ def test_lookups_by_id_and_time() -> None:
     assert history.query(99, None, None, 10) == []
 
 
+def test_from_a_trade_id_starts_at_the_aggregate_holding_it() -> None:
+    # historicalTrades' fromId is a trade id; aggregate n holds trades 10n to 10n + 2
+    history = TradeHistory(capacity=10)
+    for n in range(1, 26):
+        history.add(*_agg(n, T0 + n))
+    rows = history.rows(*history.from_trade(201, 3))  # inside aggregate 20
+    assert [a.agg_id for a in rows] == [20, 21, 22]
+    assert [a.agg_id for a in history.rows(*history.from_trade(203, 2))] == [21, 22]  # between: the next
+    assert [a.agg_id for a in history.rows(*history.from_trade(5, 2))] == [16, 17]  # older than kept: the oldest
+    assert history.rows(*history.from_trade(253, 5)) == []  # past the newest
+    assert [a.agg_id for a in history.rows(*history.from_trade(250, 5))] == [25]
+
+
 def test_a_full_ring_keeps_the_latest_in_order() -> None:
     history = TradeHistory(capacity=10)
     for n in range(1, 26):

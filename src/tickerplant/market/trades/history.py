@@ -53,7 +53,7 @@ class _Column:
 
 
 class TradeHistory:
-    __slots__ = ("_count", "_fields", "_ids", "_start", "_times", "capacity")
+    __slots__ = ("_count", "_fields", "_ids", "_lasts", "_start", "_times", "capacity")
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         if capacity <= 0:
@@ -64,6 +64,7 @@ class TradeHistory:
         self._count = 0  # aggregates held, up to capacity
         self._start = 0  # the physical index of the oldest aggregate once the ring is full
         self._ids = _Column(self, self._fields[0])
+        self._lasts = _Column(self, self._fields[2])
         self._times = _Column(self, self._fields[3])
 
     def __len__(self) -> int:
@@ -180,6 +181,12 @@ class TradeHistory:
         else:
             hi = min(hi, lo + limit)
         return lo, hi
+
+    def from_trade(self, trade_id: int, limit: int) -> tuple[int, int]:
+        """Where the first ``limit`` aggregates from the one holding trade ``trade_id`` on are
+        (``historicalTrades``' ``fromId``, §7.9): ``rows``' ``lo, hi``."""
+        lo = bisect_left(self._lasts, trade_id)
+        return lo, min(len(self), lo + max(0, limit))
 
     def query(
         self, from_id: int | None, start_ms: int | None, end_ms: int | None, limit: int
