@@ -23,10 +23,10 @@ SYMBOL, COIN = "BTC/USDT:USDT", "BTC/USD:BTC"
 
 
 def on_server_time(clock: ManualClock, *traders: Any) -> None:
-    """ccxt's timestamps on the server's clock, which the test moves (its ``timeDifference``,
-    what ``adjustForTimeDifference`` would have measured)."""
+    """ccxt's timestamps read from the server's clock, which stands still while real time
+    passes and is moved by the test (ccxt's ``nonce`` is what it signs as ``timestamp``)."""
     for trader in traders:
-        trader.options["timeDifference"] = SystemClock().now_ms() - clock.now_ms()
+        trader.nonce = clock.now_ms
 
 
 def exchange(plant: Tickerplant, key: Any, made: list[Any], coin: bool = False) -> Any:
@@ -45,6 +45,7 @@ async def test_ccxt_reads_each_positions_place_in_the_adl_queue_and_every_symbol
     clock = ManualClock(SystemClock().now_ms())
     plant = await start_server(clock=clock, simulator=STILL, venue_db=str(venue.path))
     alice, bob = exchange(plant, venue.alice_hmac, closing), exchange(plant, venue.bob_hmac, closing)
+    on_server_time(clock, alice, bob)
     for trader in (alice, bob):
         await trader.load_markets()
     await alice.create_order(SYMBOL, "market", "buy", 0.02)
@@ -57,7 +58,6 @@ async def test_ccxt_reads_each_positions_place_in_the_adl_queue_and_every_symbol
         """The next 30 s window ("values update every 30 s"), the mark at ``entry × factor``
         once the simulator has published its own for the time skipped."""
         clock.advance(30_000)
-        on_server_time(clock, alice, bob)
         await eventually(lambda: (m := marks.mark("BTCUSDT")) is not None and m.t >= clock.now_ms() - 1000)
         publish_mark(plant, (entry * Decimal(factor)).quantize(EIGHT))
 
