@@ -16,6 +16,11 @@
   interval was adjusted; every simulated perpetual funds every 8 hours within the same cap
   (``market/derivatives/mark_price.py``), so tickerplant lists every perpetual with it, ``disclaimer``
   false.
+- ``GET /fapi/v1/assetIndex`` (USDⓈ-M, ``symbol`` optional: ``BTCUSD``; weight 1 with it, 10
+  without): each margin asset's index and buffers (``market/payloads/asset_index.py``,
+  what the venue's Multi-Assets mode values collateral with): one object for a symbol, else
+  an array; an asset whose perpetual has no mark yet is left out (a symbol asked for then:
+  ``[]``). ``time``: its mark's, a stablecoin's the request's.
 - ``GET /fapi/v1/symbolAdlRisk`` (USDⓈ-M, ``symbol`` optional, weight 1; trading spec part 3
   §4.15): the symbol-level ADL risk rating, ``{"symbol", "adlRisk", "updateTime"}`` for a
   symbol, else an array of every symbol; "updated every 30 minutes", so ``updateTime`` is the
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import msgspec
@@ -44,6 +50,7 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.history.marks import PastFunding
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
+from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, PRICED_BY, asset_index_row, asset_price
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import HOUR_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS
@@ -86,6 +93,7 @@ class DerivativesData:
             "indexPriceKlines": Method(klines_weight, self._price_klines(PriceKind.INDEX)),
             "premiumIndexKlines": Method(klines_weight, self._price_klines(PriceKind.PREMIUM)),
             "symbolAdlRisk": Method(lambda params: 1, self.adl_risk),
+            "assetIndex": Method(lambda params: 1 if params.get("symbol") else 10, self.asset_index),
         }
 
     # -- premiumIndex --------------------------------------------------------------------
@@ -185,6 +193,30 @@ class DerivativesData:
             for view in self._view.symbols.values()
             if view.inst.contract_type is ContractType.PERPETUAL
         ]
+
+    # -- assetIndex ----------------------------------------------------------------------
+
+    def asset_index(self, params: Params, now_ms: int) -> Any:
+        asked = text_param(params, "symbol")
+        assets = list(MARGIN_ASSETS)
+        if asked is not None:
+            assets = [a for a in assets if f"{a}USD" == asked.upper()]
+            if not assets:
+                raise BAD_SYMBOL
+        marks = self._view.marks
+
+        def mark(symbol: str) -> Fraction | None:
+            state = marks.mark(symbol)
+            return Fraction(state.p) if state is not None else None
+
+        rows = []
+        for asset in assets:
+            index = asset_price(asset, mark)
+            if index is None:
+                continue
+            state = marks.mark(PRICED_BY[asset]) if asset in PRICED_BY else None
+            rows.append(asset_index_row(asset, index, state.t if state is not None else now_ms))
+        return (rows[0] if rows else []) if asked is not None else rows
 
     # -- symbolAdlRisk ------------------------------------------------------------------
 

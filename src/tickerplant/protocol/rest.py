@@ -134,6 +134,7 @@ class RestApi:
             self.routes["/fapi/v2/ticker/price"] = m["ticker.price"]
             self.routes["/fapi/v1/rpiDepth"] = m["rpiDepth"]  # USDⓈ-M only (§4.11)
             self.routes["/fapi/v1/symbolAdlRisk"] = d["symbolAdlRisk"]  # USDⓈ-M only (trading part 3 §4.15)
+            self.routes["/fapi/v1/assetIndex"] = d["assetIndex"]  # USDⓈ-M only (trading part 3 §11)
 
     def handles(self, path: str) -> bool:
         return path in self.routes or path.startswith(("/fapi/", "/dapi/", "/api/", "/futures/"))

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 
 __all__ = [
     "AMOUNT_SCALE",
@@ -60,7 +61,7 @@ API_KEY_FORMAT = re.compile(r"[A-Za-z0-9]{64}")
 MIN_RSA_BITS = 2048  # Binance states no minimum; below 2048 bits RSA is not considered safe
 # The USDⓈ-M balance answer lists these assets in this order, zero balances included
 # (part 3 §4.1's recommendation, from a testnet capture's asset list).
-UM_MARGIN_ASSETS = ("USDT", "USDC", "BNB", "BTC", "ETH", "FDUSD", "BFUSD")
+UM_MARGIN_ASSETS = MARGIN_ASSETS  # the USDⓈ-M wallet's assets (market/payloads/asset_index.py)
 _ALNUM = string.ascii_letters + string.digits
 
 

@@ -1,16 +1,17 @@
 """Multi-Assets mode's margin (trading spec part 3 §4.7, §11; USDⓈ-M only): every margin
-asset of the wallet (``accounts.UM_MARGIN_ASSETS``: USDT, USDC, BNB, BTC, ETH, FDUSD,
+asset of the wallet (``asset_index.MARGIN_ASSETS``: USDT, USDC, BNB, BTC, ETH, FDUSD,
 BFUSD) is collateral for every cross position, valued in USD.
 
 Binance publishes the mechanics by their field names only (§11: "mechanics beyond field
 names are inference"); tickerplant's, documented in docs/venue.md:
 
-- an asset's USD price (its "asset index", ``GET /fapi/v1/assetIndex``): 1 for the
-  stablecoins, the mark of ``<ASSET>USDT`` for BTC, ETH and BNB (none yet: the asset counts
-  for nothing);
-- a positive balance counts at its price times its collateral rate (``COLLATERAL_RATE``:
-  1 for the stablecoins, 0.95 for BTC, ETH and BNB: Binance's haircut for its majors); a
-  negative one counts in full, with no haircut to soften it. The haircut decides margin
+- an asset's USD price (its "asset index", ``GET /fapi/v1/assetIndex``,
+  ``market/payloads/asset_index.py``, which publishes it): 1 for the stablecoins, the
+  mark of ``<ASSET>USDT`` for BTC, ETH and BNB (none yet: the asset counts for nothing);
+- a positive balance counts at its price times its collateral rate (``COLLATERAL_RATE``,
+  one less the index's ``bidBuffer``: 1 for the stablecoins, 0.95 for BTC, ETH and BNB:
+  Binance's haircut for its majors); a negative one counts in full, with no haircut to
+  soften it (``askBuffer`` 0). The haircut decides margin
   (the margin check, the margin ratio, the liquidation price); what a liquidation takes or
   credits is measured on the collateral's whole value (``haircut=False``), so that a
   liquidated account is never paid for the haircut it held back;
@@ -38,26 +39,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 
+from tickerplant.market.payloads.asset_index import BID_BUFFER, PRICED_BY, asset_price
 from tickerplant.venue.ledger import Figures
 
 __all__ = ["COLLATERAL_RATE", "COLLATERAL_SYMBOLS", "asset_price", "pooled"]
 
-_STABLE = ("USDT", "USDC", "FDUSD", "BFUSD")
-COLLATERAL_RATE: dict[str, Fraction] = {asset: Fraction(1) for asset in _STABLE} | {
-    asset: Fraction(95, 100) for asset in ("BTC", "ETH", "BNB")
-}
-COLLATERAL_SYMBOLS = {f"{asset}USDT": asset for asset in ("BTC", "ETH", "BNB")}  # whose mark prices one
+COLLATERAL_RATE: dict[str, Fraction] = {asset: 1 - buffer for asset, buffer in BID_BUFFER.items()}
+COLLATERAL_SYMBOLS = {symbol: asset for asset, symbol in PRICED_BY.items()}  # whose mark prices one
 _UNITS = Fraction(10**8)
-
-
-def asset_price(asset: str, mark: Callable[[str], Fraction | None]) -> Fraction | None:
-    """``asset``'s USD price: 1 for a stablecoin, its USDT perpetual's mark for the others
-    (None: unknown, or no mark yet)."""
-    if asset in _STABLE:
-        return Fraction(1)
-    if asset not in COLLATERAL_RATE:
-        return None
-    return mark(f"{asset}USDT")
 
 
 def pooled(

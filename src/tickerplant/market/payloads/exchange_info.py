@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 import msgspec
 
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.market.units import fixed
 
 __all__ = [
@@ -338,7 +339,9 @@ AUTO_ASSET_EXCHANGE = "-10000"
 
 def _body(market: Market, instruments: Sequence[Instrument], server_time_ms: int) -> bytes:
     if market is Market.UM:
-        margin_assets = sorted({inst.margin_asset for inst in instruments})
+        # every margin asset of the wallet (part 3 §11), then any other a catalogue margins in
+        extra = sorted({inst.margin_asset for inst in instruments} - set(MARGIN_ASSETS))
+        margin_assets = [*MARGIN_ASSETS, *extra]
         assets = [AssetUM(asset, True, AUTO_ASSET_EXCHANGE) for asset in margin_assets]
         symbols_um = [_symbol_um(inst) for inst in instruments]
         info: msgspec.Struct = ExchangeInfoUM(
