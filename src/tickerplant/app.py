@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
-import sqlite3
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -18,16 +16,13 @@ from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
-from tickerplant.bus import Bus
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
 from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
-from tickerplant.feeds.simulator.one_book import OneBook
 from tickerplant.feeds.simulator.pump import SimulatedMarket
-from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
@@ -36,31 +31,18 @@ from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
-from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
-from tickerplant.venue.activity import VenueActivity
 from tickerplant.venue.administration import trading_view
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.auto_exchange import exchange_negative_balances
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.group_commit import GroupCommit, Stamped
+from tickerplant.venue.group_commit import GroupCommit
 from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.orders import seeded_client_ids
-from tickerplant.venue.position_modes import PositionModes
-from tickerplant.venue.published import PublishedMarket
-from tickerplant.venue.resting import receive
 from tickerplant.venue.store import Keyring
-from tickerplant.venue.transfers import settle_transfers
-from tickerplant.venue.watch import watch
+from tickerplant.venue_engines import checkpoint_journal, group_commit, venue_engines, venue_hooks
 
-__all__ = [
-    "Tickerplant", "checkpoint_journal", "feed_engine", "group_commit", "liquidations_to_plant", "source_for",
-    "venue_engines", "venue_hooks",
-]  # fmt: skip
+__all__ = ["Tickerplant", "source_for"]
 
 log = logging.getLogger("tickerplant")
-CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal.py)
 
 
 def source_for(config: ServerConfig, clock: Clock) -> Source:
@@ -80,132 +62,6 @@ def source_for(config: ServerConfig, clock: Clock) -> Source:
 
 def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
     total[0] += len(messages)
-
-
-def feed_engine(
-    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
-    messages: Sequence[StreamMessage],
-) -> None:  # fmt: skip
-    """The market's messages to its engine, after the view that its book reads; ``drain``:
-    what the engine did, to the user data stream."""
-    now_ms = clock.now_ms()
-    # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
-    keyring.refresh()
-    settle_transfers(engine, keyring.moved(engine.market), now_ms)
-    receive(engine, messages, now_ms)  # resting orders the trades filled (venue/resting.py)
-    watch(engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
-    exchange_negative_balances(engine, now_ms)  # Multi-Assets mode (venue/auto_exchange.py)
-    algos.observe(messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
-    drain(now_ms)
-
-
-def venue_engines(
-    config: ServerConfig, source: Source, instruments: Mapping[Market, list[Instrument]],
-    views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal, group: GroupCommit,
-) -> dict[Market, tuple[Engine, AlgoService]]:  # fmt: skip
-    """One engine per market and its Algo Order service, restored from the journal, in the
-    process whose plant publishes the book (``views``: what it published): on the simulated
-    market its takers trade in the simulator's book (docs/venue.md). They journal through
-    ``group``: one transaction a loop iteration (``venue/group_commit.py``)."""
-    modes = PositionModes()  # one position mode per account, for both markets
-    made = {}
-    for market, view in views.items():
-        published = PublishedMarket(view)
-        ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}")  # a session replays
-        listed, stamped = instruments[market], Stamped(group, market.value)  # whose wallets
-        if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
-            book = OneBook(source, published)
-            engine = Engine(market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes)
-        else:  # a replay's or relay's book: takers walk it and trade with no one
-            engine = Engine(market, listed, published, accounts, stamped, client_ids=ids, modes=modes)
-        journal.load(engine)
-        algos = AlgoService(engine)
-        journal.load_algos(algos)
-        made[market] = engine, algos
-    return made
-
-
-def group_commit(journal: SqliteJournal) -> GroupCommit:
-    """The journal committed once a loop iteration, on the running loop."""
-    return GroupCommit(journal, asyncio.get_running_loop().call_soon, journal_failed)
-
-
-def journal_failed(error: sqlite3.Error) -> None:
-    """The journal could not commit: the engines hold what it does not. Stop at once, before
-    anything else is acknowledged; restarted, the venue is what the journal holds, and the
-    clients whose answers never came query (``venue/group_commit.py``)."""
-    log.critical("the venue's journal could not commit (%s): stopping", error)
-    logging.shutdown()
-    os._exit(70)
-
-
-async def checkpoint_journal(journal: SqliteJournal) -> None:
-    """The journal's WAL copied into the database once a second of real time, in a
-    thread, when anything was committed (``venue/journal.py``: off the loop, so that no
-    command waits for the file's sync)."""
-    loop = asyncio.get_running_loop()
-    done = 0
-    while True:
-        await asyncio.sleep(CHECKPOINT_EVERY_S)
-        if journal.commits != done:
-            done = journal.commits
-            try:
-                await loop.run_in_executor(None, journal.checkpoint)
-            except sqlite3.Error as error:  # busy beyond its timeout: the next second's
-                log.warning("the journal's checkpoint failed: %s", error)
-
-
-def venue_hooks(
-    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
-    plant: Plant, bus: Bus, activity: VenueActivity,
-) -> list[Callable[[Sequence[StreamMessage]], None]]:  # fmt: skip
-    """What the market's messages go to after the views that the engine's book reads: the
-    engine (``feed_engine``), then the plant's ``@forceOrder`` (``liquidations_to_plant``),
-    each ``contained``."""
-    budget = LogBudget(per_interval=1, interval_ms=60_000)
-    return [
-        contained("engine", functools.partial(feed_engine, engine, algos, drain, clock, keyring), clock,
-                  activity, budget),
-        contained("liquidations", functools.partial(liquidations_to_plant, engine, plant, bus, clock), clock,
-                  activity, budget),
-    ]  # fmt: skip
-
-
-def contained(
-    name: str, hook: Callable[[Sequence[StreamMessage]], None], clock: Clock, activity: VenueActivity,
-    budget: LogBudget,
-) -> Callable[[Sequence[StreamMessage]], None]:  # fmt: skip
-    """``hook``, whose exception stays here: logged (its traceback once a minute, the
-    rest counted) and counted in ``tickerplant_venue_feed_failures_total``. Without this, a
-    venue bug met by one account's state would stop the source for every client of the
-    market. What the failed delivery half-did is in the engine's memory and not in the
-    journal (a batch is journaled whole or not at all): a restart gives the journal's."""
-
-    def guarded(messages: Sequence[StreamMessage]) -> None:
-        try:
-            hook(messages)
-        except Exception:
-            activity.failures[name] += 1
-            now_ms = clock.now_ms()
-            if (held := budget.allow(name, now_ms)) is not None:
-                log.exception("the venue's %s hook failed on a delivery%s", name, held_note(held))
-
-    return guarded
-
-
-def liquidations_to_plant(
-    engine: Engine, plant: Plant, bus: Bus, clock: Clock, messages: Sequence[StreamMessage]
-) -> None:
-    """The venue's liquidation orders, to the plant's `@forceOrder` streams (pushed at its
-    ticks, as the source's own liquidations are: venue/liquidation.py)."""
-    liquidations = engine.exposure.liquidations
-    if not liquidations:
-        return
-    out: list[StreamMessage] = []
-    now_ms = clock.now_ms()
-    while liquidations:
-        plant.apply(liquidations.popleft(), now_ms, out)
-    bus.publish(engine.market, out)
 
 
 class Tickerplant:

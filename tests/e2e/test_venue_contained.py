@@ -1,6 +1,6 @@
 # ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
 """A venue bug met on one delivery stays in the venue: the market goes on for everyone
-(``app.contained``). Without it, an exception in the engine's feed went up through the
+(``venue_engines.Contained``). Without it, an exception in the engine's feed went up through the
 bus into the source, and the server stopped with "source failed"."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from ports import free_port
 from test_venue_clients import STILL, Venue, closing, python_binance, venue  # noqa: F401
 
-import tickerplant.app
+import tickerplant.venue_engines
 from tickerplant.app import Tickerplant
 from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
@@ -34,24 +34,34 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
     start_server: Any, venue: Venue, closing: list[Any], monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    real_watch = tickerplant.app.watch
+    real_watch = tickerplant.venue_engines.watch
 
     def failing_watch(engine: Any, messages: Sequence[StreamMessage], now_ms: int) -> None:
         if any(BOOM in m.payload for m in messages):
             raise RuntimeError("a venue bug")
         real_watch(engine, messages, now_ms)
 
-    monkeypatch.setattr(tickerplant.app, "watch", failing_watch)
+    monkeypatch.setattr(tickerplant.venue_engines, "watch", failing_watch)
+    later_steps: list[int] = []  # the steps after the failing one still run, each delivery
+    real_exchange = tickerplant.venue_engines.exchange_negative_balances
+
+    def exchange(engine: Any, now_ms: int) -> None:
+        later_steps.append(now_ms)
+        real_exchange(engine, now_ms)
+
+    monkeypatch.setattr(tickerplant.venue_engines, "exchange_negative_balances", exchange)
     plant: Tickerplant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
     async with aiohttp.ClientSession() as session:
         um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
         async with session.get(f"{um}/fapi/v1/premiumIndex?symbol=BTCUSDT") as response:
             mark = (await response.json())["markPrice"]
+    ran = len(later_steps)
     for _ in range(3):
         with caplog.at_level(logging.ERROR, logger="tickerplant"):
             publish_mark(plant, mark)  # raised inside: not here
-    assert plant.listeners[Market.UM].user_data.activity.failures["engine"] == 3
-    said = [r for r in caplog.records if "hook failed" in r.getMessage()]
+    assert plant.listeners[Market.UM].user_data.activity.failures["watch"] == 3
+    assert len(later_steps) >= ran + 3
+    said = [r for r in caplog.records if "watch step failed" in r.getMessage()]
     assert len(said) == 1 and said[0].exc_info is not None  # once a minute, with its traceback
     assert not plant.done.is_set()
     client = python_binance(plant, closing, venue.alice_hmac)  # the venue still trades and answers
@@ -61,4 +71,4 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
     assert order["status"] == "FILLED"
     async with aiohttp.ClientSession() as session, session.get(f"{plant.admin_url()}/metrics") as response:
         text = await response.text()
-    assert "tickerplant_venue_feed_failures_total{hook=\"engine\",market=\"um\"} 3.0" in text
+    assert "tickerplant_venue_feed_failures_total{hook=\"watch\",market=\"um\"} 3.0" in text

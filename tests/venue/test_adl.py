@@ -18,14 +18,17 @@ from tickerplant.venue.account_payloads import position_risk
 from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.adl import ADL_WINDOW_MS, adl_quantile, leverage_pnl, quantile
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.settings import set_dual_side, set_margin_type
+from tickerplant.venue.settings import set_dual_side, set_margin_type, set_multi_assets
 
 CAROL, DAVE = 3, 4
 FUNDS = {ALICE: "10000", BOB: "10", CAROL: "1000", DAVE: "50"}
+ERIN = 5  # 1 BTC in her USDⓈ-M wallet, no USDT: collateral in Multi-Assets mode
 
 
 class Deposits:
     def balances(self, account_id: int) -> list[Balance]:
+        if account_id == ERIN:
+            return [Balance(ERIN, Market.UM, "BTC", parse_amount("1"), 1)]
         found = FUNDS.get(account_id)
         return [Balance(account_id, Market.UM, "USDT", parse_amount(found), 1)] if found else []
 
@@ -110,3 +113,19 @@ def test_hedge_cross_shows_one_value_for_both_sides_under_hedge_and_isolated_its
     carol = adl_quantile(engine, reads(CAROL), NOW)[0]["adlQuantile"]
     assert list(carol) == ["LONG", "SHORT", "BOTH"] and carol["LONG"] > 0 and carol["SHORT"] == carol["BOTH"] == 0
     assert {carol["LONG"], alice["LONG"]} == {2, 4}  # two longs: ranks 1 and 2 of 2
+
+
+def test_multi_assets_positions_are_ranked_on_the_pool_their_liquidation_reads(
+    engine: Engine, book: Book
+) -> None:
+    set_multi_assets(engine, ERIN, True)
+    buy(engine, ERIN, "0.500")  # her USDT wallet −15 (the fee), backed by 1 BTC
+    buy(engine, CAROL, "0.100")
+    book.marks["BTCUSDT"] = Fraction(61000)
+    # Erin's pool: 1 BTC × 61 000 × 0.95 − 15 = 57 935 USD; 500/57 935 × 122/58 435 ≈ 1.8e-5,
+    # under Carol's ≈ 0.00223 (on her USDT wallet alone, −15, it would rank first)
+    pool = engine.margin_figures(engine.ledger(ERIN), "USDT")
+    assert pool.cross_wallet == 57_935 * 10**8
+    erin = adl_quantile(engine, reads(ERIN), NOW)[0]["adlQuantile"]["BOTH"]
+    carol = adl_quantile(engine, reads(CAROL), NOW)[0]["adlQuantile"]["BOTH"]
+    assert (erin, carol) == (2, 4)

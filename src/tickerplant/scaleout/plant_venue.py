@@ -1,6 +1,6 @@
 """The venue in the plant's process (``serve --workers``, split mode).
 
-The engines live where the book is published, as in one process (``app.venue_engines``):
+The engines live where the book is published, as in one process (``venue_engines.venue_engines``):
 beside the plant, reading its views and taking its messages after them
 (``feed_engine``, ``liquidations_to_plant``). What one process' listener holds for its
 engine is here too: the private endpoints (``venue/rest.py``, ``venue/ws_trading.py``),
@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from nats.aio.subscription import Subscription
 
-from tickerplant.app import checkpoint_journal, group_commit, venue_engines, venue_hooks
 from tickerplant.bus import Bus, StreamMessage
 from tickerplant.bus.frames import Notice
 from tickerplant.bus.nats import NatsBus
@@ -45,6 +44,7 @@ from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.rest import PrivateRest
 from tickerplant.venue.store import Keyring
 from tickerplant.venue.ws_trading import WsTrading
+from tickerplant.venue_engines import checkpoint_journal, group_commit, venue_engines, venue_hooks
 
 __all__ = ["PlantVenue"]
 

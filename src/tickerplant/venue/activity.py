@@ -1,7 +1,7 @@
 """What the venue did, counted for the metrics (issue 33 item 12): orders by type and what
 happened to them (``x``: NEW, TRADE, CANCELED, EXPIRED, AMENDMENT, the algo orders' states),
 refusals of trading requests by Binance's code, fills by liquidity, and the market's
-deliveries the venue failed to take (``app.contained``). Plain counters, bounded by the
+deliveries the venue failed to take (``venue_engines.Contained``). Plain counters, bounded by the
 enumerations (order types × executions, codes of part 1 §6.3, maker/taker, the hooks' few
 names)."""
 
@@ -20,7 +20,7 @@ class VenueActivity:
         self.orders: Counter[tuple[str, str]] = Counter()  # (order type, execution) -> events
         self.rejects: Counter[int] = Counter()  # code -> trading requests refused with it
         self.fills: Counter[str] = Counter()  # "maker" / "taker" -> fills
-        self.failures: Counter[str] = Counter()  # hook ("engine", "liquidations") -> deliveries it raised on
+        self.failures: Counter[str] = Counter()  # venue step ("watch", …) -> deliveries it raised on
 
     def saw(self, events: Iterable[Event]) -> None:
         for event in events:

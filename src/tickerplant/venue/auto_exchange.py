@@ -16,7 +16,7 @@ docs/venue.md says so:
   asset (the asset sold's negative, part 3 §4.11) and one ``ACCOUNT_UPDATE``
   ``m=AUTO_EXCHANGE`` with both balances in ``B``, the asset covered first (part 4 §3.4).
 
-It runs after each delivery of the market's messages (``app.feed_engine``), after funding
+It runs after each delivery of the market's messages (``venue_engines.feed_engine``), after funding
 and liquidations: a loss a fill realized is exchanged at the next delivery. Only accounts
 in the mode are looked at (``Exposure.pooled``), and only their wallets below the threshold
 cost more than a comparison.

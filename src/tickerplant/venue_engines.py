@@ -1,0 +1,182 @@
+"""The venue's engines in a server process (one process, or the plant under ``--workers``):
+made and restored from the journal (``venue_engines``), fed by the market's deliveries after
+the views their book reads (``venue_hooks``: ``feed_engine``'s steps and the liquidations to
+the plant, each ``Contained``), their journal committed once a loop iteration
+(``group_commit``) and checkpointed in a thread (``checkpoint_journal``)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tickerplant.bus import Bus
+from tickerplant.clock import Clock
+from tickerplant.config import ServerConfig
+from tickerplant.feeds import Source
+from tickerplant.feeds.simulator.one_book import OneBook
+from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.plant.view import MarketView
+from tickerplant.venue.activity import VenueActivity
+from tickerplant.venue.algo_service import AlgoService
+from tickerplant.venue.auto_exchange import exchange_negative_balances
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.group_commit import GroupCommit, Stamped
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.orders import seeded_client_ids
+from tickerplant.venue.position_modes import PositionModes
+from tickerplant.venue.published import PublishedMarket
+from tickerplant.venue.resting import receive
+from tickerplant.venue.store import Keyring
+from tickerplant.venue.transfers import settle_transfers
+from tickerplant.venue.watch import watch
+
+__all__ = [
+    "CHECKPOINT_EVERY_S", "Contained", "checkpoint_journal", "feed_engine", "group_commit", "journal_failed",
+    "liquidations_to_plant", "venue_engines", "venue_hooks",
+]  # fmt: skip
+
+log = logging.getLogger("tickerplant")
+Step = Callable[..., None]  # (name, function, *its arguments): ``Contained``
+CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal.py)
+
+
+def feed_engine(
+    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
+    step: Step, messages: Sequence[StreamMessage],
+) -> None:  # fmt: skip
+    """The market's messages to its engine, after the view that its book reads; ``drain``:
+    what the engine did, to the user data stream, whatever a step did. Each step runs
+    through ``step`` (``contained``'s): one that raises does not keep the others from this
+    delivery (a bad state met by the watch would otherwise stop every account's fills,
+    triggers and events)."""
+    now_ms = clock.now_ms()
+    try:
+        # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
+        step("transfers", _transfers, engine, keyring, now_ms)
+        step("fills", receive, engine, messages, now_ms)  # resting orders the trades filled (venue/resting)
+        step("watch", watch, engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
+        step("exchange", exchange_negative_balances, engine, now_ms)  # Multi-Assets (venue/auto_exchange.py)
+        step("algos", algos.observe, messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
+    finally:
+        drain(now_ms)
+
+
+def _transfers(engine: Engine, keyring: Keyring, now_ms: int) -> None:
+    keyring.refresh()
+    settle_transfers(engine, keyring.moved(engine.market), now_ms)
+
+
+def venue_engines(
+    config: ServerConfig, source: Source, instruments: Mapping[Market, list[Instrument]],
+    views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal, group: GroupCommit,
+) -> dict[Market, tuple[Engine, AlgoService]]:  # fmt: skip
+    """One engine per market and its Algo Order service, restored from the journal, in the
+    process whose plant publishes the book (``views``: what it published): on the simulated
+    market its takers trade in the simulator's book (docs/venue.md). They journal through
+    ``group``: one transaction a loop iteration (``venue/group_commit.py``)."""
+    modes = PositionModes()  # one position mode per account, for both markets
+    made = {}
+    for market, view in views.items():
+        published = PublishedMarket(view)
+        ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}")  # a session replays
+        listed, stamped = instruments[market], Stamped(group, market.value)  # whose wallets
+        if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
+            book = OneBook(source, published)
+            engine = Engine(market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes)
+        else:  # a replay's or relay's book: takers walk it and trade with no one
+            engine = Engine(market, listed, published, accounts, stamped, client_ids=ids, modes=modes)
+        journal.load(engine)
+        algos = AlgoService(engine)
+        journal.load_algos(algos)
+        made[market] = engine, algos
+    return made
+
+
+def group_commit(journal: SqliteJournal) -> GroupCommit:
+    """The journal committed once a loop iteration, on the running loop."""
+    return GroupCommit(journal, asyncio.get_running_loop().call_soon, journal_failed)
+
+
+def journal_failed(error: sqlite3.Error) -> None:
+    """The journal could not commit: the engines hold what it does not. Stop at once, before
+    anything else is acknowledged; restarted, the venue is what the journal holds, and the
+    clients whose answers never came query (``venue/group_commit.py``)."""
+    log.critical("the venue's journal could not commit (%s): stopping", error)
+    logging.shutdown()
+    os._exit(70)
+
+
+async def checkpoint_journal(journal: SqliteJournal) -> None:
+    """The journal's WAL copied into the database once a second of real time, in a
+    thread, when anything was committed (``venue/journal.py``: off the loop, so that no
+    command waits for the file's sync)."""
+    loop = asyncio.get_running_loop()
+    done = 0
+    while True:
+        await asyncio.sleep(CHECKPOINT_EVERY_S)
+        if journal.commits != done:
+            done = journal.commits
+            try:
+                await loop.run_in_executor(None, journal.checkpoint)
+            except sqlite3.Error as error:  # busy beyond its timeout: the next second's
+                log.warning("the journal's checkpoint failed: %s", error)
+
+
+def venue_hooks(
+    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
+    plant: Plant, bus: Bus, activity: VenueActivity,
+) -> list[Callable[[Sequence[StreamMessage]], None]]:  # fmt: skip
+    """What the market's messages go to after the views that the engine's book reads: the
+    engine (``feed_engine``, each of its steps ``contained``), then the plant's
+    ``@forceOrder`` (``liquidations_to_plant``), itself ``contained``."""
+    step = Contained(clock, activity)
+    return [
+        functools.partial(feed_engine, engine, algos, drain, clock, keyring, step),
+        functools.partial(step, "liquidations", liquidations_to_plant, engine, plant, bus, clock),
+    ]
+
+
+class Contained:
+    """A venue step on a market delivery whose exception stays here: logged (its traceback
+    once a minute per step, the rest counted) and counted in
+    ``tickerplant_venue_feed_failures_total{hook=<step>}``. Without this, a venue bug met by
+    one account's state went up through the bus into the source and stopped the market for
+    every client. What the failed step half-did is in the engine's memory and not in the
+    journal (a batch is journaled whole or not at all): a restart gives the journal's."""
+
+    def __init__(self, clock: Clock, activity: VenueActivity) -> None:
+        self._clock = clock
+        self._activity = activity
+        self._budget = LogBudget(per_interval=1, interval_ms=60_000)
+
+    def __call__(self, name: str, fn: Callable[..., object], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            self._activity.failures[name] += 1
+            if (held := self._budget.allow(name, self._clock.now_ms())) is not None:
+                log.exception("the venue's %s step failed on a delivery%s", name, held_note(held))
+
+
+def liquidations_to_plant(
+    engine: Engine, plant: Plant, bus: Bus, clock: Clock, messages: Sequence[StreamMessage]
+) -> None:
+    """The venue's liquidation orders, to the plant's `@forceOrder` streams (pushed at its
+    ticks, as the source's own liquidations are: venue/liquidation.py)."""
+    liquidations = engine.exposure.liquidations
+    if not liquidations:
+        return
+    out: list[StreamMessage] = []
+    now_ms = clock.now_ms()
+    while liquidations:
+        plant.apply(liquidations.popleft(), now_ms, out)
+    bus.publish(engine.market, out)
