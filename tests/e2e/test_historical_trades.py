@@ -26,7 +26,7 @@ async def get(plant: Tickerplant, path: str, headers: dict[str, str]) -> tuple[i
         return response.status, await response.json(), response.headers
 
 
-async def test_historical_trades_page_from_a_trade_id_with_a_key(
+async def test_historical_trades_page_from_a_trade_id_with_a_key_for_python_binance_and_ccxt(
     start_server: Any, venue: Venue, closing: list[Any]
 ) -> None:
     plant = await start_server(simulator=STILL, venue_db=str(venue.path))
@@ -56,11 +56,7 @@ async def test_historical_trades_page_from_a_trade_id_with_a_key(
     assert list(coin[-1]) == ["id", "price", "qty", "baseQty", "time", "isBuyerMaker"]
     assert coin == await client.futures_coin_recent_trades(symbol="BTCUSD_PERP", limit=3)
 
-
-async def test_ccxt_fetches_trades_from_the_historical_endpoint(
-    start_server: Any, venue: Venue, closing: list[Any]
-) -> None:
-    plant = await start_server(simulator=STILL, venue_db=str(venue.path))
+    # ccxt's fetch_trades from the same endpoint (its fetchTradesMethod), alice's key
     exchange = ccxtpro.binanceusdm({"apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret,
                                     "options": {"fetchCurrencies": False}})  # fmt: skip
     closing.append(exchange)
