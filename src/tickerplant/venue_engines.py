@@ -54,10 +54,10 @@ def feed_engine(
     step: Step, messages: Sequence[StreamMessage],
 ) -> None:  # fmt: skip
     """The market's messages to its engine, after the view that its book reads; ``drain``:
-    what the engine did, to the user data stream, whatever a step did. Each step runs
-    through ``step`` (``contained``'s): one that raises does not keep the others from this
-    delivery (a bad state met by the watch would otherwise stop every account's fills,
-    triggers and events)."""
+    what the engine did, to the user data stream, whatever a step did. Each step, the drain
+    too, runs through ``step`` (``Contained``): one that raises does not keep the others
+    from this delivery (a bad state met by the watch would otherwise stop every account's
+    fills, triggers and events)."""
     now_ms = clock.now_ms()
     try:
         # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
@@ -67,7 +67,7 @@ def feed_engine(
         step("exchange", exchange_negative_balances, engine, now_ms)  # Multi-Assets (venue/auto_exchange.py)
         step("algos", algos.observe, messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
     finally:
-        drain(now_ms)
+        step("drain", drain, now_ms)
 
 
 def _transfers(engine: Engine, keyring: Keyring, now_ms: int) -> None:
