@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from conftest import StartServer
+from recording_clocked import record_clocked
 from test_binance_sdk import STILL, sdk
 from test_python_binance import client_for, clients  # noqa: F401 (a fixture)
+from timing import SECONDS, eventually
 
+from tickerplant.clock import ManualClock
+from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
+from tickerplant.venue.collateral import asset_price
+from tickerplant.venue.store import AccountStore
 
 
 async def test_the_asset_index_is_the_collateral_the_venue_counts(
@@ -56,3 +63,30 @@ async def test_the_asset_index_is_the_collateral_the_venue_counts(
         cm = plant.listeners[Market.CM].port
         async with session.get(f"http://127.0.0.1:{cm}/dapi/v1/assetIndex") as response:
             assert response.status == 404  # USDⓈ-M only
+
+
+async def test_a_replay_without_mark_prices_indexes_a_coin_at_its_books_mid_as_the_venue_values_it(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    upstream = await start_server(clock=clock, simulator={"actions_per_s": 400.0})
+    recording = tmp_path / "recording"
+    recording.mkdir()
+    await record_clocked(upstream, clock, Market.UM, ["btcusdt@depth@100ms"], recording, messages=25, snapshots=1)
+    db = tmp_path / "venue.db"
+    AccountStore(db).create_account("a", [(Market.UM, "BTC", 10**8)], 0)
+    replay = ReplayConfig(paths=(str(recording),), speed=2.0, paused=True)
+    plant = await start_server(venue_db=str(db), replay=replay)
+    view = plant.listeners[Market.UM].view
+    btc = view.symbol("BTCUSDT")
+    assert btc is not None
+    plant.source.resume()  # type: ignore[attr-defined]
+    await eventually(lambda: view.book(btc).last_update_id > 0, 10 * SECONDS)
+    plant.source.pause()  # type: ignore[attr-defined]
+    assert view.marks.mark("BTCUSDT") is None  # no mark price in a depth-only recording
+    venue_price = asset_price("BTC", plant.engines[Market.UM].mark)  # the book's mid
+    port = plant.listeners[Market.UM].port
+    url = f"http://127.0.0.1:{port}/fapi/v1/assetIndex?symbol=BTCUSD"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        row = await response.json()
+    assert venue_price is not None and Decimal(row["index"]) == Decimal(venue_price.numerator) / venue_price.denominator

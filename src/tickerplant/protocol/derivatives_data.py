@@ -18,9 +18,10 @@
   false.
 - ``GET /fapi/v1/assetIndex`` (USDⓈ-M, ``symbol`` optional: ``BTCUSD``; weight 1 with it, 10
   without): each margin asset's index and buffers (``market/payloads/asset_index.py``,
-  what the venue's Multi-Assets mode values collateral with): one object for a symbol, else
-  an array; an asset whose perpetual has no mark yet is left out (a symbol asked for then:
-  ``[]``). ``time``: its mark's, a stablecoin's the request's.
+  what the venue's Multi-Assets mode values collateral with, at the same price: the
+  perpetual's mark, else its book's mid): one object for a symbol, else an array; an asset
+  with neither is left out (a symbol asked for then: ``[]``). ``time``: its mark's, else
+  the request's.
 - ``GET /fapi/v1/symbolAdlRisk`` (USDⓈ-M, ``symbol`` optional, weight 1; trading spec part 3
   §4.15): the symbol-level ADL risk rating, ``{"symbol", "adlRisk", "updateTime"}`` for a
   symbol, else an array of every symbol; "updated every 30 minutes", so ``updateTime`` is the
@@ -203,11 +204,22 @@ class DerivativesData:
             assets = [a for a in assets if f"{a}USD" == asked.upper()]
             if not assets:
                 raise BAD_SYMBOL
-        marks = self._view.marks
+        marks, market = self._view.marks, self._view
 
         def mark(symbol: str) -> Fraction | None:
+            """The venue's price of a collateral coin (``venue/engine.Engine.mark``): its
+            perpetual's mark, else, before any (a replay without mark prices), its book's mid."""
             state = marks.mark(symbol)
-            return Fraction(state.p) if state is not None else None
+            if state is not None:
+                return Fraction(state.p)
+            view = market.symbol(symbol)
+            if view is None:
+                return None
+            book = market.book(view)
+            bid, ask = next(book.levels(True), None), next(book.levels(False), None)
+            if bid is None or ask is None:
+                return None
+            return Fraction(bid[0] + ask[0], 2 * 10**view.inst.price_decimals)
 
         rows = []
         for asset in assets:

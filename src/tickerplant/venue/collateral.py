@@ -7,7 +7,8 @@ names are inference"); tickerplant's, documented in docs/venue.md:
 
 - an asset's USD price (its "asset index", ``GET /fapi/v1/assetIndex``,
   ``market/payloads/asset_index.py``, which publishes it): 1 for the stablecoins, the
-  mark of ``<ASSET>USDT`` for BTC, ETH and BNB (none yet: the asset counts for nothing);
+  mark of ``<ASSET>USDT`` for BTC, ETH and BNB (``Engine.mark``: its book's mid before any
+  mark; none without a book: the asset counts for nothing);
 - a positive balance counts at its price times its collateral rate (``COLLATERAL_RATE``,
   one less the index's ``bidBuffer``: 1 for the stablecoins, 0.95 for BTC, ETH and BNB:
   Binance's haircut for its majors); a negative one counts in full, with no haircut to
@@ -15,7 +16,7 @@ names are inference"); tickerplant's, documented in docs/venue.md:
   (the margin check, the margin ratio, the liquidation price); what a liquidation takes or
   credits is measured on the collateral's whole value (``haircut=False``), so that a
   liquidated account is never paid for the haircut it held back;
-- a held asset with no price yet (its perpetual not marked) makes the pool unpriced
+- a held asset with no price yet (its perpetual neither marked nor booked) makes the pool unpriced
   (``Figures.priced`` false): the margin check counts it as nothing, and the margin ratio
   is not judged until it has a price: no liquidation on a collateral valued at zero;
 - a mark of ``<ASSET>USDT`` moves the collateral too: the accounts in the mode holding that

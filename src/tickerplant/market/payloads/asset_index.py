@@ -6,7 +6,8 @@ values collateral with (``venue/collateral.py``), so the three never disagree.
 - The margin assets, in the order part 3 §4.1 recommends: USDT, USDC, BNB, BTC, ETH,
   FDUSD, BFUSD; each ``marginAvailable`` in exchangeInfo.
 - An asset's index (its USD price): 1 for the stablecoins, the mark of ``<ASSET>USDT`` for
-  BTC, ETH and BNB (none until that perpetual is marked).
+  BTC, ETH and BNB (as the venue reads a mark: its book's mid before any, none without a
+  book).
 - ``bidBuffer``: the haircut of a positive balance (``bidRate = index × (1 − bidBuffer)``):
   0.05 for BTC, ETH and BNB, Binance's for its majors; 0 for the stablecoins, which
   tickerplant values at par.
@@ -40,7 +41,7 @@ _ZERO = fixed(0, _DECIMALS)
 
 def asset_price(asset: str, mark: Callable[[str], Fraction | None]) -> Fraction | None:
     """``asset``'s index, its USD price: 1 for a stablecoin, its USDT perpetual's mark for
-    the others (None: not a margin asset, or no mark yet)."""
+    the others (None: not a margin asset, or no price from ``mark`` yet)."""
     if asset in STABLECOINS:
         return Fraction(1)
     symbol = PRICED_BY.get(asset)
