@@ -248,3 +248,42 @@ def test_coin_m_liquidation_at_the_inverse_bankruptcy_price() -> None:
     # 0.0109 − 0.01052631 − 0.00010526 = 0.00026843 left, below 0.21052631 × 0.015: all of it
     assert clear["a"]["B"] == [{"a": "BTC", "wb": "0.00000000", "cw": "0.00000000", "bc": "-0.00026843"}]
     assert engine.figures(ALICE, "BTC").wallet == 0
+
+
+def test_one_accounts_failure_keeps_no_other_from_its_funding_or_its_liquidation(
+    engine: Engine, book: Book, journal: Kept, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A venue bug met by one account's state (here: alice's, judged first) is raised once
+    every other account is charged and judged (``exposure.each_account``), for the step
+    that runs the watch to count and log (``venue_engines.Contained``)."""
+    import tickerplant.venue.funding as funding_module
+    import tickerplant.venue.liquidation as liquidation_module
+
+    long_half_btc(engine)
+    engine.place(BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # short, 10 USDT
+    bob_before = wallet(engine, BOB)
+    real_charge, real_judge = funding_module._charge, liquidation_module._judge_cross
+
+    def charge(engine_: Engine, ledger: Any, *args: Any) -> None:
+        if ledger.account_id == ALICE:
+            raise RuntimeError("alice's state")
+        real_charge(engine_, ledger, *args)
+
+    def judge(engine_: Engine, ledger: Any, *args: Any) -> None:
+        if ledger.account_id == ALICE:
+            raise RuntimeError("alice's state")
+        real_judge(engine_, ledger, *args)
+
+    monkeypatch.setattr(funding_module, "_charge", charge)
+    monkeypatch.setattr(liquidation_module, "_judge_cross", judge)
+    at = NOW + 3_600_000
+    commits = len(journal.batches)
+    with pytest.raises(RuntimeError, match="alice's state"):
+        watch(engine, [funding(at, "0.00010000", "61000.00000000")], at + 5)
+    assert wallet(engine, BOB) == bob_before + Fraction("0.0061")  # charged, and journaled
+    assert journal.batches[commits].changes == [(BOB, "USDT", 610_000, at)]
+    book.marks["BTCUSDT"] = Fraction(70000)  # bob's short past its liquidation price
+    with pytest.raises(RuntimeError, match="alice's state"):
+        watch(engine, [StreamMessage(MARK, b"{}")], at + 10)
+    assert engine.ledger(BOB).position("BTCUSDT").amt == 0  # liquidated all the same
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 500

@@ -10,13 +10,13 @@ call outstanding, one per symbol, the last 1,000 liquidation orders.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tickerplant.market.derivatives.mark_streams import internal_names
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.updates import Liquidation
 
-__all__ = ["Exposure"]
+__all__ = ["Exposure", "each_account"]
 
 
 class Exposure:
@@ -43,3 +43,18 @@ class Exposure:
     def hold(self, account_id: int, symbol: str) -> None:
         """``account_id`` has (or had) a position on ``symbol``: watch it there."""
         self.holders.setdefault(symbol, set()).add(account_id)
+
+
+def each_account(accounts: Iterable[int], judge: Callable[[int], None]) -> None:
+    """``judge`` every account, in order; one that raises (a venue bug met by one account's
+    state) keeps no other from its funding or its margin check: the first error is raised
+    once all are done, for the step that runs this to count and log
+    (``venue_engines.Contained``)."""
+    error: Exception | None = None
+    for account_id in accounts:
+        try:
+            judge(account_id)
+        except Exception as exc:
+            error = error or exc
+    if error is not None:
+        raise error

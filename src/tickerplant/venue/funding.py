@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.venue.events import BalanceUpdate, Batch, Income
+from tickerplant.venue.exposure import each_account
 from tickerplant.venue.margin import Position, toward_zero
 from tickerplant.venue.orders import PositionSide
 
@@ -60,12 +61,17 @@ def settle_funding(engine: Engine, symbol: str, event: FundingEvent, now_ms: int
     if not rate or mark <= 0:
         return
     batch = Batch()
-    for account_id in sorted(exposure.holders.get(symbol, ())):
+
+    def charge(account_id: int) -> None:
         ledger = engine.ledger(account_id)
         for position in ledger.held(symbol):  # hedge mode: each side pays its own
             _charge(engine, ledger, symbol, position, event, rate, mark, batch, now_ms)
-    if batch:
-        engine.journal.commit(batch)
+
+    try:  # one account's failure charges the others all the same, and journals what was charged
+        each_account(sorted(exposure.holders.get(symbol, ())), charge)
+    finally:
+        if batch:
+            engine.journal.commit(batch)
 
 
 def _charge(

@@ -45,6 +45,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
 from tickerplant.venue.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
 from tickerplant.venue.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
+from tickerplant.venue.exposure import each_account
 from tickerplant.venue.funding import tran_id
 from tickerplant.venue.margin import Bracket, Contract, down
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
@@ -73,24 +74,29 @@ def check(engine: Engine, symbol: str, now_ms: int) -> None:
     if not holders:
         return
     contract = engine.contracts[symbol]
-    for account_id in sorted(holders):
+
+    def judge(account_id: int) -> None:
         ledger = engine.ledger(account_id)
         held = ledger.held(symbol)
         if not held:
             holders.discard(account_id)
-            continue
+            return
         if symbol not in ledger.isolated:
             _judge_cross(engine, ledger, (symbol, held[0].side), now_ms)
-            continue
+            return
         mark = engine.mark(symbol)
         if mark is None:
-            continue
+            return
         for position in held:  # an isolated position alone, each side of a hedge account's
             if position.amt:
                 f = ledger.symbol_figures(contract, mark, position.side)
                 _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms)
-    if not holders:
-        del engine.exposure.holders[symbol]
+
+    try:
+        each_account(sorted(holders), judge)  # one account's failure judges the others all the same
+    finally:
+        if not holders:
+            del engine.exposure.holders[symbol]
 
 
 def check_collateral(engine: Engine, symbol: str, now_ms: int) -> None:
@@ -100,13 +106,16 @@ def check_collateral(engine: Engine, symbol: str, now_ms: int) -> None:
     if asset is None:
         return
     judged = engine.exposure.holders.get(symbol, set())  # ``check`` judged those at this mark
-    for account_id in sorted(engine.exposure.pooled - judged):
+
+    def judge(account_id: int) -> None:
         ledger = engine.ledger(account_id)
         if not engine.wallet(ledger, asset):
-            continue
+            return
         cross = [held for held, p in ledger.positions.items() if p.amt and held[0] not in ledger.isolated]
         if cross:
             _judge_cross(engine, ledger, cross[0], now_ms)
+
+    each_account(sorted(engine.exposure.pooled - judged), judge)
 
 
 def _judge_cross(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> None:
