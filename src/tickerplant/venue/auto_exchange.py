@@ -30,6 +30,7 @@ from tickerplant.market.payloads.exchange_info import AUTO_ASSET_EXCHANGE
 from tickerplant.venue.collateral import asset_price
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import BalanceUpdate, Batch, Income
+from tickerplant.venue.exposure import each_account
 from tickerplant.venue.ledger import Ledger
 from tickerplant.venue.transfers import TRAN_ID_SLOTS
 
@@ -47,12 +48,17 @@ def exchange_negative_balances(engine: Engine, now_ms: int) -> None:
     if not pooled:
         return
     batch = Batch()
-    for account_id in sorted(pooled):
+
+    def cover(account_id: int) -> None:
         ledger = engine.ledger(account_id)
         if any(change < THRESHOLD for change in ledger.changes.values()):  # deposits are never negative
             _cover(engine, ledger, batch, now_ms)
-    if batch:
-        engine.journal.commit(batch)
+
+    try:  # one account's failure covers the others all the same, and journals what was exchanged
+        each_account(sorted(pooled), cover)
+    finally:
+        if batch:
+            engine.journal.commit(batch)
 
 
 def _cover(engine: Engine, ledger: Ledger, batch: Batch, now_ms: int) -> None:
