@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from tickerplant.market.derivatives.mark_streams import internal_names
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.updates import Liquidation
 
 __all__ = ["Exposure", "each_account"]
+
+T = TypeVar("T")
 
 
 class Exposure:
@@ -45,15 +48,15 @@ class Exposure:
         self.holders.setdefault(symbol, set()).add(account_id)
 
 
-def each_account(accounts: Iterable[int], judge: Callable[[int], None]) -> None:
-    """``judge`` every account, in order; one that raises (a venue bug met by one account's
-    state) keeps no other from its funding or its margin check: the first error is raised
-    once all are done, for the step that runs this to count and log
-    (``venue_engines.Contained``)."""
+def each_account(accounts: Iterable[T], judge: Callable[[T], None]) -> None:
+    """``judge`` every account (or one account's order, fill, …), in order; one that raises
+    (a venue bug met by one account's state) keeps no other from its funding, its margin
+    check or its fills: the first error is raised once all are done, for the step that runs
+    this to count and log (``venue_engines.Contained``)."""
     error: Exception | None = None
-    for account_id in accounts:
+    for account in accounts:
         try:
-            judge(account_id)
+            judge(account)
         except Exception as exc:
             error = error or exc
     if error is not None:

@@ -24,6 +24,7 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.payloads.events import AggTrade
 from tickerplant.market.units import to_units
 from tickerplant.venue.events import Batch
+from tickerplant.venue.exposure import each_account
 from tickerplant.venue.ledger import Ledger
 from tickerplant.venue.matching import maker_fill
 from tickerplant.venue.orders import Order, OrderStatus, Side
@@ -118,16 +119,21 @@ def settle_matched(engine: Engine, batch: Batch, now_ms: int) -> None:
     book = engine.book
     if book is None:
         return
-    for symbol, order_id, trade_id, qty in book.matched():
+
+    def settle(match: tuple[str, int, int, int]) -> None:
+        symbol, order_id, trade_id, qty = match
         order = next((o for o in engine.resting(symbol) if o.order_id == order_id), None)
         if order is None:  # cannot be: a held order is resting until withdrawn
-            continue
+            return
         ledger = engine.ledger(order.account_id)
         order.queue_ahead = 0  # it filled: nothing is in front of it any more
         engine.settle(ledger, order, order.price, qty, True, now_ms, batch, trade_id=trade_id)
         if not order.status.is_open:
             engine.finish(ledger, order, order.status, now_ms)
         batch.orders.append(order.copy())
+
+    # the book reports each match once: one order's failure settles the others all the same
+    each_account(book.matched(), settle)
 
 
 def receive(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> None:
@@ -136,12 +142,14 @@ def receive(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> N
     if not engine.has_resting():
         return
     batch = Batch()
-    if engine.book is not None:
-        settle_matched(engine, batch, now_ms)
-    else:
-        _maker_fills(engine, messages, now_ms, batch)
-    if batch:
-        engine.journal.commit(batch)
+    try:
+        if engine.book is not None:
+            settle_matched(engine, batch, now_ms)
+        else:
+            _maker_fills(engine, messages, now_ms, batch)
+    finally:  # what was settled is journaled, whatever one order's failure
+        if batch:
+            engine.journal.commit(batch)
 
 
 def _maker_fills(engine: Engine, messages: Iterable[StreamMessage], now_ms: int, batch: Batch) -> None:
