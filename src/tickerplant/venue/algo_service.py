@@ -30,6 +30,7 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AlgoUpdate, Batch, Event
+from tickerplant.venue.exposure import each_account
 from tickerplant.venue.order_payloads import avg_price
 from tickerplant.venue.orders import Order, PositionSide, Side
 
@@ -91,13 +92,22 @@ class AlgoService:
                 inst = self.engine.instruments[symbol]
                 self.last[symbol] = to_units(_agg.decode(payload).price, inst.price_decimals)
                 moved.add(symbol)
-        for symbol in [s for s in self.book.by_symbol if self.book.by_symbol[s]]:  # marks move on their own
-            for order in self.book.due(symbol, self.last.get(symbol), self._mark(symbol), now_ms):
-                self._trigger(order, now_ms)
-        for order in list(self._triggered.values()):
+        def trigger(symbol: str) -> None:
+            due = self.book.due(symbol, self.last.get(symbol), self._mark(symbol), now_ms)
+            each_account(due, lambda order: self._trigger(order, now_ms))
+
+        def finish(order: AlgoOrder) -> None:
             child = self._child(order)
             if child is None or not child.status.is_open:
                 self._finish(order, child, now_ms)
+
+        # one order's failure (a venue bug met by its account's state) triggers and finishes
+        # the others all the same; the first error is raised after (``each_account``)
+        waiting = [s for s in self.book.by_symbol if self.book.by_symbol[s]]  # marks move on their own
+        try:
+            each_account(waiting, trigger)
+        finally:
+            each_account(list(self._triggered.values()), finish)
 
     def _trigger(self, order: AlgoOrder, now_ms: int) -> None:
         engine = self.engine
@@ -133,6 +143,9 @@ class AlgoService:
             self.book.close(order, "REJECTED", now_ms, refusal.msg)
             self._changed(order, now_ms)
             return
+        except Exception:  # not a refusal: a bug; the events taken stay, in their order
+            self._put(head + engine.outbox.take())
+            raise
         assert placed.order is not None
         own = engine.outbox.take()
         self._put(head)

@@ -1,8 +1,10 @@
-"""``exposure.each_account``: every account judged, in order, whatever one raises; the
-first error raised once all are done (funding, margin checks and the automatic exchange
-run their accounts through it)."""
+"""``exposure.each_account`` and the loops that run through it (funding, margin checks, the
+automatic exchange, the one book's matches, conditional orders' triggers): every account or
+order judged, in order, whatever one raises; the first error raised once all are done."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -28,7 +30,6 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     """The one book reports each match once (``resting.settle_matched``): a maker whose
     settlement raises must not take the other makers' fills with it."""
     from types import SimpleNamespace
-    from typing import Any
 
     from tickerplant.venue.events import Batch
     from tickerplant.venue.orders import OrderStatus
@@ -56,3 +57,39 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     assert settled == [1, 2, 3]
     (batch,) = committed
     assert batch.orders == [2, 3]  # the settled makers, journaled
+
+
+def test_one_algo_orders_failure_triggers_the_others_all_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conditional orders due at one mark: a child whose placement raises (not a refusal: a
+    bug) keeps no other order from triggering, and the events taken before it stay."""
+    from fractions import Fraction
+
+    from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept
+
+    from tickerplant.market.instruments import Market, catalogue
+    from tickerplant.venue.algo_service import AlgoService
+    from tickerplant.venue.engine import Engine
+
+    book = Book()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())
+    algos = AlgoService(engine)
+    stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
+            "quantity": "0.001", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip
+    alices, _ = algos.place(ALICE, stop, NOW)
+    bobs, _ = algos.place(BOB, stop, NOW)
+    engine.outbox.take()
+    real_place = engine.place
+
+    def place(account_id: int, *args: Any, **kwargs: Any) -> Any:
+        if account_id == ALICE:
+            raise RuntimeError("alice's state")
+        return real_place(account_id, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "place", place)
+    book.marks["BTCUSDT"] = Fraction(61000)
+    with pytest.raises(RuntimeError, match="alice's state"):
+        algos.observe([], NOW + 1)
+    assert (alices.status, bobs.status) == ("TRIGGERING", "FINISHED")  # bob's child filled at once
+    assert engine.ledger(BOB).position("BTCUSDT").amt == 1
+    kinds = [type(event).__name__ for event in engine.outbox.take()]
+    assert kinds.count("AlgoUpdate") >= 3  # alice's TRIGGERING kept, bob's TRIGGERING, TRIGGERED, FINISHED
