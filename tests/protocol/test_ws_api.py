@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -21,7 +22,25 @@ from tickerplant.protocol.ws_api import OTHER_METHOD, WsApi
 T0 = 1_767_225_600_000
 
 
-def market(kind: Market, weight: RequestWeight | None = None) -> tuple[Plant, MarketView, WsApi, RestApi]:
+def market(
+    kind: Market, weight: RequestWeight | None = None, *, fresh: bool = False
+) -> tuple[Plant, MarketView, WsApi, RestApi]:
+    """A market's plant and view, two seconds of simulated trading on, and new answerers
+    over them: the plant and view made once per market (the same seeded market every time,
+    read by the tests) unless ``fresh`` (a test that changes the view)."""
+    plant, view = _built(kind) if not fresh else _build(kind)
+    instruments = catalogue(kind, T0)
+    weight = weight or RequestWeight()
+    rest = RestApi(kind, MarketData(view, cm_arrays=True), weight, instruments)
+    return plant, view, WsApi(MarketData(view, cm_arrays=False), weight), rest
+
+
+@functools.cache
+def _built(kind: Market) -> tuple[Plant, MarketView]:
+    return _build(kind)
+
+
+def _build(kind: Market) -> tuple[Plant, MarketView]:
     instruments = catalogue(kind, T0)
     sim = Simulator(instruments, seed=3, actions_per_s=3000.0, start_ms=T0)
     plant = Plant(kind, instruments, now_ms=T0)
@@ -40,9 +59,7 @@ def market(kind: Market, weight: RequestWeight | None = None) -> tuple[Plant, Ma
             plant.apply(update, now, out)
         plant.end_batch(now, out)
     view.receive(out)
-    weight = weight or RequestWeight()
-    rest = RestApi(kind, MarketData(view, cm_arrays=True), weight, instruments)
-    return plant, view, WsApi(MarketData(view, cm_arrays=False), weight), rest
+    return plant, view
 
 
 def call(api: WsApi, request: Any, ip: str = "1.2.3.4", now: int = T0 + 2000) -> Any:
@@ -66,7 +83,7 @@ def test_ticker_book_is_the_last_book_ticker_pushed() -> None:
 
 
 def test_a_question_asked_again_is_answered_from_the_book_as_it_is_now_and_charged_each_time() -> None:
-    _, view, api, _ = market(Market.UM)
+    _, view, api, _ = market(Market.UM, fresh=True)  # it pushes a new top of book
     stream = SymbolStreams("BTCUSDT").book_ticker
     pushed = msgspec.json.decode(view.symbols["BTCUSDT"].book_ticker or b"")
     request = {"method": "ticker.book", "params": {"symbol": "BTCUSDT"}}
