@@ -114,3 +114,14 @@ def test_digit_counts() -> None:
     assert places_written("0.10") == 2
     assert places_written("1000") == 0
     assert DAY_MS == 86_400_000
+
+
+def test_mark_or_mid() -> None:
+    from fractions import Fraction
+
+    from tickerplant.market.units import mark_or_mid
+
+    book = {True: [(5_999_900, 1)], False: [(6_000_100, 2)]}  # 59 999.00 / 60 001.00
+    assert mark_or_mid(Fraction(7), book.__getitem__, 2) == 7  # the mark wins
+    assert mark_or_mid(None, book.__getitem__, 2) == 60_000
+    assert mark_or_mid(None, {True: [], False: [(1, 1)]}.__getitem__, 2) is None  # a side empty

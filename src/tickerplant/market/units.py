@@ -19,6 +19,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import TypeVar
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "fixed",
     "fixed_format",
     "fixed_texts",
+    "mark_or_mid",
     "places_written",
     "texts_to_units",
     "to_units",
@@ -45,6 +47,21 @@ DAY_MS = 24 * HOUR_MS
 WEEK_MS = 7 * DAY_MS
 
 _POW10 = [10**i for i in range(19)]
+
+
+def mark_or_mid(
+    mark: Fraction | None, levels: Callable[[bool], Iterable[tuple[int, int]]], decimals: int
+) -> Fraction | None:
+    """The price a mark stands for: ``mark``, else, before any (a replay without mark
+    prices), the mid of the book's best levels (``levels(bids)``, price units at
+    ``decimals``); None when a side is empty. The venue's mark (``venue/engine.Engine.mark``)
+    and the asset index (``protocol/derivatives_data``) read it alike."""
+    if mark is not None:
+        return mark
+    bid, ask = next(iter(levels(True)), None), next(iter(levels(False)), None)
+    if bid is None or ask is None:
+        return None
+    return Fraction(bid[0] + ask[0], 2 * 10**decimals)
 
 
 class FinerDigits(ValueError):

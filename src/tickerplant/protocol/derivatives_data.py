@@ -53,7 +53,7 @@ from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, PRICED_BY, asset_index_row, asset_price
 from tickerplant.market.plant.view import MarketView, SymbolView
-from tickerplant.market.units import HOUR_MS, fixed
+from tickerplant.market.units import HOUR_MS, fixed, mark_or_mid
 from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.encoded_rows import array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
@@ -205,29 +205,22 @@ class DerivativesData:
             if not assets:
                 raise BAD_SYMBOL
         marks, market = self._view.marks, self._view
+        times: dict[str, int] = {}  # a marked coin's index time: its mark's
 
         def mark(symbol: str) -> Fraction | None:
-            """The venue's price of a collateral coin (``venue/engine.Engine.mark``): its
-            perpetual's mark, else, before any (a replay without mark prices), its book's mid."""
+            """A collateral coin's price as the venue reads it (``units.mark_or_mid``)."""
             state = marks.mark(symbol)
             if state is not None:
+                times[symbol] = state.t
                 return Fraction(state.p)
             view = market.symbol(symbol)
-            if view is None:
-                return None
-            book = market.book(view)
-            bid, ask = next(book.levels(True), None), next(book.levels(False), None)
-            if bid is None or ask is None:
-                return None
-            return Fraction(bid[0] + ask[0], 2 * 10**view.inst.price_decimals)
+            return mark_or_mid(None, market.book(view).levels, view.inst.price_decimals) if view else None
 
         rows = []
         for asset in assets:
             index = asset_price(asset, mark)
-            if index is None:
-                continue
-            state = marks.mark(PRICED_BY[asset]) if asset in PRICED_BY else None
-            rows.append(asset_index_row(asset, index, state.t if state is not None else now_ms))
+            if index is not None:
+                rows.append(asset_index_row(asset, index, times.get(PRICED_BY.get(asset, ""), now_ms)))
         return (rows[0] if rows else []) if asked is not None else rows
 
     # -- symbolAdlRisk ------------------------------------------------------------------

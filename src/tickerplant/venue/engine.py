@@ -36,6 +36,7 @@ from typing import NamedTuple, Protocol
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import SymbolStreams
 from tickerplant.market.payloads.exchange_info import order_filters
+from tickerplant.market.units import mark_or_mid
 from tickerplant.venue.accounts import UM_MARGIN_ASSETS, Balance
 from tickerplant.venue.adl import AdlBoard
 from tickerplant.venue.collateral import pooled
@@ -165,15 +166,12 @@ class Engine:
         self.next_trade_id[fill.symbol] = max(self.next_trade_id[fill.symbol], fill.trade_id + 1)
 
     def mark(self, symbol: str) -> Fraction | None:
-        """The mark price; without one yet, the book's mid, else None."""
+        """The mark price; without one yet, the book's mid, else None (``mark_or_mid``)."""
         mark = self.data.mark(symbol)
         if mark is not None:
             return mark
-        bid = next(self.data.levels(symbol, True), None)
-        ask = next(self.data.levels(symbol, False), None)
-        if bid is None or ask is None:
-            return None
-        return self.contracts[symbol].price(bid[0] + ask[0]) / 2
+        levels = functools.partial(self.data.levels, symbol)
+        return mark_or_mid(None, levels, self.instruments[symbol].price_decimals)
 
     def deposited(self, account_id: int, asset: str) -> int:
         return sum(
