@@ -251,6 +251,11 @@ async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_
     assert (await call(alice, "get_order")(symbol=symbol, orderId=placed["orderId"]))["status"] == "NEW"
     hers = await call(alice, "position_information")(**({"symbol": symbol} if um else {"pair": "BTCUSD"}))
     assert [Decimal(p["positionAmt"]) for p in hers if p["symbol"] == symbol] == [Decimal(qty)]
+    # the ADL queue lists his positions alone (none), and hers to her
+    ask = bob._request_futures_api if um else bob._request_futures_coin_api
+    assert await ask("get", "adlQuantile", signed=True, data={}) == []
+    ask = alice._request_futures_api if um else alice._request_futures_coin_api
+    assert [row["symbol"] for row in await ask("get", "adlQuantile", signed=True, data={})] == [symbol]
     # his account-wide modes are his: her one-way mode and single-asset margin stay hers
     await call(bob, "change_position_mode")(dualSidePosition=True)
     assert (await call(alice, "get_position_mode")())["dualSidePosition"] is False
