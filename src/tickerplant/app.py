@@ -154,8 +154,10 @@ class Tickerplant:
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
             self.status_board.start()
-        self._source_task = asyncio.get_running_loop().create_task(self._run_source())
-        self._checkpoints = asyncio.get_running_loop().create_task(checkpoint_journal(self.journal))
+        loop = asyncio.get_running_loop()
+        self._source_task = loop.create_task(self._run_source())
+        assert self.group is not None  # made with the venue, in __init__
+        self._checkpoints = loop.create_task(checkpoint_journal(self.journal, self.group))
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
     def _start_venue(self) -> None:

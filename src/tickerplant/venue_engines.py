@@ -115,10 +115,11 @@ def journal_failed(error: sqlite3.Error) -> None:
     os._exit(70)
 
 
-async def checkpoint_journal(journal: SqliteJournal) -> None:
-    """The journal's WAL copied into the database once a second of real time, in a
-    thread, when anything was committed (``venue/journal.py``: off the loop, so that no
-    command waits for the file's sync)."""
+async def checkpoint_journal(journal: SqliteJournal, group: GroupCommit) -> None:
+    """The journal's WAL copied into the database once a second of real time, when anything
+    was committed: most of it in a thread (off the loop, so that no command waits for the
+    file's sync), the rest on the loop between two transactions, so that the WAL starts
+    over and stays as small as a second's commits (``venue/journal.py``)."""
     loop = asyncio.get_running_loop()
     done = 0
     while True:
@@ -129,6 +130,15 @@ async def checkpoint_journal(journal: SqliteJournal) -> None:
                 await loop.run_in_executor(None, journal.checkpoint)
             except sqlite3.Error as error:  # busy beyond its timeout: the next second's
                 log.warning("the journal's checkpoint failed: %s", error)
+                continue
+            group.between(functools.partial(_finish_checkpoint, journal))
+
+
+def _finish_checkpoint(journal: SqliteJournal) -> None:
+    try:
+        journal.finish_checkpoint()
+    except sqlite3.Error as error:  # a reader's snapshot held it: the next second's
+        log.warning("the journal's checkpoint failed: %s", error)
 
 
 def venue_hooks(

@@ -86,6 +86,24 @@ def test_one_transaction_an_iteration_and_what_waits_runs_after_it_in_order() ->
     assert group.groups == 2
 
 
+def test_work_between_transactions_waits_for_the_open_one_and_its_answers() -> None:
+    """The journal's ``finish_checkpoint`` runs between two transactions: at once when none
+    is open, else after the open one is committed and what waited for it released."""
+    staged, due = Staged(), []
+    group = GroupCommit(staged, due.append, lambda error: pytest.fail(str(error)))
+    said: list[str] = []
+    group.between(lambda: said.append("between, at once"))
+    group.commit(Batch())
+    group.after(lambda: said.append("ack"))
+    group.between(lambda: said.append("between, after the ack"))
+    group.between(lambda: 1 / 0)  # one that raises keeps no other from running
+    group.between(lambda: said.append("and the next"))
+    assert said == ["between, at once"]
+    due.pop()()
+    assert said == ["between, at once", "ack", "between, after the ack", "and the next"]
+    assert staged.committed == [[Batch()]] and not group.pending
+
+
 def test_a_commit_that_fails_acknowledges_nothing() -> None:
     errors: list[sqlite3.Error] = []
     due: list[Callable[[], None]] = []
@@ -223,7 +241,9 @@ async def test_no_user_event_leaves_before_its_order_is_committed(
 
     monkeypatch.setattr(FanOut, "_flush", watched)
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": key}) as r:
+        async with session.post(
+            f"http://127.0.0.1:{port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": key}
+        ) as r:
             listen_key = (await r.json())["listenKey"]
         user = await session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{listen_key}")
 

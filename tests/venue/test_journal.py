@@ -23,6 +23,7 @@ from ports import free_port
 from test_engine import ALICE, BOB, NOW, Book, Deposits, order
 from timing import SECONDS, eventually
 
+from tickerplant import venue_engines
 from tickerplant.clock import SystemClock
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
@@ -131,6 +132,99 @@ def test_commits_leave_the_checkpoint_to_checkpoint(database: tuple[Path, str]) 
     journal.close()
 
 
+def test_the_wal_starts_over_each_checkpoint_though_commands_commit_during_it(
+    database: tuple[Path, str],
+) -> None:
+    """SQLite starts the WAL over only at a commit that begins with every frame copied. The
+    thread's passes leave uncopied what commands committed while they ran, and under a
+    steady flow of commands some always did: the WAL was never started over and grew by
+    every commit (8 MB a second at 1,000 orders a second). ``finish_checkpoint``, on the
+    loop between two transactions, copies the rest: the next commit starts the WAL over.
+    Here a reader's snapshot holds each pass back (as deterministically as a commit made
+    during it would)."""
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    wal = path.with_name(path.name + "-wal")
+    reader = sqlite3.connect(path, isolation_level=None)
+
+    def command(i: int) -> None:  # 10 orders a second: within the account's order limits
+        placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
+        assert placed is not None
+        engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
+
+    def second(start: int, finish: bool) -> None:
+        """A second of commands, the last of them committed during the thread's passes."""
+        if finish:
+            journal.finish_checkpoint()
+        for i in range(start, start + 100):
+            command(i)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM venue_orders").fetchone()
+        command(start + 100)
+        journal.checkpoint()
+        reader.execute("COMMIT")
+
+    def starts() -> int:  # the WAL header's checkpoint sequence: one more each start over
+        return int.from_bytes(wal.read_bytes()[12:16], "big")
+
+    second(0, finish=False)
+    first, sizes = starts(), []
+    for n in range(1, 4):  # as before: never started over, the WAL only grows
+        second(1000 * n, finish=False)
+        sizes.append(wal.stat().st_size)
+    assert starts() == first and sizes[0] < sizes[1] < sizes[2]
+    for n in range(1, 4):  # now: started over each second, its file no larger
+        second(5000 + 1000 * n, finish=True)
+        assert starts() == first + n and wal.stat().st_size == sizes[2]
+    db = journal._opened()
+    db.execute("BEGIN IMMEDIATE")  # inside a transaction it does nothing (the loop's rule)
+    journal._staging = True
+    journal.finish_checkpoint()
+    journal._staging = False
+    db.execute("COMMIT")
+    reader.close()
+    journal.close()
+
+
+async def test_the_journal_checkpointed_under_a_steady_flow_of_commands_starts_its_wal_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server's wiring (``venue_engines.checkpoint_journal``, its second shrunk to a
+    millisecond) on a running loop with a command committed every iteration: the thread's
+    passes, then the rest between two transactions (never inside one: nothing fails), and
+    the WAL starts over again and again (the test above shows why the second part)."""
+    monkeypatch.setattr(venue_engines, "CHECKPOINT_EVERY_S", 0.001)
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    store.create_account("alice", [(Market.UM, "USDT", parse_amount("1000000"))], 1)
+    store.close()
+    journal = SqliteJournal(path)
+    group = venue_engines.group_commit(journal)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Stamped(group, "UM"))
+    wal = path.with_name(path.name + "-wal")
+    checkpoints = asyncio.get_running_loop().create_task(venue_engines.checkpoint_journal(journal, group))
+    first = None
+    try:
+        for i in range(20_000):  # a deadline, not a pace: it ends at the third start over
+            placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
+            assert placed is not None
+            engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
+            await asyncio.sleep(0)  # the iteration ends: its transaction commits
+            starts = int.from_bytes(wal.read_bytes()[12:16], "big")
+            first = starts if first is None else first
+            if starts >= first + 3:
+                break
+        assert starts >= first + 3
+        assert not [r for r in caplog.records if "checkpoint" in r.getMessage()]
+    finally:
+        checkpoints.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await checkpoints
+        group.flush()
+        journal.close()
+
+
 def alice(**params: str) -> Any:
     """A request of Alice's, as ``checks.authorize`` hands it on."""
     return SimpleNamespace(account=SimpleNamespace(account_id=ALICE), params=params)
@@ -149,7 +243,10 @@ def test_isolated_wallets_and_margin_moves_come_back_from_the_journal(database: 
     assert again.ledger(ALICE).position("BTCUSDT").isolated_wallet == 150_000_000_000  # 1 485 + 15
     assert Fraction(again.figures(ALICE, "USDT").cross_wallet, 10**8) == 8485
     rows = margin_history(again, alice(symbol="BTCUSDT"), NOW + 2)
-    assert [(r["deltaType"], r["amount"]) for r in rows] == [("TRADE", "1500.00000000"), ("USER_ADJUST", "15.00000000")]
+    assert [(r["deltaType"], r["amount"]) for r in rows] == [
+        ("TRADE", "1500.00000000"),
+        ("USER_ADJUST", "15.00000000"),
+    ]
 
 
 def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> None:
@@ -169,7 +266,9 @@ def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> No
         (1, 1, 9), (2, 2, None)]  # fmt: skip
 
 
-def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns(database: tuple[Path, str]) -> None:
+def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns(
+    database: tuple[Path, str],
+) -> None:
     path, _ = database
     engine = from_old_journal(
         path,
@@ -207,7 +306,10 @@ def test_hedge_mode_and_both_sides_come_back_from_the_journal(database: tuple[Pa
     SqliteJournal(path).load(again)
     ledger = again.ledger(ALICE)
     assert ledger.hedge and again.modes.is_hedged(ALICE) and not again.ledger(BOB).hedge
-    assert {(p.side, p.amt) for p in ledger.held("BTCUSDT")} == {(PositionSide.LONG, 500), (PositionSide.SHORT, -200)}
+    assert {(p.side, p.amt) for p in ledger.held("BTCUSDT")} == {
+        (PositionSide.LONG, 500),
+        (PositionSide.SHORT, -200),
+    }
     (closing,) = again.open_orders(ALICE, "BTCUSDT")
     assert (closing.position_side, closing.reduce_only) == (PositionSide.LONG, True)
     assert [f.position_side for f in again.fills(ALICE, "BTCUSDT")] == [PositionSide.LONG, PositionSide.SHORT]
@@ -317,7 +419,9 @@ async def test_no_acknowledged_order_is_lost_to_kill_9_mid_burst(database: tuple
             depth = await (await session.get(f"{base}/v1/depth?symbol=ETHUSDT&limit=5")).json()
             below = f"{float(depth['bids'][-1][0]) - 20:.2f}"
 
-            async def one(client_id: str, session: aiohttp.ClientSession = session, price: str = below) -> None:
+            async def one(
+                client_id: str, session: aiohttp.ClientSession = session, price: str = below
+            ) -> None:
                 query = f"symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price={price}"
                 try:
                     url = f"{base}/v1/order"
@@ -367,6 +471,9 @@ def test_a_wallet_s_market_decides_where_its_changes_and_flows_come_back(tmp_pat
     again.load(cm)
     assert um.ledger(alice).changes == {"BTC": -18075001, "USDT": 10845 * 10**8}
     assert cm.ledger(alice).changes == {"BTC": -5}
-    assert [(i.kind, i.asset) for i in um.ledger(alice).income] == [("AUTO_EXCHANGE", "BTC"), ("TRANSFER", "USDT")]
+    assert [(i.kind, i.asset) for i in um.ledger(alice).income] == [
+        ("AUTO_EXCHANGE", "BTC"),
+        ("TRANSFER", "USDT"),
+    ]
     assert not cm.ledger(alice).income
     again.close()

@@ -104,7 +104,7 @@ class PlantVenue:
             perform = functools.partial(self._perform, desk, market)
             # each answer sent once the journal holds what it says (venue/group_commit.py)
             self._answering.append(await answer(self._nats, market, perform, group.after))
-        self._checkpoints = asyncio.get_running_loop().create_task(checkpoint_journal(self.journal))
+        self._checkpoints = asyncio.get_running_loop().create_task(checkpoint_journal(self.journal, group))
 
     def _perform(self, desk: VenueDesk, market: Market, command: bytes) -> bytes:
         return desk.answer(market, command, self.clock.now_ms())

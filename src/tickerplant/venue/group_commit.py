@@ -59,6 +59,7 @@ class GroupCommit:
         self._due = False  # batches are staged: a flush is scheduled
         self._drains: list[Callable[[], object]] = []  # the user data drains, released first
         self._waiting: list[Callable[[], object]] = []
+        self._between: list[Callable[[], object]] = []  # for after the next commit's answers
         self.groups = 0  # transactions committed
         self.batches = 0  # batches they held
 
@@ -85,6 +86,15 @@ class GroupCommit:
         """``act`` once what is staged is committed: now, when nothing is."""
         if self._due:
             self._waiting.append(act)
+        else:
+            act()
+
+    def between(self, act: Callable[[], object]) -> None:
+        """``act`` between two transactions: now, when none is open; else once what is staged
+        is committed and what waited for it released (the journal's ``finish_checkpoint``,
+        which must not run inside a transaction and need not hold an answer back)."""
+        if self._due:
+            self._between.append(act)
         else:
             act()
 
@@ -119,6 +129,12 @@ class GroupCommit:
                 act()
             except Exception:
                 log.exception("an acknowledgement after the journal's commit failed")
+        between, self._between = self._between, []
+        for act in between:
+            try:
+                act()
+            except Exception:
+                log.exception("work between the journal's transactions failed")
 
 
 class Stamped:

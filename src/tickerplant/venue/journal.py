@@ -31,9 +31,21 @@ mode with ``synchronous = NORMAL``: a committed transaction survives the process
 killed (kill -9), not the machine losing power (PERFORMANCE.md: about 18 µs a commit).
 The commits never copy the WAL into the database themselves (``wal_autocheckpoint = 0``):
 that copy syncs the file and took up to 8 ms in the middle of a command, one command in
-three hundred; ``checkpoint`` does it on its own connection, which the server runs in a
-thread once a second (``app.py``), SQLite releasing the GIL as it writes, so the WAL stays
-as small as a second's commits.
+three hundred. The server checkpoints once a second in two parts (``venue_engines.py``):
+
+- ``checkpoint``, in a thread, on a connection of its own (SQLite releasing the GIL):
+  passes that copy the WAL into the database while commands go on committing, until a pass
+  finds little new, then the database file and the WAL synced;
+- ``finish_checkpoint``, on the loop between two transactions: what was committed during
+  those passes, copied on the journal's own connection (a small sync).
+
+The second part is what keeps the WAL small. SQLite starts the WAL over only at a write
+that begins with every frame already in the database; under a steady flow of commands
+some commit always came during the thread's pass, so the WAL was never started over: it
+grew by every commit (8 MB a second at 1,000 orders a second), and each append to the
+growing file waited behind the checkpoint's sync of the database (10–35 ms, several times
+a second). Now it is started over once a second, and its appends write over blocks it
+already has. ``journal_size_limit`` gives back what a burst grew it by past 64 MB.
 
 The server never creates the database: until an account exists (``tickerplant accounts
 create``) no order can be placed, so nothing is written.
@@ -41,6 +53,7 @@ create``) no order can be placed, so nothing is written.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from fractions import Fraction
 from pathlib import Path
@@ -65,7 +78,11 @@ from tickerplant.venue.orders import (
     TimeInForce,
 )
 
-__all__ = ["Restorable", "SqliteJournal"]
+__all__ = ["CHECKPOINT_PASSES", "SMALL_PASS_FRAMES", "WAL_LIMIT_BYTES", "Restorable", "SqliteJournal"]
+
+CHECKPOINT_PASSES = 5  # the thread's passes at most, each copying what came during the last
+SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
+WAL_LIMIT_BYTES = 64 << 20  # the WAL's file, cut back to this when started over
 
 
 class Restorable(Protocol):
@@ -133,6 +150,7 @@ class SqliteJournal:
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
             db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
             db.execute("PRAGMA wal_autocheckpoint = 0")  # off the loop: `checkpoint`
+            db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
             prepare(db)  # the tables, made or brought up to date (journal_schema.py)
             self._db = db
         return self._db
@@ -176,17 +194,35 @@ class SqliteJournal:
         return db
 
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> int:
         """Copy the WAL's committed transactions into the database (``PASSIVE``: commits go
-        on meanwhile), on a connection of its own, so that a thread may run it."""
+        on meanwhile), on a connection of its own, so that a thread may run it: pass after
+        pass while a pass finds much that came during the last, then the database and the
+        WAL synced, so that ``finish_checkpoint`` has little to copy and to sync. The WAL's
+        frames at the last pass (0 without a database)."""
         if not self.path.exists():
-            return
+            return 0
         db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
+        frames = 0
         try:
             db.execute("PRAGMA busy_timeout = 5000")
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            for _ in range(CHECKPOINT_PASSES):
+                _, log_frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                copied, frames = log_frames - frames, log_frames
+                if copied <= SMALL_PASS_FRAMES:
+                    break
         finally:
             db.close()
+        for name in (self.path, self.path.with_name(self.path.name + "-wal")):
+            _sync(name)  # here, off the loop: finish_checkpoint's own sync is then small
+        return frames
+
+    def finish_checkpoint(self) -> None:
+        """On the journal's own connection, between two transactions (the loop's, where no
+        command can commit meanwhile): what came during ``checkpoint``'s passes copied, so
+        that every frame is in the database and the next commit starts the WAL over."""
+        if self._db is not None and not self._staging:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def load(self, engine: Engine) -> None:
         """Everything journaled about ``engine``'s symbols, back into it."""
@@ -276,6 +312,18 @@ class SqliteJournal:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _sync(path: Path) -> None:
+    """``path``'s written pages to the disk (nothing when it is gone)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write(db: sqlite3.Connection, batch: Batch) -> None:
