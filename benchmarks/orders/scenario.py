@@ -11,6 +11,10 @@ cancel, so nothing fills and no account reaches its open-order or order-rate lim
 accounts take turns: 1,000 accounts at 1,000 orders/s is 1 each a second, far under 300
 per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
 
+0. Warm-up: ``--warmup`` seconds of the steady part, REST then the WebSocket API, measured
+   and printed apart, not in the figures below. It is the server's first load after its
+   start (each account's first order, its first checkpoints, the journal's WAL file grown
+   to its size, start-up's garbage): one second of it held ~1 % of the orders 5-30 ms.
 1. Steady: ``--rate`` orders/s (and as many cancels) over 20 connections for ``--seconds``:
    new → acknowledgement latency p50/p99, journal on (a SQLite commit before each answer).
    Target: p99 ≤ 2 ms. The first ``WATCHED`` accounts keep a user data stream open (one
@@ -111,28 +115,29 @@ async def connect(port: int, count: int) -> list[Conn]:
     return [(await loop.create_connection(Conn, HOST, port))[1] for _ in range(count)]
 
 
-def cancel_request(n: int, key: str) -> bytes:
-    return signed_request("DELETE", "/fapi/v1/order", f"symbol=BTCUSDT&origClientOrderId=b{n}", key)
+def cancel_request(n: int, key: str, tag: str = "b") -> bytes:
+    return signed_request("DELETE", "/fapi/v1/order", f"symbol=BTCUSDT&origClientOrderId={tag}{n}", key)
 
 
-def order_query(price: str, n: int) -> str:
+def order_query(price: str, n: int, tag: str = "b") -> str:
     head = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001"
-    return f"{head}&price={price}&newClientOrderId=b{n}"
+    return f"{head}&price={price}&newClientOrderId={tag}{n}"
 
 
 async def steady(
-    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float]
-) -> list[float]:
+    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float],
+    tag: str = "b",
+) -> list[float]:  # fmt: skip
     conns = await connect(port, 20)
     latencies: list[float] = []
 
     async def one(conn: Conn, n: int) -> None:
         key = keys[n % len(keys)]
-        t0 = sent_at[f"b{n}"] = time.perf_counter()
-        answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n), key))
+        t0 = sent_at[f"{tag}{n}"] = time.perf_counter()
+        answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n, tag), key))
         latencies.append(time.perf_counter() - t0)
         if b" 200 " in answer[:16]:
-            await conn.ask(cancel_request(n, key))
+            await conn.ask(cancel_request(n, key, tag))
 
     await paced(conns, one, rate, seconds)
     for conn in conns:
@@ -142,8 +147,9 @@ async def steady(
 
 
 async def ws_steady(
-    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float]
-) -> list[float]:
+    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float],
+    tag: str = "w",
+) -> list[float]:  # fmt: skip
     """The steady part over the WebSocket API: ``order.place``, then its ``order.cancel``."""
     conns = await ApiConnection.connect(port, 20)
     latencies: list[float] = []
@@ -151,13 +157,13 @@ async def ws_steady(
     async def one(conn: ApiConnection, n: int) -> None:
         key = keys[n % len(keys)]
         order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                 "quantity": "0.001", "price": price, "newClientOrderId": f"w{n}"}  # fmt: skip
+                 "quantity": "0.001", "price": price, "newClientOrderId": f"{tag}{n}"}  # fmt: skip
         params = ws_order_params(key, SECRET, order)
-        t0 = sent_at[f"w{n}"] = time.perf_counter()
+        t0 = sent_at[f"{tag}{n}"] = time.perf_counter()
         answer = await conn.ask("order.place", params)
         latencies.append(time.perf_counter() - t0)
         if b'"status":200' in answer:
-            cancel = {"symbol": "BTCUSDT", "origClientOrderId": f"w{n}"}
+            cancel = {"symbol": "BTCUSDT", "origClientOrderId": f"{tag}{n}"}
             await conn.ask("order.cancel", ws_order_params(key, SECRET, cancel))
 
     await paced(conns, one, rate, seconds)
@@ -257,10 +263,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="3 s each, 200 orders/s, 300 accounts")
     p.add_argument("--rate", type=float, default=None, help="orders/s in the steady part (1000; 200)")
     p.add_argument("--seconds", type=float, default=None, help="each part's length (10; 3)")
+    p.add_argument("--warmup", type=float, default=None, help="seconds of warm-up, each API (2; 1)")
     p.add_argument("--accounts", type=int, default=None, help="accounts taking turns (1000; 300)")
     args = p.parse_args(argv)
     args.rate = args.rate or (200.0 if args.quick else 1000.0)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     args.accounts = args.accounts or (300 if args.quick else 1000)
     return args
 
@@ -287,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
                 watched = loop.run_until_complete(listen_keys(server.um_port, keys[:WATCHED]))
                 loop.run_until_complete(streams.open(server.um_port, watched))
                 sent_at: dict[str, float] = {}
+                warm: dict[str, float] = {}
+                pace = steady(server.um_port, keys, price, args.rate, args.warmup, warm, tag="x")
+                warm_rest = loop.run_until_complete(pace)
+                pace = ws_steady(server.um_port, keys, price, args.rate, args.warmup, warm, tag="y")
+                warm_ws = loop.run_until_complete(pace)
                 pace = steady(server.um_port, keys, price, args.rate, args.seconds, sent_at)
                 latencies = loop.run_until_complete(pace)
                 pace = ws_steady(server.um_port, keys, price, args.rate, args.seconds, sent_at)
@@ -300,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
             floor_server.close()
         finally:
             loop.close()
+    for name, acks in (("REST", warm_rest), ("WebSocket API", warm_ws)):
+        said = f"p50 {percentile(acks, 0.5):.2f} ms, p99 {percentile(acks, 0.99):.2f} ms ({len(acks):,})"
+        print(f"  warm-up ({args.warmup:g} s after start, not counted), {name}: new → answer {said}")
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     print(f"  steady: {len(latencies):,} orders, new → ack p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     for name, prefix, acks in (("REST", "b", latencies), ("WebSocket API", "w", ws_latencies)):
@@ -309,8 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: new → answer {answers}; new → ORDER_TRADE_UPDATE {told} ({len(events):,} watched)")
     ws_p99 = percentile(ws_latencies, 0.99)
     event_p99 = percentile(event_latencies(sent_at, streams.seen, ""), 0.99)
-    print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
-          f" floor {floor:,.0f} orders/s (each with its cancel)")
+    print(
+        f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
+        f" floor {floor:,.0f} orders/s (each with its cancel)"
+    )
     print(verdict("new → ack p99", p99, LATENCY, 2))
     print(verdict("WebSocket API new → answer p99", ws_p99, LATENCY, 2))
     print(verdict("new → ORDER_TRADE_UPDATE p99", event_p99, LATENCY, 2))
