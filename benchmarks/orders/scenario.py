@@ -325,10 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: new → answer {answers}; new → ORDER_TRADE_UPDATE {told} ({len(events):,} watched)")
     ws_p99 = percentile(ws_latencies, 0.99)
     event_p99 = percentile(event_latencies(sent_at, streams.seen, ""), 0.99)
-    print(
-        f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
-        f" floor {floor:,.0f} orders/s (each with its cancel)"
-    )
+    print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
+          f" floor {floor:,.0f} orders/s (each with its cancel)")
     print(verdict("new → ack p99", p99, LATENCY, 2))
     print(verdict("WebSocket API new → answer p99", ws_p99, LATENCY, 2))
     print(verdict("new → ORDER_TRADE_UPDATE p99", event_p99, LATENCY, 2))

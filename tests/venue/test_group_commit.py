@@ -241,9 +241,7 @@ async def test_no_user_event_leaves_before_its_order_is_committed(
 
     monkeypatch.setattr(FanOut, "_flush", watched)
     async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"http://127.0.0.1:{port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": key}
-        ) as r:
+        async with session.post(f"http://127.0.0.1:{port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": key}) as r:
             listen_key = (await r.json())["listenKey"]
         user = await session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{listen_key}")
 

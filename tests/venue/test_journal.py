@@ -243,10 +243,7 @@ def test_isolated_wallets_and_margin_moves_come_back_from_the_journal(database: 
     assert again.ledger(ALICE).position("BTCUSDT").isolated_wallet == 150_000_000_000  # 1 485 + 15
     assert Fraction(again.figures(ALICE, "USDT").cross_wallet, 10**8) == 8485
     rows = margin_history(again, alice(symbol="BTCUSDT"), NOW + 2)
-    assert [(r["deltaType"], r["amount"]) for r in rows] == [
-        ("TRADE", "1500.00000000"),
-        ("USER_ADJUST", "15.00000000"),
-    ]
+    assert [(r["deltaType"], r["amount"]) for r in rows] == [("TRADE", "1500.00000000"), ("USER_ADJUST", "15.00000000")]
 
 
 def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> None:
@@ -266,9 +263,7 @@ def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> No
         (1, 1, 9), (2, 2, None)]  # fmt: skip
 
 
-def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns(
-    database: tuple[Path, str],
-) -> None:
+def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns(database: tuple[Path, str]) -> None:
     path, _ = database
     engine = from_old_journal(
         path,
@@ -306,10 +301,7 @@ def test_hedge_mode_and_both_sides_come_back_from_the_journal(database: tuple[Pa
     SqliteJournal(path).load(again)
     ledger = again.ledger(ALICE)
     assert ledger.hedge and again.modes.is_hedged(ALICE) and not again.ledger(BOB).hedge
-    assert {(p.side, p.amt) for p in ledger.held("BTCUSDT")} == {
-        (PositionSide.LONG, 500),
-        (PositionSide.SHORT, -200),
-    }
+    assert {(p.side, p.amt) for p in ledger.held("BTCUSDT")} == {(PositionSide.LONG, 500), (PositionSide.SHORT, -200)}
     (closing,) = again.open_orders(ALICE, "BTCUSDT")
     assert (closing.position_side, closing.reduce_only) == (PositionSide.LONG, True)
     assert [f.position_side for f in again.fills(ALICE, "BTCUSDT")] == [PositionSide.LONG, PositionSide.SHORT]
@@ -419,9 +411,7 @@ async def test_no_acknowledged_order_is_lost_to_kill_9_mid_burst(database: tuple
             depth = await (await session.get(f"{base}/v1/depth?symbol=ETHUSDT&limit=5")).json()
             below = f"{float(depth['bids'][-1][0]) - 20:.2f}"
 
-            async def one(
-                client_id: str, session: aiohttp.ClientSession = session, price: str = below
-            ) -> None:
+            async def one(client_id: str, session: aiohttp.ClientSession = session, price: str = below) -> None:
                 query = f"symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price={price}"
                 try:
                     url = f"{base}/v1/order"
@@ -471,9 +461,6 @@ def test_a_wallet_s_market_decides_where_its_changes_and_flows_come_back(tmp_pat
     again.load(cm)
     assert um.ledger(alice).changes == {"BTC": -18075001, "USDT": 10845 * 10**8}
     assert cm.ledger(alice).changes == {"BTC": -5}
-    assert [(i.kind, i.asset) for i in um.ledger(alice).income] == [
-        ("AUTO_EXCHANGE", "BTC"),
-        ("TRANSFER", "USDT"),
-    ]
+    assert [(i.kind, i.asset) for i in um.ledger(alice).income] == [("AUTO_EXCHANGE", "BTC"), ("TRANSFER", "USDT")]
     assert not cm.ledger(alice).income
     again.close()
