@@ -85,13 +85,15 @@ class AlgoService:
     def observe(self, messages: Iterable[StreamMessage], now_ms: int) -> None:
         """The market's batch: new last prices, then the triggers they and the marks make,
         then the triggered orders whose child is done."""
-        moved: set[str] = set()
+        latest: dict[str, bytes] = {}  # each symbol's last aggTrade: the one decoded
+        streams = self._streams
         for stream, payload in messages:
-            symbol = self._streams.get(stream)
+            symbol = streams.get(stream)
             if symbol is not None:
-                inst = self.engine.instruments[symbol]
-                self.last[symbol] = to_units(_agg.decode(payload).price, inst.price_decimals)
-                moved.add(symbol)
+                latest[symbol] = payload
+        for symbol, payload in latest.items():
+            inst = self.engine.instruments[symbol]
+            self.last[symbol] = to_units(_agg.decode(payload).price, inst.price_decimals)
         def trigger(symbol: str) -> None:
             due = self.book.due(symbol, self.last.get(symbol), self._mark(symbol), now_ms)
             each_account(due, lambda order: self._trigger(order, now_ms))
