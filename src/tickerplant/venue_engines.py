@@ -34,7 +34,7 @@ from tickerplant.venue.auto_exchange import exchange_negative_balances
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.orders import seeded_client_ids
+from tickerplant.venue.orders import forget_drawn_ids, seeded_client_ids
 from tickerplant.venue.position_modes import PositionModes
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.resting import receive
@@ -50,6 +50,7 @@ __all__ = [
 log = logging.getLogger("tickerplant")
 Step = Callable[..., None]  # (name, function, *its arguments): ``Contained``
 CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal.py)
+os.register_at_fork(after_in_child=forget_drawn_ids)  # a forked child draws its own order ids
 
 
 def feed_engine(

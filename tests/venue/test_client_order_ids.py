@@ -6,6 +6,7 @@ import os
 import re
 from collections import Counter
 
+import tickerplant.venue_engines  # noqa: F401  (the server's wiring: it clears them at a fork)
 from tickerplant.venue.orders import new_client_order_id, seeded_client_ids
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import operator
-import os
 import random
 import re
 import secrets
@@ -58,7 +57,6 @@ def seeded_client_ids(seed: object) -> Callable[[], str]:
 
 _AS_ALNUM = bytes.maketrans(bytes(range(256)), bytes(ord(_ALNUM[b % 62]) for b in range(256)))
 _random_bytes = bytearray()  # the OS's randomness, read 11 KB at a time
-os.register_at_fork(after_in_child=_random_bytes.clear)  # a child draws its own
 
 
 def new_client_order_id() -> str:
@@ -70,6 +68,12 @@ def new_client_order_id() -> str:
     drawn = bytes(_random_bytes[-22:])
     del _random_bytes[-22:]
     return drawn.translate(_AS_ALNUM).decode()
+
+
+def forget_drawn_ids() -> None:
+    """Drop what was read for ids to come: a forked child must draw its own, not its
+    parent's next ids (``venue_engines`` registers this to run after a fork)."""
+    _random_bytes.clear()
 
 
 class Side(enum.Enum):
