@@ -374,10 +374,19 @@ async def test_a_gateway_started_a_minute_late_answers_as_the_early_ones(cluster
         with held_still(cluster.plant):
             await _settled(cluster)
             firsts = [await asyncio.to_thread(http_json, url + path) for path in ANSWERS]  # its first answers
-            early = [await asyncio.to_thread(http_json, cluster.url + path) for path in ANSWERS]
+            for answer in (firsts[ANSWERS.index(DEPTH)],):  # E: when the answer was made (T: the book)
+                assert answer.pop("E") > 0
+            # The shared port spreads requests over the early gateways, and ``_settled`` may
+            # have met only one of them: an early one may still be taking in the plant's last
+            # frames (a minute's first trade, seen as a kline the other lacks). The market
+            # holds still, so each catches up: the late one's first answers stay as asked.
+            early: list[Any] = []
+            with contextlib.suppress(TimeoutError):  # then the difference is shown below
+                async with asyncio.timeout(10 * SECONDS):
+                    while early != firsts:
+                        early = [await asyncio.to_thread(http_json, cluster.url + path) for path in ANSWERS]
+                        assert early[ANSWERS.index(DEPTH)].pop("E") > 0
         for path, theirs_, ours_ in zip(ANSWERS, early, firsts, strict=True):
-            if path == DEPTH:  # E is when the answer was made (T when the book was)
-                assert ours_.pop("E") > 0 and theirs_.pop("E") > 0
             assert ours_ == theirs_, path
     finally:
         late.stop()
