@@ -176,7 +176,10 @@ async def ws_steady(
 async def paced(
     conns: list[Any], one: Callable[[Any, int], Awaitable[None]], rate: float, seconds: float
 ) -> None:
-    """``one`` at ``rate`` a second for ``seconds``, on the first free connection."""
+    """``one`` at ``rate`` a second for ``seconds``, on the connection free the longest: each
+    is used in turn (one left unused would be closed by the server after ``HEAD_TIMEOUT_MS``
+    without a request, as any new connection that sends nothing is, and then fail every
+    request given to it)."""
     sent = 0
     started = time.perf_counter()
     free = list(conns)
@@ -184,7 +187,7 @@ async def paced(
     while (elapsed := time.perf_counter() - started) < seconds:
         due = int(elapsed * rate)
         while sent < due and free:
-            conn = free.pop()
+            conn = free.pop(0)
             task = asyncio.ensure_future(one(conn, sent))
             task.add_done_callback(lambda _t, c=conn: free.append(c))
             running.add(task)

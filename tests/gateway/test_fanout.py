@@ -81,6 +81,28 @@ def test_one_frame_object_for_every_raw_subscriber_and_one_flush_per_iteration()
     assert first == text_frame(b'{"u":1}') + text_frame(b'{"u":2}')
 
 
+def test_a_users_events_are_written_at_once_and_the_market_waits_for_the_iterations_end() -> None:
+    """``flush_streams`` (the user data drain, inside the journal's commit): the events of
+    a listen key go to its connections now, once; the market's data waits for the flush."""
+    loop = Loop()
+    fanout = FanOut(loop.call_soon)
+    user, market, both = Connection(), Connection(), Connection()
+    fanout.add(user, "key1", "key1", combined=False)
+    fanout.add(both, "key1@ORDER_TRADE_UPDATE", "key1@ORDER_TRADE_UPDATE", combined=True)
+    fanout.add(market, "btcusdt@bookTicker", "btcusdt@bookTicker", combined=False)
+    fanout.add(both, "btcusdt@bookTicker", "btcusdt@bookTicker", combined=False)
+    fanout.publish([StreamMessage("btcusdt@bookTicker", b'{"u":1}')])
+    fanout.publish([StreamMessage("key1", b'{"e":1}'), StreamMessage("key1@ORDER_TRADE_UPDATE", b'{"e":1}')])
+    fanout.flush_streams(["key1", "key1@ORDER_TRADE_UPDATE", "no such stream"])
+    assert user.writes == [[text_frame(b'{"e":1}')]] and market.writes == []
+    wrapped = combined_prefix("key1@ORDER_TRADE_UPDATE") + b'{"e":1}}'
+    assert both.writes == [[text_frame(wrapped)]]  # streams are not ordered among each other
+    loop.end_iteration()
+    assert user.writes == [[text_frame(b'{"e":1}')]]  # not twice
+    assert market.writes == [[text_frame(b'{"u":1}')]] and both.writes[1:] == market.writes
+    assert fanout.sent["key1"] == [1, len(text_frame(b'{"e":1}'))]
+
+
 def test_combined_wrapper_is_built_once_per_subscribed_name() -> None:
     loop = Loop()
     fanout = FanOut(loop.call_soon)

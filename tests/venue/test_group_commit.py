@@ -228,18 +228,29 @@ async def test_no_user_event_leaves_before_its_order_is_committed(
     port = plant.listeners[Market.UM].port
     reader = sqlite3.connect(path)
     written: list[tuple[str, bool]] = []
-    flush = FanOut._flush
+    flush, flush_streams = FanOut._flush, FanOut.flush_streams
 
-    def watched(self: FanOut) -> None:  # the fan-out's writes, looked at as they go
+    def look(frames: list[bytes]) -> None:  # the fan-out's writes, looked at as they go
+        for frame in frames:
+            if (at := frame.find(b'{"e":"ORDER_TRADE_UPDATE"')) >= 0:
+                client_id = json.loads(frame[at:])["o"]["c"]
+                row = reader.execute("SELECT 1 FROM venue_orders WHERE client_order_id = ?", (client_id,))
+                written.append((client_id, row.fetchone() is not None))
+
+    def watched(self: FanOut) -> None:  # at the iteration's end
         for route in self._dirty_routes:
-            for frame in route.frames:
-                if (at := frame.find(b'{"e":"ORDER_TRADE_UPDATE"')) >= 0:
-                    client_id = json.loads(frame[at:])["o"]["c"]
-                    row = reader.execute("SELECT 1 FROM venue_orders WHERE client_order_id = ?", (client_id,))
-                    written.append((client_id, row.fetchone() is not None))
+            look(route.frames)
         flush(self)
 
+    def watched_now(self: FanOut, streams: Any) -> None:  # the user data drain's, at once
+        streams = list(streams)
+        for stream in streams:
+            for route in self._routes.get(stream, ()):
+                look(route.frames)
+        flush_streams(self, streams)
+
     monkeypatch.setattr(FanOut, "_flush", watched)
+    monkeypatch.setattr(FanOut, "flush_streams", watched_now)
     async with aiohttp.ClientSession() as session:
         async with session.post(f"http://127.0.0.1:{port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": key}) as r:
             listen_key = (await r.json())["listenKey"]

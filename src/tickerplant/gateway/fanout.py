@@ -14,7 +14,7 @@ server passes ``loop.call_soon``; a unit test passes its own and flushes by hand
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -176,25 +176,45 @@ class FanOut:
         if self._flush_scheduled:
             self._flush()
 
+    def flush_streams(self, streams: Iterable[str]) -> None:
+        """Write what this iteration published on ``streams`` now, to their connections only
+        (a user's events, beside the answers of the commit that made them); the rest waits
+        for the iteration's end."""
+        now: dict[Subscriber, None] = {}  # each once, in order
+        for stream in streams:
+            for route in self._routes.get(stream, ()):
+                if route.frames:  # the flush passes over it, emptied
+                    _hand(route, [])
+                    now.update(dict.fromkeys(route.subscribers))
+        for subscriber in now:
+            subscriber.flush()  # it may be flushed again at the end: with nothing, nothing
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         dirty = self._dirty
         dirty_routes, self._dirty_routes = self._dirty_routes, []
         for route in dirty_routes:
-            frames = route.frames
-            data = frames[0] if len(frames) == 1 else b"".join(frames)
-            subscribers = route.subscribers
-            sent, receivers = route.sent, len(subscribers)
-            sent[0] += len(frames) * receivers
-            sent[1] += len(data) * receivers
-            frames.clear()
-            for subscriber, count in subscribers.items():
-                pending = subscriber.pending
-                if not pending:
-                    dirty.append(subscriber)
-                pending.append(data)
-                if count > 1:
-                    pending.extend([data] * (count - 1))
+            if route.frames:
+                _hand(route, dirty)
         self._dirty = []
         for subscriber in dirty:
             subscriber.flush()
+
+
+def _hand(route: _Route, dirty: list[Subscriber]) -> None:
+    """``route``'s frames, joined once, onto each subscriber's pending bytes (those that had
+    none into ``dirty``); the route emptied."""
+    frames = route.frames
+    data = frames[0] if len(frames) == 1 else b"".join(frames)
+    subscribers = route.subscribers
+    sent, receivers = route.sent, len(subscribers)
+    sent[0] += len(frames) * receivers
+    sent[1] += len(data) * receivers
+    frames.clear()
+    for subscriber, count in subscribers.items():
+        pending = subscriber.pending
+        if not pending:
+            dirty.append(subscriber)
+        pending.append(data)
+        if count > 1:
+            pending.extend([data] * (count - 1))

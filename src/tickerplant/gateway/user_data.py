@@ -85,8 +85,14 @@ class UserData:
 
         payloads = written(engine, events, alias_of)
         push = self.streams.push
+        streams: set[str] = set()
         for account_id, event, payload in payloads:
-            push(account_id, event, payload, now_ms)
+            streams.update(push(account_id, event, payload, now_ms))
+        if self._publish is None and self._surface is not None:
+            # written now, beside the answers this drain goes before, not at the fan-out's
+            # flush: scheduled from inside the journal's commit, that ran only after the
+            # loop's next poll and every request it read (new → ORDER_TRADE_UPDATE p99)
+            self._surface.fanout.flush_streams(streams)
         return len(payloads)
 
     # -- venue.rest.ListenKeyTable ----------------------------------------------------

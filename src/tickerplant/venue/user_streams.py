@@ -44,15 +44,16 @@ class UserStreams:
         self._end = end
         self.pushed = 0  # events delivered to a live key, ever
 
-    def push(self, account_id: int, event: str, payload: bytes, now_ms: int) -> bool:
-        """Deliver ``payload`` (an event whose ``e`` is ``event``) to the account's live key;
-        whether it had one."""
+    def push(self, account_id: int, event: str, payload: bytes, now_ms: int) -> tuple[str, ...]:
+        """Deliver ``payload`` (an event whose ``e`` is ``event``) to the account's live key:
+        the streams it went on (none without a live key)."""
         key = self.keys.key_of(account_id, now_ms)
         if key is None:
-            return False
-        self._deliver((StreamMessage(key, payload), StreamMessage(f"{key}@{event}", payload)))
+            return ()
+        streams = (key, f"{key}@{event}")
+        self._deliver((StreamMessage(streams[0], payload), StreamMessage(streams[1], payload)))
         self.pushed += 1
-        return True
+        return streams
 
     def expire(self, now_ms: int) -> list[str]:
         """End the keys whose time has come: ``listenKeyExpired``, then their connections."""
