@@ -118,23 +118,24 @@ class GroupCommit:
             return
         self._due = False
         waiting, self._drains, self._waiting = [*self._drains, *self._waiting], [], []
+        between, self._between = self._between, []
         try:
             self.journal.commit_staged()
         except sqlite3.Error as error:
             self._failed(error)
             return
         self.groups += 1
-        for act in waiting:
-            try:
-                act()
-            except Exception:
-                log.exception("an acknowledgement after the journal's commit failed")
-        between, self._between = self._between, []
-        for act in between:
-            try:
-                act()
-            except Exception:
-                log.exception("work between the journal's transactions failed")
+        _each(waiting, "an acknowledgement after the journal's commit")
+        _each(between, "work between the journal's transactions")
+
+
+def _each(acts: list[Callable[[], object]], what: str) -> None:
+    """Run every one of ``acts``: one that raises is logged, the others still run."""
+    for act in acts:
+        try:
+            act()
+        except Exception:
+            log.exception("%s failed", what)
 
 
 class Stamped:

@@ -194,14 +194,13 @@ class SqliteJournal:
         return db
 
 
-    def checkpoint(self) -> int:
+    def checkpoint(self) -> None:
         """Copy the WAL's committed transactions into the database (``PASSIVE``: commits go
         on meanwhile), on a connection of its own, so that a thread may run it: pass after
         pass while a pass finds much that came during the last, then the database and the
-        WAL synced, so that ``finish_checkpoint`` has little to copy and to sync. The WAL's
-        frames at the last pass (0 without a database)."""
+        WAL synced, so that ``finish_checkpoint`` has little to copy and to sync."""
         if not self.path.exists():
-            return 0
+            return
         db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
         frames = 0
         try:
@@ -215,7 +214,6 @@ class SqliteJournal:
             db.close()
         for name in (self.path, self.path.with_name(self.path.name + "-wal")):
             _sync(name)  # here, off the loop: finish_checkpoint's own sync is then small
-        return frames
 
     def finish_checkpoint(self) -> None:
         """On the journal's own connection, between two transactions (the loop's, where no
