@@ -24,10 +24,11 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   the connection neither read nor timed out meanwhile. The router is given each request's
   body; the next request is read from the byte after it. ``Expect: 100-continue`` is
   answered ``100 Continue`` once the head is accepted, so the client sends the body;
-- an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) is
-  built, takes the transport (``set_protocol``, then its own ``connection_made``) and is
-  given every byte from the upgrade's head on, as if it had read them itself. From there
-  on the connection is picows' alone, at picows' cost per read.
+- the same request again, alone in a read, after an answer that says how to make it again
+  (a poller's, ``rest_repeat``), is answered so, its head neither parsed nor routed;
+- an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) takes
+  the transport and every byte from the upgrade's head on (``picows_server.take_over``);
+  from there on the connection is picows' alone, at picows' cost per read.
 
 A head, and its body, must be complete within ``HEAD_TIMEOUT_MS`` of its first byte, or
 of the connection for the first (on the listener's clock; picows' own handshake timeout, 5 s, for
@@ -56,19 +57,22 @@ from picows import WSUpgradeRequest
 
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.acceptor import Acceptor, bind
-from tickerplant.gateway.http_head import Refusal, RequestHeads, http_date, keeps_alive
+from tickerplant.gateway.http_head import END, Refusal, RequestHeads, expects_continue, http_date, keeps_alive
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
     BACKLOG,
     AwaitedRoute,
     Head,
     LaterRoute,
+    PartsResponse,
     PeerAwareProtocol,
     PeerRouter,
+    Repeatable,
     Routed,
     asks_to_upgrade,
     checked_head,
     plain_answer,
+    take_over,
 )
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.traffic import Traffic
@@ -88,7 +92,7 @@ class FrontDoor(asyncio.Protocol):
 
     __slots__ = (
         "_accepted", "_answered", "_awaiting", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line",
-        "_later", "_logger", "_paused", "_pending", "_router", "_timer", "_timer_ms", "_traffic",
+        "_later", "_logger", "_paused", "_pending", "_repeat", "_router", "_timer", "_timer_ms", "_traffic",
         "_transport", "_turns", "counters", "peer_ip", "trim",
     )  # fmt: skip
 
@@ -123,6 +127,9 @@ class FrontDoor(asyncio.Protocol):
         # an answer being made in pieces (protocol/later.py), with its request and keep-alive
         self._later: tuple[LaterRoute, WSUpgradeRequest, bool] | None = None
         self._awaiting = False  # an answer made elsewhere is awaited (AwaitedRoute)
+        # the last request's bytes (head and blank line), when its answer can be made again
+        # without them parsed or routed (rest_repeat), with what answers it and the request
+        self._repeat: tuple[bytes, Repeatable, WSUpgradeRequest] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -142,6 +149,30 @@ class FrontDoor(asyncio.Protocol):
         heads = self._heads
         if heads is None or self._transport is None:
             return  # answered and closing: what else comes is not read
+        repeat = self._repeat
+        if (
+            repeat is not None and data == repeat[0] and not heads.started
+            and not (self._paused or self._in_line or self._awaiting or self._later or self._pending)
+        ):  # fmt: skip
+            # the last request again, alone: answered as rest_repeat says (inlined: a tenth a call)
+            turns = self._turns
+            if turns is None or turns.admit(self):  # else in line now, read as any request
+                started = self._clock.now_ns()
+                made = repeat[1].again(self.peer_ip, started)
+                if isinstance(made, bytes):
+                    self._transport.write(made)
+                elif not isinstance(made, LaterRoute):
+                    self._transport.writelines(made)
+                if turns is not None:
+                    turns.spent(started)
+                if isinstance(made, LaterRoute):  # made in pieces, turn by turn, as _answer makes them
+                    self._later = (made, repeat[2], True)
+                    self._answer()
+                elif self._timer is None:
+                    self._arm(KEEP_ALIVE_IDLE_MS)
+                else:  # _arm's: a later deadline, the armed timer looks again when it fires
+                    self._deadline_ms = started // 1_000_000 + KEEP_ALIVE_IDLE_MS
+                return
         idle = not heads.started
         heads.receive(data)
         if not self._answer() and idle and self._heads is not None and not (self._paused or self._in_line):
@@ -198,20 +229,20 @@ class FrontDoor(asyncio.Protocol):
                 outcome = heads.next()
                 if outcome is None:
                     break
-                checked = _checked(outcome)
+                checked = outcome if isinstance(outcome, Refusal) else checked_head(outcome)
                 if isinstance(checked, Refusal):
                     self.counters.head_refused(checked.status)
                     transport.write(checked.to_bytes(http_date(self._clock.now_ms())))
                     self._close(transport)
                     return True
-                if asks_to_upgrade(checked[1].request):
+                if asks_to_upgrade(checked.request):
                     self._stop_timer()
                     self._heads = None
                     self._hand_over(transport, heads.received)
                     return True
-                pending = self._pending = checked
+                pending = self._pending = (cast(bytes, outcome), checked)
                 head, (request, length) = pending
-                if length and heads.body(head, length) is None and _expects_continue(request):
+                if length and heads.body(head, length) is None and expects_continue(request.headers):
                     transport.write(_CONTINUE)
             head, (request, length) = pending
             body = heads.body(head, length) if length else b""
@@ -243,6 +274,9 @@ class FrontDoor(asyncio.Protocol):
             if turns is not None:
                 turns.spent(started)
             answered = True
+            response = getattr(routed, "response", None)
+            again = response.again if type(response) is PartsResponse and alive else None
+            self._repeat = None if again is None else (head + END, again, request)
             if not alive:
                 self._close(transport)
                 break
@@ -341,28 +375,13 @@ class FrontDoor(asyncio.Protocol):
         self._timer = clock.call_at(clock.now_ms() + HEAD_TIMEOUT_MS, transport.close)
 
     def _hand_over(self, transport: asyncio.Transport, received: bytes) -> None:
-        """picows takes the connection: it reads ``received`` (the head and whatever came
-        after it) as if from the socket, then the socket itself."""
+        """picows takes the connection, ``received`` (the head and what came after it) first."""
         ws = PeerAwareProtocol(self._router, self._logger, self.counters, self.peer_ip, self.trim)
         self.trim = None  # counted closed by picows' protocol, whose connection it is now
         self._transport = None
         if self._doors is not None:
             self._doors.discard(self)  # picows' now, closed as the listener's connections are
-        transport.set_protocol(ws)
-        # uvloop chose its read callback when reading started, for a protocol that takes
-        # bytes: it would go on reading into its own buffer and feed picows a copy of each
-        # read through Python. Reading restarted, it reads into picows' buffer (asyncio's
-        # transports switch on set_protocol; for them this is a no-op).
-        transport.pause_reading()
-        transport.resume_reading()
-        ws.connection_made(transport)
-        view = memoryview(received)
-        while view:
-            space = ws.get_buffer(len(view))
-            n = min(len(space), len(view))
-            space[:n] = view[:n]
-            ws.buffer_updated(n)
-            view = view[n:]
+        take_over(transport, ws, received)
 
     def _arm(self, timeout_ms: int) -> None:
         """Close the connection unless a head completes within ``timeout_ms``. A request per
@@ -395,21 +414,6 @@ class FrontDoor(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-def _expects_continue(request: WSUpgradeRequest) -> bool:
-    """Whether the client waits for ``100 Continue`` before it sends its body (RFC 9110
-    §10.1.1; curl does for a body over 1 KiB, and would wait a second for it)."""
-    expect: str = request.headers.get("expect", "")
-    return expect.lower() == "100-continue"
-
-
-def _checked(outcome: bytes | Refusal) -> Refusal | tuple[bytes, Head]:
-    """A complete head with what ``checked_head`` made of it, or its refusal."""
-    if isinstance(outcome, Refusal):
-        return outcome
-    checked = checked_head(outcome)
-    return checked if isinstance(checked, Refusal) else (outcome, checked)
 
 
 async def serve(

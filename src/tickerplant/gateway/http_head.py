@@ -57,8 +57,8 @@ from http import HTTPStatus
 from typing import NamedTuple
 
 __all__ = [
-    "MAX_BODY_BYTES", "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "METHODS", "Refusal", "RequestHeads",
-    "body_length", "head_refusal", "http_date", "keeps_alive",
+    "END", "MAX_BODY_BYTES", "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "METHODS", "Refusal", "RequestHeads",
+    "body_length", "expects_continue", "head_refusal", "http_date", "keeps_alive",
 ]  # fmt: skip
 
 MAX_HEAD_BYTES = 16 * 1024  # picows' bound on a request head, the blank line excluded
@@ -66,7 +66,7 @@ MAX_HEADER_FIELDS = 128  # picows' bound on the header fields of a request
 MAX_BODY_BYTES = 64 * 1024  # a request body's bound (the module's docstring)
 METHODS = (b"GET", b"POST", b"PUT", b"DELETE")  # Binance's REST methods (trading part 1 §3.1)
 _ALLOW = (("Allow", "GET, POST, PUT, DELETE"),)
-_END = b"\r\n\r\n"
+END = b"\r\n\r\n"  # a head's blank line, after its last field's CRLF
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 
 
@@ -126,11 +126,11 @@ class RequestHeads:
             # end a request's body with one more CRLF than it has
             while head[:2] == b"\r\n":
                 del head[:2]
-        end = head.find(_END, self._searched)
+        end = head.find(END, self._searched)
         if end < 0:
             if len(head) >= MAX_HEAD_BYTES:
                 return _too_long(head)
-            self._searched = max(0, len(head) - len(_END) + 1)
+            self._searched = max(0, len(head) - len(END) + 1)
             return None
         if end >= MAX_HEAD_BYTES:
             return _too_long(head[:end])
@@ -139,7 +139,7 @@ class RequestHeads:
     def body(self, head: bytes, length: int) -> bytes | None:
         """The ``length`` bytes after ``head`` (``next``'s) and its blank line, or None
         while they have not all come."""
-        start = len(head) + len(_END)
+        start = len(head) + len(END)
         if len(self._buffer) < start + length:
             return None
         return bytes(self._buffer[start : start + length])
@@ -148,7 +148,7 @@ class RequestHeads:
         """Drop the head ``next`` showed, its blank line and its body of ``body_length``
         bytes: what follows is the next request's."""
         head = self._buffer
-        del head[: head.find(_END) + len(_END) + body_length]
+        del head[: head.find(END) + len(END) + body_length]
         self._searched = 0
 
 
@@ -158,6 +158,13 @@ def keeps_alive(headers: Mapping[str, str]) -> bool:
     case-insensitively."""
     connection = headers.get("connection")
     return connection is None or "close" not in (token.strip().lower() for token in connection.split(","))
+
+
+def expects_continue(headers: Mapping[str, str]) -> bool:
+    """Whether the client waits for ``100 Continue`` before it sends its body (RFC 9110
+    §10.1.1; curl does for a body over 1 KiB, and would wait a second for it)."""
+    expect: str = headers.get("expect", "")
+    return expect.lower() == "100-continue"
 
 
 _DATE: list[tuple[int, bytes]] = [(-1, b"")]  # the last second asked for, and its date

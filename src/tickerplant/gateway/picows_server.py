@@ -31,10 +31,11 @@ upgrade asking for a WebSocket version other than 13 gets 426 with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from picows import (
     WSAutoPingStrategy,
@@ -88,6 +89,16 @@ class AwaitedRoute:
 
     def __init__(self, then: Callable[[Callable[[Routed], None]], None]) -> None:
         self.then = then
+
+
+class Repeatable(Protocol):
+    """A request's answer made again, for the same request from the same connection
+    (``rest_repeat.RestCall``)."""
+
+    def again(self, ip: str, started_ns: int) -> bytes | tuple[bytes, ...] | LaterRoute:
+        """The bytes of the answer begun at ``started_ns``, kept alive (``answer_parts``'),
+        whole or in parts, or a route to make it in pieces."""
+        ...
 
 
 # (request, peer IP, body) -> answer; an upgrade's body is b""
@@ -233,9 +244,10 @@ class PartsResponse(WSUpgradeResponse):
     without their per-request dict, enum and string steps. ``to_bytes`` joins the parts, for
     picows' own path (a refused upgrade)."""
 
-    __slots__ = ("head", "parts")
+    __slots__ = ("again", "head", "parts")
     head: bytes
     parts: tuple[bytes, ...]
+    again: Repeatable | None  # how the same request is answered again, if it can be
 
     def to_parts(self) -> tuple[bytes, ...]:
         """The response's bytes as its head, then the parts of its body as they are."""
@@ -249,15 +261,41 @@ class PartsResponse(WSUpgradeResponse):
         """``to_parts`` with ``Connection`` and ``Date`` added as ``plain_answer`` adds them
         to a response's fields, written straight: the same bytes (its own fields are none
         until then), without the header dict's steps."""
-        parts = self.parts
-        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
-        length = b"Content-Length: %d\r\n" % size if size else b""
-        connection = _KEEP_ALIVE if keep_alive else _CLOSE
-        return (b"".join((self.head, connection, b"Date: ", date, b"\r\n", length, b"\r\n")), *parts)
+        return answer_parts(self.head, self.parts, keep_alive, date)
 
     def to_bytes(self) -> bytearray:
         return bytearray().join(self.to_parts())
 
+
+
+def answer_parts(head: bytes, parts: tuple[bytes, ...], keep_alive: bool, date: bytes) -> tuple[bytes, ...]:
+    """A plain answer's bytes as the listener writes them: ``head`` (its status line and
+    fields), then ``Connection``, ``Date`` (``http_head.http_date``'s) and
+    ``Content-Length`` as picows adds them, the blank line, and the body's ``parts``."""
+    size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+    length = b"Content-Length: %d\r\n" % size if size else b""
+    connection = _KEEP_ALIVE if keep_alive else _CLOSE
+    return (b"".join((head, connection, b"Date: ", date, b"\r\n", length, b"\r\n")), *parts)
+
+
+def take_over(transport: asyncio.Transport, protocol: PeerAwareProtocol, received: bytes) -> None:
+    """``protocol`` takes ``transport``'s connection from now on, and reads ``received``
+    (what was read of it so far and not answered) first, as if from the socket."""
+    transport.set_protocol(protocol)
+    # uvloop chose its read callback when reading started, for a protocol that takes
+    # bytes: it would go on reading into its own buffer and feed picows a copy of each
+    # read through Python. Reading restarted, it reads into picows' buffer (asyncio's
+    # transports switch on set_protocol; for them this is a no-op).
+    transport.pause_reading()
+    transport.resume_reading()
+    protocol.connection_made(transport)
+    view = memoryview(received)
+    while view:
+        space = protocol.get_buffer(len(view))
+        n = min(len(space), len(view))
+        space[:n] = view[:n]
+        protocol.buffer_updated(n)
+        view = view[n:]
 
 
 def asks_to_upgrade(request: WSUpgradeRequest) -> bool:

@@ -8,11 +8,14 @@ from http import HTTPStatus
 from multidict import CIMultiDict
 from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
 
-from tickerplant.gateway.picows_server import PartsResponse
+from tickerplant.gateway.picows_server import PartsResponse, Repeatable, answer_parts
 from tickerplant.protocol.archive import ArchiveAnswer
 from tickerplant.protocol.rest import RestAnswer
 
-__all__ = ["file_response", "json_response", "rest_response", "status_line"]
+__all__ = [
+    "JOINED_BELOW", "OK_KEPT_ALIVE", "file_response", "json_response", "rest_head", "rest_parts",
+    "rest_response", "status_line",
+]  # fmt: skip
 
 
 def json_response(
@@ -38,24 +41,60 @@ def status_line(status: int) -> tuple[HTTPStatus, bytes]:
     return made
 
 
-def rest_response(answer: RestAnswer) -> WSUpgradeResponseWithListener:
-    # The IP's weight in the current minute, under both names Binance writes it (spec §7.1;
-    # clients read either, some only the first). Any origin may read public market data: a
-    # page served elsewhere (the admin listener's dashboard, a trader's own page) reads
-    # REST as a browser client.
-    status, line = status_line(answer.status)
+# The fields of every REST answer. The IP's weight in the current minute goes under both
+# names Binance writes it (spec §7.1; clients read either, some only the first). Any origin
+# may read public market data: a page served elsewhere (the admin listener's dashboard, a
+# trader's own page) reads REST as a browser client.
+_REST_FIELDS = (
+    b"Content-Type: application/json\r\nX-MBX-USED-WEIGHT: %d\r\nX-MBX-USED-WEIGHT-1M: %d\r\n"
+    b"Access-Control-Allow-Origin: *\r\n"
+)
+# A 200's whole head on a kept-alive connection, with the weight (twice), the date and the
+# length to fill in: ``answer_parts``' own fields after ``rest_head``'s, in one step.
+OK_KEPT_ALIVE = answer_parts(status_line(200)[1] + _REST_FIELDS, (b"-",), True, b"%b")[0].replace(
+    b"Content-Length: 1\r\n", b"Content-Length: %d\r\n"
+)
+
+
+JOINED_BELOW = 4096  # bytes of body joined to the head
+
+
+def rest_head(answer: RestAnswer) -> bytes:
+    """A REST answer's status line and fields, up to those every plain answer gets
+    (``picows_server.answer_parts``)."""
     used = answer.used_weight
-    head = line + b"Content-Type: application/json\r\n"
-    head += b"X-MBX-USED-WEIGHT: %d\r\nX-MBX-USED-WEIGHT-1M: %d\r\n" % (used, used)
-    head += b"Access-Control-Allow-Origin: *\r\n"
+    head = status_line(answer.status)[1] + _REST_FIELDS % (used, used)
     if answer.retry_after_s is not None:
         head += b"Retry-After: %d\r\n" % answer.retry_after_s
-    head += answer.extra_head
+    return head + answer.extra_head
+
+
+def rest_parts(answer: RestAnswer, keep_alive: bool, date: bytes) -> tuple[bytes, ...]:
+    """``rest_response(answer)``'s bytes as a plain answer (``picows_server.plain_answer``),
+    made straight, without the response object (``rest_repeat``): a 200 on a kept-alive
+    connection, the common case, in one format."""
+    parts = answer.parts
+    if keep_alive and answer.status == 200 and not answer.extra_head:
+        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        if size:
+            used = answer.used_weight
+            head = OK_KEPT_ALIVE % (used, used, date, size)
+            # a small body goes with its head, one buffer to write: a large one (a depth
+            # answer's levels) is written as it is, never copied
+            return (head + parts[0],) if size < JOINED_BELOW and len(parts) == 1 else (head, *parts)
+    return answer_parts(rest_head(answer), parts, keep_alive, date)
+
+
+def rest_response(answer: RestAnswer, again: Repeatable | None = None) -> WSUpgradeResponseWithListener:
+    """``answer`` as the router gives it; ``again``: what answers the same request again
+    (``rest_repeat``), for the front door to keep."""
     response = PartsResponse()
-    response.version, response.status, response.headers = b"HTTP/1.1", status, CIMultiDict()
+    response.version, response.headers = b"HTTP/1.1", CIMultiDict()
+    response.status = status_line(answer.status)[0]
     response.body = None
-    response.head = head
+    response.head = rest_head(answer)
     response.parts = answer.parts
+    response.again = again
     return WSUpgradeResponseWithListener(response, None)
 
 
@@ -68,4 +107,5 @@ def file_response(answer: ArchiveAnswer) -> WSUpgradeResponseWithListener:
     response.body = None
     response.head = line + b"Content-Type: %b\r\nAccess-Control-Allow-Origin: *\r\n" % answer.content_type
     response.parts = (answer.body,)
+    response.again = None
     return WSUpgradeResponseWithListener(response, None)

@@ -34,6 +34,7 @@ from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed, asks_to_upgrade
 from tickerplant.gateway.responses import file_response, json_response, rest_response
+from tickerplant.gateway.rest_repeat import RestCall
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.traffic import OTHER, Traffic
@@ -61,7 +62,7 @@ from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
-from tickerplant.protocol.rest import RestApi, RestLater
+from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
@@ -280,16 +281,7 @@ class Listener:
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
         if self.rest.handles(path):
-            rest = self.rest
-            started_ns = self._clock.now_ns()
-            check = self._market_data_key(request, ip, now_ms) if path in rest.keyed else None
-            begun = rest.begin(path, query, ip, now_ms, method, check)
-            # the path is a label only when it is an endpoint: a client's text never is
-            label = path if path in rest.routes and method == "GET" else OTHER
-            if isinstance(begun, RestLater):  # made in pieces by the front door's turns
-                return LaterRoute(begun.step, lambda: self._rest_done(begun, label, started_ns))
-            self.traffic.request("rest", label, begun.status, self._clock.now_ns() - started_ns)
-            return rest_response(begun)
+            return self._rest(request, path, query, method, ip, now_ms)
         routed = self.market is Market.UM or not self._config.strict_routing
         url = parse_stream_url(target, routed=routed)
         if isinstance(url, UrlRefused):
@@ -331,13 +323,24 @@ class Listener:
             return LaterRoute(made.step, lambda: done(made.result))
         return done(begun)
 
-    def _rest_done(self, later: RestLater, label: str, started_ns: int) -> Routed:
-        """A REST answer made in pieces, made: counted with the time since it began (the
-        turns it waited included: what its client waited)."""
-        answer = later.answer
-        assert answer is not None
-        self.traffic.request("rest", label, answer.status, self._clock.now_ns() - started_ns)
-        return rest_response(answer)
+    def _rest(
+        self, request: WSUpgradeRequest, path: str, query: str, method: str, ip: str, now_ms: int
+    ) -> Routed | LaterRoute:
+        """A REST market-data request: a GET of a route through its ``RestCall``, which
+        the answer carries for the front door to answer it again (``rest_repeat``); an
+        unknown path or method, Binance's 404 (``RestApi.begin``)."""
+        rest = self.rest
+        started_ns = self._clock.now_ns()
+        question = rest.question(path, query) if method == "GET" else None
+        if question is None:
+            begun = rest.begin(path, query, ip, now_ms, method)
+            assert isinstance(begun, RestAnswer)
+            # the path is a label only when it is an endpoint: a client's text never is
+            self.traffic.request("rest", OTHER, begun.status, self._clock.now_ns() - started_ns)
+            return rest_response(begun)
+        check = self._market_data_key(request, ip, now_ms) if path in rest.keyed else None
+        call = RestCall(rest, question, path, self.traffic, self._clock)
+        return call.routed(ip, now_ms, started_ns, check)
 
     def _private(
         self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, body: bytes, ip: str,

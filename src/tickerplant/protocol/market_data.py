@@ -18,7 +18,7 @@ import msgspec
 from tickerplant.market.book.text import BookText
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import BASE_DECIMALS, INTERVALS, Kline, KlineSeries
-from tickerplant.market.plant.view import MarketView, SymbolView
+from tickerplant.market.plant.view import LastPrice, MarketView, SymbolView
 from tickerplant.market.units import fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
@@ -184,6 +184,10 @@ def klines_weight(params: Params) -> int:
 class Method:
     weight: Callable[[Params], int]
     answer: Callable[[Params, int], Any]  # (params, now_ms) -> JSON-ready result, or Spliced
+    # params -> the answer as a function of the time, the params read once: for a request
+    # asked again and again (a REST poller's, rest.RestQuestion; the WebSocket API's kept
+    # requests); it refuses as ``answer`` would (then ``answer`` is asked each time)
+    prepared: Callable[[Params], Callable[[int], Any]] | None = None
 
 
 class MarketData:
@@ -199,13 +203,14 @@ class MarketData:
         self._cm = view.market is Market.CM
         self._always_array = self._cm and cm_arrays
         self._book_rows: dict[str, tuple[bytes, msgspec.Raw]] = {}  # symbol -> (payload, its row)
+        self._price_rows: dict[str, tuple[LastPrice, msgspec.Raw]] = {}  # symbol -> (last trade, its row)
         # (symbol, limit) -> ((book id, whether the full book), `"bids":…,"asks":…}` encoded)
         self._depth_levels: dict[tuple[str, int], tuple[tuple[int, bool], bytes]] = {}
         self.rows = EncodedRows()  # the history answers' rows, encoded once (encoded_rows.py)
         self.methods: dict[str, Method] = {
-            "ticker.price": Method(self.ticker_price_weight, self.ticker_price),
+            "ticker.price": Method(self.ticker_price_weight, self.ticker_price, self.ticker_price_of),
             "ticker.book": Method(self.ticker_book_weight, self.ticker_book),
-            "depth": Method(self.depth_weight, self.depth),
+            "depth": Method(self.depth_weight, self.depth, self.depth_of),
             "rpiDepth": Method(self.rpi_depth_weight, self.rpi_depth),
             "ticker.24hr": Method(self.ticker_24h_weight, self.ticker_24h),
             "klines": Method(self.klines_weight, self.klines),
@@ -247,19 +252,43 @@ class MarketData:
 
     def ticker_price(self, params: Params, now_ms: int) -> Any:
         views, single = self._selection(params)
-        rows = []
-        for view in views:
-            last = self.view.last_price(view)
-            if last is None:
-                continue
-            price = fixed(last.price, view.inst.price_decimals)
-            if self._cm:
-                rows.append(
-                    {"symbol": view.inst.symbol, "ps": view.inst.pair, "price": price, "time": last.time_ms}
-                )
-            else:
-                rows.append({"symbol": view.inst.symbol, "price": price, "time": last.time_ms})
+        rows = [row for view in views if (row := self._price_row(view)) is not None]
         return rows[0] if single and rows else rows
+
+    def ticker_price_of(self, params: Params) -> Callable[[int], Any]:
+        """``ticker_price``'s answer to ``params`` as a function of the time, its symbols
+        read once."""
+        views, single = self._selection(params)
+        if not single:
+            return functools.partial(self.ticker_price, params)
+        view = views[0]
+        symbol, rows, last_price = view.inst.symbol, self._price_rows, self.view.last_price
+
+        def answer(now_ms: int) -> Any:
+            cached = rows.get(symbol)  # _price_row's, its first step inlined: asked per request
+            if cached is not None and cached[0] is last_price(view):
+                return cached[1]
+            return self._price_row(view) or []
+
+        return answer
+
+    def _price_row(self, view: SymbolView) -> msgspec.Raw | None:
+        """A symbol's price row, encoded once per trade (as ticker.book's rows per
+        bookTicker): a poller asks far more often than a symbol trades."""
+        last = self.view.last_price(view)
+        if last is None:
+            return None
+        cached = self._price_rows.get(view.inst.symbol)
+        if cached is not None and cached[0] is last:
+            return cached[1]
+        price = fixed(last.price, view.inst.price_decimals)
+        if self._cm:
+            row = {"symbol": view.inst.symbol, "ps": view.inst.pair, "price": price, "time": last.time_ms}
+        else:
+            row = {"symbol": view.inst.symbol, "price": price, "time": last.time_ms}
+        raw = msgspec.Raw(_encode(row))
+        self._price_rows[view.inst.symbol] = (last, raw)
+        return raw
 
     # -- ticker.book (§6.3, §7.6) ----------------------------------------------------------
 

@@ -7,6 +7,8 @@ shares; a refused request still costs its weight (§7.1).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -21,11 +23,13 @@ from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
-from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
+from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
 
-__all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi", "RestLater"]
+__all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi", "RestLater", "RestQuestion", "answered"]
 
 _encode = msgspec.json.encode
+_Raw = msgspec.Raw
+_new = tuple.__new__
 QUERY_CACHE_SIZE = 256  # parsed query strings kept; the table is emptied when full
 _CACHED_QUERY_CHARS = 256  # longer query strings are parsed each time, never kept
 
@@ -41,6 +45,16 @@ class RestAnswer(NamedTuple):
     def body(self) -> bytes:
         """The whole body (``parts`` joined: a copy when there are several)."""
         return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+
+
+class RestQuestion(NamedTuple):
+    """A GET of a market-data route as ``RestApi.begin`` reads it, before it is answered:
+    asked again as it is (``RestApi.ask``) when a kept-alive poller sends the same request
+    (``gateway/rest_repeat.py``). Everything in it is a function of the path and query."""
+
+    answer_at: Callable[[int], Any]  # the method's answer to the params, a function of the time
+    duplicate: bool  # a parameter's name repeats (-1101, once the weight is charged)
+    weight: int  # the request's weight, a function of ``params`` (1 when they are refused)
 
 
 class RestLater:
@@ -59,7 +73,9 @@ class RestLater:
         try:
             if not self._later.step():
                 return False
-            self.answer = _answered(self._later.result, self._used)
+            made = answered(self._later.result, self._used)
+            assert isinstance(made, RestAnswer)  # a Later's result is the answer itself
+            self.answer = made
         except RequestRefused as error:
             self.answer = RestAnswer(error.status, (RestApi.error_body(error),), self._used)
         return True
@@ -72,12 +88,18 @@ class RestLater:
         return self.answer
 
 
-def _answered(result: Any, used_weight: int) -> RestAnswer:
-    """A method's result as its 200 answer."""
-    if type(result) is Spliced:  # a depth answer: its levels are written, not copied
-        return RestAnswer(200, (result.head, result.tail), used_weight)
-    encoded: bytes = result if isinstance(result, bytes) else _encode(result)
-    return RestAnswer(200, (encoded,), used_weight)
+def answered(result: Any, used_weight: int) -> RestAnswer | RestLater:
+    """A method's result as its 200 answer, or as one to make in pieces (a ``Later``)."""
+    # RestAnswer(...) without the NamedTuple's generated Python __new__ (a step per request)
+    kind = type(result)
+    if kind is _Raw:  # a row encoded once (ticker.price, ticker.book): most polls' answer
+        return _new(RestAnswer, (200, (_encode(result),), used_weight, None, b""))
+    if kind is Spliced:  # a depth answer: its levels are written, not copied
+        return _new(RestAnswer, (200, (result.head, result.tail), used_weight, None, b""))
+    if kind is Later:  # made in pieces, one a step (protocol/later.py)
+        return RestLater(result, used_weight)
+    encoded: bytes = result if kind is bytes else _encode(result)
+    return _new(RestAnswer, (200, (encoded,), used_weight, None, b""))
 
 
 def _constant(weight: int) -> Callable[[Params], int]:
@@ -153,16 +175,43 @@ class RestApi:
         answer. An answer that needs the past made first (a cold `fundingRate`) comes as a
         ``RestLater``, to be made in pieces. ``check``: a ``keyed`` path's API-key check, run
         once the weight is charged (part 1 §10's order); what it raises is the answer."""
-        method = self.routes.get(path) if http_method == "GET" else None
-        if method is None:
+        question = self.question(path, query) if http_method == "GET" else None
+        if question is None:
             unknown = unknown_path(path, http_method)
             return RestAnswer(unknown.status, (self.error_body(unknown),), self.weight.used(ip, now_ms))
+        return self.ask(question, ip, now_ms, check)
+
+    def question(self, path: str, query: str) -> RestQuestion | None:
+        """A GET of ``path`` with ``query``, read (None: no such market-data route)."""
+        method = self.routes.get(path)
+        if method is None:
+            return None
         params, duplicate = self._params(query)
         try:
             weight = method.weight(params)
         except RequestRefused:
             weight = 1
-        verdict = self.weight.charge(ip, weight, now_ms)
+        answer_at = None
+        if method.prepared is not None:
+            with contextlib.suppress(RequestRefused):  # then refused by ``answer``, each time
+                answer_at = method.prepared(params)
+        if answer_at is None:
+            answer_at = functools.partial(method.answer, params)
+        return RestQuestion(answer_at, duplicate, weight)
+
+    def ask(
+        self, question: RestQuestion, ip: str, now_ms: int, check: Callable[[], None] | None = None
+    ) -> RestAnswer | RestLater:
+        """``question``'s answer to ``ip`` now: its weight charged first, then ``check``,
+        then the answer (``begin``'s)."""
+        return self.charged(question, self.weight.charge(ip, question.weight, now_ms), ip, now_ms, check)
+
+    def charged(
+        self, question: RestQuestion, verdict: WeightVerdict, ip: str, now_ms: int,
+        check: Callable[[], None] | None = None,
+    ) -> RestAnswer | RestLater:  # fmt: skip
+        """``ask``'s answer once the weight is charged, ``verdict`` the charge's: a refusal
+        of the weight, of ``check``, of a repeated name, of the parameters, or the answer."""
         if verdict.status != 200:
             limited = rate_limit_error(verdict, ip, self.weight.limit)
             retry_s = -(-verdict.retry_after_ms // 1000)
@@ -170,14 +219,12 @@ class RestApi:
         try:
             if check is not None:
                 check()
-            if duplicate:
+            if question.duplicate:
                 raise RequestRefused(-1101, "Duplicate values for a parameter detected.")
-            result: Any = method.answer(params, now_ms)
+            result: Any = question.answer_at(now_ms)
         except RequestRefused as error:
             return RestAnswer(error.status, (self.error_body(error),), verdict.used)
-        if type(result) is Later:  # made in pieces, one a step (protocol/later.py)
-            return RestLater(result, verdict.used)
-        return _answered(result, verdict.used)
+        return answered(result, verdict.used)
 
     def cached_queries(self) -> int:
         """How many parsed query strings are kept: at most ``QUERY_CACHE_SIZE``, each at

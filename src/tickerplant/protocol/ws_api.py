@@ -227,9 +227,9 @@ class WsApi:
             # One symbol's answer is its last bookTicker, read (MarketData.ticker_book).
             with contextlib.suppress(RequestRefused):  # the plain answer refuses it each time
                 kept.source = named_symbol(self.data.view, params)
-        elif name == "depth":
+        elif method.prepared is not None:  # depth, ticker.price: their params read once
             with contextlib.suppress(RequestRefused):  # the plain answer refuses it each time
-                kept.answer_at = self.data.depth_of(params)
+                kept.answer_at = method.prepared(params)
         table = self._kept
         if len(table) >= _KEPT_REQUESTS:
             table.clear()

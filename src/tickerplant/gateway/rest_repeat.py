@@ -1,0 +1,120 @@
+"""A REST market-data GET as the listener answers it, and again when a poller repeats it.
+
+Most REST traffic is polling: a client on a kept-alive connection sends the same request,
+byte for byte, again and again (a ticker every second, a depth snapshot for a local book,
+`premiumIndex` before each order). Each time, its head was parsed, its path routed through
+the listener's tables, its query looked up, and its answer wrapped in picows' response
+object before its bytes were written: about two thirds of what a `ticker/price` request
+cost the process, the answer itself the smallest part.
+
+A ``RestCall`` is what routing a market-data GET comes to: the ``RestApi.question`` (route,
+parameters, weight), the request's traffic label and where it is counted. The listener
+answers the request through it (``routed``), and hands it on with the answer
+(``PartsResponse.again``). The front door keeps it with the request's bytes, and when the
+same connection's next read is those bytes again, and nothing else is pending, it answers
+with ``again`` instead of parsing and routing them (``front_door.FrontDoor``).
+
+Nothing is answered from a cache that routing would answer otherwise: the weight is charged
+to the IP and the answer made now, as for the first request (``RestApi.ask``: the same
+steps, in part 1 §10's order), and a refusal (429, 418) or an answer made in pieces comes
+out as it would. What is skipped is a function of the request's bytes only: the head's
+parse and checks (``picows_server.checked_head`` keeps the same for any unsigned GET), the
+path's routing, the query's parse, the weight's rule. A request with an API key is never
+repeated this way: its key is checked each time (``Listener.route``, ``keyed`` paths).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+from msgspec import Raw
+
+from tickerplant.clock import Clock
+from tickerplant.gateway.http_head import http_date
+from tickerplant.gateway.picows_server import LaterRoute, Routed
+from tickerplant.gateway.responses import JOINED_BELOW, OK_KEPT_ALIVE, rest_parts, rest_response
+from tickerplant.gateway.traffic import RequestTally, Traffic
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.rest import RestAnswer, RestApi, RestLater, RestQuestion, answered
+
+__all__ = ["RestCall"]
+
+_encode = msgspec.json.encode
+
+
+class RestCall:
+    """One market-data GET, answered by ``routed`` the first time and by ``again`` after."""
+
+    __slots__ = (
+        "_answer_at", "_charge", "_clock", "_duplicate", "_label", "_now_ns", "_ok", "_question", "_rest",
+        "_traffic", "_weight",
+    )  # fmt: skip
+
+    def __init__(
+        self, rest: RestApi, question: RestQuestion, label: str, traffic: Traffic, clock: Clock
+    ) -> None:
+        self._rest = rest
+        self._question = question
+        self._label = label  # the path when it is an endpoint: a client's text never is
+        self._traffic = traffic
+        self._clock = clock
+        self._ok: RequestTally = traffic.tally("rest", label, 200)  # where its 200s are counted
+        # what ``again`` reads each time, read once
+        self._charge = rest.weight.charge
+        self._weight, self._duplicate = question.weight, question.duplicate
+        self._answer_at = question.answer_at
+        self._now_ns = clock.now_ns
+
+    def routed(
+        self, ip: str, now_ms: int, started_ns: int, check: Callable[[], None] | None
+    ) -> Routed | LaterRoute:
+        """The answer to ``ip`` as the listener's router gives it. ``check``: a keyed path's
+        API-key check (``RestApi.ask``); a call with one is never asked ``again``."""
+        begun = self._rest.ask(self._question, ip, now_ms, check)
+        if isinstance(begun, RestLater):
+            return self._later(begun, started_ns)
+        self._traffic.request("rest", self._label, begun.status, self._clock.now_ns() - started_ns)
+        return rest_response(begun, None if check is not None else self)
+
+    def again(self, ip: str, started_ns: int) -> bytes | tuple[bytes, ...] | LaterRoute:
+        """The same request from ``ip``, begun at ``started_ns`` (the clock's), answered on
+        its kept-alive connection: the bytes ``routed``'s answer is written as, whole or
+        in parts (``responses.rest_parts``), or, for an answer made in pieces, the route to make it,
+        as the router gives it. ``RestApi.ask``'s steps, with its common case (the weight
+        charged, an answer encoded once, a small body) written out here: a call is a tenth
+        of what a repeat costs."""
+        now_ms = started_ns // 1_000_000
+        verdict = self._charge(ip, self._weight, now_ms)
+        begun: RestAnswer | RestLater
+        if verdict.status != 200 or self._duplicate:
+            begun = self._rest.charged(self._question, verdict, ip, now_ms)
+        else:
+            try:
+                result = self._answer_at(now_ms)
+            except RequestRefused:  # asked once more by ``charged``, which makes the refusal
+                begun = self._rest.charged(self._question, verdict, ip, now_ms)
+            else:
+                if type(result) is Raw and len(body := _encode(result)) < JOINED_BELOW:
+                    used = verdict.used  # ``answered``'s and ``rest_parts``' first case
+                    self._ok.observe(self._now_ns() - started_ns)
+                    return OK_KEPT_ALIVE % (used, used, http_date(now_ms), len(body)) + body
+                begun = answered(result, verdict.used)
+        if isinstance(begun, RestLater):
+            return self._later(begun, started_ns)
+        status = begun.status
+        tally = self._ok if status == 200 else self._traffic.tally("rest", self._label, status)
+        tally.observe(self._now_ns() - started_ns)
+        return rest_parts(begun, True, http_date(now_ms))
+
+    def _later(self, later: RestLater, started_ns: int) -> LaterRoute:
+        """An answer made in pieces, counted once made, with the time since it began (the
+        turns it waited included: what its client waited)."""
+
+        def done() -> Routed:
+            answer = later.answer
+            assert answer is not None
+            self._traffic.request("rest", self._label, answer.status, self._clock.now_ns() - started_ns)
+            return rest_response(answer)
+
+        return LaterRoute(later.step, done)
