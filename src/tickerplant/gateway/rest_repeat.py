@@ -47,8 +47,8 @@ class RestCall:
     """One market-data GET, answered by ``routed`` the first time and by ``again`` after."""
 
     __slots__ = (
-        "_answer_at", "_charge", "_clock", "_duplicate", "_label", "_now_ns", "_ok", "_question", "_rest",
-        "_traffic", "_weight",
+        "_answer_at", "_body", "_charge", "_clock", "_duplicate", "_label", "_now_ns", "_ok", "_question",
+        "_raw", "_rest", "_traffic", "_weight",
     )  # fmt: skip
 
     def __init__(
@@ -65,6 +65,8 @@ class RestCall:
         self._weight, self._duplicate = question.weight, question.duplicate
         self._answer_at = question.answer_at
         self._now_ns = clock.now_ns
+        self._raw: Raw | None = None  # the last answer that was a Raw row, and its bytes
+        self._body = b""
 
     def routed(
         self, ip: str, now_ms: int, started_ns: int, check: Callable[[], None] | None
@@ -95,7 +97,14 @@ class RestCall:
             except RequestRefused:  # asked once more by ``charged``, which makes the refusal
                 begun = self._rest.charged(self._question, verdict, ip, now_ms)
             else:
-                if type(result) is Raw and len(body := _encode(result)) < JOINED_BELOW:
+                if result is self._raw:  # the row encoded once (ticker.price's, per trade)
+                    body = self._body
+                elif type(result) is Raw:
+                    self._raw, body = result, _encode(result)
+                    self._body = body
+                else:
+                    body = b""
+                if 0 < len(body) < JOINED_BELOW:
                     used = verdict.used  # ``answered``'s and ``rest_parts``' first case
                     self._ok.observe(self._now_ns() - started_ns)
                     return OK_KEPT_ALIVE % (used, used, http_date(now_ms), len(body)) + body

@@ -58,6 +58,11 @@ class RequestWeight:
     once it sends ``ban_after_refusals`` more requests after its first 429 in a window.
     """
 
+    __slots__ = (
+        "_ips", "_limited", "_next_release_ms", "ban_after_refusals", "counters", "first_ban_ms", "forgotten",
+        "limit", "max_ban_ms", "max_ips", "window_ms",
+    )  # fmt: skip
+
     def __init__(
         self,
         limit: int = REQUEST_WEIGHT_PER_MINUTE,
