@@ -254,7 +254,8 @@ class MarketView:
         return _ticker.decode(view.ticker)
 
     def last_price(self, view: SymbolView) -> LastPrice | None:
-        self._apply_trades(view)
+        if view.trade_backlog:  # (_apply_trades' own test, first: a poll asks per request)
+            self._apply_trades(view)
         return view.last_price
 
     def book(self, view: SymbolView) -> OrderBook:
