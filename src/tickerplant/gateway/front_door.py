@@ -57,23 +57,22 @@ from picows import WSUpgradeRequest
 
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.acceptor import Acceptor, bind
-from tickerplant.gateway.http_head import END, Refusal, RequestHeads, expects_continue, http_date, keeps_alive
+from tickerplant.gateway.http_head import Refusal, RequestHeads, expects_continue, http_date, keeps_alive
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
     BACKLOG,
     AwaitedRoute,
     Head,
     LaterRoute,
-    PartsResponse,
     PeerAwareProtocol,
     PeerRouter,
-    Repeatable,
     Routed,
     asks_to_upgrade,
     checked_head,
     plain_answer,
     take_over,
 )
+from tickerplant.gateway.rest_repeat import Repeat, kept_to_repeat
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.protocol.limits import LimitCounters
@@ -129,7 +128,7 @@ class FrontDoor(asyncio.Protocol):
         self._awaiting = False  # an answer made elsewhere is awaited (AwaitedRoute)
         # the last request's bytes (head and blank line), when its answer can be made again
         # without them parsed or routed (rest_repeat), with what answers it and the request
-        self._repeat: tuple[bytes, Repeatable, WSUpgradeRequest] | None = None
+        self._repeat: Repeat | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -274,9 +273,7 @@ class FrontDoor(asyncio.Protocol):
             if turns is not None:
                 turns.spent(started)
             answered = True
-            response = getattr(routed, "response", None)
-            again = response.again if type(response) is PartsResponse and alive else None
-            self._repeat = None if again is None else (head + END, again, request)
+            self._repeat = kept_to_repeat(routed, head, pending[1]) if alive else None
             if not alive:
                 self._close(transport)
                 break

@@ -19,8 +19,14 @@ to the IP and the answer made now, as for the first request (``RestApi.ask``: th
 steps, in part 1 §10's order), and a refusal (429, 418) or an answer made in pieces comes
 out as it would. What is skipped is a function of the request's bytes only: the head's
 parse and checks (``picows_server.checked_head`` keeps the same for any unsigned GET), the
-path's routing, the query's parse, the weight's rule. A request with an API key is never
-repeated this way: its key is checked each time (``Listener.route``, ``keyed`` paths).
+path's routing, the query's parse, the weight's rule.
+
+What a connection keeps for it is bounded and small: only a plain poll (a GET without a
+body, a signature or an API key, ``picows_server.is_plain_poll``: a body is read as a body,
+never skipped, and a key is checked each time, ``Listener.route``'s ``keyed`` paths) with a
+head of at most ``REPEATED_HEAD_BYTES`` and a short query (its parameters the
+shared table's, ``RestQuestion.short``), answered 200: a client refused or banned keeps
+nothing. A ``Date`` is the second the request began in.
 """
 
 from __future__ import annotations
@@ -29,18 +35,42 @@ from collections.abc import Callable
 
 import msgspec
 from msgspec import Raw
+from picows import WSUpgradeRequest
 
 from tickerplant.clock import Clock
-from tickerplant.gateway.http_head import http_date
-from tickerplant.gateway.picows_server import LaterRoute, Routed
+from tickerplant.gateway.http_head import END, http_date
+from tickerplant.gateway.picows_server import (
+    Head,
+    LaterRoute,
+    PartsResponse,
+    Repeatable,
+    Routed,
+    is_plain_poll,
+)
 from tickerplant.gateway.responses import JOINED_BELOW, OK_KEPT_ALIVE, rest_parts, rest_response
 from tickerplant.gateway.traffic import RequestTally, Traffic
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.protocol.rest import RestAnswer, RestApi, RestLater, RestQuestion, answered
 
-__all__ = ["RestCall"]
+__all__ = ["REPEATED_HEAD_BYTES", "Repeat", "RestCall", "kept_to_repeat"]
+
+# The longest head a connection keeps to answer again: a poll's is ~100 bytes; what an idle
+# connection holds for it stays small, however long a head its client sends.
+REPEATED_HEAD_BYTES = 1024
+Repeat = tuple[bytes, Repeatable, WSUpgradeRequest]  # the request's bytes, what answers it, it
 
 _encode = msgspec.json.encode
+
+
+def kept_to_repeat(routed: object, head: bytes, checked: Head) -> Repeat | None:
+    """What a kept-alive connection keeps of a request whose ``routed`` answer was written,
+    to answer it again when its bytes come again alone; None unless the answer offers it
+    (``RestCall.routed``) and the request is a short plain poll (the module's docstring)."""
+    response = getattr(routed, "response", None)
+    again = response.again if type(response) is PartsResponse else None
+    if again is None or len(head) > REPEATED_HEAD_BYTES or not is_plain_poll(head, checked):
+        return None
+    return head + END, again, checked.request
 
 
 class RestCall:
@@ -77,7 +107,10 @@ class RestCall:
         if isinstance(begun, RestLater):
             return self._later(begun, started_ns)
         self._traffic.request("rest", self._label, begun.status, self._clock.now_ns() - started_ns)
-        return rest_response(begun, None if check is not None else self)
+        # asked again only as it was answered now, and only if what a connection keeps for
+        # it is small: no key to check, a 200 (a refused client keeps nothing), a short query
+        again = check is None and begun.status == 200 and self._question.short
+        return rest_response(begun, self if again else None)
 
     def again(self, ip: str, started_ns: int) -> bytes | tuple[bytes, ...] | LaterRoute:
         """The same request from ``ip``, begun at ``started_ns`` (the clock's), answered on

@@ -55,6 +55,7 @@ class RestQuestion(NamedTuple):
     answer_at: Callable[[int], Any]  # the method's answer to the params, a function of the time
     duplicate: bool  # a parameter's name repeats (-1101, once the weight is charged)
     weight: int  # the request's weight, a function of ``params`` (1 when they are refused)
+    short: bool  # a query of at most _CACHED_QUERY_CHARS: its parameters are few, and shared
 
 
 class RestLater:
@@ -197,7 +198,7 @@ class RestApi:
                 answer_at = method.prepared(params)
         if answer_at is None:
             answer_at = functools.partial(method.answer, params)
-        return RestQuestion(answer_at, duplicate, weight)
+        return RestQuestion(answer_at, duplicate, weight, len(query) <= _CACHED_QUERY_CHARS)
 
     def ask(
         self, question: RestQuestion, ip: str, now_ms: int, check: Callable[[], None] | None = None
