@@ -81,6 +81,25 @@ def test_a_level_only_the_venue_holds_is_not_the_simulators_to_trim() -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(990, 1010), st.integers(0, 60)), max_size=40))
+def test_the_span_the_simulator_reads_is_that_of_its_own_prices(steps: list[tuple[bool, int, int, int]]) -> None:
+    """``own_span`` (asked after every action) is ``own_prices``' length and ends, whatever
+    the venue holds and where: inside the book, at its ends, beyond them, alone or not."""
+    book, key = _book(), 0
+    for is_bid, kind, price, qty in steps:
+        if kind == 0 and qty:
+            key += 1
+            book.hold(key, is_bid, price, qty)
+        elif kind == 1 and book.orders:
+            book.withdraw(sorted(book.orders)[qty % len(book.orders)])
+        else:
+            book.set_level(is_bid, price, qty)
+        for side in (True, False):
+            prices = book.own_prices(side)
+            assert book.own_span(side) == ((len(prices), prices[0], prices[-1]) if prices else (0, 0, 0))
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 60), st.integers(0, 3)), max_size=40))
 def test_the_queue_stays_whole_whatever_happens(steps: list[tuple[int, int, int]]) -> None:
     """Random holds, withdrawals, the simulator's sets and takers at two prices: the level

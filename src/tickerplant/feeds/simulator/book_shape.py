@@ -177,11 +177,11 @@ class BookShape:
         orders hold are not the simulator's to count or trim (``held.py``)."""
         least, most = self.low, self.high
         low, high = self._span_low, self._span_high
-        prices = book.own_prices(True)
-        if not (least <= len(prices) <= most and low <= prices[-1] - prices[0] <= high):
+        count, first, last = book.own_span(True)
+        if not (least <= count <= most and low <= last - first <= high):
             self._keep_side(book, True, random, changed[1])
-        prices = book.own_prices(False)
-        if not (least <= len(prices) <= most and low <= prices[-1] - prices[0] <= high):
+        count, first, last = book.own_span(False)
+        if not (least <= count <= most and low <= last - first <= high):
             self._keep_side(book, False, random, changed[0])
 
     def _keep_side(

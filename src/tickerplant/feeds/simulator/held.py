@@ -98,6 +98,26 @@ class SimulatedBook(OrderBook):
         side = self.bids if is_bid else self.asks
         return [p for p in prices if p not in held or side[p] > held[p]]
 
+    def own_span(self, is_bid: bool) -> tuple[int, int, int]:
+        """``own_prices``' length, first and last price (0 and 0 when it is empty), without
+        the list: the simulator asks after every action, and a venue order far from the
+        simulated levels (a level only it holds) made each ask a walk of the whole side.
+        Here it is a walk of the venue's prices alone."""
+        prices = self.bid_prices if is_bid else self.ask_prices
+        held = self.held[is_bid]
+        only: set[int] = set()
+        if held:
+            side = self.bids if is_bid else self.asks
+            only = {p for p, q in held.items() if side.get(p, 0) <= q}
+        count = len(prices) - len(only)
+        if not count:
+            return 0, 0, 0
+        if not only:
+            return count, prices[0], prices[-1]
+        first = next(p for p in prices if p not in only)  # at most len(only) + 1 steps
+        last = next(p for p in reversed(prices) if p not in only)
+        return count, first, last
+
     # -- trades -----------------------------------------------------------------------------
 
     def take(self, from_bids: bool, qty: int, limit: int, first_trade_id: int = 0) -> list[Level]:
