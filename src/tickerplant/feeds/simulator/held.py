@@ -104,19 +104,24 @@ class SimulatedBook(OrderBook):
         simulated levels (a level only it holds) made each ask a walk of the whole side.
         Here it is a walk of the venue's prices alone."""
         prices = self.bid_prices if is_bid else self.ask_prices
-        held = self.held[is_bid]
-        only: set[int] = set()
-        if held:
-            side = self.bids if is_bid else self.asks
-            only = {p for p, q in held.items() if side.get(p, 0) <= q}
-        count = len(prices) - len(only)
+        count = len(prices)
         if not count:
             return 0, 0, 0
-        if not only:
+        held = self.held[is_bid]
+        if not held:
             return count, prices[0], prices[-1]
-        first = next(p for p in prices if p not in only)  # at most len(only) + 1 steps
-        last = next(p for p in reversed(prices) if p not in only)
-        return count, first, last
+        side = self.bids if is_bid else self.asks
+        for price, qty in held.items():
+            if side[price] <= qty:  # a level only the venue holds (each held price is a level)
+                count -= 1
+        if not count:
+            return 0, 0, 0
+        lo, hi = 0, len(prices) - 1  # past the venue's own levels at either end
+        while prices[lo] in held and side[prices[lo]] <= held[prices[lo]]:
+            lo += 1
+        while prices[hi] in held and side[prices[hi]] <= held[prices[hi]]:
+            hi -= 1
+        return count, prices[lo], prices[hi]
 
     # -- trades -----------------------------------------------------------------------------
 
