@@ -14,10 +14,11 @@ import pytest
 from conftest import StartServer
 from picows import WSUpgradeResponseWithListener
 from rawws import read_answer
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
+from tickerplant.gateway.front_door import FrontDoor
 from tickerplant.gateway.http_head import http_date
 from tickerplant.gateway.picows_server import LaterRoute, PartsResponse, plain_answer
 from tickerplant.gateway.responses import rest_parts, rest_response
@@ -61,6 +62,29 @@ def repeats(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(RestCall, "again", counting)
     return counted
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The bytes the front doors have read so far: a test that wants a chunk read on its
+    own waits until the server has read what came before it, then sends it."""
+    read = [0]
+    data_received = FrontDoor.data_received
+
+    def counting(self: FrontDoor, data: bytes) -> None:
+        read[0] += len(data)
+        data_received(self, data)
+
+    monkeypatch.setattr(FrontDoor, "data_received", counting)
+    return read
+
+
+async def each_its_own_read(writer: asyncio.StreamWriter, reads: list[int], *chunks: bytes) -> None:
+    """Send ``chunks``, each once the server has read all before it: one read each."""
+    for chunk in chunks:
+        sent = reads[0] + len(chunk)
+        writer.write(chunk)
+        await eventually(lambda sent=sent: reads[0] >= sent)  # type: ignore[misc]
 
 
 async def two_servers(start_server: StartServer, **config: Any) -> tuple[Tickerplant, Tickerplant]:
@@ -149,7 +173,9 @@ async def test_the_weight_is_charged_and_refused_on_a_repeat_as_on_any_request(
     assert repeats[0] == 9
 
 
-async def test_only_a_whole_request_alone_in_a_read_is_a_repeat(start_server: StartServer, repeats: list[int]) -> None:
+async def test_only_a_whole_request_alone_in_a_read_is_a_repeat(
+    start_server: StartServer, repeats: list[int], reads: list[int]
+) -> None:
     """Two requests in one read, one request in two reads, another request between and
     ``Connection: close`` are read and routed as any request is; the repeat after them is
     the last request's."""
@@ -158,10 +184,7 @@ async def test_only_a_whole_request_alone_in_a_read_is_a_repeat(start_server: St
     ping, time = request(b"/fapi/v1/ping"), request(b"/fapi/v1/time")
 
     async def answered(*writes: bytes, count: int = 1) -> list[bytes]:
-        for chunk in writes:
-            writer.write(chunk)
-            await writer.drain()
-            await asyncio.sleep(0.01)  # its own read
+        await each_its_own_read(writer, reads, *writes)
         return [(await read_answer(reader)).split(b"\r\n\r\n", 1)[1] for _ in range(count)]
 
     assert await answered(ping) == [b"{}"]
@@ -258,7 +281,7 @@ def test_rest_parts_are_the_bytes_of_the_routed_answer(answer: RestAnswer, keep_
 
 
 async def test_a_get_with_a_body_is_never_answered_before_its_body(
-    start_server: StartServer, repeats: list[int]
+    start_server: StartServer, repeats: list[int], reads: list[int]
 ) -> None:
     """A head that declares a body is not a repeat, though its bytes are the last head's:
     its body, read next, is the body, never a request of its own (smuggling), and a client
@@ -270,10 +293,7 @@ async def test_a_get_with_a_body_is_never_answered_before_its_body(
     writer.write(head + inner)
     assert b'"symbol":"BTCUSDT"' in await read_answer(reader)
     for _ in range(2):
-        writer.write(head)  # its own read, as the last request's head was
-        await writer.drain()
-        await asyncio.sleep(0.02)
-        writer.write(inner)
+        await each_its_own_read(writer, reads, head, inner)  # the head alone, as the last one's was
         assert b'"symbol":"BTCUSDT"' in await read_answer(reader)
     writer.write(request(b"/fapi/v1/ping"))  # the next answer is this one's: nothing was smuggled
     assert (await read_answer(reader)).endswith(b"\r\n\r\n{}")
