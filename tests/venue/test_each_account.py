@@ -48,7 +48,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
 
     engine = SimpleNamespace(
         book=SimpleNamespace(matched=lambda: [("BTCUSDT", n, 10 + n, 1) for n in (1, 2, 3)]),
-        resting=lambda symbol: list(orders.values()), has_resting=lambda: True,
+        resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
         ledger=lambda account: None, settle=settle, finish=lambda *a: None,
         journal=SimpleNamespace(commit=committed.append),
     )  # fmt: skip

@@ -14,6 +14,7 @@ from tickerplant.venue.margin import Contract
 from tickerplant.venue.orders import Side
 
 BTCUSDT = Contract(next(i for i in catalogue(Market.UM, 1_790_000_000_000) if i.symbol == "BTCUSDT"))
+BTCUSD_PERP = Contract(next(i for i in catalogue(Market.CM, 1_790_000_000_000) if i.symbol == "BTCUSD_PERP"))
 
 
 def _definition(orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int) -> Fraction:
@@ -42,3 +43,23 @@ def test_linear_open_order_margin_is_the_definition(
     orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int
 ) -> None:
     assert BTCUSDT.open_order_margin(orders, held, mark, leverage) == _definition(orders, held, mark, leverage)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)), max_size=8),
+    st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)),
+    st.integers(-6_000, 6_000),
+    st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8),
+    st.integers(1, 125),
+    st.sampled_from([BTCUSDT, BTCUSD_PERP]),
+)
+def test_the_margins_without_and_with_an_order_are_the_definitions(
+    orders: list[tuple[Side, int, int]], extra: tuple[Side, int, int], held: int, mark: Fraction,
+    leverage: int, contract: Contract,
+) -> None:  # fmt: skip
+    """What a new order's margin check reads in one pass: both values, each the definition's."""
+    without, with_ = contract.open_order_margins(orders, held, mark, leverage, extra)
+    assert without == contract.open_order_margin(orders, held, mark, leverage)
+    assert with_ == contract.open_order_margin([*orders, extra], held, mark, leverage)
+    if contract is BTCUSDT:
+        assert with_ == _definition([*orders, extra], held, mark, leverage)

@@ -40,7 +40,7 @@ from tickerplant.venue.order_params import parse_int, parse_new_order, parse_ord
 from tickerplant.venue.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.reduce_only import fits
 from tickerplant.venue.resting import hold
-from tickerplant.venue.risk import check_market
+from tickerplant.venue.risk import check_margin, check_market
 
 __all__ = ["ROUTES", "amendments", "modify", "record"]
 
@@ -93,7 +93,7 @@ def modify(
     if added > 0 and order.reduce_only and not fits(ledger, order, new.qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if added > 0 and not order.reduce_only:
-        engine.check_margin(ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
+        check_margin(engine, ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
     record(engine, order, new.price, new.qty, params, now_ms, batch)
     amended = OrderUpdate(now_ms, account_id, "AMENDMENT", order.status, order.copy(), None)
     engine.outbox.put(amended)

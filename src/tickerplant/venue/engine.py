@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from fractions import Fraction
 from typing import NamedTuple, Protocol
 
@@ -60,7 +60,7 @@ from tickerplant.venue.orders import (
 from tickerplant.venue.position_modes import PositionModes, closes, position_side, refuse_reduce_only
 from tickerplant.venue.reduce_only import closable, rests, trim
 from tickerplant.venue.resting import Journal, MarketData, OneBook, hold, settle_matched
-from tickerplant.venue.risk import check_market, order_cost, price_matched
+from tickerplant.venue.risk import check_margin, check_market, price_matched
 from tickerplant.venue.self_trade import prevent
 
 __all__ = [
@@ -120,7 +120,9 @@ class Engine:
         self.journal = journal
         self._ledgers: dict[int, Ledger] = {}
         self._kept: dict[tuple[int, str], Kept] = {}
-        self._resting: dict[str, list[Order]] = {}  # symbol -> its resting orders, any account
+        # symbol -> id -> its resting orders, any account's, oldest first (by id: a fill or a
+        # cancel finds its order without a walk through every account's)
+        self._resting: dict[str, dict[int, Order]] = {}
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.next_order_id = {symbol: 1 for symbol in self.instruments}
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
@@ -150,13 +152,18 @@ class Engine:
         self.next_order_id[order.symbol] = max(self.next_order_id[order.symbol], order.order_id + 1)
         if order.status.is_open:
             self.ledger(order.account_id).opened(order)
-            self._resting.setdefault(order.symbol, []).append(order)
+            self._resting.setdefault(order.symbol, {})[order.order_id] = order
             if self.book is not None:  # back into the simulated book, at its place at most the level
                 hold(self, order, order.update_ms, order.queue_ahead)
 
-    def resting(self, symbol: str) -> list[Order]:
+    def resting(self, symbol: str) -> Collection[Order]:
         """``symbol``'s resting orders, every account's, oldest first."""
-        return self._resting.get(symbol, [])
+        found = self._resting.get(symbol)
+        return found.values() if found is not None else ()
+
+    def resting_order(self, symbol: str, order_id: int) -> Order | None:
+        found = self._resting.get(symbol)
+        return found.get(order_id) if found is not None else None
 
     def has_resting(self) -> bool:
         return bool(self._resting)
@@ -188,15 +195,18 @@ class Engine:
         """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
         return self.wallet(ledger, asset) - ledger.isolated_wallets(asset, self.contracts)
 
-    def figures(self, account_id: int, asset: str) -> Figures:
+    def figures(self, account_id: int, asset: str, known: tuple[str, Fraction] | None = None) -> Figures:
+        """``known``: a symbol's open-order margin, already valued (``Ledger.figures``)."""
         ledger = self.ledger(account_id)
-        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark)
+        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark, known)
 
-    def margin_figures(self, ledger: Ledger, asset: str, *, haircut: bool = True) -> Figures:
+    def margin_figures(
+        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, Fraction] | None = None
+    ) -> Figures:
         """What ``asset``'s cross positions draw on: its own figures, or in Multi-Assets mode
         the pool of every margin asset in USD (``collateral.py``)."""
         if not ledger.multi_assets:
-            return self.figures(ledger.account_id, asset)
+            return self.figures(ledger.account_id, asset, known)
         figures = functools.partial(self.figures, ledger.account_id)
         return pooled(UM_MARGIN_ASSETS, figures, self.mark, haircut=haircut)
 
@@ -241,7 +251,7 @@ class Engine:
             stp_mode=new.stp_mode, position_side=held,
         )  # fmt: skip
         if not new.reduce_only:
-            self.check_margin(ledger, contract, order, qty, mark)
+            check_margin(self, ledger, contract, order, qty, mark)
         walked = walk(self.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
         if new.time_in_force is TimeInForce.GTX and walked:
             raise refused(-5022, _GTX_TEXT)
@@ -303,7 +313,7 @@ class Engine:
             else:
                 hold(self, order, now_ms)
                 ledger.opened(order)
-                self._resting.setdefault(symbol, []).append(order)
+                self._resting.setdefault(symbol, {})[order.order_id] = order
                 if order.reduce_only:
                     trim(self, ledger, symbol, order.position_side, now_ms, batch)
         batch.orders.append(order.copy())
@@ -356,20 +366,6 @@ class Engine:
         return list(self.kept(account_id, self.symbol(symbol).symbol).fills)
 
     # -- the steps -----------------------------------------------------------------------
-
-    def check_margin(
-        self, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
-    ) -> None:
-        """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance;
-        on an isolated symbol, what the cross wallet holds (``max_withdraw``): the margin moves
-        into the isolated wallet as it fills, and unrealized profit is not money to move."""
-        if mark is None:
-            return
-        best = next(self.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
-        cost = order_cost(ledger, contract, order, qty, mark, best)
-        f = self.margin_figures(ledger, contract.inst.margin_asset)
-        if cost > 0 and cost > (f.max_withdraw if contract.inst.symbol in ledger.isolated else f.available):
-            raise refused(-2019, "Margin is insufficient.")
 
     def settle(
         self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch,
@@ -425,8 +421,8 @@ class Engine:
             order.move(status, now_ms)
         ledger.closed(order)
         resting = self._resting.get(order.symbol)
-        if resting is not None and order in resting:
-            resting.remove(order)
+        if resting is not None and resting.get(order.order_id) is order:
+            del resting[order.order_id]
             if not resting:
                 del self._resting[order.symbol]
             if self.book is not None:  # what of it still rests leaves the simulated book

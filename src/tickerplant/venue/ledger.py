@@ -44,6 +44,7 @@ __all__ = ["INCOME_KEPT", "Figures", "Held", "Ledger", "SymbolFigures"]
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 
+_ZERO = Fraction(0)
 INCOME_KEPT = 1000  # funding, clearance, margin-move rows kept in memory per account (the journal: all)
 
 
@@ -228,6 +229,19 @@ class Ledger:
         held = position.amt if position is not None else 0
         return contract.open_order_margin(resting, held, mark, leverage)
 
+    def open_order_ims(
+        self, contract: Contract, mark: Fraction, order: Order, qty: int
+    ) -> tuple[Fraction, Fraction]:
+        """``open_order_im`` without and with ``qty`` more of ``order`` resting: a new order's
+        margin check (its cost is the difference), one-way mode's in one pass."""
+        if self.hedge:
+            return self.open_order_im(contract, mark), self.open_order_im(contract, mark, [(order, qty)])
+        position = self.positions.get((contract.inst.symbol, PositionSide.BOTH))
+        held = position.amt if position is not None else 0
+        resting = self._resting(contract.inst.symbol)
+        extra = (order.side, qty, order.price)
+        return contract.open_order_margins(resting, held, mark, self.leverage_of(contract), extra)
+
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int
     ) -> MarginMove | None:
@@ -263,21 +277,25 @@ class Ledger:
         deposited: int,
         contracts: Mapping[str, Contract],
         mark: Callable[[str], Fraction | None],
+        known: tuple[str, Fraction] | None = None,
     ) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
-        every active symbol margined in it, valued at ``mark``."""
-        unrealized = position_im = open_order_im = maint = Fraction(0)
-        isolated_unrealized = isolated_im = isolated_maint = Fraction(0)
-        active = set(self.active_symbols())  # once: a mark's margin check calls this per holder
-        for contract in contracts.values():
-            symbol = contract.inst.symbol
-            if symbol not in active or contract.inst.margin_asset != asset:
+        every active symbol margined in it, valued at ``mark``; ``known``: a symbol's
+        open-order margin, already valued (a new order's margin check)."""
+        unrealized = position_im = open_order_im = maint = _ZERO
+        isolated_unrealized = isolated_im = isolated_maint = _ZERO
+        for symbol in self.active_symbols():
+            contract = contracts[symbol]
+            if contract.inst.margin_asset != asset:
                 continue
             isolated = symbol in self.isolated
             price = mark(symbol)
             if price is None:
                 continue
-            open_order_im += self.open_order_im(contract, price)
+            if known is not None and known[0] == symbol:
+                open_order_im += known[1]
+            else:
+                open_order_im += self.open_order_im(contract, price)
             leverage = self.leverage_of(contract)
             for position in self.held(symbol):
                 notional = contract.notional(position.amt, price)

@@ -271,6 +271,28 @@ class Contract:
             sides.append(cost * share)
         return max(sides)
 
+    def open_order_margins(
+        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int,
+        extra: tuple[Side, int, int],
+    ) -> tuple[Fraction, Fraction]:  # fmt: skip
+        """``open_order_margin`` of ``orders`` without and with ``extra``: what a new order's
+        margin check needs (its cost is the difference), a linear contract's in one pass."""
+        if self.inverse:
+            without = self.open_order_margin(orders, position_amt, mark, leverage)
+            return without, self.open_order_margin([*orders, extra], position_amt, mark, leverage)
+        at = mark * self.price_one
+        a, b = at.numerator, at.denominator
+        sides = _linear_sides(orders, a, b)
+        without = self._linear_margin(sides, position_amt, leverage, b)
+        side, qty, price = extra
+        if qty > 0:
+            at_side = sides[side is Side.SELL]
+            at_side[0] += qty
+            at_side[1] += qty * price
+            if (gap := side.sign * (price * b - a)) > 0:
+                at_side[2] += qty * gap
+        return without, self._linear_margin(sides, position_amt, leverage, b)
+
     def _linear_open_order_margin(
         self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int
     ) -> Fraction:
@@ -278,22 +300,42 @@ class Contract:
         and open loss ``Σ q·max(0, ±(p − mark))``, in units of ``1 / (qty_one·price_one·b)``
         where ``mark × price_one = a / b``."""
         at = mark * self.price_one
-        a, b = at.numerator, at.denominator
-        best = Fraction(0)
-        for side in (Side.BUY, Side.SELL):
-            sign = side.sign
-            total = notional = loss = 0
-            for s, qty, price in orders:
-                if s is side and qty > 0:
-                    total += qty
-                    notional += qty * price
-                    if (gap := sign * (price * b - a)) > 0:
-                        loss += qty * gap
-            if not total:
-                continue
+        sides = _linear_sides(orders, at.numerator, at.denominator)
+        return self._linear_margin(sides, position_amt, leverage, at.denominator)
+
+    def _linear_margin(self, sides: list[list[int]], position_amt: int, leverage: int, b: int) -> Fraction:
+        """Decision 7 from ``_linear_sides``' sums: per side the part beyond what would close
+        the opposite position, pro rata; the larger side."""
+        best = _ZERO
+        for sign, (total, notional, loss) in zip((1, -1), sides, strict=True):
             closing = max(0, -sign * position_amt)  # the opposite position these would close
             if total <= closing:
                 continue
-            cost = Fraction(notional * b + loss * leverage, self.qty_one * self.price_one * b * leverage)
-            best = max(best, cost * Fraction(total - closing, total))
+            cost = Fraction(
+                (notional * b + loss * leverage) * (total - closing),
+                self.qty_one * self.price_one * b * leverage * total,
+            )
+            if cost > best:
+                best = cost
         return best
+
+
+_ZERO = Fraction(0)
+
+
+def _linear_sides(orders: list[tuple[Side, int, int]], a: int, b: int) -> list[list[int]]:
+    """Per side (buy, sell): Σ quantity, Σ quantity × price and Σ quantity × the price's gap
+    beyond the mark ``a / b`` (per price unit) on the losing side, over the orders left."""
+    buy, sell = [0, 0, 0], [0, 0, 0]
+    for side, qty, price in orders:
+        if qty <= 0:
+            continue
+        if side is Side.BUY:
+            at, gap = buy, price * b - a
+        else:
+            at, gap = sell, a - price * b
+        at[0] += qty
+        at[1] += qty * price
+        if gap > 0:
+            at[2] += qty * gap
+    return [buy, sell]

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from fractions import Fraction
 from typing import Protocol
 
@@ -83,7 +83,9 @@ class Engine(Protocol):
     instruments: dict[str, Instrument]
     agg_trade_streams: dict[str, str]
 
-    def resting(self, symbol: str) -> list[Order]: ...
+    def resting(self, symbol: str) -> Collection[Order]: ...
+
+    def resting_order(self, symbol: str, order_id: int) -> Order | None: ...
 
     def has_resting(self) -> bool: ...
 
@@ -122,7 +124,7 @@ def settle_matched(engine: Engine, batch: Batch, now_ms: int) -> None:
 
     def settle(match: tuple[str, int, int, int]) -> None:
         symbol, order_id, trade_id, qty = match
-        order = next((o for o in engine.resting(symbol) if o.order_id == order_id), None)
+        order = engine.resting_order(symbol, order_id)
         if order is None:  # cannot be: a held order is resting until withdrawn
             return
         ledger = engine.ledger(order.account_id)

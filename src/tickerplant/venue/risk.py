@@ -1,6 +1,7 @@
 """The checks of a new order that read the market: its price when matched to the book
 (``priceMatch``), PERCENT_PRICE and MIN_NOTIONAL (part 2 §8 steps 7–8, §10), and what it
-would cost in margin (part 3 §7.3, decision 7). The engine runs them in that order.
+would cost in margin (part 3 §7.3, decision 7), the check against it (-2019). The engine runs
+them in that order.
 
 - ``priceMatch``: ``OPPONENT[_n]`` the n-th best level of the other side, ``QUEUE[_n]`` of
   its own (part 2 §3.3); no such level: -5041.
@@ -24,16 +25,18 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from fractions import Fraction
 from itertools import islice
+from typing import Protocol
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import fixed
-from tickerplant.venue.ledger import Ledger
+from tickerplant.venue.ledger import Figures, Ledger
 from tickerplant.venue.margin import Contract
 from tickerplant.venue.order_params import PRICE_MATCHES, NewOrder, refused
 from tickerplant.venue.orders import Order, OrderType, Side
+from tickerplant.venue.resting import MarketData
 
-__all__ = ["check_market", "order_cost", "price_matched"]
+__all__ = ["check_margin", "check_market", "order_cost", "price_matched"]
 
 Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
 _UNBOUNDED = 10**18
@@ -121,17 +124,45 @@ def check_market(
 
 def order_cost(
     ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction, best: tuple[int, int] | None
-) -> Fraction:
-    """What placing ``qty`` of ``order`` adds to the margin the account needs; ``best``: the
-    best level of the other side."""
+) -> tuple[Fraction, Fraction | None]:
+    """What placing ``qty`` of ``order`` adds to the margin the account needs (``best``: the
+    best level of the other side), and for a LIMIT order the symbol's open-order margin
+    without it (which the account's figures then need not value again)."""
     if order.type is OrderType.LIMIT:
-        return ledger.open_order_im(contract, mark, [(order, qty)]) - ledger.open_order_im(contract, mark)
+        without, with_ = ledger.open_order_ims(contract, mark, order, qty)
+        return with_ - without, without
     if best is None:
-        return Fraction(0)
+        return Fraction(0), None
     best_price = contract.price(best[0])
     assumed = best_price * Fraction(10005, 10000) if order.side is Side.BUY else max(best_price, mark)
     position = ledger.position(contract.inst.symbol).amt
     increasing = max(0, qty - max(0, -order.side.sign * position))
     if not increasing:
-        return Fraction(0)
-    return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract))
+        return Fraction(0), None
+    return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract)), None
+
+
+class Margined(Protocol):
+    """What of ``engine.Engine`` the margin check reads."""
+
+    data: MarketData
+
+    def margin_figures(
+        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, Fraction] | None = None
+    ) -> Figures: ...
+
+
+def check_margin(
+    engine: Margined, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
+) -> None:
+    """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance;
+    on an isolated symbol, what the cross wallet holds (``max_withdraw``): the margin moves
+    into the isolated wallet as it fills, and unrealized profit is not money to move."""
+    if mark is None:
+        return
+    best = next(engine.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
+    cost, without = order_cost(ledger, contract, order, qty, mark, best)
+    known = None if without is None else (contract.inst.symbol, without)
+    f = engine.margin_figures(ledger, contract.inst.margin_asset, known=known)
+    if cost > 0 and cost > (f.max_withdraw if contract.inst.symbol in ledger.isolated else f.available):
+        raise refused(-2019, "Margin is insufficient.")

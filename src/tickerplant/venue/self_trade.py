@@ -31,10 +31,10 @@ def prevent(
     if mode == "NONE" or (taker.type is not OrderType.MARKET and taker.time_in_force not in _EFFECTIVE):
         return limit, False
     buy = side is Side.BUY
+    own = engine.ledger(account_id).open_orders.get(symbol, {})  # the account's resting orders, oldest first
     met = [
-        o for o in engine.resting(symbol)
-        if o.account_id == account_id and o.side is not side
-        and (o.price <= deepest if buy else o.price >= deepest)
+        o for o in own.values()
+        if o.side is not side and (o.price <= deepest if buy else o.price >= deepest)
     ]  # fmt: skip
     if not met:
         return limit, False
