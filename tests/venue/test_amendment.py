@@ -50,6 +50,18 @@ def test_a_change_keeps_the_order_and_loses_its_place(engine: Engine, journal: K
     assert code(change, engine, 999, "0.002", "59998.00") == -2013
 
 
+def test_a_changes_refusals_come_in_a_new_orders_order(engine: Engine) -> None:  # noqa: F811
+    """The side's text first, then the quantity and the price as read, then the filters, and
+    only then the side against the order's (part 2 §5, ``order_params.parse_amended``)."""
+    order_id = rest(engine, quantity="0.001", price="59990.00")
+    assert code(change, engine, order_id, "", "59998.00", "HOLD") == -1117  # before the missing quantity
+    assert code(change, engine, order_id, "", "59998.00", "SELL") == -1102
+    assert code(change, engine, order_id, "0.002", "", "SELL") == -1102
+    assert code(change, engine, order_id, "0.0021", "59998.00", "SELL") == -1111
+    assert code(change, engine, order_id, "0.002", "59998.01", "SELL") == -4014  # the tick is 0.10
+    assert code(change, engine, order_id, "0", "59998.00") == -4003
+
+
 def test_a_change_that_crosses_takes_and_a_post_only_one_is_cancelled(engine: Engine) -> None:  # noqa: F811
     order_id = rest(engine, quantity="0.001", price="59990.00")
     filled = change(engine, order_id, "0.001", "60000.00")
@@ -80,7 +92,7 @@ def test_each_change_is_an_order_amendment_row(engine: Engine, journal: Kept) ->
     params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": "BUY", "quantity": "0.002",
               "price": "59997.50", "modifyid": "123"}  # fmt: skip
     modify(engine, ALICE, params, NOW + 2)
-    assert journal.batches[-1].amendments[0].count == 2
+    assert journal.batches[-1].amendments[0].nth == 2
     alice = SimpleNamespace(account_id=ALICE)
     asked = SimpleNamespace(account=alice, params={"symbol": "BTCUSDT", "orderid": str(order_id)})
     rows = amendments(engine, asked, NOW + 3)  # type: ignore[arg-type]

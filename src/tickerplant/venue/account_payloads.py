@@ -21,7 +21,6 @@ moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -77,9 +76,9 @@ def _pool_share(engine: Engine, pool: Figures | None, asset: str, f: Figures) ->
         return f
     price = asset_price(asset, engine.mark)
     if not price:  # no price yet: nothing of the pool can be told in it
-        return dataclasses.replace(f, shared=(Fraction(0), Fraction(0)))
+        return f._replace(shared=(Fraction(0), Fraction(0)))
     withdraw = min(max(Fraction(0), Fraction(f.wallet, 10**8)), pool.max_withdraw / price)
-    return dataclasses.replace(f, shared=(pool.available / price, withdraw))
+    return f._replace(shared=(pool.available / price, withdraw))
 
 
 def _pool(engine: Engine, ledger: Ledger) -> Figures | None:

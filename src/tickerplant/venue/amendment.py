@@ -7,7 +7,7 @@ In part 2 §5's order:
 1. the order: by ``orderId`` (which wins) or ``origClientOrderId``; one not open ``-2013``;
    not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``);
 2. the new ``price`` and ``quantity`` through the filters a new order meets
-   (``order_params.parse_new_order``: PRICE_FILTER, LOT_SIZE, with their codes), then
+   (``order_params.parse_amended``: PRICE_FILTER, LOT_SIZE, with their codes), then
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_market``; a notional too small is
    ``-5029`` here); the same price and quantity ``-5027`` (COIN-M ``-4197``);
 3. the margin of any added quantity (``-2019``);
@@ -36,7 +36,7 @@ from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, OrderUpdate
 from tickerplant.venue.matching import walk
-from tickerplant.venue.order_params import parse_int, parse_new_order, parse_order_ref, refused
+from tickerplant.venue.order_params import NewOrder, parse_amended, parse_int, parse_order_ref, refused
 from tickerplant.venue.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.reduce_only import fits
 from tickerplant.venue.resting import hold
@@ -60,25 +60,21 @@ def modify(
         raise refused(-2013, "Order does not exist.")
     if order.type is not OrderType.LIMIT:
         raise refused(-5025 if um else -4196, "Only limit order is supported.")
-    asked = {
-        "symbol": inst.symbol, "side": params.get("side", ""), "type": "LIMIT",
-        "timeinforce": order.time_in_force.value, "quantity": params.get("quantity", ""),
-        "price": params.get("price", ""), "goodtilldate": str(order.good_till_ms or ""),
-    }  # fmt: skip
-    if order.time_in_force is TimeInForce.GTD:
-        asked["goodtilldate"] = str(max(order.good_till_ms, now_ms + 700_000))  # its own, kept below
-    new = parse_new_order(asked, engine.instruments, engine.filters, now_ms)
-    if new.side is not order.side:
+    f = engine.filters[inst.symbol]
+    side, qty, price = parse_amended(params, inst, f)  # its time in force and goodTillDate kept
+    if side is not order.side:
         raise refused(-1117, "Invalid side.")
-    if new.qty == order.orig_qty and new.price == order.price:
+    if qty == order.orig_qty and price == order.price:
         raise refused(-5027 if um else -4197, "No need to modify the order.")
     contract, mark = engine.contracts[inst.symbol], engine.mark(inst.symbol)
+    new = NewOrder(inst, side, OrderType.LIMIT, order.time_in_force, price, qty, False, None, False,
+                   order.good_till_ms, "NONE", order.stp_mode)  # fmt: skip
     try:
-        check_market(new, new.price, mark, contract, engine.filters[inst.symbol], engine.data.levels)
+        check_market(new, new.price, mark, contract, f, engine.data.levels)
     except RequestRefused as refusal:
         if refusal.code != -4164:
             raise
-        least = engine.filters[inst.symbol].min_notional
+        least = f.min_notional
         raise refused(-5029, f"Order's notional must be no smaller than {least}") from None
     ledger = engine.ledger(account_id)
     opposite = engine.data.levels(inst.symbol, order.side is Side.SELL)
@@ -161,7 +157,7 @@ def amendments(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         change: dict[str, Any] = {
             "price": {"before": _trimmed(a.price_before, pd), "after": _trimmed(a.price_after, pd)},
             "origQty": {"before": _trimmed(a.qty_before, qd), "after": _trimmed(a.qty_after, qd)},
-            "count": a.count,
+            "count": a.nth,
         }
         if a.modify_id is not None:
             change["modifyId"] = a.modify_id

@@ -27,7 +27,6 @@ answer as Binance's do past their visibility window (-2013).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from fractions import Fraction
@@ -232,7 +231,7 @@ class Engine:
         mark = self.mark(symbol)
         price = price_matched(new, self.data.levels) if new.price_match != "NONE" else new.price
         if ledger.hedge and closes(params, new.side):  # reduce-only (position_modes.py)
-            new = dataclasses.replace(new, reduce_only=True)
+            new = new._replace(reduce_only=True)
         limit = check_market(new, price, mark, self.contracts[symbol], self.filters[symbol], self.data.levels)
         held = position_side(params, ledger.hedge)
         if new.client_order_id is not None and new.client_order_id in ledger.by_client_id:

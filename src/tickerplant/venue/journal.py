@@ -363,7 +363,7 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
         db.executemany(
             "INSERT INTO venue_amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(a.symbol, a.amendment_id, a.account_id, a.order_id, a.client_order_id, a.time_ms,
-              a.price_before, a.price_after, a.qty_before, a.qty_after, a.count, a.modify_id)
+              a.price_before, a.price_after, a.qty_before, a.qty_after, a.nth, a.modify_id)
              for a in batch.amendments],
         )  # fmt: skip
     if batch.margin_moves:

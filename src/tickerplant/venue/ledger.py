@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 from tickerplant.venue.events import Income, MarginMove
 from tickerplant.venue.margin import DEFAULT_LEVERAGE, Contract, Position
@@ -77,8 +78,7 @@ class SymbolFigures:
         return self.position.isolated_wallet / Fraction(10**8) + self.unrealized
 
 
-@dataclass(frozen=True, slots=True)
-class Figures:
+class Figures(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
     """One margin asset's totals (balance and account answers): every position's, and the
     isolated positions' part of them."""
 

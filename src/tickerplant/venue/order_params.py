@@ -22,7 +22,7 @@ Unresolved 16); booleans are ``true``/``false`` in any case (decision 4).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
@@ -31,7 +31,8 @@ from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.orders import CLIENT_ORDER_ID, OrderType, Side, TimeInForce
 
 __all__ = [
-    "PRICE_MATCHES", "NewOrder", "parse_bool", "parse_int", "parse_new_order", "parse_order_ref", "refused",
+    "PRICE_MATCHES", "NewOrder", "parse_amended", "parse_bool", "parse_int", "parse_new_order",
+    "parse_order_ref", "refused",
 ]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
@@ -57,8 +58,7 @@ def refused(code: int, msg: str) -> RequestRefused:
     return RequestRefused(code, msg)
 
 
-@dataclass(frozen=True, slots=True)
-class NewOrder:
+class NewOrder(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
     inst: Instrument
     side: Side
     type: OrderType
@@ -178,6 +178,19 @@ def parse_new_order(
         inst, side, order_type, tif, price, qty, reduce_only, client_id, result == "RESULT", good_till,
         price_match, stp,
     )  # fmt: skip
+
+
+def parse_amended(params: Mapping[str, str], inst: Instrument, f: OrderFilters) -> tuple[Side, int, int]:
+    """A LIMIT order's new ``side``, ``quantity`` and ``price`` (``PUT …/order``, part 2 §5)
+    through what a new order's meet, in ``parse_new_order``'s order: the side (-1117), the
+    quantity and the price (-1102, -1111), then PRICE_FILTER and LOT_SIZE."""
+    side = _SIDES.get(params.get("side", ""))
+    if side is None:
+        raise refused(-1117, "Invalid side.")
+    qty = _units(params, "quantity", inst.qty_decimals)
+    price = _units(params, "price", inst.price_decimals)
+    _check_filters(f, OrderType.LIMIT, price, qty)
+    return side, qty, price
 
 
 def check_price(f: OrderFilters, price: int) -> None:

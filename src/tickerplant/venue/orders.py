@@ -26,6 +26,7 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "CLIENT_ORDER_ID",
@@ -193,8 +194,7 @@ class Order:
 _ORDER_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Order)))
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
     """One trade of one order: what ``userTrades`` lists and what settled the account."""
 
     account_id: int
@@ -213,8 +213,7 @@ class Fill:
     position_side: PositionSide = PositionSide.BOTH
 
 
-@dataclass(frozen=True, slots=True)
-class Amendment:
+class Amendment(NamedTuple):  # a tuple: made per move, ~8× as quick as a frozen dataclass
     """One modification of an order (``GET …/orderAmendment``, part 2 §5)."""
 
     account_id: int
@@ -227,5 +226,5 @@ class Amendment:
     price_after: int
     qty_before: int  # quantity units
     qty_after: int
-    count: int  # the order's modifications so far, this one included
+    nth: int  # the order's modifications so far, this one included (the row's ``count``)
     modify_id: int | None  # the caller's `modifyId`, echoed
