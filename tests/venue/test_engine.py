@@ -110,6 +110,26 @@ def test_a_resting_order_has_identity_and_is_journaled_before_the_answer(
     assert again.order is not None and again.order.order_id == 4  # ids per symbol, across accounts
 
 
+
+def test_a_client_id_finds_the_latest_order_holding_it(engine: Engine) -> None:
+    """``origClientOrderId``: the open order holding it (no later one can share it), else
+    the newest closed one on that symbol, never another symbol's."""
+    def query(symbol: str = "BTCUSDT") -> int:
+        return engine.query(ALICE, {"symbol": symbol, "origclientorderid": "bot-1"}).order_id
+
+    first = engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="bot-1"), NOW).order
+    assert first is not None and query() == first.order_id
+    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(first.order_id)}, NOW + 1)
+    second = engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="bot-1"), NOW + 2).order
+    assert second is not None and query() == second.order_id  # the open one, not the cancelled
+    engine.cancel(ALICE, {"symbol": "BTCUSDT", "origclientorderid": "bot-1"}, NOW + 3)
+    assert second.status is OrderStatus.CANCELED and first.status is OrderStatus.CANCELED
+    assert query() == second.order_id  # both closed: the newest
+    other = engine.place(ALICE, order(symbol="ETHUSDT", quantity="0.010", price="3000", newClientOrderId="bot-1"),
+                         NOW + 4).order  # fmt: skip
+    assert other is not None and query("ETHUSDT") == other.order_id
+    assert query() == second.order_id  # an open one on another symbol does not stand in
+
 def test_the_checks_of_part_2_section_8(engine: Engine) -> None:
     cases = [
         (order(symbol="NOPE", quantity="1", price="1"), -1121, "Invalid symbol."),

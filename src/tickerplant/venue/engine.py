@@ -339,10 +339,15 @@ class Engine:
             self.journal.commit(batch)
 
     def find(self, account_id: int, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
-        """One of the account's orders by id, else by client id (the latest holding it)."""
+        """One of the account's orders by id, else by client id (the latest holding it: an
+        open one, which no later order can share (-4116), else the newest closed one)."""
         orders = self.kept(account_id, symbol).orders
         if order_id is not None:
             return orders.get(order_id)
+        ledger = self._ledgers.get(account_id)
+        held = ledger.by_client_id.get(client_id) if ledger is not None and client_id is not None else None
+        if held is not None and held.symbol == symbol:
+            return held
         return next((o for o in reversed(orders.values()) if o.client_order_id == client_id), None)
 
     def query(self, account_id: int, params: Mapping[str, str], *, open_only: bool = False) -> Order:
