@@ -10,7 +10,8 @@ the moves) takes them against a published book of 50 levels a side, first with a
 that only counts, then with the real SQLite journal (WAL, one commit per command); the
 floor (``floor.BareBook``, PERFORMANCE.md's bare price-time book) takes the same commands
 against the same levels. Commands per second, best of ``--repeats``. Target: venue / floor
-≥ 0.1. It always exits 0: it measures.
+≥ 0.1. Then, for scale, µs per public trade filling resting orders without the one book
+(``run_trades``, ten far orders resting per account). It always exits 0: it measures.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
+import msgspec
+
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.amendment import modify
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch
 from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.resting import receive
 from tickerplant.venue.store import AccountStore
 
 from ..harness.report import Target, verdict
@@ -175,6 +180,33 @@ def run_floor(made: list[Command]) -> float:
     return len(made) / (time.perf_counter() - started)
 
 
+def run_trades(accounts: int, trades: int = 2000, per_account: int = 10) -> tuple[int, float]:
+    """Without the one book (a replay's or relay's market) the market's public trades fill
+    resting orders: ``per_account`` far LIMIT orders rest for each account, then ``trades``
+    aggTrades near the mid arrive; the resting orders, and µs a trade (``resting.receive``)."""
+    engine = Engine(Market.UM, catalogue(Market.UM, T0), Published(), Deposits(accounts), Counting())  # type: ignore[arg-type]
+    rng, now = random.Random(11), T0
+    for account in range(1, accounts + 1):
+        for _ in range(per_account):
+            now += 7  # within the order limits
+            buy, step = rng.randrange(2) == 0, rng.randrange(1, 200)
+            price = MID - 100 - 100 * step if buy else MID + 100 * step
+            params = {"symbol": "BTCUSDT", "side": "BUY" if buy else "SELL", "type": "LIMIT",
+                      "timeinforce": "GTC", "quantity": "0.001", "price": f"{price / 100:.2f}"}  # fmt: skip
+            engine.place(account, params, now)
+    engine.outbox.take()
+    made = []
+    for n in range(trades):
+        price = MID + 10 * rng.randrange(-50, 50)
+        payload = {"e": "aggTrade", "E": now, "a": n, "s": "BTCUSDT", "p": f"{price / 100:.2f}", "q": "0.001",
+                   "nq": "0", "f": 1, "l": 1, "T": now, "m": rng.random() < 0.5}  # fmt: skip
+        made.append(StreamMessage("btcusdt@aggTrade", msgspec.json.encode(payload)))
+    started = time.perf_counter()
+    for message in made:
+        receive(engine, [message], now)
+    return len(engine.resting("BTCUSDT")), (time.perf_counter() - started) / trades * 1e6
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks matching", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="20,000 commands, 2 repeats")
@@ -203,5 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  venue (engine, margin, events; journal counting): {venue:,.0f} commands/s")
     tenth = args.commands // 10
     print(f"  venue with the SQLite journal (a commit a command, {tenth:,} commands): {journaled:,.0f}/s")
+    resting, per_trade = run_trades(args.accounts)
+    print(f"  a public trade without the one book, {resting:,} orders resting: {per_trade:,.1f} µs a trade")
     print(verdict("venue / floor", venue / floor, TARGET, 3))
     return 0

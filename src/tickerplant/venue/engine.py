@@ -43,6 +43,7 @@ from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
 from tickerplant.venue.exposure import Exposure
 from tickerplant.venue.kept import FILLS_KEPT, ORDERS_KEPT, Kept
 from tickerplant.venue.ledger import Figures, Ledger
+from tickerplant.venue.maker_index import MakerIndex
 from tickerplant.venue.margin import Contract, down, toward_zero
 from tickerplant.venue.matching import walk
 from tickerplant.venue.order_counts import OrderCounts
@@ -122,6 +123,7 @@ class Engine:
         # symbol -> id -> its resting orders, any account's, oldest first (by id: a fill or a
         # cancel finds its order without a walk through every account's)
         self._resting: dict[str, dict[int, Order]] = {}
+        self.makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.next_order_id = {symbol: 1 for symbol in self.instruments}
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
@@ -154,6 +156,8 @@ class Engine:
             self._resting.setdefault(order.symbol, {})[order.order_id] = order
             if self.book is not None:  # back into the simulated book, at its place at most the level
                 hold(self, order, order.update_ms, order.queue_ahead)
+            else:  # its place as journaled
+                self.makers.rests(order, self.resting(order.symbol))
 
     def resting(self, symbol: str) -> Collection[Order]:
         """``symbol``'s resting orders, every account's, oldest first."""

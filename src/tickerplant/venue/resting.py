@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Iterator
 from fractions import Fraction
 from typing import Protocol
@@ -26,6 +27,7 @@ from tickerplant.market.units import to_units
 from tickerplant.venue.events import Batch
 from tickerplant.venue.exposure import each_account
 from tickerplant.venue.ledger import Ledger
+from tickerplant.venue.maker_index import MakerIndex
 from tickerplant.venue.matching import maker_fill
 from tickerplant.venue.orders import Order, OrderStatus, Side
 
@@ -82,6 +84,7 @@ class Engine(Protocol):
     journal: Journal
     instruments: dict[str, Instrument]
     agg_trade_streams: dict[str, str]
+    makers: MakerIndex
 
     def resting(self, symbol: str) -> Collection[Order]: ...
 
@@ -113,6 +116,7 @@ def hold(engine: Engine, order: Order, now_ms: int, ahead: int | None = None) ->
     own = engine.data.levels(order.symbol, buy)
     level = next((q for p, q in own if p == order.price), 0)
     order.queue_ahead = level if ahead is None else min(ahead, level)
+    engine.makers.rests(order, engine.resting(order.symbol))
 
 
 def settle_matched(engine: Engine, batch: Batch, now_ms: int) -> None:
@@ -163,7 +167,8 @@ def _maker_fills(engine: Engine, messages: Iterable[StreamMessage], now_ms: int,
         trade = _agg.decode(payload)
         inst = engine.instruments[symbol]
         price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
-        for order in list(engine.resting(symbol)):
+        find = functools.partial(engine.resting_order, symbol)
+        for order in engine.makers.met(symbol, trade.buyer_is_maker, price, find):  # oldest first
             if not order.status.is_open:  # expired by an earlier fill of this trade (reduce_only.trim)
                 continue
             if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)

@@ -1,0 +1,82 @@
+"""The venue's resting orders by price, for the fills a public trade makes where there is no
+one book (a replay's or relay's market: ``resting.receive``, ``matching.maker_fill``).
+
+A trade at price p can reach only the buys at p or above (a seller took: ``m`` true) or the
+sells at p or below; every other resting order is left as it was. A heap a side per symbol,
+keyed by the price from the maker's best, gives those without a walk through every
+account's resting orders (1,000 accounts resting ten orders each was 10,000 orders a trade):
+the entries a trade reaches are a subtree at the heap's root, read in place.
+
+Entries are removed lazily: one whose order no longer rests, or rests at another price (an
+amendment adds its new entry), is skipped when met. Bounded by design: when a symbol's
+entries pass twice its resting orders (+ ``_SLACK``), its heaps are made again from them.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Collection
+
+from tickerplant.venue.orders import Order, Side
+
+__all__ = ["MakerIndex"]
+
+_SLACK = 64
+Entry = tuple[int, int, int]  # (price from the maker's best: -price for a buy, order id, price)
+
+
+class MakerIndex:
+    """Resting orders per symbol and side, by price (see the module's docstring)."""
+
+    __slots__ = ("_heaps",)
+
+    def __init__(self) -> None:
+        self._heaps: dict[str, tuple[list[Entry], list[Entry]]] = {}  # symbol -> (buys, sells)
+
+    def rests(self, order: Order, resting: Collection[Order]) -> None:
+        """``order`` rests at ``order.price`` from now (new, restored or amended); ``resting``:
+        the symbol's resting orders, which the heaps are made from again when stale."""
+        heaps = self._heaps.get(order.symbol)
+        if heaps is None:
+            heaps = self._heaps[order.symbol] = ([], [])
+        if len(heaps[0]) + len(heaps[1]) >= 2 * len(resting) + _SLACK:
+            heaps = self._heaps[order.symbol] = _made(resting)
+        if order.side is Side.BUY:
+            heapq.heappush(heaps[0], (-order.price, order.order_id, order.price))
+        else:
+            heapq.heappush(heaps[1], (order.price, order.order_id, order.price))
+
+    def met(
+        self, symbol: str, sellers_took: bool, price: int, find: Callable[[int], Order | None]
+    ) -> list[Order]:
+        """The resting orders a trade at ``price`` reaches, oldest first: the buys at ``price``
+        or above when a seller took (``m`` true), else the sells at ``price`` or below.
+        ``find``: the symbol's resting order by id (an entry's order no longer there is stale)."""
+        heaps = self._heaps.get(symbol)
+        if heaps is None:
+            return []
+        heap = heaps[0 if sellers_took else 1]
+        bound = -price if sellers_took else price
+        found: dict[int, Order] = {}
+        todo = [0] if heap else []
+        while todo:  # the subtree at the root whose keys are within the bound (a heap's order)
+            i = todo.pop()
+            key, order_id, at = heap[i]
+            if key > bound:
+                continue
+            order = find(order_id)
+            if order is not None and order.price == at:
+                found[order_id] = order
+            todo.extend(j for j in (2 * i + 1, 2 * i + 2) if j < len(heap))
+        return [found[order_id] for order_id in sorted(found)]
+
+    def __len__(self) -> int:
+        return sum(len(buys) + len(sells) for buys, sells in self._heaps.values())
+
+
+def _made(resting: Collection[Order]) -> tuple[list[Entry], list[Entry]]:
+    buys = [(-o.price, o.order_id, o.price) for o in resting if o.side is Side.BUY]
+    sells = [(o.price, o.order_id, o.price) for o in resting if o.side is Side.SELL]
+    heapq.heapify(buys)
+    heapq.heapify(sells)
+    return buys, sells

@@ -1,0 +1,150 @@
+"""The resting orders a public trade reaches without the one book (``venue/maker_index.py``):
+two engines take the same commands and trades, one reading the index, the other every
+resting order oldest first as the engine did before it; each step's events and journal
+batches are the same, and the index stays bounded."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.amendment import modify
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.maker_index import _SLACK, MakerIndex
+from tickerplant.venue.orders import Order, seeded_client_ids
+from tickerplant.venue.resting import receive
+
+
+class EveryOrder(MakerIndex):
+    """What the engine read before the index: every resting order, oldest first."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+
+    def met(
+        self, symbol: str, sellers_took: bool, price: int, find: Callable[[int], Order | None]
+    ) -> list[Order]:
+        return list(self.engine.resting(symbol))
+
+
+def trade(price: int, qty: int, sellers_took: bool, at: int) -> StreamMessage:
+    payload = {"e": "aggTrade", "E": at, "a": 1, "s": "BTCUSDT", "p": f"{price / 100:.2f}", "q": f"{qty / 1000:.3f}",
+               "nq": "0", "f": 1, "l": 1, "T": at, "m": sellers_took}  # fmt: skip
+    return StreamMessage("btcusdt@aggTrade", msgspec.json.encode(payload))
+
+
+PRICES = st.integers(5_999_000, 6_001_000).map(lambda p: p // 10 * 10)  # the tick: 0.10
+STEP = st.one_of(
+    st.tuples(st.just("rest"), st.sampled_from([ALICE, BOB]), st.booleans(), PRICES, st.integers(1, 30)),
+    st.tuples(st.just("cancel"), st.integers(0, 40)),
+    st.tuples(st.just("move"), st.integers(0, 40), PRICES),
+    st.tuples(st.just("trade"), PRICES, st.integers(1, 3000), st.booleans()),
+)
+
+
+def _apply(engine: Engine, step: tuple[object, ...], ids: list[tuple[int, int]], now: int) -> object:
+    try:
+        if step[0] == "rest":
+            _, who, buy, price, qty = step
+            params = order(side="BUY" if buy else "SELL", quantity=f"{qty / 1000:.3f}", price=f"{price / 100:.2f}")  # type: ignore[operator]
+            placed = engine.place(who, params, now)  # type: ignore[arg-type]
+            if placed.order is not None:
+                ids.append((who, placed.order.order_id))  # type: ignore[arg-type]
+        elif step[0] in ("cancel", "move") and ids:
+            who, order_id = ids[step[1] % len(ids)]  # type: ignore[operator]
+            if step[0] == "cancel":
+                engine.cancel(who, {"symbol": "BTCUSDT", "orderid": str(order_id)}, now)
+            else:
+                found = engine.find(who, "BTCUSDT", order_id, None)
+                side = "BUY" if found is None else found.side.value
+                qty = "0.001" if found is None else f"{found.orig_qty / 1000:.3f}"
+                modify(engine, who, {"symbol": "BTCUSDT", "orderid": str(order_id), "side": side, "quantity": qty,
+                                     "price": f"{step[2] / 100:.2f}"}, now)  # type: ignore[operator]  # fmt: skip
+        elif step[0] == "trade":
+            _, price, qty, sellers_took = step
+            receive(engine, [trade(price, qty, sellers_took, now)], now)  # type: ignore[arg-type]
+    except RequestRefused as refused:
+        return refused.code
+    return None
+
+
+def _engine(journal: Kept) -> Engine:
+    deposits = Deposits()
+    deposits.rows[BOB] = deposits.rows[ALICE]
+    ids = seeded_client_ids(7)
+    return Engine(Market.UM, catalogue(Market.UM, NOW), Book(), deposits, journal, client_ids=ids)
+
+
+def plain(value: object) -> object:
+    """``value`` with every order as its fields (an ``Order`` equals only itself)."""
+    if isinstance(value, Order):
+        return ("Order", *(plain(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    if isinstance(value, (tuple, list)):
+        return type(value).__name__, [plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return type(value).__name__, [plain(getattr(value, f.name)) for f in dataclasses.fields(value)]
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(STEP, max_size=60))
+def test_a_trade_reaches_the_orders_the_walk_of_every_resting_order_reaches(steps: list[tuple[object, ...]]) -> None:
+    kept, walked = Kept(), Kept()
+    indexed, reference = _engine(kept), _engine(walked)
+    reference.makers = EveryOrder(reference)
+    ids: list[tuple[int, int]] = []
+    ref_ids: list[tuple[int, int]] = []
+    for n, step in enumerate(steps):
+        now = NOW + 1 + n
+        assert _apply(indexed, step, ids, now) == _apply(reference, step, ref_ids, now)
+        assert plain(indexed.outbox.take()) == plain(reference.outbox.take())
+        assert plain(kept.batches) == plain(walked.batches)
+        assert len(indexed.makers) <= 2 * len(indexed.resting("BTCUSDT")) + _SLACK + 1
+
+
+def test_the_index_is_bounded_by_the_resting_orders() -> None:
+    """An order moved back and forth leaves stale entries; they are dropped, not kept."""
+    engine = _engine(Kept())
+    placed = engine.place(ALICE, order(quantity="0.001", price="59000.00"), NOW).order
+    assert placed is not None
+    for n in range(1_000):
+        price = "59000.00" if n % 2 else "59000.10"
+        modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
+                               "quantity": "0.001", "price": price}, NOW + 1 + 100 * n)  # fmt: skip
+    assert len(engine.makers) <= 2 + _SLACK
+    reached = engine.makers.met("BTCUSDT", True, 5_900_000, lambda i: engine.resting_order("BTCUSDT", i))
+    assert reached == [placed]  # once, though several entries hold its price
+
+
+@pytest.mark.parametrize("sellers_took", [True, False])
+def test_a_trade_reaches_only_its_side_at_or_beyond_its_price(sellers_took: bool) -> None:
+    engine = _engine(Kept())
+    rested = {}
+    for price in ("59990.00", "59995.00", "60005.00", "60010.00"):
+        side = "BUY" if price < "60000" else "SELL"
+        placed = engine.place(ALICE, order(side=side, quantity="0.001", price=price), NOW).order
+        assert placed is not None
+        rested[price] = placed
+
+    def reached(price: int) -> list[str]:
+        find = lambda i: engine.resting_order("BTCUSDT", i)  # noqa: E731
+        return [f"{o.price / 100:.2f}" for o in engine.makers.met("BTCUSDT", sellers_took, price, find)]
+
+    if sellers_took:  # the buys at or above
+        assert reached(5_999_500) == ["59995.00"]
+        assert reached(5_999_000) == ["59990.00", "59995.00"]  # oldest first
+        assert reached(6_000_000) == []
+    else:  # the sells at or below
+        assert reached(6_000_500) == ["60005.00"]
+        assert reached(6_001_000) == ["60005.00", "60010.00"]
+        assert reached(6_000_000) == []
