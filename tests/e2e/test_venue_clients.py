@@ -119,8 +119,10 @@ class MovingMarket:
         """``ms`` later, once the simulated market has stepped to it."""
         clock, source = self.clock, self.source
         clock.advance(ms)
-        self.client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
         await eventually(lambda: source.stepped_ms >= clock.now_ms())
+        # the client's time from here on: set once the market has stepped (a few minutes of it
+        # can take a second of real time, which python-binance's clock would run ahead, -1021)
+        self.client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)
 
 
 async def moving_market(

@@ -10,8 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.ledger import Ledger
 from tickerplant.venue.margin import Contract
-from tickerplant.venue.orders import Side
+from tickerplant.venue.orders import Order, OrderType, PositionSide, Side, TimeInForce
+
+NOW = 1_790_000_000_000
 
 BTCUSDT = Contract(next(i for i in catalogue(Market.UM, 1_790_000_000_000) if i.symbol == "BTCUSDT"))
 BTCUSD_PERP = Contract(next(i for i in catalogue(Market.CM, 1_790_000_000_000) if i.symbol == "BTCUSD_PERP"))
@@ -63,3 +66,33 @@ def test_the_margins_without_and_with_an_order_are_the_definitions(
     assert with_ == contract.open_order_margin([*orders, extra], held, mark, leverage)
     if contract is BTCUSDT:
         assert with_ == _definition([*orders, extra], held, mark, leverage)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(Side), st.integers(1, 5_000), st.integers(1, 10**7), st.booleans()),
+             max_size=8),
+    st.tuples(st.sampled_from(Side), st.integers(1, 5_000), st.integers(1, 10**7), st.booleans()),
+    st.integers(-6_000, 6_000),
+    st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8),
+    st.booleans(),
+)
+def test_a_ledgers_margins_without_and_with_an_order_are_its_open_order_margins(
+    resting: list[tuple[Side, int, int, bool]], extra: tuple[Side, int, int, bool], held: int, mark: Fraction,
+    hedge: bool,
+) -> None:  # fmt: skip
+    """``Ledger.open_order_ims`` (a placement's margin check, in one pass) against
+    ``open_order_im`` without the order and with it counted as resting, in either mode."""
+    ledger = Ledger(1, hedge=hedge)
+    if not hedge:
+        ledger.position("BTCUSDT").amt = held
+
+    def made(n: int, side: Side, qty: int, price: int, reduce_only: bool) -> Order:
+        return Order(1, "BTCUSDT", n, f"c{n}", side, OrderType.LIMIT, TimeInForce.GTC, price, qty, reduce_only, 0,
+                     NOW, NOW, position_side=PositionSide.LONG if hedge else PositionSide.BOTH)  # fmt: skip
+
+    for n, row in enumerate(resting, start=1):
+        ledger.opened(made(n, *row))
+    order = made(len(resting) + 1, *extra)
+    without, with_ = ledger.open_order_ims(BTCUSDT, mark, order, extra[1])
+    assert without == ledger.open_order_im(BTCUSDT, mark)
+    assert with_ == ledger.open_order_im(BTCUSDT, mark, [(order, extra[1])])

@@ -297,8 +297,8 @@ class Ledger:
         unrealized = position_im = open_order_im = maint = _ZERO
         isolated_unrealized = isolated_im = isolated_maint = _ZERO
         for symbol in self.active_symbols():
-            contract = contracts[symbol]
-            if contract.inst.margin_asset != asset:
+            contract = contracts.get(symbol)
+            if contract is None or contract.inst.margin_asset != asset:
                 continue
             isolated = symbol in self.isolated
             price = mark(symbol)
