@@ -15,6 +15,7 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate
+from tickerplant.venue.liquidation import check
 from tickerplant.venue.orders import OrderStatus
 from tickerplant.venue.resting import receive
 from tickerplant.venue.settings import set_dual_side, set_leverage, set_margin_type
@@ -129,6 +130,24 @@ def test_a_client_id_finds_the_latest_order_holding_it(engine: Engine) -> None:
                          NOW + 4).order  # fmt: skip
     assert other is not None and query("ETHUSDT") == other.order_id
     assert query() == second.order_id  # an open one on another symbol does not stand in
+
+
+def test_a_client_id_a_liquidation_shares_finds_the_liquidation(engine: Engine, book: Book) -> None:
+    """A liquidation's ``autoclose-…`` id is made without -4116's check: an open order the
+    user gave that id beforehand is older than the liquidation, which is the newest holding it."""
+    set_dual_side(engine, ALICE, True)
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED", NOW)
+    set_leverage(engine, ALICE, "BTCUSDT", 50, NOW)
+    engine.place(ALICE, order(type="MARKET", quantity="0.500", positionSide="LONG", timeinforce=""), NOW)
+    cid = f"autoclose-{NOW + 5000}{1:06d}"  # the liquidation's id at NOW + 5000
+    mine = engine.place(ALICE, order(side="SELL", quantity="0.010", price="61000", positionSide="SHORT",
+                                     newClientOrderId=cid), NOW + 1).order  # fmt: skip
+    book.marks["BTCUSDT"] = Fraction(58000)
+    check(engine, "BTCUSDT", NOW + 5000)
+    assert mine is not None and mine.status is OrderStatus.NEW  # the other side's: not cancelled
+    found = engine.query(ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid})
+    assert found.order_id > mine.order_id and found.status is OrderStatus.FILLED
+    assert refusal(engine.cancel, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW + 5001)[0] == -2011
 
 def test_the_checks_of_part_2_section_8(engine: Engine) -> None:
     cases = [

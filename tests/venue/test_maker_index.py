@@ -6,7 +6,7 @@ batches are the same, and the index stays bounded."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import msgspec
 import pytest
@@ -32,9 +32,32 @@ class EveryOrder(MakerIndex):
         self.engine = engine
 
     def met(
-        self, symbol: str, sellers_took: bool, price: int, find: Callable[[int], Order | None]
-    ) -> list[Order]:
+        self, symbol: str, sellers_took: bool, price: int, resting: Collection[Order],
+        find: Callable[[int], Order | None],
+    ) -> list[Order]:  # fmt: skip
         return list(self.engine.resting(symbol))
+
+
+class Bounded(MakerIndex):
+    """The index, its bound checked after every use (no slack: the bound is twice what rests)."""
+
+    def __init__(self) -> None:
+        super().__init__(slack=0)
+        self.uses = 0
+
+    def rests(self, order: Order, resting: Collection[Order]) -> None:
+        super().rests(order, resting)
+        assert len(self) <= 2 * len(resting) + 1  # + the order itself, not yet in `resting` when new
+        self.uses += 1
+
+    def met(
+        self, symbol: str, sellers_took: bool, price: int, resting: Collection[Order],
+        find: Callable[[int], Order | None],
+    ) -> list[Order]:  # fmt: skip
+        reached = super().met(symbol, sellers_took, price, resting, find)
+        assert len(self) <= max(2 * len(resting), 1)
+        self.uses += 1
+        return reached
 
 
 def trade(price: int, qty: int, sellers_took: bool, at: int) -> StreamMessage:
@@ -101,7 +124,7 @@ def plain(value: object) -> object:
 def test_a_trade_reaches_the_orders_the_walk_of_every_resting_order_reaches(steps: list[tuple[object, ...]]) -> None:
     kept, walked = Kept(), Kept()
     indexed, reference = _engine(kept), _engine(walked)
-    reference.makers = EveryOrder(reference)
+    indexed.makers, reference.makers = Bounded(), EveryOrder(reference)
     ids: list[tuple[int, int]] = []
     ref_ids: list[tuple[int, int]] = []
     for n, step in enumerate(steps):
@@ -109,7 +132,6 @@ def test_a_trade_reaches_the_orders_the_walk_of_every_resting_order_reaches(step
         assert _apply(indexed, step, ids, now) == _apply(reference, step, ref_ids, now)
         assert plain(indexed.outbox.take()) == plain(reference.outbox.take())
         assert plain(kept.batches) == plain(walked.batches)
-        assert len(indexed.makers) <= 2 * len(indexed.resting("BTCUSDT")) + _SLACK + 1
 
 
 def test_the_index_is_bounded_by_the_resting_orders() -> None:
@@ -122,8 +144,30 @@ def test_the_index_is_bounded_by_the_resting_orders() -> None:
         modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
                                "quantity": "0.001", "price": price}, NOW + 1 + 100 * n)  # fmt: skip
     assert len(engine.makers) <= 2 + _SLACK
-    reached = engine.makers.met("BTCUSDT", True, 5_900_000, lambda i: engine.resting_order("BTCUSDT", i))
+    find = lambda i: engine.resting_order("BTCUSDT", i)  # noqa: E731
+    reached = engine.makers.met("BTCUSDT", True, 5_900_000, engine.resting("BTCUSDT"), find)
     assert reached == [placed]  # once, though several entries hold its price
+
+
+def test_a_trade_after_a_sweep_reads_no_more_than_twice_what_still_rests() -> None:
+    """A trade through every buy but one: the index is made again at the next trade, which
+    then reads what still rests, not the swept orders' entries."""
+    engine = _engine(Kept())
+    engine.makers = MakerIndex(slack=0)
+    for n in range(150):  # MAX_NUM_ORDERS is 200
+        engine.place(ALICE, order(quantity="0.001", price=f"{59_000 - n}.00"), NOW + 100 * n)
+    far = engine.place(ALICE, order(quantity="0.001", price="50000.00"), NOW + 20_000).order
+    receive(engine, [trade(5_800_000, 1_000_000, True, NOW + 30_000)], NOW + 30_000)
+    assert list(engine.resting("BTCUSDT")) == [far]
+    assert len(engine.makers) == 151  # the swept entries, until the index is used again
+    looked: list[int] = []
+
+    def find(order_id: int) -> Order | None:
+        looked.append(order_id)
+        return engine.resting_order("BTCUSDT", order_id)
+
+    assert engine.makers.met("BTCUSDT", True, 5_850_000, engine.resting("BTCUSDT"), find) == []
+    assert len(engine.makers) == 1 and looked == []
 
 
 @pytest.mark.parametrize("sellers_took", [True, False])
@@ -138,7 +182,8 @@ def test_a_trade_reaches_only_its_side_at_or_beyond_its_price(sellers_took: bool
 
     def reached(price: int) -> list[str]:
         find = lambda i: engine.resting_order("BTCUSDT", i)  # noqa: E731
-        return [f"{o.price / 100:.2f}" for o in engine.makers.met("BTCUSDT", sellers_took, price, find)]
+        met = engine.makers.met("BTCUSDT", sellers_took, price, engine.resting("BTCUSDT"), find)
+        return [f"{o.price / 100:.2f}" for o in met]
 
     if sellers_took:  # the buys at or above
         assert reached(5_999_500) == ["59995.00"]

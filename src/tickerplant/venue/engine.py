@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from fractions import Fraction
+from types import MappingProxyType
 from typing import NamedTuple, Protocol
 
 from tickerplant.market.instruments import Instrument, Market
@@ -45,7 +46,7 @@ from tickerplant.venue.kept import FILLS_KEPT, ORDERS_KEPT, Kept
 from tickerplant.venue.ledger import Figures, Ledger
 from tickerplant.venue.maker_index import MakerIndex
 from tickerplant.venue.margin import Contract, down, toward_zero
-from tickerplant.venue.matching import walk
+from tickerplant.venue.matching import FOK_TEXT, GTX_TEXT, walk
 from tickerplant.venue.order_counts import OrderCounts
 from tickerplant.venue.order_params import parse_new_order, parse_order_ref, refused
 from tickerplant.venue.orders import (
@@ -68,11 +69,6 @@ __all__ = [
 ]  # fmt: skip
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
-_GTX_TEXT = (
-    "Due to the order could not be executed as maker, the Post Only order will be rejected. "
-    "The order will not be recorded in the order history"
-)
-_FOK_TEXT = "Due to the order could not be filled immediately, the FOK order has been rejected."
 
 
 class Deposits(Protocol):
@@ -161,12 +157,10 @@ class Engine:
 
     def resting(self, symbol: str) -> Collection[Order]:
         """``symbol``'s resting orders, every account's, oldest first."""
-        found = self._resting.get(symbol)
-        return found.values() if found is not None else ()
+        return self._resting.get(symbol, _NONE).values()
 
     def resting_order(self, symbol: str, order_id: int) -> Order | None:
-        found = self._resting.get(symbol)
-        return found.get(order_id) if found is not None else None
+        return self._resting.get(symbol, _NONE).get(order_id)
 
     def has_resting(self) -> bool:
         return bool(self._resting)
@@ -257,9 +251,9 @@ class Engine:
             check_margin(self, ledger, contract, order, qty, mark)
         walked = walk(self.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
         if new.time_in_force is TimeInForce.GTX and walked:
-            raise refused(-5022, _GTX_TEXT)
+            raise refused(-5022, GTX_TEXT)
         if new.time_in_force is TimeInForce.FOK and sum(q for _, q in walked) < new.qty:
-            raise refused(-5021, _FOK_TEXT)
+            raise refused(-5021, FOK_TEXT)
         if test:
             return Placed(None, None, counts)
         batch = Batch()
@@ -343,16 +337,20 @@ class Engine:
             self.journal.commit(batch)
 
     def find(self, account_id: int, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
-        """One of the account's orders by id, else by client id (the latest holding it: an
-        open one, which no later order can share (-4116), else the newest closed one)."""
+        """One of the account's orders by id, else by client id: the newest holding it, read
+        back to the open one holding it if any (a liquidation's id skips -4116's check)."""
         orders = self.kept(account_id, symbol).orders
         if order_id is not None:
             return orders.get(order_id)
         ledger = self._ledgers.get(account_id)
-        held = ledger.by_client_id.get(client_id) if ledger is not None and client_id is not None else None
-        if held is not None and held.symbol == symbol:
-            return held
-        return next((o for o in reversed(orders.values()) if o.client_order_id == client_id), None)
+        held = ledger.by_client_id.get(client_id or "") if ledger is not None else None
+        held = held if held is not None and held.symbol == symbol else None
+        for order in reversed(orders.values()):  # by id: kept as made or restored, in order
+            if held is not None and order.order_id <= held.order_id:
+                return held
+            if order.client_order_id == client_id:
+                return order
+        return held
 
     def query(self, account_id: int, params: Mapping[str, str], *, open_only: bool = False) -> Order:
         symbol, order_id, client_id = parse_order_ref(params)
@@ -446,3 +444,4 @@ class Engine:
 
 
 _order_id: Callable[[Order], int] = lambda order: order.order_id  # noqa: E731
+_NONE: Mapping[int, Order] = MappingProxyType({})  # a symbol with nothing resting

@@ -8,8 +8,10 @@ account's resting orders (1,000 accounts resting ten orders each was 10,000 orde
 the entries a trade reaches are a subtree at the heap's root, read in place.
 
 Entries are removed lazily: one whose order no longer rests, or rests at another price (an
-amendment adds its new entry), is skipped when met. Bounded by design: when a symbol's
-entries pass twice its resting orders (+ ``_SLACK``), its heaps are made again from them.
+amendment adds its new entry), is skipped when met. Bounded by design: whenever a symbol's
+heaps are used (an order rests, a trade reads them), entries past twice its resting orders
+(+ ``slack``) have them made again from those orders, so a trade after a sweep of the book
+reads no more than twice what still rests.
 """
 
 from __future__ import annotations
@@ -28,31 +30,32 @@ Entry = tuple[int, int, int]  # (price from the maker's best: -price for a buy, 
 class MakerIndex:
     """Resting orders per symbol and side, by price (see the module's docstring)."""
 
-    __slots__ = ("_heaps",)
+    __slots__ = ("_heaps", "slack")
 
-    def __init__(self) -> None:
+    def __init__(self, slack: int = _SLACK) -> None:
         self._heaps: dict[str, tuple[list[Entry], list[Entry]]] = {}  # symbol -> (buys, sells)
+        self.slack = slack
 
     def rests(self, order: Order, resting: Collection[Order]) -> None:
         """``order`` rests at ``order.price`` from now (new, restored or amended); ``resting``:
         the symbol's resting orders, which the heaps are made from again when stale."""
-        heaps = self._heaps.get(order.symbol)
+        heaps = self._fresh(order.symbol, resting)
         if heaps is None:
             heaps = self._heaps[order.symbol] = ([], [])
-        if len(heaps[0]) + len(heaps[1]) >= 2 * len(resting) + _SLACK:
-            heaps = self._heaps[order.symbol] = _made(resting)
         if order.side is Side.BUY:
             heapq.heappush(heaps[0], (-order.price, order.order_id, order.price))
         else:
             heapq.heappush(heaps[1], (order.price, order.order_id, order.price))
 
     def met(
-        self, symbol: str, sellers_took: bool, price: int, find: Callable[[int], Order | None]
-    ) -> list[Order]:
+        self, symbol: str, sellers_took: bool, price: int, resting: Collection[Order],
+        find: Callable[[int], Order | None],
+    ) -> list[Order]:  # fmt: skip
         """The resting orders a trade at ``price`` reaches, oldest first: the buys at ``price``
         or above when a seller took (``m`` true), else the sells at ``price`` or below.
-        ``find``: the symbol's resting order by id (an entry's order no longer there is stale)."""
-        heaps = self._heaps.get(symbol)
+        ``resting``: the symbol's resting orders; ``find``: one of them by id (an entry whose
+        order is no longer there is stale)."""
+        heaps = self._fresh(symbol, resting)
         if heaps is None:
             return []
         heap = heaps[0 if sellers_took else 1]
@@ -72,6 +75,13 @@ class MakerIndex:
 
     def __len__(self) -> int:
         return sum(len(buys) + len(sells) for buys, sells in self._heaps.values())
+
+    def _fresh(self, symbol: str, resting: Collection[Order]) -> tuple[list[Entry], list[Entry]] | None:
+        """``symbol``'s heaps, made again from ``resting`` when stale entries pass the bound."""
+        heaps = self._heaps.get(symbol)
+        if heaps is not None and len(heaps[0]) + len(heaps[1]) >= 2 * len(resting) + self.slack:
+            heaps = self._heaps[symbol] = _made(resting)
+        return heaps
 
 
 def _made(resting: Collection[Order]) -> tuple[list[Entry], list[Entry]]:

@@ -26,7 +26,15 @@ from collections.abc import Iterable
 
 from tickerplant.venue.orders import Order, Side
 
-__all__ = ["crosses", "maker_fill", "walk"]
+__all__ = ["FOK_TEXT", "GTX_TEXT", "crosses", "maker_fill", "walk"]
+
+# the texts of matching's two refusals (part 2 §10): a post-only order that would take
+# (-5022) and a FOK order that cannot fill at once (-5021), neither recorded (decision 8)
+GTX_TEXT = (
+    "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+    "The order will not be recorded in the order history"
+)
+FOK_TEXT = "Due to the order could not be filled immediately, the FOK order has been rejected."
 
 
 def crosses(side: Side, price: int, best_opposite: int | None) -> bool:

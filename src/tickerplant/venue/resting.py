@@ -168,7 +168,8 @@ def _maker_fills(engine: Engine, messages: Iterable[StreamMessage], now_ms: int,
         inst = engine.instruments[symbol]
         price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
         find = functools.partial(engine.resting_order, symbol)
-        for order in engine.makers.met(symbol, trade.buyer_is_maker, price, find):  # oldest first
+        reached = engine.makers.met(symbol, trade.buyer_is_maker, price, engine.resting(symbol), find)
+        for order in reached:  # oldest first
             if not order.status.is_open:  # expired by an earlier fill of this trade (reduce_only.trim)
                 continue
             if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
