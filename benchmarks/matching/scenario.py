@@ -52,9 +52,13 @@ class Published:
     def __init__(self) -> None:
         self.bids = [(MID - 100 * (i + 1), 50_000) for i in range(LEVELS)]
         self.asks = [(MID + 100 * i, 50_000) for i in range(LEVELS)]
+        self.by_price = {True: dict(self.bids), False: dict(self.asks)}
 
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
         return iter(self.bids if bids else self.asks)
+
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int:
+        return self.by_price[bids].get(price, 0)  # as the plant's book answers it: a lookup
 
     def mark(self, symbol: str) -> Fraction | None:
         return Fraction(MID, 100)

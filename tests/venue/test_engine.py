@@ -36,6 +36,9 @@ class Book:
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
         return iter(self.bids if bids else self.asks) if symbol == "BTCUSDT" else iter(())
 
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int:
+        return next((q for p, q in self.levels(symbol, bids) if p == price), 0)
+
     def mark(self, symbol: str) -> Fraction | None:
         return self.marks.get(symbol)
 

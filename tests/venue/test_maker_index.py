@@ -135,7 +135,8 @@ def test_a_trade_reaches_the_orders_the_walk_of_every_resting_order_reaches(step
 
 
 def test_the_index_is_bounded_by_the_resting_orders() -> None:
-    """An order moved back and forth leaves stale entries; they are dropped, not kept."""
+    """Nothing is kept before a symbol's first trade; after it, an order moved back and forth
+    leaves stale entries, which are dropped, not kept."""
     engine = _engine(Kept())
     placed = engine.place(ALICE, order(quantity="0.001", price="59000.00"), NOW).order
     assert placed is not None
@@ -143,8 +144,15 @@ def test_the_index_is_bounded_by_the_resting_orders() -> None:
         price = "59000.00" if n % 2 else "59000.10"
         modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
                                "quantity": "0.001", "price": price}, NOW + 1 + 100 * n)  # fmt: skip
-    assert len(engine.makers) <= 2 + _SLACK
+    assert len(engine.makers) == 0  # no trade yet: nothing kept
     find = lambda i: engine.resting_order("BTCUSDT", i)  # noqa: E731
+    reached = engine.makers.met("BTCUSDT", True, 5_900_000, engine.resting("BTCUSDT"), find)
+    assert reached == [placed] and len(engine.makers) == 1  # made at the first trade
+    for n in range(1_000):  # kept from then on, bounded
+        price = "59000.00" if n % 2 else "59000.10"
+        modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
+                               "quantity": "0.001", "price": price}, NOW + 200_000 + 100 * n)  # fmt: skip
+        assert len(engine.makers) <= 2 + _SLACK
     reached = engine.makers.met("BTCUSDT", True, 5_900_000, engine.resting("BTCUSDT"), find)
     assert reached == [placed]  # once, though several entries hold its price
 

@@ -132,6 +132,9 @@ class Quotes:
         units = int(mark * 100)
         return iter([(units - 10 if bids else units + 10, 10**9)])
 
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int:
+        return next((q for p, q in self.levels(symbol, bids) if p == price), 0)
+
     def mark(self, symbol: str) -> Fraction | None:
         return self.marks.get(symbol)
 

@@ -7,11 +7,13 @@ keyed by the price from the maker's best, gives those without a walk through eve
 account's resting orders (1,000 accounts resting ten orders each was 10,000 orders a trade):
 the entries a trade reaches are a subtree at the heap's root, read in place.
 
-Entries are removed lazily: one whose order no longer rests, or rests at another price (an
-amendment adds its new entry), is skipped when met. Bounded by design: whenever a symbol's
-heaps are used (an order rests, a trade reads them), entries past twice its resting orders
-(+ ``slack``) have them made again from those orders, so a trade after a sweep of the book
-reads no more than twice what still rests.
+A symbol's heaps are made from its resting orders at its first trade, and kept from then on
+(an order that rests is pushed): an engine that never sees a trade of a symbol (the
+``matching`` benchmark's) pays nothing for them. Entries are removed lazily: one whose order
+no longer rests, or rests at another price (an amendment adds its new entry), is skipped when
+met. Bounded by design: whenever a symbol's heaps are used (an order rests, a trade reads
+them), entries past twice its resting orders (+ ``slack``) have them made again from those
+orders, so a trade after a sweep of the book reads no more than twice what still rests.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ class MakerIndex:
         """``order`` rests at ``order.price`` from now (new, restored or amended); ``resting``:
         the symbol's resting orders, which the heaps are made from again when stale."""
         heaps = self._fresh(order.symbol, resting)
-        if heaps is None:
-            heaps = self._heaps[order.symbol] = ([], [])
+        if heaps is None:  # no trade yet: the first makes them from the resting orders
+            return
         if order.side is Side.BUY:
             heapq.heappush(heaps[0], (-order.price, order.order_id, order.price))
         else:
@@ -57,7 +59,7 @@ class MakerIndex:
         order is no longer there is stale)."""
         heaps = self._fresh(symbol, resting)
         if heaps is None:
-            return []
+            heaps = self._heaps[symbol] = _made(resting)
         heap = heaps[0 if sellers_took else 1]
         bound = -price if sellers_took else price
         found: dict[int, Order] = {}

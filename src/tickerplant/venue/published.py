@@ -6,7 +6,6 @@ carry, so an order meets the book a client sees in ``depth`` and the mark in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from fractions import Fraction
 
 from tickerplant.market.plant.view import MarketView
@@ -25,6 +24,9 @@ class PublishedMarket:
             return iter(())
         return self._view.book(symbol_view).levels(bids)
 
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int:
+        symbol_view = self._view.symbol(symbol)
+        return 0 if symbol_view is None else self._view.book(symbol_view).quantity(bids, price)
+
     def mark(self, symbol: str) -> Fraction | None:
-        state = self._view.marks.mark(symbol)
-        return None if state is None else Fraction(Decimal(state.p))
+        return self._view.marks.mark_price(symbol)

@@ -41,6 +41,8 @@ class MarketData(Protocol):
 
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]: ...  # best first
 
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int: ...  # 0: no such level
+
     def mark(self, symbol: str) -> Fraction | None: ...
 
 
@@ -113,8 +115,7 @@ def hold(engine: Engine, order: Order, now_ms: int, ahead: int | None = None) ->
             order.symbol, order.order_id, buy, order.price, order.remaining, now_ms, ahead
         )
         return
-    own = engine.data.levels(order.symbol, buy)
-    level = next((q for p, q in own if p == order.price), 0)
+    level = engine.data.quantity_at(order.symbol, buy, order.price)  # a lookup: the book may be deep
     order.queue_ahead = level if ahead is None else min(ahead, level)
     engine.makers.rests(order, engine.resting(order.symbol))
 

@@ -3,8 +3,13 @@ design, kept in time order, filled from the plant's internal streams."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import msgspec
+
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
-from tickerplant.market.derivatives.mark_state import FUNDING_HISTORY
+from tickerplant.market.derivatives.mark_state import FUNDING_HISTORY, MarkStateView
+from tickerplant.market.derivatives.mark_streams import MarkState, internal_names
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.klines.price_candles import PriceKind
 from tickerplant.market.messages import StreamMessage
@@ -61,3 +66,24 @@ def test_premium_index_klines_are_of_the_premium_the_source_gives_else_derived()
     assert (bar.open, bar.high, bar.low, bar.close, bar.samples) == (-12_345, -12_343, -12_345, -12_343, 3)
     [bar] = eth.query(PriceKind.PREMIUM, "1m", None, None, 10)
     assert (bar.open, bar.close) == (1_000_000, 1_000_000), "derived: (101 - 100) / 100"
+
+
+def test_the_mark_price_is_each_payloads_own() -> None:
+    """``mark_price`` (the venue's margins): exact, read once per payload, and never a
+    payload's before (a new mark, even of the same text, is read again)."""
+    view = MarkStateView(catalogue(Market.UM, 1_790_000_000_000))
+    stream, _ = internal_names("BTCUSDT")
+    assert view.mark_price("BTCUSDT") is None
+
+    def mark(text: str, t: int) -> None:
+        state = MarkState("BTCUSDT", t, text, text, text, "0.00010000", "0.00010000", 0)
+        view.receive(stream, msgspec.json.encode(state))
+
+    mark("60000.12345678", 1)
+    first = view.mark_price("BTCUSDT")
+    assert first == Fraction("60000.12345678") and view.mark_price("BTCUSDT") is first
+    mark("59999.50000000", 2)
+    assert view.mark_price("BTCUSDT") == Fraction("59999.5")
+    mark("60000.12345678", 3)
+    assert view.mark_price("BTCUSDT") == Fraction("60000.12345678")
+    assert view.mark_price("ETHUSDT") is None

@@ -46,6 +46,10 @@ class OneBook:
         book = self._simulator.books.get(symbol)
         return iter(()) if book is None else book.levels(bids)
 
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int:
+        book = self._simulator.books.get(symbol)
+        return 0 if book is None else book.quantity(bids, price)
+
     def mark(self, symbol: str) -> Fraction | None:
         return self._marks.mark(symbol)
 

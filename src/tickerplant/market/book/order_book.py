@@ -192,6 +192,10 @@ class OrderBook:
         bid, ask = bid_prices[-1], ask_prices[0]
         return (bid, self.bids[bid], ask, self.asks[ask])
 
+    def quantity(self, bids: bool, price: int) -> int:
+        """The quantity resting at ``price`` on one side; 0 when there is no such level."""
+        return (self.bids if bids else self.asks).get(price, 0)
+
     def levels(self, bids: bool) -> Iterator[tuple[int, int]]:
         """One side's (price, quantity), best first, lazily (a taker walks only what it needs)."""
         if bids:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from fractions import Fraction
 
 import msgspec
 
@@ -46,6 +48,7 @@ class MarkStateView:
             self._routes[state] = (inst.symbol, False)
             self._routes[funding] = (inst.symbol, True)
         self._states: dict[str, bytes] = {}  # symbol -> its last `@markState` payload
+        self._prices: dict[str, tuple[bytes, Fraction]] = {}  # symbol -> (its payload, its mark)
         self._history: dict[str, deque[FundingEvent]] = {
             inst.symbol: deque(maxlen=FUNDING_HISTORY) for inst in instruments
         }
@@ -105,6 +108,19 @@ class MarkStateView:
     def mark(self, symbol: str) -> MarkState | None:
         payload = self._states.get(symbol)
         return None if payload is None else _state.decode(payload)
+
+    def mark_price(self, symbol: str) -> Fraction | None:
+        """``symbol``'s mark price, exact: read once per payload (the venue's margins ask for it
+        several times an order, and for every holder at each mark)."""
+        payload = self._states.get(symbol)
+        if payload is None:
+            return None
+        cached = self._prices.get(symbol)
+        if cached is not None and cached[0] is payload:  # bytes: the same object, the same mark
+            return cached[1]
+        price = Fraction(Decimal(_state.decode(payload).p))
+        self._prices[symbol] = (payload, price)
+        return price
 
     def bars(self, symbol: str) -> PriceBars | None:
         """``symbol``'s 1-minute bars of its mark, index and premium index."""
