@@ -160,7 +160,9 @@ def check_margin(
     into the isolated wallet as it fills, and unrealized profit is not money to move."""
     if mark is None:
         return
-    best = next(engine.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
+    best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
+    if order.type is not OrderType.LIMIT:
+        best = next(engine.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
     cost, without = order_cost(ledger, contract, order, qty, mark, best)
     known = None if without is None else (contract.inst.symbol, without)
     f = engine.margin_figures(ledger, contract.inst.margin_asset, known=known)
