@@ -25,7 +25,11 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
 3. Flat out (REST): 50 connections, each sending its next order as soon as the last and its
    cancel are answered: orders/s, against a floor that answers the same requests (each order
    and its cancel) with pre-built bytes over kept-alive connections with the same library
-   (asyncio on uvloop). Target: ≥ 0.5 of it.
+   (asyncio on uvloop), alone on the server's CPU as the venue is. Target: ≥ 0.5 of it.
+   Then the same against ``references.required``: only the work no order request can skip
+   (parse, verify the HMAC, journal a row with group commit, answer JSON); what it leaves of
+   the budget at 0.5 is printed, µs per order and its cancel, for everything else the venue
+   does (routing, limits, the engine, events, the market).
 
 It always exits 0: it measures.
 """
@@ -49,8 +53,19 @@ from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
 
-from ..harness.processes import CLIENT_CPU, HOST, check_cpus, pin, raise_nofile, serving, supervised
+from ..harness.commands import Child
+from ..harness.processes import (
+    CLIENT_CPU,
+    HOST,
+    SERVER_CPU,
+    check_cpus,
+    pin,
+    raise_nofile,
+    serving,
+    supervised,
+)
 from ..harness.report import Target, verdict
+from .references import floor_async, required_async
 from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
 
 LATENCY = Target(2.0, at_least=False, unit=" ms")
@@ -236,24 +251,17 @@ async def flat_out(port: int, keys: list[str], price: str, seconds: float) -> tu
     return done / (time.perf_counter() - started), refused
 
 
-class Floor(asyncio.Protocol):
-    """Pre-built answers to whatever comes, one per request head (bodies are empty)."""
-
-    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while (end := self.buffer.find(_END)) >= 0:
-            del self.buffer[: end + 4]
-            assert self.transport is not None
-            self.transport.write(self.ANSWER)
+def reference(
+    loop: asyncio.AbstractEventLoop, child: Child, keys: list[str], price: str, seconds: float
+) -> float:
+    """Orders/s flat out against a reference server (``references.py``), forked and stopped."""
+    try:
+        port = child.recv(10.0, "the reference server to listen")[1]
+        rate, refused = loop.run_until_complete(flat_out(port, keys, price, seconds))
+        assert not refused, "a reference server answers every request"
+        return rate
+    finally:
+        child.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -283,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     pin(CLIENT_CPU)
     what = f"{args.rate:,.0f}/s steady, then flat out; {args.accounts} accounts"
     print(f"== orders over kept-alive REST: {what}")
+    life_s = 4 * args.seconds + 120
     with supervised(), tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "venue.db"
         keys = make_accounts(path, args.accounts)
@@ -310,10 +319,10 @@ def main(argv: list[str] | None = None) -> int:
                 loop.run_until_complete(asyncio.sleep(0.2))  # the last events on their way
                 streams.close()
                 venue, refused = loop.run_until_complete(flat_out(server.um_port, keys, price, args.seconds))
-            floor_server = loop.run_until_complete(loop.create_server(Floor, HOST, 0))
-            floor_port = floor_server.sockets[0].getsockname()[1]
-            floor, _ = loop.run_until_complete(flat_out(floor_port, keys, price, args.seconds))
-            floor_server.close()
+            floor = reference(loop, Child(SERVER_CPU, floor_async, life_s), keys, price, args.seconds)
+            secrets = {key.encode(): SECRET.encode() for key in keys}
+            required_child = Child(SERVER_CPU, required_async, secrets, Path(folder) / "required.db", life_s)
+            required = reference(loop, required_child, keys, price, args.seconds)
         finally:
             loop.close()
     for name, acks in (("REST", warm_rest), ("WebSocket API", warm_ws)):
@@ -330,6 +339,10 @@ def main(argv: list[str] | None = None) -> int:
     event_p99 = percentile(event_latencies(sent_at, streams.seen, ""), 0.99)
     print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
           f" floor {floor:,.0f} orders/s (each with its cancel)")
+    left, own = (1 / (RATIO.value * floor) - 1 / required) * 1e6, (1 / venue - 1 / required) * 1e6
+    print(f"  the required work alone (parse, HMAC, journal, JSON): {required:,.0f} orders/s,"
+          f" {required / floor:.3f} of the floor; at {RATIO.value:g} of the floor, {left:.1f} µs an order"
+          f" and its cancel are left for the venue's own work (it takes {own:.1f})")
     print(verdict("new → ack p99", p99, LATENCY, 2))
     print(verdict("WebSocket API new → answer p99", ws_p99, LATENCY, 2))
     print(verdict("new → ORDER_TRADE_UPDATE p99", event_p99, LATENCY, 2))
