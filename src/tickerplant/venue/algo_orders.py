@@ -30,8 +30,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from tickerplant.market.instruments import Instrument
+from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.protocol.errors import mandatory
-from tickerplant.venue.order_params import parse_bool, parse_int, refused
+from tickerplant.venue.order_params import (
+    check_price,
+    check_quantity,
+    decimal_units,
+    parse_bool,
+    parse_int,
+    refused,
+)
 from tickerplant.venue.orders import CLIENT_ORDER_ID, PositionSide, Side, TimeInForce, new_client_order_id
 from tickerplant.venue.position_modes import closes, position_side, refuse_reduce_only
 
@@ -42,7 +50,8 @@ MAX_OPEN = 200  # open algo orders per account, every symbol (part 2 §4.1)
 ALGO_KEPT = 1000  # closed algo orders kept per account for the reads
 _IMMEDIATE = (-2021, "Order would immediately trigger.")
 _GTE_EXISTS = "An open stop or take profit order with GTE and closePosition in the direction is existing."
-_DECIMAL = "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'."
+
+_STOP_ABOVE_MAX = (-4007, "Stop price greater than max price.")
 
 
 @dataclass(slots=True)
@@ -87,6 +96,7 @@ class AlgoBook:
         self, instruments: Mapping[str, Instrument], client_ids: Callable[[], str] = new_client_order_id
     ) -> None:
         self.instruments = instruments
+        self.filters = {symbol: order_filters(inst) for symbol, inst in instruments.items()}
         self.client_ids = client_ids
         self.next_id = 1
         self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
@@ -173,20 +183,26 @@ class AlgoBook:
         )
         if not trailing and trigger <= 0:
             raise mandatory("triggerPrice")
+        f = self.filters[inst.symbol]  # PRICE_FILTER, the stop price's bound, LOT_SIZE (part 2 §8)
+        if price:
+            check_price(f, price)
+        if trigger > f.max_price:
+            raise refused(*_STOP_ABOVE_MAX)
+        if qty:
+            check_quantity(f, kind.endswith("_MARKET"), qty)
         now = latest if working == "CONTRACT_PRICE" else mark
         activate, rate = 0, ""
         if trailing:
             rate = params.get("callbackrate", "")
             if not rate:
                 raise mandatory("callbackRate")
-            try:
-                if not Fraction(1, 10) <= Fraction(rate) <= 20:
-                    raise ValueError
-            except ValueError:
-                raise refused(-2007, "Invalid callBack rate.") from None
+            if not 10**19 <= decimal_units(rate, "callbackRate", 20) <= 20 * 10**20:  # 0.1 to 20 %
+                raise refused(-2007, "Invalid callBack rate.")
             activate = _units(params, "activatePrice", inst.price_decimals) or _units(
                 params, "activationPrice", inst.price_decimals
             )
+            if activate > f.max_price:
+                raise refused(*_STOP_ABOVE_MAX)
             if activate and now is not None and (activate >= now if side is Side.BUY else activate <= now):
                 raise refused(*_IMMEDIATE)
         elif now is not None and _met(kind, side, trigger, now):
@@ -285,13 +301,4 @@ def _trailing_due(order: AlgoOrder, price: int) -> bool:
 
 def _units(params: Mapping[str, str], name: str, decimals: int) -> int:
     text = params.get(name.lower(), "")
-    if not text:
-        return 0
-    try:
-        value = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise refused(-1100, f"Illegal characters found in parameter '{name}'; {_DECIMAL}") from None
-    units = value * 10**decimals
-    if units.denominator != 1 or units < 0:
-        raise refused(-1111, "Precision is over the maximum defined for this asset.")
-    return int(units)
+    return decimal_units(text, name, decimals) if text else 0

@@ -53,6 +53,7 @@ def modify(
     """The order after the change, and the account's order counts after it."""
     counts = engine.counts.charge(account_id, now_ms)
     symbol, order_id, client_id = parse_order_ref(params)
+    parse_int(params, "modifyId")  # a LONG (part 2 §5): -1102 before anything changes
     inst = engine.symbol(symbol)
     um = inst.market is Market.UM
     order = engine.find(account_id, inst.symbol, order_id, client_id)
@@ -116,11 +117,10 @@ def record(
     engine: Engine, order: Order, price: int, qty: int, params: Mapping[str, str], now_ms: int, batch: Batch
 ) -> None:
     """The change made: the order's new price and quantity, and its ``orderAmendment`` row."""
-    text = params.get("modifyid", "")
     amendment = Amendment(
         order.account_id, order.symbol, engine.next_amendment_id[order.symbol], order.order_id,
         order.client_order_id, now_ms, order.price, price, order.orig_qty, qty, order.amendments + 1,
-        int(text) if text.isascii() and text.isdigit() else None,
+        parse_int(params, "modifyId"),  # checked by ``modify`` first
     )  # fmt: skip
     engine.next_amendment_id[order.symbol] += 1
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms

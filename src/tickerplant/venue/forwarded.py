@@ -214,8 +214,9 @@ def _engine_window(market: Market, params: Mapping[str, str], now_ms: int) -> No
     after its ``timestamp`` (the gateway checked both when it came; the wait is the bus's,
     or the plant's) is refused UM ``-5028``, COIN-M ``-4188``."""
     timestamp, window = params.get("timestamp", ""), params.get("recvwindow", "")
-    if not (timestamp.isascii() and timestamp.isdigit()):
-        return
-    allowed = min(int(window), MAX_RECV_WINDOW_MS) if window.isascii() and window.isdigit() else None
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 19:
+        return  # the gateway refused it already (``parse_long``)
+    digits = window.isascii() and window.isdigit() and len(window) <= 19
+    allowed = min(int(window), MAX_RECV_WINDOW_MS) if digits else None
     if now_ms - int(timestamp) > (allowed or DEFAULT_RECV_WINDOW_MS):
         raise _ME_LATE[market]

@@ -20,7 +20,6 @@ no capture of this event exists, so its use here is an inference).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -33,7 +32,7 @@ from tickerplant.venue.accounts import AMOUNT_SCALE
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, MarginMove
-from tickerplant.venue.order_params import parse_int, parse_symbol, refused
+from tickerplant.venue.order_params import decimal_units, parse_int, parse_symbol, refused
 from tickerplant.venue.orders import PositionSide
 from tickerplant.venue.settings import Endpoint
 
@@ -44,18 +43,11 @@ _HISTORY_LIMIT = 500  # rows without `limit` (part 3 §4.8)
 
 
 def _amount(text: str) -> int:
-    try:
-        value = Decimal(text)
-    except ArithmeticError:
-        raise mandatory("amount") from None
-    if not value.is_finite():
-        raise mandatory("amount")
-    if value <= 0:
+    """``amount`` in 1e-8 (``AMOUNT_SCALE``), written as a decimal parameter is (-1100)."""
+    units = decimal_units(text, "amount", 8)
+    if units <= 0:
         raise refused(-4055, "Amount must be positive.")
-    units = value * AMOUNT_SCALE
-    if units != units.to_integral_value():
-        raise refused(-1111, "Precision is over the maximum defined for this asset.")
-    return int(units)
+    return units
 
 
 def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:

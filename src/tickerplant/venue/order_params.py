@@ -21,6 +21,7 @@ Unresolved 16); booleans are ``true``/``false`` in any case (decision 4).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -28,11 +29,12 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import FinerDigits, to_units
 from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue.checks import parse_long
 from tickerplant.venue.orders import CLIENT_ORDER_ID, OrderType, Side, TimeInForce
 
 __all__ = [
-    "PRICE_MATCHES", "NewOrder", "parse_amended", "parse_bool", "parse_int", "parse_new_order",
-    "parse_order_ref", "refused",
+    "DECIMAL_RANGE", "PRICE_MATCHES", "NewOrder", "check_price", "check_quantity", "decimal_units",
+    "parse_amended", "parse_bool", "parse_int", "parse_new_order", "parse_order_ref", "refused",
 ]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
@@ -48,6 +50,13 @@ _TYPES = {m.value: m for m in OrderType}
 _TIFS = {m.value: m for m in TimeInForce}
 _GTD_MIN_AHEAD_MS = 600_000
 _GTD_MAX_MS = 253_402_300_799_000
+# A decimal parameter as Binance writes its legal range (part 1 §6.3, -1100; the futures text of
+# the range is unspecified, spot's is this): ASCII digits, at most 20 on each side of the point.
+# Nothing else reaches ``Decimal``: an exponent ("1e999999") would make an integer of a million
+# digits on the event loop, and a sign, a space, "_" or another script's digits are not numbers
+# Binance takes.
+DECIMAL_RANGE = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
+_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
 _GTD_TEXT = (
     "The goodTillDate timestamp must be greater than the current time plus 600 seconds and smaller than "
     "253402300799000 (UTC 9999-12-31 23:59:59)"
@@ -75,13 +84,25 @@ class NewOrder(NamedTuple):  # a tuple: made per command, ~8× as quick as a fro
 
 def parse_int(params: Mapping[str, str], name: str) -> int | None:
     """An integer parameter (``startTime``, ``limit``, ``orderId`` …) by its name in any case;
-    None when absent or empty, ``-1102`` naming it when not digits."""
+    None when absent or empty, ``-1102`` naming it when not digits or past a LONG's range
+    (``checks.parse_long``)."""
     text = params.get(name.lower())
     if text is None or text == "":
         return None
-    if not (text.isascii() and text.isdigit()):
-        raise mandatory(name)
-    return int(text)
+    return parse_long(text, name)
+
+
+def decimal_units(text: str, name: str, decimals: int) -> int:
+    """A decimal parameter's ``text`` in units of ``10**-decimals``: ``-1100`` when it is not
+    written as ``DECIMAL_RANGE``, ``-1111`` when it has more digits than ``decimals`` that
+    are not zeros (decision 4)."""
+    if _DECIMAL.fullmatch(text) is None:
+        legal = f"legal range is '{DECIMAL_RANGE}'."
+        raise refused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
+    try:
+        return to_units(text, decimals)
+    except FinerDigits:
+        raise refused(-1111, "Precision is over the maximum defined for this asset.") from None
 
 
 def parse_bool(params: Mapping[str, str], name: str) -> bool:
@@ -95,12 +116,7 @@ def _units(params: Mapping[str, str], name: str, decimals: int) -> int:
     text = params.get(name.lower(), "")
     if not text:
         raise mandatory(name)
-    try:
-        return to_units(text, decimals)
-    except FinerDigits:
-        raise refused(-1111, "Precision is over the maximum defined for this asset.") from None
-    except ValueError:
-        raise mandatory(name) from None
+    return decimal_units(text, name, decimals)
 
 
 def parse_new_order(
@@ -166,10 +182,7 @@ def parse_new_order(
         price = _units(params, "price", inst.price_decimals)
     good_till = 0
     if tif is TimeInForce.GTD:
-        text = params.get("goodtilldate", "")
-        if not (text.isascii() and text.isdigit()):
-            raise mandatory("goodTillDate")
-        good_till = int(text) // 1000 * 1000  # seconds precision (part 2 §3.3)
+        good_till = parse_long(params.get("goodtilldate", ""), "goodTillDate") // 1000 * 1000  # s (§3.3)
         if not now_ms + _GTD_MIN_AHEAD_MS < good_till < _GTD_MAX_MS:
             raise refused(-5040, _GTD_TEXT)
     reduce_only = parse_bool(params, "reduceOnly")
@@ -208,11 +221,16 @@ def check_price(f: OrderFilters, price: int) -> None:
 def _check_filters(f: OrderFilters, order_type: OrderType, price: int, qty: int) -> None:
     if order_type is OrderType.LIMIT and price:
         check_price(f, price)
+    check_quantity(f, order_type is OrderType.MARKET, qty)
+
+
+def check_quantity(f: OrderFilters, market: bool, qty: int) -> None:
+    """LOT_SIZE, or MARKET_LOT_SIZE's maximum for a ``market`` order (part 2 §8)."""
     if qty <= 0:
         raise refused(-4003, "Quantity less than or equal to zero.")
     if qty < f.min_qty:
         raise refused(-4004, "Quantity less than min quantity.")
-    if qty > (f.market_max_qty if order_type is OrderType.MARKET else f.max_qty):
+    if qty > (f.market_max_qty if market else f.max_qty):
         raise refused(-4005, "Quantity greater than max quantity.")
     if (qty - f.min_qty) % f.step:
         raise refused(-4023, "Qty not increased by step size.")
@@ -235,9 +253,5 @@ def parse_order_ref(params: Mapping[str, str]) -> tuple[str, int | None, str | N
     client_id = params.get("origclientorderid") or None
     if not order_id_text and client_id is None:
         raise refused(-1102, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")
-    order_id = None
-    if order_id_text:
-        if not (order_id_text.isascii() and order_id_text.isdigit()):
-            raise mandatory("orderId")
-        order_id = int(order_id_text)
+    order_id = parse_long(order_id_text, "orderId") if order_id_text else None
     return symbol.upper(), order_id, client_id

@@ -298,8 +298,7 @@ class PrivateRest:
             return body
         at = list(body).index("clientOrderId") + 1
         items = list(body.items())
-        echoed = int(modify_id) if modify_id.isdigit() else modify_id
-        return dict([*items[:at], ("modifyId", echoed), *items[at:]])
+        return dict([*items[:at], ("modifyId", int(modify_id)), *items[at:]])  # a LONG (``modify``)
 
     def _place_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, account_id = self._engine, authorized.account.account_id

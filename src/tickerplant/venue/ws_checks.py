@@ -34,6 +34,7 @@ from tickerplant.venue.checks import (
     Keys,
     Security,
     check_timing,
+    parse_long,
     permitted,
 )
 from tickerplant.venue.signing import verify
@@ -118,12 +119,10 @@ def authorize_ws(
         if key is None:
             raise REJECTED_KEY
     if security.signed:
-        timestamp = by_name.get("timestamp", "")
-        if not timestamp.isascii() or not timestamp.isdigit():
-            raise mandatory("timestamp")
+        timestamp = parse_long(by_name.get("timestamp", ""), "timestamp")
         if not on_session and not signature:
             raise mandatory("signature")
-        check_timing(int(timestamp), by_name.get("recvwindow"), now_ms, refuse_above=logon)
+        check_timing(timestamp, by_name.get("recvwindow"), now_ms, refuse_above=logon)
         if not on_session:
             assert signature is not None
             if logon and key.key_type is not KeyType.ED25519:
