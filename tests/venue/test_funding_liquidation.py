@@ -287,3 +287,25 @@ def test_one_accounts_failure_keeps_no_other_from_its_funding_or_its_liquidation
         watch(engine, [StreamMessage(MARK, b"{}")], at + 10)
     assert engine.ledger(BOB).position("BTCUSDT").amt == 0  # liquidated all the same
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 500
+
+
+def test_one_accounts_event_that_cannot_be_written_costs_no_other_its_events(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drain writes every account's events of a command or a batch of trades together: one
+    payload that raises (a venue bug: the probe's was a 5,001-digit trigger price, refused at
+    the door now) loses that account's events of the drain, logged, and no other's."""
+    import tickerplant.venue.user_events as user_events
+
+    engine.place(ALICE, order(quantity="0.001", price="59000"), NOW)
+    engine.place(BOB, order(quantity="0.001", price="59000"), NOW)
+    real = user_events._order_update
+
+    def order_update(engine_: Engine, event: Any, alias: str) -> bytes:
+        if event.account_id == ALICE:
+            raise ValueError("alice's payload")
+        return real(engine_, event, alias)
+
+    monkeypatch.setattr(user_events, "_order_update", order_update)
+    written_ = events(engine)
+    assert [(account, name, e["o"]["X"]) for account, name, e in written_] == [(BOB, "ORDER_TRADE_UPDATE", "NEW")]

@@ -24,6 +24,7 @@ PnL) sums the fills the engine keeps (its last 1,000 per symbol, ``engine.FILLS_
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -51,6 +52,7 @@ __all__ = ["UserEvent", "written"]
 UserEvent = tuple[int, str, bytes]  # (account, its ``e``, the payload)
 _encode = msgspec.json.encode
 # why an order expired (§3.1's `er`): an IOC's remainder "2", a MARKET order's "9"
+log = logging.getLogger(__name__)
 _EXPIRY_REASON = {OrderType.MARKET: "9"}
 
 
@@ -62,50 +64,62 @@ def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], s
         by_account.setdefault(event.account_id, []).append(event)
     out: list[UserEvent] = []
     for account_id, own in by_account.items():
-        alias = alias_of(account_id) if engine.market is Market.CM else ""
-        if engine.market is Market.UM:
-            for event in own:
-                if isinstance(event, OrderUpdate) and event.fill is not None and event.execution == "TRADE":
-                    out.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
-        pending: OrderUpdate | None = None  # a trade waits for the account change it made
+        try:  # one account's payload that cannot be written costs that account's events only
+            out.extend(_account_events(engine, account_id, own, alias_of))
+        except Exception:
+            log.exception("account %d's user data events could not be written", account_id)
+    return out
+
+
+def _account_events(
+    engine: Engine, account_id: int, own: list[Event], alias_of: Callable[[int], str]
+) -> list[UserEvent]:
+    """One account's events of a drain, in §4.3's order."""
+    out: list[UserEvent] = []
+    alias = alias_of(account_id) if engine.market is Market.CM else ""
+    if engine.market is Market.UM:
         for event in own:
-            if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented
-                config = {"e": "ACCOUNT_CONFIG_UPDATE", "E": event.time_ms, "T": event.time_ms}
-                if event.multi_assets is not None:  # the Multi-Assets mode's form (§3.5)
-                    written_config = _encode({**config, "ai": {"j": event.multi_assets}})
-                else:
-                    written_config = _encode({**config, "ac": {"s": event.symbol, "l": event.leverage}})
-                out.append((account_id, "ACCOUNT_CONFIG_UPDATE", written_config))
-                continue
-            if isinstance(event, AlgoUpdate):  # USDⓈ-M only: COIN-M has no ALGO_UPDATE (part 4 §3.7)
-                if pending is not None:
-                    out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
-                    pending = None
-                if engine.market is Market.UM:
-                    inst = engine.instruments[event.algo.symbol]
-                    avg, executed = event.child_avg_price, event.child_executed
-                    body = algo_update(event.algo, inst, avg, executed, event.time_ms)
-                    out.append((account_id, "ALGO_UPDATE", _encode(body)))
-                continue
-            if isinstance(event, AccountUpdate):
-                out.append((account_id, "ACCOUNT_UPDATE", _account_update(engine, event, alias)))
-                if pending is not None:
-                    out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
-                    pending = None
-                continue
+            if isinstance(event, OrderUpdate) and event.fill is not None and event.execution == "TRADE":
+                out.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
+    pending: OrderUpdate | None = None  # a trade waits for the account change it made
+    for event in own:
+        if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented
+            config = {"e": "ACCOUNT_CONFIG_UPDATE", "E": event.time_ms, "T": event.time_ms}
+            if event.multi_assets is not None:  # the Multi-Assets mode's form (§3.5)
+                written_config = _encode({**config, "ai": {"j": event.multi_assets}})
+            else:
+                written_config = _encode({**config, "ac": {"s": event.symbol, "l": event.leverage}})
+            out.append((account_id, "ACCOUNT_CONFIG_UPDATE", written_config))
+            continue
+        if isinstance(event, AlgoUpdate):  # USDⓈ-M only: COIN-M has no ALGO_UPDATE (part 4 §3.7)
             if pending is not None:
                 out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
                 pending = None
-            if isinstance(event, BalanceUpdate):
-                out.append((account_id, "ACCOUNT_UPDATE", _balance_update(engine, event, alias)))
-            elif isinstance(event, MarginCall):
-                out.append((account_id, "MARGIN_CALL", _margin_call(engine, event, alias)))
-            elif event.fill is not None:
-                pending = event
-            else:
-                out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, event, alias)))
+            if engine.market is Market.UM:
+                inst = engine.instruments[event.algo.symbol]
+                avg, executed = event.child_avg_price, event.child_executed
+                body = algo_update(event.algo, inst, avg, executed, event.time_ms)
+                out.append((account_id, "ALGO_UPDATE", _encode(body)))
+            continue
+        if isinstance(event, AccountUpdate):
+            out.append((account_id, "ACCOUNT_UPDATE", _account_update(engine, event, alias)))
+            if pending is not None:
+                out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
+                pending = None
+            continue
         if pending is not None:
             out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
+            pending = None
+        if isinstance(event, BalanceUpdate):
+            out.append((account_id, "ACCOUNT_UPDATE", _balance_update(engine, event, alias)))
+        elif isinstance(event, MarginCall):
+            out.append((account_id, "MARGIN_CALL", _margin_call(engine, event, alias)))
+        elif event.fill is not None:
+            pending = event
+        else:
+            out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, event, alias)))
+    if pending is not None:
+        out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
     return out
 
 
