@@ -58,6 +58,11 @@ async def test_numbers_written_otherwise_are_refused_and_the_connection_stays(pl
         assert await signed("GET", order, f"symbol=BTCUSDT&orderId={'9' * 4301}") == (400, malformed("orderId"))
         assert await signed("GET", "/fapi/v1/allOrders", "symbol=BTCUSDT&startTime=9223372036854775808") == (
             400, malformed("startTime"))  # fmt: skip
+        for read in ("/fapi/v1/allOrders", "/fapi/v1/userTrades", "/fapi/v1/income", "/fapi/v1/allAlgoOrders"):
+            status, said = await signed("GET", read, "symbol=BTCUSDT&startTime=2&endTime=1")
+            assert (status, said) == (400, {"code": -1023, "msg": "Start time is greater than end time."}), read
+        assert await signed("POST", order, f"{head}&quantity=0.010&price=0") == (
+            400, {"code": -4001, "msg": "Price less than 0."})  # PRICE_FILTER first (part 2 §8)
         assert await signed("POST", "/fapi/v1/positionMargin", "symbol=BTCUSDT&amount=1e500000&type=1") == (
             400, illegal("amount"))  # fmt: skip
         algo = "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&quantity=0.010"

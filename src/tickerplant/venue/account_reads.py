@@ -25,7 +25,7 @@ from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Income
 from tickerplant.venue.order_counts import LIMITS
-from tickerplant.venue.order_params import parse_int
+from tickerplant.venue.order_params import parse_int, parse_time_range
 from tickerplant.venue.order_payloads import avg_price
 from tickerplant.venue.orders import Fill
 
@@ -105,7 +105,7 @@ def income(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     params = authorized.params
     wanted = params.get("incometype", "").upper()
     symbol = params.get("symbol")
-    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    start, end = parse_time_range(params)
     if start is None and end is None:
         start = now_ms - _WEEK_MS
     limit = min(parse_int(params, "limit") or 100, 1000)
@@ -144,7 +144,7 @@ def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     symbol = params.get("symbol")
     if params.get("autoclosetype", "LIQUIDATION").upper() == "ADL":
         return []
-    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    start, end = parse_time_range(params)
     limit = min(parse_int(params, "limit") or 50, 100)
     account_id = authorized.account.account_id
     symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)

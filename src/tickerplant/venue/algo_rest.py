@@ -16,7 +16,7 @@ from tickerplant.venue.algo_orders import AlgoOrder
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.headed import Headed
-from tickerplant.venue.order_params import parse_int
+from tickerplant.venue.order_params import parse_int, parse_time_range
 from tickerplant.venue.order_payloads import avg_price
 
 __all__ = ["ROUTES"]
@@ -61,7 +61,7 @@ def all_orders(service: AlgoService, authorized: Authorized, now_ms: int) -> Any
     if not symbol:
         raise mandatory("symbol")
     first = parse_int(params, "algoId")
-    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    start, end = parse_time_range(params)
     if first is None and start is None and end is None:
         start = now_ms - _WEEK_MS
     found = service.book.orders(authorized.account.account_id, service.engine.symbol(symbol).symbol)

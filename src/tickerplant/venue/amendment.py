@@ -36,7 +36,14 @@ from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, OrderUpdate
 from tickerplant.venue.matching import walk
-from tickerplant.venue.order_params import NewOrder, parse_amended, parse_int, parse_order_ref, refused
+from tickerplant.venue.order_params import (
+    NewOrder,
+    parse_amended,
+    parse_int,
+    parse_order_ref,
+    parse_time_range,
+    refused,
+)
 from tickerplant.venue.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.reduce_only import fits
 from tickerplant.venue.resting import hold
@@ -145,7 +152,7 @@ def amendments(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     order = engine.find(authorized.account.account_id, inst.symbol, order_id, client_id)
     if order is None:
         raise refused(-2013, "Order does not exist.")
-    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    start, end = parse_time_range(params)
     limit = min(parse_int(params, "limit") or AMENDMENTS_LIMIT[0], AMENDMENTS_LIMIT[1])
     pd, qd = inst.price_decimals, inst.qty_decimals
     rows = []

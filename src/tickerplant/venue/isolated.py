@@ -32,7 +32,7 @@ from tickerplant.venue.accounts import AMOUNT_SCALE
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, MarginMove
-from tickerplant.venue.order_params import decimal_units, parse_int, parse_symbol, refused
+from tickerplant.venue.order_params import decimal_units, parse_int, parse_symbol, parse_time_range, refused
 from tickerplant.venue.orders import PositionSide
 from tickerplant.venue.settings import Endpoint
 
@@ -112,7 +112,7 @@ def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     params = authorized.params
     name = engine.symbol(parse_symbol(params)).symbol
     kind = parse_int(params, "type")
-    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    start, end = parse_time_range(params)
     limit = parse_int(params, "limit") or _HISTORY_LIMIT
     rows = []
     for move in engine.ledger(authorized.account.account_id).margin_moves:

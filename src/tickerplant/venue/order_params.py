@@ -34,7 +34,8 @@ from tickerplant.venue.orders import CLIENT_ORDER_ID, OrderType, Side, TimeInFor
 
 __all__ = [
     "DECIMAL_RANGE", "PRICE_MATCHES", "NewOrder", "check_price", "check_quantity", "decimal_units",
-    "parse_amended", "parse_bool", "parse_int", "parse_new_order", "parse_order_ref", "refused",
+    "parse_amended", "parse_bool", "parse_int", "parse_new_order", "parse_order_ref", "parse_time_range",
+    "refused",
 ]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
@@ -103,6 +104,15 @@ def decimal_units(text: str, name: str, decimals: int) -> int:
         return to_units(text, decimals)
     except FinerDigits:
         raise refused(-1111, "Precision is over the maximum defined for this asset.") from None
+
+
+def parse_time_range(params: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """``startTime`` and ``endTime`` (each None when absent); ``-1023`` when the start is
+    after the end (part 1 §6.3), as the market data's reads refuse it."""
+    start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+    if start is not None and end is not None and start > end:
+        raise refused(-1023, "Start time is greater than end time.")
+    return start, end
 
 
 def parse_bool(params: Mapping[str, str], name: str) -> bool:
@@ -186,7 +196,8 @@ def parse_new_order(
         if not now_ms + _GTD_MIN_AHEAD_MS < good_till < _GTD_MAX_MS:
             raise refused(-5040, _GTD_TEXT)
     reduce_only = parse_bool(params, "reduceOnly")
-    _check_filters(filters[inst.symbol], order_type, price, qty)
+    priced = order_type is OrderType.LIMIT and price_match == "NONE"  # a priceMatch's: priced later
+    _check_filters(filters[inst.symbol], order_type, price if priced else None, qty)
     return NewOrder(
         inst, side, order_type, tif, price, qty, reduce_only, client_id, result == "RESULT", good_till,
         price_match, stp,
@@ -218,8 +229,10 @@ def check_price(f: OrderFilters, price: int) -> None:
         raise refused(-4014, "Price not increased by tick size.")
 
 
-def _check_filters(f: OrderFilters, order_type: OrderType, price: int, qty: int) -> None:
-    if order_type is OrderType.LIMIT and price:
+def _check_filters(f: OrderFilters, order_type: OrderType, price: int | None, qty: int) -> None:
+    """PRICE_FILTER for a LIMIT order's ``price`` (None: none sent, MARKET or priceMatch),
+    then LOT_SIZE; a LIMIT price of 0 is ``-4001`` as any other below the filter's."""
+    if price is not None:
         check_price(f, price)
     check_quantity(f, order_type is OrderType.MARKET, qty)
 

@@ -53,7 +53,7 @@ from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.headed import Headed
-from tickerplant.venue.order_params import parse_int, parse_symbol
+from tickerplant.venue.order_params import parse_int, parse_symbol, parse_time_range
 from tickerplant.venue.orders import Order
 
 __all__ = [
@@ -365,7 +365,7 @@ class PrivateRest:
         engine, params = self._engine, authorized.params
         orders = engine.orders(authorized.account.account_id, parse_symbol(authorized.params))
         first = parse_int(params, "orderId")
-        start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+        start, end = parse_time_range(params)
         chosen = [
             o for o in orders
             if (first is None or o.order_id >= first) and (start is None or o.time_ms >= start)
@@ -379,7 +379,7 @@ class PrivateRest:
         engine, params = self._engine, authorized.params
         fills = engine.fills(authorized.account.account_id, parse_symbol(authorized.params))
         order_id, from_id = parse_int(params, "orderId"), parse_int(params, "fromId")
-        start, end = parse_int(params, "startTime"), parse_int(params, "endTime")
+        start, end = parse_time_range(params)
         chosen = [
             f for f in fills
             if (order_id is None or f.order_id == order_id) and (from_id is None or f.trade_id >= from_id)
