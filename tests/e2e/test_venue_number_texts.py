@@ -71,6 +71,11 @@ async def test_numbers_written_otherwise_are_refused_and_the_connection_stays(pl
         assert await signed("POST", "/fapi/v1/algoOrder", f"{algo}&triggerPrice={'9' * 20}") == (
             400, {"code": -4007, "msg": "Stop price greater than max price."})  # fmt: skip
 
+        countdown = "symbol=BTCUSDT&countdownTime="
+        assert await signed("POST", "/fapi/v1/countdownCancelAll", f"{countdown}{'9' * 4000}") == (
+            400, malformed("countdownTime"))  # fmt: skip
+        assert (await signed("POST", "/fapi/v1/countdownCancelAll", f"{countdown}{2**63 - 1}"))[0] == 200
+        assert (await signed("POST", "/fapi/v1/countdownCancelAll", f"{countdown}0"))[0] == 200
         # a modifyId past a LONG changes nothing, and says so
         status, placed = await signed("POST", order, f"{head}&quantity=0.010&price=30000.00")
         assert status == 200
