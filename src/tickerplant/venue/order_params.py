@@ -4,8 +4,8 @@ the first steps of §8's order of checks, each refusal with Binance's code and t
 1. presence and enumerations: ``symbol`` (-1121), ``side`` (-1117), ``type`` (-1116; the
    five conditional types -4120, as since 2025-12-09), ``timeInForce`` (-1115, mandatory
    for LIMIT), ``newOrderRespType`` (-1136), ``newClientOrderId`` (-4015), ``quantity`` and
-   a LIMIT's ``price`` (-1102), ``positionSide`` (-4060), ``selfTradePreventionMode``
-   (-5039);
+   a LIMIT's ``price`` (-1102 when absent; -1100 when not written as ``DECIMAL_RANGE``),
+   ``positionSide`` (-4060), ``selfTradePreventionMode`` (-5039);
 2. combinations: GTD needs ``goodTillDate`` more than 600 s ahead (-5040); ``priceMatch``
    with ``price`` (-1106, Unresolved 5);
 3. precision (-1111): more decimals than the symbol's precision, trailing zeros beyond it
