@@ -5,6 +5,7 @@ bus into the source, and the server stopped with "source failed"."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -13,13 +14,17 @@ import aiohttp
 import msgspec
 import pytest
 from ports import free_port
-from test_venue_clients import STILL, Venue, closing, python_binance, venue  # noqa: F401
+from rawws import TEXT
+from test_venue_clients import STILL, Venue, closing, python_binance, user_stream, venue  # noqa: F401
 
+import tickerplant.gateway.user_data
+import tickerplant.venue.user_events
 import tickerplant.venue_engines
 from tickerplant.app import Tickerplant
 from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.signing import hmac_hex
 
 BOOM = b"0.00012345"  # the funding rate whose delivery the patched watch fails on
 
@@ -72,3 +77,53 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
     async with aiohttp.ClientSession() as session, session.get(f"{plant.admin_url()}/metrics") as response:
         text = await response.text()
     assert "tickerplant_venue_feed_failures_total{hook=\"watch\",market=\"um\"} 3.0" in text
+
+
+async def test_an_account_whose_events_cannot_be_written_costs_no_other_its_events(
+    start_server: Any, venue: Venue, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two accounts' orders in one loop turn (written on two connections at once) share a journal
+    commit and its user data drain; alice's payloads raising (a venue bug met by her state)
+    loses her events of the drain, logged, and bob still gets his; both orders are answered."""
+    real_order_update = tickerplant.venue.user_events._order_update
+    drains: list[set[int]] = []  # the accounts each drain wrote for: both in one, or the test proves nothing
+    real_written = tickerplant.gateway.user_data.written
+
+    def order_update(engine: Any, event: Any, alias: str) -> bytes:
+        if event.account_id == venue.alice:
+            raise RuntimeError("alice's payload")
+        return bytes(real_order_update(engine, event, alias))
+
+    def written(engine: Any, events: Any, alias_of: Any, failed: Any = None) -> Any:
+        drains.append({e.account_id for e in events})
+        return real_written(engine, events, alias_of, failed)
+
+    monkeypatch.setattr(tickerplant.venue.user_events, "_order_update", order_update)
+    monkeypatch.setattr(tickerplant.gateway.user_data, "written", written)
+    plant: Tickerplant = await start_server(simulator=STILL, venue_db=str(venue.path))
+    alice_stream, bob_stream = await user_stream(plant, venue.alice_hmac), await user_stream(plant, venue.bob_hmac)
+    port = plant.listeners[Market.UM].port
+
+    def request(key: Any, n: int) -> bytes:
+        query = (f"symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.002&price=30000"
+                 f"&newClientOrderId=c{n}&timestamp={plant.clock.now_ms()}")  # fmt: skip
+        query = f"{query}&signature={hmac_hex(key.secret, query.encode())}"
+        return (f"POST /fapi/v1/order?{query} HTTP/1.1\r\nHost: x\r\nX-MBX-APIKEY: {key.api_key}\r\n"
+                f"Content-Length: 0\r\n\r\n").encode()  # fmt: skip
+
+    connections = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+    with caplog.at_level(logging.ERROR, logger="tickerplant"):
+        for (_, writer), key, n in zip(connections, (venue.alice_hmac, venue.bob_hmac), (1, 2), strict=True):
+            writer.write(request(key, n))  # both before the loop polls: one turn, one commit
+        for reader, _ in connections:
+            head = await reader.readuntil(b"\r\n\r\n")
+            body = await reader.readexactly(int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0]))
+            assert head.startswith(b"HTTP/1.1 200 ") and b'"status":"NEW"' in body, body
+        event = msgspec.json.decode((await bob_stream.recv_until(TEXT)).payload)
+    assert (event["e"], event["o"]["c"], event["o"]["X"]) == ("ORDER_TRADE_UPDATE", "c2", "NEW")
+    assert {venue.alice, venue.bob} in drains
+    assert any("alice's payload" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+    for _, writer in connections:
+        writer.close()
+    await alice_stream.close()
+    await bob_stream.close()

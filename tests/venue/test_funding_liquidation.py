@@ -294,7 +294,8 @@ def test_one_accounts_event_that_cannot_be_written_costs_no_other_its_events(
 ) -> None:
     """A drain writes every account's events of a command or a batch of trades together: one
     payload that raises (a venue bug: the probe's was a 5,001-digit trigger price, refused at
-    the door now) loses that account's events of the drain, logged, and no other's."""
+    the door now) loses that account's events of the drain, and no other's; the error is
+    kept for the drain to raise once the others are handed on (``gateway/user_data.drain``)."""
     import tickerplant.venue.user_events as user_events
 
     engine.place(ALICE, order(quantity="0.001", price="59000"), NOW)
@@ -307,5 +308,7 @@ def test_one_accounts_event_that_cannot_be_written_costs_no_other_its_events(
         return real(engine_, event, alias)
 
     monkeypatch.setattr(user_events, "_order_update", order_update)
-    written_ = events(engine)
+    failed: list[Exception] = []
+    written_ = [(a, e, json.loads(p)) for a, e, p in written(engine, engine.outbox.take(), lambda _: "", failed)]
     assert [(account, name, e["o"]["X"]) for account, name, e in written_] == [(BOB, "ORDER_TRADE_UPDATE", "NEW")]
+    assert [str(error) for error in failed] == ["alice's payload"]

@@ -64,7 +64,9 @@ class UserData:
     def drain(self, engine: Engine, accounts: Keys, now_ms: int) -> int:
         """Hand what the engine reported since the last drain (after a command, after a batch
         of the market's trades) to its accounts' keys, as part 4's events
-        (``venue/user_events.py``); how many were written."""
+        (``venue/user_events.py``); how many were written. An account whose events cannot be
+        written loses its events of this drain, and its error is raised once every other
+        account's are handed on."""
         events = engine.outbox.take()
         if not events:
             return 0
@@ -83,7 +85,8 @@ class UserData:
             account = accounts.account(account_id)
             return account.alias if account is not None else ""
 
-        payloads = written(engine, events, alias_of)
+        failed: list[Exception] = []
+        payloads = written(engine, events, alias_of, failed)
         push = self.streams.push
         streams: set[str] = set()
         for account_id, event, payload in payloads:
@@ -93,6 +96,8 @@ class UserData:
             # flush: scheduled from inside the journal's commit, that ran only after the
             # loop's next poll and every request it read (new → ORDER_TRADE_UPDATE p99)
             self._surface.fanout.flush_streams(streams)
+        if failed:  # the other accounts' events are on their way: now the step that ran this logs it
+            raise failed[0]
         return len(payloads)
 
     # -- venue.rest.ListenKeyTable ----------------------------------------------------

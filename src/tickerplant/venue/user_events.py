@@ -24,7 +24,6 @@ PnL) sums the fills the engine keeps (its last 1,000 per symbol, ``engine.FILLS_
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -52,13 +51,20 @@ __all__ = ["UserEvent", "written"]
 UserEvent = tuple[int, str, bytes]  # (account, its ``e``, the payload)
 _encode = msgspec.json.encode
 # why an order expired (§3.1's `er`): an IOC's remainder "2", a MARKET order's "9"
-log = logging.getLogger(__name__)
 _EXPIRY_REASON = {OrderType.MARKET: "9"}
 
 
-def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], str]) -> list[UserEvent]:
+def written(
+    engine: Engine,
+    events: Sequence[Event],
+    alias_of: Callable[[int], str],
+    failed: list[Exception] | None = None,
+) -> list[UserEvent]:
     """The payloads of ``events`` (the engine's outbox, in its order), each account's in §4.3's
-    order. ``alias_of``: an account's alias (COIN-M's ``i``)."""
+    order. ``alias_of``: an account's alias (COIN-M's ``i``). ``failed``: where an account
+    whose payloads cannot be written (a venue bug met by its state) puts its error, its
+    events of the drain left out and the other accounts' written all the same; without it,
+    the error is raised."""
     by_account: dict[int, list[Event]] = {}
     for event in events:
         by_account.setdefault(event.account_id, []).append(event)
@@ -66,8 +72,10 @@ def written(engine: Engine, events: Sequence[Event], alias_of: Callable[[int], s
     for account_id, own in by_account.items():
         try:  # one account's payload that cannot be written costs that account's events only
             out.extend(_account_events(engine, account_id, own, alias_of))
-        except Exception:
-            log.exception("account %d's user data events could not be written", account_id)
+        except Exception as error:
+            if failed is None:
+                raise
+            failed.append(error)
     return out
 
 
