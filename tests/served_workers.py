@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -60,3 +62,19 @@ async def get_json(url: str) -> Any:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         assert response.status == 200, await response.text()
         return json.loads(await response.text())
+
+
+def gateway_pids(served: Served) -> list[int]:
+    """The gateways' pids, each gateway's latest start, from the supervisor's log."""
+    started = re.findall(r"gateway (\d+) started \(pid (\d+)\)", "".join(served.log))
+    return list({n: int(pid) for n, pid in started}.values())
+
+
+def sockets_of(pid: int) -> int:
+    """The sockets process ``pid`` holds: a gateway's connections, counted by the kernel (its
+    admin listener takes the supervisor's token alone)."""
+    held = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):  # closed while counted
+            held += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    return held

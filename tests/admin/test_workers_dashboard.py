@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import websockets
-from served_workers import Served, get_json, serve_workers
+from served_workers import Served, gateway_pids, get_json, serve_workers, sockets_of
 from test_dashboard import DEADLINE_MS, _page, artifacts, browser
 from timing import SECONDS
 
@@ -49,7 +49,8 @@ async def test_the_dashboard_of_two_workers_fills_and_counts_both_gateways_conne
     await page.close()  # and its stream connections: the server page counts the clients' alone
 
     um = status["listeners"]["um"]["streams"]
-    gateways = [worker["admin"] for worker in status["workers"] if worker["role"] == "gateway"]
+    pids = gateway_pids(served)
+    before = [sockets_of(pid) for pid in pids]
     async with contextlib.AsyncExitStack() as stack:
         clients = 0
         for _ in range(40):  # until the kernel has given each gateway some
@@ -57,13 +58,10 @@ async def test_the_dashboard_of_two_workers_fills_and_counts_both_gateways_conne
             # one does not wait websockets' 10 s close timeout behind a paused transport
             await stack.enter_async_context(websockets.connect(f"{um}/ws/btcusdt@aggTrade", max_queue=None))
             clients += 1
-            held = [
-                (await get_json(f"{gateway}/api/status"))["listeners"]["um"]["connections"]["streams"]
-                for gateway in gateways
-            ]
-            if all(held) and sum(held) == clients:
+            held = [sockets_of(pid) - had for pid, had in zip(pids, before, strict=True)]
+            if all(n > 0 for n in held):
                 break
-        assert all(held), "the kernel gave every connection to one gateway"
+        assert len(pids) == 2 and all(n > 0 for n in held), "the kernel gave every connection to one gateway"
         page, more_errors = await _page(browser, f"{served.admin}/#/server")
         errors += more_errors
         await page.wait_for_function(

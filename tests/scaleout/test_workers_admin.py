@@ -21,7 +21,7 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
-from served_workers import Served, serve_workers
+from served_workers import Served, gateway_pids, serve_workers, sockets_of
 from timing import SECONDS
 
 # a start of every process, under load, and its stop in order
@@ -93,17 +93,25 @@ async def test_the_admin_listener_is_the_whole_servers_and_drives_the_plants_rep
     held = answer["replayTime"]
     assert (await _status(served))["replay"]["replayTime"] == held
 
-    # the connections of both gateways, summed: open them until each gateway holds some
+    # the children's own admin listeners take the run's token, which only the supervisor holds
+    # (handed over with their configuration): no local process drives the plant past it
+    plant_admin = next(w["admin"] for w in status["workers"] if w["role"] == "plant")
+    for worker in status["workers"]:
+        assert (await _request("GET", f"{worker['admin']}/api/status"))[0] == 401
+    assert (await _request("POST", f"{plant_admin}/api/accounts", {"name": "intruder"}))[0] == 401
+
+    # the connections of both gateways, summed: open them until each gateway holds some (its
+    # sockets counted by the kernel, as its admin listener is the supervisor's alone to ask)
+    pids = gateway_pids(served)
+    before = [sockets_of(pid) for pid in pids]
     async with contextlib.AsyncExitStack() as stack:
         clients = []
-        gateways = [w["admin"] for w in status["workers"] if w["role"] == "gateway"]
         for _ in range(40):
             clients.append(await stack.enter_async_context(websockets.connect(f"{um}/ws/btcusdt@aggTrade")))
-            each = [(await _request("GET", f"{g}/api/status"))[1] for g in gateways]
-            held_by = [s["listeners"]["um"]["connections"]["streams"] for s in each]
-            if all(held_by) and sum(held_by) == len(clients):
+            held_by = [sockets_of(pid) - held for pid, held in zip(pids, before, strict=True)]
+            if all(held > 0 for held in held_by):
                 break
-        assert all(held_by), "the kernel gave every connection to one gateway"
+        assert len(pids) == 2 and all(held > 0 for held in held_by), "the kernel gave every connection to one gateway"
         samples = await _samples(served)
         assert samples["tickerplant_connections", STREAMS] == len(clients)
         assert (await _status(served))["listeners"]["um"]["connections"]["streams"] == len(clients)

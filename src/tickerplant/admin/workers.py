@@ -33,14 +33,18 @@ class Worker(NamedTuple):
 class WorkersAnswers(Answers):
     """The whole server's answers, from ``workers()`` (the plant first) asked each time."""
 
-    def __init__(self, workers: Callable[[], Sequence[Worker]], timeout_s: float = ASK_TIMEOUT_S) -> None:
+    def __init__(
+        self, workers: Callable[[], Sequence[Worker]], timeout_s: float = ASK_TIMEOUT_S, *, token: str = ""
+    ) -> None:
+        """``token``: what the workers' admin listeners take (``Supervisor.child_admin_token``)."""
         self._workers = workers
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
         return self._session
 
     async def close(self) -> None:

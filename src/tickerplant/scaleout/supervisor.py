@@ -44,6 +44,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import secrets
 import signal
 import socket
 import sys
@@ -128,6 +129,10 @@ class Supervisor:
         self.nats: EmbeddedNats | None = None
         self.nats_url = config.nats_url
         self.nats_token = nats_token  # the children's (--nats URL's, or the embedded server's)
+        # what the children's private admin listeners take, made for this run and handed over
+        # with the configuration (never a flag): without one, any local process could drive
+        # the plant's accounts past the token the operator set on the supervisor's listener
+        self.child_admin_token = secrets.token_urlsafe(32)
         self.children: list[_Child] = []
         self.restarts = 0  # children restarted after they exited
         self.failed = asyncio.Event()  # a child exited before it was ever ready
@@ -151,7 +156,7 @@ class Supervisor:
         um_port, cm_port = self._reserve(self.config.um_port), self._reserve(self.config.cm_port)
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
         if config.admin_port:  # first: a port in use stops it before any child starts
-            self._answers = WorkersAnswers(self.workers)
+            self._answers = WorkersAnswers(self.workers, token=self.child_admin_token)
             # an account's trading, asked of the plant's admin listener (its engines)
             accounts = AccountsApi(config.venue_db, self.clock, asked=self._answers.trading)
             self.admin = AdminServer(self._answers, accounts=accounts)
@@ -193,7 +198,7 @@ class Supervisor:
         process, and its private admin port) and the NATS token."""
         config = dataclasses.replace(
             self.config, nats_url=self.nats_url, workers=1, admin_host=_LOOPBACK, admin_port=child.admin_port,
-            admin_token="",  # the supervisor's to ask, on loopback
+            admin_token=self.child_admin_token,  # the supervisor's to ask, on loopback
         )
         return encode_handover(Handover(config, self.nats_token))
 
