@@ -101,6 +101,13 @@ def venue_engines(
         journal.load(engine)
         algos = AlgoService(engine)
         journal.load_algos(algos)
+        # the same seed after a restart must not make the last run's ids again (two orders of
+        # an account under one id): the sequence goes on from what the journal holds
+        held = sum(engine.next_order_id.values()) - len(engine.next_order_id) + algos.book.next_id - 1
+        if held:
+            engine.client_ids = algos.book.client_ids = seeded_client_ids(
+                f"{config.simulator.seed}/{market.value}/{held}"
+            )
         made[market] = engine, algos
     return made
 
