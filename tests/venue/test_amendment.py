@@ -52,7 +52,7 @@ def test_a_change_keeps_the_order_and_loses_its_place(engine: Engine, journal: K
 
 def test_a_changes_refusals_come_in_a_new_orders_order(engine: Engine) -> None:  # noqa: F811
     """The side's text first, then the quantity and the price as read, then the filters, and
-    only then the side against the order's (part 2 §5, ``order_params.parse_amended``)."""
+    only then the order and the side against the order's (``order_params.parse_amended``)."""
     order_id = rest(engine, quantity="0.001", price="59990.00")
     assert code(change, engine, order_id, "", "59998.00", "HOLD") == -1117  # before the missing quantity
     assert code(change, engine, order_id, "", "59998.00", "SELL") == -1102
@@ -60,6 +60,10 @@ def test_a_changes_refusals_come_in_a_new_orders_order(engine: Engine) -> None: 
     assert code(change, engine, order_id, "0.0021", "59998.00", "SELL") == -1111
     assert code(change, engine, order_id, "0.002", "59998.01", "SELL") == -4014  # the tick is 0.10
     assert code(change, engine, order_id, "0", "59998.00") == -4003
+    # the parameters before the order (part 1 §10: step 10 before step 11)
+    assert code(change, engine, 999, "1e999", "59998.00") == -1100
+    assert code(change, engine, 999, "0.002", "59998.01") == -4014
+    assert code(change, engine, 999, "0.002", "59998.00") == -2013
 
 
 def test_a_change_that_crosses_takes_and_a_post_only_one_is_cancelled(engine: Engine) -> None:  # noqa: F811

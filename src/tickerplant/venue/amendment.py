@@ -2,12 +2,14 @@
 id, client id, side and time in force kept, its price and quantity changed, checked as a
 new order's would be.
 
-In part 2 §5's order:
+In part 1 §10's order, the parameters before the business (part 2 §5 names no order):
 
-1. the order: by ``orderId`` (which wins) or ``origClientOrderId``; one not open ``-2013``;
-   not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``);
-2. the new ``price`` and ``quantity`` through the filters a new order meets
-   (``order_params.parse_amended``: PRICE_FILTER, LOT_SIZE, with their codes), then
+1. the parameters: ``symbol``, ``orderId`` or ``origClientOrderId``, ``modifyId`` (a LONG,
+   ``-1102``), then ``side`` (``-1117``) and the new ``quantity`` and ``price`` through
+   the filters a new order meets (``order_params.parse_amended``: ``-1102``, ``-1100``,
+   ``-1111``, PRICE_FILTER, LOT_SIZE, with their codes);
+2. the order: by ``orderId`` (which wins) or ``origClientOrderId``; one not open ``-2013``;
+   not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``); then
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_market``; a notional too small is
    ``-5029`` here); the same price and quantity ``-5027`` (COIN-M ``-4197``);
 3. the margin of any added quantity (``-2019``);
@@ -63,13 +65,13 @@ def modify(
     parse_int(params, "modifyId")  # a LONG (part 2 §5): -1102 before anything changes
     inst = engine.symbol(symbol)
     um = inst.market is Market.UM
-    order = engine.find(account_id, inst.symbol, order_id, client_id)
+    f = engine.filters[inst.symbol]
+    side, qty, price = parse_amended(params, inst, f)  # its time in force and goodTillDate kept
+    order = engine.find(account_id, inst.symbol, order_id, client_id)  # then the order (§10 step 11)
     if order is None or not order.status.is_open:
         raise refused(-2013, "Order does not exist.")
     if order.type is not OrderType.LIMIT:
         raise refused(-5025 if um else -4196, "Only limit order is supported.")
-    f = engine.filters[inst.symbol]
-    side, qty, price = parse_amended(params, inst, f)  # its time in force and goodTillDate kept
     if side is not order.side:
         raise refused(-1117, "Invalid side.")
     if qty == order.orig_qty and price == order.price:
