@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from pathlib import Path
 
@@ -84,3 +85,22 @@ async def test_the_probe_s_cross_site_writes_change_nothing(start_server: StartS
         assert server.status()["replay"]["speed"] == 60
     code, _ = await _raw(admin_port, speed_post(own, f"http://{own}", "application/json"))
     assert code == 200 and server.status()["replay"]["speed"] == 10
+
+
+async def test_a_request_aiohttp_cannot_parse_is_answered_400_and_logs_no_traceback(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A second probe's: a request without ``Host`` (or with a malformed header) made aiohttp
+    log an ERROR with its traceback before any guard ran, as often as anyone who reaches
+    the listener sends one; it is answered 400 and the log stays quiet."""
+    admin_port = free_port()
+    await start_server(admin_port=admin_port)
+    with caplog.at_level(logging.DEBUG, logger="aiohttp"):
+        for request in (b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n",
+                        b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n"):  # fmt: skip
+            code, _ = await _raw(admin_port, request)
+            assert code == 400
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    code, _ = await _raw(admin_port, f"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:{admin_port}\r\n"
+                         "Connection: close\r\n\r\n".encode())  # fmt: skip
+    assert code == 200

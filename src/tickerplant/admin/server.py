@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from tickerplant.admin.accounts import AccountsApi
@@ -41,6 +42,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 __all__ = ["STATIC", "AdminServer", "AdminTarget", "Answers", "TargetAnswers", "TokenRequired", "Unavailable"]
 
 log = logging.getLogger("tickerplant.admin")
+
+
+def _not_the_servers_error(record: logging.LogRecord) -> bool:
+    """aiohttp logs a request it cannot parse (no ``Host``, a bad header) at ERROR with a
+    traceback, before any guard runs: the client has its 400, and on an admin listener
+    beyond loopback anyone could fill the log with them, so they are left out."""
+    return not (record.exc_info and isinstance(record.exc_info[1], HttpProcessingError))
+
+
+logging.getLogger("aiohttp.server").addFilter(_not_the_servers_error)
 
 STATIC = Path(__file__).with_name("static")
 
