@@ -22,6 +22,7 @@ from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
+from tickerplant.venue.signing import hmac_hex
 
 
 def price_from_best(plant: Tickerplant, bids: bool, by: int) -> str:
@@ -195,3 +196,33 @@ async def test_the_venues_metrics(start_server: Any, venue: Venue, closing: list
     trades = value("tickerplant_venue_orders_total", type="MARKET", execution="TRADE")
     assert trades >= 1 and value("tickerplant_venue_fills_total", liquidity="taker") == trades
     assert value("tickerplant_venue_rejects_total", code="-4003") == 1
+
+
+async def test_leverage_brackets_in_every_form_clients_ask(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    """Part 3 §4.9: USDⓈ-M's by symbol in notional, COIN-M's v2 by symbol and legacy v1 by
+    ``pair`` in the coin (``qtyFloor``/``qtyCap``), each bracket as the margin uses it."""
+    client = python_binance(plant, closing, venue.alice_hmac)
+    um = await client.futures_leverage_bracket(symbol="BTCUSDT")
+    contract = plant.engines[Market.UM].contracts["BTCUSDT"]
+    assert um["symbol"] == "BTCUSDT" and len(um["brackets"]) == len(contract.brackets)
+    first = um["brackets"][0]
+    assert list(first) == ["bracket", "initialLeverage", "notionalCap", "notionalFloor", "maintMarginRatio", "cum"]
+    assert (first["bracket"], first["notionalFloor"], first["notionalCap"]) == (1, 0, contract.brackets[0].cap)
+    cm = await client.futures_coin_leverage_bracket(symbol="BTCUSD_PERP")
+    assert cm["symbol"] == "BTCUSD_PERP" and "qtyCap" in cm["brackets"][0]
+    # the legacy by-pair form (ccxt's and older bots'), signed by hand
+    base = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi/v1/leverageBracket"
+    async with aiohttp.ClientSession() as session:
+
+        async def pairs(query: str) -> tuple[int, Any]:
+            query = f"{query}timestamp={SystemClock().now_ms()}"
+            query = f"{query}&signature={hmac_hex(venue.alice_hmac.secret, query.encode())}"
+            headers = {"X-MBX-APIKEY": venue.alice_hmac.api_key}
+            async with session.get(f"{base}?{query}", headers=headers) as response:
+                return response.status, await response.json()
+
+        status, one = await pairs("pair=BTCUSD&")
+        assert status == 200 and one == [{"pair": "BTCUSD", "brackets": cm["brackets"]}]
+        status, every = await pairs("")
+        assert status == 200 and "BTCUSD" in [row["pair"] for row in every]
+        assert await pairs("pair=NOPE&") == (400, {"code": -1121, "msg": "Invalid symbol."})

@@ -53,7 +53,7 @@ from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.headed import Headed
-from tickerplant.venue.order_params import parse_int, parse_symbol, parse_time_range
+from tickerplant.venue.order_params import parse_int, parse_symbol, parse_time_range, refused
 from tickerplant.venue.orders import Order
 
 __all__ = [
@@ -153,6 +153,8 @@ class PrivateRest:
             ("PUT", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._modify_batch),
             ("DELETE", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 1, self._cancel_batch),
         }
+        if not um:  # the legacy by-pair form, still called (part 3 §2.2)
+            self.routes[("GET", f"{p}/v1/leverageBracket")] = PrivateEndpoint(read, 1, self._pair_brackets)
         if countdowns is not None:  # part 2 §6.7
             self.routes[("POST", f"{p}/v1/countdownCancelAll")] = PrivateEndpoint(trade, 10, self._countdown)
         if algos is not None:
@@ -397,18 +399,31 @@ class PrivateRest:
         engine = self._engine
         symbol = authorized.params.get("symbol")
         chosen = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
+        rows = [{"symbol": name, "brackets": self._bracket_rows(name)} for name in chosen]
+        return rows[0] if symbol else rows
+
+    def _pair_brackets(self, authorized: Authorized, now_ms: int) -> Any:
+        """COIN-M's legacy ``GET /dapi/v1/leverageBracket`` (part 3 §4.9): by ``pair``, the
+        brackets of the pair's first listed symbol (its perpetual), a list even for one."""
+        engine, pair = self._engine, authorized.params.get("pair")
+        firsts: dict[str, str] = {}
+        for name, inst in engine.instruments.items():
+            firsts.setdefault(inst.pair, name)
+        if pair and pair.upper() not in firsts:
+            raise refused(-1121, "Invalid symbol.")
+        chosen = [(pair.upper(), firsts[pair.upper()])] if pair else list(firsts.items())
+        return [{"pair": name, "brackets": self._bracket_rows(first)} for name, first in chosen]
+
+    def _bracket_rows(self, symbol: str) -> list[dict[str, Any]]:
         um = self.market is Market.UM
         rows = []
-        for name in chosen:
-            brackets = []
-            for number, b in enumerate(engine.contracts[name].brackets, 1):
-                edges = {"qtyCap": b.cap, "qtyFloor": b.floor}
-                if um:
-                    edges = {"notionalCap": b.cap, "notionalFloor": b.floor}
-                brackets.append({"bracket": number, "initialLeverage": b.initial_leverage, **edges,
-                                 "maintMarginRatio": float(b.mmr), "cum": float(b.cum)})  # fmt: skip
-            rows.append({"symbol": name, "brackets": brackets})
-        return rows[0] if symbol else rows
+        for number, b in enumerate(self._engine.contracts[symbol].brackets, 1):
+            edges = {"qtyCap": b.cap, "qtyFloor": b.floor}
+            if um:
+                edges = {"notionalCap": b.cap, "notionalFloor": b.floor}
+            rows.append({"bracket": number, "initialLeverage": b.initial_leverage, **edges,
+                         "maintMarginRatio": float(b.mmr), "cum": float(b.cum)})  # fmt: skip
+        return rows
 
     # -- listen keys (part 4 §1.1) ---------------------------------------------------------
 
