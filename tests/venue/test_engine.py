@@ -174,6 +174,8 @@ def test_the_checks_of_part_2_section_8(engine: Engine) -> None:
         (order(quantity="0.010", price="59000", positionSide="LONG"), -4061,
          "Order's position side does not match user's setting."),
         (order(quantity="0.010", price="59000", newClientOrderId="a b"), -4015, "Client order id is not valid."),
+        (order(type="MARKET", quantity="0.010", closePosition="true"), -1106,
+         "Parameter 'closePosition' sent when not required."),
         (order(quantity="0.010", price="59000", reduceOnly="true"), -2022, "ReduceOnly Order is rejected."),
         (order(quantity="0.010", price="60001", timeinforce="GTX"), -5022,
          "Due to the order could not be executed as maker, the Post Only order will be rejected. "
@@ -185,6 +187,7 @@ def test_the_checks_of_part_2_section_8(engine: Engine) -> None:
     for params, code, msg in cases:
         assert refusal(engine.place, ALICE, params, NOW) == (code, msg), params
     assert engine.place(ALICE, order(quantity="0.0100", price="59000.00"), NOW).order  # exact extra zeros
+    assert engine.place(ALICE, order(quantity="0.010", price="59000", closePosition="false"), NOW).order
 
 
 def test_a_taker_walks_the_levels_and_settles_fees_pnl_and_wallet(engine: Engine) -> None:

@@ -7,7 +7,9 @@ the first steps of §8's order of checks, each refusal with Binance's code and t
    a LIMIT's ``price`` (-1102 when absent; -1100 when not written as ``DECIMAL_RANGE``),
    ``positionSide`` (-4060), ``selfTradePreventionMode`` (-5039);
 2. combinations: GTD needs ``goodTillDate`` more than 600 s ahead (-5040); ``priceMatch``
-   with ``price`` (-1106, Unresolved 5);
+   with ``price`` (-1106, Unresolved 5); ``closePosition=true`` (-1106: the conditional
+   types', a plain order would trade its quantity and close nothing; ``false`` is ignored
+   as Unresolved 16's legacy defaults are);
 3. precision (-1111): more decimals than the symbol's precision, trailing zeros beyond it
    accepted when the value is exact (decision 4);
 4. PRICE_FILTER (-4001, -4013, -4002, -4014) and LOT_SIZE / MARKET_LOT_SIZE (-4003, -4004,
@@ -186,6 +188,9 @@ def parse_new_order(
             raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
         if params.get("price"):
             raise refused(-1106, "Parameter 'price' sent when not required.")
+    if parse_bool(params, "closePosition"):  # a STOP_MARKET's or TAKE_PROFIT_MARKET's, which go to
+        # the Algo service: on LIMIT or MARKET it would trade ``quantity`` and close nothing
+        raise refused(-1106, "Parameter 'closePosition' sent when not required.")
     qty = _units(params, "quantity", inst.qty_decimals)
     price = 0
     if order_type is OrderType.LIMIT and price_match == "NONE":
