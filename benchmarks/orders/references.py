@@ -34,8 +34,8 @@ _END = b"\r\n\r\n"
 FLOOR_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
-class FloorConnection(asyncio.Protocol):
-    """Pre-built answers to whatever comes, one per request head (bodies are empty)."""
+class _Connection(asyncio.Protocol):
+    """A kept-alive connection's bytes come in and its transport, once made."""
 
     def __init__(self) -> None:
         self.buffer = bytearray()
@@ -43,6 +43,10 @@ class FloorConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+
+
+class FloorConnection(_Connection):
+    """Pre-built answers to whatever comes, one per request head (bodies are empty)."""
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -77,15 +81,11 @@ class Journal:
             transport.write(head % len(body) + body)
 
 
-class RequiredConnection(asyncio.Protocol):
+class RequiredConnection(_Connection):
     def __init__(self, secrets: dict[bytes, bytes], journal: Journal) -> None:
+        super().__init__()
         self.secrets = secrets
         self.journal = journal
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data

@@ -36,6 +36,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 
 __all__ = [
+    "AMOUNT_DECIMALS",
     "AMOUNT_SCALE",
     "API_KEY_FORMAT",
     "MIN_RSA_BITS",
@@ -54,7 +55,8 @@ __all__ = [
     "parse_networks",
 ]
 
-AMOUNT_SCALE = 10**8  # units per whole asset: balances are written with 8 decimals (part 3 §10)
+AMOUNT_DECIMALS = 8  # balances are written with 8 decimals (part 3 §10)
+AMOUNT_SCALE: int = 10**AMOUNT_DECIMALS  # units per whole asset
 # Every key in Binance's documents is 64 characters of [A-Za-z0-9] (part 1 §9.1); anything
 # else in X-MBX-APIKEY is -2014, "API-key format invalid."
 API_KEY_FORMAT = re.compile(r"[A-Za-z0-9]{64}")

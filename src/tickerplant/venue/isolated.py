@@ -28,7 +28,7 @@ import msgspec
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused, mandatory
-from tickerplant.venue.accounts import AMOUNT_SCALE
+from tickerplant.venue.accounts import AMOUNT_DECIMALS, AMOUNT_SCALE
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, MarginMove
@@ -44,7 +44,7 @@ _HISTORY_LIMIT = 500  # rows without `limit` (part 3 §4.8)
 
 def _amount(text: str) -> int:
     """``amount`` in 1e-8 (``AMOUNT_SCALE``), written as a decimal parameter is (-1100)."""
-    units = decimal_units(text, "amount", 8)
+    units = decimal_units(text, "amount", AMOUNT_DECIMALS)
     if units <= 0:
         raise refused(-4055, "Amount must be positive.")
     return units
