@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sqlite3
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,6 +22,7 @@ import aiohttp
 import msgspec
 import pytest
 from ports import free_port
+from served_venue import SECRET, serve, signed
 from test_engine import ALICE, BOB, NOW, Book, Deposits, order
 from timing import SECONDS, eventually
 
@@ -37,11 +40,8 @@ from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import OrderStatus, PositionSide
 from tickerplant.venue.settings import set_dual_side, set_leverage, set_margin_type
-from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
 from tickerplant.venue.watch import watch
-
-SECRET = "S" * 64
 
 
 @pytest.fixture
@@ -331,41 +331,10 @@ def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Pa
     assert liquidation.client_order_id.startswith("autoclose-") and liquidation.status is OrderStatus.FILLED
 
 
-@contextlib.asynccontextmanager
-async def _serve(path: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A real `tickerplant serve`, read until it says it serves (no polling)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
-        "--cm-port", "0", "--admin-port", "0", "--sim-rate", "1",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    said: list[str] = []
-
-    async def read(stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            said.append(line.decode())
-
-    reading = asyncio.ensure_future(read(process.stdout))
-    try:
-        await eventually(lambda: any("Ctrl-C stops" in line for line in said) or process.returncode is not None,
-                         60 * SECONDS)  # fmt: skip
-        assert process.returncode is None, "".join(said)
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
-        await reading
-
-
 async def _signed(session: aiohttp.ClientSession, method: str, url: str, key: str, query: str) -> Any:
-    query = f"{query}&timestamp={SystemClock().now_ms()}"
-    signed = f"{query}&signature={hmac_hex(SECRET, query.encode())}"
-    async with session.request(method, f"{url}?{signed}", headers={"X-MBX-APIKEY": key}) as answer:
-        body = await answer.json()
-        assert answer.status == 200, body
-        return body
+    status, body = await signed(session, method, url, key, query)
+    assert status == 200, body
+    return body
 
 
 async def test_acknowledged_orders_survive_kill_9(database: tuple[Path, str]) -> None:
@@ -373,7 +342,7 @@ async def test_acknowledged_orders_survive_kill_9(database: tuple[Path, str]) ->
     port = free_port()
     base = f"http://127.0.0.1:{port}/fapi"
     acknowledged = []
-    async with _serve(path, port) as process, aiohttp.ClientSession() as session:
+    async with serve(path, port) as process, aiohttp.ClientSession() as session:
         depth = await (await session.get(f"{base}/v1/depth?symbol=ETHUSDT&limit=5")).json()
         below = f"{float(depth['bids'][-1][0]) - 20:.2f}"
         for i in range(10):
@@ -385,7 +354,7 @@ async def test_acknowledged_orders_survive_kill_9(database: tuple[Path, str]) ->
         await process.wait()
     assert process.returncode == -signal.SIGKILL
 
-    async with _serve(path, port), aiohttp.ClientSession() as session:
+    async with serve(path, port), aiohttp.ClientSession() as session:
         open_orders = await _signed(session, "GET", f"{base}/v1/openOrders", key, "symbol=ETHUSDT")
         assert sorted(o["clientOrderId"] for o in open_orders) == [f"k{i}" for i in range(10)]
         every = await _signed(session, "GET", f"{base}/v1/allOrders", key, "symbol=ETHUSDT")
@@ -407,7 +376,7 @@ async def test_no_acknowledged_order_is_lost_to_kill_9_mid_burst(database: tuple
     acknowledged: dict[str, int] = {}  # clientOrderId -> orderId, as the answers said
     burst = 60
     for round_ in range(2):
-        async with _serve(path, port) as process, aiohttp.ClientSession() as session:
+        async with serve(path, port) as process, aiohttp.ClientSession() as session:
             depth = await (await session.get(f"{base}/v1/depth?symbol=ETHUSDT&limit=5")).json()
             below = f"{float(depth['bids'][-1][0]) - 20:.2f}"
 
@@ -430,7 +399,7 @@ async def test_no_acknowledged_order_is_lost_to_kill_9_mid_burst(database: tuple
         assert process.returncode in (-signal.SIGKILL, 255)
     assert len(acknowledged) >= 2 * burst // 3
 
-    async with _serve(path, port), aiohttp.ClientSession() as session:
+    async with serve(path, port), aiohttp.ClientSession() as session:
         every = await _signed(session, "GET", f"{base}/v1/allOrders", key, "symbol=ETHUSDT&limit=1000")
     kept = {o["clientOrderId"]: o["orderId"] for o in every}
     assert {c: kept.get(c) for c in acknowledged} == acknowledged  # every acknowledged one, under its id
@@ -464,3 +433,42 @@ def test_a_wallet_s_market_decides_where_its_changes_and_flows_come_back(tmp_pat
     assert [(i.kind, i.asset) for i in um.ledger(alice).income] == [("AUTO_EXCHANGE", "BTC"), ("TRANSFER", "USDT")]
     assert not cm.ledger(alice).income
     again.close()
+
+
+def _deleted_descriptors(path: Path) -> list[str]:
+    """This process' descriptors of ``path``'s files that were unlinked under them."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith(str(path)) and target.endswith("(deleted)"):
+                found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd")
+def test_an_operator_command_beside_a_checkpointed_journal_leaves_its_wal_alone(
+    database: tuple[Path, str],
+) -> None:
+    """Closing any descriptor of a file drops every POSIX lock the process holds on it; a
+    journal that did so after its checkpoint let `tickerplant accounts` (another process)
+    take itself for the last connection, checkpoint, and delete the WAL the journal went on
+    writing: every commit after it was lost to kill -9. The journal's WAL stays, and what it
+    commits after the command is what another process reads."""
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="before"), NOW)
+    journal.checkpoint()
+    journal.finish_checkpoint()
+    command = [sys.executable, "-m", "tickerplant.cli", "accounts", "--db", str(path), "deposit", "1", "USDT=1"]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+    assert _deleted_descriptors(path) == []
+    engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="after"), NOW + 1)
+    read = subprocess.run(
+        [sys.executable, "-c", "import sqlite3, sys; print(*(r[0] for r in sqlite3.connect(sys.argv[1])"
+         ".execute('SELECT client_order_id FROM venue_orders ORDER BY order_id')))", str(path)],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert read.stdout.split() == ["before", "after"]
+    journal.close()

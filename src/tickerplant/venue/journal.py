@@ -35,7 +35,7 @@ three hundred. The server checkpoints once a second in two parts (``venue_engine
 
 - ``checkpoint``, in a thread, on a connection of its own (SQLite releasing the GIL):
   passes that copy the WAL into the database while commands go on committing, until a pass
-  finds little new, then the database file and the WAL synced;
+  finds little new (each pass syncs the WAL before it copies and the database after);
 - ``finish_checkpoint``, on the loop between two transactions: what was committed during
   those passes, copied on the journal's own connection (a small sync).
 
@@ -53,7 +53,6 @@ create``) no order can be placed, so nothing is written.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from fractions import Fraction
 from pathlib import Path
@@ -140,6 +139,7 @@ class SqliteJournal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        self._checkpoint_db: sqlite3.Connection | None = None  # checkpoint's, in its thread
         self.commits = 0
         self._staging = False  # a transaction of staged batches is open (stage)
 
@@ -196,24 +196,41 @@ class SqliteJournal:
 
     def checkpoint(self) -> None:
         """Copy the WAL's committed transactions into the database (``PASSIVE``: commits go
-        on meanwhile), on a connection of its own, so that a thread may run it: pass after
-        pass while a pass finds much that came during the last, then the database and the
-        WAL synced, so that ``finish_checkpoint`` has little to copy and to sync."""
-        if not self.path.exists():
+        on meanwhile), on a connection of its own kept for the journal's life, so that a
+        thread may run it: pass after pass while a pass finds much that came during the
+        last, so that ``finish_checkpoint`` has little to copy and to sync. Each pass syncs
+        the WAL before it copies and the database after (SQLite's own syncs, on SQLite's own
+        descriptors: see ``_checkpointer``)."""
+        db = self._checkpointer()
+        if db is None:
             return
-        db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
         frames = 0
-        try:
+        for _ in range(CHECKPOINT_PASSES):
+            _, log_frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            copied, frames = log_frames - frames, log_frames
+            if copied <= SMALL_PASS_FRAMES:
+                break
+
+    def _checkpointer(self) -> sqlite3.Connection | None:
+        """The checkpoint's connection, opened once (``checkpoint``'s thread uses it, the
+        loop never does) and closed only with the journal.
+
+        Never a descriptor of the database file but SQLite's own, and never one opened and
+        closed beside a live connection: closing any descriptor of a file drops every POSIX
+        lock the process holds on it (SQLite's "How To Corrupt", §2.2.1). SQLite's unix VFS
+        keeps the descriptors of its own connections to one file together and closes none
+        while another connection of the process holds a lock. A descriptor opened around it
+        (an ``os.open`` to sync the file, say) is closed at once, and with it go the
+        journal's locks: ``tickerplant accounts``, in another process, then takes itself for
+        the last connection, checkpoints and deletes the WAL the journal goes on writing, and
+        every later commit is lost to kill -9 (``tests/venue/test_journal.py``)."""
+        if self._checkpoint_db is None and self.path.exists():
+            db = sqlite3.connect(
+                f"file:{self.path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA busy_timeout = 5000")
-            for _ in range(CHECKPOINT_PASSES):
-                _, log_frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                copied, frames = log_frames - frames, log_frames
-                if copied <= SMALL_PASS_FRAMES:
-                    break
-        finally:
-            db.close()
-        for name in (self.path, self.path.with_name(self.path.name + "-wal")):
-            _sync(name)  # here, off the loop: finish_checkpoint's own sync is then small
+            self._checkpoint_db = db
+        return self._checkpoint_db
 
     def finish_checkpoint(self) -> None:
         """On the journal's own connection, between two transactions (the loop's, where no
@@ -307,21 +324,10 @@ class SqliteJournal:
                 service.restore(msgspec.json.decode(state, type=AlgoOrder))
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-
-def _sync(path: Path) -> None:
-    """``path``'s written pages to the disk (nothing when it is gone)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return
-    try:
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
+        for db in (self._checkpoint_db, self._db):
+            if db is not None:
+                db.close()
+        self._db = self._checkpoint_db = None
 
 
 def _write(db: sqlite3.Connection, batch: Batch) -> None:

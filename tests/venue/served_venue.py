@@ -1,0 +1,60 @@
+"""A real ``tickerplant serve`` in a process of its own, on a venue database, for the tests
+that kill it (SIGKILL) and start it again on the same journal; and a signed request to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from timing import SECONDS, eventually
+
+from tickerplant.clock import SystemClock
+from tickerplant.venue.signing import hmac_hex
+
+__all__ = ["SECRET", "serve", "signed"]
+
+SECRET = "S" * 64
+
+
+@contextlib.asynccontextmanager
+async def serve(path: Path, port: int, admin_port: int = 0) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A real `tickerplant serve`, read until it says it serves (no polling); killed on exit
+    if it still runs."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
+        "--cm-port", "0", "--admin-port", str(admin_port), "--sim-rate", "1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    said: list[str] = []
+
+    async def read(stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            said.append(line.decode())
+
+    reading = asyncio.ensure_future(read(process.stdout))
+    try:
+        await eventually(lambda: any("Ctrl-C stops" in line for line in said) or process.returncode is not None,
+                         60 * SECONDS)  # fmt: skip
+        assert process.returncode is None, "".join(said)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+        await reading
+
+
+async def signed(
+    session: aiohttp.ClientSession, method: str, url: str, key: str, query: str, secret: str = SECRET
+) -> tuple[int, Any]:
+    """``method url?query`` signed with ``secret`` under ``key``: the status and the body."""
+    query = f"{query}&timestamp={SystemClock().now_ms()}".lstrip("&")
+    signed = f"{query}&signature={hmac_hex(secret, query.encode())}"
+    async with session.request(method, f"{url}?{signed}", headers={"X-MBX-APIKEY": key}) as answer:
+        return answer.status, await answer.json()
