@@ -34,6 +34,7 @@ from tickerplant.venue.auto_exchange import exchange_negative_balances
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.journal_reads import JournalHistory
 from tickerplant.venue.orders import forget_drawn_ids, seeded_client_ids
 from tickerplant.venue.position_modes import PositionModes
 from tickerplant.venue.published import PublishedMarket
@@ -99,6 +100,7 @@ def venue_engines(
         else:  # a replay's or relay's book: takers walk it and trade with no one
             engine = Engine(market, listed, published, accounts, stamped, client_ids=ids, modes=modes)
         journal.load(engine)
+        engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))
         algos = AlgoService(engine)
         journal.load_algos(algos)
         # the same seed after a restart must not make the last run's ids again (two orders of

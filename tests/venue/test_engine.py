@@ -12,6 +12,7 @@ import pytest
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue import history
 from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate
@@ -119,7 +120,7 @@ def test_a_client_id_finds_the_latest_order_holding_it(engine: Engine) -> None:
     """``origClientOrderId``: the open order holding it (no later one can share it), else
     the newest closed one on that symbol, never another symbol's."""
     def query(symbol: str = "BTCUSDT") -> int:
-        return engine.query(ALICE, {"symbol": symbol, "origclientorderid": "bot-1"}).order_id
+        return history.order(engine, ALICE, {"symbol": symbol, "origclientorderid": "bot-1"}, NOW, open_only=False).order_id
 
     first = engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="bot-1"), NOW).order
     assert first is not None and query() == first.order_id
@@ -148,7 +149,7 @@ def test_a_client_id_a_liquidation_shares_finds_the_liquidation(engine: Engine, 
     book.marks["BTCUSDT"] = Fraction(58000)
     check(engine, "BTCUSDT", NOW + 5000)
     assert mine is not None and mine.status is OrderStatus.NEW  # the other side's: not cancelled
-    found = engine.query(ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid})
+    found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW, open_only=False)
     assert found.order_id > mine.order_id and found.status is OrderStatus.FILLED
     assert refusal(engine.cancel, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW + 5001)[0] == -2011
 
@@ -260,13 +261,13 @@ def test_cancel_query_and_isolation_between_accounts(engine: Engine) -> None:
     placed = engine.place(ALICE, order(quantity="0.010", price="59000"), NOW).order
     assert placed is not None
     ref = {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}
-    assert refusal(engine.query, BOB, ref) == (-2013, "Order does not exist.")
+    assert refusal(history.order, engine, BOB, ref, NOW, open_only=False) == (-2013, "Order does not exist.")
     assert refusal(engine.cancel, BOB, ref, NOW) == (-2011, "Unknown order sent.")
-    assert engine.query(ALICE, ref) is placed
+    assert history.order(engine, ALICE, ref, NOW, open_only=False) is placed
     assert engine.cancel(ALICE, ref, NOW + 5).status is OrderStatus.CANCELED
     assert refusal(engine.cancel, ALICE, ref, NOW) == (-2011, "Unknown order sent.")
-    assert refusal(engine.query, ALICE, ref, open_only=True) == (-2013, "Order does not exist.")
-    assert refusal(engine.query, ALICE, {"symbol": "BTCUSDT"}) == (
+    assert refusal(history.order, engine, ALICE, ref, NOW, open_only=True) == (-2013, "Order does not exist.")
+    assert refusal(history.order, engine, ALICE, {"symbol": "BTCUSDT"}, NOW, open_only=False) == (
         -1102, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")  # fmt: skip
 
 

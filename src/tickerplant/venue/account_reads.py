@@ -4,12 +4,10 @@ symbol configuration, the trading-status indicators, the order-rate limits and t
 history. Each is ``(engine, authorized, now_ms) -> a JSON value``; ``ROUTES`` lists them per
 market with their security type and weight (part 3 §2).
 
-Where the venue keeps less than Binance: ``income`` lists ``REALIZED_PNL`` and
-``COMMISSION`` rows from the fills the engine keeps (its last 1,000 per account and
-symbol), and ``FUNDING_FEE`` and ``INSURANCE_CLEAR`` rows (``venue/funding.py``,
-``venue/liquidation.py``; the last 1,000 per account); transfers by the operator are
-balances, not a history, and are not listed. ``forceOrders`` (part 3 §4.16) lists the
-account's liquidation orders among the orders the engine keeps.
+``income`` lists ``REALIZED_PNL`` and ``COMMISSION`` rows of every fill, and the flows of
+their own (``FUNDING_FEE``, ``INSURANCE_CLEAR``, ``TRANSFER``, ``AUTO_EXCHANGE``), from the
+journal within Binance's windows (``history.py``). ``forceOrders`` (part 3 §4.16) lists the
+account's liquidation orders among the orders the engine keeps in memory.
 """
 
 from __future__ import annotations
@@ -21,13 +19,12 @@ from typing import Any
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import mandatory
+from tickerplant.venue import history
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Income
 from tickerplant.venue.order_counts import LIMITS
 from tickerplant.venue.order_params import parse_int, parse_time_range
 from tickerplant.venue.order_payloads import avg_price
-from tickerplant.venue.orders import Fill
 
 __all__ = ["ROUTES", "Read"]
 
@@ -101,40 +98,27 @@ def order_rate_limits(engine: Engine, authorized: Authorized, now_ms: int) -> An
 
 
 def income(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    """Part 3 §4.11: the account's flows, oldest first, at most ``limit`` (100, ≤ 1000)."""
+    """Part 3 §4.11: the account's flows, oldest first, at most ``limit`` (100, ≤ 1000),
+    within Binance's windows (``history.py``)."""
     params = authorized.params
-    wanted = params.get("incometype", "").upper()
-    symbol = params.get("symbol")
     start, end = parse_time_range(params)
-    if start is None and end is None:
-        start = now_ms - _WEEK_MS
-    limit = min(parse_int(params, "limit") or 100, 1000)
+    limit = parse_int(params, "limit")
+    limit = 100 if limit is None or limit <= 0 else min(limit, 1000)
+    kind = params.get("incometype", "").upper()
     account_id = authorized.account.account_id
-    symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
-    fills = [f for s in symbols for f in engine.fills(account_id, s)]
-    fills = [f for f in fills if (start is None or f.time_ms >= start) and (end is None or f.time_ms <= end)]
-    fills.sort(key=lambda f: (f.time_ms, f.trade_id))
-    rows: list[tuple[int, int, dict[str, Any]]] = []
-    for fill in fills:
-        for kind, amount in (("REALIZED_PNL", fill.realized_pnl), ("COMMISSION", -fill.commission)):
-            if (wanted and kind != wanted) or (kind == "REALIZED_PNL" and not amount):
-                continue
-            rows.append((fill.time_ms, 0, _income_row(engine, fill, kind, amount)))
-    for flow in engine.ledger(account_id).income:  # a transfer's (no symbol) only without one asked
-        if (wanted and flow.kind != wanted) or (flow.symbol not in symbols and (symbol or flow.symbol)):
-            continue
-        if (start is None or flow.time_ms >= start) and (end is None or flow.time_ms <= end):
-            rows.append((flow.time_ms, 1, _flow_row(engine, flow)))
-    rows.sort(key=lambda row: row[:2])  # stable: a fill's rows in their order
-    return [row for _, _, row in rows[:limit]]
-
-
-def _flow_row(engine: Engine, flow: Income) -> dict[str, Any]:
-    return {
-        "symbol": flow.symbol, "incomeType": flow.kind, "income": fixed(flow.amount, 8), "asset": flow.asset,
-        "info": flow.kind, "time": flow.time_ms,
-        "tranId": flow.tran_id if engine.market is Market.UM else str(flow.tran_id), "tradeId": "",
-    }  # fmt: skip
+    chosen = history.flows(engine, account_id, params.get("symbol"), kind, start, end, limit, now_ms)
+    linear, index = engine.market is Market.UM, {s: i for i, s in enumerate(engine.instruments)}
+    rows = []
+    for flow in chosen:
+        # a fill's rows: its trade's id, unique per type and account with the symbol's place (§4.11)
+        tran_id = flow.tran_id if flow.trade_id is None else flow.trade_id * 1000 + index[flow.symbol]
+        rows.append({
+            "symbol": flow.symbol, "incomeType": flow.kind, "income": fixed(flow.amount, 8),
+            "asset": flow.asset, "info": flow.kind, "time": flow.time_ms,
+            "tranId": tran_id if linear else str(tran_id),
+            "tradeId": "" if flow.trade_id is None else str(flow.trade_id),
+        })  # fmt: skip
+    return rows
 
 
 def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
@@ -178,16 +162,6 @@ def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         row["time"], row["updateTime"] = order.time_ms, order.update_ms
         rows.append(row)
     return rows
-
-
-def _income_row(engine: Engine, fill: Fill, kind: str, amount: int) -> dict[str, Any]:
-    index = list(engine.instruments).index(fill.symbol)
-    tran_id = fill.trade_id * 1000 + index  # unique per type and account (part 3 §4.11)
-    return {
-        "symbol": fill.symbol, "incomeType": kind, "income": fixed(amount, 8), "asset": fill.commission_asset,
-        "info": kind, "time": fill.time_ms, "tranId": tran_id if engine.market is Market.UM else str(tran_id),
-        "tradeId": str(fill.trade_id),
-    }  # fmt: skip
 
 
 _READ = Security.USER_DATA

@@ -59,6 +59,7 @@ from tickerplant.venue.orders import (
     new_client_order_id,
 )
 from tickerplant.venue.position_modes import PositionModes, closes, position_side, refuse_reduce_only
+from tickerplant.venue.recorded import History
 from tickerplant.venue.reduce_only import closable, rests, trim
 from tickerplant.venue.resting import Journal, MarketData, OneBook, hold, settle_matched
 from tickerplant.venue.risk import check_margin, check_market, price_matched
@@ -114,6 +115,7 @@ class Engine:
         self.counts = OrderCounts(market)
         self._deposits = deposits
         self.journal = journal
+        self.history: History | None = None  # what the journal recorded (history.py), when open
         self._ledgers: dict[int, Ledger] = {}
         self._kept: dict[tuple[int, str], Kept] = {}
         # symbol -> id -> its resting orders, any account's, oldest first (by id: a fill or a
@@ -351,14 +353,6 @@ class Engine:
             if order.client_order_id == client_id:
                 return order
         return held
-
-    def query(self, account_id: int, params: Mapping[str, str], *, open_only: bool = False) -> Order:
-        symbol, order_id, client_id = parse_order_ref(params)
-        self.symbol(symbol)
-        order = self.find(account_id, symbol, order_id, client_id)
-        if order is None or (open_only and not order.status.is_open):
-            raise refused(-2013, "Order does not exist.")
-        return order
 
     def open_orders(self, account_id: int, symbol: str | None) -> list[Order]:
         ledger = self.ledger(account_id)

@@ -77,7 +77,10 @@ from tickerplant.venue.orders import (
     TimeInForce,
 )
 
-__all__ = ["CHECKPOINT_PASSES", "SMALL_PASS_FRAMES", "WAL_LIMIT_BYTES", "Restorable", "SqliteJournal"]
+__all__ = [
+    "CHECKPOINT_PASSES", "ORDER_COLUMNS", "SMALL_PASS_FRAMES", "WAL_LIMIT_BYTES", "Restorable",
+    "SqliteJournal", "fill_from_row", "order_from_row",
+]
 
 CHECKPOINT_PASSES = 5  # the thread's passes at most, each copying what came during the last
 SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
@@ -92,7 +95,7 @@ class Restorable(Protocol):
     def restore(self, order: AlgoOrder) -> None: ...
 
 
-_ORDER_COLUMNS = (
+ORDER_COLUMNS = (
     "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
     "good_till_ms, time_ms, update_ms, status, executed_qty, cum_quote, cum_base, queue_ahead, price_match, "
     "stp_mode, amendments, position_side"
@@ -108,7 +111,7 @@ def _order_row(o: Order) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def _order(row: tuple[object, ...]) -> Order:
+def order_from_row(row: tuple[object, ...]) -> Order:
     (symbol, order_id, account_id, client_id, side, kind, tif, price, orig_qty, reduce_only, good_till,
      time_ms, update_ms, status, executed, cum_quote, cum_base, queue_ahead, price_match,
      stp, amendments, position_side) = row  # fmt: skip
@@ -121,7 +124,7 @@ def _order(row: tuple[object, ...]) -> Order:
     )  # fmt: skip
 
 
-def _fill(row: tuple[object, ...]) -> Fill:
+def fill_from_row(row: tuple[object, ...]) -> Fill:
     (symbol, trade_id, account_id, order_id, side, price, qty, base, pnl, commission, asset, maker, time_ms,
      position_side) = row  # fmt: skip
     return Fill(
@@ -187,6 +190,11 @@ class SqliteJournal:
             self._opened().execute("COMMIT")
             self.commits += 1
 
+    def reader(self) -> sqlite3.Connection | None:
+        """The journal's connection, for the history reads (``journal_reads.py``), on the
+        loop between commands: they see what the iteration staged; None without a database."""
+        return self._open()
+
     def _opened(self) -> sqlite3.Connection:
         db = self._open()
         if db is None:  # no database, so no account: no batch can exist
@@ -250,14 +258,14 @@ class SqliteJournal:
             if multi_assets and engine.market is Market.UM:
                 engine.ledger(account_id).multi_assets = True
                 engine.exposure.pooled.add(account_id)
-        for row in db.execute(f"SELECT {_ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
+        for row in db.execute(f"SELECT {ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
             if row[0] in symbols:
-                engine.restore(_order(row))
+                engine.restore(order_from_row(row))
         for row in db.execute(
             f"SELECT {FILL_COLUMNS}, position_side FROM venue_fills ORDER BY symbol, trade_id"
         ):
             if row[0] in symbols:
-                engine.restore_fill(_fill(row))
+                engine.restore_fill(fill_from_row(row))
         for account_id, symbol, side, amt, entry, update_ms, isolated_wallet in db.execute(
             "SELECT account_id, symbol, position_side, amt, entry, update_ms, isolated_wallet "
             "FROM venue_positions"
@@ -334,7 +342,7 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
     """``batch``'s rows, within the caller's transaction."""
     if batch.orders:
         db.executemany(
-            f"INSERT OR REPLACE INTO venue_orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 22)})",
+            f"INSERT OR REPLACE INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 22)})",
             [_order_row(o) for o in batch.orders],
         )
     if batch.fills:

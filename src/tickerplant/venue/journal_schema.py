@@ -25,6 +25,18 @@ _POSITIONS = """CREATE TABLE IF NOT EXISTS venue_positions (
     entry TEXT NOT NULL, update_ms INTEGER NOT NULL, isolated_wallet INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, symbol, position_side)
 ) WITHOUT ROWID;"""
+# The history reads' indexes (``journal_reads.py``): each read walks one of them from where
+# its bounds start and stops at its limit, whatever the account's history holds.
+_READS = """
+CREATE INDEX IF NOT EXISTS venue_orders_by_id ON venue_orders (account_id, symbol, order_id);
+CREATE INDEX IF NOT EXISTS venue_orders_by_time ON venue_orders (account_id, symbol, time_ms);
+CREATE INDEX IF NOT EXISTS venue_orders_by_client_id ON venue_orders (account_id, symbol, client_order_id);
+CREATE INDEX IF NOT EXISTS venue_fills_by_id ON venue_fills (account_id, symbol, trade_id);
+CREATE INDEX IF NOT EXISTS venue_fills_by_time ON venue_fills (account_id, symbol, time_ms);
+CREATE INDEX IF NOT EXISTS venue_fills_by_order ON venue_fills (account_id, symbol, order_id);
+CREATE INDEX IF NOT EXISTS venue_fills_by_account_time ON venue_fills (account_id, time_ms);
+CREATE INDEX IF NOT EXISTS venue_income_by_time ON venue_income (account_id, time_ms);
+"""
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS venue_orders (
     symbol TEXT NOT NULL, order_id INTEGER NOT NULL, account_id INTEGER NOT NULL,
@@ -70,7 +82,7 @@ CREATE TABLE IF NOT EXISTS venue_income (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
     amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL, market TEXT
 );
-"""
+{_READS}"""
 
 
 def _fills_by_order(db: sqlite3.Connection) -> None:

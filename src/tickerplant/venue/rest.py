@@ -41,6 +41,7 @@ from tickerplant.venue import (
     algo_rest,
     amendment,
     batches,
+    history,
     isolated,
     order_payloads,
     settings,
@@ -53,7 +54,7 @@ from tickerplant.venue.balances import balance_rows
 from tickerplant.venue.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.headed import Headed
-from tickerplant.venue.order_params import parse_int, parse_symbol, parse_time_range, refused
+from tickerplant.venue.order_params import parse_int, parse_symbol, refused
 from tickerplant.venue.orders import Order
 
 __all__ = [
@@ -276,11 +277,13 @@ class PrivateRest:
         return {}
 
     def _query(self, authorized: Authorized, now_ms: int) -> Any:
-        order = self._engine.query(authorized.account.account_id, authorized.params)
+        account_id = authorized.account.account_id
+        order = history.order(self._engine, account_id, authorized.params, now_ms, open_only=False)
         return order_payloads.read(order, self._engine.instruments[order.symbol])
 
     def _open_order(self, authorized: Authorized, now_ms: int) -> Any:
-        order = self._engine.query(authorized.account.account_id, authorized.params, open_only=True)
+        account_id = authorized.account.account_id
+        order = history.order(self._engine, account_id, authorized.params, now_ms, open_only=True)
         return order_payloads.read(order, self._engine.instruments[order.symbol])
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
@@ -365,31 +368,13 @@ class PrivateRest:
 
     def _all_orders(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
-        orders = engine.orders(authorized.account.account_id, parse_symbol(authorized.params))
-        first = parse_int(params, "orderId")
-        start, end = parse_time_range(params)
-        chosen = [
-            o for o in orders
-            if (first is None or o.order_id >= first) and (start is None or o.time_ms >= start)
-            and (end is None or o.time_ms <= end)
-        ]  # fmt: skip
-        limit = min(parse_int(params, "limit") or 500, 1000)
-        chosen = chosen[:limit] if first is not None else chosen[-limit:]
-        return [order_payloads.read(o, engine.instruments[o.symbol]) for o in chosen]
+        orders = history.orders(engine, authorized.account.account_id, parse_symbol(params), params, now_ms)
+        return [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders]
 
     def _user_trades(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
-        fills = engine.fills(authorized.account.account_id, parse_symbol(authorized.params))
-        order_id, from_id = parse_int(params, "orderId"), parse_int(params, "fromId")
-        start, end = parse_time_range(params)
-        chosen = [
-            f for f in fills
-            if (order_id is None or f.order_id == order_id) and (from_id is None or f.trade_id >= from_id)
-            and (start is None or f.time_ms >= start) and (end is None or f.time_ms <= end)
-        ]  # fmt: skip
-        limit = min(parse_int(params, "limit") or 500, 1000)
-        chosen = chosen[:limit] if from_id is not None else chosen[-limit:]
-        return [order_payloads.trade(f, engine.instruments[f.symbol]) for f in chosen]
+        fills = history.trades(engine, authorized.account.account_id, parse_symbol(params), params, now_ms)
+        return [order_payloads.trade(f, engine.instruments[f.symbol]) for f in fills]
 
     # -- settings ------------------------------------------------------------------------
 

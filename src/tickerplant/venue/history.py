@@ -1,0 +1,211 @@
+"""An account's history as Binance keeps it: by time, not by rows (trading spec part 2
+§6.2, §6.5, §6.8; part 3 §4.11).
+
+- **Orders** (``GET order``, ``allOrders``): one CANCELED or EXPIRED without a fill is
+  not found once made more than 3 days ago, any order once made more than 90 days ago
+  (-2013 for ``GET order``; absent from ``allOrders``).
+- **Trades** (``userTrades``): the past 3 months (90 days).
+- **Income**: USDⓈ-M keeps the past 3 months; COIN-M answers a window of at most a year.
+- **Windows**: ``allOrders`` and ``userTrades`` answer at most 7 days (more is ``-4165
+  "Maximum time interval is 7 days."``, the overview's recommendation for an error Binance
+  leaves open), the last 7 days when neither ``startTime``, ``endTime`` nor an id to start
+  from is sent; a start alone takes the 7 days after it, an end alone the 7 before it.
+  ``userTrades``'s ``fromId`` with a time is ``-1128`` (part 2 §6.8: "not with
+  startTime/endTime"); ``income`` without a time answers the last 7 days.
+- **Limits**: ``allOrders`` and ``userTrades`` 500 by default, at most 1,000 (COIN-M's
+  ``allOrders`` 50, at most 100, part 2 §6 COIN-M); ``income`` 100, at most 1,000.
+
+Where the rows come from: the engine's ``history`` (the journal, ``journal_reads.py``) when
+it has one, else its memory (``KeptHistory``: the open orders and the last ``ORDERS_KEPT``
+closed orders and ``FILLS_KEPT`` fills per account and symbol, ``kept.py``). ``GET order``
+looks in memory first (every open order and the recent closed ones are there) and in the
+journal after. Memory stays bounded however long an account trades; each read costs what
+its ``limit`` allows (the journal's indexes, ``journal_schema.py``), not what the
+account's history holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from tickerplant.market.instruments import Market
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.order_params import parse_int, parse_order_ref, parse_time_range, refused
+from tickerplant.venue.orders import Fill, Order, OrderStatus
+from tickerplant.venue.recorded import Flow, History, Span
+
+__all__ = ["KeptHistory", "flows", "order", "orders", "trades"]
+
+DAY_MS: Final = 24 * 3600_000
+UNFILLED_ORDERS_MS: Final = 3 * DAY_MS  # a CANCELED/EXPIRED order without a fill, found this long
+ORDERS_MS: Final = 90 * DAY_MS  # any order, found this long
+TRADES_MS: Final = 90 * DAY_MS  # "past 3 months"
+UM_INCOME_MS: Final = 90 * DAY_MS  # USDⓈ-M: "only the last 3 months"
+CM_INCOME_WINDOW_MS: Final = 365 * DAY_MS  # COIN-M: a window of at most a year
+WINDOW_MS: Final = 7 * DAY_MS  # allOrders', userTrades' and income's default; the first two's most
+
+_CLOSED_UNFILLED = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED})
+
+
+def _source(engine: Engine) -> History:
+    return engine.history or KeptHistory(engine)
+
+
+def visible(order: Order, now_ms: int) -> bool:
+    """Whether Binance still finds ``order`` (part 2 §6.2)."""
+    if order.time_ms < now_ms - ORDERS_MS:
+        return False
+    return not (
+        order.status in _CLOSED_UNFILLED
+        and not order.executed_qty
+        and order.time_ms < now_ms - UNFILLED_ORDERS_MS
+    )
+
+
+def order(
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, *, open_only: bool
+) -> Order:
+    """``GET order`` and ``openOrder`` (and the WebSocket API's ``order.status``): -2013 when
+    Binance would not find it."""
+    symbol, order_id, client_id = parse_order_ref(params)
+    symbol = engine.symbol(symbol).symbol
+    found = engine.find(account_id, symbol, order_id, client_id)
+    if found is None and not open_only and engine.history is not None:  # past the memory
+        found = engine.history.order(account_id, symbol, order_id, client_id)
+    if found is None or (open_only and not found.status.is_open) or not visible(found, now_ms):
+        raise refused(-2013, "Order does not exist.")
+    return found
+
+
+def _window(start: int | None, end: int | None, now_ms: int, most_ms: int) -> tuple[int, int]:
+    if start is None and end is None:
+        return now_ms - most_ms, now_ms
+    if start is None:
+        assert end is not None
+        return end - most_ms, end
+    if end is None:
+        return start, start + most_ms
+    if end - start > most_ms:
+        raise refused(-4165, f"Maximum time interval is {most_ms // DAY_MS} days.")
+    return start, end
+
+
+def _limit(params: Mapping[str, str], default: int, most: int) -> int:
+    limit = parse_int(params, "limit")
+    return default if limit is None or limit <= 0 else min(limit, most)
+
+
+def orders(
+    engine: Engine, account_id: int, symbol: str, params: Mapping[str, str], now_ms: int
+) -> list[Order]:
+    """``allOrders``: ascending by id, ids from ``orderId`` or else the most recent."""
+    symbol = engine.symbol(symbol).symbol
+    from_id = parse_int(params, "orderId")
+    start, end = parse_time_range(params)
+    if from_id is None or start is not None or end is not None:
+        start, end = _window(start, end, now_ms, WINDOW_MS)
+    limit = _limit(params, *((500, 1000) if engine.market is Market.UM else (50, 100)))
+    span = Span(from_id, start, end, now_ms - ORDERS_MS, limit)
+    return _source(engine).orders(account_id, symbol, span, now_ms - UNFILLED_ORDERS_MS)
+
+
+def trades(
+    engine: Engine, account_id: int, symbol: str, params: Mapping[str, str], now_ms: int
+) -> list[Fill]:
+    """``userTrades``: ascending by trade id, ids from ``fromId`` or else the most recent;
+    an order's alone with ``orderId``."""
+    symbol = engine.symbol(symbol).symbol
+    order_id, from_id = parse_int(params, "orderId"), parse_int(params, "fromId")
+    start, end = parse_time_range(params)
+    if from_id is not None and (start is not None or end is not None):
+        raise refused(-1128, "Combination of optional parameters invalid.")
+    if from_id is None and (order_id is None or start is not None or end is not None):
+        start, end = _window(start, end, now_ms, WINDOW_MS)
+    span = Span(from_id, start, end, now_ms - TRADES_MS, _limit(params, 500, 1000))
+    return _source(engine).fills(account_id, symbol, span, order_id)
+
+
+def flows(
+    engine: Engine, account_id: int, symbol: str | None, kind: str, start: int | None, end: int | None,
+    limit: int, now_ms: int,
+) -> list[Flow]:  # fmt: skip
+    """``income``'s rows (``account_reads.income`` has parsed the request), oldest first."""
+    if start is None and end is None:
+        start = now_ms - WINDOW_MS
+    if engine.market is Market.UM:
+        start = max(start or 0, now_ms - UM_INCOME_MS)
+    elif start is not None and end is not None and end - start > CM_INCOME_WINDOW_MS:
+        raise refused(-4165, f"Maximum time interval is {CM_INCOME_WINDOW_MS // DAY_MS} days.")
+    symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
+    return _source(engine).flows(account_id, symbols, not symbol, kind, start or 0, end, limit)
+
+
+def _in(time_ms: int, span: Span) -> bool:
+    return (
+        time_ms >= span.floor_ms and (span.start_ms is None or time_ms >= span.start_ms)
+        and (span.end_ms is None or time_ms <= span.end_ms)
+    )  # fmt: skip
+
+
+class KeptHistory:
+    """``History`` over the engine's memory (its bounded recent tier, ``kept.py``): the
+    answers of an engine with no journal open, and the oracle the journal's are held to."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def order(
+        self, account_id: int, symbol: str, order_id: int | None, client_id: str | None
+    ) -> Order | None:
+        return self._engine.find(account_id, symbol, order_id, client_id)
+
+    def orders(self, account_id: int, symbol: str, span: Span, unfilled_floor_ms: int) -> list[Order]:
+        chosen = [
+            o for o in self._engine.orders(account_id, symbol)
+            if (span.from_id is None or o.order_id >= span.from_id) and _in(o.time_ms, span)
+            and not (o.status in _CLOSED_UNFILLED and not o.executed_qty and o.time_ms < unfilled_floor_ms)
+        ]  # fmt: skip
+        if span.from_id is not None:
+            return chosen[: span.limit]
+        chosen.sort(key=lambda o: (o.time_ms, o.order_id))  # the most recent, by time
+        return sorted(chosen[-span.limit :], key=lambda o: o.order_id)
+
+    def fills(self, account_id: int, symbol: str, span: Span, order_id: int | None) -> list[Fill]:
+        chosen = [
+            f for f in self._engine.fills(account_id, symbol)
+            if (order_id is None or f.order_id == order_id)
+            and (span.from_id is None or f.trade_id >= span.from_id)
+            and _in(f.time_ms, span)
+        ]  # fmt: skip
+        if span.from_id is not None:
+            chosen.sort(key=lambda f: (f.trade_id, f.order_id))
+            return chosen[: span.limit]
+        chosen.sort(key=lambda f: (f.time_ms, f.trade_id, f.order_id))  # the most recent, by time
+        return sorted(chosen[-span.limit :], key=lambda f: (f.trade_id, f.order_id))
+
+    def flows(
+        self, account_id: int, symbols: Sequence[str], transfers: bool, kind: str, start_ms: int,
+        end_ms: int | None, limit: int,
+    ) -> list[Flow]:  # fmt: skip
+        rows: list[tuple[tuple[int, int, int, str, int, int], Flow]] = []
+        for s in symbols:
+            for f in self._engine.fills(account_id, s):
+                if f.time_ms < start_ms or (end_ms is not None and f.time_ms > end_ms):
+                    continue
+                for sub, (name, amount) in enumerate(
+                    (("REALIZED_PNL", f.realized_pnl), ("COMMISSION", -f.commission))
+                ):
+                    if (kind and name != kind) or (name == "REALIZED_PNL" and not amount):
+                        continue
+                    flow = Flow(f.time_ms, f.symbol, name, f.commission_asset, amount, f.trade_id, f.trade_id)
+                    rows.append(((f.time_ms, 0, f.trade_id, f.symbol, f.order_id, sub), flow))
+        wanted = set(symbols)
+        for i in self._engine.ledger(account_id).income:
+            if (kind and i.kind != kind) or not (i.symbol in wanted or (transfers and not i.symbol)):
+                continue
+            if i.time_ms >= start_ms and (end_ms is None or i.time_ms <= end_ms):
+                flow = Flow(i.time_ms, i.symbol, i.kind, i.asset, i.amount, i.tran_id, None)
+                rows.append(((i.time_ms, 1, i.tran_id, i.symbol, 0, 0), flow))
+        rows.sort(key=lambda row: row[0])
+        return [flow for _, flow in rows[:limit]]

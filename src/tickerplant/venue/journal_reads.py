@@ -1,0 +1,170 @@
+"""The history reads answered from the journal (``recorded.History``): every order, fill
+and flow the venue committed, within the bounds ``history.py`` decided.
+
+On the journal's own connection, so that a read sees what the loop iteration's commands
+staged before it (``group_commit.py`` holds its answer until that is committed, as it holds
+every answer). Each query walks one index of ``journal_schema.py`` from where its bounds
+start and stops at its ``limit``; a window's rows that Binance no longer shows (an unfilled
+order cancelled more than 3 days ago) are skipped within the window, never beyond it.
+
+An open order is answered from the engine's memory, where it lives; the journal's row of it
+is the same state (each change of an order is journaled before its answer).
+"""
+
+from __future__ import annotations
+
+import heapq
+import sqlite3
+from collections.abc import Sequence
+
+from tickerplant.market.instruments import Market
+from tickerplant.venue.journal import ORDER_COLUMNS, SqliteJournal, fill_from_row, order_from_row
+from tickerplant.venue.journal_schema import FILL_COLUMNS
+from tickerplant.venue.orders import Fill, Order
+from tickerplant.venue.recorded import Flow, Span
+
+__all__ = ["JournalHistory"]
+
+_FILL_SELECT = f"SELECT {FILL_COLUMNS}, position_side FROM venue_fills"
+
+
+_Key = tuple[int, int, int, str, int, int]  # (time, a fill's 0 or a flow's 1, trade/tran id, …)
+
+
+def _bounds(span: Span) -> tuple[str, list[object]]:
+    """The time bounds of ``span`` as SQL and its arguments."""
+    sql, args = " AND time_ms >= ?", list[object]([max(span.floor_ms, span.start_ms or span.floor_ms)])
+    if span.end_ms is not None:
+        sql, args = sql + " AND time_ms <= ?", [*args, span.end_ms]
+    return sql, args
+
+
+class JournalHistory:
+    """``History`` over ``journal``'s tables, for one market's engine (``market``: which of
+    the symbol-less flows are its wallet's, as ``journal.load`` decides)."""
+
+    def __init__(self, journal: SqliteJournal, market: Market, margin_assets: Sequence[str]) -> None:
+        self._journal = journal
+        self._market = market.value
+        self._assets = tuple(margin_assets)
+
+    def _db(self) -> sqlite3.Connection | None:
+        return self._journal.reader()
+
+    def order(
+        self, account_id: int, symbol: str, order_id: int | None, client_id: str | None
+    ) -> Order | None:
+        db = self._db()
+        if db is None:
+            return None
+        if order_id is not None:
+            row = db.execute(
+                f"SELECT {ORDER_COLUMNS} FROM venue_orders "
+                "WHERE symbol = ? AND order_id = ? AND account_id = ?",
+                (symbol, order_id, account_id),
+            ).fetchone()
+        else:
+            row = db.execute(
+                f"SELECT {ORDER_COLUMNS} FROM venue_orders INDEXED BY venue_orders_by_client_id "
+                "WHERE account_id = ? AND symbol = ? AND client_order_id = ? ORDER BY order_id DESC LIMIT 1",
+                (account_id, symbol, client_id or ""),
+            ).fetchone()
+        return None if row is None else order_from_row(row)
+
+    def orders(self, account_id: int, symbol: str, span: Span, unfilled_floor_ms: int) -> list[Order]:
+        db = self._db()
+        if db is None:
+            return []
+        bounds, args = _bounds(span)
+        where = (
+            "WHERE account_id = ? AND symbol = ?" + bounds + " AND NOT (status IN ('CANCELED', 'EXPIRED') "
+            "AND executed_qty = 0 AND time_ms < ?)"
+        )
+        args = [account_id, symbol, *args, unfilled_floor_ms]
+        if span.from_id is not None:
+            rows = db.execute(
+                f"SELECT {ORDER_COLUMNS} FROM venue_orders INDEXED BY venue_orders_by_id {where} "
+                "AND order_id >= ? ORDER BY order_id LIMIT ?",
+                (*args, span.from_id, span.limit),
+            ).fetchall()
+        else:
+            rows = db.execute(
+                f"SELECT {ORDER_COLUMNS} FROM venue_orders INDEXED BY venue_orders_by_time {where} "
+                "ORDER BY time_ms DESC, order_id DESC LIMIT ?",
+                (*args, span.limit),
+            ).fetchall()
+        return sorted((order_from_row(row) for row in rows), key=lambda o: o.order_id)
+
+    def fills(self, account_id: int, symbol: str, span: Span, order_id: int | None) -> list[Fill]:
+        db = self._db()
+        if db is None:
+            return []
+        bounds, args = _bounds(span)
+        where, args = "WHERE account_id = ? AND symbol = ?" + bounds, [account_id, symbol, *args]
+        index = "venue_fills_by_time"
+        if order_id is not None:
+            where, args, index = where + " AND order_id = ?", [*args, order_id], "venue_fills_by_order"
+        if span.from_id is not None:
+            index = index if order_id is not None else "venue_fills_by_id"
+            rows = db.execute(
+                f"{_FILL_SELECT} INDEXED BY {index} {where} "
+                "AND trade_id >= ? ORDER BY trade_id, order_id LIMIT ?",
+                (*args, span.from_id, span.limit),
+            ).fetchall()
+        else:
+            rows = db.execute(
+                f"{_FILL_SELECT} INDEXED BY {index} {where} "
+                "ORDER BY time_ms DESC, trade_id DESC, order_id DESC LIMIT ?",
+                (*args, span.limit),
+            ).fetchall()
+        return sorted((fill_from_row(row) for row in rows), key=lambda f: (f.trade_id, f.order_id))
+
+    def flows(
+        self, account_id: int, symbols: Sequence[str], transfers: bool, kind: str, start_ms: int,
+        end_ms: int | None, limit: int,
+    ) -> list[Flow]:  # fmt: skip
+        db = self._db()
+        if db is None:
+            return []
+        end_sql, end_args = ("", []) if end_ms is None else (" AND time_ms <= ?", [end_ms])
+        marks = ", ".join("?" * len(symbols))
+        merged: list[list[tuple[_Key, Flow]]] = []
+        if kind in ("", "REALIZED_PNL", "COMMISSION"):
+            # a fill gives a row of each kind asked, so the first ``limit`` fills are enough
+            index = "venue_fills_by_time" if len(symbols) == 1 else "venue_fills_by_account_time"
+            pnl_only = " AND realized_pnl != 0" if kind == "REALIZED_PNL" else ""
+            fills = db.execute(
+                f"SELECT time_ms, trade_id, symbol, order_id, realized_pnl, commission, commission_asset "
+                f"FROM venue_fills INDEXED BY {index} WHERE account_id = ? AND time_ms >= ?{end_sql} "
+                f"AND symbol IN ({marks}){pnl_only} ORDER BY time_ms, trade_id, symbol, order_id LIMIT ?",
+                (account_id, start_ms, *end_args, *symbols, limit),
+            ).fetchall()
+            rows: list[tuple[_Key, Flow]] = []
+            for time_ms, trade_id, symbol, order_id, pnl, commission, asset in fills:
+                for sub, (name, amount) in enumerate((("REALIZED_PNL", pnl), ("COMMISSION", -commission))):
+                    if (kind and name != kind) or (name == "REALIZED_PNL" and not amount):
+                        continue
+                    flow = Flow(time_ms, symbol, name, asset, amount, trade_id, trade_id)
+                    rows.append(((time_ms, 0, trade_id, symbol, order_id, sub), flow))
+            merged.append(rows)
+        if kind not in ("REALIZED_PNL", "COMMISSION"):
+            kind_sql, kind_args = ("", []) if not kind else (" AND kind = ?", [kind])
+            asset_marks = ", ".join("?" * len(self._assets))
+            # a symbol-less flow is its wallet's market's (journal.load's rule)
+            theirs = (
+                " OR (? AND symbol = '' AND (market = ? OR (market IS NULL "
+                f"AND asset IN ({asset_marks}))))"
+            )
+            incomes = db.execute(
+                "SELECT time_ms, tran_id, symbol, kind, asset, amount FROM venue_income "
+                f"INDEXED BY venue_income_by_time WHERE account_id = ? AND time_ms >= ?{end_sql}{kind_sql} "
+                f"AND (symbol IN ({marks}){theirs}) ORDER BY time_ms, tran_id LIMIT ?",
+                (account_id, start_ms, *end_args, *kind_args, *symbols, transfers, self._market,
+                 *self._assets, limit),
+            ).fetchall()  # fmt: skip
+            merged.append([
+                ((time_ms, 1, tran_id, symbol, 0, 0),
+                 Flow(time_ms, symbol, kind_, asset, amount, tran_id, None))
+                for time_ms, tran_id, symbol, kind_, asset, amount in incomes
+            ])  # fmt: skip
+        return [flow for _, flow in heapq.merge(*merged, key=lambda row: row[0])][:limit]
