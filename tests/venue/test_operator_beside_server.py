@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from ports import free_port
 from served_venue import SECRET, serve, signed
 from timing import SECONDS, eventually
@@ -28,7 +29,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.store import AccountStore
 
-ROUNDS = 3
+ROUNDS = 2
 INITIAL = parse_amount("1000000")
 
 
@@ -60,6 +61,7 @@ def _journaled(path: Path) -> dict[str, int]:
         db.close()
 
 
+@pytest.mark.timeout(180)  # three starts of a real server, and a dozen commands' own processes
 async def test_operators_beside_a_trading_server_lose_nothing_to_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "venue.db"
     store = AccountStore(path)

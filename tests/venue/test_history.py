@@ -1,0 +1,143 @@
+"""The history reads (``venue/history.py``): the journal's answers (``JournalHistory``) are
+the memory's (``KeptHistory``, the oracle) wherever the memory still holds what was asked;
+past it only the journal has the rows; Binance's windows (3 and 90 days for orders, 7 days
+a read, ``-4165``, ``-1128``) hold on both."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable
+from dataclasses import astuple
+from pathlib import Path
+
+import pytest
+from test_engine import ALICE, BOB, NOW, Book, Deposits, order, refusal
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue import history
+from tickerplant.venue.engine import Engine
+from tickerplant.venue.history import DAY_MS, KeptHistory
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.journal_reads import JournalHistory
+from tickerplant.venue.kept import ORDERS_KEPT
+from tickerplant.venue.orders import Order, OrderStatus
+from tickerplant.venue.store import AccountStore
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    AccountStore(tmp_path / "venue.db").close()  # the file the journal writes into
+    journal = SqliteJournal(tmp_path / "venue.db")
+    made = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    made.history = JournalHistory(journal, Market.UM, ["USDT"])
+    return made
+
+
+def _session(engine: Engine, seed: int, days: int) -> int:
+    """Random orders of two accounts over ``days``: resting, cancelled, filled. The end."""
+    rng = random.Random(seed)
+    now = NOW
+    for _ in range(400):
+        now += rng.randrange(days * DAY_MS // 400)
+        who = rng.choice((ALICE, BOB))  # Bob's 10 USDT are refused most orders: refusals leave no row
+        roll = rng.random()
+        with contextlib.suppress(RequestRefused):
+            if roll < 0.4:
+                engine.place(who, order(type="MARKET", side=rng.choice(("BUY", "SELL")), quantity="0.001"), now)
+            elif roll < 0.8:
+                engine.place(who, order(quantity="0.001", price=str(rng.randrange(50_000, 59_000))), now)
+            elif open_ := engine.open_orders(who, "BTCUSDT"):
+                engine.cancel(who, {"symbol": "BTCUSDT", "orderid": str(rng.choice(open_).order_id)}, now)
+    return now
+
+
+def _answer(read: Callable[..., object], *args: object) -> object:
+    """What ``read`` answered, or the refusal it raised."""
+    try:
+        answer = read(*args)
+        assert isinstance(answer, list)
+        return [astuple(row) if isinstance(row, Order) else row for row in answer]  # an Order is itself only
+    except RequestRefused as refused:
+        return (refused.code, refused.msg)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_journal_answers_as_the_memory_does(engine: Engine, seed: int) -> None:
+    end = _session(engine, seed, days=20)
+    assert engine.history is not None
+    journal, memory = engine.history, KeptHistory(engine)
+    rng = random.Random(seed)
+    for _ in range(60):
+        now = rng.randrange(NOW, end + 100 * DAY_MS)
+        params = {"symbol": "BTCUSDT", "limit": str(rng.choice((1, 5, 50, 500)))}
+        if rng.random() < 0.5:
+            params["starttime"] = str(rng.randrange(NOW - DAY_MS, end))
+        if rng.random() < 0.3:
+            params["orderid"] = str(rng.randrange(1, 300))
+        for who in (ALICE, BOB):
+            engine.history = journal
+            from_journal = _answer(history.orders, engine, who, "BTCUSDT", params, now)
+            engine.history = memory
+            assert _answer(history.orders, engine, who, "BTCUSDT", params, now) == from_journal
+            trade_params = {k: v for k, v in params.items() if k != "orderid"}
+            engine.history = journal
+            fills = history.trades(engine, who, "BTCUSDT", trade_params, now)
+            flows = history.flows(engine, who, None, "", None, None, 1000, now)
+            engine.history = memory
+            assert history.trades(engine, who, "BTCUSDT", trade_params, now) == fills
+            assert history.flows(engine, who, None, "", None, None, 1000, now) == flows
+    engine.history = journal
+
+
+def test_past_the_memory_the_journal_still_answers(engine: Engine) -> None:
+    first = engine.place(ALICE, order(quantity="0.001", price="50000", newClientOrderId="first"), NOW).order
+    assert first is not None
+    engine.place(ALICE, order(type="MARKET", quantity="0.001"), NOW)
+    for i in range(ORDERS_KEPT + 250):  # past the memory (which keeps 200 more before it drops any)
+        at = NOW + 60 * i  # within the order-rate limits
+        placed = engine.place(ALICE, order(quantity="0.001", price="50000"), at).order
+        assert placed is not None
+        engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, at)
+    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(first.order_id)}, NOW + 80_000)
+    assert engine.find(ALICE, "BTCUSDT", 2, None) is None  # the memory no longer has it
+    now = NOW + 90_000
+    found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": "2"}, now, open_only=False)
+    assert (found.order_id, found.status) == (2, OrderStatus.FILLED)
+    by_client_id = {"symbol": "BTCUSDT", "origclientorderid": "first"}
+    assert history.order(engine, ALICE, by_client_id, now, open_only=False).order_id == first.order_id
+    listed = history.orders(engine, ALICE, "BTCUSDT", {"symbol": "BTCUSDT", "orderid": "1", "limit": "3"}, now)
+    assert [o.order_id for o in listed] == [1, 2, 3]
+    assert refusal(history.order, engine, BOB, {"symbol": "BTCUSDT", "orderid": "2"}, now, open_only=False) == (
+        -2013, "Order does not exist.")  # fmt: skip
+
+
+def test_binance_s_windows(engine: Engine) -> None:
+    unfilled = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW).order
+    filled = engine.place(ALICE, order(type="MARKET", quantity="0.001"), NOW).order
+    assert unfilled is not None and filled is not None
+    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(unfilled.order_id)}, NOW)
+
+    def ref(o: int) -> dict[str, str]:
+        return {"symbol": "BTCUSDT", "orderid": str(o)}
+
+    later = NOW + 3 * DAY_MS + 1  # an unfilled cancelled order is gone after 3 days, a filled one stays
+    assert refusal(history.order, engine, ALICE, ref(unfilled.order_id), later, open_only=False)[0] == -2013
+    assert history.order(engine, ALICE, ref(filled.order_id), later, open_only=False) is not None
+    assert refusal(history.order, engine, ALICE, ref(filled.order_id), NOW + 90 * DAY_MS + 1, open_only=False)[
+        0] == -2013  # fmt: skip
+    # the last 7 days by default; at most 7 days a read
+    assert history.orders(engine, ALICE, "BTCUSDT", {}, NOW + 8 * DAY_MS) == []
+    assert [o.order_id for o in history.orders(engine, ALICE, "BTCUSDT", {}, NOW + DAY_MS)] == [1, 2]
+    wide = {"starttime": str(NOW), "endtime": str(NOW + 7 * DAY_MS + 1)}
+    assert refusal(history.orders, engine, ALICE, "BTCUSDT", wide, NOW) == (-4165, "Maximum time interval is 7 days.")
+    assert refusal(history.trades, engine, ALICE, "BTCUSDT", wide, NOW)[0] == -4165
+    assert refusal(history.trades, engine, ALICE, "BTCUSDT", {"fromid": "1", "starttime": str(NOW)}, NOW) == (
+        -1128, "Combination of optional parameters invalid.")  # fmt: skip
+    assert len(history.trades(engine, ALICE, "BTCUSDT", {}, NOW + 8 * DAY_MS)) == 0
+    assert len(history.trades(engine, ALICE, "BTCUSDT", {"fromid": "0"}, NOW + 8 * DAY_MS)) == 1
+    assert history.trades(engine, ALICE, "BTCUSDT", {"fromid": "0"}, NOW + 91 * DAY_MS) == []  # 3 months
+    flows = history.flows(engine, ALICE, None, "", NOW, None, 100, NOW + 8 * DAY_MS)
+    assert [f.kind for f in flows] == ["COMMISSION"]
+    assert history.flows(engine, ALICE, None, "", NOW, None, 100, NOW + 91 * DAY_MS) == []  # 3 months
