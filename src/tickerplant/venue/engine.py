@@ -21,8 +21,8 @@ A new order goes through (part 2 §8's order of checks, after ``order_params``):
 
 Resting orders fill as makers, as trades reach them (``resting.py``). Memory is
 bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT`` closed
-orders and ``FILLS_KEPT`` fills per symbol in memory (the journal keeps all); older ones
-answer as Binance's do past their visibility window (-2013).
+orders and ``FILLS_KEPT`` fills per symbol in memory (the journal keeps all, and the
+history reads answer from it by time, ``history.py``).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ class Engine:
         return bool(self._resting)
 
     def restore_fill(self, fill: Fill) -> None:
-        self.kept(fill.account_id, fill.symbol).fills.append(fill)
+        self.kept(fill.account_id, fill.symbol).add_fill(fill)
         self.next_trade_id[fill.symbol] = max(self.next_trade_id[fill.symbol], fill.trade_id + 1)
 
     def mark(self, symbol: str) -> Fraction | None:
@@ -399,7 +399,7 @@ class Engine:
             order.position_side,
         )  # fmt: skip
         order.fill(price, qty, fill.base, now_ms)
-        self.kept(order.account_id, order.symbol).fills.append(fill)
+        self.kept(order.account_id, order.symbol).add_fill(fill)
         batch.fills.append(fill)
         batch.changes.append((order.account_id, asset, delta, now_ms))
         batch.positions.append((order.account_id, order.symbol, position.copy()))

@@ -17,9 +17,9 @@ COIN-M adds the account alias ``i`` after ``E`` and writes ``o`` in its document
 (§3.2: ``ma`` after ``L``, ``rp`` after ``t``, no ``si``/``ss``/``gtd``), ``b``/``a`` in the
 base asset.
 
-Where the engine does not keep what a key holds: ``cr`` (the symbol's accumulated realized
-PnL) sums the fills the engine keeps (its last 1,000 per symbol, ``engine.FILLS_KEPT``);
-``up`` is at the mark when the event is written.
+``cr`` (the symbol's accumulated realized PnL) is every fill's on the position side, summed
+as they settle and again from the journal at start (``kept.Kept.realized``); ``up`` is at
+the mark when the event is written.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def _position(
     contract = engine.contracts[symbol]
     mark = engine.mark(symbol)
     unrealized = contract.pnl(amt, entry, mark) if amt and mark is not None else Fraction(0)
-    realized = sum(f.realized_pnl for f in engine.kept(account_id, symbol).fills if f.position_side is side)
+    realized = engine.kept(account_id, symbol).realized.get(side, 0)
     sign = 1 if amt > 0 else -1
     break_even = entry * (1 + sign * engine.fees.taker) if amt else Fraction(0)
     return {
