@@ -7,6 +7,7 @@ what clients send by default (well-formed) still places. Nothing refused is plac
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -92,6 +93,11 @@ async def test_rest_refuses_what_binance_refuses(
     assert (status, placed["status"], placed["price"]) == (200, "NEW", low)
     status, algo = await post(http, plant, venue, market, "algoOrder", stop | legacy | {"priceProtect": "true"})
     assert (status, algo["algoStatus"], algo["priceProtect"]) == (200, "NEW", True)
+    # a batch's orders alike, each in its place; a null is as if not sent
+    batch = json.dumps([limit | {"stopPrice": "NaN"}, limit | {"stopPrice": None}, limit | {"symbol": symbol.lower()}])
+    status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": batch})
+    assert status == 200 and answers[0] == illegal("stopPrice") and answers[2] == INVALID_SYMBOL
+    assert answers[1]["status"] == "NEW"
 
 
 async def test_the_ws_api_refuses_what_binance_refuses(
