@@ -27,8 +27,22 @@ from binance_sdk_derivatives_trading_usds_futures.websocket_api.models import (
     NewOrderTimeInForceEnum,
     NewOrderTypeEnum,
 )
+from conftest import StartServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from test_venue_clients import Key, Venue, ccxt_usdm, closing, plant, python_binance, venue  # noqa: F401
+from ports import free_port
+from test_venue_clients import (  # noqa: F401
+    STILL,
+    Key,
+    Venue,
+    _private_pem,
+    _public_pem,
+    ccxt_usdm,
+    closing,
+    plant,
+    python_binance,
+    venue,
+)  # fmt: skip
 from timing import eventually
 
 from tickerplant.app import Tickerplant
@@ -78,7 +92,13 @@ class Raw:
             request["params"] = params
         await self.ws.send_str(json.dumps(request))
         reply: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.receive_str(), 10 * SECONDS))
-        assert reply["id"] in (request["id"], None)
+        assert reply["id"] == request["id"]  # echoed, refusals too (clients match replies by id)
+        return reply
+
+    async def frame(self, text: str) -> dict[str, Any]:
+        """A frame sent as written, and its reply."""
+        await self.ws.send_str(text)
+        reply: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.receive_str(), 10 * SECONDS))
         return reply
 
 
@@ -328,3 +348,44 @@ async def test_algo_orders_over_the_ws_api(plant: Tickerplant, venue: Venue, htt
     again = await ws.call("algoOrder.cancel", hmac_signed(plant, venue.alice_hmac, {"algoId": algo_id}))
     assert again["error"]["code"] == -2011
     await ws.ws.close()
+
+
+async def test_every_reply_echoes_a_readable_id(
+    start_server: StartServer, venue: Venue, http: aiohttp.ClientSession
+) -> None:
+    """A session whose key the operator revokes, or whose account the operator disables,
+    while the server runs (admin API), and a frame whose ``params`` is not an object: the
+    refusal carries the request's id, so a client matching replies by id gets its answer."""
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
+    admin = plant.admin_url()
+    assert admin is not None
+    alice = await raw(http, plant)
+    assert (await alice.call("session.logon", ed_signed(plant, venue.alice_ed25519, {})))["status"] == 200
+    async with http.post(f"{admin}/api/keys/{venue.alice_ed25519.api_key}/revoke", json={}) as revoked:
+        assert revoked.status == 200
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010"}
+    after = await alice.frame(json.dumps(
+        {"id": "after-revoke-1", "method": "order.place", "params": order | {"timestamp": plant.clock.now_ms()}}))
+    assert (after["id"], after["status"], after["error"]) == (
+        "after-revoke-1", 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})  # fmt: skip
+    assert (await alice.call("session.status"))["result"]["apiKey"] is None  # the session ended
+    # bob's account disabled under his logged-on session
+    ed = Ed25519PrivateKey.generate()
+    async with http.post(f"{admin}/api/accounts/{venue.bob}/keys", json={"publicKey": _public_pem(ed)}) as made:
+        bob_ed = Key((await made.json())["apiKey"], _private_pem(ed))
+    bob = await raw(http, plant)
+    assert (await bob.call("session.logon", ed_signed(plant, bob_ed, {})))["status"] == 200
+    async with http.post(f"{admin}/api/accounts/{venue.bob}/disable", json={}) as disabled:
+        assert disabled.status == 200
+    now = plant.clock.now_ms()
+    balance = await bob.frame(f'{{"id":42,"method":"account.balance","params":{{"timestamp":{now}}}}}')
+    assert (balance["id"], balance["status"], balance["error"]["code"]) == (42, 401, -2015)
+    # params not an object, the id readable: echoed; an id that is not one (§8.3): null
+    bad = {"code": -1130, "msg": "Data sent for parameter 'params' is not valid."}
+    for text, request_id in (('{"id":1,"method":"order.status","params":[1]}', 1),
+                             ('{"id":"s","method":"order.place","params":"symbol=BTCUSDT"}', "s")):  # fmt: skip
+        assert await bob.frame(text) == {"id": request_id, "status": 400, "error": bad}
+    unreadable = await bob.frame('{"id":{"a":1},"method":"order.status","params":{}}')
+    assert unreadable["id"] is None and unreadable["error"]["code"] == -1130
+    for ws in (alice, bob):
+        await ws.ws.close()

@@ -81,6 +81,9 @@ def test_batch_lists_as_clients_send_them() -> None:
     (item,) = batches.elements({"batchorders": sent}, modifying=False)
     assert item == {"symbol": "BTCUSDT", "quantity": "0.001", "price": "60000", "reduceonly": "false", "side": "BUY"}
     assert batches.elements({"batchorders": '[{"price": 1e-05}]'}, modifying=False) == [{"price": "0.00001"}]
+    # null is as if not sent (the order parser reads every parameter sent: "None" is no decimal)
+    assert batches.elements({"batchorders": '[{"price": "1", "stopPrice": null}]'}, modifying=False) == [
+        {"price": "1"}]  # fmt: skip
     for bad in ("[]", "{}", "not json", '[{"a": 1}]' * 2, str([{"a": 1}] * 6).replace("'", '"')):
         with pytest.raises(RequestRefused):
             batches.elements({"batchorders": bad}, modifying=False)

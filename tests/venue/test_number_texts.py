@@ -65,7 +65,9 @@ def test_a_long_at_its_bounds() -> None:
 
 def test_a_recv_window_of_thousands_of_digits_is_not_valid() -> None:
     assert refusal(check_timing, NOW, "1" * 4301, NOW) == (-1130, "Data sent for parameter 'recvWindow' is not valid.")
-    check_timing(NOW, "9" * 19, NOW)  # a LONG: taken as 60000 (§5.2, decision 4)
+    check_timing(NOW, str(2**63 - 1), NOW)  # a LONG: taken as 60000 (§5.2, decision 4)
+    for past in (str(2**63), "9" * 19):  # 19 digits, past a LONG (part 2 §3.1: recvWindow is one)
+        assert refusal(check_timing, NOW, past, NOW) == (-1130, "Data sent for parameter 'recvWindow' is not valid.")
 
 
 def algo(**more: str) -> dict[str, str]:

@@ -224,12 +224,12 @@ def test_session_logon_status_logout(venue: Venue) -> None:
                 session=session)["error"]["code"] == -1102  # fmt: skip  # apiKey
 
 
-def test_a_revoked_sessions_next_reply_has_a_null_id(venue: Venue) -> None:
+def test_a_revoked_sessions_next_reply_echoes_its_id(venue: Venue) -> None:
     session = WsSession(NOW)
     call(venue, "session.logon", ed_signed(venue, {}), session=session)
     venue.store.revoke(venue.ed_key)
     revoked = call(venue, "account.balance", {"timestamp": NOW}, session=session)
-    assert revoked["id"] is None and (revoked["status"], revoked["error"]["code"]) == (401, -2015)
+    assert revoked["id"] == "r1" and (revoked["status"], revoked["error"]["code"]) == (401, -2015)
     assert session.api_key is None
 
 
@@ -309,10 +309,16 @@ def test_a_signature_over_the_urlencoded_form_and_bad_frames(venue: Venue) -> No
     signature = hmac_hex(SECRET_A, urlencode(sorted(params.items())).encode())
     found = call(venue, "order.status", params | {"signature": signature})
     assert found["error"]["code"] == -2013  # verified; no such order
-    for frame, named in ((b'{"id":1.5,"method":"order.status"}', "id"),
-                         (b'{"id":1,"method":"order.status","params":[1]}', "params")):  # fmt: skip
+    # the id is echoed whenever it reads as one (INT, STRING or null, §8.3), the params or not
+    for frame, request_id, named in (
+        (b'{"id":1.5,"method":"order.status"}', None, "id"),
+        (b'{"id":1,"method":"order.status","params":[1]}', 1, "params"),
+        (b'{"id":"p2","method":"order.place","params":"symbol=BTCUSDT"}', "p2", "params"),
+        (b'{"method":"order.status","params":null,"id":"p3"}', "p3", "params"),
+        (b'{"id":null,"method":"order.status","params":7}', None, "params"),
+    ):
         reply = json.loads(venue.api.answer(frame, None, IP, NOW, True).reply)
-        assert reply == {"id": None, "status": 400,
+        assert reply == {"id": request_id, "status": 400,
                          "error": {"code": -1130, "msg": f"Data sent for parameter '{named}' is not valid."}}  # fmt: skip
     nested = call(venue, "order.status", {"symbol": {"a": 1}})
     assert nested["error"] == {"code": -1130, "msg": "Data sent for parameter 'symbol' is not valid."}

@@ -12,6 +12,10 @@ ordinary order (``algo_trigger.py`` does the handing).
 - A trailing stop activates when the price reaches ``activatePrice`` (the latest price when
   none is given; one already passed ``-2021``) and triggers once the price has come back
   ``callbackRate`` % (0.1–20) from its best since activation.
+- Every parameter sent is read in its form whatever the type (``order_params.check_forms``
+  and the enumerations' readers): garbage in one the type does not use is refused as on a
+  new order; ``priceMatch`` only on ``STOP``/``TAKE_PROFIT`` (-5038), instead of ``price``
+  (-1106), the child then priced by the book when it triggers; GTD takes ``goodTillDate``.
 - Nothing is reserved until triggered (decision 7); at most 200 open per account across
   symbols (``-4045``); ids self-increment per market; closed ones are kept (the last
   ``ALGO_KEPT`` per account) for the reads.
@@ -33,12 +37,20 @@ from tickerplant.market.instruments import Instrument
 from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.protocol.errors import mandatory
 from tickerplant.venue.order_params import (
+    ALGO_DECIMALS,
+    check_forms,
     check_price,
     check_quantity,
     decimal_units,
+    good_till,
     parse_bool,
     parse_int,
+    price_match,
     refused,
+    response_type,
+    stp_mode,
+    time_in_force,
+    working_type,
 )
 from tickerplant.venue.orders import CLIENT_ORDER_ID, PositionSide, Side, TimeInForce, new_client_order_id
 from tickerplant.venue.position_modes import closes, position_side, refuse_reduce_only
@@ -138,7 +150,7 @@ class AlgoBook:
         symbol = params.get("symbol", "")
         if not symbol:
             raise mandatory("symbol")
-        inst = self.instruments.get(symbol.upper())
+        inst = self.instruments.get(symbol)  # as listed, case and all (order_params.py)
         if inst is None:
             raise refused(-1121, "Invalid symbol.")
         try:
@@ -153,6 +165,18 @@ class AlgoBook:
         refuse_reduce_only(params, hedge)
         if params.get("positionside", "BOTH") not in ("BOTH", "LONG", "SHORT"):
             raise refused(-4060, "Invalid position side.")
+        # every parameter sent in its form, whether the type uses it or not (order_params.py)
+        limit = kind in ("STOP", "TAKE_PROFIT")  # the types with a limit price, and a time in force
+        sent_tif = time_in_force(params, inst.market)  # a MARKET child's is GTC, as a MARKET order's
+        tif = sent_tif if limit and sent_tif is not None else TimeInForce.GTC
+        response_type(params)  # its value: the endpoint's answer is the same either way
+        stp, match, working = stp_mode(params), price_match(params), working_type(params)
+        check_forms(params, ALGO_DECIMALS)
+        if match != "NONE":  # a STOP's or TAKE_PROFIT's child priced by the book instead (part 2 §4.2)
+            if not limit:
+                raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
+            if params.get("price"):
+                raise refused(-1106, "Parameter 'price' sent when not required.")
         held = position_side(params, hedge)
         close = parse_bool(params, "closePosition")
         reduce_only = parse_bool(params, "reduceOnly")
@@ -171,11 +195,8 @@ class AlgoBook:
                 raise refused(-4130, _GTE_EXISTS)
         elif qty <= 0:
             raise mandatory("quantity")
-        working = params.get("workingtype", "CONTRACT_PRICE") or "CONTRACT_PRICE"
-        if working not in ("CONTRACT_PRICE", "MARK_PRICE"):
-            raise refused(-4114, "Invalid workingType.")
-        price = _units(params, "price", inst.price_decimals) if kind in ("STOP", "TAKE_PROFIT") else 0
-        if kind in ("STOP", "TAKE_PROFIT") and price <= 0:
+        price = _units(params, "price", inst.price_decimals) if limit and match == "NONE" else 0
+        if limit and match == "NONE" and price <= 0:
             raise mandatory("price")
         trailing = kind == "TRAILING_STOP_MARKET"
         trigger = 0 if trailing else _units(params, "triggerPrice", inst.price_decimals) or _units(
@@ -210,12 +231,7 @@ class AlgoBook:
         client_id = params.get("clientalgoid") or self.client_ids()
         if CLIENT_ORDER_ID.fullmatch(client_id) is None:
             raise refused(-4015, "Client order id is not valid.")
-        try:
-            tif = TimeInForce(params.get("timeinforce", "GTC") or "GTC")
-        except ValueError:
-            raise refused(-1115, "Invalid timeInForce.") from None
-        stp = params.get("selftradepreventionmode", "NONE") or "NONE"
-        match, gtd = params.get("pricematch", "NONE") or "NONE", parse_int(params, "goodTillDate") or 0
+        gtd = good_till(params, tif, now_ms)
         order = AlgoOrder(
             account_id, inst.symbol, self.next_id, client_id, side, kind, tif, qty, price, trigger, working,
             close, reduce_only, parse_bool(params, "priceProtect"), activate, rate, stp, match, gtd, now_ms,

@@ -60,7 +60,7 @@ class AlgoService:
     ) -> tuple[AlgoOrder, list[tuple[str, int]]]:
         engine = self.engine
         counts = engine.counts.charge(account_id, now_ms)  # 1 on each window (part 2 §4.2)
-        inst = engine.instruments.get(params.get("symbol", "").upper())
+        inst = engine.instruments.get(params.get("symbol", ""))
         symbol = inst.symbol if inst is not None else ""  # none: the book refuses it
         hedge = engine.ledger(account_id).hedge
         latest, mark = self.last.get(symbol), self._mark(symbol)
@@ -130,8 +130,13 @@ class AlgoService:
             "newclientorderid": order.client_algo_id, "selftradepreventionmode": order.stp_mode,
         }  # fmt: skip
         if order.type in ("STOP", "TAKE_PROFIT"):
-            child |= {"type": "LIMIT", "timeinforce": order.time_in_force.value,
-                      "price": fixed(order.price, inst.price_decimals)}  # fmt: skip
+            child |= {"type": "LIMIT", "timeinforce": order.time_in_force.value}
+            if order.price_match != "NONE":  # priced by the book when it triggers
+                child["pricematch"] = order.price_match
+            else:
+                child["price"] = fixed(order.price, inst.price_decimals)
+            if order.good_till_ms:
+                child["goodtilldate"] = str(order.good_till_ms)
         else:
             child["type"] = "MARKET"
         if order.position_side is not PositionSide.BOTH:  # hedge mode: the side says it closes

@@ -4,8 +4,10 @@ most 5 orders or modifications, in the query or the form body), ``orderIdList`` 
 
 Parsed tolerantly, as the spec asks: whitespace anywhere, numbers or strings for decimals,
 and Python's ``True``/``False`` for booleans (python-binance builds the array from a Python
-``repr``). Each element is run alone, in the input's order; a refused one is its
-``{"code":…,"msg":…}`` in its place, and the call answers 200 (§7).
+``repr``); a ``null`` value is as if not sent (``-1102``'s "was not sent, was empty/null", and
+as the WebSocket API reads its params), not the text ``None``. Each element is run alone, in
+the input's order; a refused one is its ``{"code":…,"msg":…}`` in its place, and the call
+answers 200 (§7).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def elements(params: Mapping[str, str], *, modifying: bool) -> list[dict[str, st
     if not 0 < len(found) <= MAX_BATCH:
         what = "modify" if modifying else "place"
         raise refused(-4082, f"Invalid number of batch {what} orders.")
-    return [{str(name).lower(): _text(value) for name, value in item.items()} for item in found]
+    return [{str(name).lower(): _text(v) for name, v in item.items() if v is not None} for item in found]
 
 
 def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:

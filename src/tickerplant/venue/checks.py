@@ -183,11 +183,12 @@ def check_timing(timestamp: int, recv_window: str | None, now_ms: int, *, refuse
     ``session.logon``, §8.6, decision 4), not taken as 60000."""
     window = DEFAULT_RECV_WINDOW_MS
     if recv_window is not None:
-        # Not an integer, or not positive: -1130 (§5.2 leaves -1100 or -1130 open).
+        # Not an integer, not positive, or past a LONG (a LONG parameter, part 2 §3.1):
+        # -1130 (§5.2 leaves -1100 or -1130 open).
         if (
             not (recv_window.isascii() and recv_window.isdigit())
-            or len(recv_window) > 19  # past a LONG (and never a 5,000-digit ``int``)
-            or int(recv_window) == 0
+            or len(recv_window) > 19  # never a 5,000-digit ``int``
+            or not 0 < int(recv_window) <= LONG_MAX
             or (refuse_above and int(recv_window) > MAX_RECV_WINDOW_MS)
         ):
             raise RequestRefused(-1130, "Data sent for parameter 'recvWindow' is not valid.")

@@ -1,24 +1,32 @@
 """A new order's parameters read and checked before the account is looked at: part 2 §3 and
 the first steps of §8's order of checks, each refusal with Binance's code and text.
 
-1. presence and enumerations: ``symbol`` (-1121), ``side`` (-1117), ``type`` (-1116; the
-   five conditional types -4120, as since 2025-12-09), ``timeInForce`` (-1115, mandatory
-   for LIMIT), ``newOrderRespType`` (-1136), ``newClientOrderId`` (-4015), ``quantity`` and
-   a LIMIT's ``price`` (-1102 when absent; -1100 when not written as ``DECIMAL_RANGE``),
-   ``positionSide`` (-4060), ``selfTradePreventionMode`` (-5039);
-2. combinations: GTD needs ``goodTillDate`` more than 600 s ahead (-5040); ``priceMatch``
-   with ``price`` (-1106, Unresolved 5); ``closePosition=true`` (-1106: the conditional
-   types', a plain order would trade its quantity and close nothing; ``false`` is ignored
-   as Unresolved 16's legacy defaults are);
-3. precision (-1111): more decimals than the symbol's precision, trailing zeros beyond it
+1. presence and enumerations: ``symbol`` (-1121; as listed, uppercase: values are
+   case-sensitive, part 1 §8 "All field names and values are case-sensitive"), ``side``
+   (-1117), ``type`` (-1116; the five conditional types -4120, as since 2025-12-09),
+   ``timeInForce`` (-1115, mandatory for LIMIT), ``newOrderRespType`` (-1136),
+   ``newClientOrderId`` (-4015), ``positionSide`` (-4060), ``selfTradePreventionMode``
+   (-5039), ``priceMatch`` (-5037);
+2. the form of every order parameter sent, whether the order's type uses it or not
+   (``check_forms``): a decimal not written as ``DECIMAL_RANGE`` -1100 naming it, a boolean
+   other than ``true``/``false`` -1130, ``goodTillDate`` not a LONG -1102, ``workingType``
+   -4031; ``quantity`` and a LIMIT's ``price`` absent -1102;
+3. combinations: GTD needs ``goodTillDate`` more than 600 s ahead (-5040); ``priceMatch``
+   on another type than LIMIT (-5038) or with ``price`` (-1106, Unresolved 5);
+   ``closePosition=true`` (-1106: the conditional types', a plain order would trade its
+   quantity and close nothing);
+4. precision (-1111): more decimals than the symbol's precision, trailing zeros beyond it
    accepted when the value is exact (decision 4);
-4. PRICE_FILTER (-4001, -4013, -4002, -4014) and LOT_SIZE / MARKET_LOT_SIZE (-4003, -4004,
+5. PRICE_FILTER (-4001, -4013, -4002, -4014) and LOT_SIZE / MARKET_LOT_SIZE (-4003, -4004,
    -4005, -4023).
 
 What needs the market or the account (PERCENT_PRICE, MIN_NOTIONAL, position side, open
-orders, margin, matching) is the engine's (``engine.py``). Parameters a type does not take
-(``timeInForce`` on MARKET, legacy ``stopPrice``/``workingType``) are ignored (part 2
-Unresolved 16); booleans are ``true``/``false`` in any case (decision 4).
+orders, margin, matching) is the engine's (``engine.py``). A parameter the type does not use
+(``timeInForce`` or ``price`` on MARKET, the legacy ``stopPrice``, ``workingType``,
+``priceProtect``, ``activationPrice``, ``callbackRate``, ``goodTillDate`` without GTD) is
+ignored once its form holds (part 2 Unresolved 16: clients send such defaults); one
+that is empty counts as not sent. Booleans are ``true``/``false`` in any case (decision 4).
+The Algo Order service reads its own parameters with the same pieces (``algo_orders.py``).
 """
 
 from __future__ import annotations
@@ -35,9 +43,10 @@ from tickerplant.venue.checks import parse_long
 from tickerplant.venue.orders import CLIENT_ORDER_ID, OrderType, Side, TimeInForce
 
 __all__ = [
-    "DECIMAL_RANGE", "PRICE_MATCHES", "NewOrder", "check_price", "check_quantity", "decimal_units",
-    "parse_amended", "parse_bool", "parse_int", "parse_new_order", "parse_order_ref", "parse_time_range",
-    "refused",
+    "ALGO_DECIMALS", "DECIMAL_RANGE", "ORDER_DECIMALS", "PRICE_MATCHES", "NewOrder", "check_forms",
+    "check_price", "check_quantity", "decimal_units", "good_till", "parse_amended", "parse_bool",
+    "parse_int", "parse_new_order", "parse_order_ref", "parse_time_range", "price_match", "refused",
+    "response_type", "stp_mode", "time_in_force", "working_type",
 ]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
@@ -51,6 +60,14 @@ PRICE_MATCHES = {
 _SIDES = {m.value: m for m in Side}
 _TYPES = {m.value: m for m in OrderType}
 _TIFS = {m.value: m for m in TimeInForce}
+_WORKING_TYPES = frozenset({"CONTRACT_PRICE", "MARK_PRICE"})
+# The decimal parameters each order endpoint knows (part 2 §3.1, §4.2), whatever the type:
+# ``check_forms`` reads every one sent.
+ORDER_DECIMALS = ("quantity", "price", "stopPrice", "activationPrice", "callbackRate")
+ALGO_DECIMALS = (
+    "quantity", "price", "triggerPrice", "stopPrice", "activatePrice", "activationPrice", "callbackRate",
+)  # fmt: skip
+_BOOLEANS = ("reduceOnly", "closePosition", "priceProtect")
 _GTD_MIN_AHEAD_MS = 600_000
 _GTD_MAX_MS = 253_402_300_799_000
 # A decimal parameter as Binance writes its legal range (part 1 §6.3, -1100; the futures text of
@@ -100,12 +117,91 @@ def decimal_units(text: str, name: str, decimals: int) -> int:
     written as ``DECIMAL_RANGE``, ``-1111`` when it has more digits than ``decimals`` that
     are not zeros (decision 4)."""
     if _DECIMAL.fullmatch(text) is None:
-        legal = f"legal range is '{DECIMAL_RANGE}'."
-        raise refused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
+        raise _illegal(name)
     try:
         return to_units(text, decimals)
     except FinerDigits:
         raise refused(-1111, "Precision is over the maximum defined for this asset.") from None
+
+
+def _illegal(name: str) -> RequestRefused:
+    legal = f"legal range is '{DECIMAL_RANGE}'."
+    return refused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
+
+
+def check_forms(params: Mapping[str, str], decimals: tuple[str, ...]) -> None:
+    """Every order parameter sent (not empty) written as its kind is, whether the order's
+    type uses it or not (part 2 §8's step 2, before any combination): each of ``decimals``
+    as ``DECIMAL_RANGE`` (-1100 naming it), ``reduceOnly``, ``closePosition`` and
+    ``priceProtect`` ``true``/``false`` (-1130), ``goodTillDate`` a LONG (-1102),
+    ``workingType`` one of the two (-4031)."""
+    for name in decimals:
+        text = params.get(name.lower())
+        if text and _DECIMAL.fullmatch(text) is None:
+            raise _illegal(name)
+    for name in _BOOLEANS:
+        parse_bool(params, name)
+    good_till_text = params.get("goodtilldate")
+    if good_till_text:
+        parse_long(good_till_text, "goodTillDate")
+    working_type(params)
+
+
+def time_in_force(params: Mapping[str, str], market: Market) -> TimeInForce | None:
+    """``timeInForce`` (None: not sent), -1115 for a value not of part 2 §9's list (COIN-M
+    has no GTD), whatever the order's type."""
+    text = params.get("timeinforce", "")
+    if not text:
+        return None
+    found = _TIFS.get(text)
+    if found is None or (found is TimeInForce.GTD and market is Market.CM):
+        raise refused(-1115, "Invalid timeInForce.")
+    return found
+
+
+def response_type(params: Mapping[str, str]) -> bool:
+    """Whether ``newOrderRespType`` is ``RESULT`` (default ``ACK``); -1136 for another value."""
+    result = params.get("neworderresptype", "ACK")
+    if result not in ("ACK", "RESULT"):
+        raise refused(-1136, "Invalid newOrderRespType.")
+    return result == "RESULT"
+
+
+def stp_mode(params: Mapping[str, str]) -> str:
+    """``selfTradePreventionMode`` (default ``NONE``); -5039 for another value."""
+    stp = params.get("selftradepreventionmode", "NONE")
+    if stp not in _STP_MODES:
+        raise refused(-5039, "Invalid self trade prevention mode")
+    return stp
+
+
+def price_match(params: Mapping[str, str]) -> str:
+    """``priceMatch``, ``NONE`` when not sent (or empty); -5037 for a mode not of
+    ``PRICE_MATCHES``."""
+    match = params.get("pricematch", "NONE") or "NONE"
+    if match != "NONE" and match not in PRICE_MATCHES:
+        raise refused(-5037, "Invalid price match")
+    return match
+
+
+def working_type(params: Mapping[str, str]) -> str:
+    """``workingType``, ``CONTRACT_PRICE`` when not sent (or empty); -4031 for another value
+    (part 2 §3.1)."""
+    working = params.get("workingtype", "") or "CONTRACT_PRICE"
+    if working not in _WORKING_TYPES:
+        raise refused(-4031, "Invalid parameter working type")
+    return working
+
+
+def good_till(params: Mapping[str, str], tif: TimeInForce, now_ms: int) -> int:
+    """A GTD order's ``goodTillDate`` at second precision (part 2 §3.3; -1102 when absent,
+    -5040 when not more than 600 s ahead or past 9999), 0 for another time in force."""
+    if tif is not TimeInForce.GTD:
+        return 0
+    good_till_ms = parse_long(params.get("goodtilldate", ""), "goodTillDate") // 1000 * 1000
+    if not now_ms + _GTD_MIN_AHEAD_MS < good_till_ms < _GTD_MAX_MS:
+        raise refused(-5040, _GTD_TEXT)
+    return good_till_ms
 
 
 def parse_time_range(params: Mapping[str, str]) -> tuple[int | None, int | None]:
@@ -141,7 +237,7 @@ def parse_new_order(
     symbol = params.get("symbol", "")
     if not symbol:
         raise mandatory("symbol")
-    inst = instruments.get(symbol.upper())
+    inst = instruments.get(symbol)  # as listed: ``btcusdt`` is no symbol (the module's docstring)
     if inst is None:
         raise refused(-1121, "Invalid symbol.")
     side = _SIDES.get(params.get("side", ""))
@@ -156,20 +252,11 @@ def parse_new_order(
     order_type = _TYPES.get(type_text)
     if order_type is None:
         raise refused(-1116, "Invalid orderType.")
-    tif = TimeInForce.GTC
-    if order_type is OrderType.LIMIT:
-        tif_text = params.get("timeinforce", "")
-        if not tif_text:
-            raise mandatory("timeInForce")
-        found = _TIFS.get(tif_text)
-        if found is None:
-            raise refused(-1115, "Invalid timeInForce.")
-        tif = found
-        if tif is TimeInForce.GTD and inst.market is Market.CM:
-            raise refused(-1115, "Invalid timeInForce.")
-    result = params.get("neworderresptype", "ACK")
-    if result not in ("ACK", "RESULT"):
-        raise refused(-1136, "Invalid newOrderRespType.")
+    sent_tif = time_in_force(params, inst.market)
+    if order_type is OrderType.LIMIT and sent_tif is None:
+        raise mandatory("timeInForce")
+    tif = sent_tif if order_type is OrderType.LIMIT and sent_tif is not None else TimeInForce.GTC
+    result = response_type(params)
     client_id = params.get("newclientorderid") or None
     if client_id is not None and CLIENT_ORDER_ID.fullmatch(client_id) is None:
         too_long = len(client_id) > 36
@@ -177,13 +264,10 @@ def parse_new_order(
                       else "Client order id is not valid.")  # fmt: skip
     if params.get("positionside", "BOTH") not in ("BOTH", "LONG", "SHORT"):
         raise refused(-4060, "Invalid position side.")
-    stp = params.get("selftradepreventionmode", "NONE")
-    if stp not in _STP_MODES:
-        raise refused(-5039, "Invalid self trade prevention mode")
-    price_match = params.get("pricematch", "NONE") or "NONE"
-    if price_match != "NONE":
-        if price_match not in PRICE_MATCHES:
-            raise refused(-5037, "Invalid price match")
+    stp = stp_mode(params)
+    match = price_match(params)
+    check_forms(params, ORDER_DECIMALS)
+    if match != "NONE":
         if order_type is not OrderType.LIMIT:
             raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
         if params.get("price"):
@@ -193,19 +277,14 @@ def parse_new_order(
         raise refused(-1106, "Parameter 'closePosition' sent when not required.")
     qty = _units(params, "quantity", inst.qty_decimals)
     price = 0
-    if order_type is OrderType.LIMIT and price_match == "NONE":
+    if order_type is OrderType.LIMIT and match == "NONE":
         price = _units(params, "price", inst.price_decimals)
-    good_till = 0
-    if tif is TimeInForce.GTD:
-        good_till = parse_long(params.get("goodtilldate", ""), "goodTillDate") // 1000 * 1000  # s (§3.3)
-        if not now_ms + _GTD_MIN_AHEAD_MS < good_till < _GTD_MAX_MS:
-            raise refused(-5040, _GTD_TEXT)
+    good_till_ms = good_till(params, tif, now_ms)
     reduce_only = parse_bool(params, "reduceOnly")
-    priced = order_type is OrderType.LIMIT and price_match == "NONE"  # a priceMatch's: priced later
+    priced = order_type is OrderType.LIMIT and match == "NONE"  # a priceMatch's: priced later
     _check_filters(filters[inst.symbol], order_type, price if priced else None, qty)
     return NewOrder(
-        inst, side, order_type, tif, price, qty, reduce_only, client_id, result == "RESULT", good_till,
-        price_match, stp,
+        inst, side, order_type, tif, price, qty, reduce_only, client_id, result, good_till_ms, match, stp,
     )  # fmt: skip
 
 

@@ -41,8 +41,9 @@ from tickerplant.venue.signing import verify
 
 __all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "read_params", "signed_forms"]
 
-# A logged-on key that has since been revoked, disabled or restricted: the session ends and
-# the reply's id is null (§8.6).
+# A logged-on key that has since been revoked, disabled or restricted: the session ends (§8.6).
+# The reply echoes the request's id (``ws_trading``): §8.6's example shows it null, but a
+# client that matches replies by id (python-binance, ccxt) would wait for it until its timeout.
 SESSION_REVOKED = RequestRefused(-2015, "Invalid API-key, IP, or permissions for action.", 401)
 _URI_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
 _BAD_PARAM = "Data sent for parameter '{}' is not valid."

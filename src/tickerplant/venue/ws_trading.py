@@ -7,8 +7,11 @@ engine, accounts and listen keys: a WebSocket order is a REST order, its events 
 user data stream alike (the listener drains the engine after each request, as after a
 REST one). What differs is around the answer:
 
-- the frame: ``{"id":…,"status":…,"result"|"error":…,"rateLimits":[…]}``, the id echoed;
-  a refusal carries REST's code and text and its HTTP status (400, 401, 429, 418);
+- the frame: ``{"id":…,"status":…,"result"|"error":…,"rateLimits":[…]}``, the id echoed
+  whenever the frame holds one that reads as an id (INT, STRING or null, §8.3), refusals
+  too (``params`` not an object, the session's key revoked): clients match replies by id
+  and would wait for one that never comes; a refusal carries REST's code and text and its
+  HTTP status (400, 401, 429, 418);
 - the key: the ``apiKey`` param or the session's, the signature over the sorted params
   (``ws_checks.py``);
 - weights: §8.7's (``order.place`` 0, ``order.cancel``/``order.status`` 1, ``account.*`` 5,
@@ -37,7 +40,7 @@ from tickerplant.protocol.request_weight import rate_limit_error
 from tickerplant.protocol.ws_api import OTHER_METHOD, WsApiReply, WsSession
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.rest import Headed, PrivateRest
-from tickerplant.venue.ws_checks import SESSION_REVOKED, WsParams, authorize_ws, read_params
+from tickerplant.venue.ws_checks import WsParams, authorize_ws, read_params
 
 __all__ = ["WsAdmitted", "WsMethod", "WsTrading"]
 
@@ -51,7 +54,20 @@ class _Request(msgspec.Struct):
     params: dict[str, msgspec.Raw] = {}
 
 
+class _Id(msgspec.Struct):
+    id: int | str | None = None
+
+
 _read_request = msgspec.json.Decoder(_Request).decode
+_read_id = msgspec.json.Decoder(_Id).decode
+
+
+def _request_id(frame: bytes) -> int | str | None:
+    """The frame's id where it reads as one (§8.3), whatever else in the frame does not."""
+    try:
+        return _read_id(frame).id
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 class WsMethod(NamedTuple):
@@ -143,7 +159,8 @@ class WsTrading:
         except (msgspec.DecodeError, msgspec.ValidationError) as unread:
             named = "id" if "`$.id`" in str(unread) else "params"
             refused = RequestRefused(-1130, f"Data sent for parameter '{named}' is not valid.")
-            return WsApiReply((self._frame(None, refused, None),), None, "other", refused.status)
+            reply = self._frame(_request_id(frame), refused, None)
+            return WsApiReply((reply,), None, "other", refused.status)
         name = request.method
         method = self.methods[name]
         bad: RequestRefused | None = None
@@ -179,8 +196,7 @@ class WsTrading:
                     session.api_key, session.authorized_since = authorized.key.api_key, now_ms
                 result = self._status(session, rate_limits_default, now_ms)
         except RequestRefused as refused:
-            request_id = None if refused is SESSION_REVOKED else request.id
-            return WsApiReply((self._frame(request_id, refused, limits),), None, name, refused.status)
+            return WsApiReply((self._frame(request.id, refused, limits),), None, name, refused.status)
         body: dict[str, Any] = {"id": request.id, "status": 200, "result": result}
         if limits is not None:
             body["rateLimits"] = limits

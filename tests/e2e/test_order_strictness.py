@@ -1,0 +1,131 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""Binance's strictness on an order's parameters over a real socket, REST and the WebSocket
+API alike, both markets, the order and the algo order endpoints (part 2 §3.1, §4.2, §8;
+part 1 §5.2): garbage in a parameter the order's type does not use is refused with
+Binance's code, a lowercase ``symbol`` is ``-1121``, a ``recvWindow`` past a LONG ``-1130``;
+what clients send by default (well-formed) still places. Nothing refused is placed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from test_venue_clients import Venue, plant, venue  # noqa: F401
+from test_ws_api_trading import below_bid, hmac_signed, raw
+
+from tickerplant.app import Tickerplant
+from tickerplant.market.instruments import Market
+from tickerplant.venue.order_params import DECIMAL_RANGE
+from tickerplant.venue.signing import hmac_hex
+
+
+def illegal(name: str) -> dict[str, Any]:
+    return {"code": -1100, "msg": f"Illegal characters found in parameter '{name}'; legal range is '{DECIMAL_RANGE}'."}
+
+
+INVALID_SYMBOL = {"code": -1121, "msg": "Invalid symbol."}
+BAD_WINDOW = {"code": -1130, "msg": "Data sent for parameter 'recvWindow' is not valid."}
+MALFORMED_GTD = {"code": -1102, "msg": "Mandatory parameter 'goodTillDate' was not sent, was empty/null, or malformed."}
+MATCH = {"code": -5037, "msg": "Invalid price match"}
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def post(
+    http: aiohttp.ClientSession, plant: Tickerplant, venue: Venue, market: Market, path: str, params: dict[str, str]
+) -> tuple[int, Any]:
+    """A signed POST, its parameters in a form body as ccxt sends them (part 1 §3.1)."""
+    prefix = "fapi" if market is Market.UM else "dapi"
+    body = urlencode(params | {"timestamp": str(plant.clock.now_ms())})
+    body += f"&signature={hmac_hex(venue.alice_hmac.secret, body.encode())}"
+    headers = {"X-MBX-APIKEY": venue.alice_hmac.api_key, "Content-Type": "application/x-www-form-urlencoded"}
+    url = f"http://127.0.0.1:{plant.listeners[market].port}/{prefix}/v1/{path}"
+    async with http.post(url, data=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+def far_below(plant: Tickerplant, market: Market, symbol: str) -> str:
+    """A price a tenth below the bid, on the tick: a BUY that rests, a SELL stop that waits."""
+    bid = next(plant.engines[market].data.levels(symbol, True))[0]
+    return below_bid(plant, market, symbol, bid // 10 // 100 * 100)
+
+
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_rest_refuses_what_binance_refuses(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession, market: Market
+) -> None:
+    symbol, qty = ("BTCUSDT", "0.010") if market is Market.UM else ("BTCUSD_PERP", "1")
+    low = far_below(plant, market, symbol)
+    limit = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": qty, "price": low}
+    market_order = {"symbol": symbol, "side": "BUY", "type": "MARKET", "quantity": qty}
+    stop = {"algoType": "CONDITIONAL", "symbol": symbol, "side": "SELL", "type": "STOP_MARKET", "quantity": qty,
+            "triggerPrice": low}  # fmt: skip
+    cases = [
+        ("order", limit | {"symbol": symbol.lower()}, INVALID_SYMBOL),
+        ("order", market_order | {"stopPrice": "NaN"}, illegal("stopPrice")),
+        ("order", limit | {"callbackRate": "\N{ROCKET}"}, illegal("callbackRate")),
+        ("order", limit | {"goodTillDate": "abc"}, MALFORMED_GTD),
+        ("order", limit | {"recvWindow": str(2**63)}, BAD_WINDOW),
+        ("order/test", market_order | {"workingType": "LAST_PRICE"},
+         {"code": -4031, "msg": "Invalid parameter working type"}),
+        ("algoOrder", stop | {"symbol": symbol.lower()}, INVALID_SYMBOL),
+        ("algoOrder", stop | {"priceMatch": "xyz"}, MATCH),
+        ("algoOrder", stop | {"price": "-1"}, illegal("price")),
+        ("algoOrder", stop | {"priceMatch": "OPPONENT"},
+         {"code": -5038, "msg": "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT"}),
+    ]  # fmt: skip
+    for path, params, refusal in cases:
+        assert await post(http, plant, venue, market, path, params) == (400, refusal), (path, params)
+    engine = plant.engines[market]
+    assert engine.open_orders(venue.alice, None) == [] and engine.fills(venue.alice, symbol) == []
+    # what clients send by default, well-formed, is ignored where the type does not use it
+    legacy = {"workingType": "CONTRACT_PRICE", "priceProtect": "FALSE", "newOrderRespType": "RESULT",
+              "reduceOnly": "false", "recvWindow": str(2**63 - 1)}  # fmt: skip
+    status, placed = await post(http, plant, venue, market, "order", limit | legacy)
+    assert (status, placed["status"], placed["price"]) == (200, "NEW", low)
+    status, algo = await post(http, plant, venue, market, "algoOrder", stop | legacy | {"priceProtect": "true"})
+    assert (status, algo["algoStatus"], algo["priceProtect"]) == (200, "NEW", True)
+    # a batch's orders alike, each in its place; a null is as if not sent
+    batch = json.dumps([limit | {"stopPrice": "NaN"}, limit | {"stopPrice": None}, limit | {"symbol": symbol.lower()}])
+    status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": batch})
+    assert status == 200 and answers[0] == illegal("stopPrice") and answers[2] == INVALID_SYMBOL
+    assert answers[1]["status"] == "NEW"
+
+
+async def test_the_ws_api_refuses_what_binance_refuses(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession
+) -> None:
+    for market, symbol, qty in ((Market.UM, "BTCUSDT", "0.010"), (Market.CM, "BTCUSD_PERP", "1")):
+        low = far_below(plant, market, symbol)
+        ws = await raw(http, plant, market)
+        limit = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": qty,
+                 "price": low}  # fmt: skip
+        cases = [
+            (limit | {"symbol": symbol.lower()}, INVALID_SYMBOL),
+            (limit | {"type": "MARKET", "price": "-1"}, illegal("price")),
+            (limit | {"goodTillDate": "abc"}, MALFORMED_GTD),
+            (limit | {"recvWindow": 2**63}, BAD_WINDOW),  # a JSON number, as the docs send INTs
+        ]
+        for params, refusal in cases:
+            reply = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, params))
+            assert (reply["status"], reply["error"]) == (400, refusal), params
+        assert plant.engines[market].open_orders(venue.alice, None) == []
+        await ws.ws.close()
+    ws = await raw(http, plant)
+    stop = {"algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
+            "quantity": "0.010", "triggerPrice": far_below(plant, Market.UM, "BTCUSDT")}  # fmt: skip
+    for params, refusal in ((stop | {"priceMatch": "xyz"}, MATCH), (stop | {"symbol": "btcusdt"}, INVALID_SYMBOL),
+                            (stop | {"callbackRate": "\N{ROCKET}"}, illegal("callbackRate"))):  # fmt: skip
+        reply = await ws.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, params))
+        assert (reply["status"], reply["error"]) == (400, refusal), params
+    placed = await ws.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, stop | {"workingType": "MARK_PRICE"}))
+    assert placed["status"] == 200, placed
+    await ws.ws.close()
