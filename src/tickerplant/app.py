@@ -38,7 +38,13 @@ from tickerplant.venue.engine import Engine
 from tickerplant.venue.group_commit import GroupCommit
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.store import Keyring
-from tickerplant.venue_engines import checkpoint_journal, group_commit, venue_engines, venue_hooks
+from tickerplant.venue_engines import (
+    checkpoint_journal,
+    group_commit,
+    save_order_counts,
+    venue_engines,
+    venue_hooks,
+)
 
 __all__ = ["Tickerplant", "source_for"]
 
@@ -157,7 +163,8 @@ class Tickerplant:
         loop = asyncio.get_running_loop()
         self._source_task = loop.create_task(self._run_source())
         assert self.group is not None  # made with the venue, in __init__
-        self._checkpoints = loop.create_task(checkpoint_journal(self.journal, self.group))
+        checkpoints = checkpoint_journal(self.journal, self.group, list(self.engines.values()), self.clock)
+        self._checkpoints = loop.create_task(checkpoints)
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
     def _start_venue(self) -> None:
@@ -168,7 +175,9 @@ class Tickerplant:
         views = {market: listener.view for market, listener in listeners.items()}
         self.group = group = group_commit(self.journal)
         accounts, journal = self.accounts, self.journal
-        made = venue_engines(self.config, self.source, self.instruments, views, accounts, journal, group)
+        made = venue_engines(
+            self.config, self.source, self.instruments, views, accounts, journal, group, clock.now_ms()
+        )
         for market, (engine, algos) in made.items():
             listener = listeners[market]
             self.engines[market] = engine
@@ -304,4 +313,5 @@ class Tickerplant:
         self.accounts.close()
         if self.group is not None:
             self.group.flush()  # what the last iteration staged
+            save_order_counts(self.journal, list(self.engines.values()), self.clock)  # refusals too
         self.journal.close()

@@ -2,7 +2,8 @@
 made and restored from the journal (``venue_engines``), fed by the market's deliveries after
 the views their book reads (``venue_hooks``: ``feed_engine``'s steps and the liquidations to
 the plant, each ``Contained``), their journal committed once a loop iteration
-(``group_commit``) and checkpointed in a thread (``checkpoint_journal``)."""
+(``group_commit``) and checkpointed in a thread (``checkpoint_journal``), their order-rate
+windows saved beside it once a second (``save_order_counts``: a restart does not refill them)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ from tickerplant.venue.watch import watch
 
 __all__ = [
     "CHECKPOINT_EVERY_S", "Contained", "checkpoint_journal", "feed_engine", "group_commit", "journal_failed",
-    "liquidations_to_plant", "venue_engines", "venue_hooks",
+    "liquidations_to_plant", "save_order_counts", "venue_engines", "venue_hooks",
 ]  # fmt: skip
 
 log = logging.getLogger("tickerplant")
@@ -83,11 +84,13 @@ def _transfers(engine: Engine, keyring: Keyring, now_ms: int) -> None:
 def venue_engines(
     config: ServerConfig, source: Source, instruments: Mapping[Market, list[Instrument]],
     views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal, group: GroupCommit,
+    now_ms: int,
 ) -> dict[Market, tuple[Engine, AlgoService]]:  # fmt: skip
     """One engine per market and its Algo Order service, restored from the journal, in the
     process whose plant publishes the book (``views``: what it published): on the simulated
     market its takers trade in the simulator's book (docs/venue.md). They journal through
-    ``group``: one transaction a loop iteration (``venue/group_commit.py``)."""
+    ``group``: one transaction a loop iteration (``venue/group_commit.py``). Their
+    order-rate windows open at ``now_ms`` go on from before the restart."""
     modes = PositionModes()  # one position mode per account, for both markets
     made = {}
     for market, view in views.items():
@@ -103,6 +106,7 @@ def venue_engines(
         engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))
         algos = AlgoService(engine)
         journal.load_algos(algos)
+        journal.load_counts(engine, now_ms)  # -1015's budget is not refilled by a restart
         # the same seed after a restart must not make the last run's ids again (two orders of
         # an account under one id): the sequence goes on from what the journal holds
         held = sum(engine.next_order_id.values()) - len(engine.next_order_id) + algos.book.next_id - 1
@@ -128,20 +132,27 @@ def journal_failed(error: sqlite3.Error) -> None:
     os._exit(70)
 
 
-async def checkpoint_journal(journal: SqliteJournal, group: GroupCommit) -> None:
+async def checkpoint_journal(
+    journal: SqliteJournal, group: GroupCommit, engines: Sequence[Engine], clock: Clock
+) -> None:
     """The journal's WAL copied into the database once a second of real time, when anything
     was committed: most of it in a thread (off the loop, so that no command waits for the
     file's sync), the rest on the loop between two transactions, so that the WAL starts
-    over and stays as small as a second's commits (``venue/journal.py``).
+    over and stays as small as a second's commits (``venue/journal.py``). Before, when
+    orders were counted since, the engines' order-rate windows are saved
+    (``save_order_counts``), between two transactions.
 
     The thread runs at the lowest priority (nice 19): it shares the loop's core, and at the
     same priority its ~10 ms of copying a second took turns with the loop, doubling the
     answers' time while it ran (the orders benchmark's p99)."""
     loop = asyncio.get_running_loop()
-    done = 0
+    done = counted = 0
     with ThreadPoolExecutor(1, "journal-checkpoint", initializer=_lowest_priority) as thread:
         while True:
             await asyncio.sleep(CHECKPOINT_EVERY_S)
+            if (charged := sum(engine.counts.charged for engine in engines)) != counted:
+                counted = charged
+                group.between(functools.partial(save_order_counts, journal, engines, clock))
             if journal.commits != done:
                 done = journal.commits
                 try:
@@ -150,6 +161,17 @@ async def checkpoint_journal(journal: SqliteJournal, group: GroupCommit) -> None
                     log.warning("the journal's checkpoint failed: %s", error)
                     continue
                 group.between(functools.partial(_finish_checkpoint, journal))
+
+
+def save_order_counts(journal: SqliteJournal, engines: Sequence[Engine], clock: Clock) -> None:
+    """The engines' order-rate windows still open, into the journal's database
+    (``venue/journal_counts.py``): once a second while orders come, and at a clean stop. One
+    that fails is the next second's to write (a kill meanwhile forgets only refusals: the
+    orders answered are counted again from the journal)."""
+    try:
+        journal.save_counts(engines, clock.now_ms())
+    except sqlite3.Error as error:
+        log.warning("the order-rate windows were not saved: %s", error)
 
 
 def _lowest_priority() -> None:

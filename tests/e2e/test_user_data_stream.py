@@ -29,6 +29,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.user_streams import LISTEN_KEY
 from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.listen_keys import VALIDITY_MS
+from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
 
 STILL = {"actions_per_s": 1e-9}
@@ -246,3 +247,73 @@ async def test_delete_goes_silent_and_sixty_minutes_without_a_keep_alive_end_the
         assert (await listen_key(session, um.port, "POST", "x" * 64))[0] == 401  # -2015, as any private call
     await bob_ws.close()
     await alice_ws.close()
+
+
+async def signed_post(session: aiohttp.ClientSession, port: int, path: str, api_key: str, query: str) -> Any:
+    query = f"{query}&timestamp={SystemClock().now_ms()}"
+    signature = hmac_hex(ALICE_SECRET, query.encode())
+    url = f"http://127.0.0.1:{port}{path}?{query}&signature={signature}"
+    async with session.post(url, headers={"X-MBX-APIKEY": api_key}) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_a_key_on_the_other_market_s_listener_is_an_unknown_key_there(
+    start_server: StartServer, accounts: Accounts
+) -> None:
+    """Part 4 §2.1, §2.5: a USDⓈ-M key is fstream's, a COIN-M key dstream's; dialled on the
+    other host it is a key that host does not know: the handshake completes, the
+    subscription is acknowledged and nothing is ever sent, its expiry included (the
+    connection stays open), exactly as for a key nobody made."""
+    clock = ManualClock(SystemClock().now_ms())
+    plant = await start_server(
+        clock=clock, simulator=STILL, venue_db=str(accounts.path),
+        limits={"ping_interval_s": 3 * 3600.0, "pong_timeout_s": 3 * 3600.0},
+    )  # fmt: skip
+    um, cm = plant.listeners[Market.UM], plant.listeners[Market.CM]
+    assert um.streams is not None and cm.streams is not None
+    async with aiohttp.ClientSession() as session:
+        um_key = (await listen_key(session, um.port, "POST", accounts.alice_key))[1]["listenKey"]
+        cm_key = (await listen_key(session, cm.port, "POST", accounts.alice_key, "dapi"))[1]["listenKey"]
+        unknown = "u" * 64
+        own = {
+            um.port: await RawWebSocket.connect(um.port, f"/private/ws?listenKey={um_key}"),
+            cm.port: await RawWebSocket.connect(cm.port, f"/ws/{cm_key}"),
+        }
+        forms = ("/ws/{k}", "/private/ws?listenKey={k}", "/stream?streams={k}")
+        other = {  # (listener, form) -> (the other market's key there, an unknown key there)
+            (port, form): (
+                await RawWebSocket.connect(port, form.format(k=key)),
+                await RawWebSocket.connect(port, form.format(k=unknown)),
+            )
+            for port, key in ((cm.port, um_key), (um.port, cm_key))
+            for form in forms
+        }
+        assert all(ws.status == 101 for pair in other.values() for ws in pair)  # the handshake completes
+        await eventually(lambda: len(um.streams.connections) == len(cm.streams.connections) == 7)
+
+        # each market's engine reports a leverage change to its own key: ACCOUNT_CONFIG_UPDATE
+        await signed_post(session, um.port, "/fapi/v1/leverage", accounts.alice_key, "symbol=BTCUSDT&leverage=7")
+        await signed_post(session, cm.port, "/dapi/v1/leverage", accounts.alice_key, "symbol=BTCUSD_PERP&leverage=9")
+        for port, symbol, leverage in ((um.port, "BTCUSDT", 7), (cm.port, "BTCUSD_PERP", 9)):
+            event = msgspec.json.decode((await own[port].recv()).payload)
+            assert event["e"] == "ACCOUNT_CONFIG_UPDATE" and event["ac"] == {"s": symbol, "l": leverage}
+
+        # then an hour without a keep-alive: both keys expire on their own listeners
+        clock.advance(VALIDITY_MS)
+        for ws, key in ((own[um.port], um_key), (own[cm.port], cm_key)):
+            assert msgspec.json.decode((await ws.recv_until(TEXT)).payload)["listenKey"] == key
+            assert close_code(await ws.recv_until(CLOSE)) == (1000, "listenKey expired")
+
+        # on the other listener neither the events nor the expiry came, and the connection
+        # answers as an unknown key's does: LIST_SUBSCRIPTIONS is a barrier behind anything
+        # that was queued for it
+        for (port, form), (dialled, stranger) in other.items():
+            key = um_key if port == cm.port else cm_key
+            for ws, named in ((dialled, key), (stranger, unknown)):
+                ws.send_text(b'{"method":"LIST_SUBSCRIPTIONS","id":3}')
+                frame = await ws.recv()
+                assert frame.opcode == TEXT, (port, form)
+                assert msgspec.json.decode(frame.payload) == {"result": [named], "id": 3}, (port, form)
+        for ws in [*own.values(), *(ws for pair in other.values() for ws in pair)]:
+            await ws.close()

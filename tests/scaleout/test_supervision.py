@@ -13,7 +13,9 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ports import free_port
@@ -22,7 +24,7 @@ from served_workers import get_json, serve_workers
 from timing import SECONDS, eventually
 
 from tickerplant.client import MarketStreams
-from tickerplant.scaleout.supervisor import STABLE_MS, RestartDelays
+from tickerplant.scaleout.restarts import STABLE_MS, ChildLife, RestartDelays
 
 # The servers are processes of their own, on their own loop: the tests run once, on asyncio.
 pytestmark = pytest.mark.timeout(int(120 * SECONDS))
@@ -114,9 +116,77 @@ async def test_each_child_killed_comes_back_and_the_clients_data_flows_again(tmp
                 await asyncio.sleep(0)
 
 
+async def test_the_status_says_which_child_is_down_since_when_and_when_it_starts_again(tmp_path: Path) -> None:
+    """A plant killed twice in a row waits 1 s, then 2 s, before its next start: while it
+    waits, /api/status lists it down, since its exit, with its exit status, its restarts and
+    when its next start is due; then up again, since it was ready."""
+    config = tmp_path / "quick.toml"
+    config.write_text(QUICK)
+    async with serve_workers("--config", str(config)) as served:
+        status = await get_json(f"{served.admin}/api/status")
+        processes = {p["name"]: p for p in status["processes"]}
+        assert list(processes) == ["nats-server", "plant", "gateway 1", "gateway 2"]
+        assert {(p["state"], p["restarts"], p["nextStartMs"]) for p in processes.values()} == {("up", 0, None)}
+        assert processes["plant"]["pid"] == _pids(served.log)["plant"]
+
+        async def plant_when(check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+            async with asyncio.timeout(30 * SECONDS):
+                while True:
+                    status = await get_json(f"{served.admin}/api/status")
+                    plant = next(p for p in status["processes"] if p["name"] == "plant")
+                    if check(plant):
+                        return status
+                    await asyncio.sleep(0)
+
+        for restarts, wait_ms in ((1, 1000), (2, 2000)):  # killed again 2 s after it was back
+            pid = _pids(served.log)["plant"]
+            os.kill(pid, signal.SIGKILL)
+            if restarts == 2:  # 2 s of waiting: seen by the status, however loaded the machine
+                status = await plant_when(lambda p: p["state"] == "down")
+                plant = next(p for p in status["processes"] if p["name"] == "plant")
+                assert plant["pid"] == pid and plant["lastExit"] == -9 and plant["restarts"] == 1
+                assert plant["nextStartMs"] - plant["sinceMs"] == wait_ms
+                assert next((w["role"], w["up"]) for w in status["workers"]) == ("plant", False)
+            status = await plant_when(lambda p: p["state"] == "up" and p["restarts"] == restarts)  # noqa: B023
+            plant = next(p for p in status["processes"] if p["name"] == "plant")
+            assert plant["pid"] == _pids(served.log)["plant"] != pid
+            assert (plant["lastExit"], plant["nextStartMs"]) == (-9, None)
+        others = [p for p in status["processes"] if p["name"] != "plant"]
+        assert {(p["state"], p["restarts"]) for p in others} == {("up", 0)}
+
+
 def test_restarts_wait_longer_while_a_process_keeps_dying_and_start_over_once_it_held() -> None:
     delays = RestartDelays(1.0)
-    quick = [delays.next_ms(ran_ms=500) for _ in range(7)]  # died half a second after each start
+    quick = [delays.next_ms(served_ms=500) for _ in range(7)]  # died half a second after it was ready
     assert quick == [1000, 2000, 4000, 8000, 16000, 30000, 30000]
     assert delays.next_ms() == 30000  # a start that failed: no run to judge by
-    assert delays.next_ms(ran_ms=STABLE_MS) == 1000  # it had held: from the first delay again
+    assert delays.next_ms(served_ms=STABLE_MS) == 1000  # it had held: from the first delay again
+
+
+def test_a_child_s_life_says_when_it_is_down_and_when_its_next_start_is_due() -> None:
+    life = ChildLife("plant", "plant", 1.0)
+    t = 1_000_000
+    life.started(11, t)
+    assert life.status() == {
+        "name": "plant", "role": "plant", "state": "starting", "sinceMs": t, "pid": 11, "restarts": 0,
+        "lastExit": None, "nextStartMs": None,
+    }  # fmt: skip
+    life.ready(t + 3000)
+    assert (life.state, life.since_ms) == ("up", t + 3000)
+    assert life.exited(-9, t + 5000) == 1000
+    assert life.status() | {"pid": 0} == {
+        "name": "plant", "role": "plant", "state": "down", "sinceMs": t + 5000, "pid": 0, "restarts": 0,
+        "lastExit": -9, "nextStartMs": t + 6000,
+    }  # fmt: skip
+    # started again, it dies during its start-up, which took longer than STABLE_MS: never
+    # ready, so never healthy, and the wait doubles
+    life.started(12, t + 6000)
+    assert life.exited(1, t + 6000 + STABLE_MS + 5000) == 2000 and life.restarts == 1
+    life.started(13, t + 50_000)
+    life.ready(t + 53_000)
+    assert life.exited(-9, t + 53_000 + STABLE_MS - 1) == 4000  # served just under 30 s
+    life.started(14, t + 100_000)
+    life.ready(t + 103_000)
+    assert life.exited(-15, t + 103_000 + STABLE_MS) == 1000  # served 30 s: a new incident
+    assert (life.restarts, life.last_exit, life.next_start_ms) == (3, -15, t + 103_000 + STABLE_MS + 1000)
+    assert life.failed_to_start(t + 200_000) == 2000 and life.state == "down"

@@ -22,12 +22,14 @@ SECRET = "S" * 64
 
 
 @contextlib.asynccontextmanager
-async def serve(path: Path, port: int, admin_port: int = 0) -> AsyncIterator[asyncio.subprocess.Process]:
+async def serve(
+    path: Path, port: int, admin_port: int = 0, cm_port: int = 0
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """A real `tickerplant serve`, read until it says it serves (no polling); killed on exit
     if it still runs."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
-        "--cm-port", "0", "--admin-port", str(admin_port), "--sim-rate", "1",
+        "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", "1",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None

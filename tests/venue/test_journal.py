@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -21,17 +22,20 @@ from typing import Any
 import aiohttp
 import msgspec
 import pytest
+import yarl
 from ports import free_port
 from served_venue import SECRET, serve, signed
 from test_engine import ALICE, BOB, NOW, Book, Deposits, order
 from timing import SECONDS, eventually
 
 from tickerplant import venue_engines
-from tickerplant.clock import SystemClock
+from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
+from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.accounts import KeyType, parse_amount
+from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.amendment import amendments, modify
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, Income
@@ -40,6 +44,7 @@ from tickerplant.venue.isolated import margin_history, move_margin
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.orders import OrderStatus, PositionSide
 from tickerplant.venue.settings import set_dual_side, set_leverage, set_margin_type
+from tickerplant.venue.signing import hmac_hex
 from tickerplant.venue.store import AccountStore
 from tickerplant.venue.watch import watch
 
@@ -203,7 +208,8 @@ async def test_the_journal_checkpointed_under_a_steady_flow_of_commands_starts_i
     group = venue_engines.group_commit(journal)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Stamped(group, "UM"))
     wal = path.with_name(path.name + "-wal")
-    checkpoints = asyncio.get_running_loop().create_task(venue_engines.checkpoint_journal(journal, group))
+    checkpoint = venue_engines.checkpoint_journal(journal, group, [engine], ManualClock(NOW))  # counts saved too
+    checkpoints = asyncio.get_running_loop().create_task(checkpoint)
     first = None
     try:
         for i in range(20_000):  # a deadline, not a pace: it ends at the third start over
@@ -216,7 +222,7 @@ async def test_the_journal_checkpointed_under_a_steady_flow_of_commands_starts_i
             if starts >= first + 3:
                 break
         assert starts >= first + 3
-        assert not [r for r in caplog.records if "checkpoint" in r.getMessage()]
+        assert not [r for r in caplog.records if "checkpoint" in r.getMessage() or "not saved" in r.getMessage()]
     finally:
         checkpoints.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -472,3 +478,131 @@ def test_an_operator_command_beside_a_checkpointed_journal_leaves_its_wal_alone(
     )  # fmt: skip
     assert read.stdout.split() == ["before", "after"]
     journal.close()
+
+
+def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]) -> None:
+    """-1015's budget is not refilled by a restart (docs/venue.md, "Order rate limits"):
+    after a kill (nothing saved) the open windows count again every order the journal holds,
+    the ones no key placed left out (a liquidation, a triggered algo order's child); after a
+    save (each second, a clean stop) the refusals too; a window closed since counts nothing."""
+    path, _ = database
+    journal = SqliteJournal(path)
+    book = Book()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    algos = AlgoService(engine)
+    assert NOW % 60_000 == 20_000 and NOW % 10_000 == 0  # the minute began 20 s before, a 10 s window now
+    engine.place(ALICE, order(quantity="0.001", price="59000"), NOW - 25_000)  # the minute before
+    engine.place(ALICE, order(quantity="0.001", price="59000"), NOW - 5_000)  # this minute, 10 s before
+    resting = [engine.place(ALICE, order(quantity="0.001", price="59000"), NOW + i).order for i in range(3)]
+    assert resting[0] is not None
+    modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(resting[0].order_id), "side": "BUY",
+                           "quantity": "0.001", "price": "59001"}, NOW + 3)  # fmt: skip
+    stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
+            "quantity": "0.010", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip
+    algos.place(ALICE, stop, NOW + 4)
+    book.marks["BTCUSDT"] = Fraction(61500)
+    algos.observe([], NOW + 5)  # triggered: its child, a MARKET order no key placed
+    engine.place(ALICE, order(type="MARKET", quantity="0.500"), NOW + 6)
+    book.marks["BTCUSDT"] = Fraction(40190)
+    watch(engine, [StreamMessage("btcusdt@markState", b"{}")], NOW + 7)  # liquidated: autoclose-…
+    kinds = [o.client_order_id.split("-")[0] for o in engine.orders(ALICE, "BTCUSDT")]
+    assert kinds.count("autoclose") == 1 and len(kinds) == 8  # 6 placed, the child, the liquidation
+    with pytest.raises(RequestRefused):
+        engine.place(ALICE, order(symbol="NOPE", quantity="1", price="1"), NOW + 8)  # counted, never journaled
+    here = NOW + 9_000
+    assert engine.counts.current(ALICE, here) == [(10_000, 300, 7), (60_000, 1200, 8)]
+    journal.close()
+
+    def restarted(now_ms: int) -> Engine:
+        again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+        loading = SqliteJournal(path)
+        loading.load(again)
+        loading.load_algos(AlgoService(again))
+        loading.load_counts(again, now_ms)
+        loading.close()
+        return again
+
+    # killed: the orders answered, each in its windows (the modification and the algo order
+    # are orders too); the refusal was never journaled
+    assert restarted(here).counts.current(ALICE, here) == [(10_000, 300, 6), (60_000, 1200, 7)]
+    # saved (once a second, and at a clean stop): the refusal too, and the count goes on
+    SqliteJournal(path).save_counts([engine], here)
+    again = restarted(here)
+    assert again.counts.current(ALICE, here) == [(10_000, 300, 7), (60_000, 1200, 8)]
+    placed = again.place(ALICE, order(quantity="0.001", price="59000"), here)
+    assert placed.counts == [("X-MBX-ORDER-COUNT-10S", 8), ("X-MBX-ORDER-COUNT-1M", 9)]
+    assert restarted(NOW + 10_000).counts.current(ALICE, NOW + 10_000) == [(10_000, 300, 0), (60_000, 1200, 8)]
+    assert restarted(NOW + 40_000).counts.current(ALICE, NOW + 40_000) == [(10_000, 300, 0), (60_000, 1200, 0)]
+    # only the windows still open are kept: one row per account and limit
+    SqliteJournal(path).save_counts([again], NOW + 40_000)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM venue_order_counts").fetchone() == (0,)
+
+
+@pytest.mark.timeout(int(150 * SECONDS))  # 2,400 orders and four starts, on a loaded machine
+async def test_a_server_killed_and_restarted_does_not_refill_the_order_rate_budget(tmp_path: Path) -> None:
+    """COIN-M's 1,200 orders a minute per account (part 1 §7.4), most of them spent (in
+    batches of 5, each order counted), then `kill -9` and a restart within the same minute:
+    the count goes on from every order that was answered (X-MBX-ORDER-COUNT-1M), and the
+    orders past 1,200 are refused -1015. A minute that turns during a round makes the round
+    prove nothing: then one more, which starts early in the new minute, with an account of
+    its own."""
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    now = SystemClock().now_ms()
+    keys = []
+    for name in ("carol", "dave"):
+        account = store.create_account(name, [(Market.CM, "BTC", parse_amount("10"))], now)
+        keys.append(store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=now).api_key)
+    store.close()
+    port, cm_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{cm_port}/dapi/v1"
+    spent = 1150
+
+    async def place(session: aiohttp.ClientSession, price: str, key: str, n: int) -> tuple[list[Any], int]:
+        """``n`` IOC orders below the bids (each expires at once, journaled): their answers,
+        and the minute's count after them."""
+        one = {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "LIMIT", "timeInForce": "IOC", "quantity": "1",
+               "price": price, "newOrderRespType": "RESULT"}  # fmt: skip
+        batch = urllib.parse.quote(msgspec.json.encode([one] * n).decode())
+        query = f"batchOrders={batch}&timestamp={SystemClock().now_ms()}"
+        signed = f"{query}&signature={hmac_hex(SECRET, query.encode())}"
+        url = yarl.URL(f"{base}/batchOrders?{signed}", encoded=True)  # signed as sent: not re-quoted
+        async with session.post(url, headers={"X-MBX-APIKEY": key}) as answer:
+            body = await answer.json()
+            assert answer.status == 200, body
+            return body, int(answer.headers["X-MBX-ORDER-COUNT-1M"])
+
+    for key in keys:
+        answered: list[int] = []  # each answered order's time
+        async with serve(path, port, cm_port=cm_port) as process, aiohttp.ClientSession() as session:
+            depth = await (await session.get(f"{base}/depth?symbol=BTCUSD_PERP")).json()
+            below = f"{float(depth['bids'][-1][0]) - 50:.1f}"
+
+            async def some(
+                n: int, session: aiohttp.ClientSession = session, price: str = below, key: str = key,
+                answered: list[int] = answered,
+            ) -> None:  # fmt: skip
+                for _ in range(n):
+                    results, _ = await place(session, price, key, 5)
+                    assert [r.get("status") for r in results] == ["EXPIRED"] * 5, results
+                    answered.extend(r["updateTime"] for r in results)
+
+            await asyncio.gather(*(some(spent // 5 // 10) for _ in range(10)))
+            assert len(answered) == spent
+            process.send_signal(signal.SIGKILL)  # at once: no clean stop, nothing saved on the way out
+            await process.wait()
+        async with serve(path, port, cm_port=cm_port), aiohttp.ClientSession() as session:
+            (result,), count = await place(session, below, key, 1)
+            minute = result["updateTime"] - result["updateTime"] % 60_000
+            if sum(1 for t in answered if t >= minute) < spent:  # the minute turned during the round
+                continue
+            assert count == spent + 1  # not 1: the budget goes on
+            left = 1200 - count + 1  # up to the limit, and one more
+            results = []
+            while len(results) < left:
+                results += (await place(session, below, key, min(5, left - len(results))))[0]
+        assert [r.get("status") for r in results[:-1]] == ["EXPIRED"] * (left - 1)
+        assert results[-1] == {"code": -1015, "msg": "Too many new orders; current limit is 1200 orders per MINUTE."}
+        return
+    pytest.fail("the minute turned during two rounds in a row")

@@ -5,7 +5,9 @@ The supervisor serves the public admin port; each child (the plant and every gat
 serves its own ``/metrics`` and ``/api/status`` on a loopback port the supervisor gave it.
 A scrape asks them all at once: a child that does not answer within ``timeout_s`` (down,
 restarting) adds nothing, and the merged figures say how many answered. The replay
-controls go to the plant's admin port, where the source is.
+controls go to the plant's admin port, where the source is. The status adds what the
+supervisor knows of each child process (``processes``): whether it is up, starting or down
+waiting for its restart, since when, and when that restart is due.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ class WorkersAnswers(Answers):
     """The whole server's answers, from ``workers()`` (the plant first) asked each time."""
 
     def __init__(
-        self, workers: Callable[[], Sequence[Worker]], timeout_s: float = ASK_TIMEOUT_S, *, token: str = ""
-    ) -> None:
-        """``token``: what the workers' admin listeners take (``Supervisor.child_admin_token``)."""
+        self, workers: Callable[[], Sequence[Worker]], timeout_s: float = ASK_TIMEOUT_S, *, token: str = "",
+        processes: Callable[[], list[dict[str, Any]]] = list,
+    ) -> None:  # fmt: skip
+        """``token``: what the workers' admin listeners take (``Supervisor.child_admin_token``);
+        ``processes``: the supervisor's account of its children (``Supervisor.processes``)."""
         self._workers = workers
+        self._processes = processes
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
@@ -77,7 +82,9 @@ class WorkersAnswers(Answers):
             except msgspec.DecodeError:
                 answer = None
             said.append(Said(worker.role, answer, worker.url))
-        return merge_status(said)
+        status = merge_status(said)
+        status["processes"] = self._processes()  # asked after the answers: the state they saw, or later
+        return status
 
     async def _plant(self, path: str, body: Any = None) -> dict[str, Any] | None:
         plant = next((worker for worker in self._workers() if worker.role == "plant"), None)

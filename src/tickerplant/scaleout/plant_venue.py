@@ -44,7 +44,13 @@ from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.rest import PrivateRest
 from tickerplant.venue.store import Keyring
 from tickerplant.venue.ws_trading import WsTrading
-from tickerplant.venue_engines import checkpoint_journal, group_commit, venue_engines, venue_hooks
+from tickerplant.venue_engines import (
+    checkpoint_journal,
+    group_commit,
+    save_order_counts,
+    venue_engines,
+    venue_hooks,
+)
 
 __all__ = ["PlantVenue"]
 
@@ -76,7 +82,9 @@ class PlantVenue:
         the views (``bus``: where the venue's liquidations are published, as the plant's)."""
         clock, accounts = self.clock, self.accounts
         self.group = group = group_commit(self.journal)
-        made = venue_engines(self.config, source, instruments, views, accounts, self.journal, group)
+        made = venue_engines(
+            self.config, source, instruments, views, accounts, self.journal, group, clock.now_ms()
+        )
         weight = RequestWeight(self.config.request_weight_per_min)  # its limit, for rateLimits
         rests: dict[Market, PrivateRest] = {}
         trading: dict[Market, WsTrading] = {}
@@ -104,7 +112,9 @@ class PlantVenue:
             perform = functools.partial(self._perform, desk, market)
             # each answer sent once the journal holds what it says (venue/group_commit.py)
             self._answering.append(await answer(self._nats, market, perform, group.after))
-        self._checkpoints = asyncio.get_running_loop().create_task(checkpoint_journal(self.journal, group))
+        engines = list(self.engines.values())
+        checkpoints = checkpoint_journal(self.journal, group, engines, self.clock)
+        self._checkpoints = asyncio.get_running_loop().create_task(checkpoints)
 
     def _perform(self, desk: VenueDesk, market: Market, command: bytes) -> bytes:
         return desk.answer(market, command, self.clock.now_ms())
@@ -126,4 +136,5 @@ class PlantVenue:
         self.accounts.close()
         if self.group is not None:
             self.group.flush()
+            save_order_counts(self.journal, list(self.engines.values()), self.clock)  # refusals too
         self.journal.close()

@@ -15,8 +15,10 @@ given a connection), and hands that port to every gateway: they all share it.
 
 A child that exits is restarted, the nats-server too, and the log says so: after
 ``restart_delay_ms`` (1 s), doubled for each exit in a row that came less than
-``STABLE_MS`` (30 s) after its start, up to ``MAX_RESTART_DELAY_S`` (30 s)
-(``client.backoff``, without jitter). The nats-server comes back on its port with its
+``STABLE_MS`` (30 s) after it was ready, up to ``MAX_RESTART_DELAY_S`` (30 s)
+(``scaleout/restarts.py``). While a child waits, the admin listener's ``/api/status``
+says so (``processes``: each child's state, since when, its restarts and when its next
+start is due), so a long back-off is never a silent outage. The nats-server comes back on its port with its
 token, so the plant and the gateways reconnect to it by themselves (nats-py tries every
 second) and the gateways see what was lost as a gap (its streams' clients closed 1012, the
 plant's state reloaded). A child that exits before it was ever ready (a replay's missing
@@ -48,20 +50,21 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.workers import Worker, WorkersAnswers
-from tickerplant.client.backoff import backoff
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
 from tickerplant.port_lock import PortLocks
 from tickerplant.scaleout.lifeline import Handover, encode_handover
 from tickerplant.scaleout.nats_server import EmbeddedNats
+from tickerplant.scaleout.restarts import ChildLife
 
-__all__ = ["MAX_RESTART_DELAY_S", "STABLE_MS", "RestartDelays", "Supervisor", "SupervisorFailed"]
+__all__ = ["Supervisor", "SupervisorFailed"]
 
 log = logging.getLogger("tickerplant.supervisor")
 
@@ -69,44 +72,23 @@ log = logging.getLogger("tickerplant.supervisor")
 _READY = {"plant": b"tickerplant plant publishing", "gateway": b"tickerplant gateway on"}
 _STOP_TIMEOUT_S = 10.0
 _LOOPBACK = "127.0.0.1"  # the children's admin listeners: the supervisor's to ask, nobody else's
-STABLE_MS = 30_000  # a child that ran this long before it exited is restarted after the first delay
-MAX_RESTART_DELAY_S = 30.0
 
 
 class SupervisorFailed(RuntimeError):
     pass
 
 
-class RestartDelays:
-    """One process' restart delays: ``client.backoff``'s from ``first_s``, doubling to
-    ``MAX_RESTART_DELAY_S``, started afresh for a process that had run for ``STABLE_MS``."""
-
-    def __init__(self, first_s: float) -> None:
-        self.first_s = first_s
-        self._delays = self._fresh()
-
-    def _fresh(self) -> Iterator[float]:
-        return backoff(self.first_s, 2.0, MAX_RESTART_DELAY_S, jitter=0.0)
-
-    def next_ms(self, ran_ms: int | None = None) -> int:
-        """The wait before the next start, the last one having run ``ran_ms`` (None: it
-        never started)."""
-        if ran_ms is not None and ran_ms >= STABLE_MS:
-            self._delays = self._fresh()
-        return round(1000 * next(self._delays))
-
-
 class _Child:
     """One role's process, kept running: the plant or gateway ``index``."""
 
-    def __init__(self, name: str, role: str, argv: list[str], admin_port: int) -> None:
+    def __init__(self, name: str, role: str, argv: list[str], admin_port: int, first_delay_s: float) -> None:
         self.name = name
         self.role = role
         self.argv = argv
         self.admin_port = admin_port  # its private admin listener's, or 0: none
         self.process: asyncio.subprocess.Process | None = None
         self.ready = asyncio.Event()  # printed its ready line (the first time)
-        self.starts = 0
+        self.life = ChildLife(name, role, first_delay_s)  # its starts, exits and waits, for /api/status
 
 
 class Supervisor:
@@ -134,6 +116,7 @@ class Supervisor:
         # the plant's accounts past the token the operator set on the supervisor's listener
         self.child_admin_token = secrets.token_urlsafe(32)
         self.children: list[_Child] = []
+        self.nats_life: ChildLife | None = None  # the embedded nats-server's
         self.restarts = 0  # children restarted after they exited
         self.failed = asyncio.Event()  # a child exited before it was ever ready
         self.failure = ""
@@ -156,7 +139,8 @@ class Supervisor:
         um_port, cm_port = self._reserve(self.config.um_port), self._reserve(self.config.cm_port)
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
         if config.admin_port:  # first: a port in use stops it before any child starts
-            self._answers = WorkersAnswers(self.workers, token=self.child_admin_token)
+            token = self.child_admin_token
+            self._answers = WorkersAnswers(self.workers, token=token, processes=self.processes)
             # an account's trading, asked of the plant's admin listener (its engines)
             accounts = AccountsApi(config.venue_db, self.clock, asked=self._answers.trading)
             self.admin = AdminServer(self._answers, accounts=accounts)
@@ -167,12 +151,16 @@ class Supervisor:
             self.nats_token = self.nats.token
             assert self.nats.process is not None
             log.info("nats-server started on %s (pid %d)", self.nats_url, self.nats.process.pid)
+            self.nats_life = ChildLife("nats-server", "nats", self.restart_delay_ms / 1000)
+            self.nats_life.started(self.nats.process.pid, self.clock.now_ms())
+            self.nats_life.ready(self.clock.now_ms())  # it answers once start returns
             self._keepers.append(asyncio.get_running_loop().create_task(self._keep_nats(self.nats)))
         base = [*self._command]
         plant = [*base, "plant", "--config-stdin", "--reuse-port", *self._log]
         gateway = [*base, "gateway", "--config-stdin", "--reuse-port", *self._log]
+        first_s = self.restart_delay_ms / 1000
         self.children = [
-            _Child(name, role, argv, self._reserve(0, _LOOPBACK) if config.admin_port else 0)
+            _Child(name, role, argv, self._reserve(0, _LOOPBACK) if config.admin_port else 0, first_s)
             for name, role, argv in [
                 ("plant", "plant", plant),
                 *((f"gateway {i}", "gateway", gateway) for i in range(1, config.workers + 1)),
@@ -211,6 +199,12 @@ class Supervisor:
             if child.admin_port
         ]
 
+    def processes(self) -> list[dict[str, Any]]:
+        """Each child process as ``/api/status`` lists it (``processes``): the nats-server
+        (when embedded), the plant, the gateways."""
+        lives = [self.nats_life] if self.nats_life is not None else []
+        return [life.status() for life in [*lives, *(child.life for child in self.children)]]
+
     def admin_url(self) -> str | None:
         """The admin listener's base URL, or None when it is off (``--admin-port 0``)."""
         if self.admin is None:
@@ -230,15 +224,14 @@ class Supervisor:
         return int(sock.getsockname()[1])
 
     async def _keep(self, child: _Child, config: bytes) -> None:
-        restarts = RestartDelays(self.restart_delay_ms / 1000)
+        life = child.life
         while not self._stopping:
-            started_ms = self.clock.now_ms()
             process = await asyncio.create_subprocess_exec(
                 *child.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )  # fmt: skip
             child.process = process
-            child.starts += 1
+            life.started(process.pid, self.clock.now_ms())
             assert process.stdin is not None and process.stdout is not None
             process.stdin.write(config)
             with contextlib.suppress(ConnectionError):
@@ -256,23 +249,23 @@ class Supervisor:
                 self.failed.set()
                 return
             self.restarts += 1
-            delay_ms = restarts.next_ms(self.clock.now_ms() - started_ms)
+            delay_ms = life.exited(code, self.clock.now_ms())
             name, pid = child.name, process.pid
             log.warning("%s (pid %d) exited with %s; restarting it in %d ms", name, pid, code, delay_ms)
             await self.clock.sleep_until(self.clock.now_ms() + delay_ms)
 
     async def _keep_nats(self, nats: EmbeddedNats) -> None:
         """The nats-server started again whenever it exits, on its port with its token."""
-        restarts = RestartDelays(self.restart_delay_ms / 1000)
+        life = self.nats_life
+        assert life is not None
         while not self._stopping:
-            started_ms = self.clock.now_ms()
             process = nats.process
             assert process is not None
             code = await process.wait()
             if self._stopping:
                 return
             self.restarts += 1
-            delay_ms = restarts.next_ms(self.clock.now_ms() - started_ms)
+            delay_ms = life.exited(code, self.clock.now_ms())
             pid = process.pid
             log.warning("nats-server (pid %d) exited with %s; restarting it in %d ms", pid, code, delay_ms)
             while not self._stopping:
@@ -280,19 +273,21 @@ class Supervisor:
                 try:
                     await nats.start()
                 except (OSError, RuntimeError) as exc:  # its port taken meanwhile, say
-                    delay_ms = restarts.next_ms()
+                    delay_ms = life.failed_to_start(self.clock.now_ms())
                     log.error("nats-server did not start again (%s); trying in %d ms", exc, delay_ms)
                     continue
                 assert nats.process is not None
                 log.info("nats-server started again on %s (pid %d)", nats.url, nats.process.pid)
+                life.started(nats.process.pid, self.clock.now_ms())
+                life.ready(self.clock.now_ms())
                 break
 
-    @staticmethod
-    async def _relay_output(child: _Child, stdout: asyncio.StreamReader) -> None:
+    async def _relay_output(self, child: _Child, stdout: asyncio.StreamReader) -> None:
         """The child's stdout, passed on, but for its ready line, which sets ``ready``."""
         while line := await stdout.readline():
             if line.startswith(_READY[child.role]):
                 child.ready.set()
+                child.life.ready(self.clock.now_ms())
                 continue
             sys.stdout.buffer.write(line)
             sys.stdout.flush()

@@ -20,6 +20,7 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_amendments``: each modification of an order (``orderAmendment``);
 - ``venue_margin_moves``: isolated margin moved, by its owner (``POST …/positionMargin``) or
   by a fill;
+- ``venue_order_counts``: the order-rate windows still open (``journal_counts.py``);
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``,
   ``TRANSFER``, ``AUTO_EXCHANGE``), each also a row of ``venue_wallet_changes``; a
   symbol's go back to its market, a symbol-less one to its wallet's market.
@@ -54,6 +55,7 @@ create``) no order can be placed, so nothing is written.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
@@ -64,6 +66,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, Income, MarginMove
+from tickerplant.venue.journal_counts import placed_since, save_windows, saved_windows
 from tickerplant.venue.journal_schema import FILL_COLUMNS, prepare
 from tickerplant.venue.margin import Position
 from tickerplant.venue.orders import (
@@ -321,6 +324,29 @@ class SqliteJournal:
             )
             if move.symbol in symbols:
                 engine.ledger(move.account_id).margin_moves.append(move)
+
+    def load_counts(self, engine: Engine, now_ms: int) -> None:
+        """``engine``'s order-rate windows open at ``now_ms``, as they were before the
+        restart (``journal_counts.py``): after ``load`` and ``load_algos``."""
+        db = self._open()
+        if db is None:
+            return
+        counts = engine.counts
+        since = min(now_ms - now_ms % window_ms for window_ms, *_ in counts.limits)
+        placed = placed_since(db, engine.instruments.keys(), since)
+        counts.resume(saved_windows(db, engine.market.value), placed, now_ms)
+
+    def save_counts(self, engines: Sequence[Engine], now_ms: int) -> None:
+        """The engines' order-rate windows open at ``now_ms``, in a transaction of their own:
+        between two group commits (``GroupCommit.between``), or at the end."""
+        db = self._open()
+        if db is None or self._staging:
+            return
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            for engine in engines:
+                save_windows(db, engine.market.value, engine.counts.open_windows(now_ms))
+        self.commits += 1
 
     def load_algos(self, service: Restorable) -> None:
         """The algo orders journaled on ``service``'s symbols, back into it."""
