@@ -173,3 +173,61 @@ async def test_the_mark_through_the_liquidation_price_liquidates_the_position(
     }  # fmt: skip
     await public.close()
     await leave(user, client)
+
+
+
+
+async def test_a_bankrupt_liquidation_sends_no_wallet_below_zero_and_reconciles(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """bob (42.125 USDT) goes long at 125× at the best ask; a funding takes his wallet down to
+    0.002 USDT, so that his bankruptcy price is above every bid (the spread is a tick): the
+    insurance fund takes his whole position at the order's price, which loses what is left
+    but not the taker commission. The commission is what is left (part 3 §8), no wallet on
+    his stream passes below zero, nothing is credited, and REST's income adds up."""
+    engine = plant.engines[Market.UM]
+    inst = engine.instruments["BTCUSDT"]
+    bob = python_binance(plant, closing, venue.bob_hmac)
+    user = await user_socket(plant, bob)
+    await bob.futures_change_leverage(symbol="BTCUSDT", leverage=125)
+    ask = Decimal(next(engine.data.levels("BTCUSDT", False))[0]) / 10**inst.price_decimals
+    quantity = (Decimal("42.125") * 100 / ask).quantize(Decimal("0.001"), rounding="ROUND_DOWN")
+    await bob.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=f"{quantity}")
+    while (event := await user.recv())["e"] != "ORDER_TRADE_UPDATE" or event["o"]["X"] != "FILLED":
+        pass
+    position = next(p for p in await bob.futures_position_information() if p["symbol"] == "BTCUSDT")
+    entry, size = Decimal(position["entryPrice"]), Decimal(position["positionAmt"])
+    wb = await wallet(bob)
+    assert size == quantity and 0 < wb < Decimal("42.125")
+    # a funding of 1 % at a mark that makes it take all but 0.002 (notional × rate, §9)
+    mark = ((wb - Decimal("0.002")) / (size * Decimal("0.01"))).quantize(EIGHT)
+    funding = FundingEvent("BTCUSDT", plant.clock.now_ms(), "0.01000000", f"{mark}")
+    plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])
+    seen = [await user.recv()]
+    assert seen[0]["a"]["m"] == "FUNDING_FEE"
+    left = Decimal(seen[0]["a"]["B"][0]["wb"])
+    assert Decimal("0.001") < left < Decimal("0.003")
+    bid = Decimal(next(engine.data.levels("BTCUSDT", True))[0]) / 10**inst.price_decimals
+    assert bid < entry - left / size  # §7.11: no one bids the bankruptcy price
+    while not (seen[-1]["e"] == "ORDER_TRADE_UPDATE" and seen[-1]["o"]["X"] == "FILLED"):
+        seen.append(await user.recv())
+    await bob.futures_change_leverage(symbol="ETHUSDT", leverage=7)  # then whatever the liquidation sent after
+    while seen[-1]["e"] != "ACCOUNT_CONFIG_UPDATE":
+        seen.append(await user.recv())
+    wallets = [(b["wb"], b["cw"]) for e in seen if e["e"] == "ACCOUNT_UPDATE" for b in e["a"]["B"]]
+    assert all(Decimal(w) >= 0 and Decimal(c) >= 0 for w, c in wallets), wallets
+    assert wallets[-1] == ("0.00000000", "0.00000000") and await wallet(bob) == 0
+    (new,) = [e["o"] for e in seen if e["e"] == "ORDER_TRADE_UPDATE" and e["o"]["x"] == "NEW"]
+    assert new["c"].startswith("autoclose-") and Decimal(new["p"]) >= entry - left / size  # up to the tick
+    (fill,) = [e["o"] for e in seen if e["e"] == "ORDER_TRADE_UPDATE" and e["o"]["x"] == "CALCULATED"]
+    assert (fill["L"], fill["z"]) == (new["p"], new["q"])  # the insurance fund took it all, at its price
+    # its commission is what the fill left, short of the taker's 0.05 %
+    assert Decimal(fill["n"]) == left + Decimal(fill["rp"]) < Decimal(fill["L"]) * size * Decimal("0.0005")
+
+    trades = await bob.futures_account_trades(symbol="BTCUSDT")
+    income = await bob.futures_income_history(limit=1000)
+    assert "INSURANCE_CLEAR" not in {r["incomeType"] for r in income}  # nothing left to clear, nothing credited
+    assert await wallet(bob) == Decimal("42.125") + sum(Decimal(r["income"]) for r in income)
+    commissions = [Decimal(r["income"]) for r in income if r["incomeType"] == "COMMISSION"]
+    assert sum(Decimal(t["commission"]) for t in trades) == -sum(commissions)
+    await leave(user, bob)

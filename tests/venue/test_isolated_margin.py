@@ -166,13 +166,17 @@ def test_an_isolated_liquidation_costs_no_more_than_the_isolated_wallet(
     mark_to(engine, book, "57250", NOW + 2)
     got = events(engine)
     fills = [p["o"] for _, e, p in got if e == "ORDER_TRADE_UPDATE" and p["o"]["x"] == "CALCULATED"]
-    assert [(f["L"], f["l"], f["X"], f["rp"]) for f in fills] == [("57030", "0.5", "FILLED", "-1485.00000000")]
-    clear = got[-1][2]["a"]
-    # the fill left 1 485 − 1 485 − 14.2575 commission: the insurance fund covers the 14.2575
-    assert clear == {"B": [{"a": "USDT", "wb": "8500.00000000", "cw": "8500.00000000", "bc": "14.2575"}],
-                     "P": [], "m": "INSURANCE_CLEAR"}  # fmt: skip
+    # the fill at the bankruptcy price loses the 1 485 the isolated wallet held: nothing is
+    # left for its 14.2575 commission, so it pays none (the insurance fund pays no fee),
+    # and there is no clearance fee to take
+    assert [(f["L"], f["l"], f["X"], f["rp"], f["n"]) for f in fills] == [
+        ("57030", "0.5", "FILLED", "-1485.00000000", "0")]  # fmt: skip
+    (update,) = [p["a"] for _, e, p in got if e == "ACCOUNT_UPDATE"]
+    assert update["m"] == "ORDER" and update["B"] == [{"a": "USDT", "wb": "8500.00000000", "cw": "8500.00000000",
+                                                       "bc": "0"}]  # fmt: skip
+    assert update["P"][0]["iw"] == "0.00000000"
     assert wallet(engine, ALICE) == 8500 and iw(engine) == 0
-    assert [i.amount for i in journal.batches[-1].incomes] == [1_425_750_000]
+    assert journal.batches[-1].incomes == []
 
 
 def test_a_cross_position_is_not_liquidated_by_an_isolated_loss(book: Book) -> None:

@@ -13,8 +13,8 @@ names are inference"); tickerplant's, documented in docs/venue.md:
   one less the index's ``bidBuffer``: 1 for the stablecoins, 0.95 for BTC, ETH and BNB:
   Binance's haircut for its majors); a negative one counts in full, with no haircut to
   soften it (``askBuffer`` 0). The haircut decides margin
-  (the margin check, the margin ratio, the liquidation price); what a liquidation takes or
-  credits is measured on the collateral's whole value (``haircut=False``), so that a
+  (the margin check, the margin ratio, the liquidation price); what a liquidation may take
+  is measured on the collateral's whole value (``haircut=False``), so that a
   liquidated account is never paid for the haircut it held back;
 - a held asset with no price yet (its perpetual neither marked nor booked) makes the pool unpriced
   (``Figures.priced`` false): the margin check counts it as nothing, and the margin ratio
@@ -29,7 +29,7 @@ names are inference"); tickerplant's, documented in docs/venue.md:
   figures are in USD already;
 - a USDT wallet that fees, losses or funding take below zero stays there, backed by the
   other assets, until it passes the threshold of an automatic exchange
-  (``auto_exchange.py``); a liquidation's clearance fee and its credit (``liquidation.py``)
+  (``auto_exchange.py``); a liquidation's commissions and clearance fee (``liquidation.py``)
   are measured on the pool.
 
 Sans-I/O: the figures of each asset and the marks come in as functions.

@@ -371,6 +371,7 @@ class Engine:
         self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch,
         execution: str = "TRADE",  # a liquidation's fills: CALCULATED
         trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
+        fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
     ) -> None:  # fmt: skip
         contract = self.contracts[order.symbol]
         fill_price = contract.price(price)
@@ -378,8 +379,8 @@ class Engine:
         self.exposure.hold(order.account_id, order.symbol)
         held = position.amt
         realized = toward_zero(contract.settle(position, order.side, qty, fill_price, now_ms))
-        value = abs(contract.notional(qty, fill_price))
-        commission = down(value * (self.fees.maker if maker else self.fees.taker))
+        commission = contract.commission(qty, fill_price, self.fees.maker if maker else self.fees.taker)
+        commission = commission if fee_cap is None else min(commission, fee_cap)
         asset = contract.inst.margin_asset
         delta = realized - commission
         ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
@@ -387,16 +388,17 @@ class Engine:
         if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
             mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
             booked = (realized, commission, mark, leverage)
-            moved = contract.isolate(position, held, order.side, qty, fill_price, *booked)
+            release = execution != "CALCULATED"  # a liquidation releases none before its close
+            moved = contract.isolate(position, held, order.side, qty, fill_price, *booked, release=release)
             if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
                 batch.margin_moves.append(move)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1
+        base = down(abs(contract.notional(qty, fill_price))) if contract.inverse else 0  # COIN-M's baseQty
         fill = Fill(
             order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
-            down(value) if contract.inverse else 0, realized, commission, asset, maker, now_ms,
-            order.position_side,
+            base, realized, commission, asset, maker, now_ms, order.position_side,
         )  # fmt: skip
         order.fill(price, qty, fill.base, now_ms)
         self.kept(order.account_id, order.symbol).add_fill(fill)

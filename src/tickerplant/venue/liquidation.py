@@ -13,23 +13,29 @@ maintenance margin / (cross wallet + Σ their uPnL at mark)``; each isolated pos
 - At 100 % or more (or a margin balance at or below zero), liquidation, in part 4 §4.3
   item 8's order: the margin call if it was not sent; the open orders ``EXPIRED`` with
   ``er`` ``"5"`` (cross: every one on the asset's symbols, as they all draw on the cross
-  wallet; isolated: the symbol's); then each cross position of the asset, the trigger's
-  first (isolated: the one position), closed in full by one ``LIMIT`` ``IOC`` reduce-only
-  order, client order id ``autoclose-<time><seq>`` (``<seq>`` six digits), its price the
-  bankruptcy price (§7.11: where the cross wallet plus the other cross positions' uPnL, or
-  an isolated position's wallet alone, is exactly lost) rounded to the tick on the safe
-  side (a sell up, a buy down). It takes the book at that price or better; what
-  the book cannot take, the insurance fund takes at the order's price (§8 step 6), so the
-  order is always ``FILLED``. Its events: ``NEW``, then per fill ``ACCOUNT_UPDATE``
-  (``m=ORDER``) and ``ORDER_TRADE_UPDATE`` ``x=CALCULATED`` with type ``LIQUIDATION``,
-  no ``TRADE_LITE``. Each fill pays the taker commission as any fill does.
+  wallet; isolated: the symbol's); then each cross position of the asset, the most
+  profitable at the mark first (isolated: the one position), closed in full by one
+  ``LIMIT`` ``IOC`` reduce-only order, client order id ``autoclose-<time><seq>``
+  (``<seq>`` six digits), its price the bankruptcy price (§7.11: where the cross wallet
+  plus the uPnL of the cross positions still to close, or an isolated position's wallet
+  alone, is exactly lost; of those positions only a loss counts, since their profit is
+  realized after this one's) rounded to the tick on the safe side (a sell up, a buy down).
+  It takes the book at that price or better; what the book cannot take, the insurance fund
+  takes at the order's price (§8 step 6), so the order is always ``FILLED``. Its events:
+  ``NEW``, then per fill ``ACCOUNT_UPDATE`` (``m=ORDER``) and ``ORDER_TRADE_UPDATE``
+  ``x=CALCULATED`` with type ``LIQUIDATION``, no ``TRADE_LITE``. Each fill pays the taker
+  commission as any fill does, but never more than the collateral keeps over the fills
+  still to come (``payable``): a bankrupt account's last fills pay what is left, and the
+  insurance fund pays no one's fee. So no fill loses more than the collateral, and no
+  wallet the stream or REST shows (``wb``, ``cw``, an isolated ``iw``) passes below zero:
+  each fill's figures are checked before anything is booked, and the profitable positions,
+  whose gains the losing ones' bankruptcy prices count on, close first. An isolated
+  position releases no margin to the cross wallet until its last fill closes it.
 - Then the clearance fee (§8 step 5): ``min(collateral left, liquidated notional ×
   liquidationFee)``, the rate exchangeInfo publishes (USDⓈ-M 0.0125, COIN-M 0.015),
   booked as ``INSURANCE_CLEAR`` income and an ``ACCOUNT_UPDATE`` ``m=INSURANCE_CLEAR``
-  (``B`` only). Collateral the fills left below zero is brought back to zero by the same
-  row, a credit (the insurance fund covers it, §8 step 6): the cross wallet for cross
-  positions, the position's isolated wallet for an isolated one, so that an isolated
-  position never costs more than its wallet.
+  (``B`` only); none when nothing is left. (Were the collateral left below zero, the same
+  row would credit it back to zero, §8 step 6; the bounds above leave none so.)
 
 One journal batch holds the whole liquidation. Not done: Binance's partial "smart"
 liquidation (§8 step 3), ADL, and refusing new orders during the liquidation (-2023): the
@@ -38,6 +44,7 @@ liquidation completes within the one call, so there is no "during".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -47,7 +54,7 @@ from tickerplant.venue.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
 from tickerplant.venue.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
 from tickerplant.venue.exposure import each_account
 from tickerplant.venue.funding import tran_id
-from tickerplant.venue.margin import Bracket, Contract, down
+from tickerplant.venue.margin import Bracket, Contract, down, toward_zero
 from tickerplant.venue.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
 if TYPE_CHECKING:
@@ -62,6 +69,7 @@ __all__ = [
     "check_collateral",
     "liquidate",
     "liquidation_price",
+    "payable",
 ]
 
 MARGIN_CALL_RATIO = Fraction(8, 10)  # decision 12
@@ -175,18 +183,18 @@ def margin_call(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> M
     return MarginCall(now_ms, ledger.account_id, engine.cross_wallet(ledger, asset), tuple(rows))
 
 
-def _collateral(engine: Engine, ledger: Ledger, held: Held, *, haircut: bool = True) -> Fraction:
-    """The wallet a position draws on (§7.10–§7.11): an isolated position's own, a cross
-    position's the cross wallet (its callers add the other cross positions); in
+def _collateral(engine: Engine, ledger: Ledger, held: Held, *, haircut: bool = True) -> int:
+    """The wallet a position draws on (§7.10–§7.11), 1e-8: an isolated position's own, a
+    cross position's the cross wallet (its callers add the other cross positions); in
     Multi-Assets mode the pool's, at its haircut for the liquidation price and at its whole
     value for the bankruptcy price (``collateral.py``)."""
     symbol = held[0]
     if symbol in ledger.isolated:
-        return Fraction(ledger.positions[held].isolated_wallet, 10**8)
+        return ledger.positions[held].isolated_wallet
     asset = engine.contracts[symbol].inst.margin_asset
     if ledger.multi_assets:  # the pool's collateral, in USD (collateral.py)
-        return Fraction(engine.margin_figures(ledger, asset, haircut=haircut).wallet, 10**8)
-    return Fraction(engine.cross_wallet(ledger, asset), 10**8)
+        return engine.margin_figures(ledger, asset, haircut=haircut).wallet
+    return engine.cross_wallet(ledger, asset)
 
 
 def bankruptcy_price(contract: Contract, amt: int, entry: Fraction, collateral: Fraction) -> Fraction | None:
@@ -213,7 +221,7 @@ def liquidation_price(
     position = ledger.positions.get((symbol, side))
     if position is None or not position.amt:
         return Fraction(0)
-    wallet = _collateral(engine, ledger, (symbol, side))
+    wallet = Fraction(_collateral(engine, ledger, (symbol, side)), 10**8)
     moving = [position]
     if symbol not in ledger.isolated:
         moving = ledger.held(symbol)
@@ -282,12 +290,14 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> Non
                 engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, expiry="5")
                 batch.orders.append(order.copy())
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
-    positions.sort(key=lambda held: held != trigger)
+    gains = {held: _unrealized(engine, ledger, held) for held in positions}
+    positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first
     liquidated = Fraction(0)
     before = ledger.changes.get(asset, 0)
     left = ledger.positions[trigger].isolated_wallet  # an isolated position's collateral
-    for held in positions:
-        liquidated += _close(engine, ledger, held, now_ms, batch)
+    for n, held in enumerate(positions):
+        losses = min(Fraction(0), sum((gains[other] for other in positions[n + 1 :]), Fraction(0)))
+        liquidated += _close(engine, ledger, held, losses, now_ms, batch)
     if isolated:  # its wallet, less what its fills booked, is what is left of it
         left += ledger.changes.get(asset, 0) - before
     elif ledger.multi_assets:  # the pool's collateral left, at its whole value (collateral.py)
@@ -311,22 +321,46 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> Non
     engine.journal.commit(batch)
 
 
-def _close(engine: Engine, ledger: Ledger, held: Held, now_ms: int, batch: Batch) -> Fraction:
-    """One position closed by its liquidation order; the notional it liquidated."""
+def _unrealized(engine: Engine, ledger: Ledger, held: Held) -> Fraction:
+    """A position's uPnL at its mark; 0 without one."""
+    mark = engine.mark(held[0])
+    position = ledger.positions[held]
+    return Fraction(0) if mark is None else engine.contracts[held[0]].pnl(position.amt, position.entry, mark)
+
+
+def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> list[int]:
+    """The commission each fill of a liquidation order pays, in fill order (1e-8): its taker
+    commission, but never more than ``collateral`` keeps at its lowest over the fills still
+    to book (their ``realized`` PnL), so that no fill takes the wallet below zero and the
+    insurance fund never pays a fee (part 3 §8 step 6: the fund takes the position at the
+    bankruptcy price, where the collateral is exactly lost, and has nothing to pay beyond).
+    The caller's bound: ``collateral`` plus the realized PnL of the first fills, however
+    many, is never below zero (no fill is worse than the bankruptcy price of that
+    ``collateral``)."""
+    lowest = list(realized)  # lowest[i]: the least Σ realized[i..k] over k ≥ i
+    for i in range(len(lowest) - 2, -1, -1):
+        lowest[i] += min(0, lowest[i + 1])
+    paid = []
+    for pnl, fee, low in zip(realized, fees, lowest, strict=True):
+        paid.append(max(0, min(fee, collateral + low)))
+        collateral += pnl - paid[-1]
+    return paid
+
+
+def _close(
+    engine: Engine, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, batch: Batch
+) -> Fraction:
+    """One position closed by its liquidation order; the notional it liquidated. ``losses``:
+    the uPnL of the cross positions still to close after it, if below zero (§7.11's UPNL1:
+    their profit is left out, as it is realized only after this one's loss)."""
     symbol = held[0]
     contract = engine.contracts[symbol]
     inst = contract.inst
     position = ledger.positions[held]
-    amt = position.amt
+    amt, entry = position.amt, position.entry
     side = Side.SELL if amt > 0 else Side.BUY
-    collateral = _collateral(engine, ledger, held, haircut=False)
-    if symbol not in ledger.isolated:
-        for other in _cross_positions(engine, ledger, inst.margin_asset):
-            mark = engine.mark(other[0])
-            if other != held and mark is not None:
-                kept = ledger.positions[other]
-                collateral += engine.contracts[other[0]].pnl(kept.amt, kept.entry, mark)
-    price = bankruptcy_price(contract, amt, position.entry, collateral)
+    wallet = _collateral(engine, ledger, held, haircut=False)  # what its fills book into, 1e-8
+    price = bankruptcy_price(contract, amt, entry, Fraction(wallet, 10**8) + losses)
     if price is None:  # no price loses it: at the mark
         price = engine.mark(symbol) or position.entry
     ticks = price * contract.price_one / inst.tick
@@ -354,9 +388,12 @@ def _close(engine: Engine, ledger: Ledger, held: Held, now_ms: int, batch: Batch
         book = engine.book  # in the one book, a public trade too
         public = book.print_trade(symbol, side is Side.BUY, rest, limit, now_ms) if book is not None else None
         fills.append((limit, rest, public))
+    # checked, then booked: each fill's commission is what the collateral can pay
+    realized = [toward_zero(contract.realized(amt, entry, qty, contract.price(p))) for p, qty, _ in fills]
+    fees = [contract.commission(qty, contract.price(p), engine.fees.taker) for p, qty, _ in fills]
     notional = Fraction(0)
-    for fill_price, qty, trade_id in fills:
-        engine.settle(ledger, order, fill_price, qty, False, now_ms, batch, "CALCULATED", trade_id)
+    for (fill_price, qty, trade_id), fee in zip(fills, payable(wallet, realized, fees), strict=True):
+        engine.settle(ledger, order, fill_price, qty, False, now_ms, batch, "CALCULATED", trade_id, fee)
         notional += abs(contract.notional(qty, contract.price(fill_price)))
     batch.orders.append(order.copy())
     average = order.cum_quote // order.executed_qty

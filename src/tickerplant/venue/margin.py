@@ -144,6 +144,10 @@ class Contract:
             return self.qty(qty_units) * self.inst.contract_size / price
         return self.qty(qty_units) * price
 
+    def commission(self, qty_units: int, price: Fraction, rate: Fraction) -> int:
+        """A fill's commission at ``rate`` (§10: fill notional × rate), 1e-8, rounded down."""
+        return down(abs(self.notional(qty_units, price)) * rate)
+
     def pnl(self, qty_units: int, entry: Fraction, price: Fraction) -> Fraction:
         """The PnL of a signed ``qty_units`` opened at ``entry`` and valued at ``price``."""
         if self.inverse:
@@ -161,8 +165,7 @@ class Contract:
             position.entry = self._average(abs(amt), position.entry, qty_units, price)
             position.amt = amt + signed
         else:
-            closed = min(qty_units, abs(amt))
-            realized = self.pnl(closed if amt > 0 else -closed, position.entry, price)
+            realized = self.realized(amt, position.entry, qty_units, price)
             position.amt = amt + signed
             if position.amt == 0:
                 position.entry = Fraction(0)
@@ -171,9 +174,15 @@ class Contract:
         position.update_ms = now_ms
         return realized
 
+    def realized(self, amt: int, entry: Fraction, qty_units: int, price: Fraction) -> Fraction:
+        """The PnL a fill of ``qty_units`` against the position ``amt`` opened at ``entry``
+        realizes at ``price`` (§7.7: what it closes, ``n × (fill − EP) × side``)."""
+        closed = min(qty_units, abs(amt))
+        return self.pnl(closed if amt > 0 else -closed, entry, price)
+
     def isolate(
         self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, realized: int,
-        commission: int, mark: Fraction, leverage: int,
+        commission: int, mark: Fraction, leverage: int, *, release: bool = True,
     ) -> int:  # fmt: skip
         """A fill's change to an isolated position's wallet (§7.8), ``held`` the signed
         position before it, ``realized`` and ``commission`` its booking (1e-8):
@@ -185,7 +194,10 @@ class Contract:
           at the fill price (wallet + uPnL), none of it when the equity is below zero: the
           remaining position keeps its margin ratio, and no loss it carries leaves with the
           release;
-        - closing the position returns the whole wallet (its last PnL and fee included).
+        - closing the position returns the whole wallet (its last PnL and fee included);
+        - ``release`` false (a liquidation's fills, which close the position in full within
+          one step): no share is released before the close, so that the wallet holds every
+          loss still to come.
 
         Returns the margin moved from the cross wallet (negative: to it), 1e-8."""
         opened = qty_units - (min(qty_units, abs(held)) if held and (held > 0) != (side.sign > 0) else 0)
@@ -198,8 +210,8 @@ class Contract:
         elif closed:
             wallet += realized - (commission - fee_opened)
             equity = position.isolated_wallet + toward_zero(self.pnl(held, position.entry, price))
-            release = equity * closed // abs(held) if equity > 0 else 0
-            moved = -max(0, min(wallet, release))
+            share = equity * closed // abs(held) if equity > 0 and release else 0
+            moved = -max(0, min(wallet, share))
             wallet += moved
         if opened:
             brought = down(self.order_cost(side, opened, price, mark, leverage))
