@@ -71,7 +71,7 @@ class Tickerplant:
         self, config: ServerConfig, clock: Clock | None = None, source: Source | None = None
     ) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or SystemClock(config.clock_offset_ms)
         self.source: Source = source or source_for(config, self.clock)
         self.bus = LocalBus()
         # the streams this process' clients hold, which the plants follow (market/demand.py)

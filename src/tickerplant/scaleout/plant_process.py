@@ -79,7 +79,7 @@ class PlantProcess:
         self, config: ServerConfig, bus: NatsBus, clock: Clock | None = None, source: Source | None = None
     ) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or SystemClock(config.clock_offset_ms)
         self.source: Source = source or source_for(config, self.clock)
         self._bus = bus
         self.bus_log = BusLog(log, self.clock)
