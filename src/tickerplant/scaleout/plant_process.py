@@ -114,7 +114,9 @@ class PlantProcess:
             self.views[market] = view = MarketView(market, insts)
             await self._bus.answer_state(market, functools.partial(view_state.capture, view))
         venue = self.venue
-        hooks = venue.build(self.source, prepared.instruments, self.views, self.plants, self._viewed)
+        hooks = venue.build(
+            self.source, prepared.instruments, self.views, self.plants, self._viewed, prepared.past
+        )
         self._viewed.hooks = hooks
         await venue.start()
         self.listing = Listing(

@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS venue_margin_moves (
     asset TEXT NOT NULL, time_ms INTEGER NOT NULL, delta_type TEXT NOT NULL,
     position_side TEXT NOT NULL DEFAULT 'BOTH'
 );
+CREATE TABLE IF NOT EXISTS venue_funded (
+    symbol TEXT NOT NULL PRIMARY KEY, funding_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_income (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
     amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL, market TEXT
