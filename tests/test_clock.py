@@ -69,3 +69,16 @@ async def test_system_clock_schedules_on_the_loop() -> None:
     await asyncio.wait_for(fired.wait(), 5 * SECONDS)
     assert abs(clock.now_ns() // 1_000_000 - clock.now_ms()) <= 1
     await clock.sleep_until(clock.now_ms() - 1)
+
+
+async def test_an_offset_system_clock_reads_and_schedules_on_its_own_time() -> None:
+    """``serve --clock-offset``: the clock reads the offset ahead of the system's, and a
+    timer at its own reading fires now, not 8 hours late."""
+    ahead = SystemClock(8 * 3_600_000)
+    gap = ahead.now_ms() - SystemClock().now_ms()
+    assert 8 * 3_600_000 - 1_000 <= gap <= 8 * 3_600_000
+    assert abs(ahead.now_ns() // 1_000_000 - ahead.now_ms()) <= 1
+    fired = asyncio.Event()
+    ahead.call_at(ahead.now_ms() + 1, fired.set)
+    await asyncio.wait_for(fired.wait(), 5 * SECONDS)
+    await asyncio.wait_for(ahead.sleep_until(ahead.now_ms() + 1), 5 * SECONDS)

@@ -28,6 +28,7 @@ from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.server import Listener
 from tickerplant.market.demand import Subscribed
+from tickerplant.market.history.series import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
@@ -77,7 +78,7 @@ class Tickerplant:
         self, config: ServerConfig, clock: Clock | None = None, source: Source | None = None
     ) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or SystemClock(config.clock_offset_ms)
         self.source: Source = source or source_for(config, self.clock)
         self.bus = LocalBus()
         # the streams this process' clients hold, which the plants follow (market/demand.py)
@@ -130,7 +131,7 @@ class Tickerplant:
         }
         for market in self.instruments:
             self.bus.subscribe(market, functools.partial(_count, self.published[market]))
-        self._start_venue()
+        self._start_venue(prepared.past)
         self.registry.register(
             ServerCollector(
                 self.listeners,
@@ -167,16 +168,18 @@ class Tickerplant:
         self._checkpoints = loop.create_task(checkpoints)
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
-    def _start_venue(self) -> None:
+    def _start_venue(self, past: PastSpec | None) -> None:
         """One engine per market, in this process beside the plant that publishes its book:
         it reads the listener's market view, takes the market's trades from the bus, and is
-        restored from the journal (docs/venue.md)."""
+        restored from the journal, the fundings that fell while the server was down settled
+        from the source's ``past`` (docs/venue.md)."""
         clock, listeners = self.clock, self.listeners
         views = {market: listener.view for market, listener in listeners.items()}
         self.group = group = group_commit(self.journal)
         accounts, journal = self.accounts, self.journal
+        source, instruments = self.source, self.instruments
         made = venue_engines(
-            self.config, self.source, self.instruments, views, accounts, journal, group, clock.now_ms()
+            self.config, source, instruments, views, accounts, journal, group, clock.now_ms(), past
         )
         for market, (engine, algos) in made.items():
             listener = listeners[market]

@@ -330,6 +330,12 @@ class ServerConfig:
         "turn, so streams are pushed between them (0: one answer a turn)",
         flag="--rest-turn", metavar="MS",
     )  # fmt: skip
+    clock_offset_ms: int = setting(
+        0, "testing aid: milliseconds the server's clock runs ahead of the system's (negative: "
+        "behind); the simulated market starts at that time and everything the server stamps, "
+        "checks and tells (serverTime, recvWindow, funding times) runs on it",
+        flag="--clock-offset", metavar="MS",
+    )  # fmt: skip
     limits: LimitsConfig = field(
         default_factory=LimitsConfig, metadata=section("connection limits (spec §2.4, §2.5)")
     )

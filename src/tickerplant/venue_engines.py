@@ -25,6 +25,9 @@ from tickerplant.feeds import Source
 from tickerplant.feeds.simulator.one_book import OneBook
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
+from tickerplant.market.history.marks import PastMarks
+from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
@@ -33,6 +36,7 @@ from tickerplant.venue.activity import VenueActivity
 from tickerplant.venue.algo_service import AlgoService
 from tickerplant.venue.auto_exchange import exchange_negative_balances
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.funding_catch_up import CATCH_UP_MOST, catch_up, missed_fundings
 from tickerplant.venue.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.journal_reads import JournalHistory
@@ -46,7 +50,7 @@ from tickerplant.venue.watch import watch
 
 __all__ = [
     "CHECKPOINT_EVERY_S", "Contained", "checkpoint_journal", "feed_engine", "group_commit", "journal_failed",
-    "liquidations_to_plant", "save_order_counts", "venue_engines", "venue_hooks",
+    "liquidations_to_plant", "save_order_counts", "settle_missed_fundings", "venue_engines", "venue_hooks",
 ]  # fmt: skip
 
 log = logging.getLogger("tickerplant")
@@ -84,13 +88,15 @@ def _transfers(engine: Engine, keyring: Keyring, now_ms: int) -> None:
 def venue_engines(
     config: ServerConfig, source: Source, instruments: Mapping[Market, list[Instrument]],
     views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal, group: GroupCommit,
-    now_ms: int,
+    now_ms: int, past: PastSpec | None,
 ) -> dict[Market, tuple[Engine, AlgoService]]:  # fmt: skip
     """One engine per market and its Algo Order service, restored from the journal, in the
     process whose plant publishes the book (``views``: what it published): on the simulated
     market its takers trade in the simulator's book (docs/venue.md). They journal through
     ``group``: one transaction a loop iteration (``venue/group_commit.py``). Their
-    order-rate windows open at ``now_ms`` go on from before the restart."""
+    order-rate windows open at ``now_ms`` go on from before the restart; the fundings that
+    fell while the server was down are settled from the source's ``past``
+    (``settle_missed_fundings``)."""
     modes = PositionModes()  # one position mode per account, for both markets
     made = {}
     for market, view in views.items():
@@ -115,7 +121,39 @@ def venue_engines(
                 f"{config.simulator.seed}/{market.value}/{held}"
             )
         made[market] = engine, algos
+    if past is not None:
+        settle_missed_fundings([engine for engine, _ in made.values()], instruments, past)
     return made
+
+
+def settle_missed_fundings(
+    engines: Sequence[Engine], instruments: Mapping[Market, list[Instrument]], past: PastSpec
+) -> None:
+    """The fundings that fell while the server was down, settled at the rate and mark the
+    simulated past's funding history gives them (``venue/funding_catch_up.py``), as at the
+    live start. A failure is logged: the market starts all the same."""
+    marks = PastMarks(SimulatedPast.of([i for insts in instruments.values() for i in insts], past))
+    until = past.live_from_ms
+    settled = 0
+    for engine in engines:
+        try:
+            events = []
+            for missed in missed_fundings(engine, until):
+                if missed.left:
+                    log.warning(
+                        "%s: %d funding times before %d are older than the venue settles at a start "
+                        "(the last %d); they stay unsettled", missed.symbol, missed.left, missed.first_ms,
+                        CATCH_UP_MOST,
+                    )  # fmt: skip
+                count = (missed.last_ms - missed.first_ms) // FUNDING_INTERVAL_MS + 1
+                found = marks.funding(missed.symbol, missed.first_ms, missed.last_ms, count, until)
+                events += [funding.event() for funding in found]
+            catch_up(engine, events, until)
+            settled += len(events)
+        except Exception:
+            log.exception("the venue could not settle the fundings missed while down (%s)", engine.market)
+    if settled:
+        log.info("the venue settled %d funding times that fell while it was down", settled)
 
 
 def group_commit(journal: SqliteJournal) -> GroupCommit:

@@ -48,7 +48,6 @@ import msgspec
 
 from tickerplant.market.derivatives.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 from tickerplant.market.derivatives.mark_streams import FundingEvent
-from tickerplant.market.history.marks import PastFunding
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, PRICED_BY, asset_index_row, asset_price
@@ -146,7 +145,7 @@ class DerivativesData:
                 return live
             first = live[0].T if live else None
             older = past.funding(name, start, end, most)
-            return [_event(f) for f in older if first is None or f.funding_ms < first] + live
+            return [f.event() for f in older if first is None or f.funding_ms < first] + live
 
         def answer() -> bytes:
             if symbol is not None:
@@ -281,12 +280,6 @@ class DerivativesData:
         # rows kept by open time while the bar's values are the same (encoded_rows.py)
         opens = [b.open_ms for b in chosen]
         return array(self._data.rows.valued(bars, (kind, q.interval), opens, chosen, encode))
-
-
-def _event(f: PastFunding) -> FundingEvent:
-    """A past funding as the row the view keeps (``mark_streams.FundingEvent``), written
-    as the live events are."""
-    return FundingEvent(f.symbol, f.funding_ms, fixed(f.rate, MARK_DECIMALS), fixed(f.mark, MARK_DECIMALS))
 
 
 def price_row(bar: PriceBar) -> list[int | str]:

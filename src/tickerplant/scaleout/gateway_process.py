@@ -86,7 +86,7 @@ class GatewayProcess:
         self, config: ServerConfig, bus: NatsBus, clock: Clock | None = None, *, reuse_port: bool = False
     ) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or SystemClock(config.clock_offset_ms)
         self.bus = bus
         self.reuse_port = reuse_port
         self.listing: Listing | None = None

@@ -79,7 +79,7 @@ class PlantProcess:
         self, config: ServerConfig, bus: NatsBus, clock: Clock | None = None, source: Source | None = None
     ) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or SystemClock(config.clock_offset_ms)
         self.source: Source = source or source_for(config, self.clock)
         self._bus = bus
         self.bus_log = BusLog(log, self.clock)
@@ -114,7 +114,9 @@ class PlantProcess:
             self.views[market] = view = MarketView(market, insts)
             await self._bus.answer_state(market, functools.partial(view_state.capture, view))
         venue = self.venue
-        hooks = venue.build(self.source, prepared.instruments, self.views, self.plants, self._viewed)
+        hooks = venue.build(
+            self.source, prepared.instruments, self.views, self.plants, self._viewed, prepared.past
+        )
         self._viewed.hooks = hooks
         await venue.start()
         self.listing = Listing(

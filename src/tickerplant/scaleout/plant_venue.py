@@ -33,6 +33,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.feeds import Source
 from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.user_data import UserData
+from tickerplant.market.history.series import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
@@ -76,14 +77,15 @@ class PlantVenue:
 
     def build(
         self, source: Source, instruments: Mapping[Market, list[Instrument]],
-        views: Mapping[Market, MarketView], plants: Mapping[Market, Plant], bus: Bus,
+        views: Mapping[Market, MarketView], plants: Mapping[Market, Plant], bus: Bus, past: PastSpec | None,
     ) -> dict[Market, list[Hook]]:  # fmt: skip
-        """The engines, restored from the journal; what each market's messages go to after
+        """The engines, restored from the journal, the fundings missed while the server was
+        down settled from ``past`` (``venue_engines``); what each market's messages go to after
         the views (``bus``: where the venue's liquidations are published, as the plant's)."""
         clock, accounts = self.clock, self.accounts
         self.group = group = group_commit(self.journal)
         made = venue_engines(
-            self.config, source, instruments, views, accounts, self.journal, group, clock.now_ms()
+            self.config, source, instruments, views, accounts, self.journal, group, clock.now_ms(), past
         )
         weight = RequestWeight(self.config.request_weight_per_min)  # its limit, for rateLimits
         rests: dict[Market, PrivateRest] = {}

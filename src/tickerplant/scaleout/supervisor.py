@@ -104,7 +104,7 @@ class Supervisor:
         command: Sequence[str] = (sys.executable, "-m", "tickerplant.cli"),
     ) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or SystemClock(config.clock_offset_ms)
         self.restart_delay_ms = restart_delay_ms
         self._command = list(command)
         self._log = ["--log-level", log_level, "--log-format", log_format]  # each child's

@@ -193,6 +193,9 @@ class Batch:
     margin_moves: list[MarginMove] = field(default_factory=list)
     amendments: list[Amendment] = field(default_factory=list)
     modes: list[ModeChange] = field(default_factory=list)
+    # (symbol, funding time): the last funding settled on the symbol, whatever it charged
+    # (``funding.py``: a restart settles the fundings after it that it missed)
+    funded: list[tuple[str, int]] = field(default_factory=list)
     # the engine's market ("um", "cm"), stamped by its journal (``group_commit.Stamped``): whose
     # wallets ``changes`` and the symbol-less ``incomes`` are
     market: str | None = None
@@ -200,7 +203,7 @@ class Batch:
     def __bool__(self) -> bool:
         changed = (
             self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos,
-            self.margin_moves, self.amendments, self.modes,
+            self.margin_moves, self.amendments, self.modes, self.funded,
         )  # fmt: skip
         return any(changed)
 

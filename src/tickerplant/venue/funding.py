@@ -18,7 +18,10 @@ symbol (part 4 §3.4, §4.3 item 5).
 A funding is charged once: not again when its event comes back (a restart's or a warm
 start's history, the view's duplicates), nor when its time is more than a minute before
 now (the FAQ's "1 minute deviation"; a warm start publishes the past fundings of its
-made-up history, which no position held).
+made-up history, which no position held). The last funding time settled on each symbol is
+journaled (``Batch.funded``), whatever it charged: the fundings after it that fell while the
+server was down are settled at the next start (``funding_catch_up.py``), through this same
+code, to the positions that stood unchanged across them (``missed``).
 """
 
 from __future__ import annotations
@@ -48,30 +51,40 @@ def tran_id(engine: Engine, symbol: str, time_ms: int, side: PositionSide = Posi
     return time_ms * 1000 + (list(engine.instruments).index(symbol) + shift) % 1000
 
 
-def settle_funding(engine: Engine, symbol: str, event: FundingEvent, now_ms: int) -> None:
-    """Charge ``event`` (a funding of ``symbol``) to every position on it, journaled."""
+def settle_funding(
+    engine: Engine, symbol: str, event: FundingEvent, now_ms: int, *, missed: bool = False
+) -> None:
+    """Charge ``event`` (a funding of ``symbol``) to every position on it, journaled. A live
+    event is charged to the positions as they stand when it arrives; a ``missed`` one (a
+    funding time that fell while the server was down, ``funding_catch_up.py``) to those
+    unchanged since before its time, the positions held at it (part 3 §9: "positions open at
+    the pre-specified funding times"), and whatever its age."""
     exposure = engine.exposure
-    if exposure.funded_ms.get(symbol, -1) >= event.T or now_ms - FUNDING_LATE_MS > event.T:
+    if exposure.funded_ms.get(symbol, -1) >= event.T:
+        return
+    if not missed and now_ms - FUNDING_LATE_MS > event.T:
         return
     try:
         rate, mark = Fraction(event.r), Fraction(event.p)
     except ValueError:  # a delivery contract's "" rate: no funding
         return
     exposure.funded_ms[symbol] = event.T
+    batch = Batch(funded=[(symbol, event.T)])  # settled, whatever it charges
     if not rate or mark <= 0:
+        engine.journal.commit(batch)
         return
-    batch = Batch()
 
     def charge(account_id: int) -> None:
         ledger = engine.ledger(account_id)
         for position in ledger.held(symbol):  # hedge mode: each side pays its own
+            if missed and position.update_ms >= event.T:  # opened or changed after it
+                continue
             _charge(engine, ledger, symbol, position, event, rate, mark, batch, now_ms)
 
     try:  # one account's failure charges the others all the same, and journals what was charged
         each_account(sorted(exposure.holders.get(symbol, ())), charge)
     finally:
-        if batch:
-            engine.journal.commit(batch)
+        engine.journal.commit(batch)
 
 
 def _charge(

@@ -24,6 +24,9 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``,
   ``TRANSFER``, ``AUTO_EXCHANGE``), each also a row of ``venue_wallet_changes``; a
   symbol's go back to its market, a symbol-less one to its wallet's market.
+- ``venue_funded``: per symbol, the last funding time settled, whether or not it charged
+  anything (a fee that rounds to nothing leaves no income row): at start, the fundings
+  after it are the ones the venue missed (``funding_catch_up.py``).
 
 The server stages each command's batch into one transaction per loop iteration (``stage``,
 ``commit_staged``: ``group_commit.py`` holds every acknowledgement until it is committed);
@@ -310,6 +313,10 @@ class SqliteJournal:
                     funded = engine.exposure.funded_ms
                     funded[income.symbol] = max(funded.get(income.symbol, 0), income.time_ms)
 
+        for symbol, funding_ms in db.execute("SELECT symbol, funding_ms FROM venue_funded"):
+            if symbol in symbols:
+                funded = engine.exposure.funded_ms
+                funded[symbol] = max(funded.get(symbol, 0), funding_ms)
         for row in db.execute("SELECT * FROM venue_amendments ORDER BY symbol, amendment_id"):
             symbol, amendment_id, account_id, *rest = row
             if symbol in symbols:
@@ -424,6 +431,12 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
             "leverage = coalesce(excluded.leverage, leverage), "
             "isolated = coalesce(excluded.isolated, isolated)",
             (s.account_id, s.symbol, s.leverage, s.isolated),
+        )
+    if batch.funded:
+        db.executemany(
+            "INSERT INTO venue_funded VALUES (?, ?) ON CONFLICT DO UPDATE SET "
+            "funding_ms = max(funding_ms, excluded.funding_ms)",
+            batch.funded,
         )
     for m in batch.modes:
         db.execute(

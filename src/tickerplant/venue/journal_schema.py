@@ -82,6 +82,9 @@ CREATE TABLE IF NOT EXISTS venue_order_counts (
     market TEXT NOT NULL, account_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,
     start_ms INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (market, account_id, window_ms)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_funded (
+    symbol TEXT NOT NULL PRIMARY KEY, funding_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_income (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL,
     amount INTEGER NOT NULL, time_ms INTEGER NOT NULL, tran_id INTEGER NOT NULL, market TEXT

@@ -41,6 +41,7 @@ from tickerplant.market.derivatives.mark_price import (
     mark_price,
     price_to_mark,
 )
+from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.history.draws import knotted, mix, name_key, uniform
 from tickerplant.market.history.path import Lru
 from tickerplant.market.history.series import SimulatedPast
@@ -48,7 +49,8 @@ from tickerplant.market.history.tape import SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import close_time, open_time
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind, premium_units
-from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, fixed
+from tickerplant.market.updates import MARK_DECIMALS
 
 __all__ = ["PastFunding", "PastMarks"]
 
@@ -69,6 +71,12 @@ class PastFunding(NamedTuple):
     funding_ms: int
     rate: int  # mark units (1e-8)
     mark: int  # mark units
+
+    def event(self) -> FundingEvent:
+        """This funding as the live ones are told (``mark_streams.FundingEvent``, its rate and
+        mark as text): a `fundingRate` row's, and what the venue settles a missed one by."""
+        rate, mark = fixed(self.rate, MARK_DECIMALS), fixed(self.mark, MARK_DECIMALS)
+        return FundingEvent(self.symbol, self.funding_ms, rate, mark)
 
 
 # a minute of one symbol: (mark, index, premium) bars' (open, high, low, close), mark units
