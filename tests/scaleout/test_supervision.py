@@ -36,13 +36,14 @@ BACK_S = {"nats-server": 10, "plant": 15, "gateway 1": 10}
 
 
 def _alive(pid: int) -> bool:
+    # a zombie (exited, not yet reaped by its new parent) is gone for every purpose here; a
+    # process reaped between two looks is gone too (its /proc entry goes with it)
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
         return False
-    # a zombie (exited, not yet reaped by its new parent) is gone for every purpose here
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _pids(log: list[str]) -> dict[str, int]:
