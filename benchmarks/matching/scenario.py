@@ -28,19 +28,18 @@ import msgspec
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.accounts import Balance, parse_amount
 from tickerplant.venue.amendment import modify
 from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Batch
 from tickerplant.venue.journal import SqliteJournal
 from tickerplant.venue.resting import receive
 from tickerplant.venue.store import AccountStore
 
 from ..harness.report import Target, verdict
 from .floor import BareBook
+from .open_orders import run_open_orders
+from .parts import T0, Counting, Deposits
 
 TARGET = Target(0.1)
-T0 = 1_790_000_000_000
 MID = 6_000_000  # 60000.00 in BTCUSDT's price units (2 decimals)
 LEVELS = 50
 Command = tuple[str, int, int, int]  # (kind, account, side 0 buy / 1 sell, price or order index)
@@ -62,23 +61,6 @@ class Published:
 
     def mark(self, symbol: str) -> Fraction | None:
         return Fraction(MID, 100)
-
-
-class Deposits:
-    def __init__(self, accounts: int) -> None:
-        money = parse_amount("1000000")
-        self.rows = {a: [Balance(a, Market.UM, "USDT", money, 1)] for a in range(1, accounts + 1)}
-
-    def balances(self, account_id: int) -> list[Balance]:
-        return self.rows.get(account_id, [])
-
-
-class Counting:
-    def __init__(self) -> None:
-        self.commits = 0
-
-    def commit(self, batch: Batch) -> None:
-        self.commits += 1
 
 
 def commands(count: int, accounts: int, seed: int = 7) -> list[Command]:
@@ -241,5 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  venue with the SQLite journal (a commit a command, {tenth:,} commands): {journaled:,.0f}/s")
     resting, per_trade = run_trades(args.accounts)
     print(f"  a public trade without the one book, {resting:,} orders resting: {per_trade:,.1f} µs a trade")
+    alone, full, open_orders = run_open_orders(200 if args.quick else 2000)
+    print(f"  a placement and its cancel: {alone:,.1f} µs with no open order, {full:,.1f} µs with "
+          f"{open_orders:,} open on the other symbols ({full / alone:.1f}×)")  # fmt: skip
     print(verdict("venue / floor", venue / floor, TARGET, 3))
     return 0

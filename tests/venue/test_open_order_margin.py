@@ -4,15 +4,26 @@ contract's, computed in integers, is exactly the definition's, order by order in
 
 from __future__ import annotations
 
+import contextlib
+import random
 from fractions import Fraction
 
+import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_engine import ALICE, Book, Deposits, Kept, order
 
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.amendment import modify
+from tickerplant.venue.engine import Engine
 from tickerplant.venue.ledger import Ledger
 from tickerplant.venue.margin import Contract
 from tickerplant.venue.orders import Order, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.resting import receive
+from tickerplant.venue.settings import set_dual_side, set_leverage
 
 NOW = 1_790_000_000_000
 
@@ -96,3 +107,65 @@ def test_a_ledgers_margins_without_and_with_an_order_are_its_open_order_margins(
     without, with_ = ledger.open_order_ims(BTCUSDT, mark, order, extra[1])
     assert without == ledger.open_order_im(BTCUSDT, mark)
     assert with_ == ledger.open_order_im(BTCUSDT, mark, [(order, extra[1])])
+
+
+def _fresh(ledger: Ledger) -> Ledger:
+    """A ledger made anew with ``ledger``'s orders, positions, leverage and mode: nothing
+    worked out yet, so its answers are the definition's."""
+    again = Ledger(ledger.account_id, hedge=ledger.hedge, leverage=dict(ledger.leverage))
+    again.positions = {key: position.copy() for key, position in ledger.positions.items()}
+    for resting in ledger.open_orders.values():
+        for one in resting.values():
+            again.opened(one)
+    return again
+
+
+@pytest.mark.parametrize("hedge", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_open_order_margin_kept_per_symbol_is_always_the_one_worked_out_afresh(seed: int, hedge: bool) -> None:
+    """A margin check values every symbol the account is active on from a value kept per
+    symbol (``Ledger.open_order_im``); after every kind of change (a placement, a cancel, a
+    taker's fill, a resting order's partial fill by the market, a modification, a leverage,
+    the mark moving) the kept value is what a ledger made anew works out."""
+    rng = random.Random(seed)
+    book = Book()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())
+    contract, now = engine.contracts["BTCUSDT"], NOW
+    if hedge:
+        set_dual_side(engine, ALICE, True)
+
+    def opening(side: str) -> dict[str, str]:  # in hedge mode, a side's opening order
+        return {"side": side, **({"positionSide": "LONG" if side == "BUY" else "SHORT"} if hedge else {})}
+
+    for _ in range(300):
+        now += 100
+        roll = rng.random()
+        price = f"{rng.randrange(59_000, 61_000)}.{rng.randrange(10)}0"
+        side = rng.choice(("BUY", "SELL"))
+        with contextlib.suppress(RequestRefused):
+            if roll < 0.35:
+                engine.place(ALICE, order(**opening(side), quantity="0.050", price=price), now)
+            elif roll < 0.45:
+                engine.place(ALICE, order(**opening(side), type="MARKET", quantity="0.020"), now)
+            elif (roll < 0.6 or roll >= 0.9) and (mine := engine.open_orders(ALICE, "BTCUSDT")):
+                chosen = rng.choice(mine)
+                if roll < 0.6:
+                    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id)}, now)
+                else:
+                    modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id),
+                                           "side": chosen.side.value, "quantity": "0.040", "price": price}, now)  # fmt: skip
+            elif roll < 0.7:
+                set_leverage(engine, ALICE, "BTCUSDT", rng.randrange(1, 50), now)
+            elif roll < 0.8:
+                book.marks["BTCUSDT"] = Fraction(rng.randrange(5_900_000, 6_100_000), 100)
+            else:  # the market trades at a resting order's price, or through one: it fills, in part or all
+                mine = engine.open_orders(ALICE, "BTCUSDT")
+                at = f"{rng.choice(mine).price / 100:.2f}" if mine and rng.random() < 0.7 else price
+                trade = {"e": "aggTrade", "E": now, "a": now, "s": "BTCUSDT", "p": at, "q": "0.010",
+                         "nq": "0", "f": 1, "l": 1, "T": now, "m": rng.random() < 0.5}  # fmt: skip
+                receive(engine, [StreamMessage("btcusdt@aggTrade", msgspec.json.encode(trade))], now)
+        engine.outbox.take()
+        mark = engine.mark("BTCUSDT")
+        assert mark is not None
+        ledger = engine.ledger(ALICE)
+        assert ledger.open_order_im(contract, mark) == _fresh(ledger).open_order_im(contract, mark)

@@ -401,6 +401,7 @@ class Engine:
             base, realized, commission, asset, maker, now_ms, order.position_side,
         )  # fmt: skip
         order.fill(price, qty, fill.base, now_ms)
+        ledger.touch(order.symbol)  # what it has left changed: its open-order margin too
         self.kept(order.account_id, order.symbol).add_fill(fill)
         batch.fills.append(fill)
         batch.changes.append((order.account_id, asset, delta, now_ms))
