@@ -17,6 +17,7 @@ from test_engine import ALICE, BOB, NOW, Book, Deposits, order, refusal
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue import history
+from tickerplant.venue.amendment import modify
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.history import DAY_MS, KeptHistory
 from tickerplant.venue.journal import SqliteJournal
@@ -48,8 +49,12 @@ def _session(engine: Engine, seed: int, days: int) -> int:
                 engine.place(who, order(type="MARKET", side=rng.choice(("BUY", "SELL")), quantity="0.001"), now)
             elif roll < 0.8:
                 engine.place(who, order(quantity="0.001", price=str(rng.randrange(50_000, 59_000))), now)
-            elif open_ := engine.open_orders(who, "BTCUSDT"):
+            elif (open_ := engine.open_orders(who, "BTCUSDT")) and roll < 0.9:
                 engine.cancel(who, {"symbol": "BTCUSDT", "orderid": str(rng.choice(open_).order_id)}, now)
+            elif open_:
+                moved = rng.choice(open_)
+                modify(engine, who, {"symbol": "BTCUSDT", "orderid": str(moved.order_id), "side": moved.side.value,
+                                     "quantity": "0.001", "price": str(rng.randrange(50_000, 59_000))}, now)  # fmt: skip
     return now
 
 
@@ -68,6 +73,8 @@ def test_the_journal_answers_as_the_memory_does(engine: Engine, seed: int) -> No
     end = _session(engine, seed, days=20)
     assert engine.history is not None
     journal, memory = engine.history, KeptHistory(engine)
+    moved = [a for o in engine.orders(ALICE, "BTCUSDT") for a in journal.amendments(ALICE, "BTCUSDT", o.order_id, 0, None, 100)]
+    assert moved and engine.fills(ALICE, "BTCUSDT")  # the session modified and filled orders
     rng = random.Random(seed)
     for _ in range(60):
         now = rng.randrange(NOW, end + 100 * DAY_MS)
@@ -88,6 +95,11 @@ def test_the_journal_answers_as_the_memory_does(engine: Engine, seed: int) -> No
             engine.history = memory
             assert history.trades(engine, who, "BTCUSDT", trade_params, now) == fills
             assert history.flows(engine, who, None, "", None, None, 1000, now) == flows
+            for placed in engine.orders(who, "BTCUSDT"):
+                engine.history = journal
+                moves = history.amendments(engine, who, placed, None, None, 100, now)
+                engine.history = memory
+                assert history.amendments(engine, who, placed, None, None, 100, now) == moves
     engine.history = journal
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue import history
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import Batch, OrderUpdate
@@ -148,22 +149,16 @@ def amendments(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     """``GET …/orderAmendment`` (part 2 §5): one order's modifications, oldest first, the
     last ``limit`` (50, at most 100) within ``startTime``/``endTime`` (inclusive); prices and
     quantities as the doc writes them, trailing zeros trimmed; ``modifyId`` when one was sent.
-    The engine keeps an account's last 1,000 per symbol in memory (the journal keeps all)."""
+    The past 3 months of them, from the journal (``history.py``)."""
     params = authorized.params
-    symbol, order_id, client_id = parse_order_ref(params)
-    inst = engine.symbol(symbol)
-    order = engine.find(authorized.account.account_id, inst.symbol, order_id, client_id)
-    if order is None:
-        raise refused(-2013, "Order does not exist.")
+    account_id = authorized.account.account_id
+    order = history.order(engine, account_id, params, now_ms, open_only=False)
+    inst = engine.instruments[order.symbol]
     start, end = parse_time_range(params)
     limit = min(parse_int(params, "limit") or AMENDMENTS_LIMIT[0], AMENDMENTS_LIMIT[1])
     pd, qd = inst.price_decimals, inst.qty_decimals
     rows = []
-    for a in engine.kept(order.account_id, inst.symbol).amendments:
-        if a.order_id != order.order_id or (start is not None and a.time_ms < start):
-            continue
-        if end is not None and a.time_ms > end:
-            continue
+    for a in history.amendments(engine, account_id, order, start, end, limit, now_ms):
         change: dict[str, Any] = {
             "price": {"before": _trimmed(a.price_before, pd), "after": _trimmed(a.price_after, pd)},
             "origQty": {"before": _trimmed(a.qty_before, qd), "after": _trimmed(a.qty_after, qd)},
@@ -174,7 +169,7 @@ def amendments(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         rows.append({"amendmentId": a.amendment_id, "symbol": inst.symbol, "pair": inst.pair,
                      "orderId": a.order_id, "clientOrderId": a.client_order_id, "time": a.time_ms,
                      "amendment": change})  # fmt: skip
-    return rows[-limit:]
+    return rows
 
 
 _AMENDMENTS = {("GET", "/v1/orderAmendment"): (Security.USER_DATA, 1, amendments)}  # part 1 §7

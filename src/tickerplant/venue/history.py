@@ -5,6 +5,7 @@
   not found once made more than 3 days ago, any order once made more than 90 days ago
   (-2013 for ``GET order``; absent from ``allOrders``).
 - **Trades** (``userTrades``): the past 3 months (90 days).
+- **Modifications** (``orderAmendment``): the past 3 months.
 - **Income**: USDⓈ-M keeps the past 3 months; COIN-M answers a window of at most a year.
 - **Windows**: ``allOrders`` and ``userTrades`` answer at most 7 days (more is ``-4165
   "Maximum time interval is 7 days."``, the overview's recommendation for an error Binance
@@ -32,15 +33,16 @@ from typing import Final
 from tickerplant.market.instruments import Market
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.order_params import parse_int, parse_order_ref, parse_time_range, refused
-from tickerplant.venue.orders import Fill, Order, OrderStatus
+from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus
 from tickerplant.venue.recorded import Flow, History, Span
 
-__all__ = ["KeptHistory", "flows", "order", "orders", "trades"]
+__all__ = ["KeptHistory", "amendments", "flows", "order", "orders", "trades"]
 
 DAY_MS: Final = 24 * 3600_000
 UNFILLED_ORDERS_MS: Final = 3 * DAY_MS  # a CANCELED/EXPIRED order without a fill, found this long
 ORDERS_MS: Final = 90 * DAY_MS  # any order, found this long
 TRADES_MS: Final = 90 * DAY_MS  # "past 3 months"
+AMENDMENTS_MS: Final = 90 * DAY_MS  # orderAmendment: "3 months"
 UM_INCOME_MS: Final = 90 * DAY_MS  # USDⓈ-M: "only the last 3 months"
 CM_INCOME_WINDOW_MS: Final = 365 * DAY_MS  # COIN-M: a window of at most a year
 WINDOW_MS: Final = 7 * DAY_MS  # allOrders', userTrades' and income's default; the first two's most
@@ -141,6 +143,14 @@ def flows(
     return _source(engine).flows(account_id, symbols, not symbol, kind, start or 0, end, limit)
 
 
+def amendments(
+    engine: Engine, account_id: int, order: Order, start: int | None, end: int | None, limit: int, now_ms: int
+) -> list[Amendment]:
+    """``orderAmendment``'s rows of ``order`` (found by ``order``): the past 3 months."""
+    start = max(start or 0, now_ms - AMENDMENTS_MS)
+    return _source(engine).amendments(account_id, order.symbol, order.order_id, start, end, limit)
+
+
 def _in(time_ms: int, span: Span) -> bool:
     return (
         time_ms >= span.floor_ms and (span.start_ms is None or time_ms >= span.start_ms)
@@ -183,6 +193,15 @@ class KeptHistory:
             return chosen[: span.limit]
         chosen.sort(key=lambda f: (f.time_ms, f.trade_id, f.order_id))  # the most recent, by time
         return sorted(chosen[-span.limit :], key=lambda f: (f.trade_id, f.order_id))
+
+    def amendments(
+        self, account_id: int, symbol: str, order_id: int, start_ms: int, end_ms: int | None, limit: int
+    ) -> list[Amendment]:
+        chosen = [
+            a for a in self._engine.kept(account_id, symbol).amendments
+            if a.order_id == order_id and a.time_ms >= start_ms and (end_ms is None or a.time_ms <= end_ms)
+        ]  # fmt: skip
+        return chosen[-limit:]
 
     def flows(
         self, account_id: int, symbols: Sequence[str], transfers: bool, kind: str, start_ms: int,

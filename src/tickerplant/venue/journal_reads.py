@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from tickerplant.market.instruments import Market
 from tickerplant.venue.journal import ORDER_COLUMNS, SqliteJournal, fill_from_row, order_from_row
 from tickerplant.venue.journal_schema import FILL_COLUMNS
-from tickerplant.venue.orders import Fill, Order
+from tickerplant.venue.orders import Amendment, Fill, Order
 from tickerplant.venue.recorded import Flow, Span
 
 __all__ = ["JournalHistory"]
@@ -118,6 +118,22 @@ class JournalHistory:
                 (*args, span.limit),
             ).fetchall()
         return sorted((fill_from_row(row) for row in rows), key=lambda f: (f.trade_id, f.order_id))
+
+    def amendments(
+        self, account_id: int, symbol: str, order_id: int, start_ms: int, end_ms: int | None, limit: int
+    ) -> list[Amendment]:
+        db = self._db()
+        if db is None:
+            return []
+        end_sql, end_args = ("", []) if end_ms is None else (" AND time_ms <= ?", [end_ms])
+        rows = db.execute(
+            "SELECT symbol, amendment_id, account_id, order_id, client_order_id, time_ms, price_before, "
+            "price_after, qty_before, qty_after, count, modify_id FROM venue_amendments "
+            "INDEXED BY venue_amendments_by_order WHERE account_id = ? AND symbol = ? AND order_id = ? "
+            f"AND time_ms >= ?{end_sql} ORDER BY amendment_id DESC LIMIT ?",
+            (account_id, symbol, order_id, start_ms, *end_args, limit),
+        ).fetchall()
+        return [Amendment(a, s, i, *rest) for s, i, a, *rest in reversed(rows)]
 
     def flows(
         self, account_id: int, symbols: Sequence[str], transfers: bool, kind: str, start_ms: int,

@@ -36,6 +36,7 @@ CREATE INDEX IF NOT EXISTS venue_fills_by_time ON venue_fills (account_id, symbo
 CREATE INDEX IF NOT EXISTS venue_fills_by_order ON venue_fills (account_id, symbol, order_id);
 CREATE INDEX IF NOT EXISTS venue_fills_by_account_time ON venue_fills (account_id, time_ms);
 CREATE INDEX IF NOT EXISTS venue_income_by_time ON venue_income (account_id, time_ms);
+CREATE INDEX IF NOT EXISTS venue_amendments_by_order ON venue_amendments (account_id, symbol, order_id);
 """
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS venue_orders (

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-from tickerplant.venue.orders import Fill, Order
+from tickerplant.venue.orders import Amendment, Fill, Order
 
 __all__ = ["Flow", "History", "Span"]
 
@@ -61,6 +61,12 @@ class History(Protocol):
 
     def fills(self, account_id: int, symbol: str, span: Span, order_id: int | None) -> list[Fill]:
         """``span``'s fills ascending by trade id (only ``order_id``'s when given)."""
+        ...
+
+    def amendments(
+        self, account_id: int, symbol: str, order_id: int, start_ms: int, end_ms: int | None, limit: int
+    ) -> list[Amendment]:
+        """The last ``limit`` modifications of the order in [``start_ms``, ``end_ms``], oldest first."""
         ...
 
     def flows(
