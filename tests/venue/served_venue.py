@@ -23,13 +23,13 @@ SECRET = "S" * 64
 
 @contextlib.asynccontextmanager
 async def serve(
-    path: Path, port: int, admin_port: int = 0, cm_port: int = 0
+    path: Path, port: int, admin_port: int = 0, cm_port: int = 0, options: tuple[str, ...] = ()
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A real `tickerplant serve`, read until it says it serves (no polling); killed on exit
-    if it still runs."""
+    """A real `tickerplant serve` (and its ``options``), read until it says it serves (no
+    polling); killed on exit if it still runs."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
-        "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", "1",
+        "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", "1", *options,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None

@@ -13,8 +13,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
-from collections.abc import AsyncIterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,9 @@ import aiohttp
 import msgspec
 import pytest
 from ports import free_port
+from served_venue import serve
 from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, book, engine, journal, order  # noqa: F401
 from test_journal import SECRET, database  # noqa: F401
-from timing import SECONDS, eventually
 
 from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS, next_funding_ms
@@ -189,36 +187,12 @@ def test_the_catch_up_is_bounded_to_the_latest_funding_times() -> None:
 # -- over a real socket: a real `tickerplant serve` killed before a funding time --------------
 
 
-@contextlib.asynccontextmanager
-async def _serve(
+def _serve(
     path: Path, ports: tuple[int, int], at_ms: int, *more: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A real `tickerplant serve` whose clock reads ``at_ms`` as it starts (``--clock-offset``),
-    read until it says it serves (no polling)."""
+) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:
+    """A real `tickerplant serve` whose clock reads ``at_ms`` as it starts (``--clock-offset``)."""
     offset = at_ms - SystemClock().now_ms()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(ports[0]),
-        "--cm-port", str(ports[1]), "--admin-port", "0", "--sim-rate", "1", "--clock-offset", str(offset), *more,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    said: list[str] = []
-
-    async def read(stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            said.append(line.decode())
-
-    reading = asyncio.ensure_future(read(process.stdout))
-    try:
-        await eventually(lambda: any("Ctrl-C stops" in line for line in said) or process.returncode is not None,
-                         60 * SECONDS)  # fmt: skip
-        assert process.returncode is None, "".join(said)
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
-        await reading
+    return serve(path, ports[0], cm_port=ports[1], options=("--clock-offset", str(offset), *more))
 
 
 class Venue:

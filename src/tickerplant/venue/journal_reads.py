@@ -39,6 +39,20 @@ def _bounds(span: Span) -> tuple[str, list[object]]:
     return sql, args
 
 
+def _page(
+    db: sqlite3.Connection, span: Span, by_id: tuple[str, str], by_time: tuple[str, str], args: list[object]
+) -> list[tuple[object, ...]]:
+    """``span``'s page of rows: from its id on, ascending by id (``by_id``: the query ending
+    in ``>= ?`` and its id columns), else the most recent (``by_time``: the query and its id
+    columns, after the time, newest first)."""
+    if span.from_id is not None:
+        query, ids = by_id
+        return db.execute(f"{query} ORDER BY {ids} LIMIT ?", (*args, span.from_id, span.limit)).fetchall()
+    query, ids = by_time
+    newest = ", ".join(f"{column} DESC" for column in ids.split(", "))
+    return db.execute(f"{query} ORDER BY time_ms DESC, {newest} LIMIT ?", (*args, span.limit)).fetchall()
+
+
 class JournalHistory:
     """``History`` over ``journal``'s tables, for one market's engine (``market``: which of
     the symbol-less flows are its wallet's, as ``journal.load`` decides)."""
@@ -80,19 +94,10 @@ class JournalHistory:
             "WHERE account_id = ? AND symbol = ?" + bounds + " AND NOT (status IN ('CANCELED', 'EXPIRED') "
             "AND executed_qty = 0 AND time_ms < ?)"
         )
-        args = [account_id, symbol, *args, unfilled_floor_ms]
-        if span.from_id is not None:
-            rows = db.execute(
-                f"SELECT {ORDER_COLUMNS} FROM venue_orders INDEXED BY venue_orders_by_id {where} "
-                "AND order_id >= ? ORDER BY order_id LIMIT ?",
-                (*args, span.from_id, span.limit),
-            ).fetchall()
-        else:
-            rows = db.execute(
-                f"SELECT {ORDER_COLUMNS} FROM venue_orders INDEXED BY venue_orders_by_time {where} "
-                "ORDER BY time_ms DESC, order_id DESC LIMIT ?",
-                (*args, span.limit),
-            ).fetchall()
+        select = f"SELECT {ORDER_COLUMNS} FROM venue_orders INDEXED BY"
+        by_id = (f"{select} venue_orders_by_id {where} AND order_id >= ?", "order_id")
+        by_time = (f"{select} venue_orders_by_time {where}", "order_id")
+        rows = _page(db, span, by_id, by_time, [account_id, symbol, *args, unfilled_floor_ms])
         return sorted((order_from_row(row) for row in rows), key=lambda o: o.order_id)
 
     def fills(self, account_id: int, symbol: str, span: Span, order_id: int | None) -> list[Fill]:
@@ -101,22 +106,13 @@ class JournalHistory:
             return []
         bounds, args = _bounds(span)
         where, args = "WHERE account_id = ? AND symbol = ?" + bounds, [account_id, symbol, *args]
-        index = "venue_fills_by_time"
-        if order_id is not None:
-            where, args, index = where + " AND order_id = ?", [*args, order_id], "venue_fills_by_order"
-        if span.from_id is not None:
-            index = index if order_id is not None else "venue_fills_by_id"
-            rows = db.execute(
-                f"{_FILL_SELECT} INDEXED BY {index} {where} "
-                "AND trade_id >= ? ORDER BY trade_id, order_id LIMIT ?",
-                (*args, span.from_id, span.limit),
-            ).fetchall()
-        else:
-            rows = db.execute(
-                f"{_FILL_SELECT} INDEXED BY {index} {where} "
-                "ORDER BY time_ms DESC, trade_id DESC, order_id DESC LIMIT ?",
-                (*args, span.limit),
-            ).fetchall()
+        by_id_index, by_time_index = "venue_fills_by_id", "venue_fills_by_time"
+        if order_id is not None:  # one order's few fills: its index whichever way they are paged
+            where, args = where + " AND order_id = ?", [*args, order_id]
+            by_id_index = by_time_index = "venue_fills_by_order"
+        by_id = (f"{_FILL_SELECT} INDEXED BY {by_id_index} {where} AND trade_id >= ?", "trade_id, order_id")
+        by_time = (f"{_FILL_SELECT} INDEXED BY {by_time_index} {where}", "trade_id, order_id")
+        rows = _page(db, span, by_id, by_time, args)
         return sorted((fill_from_row(row) for row in rows), key=lambda f: (f.trade_id, f.order_id))
 
     def amendments(
