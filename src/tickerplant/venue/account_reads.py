@@ -7,7 +7,7 @@ market with their security type and weight (part 3 §2).
 ``income`` lists ``REALIZED_PNL`` and ``COMMISSION`` rows of every fill, and the flows of
 their own (``FUNDING_FEE``, ``INSURANCE_CLEAR``, ``TRANSFER``, ``AUTO_EXCHANGE``), from the
 journal within Binance's windows (``history.py``). ``forceOrders`` (part 3 §4.16) lists the
-account's liquidation orders among the orders the engine keeps in memory.
+account's liquidation orders from the journal too.
 """
 
 from __future__ import annotations
@@ -131,15 +131,8 @@ def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     start, end = parse_time_range(params)
     limit = min(parse_int(params, "limit") or 50, 100)
     account_id = authorized.account.account_id
-    symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
-    chosen = [
-        o for s in symbols for o in engine.orders(account_id, s)
-        if o.client_order_id.startswith("autoclose-")
-        and (start is None or o.time_ms >= start) and (end is None or o.time_ms <= end)
-    ]  # fmt: skip
-    chosen.sort(key=lambda o: (o.time_ms, o.order_id))
     rows = []
-    for order in chosen[-limit:]:
+    for order in history.liquidations(engine, account_id, symbol, start, end, limit, now_ms):
         inst = engine.instruments[order.symbol]
         qd, linear = inst.qty_decimals, inst.market is Market.UM
         row: dict[str, Any] = {

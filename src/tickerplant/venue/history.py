@@ -6,6 +6,9 @@
   (-2013 for ``GET order``; absent from ``allOrders``).
 - **Trades** (``userTrades``): the past 3 months (90 days).
 - **Modifications** (``orderAmendment``): the past 3 months.
+- **Liquidations** (``forceOrders``): the 7 days before the end without a start, the past
+  90 days at most; **isolated margin moved** (``positionMargin/history``): the past 30 days,
+  a window of at most 30 (``-4165``).
 - **Income**: USDⓈ-M keeps the past 3 months; COIN-M answers a window of at most a year.
 - **Windows**: ``allOrders`` and ``userTrades`` answer at most 7 days (more is ``-4165
   "Maximum time interval is 7 days."``, the overview's recommendation for an error Binance
@@ -32,17 +35,22 @@ from typing import Final
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.engine import Engine
+from tickerplant.venue.events import MarginMove
 from tickerplant.venue.order_params import parse_int, parse_order_ref, parse_time_range, refused
 from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus
 from tickerplant.venue.recorded import Flow, History, Span
 
-__all__ = ["KeptHistory", "amendments", "flows", "order", "orders", "trades"]
+__all__ = [
+    "KeptHistory", "amendments", "flows", "liquidations", "margin_moves", "order", "orders", "trades",
+]
 
 DAY_MS: Final = 24 * 3600_000
 UNFILLED_ORDERS_MS: Final = 3 * DAY_MS  # a CANCELED/EXPIRED order without a fill, found this long
 ORDERS_MS: Final = 90 * DAY_MS  # any order, found this long
 TRADES_MS: Final = 90 * DAY_MS  # "past 3 months"
 AMENDMENTS_MS: Final = 90 * DAY_MS  # orderAmendment: "3 months"
+LIQUIDATIONS_MS: Final = 90 * DAY_MS  # forceOrders' lookback (part 2 §6's COIN-M row: 90 days)
+MARGIN_MOVES_MS: Final = 30 * DAY_MS  # positionMargin/history: 30 days back, a window of 30
 UM_INCOME_MS: Final = 90 * DAY_MS  # USDⓈ-M: "only the last 3 months"
 CM_INCOME_WINDOW_MS: Final = 365 * DAY_MS  # COIN-M: a window of at most a year
 WINDOW_MS: Final = 7 * DAY_MS  # allOrders', userTrades' and income's default; the first two's most
@@ -151,6 +159,31 @@ def amendments(
     return _source(engine).amendments(account_id, order.symbol, order.order_id, start, end, limit)
 
 
+def liquidations(
+    engine: Engine, account_id: int, symbol: str | None, start: int | None, end: int | None, limit: int,
+    now_ms: int,
+) -> list[Order]:  # fmt: skip
+    """``forceOrders``' liquidation orders: without a start, the 7 days before the end (part
+    2 §6.9); at most the past 90 days."""
+    if start is None:
+        start = (end if end is not None else now_ms) - WINDOW_MS
+    start = max(start, now_ms - LIQUIDATIONS_MS)
+    symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
+    return _source(engine).liquidations(account_id, symbols, start, end, limit)
+
+
+def margin_moves(
+    engine: Engine, account_id: int, symbol: str, kind: int | None, start: int | None, end: int | None,
+    limit: int, now_ms: int,
+) -> list[MarginMove]:  # fmt: skip
+    """``positionMargin/history``: at most 30 days back, a window of at most 30 days (part 3
+    §2's table)."""
+    if start is not None and end is not None and end - start > MARGIN_MOVES_MS:
+        raise refused(-4165, f"Maximum time interval is {MARGIN_MOVES_MS // DAY_MS} days.")
+    start = max(start or 0, now_ms - MARGIN_MOVES_MS)
+    return _source(engine).margin_moves(account_id, engine.symbol(symbol).symbol, kind, start, end, limit)
+
+
 def _in(time_ms: int, span: Span) -> bool:
     return (
         time_ms >= span.floor_ms and (span.start_ms is None or time_ms >= span.start_ms)
@@ -202,6 +235,27 @@ class KeptHistory:
             if a.order_id == order_id and a.time_ms >= start_ms and (end_ms is None or a.time_ms <= end_ms)
         ]  # fmt: skip
         return chosen[-limit:]
+
+    def liquidations(
+        self, account_id: int, symbols: Sequence[str], start_ms: int, end_ms: int | None, limit: int
+    ) -> list[Order]:
+        chosen = [
+            o for s in symbols for o in self._engine.orders(account_id, s)
+            if o.client_order_id.startswith("autoclose-") and o.time_ms >= start_ms
+            and (end_ms is None or o.time_ms <= end_ms)
+        ]  # fmt: skip
+        chosen.sort(key=lambda o: (o.time_ms, o.order_id))
+        return chosen[-limit:]
+
+    def margin_moves(
+        self, account_id: int, symbol: str, kind: int | None, start_ms: int, end_ms: int | None, limit: int
+    ) -> list[MarginMove]:
+        chosen = [
+            m for m in self._engine.ledger(account_id).margin_moves
+            if m.symbol == symbol and (kind is None or m.kind == kind) and m.time_ms >= start_ms
+            and (end_ms is None or m.time_ms <= end_ms)
+        ]  # fmt: skip
+        return chosen[:limit]
 
     def flows(
         self, account_id: int, symbols: Sequence[str], transfers: bool, kind: str, start_ms: int,

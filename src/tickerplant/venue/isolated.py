@@ -28,6 +28,7 @@ import msgspec
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue import history
 from tickerplant.venue.accounts import AMOUNT_DECIMALS, AMOUNT_SCALE
 from tickerplant.venue.checks import Authorized, Security
 from tickerplant.venue.engine import Engine
@@ -108,23 +109,21 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
 
 def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     """``GET …/positionMargin/history``: the account's moves on ``symbol``, oldest first,
-    at most ``limit`` (500); ``type`` and ``startTime``/``endTime`` narrow them."""
+    at most ``limit`` (500); ``type`` and ``startTime``/``endTime`` narrow them; the past 30
+    days, from the journal (``history.py``)."""
     params = authorized.params
     name = engine.symbol(parse_symbol(params)).symbol
     kind = parse_int(params, "type")
     start, end = parse_time_range(params)
     limit = parse_int(params, "limit") or _HISTORY_LIMIT
     rows = []
-    for move in engine.ledger(authorized.account.account_id).margin_moves:
-        if move.symbol != name or (kind is not None and move.kind != kind):
-            continue
-        if (start is not None and move.time_ms < start) or (end is not None and move.time_ms > end):
-            continue
+    account_id = authorized.account.account_id
+    for move in history.margin_moves(engine, account_id, name, kind, start, end, limit, now_ms):
         row: dict[str, Any] = {"symbol": name, "type": move.kind, "deltaType": move.delta_type,
                                "amount": fixed(move.amount, 8), "asset": move.asset, "time": move.time_ms,
                                "positionSide": move.position_side.value}  # fmt: skip
         rows.append(row)
-    return rows[:limit]
+    return rows
 
 
 _MOVES: dict[tuple[str, str], tuple[Security, int, Endpoint]] = {

@@ -18,9 +18,10 @@ import sqlite3
 from collections.abc import Sequence
 
 from tickerplant.market.instruments import Market
+from tickerplant.venue.events import MarginMove
 from tickerplant.venue.journal import ORDER_COLUMNS, SqliteJournal, fill_from_row, order_from_row
 from tickerplant.venue.journal_schema import FILL_COLUMNS
-from tickerplant.venue.orders import Amendment, Fill, Order
+from tickerplant.venue.orders import Amendment, Fill, Order, PositionSide
 from tickerplant.venue.recorded import Flow, Span
 
 __all__ = ["JournalHistory"]
@@ -130,6 +131,41 @@ class JournalHistory:
             (account_id, symbol, order_id, start_ms, *end_args, limit),
         ).fetchall()
         return [Amendment(a, s, i, *rest) for s, i, a, *rest in reversed(rows)]
+
+    def liquidations(
+        self, account_id: int, symbols: Sequence[str], start_ms: int, end_ms: int | None, limit: int
+    ) -> list[Order]:
+        db = self._db()
+        if db is None:
+            return []
+        end_sql, end_args = ("", []) if end_ms is None else (" AND time_ms <= ?", [end_ms])
+        rows = db.execute(
+            f"SELECT {ORDER_COLUMNS} FROM venue_orders INDEXED BY venue_orders_by_time WHERE account_id = ? "
+            f"AND symbol IN ({', '.join('?' * len(symbols))}) AND time_ms >= ?{end_sql} "
+            "AND client_order_id LIKE 'autoclose-%' ORDER BY time_ms DESC, order_id DESC LIMIT ?",
+            (account_id, *symbols, start_ms, *end_args, limit),
+        ).fetchall()
+        return [order_from_row(row) for row in reversed(rows)]
+
+    def margin_moves(
+        self, account_id: int, symbol: str, kind: int | None, start_ms: int, end_ms: int | None, limit: int
+    ) -> list[MarginMove]:
+        db = self._db()
+        if db is None:
+            return []
+        end_sql, end_args = ("", []) if end_ms is None else (" AND time_ms <= ?", [end_ms])
+        kind_sql, kind_args = ("", []) if kind is None else (" AND kind = ?", [kind])
+        rows = db.execute(
+            "SELECT account_id, symbol, kind, amount, asset, time_ms, delta_type, position_side "
+            "FROM venue_margin_moves INDEXED BY venue_margin_moves_by_time "
+            f"WHERE account_id = ? AND symbol = ? AND time_ms >= ?{end_sql}{kind_sql} "
+            "ORDER BY time_ms, rowid LIMIT ?",
+            (account_id, symbol, start_ms, *end_args, *kind_args, limit),
+        ).fetchall()
+        return [
+            MarginMove(account, name, kind_, amount, asset, time_ms, delta, PositionSide(side))
+            for account, name, kind_, amount, asset, time_ms, delta, side in rows
+        ]
 
     def flows(
         self, account_id: int, symbols: Sequence[str], transfers: bool, kind: str, start_ms: int,

@@ -37,6 +37,7 @@ CREATE INDEX IF NOT EXISTS venue_fills_by_order ON venue_fills (account_id, symb
 CREATE INDEX IF NOT EXISTS venue_fills_by_account_time ON venue_fills (account_id, time_ms);
 CREATE INDEX IF NOT EXISTS venue_income_by_time ON venue_income (account_id, time_ms);
 CREATE INDEX IF NOT EXISTS venue_amendments_by_order ON venue_amendments (account_id, symbol, order_id);
+CREATE INDEX IF NOT EXISTS venue_margin_moves_by_time ON venue_margin_moves (account_id, symbol, time_ms);
 """
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS venue_orders (

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+from tickerplant.venue.events import MarginMove
 from tickerplant.venue.orders import Amendment, Fill, Order
 
 __all__ = ["Flow", "History", "Span"]
@@ -67,6 +68,18 @@ class History(Protocol):
         self, account_id: int, symbol: str, order_id: int, start_ms: int, end_ms: int | None, limit: int
     ) -> list[Amendment]:
         """The last ``limit`` modifications of the order in [``start_ms``, ``end_ms``], oldest first."""
+        ...
+
+    def liquidations(
+        self, account_id: int, symbols: Sequence[str], start_ms: int, end_ms: int | None, limit: int
+    ) -> list[Order]:
+        """The last ``limit`` liquidation orders (``autoclose-…``) in the window, by time."""
+        ...
+
+    def margin_moves(
+        self, account_id: int, symbol: str, kind: int | None, start_ms: int, end_ms: int | None, limit: int
+    ) -> list[MarginMove]:
+        """The first ``limit`` moves of isolated margin in the window, oldest first."""
         ...
 
     def flows(
