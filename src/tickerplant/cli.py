@@ -184,6 +184,9 @@ def _add_accounts_command(commands: Any) -> None:
         ("delete", "delete the account, its balances and its keys"),
     ):  # fmt: skip
         action.add_parser(name, help=about).add_argument("account", type=int, metavar="ID")
+    action.add_parser(
+        "verify", help="check that the journal adds up: wallets to income, positions and orders to fills"
+    )
     keys_command = action.add_parser("keys", help="an account's API keys")
     keys = keys_command.add_subparsers(dest="keys_action", required=True)
     add = keys.add_parser("add", help="another API key for an account, printed once")

@@ -302,6 +302,9 @@ def accounts(args: argparse.Namespace, db: str) -> None:
     from tickerplant.clock import SystemClock
     from tickerplant.venue.store import AccountStore, StoreError
 
+    if args.action == "verify":
+        _verify(db)
+        return
     store = AccountStore(db)
     try:
         _accounts(args, store, SystemClock().now_ms())
@@ -356,6 +359,40 @@ def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> Non
         _print_keys(store, args.account)
     else:
         store.revoke(args.api_key)
+
+
+def _verify(db: str) -> None:
+    """``tickerplant accounts verify`` (``venue/verify.py``): what was checked, each thing
+    that does not add up; exit status 1 when any does."""
+    import sqlite3
+
+    from tickerplant.clock import SystemClock
+    from tickerplant.market.instruments import Market, catalogue
+    from tickerplant.venue.verify import verify
+
+    if not Path(db).exists():
+        raise SystemExit(f"tickerplant accounts: no database at {db}")
+    now = SystemClock().now_ms()
+    markets = {inst.symbol: market.value for market in Market for inst in catalogue(market, now)}
+
+    def market_of(symbol: str) -> str:  # a contract no longer listed: its quote asset tells
+        return markets.get(symbol) or ("cm" if symbol.split("_")[0].endswith("USD") else "um")
+
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
+    try:
+        symbols = [row[0] for row in connection.execute("SELECT DISTINCT symbol FROM venue_fills")]
+        tally = verify(connection, {symbol: market_of(symbol) for symbol in symbols} | markets)
+    except sqlite3.OperationalError as exc:  # no journal in it yet
+        raise SystemExit(f"tickerplant accounts: {exc}") from None
+    finally:
+        connection.close()
+    for found in tally.findings:
+        print(f"MISMATCH   {found.what}: journaled {found.journaled}, summed {found.summed} (units)")
+    verdict = "does not add up" if tally.findings else "adds up"
+    checked = f"{tally.wallets} wallets, {tally.positions} positions, {tally.orders} orders"
+    print(f"checked    {checked}: {verdict}")
+    if tally.findings:
+        raise SystemExit(1)
 
 
 def _print_new_key(made: NewKey) -> None:

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import json
 import signal
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -331,3 +333,8 @@ async def test_a_funding_missed_while_killed_is_settled_at_the_restart_once(
     assert isolated_after == isolated_before + eth
     assert [p[:3] for p in after["alice positions"]] == [p[:3] for p in before["alice positions"]]
     assert again == after
+    verified = subprocess.run(
+        [sys.executable, "-m", "tickerplant.cli", "accounts", "--db", str(path), "verify"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout  # every wallet is its fills and fundings

@@ -1,10 +1,15 @@
 """The history reads past what the engine keeps in memory, over a real socket: an account
 with more fills on one symbol than the memory holds (1,000) reconciles its wallet against
 its income and its position against its trades, and finds the fills of its first order,
-as a bot that reconciles does against Binance (trading spec part 2 §6.8, part 3 §4.11)."""
+as a bot that reconciles does against Binance (trading spec part 2 §6.8, part 3 §4.11);
+and ``tickerplant accounts verify`` finds that the journal adds up, and says where it stops
+adding up."""
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -96,3 +101,22 @@ async def test_past_a_thousand_fills_the_wallet_reconciles_with_income_and_the_p
         assert isinstance(balances, list)
         wallet = next(Decimal(b["balance"]) for b in balances if b["asset"] == "USDT")
         assert wallet == INITIAL + sum(Decimal(str(r["income"])) for r in income)
+
+    # the journal adds up, as `tickerplant accounts verify` checks it; a fill's commission
+    # changed behind the venue's back does not
+    verified = _verify(path)
+    assert verified.returncode == 0 and "adds up" in verified.stdout, verified.stdout + verified.stderr
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE venue_fills SET commission = commission + 1 WHERE trade_id = "
+                   "(SELECT MIN(trade_id) FROM venue_fills)")  # fmt: skip
+    db.close()
+    verified = _verify(path)
+    assert verified.returncode == 1
+    assert f"MISMATCH   account {account.account_id}: USDT in the UM wallet" in verified.stdout
+    assert f"MISMATCH   account {account.account_id}: BTCUSDT order" not in verified.stdout  # its qty holds
+
+
+def _verify(path: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "tickerplant.cli", "accounts", "--db", str(path), "verify"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
