@@ -285,7 +285,7 @@ def tls_init(directory: Path, names: tuple[str, ...]) -> None:
     issued = tls.init(directory, datetime.datetime.now(datetime.UTC), extra_names=names)
     print(
         f"wrote {issued.ca} (the CA to trust), {issued.cert} and {issued.key} (mode 0600), for "
-        f"localhost, 127.0.0.1, ::1, {', '.join((*tls.BINANCE_HOSTS, *names))}\n"
+        f"localhost, 127.0.0.1, ::1, {', '.join((*tls.BINANCE_HOSTS, *tls.CCXT_NAMES, *names))}\n"
         f"serve:   tickerplant serve --tls-cert {issued.cert} --tls-key {issued.key}\n"
         f"trust:   export SSL_CERT_FILE={issued.ca}         # Python's ssl, aiohttp, websockets\n"
         f"         export REQUESTS_CA_BUNDLE={issued.ca}    # requests (python-binance, Binance's SDK)\n"
