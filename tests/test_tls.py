@@ -34,7 +34,8 @@ def test_init_writes_a_ca_and_a_certificate_for_localhost_and_binance_s_hosts(is
     cert = x509.load_pem_x509_certificate(issued.cert.read_bytes())
     ca = x509.load_pem_x509_certificate(issued.ca.read_bytes())
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert {"localhost", *tls.BINANCE_HOSTS, "tickerplant.test"} == set(names.get_values_for_type(x509.DNSName))
+    dns_names = set(names.get_values_for_type(x509.DNSName))
+    assert {"localhost", *tls.BINANCE_HOSTS, *tls.CCXT_NAMES, "tickerplant.test"} == dns_names
     assert {str(a) for a in names.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "::1"}
     assert cert.issuer == ca.subject and ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     cert.verify_directly_issued_by(ca)  # signed by the CA (raises otherwise)

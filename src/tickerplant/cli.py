@@ -344,17 +344,31 @@ def _venue_db(args: argparse.Namespace) -> str:
         raise SystemExit(f"configuration: {exc}") from None
 
 
+def _display(config: ServerConfig, log_format: str) -> ServerConfig:
+    """A replay's progress bar, a terminal's display, is off in the JSON format unless
+    ``--progress`` asks for it: everything else on stderr is a JSON line."""
+    if log_format != "json" or config.replay.progress is not None:
+        return config
+    return dataclasses.replace(config, replay=dataclasses.replace(config.replay, progress=False))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
+    with logs.exits_logged():
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     if args.command == "serve":
-        config = admin_token(build_config(args))
+        config = _display(admin_token(build_config(args)), args.log_format)
         if config.workers == 1:
             uvloop.run(commands.serve(config))
         else:
             uvloop.run(commands.serve_workers(config, args.log_level, args.log_format, nats_token(config)))
     elif args.command in ("plant", "gateway"):
         config, token = _split(args)
+        config = _display(config, args.log_format)
         lifeline = sys.stdin.buffer if args.config_stdin else None
         run = commands.plant if args.command == "plant" else commands.gateway
         uvloop.run(run(config, args.reuse_port, token, lifeline))

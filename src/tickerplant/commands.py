@@ -42,13 +42,26 @@ async def serve_workers(config: ServerConfig, log_level: str, log_format: str, n
 
     stop = stop_on_signals()
     supervisor = Supervisor(config, nats_token=nats_token, log_level=log_level, log_format=log_format)
+    # Ctrl-C or SIGTERM while the children start stops them: a child that never says it
+    # serves would otherwise hold the supervisor in start() past every signal
+    starting = asyncio.ensure_future(supervisor.start())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        await supervisor.close()
+        return
+    stopped.cancel()
     try:
-        await supervisor.start()
+        starting.result()
     except (OSError, NatsServerMissing, SupervisorFailed, PortHeld) as exc:
         await supervisor.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     head = f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}"
-    logs.say(*_listeners(head, supervisor.url(Market.UM), supervisor.url(Market.CM), supervisor.admin_url()))
+    about: dict[str, logs.Field] = {"workers": config.workers, "nats_url": supervisor.nats_url}
+    _banner(head, (), about, supervisor.url(Market.UM), supervisor.url(Market.CM), supervisor.admin_url())
     failed = asyncio.ensure_future(supervisor.failed.wait())
     await asyncio.wait([asyncio.ensure_future(stop.wait()), failed], return_when=asyncio.FIRST_COMPLETED)
     await supervisor.close()
@@ -56,16 +69,20 @@ async def serve_workers(config: ServerConfig, log_level: str, log_format: str, n
         raise SystemExit(f"tickerplant: {supervisor.failure}")
 
 
-def _listeners(head: str, um: str, cm: str, admin: str | None) -> list[str]:
-    """The start-up banner: what is served, then where."""
+def _banner(
+    head: str, more: tuple[str, ...], about: dict[str, logs.Field], um: str, cm: str, admin: str | None
+) -> None:
+    """The start-up banner: what is served (``head``, ``more`` lines; as fields, ``about``),
+    then where, then how to stop it. Scripts and tests wait for its last line, "Ctrl-C
+    stops."; in the JSON format for the record whose fields include ``um_url``."""
     lines = [
-        head,
+        *more,
         f"  USDⓈ-M streams  {um}/ws/<stream>  {um}/stream?streams=<a>/<b>  (also /public, /market)",
         f"  COIN-M streams  {cm}/ws/<stream>  {cm}/stream?streams=<a>/<b>",
     ]
     if admin is not None:
         lines.append(f"  admin           {admin}/  (dashboard)  {admin}/metrics  {admin}/api/status")
-    return [*lines, "Ctrl-C stops."]
+    logs.say(head, lines=(*lines, "Ctrl-C stops."), **about, um_url=um, cm_url=cm, admin_url=admin)
 
 
 _YOUNG_COLLECTION = 10_000  # container objects made between collections of the youngest
@@ -106,16 +123,20 @@ async def serve(config: ServerConfig) -> None:
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
     admin = plant.admin_url()
     head = f"tickerplant serving a simulated market (seed {config.simulator.seed})"
+    source: dict[str, logs.Field] = {"source": "simulator", "seed": config.simulator.seed}
+    more: tuple[str, ...] = ()
     if config.replay.paths:
         speed = "max" if config.replay.speed is None else f"×{config.replay.speed:g}"
         # the admin listener's POST controls (--paused takes an admin listener: config.py)
         state = f"paused: POST {admin}/api/replay/resume starts it" if config.replay.paused else "playing"
-        status = f"{admin}/api/status" if admin else f"{um.replace('ws://', 'http://')}/tickerplant/v1/replay"
+        status = f"{admin}/api/status" if admin else f"{um.replace('ws', 'http', 1)}/tickerplant/v1/replay"
         paths = ", ".join(config.replay.paths)
-        head = f"tickerplant replaying {paths} at {speed} ({state})\n  replay status   {status}"
+        head, more = f"tickerplant replaying {paths} at {speed} ({state})", (f"  replay status   {status}",)
+        source = {"source": "replay", "replay": paths, "speed": speed, "state": state, "status_url": status}
     elif config.relay.enabled:
-        head = f"tickerplant relaying {', '.join(config.relay.urls) or 'Binance (fstream, dstream)'}"
-    logs.say(*_listeners(head, um, cm, admin))
+        upstream = ", ".join(config.relay.urls) or "Binance (fstream, dstream)"
+        head, source = f"tickerplant relaying {upstream}", {"source": "relay", "upstream": upstream}
+    _banner(head, more, source, um, cm, admin)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,7 +149,7 @@ async def serve(config: ServerConfig) -> None:
     for wait in waits:
         wait.cancel()
     if plant.done.is_set():
-        logs.say(f"tickerplant: {plant.finish_reason}")
+        logs.say(f"tickerplant: {plant.finish_reason}", finished=plant.finish_reason)
     await plant.close()
     locks.release()
     if plant.failed and plant.done.is_set():
@@ -198,17 +219,17 @@ async def plant(
         raise SystemExit(f"tickerplant plant: cannot start: {exc}") from None
     settle_heap()
     admin = PlantAdmin(plant, plant.clock)
-    said = ""
+    admin_url: str | None = None
     if config.admin_port:
         try:
-            url = await admin.start(
+            admin_url = await admin.start(
                 config.admin_host, config.admin_port, reuse_port=reuse_port, token=config.admin_token
             )
-            said = f"; admin {url}"
         except OSError as exc:
             await plant.close()
             raise SystemExit(f"tickerplant plant: cannot start its admin listener: {exc}") from None
-    logs.say(f"tickerplant plant publishing to {url}{said}")
+    said = f"; admin {admin_url}" if admin_url else ""
+    logs.say(f"tickerplant plant publishing to {url}{said}", nats_url=url, admin_url=admin_url)
     await stop.wait()
     await admin.close()
     await plant.close()
@@ -236,17 +257,18 @@ async def gateway(
     if starting.done() and starting.exception() is None:
         settle_heap()
         um, cm = gateway.url(Market.UM), gateway.url(Market.CM)
-        said = ""
+        admin_url: str | None = None
         if config.admin_port:
             try:
-                admin = await gateway.start_admin(
+                admin_url = await gateway.start_admin(
                     config.admin_host, config.admin_port, reuse_port=reuse_port, token=config.admin_token
                 )
-                said = f"; admin {admin}"
             except OSError as exc:
                 await gateway.close()
                 raise SystemExit(f"tickerplant gateway: cannot start its admin listener: {exc}") from None
-        logs.say(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}{said}")
+        said = f"; admin {admin_url}" if admin_url else ""
+        logs.say(f"tickerplant gateway on {um} (USDⓈ-M) and {cm} (COIN-M), fed from {url}{said}",
+                 um_url=um, cm_url=cm, nats_url=url, admin_url=admin_url)  # fmt: skip
         await stop.wait()
     starting.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -285,7 +307,7 @@ def tls_init(directory: Path, names: tuple[str, ...]) -> None:
     issued = tls.init(directory, datetime.datetime.now(datetime.UTC), extra_names=names)
     print(
         f"wrote {issued.ca} (the CA to trust), {issued.cert} and {issued.key} (mode 0600), for "
-        f"localhost, 127.0.0.1, ::1, {', '.join((*tls.BINANCE_HOSTS, *names))}\n"
+        f"localhost, 127.0.0.1, ::1, {', '.join((*tls.BINANCE_HOSTS, *tls.CCXT_NAMES, *names))}\n"
         f"serve:   tickerplant serve --tls-cert {issued.cert} --tls-key {issued.key}\n"
         f"trust:   export SSL_CERT_FILE={issued.ca}         # Python's ssl, aiohttp, websockets\n"
         f"         export REQUESTS_CA_BUNDLE={issued.ca}    # requests (python-binance, Binance's SDK)\n"

@@ -8,8 +8,8 @@ port (REST, the streams and the WebSocket API, as Binance's hosts do): ``server_
 ``tickerplant tls init DIR`` (``init``) writes what a tester needs without a CA of their
 own: ``ca.pem`` (a certificate authority made for this directory, its key thrown away once
 it has signed), and ``cert.pem`` with ``key.pem`` (mode 0600) for ``localhost``,
-``127.0.0.1``, ``::1`` and Binance's futures hostnames. Trust ``ca.pem`` and only these
-names verify: Python's ``ssl`` (``SSL_CERT_FILE``), requests and certifi users
+``127.0.0.1``, ``::1``, Binance's futures hostnames and ``CCXT_NAMES``. Trust ``ca.pem`` and
+only these names verify: Python's ``ssl`` (``SSL_CERT_FILE``), requests and certifi users
 (``REQUESTS_CA_BUNDLE``), Node (``NODE_EXTRA_CA_CERTS``). Keys are made by the
 ``cryptography`` library (RSA 2048, SHA-256), never by hand.
 """
@@ -27,13 +27,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["BINANCE_HOSTS", "Issued", "init", "server_context"]
+__all__ = ["BINANCE_HOSTS", "CCXT_NAMES", "Issued", "init", "server_context"]
 
 # the futures hosts a client hard-codes (spec §2.1, §5, §7): streams, WebSocket API, REST
 BINANCE_HOSTS = (
     "fapi.binance.com", "fstream.binance.com", "ws-fapi.binance.com",
     "dapi.binance.com", "dstream.binance.com", "ws-dapi.binance.com",
 )  # fmt: skip
+# Names under which ccxt raises Binance's own exception classes for the futures-only codes:
+# it picks its per-market tables by the URL's prefix alone, ``https://demo-fapi`` (linear) and
+# ``https://demo-dapi`` (inverse) among them, with no option set; any other base URL, such as
+# ``http://127.0.0.1:8765``, gets only the common table, and ``-2019`` becomes a plain
+# ExchangeError (spec part 5 §2.1.8 and §4 item 15). Under ``.localhost``, which resolvers
+# that follow RFC 6761 §6.3 answer with loopback and which no public DNS ever serves.
+CCXT_NAMES = ("demo-fapi.localhost", "demo-dapi.localhost")
 _LOCAL_NAMES = ("localhost",)
 _LOCAL_ADDRESSES = ("127.0.0.1", "::1")
 _CA_USAGE = x509.KeyUsage(
@@ -88,7 +95,8 @@ def init(directory: Path, now: datetime.datetime, *, extra_names: tuple[str, ...
         .sign(ca_key, hashes.SHA256())
     )
     key = _key()
-    names: list[x509.GeneralName] = [x509.DNSName(n) for n in (*_LOCAL_NAMES, *BINANCE_HOSTS, *extra_names)]
+    dns_names = (*_LOCAL_NAMES, *BINANCE_HOSTS, *CCXT_NAMES, *extra_names)
+    names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
     names += [x509.IPAddress(ipaddress.ip_address(a)) for a in _LOCAL_ADDRESSES]
     cert = (
         x509.CertificateBuilder()

@@ -50,9 +50,10 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, BinaryIO
 
+from tickerplant import logs
 from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.server import AdminServer
 from tickerplant.admin.workers import Worker, WorkersAnswers
@@ -68,14 +69,31 @@ __all__ = ["Supervisor", "SupervisorFailed"]
 
 log = logging.getLogger("tickerplant.supervisor")
 
-# What each child prints on its stdout once it serves (cli.py): the supervisor's "ready".
-_READY = {"plant": b"tickerplant plant publishing", "gateway": b"tickerplant gateway on"}
+# What each child says on its stdout once it serves (commands.py, ``logs.say``): the
+# supervisor's "ready", the line's start in the text format, its message's in the JSON format.
+_READY = {"plant": "tickerplant plant publishing", "gateway": "tickerplant gateway on"}
+# the longest line read from a child at once; a longer one is passed on in pieces
+_LINE_LIMIT = 1 << 20
 _STOP_TIMEOUT_S = 10.0
 _LOOPBACK = "127.0.0.1"  # the children's admin listeners: the supervisor's to ask, nobody else's
 
 
 class SupervisorFailed(RuntimeError):
     pass
+
+
+async def _lines(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    """``stream``'s lines until it ends; one longer than the reader's limit in pieces."""
+    while True:
+        try:
+            line = await stream.readuntil(b"\n")
+        except asyncio.IncompleteReadError as end:  # the last line, without its newline
+            line = end.partial
+        except asyncio.LimitOverrunError as long:  # the limit's worth, left in the buffer
+            line = await stream.readexactly(long.consumed)
+        if not line:
+            return
+        yield line
 
 
 class _Child:
@@ -108,6 +126,7 @@ class Supervisor:
         self.restart_delay_ms = restart_delay_ms
         self._command = list(command)
         self._log = ["--log-level", log_level, "--log-format", log_format]  # each child's
+        self._as_json = log_format == "json"
         self.nats: EmbeddedNats | None = None
         self.nats_url = config.nats_url
         self.nats_token = nats_token  # the children's (--nats URL's, or the embedded server's)
@@ -172,12 +191,14 @@ class Supervisor:
         ]
         waits = [loop.create_task(child.ready.wait()) for child in self.children]
         failed = loop.create_task(self.failed.wait())
-        for ready in asyncio.as_completed([*waits, failed]):
-            await ready
-            if self.failed.is_set() or all(wait.done() for wait in waits):
-                break
-        for wait in [*waits, failed]:
-            wait.cancel()
+        try:
+            for ready in asyncio.as_completed([*waits, failed]):
+                await ready
+                if self.failed.is_set() or all(wait.done() for wait in waits):
+                    break
+        finally:  # a start cancelled (a signal while the children start) leaves no wait behind
+            for wait in [*waits, failed]:
+                wait.cancel()
         if self.failed.is_set():
             raise SupervisorFailed(self.failure)
 
@@ -226,9 +247,12 @@ class Supervisor:
     async def _keep(self, child: _Child, config: bytes) -> None:
         life = child.life
         while not self._stopping:
+            # in the JSON format the child's stderr comes through here too, so that whatever
+            # it writes outside its log (a crash before its log is set up) is a JSON line
             process = await asyncio.create_subprocess_exec(
                 *child.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                start_new_session=True,
+                stderr=asyncio.subprocess.PIPE if self._as_json else None, start_new_session=True,
+                limit=_LINE_LIMIT,
             )  # fmt: skip
             child.process = process
             life.started(process.pid, self.clock.now_ms())
@@ -238,7 +262,10 @@ class Supervisor:
                 await process.stdin.drain()
             # stdin stays open: the child's lifeline, closed by the kernel when this exits
             log.info("%s started (pid %d)", child.name, process.pid)
-            await self._relay_output(child, process.stdout)
+            relays = [self._relay_output(child, process.stdout)]
+            if process.stderr is not None:
+                relays.append(self._relay_log(child, process.stderr))
+            await asyncio.gather(*relays)
             code = await process.wait()
             process.stdin.close()
             if self._stopping:
@@ -284,13 +311,23 @@ class Supervisor:
 
     async def _relay_output(self, child: _Child, stdout: asyncio.StreamReader) -> None:
         """The child's stdout, passed on, but for its ready line, which sets ``ready``."""
-        while line := await stdout.readline():
-            if line.startswith(_READY[child.role]):
+        async for line in _lines(stdout):
+            if logs.said_text(line, self._as_json).startswith(_READY[child.role]):
                 child.ready.set()
                 child.life.ready(self.clock.now_ms())
                 continue
-            sys.stdout.buffer.write(line)
-            sys.stdout.flush()
+            self._pass_on(child, line, sys.stdout.buffer, logging.INFO)
+
+    async def _relay_log(self, child: _Child, stderr: asyncio.StreamReader) -> None:
+        """The child's stderr (the JSON format only), passed on as JSON lines."""
+        async for line in _lines(stderr):
+            self._pass_on(child, line, sys.stderr.buffer, logging.ERROR)
+
+    def _pass_on(self, child: _Child, line: bytes, out: BinaryIO, level: int) -> None:
+        """``line`` as it came; in the JSON format one that is not a JSON record wrapped in
+        one of this logger at ``level``, naming the child."""
+        out.write(logs.json_line(line, log.name, level, child=child.name) if self._as_json else line)
+        out.flush()
 
     async def close(self) -> None:
         self._stopping = True
