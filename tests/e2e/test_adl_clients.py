@@ -33,10 +33,9 @@ def exchange(plant: Tickerplant, key: Any, made: list[Any], coin: bool = False) 
     kind = ccxtpro.binancecoinm if coin else ccxtpro.binanceusdm
     made.append(made_one := kind({
         "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,
-        "options": {"fetchCurrencies": False},
     }))  # fmt: skip
     um, cm = (f"http://127.0.0.1:{plant.listeners[m].port}" for m in (Market.UM, Market.CM))
-    return point(made_one, {"https://fapi.binance.com": um, "https://dapi.binance.com": cm})
+    return point(made_one, {"https://fapi.binance.com": um, "https://dapi.binance.com": cm, "https://api.binance.com": um})
 
 
 async def test_ccxt_reads_each_positions_place_in_the_adl_queue_and_every_symbols_risk(

@@ -30,10 +30,11 @@ def coin_trader(plant: Tickerplant, venue: Venue, made: list[Any]) -> Any:
     port = plant.listeners[Market.CM].port
     exchange = ccxtpro.binancecoinm({
         "apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret, "enableRateLimit": False,
-        "timeout": 5000, "options": {"fetchCurrencies": False},
+        "timeout": 5000,
     })  # fmt: skip
     made.append(exchange)
-    return point(exchange, {"https://dapi.binance.com": f"http://127.0.0.1:{port}"})
+    local = f"http://127.0.0.1:{port}"
+    return point(exchange, {"https://dapi.binance.com": local, "https://api.binance.com": local})
 
 
 async def test_ccxt_trades_a_long_and_a_short_of_one_symbol(

@@ -20,6 +20,7 @@ from binance_common.configuration import ConfigurationRestAPI
 from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
     DerivativesTradingUsdsFutures,
 )
+from ccxt_hosts import point
 from conftest import StartServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
@@ -151,11 +152,8 @@ async def user_stream(plant: Tickerplant, key: Key) -> RawWebSocket:
 def ccxt_usdm(plant: Tickerplant, made: list[Any], key: Key) -> Any:
     exchange = ccxtpro.binanceusdm({"apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False})
     local = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
-    for name, url in list(exchange.urls["api"].items()):
-        if isinstance(url, str) and url.startswith("https://fapi.binance.com"):
-            exchange.urls["api"][name] = local + url[len("https://fapi.binance.com") :]
     made.append(exchange)
-    return exchange
+    return point(exchange, {"https://fapi.binance.com": local, "https://api.binance.com": local})
 
 
 USDT_10000 = {

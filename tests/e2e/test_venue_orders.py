@@ -140,7 +140,6 @@ async def test_a_key_cannot_reach_another_accounts_orders(
 
 async def test_ccxt_trades(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     exchange = ccxt_usdm(plant, closing, venue.alice_hmac)
-    exchange.options["fetchCurrencies"] = False
     await exchange.load_markets()
     below = float(_price(plant, Market.UM, "ETHUSDT", _best(plant, Market.UM, "ETHUSDT", True) - 1000))
     order = await exchange.create_order("ETH/USDT:USDT", "limit", "buy", 0.01, below)

@@ -311,7 +311,6 @@ async def test_coin_m_on_ws_dapi(plant: Tickerplant, venue: Venue, http: aiohttp
 
 async def test_ccxt_pro_trades_over_the_ws_api(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     exchange = ccxt_usdm(plant, closing, venue.alice_hmac)
-    exchange.options["fetchCurrencies"] = False
     exchange.urls["api"]["ws"]["ws-api"]["linear"] = f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws-fapi/v1"
     await exchange.load_markets()
     below = float(below_bid(plant, Market.UM, "ETHUSDT", 1000))

@@ -71,9 +71,9 @@ async def _ccxt_trades(port: int, api_key: str, price: float) -> None:
     connections lands."""
     exchange = ccxtpro.binanceusdm({
         "apiKey": api_key, "secret": SECRET, "enableRateLimit": False, "timeout": 10_000,
-        "options": {"fetchCurrencies": False},
     })  # fmt: skip
     point(exchange, {"https://fapi.binance.com": f"http://127.0.0.1:{port}",
+                      "https://api.binance.com": f"http://127.0.0.1:{port}",  # its sapi calls, by the gateways
                       "wss://fstream.binance.com": f"ws://127.0.0.1:{port}"})  # fmt: skip
     symbol = "BTC/USDT:USDT"
     try:
