@@ -42,7 +42,7 @@ async def test_ccxt_trades_a_long_and_a_short_of_one_symbol(
 ) -> None:
     exchange = trader(plant, venue.alice_hmac, closing)
     coins = coin_trader(plant, venue, closing)
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     await exchange.load_markets()
     assert (await exchange.set_position_mode(True))["code"] == 200
     assert (await coins.fetch_position_mode())["hedged"] is True  # the CM migration: one mode
@@ -110,7 +110,7 @@ async def test_the_user_stream_tells_each_side_and_a_restart_keeps_both(
 async def test_the_websocket_api_places_each_side_and_tells_the_modes(
     plant: Tickerplant, venue: Venue, closing: list[Any], http: aiohttp.ClientSession
 ) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     await client.futures_change_position_mode(dualSidePosition=True)
     ws = await raw(http, plant)
     order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010", "positionSide": "LONG"}

@@ -30,7 +30,7 @@ async def test_historical_trades_page_from_a_trade_id_with_a_key_for_python_bina
     start_server: Any, venue: Venue, closing: list[Any]
 ) -> None:
     plant = await start_server(simulator=STILL, venue_db=str(venue.path))
-    client = python_binance(plant, closing, venue.bob_hmac)
+    client = await python_binance(plant, closing, venue.bob_hmac)
     recent = await client.futures_recent_trades(symbol="BTCUSDT", limit=1000)
     assert await client.futures_historical_trades(symbol="BTCUSDT") == recent[-100:]  # default 100
     first = recent[0]["id"]

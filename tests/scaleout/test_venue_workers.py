@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 import ccxt.pro as ccxtpro
 import pytest
-from binance import AsyncClient
+from binance_hosts import python_binance_at
 from ccxt_hosts import point
 from served_workers import get_json, serve_workers
 from timing import SECONDS, eventually
@@ -105,8 +105,7 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
     async with serve_workers("--config", str(config)) as served:
         (port,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))
         base = f"http://127.0.0.1:{port}"
-        client = AsyncClient(api_key, SECRET)
-        client.FUTURES_URL = f"{base}/fapi"
+        client = await python_binance_at(base, None, api_key, SECRET)
         try:
             book = await client.futures_orderbook_ticker(symbol="BTCUSDT")
             price = f"{Decimal(book['bidPrice']) - 1000:.1f}"
