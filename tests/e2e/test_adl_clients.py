@@ -32,7 +32,7 @@ def on_server_time(clock: ManualClock, *traders: Any) -> None:
 def exchange(plant: Tickerplant, key: Any, made: list[Any], coin: bool = False) -> Any:
     kind = ccxtpro.binancecoinm if coin else ccxtpro.binanceusdm
     made.append(made_one := kind({
-        "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,
+        "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,  # user settings (ccxt_hosts.py)
     }))  # fmt: skip
     um, cm = (f"http://127.0.0.1:{plant.listeners[m].port}" for m in (Market.UM, Market.CM))
     return point(made_one, {"https://fapi.binance.com": um, "https://dapi.binance.com": cm, "https://api.binance.com": um})

@@ -32,6 +32,7 @@ def trader(plant: Tickerplant, key: Key, made: list[Any], kind: str = "binanceus
     ``defaultType`` swap, part 5 §2.6: an option a user sets, so it is set here), which loads
     spot, USDⓈ-M and COIN-M markets and the margin pairs."""
     um, cm = plant.listeners[Market.UM].port, plant.listeners[Market.CM].port
+    # its keys and user settings only (ccxt_hosts.py)
     config: dict[str, Any] = {"apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000}
     if kind == "binance":
         config["options"] = {"defaultType": "swap"}

@@ -29,7 +29,7 @@ from tickerplant.venue.journal import SqliteJournal
 def coin_trader(plant: Tickerplant, venue: Venue, made: list[Any]) -> Any:
     port = plant.listeners[Market.CM].port
     exchange = ccxtpro.binancecoinm({
-        "apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret, "enableRateLimit": False,
+        "apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret, "enableRateLimit": False,  # user settings (ccxt_hosts.py)
         "timeout": 5000,
     })  # fmt: skip
     made.append(exchange)

@@ -151,6 +151,7 @@ async def user_stream(plant: Tickerplant, key: Key) -> RawWebSocket:
 
 
 def ccxt_usdm(plant: Tickerplant, made: list[Any], key: Key) -> Any:
+    # at its defaults but for a user setting (ccxt_hosts.py)
     exchange = ccxtpro.binanceusdm({"apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False})
     local = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
     made.append(exchange)

@@ -70,7 +70,7 @@ async def _ccxt_trades(port: int, api_key: str, price: float) -> None:
     """ccxt.pro on the shared port: its orders and its user data stream, wherever each of its
     connections lands."""
     exchange = ccxtpro.binanceusdm({
-        "apiKey": api_key, "secret": SECRET, "enableRateLimit": False, "timeout": 10_000,
+        "apiKey": api_key, "secret": SECRET, "enableRateLimit": False, "timeout": 10_000,  # user settings (ccxt_hosts.py)
     })  # fmt: skip
     point(exchange, {"https://fapi.binance.com": f"http://127.0.0.1:{port}",
                       "https://api.binance.com": f"http://127.0.0.1:{port}",  # its sapi calls, by the gateways
