@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from binance import AsyncClient
+from binance_hosts import python_binance_at
 from conftest import StartServer
 from ports import free_port
 from test_dashboard import _page, artifacts, browser  # noqa: F401
@@ -39,8 +39,7 @@ async def test_an_accounts_position_and_open_order(
     store.close()
     server = await start_server(simulator={"actions_per_s": 1e-9}, venue_db=str(tmp_path / "venue.db"),
                                 admin_port=free_port())  # fmt: skip
-    client = AsyncClient(key.api_key, "A" * 64)
-    client.FUTURES_URL = f"http://127.0.0.1:{server.listeners[Market.UM].port}/fapi"
+    client = await python_binance_at(f"http://127.0.0.1:{server.listeners[Market.UM].port}", None, key.api_key, "A" * 64)
     try:
         await client.futures_change_margin_type(symbol="BTCUSDT", marginType="ISOLATED")
         await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")

@@ -10,8 +10,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
+from binance_hosts import python_binance_at
 from conftest import StartServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -34,14 +34,13 @@ async def test_accounts_and_keys_over_the_admin_listener(
 ) -> None:
     plant = await start_server(simulator=STILL, venue_db=str(tmp_path / "venue.db"), admin_port=free_port())
     base = plant.admin_url()
-    um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi"
+    um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
     async with aiohttp.ClientSession() as session:
         status, made = await call(session, base, "POST", "/api/accounts", {"name": "alice", "balances": "USDT=10000,BTC=1"})
         assert status == 200 and list(made) == ["account", "apiKey", "keyType", "secretKey", "key"]
         assert made["account"]["name"] == "alice" and made["keyType"] == "HMAC_SHA256"
         account_id, secret = made["account"]["accountId"], made["secretKey"]
-        client = AsyncClient(made["apiKey"], secret)
-        client.FUTURES_URL = um
+        client = await python_binance_at(um, None, made["apiKey"], secret)
         try:
             usdt = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
             assert usdt[0]["balance"] == "10000.00000000"  # trades at once

@@ -8,8 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
+from binance_hosts import python_binance_at
 from conftest import StartServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
@@ -85,8 +85,8 @@ async def test_a_key_made_while_serving_works_at_once(
     db = tmp_path / "venue.db"
     plant = await start_server(simulator={"actions_per_s": 1e-9}, venue_db=str(db))  # no database yet
     out = run(capsys, db, "create", "--balance", "USDT=25")
-    client = AsyncClient(made(out, "api key"), made(out, "secret"))
-    client.FUTURES_URL = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi"
+    um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    client = await python_binance_at(um, None, made(out, "api key"), made(out, "secret"))
     try:
         assert (await client.futures_account_balance())[0]["balance"] == "25.00000000"
         run(capsys, db, "disable", "1")

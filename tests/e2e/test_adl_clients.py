@@ -32,11 +32,10 @@ def on_server_time(clock: ManualClock, *traders: Any) -> None:
 def exchange(plant: Tickerplant, key: Any, made: list[Any], coin: bool = False) -> Any:
     kind = ccxtpro.binancecoinm if coin else ccxtpro.binanceusdm
     made.append(made_one := kind({
-        "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,
-        "options": {"fetchCurrencies": False},
+        "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,  # user settings (ccxt_hosts.py)
     }))  # fmt: skip
     um, cm = (f"http://127.0.0.1:{plant.listeners[m].port}" for m in (Market.UM, Market.CM))
-    return point(made_one, {"https://fapi.binance.com": um, "https://dapi.binance.com": cm})
+    return point(made_one, {"https://fapi.binance.com": um, "https://dapi.binance.com": cm, "https://api.binance.com": um})
 
 
 async def test_ccxt_reads_each_positions_place_in_the_adl_queue_and_every_symbols_risk(

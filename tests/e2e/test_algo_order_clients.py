@@ -43,7 +43,7 @@ async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: 
     um = plant.listeners[Market.UM]
     assert um.streams is not None
     engine = plant.engines[Market.UM]
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     bid = next(engine.data.levels("BTCUSDT", True))[0]
     pd = engine.instruments["BTCUSDT"].price_decimals
     now = plant.clock.now_ms()

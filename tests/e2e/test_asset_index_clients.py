@@ -29,7 +29,7 @@ async def test_the_asset_index_is_the_collateral_the_venue_counts(
     start_server: StartServer, clients: list[Any]  # noqa: F811
 ) -> None:
     plant = await start_server(simulator=STILL)
-    client = client_for(plant, clients)
+    client = await client_for(plant, clients)
     rows = await client.futures_v1_get_asset_index()
     by_symbol = {row["symbol"]: row for row in rows}
     assert list(by_symbol) == [f"{asset}USD" for asset in MARGIN_ASSETS]

@@ -26,7 +26,7 @@ STILL = {"actions_per_s": 1e-9}  # a market that does not move: answers can be c
 
 def usdm(plant: Tickerplant) -> Any:
     port = plant.listeners[Market.UM].port
-    exchange = ccxtpro.binanceusdm({"enableRateLimit": False, "timeout": 5000})
+    exchange = ccxtpro.binanceusdm({"enableRateLimit": False, "timeout": 5000})  # user settings (ccxt_hosts.py)
     return point(exchange, {
         "https://fapi.binance.com": f"http://127.0.0.1:{port}",
         "wss://fstream.binance.com": f"ws://127.0.0.1:{port}",
@@ -36,7 +36,7 @@ def usdm(plant: Tickerplant) -> Any:
 
 def coinm(plant: Tickerplant) -> Any:
     port = plant.listeners[Market.CM].port
-    exchange = ccxtpro.binancecoinm({"enableRateLimit": False, "timeout": 5000})
+    exchange = ccxtpro.binancecoinm({"enableRateLimit": False, "timeout": 5000})  # user settings (ccxt_hosts.py)
     return point(exchange, {
         "https://dapi.binance.com": f"http://127.0.0.1:{port}",
         "wss://dstream.binance.com": f"ws://127.0.0.1:{port}",

@@ -1,14 +1,18 @@
 # ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
-"""ccxt's trading calls a bot makes, unchanged but for its base URLs (issue 33 item 11):
-leverage, margin and position mode, limit, post-only, market, reduce-only and stop-loss
-orders, edit, cancel, the reads (orders, trades, balance, positions, leverages, fees,
-funding history), and ``watch_balance``/``watch_positions`` from the user data stream."""
+"""ccxt's trading calls a bot makes, each class at its defaults (with its keys) and unchanged
+but for its base URLs, ``sapi``'s and spot's included (overview decision 11): ``binanceusdm``,
+``binance`` with ``defaultType`` swap, and ``binancecoinm``. Leverage, margin and position
+mode, limit, post-only, market, reduce-only and stop-loss orders, edit, cancel, the reads
+(orders, trades, balance, positions, leverages, fees, funding history), and
+``watch_balance``/``watch_positions`` from the user data stream."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+import aiohttp
 import ccxt.pro as ccxtpro
 import pytest
 from test_ccxt import point
@@ -17,25 +21,35 @@ from timing import eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
+from tickerplant.venue.signing import hmac_hex
 
 SYMBOL = "BTC/USDT:USDT"
+COIN = "BTC/USD:BTC"
 
 
-def trader(plant: Tickerplant, key: Key, made: list[Any]) -> Any:
-    port = plant.listeners[Market.UM].port
-    exchange = ccxtpro.binanceusdm({
-        "apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000,
-        "options": {"fetchCurrencies": False},
-    })  # fmt: skip
+def trader(plant: Tickerplant, key: Key, made: list[Any], kind: str = "binanceusdm") -> Any:
+    """``kind``: ``binanceusdm``, or ``binance`` as bots configure it for futures (freqtrade's
+    ``defaultType`` swap, part 5 §2.6: an option a user sets, so it is set here), which loads
+    spot, USDⓈ-M and COIN-M markets and the margin pairs."""
+    um, cm = plant.listeners[Market.UM].port, plant.listeners[Market.CM].port
+    # its keys and user settings only (ccxt_hosts.py)
+    config: dict[str, Any] = {"apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False, "timeout": 5000}
+    if kind == "binance":
+        config["options"] = {"defaultType": "swap"}
+    exchange = getattr(ccxtpro, kind)(config)
     made.append(exchange)
     return point(exchange, {
-        "https://fapi.binance.com": f"http://127.0.0.1:{port}", "wss://fstream.binance.com": f"ws://127.0.0.1:{port}",
+        "https://fapi.binance.com": f"http://127.0.0.1:{um}", "wss://fstream.binance.com": f"ws://127.0.0.1:{um}",
+        "https://dapi.binance.com": f"http://127.0.0.1:{cm}", "https://api.binance.com": f"http://127.0.0.1:{um}",
     })  # fmt: skip
 
 
-async def test_a_bots_calls(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    exchange = trader(plant, venue.alice_hmac, closing)
-    await exchange.load_markets()
+@pytest.mark.parametrize("kind", ["binanceusdm", "binance"])
+async def test_a_bots_calls(plant: Tickerplant, venue: Venue, closing: list[Any], kind: str) -> None:
+    exchange = trader(plant, venue.alice_hmac, closing, kind)
+    await exchange.load_markets()  # with its keys: the sapi calls too (part 5 §2.1.1)
+    assert "USDT" in exchange.currencies and exchange.currencies["BTC"]["networks"] == {}
+    assert exchange.markets[SYMBOL]["linear"] and (kind == "binance") == (COIN in exchange.markets)
     last = (await exchange.fetch_ticker(SYMBOL))["last"]
     assert (await exchange.set_leverage(10, SYMBOL))["leverage"] == 10
     assert (await exchange.set_margin_mode("isolated", SYMBOL))["code"] == 200
@@ -71,6 +85,42 @@ async def test_a_bots_calls(plant: Tickerplant, venue: Venue, closing: list[Any]
     assert (await exchange.fetch_leverages([SYMBOL]))[SYMBOL]["longLeverage"] == 10
     assert (await exchange.fetch_trading_fee(SYMBOL))["taker"] == 0.0005
     assert await exchange.fetch_funding_history(SYMBOL) == []  # no funding time has passed
+    await _agrees(plant, venue.alice_hmac, "/fapi/v3/positionRisk", position["info"])
+
+
+async def _agrees(plant: Tickerplant, key: Key, path: str, shown: dict[str, Any]) -> None:
+    """The venue's own REST (signed by hand, not by the client) holds the position the
+    client read."""
+    market = Market.UM if path.startswith("/fapi") else Market.CM
+    query = f"timestamp={int(time.time() * 1000)}"
+    url = f"http://127.0.0.1:{plant.listeners[market].port}{path}?{query}&signature={hmac_hex(key.secret, query.encode())}"
+    async with aiohttp.ClientSession() as session, session.get(url, headers={"X-MBX-APIKEY": key.api_key}) as got:
+        rows = [r for r in await got.json() if r["symbol"] == shown["symbol"] and float(r["positionAmt"])]
+    assert [(r["positionAmt"], r["entryPrice"]) for r in rows] == [(shown["positionAmt"], shown["entryPrice"])]
+
+
+async def test_a_coin_m_bots_calls(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    exchange = trader(plant, venue.alice_hmac, closing, "binancecoinm")
+    await exchange.load_markets()  # with its keys: the sapi calls too, on the COIN-M listener alike
+    assert "BTC" in exchange.currencies and COIN in exchange.markets and SYMBOL not in exchange.markets
+    last = (await exchange.fetch_ticker(COIN))["last"]
+    assert (await exchange.set_leverage(5, COIN))["leverage"] == 5
+
+    resting = await exchange.create_order(COIN, "limit", "buy", 2, round(last * 0.98, 1))
+    assert resting["status"] == "open" and resting["clientOrderId"].startswith("x-xcKtGhcu")
+    assert [o["id"] for o in await exchange.fetch_open_orders(COIN)] == [resting["id"]]
+    assert (await exchange.cancel_order(resting["id"], COIN))["status"] == "canceled"
+
+    bought = await exchange.create_order(COIN, "market", "buy", 3)
+    assert bought["status"] == "closed" and bought["filled"] == 3
+    stop = await exchange.create_order(COIN, "market", "sell", 3, None,
+                                       {"stopLossPrice": round(last * 0.9, 1), "reduceOnly": True})  # fmt: skip
+    assert stop["info"]["orderType"] == "STOP_MARKET" and stop["info"]["algoStatus"] == "NEW"
+    (position,) = [p for p in await exchange.fetch_positions([COIN]) if p["contracts"]]
+    assert (position["contracts"], position["side"]) == (3, "long")
+    balance = await exchange.fetch_balance()
+    assert 0 < balance["BTC"]["free"] < balance["BTC"]["total"] <= 1.5
+    await _agrees(plant, venue.alice_hmac, "/dapi/v1/positionRisk", position["info"])
 
 
 async def test_watch_balance_and_positions(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
@@ -83,7 +133,7 @@ async def test_watch_balance_and_positions(plant: Tickerplant, venue: Venue, clo
     await exchange.create_order(SYMBOL, "market", "buy", 0.01)
     got = await balance
     assert got["info"]["e"] == "ACCOUNT_UPDATE" and got["USDT"]["total"] < 10000
-    exchange.options["fetchPositionsSnapshot"] = False  # the stream's positions only
+    # the stream's positions: the first ACCOUNT_UPDATE made ccxt's cache, so no REST snapshot
     positions = asyncio.ensure_future(exchange.watch_positions([SYMBOL]))
     for _ in range(5):  # it subscribes on the connection watch_balance opened: no I/O to wait for
         await asyncio.sleep(0)

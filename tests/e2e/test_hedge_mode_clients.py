@@ -29,11 +29,12 @@ from tickerplant.venue.journal import SqliteJournal
 def coin_trader(plant: Tickerplant, venue: Venue, made: list[Any]) -> Any:
     port = plant.listeners[Market.CM].port
     exchange = ccxtpro.binancecoinm({
-        "apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret, "enableRateLimit": False,
-        "timeout": 5000, "options": {"fetchCurrencies": False},
+        "apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret, "enableRateLimit": False,  # user settings (ccxt_hosts.py)
+        "timeout": 5000,
     })  # fmt: skip
     made.append(exchange)
-    return point(exchange, {"https://dapi.binance.com": f"http://127.0.0.1:{port}"})
+    local = f"http://127.0.0.1:{port}"
+    return point(exchange, {"https://dapi.binance.com": local, "https://api.binance.com": local})
 
 
 async def test_ccxt_trades_a_long_and_a_short_of_one_symbol(
@@ -41,7 +42,7 @@ async def test_ccxt_trades_a_long_and_a_short_of_one_symbol(
 ) -> None:
     exchange = trader(plant, venue.alice_hmac, closing)
     coins = coin_trader(plant, venue, closing)
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     await exchange.load_markets()
     assert (await exchange.set_position_mode(True))["code"] == 200
     assert (await coins.fetch_position_mode())["hedged"] is True  # the CM migration: one mode
@@ -109,7 +110,7 @@ async def test_the_user_stream_tells_each_side_and_a_restart_keeps_both(
 async def test_the_websocket_api_places_each_side_and_tells_the_modes(
     plant: Tickerplant, venue: Venue, closing: list[Any], http: aiohttp.ClientSession
 ) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     await client.futures_change_position_mode(dualSidePosition=True)
     ws = await raw(http, plant)
     order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010", "positionSide": "LONG"}

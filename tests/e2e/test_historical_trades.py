@@ -30,7 +30,7 @@ async def test_historical_trades_page_from_a_trade_id_with_a_key_for_python_bina
     start_server: Any, venue: Venue, closing: list[Any]
 ) -> None:
     plant = await start_server(simulator=STILL, venue_db=str(venue.path))
-    client = python_binance(plant, closing, venue.bob_hmac)
+    client = await python_binance(plant, closing, venue.bob_hmac)
     recent = await client.futures_recent_trades(symbol="BTCUSDT", limit=1000)
     assert await client.futures_historical_trades(symbol="BTCUSDT") == recent[-100:]  # default 100
     first = recent[0]["id"]
@@ -61,10 +61,10 @@ async def test_historical_trades_page_from_a_trade_id_with_a_key_for_python_bina
     assert coin == await client.futures_coin_recent_trades(symbol="BTCUSD_PERP", limit=3)
 
     # ccxt's fetch_trades from the same endpoint (its fetchTradesMethod), alice's key
-    exchange = ccxtpro.binanceusdm({"apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret,
-                                    "options": {"fetchCurrencies": False}})  # fmt: skip
+    exchange = ccxtpro.binanceusdm({"apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret})
     closing.append(exchange)
-    point(exchange, {"https://fapi.binance.com": f"http://127.0.0.1:{plant.listeners[Market.UM].port}"})
+    local = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    point(exchange, {"https://fapi.binance.com": local, "https://api.binance.com": local})
     await exchange.load_markets()
     plain = await exchange.fetch_trades("BTC/USDT:USDT", limit=20, params={"fetchTradesMethod": "fapiPublicGetTrades"})
     keyed = await exchange.fetch_trades(

@@ -31,7 +31,7 @@ async def test_ccxt_moves_margin_in_and_out_of_an_isolated_position(
     plant: Tickerplant, venue: Venue, closing: list[Any]
 ) -> None:
     exchange = trader(plant, venue.alice_hmac, closing)
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     await exchange.load_markets()
     await exchange.set_margin_mode("isolated", SYMBOL)
     await exchange.set_leverage(10, SYMBOL)
@@ -79,7 +79,7 @@ async def test_ccxt_moves_margin_in_and_out_of_an_isolated_position(
 async def test_the_mark_through_an_isolated_liquidation_price_costs_the_isolated_wallet(
     plant: Tickerplant, venue: Venue, closing: list[Any]
 ) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     user = await user_socket(plant, client)
     await client.futures_change_margin_type(symbol="BTCUSDT", marginType="ISOLATED")
     await client.futures_change_leverage(symbol="BTCUSDT", leverage=50)

@@ -99,7 +99,7 @@ async def test_sdk_liquidation_order_streams(start_server: StartServer) -> None:
 
 async def test_python_binance_open_interest(start_server: StartServer, clients: list[AsyncClient]) -> None:  # noqa: F811
     plant = await start_server(simulator=STILL)
-    client = client_for(plant, clients)
+    client = await client_for(plant, clients)
     um, cm = plant.listeners[Market.UM].port, plant.listeners[Market.CM].port
     client.FUTURES_DATA_URL = f"http://127.0.0.1:{um}/futures/data"
     client.FUTURES_COIN_DATA_URL = f"http://127.0.0.1:{cm}/futures/data"

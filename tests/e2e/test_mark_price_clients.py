@@ -83,7 +83,7 @@ async def test_ccxt_funding_rates_mark_prices_and_history(start_server: StartSer
 async def test_python_binance_mark_price_and_funding_rate(start_server: StartServer) -> None:
     plant = await start_server(clock=ManualClock())
     made: list[AsyncClient] = []
-    client = client_for(plant, made)
+    client = await client_for(plant, made)
     try:
         btc = state(plant, Market.UM, "BTCUSDT")
         mark = await client.futures_mark_price(symbol="BTCUSDT")

@@ -27,7 +27,7 @@ from tickerplant.venue.accounts import parse_amount
 
 async def test_btc_is_collateral_for_a_usdt_position(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     venue.store.deposit(venue.bob, Market.UM, "BTC", parse_amount("1"), SystemClock().now_ms())
-    client = python_binance(plant, closing, venue.bob_hmac)
+    client = await python_binance(plant, closing, venue.bob_hmac)
     exchange = trader(plant, venue.bob_hmac, closing)
     await exchange.load_markets()
     with pytest.raises(BinanceAPIException) as refused:  # 42 USDT cannot margin 0.1 BTC at 20×
@@ -58,7 +58,7 @@ async def test_a_usdt_wallet_past_the_threshold_is_exchanged_for_btc(
     ``autoAssetExchange``): his BTC is sold at its price to bring it back to zero, told as
     ``ACCOUNT_UPDATE`` ``m=AUTO_EXCHANGE`` and kept as ``AUTO_EXCHANGE`` income."""
     venue.store.deposit(venue.bob, Market.UM, "BTC", parse_amount("2"), SystemClock().now_ms())
-    client = python_binance(plant, closing, venue.bob_hmac)
+    client = await python_binance(plant, closing, venue.bob_hmac)
     info = await client.futures_exchange_info()
     assert {a["asset"]: a["autoAssetExchange"] for a in info["assets"]}["USDT"] == "-10000"
     await client.futures_change_multi_assets_mode(multiAssetsMargin=True)

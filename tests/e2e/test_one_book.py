@@ -37,7 +37,7 @@ async def test_a_users_market_buy_trades_in_the_simulated_book(
     fair_before = simulator.fair_price("ETHUSDT")
     port = plant.listeners[Market.UM].port
     async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{port}/ws/ethusdt@trade") as ws:
-        client = python_binance(plant, closing, venue.alice_hmac)
+        client = await python_binance(plant, closing, venue.alice_hmac)
         bought = await client.futures_create_order(
             symbol="ETHUSDT", side="BUY", type="MARKET", quantity=fixed(qty, inst.qty_decimals),
             newOrderRespType="RESULT",

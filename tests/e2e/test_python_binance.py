@@ -12,6 +12,7 @@ import pytest
 from binance import AsyncClient, BinanceSocketManager
 from binance.enums import FuturesType
 from binance.ws.websocket_api import WebsocketAPI
+from binance_hosts import python_binance_at
 from conftest import StartServer
 from timing import SECONDS
 
@@ -40,12 +41,9 @@ async def clients() -> AsyncIterator[list[AsyncClient]]:
         await client.close_connection()
 
 
-def client_for(plant: Tickerplant, made: list[AsyncClient]) -> AsyncClient:
+async def client_for(plant: Tickerplant, made: list[AsyncClient]) -> AsyncClient:
     um, cm = plant.listeners[Market.UM].port, plant.listeners[Market.CM].port
-    client = AsyncClient()  # no request at construction (AsyncClient.create() would ping)
-    client.API_URL = f"http://127.0.0.1:{um}/api"
-    client.FUTURES_URL = f"http://127.0.0.1:{um}/fapi"
-    client.FUTURES_COIN_URL = f"http://127.0.0.1:{cm}/dapi"
+    client = await python_binance_at(f"http://127.0.0.1:{um}", f"http://127.0.0.1:{cm}")  # it pings spot
     client.ws_future = WebsocketAPI(url=f"ws://127.0.0.1:{um}/ws-fapi/v1")
     made.append(client)
     return client
@@ -60,7 +58,7 @@ def sockets_for(plant: Tickerplant, client: AsyncClient) -> BinanceSocketManager
 
 async def test_rest_and_ws_api_calls(start_server: StartServer, clients: list[AsyncClient]) -> None:
     plant = await start_server(simulator={**STILL, "history_s": 6 * 3600.0})  # five whole 1h klines
-    client = client_for(plant, clients)
+    client = await client_for(plant, clients)
     btc = plant.plants[Market.UM].symbols["BTCUSDT"]
     last = fixed(btc.window.close, 2)
     assert await client.futures_ping() == {}
@@ -110,7 +108,7 @@ async def test_futures_sockets(start_server: StartServer, clients: list[AsyncCli
 
     plant.bus.subscribe(Market.UM, keep)
     plant.bus.subscribe(Market.CM, keep)
-    manager = sockets_for(plant, client_for(plant, clients))
+    manager = sockets_for(plant, await client_for(plant, clients))
     async with manager.symbol_ticker_futures_socket("BTCUSDT") as socket:  # /public/stream?streams=…@bookTicker
         message = await next_message(socket)
     assert message["stream"] == "btcusdt@bookTicker"

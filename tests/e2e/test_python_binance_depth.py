@@ -59,7 +59,7 @@ async def test_futures_depth_cache_is_the_snapshots_top_10(start_server: StartSe
         return len(events) > seen
 
     manager = FuturesDepthCacheManager(
-        client_for(plant, clients), "BTCUSDT", refresh_interval=0, bm=sockets_for(plant, clients[-1])
+        await client_for(plant, clients), "BTCUSDT", refresh_interval=0, bm=sockets_for(plant, clients[-1])
     )
     await manager.__aenter__()  # connected: the stream is named in the URL, so it is subscribed
     try:

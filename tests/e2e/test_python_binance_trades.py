@@ -15,7 +15,7 @@ from tickerplant.market.units import fixed
 
 async def test_recent_and_aggregate_trades(start_server: StartServer, clients: list[Any]) -> None:  # noqa: F811
     plant = await start_server(simulator=STILL)
-    client = client_for(plant, clients)
+    client = await client_for(plant, clients)
     um = plant.plants[Market.UM].symbols["BTCUSDT"].window
     recent = await client.futures_recent_trades(symbol="BTCUSDT", limit=5)
     assert list(recent[-1]) == ["id", "price", "qty", "quoteQty", "time", "isBuyerMaker", "isRPITrade"]

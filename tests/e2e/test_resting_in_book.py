@@ -36,8 +36,8 @@ async def test_a_resting_order_is_in_the_book_and_a_taker_fills_it_by_its_own_tr
     ask, level = next(engine.data.levels("ETHUSDT", False))
     mine = 500  # 0.500 ETH
     price, qty = fixed(ask, inst.price_decimals), fixed(mine, inst.qty_decimals)
-    alice = python_binance(plant, closing, venue.alice_hmac)
-    bob = python_binance(plant, closing, venue.bob_hmac)
+    alice = await python_binance(plant, closing, venue.alice_hmac)
+    bob = await python_binance(plant, closing, venue.bob_hmac)
     port = plant.listeners[Market.UM].port
     async with aiohttp.ClientSession() as session, session.ws_connect(
         f"ws://127.0.0.1:{port}/ws/ethusdt@bookTicker"
@@ -132,7 +132,7 @@ async def test_self_trade_prevention_when_an_accounts_orders_meet(
     plant = await start_server(simulator=STILL, venue_db=str(venue.path))
     inst = plant.engines[Market.UM].instruments["ETHUSDT"]
     ask, level = next(plant.engines[Market.UM].data.levels("ETHUSDT", False))
-    alice = python_binance(plant, closing, venue.alice_hmac)
+    alice = await python_binance(plant, closing, venue.alice_hmac)
     price = fixed(ask, inst.price_decimals)
     resting = await alice.futures_create_order(
         symbol="ETHUSDT", side="SELL", type="LIMIT", timeInForce="GTC", price=price, quantity="0.100"
@@ -165,7 +165,7 @@ async def test_an_amendment_that_crosses_keeps_its_self_trade_prevention(
     inst = engine.instruments["ETHUSDT"]
     ask, _ = next(engine.data.levels("ETHUSDT", False))
     bid, _ = next(engine.data.levels("ETHUSDT", True))
-    alice = python_binance(plant, closing, venue.alice_hmac)
+    alice = await python_binance(plant, closing, venue.alice_hmac)
     sell = await alice.futures_create_order(
         symbol="ETHUSDT", side="SELL", type="LIMIT", timeInForce="GTC", price=fixed(ask, inst.price_decimals),
         quantity="0.100",

@@ -19,6 +19,7 @@ import aiohttp
 import msgspec
 import pytest
 from binance import AsyncClient, BinanceSocketManager
+from binance_hosts import python_binance_at
 from conftest import StartServer
 from rawws import CLOSE, TEXT, RawWebSocket, close_code
 from timing import eventually
@@ -83,10 +84,9 @@ async def listen_key(session: aiohttp.ClientSession, port: int, method: str, api
         return response.status, await response.json()
 
 
-def binance_client(plant: Tickerplant, made: list[AsyncClient], api_key: str, secret: str) -> AsyncClient:
-    client = AsyncClient(api_key, secret)
-    client.FUTURES_URL = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi"
-    client.FUTURES_COIN_URL = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi"
+async def binance_client(plant: Tickerplant, made: list[AsyncClient], api_key: str, secret: str) -> AsyncClient:
+    um, cm = (f"http://127.0.0.1:{plant.listeners[m].port}" for m in (Market.UM, Market.CM))
+    client = await python_binance_at(um, cm, api_key, secret)
     made.append(client)
     return client
 
@@ -95,8 +95,8 @@ async def test_python_binance_gets_its_accounts_events_and_no_one_elses(
     start_server: StartServer, accounts: Accounts, clients: list[AsyncClient]
 ) -> None:
     plant = await start_server(simulator=STILL, venue_db=str(accounts.path))
-    alice = binance_client(plant, clients, accounts.alice_key, ALICE_SECRET)
-    bob = binance_client(plant, clients, accounts.bob_key, BOB_SECRET)
+    alice = await binance_client(plant, clients, accounts.alice_key, ALICE_SECRET)
+    bob = await binance_client(plant, clients, accounts.bob_key, BOB_SECRET)
     key = await alice.futures_stream_get_listen_key()  # POST
     assert LISTEN_KEY.fullmatch(key) and await alice.futures_stream_get_listen_key() == key  # the live one
     await alice.futures_stream_keepalive(key)  # PUT, with its stray listenKey parameter

@@ -41,7 +41,7 @@ async def test_python_binance_sees_its_orders_fills_and_account_in_order(
 ) -> None:
     um = plant.listeners[Market.UM]
     assert um.streams is not None
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     sockets = BinanceSocketManager(client, max_queue_size=1000)
     sockets.FSTREAM_URL = f"ws://127.0.0.1:{um.port}/"
     user = sockets.futures_user_socket()  # POSTs its listen key, dials /private/ws?listenKey=
@@ -136,7 +136,7 @@ async def test_a_leverage_change_is_an_account_config_update(
 ) -> None:
     """Part 4 §3.5: ``ACCOUNT_CONFIG_UPDATE`` with ``ac`` (``E`` before ``T``, as documented);
     setting the leverage it already has sends nothing."""
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     user = await raw_user_stream(plant, client)
     await client.futures_change_leverage(symbol="ETHUSDT", leverage=20)  # the default already: nothing
     await client.futures_change_leverage(symbol="BTCUSDT", leverage=7)
@@ -151,7 +151,7 @@ async def test_the_operators_deposit_and_withdrawal_reach_the_user_data_stream(
     """Part 4 §3.4 and §5 item 7: a transfer in is ``ACCOUNT_UPDATE`` ``m=DEPOSIT`` with
     ``bc`` the amount and ``"P":[]``, ``E = T + 1``; out, ``WITHDRAW`` with ``bc`` negative;
     the wallet after each; the income history's ``TRANSFER`` rows."""
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     user = await raw_user_stream(plant, client)
     now = plant.clock.now_ms()
     venue.store.deposit(venue.alice, Market.UM, "USDT", 250 * 10**8, now)  # as `accounts deposit` does

@@ -17,9 +17,11 @@ import pytest
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
 from binance_common.configuration import ConfigurationRestAPI
+from binance_hosts import python_binance_at
 from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
     DerivativesTradingUsdsFutures,
 )
+from ccxt_hosts import point
 from conftest import StartServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
@@ -96,10 +98,10 @@ async def closing() -> AsyncIterator[list[Any]]:
         await (client.close_connection() if isinstance(client, AsyncClient) else client.close())
 
 
-def python_binance(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool = False) -> AsyncClient:
-    client = AsyncClient(key.api_key, private_key=key.secret) if pem else AsyncClient(key.api_key, key.secret)
-    client.FUTURES_URL = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/fapi"
-    client.FUTURES_COIN_URL = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi"
+async def python_binance(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool = False) -> AsyncClient:
+    um, cm = (f"http://127.0.0.1:{plant.listeners[m].port}" for m in (Market.UM, Market.CM))
+    signing = {"private_key": key.secret} if pem else {"api_secret": key.secret}
+    client = await python_binance_at(um, cm, key.api_key, **signing)
     made.append(client)
     return client
 
@@ -131,7 +133,7 @@ async def moving_market(
     clock = ManualClock(start_ms)
     simulator = {"actions_per_s": 400.0, "seed": seed}
     plant = await start_server(clock=clock, simulator=simulator, venue_db=str(venue.path))
-    return MovingMarket(plant, clock, python_binance(plant, closing, venue.alice_hmac))
+    return MovingMarket(plant, clock, await python_binance(plant, closing, venue.alice_hmac))
 
 
 async def user_stream(plant: Tickerplant, key: Key) -> RawWebSocket:
@@ -149,13 +151,11 @@ async def user_stream(plant: Tickerplant, key: Key) -> RawWebSocket:
 
 
 def ccxt_usdm(plant: Tickerplant, made: list[Any], key: Key) -> Any:
+    # at its defaults but for a user setting (ccxt_hosts.py)
     exchange = ccxtpro.binanceusdm({"apiKey": key.api_key, "secret": key.secret, "enableRateLimit": False})
     local = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
-    for name, url in list(exchange.urls["api"].items()):
-        if isinstance(url, str) and url.startswith("https://fapi.binance.com"):
-            exchange.urls["api"][name] = local + url[len("https://fapi.binance.com") :]
     made.append(exchange)
-    return exchange
+    return point(exchange, {"https://fapi.binance.com": local, "https://api.binance.com": local})
 
 
 USDT_10000 = {
@@ -174,7 +174,7 @@ CM_KEYS = [
 
 
 async def test_python_binance_hmac_reads_both_markets(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     alias = venue.store.account(venue.alice).alias
     rows = await client.futures_account_balance()  # GET /fapi/v3/balance
     assert [r["asset"] for r in rows] == ["USDT", "USDC", "BNB", "BTC", "ETH", "FDUSD", "BFUSD"]
@@ -189,7 +189,7 @@ async def test_python_binance_hmac_reads_both_markets(plant: Tickerplant, venue:
 
 
 async def test_python_binance_ed25519(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    client = python_binance(plant, closing, venue.alice_ed25519, pem=True)
+    client = await python_binance(plant, closing, venue.alice_ed25519, pem=True)
     rows = await client.futures_account_balance()
     assert rows[0]["balance"] == "10000.00000000"
 
@@ -215,7 +215,7 @@ async def test_binance_sdk_rsa(plant: Tickerplant, venue: Venue) -> None:
 
 
 async def test_a_key_reads_its_own_account_only(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    bob = python_binance(plant, closing, venue.bob_hmac)
+    bob = await python_binance(plant, closing, venue.bob_hmac)
     rows = await bob.futures_account_balance()
     assert rows[0]["balance"] == "42.12500000"
     assert rows[0]["accountAlias"] == venue.store.account(venue.bob).alias
@@ -226,7 +226,7 @@ async def test_a_key_reads_its_own_account_only(plant: Tickerplant, venue: Venue
     assert all(r["balance"] == "0.00000000" for r in coin)  # alice's BTC is not bob's
     # alice's key signed with bob's secret, and bob's key with alice's: -1022
     for key, secret in ((venue.alice_hmac.api_key, venue.bob_hmac.secret), (venue.bob_hmac.api_key, venue.alice_hmac.secret)):
-        crossed = python_binance(plant, closing, Key(key, secret))
+        crossed = await python_binance(plant, closing, Key(key, secret))
         with pytest.raises(BinanceAPIException) as refused:
             await crossed.futures_account_balance()
         assert (refused.value.status_code, refused.value.code) == (400, -1022)
@@ -239,23 +239,23 @@ async def _refused(client: AsyncClient) -> tuple[int, int, str]:
 
 
 async def test_failures_over_the_wire(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    unknown = python_binance(plant, closing, Key("Z" * 64, "Z" * 64))
+    unknown = await python_binance(plant, closing, Key("Z" * 64, "Z" * 64))
     assert await _refused(unknown) == (401, -2015, "Invalid API-key, IP, or permissions for action.")
-    late = python_binance(plant, closing, venue.alice_hmac)
+    late = await python_binance(plant, closing, venue.alice_hmac)
     late.timestamp_offset = -20_000  # python-binance sends recvWindow=10000
     assert await _refused(late) == (400, -1021, "Timestamp for this request is outside of the recvWindow.")
-    early = python_binance(plant, closing, venue.alice_hmac)
+    early = await python_binance(plant, closing, venue.alice_hmac)
     early.timestamp_offset = 5_000
     assert await _refused(early) == (400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
     now = SystemClock().now_ms()
     no_reading = venue.store.add_key(venue.alice, KeyType.HMAC, "R" * 64, reading=False, now_ms=now)
-    assert (await _refused(python_binance(plant, closing, Key(no_reading.api_key, "R" * 64))))[:2] == (401, -2015)
+    assert (await _refused(await python_binance(plant, closing, Key(no_reading.api_key, "R" * 64))))[:2] == (401, -2015)
     fenced = venue.store.add_key(venue.alice, KeyType.HMAC, "F" * 64, networks=("10.0.0.0/8",), now_ms=now)
-    assert await _refused(python_binance(plant, closing, Key(fenced.api_key, "F" * 64))) == (
+    assert await _refused(await python_binance(plant, closing, Key(fenced.api_key, "F" * 64))) == (
         401, -2015, "Invalid API-key, IP, or permissions for action, request ip: 127.0.0.1"
     )  # fmt: skip
     venue.store.set_disabled(venue.alice, True)
-    assert (await _refused(python_binance(plant, closing, venue.alice_hmac)))[:2] == (401, -2015)
+    assert (await _refused(await python_binance(plant, closing, venue.alice_hmac)))[:2] == (401, -2015)
 
 
 async def test_missing_parts_and_weight(plant: Tickerplant, venue: Venue) -> None:
@@ -324,12 +324,12 @@ async def test_no_secret_reaches_a_log_line_a_metric_or_the_dashboard(
     any private key appears in the log, in /metrics, in /api/status or in the dashboard."""
     caplog.set_level("DEBUG")
     plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
-    alice = python_binance(plant, closing, venue.alice_hmac)
+    alice = await python_binance(plant, closing, venue.alice_hmac)
     assert (await alice.futures_account_balance())[0]["asset"] == "USDT"
     await alice.futures_coin_account_balance()
-    forged = python_binance(plant, closing, Key(venue.alice_hmac.api_key, venue.bob_hmac.secret))
+    forged = await python_binance(plant, closing, Key(venue.alice_hmac.api_key, venue.bob_hmac.secret))
     assert (await _refused(forged))[1] == -1022
-    unknown = python_binance(plant, closing, Key("Z" * 64, venue.alice_hmac.secret))
+    unknown = await python_binance(plant, closing, Key("Z" * 64, venue.alice_hmac.secret))
     assert (await _refused(unknown))[1] == -2015
     seen = [caplog.text]
     async with aiohttp.ClientSession() as session:

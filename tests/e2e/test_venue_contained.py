@@ -69,7 +69,7 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
     said = [r for r in caplog.records if "watch step failed" in r.getMessage()]
     assert len(said) == 1 and said[0].exc_info is not None  # once a minute, with its traceback
     assert not plant.done.is_set()
-    client = python_binance(plant, closing, venue.alice_hmac)  # the venue still trades and answers
+    client = await python_binance(plant, closing, venue.alice_hmac)  # the venue still trades and answers
     placed = await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
     assert placed["status"] == "NEW"
     order = await client.futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"])

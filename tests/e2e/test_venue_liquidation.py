@@ -63,7 +63,7 @@ async def wallet(client: Any) -> Decimal:
 async def test_a_funding_time_charges_the_position_notional_times_rate(
     plant: Tickerplant, venue: Venue, closing: list[Any]
 ) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     user = await user_socket(plant, client)
     await client.futures_create_order(symbol="BTCUSDT", side="SELL", type="MARKET", quantity="0.100")
     before = await wallet(client)
@@ -94,7 +94,7 @@ async def test_the_mark_through_the_liquidation_price_liquidates_the_position(
 ) -> None:
     engine = plant.engines[Market.UM]
     inst = engine.instruments["BTCUSDT"]
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     user = await user_socket(plant, client)
     await client.futures_change_leverage(symbol="BTCUSDT", leverage=50)
     await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.500")
@@ -187,7 +187,7 @@ async def test_a_bankrupt_liquidation_sends_no_wallet_below_zero_and_reconciles(
     his stream passes below zero, nothing is credited, and REST's income adds up."""
     engine = plant.engines[Market.UM]
     inst = engine.instruments["BTCUSDT"]
-    bob = python_binance(plant, closing, venue.bob_hmac)
+    bob = await python_binance(plant, closing, venue.bob_hmac)
     user = await user_socket(plant, bob)
     await bob.futures_change_leverage(symbol="BTCUSDT", leverage=125)
     ask = Decimal(next(engine.data.levels("BTCUSDT", False))[0]) / 10**inst.price_decimals

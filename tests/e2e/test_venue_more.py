@@ -31,7 +31,7 @@ def price_from_best(plant: Tickerplant, bids: bool, by: int) -> str:
 
 
 async def test_configuration_reads(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     assert await client.futures_commission_rate(symbol="BTCUSDT") == {
         "symbol": "BTCUSDT", "makerCommissionRate": "0.000200", "takerCommissionRate": "0.000500",
         "rpiCommissionRate": "0",
@@ -70,7 +70,7 @@ async def test_configuration_reads(plant: Tickerplant, venue: Venue, closing: li
 async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     um = plant.listeners[Market.UM]
     assert um.streams is not None
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     user = await user_stream(plant, venue.alice_hmac)
     low, lower = price_from_best(plant, True, -50_000), price_from_best(plant, True, -60_000)
     placed = await client.futures_create_order(
@@ -116,7 +116,7 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
 
 
 async def test_batch_orders(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     low, lower = price_from_best(plant, True, -50_000), price_from_best(plant, True, -60_000)
     placed = await client.futures_place_batch_order(batchOrders=[
         {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010", "price": low},
@@ -145,7 +145,7 @@ async def test_countdown_cancel_all(start_server: Any, venue: Venue, closing: li
     clock = ManualClock(SystemClock().now_ms())
     plant = await start_server(clock=clock, simulator=STILL, venue_db=str(venue.path),
                                limits={"ping_interval_s": 3600.0, "pong_timeout_s": 3600.0})  # fmt: skip
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     client.timestamp_offset = clock.now_ms() - SystemClock().now_ms()  # its timestamps on the server's clock
     low = price_from_best(plant, True, -50_000)
     placed = await client.futures_create_order(
@@ -172,7 +172,7 @@ async def test_countdown_cancel_all(start_server: Any, venue: Venue, closing: li
 async def test_the_venues_metrics(start_server: Any, venue: Venue, closing: list[Any]) -> None:
     """``/metrics``: orders by type and execution, fills by liquidity, refusals by code."""
     plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
     low = price_from_best(plant, True, -50_000)
     placed = await client.futures_create_order(
@@ -201,7 +201,7 @@ async def test_the_venues_metrics(start_server: Any, venue: Venue, closing: list
 async def test_leverage_brackets_in_every_form_clients_ask(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     """Part 3 §4.9: USDⓈ-M's by symbol in notional, COIN-M's v2 by symbol and legacy v1 by
     ``pair`` in the coin (``qtyFloor``/``qtyCap``), each bracket as the margin uses it."""
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     um = await client.futures_leverage_bracket(symbol="BTCUSDT")
     contract = plant.engines[Market.UM].contracts["BTCUSDT"]
     assert um["symbol"] == "BTCUSDT" and len(um["brackets"]) == len(contract.brackets)

@@ -39,7 +39,7 @@ def _price(plant: Tickerplant, market: Market, symbol: str, units: int) -> str:
 async def test_python_binance_places_queries_and_cancels(
     plant: Tickerplant, venue: Venue, closing: list[Any]
 ) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     below = _price(
         plant, Market.UM, "BTCUSDT", _best(plant, Market.UM, "BTCUSDT", True) - 50_000
     )  # 500 lower
@@ -99,7 +99,7 @@ async def test_python_binance_places_queries_and_cancels(
 
 
 async def test_python_binance_coin_m(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    client = python_binance(plant, closing, venue.alice_hmac)
+    client = await python_binance(plant, closing, venue.alice_hmac)
     bought = await client.futures_coin_create_order(
         symbol="BTCUSD_PERP", side="BUY", type="MARKET", quantity="1", newOrderRespType="RESULT"
     )
@@ -121,8 +121,8 @@ async def test_python_binance_coin_m(plant: Tickerplant, venue: Venue, closing: 
 async def test_a_key_cannot_reach_another_accounts_orders(
     plant: Tickerplant, venue: Venue, closing: list[Any]
 ) -> None:
-    alice = python_binance(plant, closing, venue.alice_hmac)
-    bob = python_binance(plant, closing, venue.bob_hmac)
+    alice = await python_binance(plant, closing, venue.alice_hmac)
+    bob = await python_binance(plant, closing, venue.bob_hmac)
     below = _price(plant, Market.UM, "ETHUSDT", _best(plant, Market.UM, "ETHUSDT", True) - 1000)
     placed = await alice.futures_create_order(
         symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price=below
@@ -140,7 +140,6 @@ async def test_a_key_cannot_reach_another_accounts_orders(
 
 async def test_ccxt_trades(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     exchange = ccxt_usdm(plant, closing, venue.alice_hmac)
-    exchange.options["fetchCurrencies"] = False
     await exchange.load_markets()
     below = float(_price(plant, Market.UM, "ETHUSDT", _best(plant, Market.UM, "ETHUSDT", True) - 1000))
     order = await exchange.create_order("ETH/USDT:USDT", "limit", "buy", 0.01, below)
@@ -206,8 +205,8 @@ async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_
     they were."""
     um = market is Market.UM
     symbol, qty = ("ETHUSDT", "0.010") if um else ("BTCUSD_PERP", "1")
-    alice = python_binance(plant, closing, venue.alice_hmac)
-    bob = python_binance(plant, closing, venue.bob_hmac)
+    alice = await python_binance(plant, closing, venue.alice_hmac)
+    bob = await python_binance(plant, closing, venue.bob_hmac)
     call = (lambda c, name: getattr(c, f"futures_{name}")) if um else (lambda c, name: getattr(c, f"futures_coin_{name}"))
     below = _price(plant, market, symbol, _best(plant, market, symbol, True) - 1000)
     await call(alice, "change_margin_type")(symbol=symbol, marginType="ISOLATED")  # her own wallet

@@ -58,8 +58,8 @@ def below_bid(plant: Tickerplant, market: Market, symbol: str, by: int) -> str:
     return fixed(bid - by, plant.engines[market].instruments[symbol].price_decimals)
 
 
-def ws_client(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool = False) -> AsyncClient:
-    client = python_binance(plant, made, key, pem=pem)
+async def ws_client(plant: Tickerplant, made: list[Any], key: Key, *, pem: bool = False) -> AsyncClient:
+    client = await python_binance(plant, made, key, pem=pem)
     client.ws_future = WebsocketAPI(url=f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws-fapi/v1")
     return client
 
@@ -130,7 +130,7 @@ def ed_signed(plant: Tickerplant, key: Key, params: dict[str, Any]) -> dict[str,
 async def test_python_binance_trades_over_the_ws_api(
     plant: Tickerplant, venue: Venue, closing: list[Any], sockets: list[WebsocketAPI], http: aiohttp.ClientSession
 ) -> None:
-    client = ws_client(plant, closing, venue.alice_hmac)
+    client = await ws_client(plant, closing, venue.alice_hmac)
     sockets.append(client.ws_future)
     um = plant.listeners[Market.UM]
     assert um.streams is not None
@@ -191,7 +191,7 @@ async def test_python_binance_trades_over_the_ws_api(
 async def test_python_binance_ed25519_and_its_encoded_signature(
     plant: Tickerplant, venue: Venue, closing: list[Any], sockets: list[WebsocketAPI]
 ) -> None:
-    client = ws_client(plant, closing, venue.alice_ed25519, pem=True)
+    client = await ws_client(plant, closing, venue.alice_ed25519, pem=True)
     sockets.append(client.ws_future)
     rows = await client.ws_futures_account_balance()  # signature base64, then URL-encoded
     assert rows[0]["balance"] == "10000.00000000"
@@ -278,7 +278,7 @@ async def test_a_session_and_the_walls_between_accounts(
     # alice's session reads it; REST lists it
     mine = await alice.call("order.status", ref | {"timestamp": plant.clock.now_ms()})
     assert mine["result"]["status"] == "NEW"
-    rest = python_binance(plant, closing, venue.alice_hmac)
+    rest = await python_binance(plant, closing, venue.alice_hmac)
     assert [o["orderId"] for o in await rest.futures_get_open_orders(symbol="BTCUSDT")] == [order_id]
     out = await alice.call("session.logout")
     assert out["result"]["apiKey"] is None
@@ -311,7 +311,6 @@ async def test_coin_m_on_ws_dapi(plant: Tickerplant, venue: Venue, http: aiohttp
 
 async def test_ccxt_pro_trades_over_the_ws_api(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     exchange = ccxt_usdm(plant, closing, venue.alice_hmac)
-    exchange.options["fetchCurrencies"] = False
     exchange.urls["api"]["ws"]["ws-api"]["linear"] = f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws-fapi/v1"
     await exchange.load_markets()
     below = float(below_bid(plant, Market.UM, "ETHUSDT", 1000))

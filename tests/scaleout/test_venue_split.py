@@ -20,6 +20,7 @@ import nats.errors
 import pytest
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
+from binance_hosts import python_binance_at
 from nats_servers import nats_url
 from rawws import RawWebSocket
 from scaleout_setup import start_split, started
@@ -72,11 +73,10 @@ async def _split(
     return clock, keys, plant, ours
 
 
-def _client(gateway: GatewayProcess, api_key: str, secret: str, clock: ManualClock) -> AsyncClient:
-    client = AsyncClient(api_key, secret)
-    client.FUTURES_URL = gateway.url(Market.UM).replace("ws://", "http://") + "/fapi"
-    client.timestamp_offset = clock.now_ms() - int(time.time() * 1000)  # its timestamps on our clock
-    return client
+async def _client(gateway: GatewayProcess, api_key: str, secret: str) -> AsyncClient:
+    """Made as python-binance's README shows: ``create`` reads the gateway's time (our clock's)
+    for its timestamps' offset."""
+    return await python_binance_at(gateway.url(Market.UM).replace("ws://", "http://"), None, api_key, secret)
 
 
 def _below_bid(gateway: GatewayProcess) -> str:
@@ -99,8 +99,8 @@ async def test_orders_through_either_gateway_meet_one_engine_and_their_events_an
 ) -> None:
     clock, (alice_key, bob_key), plant, (one, two) = await _split(nats_url, started, tmp_path, 2)
     engine = plant.venue.engines[Market.UM]
-    alice_one, alice_two = _client(one, alice_key, ALICE, clock), _client(two, alice_key, ALICE, clock)
-    bob_two = _client(two, bob_key, BOB, clock)
+    alice_one, alice_two = await _client(one, alice_key, ALICE), await _client(two, alice_key, ALICE)
+    bob_two = await _client(two, bob_key, BOB)
     started.extend(client.session for client in (alice_one, alice_two, bob_two))  # closed after
     um_two = two.listeners[Market.UM]
     async with aiohttp.ClientSession() as session:

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 import ccxt.pro as ccxtpro
 import pytest
-from binance import AsyncClient
+from binance_hosts import python_binance_at
 from ccxt_hosts import point
 from served_workers import get_json, serve_workers
 from timing import SECONDS, eventually
@@ -70,10 +70,10 @@ async def _ccxt_trades(port: int, api_key: str, price: float) -> None:
     """ccxt.pro on the shared port: its orders and its user data stream, wherever each of its
     connections lands."""
     exchange = ccxtpro.binanceusdm({
-        "apiKey": api_key, "secret": SECRET, "enableRateLimit": False, "timeout": 10_000,
-        "options": {"fetchCurrencies": False},
+        "apiKey": api_key, "secret": SECRET, "enableRateLimit": False, "timeout": 10_000,  # user settings (ccxt_hosts.py)
     })  # fmt: skip
     point(exchange, {"https://fapi.binance.com": f"http://127.0.0.1:{port}",
+                      "https://api.binance.com": f"http://127.0.0.1:{port}",  # its sapi calls, by the gateways
                       "wss://fstream.binance.com": f"ws://127.0.0.1:{port}"})  # fmt: skip
     symbol = "BTC/USDT:USDT"
     try:
@@ -105,8 +105,7 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
     async with serve_workers("--config", str(config)) as served:
         (port,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))
         base = f"http://127.0.0.1:{port}"
-        client = AsyncClient(api_key, SECRET)
-        client.FUTURES_URL = f"{base}/fapi"
+        client = await python_binance_at(base, None, api_key, SECRET)
         try:
             book = await client.futures_orderbook_ticker(symbol="BTCUSDT")
             price = f"{Decimal(book['bidPrice']) - 1000:.1f}"

@@ -68,10 +68,11 @@ from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.checks import REJECTED_KEY, PrivateRequest, Security, authorize
+from tickerplant.venue.checks import PrivateRequest, key_check
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.group_commit import GroupCommit
+from tickerplant.venue.outside_futures import outside_rest, venue_assets
 from tickerplant.venue.rest import Accounts, PrivateRest
 from tickerplant.venue.ws_trading import WsTrading
 
@@ -132,12 +133,15 @@ class Listener:
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         self.private = None
+        self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
         self.drain: Callable[[int], object] | None = None  # the engine's events, once served
         self._durable: GroupCommit | None = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
             self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
+            assets = venue_assets([*instruments.values(), *(other_instruments or {}).values()])
+            self.outside = outside_rest(market, accounts, self.weight, assets)
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -269,9 +273,9 @@ class Listener:
         if control is not None:
             status, answer_body = control(method)
             return json_response(status, answer_body)
-        private = self.private
-        if private is not None and (method, path) in private.routes and not asks_to_upgrade(request):
-            return self._private(private, (method, path), request, body, ip, now_ms)
+        for private in (self.private, self.outside):  # the venue's, then the calls outside futures
+            if private is not None and (method, path) in private.routes and not asks_to_upgrade(request):
+                return self._private(private, (method, path), request, body, ip, now_ms)
         if method != "GET" and not self.rest.handles(path):
             refused = unknown_path(path, method)  # no stream nor WebSocket API but by GET
             error = msgspec.json.encode({"code": refused.code, "msg": refused.msg})
@@ -293,19 +297,6 @@ class Listener:
             return self.streams.connection(url)
         refused = unknown_path(path)
         return json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
-
-    def _market_data_key(self, request: WSUpgradeRequest, ip: str, now_ms: int) -> Callable[[], None]:
-        """A MARKET_DATA endpoint's check (part 1 §2): ``X-MBX-APIKEY`` a key of the venue's
-        that may read from ``ip`` (``-2014``, ``-2015`` as a signed endpoint's), no signature."""
-        private = self.private
-
-        def check() -> None:
-            api_key = request.headers.get("X-MBX-APIKEY")
-            if private is None:  # no venue: no key is valid
-                raise REJECTED_KEY
-            authorize(PrivateRequest(b"", b"", api_key, ip), Security.MARKET_DATA, private.accounts, now_ms)
-
-        return check
 
     def _archive(self, path: str) -> Routed | LaterRoute:
         """A file of the public archive's layout (``protocol/archive.py``); without a past
@@ -338,7 +329,10 @@ class Listener:
             # the path is a label only when it is an endpoint: a client's text never is
             self.traffic.request("rest", OTHER, begun.status, self._clock.now_ns() - started_ns)
             return rest_response(begun)
-        check = self._market_data_key(request, ip, now_ms) if path in rest.keyed else None
+        check = None
+        if path in rest.keyed:  # MARKET_DATA: the key alone; with no venue, no key is valid
+            keys = None if self.private is None else self.private.accounts
+            check = key_check(keys, request.headers.get("X-MBX-APIKEY"), ip, now_ms)
         call = RestCall(rest, question, path, self.traffic, self._clock)
         return call.routed(ip, now_ms, started_ns, check)
 
@@ -354,7 +348,7 @@ class Listener:
         query = request.path.partition(b"?")[2]
         form = body if route[0] != "GET" else b""
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
-        if self.forwarded is not None:  # performed by the plant (--workers)
+        if self.forwarded is not None and private is not self.outside:  # the plant's to perform (--workers)
             return self.forwarded.answer_rest(route, signed, now_ms)
         answer = private.answer(route, signed, now_ms)
         if self.drain is not None:  # what the command did, to the account's user data stream

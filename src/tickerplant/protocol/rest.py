@@ -144,10 +144,12 @@ class RestApi:
             f"{prefix}/v1/trades": history["trades"],
             f"{prefix}/v1/aggTrades": history["aggTrades"],
             f"{prefix}/v1/historicalTrades": history["historicalTrades"],
-            # Courtesies for clients that touch spot first (§10.2, §10.6).
+            # The start-up calls outside futures that futures clients make (§10.2, §10.6;
+            # trading overview decision 11): python-binance's ping and time, the spot
+            # exchangeInfo ccxt's `binance` class loads (no spot symbols), at spot's weights
             "/api/v3/ping": Method(_constant(1), lambda params, now: {}),
             "/api/v3/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
-            "/api/v3/exchangeInfo": Method(_constant(1), lambda params, now: exchange_info_spot_stub(now)),
+            "/api/v3/exchangeInfo": Method(_constant(20), lambda params, now: exchange_info_spot_stub(now)),
         }
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
         # security type MARKET_DATA: answered to a valid `X-MBX-APIKEY` only (§7.1), which

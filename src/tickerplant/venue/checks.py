@@ -25,6 +25,7 @@ parameter (ARCHITECTURE.md, "Accounts are walls").
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
@@ -45,6 +46,7 @@ __all__ = [
     "Security",
     "authorize",
     "check_timing",
+    "key_check",
     "parameters",
     "parse_long",
     "permitted",
@@ -142,6 +144,19 @@ def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: i
         if signed.repeated or not verify(key, signed.payload, signed.signature):  # 7
             raise BAD_SIGNATURE
     return Authorized(key, permitted(key, security, keys, request.ip), params)  # 8
+
+
+def key_check(keys: Keys | None, api_key: str | None, ip: str, now_ms: int) -> Callable[[], None]:
+    """A MARKET_DATA endpoint's check (§2), to run once its weight is charged: ``api_key``
+    (``X-MBX-APIKEY``) a key of ``keys`` that may read from ``ip`` (``-2014``, ``-2015`` as a
+    signed endpoint's), no signature; ``keys`` None (no venue): no key is valid."""
+
+    def check() -> None:
+        if keys is None:
+            raise REJECTED_KEY
+        authorize(PrivateRequest(b"", b"", api_key, ip), Security.MARKET_DATA, keys, now_ms)
+
+    return check
 
 
 def vouched(api_key: str, security: Security, keys: Keys, ip: str, params: dict[str, str]) -> Authorized:

@@ -1,0 +1,78 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""The start-up calls outside futures over a real socket (overview decision 11, part 5 §4
+items 1 and 2): their shapes, security types and weights on both market listeners, as
+Binance's, and python-binance's ``AsyncClient.create()`` at its defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from binance import AsyncClient
+from test_venue_clients import Venue, closing, plant, venue  # noqa: F401
+
+from tickerplant.app import Tickerplant
+from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.venue.signing import hmac_hex
+
+MISSING_TIMESTAMP = {"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."}
+
+
+async def _get(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> tuple[int, Any, int]:
+    async with session.get(url, headers=headers) as response:
+        return response.status, await response.json(), int(response.headers["X-MBX-USED-WEIGHT-1M"])
+
+
+async def test_both_listeners_answer_the_sapi_calls_at_binances_weights(plant: Tickerplant, venue: Venue) -> None:
+    key = {"X-MBX-APIKEY": venue.alice_hmac.api_key}
+    answers = []
+    async with aiohttp.ClientSession() as session:
+        for market in (Market.UM, Market.CM):
+            base = f"http://127.0.0.1:{plant.listeners[market].port}/sapi/v1"
+            query = f"timestamp={SystemClock().now_ms()}&recvWindow=10000"
+            signed = f"{query}&signature={hmac_hex(venue.alice_hmac.secret, query.encode())}"
+            status, coins, used = await _get(session, f"{base}/capital/config/getall?{signed}", key)
+            assert (status, used) == (200, 10)  # USER_DATA, weight 10
+            answers.append(coins)
+            assert await _get(session, f"{base}/margin/allPairs", key) == (200, [], 11)  # MARKET_DATA, 1
+            assert await _get(session, f"{base}/margin/isolated/allPairs?{signed}", key) == (200, [], 21)  # 10
+            # signed where Binance signs: the futures endpoints' refusals
+            assert await _get(session, f"{base}/capital/config/getall", key) == (400, MISSING_TIMESTAMP, 31)
+            assert await _get(session, f"{base}/margin/isolated/allPairs", key) == (400, MISSING_TIMESTAMP, 41)
+            no_key = {"code": -2014, "msg": "API-key format invalid."}
+            assert await _get(session, f"{base}/margin/allPairs", {}) == (401, no_key, 42)
+            async with session.post(f"{base}/capital/config/getall?{signed}", headers=key) as response:
+                assert (response.status, (await response.json())["code"]) == (404, -5000)
+    assert answers[0] == answers[1]  # the venue's assets, whichever listener is asked
+    coins = {row["coin"]: row for row in answers[0]}
+    assert set(coins) >= {"USDT", "USDC", "BNB", "BTC", "ETH", "FDUSD", "BFUSD", "SOL"} and "USD" not in coins
+    assert list(coins["BTC"]) == [
+        "coin", "depositAllEnable", "withdrawAllEnable", "name", "free", "locked", "freeze", "withdrawing",
+        "ipoing", "ipoable", "storage", "isLegalMoney", "trading", "networkList",
+    ]  # fmt: skip
+    assert (coins["BTC"]["free"], coins["BTC"]["networkList"], coins["BTC"]["trading"]) == ("0", [], True)
+
+
+async def test_the_spot_calls_at_spots_weights(plant: Tickerplant) -> None:
+    base = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/api/v3"
+    async with aiohttp.ClientSession() as session:
+        assert await _get(session, f"{base}/ping", {}) == (200, {}, 1)
+        status, now, used = await _get(session, f"{base}/time", {})
+        assert (status, list(now), used) == (200, ["serverTime"], 2)
+        status, info, used = await _get(session, f"{base}/exchangeInfo", {})
+        assert (status, info["symbols"], used) == (200, [], 22)  # no spot symbols; spot's weight 20
+
+
+async def test_python_binance_starts_as_its_readme_shows(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    port = plant.listeners[Market.UM].port
+
+    class Local(AsyncClient):  # python-binance's base URLs, the only change a user makes
+        API_URL = f"http://127.0.0.1:{port}/api"
+        FUTURES_URL = f"http://127.0.0.1:{port}/fapi"
+
+    # `create` pings spot and reads spot's time for its clock offset (part 5 §2.2)
+    client = await Local.create(venue.alice_hmac.api_key, venue.alice_hmac.secret)
+    closing.append(client)
+    assert abs(client.timestamp_offset) < 60_000
+    assert (await client.futures_account_balance())[0]["balance"] == "10000.00000000"
