@@ -5,11 +5,11 @@ ccxt's Binance hosts replaced by ``https://demo-fapi.localhost:<port>`` and
 ``https://demo-dapi.localhost:<port>``, its CA trusted as ccxt's synchronous classes take one
 (``requests_trust_env`` and requests' ``REQUESTS_CA_BUNDLE``) and its asynchronous ones (``cafile``). ccxt picks its futures tables by the URL's
 prefix (spec part 5 §2.1.8): under any other base URL the same refusals are a plain
-``ExchangeError``, which the tests show too.
+``ExchangeError``, which the tests show too. Binance's spot host (``api.binance.com``: ccxt's
+start-up calls to ``/sapi``) is pointed at the same listener.
 
 The names resolve to loopback as RFC 6761 asks (``localhost_names.py``: the tests may not
-write ``/etc/hosts``). ``fetchCurrencies`` is off: ccxt's start-up call to Binance's spot host
-(``/sapi/v1/capital/config/getall``) is not served yet."""
+write ``/etc/hosts``)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ from tickerplant.market.instruments import Market
 
 USDM = "BTC/USDT:USDT"
 COINM = "BTC/USD:BTC"
-FAPI, DAPI = "https://fapi.binance.com", "https://dapi.binance.com"
-UNTIL_SPOT_IS_SERVED = {"fetchCurrencies": False}  # the start-up call to /sapi (module docstring)
+FAPI, DAPI, SPOT = "https://fapi.binance.com", "https://dapi.binance.com", "https://api.binance.com"
 
 
 @pytest.fixture
@@ -53,9 +52,8 @@ async def served(
 def usdm(key: Key, base: str) -> Any:
     """``binanceusdm`` as its README makes it, with keys, its futures hosts replaced by ``base``;
     ``requests_trust_env``: requests reads ``REQUESTS_CA_BUNDLE`` (ccxt turns that off)."""
-    exchange = ccxt.binanceusdm({"apiKey": key.api_key, "secret": key.secret, "requests_trust_env": True,
-                                 "options": UNTIL_SPOT_IS_SERVED})  # fmt: skip
-    return point(exchange, {FAPI: base})
+    exchange = ccxt.binanceusdm({"apiKey": key.api_key, "secret": key.secret, "requests_trust_env": True})
+    return point(exchange, {FAPI: base, SPOT: base})
 
 
 async def test_usdm_refusals_raise_binance_s_classes(served: tuple[Tickerplant, tls.Issued], venue: Venue) -> None:
@@ -108,9 +106,9 @@ async def test_coinm_refusals_raise_binance_s_classes_in_ccxt_pro(
     async def session(host: str) -> list[type[Exception]]:
         raised: list[type[Exception]] = []
         for key in (venue.bob_hmac, venue.alice_hmac):
-            exchange = ccxtpro.binancecoinm({"apiKey": key.api_key, "secret": key.secret, "cafile": str(issued.ca),
-                                             "options": UNTIL_SPOT_IS_SERVED})  # fmt: skip
-            point(exchange, {DAPI: f"https://{host}", "wss://ws-dapi.binance.com": f"wss://{host}"})
+            exchange = ccxtpro.binancecoinm({"apiKey": key.api_key, "secret": key.secret, "cafile": str(issued.ca)})
+            hosts = {DAPI: f"https://{host}", SPOT: f"https://{host}", "wss://ws-dapi.binance.com": f"wss://{host}"}
+            point(exchange, hosts)
             try:
                 last = (await exchange.fetch_ticker(COINM))["last"]
                 with pytest.raises(ccxt.ExchangeError) as refused:
