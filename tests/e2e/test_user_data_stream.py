@@ -249,8 +249,12 @@ async def test_delete_goes_silent_and_sixty_minutes_without_a_keep_alive_end_the
     await alice_ws.close()
 
 
-async def signed_post(session: aiohttp.ClientSession, port: int, path: str, api_key: str, query: str) -> Any:
-    query = f"{query}&timestamp={SystemClock().now_ms()}"
+async def signed_post(
+    session: aiohttp.ClientSession, port: int, path: str, api_key: str, query: str, now_ms: int | None = None
+) -> Any:
+    """Signed at ``now_ms``: the server's time when it runs on a manual clock (the real time
+    may be ahead of it by more than Binance's second)."""
+    query = f"{query}&timestamp={SystemClock().now_ms() if now_ms is None else now_ms}"
     signature = hmac_hex(ALICE_SECRET, query.encode())
     url = f"http://127.0.0.1:{port}{path}?{query}&signature={signature}"
     async with session.post(url, headers={"X-MBX-APIKEY": api_key}) as response:
@@ -293,8 +297,10 @@ async def test_a_key_on_the_other_market_s_listener_is_an_unknown_key_there(
         await eventually(lambda: len(um.streams.connections) == len(cm.streams.connections) == 7)
 
         # each market's engine reports a leverage change to its own key: ACCOUNT_CONFIG_UPDATE
-        await signed_post(session, um.port, "/fapi/v1/leverage", accounts.alice_key, "symbol=BTCUSDT&leverage=7")
-        await signed_post(session, cm.port, "/dapi/v1/leverage", accounts.alice_key, "symbol=BTCUSD_PERP&leverage=9")
+        query = "symbol=BTCUSDT&leverage=7"
+        await signed_post(session, um.port, "/fapi/v1/leverage", accounts.alice_key, query, clock.now_ms())
+        query = "symbol=BTCUSD_PERP&leverage=9"
+        await signed_post(session, cm.port, "/dapi/v1/leverage", accounts.alice_key, query, clock.now_ms())
         for port, symbol, leverage in ((um.port, "BTCUSDT", 7), (cm.port, "BTCUSD_PERP", 9)):
             event = msgspec.json.decode((await own[port].recv()).payload)
             assert event["e"] == "ACCOUNT_CONFIG_UPDATE" and event["ac"] == {"s": symbol, "l": leverage}
