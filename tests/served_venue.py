@@ -19,14 +19,20 @@ from tickerplant.venue.signing import hmac_hex
 __all__ = ["SECRET", "serve", "signed"]
 
 SECRET = "S" * 64
+PAST_MS = 600_000  # the simulated past these servers answer: ten minutes
 
 
 @contextlib.asynccontextmanager
 async def serve(
-    path: Path, port: int, admin_port: int = 0, cm_port: int = 0, options: tuple[str, ...] = ()
+    path: Path, port: int, admin_port: int = 0, cm_port: int = 0, options: tuple[str, ...] = (),
+    past_ms: int | None = PAST_MS,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """A real `tickerplant serve` (and its ``options``), read until it says it serves (no
-    polling); killed on exit if it still runs."""
+    polling); killed on exit if it still runs. Its simulated past is the last ``past_ms``
+    (``--history-start``: the plants warm from less, and it starts in half the time; None:
+    every symbol's since its listing)."""
+    if past_ms is not None:
+        options = ("--history-start", str(SystemClock().now_ms() - past_ms), *options)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
         "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", "1", *options,

@@ -194,7 +194,8 @@ def _serve(
 ) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:
     """A real `tickerplant serve` whose clock reads ``at_ms`` as it starts (``--clock-offset``)."""
     offset = at_ms - SystemClock().now_ms()
-    return serve(path, ports[0], cm_port=ports[1], options=("--clock-offset", str(offset), *more))
+    options = ("--clock-offset", str(offset), *more)
+    return serve(path, ports[0], cm_port=ports[1], options=options, past_ms=None)  # the past's fundings
 
 
 class Venue:
