@@ -109,11 +109,13 @@ def venue_engines(
             engine = Engine(
                 market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes, ids_seed=seed
             )
+            journal.load(engine)  # its fills hold public trade ids: the live ones go on above them
+            source.trade_ids_above({symbol: taken - 1 for symbol, taken in engine.next_trade_id.items()})
         else:  # a replay's or relay's book: takers walk it and trade with no one
             engine = Engine(
                 market, listed, published, accounts, stamped, client_ids=ids, modes=modes, ids_seed=seed
             )
-        journal.load(engine)
+            journal.load(engine)
         engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))
         algos = AlgoService(engine)
         journal.load_algos(algos)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,13 @@ SECRET = "S" * 64
 
 @contextlib.asynccontextmanager
 async def serve(
-    path: Path, port: int, admin_port: int = 0, cm_port: int = 0
+    path: Path, port: int, admin_port: int = 0, cm_port: int = 0, sim_rate: str = "1", more: Sequence[str] = ()
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """A real `tickerplant serve`, read until it says it serves (no polling); killed on exit
-    if it still runs."""
+    if it still runs. ``more``: its further options."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
-        "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", "1",
+        "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", sim_rate, *more,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None

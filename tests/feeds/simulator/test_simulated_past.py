@@ -6,6 +6,7 @@ market takes over where the past's path and trade ids are at the start."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import urllib.request
 from typing import Any
@@ -94,17 +95,20 @@ async def test_the_live_market_takes_over_where_the_past_is(start_server: StartS
     assert hour[-1][0] == T0 - T0 % HOUR_MS and hour[-1][8] == sum(k.count for k in minutes)
     before = past.klines("BTCUSDT", "1h", None, None, 1, T0)[0]
     assert hour[0][0] == before.open_ms and hour[0][8] == before.count
-    # live trades: their ids go on above the past's (SymbolTape.live_first_id), one by one
+    # live trades: their ids and their aggregates' ids go on from the past's, one by one
+    # (market/history/counts.py)
     clock.advance(3_000)
     async with asyncio.timeout(30 * SECONDS):
         while source.stepped_ms < T0 + 3_000:
             await asyncio.sleep(0)
-    last_past_id = minutes[-1].last_id
-    trades = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&fromId={last_past_id - 9}&limit=100")
+    first_trade, first_agg = past.live_ids("BTCUSDT", T0)
+    assert first_trade == minutes[-1].last_id + 1
+    trades = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&fromId={first_agg - 10}&limit=100")
     ids = [t["a"] for t in trades]
-    assert ids[:10] == list(range(last_past_id - 9, last_past_id + 1)) and len(ids) > 10
-    first_live = past.live_trade_id("BTCUSDT", T0)
-    assert ids[10:] == list(range(first_live, first_live + len(ids) - 10))
+    assert ids == list(range(first_agg - 10, first_agg - 10 + len(ids))) and len(ids) > 10
+    assert all(b["f"] == a["l"] + 1 for a, b in itertools.pairwise(trades))  # every trade, once
+    assert trades[9]["l"] == minutes[-1].last_id and trades[10]["f"] == first_trade
+    assert all(t["a"] < t["f"] for t in trades)  # a sequence of their own, smaller
     assert trades[9]["T"] < T0 - T0 % MINUTE_MS and trades[10]["T"] >= T0
 
 

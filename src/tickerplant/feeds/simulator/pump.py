@@ -24,7 +24,6 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.units import DAY_MS, MINUTE_MS
 from tickerplant.market.updates import MarketUpdate, Trade
 
-_WARM_TRADES = 200  # the past's last trades of a symbol a view starts with
 Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
 
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
@@ -68,12 +67,24 @@ class SimulatedMarket:
             actions_per_s=config.actions_per_s or 0.0,
             start_ms=now_ms,
             book_levels=config.book_levels,
-            trade_ids={i.symbol: past.live_trade_id(i.symbol, now_ms) for i in listed},
+            trade_ids={i.symbol: past.live_ids(i.symbol, now_ms) for i in listed},
             activity=lambda symbol, time_ms: past.tape(symbol).activity_at(time_ms),  # as busy as its past
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
         self._start_ms = now_ms
         return Prepared(instruments, now_ms, past=spec)
+
+    def trade_ids_above(self, taken: Mapping[str, int]) -> None:
+        """Each symbol's live trade ids above ``taken`` (the largest a venue journal's fills
+        hold, whose ids are the public trades'). The live market goes on from the past's ids,
+        which are a function of the time: a restart whose past holds fewer trades since the
+        last start than that run's live market made would give an id twice, and a bot keys
+        its fills by id. Then the live ids skip the ones taken (the 24 h ticker's ``count``
+        falls short of ``lastId - firstId + 1`` by as many, until the skip is a day old)."""
+        simulator = self.simulator
+        assert simulator is not None, "prepare() first"
+        for symbol, trade_id in taken.items():
+            simulator.trade_ids_above(symbol, trade_id)
 
     def warm(self, sink: Sink) -> None:
         """Give the plants and every market view the last ``history_s`` of the past (24 h by
@@ -91,10 +102,12 @@ class SimulatedMarket:
                 minutes = past.klines(symbol, "1m", warm_from, None, DAY_MS // MINUTE_MS, now_ms)
                 if not minutes:
                     continue
-                # the last trades: the views' recent trades and last price start from them
-                trades = past.last_trades(symbol, _WARM_TRADES, minutes[-1].last_id + 1, now_ms)
-                last = trades[-1]
-                rows += plant.history(Trade(symbol, *t) for t in trades)
+                # the last trade, the views' last price: the last minute's close, an aggregate
+                # of its own (market/history/tape.py); the trades answers splice the past's
+                # trades and aggregates before it (protocol/past.py), each row exact
+                last = past.last_trades(symbol, 1, minutes[-1].last_id + 1, now_ms)[-1]
+                as_trade = Trade(symbol, *last[:5], True, last.agg_id)
+                rows += plant.history([as_trade])
                 rows += warm_minutes(plant, symbol, minutes, (last.time_ms, last.qty), now_ms)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)
