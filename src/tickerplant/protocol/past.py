@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import msgspec
 
 from tickerplant.market.derivatives.open_interest import value_units
+from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.interest import PastInterest
 from tickerplant.market.history.marks import PastFunding, PastMarks
 from tickerplant.market.history.path import Lru
@@ -58,6 +59,8 @@ class PastAnswers:
     def __init__(self, past: SimulatedPast, live_from_ms: int) -> None:
         self.past = past
         self.live_from_ms = live_from_ms
+        # this server's numbering of the past's trades and aggregates (market/history/counts.py)
+        self.trade_base, self.agg_base = id_bases(live_from_ms)
         self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
         self.marks = PastMarks(past)
         self.interest_past = PastInterest(past, live_from_ms)
@@ -249,10 +252,13 @@ class PastAnswers:
         out: list[Aggregate] = []
         if self.holds_trades(inst, from_id, start_ms):
             symbol, past = inst.symbol, self.past
-            out = list(self._trades.get(
-                ("aggTrades", symbol, from_id, start_ms, end_ms, limit),
-                lambda: past.aggregates(symbol, from_id, start_ms, end_ms, limit, until),
-            ))  # fmt: skip
+            raw_id = None if from_id is None else from_id - self.agg_base
+
+            def made() -> list[Aggregate]:
+                found = past.aggregates(symbol, raw_id, start_ms, end_ms, limit, until)
+                return list(map(self.numbered, found))
+
+            out = list(self._trades.get(("aggTrades", symbol, from_id, start_ms, end_ms, limit), made))
         if len(out) < limit and (end_ms is None or end_ms >= until):
             if out:
                 out += live(out[-1].agg_id + 1, None, end_ms, limit - len(out))
@@ -266,11 +272,13 @@ class PastAnswers:
         """``historicalTrades`` from the trade id ``from_id``: the past's trades (a row each,
         as one-trade aggregates), then the view's from the trade after them
         (``live(trade_id, limit)``) for what is missing."""
-        symbol, past = inst.symbol, self.past
-        out = list(self._trades.get(
-            ("trades", symbol, from_id, limit),
-            lambda: [_aggregate(t) for t in past.trades(symbol, from_id, None, None, limit, self.until_ms)],
-        ))  # fmt: skip
+        symbol, past, raw_id = inst.symbol, self.past, from_id - self.trade_base
+
+        def made() -> list[Aggregate]:
+            found = past.trades(symbol, raw_id, None, None, limit, self.until_ms)
+            return [self.numbered(_aggregate(t)) for t in found]
+
+        out = list(self._trades.get(("trades", symbol, from_id, limit), made))
         if len(out) < limit:
             out += live(out[-1].last_id + 1 if out else from_id, limit - len(out))
         return out
@@ -317,13 +325,22 @@ class PastAnswers:
         one-trade aggregates) before the id ``first_id``."""
         past, until = self.past, self.until_ms
         if kind == "aggTrades":
-            return past.last_aggregates(symbol, _RECENT_MOST, first_id, until)
-        return [_aggregate(t) for t in past.last_trades(symbol, _RECENT_MOST, first_id, until)]
+            older = past.last_aggregates(symbol, _RECENT_MOST, first_id - self.agg_base, until)
+        else:
+            trades = past.last_trades(symbol, _RECENT_MOST, first_id - self.trade_base, until)
+            older = [_aggregate(t) for t in trades]
+        return list(map(self.numbered, older))
+
+    def numbered(self, a: Aggregate) -> Aggregate:
+        """The past's aggregate ``a`` (or trade, as one) with this server's ids."""
+        trade_base = self.trade_base
+        return a._replace(agg_id=a.agg_id + self.agg_base, first_id=a.first_id + trade_base,
+                          last_id=a.last_id + trade_base)  # fmt: skip
 
     def _first_live_id(self, inst: Instrument, aggregates: bool) -> int:
         """The live market's first aggregate id (``aggregates``), else its first trade id."""
         trade_id, agg_id = self.past.live_ids(inst.symbol, self.live_from_ms)
-        return agg_id if aggregates else trade_id
+        return agg_id + self.agg_base if aggregates else trade_id + self.trade_base
 
 
 def past_answers(

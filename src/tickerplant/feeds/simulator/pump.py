@@ -17,6 +17,7 @@ from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
 from tickerplant.feeds.simulator.simulator import Simulator
+from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant.past import warm_minutes
@@ -27,6 +28,12 @@ from tickerplant.market.updates import MarketUpdate, Trade
 Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
 
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
+
+
+def _numbered(ids: tuple[int, int], start_ms: int) -> tuple[int, int]:
+    """The past's next trade and aggregate ids in the numbering of a start at ``start_ms``."""
+    trade_base, agg_base = id_bases(start_ms)
+    return ids[0] + trade_base, ids[1] + agg_base
 
 
 class SimulatedMarket:
@@ -67,7 +74,7 @@ class SimulatedMarket:
             actions_per_s=config.actions_per_s or 0.0,
             start_ms=now_ms,
             book_levels=config.book_levels,
-            trade_ids={i.symbol: past.live_ids(i.symbol, now_ms) for i in listed},
+            trade_ids={i.symbol: _numbered(past.live_ids(i.symbol, now_ms), now_ms) for i in listed},
             activity=lambda symbol, time_ms: past.tape(symbol).activity_at(time_ms),  # as busy as its past
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
@@ -76,10 +83,9 @@ class SimulatedMarket:
 
     def trade_ids_above(self, taken: Mapping[str, int]) -> None:
         """Each symbol's live trade ids above ``taken`` (the largest a venue journal's fills
-        hold, whose ids are the public trades'). The live market goes on from the past's ids,
-        which are a function of the time: a restart whose past holds fewer trades since the
-        last start than that run's live market made would give an id twice, and a bot keys
-        its fills by id. Then the live ids skip the ones taken (the 24 h ticker's ``count``
+        hold, whose ids are the public trades'), a bot keying its fills by id. A later start
+        numbers above an earlier one's ids already (``counts.id_bases``); a clock set back is
+        what this catches: the live ids then skip the ones taken (the 24 h ticker's ``count``
         falls short of ``lastId - firstId + 1`` by as many, until the skip is a day old)."""
         simulator = self.simulator
         assert simulator is not None, "prepare() first"
@@ -102,13 +108,16 @@ class SimulatedMarket:
                 minutes = past.klines(symbol, "1m", warm_from, None, DAY_MS // MINUTE_MS, now_ms)
                 if not minutes:
                     continue
+                trade_base, agg_base = id_bases(now_ms)  # this start's numbering (counts.py)
                 # the last trade, the views' last price: the last minute's close, an aggregate
                 # of its own (market/history/tape.py); the trades answers splice the past's
                 # trades and aggregates before it (protocol/past.py), each row exact
                 last = past.last_trades(symbol, 1, minutes[-1].last_id + 1, now_ms)[-1]
-                as_trade = Trade(symbol, *last[:5], True, last.agg_id)
+                as_trade = Trade(symbol, last.trade_id + trade_base, *last[1:5], True, last.agg_id + agg_base)
                 rows += plant.history([as_trade])
-                rows += warm_minutes(plant, symbol, minutes, (last.time_ms, last.qty), now_ms)
+                base = trade_base
+                numbered = [replace(k, first_id=k.first_id + base, last_id=k.last_id + base) for k in minutes]
+                rows += warm_minutes(plant, symbol, numbered, (last.time_ms, last.qty), now_ms)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)
             current: list[StreamMessage] = []

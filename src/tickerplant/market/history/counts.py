@@ -27,6 +27,14 @@ over the blocks since the listing (a few dozen, kept: two numbers a block) and t
 its own block. A live market started at any moment takes the next ids of both
 (``live_ids``): one sequence from the past into the live market, so the 24 h ticker's
 ``count`` is ``lastId - firstId + 1``.
+
+**A server's numbering** (``id_bases``): what a server started at a given moment adds to
+every id of its past and of its live market, ``IDS_PER_MS`` trade ids for each millisecond
+its start is past 2026-01-01 (two fifths as many aggregate ids). No symbol trades that fast,
+so a server started later numbers everything above whatever an earlier one gave, though its
+past, which covers the time since, holds fewer trades than that one's live market made: a
+restart goes on upward without a record of the last run, and within a run the ids stay one
+sequence (the past is the same trades, numbered from a higher base).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from bisect import bisect_right
 from tickerplant.market.history.draws import mix, split, stream
 from tickerplant.market.history.path import AssetPath, Lru, hour_activity
 
-__all__ = ["BLOCK_DAYS", "JOIN_FLOOR", "JOIN_SHARE", "MIN_TRADES", "TradeCounts"]
+__all__ = ["BLOCK_DAYS", "IDS_PER_MS", "JOIN_FLOOR", "JOIN_SHARE", "MIN_TRADES", "TradeCounts", "id_bases"]
 
 MIN_TRADES = 4  # a minute's pins: its open, high, low and close are trades
 JOIN_FLOOR = 10  # trades a minute the joins leave alone: the 4 pins and 6 (price, side) groups
@@ -50,6 +58,15 @@ _COUNTS_KEPT = 256  # days of hour counts kept (eight times as many hours of min
 # _WEEKDAY_CYCLE[(day - 4) % 7]: day 0 of the epoch was a Thursday)
 _WEEKDAY_CYCLE = [sum(hour_activity(w * 24 + h) for h in range(24)) / 24.0 for w in range(7)]
 _MEAN_CYCLE = sum(_WEEKDAY_CYCLE) / 7.0
+IDS_PER_MS = 1000  # a server's base rises this much a millisecond: faster than any symbol trades
+_BASES_FROM_MS = 1_767_225_600_000  # 2026-01-01: a server started before it numbers from 0
+
+
+def id_bases(start_ms: int) -> tuple[int, int]:
+    """What a server started at ``start_ms`` adds to its trade ids and to its aggregate trade
+    ids (see the module docstring)."""
+    trades = max(0, start_ms - _BASES_FROM_MS) * IDS_PER_MS
+    return trades, trades * 2 // 5
 
 
 class TradeCounts:
