@@ -25,7 +25,7 @@ PAST_MS = 600_000  # the simulated past these servers answer: ten minutes
 @contextlib.asynccontextmanager
 async def serve(
     path: Path, port: int, admin_port: int = 0, cm_port: int = 0, options: tuple[str, ...] = (),
-    past_ms: int | None = PAST_MS,
+    past_ms: int | None = PAST_MS, sim_rate: str = "1",
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """A real `tickerplant serve` (and its ``options``), read until it says it serves (no
     polling); killed on exit if it still runs. Its simulated past is the last ``past_ms``
@@ -35,7 +35,7 @@ async def serve(
         options = ("--history-start", str(SystemClock().now_ms() - past_ms), *options)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
-        "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", "1", *options,
+        "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", sim_rate, *options,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None

@@ -98,6 +98,7 @@ def venue_engines(
     fell while the server was down are settled from the source's ``past``
     (``settle_missed_fundings``)."""
     modes = PositionModes()  # one position mode per account, for both markets
+    seed = config.simulator.seed  # where the order and algo ids start (venue/ids.py)
     made = {}
     for market, view in views.items():
         published = PublishedMarket(view)
@@ -105,17 +106,24 @@ def venue_engines(
         listed, stamped = instruments[market], Stamped(group, market.value)  # whose wallets
         if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
             book = OneBook(source, published)
-            engine = Engine(market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes)
+            engine = Engine(
+                market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes, ids_seed=seed
+            )
+            journal.load(engine)  # its fills hold public trade ids: the live ones go on above them
+            source.trade_ids_above({symbol: taken - 1 for symbol, taken in engine.next_trade_id.items()})
         else:  # a replay's or relay's book: takers walk it and trade with no one
-            engine = Engine(market, listed, published, accounts, stamped, client_ids=ids, modes=modes)
-        journal.load(engine)
+            engine = Engine(
+                market, listed, published, accounts, stamped, client_ids=ids, modes=modes, ids_seed=seed
+            )
+            journal.load(engine)
         engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))
         algos = AlgoService(engine)
         journal.load_algos(algos)
         journal.load_counts(engine, now_ms)  # -1015's budget is not refilled by a restart
         # the same seed after a restart must not make the last run's ids again (two orders of
         # an account under one id): the sequence goes on from what the journal holds
-        held = sum(engine.next_order_id.values()) - len(engine.next_order_id) + algos.book.next_id - 1
+        held = sum(engine.next_order_id.values()) - sum(engine.first_order_ids.values())
+        held += algos.book.next_id - algos.book.first_id
         if held:
             engine.client_ids = algos.book.client_ids = seeded_client_ids(
                 f"{config.simulator.seed}/{market.value}/{held}"

@@ -31,7 +31,7 @@ async def test_fetch_ohlcv_and_trades(start_server: StartServer, exchanges: list
     trades = await exchange.fetch_trades(unified, limit=20)
     assert len(trades) == 20
     last = trades[-1]
-    assert int(last["id"]) == state.window.last_id
+    assert int(last["info"]["l"]) == state.window.last_id  # ccxt's id is the aggregate's `a`
     assert last["price"] == float(fixed(state.window.close, pd))
     assert last["timestamp"] == state.window.last_time_ms
     # with `since`, ccxt asks for startTime and endTime = since + 1 h (§10.1)

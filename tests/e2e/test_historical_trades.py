@@ -36,10 +36,12 @@ async def test_historical_trades_page_from_a_trade_id_with_a_key_for_python_bina
     first = recent[0]["id"]
     assert await client.futures_historical_trades(symbol="BTCUSDT", fromId=first, limit=500) == recent[:500]
     older = await client.futures_historical_trades(symbol="BTCUSDT", fromId=first - 300, limit=500)
-    # the past's trades from that id on (the simulator's aggregates are single trades: the same
-    # ids), across the ids no one was given between the past and the live market
-    aggregates = await client.futures_aggregate_trades(symbol="BTCUSDT", fromId=first - 300, limit=500)
-    assert [t["id"] for t in older] == [a["a"] for a in aggregates] and len(older) == 500
+    # the past's trades from that id on, one by one into the live market's: one sequence, each
+    # trade in the aggregate its id falls in (the past's aggregates group several)
+    assert [t["id"] for t in older] == list(range(first - 300, first + 200))
+    aggregates = await client.futures_aggregate_trades(symbol="BTCUSDT", startTime=older[0]["time"], limit=1000)
+    covered = {i for a in aggregates for i in range(a["f"], a["l"] + 1)}
+    assert {t["id"] for t in older[:250]} <= covered
     before = sum(1 for t in older if t["id"] < first)
     assert before >= 1 and older[before:] == recent[: 500 - before]
     newest = await client.futures_historical_trades(symbol="BTCUSDT", fromId=recent[-3]["id"])

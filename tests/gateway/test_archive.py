@@ -165,7 +165,8 @@ async def test_a_days_trades_are_the_rest_answers_and_replay_to_the_same_klines(
     expected = [[str(r["a"]), r["p"], r["q"], str(r["f"]), str(r["l"]), str(r["T"]), str(r["m"]).lower()] for r in rows]
     assert aggregates[:1000] == expected
     _, trades = await _file(base, "/data/futures/um/daily/trades/XRPUSDT/XRPUSDT-trades-2026-11-10.zip")
-    assert [t[0] for t in trades] == [a[0] for a in aggregates]
+    # each aggregate's trades, one row each: the trade ids from the first's `f` to the last's `l`
+    assert [int(t[0]) for t in trades] == list(range(int(aggregates[0][3]), int(aggregates[-1][4]) + 1))
     assert all(float(t[3]) == round(float(t[1]) * float(t[2]), 8) for t in trades[:100])  # the quote quantity
     query = f"/fapi/v1/klines?symbol=XRPUSDT&interval=1m&startTime={DAY + 2 * HOUR_MS}&limit=1000"
     simulated = msgspec.json.decode((await asyncio.to_thread(_get, base + query))[2])

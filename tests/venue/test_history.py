@@ -113,15 +113,17 @@ def test_past_the_memory_the_journal_still_answers(engine: Engine) -> None:
         assert placed is not None
         engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, at)
     engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(first.order_id)}, NOW + 80_000)
-    assert engine.find(ALICE, "BTCUSDT", 2, None) is None  # the memory no longer has it
+    one = first.order_id
+    assert engine.find(ALICE, "BTCUSDT", one + 1, None) is None  # the memory no longer has it
     now = NOW + 90_000
-    found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": "2"}, now, open_only=False)
-    assert (found.order_id, found.status) == (2, OrderStatus.FILLED)
+    found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(one + 1)}, now, open_only=False)
+    assert (found.order_id, found.status) == (one + 1, OrderStatus.FILLED)
     by_client_id = {"symbol": "BTCUSDT", "origclientorderid": "first"}
     assert history.order(engine, ALICE, by_client_id, now, open_only=False).order_id == first.order_id
-    listed = history.orders(engine, ALICE, "BTCUSDT", {"symbol": "BTCUSDT", "orderid": "1", "limit": "3"}, now)
-    assert [o.order_id for o in listed] == [1, 2, 3]
-    assert refusal(history.order, engine, BOB, {"symbol": "BTCUSDT", "orderid": "2"}, now, open_only=False) == (
+    listed = history.orders(engine, ALICE, "BTCUSDT", {"symbol": "BTCUSDT", "orderid": str(one), "limit": "3"}, now)
+    assert [o.order_id for o in listed] == [one, one + 1, one + 2]
+    second = {"symbol": "BTCUSDT", "orderid": str(one + 1)}
+    assert refusal(history.order, engine, BOB, second, now, open_only=False) == (
         -2013, "Order does not exist.")  # fmt: skip
 
 
@@ -141,7 +143,8 @@ def test_binance_s_windows(engine: Engine) -> None:
         0] == -2013  # fmt: skip
     # the last 7 days by default; at most 7 days a read
     assert history.orders(engine, ALICE, "BTCUSDT", {}, NOW + 8 * DAY_MS) == []
-    assert [o.order_id for o in history.orders(engine, ALICE, "BTCUSDT", {}, NOW + DAY_MS)] == [1, 2]
+    listed = history.orders(engine, ALICE, "BTCUSDT", {}, NOW + DAY_MS)
+    assert [o.order_id for o in listed] == [unfilled.order_id, filled.order_id]
     wide = {"starttime": str(NOW), "endtime": str(NOW + 7 * DAY_MS + 1)}
     assert refusal(history.orders, engine, ALICE, "BTCUSDT", wide, NOW) == (-4165, "Maximum time interval is 7 days.")
     assert refusal(history.trades, engine, ALICE, "BTCUSDT", wide, NOW)[0] == -4165

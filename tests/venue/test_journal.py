@@ -80,7 +80,8 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     assert again.figures(ALICE, "USDT").wallet == engine.figures(ALICE, "USDT").wallet
     assert again.ledger(ALICE).leverage == {"BTCUSDT": 10}
     placed = again.place(ALICE, order(quantity="0.010", price="59000"), NOW + 2).order
-    assert placed is not None and placed.order_id == 3  # ids go on where they stopped
+    assert placed is not None and resting is not None
+    assert placed.order_id == resting.order_id + 2  # ids go on where they stopped
 
 
 def from_old_journal(path: Path, script: str) -> Engine:

@@ -58,6 +58,9 @@ class Trade(NamedTuple):
     # Publish it as its own aggregate too (`@aggTrade`); False when a source has the real
     # aggregates (a replayed aggTrades file) and sends them as ``AggTrade``.
     as_aggregate: bool = True
+    # That aggregate's id (the simulator's own sequence, spec §4.4); 0: the trade id (a
+    # replayed trades file, which has none)
+    agg_id: int = 0
 
 
 class AggTrade(NamedTuple):

@@ -307,6 +307,7 @@ class Archive:
         if not self._listed(inst, first_ms, end_ms):
             return None
         tape = self.past.past.tape(inst.symbol)
+        numbered, trade_base = self.past.numbered, self.past.trade_base  # the server's ids
         pd, qd = inst.price_decimals, inst.qty_decimals
         um = inst.market is Market.UM
         quote_decimals = pd + qd if um else BASE_DECIMALS
@@ -314,14 +315,18 @@ class Archive:
         def rows(a: int, b: int) -> list[str]:
             lines: list[str] = []
             for minute in range(max(a // MINUTE_MS, tape.first_minute), b // MINUTE_MS):
-                for t in tape.trades(tape.minute(minute)):
+                made = tape.minute(minute)
+                if aggregates:  # the past's aggregate trades, their ids their own (§7.9)
+                    for g in map(numbered, tape.aggregates(made)):
+                        price, qty = fixed(g.price, pd), fixed(g.qty, qd)
+                        maker = "true" if g.buyer_is_maker else "false"
+                        lines.append(f"{g.agg_id},{price},{qty},{g.first_id},{g.last_id},{g.time_ms},{maker}\n")
+                    continue
+                for t in tape.trades(made):
                     price, qty = fixed(t.price, pd), fixed(t.qty, qd)
                     maker = "true" if t.buyer_is_maker else "false"
-                    if aggregates:  # one fill an aggregate, as the simulator's (§7.9)
-                        lines.append(f"{t.trade_id},{price},{qty},{t.trade_id},{t.trade_id},{t.time_ms},{maker}\n")
-                    else:
-                        quote = fixed(quote_units(inst, t.price, t.qty), quote_decimals)
-                        lines.append(f"{t.trade_id},{price},{qty},{quote},{t.time_ms},{maker}\n")
+                    quote = fixed(quote_units(inst, t.price, t.qty), quote_decimals)
+                    lines.append(f"{t.trade_id + trade_base},{price},{qty},{quote},{t.time_ms},{maker}\n")
             return lines
 
         header = _AGG_HEADER if aggregates else _UM_TRADES_HEADER if um else _CM_TRADES_HEADER

@@ -148,12 +148,12 @@ class MarketHistory:
         if from_id is None:
             return self._latest_trades(inst, limit)
         history, row, past = self.view.trades(view), self._trade_row(inst), self._past
-        if past is not None and past.holds_trades(inst, from_id, None):  # the past's ids are its trades'
+        if past is not None and past.holds_trades(inst, from_id, None, aggregates=False):
 
-            def live(from_: int | None, start_: int | None, end_: int | None, limit_: int) -> list[Aggregate]:
-                return history.rows(*history.span(from_, start_, end_, limit_))
+            def live(from_: int, limit_: int) -> list[Aggregate]:
+                return history.rows(*history.from_trade(from_, limit_))
 
-            return array(*map(row, past.agg_trades(inst, from_id, None, None, limit, live)))
+            return array(*map(row, past.trades(inst, from_id, limit, live)))
         lo, hi = history.from_trade(from_id, limit)
         return _aggregate_rows(self._rows, history, "trades", lo, hi, row)
 
@@ -215,7 +215,8 @@ def _spliced(
 ) -> msgspec.Raw | Later[msgspec.Raw]:
     """The latest ``limit``: the past's trades before the view's ``lo``-th to ``hi``-th,
     each side's rows kept encoded (``PastAnswers.recent_rows``, ``_aggregate_rows``)."""
-    first = history.rows(lo, lo + 1)[0].first_id if hi > lo else None
+    oldest = history.rows(lo, lo + 1)[0] if hi > lo else None  # what the past ends before
+    first = None if oldest is None else oldest.agg_id if kind == "aggTrades" else oldest.first_id
     count = limit - (hi - lo)
 
     def answer() -> msgspec.Raw:

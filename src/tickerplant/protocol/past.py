@@ -6,7 +6,9 @@ The seam is an interval's *boundary*: the open time of the ``interval`` kline ho
 live start. Klines opened before it are the past's, whole and closed; the one at the
 boundary and later are the view's (the plant warms the boundary kline with the past's
 minutes before the start, so it too is whole). Trades before the live start's minute are
-the past's; the view's ring holds the live ones, whose ids go on from the past's.
+the past's; the view's ring holds the live ones, whose ids (the trades' and the aggregate
+trades' each) go on from the past's. `aggTrades` reads the past's aggregates, `trades` and
+`historicalTrades` its trades, one row each.
 
 Each splice keeps `GET /fapi/v1/klines`' and `aggTrades`' semantics (§7.8, §7.9): from a
 start, the first ``limit`` in time order, past then live; up to an end (or the latest),
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import msgspec
 
 from tickerplant.market.derivatives.open_interest import value_units
+from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.interest import PastInterest
 from tickerplant.market.history.marks import PastFunding, PastMarks
 from tickerplant.market.history.path import Lru
@@ -56,6 +59,8 @@ class PastAnswers:
     def __init__(self, past: SimulatedPast, live_from_ms: int) -> None:
         self.past = past
         self.live_from_ms = live_from_ms
+        # this server's numbering of the past's trades and aggregates (market/history/counts.py)
+        self.trade_base, self.agg_base = id_bases(live_from_ms)
         self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
         self.marks = PastMarks(past)
         self.interest_past = PastInterest(past, live_from_ms)
@@ -69,12 +74,15 @@ class PastAnswers:
     def knows(self, symbol: str) -> bool:
         return symbol in self.past.instruments
 
-    def holds_trades(self, inst: Instrument, from_id: int | None, start_ms: int | None) -> bool:
-        """Whether an ``aggTrades`` query reaches back before the live start."""
+    def holds_trades(
+        self, inst: Instrument, from_id: int | None, start_ms: int | None, aggregates: bool = True
+    ) -> bool:
+        """Whether an ``aggTrades`` query (``aggregates`` False: a ``historicalTrades``
+        query, ``from_id`` a trade id) reaches back before the live start."""
         if not self.knows(inst.symbol):
             return False
         if from_id is not None:
-            return from_id < self._first_live_id(inst)
+            return from_id < self._first_live_id(inst, aggregates)
         return start_ms is not None and start_ms < self.until_ms
 
     # -- klines (§7.8) --------------------------------------------------------------------
@@ -244,10 +252,13 @@ class PastAnswers:
         out: list[Aggregate] = []
         if self.holds_trades(inst, from_id, start_ms):
             symbol, past = inst.symbol, self.past
-            out = list(self._trades.get(
-                (symbol, from_id, start_ms, end_ms, limit),
-                lambda: [_aggregate(t) for t in past.trades(symbol, from_id, start_ms, end_ms, limit, until)],
-            ))  # fmt: skip
+            raw_id = None if from_id is None else from_id - self.agg_base
+
+            def made() -> list[Aggregate]:
+                found = past.aggregates(symbol, raw_id, start_ms, end_ms, limit, until)
+                return list(map(self.numbered, found))
+
+            out = list(self._trades.get(("aggTrades", symbol, from_id, start_ms, end_ms, limit), made))
         if len(out) < limit and (end_ms is None or end_ms >= until):
             if out:
                 out += live(out[-1].agg_id + 1, None, end_ms, limit - len(out))
@@ -255,22 +266,38 @@ class PastAnswers:
                 out = live(from_id, start_ms, end_ms, limit)
         return out
 
+    def trades(
+        self, inst: Instrument, from_id: int, limit: int, live: Callable[[int, int], list[Aggregate]]
+    ) -> list[Aggregate]:
+        """``historicalTrades`` from the trade id ``from_id``: the past's trades (a row each,
+        as one-trade aggregates), then the view's from the trade after them
+        (``live(trade_id, limit)``) for what is missing."""
+        symbol, past, raw_id = inst.symbol, self.past, from_id - self.trade_base
+
+        def made() -> list[Aggregate]:
+            found = past.trades(symbol, raw_id, None, None, limit, self.until_ms)
+            return [self.numbered(_aggregate(t)) for t in found]
+
+        out = list(self._trades.get(("trades", symbol, from_id, limit), made))
+        if len(out) < limit:
+            out += live(out[-1].last_id + 1 if out else from_id, limit - len(out))
+        return out
+
     def recent_rows(
         self, inst: Instrument, count: int, first: int | None, kind: str, row: Callable[[Aggregate], bytes]
     ) -> bytes:
-        """The encoded rows (``row``, one ``kind`` of answer) of the latest ``count`` past
-        trades before trade id ``first`` (None: before the live start): each row encoded
-        once and kept with the longest run asked, so a poll costs a join."""
+        """The encoded rows (``row``, one ``kind`` of answer: ``aggTrades`` the past's
+        aggregates, else its trades) of the latest ``count`` of them before the id ``first``
+        (None: before the live start): each row encoded once and kept with the longest run
+        asked, so a poll costs a join."""
         if count <= 0 or not self.knows(inst.symbol):
             return b""
-        first_id = first if first is not None else self._first_live_id(inst)
-        symbol, until = inst.symbol, self.until_ms
+        first_id = first if first is not None else self._first_live_id(inst, kind == "aggTrades")
 
         def encoded() -> list[bytes]:
-            older = self.past.last_trades(symbol, _RECENT_MOST, first_id, until)
-            return [row(_aggregate(t)) for t in older]
+            return [row(a) for a in self._older(inst.symbol, first_id, kind)]
 
-        rows = self._recent_rows.get((kind, symbol, first_id), encoded)
+        rows = self._recent_rows.get((kind, inst.symbol, first_id), encoded)
         return b",".join(rows[max(0, len(rows) - count) :])
 
     def recent_pieces(
@@ -281,20 +308,39 @@ class PastAnswers:
         symbol), for an answer made in pieces (``protocol/later.py``); nothing when kept."""
         if count <= 0 or not self.knows(inst.symbol):
             return
-        first_id = first if first is not None else self._first_live_id(inst)
+        first_id = first if first is not None else self._first_live_id(inst, kind == "aggTrades")
         key = (kind, inst.symbol, first_id)
         if key in self._recent_rows:
             return
-        older = self.past.last_trades(inst.symbol, _RECENT_MOST, first_id, self.until_ms)
+        older = self._older(inst.symbol, first_id, kind)
         yield
         rows: list[bytes] = []
         for i in range(0, len(older), _ROWS_A_PIECE):
-            rows += [row(_aggregate(t)) for t in older[i : i + _ROWS_A_PIECE]]
+            rows += [row(a) for a in older[i : i + _ROWS_A_PIECE]]
             yield
         self._recent_rows.get(key, lambda: rows)
 
-    def _first_live_id(self, inst: Instrument) -> int:
-        return self.past.live_trade_id(inst.symbol, self.live_from_ms)
+    def _older(self, symbol: str, first_id: int, kind: str) -> list[Aggregate]:
+        """The past's latest ``_RECENT_MOST`` aggregates (``kind`` aggTrades) or trades (as
+        one-trade aggregates) before the id ``first_id``."""
+        past, until = self.past, self.until_ms
+        if kind == "aggTrades":
+            older = past.last_aggregates(symbol, _RECENT_MOST, first_id - self.agg_base, until)
+        else:
+            trades = past.last_trades(symbol, _RECENT_MOST, first_id - self.trade_base, until)
+            older = [_aggregate(t) for t in trades]
+        return list(map(self.numbered, older))
+
+    def numbered(self, a: Aggregate) -> Aggregate:
+        """The past's aggregate ``a`` (or trade, as one) with this server's ids."""
+        trade_base = self.trade_base
+        return a._replace(agg_id=a.agg_id + self.agg_base, first_id=a.first_id + trade_base,
+                          last_id=a.last_id + trade_base)  # fmt: skip
+
+    def _first_live_id(self, inst: Instrument, aggregates: bool) -> int:
+        """The live market's first aggregate id (``aggregates``), else its first trade id."""
+        trade_id, agg_id = self.past.live_ids(inst.symbol, self.live_from_ms)
+        return agg_id + self.agg_base if aggregates else trade_id + self.trade_base
 
 
 def past_answers(
@@ -309,6 +355,6 @@ def past_answers(
 
 
 def _aggregate(t: PastTrade) -> Aggregate:
-    """A past trade as the one-fill aggregate the simulator's trades are (§7.9)."""
-    return Aggregate(t.trade_id, t.trade_id, t.trade_id, t.time_ms, t.price, t.qty, t.buyer_is_maker)
+    """A past trade as a ``trades`` row reads it: an aggregate of it alone (§7.9)."""
+    return Aggregate(t.agg_id, t.trade_id, t.trade_id, t.time_ms, t.price, t.qty, t.buyer_is_maker)
 

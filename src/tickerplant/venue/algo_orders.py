@@ -36,6 +36,7 @@ from fractions import Fraction
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.protocol.errors import mandatory
+from tickerplant.venue.ids import ALGO_IDS_FROM
 from tickerplant.venue.order_params import (
     ALGO_DECIMALS,
     check_forms,
@@ -105,12 +106,14 @@ class AlgoBook:
     """One market's algo orders."""
 
     def __init__(
-        self, instruments: Mapping[str, Instrument], client_ids: Callable[[], str] = new_client_order_id
+        self, instruments: Mapping[str, Instrument], client_ids: Callable[[], str] = new_client_order_id,
+        first_id: int = ALGO_IDS_FROM,
     ) -> None:
+        """``first_id``: the market's first algo id (``venue/ids.py``)."""
         self.instruments = instruments
         self.filters = {symbol: order_filters(inst) for symbol, inst in instruments.items()}
         self.client_ids = client_ids
-        self.next_id = 1
+        self.first_id = self.next_id = first_id
         self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
         self._closed: dict[int, deque[AlgoOrder]] = {}
         self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}  # untriggered, for the price checks

@@ -42,7 +42,7 @@ _agg = msgspec.json.Decoder(AggTrade[str])
 class AlgoService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.book = AlgoBook(engine.instruments, engine.client_ids)
+        self.book = AlgoBook(engine.instruments, engine.client_ids, engine.first_algo_id)
         self.last: dict[str, int] = {}  # symbol -> its last trade's price, units
         self._streams = {SymbolStreams(s).agg_trade: s for s in engine.instruments}
         self._triggered: dict[int, AlgoOrder] = {}  # algo id -> an order whose child still works

@@ -42,6 +42,7 @@ from tickerplant.venue.adl import AdlBoard
 from tickerplant.venue.collateral import pooled
 from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate, Outbox
 from tickerplant.venue.exposure import Exposure
+from tickerplant.venue.ids import first_algo_id, first_order_id
 from tickerplant.venue.kept import FILLS_KEPT, ORDERS_KEPT, Kept
 from tickerplant.venue.ledger import Figures, Ledger
 from tickerplant.venue.maker_index import MakerIndex
@@ -96,13 +97,14 @@ class Engine:
     def __init__(
         self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
         journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
-        book: OneBook | None = None, modes: PositionModes | None = None,
+        book: OneBook | None = None, modes: PositionModes | None = None, ids_seed: object = 0,
     ) -> None:  # fmt: skip
         """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
         and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte).
         ``book``: the simulated book takers trade in (its levels are ``data``'s), else they
         walk ``data``'s levels and trade with no one (a replay's, a relay's). ``modes``: the
-        accounts' position modes, shared with the other market's engine."""
+        accounts' position modes, shared with the other market's engine. ``ids_seed``: where
+        each symbol's order ids and the market's algo ids start (``venue/ids.py``)."""
         self.market = market
         self.client_ids = client_ids
         self.instruments = {inst.symbol: inst for inst in instruments}
@@ -123,7 +125,9 @@ class Engine:
         self._resting: dict[str, dict[int, Order]] = {}
         self.makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
-        self.next_order_id = {symbol: 1 for symbol in self.instruments}
+        self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
+        self.first_algo_id = first_algo_id(ids_seed, market)
+        self.next_order_id = dict(self.first_order_ids)
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
         self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/funding.py)

@@ -6,6 +6,7 @@ market takes over where the past's path and trade ids are at the start."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import urllib.request
 from typing import Any
@@ -16,6 +17,7 @@ from timing import SECONDS
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.market.history.counts import id_bases
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
 
@@ -65,13 +67,20 @@ async def test_the_past_starts_at_the_listing_and_is_the_same_from_any_start(sta
         (Market.CM, "/dapi/v1/fundingRate?symbol=ETHUSD_PERP&startTime=0&limit=3"),
     ):
         assert await raw(early, market, path) == await raw(late, market, path), path
-    # aggTrades by id reach back to the listing day, the same on both
-    path = "/fapi/v1/aggTrades?symbol=XRPUSDT&fromId=1&limit=50"
-    assert (listed := await raw(early, Market.UM, path)) == await raw(late, Market.UM, path)
+    # aggTrades by id reach back to the listing day, the same trades on both; each server
+    # numbers them from its start's base, the later start above (market/history/counts.py)
+    (early_trades, early_agg), (late_trades, late_agg) = id_bases(T0), id_bases(T0 + 3 * DAY_MS + 17 * MINUTE_MS)
+    assert late_trades > early_trades and late_agg > early_agg
+    listed = []
+    for server, trades, aggs in ((early, early_trades, early_agg), (late, late_trades, late_agg)):
+        rows_ = await rows(server, Market.UM, f"/fapi/v1/aggTrades?symbol=XRPUSDT&fromId={aggs + 1}&limit=50")
+        listed.append([{**r, "a": r["a"] - aggs, "f": r["f"] - trades, "l": r["l"] - trades} for r in rows_])
+    assert listed[0] == listed[1] and len(listed[0]) == 50
     past = _source(early).past
     assert past is not None
     xrp = past.tape("XRPUSDT")
-    assert json.loads(listed)[0]["a"] == xrp.minute(xrp.first_minute).kline.first_id
+    listing = xrp.minute(xrp.first_minute)  # its ids count from the listing day's start
+    assert (listed[0][0]["a"], listed[0][0]["f"]) == (listing.first_agg_id, listing.kline.first_id)
 
 
 async def test_the_live_market_takes_over_where_the_past_is(start_server: StartServer) -> None:
@@ -94,17 +103,22 @@ async def test_the_live_market_takes_over_where_the_past_is(start_server: StartS
     assert hour[-1][0] == T0 - T0 % HOUR_MS and hour[-1][8] == sum(k.count for k in minutes)
     before = past.klines("BTCUSDT", "1h", None, None, 1, T0)[0]
     assert hour[0][0] == before.open_ms and hour[0][8] == before.count
-    # live trades: their ids go on above the past's (SymbolTape.live_first_id), one by one
+    # live trades: their ids and their aggregates' ids go on from the past's, one by one
+    # (market/history/counts.py)
     clock.advance(3_000)
     async with asyncio.timeout(30 * SECONDS):
         while source.stepped_ms < T0 + 3_000:
             await asyncio.sleep(0)
-    last_past_id = minutes[-1].last_id
-    trades = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&fromId={last_past_id - 9}&limit=100")
+    trade_base, agg_base = id_bases(T0)  # this start's numbering of the past and the live ids
+    first_trade, first_agg = past.live_ids("BTCUSDT", T0)
+    assert first_trade == minutes[-1].last_id + 1
+    first_trade, first_agg = first_trade + trade_base, first_agg + agg_base
+    trades = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&fromId={first_agg - 10}&limit=100")
     ids = [t["a"] for t in trades]
-    assert ids[:10] == list(range(last_past_id - 9, last_past_id + 1)) and len(ids) > 10
-    first_live = past.live_trade_id("BTCUSDT", T0)
-    assert ids[10:] == list(range(first_live, first_live + len(ids) - 10))
+    assert ids == list(range(first_agg - 10, first_agg - 10 + len(ids))) and len(ids) > 10
+    assert all(b["f"] == a["l"] + 1 for a, b in itertools.pairwise(trades))  # every trade, once
+    assert trades[9]["l"] == minutes[-1].last_id + trade_base and trades[10]["f"] == first_trade
+    assert all(t["a"] < t["f"] for t in trades)  # a sequence of their own, smaller
     assert trades[9]["T"] < T0 - T0 % MINUTE_MS and trades[10]["T"] >= T0
 
 

@@ -55,7 +55,7 @@ def test_activity_follows_the_day_and_the_week() -> None:
     tape = PAST.tape("BTCUSDT")
     first = NOW // DAY_MS - 56
     days = range(first, first + 56)
-    hours = [tape.hour_counts(d) for d in days]
+    hours = [tape.counts.hour_counts(d) for d in days]
     busy = statistics.fmean(h[i] for h in hours for i in range(13, 18))
     quiet = statistics.fmean(h[i] for h in hours for i in range(2, 6))
     assert busy > 1.5 * quiet

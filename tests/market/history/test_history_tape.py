@@ -1,12 +1,15 @@
 """One symbol's simulated minutes (``market/history/tape.py``): a minute's kline is exactly
-the aggregate of its trades, trade ids run on without a gap from the listing, and an id
-finds its minute again."""
+the aggregate of its trades, its aggregate trades group them, trade ids and aggregate ids
+each run on without a gap from the listing, and an id finds its minute again."""
 
 from __future__ import annotations
+
+import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tickerplant.market.history.counts import BLOCK_DAYS, JOIN_FLOOR
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.history.tape import MIN_TRADES, PastTrade
 from tickerplant.market.instruments import Market, catalogue
@@ -55,35 +58,73 @@ def test_a_minutes_kline_is_the_aggregate_of_its_trades(symbol: str, minutes_bac
     assert min(t.qty for t in trades) >= PAST.instruments[symbol].step
 
 
-@settings(max_examples=20, deadline=None)
-@given(symbol=st.sampled_from(SYMBOLS), minutes_back=st.integers(1, 400 * 1440))
-def test_ids_run_on_within_a_day_and_skip_to_a_round_stride_at_midnight(symbol: str, minutes_back: int) -> None:
+@settings(max_examples=30, deadline=None)
+@given(
+    symbol=st.sampled_from(SYMBOLS), minutes_back=st.integers(1, 400 * 1440),
+    boundary=st.sampled_from([1, 60, 1440, 1440 * BLOCK_DAYS]),
+)  # fmt: skip
+def test_ids_of_trades_and_aggregates_run_on_without_a_gap(symbol: str, minutes_back: int, boundary: int) -> None:
+    """Across a minute, an hour, a midnight and a block of days alike: each minute's first
+    trade id and first aggregate id follow the minute before's last, and an id finds its
+    minute again."""
     tape = PAST.tape(symbol)
     m = NOW // MINUTE_MS - minutes_back
-    m -= m % 60  # an hour's first minute: the previous one is the last of the hour before
-    if m % 1440 == 0:
-        m += 60
-    before, first = tape.minute(m - 1).kline, tape.minute(m).kline
-    assert first.first_id == before.last_id + 1
-    for trade_id in (first.first_id, before.last_id, before.first_id + 1):
-        assert tape.minute_at_id(trade_id) in (m - 1, m)
-        owner = tape.minute(tape.minute_at_id(trade_id)).kline
+    m -= m % boundary
+    before, minute = tape.minute(m - 1), tape.minute(m)
+    assert minute.kline.first_id == before.kline.last_id + 1
+    older = tape.aggregates(before)
+    aggregates = tape.aggregates(minute)
+    assert aggregates[0].agg_id == older[-1].agg_id + 1 == minute.first_agg_id
+    assert aggregates[0].first_id == older[-1].last_id + 1
+    last = NOW // MINUTE_MS
+    for trade_id in (minute.kline.first_id, before.kline.last_id, before.kline.first_id + 1):
+        assert tape.minute_at_id(trade_id, last) in (m - 1, m)
+        owner = tape.minute(tape.minute_at_id(trade_id, last)).kline
         assert owner.first_id <= trade_id <= owner.last_id
-    day = m // 1440
-    midnight = tape.minute(day * 1440).kline
-    assert midnight.first_id == 1 + (day - tape.inst.onboard_ms // DAY_MS) * tape.id_stride
-    last_of_day = tape.minute(day * 1440 - 1).kline
-    assert last_of_day.last_id < midnight.first_id
-    # an id in the day's unused room finds the next day's first minute
-    assert tape.minute_at_id(last_of_day.last_id + 1) == day * 1440
+    for agg_id in (aggregates[0].agg_id, older[-1].agg_id, older[0].agg_id):
+        assert tape.minute_at_agg_id(agg_id, last) in (m - 1, m)
+    assert tape.minute_at_id(10**15, last) == last  # past the past: its last minute
+
+
+@settings(max_examples=40, deadline=None)
+@given(symbol=st.sampled_from(SYMBOLS), minutes_back=st.integers(1, 200 * 1440))
+def test_a_minutes_aggregates_group_its_trades_at_one_price_side_and_moment(symbol: str, minutes_back: int) -> None:
+    """Spec §4.4: an aggregate's trades are one taker's fills at one price; ``f`` to ``l``
+    contiguous from one aggregate to the next; fewer aggregates than trades where the
+    minute is busy, the pins (open, high, low, close) each alone."""
+    tape = PAST.tape(symbol)
+    minute = tape.minute(NOW // MINUTE_MS - minutes_back)
+    trades, aggregates = tape.trades(minute), tape.aggregates(minute)
+    assert len(aggregates) == minute.kline.count - minute.joins
+    assert minute.joins <= max(0, minute.kline.count - JOIN_FLOOR)
+    assert [a.agg_id for a in aggregates] == list(range(minute.first_agg_id, minute.first_agg_id + len(aggregates)))
+    for a, b in itertools.pairwise(aggregates):
+        assert b.first_id == a.last_id + 1
+    by_id = {t.trade_id: t for t in trades}
+    for a in aggregates:
+        fills = [by_id[i] for i in range(a.first_id, a.last_id + 1)]
+        assert {(t.price, t.buyer_is_maker, t.time_ms, t.agg_id) for t in fills} == {
+            (a.price, a.buyer_is_maker, a.time_ms, a.agg_id)}  # fmt: skip
+        assert sum(t.qty for t in fills) == a.qty
+    assert aggregates[0].first_id == aggregates[0].last_id == minute.kline.first_id  # the open
+    assert aggregates[-1].first_id == aggregates[-1].last_id == minute.kline.last_id  # the close
+
+
+def test_busy_symbols_aggregates_are_fewer_than_their_trades() -> None:
+    """Binance's aggregate ids run at about four in ten of its trade ids (spec §4.4)."""
+    for symbol in ("BTCUSDT", "ETHUSD_PERP"):
+        trade_id, agg_id = PAST.live_ids(symbol, NOW)
+        assert 0.3 * trade_id < agg_id < 0.8 * trade_id
 
 
 def test_ids_start_at_one_on_the_listing_day() -> None:
     tape = PAST.tape("BTCUSDT")
     first_day = tape.inst.onboard_ms // DAY_MS * 1440
-    assert tape.first_id(first_day) == 1
-    assert tape.minute_at_id(1) == tape.first_minute
-    assert tape.minute_at_id(0) == tape.first_minute
+    assert tape.counts.first_ids(first_day) == (1, 1)
+    last = NOW // MINUTE_MS
+    assert tape.minute_at_id(1, last) == tape.first_minute
+    assert tape.minute_at_id(0, last) == tape.first_minute
+    assert tape.minute_at_agg_id(1, last) == tape.first_minute
 
 
 def test_a_quarterly_carries_its_contango_to_delivery() -> None:
@@ -96,13 +137,15 @@ def test_a_quarterly_carries_its_contango_to_delivery() -> None:
     assert abs(ratio - (1 + 0.05 * years)) < 0.001
 
 
-def test_a_live_start_takes_ids_above_the_past_and_above_any_earlier_start() -> None:
+def test_a_live_start_takes_the_next_ids_after_the_past() -> None:
+    """The past ends before the live start's minute; the live market's first trade and
+    first aggregate are the next of each, whenever it starts (a restart too)."""
     tape = PAST.tape("ETHUSDT")
     day = NOW // DAY_MS
     starts = [day * DAY_MS + 1, NOW, NOW + 1_000, NOW + 3_600_000, (day + 1) * DAY_MS - 1, (day + 1) * DAY_MS]
-    ids = [tape.live_first_id(t) for t in starts]
-    assert ids == sorted(set(ids))  # later start, higher ids
-    last_of_day = tape.minute((day + 1) * 1440 - 1).kline.last_id
-    assert ids[0] > last_of_day  # above every id of the day's past
-    # room for an earlier start's trading: an hour at eight times the mean rate fits
-    assert ids[3] - ids[1] > 60 * tape.rate * 7
+    for t in starts:
+        before = tape.minute(t // MINUTE_MS - 1)
+        last = tape.aggregates(before)[-1]
+        assert tape.live_ids(t) == (before.kline.last_id + 1, last.agg_id + 1)
+    ids = [tape.live_ids(t) for t in starts]
+    assert ids == sorted(ids)  # a later start, the later ids

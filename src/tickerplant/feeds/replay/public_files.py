@@ -410,7 +410,7 @@ def rows(
     """
     symbol, kind = file.symbol, file.kind
     make: Callable[[tuple[Any, ...]], TopOfBook | Trade | AggTrade]
-    tail: tuple[Iterator[bool], ...] = ()
+    tail: tuple[Iterator[bool | int], ...] = ()
     if kind is FileKind.BOOK_TICKER:
         make = _top_of_book
     else:
@@ -418,7 +418,9 @@ def rows(
     for times, columns, _ in blocks(
         file, price_decimals, qty_decimals, start_ms=start_ms, end_ms=end_ms, progress=progress
     ):
-        if kind is not FileKind.BOOK_TICKER:
+        if kind is FileKind.AGG_TRADES:
             tail = (itertools.repeat(alone),)
+        elif kind is not FileKind.BOOK_TICKER:  # a trade's agg_id: 0, the file has none
+            tail = (itertools.repeat(alone), itertools.repeat(0))
         updates = map(make, zip(itertools.repeat(symbol), *columns, *tail))
         yield from zip(map((1000).__mul__, times), itertools.repeat(index), updates)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from tickerplant.feeds.simulator.positions import Position
 from tickerplant.feeds.simulator.symbol import SimulatedSymbol
-from tickerplant.market.updates import Liquidation, MarketUpdate, Trade
+from tickerplant.market.updates import Liquidation, MarketUpdate
 
 __all__ = ["liquidate"]
 
@@ -47,18 +47,15 @@ def liquidate(
     fills = book.take(not is_buy, position.qty, limit, state.next_trade_id)
     if not fills:
         return None
-    symbol, trade_id = state.symbol, state.next_trade_id
     taken = changed[not is_buy]
     filled = notional = 0
     for price, qty in fills:
-        out.append(Trade(symbol, trade_id, now_ms, price, qty, not is_buy))
-        trade_id += 1
+        out.append(state.trade(now_ms, price, qty, not is_buy))
         filled += qty
         notional += price * qty
         taken.append(price)
-    state.next_trade_id = trade_id
     last = fills[-1]
     if (last.price > state.fair()) if is_buy else (last.price < state.fair()):
         state.driver.factor = last.price / state.base_price  # the impact: see the docstring
     average = (notional + filled // 2) // filled
-    return Liquidation(symbol, now_ms, is_buy, position.qty, position.bankruptcy, average, filled)
+    return Liquidation(state.symbol, now_ms, is_buy, position.qty, position.bankruptcy, average, filled)

@@ -102,13 +102,9 @@ def take(
     fills = book.take(not is_buy, qty, limit, state.next_trade_id)
     taken = changed[not is_buy]
     trades: list[Trade] = []
-    trade_id, symbol = state.next_trade_id, state.symbol
     for price, filled in fills:
-        trade = Trade(symbol, trade_id, now_ms, price, filled, not is_buy)
-        trades.append(trade)
+        trades.append(state.trade(now_ms, price, filled, not is_buy))
         taken.append(price)
-        trade_id += 1
-    state.next_trade_id = trade_id
     out.extend(trades)
     return trades
 
@@ -116,9 +112,7 @@ def take(
 def print_trade(state: SimulatedSymbol, is_buy: bool, qty: int, price: int, now_ms: int) -> Trade:
     """A trade of ``qty`` at ``price`` that no level of the book gave (a liquidation's rest,
     taken by the insurance fund): public, with the next trade id."""
-    trade = Trade(state.symbol, state.next_trade_id, now_ms, price, qty, not is_buy)
-    state.next_trade_id += 1
-    return trade
+    return state.trade(now_ms, price, qty, not is_buy)
 
 
 def push(state: SimulatedSymbol, is_buy: bool, qty: int, daily_volume: float) -> None:

@@ -17,6 +17,7 @@ from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
 from tickerplant.feeds.simulator.simulator import Simulator
+from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant.past import warm_minutes
@@ -24,10 +25,15 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.units import DAY_MS, MINUTE_MS
 from tickerplant.market.updates import MarketUpdate, Trade
 
-_WARM_TRADES = 200  # the past's last trades of a symbol a view starts with
 Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
 
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
+
+
+def _numbered(ids: tuple[int, int], start_ms: int) -> tuple[int, int]:
+    """The past's next trade and aggregate ids in the numbering of a start at ``start_ms``."""
+    trade_base, agg_base = id_bases(start_ms)
+    return ids[0] + trade_base, ids[1] + agg_base
 
 
 class SimulatedMarket:
@@ -68,12 +74,23 @@ class SimulatedMarket:
             actions_per_s=config.actions_per_s or 0.0,
             start_ms=now_ms,
             book_levels=config.book_levels,
-            trade_ids={i.symbol: past.live_trade_id(i.symbol, now_ms) for i in listed},
+            trade_ids={i.symbol: _numbered(past.live_ids(i.symbol, now_ms), now_ms) for i in listed},
             activity=lambda symbol, time_ms: past.tape(symbol).activity_at(time_ms),  # as busy as its past
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
         self._start_ms = now_ms
         return Prepared(instruments, now_ms, past=spec)
+
+    def trade_ids_above(self, taken: Mapping[str, int]) -> None:
+        """Each symbol's live trade ids above ``taken`` (the largest a venue journal's fills
+        hold, whose ids are the public trades'), a bot keying its fills by id. A later start
+        numbers above an earlier one's ids already (``counts.id_bases``); a clock set back is
+        what this catches: the live ids then skip the ones taken (the 24 h ticker's ``count``
+        falls short of ``lastId - firstId + 1`` by as many, until the skip is a day old)."""
+        simulator = self.simulator
+        assert simulator is not None, "prepare() first"
+        for symbol, trade_id in taken.items():
+            simulator.trade_ids_above(symbol, trade_id)
 
     def warm(self, sink: Sink) -> None:
         """Give the plants and every market view the last ``history_s`` of the past (24 h by
@@ -91,11 +108,16 @@ class SimulatedMarket:
                 minutes = past.klines(symbol, "1m", warm_from, None, DAY_MS // MINUTE_MS, now_ms)
                 if not minutes:
                     continue
-                # the last trades: the views' recent trades and last price start from them
-                trades = past.last_trades(symbol, _WARM_TRADES, minutes[-1].last_id + 1, now_ms)
-                last = trades[-1]
-                rows += plant.history(Trade(symbol, *t) for t in trades)
-                rows += warm_minutes(plant, symbol, minutes, (last.time_ms, last.qty), now_ms)
+                trade_base, agg_base = id_bases(now_ms)  # this start's numbering (counts.py)
+                # the last trade, the views' last price: the last minute's close, an aggregate
+                # of its own (market/history/tape.py); the trades answers splice the past's
+                # trades and aggregates before it (protocol/past.py), each row exact
+                last = past.last_trades(symbol, 1, minutes[-1].last_id + 1, now_ms)[-1]
+                as_trade = Trade(symbol, last.trade_id + trade_base, *last[1:5], True, last.agg_id + agg_base)
+                rows += plant.history([as_trade])
+                base = trade_base
+                numbered = [replace(k, first_id=k.first_id + base, last_id=k.last_id + base) for k in minutes]
+                rows += warm_minutes(plant, symbol, numbered, (last.time_ms, last.qty), now_ms)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)
             current: list[StreamMessage] = []

@@ -131,7 +131,8 @@ class Simulator:
         actions_per_s: float = 400.0,
         start_ms: int = DEFAULT_START_MS,
         book_levels: int = book_shape.TARGET_LEVELS,
-        trade_ids: Mapping[str, int] | None = None,  # each symbol's first, where its past ends
+        # each symbol's first trade id and aggregate trade id, where its past ends
+        trade_ids: Mapping[str, tuple[int, int]] | None = None,
         activity: Callable[[str, int], float] | None = None,
     ) -> None:
         if not instruments:
@@ -160,7 +161,8 @@ class Simulator:
             ids_from = max(0, start_ms - DEFAULT_START_MS) * IDS_PER_MS  # upward after a restart
             state = SimulatedSymbol(inst, driver, self._rng, book_levels, positions_rng, ids_from)
             if trade_ids is not None:  # the live trades go on from the past's ids
-                state.next_trade_id = state.first_live_trade_id = trade_ids[inst.symbol]
+                state.next_trade_id, state.next_agg_id = trade_ids[inst.symbol]
+                state.first_live_trade_id = state.next_trade_id
             self._states.append(state)
             lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS)]
             state.positions.seed(inst.initial_price, lots)
@@ -203,6 +205,16 @@ class Simulator:
     def positions(self, symbol: str) -> Positions:
         """``symbol``'s leveraged positions and open interest (``positions``)."""
         return self._by_symbol[symbol].positions
+
+    def trade_ids_above(self, symbol: str, taken: int) -> None:
+        """``symbol``'s next trade id past ``taken`` (ids somebody holds: a venue journal's
+        fills), its aggregate ids moved as far: see ``pump.SimulatedMarket.trade_ids_above``."""
+        state = self._by_symbol[symbol]
+        shift = taken + 1 - state.next_trade_id
+        if shift > 0:
+            state.next_trade_id += shift
+            state.next_agg_id += shift
+            state.first_live_trade_id = state.next_trade_id
 
     def shock(self, symbol: str, factor: float) -> None:
         """Move the fair price of ``symbol``'s asset by ``factor`` at once (news)."""
@@ -410,14 +422,11 @@ class Simulator:
             limit = max(opposite[-reach], bid - through) if rests else opposite[-reach]
         fills = book.take(not is_buy, qty, limit, state.next_trade_id)
         taken = self._changed[not is_buy]
-        trade_id, symbol = state.next_trade_id, state.symbol
         filled = 0
         for price, fill in fills:
-            out.append(Trade(symbol, trade_id, now_ms, price, fill, not is_buy))
-            trade_id += 1
+            out.append(state.trade(now_ms, price, fill, not is_buy))
             filled += fill
             taken.append(price)
-        state.next_trade_id = trade_id
         if rests and filled < qty:
             own = book.bids if is_buy else book.asks
             self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)

@@ -11,6 +11,7 @@ from tickerplant.feeds.simulator.held import SimulatedBook
 from tickerplant.feeds.simulator.order_flow import OrderSizes
 from tickerplant.feeds.simulator.positions import Positions
 from tickerplant.market.instruments import Instrument
+from tickerplant.market.updates import Trade
 
 __all__ = ["IDS_PER_MS", "SimulatedSymbol"]
 
@@ -39,6 +40,7 @@ class SimulatedSymbol:
         "first_live_trade_id",
         "inst",
         "min_qty",
+        "next_agg_id",
         "next_trade_id",
         "next_update_id",
         "positions",
@@ -73,7 +75,19 @@ class SimulatedSymbol:
         self.next_update_id = rng.randrange(10**11, 10**13) + ids_from
         self.next_trade_id = rng.randrange(10**8, 6 * 10**9) + ids_from
         self.first_live_trade_id = self.next_trade_id
+        # aggregate trade ids, a sequence of their own at about four in ten of the trade ids,
+        # as Binance's (market/history/counts.py); ``Simulator`` gives the past's next
+        self.next_agg_id = self.next_trade_id * 2 // 5
         self.positions = Positions(inst, positions_rng, self.sizes.mean_lots * inst.step)
+
+    def trade(self, time_ms: int, price: int, qty: int, buyer_is_maker: bool) -> Trade:
+        """A public trade with the next trade id, its own aggregate with the next aggregate
+        id (a fill of one taker at one price: every level a sweep takes is its own price)."""
+        trade_id, agg_id = self.next_trade_id, self.next_agg_id
+        trade = Trade(self.symbol, trade_id, time_ms, price, qty, buyer_is_maker, True, agg_id)
+        self.next_trade_id += 1
+        self.next_agg_id += 1
+        return trade
 
     def fair(self) -> float:
         driver = self.driver

@@ -146,6 +146,14 @@ class AssetPath:
 
         return self._vols.get(day, make)
 
+    def day_vols(self, first: int, last: int) -> list[float]:
+        """``day_vol`` of each day from ``first`` to ``last`` (inclusive), the same values,
+        made in one pass of the tree (each node drawn once, not once per day under it): a
+        tape's counts draw a block of days at once (``counts.TradeCounts``)."""
+        logs = _tree_range(self._vol_key, _VOL_SIGMA, _VOL_TAU_DAYS, first - _ROOT_DAY, last - _ROOT_DAY)
+        shift = self._vol_shift
+        return [math.exp(log_vol - shift) for log_vol in logs]
+
     def day(self, day: int) -> Bar:
         """``day``'s bar: open and close from the tree, high and low from the bridge law."""
         o, c = self.day_log(day), self.day_log(day + 1)
@@ -205,6 +213,37 @@ def _tree(key: int, sigma: float, tau: float, index: int) -> float:
         else:
             return xm
     return xa if index == a else xb
+
+
+def _tree_range(key: int, sigma: float, tau: float, lo: int, hi: int) -> list[float]:
+    """``_tree``'s values at ``lo`` to ``hi`` (inclusive), computed exactly as it does them
+    (the same draws, the same arithmetic in the same order), each node once."""
+    out: list[float] = []
+
+    def walk(a: int, b: int, xa: float, xb: float, lo: int, hi: int) -> None:
+        # the indices of [lo, hi] within [a, b), which holds them (b's is the next node's a)
+        if b - a <= 1:
+            out.append(xa)  # lo == hi == a
+            return
+        m = (a + b) // 2
+        s = float(b - a)
+        sd = sigma * math.sqrt(min(s, tau)) / 2.0
+        if s > tau:
+            sd *= math.sqrt(tau / s)
+        xm = (xa + xb) / 2.0 + sd * normal(mix(key, m, b - a))
+        if lo < m:
+            walk(a, m, xa, xm, lo, min(hi, m - 1))
+        if hi >= m:
+            walk(m, b, xm, xb, max(lo, m), hi)
+
+    inside_lo, inside_hi = max(lo, 0), min(hi, _SPAN)
+    out.extend(0.0 for _ in range(lo, min(hi + 1, 0)))  # before the tree: 0, as _tree says
+    if inside_lo <= inside_hi:
+        walk(0, _SPAN, 0.0, 0.0, inside_lo, min(inside_hi, _SPAN - 1))
+        if inside_hi == _SPAN:
+            out.append(0.0)
+    out.extend(0.0 for _ in range(max(lo, _SPAN + 1), hi + 1))
+    return out
 
 
 def _children(parent: Bar, vols: Sequence[float], activity: Sequence[float], rng: random.Random) -> list[Bar]:

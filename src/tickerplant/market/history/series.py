@@ -16,14 +16,16 @@ is served (``until_ms``: the minute the live market starts in is live, not past)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 import msgspec
 
 from tickerplant.market.history.path import AssetPath, Lru
-from tickerplant.market.history.tape import TRADES_PER_ACTION, PastTrade, SymbolTape
+from tickerplant.market.history.tape import TRADES_PER_ACTION, Minute, PastTrade, SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
 from tickerplant.market.klines.candles import Kline, close_time, open_time
+from tickerplant.market.trades.history import Aggregate
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 __all__ = ["PastSpec", "SimulatedPast", "aggregate"]
@@ -34,8 +36,8 @@ _DAYS_KEPT = 8192
 _SUB_HOUR = frozenset({"1m", "3m", "5m", "15m", "30m"})
 _SUB_DAY = frozenset({"1h", "2h", "4h", "6h", "8h", "12h"})
 _DEFAULT_RATE = 400.0  # actions a second the rate is taken at when --sim-rate is max
-_MAX_RATE = 100_000.0  # actions a second the ids make room for when --sim-rate is max
 _MAX_TRADE_MINUTES = 24 * 60  # minutes one trades answer looks through at most
+_Row = TypeVar("_Row", PastTrade, Aggregate)  # a trade or an aggregate trade, id first
 
 
 class PastSpec(msgspec.Struct, frozen=True, array_like=True):
@@ -85,7 +87,6 @@ class SimulatedPast:
         self.seed = seed
         self.history_start_ms = history_start_ms
         self.actions_per_s = _DEFAULT_RATE if actions_per_s is None else actions_per_s
-        self._id_actions_per_s = _MAX_RATE if actions_per_s is None else actions_per_s
         self.instruments = {inst.symbol: inst for inst in instruments}
         self._total_activity = sum(max(0.0, i.activity) for i in self.instruments.values()) or 1.0
         self._paths: dict[str, AssetPath] = {}
@@ -119,8 +120,7 @@ class SimulatedPast:
                 self._paths[inst.base_asset] = path
             share = max(0.0, inst.activity) / self._total_activity
             rate = TRADES_PER_ACTION * self.actions_per_s * share
-            id_rate = TRADES_PER_ACTION * self._id_actions_per_s * share
-            tape = SymbolTape(inst, path, self.seed, rate, _reference(inst), self.history_start_ms, id_rate)
+            tape = SymbolTape(inst, path, self.seed, rate, _reference(inst), self.history_start_ms)
             self._tapes[symbol] = tape
         return tape
 
@@ -133,10 +133,10 @@ class SimulatedPast:
         """The id the past gives the first trade of ``time_ms``'s minute."""
         return self.tape(symbol).first_id(time_ms // MINUTE_MS)
 
-    def live_trade_id(self, symbol: str, time_ms: int) -> int:
-        """The first trade id of a live market started at ``time_ms``
-        (``SymbolTape.live_first_id``: above the past's, and above an earlier start's)."""
-        return self.tape(symbol).live_first_id(time_ms)
+    def live_ids(self, symbol: str, time_ms: int) -> tuple[int, int]:
+        """The first trade id and aggregate trade id of a live market started at
+        ``time_ms``: the next after the past's (``counts.TradeCounts.live_ids``)."""
+        return self.tape(symbol).live_ids(time_ms)
 
     # -- klines --------------------------------------------------------------------------
 
@@ -256,47 +256,68 @@ class SimulatedPast:
         self, symbol: str, from_id: int | None, start_ms: int | None, end_ms: int | None, limit: int,
         until_ms: int,
     ) -> list[PastTrade]:  # fmt: skip
-        """``symbol``'s trades with `GET /fapi/v1/aggTrades` semantics (§7.9): from the id
-        ``from_id``, else from ``start_ms``, up to ``end_ms`` (inclusive) and ``limit``,
-        before ``until_ms`` (the live start's minute)."""
+        """``symbol``'s trades with `GET /fapi/v1/aggTrades` semantics (§7.9): from the
+        trade id ``from_id``, else from ``start_ms``, up to ``end_ms`` (inclusive) and
+        ``limit``, before ``until_ms`` (the live start's minute)."""
         tape = self.tape(symbol)
-        until = until_ms - until_ms % MINUTE_MS
+        rows = self._walk(tape, from_id, False, start_ms, end_ms, limit, until_ms, tape.trades)
+        return [t for t, _ in zip(rows, range(limit), strict=False)]
+
+    def aggregates(
+        self, symbol: str, from_id: int | None, start_ms: int | None, end_ms: int | None, limit: int,
+        until_ms: int,
+    ) -> list[Aggregate]:  # fmt: skip
+        """``trades`` of the aggregate trades, ``from_id`` an aggregate id."""
+        tape = self.tape(symbol)
+        rows = self._walk(tape, from_id, True, start_ms, end_ms, limit, until_ms, tape.aggregates)
+        return [a for a, _ in zip(rows, range(limit), strict=False)]
+
+    def _walk(
+        self, tape: SymbolTape, from_id: int | None, aggregates: bool, start_ms: int | None,
+        end_ms: int | None, limit: int, until_ms: int, rows: Callable[[Minute], Sequence[_Row]],
+    ) -> Iterator[_Row]:  # fmt: skip
+        """The rows (``rows`` of each minute: trades or aggregates) from the id ``from_id``
+        or from ``start_ms`` up to ``end_ms`` and before ``until_ms``'s minute."""
+        until = until_ms // MINUTE_MS
+        if until <= tape.first_minute:
+            return
         if from_id is not None:
-            minute = tape.minute_at_id(from_id)
-            if minute < 0:
-                return []
-            floor_ms = start_ms or 0
+            minute = (tape.minute_at_agg_id if aggregates else tape.minute_at_id)(from_id, until - 1)
         else:
             minute = max(tape.first_minute, (start_ms or 0) // MINUTE_MS)
-            floor_ms = start_ms or 0
-        out: list[PastTrade] = []
-        for m in range(minute, minute + _MAX_TRADE_MINUTES):
-            if m * MINUTE_MS >= until or (end_ms is not None and m * MINUTE_MS > end_ms):
-                break
-            for trade in self._trades_of(tape, m):
-                if from_id is not None and trade.trade_id < from_id:
+        floor_ms = start_ms or 0
+        for m in range(minute, min(until, minute + _MAX_TRADE_MINUTES)):
+            if end_ms is not None and m * MINUTE_MS > end_ms:
+                return
+            for row in rows(tape.minute(m)):
+                if from_id is not None and row[0] < from_id:
                     continue
-                if trade.time_ms < floor_ms or (end_ms is not None and trade.time_ms > end_ms):
+                if row.time_ms < floor_ms or (end_ms is not None and row.time_ms > end_ms):
                     continue
-                out.append(trade)
-                if len(out) >= limit:
-                    return out
-        return out
+                yield row
 
     def last_trades(self, symbol: str, limit: int, before_id: int, until_ms: int) -> list[PastTrade]:
         """The last ``limit`` trades with ids under ``before_id`` and times before
         ``until_ms``'s minute, ascending."""
         tape = self.tape(symbol)
+        return self._last(tape, limit, before_id, until_ms, tape.trades)
+
+    def last_aggregates(self, symbol: str, limit: int, before_id: int, until_ms: int) -> list[Aggregate]:
+        """``last_trades`` of the aggregate trades, ``before_id`` an aggregate id."""
+        tape = self.tape(symbol)
+        return self._last(tape, limit, before_id, until_ms, tape.aggregates)
+
+    @staticmethod
+    def _last(
+        tape: SymbolTape, limit: int, before_id: int, until_ms: int, rows: Callable[[Minute], Sequence[_Row]]
+    ) -> list[_Row]:
         minute = until_ms // MINUTE_MS - 1
-        out: list[PastTrade] = []
+        out: list[_Row] = []
         while len(out) < limit and minute >= tape.first_minute:
-            kept = [t for t in self._trades_of(tape, minute) if t.trade_id < before_id]
+            kept = [row for row in rows(tape.minute(minute)) if row[0] < before_id]
             out[:0] = kept[-(limit - len(out)) :]
             minute -= 1
         return out
-
-    def _trades_of(self, tape: SymbolTape, minute: int) -> Iterator[PastTrade]:
-        return iter(tape.trades(tape.minute(minute)))
 
     def cached(self) -> tuple[int, int, int]:
         """How many minute-hours, hour klines and day klines are kept (each bounded)."""

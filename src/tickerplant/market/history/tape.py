@@ -1,14 +1,8 @@
 """One symbol's simulated past, minute by minute: how many trades, at what prices and
 sizes, which side took; and, only when asked, the trades of a minute themselves.
 
-**Counts** are split top-down, exactly: a day's trade count (the symbol's rate at the
-configured ``--sim-rate``, times the day's share of the weekly cycle and its volatility
-multiplier, with a little noise) is split over its hours by their activity, and an hour's
-over its minutes, every minute holding at least ``MIN_TRADES``. A day's trade ids start at
-a fixed *stride* per day since the listing (``id_stride``: a round number at least eight
-times the mean day count, which no day reaches), and run on without a gap within the day,
-so an id is known without counting every trade since the listing: the ids skip from a
-day's last to the next day's first at each midnight UTC.
+**Counts and ids** are ``counts.TradeCounts``': a minute's trades and aggregate trades,
+and the ids of its first of each, contiguous per symbol from the listing.
 
 **A minute** (``Minute``) is four *pin* trades, at its open (the first trade), at its high
 and its low (in the order the path suggests) and at its close (the last), and a *body*:
@@ -20,10 +14,13 @@ so the kline's volume, quote volume and taker-buy figures are sums over some eig
 cells, exactly what the trades add up to, whatever the trade count. The taker side leans
 with the minute's return.
 
-**The trades** (``Minute.trades``) lay the cells out in time: the pins first, at the high's
-and low's moments and last, the body in between, ordered along a random path from the open
-through the extremes to the close by matching ranks, so the tape reads like a market and
-its aggregate is the kline by construction.
+**The trades** (``SymbolTape.trades``) lay the minute's aggregates out in time: each pin
+alone, the body's trades of one price and side in runs (the minute's joins spread over its
+groups, each keeping one run at least; a run is one taker order's fills at one price, at one
+moment: one aggregate, spec §4.4), the pins first, at the high's and low's moments and last,
+the runs in between, ordered along a random path from the open through the extremes to the
+close by matching ranks, so the tape reads like a market and its sum is the kline by
+construction.
 """
 
 from __future__ import annotations
@@ -35,15 +32,16 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from tickerplant.market.history.draws import mix, name_key, normal, split, stream
-from tickerplant.market.history.path import AssetPath, Bar, Lru, hour_activity
+from tickerplant.market.history.counts import MIN_TRADES, TradeCounts
+from tickerplant.market.history.draws import mix, name_key, split, stream
+from tickerplant.market.history.path import AssetPath, Bar
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline
+from tickerplant.market.trades.history import Aggregate
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 __all__ = ["MIN_TRADES", "TRADES_PER_ACTION", "Minute", "PastTrade", "SymbolTape"]
 
-MIN_TRADES = 4  # a minute's pins: its open, high, low and close are trades
 # trades a minute per action a second of the symbol's share of --sim-rate: what the live
 # simulator makes (about an eighth of actions take, sweeping a level or few)
 # (measured: 60 simulated minutes of two seeds at 400 actions/s, the perpetuals' 8 to 12)
@@ -59,11 +57,8 @@ _CLASS_WEIGHTS = [2.0 ** (-_SIZE_TAIL * k) for k in range(_CLASSES)]
 _CLASS_MEAN = sum(w * 2**k for k, w in enumerate(_CLASS_WEIGHTS)) / sum(_CLASS_WEIGHTS)
 # the share of a side's trades in the classes up to k
 _CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(_CLASSES)]
-_DAY_NOISE = 0.15
-_COUNTS_KEPT = 4096  # day counts kept (a sixteenth as many days of hour counts, ...)
 _YEAR_MS = 365 * DAY_MS
 _BASIS_PER_YEAR = 0.05  # the quarterlies' contango, as the catalogue prices them
-_STRIDE_MARGIN = 8  # a day's ids are room for this many mean days' trades
 
 
 class PastTrade(NamedTuple):
@@ -74,6 +69,7 @@ class PastTrade(NamedTuple):
     price: int  # price units
     qty: int  # quantity units
     buyer_is_maker: bool  # True: the seller took
+    agg_id: int  # the aggregate trade it is part of
 
 
 class Minute(NamedTuple):
@@ -84,6 +80,8 @@ class Minute(NamedTuple):
     cells: tuple[tuple[int, int, int, bool], ...]  # (price units, qty units, count, buyer is maker)
     high_first: bool  # the high's pin comes before the low's
     key: int  # where its trades' draws come from
+    first_agg_id: int  # the id of its first aggregate trade
+    joins: int  # its trades that join the aggregate of the trade before them
 
 
 _HOURS_KEPT = 4  # hours of minutes a tape keeps made
@@ -95,30 +93,23 @@ class SymbolTape:
 
     def __init__(
         self, inst: Instrument, path: AssetPath, seed: int, trades_per_minute: float, reference: int,
-        start_ms: int | None = None, id_rate: float | None = None,
+        start_ms: int | None = None,
     ) -> None:  # fmt: skip
         """``reference``: the asset's reference price in ``inst``'s price units (the
         perpetual's catalogue price); ``trades_per_minute``: the mean rate; ``start_ms``: no
         minute before it is served (None: from the listing). Ids count from the listing day
-        whatever the start, so a minute's are the same however much of the past is served;
-        ``id_rate``: the trades a minute a day's ids make room for (the mean rate if None)."""
+        whatever the start, so a minute's are the same however much of the past is served."""
         self.inst = inst
         self.path = path
         delivery = inst.contract_type is not ContractType.PERPETUAL
         self._delivery_ms = inst.delivery_ms if delivery else None
         self.rate = max(trades_per_minute * (_DELIVERY_TRADES if delivery else 1.0), float(MIN_TRADES))
-        # the ids a day has room for: a power of ten past _STRIDE_MARGIN mean days
-        room_rate = max(self.rate, id_rate or 0.0)
-        self.id_stride: int = 10 ** math.ceil(math.log10(_STRIDE_MARGIN * 1440.0 * room_rate))
         self._key = name_key(seed, "tape", inst.symbol)
         self._hours: dict[int, list[Minute]] = {}  # the last hours whose minutes were made (a few)
         self._trades: dict[int, list[PastTrade]] = {}  # minute key -> its trades, the last few
         self._reference = reference / inst.tick  # in ticks
         self.first_minute = -(-max(inst.onboard_ms, start_ms or 0) // MINUTE_MS)  # the first served
-        self._first_day = inst.onboard_ms // DAY_MS
-        self._day_counts: Lru[int, int] = Lru(_COUNTS_KEPT)
-        self._hour_counts: Lru[int, list[int]] = Lru(_COUNTS_KEPT // 16)
-        self._minute_counts: Lru[int, list[int]] = Lru(_COUNTS_KEPT // 8)
+        self.counts = TradeCounts(path, self._key, self.rate, inst.onboard_ms // DAY_MS)
         self._linear = inst.market is Market.UM
         lot_value = _lot_value(inst, reference)
         mean_lots = _TRADE_VALUE * max(inst.activity, 1e-6) ** 0.55 / lot_value
@@ -130,84 +121,37 @@ class SymbolTape:
         """The mean size of its trades, in quantity units (the size classes' mean)."""
         return float(self.base_lots * _CLASS_MEAN * self.inst.step)
 
-    # -- counts and ids ----------------------------------------------------------------
+    # -- counts and ids (counts.py) ---------------------------------------------------------
 
     def day_count(self, day: int) -> int:
         """Trades on ``day`` (days since the epoch)."""
-        return self._day_counts.get(day, lambda: self._day_count(day))
-
-    def _day_count(self, day: int) -> int:
-        first = (day - 4) % 7 * 24
-        cycle = sum(hour_activity(first + h) for h in range(24)) / 24.0
-        noise = math.exp(_DAY_NOISE * normal(mix(self._key, day)) - _DAY_NOISE**2 / 2)
-        mean = self.rate * 1440.0 * cycle * self.path.day_vol(day) * noise
-        return min(self.id_stride, max(MIN_TRADES * 1440, round(mean)))
-
-    def hour_counts(self, day: int) -> list[int]:
-        """Trades in each hour of ``day``."""
-
-        def make() -> list[int]:
-            hours = self.path.hours(day)
-            return split(self.day_count(day), [b.activity for b in hours], MIN_TRADES * 60)
-
-        return self._hour_counts.get(day, make)
+        return self.counts.day_count(day)
 
     def activity_at(self, time_ms: int) -> float:
         """How busy the hour holding ``time_ms`` is, as a multiple of ``rate``: its trades a
         minute over the mean. The live simulator trades at ``rate`` times this, so the live
         market goes on as busy as its past was (issue 30, item 2)."""
         hour = time_ms // HOUR_MS
-        count: int = self.hour_counts(hour // 24)[hour % 24]
+        count: int = self.counts.hour_counts(hour // 24)[hour % 24]
         return count / 60.0 / self.rate
-
-    def minute_counts(self, hour: int) -> list[int]:
-        """Trades in each minute of ``hour``."""
-
-        def make() -> list[int]:
-            total = self.hour_counts(hour // 24)[hour % 24]
-            return split(total, [b.activity for b in self.path.minutes(hour)], MIN_TRADES)
-
-        return self._minute_counts.get(hour, make)
 
     def first_id(self, minute: int) -> int:
         """The id of ``minute``'s first trade: the listing day's first is 1."""
-        day, hour = minute // 1440, minute // 60
-        ids = 1 + (day - self._first_day) * self.id_stride
-        ids += sum(self.hour_counts(day)[: hour % 24])
-        ids += sum(self.minute_counts(hour)[: minute % 60])
-        return ids
+        return self.counts.first_ids(minute)[0]
 
-    def live_first_id(self, time_ms: int) -> int:
-        """The first trade id of a live market started at ``time_ms``: above the day's past
-        ids, and further into the day's unused room by the time of day, so a market
-        restarted later starts above every id an earlier one gave (one trading under the
-        room's rate: ``_STRIDE_MARGIN`` - 1 mean days a day). The ids between the past's
-        last and the live first are nobody's."""
-        day = time_ms // DAY_MS
-        count = self.day_count(day)
-        room = self.id_stride - count
-        return 1 + (day - self._first_day) * self.id_stride + count + (time_ms % DAY_MS) * room // DAY_MS
+    def live_ids(self, time_ms: int) -> tuple[int, int]:
+        """The first trade id and aggregate id of a live market started at ``time_ms``:
+        the next after the past's, which ends before its minute."""
+        return self.counts.live_ids(time_ms)
 
-    def minute_at_id(self, trade_id: int) -> int:
-        """The minute holding trade ``trade_id``; for an id in a day's unused room, or before
-        the listing, the next minute that holds one."""
-        day, offset = divmod(max(0, trade_id - 1), self.id_stride)
-        day += self._first_day
-        if offset >= self.day_count(day):
-            return max(self.first_minute, (day + 1) * 1440)
-        hour = day * 24
-        for count in self.hour_counts(day):
-            if offset < count:
-                break
-            offset -= count
-            hour += 1
-        minute = hour * 60
-        for count in self.minute_counts(hour):
-            if offset < count:
-                break
-            offset -= count
-            minute += 1
-        return max(minute, self.first_minute)
+    def minute_at_id(self, trade_id: int, last_minute: int) -> int:
+        """The minute holding trade ``trade_id``, ``last_minute`` at most; for an id before
+        the listing, the first minute served."""
+        return max(self.counts.minute_at(trade_id, False, last_minute), self.first_minute)
+
+    def minute_at_agg_id(self, agg_id: int, last_minute: int) -> int:
+        """``minute_at_id`` for the aggregate ``agg_id``."""
+        return max(self.counts.minute_at(agg_id, True, last_minute), self.first_minute)
 
     # -- prices --------------------------------------------------------------------------
 
@@ -238,14 +182,16 @@ class SymbolTape:
         return made
 
     def _make_minutes(self, hour: int) -> list[Minute]:
-        counts = self.minute_counts(hour)
+        counts, joins = self.counts.minute_counts(hour), self.counts.minute_joins(hour)
         bars = self.path.minutes(hour)
-        trade_id = self.first_id(hour * 60)
+        trade_id, agg_id = self.counts.first_ids(hour * 60)
         rng = stream(mix(self._key, hour, 60))  # one generator for the hour's minutes, in order
         out = []
         for i in range(60):
-            out.append(self._minute(hour * 60 + i, bars[i], counts[i], trade_id, rng))
+            made = self._minute(hour * 60 + i, bars[i], counts[i], trade_id, rng)
+            out.append(made._replace(first_agg_id=agg_id, joins=joins[i]))
             trade_id += counts[i]
+            agg_id += counts[i] - joins[i]
         return out
 
     def _minute(self, minute: int, bar: Bar, count: int, first_id: int, rng: random.Random) -> Minute:
@@ -295,7 +241,7 @@ class SymbolTape:
                     cells.append((levels[(k + turn) % _LEVELS], (base << k) * step, upto - given, maker))
                     given = upto
         kline = self._kline(open_ms, o, h, lo, c, pins, cells, count, first_id)
-        return Minute(kline, pins, tuple(cells), high_first, key)
+        return Minute(kline, pins, tuple(cells), high_first, key, 0, 0)
 
     def _kline(
         self, open_ms: int, o: int, h: int, lo: int, c: int,
@@ -345,34 +291,72 @@ class SymbolTape:
         self._trades[minute.key] = made
         return made
 
+    def aggregates(self, minute: Minute) -> list[Aggregate]:
+        """``minute``'s aggregate trades in time order (spec §4.4: ``f`` to ``l`` its trades,
+        ``q`` their sum)."""
+        out: list[Aggregate] = []
+        for trade in self.trades(minute):
+            if out and out[-1].agg_id == trade.agg_id:
+                last = out[-1]
+                out[-1] = last._replace(last_id=trade.trade_id, qty=last.qty + trade.qty)
+            else:
+                out.append(Aggregate(
+                    trade.agg_id, trade.trade_id, trade.trade_id, trade.time_ms, trade.price, trade.qty,
+                    trade.buyer_is_maker,
+                ))  # fmt: skip
+        return out
+
     def _lay_out(self, minute: Minute) -> list[PastTrade]:
         k = minute.kline
         rng = stream(mix(minute.key, 1))
-        body = [(p, q, m) for p, q, n, m in minute.cells for _ in range(n)]
-        n = len(body) + MIN_TRADES
+        runs = _runs(minute, rng)
+        n = len(runs) + MIN_TRADES  # the minute's aggregates
         times = sorted(k.open_ms + int(rng.random() * MINUTE_MS) for _ in range(n))
-        # the path the body follows: open → first extreme → second extreme → close
+        # the path the runs follow: open → first extreme → second extreme → close
         first_at, second_at = sorted((1 + int(rng.random() * (n - 2)), 1 + int(rng.random() * (n - 2))))
         if first_at == second_at:
             second_at = min(n - 2, first_at + 1) if first_at < n - 2 else first_at - 1
             first_at, second_at = min(first_at, second_at), max(first_at, second_at)
         pins = minute.pins
-        order: list[tuple[int, int, bool] | None] = [None] * n
-        order[0], order[first_at], order[second_at], order[-1] = pins
+        order: list[list[tuple[int, int, bool]] | None] = [None] * n
+        order[0], order[first_at], order[second_at], order[-1] = ([pin] for pin in pins)
         anchors = ((0, pins[0][0]), (first_at, pins[1][0]), (second_at, pins[2][0]), (n - 1, pins[3][0]))
         slots = [i for i in range(n) if order[i] is None]
         latent = [_along(anchors, i) + rng.gauss() * (k.high - k.low) * 0.15 for i in slots]
-        body.sort()
+        runs.sort()
         ranked = sorted(range(len(slots)), key=latent.__getitem__)
         for rank, index in enumerate(ranked):
-            order[slots[index]] = body[rank]
+            order[slots[index]] = runs[rank]
         out = []
-        trade_id = k.first_id
-        for t, trade in zip(times, order, strict=True):
-            assert trade is not None
-            out.append(PastTrade(trade_id, t, trade[0], trade[1], trade[2]))
-            trade_id += 1
+        trade_id, agg_id = k.first_id, minute.first_agg_id
+        for t, run in zip(times, order, strict=True):
+            assert run is not None
+            for price, qty, maker in run:  # one aggregate: fills at one price, one moment
+                out.append(PastTrade(trade_id, t, price, qty, maker, agg_id))
+                trade_id += 1
+            agg_id += 1
         return out
+
+
+def _runs(minute: Minute, rng: random.Random) -> list[list[tuple[int, int, bool]]]:
+    """The body's aggregates: its trades grouped by price and side, each group cut into
+    runs, as many in all as the body's trades less the minute's joins (at least one a
+    group: ``counts.JOIN_FLOOR`` leaves room for six groups), the runs beyond one a group
+    shared by the groups' sizes, their lengths drawn."""
+    groups: dict[tuple[int, bool], list[tuple[int, int, bool]]] = {}
+    for price, qty, count, maker in minute.cells:
+        groups.setdefault((price, maker), []).extend([(price, qty, maker)] * count)
+    if not groups:
+        return []  # a minute of its pins alone
+    sizes = [len(group) for group in groups.values()]
+    extra = sum(sizes) - minute.joins - len(sizes)  # runs beyond one a group
+    out: list[list[tuple[int, int, bool]]] = []
+    for group, share in zip(groups.values(), split(extra, [size - 1 for size in sizes]), strict=True):
+        at = 0
+        for length in split(len(group), [0.1 + rng.random() for _ in range(1 + share)], 1):
+            out.append(group[at : at + length])
+            at += length
+    return out
 
 
 def _along(anchors: Sequence[tuple[int, int]], i: int) -> float:

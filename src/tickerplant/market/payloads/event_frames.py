@@ -211,6 +211,8 @@ class EventFrames:
 
     def fill(self, trade: Trade, now_ms: int) -> bytes:
         """A simulated fill's `@aggTrade`: each fill is its own aggregate, as a sweep fills
-        every level at its own price and aggregates only join fills at one price (§4.4)."""
+        every level at its own price and aggregates only join fills at one price (§4.4),
+        under ``trade.agg_id`` (the trade id when the source has no aggregate ids)."""
         tid, price, qty = trade.trade_id, trade.price, trade.qty
-        return self.agg_trade(now_ms, tid, price, qty, tid, tid, trade.time_ms, trade.buyer_is_maker)
+        agg_id = trade.agg_id or tid
+        return self.agg_trade(now_ms, agg_id, price, qty, tid, tid, trade.time_ms, trade.buyer_is_maker)
