@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixture imported from test_journal is a parameter here)
 """Ids as Binance makes them, over a real `tickerplant serve` and its restart: order ids at
 Binance's magnitude from the seed, algo ids that are never an order id, trade ids one
 contiguous sequence from the simulated past into the live market (the 24 h ticker's
@@ -8,32 +9,18 @@ from __future__ import annotations
 
 import itertools
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from ports import free_port
-from served_venue import SECRET, serve, signed
+from served_venue import serve, signed
+from test_journal import database  # noqa: F401 (a fixture)
 
-from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.ids import first_algo_id, first_order_id
-from tickerplant.venue.store import AccountStore
 
 SEED = 11
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    store = AccountStore(tmp_path / "venue.db")
-    now = SystemClock().now_ms()
-    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], now)
-    key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=now)
-    store.close()
-    yield tmp_path / "venue.db", key.api_key
 
 
 async def _signed(session: aiohttp.ClientSession, method: str, url: str, key: str, query: str) -> Any:
