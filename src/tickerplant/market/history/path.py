@@ -194,18 +194,24 @@ class AssetPath:
         return _children(parent, vols, [v**1.2 for v in vols], rng)
 
 
+def _midpoint(key: int, sigma: float, tau: float, a: int, b: int, xa: float, xb: float) -> tuple[int, float]:
+    """The random-midpoint tree's node between ``a`` and ``b`` (values ``xa``, ``xb``): its
+    index and its value, drawn by the key, the index and the span alone."""
+    m = (a + b) // 2
+    s = float(b - a)
+    sd = sigma * math.sqrt(min(s, tau)) / 2.0
+    if s > tau:
+        sd *= math.sqrt(tau / s)
+    return m, (xa + xb) / 2.0 + sd * normal(mix(key, m, b - a))
+
+
 def _tree(key: int, sigma: float, tau: float, index: int) -> float:
     """The random-midpoint tree's value at ``index`` in [0, _SPAN] (0 at both ends)."""
     if not 0 <= index <= _SPAN:
         return 0.0
     a, b, xa, xb = 0, _SPAN, 0.0, 0.0
     while b - a > 1:
-        m = (a + b) // 2
-        s = float(b - a)
-        sd = sigma * math.sqrt(min(s, tau)) / 2.0
-        if s > tau:
-            sd *= math.sqrt(tau / s)
-        xm = (xa + xb) / 2.0 + sd * normal(mix(key, m, b - a))
+        m, xm = _midpoint(key, sigma, tau, a, b, xa, xb)
         if index < m:
             b, xb = m, xm
         elif index > m:
@@ -225,12 +231,7 @@ def _tree_range(key: int, sigma: float, tau: float, lo: int, hi: int) -> list[fl
         if b - a <= 1:
             out.append(xa)  # lo == hi == a
             return
-        m = (a + b) // 2
-        s = float(b - a)
-        sd = sigma * math.sqrt(min(s, tau)) / 2.0
-        if s > tau:
-            sd *= math.sqrt(tau / s)
-        xm = (xa + xb) / 2.0 + sd * normal(mix(key, m, b - a))
+        m, xm = _midpoint(key, sigma, tau, a, b, xa, xb)
         if lo < m:
             walk(a, m, xa, xm, lo, min(hi, m - 1))
         if hi >= m:
