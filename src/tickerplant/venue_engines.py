@@ -45,7 +45,7 @@ from tickerplant.venue.position_modes import PositionModes
 from tickerplant.venue.published import PublishedMarket
 from tickerplant.venue.resting import receive
 from tickerplant.venue.store import Keyring
-from tickerplant.venue.transfers import settle_transfers
+from tickerplant.venue.transfers import settle_transfers, unseen_transfers
 from tickerplant.venue.watch import watch
 
 __all__ = [
@@ -129,6 +129,14 @@ def venue_engines(
                 f"{config.simulator.seed}/{market.value}/{held}"
             )
         made[market] = engine, algos
+    accounts.refresh()  # the operator's balances now: what moves later is told as it moves
+    for market, (engine, _) in made.items():
+        # what the operator moved while the server was down (or before it first ran): the
+        # balances now against the transfers journaled; what the view saw move before now is
+        # in that difference already
+        accounts.moved(market)
+        moved = unseen_transfers(accounts.every_balance(), market, journal.transferred(market))
+        settle_transfers(engine, moved, now_ms)
     if past is not None:
         settle_missed_fundings([engine for engine, _ in made.values()], instruments, past)
     return made

@@ -165,6 +165,7 @@ async def test_the_operators_deposit_and_withdrawal_reach_the_user_data_stream(
     assert withdrawal["a"]["B"][0]["wb"] == "10200.00000000"
     income = await client.futures_income_history(incomeType="TRANSFER")
     assert [(i["incomeType"], i["income"], i["asset"]) for i in income] == [
+        ("TRANSFER", "10000.00000000", "USDT"),  # the account's opening balance, made before the start
         ("TRANSFER", "250.00000000", "USDT"), ("TRANSFER", "-50.00000000", "USDT"),
     ]  # fmt: skip
     balance = {b["asset"]: b for b in await client.futures_account_balance()}

@@ -100,7 +100,7 @@ async def test_past_a_thousand_fills_the_wallet_reconciles_with_income_and_the_p
         balances = await ok("GET", "/v3/balance", "")
         assert isinstance(balances, list)
         wallet = next(Decimal(b["balance"]) for b in balances if b["asset"] == "USDT")
-        assert wallet == INITIAL + sum(Decimal(str(r["income"])) for r in income)
+        assert wallet == sum(Decimal(str(r["income"])) for r in income)  # the opening TRANSFER included
 
     # the journal adds up, as `tickerplant accounts verify` checks it; a fill's commission
     # changed behind the venue's back does not

@@ -355,6 +355,18 @@ class SqliteJournal:
                 save_windows(db, engine.market.value, engine.counts.open_windows(now_ms))
         self.commits += 1
 
+    def transferred(self, market: Market) -> dict[tuple[int, str], int]:
+        """Σ the ``TRANSFER`` rows of ``market``'s wallets, per (account, asset)."""
+        db = self._open()
+        if db is None:
+            return {}
+        rows = db.execute(
+            "SELECT account_id, asset, SUM(amount) FROM venue_income WHERE kind = 'TRANSFER' AND market = ? "
+            "GROUP BY 1, 2",
+            (market.value,),
+        )
+        return {(account, asset): int(total) for account, asset, total in rows}
+
     def load_algos(self, service: Restorable) -> None:
         """The algo orders journaled on ``service``'s symbols, back into it."""
         db = self._open()

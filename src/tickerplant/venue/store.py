@@ -266,6 +266,10 @@ class Keyring:
     def balances(self, account_id: int) -> list[Balance]:
         return self._balances.get(account_id, [])
 
+    def every_balance(self) -> list[Balance]:
+        """Every account's balances, as the view stands."""
+        return [balance for balances in self._balances.values() for balance in balances]
+
     def refresh(self) -> None:
         """Read again what another connection changed (as any lookup does)."""
         self._refresh()

@@ -10,14 +10,33 @@ negative ``bc`` (trading part 4 §3.4, "Transfers"; §5 item 7); the income hist
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from tickerplant.market.instruments import Market
+from tickerplant.venue.accounts import Balance
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import BalanceUpdate, Batch, Income
 
-__all__ = ["TRAN_ID_SLOTS", "settle_transfers"]
+__all__ = ["TRAN_ID_SLOTS", "settle_transfers", "unseen_transfers"]
 
 TRAN_ID_SLOTS = 1000  # a symbol-less income row's tranId: the time's milliseconds, then a slot
+
+
+def unseen_transfers(
+    balances: Iterable[Balance], wallet: Market, transferred: Mapping[tuple[int, str], int]
+) -> list[tuple[int, str, int]]:
+    """What the operator moved that no ``TRANSFER`` row tells yet, per (account, asset) of
+    ``wallet``: its balance less the transfers journaled (``transferred``). At a start this
+    is an account's opening balance when it was made before the server first ran, and what
+    was deposited or withdrawn while the server was down: the income history then sums to
+    the wallet, as a bot that reconciles expects (part 3 §4.11)."""
+    moved = []
+    for balance in balances:
+        if balance.wallet is wallet:
+            change = balance.amount - transferred.get((balance.account_id, balance.asset), 0)
+            if change:
+                moved.append((balance.account_id, balance.asset, change))
+    return moved
 
 
 def settle_transfers(engine: Engine, moved: Iterable[tuple[int, str, int]], now_ms: int) -> None:
