@@ -85,15 +85,15 @@ def test_the_journal_answers_as_the_memory_does(engine: Engine, seed: int) -> No
             params["orderid"] = str(rng.randrange(1, 300))
         for who in (ALICE, BOB):
             engine.history = journal
-            from_journal = _answer(history.orders, engine, who, "BTCUSDT", params, now)
+            from_journal = _answer(history.orders, engine, who, params, now)
             engine.history = memory
-            assert _answer(history.orders, engine, who, "BTCUSDT", params, now) == from_journal
+            assert _answer(history.orders, engine, who, params, now) == from_journal
             trade_params = {k: v for k, v in params.items() if k != "orderid"}
             engine.history = journal
-            fills = history.trades(engine, who, "BTCUSDT", trade_params, now)
+            fills = history.trades(engine, who, trade_params, now)
             flows = history.flows(engine, who, None, "", None, None, 1000, now)
             engine.history = memory
-            assert history.trades(engine, who, "BTCUSDT", trade_params, now) == fills
+            assert history.trades(engine, who, trade_params, now) == fills
             assert history.flows(engine, who, None, "", None, None, 1000, now) == flows
             for placed in engine.orders(who, "BTCUSDT"):
                 engine.history = journal
@@ -120,7 +120,7 @@ def test_past_the_memory_the_journal_still_answers(engine: Engine) -> None:
     assert (found.order_id, found.status) == (one + 1, OrderStatus.FILLED)
     by_client_id = {"symbol": "BTCUSDT", "origclientorderid": "first"}
     assert history.order(engine, ALICE, by_client_id, now, open_only=False).order_id == first.order_id
-    listed = history.orders(engine, ALICE, "BTCUSDT", {"symbol": "BTCUSDT", "orderid": str(one), "limit": "3"}, now)
+    listed = history.orders(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(one), "limit": "3"}, now)
     assert [o.order_id for o in listed] == [one, one + 1, one + 2]
     second = {"symbol": "BTCUSDT", "orderid": str(one + 1)}
     assert refusal(history.order, engine, BOB, second, now, open_only=False) == (
@@ -142,17 +142,17 @@ def test_binance_s_windows(engine: Engine) -> None:
     assert refusal(history.order, engine, ALICE, ref(filled.order_id), NOW + 90 * DAY_MS + 1, open_only=False)[
         0] == -2013  # fmt: skip
     # the last 7 days by default; at most 7 days a read
-    assert history.orders(engine, ALICE, "BTCUSDT", {}, NOW + 8 * DAY_MS) == []
-    listed = history.orders(engine, ALICE, "BTCUSDT", {}, NOW + DAY_MS)
+    assert history.orders(engine, ALICE, {"symbol": "BTCUSDT"}, NOW + 8 * DAY_MS) == []
+    listed = history.orders(engine, ALICE, {"symbol": "BTCUSDT"}, NOW + DAY_MS)
     assert [o.order_id for o in listed] == [unfilled.order_id, filled.order_id]
-    wide = {"starttime": str(NOW), "endtime": str(NOW + 7 * DAY_MS + 1)}
-    assert refusal(history.orders, engine, ALICE, "BTCUSDT", wide, NOW) == (-4165, "Maximum time interval is 7 days.")
-    assert refusal(history.trades, engine, ALICE, "BTCUSDT", wide, NOW)[0] == -4165
-    assert refusal(history.trades, engine, ALICE, "BTCUSDT", {"fromid": "1", "starttime": str(NOW)}, NOW) == (
+    wide = {"symbol": "BTCUSDT", "starttime": str(NOW), "endtime": str(NOW + 7 * DAY_MS + 1)}
+    assert refusal(history.orders, engine, ALICE, wide, NOW) == (-4165, "Maximum time interval is 7 days.")
+    assert refusal(history.trades, engine, ALICE, wide, NOW)[0] == -4165
+    assert refusal(history.trades, engine, ALICE, {"symbol": "BTCUSDT", "fromid": "1", "starttime": str(NOW)}, NOW) == (
         -1128, "Combination of optional parameters invalid.")  # fmt: skip
-    assert len(history.trades(engine, ALICE, "BTCUSDT", {}, NOW + 8 * DAY_MS)) == 0
-    assert len(history.trades(engine, ALICE, "BTCUSDT", {"fromid": "0"}, NOW + 8 * DAY_MS)) == 1
-    assert history.trades(engine, ALICE, "BTCUSDT", {"fromid": "0"}, NOW + 91 * DAY_MS) == []  # 3 months
+    assert len(history.trades(engine, ALICE, {"symbol": "BTCUSDT"}, NOW + 8 * DAY_MS)) == 0
+    assert len(history.trades(engine, ALICE, {"symbol": "BTCUSDT", "fromid": "0"}, NOW + 8 * DAY_MS)) == 1
+    assert history.trades(engine, ALICE, {"symbol": "BTCUSDT", "fromid": "0"}, NOW + 91 * DAY_MS) == []  # 3 months
     flows = history.flows(engine, ALICE, None, "", NOW, None, 100, NOW + 8 * DAY_MS)
     assert [f.kind for f in flows] == ["COMMISSION"]
     assert history.flows(engine, ALICE, None, "", NOW, None, 100, NOW + 91 * DAY_MS) == []  # 3 months

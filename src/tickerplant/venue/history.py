@@ -36,7 +36,7 @@ from typing import Final
 from tickerplant.market.instruments import Market
 from tickerplant.venue.engine import Engine
 from tickerplant.venue.events import MarginMove
-from tickerplant.venue.order_params import parse_int, parse_order_ref, parse_time_range, refused
+from tickerplant.venue.order_params import parse_int, parse_order_ref, parse_symbol, parse_time_range, refused
 from tickerplant.venue.orders import Amendment, Fill, Order, OrderStatus
 from tickerplant.venue.recorded import Flow, History, Span
 
@@ -106,26 +106,41 @@ def _limit(params: Mapping[str, str], default: int, most: int) -> int:
     return default if limit is None or limit <= 0 else min(limit, most)
 
 
-def orders(
-    engine: Engine, account_id: int, symbol: str, params: Mapping[str, str], now_ms: int
-) -> list[Order]:
-    """``allOrders``: ascending by id, ids from ``orderId`` or else the most recent."""
-    symbol = engine.symbol(symbol).symbol
+def _symbols(engine: Engine, params: Mapping[str, str], *, with_ids: tuple[str, ...]) -> list[str]:
+    """The ``symbol`` asked, or on COIN-M every symbol of the ``pair`` asked (part 2 §6's
+    COIN-M table: ``symbol`` or ``pair``, and ``pair`` with none of ``with_ids``: -1128)."""
+    symbol, pair = params.get("symbol"), params.get("pair")
+    if symbol or engine.market is Market.UM or not pair:
+        return [engine.symbol(parse_symbol(params)).symbol]
+    if any(params.get(name.lower()) for name in with_ids):
+        raise refused(-1128, "Combination of optional parameters invalid.")
+    chosen = [s for s, inst in engine.instruments.items() if inst.pair == pair.upper()]
+    if not chosen:
+        raise refused(-1121, "Invalid symbol.")
+    return chosen
+
+
+def orders(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Order]:
+    """``allOrders``: ascending by id, ids from ``orderId`` or else the most recent (a
+    COIN-M ``pair``'s: every symbol's, by time)."""
+    symbols = _symbols(engine, params, with_ids=("orderId",))
     from_id = parse_int(params, "orderId")
     start, end = parse_time_range(params)
     if from_id is None or start is not None or end is not None:
         start, end = _window(start, end, now_ms, WINDOW_MS)
     limit = _limit(params, *((500, 1000) if engine.market is Market.UM else (50, 100)))
     span = Span(from_id, start, end, now_ms - ORDERS_MS, limit)
-    return _source(engine).orders(account_id, symbol, span, now_ms - UNFILLED_ORDERS_MS)
+    unfilled_floor = now_ms - UNFILLED_ORDERS_MS
+    found = [o for s in symbols for o in _source(engine).orders(account_id, s, span, unfilled_floor)]
+    if len(symbols) > 1:  # the pair's most recent, by time
+        found = sorted(found, key=lambda o: (o.time_ms, o.symbol, o.order_id))[-limit:]
+    return found
 
 
-def trades(
-    engine: Engine, account_id: int, symbol: str, params: Mapping[str, str], now_ms: int
-) -> list[Fill]:
+def trades(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Fill]:
     """``userTrades``: ascending by trade id, ids from ``fromId`` or else the most recent;
-    an order's alone with ``orderId``."""
-    symbol = engine.symbol(symbol).symbol
+    an order's alone with ``orderId`` (a COIN-M ``pair``'s: every symbol's, by time)."""
+    symbols = _symbols(engine, params, with_ids=("fromId", "orderId"))
     order_id, from_id = parse_int(params, "orderId"), parse_int(params, "fromId")
     start, end = parse_time_range(params)
     if from_id is not None and (start is not None or end is not None):
@@ -133,7 +148,10 @@ def trades(
     if from_id is None and (order_id is None or start is not None or end is not None):
         start, end = _window(start, end, now_ms, WINDOW_MS)
     span = Span(from_id, start, end, now_ms - TRADES_MS, _limit(params, 500, 1000))
-    return _source(engine).fills(account_id, symbol, span, order_id)
+    found = [f for s in symbols for f in _source(engine).fills(account_id, s, span, order_id)]
+    if len(symbols) > 1:  # the pair's most recent, by time
+        found = sorted(found, key=lambda f: (f.time_ms, f.symbol, f.trade_id, f.order_id))[-span.limit :]
+    return found
 
 
 def flows(

@@ -368,12 +368,12 @@ class PrivateRest:
 
     def _all_orders(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
-        orders = history.orders(engine, authorized.account.account_id, parse_symbol(params), params, now_ms)
+        orders = history.orders(engine, authorized.account.account_id, params, now_ms)
         return [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders]
 
     def _user_trades(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
-        fills = history.trades(engine, authorized.account.account_id, parse_symbol(params), params, now_ms)
+        fills = history.trades(engine, authorized.account.account_id, params, now_ms)
         return [order_payloads.trade(f, engine.instruments[f.symbol]) for f in fills]
 
     # -- settings ------------------------------------------------------------------------
