@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.events import MarginMove
-from tickerplant.venue.journal import ORDER_COLUMNS, SqliteJournal, fill_from_row, order_from_row
+from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.journal_rows import ORDER_COLUMNS, fill_from_row, order_from_row
 from tickerplant.venue.journal_schema import FILL_COLUMNS
 from tickerplant.venue.orders import Amendment, Fill, Order, PositionSide
 from tickerplant.venue.recorded import Flow, Span
