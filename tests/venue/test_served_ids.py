@@ -64,7 +64,7 @@ async def test_ids_as_binance_makes_them_and_a_restart_goes_on(database: tuple[P
         return f"{float(price['price']) * 0.9:.1f}"
 
     more = ("--seed", str(SEED))
-    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=None) as process, \
+    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=2 * 86_400_000) as process, \
             aiohttp.ClientSession() as session:  # fmt: skip
         await _public_ids_hold(session, base, "fapi", "BTCUSDT")
         await _public_ids_hold(session, cm_base, "dapi", "BTCUSD_PERP")
@@ -82,7 +82,7 @@ async def test_ids_as_binance_makes_them_and_a_restart_goes_on(database: tuple[P
         process.send_signal(signal.SIGKILL)
         await process.wait()
 
-    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=None), aiohttp.ClientSession() as session:
+    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=2 * 86_400_000), aiohttp.ClientSession() as session:
         again = await _signed(session, "POST", f"{base}/fapi/v1/order", key,
                               "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.010")  # fmt: skip
         assert again["orderId"] == order_id + 1
