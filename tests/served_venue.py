@@ -14,12 +14,27 @@ import aiohttp
 from timing import SECONDS, eventually
 
 from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.store import AccountStore
 
-__all__ = ["SECRET", "serve", "signed"]
+__all__ = ["SECRET", "account", "serve", "signed"]
 
 SECRET = "S" * 64
 PAST_MS = 600_000  # the simulated past these servers answer: ten minutes
+
+
+def account(path: Path, name: str, market: Market, asset: str, amount: str) -> tuple[int, str]:
+    """An account made in the database at ``path`` with ``amount`` of ``asset`` in
+    ``market``'s wallet and an HMAC key signing with ``SECRET``: its id and its API key."""
+    store = AccountStore(path)
+    try:
+        now = SystemClock().now_ms()
+        made = store.create_account(name, [(market, asset, parse_amount(amount))], now).account_id
+        return made, store.add_key(made, KeyType.HMAC, SECRET, now_ms=now).api_key
+    finally:
+        store.close()
 
 
 @contextlib.asynccontextmanager

@@ -9,12 +9,9 @@ import sys
 from pathlib import Path
 
 from ports import free_port
-from served_venue import SECRET, serve
+from served_venue import SECRET, account, serve
 
-from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.store import AccountStore
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -28,11 +25,7 @@ async def test_the_readme_s_trading_snippets_trade(tmp_path: Path) -> None:
     snippets = _snippets()
     assert len(snippets) == 2  # ccxt's and python-binance's
     path = tmp_path / "venue.db"
-    store = AccountStore(path)
-    now = SystemClock().now_ms()
-    account = store.create_account("bot", [(Market.UM, "USDT", parse_amount("10000"))], now)
-    key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=now).api_key
-    store.close()
+    _, key = account(path, "bot", Market.UM, "USDT", "10000")
     port = free_port()
     async with serve(path, port):
         for snippet in snippets:

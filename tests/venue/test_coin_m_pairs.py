@@ -8,21 +8,14 @@ from pathlib import Path
 
 import aiohttp
 from ports import free_port
-from served_venue import SECRET, serve, signed
+from served_venue import account, serve, signed
 
-from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.store import AccountStore
 
 
 async def test_all_orders_and_user_trades_by_pair(tmp_path: Path) -> None:
     path = tmp_path / "venue.db"
-    store = AccountStore(path)
-    now = SystemClock().now_ms()
-    account = store.create_account("coins", [(Market.CM, "BTC", parse_amount("2"))], now).account_id
-    key = store.add_key(account, KeyType.HMAC, SECRET, now_ms=now).api_key
-    store.close()
+    _, key = account(path, "coins", Market.CM, "BTC", "2")
     port, cm_port = free_port(), free_port()
     dapi = f"http://127.0.0.1:{cm_port}/dapi/v1"
     async with serve(path, port, cm_port=cm_port), aiohttp.ClientSession() as session:

@@ -15,13 +15,10 @@ from pathlib import Path
 
 import aiohttp
 from ports import free_port
-from served_venue import SECRET, serve, signed
+from served_venue import account, serve, signed
 
-from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
 from tickerplant.venue.kept import FILLS_KEPT
-from tickerplant.venue.store import AccountStore
 
 INITIAL = Decimal(10_000_000)
 
@@ -30,11 +27,7 @@ async def test_past_a_thousand_fills_the_wallet_reconciles_with_income_and_the_p
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "venue.db"
-    store = AccountStore(path)
-    now = SystemClock().now_ms()
-    account = store.create_account("reconciler", [(Market.UM, "USDT", parse_amount(str(INITIAL)))], now)
-    key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=now).api_key
-    store.close()
+    made, key = account(path, "reconciler", Market.UM, "USDT", str(INITIAL))
     port = free_port()
     base = f"http://127.0.0.1:{port}/fapi"
     async with serve(path, port) as _, aiohttp.ClientSession() as session:
@@ -113,8 +106,8 @@ async def test_past_a_thousand_fills_the_wallet_reconciles_with_income_and_the_p
     db.close()
     verified = _verify(path)
     assert verified.returncode == 1
-    assert f"MISMATCH   account {account.account_id}: USDT in the UM wallet" in verified.stdout
-    assert f"MISMATCH   account {account.account_id}: BTCUSDT order" not in verified.stdout  # its qty holds
+    assert f"MISMATCH   account {made}: USDT in the UM wallet" in verified.stdout
+    assert f"MISMATCH   account {made}: BTCUSDT order" not in verified.stdout  # its qty holds
 
 
 def _verify(path: Path) -> subprocess.CompletedProcess[str]:

@@ -13,12 +13,9 @@ from pathlib import Path
 
 import aiohttp
 from ports import free_port
-from served_venue import SECRET, serve, signed
+from served_venue import account, serve, signed
 
-from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.store import AccountStore
 
 
 async def _accounts(path: Path, *args: str) -> None:
@@ -33,11 +30,7 @@ async def test_what_the_operator_moved_while_the_server_was_down_is_a_transfer_a
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "venue.db"
-    store = AccountStore(path)
-    now = SystemClock().now_ms()
-    account = store.create_account("early", [(Market.UM, "USDT", parse_amount("1000"))], now).account_id
-    key = store.add_key(account, KeyType.HMAC, SECRET, now_ms=now).api_key
-    store.close()
+    made, key = account(path, "early", Market.UM, "USDT", "1000")
     port = free_port()
     base = f"http://127.0.0.1:{port}/fapi"
 
@@ -58,13 +51,13 @@ async def test_what_the_operator_moved_while_the_server_was_down_is_a_transfer_a
         assert status == 200, body
         process.send_signal(signal.SIGKILL)
         await process.wait()
-    await _accounts(path, "deposit", str(account), "USDT=7")  # while it is killed
+    await _accounts(path, "deposit", str(made), "USDT=7")  # while it is killed
     async with serve(path, port) as process, aiohttp.ClientSession() as session:
         moved, wallet, income = await transfers_and_wallet(session)
         assert moved == [Decimal(1000), Decimal(7)] and wallet == income
         process.send_signal(signal.SIGINT)  # a clean stop
         await process.wait()
-    await _accounts(path, "withdraw", str(account), "USDT=9")  # while it is stopped
+    await _accounts(path, "withdraw", str(made), "USDT=9")  # while it is stopped
     async with serve(path, port), aiohttp.ClientSession() as session:
         moved, wallet, income = await transfers_and_wallet(session)
         assert moved == [Decimal(1000), Decimal(7), Decimal(-9)] and wallet == income  # each once
