@@ -245,6 +245,8 @@ async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_
     assert await call(bob, "get_open_orders")(symbol=symbol) == []
     assert await call(bob, "get_all_orders")(symbol=symbol) == []
     assert await call(bob, "account_trades")(symbol=symbol) == []
+    # his income is his own: his opening transfer alone, none of her fills' commission
+    assert {row["incomeType"] for row in await call(bob, "income_history")()} <= {"TRANSFER"}
     bobs = await call(bob, "position_information")(**({"symbol": symbol} if um else {"pair": "BTCUSD"}))
     assert all(Decimal(p["positionAmt"]) == 0 for p in bobs)
     assert (await call(alice, "get_order")(symbol=symbol, orderId=placed["orderId"]))["status"] == "NEW"

@@ -77,13 +77,14 @@ def order(
     engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, *, open_only: bool
 ) -> Order:
     """``GET order`` and ``openOrder`` (and the WebSocket API's ``order.status``): -2013 when
-    Binance would not find it."""
+    Binance would not find it (an open order ``openOrder`` always finds: its windows are
+    ``GET order``'s)."""
     symbol, order_id, client_id = parse_order_ref(params)
     symbol = engine.symbol(symbol).symbol
     found = engine.find(account_id, symbol, order_id, client_id)
     if found is None and not open_only and engine.history is not None:  # past the memory
         found = engine.history.order(account_id, symbol, order_id, client_id)
-    if found is None or (open_only and not found.status.is_open) or not visible(found, now_ms):
+    if found is None or not (found.status.is_open if open_only else visible(found, now_ms)):
         raise refused(-2013, "Order does not exist.")
     return found
 
