@@ -12,7 +12,8 @@ Read from every module's import statements, so a new module is covered the day i
 - ``bus/`` imports market and itself; ``client/`` never imports the server's layers;
 - ``gateway/`` never imports a source (``feeds/``) or the client; it may import ``tls.py``,
   the listeners' TLS, a leaf, and ``venue/``, whose private endpoints it serves;
-- ``venue/`` (accounts, keys, signed requests) imports market and protocol;
+- ``venue/`` (accounts, keys, signed requests) imports market and protocol, and inside it
+  the subpackages point inward too (``VENUE_ORDER``);
 - ``feeds/`` imports the client only in the relay, which is a client of its upstream; its
   three sources (``simulator/``, ``replay/``, ``relay/``) share ``feeds``' root modules and
   never import each other;
@@ -66,6 +67,23 @@ MARKET_ORDER: dict[str, set[str]] = {
 }
 FEED_SOURCES = {"simulator", "replay", "relay"}
 
+# venue's subpackages, innermost first (docs/ARCHITECTURE.md, "The venue"): each may import
+# the ones before it, never one after (its root holds no module but the package's docstring)
+VENUE_ORDER = [
+    "domain",  # records and formulas: orders, events, contracts, money, typed parameters
+    "auth",  # accounts, keys, signed requests
+    "payloads",  # records to Binance's JSON
+    "book",  # matching rules, the market's ports, the resting-order index
+    "ledger",  # each account's state per market
+    "risk",  # pre-trade checks
+    "engine",  # placement, cancellation, amendment, resting orders' fills, settings
+    "clearing",  # funding, liquidation, auto-exchange, transfers
+    "algo",  # conditional orders
+    "journal",  # SQLite, group commit, reads by time
+    "userstream",  # listen keys, streams, events
+    "wire",  # the endpoints
+]
+
 # sans-I/O: no I/O library, no clock reads; time comes in as an argument
 PURE = [
     *sorted((SRC / "market").rglob("*.py")),
@@ -95,12 +113,12 @@ PURE = [
     SRC / "bus" / "frames.py",
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",
-    # the venue's cores; its store (venue/store.py) is the one that reads a file
-    *(SRC / "venue" / f"{name}.py" for name in (
-        "accounts", "signing", "checks", "balances", "rest", "orders", "order_params", "order_counts",
-        "matching", "margin", "ledger", "risk", "events", "engine", "settings", "order_payloads",
-        "account_payloads", "published",
-    )),
+    # the venue's cores: all of it but the files it keeps (the operator's store, the journal)
+    *(
+        path
+        for path in sorted((SRC / "venue").rglob("*.py"))
+        if path.parent.name != "journal" and path.name != "store.py"
+    ),
 ]
 # file formats: they read and write files, but no socket and no clock
 FILE_FORMATS = [SRC / "feeds" / "replay" / "public_files.py", SRC / "recording" / "format.py"]
@@ -167,6 +185,18 @@ def test_market_subpackages_import_only_inward(path: Path) -> None:
     used = (subpackages & set(MARKET_ORDER)) - {own}
     allowed = MARKET_ORDER[own] if own else set()
     assert used <= allowed, f"{_name(path)} imports market's {sorted(used - allowed)}"
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "venue").rglob("*.py")), ids=_name)
+def test_venue_subpackages_import_only_inward(path: Path) -> None:
+    parts = path.relative_to(SRC / "venue").parts
+    assert len(parts) > 1 or parts[0] == "__init__.py", f"{_name(path)}: a module at venue's root"
+    if len(parts) == 1:
+        return
+    own = VENUE_ORDER.index(parts[0])
+    used = {p.split(".")[1] for p in _tickerplant_parts(_imports(path), 2) if p.startswith("venue.")}
+    later = sorted(used - set(VENUE_ORDER[: own + 1]))
+    assert not later, f"{_name(path)} imports venue's {later}, which come after {parts[0]}"
 
 
 @pytest.mark.parametrize("path", sorted((SRC / "feeds").rglob("*.py")), ids=_name)

@@ -14,7 +14,7 @@ import pytest
 import tickerplant.venue_engines as venue_engines
 from tickerplant.clock import ManualClock
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.activity import VenueActivity
+from tickerplant.venue.userstream.activity import VenueActivity
 
 
 def test_every_step_and_the_drain_are_contained_in_order_on_one_time(

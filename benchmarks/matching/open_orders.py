@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.units import fixed
-from tickerplant.venue.engine import Engine
+from tickerplant.venue.engine.engine import Engine
 
 from .parts import T0, Counting, Deposits
 

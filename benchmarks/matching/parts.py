@@ -4,8 +4,9 @@ and a journal that only counts."""
 from __future__ import annotations
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import Balance, parse_amount
-from tickerplant.venue.events import Batch
+from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.money import parse_amount
 
 __all__ = ["T0", "Counting", "Deposits"]
 

@@ -28,11 +28,11 @@ import msgspec
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.amendment import modify
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.resting import receive
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.engine.amendment import modify
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.resting import receive
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 from ..harness.report import Target, verdict
 from .floor import BareBook

@@ -49,9 +49,10 @@ from typing import Any
 import uvloop
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
 
 from ..harness.commands import Child
 from ..harness.processes import (

@@ -18,7 +18,7 @@ from typing import Any, cast
 import picows
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
 
 from ..harness.processes import HOST
 

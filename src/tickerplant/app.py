@@ -34,11 +34,11 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
-from tickerplant.venue.administration import trading_view
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.group_commit import GroupCommit
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.store import Keyring
+from tickerplant.venue.auth.store import Keyring
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.group_commit import GroupCommit
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.administration import trading_view
 from tickerplant.venue_engines import (
     checkpoint_journal,
     group_commit,
@@ -101,7 +101,7 @@ class Tickerplant:
         # messages published on the bus per market, counted per batch (the metrics read it)
         self.published: dict[Market, list[int]] = {market: [0] for market in Market}
         self.status_board = StatusBoard(self.clock, {})
-        # the venue's accounts and keys, read from the operator's database (venue/store.py)
+        # the venue's accounts and keys, read from the operator's database (venue/auth/store.py)
         self.accounts = Keyring(config.venue_db)
         # the venue's journal in the same database, and one order engine per market
         self.journal = SqliteJournal(config.venue_db)

@@ -23,8 +23,8 @@ from tickerplant.market.instruments import Market
 
 if TYPE_CHECKING:
     from tickerplant.bus.nats import NatsAuth
-    from tickerplant.venue.administration import NewKey
-    from tickerplant.venue.store import AccountStore
+    from tickerplant.venue.auth.store import AccountStore
+    from tickerplant.venue.wire.administration import NewKey
 
 __all__ = [
     "DEFAULT_NATS", "accounts", "gateway", "plant", "record_streams", "serve", "serve_workers", "settle_heap",
@@ -319,10 +319,10 @@ def tls_init(directory: Path, names: tuple[str, ...]) -> None:
 
 
 def accounts(args: argparse.Namespace, db: str) -> None:
-    """``tickerplant accounts …`` on the database ``db`` (``venue/store.py``). A secret is
+    """``tickerplant accounts …`` on the database ``db`` (``venue/auth/store.py``). A secret is
     printed once, when its key is made, and never again; a refusal is the command's error."""
     from tickerplant.clock import SystemClock
-    from tickerplant.venue.store import AccountStore, StoreError
+    from tickerplant.venue.auth.store import AccountStore, StoreError
 
     if args.action == "verify":
         _verify(db)
@@ -337,8 +337,8 @@ def accounts(args: argparse.Namespace, db: str) -> None:
 
 
 def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> None:
-    from tickerplant.venue import administration as admin
-    from tickerplant.venue.accounts import format_amount
+    from tickerplant.venue.domain.money import format_amount
+    from tickerplant.venue.wire import administration as admin
 
     action = args.action
     if action == "create":
@@ -384,13 +384,13 @@ def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> Non
 
 
 def _verify(db: str) -> None:
-    """``tickerplant accounts verify`` (``venue/verify.py``): what was checked, each thing
+    """``tickerplant accounts verify`` (``venue/journal/verify.py``): what was checked, each thing
     that does not add up; exit status 1 when any does."""
     import sqlite3
 
     from tickerplant.clock import SystemClock
     from tickerplant.market.instruments import Market, catalogue
-    from tickerplant.venue.verify import verify
+    from tickerplant.venue.journal.verify import verify
 
     if not Path(db).exists():
         raise SystemExit(f"tickerplant accounts: no database at {db}")

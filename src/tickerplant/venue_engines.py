@@ -32,21 +32,21 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
-from tickerplant.venue.activity import VenueActivity
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.auto_exchange import exchange_negative_balances
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.funding_catch_up import CATCH_UP_MOST, catch_up, missed_fundings
-from tickerplant.venue.group_commit import GroupCommit, Stamped
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.journal_reads import JournalHistory
-from tickerplant.venue.orders import forget_drawn_ids, seeded_client_ids
-from tickerplant.venue.position_modes import PositionModes
-from tickerplant.venue.published import PublishedMarket
-from tickerplant.venue.resting import receive
-from tickerplant.venue.store import Keyring
-from tickerplant.venue.transfers import settle_transfers, unseen_transfers
-from tickerplant.venue.watch import watch
+from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.auth.store import Keyring
+from tickerplant.venue.book.published import PublishedMarket
+from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
+from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, catch_up, missed_fundings
+from tickerplant.venue.clearing.transfers import settle_transfers, unseen_transfers
+from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.orders import forget_drawn_ids, seeded_client_ids
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.resting import receive
+from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
+from tickerplant.venue.journal.reads import JournalHistory
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.ledger.position_modes import PositionModes
+from tickerplant.venue.userstream.activity import VenueActivity
 
 __all__ = [
     "CHECKPOINT_EVERY_S", "Contained", "checkpoint_journal", "feed_engine", "group_commit", "journal_failed",
@@ -55,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger("tickerplant")
 Step = Callable[..., None]  # (name, function, *its arguments): ``Contained``
-CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal.py)
+CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal/sqlite_journal.py)
 os.register_at_fork(after_in_child=forget_drawn_ids)  # a forked child draws its own order ids
 
 
@@ -72,10 +72,10 @@ def feed_engine(
     try:
         # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
         step("transfers", _transfers, engine, keyring, now_ms)
-        step("fills", receive, engine, messages, now_ms)  # resting orders the trades filled (venue/resting)
-        step("watch", watch, engine, messages, now_ms)  # funding, margin calls, liquidations (venue/watch.py)
-        step("exchange", exchange_negative_balances, engine, now_ms)  # Multi-Assets (venue/auto_exchange.py)
-        step("algos", algos.observe, messages, now_ms)  # the triggers the prices make (venue/algo_service.py)
+        step("fills", receive, engine, messages, now_ms)  # resting orders the trades filled (resting.py)
+        step("watch", watch, engine, messages, now_ms)  # funding, margin calls, liquidations (watch.py)
+        step("exchange", exchange_negative_balances, engine, now_ms)  # Multi-Assets (auto_exchange.py)
+        step("algos", algos.observe, messages, now_ms)  # the triggers the prices make (algo_service.py)
     finally:
         step("drain", drain, now_ms)
 
@@ -93,12 +93,12 @@ def venue_engines(
     """One engine per market and its Algo Order service, restored from the journal, in the
     process whose plant publishes the book (``views``: what it published): on the simulated
     market its takers trade in the simulator's book (docs/venue.md). They journal through
-    ``group``: one transaction a loop iteration (``venue/group_commit.py``). Their
+    ``group``: one transaction a loop iteration (``venue/journal/group_commit.py``). Their
     order-rate windows open at ``now_ms`` go on from before the restart; the fundings that
     fell while the server was down are settled from the source's ``past``
     (``settle_missed_fundings``)."""
     modes = PositionModes()  # one position mode per account, for both markets
-    seed = config.simulator.seed  # where the order and algo ids start (venue/ids.py)
+    seed = config.simulator.seed  # where the order and algo ids start (venue/domain/ids.py)
     made = {}
     for market, view in views.items():
         published = PublishedMarket(view)
@@ -146,7 +146,7 @@ def settle_missed_fundings(
     engines: Sequence[Engine], instruments: Mapping[Market, list[Instrument]], past: PastSpec
 ) -> None:
     """The fundings that fell while the server was down, settled at the rate and mark the
-    simulated past's funding history gives them (``venue/funding_catch_up.py``), as at the
+    simulated past's funding history gives them (``venue/clearing/funding_catch_up.py``), as at the
     live start. A failure is logged: the market starts all the same."""
     marks = PastMarks(SimulatedPast.of([i for insts in instruments.values() for i in insts], past))
     until = past.live_from_ms
@@ -180,7 +180,7 @@ def group_commit(journal: SqliteJournal) -> GroupCommit:
 def journal_failed(error: sqlite3.Error) -> None:
     """The journal could not commit: the engines hold what it does not. Stop at once, before
     anything else is acknowledged; restarted, the venue is what the journal holds, and the
-    clients whose answers never came query (``venue/group_commit.py``)."""
+    clients whose answers never came query (``venue/journal/group_commit.py``)."""
     log.critical("the venue's journal could not commit (%s): stopping", error)
     logging.shutdown()
     os._exit(70)
@@ -192,7 +192,7 @@ async def checkpoint_journal(
     """The journal's WAL copied into the database once a second of real time, when anything
     was committed: most of it in a thread (off the loop, so that no command waits for the
     file's sync), the rest on the loop between two transactions, so that the WAL starts
-    over and stays as small as a second's commits (``venue/journal.py``). Before, when
+    over and stays as small as a second's commits (``venue/journal/sqlite_journal.py``). Before, when
     orders were counted since, the engines' order-rate windows are saved
     (``save_order_counts``), between two transactions.
 
@@ -219,7 +219,7 @@ async def checkpoint_journal(
 
 def save_order_counts(journal: SqliteJournal, engines: Sequence[Engine], clock: Clock) -> None:
     """The engines' order-rate windows still open, into the journal's database
-    (``venue/journal_counts.py``): once a second while orders come, and at a clean stop. One
+    (``venue/journal/counts.py``): once a second while orders come, and at a clean stop. One
     that fails is the next second's to write (a kill meanwhile forgets only refusals: the
     orders answered are counted again from the journal)."""
     try:
@@ -281,7 +281,7 @@ def liquidations_to_plant(
     engine: Engine, plant: Plant, bus: Bus, clock: Clock, messages: Sequence[StreamMessage]
 ) -> None:
     """The venue's liquidation orders, to the plant's `@forceOrder` streams (pushed at its
-    ticks, as the source's own liquidations are: venue/liquidation.py)."""
+    ticks, as the source's own liquidations are: venue/clearing/liquidation.py)."""
     liquidations = engine.exposure.liquidations
     if not liquidations:
         return

@@ -18,9 +18,10 @@ from test_dashboard import _page, artifacts, browser  # noqa: F401
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
-from tickerplant.venue.account_payloads import position_risk
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.wire.account_payloads import position_risk
 
 pytestmark = pytest.mark.uvloop_only  # a browser is the client (test_dashboard.py)
 

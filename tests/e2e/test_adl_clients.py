@@ -2,7 +2,7 @@
 """The ADL queue through ccxt, unchanged but for its base URLs: ``fetch_positions_adl_rank``
 (``GET /fapi/v1/adlQuantile``, ``/dapi/v1/adlQuantile``) and ``fetch_adl_rank`` (``GET
 /fapi/v1/symbolAdlRisk``), on a ManualClock so that the mark is the test's alone and the
-30-second window is crossed on purpose (``venue/adl.py``)."""
+30-second window is crossed on purpose (``venue/risk/adl.py``)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
-from tickerplant.venue.collateral import asset_price
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.ledger.collateral import asset_price
 
 
 async def test_the_asset_index_is_the_collateral_the_venue_counts(

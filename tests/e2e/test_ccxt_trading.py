@@ -21,7 +21,7 @@ from timing import eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
 
 SYMBOL = "BTC/USDT:USDT"
 COIN = "BTC/USD:BTC"

@@ -22,8 +22,8 @@ from test_ws_api_trading import hmac_signed, http, raw  # noqa: F401
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.journal import SqliteJournal
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 
 def coin_trader(plant: Tickerplant, venue: Venue, made: list[Any]) -> Any:

@@ -22,7 +22,7 @@ from tickerplant.bus import StreamMessage
 from tickerplant.clock import SystemClock
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import parse_amount
+from tickerplant.venue.domain.money import parse_amount
 
 
 async def test_btc_is_collateral_for_a_usdt_position(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:

@@ -19,8 +19,8 @@ from test_ws_api_trading import below_bid, hmac_signed, raw
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
-from tickerplant.venue.order_params import DECIMAL_RANGE
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.domain.order_params import DECIMAL_RANGE
 
 
 def illegal(name: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from timing import SECONDS
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
-from tickerplant.venue.accounts import parse_amount
+from tickerplant.venue.domain.money import parse_amount
 
 STILL = {"actions_per_s": 1e-9}  # a market that does not move: the book can be compared exactly
 

@@ -14,7 +14,7 @@ from test_venue_clients import Venue, closing, plant, venue  # noqa: F401
 from tickerplant.app import Tickerplant
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
 
 MISSING_TIMESTAMP = {"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."}
 

@@ -28,10 +28,11 @@ from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.user_streams import LISTEN_KEY
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.listen_keys import VALIDITY_MS
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.userstream.listen_keys import VALIDITY_MS
 
 STILL = {"actions_per_s": 1e-9}
 ALICE_SECRET, BOB_SECRET = "A" * 64, "B" * 64

@@ -34,9 +34,10 @@ from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
 
 STILL = {"actions_per_s": 1e-9}
 

@@ -18,13 +18,13 @@ from rawws import TEXT
 from test_venue_clients import STILL, Venue, closing, python_binance, user_stream, venue  # noqa: F401
 
 import tickerplant.gateway.user_data
-import tickerplant.venue.user_events
+import tickerplant.venue.userstream.user_events
 import tickerplant.venue_engines
 from tickerplant.app import Tickerplant
 from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
 
 BOOM = b"0.00012345"  # the funding rate whose delivery the patched watch fails on
 
@@ -85,7 +85,7 @@ async def test_an_account_whose_events_cannot_be_written_costs_no_other_its_even
     """Two accounts' orders in one loop turn (written on two connections at once) share a journal
     commit and its user data drain; alice's payloads raising (a venue bug met by her state)
     loses her events of the drain, logged, and bob still gets his; both orders are answered."""
-    real_order_update = tickerplant.venue.user_events._order_update
+    real_order_update = tickerplant.venue.userstream.user_events._order_update
     drains: list[set[int]] = []  # the accounts each drain wrote for: both in one, or the test proves nothing
     real_written = tickerplant.gateway.user_data.written
 
@@ -98,7 +98,7 @@ async def test_an_account_whose_events_cannot_be_written_costs_no_other_its_even
         drains.append({e.account_id for e in events})
         return real_written(engine, events, alias_of, failed)
 
-    monkeypatch.setattr(tickerplant.venue.user_events, "_order_update", order_update)
+    monkeypatch.setattr(tickerplant.venue.userstream.user_events, "_order_update", order_update)
     monkeypatch.setattr(tickerplant.gateway.user_data, "written", written)
     plant: Tickerplant = await start_server(simulator=STILL, venue_db=str(venue.path))
     alice_stream, bob_stream = await user_stream(plant, venue.alice_hmac), await user_stream(plant, venue.bob_hmac)

@@ -22,7 +22,7 @@ from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
 
 
 def price_from_best(plant: Tickerplant, bids: bool, by: int) -> str:

@@ -17,8 +17,8 @@ from test_venue_clients import Venue, plant, venue  # noqa: F401
 from tickerplant.app import Tickerplant
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.order_params import DECIMAL_RANGE
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.domain.order_params import DECIMAL_RANGE
 
 
 def illegal(name: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from test_venue_clients import Venue, ccxt_usdm, closing, plant, python_binance,
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
 
 
 def _best(plant: Tickerplant, market: Market, symbol: str, bids: bool) -> int:

@@ -17,9 +17,10 @@ from timing import eventually
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
 
 T0 = 1_790_000_000_000
 SECRET = "R" * 64

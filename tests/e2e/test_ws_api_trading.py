@@ -48,7 +48,7 @@ from timing import eventually
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
 
 SECONDS = 1.0
 

@@ -32,10 +32,11 @@ from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
 from tickerplant.scaleout.gateway_process import GatewayProcess
 from tickerplant.scaleout.plant_process import PlantProcess
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.forwarded import FORWARD_VERSION, REST, WS, Command, decode_answer
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.wire.forwarded import FORWARD_VERSION, REST, WS, Command, decode_answer
 
 pytestmark = pytest.mark.loopback
 __all__ = ["nats_url", "started"]  # the fixtures: a real nats-server, what the test started

@@ -10,14 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import (
-    ApiKey,
-    KeyType,
-    format_amount,
-    key_type_of,
-    parse_amount,
-    parse_balances,
-)
+from tickerplant.venue.auth.accounts import ApiKey, KeyType, key_type_of, parse_balances
+from tickerplant.venue.domain.money import format_amount, parse_amount
 
 
 def test_amounts_are_exact_units_of_1e8() -> None:

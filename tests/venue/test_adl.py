@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (test_engine's fixtures are parameters here)
-"""The ADL queue's quantiles without sockets (``venue/adl.py``): Binance's LeveragePnL by
+"""The ADL queue's quantiles without sockets (``venue/risk/adl.py``): Binance's LeveragePnL by
 hand, the ranking per symbol and side of the book, the shapes of one-way, hedge cross and
 hedge isolated positions, the 30-second window, and positionRisk's ``adl``."""
 
@@ -14,11 +14,12 @@ from test_engine import ALICE, BOB, NOW, Book, Kept, book, journal, order  # noq
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.account_payloads import position_risk
-from tickerplant.venue.accounts import Balance, parse_amount
-from tickerplant.venue.adl import ADL_WINDOW_MS, adl_quantile, leverage_pnl, quantile
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.settings import set_dual_side, set_margin_type, set_multi_assets
+from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.settings import set_dual_side, set_margin_type, set_multi_assets
+from tickerplant.venue.risk.adl import ADL_WINDOW_MS, adl_quantile, leverage_pnl, quantile
+from tickerplant.venue.wire.account_payloads import position_risk
 
 CAROL, DAVE = 3, 4
 FUNDS = {ALICE: "10000", BOB: "10", CAROL: "1000", DAVE: "50"}

@@ -10,10 +10,10 @@ import pytest
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo_orders import MAX_OPEN, AlgoBook
-from tickerplant.venue.events import Batch
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.algo.algo_book import MAX_OPEN, AlgoBook
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 NOW = 1_790_000_000_000
 PRICE = 6_000_000  # 60000.00

@@ -9,11 +9,11 @@ import pytest
 from test_engine import ALICE, NOW, Book, Kept, book, engine, journal, order  # noqa: F401
 
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue import batches
-from tickerplant.venue.amendment import amendments, modify
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import OrderUpdate
-from tickerplant.venue.orders import OrderStatus
+from tickerplant.venue.domain.events import OrderUpdate
+from tickerplant.venue.domain.orders import OrderStatus
+from tickerplant.venue.engine.amendment import amendments, modify
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.wire import batches
 
 
 def rest(engine: Engine, **params: str) -> int:  # noqa: F811

@@ -6,8 +6,8 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import Account, Balance
-from tickerplant.venue.balances import balance_rows
+from tickerplant.venue.auth.accounts import Account, Balance
+from tickerplant.venue.payloads.balances import balance_rows
 
 ACCOUNT = Account(1, "a", "SgsR", False, 0)
 

@@ -18,11 +18,11 @@ from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, order  
 from test_funding_liquidation import events, long_half_btc, mark_to, reads, wallet
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.venue.account_reads import income
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.liquidation import payable
-from tickerplant.venue.order_payloads import trade
-from tickerplant.venue.settings import set_dual_side, set_margin_type
+from tickerplant.venue.clearing.liquidation import payable
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.settings import set_dual_side, set_margin_type
+from tickerplant.venue.payloads.order_payloads import trade
+from tickerplant.venue.wire.account_reads import income
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.accounts import KeyType
-from tickerplant.venue.checks import PrivateRequest, Security, authorize, parameters, query_pairs
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore, Keyring
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.checks import PrivateRequest, Security, authorize, parameters, query_pairs
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore, Keyring
 
 SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"  # part 1 §4.2
 NOW = 1_591_702_613_943

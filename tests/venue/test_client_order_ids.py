@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 import tickerplant.venue_engines  # noqa: F401  (the server's wiring: it clears them at a fork)
-from tickerplant.venue.orders import new_client_order_id, seeded_client_ids
+from tickerplant.venue.domain.orders import new_client_order_id, seeded_client_ids
 
 
 def test_made_ids_are_22_letters_and_digits_each_its_own() -> None:

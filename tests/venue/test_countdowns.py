@@ -3,7 +3,7 @@ stopped by 0, each run-out named once, bounded however often they are set."""
 
 from __future__ import annotations
 
-from tickerplant.venue.countdowns import Countdowns
+from tickerplant.venue.engine.countdowns import Countdowns
 
 T0 = 1_790_000_000_000
 

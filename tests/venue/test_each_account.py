@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tickerplant.venue.exposure import each_account
+from tickerplant.venue.ledger.exposure import each_account
 
 
 def test_every_account_is_judged_and_the_first_error_raised_after() -> None:
@@ -31,9 +31,9 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     settlement raises must not take the other makers' fills with it."""
     from types import SimpleNamespace
 
-    from tickerplant.venue.events import Batch
-    from tickerplant.venue.orders import OrderStatus
-    from tickerplant.venue.resting import receive
+    from tickerplant.venue.domain.events import Batch
+    from tickerplant.venue.domain.orders import OrderStatus
+    from tickerplant.venue.engine.resting import receive
 
     orders = {n: SimpleNamespace(order_id=n, account_id=n, price=100, status=OrderStatus.NEW, queue_ahead=5,
                                  copy=lambda n=n: n) for n in (1, 2, 3)}  # fmt: skip
@@ -67,8 +67,8 @@ def test_one_algo_orders_failure_triggers_the_others_all_the_same(monkeypatch: p
     from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept
 
     from tickerplant.market.instruments import Market, catalogue
-    from tickerplant.venue.algo_service import AlgoService
-    from tickerplant.venue.engine import Engine
+    from tickerplant.venue.algo.algo_service import AlgoService
+    from tickerplant.venue.engine.engine import Engine
 
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())

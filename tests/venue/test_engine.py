@@ -12,14 +12,15 @@ import pytest
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue import history
-from tickerplant.venue.accounts import Balance, parse_amount
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import AccountUpdate, Batch, OrderUpdate
-from tickerplant.venue.liquidation import check
-from tickerplant.venue.orders import OrderStatus
-from tickerplant.venue.resting import receive
-from tickerplant.venue.settings import set_dual_side, set_leverage, set_margin_type
+from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.clearing.liquidation import check
+from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.domain.orders import OrderStatus
+from tickerplant.venue.engine import history
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.resting import receive
+from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type
 
 NOW = 1_790_000_000_000
 ALICE, BOB = 1, 2
@@ -95,7 +96,7 @@ def test_a_resting_order_has_identity_and_is_journaled_before_the_answer(
     placed = engine.place(ALICE, order(quantity="0.010", price="59000"), NOW)
     assert placed.order is not None and placed.ack is not None
     first = placed.order
-    one = engine.first_order_ids["BTCUSDT"]  # the symbol's first id, drawn from the seed (venue/ids.py)
+    one = engine.first_order_ids["BTCUSDT"]  # the symbol's first id, drawn from the seed (venue/domain/ids.py)
     assert (first.order_id, first.status, len(first.client_order_id)) == (one, OrderStatus.NEW, 22)
     assert first.client_order_id.isalnum()
     second = engine.place(

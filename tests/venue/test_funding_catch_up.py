@@ -33,16 +33,17 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.units import fixed
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.funding_catch_up import CATCH_UP_MOST, Missed, catch_up, missed_fundings
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.orders import PositionSide
-from tickerplant.venue.settings import set_dual_side, set_margin_type
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore
-from tickerplant.venue.user_events import written
-from tickerplant.venue.watch import watch
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, Missed, catch_up, missed_fundings
+from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.domain.orders import PositionSide
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.settings import set_dual_side, set_margin_type
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.userstream.user_events import written
 
 T1 = next_funding_ms(NOW)  # the first funding time after the positions open
 T2, T3 = T1 + FUNDING_INTERVAL_MS, T1 + 2 * FUNDING_INTERVAL_MS

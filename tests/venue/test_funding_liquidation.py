@@ -18,14 +18,15 @@ from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, book, journal, or
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.account_payloads import position_risk
-from tickerplant.venue.account_reads import force_orders, income
-from tickerplant.venue.accounts import Balance, parse_amount
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Income
-from tickerplant.venue.liquidation import liquidation_price
-from tickerplant.venue.user_events import written
-from tickerplant.venue.watch import watch
+from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.clearing.liquidation import liquidation_price
+from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.events import Income
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.userstream.user_events import written
+from tickerplant.venue.wire.account_payloads import position_risk
+from tickerplant.venue.wire.account_reads import force_orders, income
 
 MARK = "btcusdt@markState"
 
@@ -256,8 +257,8 @@ def test_one_accounts_failure_keeps_no_other_from_its_funding_or_its_liquidation
     """A venue bug met by one account's state (here: alice's, judged first) is raised once
     every other account is charged and judged (``exposure.each_account``), for the step
     that runs the watch to count and log (``venue_engines.Contained``)."""
-    import tickerplant.venue.funding as funding_module
-    import tickerplant.venue.liquidation as liquidation_module
+    import tickerplant.venue.clearing.funding as funding_module
+    import tickerplant.venue.clearing.liquidation as liquidation_module
 
     long_half_btc(engine)
     engine.place(BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # short, 10 USDT
@@ -296,7 +297,7 @@ def test_one_accounts_event_that_cannot_be_written_costs_no_other_its_events(
     payload that raises (a venue bug: the probe's was a 5,001-digit trigger price, refused at
     the door now) loses that account's events of the drain, and no other's; the error is
     kept for the drain to raise once the others are handed on (``gateway/user_data.drain``)."""
-    import tickerplant.venue.user_events as user_events
+    import tickerplant.venue.userstream.user_events as user_events
 
     engine.place(ALICE, order(quantity="0.001", price="59000"), NOW)
     engine.place(BOB, order(quantity="0.001", price="59000"), NOW)

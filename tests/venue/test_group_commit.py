@@ -1,4 +1,4 @@
-"""Group commit (``venue/group_commit.py``): a loop iteration's batches in one transaction,
+"""Group commit (``venue/journal/group_commit.py``): a loop iteration's batches in one transaction,
 every acknowledgement held until it is committed; a batch that fails leaves nothing of
 itself; a commit that fails acknowledges nothing. Over a real socket: concurrent orders are
 journaled in fewer transactions than commands, and each answer arrives only when another
@@ -24,12 +24,12 @@ from timing import eventually
 from tickerplant.clock import SystemClock
 from tickerplant.gateway.fanout import FanOut
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Batch
-from tickerplant.venue.group_commit import GroupCommit
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.orders import Fill, Side
-from tickerplant.venue.signing import hmac_hex
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.orders import Fill, Side
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.group_commit import GroupCommit
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 __all__ = ["database"]  # the fixture: a venue database with alice and her HMAC key
 

@@ -15,17 +15,17 @@ from test_funding_liquidation import events, funding, mark_to, reads, wallet
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.account_payloads import position_risk
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.amendment import modify
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import ModeChange
-from tickerplant.venue.liquidation import liquidation_price
-from tickerplant.venue.orders import OrderStatus, PositionSide
-from tickerplant.venue.position_modes import PositionModes
-from tickerplant.venue.resting import receive
-from tickerplant.venue.settings import dual_endpoint, set_dual_side, set_margin_type
-from tickerplant.venue.watch import watch
+from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.clearing.liquidation import liquidation_price
+from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.events import ModeChange
+from tickerplant.venue.domain.orders import OrderStatus, PositionSide
+from tickerplant.venue.engine.amendment import modify
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.resting import receive
+from tickerplant.venue.engine.settings import dual_endpoint, set_dual_side, set_margin_type
+from tickerplant.venue.ledger.position_modes import PositionModes
+from tickerplant.venue.wire.account_payloads import position_risk
 
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 

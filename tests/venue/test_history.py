@@ -1,4 +1,4 @@
-"""The history reads (``venue/history.py``): the journal's answers (``JournalHistory``) are
+"""The history reads (``venue/engine/history.py``): the journal's answers (``JournalHistory``) are
 the memory's (``KeptHistory``, the oracle) wherever the memory still holds what was asked;
 past it only the journal has the rows; Binance's windows (3 and 90 days for orders, 7 days
 a read, ``-4165``, ``-1128``) hold on both."""
@@ -16,15 +16,15 @@ from test_engine import ALICE, BOB, NOW, Book, Deposits, order, refusal
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue import history
-from tickerplant.venue.amendment import modify
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.history import DAY_MS, KeptHistory
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.journal_reads import JournalHistory
-from tickerplant.venue.kept import ORDERS_KEPT
-from tickerplant.venue.orders import Order, OrderStatus
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.kept import ORDERS_KEPT
+from tickerplant.venue.domain.orders import Order, OrderStatus
+from tickerplant.venue.engine import history
+from tickerplant.venue.engine.amendment import modify
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.history import DAY_MS, KeptHistory
+from tickerplant.venue.journal.reads import JournalHistory
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 
 @pytest.fixture

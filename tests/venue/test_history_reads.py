@@ -18,7 +18,7 @@ from ports import free_port
 from served_venue import account, serve, signed
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.kept import FILLS_KEPT
+from tickerplant.venue.domain.kept import FILLS_KEPT
 
 INITIAL = Decimal(10_000_000)
 

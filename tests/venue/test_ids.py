@@ -1,4 +1,4 @@
-"""Where the venue's order and algo ids start (``venue/ids.py``): Binance's magnitudes,
+"""Where the venue's order and algo ids start (``venue/domain/ids.py``): Binance's magnitudes,
 drawn from the seed, the algo ids never an order id."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 from test_engine import ALICE, Book, Deposits, order
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.ids import ALGO_IDS_FROM, first_algo_id, first_order_id
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.ids import ALGO_IDS_FROM, first_algo_id, first_order_id
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 NOW = 1_790_000_000_000
 

@@ -23,13 +23,14 @@ from test_funding_liquidation import CoinBook, events, funding, mark_to, reads, 
 from test_journal import from_old_journal
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.venue.account_payloads import account, balance, position_risk
-from tickerplant.venue.accounts import Balance, parse_amount
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.isolated import margin_history, move_margin
-from tickerplant.venue.liquidation import liquidation_price
-from tickerplant.venue.settings import set_leverage, set_margin_type
-from tickerplant.venue.watch import watch
+from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.clearing.liquidation import liquidation_price
+from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.isolated import margin_history, move_margin
+from tickerplant.venue.engine.settings import set_leverage, set_margin_type
+from tickerplant.venue.wire.account_payloads import account, balance, position_risk
 
 
 @pytest.fixture

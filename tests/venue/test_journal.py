@@ -34,19 +34,20 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.amendment import amendments, modify
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.events import Batch, Income
-from tickerplant.venue.group_commit import Stamped
-from tickerplant.venue.isolated import margin_history, move_margin
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.orders import OrderStatus, PositionSide
-from tickerplant.venue.settings import set_dual_side, set_leverage, set_margin_type
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore
-from tickerplant.venue.watch import watch
+from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.events import Batch, Income
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.domain.orders import OrderStatus, PositionSide
+from tickerplant.venue.engine.amendment import amendments, modify
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.isolated import margin_history, move_margin
+from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type
+from tickerplant.venue.journal.group_commit import Stamped
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 
 @pytest.fixture

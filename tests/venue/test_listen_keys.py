@@ -10,8 +10,8 @@ import msgspec
 
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.user_streams import LISTEN_KEY, listen_key_item, names_from_query
-from tickerplant.venue.listen_keys import VALIDITY_MS, ListenKeys, new_listen_key
-from tickerplant.venue.user_streams import UserStreams
+from tickerplant.venue.userstream.listen_keys import VALIDITY_MS, ListenKeys, new_listen_key
+from tickerplant.venue.userstream.user_streams import UserStreams
 
 T0 = 1_767_225_600_000
 

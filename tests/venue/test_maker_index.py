@@ -1,4 +1,4 @@
-"""The resting orders a public trade reaches without the one book (``venue/maker_index.py``):
+"""The resting orders a public trade reaches without the one book (``venue/book/maker_index.py``):
 two engines take the same commands and trades, one reading the index, the other every
 resting order oldest first as the engine did before it; each step's events and journal
 batches are the same, and the index stays bounded."""
@@ -17,11 +17,11 @@ from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.amendment import modify
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.maker_index import _SLACK, MakerIndex
-from tickerplant.venue.orders import Order, seeded_client_ids
-from tickerplant.venue.resting import receive
+from tickerplant.venue.book.maker_index import _SLACK, MakerIndex
+from tickerplant.venue.domain.orders import Order, seeded_client_ids
+from tickerplant.venue.engine.amendment import modify
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.resting import receive
 
 
 class EveryOrder(MakerIndex):

@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (test_engine's fixtures are parameters here)
-"""Multi-Assets mode without sockets (part 3 §4.7, §11; ``venue/collateral.py``): alice's
+"""Multi-Assets mode without sockets (part 3 §4.7, §11; ``venue/ledger/collateral.py``): alice's
 USDⓈ-M wallet holds 1 BTC and no USDT; the engine of ``test_engine`` (asks 60 000 ×1,
 60 001 ×2; mark 60 000). In single-asset mode her BTC margins nothing; in Multi-Assets mode
 it is collateral at 0.95 of its mark, for USDT-margined positions whose fees and PnL take
@@ -18,16 +18,17 @@ from test_funding_liquidation import events, funding, mark_to, reads
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.units import fixed
-from tickerplant.venue.account_payloads import account
-from tickerplant.venue.accounts import Account, Balance, parse_amount
-from tickerplant.venue.auto_exchange import exchange_negative_balances
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.liquidation import liquidation_price
-from tickerplant.venue.settings import multi_assets_endpoint, set_margin_type, set_multi_assets
-from tickerplant.venue.store import AccountStore
-from tickerplant.venue.user_events import written
-from tickerplant.venue.watch import watch
+from tickerplant.venue.auth.accounts import Account, Balance
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
+from tickerplant.venue.clearing.liquidation import liquidation_price
+from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.settings import multi_assets_endpoint, set_margin_type, set_multi_assets
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.userstream.user_events import written
+from tickerplant.venue.wire.account_payloads import account
 
 
 class Coins:

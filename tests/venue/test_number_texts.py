@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo_orders import AlgoBook
-from tickerplant.venue.checks import LONG_MAX, check_timing, parse_long
-from tickerplant.venue.order_params import DECIMAL_RANGE, decimal_units
+from tickerplant.venue.algo.algo_book import AlgoBook
+from tickerplant.venue.auth.checks import check_timing
+from tickerplant.venue.domain.order_params import DECIMAL_RANGE, LONG_MAX, decimal_units, parse_long
 
 NOW = 1_790_000_000_000
 

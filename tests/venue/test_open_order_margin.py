@@ -1,4 +1,4 @@
-"""Decision 7's open-order margin (``margin.Contract.open_order_margin``): a linear
+"""Decision 7's open-order margin (``contract.Contract.open_order_margin``): a linear
 contract's, computed in integers, is exactly the definition's, order by order in
 ``Fraction``s through ``order_cost``."""
 
@@ -17,13 +17,13 @@ from test_engine import ALICE, Book, Deposits, Kept, order
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.amendment import modify
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.ledger import Ledger
-from tickerplant.venue.margin import Contract
-from tickerplant.venue.orders import Order, OrderType, PositionSide, Side, TimeInForce
-from tickerplant.venue.resting import receive
-from tickerplant.venue.settings import set_dual_side, set_leverage
+from tickerplant.venue.domain.contract import Contract
+from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.engine.amendment import modify
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.resting import receive
+from tickerplant.venue.engine.settings import set_dual_side, set_leverage
+from tickerplant.venue.ledger.ledger import Ledger
 
 NOW = 1_790_000_000_000
 

@@ -5,7 +5,7 @@ acknowledged is in the journal under its id, every operator change is in the dat
 took effect on the running server at its next request, and the file passes SQLite's
 ``PRAGMA integrity_check`` after every kill.
 
-What this guards (``venue/journal.py``, ``_checkpointer``): a descriptor of the database
+What this guards (``venue/journal/sqlite_journal.py``, ``_checkpointer``): a descriptor of the database
 opened and closed inside the server drops the process's POSIX locks on it, and the next
 ``tickerplant accounts`` deleted the WAL under the running server: from then on nothing it
 committed survived a kill, and the operator's changes never reached it."""
@@ -26,8 +26,9 @@ from timing import SECONDS, eventually
 
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.store import AccountStore
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
 
 ROUNDS = 2
 INITIAL = parse_amount("1000000")

@@ -15,11 +15,12 @@ from test_engine import ALICE, Book, Deposits, Kept
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo_orders import AlgoBook, AlgoOrder
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.order_params import DECIMAL_RANGE, NewOrder, parse_new_order
-from tickerplant.venue.orders import OrderType, TimeInForce
+from tickerplant.venue.algo.algo_book import AlgoBook
+from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.order_params import DECIMAL_RANGE, NewOrder, parse_new_order
+from tickerplant.venue.domain.orders import OrderType, TimeInForce
+from tickerplant.venue.engine.engine import Engine
 
 NOW = 1_790_000_000_000
 PRICE = 6_000_000  # 60000.00, the last trade and the mark the algo book is given

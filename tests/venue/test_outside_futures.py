@@ -12,12 +12,12 @@ import pytest
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.request_weight import RequestWeight
-from tickerplant.venue.accounts import KeyType
-from tickerplant.venue.checks import PrivateRequest
-from tickerplant.venue.outside_futures import coin_rows, outside_rest, venue_assets
-from tickerplant.venue.rest import PrivateRest
-from tickerplant.venue.signing import hmac_hex
-from tickerplant.venue.store import AccountStore, Keyring
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.checks import PrivateRequest
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.wire.outside_futures import coin_rows, outside_rest, venue_assets
+from tickerplant.venue.wire.rest import PrivateRest
 
 NOW = 1_790_000_000_000
 IP = "203.0.113.7"

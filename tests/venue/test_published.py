@@ -1,4 +1,4 @@
-"""The venue's reading of a replay's or relay's market (``venue/published.py``): a level's
+"""The venue's reading of a replay's or relay's market (``venue/book/published.py``): a level's
 quantity looked up, as the walk of the side would find it, and the mark from the view."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant.view import MarketView
-from tickerplant.venue.published import PublishedMarket
+from tickerplant.venue.book.published import PublishedMarket
 
 NOW = 1_790_000_000_000
 

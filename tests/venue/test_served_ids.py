@@ -18,7 +18,7 @@ from served_venue import serve, signed
 from test_journal import database  # noqa: F401 (a fixture)
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.ids import first_algo_id, first_order_id
+from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 
 SEED = 11
 

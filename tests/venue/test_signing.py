@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tickerplant.venue.accounts import ApiKey, KeyType
-from tickerplant.venue.signing import hmac_hex, signed_string, verify
+from tickerplant.venue.auth.accounts import ApiKey, KeyType
+from tickerplant.venue.auth.signing import hmac_hex, signed_string, verify
 
 # §4.2: the doc's secret and the signatures computed from it
 SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"

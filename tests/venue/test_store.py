@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.accounts import KeyType, parse_amount
-from tickerplant.venue.events import Batch
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.store import AccountStore, Keyring, StoreError
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.store import AccountStore, Keyring, StoreError
+from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 
 def test_the_file_and_its_journal_are_the_owners_alone(tmp_path: Path) -> None:

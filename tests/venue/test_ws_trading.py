@@ -21,15 +21,16 @@ from test_engine import Book, Kept
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.ws_api import WsSession
-from tickerplant.venue.accounts import ApiKey, KeyType, parse_amount
-from tickerplant.venue.checks import Security
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.listen_keys import ListenKeys
-from tickerplant.venue.rest import PrivateRest
-from tickerplant.venue.signing import hmac_hex, verify
-from tickerplant.venue.store import AccountStore, Keyring
-from tickerplant.venue.ws_checks import authorize_ws, read_params, signed_forms
-from tickerplant.venue.ws_trading import WsTrading
+from tickerplant.venue.auth.accounts import ApiKey, KeyType
+from tickerplant.venue.auth.checks import Security
+from tickerplant.venue.auth.signing import hmac_hex, verify
+from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.auth.ws_checks import authorize_ws, read_params, signed_forms
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.userstream.listen_keys import ListenKeys
+from tickerplant.venue.wire.rest import PrivateRest
+from tickerplant.venue.wire.ws_trading import WsTrading
 
 NOW = 1_790_000_000_000
 IP = "203.0.113.7"

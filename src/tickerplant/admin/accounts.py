@@ -1,5 +1,5 @@
 """The venue's accounts and keys on the admin listener: what ``tickerplant accounts`` does,
-as JSON (issue 33 item 1; the commands themselves are ``venue/administration.py``'s).
+as JSON (issue 33 item 1; the commands themselves are ``venue/wire/administration.py``'s).
 
     GET  /api/accounts                          every account
     POST /api/accounts                          {"name", "balances": "USDT=10000,BTC=1",
@@ -37,8 +37,8 @@ import msgspec
 from aiohttp import web
 
 from tickerplant.clock import Clock
-from tickerplant.venue import administration as admin
-from tickerplant.venue.store import AccountStore, StoreError
+from tickerplant.venue.auth.store import AccountStore, StoreError
+from tickerplant.venue.wire import administration as admin
 
 __all__ = ["AccountsApi"]
 
@@ -114,7 +114,7 @@ class AccountsApi:
         async def handle(request: web.Request) -> web.Response:
             body = await request.read()
             # In a thread: the database may be locked for a moment by the journal's
-            # transaction of this loop's turn (venue/group_commit.py), which only the loop
+            # transaction of this loop's turn (venue/journal/group_commit.py), which only the loop
             # commits; waiting on the loop for it would hold every client for the busy timeout.
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(None, run, request, body, self._clock.now_ms())

@@ -29,7 +29,7 @@ class Listing(msgspec.Struct, frozen=True, array_like=True):
     payload_format: PayloadFormat = PayloadFormat.CLASSIC
     past: PastSpec | None = None  # the simulator's past, which every gateway answers from
     # the venue's private routes per market, as gateways admit them before forwarding them:
-    # (method, path, security, weight, weight without a symbol) (``venue/forwarded.py``)
+    # (method, path, security, weight, weight without a symbol) (``venue/wire/forwarded.py``)
     venue: dict[Market, list[tuple[str, str, str, int, int]]] = {}
 
 

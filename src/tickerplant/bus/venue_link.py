@@ -1,7 +1,7 @@
 """Commands to the venue over NATS request/reply (``serve --workers``, split mode).
 
 Subject ``<prefix>.<market>.venue``: a gateway sends each private request it admitted
-(``venue/forwarded.py``'s bytes, opaque here) with a reply subject of its own, the plant
+(``venue/wire/forwarded.py``'s bytes, opaque here) with a reply subject of its own, the plant
 answers on it. One inbox subscription per gateway (``<inbox>.<n>``), not one per request
 as nats-py's ``request`` makes, and the commands go out through the bus's outbox, as
 frames do: a command costs the gateway a dict entry and a timer until its answer.

@@ -1,5 +1,5 @@
 """The countdowns of ``countdownCancelAll`` on the listener's clock (the rules are
-``venue/countdowns.py``'s): one timer, for the earliest deadline; when it fires, the
+``venue/engine/countdowns.py``'s): one timer, for the earliest deadline; when it fires, the
 accounts' open orders on the symbols whose countdown ran out are cancelled through the
 engine, their events drained to the user data stream, and the next deadline timed."""
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tickerplant.clock import Clock, Timer
-from tickerplant.venue.countdowns import Countdowns
-from tickerplant.venue.engine import Engine
+from tickerplant.venue.engine.countdowns import Countdowns
+from tickerplant.venue.engine.engine import Engine
 
 __all__ = ["CountdownTimer"]
 

@@ -1,4 +1,4 @@
-"""Replies held until the journal holds what they acknowledge (``venue/group_commit.py``):
+"""Replies held until the journal holds what they acknowledge (``venue/journal/group_commit.py``):
 a private REST answer or a WebSocket API trading reply made while the loop iteration's
 transaction is open is written once it is committed, in the order it was made."""
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Set
 
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.protocol.ws_api import AwaitedReply, PrivateMethods, WsApiReply, WsSession
-from tickerplant.venue.group_commit import GroupCommit
+from tickerplant.venue.journal.group_commit import GroupCommit
 
 __all__ = ["DurableWs", "held"]
 

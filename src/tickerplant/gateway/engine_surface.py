@@ -1,9 +1,9 @@
 """A market's private endpoints over its engine, as one process' listener and the plant
-under ``--workers`` both serve them: the REST surface (``venue/rest.py``) with its
+under ``--workers`` both serve them: the REST surface (``venue/wire/rest.py``) with its
 ``countdownCancelAll`` timers, the WebSocket API's trading methods over it
-(``venue/ws_trading.py``), and the drain that hands what a command or a timer did to the
+(``venue/wire/ws_trading.py``), and the drain that hands what a command or a timer did to the
 user data stream (``user_data.py``), after the journal's commit when there is one
-(``venue/group_commit.py``)."""
+(``venue/journal/group_commit.py``)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from tickerplant.gateway.countdowns import CountdownTimer
 from tickerplant.gateway.user_data import UserData
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.request_weight import RequestWeight
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.group_commit import GroupCommit
-from tickerplant.venue.rest import Accounts, PrivateRest
-from tickerplant.venue.ws_trading import WsTrading
+from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.group_commit import GroupCommit
+from tickerplant.venue.wire.rest import Accounts, PrivateRest
+from tickerplant.venue.wire.ws_trading import WsTrading
 
 __all__ = ["EngineSurface", "engine_surface"]
 

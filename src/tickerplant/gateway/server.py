@@ -67,14 +67,14 @@ from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
-from tickerplant.venue.algo_service import AlgoService
-from tickerplant.venue.checks import PrivateRequest, key_check
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.forwarded import RouteRow, admitting_rest
-from tickerplant.venue.group_commit import GroupCommit
-from tickerplant.venue.outside_futures import outside_rest, venue_assets
-from tickerplant.venue.rest import Accounts, PrivateRest
-from tickerplant.venue.ws_trading import WsTrading
+from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.auth.checks import PrivateRequest, key_check
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.group_commit import GroupCommit
+from tickerplant.venue.wire.forwarded import RouteRow, admitting_rest
+from tickerplant.venue.wire.outside_futures import outside_rest, venue_assets
+from tickerplant.venue.wire.rest import Accounts, PrivateRest
+from tickerplant.venue.wire.ws_trading import WsTrading
 
 __all__ = ["Listener"]
 
@@ -109,7 +109,7 @@ class Listener:
         klines and mark prices this listener serves too in the 2026 payload format (§4.13).
         ``demand``: the process' streams held, which its plants follow (``market/demand.py``).
         ``accounts``: the venue's accounts and keys, which the private endpoints answer from
-        (``venue/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path).
+        (``venue/wire/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path).
         ``past``: the simulated past the history answers reach back into (``protocol/past.py``)."""
         self.market = market
         self._demand = demand
@@ -221,8 +221,8 @@ class Listener:
     def serve_engine(
         self, engine: Engine, algos: AlgoService | None = None, durable: GroupCommit | None = None
     ) -> None:
-        """Serve the order endpoints of ``engine`` (``venue/rest.py``) beside the balances,
-        and ``algos``' (``venue/algo_rest.py``); ``durable``: the journal's group commit,
+        """Serve the order endpoints of ``engine`` (``venue/wire/rest.py``) beside the balances,
+        and ``algos``' (``venue/wire/algo_rest.py``); ``durable``: the journal's group commit,
         which the answers and events wait for (``gateway/durable_replies.py``)."""
         if self.private is not None:
             private = self.private

@@ -1,6 +1,6 @@
 """A listener's user data streams: its listen keys on the listener's clock, and the events
 pushed to their connections through its fan-out (trading spec part 4; the rules are
-``venue/listen_keys.py``'s and ``venue/user_streams.py``'s, the names
+``venue/userstream/listen_keys.py``'s and ``venue/userstream/user_streams.py``'s, the names
 ``protocol/user_streams.py``'s).
 
 ``drain`` hands the engine's events to the keys' connections, after each command and each
@@ -24,12 +24,12 @@ from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CloseReason
-from tickerplant.venue.activity import VenueActivity
-from tickerplant.venue.checks import Keys
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.listen_keys import ListenKeys
-from tickerplant.venue.user_events import written
-from tickerplant.venue.user_streams import UserStreams
+from tickerplant.venue.auth.checks import Keys
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.userstream.activity import VenueActivity
+from tickerplant.venue.userstream.listen_keys import ListenKeys
+from tickerplant.venue.userstream.user_events import written
+from tickerplant.venue.userstream.user_streams import UserStreams
 
 __all__ = ["CLOSE_LISTEN_KEY_EXPIRED", "UserData"]
 
@@ -64,7 +64,7 @@ class UserData:
     def drain(self, engine: Engine, accounts: Keys, now_ms: int) -> int:
         """Hand what the engine reported since the last drain (after a command, after a batch
         of the market's trades) to its accounts' keys, as part 4's events
-        (``venue/user_events.py``); how many were written. An account whose events cannot be
+        (``venue/userstream/user_events.py``); how many were written. An account whose events cannot be
         written loses its events of this drain, and its error is raised once every other
         account's are handed on."""
         events = engine.outbox.take()

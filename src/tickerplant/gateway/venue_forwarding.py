@@ -1,6 +1,6 @@
 """A gateway's private endpoints under ``--workers``: admitted here, performed by the plant.
 
-``venue/forwarded.py`` says what is decided where. This is the shell between: an admitted
+``venue/wire/forwarded.py`` says what is decided where. This is the shell between: an admitted
 REST request or WebSocket API method goes to the plant over NATS (``bus/venue_link.py``),
 and its answer is written when it comes (``picows_server.AwaitedRoute`` for REST, its
 connection read no further meanwhile; ``protocol.ws_api.AwaitedReply`` for the WebSocket
@@ -30,8 +30,8 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.protocol.rest import RestAnswer
 from tickerplant.protocol.ws_api import AwaitedReply, WsApiReply, WsSession
-from tickerplant.venue.checks import PrivateRequest
-from tickerplant.venue.forwarded import (
+from tickerplant.venue.auth.checks import PrivateRequest
+from tickerplant.venue.wire.forwarded import (
     NO_PLANT,
     OVERLOADED,
     TIMED_OUT,
@@ -41,8 +41,8 @@ from tickerplant.venue.forwarded import (
     command_of_ws,
     decode_answer,
 )
-from tickerplant.venue.rest import PrivateRest, error_body
-from tickerplant.venue.ws_trading import WsAdmitted, WsTrading
+from tickerplant.venue.wire.rest import PrivateRest, error_body
+from tickerplant.venue.wire.ws_trading import WsAdmitted, WsTrading
 
 __all__ = ["ForwardedVenue"]
 

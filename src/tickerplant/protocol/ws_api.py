@@ -17,7 +17,7 @@ bytes are those the plain path writes; anything the struct or the table does not
 error to answer, another shape) goes the plain way.
 
 The trading, account and user-stream methods (trading part 1 §8.6–§8.9) are another
-layer's: ``WsApi.private``, when set, answers the methods it names (``venue/ws_trading.py``),
+layer's: ``WsApi.private``, when set, answers the methods it names (``venue/wire/ws_trading.py``),
 with the connection's ``WsSession`` (the key ``session.logon`` put on it).
 """
 
@@ -126,7 +126,7 @@ class WsSession:
 
 
 class PrivateMethods(Protocol):
-    """The methods that need a key (``venue/ws_trading.py``): ``names`` as requested (with a
+    """The methods that need a key (``venue/wire/ws_trading.py``): ``names`` as requested (with a
     version prefix where it names another method, ``v2/account.status``), and the answer
     to a request for one of them."""
 

@@ -67,7 +67,7 @@ from tickerplant.protocol.past import past_answers
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
-from tickerplant.venue.store import Keyring
+from tickerplant.venue.auth.store import Keyring
 
 __all__ = ["STATE_RETRY_MAX_MS", "STATE_RETRY_MS", "GatewayProcess"]
 
@@ -137,7 +137,7 @@ class GatewayProcess:
             )
             for market, insts in listing.instruments.items()
         }  # fmt: skip
-        # the venue's private endpoints: admitted here, performed by the plant (venue/forwarded.py)
+        # the venue's private endpoints: admitted here, performed by the plant (venue/wire/forwarded.py)
         await self.venue.start()
         for market, table in listing.venue.items():
             if market in self.listeners:

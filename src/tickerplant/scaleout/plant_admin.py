@@ -24,7 +24,7 @@ from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.scaleout.plant_process import PlantProcess
-from tickerplant.venue.administration import trading_view
+from tickerplant.venue.wire.administration import trading_view
 
 __all__ = ["PlantAdmin"]
 

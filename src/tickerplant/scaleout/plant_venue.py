@@ -3,12 +3,12 @@
 The engines live where the book is published, as in one process (``venue_engines.venue_engines``):
 beside the plant, reading its views and taking its messages after them
 (``feed_engine``, ``liquidations_to_plant``). What one process' listener holds for its
-engine is here too: the private endpoints (``venue/rest.py``, ``venue/ws_trading.py``),
+engine is here too: the private endpoints (``venue/wire/rest.py``, ``venue/wire/ws_trading.py``),
 the listen keys and their expiry (``gateway/user_data.UserData``, connected to the bus),
 ``countdownCancelAll``'s timers, the journal and its checkpoints.
 
 Gateways reach it over NATS (``bus/venue_link.py``): each market's venue subject is
-answered by ``venue/forwarded.VenueDesk``, which performs what a gateway admitted. The user
+answered by ``venue/wire/forwarded.VenueDesk``, which performs what a gateway admitted. The user
 data events a command or the market caused are published as the market's messages, under
 the listen key's names (``<key>``, ``<key>@<event>``), so every gateway's fan-out delivers
 them to that key's connections, in order with the market data; a key that expired is told
@@ -38,13 +38,13 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.request_weight import RequestWeight
-from tickerplant.venue.engine import Engine
-from tickerplant.venue.forwarded import RouteRow, VenueDesk, route_table
-from tickerplant.venue.group_commit import GroupCommit
-from tickerplant.venue.journal import SqliteJournal
-from tickerplant.venue.rest import PrivateRest
-from tickerplant.venue.store import Keyring
-from tickerplant.venue.ws_trading import WsTrading
+from tickerplant.venue.auth.store import Keyring
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.group_commit import GroupCommit
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.forwarded import RouteRow, VenueDesk, route_table
+from tickerplant.venue.wire.rest import PrivateRest
+from tickerplant.venue.wire.ws_trading import WsTrading
 from tickerplant.venue_engines import (
     checkpoint_journal,
     group_commit,
@@ -112,7 +112,7 @@ class PlantVenue:
         assert desk is not None and group is not None
         for market in self.engines:
             perform = functools.partial(self._perform, desk, market)
-            # each answer sent once the journal holds what it says (venue/group_commit.py)
+            # each answer sent once the journal holds what it says (venue/journal/group_commit.py)
             self._answering.append(await answer(self._nats, market, perform, group.after))
         engines = list(self.engines.values())
         checkpoints = checkpoint_journal(self.journal, group, engines, self.clock)

@@ -1,11 +1,11 @@
-"""The venue: accounts, API keys and signed requests (issue 33; spec
-``binance-futures-trading.md`` and its parts under ``trading/``).
+"""The venue: accounts, API keys, signed requests, orders, margin, funding, liquidations and
+the user data stream, on Binance's wire (spec ``binance-futures-trading.md`` and its parts
+under ``trading/``).
 
-What decides is sans-I/O, with time as an argument: the accounts and keys model
-(``accounts``), the signed string and the three signature schemes (``signing``), the order
-of a signed request's checks (``checks``), the private endpoints' payloads (``balances``)
-and their surface (``rest``). ``store`` is the one module that touches a file: the SQLite
-database of accounts, balances and keys the operator keeps with ``tickerplant accounts``.
-
-May import ``market/`` and ``protocol/``; the gateway wires ``rest`` into the listeners.
+Cut into subpackages that point inward, innermost first: ``domain`` (records and formulas),
+``auth``, ``payloads``, ``book``, ``ledger``, ``risk``, ``engine``, ``clearing``, ``algo``,
+``journal``, ``userstream``, ``wire`` (the endpoints). All of it is sans-I/O with time as an
+argument but the files it keeps: the operator's store (``auth/store``) and the journal.
+May import ``market/`` and ``protocol/``; the gateway wires ``wire/rest`` into the listeners
+(docs/ARCHITECTURE.md, "The venue's room").
 """

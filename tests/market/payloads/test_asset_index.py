@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, asset_index_row, asset_price
-from tickerplant.venue.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
+from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
 
 
 def test_rows_by_hand_rounded_half_up_to_eight_decimals() -> None:

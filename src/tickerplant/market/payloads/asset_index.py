@@ -1,7 +1,7 @@
 """The USDⓈ-M margin assets and their asset index (trading spec part 3 §11; the "Asset Index"
 REST page): one home for what exchangeInfo's ``assets`` lists, for the USD price and the
 buffers ``GET /fapi/v1/assetIndex`` publishes, and for what the venue's Multi-Assets mode
-values collateral with (``venue/collateral.py``), so the three never disagree.
+values collateral with (``venue/ledger/collateral.py``), so the three never disagree.
 
 - The margin assets, in the order part 3 §4.1 recommends: USDT, USDC, BNB, BTC, ETH,
   FDUSD, BFUSD; each ``marginAvailable`` in exchangeInfo.
@@ -13,7 +13,7 @@ values collateral with (``venue/collateral.py``), so the three never disagree.
   tickerplant values at par.
 - ``askBuffer`` 0: a negative balance counts in full (``askRate = index``).
 - The automatic exchange's buffers 0: it is priced at the index without a fee
-  (``venue/auto_exchange.py``), so its rates are the index.
+  (``venue/clearing/auto_exchange.py``), so its rates are the index.
 
 Binance's values of the buffers move with its risk settings; these are tickerplant's, fixed,
 and what its venue applies.

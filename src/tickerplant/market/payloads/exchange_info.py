@@ -333,7 +333,7 @@ def _symbol_cm(inst: Instrument) -> SymbolCM:
 
 
 # every margin asset's autoAssetExchange: the live USDT value (spec §7, exchangeInfo); the
-# venue exchanges a Multi-Assets wallet below it (venue/auto_exchange.py)
+# venue exchanges a Multi-Assets wallet below it (venue/clearing/auto_exchange.py)
 AUTO_ASSET_EXCHANGE = "-10000"
 
 

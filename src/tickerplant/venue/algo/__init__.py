@@ -1,0 +1,1 @@
+"""Conditional (algo) orders: kept until a price triggers them, then handed to the engine."""

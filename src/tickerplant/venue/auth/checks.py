@@ -1,0 +1,203 @@
+"""A private request's checks, in the order of spec part 1 §10, each failure with Binance's
+code, text and HTTP status (part 1 §6.2, §6.3, §9.1; overview decision 5).
+
+The surface has done steps 1 and 2 (the route; the IP's weight, charged first, so a
+refused request still costs it). ``authorize`` does the rest of what comes before an
+endpoint reads its parameters:
+
+3. parse the query and the body; a name twice in one part: 400 ``-1101``;
+4. the key: ``X-MBX-APIKEY`` missing or not a key's shape: 401 ``-2014``; no such key: 401
+   ``-2015``;
+5. SIGNED: ``timestamp`` missing, empty or not an integer, then ``signature`` missing: 400
+   ``-1102`` naming it;
+6. the timing rule of §5.1 with ``recvWindow`` (default 5000, above 60000 taken as 60000,
+   decision 4): 400 ``-1021``, one text for a request too old, another for one 1000 ms or
+   more ahead;
+7. the signature over the bytes as received (``signing``): 400 ``-1022``;
+8. the key's permissions, the key or its account disabled, its IP restriction: 401
+   ``-2015``, the caller's address appended for the IP restriction (§9.1, Unresolved 7).
+
+Parameter names are matched without regard to case (decision 4); a name in both parts
+takes the query's value (§3.1). The account comes from the key alone, never from a
+parameter (ARCHITECTURE.md, "Accounts are walls").
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
+from urllib.parse import parse_qsl
+
+from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey
+from tickerplant.venue.auth.signing import signed_string, verify
+from tickerplant.venue.domain.order_params import LONG_MAX, parse_long
+
+__all__ = [
+    "BAD_KEY_FORMAT",
+    "BAD_SIGNATURE",
+    "DEFAULT_RECV_WINDOW_MS",
+    "MAX_RECV_WINDOW_MS",
+    "REJECTED_KEY",
+    "Authorized",
+    "Keys",
+    "PrivateRequest",
+    "Security",
+    "authorize",
+    "check_timing",
+    "key_check",
+    "parameters",
+    "permitted",
+    "query_pairs",
+    "vouched",
+]
+
+DEFAULT_RECV_WINDOW_MS = 5000  # §5.1
+MAX_RECV_WINDOW_MS = 60_000  # larger values are clamped on REST, not refused (§5.2, decision 4)
+AHEAD_MS = 1000  # a timestamp this far past the server's time is refused (§5.1)
+
+BAD_KEY_FORMAT = RequestRefused(-2014, "API-key format invalid.", 401)
+_REJECTED_TEXT = "Invalid API-key, IP, or permissions for action"
+REJECTED_KEY = RequestRefused(-2015, f"{_REJECTED_TEXT}.", 401)
+BAD_SIGNATURE = RequestRefused(-1022, "Signature for this request is not valid.")
+_DUPLICATE = RequestRefused(-1101, "Duplicate values for a parameter detected.")
+_TOO_OLD = RequestRefused(-1021, "Timestamp for this request is outside of the recvWindow.")
+_AHEAD = RequestRefused(-1021, "Timestamp for this request was 1000ms ahead of the server's time.")
+
+
+class Security(enum.Enum):
+    """An endpoint's security type (part 1 §2)."""
+
+    MARKET_DATA = "MARKET_DATA"  # the key only
+    USER_STREAM = "USER_STREAM"  # the key only
+    TRADE = "TRADE"  # key, timestamp and signature; the key must allow trading
+    USER_DATA = "USER_DATA"  # key, timestamp and signature
+
+    @property
+    def signed(self) -> bool:
+        return self in (Security.TRADE, Security.USER_DATA)
+
+
+class PrivateRequest(NamedTuple):
+    query: bytes  # the raw query string, without its "?"
+    body: bytes  # the raw body (b"" for GET)
+    api_key: str | None  # X-MBX-APIKEY as received; None: no such header
+    ip: str  # the caller's address
+
+
+class Keys(Protocol):
+    """Where keys and accounts are looked up (``store.Keyring``, or a test's table)."""
+
+    def key(self, api_key: str) -> ApiKey | None: ...
+
+    def account(self, account_id: int) -> Account | None: ...
+
+
+class Authorized(NamedTuple):
+    key: ApiKey
+    account: Account
+    params: dict[str, str]  # by lower-case name, query over body, percent-decoded
+
+
+def parameters(query: bytes, body: bytes) -> dict[str, str]:
+    """The request's parameters by lower-case name, the query's over the body's (§3.1);
+    ``-1101`` for a name twice in one part."""
+    merged: dict[str, str] = {}
+    for part in (body, query):
+        pairs = query_pairs(part)
+        own = {name.lower(): value for name, value in pairs}
+        if len(own) != len(pairs):
+            raise _DUPLICATE
+        merged.update(own)
+    return merged
+
+
+def query_pairs(part: bytes) -> list[tuple[str, str]]:
+    """``parse_qsl(part, keep_blank_values=True)``'s pairs; without a ``%`` or a ``+`` there is
+    nothing to unquote, and the split alone is some four times cheaper (a signed request's
+    query is read on every order)."""
+    text = part.decode("utf-8", errors="replace")
+    if b"%" in part or b"+" in part:
+        return parse_qsl(text, keep_blank_values=True)
+    return [(name, value) for item in text.split("&") if item for name, _, value in (item.partition("="),)]
+
+
+def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: int) -> Authorized:
+    """Steps 3 to 8 of §10 (see the module's docstring); ``RequestRefused`` at the first
+    that fails."""
+    params = parameters(request.query, request.body)  # 3
+    api_key = request.api_key  # 4
+    if api_key is None or API_KEY_FORMAT.fullmatch(api_key) is None:
+        raise BAD_KEY_FORMAT
+    key = keys.key(api_key)
+    if key is None:
+        raise REJECTED_KEY
+    if security.signed:
+        timestamp = parse_long(params.get("timestamp", ""), "timestamp")  # 5
+        signed = signed_string(request.query, request.body)
+        if not signed.signature:
+            raise mandatory("signature")
+        check_timing(timestamp, params.get("recvwindow"), now_ms)  # 6
+        if signed.repeated or not verify(key, signed.payload, signed.signature):  # 7
+            raise BAD_SIGNATURE
+    return Authorized(key, permitted(key, security, keys, request.ip), params)  # 8
+
+
+def key_check(keys: Keys | None, api_key: str | None, ip: str, now_ms: int) -> Callable[[], None]:
+    """A MARKET_DATA endpoint's check (§2), to run once its weight is charged: ``api_key``
+    (``X-MBX-APIKEY``) a key of ``keys`` that may read from ``ip`` (``-2014``, ``-2015`` as a
+    signed endpoint's), no signature; ``keys`` None (no venue): no key is valid."""
+
+    def check() -> None:
+        if keys is None:
+            raise REJECTED_KEY
+        authorize(PrivateRequest(b"", b"", api_key, ip), Security.MARKET_DATA, keys, now_ms)
+
+    return check
+
+
+def vouched(api_key: str, security: Security, keys: Keys, ip: str, params: dict[str, str]) -> Authorized:
+    """A request another process admitted (``venue/wire/forwarded.py``: a gateway checked the
+    signature and the timing) authorized again here, from the key alone: step 8 against
+    this process' view of the keys, so a key revoked or an account disabled since is
+    refused (401 ``-2015``)."""
+    key = keys.key(api_key)
+    if key is None:
+        raise REJECTED_KEY
+    return Authorized(key, permitted(key, security, keys, ip), params)
+
+
+def permitted(key: ApiKey, security: Security, keys: Keys, ip: str) -> Account:
+    """Step 8: the key's account, if the key, its account, its permissions and its IP
+    restriction allow ``security`` from ``ip``; else 401 ``-2015``."""
+    account = keys.account(key.account_id)
+    if account is None or account.disabled or key.disabled or not key.reading:
+        raise REJECTED_KEY
+    if security is Security.TRADE and not key.trading:
+        raise REJECTED_KEY
+    if not key.allows(ip):
+        raise RequestRefused(-2015, f"{_REJECTED_TEXT}, request ip: {ip}", 401)
+    return account
+
+
+def check_timing(timestamp: int, recv_window: str | None, now_ms: int, *, refuse_above: bool = False) -> None:
+    """§5.1: ``timestamp < serverTime + 1000 and serverTime - timestamp <= recvWindow``;
+    ``refuse_above``: a ``recvWindow`` above 60000 is ``-1130`` (the WebSocket API's
+    ``session.logon``, §8.6, decision 4), not taken as 60000."""
+    window = DEFAULT_RECV_WINDOW_MS
+    if recv_window is not None:
+        # Not an integer, not positive, or past a LONG (a LONG parameter, part 2 §3.1):
+        # -1130 (§5.2 leaves -1100 or -1130 open).
+        if (
+            not (recv_window.isascii() and recv_window.isdigit())
+            or len(recv_window) > 19  # never a 5,000-digit ``int``
+            or not 0 < int(recv_window) <= LONG_MAX
+            or (refuse_above and int(recv_window) > MAX_RECV_WINDOW_MS)
+        ):
+            raise RequestRefused(-1130, "Data sent for parameter 'recvWindow' is not valid.")
+        window = min(int(recv_window), MAX_RECV_WINDOW_MS)
+    if timestamp >= now_ms + AHEAD_MS:
+        raise _AHEAD
+    if now_ms - timestamp > window:
+        raise _TOO_OLD

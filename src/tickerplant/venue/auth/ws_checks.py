@@ -1,0 +1,149 @@
+"""A WebSocket API request's parameters, key, timestamp and signature (trading part 1 §8.3,
+§8.5, §8.6), in the order of part 1 §10 as ``checks.authorize`` goes through them for REST.
+
+There are no raw bytes to check a signature over: the payload is made from the params as
+parsed, every param but ``signature`` sorted by name, ``name=value`` joined by ``&``, a
+string as its content, a number as its JSON text (``43187.00`` stays so), a boolean
+``true``/``false`` (decision 3). Clients differ in how they write values outside
+``A-Za-z0-9-_.~`` (§8.5's table), so a signature verifies against any of: the raw values,
+``urlencode``'s (Binance's modular SDK, nautilus), ``encodeURIComponent``'s (tiagosiebler),
+and the raw values with booleans as Python writes them (python-binance signs ``str(True)``).
+A signature is taken percent-decoded (python-binance URL-encodes even base64).
+
+The key is the ``apiKey`` param, else the key ``session.logon`` put on the connection; a
+request on a logged-on session needs no ``apiKey`` nor ``signature``, but a SIGNED method
+still needs its ``timestamp`` (§8.6). ``session.logon`` itself takes Ed25519 keys only and
+refuses a ``recvWindow`` above 60000 (decision 4).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import quote, quote_plus
+
+import msgspec
+
+from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.ws_api import WsSession
+from tickerplant.venue.auth.accounts import API_KEY_FORMAT, KeyType
+from tickerplant.venue.auth.checks import (
+    BAD_KEY_FORMAT,
+    BAD_SIGNATURE,
+    REJECTED_KEY,
+    Authorized,
+    Keys,
+    Security,
+    check_timing,
+    permitted,
+)
+from tickerplant.venue.auth.signing import verify
+from tickerplant.venue.domain.order_params import parse_long
+
+__all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "read_params", "signed_forms"]
+
+# A logged-on key that has since been revoked, disabled or restricted: the session ends (§8.6).
+# The reply echoes the request's id (``ws_trading``): §8.6's example shows it null, but a
+# client that matches replies by id (python-binance, ccxt) would wait for it until its timeout.
+SESSION_REVOKED = RequestRefused(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+_URI_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
+_BAD_PARAM = "Data sent for parameter '{}' is not valid."
+
+
+class WsParams(NamedTuple):
+    sent: dict[str, str]  # by name as sent: the value as signed (see the module's docstring)
+    booleans: frozenset[str]  # the names whose value was a JSON boolean
+
+    @property
+    def by_name(self) -> dict[str, str]:
+        """By lower-case name, as the endpoints read them (decision 4)."""
+        return {name.lower(): value for name, value in self.sent.items()}
+
+
+def read_params(params: dict[str, msgspec.Raw]) -> WsParams:
+    """The request's params rendered as text; a null one is as if not sent; an object or
+    an array ``-1130`` naming it (no futures method takes one)."""
+    sent: dict[str, str] = {}
+    booleans = []
+    for name, raw in params.items():
+        text = bytes(raw)
+        first = text[:1]
+        if first == b'"':
+            sent[name] = msgspec.json.decode(text, type=str)
+        elif first in (b"{", b"["):
+            raise RequestRefused(-1130, _BAD_PARAM.format(name))
+        elif text != b"null":
+            sent[name] = text.decode()
+            if text in (b"true", b"false"):
+                booleans.append(name)
+    return WsParams(sent, frozenset(booleans))
+
+
+def signed_forms(params: WsParams) -> list[bytes]:
+    """What the client may have signed, most likely first (see the module's docstring)."""
+    items = sorted((name, value) for name, value in params.sent.items() if name != "signature")
+    forms = [
+        "&".join(f"{n}={v}" for n, v in items),
+        "&".join(f"{quote_plus(n)}={quote_plus(v)}" for n, v in items),
+        "&".join(f"{quote(n, _URI_SAFE)}={quote(v, _URI_SAFE)}" for n, v in items),
+    ]
+    if params.booleans:
+        forms.append("&".join(f"{n}={v.capitalize() if n in params.booleans else v}" for n, v in items))
+    return [form.encode() for form in dict.fromkeys(forms)]
+
+
+def authorize_ws(
+    params: WsParams, security: Security, keys: Keys, session: WsSession | None, ip: str, now_ms: int,
+    *, logon: bool = False,
+) -> Authorized:  # fmt: skip
+    """§10's steps 4 to 8 for a WebSocket API request (the module's docstring); ``logon``:
+    ``session.logon``'s own rules. ``SESSION_REVOKED`` when the session's key no longer
+    serves."""
+    by_name = params.by_name
+    api_key = by_name.get("apikey")
+    signature = by_name.get("signature")
+    on_session = (
+        not logon and session is not None and session.api_key is not None and not signature
+        and api_key in (None, session.api_key)
+    )  # fmt: skip
+    if on_session:
+        assert session is not None and session.api_key is not None
+        key = keys.key(session.api_key)
+        if key is None:
+            _end(session)
+            raise SESSION_REVOKED
+    else:
+        if api_key is None or api_key == "":
+            raise mandatory("apiKey")
+        if API_KEY_FORMAT.fullmatch(api_key) is None:
+            raise BAD_KEY_FORMAT
+        key = keys.key(api_key)
+        if key is None:
+            raise REJECTED_KEY
+    if security.signed:
+        timestamp = parse_long(by_name.get("timestamp", ""), "timestamp")
+        if not on_session and not signature:
+            raise mandatory("signature")
+        check_timing(timestamp, by_name.get("recvwindow"), now_ms, refuse_above=logon)
+        if not on_session:
+            assert signature is not None
+            if logon and key.key_type is not KeyType.ED25519:
+                raise BAD_SIGNATURE  # only Ed25519 keys log on (§8.6; Unresolved 16's choice)
+            sent = signature.encode()
+            if not any(verify(key, payload, sent) for payload in signed_forms(params)):
+                raise BAD_SIGNATURE
+    if not on_session:
+        return Authorized(key, permitted(key, security, keys, ip), by_name)
+    assert session is not None
+    try:  # the session's key revoked, disabled or restricted since: the session ends
+        account = permitted(key, Security.USER_DATA, keys, ip)
+    except RequestRefused:
+        _end(session)
+        raise SESSION_REVOKED from None
+    if security is Security.TRADE and not key.trading:
+        raise REJECTED_KEY  # a reading key's session stays, refused trading as REST is
+    return Authorized(key, account, by_name)
+
+
+def _end(session: WsSession) -> None:
+    session.api_key = None
+    session.authorized_since = None

@@ -1,0 +1,76 @@
+"""The fill model: how a venue order meets the simulated market's book and trades.
+
+The market's book is read as levels of (price units, quantity units), best first: the
+simulator's own (where a taker trades in it: ``Engine.take``, ``feeds/simulator/one_book.py``,
+with public trades and impact), else the one a replay's or relay's plant publishes (walked:
+it trades with no one). In the simulator's book a resting order is quantity in it, and the
+book's own queue fills it (``feeds/simulator/held.py``, ``venue/engine/resting.py``); elsewhere,
+what a client can observe of matching (part 2 §10) follows two rules, each the assumption
+of hftbacktest's risk-averse queue model:
+
+- **Taking** (an incoming order that crosses): it walks the opposite side's levels best
+  first, one fill per level, as far as its limit price allows (a MARKET order: as far as
+  ``marketTakeBound`` from the mark, decision 8); what the book cannot give expires (IOC,
+  MARKET) or rests (GTC, GTD). Each fill is a taker fill at the level's price.
+- **Resting** (the part of a GTC or GTD order that did not fill): it joins the back of the
+  queue at its price, behind the quantity the book showed there when it arrived. A public
+  trade on its side (a sell aggressor for a resting buy: ``m`` true) fills it as a maker:
+  a trade *through* its price fills all that is left (the whole level went first); a trade
+  *at* its price first uses up the quantity ahead, the excess fills it. A book that moves
+  across a resting order without a trade does not fill it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tickerplant.venue.domain.orders import Order, Side
+
+__all__ = ["FOK_TEXT", "GTX_TEXT", "crosses", "maker_fill", "walk"]
+
+# the texts of matching's two refusals (part 2 §10): a post-only order that would take
+# (-5022) and a FOK order that cannot fill at once (-5021), neither recorded (decision 8)
+GTX_TEXT = (
+    "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+    "The order will not be recorded in the order history"
+)
+FOK_TEXT = "Due to the order could not be filled immediately, the FOK order has been rejected."
+
+
+def crosses(side: Side, price: int, best_opposite: int | None) -> bool:
+    """Whether a limit order at ``price`` would take at once (a GTX one is refused)."""
+    if best_opposite is None:
+        return False
+    return best_opposite <= price if side is Side.BUY else best_opposite >= price
+
+
+def walk(levels: Iterable[tuple[int, int]], side: Side, qty: int, limit: int) -> list[tuple[int, int]]:
+    """Taker fills of ``qty`` against the opposite ``levels`` (best first), no level beyond
+    ``limit`` (a buy's highest price, a sell's lowest): [(price, qty), …]."""
+    fills: list[tuple[int, int]] = []
+    left = qty
+    for price, available in levels:
+        if left == 0 or (price > limit if side is Side.BUY else price < limit):
+            break
+        take = min(left, available)
+        fills.append((price, take))
+        left -= take
+    return fills
+
+
+def maker_fill(order: Order, price: int, qty: int, buyer_is_maker: bool) -> int:
+    """The quantity a public trade of ``qty`` at ``price`` fills of resting ``order`` (see
+    the module's docstring); ``order.queue_ahead`` shrinks by what the trade used of it."""
+    if order.side is Side.BUY:
+        if not buyer_is_maker or price > order.price:
+            return 0
+        through = price < order.price
+    else:
+        if buyer_is_maker or price < order.price:
+            return 0
+        through = price > order.price
+    if through:
+        return order.remaining
+    used = min(order.queue_ahead, qty)
+    order.queue_ahead -= used
+    return min(order.remaining, qty - used)

@@ -1,0 +1,403 @@
+"""Margin calls and liquidations of the accounts' positions (trading spec part 3 §7.9–§8,
+decision 12), sans-I/O, checked at every mark price the plant publishes
+(`<symbol>@markState`) for the accounts holding a position on that symbol, and no other.
+
+Per account and margin asset (in Multi-Assets mode, the pool of every margin asset in USD,
+``collateral.py``), the cross positions together: ``margin ratio = Σ their
+maintenance margin / (cross wallet + Σ their uPnL at mark)``; each isolated position alone:
+``its maintenance margin / (its isolated wallet + its uPnL)`` (§7.9).
+
+- At 80 % or more, one ``MARGIN_CALL`` (part 4 §3.6: ``cw`` and each cross position of
+  the asset; an isolated position's alone, ``mt`` ``ISOLATED`` with its ``iw`` and no
+  ``cw``), once per crossing: not again until the ratio has gone back below 80 %.
+- At 100 % or more (or a margin balance at or below zero), liquidation, in part 4 §4.3
+  item 8's order: the margin call if it was not sent; the open orders ``EXPIRED`` with
+  ``er`` ``"5"`` (cross: every one on the asset's symbols, as they all draw on the cross
+  wallet; isolated: the symbol's); then each cross position of the asset, the most
+  profitable at the mark first (isolated: the one position), closed in full by one
+  ``LIMIT`` ``IOC`` reduce-only order, client order id ``autoclose-<time><seq>``
+  (``<seq>`` six digits), its price the bankruptcy price (§7.11: where the cross wallet
+  plus the uPnL of the cross positions still to close, or an isolated position's wallet
+  alone, is exactly lost; of those positions only a loss counts, since their profit is
+  realized after this one's) rounded to the tick on the safe side (a sell up, a buy down).
+  It takes the book at that price or better; what the book cannot take, the insurance fund
+  takes at the order's price (§8 step 6), so the order is always ``FILLED``. Its events:
+  ``NEW``, then per fill ``ACCOUNT_UPDATE`` (``m=ORDER``) and ``ORDER_TRADE_UPDATE``
+  ``x=CALCULATED`` with type ``LIQUIDATION``, no ``TRADE_LITE``. Each fill pays the taker
+  commission as any fill does, but never more than the collateral keeps over the fills
+  still to come (``payable``): a bankrupt account's last fills pay what is left, and the
+  insurance fund pays no one's fee. So no fill loses more than the collateral, and no
+  wallet the stream or REST shows (``wb``, ``cw``, an isolated ``iw``) passes below zero:
+  each fill's figures are checked before anything is booked, and the profitable positions,
+  whose gains the losing ones' bankruptcy prices count on, close first. An isolated
+  position releases no margin to the cross wallet until its last fill closes it.
+- Then the clearance fee (§8 step 5): ``min(collateral left, liquidated notional ×
+  liquidationFee)``, the rate exchangeInfo publishes (USDⓈ-M 0.0125, COIN-M 0.015),
+  booked as ``INSURANCE_CLEAR`` income and an ``ACCOUNT_UPDATE`` ``m=INSURANCE_CLEAR``
+  (``B`` only); none when nothing is left. (Were the collateral left below zero, the same
+  row would credit it back to zero, §8 step 6; the bounds above leave none so.)
+
+One journal batch holds the whole liquidation. Not done: Binance's partial "smart"
+liquidation (§8 step 3), ADL, and refusing new orders during the liquidation (-2023): the
+liquidation completes within the one call, so there is no "during".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.updates import Liquidation
+from tickerplant.venue.clearing.funding import tran_id
+from tickerplant.venue.domain.contract import Bracket, Contract, down, toward_zero
+from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
+from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
+from tickerplant.venue.ledger.exposure import each_account
+
+if TYPE_CHECKING:
+    from tickerplant.venue.engine.engine import Engine
+    from tickerplant.venue.ledger.ledger import Held, Ledger
+
+__all__ = [
+    "LIQUIDATION_FEE",
+    "MARGIN_CALL_RATIO",
+    "bankruptcy_price",
+    "check",
+    "check_collateral",
+    "liquidate",
+    "liquidation_price",
+    "payable",
+]
+
+MARGIN_CALL_RATIO = Fraction(8, 10)  # decision 12
+LIQUIDATION_FEE = {Market.UM: Fraction("0.0125"), Market.CM: Fraction("0.015")}  # exchangeInfo's
+
+
+def check(engine: Engine, symbol: str, now_ms: int) -> None:
+    """The margin of every account holding a position on ``symbol``, at the mark now."""
+    holders = engine.exposure.holders.get(symbol)
+    if not holders:
+        return
+    contract = engine.contracts[symbol]
+
+    def judge(account_id: int) -> None:
+        ledger = engine.ledger(account_id)
+        held = ledger.held(symbol)
+        if not held:
+            holders.discard(account_id)
+            return
+        if symbol not in ledger.isolated:
+            _judge_cross(engine, ledger, (symbol, held[0].side), now_ms)
+            return
+        mark = engine.mark(symbol)
+        if mark is None:
+            return
+        for position in held:  # an isolated position alone, each side of a hedge account's
+            if position.amt:
+                f = ledger.symbol_figures(contract, mark, position.side)
+                _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms)
+
+    try:
+        each_account(sorted(holders), judge)  # one account's failure judges the others all the same
+    finally:
+        if not holders:
+            del engine.exposure.holders[symbol]
+
+
+def check_collateral(engine: Engine, symbol: str, now_ms: int) -> None:
+    """A mark of ``<ASSET>USDT`` prices ``ASSET`` as collateral (``collateral.py``): the
+    accounts in Multi-Assets mode that hold it are checked, whatever their positions."""
+    asset = COLLATERAL_SYMBOLS.get(symbol)
+    if asset is None:
+        return
+    judged = engine.exposure.holders.get(symbol, set())  # ``check`` judged those at this mark
+
+    def judge(account_id: int) -> None:
+        ledger = engine.ledger(account_id)
+        if not engine.wallet(ledger, asset):
+            return
+        cross = [held for held, p in ledger.positions.items() if p.amt and held[0] not in ledger.isolated]
+        if cross:
+            _judge_cross(engine, ledger, cross[0], now_ms)
+
+    each_account(sorted(engine.exposure.pooled - judged), judge)
+
+
+def _judge_cross(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> None:
+    """The cross positions of ``trigger``'s asset (in Multi-Assets mode, the pool of every
+    margin asset; not judged while a collateral held has no price)."""
+    figures = engine.margin_figures(ledger, engine.contracts[trigger[0]].inst.margin_asset)
+    if figures.priced:
+        _judge(engine, ledger, trigger, figures.cross_margin_balance, figures.cross_maint, now_ms)
+
+
+def _judge(
+    engine: Engine, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int
+) -> None:
+    """Liquidate, call or clear ``trigger``'s margin (cross: its asset's)."""
+    key = _called_key(engine, ledger, trigger)
+    called = engine.exposure.margin_called
+    if maint and (balance <= 0 or maint >= balance):
+        liquidate(engine, ledger, trigger, now_ms)
+    elif maint and maint >= MARGIN_CALL_RATIO * balance:
+        if key not in called:
+            called.add(key)
+            engine.outbox.put(margin_call(engine, ledger, trigger, now_ms))
+    else:
+        called.discard(key)
+
+
+def _called_key(engine: Engine, ledger: Ledger, trigger: Held) -> tuple[int, str]:
+    """What one margin call is about: an isolated position, or an asset's cross positions."""
+    symbol, side = trigger
+    if symbol in ledger.isolated:
+        return ledger.account_id, f"{symbol} {side.value}"
+    return ledger.account_id, engine.contracts[symbol].inst.margin_asset
+
+
+def _cross_positions(engine: Engine, ledger: Ledger, asset: str) -> list[Held]:
+    """The positions of ``asset`` the account holds in cross margin."""
+    return [
+        (s, side) for (s, side), p in ledger.positions.items()
+        if p.amt and s not in ledger.isolated and engine.contracts[s].inst.margin_asset == asset
+    ]  # fmt: skip
+
+
+def margin_call(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> MarginCall:
+    """``trigger``'s margin call: its asset's cross positions, or ``trigger`` alone if isolated."""
+    asset = engine.contracts[trigger[0]].inst.margin_asset
+    isolated = trigger[0] in ledger.isolated
+    rows = []
+    for symbol, side in [trigger] if isolated else _cross_positions(engine, ledger, asset):
+        mark = engine.mark(symbol)
+        if mark is None:
+            continue
+        f = ledger.symbol_figures(engine.contracts[symbol], mark, side)
+        rows.append((symbol, side, f.position.amt, mark, f.unrealized, f.maint))
+    if isolated:
+        wallet = ledger.positions[trigger].isolated_wallet
+        return MarginCall(now_ms, ledger.account_id, None, tuple(rows), wallet)
+    return MarginCall(now_ms, ledger.account_id, engine.cross_wallet(ledger, asset), tuple(rows))
+
+
+def _collateral(engine: Engine, ledger: Ledger, held: Held, *, haircut: bool = True) -> int:
+    """The wallet a position draws on (§7.10–§7.11), 1e-8: an isolated position's own, a
+    cross position's the cross wallet (its callers add the other cross positions); in
+    Multi-Assets mode the pool's, at its haircut for the liquidation price and at its whole
+    value for the bankruptcy price (``collateral.py``)."""
+    symbol = held[0]
+    if symbol in ledger.isolated:
+        return ledger.positions[held].isolated_wallet
+    asset = engine.contracts[symbol].inst.margin_asset
+    if ledger.multi_assets:  # the pool's collateral, in USD (collateral.py)
+        return engine.margin_figures(ledger, asset, haircut=haircut).wallet
+    return engine.cross_wallet(ledger, asset)
+
+
+def bankruptcy_price(contract: Contract, amt: int, entry: Fraction, collateral: Fraction) -> Fraction | None:
+    """§7.11: the price at which ``collateral`` (wallet + the other positions' uPnL) is lost
+    by the position ``amt`` opened at ``entry``; None where no price loses it (an inverse
+    short's collateral above its value)."""
+    q = contract.qty(amt)
+    if not contract.inverse:
+        return entry - collateral / q
+    inverse = 1 / entry + collateral / (q * contract.inst.contract_size)
+    return 1 / inverse if inverse > 0 else None
+
+
+def liquidation_price(
+    engine: Engine, ledger: Ledger, symbol: str, side: PositionSide = PositionSide.BOTH
+) -> Fraction:
+    """§7.10: the mark at which the position on ``symbol`` and ``side`` meets its maintenance
+    margin. Cross: the other symbols' cross positions held at their marks (their MM
+    ``TMM1``, their uPnL ``UPNL1``), and a hedge account's two sides of ``symbol`` moving
+    together, so that both share one price (§7.10's rules); isolated: its wallet alone.
+    Recomputed with the brackets the notionals at that price fall in; 0 when flat or when
+    no positive price liquidates it."""
+    contract = engine.contracts[symbol]
+    position = ledger.positions.get((symbol, side))
+    if position is None or not position.amt:
+        return Fraction(0)
+    wallet = Fraction(_collateral(engine, ledger, (symbol, side)), 10**8)
+    moving = [position]
+    if symbol not in ledger.isolated:
+        moving = ledger.held(symbol)
+        for other, other_side in _cross_positions(engine, ledger, contract.inst.margin_asset):
+            mark = engine.mark(other)
+            if other != symbol and mark is not None:
+                f = ledger.symbol_figures(engine.contracts[other], mark, other_side)
+                wallet += f.unrealized - f.maint
+    coin = _moving_collateral(engine, ledger, symbol)  # Multi-Assets: collateral priced by this mark
+    if coin:
+        wallet -= coin * (engine.mark(symbol) or 0)  # it moves with the price, below
+    size = contract.inst.contract_size
+    brackets = [contract.brackets[0]] * len(moving)
+    price = Fraction(0)
+    for _ in contract.brackets:  # at most once per bracket, as §7.10 recomputes
+        qs = [contract.qty(p.amt) for p in moving]
+        cum = sum((b.cum for b in brackets), Fraction(0))
+        if contract.inverse:
+            held = sum((q / p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
+            below = (wallet + cum) / size + held
+            above = sum((abs(q) * b.mmr + q for q, b in zip(qs, brackets, strict=True)), Fraction(0))
+            price = above / below if below else Fraction(0)
+        else:
+            below = sum((abs(q) * b.mmr - q for q, b in zip(qs, brackets, strict=True)), Fraction(0)) - coin
+            held = sum((q * p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
+            price = (wallet + cum - held) / below if below else Fraction(0)
+        if price <= 0:
+            return Fraction(0)
+        fits = [_bracket(contract, abs(contract.notional(p.amt, price))) for p in moving]
+        if fits == brackets:
+            break
+        brackets = fits
+    return price
+
+
+def _moving_collateral(engine: Engine, ledger: Ledger, symbol: str) -> Fraction:
+    """In Multi-Assets mode, the coin a cross position on ``<ASSET>USDT`` also holds as
+    collateral, at its rate (``collateral.py``): its value moves with the same mark, so the
+    liquidation price counts it as it counts the position."""
+    asset = COLLATERAL_SYMBOLS.get(symbol)
+    if asset is None or not ledger.multi_assets or symbol in ledger.isolated:
+        return Fraction(0)
+    coins = Fraction(engine.wallet(ledger, asset), 10**8)
+    return coins * COLLATERAL_RATE[asset] if coins > 0 else coins
+
+
+def _bracket(contract: Contract, notional: Fraction) -> Bracket:
+    return next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
+
+
+def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> None:
+    """Close the positions ``trigger``'s margin holds (see the module docstring)."""
+    account_id = ledger.account_id
+    symbol = trigger[0]
+    asset = engine.contracts[symbol].inst.margin_asset
+    isolated = symbol in ledger.isolated
+    key = _called_key(engine, ledger, trigger)
+    if key not in engine.exposure.margin_called:
+        engine.outbox.put(margin_call(engine, ledger, trigger, now_ms))
+    batch = Batch()
+    for other, orders in list(ledger.open_orders.items()):
+        if not (other == symbol if isolated else engine.contracts[other].inst.margin_asset == asset):
+            continue
+        for order in sorted(orders.values(), key=lambda o: o.order_id):
+            if not isolated or order.position_side is trigger[1]:  # an isolated side's own
+                engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, expiry="5")
+                batch.orders.append(order.copy())
+    positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
+    gains = {held: _unrealized(engine, ledger, held) for held in positions}
+    positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first
+    liquidated = Fraction(0)
+    before = ledger.changes.get(asset, 0)
+    left = ledger.positions[trigger].isolated_wallet  # an isolated position's collateral
+    for n, held in enumerate(positions):
+        losses = min(Fraction(0), sum((gains[other] for other in positions[n + 1 :]), Fraction(0)))
+        liquidated += _close(engine, ledger, held, losses, now_ms, batch)
+    if isolated:  # its wallet, less what its fills booked, is what is left of it
+        left += ledger.changes.get(asset, 0) - before
+    elif ledger.multi_assets:  # the pool's collateral left, at its whole value (collateral.py)
+        left = engine.margin_figures(ledger, asset, haircut=False).wallet
+    else:
+        left = engine.cross_wallet(ledger, asset)
+    fee = min(left, down(liquidated * LIQUIDATION_FEE[engine.market]))
+    if fee:
+        ledger.changes[asset] = ledger.changes.get(asset, 0) - fee
+        batch.changes.append((account_id, asset, -fee, now_ms))
+        tran = tran_id(engine, symbol, now_ms, trigger[1])
+        income = Income(account_id, symbol, "INSURANCE_CLEAR", asset, -fee, now_ms, tran)
+        ledger.income.append(income)
+        batch.incomes.append(income)
+        wallet = engine.wallet(ledger, asset)
+        cross = engine.cross_wallet(ledger, asset)
+        engine.outbox.put(
+            BalanceUpdate(now_ms, account_id, "INSURANCE_CLEAR", asset, wallet, -fee, symbol, cross)
+        )
+    engine.exposure.margin_called.discard(key)
+    engine.journal.commit(batch)
+
+
+def _unrealized(engine: Engine, ledger: Ledger, held: Held) -> Fraction:
+    """A position's uPnL at its mark; 0 without one."""
+    mark = engine.mark(held[0])
+    position = ledger.positions[held]
+    return Fraction(0) if mark is None else engine.contracts[held[0]].pnl(position.amt, position.entry, mark)
+
+
+def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> list[int]:
+    """The commission each fill of a liquidation order pays, in fill order (1e-8): its taker
+    commission, but never more than ``collateral`` keeps at its lowest over the fills still
+    to book (their ``realized`` PnL), so that no fill takes the wallet below zero and the
+    insurance fund never pays a fee (part 3 §8 step 6: the fund takes the position at the
+    bankruptcy price, where the collateral is exactly lost, and has nothing to pay beyond).
+    The caller's bound: ``collateral`` plus the realized PnL of the first fills, however
+    many, is never below zero (no fill is worse than the bankruptcy price of that
+    ``collateral``)."""
+    lowest = list(realized)  # lowest[i]: the least Σ realized[i..k] over k ≥ i
+    for i in range(len(lowest) - 2, -1, -1):
+        lowest[i] += min(0, lowest[i + 1])
+    paid = []
+    for pnl, fee, low in zip(realized, fees, lowest, strict=True):
+        paid.append(max(0, min(fee, collateral + low)))
+        collateral += pnl - paid[-1]
+    return paid
+
+
+def _close(
+    engine: Engine, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, batch: Batch
+) -> Fraction:
+    """One position closed by its liquidation order; the notional it liquidated. ``losses``:
+    the uPnL of the cross positions still to close after it, if below zero (§7.11's UPNL1:
+    their profit is left out, as it is realized only after this one's loss)."""
+    symbol = held[0]
+    contract = engine.contracts[symbol]
+    inst = contract.inst
+    position = ledger.positions[held]
+    amt, entry = position.amt, position.entry
+    side = Side.SELL if amt > 0 else Side.BUY
+    wallet = _collateral(engine, ledger, held, haircut=False)  # what its fills book into, 1e-8
+    price = bankruptcy_price(contract, amt, entry, Fraction(wallet, 10**8) + losses)
+    if price is None:  # no price loses it: at the mark
+        price = engine.mark(symbol) or position.entry
+    ticks = price * contract.price_one / inst.tick
+    whole = (
+        -(-ticks.numerator // ticks.denominator)
+        if side is Side.SELL
+        else ticks.numerator // ticks.denominator
+    )
+    limit = max(1, whole) * inst.tick
+    exposure = engine.exposure
+    exposure.sequence += 1
+    client_id = f"autoclose-{now_ms}{exposure.sequence % 10**6:06d}"
+    order = Order(
+        ledger.account_id, symbol, engine.next_order_id[symbol], client_id, side, OrderType.LIMIT,
+        TimeInForce.IOC, limit, abs(amt), True, 0, now_ms, now_ms, position_side=position.side,
+    )  # fmt: skip
+    engine.next_order_id[symbol] += 1
+    engine.kept(ledger.account_id, symbol).add(order)
+    engine.outbox.put(
+        OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, order.copy(), None)
+    )
+    fills = engine.take(symbol, side, abs(amt), limit, now_ms, batch)
+    rest = abs(amt) - sum(qty for _, qty, _ in fills)
+    if rest:  # the insurance fund takes what the book cannot, at the order's price
+        book = engine.book  # in the one book, a public trade too
+        public = book.print_trade(symbol, side is Side.BUY, rest, limit, now_ms) if book is not None else None
+        fills.append((limit, rest, public))
+    # checked, then booked: each fill's commission is what the collateral can pay
+    realized = [toward_zero(contract.realized(amt, entry, qty, contract.price(p))) for p, qty, _ in fills]
+    fees = [contract.commission(qty, contract.price(p), engine.fees.taker) for p, qty, _ in fills]
+    notional = Fraction(0)
+    for (fill_price, qty, trade_id), fee in zip(fills, payable(wallet, realized, fees), strict=True):
+        engine.settle(ledger, order, fill_price, qty, False, now_ms, batch, "CALCULATED", trade_id, fee)
+        notional += abs(contract.notional(qty, contract.price(fill_price)))
+    batch.orders.append(order.copy())
+    average = order.cum_quote // order.executed_qty
+    exposure.liquidations.append(
+        Liquidation(symbol, now_ms, side is Side.BUY, order.orig_qty, limit, average, order.executed_qty)
+    )
+    return notional

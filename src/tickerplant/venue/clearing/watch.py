@@ -1,0 +1,42 @@
+"""The venue's watch over the market for its accounts' positions: fed the market's bus
+messages after the engine (``app._to_engine``), it charges each funding the plant
+publishes (`<symbol>@fundingEvent`, ``venue/clearing/funding.py``) and checks the margin of the
+accounts holding a position on a symbol at each of its marks (`<symbol>@markState`,
+``venue/clearing/liquidation.py``) and after each funding it charged. Two dictionary lookups a
+message; nothing else when no account holds a position."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from tickerplant.market.derivatives.mark_streams import FundingEvent
+from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.clearing.funding import settle_funding
+from tickerplant.venue.clearing.liquidation import check, check_collateral
+from tickerplant.venue.engine.engine import Engine
+
+__all__ = ["watch"]
+
+_funding = msgspec.json.Decoder(FundingEvent)
+
+
+def watch(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> None:
+    exposure = engine.exposure
+    marks, fundings, holders = exposure.marks, exposure.fundings, exposure.holders
+    if not holders:
+        return
+    for stream, payload in messages:
+        symbol = marks.get(stream)
+        if symbol is not None:
+            if holders.get(symbol):
+                check(engine, symbol, now_ms)
+            if exposure.pooled:  # Multi-Assets mode: the mark prices a collateral too
+                check_collateral(engine, symbol, now_ms)
+            continue
+        symbol = fundings.get(stream)
+        if symbol is not None and holders.get(symbol):
+            settle_funding(engine, symbol, _funding.decode(payload), now_ms)
+            if holders.get(symbol):  # a fee may take a position past its margin: checked now,
+                check(engine, symbol, now_ms)  # not at the next mark (an isolated wallet below 0)

@@ -1,0 +1,47 @@
+"""A conditional order as the Algo Order service keeps it (trading spec part 2 §4; the
+service: ``algo_book.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tickerplant.venue.domain.orders import PositionSide, Side, TimeInForce
+
+__all__ = ["TYPES", "AlgoOrder"]
+
+TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRAILING_STOP_MARKET")
+
+
+@dataclass(slots=True)
+class AlgoOrder:
+    account_id: int
+    symbol: str
+    algo_id: int
+    client_algo_id: str
+    side: Side
+    type: str  # one of TYPES
+    time_in_force: TimeInForce
+    qty: int  # quantity units; 0 with close_position
+    price: int  # STOP/TAKE_PROFIT's limit price, price units; 0 otherwise
+    trigger_price: int  # 0 for a trailing stop
+    working_type: str  # CONTRACT_PRICE or MARK_PRICE
+    close_position: bool
+    reduce_only: bool
+    price_protect: bool
+    activate_price: int  # trailing: price units (0: not given)
+    callback_rate: str  # trailing: as sent ("1.5"); "" otherwise
+    stp_mode: str
+    price_match: str
+    good_till_ms: int
+    create_ms: int
+    update_ms: int
+    status: str = "NEW"
+    trigger_ms: int = 0
+    child_id: int | None = None  # the triggered order's orderId
+    reason: str = ""  # rm: why it was rejected
+    extreme: int = 0  # trailing: the best price since activation (0: not activated)
+    position_side: PositionSide = PositionSide.BOTH
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("NEW", "TRIGGERING", "TRIGGERED")

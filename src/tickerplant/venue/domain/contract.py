@@ -1,0 +1,353 @@
+"""The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
+(COIN-M) contracts alike, exact: prices and amounts as ``Fraction`` between the integer
+units the records keep, rounded only where a figure is booked or written (decision 7: 8
+decimals, down).
+
+- notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
+  the coin;
+- entry price (§7.7): an increase averages it (linear: weighted by quantity; inverse: the
+  harmonic mean); a reduction keeps it and realizes ``n × (fill − EP) × side`` (inverse
+  ``n × CS × (1/EP − 1/fill) × side``); a flip closes the position and opens the rest at
+  the fill price;
+- unrealized PnL (§7.5) at the mark;
+- open-order margin (§7.3, decision 7): initial margin at the order price plus the open
+  loss against mark, counting only the part of a side's orders that increases exposure,
+  per symbol the larger of the buy and sell sides;
+- maintenance margin (§7.4) from the brackets: ``|notional| × MMR − cum``.
+
+Brackets (§6.2) are data: BTC and ETH have their own tables, every other symbol ADAUSDT's
+ladder (USDⓈ-M, notional in USDT); COIN-M uses BTCUSD_PERP's (in the coin) for every symbol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.venue.domain.money import AMOUNT_SCALE
+from tickerplant.venue.domain.orders import PositionSide, Side
+
+__all__ = [
+    "DEFAULT_LEVERAGE",
+    "Bracket",
+    "Contract",
+    "Position",
+    "brackets_of",
+    "down",
+    "toward_zero",
+]
+
+DEFAULT_LEVERAGE = 20  # decision 6: 20x, or the symbol's maximum if lower
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    initial_leverage: int
+    floor: int  # notional (USDⓈ-M, in the margin asset) or quantity (COIN-M, in the coin)
+    cap: int
+    mmr: Fraction  # maintMarginRatio
+    cum: Fraction  # maintenance amount
+
+
+def _table(rows: tuple[tuple[int, int, int, str], ...]) -> tuple[Bracket, ...]:
+    brackets: list[Bracket] = []
+    cum, previous = Fraction(0), Fraction(0)
+    for leverage, floor, cap, mmr_text in rows:
+        mmr = Fraction(mmr_text)
+        cum += floor * (mmr - previous)  # §6.1: the maintenance amount keeps MM continuous
+        brackets.append(Bracket(leverage, floor, cap, mmr, cum))
+        previous = mmr
+    return tuple(brackets)
+
+
+_BTCUSDT = _table((
+    (125, 0, 50_000, "0.004"), (100, 50_000, 250_000, "0.005"), (50, 250_000, 3_000_000, "0.01"),
+    (20, 3_000_000, 20_000_000, "0.025"), (10, 20_000_000, 40_000_000, "0.05"),
+    (5, 40_000_000, 100_000_000, "0.1"), (4, 100_000_000, 120_000_000, "0.125"),
+    (3, 120_000_000, 200_000_000, "0.15"), (2, 200_000_000, 300_000_000, "0.25"),
+    (1, 300_000_000, 500_000_000, "0.5"),
+))  # fmt: skip
+_ETHUSDT = _table((
+    (100, 0, 100_000, "0.005"), (75, 100_000, 250_000, "0.0065"), (50, 250_000, 2_000_000, "0.01"),
+    (25, 2_000_000, 15_000_000, "0.02"), (10, 15_000_000, 30_000_000, "0.05"),
+    (5, 30_000_000, 60_000_000, "0.1"), (4, 60_000_000, 80_000_000, "0.125"),
+    (3, 80_000_000, 100_000_000, "0.15"), (2, 100_000_000, 150_000_000, "0.25"),
+    (1, 150_000_000, 300_000_000, "0.5"),
+))  # fmt: skip
+_ALT_USDT = _table((
+    (75, 0, 10_000, "0.0065"), (50, 10_000, 50_000, "0.01"), (25, 50_000, 250_000, "0.02"),
+    (10, 250_000, 1_000_000, "0.05"), (5, 1_000_000, 2_000_000, "0.1"), (4, 2_000_000, 5_000_000, "0.125"),
+    (3, 5_000_000, 10_000_000, "0.15"), (2, 10_000_000, 20_000_000, "0.25"),
+))  # fmt: skip
+_COIN = _table((
+    (125, 0, 5, "0.004"), (100, 5, 10, "0.005"), (50, 10, 20, "0.01"), (20, 20, 50, "0.025"),
+    (10, 50, 100, "0.05"), (5, 100, 200, "0.1"), (4, 200, 400, "0.125"), (3, 400, 1000, "0.15"),
+    (2, 1000, 1500, "0.25"), (1, 1500, 3000, "0.5"),
+))  # fmt: skip
+
+
+def brackets_of(inst: Instrument) -> tuple[Bracket, ...]:
+    if inst.market is Market.CM:
+        return _COIN
+    return {"BTC": _BTCUSDT, "ETH": _ETHUSDT}.get(inst.base_asset, _ALT_USDT)
+
+
+def down(amount: Fraction) -> int:
+    """``amount`` in 1e-8 units, rounded down (commission, decision 7)."""
+    return (amount.numerator * AMOUNT_SCALE) // amount.denominator
+
+
+def toward_zero(amount: Fraction) -> int:
+    """``amount`` in 1e-8 units, truncated toward zero (PnL and notional, part 3 §4.3)."""
+    units = abs(amount.numerator) * AMOUNT_SCALE // amount.denominator
+    return units if amount >= 0 else -units
+
+
+@dataclass(slots=True)
+class Position:
+    """One signed position per account, symbol and position side: ``BOTH`` in one-way mode,
+    ``LONG`` (never below zero) and ``SHORT`` (never above) in hedge mode."""
+
+    amt: int = 0  # signed quantity units: + long, - short
+    entry: Fraction = Fraction(0)  # entry price; 0 when flat
+    update_ms: int = 0
+    isolated_wallet: int = 0  # 1e-8 of the margin asset: the collateral of an isolated position
+    side: PositionSide = PositionSide.BOTH
+
+    def copy(self) -> Position:
+        return Position(self.amt, self.entry, self.update_ms, self.isolated_wallet, self.side)
+
+
+class Contract:
+    """One symbol's arithmetic: units to values, and the formulas of §7."""
+
+    __slots__ = ("brackets", "inst", "inverse", "max_leverage", "price_one", "qty_one")
+
+    def __init__(self, inst: Instrument) -> None:
+        self.inst = inst
+        self.inverse = inst.market is Market.CM
+        self.price_one = 10**inst.price_decimals  # price units in one whole
+        self.qty_one = 10**inst.qty_decimals
+        self.brackets = brackets_of(inst)
+        self.max_leverage = self.brackets[0].initial_leverage
+
+    def price(self, units: int) -> Fraction:
+        return Fraction(units, self.price_one)
+
+    def qty(self, units: int) -> Fraction:
+        return Fraction(units, self.qty_one)
+
+    def notional(self, qty_units: int, price: Fraction) -> Fraction:
+        """Signed value of ``qty_units`` at ``price`` in the margin asset (§7.1)."""
+        if self.inverse:
+            return self.qty(qty_units) * self.inst.contract_size / price
+        return self.qty(qty_units) * price
+
+    def commission(self, qty_units: int, price: Fraction, rate: Fraction) -> int:
+        """A fill's commission at ``rate`` (§10: fill notional × rate), 1e-8, rounded down."""
+        return down(abs(self.notional(qty_units, price)) * rate)
+
+    def pnl(self, qty_units: int, entry: Fraction, price: Fraction) -> Fraction:
+        """The PnL of a signed ``qty_units`` opened at ``entry`` and valued at ``price``."""
+        if self.inverse:
+            return self.qty(qty_units) * self.inst.contract_size * (1 / entry - 1 / price)
+        return self.qty(qty_units) * (price - entry)
+
+    def settle(
+        self, position: Position, side: Side, qty_units: int, price: Fraction, now_ms: int
+    ) -> Fraction:
+        """Apply a fill to ``position`` (§7.7); the PnL it realized."""
+        signed = side.sign * qty_units
+        amt = position.amt
+        realized = Fraction(0)
+        if amt == 0 or (amt > 0) == (signed > 0):  # opening or increasing
+            position.entry = self._average(abs(amt), position.entry, qty_units, price)
+            position.amt = amt + signed
+        else:
+            realized = self.realized(amt, position.entry, qty_units, price)
+            position.amt = amt + signed
+            if position.amt == 0:
+                position.entry = Fraction(0)
+            elif (position.amt > 0) != (amt > 0):  # flipped: the rest opened at the fill
+                position.entry = price
+        position.update_ms = now_ms
+        return realized
+
+    def realized(self, amt: int, entry: Fraction, qty_units: int, price: Fraction) -> Fraction:
+        """The PnL a fill of ``qty_units`` against the position ``amt`` opened at ``entry``
+        realizes at ``price`` (§7.7: what it closes, ``n × (fill − EP) × side``)."""
+        closed = min(qty_units, abs(amt))
+        return self.pnl(closed if amt > 0 else -closed, entry, price)
+
+    def isolate(
+        self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, realized: int,
+        commission: int, mark: Fraction, leverage: int, *, release: bool = True,
+    ) -> int:  # fmt: skip
+        """A fill's change to an isolated position's wallet (§7.8), ``held`` the signed
+        position before it, ``realized`` and ``commission`` its booking (1e-8):
+
+        - what it opens brings its initial margin at the fill price and open loss against
+          ``mark`` (§7.3) from the cross wallet, less that part's commission;
+        - what it closes of a position that stays open books its realized PnL and that part's
+          commission into the wallet, then releases the closed share of the position's equity
+          at the fill price (wallet + uPnL), none of it when the equity is below zero: the
+          remaining position keeps its margin ratio, and no loss it carries leaves with the
+          release;
+        - closing the position returns the whole wallet (its last PnL and fee included);
+        - ``release`` false (a liquidation's fills, which close the position in full within
+          one step): no share is released before the close, so that the wallet holds every
+          loss still to come.
+
+        Returns the margin moved from the cross wallet (negative: to it), 1e-8."""
+        opened = qty_units - (min(qty_units, abs(held)) if held and (held > 0) != (side.sign > 0) else 0)
+        closed = qty_units - opened
+        fee_opened = commission * opened // qty_units
+        wallet = position.isolated_wallet
+        moved = 0
+        if closed and closed == abs(held):
+            moved, wallet = -(wallet + realized - (commission - fee_opened)), 0
+        elif closed:
+            wallet += realized - (commission - fee_opened)
+            equity = position.isolated_wallet + toward_zero(self.pnl(held, position.entry, price))
+            share = equity * closed // abs(held) if equity > 0 and release else 0
+            moved = -max(0, min(wallet, share))
+            wallet += moved
+        if opened:
+            brought = down(self.order_cost(side, opened, price, mark, leverage))
+            moved += brought
+            wallet += brought - fee_opened
+        position.isolated_wallet = wallet
+        return moved
+
+    def _average(self, held: int, entry: Fraction, added: int, price: Fraction) -> Fraction:
+        if held == 0:
+            return price
+        if self.inverse:
+            return (held + added) / (held / entry + added / price)
+        return (held * entry + added * price) / (held + added)
+
+    def maintenance(self, notional: Fraction) -> Fraction:
+        """§7.4: ``|notional| × MMR − cum`` with the bracket that holds it."""
+        size = abs(notional)
+        bracket = self.brackets[-1]
+        for candidate in self.brackets:
+            if size <= candidate.cap:
+                bracket = candidate
+                break
+        return max(Fraction(0), size * bracket.mmr - bracket.cum)
+
+    def max_notional(self, leverage: int) -> int:
+        """§6.1: the cap of the highest bracket whose initial leverage is at least ``leverage``."""
+        allowed = [b.cap for b in self.brackets if b.initial_leverage >= leverage]
+        return max(allowed) if allowed else self.brackets[0].cap
+
+    def order_cost(
+        self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int
+    ) -> Fraction:
+        """§7.3: initial margin at ``price`` plus the open loss against ``mark``."""
+        initial = abs(self.notional(qty_units, price)) / leverage
+        if self.inverse:
+            loss = (
+                self.qty(qty_units)
+                * self.inst.contract_size
+                * max(Fraction(0), side.sign * (1 / mark - 1 / price))
+            )
+        else:
+            loss = self.qty(qty_units) * max(Fraction(0), side.sign * (price - mark))
+        return initial + loss
+
+    def open_order_margin(
+        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int
+    ) -> Fraction:
+        """Decision 7 over ``orders`` (side, remaining qty units, price units): per side, the
+        part beyond what would close the opposite position, priced pro rata; the larger side.
+        Linear contracts in integers over one common denominator (every margin check of a
+        LIMIT order runs it twice over the account's orders on the symbol: ``Fraction`` per
+        order was a fifth of the engine's time), the same exact value as ``order_cost``'s."""
+        if not self.inverse:
+            return self._linear_open_order_margin(orders, position_amt, mark, leverage)
+        sides = []
+        for side in (Side.BUY, Side.SELL):
+            mine = [(qty, price) for s, qty, price in orders if s is side and qty > 0]
+            total = sum(qty for qty, _ in mine)
+            if not total:
+                sides.append(Fraction(0))
+                continue
+            closing = max(0, -side.sign * position_amt)  # the opposite position these would close
+            share = Fraction(max(0, total - closing), total)
+            cost = sum(
+                (self.order_cost(side, qty, self.price(price), mark, leverage) for qty, price in mine),
+                Fraction(0),
+            )
+            sides.append(cost * share)
+        return max(sides)
+
+    def open_order_margins(
+        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int,
+        extra: tuple[Side, int, int],
+    ) -> tuple[Fraction, Fraction]:  # fmt: skip
+        """``open_order_margin`` of ``orders`` without and with ``extra``: what a new order's
+        margin check needs (its cost is the difference), a linear contract's in one pass."""
+        if self.inverse:
+            without = self.open_order_margin(orders, position_amt, mark, leverage)
+            return without, self.open_order_margin([*orders, extra], position_amt, mark, leverage)
+        at = mark * self.price_one
+        a, b = at.numerator, at.denominator
+        sides = _linear_sides(orders, a, b)
+        without = self._linear_margin(sides, position_amt, leverage, b)
+        side, qty, price = extra
+        if qty > 0:
+            at_side = sides[side is Side.SELL]
+            at_side[0] += qty
+            at_side[1] += qty * price
+            if (gap := side.sign * (price * b - a)) > 0:
+                at_side[2] += qty * gap
+        return without, self._linear_margin(sides, position_amt, leverage, b)
+
+    def _linear_open_order_margin(
+        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int
+    ) -> Fraction:
+        """``open_order_margin`` of a linear contract: initial margin ``Σ q·p / leverage``
+        and open loss ``Σ q·max(0, ±(p − mark))``, in units of ``1 / (qty_one·price_one·b)``
+        where ``mark × price_one = a / b``."""
+        at = mark * self.price_one
+        sides = _linear_sides(orders, at.numerator, at.denominator)
+        return self._linear_margin(sides, position_amt, leverage, at.denominator)
+
+    def _linear_margin(self, sides: list[list[int]], position_amt: int, leverage: int, b: int) -> Fraction:
+        """Decision 7 from ``_linear_sides``' sums: per side the part beyond what would close
+        the opposite position, pro rata; the larger side."""
+        best = _ZERO
+        for sign, (total, notional, loss) in zip((1, -1), sides, strict=True):
+            closing = max(0, -sign * position_amt)  # the opposite position these would close
+            if total <= closing:
+                continue
+            cost = Fraction(
+                (notional * b + loss * leverage) * (total - closing),
+                self.qty_one * self.price_one * b * leverage * total,
+            )
+            if cost > best:
+                best = cost
+        return best
+
+
+_ZERO = Fraction(0)
+
+
+def _linear_sides(orders: list[tuple[Side, int, int]], a: int, b: int) -> list[list[int]]:
+    """Per side (buy, sell): Σ quantity, Σ quantity × price and Σ quantity × the price's gap
+    beyond the mark ``a / b`` (per price unit) on the losing side, over the orders left."""
+    buy, sell = [0, 0, 0], [0, 0, 0]
+    for side, qty, price in orders:
+        if qty <= 0:
+            continue
+        if side is Side.BUY:
+            at, gap = buy, price * b - a
+        else:
+            at, gap = sell, a - price * b
+        at[0] += qty
+        at[1] += qty * price
+        if gap > 0:
+            at[2] += qty * gap
+    return [buy, sell]

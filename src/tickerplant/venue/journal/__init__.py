@@ -1,0 +1,1 @@
+"""The journal: SQLite (WAL), its schema, group commit, the reads by time, the audit of a database."""

@@ -1,0 +1,409 @@
+"""The venue's journal: what the engine changed, written to the accounts database before
+the answer goes (ARCHITECTURE.md, "a journal before every acknowledgement"), and read back
+into the engines when the server starts.
+
+Tables (made here if missing, beside the operator's in the same file):
+
+- ``venue_orders``: each order's latest state, one row per (symbol, order id);
+- ``venue_fills``: every fill, with the realized PnL and commission it booked;
+- ``venue_positions``: each (account, symbol, position side)'s position after its last
+  change (the entry price exact, as ``numerator/denominator``; an isolated position's wallet);
+- ``venue_account_modes``: each account's hedge mode (both markets) and Multi-Assets mode;
+- ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
+  commission), summed on start, with the market whose wallet it is (``Batch.market``, which
+  each engine's ``group_commit.Stamped`` sets: BTC is a COIN-M wallet and a Multi-Assets
+  collateral; an older journal's rows, without, go by their asset); the operator's deposits
+  stay in ``balances``;
+- ``venue_settings``: per (account, symbol) leverage and margin type;
+- ``venue_algo_orders``: each algo order's latest state (``algo_book.AlgoOrder`` as JSON),
+  one row per (symbol, algo id);
+- ``venue_amendments``: each modification of an order (``orderAmendment``);
+- ``venue_margin_moves``: isolated margin moved, by its owner (``POST …/positionMargin``) or
+  by a fill;
+- ``venue_order_counts``: the order-rate windows still open (``counts.py``);
+- ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``,
+  ``TRANSFER``, ``AUTO_EXCHANGE``), each also a row of ``venue_wallet_changes``; a
+  symbol's go back to its market, a symbol-less one to its wallet's market.
+- ``venue_funded``: per symbol, the last funding time settled, whether or not it charged
+  anything (a fee that rounds to nothing leaves no income row): at start, the fundings
+  after it are the ones the venue missed (``funding_catch_up.py``).
+
+The server stages each command's batch into one transaction per loop iteration (``stage``,
+``commit_staged``: ``group_commit.py`` holds every acknowledgement until it is committed);
+``commit`` is one batch's transaction of its own (the engines' unit tests, the tools). WAL
+mode with ``synchronous = NORMAL``: a committed transaction survives the process being
+killed (kill -9), not the machine losing power (PERFORMANCE.md: about 18 µs a commit).
+The commits never copy the WAL into the database themselves (``wal_autocheckpoint = 0``):
+that copy syncs the file and took up to 8 ms in the middle of a command, one command in
+three hundred. The server checkpoints once a second in two parts (``venue_engines.py``):
+
+- ``checkpoint``, in a thread, on a connection of its own (SQLite releasing the GIL):
+  passes that copy the WAL into the database while commands go on committing, until a pass
+  finds little new (each pass syncs the WAL before it copies and the database after);
+- ``finish_checkpoint``, on the loop between two transactions: what was committed during
+  those passes, copied on the journal's own connection (a small sync).
+
+The second part is what keeps the WAL small. SQLite starts the WAL over only at a write
+that begins with every frame already in the database; under a steady flow of commands
+some commit always came during the thread's pass, so the WAL was never started over: it
+grew by every commit (8 MB a second at 1,000 orders a second), and each append to the
+growing file waited behind the checkpoint's sync of the database (10–35 ms, several times
+a second). Now it is started over once a second, and its appends write over blocks it
+already has. ``journal_size_limit`` gives back what a burst grew it by past 64 MB.
+
+The server never creates the database: until an account exists (``tickerplant accounts
+create``) no order can be placed, so nothing is written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+
+from tickerplant.market.instruments import Market
+from tickerplant.venue.algo.algo_book import AlgoBook
+from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.contract import Position
+from tickerplant.venue.domain.events import Batch, Income, MarginMove
+from tickerplant.venue.domain.orders import Amendment, PositionSide
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.counts import placed_since, save_windows, saved_windows
+from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
+from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
+
+__all__ = ["CHECKPOINT_PASSES", "SMALL_PASS_FRAMES", "WAL_LIMIT_BYTES", "Restorable", "SqliteJournal"]
+
+CHECKPOINT_PASSES = 5  # the thread's passes at most, each copying what came during the last
+SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
+WAL_LIMIT_BYTES = 64 << 20  # the WAL's file, cut back to this when started over
+
+
+class Restorable(Protocol):
+    """What the algo orders are read back into (``algo_service.AlgoService``)."""
+
+    book: AlgoBook
+
+    def restore(self, order: AlgoOrder) -> None: ...
+
+
+class SqliteJournal:
+    """The engines' journal in the accounts database at ``path`` (opened at the first
+    commit or load that finds the file)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._checkpoint_db: sqlite3.Connection | None = None  # checkpoint's, in its thread
+        self.commits = 0
+        self._staging = False  # a transaction of staged batches is open (stage)
+
+    def _open(self) -> sqlite3.Connection | None:
+        if self._db is None and self.path.exists():
+            db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
+            db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # off the loop: `checkpoint`
+            db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
+            prepare(db)  # the tables, made or brought up to date (journal_schema.py)
+            self._db = db
+        return self._db
+
+    def commit(self, batch: Batch) -> None:
+        """``batch`` in a transaction of its own, committed on return."""
+        db = self._opened()
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            _write(db, batch)
+        self.commits += 1
+
+    def stage(self, batch: Batch) -> None:
+        """``batch`` in the transaction ``commit_staged`` commits (begun by the first): what
+        one loop iteration's commands changed (``venue/journal/group_commit.py``). A batch that fails
+        to write leaves none of its rows (a savepoint each)."""
+        db = self._opened()
+        if not self._staging:
+            db.execute("BEGIN IMMEDIATE")
+            self._staging = True
+        db.execute("SAVEPOINT batch")
+        try:
+            _write(db, batch)
+        except BaseException:
+            db.execute("ROLLBACK TO batch")
+            raise
+        finally:
+            db.execute("RELEASE batch")
+
+    def commit_staged(self) -> None:
+        """Commit what was staged since the last call (nothing: nothing happens)."""
+        if self._staging:
+            self._staging = False
+            self._opened().execute("COMMIT")
+            self.commits += 1
+
+    def reader(self) -> sqlite3.Connection | None:
+        """The journal's connection, for the history reads (``reads.py``), on the
+        loop between commands: they see what the iteration staged; None without a database."""
+        return self._open()
+
+    def _opened(self) -> sqlite3.Connection:
+        db = self._open()
+        if db is None:  # no database, so no account: no batch can exist
+            raise RuntimeError(f"no venue database at {self.path}")
+        return db
+
+
+    def checkpoint(self) -> None:
+        """Copy the WAL's committed transactions into the database (``PASSIVE``: commits go
+        on meanwhile), on a connection of its own kept for the journal's life, so that a
+        thread may run it: pass after pass while a pass finds much that came during the
+        last, so that ``finish_checkpoint`` has little to copy and to sync. Each pass syncs
+        the WAL before it copies and the database after (SQLite's own syncs, on SQLite's own
+        descriptors: see ``_checkpointer``)."""
+        db = self._checkpointer()
+        if db is None:
+            return
+        frames = 0
+        for _ in range(CHECKPOINT_PASSES):
+            _, log_frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            copied, frames = log_frames - frames, log_frames
+            if copied <= SMALL_PASS_FRAMES:
+                break
+
+    def _checkpointer(self) -> sqlite3.Connection | None:
+        """The checkpoint's connection, opened once (``checkpoint``'s thread uses it, the
+        loop never does) and closed only with the journal.
+
+        Never a descriptor of the database file but SQLite's own, and never one opened and
+        closed beside a live connection: closing any descriptor of a file drops every POSIX
+        lock the process holds on it (SQLite's "How To Corrupt", §2.2.1). SQLite's unix VFS
+        keeps the descriptors of its own connections to one file together and closes none
+        while another connection of the process holds a lock. A descriptor opened around it
+        (an ``os.open`` to sync the file, say) is closed at once, and with it go the
+        journal's locks: ``tickerplant accounts``, in another process, then takes itself for
+        the last connection, checkpoints and deletes the WAL the journal goes on writing, and
+        every later commit is lost to kill -9 (``tests/venue/test_journal.py``)."""
+        if self._checkpoint_db is None and self.path.exists():
+            db = sqlite3.connect(
+                f"file:{self.path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
+            )
+            db.execute("PRAGMA busy_timeout = 5000")
+            self._checkpoint_db = db
+        return self._checkpoint_db
+
+    def finish_checkpoint(self) -> None:
+        """On the journal's own connection, between two transactions (the loop's, where no
+        command can commit meanwhile): what came during ``checkpoint``'s passes copied, so
+        that every frame is in the database and the next commit starts the WAL over."""
+        if self._db is not None and not self._staging:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    def load(self, engine: Engine) -> None:
+        """Everything journaled about ``engine``'s symbols, back into it."""
+        db = self._open()
+        if db is None:
+            return
+        symbols = engine.instruments
+        for account_id, hedge, multi_assets in db.execute("SELECT * FROM venue_account_modes"):
+            engine.modes.set(account_id, bool(hedge))  # first: the ledgers below are made in it
+            if multi_assets and engine.market is Market.UM:
+                engine.ledger(account_id).multi_assets = True
+                engine.exposure.pooled.add(account_id)
+        for row in db.execute(f"SELECT {ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
+            if row[0] in symbols:
+                engine.restore(order_from_row(row))
+        for row in db.execute(
+            f"SELECT {FILL_COLUMNS}, position_side FROM venue_fills ORDER BY symbol, trade_id"
+        ):
+            if row[0] in symbols:
+                engine.restore_fill(fill_from_row(row))
+        for account_id, symbol, side, amt, entry, update_ms, isolated_wallet in db.execute(
+            "SELECT account_id, symbol, position_side, amt, entry, update_ms, isolated_wallet "
+            "FROM venue_positions"
+        ):
+            if symbol in symbols:
+                position = Position(amt, Fraction(entry), update_ms, isolated_wallet, PositionSide(side))
+                engine.ledger(account_id).positions[(symbol, position.side)] = position
+                engine.exposure.hold(account_id, symbol)
+        assets = {inst.margin_asset for inst in symbols.values()}
+        market = engine.market.value
+
+        def ours(asset: str, wallet: str | None) -> bool:  # an older row: its asset tells
+            return wallet == market or (wallet is None and asset in assets)
+
+        rows = db.execute(
+            "SELECT account_id, asset, market, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2, 3"
+        )
+        for account_id, asset, wallet, total in rows:
+            if ours(asset, wallet):
+                changes = engine.ledger(account_id).changes
+                changes[asset] = changes.get(asset, 0) + int(total)
+        for account_id, symbol, leverage, isolated in db.execute("SELECT * FROM venue_settings"):
+            if symbol in symbols:
+                ledger = engine.ledger(account_id)
+                if leverage is not None:
+                    ledger.leverage[symbol] = int(leverage)
+                if isolated:
+                    ledger.isolated.add(symbol)
+        incomes = db.execute(
+            "SELECT account_id, symbol, kind, asset, amount, time_ms, tran_id, market FROM venue_income "
+            "ORDER BY time_ms, tran_id"
+        )
+        for *row, wallet in incomes:
+            income = Income(*row)
+            # a symbol's flows are its market's; a transfer's or an exchange's, its wallet's
+            if income.symbol in symbols or (not income.symbol and ours(income.asset, wallet)):
+                engine.ledger(income.account_id).income.append(income)
+                if income.kind == "FUNDING_FEE":
+                    funded = engine.exposure.funded_ms
+                    funded[income.symbol] = max(funded.get(income.symbol, 0), income.time_ms)
+
+        for symbol, funding_ms in db.execute("SELECT symbol, funding_ms FROM venue_funded"):
+            if symbol in symbols:
+                funded = engine.exposure.funded_ms
+                funded[symbol] = max(funded.get(symbol, 0), funding_ms)
+        for row in db.execute("SELECT * FROM venue_amendments ORDER BY symbol, amendment_id"):
+            symbol, amendment_id, account_id, *rest = row
+            if symbol in symbols:
+                amendment = Amendment(account_id, symbol, amendment_id, *rest)
+                engine.kept(account_id, symbol).amendments.append(amendment)
+                engine.next_amendment_id[symbol] = max(engine.next_amendment_id[symbol], amendment_id + 1)
+        for account_id, symbol, kind, amount, asset, time_ms, delta_type, side in db.execute(
+            "SELECT * FROM venue_margin_moves ORDER BY time_ms"
+        ):
+            move = MarginMove(
+                account_id, symbol, kind, amount, asset, time_ms, delta_type, PositionSide(side)
+            )
+            if move.symbol in symbols:
+                engine.ledger(move.account_id).margin_moves.append(move)
+
+    def load_counts(self, engine: Engine, now_ms: int) -> None:
+        """``engine``'s order-rate windows open at ``now_ms``, as they were before the
+        restart (``counts.py``): after ``load`` and ``load_algos``."""
+        db = self._open()
+        if db is None:
+            return
+        counts = engine.counts
+        since = min(now_ms - now_ms % window_ms for window_ms, *_ in counts.limits)
+        placed = placed_since(db, engine.instruments.keys(), since)
+        counts.resume(saved_windows(db, engine.market.value), placed, now_ms)
+
+    def save_counts(self, engines: Sequence[Engine], now_ms: int) -> None:
+        """The engines' order-rate windows open at ``now_ms``, in a transaction of their own:
+        between two group commits (``GroupCommit.between``), or at the end."""
+        db = self._open()
+        if db is None or self._staging:
+            return
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            for engine in engines:
+                save_windows(db, engine.market.value, engine.counts.open_windows(now_ms))
+        self.commits += 1
+
+    def transferred(self, market: Market) -> dict[tuple[int, str], int]:
+        """Σ the ``TRANSFER`` rows of ``market``'s wallets, per (account, asset)."""
+        db = self._open()
+        if db is None:
+            return {}
+        rows = db.execute(
+            "SELECT account_id, asset, SUM(amount) FROM venue_income WHERE kind = 'TRANSFER' AND market = ? "
+            "GROUP BY 1, 2",
+            (market.value,),
+        )
+        return {(account, asset): int(total) for account, asset, total in rows}
+
+    def load_algos(self, service: Restorable) -> None:
+        """The algo orders journaled on ``service``'s symbols, back into it."""
+        db = self._open()
+        if db is None:
+            return
+        for symbol, _, state in db.execute("SELECT * FROM venue_algo_orders ORDER BY symbol, algo_id"):
+            if symbol in service.book.instruments:
+                service.restore(msgspec.json.decode(state, type=AlgoOrder))
+
+    def close(self) -> None:
+        for db in (self._checkpoint_db, self._db):
+            if db is not None:
+                db.close()
+        self._db = self._checkpoint_db = None
+
+
+def _write(db: sqlite3.Connection, batch: Batch) -> None:
+    """``batch``'s rows, within the caller's transaction."""
+    if batch.orders:
+        db.executemany(
+            f"INSERT OR REPLACE INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 22)})",
+            [order_row(o) for o in batch.orders],
+        )
+    if batch.fills:
+        db.executemany(
+            f"INSERT INTO venue_fills ({FILL_COLUMNS}, position_side) VALUES ({', '.join('?' * 14)})",
+            [(f.symbol, f.trade_id, f.account_id, f.order_id, f.side.value, f.price, f.qty, f.base,
+              f.realized_pnl, f.commission, f.commission_asset, f.maker, f.time_ms,
+              f.position_side.value)
+             for f in batch.fills],
+        )  # fmt: skip
+    if batch.positions:
+        db.executemany(
+            "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(a, s, p.side.value, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms,
+              p.isolated_wallet)
+             for a, s, p in batch.positions],
+        )  # fmt: skip
+    if batch.changes:
+        db.executemany(
+            "INSERT INTO venue_wallet_changes (account_id, asset, delta, time_ms, market) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(*change, batch.market) for change in batch.changes],
+        )
+    if batch.incomes:
+        db.executemany(
+            "INSERT INTO venue_income (account_id, symbol, kind, asset, amount, time_ms, tran_id, market) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i.account_id, i.symbol, i.kind, i.asset, i.amount, i.time_ms, i.tran_id, batch.market)
+             for i in batch.incomes],
+        )  # fmt: skip
+    if batch.amendments:
+        db.executemany(
+            "INSERT INTO venue_amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(a.symbol, a.amendment_id, a.account_id, a.order_id, a.client_order_id, a.time_ms,
+              a.price_before, a.price_after, a.qty_before, a.qty_after, a.nth, a.modify_id)
+             for a in batch.amendments],
+        )  # fmt: skip
+    if batch.margin_moves:
+        db.executemany(
+            "INSERT INTO venue_margin_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(m.account_id, m.symbol, m.kind, m.amount, m.asset, m.time_ms, m.delta_type,
+              m.position_side.value)
+             for m in batch.margin_moves],
+        )  # fmt: skip
+    if batch.algos:
+        db.executemany(
+            "INSERT OR REPLACE INTO venue_algo_orders VALUES (?, ?, ?)",
+            [(a.symbol, a.algo_id, msgspec.json.encode(a).decode()) for a in batch.algos],
+        )
+    for s in batch.settings:
+        db.execute(
+            "INSERT INTO venue_settings VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+            "leverage = coalesce(excluded.leverage, leverage), "
+            "isolated = coalesce(excluded.isolated, isolated)",
+            (s.account_id, s.symbol, s.leverage, s.isolated),
+        )
+    if batch.funded:
+        db.executemany(
+            "INSERT INTO venue_funded VALUES (?, ?) ON CONFLICT DO UPDATE SET "
+            "funding_ms = max(funding_ms, excluded.funding_ms)",
+            batch.funded,
+        )
+    for m in batch.modes:
+        db.execute(
+            "INSERT INTO venue_account_modes VALUES (?, coalesce(?, 0), coalesce(?, 0)) "
+            "ON CONFLICT DO UPDATE SET hedge = coalesce(?, hedge), "
+            "multi_assets = coalesce(?, multi_assets)",
+            (m.account_id, m.hedge, m.multi_assets, m.hedge, m.multi_assets),
+        )

@@ -1,0 +1,1 @@
+"""Records to Binance's JSON, with no engine: orders, algo orders, balances."""

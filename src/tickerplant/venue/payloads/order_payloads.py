@@ -1,0 +1,128 @@
+"""Orders and trades as Binance writes them (part 2 §3.4, §6.2, §6.8, §10, §11), keys in the
+captured wire order, built as ordered dicts (msgspec keeps their order).
+
+- placement, modify and cancel (``placed``): the 2025 capture's keys without ``avgPrice``
+  and ``cumQuote`` (COIN-M ``cumBase``), removed since 2026-06-30 (decision 1); COIN-M has
+  ``pair`` after ``symbol`` and no ``goodTillDate``;
+- reads (``read``): no ``cumQty``; ``avgPrice``, ``cumQuote`` and ``time`` present; since
+  2026-08 both markets carry ``pair`` and both ``cumQuote`` and ``cumBase`` (the unused one
+  ``"0"``), placed as part 2 §6.2 recommends;
+- a trade (``trade``): ``userTrades``' row; COIN-M adds ``pair`` and ``baseQty``.
+
+Numbers (part 2 §10's rule): prices at ``pricePrecision`` (a MARKET order's ``"0"``),
+quantities at ``quantityPrecision``, ``cumQuote`` at their sum, ``avgPrice`` at 5 decimals
+(or ``pricePrecision`` when more), ``cumBase``, commission and PnL at 8 (a zero PnL ``"0"``),
+a trade's price without trailing zeros.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.units import fixed
+from tickerplant.venue.domain.orders import Fill, Order, OrderType, Side
+
+__all__ = ["avg_price", "decimal_text", "placed", "read", "trade"]
+
+
+def decimal_text(value: Fraction, places: int) -> str:
+    """``value`` rounded down at ``places`` decimals, written with exactly that many."""
+    units = value.numerator * 10**places // value.denominator
+    return fixed(units, places)
+
+
+def avg_price(order: Order, inst: Instrument) -> str:
+    places = max(5, inst.price_decimals)
+    if not order.executed_qty:
+        return fixed(0, places)
+    if inst.market is Market.CM:  # contracts-weighted harmonic mean
+        value = Fraction(
+            order.executed_qty * inst.contract_size * 10**8, 10**inst.qty_decimals * order.cum_base
+        )
+    else:
+        value = Fraction(order.cum_quote, order.executed_qty * 10**inst.price_decimals)
+    return decimal_text(value, places)
+
+
+def _head(order: Order, inst: Instrument) -> dict[str, Any]:
+    head: dict[str, Any] = {"orderId": order.order_id, "symbol": order.symbol}
+    if inst.market is Market.CM:
+        head["pair"] = inst.pair
+    head["status"] = order.status.value
+    head["clientOrderId"] = order.client_order_id
+    head["price"] = "0" if order.type is OrderType.MARKET else fixed(order.price, inst.price_decimals)
+    return head
+
+
+def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
+    return {
+        "timeInForce": order.time_in_force.value,
+        "type": order.type.value,
+        "reduceOnly": order.reduce_only,
+        "closePosition": False,
+        "side": order.side.value,
+        "positionSide": order.position_side.value,
+        "stopPrice": fixed(0, inst.price_decimals),
+        "workingType": "CONTRACT_PRICE",
+        "priceProtect": False,
+        "origType": order.type.value,
+        "priceMatch": order.price_match,
+        "selfTradePreventionMode": order.stp_mode,
+    }
+
+
+def placed(order: Order, inst: Instrument) -> dict[str, Any]:
+    qd = inst.qty_decimals
+    body = _head(order, inst)
+    body["origQty"] = fixed(order.orig_qty, qd)
+    body["executedQty"] = body["cumQty"] = fixed(order.executed_qty, qd)
+    body |= _tail(order, inst)
+    if inst.market is Market.UM:
+        body["goodTillDate"] = order.good_till_ms
+    body["updateTime"] = order.update_ms
+    return body
+
+
+def read(order: Order, inst: Instrument) -> dict[str, Any]:
+    qd = inst.qty_decimals
+    linear = inst.market is Market.UM
+    body = _head(order, inst)
+    if linear:
+        body = {"orderId": body.pop("orderId"), "symbol": body.pop("symbol"), "pair": inst.pair, **body}
+    body["avgPrice"] = avg_price(order, inst)
+    body["origQty"] = fixed(order.orig_qty, qd)
+    body["executedQty"] = fixed(order.executed_qty, qd)
+    body["cumQuote"] = fixed(order.cum_quote, inst.price_decimals + qd) if linear else "0"
+    body["cumBase"] = fixed(order.cum_base, 8) if not linear else "0"
+    body |= _tail(order, inst)
+    body["goodTillDate"] = order.good_till_ms
+    body["time"] = order.time_ms
+    body["updateTime"] = order.update_ms
+    return body
+
+
+def trade(fill: Fill, inst: Instrument) -> dict[str, Any]:
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    price = fixed(fill.price, pd)
+    row: dict[str, Any] = {"symbol": fill.symbol, "id": fill.trade_id, "orderId": fill.order_id}
+    if inst.market is Market.CM:
+        row["pair"] = inst.pair
+    row["side"] = fill.side.value
+    row["price"] = price.rstrip("0").rstrip(".") if "." in price else price
+    row["qty"] = fixed(fill.qty, qd)
+    row["realizedPnl"] = fixed(fill.realized_pnl, 8) if fill.realized_pnl else "0"
+    row["marginAsset"] = inst.margin_asset
+    if inst.market is Market.CM:
+        row["baseQty"] = fixed(fill.base, 8)
+        row["quoteQty"] = str(fill.qty * inst.contract_size // 10**qd)
+    else:
+        row["quoteQty"] = fixed(fill.price * fill.qty, pd + qd)
+    row["commission"] = fixed(fill.commission, 8)
+    row["commissionAsset"] = fill.commission_asset
+    row["time"] = fill.time_ms
+    row["positionSide"] = fill.position_side.value
+    row["buyer"] = fill.side is Side.BUY
+    row["maker"] = fill.maker
+    return row

@@ -1,0 +1,170 @@
+"""The checks of a new order that read the market: its price when matched to the book
+(``priceMatch``), PERCENT_PRICE and MIN_NOTIONAL (part 2 §8 steps 7–8, §10), and what it
+would cost in margin (part 3 §7.3, decision 7), the check against it (-2019). The engine runs
+them in that order.
+
+- ``priceMatch``: ``OPPONENT[_n]`` the n-th best level of the other side, ``QUEUE[_n]`` of
+  its own (part 2 §3.3); no such level: -5041.
+- PERCENT_PRICE, LIMIT: a buy above ``mark × multiplierUp`` is -4016, a sell below
+  ``mark × multiplierDown`` -4024, each naming the bound on the tick as the live text does
+  (``Limit price can't be higher than 9953.53``).
+- MARKET: it may take no level beyond ``mark × (1 ± marketTakeBound)`` (decision 8); when
+  the best opposite level is already beyond it: -4131 (COIN-M -4113).
+- MIN_NOTIONAL (USDⓈ-M): price × quantity, a MARKET order's at mark, at least the filter's
+  ``notional`` unless reduce-only: -4164.
+- Cost: a LIMIT order's is how much the symbol's open-order margin grows with it; a MARKET
+  order's is the initial margin and open loss of the part that increases the position, at
+  an assumed price (the best ask + 0.05 % for a buy; the best bid or the mark, the higher,
+  for a sell; part 3 §7.3).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from fractions import Fraction
+from itertools import islice
+from typing import Protocol
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.payloads.exchange_info import OrderFilters
+from tickerplant.market.units import fixed
+from tickerplant.venue.book.ports import MarketData
+from tickerplant.venue.domain.contract import Contract
+from tickerplant.venue.domain.order_params import PRICE_MATCHES, NewOrder, refused
+from tickerplant.venue.domain.orders import Order, OrderType, Side
+from tickerplant.venue.ledger.ledger import Figures, Ledger
+
+__all__ = ["check_margin", "check_market", "order_cost", "price_matched"]
+
+Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
+_UNBOUNDED = 10**18
+
+
+def price_matched(new: NewOrder, levels: Levels) -> int:
+    own, nth = PRICE_MATCHES[new.price_match]
+    bids = own == (new.side is Side.BUY)
+    level = next(islice(levels(new.inst.symbol, bids), nth - 1, None), None)
+    if level is None:
+        raise refused(-5041, "No depth matches this BBO order")
+    return level[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _exact(text: str) -> Fraction:
+    """A filter's decimal text as an exact fraction (a handful of texts, read per order)."""
+    return Fraction(Decimal(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _percent_bounds(up: str, down: str, mark_n: int, mark_d: int, price_one: int) -> tuple[int, int]:
+    """PERCENT_PRICE's bounds in price units for a mark ``mark_n / mark_d`` (it changes once
+    a second, orders come by the thousand; keyed by integers: a ``Fraction``'s hash is a
+    modular inverse, computed again on every lookup): the floor of ``mark × up`` and the
+    ceiling of ``mark × down``, which an integer price passes exactly when it passes the
+    rational bound."""
+    mark = Fraction(mark_n, mark_d)
+    high, low = mark * _exact(up) * price_one, mark * _exact(down) * price_one
+    return high.numerator // high.denominator, -(-low.numerator // low.denominator)
+
+
+@functools.lru_cache(maxsize=256)
+def _least_notional(min_notional: str, units_one: int) -> int:
+    """MIN_NOTIONAL in units of quantity units × price units (``units_one`` of them in one
+    whole), rounded up: an integer ``qty × price`` is below the filter exactly when it is
+    below this."""
+    least = _exact(min_notional) * units_one
+    return -(-least.numerator // least.denominator)
+
+
+def check_market(
+    new: NewOrder, price: int, mark: Fraction | None, contract: Contract, f: OrderFilters, levels: Levels
+) -> int:
+    """PERCENT_PRICE and MIN_NOTIONAL; the price a taker may walk to."""
+    inst = new.inst
+    buy = new.side is Side.BUY
+    limit = price
+    if new.type is OrderType.MARKET:
+        limit = _UNBOUNDED if buy else 0
+        if mark is not None:
+            bound = _exact(f.market_take_bound)
+            edge = int(mark * (1 + bound if buy else 1 - bound) * contract.price_one)
+            limit = edge // inst.tick * inst.tick if buy else -(-edge // inst.tick) * inst.tick
+            best = next(levels(inst.symbol, not buy), None)
+            if best is not None and (best[0] > limit if buy else best[0] < limit):
+                code = -4131 if inst.market is Market.UM else -4113
+                raise refused(
+                    code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
+                )
+    elif mark is not None:
+        above, below = _percent_bounds(
+            f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
+        )
+        if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
+            up = _exact(f.multiplier_up)
+            cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
+            raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
+        if not buy and price < below:  # below mark × multiplierDown (``below``: its ceiling)
+            low = _exact(f.multiplier_down)
+            floor = -(-int(mark * low * contract.price_one) // inst.tick) * inst.tick
+            raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
+    if inst.market is Market.UM and not new.reduce_only:
+        if new.type is OrderType.LIMIT:  # qty × price in units against the filter's, exact
+            small = new.qty * price < _least_notional(f.min_notional, contract.qty_one * contract.price_one)
+        else:
+            small = mark is not None and contract.qty(new.qty) * mark < _exact(f.min_notional)
+        if small:
+            text = (
+                f"Order's notional must be no smaller than {f.min_notional} (unless you choose reduce only)."
+            )
+            raise refused(-4164, text)
+    return limit
+
+
+def order_cost(
+    ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction, best: tuple[int, int] | None
+) -> tuple[Fraction, Fraction | None]:
+    """What placing ``qty`` of ``order`` adds to the margin the account needs (``best``: the
+    best level of the other side), and for a LIMIT order the symbol's open-order margin
+    without it (which the account's figures then need not value again)."""
+    if order.type is OrderType.LIMIT:
+        without, with_ = ledger.open_order_ims(contract, mark, order, qty)
+        return with_ - without, without
+    if best is None:
+        return Fraction(0), None
+    best_price = contract.price(best[0])
+    assumed = best_price * Fraction(10005, 10000) if order.side is Side.BUY else max(best_price, mark)
+    position = ledger.position(contract.inst.symbol).amt
+    increasing = max(0, qty - max(0, -order.side.sign * position))
+    if not increasing:
+        return Fraction(0), None
+    return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract)), None
+
+
+class Margined(Protocol):
+    """What of ``engine.Engine`` the margin check reads."""
+
+    data: MarketData
+
+    def margin_figures(
+        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, Fraction] | None = None
+    ) -> Figures: ...
+
+
+def check_margin(
+    engine: Margined, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
+) -> None:
+    """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance;
+    on an isolated symbol, what the cross wallet holds (``max_withdraw``): the margin moves
+    into the isolated wallet as it fills, and unrealized profit is not money to move."""
+    if mark is None:
+        return
+    best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
+    if order.type is not OrderType.LIMIT:
+        best = next(engine.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
+    cost, without = order_cost(ledger, contract, order, qty, mark, best)
+    known = None if without is None else (contract.inst.symbol, without)
+    f = engine.margin_figures(ledger, contract.inst.margin_asset, known=known)
+    if cost > 0 and cost > (f.max_withdraw if contract.inst.symbol in ledger.isolated else f.available):
+        raise refused(-2019, "Margin is insufficient.")

@@ -1,0 +1,1 @@
+"""The user data stream: listen keys, the streams, and the events written to them."""

@@ -1,0 +1,327 @@
+"""The account's events on the user data stream, written from what the engine reports
+(``events.OrderUpdate``, ``events.AccountUpdate``), in Binance's captured key order and
+number formats (trading spec part 4 §3) and in part 4 §4.3's order (decision 9).
+
+Order, per account, of what one command (or one batch of the market's trades) did:
+
+1. a ``TRADE_LITE`` per fill (USDⓈ-M only, §3.3), first;
+2. then the engine's events, each fill's ``ACCOUNT_UPDATE`` (``m=ORDER``) before its
+   ``ORDER_TRADE_UPDATE`` (``x=TRADE``): a taker's ``NEW``, then per fill the account and the
+   trade, then the remainder's ``EXPIRED``; a maker's account and trade.
+
+Formats (§3.0): ``ORDER_TRADE_UPDATE`` and ``ACCOUNT_UPDATE`` put ``T`` before ``E`` and
+trim trailing zeros (2026 captures); ``TRADE_LITE`` puts ``E`` first and pads to the
+symbol's precision; balances ``wb``/``cw`` have 8 decimals, a commission 8 or ``"0"``. All
+events of one change share ``T``, and ``E`` is ``T`` (captured ``E − T`` is 0–1 ms).
+COIN-M adds the account alias ``i`` after ``E`` and writes ``o`` in its documented order
+(§3.2: ``ma`` after ``L``, ``rp`` after ``t``, no ``si``/``ss``/``gtd``), ``b``/``a`` in the
+base asset.
+
+``cr`` (the symbol's accumulated realized PnL) is every fill's on the position side, summed
+as they settle and again from the journal at start (``kept.Kept.realized``); ``up`` is at
+the mark when the event is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any
+
+import msgspec
+
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.units import fixed
+from tickerplant.venue.domain.events import (
+    AccountUpdate,
+    AlgoUpdate,
+    BalanceUpdate,
+    ConfigUpdate,
+    Event,
+    MarginCall,
+    OrderUpdate,
+)
+from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.payloads.algo_payloads import algo_update
+from tickerplant.venue.payloads.order_payloads import avg_price, decimal_text
+
+__all__ = ["UserEvent", "written"]
+
+UserEvent = tuple[int, str, bytes]  # (account, its ``e``, the payload)
+_encode = msgspec.json.encode
+# why an order expired (§3.1's `er`): an IOC's remainder "2", a MARKET order's "9"
+_EXPIRY_REASON = {OrderType.MARKET: "9"}
+
+
+def written(
+    engine: Engine,
+    events: Sequence[Event],
+    alias_of: Callable[[int], str],
+    failed: list[Exception] | None = None,
+) -> list[UserEvent]:
+    """The payloads of ``events`` (the engine's outbox, in its order), each account's in §4.3's
+    order. ``alias_of``: an account's alias (COIN-M's ``i``). ``failed``: where an account
+    whose payloads cannot be written (a venue bug met by its state) puts its error, its
+    events of the drain left out and the other accounts' written all the same; without it,
+    the error is raised."""
+    by_account: dict[int, list[Event]] = {}
+    for event in events:
+        by_account.setdefault(event.account_id, []).append(event)
+    out: list[UserEvent] = []
+    for account_id, own in by_account.items():
+        try:  # one account's payload that cannot be written costs that account's events only
+            out.extend(_account_events(engine, account_id, own, alias_of))
+        except Exception as error:
+            if failed is None:
+                raise
+            failed.append(error)
+    return out
+
+
+def _account_events(
+    engine: Engine, account_id: int, own: list[Event], alias_of: Callable[[int], str]
+) -> list[UserEvent]:
+    """One account's events of a drain, in §4.3's order."""
+    out: list[UserEvent] = []
+    alias = alias_of(account_id) if engine.market is Market.CM else ""
+    if engine.market is Market.UM:
+        for event in own:
+            if isinstance(event, OrderUpdate) and event.fill is not None and event.execution == "TRADE":
+                out.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
+    pending: OrderUpdate | None = None  # a trade waits for the account change it made
+    for event in own:
+        if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented
+            config = {"e": "ACCOUNT_CONFIG_UPDATE", "E": event.time_ms, "T": event.time_ms}
+            if event.multi_assets is not None:  # the Multi-Assets mode's form (§3.5)
+                written_config = _encode({**config, "ai": {"j": event.multi_assets}})
+            else:
+                written_config = _encode({**config, "ac": {"s": event.symbol, "l": event.leverage}})
+            out.append((account_id, "ACCOUNT_CONFIG_UPDATE", written_config))
+            continue
+        if isinstance(event, AlgoUpdate):  # USDⓈ-M only: COIN-M has no ALGO_UPDATE (part 4 §3.7)
+            if pending is not None:
+                out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
+                pending = None
+            if engine.market is Market.UM:
+                inst = engine.instruments[event.algo.symbol]
+                avg, executed = event.child_avg_price, event.child_executed
+                body = algo_update(event.algo, inst, avg, executed, event.time_ms)
+                out.append((account_id, "ALGO_UPDATE", _encode(body)))
+            continue
+        if isinstance(event, AccountUpdate):
+            out.append((account_id, "ACCOUNT_UPDATE", _account_update(engine, event, alias)))
+            if pending is not None:
+                out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
+                pending = None
+            continue
+        if pending is not None:
+            out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
+            pending = None
+        if isinstance(event, BalanceUpdate):
+            out.append((account_id, "ACCOUNT_UPDATE", _balance_update(engine, event, alias)))
+        elif isinstance(event, MarginCall):
+            out.append((account_id, "MARGIN_CALL", _margin_call(engine, event, alias)))
+        elif event.fill is not None:
+            pending = event
+        else:
+            out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, event, alias)))
+    if pending is not None:
+        out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
+    return out
+
+
+def _trim(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _eight(units: int) -> str:
+    """Units of 1e-8 with 8 decimals, zero as ``"0"`` (a commission, a realized PnL)."""
+    return fixed(units, 8) if units else "0"
+
+
+def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
+    order, fill = event.order, event.fill
+    inst = engine.instruments[order.symbol]
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    um = inst.market is Market.UM
+    figures = engine.ledger(event.account_id).symbol_figures(
+        engine.contracts[order.symbol], engine.mark(order.symbol) or Fraction(0)
+    )
+    bids, asks = figures.bid_notional, figures.ask_notional
+    if not um:  # COIN-M's b/a: the base asset's quantity (§3.2)
+        bids, asks = _base_of_open(engine, event.account_id, order.symbol, inst)
+    liquidation = order.client_order_id.startswith("autoclose-")
+    kind = "LIQUIDATION" if liquidation else order.type.value  # part 4 §4.3 item 8
+    o: dict[str, Any] = {
+        "s": order.symbol, "c": order.client_order_id, "S": order.side.value, "o": kind,
+        "f": "GTC" if order.type is OrderType.MARKET else order.time_in_force.value,
+        "q": _trim(fixed(order.orig_qty, qd)),
+        "p": "0" if order.type is OrderType.MARKET else _trim(fixed(order.price, pd)),
+        "ap": _trim(avg_price(order, inst)) if order.executed_qty else "0", "sp": "0",
+        "x": event.execution, "X": event.status.value, "i": order.order_id,
+        "l": _trim(fixed(fill.qty, qd)) if fill else "0", "z": _trim(fixed(order.executed_qty, qd)),
+        "L": _trim(fixed(fill.price, pd)) if fill else "0",
+    }  # fmt: skip
+    commission = _eight(fill.commission) if fill else "0"
+    if um:
+        o |= {"n": commission, "N": inst.margin_asset}
+    else:
+        o |= {"ma": inst.margin_asset, "N": inst.margin_asset, "n": commission}
+    o |= {"T": event.time_ms, "t": fill.trade_id if fill else 0}
+    realized = _eight(fill.realized_pnl) if fill else "0"
+    if not um:
+        o["rp"] = realized
+    o |= {
+        "b": _trim(decimal_text(bids, 8)), "a": _trim(decimal_text(asks, 8)), "m": bool(fill and fill.maker),
+        "R": order.reduce_only, "wt": "CONTRACT_PRICE", "ot": kind, "ps": order.position_side.value,
+        "cp": False,
+    }  # fmt: skip
+    if um:
+        o |= {"rp": realized, "pP": False, "si": 0, "ss": 0}
+    else:
+        o["pP"] = False
+    o |= {"V": order.stp_mode, "pm": order.price_match}
+    if um:
+        o["gtd"] = order.good_till_ms
+    o["er"] = (event.expiry or _expiry_reason(order)) if event.status is OrderStatus.EXPIRED else "0"
+    head: dict[str, Any] = {"e": "ORDER_TRADE_UPDATE", "T": event.time_ms, "E": event.time_ms}
+    if not um:
+        head["i"] = alias
+    head["o"] = o
+    return _encode(head)
+
+
+def _expiry_reason(order: Order) -> str:
+    return _EXPIRY_REASON.get(order.type, "2")
+
+
+def _base_of_open(
+    engine: Engine, account_id: int, symbol: str, inst: Instrument
+) -> tuple[Fraction, Fraction]:
+    """COIN-M: the open orders' remaining contracts in the base asset, per side."""
+    sides = [Fraction(0), Fraction(0)]
+    for order in engine.open_orders(account_id, symbol):
+        if order.price:
+            contracts = Fraction(order.remaining, 10**inst.qty_decimals)
+            value = contracts * inst.contract_size / Fraction(order.price, 10**inst.price_decimals)
+            sides[0 if order.side.value == "BUY" else 1] += value
+    return sides[0], sides[1]
+
+
+def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
+    order, fill = event.order, event.fill
+    assert fill is not None
+    inst = engine.instruments[order.symbol]
+    pd, qd = inst.price_decimals, inst.qty_decimals
+    price = 0 if order.type is OrderType.MARKET else order.price
+    return _encode(
+        {
+            "e": "TRADE_LITE", "E": event.time_ms, "T": event.time_ms, "s": order.symbol,
+            "q": fixed(order.orig_qty, qd), "p": fixed(price, pd),
+            "m": fill.maker, "c": order.client_order_id, "S": order.side.value, "L": fixed(fill.price, pd),
+            "l": fixed(fill.qty, qd), "t": fill.trade_id, "i": order.order_id,
+        }
+    )  # fmt: skip
+
+
+def _position(
+    engine: Engine, account_id: int, symbol: str, amt: int, entry: Fraction, isolated_wallet: int | None,
+    side: PositionSide,
+) -> dict[str, Any]:  # fmt: skip
+    """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet."""
+    inst = engine.instruments[symbol]
+    contract = engine.contracts[symbol]
+    mark = engine.mark(symbol)
+    unrealized = contract.pnl(amt, entry, mark) if amt and mark is not None else Fraction(0)
+    realized = engine.kept(account_id, symbol).realized.get(side, 0)
+    sign = 1 if amt > 0 else -1
+    break_even = entry * (1 + sign * engine.fees.taker) if amt else Fraction(0)
+    return {
+        "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": _trim(decimal_text(entry, 8)),
+        "cr": _eight(realized), "up": _trim(decimal_text(unrealized, 8)) if unrealized else "0",
+        "mt": "cross" if isolated_wallet is None else "isolated",
+        "iw": "0" if isolated_wallet is None else fixed(isolated_wallet, 8),
+        "ps": side.value, "ma": inst.margin_asset, "bep": _trim(decimal_text(break_even, 8)),
+    }  # fmt: skip
+
+
+def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
+    position = _position(
+        engine,
+        event.account_id,
+        event.symbol,
+        event.position_amt,
+        event.entry,
+        event.isolated_wallet,
+        event.position_side,
+    )
+    head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
+    if engine.market is Market.CM:
+        head["i"] = alias
+    wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
+    rows = [position] + [
+        _position(engine, event.account_id, event.symbol, 0, Fraction(0), event.isolated_wallet, side)
+        for side in event.flat_sides
+    ]
+    head["a"] = {
+        "B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": "0"}], "P": rows, "m": event.reason,
+    }  # fmt: skip
+    return _encode(head)
+
+
+def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
+    """A balance (part 4 §3.4): ``B``, ``P`` (``[]``, or the isolated position a funding fee
+    was paid from), ``S`` (funding only), then ``m``: a funding fee, a clearance fee, a
+    transfer."""
+    wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
+    # a transfer's E is T + 1, as captured (part 4 §5, "Transfer in/out")
+    sent = event.time_ms + 1 if event.reason in ("DEPOSIT", "WITHDRAW") else event.time_ms
+    head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": sent}
+    if engine.market is Market.CM:
+        head["i"] = alias
+    change = _trim(fixed(event.change, 8))
+    a: dict[str, Any] = {"B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": change}]}
+    for asset, more_wallet, more_change, more_cross in event.more:  # an exchange's other asset
+        a["B"].append({"a": asset, "wb": fixed(more_wallet, 8), "cw": fixed(more_cross, 8),
+                       "bc": _trim(fixed(more_change, 8))})  # fmt: skip
+    a["P"] = []
+    if event.isolated is not None:
+        amt, entry, isolated_wallet = event.isolated
+        shown = _position(
+            engine, event.account_id, event.symbol, amt, entry, isolated_wallet, event.position_side
+        )
+        a["P"] = [shown]
+    if event.reason == "FUNDING_FEE":
+        a["S"] = event.symbol
+    a["m"] = event.reason
+    head["a"] = a
+    return _encode(head)
+
+
+def _margin_call(engine: Engine, event: MarginCall, alias: str) -> bytes:
+    """Part 4 §3.6: ``E`` first, no ``T``; COIN-M's ``i`` after ``E``."""
+    head: dict[str, Any] = {"e": "MARGIN_CALL", "E": event.time_ms}
+    if engine.market is Market.CM:
+        head["i"] = alias
+    if event.cross_wallet is not None:  # only for a crossed position's call (part 4 §3.6)
+        head["cw"] = fixed(event.cross_wallet, 8)
+    kind, iw = ("CROSSED", "0")
+    if event.cross_wallet is None:
+        kind, iw = "ISOLATED", fixed(event.isolated_wallet, 8)
+    rows = []
+    for symbol, side, amt, mark, unrealized, maint in event.positions:
+        inst = engine.instruments[symbol]
+        rows.append({
+            "s": symbol, "ps": side.value, "pa": _trim(fixed(amt, inst.qty_decimals)), "mt": kind, "iw": iw,
+            "mp": _trim(decimal_text(mark, 8)), "up": _signed(unrealized),
+            "mm": _trim(decimal_text(maint, 8)),
+        })  # fmt: skip
+    head["p"] = rows
+    return _encode(head)
+
+
+def _signed(value: Fraction) -> str:
+    """Truncated toward zero at 8 decimals, trailing zeros trimmed."""
+    text = _trim(decimal_text(abs(value), 8))
+    return "-" + text if value < 0 and text != "0" else text

@@ -1,0 +1,314 @@
+"""The account, position and balance answers (part 3 §4.1–§4.3), keys in the order the
+captures show, built as ordered dicts, from the ledger's figures (``ledger.py``).
+
+- ``GET /fapi/v3/account``: totals of USDT (single-asset mode), ``assets`` the USDⓈ-M
+  margin assets, ``positions`` only the symbols with a position or open orders;
+  ``/fapi/v2/account`` adds ``feeTier`` … ``tradeGroupId`` first, ``marginAvailable`` to each
+  asset, and one row per symbol of the market;
+- ``GET /fapi/v3/positionRisk``: active symbols only; ``/fapi/v2/positionRisk`` every symbol
+  (part 3 Unresolved 5), in the 2026 capture's key order;
+- COIN-M ``/dapi/v1/account`` and ``/dapi/v1/positionRisk`` with ``maxQty`` and the coin
+  ``notionalValue``;
+- the balance rows (``balances.py``' structs) with the margin figures.
+
+Amounts are written with 8 decimals, uPnL and notional truncated toward zero;
+``liquidationPrice`` part 3 §7.10's, cross or isolated (``venue/clearing/liquidation.py``);
+``isolatedMargin`` an isolated position's wallet plus its uPnL, ``isolatedWallet`` its
+wallet, both ``"0"`` (v2 ``"0.00000000"``) for a cross one; ``totalMaintMargin`` the cross
+positions' (part 3 §7.8); ``breakEvenPrice`` is the entry
+moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Account, Balance
+from tickerplant.venue.clearing.liquidation import liquidation_price
+from tickerplant.venue.domain.contract import toward_zero
+from tickerplant.venue.domain.money import format_amount
+from tickerplant.venue.domain.orders import PositionSide
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.ledger.collateral import asset_price
+from tickerplant.venue.ledger.ledger import Figures, Ledger, SymbolFigures
+from tickerplant.venue.payloads.balances import CmBalance, UmBalance
+from tickerplant.venue.payloads.order_payloads import decimal_text
+
+__all__ = ["account", "balance", "position_risk"]
+
+
+def _amount(value: Fraction) -> str:
+    return format_amount(toward_zero(value))
+
+
+def _isolated_margin(sf: SymbolFigures) -> str:
+    """``isolatedMargin``: the wallet plus ``unRealizedProfit`` as written (each at 8 decimals,
+    uPnL toward zero), so that the row's three figures add up to the unit, as Binance's do
+    (part 3 §4.3); 0 for a cross position."""
+    if not sf.isolated:
+        return _amount(Fraction(0))
+    return format_amount(sf.position.isolated_wallet + toward_zero(sf.unrealized))
+
+
+def _entry(value: Fraction) -> str:
+    if not value:
+        return "0.0"
+    text = decimal_text(value, 8).rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def _assets(engine: Engine, balances: Sequence[Balance], coins: Sequence[str]) -> list[tuple[str, int]]:
+    """(asset, updateTime) of the wallet's assets in the balance answer's order."""
+    held = {b.asset: b.update_ms for b in balances if b.wallet is engine.market}
+    listed = UM_MARGIN_ASSETS if engine.market is Market.UM else tuple(dict.fromkeys(coins))
+    return [(a, held.get(a, 0)) for a in [*listed, *sorted(set(held) - set(listed))]]
+
+
+def _pool_share(engine: Engine, pool: Figures | None, asset: str, f: Figures) -> Figures:
+    """``asset``'s figures, in Multi-Assets mode (``pool``: ``Engine.margin_figures``, made
+    once per answer) its available and withdrawable amounts the pool's in that asset
+    (``collateral.py``): the pool over the asset's price, the most to withdraw never more
+    than the asset's own wallet."""
+    if pool is None:
+        return f
+    price = asset_price(asset, engine.mark)
+    if not price:  # no price yet: nothing of the pool can be told in it
+        return f._replace(shared=(Fraction(0), Fraction(0)))
+    withdraw = min(max(Fraction(0), Fraction(f.wallet, 10**8)), pool.max_withdraw / price)
+    return f._replace(shared=(pool.available / price, withdraw))
+
+
+def _pool(engine: Engine, ledger: Ledger) -> Figures | None:
+    """The account's Multi-Assets pool (None in single-asset mode)."""
+    return engine.margin_figures(ledger, "USDT") if ledger.multi_assets else None
+
+
+def _asset_row(asset: str, f: Figures, updated: int, *, um: bool, v2: bool) -> dict[str, Any]:
+    wallet = format_amount(f.wallet)
+    im = f.position_im + f.open_order_im
+    row: dict[str, Any] = {"asset": asset, "walletBalance": wallet, "unrealizedProfit": _amount(f.unrealized)}
+    row |= {
+        "marginBalance": _amount(f.margin_balance),
+        "maintMargin": _amount(f.maint),
+        "initialMargin": _amount(im),
+    }
+    row |= {
+        "positionInitialMargin": _amount(f.position_im),
+        "openOrderInitialMargin": _amount(f.open_order_im),
+    }
+    if not um:
+        row["maxWithdrawAmount"] = _amount(f.max_withdraw)
+    row |= {
+        "crossWalletBalance": format_amount(f.cross_wallet),
+        "crossUnPnl": _amount(f.cross_unrealized),
+        "availableBalance": _amount(f.available),
+    }
+    if um:
+        row["maxWithdrawAmount"] = _amount(f.max_withdraw)
+    if v2:
+        row["marginAvailable"] = True
+    row["updateTime"] = updated
+    return row
+
+
+def _symbol_figures(
+    engine: Engine, account_id: int, symbols: Sequence[str], *, every: bool
+) -> list[SymbolFigures]:
+    """A row per symbol and position side. One-way mode: ``BOTH``. Hedge mode: ``every``
+    (the reads that list every symbol) ``BOTH``, ``LONG`` and ``SHORT``, as part 3 §4.2–§4.3
+    say of them; else the sides holding a position or open orders."""
+    ledger = engine.ledger(account_id)
+    found = []
+    for symbol in symbols:
+        mark = engine.mark(symbol)
+        contract, at = engine.contracts[symbol], mark if mark is not None else Fraction(0)
+        if not ledger.hedge:
+            found.append(ledger.symbol_figures(contract, at))
+            continue
+        orders = ledger.open_orders.get(symbol, {}).values()
+        for side in (PositionSide.BOTH, *ledger.sides()):
+            held = ledger.positions.get((symbol, side))
+            if every or (held is not None and held.amt) or any(o.position_side is side for o in orders):
+                found.append(ledger.symbol_figures(contract, at, side))
+    return found
+
+
+def account(
+    engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str], *, v2: bool
+) -> Any:
+    um = engine.market is Market.UM
+    rows = []
+    usdt: Figures | None = None
+    ledger = engine.ledger(who.account_id)
+    pool = _pool(engine, ledger)
+    for asset, updated in _assets(engine, balances, coins):
+        f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
+        usdt = f if asset == "USDT" else usdt
+        rows.append(_asset_row(asset, f, updated, um=um, v2=v2 or not um))
+    if pool is not None:  # the totals are the pool's, in USD (part 3 §4.2)
+        usdt = pool
+    every = v2 or not um
+    symbols = list(engine.instruments) if every else ledger.active_symbols()
+    figures = _symbol_figures(engine, who.account_id, symbols, every=every)
+    positions = [_account_position(engine, sf, v2=every) for sf in figures]
+    if not um:
+        return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0,
+                "assets": rows, "positions": positions}  # fmt: skip
+    f = usdt or Figures(0, Fraction(0), Fraction(0), Fraction(0), Fraction(0))
+    wallet = format_amount(f.wallet)
+    body: dict[str, Any] = {}
+    if v2:
+        body = {"feeTier": 0, "feeBurn": False, "canTrade": True, "canDeposit": True, "canWithdraw": True,
+                "updateTime": 0, "multiAssetsMargin": ledger.multi_assets, "tradeGroupId": -1}  # fmt: skip
+    body |= {
+        "totalInitialMargin": _amount(f.position_im + f.open_order_im),
+        "totalMaintMargin": _amount(f.cross_maint),
+        "totalWalletBalance": wallet, "totalUnrealizedProfit": _amount(f.unrealized),
+        "totalMarginBalance": _amount(f.margin_balance), "totalPositionInitialMargin": _amount(f.position_im),
+        "totalOpenOrderInitialMargin": _amount(f.open_order_im),
+        "totalCrossWalletBalance": format_amount(f.cross_wallet),
+        "totalCrossUnPnl": _amount(f.cross_unrealized), "availableBalance": _amount(f.available),
+        "maxWithdrawAmount": _amount(f.max_withdraw), "assets": rows, "positions": positions,
+    }  # fmt: skip
+    return body
+
+
+def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[str, Any]:
+    contract = engine.contracts[sf.symbol]
+    qty = fixed(sf.position.amt, contract.inst.qty_decimals)
+    if engine.market is Market.CM:
+        return {
+            "symbol": sf.symbol, "initialMargin": _amount(sf.position_im + sf.open_order_im),
+            "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
+            "positionInitialMargin": _amount(sf.position_im),
+            "openOrderInitialMargin": _amount(sf.open_order_im), "leverage": str(sf.leverage),
+            "isolated": sf.isolated, "positionSide": sf.side.value, "entryPrice": _entry(sf.position.entry),
+            "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional),
+            "isolatedWallet": _wallet(sf), "updateTime": sf.position.update_ms, "positionAmt": qty,
+            "breakEvenPrice": _entry(_break_even(engine, sf)),
+        }  # fmt: skip
+    if not v2:
+        return {
+            "symbol": sf.symbol, "positionSide": sf.side.value, "positionAmt": qty,
+            "unrealizedProfit": _amount(sf.unrealized),
+            "isolatedMargin": _isolated_margin(sf), "notional": _amount(sf.notional),
+            "isolatedWallet": _wallet(sf),
+            "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
+            "updateTime": sf.position.update_ms,
+        }  # fmt: skip
+    return {
+        "symbol": sf.symbol, "initialMargin": _amount(sf.position_im + sf.open_order_im),
+        "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
+        "positionInitialMargin": _amount(sf.position_im), "openOrderInitialMargin": _amount(sf.open_order_im),
+        "leverage": str(sf.leverage), "isolated": sf.isolated, "entryPrice": _entry(sf.position.entry),
+        "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional),
+        "askNotional": _amount(sf.ask_notional), "positionSide": sf.side.value, "positionAmt": qty,
+        "updateTime": sf.position.update_ms,
+    }  # fmt: skip
+
+
+def _wallet(sf: SymbolFigures) -> str:
+    """``isolatedWallet``: ``"0"`` for a cross position, as the captures write it."""
+    return format_amount(sf.position.isolated_wallet) if sf.isolated else "0"
+
+
+def _break_even(engine: Engine, sf: SymbolFigures) -> Fraction:
+    if not sf.position.amt:
+        return Fraction(0)
+    side = 1 if sf.position.amt > 0 else -1
+    return sf.position.entry * (1 + side * engine.fees.taker)
+
+
+def position_risk(
+    engine: Engine, account_id: int, symbol: str | None, *, v3: bool, pair: str = "", margin_asset: str = "",
+    now_ms: int | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``symbol`` (USDⓈ-M); COIN-M's ``pair`` and ``marginAsset`` narrow every symbol to
+    those of the pair and of the coin (part 3 §2.2). ``adl``/``adlQuantile``: the ADL
+    queue's quantile in the 30 s window of ``now_ms`` (``venue/risk/adl.py``; None: the last made)."""
+    ledger = engine.ledger(account_id)
+    if symbol:
+        symbols = [engine.symbol(symbol).symbol]
+    else:
+        symbols = ledger.active_symbols() if v3 else list(engine.instruments)
+    if pair or margin_asset:
+        symbols = [
+            s for s in symbols
+            if (not pair or engine.instruments[s].pair == pair.upper())
+            and (not margin_asset or engine.instruments[s].margin_asset == margin_asset.upper())
+        ]  # fmt: skip
+    if v3:
+        symbols = [s for s in symbols if s in ledger.active_symbols()]
+    rows = []
+    for sf in _symbol_figures(engine, account_id, symbols, every=not v3):
+        contract = engine.contracts[sf.symbol]
+        inst = contract.inst
+        qty = fixed(sf.position.amt, inst.qty_decimals)
+        mark = decimal_text(sf.mark, 8)
+        isolated = sf.isolated
+        liq = _trim_zeros(decimal_text(liquidation_price(engine, ledger, sf.symbol, sf.side), 8))
+        common: dict[str, Any] = {"symbol": sf.symbol}
+        if v3:
+            rows.append(common | {
+                "positionSide": sf.side.value, "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
+                "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
+                "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
+                "isolatedMargin": _isolated_margin(sf) if isolated else "0",
+                "notional": _amount(sf.notional), "marginAsset": inst.margin_asset,
+                "isolatedWallet": _wallet(sf),
+                "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
+                "positionInitialMargin": _amount(sf.position_im),
+                "openOrderInitialMargin": _amount(sf.open_order_im),
+                "adl": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms),
+                "bidNotional": _amount(sf.bid_notional), "askNotional": _amount(sf.ask_notional),
+                "updateTime": sf.position.update_ms,
+            })  # fmt: skip
+            continue
+        row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry(sf.position.entry)}
+        if engine.market is Market.UM:
+            row["breakEvenPrice"] = _entry(_break_even(engine, sf))
+        row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
+                "leverage": str(sf.leverage)}  # fmt: skip
+        cap = str(contract.max_notional(sf.leverage))
+        row |= {"maxNotionalValue": cap} if engine.market is Market.UM else {"maxQty": cap}
+        row |= {"marginType": "isolated" if isolated else "cross",
+                "isolatedMargin": _isolated_margin(sf),
+                "isAutoAddMargin": "false", "positionSide": sf.side.value}  # fmt: skip
+        if engine.market is Market.UM:
+            row |= {"notional": _amount(sf.notional), "isolatedWallet": _wallet(sf),
+                    "updateTime": sf.position.update_ms,
+                    "isolated": isolated,
+                    "adlQuantile": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms)}  # fmt: skip
+        else:
+            row |= {"notionalValue": _amount(sf.notional), "isolatedWallet": _wallet(sf),
+                    "updateTime": sf.position.update_ms,
+                    "breakEvenPrice": _entry(_break_even(engine, sf))}  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str]) -> list[Any]:
+    """The balance answer's rows with the margin figures (part 3 §4.1)."""
+    rows: list[Any] = []
+    pool = _pool(engine, engine.ledger(who.account_id))
+    for asset, updated in _assets(engine, balances, coins):
+        f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
+        wallet, cross = format_amount(f.wallet), format_amount(f.cross_wallet)
+        unrealized = _amount(f.cross_unrealized)  # crossUnPnl (part 3 §4.1)
+        available, withdraw = _amount(f.available), _amount(f.max_withdraw)
+        if engine.market is Market.UM:
+            rows.append(
+                UmBalance(who.alias, asset, wallet, cross, unrealized, available, withdraw, True, updated)
+            )
+        else:
+            rows.append(CmBalance(who.alias, asset, wallet, withdraw, cross, unrealized, available, updated))
+    return rows
+
+
+def _trim_zeros(text: str) -> str:
+    """``"0"`` for no price (part 3 §7.10: flat, or a position no price liquidates)."""
+    return "0" if not text.strip("0.") else text

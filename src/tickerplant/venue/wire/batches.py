@@ -1,0 +1,81 @@
+"""The batch endpoints' lists (trading spec part 2 §7): ``batchOrders`` (a JSON array of at
+most 5 orders or modifications, in the query or the form body), ``orderIdList`` and
+``origClientOrderIdList`` (at most 10).
+
+Parsed tolerantly, as the spec asks: whitespace anywhere, numbers or strings for decimals,
+and Python's ``True``/``False`` for booleans (python-binance builds the array from a Python
+``repr``); a ``null`` value is as if not sent (``-1102``'s "was not sent, was empty/null", and
+as the WebSocket API reads its params), not the text ``None``. Each element is run alone, in
+the input's order; a refused one is its ``{"code":…,"msg":…}`` in its place, and the call
+answers 200 (§7).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.venue.domain.order_params import refused
+
+__all__ = ["MAX_BATCH", "MAX_CANCELS", "each", "elements", "id_list"]
+
+MAX_BATCH = 5
+MAX_CANCELS = 10
+_PYTHON_BOOL = re.compile(r'(?<![\w"])(True|False)(?![\w"])')
+
+
+def elements(params: Mapping[str, str], *, modifying: bool) -> list[dict[str, str]]:
+    """The orders of ``batchOrders``, each as a request's parameters (names in lower case,
+    values as text)."""
+    text = params.get("batchorders")
+    if not text:
+        raise mandatory("batchOrders")
+    try:
+        found = msgspec.json.decode(_PYTHON_BOOL.sub(lambda m: m.group(1).lower(), text))
+    except msgspec.DecodeError:
+        found = None
+    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+        raise refused(-1130, "Data sent for parameter 'batchOrders' is not valid.")
+    if not 0 < len(found) <= MAX_BATCH:
+        what = "modify" if modifying else "place"
+        raise refused(-4082, f"Invalid number of batch {what} orders.")
+    return [{str(name).lower(): _text(v) for name, v in item.items() if v is not None} for item in found]
+
+
+def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:
+    """``orderIdList`` (integers) or ``origClientOrderIdList`` (strings); None if absent."""
+    text = params.get(name.lower())
+    if text is None:
+        return None
+    try:
+        found = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        found = None
+    wanted = int if name == "orderIdList" else str
+    if not isinstance(found, list) or not all(type(i) is wanted for i in found) or len(found) > MAX_CANCELS:
+        raise refused(-1130, f"Data sent for parameter '{name}' is not valid.")
+    return found
+
+
+def each(items: list[dict[str, str]], run: Callable[[dict[str, str]], Any]) -> list[Any]:
+    """``run`` each element; a refusal answers in its place."""
+    answers: list[Any] = []
+    for item in items:
+        try:
+            answers.append(run(item))
+        except RequestRefused as refusal:
+            answers.append({"code": refusal.code, "msg": refusal.msg})
+    return answers
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return str(value)
