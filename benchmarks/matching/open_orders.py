@@ -13,6 +13,7 @@ from fractions import Fraction
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.units import fixed
 from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 from .parts import T0, Counting, Deposits
 
@@ -62,9 +63,9 @@ def run_open_orders(pairs: int) -> tuple[float, float, int]:
         started = time.perf_counter()
         for _ in range(pairs):
             now += 60  # within the order-rate limits
-            placed = engine.place(1, _limit(placing, 0), now).order
+            placed = new_order(engine, 1, _limit(placing, 0), now).order
             assert placed is not None
-            engine.cancel(1, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, now)
+            cancel_order(engine, 1, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, now)
         return (time.perf_counter() - started) / pairs * 1e6
 
     alone = place_and_cancel()
@@ -72,7 +73,7 @@ def run_open_orders(pairs: int) -> tuple[float, float, int]:
         if inst is not placing:
             for below in range(200):
                 now += 60
-                engine.place(1, _limit(inst, below), now)
+                new_order(engine, 1, _limit(inst, below), now)
     engine.outbox.take()
     full = sum(len(orders) for orders in engine.ledger(1).open_orders.values())
     return alone, place_and_cancel(), full

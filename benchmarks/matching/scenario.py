@@ -33,6 +33,7 @@ from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 from ..harness.report import Target, verdict
 from .floor import BareBook
@@ -94,7 +95,7 @@ def run_venue(made: list[Command], accounts: int, journal: object) -> float:
         try:
             if kind == "gtc":
                 price = MID - 100 - 100 * arg if side == 0 else MID + 100 * arg
-                placed = engine.place(account, {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT",
+                placed = new_order(engine, account, {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT",
                                                 "timeinforce": "GTC", "quantity": "0.001",
                                                 "price": f"{price / 100:.2f}"}, now)  # fmt: skip
                 assert placed.order is not None
@@ -103,14 +104,14 @@ def run_venue(made: list[Command], accounts: int, journal: object) -> float:
                 price = MID + 300 if side == 0 else MID - 400
                 ioc = {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT", "timeinforce": "IOC",
                        "quantity": "0.002", "price": f"{price / 100:.2f}"}  # fmt: skip
-                engine.place(account, ioc, now)
+                new_order(engine, account, ioc, now)
             else:
                 found = resting[arg] if arg < len(resting) else None
                 if found is None:
                     continue
                 owner, order_id, own_side = found
                 if kind == "cancel":
-                    engine.cancel(owner, {"symbol": "BTCUSDT", "orderid": str(order_id)}, now)
+                    cancel_order(engine, owner, {"symbol": "BTCUSDT", "orderid": str(order_id)}, now)
                     resting[arg] = None
                 else:
                     step = 1 + (now % 20)
@@ -179,7 +180,7 @@ def run_trades(accounts: int, trades: int = 2000, per_account: int = 10) -> tupl
             price = MID - 100 - 100 * step if buy else MID + 100 * step
             params = {"symbol": "BTCUSDT", "side": "BUY" if buy else "SELL", "type": "LIMIT",
                       "timeinforce": "GTC", "quantity": "0.001", "price": f"{price / 100:.2f}"}  # fmt: skip
-            engine.place(account, params, now)
+            new_order(engine, account, params, now)
     engine.outbox.take()
     made = []
     for n in range(trades):

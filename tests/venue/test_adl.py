@@ -20,6 +20,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.settings import set_dual_side, set_margin_type, set_multi_assets
 from tickerplant.venue.risk.adl import ADL_WINDOW_MS, adl_quantile, leverage_pnl, quantile
 from tickerplant.venue.wire.account_payloads import position_risk
+from tickerplant.venue.wire.order_entry import new_order
 
 CAROL, DAVE = 3, 4
 FUNDS = {ALICE: "10000", BOB: "10", CAROL: "1000", DAVE: "50"}
@@ -44,7 +45,7 @@ def reads(account: int, **params: str) -> Any:
 
 
 def buy(engine: Engine, account: int, qty: str, **more: str) -> None:
-    engine.place(account, order(type="MARKET", quantity=qty, timeinforce="", **more), NOW)
+    new_order(engine, account, order(type="MARKET", quantity=qty, timeinforce="", **more), NOW)
 
 
 def test_leverage_pnl_is_binances_formula_by_hand() -> None:
@@ -66,7 +67,7 @@ def test_longs_are_ranked_together_by_leverage_pnl_and_a_losing_short_is_last(
     buy(engine, ALICE, "0.500")  # LeveragePnL at 61 000: 500/9985 × 122/10485 ≈ 0.00058
     buy(engine, CAROL, "0.100")  # 100/997 × 24.4/1097 ≈ 0.00223
     buy(engine, DAVE, "0.010")  # 10/49.7 × 2.44/59.7 ≈ 0.00822
-    engine.place(BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # a short
+    new_order(engine, BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # a short
     book.marks["BTCUSDT"] = Fraction(61000)
     at = NOW + 1
     shown = {a: adl_quantile(engine, reads(a), at) for a in (ALICE, BOB, CAROL, DAVE)}
@@ -104,7 +105,7 @@ def test_hedge_cross_shows_one_value_for_both_sides_under_hedge_and_isolated_its
     set_dual_side(engine, CAROL, True)
     set_margin_type(engine, CAROL, "BTCUSDT", "ISOLATED")
     buy(engine, ALICE, "0.500", positionSide="LONG")
-    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.100", timeinforce="", positionSide="SHORT"), NOW)
+    new_order(engine, ALICE, order(side="SELL", type="MARKET", quantity="0.100", timeinforce="", positionSide="SHORT"), NOW)
     buy(engine, CAROL, "0.100", positionSide="LONG")
     book.marks["BTCUSDT"] = Fraction(61000)
     # Alice: 500 − 100 of uPnL together, ranked with the longs (the larger side); Carol's

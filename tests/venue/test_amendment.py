@@ -14,10 +14,11 @@ from tickerplant.venue.domain.orders import OrderStatus
 from tickerplant.venue.engine.amendment import amendments, modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.wire import batches
+from tickerplant.venue.wire.order_entry import new_order
 
 
 def rest(engine: Engine, **params: str) -> int:  # noqa: F811
-    placed = engine.place(ALICE, order(**params), NOW)
+    placed = new_order(engine, ALICE, order(**params), NOW)
     assert placed.order is not None and placed.order.status is OrderStatus.NEW
     engine.outbox.take()
     return placed.order.order_id

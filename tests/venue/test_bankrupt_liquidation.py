@@ -23,6 +23,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.settings import set_dual_side, set_margin_type
 from tickerplant.venue.payloads.order_payloads import trade
 from tickerplant.venue.wire.account_reads import income
+from tickerplant.venue.wire.order_entry import new_order
 
 
 @pytest.fixture
@@ -102,8 +103,8 @@ def test_a_hedged_account_closes_its_profitable_side_first(engine: Engine, book:
     until the short's profit came in; the short goes first."""
     set_dual_side(engine, ALICE, True)
     book.asks = [(6_000_000, 5000)]
-    engine.place(ALICE, order(type="MARKET", timeinforce="", positionside="LONG", quantity="1.000"), NOW)
-    engine.place(ALICE, order(type="MARKET", timeinforce="", side="SELL", positionside="SHORT", quantity="0.500"), NOW)
+    new_order(engine, ALICE, order(type="MARKET", timeinforce="", positionside="LONG", quantity="1.000"), NOW)
+    new_order(engine, ALICE, order(type="MARKET", timeinforce="", side="SELL", positionside="SHORT", quantity="0.500"), NOW)
     # 10 000 − 30 − 14.99975 (the short sold 0.5 at 59 999)
     assert wallet(engine, ALICE) == Fraction("9955.00025")
     book.bids, book.asks = [(3_000_000, 5000)], [(4_003_000, 5000)]  # the long's sale: none above its price

@@ -78,14 +78,14 @@ def test_one_algo_orders_failure_triggers_the_others_all_the_same(monkeypatch: p
     alices, _ = algos.place(ALICE, stop, NOW)
     bobs, _ = algos.place(BOB, stop, NOW)
     engine.outbox.take()
-    real_place = engine.place
+    real_apply = engine.apply
 
-    def place(account_id: int, *args: Any, **kwargs: Any) -> Any:
-        if account_id == ALICE:
+    def apply(command: Any, *args: Any, **kwargs: Any) -> Any:
+        if command.account_id == ALICE:
             raise RuntimeError("alice's state")
-        return real_place(account_id, *args, **kwargs)
+        return real_apply(command, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "place", place)
+    monkeypatch.setattr(engine, "apply", apply)
     book.marks["BTCUSDT"] = Fraction(61000)
     with pytest.raises(RuntimeError, match="alice's state"):
         algos.observe([], NOW + 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
+from functools import partial
 
 import msgspec
 import pytest
@@ -21,6 +22,7 @@ from tickerplant.venue.engine import history
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 NOW = 1_790_000_000_000
 ALICE, BOB = 1, 2
@@ -93,25 +95,25 @@ def refusal(call: object, *args: object, **kwargs: object) -> tuple[int, str]:
 def test_a_resting_order_has_identity_and_is_journaled_before_the_answer(
     engine: Engine, journal: Kept
 ) -> None:
-    placed = engine.place(ALICE, order(quantity="0.010", price="59000"), NOW)
+    placed = new_order(engine, ALICE, order(quantity="0.010", price="59000"), NOW)
     assert placed.order is not None and placed.ack is not None
     first = placed.order
     one = engine.first_order_ids["BTCUSDT"]  # the symbol's first id, drawn from the seed (venue/domain/ids.py)
     assert (first.order_id, first.status, len(first.client_order_id)) == (one, OrderStatus.NEW, 22)
     assert first.client_order_id.isalnum()
-    second = engine.place(
+    second = new_order(engine,
         ALICE, order(quantity="0.010", price="59000", newClientOrderId="x-Cb7ytekJabc"), NOW
     ).order
     assert second is not None and (second.order_id, second.client_order_id) == (one + 1, "x-Cb7ytekJabc")
     assert [b.orders[0].order_id for b in journal.batches] == [one, one + 1]
     # unique among the account's open orders only
-    assert refusal(engine.place, ALICE, order(quantity="0.010", price="59000", newClientOrderId="x-Cb7ytekJabc"), NOW) == (
+    assert refusal(partial(new_order, engine), ALICE, order(quantity="0.010", price="59000", newClientOrderId="x-Cb7ytekJabc"), NOW) == (
         -4116, "clientOrderId is duplicated")  # fmt: skip
-    assert engine.place(
+    assert new_order(engine,
         BOB, order(quantity="0.001", price="59000", newClientOrderId="x-Cb7ytekJabc"), NOW
     ).order
-    engine.cancel(ALICE, {"symbol": "BTCUSDT", "origclientorderid": "x-Cb7ytekJabc"}, NOW + 1)
-    again = engine.place(
+    cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "origclientorderid": "x-Cb7ytekJabc"}, NOW + 1)
+    again = new_order(engine,
         ALICE, order(quantity="0.010", price="59000", newClientOrderId="x-Cb7ytekJabc"), NOW + 2
     )
     assert again.order is not None and again.order.order_id == one + 3  # ids per symbol, across accounts
@@ -124,15 +126,15 @@ def test_a_client_id_finds_the_latest_order_holding_it(engine: Engine) -> None:
     def query(symbol: str = "BTCUSDT") -> int:
         return history.order(engine, ALICE, {"symbol": symbol, "origclientorderid": "bot-1"}, NOW, open_only=False).order_id
 
-    first = engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="bot-1"), NOW).order
+    first = new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="bot-1"), NOW).order
     assert first is not None and query() == first.order_id
-    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(first.order_id)}, NOW + 1)
-    second = engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="bot-1"), NOW + 2).order
+    cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(first.order_id)}, NOW + 1)
+    second = new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="bot-1"), NOW + 2).order
     assert second is not None and query() == second.order_id  # the open one, not the cancelled
-    engine.cancel(ALICE, {"symbol": "BTCUSDT", "origclientorderid": "bot-1"}, NOW + 3)
+    cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "origclientorderid": "bot-1"}, NOW + 3)
     assert second.status is OrderStatus.CANCELED and first.status is OrderStatus.CANCELED
     assert query() == second.order_id  # both closed: the newest
-    other = engine.place(ALICE, order(symbol="ETHUSDT", quantity="0.010", price="3000", newClientOrderId="bot-1"),
+    other = new_order(engine, ALICE, order(symbol="ETHUSDT", quantity="0.010", price="3000", newClientOrderId="bot-1"),
                          NOW + 4).order  # fmt: skip
     assert other is not None and query("ETHUSDT") == other.order_id
     assert query() == second.order_id  # an open one on another symbol does not stand in
@@ -144,16 +146,16 @@ def test_a_client_id_a_liquidation_shares_finds_the_liquidation(engine: Engine, 
     set_dual_side(engine, ALICE, True)
     set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED", NOW)
     set_leverage(engine, ALICE, "BTCUSDT", 50, NOW)
-    engine.place(ALICE, order(type="MARKET", quantity="0.500", positionSide="LONG", timeinforce=""), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500", positionSide="LONG", timeinforce=""), NOW)
     cid = f"autoclose-{NOW + 5000}{1:06d}"  # the liquidation's id at NOW + 5000
-    mine = engine.place(ALICE, order(side="SELL", quantity="0.010", price="61000", positionSide="SHORT",
+    mine = new_order(engine, ALICE, order(side="SELL", quantity="0.010", price="61000", positionSide="SHORT",
                                      newClientOrderId=cid), NOW + 1).order  # fmt: skip
     book.marks["BTCUSDT"] = Fraction(58000)
     check(engine, "BTCUSDT", NOW + 5000)
     assert mine is not None and mine.status is OrderStatus.NEW  # the other side's: not cancelled
     found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW, open_only=False)
     assert found.order_id > mine.order_id and found.status is OrderStatus.FILLED
-    assert refusal(engine.cancel, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW + 5001)[0] == -2011
+    assert refusal(partial(cancel_order, engine), ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW + 5001)[0] == -2011
 
 def test_the_checks_of_part_2_section_8(engine: Engine) -> None:
     cases = [
@@ -188,13 +190,13 @@ def test_the_checks_of_part_2_section_8(engine: Engine) -> None:
         (order(quantity="100", price="59000"), -2019, "Margin is insufficient."),
     ]  # fmt: skip
     for params, code, msg in cases:
-        assert refusal(engine.place, ALICE, params, NOW) == (code, msg), params
-    assert engine.place(ALICE, order(quantity="0.0100", price="59000.00"), NOW).order  # exact extra zeros
-    assert engine.place(ALICE, order(quantity="0.010", price="59000", closePosition="false"), NOW).order
+        assert refusal(partial(new_order, engine), ALICE, params, NOW) == (code, msg), params
+    assert new_order(engine, ALICE, order(quantity="0.0100", price="59000.00"), NOW).order  # exact extra zeros
+    assert new_order(engine, ALICE, order(quantity="0.010", price="59000", closePosition="false"), NOW).order
 
 
 def test_a_taker_walks_the_levels_and_settles_fees_pnl_and_wallet(engine: Engine) -> None:
-    placed = engine.place(ALICE, order(type="MARKET", quantity="2.000"), NOW)
+    placed = new_order(engine, ALICE, order(type="MARKET", quantity="2.000"), NOW)
     filled = placed.order
     assert filled is not None and placed.ack is not None
     assert placed.ack.status is OrderStatus.NEW and placed.ack.executed_qty == 0  # ACK: as accepted
@@ -211,16 +213,16 @@ def test_a_taker_walks_the_levels_and_settles_fees_pnl_and_wallet(engine: Engine
     assert (figures.unrealized, figures.position_im) == (Fraction(-1), Fraction(6000))
     assert figures.available == Fraction(99399995, 10**4) - 1 - 6000
     # sell 1 at the bid 59999: realized (59999 − 60000.5) × 1 = −1.5, fee 29.9995
-    engine.place(ALICE, order(type="MARKET", side="SELL", quantity="1.000", reduceOnly="true"), NOW + 1)
+    new_order(engine, ALICE, order(type="MARKET", side="SELL", quantity="1.000", reduceOnly="true"), NOW + 1)
     last = engine.fills(ALICE, "BTCUSDT")[-1]
     assert (last.realized_pnl, last.commission) == (-parse_amount("1.5"), parse_amount("29.9995"))
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 1000
 
 
 def test_ioc_expires_its_rest_and_a_reduce_only_order_is_capped(engine: Engine) -> None:
-    ioc = engine.place(ALICE, order(quantity="1.500", price="60000", timeinforce="IOC"), NOW).order
+    ioc = new_order(engine, ALICE, order(quantity="1.500", price="60000", timeinforce="IOC"), NOW).order
     assert ioc is not None and (ioc.status, ioc.executed_qty) == (OrderStatus.EXPIRED, 1000)
-    capped = engine.place(
+    capped = new_order(engine,
         ALICE, order(type="MARKET", side="SELL", quantity="3.000", reduceOnly="true"), NOW
     ).order
     assert capped is not None and capped.executed_qty == 1000 and capped.status is OrderStatus.EXPIRED
@@ -231,7 +233,7 @@ def test_a_resting_order_fills_as_maker_when_trades_reach_it(
     engine: Engine, book: Book, journal: Kept
 ) -> None:
     book.bids = [(5_999_900, 1000), (5_999_800, 2000)]
-    resting = engine.place(ALICE, order(quantity="1.000", price="59999"), NOW).order
+    resting = new_order(engine, ALICE, order(quantity="1.000", price="59999"), NOW).order
     assert resting is not None and resting.queue_ahead == 1000  # behind the level's 1.000
 
     def trade(price: str, qty: str, buyer_is_maker: bool) -> StreamMessage:
@@ -260,14 +262,14 @@ def test_a_resting_order_fills_as_maker_when_trades_reach_it(
 
 
 def test_cancel_query_and_isolation_between_accounts(engine: Engine) -> None:
-    placed = engine.place(ALICE, order(quantity="0.010", price="59000"), NOW).order
+    placed = new_order(engine, ALICE, order(quantity="0.010", price="59000"), NOW).order
     assert placed is not None
     ref = {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}
     assert refusal(history.order, engine, BOB, ref, NOW, open_only=False) == (-2013, "Order does not exist.")
-    assert refusal(engine.cancel, BOB, ref, NOW) == (-2011, "Unknown order sent.")
+    assert refusal(partial(cancel_order, engine), BOB, ref, NOW) == (-2011, "Unknown order sent.")
     assert history.order(engine, ALICE, ref, NOW, open_only=False) is placed
-    assert engine.cancel(ALICE, ref, NOW + 5).status is OrderStatus.CANCELED
-    assert refusal(engine.cancel, ALICE, ref, NOW) == (-2011, "Unknown order sent.")
+    assert cancel_order(engine, ALICE, ref, NOW + 5).status is OrderStatus.CANCELED
+    assert refusal(partial(cancel_order, engine), ALICE, ref, NOW) == (-2011, "Unknown order sent.")
     assert refusal(history.order, engine, ALICE, ref, NOW, open_only=True) == (-2013, "Order does not exist.")
     assert refusal(history.order, engine, ALICE, {"symbol": "BTCUSDT"}, NOW, open_only=False) == (
         -1102, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")  # fmt: skip
@@ -290,18 +292,18 @@ def test_settings(engine: Engine) -> None:
 
 def test_order_count_limits(engine: Engine) -> None:
     for _ in range(300):  # each cancelled: MAX_NUM_ORDERS is not what stops them
-        placed = engine.place(ALICE, order(quantity="0.001", price="59000"), NOW)
+        placed = new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW)
         assert placed.order is not None
-        engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order.order_id)}, NOW)
+        cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order.order_id)}, NOW)
     assert placed.counts == [("X-MBX-ORDER-COUNT-10S", 300), ("X-MBX-ORDER-COUNT-1M", 300)]
-    assert refusal(engine.place, ALICE, order(quantity="0.001", price="59000"), NOW) == (
+    assert refusal(partial(new_order, engine), ALICE, order(quantity="0.001", price="59000"), NOW) == (
         -1015, "Too many new orders; current limit is 300 orders per TEN_SECONDS.")  # fmt: skip
-    assert engine.place(ALICE, order(quantity="0.001", price="59000"), NOW + 10_000).counts[0] == (
+    assert new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW + 10_000).counts[0] == (
         "X-MBX-ORDER-COUNT-10S", 1)  # fmt: skip
 
 
 def test_lowering_the_leverage_past_the_margin_is_refused(engine: Engine) -> None:
-    engine.place(BOB, order(type="MARKET", timeinforce="", quantity="0.003"), NOW)  # 10 USDT: 180 at 20×
+    new_order(engine, BOB, order(type="MARKET", timeinforce="", quantity="0.003"), NOW)  # 10 USDT: 180 at 20×
     text = "Leverage is smaller than permitted: insufficient margin balance."
     assert refusal(set_leverage, engine, BOB, "BTCUSDT", 1) == (-2028, text)  # 180 of margin at 1×
     assert engine.ledger(BOB).leverage_of(engine.contracts["BTCUSDT"]) == 20  # unchanged

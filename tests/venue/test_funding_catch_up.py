@@ -44,6 +44,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.settings import set_dual_side, set_margin_type
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
+from tickerplant.venue.wire.order_entry import new_order
 
 T1 = next_funding_ms(NOW)  # the first funding time after the positions open
 T2, T3 = T1 + FUNDING_INTERVAL_MS, T1 + 2 * FUNDING_INTERVAL_MS
@@ -74,7 +75,7 @@ def test_the_fundings_missed_are_those_after_the_last_settled_and_each_positions
     engine: Engine, journal: Kept
 ) -> None:
     clock = ManualClock(NOW)
-    engine.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), clock.now_ms())
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), clock.now_ms())
     clock.set(T1 - 1)
     assert missed_fundings(engine, clock.now_ms()) == []  # no funding time has passed
     clock.set(T1 + 5)
@@ -83,7 +84,7 @@ def test_the_fundings_missed_are_those_after_the_last_settled_and_each_positions
     assert fees(engine, ALICE) == [(T1, -305_000_000)]
     assert missed_fundings(engine, clock.now_ms()) == []
     clock.set(T1 + 3_600_000)
-    engine.place(BOB, order(side="SELL", quantity="0.001", price="59999"), clock.now_ms())  # opened after T1
+    new_order(engine, BOB, order(side="SELL", quantity="0.001", price="59999"), clock.now_ms())  # opened after T1
     engine.outbox.take()
     # down across T2 and T3, back 73 s after T3 (older than the live path's minute)
     clock.set(T3 + 73_000)
@@ -115,7 +116,7 @@ def test_the_fundings_missed_are_those_after_the_last_settled_and_each_positions
 
 def test_a_position_opened_after_the_missed_funding_time_is_not_charged(engine: Engine) -> None:
     clock = ManualClock(T1 + 60_000)  # the first position a minute after T1, then down past T2
-    engine.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), clock.now_ms())
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), clock.now_ms())
     clock.set(T2 + 90_000)
     assert missed_fundings(engine, clock.now_ms()) == [Missed("BTCUSDT", T2, T2, 0)]
     catch_up(engine, [event(T1), event(T2)], clock.now_ms())  # T1 before it: held by nobody
@@ -127,7 +128,7 @@ def test_a_restart_settles_what_it_missed_once_and_a_second_restart_nothing(
 ) -> None:
     path, _ = database
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
-    engine.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
     live(engine, event(T1, rate="0.00000000"), T1 + 5)  # settled, charging nothing: no income row
 
     def restarted() -> Engine:
@@ -153,11 +154,11 @@ def test_hedge_sides_and_an_isolated_position_are_settled_as_the_live_path_does(
 ) -> None:
     set_dual_side(engine, ALICE, True)
     hedged = {"type": "MARKET", "timeinforce": ""}
-    engine.place(ALICE, order(quantity="0.500", positionside="LONG", **hedged), NOW)
-    engine.place(ALICE, order(side="SELL", quantity="0.200", positionside="SHORT", **hedged), NOW)
+    new_order(engine, ALICE, order(quantity="0.500", positionside="LONG", **hedged), NOW)
+    new_order(engine, ALICE, order(side="SELL", quantity="0.200", positionside="SHORT", **hedged), NOW)
     isolated = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Kept())
     set_margin_type(isolated, ALICE, "BTCUSDT", "ISOLATED")
-    isolated.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
+    new_order(isolated, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
     position = isolated.ledger(ALICE).position("BTCUSDT")
     before = position.isolated_wallet
     engine.outbox.take()
@@ -178,7 +179,7 @@ def test_hedge_sides_and_an_isolated_position_are_settled_as_the_live_path_does(
 
 def test_the_catch_up_is_bounded_to_the_latest_funding_times() -> None:
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Kept())
-    engine.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
     until = T1 + 400 * 3 * FUNDING_INTERVAL_MS  # a journal 400 days old
     last = until // FUNDING_INTERVAL_MS * FUNDING_INTERVAL_MS
     ((symbol, first, end, left),) = missed_fundings(engine, until)

@@ -27,6 +27,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.account_payloads import position_risk
 from tickerplant.venue.wire.account_reads import force_orders, income
+from tickerplant.venue.wire.order_entry import new_order
 
 MARK = "btcusdt@markState"
 
@@ -58,13 +59,13 @@ def reads(account: int, **params: str) -> Any:
 
 
 def long_half_btc(engine: Engine) -> None:
-    engine.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
     assert wallet(engine, ALICE) == 9985  # 15 commission (§7.12)
 
 
 def test_funding_charges_longs_and_pays_shorts_at_the_published_mark(engine: Engine, journal: Kept) -> None:
     long_half_btc(engine)
-    engine.place(BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # takes the 59 999 bid
+    new_order(engine, BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # takes the 59 999 bid
     bob_before = wallet(engine, BOB)
     engine.outbox.take()
     commits = len(journal.batches)
@@ -113,7 +114,7 @@ def test_coin_m_funding_is_paid_in_the_coin() -> None:
     deposits = Deposits()
     deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("1"), 1)]
     engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(), deposits, Kept())
-    engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
+    new_order(engine, ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
     assert engine.figures(ALICE, "BTC").wallet == 99_990_000  # 0.2 BTC × 0.0005 = 0.0001
     # §7.13: 100 × 100 × (0.004 + 1) / (0.9999 + 100 × 100 / 50 000) = 8 367.36…
     price = liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP")
@@ -141,7 +142,7 @@ def test_margin_call_at_80_percent_once_then_liquidation_through_the_book(
     engine: Engine, book: Book, journal: Kept
 ) -> None:
     long_half_btc(engine)
-    resting = engine.place(ALICE, order(quantity="0.010", price="39000"), NOW).order
+    resting = new_order(engine, ALICE, order(quantity="0.010", price="39000"), NOW).order
     assert resting is not None
     engine.outbox.take()
     # margin balance 0.5 × P − 20 015, MM 0.002 × P (bracket 1): 80 % at P ≤ 40 231.15
@@ -228,7 +229,7 @@ def test_coin_m_liquidation_at_the_inverse_bankruptcy_price() -> None:
     deposits, book = Deposits(), CoinBook()
     deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("0.011"), 1)]
     engine = Engine(Market.CM, catalogue(Market.CM, NOW), book, deposits, Kept())
-    engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
+    new_order(engine, ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
     assert engine.figures(ALICE, "BTC").wallet == 1_090_000  # 0.011 − 0.2 × 0.0005
     # §7.10 inverse: (100 × 0.004 + 100) / (0.0109 / 100 + 100 / 50 000) = 47 605.50…
     assert liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP") == Fraction("100.4") / Fraction(
@@ -261,7 +262,7 @@ def test_one_accounts_failure_keeps_no_other_from_its_funding_or_its_liquidation
     import tickerplant.venue.clearing.liquidation as liquidation_module
 
     long_half_btc(engine)
-    engine.place(BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # short, 10 USDT
+    new_order(engine, BOB, order(side="SELL", quantity="0.001", price="59999"), NOW)  # short, 10 USDT
     bob_before = wallet(engine, BOB)
     real_charge, real_judge = funding_module._charge, liquidation_module._judge_cross
 
@@ -299,8 +300,8 @@ def test_one_accounts_event_that_cannot_be_written_costs_no_other_its_events(
     kept for the drain to raise once the others are handed on (``gateway/user_data.drain``)."""
     import tickerplant.venue.userstream.user_events as user_events
 
-    engine.place(ALICE, order(quantity="0.001", price="59000"), NOW)
-    engine.place(BOB, order(quantity="0.001", price="59000"), NOW)
+    new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW)
+    new_order(engine, BOB, order(quantity="0.001", price="59000"), NOW)
     real = user_events._order_update
 
     def order_update(engine_: Engine, event: Any, alias: str) -> bytes:

@@ -30,6 +30,7 @@ from tickerplant.venue.domain.orders import Fill, Side
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.order_entry import new_order
 
 __all__ = ["database"]  # the fixture: a venue database with alice and her HMAC key
 
@@ -161,7 +162,7 @@ def test_a_batch_that_fails_to_write_leaves_nothing_and_the_others_commit(databa
     path, _ = database
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
-    placed = engine.place(ALICE, order(price="10000.00", quantity="0.010"), NOW).order
+    placed = new_order(engine, ALICE, order(price="10000.00", quantity="0.010"), NOW).order
     assert placed is not None
     fill = Fill(ALICE, "BTCUSDT", 7, placed.order_id, Side.BUY, 1, 1, 0, 0, 0, "USDT", True, NOW)
     journal.stage(Batch(orders=[placed.copy()]))

@@ -7,6 +7,7 @@ margin, funding and liquidation; one mode per account shared by both markets."""
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 
 import msgspec
 import pytest
@@ -26,6 +27,7 @@ from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.engine.settings import dual_endpoint, set_dual_side, set_margin_type
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.wire.account_payloads import position_risk
+from tickerplant.venue.wire.order_entry import cancel_all, new_order
 
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 
@@ -42,8 +44,8 @@ def market(side: str, position_side: str, quantity: str) -> dict[str, str]:
 
 
 def test_a_long_and_a_short_of_one_symbol_are_two_positions(engine: Engine) -> None:
-    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)  # takes 60 000 ×1 … 0.5
-    engine.place(ALICE, market("SELL", "SHORT", "0.200"), NOW)  # takes 59 999
+    new_order(engine, ALICE, market("BUY", "LONG", "0.500"), NOW)  # takes 60 000 ×1 … 0.5
+    new_order(engine, ALICE, market("SELL", "SHORT", "0.200"), NOW)  # takes 59 999
     ledger = engine.ledger(ALICE)
     assert ledger.position("BTCUSDT", LONG).amt == 500 and ledger.position("BTCUSDT", LONG).entry == 60000
     assert ledger.position("BTCUSDT", SHORT).amt == -200 and ledger.position("BTCUSDT", SHORT).entry == 59999
@@ -61,10 +63,10 @@ def test_a_long_and_a_short_of_one_symbol_are_two_positions(engine: Engine) -> N
 
 
 def test_a_closing_order_is_reduce_only_and_realizes_its_sides_pnl(engine: Engine) -> None:
-    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)
-    engine.place(ALICE, market("SELL", "SHORT", "0.200"), NOW)
+    new_order(engine, ALICE, market("BUY", "LONG", "0.500"), NOW)
+    new_order(engine, ALICE, market("SELL", "SHORT", "0.200"), NOW)
     engine.outbox.take()
-    closed = engine.place(ALICE, market("SELL", "LONG", "0.300"), NOW).order  # at the 59 999 bid
+    closed = new_order(engine, ALICE, market("SELL", "LONG", "0.300"), NOW).order  # at the 59 999 bid
     assert closed is not None and closed.reduce_only and closed.position_side is LONG
     ledger = engine.ledger(ALICE)
     assert ledger.position("BTCUSDT", LONG).amt == 200 and ledger.position("BTCUSDT", SHORT).amt == -200
@@ -73,45 +75,45 @@ def test_a_closing_order_is_reduce_only_and_realizes_its_sides_pnl(engine: Engin
     sent = [p for _, e, p in events(engine) if e == "ORDER_TRADE_UPDATE"]
     assert {(p["o"]["ps"], p["o"]["R"]) for p in sent} == {("LONG", True)}
     # a MARKET closing more than the side holds takes the side only
-    rest = engine.place(ALICE, market("BUY", "SHORT", "1.000"), NOW).order
+    rest = new_order(engine, ALICE, market("BUY", "SHORT", "1.000"), NOW).order
     assert rest is not None and rest.executed_qty == 200 and rest.status is OrderStatus.EXPIRED
     assert ledger.position("BTCUSDT", SHORT).amt == 0 and ledger.position("BTCUSDT", LONG).amt == 200
 
 
 def test_refusals_in_each_mode(engine: Engine, book: Book) -> None:
     side = "Order's position side does not match user's setting."
-    assert refusal(engine.place, ALICE, market("BUY", "BOTH", "0.001"), NOW) == (-4061, side)
-    assert refusal(engine.place, ALICE, order(type="MARKET", timeinforce="", quantity="0.001"), NOW)[0] == -4061
+    assert refusal(partial(new_order, engine), ALICE, market("BUY", "BOTH", "0.001"), NOW) == (-4061, side)
+    assert refusal(partial(new_order, engine), ALICE, order(type="MARKET", timeinforce="", quantity="0.001"), NOW)[0] == -4061
     sent = market("SELL", "LONG", "0.001") | {"reduceonly": "false"}  # sent at all (python-binance #947)
-    assert refusal(engine.place, ALICE, sent, NOW) == (-1106, "Parameter 'reduceOnly' sent when not required.")
-    assert refusal(engine.place, ALICE, market("SELL", "LONG", "0.001"), NOW) == (
+    assert refusal(partial(new_order, engine), ALICE, sent, NOW) == (-1106, "Parameter 'reduceOnly' sent when not required.")
+    assert refusal(partial(new_order, engine), ALICE, market("SELL", "LONG", "0.001"), NOW) == (
         -2022, "ReduceOnly Order is rejected.")  # fmt: skip
-    assert refusal(engine.place, BOB, market("BUY", "LONG", "0.001"), NOW) == (-4061, side)  # bob: one-way
+    assert refusal(partial(new_order, engine), BOB, market("BUY", "LONG", "0.001"), NOW) == (-4061, side)  # bob: one-way
     # a closing order is exempt from MIN_NOTIONAL (50), as reduce-only orders are
-    engine.place(ALICE, market("SELL", "SHORT", "0.010"), NOW)
+    new_order(engine, ALICE, market("SELL", "SHORT", "0.010"), NOW)
     small = order(quantity="0.001", price="40000")  # 40 USDT
-    assert refusal(engine.place, ALICE, small | {"positionside": "LONG"}, NOW)[0] == -4164
-    closing = engine.place(ALICE, small | {"positionside": "SHORT"}, NOW).order
+    assert refusal(partial(new_order, engine), ALICE, small | {"positionside": "LONG"}, NOW)[0] == -4164
+    closing = new_order(engine, ALICE, small | {"positionside": "SHORT"}, NOW).order
     assert closing is not None and closing.reduce_only and closing.status is OrderStatus.NEW
 
 
 def test_resting_closing_orders_never_hold_more_than_the_side(engine: Engine, book: Book) -> None:
-    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)
-    first = engine.place(ALICE, order(side="SELL", positionside="LONG", quantity="0.300", price="61000"), NOW)
+    new_order(engine, ALICE, market("BUY", "LONG", "0.500"), NOW)
+    first = new_order(engine, ALICE, order(side="SELL", positionside="LONG", quantity="0.300", price="61000"), NOW)
     assert first.order is not None and first.order.reduce_only and first.order.status is OrderStatus.NEW
     too_much = order(side="SELL", positionside="LONG", quantity="0.300", price="62000")  # 0.2 is left
-    assert refusal(engine.place, ALICE, too_much, NOW)[0] == -2022
-    second = engine.place(ALICE, too_much | {"quantity": "0.200"}, NOW).order
+    assert refusal(partial(new_order, engine), ALICE, too_much, NOW)[0] == -2022
+    second = new_order(engine, ALICE, too_much | {"quantity": "0.200"}, NOW).order
     assert second is not None and second.status is OrderStatus.NEW
     # the long shrinks by 0.3 through the book: the later closing order can no longer fit, and expires
-    engine.place(ALICE, market("SELL", "LONG", "0.001") | {"type": "LIMIT", "timeinforce": "IOC",
+    new_order(engine, ALICE, market("SELL", "LONG", "0.001") | {"type": "LIMIT", "timeinforce": "IOC",
                  "price": "59999", "quantity": "0.300"}, NOW)  # fmt: skip
     assert engine.ledger(ALICE).position("BTCUSDT", LONG).amt == 200
     assert first.order.status is OrderStatus.EXPIRED  # oldest first: 0.3 > 0.2; the 0.2 still fits
     assert second.status is OrderStatus.NEW
     # closing orders need no margin; an opening one on the other side does (decision 7)
     assert engine.figures(ALICE, "USDT").open_order_im == 0
-    engine.place(ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)
+    new_order(engine, ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)
     assert engine.figures(ALICE, "USDT").open_order_im == Fraction(6100, 20)  # above the mark: no open loss
 
 
@@ -124,14 +126,14 @@ def test_the_mode_changes_only_when_flat_and_is_one_for_both_markets(book: Book,
     assert um.ledger(ALICE).hedge and dual_endpoint(um, reads(ALICE), NOW) == {"dualSidePosition": True}
     assert journal.batches[-1].modes == [ModeChange(ALICE, hedge=True)]
     assert refusal(set_dual_side, um, ALICE, True) == (-4059, "No need to change position side.")
-    um.place(ALICE, market("BUY", "LONG", "0.010"), NOW)
+    new_order(um, ALICE, market("BUY", "LONG", "0.010"), NOW)
     assert refusal(set_dual_side, cm, ALICE, False) == (
         -4068, "Position side cannot be changed if there exists position.")  # fmt: skip
-    um.place(ALICE, market("SELL", "LONG", "0.010"), NOW)
-    um.place(ALICE, order(positionside="LONG", quantity="0.010", price="50000"), NOW)
+    new_order(um, ALICE, market("SELL", "LONG", "0.010"), NOW)
+    new_order(um, ALICE, order(positionside="LONG", quantity="0.010", price="50000"), NOW)
     assert refusal(set_dual_side, cm, ALICE, False) == (
         -4067, "Position side cannot be changed if there exists open orders.")  # fmt: skip
-    um.cancel_all(ALICE, "BTCUSDT", NOW)
+    cancel_all(um, ALICE, "BTCUSDT", NOW)
     set_dual_side(um, ALICE, False)
     assert not cm.ledger(ALICE).hedge and not um.ledger(ALICE).hedge
 
@@ -139,8 +141,8 @@ def test_the_mode_changes_only_when_flat_and_is_one_for_both_markets(book: Book,
 def test_each_side_pays_its_funding_and_both_sides_share_one_liquidation_price(
     engine: Engine, book: Book
 ) -> None:
-    engine.place(ALICE, market("BUY", "LONG", "0.500"), NOW)
-    engine.place(ALICE, market("SELL", "SHORT", "0.200"), NOW)
+    new_order(engine, ALICE, market("BUY", "LONG", "0.500"), NOW)
+    new_order(engine, ALICE, market("SELL", "SHORT", "0.200"), NOW)
     engine.outbox.take()
     before = wallet(engine, ALICE)
     at = NOW + 3_600_000
@@ -171,8 +173,8 @@ def aggregate(price: str, qty: str) -> StreamMessage:
 
 
 def test_a_take_profit_that_closes_its_whole_side_fills(engine: Engine, journal: Kept) -> None:
-    engine.place(ALICE, market("BUY", "LONG", "0.100"), NOW)
-    tp = engine.place(ALICE, order(side="SELL", positionside="LONG", quantity="0.100", price="61000"), NOW).order
+    new_order(engine, ALICE, market("BUY", "LONG", "0.100"), NOW)
+    tp = new_order(engine, ALICE, order(side="SELL", positionside="LONG", quantity="0.100", price="61000"), NOW).order
     assert tp is not None
     receive(engine, [aggregate("61001.00", "0.100")], NOW + 1)  # takes it as maker, the side's last
     assert tp.status is OrderStatus.FILLED and engine.ledger(ALICE).position("BTCUSDT", LONG).amt == 0
@@ -183,9 +185,9 @@ def test_a_one_way_reduce_only_order_expired_by_a_fill_is_not_filled_by_the_same
     book: Book, journal: Kept
 ) -> None:
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
-    engine.place(ALICE, order(type="MARKET", timeinforce="", quantity="0.100"), NOW)  # long 0.1
-    plain = engine.place(ALICE, order(side="SELL", quantity="0.100", price="61000"), NOW).order
-    reducing = engine.place(ALICE, order(side="SELL", quantity="0.100", price="61000", reduceonly="true"), NOW)
+    new_order(engine, ALICE, order(type="MARKET", timeinforce="", quantity="0.100"), NOW)  # long 0.1
+    plain = new_order(engine, ALICE, order(side="SELL", quantity="0.100", price="61000"), NOW).order
+    reducing = new_order(engine, ALICE, order(side="SELL", quantity="0.100", price="61000", reduceonly="true"), NOW)
     receive(engine, [aggregate("61001.00", "1.000")], NOW + 1)  # the plain sell flattens the long first
     assert plain is not None and plain.status is OrderStatus.FILLED
     assert reducing.order is not None and reducing.order.status is OrderStatus.EXPIRED
@@ -193,8 +195,8 @@ def test_a_one_way_reduce_only_order_expired_by_a_fill_is_not_filled_by_the_same
 
 
 def test_a_modification_cannot_raise_a_closing_order_past_its_side(engine: Engine) -> None:
-    engine.place(ALICE, market("BUY", "LONG", "0.100"), NOW)
-    tp = engine.place(ALICE, order(side="SELL", positionside="LONG", quantity="0.100", price="61000"), NOW).order
+    new_order(engine, ALICE, market("BUY", "LONG", "0.100"), NOW)
+    tp = new_order(engine, ALICE, order(side="SELL", positionside="LONG", quantity="0.100", price="61000"), NOW).order
     assert tp is not None
     params = {"symbol": "BTCUSDT", "orderid": str(tp.order_id), "side": "SELL", "quantity": "0.500",
               "price": "59998"}  # fmt: skip
@@ -211,8 +213,8 @@ def test_open_algo_orders_hold_the_mode_and_openings_on_both_sides_add_up(book: 
     assert refusal(set_dual_side, engine, ALICE, True)[0] == -4067  # its child would not match the mode
     algos.cancel(ALICE, {"symbol": "BTCUSDT", "algoid": str(placed.algo_id)}, NOW)
     set_dual_side(engine, ALICE, True)
-    engine.place(ALICE, order(positionside="LONG", quantity="0.100", price="59000"), NOW)
-    engine.place(ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)
+    new_order(engine, ALICE, order(positionside="LONG", quantity="0.100", price="59000"), NOW)
+    new_order(engine, ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)
     # both may fill, into two positions: their margins add up (5 900 / 20 + 6 100 / 20)
     assert engine.figures(ALICE, "USDT").open_order_im == Fraction(5900 + 6100, 20)
 

@@ -25,6 +25,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.history import DAY_MS, KeptHistory
 from tickerplant.venue.journal.reads import JournalHistory
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 
 @pytest.fixture
@@ -46,11 +47,11 @@ def _session(engine: Engine, seed: int, days: int) -> int:
         roll = rng.random()
         with contextlib.suppress(RequestRefused):
             if roll < 0.4:
-                engine.place(who, order(type="MARKET", side=rng.choice(("BUY", "SELL")), quantity="0.001"), now)
+                new_order(engine, who, order(type="MARKET", side=rng.choice(("BUY", "SELL")), quantity="0.001"), now)
             elif roll < 0.8:
-                engine.place(who, order(quantity="0.001", price=str(rng.randrange(50_000, 59_000))), now)
+                new_order(engine, who, order(quantity="0.001", price=str(rng.randrange(50_000, 59_000))), now)
             elif (open_ := engine.open_orders(who, "BTCUSDT")) and roll < 0.9:
-                engine.cancel(who, {"symbol": "BTCUSDT", "orderid": str(rng.choice(open_).order_id)}, now)
+                cancel_order(engine, who, {"symbol": "BTCUSDT", "orderid": str(rng.choice(open_).order_id)}, now)
             elif open_:
                 moved = rng.choice(open_)
                 modify(engine, who, {"symbol": "BTCUSDT", "orderid": str(moved.order_id), "side": moved.side.value,
@@ -104,15 +105,15 @@ def test_the_journal_answers_as_the_memory_does(engine: Engine, seed: int) -> No
 
 
 def test_past_the_memory_the_journal_still_answers(engine: Engine) -> None:
-    first = engine.place(ALICE, order(quantity="0.001", price="50000", newClientOrderId="first"), NOW).order
+    first = new_order(engine, ALICE, order(quantity="0.001", price="50000", newClientOrderId="first"), NOW).order
     assert first is not None
-    engine.place(ALICE, order(type="MARKET", quantity="0.001"), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.001"), NOW)
     for i in range(ORDERS_KEPT + 250):  # past the memory (which keeps 200 more before it drops any)
         at = NOW + 60 * i  # within the order-rate limits
-        placed = engine.place(ALICE, order(quantity="0.001", price="50000"), at).order
+        placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), at).order
         assert placed is not None
-        engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, at)
-    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(first.order_id)}, NOW + 80_000)
+        cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, at)
+    cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(first.order_id)}, NOW + 80_000)
     one = first.order_id
     assert engine.find(ALICE, "BTCUSDT", one + 1, None) is None  # the memory no longer has it
     now = NOW + 90_000
@@ -128,10 +129,10 @@ def test_past_the_memory_the_journal_still_answers(engine: Engine) -> None:
 
 
 def test_binance_s_windows(engine: Engine) -> None:
-    unfilled = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW).order
-    filled = engine.place(ALICE, order(type="MARKET", quantity="0.001"), NOW).order
+    unfilled = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW).order
+    filled = new_order(engine, ALICE, order(type="MARKET", quantity="0.001"), NOW).order
     assert unfilled is not None and filled is not None
-    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(unfilled.order_id)}, NOW)
+    cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(unfilled.order_id)}, NOW)
 
     def ref(o: int) -> dict[str, str]:
         return {"symbol": "BTCUSDT", "orderid": str(o)}

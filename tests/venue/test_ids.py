@@ -13,6 +13,7 @@ from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.ids import ALGO_IDS_FROM, first_algo_id, first_order_id
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.order_entry import new_order
 
 NOW = 1_790_000_000_000
 
@@ -39,7 +40,7 @@ def test_the_first_market_order_and_the_first_stop_loss_have_different_ids(tmp_p
     journal = SqliteJournal(tmp_path / "venue.db")
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal, ids_seed=7)
     algos = AlgoService(engine)
-    market = engine.place(ALICE, order(type="MARKET", quantity="0.010"), NOW).order
+    market = new_order(engine, ALICE, order(type="MARKET", quantity="0.010"), NOW).order
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
             "quantity": "0.010", "triggerprice": "50000"}  # fmt: skip
     placed, _ = algos.place(ALICE, stop, NOW + 1)
@@ -55,6 +56,6 @@ def test_the_first_market_order_and_the_first_stop_loss_have_different_ids(tmp_p
     again_algos = AlgoService(again)
     loading.load_algos(again_algos)
     loading.close()
-    later = again.place(ALICE, order(type="MARKET", quantity="0.010", side="SELL"), NOW + 2).order
+    later = new_order(again, ALICE, order(type="MARKET", quantity="0.010", side="SELL"), NOW + 2).order
     assert later is not None and later.order_id == market.order_id + 1
     assert again_algos.place(ALICE, stop, NOW + 3)[0].algo_id == placed.algo_id + 1

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.isolated import margin_history, move_margin
 from tickerplant.venue.engine.settings import set_leverage, set_margin_type
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
+from tickerplant.venue.wire.order_entry import new_order
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def engine(book: Book, journal: Kept) -> Engine:
 
 
 def isolated_long(engine: Engine) -> None:
-    engine.place(ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), NOW)
 
 
 def iw(engine: Engine) -> Fraction:
@@ -83,12 +85,12 @@ def test_opening_moves_initial_margin_less_commission_into_the_isolated_wallet(e
 
 def test_a_reduction_releases_its_share_and_a_close_all_of_the_wallet(engine: Engine, book: Book) -> None:
     isolated_long(engine)
-    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 1)
+    new_order(engine, ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 1)
     # at 59 999: realized −0.25, commission 7.499875 into the wallet (1 477.250125); half the
     # position's equity at the fill (1 485 − 0.5 = 1 484.5) released: 735.000125 stays
     assert iw(engine) == Fraction("735.000125")
     assert wallet(engine, ALICE) == Fraction("9985") - Fraction("0.25") - Fraction("7.499875")
-    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 2)
+    new_order(engine, ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 2)
     assert iw(engine) == 0
     f = engine.figures(ALICE, "USDT")
     assert f.cross_wallet == f.wallet and f.available == Fraction(f.wallet, 10**8)
@@ -145,7 +147,7 @@ def test_position_margin_adds_and_takes_within_bounds(engine: Engine, journal: K
     crossed = reads(ALICE, symbol="ETHUSDT", amount="1", type="1")
     assert refusal(move_margin, engine, crossed, NOW)[0] == -4049
     # a reduction's release and a close's return are TRADE rows of type 2
-    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.500", timeinforce=""), NOW + 4)
+    new_order(engine, ALICE, order(side="SELL", type="MARKET", quantity="0.500", timeinforce=""), NOW + 4)
     last = margin_history(engine, reads(ALICE, symbol="BTCUSDT"), NOW + 5)[-1]  # type: ignore[arg-type]
     assert (last["deltaType"], last["type"], last["time"]) == ("TRADE", 2, NOW + 4)
     assert Fraction(last["amount"]) == 1500 - Fraction("0.5") - Fraction("14.99975")  # all it held
@@ -210,7 +212,7 @@ def test_coin_m_isolated_wallet_and_liquidation_price_in_the_coin() -> None:
     deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("1"), 1)]
     engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(bid=49_000), deposits, Kept())
     set_margin_type(engine, ALICE, "BTCUSD_PERP", "ISOLATED")
-    engine.place(ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
+    new_order(engine, ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
     assert engine.ledger(ALICE).position("BTCUSD_PERP").isolated_wallet == 990_000
     assert engine.figures(ALICE, "BTC").cross_wallet == 99_990_000 - 990_000
     # §7.10 inverse, WB the isolated wallet: (100 × 0.004 + 100) / (0.0099 / 100 + 100 / 50 000)
@@ -224,12 +226,12 @@ def test_reducing_a_losing_position_releases_its_share_of_the_equity_not_of_the_
     isolated_long(engine)
     mark_to(engine, book, "57300", NOW + 1)  # equity 1 485 − 1 350 = 135: a margin call only
     book.bids = [(5_730_000, 5000)]
-    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 2)
+    new_order(engine, ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 2)
     f = engine.ledger(ALICE).symbol_figures(engine.contracts["BTCUSDT"], Fraction(57300))
     # half the equity (67.5) to the cross wallet; the rest keeps its half less the fee 7.1625
     assert Fraction(engine.figures(ALICE, "USDT").cross_wallet, 10**8) == 8500 + Fraction("67.5")
     assert f.isolated_margin == Fraction("67.5") - Fraction("7.1625")
-    engine.place(ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 3)
+    new_order(engine, ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 3)
     # the whole trade: 1 350 lost, 15 + 2 × 7.1625 paid; nothing made, nothing lost beside
     assert wallet(engine, ALICE) == 10000 - 1350 - 15 - Fraction("14.325")
 
@@ -253,18 +255,18 @@ def test_a_cross_positions_unrealized_profit_funds_no_isolated_wallet() -> None:
     deposits.rows[ALICE] = [Balance(ALICE, Market.UM, "USDT", parse_amount("1000"), 1)]
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, deposits, Kept())
     set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
-    engine.place(ALICE, order(symbol="ETHUSDT", type="MARKET", quantity="3.000", timeinforce=""), NOW)
+    new_order(engine, ALICE, order(symbol="ETHUSDT", type="MARKET", quantity="3.000", timeinforce=""), NOW)
     book.marks["ETHUSDT"] = Fraction(3300)  # +900 unrealized on the cross long
     f = engine.figures(ALICE, "USDT")
     assert f.available > f.max_withdraw + 800
     # moved in by positionMargin, or by an isolated order's fill: the cross wallet's money only
-    engine.place(ALICE, order(type="MARKET", quantity="0.010", timeinforce=""), NOW + 1)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.010", timeinforce=""), NOW + 1)
     too_much = str(int(f.max_withdraw) + 1)
     assert refusal(move, engine, amount=too_much, type="1") == (-4050, "Cross balance insufficient.")
     # 1 200 of margin at 20x: less than the available balance (its +900 counted), more than the
     # cross wallet holds free
     big = order(type="MARKET", quantity="0.400", timeinforce="")
-    assert refusal(engine.place, ALICE, big, NOW + 2) == (-2019, "Margin is insufficient.")
+    assert refusal(partial(new_order, engine), ALICE, big, NOW + 2) == (-2019, "Margin is insufficient.")
 
 
 def test_a_journal_from_before_isolated_margin_takes_an_open_isolated_position_as_cross(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ from tickerplant.venue.engine.isolated import margin_history, move_margin
 from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type
 from tickerplant.venue.journal.group_commit import Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 
 @pytest.fixture
@@ -65,8 +66,8 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
     set_leverage(engine, ALICE, "BTCUSDT", 10)
-    resting = engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="keep"), NOW).order
-    engine.place(ALICE, order(type="MARKET", quantity="1.500"), NOW + 1)
+    resting = new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="keep"), NOW).order
+    new_order(engine, ALICE, order(type="MARKET", quantity="1.500"), NOW + 1)
     journal.close()
 
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
@@ -80,7 +81,7 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     assert (position.amt, position.entry) == (1500, Fraction(180001, 3))
     assert again.figures(ALICE, "USDT").wallet == engine.figures(ALICE, "USDT").wallet
     assert again.ledger(ALICE).leverage == {"BTCUSDT": 10}
-    placed = again.place(ALICE, order(quantity="0.010", price="59000"), NOW + 2).order
+    placed = new_order(again, ALICE, order(quantity="0.010", price="59000"), NOW + 2).order
     assert placed is not None and resting is not None
     assert placed.order_id == resting.order_id + 2  # ids go on where they stopped
 
@@ -128,9 +129,9 @@ def test_commits_leave_the_checkpoint_to_checkpoint(database: tuple[Path, str]) 
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
     size = path.stat().st_size
     for i in range(1500):  # past SQLite's default of a checkpoint every 1,000 pages
-        placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
+        placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
         assert placed is not None
-        engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
+        cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
     assert path.stat().st_size == size
     journal.checkpoint()
     assert path.stat().st_size > size
@@ -156,9 +157,9 @@ def test_the_wal_starts_over_each_checkpoint_though_commands_commit_during_it(
     reader = sqlite3.connect(path, isolation_level=None)
 
     def command(i: int) -> None:  # 10 orders a second: within the account's order limits
-        placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
+        placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
         assert placed is not None
-        engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
+        cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
 
     def second(start: int, finish: bool) -> None:
         """A second of commands, the last of them committed during the thread's passes."""
@@ -215,9 +216,9 @@ async def test_the_journal_checkpointed_under_a_steady_flow_of_commands_starts_i
     first = None
     try:
         for i in range(20_000):  # a deadline, not a pace: it ends at the third start over
-            placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
+            placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
             assert placed is not None
-            engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
+            cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
             await asyncio.sleep(0)  # the iteration ends: its transaction commits
             starts = int.from_bytes(wal.read_bytes()[12:16], "big")
             first = starts if first is None else first
@@ -243,7 +244,7 @@ def test_isolated_wallets_and_margin_moves_come_back_from_the_journal(database: 
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
     set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED")
-    engine.place(ALICE, order(type="MARKET", quantity="0.500"), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500"), NOW)
     move_margin(engine, alice(symbol="BTCUSDT", amount="15", type="1"), NOW + 1)
     journal.close()
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
@@ -258,7 +259,7 @@ def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> No
     path, _ = database
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
-    placed = engine.place(ALICE, order(quantity="0.001", price="50000"), NOW).order
+    placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW).order
     assert placed is not None
     ref = {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY", "quantity": "0.002"}
     modify(engine, ALICE, ref | {"price": "50001", "modifyid": "9"}, NOW + 1)
@@ -300,9 +301,9 @@ def test_hedge_mode_and_both_sides_come_back_from_the_journal(database: tuple[Pa
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
     set_dual_side(engine, ALICE, True)
     hedged = {"type": "MARKET", "timeinforce": ""}
-    engine.place(ALICE, order(quantity="0.500", positionside="LONG", **hedged), NOW)
-    engine.place(ALICE, order(side="SELL", quantity="0.200", positionside="SHORT", **hedged), NOW)
-    engine.place(ALICE, order(side="SELL", quantity="0.100", price="61000", positionside="LONG"), NOW)
+    new_order(engine, ALICE, order(quantity="0.500", positionside="LONG", **hedged), NOW)
+    new_order(engine, ALICE, order(side="SELL", quantity="0.200", positionside="SHORT", **hedged), NOW)
+    new_order(engine, ALICE, order(side="SELL", quantity="0.100", price="61000", positionside="LONG"), NOW)
     journal.close()
 
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
@@ -321,7 +322,7 @@ def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Pa
     journal = SqliteJournal(path)
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
-    engine.place(ALICE, order(type="MARKET", quantity="0.500"), NOW)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500"), NOW)
     funding = FundingEvent("BTCUSDT", NOW + 10, "0.00010000", "61000.00000000")
     watch(engine, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))], NOW + 10)
     book.marks["BTCUSDT"] = Fraction(40190)
@@ -466,13 +467,13 @@ def test_an_operator_command_beside_a_checkpointed_journal_leaves_its_wal_alone(
     path, _ = database
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
-    engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="before"), NOW)
+    new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="before"), NOW)
     journal.checkpoint()
     journal.finish_checkpoint()
     command = [sys.executable, "-m", "tickerplant.cli", "accounts", "--db", str(path), "deposit", "1", "USDT=1"]
     subprocess.run(command, check=True, capture_output=True, timeout=60)
     assert _deleted_descriptors(path) == []
-    engine.place(ALICE, order(quantity="0.010", price="59000", newClientOrderId="after"), NOW + 1)
+    new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="after"), NOW + 1)
     read = subprocess.run(
         [sys.executable, "-c", "import sqlite3, sys; print(*(r[0] for r in sqlite3.connect(sys.argv[1])"
          ".execute('SELECT client_order_id FROM venue_orders ORDER BY order_id')))", str(path)],
@@ -493,9 +494,9 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
     algos = AlgoService(engine)
     assert NOW % 60_000 == 20_000 and NOW % 10_000 == 0  # the minute began 20 s before, a 10 s window now
-    engine.place(ALICE, order(quantity="0.001", price="59000"), NOW - 25_000)  # the minute before
-    engine.place(ALICE, order(quantity="0.001", price="59000"), NOW - 5_000)  # this minute, 10 s before
-    resting = [engine.place(ALICE, order(quantity="0.001", price="59000"), NOW + i).order for i in range(3)]
+    new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW - 25_000)  # the minute before
+    new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW - 5_000)  # this minute, 10 s before
+    resting = [new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW + i).order for i in range(3)]
     assert resting[0] is not None
     modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(resting[0].order_id), "side": "BUY",
                            "quantity": "0.001", "price": "59001"}, NOW + 3)  # fmt: skip
@@ -504,13 +505,13 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
     algos.place(ALICE, stop, NOW + 4)
     book.marks["BTCUSDT"] = Fraction(61500)
     algos.observe([], NOW + 5)  # triggered: its child, a MARKET order no key placed
-    engine.place(ALICE, order(type="MARKET", quantity="0.500"), NOW + 6)
+    new_order(engine, ALICE, order(type="MARKET", quantity="0.500"), NOW + 6)
     book.marks["BTCUSDT"] = Fraction(40190)
     watch(engine, [StreamMessage("btcusdt@markState", b"{}")], NOW + 7)  # liquidated: autoclose-…
     kinds = [o.client_order_id.split("-")[0] for o in engine.orders(ALICE, "BTCUSDT")]
     assert kinds.count("autoclose") == 1 and len(kinds) == 8  # 6 placed, the child, the liquidation
     with pytest.raises(RequestRefused):
-        engine.place(ALICE, order(symbol="NOPE", quantity="1", price="1"), NOW + 8)  # counted, never journaled
+        new_order(engine, ALICE, order(symbol="NOPE", quantity="1", price="1"), NOW + 8)  # counted, never journaled
     here = NOW + 9_000
     assert engine.counts.current(ALICE, here) == [(10_000, 300, 7), (60_000, 1200, 8)]
     journal.close()
@@ -531,7 +532,7 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
     SqliteJournal(path).save_counts([engine], here)
     again = restarted(here)
     assert again.counts.current(ALICE, here) == [(10_000, 300, 7), (60_000, 1200, 8)]
-    placed = again.place(ALICE, order(quantity="0.001", price="59000"), here)
+    placed = new_order(again, ALICE, order(quantity="0.001", price="59000"), here)
     assert placed.counts == [("X-MBX-ORDER-COUNT-10S", 8), ("X-MBX-ORDER-COUNT-1M", 9)]
     assert restarted(NOW + 10_000).counts.current(ALICE, NOW + 10_000) == [(10_000, 300, 0), (60_000, 1200, 8)]
     assert restarted(NOW + 40_000).counts.current(ALICE, NOW + 40_000) == [(10_000, 300, 0), (60_000, 1200, 0)]

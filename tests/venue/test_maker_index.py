@@ -22,6 +22,7 @@ from tickerplant.venue.domain.orders import Order, seeded_client_ids
 from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 
 class EveryOrder(MakerIndex):
@@ -80,13 +81,13 @@ def _apply(engine: Engine, step: tuple[object, ...], ids: list[tuple[int, int]],
         if step[0] == "rest":
             _, who, buy, price, qty = step
             params = order(side="BUY" if buy else "SELL", quantity=f"{qty / 1000:.3f}", price=f"{price / 100:.2f}")  # type: ignore[operator]
-            placed = engine.place(who, params, now)  # type: ignore[arg-type]
+            placed = new_order(engine, who, params, now)  # type: ignore[arg-type]
             if placed.order is not None:
                 ids.append((who, placed.order.order_id))  # type: ignore[arg-type]
         elif step[0] in ("cancel", "move") and ids:
             who, order_id = ids[step[1] % len(ids)]  # type: ignore[operator]
             if step[0] == "cancel":
-                engine.cancel(who, {"symbol": "BTCUSDT", "orderid": str(order_id)}, now)
+                cancel_order(engine, who, {"symbol": "BTCUSDT", "orderid": str(order_id)}, now)
             else:
                 found = engine.find(who, "BTCUSDT", order_id, None)
                 side = "BUY" if found is None else found.side.value
@@ -138,7 +139,7 @@ def test_the_index_is_bounded_by_the_resting_orders() -> None:
     """Nothing is kept before a symbol's first trade; after it, an order moved back and forth
     leaves stale entries, which are dropped, not kept."""
     engine = _engine(Kept())
-    placed = engine.place(ALICE, order(quantity="0.001", price="59000.00"), NOW).order
+    placed = new_order(engine, ALICE, order(quantity="0.001", price="59000.00"), NOW).order
     assert placed is not None
     for n in range(1_000):
         price = "59000.00" if n % 2 else "59000.10"
@@ -163,8 +164,8 @@ def test_a_trade_after_a_sweep_reads_no_more_than_twice_what_still_rests() -> No
     engine = _engine(Kept())
     engine.makers = MakerIndex(slack=0)
     for n in range(150):  # MAX_NUM_ORDERS is 200
-        engine.place(ALICE, order(quantity="0.001", price=f"{59_000 - n}.00"), NOW + 100 * n)
-    far = engine.place(ALICE, order(quantity="0.001", price="50000.00"), NOW + 20_000).order
+        new_order(engine, ALICE, order(quantity="0.001", price=f"{59_000 - n}.00"), NOW + 100 * n)
+    far = new_order(engine, ALICE, order(quantity="0.001", price="50000.00"), NOW + 20_000).order
     receive(engine, [trade(5_800_000, 1_000_000, True, NOW + 30_000)], NOW + 30_000)
     assert list(engine.resting("BTCUSDT")) == [far]
     assert len(engine.makers) == 151  # the swept entries, until the index is used again
@@ -184,7 +185,7 @@ def test_a_trade_reaches_only_its_side_at_or_beyond_its_price(sellers_took: bool
     rested = {}
     for price in ("59990.00", "59995.00", "60005.00", "60010.00"):
         side = "BUY" if price < "60000" else "SELL"
-        placed = engine.place(ALICE, order(side=side, quantity="0.001", price=price), NOW).order
+        placed = new_order(engine, ALICE, order(side=side, quantity="0.001", price=price), NOW).order
         assert placed is not None
         rested[price] = placed
 

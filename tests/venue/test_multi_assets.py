@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from tickerplant.venue.engine.settings import multi_assets_endpoint, set_margin_
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.account_payloads import account
+from tickerplant.venue.wire.order_entry import cancel_all, new_order
 
 
 class Coins:
@@ -52,17 +54,17 @@ def usdt(engine: Engine) -> Fraction:
 
 
 def test_btc_margins_usdt_positions_only_in_multi_assets_mode(engine: Engine) -> None:
-    assert refusal(engine.place, ALICE, buy("0.500"), NOW) == (-2019, "Margin is insufficient.")
+    assert refusal(partial(new_order, engine), ALICE, buy("0.500"), NOW) == (-2019, "Margin is insufficient.")
     assert multi_assets_endpoint(engine, reads(ALICE), NOW) == {"multiAssetsMargin": False}
     set_multi_assets(engine, ALICE, True)
     assert multi_assets_endpoint(engine, reads(ALICE), NOW) == {"multiAssetsMargin": True}
-    engine.place(ALICE, buy("0.500"), NOW)  # 30 000 at 20×: 1 500 of initial margin
+    new_order(engine, ALICE, buy("0.500"), NOW)  # 30 000 at 20×: 1 500 of initial margin
     assert usdt(engine) == -15  # the fee, in USDT: below zero, backed by the BTC
     pool = engine.margin_figures(engine.ledger(ALICE), "USDT")
     assert Fraction(pool.wallet, 10**8) == 60000 * Fraction(95, 100) - 15  # the haircut value, in USD
     assert pool.available == 57000 - 15 - 1500
     # more than the pool holds: 0.95 BTC's worth at 20× is about 18 BTC of notional
-    assert refusal(engine.place, ALICE, order(quantity="20.000", price="60000"), NOW)[0] == -2019
+    assert refusal(partial(new_order, engine), ALICE, order(quantity="20.000", price="60000"), NOW)[0] == -2019
     who = Account(ALICE, "alice", "a", False, NOW)
     answer = account(engine, who, Coins().balances(ALICE), [], v2=False)
     assert answer["totalWalletBalance"] == "56985.00000000" and answer["availableBalance"] == "55485.00000000"
@@ -82,13 +84,13 @@ def test_switching_and_its_refusals(engine: Engine) -> None:
     set_multi_assets(engine, ALICE, True)
     assert refusal(set_margin_type, engine, ALICE, "ETHUSDT", "ISOLATED") == (
         -4168, "Unable to adjust to isolated-margin mode under the Multi-Assets mode.")  # fmt: skip
-    engine.place(ALICE, order(quantity="0.010", price="59000"), NOW)
+    new_order(engine, ALICE, order(quantity="0.010", price="59000"), NOW)
     assert refusal(set_multi_assets, engine, ALICE, False)[0] == -4170  # open orders
-    engine.cancel_all(ALICE, "BTCUSDT", NOW)
-    engine.place(ALICE, buy("0.100"), NOW)
+    cancel_all(engine, ALICE, "BTCUSDT", NOW)
+    new_order(engine, ALICE, buy("0.100"), NOW)
     # USDT alone (−3 of fees) cannot hold the position's 300 of initial margin
     assert refusal(set_multi_assets, engine, ALICE, False)[0] == -4169
-    engine.place(ALICE, order(type="MARKET", timeinforce="", side="SELL", quantity="0.100"), NOW)
+    new_order(engine, ALICE, order(type="MARKET", timeinforce="", side="SELL", quantity="0.100"), NOW)
     set_multi_assets(engine, ALICE, False)  # flat: it may go back, its USDT below zero
     assert usdt(engine) < 0
     text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
@@ -97,7 +99,7 @@ def test_switching_and_its_refusals(engine: Engine) -> None:
 
 def test_the_pool_is_liquidated_when_the_collateral_falls_with_the_position(engine: Engine, book: Book) -> None:
     set_multi_assets(engine, ALICE, True)
-    engine.place(ALICE, buy("0.500"), NOW)
+    new_order(engine, ALICE, buy("0.500"), NOW)
     # pool at mark P: 0.95 P − 15 + 0.5 (P − 60 000); maintenance 0.5 P × 0.004: equal near 20 729
     mark_to(engine, book, "21000", NOW + 1)
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 500  # above it: held
@@ -151,7 +153,7 @@ def test_a_collaterals_mark_checks_the_accounts_that_hold_it(journal: Kept) -> N
     set_multi_assets(engine, ALICE, True, NOW)
     assert written(engine, engine.outbox.take(), lambda _: "")[0][2] == (
         b'{"e":"ACCOUNT_CONFIG_UPDATE","E":%d,"T":%d,"ai":{"j":true}}' % (NOW, NOW))  # fmt: skip
-    engine.place(ALICE, order(symbol="ETHUSDT", type="MARKET", timeinforce="", quantity="10.000"), NOW)
+    new_order(engine, ALICE, order(symbol="ETHUSDT", type="MARKET", timeinforce="", quantity="10.000"), NOW)
     # the BTC that margins the ETH position falls: its mark alone liquidates the ETH position
     watched(engine, quotes, "BTCUSDT", 100, NOW + 1)  # 95 − 16 of collateral < 150 of maintenance
     assert engine.ledger(ALICE).position("ETHUSDT").amt == 0
@@ -161,7 +163,7 @@ def test_a_liquidation_never_pays_a_solvent_account_for_its_haircut(journal: Kep
     quotes = Quotes(BTCUSDT=60000)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), quotes, Coins(), journal)
     set_multi_assets(engine, ALICE, True)
-    engine.place(ALICE, order(type="MARKET", timeinforce="", quantity="1.000"), NOW)  # 1 BTC long on 1 BTC
+    new_order(engine, ALICE, order(type="MARKET", timeinforce="", quantity="1.000"), NOW)  # 1 BTC long on 1 BTC
     # §7.10 with the BTC moving with the mark: 0.95 P − 30.00005 + (P − 60 000.10) = 0.004 P
     ledger = engine.ledger(ALICE)
     price = liquidation_price(engine, ledger, "BTCUSDT")
@@ -180,7 +182,7 @@ def test_no_liquidation_while_a_collateral_has_no_price(journal: Kept) -> None:
     quotes = Quotes(BTCUSDT=60000, ETHUSDT=3000)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), quotes, Coins(), journal)
     set_multi_assets(engine, ALICE, True)
-    engine.place(ALICE, order(symbol="ETHUSDT", type="MARKET", timeinforce="", quantity="1.000"), NOW)
+    new_order(engine, ALICE, order(symbol="ETHUSDT", type="MARKET", timeinforce="", quantity="1.000"), NOW)
     del quotes.marks["BTCUSDT"]  # e.g. a restart where ETHUSDT's mark comes first
     watched(engine, quotes, "ETHUSDT", 3000, NOW + 1)
     assert engine.ledger(ALICE).position("ETHUSDT").amt == 1000  # not judged on a BTC valued at 0
@@ -192,7 +194,7 @@ def test_no_liquidation_while_a_collateral_has_no_price(journal: Kept) -> None:
 
 def test_a_usdt_wallet_below_the_threshold_is_covered_by_selling_btc_at_its_mark(engine: Engine) -> None:
     set_multi_assets(engine, ALICE, True)
-    engine.place(ALICE, buy("1.500"), NOW)  # 60 000 ×1 and 60 001 ×0.5
+    new_order(engine, ALICE, buy("1.500"), NOW)  # 60 000 ×1 and 60 001 ×0.5
     fees = -usdt(engine)
     exchange_negative_balances(engine, NOW)
     assert usdt(engine) == -fees  # above -10 000: kept, backed by the BTC

@@ -24,6 +24,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.engine.settings import set_dual_side, set_leverage
 from tickerplant.venue.ledger.ledger import Ledger
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 NOW = 1_790_000_000_000
 
@@ -144,13 +145,13 @@ def test_the_open_order_margin_kept_per_symbol_is_always_the_one_worked_out_afre
         side = rng.choice(("BUY", "SELL"))
         with contextlib.suppress(RequestRefused):
             if roll < 0.35:
-                engine.place(ALICE, order(**opening(side), quantity="0.050", price=price), now)
+                new_order(engine, ALICE, order(**opening(side), quantity="0.050", price=price), now)
             elif roll < 0.45:
-                engine.place(ALICE, order(**opening(side), type="MARKET", quantity="0.020"), now)
+                new_order(engine, ALICE, order(**opening(side), type="MARKET", quantity="0.020"), now)
             elif (roll < 0.6 or roll >= 0.9) and (mine := engine.open_orders(ALICE, "BTCUSDT")):
                 chosen = rng.choice(mine)
                 if roll < 0.6:
-                    engine.cancel(ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id)}, now)
+                    cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id)}, now)
                 else:
                     modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id),
                                            "side": chosen.side.value, "quantity": "0.040", "price": price}, now)  # fmt: skip

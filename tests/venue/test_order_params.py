@@ -18,7 +18,8 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.algo.algo_book import AlgoBook
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.domain.algo_order import AlgoOrder
-from tickerplant.venue.domain.order_params import DECIMAL_RANGE, NewOrder, parse_new_order
+from tickerplant.venue.domain.commands import NewOrder
+from tickerplant.venue.domain.order_params import DECIMAL_RANGE, check_filters, parse_new_order
 from tickerplant.venue.domain.orders import OrderType, TimeInForce
 from tickerplant.venue.engine.engine import Engine
 
@@ -79,7 +80,9 @@ NEW_ORDER_REFUSALS = [
 def new_order(params: dict[str, str]) -> NewOrder:
     market = Market.CM if params["symbol"].upper().startswith("BTCUSD_") else Market.UM
     by_name = {name.lower(): value for name, value in params.items()}
-    return parse_new_order(by_name, INSTRUMENTS[market], FILTERS[market], NOW)
+    order = parse_new_order(by_name, INSTRUMENTS[market], NOW, hedge=False)
+    check_filters(FILTERS[market][order.inst.symbol], order)  # the engine's first check
+    return order
 
 
 @pytest.mark.parametrize(("params", "refusal"), NEW_ORDER_REFUSALS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tickerplant.clock import Clock, Timer
+from tickerplant.venue.domain.commands import CancelAll
 from tickerplant.venue.engine.countdowns import Countdowns
 from tickerplant.venue.engine.engine import Engine
 
@@ -38,7 +39,7 @@ class CountdownTimer:
         self._timer = None
         now_ms = self._clock.now_ms()
         for account_id, symbol in self.countdowns.due(now_ms):
-            self._engine.cancel_all(account_id, symbol, now_ms)
+            self._engine.apply(CancelAll(account_id, symbol), now_ms)
             self.fired += 1
         self._after(now_ms)
         when = self.countdowns.next_due_ms()

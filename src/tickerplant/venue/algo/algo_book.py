@@ -47,6 +47,7 @@ from tickerplant.venue.domain.order_params import (
     parse_bool,
     parse_int,
     price_match,
+    refuse_reduce_only,
     refused,
     response_type,
     stp_mode,
@@ -59,7 +60,7 @@ from tickerplant.venue.domain.orders import (
     TimeInForce,
     new_client_order_id,
 )
-from tickerplant.venue.ledger.position_modes import closes, position_side, refuse_reduce_only
+from tickerplant.venue.ledger.position_modes import closes, position_side
 
 __all__ = ["ALGO_KEPT", "MAX_OPEN", "AlgoBook"]
 

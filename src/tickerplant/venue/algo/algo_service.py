@@ -29,8 +29,10 @@ from tickerplant.market.units import fixed, to_units
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.algo.algo_book import AlgoBook
 from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.commands import NewOrder, Place
 from tickerplant.venue.domain.events import AlgoUpdate, Batch, Event
-from tickerplant.venue.domain.orders import Order, PositionSide, Side
+from tickerplant.venue.domain.order_params import check_good_till
+from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.payloads.order_payloads import avg_price
@@ -126,26 +128,20 @@ class AlgoService:
                 self._changed(order, now_ms)
                 return
             qty = abs(position)
-        child = {
-            "symbol": order.symbol, "side": order.side.value, "quantity": fixed(qty, inst.qty_decimals),
-            "newclientorderid": order.client_algo_id, "selftradepreventionmode": order.stp_mode,
-        }  # fmt: skip
-        if order.type in ("STOP", "TAKE_PROFIT"):
-            child |= {"type": "LIMIT", "timeinforce": order.time_in_force.value}
-            if order.price_match != "NONE":  # priced by the book when it triggers
-                child["pricematch"] = order.price_match
-            else:
-                child["price"] = fixed(order.price, inst.price_decimals)
-            if order.good_till_ms:
-                child["goodtilldate"] = str(order.good_till_ms)
-        else:
-            child["type"] = "MARKET"
-        if order.position_side is not PositionSide.BOTH:  # hedge mode: the side says it closes
-            child["positionside"] = order.position_side.value
-        elif order.reduce_only or order.close_position:
-            child["reduceonly"] = "true"
+        limit = order.type in ("STOP", "TAKE_PROFIT")  # a LIMIT child, else a MARKET one
+        tif = order.time_in_force if limit else TimeInForce.GTC
+        child = NewOrder(
+            inst, order.side, OrderType.LIMIT if limit else OrderType.MARKET, tif,
+            order.price if limit and order.price_match == "NONE" else 0, qty,
+            # hedge mode: the position side says it closes
+            order.position_side is PositionSide.BOTH and (order.reduce_only or order.close_position),
+            order.client_algo_id or None, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
+            order.price_match if limit else "NONE", order.stp_mode, order.position_side,
+        )  # fmt: skip
         try:
-            placed = engine.place(order.account_id, child, now_ms, counted=False)
+            if child.good_till_ms:  # still more than 600 s ahead, as a new GTD order must be
+                check_good_till(child.good_till_ms, now_ms)
+            placed = engine.apply(Place(order.account_id, child), now_ms)
         except RequestRefused as refusal:
             self._put(head)
             self.book.close(order, "REJECTED", now_ms, refusal.msg)

@@ -9,6 +9,7 @@ part 4's payloads. They are kept in a bounded outbox (``Outbox``) until it takes
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -213,9 +214,16 @@ class Outbox:
 
     def __init__(self) -> None:
         self._events: deque[Event] = deque(maxlen=EVENTS_KEPT)
+        self.made = 0  # events put, ever (what ``since`` counts from)
 
     def put(self, event: Event) -> None:
         self._events.append(event)
+        self.made += 1
+
+    def since(self, made: int) -> tuple[Event, ...]:
+        """The events put since ``made`` had been (read before a command), those still kept."""
+        count = min(self.made - made, len(self._events))
+        return tuple(itertools.islice(self._events, len(self._events) - count, None))
 
     def take(self) -> list[Event]:
         taken = list(self._events)

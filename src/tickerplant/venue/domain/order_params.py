@@ -33,19 +33,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import FinerDigits, to_units
 from tickerplant.protocol.errors import RequestRefused, mandatory
-from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, OrderType, Side, TimeInForce
+from tickerplant.venue.domain.commands import NewOrder
+from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, OrderType, PositionSide, Side, TimeInForce
 
 __all__ = [
-    "ALGO_DECIMALS", "DECIMAL_RANGE", "LONG_MAX", "ORDER_DECIMALS", "PRICE_MATCHES", "NewOrder",
-    "check_forms", "check_price", "check_quantity", "decimal_units", "good_till", "parse_amended",
-    "parse_bool", "parse_int", "parse_long", "parse_new_order", "parse_order_ref", "parse_time_range",
-    "price_match", "refused", "response_type", "stp_mode", "time_in_force", "working_type",
+    "ALGO_DECIMALS", "DECIMAL_RANGE", "LONG_MAX", "ORDER_DECIMALS", "PRICE_MATCHES", "check_filters",
+    "check_forms", "check_good_till", "check_price", "check_quantity", "decimal_units", "good_till",
+    "parse_amended", "parse_bool", "parse_int", "parse_long", "parse_new_order", "parse_order_ref",
+    "parse_time_range", "price_match", "refuse_reduce_only", "refused", "response_type", "stp_mode",
+    "time_in_force", "working_type",
 ]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
@@ -59,6 +60,7 @@ PRICE_MATCHES = {
 _SIDES = {m.value: m for m in Side}
 _TYPES = {m.value: m for m in OrderType}
 _TIFS = {m.value: m for m in TimeInForce}
+_POSITION_SIDES = {m.value: m for m in PositionSide}
 _WORKING_TYPES = frozenset({"CONTRACT_PRICE", "MARK_PRICE"})
 # The decimal parameters each order endpoint knows (part 2 §3.1, §4.2), whatever the type:
 # ``check_forms`` reads every one sent.
@@ -85,21 +87,6 @@ _GTD_TEXT = (
 
 def refused(code: int, msg: str) -> RequestRefused:
     return RequestRefused(code, msg)
-
-
-class NewOrder(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
-    inst: Instrument
-    side: Side
-    type: OrderType
-    time_in_force: TimeInForce  # GTC for MARKET, as Binance reports it (part 2 §3.4)
-    price: int  # price units; 0 for MARKET and for a priceMatch order until priced
-    qty: int  # quantity units
-    reduce_only: bool
-    client_order_id: str | None  # None: the venue makes one
-    result: bool  # newOrderRespType=RESULT
-    good_till_ms: int  # GTD, seconds precision; 0 otherwise
-    price_match: str  # "NONE" or one of PRICE_MATCHES
-    stp_mode: str  # applied where the venue's orders meet in the simulated book (self_trade.py)
 
 
 def parse_long(text: str, name: str) -> int:
@@ -208,9 +195,14 @@ def good_till(params: Mapping[str, str], tif: TimeInForce, now_ms: int) -> int:
     if tif is not TimeInForce.GTD:
         return 0
     good_till_ms = parse_long(params.get("goodtilldate", ""), "goodTillDate") // 1000 * 1000
+    check_good_till(good_till_ms, now_ms)
+    return good_till_ms
+
+
+def check_good_till(good_till_ms: int, now_ms: int) -> None:
+    """-5040 unless ``good_till_ms`` is more than 600 s ahead and before 10000 (part 2 §3.3)."""
     if not now_ms + _GTD_MIN_AHEAD_MS < good_till_ms < _GTD_MAX_MS:
         raise refused(-5040, _GTD_TEXT)
-    return good_till_ms
 
 
 def parse_time_range(params: Mapping[str, str]) -> tuple[int | None, int | None]:
@@ -236,13 +228,22 @@ def _units(params: Mapping[str, str], name: str, decimals: int) -> int:
     return decimal_units(text, name, decimals)
 
 
+def refuse_reduce_only(params: Mapping[str, str], hedge: bool) -> None:
+    """-1106: ``reduceOnly`` sent by a hedge-mode account, whatever its value."""
+    if hedge and "reduceonly" in params:
+        raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
+
+
 def parse_new_order(
     params: Mapping[str, str],
     instruments: Mapping[str, Instrument],
-    filters: Mapping[str, OrderFilters],
     now_ms: int,
+    hedge: bool,
 ) -> NewOrder:
-    """The order ``params`` describe, or the first refusal (see the module's docstring)."""
+    """The order ``params`` describe, or the first refusal (see the module's docstring);
+    ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
+    value: -1106). The static filters are the engine's first check (``check_filters``)."""
+    refuse_reduce_only(params, hedge)
     symbol = params.get("symbol", "")
     if not symbol:
         raise mandatory("symbol")
@@ -271,7 +272,8 @@ def parse_new_order(
         too_long = len(client_id) > 36
         raise refused(-4015, "Client order id length should not be more than 36 chars" if too_long
                       else "Client order id is not valid.")  # fmt: skip
-    if params.get("positionside", "BOTH") not in ("BOTH", "LONG", "SHORT"):
+    held = _POSITION_SIDES.get(params.get("positionside", "BOTH"))
+    if held is None:
         raise refused(-4060, "Invalid position side.")
     stp = stp_mode(params)
     match = price_match(params)
@@ -290,11 +292,17 @@ def parse_new_order(
         price = _units(params, "price", inst.price_decimals)
     good_till_ms = good_till(params, tif, now_ms)
     reduce_only = parse_bool(params, "reduceOnly")
-    priced = order_type is OrderType.LIMIT and match == "NONE"  # a priceMatch's: priced later
-    _check_filters(filters[inst.symbol], order_type, price if priced else None, qty)
     return NewOrder(
         inst, side, order_type, tif, price, qty, reduce_only, client_id, result, good_till_ms, match, stp,
+        held,
     )  # fmt: skip
+
+
+def check_filters(f: OrderFilters, order: NewOrder) -> None:
+    """PRICE_FILTER and LOT_SIZE / MARKET_LOT_SIZE (step 5 of the module's docstring); a
+    priceMatch order's price is checked once priced (``risk.check_market``)."""
+    priced = order.type is OrderType.LIMIT and order.price_match == "NONE"
+    _check_filters(f, order.type, order.price if priced else None, order.qty)
 
 
 def parse_amended(params: Mapping[str, str], inst: Instrument, f: OrderFilters) -> tuple[Side, int, int]:

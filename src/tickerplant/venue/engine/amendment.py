@@ -36,9 +36,9 @@ from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.checks import Authorized, Security
 from tickerplant.venue.book.matching import walk
+from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.events import Batch, OrderUpdate
 from tickerplant.venue.domain.order_params import (
-    NewOrder,
     parse_amended,
     parse_int,
     parse_order_ref,

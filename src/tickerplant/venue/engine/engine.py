@@ -41,11 +41,12 @@ from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Balance
 from tickerplant.venue.book.maker_index import MakerIndex
 from tickerplant.venue.book.matching import FOK_TEXT, GTX_TEXT, walk
 from tickerplant.venue.book.ports import Journal, MarketData, OneBook
+from tickerplant.venue.domain.commands import Cancel, CancelAll, Command, Outcome, Place
 from tickerplant.venue.domain.contract import Contract, down, toward_zero
 from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate, Outbox
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 from tickerplant.venue.domain.kept import FILLS_KEPT, ORDERS_KEPT, Kept
-from tickerplant.venue.domain.order_params import parse_new_order, parse_order_ref, refused
+from tickerplant.venue.domain.order_params import check_filters, refused
 from tickerplant.venue.domain.orders import (
     Fill,
     Order,
@@ -61,15 +62,13 @@ from tickerplant.venue.engine.self_trade import prevent
 from tickerplant.venue.ledger.collateral import pooled
 from tickerplant.venue.ledger.exposure import Exposure
 from tickerplant.venue.ledger.ledger import Figures, Ledger
-from tickerplant.venue.ledger.position_modes import PositionModes, closes, position_side, refuse_reduce_only
+from tickerplant.venue.ledger.position_modes import PositionModes, closing, of_mode
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import closable, rests, trim
 from tickerplant.venue.risk.risk import check_margin, check_market, price_matched
 
-__all__ = [
-    "FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine", "Fees", "Journal", "MarketData", "OneBook", "Placed",
-]  # fmt: skip
+__all__ = ["FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine", "Fees"]
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
 
@@ -86,12 +85,6 @@ class Fees(NamedTuple):
 
 
 DEFAULT_FEES = Fees()
-
-
-class Placed(NamedTuple):
-    order: Order | None  # None: a test order, validated only
-    ack: Order | None  # the order as accepted, before matching (newOrderRespType=ACK)
-    counts: list[tuple[str, int]]  # X-MBX-ORDER-COUNT-* headers
 
 
 class Engine:
@@ -222,23 +215,37 @@ class Engine:
 
     # -- commands ------------------------------------------------------------------------
 
-    def place(
-        self, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False,
-        counted: bool = True,
-    ) -> Placed:  # fmt: skip
-        """``counted``: against the account's order limits (not a triggered algo order's)."""
-        counts = self.counts.charge(account_id, now_ms) if counted and not test else []
-        ledger = self.ledger(account_id)
-        refuse_reduce_only(params, ledger.hedge)
-        new = parse_new_order(params, self.instruments, self.filters, now_ms)
+    def apply(self, command: Command, now_ms: int) -> Outcome:
+        """The one door of a change to the engine (``domain/commands.py``): the command's
+        checks, then what it does, journaled in one batch before anything is answered; its
+        events, in order, also wait in ``outbox`` for the user data stream."""
+        start = self.outbox.made
+        batch = Batch()
+        if isinstance(command, Place):
+            order, ack = self._place(command, now_ms, batch)
+        elif isinstance(command, Cancel):
+            order, ack = self._cancel(command, now_ms, batch), None
+        else:
+            self._cancel_all(command, now_ms, batch)
+            order = ack = None
+        if batch:
+            self.journal.commit(batch)
+        return Outcome(order, ack, self.outbox.since(start))
+
+    def _place(self, command: Place, now_ms: int, batch: Batch) -> tuple[Order | None, Order | None]:
+        """A new order through part 2 §8's checks (the module's docstring); (None, None) for a
+        test order, which is validated only."""
+        new = command.order
         symbol = new.inst.symbol
+        check_filters(self.filters[symbol], new)
+        ledger = self.ledger(command.account_id)
         contract = self.contracts[symbol]
         mark = self.mark(symbol)
         price = price_matched(new, self.data.levels) if new.price_match != "NONE" else new.price
-        if ledger.hedge and closes(params, new.side):  # reduce-only (position_modes.py)
+        if ledger.hedge and closing(new.position_side, new.side):  # reduce-only (position_modes.py)
             new = new._replace(reduce_only=True)
         limit = check_market(new, price, mark, self.contracts[symbol], self.filters[symbol], self.data.levels)
-        held = position_side(params, ledger.hedge)
+        held = of_mode(new.position_side, ledger.hedge)
         if new.client_order_id is not None and new.client_order_id in ledger.by_client_id:
             raise refused(-4116, "clientOrderId is duplicated")
         if len(ledger.open_orders.get(symbol, ())) >= self.filters[symbol].max_num_orders:
@@ -250,8 +257,8 @@ class Engine:
                 raise refused(-2022, "ReduceOnly Order is rejected.")
             qty = min(qty, can)
         order = Order(
-            account_id, symbol, 0, new.client_order_id or "", new.side, new.type, new.time_in_force, price,
-            new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
+            command.account_id, symbol, 0, new.client_order_id or "", new.side, new.type, new.time_in_force,
+            price, new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
             stp_mode=new.stp_mode, position_side=held,
         )  # fmt: skip
         if not new.reduce_only:
@@ -261,14 +268,13 @@ class Engine:
             raise refused(-5022, GTX_TEXT)
         if new.time_in_force is TimeInForce.FOK and sum(q for _, q in walked) < new.qty:
             raise refused(-5021, FOK_TEXT)
-        if test:
-            return Placed(None, None, counts)
-        batch = Batch()
+        if command.test:
+            return None, None
         fills: list[Fill_] = []
         stopped = False
         if walked:
             fills, stopped = self.take_for(order, qty, limit, walked[-1][0], now_ms, batch)
-        return Placed(*self._accept(ledger, order, qty, fills, now_ms, batch, stopped), counts)
+        return self._accept(ledger, order, qty, fills, now_ms, batch, stopped)
 
     def take_for(
         self, order: Order, qty: int, limit: int, deepest: int, now_ms: int, batch: Batch
@@ -321,27 +327,21 @@ class Engine:
                 if order.reduce_only:
                     trim(self, ledger, symbol, order.position_side, now_ms, batch)
         batch.orders.append(order.copy())
-        self.journal.commit(batch)
         return order, ack
 
-    def cancel(self, account_id: int, params: Mapping[str, str], now_ms: int) -> Order:
-        symbol, order_id, client_id = parse_order_ref(params)
-        self.symbol(symbol)
-        order = self.find(account_id, symbol, order_id, client_id)
+    def _cancel(self, command: Cancel, now_ms: int, batch: Batch) -> Order:
+        order = self.find(command.account_id, command.symbol, command.order_id, command.client_id)
         if order is None or not order.status.is_open:
             raise refused(-2011, "Unknown order sent.")
-        self.finish(self.ledger(account_id), order, OrderStatus.CANCELED, now_ms)
-        self.journal.commit(Batch(orders=[order.copy()]))
+        self.finish(self.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms)
+        batch.orders.append(order.copy())
         return order
 
-    def cancel_all(self, account_id: int, symbol: str, now_ms: int) -> None:
-        ledger = self.ledger(account_id)
-        batch = Batch()
-        for order in list(ledger.open_orders.get(self.symbol(symbol).symbol, {}).values()):
+    def _cancel_all(self, command: CancelAll, now_ms: int, batch: Batch) -> None:
+        ledger = self.ledger(command.account_id)
+        for order in list(ledger.open_orders.get(command.symbol, {}).values()):
             self.finish(ledger, order, OrderStatus.CANCELED, now_ms)
             batch.orders.append(order.copy())
-        if batch:
-            self.journal.commit(batch)
 
     def find(self, account_id: int, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
         """One of the account's orders by id, else by client id: the newest holding it, read

@@ -20,7 +20,7 @@ from typing import Protocol
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.domain.orders import PositionSide, Side
 
-__all__ = ["Member", "PositionModes", "closes", "position_side", "refuse_reduce_only"]
+__all__ = ["Member", "PositionModes", "closes", "closing", "of_mode", "position_side"]
 
 
 class _Held(Protocol):
@@ -86,21 +86,24 @@ class PositionModes:
             member.ledger(account_id).hedge = hedge
 
 
-def refuse_reduce_only(params: Mapping[str, str], hedge: bool) -> None:
-    """-1106: ``reduceOnly`` sent by a hedge-mode account, whatever its value."""
-    if hedge and "reduceonly" in params:
-        raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
-
-
 def position_side(params: Mapping[str, str], hedge: bool) -> PositionSide:
-    """The order's position side, -4061 when it is not of the account's mode."""
-    chosen = PositionSide(params.get("positionside", "BOTH"))  # its value checked (-4060)
+    """The order's position side as sent (its value checked: -4060), of the account's mode."""
+    return of_mode(PositionSide(params.get("positionside", "BOTH")), hedge)
+
+
+def of_mode(chosen: PositionSide, hedge: bool) -> PositionSide:
+    """``chosen``, -4061 when it is not of the account's mode."""
     if (chosen is not PositionSide.BOTH) != hedge:
         raise refused(-4061, "Order's position side does not match user's setting.")
     return chosen
 
 
 def closes(params: Mapping[str, str], side: Side) -> bool:
-    """Whether the order closes its hedge-mode side: ``SELL``/``LONG``, ``BUY``/``SHORT``."""
-    chosen = params.get("positionside")
-    return (chosen == "LONG" and side is Side.SELL) or (chosen == "SHORT" and side is Side.BUY)
+    """Whether the order closes its hedge-mode side (``closing``)."""
+    return closing(PositionSide(params.get("positionside", "BOTH")), side)
+
+
+def closing(chosen: PositionSide, side: Side) -> bool:
+    """Whether an order on ``chosen`` closes it: ``SELL``/``LONG``, ``BUY``/``SHORT``."""
+    long, short = PositionSide.LONG, PositionSide.SHORT
+    return (chosen is long and side is Side.SELL) or (chosen is short and side is Side.BUY)

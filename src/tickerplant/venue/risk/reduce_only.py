@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.events import Batch
-from tickerplant.venue.domain.order_params import NewOrder
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.ledger.ledger import Ledger
 

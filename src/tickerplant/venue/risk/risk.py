@@ -31,8 +31,9 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import fixed
 from tickerplant.venue.book.ports import MarketData
+from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.contract import Contract
-from tickerplant.venue.domain.order_params import PRICE_MATCHES, NewOrder, refused
+from tickerplant.venue.domain.order_params import PRICE_MATCHES, refused
 from tickerplant.venue.domain.orders import Order, OrderType, Side
 from tickerplant.venue.ledger.ledger import Figures, Ledger
 

@@ -49,6 +49,7 @@ from tickerplant.venue.userstream.activity import VenueActivity
 from tickerplant.venue.wire import account_reads, algo_rest, batches
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
 from tickerplant.venue.wire.headed import Headed
+from tickerplant.venue.wire.order_entry import cancel_all, cancel_order, new_order
 
 __all__ = [
     "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
@@ -259,14 +260,14 @@ class PrivateRest:
         return self.engine
 
     def _place(self, authorized: Authorized, now_ms: int) -> Any:
-        placed = self._engine.place(authorized.account.account_id, authorized.params, now_ms)
+        placed = new_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
         assert placed.order is not None and placed.ack is not None
         result = authorized.params.get("neworderresptype") == "RESULT"
         shown = placed.order if result else placed.ack
         return Headed(order_payloads.placed(shown, self._engine.instruments[shown.symbol]), placed.counts)
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
-        self._engine.place(authorized.account.account_id, authorized.params, now_ms, test=True)
+        new_order(self._engine, authorized.account.account_id, authorized.params, now_ms, test=True)
         return {}
 
     def _query(self, authorized: Authorized, now_ms: int) -> Any:
@@ -280,7 +281,7 @@ class PrivateRest:
         return order_payloads.read(order, self._engine.instruments[order.symbol])
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
-        order = self._engine.cancel(authorized.account.account_id, authorized.params, now_ms)
+        order = cancel_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
         return order_payloads.placed(order, self._engine.instruments[order.symbol])
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
@@ -303,7 +304,7 @@ class PrivateRest:
         counts: list[tuple[str, int]] = []
 
         def place(item: dict[str, str]) -> Any:
-            placed = engine.place(account_id, item, now_ms)
+            placed = new_order(engine, account_id, item, now_ms)
             counts[:] = placed.counts
             assert placed.order is not None and placed.ack is not None
             shown = placed.order if item.get("neworderresptype") == "RESULT" else placed.ack
@@ -335,7 +336,7 @@ class PrivateRest:
         ]
 
         def cancel(ref: dict[str, str]) -> Any:
-            order = engine.cancel(authorized.account.account_id, ref, now_ms)
+            order = cancel_order(engine, authorized.account.account_id, ref, now_ms)
             return order_payloads.placed(order, engine.instruments[order.symbol])
 
         return batches.each(refs, cancel)
@@ -356,7 +357,7 @@ class PrivateRest:
         return {"symbol": symbol, "countdownTime": str(countdown)}
 
     def _cancel_all(self, authorized: Authorized, now_ms: int) -> Any:
-        self._engine.cancel_all(authorized.account.account_id, parse_symbol(authorized.params), now_ms)
+        cancel_all(self._engine, authorized.account.account_id, parse_symbol(authorized.params), now_ms)
         return _CANCELLED_ALL
 
     def _all_orders(self, authorized: Authorized, now_ms: int) -> Any:

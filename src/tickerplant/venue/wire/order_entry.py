@@ -1,0 +1,48 @@
+"""Order entry at the wire: a request's text parsed into the engine's commands
+(``domain/commands.py``) and applied, for REST's, the WebSocket API's and the batches'
+``POST``/``DELETE …/order``.
+
+A new order is charged to the account's order-rate limits before anything is read (a
+refused order counts too, as on Binance: part 1 §7), then parsed in the account's position
+mode (``reduceOnly`` is refused in hedge mode whatever its value), then applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from tickerplant.venue.domain.commands import Cancel, CancelAll, Place
+from tickerplant.venue.domain.order_params import parse_new_order, parse_order_ref
+from tickerplant.venue.domain.orders import Order
+from tickerplant.venue.engine.engine import Engine
+
+__all__ = ["Placed", "cancel_all", "cancel_order", "new_order"]
+
+
+class Placed(NamedTuple):
+    order: Order | None  # None: a test order, validated only
+    ack: Order | None  # the order as accepted, before matching (newOrderRespType=ACK)
+    counts: list[tuple[str, int]]  # X-MBX-ORDER-COUNT-* headers
+
+
+def new_order(
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False
+) -> Placed:
+    counts = [] if test else engine.counts.charge(account_id, now_ms)
+    hedge = engine.ledger(account_id).hedge
+    order = parse_new_order(params, engine.instruments, now_ms, hedge)
+    outcome = engine.apply(Place(account_id, order, test), now_ms)
+    return Placed(outcome.order, outcome.ack, counts)
+
+
+def cancel_order(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> Order:
+    symbol, order_id, client_id = parse_order_ref(params)
+    listed = engine.symbol(symbol).symbol
+    outcome = engine.apply(Cancel(account_id, listed, order_id, client_id), now_ms)
+    assert outcome.order is not None
+    return outcome.order
+
+
+def cancel_all(engine: Engine, account_id: int, symbol: str, now_ms: int) -> None:
+    engine.apply(CancelAll(account_id, engine.symbol(symbol).symbol), now_ms)
