@@ -62,7 +62,7 @@ from tickerplant.venue.orders import (
 from tickerplant.venue.position_modes import PositionModes, closes, position_side, refuse_reduce_only
 from tickerplant.venue.recorded import History
 from tickerplant.venue.reduce_only import closable, rests, trim
-from tickerplant.venue.resting import Journal, MarketData, OneBook, hold, settle_matched
+from tickerplant.venue.resting import Journal, MarketData, OneBook, QueueModel, Queues, hold, settle_matched
 from tickerplant.venue.risk import check_margin, check_market, price_matched
 from tickerplant.venue.self_trade import prevent
 
@@ -98,6 +98,7 @@ class Engine:
         self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
         journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
         book: OneBook | None = None, modes: PositionModes | None = None, ids_seed: object = 0,
+        queue_model: QueueModel | None = None,
     ) -> None:  # fmt: skip
         """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
         and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte).
@@ -124,6 +125,7 @@ class Engine:
         # cancel finds its order without a walk through every account's)
         self._resting: dict[str, dict[int, Order]] = {}
         self.makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
+        self.queues = Queues(queue_model, self.instruments)  # their places by ``queue_model`` (no one book)
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
         self.first_algo_id = first_algo_id(ids_seed, market)
