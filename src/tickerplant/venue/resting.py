@@ -101,11 +101,12 @@ class _SymbolQueues:
 
 class Queues:
     """The observed market's queue positions (a replay's or relay's book, no one book):
-    ``model`` (``market/book/queue.py``; None: risk-averse) moves each resting order's ``queue_ahead`` (its
-    place, journaled) by the public trades at its price and by the changes of the quantity
-    the book displays there, which it reads from the market's `@depthDiff`, in the order
-    sent. Beside ``queue_ahead`` it keeps what the model needs: per level holding resting
-    orders the quantity last read, per order what traded at its price since.
+    ``model`` (``market/book/queue.py``; None: risk-averse) moves each resting order's
+    ``queue_ahead`` (its place, journaled) by the public trades at its price and by the
+    changes of the quantity the book displays there, which it reads from the market's
+    `@depthDiff`, in the order sent. Beside ``queue_ahead`` it keeps what the model needs:
+    per level holding resting orders the quantity last read, per order what traded at its
+    price since.
 
     A level first read after the order came (a restored order's, until its level changes)
     has no quantity to start from: the first change there only clamps ``ahead`` to the new
@@ -185,8 +186,8 @@ class Queues:
                 del traded[order_id]  # it left the level
                 queues.entries -= 1
                 continue
-            if prev is None:  # no quantity to start from: a clamp
-                moved = Position(max(0, min(order.queue_ahead, new)))
+            if prev is None:  # no quantity to start from: the risk-averse clamp, whatever the model
+                moved = RISK_AVERSE.depth(Position(order.queue_ahead), new, new)
             else:
                 moved = self.model.depth(Position(order.queue_ahead, since), prev, new)
             order.queue_ahead = moved.ahead
