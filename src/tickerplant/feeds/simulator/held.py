@@ -11,11 +11,17 @@ it. Its place in the level's queue is ``ahead``, the quantity in front of it:
   uses up ``ahead``, and what is left of ``q`` fills it (``_match``); a fill through its
   price took the whole level and fills it all. Each fill is a maker fill with the public
   trade's id (``matched``), which the venue's engine settles.
-- **The simulator's cancels come off the back of the queue** (the risk-averse assumption
-  of hftbacktest's queue models): they never take the venue's quantity, and they shorten
-  ``ahead`` only when the level's own quantity falls below it (``_clamp``). So ``ahead``
-  shrinks by trades, by cancels that reach into it, and by the venue's orders in front
-  of it leaving.
+- **The simulator's cancels come off the back of the queue**: they never take the venue's
+  quantity, and they shorten ``ahead`` only when the level's own quantity falls below it
+  (``_clamp``). So ``ahead`` shrinks by trades, by cancels that reach into it, and by the
+  venue's orders in front of it leaving.
+
+The queue is exact here (the venue's orders are quantity in the book), and its arithmetic
+is the risk-averse queue model's (``market/book/queue.py``, hftbacktest's
+``RiskAdverseQueueModel``), whatever model the venue reads an observed book with: arriving
+and trades are every model's, and cancels off the back are the risk-averse rule (a level's
+decrease clamps ``ahead``, never advances it), applied to the part of the level that can
+be in front of an order (all but the venue's quantity from it back).
 
 The simulator keeps its own arithmetic: it reads a level's quantity as ever, and where it
 moves a queue (makers following the price) it moves its own part only (``own``). A level
@@ -28,6 +34,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tickerplant.market.book.order_book import OrderBook
+from tickerplant.market.book.queue import RISK_AVERSE, Position
 from tickerplant.market.updates import Level
 
 __all__ = ["HeldOrder", "MakerFill", "SimulatedBook"]
@@ -79,8 +86,9 @@ class SimulatedBook(OrderBook):
             floor = held[price]
             if qty < floor:
                 qty = floor  # its cancels leave the venue's quantity
-            if qty < (self.bids if is_bid else self.asks).get(price, 0):
-                self._clamp(is_bid, price, qty)
+            before = (self.bids if is_bid else self.asks).get(price, 0)
+            if qty < before:
+                self._clamp(is_bid, price, before, qty)
         OrderBook.set_level(self, is_bid, price, qty)
 
     def own(self, is_bid: bool, price: int) -> int:
@@ -155,15 +163,15 @@ class SimulatedBook(OrderBook):
         at = 0  # how far into the queue the fill has reached
         for order in queue:
             start = order.ahead
-            if start >= filled:
-                order.ahead -= filled
+            moved = RISK_AVERSE.trade(Position(start), filled, order.qty)
+            order.ahead = moved.position.ahead
+            part = moved.qty
+            if not part:  # the fill ended in front of it
                 continue
             if start > at:
                 parts.append((start - at, None))
-            part = min(order.qty, filled - start)
             parts.append((part, order.key))
             at = start + part
-            order.ahead = 0
             order.qty -= part
             held[price] -= part
             if not order.qty:
@@ -188,7 +196,7 @@ class SimulatedBook(OrderBook):
         ``ahead`` into it, at most the back): the quantity ahead of it."""
         side = self.bids if is_bid else self.asks
         level = side.get(price, 0)
-        ahead = level if ahead is None else min(ahead, level)
+        ahead = RISK_AVERSE.arrive(level, ahead).ahead
         OrderBook.set_level(self, is_bid, price, level + qty)
         held = self.held[is_bid]
         held[price] = held.get(price, 0) + qty
@@ -220,11 +228,12 @@ class SimulatedBook(OrderBook):
         order = self.orders.get(key)
         return None if order is None else order.ahead
 
-    def _clamp(self, is_bid: bool, price: int, level: int) -> None:
-        """The level falls to ``level`` by the simulator's cancels, which come off the back:
-        nobody has more in front of them than the level holds before their own."""
+    def _clamp(self, is_bid: bool, price: int, prev: int, level: int) -> None:
+        """The level falls from ``prev`` to ``level`` by the simulator's cancels, which come
+        off the back: nobody has more in front of them than the level holds before their
+        own (the risk-averse model's depth rule over what can be in front of each)."""
         behind = 0
         for order in reversed(self.queues[(is_bid, price)]):
             behind += order.qty
             if order.ahead > level - behind:
-                order.ahead = level - behind
+                order.ahead = RISK_AVERSE.depth(Position(order.ahead), prev - behind, level - behind).ahead

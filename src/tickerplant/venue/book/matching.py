@@ -17,13 +17,16 @@ of hftbacktest's risk-averse queue model:
   trade on its side (a sell aggressor for a resting buy: ``m`` true) fills it as a maker:
   a trade *through* its price fills all that is left (the whole level went first); a trade
   *at* its price first uses up the quantity ahead, the excess fills it. A book that moves
-  across a resting order without a trade does not fill it.
+  across a resting order without a trade does not fill it; a decrease of the level at its
+  price moves it up by the engine's queue model (``market/book/queue.py``: the risk-averse
+  one, by default, only clamps what is ahead to the level; ``venue/engine/resting.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tickerplant.market.book.queue import RISK_AVERSE, Filled, Position, QueueModel
 from tickerplant.venue.domain.orders import Order, Side
 
 __all__ = ["FOK_TEXT", "GTX_TEXT", "crosses", "maker_fill", "walk"]
@@ -58,19 +61,21 @@ def walk(levels: Iterable[tuple[int, int]], side: Side, qty: int, limit: int) ->
     return fills
 
 
-def maker_fill(order: Order, price: int, qty: int, buyer_is_maker: bool) -> int:
-    """The quantity a public trade of ``qty`` at ``price`` fills of resting ``order`` (see
-    the module's docstring); ``order.queue_ahead`` shrinks by what the trade used of it."""
+def maker_fill(
+    order: Order, position: Position, price: int, qty: int, buyer_is_maker: bool,
+    model: QueueModel = RISK_AVERSE,
+) -> Filled:  # fmt: skip
+    """What a public trade of ``qty`` at ``price`` does to resting ``order``, at ``position``
+    in its level's queue (see the module's docstring): its position after and the quantity
+    it fills (``model``'s trade, or its trade through the price; 0 when it does not reach it)."""
     if order.side is Side.BUY:
         if not buyer_is_maker or price > order.price:
-            return 0
+            return Filled(position, 0)
         through = price < order.price
     else:
         if buyer_is_maker or price < order.price:
-            return 0
+            return Filled(position, 0)
         through = price > order.price
     if through:
-        return order.remaining
-    used = min(order.queue_ahead, qty)
-    order.queue_ahead -= used
-    return min(order.remaining, qty - used)
+        return model.through(position, order.remaining)
+    return model.trade(position, qty, order.remaining)

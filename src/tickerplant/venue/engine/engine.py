@@ -31,8 +31,9 @@ import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from fractions import Fraction
 from types import MappingProxyType
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
+from tickerplant.market.book.queue import QueueModel
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import SymbolStreams
 from tickerplant.market.payloads.exchange_info import order_filters
@@ -44,6 +45,7 @@ from tickerplant.venue.book.ports import Journal, MarketData, OneBook
 from tickerplant.venue.domain.commands import Cancel, CancelAll, Command, Outcome, Place
 from tickerplant.venue.domain.contract import Contract, down, toward_zero
 from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate, Outbox
+from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 from tickerplant.venue.domain.kept import FILLS_KEPT, ORDERS_KEPT, Kept
 from tickerplant.venue.domain.order_params import check_filters, refused
@@ -57,7 +59,7 @@ from tickerplant.venue.domain.orders import (
     new_client_order_id,
 )
 from tickerplant.venue.domain.recorded import History
-from tickerplant.venue.engine.resting import hold, settle_matched
+from tickerplant.venue.engine.resting import Queues, hold, settle_matched
 from tickerplant.venue.engine.self_trade import prevent
 from tickerplant.venue.ledger.collateral import pooled
 from tickerplant.venue.ledger.exposure import Exposure
@@ -68,7 +70,7 @@ from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import closable, rests, trim
 from tickerplant.venue.risk.risk import check_margin, check_market, price_matched
 
-__all__ = ["FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine", "Fees"]
+__all__ = ["FILLS_KEPT", "ORDERS_KEPT", "Deposits", "Engine"]
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
 
@@ -79,19 +81,12 @@ class Deposits(Protocol):
     def balances(self, account_id: int) -> list[Balance]: ...
 
 
-class Fees(NamedTuple):
-    maker: Fraction = Fraction(2, 10_000)  # 0.0200 % (decision 6)
-    taker: Fraction = Fraction(5, 10_000)  # 0.0500 %
-
-
-DEFAULT_FEES = Fees()
-
-
 class Engine:
     def __init__(
         self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
         journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
         book: OneBook | None = None, modes: PositionModes | None = None, ids_seed: object = 0,
+        queue_model: QueueModel | None = None,
     ) -> None:  # fmt: skip
         """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
         and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte).
@@ -118,6 +113,7 @@ class Engine:
         # cancel finds its order without a walk through every account's)
         self._resting: dict[str, dict[int, Order]] = {}
         self.makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
+        self.queues = Queues(queue_model, self.instruments)  # their places by ``queue_model`` (no one book)
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
         self.first_algo_id = first_algo_id(ids_seed, market)

@@ -1,0 +1,112 @@
+"""A resting order on a replayed recording (an observed book, which trades with no one),
+over real sockets: cancels at its price shorten the queue in front of it (the default
+risk-averse queue model clamps it to the level), so a later trade at its price fills it,
+as the signed REST answers and the user data stream tell."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from conftest import StartServer
+from rawws import TEXT, RawWebSocket
+from timing import SECONDS, eventually
+
+from tickerplant.clock import ManualClock
+from tickerplant.config import ReplayConfig
+from tickerplant.market.instruments import Market
+from tickerplant.recording.format import Recorded, RecordedSnapshot, RecordingWriter
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
+
+T0_MS = 1_790_000_000_000
+SECRET = "Q" * 64
+BOOK = "btcusdt@depth@100ms"
+TRADES = "btcusdt@aggTrade"
+
+
+def diff(first: int, last: int, at_ms: int, bids: str) -> bytes:
+    return (
+        b'{"e":"depthUpdate","E":%d,"T":%d,"s":"BTCUSDT","U":%d,"u":%d,"pu":%d,"b":%b,"a":[]}'
+        % (at_ms, at_ms, first, last, first - 1, bids.encode())
+    )
+
+
+def recording(folder: Path) -> None:
+    """A book of 1.000 bid at 59999.00; ten seconds on, 0.800 of it cancelled, then a sell
+    of 0.500 at 59999.00."""
+    snapshot = (
+        b'{"lastUpdateId":100,"E":%d,"T":%d,"bids":[["59999.00","1.000"],["59998.00","2.000"]],'
+        b'"asks":[["60001.00","1.000"],["60002.00","2.000"]]}' % (T0_MS, T0_MS)
+    )
+    later = T0_MS + 10_000
+    trade = (
+        b'{"e":"aggTrade","E":%d,"a":7,"s":"BTCUSDT","p":"59999.00","q":"0.500","nq":"0.500","f":70,'
+        b'"l":70,"T":%d,"m":true}' % (later + 1, later + 1)
+    )
+    items = [  # as a recorder writes them: the snapshot after the diff it falls within
+        Recorded(T0_MS * 1000, BOOK, diff(99, 101, T0_MS, '[["59997.00","1.000"]]')),
+        RecordedSnapshot(T0_MS * 1000, "BTCUSDT", snapshot),
+        Recorded(later * 1000, BOOK, diff(102, 102, later, '[["59999.00","0.200"]]')),
+        Recorded((later + 1) * 1000, TRADES, trade),
+        Recorded((later + 3_600_000) * 1000, BOOK, diff(103, 103, later + 3_600_000, "[]")),  # still playing
+    ]
+    with RecordingWriter(folder, Market.UM, "ws://x", [BOOK, TRADES]) as writer:
+        for item in items:
+            writer.write(item, item.received_us)
+
+
+async def test_cancels_in_front_of_a_resting_order_let_a_trade_at_its_price_fill_it(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    recording(tmp_path / "recorded")
+    db = tmp_path / "accounts.db"
+    store = AccountStore(db)
+    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], T0_MS)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0_MS).api_key
+    store.close()
+    clock = ManualClock(T0_MS)
+    plant = await start_server(
+        clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0)
+    )
+    engine = plant.engines[Market.UM]
+    await eventually(lambda: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == 1000)
+    port = plant.listeners[Market.UM].port
+    async with aiohttp.ClientSession() as session:
+
+        async def call(method: str, path: str, query: str) -> Any:
+            query = f"{query}&timestamp={clock.now_ms()}"
+            query += f"&signature={hmac_hex(SECRET, query.encode())}"
+            url = f"http://127.0.0.1:{port}{path}?{query}"
+            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
+                assert answer.status == 200, await answer.text()
+                return await answer.json()
+
+        key = (await call("POST", "/fapi/v1/listenKey", "recvWindow=5000"))["listenKey"]
+        user = await RawWebSocket.connect(port, f"/private/ws?listenKey={key}")
+        streams = plant.listeners[Market.UM].streams
+        assert streams is not None
+        await eventually(lambda: len(streams.connections) == 1)
+        placed = await call(
+            "POST", "/fapi/v1/order",
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1.000&price=59999.00",
+        )  # fmt: skip
+        assert placed["status"] == "NEW"  # behind the 1.000 the book shows at its price
+        clock.advance(10_100)  # the cancels, then the trade: 0.200 ahead of it, 0.300 its own
+        updates: list[bytes] = []
+        async with asyncio.timeout(5 * SECONDS):
+            while len(updates) < 2:
+                frame = await user.recv_until(TEXT)
+                if b'"e":"ORDER_TRADE_UPDATE"' in frame.payload:
+                    updates.append(frame.payload)
+        assert b'"x":"NEW"' in updates[0]
+        assert b'"x":"TRADE"' in updates[1] and b'"l":"0.3"' in updates[1] and b'"m":true' in updates[1]
+        order = await call("GET", "/fapi/v1/order", f"symbol=BTCUSDT&orderId={placed['orderId']}")
+        assert (order["status"], order["executedQty"]) == ("PARTIALLY_FILLED", "0.300")
+        (trade,) = await call("GET", "/fapi/v1/userTrades", "symbol=BTCUSDT")
+        assert (trade["price"], trade["qty"], trade["maker"], trade["buyer"]) == ("59999", "0.300", True, True)
+        await user.close()
