@@ -1,4 +1,4 @@
-"""A resting order's place in an observed book's queue (``venue/resting.Queues``, no one
+"""A resting order's place in an observed book's queue (``venue/book/observed.Queues``, no one
 book): the market's trades and its `@depthDiff` changes at the order's price move it by the
 engine's queue model (``market/book/queue.py``), in the order the market sent them; an
 engine reading every order by hand agrees, and what the queues keep stays bounded."""
@@ -15,10 +15,11 @@ from tickerplant.market.book.queue import QUEUE_MODELS, RISK_AVERSE, Position, Q
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.book.observed import _SLACK
 from tickerplant.venue.domain.orders import Order, OrderStatus, Side, seeded_client_ids
 from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.resting import _SLACK, receive
+from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 BID = 5_999_900  # 59999.00, 1.000 displayed in test_engine's Book

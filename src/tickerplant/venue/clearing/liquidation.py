@@ -54,6 +54,7 @@ from tickerplant.venue.clearing.funding import tran_id
 from tickerplant.venue.domain.contract import Bracket, Contract, down, toward_zero
 from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.engine.placement import take
 from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
 from tickerplant.venue.ledger.exposure import each_account
 
@@ -382,7 +383,7 @@ def _close(
     engine.outbox.put(
         OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, order.copy(), None)
     )
-    fills = engine.take(symbol, side, abs(amt), limit, now_ms, batch)
+    fills = take(engine, symbol, side, abs(amt), limit, now_ms, batch)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)
     if rest:  # the insurance fund takes what the book cannot, at the order's price
         book = engine.book  # in the one book, a public trade too

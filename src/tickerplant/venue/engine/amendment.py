@@ -48,7 +48,7 @@ from tickerplant.venue.domain.order_params import (
 from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.engine import history
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.resting import hold
+from tickerplant.venue.engine.placement import take_for
 from tickerplant.venue.risk.reduce_only import fits
 from tickerplant.venue.risk.risk import check_margin, check_market
 
@@ -109,13 +109,13 @@ def modify(
     stopped = False
     if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)
         left = new.qty - order.executed_qty
-        taken, stopped = engine.take_for(order, left, new.price, fills[-1][0], now_ms, batch)
+        taken, stopped = take_for(engine, order, left, new.price, fills[-1][0], now_ms, batch)
         for price, filled, trade_id in taken:
             engine.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
         engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
     elif order.status.is_open:  # re-queued behind what rests at its price now
-        hold(engine, order, now_ms)
+        engine.hold(order, now_ms)
     else:
         engine.finish(ledger, order, order.status, now_ms)
     batch.orders.append(order.copy())

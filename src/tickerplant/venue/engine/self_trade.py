@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
-from tickerplant.venue.engine.resting import Engine
+from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["prevent"]
 
@@ -22,7 +22,7 @@ _EFFECTIVE = frozenset({TimeInForce.IOC, TimeInForce.GTC, TimeInForce.GTD})
 
 
 def prevent(
-    engine: Engine, taker: Order, limit: int, deepest: int, now_ms: int, batch: Batch
+    engine: EngineState, taker: Order, limit: int, deepest: int, now_ms: int, batch: Batch
 ) -> tuple[int, bool]:
     """The taker's limit after prevention, and whether it stops there (expires in match);
     the resting orders its mode expires are finished into ``batch``. ``deepest``: the last

@@ -15,7 +15,7 @@ way, however the book matches them.
 - Placing a ``MARKET``, ``IOC`` or ``FOK`` one: it takes at most the position and expires
   the rest (part 2 §10), whatever the resting ones hold (a market close works beside
   take-profit orders, which then expire); no position to close is -2022.
-- After a fill changes the position (``trim``), and when such an order comes to rest: the
+- After a fill changes the position (``expiring``), and when such an order comes to rest: the
   position's open reduce-only orders, oldest first, keep what the position can close; each
   that no longer fits in what is left is ``EXPIRED``. Binance "trims or expires" them
   (§3.3, an inference from the user-data captures); tickerplant expires.
@@ -23,22 +23,11 @@ way, however the book matches them.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from tickerplant.venue.domain.commands import NewOrder
-from tickerplant.venue.domain.events import Batch
-from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.ledger.ledger import Ledger
 
-__all__ = ["Finishing", "closable", "fits", "rests", "trim"]
-
-
-class Finishing(Protocol):
-    """The engine, which ends an order (``engine.Engine.finish``)."""
-
-    def finish(
-        self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, expiry: str = ""
-    ) -> None: ...
+__all__ = ["closable", "expiring", "fits", "rests"]
 
 
 def closable(ledger: Ledger, symbol: str, position_side: PositionSide, side: Side, *, others: bool) -> int:
@@ -67,21 +56,22 @@ def rests(new: NewOrder) -> bool:
     return new.type is OrderType.LIMIT and new.time_in_force not in (TimeInForce.IOC, TimeInForce.FOK)
 
 
-def trim(engine: Finishing, ledger: Ledger, symbol: str, position_side: PositionSide, now_ms: int,
-         batch: Batch) -> None:  # fmt: skip
-    """Expire the position's open reduce-only orders that it can no longer close."""
+def expiring(ledger: Ledger, symbol: str, position_side: PositionSide) -> list[Order]:
+    """The position's open reduce-only orders it can no longer close, to expire: oldest
+    first, each keeps what is left of the position to close, else it is one of these."""
     orders = [  # not the one a fill just ended: its engine ends it next
         o for o in ledger.open_orders.get(symbol, {}).values()
         if o.reduce_only and o.position_side is position_side and o.status.is_open
     ]  # fmt: skip
     if not orders:
-        return
+        return []
     amt = ledger.position(symbol, position_side).amt
     left = abs(amt)
+    ended: list[Order] = []
     for order in sorted(orders, key=lambda o: o.order_id):
         closes = amt != 0 and (amt > 0) != (order.side is Side.BUY)
         if closes and order.remaining <= left:
             left -= order.remaining
             continue
-        engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms)
-        batch.orders.append(order.copy())
+        ended.append(order)
+    return ended

@@ -1,0 +1,169 @@
+"""Placement and cancellation: a new order through risk → match → settle, and orders
+cancelled, each into the command's journal batch (``engine.Engine.apply`` commits it).
+
+A new order goes through (part 2 §8's order of checks, after ``order_params``):
+
+1. the market: ``priceMatch`` priced from the book (-5041), PERCENT_PRICE against the mark
+   (-4016 / -4024; a MARKET order whose best opposite price is already outside
+   ``marketTakeBound``: -4131, COIN-M -4113), MIN_NOTIONAL unless reduce-only (-4164);
+2. the account: ``positionSide`` not of the account's mode (-4061, ``position_modes.py``;
+   hedge mode's closing orders are reduce-only), a duplicated open
+   ``clientOrderId`` (-4116), MAX_NUM_ORDERS (-2025), a reduce-only order that cannot
+   reduce (-2022), margin (-2019: the order's cost, part 3 §7.3, above the available
+   balance);
+3. matching (``matching.py``): a post-only order that would take (-5022) and a FOK order
+   that cannot fill at once (-5021) are refused and not recorded (decision 8);
+4. the order is made (its id the symbol's next), takes what it can, settles each fill
+   (``contract.Contract.settle``: position, realized PnL, commission at the taker or maker
+   rate, the wallet), and rests, or expires (MARKET, IOC);
+5. the batch is journaled; only then is the answer made.
+
+Resting orders fill as makers, as trades reach them (``resting.py``). Memory is
+bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT`` closed
+orders and ``FILLS_KEPT`` fills per symbol in memory (the journal keeps all, and the
+history reads answer from it by time, ``history.py``).
+"""
+
+from __future__ import annotations
+
+from tickerplant.venue.book.matching import FOK_TEXT, GTX_TEXT, walk
+from tickerplant.venue.domain.commands import Cancel, CancelAll, Place
+from tickerplant.venue.domain.events import Batch, OrderUpdate
+from tickerplant.venue.domain.order_params import check_filters, refused
+from tickerplant.venue.domain.orders import (
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from tickerplant.venue.engine.resting import settle_matched
+from tickerplant.venue.engine.self_trade import prevent
+from tickerplant.venue.engine.state import EngineState
+from tickerplant.venue.ledger.ledger import Ledger
+from tickerplant.venue.ledger.position_modes import closing, of_mode
+from tickerplant.venue.risk.reduce_only import closable, rests
+from tickerplant.venue.risk.risk import check_margin, check_market, price_matched
+
+__all__ = ["accept", "cancel", "cancel_all", "place", "take", "take_for"]
+
+Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
+
+
+def place(state: EngineState, command: Place, now_ms: int, batch: Batch) -> tuple[Order | None, Order | None]:
+    """A new order through part 2 §8's checks (the module's docstring); (None, None) for a
+    test order, which is validated only."""
+    new = command.order
+    symbol = new.inst.symbol
+    check_filters(state.filters[symbol], new)
+    ledger = state.ledger(command.account_id)
+    contract = state.contracts[symbol]
+    mark = state.mark(symbol)
+    price = price_matched(new, state.data.levels) if new.price_match != "NONE" else new.price
+    if ledger.hedge and closing(new.position_side, new.side):  # reduce-only (position_modes.py)
+        new = new._replace(reduce_only=True)
+    limit = check_market(new, price, mark, state.contracts[symbol], state.filters[symbol], state.data.levels)
+    held = of_mode(new.position_side, ledger.hedge)
+    if new.client_order_id is not None and new.client_order_id in ledger.by_client_id:
+        raise refused(-4116, "clientOrderId is duplicated")
+    if len(ledger.open_orders.get(symbol, ())) >= state.filters[symbol].max_num_orders:
+        raise refused(-2025, "Reach max open order limit.")
+    qty = new.qty
+    if new.reduce_only:  # never beyond the position, its other reduce-only orders counted
+        can = closable(ledger, symbol, held, new.side, others=rests(new))
+        if not can or (qty > can and rests(new)):  # reduce_only.py
+            raise refused(-2022, "ReduceOnly Order is rejected.")
+        qty = min(qty, can)
+    order = Order(
+        command.account_id, symbol, 0, new.client_order_id or "", new.side, new.type, new.time_in_force,
+        price, new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
+        stp_mode=new.stp_mode, position_side=held,
+    )  # fmt: skip
+    if not new.reduce_only:
+        check_margin(state, ledger, contract, order, qty, mark)
+    walked = walk(state.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
+    if new.time_in_force is TimeInForce.GTX and walked:
+        raise refused(-5022, GTX_TEXT)
+    if new.time_in_force is TimeInForce.FOK and sum(q for _, q in walked) < new.qty:
+        raise refused(-5021, FOK_TEXT)
+    if command.test:
+        return None, None
+    fills: list[Fill_] = []
+    stopped = False
+    if walked:
+        fills, stopped = take_for(state, order, qty, limit, walked[-1][0], now_ms, batch)
+    return accept(state, ledger, order, qty, fills, now_ms, batch, stopped)
+
+
+def take_for(
+    state: EngineState, order: Order, qty: int, limit: int, deepest: int, now_ms: int, batch: Batch
+) -> tuple[list[Fill_], bool]:
+    """``order`` taking (``deepest``: the last price its walk reaches): in the one book,
+    where an account's orders may meet, self-trade prevention first; its fills, and
+    whether it stopped at its own resting order (it then expires in match)."""
+    stopped = False
+    if state.book is not None:
+        limit, stopped = prevent(state, order, limit, deepest, now_ms, batch)
+    return take(state, order.symbol, order.side, qty, limit, now_ms, batch), stopped
+
+
+def take(
+    state: EngineState, symbol: str, side: Side, qty: int, limit: int, now_ms: int, batch: Batch
+) -> list[Fill_]:
+    """A taker's fills, no level beyond ``limit``: traded in the simulated book when there
+    is one (public trades, whose ids they carry; the resting orders it met are settled
+    into ``batch``), else walked over ``data``'s levels (the venue's own ids, None)."""
+    if state.book is not None:
+        fills: list[Fill_] = list(state.book.take(symbol, side is Side.BUY, qty, limit, now_ms))
+        settle_matched(state, batch, now_ms)
+        return fills
+    return [(p, q, None) for p, q in walk(state.data.levels(symbol, side is Side.SELL), side, qty, limit)]
+
+
+def accept(
+    state: EngineState, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int, batch: Batch,
+    stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
+) -> tuple[Order, Order]:  # fmt: skip
+    symbol = order.symbol
+    order.order_id = state.next_order_id[symbol]
+    state.next_order_id[symbol] += 1
+    while not order.client_order_id or order.client_order_id in ledger.by_client_id:
+        order.client_order_id = state.client_ids()
+    state.kept(ledger.account_id, symbol).add(order)
+    ack = order.copy()
+    state.outbox.put(OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, ack, None))
+    for price, filled, trade_id in fills:
+        state.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
+    if order.status.is_open:
+        if stopped:
+            state.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
+        elif (
+            order.type is OrderType.MARKET
+            or order.time_in_force is TimeInForce.IOC
+            or order.executed_qty >= qty
+        ):
+            state.finish(ledger, order, OrderStatus.EXPIRED, now_ms)  # the rest of an IOC, a MARKET
+        else:
+            state.hold(order, now_ms)
+            ledger.opened(order)
+            state._resting.setdefault(symbol, {})[order.order_id] = order
+            if order.reduce_only:
+                state.trim(ledger, symbol, order.position_side, now_ms, batch)
+    batch.orders.append(order.copy())
+    return order, ack
+
+
+def cancel(state: EngineState, command: Cancel, now_ms: int, batch: Batch) -> Order:
+    order = state.find(command.account_id, command.symbol, command.order_id, command.client_id)
+    if order is None or not order.status.is_open:
+        raise refused(-2011, "Unknown order sent.")
+    state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms)
+    batch.orders.append(order.copy())
+    return order
+
+
+def cancel_all(state: EngineState, command: CancelAll, now_ms: int, batch: Batch) -> None:
+    ledger = state.ledger(command.account_id)
+    for order in list(ledger.open_orders.get(command.symbol, {}).values()):
+        state.finish(ledger, order, OrderStatus.CANCELED, now_ms)
+        batch.orders.append(order.copy())

@@ -1,0 +1,319 @@
+"""What an engine holds for one market, and the steps every command shares: the accounts'
+ledgers, their kept orders and fills, the resting orders (in the simulated book, or in the
+observed market's queues), the ids; a fill settled (``settle``: position, realized PnL,
+commission, the wallet, its events and journal rows), an order ended (``finish``), an
+order come to rest (``hold``), an order or fill restored from the journal. The commands
+themselves are applied by ``engine.Engine.apply`` (``placement.py``, ``amendment.py``);
+nothing here calls back into them. Sans-I/O: time comes in as an argument.
+
+Memory is bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT``
+closed orders and ``FILLS_KEPT`` fills per symbol in memory (the journal keeps all, and the
+history reads answer from it by time, ``history.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Collection, Mapping, Sequence
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Protocol
+
+from tickerplant.market.book.queue import QueueModel
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.messages import SymbolStreams
+from tickerplant.market.payloads.exchange_info import order_filters
+from tickerplant.market.units import mark_or_mid
+from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Balance
+from tickerplant.venue.book.maker_index import MakerIndex
+from tickerplant.venue.book.observed import Queues
+from tickerplant.venue.book.ports import Journal, MarketData, OneBook
+from tickerplant.venue.domain.contract import Contract, down, toward_zero
+from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate, Outbox
+from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
+from tickerplant.venue.domain.ids import first_algo_id, first_order_id
+from tickerplant.venue.domain.kept import Kept
+from tickerplant.venue.domain.order_params import refused
+from tickerplant.venue.domain.orders import (
+    Fill,
+    Order,
+    OrderStatus,
+    PositionSide,
+    Side,
+    new_client_order_id,
+)
+from tickerplant.venue.domain.recorded import History
+from tickerplant.venue.ledger.collateral import pooled
+from tickerplant.venue.ledger.exposure import Exposure
+from tickerplant.venue.ledger.ledger import Figures, Ledger
+from tickerplant.venue.ledger.position_modes import PositionModes
+from tickerplant.venue.risk.adl import AdlBoard
+from tickerplant.venue.risk.order_counts import OrderCounts
+from tickerplant.venue.risk.reduce_only import expiring
+
+__all__ = ["Deposits", "EngineState"]
+
+Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
+
+
+class Deposits(Protocol):
+    """The operator's balances (``store.Keyring``)."""
+
+    def balances(self, account_id: int) -> list[Balance]: ...
+
+
+class EngineState:
+    def __init__(
+        self, market: Market, instruments: Sequence[Instrument], data: MarketData, deposits: Deposits,
+        journal: Journal, fees: Fees = DEFAULT_FEES, client_ids: Callable[[], str] = new_client_order_id,
+        book: OneBook | None = None, modes: PositionModes | None = None, ids_seed: object = 0,
+        queue_model: QueueModel | None = None,
+    ) -> None:  # fmt: skip
+        """``client_ids``: makes the ``clientOrderId`` of an order sent without one (22 letters
+        and digits; ``orders.seeded_client_ids`` for a run that replays byte for byte).
+        ``book``: the simulated book takers trade in (its levels are ``data``'s), else they
+        walk ``data``'s levels and trade with no one (a replay's, a relay's). ``modes``: the
+        accounts' position modes, shared with the other market's engine. ``ids_seed``: where
+        each symbol's order ids and the market's algo ids start (``venue/domain/ids.py``)."""
+        self.market = market
+        self.client_ids = client_ids
+        self.instruments = {inst.symbol: inst for inst in instruments}
+        self.contracts = {inst.symbol: Contract(inst) for inst in instruments}
+        self.filters = {inst.symbol: order_filters(inst) for inst in instruments}
+        self.data = data
+        self.book = book
+        self.fees = fees
+        self.outbox = Outbox()
+        self.counts = OrderCounts(market)
+        self._deposits = deposits
+        self.journal = journal
+        self.history: History | None = None  # what the journal recorded (history.py), when open
+        self._ledgers: dict[int, Ledger] = {}
+        self._kept: dict[tuple[int, str], Kept] = {}
+        # symbol -> id -> its resting orders, any account's, oldest first (by id: a fill or a
+        # cancel finds its order without a walk through every account's)
+        self._resting: dict[str, dict[int, Order]] = {}
+        self.makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
+        self.queues = Queues(queue_model, self.instruments)  # their places by ``queue_model`` (no one book)
+        self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
+        self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
+        self.first_algo_id = first_algo_id(ids_seed, market)
+        self.next_order_id = dict(self.first_order_ids)
+        self.next_trade_id = {symbol: 1 for symbol in self.instruments}
+        self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
+        self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/clearing/funding.py)
+        self.adl = AdlBoard()  # the ADL queue's quantiles, made once per 30 s window (venue/risk/adl.py)
+        self.modes = modes if modes is not None else PositionModes()
+        self.modes.join(self)
+
+    # -- state ---------------------------------------------------------------------------
+
+    def ledger(self, account_id: int) -> Ledger:
+        found = self._ledgers.get(account_id)
+        if found is None:
+            found = self._ledgers[account_id] = Ledger(account_id, hedge=self.modes.is_hedged(account_id))
+        return found
+
+    def kept(self, account_id: int, symbol: str) -> Kept:
+        found = self._kept.get((account_id, symbol))
+        if found is None:
+            found = self._kept[(account_id, symbol)] = Kept()
+        return found
+
+    def restore(self, order: Order) -> None:
+        """An order reloaded from the journal (``sqlite_journal.load``)."""
+        self.kept(order.account_id, order.symbol).add(order)
+        self.next_order_id[order.symbol] = max(self.next_order_id[order.symbol], order.order_id + 1)
+        if order.status.is_open:
+            self.ledger(order.account_id).opened(order)
+            self._resting.setdefault(order.symbol, {})[order.order_id] = order
+            if self.book is not None:  # back into the simulated book, at its place at most the level
+                self.hold(order, order.update_ms, order.queue_ahead)
+            else:  # its place as journaled
+                self.makers.rests(order, self.resting(order.symbol))
+
+    def resting(self, symbol: str) -> Collection[Order]:
+        """``symbol``'s resting orders, every account's, oldest first."""
+        return self._resting.get(symbol, _NONE).values()
+
+    def resting_order(self, symbol: str, order_id: int) -> Order | None:
+        return self._resting.get(symbol, _NONE).get(order_id)
+
+    def has_resting(self) -> bool:
+        return bool(self._resting)
+
+    def restore_fill(self, fill: Fill) -> None:
+        self.kept(fill.account_id, fill.symbol).add_fill(fill)
+        self.next_trade_id[fill.symbol] = max(self.next_trade_id[fill.symbol], fill.trade_id + 1)
+
+    def mark(self, symbol: str) -> Fraction | None:
+        """The mark price; without one yet, the book's mid, else None (``mark_or_mid``)."""
+        mark = self.data.mark(symbol)
+        if mark is not None:
+            return mark
+        levels = functools.partial(self.data.levels, symbol)
+        return mark_or_mid(None, levels, self.instruments[symbol].price_decimals)
+
+    def deposited(self, account_id: int, asset: str) -> int:
+        return sum(
+            b.amount
+            for b in self._deposits.balances(account_id)
+            if b.wallet is self.market and b.asset == asset
+        )
+
+    def wallet(self, ledger: Ledger, asset: str) -> int:
+        """The wallet balance of ``asset``: the operator's deposits and trading's changes, 1e-8."""
+        return self.deposited(ledger.account_id, asset) + ledger.changes.get(asset, 0)
+
+    def cross_wallet(self, ledger: Ledger, asset: str) -> int:
+        """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
+        return self.wallet(ledger, asset) - ledger.isolated_wallets(asset, self.contracts)
+
+    def figures(self, account_id: int, asset: str, known: tuple[str, Fraction] | None = None) -> Figures:
+        """``known``: a symbol's open-order margin, already valued (``Ledger.figures``)."""
+        ledger = self.ledger(account_id)
+        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark, known)
+
+    def margin_figures(
+        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, Fraction] | None = None
+    ) -> Figures:
+        """What ``asset``'s cross positions draw on: its own figures, or in Multi-Assets mode
+        the pool of every margin asset in USD (``collateral.py``)."""
+        if not ledger.multi_assets:
+            return self.figures(ledger.account_id, asset, known)
+        figures = functools.partial(self.figures, ledger.account_id)
+        return pooled(UM_MARGIN_ASSETS, figures, self.mark, haircut=haircut)
+
+    def symbol(self, text: str) -> Instrument:
+        inst = self.instruments.get(text.upper())
+        if inst is None:
+            raise refused(-1121, "Invalid symbol.")
+        return inst
+
+    # -- commands ------------------------------------------------------------------------
+
+    def find(self, account_id: int, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
+        """One of the account's orders by id, else by client id: the newest holding it, read
+        back to the open one holding it if any (a liquidation's id skips -4116's check)."""
+        orders = self.kept(account_id, symbol).orders
+        if order_id is not None:
+            return orders.get(order_id)
+        ledger = self._ledgers.get(account_id)
+        held = ledger.by_client_id.get(client_id or "") if ledger is not None else None
+        held = held if held is not None and held.symbol == symbol else None
+        for order in reversed(orders.values()):  # by id: kept as made or restored, in order
+            if held is not None and order.order_id <= held.order_id:
+                return held
+            if order.client_order_id == client_id:
+                return order
+        return held
+
+    def open_orders(self, account_id: int, symbol: str | None) -> list[Order]:
+        ledger = self.ledger(account_id)
+        symbols = [self.symbol(symbol).symbol] if symbol else list(ledger.open_orders)
+        return [o for s in symbols for o in sorted(ledger.open_orders.get(s, {}).values(), key=_order_id)]
+
+    def orders(self, account_id: int, symbol: str) -> list[Order]:
+        return sorted(self.kept(account_id, self.symbol(symbol).symbol).orders.values(), key=_order_id)
+
+    def fills(self, account_id: int, symbol: str) -> list[Fill]:
+        return list(self.kept(account_id, self.symbol(symbol).symbol).fills)
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def settle(
+        self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch,
+        execution: str = "TRADE",  # a liquidation's fills: CALCULATED
+        trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
+        fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
+    ) -> None:  # fmt: skip
+        contract = self.contracts[order.symbol]
+        fill_price = contract.price(price)
+        position = ledger.position(order.symbol, order.position_side)
+        self.exposure.hold(order.account_id, order.symbol)
+        held = position.amt
+        realized = toward_zero(contract.settle(position, order.side, qty, fill_price, now_ms))
+        commission = contract.commission(qty, fill_price, self.fees.maker if maker else self.fees.taker)
+        commission = commission if fee_cap is None else min(commission, fee_cap)
+        asset = contract.inst.margin_asset
+        delta = realized - commission
+        ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
+        isolated = order.symbol in ledger.isolated
+        if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
+            mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
+            booked = (realized, commission, mark, leverage)
+            release = execution != "CALCULATED"  # a liquidation releases none before its close
+            moved = contract.isolate(position, held, order.side, qty, fill_price, *booked, release=release)
+            if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
+                batch.margin_moves.append(move)
+        if trade_id is None:
+            trade_id = self.next_trade_id[order.symbol]
+            self.next_trade_id[order.symbol] += 1
+        base = down(abs(contract.notional(qty, fill_price))) if contract.inverse else 0  # COIN-M's baseQty
+        fill = Fill(
+            order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
+            base, realized, commission, asset, maker, now_ms, order.position_side,
+        )  # fmt: skip
+        order.fill(price, qty, fill.base, now_ms)
+        ledger.touch(order.symbol)  # what it has left changed: its open-order margin too
+        self.kept(order.account_id, order.symbol).add_fill(fill)
+        batch.fills.append(fill)
+        batch.changes.append((order.account_id, asset, delta, now_ms))
+        batch.positions.append((order.account_id, order.symbol, position.copy()))
+        self.outbox.put(
+            OrderUpdate(now_ms, order.account_id, execution, order.status, order.copy(), fill)
+        )
+        wallet = self.wallet(ledger, asset)
+        self.outbox.put(AccountUpdate(
+            now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
+            self.cross_wallet(ledger, asset), position.isolated_wallet if isolated else None, position.side,
+        ))  # fmt: skip
+        if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
+            self.trim(ledger, order.symbol, position.side, now_ms, batch)
+
+    def finish(
+        self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, expiry: str = ""
+    ) -> None:
+        if order.status is not status:
+            order.move(status, now_ms)
+        ledger.closed(order)
+        resting = self._resting.get(order.symbol)
+        if resting is not None and resting.get(order.order_id) is order:
+            del resting[order.order_id]
+            if not resting:
+                del self._resting[order.symbol]
+            if self.book is not None:  # what of it still rests leaves the simulated book
+                self.book.withdraw(order.symbol, order.order_id, now_ms)
+        if status is not OrderStatus.FILLED:
+            # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
+            execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
+            self.outbox.put(
+                OrderUpdate(
+                    now_ms, order.account_id, execution, status, order.copy(), None, expiry
+                )
+            )
+
+    def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
+        """``order`` rests from now: at the back of its level (``ahead``: a restored order's
+        place, at most the level)."""
+        buy = order.side is Side.BUY
+        if self.book is not None:
+            order.queue_ahead = self.book.rest(
+                order.symbol, order.order_id, buy, order.price, order.remaining, now_ms, ahead
+            )
+            return
+        level = self.data.quantity_at(order.symbol, buy, order.price)  # a lookup: the book may be deep
+        order.queue_ahead = self.queues.model.arrive(level, ahead).ahead
+        resting = self.resting(order.symbol)
+        self.makers.rests(order, resting)
+        self.queues.rests(order, level, resting)
+
+    def trim(self, ledger: Ledger, symbol: str, side: PositionSide, now_ms: int, batch: Batch) -> None:
+        """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""
+        for order in expiring(ledger, symbol, side):
+            self.finish(ledger, order, OrderStatus.EXPIRED, now_ms)
+            batch.orders.append(order.copy())
+
+
+_order_id: Callable[[Order], int] = lambda order: order.order_id  # noqa: E731
+_NONE: Mapping[int, Order] = MappingProxyType({})  # a symbol with nothing resting
