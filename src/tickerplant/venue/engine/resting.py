@@ -133,10 +133,12 @@ def _maker_fills(engine: Engine, messages: Iterable[StreamMessage], now_ms: int,
                 continue
             if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
                 continue
+            ahead = order.queue_ahead
             filled = maker_fill(order, price, qty, trade.buyer_is_maker)
             if filled:
                 ledger = engine.ledger(order.account_id)
                 engine.settle(ledger, order, order.price, filled, True, now_ms, batch)  # at its own price
                 if not order.status.is_open:
                     engine.finish(ledger, order, order.status, now_ms)
+            if filled or order.queue_ahead != ahead:  # its place in the queue too: a restart keeps it
                 batch.orders.append(order.copy())
