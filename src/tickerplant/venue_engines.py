@@ -50,7 +50,8 @@ from tickerplant.venue.userstream.activity import VenueActivity
 
 __all__ = [
     "CHECKPOINT_EVERY_S", "Contained", "checkpoint_journal", "feed_engine", "group_commit", "journal_failed",
-    "liquidations_to_plant", "save_order_counts", "settle_missed_fundings", "venue_engines", "venue_hooks",
+    "liquidations_to_plant", "restored", "save_order_counts", "settle_missed_fundings",
+    "settle_unseen_transfers", "venue_engines", "venue_hooks",
 ]  # fmt: skip
 
 log = logging.getLogger("tickerplant")
@@ -109,17 +110,15 @@ def venue_engines(
             engine = Engine(
                 market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes, ids_seed=seed
             )
-            journal.load(engine)  # its fills hold public trade ids: the live ones go on above them
+            algos = restored(engine, journal, now_ms)
+            # its fills hold public trade ids: the live ones go on above them
             source.trade_ids_above({symbol: taken - 1 for symbol, taken in engine.next_trade_id.items()})
         else:  # a replay's or relay's book: takers walk it and trade with no one
             engine = Engine(
                 market, listed, published, accounts, stamped, client_ids=ids, modes=modes, ids_seed=seed
             )
-            journal.load(engine)
+            algos = restored(engine, journal, now_ms)
         engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))
-        algos = AlgoService(engine)
-        journal.load_algos(algos)
-        journal.load_counts(engine, now_ms)  # -1015's budget is not refilled by a restart
         # the same seed after a restart must not make the last run's ids again (two orders of
         # an account under one id): the sequence goes on from what the journal holds
         held = sum(engine.next_order_id.values()) - sum(engine.first_order_ids.values())
@@ -129,17 +128,36 @@ def venue_engines(
                 f"{config.simulator.seed}/{market.value}/{held}"
             )
         made[market] = engine, algos
-    accounts.refresh()  # the operator's balances now: what moves later is told as it moves
-    for market, (engine, _) in made.items():
-        # what the operator moved while the server was down (or before it first ran): the
-        # balances now against the transfers journaled; what the view saw move before now is
-        # in that difference already
-        accounts.moved(market)
-        moved = unseen_transfers(accounts.every_balance(), market, journal.transferred(market))
-        settle_transfers(engine, moved, now_ms)
+    settle_unseen_transfers([engine for engine, _ in made.values()], accounts, journal, now_ms)
     if past is not None:
         settle_missed_fundings([engine for engine, _ in made.values()], instruments, past)
     return made
+
+
+def restored(engine: Engine, journal: SqliteJournal, now_ms: int) -> AlgoService:
+    """``engine`` (new, its position modes shared with the other market's) and its Algo Order
+    service as the journal holds them, the journal alone: its orders, fills, positions,
+    settings and flows, the algo orders, and the order-rate windows open at ``now_ms``
+    (-1015's budget is not refilled by a restart). ``venue/journal/state.py`` says what a
+    restart does not restore, and why."""
+    journal.load(engine)
+    algos = AlgoService(engine)
+    journal.load_algos(algos)
+    journal.load_counts(engine, now_ms)
+    return algos
+
+
+def settle_unseen_transfers(
+    engines: Sequence[Engine], accounts: Keyring, journal: SqliteJournal, now_ms: int
+) -> None:
+    """What the operator moved while the server was down (or before it first ran), settled
+    at the start: the balances now against the transfers journaled; what the view saw move
+    before now is in that difference already, and what moves later is told as it moves."""
+    accounts.refresh()  # the operator's balances now
+    for engine in engines:
+        accounts.moved(engine.market)
+        moved = unseen_transfers(accounts.every_balance(), engine.market, journal.transferred(engine.market))
+        settle_transfers(engine, moved, now_ms)
 
 
 def settle_missed_fundings(

@@ -98,6 +98,12 @@ class AlgoBook:
         kept = [*self._closed.get(account_id, ()), *self._open.get(account_id, {}).values()]
         return sorted((a for a in kept if a.symbol == symbol), key=lambda a: a.algo_id)
 
+    def every_order(self) -> list[AlgoOrder]:
+        """Every account's open algo orders and the closed ones kept, by id."""
+        kept = [a for orders in self._open.values() for a in orders.values()]
+        kept += [a for orders in self._closed.values() for a in orders]
+        return sorted(kept, key=lambda a: a.algo_id)
+
     def find(self, account_id: int, params: Mapping[str, str]) -> AlgoOrder:
         algo_id, client_id = parse_int(params, "algoId"), params.get("clientalgoid") or None
         if algo_id is None and client_id is None:

@@ -97,8 +97,20 @@ class AlgoService:
         for symbol, payload in latest.items():
             inst = self.engine.instruments[symbol]
             self.last[symbol] = to_units(_agg.decode(payload).price, inst.price_decimals)
+
         def trigger(symbol: str) -> None:
+            trailing = [
+                (order, order.extreme) for order in self.book.by_symbol.get(symbol, {}).values()
+                if order.type == "TRAILING_STOP_MARKET"
+            ]  # fmt: skip
             due = self.book.due(symbol, self.last.get(symbol), self._mark(symbol), now_ms)
+            # a trailing stop that activated, or whose best price moved, is journaled (no event:
+            # Binance sends none), or a restart would trail from where it was placed
+            moved = [
+                self.book.copy(o) for o, extreme in trailing if o.extreme != extreme and o.status == "NEW"
+            ]
+            if moved:
+                self.engine.journal.commit(Batch(algos=moved))
             each_account(due, lambda order: self._trigger(order, now_ms))
 
         def finish(order: AlgoOrder) -> None:

@@ -105,6 +105,7 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
             continue
         if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
             continue
+        ahead = order.queue_ahead
         moved = maker_fill(order, queues.position(order), price, qty, trade.buyer_is_maker, queues.model)
         queues.moved(order, moved.position)
         if moved.qty:
@@ -112,4 +113,5 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
             engine.settle(ledger, order, order.price, moved.qty, True, now_ms, batch)  # at its own price
             if not order.status.is_open:
                 engine.finish(ledger, order, order.status, now_ms)
+        if moved.qty or order.queue_ahead != ahead:  # its place in the queue too: a restart keeps it
             batch.orders.append(order.copy())

@@ -88,8 +88,8 @@ class EngineState:
         self._deposits = deposits
         self.journal = journal
         self.history: History | None = None  # what the journal recorded (history.py), when open
-        self._ledgers: dict[int, Ledger] = {}
-        self._kept: dict[tuple[int, str], Kept] = {}
+        self.ledgers: dict[int, Ledger] = {}  # every account's made so far (``ledger`` makes one)
+        self.kept_books: dict[tuple[int, str], Kept] = {}  # (account, symbol): ``kept`` makes one
         # symbol -> id -> its resting orders, any account's, oldest first (by id: a fill or a
         # cancel finds its order without a walk through every account's)
         self._resting: dict[str, dict[int, Order]] = {}
@@ -109,15 +109,15 @@ class EngineState:
     # -- state ---------------------------------------------------------------------------
 
     def ledger(self, account_id: int) -> Ledger:
-        found = self._ledgers.get(account_id)
+        found = self.ledgers.get(account_id)
         if found is None:
-            found = self._ledgers[account_id] = Ledger(account_id, hedge=self.modes.is_hedged(account_id))
+            found = self.ledgers[account_id] = Ledger(account_id, hedge=self.modes.is_hedged(account_id))
         return found
 
     def kept(self, account_id: int, symbol: str) -> Kept:
-        found = self._kept.get((account_id, symbol))
+        found = self.kept_books.get((account_id, symbol))
         if found is None:
-            found = self._kept[(account_id, symbol)] = Kept()
+            found = self.kept_books[(account_id, symbol)] = Kept()
         return found
 
     def restore(self, order: Order) -> None:
@@ -198,7 +198,7 @@ class EngineState:
         orders = self.kept(account_id, symbol).orders
         if order_id is not None:
             return orders.get(order_id)
-        ledger = self._ledgers.get(account_id)
+        ledger = self.ledgers.get(account_id)
         held = ledger.by_client_id.get(client_id or "") if ledger is not None else None
         held = held if held is not None and held.symbol == symbol else None
         for order in reversed(orders.values()):  # by id: kept as made or restored, in order
