@@ -19,7 +19,7 @@ from ports import free_port
 from random_venue import SYMBOLS, Session, Venue
 from served_venue import serve, signed
 from test_journal import database  # noqa: F401 (a fixture)
-from tickerplant.venue.journal.sqlite_journal.state import describe, differences, state_hash
+from tickerplant.venue.journal.state import describe, differences, state_hash
 from timing import SECONDS, eventually
 
 from tickerplant.market.instruments import Market
