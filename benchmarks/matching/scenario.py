@@ -5,9 +5,10 @@
 exchange-core's command mix, made once before anything is timed: 9 % GTC limits (resting
 away from the best price), 3 % IOC (crossing the book), 6 % cancels, 82 % moves (a resting
 order's price changed), spread over ``--accounts`` accounts on BTCUSDT, each with 10⁶ USDT.
-The venue (``venue.engine.Engine``, margin checks on, events made, ``amendment.modify`` for
-the moves) takes them against a published book of 50 levels a side, first with a journal
-that only counts, then with the real SQLite journal (WAL, one commit per command); the
+The venue's core (``venue.engine.Engine.apply``: margin checks on, events made, an ``Amend``
+for the moves), given typed commands as the floor is (the wire's parsing is not the core's),
+takes them against a published book of 50 levels a side, first with a journal that only counts,
+then with the real SQLite journal (WAL, one commit per command); the
 floor (``floor.BareBook``, PERFORMANCE.md's bare price-time book) takes the same commands
 against the same levels. Commands per second, best of ``--repeats``. Target: venue / floor
 ≥ 0.1. Then, for scale, µs per public trade filling resting orders without the one book
@@ -29,11 +30,12 @@ import msgspec
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.store import AccountStore
-from tickerplant.venue.engine.amendment import modify
+from tickerplant.venue.domain.commands import Amend, Cancel, NewOrder, Place
+from tickerplant.venue.domain.orders import OrderType, Side, TimeInForce
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
-from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue.wire.order_entry import new_order
 
 from ..harness.report import Target, verdict
 from .floor import BareBook
@@ -89,36 +91,36 @@ def run_venue(made: list[Command], accounts: int, journal: object) -> float:
     resting: list[tuple[int, int, int] | None] = []  # by GTC index: (account, order id, side)
     now = T0
     started = time.perf_counter()
+    inst = engine.instruments["BTCUSDT"]
     for kind, account, side, arg in made:
         now += 1
-        side_name = "BUY" if side == 0 else "SELL"
+        buy = Side.BUY if side == 0 else Side.SELL
         try:
             if kind == "gtc":
                 price = MID - 100 - 100 * arg if side == 0 else MID + 100 * arg
-                placed = new_order(engine, account, {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT",
-                                                "timeinforce": "GTC", "quantity": "0.001",
-                                                "price": f"{price / 100:.2f}"}, now)  # fmt: skip
+                order = NewOrder(inst, buy, OrderType.LIMIT, TimeInForce.GTC, price, 1, False, None, False, 0,
+                                 "NONE", "NONE")  # fmt: skip
+                placed = engine.apply(Place(account, order), now)
                 assert placed.order is not None
                 resting.append((account, placed.order.order_id, side))
             elif kind == "ioc":
                 price = MID + 300 if side == 0 else MID - 400
-                ioc = {"symbol": "BTCUSDT", "side": side_name, "type": "LIMIT", "timeinforce": "IOC",
-                       "quantity": "0.002", "price": f"{price / 100:.2f}"}  # fmt: skip
-                new_order(engine, account, ioc, now)
+                order = NewOrder(inst, buy, OrderType.LIMIT, TimeInForce.IOC, price, 2, False, None, False, 0,
+                                 "NONE", "NONE")  # fmt: skip
+                engine.apply(Place(account, order), now)
             else:
                 found = resting[arg] if arg < len(resting) else None
                 if found is None:
                     continue
                 owner, order_id, own_side = found
                 if kind == "cancel":
-                    cancel_order(engine, owner, {"symbol": "BTCUSDT", "orderid": str(order_id)}, now)
+                    engine.apply(Cancel(owner, "BTCUSDT", order_id, None), now)
                     resting[arg] = None
                 else:
                     step = 1 + (now % 20)
                     price = MID - 100 - 100 * step if own_side == 0 else MID + 100 * step
-                    modify(engine, owner, {"symbol": "BTCUSDT", "orderid": str(order_id),
-                                           "side": "BUY" if own_side == 0 else "SELL", "quantity": "0.001",
-                                           "price": f"{price / 100:.2f}"}, now)  # fmt: skip
+                    own = Side.BUY if own_side == 0 else Side.SELL
+                    engine.apply(Amend(owner, "BTCUSDT", order_id, None, own, 1, price), now)
         except Exception as exc:  # a refusal (-5027 for a move to the same price): a command all the same
             if not hasattr(exc, "code"):
                 raise

@@ -27,7 +27,6 @@ from tickerplant.venue.auth.store import AccountStore, Keyring, StoreError
 from tickerplant.venue.domain.algo_order import TYPES
 from tickerplant.venue.domain.commands import CancelAll
 from tickerplant.venue.domain.orders import seeded_client_ids
-from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.countdowns import Countdowns
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.isolated import move_margin
@@ -35,7 +34,7 @@ from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_m
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.ledger.position_modes import PositionModes
-from tickerplant.venue.wire.order_entry import cancel_all, cancel_order, new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_order, new_order
 from tickerplant.venue_engines import feed_engine, restored, settle_unseen_transfers
 
 NOW = 1_790_000_000_000
@@ -275,7 +274,7 @@ class Session:
         price = order.price + self.rng.randint(-3, 3) * self.markets[engine.market].gap(order.symbol)
         params = {"symbol": order.symbol, "orderid": str(order.order_id), "side": order.side.value,
                   "quantity": fixed(qty, inst.qty_decimals), "price": fixed(price, inst.price_decimals)}  # fmt: skip
-        modify(engine, account_id, params, now)
+        amend_order(engine, account_id, params, now)
 
     def trade(self, now: int) -> None:
         """A public trade near the mid, on either side: resting orders fill, or move up their queue."""

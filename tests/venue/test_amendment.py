@@ -11,10 +11,10 @@ from test_engine import ALICE, NOW, Book, Kept, book, engine, journal, order  # 
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.domain.events import OrderUpdate
 from tickerplant.venue.domain.orders import OrderStatus
-from tickerplant.venue.engine.amendment import amendments, modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.wire import batches
-from tickerplant.venue.wire.order_entry import new_order
+from tickerplant.venue.wire.amendments import amendments
+from tickerplant.venue.wire.order_entry import amend_order, new_order
 
 
 def rest(engine: Engine, **params: str) -> int:  # noqa: F811
@@ -26,7 +26,7 @@ def rest(engine: Engine, **params: str) -> int:  # noqa: F811
 
 def change(engine: Engine, order_id: int, qty: str, price: str, side: str = "BUY") -> object:  # noqa: F811
     params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": side, "quantity": qty, "price": price}
-    return modify(engine, ALICE, params, NOW + 1)[0]
+    return amend_order(engine, ALICE, params, NOW + 1)[0]
 
 
 def code(call: object, *args: object) -> int:
@@ -99,7 +99,7 @@ def test_each_change_is_an_order_amendment_row(engine: Engine, journal: Kept) ->
     change(engine, order_id, "0.002", "59998.00")
     params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": "BUY", "quantity": "0.002",
               "price": "59997.50", "modifyid": "123"}  # fmt: skip
-    modify(engine, ALICE, params, NOW + 2)
+    amend_order(engine, ALICE, params, NOW + 2)
     assert journal.batches[-1].amendments[0].nth == 2
     alice = SimpleNamespace(account_id=ALICE)
     asked = SimpleNamespace(account=alice, params={"symbol": "BTCUSDT", "orderid": str(order_id)})

@@ -21,13 +21,12 @@ from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.domain.events import ModeChange
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
-from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.engine.settings import dual_endpoint, set_dual_side, set_margin_type
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.wire.account_payloads import position_risk
-from tickerplant.venue.wire.order_entry import cancel_all, new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_all, new_order
 
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 
@@ -200,7 +199,7 @@ def test_a_modification_cannot_raise_a_closing_order_past_its_side(engine: Engin
     assert tp is not None
     params = {"symbol": "BTCUSDT", "orderid": str(tp.order_id), "side": "SELL", "quantity": "0.500",
               "price": "59998"}  # fmt: skip
-    assert refusal(modify, engine, ALICE, params, NOW) == (-2022, "ReduceOnly Order is rejected.")
+    assert refusal(amend_order, engine, ALICE, params, NOW) == (-2022, "ReduceOnly Order is rejected.")
     assert engine.ledger(ALICE).position("BTCUSDT", LONG).amt == 100 and tp.status is OrderStatus.NEW
 
 

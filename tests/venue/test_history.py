@@ -20,12 +20,11 @@ from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.kept import ORDERS_KEPT
 from tickerplant.venue.domain.orders import Order, OrderStatus
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.history import DAY_MS, KeptHistory
 from tickerplant.venue.journal.reads import JournalHistory
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
-from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def _session(engine: Engine, seed: int, days: int) -> int:
                 cancel_order(engine, who, {"symbol": "BTCUSDT", "orderid": str(rng.choice(open_).order_id)}, now)
             elif open_:
                 moved = rng.choice(open_)
-                modify(engine, who, {"symbol": "BTCUSDT", "orderid": str(moved.order_id), "side": moved.side.value,
+                amend_order(engine, who, {"symbol": "BTCUSDT", "orderid": str(moved.order_id), "side": moved.side.value,
                                      "quantity": "0.001", "price": str(rng.randrange(50_000, 59_000))}, now)  # fmt: skip
     return now
 

@@ -42,13 +42,13 @@ from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.domain.events import Batch, Income
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
-from tickerplant.venue.engine.amendment import amendments, modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.isolated import margin_history, move_margin
 from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type
 from tickerplant.venue.journal.group_commit import Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
-from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue.wire.amendments import amendments
+from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 
 @pytest.fixture
@@ -262,11 +262,11 @@ def test_amendments_come_back_from_the_journal(database: tuple[Path, str]) -> No
     placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW).order
     assert placed is not None
     ref = {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY", "quantity": "0.002"}
-    modify(engine, ALICE, ref | {"price": "50001", "modifyid": "9"}, NOW + 1)
+    amend_order(engine, ALICE, ref | {"price": "50001", "modifyid": "9"}, NOW + 1)
     journal.close()
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
     SqliteJournal(path).load(again)
-    modify(again, ALICE, ref | {"price": "50002"}, NOW + 2)
+    amend_order(again, ALICE, ref | {"price": "50002"}, NOW + 2)
     rows = amendments(again, alice(symbol="BTCUSDT", orderid=str(placed.order_id)), NOW + 3)
     assert [(r["amendmentId"], r["amendment"]["count"], r["amendment"].get("modifyId")) for r in rows] == [
         (1, 1, 9), (2, 2, None)]  # fmt: skip
@@ -498,7 +498,7 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
     new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW - 5_000)  # this minute, 10 s before
     resting = [new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW + i).order for i in range(3)]
     assert resting[0] is not None
-    modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(resting[0].order_id), "side": "BUY",
+    amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(resting[0].order_id), "side": "BUY",
                            "quantity": "0.001", "price": "59001"}, NOW + 3)  # fmt: skip
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
             "quantity": "0.010", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip

@@ -19,10 +19,9 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.maker_index import _SLACK, MakerIndex
 from tickerplant.venue.domain.orders import Order, seeded_client_ids
-from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
-from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 
 class EveryOrder(MakerIndex):
@@ -92,7 +91,7 @@ def _apply(engine: Engine, step: tuple[object, ...], ids: list[tuple[int, int]],
                 found = engine.find(who, "BTCUSDT", order_id, None)
                 side = "BUY" if found is None else found.side.value
                 qty = "0.001" if found is None else f"{found.orig_qty / 1000:.3f}"
-                modify(engine, who, {"symbol": "BTCUSDT", "orderid": str(order_id), "side": side, "quantity": qty,
+                amend_order(engine, who, {"symbol": "BTCUSDT", "orderid": str(order_id), "side": side, "quantity": qty,
                                      "price": f"{step[2] / 100:.2f}"}, now)  # type: ignore[operator]  # fmt: skip
         elif step[0] == "trade":
             _, price, qty, sellers_took = step
@@ -143,7 +142,7 @@ def test_the_index_is_bounded_by_the_resting_orders() -> None:
     assert placed is not None
     for n in range(1_000):
         price = "59000.00" if n % 2 else "59000.10"
-        modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
+        amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
                                "quantity": "0.001", "price": price}, NOW + 1 + 100 * n)  # fmt: skip
     assert len(engine.makers) == 0  # no trade yet: nothing kept
     find = lambda i: engine.resting_order("BTCUSDT", i)  # noqa: E731
@@ -151,7 +150,7 @@ def test_the_index_is_bounded_by_the_resting_orders() -> None:
     assert reached == [placed] and len(engine.makers) == 1  # made at the first trade
     for n in range(1_000):  # kept from then on, bounded
         price = "59000.00" if n % 2 else "59000.10"
-        modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
+        amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
                                "quantity": "0.001", "price": price}, NOW + 200_000 + 100 * n)  # fmt: skip
         assert len(engine.makers) <= 2 + _SLACK
     reached = engine.makers.met("BTCUSDT", True, 5_900_000, engine.resting("BTCUSDT"), find)

@@ -19,12 +19,11 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
-from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.engine.settings import set_dual_side, set_leverage
 from tickerplant.venue.ledger.ledger import Ledger
-from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 NOW = 1_790_000_000_000
 
@@ -153,7 +152,7 @@ def test_the_open_order_margin_kept_per_symbol_is_always_the_one_worked_out_afre
                 if roll < 0.6:
                     cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id)}, now)
                 else:
-                    modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id),
+                    amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(chosen.order_id),
                                            "side": chosen.side.value, "quantity": "0.040", "price": price}, now)  # fmt: skip
             elif roll < 0.7:
                 set_leverage(engine, ALICE, "BTCUSDT", rng.randrange(1, 50), now)

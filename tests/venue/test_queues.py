@@ -17,10 +17,9 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.observed import _SLACK
 from tickerplant.venue.domain.orders import Order, OrderStatus, Side, seeded_client_ids
-from tickerplant.venue.engine.amendment import modify
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
-from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 BID = 5_999_900  # 59999.00, 1.000 displayed in test_engine's Book
 
@@ -138,7 +137,7 @@ def test_what_the_queues_keep_is_bounded_by_the_resting_orders() -> None:
     placed = rest(engine, 5_900_000, "0.001")
     for n in range(1_000):  # moved from price to price, its level changing at each
         price = 5_900_000 + 10 * (1 + n % 300)
-        modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
+        amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
                                "quantity": "0.001", "price": f"{price / 100:.2f}"}, NOW + 100 * (n + 1))  # fmt: skip
         receive(engine, [depth(book, [(price, n)])], NOW + 100 * (n + 1))
         assert len(engine.queues) <= 2 + _SLACK
@@ -217,7 +216,7 @@ def test_the_engine_moves_each_order_as_every_order_read_by_hand(
                 elif found is not None:  # to the other level of its side
                     levels = BIDS if found.side is Side.BUY else ASKS
                     price = f"{levels[step[2]] / 100:.2f}"  # type: ignore[index]
-                    modify(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(order_id), "side": found.side.value,
+                    amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(order_id), "side": found.side.value,
                                            "quantity": f"{found.orig_qty / 1000:.3f}", "price": price}, now)  # fmt: skip
                     if found.status.is_open:
                         buy = found.side is Side.BUY

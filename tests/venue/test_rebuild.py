@@ -19,13 +19,13 @@ from ports import free_port
 from random_venue import SYMBOLS, Session, Venue
 from served_venue import serve, signed
 from test_journal import database  # noqa: F401 (a fixture)
-from tickerplant.venue.journal.state import describe, differences, state_hash
 from timing import SECONDS, eventually
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.domain.orders import OrderStatus
 from tickerplant.venue.journal.group_commit import Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.journal.state import describe, differences, state_hash
 from tickerplant.venue.journal.verify import verify
 from tickerplant.venue_engines import settle_unseen_transfers
 

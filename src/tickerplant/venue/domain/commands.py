@@ -18,7 +18,7 @@ from tickerplant.market.instruments import Instrument
 from tickerplant.venue.domain.events import Event
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 
-__all__ = ["Cancel", "CancelAll", "Command", "NewOrder", "Outcome", "Place"]
+__all__ = ["Amend", "Cancel", "CancelAll", "Command", "NewOrder", "Outcome", "Place"]
 
 
 class NewOrder(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
@@ -62,7 +62,22 @@ class CancelAll(NamedTuple):
     symbol: str  # as listed
 
 
-Command = Place | Cancel | CancelAll
+class Amend(NamedTuple):
+    """Modify an open LIMIT order in place (``PUT …/order``, part 2 §5): by ``order_id``,
+    else ``client_id``; its new quantity and price, ``side`` as sent (it must be the
+    order's); ``modify_id``: the caller's id of the change, echoed."""
+
+    account_id: int
+    symbol: str  # as listed
+    order_id: int | None
+    client_id: str | None
+    side: Side
+    qty: int
+    price: int
+    modify_id: int | None = None
+
+
+Command = Place | Cancel | CancelAll | Amend
 
 
 class Outcome(NamedTuple):

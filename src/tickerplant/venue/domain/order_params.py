@@ -43,10 +43,10 @@ from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, OrderType, Position
 
 __all__ = [
     "ALGO_DECIMALS", "DECIMAL_RANGE", "LONG_MAX", "ORDER_DECIMALS", "PRICE_MATCHES", "check_filters",
-    "check_forms", "check_good_till", "check_price", "check_quantity", "decimal_units", "good_till",
-    "parse_amended", "parse_bool", "parse_int", "parse_long", "parse_new_order", "parse_order_ref",
-    "parse_time_range", "price_match", "refuse_reduce_only", "refused", "response_type", "stp_mode",
-    "time_in_force", "working_type",
+    "check_forms", "check_good_till", "check_limit", "check_price", "check_quantity", "decimal_units",
+    "good_till", "parse_amended", "parse_bool", "parse_int", "parse_long", "parse_new_order",
+    "parse_order_ref", "parse_time_range", "price_match", "refuse_reduce_only", "refused",
+    "response_type", "stp_mode", "time_in_force", "working_type",
 ]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
@@ -305,17 +305,22 @@ def check_filters(f: OrderFilters, order: NewOrder) -> None:
     _check_filters(f, order.type, order.price if priced else None, order.qty)
 
 
-def parse_amended(params: Mapping[str, str], inst: Instrument, f: OrderFilters) -> tuple[Side, int, int]:
+def parse_amended(params: Mapping[str, str], inst: Instrument) -> tuple[Side, int, int]:
     """A LIMIT order's new ``side``, ``quantity`` and ``price`` (``PUT …/order``, part 2 §5)
     through what a new order's meet, in ``parse_new_order``'s order: the side (-1117), the
-    quantity and the price (-1102, -1111), then PRICE_FILTER and LOT_SIZE."""
+    quantity and the price (-1102, -1111); then PRICE_FILTER and LOT_SIZE, the engine's
+    first check (``check_limit``)."""
     side = _SIDES.get(params.get("side", ""))
     if side is None:
         raise refused(-1117, "Invalid side.")
     qty = _units(params, "quantity", inst.qty_decimals)
     price = _units(params, "price", inst.price_decimals)
-    _check_filters(f, OrderType.LIMIT, price, qty)
     return side, qty, price
+
+
+def check_limit(f: OrderFilters, price: int, qty: int) -> None:
+    """PRICE_FILTER and LOT_SIZE of a LIMIT order's price and quantity."""
+    _check_filters(f, OrderType.LIMIT, price, qty)
 
 
 def check_price(f: OrderFilters, price: int) -> None:

@@ -1,6 +1,6 @@
 """The venue's engine for one market (ARCHITECTURE.md, "The venue"): commands in, events
 out. ``Engine.apply`` is the one door of a change (``domain/commands.py``): it runs the
-command's checks and steps (``placement.py``: risk → match → settle), journals what it
+command's checks and steps (``placement.py``: risk → match → settle; ``amendment.py``), journals what it
 changed in one batch before anything is answered, and returns its events in order (they
 also wait in ``outbox`` for the user data stream). What it holds and the steps the
 commands share are ``state.py``'s. Sans-I/O: the time comes in as an argument.
@@ -8,9 +8,9 @@ commands share are ``state.py``'s. Sans-I/O: the time comes in as an argument.
 
 from __future__ import annotations
 
-from tickerplant.venue.domain.commands import Cancel, Command, Outcome, Place
+from tickerplant.venue.domain.commands import Amend, Cancel, Command, Outcome, Place
 from tickerplant.venue.domain.events import Batch
-from tickerplant.venue.engine import placement
+from tickerplant.venue.engine import amendment, placement
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["Engine"]
@@ -27,6 +27,8 @@ class Engine(EngineState):
             order, ack = placement.place(self, command, now_ms, batch)
         elif isinstance(command, Cancel):
             order, ack = placement.cancel(self, command, now_ms, batch), None
+        elif isinstance(command, Amend):
+            order, ack = amendment.modify(self, command, now_ms, batch), None
         else:
             placement.cancel_all(self, command, now_ms, batch)
             order = ack = None

@@ -1,6 +1,6 @@
 """Order entry at the wire: a request's text parsed into the engine's commands
 (``domain/commands.py``) and applied, for REST's, the WebSocket API's and the batches'
-``POST``/``DELETE …/order``.
+``POST``/``PUT``/``DELETE …/order``.
 
 A new order is charged to the account's order-rate limits before anything is read (a
 refused order counts too, as on Binance: part 1 §7), then parsed in the account's position
@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from tickerplant.venue.domain.commands import Cancel, CancelAll, Place
-from tickerplant.venue.domain.order_params import parse_new_order, parse_order_ref
+from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll, Place
+from tickerplant.venue.domain.order_params import parse_amended, parse_int, parse_new_order, parse_order_ref
 from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.engine.engine import Engine
 
-__all__ = ["Placed", "cancel_all", "cancel_order", "new_order"]
+__all__ = ["Placed", "amend_order", "cancel_all", "cancel_order", "new_order"]
 
 
 class Placed(NamedTuple):
@@ -34,6 +34,22 @@ def new_order(
     order = parse_new_order(params, engine.instruments, now_ms, hedge)
     outcome = engine.apply(Place(account_id, order, test), now_ms)
     return Placed(outcome.order, outcome.ack, counts)
+
+
+def amend_order(
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int
+) -> tuple[Order, list[tuple[str, int]]]:
+    """``PUT …/order`` (``engine/amendment.py``): the order after the change, and the
+    account's order counts after it (a modification counts: part 2 §5)."""
+    counts = engine.counts.charge(account_id, now_ms)
+    symbol, order_id, client_id = parse_order_ref(params)
+    modify_id = parse_int(params, "modifyId")  # a LONG (part 2 §5): -1102 before anything changes
+    inst = engine.symbol(symbol)
+    side, qty, price = parse_amended(params, inst)
+    command = Amend(account_id, inst.symbol, order_id, client_id, side, qty, price, modify_id)
+    outcome = engine.apply(command, now_ms)
+    assert outcome.order is not None
+    return outcome.order, counts
 
 
 def cancel_order(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> Order:

@@ -40,16 +40,16 @@ from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.auth.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.domain.order_params import parse_int, parse_symbol, refused
 from tickerplant.venue.domain.orders import Order
-from tickerplant.venue.engine import amendment, history, isolated, settings
+from tickerplant.venue.engine import history, isolated, settings
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.payloads import order_payloads
 from tickerplant.venue.payloads.balances import balance_rows
 from tickerplant.venue.risk import adl
 from tickerplant.venue.userstream.activity import VenueActivity
-from tickerplant.venue.wire import account_reads, algo_rest, batches
+from tickerplant.venue.wire import account_reads, algo_rest, amendments, batches
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
 from tickerplant.venue.wire.headed import Headed
-from tickerplant.venue.wire.order_entry import cancel_all, cancel_order, new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_order, new_order
 
 __all__ = [
     "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
@@ -156,7 +156,7 @@ class PrivateRest:
             for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
                 endpoint = PrivateEndpoint(security, cost, functools.partial(asks, algos), unscoped)
                 self.routes[(method, p + path)] = endpoint
-        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES, amendment.ROUTES, adl.ROUTES):
+        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES, amendments.ROUTES, adl.ROUTES):
             for (method, path), (security, cost, changes) in table[market].items():
                 served = functools.partial(changes, engine)
                 self.routes[(method, p + path)] = PrivateEndpoint(security, cost, served)
@@ -286,7 +286,7 @@ class PrivateRest:
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params
-        order, counts = amendment.modify(self._engine, authorized.account.account_id, params, now_ms)
+        order, counts = amend_order(self._engine, authorized.account.account_id, params, now_ms)
         return Headed(self._modified(order, authorized.params), counts)
 
     def _modified(self, order: Order, params: Mapping[str, str]) -> dict[str, Any]:
@@ -318,7 +318,7 @@ class PrivateRest:
         counts: list[tuple[str, int]] = []
 
         def change(item: dict[str, str]) -> Any:
-            order, counts[:] = amendment.modify(engine, account_id, item, now_ms)
+            order, counts[:] = amend_order(engine, account_id, item, now_ms)
             return self._modified(order, item)
 
         answers = batches.each(batches.elements(authorized.params, modifying=True), change)
