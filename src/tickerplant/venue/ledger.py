@@ -186,10 +186,9 @@ class Ledger:
     _counted: dict[tuple[str, int], tuple[Resting, int, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # symbol -> changes to its open orders (one opened, closed, filled or modified: ``touch``),
-    # and the open-order margin last worked out for it, under the key it was worked out at
-    _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _margins: dict[str, tuple[tuple[int, Fraction, int, int, bool], Fraction]] = field(
+    # symbol -> the open-order margin last worked out for it, under the key it was worked out
+    # at; dropped when one of its open orders opens, closes, fills or moves
+    _margins: dict[str, tuple[tuple[Fraction, int, int, bool], Fraction]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -219,15 +218,12 @@ class Ledger:
             return
         rest, qty, price = counted
         now_qty, now_price = order.remaining, order.price
-        if now_price == price:
-            less = now_qty - qty
-            rest.add(less, price, Fraction(less, price) if self.inverse else less * price)
+        if self.inverse:
+            rest.move(qty, price, now_qty, now_price, Fraction(now_qty, now_price) - Fraction(qty, price))
         else:
-            rest.add(-qty, price, Fraction(-qty, price) if self.inverse else -qty * price)
-            added = Fraction(now_qty, now_price) if self.inverse else now_qty * now_price
-            rest.add(now_qty, now_price, added)
+            rest.move(qty, price, now_qty, now_price, now_qty * now_price - qty * price)
         self._counted[key] = (rest, now_qty, now_price)
-        self._versions[order.symbol] = self._versions.get(order.symbol, 0) + 1
+        self._margins.pop(order.symbol, None)
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -243,7 +239,7 @@ class Ledger:
         qty, price = order.remaining, order.price
         rest.add(qty, price, self._value(qty, price))
         self._counted[(symbol, order.order_id)] = (rest, qty, price)
-        self._versions[symbol] = self._versions.get(symbol, 0) + 1
+        self._margins.pop(symbol, None)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
@@ -251,12 +247,7 @@ class Ledger:
         if counted is not None:
             rest, qty, price = counted
             rest.add(-qty, price, self._value(-qty, price))
-            self._versions[symbol] = self._versions.get(symbol, 0) + 1
-            if not rest.levels:  # the slot's last order: the sums go (bounded by what rests)
-                slots = self._rests[symbol]
-                slots[_slot(order)] = None
-                if not any(slots):
-                    del self._rests[symbol]
+            self._margins.pop(symbol, None)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
             orders.pop(order.order_id, None)
@@ -321,12 +312,12 @@ class Ledger:
             return value
         return self._open_order_im(contract, mark, extra)
 
-    def _key(self, contract: Contract, mark: Fraction) -> tuple[int, Fraction, int, int, bool]:
+    def _key(self, contract: Contract, mark: Fraction) -> tuple[Fraction, int, int, bool]:
         """What a symbol's kept open-order margin was worked out at."""
         symbol = contract.inst.symbol
         position = self.positions.get((symbol, PositionSide.BOTH))
         held = position.amt if position is not None else 0
-        return (self._versions.get(symbol, 0), mark, held, self.leverage_of(contract), self.hedge)
+        return (mark, held, self.leverage_of(contract), self.hedge)
 
     def _open_order_im(self, contract: Contract, mark: Fraction, extra: tuple[Order, int] | None) -> Fraction:
         symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
@@ -363,14 +354,18 @@ class Ledger:
         closing, other_closing = max(0, -side.sign * held), max(0, -other.sign * held)
         other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
         with_ = contract.side_margin(side, mine, mark, leverage, closing, (qty, order.price))
-        with_ = max(with_, other_margin)
+        larger = not other_margin or with_ > other_margin
         key = self._key(contract, mark)
         kept = self._margins.get(symbol)
         if kept is not None and kept[0] == key:
-            return kept[1], with_
-        without = max(contract.side_margin(side, mine, mark, leverage, closing), other_margin)
+            return kept[1], with_ if larger else other_margin
+        if not larger:  # the side without the order is no larger than with it: the other side's
+            without = other_margin
+        else:
+            without = contract.side_margin(side, mine, mark, leverage, closing)
+            without = without if not other_margin or without > other_margin else other_margin
         self._margins[symbol] = (key, without)
-        return without, with_
+        return without, with_ if larger else other_margin
 
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int

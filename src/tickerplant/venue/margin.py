@@ -129,8 +129,8 @@ class Contract:
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
         self.inverse = inst.market is Market.CM
-        self.price_one = 10**inst.price_decimals  # price units in one whole
-        self.qty_one = 10**inst.qty_decimals
+        self.price_one: int = 10**inst.price_decimals  # price units in one whole
+        self.qty_one: int = 10**inst.qty_decimals
         self.brackets = brackets_of(inst)
         self.max_leverage = self.brackets[0].initial_leverage
 
@@ -255,7 +255,7 @@ class Contract:
         """The notional (§7.1, positive) of a sum of ``level_value``s: linear
         ``Σq·p / (qty_one·price_one)``, inverse ``Σ(q/p) × CS × price_one / qty_one``."""
         if self.inverse:
-            return value * self.inst.contract_size * self.price_one / self.qty_one
+            return Fraction(value) * (self.inst.contract_size * self.price_one) / self.qty_one
         return Fraction(value, self.qty_one * self.price_one)
 
     def cost(
@@ -300,15 +300,20 @@ class Contract:
         the opposite position, pro rata. Read from the sums ``Resting`` keeps: its cost does
         not grow with the orders, only with the price levels on the losing side of the mark
         (a buy resting above it: few, near the book's top)."""
-        qty, value, lost_qty, lost_value = 0, 0, 0, 0
+        qty = lost_qty = 0
+        value: int | Fraction = 0
+        lost_value: int | Fraction = 0
         a, b = mark.numerator * self.price_one, mark.denominator  # the mark in price units: a / b
+        buy = side is Side.BUY
         for rest in rests:
             qty += rest.qty
             value += rest.value
-            for price in rest.losing(side, a, b):
-                level = rest.levels[price]
-                lost_qty += level
-                lost_value += self.level_value(level, price)
+            prices = rest.prices
+            if prices and (prices[-1] * b > a if buy else prices[0] * b < a):  # some on the losing side
+                for price in rest.losing(side, a, b):
+                    level = rest.levels[price]
+                    lost_qty += level
+                    lost_value += self.level_value(level, price)
         if extra is not None and extra[0]:
             q, price = extra
             qty += q
@@ -353,21 +358,51 @@ class Resting:
 
     def add(self, qty: int, price: int, value: int | Fraction) -> None:
         """Count ``qty`` more (negative: less) at ``price``, worth ``value``."""
+        if not qty:
+            return
         self.qty += qty
         self.value += value
-        level = self.levels.get(price, 0) + qty
-        if level:
-            if price not in self.levels:
-                insort(self.prices, price)
-            self.levels[price] = level
-        elif price in self.levels:
-            del self.levels[price]
+        levels = self.levels
+        held = levels.get(price)
+        if held is None:
+            insort(self.prices, price)
+            levels[price] = qty
+        elif held + qty:
+            levels[price] = held + qty
+        else:
+            del levels[price]
             del self.prices[bisect_left(self.prices, price)]
+
+    def move(self, qty: int, price: int, now_qty: int, now_price: int, change: int | Fraction) -> None:
+        """An order counted as ``qty`` at ``price`` now has ``now_qty`` at ``now_price`` (a
+        fill, a modification), its value changed by ``change``."""
+        self.qty += now_qty - qty
+        self.value += change
+        levels = self.levels
+        if now_price == price:
+            levels[price] += now_qty - qty  # the level holds the order: it stays until it goes
+            if not levels[price]:
+                del levels[price]
+                del self.prices[bisect_left(self.prices, price)]
+            return
+        held = levels[price] - qty
+        if held:
+            levels[price] = held
+        else:
+            del levels[price]
+            del self.prices[bisect_left(self.prices, price)]
+        if now_qty:
+            there = levels.get(now_price)
+            if there is None:
+                insort(self.prices, now_price)
+                levels[now_price] = now_qty
+            else:
+                levels[now_price] = there + now_qty
 
     def losing(self, side: Side, a: int, b: int) -> list[int]:
         """The prices on the losing side of a mark of ``a / b`` price units: a buy's above
         it, a sell's below it (§7.3's open loss)."""
         prices = self.prices
         if side is Side.BUY:
-            return prices[bisect_right(prices, a // b) :] if prices and prices[-1] * b > a else []
-        return prices[: bisect_left(prices, -(-a // b))] if prices and prices[0] * b < a else []
+            return prices[bisect_right(prices, a // b) :]
+        return prices[: bisect_left(prices, -(-a // b))]
