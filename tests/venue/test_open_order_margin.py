@@ -63,15 +63,6 @@ _ORDERS = st.lists(st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.in
 _MARKS = st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8)
 
 
-@given(_ORDERS, st.integers(-6_000, 6_000), _MARKS, st.integers(1, 125), st.sampled_from([BTCUSDT, BTCUSD_PERP]))
-def test_the_open_order_margin_is_the_definition(
-    orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int, contract: Contract
-) -> None:
-    assert contract.open_order_margin(orders, held, mark, leverage) == _definition(
-        orders, held, mark, leverage, contract
-    )
-
-
 @given(_ORDERS, st.tuples(st.sampled_from(Side), st.integers(1, 5_000), st.integers(1, 10**7)),
        st.integers(-6_000, 6_000), _MARKS, st.integers(1, 125), st.sampled_from([BTCUSDT, BTCUSD_PERP]),
        st.integers(0, 8))  # fmt: skip

@@ -274,7 +274,7 @@ class Ledger:
         position = self.positions.get((symbol, side)) or Position(side=side)
         leverage = self.leverage_of(contract)
         notional = contract.notional(position.amt, mark) if position.amt else Fraction(0)
-        unrealized = contract.pnl(position.amt, position.entry, mark) if position.amt else Fraction(0)
+        unrealized = contract.unrealized(position, mark)
         own = side if side is not PositionSide.BOTH else None
         bid, ask = (
             contract.resting_notional(sum(r.value for r in self._rests_of(symbol, s, own))) for s in _BOTH
@@ -428,7 +428,7 @@ class Ledger:
             leverage = self.leverage_of(contract)
             for position in self.held(symbol):
                 notional = contract.notional(position.amt, price)
-                upnl = contract.pnl(position.amt, position.entry, price)
+                upnl = contract.unrealized(position, price)
                 im, mm = abs(notional) / leverage, contract.maintenance(notional)
                 unrealized += upnl
                 position_im += im

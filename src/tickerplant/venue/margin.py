@@ -1,7 +1,8 @@
 """The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
-(COIN-M) contracts alike, exact: prices and amounts as ``Fraction`` between the integer
-units the records keep, rounded only where a figure is booked or written (decision 7: 8
-decimals, down).
+(COIN-M) contracts alike, exact: positions and open orders kept as sums of the integer units
+the records keep (``Position``, ``Resting``), a ``Fraction`` only where a formula takes a
+quotient (a mark, an entry price, an inverse contract's Σ q/p), rounded only where a figure
+is booked or written (decision 7: 8 decimals, down).
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 DEFAULT_LEVERAGE = 20  # decision 6: 20x, or the symbol's maximum if lower
+_ZERO = Fraction(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +111,34 @@ def toward_zero(amount: Fraction) -> int:
 @dataclass(slots=True)
 class Position:
     """One signed position per account, symbol and position side: ``BOTH`` in one-way mode,
-    ``LONG`` (never below zero) and ``SHORT`` (never above) in hedge mode."""
+    ``LONG`` (never below zero) and ``SHORT`` (never above) in hedge mode.
+
+    Kept as sums, as an order keeps ``cum_quote``: the quantity (``amt``) and ``cost``, Σ of
+    ``Contract.level_value`` over the open quantity (linear Σ q·p in quantity × price units,
+    an integer while every reduction divides it; inverse Σ q/p). The entry price (§7.7) is
+    their quotient, worked out where it is shown or a formula needs it."""
 
     amt: int = 0  # signed quantity units: + long, - short
-    entry: Fraction = Fraction(0)  # entry price; 0 when flat
+    cost: int | Fraction = 0  # Σ level_value over the open quantity; 0 when flat
     update_ms: int = 0
     isolated_wallet: int = 0  # 1e-8 of the margin asset: the collateral of an isolated position
     side: PositionSide = PositionSide.BOTH
+    contract: Contract | None = field(default=None, repr=False, compare=False)  # ``cost``'s units
+
+    @property
+    def entry(self) -> Fraction:
+        """The entry price (§7.7): 0 when flat."""
+        if not self.amt or self.contract is None:
+            return _ZERO
+        return self.contract.entry(abs(self.amt), self.cost)
 
     def copy(self) -> Position:
-        return Position(self.amt, self.entry, self.update_ms, self.isolated_wallet, self.side)
+        return Position(self.amt, self.cost, self.update_ms, self.isolated_wallet, self.side, self.contract)
+
+
+def _whole(value: int | Fraction) -> int | Fraction:
+    """``value`` as an ``int`` when it is one (a linear position's sums stay integers)."""
+    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
 class Contract:
@@ -133,6 +153,12 @@ class Contract:
         self.qty_one: int = 10**inst.qty_decimals
         self.brackets = brackets_of(inst)
         self.max_leverage = self.brackets[0].initial_leverage
+
+    def __eq__(self, other: object) -> bool:  # its instrument's arithmetic: one per instrument
+        return isinstance(other, Contract) and other.inst == self.inst
+
+    def __hash__(self) -> int:
+        return hash(self.inst)
 
     def price(self, units: int) -> Fraction:
         return Fraction(units, self.price_one)
@@ -159,22 +185,53 @@ class Contract:
     def settle(
         self, position: Position, side: Side, qty_units: int, price: Fraction, now_ms: int
     ) -> Fraction:
-        """Apply a fill to ``position`` (§7.7); the PnL it realized."""
+        """Apply a fill to ``position`` (§7.7); the PnL it realized. An increase adds to its
+        sums (which averages the entry price: linear by quantity, inverse the harmonic
+        mean); a reduction realizes ``n × (fill − EP)`` and keeps the entry price (the sums
+        shrink pro rata); a flip closes it and opens the rest at the fill price."""
         signed = side.sign * qty_units
         amt = position.amt
-        realized = Fraction(0)
+        realized = _ZERO
+        at = _whole(price * self.price_one)  # the fill's price in price units
+        position.contract = self
         if amt == 0 or (amt > 0) == (signed > 0):  # opening or increasing
-            position.entry = self._average(abs(amt), position.entry, qty_units, price)
+            opened = self.level_value(qty_units, at)
+            position.cost = _whole(position.cost + opened) if amt else opened
             position.amt = amt + signed
         else:
             realized = self.realized(amt, position.entry, qty_units, price)
-            position.amt = amt + signed
-            if position.amt == 0:
-                position.entry = Fraction(0)
-            elif (position.amt > 0) != (amt > 0):  # flipped: the rest opened at the fill
-                position.entry = price
+            position.amt = left = amt + signed
+            if left == 0:
+                position.cost = 0
+            elif (left > 0) != (amt > 0):  # flipped: the rest opened at the fill
+                position.cost = self.level_value(abs(left), at)
+            else:
+                position.cost = _whole(Fraction(position.cost * abs(left)) / abs(amt))
         position.update_ms = now_ms
         return realized
+
+    def entry(self, size: int, cost: int | Fraction) -> Fraction:
+        """The entry price of ``size`` quantity units whose sums are ``cost``: linear
+        ``Σq·p / (N × price_one)``, inverse ``N / (Σ(q/p) × price_one)``."""
+        if self.inverse:
+            return Fraction(size) / (cost * self.price_one)
+        return Fraction(cost, size * self.price_one)
+
+    def cost_at(self, size: int, entry: Fraction) -> int | Fraction:
+        """The sums of ``size`` quantity units opened at ``entry`` (a journaled row's)."""
+        return _whole(self.level_value(size, _whole(entry * self.price_one))) if size else 0
+
+    def unrealized(self, position: Position, mark: Fraction) -> Fraction:
+        """§7.5 from the sums, the same value as ``pnl(amt, entry, mark)``: linear
+        ``(q × MP − side × Σq·p / price_one) / qty_one``, inverse
+        ``CS × (side × Σ(q/p) × price_one − q / MP) / qty_one``."""
+        amt = position.amt
+        if not amt:
+            return _ZERO
+        cost = position.cost if amt > 0 else -position.cost
+        if self.inverse:
+            return (cost * self.price_one - amt / mark) * self.inst.contract_size / self.qty_one
+        return (amt * mark - Fraction(cost, self.price_one)) / self.qty_one
 
     def realized(self, amt: int, entry: Fraction, qty_units: int, price: Fraction) -> Fraction:
         """The PnL a fill of ``qty_units`` against the position ``amt`` opened at ``entry``
@@ -221,13 +278,6 @@ class Contract:
             wallet += brought - fee_opened
         position.isolated_wallet = wallet
         return moved
-
-    def _average(self, held: int, entry: Fraction, added: int, price: Fraction) -> Fraction:
-        if held == 0:
-            return price
-        if self.inverse:
-            return (held + added) / (held / entry + added / price)
-        return (held * entry + added * price) / (held + added)
 
     def maintenance(self, notional: Fraction) -> Fraction:
         """§7.4: ``|notional| × MMR − cum`` with the bracket that holds it."""
@@ -324,24 +374,6 @@ class Contract:
         if qty <= closing:
             return _ZERO
         return self.cost(side, qty, value, (lost_qty, lost_value), mark, leverage, qty - closing)
-
-    def open_order_margin(
-        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int
-    ) -> Fraction:
-        """Decision 7 over ``orders`` (side, remaining qty units, price units): per side, the
-        part beyond what would close the opposite position, priced pro rata; the larger side."""
-        best = _ZERO
-        for side in (Side.BUY, Side.SELL):
-            rest = Resting()
-            for s, qty, price in orders:
-                if s is side and qty > 0:
-                    rest.add(qty, price, self.level_value(qty, price))
-            margin = self.side_margin(side, [rest], mark, leverage, max(0, -side.sign * position_amt))
-            best = max(best, margin)
-        return best
-
-
-_ZERO = Fraction(0)
 
 
 @dataclass(slots=True)
