@@ -390,46 +390,35 @@ class Resting:
 
     def add(self, qty: int, price: int, value: int | Fraction) -> None:
         """Count ``qty`` more (negative: less) at ``price``, worth ``value``."""
-        if not qty:
-            return
-        self.qty += qty
-        self.value += value
-        levels = self.levels
-        held = levels.get(price)
-        if held is None:
-            insort(self.prices, price)
-            levels[price] = qty
-        elif held + qty:
-            levels[price] = held + qty
-        else:
-            del levels[price]
-            del self.prices[bisect_left(self.prices, price)]
+        if qty:
+            self.qty += qty
+            self.value += value
+            self._level(price, qty)
 
     def move(self, qty: int, price: int, now_qty: int, now_price: int, change: int | Fraction) -> None:
         """An order counted as ``qty`` at ``price`` now has ``now_qty`` at ``now_price`` (a
         fill, a modification), its value changed by ``change``."""
         self.qty += now_qty - qty
         self.value += change
-        levels = self.levels
         if now_price == price:
-            levels[price] += now_qty - qty  # the level holds the order: it stays until it goes
-            if not levels[price]:
-                del levels[price]
-                del self.prices[bisect_left(self.prices, price)]
-            return
-        held = levels[price] - qty
-        if held:
-            levels[price] = held
+            self._level(price, now_qty - qty)
+        else:
+            self._level(price, -qty)
+            self._level(now_price, now_qty)
+
+    def _level(self, price: int, qty: int) -> None:
+        """``qty`` more at ``price``: a level made at its first, gone with its last."""
+        levels = self.levels
+        held = levels.get(price)
+        if held is None:
+            if qty:
+                insort(self.prices, price)
+                levels[price] = qty
+        elif held + qty:
+            levels[price] = held + qty
         else:
             del levels[price]
             del self.prices[bisect_left(self.prices, price)]
-        if now_qty:
-            there = levels.get(now_price)
-            if there is None:
-                insort(self.prices, now_price)
-                levels[now_price] = now_qty
-            else:
-                levels[now_price] = there + now_qty
 
     def losing(self, side: Side, a: int, b: int) -> list[int]:
         """The prices on the losing side of a mark of ``a / b`` price units: a buy's above
