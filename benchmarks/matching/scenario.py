@@ -41,6 +41,7 @@ from ..harness.report import Target, verdict
 from .floor import BareBook
 from .open_orders import run_open_orders
 from .parts import T0, Counting, Deposits
+from .same_symbol import run_same_symbol
 
 TARGET = Target(0.1)
 MID = 6_000_000  # 60000.00 in BTCUSDT's price units (2 decimals)
@@ -229,5 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     alone, full, open_orders = run_open_orders(200 if args.quick else 2000)
     print(f"  a placement and its cancel: {alone:,.1f} µs with no open order, {full:,.1f} µs with "
           f"{open_orders:,} open on the other symbols ({full / alone:.1f}×)")  # fmt: skip
+    (check_1, pair_1), (check_k, pair_k) = run_same_symbol(200 if args.quick else 2000)
+    print(f"  a placement's margin check, 1 vs 1,000 open on its symbol: {check_1:,.1f} µs, "
+          f"{check_k:,.1f} µs ({check_k / check_1:.2f}×)")  # fmt: skip
+    print(f"  placement+cancel, 1 vs 1,000 open on its symbol: {pair_1:,.1f} µs, "
+          f"{pair_k:,.1f} µs ({pair_k / pair_1:.2f}×)")  # fmt: skip
     print(verdict("venue / floor", venue / floor, TARGET, 3))
     return 0

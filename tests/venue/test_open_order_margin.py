@@ -1,6 +1,6 @@
-"""Decision 7's open-order margin (``contract.Contract.open_order_margin``): a linear
-contract's, computed in integers, is exactly the definition's, order by order in
-``Fraction``s through ``order_cost``."""
+"""Decision 7's open-order margin, read from the sums ``contract.Resting`` keeps (one
+implementation for linear and inverse contracts), is exactly the definition's: part 3 §7.3's
+cost order by order in ``Fraction``s, pro rata beyond what would close the position."""
 
 from __future__ import annotations
 
@@ -31,7 +31,19 @@ BTCUSDT = Contract(next(i for i in catalogue(Market.UM, 1_790_000_000_000) if i.
 BTCUSD_PERP = Contract(next(i for i in catalogue(Market.CM, 1_790_000_000_000) if i.symbol == "BTCUSD_PERP"))
 
 
-def _definition(orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int) -> Fraction:
+def _cost(contract: Contract, side: Side, qty: int, price: int, mark: Fraction, leverage: int) -> Fraction:
+    """§7.3 for one order, as the spec writes it: initial margin at the order's price plus
+    the open loss against the mark (inverse: in the coin, ``q × CS × max(0, d(1/MP − 1/p))``)."""
+    q, p = Fraction(qty, contract.qty_one), Fraction(price, contract.price_one)
+    if contract.inverse:
+        size = contract.inst.contract_size
+        return q * size / p / leverage + q * size * max(Fraction(0), side.sign * (1 / mark - 1 / p))
+    return q * p / leverage + q * max(Fraction(0), side.sign * (p - mark))
+
+
+def _definition(
+    orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int, contract: Contract = BTCUSDT
+) -> Fraction:
     """Per side: the part beyond what would close the opposite position, its orders' costs
     (initial margin at their price plus the open loss against mark) pro rata; the larger."""
     sides = []
@@ -42,41 +54,43 @@ def _definition(orders: list[tuple[Side, int, int]], held: int, mark: Fraction, 
             sides.append(Fraction(0))
             continue
         share = Fraction(max(0, total - max(0, -side.sign * held)), total)
-        costs = (BTCUSDT.order_cost(side, qty, BTCUSDT.price(price), mark, leverage) for qty, price in mine)
+        costs = (_cost(contract, side, qty, price, mark, leverage) for qty, price in mine)
         sides.append(sum(costs, Fraction(0)) * share)
     return max(sides)
 
 
-@given(
-    st.lists(st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)), max_size=8),
-    st.integers(-6_000, 6_000),
-    st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8),
-    st.integers(1, 125),
-)
-def test_linear_open_order_margin_is_the_definition(
-    orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int
-) -> None:
-    assert BTCUSDT.open_order_margin(orders, held, mark, leverage) == _definition(orders, held, mark, leverage)
+_ORDERS = st.lists(st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)), max_size=8)
+_MARKS = st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8)
 
 
-@given(
-    st.lists(st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)), max_size=8),
-    st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)),
-    st.integers(-6_000, 6_000),
-    st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8),
-    st.integers(1, 125),
-    st.sampled_from([BTCUSDT, BTCUSD_PERP]),
-)
-def test_the_margins_without_and_with_an_order_are_the_definitions(
+@given(_ORDERS, st.tuples(st.sampled_from(Side), st.integers(1, 5_000), st.integers(1, 10**7)),
+       st.integers(-6_000, 6_000), _MARKS, st.integers(1, 125), st.sampled_from([BTCUSDT, BTCUSD_PERP]),
+       st.integers(0, 8))  # fmt: skip
+def test_a_ledgers_margins_without_and_with_an_order_are_the_definitions(
     orders: list[tuple[Side, int, int]], extra: tuple[Side, int, int], held: int, mark: Fraction,
-    leverage: int, contract: Contract,
+    leverage: int, contract: Contract, gone: int,
 ) -> None:  # fmt: skip
-    """What a new order's margin check reads in one pass: both values, each the definition's."""
-    without, with_ = contract.open_order_margins(orders, held, mark, leverage, extra)
-    assert without == contract.open_order_margin(orders, held, mark, leverage)
-    assert with_ == contract.open_order_margin([*orders, extra], held, mark, leverage)
-    if contract is BTCUSDT:
-        assert with_ == _definition([*orders, extra], held, mark, leverage)
+    """What a new order's margin check reads (``Ledger.open_order_ims``, from the sums kept
+    as orders open, fill and close): both values, each the definition's, in either market."""
+    symbol = contract.inst.symbol
+    ledger = Ledger(1, inverse=contract.inverse, leverage={symbol: leverage})
+    ledger.position(symbol).amt = held
+    resting = [
+        Order(1, symbol, n, f"c{n}", side, OrderType.LIMIT, TimeInForce.GTC, price, qty + 3, False, 0, NOW, NOW)
+        for n, (side, qty, price) in enumerate(orders, start=1)
+    ]  # fmt: skip
+    for one in resting:
+        ledger.opened(one)
+        one.executed_qty = 3  # a partial fill: what it has left is counted
+        ledger.touch(one)
+    for one in resting[:gone]:  # and some of them close
+        ledger.closed(one)
+    left = [(side, qty, price) for side, qty, price in orders[gone:]]
+    side, qty, price = extra
+    new = Order(1, symbol, 99, "new", side, OrderType.LIMIT, TimeInForce.GTC, price, qty, False, 0, NOW, NOW)
+    without, with_ = ledger.open_order_ims(contract, mark, new, qty)
+    assert without == _definition(left, held, mark, leverage, contract)
+    assert with_ == _definition([*left, extra], held, mark, leverage, contract)
 
 
 @given(
@@ -106,7 +120,7 @@ def test_a_ledgers_margins_without_and_with_an_order_are_its_open_order_margins(
     order = made(len(resting) + 1, *extra)
     without, with_ = ledger.open_order_ims(BTCUSDT, mark, order, extra[1])
     assert without == ledger.open_order_im(BTCUSDT, mark)
-    assert with_ == ledger.open_order_im(BTCUSDT, mark, [(order, extra[1])])
+    assert with_ == ledger.open_order_im(BTCUSDT, mark, (order, extra[1]))
 
 
 def _fresh(ledger: Ledger) -> Ledger:

@@ -326,7 +326,7 @@ def _unrealized(engine: Engine, ledger: Ledger, held: Held) -> Fraction:
     """A position's uPnL at its mark; 0 without one."""
     mark = engine.mark(held[0])
     position = ledger.positions[held]
-    return Fraction(0) if mark is None else engine.contracts[held[0]].pnl(position.amt, position.entry, mark)
+    return Fraction(0) if mark is None else engine.contracts[held[0]].unrealized(position, mark)
 
 
 def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> list[int]:

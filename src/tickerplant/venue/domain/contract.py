@@ -1,7 +1,8 @@
 """The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
-(COIN-M) contracts alike, exact: prices and amounts as ``Fraction`` between the integer
-units the records keep, rounded only where a figure is booked or written (decision 7: 8
-decimals, down).
+(COIN-M) contracts alike, exact: positions and open orders kept as sums of the integer units
+the records keep (``Position``, ``Resting``), a ``Fraction`` only where a formula takes a
+quotient (a mark, an entry price, an inverse contract's Σ q/p), rounded only where a figure
+is booked or written (decision 7: 8 decimals, down).
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
@@ -21,7 +22,8 @@ ladder (USDⓈ-M, notional in USDT); COIN-M uses BTCUSD_PERP's (in the coin) for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right, insort
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tickerplant.market.instruments import Instrument, Market
@@ -33,12 +35,14 @@ __all__ = [
     "Bracket",
     "Contract",
     "Position",
+    "Resting",
     "brackets_of",
     "down",
     "toward_zero",
 ]
 
 DEFAULT_LEVERAGE = 20  # decision 6: 20x, or the symbol's maximum if lower
+_ZERO = Fraction(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +111,34 @@ def toward_zero(amount: Fraction) -> int:
 @dataclass(slots=True)
 class Position:
     """One signed position per account, symbol and position side: ``BOTH`` in one-way mode,
-    ``LONG`` (never below zero) and ``SHORT`` (never above) in hedge mode."""
+    ``LONG`` (never below zero) and ``SHORT`` (never above) in hedge mode.
+
+    Kept as sums, as an order keeps ``cum_quote``: the quantity (``amt``) and ``cost``, Σ of
+    ``Contract.level_value`` over the open quantity (linear Σ q·p in quantity × price units,
+    an integer while every reduction divides it; inverse Σ q/p). The entry price (§7.7) is
+    their quotient, worked out where it is shown or a formula needs it."""
 
     amt: int = 0  # signed quantity units: + long, - short
-    entry: Fraction = Fraction(0)  # entry price; 0 when flat
+    cost: int | Fraction = 0  # Σ level_value over the open quantity; 0 when flat
     update_ms: int = 0
     isolated_wallet: int = 0  # 1e-8 of the margin asset: the collateral of an isolated position
     side: PositionSide = PositionSide.BOTH
+    contract: Contract | None = field(default=None, repr=False, compare=False)  # ``cost``'s units
+
+    @property
+    def entry(self) -> Fraction:
+        """The entry price (§7.7): 0 when flat."""
+        if not self.amt or self.contract is None:
+            return _ZERO
+        return self.contract.entry(abs(self.amt), self.cost)
 
     def copy(self) -> Position:
-        return Position(self.amt, self.entry, self.update_ms, self.isolated_wallet, self.side)
+        return Position(self.amt, self.cost, self.update_ms, self.isolated_wallet, self.side, self.contract)
+
+
+def _whole(value: int | Fraction) -> int | Fraction:
+    """``value`` as an ``int`` when it is one (a linear position's sums stay integers)."""
+    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
 class Contract:
@@ -127,10 +149,16 @@ class Contract:
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
         self.inverse = inst.market is Market.CM
-        self.price_one = 10**inst.price_decimals  # price units in one whole
-        self.qty_one = 10**inst.qty_decimals
+        self.price_one: int = 10**inst.price_decimals  # price units in one whole
+        self.qty_one: int = 10**inst.qty_decimals
         self.brackets = brackets_of(inst)
         self.max_leverage = self.brackets[0].initial_leverage
+
+    def __eq__(self, other: object) -> bool:  # its instrument's arithmetic: one per instrument
+        return isinstance(other, Contract) and other.inst == self.inst
+
+    def __hash__(self) -> int:
+        return hash(self.inst)
 
     def price(self, units: int) -> Fraction:
         return Fraction(units, self.price_one)
@@ -157,22 +185,53 @@ class Contract:
     def settle(
         self, position: Position, side: Side, qty_units: int, price: Fraction, now_ms: int
     ) -> Fraction:
-        """Apply a fill to ``position`` (§7.7); the PnL it realized."""
+        """Apply a fill to ``position`` (§7.7); the PnL it realized. An increase adds to its
+        sums (which averages the entry price: linear by quantity, inverse the harmonic
+        mean); a reduction realizes ``n × (fill − EP)`` and keeps the entry price (the sums
+        shrink pro rata); a flip closes it and opens the rest at the fill price."""
         signed = side.sign * qty_units
         amt = position.amt
-        realized = Fraction(0)
+        realized = _ZERO
+        at = _whole(price * self.price_one)  # the fill's price in price units
+        position.contract = self
         if amt == 0 or (amt > 0) == (signed > 0):  # opening or increasing
-            position.entry = self._average(abs(amt), position.entry, qty_units, price)
+            opened = self.level_value(qty_units, at)
+            position.cost = _whole(position.cost + opened) if amt else opened
             position.amt = amt + signed
         else:
             realized = self.realized(amt, position.entry, qty_units, price)
-            position.amt = amt + signed
-            if position.amt == 0:
-                position.entry = Fraction(0)
-            elif (position.amt > 0) != (amt > 0):  # flipped: the rest opened at the fill
-                position.entry = price
+            position.amt = left = amt + signed
+            if left == 0:
+                position.cost = 0
+            elif (left > 0) != (amt > 0):  # flipped: the rest opened at the fill
+                position.cost = self.level_value(abs(left), at)
+            else:
+                position.cost = _whole(Fraction(position.cost * abs(left)) / abs(amt))
         position.update_ms = now_ms
         return realized
+
+    def entry(self, size: int, cost: int | Fraction) -> Fraction:
+        """The entry price of ``size`` quantity units whose sums are ``cost``: linear
+        ``Σq·p / (N × price_one)``, inverse ``N / (Σ(q/p) × price_one)``."""
+        if self.inverse:
+            return Fraction(size) / (cost * self.price_one)
+        return Fraction(cost, size * self.price_one)
+
+    def cost_at(self, size: int, entry: Fraction) -> int | Fraction:
+        """The sums of ``size`` quantity units opened at ``entry`` (a journaled row's)."""
+        return _whole(self.level_value(size, _whole(entry * self.price_one))) if size else 0
+
+    def unrealized(self, position: Position, mark: Fraction) -> Fraction:
+        """§7.5 from the sums, the same value as ``pnl(amt, entry, mark)``: linear
+        ``(q × MP − side × Σq·p / price_one) / qty_one``, inverse
+        ``CS × (side × Σ(q/p) × price_one − q / MP) / qty_one``."""
+        amt = position.amt
+        if not amt:
+            return _ZERO
+        cost = position.cost if amt > 0 else -position.cost
+        if self.inverse:
+            return (cost * self.price_one - amt / mark) * self.inst.contract_size / self.qty_one
+        return (amt * mark - Fraction(cost, self.price_one)) / self.qty_one
 
     def realized(self, amt: int, entry: Fraction, qty_units: int, price: Fraction) -> Fraction:
         """The PnL a fill of ``qty_units`` against the position ``amt`` opened at ``entry``
@@ -220,13 +279,6 @@ class Contract:
         position.isolated_wallet = wallet
         return moved
 
-    def _average(self, held: int, entry: Fraction, added: int, price: Fraction) -> Fraction:
-        if held == 0:
-            return price
-        if self.inverse:
-            return (held + added) / (held / entry + added / price)
-        return (held * entry + added * price) / (held + added)
-
     def maintenance(self, notional: Fraction) -> Fraction:
         """§7.4: ``|notional| × MMR − cum`` with the bracket that holds it."""
         size = abs(notional)
@@ -242,112 +294,136 @@ class Contract:
         allowed = [b.cap for b in self.brackets if b.initial_leverage >= leverage]
         return max(allowed) if allowed else self.brackets[0].cap
 
+    def level_value(self, qty_units: int, price: int | Fraction) -> int | Fraction:
+        """What ``Resting`` sums for ``qty_units`` at ``price`` (price units): linear ``q·p``,
+        an integer for an order's price; inverse ``q / p``. ``resting_notional`` makes a sum of
+        them a notional, so that a side's §7.1 notional is kept exact without a quotient per
+        order (linear: none at all)."""
+        return Fraction(qty_units, 1) / price if self.inverse else qty_units * price
+
+    def resting_notional(self, value: int | Fraction) -> Fraction:
+        """The notional (§7.1, positive) of a sum of ``level_value``s: linear
+        ``Σq·p / (qty_one·price_one)``, inverse ``Σ(q/p) × CS × price_one / qty_one``."""
+        if self.inverse:
+            return Fraction(value) * (self.inst.contract_size * self.price_one) / self.qty_one
+        return Fraction(value, self.qty_one * self.price_one)
+
+    def cost(
+        self, side: Side, qty: int, value: int | Fraction, losing: tuple[int, int | Fraction], mark: Fraction,
+        leverage: int, part: int | None = None,
+    ) -> Fraction:  # fmt: skip
+        """§7.3's cost of opening, over orders on one side: ``qty`` and ``value`` their sums
+        (``level_value``), ``losing`` the sums of those priced on the losing side of
+        ``mark`` (a buy above it, a sell below it). Initial margin at the orders' prices plus
+        the open loss against ``mark`` (linear ``q × max(0, ±(p − MP))``, inverse
+        ``q × CS × max(0, ±(1/MP − 1/p))``), times ``part / qty`` (decision 7: the part
+        beyond what would close the opposite position)."""
+        units = value  # in ``level_value``'s units, times the leverage
+        lost_qty, lost_value = losing
+        if lost_qty:
+            at_mark = self.level_value(lost_qty, mark * self.price_one)
+            loss = (at_mark - lost_value) if (side is Side.SELL) != self.inverse else (lost_value - at_mark)
+            units = value + loss * leverage
+        share = qty if part is None else part
+        if self.inverse:  # ``resting_notional`` of ``units × share / (qty × leverage)``, one product
+            scale = Fraction(self.inst.contract_size * self.price_one * share, self.qty_one * qty * leverage)
+            return units * scale
+        return Fraction(units * share, self.qty_one * self.price_one * qty * leverage)  # one quotient
+
     def order_cost(
         self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int
     ) -> Fraction:
-        """§7.3: initial margin at ``price`` plus the open loss against ``mark``."""
-        initial = abs(self.notional(qty_units, price)) / leverage
-        if self.inverse:
-            loss = (
-                self.qty(qty_units)
-                * self.inst.contract_size
-                * max(Fraction(0), side.sign * (1 / mark - 1 / price))
-            )
+        """§7.3 for one order of ``qty_units`` at ``price`` (a fill's, an assumed one)."""
+        if not qty_units:
+            return _ZERO
+        at = price * self.price_one
+        value = self.level_value(qty_units, at)
+        losing = (qty_units, value) if side.sign * (price - mark) > 0 else (0, 0)
+        return self.cost(side, qty_units, value, losing, mark, leverage)
+
+    def side_margin(
+        self, side: Side, rests: list[Resting], mark: Fraction, leverage: int, closing: int = 0,
+        extra: tuple[int, int] | None = None,
+    ) -> Fraction:  # fmt: skip
+        """Decision 7 for one side: the cost of ``rests``' orders (and ``extra``, a quantity
+        and price in units, as if resting) beyond the ``closing`` quantity that would close
+        the opposite position, pro rata. Read from the sums ``Resting`` keeps: its cost does
+        not grow with the orders, only with the price levels on the losing side of the mark
+        (a buy resting above it: few, near the book's top)."""
+        qty = lost_qty = 0
+        value: int | Fraction = 0
+        lost_value: int | Fraction = 0
+        a, b = mark.numerator * self.price_one, mark.denominator  # the mark in price units: a / b
+        buy = side is Side.BUY
+        for rest in rests:
+            qty += rest.qty
+            value += rest.value
+            prices = rest.prices
+            if prices and (prices[-1] * b > a if buy else prices[0] * b < a):  # some on the losing side
+                for price in rest.losing(side, a, b):
+                    level = rest.levels[price]
+                    lost_qty += level
+                    lost_value += self.level_value(level, price)
+        if extra is not None and extra[0]:
+            q, price = extra
+            qty += q
+            value += self.level_value(q, price)
+            if side.sign * (price * b - a) > 0:
+                lost_qty += q
+                lost_value += self.level_value(q, price)
+        if qty <= closing:
+            return _ZERO
+        return self.cost(side, qty, value, (lost_qty, lost_value), mark, leverage, qty - closing)
+
+
+@dataclass(slots=True)
+class Resting:
+    """Orders resting on one side of a symbol (``Ledger`` keeps one per account, symbol,
+    position side, side and reduce-only flag), as the sums decision 7 reads: Σ quantity,
+    Σ ``Contract.level_value`` and the quantity at each price, kept as orders open, fill
+    and close, so that a margin check costs the same with one order resting or a thousand."""
+
+    qty: int = 0
+    value: int | Fraction = 0
+    levels: dict[int, int] = field(default_factory=dict)  # price units -> Σ quantity
+    prices: list[int] = field(default_factory=list)  # the levels' prices, ascending
+
+    def add(self, qty: int, price: int, value: int | Fraction) -> None:
+        """Count ``qty`` more (negative: less) at ``price``, worth ``value``."""
+        if qty:
+            self.qty += qty
+            self.value += value
+            self._level(price, qty)
+
+    def move(self, qty: int, price: int, now_qty: int, now_price: int, change: int | Fraction) -> None:
+        """An order counted as ``qty`` at ``price`` now has ``now_qty`` at ``now_price`` (a
+        fill, a modification), its value changed by ``change``."""
+        self.qty += now_qty - qty
+        self.value += change
+        if now_price == price:
+            self._level(price, now_qty - qty)
         else:
-            loss = self.qty(qty_units) * max(Fraction(0), side.sign * (price - mark))
-        return initial + loss
+            self._level(price, -qty)
+            self._level(now_price, now_qty)
 
-    def open_order_margin(
-        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int
-    ) -> Fraction:
-        """Decision 7 over ``orders`` (side, remaining qty units, price units): per side, the
-        part beyond what would close the opposite position, priced pro rata; the larger side.
-        Linear contracts in integers over one common denominator (every margin check of a
-        LIMIT order runs it twice over the account's orders on the symbol: ``Fraction`` per
-        order was a fifth of the engine's time), the same exact value as ``order_cost``'s."""
-        if not self.inverse:
-            return self._linear_open_order_margin(orders, position_amt, mark, leverage)
-        sides = []
-        for side in (Side.BUY, Side.SELL):
-            mine = [(qty, price) for s, qty, price in orders if s is side and qty > 0]
-            total = sum(qty for qty, _ in mine)
-            if not total:
-                sides.append(Fraction(0))
-                continue
-            closing = max(0, -side.sign * position_amt)  # the opposite position these would close
-            share = Fraction(max(0, total - closing), total)
-            cost = sum(
-                (self.order_cost(side, qty, self.price(price), mark, leverage) for qty, price in mine),
-                Fraction(0),
-            )
-            sides.append(cost * share)
-        return max(sides)
+    def _level(self, price: int, qty: int) -> None:
+        """``qty`` more at ``price``: a level made at its first, gone with its last."""
+        levels = self.levels
+        held = levels.get(price)
+        if held is None:
+            if qty:
+                insort(self.prices, price)
+                levels[price] = qty
+        elif held + qty:
+            levels[price] = held + qty
+        else:
+            del levels[price]
+            del self.prices[bisect_left(self.prices, price)]
 
-    def open_order_margins(
-        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int,
-        extra: tuple[Side, int, int],
-    ) -> tuple[Fraction, Fraction]:  # fmt: skip
-        """``open_order_margin`` of ``orders`` without and with ``extra``: what a new order's
-        margin check needs (its cost is the difference), a linear contract's in one pass."""
-        if self.inverse:
-            without = self.open_order_margin(orders, position_amt, mark, leverage)
-            return without, self.open_order_margin([*orders, extra], position_amt, mark, leverage)
-        at = mark * self.price_one
-        a, b = at.numerator, at.denominator
-        sides = _linear_sides(orders, a, b)
-        without = self._linear_margin(sides, position_amt, leverage, b)
-        side, qty, price = extra
-        if qty > 0:
-            at_side = sides[side is Side.SELL]
-            at_side[0] += qty
-            at_side[1] += qty * price
-            if (gap := side.sign * (price * b - a)) > 0:
-                at_side[2] += qty * gap
-        return without, self._linear_margin(sides, position_amt, leverage, b)
-
-    def _linear_open_order_margin(
-        self, orders: list[tuple[Side, int, int]], position_amt: int, mark: Fraction, leverage: int
-    ) -> Fraction:
-        """``open_order_margin`` of a linear contract: initial margin ``Σ q·p / leverage``
-        and open loss ``Σ q·max(0, ±(p − mark))``, in units of ``1 / (qty_one·price_one·b)``
-        where ``mark × price_one = a / b``."""
-        at = mark * self.price_one
-        sides = _linear_sides(orders, at.numerator, at.denominator)
-        return self._linear_margin(sides, position_amt, leverage, at.denominator)
-
-    def _linear_margin(self, sides: list[list[int]], position_amt: int, leverage: int, b: int) -> Fraction:
-        """Decision 7 from ``_linear_sides``' sums: per side the part beyond what would close
-        the opposite position, pro rata; the larger side."""
-        best = _ZERO
-        for sign, (total, notional, loss) in zip((1, -1), sides, strict=True):
-            closing = max(0, -sign * position_amt)  # the opposite position these would close
-            if total <= closing:
-                continue
-            cost = Fraction(
-                (notional * b + loss * leverage) * (total - closing),
-                self.qty_one * self.price_one * b * leverage * total,
-            )
-            if cost > best:
-                best = cost
-        return best
-
-
-_ZERO = Fraction(0)
-
-
-def _linear_sides(orders: list[tuple[Side, int, int]], a: int, b: int) -> list[list[int]]:
-    """Per side (buy, sell): Σ quantity, Σ quantity × price and Σ quantity × the price's gap
-    beyond the mark ``a / b`` (per price unit) on the losing side, over the orders left."""
-    buy, sell = [0, 0, 0], [0, 0, 0]
-    for side, qty, price in orders:
-        if qty <= 0:
-            continue
+    def losing(self, side: Side, a: int, b: int) -> list[int]:
+        """The prices on the losing side of a mark of ``a / b`` price units: a buy's above
+        it, a sell's below it (§7.3's open loss)."""
+        prices = self.prices
         if side is Side.BUY:
-            at, gap = buy, price * b - a
-        else:
-            at, gap = sell, a - price * b
-        at[0] += qty
-        at[1] += qty * price
-        if gap > 0:
-            at[2] += qty * gap
-    return [buy, sell]
+            return prices[bisect_right(prices, a // b) :]
+        return prices[: bisect_left(prices, -(-a // b))]

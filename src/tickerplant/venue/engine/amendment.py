@@ -120,7 +120,7 @@ def record(
     )  # fmt: skip
     engine.next_amendment_id[order.symbol] += 1
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms
-    engine.ledger(order.account_id).touch(order.symbol)  # its open-order margin changed
+    engine.ledger(order.account_id).touch(order)  # its open-order margin changed
     order.amendments += 1
     engine.kept(order.account_id, order.symbol).amendments.append(amendment)
     batch.amendments.append(amendment)

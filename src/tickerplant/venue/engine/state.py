@@ -111,7 +111,8 @@ class EngineState:
     def ledger(self, account_id: int) -> Ledger:
         found = self.ledgers.get(account_id)
         if found is None:
-            found = self.ledgers[account_id] = Ledger(account_id, hedge=self.modes.is_hedged(account_id))
+            inverse, hedge = self.market is Market.CM, self.modes.is_hedged(account_id)
+            found = self.ledgers[account_id] = Ledger(account_id, inverse=inverse, hedge=hedge)
         return found
 
     def kept(self, account_id: int, symbol: str) -> Kept:
@@ -255,7 +256,7 @@ class EngineState:
             base, realized, commission, asset, maker, now_ms, order.position_side,
         )  # fmt: skip
         order.fill(price, qty, fill.base, now_ms)
-        ledger.touch(order.symbol)  # what it has left changed: its open-order margin too
+        ledger.touch(order)  # what it has left changed: its open-order margin too
         self.kept(order.account_id, order.symbol).add_fill(fill)
         batch.fills.append(fill)
         batch.changes.append((order.account_id, asset, delta, now_ms))

@@ -7,7 +7,8 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_orders``: each order's latest state, one row per (symbol, order id);
 - ``venue_fills``: every fill, with the realized PnL and commission it booked;
 - ``venue_positions``: each (account, symbol, position side)'s position after its last
-  change (the entry price exact, as ``numerator/denominator``; an isolated position's wallet);
+  change (the entry price exact, as ``numerator/denominator``, read back into the position's
+  sums, ``Contract.cost_at``; an isolated position's wallet);
 - ``venue_account_modes``: each account's hedge mode (both markets) and Multi-Assets mode;
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
   commission), summed on start, with the market whose wallet it is (``Batch.market``, which
@@ -227,7 +228,9 @@ class SqliteJournal:
             "FROM venue_positions"
         ):
             if symbol in symbols:
-                position = Position(amt, Fraction(entry), update_ms, isolated_wallet, PositionSide(side))
+                contract = engine.contracts[symbol]  # the row's entry price, exact: the sums' quotient
+                cost = contract.cost_at(abs(amt), Fraction(entry))
+                position = Position(amt, cost, update_ms, isolated_wallet, PositionSide(side), contract)
                 engine.ledger(account_id).positions[(symbol, position.side)] = position
                 engine.exposure.hold(account_id, symbol)
         assets = {inst.margin_asset for inst in symbols.values()}

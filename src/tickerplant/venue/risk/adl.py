@@ -130,7 +130,7 @@ def _ranked(engine: Engine) -> dict[Key, int]:
             else:
                 sides = [([p], [(account_id, symbol, p.side)]) for p in held.values()]
             for positions, keys in sides:
-                upnl = sum((contract.pnl(p.amt, p.entry, mark) for p in positions), Fraction(0))
+                upnl = sum((contract.unrealized(p, mark) for p in positions), Fraction(0))
                 if figures is not None:
                     wallet = figures.cross_wallet / _SCALE
                     value = leverage_pnl(upnl, wallet, figures.cross_maint, figures.cross_margin_balance)

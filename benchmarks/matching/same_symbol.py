@@ -1,0 +1,96 @@
+"""A placement's margin check, and a placement with its cancel, on an account with 1 and
+with 1,000 orders resting on the symbol it places on (half buys under the market, half
+sells over it, each at its own price) and a position there: the open-order margin is kept
+as running sums per symbol and side (``venue/ledger/ledger.py``), so neither may grow with the
+orders resting. MAX_NUM_ORDERS (200) is raised for the benchmark's symbol: the cost is per
+order resting on the symbol, whatever the filter allows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+
+from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market.units import fixed
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.risk.risk import check_margin
+
+from .parts import T0, Counting, Deposits
+
+__all__ = ["run_same_symbol"]
+
+SYMBOL = "BTCUSDT"
+
+
+class _Around:
+    """BTCUSDT's book 20 levels a side around its catalogue price, deep; its mark there."""
+
+    def __init__(self, inst: Instrument) -> None:
+        self._inst = inst
+
+    def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
+        price, tick = self._inst.initial_price, self._inst.tick
+        return iter([(price - tick * (k + 1) if bids else price + tick * k, 10**9) for k in range(20)])
+
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int:
+        return 10**9
+
+    def mark(self, symbol: str) -> Fraction | None:
+        return Fraction(self._inst.initial_price, 10**self._inst.price_decimals)
+
+
+def _order(inst: Instrument, side: str, away: int, kind: str = "LIMIT") -> dict[str, str]:
+    """A GTC ``away`` ticks beyond 3 % off the market on ``side``'s side (0.002 BTC)."""
+    base = inst.initial_price // inst.tick * inst.tick
+    off = base * 3 // 100 // inst.tick * inst.tick + away * inst.tick
+    price = base - off if side == "BUY" else base + off
+    quantity = fixed(2 * inst.step, inst.qty_decimals)
+    params = {"symbol": inst.symbol, "side": side, "type": kind, "quantity": quantity}
+    if kind == "LIMIT":
+        params |= {"timeinforce": "GTC", "price": fixed(price, inst.price_decimals)}
+    return params
+
+
+def _engine(resting: int) -> tuple[Engine, Instrument, int]:
+    instruments = {inst.symbol: inst for inst in catalogue(Market.UM, T0)}
+    inst = instruments[SYMBOL]
+    engine = Engine(Market.UM, list(instruments.values()), _Around(inst), Deposits(1), Counting())  # type: ignore[arg-type]
+    engine.filters[SYMBOL] = engine.filters[SYMBOL]._replace(max_num_orders=resting + 10)
+    now = T0
+    engine.place(1, _order(inst, "BUY", 0, "MARKET"), now)  # a position on the symbol
+    for k in range(resting):
+        now += 60  # within the order-rate limits
+        engine.place(1, _order(inst, "BUY" if k % 2 else "SELL", k), now)
+    engine.outbox.take()
+    assert sum(len(o) for o in engine.ledger(1).open_orders.values()) == resting
+    return engine, inst, now
+
+
+def _time(resting: int, pairs: int) -> tuple[float, float]:
+    """µs a margin check of a new LIMIT buy, and µs a placement and its cancel."""
+    engine, inst, now = _engine(resting)
+    ledger, contract = engine.ledger(1), engine.contracts[SYMBOL]
+    mark = engine.mark(SYMBOL)
+    placed = engine.place(1, _order(inst, "BUY", 5), now + 60).order
+    assert placed is not None
+    engine.cancel(1, {"symbol": SYMBOL, "orderid": str(placed.order_id)}, now + 60)
+    probe = placed.copy()
+    started = time.perf_counter()
+    for _ in range(pairs):
+        check_margin(engine, ledger, contract, probe, probe.orig_qty, mark)
+    check = (time.perf_counter() - started) / pairs * 1e6
+    started = time.perf_counter()
+    for _ in range(pairs):
+        now += 60
+        order = engine.place(1, _order(inst, "BUY", 5), now).order
+        assert order is not None
+        engine.cancel(1, {"symbol": SYMBOL, "orderid": str(order.order_id)}, now)
+    engine.outbox.take()
+    return check, (time.perf_counter() - started) / pairs * 1e6
+
+
+def run_same_symbol(pairs: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(margin check µs, placement + cancel µs) with 1 and with 1,000 orders resting on the
+    symbol placed on."""
+    return _time(1, pairs), _time(1000, pairs)

@@ -1,0 +1,107 @@
+"""A position kept as sums (``contract.Position``: its quantity and Σ q·p, or Σ q/p for an
+inverse contract): the entry price, the realized PnL and the unrealized PnL worked out from
+them are exactly part 3 §7.7's, where the entry price is averaged fill by fill; a journaled
+position's row (its entry price as ``n/d``) reads back into the same sums."""
+
+from __future__ import annotations
+
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_engine import ALICE, Book, Deposits
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.contract import Contract, Position
+from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.orders import PositionSide, Side
+from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+
+NOW = 1_790_000_000_000
+BTCUSDT = Contract(next(i for i in catalogue(Market.UM, NOW) if i.symbol == "BTCUSDT"))
+BTCUSD_PERP = Contract(next(i for i in catalogue(Market.CM, NOW) if i.symbol == "BTCUSD_PERP"))
+
+_FILLS = st.lists(st.tuples(st.sampled_from(Side), st.integers(1, 5_000), st.integers(1, 10**7)), max_size=12)
+_MARKS = st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominator=10**8)
+
+
+def _by_the_definition(
+    contract: Contract, fills: list[tuple[Side, int, int]]
+) -> tuple[int, Fraction, list[Fraction]]:
+    """§7.7 fill by fill with the entry price itself averaged: the position, its entry price
+    and each fill's realized PnL."""
+    amt, entry, realized = 0, Fraction(0), []
+    size = contract.inst.contract_size
+    for side, qty, units in fills:
+        price, signed = Fraction(units, contract.price_one), side.sign * qty
+        if amt == 0 or (amt > 0) == (signed > 0):
+            held, added = abs(amt), qty
+            if not held:
+                entry = price
+            elif contract.inverse:
+                entry = (held + added) / (held / entry + added / price)
+            else:
+                entry = (held * entry + added * price) / (held + added)
+            realized.append(Fraction(0))
+        else:
+            closed = Fraction(min(qty, abs(amt)) * (1 if amt > 0 else -1), contract.qty_one)
+            if contract.inverse:
+                realized.append(closed * size * (1 / entry - 1 / price))
+            else:
+                realized.append(closed * (price - entry))
+            left = amt + signed
+            entry = Fraction(0) if left == 0 else price if (left > 0) != (amt > 0) else entry
+        amt += signed
+    return amt, entry, realized
+
+
+@given(_FILLS, _MARKS, st.sampled_from([BTCUSDT, BTCUSD_PERP]))
+def test_the_sums_give_the_entry_price_and_the_pnl_of_the_definition(
+    fills: list[tuple[Side, int, int]], mark: Fraction, contract: Contract
+) -> None:
+    position = Position()
+    realized = [
+        contract.settle(position, side, qty, Fraction(units, contract.price_one), NOW)
+        for side, qty, units in fills
+    ]
+    amt, entry, expected = _by_the_definition(contract, fills)
+    assert (position.amt, position.entry, realized) == (amt, entry, expected)
+    assert contract.unrealized(position, mark) == (contract.pnl(amt, entry, mark) if amt else 0)
+    if not contract.inverse:  # a linear position's sums stay integers while a reduction divides them
+        assert isinstance(position.cost, int) or position.cost.denominator > 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(_FILLS, st.sampled_from([BTCUSDT, BTCUSD_PERP]))
+def test_a_journaled_position_reads_back_into_the_same_sums(
+    fills: list[tuple[Side, int, int]], contract: Contract
+) -> None:
+    """The row keeps the entry price as ``n/d`` (as databases written before the sums did):
+    read back by an engine, the sums, the entry price and the unrealized PnL are the same."""
+    position = Position()
+    for side, qty, units in fills:
+        contract.settle(position, side, qty, Fraction(units, contract.price_one), NOW)
+    market, symbol = contract.inst.market, contract.inst.symbol
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "venue.db"
+        AccountStore(path).close()
+        journal = SqliteJournal(path)
+        journal.commit(Batch(positions=[(ALICE, symbol, position.copy())]))
+        journal.close()
+        engine = Engine(market, catalogue(market, NOW), Book(), Deposits(), SqliteJournal(path))
+        SqliteJournal(path).load(engine)
+    again = engine.ledger(ALICE).position(symbol)
+    assert (again.amt, again.cost, again.entry) == (position.amt, position.cost, position.entry)
+    mark = Fraction(contract.inst.initial_price, contract.price_one)
+    assert contract.unrealized(again, mark) == contract.unrealized(position, mark)
+
+
+def test_a_row_written_before_the_sums_reads_back() -> None:
+    """A database written when the position kept its entry price (``"180001/3"``)."""
+    position = Position(1500, BTCUSDT.cost_at(1500, Fraction("180001/3")), NOW, 0, PositionSide.BOTH, BTCUSDT)
+    assert position.entry == Fraction(180001, 3)
+    assert position.cost == 1500 * 180001 * 100 // 3  # 60000.33… × 1.5 in units: Σ q·p exactly
