@@ -84,14 +84,19 @@ class LaterRoute:
 
 
 class AwaitedRoute:
-    """An answer made elsewhere (the venue in the plant, under ``--workers``): ``then`` is
-    given a callback, which it calls once, later (never before it returns), with the answer.
-    The front door reads nothing more of the connection until then."""
+    """An answer made elsewhere (the venue in the plant, under ``--workers``), or held
+    (until the journal's commit): ``then`` is given a callback, which it calls once, later
+    (never before it returns), with the answer. The front door reads nothing more of the
+    connection until then, unless ``this_turn``: the answer comes at the end of this loop
+    turn (the journal's group commit), so what the connection sends meanwhile is one read
+    at most, kept until the requests before it are answered, and the connection's reading
+    and its timer are left as they are."""
 
-    __slots__ = ("then",)
+    __slots__ = ("then", "this_turn")
 
-    def __init__(self, then: Callable[[Callable[[Routed], None]], None]) -> None:
+    def __init__(self, then: Callable[[Callable[[Routed], None]], None], this_turn: bool = False) -> None:
         self.then = then
+        self.this_turn = this_turn
 
 
 class Repeatable(Protocol):
