@@ -73,7 +73,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.wire.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.wire.outside_futures import outside_rest, venue_assets
-from tickerplant.venue.wire.rest import Accounts, PrivateRest
+from tickerplant.venue.wire.rest import Accounts, PrivateRest, RoutesByBytes, private_routes
 from tickerplant.venue.wire.ws_trading import WsTrading
 
 __all__ = ["Listener"]
@@ -142,9 +142,8 @@ class Listener:
             self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
             assets = venue_assets([*instruments.values(), *(other_instruments or {}).values()])
             self.outside = outside_rest(market, accounts, self.weight, assets)
-        # (method, path) as bytes -> the surface serving it and its route (_index_private)
-        self._private_routes: dict[tuple[bytes, bytes], tuple[PrivateRest, tuple[str, str]]] = {}
-        self._index_private()
+        # the private routes by their bytes, for ``route`` to find before it decodes anything
+        self._private_routes: RoutesByBytes = private_routes(self.outside, self.private)
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -235,7 +234,7 @@ class Listener:
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
             self.ws_api.private = made.trading if durable is None else DurableWs(made.trading, durable)
-            self._index_private()
+            self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
         """Under ``--workers``: the plant's private routes (``table``, from its listing),
@@ -247,17 +246,7 @@ class Listener:
         self.private = rest
         self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
         self.ws_api.private = self.forwarded
-        self._index_private()
-
-    def _index_private(self) -> None:
-        """The private routes by their method and path as bytes, for ``route`` to find before
-        it decodes anything: the venue's over the calls outside futures, as ``route`` asks."""
-        self._private_routes = {
-            (method.encode(), path.encode()): (private, (method, path))
-            for private in (self.outside, self.private)
-            if private is not None
-            for method, path in private.routes
-        }
+        self._private_routes = private_routes(self.outside, self.private)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and
@@ -283,10 +272,8 @@ class Listener:
         raw_path, _, raw_query = request.path.partition(b"?")
         # a private route by its bytes, nothing decoded (a control path's text goes first)
         found = self._private_routes.get((request.method, raw_path))
-        if (
-            found is not None and not (self.controls and raw_path.decode("ascii") in self.controls)
-            and not asks_to_upgrade(request)
-        ):  # fmt: skip
+        controlled = self.controls and raw_path.decode("ascii") in self.controls
+        if found is not None and not controlled and not asks_to_upgrade(request):
             return self._private(found[0], found[1], request, raw_query, body, ip, self._clock.now_ms())
         target = request.path.decode("utf-8", errors="replace")
         path, _, query = target.partition("?")
