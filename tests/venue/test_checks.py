@@ -14,8 +14,15 @@ from hypothesis import strategies as st
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.accounts import KeyType
-from tickerplant.venue.auth.checks import PrivateRequest, Security, authorize, parameters, query_pairs
-from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.checks import (
+    PrivateRequest,
+    Security,
+    authorize,
+    parameters,
+    query_pairs,
+    read_request,
+)
+from tickerplant.venue.auth.signing import hmac_hex, signed_string
 from tickerplant.venue.auth.store import AccountStore, Keyring
 
 SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"  # part 1 §4.2
@@ -157,3 +164,47 @@ def test_the_body_is_signed_after_the_query(venue: Venue) -> None:
 def test_parameters_split_as_parse_qsl_does(part: bytes) -> None:
     expected = parse_qsl(part.decode("utf-8", errors="replace"), keep_blank_values=True)
     assert query_pairs(part) == expected
+
+
+def _both(query: bytes, body: bytes) -> object:
+    """``parameters`` and ``signed_string`` as each reads the bytes, or the refusal."""
+    try:
+        return parameters(query, body), signed_string(query, body)
+    except RequestRefused as refused:
+        return refused.code
+
+
+def _read(query: bytes, body: bytes) -> object:
+    try:
+        read = read_request(query, body)
+    except RequestRefused as refused:
+        return refused.code
+    return read.params, read.signed
+
+
+_PARTS = st.binary(max_size=50) | st.lists(
+    st.sampled_from(["a=1", "A=2", "signature=ff", "Signature=0", "signature", "b=", "", "x=%41", "y=+", "é=1"]),
+    max_size=6,
+).map(lambda items: "&".join(items).encode())
+
+
+@given(_PARTS, _PARTS)
+def test_one_pass_reads_what_the_two_read(query: bytes, body: bytes) -> None:
+    assert _read(query, body) == _both(query, body)
+
+
+@pytest.mark.parametrize(
+    ("query", "payload"),
+    [
+        (b"a=1&signature=ff", b"a=1"),
+        (b"signature=ff&a=1", b"a=1"),
+        (b"a=1&SIGNATURE=ff&b=2", b"a=1&b=2"),
+        (b"a=1&signature=ff&", b"a=1&"),
+        (b"signature=ff", b""),
+        (b"a=1&&signature=ff", b"a=1&"),
+    ],
+)
+def test_one_pass_takes_the_signature_pair_out_wherever_it_stands(query: bytes, payload: bytes) -> None:
+    read = read_request(query, b"")
+    assert read.signed == (payload, b"ff", False) == signed_string(query, b"")
+    assert read.params["signature"] == "ff"

@@ -98,3 +98,16 @@ def test_rsa_pkcs1v15_sha256_base64() -> None:
 )
 def test_signed_string(query: bytes, body: bytes, payload: bytes, signature: bytes | None, repeated: bool) -> None:
     assert signed_string(query, body) == (payload, signature, repeated)
+
+
+def test_an_hmac_keys_signer_is_keyed_once_and_never_shown() -> None:
+    """The secret keyed in once per key (``ApiKey.signer``), copied for each check: checking
+    leaves it as it was, so the same signature checks again; the secret is in no repr."""
+    made = key(KeyType.HMAC, SECRET)
+    payload, signature = UM_1, UM_1_SIG
+    assert made.signer is not None and SECRET not in repr(made)
+    for _ in range(2):
+        assert verify(made, payload, signature.encode())
+        assert verify(made, payload, signature.upper().encode())
+        assert not verify(made, payload + b"&", signature.encode())
+    assert key(KeyType.HMAC, SECRET) == made and key(KeyType.ED25519, ED_PUBLIC).signer is None  # the signer is no part of what a key is

@@ -4,6 +4,7 @@ the server's view following the operator's commands."""
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,29 @@ def test_the_journals_commits_do_not_reload_the_servers_view(tmp_path: Path) -> 
     assert keyring.key(key.api_key) is None and keyring.loads == 3
     journal.close()
     keyring.close()
+
+
+def test_served_the_view_is_looked_at_once_a_loop_turn(tmp_path: Path) -> None:
+    """Once per turn (``once_per_turn``): the turn's first lookup queries the database, the
+    others answer from it; a key revoked is refused from the next turn on."""
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    account = store.create_account("a", [], now_ms=1)
+    key = store.add_key(account.account_id, KeyType.HMAC, "S" * 64, now_ms=1).api_key
+    keys = Keyring(path)
+    turn_ends: list[Callable[[], None]] = []  # the loop's next turn, by hand
+    keys.once_per_turn(turn_ends.append)
+    assert keys.key(key) is not None
+    queries: list[str] = []
+    assert keys._db is not None
+    keys._db.set_trace_callback(queries.append)
+    store.revoke(key)
+    assert keys.key(key) is not None and keys.key("k" * 64) is None  # the same turn: its view
+    keys.refresh()
+    assert queries == []
+    assert len(turn_ends) == 1
+    turn_ends.pop()()  # the next turn
+    assert keys.key(key) is None  # its first lookup reads the revoke
+    assert queries and keys.key(key) is None and len(turn_ends) == 1
+    keys.close()
+    store.close()

@@ -4,6 +4,7 @@ transaction is open is written once it is committed, in the order it was made.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Set
 
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
@@ -14,14 +15,15 @@ __all__ = ["DurableWs", "held"]
 
 
 def held(durable: GroupCommit, routed: Routed) -> Routed | AwaitedRoute:
-    """``routed``, or once committed when a transaction is open."""
+    """``routed``, or once committed when a transaction is open: at the end of this loop
+    turn (the group commit's flush), so the front door need not stop reading meanwhile."""
     if not durable.pending:
         return routed
+    return AwaitedRoute(functools.partial(_once_committed, durable, routed), this_turn=True)
 
-    def then(reply: Callable[[Routed], None]) -> None:
-        durable.after(lambda: reply(routed))
 
-    return AwaitedRoute(then)
+def _once_committed(durable: GroupCommit, routed: Routed, reply: Callable[[Routed], None]) -> None:
+    durable.after(functools.partial(reply, routed))
 
 
 class DurableWs:

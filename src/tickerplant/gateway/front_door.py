@@ -19,11 +19,10 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   no request comes for ``KEEP_ALIVE_IDLE_MS``. An answer the router makes in pieces
   (``picows_server.LaterRoute``: a cold `fundingRate`, ``protocol/later.py``) is made a
   piece at a time within the REST turns (``rest_turns``), as if each piece were an answer,
-  and written when made; the requests after it wait for it, as they wait for one made
-  elsewhere (``AwaitedRoute``: held for the journal's commit, or performed by the plant),
-  the connection neither read nor timed out meanwhile. The router is given each request's
-  body; the next request is read from the byte after it. ``Expect: 100-continue`` is
-  answered ``100 Continue`` once the head is accepted, so the client sends the body;
+  and written when made; the requests after it wait, as for one made elsewhere (``AwaitedRoute``:
+  by the plant, nothing read nor timed out meanwhile; held for this turn's commit, what
+  comes meanwhile read, answered after). The router is given each request's body; the next
+  is read from the byte after it. ``Expect: 100-continue`` is answered ``100 Continue``;
 - the same request again, alone in a read, after an answer that says how to make it again
   (a poller's, ``rest_repeat``), is answered so, its head neither parsed nor routed;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) takes
@@ -91,8 +90,8 @@ class FrontDoor(asyncio.Protocol):
 
     __slots__ = (
         "_accepted", "_answered", "_awaiting", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line",
-        "_later", "_logger", "_paused", "_pending", "_repeat", "_router", "_timer", "_timer_ms", "_traffic",
-        "_transport", "_turns", "counters", "peer_ip", "trim",
+        "_later", "_logger", "_paused", "_pending", "_reading_paused", "_repeat", "_router", "_timer",
+        "_timer_ms", "_traffic", "_transport", "_turns", "counters", "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -125,7 +124,8 @@ class FrontDoor(asyncio.Protocol):
         self._pending: tuple[bytes, Head] | None = None  # a head checked, its body still coming
         # an answer being made in pieces (protocol/later.py), with its request and keep-alive
         self._later: tuple[LaterRoute, WSUpgradeRequest, bool] | None = None
-        self._awaiting = False  # an answer made elsewhere is awaited (AwaitedRoute)
+        # an answer made elsewhere is awaited (AwaitedRoute); reading stopped until it comes
+        self._awaiting = self._reading_paused = False
         # the last request's bytes (head and blank line), when its answer can be made again
         # without them parsed or routed (rest_repeat), with what answers it and the request
         self._repeat: Repeat | None = None
@@ -189,7 +189,7 @@ class FrontDoor(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._paused = False
         transport = self._transport
-        if transport is not None and self._heads is not None and not (self._in_line or self._awaiting):
+        if transport is not None and self._heads is not None and not (self._in_line or self._reading_paused):
             transport.resume_reading()
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
             self._answer()
@@ -261,12 +261,14 @@ class FrontDoor(asyncio.Protocol):
                 if turns is not None:
                     turns.spent(started)
                 continue
-            if isinstance(routed, AwaitedRoute):  # written when it comes; nothing read meanwhile
+            if isinstance(routed, AwaitedRoute):  # written when it comes; nothing answered meanwhile
                 if turns is not None:
                     turns.spent(started)
                 answered = self._awaiting = True  # (no wait for a head is armed while it is)
-                self._stop_timer()
-                transport.pause_reading()
+                if not routed.this_turn:  # nothing read meanwhile either, and no timeout
+                    self._stop_timer()
+                    transport.pause_reading()
+                self._reading_paused = not routed.this_turn
                 routed.then(functools.partial(self._awaited, request, alive))
                 break
             transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
@@ -296,8 +298,9 @@ class FrontDoor(asyncio.Protocol):
         if not alive:
             self._close(transport)
             return
-        if not (self._paused or self._in_line):
+        if self._reading_paused and not (self._paused or self._in_line):
             transport.resume_reading()
+        self._reading_paused = False
         # the next requests at the loop's next turn, not inside the journal's commit that
         # released this answer (a command of the next group must not run among its acks)
         asyncio.get_running_loop().call_soon(self._after_awaited)
@@ -323,7 +326,7 @@ class FrontDoor(asyncio.Protocol):
         if not self._in_line or transport is None or self._heads is None:
             return
         self._in_line = False
-        if not (self._paused or self._awaiting):
+        if not (self._paused or self._reading_paused):
             transport.resume_reading()
         if not self._answer() and not self._in_line and self._heads is not None and not self._paused:
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
@@ -396,8 +399,8 @@ class FrontDoor(asyncio.Protocol):
     def _timed_out(self) -> None:
         self._timer = None
         transport = self._transport
-        if self._heads is None or transport is None:
-            return
+        if self._heads is None or transport is None or self._awaiting:
+            return  # (an answer awaited this turn: the wait is armed again after it)
         if self._clock.now_ms() < self._deadline_ms:  # moved on since it was armed
             self._timer_ms = self._deadline_ms
             self._timer = self._clock.call_at(self._deadline_ms, self._timed_out)

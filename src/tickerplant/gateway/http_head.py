@@ -58,7 +58,8 @@ from typing import NamedTuple
 
 __all__ = [
     "END", "MAX_BODY_BYTES", "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "METHODS", "Refusal", "RequestHeads",
-    "body_length", "expects_continue", "head_refusal", "http_date", "keeps_alive",
+    "body_length", "expects_continue", "head_refusal", "http_date", "keeps_alive", "lines_body_length",
+    "lines_refusal",
 ]  # fmt: skip
 
 MAX_HEAD_BYTES = 16 * 1024  # picows' bound on a request head, the blank line excluded
@@ -191,7 +192,11 @@ def _too_long(head: bytearray) -> Refusal:
 
 def head_refusal(head: bytes) -> Refusal | None:
     """What the listener refuses of a complete head before routing it, or None."""
-    lines = head.split(b"\r\n")
+    return lines_refusal(head.split(b"\r\n"))
+
+
+def lines_refusal(lines: list[bytes]) -> Refusal | None:
+    """``head_refusal`` of a head split at its line ends (its request line first)."""
     words = lines[0].split(b" ")
     if len(words) != 3:
         return Refusal(HTTPStatus.BAD_REQUEST, b"Malformed request line\n")
@@ -215,9 +220,14 @@ def body_length(head: bytes) -> int | Refusal:
     """The length of the body that follows ``head`` (0 without ``Content-Length``), or how
     its framing is refused (the module's docstring). Read from the head's own lines, not a
     parser's dictionary, so that a field sent twice is seen twice."""
+    return lines_body_length(head.split(b"\r\n"))
+
+
+def lines_body_length(lines: list[bytes]) -> int | Refusal:
+    """``body_length`` of a head split at its line ends (its request line first)."""
     lengths: list[bytes] = []
     chunked = False
-    for line in head.split(b"\r\n")[1:]:
+    for line in lines[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
         if name == b"content-length":

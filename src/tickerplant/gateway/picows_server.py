@@ -22,21 +22,24 @@ head over picows' bound, a method other than Binance's four, a version other tha
 a body's framing that ``http_head.body_length`` refuses or a head picows' parser refuses
 is answered with its own status and a short body (``http_head``), where picows would close
 without a word or echo the request line. picows' parser takes GET without a body only: a
-POST, PUT or DELETE, or a head with ``Content-Length``, is parsed as that GET (the request
-line's method replaced, the length's field left out; both checked before) and given its
-method back. An upgrade must be a GET without a body (RFC 6455 §4.1): another is 400. An
-upgrade asking for a WebSocket version other than 13 gets 426 with
-``Sec-WebSocket-Version: 13`` (RFC 6455 §4.2.2; picows takes 7 and 8 too).
+POST, PUT or DELETE, or a head with ``Content-Length``, is read here from the lines the
+checks split, by picows' rules for a GET (the same fields, names and values taken and
+refused), the length's field left out (checked before), its method its own. An upgrade
+must be a GET without a body (RFC 6455 §4.1): another is 400. An upgrade asking for a
+WebSocket version other than 13 gets 426 with ``Sec-WebSocket-Version: 13`` (RFC 6455
+§4.2.2; picows takes 7 and 8 too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any, NamedTuple, Protocol
 
+from multidict import CIMultiDict
 from picows import (
     WSAutoPingStrategy,
     WSListener,
@@ -50,7 +53,7 @@ from picows.picows import (  # type: ignore[attr-defined]
     _validate_upgrade_request,
 )
 
-from tickerplant.gateway.http_head import Refusal, body_length, head_refusal
+from tickerplant.gateway.http_head import Refusal, lines_body_length, lines_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
@@ -81,14 +84,19 @@ class LaterRoute:
 
 
 class AwaitedRoute:
-    """An answer made elsewhere (the venue in the plant, under ``--workers``): ``then`` is
-    given a callback, which it calls once, later (never before it returns), with the answer.
-    The front door reads nothing more of the connection until then."""
+    """An answer made elsewhere (the venue in the plant, under ``--workers``), or held
+    (until the journal's commit): ``then`` is given a callback, which it calls once, later
+    (never before it returns), with the answer. The front door reads nothing more of the
+    connection until then, unless ``this_turn``: the answer comes at the end of this loop
+    turn (the journal's group commit), so what the connection sends meanwhile is one read
+    at most, kept until the requests before it are answered, and the connection's reading
+    and its timer are left as they are."""
 
-    __slots__ = ("then",)
+    __slots__ = ("then", "this_turn")
 
-    def __init__(self, then: Callable[[Callable[[Routed], None]], None]) -> None:
+    def __init__(self, then: Callable[[Callable[[Routed], None]], None], this_turn: bool = False) -> None:
         self.then = then
+        self.this_turn = this_turn
 
 
 class Repeatable(Protocol):
@@ -208,30 +216,54 @@ def is_plain_poll(head: bytes, checked: Head) -> bool:
 
 
 def _checked_head(head: bytes) -> Refusal | Head:
-    refusal = head_refusal(head)
+    lines = head.split(b"\r\n")  # once, for every check
+    refusal = lines_refusal(lines)
     if refusal is not None:
         return refusal
-    length = body_length(head)
+    length = lines_body_length(lines)
     if isinstance(length, Refusal):
         return length
-    line_end = head.find(b"\r\n")
-    line = head if line_end < 0 else head[:line_end]
-    method, _, rest = line.partition(b" ")
-    if method != b"GET" or length:
-        # what picows' parser takes: GET, no Content-Length (the method and the length
-        # are checked above and kept apart)
-        fields = head[len(line) :].split(b"\r\n")
-        kept = [field for field in fields if field.partition(b":")[0].strip().lower() != b"content-length"]
-        head = b"\r\n".join([b"GET " + rest, *kept[1:]])  # kept[0]: the request line's end
-    try:
-        request: WSUpgradeRequest = _parse_http_request(head)
-    except RuntimeError:  # what picows would answer with its exception's text
-        return Refusal(400, b"Malformed request head\n")
-    if method != b"GET" or length:
-        if asks_to_upgrade(request):  # RFC 6455 §4.1: the handshake is a GET, no body
-            return Refusal(400, b"A WebSocket handshake is a GET without a body\n")
-        request.method = method
+    if not length and head.startswith(b"GET "):  # what picows' parser takes as it stands
+        try:
+            return Head(_parse_http_request(head), 0)
+        except RuntimeError:  # what picows would answer with its exception's text
+            return _MALFORMED
+    request = _parsed_as_picows_would(lines)
+    if request is None:
+        return _MALFORMED
+    if asks_to_upgrade(request):  # RFC 6455 §4.1: the handshake is a GET, no body
+        return Refusal(400, b"A WebSocket handshake is a GET without a body\n")
     return Head(request, length)
+
+
+_MALFORMED = Refusal(400, b"Malformed request head\n")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field's name (picows' _is_http_token)
+_NOT_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # picows' _is_valid_http_field_value
+
+
+def _parsed_as_picows_would(lines: list[bytes]) -> WSUpgradeRequest | None:
+    """A head that is not a GET without a body (a POST, PUT or DELETE, or a head with
+    ``Content-Length``; its method, version, field count and framing checked before) as
+    picows' parser reads a GET's, from the lines already split: the same request (the
+    method its own), or None where picows refuses it. The ``Content-Length`` fields, read
+    by ``lines_body_length``, are left out of its fields, as picows would refuse a length."""
+    method, path, version = lines[0].split(b" ")  # three words (lines_refusal)
+    if not path:
+        return None
+    headers: CIMultiDict[str] = CIMultiDict()
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            continue
+        if not colon or _TOKEN.fullmatch(name) is None:  # a folded line's name is no token either
+            return None
+        value = value.strip(b" \t")
+        if _NOT_IN_VALUE.search(value) is not None:
+            return None
+        headers.add(name.decode("ascii"), value.decode("ascii", "surrogateescape"))
+    request = WSUpgradeRequest()
+    request.method, request.path, request.version, request.headers = method, path, version, headers
+    return request
 
 
 _KEEP_ALIVE, _CLOSE = b"Connection: keep-alive\r\n", b"Connection: close\r\n"

@@ -73,7 +73,7 @@ from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.wire.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.wire.outside_futures import outside_rest, venue_assets
-from tickerplant.venue.wire.rest import Accounts, PrivateRest
+from tickerplant.venue.wire.rest import Accounts, PrivateRest, RoutesByBytes, private_routes
 from tickerplant.venue.wire.ws_trading import WsTrading
 
 __all__ = ["Listener"]
@@ -142,6 +142,8 @@ class Listener:
             self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
             assets = venue_assets([*instruments.values(), *(other_instruments or {}).values()])
             self.outside = outside_rest(market, accounts, self.weight, assets)
+        # the private routes by their bytes, for ``route`` to find before it decodes anything
+        self._private_routes: RoutesByBytes = private_routes(self.outside, self.private)
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -232,6 +234,7 @@ class Listener:
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
             self.ws_api.private = made.trading if durable is None else DurableWs(made.trading, durable)
+            self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
         """Under ``--workers``: the plant's private routes (``table``, from its listing),
@@ -243,6 +246,7 @@ class Listener:
         self.private = rest
         self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
         self.ws_api.private = self.forwarded
+        self._private_routes = private_routes(self.outside, self.private)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and
@@ -265,6 +269,12 @@ class Listener:
         or DELETE). Only the private routes take another method than GET; on any other path
         one is Binance's 404 ``-5000`` naming it (trading part 1 §6.2)."""
         assert self.streams is not None
+        raw_path, _, raw_query = request.path.partition(b"?")
+        # a private route by its bytes, nothing decoded (a control path's text goes first)
+        found = self._private_routes.get((request.method, raw_path))
+        controlled = self.controls and raw_path.decode("ascii") in self.controls
+        if found is not None and not controlled and not asks_to_upgrade(request):
+            return self._private(found[0], found[1], request, raw_query, body, ip, self._clock.now_ms())
         target = request.path.decode("utf-8", errors="replace")
         path, _, query = target.partition("?")
         method = request.method.decode("ascii", errors="replace")
@@ -273,9 +283,6 @@ class Listener:
         if control is not None:
             status, answer_body = control(method)
             return json_response(status, answer_body)
-        for private in (self.private, self.outside):  # the venue's, then the calls outside futures
-            if private is not None and (method, path) in private.routes and not asks_to_upgrade(request):
-                return self._private(private, (method, path), request, body, ip, now_ms)
         if method != "GET" and not self.rest.handles(path):
             refused = unknown_path(path, method)  # no stream nor WebSocket API but by GET
             error = msgspec.json.encode({"code": refused.code, "msg": refused.msg})
@@ -337,15 +344,14 @@ class Listener:
         return call.routed(ip, now_ms, started_ns, check)
 
     def _private(
-        self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, body: bytes, ip: str,
-        now_ms: int,
-    ) -> Routed | AwaitedRoute:
+        self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, query: bytes,
+        body: bytes, ip: str, now_ms: int,
+    ) -> Routed | AwaitedRoute:  # fmt: skip
         """A signed endpoint: the query string and the body as received, bytes untouched,
         for the signature (overview decision 3, part 1 §4.1); the key from ``X-MBX-APIKEY``
         (part 1 §2). A GET's parameters are in its query only (part 1 §3.1): a body sent with
         one is not read."""
         started_ns = self._clock.now_ns()
-        query = request.path.partition(b"?")[2]
         form = body if route[0] != "GET" else b""
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
         if self.forwarded is not None and private is not self.outside:  # the plant's to perform (--workers)

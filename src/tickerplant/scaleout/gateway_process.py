@@ -118,6 +118,8 @@ class GatewayProcess:
     async def start(self) -> None:
         bus = self.bus
         bus.hold()
+        # the keys looked at once per loop turn, not per request (venue/auth/store.py)
+        self.accounts.once_per_turn(asyncio.get_running_loop().call_soon)
         await bus.ready()
         self.listing = listing = await self._listing()
         # the plant's payload format, which its payloads are in, decides the merged streams

@@ -7,9 +7,10 @@ brings, its type read from the PEM (§4.5: the server decides by the key record)
 carries the permissions part 1 §9.2 maps Binance's to (reading; trading, which implies
 futures) and an optional list of addresses or networks it may be used from.
 
-Secrets never show: the fields holding key material are left out of every ``repr`` (so of
-every log line and traceback that prints a record), and ``public`` views of a key name its
-type, never its material.
+Secrets never show: the fields holding key material (and an HMAC key's ``signer``, the
+secret keyed into SHA-256 once per key) are left out of every ``repr`` (so of every log
+line and traceback that prints a record), and ``public`` views of a key name its type,
+never its material.
 
 Money is integers (``money.py``).
 
@@ -20,6 +21,8 @@ belongs to one market's wallet (``Market``).
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import ipaddress
 import re
 import secrets
@@ -97,6 +100,13 @@ class ApiKey:
     networks: tuple[str, ...]  # addresses or networks it may be used from; () for any
     disabled: bool
     created_ms: int
+    # HMAC: the secret keyed into SHA-256 once, copied for each signature checked (keying
+    # it again for each costs as much as the signature); None for the other types
+    signer: hmac.HMAC | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.key_type is KeyType.HMAC:
+            object.__setattr__(self, "signer", hmac.new(self.material.encode(), digestmod=hashlib.sha256))
 
     def allows(self, ip: str) -> bool:
         """Whether a request from ``ip`` may use this key (its IP restriction, §9.2)."""

@@ -18,7 +18,9 @@ endpoint reads its parameters:
    ``-2015``, the caller's address appended for the IP restriction (§9.1, Unresolved 7).
 
 Parameter names are matched without regard to case (decision 4); a name in both parts
-takes the query's value (§3.1). The account comes from the key alone, never from a
+takes the query's value (§3.1). Steps 3 and 7 read the same bytes: ``read_request`` reads
+them once for both (the parameters, the signed bytes and the signature), as
+``parameters`` and ``signing.signed_string`` would each. The account comes from the key alone, never from a
 parameter (ARCHITECTURE.md, "Accounts are walls").
 """
 
@@ -31,7 +33,7 @@ from urllib.parse import parse_qsl
 
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey
-from tickerplant.venue.auth.signing import signed_string, verify
+from tickerplant.venue.auth.signing import SignedString, signed_string, verify
 from tickerplant.venue.domain.order_params import LONG_MAX, parse_long
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "Authorized",
     "Keys",
     "PrivateRequest",
+    "ReadRequest",
     "Security",
     "authorize",
     "check_timing",
@@ -50,6 +53,7 @@ __all__ = [
     "parameters",
     "permitted",
     "query_pairs",
+    "read_request",
     "vouched",
 ]
 
@@ -123,10 +127,57 @@ def query_pairs(part: bytes) -> list[tuple[str, str]]:
     return [(name, value) for item in text.split("&") if item for name, _, value in (item.partition("="),)]
 
 
+class ReadRequest(NamedTuple):
+    params: dict[str, str]  # ``parameters``'
+    signed: SignedString  # ``signing.signed_string``'
+
+
+def read_request(query: bytes, body: bytes) -> ReadRequest:
+    """``parameters(query, body)`` and ``signed_string(query, body)`` (``-1101`` as the
+    first raises it), in one pass over each part when neither holds a ``%``, a ``+`` or a
+    byte past ASCII (a signed request as clients send one): nothing to unquote, its text's
+    offsets its bytes'. Else each as it stands."""
+    if not (_plain(query) and _plain(body)):
+        return ReadRequest(parameters(query, body), signed_string(query, body))
+    params, body_payload, body_signature = _read_plain(body)
+    own, query_payload, query_signature = _read_plain(query)
+    params.update(own)
+    signature = query_signature if query_signature is not None else body_signature
+    repeated = query_signature is not None and body_signature is not None
+    return ReadRequest(params, SignedString(query_payload + body_payload, signature, repeated))
+
+
+def _plain(part: bytes) -> bool:
+    return b"%" not in part and b"+" not in part and part.isascii()
+
+
+def _read_plain(part: bytes) -> tuple[dict[str, str], bytes, bytes | None]:
+    """One plain part's parameters (``-1101`` for a name twice), the part without its
+    signature pair (and the ``&`` joining it), and the signature's value (None: none)."""
+    if not part:
+        return {}, part, None
+    items = part.decode("ascii").split("&")
+    pairs = [item.partition("=") for item in items if item]
+    own = {name.lower(): value for name, _, value in pairs}
+    if len(own) != len(pairs):
+        raise _DUPLICATE
+    signature = own.get("signature")
+    if signature is None:
+        return own, part, None
+    # one pair named signature, whatever its case (two would be -1101): most often the last
+    last = items[-1]
+    if last.partition("=")[0].lower() == "signature":
+        payload = part[: -len(last) - 1] if len(items) > 1 else b""
+    else:
+        payload = "&".join(item for item in items if item.partition("=")[0].lower() != "signature").encode()
+    return own, payload, signature.encode()
+
+
 def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: int) -> Authorized:
     """Steps 3 to 8 of §10 (see the module's docstring); ``RequestRefused`` at the first
     that fails."""
-    params = parameters(request.query, request.body)  # 3
+    read = read_request(request.query, request.body)  # 3
+    params = read.params
     api_key = request.api_key  # 4
     if api_key is None or API_KEY_FORMAT.fullmatch(api_key) is None:
         raise BAD_KEY_FORMAT
@@ -135,7 +186,7 @@ def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: i
         raise REJECTED_KEY
     if security.signed:
         timestamp = parse_long(params.get("timestamp", ""), "timestamp")  # 5
-        signed = signed_string(request.query, request.body)
+        signed = read.signed
         if not signed.signature:
             raise mandatory("signature")
         check_timing(timestamp, params.get("recvwindow"), now_ms)  # 6

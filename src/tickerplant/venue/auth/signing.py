@@ -9,7 +9,8 @@ Binance (§4.1's evidence). The signature may stand anywhere in its part; presen
 or in both parts, the request is refused as a bad signature (§4.1, inference).
 
 - HMAC-SHA256 (§4.2): the secret's UTF-8 bytes as key, lowercase or uppercase hex
-  accepted ("the signature is not case sensitive"), compared in constant time.
+  accepted ("the signature is not case sensitive"), compared in constant time. The key's
+  ``signer`` (the secret keyed in once, ``accounts.ApiKey``) is copied for each request.
 - RSA (§4.3): RSASSA-PKCS1-v1_5 with SHA-256, base64, sent percent-encoded or not.
 - Ed25519 (§4.4): base64 of the signature over the bytes, percent-encoded or not.
 
@@ -65,12 +66,20 @@ def hmac_hex(secret: str, payload: bytes) -> str:
     return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
 
 
+def _hmac_hex(key: ApiKey, payload: bytes) -> bytes:
+    """``hmac_hex`` of the key's secret, from its ``signer``: the secret keyed in once."""
+    if key.signer is None:  # an HMAC key always has one (``ApiKey.__post_init__``)
+        return hmac_hex(key.material, payload).encode()
+    signer = key.signer.copy()
+    signer.update(payload)
+    return signer.hexdigest().encode()
+
+
 def verify(key: ApiKey, payload: bytes, signature: bytes) -> bool:
     """Whether ``signature`` (as sent) signs ``payload`` with ``key``."""
     sent = unquote_to_bytes(signature)  # %2B and %2F back to + and /; "+" itself stays
     if key.key_type is KeyType.HMAC:
-        expected = hmac_hex(key.material, payload).encode()
-        return hmac.compare_digest(expected, sent.lower())
+        return hmac.compare_digest(_hmac_hex(key, payload), sent.lower())
     try:
         raw = base64.b64decode(sent, validate=True)
     except binascii.Error:

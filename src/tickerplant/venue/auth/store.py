@@ -24,7 +24,8 @@ Nothing grows but by the operator's hand: accounts, keys and deposits are comman
 
 ``AccountStore`` is the operator's read-write handle; ``Keyring`` the server's read-only
 view, held in memory and reloaded when another connection has committed
-(``PRAGMA data_version``), so keys made while the server runs work at once. No secret is
+(``PRAGMA data_version``, looked at once per loop turn while serving), so keys made while
+the server runs work at once. No secret is
 ever written to a log: records keep their material out of their ``repr``.
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from tickerplant.market.instruments import Market
@@ -228,14 +230,21 @@ _MOVED_KEPT = 4096  # balance moves kept until the engines take them (they do wi
 
 class Keyring:
     """The server's view of the database: keys, accounts and balances in memory, read
-    again whenever another connection has committed since (``PRAGMA data_version``, one
-    query per request). A database not yet made knows no key: every key is -2015 until
-    the operator creates an account, and the server never creates the file itself.
+    again whenever another connection has committed since (``PRAGMA data_version``). A
+    database not yet made knows no key: every key is -2015 until the operator creates an
+    account, and the server never creates the file itself.
 
     Only ``key`` (the first look of every signed request) and ``refresh`` (each delivery of
     the market's messages) look for changes: ``account`` and ``balances``, asked many times
     within one command, answer from the view as it stood then, so a command sees one
-    snapshot of the operator's tables and pays one query."""
+    snapshot of the operator's tables.
+
+    Without a loop each look queries (one ``PRAGMA`` when nothing changed). Served
+    (``once_per_turn``), the first look of a loop turn queries and the others of the turn
+    answer from it: the operator's change committed before a turn began is seen by every
+    request the turn answers, so a key revoked is refused from the next request sent after
+    the revoke, not a request later; a change committed while a turn runs is seen from the
+    next."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -248,9 +257,17 @@ class Keyring:
         self._balances: dict[int, list[Balance]] = {}
         # balances the operator moved since the last look: (wallet, account, asset, change)
         self._moved: list[tuple[Market, int, str, int]] = []
+        self._schedule: Callable[[Callable[[], None]], object] | None = None  # once_per_turn's
+        self._looked = False  # looked in this loop turn (once_per_turn)
+
+    def once_per_turn(self, schedule: Callable[[Callable[[], None]], object]) -> None:
+        """Look for changes at most once per loop turn from now on: ``schedule`` is the
+        loop's ``call_soon``, which forgets the look at the next turn's start."""
+        self._schedule = schedule
 
     def key(self, api_key: str) -> ApiKey | None:
-        self._refresh()
+        if not self._looked:
+            self._look()
         return self._keys.get(api_key)
 
     def account(self, account_id: int) -> Account | None:
@@ -265,7 +282,8 @@ class Keyring:
 
     def refresh(self) -> None:
         """Read again what another connection changed (as any lookup does)."""
-        self._refresh()
+        if not self._looked:
+            self._look()
 
     def moved(self, wallet: Market) -> list[tuple[int, str, int]]:
         """The balances of ``wallet`` the operator changed since this was last asked, as
@@ -278,6 +296,15 @@ class Keyring:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+    def _look(self) -> None:
+        self._refresh()
+        if self._schedule is not None:
+            self._looked = True
+            self._schedule(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._looked = False
 
     def _refresh(self) -> None:
         db = self._db

@@ -53,7 +53,7 @@ from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_o
 
 __all__ = [
     "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
-    "PrivateRest", "error_body",
+    "PrivateRest", "RoutesByBytes", "error_body", "private_routes",
 ]  # fmt: skip
 
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
@@ -421,6 +421,21 @@ class PrivateRest:
         assert self._listen_keys is not None
         self._listen_keys.close(authorized.account.account_id)
         return {}
+
+
+# (method, path) as bytes -> the surface serving the route and the route, as ``routes`` keys it
+RoutesByBytes = dict[tuple[bytes, bytes], tuple["PrivateRest", tuple[str, str]]]
+
+
+def private_routes(*surfaces: PrivateRest | None) -> RoutesByBytes:
+    """Every route of ``surfaces`` by its method and path as bytes (a listener finds a
+    private request by them before it decodes anything); a later surface's over an earlier's."""
+    return {
+        (method.encode(), path.encode()): (surface, (method, path))
+        for surface in surfaces
+        if surface is not None
+        for method, path in surface.routes
+    }
 
 
 def error_body(refused: RequestRefused) -> bytes:
