@@ -307,4 +307,6 @@ def test_lowering_the_leverage_past_the_margin_is_refused(engine: Engine) -> Non
     text = "Leverage is smaller than permitted: insufficient margin balance."
     assert refusal(set_leverage, engine, BOB, "BTCUSDT", 1) == (-2028, text)  # 180 of margin at 1×
     assert engine.ledger(BOB).leverage_of(engine.contracts["BTCUSDT"]) == 20  # unchanged
+    assert engine.ledger(BOB).leverage == {}  # checked before it is made: nothing written, nothing undone
+    assert refusal(set_leverage, engine, BOB, "BTCUSDT", 2) == (-2028, text)  # the trial's caches its own
     set_leverage(engine, BOB, "BTCUSDT", 125)  # raising it needs nothing

@@ -55,12 +55,12 @@ def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, no
             raise refused(-2027, "Exceeded the maximum allowable position at current leverage.")
     before = ledger.leverage_of(contract)
     changed = before != leverage
-    ledger.leverage[contract.inst.symbol] = leverage
     if leverage < before and (held or ledger.open_orders.get(contract.inst.symbol)):
-        f = engine.margin_figures(ledger, contract.inst.margin_asset)  # at the new leverage
+        trial = ledger.with_leverage(contract.inst.symbol, leverage)  # checked before it is made
+        f = engine.margin_figures(trial, contract.inst.margin_asset)
         if f.cross_margin_balance < f.cross_initial:
-            ledger.leverage[contract.inst.symbol] = before
             raise refused(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
+    ledger.leverage[contract.inst.symbol] = leverage
     engine.journal.commit(Batch(settings=[Setting(account_id, contract.inst.symbol, leverage, None)]))
     if changed:
         engine.outbox.put(ConfigUpdate(now_ms, account_id, contract.inst.symbol, leverage))

@@ -170,9 +170,13 @@ class EngineState:
         """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
         return self.wallet(ledger, asset) - ledger.isolated_wallets(asset, self.contracts)
 
-    def figures(self, account_id: int, asset: str, known: tuple[str, Fraction] | None = None) -> Figures:
-        """``known``: a symbol's open-order margin, already valued (``Ledger.figures``)."""
-        ledger = self.ledger(account_id)
+    def figures(
+        self, account_id: int, asset: str, known: tuple[str, Fraction] | None = None,
+        ledger: Ledger | None = None,
+    ) -> Figures:  # fmt: skip
+        """``known``: a symbol's open-order margin, already valued (``Ledger.figures``);
+        ``ledger``: the account's as a command would leave it (``Ledger.with_leverage``)."""
+        ledger = self.ledger(account_id) if ledger is None else ledger
         return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark, known)
 
     def margin_figures(
@@ -181,8 +185,8 @@ class EngineState:
         """What ``asset``'s cross positions draw on: its own figures, or in Multi-Assets mode
         the pool of every margin asset in USD (``collateral.py``)."""
         if not ledger.multi_assets:
-            return self.figures(ledger.account_id, asset, known)
-        figures = functools.partial(self.figures, ledger.account_id)
+            return self.figures(ledger.account_id, asset, known, ledger)
+        figures = functools.partial(self.figures, ledger.account_id, ledger=ledger)
         return pooled(UM_MARGIN_ASSETS, figures, self.mark, haircut=haircut)
 
     def symbol(self, text: str) -> Instrument:

@@ -30,6 +30,7 @@ wallet as they fill).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -191,6 +192,13 @@ class Ledger:
     _margins: dict[str, tuple[tuple[Fraction, int, int, bool], Fraction]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    def with_leverage(self, symbol: str, leverage: int) -> Ledger:
+        """This ledger as it would be at ``leverage`` on ``symbol``, this one unchanged: what
+        a leverage change is checked against before it is made (its caches its own)."""
+        trial = dataclasses.replace(self, leverage=self.leverage | {symbol: leverage})
+        trial._rests, trial._counted = self._rests, self._counted  # its open orders, only read
+        return trial
 
     def leverage_of(self, contract: Contract) -> int:
         return self.leverage.get(contract.inst.symbol, min(DEFAULT_LEVERAGE, contract.max_leverage))
