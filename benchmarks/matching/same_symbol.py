@@ -15,6 +15,7 @@ from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.units import fixed
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.risk.risk import check_margin
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 from .parts import T0, Counting, Deposits
 
@@ -58,10 +59,10 @@ def _engine(resting: int) -> tuple[Engine, Instrument, int]:
     engine = Engine(Market.UM, list(instruments.values()), _Around(inst), Deposits(1), Counting())  # type: ignore[arg-type]
     engine.filters[SYMBOL] = engine.filters[SYMBOL]._replace(max_num_orders=resting + 10)
     now = T0
-    engine.place(1, _order(inst, "BUY", 0, "MARKET"), now)  # a position on the symbol
+    new_order(engine, 1, _order(inst, "BUY", 0, "MARKET"), now)  # a position on the symbol
     for k in range(resting):
         now += 60  # within the order-rate limits
-        engine.place(1, _order(inst, "BUY" if k % 2 else "SELL", k), now)
+        new_order(engine, 1, _order(inst, "BUY" if k % 2 else "SELL", k), now)
     engine.outbox.take()
     assert sum(len(o) for o in engine.ledger(1).open_orders.values()) == resting
     return engine, inst, now
@@ -72,9 +73,9 @@ def _time(resting: int, pairs: int) -> tuple[float, float]:
     engine, inst, now = _engine(resting)
     ledger, contract = engine.ledger(1), engine.contracts[SYMBOL]
     mark = engine.mark(SYMBOL)
-    placed = engine.place(1, _order(inst, "BUY", 5), now + 60).order
+    placed = new_order(engine, 1, _order(inst, "BUY", 5), now + 60).order
     assert placed is not None
-    engine.cancel(1, {"symbol": SYMBOL, "orderid": str(placed.order_id)}, now + 60)
+    cancel_order(engine, 1, {"symbol": SYMBOL, "orderid": str(placed.order_id)}, now + 60)
     probe = placed.copy()
     started = time.perf_counter()
     for _ in range(pairs):
@@ -83,9 +84,9 @@ def _time(resting: int, pairs: int) -> tuple[float, float]:
     started = time.perf_counter()
     for _ in range(pairs):
         now += 60
-        order = engine.place(1, _order(inst, "BUY", 5), now).order
+        order = new_order(engine, 1, _order(inst, "BUY", 5), now).order
         assert order is not None
-        engine.cancel(1, {"symbol": SYMBOL, "orderid": str(order.order_id)}, now)
+        cancel_order(engine, 1, {"symbol": SYMBOL, "orderid": str(order.order_id)}, now)
     engine.outbox.take()
     return check, (time.perf_counter() - started) / pairs * 1e6
 

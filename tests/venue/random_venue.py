@@ -29,12 +29,17 @@ from tickerplant.venue.domain.commands import CancelAll
 from tickerplant.venue.domain.orders import seeded_client_ids
 from tickerplant.venue.engine.countdowns import Countdowns
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.isolated import move_margin
-from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type, set_multi_assets
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.ledger.position_modes import PositionModes
+from tickerplant.venue.wire.margin_routes import move_margin
 from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_order, new_order
+from tickerplant.venue.wire.settings_routes import (
+    set_dual_side,
+    set_leverage,
+    set_margin_type,
+    set_multi_assets,
+)
 from tickerplant.venue_engines import feed_engine, restored, settle_unseen_transfers
 
 NOW = 1_790_000_000_000

@@ -17,10 +17,10 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.settings import set_dual_side, set_margin_type, set_multi_assets
 from tickerplant.venue.risk.adl import ADL_WINDOW_MS, adl_quantile, leverage_pnl, quantile
 from tickerplant.venue.wire.account_payloads import position_risk
 from tickerplant.venue.wire.order_entry import new_order
+from tickerplant.venue.wire.settings_routes import set_dual_side, set_margin_type, set_multi_assets
 
 CAROL, DAVE = 3, 4
 FUNDS = {ALICE: "10000", BOB: "10", CAROL: "1000", DAVE: "50"}

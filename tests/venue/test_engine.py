@@ -21,8 +21,8 @@ from tickerplant.venue.domain.orders import OrderStatus
 from tickerplant.venue.engine import history
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
-from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage, set_margin_type
 
 NOW = 1_790_000_000_000
 ALICE, BOB = 1, 2

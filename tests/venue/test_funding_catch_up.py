@@ -41,10 +41,10 @@ from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.settings import set_dual_side, set_margin_type
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.order_entry import new_order
+from tickerplant.venue.wire.settings_routes import set_dual_side, set_margin_type
 
 T1 = next_funding_ms(NOW)  # the first funding time after the positions open
 T2, T3 = T1 + FUNDING_INTERVAL_MS, T1 + 2 * FUNDING_INTERVAL_MS

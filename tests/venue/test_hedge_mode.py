@@ -23,10 +23,10 @@ from tickerplant.venue.domain.events import ModeChange
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
-from tickerplant.venue.engine.settings import dual_endpoint, set_dual_side, set_margin_type
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.wire.account_payloads import position_risk
 from tickerplant.venue.wire.order_entry import amend_order, cancel_all, new_order
+from tickerplant.venue.wire.settings_routes import dual_endpoint, set_dual_side, set_margin_type
 
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 

@@ -29,10 +29,10 @@ from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.isolated import margin_history, move_margin
-from tickerplant.venue.engine.settings import set_leverage, set_margin_type
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
+from tickerplant.venue.wire.margin_routes import margin_history, move_margin
 from tickerplant.venue.wire.order_entry import new_order
+from tickerplant.venue.wire.settings_routes import set_leverage, set_margin_type
 
 
 @pytest.fixture

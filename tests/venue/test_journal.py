@@ -43,12 +43,12 @@ from tickerplant.venue.domain.events import Batch, Income
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.isolated import margin_history, move_margin
-from tickerplant.venue.engine.settings import set_dual_side, set_leverage, set_margin_type
 from tickerplant.venue.journal.group_commit import Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.amendments import amendments
+from tickerplant.venue.wire.margin_routes import margin_history, move_margin
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
+from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage, set_margin_type
 
 
 @pytest.fixture

@@ -26,11 +26,11 @@ from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.engine.engine import Engine
-from tickerplant.venue.engine.settings import multi_assets_endpoint, set_margin_type, set_multi_assets
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.account_payloads import account
 from tickerplant.venue.wire.order_entry import cancel_all, new_order
+from tickerplant.venue.wire.settings_routes import multi_assets_endpoint, set_margin_type, set_multi_assets
 
 
 class Coins:

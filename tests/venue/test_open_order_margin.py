@@ -21,9 +21,9 @@ from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
-from tickerplant.venue.engine.settings import set_dual_side, set_leverage
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
+from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage
 
 NOW = 1_790_000_000_000
 

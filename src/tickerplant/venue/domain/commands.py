@@ -18,7 +18,10 @@ from tickerplant.market.instruments import Instrument
 from tickerplant.venue.domain.events import Event
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 
-__all__ = ["Amend", "Cancel", "CancelAll", "Command", "NewOrder", "Outcome", "Place"]
+__all__ = [
+    "Amend", "Cancel", "CancelAll", "Command", "MoveMargin", "NewOrder", "Outcome", "Place", "SetLeverage",
+    "SetMarginType", "SetMultiAssets", "SetPositionMode",
+]
 
 
 class NewOrder(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
@@ -77,7 +80,51 @@ class Amend(NamedTuple):
     modify_id: int | None = None
 
 
-Command = Place | Cancel | CancelAll | Amend
+class SetLeverage(NamedTuple):
+    """``POST …/leverage`` (part 3 §4.4)."""
+
+    account_id: int
+    symbol: str  # as listed
+    leverage: int
+
+
+class SetMarginType(NamedTuple):
+    """``POST …/marginType`` (part 3 §4.5): ISOLATED (``isolated``) or CROSSED."""
+
+    account_id: int
+    symbol: str  # as listed
+    isolated: bool
+
+
+class SetPositionMode(NamedTuple):
+    """``POST …/positionSide/dual`` (part 3 §4.6): hedge mode or one-way, in every market."""
+
+    account_id: int
+    hedge: bool
+
+
+class SetMultiAssets(NamedTuple):
+    """``POST /fapi/v1/multiAssetsMargin`` (part 3 §4.7, USDⓈ-M only)."""
+
+    account_id: int
+    on: bool
+
+
+class MoveMargin(NamedTuple):
+    """``POST …/positionMargin`` (part 3 §4.8): ``amount`` (1e-8) into (``add``) or out of
+    an isolated position's wallet."""
+
+    account_id: int
+    symbol: str  # as listed
+    position_side: PositionSide
+    add: bool
+    amount: int
+
+
+Command = (
+    Place | Cancel | CancelAll | Amend | SetLeverage | SetMarginType | SetPositionMode | SetMultiAssets
+    | MoveMargin
+)
 
 
 class Outcome(NamedTuple):

@@ -1,19 +1,58 @@
 """The venue's engine for one market (ARCHITECTURE.md, "The venue"): commands in, events
-out. ``Engine.apply`` is the one door of a change (``domain/commands.py``): it runs the
-command's checks and steps (``placement.py``: risk → match → settle; ``amendment.py``), journals what it
-changed in one batch before anything is answered, and returns its events in order (they
-also wait in ``outbox`` for the user data stream). What it holds and the steps the
-commands share are ``state.py``'s. Sans-I/O: the time comes in as an argument.
+out. ``Engine.apply`` is the one door of a change asked of it (``domain/commands.py``): it
+runs the command's checks and steps (``placement.py``: risk → match → settle;
+``amendment.py``; ``settings.py``; ``isolated.py``), journals what it changed in one batch
+before anything is answered, and returns its events in order (they also wait in ``outbox``
+for the user data stream). What it holds and the steps the commands share are
+``state.py``'s. Sans-I/O: the time comes in as an argument.
 """
 
 from __future__ import annotations
 
-from tickerplant.venue.domain.commands import Amend, Cancel, Command, Outcome, Place
+from collections.abc import Callable
+from typing import Any
+
+from tickerplant.venue.domain.commands import (
+    Amend,
+    Cancel,
+    CancelAll,
+    Command,
+    MoveMargin,
+    Outcome,
+    Place,
+    SetLeverage,
+    SetMarginType,
+    SetMultiAssets,
+    SetPositionMode,
+)
 from tickerplant.venue.domain.events import Batch
-from tickerplant.venue.engine import amendment, placement
+from tickerplant.venue.domain.orders import Order
+from tickerplant.venue.engine import amendment, isolated, placement, settings
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["Engine"]
+
+Step = Callable[[EngineState, Any, int, Batch], Order | None]  # a command's: the order it made or changed
+
+
+def _none(step: Callable[[EngineState, Any, int, Batch], None]) -> Step:
+    def stepped(state: EngineState, command: Any, now_ms: int, batch: Batch) -> None:
+        step(state, command, now_ms, batch)
+
+    return stepped
+
+
+# each command's steps (placement answers its ACK apart: ``Engine.apply``)
+_STEPS: dict[type, Step] = {
+    Cancel: placement.cancel,
+    CancelAll: _none(placement.cancel_all),
+    Amend: amendment.modify,
+    SetLeverage: _none(settings.change_leverage),
+    SetMarginType: _none(settings.change_margin_type),
+    SetPositionMode: _none(settings.change_position_mode),
+    SetMultiAssets: _none(settings.change_multi_assets),
+    MoveMargin: _none(isolated.move),
+}
 
 
 class Engine(EngineState):
@@ -23,15 +62,11 @@ class Engine(EngineState):
         events, in order, also wait in ``outbox`` for the user data stream."""
         start = self.outbox.made
         batch = Batch()
+        ack: Order | None = None
         if isinstance(command, Place):
             order, ack = placement.place(self, command, now_ms, batch)
-        elif isinstance(command, Cancel):
-            order, ack = placement.cancel(self, command, now_ms, batch), None
-        elif isinstance(command, Amend):
-            order, ack = amendment.modify(self, command, now_ms, batch), None
         else:
-            placement.cancel_all(self, command, now_ms, batch)
-            order = ack = None
+            order = _STEPS[type(command)](self, command, now_ms, batch)
         if batch:
             self.journal.commit(batch)
         return Outcome(order, ack, self.outbox.since(start))

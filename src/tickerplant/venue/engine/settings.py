@@ -17,30 +17,27 @@ is ``ACCOUNT_CONFIG_UPDATE`` ``{"ai":{"j":…}}`` (part 4 §3.5).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
 
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS
-from tickerplant.venue.auth.checks import Authorized, Security
-from tickerplant.venue.domain.contract import Contract
+from tickerplant.venue.domain.commands import SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode
 from tickerplant.venue.domain.events import AccountUpdate, Batch, ConfigUpdate, ModeChange, Setting
-from tickerplant.venue.domain.order_params import parse_bool, parse_int, parse_symbol, refused
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.domain.order_params import refused
+from tickerplant.venue.engine.state import EngineState
 
-__all__ = ["set_dual_side", "set_leverage", "set_margin_type", "set_multi_assets"]
+__all__ = ["change_leverage", "change_margin_type", "change_multi_assets", "change_position_mode"]
 
 
-def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, now_ms: int = 0) -> Contract:
+def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, batch: Batch) -> None:
     """``POST …/leverage`` (part 3 §4.4, §6.3): -4028 outside 1 … the symbol's maximum;
     lower with an isolated position open: -4161 (COIN-M -4150, part 2 §12); -2027 when the
     position is above the new leverage's maximum notional; -2028 when the cross margin would
     no longer hold the initial margin the lower leverage asks (its applicability to this
     endpoint is part 3 §4.4's inference). A change is
     ``ACCOUNT_CONFIG_UPDATE`` on the user data stream (part 4 §3.5, §4.3 item 6)."""
-    contract = engine.contracts[engine.symbol(symbol).symbol]
+    account_id, leverage = command.account_id, command.leverage
+    contract = engine.contracts[command.symbol]
     if not 1 <= leverage <= contract.max_leverage:
         raise refused(-4028, f"Leverage {leverage} is not valid")
     ledger = engine.ledger(account_id)
@@ -61,19 +58,16 @@ def set_leverage(engine: Engine, account_id: int, symbol: str, leverage: int, no
         if f.cross_margin_balance < f.cross_initial:
             raise refused(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
     ledger.leverage[contract.inst.symbol] = leverage
-    engine.journal.commit(Batch(settings=[Setting(account_id, contract.inst.symbol, leverage, None)]))
+    batch.settings.append(Setting(account_id, contract.inst.symbol, leverage, None))
     if changed:
         engine.outbox.put(ConfigUpdate(now_ms, account_id, contract.inst.symbol, leverage))
-    return contract
 
 
-def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: str, now_ms: int = 0) -> None:
+def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int, batch: Batch) -> None:
     """``POST …/marginType`` (part 3 §4.5, its Unresolved 1 for open orders)."""
-    inst = engine.symbol(symbol)
-    if margin_type not in ("ISOLATED", "CROSSED"):
-        raise RequestRefused(-1130, "Data sent for parameter 'marginType' is not valid.")
+    account_id, isolated = command.account_id, command.isolated
+    inst = engine.instruments[command.symbol]
     ledger = engine.ledger(account_id)
-    isolated = margin_type == "ISOLATED"
     if isolated == (inst.symbol in ledger.isolated):
         raise refused(-4046, "No need to change margin type.")
     if isolated and ledger.multi_assets:
@@ -83,7 +77,7 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
     if ledger.held(inst.symbol):
         raise refused(-4048, "Margin type cannot be changed if there exists position.")
     (ledger.isolated.add if isolated else ledger.isolated.discard)(inst.symbol)
-    engine.journal.commit(Batch(settings=[Setting(account_id, inst.symbol, None, isolated)]))
+    batch.settings.append(Setting(account_id, inst.symbol, None, isolated))
     # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) positions
     asset = inst.margin_asset
     wallet = engine.wallet(ledger, asset)
@@ -94,15 +88,16 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
     ))  # fmt: skip
 
 
-def set_dual_side(engine: Engine, account_id: int, dual: bool) -> None:
+def change_position_mode(engine: EngineState, command: SetPositionMode, now_ms: int, batch: Batch) -> None:
     """``POST …/positionSide/dual`` (see the module's docstring), in every market."""
-    engine.modes.change(account_id, dual)
-    engine.journal.commit(Batch(modes=[ModeChange(account_id, hedge=dual)]))
-    engine.modes.set(account_id, dual)
+    engine.modes.change(command.account_id, command.hedge)  # its checks, in both markets
+    batch.modes.append(ModeChange(command.account_id, hedge=command.hedge))
+    engine.modes.set(command.account_id, command.hedge)
 
 
-def set_multi_assets(engine: Engine, account_id: int, on: bool, now_ms: int = 0) -> None:
+def change_multi_assets(engine: EngineState, command: SetMultiAssets, now_ms: int, batch: Batch) -> None:
     """``POST /fapi/v1/multiAssetsMargin`` (see the module's docstring)."""
+    account_id, on = command.account_id, command.on
     ledger = engine.ledger(account_id)
     if on == ledger.multi_assets:
         text = "Adjusted asset mode is currently set and does not need to be adjusted repeatedly."
@@ -119,73 +114,8 @@ def set_multi_assets(engine: Engine, account_id: int, on: bool, now_ms: int = 0)
     if not on and any(f.position_im and f.cross_margin_balance < f.position_im for f in alone):
         text = "Unable to adjust Multi-Assets Mode with insufficient margin balance in USDⓈ-M Futures."
         raise refused(-4169, text)
-    engine.journal.commit(Batch(modes=[ModeChange(account_id, multi_assets=on)]))
+    batch.modes.append(ModeChange(account_id, multi_assets=on))
     ledger.multi_assets = on
     (engine.exposure.pooled.add if on else engine.exposure.pooled.discard)(account_id)
     # part 4 §3.5: ACCOUNT_CONFIG_UPDATE's Multi-Assets form, {"ai":{"j":…}}
     engine.outbox.put(ConfigUpdate(now_ms, account_id, "", 0, multi_assets=on))
-
-
-# -- the endpoints: (engine, authorized, now_ms) -> the answer ------------------------------
-
-
-def leverage_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    leverage = parse_int(authorized.params, "leverage")
-    if leverage is None:
-        raise mandatory("leverage")
-    symbol = parse_symbol(authorized.params)
-    contract = set_leverage(engine, authorized.account.account_id, symbol, leverage, now_ms)
-    cap = str(contract.max_notional(leverage))
-    named = "maxNotionalValue" if engine.market is Market.UM else "maxQty"
-    return {"leverage": leverage, named: cap, "symbol": contract.inst.symbol}
-
-
-def margin_type_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    margin_type = authorized.params.get("margintype", "")
-    if not margin_type:
-        raise mandatory("marginType")
-    symbol = parse_symbol(authorized.params)
-    set_margin_type(engine, authorized.account.account_id, symbol, margin_type.upper(), now_ms)
-    return _OK
-
-
-def dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    return {"dualSidePosition": engine.modes.is_hedged(authorized.account.account_id)}
-
-
-def set_dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    if not authorized.params.get("dualsideposition"):
-        raise mandatory("dualSidePosition")
-    set_dual_side(engine, authorized.account.account_id, parse_bool(authorized.params, "dualSidePosition"))
-    return _OK
-
-
-def multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    return {"multiAssetsMargin": engine.ledger(authorized.account.account_id).multi_assets}
-
-
-def set_multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    if not authorized.params.get("multiassetsmargin"):
-        raise mandatory("multiAssetsMargin")
-    on = parse_bool(authorized.params, "multiAssetsMargin")
-    set_multi_assets(engine, authorized.account.account_id, on, now_ms)
-    return _OK
-
-
-_OK = {"code": 200, "msg": "success"}
-_TRADE, _READ = Security.TRADE, Security.USER_DATA
-Endpoint = Callable[[Engine, Authorized, int], Any]
-_BOTH: dict[tuple[str, str], tuple[Security, int, Endpoint]] = {
-    ("POST", "/v1/leverage"): (_TRADE, 1, leverage_endpoint),
-    ("POST", "/v1/marginType"): (_TRADE, 1, margin_type_endpoint),
-    ("GET", "/v1/positionSide/dual"): (_READ, 30, dual_endpoint),
-    ("POST", "/v1/positionSide/dual"): (_TRADE, 1, set_dual_endpoint),
-}
-# (method, path after /fapi or /dapi) -> (security, weight, endpoint); part 3 §2's weights
-ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, Endpoint]]] = {
-    Market.UM: _BOTH | {
-        ("GET", "/v1/multiAssetsMargin"): (_READ, 30, multi_assets_endpoint),  # USDⓈ-M only (§4.7)
-        ("POST", "/v1/multiAssetsMargin"): (_TRADE, 1, set_multi_assets_endpoint),
-    },
-    Market.CM: _BOTH,
-}

@@ -194,8 +194,7 @@ class Ledger:
     )
 
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
-        """This ledger as it would be at ``leverage`` on ``symbol``, this one unchanged: what
-        a leverage change is checked against before it is made (its caches its own)."""
+        """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
         trial = dataclasses.replace(self, leverage=self.leverage | {symbol: leverage})
         trial._rests, trial._counted = self._rests, self._counted  # its open orders, only read
         return trial

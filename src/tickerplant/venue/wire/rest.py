@@ -40,13 +40,14 @@ from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.auth.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.domain.order_params import parse_int, parse_symbol, refused
 from tickerplant.venue.domain.orders import Order
-from tickerplant.venue.engine import history, isolated, settings
+from tickerplant.venue.engine import history
 from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.payloads import order_payloads
 from tickerplant.venue.payloads.balances import balance_rows
 from tickerplant.venue.risk import adl
 from tickerplant.venue.userstream.activity import VenueActivity
-from tickerplant.venue.wire import account_reads, algo_rest, amendments, batches
+from tickerplant.venue.wire import account_reads as reads
+from tickerplant.venue.wire import algo_rest, amendments, batches, margin_routes, settings_routes
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
 from tickerplant.venue.wire.headed import Headed
 from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_order, new_order
@@ -156,7 +157,8 @@ class PrivateRest:
             for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
                 endpoint = PrivateEndpoint(security, cost, functools.partial(asks, algos), unscoped)
                 self.routes[(method, p + path)] = endpoint
-        for table in (settings.ROUTES, isolated.ROUTES, account_reads.ROUTES, amendments.ROUTES, adl.ROUTES):
+        tables = (settings_routes.ROUTES, margin_routes.ROUTES, reads.ROUTES, amendments.ROUTES, adl.ROUTES)
+        for table in tables:
             for (method, path), (security, cost, changes) in table[market].items():
                 served = functools.partial(changes, engine)
                 self.routes[(method, p + path)] = PrivateEndpoint(security, cost, served)
