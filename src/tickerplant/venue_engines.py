@@ -105,7 +105,7 @@ def venue_engines(
         ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}")  # a session replays
         listed, stamped = instruments[market], Stamped(group, market.value)  # whose wallets
         if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
-            book = OneBook(source, published)
+            book = OneBook(source, published, [inst.symbol for inst in listed])
             engine = Engine(
                 market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes, ids_seed=seed
             )
