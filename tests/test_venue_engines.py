@@ -1,11 +1,14 @@
 """``venue_engines.feed_engine``'s steps without sockets: each contained on its own, the
 user data drain too, in their order, on one ``now_ms`` (the e2e twin is
-tests/e2e/test_venue_contained.py)."""
+tests/e2e/test_venue_contained.py); each only on a delivery that can give it work, and the
+operator's tables read once a loop turn."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,8 +16,16 @@ import pytest
 
 import tickerplant.venue_engines as venue_engines
 from tickerplant.clock import ManualClock
+from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.domain.events import BalanceUpdate, Batch
+from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.userstream.activity import VenueActivity
+
+NOW = 1_790_000_000_000
+UNIT = 10**8  # 1e-8 of an asset
 
 
 def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
@@ -33,21 +44,105 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
     for name in ("settle_transfers", "receive", "watch", "exchange_negative_balances"):
         monkeypatch.setattr(venue_engines, name, failing(name))
     engine = SimpleNamespace(market=None)
-    keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [])
-    algos = SimpleNamespace(observe=failing("algos"))
+    keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [(1, "USDT", 5)])
+    transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
+    algos = SimpleNamespace(observe=failing("algos"), wants=lambda priced: priced)
 
     def drain(now_ms: int) -> None:
         ran.append(("drain", now_ms))
         raise RuntimeError("drain bug")
 
-    messages: Sequence[StreamMessage] = []
+    messages = [StreamMessage(name, b"{}") for name in (TRADE, MARK, FUNDING)]
     step = venue_engines.Contained(clock, activity)
     with caplog.at_level(logging.ERROR, logger="tickerplant"):
         for _ in range(2):  # raised inside: not here
-            venue_engines.feed_engine(engine, algos, drain, clock, keyring, step, messages)  # type: ignore[arg-type]
+            venue_engines.feed_engine(engine, algos, drain, clock, transfers, HEEDED, step, messages)  # type: ignore[arg-type]
     steps = ["settle_transfers", "receive", "watch", "exchange_negative_balances", "algos", "drain"]
     assert ran == [(name, 5_000) for name in steps] * 2
     assert dict(activity.failures) == dict.fromkeys(["transfers", "fills", "watch", "exchange", "algos", "drain"], 2)
     # each step's first failure logged with its traceback; the second within the minute counted only
     logged = [r for r in caplog.records if "step failed" in r.getMessage()]
     assert len(logged) == 6 and all(r.exc_info is not None for r in logged)
+
+
+TRADE, MARK, FUNDING = "btcusdt@aggTrade", "btcusdt@markState", "btcusdt@fundingEvent"
+HEEDED = venue_engines.Heeded(frozenset([TRADE]), frozenset([MARK]), frozenset([MARK, FUNDING]))
+
+
+@pytest.mark.parametrize(
+    ("streams", "steps", "priced"),
+    [
+        # a venue order's book alone: nothing to fill, watch or trigger
+        (["btcusdt@bookTicker", "btcusdt@depthDiff", "btcusdt@depth@0ms"], [], False),
+        (["btcusdt@depthDiff", TRADE], ["receive"], True),  # fills; the algo orders' last price
+        ([MARK, "btcusdt@depthDiff"], ["watch"], True),  # margin calls; the algo orders' mark
+        (["ethusdt@depthDiff", FUNDING], ["watch"], False),
+    ],
+)
+def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
+    monkeypatch: pytest.MonkeyPatch, streams: list[str], steps: list[str], priced: bool
+) -> None:
+    ran: list[str] = []
+    for name in ("receive", "watch", "exchange_negative_balances"):
+        monkeypatch.setattr(venue_engines, name, lambda *args, name=name: ran.append(name))
+    asked: list[bool] = []
+    algos = SimpleNamespace(wants=lambda priced: asked.append(priced) or priced, observe=lambda *a: ran.append("algos"))
+    keyring = SimpleNamespace(refresh=lambda: ran.append("refresh"), moved=lambda market: [])
+    transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
+    step = venue_engines.Contained(ManualClock(5_000), VenueActivity())
+    messages = [StreamMessage(name, b"{}") for name in streams]
+    engine = SimpleNamespace(market=None)
+    venue_engines.feed_engine(engine, algos, ran.append, ManualClock(5_000), transfers, HEEDED, step, messages)  # type: ignore[arg-type]
+    # the operator's transfers, the Multi-Assets exchange and the drain on every delivery
+    assert ran == ["refresh", *steps, "exchange_negative_balances", *(["algos"] if priced else []), 5_000]
+    assert asked == [priced]  # the algo orders decide whether a delivery without a price concerns them
+
+
+def test_the_keyring_is_read_once_a_loop_turn_and_what_it_noticed_reaches_the_next_delivery(tmp_path: Path) -> None:
+    # The first delivery of a turn reads the operator's tables again, as every delivery did;
+    # the turn's other deliveries do not, but settle whatever the keyring noticed meanwhile
+    # (a signed request's key looks too): a deposit is told at the first delivery after
+    # the keyring saw it.
+    store = AccountStore(tmp_path / "venue.db")
+    alice = store.create_account("alice", [(Market.UM, "USDT", 1_000 * UNIT)], NOW).account_id
+    api_key = store.add_key(alice, KeyType.HMAC, "s" * 64, now_ms=NOW).api_key
+    keyring = Keyring(tmp_path / "venue.db")
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), _NoBook(), keyring, _Kept())
+    turns: list[Callable[[], object]] = []
+    transfers = venue_engines.OperatorTransfers(keyring, turns.append)
+
+    def deposited() -> list[int]:
+        return [e.change for e in engine.outbox.take() if isinstance(e, BalanceUpdate)]
+
+    try:
+        transfers(engine, NOW)  # the turn's first delivery
+        assert len(turns) == 1 and deposited() == []
+        store.deposit(alice, Market.UM, "USDT", 5 * UNIT, NOW)
+        transfers(engine, NOW)  # the same turn: not read again
+        assert deposited() == [] and len(turns) == 1
+        assert keyring.key(api_key) is not None  # a request's key looks, and sees the deposit
+        transfers(engine, NOW)
+        assert deposited() == [5 * UNIT]
+        store.deposit(alice, Market.UM, "USDT", 7 * UNIT, NOW)
+        turns.pop()()  # the next turn
+        transfers(engine, NOW + 1)
+        assert deposited() == [7 * UNIT] and len(turns) == 1
+    finally:
+        keyring.close()
+        store.close()
+
+
+class _NoBook:
+    def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
+        return iter(())
+
+    def quantity_at(self, symbol: str, bids: bool, price: int) -> int:
+        return 0
+
+    def mark(self, symbol: str) -> Fraction | None:
+        return None
+
+
+class _Kept:
+    def commit(self, batch: Batch) -> None:
+        pass

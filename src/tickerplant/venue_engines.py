@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+import operator
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 from tickerplant.bus import Bus
 from tickerplant.clock import Clock
@@ -49,9 +50,9 @@ from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.userstream.activity import VenueActivity
 
 __all__ = [
-    "CHECKPOINT_EVERY_S", "Contained", "checkpoint_journal", "feed_engine", "group_commit", "journal_failed",
-    "liquidations_to_plant", "restored", "save_order_counts", "settle_missed_fundings",
-    "settle_unseen_transfers", "venue_engines", "venue_hooks",
+    "CHECKPOINT_EVERY_S", "Contained", "Heeded", "OperatorTransfers", "checkpoint_journal", "feed_engine",
+    "group_commit", "journal_failed", "liquidations_to_plant", "restored", "save_order_counts",
+    "settle_missed_fundings", "settle_unseen_transfers", "venue_engines", "venue_hooks",
 ]  # fmt: skip
 
 log = logging.getLogger("tickerplant")
@@ -60,30 +61,80 @@ CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/jou
 os.register_at_fork(after_in_child=forget_drawn_ids)  # a forked child draws its own order ids
 
 
+_stream = operator.itemgetter(0)  # a StreamMessage's stream
+
+
+class Heeded(NamedTuple):
+    """The streams of a market's deliveries that an engine's steps read: a delivery with
+    none of a step's skips it (most are a venue order's depth and bookTicker alone)."""
+
+    trades: frozenset[str]  # `@aggTrade`: resting orders' fills, algo orders' last prices
+    marks: frozenset[str]  # `@markState`: algo orders' marks
+    watched: frozenset[str]  # `@markState` and `@fundingEvent`: margin calls, liquidations, funding
+
+    @classmethod
+    def of(cls, engine: Engine) -> Heeded:
+        marks = frozenset(engine.exposure.marks)
+        return cls(frozenset(engine.agg_trade_streams), marks, marks | frozenset(engine.exposure.fundings))
+
+
 def feed_engine(
-    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
-    step: Step, messages: Sequence[StreamMessage],
+    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock,
+    transfers: OperatorTransfers, heeded: Heeded, step: Step, messages: Sequence[StreamMessage],
 ) -> None:  # fmt: skip
     """The market's messages to its engine, after the view that its book reads; ``drain``:
     what the engine did, to the user data stream, whatever a step did. Each step, the drain
     too, runs through ``step`` (``Contained``): one that raises does not keep the others
     from this delivery (a bad state met by the watch would otherwise stop every account's
-    fills, triggers and events)."""
+    fills, triggers and events). A step runs only on a delivery that can give it work
+    (``heeded``): the fills with a trade, the watch with a mark or a funding, the algo
+    orders with a trade or a mark (or when ``AlgoService.wants`` another delivery)."""
     now_ms = clock.now_ms()
     try:
-        # the operator's deposits and withdrawals (one PRAGMA a delivery when nothing moved)
-        step("transfers", _transfers, engine, keyring, now_ms)
-        step("fills", receive, engine, messages, now_ms)  # resting orders the trades filled (resting.py)
-        step("watch", watch, engine, messages, now_ms)  # funding, margin calls, liquidations (watch.py)
+        step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
+        traded = not heeded.trades.isdisjoint(map(_stream, messages))
+        if traded:  # resting orders the trades filled (resting.py)
+            step("fills", receive, engine, messages, now_ms)
+        if not heeded.watched.isdisjoint(map(_stream, messages)):
+            step("watch", watch, engine, messages, now_ms)  # funding, margin calls, liquidations (watch.py)
         step("exchange", exchange_negative_balances, engine, now_ms)  # Multi-Assets (auto_exchange.py)
-        step("algos", algos.observe, messages, now_ms)  # the triggers the prices make (algo_service.py)
+        priced = traded or not heeded.marks.isdisjoint(map(_stream, messages))
+        step("algos", _observe, algos, priced, messages, now_ms)  # the triggers the prices make
     finally:
         step("drain", drain, now_ms)
 
 
-def _transfers(engine: Engine, keyring: Keyring, now_ms: int) -> None:
-    keyring.refresh()
-    settle_transfers(engine, keyring.moved(engine.market), now_ms)
+def _observe(algos: AlgoService, priced: bool, messages: Sequence[StreamMessage], now_ms: int) -> None:
+    if algos.wants(priced):
+        algos.observe(messages, now_ms)  # algo_service.py
+
+
+class OperatorTransfers:
+    """The operator's deposits and withdrawals (``venue/clearing/transfers.py``) to an
+    engine at each delivery: what the keyring noticed moved, whoever had it look (a signed
+    request's key does, as a delivery does). A delivery has it look (``Keyring.refresh``,
+    one PRAGMA query when nothing moved) once a loop turn: the first delivery of a turn
+    sees a change the operator committed before it, as every delivery did; the turn's
+    other deliveries (the pump's step, a venue order's book, the other market's) do not
+    ask again what a few microseconds cannot have changed, or what the next turn asks."""
+
+    def __init__(self, keyring: Keyring, call_soon: Callable[[Callable[[], object]], object]) -> None:
+        self._keyring = keyring
+        self._call_soon = call_soon
+        self._looked = False  # in this turn of the loop
+
+    def __call__(self, engine: Engine, now_ms: int) -> None:
+        keyring = self._keyring
+        if not self._looked:
+            self._looked = True
+            self._call_soon(self._next_turn)
+            keyring.refresh()
+        moved = keyring.moved(engine.market)
+        if moved:
+            settle_transfers(engine, moved, now_ms)
+
+    def _next_turn(self) -> None:
+        self._looked = False
 
 
 def venue_engines(
@@ -106,7 +157,7 @@ def venue_engines(
         ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}")  # a session replays
         listed, stamped = instruments[market], Stamped(group, market.value)  # whose wallets
         if isinstance(source, SimulatedMarket):  # takers trade in the simulated book
-            book = OneBook(source, published)
+            book = OneBook(source, published, [inst.symbol for inst in listed])
             engine = Engine(
                 market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes, ids_seed=seed
             )
@@ -265,10 +316,11 @@ def venue_hooks(
 ) -> list[Callable[[Sequence[StreamMessage]], None]]:  # fmt: skip
     """What the market's messages go to after the views that the engine's book reads: the
     engine (``feed_engine``, each of its steps ``contained``), then the plant's
-    ``@forceOrder`` (``liquidations_to_plant``), itself ``contained``."""
+    ``@forceOrder`` (``liquidations_to_plant``), itself ``contained``. On the running loop."""
     step = Contained(clock, activity)
+    transfers = OperatorTransfers(keyring, asyncio.get_running_loop().call_soon)
     return [
-        functools.partial(feed_engine, engine, algos, drain, clock, keyring, step),
+        functools.partial(feed_engine, engine, algos, drain, clock, transfers, Heeded.of(engine), step),
         functools.partial(step, "liquidations", liquidations_to_plant, engine, plant, bus, clock),
     ]
 

@@ -40,7 +40,13 @@ from tickerplant.venue.wire.settings_routes import (
     set_margin_type,
     set_multi_assets,
 )
-from tickerplant.venue_engines import feed_engine, restored, settle_unseen_transfers
+from tickerplant.venue_engines import (
+    Heeded,
+    OperatorTransfers,
+    feed_engine,
+    restored,
+    settle_unseen_transfers,
+)
 
 NOW = 1_790_000_000_000
 SYMBOLS = {Market.UM: ("BTCUSDT", "ETHUSDT", "BNBUSDT"), Market.CM: ("BTCUSD_PERP", "ETHUSD_PERP")}
@@ -208,7 +214,8 @@ class Session:
         def step(name: str, fn: Callable[..., object], *args: Any) -> None:
             fn(*args)  # no containment: a failing step fails the test
 
-        feed_engine(engine, algos, lambda _: None, self.clock, self.venue.keyring, step, messages)
+        transfers = OperatorTransfers(self.venue.keyring, lambda callback: None)  # read at every delivery
+        feed_engine(engine, algos, lambda _: None, self.clock, transfers, Heeded.of(engine), step, messages)
 
     def _open_order(self, account_id: int) -> tuple[Engine, Any] | None:
         engines = [e for e in self._engines() if e.open_orders(account_id, None)]

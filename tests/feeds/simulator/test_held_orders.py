@@ -5,10 +5,16 @@ simulated flow living around them."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tickerplant.clock import ManualClock
+from tickerplant.config import SimulatorConfig
 from tickerplant.feeds.simulator.held import MakerFill, SimulatedBook
+from tickerplant.feeds.simulator.one_book import OneBook
+from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.feeds.simulator.simulator import DEFAULT_START_MS, Simulator
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.updates import BookUpdate, Level, Trade
@@ -188,3 +194,31 @@ def test_the_flow_goes_on_around_resting_orders_and_never_crosses_them() -> None
         assert held.get(key, 0) + filled.get(key, 0) == 1000
     assert 3 in held and book.bids[bid - 20000 * tick] >= held[3]  # the far one still there
     assert shape.low <= len(book.own_prices(True))  # and the book around it as deep as ever
+
+
+async def test_each_markets_engine_is_told_the_fills_of_its_own_markets_orders_alone() -> None:
+    # One simulator trades both markets' books; each market's engine reads it through a
+    # OneBook of its own. A USDⓈ-M delivery settling matches must not take (and lose: no
+    # such order is that engine's) a COIN-M order's fill, nor the other way round.
+    wanted = ("BTCUSDT", "BTCUSD_PERP")
+    instruments = [i for m in Market for i in catalogue(m, DEFAULT_START_MS) if i.symbol in wanted]
+    source = SimulatedMarket(SimulatorConfig(), ManualClock(DEFAULT_START_MS))
+    simulator = source.simulator = Simulator(instruments, seed=4, actions_per_s=400.0)
+    books = {symbol: OneBook(source, _NoMarks(), [symbol]) for symbol in wanted}  # one market each
+    for key, symbol in enumerate(wanted):
+        books[symbol].rest(symbol, key, True, simulator.books[symbol].bid_prices[-1], 5, DEFAULT_START_MS, None)
+    told: dict[str, set[str]] = {symbol: set() for symbol in wanted}
+    t = DEFAULT_START_MS
+    while not all(told.values()):
+        t += 100
+        simulator.advance(t)
+        for symbol, book in books.items():
+            matched = {match[0] for match in book.matched()}
+            assert matched <= {symbol}, "another market's fill"
+            told[symbol] |= matched
+        assert t < DEFAULT_START_MS + 1_200_000, "never filled"
+
+
+class _NoMarks:
+    def mark(self, symbol: str) -> Fraction | None:
+        return None

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Sequence
 
 from conftest import StartServer
 from timing import SECONDS
 
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.feeds.simulator.pump import Dispatcher, SimulatedMarket
+from tickerplant.feeds.simulator.simulator import Simulator
+from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.plant.plant import Plant
+from tickerplant.market.updates import MarketUpdate
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00Z
 
@@ -33,3 +40,97 @@ async def test_a_catch_up_lets_the_loop_run_between_batches(start_server: StartS
             await asyncio.sleep(0)
     steps = len(seen) - 1
     assert steps >= 50, f"the catch-up held the loop: seen in {steps} steps"
+
+
+class _Bus:
+    """Every delivery, in order."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[Market, list[StreamMessage]]] = []
+
+    def publish(self, market: Market, messages: Sequence[StreamMessage]) -> None:
+        if messages:
+            self.deliveries.append((market, list(messages)))
+
+    def subscribe(self, market: Market, handler: object) -> None:
+        raise AssertionError("not here")
+
+
+def _market(instruments: list[Instrument]) -> tuple[Dispatcher, _Bus]:
+    """Plants holding the simulator's initial books, their depth chains started."""
+    plants = {market: Plant(market, [i for i in instruments if i.market is market], now_ms=T0) for market in Market}
+    bus = _Bus()
+    dispatcher = Dispatcher(plants, bus)
+    for update in Simulator(instruments, seed=9, start_ms=T0).initial_updates(T0, interest_past=False):
+        dispatcher.hold([update], T0, {market: [] for market in Market})
+    for plant in plants.values():
+        plant.end_batch(T0, [])
+        plant.start_depth_chains()
+    return dispatcher, bus
+
+
+def test_a_turns_venue_orders_are_one_delivery_per_market_with_the_messages_of_one_each() -> None:
+    # A loop turn's venue orders (resting, taking, leaving, in both markets, two of the
+    # depth streams' 100 ms ticks falling due among them): published together, one delivery
+    # per market, holding every message one dispatch per order made, in the same order
+    # (bookTickers, trades, real-time depth events, each order's depth diff for the views,
+    # the pushes that fell due), with the same update ids.
+    wanted = ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP")
+    instruments = [i for m in Market for i in catalogue(m, T0) if i.symbol in wanted]
+    simulator = Simulator(instruments, seed=9, start_ms=T0)
+    outside = simulator.outside
+    pending: list[tuple[list[MarketUpdate], int]] = []
+    for n in range(24):
+        now_ms = T0 + 40 * (n // 4)  # four orders a millisecond, ticks due at +120 and +200
+        symbol = wanted[n % 3]
+        book = simulator.books[symbol]
+        if n % 6 == 5:  # a taker: its trades, then the levels it took
+            pending.append((outside.take(symbol, True, 1, book.ask_prices[2], now_ms)[1], now_ms))
+        elif n % 6 == 4:  # an order that leaves
+            pending.append((outside.withdraw(symbol, n - 3, now_ms), now_ms))
+        else:
+            pending.append((outside.rest(symbol, n, True, book.bid_prices[-2 - n % 3], 1 + n, now_ms)[1], now_ms))
+    one_each, once = _market(instruments), _market(instruments)
+    for updates, now_ms in pending:
+        one_each[0](updates, now_ms)
+    assert once[0].turn(pending) == sum(len(updates) for updates, _ in pending)
+    assert [market for market, _ in once[1].deliveries] == [Market.UM, Market.CM]  # one each
+    for market in Market:
+        each = [m for delivered, messages in one_each[1].deliveries if delivered is market for m in messages]
+        assert dict(once[1].deliveries)[market] == each
+    streams = {stream.partition("@")[2] for _, messages in once[1].deliveries for stream, _ in messages}
+    assert {"bookTicker", "trade", "aggTrade", "depth@0ms", "depth@100ms", "depthDiff"} <= streams
+
+
+async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_it_holds(
+    start_server: StartServer,
+) -> None:
+    # A venue taker trades between two of a catch-up's batches: its trades take the next
+    # ids, above those of the batches held, unpublished. They join what is held and reach
+    # the bus after it: a market's trade ids are delivered in order, and no batch is ended
+    # (its depth diff published) before the bookTickers and trades it held.
+    clock = ManualClock(T0)
+    plant = await start_server(clock=clock, simulator={"actions_per_s": 100_000.0, "history_s": 0.0})
+    source = plant.source
+    assert isinstance(source, SimulatedMarket) and source.simulator is not None
+    simulator = source.simulator
+    first_ids: list[int] = []  # BTCUSDT's aggregates' first trade ids, as the bus delivers them
+
+    def delivered(messages: Sequence[StreamMessage]) -> None:
+        first_ids.extend(json.loads(payload)["f"] for stream, payload in messages if stream == "btcusdt@aggTrade")
+
+    plant.bus.subscribe(Market.UM, delivered)
+    actions = simulator.action_count
+    clock.advance(1000)  # 100,000 actions fall due: a catch-up of about 200 batches
+    async with asyncio.timeout(30 * SECONDS):
+        while simulator.action_count < actions + 10_000:
+            await asyncio.sleep(0)
+        assert simulator.action_count < actions + 90_000, "caught up before the taker came"
+        book = simulator.books["BTCUSDT"]
+        taken, updates = simulator.outside.take("BTCUSDT", True, 1, book.ask_prices[1], clock.now_ms())
+        assert taken
+        source.outside(updates, clock.now_ms())  # as the venue's OneBook does
+        while source.stepped_ms < clock.now_ms():
+            await asyncio.sleep(0)
+    assert taken[0].trade_id in first_ids
+    assert first_ids == sorted(first_ids)

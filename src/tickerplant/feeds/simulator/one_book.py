@@ -16,7 +16,7 @@ take the market's messages, which must not reach them in the middle of a command
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,11 +35,13 @@ class Marks(Protocol):
 class OneBook:
     """The engine's market (``venue.engine.MarketData``) and its book (``OneBook``)."""
 
-    def __init__(self, source: SimulatedMarket, marks: Marks) -> None:
+    def __init__(self, source: SimulatedMarket, marks: Marks, symbols: Iterable[str]) -> None:
+        """``symbols``: the engine's market's (the simulator trades both markets' in one)."""
         assert source.simulator is not None, "prepare() first"
         self._source = source
         self._simulator = source.simulator
         self._marks = marks
+        self._symbols = tuple(symbols)
 
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
         """One side of the simulator's book, best first (price units, quantity units)."""
@@ -76,4 +78,6 @@ class OneBook:
             self._source.outside(updates, now_ms)
 
     def matched(self) -> list[tuple[str, int, int, int]]:
-        return [(symbol, f.key, f.trade_id, f.qty) for symbol, f in self._simulator.outside.matched()]
+        # its market's alone: another market's fills are its engine's (no order of theirs is here)
+        matched = self._simulator.outside.matched(self._symbols)
+        return [(symbol, f.key, f.trade_id, f.qty) for symbol, f in matched]

@@ -14,7 +14,7 @@ the fair price (``push``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from tickerplant.feeds.simulator.held import MakerFill
 from tickerplant.feeds.simulator.impact import PERMANENT, impact
@@ -81,9 +81,11 @@ class OutsideOrders:
         self._flush(state, now_ms, out)
         return out
 
-    def matched(self) -> list[tuple[str, MakerFill]]:
-        """The resting orders' fills by trades since the last call, each with its symbol."""
-        states = self._states.values()  # looked at on every delivery while orders rest: no copies
+    def matched(self, symbols: Iterable[str] | None = None) -> list[tuple[str, MakerFill]]:
+        """The resting orders' fills by trades since the last call, each with its symbol: of
+        ``symbols`` (one market's: the others' wait for their own market's engine), or of all."""
+        # looked at on every delivery with a trade while orders rest: no copies
+        states = self._states.values() if symbols is None else map(self._states.__getitem__, symbols)
         return [(state.symbol, fill) for state in states if state.book.matched for fill in state.book.drain()]
 
 

@@ -54,6 +54,9 @@ class SimulatedMarket:
         self._outside: list[tuple[list[MarketUpdate], int]] = []
         self._dispatch: Dispatcher | None = None
         self._flush_scheduled = False
+        # what the pump holds while it catches up (run): outside orders' updates join it, so
+        # that nothing ends its batch or reaches the bus before what it holds
+        self._held: Held | None = None
         self._start_ms = 0  # the live start: the past ends before its minute (prepare)
 
     async def prepare(self) -> Prepared:
@@ -174,12 +177,16 @@ class SimulatedMarket:
                 # with the loop held. What they make is held and published with the last
                 # batch, after the one tick: the same messages in the same order as one step,
                 # and nothing is seen (a snapshot, a view) of a book a push has not reached.
-                held = held or {market: [] for market in sink.plants}
+                held = self._held = held or {market: [] for market in sink.plants}
+                # a venue order's updates meanwhile join what is held, before the next batch
+                # (its trade ids are below the next batch's)
+                self.flush_outside(held)
                 self.updates_processed += dispatch.hold(simulator.step(batch, now_ms), now_ms, held)
                 due -= batch
                 await asyncio.sleep(0)
             if held is not None:  # a taker traded while catching up: after what is held
                 self.flush_outside(held)
+                self._held = None
             updates = self._derive(simulator.step(due, now_ms), now_ms)
             self.updates_processed += dispatch(updates, now_ms, held)
             self.stepped_ms = now_ms
@@ -193,18 +200,22 @@ class SimulatedMarket:
             asyncio.get_running_loop().call_soon(self.flush_outside)
 
     def flush_outside(self, held: Held | None = None) -> None:
-        """Publish what outside orders made (into ``held`` when the pump is catching up:
-        it publishes them after what it held, in order)."""
+        """Publish what outside orders made since the last call, in one delivery per market
+        (``Dispatcher.turn``); into what the pump holds when it is catching up (``held``, or
+        the loop's turn between two of its batches): it publishes them after what it held,
+        in order."""
         self._flush_scheduled = False
         dispatch = self._dispatch
         if dispatch is None or not self._outside:
             return  # before the pump runs: the first step publishes them
+        if held is None:
+            held = self._held
         pending, self._outside = self._outside, []
+        if held is None:  # one delivery per market for the lot (Dispatcher.turn)
+            self.updates_processed += dispatch.turn(pending)
+            return
         for updates, now_ms in pending:
-            if held is not None:
-                self.updates_processed += dispatch.hold(updates, now_ms, held)
-            else:
-                self.updates_processed += dispatch(updates, now_ms)
+            self.updates_processed += dispatch.hold(updates, now_ms, held)
 
     def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
         """``updates`` with the derivatives data that fell due (once a second) appended."""
@@ -229,6 +240,33 @@ class Dispatcher:
 
     def __call__(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held | None = None) -> int:
         return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, held)
+
+    def turn(self, batches: Sequence[tuple[Sequence[MarketUpdate], int]]) -> int:
+        """Apply ``batches`` (updates and their ``now_ms``) in order, each a batch of its own
+        as ``__call__`` would make it (its end in the markets it changed, what fell due
+        ticked), and publish what they made in one delivery per market: the messages, and
+        their order in each market, are those of one ``__call__`` per batch. A loop turn's
+        outside orders cost the bus's subscribers (the views, the gateways, the venue's
+        engines) one delivery, not one each."""
+        plant_of, plants = self.plant_of, self.plants
+        outs: Held = {market: [] for market in plants}
+        count = 0
+        for updates, now_ms in batches:
+            changed: set[Market] = set()
+            for update in updates:
+                plant = plant_of[update.symbol]
+                plant.apply(update, now_ms, outs[plant.market])
+                changed.add(plant.market)
+            for market, plant in plants.items():
+                out = outs[market]
+                if market in changed:
+                    plant.end_batch(now_ms, out)
+                if now_ms >= plant.next_tick_ms:
+                    plant.tick(now_ms, out)
+            count += len(updates)
+        for market, out in outs.items():
+            self.bus.publish(market, out)
+        return count
 
     def hold(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held) -> int:
         """Apply ``updates``, more of the same timestamp to follow: what the plants make goes
