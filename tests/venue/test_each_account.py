@@ -47,7 +47,9 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
             raise RuntimeError("order 1's account")
 
     engine = SimpleNamespace(
-        book=SimpleNamespace(matched=lambda: [("BTCUSDT", n, 10 + n, 1) for n in (1, 2, 3)]),
+        venue_market=SimpleNamespace(
+            matched=lambda: [("BTCUSDT", n, 10 + n, 1) for n in (1, 2, 3)], meets_itself=True
+        ),
         resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
         ledger=lambda account: None, settle=settle, finish=lambda *a: None,
         journal=SimpleNamespace(commit=committed.append),

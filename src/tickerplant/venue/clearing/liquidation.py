@@ -386,8 +386,7 @@ def _close(
     fills = take(engine, symbol, side, abs(amt), limit, now_ms, batch)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)
     if rest:  # the insurance fund takes what the book cannot, at the order's price
-        book = engine.book  # in the one book, a public trade too
-        public = book.print_trade(symbol, side is Side.BUY, rest, limit, now_ms) if book is not None else None
+        public = engine.venue_market.print_trade(symbol, side, rest, limit, now_ms)  # the one book's: public
         fills.append((limit, rest, public))
     # checked, then booked: each fill's commission is what the collateral can pay
     realized = [toward_zero(contract.realized(amt, entry, qty, contract.price(p))) for p, qty, _ in fills]

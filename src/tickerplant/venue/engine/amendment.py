@@ -91,8 +91,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, batch: Batch) -> Or
     record(engine, order, new.price, new.qty, command.modify_id, now_ms, batch)
     amended = OrderUpdate(now_ms, command.account_id, "AMENDMENT", order.status, order.copy(), None)
     engine.outbox.put(amended)
-    if engine.book is not None:  # it leaves its place in the simulated book (part 2: re-queued)
-        engine.book.withdraw(inst.symbol, order.order_id, now_ms)
+    engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
     stopped = False
     if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)
         left = new.qty - order.executed_qty

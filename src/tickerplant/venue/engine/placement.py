@@ -102,7 +102,7 @@ def take_for(
     where an account's orders may meet, self-trade prevention first; its fills, and
     whether it stopped at its own resting order (it then expires in match)."""
     stopped = False
-    if state.book is not None:
+    if state.venue_market.meets_itself:
         limit, stopped = prevent(state, order, limit, deepest, now_ms, batch)
     return take(state, order.symbol, order.side, qty, limit, now_ms, batch), stopped
 
@@ -110,14 +110,11 @@ def take_for(
 def take(
     state: EngineState, symbol: str, side: Side, qty: int, limit: int, now_ms: int, batch: Batch
 ) -> list[Fill_]:
-    """A taker's fills, no level beyond ``limit``: traded in the simulated book when there
-    is one (public trades, whose ids they carry; the resting orders it met are settled
-    into ``batch``), else walked over ``data``'s levels (the venue's own ids, None)."""
-    if state.book is not None:
-        fills: list[Fill_] = list(state.book.take(symbol, side is Side.BUY, qty, limit, now_ms))
-        settle_matched(state, batch, now_ms)
-        return fills
-    return [(p, q, None) for p, q in walk(state.data.levels(symbol, side is Side.SELL), side, qty, limit)]
+    """A taker's fills, no level beyond ``limit``, in the market the venue's orders meet
+    (``book/markets.py``); the resting orders it met there are settled into ``batch``."""
+    fills = state.venue_market.take(symbol, side, qty, limit, now_ms)
+    settle_matched(state, batch, now_ms)
+    return fills
 
 
 def accept(

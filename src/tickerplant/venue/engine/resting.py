@@ -36,10 +36,11 @@ _book = msgspec.json.Decoder(BookMessage)
 
 
 def settle_matched(engine: EngineState, batch: Batch, now_ms: int) -> None:
-    """The one book's matches since the last call, settled as maker fills of their public
-    trades (same id; the time is the trade's, this moment's)."""
-    book = engine.book
-    if book is None:
+    """The market's matches since the last call (the one book's; an observed market makes
+    none), settled as maker fills of their public trades (same id; the time is the trade's,
+    this moment's)."""
+    matched = engine.venue_market.matched()
+    if not matched:
         return
 
     def settle(match: tuple[str, int, int, int]) -> None:
@@ -55,7 +56,7 @@ def settle_matched(engine: EngineState, batch: Batch, now_ms: int) -> None:
         batch.orders.append(order.copy())
 
     # the book reports each match once: one order's failure settles the others all the same
-    each_account(book.matched(), settle)
+    each_account(matched, settle)
 
 
 def receive(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int) -> None:
@@ -66,9 +67,8 @@ def receive(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int)
         return
     batch = Batch()
     try:
-        if engine.book is not None:
-            settle_matched(engine, batch, now_ms)
-        else:
+        settle_matched(engine, batch, now_ms)
+        if not engine.venue_market.meets_itself:  # an observed market: its trades fill them
             _maker_fills(engine, messages, now_ms, batch)
     finally:  # what was settled is journaled, whatever one order's failure
         if batch:

@@ -26,6 +26,7 @@ from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.market.units import mark_or_mid
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Balance
 from tickerplant.venue.book.maker_index import MakerIndex
+from tickerplant.venue.book.markets import ObservedMarket, SimulatedMarket, VenueMarket
 from tickerplant.venue.book.observed import Queues
 from tickerplant.venue.book.ports import Journal, MarketData, OneBook
 from tickerplant.venue.domain.contract import Contract, down, toward_zero
@@ -39,7 +40,6 @@ from tickerplant.venue.domain.orders import (
     Order,
     OrderStatus,
     PositionSide,
-    Side,
     new_client_order_id,
 )
 from tickerplant.venue.domain.recorded import History
@@ -95,6 +95,10 @@ class EngineState:
         self._resting: dict[str, dict[int, Order]] = {}
         self.makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
         self.queues = Queues(queue_model, self.instruments)  # their places by ``queue_model`` (no one book)
+        # the market its orders meet (book/markets.py): the one book, else the observed one
+        self.venue_market: VenueMarket = (
+            SimulatedMarket(book) if book is not None else ObservedMarket(data, self.makers, self.queues)
+        )
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
         self.first_algo_id = first_algo_id(ids_seed, market)
@@ -128,10 +132,7 @@ class EngineState:
         if order.status.is_open:
             self.ledger(order.account_id).opened(order)
             self._resting.setdefault(order.symbol, {})[order.order_id] = order
-            if self.book is not None:  # back into the simulated book, at its place at most the level
-                self.hold(order, order.update_ms, order.queue_ahead)
-            else:  # its place as journaled
-                self.makers.rests(order, self.resting(order.symbol))
+            self.venue_market.restored(order, self.resting(order.symbol))
 
     def resting(self, symbol: str) -> Collection[Order]:
         """``symbol``'s resting orders, every account's, oldest first."""
@@ -287,8 +288,7 @@ class EngineState:
             del resting[order.order_id]
             if not resting:
                 del self._resting[order.symbol]
-            if self.book is not None:  # what of it still rests leaves the simulated book
-                self.book.withdraw(order.symbol, order.order_id, now_ms)
+            self.venue_market.withdraw(order, now_ms)  # what of it still rests leaves the market
         if status is not OrderStatus.FILLED:
             # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
@@ -301,17 +301,7 @@ class EngineState:
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's
         place, at most the level)."""
-        buy = order.side is Side.BUY
-        if self.book is not None:
-            order.queue_ahead = self.book.rest(
-                order.symbol, order.order_id, buy, order.price, order.remaining, now_ms, ahead
-            )
-            return
-        level = self.data.quantity_at(order.symbol, buy, order.price)  # a lookup: the book may be deep
-        order.queue_ahead = self.queues.model.arrive(level, ahead).ahead
-        resting = self.resting(order.symbol)
-        self.makers.rests(order, resting)
-        self.queues.rests(order, level, resting)
+        self.venue_market.rest(order, self.resting(order.symbol), now_ms, ahead)
 
     def trim(self, ledger: Ledger, symbol: str, side: PositionSide, now_ms: int, batch: Batch) -> None:
         """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""

@@ -1,0 +1,126 @@
+"""The market a venue order meets, as a port with two implementations (docs/venue.md, "How
+orders fill"; hftbacktest's and nautilus's shape: the exchange model an object, chosen once):
+
+- ``SimulatedMarket``: the simulator's one book (``feeds/simulator/one_book.py``). A taker
+  trades in it, with its impact and public trades (their ids on the fills); a resting
+  order is quantity in its level's queue, exact, and the book reports the matches that
+  fill it (``matched``). The venue's orders meet one another there, so self-trade
+  prevention applies (``meets_itself``).
+- ``ObservedMarket``: a replay's or relay's book, which cannot react. A taker walks the
+  displayed levels and trades with no one (the venue's own fill ids); a resting order
+  waits behind the displayed size at its price, moved by the market's trades and depth
+  changes by the queue model (``observed.Queues``, ``market/book/queue.py``), and the
+  market's trades that reach it (``maker_index``) fill it: ``engine/resting.receive``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+
+from tickerplant.venue.book.maker_index import MakerIndex
+from tickerplant.venue.book.matching import walk
+from tickerplant.venue.book.observed import Queues
+from tickerplant.venue.book.ports import MarketData, OneBook
+from tickerplant.venue.domain.orders import Order, Side
+
+__all__ = ["ObservedMarket", "SimulatedMarket", "TakerFill", "VenueMarket"]
+
+TakerFill = tuple[int, int, int | None]  # price, quantity, the public trade's id (None: the venue's own)
+Match = tuple[str, int, int, int]  # symbol, resting order id, public trade id, quantity
+
+
+class VenueMarket(Protocol):
+    """The market the venue's orders meet (the module's docstring)."""
+
+    @property
+    def meets_itself(self) -> bool: ...  # the venue's orders trade with one another in it
+
+    def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[TakerFill]:
+        """A taker's fills, no level beyond ``limit``."""
+        ...
+
+    def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None) -> None:
+        """``order`` rests from now at the back of its level (``ahead``: a restored order's
+        place, at most the level), its place in ``order.queue_ahead``; ``resting``: its
+        symbol's resting orders."""
+        ...
+
+    def restored(self, order: Order, resting: Collection[Order]) -> None:
+        """``order``, open in the journal, rests again as it was."""
+        ...
+
+    def withdraw(self, order: Order, now_ms: int) -> None:
+        """What of ``order`` still rests leaves the market."""
+        ...
+
+    def print_trade(self, symbol: str, side: Side, qty: int, price: int, now_ms: int) -> int | None:
+        """A public trade no level gave (an insurance fund's fill): its id, None where the
+        venue prints none."""
+        ...
+
+    def matched(self) -> list[Match]:
+        """Resting orders' fills the market made since the last call."""
+        ...
+
+
+class SimulatedMarket:
+    """The simulator's one book (the module's docstring)."""
+
+    meets_itself = True
+
+    def __init__(self, book: OneBook) -> None:
+        self.book = book
+
+    def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[TakerFill]:
+        return list(self.book.take(symbol, side is Side.BUY, qty, limit, now_ms))
+
+    def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None) -> None:
+        order.queue_ahead = self.book.rest(
+            order.symbol, order.order_id, order.side is Side.BUY, order.price, order.remaining, now_ms, ahead
+        )
+
+    def restored(self, order: Order, resting: Collection[Order]) -> None:
+        self.rest(order, resting, order.update_ms, order.queue_ahead)  # at most the level
+
+    def withdraw(self, order: Order, now_ms: int) -> None:
+        self.book.withdraw(order.symbol, order.order_id, now_ms)
+
+    def print_trade(self, symbol: str, side: Side, qty: int, price: int, now_ms: int) -> int | None:
+        return self.book.print_trade(symbol, side is Side.BUY, qty, price, now_ms)
+
+    def matched(self) -> list[Match]:
+        return self.book.matched()
+
+
+class ObservedMarket:
+    """A replay's or relay's book, which cannot react (the module's docstring)."""
+
+    meets_itself = False
+
+    def __init__(self, data: MarketData, makers: MakerIndex, queues: Queues) -> None:
+        self.data = data
+        self.makers = makers
+        self.queues = queues
+
+    def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[TakerFill]:
+        return [(p, q, None) for p, q in walk(self.data.levels(symbol, side is Side.SELL), side, qty, limit)]
+
+    def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None) -> None:
+        buy = order.side is Side.BUY
+        level = self.data.quantity_at(order.symbol, buy, order.price)  # a lookup: the book may be deep
+        order.queue_ahead = self.queues.model.arrive(level, ahead).ahead
+        self.makers.rests(order, resting)
+        self.queues.rests(order, level, resting)
+
+    def restored(self, order: Order, resting: Collection[Order]) -> None:
+        self.makers.rests(order, resting)  # its place as journaled
+
+    def withdraw(self, order: Order, now_ms: int) -> None:
+        """Nothing to do: the index and the queues drop it when they next meet it."""
+
+    def print_trade(self, symbol: str, side: Side, qty: int, price: int, now_ms: int) -> int | None:
+        return None
+
+    def matched(self) -> list[Match]:
+        return []
