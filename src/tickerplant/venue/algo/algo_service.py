@@ -128,16 +128,15 @@ class AlgoService:
 
     def wants(self, priced: bool) -> bool:
         """Whether a delivery gives ``observe`` anything to do (``priced``: it carries a
-        trade or a mark): a triggered order whose child a command ended (a cancel, an
-        expiry) finishes at any; a waiting order triggers at a new last price or mark, or,
-        on a symbol with no mark yet, at its book's mid (``Engine.mark``), which any
-        delivery may move. Neither: nothing to look at (most deliveries, most markets)."""
-        if self._triggered:
+        trade or a mark): a trade is the last price an order placed later is checked
+        against (-2021), whether or not one waits; a triggered order whose child a command
+        ended (a cancel, an expiry) finishes at any; a waiting order on a symbol with no
+        mark yet triggers at its book's mid (``Engine.mark``), which any delivery may move.
+        None of these: nothing to look at (most deliveries: a venue order's book)."""
+        if priced or self._triggered:
             return True
         waiting = [symbol for symbol, orders in self.book.by_symbol.items() if orders]
-        if not waiting:
-            return False
-        return priced or any(self.engine.data.mark(symbol) is None for symbol in waiting)
+        return any(self.engine.data.mark(symbol) is None for symbol in waiting)
 
     def _trigger(self, order: AlgoOrder, now_ms: int) -> None:
         engine = self.engine
