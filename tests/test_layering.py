@@ -76,9 +76,10 @@ VENUE_ORDER = [
     "book",  # matching rules, the market's ports, the resting-order index
     "ledger",  # each account's state per market
     "risk",  # pre-trade checks
-    "engine",  # placement, cancellation, amendment, resting orders' fills, settings
+    "engine",  # the engine's state and its steps: placement, amendment, fills, settings
     "clearing",  # funding, liquidation, auto-exchange, transfers
     "algo",  # conditional orders
+    "core",  # Engine.apply: every command's one door
     "journal",  # SQLite, group commit, reads by time
     "userstream",  # listen keys, streams, events
     "wire",  # the endpoints

@@ -20,8 +20,8 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import BalanceUpdate, Batch
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.userstream.activity import VenueActivity
 
 NOW = 1_790_000_000_000

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.units import fixed
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 from .parts import T0, Counting, Deposits

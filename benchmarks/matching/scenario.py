@@ -30,9 +30,9 @@ import msgspec
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Amend, Cancel, NewOrder, Place
 from tickerplant.venue.domain.orders import OrderType, Side, TimeInForce
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import new_order

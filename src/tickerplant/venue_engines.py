@@ -40,8 +40,8 @@ from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
 from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, catch_up, missed_fundings
 from tickerplant.venue.clearing.transfers import settle_transfers, unseen_transfers
 from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.orders import forget_drawn_ids, seeded_client_ids
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.reads import JournalHistory

@@ -22,7 +22,7 @@ from test_ws_api_trading import hmac_signed, http, raw  # noqa: F401
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 

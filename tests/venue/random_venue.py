@@ -24,11 +24,11 @@ from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.store import AccountStore, Keyring, StoreError
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import TYPES
 from tickerplant.venue.domain.commands import CancelAll
 from tickerplant.venue.domain.orders import seeded_client_ids
 from tickerplant.venue.engine.countdowns import Countdowns
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.ledger.position_modes import PositionModes

@@ -15,8 +15,8 @@ from test_engine import ALICE, BOB, NOW, Book, Kept, book, journal, order  # noq
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.risk.adl import ADL_WINDOW_MS, adl_quantile, leverage_pnl, quantile
 from tickerplant.venue.wire.account_payloads import position_risk
 from tickerplant.venue.wire.order_entry import new_order

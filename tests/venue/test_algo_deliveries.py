@@ -11,7 +11,7 @@ from test_engine import ALICE, Book, Deposits, Kept
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.algo.algo_service import AlgoService
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.wire.order_entry import cancel_order
 
 NOW = 1_790_000_000_000

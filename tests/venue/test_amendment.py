@@ -9,9 +9,9 @@ import pytest
 from test_engine import ALICE, NOW, Book, Kept, book, engine, journal, order  # noqa: F401
 
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import OrderUpdate
 from tickerplant.venue.domain.orders import OrderStatus
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.wire import batches
 from tickerplant.venue.wire.amendments import amendments
 from tickerplant.venue.wire.order_entry import amend_order, new_order

@@ -19,7 +19,7 @@ from test_funding_liquidation import events, long_half_btc, mark_to, reads, wall
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.clearing.liquidation import payable
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.payloads.order_payloads import trade
 from tickerplant.venue.wire.account_reads import income
 from tickerplant.venue.wire.order_entry import new_order

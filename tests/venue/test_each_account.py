@@ -70,7 +70,7 @@ def test_one_algo_orders_failure_triggers_the_others_all_the_same(monkeypatch: p
 
     from tickerplant.market.instruments import Market, catalogue
     from tickerplant.venue.algo.algo_service import AlgoService
-    from tickerplant.venue.engine.engine import Engine
+    from tickerplant.venue.core.engine import Engine
 
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())
@@ -80,14 +80,16 @@ def test_one_algo_orders_failure_triggers_the_others_all_the_same(monkeypatch: p
     alices, _ = algos.place(ALICE, stop, NOW)
     bobs, _ = algos.place(BOB, stop, NOW)
     engine.outbox.take()
-    real_apply = engine.apply
+    import tickerplant.venue.algo.algo_service as service
 
-    def apply(command: Any, *args: Any, **kwargs: Any) -> Any:
+    real_place = service.place
+
+    def place(state: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
         if command.account_id == ALICE:
             raise RuntimeError("alice's state")
-        return real_apply(command, *args, **kwargs)
+        return real_place(state, command, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "apply", apply)
+    monkeypatch.setattr(service, "place", place)
     book.marks["BTCUSDT"] = Fraction(61000)
     with pytest.raises(RuntimeError, match="alice's state"):
         algos.observe([], NOW + 1)

@@ -15,11 +15,11 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.clearing.liquidation import check
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage, set_margin_type

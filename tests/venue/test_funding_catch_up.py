@@ -38,9 +38,9 @@ from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, Missed, catch_up, missed_fundings
 from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import PositionSide
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.order_entry import new_order

@@ -21,9 +21,9 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import Income
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.account_payloads import position_risk
 from tickerplant.venue.wire.account_reads import force_orders, income

@@ -25,9 +25,9 @@ from tickerplant.clock import SystemClock
 from tickerplant.gateway.fanout import FanOut
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.orders import Fill, Side
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import new_order

@@ -19,9 +19,9 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import ModeChange
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.wire.account_payloads import position_risk

@@ -17,10 +17,10 @@ from test_engine import ALICE, BOB, NOW, Book, Deposits, order, refusal
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.kept import ORDERS_KEPT
 from tickerplant.venue.domain.orders import Order, OrderStatus
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.history import DAY_MS, KeptHistory
 from tickerplant.venue.journal.reads import JournalHistory
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal

@@ -10,8 +10,8 @@ from test_engine import ALICE, Book, Deposits, order
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.ids import ALGO_IDS_FROM, first_algo_id, first_order_id
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import new_order
 

@@ -27,8 +27,8 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
 from tickerplant.venue.wire.margin_routes import margin_history, move_margin
 from tickerplant.venue.wire.order_entry import new_order

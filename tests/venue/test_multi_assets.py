@@ -24,8 +24,8 @@ from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.account_payloads import account

@@ -17,9 +17,9 @@ from test_engine import ALICE, Book, Deposits, Kept, order
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order

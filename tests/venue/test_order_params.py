@@ -17,11 +17,11 @@ from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.algo.algo_book import AlgoBook
 from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.order_params import DECIMAL_RANGE, check_filters, parse_new_order
 from tickerplant.venue.domain.orders import OrderType, TimeInForce
-from tickerplant.venue.engine.engine import Engine
 
 NOW = 1_790_000_000_000
 PRICE = 6_000_000  # 60000.00, the last trade and the mark the algo book is given

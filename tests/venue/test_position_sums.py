@@ -15,10 +15,10 @@ from test_engine import ALICE, Book, Deposits
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import Contract, Position
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.orders import PositionSide, Side
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 NOW = 1_790_000_000_000

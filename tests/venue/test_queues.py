@@ -16,8 +16,8 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.observed import _SLACK
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.orders import Order, OrderStatus, Side, seeded_client_ids
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 

@@ -26,8 +26,8 @@ from tickerplant.venue.auth.checks import Security
 from tickerplant.venue.auth.signing import hmac_hex, verify
 from tickerplant.venue.auth.store import AccountStore, Keyring
 from tickerplant.venue.auth.ws_checks import authorize_ws, read_params, signed_forms
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.userstream.listen_keys import ListenKeys
 from tickerplant.venue.wire.rest import PrivateRest
 from tickerplant.venue.wire.ws_trading import WsTrading

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tickerplant.clock import Clock, Timer
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import CancelAll
 from tickerplant.venue.engine.countdowns import Countdowns
-from tickerplant.venue.engine.engine import Engine
 
 __all__ = ["CountdownTimer"]
 

@@ -17,7 +17,7 @@ from tickerplant.gateway.user_data import UserData
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.venue.algo.algo_service import AlgoService
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.wire.rest import Accounts, PrivateRest
 from tickerplant.venue.wire.ws_trading import WsTrading

@@ -69,7 +69,7 @@ from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.checks import PrivateRequest, key_check
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.wire.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.wire.outside_futures import outside_rest, venue_assets

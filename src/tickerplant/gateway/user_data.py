@@ -25,7 +25,7 @@ from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CloseReason
 from tickerplant.venue.auth.checks import Keys
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.userstream.activity import VenueActivity
 from tickerplant.venue.userstream.listen_keys import ListenKeys
 from tickerplant.venue.userstream.user_events import written

@@ -39,7 +39,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.venue.auth.store import Keyring
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.forwarded import RouteRow, VenueDesk, route_table

@@ -7,7 +7,7 @@ Prices: the last trade of each symbol from the market's ``@aggTrade`` messages (
 messages (``observe``) the waiting orders of the symbols whose prices moved are checked.
 
 A trigger (part 4 §4.3 item 10): ``ALGO_UPDATE`` ``TRIGGERING``; the child placed through
-``Engine.place`` (not counted against the account's order limits) with the algo's
+``EngineState.place`` (not counted against the account's order limits) with the algo's
 ``clientAlgoId`` as its ``clientOrderId`` (part 4 Unresolved 14), ``MARKET`` or ``LIMIT`` at
 ``price``, reduce-only for ``reduceOnly`` and ``closePosition`` (the whole position, on the
 side that closes it); then ``TRIGGERED`` with its ``orderId``, the child's own events, and
@@ -33,7 +33,8 @@ from tickerplant.venue.domain.commands import NewOrder, Place
 from tickerplant.venue.domain.events import AlgoUpdate, Batch, Event
 from tickerplant.venue.domain.order_params import check_good_till
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.placement import place
+from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.payloads.order_payloads import avg_price
 
@@ -43,7 +44,7 @@ _agg = msgspec.json.Decoder(AggTrade[str])
 
 
 class AlgoService:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineState) -> None:
         self.engine = engine
         self.book = AlgoBook(engine.instruments, engine.client_ids, engine.first_algo_id)
         self.last: dict[str, int] = {}  # symbol -> its last trade's price, units
@@ -131,7 +132,7 @@ class AlgoService:
         trade or a mark): a trade is the last price an order placed later is checked
         against (-2021), whether or not one waits; a triggered order whose child a command
         ended (a cancel, an expiry) finishes at any; a waiting order on a symbol with no
-        mark yet triggers at its book's mid (``Engine.mark``), which any delivery may move.
+        mark yet triggers at its book's mid (``EngineState.mark``), which any delivery may move.
         None of these: nothing to look at (most deliveries: a venue order's book)."""
         if priced or self._triggered:
             return True
@@ -165,7 +166,9 @@ class AlgoService:
         try:
             if child.good_till_ms:  # still more than 600 s ahead, as a new GTD order must be
                 check_good_till(child.good_till_ms, now_ms)
-            placed = engine.apply(Place(order.account_id, child), now_ms)
+            batch = Batch()  # the child's steps, as ``Engine.apply`` runs a ``Place``'s
+            made, _ = place(engine, Place(order.account_id, child), now_ms, batch)
+            engine.journal.commit(batch)
         except RequestRefused as refusal:
             self._put(head)
             self.book.close(order, "REJECTED", now_ms, refusal.msg)
@@ -174,17 +177,17 @@ class AlgoService:
         except Exception:  # not a refusal: a bug; the events taken stay, in their order
             self._put(head + engine.outbox.take())
             raise
-        assert placed.order is not None
+        assert made is not None
         own = engine.outbox.take()
         self._put(head)
-        order.child_id = placed.order.order_id
+        order.child_id = made.order_id
         self.book.close(order, "TRIGGERED", now_ms)
-        self._changed(order, now_ms, placed.order)
+        self._changed(order, now_ms, made)
         self._put(own)
-        if placed.order.status.is_open:
+        if made.status.is_open:
             self._triggered[order.algo_id] = order
         else:
-            self._finish(order, placed.order, now_ms)
+            self._finish(order, made, now_ms)
 
     def _finish(self, order: AlgoOrder, child: Order | None, now_ms: int) -> None:
         self._triggered.pop(order.algo_id, None)

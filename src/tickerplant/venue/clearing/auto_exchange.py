@@ -29,7 +29,7 @@ from fractions import Fraction
 from tickerplant.market.payloads.exchange_info import AUTO_ASSET_EXCHANGE
 from tickerplant.venue.clearing.transfers import TRAN_ID_SLOTS
 from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.collateral import asset_price
 from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.ledger.ledger import Ledger
@@ -42,7 +42,7 @@ SOLD_FIRST = ("USDT", "USDC", "FDUSD", "BFUSD", "BTC", "ETH", "BNB")  # the stab
 _FIRST_SLOT = 500  # of a tranId's slots (transfers.TRAN_ID_SLOTS): after a transfer's in its millisecond
 
 
-def exchange_negative_balances(engine: Engine, now_ms: int) -> None:
+def exchange_negative_balances(engine: EngineState, now_ms: int) -> None:
     """Exchange every Multi-Assets wallet below the threshold (the module's docstring)."""
     pooled = engine.exposure.pooled  # the accounts in the mode: most often none (each delivery)
     if not pooled:
@@ -61,7 +61,7 @@ def exchange_negative_balances(engine: Engine, now_ms: int) -> None:
             engine.journal.commit(batch)
 
 
-def _cover(engine: Engine, ledger: Ledger, batch: Batch, now_ms: int) -> None:
+def _cover(engine: EngineState, ledger: Ledger, batch: Batch, now_ms: int) -> None:
     for asset in SOLD_FIRST:
         wallet = engine.wallet(ledger, asset)
         price = asset_price(asset, engine.mark)
@@ -86,7 +86,7 @@ def _down(units: Fraction) -> int:
 
 
 def _book(
-    engine: Engine, ledger: Ledger, batch: Batch, asset: str, covered: int, source: str, sold: int,
+    engine: EngineState, ledger: Ledger, batch: Batch, asset: str, covered: int, source: str, sold: int,
     now_ms: int,
 ) -> None:  # fmt: skip
     """One exchange: ``sold`` of ``source`` for ``covered`` of ``asset``, journaled and told."""

@@ -36,7 +36,7 @@ from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.exposure import each_account
 
 if TYPE_CHECKING:
-    from tickerplant.venue.engine.engine import Engine
+    from tickerplant.venue.engine.state import EngineState
     from tickerplant.venue.ledger.ledger import Ledger
 
 __all__ = ["FUNDING_LATE_MS", "settle_funding", "tran_id"]
@@ -44,7 +44,7 @@ __all__ = ["FUNDING_LATE_MS", "settle_funding", "tran_id"]
 FUNDING_LATE_MS = 60_000  # a funding event older than this is history, not a charge
 
 
-def tran_id(engine: Engine, symbol: str, time_ms: int, side: PositionSide = PositionSide.BOTH) -> int:
+def tran_id(engine: EngineState, symbol: str, time_ms: int, side: PositionSide = PositionSide.BOTH) -> int:
     """An income row's ``tranId``: unique per type and account (part 3 §4.11), a hedge
     account's two sides included."""
     shift = 500 if side is PositionSide.SHORT else 0
@@ -52,7 +52,7 @@ def tran_id(engine: Engine, symbol: str, time_ms: int, side: PositionSide = Posi
 
 
 def settle_funding(
-    engine: Engine, symbol: str, event: FundingEvent, now_ms: int, *, missed: bool = False
+    engine: EngineState, symbol: str, event: FundingEvent, now_ms: int, *, missed: bool = False
 ) -> None:
     """Charge ``event`` (a funding of ``symbol``) to every position on it, journaled. A live
     event is charged to the positions as they stand when it arrives; a ``missed`` one (a
@@ -88,7 +88,7 @@ def settle_funding(
 
 
 def _charge(
-    engine: Engine, ledger: Ledger, symbol: str, position: Position, event: FundingEvent, rate: Fraction,
+    engine: EngineState, ledger: Ledger, symbol: str, position: Position, event: FundingEvent, rate: Fraction,
     mark: Fraction, batch: Batch, now_ms: int,
 ) -> None:  # fmt: skip
     """One position's funding fee (nothing when it rounds to zero), booked and sent."""

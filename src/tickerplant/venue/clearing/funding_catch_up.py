@@ -42,7 +42,7 @@ from tickerplant.market.instruments import ContractType
 from tickerplant.venue.clearing.funding import settle_funding
 
 if TYPE_CHECKING:
-    from tickerplant.venue.engine.engine import Engine
+    from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["CATCH_UP_MOST", "Missed", "catch_up", "missed_fundings"]
 
@@ -59,7 +59,7 @@ class Missed(NamedTuple):
     left: int
 
 
-def missed_fundings(engine: Engine, until_ms: int) -> list[Missed]:
+def missed_fundings(engine: EngineState, until_ms: int) -> list[Missed]:
     """The funding times at or before ``until_ms`` (the live start) that a position
     ``engine`` holds sat across and that its journal has not settled, per perpetual."""
     exposure = engine.exposure
@@ -81,7 +81,7 @@ def missed_fundings(engine: Engine, until_ms: int) -> list[Missed]:
     return out
 
 
-def catch_up(engine: Engine, events: Iterable[FundingEvent], now_ms: int) -> None:
+def catch_up(engine: EngineState, events: Iterable[FundingEvent], now_ms: int) -> None:
     """Settle ``events`` (the history's, at ``missed_fundings``' times) in time order, each
     to the positions held across it (``settle_funding``'s ``missed``)."""
     for event in sorted(events, key=lambda e: (e.T, e.s)):

@@ -59,7 +59,7 @@ from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMB
 from tickerplant.venue.ledger.exposure import each_account
 
 if TYPE_CHECKING:
-    from tickerplant.venue.engine.engine import Engine
+    from tickerplant.venue.engine.state import EngineState
     from tickerplant.venue.ledger.ledger import Held, Ledger
 
 __all__ = [
@@ -77,7 +77,7 @@ MARGIN_CALL_RATIO = Fraction(8, 10)  # decision 12
 LIQUIDATION_FEE = {Market.UM: Fraction("0.0125"), Market.CM: Fraction("0.015")}  # exchangeInfo's
 
 
-def check(engine: Engine, symbol: str, now_ms: int) -> None:
+def check(engine: EngineState, symbol: str, now_ms: int) -> None:
     """The margin of every account holding a position on ``symbol``, at the mark now."""
     holders = engine.exposure.holders.get(symbol)
     if not holders:
@@ -108,7 +108,7 @@ def check(engine: Engine, symbol: str, now_ms: int) -> None:
             del engine.exposure.holders[symbol]
 
 
-def check_collateral(engine: Engine, symbol: str, now_ms: int) -> None:
+def check_collateral(engine: EngineState, symbol: str, now_ms: int) -> None:
     """A mark of ``<ASSET>USDT`` prices ``ASSET`` as collateral (``collateral.py``): the
     accounts in Multi-Assets mode that hold it are checked, whatever their positions."""
     asset = COLLATERAL_SYMBOLS.get(symbol)
@@ -127,7 +127,7 @@ def check_collateral(engine: Engine, symbol: str, now_ms: int) -> None:
     each_account(sorted(engine.exposure.pooled - judged), judge)
 
 
-def _judge_cross(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> None:
+def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -> None:
     """The cross positions of ``trigger``'s asset (in Multi-Assets mode, the pool of every
     margin asset; not judged while a collateral held has no price)."""
     figures = engine.margin_figures(ledger, engine.contracts[trigger[0]].inst.margin_asset)
@@ -136,7 +136,7 @@ def _judge_cross(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> 
 
 
 def _judge(
-    engine: Engine, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int
+    engine: EngineState, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int
 ) -> None:
     """Liquidate, call or clear ``trigger``'s margin (cross: its asset's)."""
     key = _called_key(engine, ledger, trigger)
@@ -151,7 +151,7 @@ def _judge(
         called.discard(key)
 
 
-def _called_key(engine: Engine, ledger: Ledger, trigger: Held) -> tuple[int, str]:
+def _called_key(engine: EngineState, ledger: Ledger, trigger: Held) -> tuple[int, str]:
     """What one margin call is about: an isolated position, or an asset's cross positions."""
     symbol, side = trigger
     if symbol in ledger.isolated:
@@ -159,7 +159,7 @@ def _called_key(engine: Engine, ledger: Ledger, trigger: Held) -> tuple[int, str
     return ledger.account_id, engine.contracts[symbol].inst.margin_asset
 
 
-def _cross_positions(engine: Engine, ledger: Ledger, asset: str) -> list[Held]:
+def _cross_positions(engine: EngineState, ledger: Ledger, asset: str) -> list[Held]:
     """The positions of ``asset`` the account holds in cross margin."""
     return [
         (s, side) for (s, side), p in ledger.positions.items()
@@ -167,7 +167,7 @@ def _cross_positions(engine: Engine, ledger: Ledger, asset: str) -> list[Held]:
     ]  # fmt: skip
 
 
-def margin_call(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> MarginCall:
+def margin_call(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -> MarginCall:
     """``trigger``'s margin call: its asset's cross positions, or ``trigger`` alone if isolated."""
     asset = engine.contracts[trigger[0]].inst.margin_asset
     isolated = trigger[0] in ledger.isolated
@@ -184,7 +184,7 @@ def margin_call(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> M
     return MarginCall(now_ms, ledger.account_id, engine.cross_wallet(ledger, asset), tuple(rows))
 
 
-def _collateral(engine: Engine, ledger: Ledger, held: Held, *, haircut: bool = True) -> int:
+def _collateral(engine: EngineState, ledger: Ledger, held: Held, *, haircut: bool = True) -> int:
     """The wallet a position draws on (§7.10–§7.11), 1e-8: an isolated position's own, a
     cross position's the cross wallet (its callers add the other cross positions); in
     Multi-Assets mode the pool's, at its haircut for the liquidation price and at its whole
@@ -210,7 +210,7 @@ def bankruptcy_price(contract: Contract, amt: int, entry: Fraction, collateral: 
 
 
 def liquidation_price(
-    engine: Engine, ledger: Ledger, symbol: str, side: PositionSide = PositionSide.BOTH
+    engine: EngineState, ledger: Ledger, symbol: str, side: PositionSide = PositionSide.BOTH
 ) -> Fraction:
     """§7.10: the mark at which the position on ``symbol`` and ``side`` meets its maintenance
     margin. Cross: the other symbols' cross positions held at their marks (their MM
@@ -258,7 +258,7 @@ def liquidation_price(
     return price
 
 
-def _moving_collateral(engine: Engine, ledger: Ledger, symbol: str) -> Fraction:
+def _moving_collateral(engine: EngineState, ledger: Ledger, symbol: str) -> Fraction:
     """In Multi-Assets mode, the coin a cross position on ``<ASSET>USDT`` also holds as
     collateral, at its rate (``collateral.py``): its value moves with the same mark, so the
     liquidation price counts it as it counts the position."""
@@ -273,7 +273,7 @@ def _bracket(contract: Contract, notional: Fraction) -> Bracket:
     return next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
 
 
-def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> None:
+def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -> None:
     """Close the positions ``trigger``'s margin holds (see the module docstring)."""
     account_id = ledger.account_id
     symbol = trigger[0]
@@ -322,7 +322,7 @@ def liquidate(engine: Engine, ledger: Ledger, trigger: Held, now_ms: int) -> Non
     engine.journal.commit(batch)
 
 
-def _unrealized(engine: Engine, ledger: Ledger, held: Held) -> Fraction:
+def _unrealized(engine: EngineState, ledger: Ledger, held: Held) -> Fraction:
     """A position's uPnL at its mark; 0 without one."""
     mark = engine.mark(held[0])
     position = ledger.positions[held]
@@ -349,7 +349,7 @@ def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> li
 
 
 def _close(
-    engine: Engine, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, batch: Batch
+    engine: EngineState, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, batch: Batch
 ) -> Fraction:
     """One position closed by its liquidation order; the notional it liquidated. ``losses``:
     the uPnL of the cross positions still to close after it, if below zero (§7.11's UPNL1:

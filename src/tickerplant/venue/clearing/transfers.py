@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["TRAN_ID_SLOTS", "settle_transfers", "unseen_transfers"]
 
@@ -39,7 +39,7 @@ def unseen_transfers(
     return moved
 
 
-def settle_transfers(engine: Engine, moved: Iterable[tuple[int, str, int]], now_ms: int) -> None:
+def settle_transfers(engine: EngineState, moved: Iterable[tuple[int, str, int]], now_ms: int) -> None:
     """``moved``: (account, asset, change in 1e-8) of this engine's wallet, as the operator
     changed them; each told to the account's user data stream and kept as income."""
     batch = Batch()

@@ -15,14 +15,14 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.clearing.funding import settle_funding
 from tickerplant.venue.clearing.liquidation import check, check_collateral
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["watch"]
 
 _funding = msgspec.json.Decoder(FundingEvent)
 
 
-def watch(engine: Engine, messages: Iterable[StreamMessage], now_ms: int) -> None:
+def watch(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int) -> None:
     exposure = engine.exposure
     marks, fundings, holders = exposure.marks, exposure.fundings, exposure.holders
     if not holders:

@@ -44,7 +44,7 @@ from tickerplant.venue.domain.order_params import (
 )
 from tickerplant.venue.domain.orders import Amendment, Fill, Order, OrderStatus
 from tickerplant.venue.domain.recorded import Flow, History, Span
-from tickerplant.venue.engine.engine import Engine
+from tickerplant.venue.engine.state import EngineState
 
 __all__ = [
     "KeptHistory", "amendments", "flows", "liquidations", "margin_moves", "order", "orders", "trades",
@@ -64,7 +64,7 @@ WINDOW_MS: Final = 7 * DAY_MS  # allOrders', userTrades' and income's default; t
 _CLOSED_UNFILLED = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED})
 
 
-def _source(engine: Engine) -> History:
+def _source(engine: EngineState) -> History:
     return engine.history or KeptHistory(engine)
 
 
@@ -80,7 +80,7 @@ def visible(order: Order, now_ms: int) -> bool:
 
 
 def order(
-    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, *, open_only: bool
+    engine: EngineState, account_id: int, params: Mapping[str, str], now_ms: int, *, open_only: bool
 ) -> Order:
     """``GET order`` and ``openOrder`` (and the WebSocket API's ``order.status``): -2013 when
     Binance would not find it (an open order ``openOrder`` always finds: its windows are
@@ -113,7 +113,7 @@ def _limit(params: Mapping[str, str], default: int, most: int) -> int:
     return default if limit is None or limit <= 0 else min(limit, most)
 
 
-def _symbols(engine: Engine, params: Mapping[str, str], *, with_ids: tuple[str, ...]) -> list[str]:
+def _symbols(engine: EngineState, params: Mapping[str, str], *, with_ids: tuple[str, ...]) -> list[str]:
     """The ``symbol`` asked, or on COIN-M every symbol of the ``pair`` asked (part 2 §6's
     COIN-M table: ``symbol`` or ``pair``, and ``pair`` with none of ``with_ids``: -1128)."""
     symbol, pair = params.get("symbol"), params.get("pair")
@@ -127,7 +127,7 @@ def _symbols(engine: Engine, params: Mapping[str, str], *, with_ids: tuple[str, 
     return chosen
 
 
-def orders(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Order]:
+def orders(engine: EngineState, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Order]:
     """``allOrders``: ascending by id, ids from ``orderId`` or else the most recent (a
     COIN-M ``pair``'s: every symbol's, by time)."""
     symbols = _symbols(engine, params, with_ids=("orderId",))
@@ -144,7 +144,7 @@ def orders(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: i
     return found
 
 
-def trades(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Fill]:
+def trades(engine: EngineState, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Fill]:
     """``userTrades``: ascending by trade id, ids from ``fromId`` or else the most recent;
     an order's alone with ``orderId`` (a COIN-M ``pair``'s: every symbol's, by time)."""
     symbols = _symbols(engine, params, with_ids=("fromId", "orderId"))
@@ -162,7 +162,7 @@ def trades(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: i
 
 
 def flows(
-    engine: Engine, account_id: int, symbol: str | None, kind: str, start: int | None, end: int | None,
+    engine: EngineState, account_id: int, symbol: str | None, kind: str, start: int | None, end: int | None,
     limit: int, now_ms: int,
 ) -> list[Flow]:  # fmt: skip
     """``income``'s rows (``account_reads.income`` has parsed the request), oldest first."""
@@ -177,7 +177,8 @@ def flows(
 
 
 def amendments(
-    engine: Engine, account_id: int, order: Order, start: int | None, end: int | None, limit: int, now_ms: int
+    engine: EngineState, account_id: int, order: Order, start: int | None, end: int | None, limit: int,
+    now_ms: int,
 ) -> list[Amendment]:
     """``orderAmendment``'s rows of ``order`` (found by ``order``): the past 3 months."""
     start = max(start or 0, now_ms - AMENDMENTS_MS)
@@ -185,7 +186,7 @@ def amendments(
 
 
 def liquidations(
-    engine: Engine, account_id: int, symbol: str | None, start: int | None, end: int | None, limit: int,
+    engine: EngineState, account_id: int, symbol: str | None, start: int | None, end: int | None, limit: int,
     now_ms: int,
 ) -> list[Order]:  # fmt: skip
     """``forceOrders``' liquidation orders: without a start, the 7 days before the end (part
@@ -198,7 +199,7 @@ def liquidations(
 
 
 def margin_moves(
-    engine: Engine, account_id: int, symbol: str, kind: int | None, start: int | None, end: int | None,
+    engine: EngineState, account_id: int, symbol: str, kind: int | None, start: int | None, end: int | None,
     limit: int, now_ms: int,
 ) -> list[MarginMove]:  # fmt: skip
     """``positionMargin/history``: at most 30 days back, a window of at most 30 days (part 3
@@ -220,7 +221,7 @@ class KeptHistory:
     """``History`` over the engine's memory (its bounded recent tier, ``kept.py``): the
     answers of an engine with no journal open, and the oracle the journal's are held to."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineState) -> None:
         self._engine = engine
 
     def order(

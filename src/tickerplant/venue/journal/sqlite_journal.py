@@ -68,11 +68,11 @@ import msgspec
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.algo.algo_book import AlgoBook
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.events import Batch, Income, MarginMove
 from tickerplant.venue.domain.orders import Amendment, PositionSide
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.journal.counts import placed_since, save_windows, saved_windows
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare

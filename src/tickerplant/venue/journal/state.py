@@ -57,9 +57,9 @@ from typing import Any
 import msgspec
 
 from tickerplant.venue.algo.algo_book import AlgoBook
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.kept import Kept
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.payloads.order_payloads import decimal_text
 

@@ -32,6 +32,7 @@ import msgspec
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import (
     AccountUpdate,
     AlgoUpdate,
@@ -42,7 +43,6 @@ from tickerplant.venue.domain.events import (
     OrderUpdate,
 )
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.payloads.algo_payloads import algo_update
 from tickerplant.venue.payloads.order_payloads import avg_price, decimal_text
 

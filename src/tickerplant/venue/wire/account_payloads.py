@@ -29,10 +29,10 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Account, Balance
 from tickerplant.venue.clearing.liquidation import liquidation_price
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import toward_zero
 from tickerplant.venue.domain.money import format_amount
 from tickerplant.venue.domain.orders import PositionSide
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.ledger.collateral import asset_price
 from tickerplant.venue.ledger.ledger import Figures, Ledger, SymbolFigures
 from tickerplant.venue.payloads.balances import CmBalance, UmBalance

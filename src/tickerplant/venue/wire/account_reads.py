@@ -20,9 +20,9 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import mandatory
 from tickerplant.venue.auth.checks import Authorized, Security
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.order_params import parse_int, parse_time_range
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.payloads.order_payloads import avg_price
 from tickerplant.venue.risk.order_counts import LIMITS
 

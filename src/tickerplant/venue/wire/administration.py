@@ -24,8 +24,8 @@ from tickerplant.venue.auth.accounts import (
     parse_networks,
 )
 from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import format_amount
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.payloads import order_payloads
 from tickerplant.venue.wire.account_payloads import position_risk
 

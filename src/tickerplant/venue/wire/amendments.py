@@ -8,9 +8,9 @@ from typing import Any
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.auth.checks import Authorized, Security
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.order_params import parse_int, parse_time_range
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.engine import Engine
 
 __all__ = ["ROUTES", "amendments"]
 

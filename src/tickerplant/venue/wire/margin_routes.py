@@ -11,6 +11,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.auth.checks import Authorized, Security
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import MoveMargin
 from tickerplant.venue.domain.money import AMOUNT_DECIMALS
 from tickerplant.venue.domain.order_params import (
@@ -22,7 +23,6 @@ from tickerplant.venue.domain.order_params import (
 )
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.engine.isolated import ADD, REDUCE
 from tickerplant.venue.wire.settings_routes import Endpoint
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll, Place
 from tickerplant.venue.domain.order_params import parse_amended, parse_int, parse_new_order, parse_order_ref
 from tickerplant.venue.domain.orders import Order
-from tickerplant.venue.engine.engine import Engine
 
 __all__ = ["Placed", "amend_order", "cancel_all", "cancel_order", "new_order"]
 

@@ -38,10 +38,10 @@ from tickerplant.protocol.rest import RestAnswer
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.auth.checks import Authorized, Keys, PrivateRequest, Security, authorize
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.order_params import parse_int, parse_symbol, refused
 from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.engine import Engine
 from tickerplant.venue.payloads import order_payloads
 from tickerplant.venue.payloads.balances import balance_rows
 from tickerplant.venue.risk import adl

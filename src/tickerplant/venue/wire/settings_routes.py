@@ -10,10 +10,10 @@ from typing import Any
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.auth.checks import Authorized, Security
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.order_params import parse_bool, parse_int, parse_symbol
-from tickerplant.venue.engine.engine import Engine
 
 __all__ = ["ROUTES", "Endpoint", "set_dual_side", "set_leverage", "set_margin_type", "set_multi_assets"]
 
