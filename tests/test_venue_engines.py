@@ -41,9 +41,11 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
 
         return step
 
-    for name in ("settle_transfers", "receive", "watch", "exchange_negative_balances"):
-        monkeypatch.setattr(venue_engines, name, failing(name))
-    engine = SimpleNamespace(market=None)
+    def apply(command: Any, now_ms: int) -> None:  # each command the engine is given fails
+        ran.append((type(command).__name__, now_ms))
+        raise RuntimeError(f"{type(command).__name__} bug")
+
+    engine = SimpleNamespace(market=None, apply=apply, exposure=SimpleNamespace(pooled={1}))
     keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [(1, "USDT", 5)])
     transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
     algos = SimpleNamespace(observe=failing("algos"), wants=lambda priced: priced)
@@ -57,7 +59,7 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
     with caplog.at_level(logging.ERROR, logger="tickerplant"):
         for _ in range(2):  # raised inside: not here
             venue_engines.feed_engine(engine, algos, drain, clock, transfers, HEEDED, step, messages)  # type: ignore[arg-type]
-    steps = ["settle_transfers", "receive", "watch", "exchange_negative_balances", "algos", "drain"]
+    steps = ["Transfers", "Trades", "Marks", "AutoExchange", "algos", "drain"]
     assert ran == [(name, 5_000) for name in steps] * 2
     assert dict(activity.failures) == dict.fromkeys(["transfers", "fills", "watch", "exchange", "algos", "drain"], 2)
     # each step's first failure logged with its traceback; the second within the minute counted only
@@ -74,27 +76,27 @@ HEEDED = venue_engines.Heeded(frozenset([TRADE]), frozenset([MARK]), frozenset([
     [
         # a venue order's book alone: nothing to fill, watch or trigger
         (["btcusdt@bookTicker", "btcusdt@depthDiff", "btcusdt@depth@0ms"], [], False),
-        (["btcusdt@depthDiff", TRADE], ["receive"], True),  # fills; the algo orders' last price
-        ([MARK, "btcusdt@depthDiff"], ["watch"], True),  # margin calls; the algo orders' mark
-        (["ethusdt@depthDiff", FUNDING], ["watch"], False),
+        (["btcusdt@depthDiff", TRADE], ["Trades"], True),  # fills; the algo orders' last price
+        ([MARK, "btcusdt@depthDiff"], ["Marks"], True),  # margin calls; the algo orders' mark
+        (["ethusdt@depthDiff", FUNDING], ["Marks"], False),
     ],
 )
 def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
     monkeypatch: pytest.MonkeyPatch, streams: list[str], steps: list[str], priced: bool
 ) -> None:
     ran: list[str] = []
-    for name in ("receive", "watch", "exchange_negative_balances"):
-        monkeypatch.setattr(venue_engines, name, lambda *args, name=name: ran.append(name))
     asked: list[bool] = []
     algos = SimpleNamespace(wants=lambda priced: asked.append(priced) or priced, observe=lambda *a: ran.append("algos"))
     keyring = SimpleNamespace(refresh=lambda: ran.append("refresh"), moved=lambda market: [])
     transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
     step = venue_engines.Contained(ManualClock(5_000), VenueActivity())
     messages = [StreamMessage(name, b"{}") for name in streams]
-    engine = SimpleNamespace(market=None)
+    engine = SimpleNamespace(
+        market=None, exposure=SimpleNamespace(pooled={1}), apply=lambda command, now_ms: ran.append(type(command).__name__)
+    )
     venue_engines.feed_engine(engine, algos, ran.append, ManualClock(5_000), transfers, HEEDED, step, messages)  # type: ignore[arg-type]
-    # the operator's transfers, the Multi-Assets exchange and the drain on every delivery
-    assert ran == ["refresh", *steps, "exchange_negative_balances", *(["algos"] if priced else []), 5_000]
+    # the operator's transfers, the Multi-Assets exchange (an account in the mode) and the drain on every delivery
+    assert ran == ["refresh", *steps, "AutoExchange", *(["algos"] if priced else []), 5_000]
     assert asked == [priced]  # the algo orders decide whether a delivery without a price concerns them
 
 

@@ -31,9 +31,8 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import Amend, Cancel, NewOrder, Place
+from tickerplant.venue.domain.commands import Amend, Cancel, NewOrder, Place, Trades
 from tickerplant.venue.domain.orders import OrderType, Side, TimeInForce
-from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import new_order
 
@@ -193,7 +192,7 @@ def run_trades(accounts: int, trades: int = 2000, per_account: int = 10) -> tupl
         made.append(StreamMessage("btcusdt@aggTrade", msgspec.json.encode(payload)))
     started = time.perf_counter()
     for message in made:
-        receive(engine, [message], now)
+        engine.apply(Trades(tuple([message])), now)
     return len(engine.resting("BTCUSDT")), (time.perf_counter() - started) / trades * 1e6
 
 

@@ -36,13 +36,11 @@ from tickerplant.market.plant.view import MarketView
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.book.published import PublishedMarket
-from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
-from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, catch_up, missed_fundings
-from tickerplant.venue.clearing.transfers import settle_transfers, unseen_transfers
-from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, missed_fundings
+from tickerplant.venue.clearing.transfers import unseen_transfers
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import AutoExchange, Marks, MissedFundings, Trades, Transfers
 from tickerplant.venue.domain.orders import forget_drawn_ids, seeded_client_ids
-from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.reads import JournalHistory
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -94,10 +92,11 @@ def feed_engine(
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
         traded = not heeded.trades.isdisjoint(map(_stream, messages))
         if traded:  # resting orders the trades filled (resting.py)
-            step("fills", receive, engine, messages, now_ms)
+            step("fills", engine.apply, Trades(tuple(messages)), now_ms)
         if not heeded.watched.isdisjoint(map(_stream, messages)):
-            step("watch", watch, engine, messages, now_ms)  # funding, margin calls, liquidations (watch.py)
-        step("exchange", exchange_negative_balances, engine, now_ms)  # Multi-Assets (auto_exchange.py)
+            step("watch", engine.apply, Marks(tuple(messages)), now_ms)  # funding, margin calls, liquidations
+        if engine.exposure.pooled:  # Multi-Assets accounts' wallets below the threshold (auto_exchange.py)
+            step("exchange", engine.apply, AutoExchange(), now_ms)
         priced = traded or not heeded.marks.isdisjoint(map(_stream, messages))
         step("algos", _observe, algos, priced, messages, now_ms)  # the triggers the prices make
     finally:
@@ -131,7 +130,7 @@ class OperatorTransfers:
             keyring.refresh()
         moved = keyring.moved(engine.market)
         if moved:
-            settle_transfers(engine, moved, now_ms)
+            engine.apply(Transfers(tuple(moved)), now_ms)
 
     def _next_turn(self) -> None:
         self._looked = False
@@ -208,7 +207,7 @@ def settle_unseen_transfers(
     for engine in engines:
         accounts.moved(engine.market)
         moved = unseen_transfers(accounts.every_balance(), engine.market, journal.transferred(engine.market))
-        settle_transfers(engine, moved, now_ms)
+        engine.apply(Transfers(tuple(moved)), now_ms)
 
 
 def settle_missed_fundings(
@@ -233,7 +232,7 @@ def settle_missed_fundings(
                 count = (missed.last_ms - missed.first_ms) // FUNDING_INTERVAL_MS + 1
                 found = marks.funding(missed.symbol, missed.first_ms, missed.last_ms, count, until)
                 events += [funding.event() for funding in found]
-            catch_up(engine, events, until)
+            engine.apply(MissedFundings(tuple(events)), until)
             settled += len(events)
         except Exception:
             log.exception("the venue could not settle the fundings missed while down (%s)", engine.market)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.ledger.exposure import each_account
 
 
@@ -31,9 +32,9 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     settlement raises must not take the other makers' fills with it."""
     from types import SimpleNamespace
 
+    from tickerplant.venue.core.engine import Engine
     from tickerplant.venue.domain.events import Batch
     from tickerplant.venue.domain.orders import OrderStatus
-    from tickerplant.venue.engine.resting import receive
 
     orders = {n: SimpleNamespace(order_id=n, account_id=n, price=100, status=OrderStatus.NEW, queue_ahead=5,
                                  copy=lambda n=n: n) for n in (1, 2, 3)}  # fmt: skip
@@ -52,10 +53,10 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
         ),
         resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
         ledger=lambda account: None, settle=settle, finish=lambda *a: None,
-        journal=SimpleNamespace(commit=committed.append),
+        journal=SimpleNamespace(commit=committed.append), outbox=SimpleNamespace(made=0, since=lambda made: ()),
     )  # fmt: skip
-    with pytest.raises(RuntimeError, match="order 1's account"):
-        receive(engine, [], 1_000)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="order 1's account"):  # what was settled is journaled all the same
+        Engine.apply(engine, Trades(()), 1_000)  # type: ignore[arg-type]
     assert settled == [1, 2, 3]
     (batch,) = committed
     assert batch.orders == [2, 3]  # the settled makers, journaled

@@ -16,11 +16,11 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.clearing.liquidation import check
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus
 from tickerplant.venue.engine import history
-from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage, set_margin_type
 
@@ -151,7 +151,7 @@ def test_a_client_id_a_liquidation_shares_finds_the_liquidation(engine: Engine, 
     mine = new_order(engine, ALICE, order(side="SELL", quantity="0.010", price="61000", positionSide="SHORT",
                                      newClientOrderId=cid), NOW + 1).order  # fmt: skip
     book.marks["BTCUSDT"] = Fraction(58000)
-    check(engine, "BTCUSDT", NOW + 5000)
+    check(engine, "BTCUSDT", NOW + 5000, Batch())  # the margin check's step alone: liquidated
     assert mine is not None and mine.status is OrderStatus.NEW  # the other side's: not cancelled
     found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW, open_only=False)
     assert found.order_id > mine.order_id and found.status is OrderStatus.FILLED
@@ -241,11 +241,11 @@ def test_a_resting_order_fills_as_maker_when_trades_reach_it(
                    "f": 1, "l": 1, "T": NOW, "m": buyer_is_maker}  # fmt: skip
         return StreamMessage("btcusdt@aggTrade", msgspec.json.encode(payload))
 
-    receive(engine, [trade("59999.00", "0.600", False)], NOW + 1)  # a buyer took: not our side
+    engine.apply(Trades(tuple([trade("59999.00", "0.600", False)])), NOW + 1)  # a buyer took: not our side
     assert resting.executed_qty == 0 and resting.queue_ahead == 1000
-    receive(engine, [trade("59999.00", "1.300", True)], NOW + 2)  # 1.000 ahead, then 0.300 ours
+    engine.apply(Trades(tuple([trade("59999.00", "1.300", True)])), NOW + 2)  # 1.000 ahead, then 0.300 ours
     assert (resting.executed_qty, resting.status) == (300, OrderStatus.PARTIALLY_FILLED)
-    receive(engine, [trade("59998.00", "0.001", True)], NOW + 3)  # through our price: all of it
+    engine.apply(Trades(tuple([trade("59998.00", "0.001", True)])), NOW + 3)  # through our price: all of it
     assert (resting.executed_qty, resting.status) == (1000, OrderStatus.FILLED)
     fills = engine.fills(ALICE, "BTCUSDT")
     assert [(f.qty, f.maker, f.commission) for f in fills] == [

@@ -36,9 +36,9 @@ from tickerplant.market.units import fixed
 from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
-from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, Missed, catch_up, missed_fundings
-from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, Missed, missed_fundings
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Marks, MissedFundings
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -55,7 +55,7 @@ def event(time_ms: int, rate: str = "0.00010000", mark: str = "61000.00000000") 
 
 
 def live(engine: Engine, funding: FundingEvent, now_ms: int) -> None:
-    watch(engine, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))], now_ms)
+    engine.apply(Marks(tuple([StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])), now_ms)
 
 
 def wallet(engine: Engine, account: int) -> Fraction:
@@ -93,12 +93,12 @@ def test_the_fundings_missed_are_those_after_the_last_settled_and_each_positions
     assert fees(engine, ALICE) == [(T1, -305_000_000)]
 
     alice, bob, commits = wallet(engine, ALICE), wallet(engine, BOB), len(journal.batches)
-    catch_up(engine, [event(T3, mark="62000.00000000"), event(T2)], clock.now_ms())
+    engine.apply(MissedFundings(tuple([event(T3, mark="62000.00000000"), event(T2)])), clock.now_ms())
     # each at its time's rate and mark: 0.5 × 61 000 × 0.0001, then 0.5 × 62 000 × 0.0001
     assert fees(engine, ALICE) == [(T1, -305_000_000), (T2, -305_000_000), (T3, -310_000_000)]
     assert fees(engine, BOB) == [(T2, 610_000), (T3, 620_000)]
     assert wallet(engine, ALICE) == alice - Fraction("6.15") and wallet(engine, BOB) == bob + Fraction("0.0123")
-    assert [b.funded for b in journal.batches[commits:]] == [[("BTCUSDT", T2)], [("BTCUSDT", T3)]]
+    assert [b.funded for b in journal.batches[commits:]] == [[("BTCUSDT", T2), ("BTCUSDT", T3)]]  # one batch
     assert [(i.account_id, i.time_ms) for b in journal.batches[commits:] for i in b.incomes] == [
         (ALICE, T2), (BOB, T2), (ALICE, T3), (BOB, T3)]  # fmt: skip
     sent = updates(engine)  # each account's in order, stamped when settled (the rows: at T2, T3)
@@ -109,9 +109,9 @@ def test_the_fundings_missed_are_those_after_the_last_settled_and_each_positions
     # exactly once: nothing is missed now, and neither the history again nor the live event
     # of the same time charges anything
     assert missed_fundings(engine, clock.now_ms()) == []
-    catch_up(engine, [event(T3)], clock.now_ms())
+    engine.apply(MissedFundings(tuple([event(T3)])), clock.now_ms())
     live(engine, event(T3), T3 + 5)
-    assert len(journal.batches) == commits + 2 and wallet(engine, ALICE) == alice - Fraction("6.15")
+    assert len(journal.batches) == commits + 1 and wallet(engine, ALICE) == alice - Fraction("6.15")
 
 
 def test_a_position_opened_after_the_missed_funding_time_is_not_charged(engine: Engine) -> None:
@@ -119,7 +119,7 @@ def test_a_position_opened_after_the_missed_funding_time_is_not_charged(engine: 
     new_order(engine, ALICE, order(type="MARKET", quantity="0.500", timeinforce=""), clock.now_ms())
     clock.set(T2 + 90_000)
     assert missed_fundings(engine, clock.now_ms()) == [Missed("BTCUSDT", T2, T2, 0)]
-    catch_up(engine, [event(T1), event(T2)], clock.now_ms())  # T1 before it: held by nobody
+    engine.apply(MissedFundings(tuple([event(T1), event(T2)])), clock.now_ms())  # T1 before it: held by nobody
     assert fees(engine, ALICE) == [(T2, -305_000_000)]
 
 
@@ -139,7 +139,7 @@ def test_a_restart_settles_what_it_missed_once_and_a_second_restart_nothing(
     again = restarted()
     assert again.exposure.funded_ms == {"BTCUSDT": T1}  # from venue_funded: T1 is not missed
     assert missed_fundings(again, T3 + 60_000) == [Missed("BTCUSDT", T2, T3, 0)]
-    catch_up(again, [event(T2), event(T3)], T3 + 60_000)
+    again.apply(MissedFundings(tuple([event(T2), event(T3)])), T3 + 60_000)
     assert fees(again, ALICE) == [(T2, -305_000_000), (T3, -305_000_000)]
 
     third = restarted()
@@ -165,7 +165,7 @@ def test_hedge_sides_and_an_isolated_position_are_settled_as_the_live_path_does(
     isolated.outbox.take()
 
     for each in (engine, isolated):
-        catch_up(each, [event(T1)], T1 + 90_000)
+        each.apply(MissedFundings(tuple([event(T1)])), T1 + 90_000)
     # each side its own: the long pays 3.05, the short receives 0.2 × 61 000 × 0.0001 = 1.22
     incomes = [i for i in engine.ledger(ALICE).income if i.kind == "FUNDING_FEE"]
     assert [i.amount for i in incomes] == [-305_000_000, 122_000_000]

@@ -20,8 +20,8 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.clearing.liquidation import liquidation_price
-from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Marks
 from tickerplant.venue.domain.events import Income
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.userstream.user_events import written
@@ -43,7 +43,7 @@ def funding(time_ms: int, rate: str, mark: str) -> StreamMessage:
 
 def mark_to(engine: Engine, book: Book, price: str, now_ms: int) -> None:
     book.marks["BTCUSDT"] = Fraction(price)  # the view has it before the engine hears of it
-    watch(engine, [StreamMessage(MARK, b"{}")], now_ms)
+    engine.apply(Marks(tuple([StreamMessage(MARK, b"{}")])), now_ms)
 
 
 def events(engine: Engine) -> list[tuple[int, str, Any]]:
@@ -70,7 +70,7 @@ def test_funding_charges_longs_and_pays_shorts_at_the_published_mark(engine: Eng
     engine.outbox.take()
     commits = len(journal.batches)
     at = NOW + 3_600_000
-    watch(engine, [funding(at, "0.00010000", "61000.00000000")], at + 5)
+    engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000")])), at + 5)
     # §7.12: the long pays 30 500 × 0.0001 = 3.05; the short receives 0.001 × 61 000 × 0.0001
     assert wallet(engine, ALICE) == Fraction("9981.95")
     assert wallet(engine, BOB) == bob_before + Fraction("0.0061")
@@ -96,8 +96,8 @@ def test_funding_charges_longs_and_pays_shorts_at_the_published_mark(engine: Eng
     every = income(engine, reads(ALICE), at + 10)  # type: ignore[arg-type]
     assert [r["incomeType"] for r in every] == ["COMMISSION", "FUNDING_FEE"]
     # the same funding again (a restart's history), or one over a minute old: not charged
-    watch(engine, [funding(at, "0.00010000", "61000.00000000")], at + 6)
-    watch(engine, [funding(at - 3_600_000, "0.00010000", "61000.00000000")], at + 7)
+    engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000")])), at + 6)
+    engine.apply(Marks(tuple([funding(at - 3_600_000, "0.00010000", "61000.00000000")])), at + 7)
     assert wallet(engine, ALICE) == Fraction("9981.95") and len(journal.batches) == commits + 1
 
 
@@ -122,7 +122,7 @@ def test_coin_m_funding_is_paid_in_the_coin() -> None:
     engine.outbox.take()
     message = StreamMessage("btcusd_perp@fundingEvent", msgspec.json.encode(
         FundingEvent("BTCUSD_PERP", NOW + 60_000, "0.00010000", "52000.00000000")))  # fmt: skip
-    watch(engine, [message], NOW + 60_000)
+    engine.apply(Marks(tuple([message])), NOW + 60_000)
     assert engine.figures(ALICE, "BTC").wallet == 99_990_000 - 1923
     (_, _, payload), = events(engine)
     assert payload["a"]["B"][0] == {"a": "BTC", "wb": "0.99988077", "cw": "0.99988077", "bc": "-0.00001923"}
@@ -236,7 +236,7 @@ def test_coin_m_liquidation_at_the_inverse_bankruptcy_price() -> None:
         "0.002109")  # fmt: skip
     engine.outbox.take()
     book.marks["BTCUSD_PERP"] = Fraction(47600)
-    watch(engine, [StreamMessage("btcusd_perp@markState", b"{}")], NOW + 1)
+    engine.apply(Marks(tuple([StreamMessage("btcusd_perp@markState", b"{}")])), NOW + 1)
     got = events(engine)
     assert [e for _, e, _ in got] == ["MARGIN_CALL", "ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE", "ORDER_TRADE_UPDATE",
                                       "ACCOUNT_UPDATE"]  # fmt: skip
@@ -281,12 +281,12 @@ def test_one_accounts_failure_keeps_no_other_from_its_funding_or_its_liquidation
     at = NOW + 3_600_000
     commits = len(journal.batches)
     with pytest.raises(RuntimeError, match="alice's state"):
-        watch(engine, [funding(at, "0.00010000", "61000.00000000")], at + 5)
+        engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000")])), at + 5)
     assert wallet(engine, BOB) == bob_before + Fraction("0.0061")  # charged, and journaled
     assert journal.batches[commits].changes == [(BOB, "USDT", 610_000, at)]
     book.marks["BTCUSDT"] = Fraction(70000)  # bob's short past its liquidation price
     with pytest.raises(RuntimeError, match="alice's state"):
-        watch(engine, [StreamMessage(MARK, b"{}")], at + 10)
+        engine.apply(Marks(tuple([StreamMessage(MARK, b"{}")])), at + 10)
     assert engine.ledger(BOB).position("BTCUSDT").amt == 0  # liquidated all the same
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 500
 

@@ -18,11 +18,10 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.clearing.liquidation import liquidation_price
-from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Marks, Trades
 from tickerplant.venue.domain.events import ModeChange
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
-from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.wire.account_payloads import position_risk
 from tickerplant.venue.wire.order_entry import amend_order, cancel_all, new_order
@@ -145,7 +144,7 @@ def test_each_side_pays_its_funding_and_both_sides_share_one_liquidation_price(
     engine.outbox.take()
     before = wallet(engine, ALICE)
     at = NOW + 3_600_000
-    watch(engine, [funding(at, "0.00010000", "60000.00000000")], at + 5)
+    engine.apply(Marks(tuple([funding(at, "0.00010000", "60000.00000000")])), at + 5)
     # the long pays 30 000 × 0.0001 = 3, the short receives 12 000 × 0.0001 = 1.2
     assert wallet(engine, ALICE) == before - 3 + Fraction("1.2")
     rows = [r for r in engine.ledger(ALICE).income if r.kind == "FUNDING_FEE"]
@@ -175,7 +174,7 @@ def test_a_take_profit_that_closes_its_whole_side_fills(engine: Engine, journal:
     new_order(engine, ALICE, market("BUY", "LONG", "0.100"), NOW)
     tp = new_order(engine, ALICE, order(side="SELL", positionside="LONG", quantity="0.100", price="61000"), NOW).order
     assert tp is not None
-    receive(engine, [aggregate("61001.00", "0.100")], NOW + 1)  # takes it as maker, the side's last
+    engine.apply(Trades(tuple([aggregate("61001.00", "0.100")])), NOW + 1)  # takes it as maker, the side's last
     assert tp.status is OrderStatus.FILLED and engine.ledger(ALICE).position("BTCUSDT", LONG).amt == 0
     assert journal.batches[-1].orders[-1].status is OrderStatus.FILLED  # journaled, whole
 
@@ -187,7 +186,7 @@ def test_a_one_way_reduce_only_order_expired_by_a_fill_is_not_filled_by_the_same
     new_order(engine, ALICE, order(type="MARKET", timeinforce="", quantity="0.100"), NOW)  # long 0.1
     plain = new_order(engine, ALICE, order(side="SELL", quantity="0.100", price="61000"), NOW).order
     reducing = new_order(engine, ALICE, order(side="SELL", quantity="0.100", price="61000", reduceonly="true"), NOW)
-    receive(engine, [aggregate("61001.00", "1.000")], NOW + 1)  # the plain sell flattens the long first
+    engine.apply(Trades(tuple([aggregate("61001.00", "1.000")])), NOW + 1)  # the plain sell flattens the long first
     assert plain is not None and plain.status is OrderStatus.FILLED
     assert reducing.order is not None and reducing.order.status is OrderStatus.EXPIRED
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 0  # never flipped short

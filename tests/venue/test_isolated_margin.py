@@ -26,8 +26,8 @@ from test_journal import from_old_journal
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.clearing.liquidation import liquidation_price
-from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Marks
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
 from tickerplant.venue.wire.margin_routes import margin_history, move_margin
@@ -100,7 +100,7 @@ def test_funding_is_paid_from_the_isolated_wallet(engine: Engine) -> None:
     isolated_long(engine)
     engine.outbox.take()
     at = NOW + 3_600_000
-    watch(engine, [funding(at, "0.00010000", "61000.00000000")], at + 5)
+    engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000")])), at + 5)
     assert iw(engine) == Fraction("1481.95") and wallet(engine, ALICE) == Fraction("9981.95")
     ((_, _, update),) = events(engine)
     a = update["a"]
@@ -292,5 +292,5 @@ def test_a_funding_that_takes_an_isolated_position_past_its_margin_liquidates_it
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 500
     at = NOW + 3_600_000
     # 28 650 × 0.001 = 28.65 from the isolated wallet: equity 106.35, below its MM
-    watch(engine, [funding(at, "0.00100000", "57300.00000000")], at + 5)
+    engine.apply(Marks(tuple([funding(at, "0.00100000", "57300.00000000")])), at + 5)
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 0 and iw(engine) == 0

@@ -38,8 +38,8 @@ from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
-from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Marks
 from tickerplant.venue.domain.events import Batch, Income
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
@@ -324,9 +324,9 @@ def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Pa
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
     new_order(engine, ALICE, order(type="MARKET", quantity="0.500"), NOW)
     funding = FundingEvent("BTCUSDT", NOW + 10, "0.00010000", "61000.00000000")
-    watch(engine, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))], NOW + 10)
+    engine.apply(Marks(tuple([StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])), NOW + 10)
     book.marks["BTCUSDT"] = Fraction(40190)
-    watch(engine, [StreamMessage("btcusdt@markState", b"{}")], NOW + 20)
+    engine.apply(Marks(tuple([StreamMessage("btcusdt@markState", b"{}")])), NOW + 20)
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 0
     journal.close()
 
@@ -507,7 +507,7 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
     algos.observe([], NOW + 5)  # triggered: its child, a MARKET order no key placed
     new_order(engine, ALICE, order(type="MARKET", quantity="0.500"), NOW + 6)
     book.marks["BTCUSDT"] = Fraction(40190)
-    watch(engine, [StreamMessage("btcusdt@markState", b"{}")], NOW + 7)  # liquidated: autoclose-…
+    engine.apply(Marks(tuple([StreamMessage("btcusdt@markState", b"{}")])), NOW + 7)  # liquidated: autoclose-…
     kinds = [o.client_order_id.split("-")[0] for o in engine.orders(ALICE, "BTCUSDT")]
     assert kinds.count("autoclose") == 1 and len(kinds) == 8  # 6 placed, the child, the liquidation
     with pytest.raises(RequestRefused):

@@ -19,8 +19,8 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.maker_index import _SLACK, MakerIndex
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.domain.orders import Order, seeded_client_ids
-from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 
@@ -95,7 +95,7 @@ def _apply(engine: Engine, step: tuple[object, ...], ids: list[tuple[int, int]],
                                      "price": f"{step[2] / 100:.2f}"}, now)  # type: ignore[operator]  # fmt: skip
         elif step[0] == "trade":
             _, price, qty, sellers_took = step
-            receive(engine, [trade(price, qty, sellers_took, now)], now)  # type: ignore[arg-type]
+            engine.apply(Trades(tuple([trade(price, qty, sellers_took, now)])), now)  # type: ignore[arg-type]
     except RequestRefused as refused:
         return refused.code
     return None
@@ -165,7 +165,7 @@ def test_a_trade_after_a_sweep_reads_no_more_than_twice_what_still_rests() -> No
     for n in range(150):  # MAX_NUM_ORDERS is 200
         new_order(engine, ALICE, order(quantity="0.001", price=f"{59_000 - n}.00"), NOW + 100 * n)
     far = new_order(engine, ALICE, order(quantity="0.001", price="50000.00"), NOW + 20_000).order
-    receive(engine, [trade(5_800_000, 1_000_000, True, NOW + 30_000)], NOW + 30_000)
+    engine.apply(Trades(tuple([trade(5_800_000, 1_000_000, True, NOW + 30_000)])), NOW + 30_000)
     assert list(engine.resting("BTCUSDT")) == [far]
     assert len(engine.makers) == 151  # the swept entries, until the index is used again
     looked: list[int] = []

@@ -21,10 +21,9 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.units import fixed
 from tickerplant.venue.auth.accounts import Account, Balance
 from tickerplant.venue.auth.store import AccountStore
-from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
 from tickerplant.venue.clearing.liquidation import liquidation_price
-from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import AutoExchange, Marks
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
@@ -144,7 +143,7 @@ class Quotes:
 
 def watched(engine: Engine, quotes: Quotes, symbol: str, price: int, now_ms: int) -> None:
     quotes.marks[symbol] = Fraction(price)
-    watch(engine, [StreamMessage(f"{symbol.lower()}@markState", b"{}")], now_ms)
+    engine.apply(Marks(tuple([StreamMessage(f"{symbol.lower()}@markState", b"{}")])), now_ms)
 
 
 def test_a_collaterals_mark_checks_the_accounts_that_hold_it(journal: Kept) -> None:
@@ -196,13 +195,13 @@ def test_a_usdt_wallet_below_the_threshold_is_covered_by_selling_btc_at_its_mark
     set_multi_assets(engine, ALICE, True)
     new_order(engine, ALICE, buy("1.500"), NOW)  # 60 000 ×1 and 60 001 ×0.5
     fees = -usdt(engine)
-    exchange_negative_balances(engine, NOW)
+    engine.apply(AutoExchange(), NOW)
     assert usdt(engine) == -fees  # above -10 000: kept, backed by the BTC
     engine.outbox.take()
-    watch(engine, [funding(NOW, "0.12", "60000")], NOW + 1)  # 12 % of 1.5 × 60 000: 10 800 paid
+    engine.apply(Marks(tuple([funding(NOW, "0.12", "60000")])), NOW + 1)  # 12 % of 1.5 × 60 000: 10 800 paid
     shortfall = fees + 10800
     assert usdt(engine) == -shortfall
-    exchange_negative_balances(engine, NOW + 1)
+    engine.apply(AutoExchange(), NOW + 1)
     ledger = engine.ledger(ALICE)
     needed = shortfall * 10**8 / 60000  # BTC at its mark, in 1e-8
     sold = -(-needed.numerator // needed.denominator)  # rounded up
@@ -216,17 +215,17 @@ def test_a_usdt_wallet_below_the_threshold_is_covered_by_selling_btc_at_its_mark
         {"a": "USDT", "wb": "0.00000000", "cw": "0.00000000", "bc": fixed(int(shortfall * 10**8), 8).rstrip("0")},
         {"a": "BTC", "wb": btc, "cw": btc, "bc": fixed(-sold, 8)},
     ]
-    exchange_negative_balances(engine, NOW + 2)  # nothing below the threshold now: nothing more
+    engine.apply(AutoExchange(), NOW + 2)  # nothing below the threshold now: nothing more
     assert len(rows) == len([i for i in ledger.income if i.kind == "AUTO_EXCHANGE"])
 
 
 def test_single_asset_mode_is_never_exchanged(engine: Engine) -> None:
     ledger = engine.ledger(ALICE)
     ledger.changes["USDT"] = -parse_amount("20000")  # as a loss would leave it
-    exchange_negative_balances(engine, NOW)
+    engine.apply(AutoExchange(), NOW)
     assert usdt(engine) == -20000  # single-asset mode: BTC covers nothing
     assert not [i for i in ledger.income if i.kind == "AUTO_EXCHANGE"]
     ledger.multi_assets = True  # (switching is refused with a negative wallet: -4172)
     engine.exposure.pooled.add(ALICE)
-    exchange_negative_balances(engine, NOW)
+    engine.apply(AutoExchange(), NOW)
     assert usdt(engine) == 0

@@ -18,9 +18,9 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
-from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage
@@ -177,7 +177,7 @@ def test_the_open_order_margin_kept_per_symbol_is_always_the_one_worked_out_afre
                 at = f"{rng.choice(mine).price / 100:.2f}" if mine and rng.random() < 0.7 else price
                 trade = {"e": "aggTrade", "E": now, "a": now, "s": "BTCUSDT", "p": at, "q": "0.010",
                          "nq": "0", "f": 1, "l": 1, "T": now, "m": rng.random() < 0.5}  # fmt: skip
-                receive(engine, [StreamMessage("btcusdt@aggTrade", msgspec.json.encode(trade))], now)
+                engine.apply(Trades(tuple([StreamMessage("btcusdt@aggTrade", msgspec.json.encode(trade))])), now)
         engine.outbox.take()
         mark = engine.mark("BTCUSDT")
         assert mark is not None

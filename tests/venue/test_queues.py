@@ -17,8 +17,8 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.observed import _SLACK
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.domain.orders import Order, OrderStatus, Side, seeded_client_ids
-from tickerplant.venue.engine.resting import receive
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 BID = 5_999_900  # 59999.00, 1.000 displayed in test_engine's Book
@@ -61,15 +61,15 @@ def test_cancels_at_its_price_clamp_what_is_ahead_to_the_level_then_a_trade_fill
     engine = engine_with(book)
     resting = rest(engine)
     assert resting.queue_ahead == 1000
-    receive(engine, [depth(book, [(BID, 1500)])], NOW + 1)  # joined behind it: nothing moves
+    engine.apply(Trades(tuple([depth(book, [(BID, 1500)])])), NOW + 1)  # joined behind it: nothing moves
     assert resting.queue_ahead == 1000
-    receive(engine, [depth(book, [(BID, 200)])], NOW + 2)  # 1.300 cancelled: at most 0.200 ahead
+    engine.apply(Trades(tuple([depth(book, [(BID, 200)])])), NOW + 2)  # 1.300 cancelled: at most 0.200 ahead
     assert resting.queue_ahead == 200
-    receive(engine, [trade(BID, 500, True)], NOW + 3)
+    engine.apply(Trades(tuple([trade(BID, 500, True)])), NOW + 3)
     assert (resting.executed_qty, resting.queue_ahead) == (300, 0)
     # in one delivery, in the order sent: the trade before the change it explains
     other = rest(engine, BID - 100, now=NOW + 4)  # 59998.00: 2.000 ahead
-    receive(engine, [trade(BID - 100, 500, True, NOW + 5), depth(book, [(BID - 100, 1000)])], NOW + 5)
+    engine.apply(Trades(tuple([trade(BID - 100, 500, True, NOW + 5), depth(book, [(BID - 100, 1000)])])), NOW + 5)
     assert (other.executed_qty, other.queue_ahead) == (0, 1000)
 
 
@@ -79,10 +79,10 @@ def test_a_probability_model_moves_it_up_sooner_than_the_risk_averse_one() -> No
         book = Book()
         engine = engine_with(book, queue_model(name))
         resting = rest(engine)  # 1.000 ahead
-        receive(engine, [depth(book, [(BID, 3000)])], NOW + 1)  # 2.000 joined behind
+        engine.apply(Trades(tuple([depth(book, [(BID, 3000)])])), NOW + 1)  # 2.000 joined behind
         # 1.000 cancelled: front 1000, back 2000, p = 2000/3000; est = 1000 - 1000/3 = 666.7 -> 667
-        receive(engine, [depth(book, [(BID, 2000)])], NOW + 2)
-        receive(engine, [trade(BID, 800, True)], NOW + 3)
+        engine.apply(Trades(tuple([depth(book, [(BID, 2000)])])), NOW + 2)
+        engine.apply(Trades(tuple([trade(BID, 800, True)])), NOW + 3)
         orders[name] = resting
     assert (orders["risk-averse"].queue_ahead, orders["risk-averse"].executed_qty) == (200, 0)
     assert (orders["power-prob-1"].queue_ahead, orders["power-prob-1"].executed_qty) == (0, 133)
@@ -92,13 +92,13 @@ def test_a_probability_model_does_not_count_a_trade_twice() -> None:
     book = Book()
     engine = engine_with(book, queue_model("power-prob-1"))
     resting = rest(engine)  # 1.000 ahead
-    receive(engine, [depth(book, [(BID, 3000)])], NOW + 1)  # 2.000 joined behind
-    receive(engine, [trade(BID, 300, True)], NOW + 2)  # 0.700 ahead
+    engine.apply(Trades(tuple([depth(book, [(BID, 3000)])])), NOW + 1)  # 2.000 joined behind
+    engine.apply(Trades(tuple([trade(BID, 300, True)])), NOW + 2)  # 0.700 ahead
     # the level's fall is the trade's: nothing cancelled to split (counted again, it would
     # be p = 2300/3000 of 0.300 behind: 700 - 70 = 630)
-    receive(engine, [depth(book, [(BID, 2700)])], NOW + 3)
+    engine.apply(Trades(tuple([depth(book, [(BID, 2700)])])), NOW + 3)
     assert resting.queue_ahead == 700
-    receive(engine, [depth(book, [(BID, 2400)])], NOW + 4)  # 0.300 cancelled: p = 2000/2700
+    engine.apply(Trades(tuple([depth(book, [(BID, 2400)])])), NOW + 4)  # 0.300 cancelled: p = 2000/2700
     assert resting.queue_ahead == 623  # 700 - (700/2700)·300 = 622.2 -> 623
 
 
@@ -108,10 +108,10 @@ def test_a_whole_book_sets_every_level_and_no_book_leaves_them() -> None:
     buy, sell = rest(engine), rest(engine, 6_000_100, side="SELL")  # 1.000 ahead, 2.000 ahead
     assert (buy.queue_ahead, sell.queue_ahead) == (1000, 2000)
     lost = StreamMessage("btcusdt@depthDiff", msgspec.json.encode(BookMessage(NOW, 0, [], [], snapshot=True)))
-    receive(engine, [lost], NOW + 1)  # a followed book out of sync: no level is known to have gone
+    engine.apply(Trades(tuple([lost])), NOW + 1)  # a followed book out of sync: no level is known to have gone
     assert (buy.queue_ahead, sell.queue_ahead) == (1000, 2000)
     whole = BookMessage(NOW, 9, [(BID, 400)], [(6_000_000, 1000)], snapshot=True)  # 60001.00 is gone
-    receive(engine, [StreamMessage("btcusdt@depthDiff", msgspec.json.encode(whole))], NOW + 2)
+    engine.apply(Trades(tuple([StreamMessage("btcusdt@depthDiff", msgspec.json.encode(whole))])), NOW + 2)
     assert (buy.queue_ahead, sell.queue_ahead) == (400, 0)
 
 
@@ -124,9 +124,9 @@ def test_a_restored_order_is_clamped_at_its_level_first_change() -> None:
     again.restore(journaled)
     restored = again.resting_order("BTCUSDT", journaled.order_id)
     assert restored is not None
-    receive(again, [depth(book, [(BID, 900)])], NOW + 1)  # no quantity to split from: a clamp only
+    again.apply(Trades(tuple([depth(book, [(BID, 900)])])), NOW + 1)  # no quantity to split from: a clamp only
     assert restored.queue_ahead == 700
-    receive(again, [depth(book, [(BID, 600)])], NOW + 2)  # read now: the model's split
+    again.apply(Trades(tuple([depth(book, [(BID, 600)])])), NOW + 2)  # read now: the model's split
     # front 700, back 900 - 700 = 200, chg 300, p = 2/9: 700 - (7/9)·300 + 0 = 466.7 -> 467
     assert restored.queue_ahead == 467
 
@@ -139,10 +139,10 @@ def test_what_the_queues_keep_is_bounded_by_the_resting_orders() -> None:
         price = 5_900_000 + 10 * (1 + n % 300)
         amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
                                "quantity": "0.001", "price": f"{price / 100:.2f}"}, NOW + 100 * (n + 1))  # fmt: skip
-        receive(engine, [depth(book, [(price, n)])], NOW + 100 * (n + 1))
+        engine.apply(Trades(tuple([depth(book, [(price, n)])])), NOW + 100 * (n + 1))
         assert len(engine.queues) <= 2 + _SLACK
     cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 200_000)
-    receive(engine, [depth(book, [(5_900_000, 5)])], NOW + 200_001)
+    engine.apply(Trades(tuple([depth(book, [(5_900_000, 5)])])), NOW + 200_001)
     assert len(engine.queues) == 0, "a symbol with no resting order keeps nothing"
 
 
@@ -224,12 +224,12 @@ def test_the_engine_moves_each_order_as_every_order_read_by_hand(
             elif step[0] == "trade":
                 _, price, qty, sellers_took = step
                 hand.traded(resting, price, qty, sellers_took)  # type: ignore[arg-type]
-                receive(engine, [trade(price, qty, sellers_took, now)], now)  # type: ignore[arg-type]
+                engine.apply(Trades(tuple([trade(price, qty, sellers_took, now)])), now)  # type: ignore[arg-type]
             elif step[0] == "depth":
                 _, (buy, price), qty = step  # type: ignore[misc]
                 hand.changed(resting, buy, price, qty)  # type: ignore[arg-type]
                 message = depth(book, [(price, qty)] if buy else [], [] if buy else [(price, qty)])  # type: ignore[list-item]
-                receive(engine, [message], now)
+                engine.apply(Trades(tuple([message])), now)
         except RequestRefused:
             pass
         now_resting = list(engine.resting("BTCUSDT"))

@@ -42,23 +42,18 @@ SOLD_FIRST = ("USDT", "USDC", "FDUSD", "BFUSD", "BTC", "ETH", "BNB")  # the stab
 _FIRST_SLOT = 500  # of a tranId's slots (transfers.TRAN_ID_SLOTS): after a transfer's in its millisecond
 
 
-def exchange_negative_balances(engine: EngineState, now_ms: int) -> None:
+def exchange_negative_balances(engine: EngineState, now_ms: int, batch: Batch) -> None:
     """Exchange every Multi-Assets wallet below the threshold (the module's docstring)."""
     pooled = engine.exposure.pooled  # the accounts in the mode: most often none (each delivery)
     if not pooled:
         return
-    batch = Batch()
 
     def cover(account_id: int) -> None:
         ledger = engine.ledger(account_id)
         if any(change < THRESHOLD for change in ledger.changes.values()):  # deposits are never negative
             _cover(engine, ledger, batch, now_ms)
 
-    try:  # one account's failure covers the others all the same, and journals what was exchanged
-        each_account(sorted(pooled), cover)
-    finally:
-        if batch:
-            engine.journal.commit(batch)
+    each_account(sorted(pooled), cover)  # one account's failure covers the others all the same
 
 
 def _cover(engine: EngineState, ledger: Ledger, batch: Batch, now_ms: int) -> None:

@@ -52,7 +52,7 @@ def tran_id(engine: EngineState, symbol: str, time_ms: int, side: PositionSide =
 
 
 def settle_funding(
-    engine: EngineState, symbol: str, event: FundingEvent, now_ms: int, *, missed: bool = False
+    engine: EngineState, symbol: str, event: FundingEvent, now_ms: int, batch: Batch, *, missed: bool = False
 ) -> None:
     """Charge ``event`` (a funding of ``symbol``) to every position on it, journaled. A live
     event is charged to the positions as they stand when it arrives; a ``missed`` one (a
@@ -69,9 +69,8 @@ def settle_funding(
     except ValueError:  # a delivery contract's "" rate: no funding
         return
     exposure.funded_ms[symbol] = event.T
-    batch = Batch(funded=[(symbol, event.T)])  # settled, whatever it charges
+    batch.funded.append((symbol, event.T))  # settled, whatever it charges
     if not rate or mark <= 0:
-        engine.journal.commit(batch)
         return
 
     def charge(account_id: int) -> None:
@@ -81,10 +80,8 @@ def settle_funding(
                 continue
             _charge(engine, ledger, symbol, position, event, rate, mark, batch, now_ms)
 
-    try:  # one account's failure charges the others all the same, and journals what was charged
-        each_account(sorted(exposure.holders.get(symbol, ())), charge)
-    finally:
-        engine.journal.commit(batch)
+    # one account's failure charges the others all the same (what was charged is in ``batch``)
+    each_account(sorted(exposure.holders.get(symbol, ())), charge)
 
 
 def _charge(

@@ -37,9 +37,10 @@ maintenance margin / (cross wallet + Σ their uPnL at mark)``; each isolated pos
   (``B`` only); none when nothing is left. (Were the collateral left below zero, the same
   row would credit it back to zero, §8 step 6; the bounds above leave none so.)
 
-One journal batch holds the whole liquidation. Not done: Binance's partial "smart"
-liquidation (§8 step 3), ADL, and refusing new orders during the liquidation (-2023): the
-liquidation completes within the one call, so there is no "during".
+The liquidation is in the journal batch of the delivery that made it (``Engine.apply``).
+Not done: Binance's partial "smart" liquidation (§8 step 3), ADL, and refusing new orders
+during the liquidation (-2023): the liquidation completes within the one call, so there is
+no "during".
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ MARGIN_CALL_RATIO = Fraction(8, 10)  # decision 12
 LIQUIDATION_FEE = {Market.UM: Fraction("0.0125"), Market.CM: Fraction("0.015")}  # exchangeInfo's
 
 
-def check(engine: EngineState, symbol: str, now_ms: int) -> None:
-    """The margin of every account holding a position on ``symbol``, at the mark now."""
+def check(engine: EngineState, symbol: str, now_ms: int, batch: Batch) -> None:
+    """The margin of every account holding a position on ``symbol``, at the mark now; the
+    liquidations it makes into ``batch``."""
     holders = engine.exposure.holders.get(symbol)
     if not holders:
         return
@@ -91,7 +93,7 @@ def check(engine: EngineState, symbol: str, now_ms: int) -> None:
             holders.discard(account_id)
             return
         if symbol not in ledger.isolated:
-            _judge_cross(engine, ledger, (symbol, held[0].side), now_ms)
+            _judge_cross(engine, ledger, (symbol, held[0].side), now_ms, batch)
             return
         mark = engine.mark(symbol)
         if mark is None:
@@ -99,7 +101,7 @@ def check(engine: EngineState, symbol: str, now_ms: int) -> None:
         for position in held:  # an isolated position alone, each side of a hedge account's
             if position.amt:
                 f = ledger.symbol_figures(contract, mark, position.side)
-                _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms)
+                _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms, batch)
 
     try:
         each_account(sorted(holders), judge)  # one account's failure judges the others all the same
@@ -108,7 +110,7 @@ def check(engine: EngineState, symbol: str, now_ms: int) -> None:
             del engine.exposure.holders[symbol]
 
 
-def check_collateral(engine: EngineState, symbol: str, now_ms: int) -> None:
+def check_collateral(engine: EngineState, symbol: str, now_ms: int, batch: Batch) -> None:
     """A mark of ``<ASSET>USDT`` prices ``ASSET`` as collateral (``collateral.py``): the
     accounts in Multi-Assets mode that hold it are checked, whatever their positions."""
     asset = COLLATERAL_SYMBOLS.get(symbol)
@@ -122,27 +124,28 @@ def check_collateral(engine: EngineState, symbol: str, now_ms: int) -> None:
             return
         cross = [held for held, p in ledger.positions.items() if p.amt and held[0] not in ledger.isolated]
         if cross:
-            _judge_cross(engine, ledger, cross[0], now_ms)
+            _judge_cross(engine, ledger, cross[0], now_ms, batch)
 
     each_account(sorted(engine.exposure.pooled - judged), judge)
 
 
-def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -> None:
+def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, batch: Batch) -> None:
     """The cross positions of ``trigger``'s asset (in Multi-Assets mode, the pool of every
     margin asset; not judged while a collateral held has no price)."""
     figures = engine.margin_figures(ledger, engine.contracts[trigger[0]].inst.margin_asset)
     if figures.priced:
-        _judge(engine, ledger, trigger, figures.cross_margin_balance, figures.cross_maint, now_ms)
+        _judge(engine, ledger, trigger, figures.cross_margin_balance, figures.cross_maint, now_ms, batch)
 
 
 def _judge(
-    engine: EngineState, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int
+    engine: EngineState, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int,
+    batch: Batch,
 ) -> None:
     """Liquidate, call or clear ``trigger``'s margin (cross: its asset's)."""
     key = _called_key(engine, ledger, trigger)
     called = engine.exposure.margin_called
     if maint and (balance <= 0 or maint >= balance):
-        liquidate(engine, ledger, trigger, now_ms)
+        liquidate(engine, ledger, trigger, now_ms, batch)
     elif maint and maint >= MARGIN_CALL_RATIO * balance:
         if key not in called:
             called.add(key)
@@ -273,8 +276,8 @@ def _bracket(contract: Contract, notional: Fraction) -> Bracket:
     return next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
 
 
-def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -> None:
-    """Close the positions ``trigger``'s margin holds (see the module docstring)."""
+def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, batch: Batch) -> None:
+    """Close the positions ``trigger``'s margin holds (see the module docstring), into ``batch``."""
     account_id = ledger.account_id
     symbol = trigger[0]
     asset = engine.contracts[symbol].inst.margin_asset
@@ -282,7 +285,6 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -
     key = _called_key(engine, ledger, trigger)
     if key not in engine.exposure.margin_called:
         engine.outbox.put(margin_call(engine, ledger, trigger, now_ms))
-    batch = Batch()
     for other, orders in list(ledger.open_orders.items()):
         if not (other == symbol if isolated else engine.contracts[other].inst.margin_asset == asset):
             continue
@@ -319,7 +321,6 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -
             BalanceUpdate(now_ms, account_id, "INSURANCE_CLEAR", asset, wallet, -fee, symbol, cross)
         )
     engine.exposure.margin_called.discard(key)
-    engine.journal.commit(batch)
 
 
 def _unrealized(engine: EngineState, ledger: Ledger, held: Held) -> Fraction:

@@ -39,10 +39,11 @@ def unseen_transfers(
     return moved
 
 
-def settle_transfers(engine: EngineState, moved: Iterable[tuple[int, str, int]], now_ms: int) -> None:
+def settle_transfers(
+    engine: EngineState, moved: Iterable[tuple[int, str, int]], now_ms: int, batch: Batch
+) -> None:
     """``moved``: (account, asset, change in 1e-8) of this engine's wallet, as the operator
     changed them; each told to the account's user data stream and kept as income."""
-    batch = Batch()
     for slot, (account_id, asset, change) in enumerate(moved):
         if not change:
             continue
@@ -55,5 +56,3 @@ def settle_transfers(engine: EngineState, moved: Iterable[tuple[int, str, int]],
         reason = "DEPOSIT" if change > 0 else "WITHDRAW"
         cross = engine.cross_wallet(ledger, asset)
         engine.outbox.put(BalanceUpdate(now_ms, account_id, reason, asset, wallet, change, "", cross))
-    if batch:
-        engine.journal.commit(batch)

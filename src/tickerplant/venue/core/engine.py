@@ -1,10 +1,11 @@
 """The venue's engine for one market (ARCHITECTURE.md, "The venue"): commands in, events
 out. ``Engine.apply`` is the one door of a change asked of it (``domain/commands.py``): it
 runs the command's checks and steps (``placement.py``: risk → match → settle;
-``amendment.py``; ``settings.py``; ``isolated.py``), journals what it changed in one batch
-before anything is answered, and returns its events in order (they also wait in ``outbox``
-for the user data stream). What it holds and the steps the commands share are
-``state.py``'s. Sans-I/O: the time comes in as an argument.
+``amendment.py``; ``settings.py``; ``isolated.py``; the market's deliveries: ``resting.py``,
+``clearing/``), journals what it changed in one batch before anything is answered, and
+returns its events in order (they also wait in ``outbox`` for the user data stream). What
+it holds and the steps the commands share are ``state.py``'s. Sans-I/O: the time comes in
+as an argument.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
+from tickerplant.venue.clearing.funding_catch_up import catch_up
+from tickerplant.venue.clearing.transfers import settle_transfers
+from tickerplant.venue.clearing.watch import watch
 from tickerplant.venue.domain.commands import (
     Amend,
+    AutoExchange,
     Cancel,
     CancelAll,
     Command,
+    Marks,
+    MissedFundings,
     MoveMargin,
     Outcome,
     Place,
@@ -24,10 +32,12 @@ from tickerplant.venue.domain.commands import (
     SetMarginType,
     SetMultiAssets,
     SetPositionMode,
+    Trades,
+    Transfers,
 )
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.orders import Order
-from tickerplant.venue.engine import amendment, isolated, placement, settings
+from tickerplant.venue.engine import amendment, isolated, placement, resting, settings
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["Engine"]
@@ -52,6 +62,12 @@ _STEPS: dict[type, Step] = {
     SetPositionMode: _none(settings.change_position_mode),
     SetMultiAssets: _none(settings.change_multi_assets),
     MoveMargin: _none(isolated.move),
+    # the market's: its deliveries and the operator's transfers
+    Transfers: lambda state, c, now_ms, batch: settle_transfers(state, c.moved, now_ms, batch),
+    Trades: lambda state, c, now_ms, batch: resting.receive(state, c.messages, now_ms, batch),
+    Marks: lambda state, c, now_ms, batch: watch(state, c.messages, now_ms, batch),
+    MissedFundings: lambda state, c, now_ms, batch: catch_up(state, c.events, now_ms, batch),
+    AutoExchange: lambda state, c, now_ms, batch: exchange_negative_balances(state, now_ms, batch),
 }
 
 
@@ -63,10 +79,12 @@ class Engine(EngineState):
         start = self.outbox.made
         batch = Batch()
         ack: Order | None = None
-        if isinstance(command, Place):
-            order, ack = placement.place(self, command, now_ms, batch)
-        else:
-            order = _STEPS[type(command)](self, command, now_ms, batch)
-        if batch:
-            self.journal.commit(batch)
+        try:
+            if isinstance(command, Place):
+                order, ack = placement.place(self, command, now_ms, batch)
+            else:
+                order = _STEPS[type(command)](self, command, now_ms, batch)
+        finally:  # a refusal changed nothing; a step that failed on one account's state
+            if batch:  # journals what it did for the others (``exposure.each_account``)
+                self.journal.commit(batch)
         return Outcome(order, ack, self.outbox.since(start))

@@ -1,7 +1,8 @@
-"""The venue's commands: every change asked of an engine, typed, with integer fields,
-parsed and validated at the wire (``wire/order_entry.py``) or made by the venue itself (a
-triggered algo order's child), and applied by ``Engine.apply`` (docs/venue.md, "Commands in,
-events out").
+"""The venue's commands: every change asked of an engine, typed, with integer fields:
+a client's, parsed and validated at the wire (``wire/order_entry.py``), and the market's
+(its deliveries of trades, marks and fundings, the operator's transfers), made by the
+shell that feeds the engine (``venue_engines.py``); each applied by ``Engine.apply``
+(docs/venue.md, "Commands in, events out").
 
 A command names the account it acts for; prices and quantities are the symbol's units;
 times are milliseconds of the market's clock. ``Outcome`` is what applying one gives back:
@@ -14,13 +15,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Instrument
+from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.domain.events import Event
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 
 __all__ = [
-    "Amend", "Cancel", "CancelAll", "Command", "MoveMargin", "NewOrder", "Outcome", "Place", "SetLeverage",
-    "SetMarginType", "SetMultiAssets", "SetPositionMode",
+    "Amend", "AutoExchange", "Cancel", "CancelAll", "Command", "Marks", "MissedFundings", "MoveMargin",
+    "NewOrder", "Outcome", "Place", "SetLeverage", "SetMarginType", "SetMultiAssets", "SetPositionMode",
+    "Trades", "Transfers",
 ]
 
 
@@ -121,9 +125,41 @@ class MoveMargin(NamedTuple):
     amount: int
 
 
+class Transfers(NamedTuple):
+    """The operator's deposits and withdrawals the keyring saw: (account, asset, change in
+    1e-8) of this market's wallet, each a ``TRANSFER`` and a ``BALANCE_UPDATE``."""
+
+    moved: tuple[tuple[int, str, int], ...]
+
+
+class Trades(NamedTuple):
+    """A delivery of the market's messages, its trades filling resting orders (the one
+    book's matches, or an observed market's trades and depth)."""
+
+    messages: tuple[StreamMessage, ...]
+
+
+class Marks(NamedTuple):
+    """A delivery of the market's marks and fundings: funding fees, margin calls,
+    liquidations (``clearing/watch.py``)."""
+
+    messages: tuple[StreamMessage, ...]
+
+
+class MissedFundings(NamedTuple):
+    """The fundings that fell while the server was down, from the past's history
+    (``clearing/funding_catch_up.py``)."""
+
+    events: tuple[FundingEvent, ...]
+
+
+class AutoExchange(NamedTuple):
+    """Multi-Assets wallets below the threshold exchanged back (``clearing/auto_exchange.py``)."""
+
+
 Command = (
     Place | Cancel | CancelAll | Amend | SetLeverage | SetMarginType | SetPositionMode | SetMultiAssets
-    | MoveMargin
+    | MoveMargin | Transfers | Trades | Marks | MissedFundings | AutoExchange
 )
 
 

@@ -59,20 +59,15 @@ def settle_matched(engine: EngineState, batch: Batch, now_ms: int) -> None:
     each_account(matched, settle)
 
 
-def receive(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int) -> None:
-    """The market's trades fill resting orders; what they changed is journaled at once, one
-    transaction for the lot."""
+def receive(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, batch: Batch) -> None:
+    """The market's trades fill resting orders, into ``batch`` (one transaction for the lot,
+    whatever one order's failure: ``Engine.apply``)."""
     if not engine.has_resting():
         engine.queues.forget()
         return
-    batch = Batch()
-    try:
-        settle_matched(engine, batch, now_ms)
-        if not engine.venue_market.meets_itself:  # an observed market: its trades fill them
-            _maker_fills(engine, messages, now_ms, batch)
-    finally:  # what was settled is journaled, whatever one order's failure
-        if batch:
-            engine.journal.commit(batch)
+    settle_matched(engine, batch, now_ms)
+    if not engine.venue_market.meets_itself:  # an observed market: its trades fill them
+        _maker_fills(engine, messages, now_ms, batch)
 
 
 def _maker_fills(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, batch: Batch) -> None:
