@@ -108,10 +108,11 @@ async def closed_within(reader: asyncio.StreamReader, within_s: float) -> bool:
         return False
 
 
-async def read_answer(reader: asyncio.StreamReader, *, to_head: bool = False) -> bytes:
+async def read_answer(reader: asyncio.StreamReader, *, to_head: bool = False, within_s: float = 5) -> bytes:
     """One HTTP answer as it came: its head, then its body by ``Content-Length`` (none for an
-    answer to HEAD, ``to_head``), or up to the server's close when it has no length."""
-    async with asyncio.timeout(5 * SECONDS):
+    answer to HEAD, ``to_head``), or up to the server's close when it has no length; at most
+    ``within_s`` (scaled as every test's waits are)."""
+    async with asyncio.timeout(within_s * SECONDS):
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError as cut:
