@@ -18,12 +18,14 @@ from rawws import TEXT
 from test_venue_clients import STILL, Venue, closing, python_binance, user_stream, venue  # noqa: F401
 
 import tickerplant.gateway.user_data
+import tickerplant.venue.core.engine
 import tickerplant.venue.userstream.user_events
 import tickerplant.venue_engines
 from tickerplant.app import Tickerplant
 from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.signing import hmac_hex
 
 BOOM = b"0.00012345"  # the funding rate whose delivery the patched watch fails on
@@ -39,22 +41,22 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
     start_server: Any, venue: Venue, closing: list[Any], monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    real_watch = tickerplant.venue_engines.watch
+    real_watch = tickerplant.venue.core.engine.watch  # the Marks command's step
 
-    def failing_watch(engine: Any, messages: Sequence[StreamMessage], now_ms: int) -> None:
+    def failing_watch(engine: Any, messages: Sequence[StreamMessage], now_ms: int, batch: Any) -> None:
         if any(BOOM in m.payload for m in messages):
             raise RuntimeError("a venue bug")
-        real_watch(engine, messages, now_ms)
+        real_watch(engine, messages, now_ms, batch)
 
-    monkeypatch.setattr(tickerplant.venue_engines, "watch", failing_watch)
+    monkeypatch.setattr(tickerplant.venue.core.engine, "watch", failing_watch)
     later_steps: list[int] = []  # the steps after the failing one still run, each delivery
-    real_exchange = tickerplant.venue_engines.exchange_negative_balances
+    real_observe = AlgoService.observe  # the algo orders' step: a mark's delivery is priced
 
-    def exchange(engine: Any, now_ms: int) -> None:
+    def observe(self: AlgoService, messages: Sequence[StreamMessage], now_ms: int) -> None:
         later_steps.append(now_ms)
-        real_exchange(engine, now_ms)
+        real_observe(self, messages, now_ms)
 
-    monkeypatch.setattr(tickerplant.venue_engines, "exchange_negative_balances", exchange)
+    monkeypatch.setattr(AlgoService, "observe", observe)
     plant: Tickerplant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
     async with aiohttp.ClientSession() as session:
         um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
