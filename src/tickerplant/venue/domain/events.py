@@ -222,8 +222,8 @@ class Outbox:
 
     def since(self, made: int) -> tuple[Event, ...]:
         """The events put since ``made`` had been (read before a command), those still kept."""
-        count = min(self.made - made, len(self._events))
-        return tuple(itertools.islice(self._events, len(self._events) - count, None))
+        count = min(self.made - made, len(self._events))  # read from the newest: O(count)
+        return tuple(itertools.islice(reversed(self._events), count))[::-1]
 
     def take(self) -> list[Event]:
         taken = list(self._events)

@@ -1,0 +1,59 @@
+"""Commands in, events out (``Engine.apply``, docs/venue.md "Commands in, events out"): a
+command's outcome holds the events it caused, in order, whatever waited in the outbox before
+it or was taken since, and a refused command journals nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_engine import ALICE, NOW, Book, Deposits, Kept
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import Cancel, NewOrder, Place, SetLeverage
+from tickerplant.venue.domain.events import EVENTS_KEPT, AccountUpdate, OrderUpdate, Outbox
+from tickerplant.venue.domain.orders import OrderType, Side, TimeInForce
+
+
+def test_since_gives_the_events_put_after_a_count_even_past_the_outboxs_bound() -> None:
+    outbox = Outbox()
+    for n in range(EVENTS_KEPT + 5):  # the oldest dropped
+        outbox.put(n)  # type: ignore[arg-type]
+    made = outbox.made
+    outbox.put("a")  # type: ignore[arg-type]
+    outbox.put("b")  # type: ignore[arg-type]
+    assert outbox.since(made) == ("a", "b")
+    assert outbox.since(outbox.made) == ()
+    outbox.take()
+    assert outbox.since(made) == ()  # taken: nothing kept to give
+
+
+def _order(engine: Engine, side: Side, kind: OrderType, price: int, qty: int) -> NewOrder:
+    inst = engine.instruments["BTCUSDT"]
+    tif = TimeInForce.GTC
+    return NewOrder(inst, side, kind, tif, price, qty, False, None, False, 0, "NONE", "NONE")
+
+
+def test_an_outcome_holds_its_own_events_in_order_and_a_refusal_journals_nothing() -> None:
+    book, journal = Book(), Kept()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    bid = next(book.levels("BTCUSDT", True))[0]  # 59999.00
+    engine.outbox.put("before")  # type: ignore[arg-type]  # what waited is not the command's
+    rested = engine.apply(Place(ALICE, _order(engine, Side.BUY, OrderType.LIMIT, bid - 1000, 10)), NOW)
+    assert rested.order is not None and rested.ack is not None
+    assert [(type(e).__name__, getattr(e, "execution", None)) for e in rested.events] == [("OrderUpdate", "NEW")]
+    taken = engine.apply(Place(ALICE, _order(engine, Side.SELL, OrderType.MARKET, 0, 5)), NOW + 1)
+    kinds: list[Any] = [type(e) for e in taken.events]
+    assert kinds[0] is OrderUpdate and AccountUpdate in kinds  # NEW, then its fills' TRADE and ACCOUNT_UPDATE
+    assert engine.outbox.take()[0] == "before"
+    committed = len(journal.batches)
+    with pytest.raises(RequestRefused):
+        engine.apply(SetLeverage(ALICE, "BTCUSDT", 1_000), NOW + 2)  # -4028
+    with pytest.raises(RequestRefused):
+        engine.apply(Cancel(ALICE, "BTCUSDT", 999, None), NOW + 2)  # -2011
+    assert len(journal.batches) == committed and engine.ledger(ALICE).leverage == {}
+    cancelled = engine.apply(Cancel(ALICE, "BTCUSDT", rested.order.order_id, None), NOW + 3)
+    assert cancelled.order is rested.order and [e.execution for e in cancelled.events] == ["CANCELED"]  # type: ignore[union-attr]
+    assert len(journal.batches) == committed + 1
