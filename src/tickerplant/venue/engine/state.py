@@ -93,11 +93,11 @@ class EngineState:
         # symbol -> id -> its resting orders, any account's, oldest first (by id: a fill or a
         # cancel finds its order without a walk through every account's)
         self._resting: dict[str, dict[int, Order]] = {}
-        self.makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
+        self._makers = MakerIndex()  # the resting orders by price, for the market's trades (no one book)
         self.queues = Queues(queue_model, self.instruments)  # their places by ``queue_model`` (no one book)
         # the market its orders meet (book/markets.py): the one book, else the observed one
         self.venue_market: VenueMarket = (
-            SimulatedMarket(book) if book is not None else ObservedMarket(data, self.makers, self.queues)
+            SimulatedMarket(book) if book is not None else ObservedMarket(data, self._makers, self.queues)
         )
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
@@ -109,6 +109,17 @@ class EngineState:
         self.adl = AdlBoard()  # the ADL queue's quantiles, made once per 30 s window (venue/risk/adl.py)
         self.modes = modes if modes is not None else PositionModes()
         self.modes.join(self)
+
+    @property
+    def makers(self) -> MakerIndex:
+        """The resting orders by price, which an observed market's trades reach (``book/markets.py``)."""
+        return self._makers
+
+    @makers.setter
+    def makers(self, index: MakerIndex) -> None:  # one index: the observed market's is this one
+        self._makers = index
+        if isinstance(self.venue_market, ObservedMarket):
+            self.venue_market.makers = index
 
     # -- state ---------------------------------------------------------------------------
 
