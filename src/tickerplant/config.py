@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from tickerplant.market.book.queue import queue_model
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, ConnectionRules
@@ -36,6 +37,7 @@ __all__ = [
     "names",
     "payload_format",
     "positive_or_max",
+    "queue_model_name",
     "time_ms",
     "time_or_listing",
 ]
@@ -88,6 +90,11 @@ def time_or_listing(value: str | int | date) -> int | None:
     if isinstance(value, int):
         return value
     return time_ms(value)
+
+
+def queue_model_name(text: str) -> str:
+    """One of ``market/book/queue.QUEUE_MODELS``' names (ValueError naming them)."""
+    return queue_model(text).name
 
 
 def payload_format(text: str | int) -> PayloadFormat:
@@ -330,6 +337,13 @@ class ServerConfig:
         "turn, so streams are pushed between them (0: one answer a turn)",
         flag="--rest-turn", metavar="MS",
     )  # fmt: skip
+    queue_model: str = setting(
+        "risk-averse", "how a resting venue order moves up its level's queue on a replay or relay, whose "
+        "book cannot react: risk-averse (a cancel never comes from in front of it), or one of "
+        "hftbacktest's probability models (log-prob, log-prob2, power-prob-1 … -3, power-prob2-2/-3, "
+        "power-prob3-2/-3: a decrease split between in front and behind); docs/venue.md",
+        flag="--queue-model", metavar="NAME", parse=queue_model_name,
+    )  # fmt: skip
     clock_offset_ms: int = setting(
         0, "testing aid: milliseconds the server's clock runs ahead of the system's (negative: "
         "behind); the simulated market starts at that time and everything the server stamps, "
@@ -387,6 +401,7 @@ class ServerConfig:
     )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "queue_model", queue_model_name(self.queue_model))  # a TOML file's, checked
         if type(self.payload_format) is not PayloadFormat:  # a TOML number, or a string
             object.__setattr__(self, "payload_format", payload_format(self.payload_format))
         if self.replay.paths and self.relay.enabled:

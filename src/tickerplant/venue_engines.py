@@ -26,6 +26,7 @@ from tickerplant.feeds import Source
 from tickerplant.feeds.simulator.one_book import OneBook
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.market.book.queue import queue_model
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
 from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import PastSpec, SimulatedPast
@@ -165,7 +166,8 @@ def venue_engines(
             source.trade_ids_above({symbol: taken - 1 for symbol, taken in engine.next_trade_id.items()})
         else:  # a replay's or relay's book: takers walk it and trade with no one
             engine = Engine(
-                market, listed, published, accounts, stamped, client_ids=ids, modes=modes, ids_seed=seed
+                market, listed, published, accounts, stamped, client_ids=ids, modes=modes, ids_seed=seed,
+                queue_model=queue_model(config.queue_model),  # where its resting orders stand (--queue-model)
             )
             algos = restored(engine, journal, now_ms)
         engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from tickerplant.cli import _parser, build_config
-from tickerplant.config import ServerConfig, names, payload_format, positive_or_max, time_ms, time_or_listing
+from tickerplant.config import (
+    ServerConfig,
+    names,
+    payload_format,
+    positive_or_max,
+    queue_model_name,
+    time_ms,
+    time_or_listing,
+)
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.settings import SettingField, load, settings, toml_reference
 
@@ -45,6 +53,8 @@ def _other(item: SettingField) -> tuple[Any, list[str], Any]:
         return "max", ["max"], None
     if setting.parse is payload_format:
         return "2026", ["2026"], PayloadFormat.Y2026
+    if setting.parse is queue_model_name:
+        return "power-prob-2", ["power-prob-2"], "power-prob-2"
     if setting.parse is names:
         return ["BTCUSDT", "ETHUSDT"], ["BTCUSDT,ETHUSDT"], ("BTCUSDT", "ETHUSDT")
     if setting.nargs is not None:
@@ -166,6 +176,17 @@ def _dump(document: dict[str, Any]) -> str:
         if isinstance(v, dict)
     ]
     return "\n".join(top) + "\n" + "\n".join(tables) + "\n"
+
+
+def test_the_queue_model_is_risk_averse_unless_asked() -> None:
+    assert ServerConfig().queue_model == "risk-averse" and load({}).queue_model == "risk-averse"
+    assert load({"queue_model": "log-prob"}).queue_model == "log-prob"
+    argv = ["serve", "--queue-model", "power-prob-3"]
+    assert build_config(_parser().parse_args(argv)).queue_model == "power-prob-3"
+    with pytest.raises(ValueError, match="one of risk-averse"):
+        load({"queue_model": "optimistic"})
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--queue-model", "optimistic"])
 
 
 def test_the_payload_format_is_classic_unless_asked() -> None:

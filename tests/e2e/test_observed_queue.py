@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from conftest import StartServer
 from rawws import TEXT, RawWebSocket
 from timing import SECONDS, eventually
@@ -110,3 +111,75 @@ async def test_cancels_in_front_of_a_resting_order_let_a_trade_at_its_price_fill
         (trade,) = await call("GET", "/fapi/v1/userTrades", "symbol=BTCUSDT")
         assert (trade["price"], trade["qty"], trade["maker"], trade["buyer"]) == ("59999", "0.300", True, True)
         await user.close()
+
+
+def crowded(folder: Path) -> None:
+    """A book of 1.000 bid at 59999.00; ten seconds on, 1.000 more joins the level (behind
+    an order placed at the start), then 1.000 of the level is cancelled, then a sell of
+    0.800 at 59999.00: where the cancel came from is the queue model's to say."""
+    snapshot = (
+        b'{"lastUpdateId":100,"E":%d,"T":%d,"bids":[["59999.00","1.000"],["59998.00","2.000"]],'
+        b'"asks":[["60001.00","1.000"],["60002.00","2.000"]]}' % (T0_MS, T0_MS)
+    )
+    later = T0_MS + 10_000
+    trade = (
+        b'{"e":"aggTrade","E":%d,"a":7,"s":"BTCUSDT","p":"59999.00","q":"0.800","nq":"0.800","f":70,'
+        b'"l":70,"T":%d,"m":true}' % (later + 2, later + 2)
+    )
+    items = [
+        Recorded(T0_MS * 1000, BOOK, diff(99, 101, T0_MS, '[["59997.00","1.000"]]')),
+        RecordedSnapshot(T0_MS * 1000, "BTCUSDT", snapshot),
+        Recorded(later * 1000, BOOK, diff(102, 102, later, '[["59999.00","2.000"]]')),
+        Recorded((later + 1) * 1000, BOOK, diff(103, 103, later + 1, '[["59999.00","1.000"]]')),
+        Recorded((later + 2) * 1000, TRADES, trade),
+        Recorded((later + 3_600_000) * 1000, BOOK, diff(104, 104, later + 3_600_000, "[]")),  # still playing
+    ]
+    with RecordingWriter(folder, Market.UM, "ws://x", [BOOK, TRADES]) as writer:
+        for item in items:
+            writer.write(item, item.received_us)
+
+
+@pytest.mark.parametrize(
+    ("model", "ahead", "filled"),
+    [("risk-averse", 200, "0.000"), ("power-prob-2", 0, "0.300"), ("log-prob", 0, "0.300")],
+)
+async def test_serve_queue_model_says_where_a_cancel_came_from(
+    start_server: StartServer, tmp_path: Path, model: str, ahead: int, filled: str
+) -> None:
+    """``serve --queue-model``: risk-averse takes the cancel from behind the order (still
+    1.000 ahead: the 0.800 trade fills none of it); a probability model splits it between
+    in front and behind (0.500 ahead: the trade fills 0.300)."""
+    crowded(tmp_path / "recorded")
+    db = tmp_path / "accounts.db"
+    store = AccountStore(db)
+    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], T0_MS)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0_MS).api_key
+    store.close()
+    clock = ManualClock(T0_MS)
+    plant = await start_server(
+        clock=clock, venue_db=str(db), queue_model=model,
+        replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0),
+    )  # fmt: skip
+    engine = plant.engines[Market.UM]
+    await eventually(lambda: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == 1000)
+    port = plant.listeners[Market.UM].port
+    async with aiohttp.ClientSession() as session:
+
+        async def call(method: str, path: str, query: str) -> Any:
+            query = f"{query}&timestamp={clock.now_ms()}"
+            query += f"&signature={hmac_hex(SECRET, query.encode())}"
+            url = f"http://127.0.0.1:{port}{path}?{query}"
+            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
+                assert answer.status == 200, await answer.text()
+                return await answer.json()
+
+        placed = await call(
+            "POST", "/fapi/v1/order",
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1.000&price=59999.00",
+        )  # fmt: skip
+        resting = engine.resting_order("BTCUSDT", placed["orderId"])
+        assert resting is not None and resting.queue_ahead == 1000
+        clock.advance(10_100)  # the level grows, is cancelled into, then traded at
+        await eventually(lambda: resting.queue_ahead == ahead and engine.queues.model.name == model)
+        order = await call("GET", "/fapi/v1/order", f"symbol=BTCUSDT&orderId={placed['orderId']}")
+        assert order["executedQty"] == filled
