@@ -91,14 +91,15 @@ def feed_engine(
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
-        traded = not heeded.trades.isdisjoint(map(_stream, messages))
+        streams = set(map(_stream, messages))  # read once: three steps ask of them
+        traded = not heeded.trades.isdisjoint(streams)
         if traded:  # resting orders the trades filled (resting.py)
-            step("fills", engine.apply, Trades(tuple(messages)), now_ms)
-        if not heeded.watched.isdisjoint(map(_stream, messages)):
-            step("watch", engine.apply, Marks(tuple(messages)), now_ms)  # funding, margin calls, liquidations
+            step("fills", engine.apply, Trades(messages), now_ms)
+        if not heeded.watched.isdisjoint(streams):
+            step("watch", engine.apply, Marks(messages), now_ms)  # funding, margin calls, liquidations
         if engine.exposure.pooled:  # Multi-Assets accounts' wallets below the threshold (auto_exchange.py)
             step("exchange", engine.apply, AutoExchange(), now_ms)
-        priced = traded or not heeded.marks.isdisjoint(map(_stream, messages))
+        priced = traded or not heeded.marks.isdisjoint(streams)
         step("algos", _observe, algos, priced, messages, now_ms)  # the triggers the prices make
     finally:
         step("drain", drain, now_ms)

@@ -6,6 +6,7 @@ as the signed REST answers and the user data stream tell."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,32 @@ def diff(first: int, last: int, at_ms: int, bids: str) -> bytes:
     )
 
 
+def alice(folder: Path) -> tuple[Path, str]:
+    """An accounts database with alice's 10,000 USDT and her HMAC key: its path, the key."""
+    db = folder / "accounts.db"
+    store = AccountStore(db)
+    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], T0_MS)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0_MS).api_key
+    store.close()
+    return db, api_key
+
+
+def signed(
+    session: aiohttp.ClientSession, port: int, clock: ManualClock, api_key: str
+) -> Callable[[str, str, str], Awaitable[Any]]:
+    """A signed request of alice's, its answer's JSON (a 200 asserted)."""
+
+    async def call(method: str, path: str, query: str) -> Any:
+        query = f"{query}&timestamp={clock.now_ms()}"
+        query += f"&signature={hmac_hex(SECRET, query.encode())}"
+        url = f"http://127.0.0.1:{port}{path}?{query}"
+        async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
+            assert answer.status == 200, await answer.text()
+            return await answer.json()
+
+    return call
+
+
 def recording(folder: Path) -> None:
     """A book of 1.000 bid at 59999.00; ten seconds on, 0.800 of it cancelled, then a sell
     of 0.500 at 59999.00."""
@@ -65,11 +92,7 @@ async def test_cancels_in_front_of_a_resting_order_let_a_trade_at_its_price_fill
     start_server: StartServer, tmp_path: Path
 ) -> None:
     recording(tmp_path / "recorded")
-    db = tmp_path / "accounts.db"
-    store = AccountStore(db)
-    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], T0_MS)
-    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0_MS).api_key
-    store.close()
+    db, api_key = alice(tmp_path)
     clock = ManualClock(T0_MS)
     plant = await start_server(
         clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0)
@@ -78,14 +101,7 @@ async def test_cancels_in_front_of_a_resting_order_let_a_trade_at_its_price_fill
     await eventually(lambda: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == 1000)
     port = plant.listeners[Market.UM].port
     async with aiohttp.ClientSession() as session:
-
-        async def call(method: str, path: str, query: str) -> Any:
-            query = f"{query}&timestamp={clock.now_ms()}"
-            query += f"&signature={hmac_hex(SECRET, query.encode())}"
-            url = f"http://127.0.0.1:{port}{path}?{query}"
-            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
-                assert answer.status == 200, await answer.text()
-                return await answer.json()
+        call = signed(session, port, clock, api_key)
 
         key = (await call("POST", "/fapi/v1/listenKey", "recvWindow=5000"))["listenKey"]
         user = await RawWebSocket.connect(port, f"/private/ws?listenKey={key}")
@@ -150,11 +166,7 @@ async def test_serve_queue_model_says_where_a_cancel_came_from(
     1.000 ahead: the 0.800 trade fills none of it); a probability model splits it between
     in front and behind (0.500 ahead: the trade fills 0.300)."""
     crowded(tmp_path / "recorded")
-    db = tmp_path / "accounts.db"
-    store = AccountStore(db)
-    account = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000"))], T0_MS)
-    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0_MS).api_key
-    store.close()
+    db, api_key = alice(tmp_path)
     clock = ManualClock(T0_MS)
     plant = await start_server(
         clock=clock, venue_db=str(db), queue_model=model,
@@ -164,14 +176,7 @@ async def test_serve_queue_model_says_where_a_cancel_came_from(
     await eventually(lambda: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == 1000)
     port = plant.listeners[Market.UM].port
     async with aiohttp.ClientSession() as session:
-
-        async def call(method: str, path: str, query: str) -> Any:
-            query = f"{query}&timestamp={clock.now_ms()}"
-            query += f"&signature={hmac_hex(SECRET, query.encode())}"
-            url = f"http://127.0.0.1:{port}{path}?{query}"
-            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
-                assert answer.status == 200, await answer.text()
-                return await answer.json()
+        call = signed(session, port, clock, api_key)
 
         placed = await call(
             "POST", "/fapi/v1/order",

@@ -42,26 +42,20 @@ from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["Engine"]
 
-Step = Callable[[EngineState, Any, int, Batch], Order | None]  # a command's: the order it made or changed
-
-
-def _none(step: Callable[[EngineState, Any, int, Batch], None]) -> Step:
-    def stepped(state: EngineState, command: Any, now_ms: int, batch: Batch) -> None:
-        step(state, command, now_ms, batch)
-
-    return stepped
+# a command's steps: the order it made or changed (None: no one order)
+Step = Callable[[EngineState, Any, int, Batch], Order | None]
 
 
 # each command's steps (placement answers its ACK apart: ``Engine.apply``)
 _STEPS: dict[type, Step] = {
     Cancel: placement.cancel,
-    CancelAll: _none(placement.cancel_all),
+    CancelAll: placement.cancel_all,
     Amend: amendment.modify,
-    SetLeverage: _none(settings.change_leverage),
-    SetMarginType: _none(settings.change_margin_type),
-    SetPositionMode: _none(settings.change_position_mode),
-    SetMultiAssets: _none(settings.change_multi_assets),
-    MoveMargin: _none(isolated.move),
+    SetLeverage: settings.change_leverage,
+    SetMarginType: settings.change_margin_type,
+    SetPositionMode: settings.change_position_mode,
+    SetMultiAssets: settings.change_multi_assets,
+    MoveMargin: isolated.move,
     # the market's: its deliveries and the operator's transfers
     Transfers: lambda state, c, now_ms, batch: settle_transfers(state, c.moved, now_ms, batch),
     Trades: lambda state, c, now_ms, batch: resting.receive(state, c.messages, now_ms, batch),

@@ -13,6 +13,7 @@ outcome is returned).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from tickerplant.market.derivatives.mark_streams import FundingEvent
@@ -136,14 +137,14 @@ class Trades(NamedTuple):
     """A delivery of the market's messages, its trades filling resting orders (the one
     book's matches, or an observed market's trades and depth)."""
 
-    messages: tuple[StreamMessage, ...]
+    messages: Sequence[StreamMessage]  # as delivered: not copied
 
 
 class Marks(NamedTuple):
     """A delivery of the market's marks and fundings: funding fees, margin calls,
     liquidations (``clearing/watch.py``)."""
 
-    messages: tuple[StreamMessage, ...]
+    messages: Sequence[StreamMessage]  # as delivered: not copied
 
 
 class MissedFundings(NamedTuple):
