@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import nats.errors
 import pytest
 from nats.aio.msg import Msg
 from nats_servers import nats_url
 from timing import eventually
 
 from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.nats_writer import settle
 from tickerplant.bus.venue_link import VenueRequests, answer, answer_parts, venue_subject
 from tickerplant.market.instruments import Market
 
@@ -46,7 +48,8 @@ async def test_each_command_is_answered_to_its_asker_and_nobody_there_is_told(
         market = Market.UM if n % 2 else Market.CM
         assert requests.ask(market, b"%d" % n, lambda data, n=n: got.__setitem__(n, data))
     await eventually(lambda: len(got) == 201)
-    assert all(got[n] == (b"um:" if n % 2 else b"cm:") + b"%d" % n for n in range(1, 201))
+    wrong = {n: got[n] for n in range(1, 201) if got[n] != (b"um:" if n % 2 else b"cm:") + b"%d" % n}
+    assert not wrong
     assert requests.waiting == 0 and requests.unclaimed == 0
     await requests.close()
 
@@ -61,7 +64,7 @@ async def test_a_command_unanswered_in_time_is_told_none_and_the_bound_refuses_a
         held.append(msg)
 
     await plant.client.subscribe(venue_subject(plant, Market.UM), cb=hold)
-    await plant.client.flush()
+    await settle(plant.client)
     requests = VenueRequests(gateway, limit=2, timeout_s=0.2)
     await requests.start()
     got: list[bytes | None] = []
@@ -96,7 +99,7 @@ async def test_an_answer_past_a_message_s_limit_comes_in_parts_and_one_caller_ha
                 await plant.client.publish(msg.reply, part)
 
     await plant.client.subscribe(venue_subject(plant, Market.UM), cb=hold_or_answer)
-    await plant.client.flush()
+    await settle(plant.client)
     requests = VenueRequests(gateway, limit=10, caller_limit=2)
     await requests.start()
     got: list[bytes | None] = []
@@ -113,3 +116,27 @@ async def test_an_answer_past_a_message_s_limit_comes_in_parts_and_one_caller_ha
     assert got[1] is None  # came, and does not read: its outcome unknown
     assert requests.ask(Market.UM, b"hold", got.append, "1.2.3.4")  # room again for that caller
     await requests.close()
+
+
+async def test_a_subscription_settled_is_at_the_server_before_the_next_request(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    """nats-py's ``flush`` writes its PING ahead of a SUB still queued for its flusher, so a
+    request right after it can find nobody subscribed (with ``plant.client.flush()`` here
+    instead, on uvloop, some of the 300 are told "no responders"); ``settle`` writes the
+    SUB first."""
+    plant, gateway = buses
+    unanswered = 0
+    for n in range(300):
+
+        async def echo(msg: Msg) -> None:
+            await msg.respond(msg.data)
+
+        subscription = await plant.client.subscribe(f"settled.{n}", cb=echo)
+        await settle(plant.client)
+        try:
+            await gateway.client.request(f"settled.{n}", b"x", timeout=5)
+        except nats.errors.NoRespondersError:
+            unanswered += 1
+        await subscription.unsubscribe()
+    assert unanswered == 0

@@ -64,7 +64,7 @@ from tickerplant.bus.frames import (
     state_parts,
 )
 from tickerplant.bus.nats_connection import NatsAuth, TroubleHandler, open_connection
-from tickerplant.bus.nats_writer import OUTBOX_LIMIT, Outbox
+from tickerplant.bus.nats_writer import OUTBOX_LIMIT, Outbox, settle
 from tickerplant.market.instruments import Market
 
 __all__ = [
@@ -193,12 +193,12 @@ class NatsBus:
             handler(msg.data)
 
         await self.client.subscribe(subject, cb=receive)
-        await self.client.flush()
+        await settle(self.client)
 
     async def flush(self) -> None:
         """Return once every frame published so far has reached the NATS server."""
         await self.outbox.idle()
-        await self.client.flush()
+        await settle(self.client)
 
     # -- subscribing -------------------------------------------------------------------------
 
@@ -250,7 +250,7 @@ class NatsBus:
     async def ready(self) -> None:
         """Return once the subscriptions made so far are in place at the NATS server."""
         await asyncio.gather(*self._subscribing)
-        await self.client.flush()
+        await settle(self.client)
 
     def _receiver(
         self, market: Market, handlers: list[Handler], sequencer: Sequencer
@@ -305,9 +305,9 @@ class NatsBus:
             await msg.respond(listing)
 
         self._answering.append(await self.client.subscribe(self.listing_subject, cb=answer))
-        await self.client.flush()
+        await settle(self.client)
         await self.client.publish(f"{self.listing_subject}.announced", listing)
-        await self.client.flush()
+        await settle(self.client)
 
     async def wait_listing(self, on_waiting: Callable[[], None]) -> bytes:
         """The plant's listing: its answer, or when no plant answers (``on_waiting`` is
@@ -322,7 +322,7 @@ class NatsBus:
         # announces after it answers, which this subscription, in place first, receives.
         listening = await self.client.subscribe(f"{self.listing_subject}.announced", cb=heard)
         try:
-            await self.client.flush()
+            await settle(self.client)
             try:
                 reply = await self.client.request(self.listing_subject, b"", timeout=_REQUEST_TIMEOUT_S)
             except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
@@ -350,7 +350,7 @@ class NatsBus:
                 await self.client.publish(msg.reply, part)
 
         self._answering.append(await self.client.subscribe(self.state_subject(market), cb=answer))
-        await self.client.flush()  # in place at the server before anyone is told to ask
+        await settle(self.client)  # in place at the server before anyone is told to ask
 
     async def request_state(self, market: Market, timeout_s: float) -> tuple[int, int, bytes] | None:
         """The plant's state of ``market`` and the (epoch, seq) it is as of; None when no

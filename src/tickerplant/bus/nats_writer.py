@@ -9,9 +9,10 @@ a frame at the plant's max) and take a writer task's turn per frame: together a 
 the bus's cost per frame (``benchmarks/scaleout/scenario.py`` (a): 0.66-0.73 of the floor that way,
 0.87-0.93 this way, in-process over the same recorded frames). It is the one place that
 touches nats-py's private client state (``_DIRECT``, checked when the writer is made: a
-nats-py without it publishes the public way). The public way, through one writer task and
-a bounded outbox, is also taken while nats-py is away (reconnecting), its pending writes are
-past their bound or its flusher is gone, and, to keep the order, while frames wait there.
+nats-py without it publishes the public way; and ``settle``'s ``_flush_pending``). The
+public way, through one writer task and a bounded outbox, is also taken while nats-py is
+away (reconnecting), its pending writes are past their bound or its flusher is gone, and,
+to keep the order, while frames wait there.
 
 Bounded by design: the outbox holds at most ``limit`` bytes (``OUTBOX_LIMIT``, 256 MiB);
 past it the newest frames are dropped, never the plant's memory grown, and a subscriber
@@ -29,7 +30,7 @@ from typing import Any
 import nats.errors
 from nats.aio.client import Client
 
-__all__ = ["OUTBOX_LIMIT", "Outbox"]
+__all__ = ["OUTBOX_LIMIT", "Outbox", "settle"]
 
 log = logging.getLogger("tickerplant.bus")
 
@@ -37,6 +38,20 @@ log = logging.getLogger("tickerplant.bus")
 # (nats/aio/client.py, 2.9-2.16: _send_command, _flush_pending)
 _DIRECT = ("_pending", "_pending_data_size", "_max_pending_size", "_flush_queue", "_flusher_task", "stats")
 OUTBOX_LIMIT = 256 * 1024 * 1024
+
+
+async def settle(client: Client) -> None:
+    """Return once the NATS server has processed everything written to ``client`` so far (a
+    SUB just made is in place there, a PUB delivered to its subscribers).
+
+    nats-py's ``flush`` writes its PING straight to the socket, ahead of the commands still
+    waiting for its flusher task (nats/aio/client.py, 2.16: ``_send_ping``), so its PONG can
+    come back before a SUB made just before is at the server, and a request sent then is
+    told "no responders". The waiting commands are written first, then the PING follows
+    them on the same socket."""
+    if client.is_connected:
+        await client._flush_pending(force_flush=True)
+    await client.flush()
 
 
 class Outbox:
@@ -138,4 +153,4 @@ class Outbox:
 
     async def _flushed(self) -> None:
         await self._idle.wait()
-        await self.client.flush()
+        await settle(self.client)

@@ -33,6 +33,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.nats_writer import settle
 from tickerplant.market.instruments import Market
 
 __all__ = [
@@ -89,7 +90,7 @@ async def answer(
             after(lambda: sent(to, reply))
 
     subscription = await bus.client.subscribe(venue_subject(bus, market), cb=received)
-    await bus.client.flush()
+    await settle(bus.client)
     return subscription
 
 
@@ -117,7 +118,7 @@ class VenueRequests:
     async def start(self) -> None:
         self._inbox = self.bus.client.new_inbox()
         self._subscription = await self.bus.client.subscribe(f"{self._inbox}.*", cb=self._received)
-        await self.bus.client.flush()
+        await settle(self.bus.client)
 
     @property
     def waiting(self) -> int:

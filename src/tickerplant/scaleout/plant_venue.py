@@ -27,6 +27,7 @@ from nats.aio.subscription import Subscription
 from tickerplant.bus import Bus, StreamMessage
 from tickerplant.bus.frames import Notice
 from tickerplant.bus.nats import NatsBus
+from tickerplant.bus.nats_writer import settle
 from tickerplant.bus.venue_link import answer
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
@@ -130,7 +131,7 @@ class PlantVenue:
                 await subscription.unsubscribe()
         if self._answering:  # the server has them: a command from now on is told nobody took it
             with contextlib.suppress(Exception):
-                await self._nats.client.flush(timeout=2)
+                await asyncio.wait_for(settle(self._nats.client), 2)
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             with contextlib.suppress(asyncio.CancelledError):
