@@ -8,6 +8,7 @@ database adding up."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 from collections import Counter
@@ -19,7 +20,7 @@ from ports import free_port
 from random_venue import SYMBOLS, Session, Venue
 from served_venue import serve, signed
 from test_journal import database  # noqa: F401 (a fixture)
-from timing import SECONDS, eventually
+from timing import SECONDS
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.domain.orders import OrderStatus
@@ -112,17 +113,27 @@ async def test_a_trailing_stops_best_price_is_journaled_as_it_moves(database: tu
 
     try:
         async with serve(path, port, sim_rate="400") as process, aiohttp.ClientSession() as session:
-            # a sell that trails 20 % under the best price since now: the rises move it, far from a trigger
-            status, placed = await signed(session, "POST", f"{base}/v1/algoOrder", key,
-                                          "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL"
-                                          "&type=TRAILING_STOP_MARKET&quantity=0.010&callbackRate=20")  # fmt: skip
-            assert status == 200, placed
-            algo_id = placed["algoId"]
-            first, _ = journaled(algo_id)
-            await eventually(lambda: journaled(algo_id)[0] > first, 30 * SECONDS)
+            # a sell that trails 20 % under the highest price since now and a buy 20 % over the
+            # lowest: whichever way the market goes, one of them moves, far from a trigger
+            placed: dict[int, int] = {}  # algo id -> its best price as placed
+            for side in ("SELL", "BUY"):
+                status, answer = await signed(session, "POST", f"{base}/v1/algoOrder", key,
+                                              f"algoType=CONDITIONAL&symbol=BTCUSDT&side={side}"
+                                              "&type=TRAILING_STOP_MARKET&quantity=0.010&callbackRate=20")  # fmt: skip
+                assert status == 200, answer
+                placed[answer["algoId"]] = journaled(answer["algoId"])[0]
+
+            def moved() -> list[int]:
+                return [algo_id for algo_id, first in placed.items() if journaled(algo_id)[0] != first]
+
+            async with asyncio.timeout(30 * SECONDS):
+                while not moved():
+                    await asyncio.sleep(0.01)  # a look at the journal, not a wait for time to pass
             process.send_signal(signal.SIGKILL)
             await process.wait()
-        best, status_text = journaled(algo_id)  # what a restart reads, after a kill -9
-        assert status_text == "NEW" and best > first
+        for algo_id in moved():  # what a restart reads, after a kill -9
+            best, status_text = journaled(algo_id)
+            first = placed[algo_id]
+            assert status_text == "NEW" and (best > first if algo_id == min(placed) else best < first)
     finally:
         db.close()
