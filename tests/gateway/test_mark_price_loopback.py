@@ -26,7 +26,9 @@ async def get(plant: Tickerplant, market: Market, path: str) -> tuple[int, dict[
 
     def fetch() -> tuple[int, dict[str, str], Any]:
         try:
-            with urllib.request.urlopen(url, timeout=10 * SECONDS) as response:
+            # 30 s: the first read of every symbol's funding history is made cold (in pieces,
+            # tests/gateway/test_rest_in_pieces.py), seconds of CPU on a loaded machine
+            with urllib.request.urlopen(url, timeout=30 * SECONDS) as response:
                 return response.status, dict(response.headers), json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), json.loads(error.read())

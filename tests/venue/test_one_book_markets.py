@@ -49,6 +49,12 @@ async def test_a_coin_m_order_fills_while_a_usdm_order_rests(tmp_path: Path) -> 
                 assert status == 200, order
                 if order["status"] == "FILLED":
                     break
+                async with session.get(f"{dapi}/depth?symbol=BTCUSD_PERP&limit=5") as answer:
+                    now_best = (await answer.json())["bids"][0][0]
+                if float(now_best) > float(order["price"]):  # the market rose away: follow it
+                    query = f"symbol=BTCUSD_PERP&orderId={placed['orderId']}&side=BUY&quantity=1&price={now_best}"
+                    status, moved = await signed(session, "PUT", f"{dapi}/order", key, query)
+                    assert status == 200 or moved.get("code") == -2013, moved  # -2013: filled meanwhile
         order_query = f"symbol=BTCUSDT&orderId={resting['orderId']}"
         status, still = await signed(session, "GET", f"{fapi}/order", key, order_query)
         assert (status, still["status"]) == (200, "NEW")  # it rested throughout
