@@ -32,7 +32,7 @@ import pytest
 import websockets
 from nats_servers import running_nats
 from scaleout_setup import Child, StreamsClient, client_ports, http_json, serving_pid, shared_ports
-from timing import SECONDS, eventually
+from timing import LOOK_S, SECONDS, eventually
 
 from tickerplant.client import BookResync, BookUpdate, MarketStreams, OrderBooks
 
@@ -332,7 +332,7 @@ async def _settled(cluster: Cluster) -> int:
             answer.pop("E"), again.pop("E")  # when each answer was made
             if answer == again:
                 return int(answer["lastUpdateId"])
-            await asyncio.sleep(0)
+            await asyncio.sleep(LOOK_S)
 
 
 ANSWERS = (
@@ -356,7 +356,7 @@ async def test_a_gateway_started_a_minute_late_answers_as_the_early_ones(cluster
         while (await asyncio.to_thread(http_json, cluster.url + DEPTH))["lastUpdateId"] < (
             cluster.plant_first_id + MINUTE_OF_BTCUSDT
         ):
-            await asyncio.sleep(0)
+            await asyncio.sleep(LOOK_S)
     late = await asyncio.to_thread(cluster.gateway, "--um-port", "0", "--cm-port", "0")
     try:
         url = f"ws://127.0.0.1:{late.ports()[0]}"

@@ -21,7 +21,7 @@ import websockets
 from nats_servers import nats_url
 from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
-from timing import SECONDS
+from timing import LOOK_S, SECONDS
 
 from tickerplant.bus.frames import BUS_VERSION, Frame, decode_frame
 
@@ -79,7 +79,7 @@ def _um(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 async def _until(admin: str, holds: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     async with asyncio.timeout(10 * SECONDS):
         while not holds(samples := await _samples(admin)):
-            await asyncio.sleep(0)
+            await asyncio.sleep(LOOK_S)
     return samples
 
 

@@ -21,7 +21,7 @@ import pytest
 from ports import free_port
 from scaleout_setup import StreamsClient
 from served_workers import get_json, serve_workers
-from timing import SECONDS, eventually
+from timing import LOOK_S, SECONDS, eventually
 
 from tickerplant.client import MarketStreams
 from tickerplant.scaleout.restarts import STABLE_MS, ChildLife, RestartDelays
@@ -114,7 +114,7 @@ async def test_each_child_killed_comes_back_and_the_clients_data_flows_again(tmp
 
         async with asyncio.timeout(20 * SECONDS):
             while not await all_up():
-                await asyncio.sleep(0)
+                await asyncio.sleep(LOOK_S)
 
 
 async def test_the_status_says_which_child_is_down_since_when_and_when_it_starts_again(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ async def test_the_status_says_which_child_is_down_since_when_and_when_it_starts
                     plant = next(p for p in status["processes"] if p["name"] == "plant")
                     if check(plant):
                         return status
-                    await asyncio.sleep(0)
+                    await asyncio.sleep(LOOK_S)
 
         for restarts, wait_ms in ((1, 1000), (2, 2000)):  # killed again 2 s after it was back
             pid = _pids(served.log)["plant"]
