@@ -1,12 +1,14 @@
 """Shared fixtures: a real tickerplant on loopback ports chosen by the OS.
 
-Every test that starts a server runs twice, on the standard asyncio loop and on uvloop
-(production runs uvloop; a listener or client that works on one loop only is a bug),
-but for the third-party clients' tests under ``tests/e2e`` (and the bulk and browser ones
-marked ``uvloop_only``), which run on uvloop alone: they check what those clients read and
-send, the same bytes on either loop, while the listeners' and ``tickerplant.client``'s own
-tests (gateway, protocol, client, feeds, scaleout) cover both loops. That halves a third of
-the suite's time, which had reached its five-minute budget.
+The tests of the listeners and of ``tickerplant.client`` (``tests/gateway``,
+``tests/protocol``, ``tests/client`` and the TLS test) that start a server run twice, on the
+standard asyncio loop and on uvloop: production runs uvloop, and a listener or client that
+works on one loop only is a bug. The other tests that start a server (feeds, scale-out, the
+venue, the CLI, the admin listener, the third-party clients under ``tests/e2e``, and those
+marked ``uvloop_only``) run on uvloop alone: what they check (a replay's order, a plant's
+restart, the bytes a client reads) does not depend on the loop, and the listeners they go
+through are covered on both loops by the first group. That keeps the suite within its
+five-minute budget on two cores.
 """
 
 from __future__ import annotations
@@ -33,18 +35,28 @@ _BOTH_LOOPS: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
 }
 _STANDARD_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
 _PRODUCTION_LOOP: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {"uvloop": uvloop.new_event_loop}
-_E2E = Path(__file__).parent / "e2e"  # the third-party clients: uvloop alone (the docstring says why)
+_TESTS = Path(__file__).parent
+# the listeners' and the client's own tests: both loops (the docstring says why)
+_BOTH_LOOP_FOLDERS = (_TESTS / "gateway", _TESTS / "protocol", _TESTS / "client")
+_BOTH_LOOP_FILES = (_TESTS / "test_tls.py",)
+_E2E = _TESTS / "e2e"  # the third-party clients: uvloop alone, as their users run them
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Loopback tests (those that start a server) on both loops; the rest on asyncio; bulk
-    downloads and browser pages (seconds of CPU each, their listeners' loop coverage given by
-    lighter tests) on uvloop alone."""
-    if item.get_closest_marker("uvloop_only") or _E2E in getattr(item, "path", Path()).parents:
+    """The listeners' and the client's loopback tests (those that start a server) on both
+    loops, the other loopback tests and bulk downloads and browser pages (marked
+    ``uvloop_only``) on uvloop alone; the rest on asyncio."""
+    path = getattr(item, "path", Path())
+    if item.get_closest_marker("uvloop_only") or _E2E in path.parents:
         return _PRODUCTION_LOOP
-    if "start_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("loopback"):
+    if not ("start_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("loopback")):
+        return _STANDARD_LOOP
+    if path in _BOTH_LOOP_FILES or any(folder in path.parents for folder in _BOTH_LOOP_FOLDERS):
         return _BOTH_LOOPS
-    return _STANDARD_LOOP
+    return _PRODUCTION_LOOP
+    if path in _BOTH_LOOP_FILES or any(folder in path.parents for folder in _BOTH_LOOP_FOLDERS):
+        return _BOTH_LOOPS
+    return _PRODUCTION_LOOP
 
 
 @pytest.fixture
