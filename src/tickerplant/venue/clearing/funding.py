@@ -115,6 +115,8 @@ def _charge(
         shown = (position.amt, position.entry, position.isolated_wallet)
     wallet = engine.wallet(ledger, asset)
     cross = engine.cross_wallet(ledger, asset)
+    shown_mark, (shown_realized,) = engine.shown_position(account_id, symbol, position.side)
     engine.outbox.put(BalanceUpdate(
         now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol, cross, shown, position.side,
+        shown_mark, shown_realized,
     ))  # fmt: skip

@@ -53,7 +53,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
 from tickerplant.venue.clearing.funding import tran_id
 from tickerplant.venue.domain.contract import Bracket, Contract, down, toward_zero
-from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income, MarginCall, OrderUpdate
+from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income, MarginCall
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.placement import take
 from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
@@ -381,9 +381,7 @@ def _close(
     )  # fmt: skip
     engine.next_order_id[symbol] += 1
     engine.kept(ledger.account_id, symbol).add(order)
-    engine.outbox.put(
-        OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, order.copy(), None)
-    )
+    engine.outbox.put(engine.order_update(ledger, "NEW", order.status, order, None, now_ms))
     fills = take(engine, symbol, side, abs(amt), limit, now_ms, batch)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)
     if rest:  # the insurance fund takes what the book cannot, at the order's price

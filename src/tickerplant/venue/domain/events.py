@@ -47,6 +47,9 @@ class OrderUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a 
     status: OrderStatus  # X
     order: Order  # a copy as it stood after the change
     fill: Fill | None  # the trade, for x=TRADE (and a liquidation's x=CALCULATED)
+    # b and a as they stood after the change: the account's open orders on the symbol, per
+    # side (buy, sell), as ``Resting`` sums them (``Contract.resting_notional`` of each)
+    open_values: tuple[int | Fraction, int | Fraction]
     expiry: str = ""  # er when it is not the order type's own ("5": cancelled by a liquidation)
 
 
@@ -63,6 +66,9 @@ class AccountUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as 
     position_amt: int  # quantity units, signed
     entry: Fraction
     cross_wallet: int  # cw: the wallet less the isolated wallets, 1e-8
+    mark: Fraction | None  # the symbol's mark then (``up``), None: none yet
+    # cr of each position shown, 1e-8: the position's side, then each of ``flat_sides``
+    realized: tuple[int, ...]
     isolated_wallet: int | None = None  # iw of an isolated position; None: cross
     position_side: PositionSide = PositionSide.BOTH
     # the symbol's other sides, flat, shown after it: a margin type change in hedge mode has
@@ -86,6 +92,9 @@ class BalanceUpdate:
     cross_wallet: int  # cw, 1e-8
     isolated: tuple[int, Fraction, int] | None = None  # the isolated position: amt, entry, iw
     position_side: PositionSide = PositionSide.BOTH  # the isolated position's
+    # the isolated position's mark and cr (1e-8) then, as ``AccountUpdate`` holds them
+    mark: Fraction | None = None
+    realized: int = 0
     # more balances the same change moved, after it in ``B``: (asset, wallet, bc, cw), 1e-8
     # (an automatic exchange's asset sold, ``auto_exchange.py``)
     more: tuple[tuple[str, int, int, int], ...] = ()

@@ -35,7 +35,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.matching import walk
 from tickerplant.venue.domain.commands import Amend, NewOrder
-from tickerplant.venue.domain.events import Batch, OrderUpdate
+from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.order_params import (
     check_limit,
     refused,
@@ -89,8 +89,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, batch: Batch) -> Or
     if added > 0 and not order.reduce_only:
         check_margin(engine, ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
     record(engine, order, new.price, new.qty, command.modify_id, now_ms, batch)
-    amended = OrderUpdate(now_ms, command.account_id, "AMENDMENT", order.status, order.copy(), None)
-    engine.outbox.put(amended)
+    engine.outbox.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
     stopped = False
     if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)

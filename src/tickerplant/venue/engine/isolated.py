@@ -63,10 +63,11 @@ def move(engine: EngineState, command: MoveMargin, now_ms: int, batch: Batch) ->
     batch.positions.append((account_id, name, position.copy()))
     batch.margin_moves.append(move)
     wallet = engine.wallet(ledger, asset)
+    shown_mark, shown_realized = engine.shown_position(account_id, name, held)
     engine.outbox.put(
         AccountUpdate(
             now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.entry,
-            engine.cross_wallet(ledger, asset), position.isolated_wallet, held,
+            engine.cross_wallet(ledger, asset), shown_mark, shown_realized, position.isolated_wallet, held,
         )
     )  # fmt: skip
 

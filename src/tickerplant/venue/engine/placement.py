@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from tickerplant.venue.book.matching import FOK_TEXT, GTX_TEXT, walk
 from tickerplant.venue.domain.commands import Cancel, CancelAll, Place
-from tickerplant.venue.domain.events import Batch, OrderUpdate
+from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.order_params import check_filters, refused
 from tickerplant.venue.domain.orders import (
     Order,
@@ -128,7 +128,10 @@ def accept(
         order.client_order_id = state.client_ids()
     state.kept(ledger.account_id, symbol).add(order)
     ack = order.copy()
-    state.outbox.put(OrderUpdate(now_ms, ledger.account_id, "NEW", order.status, ack, None))
+    rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
+    left = qty - sum(filled for _, filled, _ in fills) if rests else 0  # what of it will rest
+    new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
+    state.outbox.put(new)
     for price, filled, trade_id in fills:
         state.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
     if order.status.is_open:

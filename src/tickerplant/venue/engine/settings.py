@@ -82,9 +82,11 @@ def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int,
     asset = inst.margin_asset
     wallet = engine.wallet(ledger, asset)
     first, *others = ledger.sides()  # hedge mode: LONG, then SHORT
+    shown_mark, shown_realized = engine.shown_position(account_id, inst.symbol, first, *others)
     engine.outbox.put(AccountUpdate(
         now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, Fraction(0),
-        engine.cross_wallet(ledger, asset), 0 if isolated else None, first, tuple(others),
+        engine.cross_wallet(ledger, asset), shown_mark, shown_realized, 0 if isolated else None, first,
+        tuple(others),
     ))  # fmt: skip
 
 

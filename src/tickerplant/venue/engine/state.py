@@ -40,6 +40,7 @@ from tickerplant.venue.domain.orders import (
     Order,
     OrderStatus,
     PositionSide,
+    Side,
     new_client_order_id,
 )
 from tickerplant.venue.domain.recorded import History
@@ -167,6 +168,31 @@ class EngineState:
         levels = functools.partial(self.data.levels, symbol)
         return mark_or_mid(None, levels, self.instruments[symbol].price_decimals)
 
+    def order_update(
+        self, ledger: Ledger, execution: str, status: OrderStatus, order: Order, fill: Fill | None,
+        now_ms: int, expiry: str = "", resting: int = 0,
+    ) -> OrderUpdate:  # fmt: skip
+        """``ORDER_TRADE_UPDATE``'s values as they stand now, ``order`` copied; ``resting``: a
+        new order's quantity that rests once it is accepted (part 4 §4.3 item 1: a new resting
+        order's ``b``/``a`` include it)."""
+        buys, sells = ledger.open_values(order.symbol)
+        if resting:
+            value = self.contracts[order.symbol].level_value(resting, order.price)
+            if order.side is Side.BUY:
+                buys += value
+            else:
+                sells += value
+        copy = order.copy()
+        return OrderUpdate(now_ms, order.account_id, execution, status, copy, fill, (buys, sells), expiry)
+
+    def shown_position(
+        self, account_id: int, symbol: str, *sides: PositionSide
+    ) -> tuple[Fraction | None, tuple[int, ...]]:
+        """What a position shown in ``ACCOUNT_UPDATE`` needs of the engine now: the symbol's mark
+        (``up``) and each side's accumulated realized PnL (``cr``, ``kept.Kept.realized``)."""
+        realized = self.kept(account_id, symbol).realized
+        return self.mark(symbol), tuple(realized.get(side, 0) for side in sides)
+
     def deposited(self, account_id: int, asset: str) -> int:
         return sum(
             b.amount
@@ -277,13 +303,13 @@ class EngineState:
         batch.fills.append(fill)
         batch.changes.append((order.account_id, asset, delta, now_ms))
         batch.positions.append((order.account_id, order.symbol, position.copy()))
-        self.outbox.put(
-            OrderUpdate(now_ms, order.account_id, execution, order.status, order.copy(), fill)
-        )
+        self.outbox.put(self.order_update(ledger, execution, order.status, order, fill, now_ms))
         wallet = self.wallet(ledger, asset)
+        shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
         self.outbox.put(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
-            self.cross_wallet(ledger, asset), position.isolated_wallet if isolated else None, position.side,
+            self.cross_wallet(ledger, asset), shown_mark, shown_realized,
+            position.isolated_wallet if isolated else None, position.side,
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
             self.trim(ledger, order.symbol, position.side, now_ms, batch)
@@ -303,11 +329,7 @@ class EngineState:
         if status is not OrderStatus.FILLED:
             # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
-            self.outbox.put(
-                OrderUpdate(
-                    now_ms, order.account_id, execution, status, order.copy(), None, expiry
-                )
-            )
+            self.outbox.put(self.order_update(ledger, execution, status, order, None, now_ms, expiry))
 
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's

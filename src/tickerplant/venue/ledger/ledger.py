@@ -393,6 +393,12 @@ class Ledger:
             if s in self.isolated and contracts[s].inst.margin_asset == asset
         )  # fmt: skip
 
+    def open_values(self, symbol: str) -> tuple[int | Fraction, int | Fraction]:
+        """The ``Resting`` sums of ``symbol``'s open orders, buys then sells, of every position
+        side: what an order event's ``b``/``a`` show (``Contract.resting_notional`` of each)."""
+        buys, sells = (sum(r.value for r in self._rests_of(symbol, s)) for s in _BOTH)
+        return buys, sells
+
     def _rests_of(
         self, symbol: str, side: Side, position_side: PositionSide | None = None, *, opening: bool = False
     ) -> list[Resting]:

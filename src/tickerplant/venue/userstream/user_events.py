@@ -17,9 +17,11 @@ COIN-M adds the account alias ``i`` after ``E`` and writes ``o`` in its document
 (§3.2: ``ma`` after ``L``, ``rp`` after ``t``, no ``si``/``ss``/``gtd``), ``b``/``a`` in the
 base asset.
 
-``cr`` (the symbol's accumulated realized PnL) is every fill's on the position side, summed
-as they settle and again from the journal at start (``kept.Kept.realized``); ``up`` is at
-the mark when the event is written.
+Every figure is the event's own, as the engine made it (``EngineState.order_update``,
+``shown_position``): ``b``/``a`` the open orders as that change left them, ``cr`` (the
+symbol's accumulated realized PnL: every fill's on the position side, summed as they settle
+and again from the journal at start, ``kept.Kept.realized``) and ``up`` (at the mark then).
+Only the instruments' fixed terms (``Contract``) are read here.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import (
@@ -145,12 +147,10 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
     inst = engine.instruments[order.symbol]
     pd, qd = inst.price_decimals, inst.qty_decimals
     um = inst.market is Market.UM
-    figures = engine.ledger(event.account_id).symbol_figures(
-        engine.contracts[order.symbol], engine.mark(order.symbol) or Fraction(0)
-    )
-    bids, asks = figures.bid_notional, figures.ask_notional
-    if not um:  # COIN-M's b/a: the base asset's quantity (§3.2)
-        bids, asks = _base_of_open(engine, event.account_id, order.symbol, inst)
+    # b/a as the change left them (USDⓈ-M the quote's notional, COIN-M the base asset's
+    # quantity, §3.2: both ``resting_notional``, linear and inverse)
+    contract = engine.contracts[order.symbol]
+    bids, asks = (contract.resting_notional(value) for value in event.open_values)
     liquidation = order.client_order_id.startswith("autoclose-")
     kind = "LIQUIDATION" if liquidation else order.type.value  # part 4 §4.3 item 8
     o: dict[str, Any] = {
@@ -196,19 +196,6 @@ def _expiry_reason(order: Order) -> str:
     return _EXPIRY_REASON.get(order.type, "2")
 
 
-def _base_of_open(
-    engine: Engine, account_id: int, symbol: str, inst: Instrument
-) -> tuple[Fraction, Fraction]:
-    """COIN-M: the open orders' remaining contracts in the base asset, per side."""
-    sides = [Fraction(0), Fraction(0)]
-    for order in engine.open_orders(account_id, symbol):
-        if order.price:
-            contracts = Fraction(order.remaining, 10**inst.qty_decimals)
-            value = contracts * inst.contract_size / Fraction(order.price, 10**inst.price_decimals)
-            sides[0 if order.side.value == "BUY" else 1] += value
-    return sides[0], sides[1]
-
-
 def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
     order, fill = event.order, event.fill
     assert fill is not None
@@ -226,15 +213,14 @@ def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
 
 
 def _position(
-    engine: Engine, account_id: int, symbol: str, amt: int, entry: Fraction, isolated_wallet: int | None,
-    side: PositionSide,
+    engine: Engine, symbol: str, amt: int, entry: Fraction, isolated_wallet: int | None,
+    side: PositionSide, mark: Fraction | None, realized: int,
 ) -> dict[str, Any]:  # fmt: skip
-    """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet."""
+    """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet;
+    ``up`` at ``mark`` and ``cr`` ``realized``, as they stood when the event was made."""
     inst = engine.instruments[symbol]
     contract = engine.contracts[symbol]
-    mark = engine.mark(symbol)
     unrealized = contract.pnl(amt, entry, mark) if amt and mark is not None else Fraction(0)
-    realized = engine.kept(account_id, symbol).realized.get(side, 0)
     sign = 1 if amt > 0 else -1
     break_even = entry * (1 + sign * engine.fees.taker) if amt else Fraction(0)
     return {
@@ -248,21 +234,16 @@ def _position(
 
 def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
     position = _position(
-        engine,
-        event.account_id,
-        event.symbol,
-        event.position_amt,
-        event.entry,
-        event.isolated_wallet,
-        event.position_side,
-    )
+        engine, event.symbol, event.position_amt, event.entry, event.isolated_wallet, event.position_side,
+        event.mark, event.realized[0],
+    )  # fmt: skip
     head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
     if engine.market is Market.CM:
         head["i"] = alias
     wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
     rows = [position] + [
-        _position(engine, event.account_id, event.symbol, 0, Fraction(0), event.isolated_wallet, side)
-        for side in event.flat_sides
+        _position(engine, event.symbol, 0, Fraction(0), event.isolated_wallet, side, event.mark, realized)
+        for side, realized in zip(event.flat_sides, event.realized[1:], strict=True)
     ]
     head["a"] = {
         "B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": "0"}], "P": rows, "m": event.reason,
@@ -289,7 +270,7 @@ def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
     if event.isolated is not None:
         amt, entry, isolated_wallet = event.isolated
         shown = _position(
-            engine, event.account_id, event.symbol, amt, entry, isolated_wallet, event.position_side
+            engine, event.symbol, amt, entry, isolated_wallet, event.position_side, event.mark, event.realized
         )
         a["P"] = [shown]
     if event.reason == "FUNDING_FEE":
