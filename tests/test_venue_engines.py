@@ -34,21 +34,16 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
     clock, activity = ManualClock(5_000), VenueActivity()
     ran: list[tuple[str, int]] = []
 
-    def failing(name: str) -> Any:
-        def step(*args: Any) -> None:
-            ran.append((name, args[-1]))
-            raise RuntimeError(f"{name} bug")
-
-        return step
-
     def apply(command: Any, now_ms: int) -> None:  # each command the engine is given fails
         ran.append((type(command).__name__, now_ms))
         raise RuntimeError(f"{type(command).__name__} bug")
 
-    engine = SimpleNamespace(market=None, apply=apply, exposure=SimpleNamespace(pooled={1}))
+    algos = SimpleNamespace(wants=lambda priced, mark: priced)
+    engine = SimpleNamespace(
+        market=None, apply=apply, exposure=SimpleNamespace(pooled={1}), algos=algos, data=SimpleNamespace(mark=None)
+    )
     keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [(1, "USDT", 5)])
     transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
-    algos = SimpleNamespace(observe=failing("algos"), wants=lambda priced: priced)
 
     def drain(now_ms: int) -> None:
         ran.append(("drain", now_ms))
@@ -58,8 +53,8 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
     step = venue_engines.Contained(clock, activity)
     with caplog.at_level(logging.ERROR, logger="tickerplant"):
         for _ in range(2):  # raised inside: not here
-            venue_engines.feed_engine(engine, algos, drain, clock, transfers, HEEDED, step, messages)  # type: ignore[arg-type]
-    steps = ["Transfers", "Trades", "Marks", "AutoExchange", "algos", "drain"]
+            venue_engines.feed_engine(engine, drain, clock, transfers, HEEDED, step, messages)  # type: ignore[arg-type]
+    steps = ["Transfers", "Trades", "Marks", "AutoExchange", "AlgoTriggers", "drain"]
     assert ran == [(name, 5_000) for name in steps] * 2
     assert dict(activity.failures) == dict.fromkeys(["transfers", "fills", "watch", "exchange", "algos", "drain"], 2)
     # each step's first failure logged with its traceback; the second within the minute counted only
@@ -86,17 +81,18 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
 ) -> None:
     ran: list[str] = []
     asked: list[bool] = []
-    algos = SimpleNamespace(wants=lambda priced: asked.append(priced) or priced, observe=lambda *a: ran.append("algos"))
+    algos = SimpleNamespace(wants=lambda priced, mark: asked.append(priced) or priced)
     keyring = SimpleNamespace(refresh=lambda: ran.append("refresh"), moved=lambda market: [])
     transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
     step = venue_engines.Contained(ManualClock(5_000), VenueActivity())
     messages = [StreamMessage(name, b"{}") for name in streams]
     engine = SimpleNamespace(
-        market=None, exposure=SimpleNamespace(pooled={1}), apply=lambda command, now_ms: ran.append(type(command).__name__)
-    )
-    venue_engines.feed_engine(engine, algos, ran.append, ManualClock(5_000), transfers, HEEDED, step, messages)  # type: ignore[arg-type]
+        market=None, exposure=SimpleNamespace(pooled={1}), apply=lambda command, now_ms: ran.append(type(command).__name__),
+        algos=algos, data=SimpleNamespace(mark=None),
+    )  # fmt: skip
+    venue_engines.feed_engine(engine, ran.append, ManualClock(5_000), transfers, HEEDED, step, messages)  # type: ignore[arg-type]
     # the operator's transfers, the Multi-Assets exchange (an account in the mode) and the drain on every delivery
-    assert ran == ["refresh", *steps, "AutoExchange", *(["algos"] if priced else []), 5_000]
+    assert ran == ["refresh", *steps, "AutoExchange", *(["AlgoTriggers"] if priced else []), 5_000]
     assert asked == [priced]  # the algo orders decide whether a delivery without a price concerns them
 
 

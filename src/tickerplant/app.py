@@ -183,14 +183,14 @@ class Tickerplant:
         made = venue_engines(
             self.config, source, instruments, views, accounts, journal, group, clock.now_ms(), past
         )
-        for market, (engine, algos) in made.items():
+        for market, engine in made.items():
             listener = listeners[market]
             self.engines[market] = engine
-            listener.serve_engine(engine, algos, group)
+            listener.serve_engine(engine, group)
             assert listener.drain is not None
             plant, drain = self.plants[market], listener.drain
             activity = listener.user_data.activity
-            for hook in venue_hooks(engine, algos, drain, clock, self.accounts, plant, self.bus, activity):
+            for hook in venue_hooks(engine, drain, clock, self.accounts, plant, self.bus, activity):
                 self.bus.subscribe(market, hook)
 
     async def _run_source(self) -> None:

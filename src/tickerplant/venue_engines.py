@@ -34,13 +34,19 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.book.published import PublishedMarket
 from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, missed_fundings
 from tickerplant.venue.clearing.transfers import unseen_transfers
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import AutoExchange, Marks, MissedFundings, Trades, Transfers
+from tickerplant.venue.domain.commands import (
+    AlgoTriggers,
+    AutoExchange,
+    Marks,
+    MissedFundings,
+    Trades,
+    Transfers,
+)
 from tickerplant.venue.domain.orders import forget_drawn_ids, seeded_client_ids
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.reads import JournalHistory
@@ -78,7 +84,7 @@ class Heeded(NamedTuple):
 
 
 def feed_engine(
-    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock,
+    engine: Engine, drain: Callable[[int], object], clock: Clock,
     transfers: OperatorTransfers, heeded: Heeded, step: Step, messages: Sequence[StreamMessage],
 ) -> None:  # fmt: skip
     """The market's messages to its engine, after the view that its book reads; ``drain``:
@@ -87,7 +93,7 @@ def feed_engine(
     from this delivery (a bad state met by the watch would otherwise stop every account's
     fills, triggers and events). A step runs only on a delivery that can give it work
     (``heeded``): the fills with a trade, the watch with a mark or a funding, the algo
-    orders with a trade or a mark (or when ``AlgoService.wants`` another delivery)."""
+    orders' triggers with a trade or a mark (or when ``AlgoBook.wants`` another delivery)."""
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
@@ -100,14 +106,10 @@ def feed_engine(
         if engine.exposure.pooled:  # Multi-Assets accounts' wallets below the threshold (auto_exchange.py)
             step("exchange", engine.apply, AutoExchange(), now_ms)
         priced = traded or not heeded.marks.isdisjoint(streams)
-        step("algos", _observe, algos, priced, messages, now_ms)  # the triggers the prices make
+        if engine.algos.wants(priced, engine.data.mark):  # the triggers the prices make (algo/triggers.py)
+            step("algos", engine.apply, AlgoTriggers(messages), now_ms)
     finally:
         step("drain", drain, now_ms)
-
-
-def _observe(algos: AlgoService, priced: bool, messages: Sequence[StreamMessage], now_ms: int) -> None:
-    if algos.wants(priced):
-        algos.observe(messages, now_ms)  # algo_service.py
 
 
 class OperatorTransfers:
@@ -142,8 +144,8 @@ def venue_engines(
     config: ServerConfig, source: Source, instruments: Mapping[Market, list[Instrument]],
     views: Mapping[Market, MarketView], accounts: Keyring, journal: SqliteJournal, group: GroupCommit,
     now_ms: int, past: PastSpec | None,
-) -> dict[Market, tuple[Engine, AlgoService]]:  # fmt: skip
-    """One engine per market and its Algo Order service, restored from the journal, in the
+) -> dict[Market, Engine]:  # fmt: skip
+    """One engine per market (its algo orders with it), restored from the journal, in the
     process whose plant publishes the book (``views``: what it published): on the simulated
     market its takers trade in the simulator's book (docs/venue.md). They journal through
     ``group``: one transaction a loop iteration (``venue/journal/group_commit.py``). Their
@@ -162,7 +164,7 @@ def venue_engines(
             engine = Engine(
                 market, listed, book, accounts, stamped, client_ids=ids, book=book, modes=modes, ids_seed=seed
             )
-            algos = restored(engine, journal, now_ms)
+            restored(engine, journal, now_ms)
             # its fills hold public trade ids: the live ones go on above them
             source.trade_ids_above({symbol: taken - 1 for symbol, taken in engine.next_trade_id.items()})
         else:  # a replay's or relay's book: takers walk it and trade with no one
@@ -170,34 +172,28 @@ def venue_engines(
                 market, listed, published, accounts, stamped, client_ids=ids, modes=modes, ids_seed=seed,
                 queue_model=queue_model(config.queue_model),  # where its resting orders stand (--queue-model)
             )
-            algos = restored(engine, journal, now_ms)
+            restored(engine, journal, now_ms)
         engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))
         # the same seed after a restart must not make the last run's ids again (two orders of
         # an account under one id): the sequence goes on from what the journal holds
         held = sum(engine.next_order_id.values()) - sum(engine.first_order_ids.values())
-        held += algos.book.next_id - algos.book.first_id
-        if held:
-            engine.client_ids = algos.book.client_ids = seeded_client_ids(
-                f"{config.simulator.seed}/{market.value}/{held}"
-            )
-        made[market] = engine, algos
-    settle_unseen_transfers([engine for engine, _ in made.values()], accounts, journal, now_ms)
+        held += engine.algos.next_id - engine.algos.first_id
+        if held:  # the orders' and the algo orders' client ids
+            engine.client_ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}/{held}")
+        made[market] = engine
+    settle_unseen_transfers(list(made.values()), accounts, journal, now_ms)
     if past is not None:
-        settle_missed_fundings([engine for engine, _ in made.values()], instruments, past)
+        settle_missed_fundings(list(made.values()), instruments, past)
     return made
 
 
-def restored(engine: Engine, journal: SqliteJournal, now_ms: int) -> AlgoService:
-    """``engine`` (new, its position modes shared with the other market's) and its Algo Order
-    service as the journal holds them, the journal alone: its orders, fills, positions,
-    settings and flows, the algo orders, and the order-rate windows open at ``now_ms``
-    (-1015's budget is not refilled by a restart). ``venue/journal/state.py`` says what a
-    restart does not restore, and why."""
+def restored(engine: Engine, journal: SqliteJournal, now_ms: int) -> None:
+    """``engine`` (new, its position modes shared with the other market's) as the journal
+    holds it, the journal alone: its orders, fills, positions, settings and flows, the algo
+    orders, and the order-rate windows open at ``now_ms`` (-1015's budget is not refilled by
+    a restart). ``venue/journal/state.py`` says what a restart does not restore, and why."""
     journal.load(engine)
-    algos = AlgoService(engine)
-    journal.load_algos(algos)
     journal.load_counts(engine, now_ms)
-    return algos
 
 
 def settle_unseen_transfers(
@@ -313,7 +309,7 @@ def _finish_checkpoint(journal: SqliteJournal) -> None:
 
 
 def venue_hooks(
-    engine: Engine, algos: AlgoService, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
+    engine: Engine, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
     plant: Plant, bus: Bus, activity: VenueActivity,
 ) -> list[Callable[[Sequence[StreamMessage]], None]]:  # fmt: skip
     """What the market's messages go to after the views that the engine's book reads: the
@@ -322,7 +318,7 @@ def venue_hooks(
     step = Contained(clock, activity)
     transfers = OperatorTransfers(keyring, asyncio.get_running_loop().call_soon)
     return [
-        functools.partial(feed_engine, engine, algos, drain, clock, transfers, Heeded.of(engine), step),
+        functools.partial(feed_engine, engine, drain, clock, transfers, Heeded.of(engine), step),
         functools.partial(step, "liquidations", liquidations_to_plant, engine, plant, bus, clock),
     ]
 

@@ -25,8 +25,8 @@ from tickerplant.app import Tickerplant
 from tickerplant.market.derivatives.mark_streams import MarkState
 from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.domain.commands import AlgoTriggers
 
 BOOM = b"0.00012345"  # the funding rate whose delivery the patched watch fails on
 
@@ -50,13 +50,14 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
 
     monkeypatch.setattr(tickerplant.venue.core.engine, "watch", failing_watch)
     later_steps: list[int] = []  # the steps after the failing one still run, each delivery
-    real_observe = AlgoService.observe  # the algo orders' step: a mark's delivery is priced
+    steps = tickerplant.venue.core.engine._STEPS
+    real_triggers = steps[AlgoTriggers]  # the algo orders' step: a mark's delivery is priced
 
-    def observe(self: AlgoService, messages: Sequence[StreamMessage], now_ms: int) -> None:
+    def triggers(engine: Any, command: AlgoTriggers, now_ms: int, batch: Any) -> None:
         later_steps.append(now_ms)
-        real_observe(self, messages, now_ms)
+        real_triggers(engine, command, now_ms, batch)
 
-    monkeypatch.setattr(AlgoService, "observe", observe)
+    monkeypatch.setitem(steps, AlgoTriggers, triggers)
     plant: Tickerplant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
     async with aiohttp.ClientSession() as session:
         um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"

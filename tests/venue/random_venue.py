@@ -22,7 +22,6 @@ from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.store import AccountStore, Keyring, StoreError
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import TYPES
@@ -32,6 +31,7 @@ from tickerplant.venue.engine.countdowns import Countdowns
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.ledger.position_modes import PositionModes
+from tickerplant.venue.wire.algo_rest import cancel_algo, cancel_all_algos, new_algo
 from tickerplant.venue.wire.margin_routes import move_margin
 from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_order, new_order
 from tickerplant.venue.wire.settings_routes import (
@@ -97,13 +97,13 @@ class HandMarket:
 
 
 class Venue:
-    """Both markets' engines and algo services over one journal, as the server makes them."""
+    """Both markets' engines over one journal, as the server makes them."""
 
     def __init__(self, path: Path, markets: dict[Market, HandMarket], journal: Callable[[str], Any],
                  seed: int, now_ms: int) -> None:  # fmt: skip
         self.keyring = Keyring(path)
         self.modes = PositionModes()
-        self.engines: dict[Market, tuple[Engine, AlgoService]] = {}
+        self.engines: dict[Market, Engine] = {}
         self.sqlite = SqliteJournal(path)
         for market, data in markets.items():
             listed = catalogue(market, NOW)
@@ -111,14 +111,15 @@ class Venue:
                 market, listed, data, self.keyring, journal(market.value),
                 client_ids=seeded_client_ids(f"{seed}/{market.value}"), modes=self.modes, ids_seed=seed,
             )  # fmt: skip
-            self.engines[market] = engine, restored(engine, self.sqlite, now_ms)
+            restored(engine, self.sqlite, now_ms)
+            self.engines[market] = engine
 
     def close(self) -> None:
         self.keyring.close()
         self.sqlite.close()
 
-    def pairs(self) -> list[tuple[Engine, Any]]:
-        return [(engine, algos.book) for engine, algos in self.engines.values()]
+    def every(self) -> list[Engine]:
+        return list(self.engines.values())
 
 
 class Session:
@@ -151,7 +152,7 @@ class Session:
         raise error
 
     def _engines(self) -> list[Engine]:
-        return [engine for engine, _ in self.venue.engines.values()]
+        return self.venue.every()
 
     def _turn(self) -> None:
         """The end of a loop turn: the staged batches committed."""
@@ -191,10 +192,7 @@ class Session:
         return self.rng.choice(SYMBOLS[market or self._market()])
 
     def _engine_of(self, symbol: str) -> Engine:
-        return self.venue.engines[Market.CM if symbol.endswith("_PERP") else Market.UM][0]
-
-    def _algos_of(self, symbol: str) -> AlgoService:
-        return self.venue.engines[Market.CM if symbol.endswith("_PERP") else Market.UM][1]
+        return self.venue.engines[Market.CM if symbol.endswith("_PERP") else Market.UM]
 
     def _account(self) -> int:
         return self.rng.choice(self.accounts)
@@ -209,13 +207,13 @@ class Session:
         return fixed(data.qty(symbol, usd), data.inst[symbol].qty_decimals)
 
     def _feed(self, market: Market, messages: list[StreamMessage], now: int) -> None:
-        engine, algos = self.venue.engines[market]
+        engine = self.venue.engines[market]
 
         def step(name: str, fn: Callable[..., object], *args: Any) -> None:
             fn(*args)  # no containment: a failing step fails the test
 
         transfers = OperatorTransfers(self.venue.keyring, lambda callback: None)  # read at every delivery
-        feed_engine(engine, algos, lambda _: None, self.clock, transfers, Heeded.of(engine), step, messages)
+        feed_engine(engine, lambda _: None, self.clock, transfers, Heeded.of(engine), step, messages)
 
     def _open_order(self, account_id: int) -> tuple[Engine, Any] | None:
         engines = [e for e in self._engines() if e.open_orders(account_id, None)]
@@ -296,7 +294,7 @@ class Session:
         inst = data.inst[symbol]
         price = self._price(symbol, self.rng.randint(-6, 6))
         sellers_took = self.rng.random() < 0.5
-        resting = list(self.venue.engines[market][0].resting(symbol))
+        resting = list(self.venue.engines[market].resting(symbol))
         if resting and self.rng.random() < 0.5:  # at a resting order's price, on its side: its queue moves
             order = self.rng.choice(resting)
             price, sellers_took = fixed(order.price, inst.price_decimals), order.side.value == "BUY"
@@ -351,7 +349,7 @@ class Session:
         set_dual_side(engine, account_id, not self.venue.modes.is_hedged(account_id))
 
     def multi_assets(self, now: int) -> None:
-        engine = self.venue.engines[Market.UM][0]
+        engine = self.venue.engines[Market.UM]
         account_id = self._account()
         set_multi_assets(engine, account_id, not engine.ledger(account_id).multi_assets, now)
 
@@ -372,7 +370,7 @@ class Session:
     def algo(self, now: int) -> None:
         rng = self.rng
         symbol = self._symbol()
-        engine, algos = self._engine_of(symbol), self._algos_of(symbol)
+        engine = self._engine_of(symbol)
         account_id = self._account()
         kind = rng.choice(TYPES)
         side = rng.choice(["BUY", "SELL"])
@@ -398,18 +396,18 @@ class Session:
                 params["reduceonly"] = "true"
         if rng.random() < 0.3:
             params["workingtype"] = "MARK_PRICE"
-        algos.place(account_id, params, now)
+        new_algo(engine, account_id, params, now)
 
     def algo_cancel(self, now: int) -> None:
         account_id = self._account()
-        found = [(a, o) for _, a in self.venue.engines.values() for o in a.book.open_orders(account_id)]
+        found = [(e, o) for e in self.venue.every() for o in e.algos.open_orders(account_id)]
         if found:
-            algos, order = self.rng.choice(found)
-            algos.cancel(account_id, {"symbol": order.symbol, "algoid": str(order.algo_id)}, now)
+            engine, order = self.rng.choice(found)
+            cancel_algo(engine, account_id, {"symbol": order.symbol, "algoid": str(order.algo_id)}, now)
 
     def algo_cancel_all(self, now: int) -> None:
         symbol = self._symbol()
-        self._algos_of(symbol).cancel_all(self._account(), symbol, now)
+        cancel_all_algos(self._engine_of(symbol), self._account(), symbol, now)
 
     def deposit(self, now: int) -> None:
         market, asset, units = self.rng.choice(OPENING)

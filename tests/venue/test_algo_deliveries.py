@@ -1,4 +1,4 @@
-"""Which of the market's deliveries the Algo Order service looks at (``AlgoService.wants``,
+"""Which of the market's deliveries the Algo Order service looks at (``AlgoBook.wants``,
 ``venue_engines.feed_engine``), without sockets: one with a price when an order waits for
 its trigger, any when a triggered order's child may be done or a waiting order's mark is
 still its book's mid, none when nothing waits."""
@@ -10,8 +10,9 @@ from fractions import Fraction
 from test_engine import ALICE, Book, Deposits, Kept
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import AlgoTriggers
+from tickerplant.venue.wire.algo_rest import new_algo
 from tickerplant.venue.wire.order_entry import cancel_order
 
 NOW = 1_790_000_000_000
@@ -25,19 +26,22 @@ def _stop(trigger: str, kind: str = "STOP") -> dict[str, str]:
 def test_a_delivery_without_a_price_concerns_the_algo_orders_only_when_one_may_finish_or_reads_a_mid() -> None:
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())
-    algos = AlgoService(engine)
+
+    def wants(priced: bool) -> bool:
+        return engine.algos.wants(priced, book.mark)
+
     # nothing waits: a price is still the last price a later order is checked against (-2021)
-    assert algos.wants(True) and not algos.wants(False)
-    placed, _ = algos.place(ALICE, _stop("61000"), NOW)
-    assert algos.wants(True) and not algos.wants(False)  # a price may trigger it; a book does not
+    assert wants(True) and not wants(False)
+    placed, _ = new_algo(engine, ALICE, _stop("61000"), NOW)
+    assert wants(True) and not wants(False)  # a price may trigger it; a book does not
     del book.marks["BTCUSDT"]  # no mark yet: the mark is the book's mid, which any book moves
-    assert algos.wants(False)
+    assert wants(False)
     book.marks["BTCUSDT"] = Fraction(61000)
-    algos.observe([], NOW + 1)
+    engine.apply(AlgoTriggers(()), NOW + 1)
     assert placed.status == "TRIGGERED"  # its LIMIT child rests at 59000.00
     # the child still works: a command may end it, and any delivery then finishes the order
-    assert algos.wants(False)
+    assert wants(False)
     cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.child_id)}, NOW + 2)
-    algos.observe([], NOW + 3)
+    engine.apply(AlgoTriggers(()), NOW + 3)
     assert placed.status == "FINISHED"
-    assert algos.wants(True) and not algos.wants(False)
+    assert wants(True) and not wants(False)

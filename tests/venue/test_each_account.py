@@ -69,31 +69,30 @@ def test_one_algo_orders_failure_triggers_the_others_all_the_same(monkeypatch: p
 
     from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept
 
+    import tickerplant.venue.algo.triggers as triggers
     from tickerplant.market.instruments import Market, catalogue
-    from tickerplant.venue.algo.algo_service import AlgoService
     from tickerplant.venue.core.engine import Engine
+    from tickerplant.venue.domain.commands import AlgoTriggers
+    from tickerplant.venue.wire.algo_rest import new_algo
 
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())
-    algos = AlgoService(engine)
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
             "quantity": "0.001", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip
-    alices, _ = algos.place(ALICE, stop, NOW)
-    bobs, _ = algos.place(BOB, stop, NOW)
+    alices, _ = new_algo(engine, ALICE, stop, NOW)
+    bobs, _ = new_algo(engine, BOB, stop, NOW)
     engine.outbox.take()
-    import tickerplant.venue.algo.algo_service as service
-
-    real_place = service.place
+    real_place = triggers.place
 
     def place(state: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
         if command.account_id == ALICE:
             raise RuntimeError("alice's state")
         return real_place(state, command, *args, **kwargs)
 
-    monkeypatch.setattr(service, "place", place)
+    monkeypatch.setattr(triggers, "place", place)
     book.marks["BTCUSDT"] = Fraction(61000)
     with pytest.raises(RuntimeError, match="alice's state"):
-        algos.observe([], NOW + 1)
+        engine.apply(AlgoTriggers(()), NOW + 1)
     assert (alices.status, bobs.status) == ("TRIGGERING", "FINISHED")  # bob's child filled at once
     assert engine.ledger(BOB).position("BTCUSDT").amt == 1
     kinds = [type(event).__name__ for event in engine.outbox.take()]

@@ -16,7 +16,6 @@ from test_funding_liquidation import events, funding, mark_to, reads, wallet
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Marks, Trades
@@ -24,6 +23,7 @@ from tickerplant.venue.domain.events import ModeChange
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.wire.account_payloads import position_risk
+from tickerplant.venue.wire.algo_rest import cancel_algo, new_algo
 from tickerplant.venue.wire.order_entry import amend_order, cancel_all, new_order
 from tickerplant.venue.wire.settings_routes import dual_endpoint, set_dual_side, set_margin_type
 
@@ -204,12 +204,11 @@ def test_a_modification_cannot_raise_a_closing_order_past_its_side(engine: Engin
 
 def test_open_algo_orders_hold_the_mode_and_openings_on_both_sides_add_up(book: Book, journal: Kept) -> None:
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
-    algos = AlgoService(engine)
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
             "quantity": "0.010", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip
-    placed, _ = algos.place(ALICE, stop, NOW)
+    placed, _ = new_algo(engine, ALICE, stop, NOW)
     assert refusal(set_dual_side, engine, ALICE, True)[0] == -4067  # its child would not match the mode
-    algos.cancel(ALICE, {"symbol": "BTCUSDT", "algoid": str(placed.algo_id)}, NOW)
+    cancel_algo(engine, ALICE, {"symbol": "BTCUSDT", "algoid": str(placed.algo_id)}, NOW)
     set_dual_side(engine, ALICE, True)
     new_order(engine, ALICE, order(positionside="LONG", quantity="0.100", price="59000"), NOW)
     new_order(engine, ALICE, order(side="SELL", positionside="SHORT", quantity="0.100", price="61000"), NOW)

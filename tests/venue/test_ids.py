@@ -8,11 +8,11 @@ from pathlib import Path
 from test_engine import ALICE, Book, Deposits, order
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.ids import ALGO_IDS_FROM, first_algo_id, first_order_id
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.algo_rest import new_algo
 from tickerplant.venue.wire.order_entry import new_order
 
 NOW = 1_790_000_000_000
@@ -39,11 +39,10 @@ def test_the_first_market_order_and_the_first_stop_loss_have_different_ids(tmp_p
     AccountStore(tmp_path / "venue.db").close()
     journal = SqliteJournal(tmp_path / "venue.db")
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal, ids_seed=7)
-    algos = AlgoService(engine)
     market = new_order(engine, ALICE, order(type="MARKET", quantity="0.010"), NOW).order
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
             "quantity": "0.010", "triggerprice": "50000"}  # fmt: skip
-    placed, _ = algos.place(ALICE, stop, NOW + 1)
+    placed, _ = new_algo(engine, ALICE, stop, NOW + 1)
     assert market is not None and market.order_id == first_order_id(7, Market.UM, "BTCUSDT")
     assert placed.algo_id == first_algo_id(7, Market.UM) != market.order_id
     journal.close()
@@ -53,9 +52,7 @@ def test_the_first_market_order_and_the_first_stop_loss_have_different_ids(tmp_p
                    ids_seed=7)  # fmt: skip
     loading = SqliteJournal(tmp_path / "venue.db")
     loading.load(again)
-    again_algos = AlgoService(again)
-    loading.load_algos(again_algos)
     loading.close()
     later = new_order(again, ALICE, order(type="MARKET", quantity="0.010", side="SELL"), NOW + 2).order
     assert later is not None and later.order_id == market.order_id + 1
-    assert again_algos.place(ALICE, stop, NOW + 3)[0].algo_id == placed.algo_id + 1
+    assert new_algo(again, ALICE, stop, NOW + 3)[0].algo_id == placed.algo_id + 1

@@ -34,17 +34,17 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import Marks
+from tickerplant.venue.domain.commands import AlgoTriggers, Marks
 from tickerplant.venue.domain.events import Batch, Income
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
 from tickerplant.venue.journal.group_commit import Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.algo_rest import new_algo
 from tickerplant.venue.wire.amendments import amendments
 from tickerplant.venue.wire.margin_routes import margin_history, move_margin
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
@@ -492,7 +492,6 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
     journal = SqliteJournal(path)
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
-    algos = AlgoService(engine)
     assert NOW % 60_000 == 20_000 and NOW % 10_000 == 0  # the minute began 20 s before, a 10 s window now
     new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW - 25_000)  # the minute before
     new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW - 5_000)  # this minute, 10 s before
@@ -502,9 +501,9 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
                            "quantity": "0.001", "price": "59001"}, NOW + 3)  # fmt: skip
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
             "quantity": "0.010", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip
-    algos.place(ALICE, stop, NOW + 4)
+    new_algo(engine, ALICE, stop, NOW + 4)
     book.marks["BTCUSDT"] = Fraction(61500)
-    algos.observe([], NOW + 5)  # triggered: its child, a MARKET order no key placed
+    engine.apply(AlgoTriggers(()), NOW + 5)  # triggered: its child, a MARKET order no key placed
     new_order(engine, ALICE, order(type="MARKET", quantity="0.500"), NOW + 6)
     book.marks["BTCUSDT"] = Fraction(40190)
     engine.apply(Marks(tuple([StreamMessage("btcusdt@markState", b"{}")])), NOW + 7)  # liquidated: autoclose-…
@@ -520,7 +519,6 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
         again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
         loading = SqliteJournal(path)
         loading.load(again)
-        loading.load_algos(AlgoService(again))
         loading.load_counts(again, now_ms)
         loading.close()
         return again

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo.algo_book import AlgoBook
 from tickerplant.venue.auth.checks import check_timing
+from tickerplant.venue.domain.algo_params import parse_new_algo
 from tickerplant.venue.domain.order_params import DECIMAL_RANGE, LONG_MAX, decimal_units, parse_long
 
 NOW = 1_790_000_000_000
@@ -79,11 +79,10 @@ def test_an_algo_orders_numbers_meet_the_range_and_the_filters() -> None:
     """Part 2 §8: the stop price at most the symbol's maxPrice (-4007), LOT_SIZE / MARKET_LOT_SIZE,
     PRICE_FILTER for a STOP's limit price: a 20-digit quantity or trigger price no longer
     reaches the journal (a SQLite INTEGER holds 64 bits)."""
-    book = AlgoBook({i.symbol: i for i in catalogue(Market.UM, NOW)})
-    price = 6_000_000
+    instruments = {i.symbol: i for i in catalogue(Market.UM, NOW)}
 
     def place(params: dict[str, str]) -> tuple[int, str]:
-        return refusal(book.place, 1, params, price, price, False, NOW)
+        return refusal(parse_new_algo, params, instruments, NOW, False)
 
     assert place(algo(triggerPrice="1e5000"))[0] == -1100
     assert place(algo(triggerPrice="400000/2"))[0] == -1100
@@ -97,6 +96,6 @@ def test_an_algo_orders_numbers_meet_the_range_and_the_filters() -> None:
     assert place(algo(**trailing, callbackRate=" 1.5"))[0] == -1100
     assert place(algo(**trailing, callbackRate="25")) == (-2007, "Invalid callBack rate.")
     assert place(algo(**trailing, callbackRate="1", activationPrice="9" * 20))[0] == -4007
-    placed = book.place(1, algo(**trailing, callbackRate="1.50"), price, price, False, NOW)
+    placed = parse_new_algo(algo(**trailing, callbackRate="1.50"), instruments, NOW, False)
     assert placed.callback_rate == "1.50"
-    assert book.place(1, algo(triggerPrice="70000.00"), price, price, False, NOW).trigger_price == 7_000_000
+    assert parse_new_algo(algo(triggerPrice="70000.00"), instruments, NOW, False).trigger_price == 7_000_000

@@ -15,13 +15,12 @@ from test_engine import ALICE, Book, Deposits, Kept
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo.algo_book import AlgoBook
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.algo_order import AlgoOrder
-from tickerplant.venue.domain.commands import NewOrder
+from tickerplant.venue.domain.algo_params import parse_new_algo
+from tickerplant.venue.domain.commands import AlgoTriggers, NewAlgoOrder, NewOrder
 from tickerplant.venue.domain.order_params import DECIMAL_RANGE, check_filters, parse_new_order
 from tickerplant.venue.domain.orders import OrderType, TimeInForce
+from tickerplant.venue.wire.algo_rest import new_algo
 
 NOW = 1_790_000_000_000
 PRICE = 6_000_000  # 60000.00, the last trade and the mark the algo book is given
@@ -138,9 +137,8 @@ ALGO_REFUSALS = [
 ]  # fmt: skip
 
 
-def place_algo(params: dict[str, str]) -> AlgoOrder:
-    algos = AlgoBook(INSTRUMENTS[Market.UM])
-    return algos.place(1, {k.lower(): v for k, v in params.items()}, PRICE, PRICE, False, NOW)
+def place_algo(params: dict[str, str]) -> NewAlgoOrder:
+    return parse_new_algo({k.lower(): v for k, v in params.items()}, INSTRUMENTS[Market.UM], NOW, False)
 
 
 @pytest.mark.parametrize(("params", "refusal"), ALGO_REFUSALS)
@@ -171,14 +169,13 @@ def test_a_triggered_stops_child_takes_its_price_match_and_its_good_till_date() 
     when it triggers (QUEUE: the best bid, 59999.00) and lives until the same date."""
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())
-    algos = AlgoService(engine)
     later = NOW + 3_600_000
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP", "quantity": "0.010",
             "triggerprice": "61000", "workingtype": "MARK_PRICE", "pricematch": "QUEUE", "timeinforce": "GTD",
             "goodtilldate": str(later)}  # fmt: skip
-    placed, _ = algos.place(ALICE, stop, NOW)
+    placed, _ = new_algo(engine, ALICE, stop, NOW)
     book.marks["BTCUSDT"] = Fraction(61000)
-    algos.observe([], NOW + 1)
+    engine.apply(AlgoTriggers(()), NOW + 1)
     assert placed.status == "TRIGGERED"
     [child] = engine.open_orders(ALICE, "BTCUSDT")
     assert (child.order_id, child.price, child.price_match) == (placed.child_id, 5_999_900, "QUEUE")

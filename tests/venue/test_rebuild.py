@@ -40,7 +40,7 @@ def rebuilt(path: Path, session: Session) -> Venue:
     venue = Venue(
         path, session.markets, lambda market: Stamped(SqliteJournal(path), market), session.seed, now
     )
-    settle_unseen_transfers([e for e, _ in venue.engines.values()], venue.keyring, venue.sqlite, now)
+    settle_unseen_transfers(venue.every(), venue.keyring, venue.sqlite, now)
     return venue
 
 
@@ -48,12 +48,12 @@ def check_rebuild(session: Session, path: Path) -> None:
     """The session's state now and a fresh pair's from its journal: the same."""
     session.save_counts()
     now = session.clock.now_ms()
-    before = describe(session.venue.pairs(), now)
+    before = describe(session.venue.every(), now)
     again = rebuilt(path, session)
     try:
-        found = differences(before, describe(again.pairs(), now))
+        found = differences(before, describe(again.every(), now))
         assert not found, "the rebuilt state differs:\n" + "\n".join(found)
-        assert state_hash(session.venue.pairs(), now) == state_hash(again.pairs(), now)
+        assert state_hash(session.venue.every(), now) == state_hash(again.every(), now)
     finally:
         again.close()
 
@@ -66,9 +66,9 @@ def test_a_random_session_comes_back_from_its_journal_alone(tmp_path: Path, seed
         session.run(CHECK_EVERY)
         check_rebuild(session, path)
     done = session.done
-    engines = [e for e, _ in session.venue.engines.values()]
+    engines = session.venue.every()
     kept = [o for e in engines for k in e.kept_books.values() for o in k.orders.values()]
-    algos = [a for _, s in session.venue.engines.values() for a in s.book.every_order()]
+    algos = [a for e in engines for a in e.algos.every_order()]
     incomes = Counter(i.kind for e in engines for ledger in e.ledgers.values() for i in ledger.income)
     print(sorted(done.items()), sorted(incomes.items()), Counter(a.status for a in algos), session.events)
     assert any(o.client_order_id.startswith("autoclose-") for o in kept), "no liquidation"

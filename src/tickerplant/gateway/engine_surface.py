@@ -16,7 +16,6 @@ from tickerplant.gateway.countdowns import CountdownTimer
 from tickerplant.gateway.user_data import UserData
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.request_weight import RequestWeight
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.wire.rest import Accounts, PrivateRest
@@ -33,12 +32,12 @@ class EngineSurface(NamedTuple):
 
 def engine_surface(
     market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str], engine: Engine,
-    algos: AlgoService | None, user_data: UserData, clock: Clock, durable: GroupCommit | None,
+    user_data: UserData, clock: Clock, durable: GroupCommit | None,
 ) -> EngineSurface:  # fmt: skip
     drain: Callable[[int], object] = functools.partial(user_data.drain, engine, accounts)
     if durable is not None:
         drain = durable.later(drain)
     countdowns = CountdownTimer(clock, engine, drain)
     activity = user_data.activity  # refusals counted, by code
-    rest = PrivateRest(market, accounts, weight, coins, engine, user_data, algos, countdowns, activity)
+    rest = PrivateRest(market, accounts, weight, coins, engine, user_data, countdowns, activity)
     return EngineSurface(rest, WsTrading(rest, drain), drain)

@@ -67,7 +67,6 @@ from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.checks import PrivateRequest, key_check
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
@@ -220,16 +219,14 @@ class Listener:
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def serve_engine(
-        self, engine: Engine, algos: AlgoService | None = None, durable: GroupCommit | None = None
-    ) -> None:
-        """Serve the order endpoints of ``engine`` (``venue/wire/rest.py``) beside the balances,
-        and ``algos``' (``venue/wire/algo_rest.py``); ``durable``: the journal's group commit,
+    def serve_engine(self, engine: Engine, durable: GroupCommit | None = None) -> None:
+        """Serve the order and algo order endpoints of ``engine`` (``venue/wire/rest.py``,
+        ``algo_rest.py``) beside the balances; ``durable``: the journal's group commit,
         which the answers and events wait for (``gateway/durable_replies.py``)."""
         if self.private is not None:
             private = self.private
             made = engine_surface(
-                self.market, private.accounts, self.weight, private.coins, engine, algos, self.user_data,
+                self.market, private.accounts, self.weight, private.coins, engine, self.user_data,
                 self._clock, durable,
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable

@@ -93,17 +93,17 @@ class PlantVenue:
         trading: dict[Market, WsTrading] = {}
         drains: dict[Market, Callable[[int], object]] = {}
         hooks: dict[Market, list[Hook]] = {}
-        for market, (engine, algos) in made.items():
+        for market, engine in made.items():
             self.engines[market] = engine
             self.user_data[market] = user_data = UserData(clock)
             published = functools.partial(self._nats.publish, market)
             user_data.connect(published, functools.partial(self._ended, market))
             coins = [inst.margin_asset for inst in instruments[market]]
-            surface = engine_surface(market, accounts, weight, coins, engine, algos, user_data, clock, group)
+            surface = engine_surface(market, accounts, weight, coins, engine, user_data, clock, group)
             rests[market], trading[market], drains[market] = surface
             self.routes[market] = route_table(surface.rest)
             plant, activity = plants[market], user_data.activity
-            hooks[market] = venue_hooks(engine, algos, surface.drain, clock, accounts, plant, bus, activity)
+            hooks[market] = venue_hooks(engine, surface.drain, clock, accounts, plant, bus, activity)
         self.desk = VenueDesk(rests, trading, drains)
         return hooks
 

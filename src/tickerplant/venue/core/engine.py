@@ -1,11 +1,12 @@
 """The venue's engine for one market (ARCHITECTURE.md, "The venue"): commands in, events
 out. ``Engine.apply`` is the one door of a change asked of it (``domain/commands.py``): it
 runs the command's checks and steps (``placement.py``: risk → match → settle;
-``amendment.py``; ``settings.py``; ``isolated.py``; the market's deliveries: ``resting.py``,
-``clearing/``), journals what it changed in one batch before anything is answered, and
-returns its events in order (they also wait in ``outbox`` for the user data stream). What
-it holds and the steps the commands share are ``state.py``'s. Sans-I/O: the time comes in
-as an argument.
+``amendment.py``; ``settings.py``; ``isolated.py``; the algo orders': ``algo/placing.py``;
+the market's deliveries: ``resting.py``, ``clearing/``, ``algo/triggers.py``), journals what
+it changed in one batch before anything is answered (a triggered algo order's child with
+it), and returns its events in order (they also wait in ``outbox`` for the user data
+stream). What it holds and the steps the commands share are ``state.py``'s (the algo
+orders: ``algo_book.py``). Sans-I/O: the time comes in as an argument.
 """
 
 from __future__ import annotations
@@ -13,21 +14,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tickerplant.venue.algo.placing import cancel_algo, cancel_all_algos, place_algo
+from tickerplant.venue.algo.triggers import triggers
 from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
 from tickerplant.venue.clearing.funding_catch_up import catch_up
 from tickerplant.venue.clearing.transfers import settle_transfers
 from tickerplant.venue.clearing.watch import watch
+from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import (
+    AlgoTriggers,
     Amend,
     AutoExchange,
     Cancel,
+    CancelAlgo,
     CancelAll,
+    CancelAllAlgos,
     Command,
     Marks,
     MissedFundings,
     MoveMargin,
     Outcome,
     Place,
+    PlaceAlgo,
     SetLeverage,
     SetMarginType,
     SetMultiAssets,
@@ -42,8 +50,8 @@ from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["Engine"]
 
-# a command's steps: the order it made or changed (None: no one order)
-Step = Callable[[EngineState, Any, int, Batch], Order | None]
+# a command's steps: the order or algo order it made or changed (None: no one order)
+Step = Callable[[EngineState, Any, int, Batch], Order | AlgoOrder | None]
 
 
 # each command's steps (placement answers its ACK apart: ``Engine.apply``)
@@ -56,12 +64,16 @@ _STEPS: dict[type, Step] = {
     SetPositionMode: settings.change_position_mode,
     SetMultiAssets: settings.change_multi_assets,
     MoveMargin: isolated.move,
+    PlaceAlgo: place_algo,
+    CancelAlgo: cancel_algo,
+    CancelAllAlgos: cancel_all_algos,
     # the market's: its deliveries and the operator's transfers
     Transfers: lambda state, c, now_ms, batch: settle_transfers(state, c.moved, now_ms, batch),
     Trades: lambda state, c, now_ms, batch: resting.receive(state, c.messages, now_ms, batch),
     Marks: lambda state, c, now_ms, batch: watch(state, c.messages, now_ms, batch),
     MissedFundings: lambda state, c, now_ms, batch: catch_up(state, c.events, now_ms, batch),
     AutoExchange: lambda state, c, now_ms, batch: exchange_negative_balances(state, now_ms, batch),
+    AlgoTriggers: triggers,
 }
 
 
@@ -75,10 +87,13 @@ class Engine(EngineState):
         ack: Order | None = None
         try:
             if isinstance(command, Place):
-                order, ack = placement.place(self, command, now_ms, batch)
+                made: Order | AlgoOrder | None
+                made, ack = placement.place(self, command, now_ms, batch)
             else:
-                order = _STEPS[type(command)](self, command, now_ms, batch)
+                made = _STEPS[type(command)](self, command, now_ms, batch)
         finally:  # a refusal changed nothing; a step that failed on one account's state
             if batch:  # journals what it did for the others (``exposure.each_account``)
                 self.journal.commit(batch)
-        return Outcome(order, ack, self.outbox.since(start))
+        if isinstance(made, AlgoOrder):
+            return Outcome(None, None, self.outbox.since(start), made)
+        return Outcome(made, ack, self.outbox.since(start))

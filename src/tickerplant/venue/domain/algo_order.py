@@ -1,5 +1,5 @@
 """A conditional order as the Algo Order service keeps it (trading spec part 2 §4; the
-service: ``algo_book.py``)."""
+book: ``engine/algo_book.py``)."""
 
 from __future__ import annotations
 

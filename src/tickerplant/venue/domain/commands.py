@@ -1,12 +1,13 @@
 """The venue's commands: every change asked of an engine, typed, with integer fields:
-a client's, parsed and validated at the wire (``wire/order_entry.py``), and the market's
-(its deliveries of trades, marks and fundings, the operator's transfers), made by the
+a client's, parsed and validated at the wire (``wire/order_entry.py``, ``wire/algo_rest.py``),
+and the market's (its deliveries of trades, marks and fundings, the algo orders' triggers,
+the operator's transfers), made by the
 shell that feeds the engine (``venue_engines.py``); each applied by ``Engine.apply``
 (docs/venue.md, "Commands in, events out").
 
 A command names the account it acts for; prices and quantities are the symbol's units;
 times are milliseconds of the market's clock. ``Outcome`` is what applying one gives back:
-the order it made or changed, and the events it caused, in order (what the user data
+the order (or algo order) it made or changed, and the events it caused, in order (what the user data
 stream says; the journal's batch for the same change was committed once, before the
 outcome is returned).
 """
@@ -19,13 +20,14 @@ from typing import NamedTuple
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.events import Event
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 
 __all__ = [
-    "Amend", "AutoExchange", "Cancel", "CancelAll", "Command", "Marks", "MissedFundings", "MoveMargin",
-    "NewOrder", "Outcome", "Place", "SetLeverage", "SetMarginType", "SetMultiAssets", "SetPositionMode",
-    "Trades", "Transfers",
+    "AlgoTriggers", "Amend", "AutoExchange", "Cancel", "CancelAlgo", "CancelAll", "CancelAllAlgos", "Command",
+    "Marks", "MissedFundings", "MoveMargin", "NewAlgoOrder", "NewOrder", "Outcome", "Place", "PlaceAlgo",
+    "SetLeverage", "SetMarginType", "SetMultiAssets", "SetPositionMode", "Trades", "Transfers",
 ]
 
 
@@ -126,6 +128,61 @@ class MoveMargin(NamedTuple):
     amount: int
 
 
+class NewAlgoOrder(NamedTuple):
+    """A conditional order as parsed at the wire (``algo_params.parse_new_algo``, part 2 §4.2):
+    what the type does not use is zero or empty."""
+
+    inst: Instrument
+    side: Side
+    type: str  # one of ``algo_order.TYPES``
+    time_in_force: TimeInForce  # GTC but for STOP and TAKE_PROFIT (the child's, a LIMIT's)
+    qty: int  # quantity units; 0 with close_position
+    price: int  # STOP/TAKE_PROFIT's limit price, price units; 0 otherwise, and with price_match
+    trigger_price: int  # price units; 0 for a trailing stop
+    working_type: str  # CONTRACT_PRICE or MARK_PRICE
+    close_position: bool
+    reduce_only: bool
+    price_protect: bool
+    activate_price: int  # trailing: price units (0: activated at the latest price)
+    callback_rate: str  # trailing: as sent ("1.5", checked 0.1–20); "" otherwise
+    stp_mode: str
+    price_match: str  # "NONE" or one of order_params.PRICE_MATCHES
+    good_till_ms: int  # GTD, seconds precision; 0 otherwise
+    position_side: PositionSide  # as sent; the account's mode is the engine's check
+    client_algo_id: str | None  # None: the venue makes one
+
+
+class PlaceAlgo(NamedTuple):
+    """``POST …/algoOrder`` (part 2 §4.2) for ``account_id`` (the order-rate limits are the
+    wire's to charge, before it parses)."""
+
+    account_id: int
+    order: NewAlgoOrder
+
+
+class CancelAlgo(NamedTuple):
+    """``DELETE …/algoOrder`` (part 2 §4.3): by ``algo_id``, else ``client_algo_id``."""
+
+    account_id: int
+    algo_id: int | None
+    client_algo_id: str | None
+
+
+class CancelAllAlgos(NamedTuple):
+    """``DELETE …/algoOpenOrders``: the account's untriggered algo orders on ``symbol``."""
+
+    account_id: int
+    symbol: str  # as listed
+
+
+class AlgoTriggers(NamedTuple):
+    """A delivery of the market's messages to the algo orders (``algo/triggers.py``): its
+    last trades, then the triggers the prices make, then the triggered orders whose child
+    is done."""
+
+    messages: Sequence[StreamMessage]  # as delivered: not copied
+
+
 class Transfers(NamedTuple):
     """The operator's deposits and withdrawals the keyring saw: (account, asset, change in
     1e-8) of this market's wallet, each a ``TRANSFER`` and a ``BALANCE_UPDATE``."""
@@ -160,14 +217,17 @@ class AutoExchange(NamedTuple):
 
 Command = (
     Place | Cancel | CancelAll | Amend | SetLeverage | SetMarginType | SetPositionMode | SetMultiAssets
-    | MoveMargin | Transfers | Trades | Marks | MissedFundings | AutoExchange
+    | MoveMargin | PlaceAlgo | CancelAlgo | CancelAllAlgos | Transfers | Trades | Marks | AlgoTriggers
+    | MissedFundings | AutoExchange
 )
 
 
 class Outcome(NamedTuple):
     """What a command did: the order it made or changed (None: a test order, or a command
-    on many orders), the order as first accepted (a placement's ACK), and its events."""
+    on many orders), the order as first accepted (a placement's ACK), its events, and the
+    algo order an algo command made or changed."""
 
     order: Order | None
     ack: Order | None
     events: tuple[Event, ...]
+    algo: AlgoOrder | None = None

@@ -234,6 +234,15 @@ class Outbox:
         count = min(self.made - made, len(self._events))  # read from the newest: O(count)
         return tuple(itertools.islice(reversed(self._events), count))[::-1]
 
+    def withdraw(self, made: int) -> list[Event]:
+        """The events put since ``made`` had been, taken back to be put again after one that
+        must come before them (an algo order's ``TRIGGERED`` before its child's events: the
+        child's id is known once it is placed); ``made`` counts as if they had not been put."""
+        count = min(self.made - made, len(self._events))
+        taken = [self._events.pop() for _ in range(count)][::-1]
+        self.made = made
+        return taken
+
     def take(self) -> list[Event]:
         taken = list(self._events)
         self._events.clear()

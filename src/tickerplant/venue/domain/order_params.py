@@ -26,7 +26,7 @@ orders, margin, matching) is the engine's (``engine.py``). A parameter the type 
 ``priceProtect``, ``activationPrice``, ``callbackRate``, ``goodTillDate`` without GTD) is
 ignored once its form holds (part 2 Unresolved 16: clients send such defaults); one
 that is empty counts as not sent. Booleans are ``true``/``false`` in any case (decision 4).
-The Algo Order service reads its own parameters with the same pieces (``algo_book.py``).
+The Algo Order service reads its own parameters with the same pieces (``algo_params.py``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """What an engine holds for one market, and the steps every command shares: the accounts'
 ledgers, their kept orders and fills, the resting orders (in the simulated book, or in the
-observed market's queues), the ids; a fill settled (``settle``: position, realized PnL,
-commission, the wallet, its events and journal rows), an order ended (``finish``), an
-order come to rest (``hold``), an order or fill restored from the journal. The commands
-themselves are applied by ``engine.Engine.apply`` (``placement.py``, ``amendment.py``);
-nothing here calls back into them. Sans-I/O: time comes in as an argument.
+observed market's queues), the algo orders (``algo_book.py``), the ids; a fill settled
+(``settle``: position, realized PnL, commission, the wallet, its events and journal rows),
+an order ended (``finish``), an order come to rest (``hold``), an order or fill restored
+from the journal. The commands themselves are applied by ``engine.Engine.apply``
+(``placement.py``, ``amendment.py``, ``algo/``); nothing here calls back into them.
+Sans-I/O: time comes in as an argument.
 
 Memory is bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT``
 closed orders and ``FILLS_KEPT`` fills per symbol in memory (the journal keeps all, and the
@@ -44,6 +45,7 @@ from tickerplant.venue.domain.orders import (
     new_client_order_id,
 )
 from tickerplant.venue.domain.recorded import History
+from tickerplant.venue.engine.algo_book import AlgoBook
 from tickerplant.venue.ledger.collateral import pooled
 from tickerplant.venue.ledger.exposure import Exposure
 from tickerplant.venue.ledger.ledger import Figures, Ledger
@@ -102,7 +104,7 @@ class EngineState:
         )
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
-        self.first_algo_id = first_algo_id(ids_seed, market)
+        self.algos = AlgoBook(self.instruments, first_algo_id(ids_seed, market))  # conditional orders (algo/)
         self.next_order_id = dict(self.first_order_ids)
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
@@ -110,6 +112,7 @@ class EngineState:
         self.adl = AdlBoard()  # the ADL queue's quantiles, made once per 30 s window (venue/risk/adl.py)
         self.modes = modes if modes is not None else PositionModes()
         self.modes.join(self)
+        self.modes.join_algos(self.algos.has_open)  # open algo orders count as open orders (-4067)
 
     @property
     def makers(self) -> MakerIndex:

@@ -16,7 +16,7 @@ Tables (made here if missing, beside the operator's in the same file):
   collateral; an older journal's rows, without, go by their asset); the operator's deposits
   stay in ``balances``;
 - ``venue_settings``: per (account, symbol) leverage and margin type;
-- ``venue_algo_orders``: each algo order's latest state (``algo_book.AlgoOrder`` as JSON),
+- ``venue_algo_orders``: each algo order's latest state (``domain/algo_order.AlgoOrder`` as JSON),
   one row per (symbol, algo id);
 - ``venue_amendments``: each modification of an order (``orderAmendment``);
 - ``venue_margin_moves``: isolated margin moved, by its owner (``POST …/positionMargin``) or
@@ -62,12 +62,10 @@ import sqlite3
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
 
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.venue.algo.algo_book import AlgoBook
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.contract import Position
@@ -77,19 +75,11 @@ from tickerplant.venue.journal.counts import placed_since, save_windows, saved_w
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 
-__all__ = ["CHECKPOINT_PASSES", "SMALL_PASS_FRAMES", "WAL_LIMIT_BYTES", "Restorable", "SqliteJournal"]
+__all__ = ["CHECKPOINT_PASSES", "SMALL_PASS_FRAMES", "WAL_LIMIT_BYTES", "SqliteJournal"]
 
 CHECKPOINT_PASSES = 5  # the thread's passes at most, each copying what came during the last
 SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
 WAL_LIMIT_BYTES = 64 << 20  # the WAL's file, cut back to this when started over
-
-
-class Restorable(Protocol):
-    """What the algo orders are read back into (``algo_service.AlgoService``)."""
-
-    book: AlgoBook
-
-    def restore(self, order: AlgoOrder) -> None: ...
 
 
 class SqliteJournal:
@@ -284,10 +274,13 @@ class SqliteJournal:
             )
             if move.symbol in symbols:
                 engine.ledger(move.account_id).margin_moves.append(move)
+        for symbol, _, state in db.execute("SELECT * FROM venue_algo_orders ORDER BY symbol, algo_id"):
+            if symbol in symbols:
+                engine.algos.restore(msgspec.json.decode(state, type=AlgoOrder))
 
     def load_counts(self, engine: Engine, now_ms: int) -> None:
         """``engine``'s order-rate windows open at ``now_ms``, as they were before the
-        restart (``counts.py``): after ``load`` and ``load_algos``."""
+        restart (``counts.py``): after ``load``."""
         db = self._open()
         if db is None:
             return
@@ -319,15 +312,6 @@ class SqliteJournal:
             (market.value,),
         )
         return {(account, asset): int(total) for account, asset, total in rows}
-
-    def load_algos(self, service: Restorable) -> None:
-        """The algo orders journaled on ``service``'s symbols, back into it."""
-        db = self._open()
-        if db is None:
-            return
-        for symbol, _, state in db.execute("SELECT * FROM venue_algo_orders ORDER BY symbol, algo_id"):
-            if symbol in service.book.instruments:
-                service.restore(msgspec.json.decode(state, type=AlgoOrder))
 
     def close(self) -> None:
         for db in (self._checkpoint_db, self._db):

@@ -1,6 +1,6 @@
 """The state of a venue's engines as one digest (exchange-core's ``stateHash``): what a fresh
 pair of engines loaded from the journal alone must equal (``sqlite_journal.load``,
-``load_algos``, ``load_counts``; ``tests/venue/test_rebuild.py``). ``describe`` gives the same
+``load_counts``; ``tests/venue/test_rebuild.py``). ``describe`` gives the same
 content as plain data, so that two states that differ say where (``differences``).
 
 Hashed, per market's engine (and the position modes both share):
@@ -16,7 +16,7 @@ Hashed, per market's engine (and the position modes both share):
 - the resting orders per symbol, oldest first; the next order, trade and amendment id of
   each symbol; the last funding time settled per symbol (``venue_funded``); the accounts
   whose Multi-Assets collateral is watched;
-- the algo book: every open algo order and the closed ones kept, whole (a trailing stop's
+- the algo book (``Engine.algos``): every open algo order and the closed ones kept, whole (a trailing stop's
   best price since activation with it), and the next algo id;
 - with ``now_ms``, the order-rate windows open then (``order_counts``).
 
@@ -34,7 +34,7 @@ Not hashed, because a restart does not restore it, by design:
 - the liquidation orders' sequence and the ``@forceOrder`` queue (``Exposure.sequence``,
   ``liquidations``): a liquidation's id carries its time, which a restart does not repeat;
   the queue is the plant's at the next delivery;
-- the market's last trade price per symbol (``AlgoService.last``) and the marks: the
+- the market's last trade price per symbol (``AlgoBook.last``) and the marks: the
   market's, told again by its next messages;
 - the generator of ``clientOrderId``s (``venue_engines`` seeds a new one after a restart);
 - the ``countdownCancelAll`` deadlines: the gateway's timers, not the engine's;
@@ -56,7 +56,6 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.venue.algo.algo_book import AlgoBook
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.kept import Kept
@@ -68,24 +67,24 @@ __all__ = ["describe", "differences", "state_hash"]
 ENTRY_PLACES = 8  # the entry price as the position reads and the user data stream show it
 
 
-def state_hash(engines: Sequence[tuple[Engine, AlgoBook]], now_ms: int | None = None) -> str:
+def state_hash(engines: Sequence[Engine], now_ms: int | None = None) -> str:
     """The SHA-256 of ``describe``'s content in a canonical encoding (JSON, keys sorted)."""
     encoded = msgspec.json.encode(describe(engines, now_ms), order="sorted")
     return hashlib.sha256(encoded).hexdigest()
 
 
-def describe(engines: Sequence[tuple[Engine, AlgoBook]], now_ms: int | None = None) -> dict[str, Any]:
+def describe(engines: Sequence[Engine], now_ms: int | None = None) -> dict[str, Any]:
     """What ``state_hash`` digests (the module's docstring), as plain data: each market's
-    engine and algo book under its market's name, and the accounts in hedge mode."""
+    engine (its algo book with it) under its market's name, and the accounts in hedge mode."""
     hedged: set[int] = set()
     markets: dict[str, Any] = {}
-    for engine, algos in engines:
+    for engine in engines:
         hedged |= engine.modes.hedged
-        markets[engine.market.value] = _engine(engine, algos, now_ms)
+        markets[engine.market.value] = _engine(engine, now_ms)
     return {"hedged": sorted(hedged), "markets": markets}
 
 
-def _engine(engine: Engine, algos: AlgoBook, now_ms: int | None) -> dict[str, Any]:
+def _engine(engine: Engine, now_ms: int | None) -> dict[str, Any]:
     accounts = {
         str(account_id): described
         for account_id, ledger in sorted(engine.ledgers.items())
@@ -108,8 +107,8 @@ def _engine(engine: Engine, algos: AlgoBook, now_ms: int | None) -> dict[str, An
         "accounts": accounts,
         "kept": kept,
         "algo": {
-            "next_id": algos.next_id,
-            "orders": {str(a.algo_id): _plain(a) for a in algos.every_order()},
+            "next_id": engine.algos.next_id,
+            "orders": {str(a.algo_id): _plain(a) for a in engine.algos.every_order()},
         },
     }
     if now_ms is not None:

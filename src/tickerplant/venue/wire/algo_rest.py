@@ -1,61 +1,93 @@
 """The Algo Order service's endpoints (trading spec part 2 §4.2–§4.4): each
-``(service, authorized, now_ms) -> a JSON value``; ``ROUTES`` per market with security type
+``(engine, authorized, now_ms) -> a JSON value``; ``ROUTES`` per market with security type
 and weight. COIN-M has ``POST``/``DELETE /dapi/v1/algoOrder`` and ``GET
-/dapi/v1/openAlgoOrders`` (part 2 §4.1)."""
+/dapi/v1/openAlgoOrders`` (part 2 §4.1).
+
+A change is parsed here into the engine's command (``PlaceAlgo``: ``algo_params.parse_new_algo``,
+after the order-rate limits are charged, 1 on each window: part 2 §4.2; ``CancelAlgo``,
+``CancelAllAlgos``), applied by ``Engine.apply``, and its outcome formatted; a refusal at
+the parse reaches no engine and journals nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import mandatory
-from tickerplant.venue.algo.algo_service import AlgoService
+from tickerplant.venue.algo.placing import child_figures
 from tickerplant.venue.auth.checks import Authorized, Security
+from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import AlgoOrder
-from tickerplant.venue.domain.order_params import parse_int, parse_time_range
+from tickerplant.venue.domain.algo_params import parse_algo_ref, parse_new_algo
+from tickerplant.venue.domain.commands import CancelAlgo, CancelAllAlgos, PlaceAlgo
+from tickerplant.venue.domain.order_params import parse_int, parse_time_range, refused
 from tickerplant.venue.payloads import algo_payloads
-from tickerplant.venue.payloads.order_payloads import avg_price
 from tickerplant.venue.wire.headed import Headed
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "cancel_algo", "cancel_all_algos", "new_algo"]
 
-AlgoEndpoint = Callable[[AlgoService, Authorized, int], Any]
+AlgoEndpoint = Callable[[Engine, Authorized, int], Any]
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
 _WEEK_MS = 7 * 24 * 3600_000
 
 
-def place(service: AlgoService, authorized: Authorized, now_ms: int) -> Any:
-    order, counts = service.place(authorized.account.account_id, authorized.params, now_ms)
-    return Headed(algo_payloads.placed(order, service.engine.instruments[order.symbol]), counts)
+def new_algo(
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int
+) -> tuple[AlgoOrder, list[tuple[str, int]]]:
+    """``POST …/algoOrder``'s change: the order placed, and the account's order counts after
+    it (X-MBX-ORDER-COUNT-*: charged before the parse, a refused order counts too)."""
+    counts = engine.counts.charge(account_id, now_ms)
+    new = parse_new_algo(params, engine.instruments, now_ms, engine.ledger(account_id).hedge)
+    order = engine.apply(PlaceAlgo(account_id, new), now_ms).algo
+    assert order is not None
+    return order, counts
 
 
-def cancel(service: AlgoService, authorized: Authorized, now_ms: int) -> Any:
-    return algo_payloads.cancelled(service.cancel(authorized.account.account_id, authorized.params, now_ms))
+def cancel_algo(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> AlgoOrder:
+    order = engine.apply(CancelAlgo(account_id, *parse_algo_ref(params)), now_ms).algo
+    assert order is not None
+    return order
 
 
-def cancel_all(service: AlgoService, authorized: Authorized, now_ms: int) -> Any:
+def cancel_all_algos(engine: Engine, account_id: int, symbol: str, now_ms: int) -> None:
+    engine.apply(CancelAllAlgos(account_id, engine.symbol(symbol).symbol), now_ms)
+
+
+def place(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    order, counts = new_algo(engine, authorized.account.account_id, authorized.params, now_ms)
+    return Headed(algo_payloads.placed(order, engine.instruments[order.symbol]), counts)
+
+
+def cancel(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    order = cancel_algo(engine, authorized.account.account_id, authorized.params, now_ms)
+    return algo_payloads.cancelled(order)
+
+
+def cancel_all(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     symbol = authorized.params.get("symbol")
     if not symbol:
         raise mandatory("symbol")
-    service.cancel_all(authorized.account.account_id, symbol, now_ms)
+    cancel_all_algos(engine, authorized.account.account_id, symbol, now_ms)
     return _CANCELLED_ALL
 
 
-def query(service: AlgoService, authorized: Authorized, now_ms: int) -> Any:
-    return _read(service, service.book.find(authorized.account.account_id, authorized.params))
+def query(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    order = engine.algos.find(authorized.account.account_id, *parse_algo_ref(authorized.params))
+    if order is None:
+        raise refused(-2013, "Order does not exist.")
+    return _read(engine, order)
 
 
-def open_orders(service: AlgoService, authorized: Authorized, now_ms: int) -> Any:
+def open_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     symbol = authorized.params.get("symbol")
-    name = service.engine.symbol(symbol).symbol if symbol else None
+    name = engine.symbol(symbol).symbol if symbol else None
     algo_id = parse_int(authorized.params, "algoId")
-    found = service.book.open_orders(authorized.account.account_id, name)
-    return [_read(service, a, listed=True) for a in found if algo_id is None or a.algo_id == algo_id]
+    found = engine.algos.open_orders(authorized.account.account_id, name)
+    return [_read(engine, a, listed=True) for a in found if algo_id is None or a.algo_id == algo_id]
 
 
-def all_orders(service: AlgoService, authorized: Authorized, now_ms: int) -> Any:
+def all_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     params = authorized.params
     symbol = params.get("symbol")
     if not symbol:
@@ -64,25 +96,19 @@ def all_orders(service: AlgoService, authorized: Authorized, now_ms: int) -> Any
     start, end = parse_time_range(params)
     if first is None and start is None and end is None:
         start = now_ms - _WEEK_MS
-    found = service.book.orders(authorized.account.account_id, service.engine.symbol(symbol).symbol)
+    found = engine.algos.orders(authorized.account.account_id, engine.symbol(symbol).symbol)
     chosen = [
         a for a in found
         if (first is None or a.algo_id >= first) and (start is None or a.create_ms >= start)
         and (end is None or a.create_ms <= end)
     ]  # fmt: skip
     limit = min(parse_int(params, "limit") or 500, 1000)
-    return [_read(service, a, listed=True) for a in chosen[:limit]]
+    return [_read(engine, a, listed=True) for a in chosen[:limit]]
 
 
-def _read(service: AlgoService, order: AlgoOrder, *, listed: bool = False) -> dict[str, Any]:
-    engine = service.engine
-    inst = engine.instruments[order.symbol]
-    avg = executed = ""
-    if order.child_id is not None:
-        child = engine.find(order.account_id, order.symbol, order.child_id, None)
-        if child is not None:
-            avg, executed = avg_price(child, inst), fixed(child.executed_qty, inst.qty_decimals)
-    return algo_payloads.read(order, inst, avg, executed, listed=listed)
+def _read(engine: Engine, order: AlgoOrder, *, listed: bool = False) -> dict[str, Any]:
+    avg, executed = child_figures(engine, order)
+    return algo_payloads.read(order, engine.instruments[order.symbol], avg, executed, listed=listed)
 
 
 _TRADE, _READ = Security.TRADE, Security.USER_DATA

@@ -35,7 +35,6 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
-from tickerplant.venue.algo.algo_service import AlgoService
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.auth.checks import Authorized, Keys, PrivateRequest, Security, authorize
 from tickerplant.venue.core.engine import Engine
@@ -102,13 +101,12 @@ class PrivateRest:
     def __init__(
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
         engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
-        algos: AlgoService | None = None, countdowns: CountdownTable | None = None,
+        countdowns: CountdownTable | None = None,
         activity: VenueActivity | None = None,
     ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
         ``engine``: the market's order engine, None for the balance endpoints alone;
         ``listen_keys``: the market's, for the listen-key endpoints (None: not served);
-        ``algos``: the market's Algo Order service (``algo_service``), beside the engine;
         ``countdowns``: the market's ``countdownCancelAll`` timers; ``activity``: where
         refused trading requests are counted, by code."""
         self.market = market
@@ -153,10 +151,9 @@ class PrivateRest:
             self.routes[("GET", f"{p}/v1/leverageBracket")] = PrivateEndpoint(read, 1, self._pair_brackets)
         if countdowns is not None:  # part 2 §6.7
             self.routes[("POST", f"{p}/v1/countdownCancelAll")] = PrivateEndpoint(trade, 10, self._countdown)
-        if algos is not None:
-            for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
-                endpoint = PrivateEndpoint(security, cost, functools.partial(asks, algos), unscoped)
-                self.routes[(method, p + path)] = endpoint
+        for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
+            endpoint = PrivateEndpoint(security, cost, functools.partial(asks, engine), unscoped)
+            self.routes[(method, p + path)] = endpoint
         tables = (settings_routes.ROUTES, margin_routes.ROUTES, reads.ROUTES, amendments.ROUTES, adl.ROUTES)
         for table in tables:
             for (method, path), (security, cost, changes) in table[market].items():

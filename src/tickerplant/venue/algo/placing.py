@@ -1,0 +1,128 @@
+"""The algo order commands (trading spec part 2 §4.2–§4.3), steps over the engine's state
+into the command's journal batch (``Engine.apply`` commits it), as ``engine/placement.py``'s
+are for orders: a new algo order, one cancelled, an account's cancelled on a symbol.
+
+A new one (parsed at the wire: ``domain/algo_params.py``) is checked against what the
+account and the market hold now: at most ``MAX_OPEN`` open per account (-4045), its
+``positionSide`` of the account's mode (-4061) and, in hedge mode, a ``closePosition`` on
+the side that closes (-2022), one ``closePosition`` order per direction (-4130), and no
+condition met already at the latest price ``workingType`` names (-2021: the trigger, or a
+trailing stop's activation price). A trailing stop sent without ``activatePrice`` is
+active at once, from that price. A cancel finds the order by ``algoId``, else
+``clientAlgoId`` (-2013), open (-2011) and not yet triggered (-4117).
+
+Every change is an ``ALGO_UPDATE`` (with the child's figures once triggered) and the
+order's journal row (``changed``).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from tickerplant.market.units import fixed
+from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.commands import CancelAlgo, CancelAllAlgos, PlaceAlgo
+from tickerplant.venue.domain.events import AlgoUpdate, Batch
+from tickerplant.venue.domain.order_params import refused
+from tickerplant.venue.domain.orders import Order, Side
+from tickerplant.venue.engine.algo_book import MAX_OPEN, met
+from tickerplant.venue.engine.state import EngineState
+from tickerplant.venue.ledger.position_modes import closing, of_mode
+from tickerplant.venue.payloads.order_payloads import avg_price
+
+__all__ = ["cancel_algo", "cancel_all_algos", "changed", "child_figures", "child_of", "place_algo", "prices"]
+
+_IMMEDIATE = (-2021, "Order would immediately trigger.")
+_GTE_EXISTS = "An open stop or take profit order with GTE and closePosition in the direction is existing."
+
+
+def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, batch: Batch) -> AlgoOrder:
+    new, account_id, book = command.order, command.account_id, state.algos
+    symbol = new.inst.symbol
+    if book.open_count(account_id) >= MAX_OPEN:
+        raise refused(-4045, "Reach max stop order limit.")
+    hedge = state.ledger(account_id).hedge
+    held = of_mode(new.position_side, hedge)  # position_modes.py
+    if new.close_position and hedge and not closing(new.position_side, new.side):
+        raise refused(-2022, "ReduceOnly Order is rejected.")
+    if new.close_position and any(
+        a.close_position and a.side is new.side and a.symbol == symbol and a.position_side is held
+        for a in book.open_orders(account_id)
+    ):
+        raise refused(-4130, _GTE_EXISTS)
+    latest, mark = prices(state, symbol)
+    now = latest if new.working_type == "CONTRACT_PRICE" else mark
+    trailing = new.type == "TRAILING_STOP_MARKET"
+    activate = new.activate_price
+    if trailing:
+        if activate and now is not None and (activate >= now if new.side is Side.BUY else activate <= now):
+            raise refused(*_IMMEDIATE)
+    elif now is not None and met(new.type, new.side, new.trigger_price, now):
+        raise refused(*_IMMEDIATE)
+    order = AlgoOrder(
+        account_id, symbol, book.next_id, new.client_algo_id or state.client_ids(), new.side, new.type,
+        new.time_in_force, new.qty, new.price, new.trigger_price, new.working_type, new.close_position,
+        new.reduce_only, new.price_protect, activate, new.callback_rate, new.stp_mode, new.price_match,
+        new.good_till_ms, now_ms, now_ms, position_side=held,
+    )  # fmt: skip
+    if trailing and not activate and now is not None:
+        order.extreme = now  # activated at once, from the latest price
+    book.add(order)
+    changed(state, order, now_ms, batch)
+    return order
+
+
+def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, batch: Batch) -> AlgoOrder:
+    order = state.algos.find(command.account_id, command.algo_id, command.client_algo_id)
+    if order is None:
+        raise refused(-2013, "Order does not exist.")
+    if not order.is_open:
+        raise refused(-2011, "Unknown order sent.")
+    if order.status != "NEW":
+        raise refused(-4117, "stop order is triggering")
+    state.algos.close(order, "CANCELED", now_ms)
+    changed(state, order, now_ms, batch)
+    return order
+
+
+def cancel_all_algos(state: EngineState, command: CancelAllAlgos, now_ms: int, batch: Batch) -> None:
+    for order in state.algos.open_orders(command.account_id, command.symbol):
+        if order.status == "NEW":
+            state.algos.close(order, "CANCELED", now_ms)
+            changed(state, order, now_ms, batch)
+
+
+def changed(
+    state: EngineState, order: AlgoOrder, now_ms: int, batch: Batch, child: Order | None = None
+) -> None:
+    """``order``'s event (with the child's figures once triggered; none for ``TRIGGERING``,
+    which its trigger sends itself) and its journal row."""
+    avg, executed = child_figures(state, order, child)
+    if order.status != "TRIGGERING":
+        state.outbox.put(AlgoUpdate(now_ms, order.account_id, state.algos.copy(order), avg, executed))
+    batch.algos.append(state.algos.copy(order))
+
+
+def child_figures(state: EngineState, order: AlgoOrder, child: Order | None = None) -> tuple[str, str]:
+    """The average price and executed quantity of ``order``'s child (``child``, else the one
+    the engine keeps) as the reads and ``ALGO_UPDATE`` write them: ("", "") before it has one."""
+    child = child if child is not None else child_of(state, order)
+    if child is None:
+        return "", ""
+    inst = state.instruments[order.symbol]
+    return avg_price(child, inst), fixed(child.executed_qty, inst.qty_decimals)
+
+
+def child_of(state: EngineState, order: AlgoOrder) -> Order | None:
+    """The order a triggered algo order placed, while the engine keeps it."""
+    if order.child_id is None:
+        return None
+    return state.find(order.account_id, order.symbol, order.child_id, None)
+
+
+def prices(state: EngineState, symbol: str) -> tuple[int | None, int | None]:
+    """``symbol``'s latest prices in price units, None before the first: the last trade
+    (``CONTRACT_PRICE``) and the mark (``MARK_PRICE``: ``EngineState.mark``, truncated)."""
+    mark = state.mark(symbol)
+    units = None if mark is None else int(mark * Fraction(10**state.instruments[symbol].price_decimals))
+    return state.algos.last.get(symbol), units

@@ -1,0 +1,127 @@
+"""The market's deliveries to the algo orders (trading spec part 2 §4, part 4 §4.3 item 10):
+the ``AlgoTriggers`` step over the engine's state, into the command's one journal batch
+(``Engine.apply`` commits it). Sans-I/O: the market's messages and the time come in as
+arguments.
+
+Prices: the last trade of each symbol from the delivery's ``@aggTrade`` messages (the
+``CONTRACT_PRICE`` working type; ``AlgoBook.last``), the engine's mark (``MARK_PRICE``).
+The waiting orders of every symbol are checked (marks move on their own); a trailing stop
+that activated, or whose best price moved, is journaled (no event: Binance sends none), or
+a restart would trail from where it was placed.
+
+A trigger: ``ALGO_UPDATE`` ``TRIGGERING``; the child placed through ``placement.place`` (not
+counted against the account's order limits) with the algo's ``clientAlgoId`` as its
+``clientOrderId`` (part 4 Unresolved 14), ``MARKET`` or ``LIMIT`` at ``price``, reduce-only
+for ``reduceOnly`` and ``closePosition`` (the whole position, on the side that closes it);
+then ``TRIGGERED`` with its ``orderId``, the child's own events, and ``FINISHED`` once the
+child is done (at once, for a child that filled or expired, else at the first delivery
+after the market or a command ended it). A refused child is ``REJECTED`` with the
+refusal's text; a ``closePosition`` order with no position to close ``EXPIRED``.
+
+One order's failure (a venue bug met by its account's state) triggers and finishes the
+others all the same; the first error is raised after (``each_account``), and what was done
+is journaled (``Engine.apply``'s ``finally``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tickerplant.market.payloads.events import AggTrade
+from tickerplant.market.units import to_units
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.algo.placing import changed, child_of, prices
+from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.commands import AlgoTriggers, NewOrder, Place
+from tickerplant.venue.domain.events import AlgoUpdate, Batch
+from tickerplant.venue.domain.order_params import check_good_till
+from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.engine.placement import place
+from tickerplant.venue.engine.state import EngineState
+from tickerplant.venue.ledger.exposure import each_account
+
+__all__ = ["triggers"]
+
+_agg = msgspec.json.Decoder(AggTrade[str])
+
+
+def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, batch: Batch) -> None:
+    """The delivery's last prices, then the triggers they and the marks make, then the
+    triggered orders whose child is done."""
+    book = state.algos
+    latest: dict[str, bytes] = {}  # each symbol's last aggTrade: the one decoded
+    streams = state.agg_trade_streams
+    for stream, payload in command.messages:
+        symbol = streams.get(stream)
+        if symbol is not None:
+            latest[symbol] = payload
+    for symbol, payload in latest.items():
+        book.last[symbol] = to_units(_agg.decode(payload).price, state.instruments[symbol].price_decimals)
+
+    def trigger(symbol: str) -> None:
+        trailing = [
+            (order, order.extreme) for order in book.by_symbol.get(symbol, {}).values()
+            if order.type == "TRAILING_STOP_MARKET"
+        ]  # fmt: skip
+        due = book.due(symbol, *prices(state, symbol), now_ms)
+        batch.algos += [book.copy(o) for o, extreme in trailing if o.extreme != extreme and o.status == "NEW"]
+        each_account(due, lambda order: _trigger(state, order, now_ms, batch))
+
+    def finish(order: AlgoOrder) -> None:
+        child = child_of(state, order)
+        if child is None or not child.status.is_open:
+            _finish(state, order, child, now_ms, batch)
+
+    waiting = [s for s in book.by_symbol if book.by_symbol[s]]
+    try:
+        each_account(waiting, trigger)
+    finally:
+        each_account(list(book.triggered.values()), finish)
+
+
+def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, batch: Batch) -> None:
+    book, outbox = state.algos, state.outbox
+    outbox.put(AlgoUpdate(now_ms, order.account_id, book.copy(order)))  # TRIGGERING
+    qty = order.qty
+    if order.close_position:
+        position = state.ledger(order.account_id).position(order.symbol, order.position_side).amt
+        if not (position > 0 if order.side is Side.SELL else position < 0):
+            book.close(order, "EXPIRED", now_ms, "No position to close")
+            changed(state, order, now_ms, batch)
+            return
+        qty = abs(position)
+    limit = order.type in ("STOP", "TAKE_PROFIT")  # a LIMIT child, else a MARKET one
+    tif = order.time_in_force if limit else TimeInForce.GTC
+    child = NewOrder(
+        state.instruments[order.symbol], order.side, OrderType.LIMIT if limit else OrderType.MARKET, tif,
+        order.price if limit and order.price_match == "NONE" else 0, qty,
+        # hedge mode: the position side says it closes
+        order.position_side is PositionSide.BOTH and (order.reduce_only or order.close_position),
+        order.client_algo_id or None, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
+        order.price_match if limit else "NONE", order.stp_mode, order.position_side,
+    )  # fmt: skip
+    before = outbox.made
+    try:
+        if child.good_till_ms:  # still more than 600 s ahead, as a new GTD order must be
+            check_good_till(child.good_till_ms, now_ms)
+        # the child's steps into this command's batch: a refusal is checked before anything
+        # changes (placement.py), so a refused child leaves nothing in it
+        made, _ = place(state, Place(order.account_id, child), now_ms, batch)
+    except RequestRefused as refusal:
+        book.close(order, "REJECTED", now_ms, refusal.msg)
+        changed(state, order, now_ms, batch)
+        return
+    assert made is not None
+    own = outbox.withdraw(before)  # the child's events, after TRIGGERED, which names the child
+    order.child_id = made.order_id
+    book.close(order, "TRIGGERED", now_ms)
+    changed(state, order, now_ms, batch, made)
+    for event in own:
+        outbox.put(event)
+    if not made.status.is_open:
+        _finish(state, order, made, now_ms, batch)
+
+
+def _finish(state: EngineState, order: AlgoOrder, child: Order | None, now_ms: int, batch: Batch) -> None:
+    state.algos.close(order, "FINISHED", now_ms)
+    changed(state, order, now_ms, batch, child)

@@ -1,0 +1,153 @@
+"""An algo order's parameters read and checked before the account is looked at (trading spec
+part 2 §4.2), with ``order_params``' pieces, each refusal with Binance's code and text:
+
+1. ``algoType`` ``CONDITIONAL`` only (-1116), ``symbol`` as listed (-1121), ``side``
+   (-1117), ``type`` one of ``algo_order.TYPES`` (-1116); ``reduceOnly`` from a hedge-mode
+   account (-1106), ``positionSide`` (-4060);
+2. every parameter sent in its form, whatever the type (``order_params.check_forms`` and
+   the enumerations' readers): garbage in one the type does not use is refused as on a new
+   order; ``priceMatch`` only on ``STOP``/``TAKE_PROFIT`` (-5038), instead of ``price``
+   (-1106), the child then priced by the book when it triggers;
+3. ``closePosition=true`` only on STOP_MARKET and TAKE_PROFIT_MARKET (-1106), with no
+   ``quantity`` (-4137) and no ``reduceOnly`` (-1106); else ``quantity`` (-1102); a STOP's
+   or TAKE_PROFIT's ``price``, the ``triggerPrice`` (or the legacy ``stopPrice``) of all
+   but the trailing stop;
+4. PRICE_FILTER on the price, the trigger and activation prices' bound (-4007), LOT_SIZE /
+   MARKET_LOT_SIZE on the quantity; a trailing stop's ``callbackRate`` 0.1–20 % (-2007);
+5. ``clientAlgoId`` (-4015), GTD's ``goodTillDate`` (-5040).
+
+What needs the account or the market (its position mode: -4061, -2022; the open algo
+orders: -4045, -4130; the latest price: -2021) is the engine's (``algo/placing.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tickerplant.market.instruments import Instrument
+from tickerplant.market.payloads.exchange_info import order_filters
+from tickerplant.protocol.errors import mandatory
+from tickerplant.venue.domain.algo_order import TYPES
+from tickerplant.venue.domain.commands import NewAlgoOrder
+from tickerplant.venue.domain.order_params import (
+    ALGO_DECIMALS,
+    check_forms,
+    check_price,
+    check_quantity,
+    decimal_units,
+    good_till,
+    parse_bool,
+    parse_int,
+    price_match,
+    refuse_reduce_only,
+    refused,
+    response_type,
+    stp_mode,
+    time_in_force,
+    working_type,
+)
+from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, PositionSide, Side, TimeInForce
+
+__all__ = ["STOP_ABOVE_MAX", "parse_algo_ref", "parse_new_algo"]
+
+STOP_ABOVE_MAX = (-4007, "Stop price greater than max price.")
+_SIDES = {m.value: m for m in Side}
+_POSITION_SIDES = {m.value: m for m in PositionSide}
+
+
+def parse_new_algo(
+    params: Mapping[str, str], instruments: Mapping[str, Instrument], now_ms: int, hedge: bool
+) -> NewAlgoOrder:
+    """The algo order ``params`` describe, or the first refusal (the module's docstring);
+    ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
+    value: -1106)."""
+    if params.get("algotype", "") != "CONDITIONAL":
+        raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
+    symbol = params.get("symbol", "")
+    if not symbol:
+        raise mandatory("symbol")
+    inst = instruments.get(symbol)  # as listed, case and all (order_params.py)
+    if inst is None:
+        raise refused(-1121, "Invalid symbol.")
+    side = _SIDES.get(params.get("side", ""))
+    if side is None:
+        raise refused(-1117, "Invalid side.")
+    kind = params.get("type", "")
+    if kind not in TYPES:
+        raise refused(-1116, "Invalid orderType.")
+    refuse_reduce_only(params, hedge)
+    held = _POSITION_SIDES.get(params.get("positionside", "BOTH"))
+    if held is None:
+        raise refused(-4060, "Invalid position side.")
+    limit = kind in ("STOP", "TAKE_PROFIT")  # the types with a limit price, and a time in force
+    sent_tif = time_in_force(params, inst.market)  # a MARKET child's is GTC, as a MARKET order's
+    tif = sent_tif if limit and sent_tif is not None else TimeInForce.GTC
+    response_type(params)  # its value: the endpoint's answer is the same either way
+    stp, match, working = stp_mode(params), price_match(params), working_type(params)
+    check_forms(params, ALGO_DECIMALS)
+    if match != "NONE":  # a STOP's or TAKE_PROFIT's child priced by the book instead (part 2 §4.2)
+        if not limit:
+            raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
+        if params.get("price"):
+            raise refused(-1106, "Parameter 'price' sent when not required.")
+    close = parse_bool(params, "closePosition")
+    reduce_only = parse_bool(params, "reduceOnly")
+    qty = _units(params, "quantity", inst.qty_decimals)
+    if close:
+        if kind not in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
+            raise refused(-1106, "Parameter 'closePosition' sent when not required.")
+        if qty:
+            raise refused(-4137, "Quantity must be zero with closePosition equals true")
+        if reduce_only:
+            raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
+    elif qty <= 0:
+        raise mandatory("quantity")
+    price = _units(params, "price", inst.price_decimals) if limit and match == "NONE" else 0
+    if limit and match == "NONE" and price <= 0:
+        raise mandatory("price")
+    trailing = kind == "TRAILING_STOP_MARKET"
+    trigger = 0 if trailing else _units(params, "triggerPrice", inst.price_decimals) or _units(
+        params, "stopPrice", inst.price_decimals
+    )
+    if not trailing and trigger <= 0:
+        raise mandatory("triggerPrice")
+    f = order_filters(inst)  # PRICE_FILTER, the stop price's bound, LOT_SIZE (part 2 §8)
+    if price:
+        check_price(f, price)
+    if trigger > f.max_price:
+        raise refused(*STOP_ABOVE_MAX)
+    if qty:
+        check_quantity(f, kind.endswith("_MARKET"), qty)
+    activate, rate = 0, ""
+    if trailing:
+        rate = params.get("callbackrate", "")
+        if not rate:
+            raise mandatory("callbackRate")
+        if not 10**19 <= decimal_units(rate, "callbackRate", 20) <= 20 * 10**20:  # 0.1 to 20 %
+            raise refused(-2007, "Invalid callBack rate.")
+        activate = _units(params, "activatePrice", inst.price_decimals) or _units(
+            params, "activationPrice", inst.price_decimals
+        )
+        if activate > f.max_price:
+            raise refused(*STOP_ABOVE_MAX)
+    client_id = params.get("clientalgoid") or None
+    if client_id is not None and CLIENT_ORDER_ID.fullmatch(client_id) is None:
+        raise refused(-4015, "Client order id is not valid.")
+    gtd = good_till(params, tif, now_ms)
+    return NewAlgoOrder(
+        inst, side, kind, tif, qty, price, trigger, working, close, reduce_only,
+        parse_bool(params, "priceProtect"), activate, rate, stp, match, gtd, held, client_id,
+    )  # fmt: skip
+
+
+def parse_algo_ref(params: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """``algoId``, else ``clientAlgoId``, of a query or cancel (part 2 §4.3; -1102 for neither)."""
+    algo_id, client_id = parse_int(params, "algoId"), params.get("clientalgoid") or None
+    if algo_id is None and client_id is None:
+        raise mandatory("algoId")
+    return algo_id, client_id
+
+
+def _units(params: Mapping[str, str], name: str, decimals: int) -> int:
+    text = params.get(name.lower(), "")
+    return decimal_units(text, name, decimals) if text else 0

@@ -1,0 +1,171 @@
+"""One market's conditional orders (trading spec part 2 §4), the engine's state beside its
+orders: what ``/fapi/v1/algoOrder`` keeps until a price triggers it. The commands on it
+(``algo/placing.py``) and the market's trigger pass (``algo/triggers.py``) are steps over
+the engine's state, applied by ``Engine.apply``.
+
+- The trigger (part 2 §4.2's table) on the latest price ``workingType`` names: the market's
+  last trade (``CONTRACT_PRICE``, the default; ``last``) or the mark (``MARK_PRICE``).
+- A trailing stop activates when the price reaches ``activatePrice`` (the latest price when
+  none is given) and triggers once the price has come back ``callbackRate`` % from its best
+  since activation (``extreme``).
+- Nothing is reserved until triggered (decision 7); at most ``MAX_OPEN`` open per account
+  across symbols; ids self-increment per market; closed ones are kept (the last
+  ``ALGO_KEPT`` per account) for the reads.
+
+Statuses (part 2 §4.3): ``NEW`` → ``TRIGGERING`` → ``TRIGGERED`` (its child's ``orderId``
+in ``actualOrderId``; ``triggered`` until the child is done) → ``FINISHED``; ``CANCELED`` by
+the user; ``REJECTED`` when the child is refused (``rm`` says why), ``EXPIRED`` when a
+``closePosition`` order finds no position to close.
+
+Memory is bounded by design: the open orders (``MAX_OPEN`` per account), the last
+``ALGO_KEPT`` closed per account, one last price per listed symbol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+
+from tickerplant.market.instruments import Instrument
+from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.ids import ALGO_IDS_FROM
+from tickerplant.venue.domain.orders import Side
+
+__all__ = ["ALGO_KEPT", "MAX_OPEN", "AlgoBook"]
+
+MAX_OPEN = 200  # open algo orders per account, every symbol (part 2 §4.1)
+ALGO_KEPT = 1000  # closed algo orders kept per account for the reads
+
+
+class AlgoBook:
+    """One market's algo orders, and the last trade price of each of its symbols."""
+
+    def __init__(self, instruments: Mapping[str, Instrument], first_id: int = ALGO_IDS_FROM) -> None:
+        """``first_id``: the market's first algo id (``venue/domain/ids.py``)."""
+        self.instruments = instruments
+        self.first_id = self.next_id = first_id
+        self.last: dict[str, int] = {}  # symbol -> its last trade's price, units
+        self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
+        self._closed: dict[int, deque[AlgoOrder]] = {}
+        self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}  # untriggered, for the price checks
+        self.triggered: dict[int, AlgoOrder] = {}  # algo id -> an order whose child still works
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def open_orders(self, account_id: int, symbol: str | None = None) -> list[AlgoOrder]:
+        found = self._open.get(account_id, {}).values()
+        return sorted((a for a in found if symbol is None or a.symbol == symbol), key=lambda a: a.algo_id)
+
+    def has_open(self, account_id: int) -> bool:
+        return bool(self._open.get(account_id))
+
+    def open_count(self, account_id: int) -> int:
+        return len(self._open.get(account_id, ()))
+
+    def orders(self, account_id: int, symbol: str) -> list[AlgoOrder]:
+        kept = [*self._closed.get(account_id, ()), *self._open.get(account_id, {}).values()]
+        return sorted((a for a in kept if a.symbol == symbol), key=lambda a: a.algo_id)
+
+    def every_order(self) -> list[AlgoOrder]:
+        """Every account's open algo orders and the closed ones kept, by id."""
+        kept = [a for orders in self._open.values() for a in orders.values()]
+        kept += [a for orders in self._closed.values() for a in orders]
+        return sorted(kept, key=lambda a: a.algo_id)
+
+    def find(self, account_id: int, algo_id: int | None, client_id: str | None) -> AlgoOrder | None:
+        """One of the account's algo orders by id, else by client id (the newest holding it)."""
+        for order in [*self._open.get(account_id, {}).values(), *reversed(self._closed.get(account_id, ()))]:
+            if (algo_id is not None and order.algo_id == algo_id) or (
+                algo_id is None and order.client_algo_id == client_id
+            ):
+                return order
+        return None
+
+    def wants(self, priced: bool, mark: Callable[[str], Fraction | None]) -> bool:
+        """Whether a delivery gives the trigger pass anything to do (``priced``: it carries a
+        trade or a mark; ``mark``: the market's, None before its first): a trade is the
+        last price an order placed later is checked against (-2021), whether or not one
+        waits; a triggered order whose child a command ended (a cancel, an expiry) finishes
+        at any; a waiting order on a symbol with no mark yet triggers at its book's mid
+        (``EngineState.mark``), which any delivery may move. None of these: nothing to look
+        at (most deliveries: a venue order's book)."""
+        if priced or self.triggered:
+            return True
+        waiting = [symbol for symbol, orders in self.by_symbol.items() if orders]
+        return any(mark(symbol) is None for symbol in waiting)
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def add(self, order: AlgoOrder) -> None:
+        """A new order (its id the book's next), untriggered."""
+        self.next_id = max(self.next_id, order.algo_id + 1)
+        self._open.setdefault(order.account_id, {})[order.algo_id] = order
+        self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
+
+    def close(self, order: AlgoOrder, status: str, now_ms: int, reason: str = "") -> None:
+        order.status, order.update_ms, order.reason = status, now_ms, reason or order.reason
+        self.by_symbol.get(order.symbol, {}).pop(order.algo_id, None)
+        if status == "TRIGGERED":
+            self.triggered[order.algo_id] = order
+        elif not order.is_open:
+            self.triggered.pop(order.algo_id, None)
+            self._open.get(order.account_id, {}).pop(order.algo_id, None)
+            self._closed.setdefault(order.account_id, deque(maxlen=ALGO_KEPT)).append(order)
+
+    def restore(self, order: AlgoOrder) -> None:
+        """One reloaded from the journal."""
+        self.next_id = max(self.next_id, order.algo_id + 1)
+        if order.is_open:
+            self._open.setdefault(order.account_id, {})[order.algo_id] = order
+            if order.status == "NEW":
+                self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
+            elif order.status == "TRIGGERED":
+                self.triggered[order.algo_id] = order
+        else:
+            self._closed.setdefault(order.account_id, deque(maxlen=ALGO_KEPT)).append(order)
+
+    def due(self, symbol: str, latest: int | None, mark: int | None, now_ms: int) -> list[AlgoOrder]:
+        """The untriggered orders on ``symbol`` these prices trigger, now ``TRIGGERING``
+        and out of the price checks; trailing stops' best prices moved."""
+        waiting = self.by_symbol.get(symbol)
+        if not waiting:
+            return []
+        due = []
+        for order in list(waiting.values()):
+            price = latest if order.working_type == "CONTRACT_PRICE" else mark
+            if price is None:
+                continue
+            if order.type == "TRAILING_STOP_MARKET":
+                if not _trailing_due(order, price):
+                    continue
+            elif not met(order.type, order.side, order.trigger_price, price):
+                continue
+            order.status, order.trigger_ms, order.update_ms = "TRIGGERING", now_ms, now_ms
+            del waiting[order.algo_id]
+            due.append(order)
+        return due
+
+    def copy(self, order: AlgoOrder) -> AlgoOrder:
+        return dataclasses.replace(order)
+
+
+def met(kind: str, side: Side, trigger: int, price: int) -> bool:
+    """Part 2 §4.2's table: STOP types trigger going through the price away from the side's
+    favour, TAKE_PROFIT types toward it."""
+    stop = kind.startswith("STOP")
+    if side is Side.BUY:
+        return price >= trigger if stop else price <= trigger
+    return price <= trigger if stop else price >= trigger
+
+
+def _trailing_due(order: AlgoOrder, price: int) -> bool:
+    buy = order.side is Side.BUY
+    if not order.extreme:  # not activated: waits for the activation price
+        if price <= order.activate_price if buy else price >= order.activate_price:
+            order.extreme = price
+        return False
+    order.extreme = min(order.extreme, price) if buy else max(order.extreme, price)
+    rate = Fraction(order.callback_rate) / 100
+    return price >= order.extreme * (1 + rate) if buy else price <= order.extreme * (1 - rate)

@@ -1,0 +1,92 @@
+"""Algo orders through ``Engine.apply`` without sockets: a trigger's child, its algo rows
+and its events are the trigger command's one journal commit and its outcome, in the order
+the user data stream sends them (part 4 §4.3 item 10); a malformed algo order is refused at
+the wire's parse and journals nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from fractions import Fraction
+from pathlib import Path
+
+import msgspec
+import pytest
+from test_engine import ALICE, Book, Deposits
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import AlgoTriggers
+from tickerplant.venue.domain.events import AccountUpdate, AlgoUpdate, Event, OrderUpdate
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.algo_rest import new_algo
+from tickerplant.venue.wire.order_entry import new_order
+
+NOW = 1_790_000_000_000
+STOP = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
+        "quantity": "0.001", "triggerprice": "61000", "workingtype": "MARK_PRICE"}  # fmt: skip
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> SqliteJournal:
+    AccountStore(tmp_path / "venue.db").close()
+    return SqliteJournal(tmp_path / "venue.db")
+
+
+def said(event: Event) -> tuple[str, str]:
+    if isinstance(event, AlgoUpdate):
+        return "ALGO_UPDATE", event.algo.status
+    if isinstance(event, OrderUpdate):
+        return "ORDER_TRADE_UPDATE", event.execution
+    assert isinstance(event, AccountUpdate)
+    return "ACCOUNT_UPDATE", event.reason
+
+
+def test_a_triggers_child_and_its_algo_rows_are_one_commit_its_events_the_outcome_in_order(
+    journal: SqliteJournal,
+) -> None:
+    book = Book()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    placed, _ = new_algo(engine, ALICE, STOP, NOW)
+    # an earlier command's events not yet drained: not the trigger's
+    new_order(engine, ALICE, {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC",
+                              "quantity": "0.001", "price": "59000"}, NOW)  # fmt: skip
+    commits = journal.commits
+    book.marks["BTCUSDT"] = Fraction(61000)
+    outcome = engine.apply(AlgoTriggers(()), NOW + 1)
+    assert journal.commits == commits + 1  # the child's order and fill, the algo's rows: one batch
+    assert [said(e) for e in outcome.events] == [
+        ("ALGO_UPDATE", "TRIGGERING"), ("ALGO_UPDATE", "TRIGGERED"), ("ORDER_TRADE_UPDATE", "NEW"),
+        ("ORDER_TRADE_UPDATE", "TRADE"), ("ACCOUNT_UPDATE", "ORDER"), ("ALGO_UPDATE", "FINISHED"),
+    ]  # fmt: skip
+    triggered, child_new = outcome.events[1], outcome.events[2]
+    assert isinstance(triggered, AlgoUpdate) and isinstance(child_new, OrderUpdate)
+    assert triggered.algo.child_id == child_new.order.order_id == placed.child_id
+    assert triggered.child_executed == "0.001"  # the child's figures, after its fill
+    db = sqlite3.connect(journal.path)
+    (state,) = db.execute("SELECT state FROM venue_algo_orders WHERE algo_id = ?", (placed.algo_id,)).fetchone()
+    assert msgspec.json.decode(state)["status"] == "FINISHED"
+    (status,) = db.execute("SELECT status FROM venue_orders WHERE order_id = ?", (placed.child_id,)).fetchone()
+    assert status == "FILLED"
+    db.close()
+    journal.close()
+
+
+@pytest.mark.parametrize(
+    ("sent", "code"),
+    [
+        (STOP | {"quantity": "abc"}, -1100),  # the parse's: malformed
+        (STOP | {"type": "LIMIT"}, -1116),
+        (STOP | {"triggerprice": "59000"}, -2021),  # the engine's: the mark is past it already
+    ],
+)
+def test_a_refused_algo_order_journals_nothing(journal: SqliteJournal, sent: dict[str, str], code: int) -> None:
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    commits = journal.commits
+    with pytest.raises(RequestRefused) as refused:
+        new_algo(engine, ALICE, sent, NOW)
+    assert refused.value.code == code
+    assert journal.commits == commits and engine.algos.every_order() == []
+    assert engine.counts.current(ALICE, NOW)[0][2] == 1  # a refused order counts all the same
+    journal.close()
