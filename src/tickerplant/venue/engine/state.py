@@ -48,7 +48,8 @@ from tickerplant.venue.domain.recorded import History
 from tickerplant.venue.engine.algo_book import AlgoBook
 from tickerplant.venue.ledger.collateral import pooled
 from tickerplant.venue.ledger.exposure import Exposure
-from tickerplant.venue.ledger.ledger import Figures, Ledger
+from tickerplant.venue.ledger.figures import Figures
+from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts

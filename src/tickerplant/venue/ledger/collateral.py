@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 from tickerplant.market.payloads.asset_index import BID_BUFFER, PRICED_BY, asset_price
-from tickerplant.venue.ledger.ledger import Figures
+from tickerplant.venue.ledger.figures import Figures
 
 __all__ = ["COLLATERAL_RATE", "COLLATERAL_SYMBOLS", "asset_price", "pooled"]
 

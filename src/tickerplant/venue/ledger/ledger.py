@@ -35,50 +35,21 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import NamedTuple
 
 from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, Resting
 from tickerplant.venue.domain.events import Income, MarginMove
-from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
+from tickerplant.venue.ledger.figures import Figures, SymbolFigures, plus
 
-__all__ = ["INCOME_KEPT", "Figures", "Held", "Ledger", "SymbolFigures"]
+__all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
+Value = int | Fraction  # a sum of ``Contract.level_value``s
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _BOTH = (Side.BUY, Side.SELL)
 
 _ZERO = Fraction(0)
 INCOME_KEPT = 1000  # funding, clearance, margin-move rows kept in memory per account (the journal: all)
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolFigures:
-    """One symbol's position and open orders valued at mark (positionRisk's figures)."""
-
-    symbol: str
-    position: Position
-    mark: Fraction
-    notional: Fraction
-    unrealized: Fraction
-    position_im: Fraction
-    open_order_im: Fraction
-    maint: Fraction
-    leverage: int
-    bid_notional: Fraction  # open buy orders' notional at their prices
-    ask_notional: Fraction
-    isolated: bool = False
-
-    @property
-    def side(self) -> PositionSide:
-        return self.position.side
-
-    @property
-    def isolated_margin(self) -> Fraction:
-        """``isolatedWallet + unRealizedProfit`` (part 3 §4.3); 0 for a cross position."""
-        if not self.isolated:
-            return Fraction(0)
-        return self.position.isolated_wallet / Fraction(10**8) + self.unrealized
 
 
 def _base(position_side: PositionSide) -> int:
@@ -96,73 +67,6 @@ def _slot(order: Order) -> int:
 def _extra(extra: tuple[Order, int] | None, side: Side) -> tuple[int, int] | None:
     """An order counted as if resting, on ``side``: its quantity and price; else None."""
     return (extra[1], extra[0].price) if extra is not None and extra[0].side is side else None
-
-
-class Figures(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
-    """One margin asset's totals (balance and account answers): every position's, and the
-    isolated positions' part of them."""
-
-    wallet: int  # 1e-8: the cross wallet and the isolated wallets
-    unrealized: Fraction
-    position_im: Fraction
-    open_order_im: Fraction
-    maint: Fraction
-    isolated_wallet: int = 0  # 1e-8, Σ over the isolated positions
-    isolated_unrealized: Fraction = Fraction(0)
-    isolated_im: Fraction = Fraction(0)
-    isolated_maint: Fraction = Fraction(0)
-    shared: tuple[Fraction, Fraction] | None = None  # Multi-Assets: the pool's available, max withdraw
-    priced: bool = True  # Multi-Assets: every collateral asset held has a price (collateral.py)
-
-    @property
-    def margin_balance(self) -> Fraction:
-        return self.wallet / Fraction(10**8) + self.unrealized
-
-    @property
-    def cross_wallet(self) -> int:
-        return self.wallet - self.isolated_wallet
-
-    @property
-    def cross_unrealized(self) -> Fraction:
-        return _less(self.unrealized, self.isolated_unrealized)
-
-    @property
-    def cross_margin_balance(self) -> Fraction:
-        """What the cross positions' maintenance margin is measured against (§7.9)."""
-        return _plus(Fraction(self.cross_wallet, AMOUNT_SCALE), self.cross_unrealized)
-
-    @property
-    def cross_maint(self) -> Fraction:
-        return self.maint - self.isolated_maint
-
-    @property
-    def cross_initial(self) -> Fraction:
-        """The initial margin the cross wallet holds: cross positions' and every open order's."""
-        return _plus(_less(self.position_im, self.isolated_im), self.open_order_im)
-
-    @property
-    def available(self) -> Fraction:
-        if self.shared is not None:
-            return self.shared[0]
-        free = _less(self.cross_margin_balance, self.cross_initial)
-        return free if free > 0 else _ZERO
-
-    @property
-    def max_withdraw(self) -> Fraction:
-        if self.shared is not None:
-            return self.shared[1]
-        free = _less(Fraction(self.cross_wallet, AMOUNT_SCALE), self.cross_initial)
-        return max(_ZERO, min(self.available, free))
-
-
-def _less(a: Fraction, b: Fraction) -> Fraction:
-    """``a − b``, no arithmetic when ``b`` is 0 (most accounts' isolated parts: a ``Fraction``
-    operation costs a microsecond, and ``available`` made seven of them)."""
-    return a - b if b else a
-
-
-def _plus(a: Fraction, b: Fraction) -> Fraction:
-    return (a + b if a else b) if b else a
 
 
 @dataclass(slots=True)
@@ -283,9 +187,7 @@ class Ledger:
         notional = contract.notional(position.amt, mark) if position.amt else Fraction(0)
         unrealized = contract.unrealized(position, mark)
         own = side if side is not PositionSide.BOTH else None
-        bid, ask = (
-            contract.resting_notional(sum(r.value for r in self._rests_of(symbol, s, own))) for s in _BOTH
-        )
+        bid, ask = (contract.resting_notional(value) for value in self.open_values(symbol, own))
         if side is PositionSide.BOTH:
             open_order_im = self.open_order_im(contract, mark)
         else:  # a hedge side's opening orders, which may all fill into it
@@ -393,10 +295,10 @@ class Ledger:
             if s in self.isolated and contracts[s].inst.margin_asset == asset
         )  # fmt: skip
 
-    def open_values(self, symbol: str) -> tuple[int | Fraction, int | Fraction]:
-        """The ``Resting`` sums of ``symbol``'s open orders, buys then sells, of every position
-        side: what an order event's ``b``/``a`` show (``Contract.resting_notional`` of each)."""
-        buys, sells = (sum(r.value for r in self._rests_of(symbol, s)) for s in _BOTH)
+    def open_values(self, symbol: str, own: PositionSide | None = None) -> tuple[Value, Value]:
+        """Σ ``Resting.value`` of ``symbol``'s open orders (of ``own``; None: every side), buys,
+        sells: ``b``/``a`` (order events, ``symbol_figures``) are their ``resting_notional``."""
+        buys, sells = (sum(r.value for r in self._rests_of(symbol, s, own)) for s in _BOTH)
         return buys, sells
 
     def _rests_of(
@@ -435,9 +337,9 @@ class Ledger:
             if price is None:
                 continue
             if known is not None and known[0] == symbol:
-                open_order_im = _plus(open_order_im, known[1])
+                open_order_im = plus(open_order_im, known[1])
             else:
-                open_order_im = _plus(open_order_im, self.open_order_im(contract, price))
+                open_order_im = plus(open_order_im, self.open_order_im(contract, price))
             leverage = self.leverage_of(contract)
             for position in self.held(symbol):
                 notional = contract.notional(position.amt, price)

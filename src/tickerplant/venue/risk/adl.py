@@ -40,7 +40,8 @@ from tickerplant.venue.domain.contract import Contract, Position
 from tickerplant.venue.domain.order_params import parse_symbol
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.exposure import Exposure
-from tickerplant.venue.ledger.ledger import Figures, Ledger
+from tickerplant.venue.ledger.figures import Figures
+from tickerplant.venue.ledger.ledger import Ledger
 
 __all__ = ["ADL_WINDOW_MS", "ROUTES", "AdlBoard", "adl_quantile", "leverage_pnl", "quantile"]
 

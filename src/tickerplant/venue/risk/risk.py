@@ -35,7 +35,8 @@ from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.order_params import PRICE_MATCHES, refused
 from tickerplant.venue.domain.orders import Order, OrderType, Side
-from tickerplant.venue.ledger.ledger import Figures, Ledger
+from tickerplant.venue.ledger.figures import Figures
+from tickerplant.venue.ledger.ledger import Ledger
 
 __all__ = ["check_margin", "check_market", "order_cost", "price_matched"]
 

@@ -34,7 +34,8 @@ from tickerplant.venue.domain.contract import toward_zero
 from tickerplant.venue.domain.money import format_amount
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.collateral import asset_price
-from tickerplant.venue.ledger.ledger import Figures, Ledger, SymbolFigures
+from tickerplant.venue.ledger.figures import Figures, SymbolFigures
+from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.payloads.balances import CmBalance, UmBalance
 from tickerplant.venue.payloads.order_payloads import decimal_text
 
