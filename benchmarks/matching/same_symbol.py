@@ -14,7 +14,6 @@ from fractions import Fraction
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.units import fixed
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.risk.risk import check_margin
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 
 from .parts import T0, Counting, Deposits
@@ -79,7 +78,7 @@ def _time(resting: int, pairs: int) -> tuple[float, float]:
     probe = placed.copy()
     started = time.perf_counter()
     for _ in range(pairs):
-        check_margin(engine, ledger, contract, probe, probe.orig_qty, mark)
+        engine.check_margin(ledger, contract, probe, probe.orig_qty, mark)
     check = (time.perf_counter() - started) / pairs * 1e6
     started = time.perf_counter()
     for _ in range(pairs):

@@ -44,7 +44,7 @@ from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, Order
 from tickerplant.venue.engine.placement import take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.risk.reduce_only import fits
-from tickerplant.venue.risk.risk import check_margin, check_market
+from tickerplant.venue.risk.risk import check_market
 
 __all__ = ["modify", "record"]
 
@@ -87,7 +87,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, batch: Batch) -> Or
     if added > 0 and order.reduce_only and not fits(ledger, order, new.qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if added > 0 and not order.reduce_only:
-        check_margin(engine, ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
+        engine.check_margin(ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
     record(engine, order, new.price, new.qty, command.modify_id, now_ms, batch)
     engine.outbox.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)

@@ -43,7 +43,7 @@ from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import closing, of_mode
 from tickerplant.venue.risk.reduce_only import closable, rests
-from tickerplant.venue.risk.risk import check_margin, check_market, price_matched
+from tickerplant.venue.risk.risk import check_market, price_matched
 
 __all__ = ["accept", "cancel", "cancel_all", "place", "take", "take_for"]
 
@@ -80,7 +80,7 @@ def place(state: EngineState, command: Place, now_ms: int, batch: Batch) -> tupl
         stp_mode=new.stp_mode, position_side=held,
     )  # fmt: skip
     if not new.reduce_only:
-        check_margin(state, ledger, contract, order, qty, mark)
+        state.check_margin(ledger, contract, order, qty, mark)
     walked = walk(state.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
     if new.time_in_force is TimeInForce.GTX and walked:
         raise refused(-5022, GTX_TEXT)

@@ -54,6 +54,7 @@ from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import expiring
+from tickerplant.venue.risk.risk import check_margin, margin_need
 
 __all__ = ["Deposits", "EngineState"]
 
@@ -171,6 +172,18 @@ class EngineState:
             return mark
         levels = functools.partial(self.data.levels, symbol)
         return mark_or_mid(None, levels, self.instruments[symbol].price_decimals)
+
+    def check_margin(
+        self, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
+    ) -> None:
+        """-2019 when ``qty`` more of ``order`` costs more than the account has available
+        (``risk.margin_need``, weighed by ``risk.check_margin``); no mark yet: nothing to weigh."""
+        if mark is None:
+            return
+        cost, known = margin_need(self.data, ledger, contract, order, qty, mark)
+        if cost > 0:
+            figures = self.margin_figures(ledger, contract.inst.margin_asset, known=known)
+            check_margin(cost, figures, contract.inst.symbol in ledger.isolated)
 
     def order_update(
         self, ledger: Ledger, execution: str, status: OrderStatus, order: Order, fill: Fill | None,

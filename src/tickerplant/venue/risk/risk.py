@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from fractions import Fraction
 from itertools import islice
-from typing import Protocol
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
@@ -38,7 +37,7 @@ from tickerplant.venue.domain.orders import Order, OrderType, Side
 from tickerplant.venue.ledger.figures import Figures
 from tickerplant.venue.ledger.ledger import Ledger
 
-__all__ = ["check_margin", "check_market", "order_cost", "price_matched"]
+__all__ = ["check_margin", "check_market", "margin_need", "order_cost", "price_matched"]
 
 Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
 _UNBOUNDED = 10**18
@@ -144,29 +143,22 @@ def order_cost(
     return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract)), None
 
 
-class Margined(Protocol):
-    """What of ``engine.Engine`` the margin check reads."""
-
-    data: MarketData
-
-    def margin_figures(
-        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, Fraction] | None = None
-    ) -> Figures: ...
-
-
-def check_margin(
-    engine: Margined, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
-) -> None:
-    """-2019 when the order's cost (part 3 §7.3, decision 7) exceeds the available balance;
-    on an isolated symbol, what the cross wallet holds (``max_withdraw``): the margin moves
-    into the isolated wallet as it fills, and unrealized profit is not money to move."""
-    if mark is None:
-        return
+def margin_need(
+    data: MarketData, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction
+) -> tuple[Fraction, tuple[str, Fraction] | None]:
+    """The order's cost (part 3 §7.3, decision 7) and, when it rests beside others on its
+    symbol, the symbol's open-order margin without it, already valued (``Ledger.figures``'s
+    ``known``): what the margin check weighs against the figures (``check_margin``)."""
     best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
     if order.type is not OrderType.LIMIT:
-        best = next(engine.data.levels(contract.inst.symbol, order.side is Side.SELL), None)
+        best = next(data.levels(contract.inst.symbol, order.side is Side.SELL), None)
     cost, without = order_cost(ledger, contract, order, qty, mark, best)
-    known = None if without is None else (contract.inst.symbol, without)
-    f = engine.margin_figures(ledger, contract.inst.margin_asset, known=known)
-    if cost > 0 and cost > (f.max_withdraw if contract.inst.symbol in ledger.isolated else f.available):
+    return cost, (None if without is None else (contract.inst.symbol, without))
+
+
+def check_margin(cost: Fraction, figures: Figures, isolated: bool) -> None:
+    """-2019 when ``cost`` exceeds the available balance; on an isolated symbol, what the
+    cross wallet holds (``max_withdraw``): the margin moves into the isolated wallet as it
+    fills, and unrealized profit is not money to move."""
+    if cost > 0 and cost > (figures.max_withdraw if isolated else figures.available):
         raise refused(-2019, "Margin is insufficient.")
