@@ -41,7 +41,7 @@ from tickerplant.venue.domain.order_params import (
     refused,
 )
 from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
-from tickerplant.venue.engine.placement import take_for
+from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.risk.reduce_only import fits
 from tickerplant.venue.risk.risk import check_market
@@ -95,8 +95,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, batch: Batch) -> Or
     if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)
         left = new.qty - order.executed_qty
         taken, stopped = take_for(engine, order, left, new.price, fills[-1][0], now_ms, batch)
-        for price, filled, trade_id in taken:
-            engine.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
+        settle_taken(engine, ledger, order, taken, now_ms, batch)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
         engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
     elif order.status.is_open:  # re-queued behind what rests at its price now

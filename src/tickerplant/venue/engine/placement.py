@@ -45,9 +45,10 @@ from tickerplant.venue.ledger.position_modes import closing, of_mode
 from tickerplant.venue.risk.reduce_only import closable, rests
 from tickerplant.venue.risk.risk import check_market, price_matched
 
-__all__ = ["accept", "cancel", "cancel_all", "place", "take", "take_for"]
+__all__ = ["accept", "cancel", "cancel_all", "place", "settle_taken", "take", "take_for"]
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
+Taken = tuple[list[Fill_], list[tuple[str, int, int, int]]]  # a taker's fills, the makers' matches
 
 
 def place(state: EngineState, command: Place, now_ms: int, batch: Batch) -> tuple[Order | None, Order | None]:
@@ -88,23 +89,42 @@ def place(state: EngineState, command: Place, now_ms: int, batch: Batch) -> tupl
         raise refused(-5021, FOK_TEXT)
     if command.test:
         return None, None
-    fills: list[Fill_] = []
+    taken: Taken = ([], [])
     stopped = False
     if walked:
-        fills, stopped = take_for(state, order, qty, limit, walked[-1][0], now_ms, batch)
-    return accept(state, ledger, order, qty, fills, now_ms, batch, stopped)
+        taken, stopped = take_for(state, order, qty, limit, walked[-1][0], now_ms, batch)
+    return accept(state, ledger, order, qty, taken, now_ms, batch, stopped)
 
 
 def take_for(
     state: EngineState, order: Order, qty: int, limit: int, deepest: int, now_ms: int, batch: Batch
-) -> tuple[list[Fill_], bool]:
+) -> tuple[Taken, bool]:
     """``order`` taking (``deepest``: the last price its walk reaches): in the one book,
-    where an account's orders may meet, self-trade prevention first; its fills, and
-    whether it stopped at its own resting order (it then expires in match)."""
+    where an account's orders may meet, self-trade prevention first; its fills and the
+    resting orders' matches, not yet settled (``settle_taken``), and whether it stopped at
+    its own resting order (it then expires in match)."""
     stopped = False
     if state.venue_market.meets_itself:
         limit, stopped = prevent(state, order, limit, deepest, now_ms, batch)
-    return take(state, order.symbol, order.side, qty, limit, now_ms, batch), stopped
+    fills = state.venue_market.take(order.symbol, order.side, qty, limit, now_ms)
+    return (fills, state.venue_market.matched()), stopped
+
+
+def settle_taken(
+    state: EngineState, ledger: Ledger, order: Order, taken: Taken, now_ms: int, batch: Batch
+) -> None:
+    """A taker's fills and the resting orders they met, trade by trade, each trade's maker
+    side first (part 4 §4.3: an account's updates are its state after each trade, which
+    differs by the order only where both sides are one account's, a self-trade)."""
+    fills, matched = taken
+    ids = {trade_id for _, _, trade_id in fills}
+    makers = {match[2]: match for match in matched if match[2] in ids}  # a trade meets one maker
+    if len(makers) < len(matched):  # the market's matches from before this order: first
+        settle_matched(state, batch, now_ms, [match for match in matched if match[2] not in makers])
+    for price, filled, trade_id in fills:
+        if trade_id in makers:
+            settle_matched(state, batch, now_ms, [makers[trade_id]])
+        state.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
 
 
 def take(
@@ -118,7 +138,7 @@ def take(
 
 
 def accept(
-    state: EngineState, ledger: Ledger, order: Order, qty: int, fills: list[Fill_], now_ms: int, batch: Batch,
+    state: EngineState, ledger: Ledger, order: Order, qty: int, taken: Taken, now_ms: int, batch: Batch,
     stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
 ) -> tuple[Order, Order]:  # fmt: skip
     symbol = order.symbol
@@ -129,11 +149,10 @@ def accept(
     state.kept(ledger.account_id, symbol).add(order)
     ack = order.copy()
     rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
-    left = qty - sum(filled for _, filled, _ in fills) if rests else 0  # what of it will rest
+    left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     state.outbox.put(new)
-    for price, filled, trade_id in fills:
-        state.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
+    settle_taken(state, ledger, order, taken, now_ms, batch)
     if order.status.is_open:
         if stopped:
             state.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)

@@ -5,7 +5,8 @@
   level's queue. Whatever trades it there, the simulated flow or another venue order
   taking, the book reports as a match of that public trade (its id), which
   ``settle_matched`` settles: after every delivery of the market's messages (``receive``)
-  and inside the command of a venue taker (``Engine.take``), in the taker's journal batch.
+  and inside the command of a venue taker, trade by trade with the taker's own fills
+  (``placement.settle_taken``), in the taker's journal batch.
 - **Else** (a replay's or relay's book, which trades with no one): the market's public
   trades fill it by ``matching.maker_fill``, behind the quantity the book showed at its
   price when it arrived, and the changes of that quantity (the market's `@depthDiff`)
@@ -35,11 +36,14 @@ _agg = msgspec.json.Decoder(AggTrade[str])
 _book = msgspec.json.Decoder(BookMessage)
 
 
-def settle_matched(engine: EngineState, batch: Batch, now_ms: int) -> None:
+def settle_matched(
+    engine: EngineState, batch: Batch, now_ms: int, matched: list[tuple[str, int, int, int]] | None = None
+) -> None:
     """The market's matches since the last call (the one book's; an observed market makes
-    none), settled as maker fills of their public trades (same id; the time is the trade's,
-    this moment's)."""
-    matched = engine.venue_market.matched()
+    none), or those of ``matched`` taken from it, settled as maker fills of their public
+    trades (same id; the time is the trade's, this moment's)."""
+    if matched is None:
+        matched = engine.venue_market.matched()
     if not matched:
         return
 
