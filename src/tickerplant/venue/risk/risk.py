@@ -21,6 +21,7 @@ them in that order.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from fractions import Fraction
@@ -90,8 +91,10 @@ def check_market(
         limit = _UNBOUNDED if buy else 0
         if mark is not None:
             bound = _exact(f.market_take_bound)
-            edge = int(mark * (1 + bound if buy else 1 - bound) * contract.price_one)
-            limit = edge // inst.tick * inst.tick if buy else -(-edge // inst.tick) * inst.tick
+            # the exact edge, on the tick grid inward: a buy's floor, a sell's ceiling (a sell's
+            # edge truncated to a whole unit first would let it one tick past the bound)
+            edge = mark * (1 + bound if buy else 1 - bound) * contract.price_one / inst.tick
+            limit = (math.floor(edge) if buy else math.ceil(edge)) * inst.tick
             best = next(levels(inst.symbol, not buy), None)
             if best is not None and (best[0] > limit if buy else best[0] < limit):
                 code = -4131 if inst.market is Market.UM else -4113
@@ -108,7 +111,7 @@ def check_market(
             raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
         if not buy and price < below:  # below mark × multiplierDown (``below``: its ceiling)
             low = _exact(f.multiplier_down)
-            floor = -(-int(mark * low * contract.price_one) // inst.tick) * inst.tick
+            floor = math.ceil(mark * low * contract.price_one / inst.tick) * inst.tick
             raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
     if inst.market is Market.UM and not new.reduce_only:
         if new.type is OrderType.LIMIT:  # qty × price in units against the filter's, exact
