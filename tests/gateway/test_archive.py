@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import msgspec
+import pytest
 from conftest import StartServer
 from timing import SECONDS
 
@@ -25,6 +26,10 @@ from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import DAY_MS, HOUR_MS
 from tickerplant.protocol.later import Later
+
+# what the archive answers, not how the listener moves it:
+# on uvloop alone (tests/conftest.py); the listeners' own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
 
 T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z
 STILL = {"actions_per_s": 1e-9, "seed": 5}  # a market that does not move

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
 import websockets
 from conftest import StartServer
 from timing import SECONDS
@@ -17,6 +18,10 @@ from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
 from tickerplant.market.derivatives.mark_price import DEFAULT_CAP, FUNDING_INTERVAL_MS
 from tickerplant.market.instruments import ContractType, Market, catalogue
+
+# the mark prices' and funding's figures, not how the listener moves them:
+# on uvloop alone (tests/conftest.py); the listeners' own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
 
 T0 = 1_767_225_600_000  # ManualClock's start: 2026-01-01T00:00Z, a funding time
 

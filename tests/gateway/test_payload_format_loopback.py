@@ -10,6 +10,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 import websockets
 from conftest import StartServer
 from timing import SECONDS
@@ -17,6 +18,10 @@ from timing import SECONDS
 from tickerplant.client import AggTrade, BookTicker, DepthUpdate, MarketStreams
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
+
+# which payloads a listener writes, not how it moves them:
+# on uvloop alone (tests/conftest.py); the listeners' own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
 
 STREAMS = {
     Market.UM: ("btcusdt@bookTicker", "btcusdt@aggTrade", "btcusdt@depth@100ms"),

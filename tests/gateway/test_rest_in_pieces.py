@@ -26,6 +26,10 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.units import DAY_MS, MINUTE_MS
 from tickerplant.protocol.rest import RestAnswer, RestLater
 
+# how a cold answer is made in pieces, the same on either loop:
+# on uvloop alone (tests/conftest.py); the listeners' own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
+
 FUNDING = b"GET /fapi/v1/fundingRate?limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n"
 TIME = b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n"
 
