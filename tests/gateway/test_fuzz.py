@@ -41,7 +41,7 @@ STREAM_ERRORS = {0, 1, 2, 3, 4}
 WS_API_ERRORS = {-1000, -1003, -1100, -1101, -1102, -1106, -1120, -1121, -1130, -1023, -4021}
 HTTP_STATUSES = {101, 200, 400, 401, 404, 405, 411, 413, 414, 418, 426, 429, 431, 503, 505}
 PATHS = ["/ws", "/stream", "/ws-fapi/v1"]
-EXAMPLES = 350  # per test and loop: 2,100 cases, about 15 s on a quiet machine
+EXAMPLES = 250  # per test and loop: 1,500 cases, about 11 s on a quiet machine
 
 
 def fuzz_settings(examples: int = EXAMPLES) -> Callable[[Any], Any]:
