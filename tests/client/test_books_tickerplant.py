@@ -18,6 +18,10 @@ from tickerplant.client.orderbook import BookResync, BookUpdate, DepthSnapshot
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import rest_base, rest_prefix
 
+# the books the client keeps (its connections' loops: test_streams_client.py):
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
+
 PAIRS = [(Market.UM, "BTCUSDT"), (Market.CM, "BTCUSD_PERP")]
 
 

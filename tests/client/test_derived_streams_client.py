@@ -31,6 +31,10 @@ from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 
+# the derived streams' values (the client's loops: test_streams_client.py):
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
+
 STREAMS: dict[Market, list[str]] = {
     Market.UM: [
         "btcusdt@kline_1m",

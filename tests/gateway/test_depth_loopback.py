@@ -18,6 +18,10 @@ from timing import SECONDS
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 
+# the depth answered and pushed, not how the listener moves it:
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
+
 # Busy enough that every symbol's book moves in every 100 ms the test lets pass.
 BUSY = {"actions_per_s": 20_000.0}
 

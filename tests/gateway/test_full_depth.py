@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import websockets
 from conftest import StartServer
 from local_book import assert_agrees, get, quiet_sync, sync
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
+
+# the books' depth answered, not how the listener moves it:
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
 
 FULL = {"actions_per_s": 20_000.0, "book_levels": 1000}  # the default depth, busy books
 MARKETS = ((Market.UM, "BTCUSDT", "/fapi/v1"), (Market.CM, "BTCUSD_PERP", "/dapi/v1"))

@@ -11,12 +11,17 @@ import urllib.request
 from typing import Any
 
 import msgspec
+import pytest
 from conftest import StartServer
 from timing import SECONDS
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+
+# the past's open interest answered, not how the listener moves it:
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
 
 T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z
 STILL = {"actions_per_s": 1e-9, "seed": 5}

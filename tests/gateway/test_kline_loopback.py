@@ -19,6 +19,10 @@ from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 
+# the klines pushed and answered, not how the listener moves them:
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
+
 T0 = 1_767_225_600_000  # 2026-01-01T00:00Z
 MINUTE = 60_000
 BUSY = {"actions_per_s": 1000.0, "history_s": 120.0}

@@ -23,6 +23,10 @@ from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 
+# the liquidations and open interest served, not how the listener moves them:
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
+
 FORCE_KEYS = ["e", "E", "o"]
 ORDER_UM = ["s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T"]
 ORDER_CM = ["s", "ps", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T"]

@@ -9,6 +9,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 import websockets
 from conftest import StartServer
 from local_book import get
@@ -17,6 +18,10 @@ from timing import SECONDS, eventually
 from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
+
+# the price klines pushed, not how the listener moves them:
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00Z
 MINUTE = 60_000

@@ -4,6 +4,7 @@ interval, on both markets, with klines' weights and errors."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import StartServer
 from price_samples import QUIET, expected, premium, record, run_for
 from test_mark_price_loopback import get
@@ -11,6 +12,10 @@ from test_mark_price_loopback import get
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines.candles import open_time
+
+# the price klines answered, not how the listener moves them:
+# on uvloop alone (tests/conftest.py); the listeners' and the client's own tests cover both loops
+pytestmark = pytest.mark.uvloop_only
 
 
 async def test_usds_m_price_klines_are_the_published_mark_states(start_server: StartServer) -> None:
