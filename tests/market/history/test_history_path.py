@@ -84,7 +84,7 @@ def test_caches_stay_within_their_bounds() -> None:
     path = AssetPath(1, "SOL", 0.045)
     for day in range(DAY, DAY + 100):
         path.hours(day)
-    for hour in range(DAY * 24, DAY * 24 + 600):
+    for hour in range(DAY * 24, DAY * 24 + 900):
         path.minutes(hour)
     kept = path.cached()
-    assert kept == (64, 512), kept
+    assert kept == (64, 768), kept
