@@ -8,7 +8,6 @@ database adding up."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sqlite3
 from collections import Counter
@@ -20,7 +19,7 @@ from ports import free_port
 from random_venue import SYMBOLS, Session, Venue
 from served_venue import serve, signed
 from test_journal import database  # noqa: F401 (a fixture)
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.domain.orders import OrderStatus
@@ -126,9 +125,7 @@ async def test_a_trailing_stops_best_price_is_journaled_as_it_moves(database: tu
             def moved() -> list[int]:
                 return [algo_id for algo_id, first in placed.items() if journaled(algo_id)[0] != first]
 
-            async with asyncio.timeout(30 * SECONDS):
-                while not moved():
-                    await asyncio.sleep(0.01)  # a look at the journal, not a wait for time to pass
+            await eventually(lambda: bool(moved()), 30 * SECONDS)
             process.send_signal(signal.SIGKILL)
             await process.wait()
         for algo_id in moved():  # what a restart reads, after a kill -9

@@ -43,15 +43,15 @@ from tickerplant.venue.domain.order_params import (
     refused,
     response_type,
     stp_mode,
+    symbol_and_side,
     time_in_force,
     working_type,
 )
-from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, PositionSide, Side, TimeInForce
+from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, PositionSide, TimeInForce
 
 __all__ = ["STOP_ABOVE_MAX", "parse_algo_ref", "parse_new_algo"]
 
 STOP_ABOVE_MAX = (-4007, "Stop price greater than max price.")
-_SIDES = {m.value: m for m in Side}
 _POSITION_SIDES = {m.value: m for m in PositionSide}
 
 
@@ -63,15 +63,7 @@ def parse_new_algo(
     value: -1106)."""
     if params.get("algotype", "") != "CONDITIONAL":
         raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
-    symbol = params.get("symbol", "")
-    if not symbol:
-        raise mandatory("symbol")
-    inst = instruments.get(symbol)  # as listed, case and all (order_params.py)
-    if inst is None:
-        raise refused(-1121, "Invalid symbol.")
-    side = _SIDES.get(params.get("side", ""))
-    if side is None:
-        raise refused(-1117, "Invalid side.")
+    inst, side = symbol_and_side(params, instruments)
     kind = params.get("type", "")
     if kind not in TYPES:
         raise refused(-1116, "Invalid orderType.")

@@ -46,7 +46,7 @@ __all__ = [
     "check_forms", "check_good_till", "check_limit", "check_price", "check_quantity", "decimal_units",
     "good_till", "parse_amended", "parse_bool", "parse_int", "parse_long", "parse_new_order",
     "parse_order_ref", "parse_time_range", "price_match", "refuse_reduce_only", "refused",
-    "response_type", "stp_mode", "time_in_force", "working_type",
+    "response_type", "stp_mode", "symbol_and_side", "time_in_force", "working_type",
 ]
 
 _CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
@@ -234,6 +234,23 @@ def refuse_reduce_only(params: Mapping[str, str], hedge: bool) -> None:
         raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
 
 
+def symbol_and_side(
+    params: Mapping[str, str], instruments: Mapping[str, Instrument]
+) -> tuple[Instrument, Side]:
+    """A new order's (or algo order's) ``symbol``, as listed (``btcusdt`` is no symbol: the
+    module's docstring), then its ``side``: -1102, -1121, -1117 in that order."""
+    symbol = params.get("symbol", "")
+    if not symbol:
+        raise mandatory("symbol")
+    inst = instruments.get(symbol)
+    if inst is None:
+        raise refused(-1121, "Invalid symbol.")
+    side = _SIDES.get(params.get("side", ""))
+    if side is None:
+        raise refused(-1117, "Invalid side.")
+    return inst, side
+
+
 def parse_new_order(
     params: Mapping[str, str],
     instruments: Mapping[str, Instrument],
@@ -244,15 +261,7 @@ def parse_new_order(
     ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
     value: -1106). The static filters are the engine's first check (``check_filters``)."""
     refuse_reduce_only(params, hedge)
-    symbol = params.get("symbol", "")
-    if not symbol:
-        raise mandatory("symbol")
-    inst = instruments.get(symbol)  # as listed: ``btcusdt`` is no symbol (the module's docstring)
-    if inst is None:
-        raise refused(-1121, "Invalid symbol.")
-    side = _SIDES.get(params.get("side", ""))
-    if side is None:
-        raise refused(-1117, "Invalid side.")
+    inst, side = symbol_and_side(params, instruments)
     type_text = params.get("type", "")
     if type_text in _CONDITIONAL:
         raise refused(
