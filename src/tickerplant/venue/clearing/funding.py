@@ -108,14 +108,14 @@ def _charge(
     )
     ledger.income.append(income)
     batch.incomes.append(income)
-    shown = None
+    shown, shown_mark, shown_realized = None, None, 0  # the position, shown when isolated
     if symbol in ledger.isolated:  # paid from, or into, the position's own wallet
         position.isolated_wallet += fee
         batch.positions.append((account_id, symbol, position.copy()))
         shown = (position.amt, position.entry, position.isolated_wallet)
+        shown_mark, (shown_realized,) = engine.shown_position(account_id, symbol, position.side)
     wallet = engine.wallet(ledger, asset)
     cross = engine.cross_wallet(ledger, asset)
-    shown_mark, (shown_realized,) = engine.shown_position(account_id, symbol, position.side)
     engine.outbox.put(BalanceUpdate(
         now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol, cross, shown, position.side,
         shown_mark, shown_realized,
