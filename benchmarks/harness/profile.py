@@ -20,14 +20,16 @@ PY_SPY_NOTE = (
 )
 
 
-def profile_pid(pid: int, seconds: float, out: Path) -> str | None:
-    """`py-spy record --format raw` of `pid` for `seconds`; None when done, else why not."""
+def profile_pid(pid: int, seconds: float, out: Path, threads: bool = False) -> str | None:
+    """`py-spy record --format raw` of `pid` for `seconds` (``threads``: each stack under its
+    thread's name); None when done, else why not."""
     exe = shutil.which("py-spy")
     if exe is None:
         return "py-spy is not on PATH"
     cmd = [
         exe, "record", "--format", "raw", "--nolineno", "--nonblocking", "--idle", "--rate", "250",
         "--duration", str(max(1, round(seconds))), "--pid", str(pid), "--output", str(out),
+        *(["--threads"] if threads else []),
     ]  # fmt: skip
     try:
         done = subprocess.run(

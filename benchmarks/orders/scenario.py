@@ -2,6 +2,7 @@
 against a floor (issue 33 item 13).
 
     python -m benchmarks orders [--quick] [--rate 1000] [--seconds 10] [--accounts 1000]
+                                [--profile FILE] [--profile-seconds 5]
 
 ``tickerplant serve --sim-rate 400 --request-weight 1000000000`` (the IP budget lifted)
 with ``--accounts`` venue accounts (each 10⁶ USDT, an
@@ -31,6 +32,10 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
    the budget at 0.5 is printed, µs per order and its cancel, for everything else the venue
    does (routing, limits, the engine, events, the market).
 
+``--profile FILE``: after the flat-out part, the same load again for ``--profile-seconds``
+while ``py-spy record`` samples the server (written to FILE), then where an order and its
+cancel spend the server's loop, part by part (``where.py``), and the top functions.
+
 It always exits 0: it measures.
 """
 
@@ -59,15 +64,18 @@ from ..harness.processes import (
     CLIENT_CPU,
     HOST,
     SERVER_CPU,
+    ServerProcess,
     check_cpus,
     pin,
     raise_nofile,
     serving,
     supervised,
 )
+from ..harness.profile import print_profile, profile_pid
 from ..harness.report import Target, verdict
 from .references import floor_async, required_async
 from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
+from .where import print_split
 
 LATENCY = Target(2.0, at_least=False, unit=" ms")
 RATIO = Target(0.5)
@@ -252,6 +260,22 @@ async def flat_out(port: int, keys: list[str], price: str, seconds: float) -> tu
     return done / (time.perf_counter() - started), refused
 
 
+async def profile_flat_out(
+    server: ServerProcess, keys: list[str], price: str, args: argparse.Namespace
+) -> float:
+    """The flat-out load again while py-spy samples the server (``--profile``): its pairs/s,
+    0 when py-spy could not run (it says why)."""
+    loop = asyncio.get_running_loop()
+    seconds = args.profile_seconds
+    sampled = loop.run_in_executor(None, profile_pid, server.proc.pid, seconds, args.profile, True)
+    pairs_per_s, _ = await flat_out(server.um_port, keys, price, seconds + 1.0)  # py-spy starts late
+    why = await sampled
+    if why is not None:
+        print(f"  ! no profile: {why}", flush=True)
+        return 0.0
+    return pairs_per_s
+
+
 def reference(
     loop: asyncio.AbstractEventLoop, child: Child, keys: list[str], price: str, seconds: float
 ) -> float:
@@ -277,6 +301,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=None, help="each part's length (10; 3)")
     p.add_argument("--warmup", type=float, default=None, help="seconds of warm-up, each API (2; 1)")
     p.add_argument("--accounts", type=int, default=None, help="accounts taking turns (1000; 300)")
+    p.add_argument("--profile", type=Path, default=None, metavar="FILE", help="py-spy the flat-out part")
+    p.add_argument("--profile-seconds", type=float, default=5.0, help="the profiled run's length (5)")
     args = p.parse_args(argv)
     args.rate = args.rate or (200.0 if args.quick else 1000.0)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -320,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
                 loop.run_until_complete(asyncio.sleep(0.2))  # the last events on their way
                 streams.close()
                 venue, refused = loop.run_until_complete(flat_out(server.um_port, keys, price, args.seconds))
+                profiled = 0.0
+                if args.profile is not None:
+                    profiled = loop.run_until_complete(profile_flat_out(server, keys, price, args))
             floor = reference(loop, Child(SERVER_CPU, floor_async, life_s), keys, price, args.seconds)
             secrets = {key.encode(): SECRET.encode() for key in keys}
             required_child = Child(SERVER_CPU, required_async, secrets, Path(folder) / "required.db", life_s)
@@ -348,4 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     print(verdict("WebSocket API new → answer p99", ws_p99, LATENCY, 2))
     print(verdict("new → ORDER_TRADE_UPDATE p99", event_p99, LATENCY, 2))
     print(verdict("orders/s flat out, venue / floor", venue / floor, RATIO, 3))
+    if args.profile is not None and profiled:
+        print_split(args.profile, profiled)
+        print_profile(args.profile, f"the server flat out ({profiled:,.0f} pairs/s while sampled)")
     return 0

@@ -147,11 +147,11 @@ def accept(
     while not order.client_order_id or order.client_order_id in ledger.by_client_id:
         order.client_order_id = state.client_ids()
     state.kept(ledger.account_id, symbol).add(order)
-    ack = order.copy()
     rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
     left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     state.outbox.put(new)
+    ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
     settle_taken(state, ledger, order, taken, now_ms, batch)
     if order.status.is_open:
         if stopped:
@@ -176,8 +176,8 @@ def cancel(state: EngineState, command: Cancel, now_ms: int, batch: Batch) -> Or
     order = state.find(command.account_id, command.symbol, command.order_id, command.client_id)
     if order is None or not order.status.is_open:
         raise refused(-2011, "Unknown order sent.")
-    state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms)
-    batch.orders.append(order.copy())
+    made = state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms)
+    batch.orders.append(made if made is not None else order.copy())  # the event's copy: the same state
     return order
 
 

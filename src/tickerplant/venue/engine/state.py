@@ -333,7 +333,9 @@ class EngineState:
 
     def finish(
         self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, expiry: str = ""
-    ) -> None:
+    ) -> Order | None:
+        """``order`` closed at ``status``; the copy its event holds (None for FILLED, whose
+        fill's event told it), which the journal's row may share: nothing changes either."""
         if order.status is not status:
             order.move(status, now_ms)
         ledger.closed(order)
@@ -346,7 +348,10 @@ class EngineState:
         if status is not OrderStatus.FILLED:
             # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
-            self.outbox.put(self.order_update(ledger, execution, status, order, None, now_ms, expiry))
+            update = self.order_update(ledger, execution, status, order, None, now_ms, expiry)
+            self.outbox.put(update)
+            return update.order
+        return None
 
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's

@@ -121,6 +121,9 @@ class SqliteJournal:
         if not self._staging:
             db.execute("BEGIN IMMEDIATE")
             self._staging = True
+        if _one_row(batch):  # one statement of one row is atomic by itself: no savepoint's two
+            _write(db, batch)  # statements (an order placed or cancelled: most batches)
+            return
         db.execute("SAVEPOINT batch")
         try:
             _write(db, batch)
@@ -318,6 +321,16 @@ class SqliteJournal:
             if db is not None:
                 db.close()
         self._db = self._checkpoint_db = None
+
+
+def _one_row(batch: Batch) -> bool:
+    """Whether ``batch`` is a single order's row and nothing else: one statement, which needs
+    no savepoint (SQLite's statement journal undoes a failing statement's own changes and
+    keeps the transaction's earlier ones)."""
+    return len(batch.orders) == 1 and not (
+        batch.fills or batch.positions or batch.changes or batch.settings or batch.incomes
+        or batch.algos or batch.margin_moves or batch.amendments or batch.modes or batch.funded
+    )  # fmt: skip
 
 
 def _write(db: sqlite3.Connection, batch: Batch) -> None:

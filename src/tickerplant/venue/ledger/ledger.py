@@ -96,11 +96,15 @@ class Ledger:
     _margins: dict[str, tuple[tuple[Fraction, int, int, bool], Fraction]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
+    # ``open_values``' answer for every order event, kept as the slots change
+    _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
         """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
         trial = dataclasses.replace(self, leverage=self.leverage | {symbol: leverage})
         trial._rests, trial._counted = self._rests, self._counted  # its open orders, only read
+        trial._values = self._values
         return trial
 
     def leverage_of(self, contract: Contract) -> int:
@@ -130,9 +134,11 @@ class Ledger:
         rest, qty, price = counted
         now_qty, now_price = order.remaining, order.price
         if self.inverse:
-            rest.move(qty, price, now_qty, now_price, Fraction(now_qty, now_price) - Fraction(qty, price))
+            change: Value = Fraction(now_qty, now_price) - Fraction(qty, price)
         else:
-            rest.move(qty, price, now_qty, now_price, now_qty * now_price - qty * price)
+            change = now_qty * now_price - qty * price
+        rest.move(qty, price, now_qty, now_price, change)
+        self._values[order.symbol][order.side is Side.SELL] += change
         self._counted[key] = (rest, now_qty, now_price)
         self._margins.pop(order.symbol, None)
 
@@ -148,7 +154,12 @@ class Ledger:
         if rest is None:
             rest = slots[slot] = Resting()
         qty, price = order.remaining, order.price
-        rest.add(qty, price, self._value(qty, price))
+        value = self._value(qty, price)
+        rest.add(qty, price, value)
+        values = self._values.get(symbol)
+        if values is None:
+            values = self._values[symbol] = [0, 0]
+        values[order.side is Side.SELL] += value
         self._counted[(symbol, order.order_id)] = (rest, qty, price)
         self._margins.pop(symbol, None)
 
@@ -157,7 +168,9 @@ class Ledger:
         counted = self._counted.pop((symbol, order.order_id), None)
         if counted is not None:
             rest, qty, price = counted
-            rest.add(-qty, price, self._value(-qty, price))
+            value = self._value(-qty, price)
+            rest.add(-qty, price, value)
+            self._values[symbol][order.side is Side.SELL] += value
             self._margins.pop(symbol, None)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
@@ -298,6 +311,9 @@ class Ledger:
     def open_values(self, symbol: str, own: PositionSide | None = None) -> tuple[Value, Value]:
         """Σ ``Resting.value`` of ``symbol``'s open orders (of ``own``; None: every side), buys,
         sells: ``b``/``a`` (order events, ``symbol_figures``) are their ``resting_notional``."""
+        if own is None:  # kept as orders open, change and close (every order event reads it)
+            values = self._values.get(symbol)
+            return (values[0], values[1]) if values is not None else (0, 0)
         buys, sells = (sum(r.value for r in self._rests_of(symbol, s, own)) for s in _BOTH)
         return buys, sells
 
