@@ -33,7 +33,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     from types import SimpleNamespace
 
     from tickerplant.venue.core.engine import Engine
-    from tickerplant.venue.domain.events import Batch
+    from tickerplant.venue.domain.events import Batch, Made
     from tickerplant.venue.domain.orders import OrderStatus
 
     orders = {n: SimpleNamespace(order_id=n, account_id=n, price=100, status=OrderStatus.NEW, queue_ahead=5,
@@ -41,7 +41,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     settled: list[int] = []
     committed: list[Batch] = []
 
-    def settle(ledger: Any, order: Any, price: int, qty: int, maker: bool, now_ms: int, batch: Batch,
+    def settle(ledger: Any, order: Any, price: int, qty: int, maker: bool, now_ms: int, out: Made,
                trade_id: int | None = None) -> None:  # fmt: skip
         settled.append(order.order_id)
         if order.order_id == 1:
@@ -53,7 +53,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
         ),
         resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
         ledger=lambda account: None, settle=settle, finish=lambda *a: None,
-        journal=SimpleNamespace(commit=committed.append), outbox=SimpleNamespace(made=0, since=lambda made: ()),
+        journal=SimpleNamespace(commit=committed.append), outbox=SimpleNamespace(extend=lambda events: None),
     )  # fmt: skip
     with pytest.raises(RuntimeError, match="order 1's account"):  # what was settled is journaled all the same
         Engine.apply(engine, Trades(()), 1_000)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.clearing.liquidation import check
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Trades
-from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate
+from tickerplant.venue.domain.events import AccountUpdate, Batch, Made, OrderUpdate
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus
 from tickerplant.venue.engine import history
@@ -151,7 +151,7 @@ def test_a_client_id_a_liquidation_shares_finds_the_liquidation(engine: Engine, 
     mine = new_order(engine, ALICE, order(side="SELL", quantity="0.010", price="61000", positionSide="SHORT",
                                      newClientOrderId=cid), NOW + 1).order  # fmt: skip
     book.marks["BTCUSDT"] = Fraction(58000)
-    check(engine, "BTCUSDT", NOW + 5000, Batch())  # the margin check's step alone: liquidated
+    check(engine, "BTCUSDT", NOW + 5000, Made())  # the margin check's step alone: liquidated
     assert mine is not None and mine.status is OrderStatus.NEW  # the other side's: not cancelled
     found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW, open_only=False)
     assert found.order_id > mine.order_id and found.status is OrderStatus.FILLED

@@ -17,17 +17,13 @@ from tickerplant.venue.domain.events import EVENTS_KEPT, AccountUpdate, OrderUpd
 from tickerplant.venue.domain.orders import OrderType, Side, TimeInForce
 
 
-def test_since_gives_the_events_put_after_a_count_even_past_the_outboxs_bound() -> None:
+def test_the_outbox_keeps_the_newest_events_up_to_its_bound() -> None:
     outbox = Outbox()
-    for n in range(EVENTS_KEPT + 5):  # the oldest dropped
-        outbox.put(n)  # type: ignore[arg-type]
-    made = outbox.made
-    outbox.put("a")  # type: ignore[arg-type]
-    outbox.put("b")  # type: ignore[arg-type]
-    assert outbox.since(made) == ("a", "b")
-    assert outbox.since(outbox.made) == ()
-    outbox.take()
-    assert outbox.since(made) == ()  # taken: nothing kept to give
+    outbox.extend(tuple(range(EVENTS_KEPT + 5)))  # type: ignore[arg-type]
+    outbox.extend(("a", "b"))  # type: ignore[arg-type]
+    taken = outbox.take()
+    assert len(taken) == EVENTS_KEPT and taken[-2:] == ["a", "b"] and taken[0] == 7  # the oldest dropped
+    assert outbox.take() == []
 
 
 def _order(engine: Engine, side: Side, kind: OrderType, price: int, qty: int) -> NewOrder:
@@ -40,7 +36,7 @@ def test_an_outcome_holds_its_own_events_in_order_and_a_refusal_journals_nothing
     book, journal = Book(), Kept()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
     bid = next(book.levels("BTCUSDT", True))[0]  # 59999.00
-    engine.outbox.put("before")  # type: ignore[arg-type]  # what waited is not the command's
+    engine.outbox.extend(("before",))  # type: ignore[arg-type]  # what waited is not the command's
     rested = engine.apply(Place(ALICE, _order(engine, Side.BUY, OrderType.LIMIT, bid - 1000, 10)), NOW)
     assert rested.order is not None and rested.ack is not None
     assert [(type(e).__name__, getattr(e, "execution", None)) for e in rested.events] == [("OrderUpdate", "NEW")]

@@ -1,5 +1,5 @@
 """The algo order commands (trading spec part 2 §4.2–§4.3), steps over the engine's state
-into the command's journal batch (``Engine.apply`` commits it), as ``engine/placement.py``'s
+into the command's one list of what it made (``Engine.apply`` journals it), as ``engine/placement.py``'s
 are for orders: a new algo order, one cancelled, an account's cancelled on a symbol.
 
 A new one (parsed at the wire: ``domain/algo_params.py``) is checked against what the
@@ -22,7 +22,7 @@ from fractions import Fraction
 from tickerplant.market.units import fixed
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import CancelAlgo, CancelAllAlgos, PlaceAlgo
-from tickerplant.venue.domain.events import AlgoUpdate, Batch
+from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.domain.orders import Order, Side
 from tickerplant.venue.engine.algo_book import MAX_OPEN, met
@@ -36,7 +36,7 @@ _IMMEDIATE = (-2021, "Order would immediately trigger.")
 _GTE_EXISTS = "An open stop or take profit order with GTE and closePosition in the direction is existing."
 
 
-def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, batch: Batch) -> AlgoOrder:
+def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -> AlgoOrder:
     new, account_id, book = command.order, command.account_id, state.algos
     symbol = new.inst.symbol
     if book.open_count(account_id) >= MAX_OPEN:
@@ -68,11 +68,11 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, batch: Batch
     if trailing and not activate and now is not None:
         order.extreme = now  # activated at once, from the latest price
     book.add(order)
-    changed(state, order, now_ms, batch)
+    changed(state, order, now_ms, out)
     return order
 
 
-def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, batch: Batch) -> AlgoOrder:
+def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, out: Made) -> AlgoOrder:
     order = state.algos.find(command.account_id, command.algo_id, command.client_algo_id)
     if order is None:
         raise refused(-2013, "Order does not exist.")
@@ -81,26 +81,26 @@ def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, batch: Bat
     if order.status != "NEW":
         raise refused(-4117, "stop order is triggering")
     state.algos.close(order, "CANCELED", now_ms)
-    changed(state, order, now_ms, batch)
+    changed(state, order, now_ms, out)
     return order
 
 
-def cancel_all_algos(state: EngineState, command: CancelAllAlgos, now_ms: int, batch: Batch) -> None:
+def cancel_all_algos(state: EngineState, command: CancelAllAlgos, now_ms: int, out: Made) -> None:
     for order in state.algos.open_orders(command.account_id, command.symbol):
         if order.status == "NEW":
             state.algos.close(order, "CANCELED", now_ms)
-            changed(state, order, now_ms, batch)
+            changed(state, order, now_ms, out)
 
 
 def changed(
-    state: EngineState, order: AlgoOrder, now_ms: int, batch: Batch, child: Order | None = None
+    state: EngineState, order: AlgoOrder, now_ms: int, out: Made, child: Order | None = None
 ) -> None:
     """``order``'s event (with the child's figures once triggered; none for ``TRIGGERING``,
     which its trigger sends itself) and its journal row."""
     avg, executed = child_figures(state, order, child)
     if order.status != "TRIGGERING":
-        state.outbox.put(AlgoUpdate(now_ms, order.account_id, state.algos.copy(order), avg, executed))
-    batch.algos.append(state.algos.copy(order))
+        out.put(AlgoUpdate(now_ms, order.account_id, state.algos.copy(order), avg, executed))
+    out.put(AlgoRow(state.algos.copy(order)))
 
 
 def child_figures(state: EngineState, order: AlgoOrder, child: Order | None = None) -> tuple[str, str]:

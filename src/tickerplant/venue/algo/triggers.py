@@ -1,5 +1,5 @@
 """The market's deliveries to the algo orders (trading spec part 2 §4, part 4 §4.3 item 10):
-the ``AlgoTriggers`` step over the engine's state, into the command's one journal batch
+the ``AlgoTriggers`` step over the engine's state, into what the command made (``Made``)
 (``Engine.apply`` commits it). Sans-I/O: the market's messages and the time come in as
 arguments.
 
@@ -33,7 +33,7 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.algo.placing import changed, child_of, prices
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import AlgoTriggers, NewOrder, Place
-from tickerplant.venue.domain.events import AlgoUpdate, Batch
+from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made
 from tickerplant.venue.domain.order_params import check_good_till
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.placement import place
@@ -45,7 +45,7 @@ __all__ = ["triggers"]
 _agg = msgspec.json.Decoder(AggTrade[str])
 
 
-def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, batch: Batch) -> None:
+def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) -> None:
     """The delivery's last prices, then the triggers they and the marks make, then the
     triggered orders whose child is done."""
     book = state.algos
@@ -64,13 +64,14 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, batch: Batc
             if order.type == "TRAILING_STOP_MARKET"
         ]  # fmt: skip
         due = book.due(symbol, *prices(state, symbol), now_ms)
-        batch.algos += [book.copy(o) for o, extreme in trailing if o.extreme != extreme and o.status == "NEW"]
-        each_account(due, lambda order: _trigger(state, order, now_ms, batch))
+        for moved in [o for o, extreme in trailing if o.extreme != extreme and o.status == "NEW"]:
+            out.put(AlgoRow(book.copy(moved)))  # a trailing stop's best price, journaled as it moves
+        each_account(due, lambda order: _trigger(state, order, now_ms, out))
 
     def finish(order: AlgoOrder) -> None:
         child = child_of(state, order)
         if child is None or not child.status.is_open:
-            _finish(state, order, child, now_ms, batch)
+            _finish(state, order, child, now_ms, out)
 
     waiting = [s for s in book.by_symbol if book.by_symbol[s]]
     try:
@@ -79,15 +80,15 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, batch: Batc
         each_account(list(book.triggered.values()), finish)
 
 
-def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, batch: Batch) -> None:
-    book, outbox = state.algos, state.outbox
-    outbox.put(AlgoUpdate(now_ms, order.account_id, book.copy(order)))  # TRIGGERING
+def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> None:
+    book = state.algos
+    out.put(AlgoUpdate(now_ms, order.account_id, book.copy(order)))  # TRIGGERING
     qty = order.qty
     if order.close_position:
         position = state.ledger(order.account_id).position(order.symbol, order.position_side).amt
         if not (position > 0 if order.side is Side.SELL else position < 0):
             book.close(order, "EXPIRED", now_ms, "No position to close")
-            changed(state, order, now_ms, batch)
+            changed(state, order, now_ms, out)
             return
         qty = abs(position)
     limit = order.type in ("STOP", "TAKE_PROFIT")  # a LIMIT child, else a MARKET one
@@ -100,28 +101,28 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, batch: Batch) ->
         order.client_algo_id or None, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
         order.price_match if limit else "NONE", order.stp_mode, order.position_side,
     )  # fmt: skip
-    before = outbox.made
+    before = out.mark()
     try:
         if child.good_till_ms:  # still more than 600 s ahead, as a new GTD order must be
             check_good_till(child.good_till_ms, now_ms)
-        # the child's steps into this command's batch: a refusal is checked before anything
+        # the child's steps into this command's list: a refusal is checked before anything
         # changes (placement.py), so a refused child leaves nothing in it
-        made, _ = place(state, Place(order.account_id, child), now_ms, batch)
+        made, _ = place(state, Place(order.account_id, child), now_ms, out)
     except RequestRefused as refusal:
         book.close(order, "REJECTED", now_ms, refusal.msg)
-        changed(state, order, now_ms, batch)
+        changed(state, order, now_ms, out)
         return
     assert made is not None
-    own = outbox.withdraw(before)  # the child's events, after TRIGGERED, which names the child
+    own = out.withdraw(before)  # the child's events, after TRIGGERED, which names the child
     order.child_id = made.order_id
     book.close(order, "TRIGGERED", now_ms)
-    changed(state, order, now_ms, batch, made)
-    for event in own:
-        outbox.put(event)
+    changed(state, order, now_ms, out, made)
+    for item in own:
+        out.put(item)
     if not made.status.is_open:
-        _finish(state, order, made, now_ms, batch)
+        _finish(state, order, made, now_ms, out)
 
 
-def _finish(state: EngineState, order: AlgoOrder, child: Order | None, now_ms: int, batch: Batch) -> None:
+def _finish(state: EngineState, order: AlgoOrder, child: Order | None, now_ms: int, out: Made) -> None:
     state.algos.close(order, "FINISHED", now_ms)
-    changed(state, order, now_ms, batch, child)
+    changed(state, order, now_ms, out, child)

@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from tickerplant.market.payloads.exchange_info import AUTO_ASSET_EXCHANGE
 from tickerplant.venue.clearing.transfers import TRAN_ID_SLOTS
-from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income
+from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, WalletChange
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.collateral import asset_price
 from tickerplant.venue.ledger.exposure import each_account
@@ -42,7 +42,7 @@ SOLD_FIRST = ("USDT", "USDC", "FDUSD", "BFUSD", "BTC", "ETH", "BNB")  # the stab
 _FIRST_SLOT = 500  # of a tranId's slots (transfers.TRAN_ID_SLOTS): after a transfer's in its millisecond
 
 
-def exchange_negative_balances(engine: EngineState, now_ms: int, batch: Batch) -> None:
+def exchange_negative_balances(engine: EngineState, now_ms: int, out: Made) -> None:
     """Exchange every Multi-Assets wallet below the threshold (the module's docstring)."""
     pooled = engine.exposure.pooled  # the accounts in the mode: most often none (each delivery)
     if not pooled:
@@ -51,12 +51,12 @@ def exchange_negative_balances(engine: EngineState, now_ms: int, batch: Batch) -
     def cover(account_id: int) -> None:
         ledger = engine.ledger(account_id)
         if any(change < THRESHOLD for change in ledger.changes.values()):  # deposits are never negative
-            _cover(engine, ledger, batch, now_ms)
+            _cover(engine, ledger, out, now_ms)
 
     each_account(sorted(pooled), cover)  # one account's failure covers the others all the same
 
 
-def _cover(engine: EngineState, ledger: Ledger, batch: Batch, now_ms: int) -> None:
+def _cover(engine: EngineState, ledger: Ledger, out: Made, now_ms: int) -> None:
     for asset in SOLD_FIRST:
         wallet = engine.wallet(ledger, asset)
         price = asset_price(asset, engine.mark)
@@ -70,7 +70,7 @@ def _cover(engine: EngineState, ledger: Ledger, batch: Batch, now_ms: int) -> No
             needed = -wallet * price / source_price  # of the source, 1e-8, for the whole shortfall
             sold = min(held, -(-needed.numerator // needed.denominator))
             covered = -wallet if sold >= needed else _down(sold * source_price / price)
-            _book(engine, ledger, batch, asset, covered, source, sold, now_ms)
+            _book(engine, ledger, out, asset, covered, source, sold, now_ms)
             wallet += covered
             if wallet >= 0:
                 break
@@ -81,22 +81,22 @@ def _down(units: Fraction) -> int:
 
 
 def _book(
-    engine: EngineState, ledger: Ledger, batch: Batch, asset: str, covered: int, source: str, sold: int,
+    engine: EngineState, ledger: Ledger, out: Made, asset: str, covered: int, source: str, sold: int,
     now_ms: int,
 ) -> None:  # fmt: skip
     """One exchange: ``sold`` of ``source`` for ``covered`` of ``asset``, journaled and told."""
     account_id = ledger.account_id
-    slot = len(batch.incomes)
+    slot = out.count(Income)  # this command's incomes so far: each its own slot
     for moved_asset, amount in ((asset, covered), (source, -sold)):
         ledger.changes[moved_asset] = ledger.changes.get(moved_asset, 0) + amount
-        batch.changes.append((account_id, moved_asset, amount, now_ms))
+        out.put(WalletChange(account_id, moved_asset, amount, now_ms))
         tran_id = now_ms * TRAN_ID_SLOTS + (_FIRST_SLOT + slot) % TRAN_ID_SLOTS
         slot += 1
         income = Income(account_id, "", "AUTO_EXCHANGE", moved_asset, amount, now_ms, tran_id)
         ledger.income.append(income)
-        batch.incomes.append(income)
+        out.put(income)
     sold_row = (source, engine.wallet(ledger, source), -sold, engine.cross_wallet(ledger, source))
-    engine.outbox.put(BalanceUpdate(
+    out.put(BalanceUpdate(
         now_ms, account_id, "AUTO_EXCHANGE", asset, engine.wallet(ledger, asset), covered, "",
         engine.cross_wallet(ledger, asset), more=(sold_row,),
     ))  # fmt: skip

@@ -9,7 +9,7 @@ in the coin): a positive rate has longs pay shorts. The amount is truncated towa
 8 decimals (part 3 §4.3's rule for notional), so worked example A's long pays exactly
 ``30 500 × 0.0001 = 3.05`` and example B's ``0.00001923``.
 
-Each payment is journaled with the batch's wallet change and a ``FUNDING_FEE`` income row
+Each payment is journaled with its wallet change and a ``FUNDING_FEE`` income row
 (``time`` the funding time, ``tradeId`` ``""``), and reported as ``ACCOUNT_UPDATE``
 ``m=FUNDING_FEE`` with only the asset in ``B``, ``"P":[]`` for a cross position, the
 position for an isolated one (whose own wallet pays it, part 3 §7.8), and ``a.S`` the
@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING
 
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.venue.domain.contract import Position, toward_zero
-from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income
+from tickerplant.venue.domain.events import (
+    BalanceUpdate,
+    Funded,
+    Income,
+    Made,
+    PositionRow,
+    WalletChange,
+)
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.exposure import each_account
 
@@ -52,7 +59,7 @@ def tran_id(engine: EngineState, symbol: str, time_ms: int, side: PositionSide =
 
 
 def settle_funding(
-    engine: EngineState, symbol: str, event: FundingEvent, now_ms: int, batch: Batch, *, missed: bool = False
+    engine: EngineState, symbol: str, event: FundingEvent, now_ms: int, out: Made, *, missed: bool = False
 ) -> None:
     """Charge ``event`` (a funding of ``symbol``) to every position on it, journaled. A live
     event is charged to the positions as they stand when it arrives; a ``missed`` one (a
@@ -69,7 +76,7 @@ def settle_funding(
     except ValueError:  # a delivery contract's "" rate: no funding
         return
     exposure.funded_ms[symbol] = event.T
-    batch.funded.append((symbol, event.T))  # settled, whatever it charges
+    out.put(Funded(symbol, event.T))  # settled, whatever it charges
     if not rate or mark <= 0:
         return
 
@@ -78,15 +85,15 @@ def settle_funding(
         for position in ledger.held(symbol):  # hedge mode: each side pays its own
             if missed and position.update_ms >= event.T:  # opened or changed after it
                 continue
-            _charge(engine, ledger, symbol, position, event, rate, mark, batch, now_ms)
+            _charge(engine, ledger, symbol, position, event, rate, mark, out, now_ms)
 
-    # one account's failure charges the others all the same (what was charged is in ``batch``)
+    # one account's failure charges the others all the same (what was charged is in ``out``)
     each_account(sorted(exposure.holders.get(symbol, ())), charge)
 
 
 def _charge(
     engine: EngineState, ledger: Ledger, symbol: str, position: Position, event: FundingEvent, rate: Fraction,
-    mark: Fraction, batch: Batch, now_ms: int,
+    mark: Fraction, out: Made, now_ms: int,
 ) -> None:  # fmt: skip
     """One position's funding fee (nothing when it rounds to zero), booked and sent."""
     contract = engine.contracts[symbol]
@@ -96,7 +103,7 @@ def _charge(
     if not fee:
         return
     ledger.changes[asset] = ledger.changes.get(asset, 0) + fee
-    batch.changes.append((account_id, asset, fee, event.T))
+    out.put(WalletChange(account_id, asset, fee, event.T))
     income = Income(
         account_id,
         symbol,
@@ -107,16 +114,16 @@ def _charge(
         tran_id(engine, symbol, event.T, position.side),
     )
     ledger.income.append(income)
-    batch.incomes.append(income)
+    out.put(income)
     shown, shown_mark, shown_realized = None, None, 0  # the position, shown when isolated
     if symbol in ledger.isolated:  # paid from, or into, the position's own wallet
         position.isolated_wallet += fee
-        batch.positions.append((account_id, symbol, position.copy()))
+        out.put(PositionRow(account_id, symbol, position.copy()))
         shown = (position.amt, position.entry, position.isolated_wallet)
         shown_mark, (shown_realized,) = engine.shown_position(account_id, symbol, position.side)
     wallet = engine.wallet(ledger, asset)
     cross = engine.cross_wallet(ledger, asset)
-    engine.outbox.put(BalanceUpdate(
+    out.put(BalanceUpdate(
         now_ms, account_id, "FUNDING_FEE", asset, wallet, fee, symbol, cross, shown, position.side,
         shown_mark, shown_realized,
     ))  # fmt: skip

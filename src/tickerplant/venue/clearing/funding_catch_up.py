@@ -42,7 +42,7 @@ from tickerplant.market.instruments import ContractType
 from tickerplant.venue.clearing.funding import settle_funding
 
 if TYPE_CHECKING:
-    from tickerplant.venue.domain.events import Batch
+    from tickerplant.venue.domain.events import Made
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["CATCH_UP_MOST", "Missed", "catch_up", "missed_fundings"]
@@ -82,9 +82,9 @@ def missed_fundings(engine: EngineState, until_ms: int) -> list[Missed]:
     return out
 
 
-def catch_up(engine: EngineState, events: Iterable[FundingEvent], now_ms: int, batch: Batch) -> None:
+def catch_up(engine: EngineState, events: Iterable[FundingEvent], now_ms: int, out: Made) -> None:
     """Settle ``events`` (the history's, at ``missed_fundings``' times) in time order, each
-    to the positions held across it (``settle_funding``'s ``missed``), into ``batch``."""
+    to the positions held across it (``settle_funding``'s ``missed``), into ``out``."""
     for event in sorted(events, key=lambda e: (e.T, e.s)):
         if event.s in engine.instruments:
-            settle_funding(engine, event.s, event, now_ms, batch, missed=True)
+            settle_funding(engine, event.s, event, now_ms, out, missed=True)

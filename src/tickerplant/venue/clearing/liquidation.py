@@ -53,7 +53,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
 from tickerplant.venue.clearing.funding import tran_id
 from tickerplant.venue.domain.contract import Bracket, Contract, down, toward_zero
-from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income, MarginCall
+from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, MarginCall, OrderRow, WalletChange
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.placement import take
 from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
@@ -78,9 +78,9 @@ MARGIN_CALL_RATIO = Fraction(8, 10)  # decision 12
 LIQUIDATION_FEE = {Market.UM: Fraction("0.0125"), Market.CM: Fraction("0.015")}  # exchangeInfo's
 
 
-def check(engine: EngineState, symbol: str, now_ms: int, batch: Batch) -> None:
+def check(engine: EngineState, symbol: str, now_ms: int, out: Made) -> None:
     """The margin of every account holding a position on ``symbol``, at the mark now; the
-    liquidations it makes into ``batch``."""
+    liquidations it makes into ``out``."""
     holders = engine.exposure.holders.get(symbol)
     if not holders:
         return
@@ -93,7 +93,7 @@ def check(engine: EngineState, symbol: str, now_ms: int, batch: Batch) -> None:
             holders.discard(account_id)
             return
         if symbol not in ledger.isolated:
-            _judge_cross(engine, ledger, (symbol, held[0].side), now_ms, batch)
+            _judge_cross(engine, ledger, (symbol, held[0].side), now_ms, out)
             return
         mark = engine.mark(symbol)
         if mark is None:
@@ -101,7 +101,7 @@ def check(engine: EngineState, symbol: str, now_ms: int, batch: Batch) -> None:
         for position in held:  # an isolated position alone, each side of a hedge account's
             if position.amt:
                 f = ledger.symbol_figures(contract, mark, position.side)
-                _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms, batch)
+                _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms, out)
 
     try:
         each_account(sorted(holders), judge)  # one account's failure judges the others all the same
@@ -110,7 +110,7 @@ def check(engine: EngineState, symbol: str, now_ms: int, batch: Batch) -> None:
             del engine.exposure.holders[symbol]
 
 
-def check_collateral(engine: EngineState, symbol: str, now_ms: int, batch: Batch) -> None:
+def check_collateral(engine: EngineState, symbol: str, now_ms: int, out: Made) -> None:
     """A mark of ``<ASSET>USDT`` prices ``ASSET`` as collateral (``collateral.py``): the
     accounts in Multi-Assets mode that hold it are checked, whatever their positions."""
     asset = COLLATERAL_SYMBOLS.get(symbol)
@@ -124,32 +124,32 @@ def check_collateral(engine: EngineState, symbol: str, now_ms: int, batch: Batch
             return
         cross = [held for held, p in ledger.positions.items() if p.amt and held[0] not in ledger.isolated]
         if cross:
-            _judge_cross(engine, ledger, cross[0], now_ms, batch)
+            _judge_cross(engine, ledger, cross[0], now_ms, out)
 
     each_account(sorted(engine.exposure.pooled - judged), judge)
 
 
-def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, batch: Batch) -> None:
+def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, out: Made) -> None:
     """The cross positions of ``trigger``'s asset (in Multi-Assets mode, the pool of every
     margin asset; not judged while a collateral held has no price)."""
     figures = engine.margin_figures(ledger, engine.contracts[trigger[0]].inst.margin_asset)
     if figures.priced:
-        _judge(engine, ledger, trigger, figures.cross_margin_balance, figures.cross_maint, now_ms, batch)
+        _judge(engine, ledger, trigger, figures.cross_margin_balance, figures.cross_maint, now_ms, out)
 
 
 def _judge(
     engine: EngineState, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int,
-    batch: Batch,
+    out: Made,
 ) -> None:
     """Liquidate, call or clear ``trigger``'s margin (cross: its asset's)."""
     key = _called_key(engine, ledger, trigger)
     called = engine.exposure.margin_called
     if maint and (balance <= 0 or maint >= balance):
-        liquidate(engine, ledger, trigger, now_ms, batch)
+        liquidate(engine, ledger, trigger, now_ms, out)
     elif maint and maint >= MARGIN_CALL_RATIO * balance:
         if key not in called:
             called.add(key)
-            engine.outbox.put(margin_call(engine, ledger, trigger, now_ms))
+            out.put(margin_call(engine, ledger, trigger, now_ms))
     else:
         called.discard(key)
 
@@ -276,22 +276,22 @@ def _bracket(contract: Contract, notional: Fraction) -> Bracket:
     return next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
 
 
-def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, batch: Batch) -> None:
-    """Close the positions ``trigger``'s margin holds (see the module docstring), into ``batch``."""
+def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, out: Made) -> None:
+    """Close the positions ``trigger``'s margin holds (see the module docstring), into ``out``."""
     account_id = ledger.account_id
     symbol = trigger[0]
     asset = engine.contracts[symbol].inst.margin_asset
     isolated = symbol in ledger.isolated
     key = _called_key(engine, ledger, trigger)
     if key not in engine.exposure.margin_called:
-        engine.outbox.put(margin_call(engine, ledger, trigger, now_ms))
+        out.put(margin_call(engine, ledger, trigger, now_ms))
     for other, orders in list(ledger.open_orders.items()):
         if not (other == symbol if isolated else engine.contracts[other].inst.margin_asset == asset):
             continue
         for order in sorted(orders.values(), key=lambda o: o.order_id):
             if not isolated or order.position_side is trigger[1]:  # an isolated side's own
-                engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, expiry="5")
-                batch.orders.append(order.copy())
+                engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out, expiry="5")
+                out.put(OrderRow(order.copy()))
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     gains = {held: _unrealized(engine, ledger, held) for held in positions}
     positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first
@@ -300,7 +300,7 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, b
     left = ledger.positions[trigger].isolated_wallet  # an isolated position's collateral
     for n, held in enumerate(positions):
         losses = min(Fraction(0), sum((gains[other] for other in positions[n + 1 :]), Fraction(0)))
-        liquidated += _close(engine, ledger, held, losses, now_ms, batch)
+        liquidated += _close(engine, ledger, held, losses, now_ms, out)
     if isolated:  # its wallet, less what its fills booked, is what is left of it
         left += ledger.changes.get(asset, 0) - before
     elif ledger.multi_assets:  # the pool's collateral left, at its whole value (collateral.py)
@@ -310,14 +310,14 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, b
     fee = min(left, down(liquidated * LIQUIDATION_FEE[engine.market]))
     if fee:
         ledger.changes[asset] = ledger.changes.get(asset, 0) - fee
-        batch.changes.append((account_id, asset, -fee, now_ms))
+        out.put(WalletChange(account_id, asset, -fee, now_ms))
         tran = tran_id(engine, symbol, now_ms, trigger[1])
         income = Income(account_id, symbol, "INSURANCE_CLEAR", asset, -fee, now_ms, tran)
         ledger.income.append(income)
-        batch.incomes.append(income)
+        out.put(income)
         wallet = engine.wallet(ledger, asset)
         cross = engine.cross_wallet(ledger, asset)
-        engine.outbox.put(
+        out.put(
             BalanceUpdate(now_ms, account_id, "INSURANCE_CLEAR", asset, wallet, -fee, symbol, cross)
         )
     engine.exposure.margin_called.discard(key)
@@ -350,7 +350,7 @@ def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> li
 
 
 def _close(
-    engine: EngineState, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, batch: Batch
+    engine: EngineState, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, out: Made
 ) -> Fraction:
     """One position closed by its liquidation order; the notional it liquidated. ``losses``:
     the uPnL of the cross positions still to close after it, if below zero (§7.11's UPNL1:
@@ -381,8 +381,8 @@ def _close(
     )  # fmt: skip
     engine.next_order_id[symbol] += 1
     engine.kept(ledger.account_id, symbol).add(order)
-    engine.outbox.put(engine.order_update(ledger, "NEW", order.status, order, None, now_ms))
-    fills = take(engine, symbol, side, abs(amt), limit, now_ms, batch)
+    out.put(engine.order_update(ledger, "NEW", order.status, order, None, now_ms))
+    fills = take(engine, symbol, side, abs(amt), limit, now_ms, out)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)
     if rest:  # the insurance fund takes what the book cannot, at the order's price
         public = engine.venue_market.print_trade(symbol, side, rest, limit, now_ms)  # the one book's: public
@@ -392,9 +392,9 @@ def _close(
     fees = [contract.commission(qty, contract.price(p), engine.fees.taker) for p, qty, _ in fills]
     notional = Fraction(0)
     for (fill_price, qty, trade_id), fee in zip(fills, payable(wallet, realized, fees), strict=True):
-        engine.settle(ledger, order, fill_price, qty, False, now_ms, batch, "CALCULATED", trade_id, fee)
+        engine.settle(ledger, order, fill_price, qty, False, now_ms, out, "CALCULATED", trade_id, fee)
         notional += abs(contract.notional(qty, contract.price(fill_price)))
-    batch.orders.append(order.copy())
+    out.put(OrderRow(order.copy()))
     average = order.cum_quote // order.executed_qty
     exposure.liquidations.append(
         Liquidation(symbol, now_ms, side is Side.BUY, order.orig_qty, limit, average, order.executed_qty)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Balance
-from tickerplant.venue.domain.events import BalanceUpdate, Batch, Income
+from tickerplant.venue.domain.events import BalanceUpdate, Income, Made
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["TRAN_ID_SLOTS", "settle_transfers", "unseen_transfers"]
@@ -40,7 +40,7 @@ def unseen_transfers(
 
 
 def settle_transfers(
-    engine: EngineState, moved: Iterable[tuple[int, str, int]], now_ms: int, batch: Batch
+    engine: EngineState, moved: Iterable[tuple[int, str, int]], now_ms: int, out: Made
 ) -> None:
     """``moved``: (account, asset, change in 1e-8) of this engine's wallet, as the operator
     changed them; each told to the account's user data stream and kept as income."""
@@ -51,8 +51,8 @@ def settle_transfers(
         tran_id = now_ms * TRAN_ID_SLOTS + slot % TRAN_ID_SLOTS
         income = Income(account_id, "", "TRANSFER", asset, change, now_ms, tran_id)
         ledger.income.append(income)
-        batch.incomes.append(income)
+        out.put(income)
         wallet = engine.wallet(ledger, asset)
         reason = "DEPOSIT" if change > 0 else "WITHDRAW"
         cross = engine.cross_wallet(ledger, asset)
-        engine.outbox.put(BalanceUpdate(now_ms, account_id, reason, asset, wallet, change, "", cross))
+        out.put(BalanceUpdate(now_ms, account_id, reason, asset, wallet, change, "", cross))

@@ -15,7 +15,7 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.clearing.funding import settle_funding
 from tickerplant.venue.clearing.liquidation import check, check_collateral
-from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.events import Made
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["watch"]
@@ -23,7 +23,7 @@ __all__ = ["watch"]
 _funding = msgspec.json.Decoder(FundingEvent)
 
 
-def watch(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, batch: Batch) -> None:
+def watch(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, out: Made) -> None:
     exposure = engine.exposure
     marks, fundings, holders = exposure.marks, exposure.fundings, exposure.holders
     if not holders:
@@ -32,12 +32,12 @@ def watch(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, b
         symbol = marks.get(stream)
         if symbol is not None:
             if holders.get(symbol):
-                check(engine, symbol, now_ms, batch)
+                check(engine, symbol, now_ms, out)
             if exposure.pooled:  # Multi-Assets mode: the mark prices a collateral too
-                check_collateral(engine, symbol, now_ms, batch)
+                check_collateral(engine, symbol, now_ms, out)
             continue
         symbol = fundings.get(stream)
         if symbol is not None and holders.get(symbol):
-            settle_funding(engine, symbol, _funding.decode(payload), now_ms, batch)
+            settle_funding(engine, symbol, _funding.decode(payload), now_ms, out)
             if holders.get(symbol):  # a fee may take a position past its margin: checked now,
-                check(engine, symbol, now_ms, batch)  # not at the next mark (an isolated wallet below 0)
+                check(engine, symbol, now_ms, out)  # not at the next mark (an isolated wallet below 0)

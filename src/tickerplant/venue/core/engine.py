@@ -43,7 +43,7 @@ from tickerplant.venue.domain.commands import (
     Trades,
     Transfers,
 )
-from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.events import Made
 from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.engine import amendment, isolated, placement, resting, settings
 from tickerplant.venue.engine.state import EngineState
@@ -51,7 +51,7 @@ from tickerplant.venue.engine.state import EngineState
 __all__ = ["Engine"]
 
 # a command's steps: the order or algo order it made or changed (None: no one order)
-Step = Callable[[EngineState, Any, int, Batch], Order | AlgoOrder | None]
+Step = Callable[[EngineState, Any, int, Made], Order | AlgoOrder | None]
 
 
 # each command's steps (placement answers its ACK apart: ``Engine.apply``)
@@ -68,11 +68,11 @@ _STEPS: dict[type, Step] = {
     CancelAlgo: cancel_algo,
     CancelAllAlgos: cancel_all_algos,
     # the market's: its deliveries and the operator's transfers
-    Transfers: lambda state, c, now_ms, batch: settle_transfers(state, c.moved, now_ms, batch),
-    Trades: lambda state, c, now_ms, batch: resting.receive(state, c.messages, now_ms, batch),
-    Marks: lambda state, c, now_ms, batch: watch(state, c.messages, now_ms, batch),
-    MissedFundings: lambda state, c, now_ms, batch: catch_up(state, c.events, now_ms, batch),
-    AutoExchange: lambda state, c, now_ms, batch: exchange_negative_balances(state, now_ms, batch),
+    Transfers: lambda state, c, now_ms, out: settle_transfers(state, c.moved, now_ms, out),
+    Trades: lambda state, c, now_ms, out: resting.receive(state, c.messages, now_ms, out),
+    Marks: lambda state, c, now_ms, out: watch(state, c.messages, now_ms, out),
+    MissedFundings: lambda state, c, now_ms, out: catch_up(state, c.events, now_ms, out),
+    AutoExchange: lambda state, c, now_ms, out: exchange_negative_balances(state, now_ms, out),
     AlgoTriggers: triggers,
 }
 
@@ -80,20 +80,24 @@ _STEPS: dict[type, Step] = {
 class Engine(EngineState):
     def apply(self, command: Command, now_ms: int) -> Outcome:
         """The one door of a change to the engine (``domain/commands.py``): the command's
-        checks, then what it does, journaled in one batch before anything is answered; its
-        events, in order, also wait in ``outbox`` for the user data stream."""
-        start = self.outbox.made
-        batch = Batch()
+        checks, then what it does, into one ordered list (``Made``: its events and the
+        journal's records); the journal's batch derived from that list (``Made.batch``) and
+        committed before anything is answered; its events, in order, also wait in
+        ``outbox`` for the user data stream."""
+        out = Made()
         ack: Order | None = None
         try:
             if isinstance(command, Place):
                 made: Order | AlgoOrder | None
-                made, ack = placement.place(self, command, now_ms, batch)
+                made, ack = placement.place(self, command, now_ms, out)
             else:
-                made = _STEPS[type(command)](self, command, now_ms, batch)
+                made = _STEPS[type(command)](self, command, now_ms, out)
         finally:  # a refusal changed nothing; a step that failed on one account's state
-            if batch:  # journals what it did for the others (``exposure.each_account``)
+            batch = out.batch()  # journals what it did for the others (``exposure.each_account``)
+            if batch:
                 self.journal.commit(batch)
+            events = tuple(out.events)
+            self.outbox.extend(events)
         if isinstance(made, AlgoOrder):
-            return Outcome(None, None, self.outbox.since(start), made)
-        return Outcome(made, ack, self.outbox.since(start))
+            return Outcome(None, None, events, made)
+        return Outcome(made, ack, events)

@@ -1,7 +1,11 @@
-"""What a command changed, as plain data: the batch the journal writes before the answer
-goes, and the events the user data stream will carry (part 4: ``ORDER_TRADE_UPDATE``,
-``ACCOUNT_UPDATE``), in the order they happened (part 4 §4.3: an order's ``NEW``, then per
-fill its ``TRADE`` and the account change it made).
+"""What a command changed, as plain data: one ordered list of what it made (``Made``), the
+events the user data stream will carry (part 4: ``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``)
+in the order they happened (part 4 §4.3: an order's ``NEW``, then per fill its ``TRADE``
+and the account change it made) and, among them, the journal's own records of what no
+event shows (``Record``: an order's state as the command left it, a position, a setting, a
+queue place...). The batch the journal writes before the answer goes is derived from that
+list alone (``Made.batch``): a fill and its wallet change from the ``ORDER_TRADE_UPDATE``
+that tells it, everything else from its record.
 
 The events hold values, not wire text: the user data stream (a later step) writes them as
 part 4's payloads. They are kept in a bounded outbox (``Outbox``) until it takes them.
@@ -9,7 +13,6 @@ part 4's payloads. They are kept in a bounded outbox (``Outbox``) until it takes
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -27,12 +30,18 @@ __all__ = [
     "Batch",
     "ConfigUpdate",
     "Event",
+    "Funded",
     "Income",
+    "Made",
     "MarginCall",
     "MarginMove",
+    "OrderRow",
     "OrderUpdate",
     "Outbox",
+    "PositionRow",
+    "Record",
     "Setting",
+    "WalletChange",
 ]
 
 EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
@@ -189,6 +198,113 @@ class ModeChange:
     multi_assets: bool | None = None
 
 
+class OrderRow(NamedTuple):
+    """An order as the command left it (its status, fills, queue place, price...), journaled
+    whether or not an event told its last change (a queue place is told to nobody)."""
+
+    order: Order  # a copy
+
+
+class PositionRow(NamedTuple):
+    """A position as the command left it."""
+
+    account_id: int
+    symbol: str
+    position: Position  # a copy
+
+
+class WalletChange(NamedTuple):
+    """A change of a wallet that is not a fill's (a fill's is its realized PnL less its
+    commission): a funding fee, a clearance fee, an automatic exchange's."""
+
+    account_id: int
+    asset: str
+    delta: int  # 1e-8
+    time_ms: int
+
+
+class AlgoRow(NamedTuple):
+    """An algo order as the command left it (a trailing stop's best price too)."""
+
+    algo: AlgoOrder  # a copy
+
+
+class Funded(NamedTuple):
+    """The last funding time settled on a symbol, whatever it charged (``funding.py``: a
+    restart settles the fundings after it that it missed)."""
+
+    symbol: str
+    funding_ms: int
+
+
+Record = (
+    OrderRow | PositionRow | WalletChange | AlgoRow | Funded | Setting | ModeChange | Income | MarginMove
+    | Amendment
+)
+
+
+class Made:
+    """What one command made, in order: its events and the journal's records (the module's
+    docstring). The steps put into it; ``Engine.apply`` derives the journal's batch from it
+    (``batch``) and hands its events to the user data stream (``events``). Kept as two
+    lists, each in the order its items came: the batch is per table, so how an event and a
+    record interleave never matters."""
+
+    __slots__ = ("events", "records")
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.records: list[Record] = []
+
+    def put(self, item: Event | Record) -> None:
+        if type(item) in _EVENT_TYPES:
+            self.events.append(item)  # type: ignore[arg-type]
+        else:
+            self.records.append(item)  # type: ignore[arg-type]
+
+    def mark(self) -> tuple[int, int]:
+        """Where the next items go (``withdraw``'s argument)."""
+        return len(self.events), len(self.records)
+
+    def withdraw(self, mark: tuple[int, int]) -> list[Event | Record]:
+        """The items put since ``mark``, taken back to be put again after one that must come
+        before them (an algo order's ``TRIGGERED`` before its child's events: the child's id
+        is known once it is placed)."""
+        events, records = mark
+        taken: list[Event | Record] = [*self.events[events:], *self.records[records:]]
+        del self.events[events:], self.records[records:]
+        return taken
+
+    def count(self, kind: type) -> int:
+        """The records of ``kind`` put so far."""
+        return sum(1 for record in self.records if type(record) is kind)
+
+    def batch(self) -> Batch:
+        """The journal's batch, derived from the items alone: the one place that says which
+        item is which row."""
+        batch = Batch()
+        for event in self.events:
+            if type(event) is OrderUpdate and event.fill is not None:
+                fill = event.fill  # a fill, and the wallet change it made (part 3 §7.8)
+                batch.fills.append(fill)
+                delta = fill.realized_pnl - fill.commission
+                batch.changes.append((fill.account_id, fill.commission_asset, delta, fill.time_ms))
+        for record in self.records:
+            if type(record) is OrderRow:
+                batch.orders.append(record.order)
+            elif type(record) is PositionRow:
+                batch.positions.append((record.account_id, record.symbol, record.position))
+            elif type(record) is WalletChange:
+                batch.changes.append((record.account_id, record.asset, record.delta, record.time_ms))
+            elif type(record) is AlgoRow:
+                batch.algos.append(record.algo)
+            elif type(record) is Funded:
+                batch.funded.append((record.symbol, record.funding_ms))
+            else:  # the records that are rows as they stand
+                getattr(batch, _ROWS[type(record)]).append(record)
+        return batch
+
+
 @dataclass(slots=True)
 class Batch:
     """What one command changed, journaled in one transaction before its answer."""
@@ -219,31 +335,24 @@ class Batch:
 
 
 class Outbox:
-    """The events not yet taken, at most ``EVENTS_KEPT``."""
+    """The events not yet taken by the user data stream, at most ``EVENTS_KEPT``."""
 
     def __init__(self) -> None:
         self._events: deque[Event] = deque(maxlen=EVENTS_KEPT)
-        self.made = 0  # events put, ever (what ``since`` counts from)
 
-    def put(self, event: Event) -> None:
-        self._events.append(event)
-        self.made += 1
-
-    def since(self, made: int) -> tuple[Event, ...]:
-        """The events put since ``made`` had been (read before a command), those still kept."""
-        count = min(self.made - made, len(self._events))  # read from the newest: O(count)
-        return tuple(itertools.islice(reversed(self._events), count))[::-1]
-
-    def withdraw(self, made: int) -> list[Event]:
-        """The events put since ``made`` had been, taken back to be put again after one that
-        must come before them (an algo order's ``TRIGGERED`` before its child's events: the
-        child's id is known once it is placed); ``made`` counts as if they had not been put."""
-        count = min(self.made - made, len(self._events))
-        taken = [self._events.pop() for _ in range(count)][::-1]
-        self.made = made
-        return taken
+    def extend(self, events: tuple[Event, ...]) -> None:
+        """A command's events, in order (``Engine.apply``); the oldest dropped past the bound."""
+        self._events.extend(events)
 
     def take(self) -> list[Event]:
         taken = list(self._events)
         self._events.clear()
         return taken
+
+
+_EVENT_TYPES = frozenset((OrderUpdate, AccountUpdate, AlgoUpdate, ConfigUpdate, BalanceUpdate, MarginCall))
+# the records that are rows as they stand: their list in ``Batch``
+_ROWS: dict[type, str] = {
+    Setting: "settings", ModeChange: "modes", Income: "incomes", MarginMove: "margin_moves",
+    Amendment: "amendments",
+}  # fmt: skip

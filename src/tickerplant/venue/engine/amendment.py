@@ -35,7 +35,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.matching import walk
 from tickerplant.venue.domain.commands import Amend, NewOrder
-from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.domain.order_params import (
     check_limit,
     refused,
@@ -50,8 +50,8 @@ __all__ = ["modify", "record"]
 
 
 
-def modify(engine: EngineState, command: Amend, now_ms: int, batch: Batch) -> Order:
-    """The order after the change (see the module's docstring); what changed into ``batch``."""
+def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
+    """The order after the change (see the module's docstring); what changed into ``out``."""
     um = engine.market is Market.UM
     f = engine.filters[command.symbol]
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
@@ -80,34 +80,34 @@ def modify(engine: EngineState, command: Amend, now_ms: int, batch: Batch) -> Or
     opposite = engine.data.levels(inst.symbol, order.side is Side.SELL)
     fills = walk(opposite, order.side, new.qty - order.executed_qty, new.price)
     if new.qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
-        engine.finish(ledger, order, OrderStatus.CANCELED, now_ms)  # the amendment cancels it (part 2 §5)
-        batch.orders.append(order.copy())
+        engine.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
+        out.put(OrderRow(order.copy()))
         return order
     added = new.qty - order.orig_qty
     if added > 0 and order.reduce_only and not fits(ledger, order, new.qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if added > 0 and not order.reduce_only:
         engine.check_margin(ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
-    record(engine, order, new.price, new.qty, command.modify_id, now_ms, batch)
-    engine.outbox.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
+    record(engine, order, new.price, new.qty, command.modify_id, now_ms, out)
+    out.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
     stopped = False
     if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)
         left = new.qty - order.executed_qty
-        taken, stopped = take_for(engine, order, left, new.price, fills[-1][0], now_ms, batch)
-        settle_taken(engine, ledger, order, taken, now_ms, batch)
+        taken, stopped = take_for(engine, order, left, new.price, fills[-1][0], now_ms, out)
+        settle_taken(engine, ledger, order, taken, now_ms, out)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
-        engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
+        engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
     elif order.status.is_open:  # re-queued behind what rests at its price now
         engine.hold(order, now_ms)
     else:
-        engine.finish(ledger, order, order.status, now_ms)
-    batch.orders.append(order.copy())
+        engine.finish(ledger, order, order.status, now_ms, out)
+    out.put(OrderRow(order.copy()))
     return order
 
 
 def record(
-    engine: EngineState, order: Order, price: int, qty: int, modify_id: int | None, now_ms: int, batch: Batch
+    engine: EngineState, order: Order, price: int, qty: int, modify_id: int | None, now_ms: int, out: Made
 ) -> None:
     """The change made: the order's new price and quantity, and its ``orderAmendment`` row."""
     amendment = Amendment(
@@ -120,4 +120,4 @@ def record(
     engine.ledger(order.account_id).touch(order)  # its open-order margin changed
     order.amendments += 1
     engine.kept(order.account_id, order.symbol).amendments.append(amendment)
-    batch.amendments.append(amendment)
+    out.put(amendment)

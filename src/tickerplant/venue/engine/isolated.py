@@ -23,7 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from tickerplant.venue.domain.commands import MoveMargin
-from tickerplant.venue.domain.events import AccountUpdate, Batch, MarginMove
+from tickerplant.venue.domain.events import AccountUpdate, Made, MarginMove, PositionRow
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.engine.state import EngineState
@@ -33,7 +33,7 @@ __all__ = ["ADD", "REDUCE", "move"]
 ADD, REDUCE = 1, 2
 
 
-def move(engine: EngineState, command: MoveMargin, now_ms: int, batch: Batch) -> None:
+def move(engine: EngineState, command: MoveMargin, now_ms: int, out: Made) -> None:
     """``POST …/positionMargin`` (see the module docstring; its parameters read at the wire,
     ``wire/margin_routes.py``)."""
     account_id, held, amount = command.account_id, command.position_side, command.amount
@@ -60,11 +60,11 @@ def move(engine: EngineState, command: MoveMargin, now_ms: int, batch: Batch) ->
     kind = ADD if command.add else REDUCE
     move = MarginMove(account_id, name, kind, amount, asset, now_ms, position_side=held)
     ledger.margin_moves.append(move)
-    batch.positions.append((account_id, name, position.copy()))
-    batch.margin_moves.append(move)
+    out.put(PositionRow(account_id, name, position.copy()))
+    out.put(move)
     wallet = engine.wallet(ledger, asset)
     shown_mark, shown_realized = engine.shown_position(account_id, name, held)
-    engine.outbox.put(
+    out.put(
         AccountUpdate(
             now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.entry,
             engine.cross_wallet(ledger, asset), shown_mark, shown_realized, position.isolated_wallet, held,

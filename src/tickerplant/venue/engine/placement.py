@@ -1,5 +1,5 @@
 """Placement and cancellation: a new order through risk → match → settle, and orders
-cancelled, each into the command's journal batch (``engine.Engine.apply`` commits it).
+cancelled, each into the command's one list of what it made (``Engine.apply`` journals it).
 
 A new order goes through (part 2 §8's order of checks, after ``order_params``):
 
@@ -16,7 +16,7 @@ A new order goes through (part 2 §8's order of checks, after ``order_params``):
 4. the order is made (its id the symbol's next), takes what it can, settles each fill
    (``contract.Contract.settle``: position, realized PnL, commission at the taker or maker
    rate, the wallet), and rests, or expires (MARKET, IOC);
-5. the batch is journaled; only then is the answer made.
+5. the out is journaled; only then is the answer made.
 
 Resting orders fill as makers, as trades reach them (``resting.py``). Memory is
 bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT`` closed
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from tickerplant.venue.book.matching import FOK_TEXT, GTX_TEXT, walk
 from tickerplant.venue.domain.commands import Cancel, CancelAll, Place
-from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.domain.order_params import check_filters, refused
 from tickerplant.venue.domain.orders import (
     Order,
@@ -51,7 +51,7 @@ Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public
 Taken = tuple[list[Fill_], list[tuple[str, int, int, int]]]  # a taker's fills, the makers' matches
 
 
-def place(state: EngineState, command: Place, now_ms: int, batch: Batch) -> tuple[Order | None, Order | None]:
+def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[Order | None, Order | None]:
     """A new order through part 2 §8's checks (the module's docstring); (None, None) for a
     test order, which is validated only."""
     new = command.order
@@ -92,12 +92,12 @@ def place(state: EngineState, command: Place, now_ms: int, batch: Batch) -> tupl
     taken: Taken = ([], [])
     stopped = False
     if walked:
-        taken, stopped = take_for(state, order, qty, limit, walked[-1][0], now_ms, batch)
-    return accept(state, ledger, order, qty, taken, now_ms, batch, stopped)
+        taken, stopped = take_for(state, order, qty, limit, walked[-1][0], now_ms, out)
+    return accept(state, ledger, order, qty, taken, now_ms, out, stopped)
 
 
 def take_for(
-    state: EngineState, order: Order, qty: int, limit: int, deepest: int, now_ms: int, batch: Batch
+    state: EngineState, order: Order, qty: int, limit: int, deepest: int, now_ms: int, out: Made
 ) -> tuple[Taken, bool]:
     """``order`` taking (``deepest``: the last price its walk reaches): in the one book,
     where an account's orders may meet, self-trade prevention first; its fills and the
@@ -105,13 +105,13 @@ def take_for(
     its own resting order (it then expires in match)."""
     stopped = False
     if state.venue_market.meets_itself:
-        limit, stopped = prevent(state, order, limit, deepest, now_ms, batch)
+        limit, stopped = prevent(state, order, limit, deepest, now_ms, out)
     fills = state.venue_market.take(order.symbol, order.side, qty, limit, now_ms)
     return (fills, state.venue_market.matched()), stopped
 
 
 def settle_taken(
-    state: EngineState, ledger: Ledger, order: Order, taken: Taken, now_ms: int, batch: Batch
+    state: EngineState, ledger: Ledger, order: Order, taken: Taken, now_ms: int, out: Made
 ) -> None:
     """A taker's fills and the resting orders they met, trade by trade, each trade's maker
     side first (part 4 §4.3: an account's updates are its state after each trade, which
@@ -120,25 +120,25 @@ def settle_taken(
     ids = {trade_id for _, _, trade_id in fills}
     makers = {match[2]: match for match in matched if match[2] in ids}  # a trade meets one maker
     if len(makers) < len(matched):  # the market's matches from before this order: first
-        settle_matched(state, batch, now_ms, [match for match in matched if match[2] not in makers])
+        settle_matched(state, out, now_ms, [match for match in matched if match[2] not in makers])
     for price, filled, trade_id in fills:
         if trade_id in makers:
-            settle_matched(state, batch, now_ms, [makers[trade_id]])
-        state.settle(ledger, order, price, filled, False, now_ms, batch, trade_id=trade_id)
+            settle_matched(state, out, now_ms, [makers[trade_id]])
+        state.settle(ledger, order, price, filled, False, now_ms, out, trade_id=trade_id)
 
 
 def take(
-    state: EngineState, symbol: str, side: Side, qty: int, limit: int, now_ms: int, batch: Batch
+    state: EngineState, symbol: str, side: Side, qty: int, limit: int, now_ms: int, out: Made
 ) -> list[Fill_]:
     """A taker's fills, no level beyond ``limit``, in the market the venue's orders meet
-    (``book/markets.py``); the resting orders it met there are settled into ``batch``."""
+    (``book/markets.py``); the resting orders it met there are settled into ``out``."""
     fills = state.venue_market.take(symbol, side, qty, limit, now_ms)
-    settle_matched(state, batch, now_ms)
+    settle_matched(state, out, now_ms)
     return fills
 
 
 def accept(
-    state: EngineState, ledger: Ledger, order: Order, qty: int, taken: Taken, now_ms: int, batch: Batch,
+    state: EngineState, ledger: Ledger, order: Order, qty: int, taken: Taken, now_ms: int, out: Made,
     stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
 ) -> tuple[Order, Order]:  # fmt: skip
     symbol = order.symbol
@@ -150,39 +150,39 @@ def accept(
     rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
     left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
-    state.outbox.put(new)
+    out.put(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
-    settle_taken(state, ledger, order, taken, now_ms, batch)
+    settle_taken(state, ledger, order, taken, now_ms, out)
     if order.status.is_open:
         if stopped:
-            state.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
+            state.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
         elif (
             order.type is OrderType.MARKET
             or order.time_in_force is TimeInForce.IOC
             or order.executed_qty >= qty
         ):
-            state.finish(ledger, order, OrderStatus.EXPIRED, now_ms)  # the rest of an IOC, a MARKET
+            state.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out)  # the rest of an IOC, a MARKET
         else:
             state.hold(order, now_ms)
             ledger.opened(order)
             state._resting.setdefault(symbol, {})[order.order_id] = order
             if order.reduce_only:
-                state.trim(ledger, symbol, order.position_side, now_ms, batch)
-    batch.orders.append(order.copy())
+                state.trim(ledger, symbol, order.position_side, now_ms, out)
+    out.put(OrderRow(order.copy()))
     return order, ack
 
 
-def cancel(state: EngineState, command: Cancel, now_ms: int, batch: Batch) -> Order:
+def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order:
     order = state.find(command.account_id, command.symbol, command.order_id, command.client_id)
     if order is None or not order.status.is_open:
         raise refused(-2011, "Unknown order sent.")
-    made = state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms)
-    batch.orders.append(made if made is not None else order.copy())  # the event's copy: the same state
+    made = state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms, out)
+    out.put(OrderRow(made if made is not None else order.copy()))  # the event's copy: the same state
     return order
 
 
-def cancel_all(state: EngineState, command: CancelAll, now_ms: int, batch: Batch) -> None:
+def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -> None:
     ledger = state.ledger(command.account_id)
     for order in list(ledger.open_orders.get(command.symbol, {}).values()):
-        state.finish(ledger, order, OrderStatus.CANCELED, now_ms)
-        batch.orders.append(order.copy())
+        state.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)
+        out.put(OrderRow(order.copy()))

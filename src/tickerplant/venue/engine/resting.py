@@ -26,7 +26,7 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.payloads.events import AggTrade
 from tickerplant.market.units import to_units
 from tickerplant.venue.book.matching import maker_fill
-from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.exposure import each_account
 
@@ -37,7 +37,7 @@ _book = msgspec.json.Decoder(BookMessage)
 
 
 def settle_matched(
-    engine: EngineState, batch: Batch, now_ms: int, matched: list[tuple[str, int, int, int]] | None = None
+    engine: EngineState, out: Made, now_ms: int, matched: list[tuple[str, int, int, int]] | None = None
 ) -> None:
     """The market's matches since the last call (the one book's; an observed market makes
     none), or those of ``matched`` taken from it, settled as maker fills of their public
@@ -54,27 +54,27 @@ def settle_matched(
             return
         ledger = engine.ledger(order.account_id)
         order.queue_ahead = 0  # it filled: nothing is in front of it any more
-        engine.settle(ledger, order, order.price, qty, True, now_ms, batch, trade_id=trade_id)
+        engine.settle(ledger, order, order.price, qty, True, now_ms, out, trade_id=trade_id)
         if not order.status.is_open:
-            engine.finish(ledger, order, order.status, now_ms)
-        batch.orders.append(order.copy())
+            engine.finish(ledger, order, order.status, now_ms, out)
+        out.put(OrderRow(order.copy()))
 
     # the book reports each match once: one order's failure settles the others all the same
     each_account(matched, settle)
 
 
-def receive(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, batch: Batch) -> None:
-    """The market's trades fill resting orders, into ``batch`` (one transaction for the lot,
+def receive(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, out: Made) -> None:
+    """The market's trades fill resting orders, into ``out`` (one transaction for the lot,
     whatever one order's failure: ``Engine.apply``)."""
     if not engine.has_resting():
         engine.queues.forget()
         return
-    settle_matched(engine, batch, now_ms)
+    settle_matched(engine, out, now_ms)
     if not engine.venue_market.meets_itself:  # an observed market: its trades fill them
-        _maker_fills(engine, messages, now_ms, batch)
+        _maker_fills(engine, messages, now_ms, out)
 
 
-def _maker_fills(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, batch: Batch) -> None:
+def _maker_fills(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, out: Made) -> None:
     """The market's messages in the order sent: its trades fill the resting orders they
     reach, its depth changes move them in their queues (``Queues``)."""
     trades, queues = engine.agg_trade_streams, engine.queues
@@ -89,12 +89,12 @@ def _maker_fills(engine: EngineState, messages: Iterable[StreamMessage], now_ms:
             continue
         queues.fresh(symbol, resting)
         if stream in trades:
-            _trade(engine, symbol, _agg.decode(payload), now_ms, batch)
+            _trade(engine, symbol, _agg.decode(payload), now_ms, out)
         else:
             queues.depth(symbol, _book.decode(payload), functools.partial(engine.resting_order, symbol))
 
 
-def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, batch: Batch) -> None:
+def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, out: Made) -> None:
     inst, queues = engine.instruments[symbol], engine.queues
     price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
     find = functools.partial(engine.resting_order, symbol)
@@ -109,8 +109,8 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
         queues.moved(order, moved.position)
         if moved.qty:
             ledger = engine.ledger(order.account_id)
-            engine.settle(ledger, order, order.price, moved.qty, True, now_ms, batch)  # at its own price
+            engine.settle(ledger, order, order.price, moved.qty, True, now_ms, out)  # at its own price
             if not order.status.is_open:
-                engine.finish(ledger, order, order.status, now_ms)
+                engine.finish(ledger, order, order.status, now_ms, out)
         if moved.qty or order.queue_ahead != ahead:  # its place in the queue too: a restart keeps it
-            batch.orders.append(order.copy())
+            out.put(OrderRow(order.copy()))

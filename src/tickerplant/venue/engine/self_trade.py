@@ -12,7 +12,7 @@ levels better than that order's price (not the quantity in front of it at that p
 
 from __future__ import annotations
 
-from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.engine.state import EngineState
 
@@ -22,10 +22,10 @@ _EFFECTIVE = frozenset({TimeInForce.IOC, TimeInForce.GTC, TimeInForce.GTD})
 
 
 def prevent(
-    engine: EngineState, taker: Order, limit: int, deepest: int, now_ms: int, batch: Batch
+    engine: EngineState, taker: Order, limit: int, deepest: int, now_ms: int, out: Made
 ) -> tuple[int, bool]:
     """The taker's limit after prevention, and whether it stops there (expires in match);
-    the resting orders its mode expires are finished into ``batch``. ``deepest``: the last
+    the resting orders its mode expires are finished into ``out``. ``deepest``: the last
     price its walk reaches."""
     mode, side, symbol, account_id = taker.stp_mode, taker.side, taker.symbol, taker.account_id
     if mode == "NONE" or (taker.type is not OrderType.MARKET and taker.time_in_force not in _EFFECTIVE):
@@ -41,8 +41,8 @@ def prevent(
     if mode in ("EXPIRE_MAKER", "EXPIRE_BOTH"):
         ledger = engine.ledger(account_id)
         for order in met:
-            engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms)
-            batch.orders.append(order.copy())
+            engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
+            out.put(OrderRow(order.copy()))
         if mode == "EXPIRE_MAKER":
             return limit, False
     tick = engine.instruments[symbol].tick

@@ -22,14 +22,14 @@ from fractions import Fraction
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS
 from tickerplant.venue.domain.commands import SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode
-from tickerplant.venue.domain.events import AccountUpdate, Batch, ConfigUpdate, ModeChange, Setting
+from tickerplant.venue.domain.events import AccountUpdate, ConfigUpdate, Made, ModeChange, Setting
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["change_leverage", "change_margin_type", "change_multi_assets", "change_position_mode"]
 
 
-def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, batch: Batch) -> None:
+def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, out: Made) -> None:
     """``POST …/leverage`` (part 3 §4.4, §6.3): -4028 outside 1 … the symbol's maximum;
     lower with an isolated position open: -4161 (COIN-M -4150, part 2 §12); -2027 when the
     position is above the new leverage's maximum notional; -2028 when the cross margin would
@@ -58,12 +58,12 @@ def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, batc
         if f.cross_margin_balance < f.cross_initial:
             raise refused(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
     ledger.leverage[contract.inst.symbol] = leverage
-    batch.settings.append(Setting(account_id, contract.inst.symbol, leverage, None))
+    out.put(Setting(account_id, contract.inst.symbol, leverage, None))
     if changed:
-        engine.outbox.put(ConfigUpdate(now_ms, account_id, contract.inst.symbol, leverage))
+        out.put(ConfigUpdate(now_ms, account_id, contract.inst.symbol, leverage))
 
 
-def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int, batch: Batch) -> None:
+def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int, out: Made) -> None:
     """``POST …/marginType`` (part 3 §4.5, its Unresolved 1 for open orders)."""
     account_id, isolated = command.account_id, command.isolated
     inst = engine.instruments[command.symbol]
@@ -77,27 +77,27 @@ def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int,
     if ledger.held(inst.symbol):
         raise refused(-4048, "Margin type cannot be changed if there exists position.")
     (ledger.isolated.add if isolated else ledger.isolated.discard)(inst.symbol)
-    batch.settings.append(Setting(account_id, inst.symbol, None, isolated))
+    out.put(Setting(account_id, inst.symbol, None, isolated))
     # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) positions
     asset = inst.margin_asset
     wallet = engine.wallet(ledger, asset)
     first, *others = ledger.sides()  # hedge mode: LONG, then SHORT
     shown_mark, shown_realized = engine.shown_position(account_id, inst.symbol, first, *others)
-    engine.outbox.put(AccountUpdate(
+    out.put(AccountUpdate(
         now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, Fraction(0),
         engine.cross_wallet(ledger, asset), shown_mark, shown_realized, 0 if isolated else None, first,
         tuple(others),
     ))  # fmt: skip
 
 
-def change_position_mode(engine: EngineState, command: SetPositionMode, now_ms: int, batch: Batch) -> None:
+def change_position_mode(engine: EngineState, command: SetPositionMode, now_ms: int, out: Made) -> None:
     """``POST …/positionSide/dual`` (see the module's docstring), in every market."""
     engine.modes.change(command.account_id, command.hedge)  # its checks, in both markets
-    batch.modes.append(ModeChange(command.account_id, hedge=command.hedge))
+    out.put(ModeChange(command.account_id, hedge=command.hedge))
     engine.modes.set(command.account_id, command.hedge)
 
 
-def change_multi_assets(engine: EngineState, command: SetMultiAssets, now_ms: int, batch: Batch) -> None:
+def change_multi_assets(engine: EngineState, command: SetMultiAssets, now_ms: int, out: Made) -> None:
     """``POST /fapi/v1/multiAssetsMargin`` (see the module's docstring)."""
     account_id, on = command.account_id, command.on
     ledger = engine.ledger(account_id)
@@ -116,8 +116,8 @@ def change_multi_assets(engine: EngineState, command: SetMultiAssets, now_ms: in
     if not on and any(f.position_im and f.cross_margin_balance < f.position_im for f in alone):
         text = "Unable to adjust Multi-Assets Mode with insufficient margin balance in USDⓈ-M Futures."
         raise refused(-4169, text)
-    batch.modes.append(ModeChange(account_id, multi_assets=on))
+    out.put(ModeChange(account_id, multi_assets=on))
     ledger.multi_assets = on
     (engine.exposure.pooled.add if on else engine.exposure.pooled.discard)(account_id)
     # part 4 §3.5: ACCOUNT_CONFIG_UPDATE's Multi-Assets form, {"ai":{"j":…}}
-    engine.outbox.put(ConfigUpdate(now_ms, account_id, "", 0, multi_assets=on))
+    out.put(ConfigUpdate(now_ms, account_id, "", 0, multi_assets=on))

@@ -31,7 +31,7 @@ from tickerplant.venue.book.markets import ObservedMarket, SimulatedMarket, Venu
 from tickerplant.venue.book.observed import Queues
 from tickerplant.venue.book.ports import Journal, MarketData, OneBook
 from tickerplant.venue.domain.contract import Contract, down, toward_zero
-from tickerplant.venue.domain.events import AccountUpdate, Batch, OrderUpdate, Outbox
+from tickerplant.venue.domain.events import AccountUpdate, Made, OrderRow, OrderUpdate, Outbox, PositionRow
 from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 from tickerplant.venue.domain.kept import Kept
@@ -282,7 +282,7 @@ class EngineState:
     # -- the steps -----------------------------------------------------------------------
 
     def settle(
-        self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, batch: Batch,
+        self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, out: Made,
         execution: str = "TRADE",  # a liquidation's fills: CALCULATED
         trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
         fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
@@ -305,7 +305,7 @@ class EngineState:
             release = execution != "CALCULATED"  # a liquidation releases none before its close
             moved = contract.isolate(position, held, order.side, qty, fill_price, *booked, release=release)
             if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
-                batch.margin_moves.append(move)
+                out.put(move)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1
@@ -317,22 +317,21 @@ class EngineState:
         order.fill(price, qty, fill.base, now_ms)
         ledger.touch(order)  # what it has left changed: its open-order margin too
         self.kept(order.account_id, order.symbol).add_fill(fill)
-        batch.fills.append(fill)
-        batch.changes.append((order.account_id, asset, delta, now_ms))
-        batch.positions.append((order.account_id, order.symbol, position.copy()))
-        self.outbox.put(self.order_update(ledger, execution, order.status, order, fill, now_ms))
+        out.put(PositionRow(order.account_id, order.symbol, position.copy()))
+        # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
+        out.put(self.order_update(ledger, execution, order.status, order, fill, now_ms))
         wallet = self.wallet(ledger, asset)
         shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
-        self.outbox.put(AccountUpdate(
+        out.put(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
             self.cross_wallet(ledger, asset), shown_mark, shown_realized,
             position.isolated_wallet if isolated else None, position.side,
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
-            self.trim(ledger, order.symbol, position.side, now_ms, batch)
+            self.trim(ledger, order.symbol, position.side, now_ms, out)
 
     def finish(
-        self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, expiry: str = ""
+        self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, out: Made, expiry: str = ""
     ) -> Order | None:
         """``order`` closed at ``status``; the copy its event holds (None for FILLED, whose
         fill's event told it), which the journal's row may share: nothing changes either."""
@@ -349,7 +348,7 @@ class EngineState:
             # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
             update = self.order_update(ledger, execution, status, order, None, now_ms, expiry)
-            self.outbox.put(update)
+            out.put(update)
             return update.order
         return None
 
@@ -358,11 +357,11 @@ class EngineState:
         place, at most the level)."""
         self.venue_market.rest(order, self.resting(order.symbol), now_ms, ahead)
 
-    def trim(self, ledger: Ledger, symbol: str, side: PositionSide, now_ms: int, batch: Batch) -> None:
+    def trim(self, ledger: Ledger, symbol: str, side: PositionSide, now_ms: int, out: Made) -> None:
         """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""
         for order in expiring(ledger, symbol, side):
-            self.finish(ledger, order, OrderStatus.EXPIRED, now_ms)
-            batch.orders.append(order.copy())
+            self.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out)
+            out.put(OrderRow(order.copy()))
 
 
 _order_id: Callable[[Order], int] = lambda order: order.order_id  # noqa: E731
