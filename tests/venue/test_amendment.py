@@ -118,3 +118,28 @@ def test_each_change_is_an_order_amendment_row(engine: Engine, journal: Kept) ->
     assert [r["amendmentId"] for r in amendments(engine, asked, NOW + 3)] == [2]  # type: ignore[arg-type]
     asked.params = {"symbol": "BTCUSDT", "orderid": "999"}
     assert code(amendments, engine, asked, NOW + 3) == -2013
+
+
+def test_a_change_is_margined_as_the_new_order_it_becomes(engine: Engine, journal: Kept) -> None:  # noqa: F811
+    """BOB has 10 USDT at 20x (mark 60000). His buy of 0.003 at 50000 holds 7.50; moved to
+    59000 it holds 8.85, at the same quantity (no quantity added); moved to 61000 it would
+    hold 9.15 of initial margin and 3.00 of open loss against the mark: 12.15, more than he
+    has. -2019, the order left as it was; a new order of the same would be refused alike."""
+    from test_engine import BOB
+
+    def bob(quantity: str, price: str, order_id: int | None = None) -> object:
+        if order_id is None:
+            return new_order(engine, BOB, order(quantity=quantity, price=price), NOW).order
+        params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": "BUY", "quantity": quantity, "price": price}
+        return amend_order(engine, BOB, params, NOW + 1)[0]
+
+    placed = bob("0.003", "50000.00")
+    order_id = placed.order_id  # type: ignore[attr-defined]
+    assert bob("0.003", "59000.00", order_id).price == 5_900_000  # type: ignore[attr-defined]
+    committed = len(journal.batches)
+    assert code(bob, "0.003", "61000.00", order_id) == -2019  # the price alone raises the margin
+    assert code(bob, "0.003", "61000.00") == -2019  # as a new order of the same
+    assert len(journal.batches) == committed  # nothing journaled
+    kept = engine.open_orders(BOB, "BTCUSDT")
+    assert [(o.order_id, o.price, o.orig_qty) for o in kept] == [(order_id, 5_900_000, 3)]
+    assert bob("0.002", "60000.00", order_id).orig_qty == 2  # type: ignore[attr-defined]  # less: within 10

@@ -120,7 +120,46 @@ def test_a_ledgers_margins_without_and_with_an_order_are_its_open_order_margins(
     order = made(len(resting) + 1, *extra)
     without, with_ = ledger.open_order_ims(BTCUSDT, mark, order, extra[1])
     assert without == ledger.open_order_im(BTCUSDT, mark)
-    assert with_ == ledger.open_order_im(BTCUSDT, mark, (order, extra[1]))
+    assert with_ == ledger.open_order_im(BTCUSDT, mark, (order, ((extra[1], order.price),)))
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(Side), st.integers(1, 5_000), st.integers(1, 10**7)), min_size=1,
+             max_size=8),
+    st.integers(0, 7), st.integers(1, 5_000), st.integers(1, 10**7), st.integers(0, 4_999),
+    st.integers(-6_000, 6_000), _MARKS, st.booleans(), st.sampled_from([BTCUSDT, BTCUSD_PERP]),
+)  # fmt: skip
+def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
+    resting: list[tuple[Side, int, int]], which: int, qty: int, price: int, filled: int, held: int,
+    mark: Fraction, hedge: bool, contract: Contract,
+) -> None:  # fmt: skip
+    """``Ledger.moved_order_ims`` (a modification's margin check, nothing changed) is the
+    open-order margin as it is, and as a ledger whose order rests at its new quantity and
+    price works it out: its old place taken out exactly, partly filled or not, either mode."""
+    symbol = contract.inst.symbol
+
+    def ledger_of(rows: list[tuple[Side, int, int]], executed: int) -> tuple[Ledger, list[Order]]:
+        ledger = Ledger(1, hedge=hedge, inverse=contract.inverse)
+        if not hedge:
+            ledger.position(symbol).amt = held
+        made = []
+        for n, (side, q, p) in enumerate(rows, start=1):
+            one = Order(1, symbol, n, f"c{n}", side, OrderType.LIMIT, TimeInForce.GTC, p, q, False, 0, NOW, NOW,
+                        position_side=(PositionSide.LONG if side is Side.BUY else PositionSide.SHORT) if hedge
+                        else PositionSide.BOTH)  # fmt: skip
+            one.executed_qty = min(executed, q - 1) if n == which % len(rows) + 1 else 0
+            ledger.opened(one)
+            made.append(one)
+        return ledger, made
+
+    ledger, made = ledger_of(resting, filled)
+    order = made[which % len(resting)]
+    now, after = ledger.moved_order_ims(contract, mark, order, qty, price)
+    assert now == ledger.open_order_im(contract, mark)
+    moved = [*resting]
+    moved[which % len(resting)] = (order.side, qty + order.executed_qty, price)  # what rests: qty
+    again, _ = ledger_of(moved, order.executed_qty)
+    assert after == again.open_order_im(contract, mark)
 
 
 def _fresh(ledger: Ledger) -> Ledger:

@@ -343,11 +343,12 @@ class Contract:
 
     def side_margin(
         self, side: Side, rests: list[Resting], mark: Fraction, leverage: int, closing: int = 0,
-        extra: tuple[int, int] | None = None,
+        extra: tuple[tuple[int, int], ...] = (),
     ) -> Fraction:  # fmt: skip
-        """Decision 7 for one side: the cost of ``rests``' orders (and ``extra``, a quantity
-        and price in units, as if resting) beyond the ``closing`` quantity that would close
-        the opposite position, pro rata. Read from the sums ``Resting`` keeps: its cost does
+        """Decision 7 for one side: the cost of ``rests``' orders (and ``extra``, quantities
+        and prices in units, as if resting; a negative quantity one counted no longer: a
+        modified order's old place) beyond the ``closing`` quantity that would close the
+        opposite position, pro rata. Read from the sums ``Resting`` keeps: its cost does
         not grow with the orders, only with the price levels on the losing side of the mark
         (a buy resting above it: few, near the book's top)."""
         qty = lost_qty = 0
@@ -364,8 +365,7 @@ class Contract:
                     level = rest.levels[price]
                     lost_qty += level
                     lost_value += self.level_value(level, price)
-        if extra is not None and extra[0]:
-            q, price = extra
+        for q, price in extra:
             qty += q
             value += self.level_value(q, price)
             if side.sign * (price * b - a) > 0:

@@ -13,7 +13,10 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
    not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``); then
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_market``; a notional too small is
    ``-5029`` here); the same price and quantity ``-5027`` (COIN-M ``-4197``);
-3. the margin of any added quantity (``-2019``);
+3. the margin the change adds (``-2019``): the order as it would rest, at its new price and
+   quantity, against it as it rests (``risk.moved_need``; part 2 §5 names no rule, so a
+   modification is checked as the new order it becomes: a buy moved up towards the mark
+   adds initial margin and open loss, not only an added quantity does);
 4. then the change: a new quantity at or below what has filled, or a post-only order whose
    new price would take, *cancels* the order (``CANCELED``); otherwise it is re-queued
    behind what rests at its new price (it loses its place, part 2 §5) and, if the new price
@@ -28,8 +31,6 @@ command is (``engine.Engine.apply``).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
@@ -86,8 +87,8 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     added = new.qty - order.orig_qty
     if added > 0 and order.reduce_only and not fits(ledger, order, new.qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
-    if added > 0 and not order.reduce_only:
-        engine.check_margin(ledger, contract, dataclasses.replace(order, price=new.price), added, mark)
+    if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
+        engine.check_moved_margin(ledger, contract, order, new.qty - order.executed_qty, new.price, mark)
     record(engine, order, new.price, new.qty, command.modify_id, now_ms, out)
     out.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)

@@ -54,7 +54,7 @@ from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import expiring
-from tickerplant.venue.risk.risk import check_margin, margin_need
+from tickerplant.venue.risk.risk import check_margin, margin_need, moved_need
 
 __all__ = ["Deposits", "EngineState"]
 
@@ -181,6 +181,18 @@ class EngineState:
         if mark is None:
             return
         cost, known = margin_need(self.data, ledger, contract, order, qty, mark)
+        if cost > 0:
+            figures = self.margin_figures(ledger, contract.inst.margin_asset, known=known)
+            check_margin(cost, figures, contract.inst.symbol in ledger.isolated)
+
+    def check_moved_margin(
+        self, ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction | None
+    ) -> None:
+        """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
+        account has available (``risk.moved_need``); no mark yet: nothing to weigh."""
+        if mark is None:
+            return
+        cost, known = moved_need(ledger, contract, order, qty, price, mark)
         if cost > 0:
             figures = self.margin_figures(ledger, contract.inst.margin_asset, known=known)
             check_margin(cost, figures, contract.inst.symbol in ledger.isolated)

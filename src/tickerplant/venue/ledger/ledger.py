@@ -64,9 +64,14 @@ def _slot(order: Order) -> int:
     return _base(order.position_side) + side + (1 if order.reduce_only else 0)
 
 
-def _extra(extra: tuple[Order, int] | None, side: Side) -> tuple[int, int] | None:
-    """An order counted as if resting, on ``side``: its quantity and price; else None."""
-    return (extra[1], extra[0].price) if extra is not None and extra[0].side is side else None
+# an order and the (quantity, price) pairs counted for it as if resting beside the sums: a
+# new order's quantity at its price; a modified order's old place taken out, its new one in
+Extra = tuple[Order, tuple[tuple[int, int], ...]]
+
+
+def _extra(extra: Extra | None, side: Side) -> tuple[tuple[int, int], ...]:
+    """What ``extra`` counts on ``side``."""
+    return extra[1] if extra is not None and extra[0].side is side else ()
 
 
 @dataclass(slots=True)
@@ -213,13 +218,11 @@ class Ledger:
             open_order_im, contract.maintenance(notional), leverage, bid, ask, symbol in self.isolated,
         )  # fmt: skip
 
-    def open_order_im(
-        self, contract: Contract, mark: Fraction, extra: tuple[Order, int] | None = None
-    ) -> Fraction:
-        """``contract``'s open-order margin alone (decision 7), ``extra`` (an order and its
-        quantity) counted as if resting: what a new order's margin check needs, without the
-        rest of ``symbol_figures``. Read from the sums ``Resting`` keeps, whatever the
-        number of orders resting.
+    def open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None = None) -> Fraction:
+        """``contract``'s open-order margin alone (decision 7), ``extra`` counted as if
+        resting: what a new order's margin check needs, without the rest of
+        ``symbol_figures``. Read from the sums ``Resting`` keeps, whatever the number of
+        orders resting.
 
         Without ``extra``, the value is kept per symbol until one of its open orders changes,
         or the mark, its position, its leverage or the account's mode does: a margin check
@@ -241,7 +244,7 @@ class Ledger:
         held = position.amt if position is not None else 0
         return (mark, held, self.leverage_of(contract), self.hedge)
 
-    def _open_order_im(self, contract: Contract, mark: Fraction, extra: tuple[Order, int] | None) -> Fraction:
+    def _open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None) -> Fraction:
         symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
         if self.hedge:  # each side's openings may all fill, into two positions: both sides' sum
             if extra is not None and extra[0].reduce_only:
@@ -266,7 +269,8 @@ class Ledger:
         """``open_order_im`` without and with ``qty`` more of ``order`` resting: a new order's
         margin check (its cost is the difference); one-way mode's other side valued once."""
         if self.hedge:
-            return self.open_order_im(contract, mark), self.open_order_im(contract, mark, (order, qty))
+            added: Extra = (order, ((qty, order.price),))
+            return self.open_order_im(contract, mark), self.open_order_im(contract, mark, added)
         symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
         position = self.positions.get((symbol, PositionSide.BOTH))
         held = position.amt if position is not None else 0
@@ -275,7 +279,7 @@ class Ledger:
         mine, theirs = self._rests_of(symbol, side), self._rests_of(symbol, other)
         closing, other_closing = max(0, -side.sign * held), max(0, -other.sign * held)
         other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
-        with_ = contract.side_margin(side, mine, mark, leverage, closing, (qty, order.price))
+        with_ = contract.side_margin(side, mine, mark, leverage, closing, ((qty, order.price),))
         larger = not other_margin or with_ > other_margin
         key = self._key(contract, mark)
         kept = self._margins.get(symbol)
@@ -288,6 +292,17 @@ class Ledger:
             without = without if not other_margin or without > other_margin else other_margin
         self._margins[symbol] = (key, without)
         return without, with_ if larger else other_margin
+
+    def moved_order_ims(
+        self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int
+    ) -> tuple[Fraction, Fraction]:
+        """``open_order_im`` as it is, and with ``order`` (resting, counted in the sums) left
+        with ``qty`` at ``price`` instead: a modification's margin check (its cost is the
+        difference)."""
+        counted = self._counted.get((order.symbol, order.order_id))
+        was = (counted[1], counted[2]) if counted is not None else (0, order.price)
+        moved: Extra = (order, ((-was[0], was[1]), (qty, price)))
+        return self.open_order_im(contract, mark), self.open_order_im(contract, mark, moved)
 
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int

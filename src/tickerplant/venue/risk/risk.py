@@ -159,6 +159,19 @@ def margin_need(
     return cost, (None if without is None else (contract.inst.symbol, without))
 
 
+def moved_need(
+    ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction
+) -> tuple[Fraction, tuple[str, Fraction]]:
+    """What modifying a resting LIMIT order to ``qty`` left at ``price`` adds to the margin
+    the account needs (decision 7's open-order margin with the order at its new place,
+    against it at its old one; nothing when the change needs less), and the symbol's
+    open-order margin as it is (``Ledger.figures``'s ``known``). A modification is checked
+    as the new order it becomes would be: its new price's open loss and initial margin, not
+    only its added quantity (part 2 §5 names no rule; part 2 §8's -2019 is a new order's)."""
+    now, after = ledger.moved_order_ims(contract, mark, order, qty, price)
+    return after - now, (contract.inst.symbol, now)
+
+
 def check_margin(cost: Fraction, figures: Figures, isolated: bool) -> None:
     """-2019 when ``cost`` exceeds the available balance; on an isolated symbol, what the
     cross wallet holds (``max_withdraw``): the margin moves into the isolated wallet as it
