@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, Resting
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
-from tickerplant.venue.ledger.figures import Figures, SymbolFigures, plus
+from tickerplant.venue.ledger.figures import Figures, SymbolFigures
+from tickerplant.venue.ledger.kept_figures import AssetTotals, Part
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -104,6 +105,10 @@ class Ledger:
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
     # ``open_values``' answer for every order event, kept as the slots change
     _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # symbol -> changes of its open orders (the figures' part of a symbol is kept per state:
+    # ``kept_figures.py``); margin asset -> the parts kept and their sums
+    _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _totals: dict[str, AssetTotals] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
         """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
@@ -145,7 +150,7 @@ class Ledger:
         rest.move(qty, price, now_qty, now_price, change)
         self._values[order.symbol][order.side is Side.SELL] += change
         self._counted[key] = (rest, now_qty, now_price)
-        self._margins.pop(order.symbol, None)
+        self._changed(order.symbol)
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -166,7 +171,7 @@ class Ledger:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
         self._counted[(symbol, order.order_id)] = (rest, qty, price)
-        self._margins.pop(symbol, None)
+        self._changed(symbol)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
@@ -176,7 +181,7 @@ class Ledger:
             value = self._value(-qty, price)
             rest.add(-qty, price, value)
             self._values[symbol][order.side is Side.SELL] += value
-            self._margins.pop(symbol, None)  # the sums stay when empty: 12 at most a symbol
+            self._changed(symbol)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
             orders.pop(order.order_id, None)
@@ -184,6 +189,11 @@ class Ledger:
                 del self.open_orders[symbol]
         if self.by_client_id.get(order.client_order_id) is order:
             del self.by_client_id[order.client_order_id]
+
+    def _changed(self, symbol: str) -> None:
+        """One of ``symbol``'s open orders opened, closed, filled or moved."""
+        self._margins.pop(symbol, None)
+        self._versions[symbol] = self._versions.get(symbol, 0) + 1
 
     def _value(self, qty: int, price: int) -> int | Fraction:
         """``Contract.level_value`` of this market's contracts."""
@@ -267,31 +277,8 @@ class Ledger:
         self, contract: Contract, mark: Fraction, order: Order, qty: int
     ) -> tuple[Fraction, Fraction]:
         """``open_order_im`` without and with ``qty`` more of ``order`` resting: a new order's
-        margin check (its cost is the difference); one-way mode's other side valued once."""
-        if self.hedge:
-            added: Extra = (order, ((qty, order.price),))
-            return self.open_order_im(contract, mark), self.open_order_im(contract, mark, added)
-        symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
-        position = self.positions.get((symbol, PositionSide.BOTH))
-        held = position.amt if position is not None else 0
-        side = order.side
-        other = Side.SELL if side is Side.BUY else Side.BUY
-        mine, theirs = self._rests_of(symbol, side), self._rests_of(symbol, other)
-        closing, other_closing = max(0, -side.sign * held), max(0, -other.sign * held)
-        other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
-        with_ = contract.side_margin(side, mine, mark, leverage, closing, ((qty, order.price),))
-        larger = not other_margin or with_ > other_margin
-        key = self._key(contract, mark)
-        kept = self._margins.get(symbol)
-        if kept is not None and kept[0] == key:
-            return kept[1], with_ if larger else other_margin
-        if not larger:  # the side without the order is no larger than with it: the other side's
-            without = other_margin
-        else:
-            without = contract.side_margin(side, mine, mark, leverage, closing)
-            without = without if not other_margin or without > other_margin else other_margin
-        self._margins[symbol] = (key, without)
-        return without, with_ if larger else other_margin
+        margin check (its cost is the difference)."""
+        return self._ims(contract, mark, order, ((qty, order.price),))
 
     def moved_order_ims(
         self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int
@@ -300,9 +287,38 @@ class Ledger:
         with ``qty`` at ``price`` instead: a modification's margin check (its cost is the
         difference)."""
         counted = self._counted.get((order.symbol, order.order_id))
-        was = (counted[1], counted[2]) if counted is not None else (0, order.price)
-        moved: Extra = (order, ((-was[0], was[1]), (qty, price)))
-        return self.open_order_im(contract, mark), self.open_order_im(contract, mark, moved)
+        was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
+        return self._ims(contract, mark, order, ((-was, at), (qty, price)))
+
+    def _ims(
+        self, contract: Contract, mark: Fraction, order: Order, pairs: tuple[tuple[int, int], ...]
+    ) -> tuple[Fraction, Fraction]:
+        """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side; in
+        one-way mode the other side valued once."""
+        if self.hedge:
+            changed: Extra = (order, pairs)
+            return self.open_order_im(contract, mark), self.open_order_im(contract, mark, changed)
+        symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
+        position = self.positions.get((symbol, PositionSide.BOTH))
+        held = position.amt if position is not None else 0
+        side = order.side
+        other = Side.SELL if side is Side.BUY else Side.BUY
+        mine, theirs = self._rests_of(symbol, side), self._rests_of(symbol, other)
+        closing, other_closing = max(0, -side.sign * held), max(0, -other.sign * held)
+        other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
+        with_ = contract.side_margin(side, mine, mark, leverage, closing, pairs)
+        larger = not other_margin or with_ > other_margin
+        key = self._key(contract, mark)
+        kept = self._margins.get(symbol)
+        if kept is not None and kept[0] == key:
+            return kept[1], with_ if larger else other_margin
+        if not larger and all(q >= 0 for q, _ in pairs):  # only added, and the other side still
+            without = other_margin  # the larger: it was without them too
+        else:
+            without = contract.side_margin(side, mine, mark, leverage, closing)
+            without = without if not other_margin or without > other_margin else other_margin
+        self._margins[symbol] = (key, without)
+        return without, with_ if larger else other_margin
 
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int
@@ -356,34 +372,64 @@ class Ledger:
     ) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``; ``known``: a symbol's
-        open-order margin, already valued (a new order's margin check)."""
-        unrealized = position_im = open_order_im = maint = _ZERO
-        isolated_unrealized = isolated_im = isolated_maint = _ZERO
+        open-order margin, already valued (a new order's margin check). Each symbol's part
+        is kept until its mark or its state changes (``kept_figures.py``)."""
+        totals = self._totals.get(asset)
+        if totals is None:
+            totals = self._totals[asset] = AssetTotals()
+        counted: set[str] = set()
         for symbol in self.active_symbols():
             contract = contracts.get(symbol)
             if contract is None or contract.inst.margin_asset != asset:
                 continue
-            isolated = symbol in self.isolated
             price = mark(symbol)
             if price is None:
                 continue
-            if known is not None and known[0] == symbol:
-                open_order_im = plus(open_order_im, known[1])
-            else:
-                open_order_im = plus(open_order_im, self.open_order_im(contract, price))
-            leverage = self.leverage_of(contract)
-            for position in self.held(symbol):
-                notional = contract.notional(position.amt, price)
-                upnl = contract.unrealized(position, price)
-                im, mm = abs(notional) / leverage, contract.maintenance(notional)
-                unrealized += upnl
-                position_im += im
-                maint += mm
-                if isolated:
-                    isolated_unrealized += upnl
-                    isolated_im += im
-                    isolated_maint += mm
+            counted.add(symbol)
+            key = self._state(symbol, contract)
+            if not totals.fresh(symbol, price, key):
+                ooim = known[1] if known is not None and known[0] == symbol else None
+                totals.put(symbol, price, key, self._part(contract, price, ooim))
+        totals.keep_only(counted)
+        unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint = (
+            totals.sums
+        )
         return Figures(
             deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
             self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,
+        )  # fmt: skip
+
+    def _state(self, symbol: str, contract: Contract) -> Hashable:
+        """What a symbol's part of the figures is worked out from, but the mark: its open
+        orders' changes, its positions' sums, its leverage, margin type and the mode."""
+        positions = self.positions
+        held = tuple(
+            (p.amt, p.cost) if (p := positions.get((symbol, side))) is not None else None
+            for side in (*_ONE_WAY, *_HEDGE)
+        )
+        leverage, isolated = self.leverage_of(contract), symbol in self.isolated
+        return (self._versions.get(symbol, 0), held, leverage, isolated, self.hedge)
+
+    def _part(self, contract: Contract, mark: Fraction, ooim: Fraction | None) -> Part:
+        """One symbol's part of its margin asset's figures at ``mark`` (``ooim``: its
+        open-order margin, already valued)."""
+        symbol = contract.inst.symbol
+        unrealized = position_im = maint = _ZERO
+        isolated_unrealized = isolated_im = isolated_maint = _ZERO
+        open_order_im = ooim if ooim is not None else self.open_order_im(contract, mark)
+        leverage = self.leverage_of(contract)
+        isolated = symbol in self.isolated
+        for position in self.held(symbol):
+            notional = contract.notional(position.amt, mark)
+            upnl = contract.unrealized(position, mark)
+            im, mm = abs(notional) / leverage, contract.maintenance(notional)
+            unrealized += upnl
+            position_im += im
+            maint += mm
+            if isolated:
+                isolated_unrealized += upnl
+                isolated_im += im
+                isolated_maint += mm
+        return (
+            unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint
         )  # fmt: skip
