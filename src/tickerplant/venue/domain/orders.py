@@ -81,6 +81,10 @@ class Side(enum.Enum):
     BUY = "BUY"
     SELL = "SELL"
 
+    # a member is only itself: hashed by identity, as Enum's hash of its name is a Python
+    # call on every lookup of a key holding one (``Ledger.positions``: symbol and side)
+    __hash__ = object.__hash__
+
     @property
     def sign(self) -> int:
         return 1 if self is Side.BUY else -1
@@ -93,6 +97,10 @@ class PositionSide(enum.Enum):
     BOTH = "BOTH"
     LONG = "LONG"
     SHORT = "SHORT"
+
+    # a member is only itself: hashed by identity, as Enum's hash of its name is a Python
+    # call on every lookup of a key holding one (``Ledger.positions``: symbol and side)
+    __hash__ = object.__hash__
 
 
 class OrderType(enum.Enum):

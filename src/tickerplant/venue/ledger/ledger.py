@@ -47,6 +47,7 @@ __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
 Value = int | Fraction  # a sum of ``Contract.level_value``s
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
+_SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
 
 _ZERO = Fraction(0)
@@ -402,13 +403,13 @@ class Ledger:
     def _state(self, symbol: str, contract: Contract) -> Hashable:
         """What a symbol's part of the figures is worked out from, but the mark: its open
         orders' changes, its positions' sums, its leverage, margin type and the mode."""
-        positions = self.positions
-        held = tuple(
-            (p.amt, p.cost) if (p := positions.get((symbol, side))) is not None else None
-            for side in (*_ONE_WAY, *_HEDGE)
-        )
+        get = self.positions.get
+        both, long, short = get((symbol, _SIDES[0])), get((symbol, _SIDES[1])), get((symbol, _SIDES[2]))
         leverage, isolated = self.leverage_of(contract), symbol in self.isolated
-        return (self._versions.get(symbol, 0), held, leverage, isolated, self.hedge)
+        return (
+            self._versions.get(symbol, 0), leverage, isolated, self.hedge,
+            both and (both.amt, both.cost), long and (long.amt, long.cost), short and (short.amt, short.cost),
+        )  # fmt: skip
 
     def _part(self, contract: Contract, mark: Fraction, ooim: Fraction | None) -> Part:
         """One symbol's part of its margin asset's figures at ``mark`` (``ooim``: its
