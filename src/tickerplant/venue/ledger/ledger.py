@@ -110,6 +110,12 @@ class Ledger:
     # ``kept_figures.py``); margin asset -> the parts kept and their sums
     _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     _totals: dict[str, AssetTotals] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # the open-order margin a margin check found the next change would leave: (the order,
+    # what rests of it, its price, the key it was worked out at, the margin); kept as the
+    # symbol's when that very change comes next, dropped by any other
+    _expected: tuple[Order, int, int, tuple[Fraction, int, int, bool], Fraction] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
         """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
@@ -151,7 +157,7 @@ class Ledger:
         rest.move(qty, price, now_qty, now_price, change)
         self._values[order.symbol][order.side is Side.SELL] += change
         self._counted[key] = (rest, now_qty, now_price)
-        self._changed(order.symbol)
+        self._changed(order.symbol, order)
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -172,7 +178,7 @@ class Ledger:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
         self._counted[(symbol, order.order_id)] = (rest, qty, price)
-        self._changed(symbol)
+        self._changed(symbol, order)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
@@ -191,10 +197,19 @@ class Ledger:
         if self.by_client_id.get(order.client_order_id) is order:
             del self.by_client_id[order.client_order_id]
 
-    def _changed(self, symbol: str) -> None:
-        """One of ``symbol``'s open orders opened, closed, filled or moved."""
-        self._margins.pop(symbol, None)
+    def _changed(self, symbol: str, order: Order | None = None) -> None:
+        """One of ``symbol``'s open orders opened, closed, filled or moved (``order``: to
+        what rests of it, at its price): the margin a check found it would leave is the
+        symbol's now, if this is the change it was found for."""
+        expected, self._expected = self._expected, None
         self._versions[symbol] = self._versions.get(symbol, 0) + 1
+        if (
+            expected is not None and expected[0] is order
+            and expected[1] == order.remaining and expected[2] == order.price
+        ):  # fmt: skip
+            self._margins[symbol] = (expected[3], expected[4])
+        else:
+            self._margins.pop(symbol, None)
 
     def _value(self, qty: int, price: int) -> int | Fraction:
         """``Contract.level_value`` of this market's contracts."""
@@ -309,17 +324,20 @@ class Ledger:
         other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
         with_ = contract.side_margin(side, mine, mark, leverage, closing, pairs)
         larger = not other_margin or with_ > other_margin
+        after = with_ if larger else other_margin
         key = self._key(contract, mark)
+        qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
+        self._expected = (order, qty, price, key, after)
         kept = self._margins.get(symbol)
         if kept is not None and kept[0] == key:
-            return kept[1], with_ if larger else other_margin
+            return kept[1], after
         if not larger and all(q >= 0 for q, _ in pairs):  # only added, and the other side still
             without = other_margin  # the larger: it was without them too
         else:
             without = contract.side_margin(side, mine, mark, leverage, closing)
             without = without if not other_margin or without > other_margin else other_margin
         self._margins[symbol] = (key, without)
-        return without, with_ if larger else other_margin
+        return without, after
 
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int
