@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 from fractions import Fraction
 
-__all__ = ["PARTS", "AssetTotals", "Part"]
+from tickerplant.venue.domain.contract import Contract, Position
+
+__all__ = ["PARTS", "AssetTotals", "Part", "part_of"]
 
 # a symbol's part: uPnL, position IM, open-order IM, maintenance, then the isolated
 # positions' uPnL, IM and maintenance (``figures.Figures``' fields of the same names)
@@ -60,3 +62,25 @@ class AssetTotals:
             total = sums[i]
             # the one symbol counted (the sum is its part): no arithmetic
             sums[i] = new if total is old else total - old + new
+
+
+def part_of(
+    contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool,
+    open_order_im: Fraction,
+) -> Part:  # fmt: skip
+    """One symbol's part of its margin asset's figures at ``mark`` (§7.8): its open positions
+    (``held``) valued, beside its open-order margin, already valued."""
+    unrealized = position_im = maint = _ZERO
+    isolated_unrealized = isolated_im = isolated_maint = _ZERO
+    for position in held:
+        notional = contract.notional(position.amt, mark)
+        upnl = contract.unrealized(position, mark)
+        im, mm = abs(notional) / leverage, contract.maintenance(notional)
+        unrealized += upnl
+        position_im += im
+        maint += mm
+        if isolated:
+            isolated_unrealized += upnl
+            isolated_im += im
+            isolated_maint += mm
+    return (unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint)

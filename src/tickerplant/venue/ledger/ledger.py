@@ -40,7 +40,7 @@ from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Positi
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
-from tickerplant.venue.ledger.kept_figures import AssetTotals, Part
+from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -408,7 +408,10 @@ class Ledger:
             key = self._state(symbol, contract)
             if not totals.fresh(symbol, price, key):
                 ooim = known[1] if known is not None and known[0] == symbol else None
-                totals.put(symbol, price, key, self._part(contract, price, ooim))
+                ooim = ooim if ooim is not None else self.open_order_im(contract, price)
+                held, leverage = self.held(symbol), self.leverage_of(contract)
+                part = part_of(contract, price, held, leverage, symbol in self.isolated, ooim)
+                totals.put(symbol, price, key, part)
         totals.keep_only(counted)
         unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint = (
             totals.sums
@@ -427,28 +430,4 @@ class Ledger:
         return (
             self._versions.get(symbol, 0), leverage, isolated, self.hedge,
             both and (both.amt, both.cost), long and (long.amt, long.cost), short and (short.amt, short.cost),
-        )  # fmt: skip
-
-    def _part(self, contract: Contract, mark: Fraction, ooim: Fraction | None) -> Part:
-        """One symbol's part of its margin asset's figures at ``mark`` (``ooim``: its
-        open-order margin, already valued)."""
-        symbol = contract.inst.symbol
-        unrealized = position_im = maint = _ZERO
-        isolated_unrealized = isolated_im = isolated_maint = _ZERO
-        open_order_im = ooim if ooim is not None else self.open_order_im(contract, mark)
-        leverage = self.leverage_of(contract)
-        isolated = symbol in self.isolated
-        for position in self.held(symbol):
-            notional = contract.notional(position.amt, mark)
-            upnl = contract.unrealized(position, mark)
-            im, mm = abs(notional) / leverage, contract.maintenance(notional)
-            unrealized += upnl
-            position_im += im
-            maint += mm
-            if isolated:
-                isolated_unrealized += upnl
-                isolated_im += im
-                isolated_maint += mm
-        return (
-            unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint
         )  # fmt: skip
