@@ -16,7 +16,7 @@ A new order goes through (part 2 §8's order of checks, after ``order_params``):
 4. the order is made (its id the symbol's next), takes what it can, settles each fill
    (``contract.Contract.settle``: position, realized PnL, commission at the taker or maker
    rate, the wallet), and rests, or expires (MARKET, IOC);
-5. the out is journaled; only then is the answer made.
+5. the batch derived from what it made is journaled; only then is the answer made.
 
 Resting orders fill as makers, as trades reach them (``resting.py``). Memory is
 bounded by design: an account keeps its open orders and its last ``ORDERS_KEPT`` closed

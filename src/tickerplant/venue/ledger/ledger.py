@@ -321,14 +321,17 @@ class Ledger:
         other = Side.SELL if side is Side.BUY else Side.BUY
         mine, theirs = self._rests_of(symbol, side), self._rests_of(symbol, other)
         closing, other_closing = max(0, -side.sign * held), max(0, -other.sign * held)
-        other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
         with_ = contract.side_margin(side, mine, mark, leverage, closing, pairs)
-        larger = not other_margin or with_ > other_margin
-        after = with_ if larger else other_margin
         key = self._key(contract, mark)
         qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
-        self._expected = (order, qty, price, key, after)
         kept = self._margins.get(symbol)
+        if kept is not None and kept[0] == key and with_ > kept[1]:  # above both sides as they are:
+            self._expected = (order, qty, price, key, with_)  # the larger, whatever the other's
+            return kept[1], with_
+        other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
+        larger = not other_margin or with_ > other_margin
+        after = with_ if larger else other_margin
+        self._expected = (order, qty, price, key, after)
         if kept is not None and kept[0] == key:
             return kept[1], after
         if not larger and all(q >= 0 for q, _ in pairs):  # only added, and the other side still
