@@ -59,9 +59,11 @@ async def test_typed_events_subscribe_and_unsubscribe(start_server: StartServer)
 
 
 async def test_rollover_before_the_age_limit_loses_and_repeats_nothing(start_server: StartServer) -> None:
-    plant = await start_server()
+    market_clock = ManualClock()  # the server's: its trades come as fast as the market steps
+    plant = await start_server(clock=market_clock)
     clock = ManualClock()
-    async with MarketStreams(plant.url(Market.UM), rollover_after_s=600.0, clock=clock) as streams:
+    async with MarketStreams(plant.url(Market.UM), rollover_after_s=600.0, clock=clock) as streams, \
+            driven(plant, market_clock):  # fmt: skip
         await streams.subscribe("btcusdt@trade", "ethusdt@trade", "btcusdt@bookTicker")
         items: list[Any] = []
         for rolled in range(1, 5):
