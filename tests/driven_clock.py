@@ -2,8 +2,10 @@
 cadence (a second's pushes: miniTicker, markPrice@1s, the arrays): the server runs on a
 ``ManualClock`` that a task moves on ``STEP_MS`` at a time, each step once the simulator
 has run through the last, so a second of the market passes in a few milliseconds instead
-of a second of the test's. The pushes are the same the system clock makes, at the same
-simulated times: the clock is the server's only source of time (``tickerplant.clock``).
+of a second of the test's. The server makes its pushes on the same cadence of the
+market's time as on the system clock: the clock is its only source of time
+(``tickerplant.clock``). Only a test whose client does not compare the server's times with
+its own may use it (a signed request's timestamp would be refused).
 """
 
 from __future__ import annotations
