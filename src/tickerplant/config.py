@@ -374,6 +374,10 @@ class ServerConfig:
         1, "gateway processes sharing the listener ports, fed by one plant process over NATS "
         "(docs/operations.md, Scale-out); 1: one process, no NATS", flag="--workers", metavar="N",
     )  # fmt: skip
+    restart_delay_s: float = setting(
+        1.0, "seconds serve --workers N waits before it starts a child that exited again, doubled "
+        "for each exit in a row, up to 30 (docs/operations.md, Scale-out)",
+    )  # fmt: skip
     nats_url: str = setting(
         "", "NATS server of plant and gateway (default nats://127.0.0.1:4222), and of serve "
         "--workers N instead of its own", flag="--nats", metavar="URL", default_text="none",
@@ -412,4 +416,6 @@ class ServerConfig:
             raise ValueError("a NATS client certificate takes its key: --nats-tls-cert and --nats-tls-key")
         if type(self.workers) is not int or self.workers < 1:
             raise ValueError(f"workers must be a whole number from 1, not {self.workers!r}")
+        if not self.restart_delay_s > 0:  # NaN too
+            raise ValueError(f"restart_delay_s must be above 0 seconds, not {self.restart_delay_s!r}")
 

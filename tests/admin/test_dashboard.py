@@ -76,12 +76,16 @@ def artifacts(tmp_path: Path) -> Path:
     return folder
 
 
-async def _page(browser: Any, url: str) -> tuple[Any, list[str]]:
-    """A page at ``url`` and the script errors it raises (every test expects none)."""
+async def _page(browser: Any, url: str, timers: bool = False) -> tuple[Any, list[str]]:
+    """A page at ``url`` and the script errors it raises (every test expects none);
+    ``timers``: its timers Playwright's (``page.clock``), which run as the real ones until
+    the test moves them on (``run_for``) instead of waiting for their seconds."""
     page = await browser.new_page(viewport=VIEWPORT)
     page.set_default_timeout(DEADLINE_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    if timers:
+        await page.clock.install()
     await page.goto(url)
     return page, errors
 
@@ -257,7 +261,7 @@ async def test_pause_stops_the_replay_clock(
     write(files, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(rows), zipped=True)
     server = await start_server(admin_port=free_port(), replay=ReplayConfig(paths=(str(files),), speed=60.0))
     admin = await _admin(server)
-    page, errors = await _page(browser, f"{admin}/#/replay")
+    page, errors = await _page(browser, f"{admin}/#/replay", timers=True)
     clock = "#replay-time"
     await page.wait_for_function(f"() => Number(document.querySelector('{clock}').dataset.replayTime) > 0")
     first = int(await page.get_attribute(clock, "data-replay-time") or 0)
@@ -272,8 +276,10 @@ async def test_pause_stops_the_replay_clock(
     await page.wait_for_function("() => document.querySelector('.replay-state').textContent === 'paused'")
     paused = (await _get(f"{admin}/api/status"))["replay"]
     assert paused["state"] == "paused"
-    # two more polls of the page (a second each: at ×60, two minutes of replay time)
+    # two more polls of the page (a second each: at ×60, two minutes of replay time), their
+    # seconds moved on in the page
     polls = int(await page.get_attribute("body", "data-status-polls") or 0)
+    await page.clock.run_for(2000)
     await page.wait_for_function("n => Number(document.body.dataset.statusPolls) >= n", arg=polls + 2)
     still = (await _get(f"{admin}/api/status"))["replay"]
     assert still["replayTime"] == paused["replayTime"] and still["events"] == paused["events"]

@@ -28,6 +28,7 @@ CLI_REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"  # the c
 # Tuning knobs, set in a TOML file only (``tickerplant serve --help`` lists them).
 TOML_ONLY = {
     "admin_token",  # a secret: never a flag (argv is any local user's to read); admin_token_file
+    "restart_delay_s",
     "simulator.batch_actions",
     "simulator.book_levels",
     "simulator.history_s",

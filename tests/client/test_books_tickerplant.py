@@ -10,11 +10,13 @@ import msgspec
 import pytest
 from collecting import collect_until
 from conftest import StartServer
+from driven_clock import driven
 from timing import SECONDS
 
 from tickerplant.client.books import OrderBooks
 from tickerplant.client.endpoints import fetch
 from tickerplant.client.orderbook import BookResync, BookUpdate, DepthSnapshot
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import rest_base, rest_prefix
 
@@ -51,10 +53,11 @@ async def test_a_book_kept_from_tickerplant_agrees_with_its_snapshots(
     # A calmer market than the tests' default 2,000 actions/s: a snapshot falls on a push's
     # boundary only when the book is still between pushes, which on a loaded machine,
     # its pump catching up in bursts, it seldom was at 2,000
-    plant = await start_server(simulator={"actions_per_s": 300.0})
+    clock = ManualClock()  # its 100 ms pushes' time passes as fast as the market steps
+    plant = await start_server(simulator={"actions_per_s": 300.0}, clock=clock)
     url = plant.url(market)
     snapshot_url = f"{rest_base(url)}{rest_prefix(market)}/depth?symbol={symbol}&limit=1000"
-    async with OrderBooks(url) as books:
+    async with OrderBooks(url) as books, driven(plant, clock):
         await books.watch(symbol)
         assert books.market is market
         items = await collect_until(books, lambda got: len(updates(got, symbol)) >= 10, 20 * SECONDS)

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from collecting import collect_until
 from conftest import StartServer
+from driven_clock import driven
 from timing import SECONDS
 
 from tickerplant.client.streams import RawMessage, RawStreams, StreamsLost, split_combined
@@ -29,13 +30,14 @@ def messages(items: list[Any], stream: str | None = None) -> list[RawMessage]:
 
 
 async def test_payloads_are_the_servers_bytes_with_receive_times(start_server: StartServer) -> None:
-    plant = await start_server()
+    server_clock = ManualClock()  # the miniTicker array's seconds pass at once (driven_clock)
+    plant = await start_server(clock=server_clock)
     sent: list[bytes] = []
     plant.bus.subscribe(
         Market.UM, lambda batch: sent.extend(p for s, p in batch if s == "btcusdt@bookTicker")
     )
-    before = SystemClock().now_ns()
-    async with RawStreams(plant.url(Market.UM)) as streams:
+    before = SystemClock().now_ns()  # the client's receive times: its own clock's
+    async with RawStreams(plant.url(Market.UM)) as streams, driven(plant, server_clock):
         await streams.subscribe("btcusdt@bookTicker", "!miniTicker@arr")
 
         def enough(items: list[Any]) -> bool:

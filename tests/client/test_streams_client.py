@@ -1,7 +1,8 @@
 """tickerplant.client.MarketStreams against a real tickerplant, with faults injected
 through the server's own configuration. Time the client decides on (rollover, pacing)
-runs on a manual clock; what the server decides on runs for real, and every wait is
-"until this holds", with a deadline."""
+runs on a manual clock; what the server decides on runs for real, but for a second's
+pushes, whose market runs its seconds as fast as it steps (``driven_clock``), and every
+wait is "until this holds", with a deadline."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from collecting import collect_until
 from conftest import StartServer
+from driven_clock import driven
 from timing import SECONDS, eventually
 
 from tickerplant.client.backlog import Lagged
@@ -33,8 +35,9 @@ def books(items: list[Any], symbol: str | None = None) -> list[BookTicker[Any]]:
 
 
 async def test_typed_events_subscribe_and_unsubscribe(start_server: StartServer) -> None:
-    plant = await start_server()
-    async with MarketStreams(plant.url(Market.UM)) as streams:
+    clock = ManualClock()  # the server's: the miniTicker array's seconds pass at once
+    plant = await start_server(clock=clock)
+    async with MarketStreams(plant.url(Market.UM)) as streams, driven(plant, clock):
         await streams.subscribe("btcusdt@bookTicker", "btcusdt@trade", "!miniTicker@arr")
 
         def enough(items: list[Any]) -> bool:
@@ -56,9 +59,11 @@ async def test_typed_events_subscribe_and_unsubscribe(start_server: StartServer)
 
 
 async def test_rollover_before_the_age_limit_loses_and_repeats_nothing(start_server: StartServer) -> None:
-    plant = await start_server()
+    market_clock = ManualClock()  # the server's: its trades come as fast as the market steps
+    plant = await start_server(clock=market_clock)
     clock = ManualClock()
-    async with MarketStreams(plant.url(Market.UM), rollover_after_s=600.0, clock=clock) as streams:
+    async with MarketStreams(plant.url(Market.UM), rollover_after_s=600.0, clock=clock) as streams, \
+            driven(plant, market_clock):  # fmt: skip
         await streams.subscribe("btcusdt@trade", "ethusdt@trade", "btcusdt@bookTicker")
         items: list[Any] = []
         for rolled in range(1, 5):
@@ -118,9 +123,10 @@ async def test_a_silent_server_is_detected_by_ping(start_server: StartServer) ->
 
 
 async def test_more_streams_than_a_connection_may_carry(start_server: StartServer) -> None:
-    plant = await start_server(limits={"max_streams": 3})
+    clock = ManualClock()  # the server's: the miniTickers' seconds pass at once
+    plant = await start_server(limits={"max_streams": 3}, clock=clock)
     symbols = {i.symbol for i in plant.instruments[Market.UM][:8]}
-    async with MarketStreams(plant.url(Market.UM), max_streams_per_connection=3) as streams:
+    async with MarketStreams(plant.url(Market.UM), max_streams_per_connection=3) as streams, driven(plant, clock):
         await streams.subscribe(*(f"{s.lower()}@miniTicker" for s in sorted(symbols)))
         assert streams.connections == 3
 

@@ -16,9 +16,11 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
     DerivativesTradingUsdsFutures,
 )
 from conftest import StartServer
+from driven_clock import driven
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 
@@ -75,7 +77,8 @@ async def test_ws_api_with_rate_limits_turned_off(start_server: StartServer) -> 
 
 
 async def test_websocket_streams(start_server: StartServer) -> None:
-    plant = await start_server()
+    clock = ManualClock()  # the miniTicker's seconds pass as fast as the market steps (driven_clock)
+    plant = await start_server(clock=clock)
     seen: list[dict[str, Any]] = []
     plant.bus.subscribe(
         Market.UM,
@@ -95,8 +98,9 @@ async def test_websocket_streams(start_server: StartServer) -> None:
         handle.on("message", lambda m: book_ticker.done() or book_ticker.set_result(m))
         handle = await client.websocket_streams.individual_symbol_mini_ticker_stream(symbol="btcusdt")
         handle.on("message", lambda m: mini.done() or mini.set_result(m))
-        quote = await asyncio.wait_for(book_ticker, 10)
-        ticker = await asyncio.wait_for(mini, 10)
+        async with driven(plant, clock):
+            quote = await asyncio.wait_for(book_ticker, 10)
+            ticker = await asyncio.wait_for(mini, 10)
     finally:
         await client.websocket_streams.close_connection(close_session=True)
     assert {"e": "bookTicker", "s": "BTCUSDT", "b": quote.b, "a": quote.a, "u": quote.u} in [

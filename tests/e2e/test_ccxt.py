@@ -12,10 +12,12 @@ import msgspec
 import pytest
 from ccxt_hosts import point
 from conftest import StartServer
+from driven_clock import driven
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 
@@ -125,17 +127,19 @@ async def test_coinm_markets_tickers_books(start_server: StartServer, exchanges:
 
 @pytest.mark.parametrize("market", [Market.UM, Market.CM])
 async def test_watch_bids_asks_and_ticker(start_server: StartServer, exchanges: list[Any], market: Market) -> None:
-    plant = await start_server()
+    clock = ManualClock()  # the miniTicker's seconds pass as fast as the market steps (driven_clock)
+    plant = await start_server(clock=clock)
     exchange = usdm(plant) if market is Market.UM else coinm(plant)
     exchanges.append(exchange)
     symbol, market_id = ("BTC/USDT:USDT", "btcusdt") if market is Market.UM else ("BTC/USD:BTC", "btcusd_perp")
     pushed = record(plant, market, f"{market_id}@bookTicker")
     minis = record(plant, market, f"{market_id}@miniTicker")
     await exchange.load_markets()
-    for _ in range(3):
-        quote = (await asyncio.wait_for(exchange.watch_bids_asks([symbol]), 10 * SECONDS))[symbol]
-        states = {(float(m["b"]), float(m["B"]), float(m["a"]), float(m["A"])) for m in pushed}
-        assert (quote["bid"], quote["bidVolume"], quote["ask"], quote["askVolume"]) in states
-    ticker = await asyncio.wait_for(exchange.watch_ticker(symbol), 10 * SECONDS)
+    async with driven(plant, clock):
+        for _ in range(3):
+            quote = (await asyncio.wait_for(exchange.watch_bids_asks([symbol]), 10 * SECONDS))[symbol]
+            states = {(float(m["b"]), float(m["B"]), float(m["a"]), float(m["A"])) for m in pushed}
+            assert (quote["bid"], quote["bidVolume"], quote["ask"], quote["askVolume"]) in states
+        ticker = await asyncio.wait_for(exchange.watch_ticker(symbol), 10 * SECONDS)
     assert ticker["last"] in {float(m["c"]) for m in minis}
     assert ticker["high"] >= ticker["low"] > 0

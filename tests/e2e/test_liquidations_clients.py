@@ -11,12 +11,14 @@ from typing import Any
 
 from binance import AsyncClient
 from conftest import StartServer
+from driven_clock import driven
 from test_binance_sdk import sdk
 from test_ccxt import coinm, exchanges, record, usdm  # noqa: F401 (exchanges is a fixture)
 from test_python_binance import client_for, clients  # noqa: F401 (clients is a fixture)
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
+from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.instruments import Market
@@ -66,12 +68,14 @@ async def test_ccxt_open_interest(start_server: StartServer, exchanges: list[Any
 
 
 async def test_ccxt_watch_liquidations(start_server: StartServer, exchanges: list[Any]) -> None:  # noqa: F811
-    plant = await start_server(simulator={"actions_per_s": 4000.0})
+    clock = ManualClock()  # the mark price's seconds pass as fast as the market steps (driven_clock)
+    plant = await start_server(simulator={"actions_per_s": 4000.0}, clock=clock)
     pushed = record(plant, Market.UM, "btcusdt@forceOrder")
     exchange = usdm(plant)
     exchanges.append(exchange)
     await exchange.load_markets()
-    liquidations = await until_liquidated(plant, "BTCUSDT", exchange.watch_liquidations("BTC/USDT:USDT"))
+    async with driven(plant, clock):
+        liquidations = await until_liquidated(plant, "BTCUSDT", exchange.watch_liquidations("BTC/USDT:USDT"))
     liquidation = liquidations[0]
     assert liquidation["symbol"] == "BTC/USDT:USDT"
     assert liquidation["side"] == liquidation["info"]["S"].lower()
@@ -81,7 +85,8 @@ async def test_ccxt_watch_liquidations(start_server: StartServer, exchanges: lis
 
 
 async def test_sdk_liquidation_order_streams(start_server: StartServer) -> None:
-    plant = await start_server(simulator={"actions_per_s": 4000.0})
+    clock = ManualClock()  # the mark price's seconds pass as fast as the market steps (driven_clock)
+    plant = await start_server(simulator={"actions_per_s": 4000.0}, clock=clock)
     pushed = record(plant, Market.UM, "btcusdt@forceOrder")
     client = sdk(plant)
     await client.websocket_streams.create_connection()
@@ -90,7 +95,8 @@ async def test_sdk_liquidation_order_streams(start_server: StartServer) -> None:
         handle = await client.websocket_streams.liquidation_order_streams(symbol="btcusdt")
         # the first of the longs the fall liquidates (a short may be liquidated any time)
         handle.on("message", lambda m: got.done() or m.o.S != "SELL" or got.set_result(m))
-        message = await until_liquidated(plant, "BTCUSDT", got)
+        async with driven(plant, clock):
+            message = await until_liquidated(plant, "BTCUSDT", got)
     finally:
         await client.websocket_streams.close_connection(close_session=True)
     assert message.e == "forceOrder" and message.o.s == "BTCUSDT" and message.o.S == "SELL"

@@ -14,10 +14,12 @@ from binance.enums import FuturesType
 from binance.ws.websocket_api import WebsocketAPI
 from binance_hosts import python_binance_at
 from conftest import StartServer
+from driven_clock import driven
 from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 
@@ -98,7 +100,8 @@ async def next_message(socket: Any) -> dict[str, Any]:
 
 
 async def test_futures_sockets(start_server: StartServer, clients: list[AsyncClient]) -> None:
-    plant = await start_server()
+    clock = ManualClock()  # the miniTickers' seconds pass as fast as the market steps (driven_clock)
+    plant = await start_server(clock=clock)
     seen: dict[str, list[dict[str, Any]]] = {}
 
     def keep(messages: Any) -> None:
@@ -109,15 +112,16 @@ async def test_futures_sockets(start_server: StartServer, clients: list[AsyncCli
     plant.bus.subscribe(Market.UM, keep)
     plant.bus.subscribe(Market.CM, keep)
     manager = sockets_for(plant, await client_for(plant, clients))
-    async with manager.symbol_ticker_futures_socket("BTCUSDT") as socket:  # /public/stream?streams=…@bookTicker
-        message = await next_message(socket)
-    assert message["stream"] == "btcusdt@bookTicker"
-    assert message["data"] in seen["btcusdt@bookTicker"]
-    coin_m = manager.futures_multiplex_socket(["btcusd_perp@miniTicker"], futures_type=FuturesType.COIN_M)
-    async with coin_m as socket:
-        message = await next_message(socket)
-    assert message["data"]["e"] == "24hrMiniTicker" and message["data"]["ps"] == "BTCUSD"
-    assert message["data"] in seen["btcusd_perp@miniTicker"]
-    async with manager.futures_multiplex_socket(["ethusdt@miniTicker"]) as socket:  # USDⓈ-M, /market/stream
-        message = await next_message(socket)
+    async with driven(plant, clock):
+        async with manager.symbol_ticker_futures_socket("BTCUSDT") as socket:  # /public/stream?streams=…@bookTicker
+            message = await next_message(socket)
+        assert message["stream"] == "btcusdt@bookTicker"
+        assert message["data"] in seen["btcusdt@bookTicker"]
+        coin_m = manager.futures_multiplex_socket(["btcusd_perp@miniTicker"], futures_type=FuturesType.COIN_M)
+        async with coin_m as socket:
+            message = await next_message(socket)
+        assert message["data"]["e"] == "24hrMiniTicker" and message["data"]["ps"] == "BTCUSD"
+        assert message["data"] in seen["btcusd_perp@miniTicker"]
+        async with manager.futures_multiplex_socket(["ethusdt@miniTicker"]) as socket:  # USDⓈ-M, /market/stream
+            message = await next_message(socket)
     assert message["data"]["s"] == "ETHUSDT"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import websockets
 from conftest import StartServer
+from driven_clock import driven
 from rawws import CLOSE, TEXT, Frame, RawWebSocket, close_code
 from scripted_market import ScriptedMarket, book_ticker, publish
 from timing import SECONDS
@@ -131,8 +132,9 @@ async def test_combined_stream_wraps_with_the_subscribed_name(start_server: Star
 
 
 async def test_mini_ticker_is_warm_from_the_first_push(start_server: StartServer) -> None:
-    plant = await start_server()
-    async with connect(url(plant, Market.UM, "/market/ws/btcusdt@miniTicker")) as ws:
+    clock = ManualClock()  # a second's pushes: the market's seconds run as fast as it steps
+    plant = await start_server(clock=clock)
+    async with connect(url(plant, Market.UM, "/market/ws/btcusdt@miniTicker")) as ws, driven(plant, clock):
         (mini,) = await messages(ws, 1, timeout=5 * SECONDS)
     assert list(mini) == MINI_UM
     assert float(mini["v"]) > 0 and float(mini["q"]) > 0
@@ -142,9 +144,11 @@ async def test_mini_ticker_is_warm_from_the_first_push(start_server: StartServer
 
 
 async def test_all_mini_tickers_array(start_server: StartServer) -> None:
-    plant = await start_server()
+    clock = ManualClock()  # a second's pushes: the market's seconds run as fast as it steps
+    plant = await start_server(clock=clock)
     symbols: set[str] = set()
-    async with connect(url(plant, Market.UM, "/ws/!miniTicker@arr")) as ws, asyncio.timeout(10 * SECONDS):
+    async with connect(url(plant, Market.UM, "/ws/!miniTicker@arr")) as ws, driven(plant, clock), \
+            asyncio.timeout(10 * SECONDS):  # fmt: skip
         # one array a second, of the tickers that changed in it: many symbols in a few arrays
         while len(symbols) <= 10:
             (array,) = await messages(ws, 1)

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 import websockets
 from conftest import StartServer
+from driven_clock import driven
 from timing import SECONDS
 
 from tickerplant.client import AggTrade, BookTicker, DepthUpdate, MarketStreams
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
 
@@ -64,11 +66,13 @@ async def test_a_2026_server_serves_st_and_ps_and_the_client_reads_them(start_se
 
 
 async def test_the_default_server_serves_the_classic_payloads(start_server: StartServer) -> None:
-    plant = await start_server()
-    got = await _first_of_each(plant.url(Market.UM), STREAMS[Market.UM])
+    clock = ManualClock()  # a second's pushes: the market's seconds run as fast as it steps
+    plant = await start_server(clock=clock)
+    async with driven(plant, clock):
+        got = await _first_of_each(plant.url(Market.UM), STREAMS[Market.UM])
+        pushed = await _first_of_each(plant.url(Market.UM), ("!miniTicker@arr",))
     for stream, data in got.items():
         assert "st" not in data and "ps" not in data, stream
-    pushed = await _first_of_each(plant.url(Market.UM), ("!miniTicker@arr",))
     assert {row["s"] for row in pushed["!miniTicker@arr"]} <= {i.symbol for i in plant.instruments[Market.UM]}
 
 
@@ -84,31 +88,37 @@ async def _rows_of(url: str, stream: str, symbol_type: int) -> list[dict[str, An
 
 
 async def test_a_2026_server_merges_both_markets_all_market_streams(start_server: StartServer) -> None:
-    plant = await start_server(payload_format=PayloadFormat.Y2026)
-    rows = await _rows_of(plant.url(Market.UM), "!miniTicker@arr", 2)
-    assert {row["s"] for row in rows if row["st"] == 2} <= {i.symbol for i in plant.instruments[Market.CM]}
-    rows = await _rows_of(plant.url(Market.CM), "!ticker@arr", 1)
-    assert {row["s"] for row in rows if row["st"] == 1} <= {i.symbol for i in plant.instruments[Market.UM]}
-    rows = await _rows_of(plant.url(Market.UM), "!bookTicker", 2)  # COIN-M's real-time ones
-    assert all(list(row)[3] == "ps" for row in rows)
+    clock = ManualClock()  # a second's pushes: the market's seconds run as fast as it steps
+    plant = await start_server(payload_format=PayloadFormat.Y2026, clock=clock)
+    async with driven(plant, clock):
+        rows = await _rows_of(plant.url(Market.UM), "!miniTicker@arr", 2)
+        assert {row["s"] for row in rows if row["st"] == 2} <= {i.symbol for i in plant.instruments[Market.CM]}
+        rows = await _rows_of(plant.url(Market.CM), "!ticker@arr", 1)
+        assert {row["s"] for row in rows if row["st"] == 1} <= {i.symbol for i in plant.instruments[Market.UM]}
+        rows = await _rows_of(plant.url(Market.UM), "!bookTicker", 2)  # COIN-M's real-time ones
+        assert all(list(row)[3] == "ps" for row in rows)
 
 
 async def test_a_2026_coin_m_listener_serves_the_usds_m_mark_price_array(start_server: StartServer) -> None:
-    plant = await start_server(payload_format=PayloadFormat.Y2026)
-    rows = await _rows_of(plant.url(Market.CM), "!markPrice@arr@1s", 1)
+    clock = ManualClock()  # a second's pushes: the market's seconds run as fast as it steps
+    plant = await start_server(payload_format=PayloadFormat.Y2026, clock=clock)
+    async with driven(plant, clock):
+        rows = await _rows_of(plant.url(Market.CM), "!markPrice@arr@1s", 1)
     assert {row["s"] for row in rows} == {i.symbol for i in plant.instruments[Market.UM]}
 
 
 async def test_a_2026_listener_serves_the_other_markets_symbols_klines_and_mark_prices(
     start_server: StartServer,
 ) -> None:
-    plant = await start_server(payload_format=PayloadFormat.Y2026)
+    clock = ManualClock()  # a second's pushes: the market's seconds run as fast as it steps
+    plant = await start_server(payload_format=PayloadFormat.Y2026, clock=clock)
     um = ("btcusd_perp@kline_1m", "btcusd_perpetual@continuousKline_1m", "btcusd_perp@markPrice@1s")
-    got = await _first_of_each(plant.url(Market.UM), um)
-    assert got["btcusd_perp@kline_1m"]["s"] == "BTCUSD_PERP"
-    assert got["btcusd_perpetual@continuousKline_1m"]["ps"] == "BTCUSD"
-    assert got["btcusd_perp@markPrice@1s"]["s"] == "BTCUSD_PERP" and got["btcusd_perp@markPrice@1s"]["st"] == 2
-    got = await _first_of_each(plant.url(Market.CM), ("btcusdt@kline_1m", "btcusdt@markPrice@1s"))
+    async with driven(plant, clock):
+        got = await _first_of_each(plant.url(Market.UM), um)
+        assert got["btcusd_perp@kline_1m"]["s"] == "BTCUSD_PERP"
+        assert got["btcusd_perpetual@continuousKline_1m"]["ps"] == "BTCUSD"
+        assert got["btcusd_perp@markPrice@1s"]["s"] == "BTCUSD_PERP" and got["btcusd_perp@markPrice@1s"]["st"] == 2
+        got = await _first_of_each(plant.url(Market.CM), ("btcusdt@kline_1m", "btcusdt@markPrice@1s"))
     assert got["btcusdt@kline_1m"]["s"] == "BTCUSDT" and got["btcusdt@markPrice@1s"]["st"] == 1
 
 

@@ -33,6 +33,7 @@ QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"
 CHILDREN_GONE_S = 10  # docs/operations.md: the children of a killed supervisor stop within it
 # docs/operations.md: a client's data flows again within these of its kill
 BACK_S = {"nats-server": 10, "plant": 15, "gateway 1": 10}
+FIRST_DELAY_MS = 250  # the status test's first restart delay (restart_delay_s): 1 s by default
 
 
 def _alive(pid: int) -> bool:
@@ -118,11 +119,12 @@ async def test_each_child_killed_comes_back_and_the_clients_data_flows_again(tmp
 
 
 async def test_the_status_says_which_child_is_down_since_when_and_when_it_starts_again(tmp_path: Path) -> None:
-    """A plant killed twice in a row waits 1 s, then 2 s, before its next start: while it
-    waits, /api/status lists it down, since its exit, with its exit status, its restarts and
-    when its next start is due; then up again, since it was ready."""
+    """A plant killed twice in a row waits the first delay (``restart_delay_s``, a quarter
+    second here), then twice that, before its next start: while it waits, /api/status lists
+    it down, since its exit, with its exit status, its restarts and when its next start is
+    due; then up again, since it was ready."""
     config = tmp_path / "quick.toml"
-    config.write_text(QUICK)
+    config.write_text(f"restart_delay_s = {FIRST_DELAY_MS / 1000}\n{QUICK}")
     async with serve_workers("--config", str(config)) as served:
         status = await get_json(f"{served.admin}/api/status")
         processes = {p["name"]: p for p in status["processes"]}
@@ -139,10 +141,10 @@ async def test_the_status_says_which_child_is_down_since_when_and_when_it_starts
                         return status
                     await asyncio.sleep(LOOK_S)
 
-        for restarts, wait_ms in ((1, 1000), (2, 2000)):  # killed again 2 s after it was back
+        for restarts, wait_ms in ((1, FIRST_DELAY_MS), (2, 2 * FIRST_DELAY_MS)):  # killed again once it was back
             pid = _pids(served.log)["plant"]
             os.kill(pid, signal.SIGKILL)
-            if restarts == 2:  # 2 s of waiting: seen by the status, however loaded the machine
+            if restarts == 2:  # the second wait: seen by the status (polled every LOOK_S)
                 status = await plant_when(lambda p: p["state"] == "down")
                 plant = next(p for p in status["processes"] if p["name"] == "plant")
                 assert plant["pid"] == pid and plant["lastExit"] == -9 and plant["restarts"] == 1

@@ -197,7 +197,9 @@ def _serve(
     """A real `tickerplant serve` whose clock reads ``at_ms`` as it starts (``--clock-offset``)."""
     offset = at_ms - SystemClock().now_ms()
     options = ("--clock-offset", str(offset), *more)
-    return serve(path, ports[0], cm_port=ports[1], options=options, past_ms=None)  # the past's fundings
+    # the past's fundings from each listing; a minute of it warms the plants (the fundings
+    # and marks answered are the past's, whatever the warm-up)
+    return serve(path, ports[0], cm_port=ports[1], options=options, past_ms=None, warm_s=60)
 
 
 class Venue:

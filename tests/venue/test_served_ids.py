@@ -21,6 +21,9 @@ from tickerplant.market.instruments import Market
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 
 SEED = 11
+# an hour of the past warms the plants, not a day: the 24 h ticker's window still starts in
+# the past and ends in the live market, and the server starts in half the time
+WARM_S = 3600
 
 
 async def _signed(session: aiohttp.ClientSession, method: str, url: str, key: str, query: str) -> Any:
@@ -64,7 +67,7 @@ async def test_ids_as_binance_makes_them_and_a_restart_goes_on(database: tuple[P
         return f"{float(price['price']) * 0.9:.1f}"
 
     more = ("--seed", str(SEED))
-    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=2 * 86_400_000) as process, \
+    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=2 * 86_400_000, warm_s=WARM_S) as process, \
             aiohttp.ClientSession() as session:  # fmt: skip
         await _public_ids_hold(session, base, "fapi", "BTCUSDT")
         await _public_ids_hold(session, cm_base, "dapi", "BTCUSD_PERP")
@@ -82,7 +85,7 @@ async def test_ids_as_binance_makes_them_and_a_restart_goes_on(database: tuple[P
         process.send_signal(signal.SIGKILL)
         await process.wait()
 
-    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=2 * 86_400_000), aiohttp.ClientSession() as session:
+    async with serve(path, port, cm_port=cm_port, sim_rate="400", options=more, past_ms=2 * 86_400_000, warm_s=WARM_S), aiohttp.ClientSession() as session:
         again = await _signed(session, "POST", f"{base}/fapi/v1/order", key,
                               "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.010")  # fmt: skip
         assert again["orderId"] == order_id + 1

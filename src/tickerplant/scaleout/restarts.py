@@ -1,7 +1,7 @@
 """A supervised process' restarts, without I/O: how long to wait before the next start, and
 what the supervisor's ``/api/status`` says of the process (``processes``), time passed in.
 
-The wait is ``client.backoff``'s, without jitter: the first delay (1 s), doubled for each
+The wait is ``client.backoff``'s, without jitter: the first delay (``restart_delay_s``, 1 s), doubled for each
 exit in a row, up to ``MAX_RESTART_DELAY_S`` (30 s). It starts again from the first delay
 once a process has served ``STABLE_MS`` (30 s) before it exited: counted from when it was
 ready (its ready line), not from its start, so a process that keeps dying during its

@@ -14,7 +14,7 @@ supervisor binds a port itself with ``SO_REUSEPORT``, without listening (so it i
 given a connection), and hands that port to every gateway: they all share it.
 
 A child that exits is restarted, the nats-server too, and the log says so: after
-``restart_delay_ms`` (1 s), doubled for each exit in a row that came less than
+``restart_delay_s`` (the configuration's, 1 s), doubled for each exit in a row that came less than
 ``STABLE_MS`` (30 s) after it was ready, up to ``MAX_RESTART_DELAY_S`` (30 s)
 (``scaleout/restarts.py``). While a child waits, the admin listener's ``/api/status``
 says so (``processes``: each child's state, since when, its restarts and when its next
@@ -118,12 +118,10 @@ class Supervisor:
         log_level: str = "INFO",
         log_format: str = "text",
         clock: Clock | None = None,
-        restart_delay_ms: int = 1000,
         command: Sequence[str] = (sys.executable, "-m", "tickerplant.cli"),
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock(config.clock_offset_ms)
-        self.restart_delay_ms = restart_delay_ms
         self._command = list(command)
         self._log = ["--log-level", log_level, "--log-format", log_format]  # each child's
         self._as_json = log_format == "json"
@@ -170,14 +168,14 @@ class Supervisor:
             self.nats_token = self.nats.token
             assert self.nats.process is not None
             log.info("nats-server started on %s (pid %d)", self.nats_url, self.nats.process.pid)
-            self.nats_life = ChildLife("nats-server", "nats", self.restart_delay_ms / 1000)
+            self.nats_life = ChildLife("nats-server", "nats", config.restart_delay_s)
             self.nats_life.started(self.nats.process.pid, self.clock.now_ms())
             self.nats_life.ready(self.clock.now_ms())  # it answers once start returns
             self._keepers.append(asyncio.get_running_loop().create_task(self._keep_nats(self.nats)))
         base = [*self._command]
         plant = [*base, "plant", "--config-stdin", "--reuse-port", *self._log]
         gateway = [*base, "gateway", "--config-stdin", "--reuse-port", *self._log]
-        first_s = self.restart_delay_ms / 1000
+        first_s = config.restart_delay_s
         self.children = [
             _Child(name, role, argv, self._reserve(0, _LOOPBACK) if config.admin_port else 0, first_s)
             for name, role, argv in [

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 from collecting import collect_until
 from conftest import StartServer
+from driven_clock import driven
 from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
@@ -468,13 +469,14 @@ _FUTURES = {
 async def test_the_relay_carries_mark_index_and_kline_streams_and_premium_index(
     start_server: StartServer, start_relay: StartRelay, market: Market
 ) -> None:
-    upstream = await start_server()
+    clock = ManualClock()  # the upstream's: its seconds' pushes come at once (driven_clock)
+    upstream = await start_server(clock=clock)
     truth = published(upstream, market)
     symbol = "BTCUSDT" if market is Market.UM else "BTCUSD_PERP"
     kinds = ["markPrice@1s", "indexPrice@1s", "kline_1m", "continuousKline_1m", "!markPrice@arr@1s"]
     relay = await start_relay({market: upstream.url(market)}, symbols=[symbol], kinds=kinds)
     names = _FUTURES[market]
-    async with RawStreams(relay.url(market)) as raw:
+    async with RawStreams(relay.url(market)) as raw, driven(upstream, clock):
         await raw.subscribe(*names)
         got = await collect_until(
             raw,
