@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,16 @@ from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, Simulat
 from tickerplant.feeds import Source
 
 StartServer = Callable[..., Awaitable[Tickerplant]]
+
+# Bytecode, written outside the tree. Where the environment forbids writing it
+# (``PYTHONDONTWRITEBYTECODE``, set on the machines this suite runs on), every xdist worker
+# and every server a test starts in a process of its own compiles the package and its
+# dependencies again: ~6 s of each worker's collection, and a second or so of CPU at each of
+# the suite's server starts. The workers and those servers are started after this module is
+# read, and inherit the environment: they read and write one cache for the run, in the
+# system's temporary folder, never beside the sources.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), f"tickerplant-pyc-{os.getuid()}"))
 
 _BOTH_LOOPS: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "asyncio": asyncio.new_event_loop,
@@ -51,9 +63,6 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> M
         return _PRODUCTION_LOOP
     if not ("start_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("loopback")):
         return _STANDARD_LOOP
-    if path in _BOTH_LOOP_FILES or any(folder in path.parents for folder in _BOTH_LOOP_FOLDERS):
-        return _BOTH_LOOPS
-    return _PRODUCTION_LOOP
     if path in _BOTH_LOOP_FILES or any(folder in path.parents for folder in _BOTH_LOOP_FOLDERS):
         return _BOTH_LOOPS
     return _PRODUCTION_LOOP
