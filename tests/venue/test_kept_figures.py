@@ -9,35 +9,19 @@ import contextlib
 import random
 from fractions import Fraction
 
-import msgspec
 import pytest
 from test_engine import ALICE, Book, Deposits, Kept, order
+from test_open_order_margin import fresh_ledger, trade_through
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.ledger.kept_figures import AssetTotals
-from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage, set_margin_type
 
 NOW = 1_790_000_000_000
 _PRICES = {"BTCUSDT": (59_000, 61_000), "ETHUSDT": (2_900, 3_100)}
-
-
-def _fresh(ledger: Ledger) -> Ledger:
-    """A ledger made anew with ``ledger``'s orders, positions, settings and wallet changes:
-    nothing kept, so its figures are worked out from scratch."""
-    again = Ledger(ledger.account_id, hedge=ledger.hedge, leverage=dict(ledger.leverage))
-    again.isolated = set(ledger.isolated)
-    again.changes = dict(ledger.changes)
-    again.positions = {key: position.copy() for key, position in ledger.positions.items()}
-    for resting in ledger.open_orders.values():
-        for one in resting.values():
-            again.opened(one)
-    return again
 
 
 def test_the_totals_move_by_what_changed_and_drop_what_left() -> None:
@@ -98,15 +82,11 @@ def test_the_kept_figures_are_always_the_ones_worked_out_afresh(seed: int, hedge
                 else:
                     book.marks[symbol] = Fraction(rng.randrange(low * 100, high * 100), 100)
             else:  # the market trades at or through a resting order's price: it fills
-                mine = engine.open_orders(ALICE, "BTCUSDT")
-                at = f"{rng.choice(mine).price / 100:.2f}" if mine and rng.random() < 0.7 else price
-                trade = {"e": "aggTrade", "E": now, "a": now, "s": "BTCUSDT", "p": at, "q": "0.010",
-                         "nq": "0", "f": 1, "l": 1, "T": now, "m": rng.random() < 0.5}  # fmt: skip
-                engine.apply(Trades(tuple([StreamMessage("btcusdt@aggTrade", msgspec.json.encode(trade))])), now)
+                trade_through(engine, rng, price, now)
         engine.outbox.take()
         ledger = engine.ledger(ALICE)
         kept = engine.figures(ALICE, "USDT")
-        fresh = _fresh(ledger).figures("USDT", engine.deposited(ALICE, "USDT"), engine.contracts, engine.mark)
+        fresh = fresh_ledger(ledger).figures("USDT", engine.deposited(ALICE, "USDT"), engine.contracts, engine.mark)
         assert kept == fresh
         checked += bool(kept.position_im) + bool(kept.open_order_im)
     assert checked > 200  # the session held positions and orders most of the time

@@ -162,15 +162,27 @@ def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
     assert after == again.open_order_im(contract, mark)
 
 
-def _fresh(ledger: Ledger) -> Ledger:
-    """A ledger made anew with ``ledger``'s orders, positions, leverage and mode: nothing
-    worked out yet, so its answers are the definition's."""
+def fresh_ledger(ledger: Ledger) -> Ledger:
+    """A ledger made anew with ``ledger``'s orders, positions, leverage, margin types, mode
+    and wallet changes: nothing worked out yet, so its answers are the definition's."""
     again = Ledger(ledger.account_id, hedge=ledger.hedge, leverage=dict(ledger.leverage))
+    again.isolated = set(ledger.isolated)
+    again.changes = dict(ledger.changes)
     again.positions = {key: position.copy() for key, position in ledger.positions.items()}
     for resting in ledger.open_orders.values():
         for one in resting.values():
             again.opened(one)
     return again
+
+
+def trade_through(engine: Engine, rng: random.Random, price: str, now: int) -> None:
+    """The market trades 0.010 BTCUSDT at one of ALICE's resting orders' prices (or at
+    ``price``): it fills them, in part or all."""
+    mine = engine.open_orders(ALICE, "BTCUSDT")
+    at = f"{rng.choice(mine).price / 100:.2f}" if mine and rng.random() < 0.7 else price
+    trade = {"e": "aggTrade", "E": now, "a": now, "s": "BTCUSDT", "p": at, "q": "0.010",
+             "nq": "0", "f": 1, "l": 1, "T": now, "m": rng.random() < 0.5}  # fmt: skip
+    engine.apply(Trades(tuple([StreamMessage("btcusdt@aggTrade", msgspec.json.encode(trade))])), now)
 
 
 @pytest.mark.parametrize("hedge", [False, True])
@@ -212,13 +224,9 @@ def test_the_open_order_margin_kept_per_symbol_is_always_the_one_worked_out_afre
             elif roll < 0.8:
                 book.marks["BTCUSDT"] = Fraction(rng.randrange(5_900_000, 6_100_000), 100)
             else:  # the market trades at a resting order's price, or through one: it fills, in part or all
-                mine = engine.open_orders(ALICE, "BTCUSDT")
-                at = f"{rng.choice(mine).price / 100:.2f}" if mine and rng.random() < 0.7 else price
-                trade = {"e": "aggTrade", "E": now, "a": now, "s": "BTCUSDT", "p": at, "q": "0.010",
-                         "nq": "0", "f": 1, "l": 1, "T": now, "m": rng.random() < 0.5}  # fmt: skip
-                engine.apply(Trades(tuple([StreamMessage("btcusdt@aggTrade", msgspec.json.encode(trade))])), now)
+                trade_through(engine, rng, price, now)
         engine.outbox.take()
         mark = engine.mark("BTCUSDT")
         assert mark is not None
         ledger = engine.ledger(ALICE)
-        assert ledger.open_order_im(contract, mark) == _fresh(ledger).open_order_im(contract, mark)
+        assert ledger.open_order_im(contract, mark) == fresh_ledger(ledger).open_order_im(contract, mark)
