@@ -291,7 +291,6 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
         for order in sorted(orders.values(), key=lambda o: o.order_id):
             if not isolated or order.position_side is trigger[1]:  # an isolated side's own
                 engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out, expiry="5")
-                out.put(OrderRow(order.copy()))
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     gains = {held: _unrealized(engine, ledger, held) for held in positions}
     positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first

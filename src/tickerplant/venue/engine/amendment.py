@@ -82,7 +82,6 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     fills = walk(opposite, order.side, new.qty - order.executed_qty, new.price)
     if new.qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
         engine.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
-        out.put(OrderRow(order.copy()))
         return order
     added = new.qty - order.orig_qty
     if added > 0 and order.reduce_only and not fits(ledger, order, new.qty):  # reduce_only.py
@@ -101,9 +100,9 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
     elif order.status.is_open:  # re-queued behind what rests at its price now
         engine.hold(order, now_ms)
+        out.put(OrderRow(order.copy()))
     else:
         engine.finish(ledger, order, order.status, now_ms, out)
-    out.put(OrderRow(order.copy()))
     return order
 
 

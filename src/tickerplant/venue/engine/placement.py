@@ -166,9 +166,11 @@ def accept(
             state.hold(order, now_ms)
             ledger.opened(order)
             state._resting.setdefault(symbol, {})[order.order_id] = order
+            out.put(OrderRow(order.copy()))
             if order.reduce_only:
                 state.trim(ledger, symbol, order.position_side, now_ms, out)
-    out.put(OrderRow(order.copy()))
+    else:  # filled whole as it took
+        state.finish(ledger, order, order.status, now_ms, out)
     return order, ack
 
 
@@ -176,8 +178,7 @@ def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order
     order = state.find(command.account_id, command.symbol, command.order_id, command.client_id)
     if order is None or not order.status.is_open:
         raise refused(-2011, "Unknown order sent.")
-    made = state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms, out)
-    out.put(OrderRow(made if made is not None else order.copy()))  # the event's copy: the same state
+    state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms, out)
     return order
 
 
@@ -185,4 +186,3 @@ def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -
     ledger = state.ledger(command.account_id)
     for order in list(ledger.open_orders.get(command.symbol, {}).values()):
         state.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)
-        out.put(OrderRow(order.copy()))

@@ -57,7 +57,8 @@ def settle_matched(
         engine.settle(ledger, order, order.price, qty, True, now_ms, out, trade_id=trade_id)
         if not order.status.is_open:
             engine.finish(ledger, order, order.status, now_ms, out)
-        out.put(OrderRow(order.copy()))
+        else:
+            out.put(OrderRow(order.copy()))
 
     # the book reports each match once: one order's failure settles the others all the same
     each_account(matched, settle)
@@ -111,6 +112,7 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
             ledger = engine.ledger(order.account_id)
             engine.settle(ledger, order, order.price, moved.qty, True, now_ms, out)  # at its own price
             if not order.status.is_open:
-                engine.finish(ledger, order, order.status, now_ms, out)
+                engine.finish(ledger, order, order.status, now_ms, out)  # its row with it
+                continue
         if moved.qty or order.queue_ahead != ahead:  # its place in the queue too: a restart keeps it
             out.put(OrderRow(order.copy()))

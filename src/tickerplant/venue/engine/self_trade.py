@@ -12,7 +12,7 @@ levels better than that order's price (not the quantity in front of it at that p
 
 from __future__ import annotations
 
-from tickerplant.venue.domain.events import Made, OrderRow
+from tickerplant.venue.domain.events import Made
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.engine.state import EngineState
 
@@ -42,7 +42,6 @@ def prevent(
         ledger = engine.ledger(account_id)
         for order in met:
             engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
-            out.put(OrderRow(order.copy()))
         if mode == "EXPIRE_MAKER":
             return limit, False
     tick = engine.instruments[symbol].tick

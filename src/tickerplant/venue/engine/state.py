@@ -177,22 +177,23 @@ class EngineState:
         self, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
     ) -> None:
         """-2019 when ``qty`` more of ``order`` costs more than the account has available
-        (``risk.margin_need``, weighed by ``risk.check_margin``); no mark yet: nothing to weigh."""
-        if mark is None:
-            return
-        cost, known = margin_need(self.data, ledger, contract, order, qty, mark)
-        if cost > 0:
-            figures = self.margin_figures(ledger, contract.inst.margin_asset, known=known)
-            check_margin(cost, figures, contract.inst.symbol in ledger.isolated)
+        (``risk.margin_need``); no mark yet: nothing to weigh."""
+        if mark is not None:
+            self._weigh(ledger, contract, *margin_need(self.data, ledger, contract, order, qty, mark))
 
     def check_moved_margin(
         self, ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction | None
     ) -> None:
         """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
         account has available (``risk.moved_need``); no mark yet: nothing to weigh."""
-        if mark is None:
-            return
-        cost, known = moved_need(ledger, contract, order, qty, price, mark)
+        if mark is not None:
+            self._weigh(ledger, contract, *moved_need(ledger, contract, order, qty, price, mark))
+
+    def _weigh(
+        self, ledger: Ledger, contract: Contract, cost: Fraction, known: tuple[str, Fraction] | None
+    ) -> None:
+        """A cost against the account's figures (``risk.check_margin``), read only when there
+        is a cost to weigh."""
         if cost > 0:
             figures = self.margin_figures(ledger, contract.inst.margin_asset, known=known)
             check_margin(cost, figures, contract.inst.symbol in ledger.isolated)
@@ -344,9 +345,9 @@ class EngineState:
 
     def finish(
         self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, out: Made, expiry: str = ""
-    ) -> Order | None:
-        """``order`` closed at ``status``; the copy its event holds (None for FILLED, whose
-        fill's event told it), which the journal's row may share: nothing changes either."""
+    ) -> None:
+        """``order`` closed at ``status``: its event (none for FILLED, whose fill's event told
+        it) and its journal row, which share one copy (a closed order changes no more)."""
         if order.status is not status:
             order.move(status, now_ms)
         ledger.closed(order)
@@ -361,8 +362,9 @@ class EngineState:
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
             update = self.order_update(ledger, execution, status, order, None, now_ms, expiry)
             out.put(update)
-            return update.order
-        return None
+            out.put(OrderRow(update.order))
+        else:
+            out.put(OrderRow(order.copy()))
 
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's
@@ -373,7 +375,6 @@ class EngineState:
         """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""
         for order in expiring(ledger, symbol, side):
             self.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out)
-            out.put(OrderRow(order.copy()))
 
 
 _order_id: Callable[[Order], int] = lambda order: order.order_id  # noqa: E731

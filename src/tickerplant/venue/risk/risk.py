@@ -164,7 +164,7 @@ def moved_need(
 ) -> tuple[Fraction, tuple[str, Fraction]]:
     """What modifying a resting LIMIT order to ``qty`` left at ``price`` adds to the margin
     the account needs (decision 7's open-order margin with the order at its new place,
-    against it at its old one; nothing when the change needs less), and the symbol's
+    against it at its old one; negative when the change needs less), and the symbol's
     open-order margin as it is (``Ledger.figures``'s ``known``). A modification is checked
     as the new order it becomes would be: its new price's open loss and initial margin, not
     only its added quantity (part 2 §5 names no rule; part 2 §8's -2019 is a new order's)."""
