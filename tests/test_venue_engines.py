@@ -140,6 +140,9 @@ class _NoBook:
     def mark(self, symbol: str) -> Fraction | None:
         return None
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
 
 class _Kept:
     def commit(self, batch: Batch) -> None:

@@ -39,6 +39,9 @@ class _EachAtItsPrice:
         inst = self._inst[symbol]
         return Fraction(inst.initial_price, 10**inst.price_decimals)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
 
 def _limit(inst: Instrument, below: int) -> dict[str, str]:
     """A BUY 3 % under the market, ``below`` ticks lower, worth about 7 USDT (MIN_NOTIONAL)."""

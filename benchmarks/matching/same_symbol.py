@@ -40,6 +40,9 @@ class _Around:
     def mark(self, symbol: str) -> Fraction | None:
         return Fraction(self._inst.initial_price, 10**self._inst.price_decimals)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
 
 def _order(inst: Instrument, side: str, away: int, kind: str = "LIMIT") -> dict[str, str]:
     """A GTC ``away`` ticks beyond 3 % off the market on ``side``'s side (0.002 BTC)."""

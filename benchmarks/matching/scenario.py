@@ -66,6 +66,9 @@ class Published:
     def mark(self, symbol: str) -> Fraction | None:
         return Fraction(MID, 100)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
 
 def commands(count: int, accounts: int, seed: int = 7) -> list[Command]:
     rng = random.Random(seed)

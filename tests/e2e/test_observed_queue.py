@@ -188,3 +188,38 @@ async def test_serve_queue_model_says_where_a_cancel_came_from(
         await eventually(lambda: resting.queue_ahead == ahead and engine.queues.model.name == model)
         order = await call("GET", "/fapi/v1/order", f"symbol=BTCUSDT&orderId={placed['orderId']}")
         assert order["executedQty"] == filled
+
+
+async def test_what_a_taker_took_of_the_replayed_book_is_gone_until_the_book_changes(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Two IOC buys in the same book share its asks (60001.00 x1.000, 60002.00 x2.000): the
+    second gets what the first left; once the market's next update comes, its levels are
+    whole again (the user's orders do not move a replayed market)."""
+    recording(tmp_path / "recorded")
+    db, api_key = alice(tmp_path)
+    clock = ManualClock(T0_MS)
+    plant = await start_server(
+        clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0)
+    )
+    engine = plant.engines[Market.UM]
+    await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, 6_000_100) == 1000)
+    port = plant.listeners[Market.UM].port
+    buy = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&newOrderRespType=RESULT&quantity={}&price={}"
+    async with aiohttp.ClientSession() as session:
+        call = signed(session, port, clock, api_key)
+        await call("POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=100")  # 4.5 BTC on 10,000 USDT
+        first = await call("POST", "/fapi/v1/order", buy.format("1.500", "60002.00"))
+        assert (first["status"], first["executedQty"]) == ("FILLED", "1.500")
+        second = await call("POST", "/fapi/v1/order", buy.format("2.000", "60002.00"))
+        assert (second["status"], second["executedQty"]) == ("EXPIRED", "1.500")
+        clock.advance(10_000)  # the book's next update (a bid changed): the asks are the market's again
+        await eventually(lambda: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == 200)
+        third = await call("POST", "/fapi/v1/order", buy.format("1.000", "60001.00"))
+        assert (third["status"], third["executedQty"]) == ("FILLED", "1.000")
+        trades = await call("GET", "/fapi/v1/userTrades", "symbol=BTCUSDT")
+        by_order = [(t["orderId"], t["price"], t["qty"]) for t in trades]
+        assert by_order == [
+            (first["orderId"], "60001", "1.000"), (first["orderId"], "60002", "0.500"),
+            (second["orderId"], "60002", "1.500"), (third["orderId"], "60001", "1.000"),
+        ]  # fmt: skip

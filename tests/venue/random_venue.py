@@ -95,6 +95,9 @@ class HandMarket:
     def mark(self, symbol: str) -> Fraction | None:
         return self.marks.get(symbol)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
 
 class Venue:
     """Both markets' engines over one journal, as the server makes them."""

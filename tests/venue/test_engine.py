@@ -46,6 +46,9 @@ class Book:
     def mark(self, symbol: str) -> Fraction | None:
         return self.marks.get(symbol)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
 
 class Deposits:
     def __init__(self) -> None:

@@ -140,6 +140,9 @@ class Quotes:
     def mark(self, symbol: str) -> Fraction | None:
         return self.marks.get(symbol)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
 
 def watched(engine: Engine, quotes: Quotes, symbol: str, price: int, now_ms: int) -> None:
     quotes.marks[symbol] = Fraction(price)

@@ -80,6 +80,9 @@ class FixedBook:
     def mark(self, symbol: str) -> Fraction | None:
         return self.marks.get(symbol)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # fixed levels: every taker meets them whole
+
     def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
         first = self.next_trade_id[symbol]
         fills = self.books[symbol].take(not buy, qty, limit, first)

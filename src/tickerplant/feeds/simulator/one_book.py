@@ -55,6 +55,9 @@ class OneBook:
     def mark(self, symbol: str) -> Fraction | None:
         return self._marks.mark(symbol)
 
+    def book_id(self, symbol: str) -> int | None:
+        return None  # its takers trade in the book itself (``take``): it is never walked
+
     def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
         trades, updates = self._simulator.outside.take(symbol, buy, qty, limit, now_ms)
         self._source.outside(updates, now_ms)

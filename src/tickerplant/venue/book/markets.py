@@ -15,7 +15,7 @@ orders fill"; hftbacktest's and nautilus's shape: the exchange model an object, 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Protocol
 
 from tickerplant.venue.book.maker_index import MakerIndex
@@ -93,6 +93,17 @@ class SimulatedMarket:
         return self.book.matched()
 
 
+def _less(
+    levels: Iterator[tuple[int, int]], taken: dict[tuple[bool, int], int], bids: bool
+) -> Iterator[tuple[int, int]]:
+    """``levels`` less what was taken of them, as read (a deep book is walked only as far as
+    a taker goes)."""
+    for price, qty in levels:
+        left = qty - taken.get((bids, price), 0)
+        if left > 0:
+            yield price, left
+
+
 class ObservedMarket:
     """A replay's or relay's book, which cannot react (the module's docstring)."""
 
@@ -102,9 +113,30 @@ class ObservedMarket:
         self.data = data
         self.makers = makers
         self.queues = queues
+        # symbol -> (its book's id when taken from, what the venue's takers took of each
+        # (bid side, price) since): gone when the book next changes, so one displayed
+        # quantity fills no two orders; at most the levels taken from one book of a symbol
+        self._taken: dict[str, tuple[int, dict[tuple[bool, int], int]]] = {}
 
     def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[TakerFill]:
-        return [(p, q, None) for p, q in walk(self.data.levels(symbol, side is Side.SELL), side, qty, limit)]
+        """Walk the displayed levels less what the venue's takers took of them since the
+        book last changed (the user's orders do not move an observed market: the next
+        update it sends is the market's own)."""
+        bids = side is Side.SELL
+        book_id = self.data.book_id(symbol)
+        levels = self.data.levels(symbol, bids)
+        if book_id is None:  # fixed levels, no id to tell a change by: met whole each time
+            return [(p, q, None) for p, q in walk(levels, side, qty, limit)]
+        kept = self._taken.get(symbol)
+        if kept is None or kept[0] != book_id:
+            kept = self._taken[symbol] = (book_id, {})
+        taken = kept[1]
+        if taken:
+            levels = _less(levels, taken, bids)
+        fills = walk(levels, side, qty, limit)
+        for price, filled in fills:
+            taken[(bids, price)] = taken.get((bids, price), 0) + filled
+        return [(p, q, None) for p, q in fills]
 
     def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None) -> None:
         buy = order.side is Side.BUY

@@ -23,6 +23,12 @@ class MarketData(Protocol):
 
     def mark(self, symbol: str) -> Fraction | None: ...
 
+    def book_id(self, symbol: str) -> int | None:
+        """An id that changes whenever ``symbol``'s book does (its last update id), None where
+        the book has none (fixed levels): what a venue taker took of it is gone until it
+        changes (``markets.ObservedMarket.take``)."""
+        ...
+
 
 class OneBook(Protocol):
     """The simulated book the venue's takers trade in (``feeds/simulator/one_book.py``):

@@ -30,3 +30,11 @@ class PublishedMarket:
 
     def mark(self, symbol: str) -> Fraction | None:
         return self._view.marks.mark_price(symbol)
+
+    def book_id(self, symbol: str) -> int | None:
+        """The book's last update id (the diff-depth stream's ``u``; a top-of-book-only
+        book's, the bookTicker's), None before it has one."""
+        symbol_view = self._view.symbol(symbol)
+        if symbol_view is None:
+            return None
+        return self._view.book(symbol_view).last_update_id or None

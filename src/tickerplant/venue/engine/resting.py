@@ -100,19 +100,27 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
     price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
     find = functools.partial(engine.resting_order, symbol)
     reached = engine.makers.met(symbol, trade.buyer_is_maker, price, engine.resting(symbol), find)
+    used = 0  # what this trade filled of the venue's orders at its price: it fills no one twice
     for order in reached:  # oldest first
         if not order.status.is_open:  # expired by an earlier fill of this trade (reduce_only.trim)
             continue
         if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
             continue
         ahead = order.queue_ahead
-        moved = maker_fill(order, queues.position(order), price, qty, trade.buyer_is_maker, queues.model)
+        position = queues.position(order)
+        moved = maker_fill(order, position, price, qty, trade.buyer_is_maker, queues.model)
         queues.moved(order, moved.position)
-        if moved.qty:
+        filled = moved.qty
+        if filled and order.price == price:
+            # the older venue orders at the price stood in front of this one (none of them
+            # is in the displayed book): what they took of the trade's excess is not its
+            filled = min(filled, max(0, qty - position.ahead - used))
+            used += filled
+        if filled:
             ledger = engine.ledger(order.account_id)
-            engine.settle(ledger, order, order.price, moved.qty, True, now_ms, out)  # at its own price
+            engine.settle(ledger, order, order.price, filled, True, now_ms, out)  # at its own price
             if not order.status.is_open:
                 engine.finish(ledger, order, order.status, now_ms, out)  # its row with it
                 continue
-        if moved.qty or order.queue_ahead != ahead:  # its place in the queue too: a restart keeps it
+        if filled or order.queue_ahead != ahead:  # its place in the queue too: a restart keeps it
             out.put(OrderRow(order.copy()))
