@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from tickerplant.market.book.queue import queue_model
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.protocol.latency import latency_model
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, ConnectionRules
 from tickerplant.protocol.request_weight import REQUEST_WEIGHT_PER_MINUTE
 
@@ -34,6 +35,7 @@ __all__ = [
     "ServerConfig",
     "Setting",
     "SimulatorConfig",
+    "latency_spec",
     "names",
     "payload_format",
     "positive_or_max",
@@ -95,6 +97,13 @@ def time_or_listing(value: str | int | date) -> int | None:
 def queue_model_name(text: str) -> str:
     """One of ``market/book/queue.QUEUE_MODELS``' names (ValueError naming them)."""
     return queue_model(text).name
+
+
+def latency_spec(text: str) -> str:
+    """A latency model's spec (``protocol/latency.latency_model``), checked: ValueError saying
+    what a spec is, or what is wrong with the file it names."""
+    latency_model(text)
+    return text.strip()
 
 
 def payload_format(text: str | int) -> PayloadFormat:
@@ -344,6 +353,12 @@ class ServerConfig:
         "power-prob3-2/-3: a decrease split between in front and behind); docs/venue.md",
         flag="--queue-model", metavar="NAME", parse=queue_model_name,
     )  # fmt: skip
+    latency: str = setting(
+        "none", "order latency in the market's time, each signed request's entry and its answer's "
+        "response: none, constant:ENTRY[,RESPONSE], lognormal:MEDIAN,SIGMA[,MAX] (seeded by --seed) or "
+        "file:PATH (CSV time_ms,entry_ms,response_ms, interpolated), milliseconds; docs/venue.md",
+        flag="--latency", metavar="MODEL", parse=latency_spec,
+    )  # fmt: skip
     clock_offset_ms: int = setting(
         0, "testing aid: milliseconds the server's clock runs ahead of the system's (negative: "
         "behind); the simulated market starts at that time and everything the server stamps, "
@@ -406,6 +421,7 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "queue_model", queue_model_name(self.queue_model))  # a TOML file's, checked
+        object.__setattr__(self, "latency", latency_spec(self.latency))
         if type(self.payload_format) is not PayloadFormat:  # a TOML number, or a string
             object.__setattr__(self, "payload_format", payload_format(self.payload_format))
         if self.replay.paths and self.relay.enabled:

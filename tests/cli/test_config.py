@@ -14,6 +14,7 @@ import pytest
 from tickerplant.cli import _parser, build_config
 from tickerplant.config import (
     ServerConfig,
+    latency_spec,
     names,
     payload_format,
     positive_or_max,
@@ -54,6 +55,8 @@ def _other(item: SettingField) -> tuple[Any, list[str], Any]:
         return "max", ["max"], None
     if setting.parse is payload_format:
         return "2026", ["2026"], PayloadFormat.Y2026
+    if setting.parse is latency_spec:
+        return "constant:5,7", ["constant:5,7"], "constant:5,7"
     if setting.parse is queue_model_name:
         return "power-prob-2", ["power-prob-2"], "power-prob-2"
     if setting.parse is names:

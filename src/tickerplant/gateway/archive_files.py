@@ -12,7 +12,31 @@ import io
 import zipfile
 from datetime import date
 
-__all__ = ["ZipPacking"]
+from tickerplant.clock import Clock
+from tickerplant.gateway.picows_server import LaterRoute, Routed
+from tickerplant.gateway.responses import file_response
+from tickerplant.gateway.traffic import Traffic
+from tickerplant.protocol.archive import Archive, ArchiveAnswer, missing_file
+from tickerplant.protocol.later import Later
+
+__all__ = ["ZipPacking", "archive_route"]
+
+
+def archive_route(archive: Archive | None, clock: Clock, traffic: Traffic, path: str) -> Routed | LaterRoute:
+    """A file of the public archive's layout (``protocol/archive.py``); without a past
+    (a replay, a relay), every one is missing."""
+    started_ns = clock.now_ns()
+
+    def done(answer: ArchiveAnswer) -> Routed:
+        # one label for every file: a path is the client's text, never a label
+        traffic.request("rest", "/data/futures", answer.status, clock.now_ns() - started_ns)
+        return file_response(answer)
+
+    begun = archive.begin(path) if archive is not None else missing_file()
+    if isinstance(begun, Later):
+        made = begun
+        return LaterRoute(made.step, lambda: done(made.result))
+    return done(begun)
 
 
 class ZipPacking:

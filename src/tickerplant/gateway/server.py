@@ -23,7 +23,7 @@ from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
-from tickerplant.gateway.archive_files import ZipPacking
+from tickerplant.gateway.archive_files import ZipPacking, archive_route
 from tickerplant.gateway.durable_replies import DurableWs, held
 from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
@@ -31,9 +31,10 @@ from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
+from tickerplant.gateway.order_latency import LatentWs, latent_route, order_path
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed, asks_to_upgrade
-from tickerplant.gateway.responses import file_response, json_response, rest_response
+from tickerplant.gateway.responses import json_response, rest_response
 from tickerplant.gateway.rest_repeat import RestCall
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
@@ -48,7 +49,7 @@ from tickerplant.market.messages import (
 )
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.market.plant.view import MarketView
-from tickerplant.protocol.archive import Archive, ArchiveAnswer, is_archive_path, missing_file
+from tickerplant.protocol.archive import Archive, is_archive_path
 from tickerplant.protocol.errors import (
     CLOSE_FINISHED,
     CLOSE_SHUTDOWN,
@@ -57,7 +58,6 @@ from tickerplant.protocol.errors import (
     CloseReason,
     unknown_path,
 )
-from tickerplant.protocol.later import Later
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.past import PastAnswers
@@ -65,7 +65,7 @@ from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
-from tickerplant.protocol.ws_api import WsApi
+from tickerplant.protocol.ws_api import PrivateMethods, WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.auth.checks import PrivateRequest, key_check
 from tickerplant.venue.core.engine import Engine
@@ -136,9 +136,10 @@ class Listener:
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
         self.drain: Callable[[int], object] | None = None  # the engine's events, once served
         self._durable: GroupCommit | None = None
+        self._latency = order_path(config.latency, f"{config.simulator.seed}/{market.value}")
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
-            self.ws_api.private = WsTrading(self.private)  # userDataStream.*, account.balance, session.*
+            self._serve_ws(WsTrading(self.private))  # userDataStream.*, account.balance, session.*
             assets = venue_assets([*instruments.values(), *(other_instruments or {}).values()])
             self.outside = outside_rest(market, accounts, self.weight, assets)
         # the private routes by their bytes, for ``route`` to find before it decodes anything
@@ -230,7 +231,7 @@ class Listener:
                 self._clock, durable,
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
-            self.ws_api.private = made.trading if durable is None else DurableWs(made.trading, durable)
+            self._serve_ws(made.trading if durable is None else DurableWs(made.trading, durable))
             self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
@@ -242,8 +243,13 @@ class Listener:
         rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
         self.private = rest
         self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
-        self.ws_api.private = self.forwarded
+        self._serve_ws(self.forwarded)
         self._private_routes = private_routes(self.outside, self.private)
+
+    def _serve_ws(self, methods: PrivateMethods) -> None:
+        """The WebSocket API's private methods, behind the order latency when there is one."""
+        latency = self._latency
+        self.ws_api.private = methods if latency is None else LatentWs(methods, latency, self._clock)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make this listener warn about: its streams' and
@@ -285,7 +291,7 @@ class Listener:
             error = msgspec.json.encode({"code": refused.code, "msg": refused.msg})
             return json_response(refused.status, error)
         if is_archive_path(path) and method == "GET":
-            return self._archive(path)
+            return archive_route(self.archive, self._clock, self.traffic, path)
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
         if self.rest.handles(path):
@@ -301,22 +307,6 @@ class Listener:
             return self.streams.connection(url)
         refused = unknown_path(path)
         return json_response(refused.status, msgspec.json.encode({"code": refused.code, "msg": refused.msg}))
-
-    def _archive(self, path: str) -> Routed | LaterRoute:
-        """A file of the public archive's layout (``protocol/archive.py``); without a past
-        (a replay, a relay), every one is missing."""
-        started_ns = self._clock.now_ns()
-
-        def done(answer: ArchiveAnswer) -> Routed:
-            # one label for every file: a path is the client's text, never a label
-            self.traffic.request("rest", "/data/futures", answer.status, self._clock.now_ns() - started_ns)
-            return file_response(answer)
-
-        begun = self.archive.begin(path) if self.archive is not None else missing_file()
-        if isinstance(begun, Later):
-            made = begun
-            return LaterRoute(made.step, lambda: done(made.result))
-        return done(begun)
 
     def _rest(
         self, request: WSUpgradeRequest, path: str, query: str, method: str, ip: str, now_ms: int
@@ -348,9 +338,17 @@ class Listener:
         for the signature (overview decision 3, part 1 §4.1); the key from ``X-MBX-APIKEY``
         (part 1 §2). A GET's parameters are in its query only (part 1 §3.1): a body sent with
         one is not read."""
-        started_ns = self._clock.now_ns()
         form = body if route[0] != "GET" else b""
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
+        if self._latency is not None:  # performed at its arrival, answered after its response leg
+            perform = functools.partial(self._perform, private, route, signed)
+            return latent_route(self._latency, self._clock, now_ms, perform)
+        return self._perform(private, route, signed, now_ms)
+
+    def _perform(
+        self, private: PrivateRest, route: tuple[str, str], signed: PrivateRequest, now_ms: int
+    ) -> Routed | AwaitedRoute:
+        started_ns = self._clock.now_ns()
         if self.forwarded is not None and private is not self.outside:  # the plant's to perform (--workers)
             return self.forwarded.answer_rest(route, signed, now_ms)
         answer = private.answer(route, signed, now_ms)
