@@ -18,7 +18,7 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_params import parse_new_algo
 from tickerplant.venue.domain.commands import AlgoTriggers, NewAlgoOrder, NewOrder
-from tickerplant.venue.domain.order_params import DECIMAL_RANGE, check_filters, parse_new_order
+from tickerplant.venue.domain.order_params import DECIMAL_RANGE, check_filters, check_price, parse_new_order
 from tickerplant.venue.domain.orders import OrderType, TimeInForce
 from tickerplant.venue.wire.algo_rest import new_algo
 
@@ -180,3 +180,14 @@ def test_a_triggered_stops_child_takes_its_price_match_and_its_good_till_date() 
     [child] = engine.open_orders(ALICE, "BTCUSDT")
     assert (child.order_id, child.price, child.price_match) == (placed.child_id, 5_999_900, "QUEUE")
     assert (child.time_in_force, child.good_till_ms) == (TimeInForce.GTD, later)
+
+
+def test_a_filter_value_of_zero_disables_its_rule() -> None:
+    """PRICE_FILTER: "any of the three set to 0 disables its rule" (spec §7.3) — a relayed
+    listing's maxPrice is 0, which once refused every limit order with -4002."""
+    listed = FILTERS[Market.UM]["BTCUSDT"]
+    check_price(listed._replace(max_price=0), 10**12)  # no maximum
+    check_price(listed._replace(tick=0), listed.min_price + 1)  # no tick rule
+    with pytest.raises(RequestRefused) as refused:
+        check_price(listed, listed.max_price + listed.tick)
+    assert refused.value.code == -4002

@@ -338,9 +338,9 @@ def check_price(f: OrderFilters, price: int) -> None:
         raise refused(-4001, "Price less than 0.")
     if price < f.min_price:
         raise refused(-4013, "Price less than min price.")
-    if price > f.max_price:
+    if f.max_price and price > f.max_price:  # maxPrice 0: no maximum (a relayed listing's)
         raise refused(-4002, "Price greater than max price.")
-    if (price - f.min_price) % f.tick:
+    if f.tick and (price - f.min_price) % f.tick:  # tickSize 0 disables its rule (spec §7.3)
         raise refused(-4014, "Price not increased by tick size.")
 
 
