@@ -25,6 +25,7 @@ SCENARIOS = {
     "scaleout": "a plant and gateways over NATS: publishing vs nats-py, a hop's latency, CPU per message",
     "history": "the simulated past: start-up, idle RSS, past klines cold/warm, trades, a 30-day download",
     "matching": "the venue's core (orders, margin, events) in process, against a bare price-time book",
+    "fills": "the queue models on a recording against the fills the same orders got in the one book",
     "orders": "orders over kept-alive REST: new → ack latency at a steady rate, orders/s flat out vs a floor",
 }
 

@@ -1,0 +1,1 @@
+"""`python -m benchmarks fills`: ``scenario`` runs it (the queue models against the one book's truth)."""
