@@ -14,7 +14,7 @@ Definitions (docs/report.md, "What the figures mean"):
   two prices a position's value stands still; before the first one it is worth its entry.
 - **equity**: wallet + Σ unrealized PnL of the open positions at their marks (part 3 §7.5,
   each truncated toward zero to 1e-8 as the venue writes it).
-- **adjusted equity**: equity less the transfers made after the range's start: the curve
+- **adjusted equity**: equity less the transfers made in the range: the curve
   the return, the drawdown and the Sharpe ratio are measured on, so that a deposit is no
   gain and a withdrawal no loss.
 - **drawdown** at a point: the highest adjusted equity so far (from the range's start) less
@@ -23,9 +23,11 @@ Definitions (docs/report.md, "What the figures mean"):
   fill that flips it closes one trip and opens the next. Its PnL is its fills' realized PnL
   less their commissions (the flipping fill's commission is the closed trip's).
 
-The curve has a point at the range's start, one per time in the range at which a row
-changed the equity or a mark (several rows at one millisecond make one point), and one at
-the range's end.
+The range is ``[start_ms, end_ms]``: the rows before it make the state it starts from (the
+equity at the start), a row at ``start_ms`` is in it. The curve has a point at the start,
+one per millisecond in the range at which a row changed the equity or a mark (several rows
+at one millisecond make one point, the last's: a row at ``start_ms`` replaces the start's),
+and one at the end.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class EquityPoint(msgspec.Struct, array_like=True, frozen=True):
 
     time_ms: int
     equity: int  # wallet + unrealized PnL at the marks
-    adjusted: int  # equity less the transfers after the range's start
+    adjusted: int  # equity less the transfers in the range
     drawdown: int  # the highest adjusted equity so far less this one
 
 
@@ -86,7 +88,7 @@ class Walk:
     start_equity: int = 0
     start_unrealized: int = 0
     end_unrealized: int = 0
-    transfers: int = 0  # Σ TRANSFER after the range's start
+    transfers: int = 0  # Σ TRANSFER in the range
     trips: list[RoundTrip] = field(default_factory=list)
     marks: dict[str, int] = field(default_factory=dict)  # each symbol's last price at the end
 

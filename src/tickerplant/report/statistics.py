@@ -3,7 +3,7 @@ definitions). Money is integers of 1e-8 of the report's asset; a ratio is a floa
 from those integers at the end; a statistic that has nothing to be measured on is None.
 
 - **return**: (adjusted equity at the end − equity at the start) / equity at the start
-  (``equity.py`` defines both: transfers after the start are neither gain nor loss).
+  (``equity.py`` defines both: transfers in the range are neither gain nor loss).
 - **max drawdown**: the largest fall of the adjusted equity from its highest point so far
   in the range, in money, and as a share of that highest point (the largest such share,
   which need not be the largest fall's).
