@@ -186,8 +186,21 @@ def test_the_sharpe_ratio_of_three_minutes() -> None:
     holds 525,600 of them. The equity between minute ends does not count."""
     points = [EquityPoint(t, v, v, 0) for t, v in (
         (0, 1_000_000), (30_000, 5_000_000), (60_000, 1_100_000), (120_000, 990_000), (180_000, 1_089_000))]  # fmt: skip
-    ratio, period = sharpe(points, 0, 200_000)
+    ratio, period = sharpe(points, 1_000_000, 0, 200_000)
     assert period == MINUTE_MS
     assert ratio == pytest.approx((1 / 30) / math.sqrt(1 / 75) * math.sqrt(YEAR_MS / MINUTE_MS))
     flat = [EquityPoint(0, 10, 10, 0)]
-    assert sharpe(flat, 0, 200_000) == (None, MINUTE_MS)  # no variation
+    assert sharpe(flat, 10, 0, 200_000) == (None, MINUTE_MS)  # no variation
+
+
+def test_a_fill_at_the_start_falls_from_the_equity_the_range_starts_with() -> None:
+    """The range starts at its first fill (the default): the fill's point replaces the
+    start's, and its fee is the drawdown all the same."""
+    rows = RunRows(
+        account_id=1, asset="USDT", start_ms=2000, end_ms=2000,
+        fills=[fill(2000, 1, Side.BUY, 6_000_000, 10, 0, 30_000_000)],
+        incomes=[income(1000, "TRANSFER", 10_000 * USDT, "")], orders=[], prices=[], contracts=CONTRACTS,
+    )  # fmt: skip
+    s = figures(rows).statistics
+    assert (s.start_equity, s.max_drawdown.amount, s.max_drawdown.peak_ms, s.max_drawdown.trough_ms) == (
+        10_000 * USDT, 30_000_000, 2000, 2000)  # fmt: skip

@@ -166,11 +166,11 @@ def figures(rows: RunRows) -> Figures:
     ]  # fmt: skip
     traded = sorted({f.symbol for f in fills} | {s for s in funding if s} | {s for s in clearing if s})
     wins, rate = win_rate(curve.trips)
-    sharpe_ratio, period = sharpe(curve.points, start_ms, end_ms)
     start = curve.start_equity
+    sharpe_ratio, period = sharpe(curve.points, start, start_ms, end_ms)
     statistics = Statistics(
         start, end.equity, end.adjusted, (end.adjusted - start) / start if start > 0 else None,
-        drawdown(curve.points), sharpe_ratio, period, len(fills),
+        drawdown(curve.points, start, start_ms), sharpe_ratio, period, len(fills),
         len({(f.symbol, f.order_id) for f in fills}), len(curve.trips), wins, rate, sum(volume.values()),
         sum(volume.values()) / start if start > 0 else None, slippage(rows, fills, orders),
     )  # fmt: skip

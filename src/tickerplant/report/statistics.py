@@ -69,11 +69,13 @@ class Slippage(msgspec.Struct, frozen=True):
     bps: float | None  # Σ cost / Σ |notional at the mid| × 10^4
 
 
-def drawdown(points: Sequence[EquityPoint]) -> Drawdown:
-    peak: EquityPoint | None = None
+def drawdown(points: Sequence[EquityPoint], start_equity: int, start_ms: int) -> Drawdown:
+    """Over the curve, its highest point so far starting from the equity at the start (a
+    row at the start itself replaced the start's point: its fee is a fall all the same)."""
+    peak = EquityPoint(start_ms, start_equity, start_equity, 0)
     worst, worst_peak, worst_trough, ratio = 0, None, None, None
     for p in points:
-        if peak is None or p.adjusted > peak.adjusted:
+        if p.adjusted > peak.adjusted:
             peak = p
         fall = peak.adjusted - p.adjusted
         if fall > worst:
@@ -92,11 +94,14 @@ def period_for(span_ms: int) -> int:
     return PERIODS[-1]
 
 
-def sampled(points: Sequence[EquityPoint], start_ms: int, end_ms: int, period_ms: int) -> list[int]:
-    """The adjusted equity at ``start_ms`` and at each period's end after it up to ``end_ms``:
-    the last point at or before each (the curve is a step function)."""
-    values: list[int] = []
-    at, i, last = start_ms, 0, points[0].adjusted
+def sampled(
+    points: Sequence[EquityPoint], first: int, start_ms: int, end_ms: int, period_ms: int
+) -> list[int]:
+    """The equity at the start (``first``), then the adjusted equity at each period's end
+    after it up to ``end_ms``: the last point at or before each (the curve is a step
+    function)."""
+    values: list[int] = [first]
+    at, i, last = start_ms + period_ms, 0, first
     while at <= end_ms:
         while i < len(points) and points[i].time_ms <= at:
             last = points[i].adjusted
@@ -106,10 +111,12 @@ def sampled(points: Sequence[EquityPoint], start_ms: int, end_ms: int, period_ms
     return values
 
 
-def sharpe(points: Sequence[EquityPoint], start_ms: int, end_ms: int) -> tuple[float | None, int]:
+def sharpe(
+    points: Sequence[EquityPoint], start_equity: int, start_ms: int, end_ms: int
+) -> tuple[float | None, int]:
     """The annualized Sharpe ratio and the period it is over (the module's docstring)."""
     period = period_for(end_ms - start_ms)
-    values = sampled(points, start_ms, end_ms, period)
+    values = sampled(points, start_equity, start_ms, end_ms, period)
     if any(v <= 0 for v in values[:-1]) or len(values) < 3:
         return None, period
     returns = [(b - a) / a for a, b in itertools.pairwise(values)]
