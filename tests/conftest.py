@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import uvloop
+from chromium import browser  # noqa: F401  (headless Chromium, for every test that opens a page)
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import Clock

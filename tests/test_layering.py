@@ -47,9 +47,11 @@ ALLOWED: dict[str, set[str]] = {
     "gateway": {"market", "protocol", "bus", "clock", "config", "tls", "venue"},
     "feeds": {"market", "protocol", "bus", "clock", "config", "recording"},
     # the operators' listener reads the running server through its own AdminTarget protocol
-    "admin": {"market", "protocol", "bus", "clock", "config", "gateway", "venue"},
+    "admin": {"market", "protocol", "bus", "clock", "config", "gateway", "venue", "report"},
     # accounts, keys and signed requests: beside the plant, over the domain and the wire rules
     "venue": {"market", "protocol"},
+    # a run's report: the journal's records and the contracts' arithmetic, read, never changed
+    "report": {"market", "venue"},
 }
 # the one feed that is itself a client: the relay reads its upstream through the client
 CLIENT_USERS_IN_FEEDS = {"feeds/relay/relay.py"}
@@ -114,6 +116,8 @@ PURE = [
     SRC / "bus" / "frames.py",
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",
+    # the report's core and its renderer: rows in, figures and HTML out
+    *(SRC / "report" / f"{name}.py" for name in ("rows", "equity", "statistics", "figures")),
     # the venue's cores: all of it but the files it keeps (the operator's store, the journal)
     *(
         path

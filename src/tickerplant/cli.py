@@ -156,6 +156,14 @@ def _parser() -> argparse.ArgumentParser:
     tls.add_argument("--name", action="append", default=[], metavar="HOST", help="another DNS name to cover")
     _add_log_options(tls, "WARNING")
     _add_accounts_command(commands)
+    report = commands.add_parser("report", help="an account's trading report: HTML (charts) and JSON")
+    report.add_argument("--db", required=True, metavar="FILE", help="the accounts database (venue_db)")
+    report.add_argument("--account", required=True, type=int, metavar="ID")
+    report.add_argument("--from", dest="start", metavar="T", help="ms since the epoch or ISO 8601 (UTC)")
+    report.add_argument("--to", dest="end", metavar="T", help="the end, inclusive (default: the last row)")
+    report.add_argument("--asset", help="the margin asset (default: the one most fills settle in)")
+    report.add_argument("--out", required=True, type=Path, metavar="DIR", help="where the two files go")
+    _add_log_options(report, "WARNING")
     return parser
 
 
@@ -378,6 +386,8 @@ def _run(args: argparse.Namespace) -> None:
         commands.tls_init(args.dir, tuple(args.name))
     elif args.command == "accounts":
         commands.accounts(args, _venue_db(args))
+    elif args.command == "report":
+        commands.report(args.db, args.account, args.out, args.start, args.end, args.asset)
     elif args.command == "watch":
         from tickerplant.client.watch import watch
 

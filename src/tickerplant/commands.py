@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from tickerplant.venue.wire.administration import NewKey
 
 __all__ = [
-    "DEFAULT_NATS", "accounts", "gateway", "plant", "record_streams", "serve", "serve_workers", "settle_heap",
+    "DEFAULT_NATS", "accounts", "gateway", "plant", "record_streams", "report", "serve", "serve_workers",
+    "settle_heap",
     "stop_on_signals", "tls_init",
 ]  # fmt: skip
 
@@ -415,6 +416,18 @@ def _verify(db: str) -> None:
     print(f"checked    {checked}: {verdict}")
     if tally.findings:
         raise SystemExit(1)
+
+
+def report(db: str, account: int, out: Path, start: str | None, end: str | None, asset: str | None) -> None:
+    """``tickerplant report``: the account's report written into ``out`` (docs/report.md)."""
+    from tickerplant.report.write import NoJournal, parse_time, write_report
+
+    try:
+        start_ms, end_ms = (parse_time(bound) if bound else None for bound in (start, end))
+        made = write_report(db, account, out, start_ms=start_ms, end_ms=end_ms, asset=asset)
+    except (NoJournal, ValueError, OSError) as exc:
+        raise SystemExit(f"tickerplant report: {exc}") from None
+    print(f"report     {made.html}\nfigures    {made.json}")
 
 
 def _print_new_key(made: NewKey) -> None:

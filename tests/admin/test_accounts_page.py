@@ -13,7 +13,7 @@ import pytest
 from binance_hosts import python_binance_at
 from conftest import StartServer
 from ports import free_port
-from test_dashboard import _page, artifacts, browser  # noqa: F401
+from test_dashboard import _page, artifacts  # noqa: F401
 
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,10 @@ from typing import Any
 import aiohttp
 import pytest
 import websockets
+from chromium import DEADLINE_MS, VIEWPORT
 from conftest import StartServer
 from ports import free_port
 from public_data import T0, UM_TRADES_HEADER, trades, trades_lines, write
-from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.config import ReplayConfig
@@ -32,41 +31,7 @@ from tickerplant.market.instruments import Market
 # a browser is the client: the admin listener's both loops are the API tests' (test_admin_*.py)
 pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
-VIEWPORT = {"width": 1366, "height": 768}
-DEADLINE_MS = 10 * SECONDS * 1000  # Playwright's waits take milliseconds
 UP, DOWN = (0x17, 0xC3, 0x87), (0xF0, 0x47, 0x5C)  # dashboard.css --up and --down
-
-
-def _missing_browser() -> str:
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[test]')"
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)"
-    return ""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    missing = _missing_browser()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs the browser for the dashboard tests: {missing}")
-        pytest.skip(f"no headless browser: {missing}")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 import websockets
 from served_workers import Served, gateway_pids, get_json, serve_workers, sockets_of
-from test_dashboard import DEADLINE_MS, _page, artifacts, browser
+from test_dashboard import DEADLINE_MS, _page, artifacts
 from timing import SECONDS
 
 # a start of every process, under load, and its stop in order
 # The servers are processes of their own, on their own loop: the test runs once, on asyncio.
 pytestmark = pytest.mark.timeout(int(150 * SECONDS))
-__all__ = ["artifacts", "browser"]  # the fixtures
+__all__ = ["artifacts"]  # the fixtures
 
 # three times the default order flow: the quietest symbol's first push comes in seconds, not a dozen
 QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nactions_per_s = 1200\n"

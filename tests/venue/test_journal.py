@@ -76,6 +76,8 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     assert [(o.order_id, o.client_order_id, o.status) for o in again.open_orders(ALICE, None)] == [
         (resting.order_id, "keep", OrderStatus.NEW)]  # fmt: skip
     assert [o.status for o in again.orders(ALICE, "BTCUSDT")] == [OrderStatus.NEW, OrderStatus.FILLED]
+    # each kept the book's best bid plus best ask as it arrived (59999.00 + 60000.00)
+    assert [o.arrival_mid_x2 for o in again.orders(ALICE, "BTCUSDT")] == [11_999_900, 11_999_900]
     assert [(f.trade_id, f.qty) for f in again.fills(ALICE, "BTCUSDT")] == [(1, 1000), (2, 500)]
     position = again.ledger(ALICE).position("BTCUSDT")
     assert (position.amt, position.entry) == (1500, Fraction(180001, 3))
@@ -293,6 +295,7 @@ def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns
     assert position.side is PositionSide.BOTH and not engine.ledger(ALICE).hedge  # from before hedge mode
     (restored,) = engine.open_orders(ALICE, "BTCUSDT")  # and a count of its amendments, none
     assert (restored.order_id, restored.amendments, restored.position_side) == (3, 0, PositionSide.BOTH)
+    assert restored.arrival_mid_x2 == 0  # its arrival's mid unknown
 
 
 def test_hedge_mode_and_both_sides_come_back_from_the_journal(database: tuple[Path, str]) -> None:

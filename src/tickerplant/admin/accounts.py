@@ -16,6 +16,7 @@ as JSON (issue 33 item 1; the commands themselves are ``venue/wire/administratio
     POST /api/accounts/{id}/delete              -> {}
     POST /api/accounts/{id}/keys                {"publicKey"?, "permissions"?, "ips"?} -> the key
     POST /api/keys/{apiKey}/revoke              -> {}
+    GET  /api/accounts/{id}/report[.json]       the account's report (``admin/reports.py``)
 
 Every request has passed the admin listener's guard first (its host, its origin, POST with
 ``application/json`` only, its token beyond loopback: ``admin.guard``). A refusal is
@@ -36,6 +37,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from tickerplant.admin.reports import ReportsApi
 from tickerplant.clock import Clock
 from tickerplant.venue.auth.store import AccountStore, StoreError
 from tickerplant.venue.wire import administration as admin
@@ -95,6 +97,7 @@ class AccountsApi:
         add.add_post("/api/accounts/{account:[0-9]+}/delete", self._handler(self._delete))
         add.add_post("/api/accounts/{account:[0-9]+}/keys", self._handler(self._add_key))
         add.add_post("/api/keys/{key:[A-Za-z0-9]+}/revoke", self._handler(self._revoke))
+        ReportsApi(self.path).routes(app)  # GET …/{id}/report and report.json (admin/reports.py)
 
     def _handler(
         self, command: Callable[[AccountStore, web.Request, bytes, int], Any]

@@ -173,6 +173,11 @@ class Order:
     stp_mode: str = "NONE"  # selfTradePreventionMode, echoed (decision 8)
     amendments: int = 0  # times modified (orderAmendment's ``count``)
     position_side: PositionSide = PositionSide.BOTH
+    # the best bid plus the best ask when the order arrived: twice the mid, exact in price
+    # units (a one-tick spread's mid is half a tick); 0 when a side was empty, for an order
+    # the venue made (a liquidation's) and for one journaled before it was kept. What the
+    # run's report measures slippage against (report/figures.py).
+    arrival_mid_x2: int = 0
 
     @property
     def remaining(self) -> int:

@@ -26,6 +26,7 @@ history reads answer from it by time, ``history.py``).
 
 from __future__ import annotations
 
+from tickerplant.venue.book.arrival import arrival_mid_x2
 from tickerplant.venue.book.matching import FOK_TEXT, GTX_TEXT, walk
 from tickerplant.venue.domain.commands import Cancel, CancelAll, Place
 from tickerplant.venue.domain.events import Made, OrderRow
@@ -80,6 +81,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
         price, new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
         stp_mode=new.stp_mode, position_side=held,
     )  # fmt: skip
+    order.arrival_mid_x2 = arrival_mid_x2(state.data, symbol)  # before it takes: the report's slippage
     if not new.reduce_only:
         state.check_margin(ledger, contract, order, qty, mark)
     walked = walk(state.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)

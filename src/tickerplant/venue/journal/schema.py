@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
     status TEXT NOT NULL, executed_qty INTEGER NOT NULL, cum_quote INTEGER NOT NULL,
     cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, price_match TEXT NOT NULL,
     stp_mode TEXT NOT NULL, amendments INTEGER NOT NULL DEFAULT 0,
-    position_side TEXT NOT NULL DEFAULT 'BOTH',
+    position_side TEXT NOT NULL DEFAULT 'BOTH', arrival_mid_x2 INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (symbol, order_id)
 ) WITHOUT ROWID;
 {_FILLS}
@@ -113,6 +113,8 @@ _ADDED = (
     ("venue_orders", "amendments", "INTEGER NOT NULL DEFAULT 0"),
     ("venue_orders", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     ("venue_fills", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
+    # the mid an order arrived at (``Order.arrival_mid_x2``): 0, unknown, for the orders before
+    ("venue_orders", "arrival_mid_x2", "INTEGER NOT NULL DEFAULT 0"),
     ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     # whose wallet: BTC is a COIN-M wallet and, in Multi-Assets mode, a USDⓈ-M collateral too;
     # NULL in an older journal, whose rows tell their market by their asset

@@ -337,7 +337,7 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
     """``batch``'s rows, within the caller's transaction."""
     if batch.orders:
         db.executemany(
-            f"INSERT OR REPLACE INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 22)})",
+            f"INSERT OR REPLACE INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 23)})",
             [order_row(o) for o in batch.orders],
         )
     if batch.fills:
