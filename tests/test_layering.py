@@ -44,12 +44,14 @@ ALLOWED: dict[str, set[str]] = {
     "bus": {"market"},
     "client": {"market", "protocol", "clock"},
     "recording": {"market", "protocol", "client", "clock"},
-    "gateway": {"market", "protocol", "bus", "clock", "config", "tls", "venue"},
+    "gateway": {"market", "protocol", "bus", "clock", "config", "tls", "venue", "faults"},
     "feeds": {"market", "protocol", "bus", "clock", "config", "recording"},
     # the operators' listener reads the running server through its own AdminTarget protocol
-    "admin": {"market", "protocol", "bus", "clock", "config", "gateway", "venue"},
+    "admin": {"market", "protocol", "bus", "clock", "config", "gateway", "venue", "faults"},
     # accounts, keys and signed requests: beside the plant, over the domain and the wire rules
     "venue": {"market", "protocol"},
+    # the fault profile and its seeded decider: what the wire shells apply around the venue
+    "faults": {"market", "protocol"},
 }
 # the one feed that is itself a client: the relay reads its upstream through the client
 CLIENT_USERS_IN_FEEDS = {"feeds/relay/relay.py"}
@@ -114,6 +116,7 @@ PURE = [
     SRC / "bus" / "frames.py",
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",
+    *sorted((SRC / "faults").glob("*.py")),
     # the venue's cores: all of it but the files it keeps (the operator's store, the journal)
     *(
         path

@@ -27,6 +27,7 @@ from tickerplant.gateway.archive_files import ZipPacking
 from tickerplant.gateway.durable_replies import DurableWs, held
 from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
+from tickerplant.gateway.fault_gate import fault_gate
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
@@ -43,9 +44,7 @@ from tickerplant.gateway.venue_forwarding import ForwardedVenue
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.messages import (
-    StreamMessage,
-)
+from tickerplant.market.messages import StreamMessage
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.archive import Archive, ArchiveAnswer, is_archive_path, missing_file
@@ -131,6 +130,8 @@ class Listener:
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
+        # the fault profile's, applied around the venue (gateway/fault_gate.py); None: no faults
+        self.faults = fault_gate(config.faults, config.simulator.seed, clock, market)
         self.private = None
         self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
@@ -152,8 +153,7 @@ class Listener:
         self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
         self.port = 0
-        # tickerplant's own HTTP endpoints (e.g. a replay's status and controls), by path
-        self.controls: dict[str, ControlHandler] = {}
+        self.controls: dict[str, ControlHandler] = {}  # our own paths (a replay's controls)
 
     async def start(
         self, host: str, port: int, *, reuse_port: bool = False, rest_turns: RestTurns | None = None,
@@ -353,13 +353,20 @@ class Listener:
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
         if self.forwarded is not None and private is not self.outside:  # the plant's to perform (--workers)
             return self.forwarded.answer_rest(route, signed, now_ms)
-        answer = private.answer(route, signed, now_ms)
+        faults, hold_ms = self.faults, 0
+        if faults is None or private is self.outside:
+            answer = private.answer(route, signed, now_ms)
+        else:
+            answer, hold_ms = faults.answer(private, route, signed, now_ms, self.drain)
         if self.drain is not None:  # what the command did, to the account's user data stream
             self.drain(now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
+        routed = rest_response(answer) if faults is None else faults.response(answer)
+        if hold_ms and faults is not None:  # a slow acknowledgement: its events went first
+            return faults.held(routed, now_ms + hold_ms)
         if self._durable is not None:  # written once the journal holds what it says
-            return held(self._durable, rest_response(answer))
-        return rest_response(answer)
+            return held(self._durable, routed)
+        return routed
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)
@@ -369,18 +376,11 @@ class Listener:
             retry = str(-(-verdict.retry_after_ms // 1000))
             return json_response(verdict.status, body, {"Retry-After": retry})
         params: dict[str, Any] = dict(parse_qsl(query))
-        connection = WsApiConnection(
-            self.ws_api,
-            self._clock,
-            self._config.limits,
-            self.ws_api_connections,
-            rate_limits_default=params.get("returnRateLimits") != "false",
-            faults=self._config.faults,
-            counters=self.limit_counters,
-            traffic=self.traffic,
-            budget=self.send_budget,
-        )
-        return connection
+        return WsApiConnection(
+            self.ws_api, self._clock, self._config.limits, self.ws_api_connections,
+            rate_limits_default=params.get("returnRateLimits") != "false", faults=self._config.faults,
+            counters=self.limit_counters, traffic=self.traffic, budget=self.send_budget,
+        )  # fmt: skip
 
     def interrupt(self, streams: Collection[str], reason: str) -> None:
         """Close the stream connections carrying any of ``streams``: their clients reconnect
