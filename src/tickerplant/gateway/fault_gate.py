@@ -24,7 +24,7 @@ from collections.abc import Callable
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig
 from tickerplant.faults.decider import Apply, Decision, FaultDecider, throttle_exempt
-from tickerplant.faults.profile import Family, parse_profile
+from tickerplant.faults.profile import Family, FaultKind, parse_profile
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.gateway.responses import json_response, rest_response
 from tickerplant.market.instruments import Market
@@ -88,6 +88,20 @@ class FaultGate:
             return performed, decision.delay_ms
         assert told is not None  # REPLACE: done, and told it is unknown
         return told, 0
+
+    def decide_stream(
+        self, family: Family, where: str, symbol: str, account: int | None, now_ms: int
+    ) -> Decision | None:
+        """A stream's or a session's decision (``family``), logged when one fires."""
+        decision = self.decider.decide(family, where, symbol, account, now_ms)
+        if decision is not None:
+            log_fault(self.market, decision.kind.value, where, symbol, account)
+        return decision
+
+    def fired(self, kind: FaultKind, where: str, account: int | None, now_ms: int) -> None:
+        """A timed fault its shell applied, logged and recorded."""
+        self.decider.fired(kind, where, "", account, now_ms)
+        log_fault(self.market, kind.value, where, "", account)
 
     def decide(self, where: str, authorized: Authorized, now_ms: int) -> Decision | None:
         """The maintenance window's decision, else order entry's, logged when one fires."""

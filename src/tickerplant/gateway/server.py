@@ -131,7 +131,9 @@ class Listener:
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         # the fault profile's, applied around the venue (gateway/fault_gate.py); None: no faults
-        self.faults = fault_gate(config.faults, config.simulator.seed, clock, market)
+        if (faults := fault_gate(config.faults, config.simulator.seed, clock, market)) is not None:
+            self.user_data.follow(faults)
+        self.faults = faults
         self.private = None
         self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
