@@ -28,6 +28,7 @@ from tickerplant.gateway.durable_replies import DurableWs, held
 from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.fault_gate import fault_gate
+from tickerplant.gateway.fault_ws import FaultedWs
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
@@ -223,8 +224,7 @@ class Listener:
 
     def serve_engine(self, engine: Engine, durable: GroupCommit | None = None) -> None:
         """Serve the order and algo order endpoints of ``engine`` (``venue/wire/rest.py``,
-        ``algo_rest.py``) beside the balances; ``durable``: the journal's group commit,
-        which the answers and events wait for (``gateway/durable_replies.py``)."""
+        ``algo_rest.py``); ``durable``: the journal's group commit (``durable_replies.py``)."""
         if self.private is not None:
             private = self.private
             made = engine_surface(
@@ -232,7 +232,8 @@ class Listener:
                 self._clock, durable,
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
-            self.ws_api.private = made.trading if durable is None else DurableWs(made.trading, durable)
+            trading = made.trading if self.faults is None else FaultedWs(made.trading, self.faults)
+            self.ws_api.private = trading if durable is None else DurableWs(trading, durable)
             self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
