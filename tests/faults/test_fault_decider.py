@@ -90,3 +90,13 @@ def test_throttling_spares_what_binance_spares(params: dict[str, str], exempt: b
     made = decider('[[fault]]\nkind = "throttled"\nrate = 1')
     decision = made.decide(Family.ORDER, ORDER, "X", 1, START, exempt=throttle_exempt(params))
     assert (decision is None) is exempt
+
+
+def test_a_depth_break_only_on_the_diff_depth_streams_and_timed_faults_at_their_time() -> None:
+    made = decider('[[fault]]\nkind = "depth-break"\nrate = 1\n\n[[fault]]\nkind = "rollover"\nat = "+90s"\n')
+    hit = [s for s in ("btcusdt@depth", "btcusdt@depth@100ms", "btcusdt@depth20@100ms", "btcusdt@aggTrade")
+           if made.decide(Family.MARKET, s, "BTCUSDT", None, START) is not None]  # fmt: skip
+    assert hit == ["btcusdt@depth", "btcusdt@depth@100ms"]
+    (rollover,) = made.timed(Family.MARKET)
+    assert (rollover.kind, rollover.at_ms) == (FaultKind.ROLLOVER, START + 90_000)
+    assert made.timed(Family.USER_STREAM) == []

@@ -28,7 +28,7 @@ from tickerplant.faults.answers import WireError
 from tickerplant.faults.profile import ORDER_ENDPOINTS, Family, Fault, FaultKind, Profile
 from tickerplant.faults.record import FaultRecord, Fired
 
-__all__ = ["Apply", "Decision", "FaultDecider", "Timed", "throttle_exempt"]
+__all__ = ["Apply", "Decision", "FaultDecider", "Timed", "is_diff_depth", "throttle_exempt"]
 
 
 class Apply(enum.Enum):
@@ -68,6 +68,13 @@ _ERRORS = {
 }  # fmt: skip
 _DROPPING = {FaultKind.EVENT_DROP, FaultKind.STREAM_DROP, FaultKind.SESSION_DROP, FaultKind.DEPTH_BREAK,
              FaultKind.MARKET_RESET}  # fmt: skip
+
+
+def is_diff_depth(stream: str) -> bool:
+    """``<symbol>@depth`` or ``@depth@<speed>``: the diff depth streams, whose ``pu`` chains
+    (market data §4.9); never ``@depth5``/``10``/``20``, the partial books."""
+    _, _, kind = stream.partition("@")
+    return kind == "depth" or kind.startswith("depth@")
 
 
 def throttle_exempt(params: Mapping[str, str]) -> bool:
@@ -147,6 +154,8 @@ class FaultDecider:
             return False
         endpoints = fault.endpoints or (ORDER_ENDPOINTS if fault.kind.family is Family.ORDER else frozenset())
         if endpoints and where not in endpoints:
+            return False
+        if fault.kind is FaultKind.DEPTH_BREAK and not is_diff_depth(where):
             return False
         if fault.symbols and symbol.upper() not in fault.symbols:
             return False

@@ -105,12 +105,16 @@ class StreamSurface:
     def connection(self, url: StreamUrl) -> StreamConnection:
         return StreamConnection(self, url)
 
-    def close_carrying(self, keys: Collection[str], reason: CloseReason) -> int:
-        """Close every connection subscribed to one of ``keys`` (delivery keys); how many."""
+    def close_carrying(self, keys: Collection[str], reason: CloseReason | None) -> int:
+        """Close every connection subscribed to one of ``keys`` (delivery keys); how many.
+        ``reason`` None: cut, no close frame (a fault profile's ``market-reset``)."""
         wanted = set(keys)
         doomed = [c for c in self.connections if not wanted.isdisjoint(c.delivery_keys())]
         for connection in doomed:
-            connection.close(reason)
+            if reason is None:
+                connection.cut()
+            else:
+                connection.close(reason)
         return len(doomed)
 
     def close_listening(self, listen_key: str, reason: CloseReason | None) -> int:

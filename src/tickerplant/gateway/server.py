@@ -28,6 +28,7 @@ from tickerplant.gateway.durable_replies import DurableWs, held
 from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.fault_gate import fault_gate
+from tickerplant.gateway.fault_market import publishing
 from tickerplant.gateway.fault_ws import FaultedWs
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
@@ -190,7 +191,7 @@ class Listener:
             send_budget=send_budget,
         )
         self.user_data.attach(self.streams)
-        self._bus.subscribe(self.market, fanout.publish)
+        self._bus.subscribe(self.market, publishing(self.faults, self.streams))  # the profile's market faults
         if self._config.payload_format is PayloadFormat.Y2026:
             # §4.13: since the merge, the all-market streams carry both markets' symbols on
             # both hosts, and a symbol's klines, continuous klines and mark price are served
@@ -242,15 +243,13 @@ class Listener:
         Needs ``accounts``, which the keys are checked against."""
         assert self.private is not None
         activity = self.user_data.activity
-        rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
-        self.private = rest
+        self.private = rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
         self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
         self.ws_api.private = self.forwarded
         self._private_routes = private_routes(self.outside, self.private)
 
     def log_budgets(self) -> list[LogBudget]:
-        """The log budgets of what clients make this listener warn about: its streams' and
-        its acceptor's (connections refused for want of descriptors), for the metrics."""
+        """The log budgets of what clients make it warn about (its streams', its acceptor's)."""
         budgets = [] if self.streams is None else [self.streams.log_budget]
         if self._server is not None:
             budgets.append(self._server.log_budget)
