@@ -44,14 +44,16 @@ ALLOWED: dict[str, set[str]] = {
     "bus": {"market"},
     "client": {"market", "protocol", "clock"},
     "recording": {"market", "protocol", "client", "clock"},
-    "gateway": {"market", "protocol", "bus", "clock", "config", "tls", "venue"},
+    "gateway": {"market", "protocol", "bus", "clock", "config", "tls", "venue", "faults"},
     "feeds": {"market", "protocol", "bus", "clock", "config", "recording"},
     # the operators' listener reads the running server through its own AdminTarget protocol
-    "admin": {"market", "protocol", "bus", "clock", "config", "gateway", "venue", "report"},
+    "admin": {"market", "protocol", "bus", "clock", "config", "gateway", "venue", "report", "faults"},
     # accounts, keys and signed requests: beside the plant, over the domain and the wire rules
     "venue": {"market", "protocol"},
     # a run's report: the journal's records and the contracts' arithmetic, read, never changed
     "report": {"market", "venue"},
+    # the fault profile and its seeded decider: what the wire shells apply around the venue
+    "faults": {"market", "protocol"},
 }
 # the one feed that is itself a client: the relay reads its upstream through the client
 CLIENT_USERS_IN_FEEDS = {"feeds/relay/relay.py"}
@@ -118,6 +120,7 @@ PURE = [
     SRC / "recording" / "depth_snapshots.py",
     # the report's core and its renderer: rows in, figures and HTML out
     *(SRC / "report" / f"{name}.py" for name in ("rows", "equity", "statistics", "figures")),
+    *sorted((SRC / "faults").glob("*.py")),
     # the venue's cores: all of it but the files it keeps (the operator's store, the journal)
     *(
         path

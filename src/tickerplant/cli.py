@@ -17,6 +17,8 @@ import uvloop
 from tickerplant import __version__, commands, logs
 from tickerplant.admin.guard import is_loopback
 from tickerplant.config import ServerConfig
+from tickerplant.faults.builtin import BUILTIN
+from tickerplant.faults.profile import ProfileError, parse_profile
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.settings import SettingField, default_text, load, section_titles, settings
@@ -278,10 +280,25 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     except ValueError as exc:
         raise SystemExit(f"configuration: {exc}") from None
     _admin_guarded(config)
+    config = _fault_profile(config)
     if config.replay.paused and not config.admin_port:
         # its resume is the admin listener's (the market port changes no state)
         raise SystemExit("configuration: --paused waits for POST /api/replay/resume: it takes --admin-port")
     return config
+
+
+def _fault_profile(config: ServerConfig) -> ServerConfig:
+    """``config`` with its fault profile's text: a built-in one's, or its file's, checked."""
+    named, text = config.faults.profile, config.faults.profile_text
+    if not named and not text:
+        return config
+    try:
+        if named:
+            text = BUILTIN[named] if named in BUILTIN else Path(named).read_text()
+        parse_profile(text)
+    except (OSError, ProfileError) as exc:
+        raise SystemExit(f"--faults {named}: {exc}") from None
+    return dataclasses.replace(config, faults=dataclasses.replace(config.faults, profile_text=text))
 
 
 def admin_token(config: ServerConfig) -> ServerConfig:

@@ -200,6 +200,15 @@ class FaultsConfig:
         "S seconds after it opens",
         flag="--fault-stall-after", metavar="S", default_text="off",
     )  # fmt: skip
+    profile: str = setting(
+        "", "a fault profile: a built-in one (binance-bad-day, maintenance) or a TOML file of "
+        "Binance's failures, seeded by --seed (docs/faults.md)",
+        flag="--faults", metavar="NAME|FILE", default_text="none",
+    )  # fmt: skip
+    profile_text: str = setting(
+        "", "a fault profile written here, as TOML text (a multi-line string), instead of --faults; "
+        "--faults FILE is read into it", default_text="none",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

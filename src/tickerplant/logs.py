@@ -47,7 +47,10 @@ __all__ = [
 
 FORMATS = ("text", "json")
 # the record attributes a JSON line carries when a record has them (``extra=``)
-STRUCTURED_FIELDS = ("connection", "peer", "market", "surface", "stream", "code", "reason", "suppressed")
+STRUCTURED_FIELDS = (
+    "connection", "peer", "market", "surface", "stream", "code", "reason", "suppressed",
+    "fault", "where", "symbol", "account",  # a fault of the profile (gateway/fault_gate.py)
+)  # fmt: skip
 Field = str | int | float | bool
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MAX_KINDS = 1024  # kinds tracked before the table starts over: a bound on f-string messages

@@ -193,6 +193,7 @@ async def test_the_server_page_shows_connections_and_what_the_status_reports(
     for key in _OPTIONAL:
         reported = key in status or key in status["listeners"]["um"]
         assert (f"has no {key}" in text) != reported, f"{key}: shown when reported, 'not available' when not"
+    assert "No fault profile is loaded" in text
     await page.screenshot(path=str(artifacts / "server.png"))
 
     # the keys the admin metrics add, as the listeners report them
@@ -202,6 +203,9 @@ async def test_the_server_page_shows_connections_and_what_the_status_reports(
         for market in ("um", "cm"):
             body["listeners"][market].update(_listener_figures(market))
         body["recentCloses"] = _recent_closes(body["serverTimeMs"])
+        fired = {"time": body["serverTimeMs"], "kind": "unknown-error", "where": "POST /fapi/v1/order",
+                 "symbol": "BTCUSDT", "account": 7}  # fmt: skip
+        body["listeners"]["um"]["faults"] = [fired]  # a fault profile's, as the listener lists them
         await route.fulfill(response=response, json=body)
 
     await page.route("**/api/status", with_metrics)
@@ -209,6 +213,7 @@ async def test_the_server_page_shows_connections_and_what_the_status_reports(
     text = await page.inner_text("#page")
     assert "not available" not in text
     assert "btcusdt@depth20@100ms" in text and "too_many_requests" in text and "127.0.0.1:50000" in text
+    assert "unknown-error" in text and "POST /fapi/v1/order" in text
     assert await page.inner_text(".kpi:nth-child(4) b") == "2469", "the listeners' rates summed"
     await page.screenshot(path=str(artifacts / "server-with-metrics.png"))
     await page.unroute_all(behavior="ignoreErrors")

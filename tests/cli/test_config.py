@@ -36,6 +36,7 @@ TOML_ONLY = {
     "simulator.tick_interval_s",
     "replay.batch_events",
     "relay.enabled",  # set by --relay (and by urls in TOML)
+    "faults.profile_text",  # a profile inline; --faults names one
 }
 
 
@@ -63,6 +64,8 @@ def _other(item: SettingField) -> tuple[Any, list[str], Any]:
         return ["BTCUSDT", "ETHUSDT"], ["BTCUSDT,ETHUSDT"], ("BTCUSDT", "ETHUSDT")
     if setting.nargs is not None:
         return ["a", "b"], ["a", "b"], ("a", "b")
+    if item.path == "faults.profile":  # a built-in profile's name: a file would be read
+        return "maintenance", ["maintenance"], "maintenance"
     if kind is str:
         return "0.0.0.0", ["0.0.0.0"], "0.0.0.0"
     if kind in (int, int | None):

@@ -54,6 +54,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_slow_consumer_cuts": ("counter", "Stream connections cut off for a full send buffer"),
     "tickerplant_venue_orders": ("counter", "The venue's order events, per order type and execution (x)"),
     "tickerplant_venue_rejects": ("counter", "Trading requests the venue refused, per Binance code"),
+    "tickerplant_faults": ("counter", "Faults of the fault profile that fired, per kind (docs/faults.md)"),
     "tickerplant_venue_fills": ("counter", "The venue's fills, per liquidity (maker, taker)"),
     "tickerplant_venue_feed_failures": (
         "counter", "Market deliveries a venue hook raised on (logged, then skipped: the market goes on)"
@@ -277,6 +278,12 @@ class ServerCollector(Collector):
         yield rejects
         yield fills
         yield failures
+        faults = _family("tickerplant_faults", ["market", "kind"])
+        for market, listener in self._listeners.items():
+            if listener.faults is not None:
+                for fault, count in list(listener.faults.decider.record.counts.items()):
+                    faults.add_metric([market.value, fault.value], count)
+        yield faults
 
     def _books(self) -> Iterator[Any]:
         levels = _family("tickerplant_book_levels", ["market", "symbol", "side"])

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tickerplant.clock import Clock, Timer
+from tickerplant.faults.record import FaultRecord
 from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import RECENT_CLOSES
 from tickerplant.market.instruments import Market
@@ -66,7 +67,8 @@ class StatusBoard:
         self._timer = self._clock.call_at(now_ms + _SAMPLE_MS, self._sample)
 
     def listener(self, market: Market) -> dict[str, Any]:
-        """``messagesPerSecond``, ``bytesPerSecond``, ``busiestStreams``, ``limitHits``."""
+        """``messagesPerSecond``, ``bytesPerSecond``, ``busiestStreams``, ``limitHits``, and
+        ``faults``: the fault profile's latest, newest first (docs/faults.md), when one is loaded."""
         listener = self._listeners[market]
         now_ms = self._clock.now_ms()
         frames, size = _totals(listener)
@@ -83,6 +85,7 @@ class StatusBoard:
             "bytesPerSecond": round(per_s_bytes, 1),
             "busiestStreams": _busiest(listener),
             "limitHits": listener.limit_counters.as_dict(),
+            **({} if listener.faults is None else {"faults": _faults(listener.faults.decider.record)}),
         }
 
     def describe(self, market: Market, host: str, symbols: list[str]) -> dict[str, Any]:
@@ -123,6 +126,10 @@ def _closes(market: Market, listener: Listener) -> Iterable[dict[str, Any]]:
             "reason": record.reason,
             "peer": record.peer,
         }
+
+
+def _faults(record: FaultRecord) -> list[dict[str, object]]:
+    return [fired.as_json() for fired in reversed(record.recent)]
 
 
 def _busiest(listener: Listener) -> list[dict[str, Any]]:

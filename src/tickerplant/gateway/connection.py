@@ -242,6 +242,12 @@ class KeptAliveConnection(WSListener):
         self.transport.disconnect()
         self.abort_later()
 
+    def cut(self) -> None:
+        """Hang up without a close frame, as a connection lost (a fault profile's drops)."""
+        if self.transport is not None and not self.closing:
+            self.closing = True
+            self.transport.disconnect(False)
+
     def abort_later(self) -> None:
         """Wait for the client to take what is queued, the close frame last, as long as it
         takes some of it every ``close_timeout_s``; abort it when it takes none: a client

@@ -136,6 +136,10 @@ class FanOut:
                             self._demand.release(key)
                 return
 
+    def carries(self, stream: str) -> bool:
+        """Whether a connection holds ``stream`` (canonical)."""
+        return stream in self._routes
+
     def publish(self, messages: Sequence[StreamMessage]) -> None:
         """Queue each message on its routes; the flush follows in this iteration."""
         routes_of = self._routes

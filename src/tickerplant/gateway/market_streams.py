@@ -105,16 +105,21 @@ class StreamSurface:
     def connection(self, url: StreamUrl) -> StreamConnection:
         return StreamConnection(self, url)
 
-    def close_carrying(self, keys: Collection[str], reason: CloseReason) -> int:
-        """Close every connection subscribed to one of ``keys`` (delivery keys); how many."""
+    def close_carrying(self, keys: Collection[str], reason: CloseReason | None) -> int:
+        """Close every connection subscribed to one of ``keys`` (delivery keys); how many.
+        ``reason`` None: cut, no close frame (a fault profile's ``market-reset``)."""
         wanted = set(keys)
         doomed = [c for c in self.connections if not wanted.isdisjoint(c.delivery_keys())]
         for connection in doomed:
-            connection.close(reason)
+            if reason is None:
+                connection.cut()
+            else:
+                connection.close(reason)
         return len(doomed)
 
-    def close_listening(self, listen_key: str, reason: CloseReason) -> int:
-        """Close every connection subscribed to a listen key, bare or by event; how many."""
+    def close_listening(self, listen_key: str, reason: CloseReason | None) -> int:
+        """Close every connection subscribed to a listen key, bare or by event; how many.
+        ``reason`` None: cut, no close frame (a fault profile's ``stream-drop``)."""
         events = listen_key + "@"
 
         def listening(connection: StreamConnection) -> bool:
@@ -122,7 +127,10 @@ class StreamSurface:
 
         doomed = [connection for connection in self.connections if listening(connection)]
         for connection in doomed:
-            connection.close(reason)
+            if reason is None:
+                connection.cut()
+            else:
+                connection.close(reason)
         return len(doomed)
 
     def delivery_key(self, name: str, route: Route, peer: str) -> str | None:

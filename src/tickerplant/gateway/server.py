@@ -27,6 +27,9 @@ from tickerplant.gateway.archive_files import ZipPacking, archive_route
 from tickerplant.gateway.durable_replies import DurableWs, held
 from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
+from tickerplant.gateway.fault_gate import fault_gate
+from tickerplant.gateway.fault_market import publishing
+from tickerplant.gateway.fault_ws import FaultedWs
 from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
@@ -44,9 +47,7 @@ from tickerplant.gateway.venue_forwarding import ForwardedVenue
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.messages import (
-    StreamMessage,
-)
+from tickerplant.market.messages import StreamMessage
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.archive import Archive, is_archive_path
@@ -131,6 +132,10 @@ class Listener:
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
+        # the fault profile's, applied around the venue (gateway/fault_gate.py); None: no faults
+        if (faults := fault_gate(config.faults, config.simulator.seed, clock, market)) is not None:
+            self.user_data.follow(faults)
+        self.faults = faults
         self.private = None
         self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
@@ -153,8 +158,7 @@ class Listener:
         self.streams: StreamSurface | None = None
         self.ws_api_connections: set[WsApiConnection] = set()
         self.port = 0
-        # tickerplant's own HTTP endpoints (e.g. a replay's status and controls), by path
-        self.controls: dict[str, ControlHandler] = {}
+        self.controls: dict[str, ControlHandler] = {}  # our own paths (a replay's controls)
 
     async def start(
         self, host: str, port: int, *, reuse_port: bool = False, rest_turns: RestTurns | None = None,
@@ -188,7 +192,7 @@ class Listener:
             send_budget=send_budget,
         )
         self.user_data.attach(self.streams)
-        self._bus.subscribe(self.market, fanout.publish)
+        self._bus.subscribe(self.market, publishing(self.faults, self.streams))  # the profile's market faults
         if self._config.payload_format is PayloadFormat.Y2026:
             # §4.13: since the merge, the all-market streams carry both markets' symbols on
             # both hosts, and a symbol's klines, continuous klines and mark price are served
@@ -222,8 +226,7 @@ class Listener:
 
     def serve_engine(self, engine: Engine, durable: GroupCommit | None = None) -> None:
         """Serve the order and algo order endpoints of ``engine`` (``venue/wire/rest.py``,
-        ``algo_rest.py``) beside the balances; ``durable``: the journal's group commit,
-        which the answers and events wait for (``gateway/durable_replies.py``)."""
+        ``algo_rest.py``); ``durable``: the journal's group commit (``durable_replies.py``)."""
         if self.private is not None:
             private = self.private
             made = engine_surface(
@@ -231,7 +234,8 @@ class Listener:
                 self._clock, durable,
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
-            self._serve_ws(made.trading if durable is None else DurableWs(made.trading, durable))
+            trading = made.trading if self.faults is None else FaultedWs(made.trading, self.faults)
+            self._serve_ws(trading if durable is None else DurableWs(trading, durable))
             self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
@@ -240,8 +244,7 @@ class Listener:
         Needs ``accounts``, which the keys are checked against."""
         assert self.private is not None
         activity = self.user_data.activity
-        rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
-        self.private = rest
+        self.private = rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
         self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
         self._serve_ws(self.forwarded)
         self._private_routes = private_routes(self.outside, self.private)
@@ -252,8 +255,7 @@ class Listener:
         self.ws_api.private = methods if latency is None else LatentWs(methods, latency, self._clock)
 
     def log_budgets(self) -> list[LogBudget]:
-        """The log budgets of what clients make this listener warn about: its streams' and
-        its acceptor's (connections refused for want of descriptors), for the metrics."""
+        """The log budgets of what clients make it warn about (its streams', its acceptor's)."""
         budgets = [] if self.streams is None else [self.streams.log_budget]
         if self._server is not None:
             budgets.append(self._server.log_budget)
@@ -351,13 +353,20 @@ class Listener:
         started_ns = self._clock.now_ns()
         if self.forwarded is not None and private is not self.outside:  # the plant's to perform (--workers)
             return self.forwarded.answer_rest(route, signed, now_ms)
-        answer = private.answer(route, signed, now_ms)
+        faults, hold_ms = self.faults, 0
+        if faults is None or private is self.outside:
+            answer = private.answer(route, signed, now_ms)
+        else:
+            answer, hold_ms = faults.answer(private, route, signed, now_ms, self.drain)
         if self.drain is not None:  # what the command did, to the account's user data stream
             self.drain(now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
+        routed = rest_response(answer) if faults is None else faults.response(answer)
+        if hold_ms and faults is not None:  # a slow acknowledgement: its events went first
+            return faults.held(routed, now_ms + hold_ms)
         if self._durable is not None:  # written once the journal holds what it says
-            return held(self._durable, rest_response(answer))
-        return rest_response(answer)
+            return held(self._durable, routed)
+        return routed
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)
@@ -367,18 +376,11 @@ class Listener:
             retry = str(-(-verdict.retry_after_ms // 1000))
             return json_response(verdict.status, body, {"Retry-After": retry})
         params: dict[str, Any] = dict(parse_qsl(query))
-        connection = WsApiConnection(
-            self.ws_api,
-            self._clock,
-            self._config.limits,
-            self.ws_api_connections,
-            rate_limits_default=params.get("returnRateLimits") != "false",
-            faults=self._config.faults,
-            counters=self.limit_counters,
-            traffic=self.traffic,
-            budget=self.send_budget,
-        )
-        return connection
+        return WsApiConnection(
+            self.ws_api, self._clock, self._config.limits, self.ws_api_connections,
+            rate_limits_default=params.get("returnRateLimits") != "false", faults=self._config.faults,
+            counters=self.limit_counters, traffic=self.traffic, budget=self.send_budget,
+        )  # fmt: skip
 
     def interrupt(self, streams: Collection[str], reason: str) -> None:
         """Close the stream connections carrying any of ``streams``: their clients reconnect

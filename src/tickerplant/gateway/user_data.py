@@ -11,6 +11,11 @@ timed (one timer, for the earliest key; a key kept alive since it was armed is l
 again and passed over). At expiry, ``listenKeyExpired`` goes to the key's connections and,
 once the fan-out has queued it, they are closed 1000 (overview decision 10).
 
+A fault profile's user data stream faults (``follow``, docs/faults.md) are applied here, where
+events are pushed: an event dropped or held (and every later one of its account behind it,
+so the order holds), the key's connections cut without a close frame, a key expired early.
+The engine and REST never see them: the state stays right on REST.
+
 Under ``--workers`` the listen keys live in the plant, beside the engines: its ``UserData``
 is ``connect``ed to the bus instead of a stream surface, so the events go out as the
 market's messages and a key's end as a notice, which each gateway's ``end`` carries out.
@@ -18,9 +23,13 @@ market's messages and a key's end as a notice, which each gateway's ``end`` carr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from tickerplant.clock import Clock, Timer
+from tickerplant.faults.decider import Timed
+from tickerplant.faults.profile import Family, FaultKind
+from tickerplant.gateway.fault_gate import FaultGate
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CloseReason
@@ -49,10 +58,20 @@ class UserData:
         self._timer_ms = 0
         self.streams = UserStreams(self.keys, self._deliver, self._end)
         self.activity = VenueActivity()  # orders, fills and refusals, for the metrics
+        self.faults: FaultGate | None = None  # a fault profile's (``follow``)
+        self._held: dict[int, list[tuple[str, bytes]]] = {}  # account -> its events held back, in order
 
     def attach(self, surface: StreamSurface) -> None:
         """The listener's stream surface, once it listens: where events go."""
         self._surface = surface
+
+    def follow(self, faults: FaultGate) -> None:
+        """Apply ``faults``' user data stream faults: per event in ``drain``, and its timed
+        ones (a key expired early, connections cut) at their market time."""
+        if faults.decider.has(Family.USER_STREAM):
+            self.faults = faults
+            for timed in faults.decider.timed(Family.USER_STREAM):
+                self._clock.call_at(timed.at_ms, functools.partial(self._timed, timed))
 
     def connect(
         self, publish: Callable[[Sequence[StreamMessage]], None], ended: Callable[[str], None]
@@ -90,7 +109,8 @@ class UserData:
         push = self.streams.push
         streams: set[str] = set()
         for account_id, event, payload in payloads:
-            streams.update(push(account_id, event, payload, now_ms))
+            if self.faults is None or self._passes(account_id, event, payload, now_ms):
+                streams.update(push(account_id, event, payload, now_ms))
         if self._publish is None and self._surface is not None:
             # written now, beside the answers this drain goes before, not at the fan-out's
             # flush: scheduled from inside the journal's commit, that ran only after the
@@ -135,6 +155,51 @@ class UserData:
         if surface is not None:
             surface.fanout.flush_now()  # listenKeyExpired is queued before the close frame
             surface.close_listening(key, CLOSE_LISTEN_KEY_EXPIRED)
+
+    def _passes(self, account_id: int, event: str, payload: bytes, now_ms: int) -> bool:
+        """Whether an event goes out now, the profile applied: dropped, held ``delay_ms``
+        (its account's later events behind it), or lost with its connections, cut."""
+        held = self._held.get(account_id)
+        if held is not None:
+            held.append((event, payload))
+            return False
+        assert self.faults is not None
+        decision = self.faults.decide_stream(Family.USER_STREAM, event, "", account_id, now_ms)
+        if decision is None:
+            return True
+        if decision.kind is FaultKind.EVENT_DELAY:
+            self._held[account_id] = [(event, payload)]
+            self._clock.call_at(now_ms + decision.delay_ms, functools.partial(self._release, account_id))
+        elif decision.kind is FaultKind.STREAM_DROP:
+            self._cut([account_id], now_ms)
+        return False  # EVENT_DROP: never sent; REST has it
+
+    def _release(self, account_id: int) -> None:
+        now_ms = self._clock.now_ms()
+        streams: set[str] = set()
+        for event, payload in self._held.pop(account_id, []):
+            streams.update(self.streams.push(account_id, event, payload, now_ms))
+        if self._surface is not None:
+            self._surface.fanout.flush_streams(streams)
+
+    def _cut(self, account_ids: Sequence[int], now_ms: int) -> None:
+        for account_id in account_ids:
+            key = self.keys.key_of(account_id, now_ms)
+            if key is not None and self._surface is not None:
+                self._surface.close_listening(key, None)
+
+    def _timed(self, timed: Timed) -> None:
+        """A timed fault at its time: the keys of its accounts (all, when it names none)
+        expired early, or their connections cut."""
+        assert self.faults is not None
+        now_ms = self._clock.now_ms()
+        accounts = sorted(timed.accounts) if timed.accounts else self.keys.accounts(now_ms)
+        for account_id in accounts:
+            self.faults.fired(timed.kind, "user data stream", account_id, now_ms)
+        if timed.kind is FaultKind.LISTEN_KEY_EXPIRED:
+            self.streams.expire_early(accounts, now_ms)
+        else:
+            self._cut(accounts, now_ms)
 
     def _arm(self) -> None:
         when = self.keys.next_expiry_ms()

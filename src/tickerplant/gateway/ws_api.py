@@ -14,7 +14,7 @@ from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.send_budget import SendBudget
 from tickerplant.gateway.traffic import RequestTally, Traffic
-from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
+from tickerplant.protocol.errors import CLOSE_CUT, CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.ws_api import AwaitedReply, WsApi, WsApiReply, WsSession
 
@@ -107,6 +107,9 @@ class WsApiConnection(KeptAliveConnection):
 
     def _reply(self, started_ns: int, reply: WsApiReply) -> None:
         parts, close, method, status = reply
+        if close is CLOSE_CUT:  # a fault profile's session drop: unanswered, no close frame
+            self.cut()
+            return
         traffic = self.traffic
         if traffic is not None:  # per request, by method and status (the metrics' histogram)
             elapsed_ns = self.clock.now_ns() - started_ns

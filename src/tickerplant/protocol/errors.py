@@ -68,6 +68,9 @@ CLOSE_SHUTDOWN = CloseReason(1001, "Server shutting down")
 # Never sent: a connection shed for the process' memory is aborted, and its client sees
 # 1006 (no close frame, RFC 6455 §7.1.5); recorded as such (gateway/send_budget.py).
 CLOSE_SHED = CloseReason(1006, "Shed: the server's send buffers are full")
+# Never sent either: a fault profile's lost connection, cut without a close frame
+# (docs/faults.md); a WebSocket API reply carrying it cuts its connection unanswered.
+CLOSE_CUT = CloseReason(1006, "Cut: a fault profile's lost connection")
 # tickerplant's own: a source's events (not Binance's) end or break a stream.
 CLOSE_FINISHED = CloseReason(1000, "Replay finished")
 CLOSE_UPSTREAM_LOST = 1012  # with the reason the source gives; clients reconnect and see a gap

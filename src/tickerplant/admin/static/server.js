@@ -100,6 +100,7 @@ export function mount(root, ctx) {
   const busiest = el("div");
   const closes = el("div");
   const limits = el("div");
+  const faults = el("div");
   root.append(
     kpis,
     panel("Listeners", "connections and traffic per market", el("table", { class: "grid" },
@@ -109,6 +110,7 @@ export function mount(root, ctx) {
     panel("Busiest streams", "", busiest),
     panel("Limit hits", "closes and refusals per listener since start", limits),
     el("div", { class: "span-2", style: "display:grid;min-height:0" }, panel("Recent closes", "the server's, newest first", closes)),
+    el("div", { class: "span-2", style: "display:grid;min-height:0" }, panel("Faults", "the fault profile's, newest first (docs/faults.md)", faults)),
   );
 
   const render = (status) => {
@@ -208,6 +210,26 @@ export function mount(root, ctx) {
           el("td", { class: "l num dim" }, c.peer ?? ""))))));
     }
   };
-  const off = ctx.onStatus(render);
+  // the fault profile's faults, per listener, newest first; none listed without a profile
+  const renderFaults = (status) => {
+    const fired = MARKETS.flatMap((m) => (status.listeners[m]?.faults ?? []).map((f) => ({ market: m, ...f })));
+    fired.sort((a, b) => b.time - a.time);
+    if (!MARKETS.some((m) => status.listeners[m]?.faults !== undefined)) {
+      faults.replaceChildren(el("div", { class: "empty" }, "No fault profile is loaded (serve --faults)."));
+    } else if (fired.length === 0) {
+      faults.replaceChildren(el("div", { class: "empty" }, "No fault has fired yet."));
+    } else {
+      faults.replaceChildren(el("table", { class: "grid" },
+        el("thead", {}, el("tr", {}, ["Time (UTC)", "Market", "Fault", "Where", "Symbol", "Account"].map((h) => el("th", { class: "l" }, h)))),
+        el("tbody", {}, fired.slice(0, 50).map((f) => el("tr", {},
+          el("td", { class: "l num dim" }, utcTime(f.time, true)),
+          el("td", { class: "l" }, marketLabel(f.market)),
+          el("td", { class: "l" }, f.kind),
+          el("td", { class: "l" }, f.where),
+          el("td", { class: "l" }, f.symbol),
+          el("td", { class: "l num" }, f.account ?? ""))))));
+    }
+  };
+  const off = ctx.onStatus((status) => { render(status); renderFaults(status); });
   return () => off();
 }

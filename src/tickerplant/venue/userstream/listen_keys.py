@@ -82,6 +82,10 @@ class ListenKeys:
     def key_of(self, account_id: int, now_ms: int) -> str | None:
         return self._live(account_id, now_ms)
 
+    def accounts(self, now_ms: int) -> list[int]:
+        """The accounts with a live key."""
+        return [account_id for account_id in self._by_account if self._live(account_id, now_ms) is not None]
+
     def next_expiry_ms(self) -> int | None:
         """When the earliest live key expires, unless kept alive before."""
         deadlines, until = self._deadlines, self._until

@@ -12,7 +12,7 @@ called with the key: the listener closes its connections (overview decision 10).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
@@ -57,7 +57,19 @@ class UserStreams:
 
     def expire(self, now_ms: int) -> list[str]:
         """End the keys whose time has come: ``listenKeyExpired``, then their connections."""
-        ended = self.keys.expire(now_ms)
+        return self._ended(self.keys.expire(now_ms), now_ms)
+
+    def expire_early(self, account_ids: Iterable[int], now_ms: int) -> list[str]:
+        """End the accounts' live keys before their time, as ``expire`` ends them (a fault
+        profile's ``listen-key-expired``, docs/faults.md)."""
+        ended = []
+        for account_id in account_ids:
+            key = self.keys.key_of(account_id, now_ms) and self.keys.close(account_id)
+            if key:
+                ended.append(key)
+        return self._ended(ended, now_ms)
+
+    def _ended(self, ended: list[str], now_ms: int) -> list[str]:
         for key in ended:
             payload = msgspec.json.encode(_Expired(EXPIRED, now_ms, key))
             self._deliver((StreamMessage(key, payload), StreamMessage(f"{key}@{EXPIRED}", payload)))

@@ -1,0 +1,146 @@
+"""The fault profile applied at the private endpoints (``faults/``, docs/faults.md): the
+listener asks ``FaultGate.answer`` instead of the REST surface when a profile is loaded.
+
+A fault is applied around the venue, never inside it: the request is admitted as any is
+(the IP's weight, the key and signature: part 1 §10), then the decider says whether the
+venue is asked at all (``Apply.REFUSE``: nothing done), asked and its answer replaced
+(``REPLACE``: the 503 "Unknown error…" whose order is placed), asked after the answer
+(``LATER``: ``-1007``'s order placed ``delay_ms`` after it, its user data events then), or
+asked at once and its answer held (``HOLD``: a slow acknowledgement, the events first).
+So the books, ``openOrders`` and the journal always say what was done; only what a client
+is told, and when, changes. A maintenance window comes first and refuses every private
+endpoint.
+
+Each fault that fires is one structured log line (``fault``, ``where``, ``symbol``,
+``account``) and is counted by the decider's record (``/metrics``, the dashboard).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from tickerplant.clock import Clock
+from tickerplant.config import FaultsConfig
+from tickerplant.faults.decider import Apply, Decision, FaultDecider, throttle_exempt
+from tickerplant.faults.profile import Family, FaultKind, parse_profile
+from tickerplant.gateway.picows_server import AwaitedRoute, Routed
+from tickerplant.gateway.responses import json_response, rest_response
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.rest import RestAnswer
+from tickerplant.venue.auth.checks import Authorized, PrivateRequest
+from tickerplant.venue.wire.rest import PrivateRest
+
+__all__ = ["FaultGate", "fault_gate", "log_fault"]
+
+log = logging.getLogger("tickerplant.faults")
+
+
+def fault_gate(config: FaultsConfig, seed: int, clock: Clock, market: Market) -> FaultGate | None:
+    """The gate of ``config``'s profile (``profile_text``, which the command line read), or
+    None without one; the profile was checked when the configuration was read."""
+    if not config.profile_text:
+        return None
+    return FaultGate(FaultDecider(parse_profile(config.profile_text), seed, clock.now_ms()), clock, market)
+
+
+def log_fault(market: Market, kind: str, where: str, symbol: str, account: int | None) -> None:
+    """A fault that fired, as one structured line."""
+    fields = {"market": market.value, "fault": kind, "where": where, "symbol": symbol, "account": account}
+    log.info("fault %s: %s %s", kind, where, symbol, extra=fields)
+
+
+class FaultGate:
+    """One listener's faults: its decider, and the private REST answers it shapes."""
+
+    def __init__(self, decider: FaultDecider, clock: Clock, market: Market) -> None:
+        self.decider = decider
+        self.clock = clock
+        self.market = market
+
+    def answer(
+        self, private: PrivateRest, route: tuple[str, str], request: PrivateRequest, now_ms: int,
+        drain: Callable[[int], object] | None,
+    ) -> tuple[RestAnswer, int]:  # fmt: skip
+        """The answer to ``request`` on ``route`` with the profile applied, and how many ms
+        to hold it (0: at once). ``drain``: the engine's events to the user data stream,
+        run after an order placed later (``LATER``)."""
+        admitted = private.admit(route, request, now_ms)
+        if isinstance(admitted, RestAnswer):
+            return admitted, 0
+        authorized, used = admitted
+        decision = self.decide(f"{route[0]} {route[1]}", authorized, now_ms)
+        if decision is None:
+            return private.perform(route, authorized, used, now_ms), 0
+        error = decision.error
+        told = RestAnswer(error.status, (error.body,), used) if error is not None else None
+        if decision.apply is Apply.REFUSE:
+            assert told is not None
+            return told, 0
+        if decision.apply is Apply.LATER:
+            assert told is not None
+            later = functools.partial(self._perform_later, private, route, authorized, used, drain)
+            self.clock.call_at(now_ms + decision.delay_ms, later)
+            return told, 0
+        performed = private.perform(route, authorized, used, now_ms)
+        if decision.apply is Apply.HOLD:
+            return performed, decision.delay_ms
+        assert told is not None  # REPLACE: done, and told it is unknown
+        return told, 0
+
+    def decide_stream(
+        self, family: Family, where: str, symbol: str, account: int | None, now_ms: int
+    ) -> Decision | None:
+        """A stream's or a session's decision (``family``), logged when one fires."""
+        decision = self.decider.decide(family, where, symbol, account, now_ms)
+        if decision is not None:
+            log_fault(self.market, decision.kind.value, where, symbol, account)
+        return decision
+
+    def fired(self, kind: FaultKind, where: str, account: int | None, now_ms: int) -> None:
+        """A timed fault its shell applied, logged and recorded."""
+        self.decider.fired(kind, where, "", account, now_ms)
+        log_fault(self.market, kind.value, where, "", account)
+
+    def decide(self, where: str, authorized: Authorized, now_ms: int) -> Decision | None:
+        """The maintenance window's decision, else order entry's, logged when one fires."""
+        decider, params = self.decider, authorized.params
+        symbol, account = params.get("symbol", ""), authorized.account.account_id
+        decision = None
+        if decider.has(Family.MAINTENANCE):
+            decision = decider.decide(Family.MAINTENANCE, where, symbol, account, now_ms)
+        if decision is None and decider.has(Family.ORDER):
+            exempt = throttle_exempt(params)
+            decision = decider.decide(Family.ORDER, where, symbol, account, now_ms, exempt=exempt)
+        if decision is not None:
+            log_fault(self.market, decision.kind.value, where, symbol, account)
+        return decision
+
+    def response(self, answer: RestAnswer) -> Routed:
+        """``answer`` as written: a bare-text fault (``answers.SERVICE_UNAVAILABLE``,
+        ``REQUEST_TIMEOUT``) as text, as a front end answers it, never labelled JSON; the
+        venue's own answers as always."""
+        if answer.status in (408, 503) and not answer.body.startswith(b"{"):
+            return json_response(answer.status, answer.body, {"Content-Type": "text/plain"})
+        return rest_response(answer)
+
+    def held(self, routed: Routed, at_ms: int) -> AwaitedRoute:
+        """``routed`` written at ``at_ms`` (market time), the connection waiting for it."""
+        clock = self.clock
+
+        def then(reply: Callable[[Routed], None]) -> None:
+            clock.call_at(at_ms, functools.partial(reply, routed))
+
+        return AwaitedRoute(then)
+
+    def _perform_later(
+        self, private: PrivateRest, route: tuple[str, str], authorized: Authorized, used: int,
+        drain: Callable[[int], object] | None,
+    ) -> None:  # fmt: skip
+        """``-1007``'s order, placed after its answer: whatever the venue says of it goes to
+        the user data stream only, as Binance's would."""
+        now_ms = self.clock.now_ms()
+        private.perform(route, authorized, used, now_ms)
+        if drain is not None:
+            drain(now_ms)

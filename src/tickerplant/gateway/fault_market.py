@@ -1,0 +1,91 @@
+"""The fault profile applied to the market streams (docs/faults.md), between the bus and
+the fan-out: what reaches the market view (REST, the WebSocket API) is untouched, so a
+client that resyncs from a snapshot finds the book as it is.
+
+- ``depth-break``: a diff depth message is not sent; the next one's ``pu`` is not the ``u``
+  a client last saw, which market data §4.9 answers with a new snapshot;
+- ``market-reset``: the connections carrying the message's stream cut without a close frame
+  (per message), or every stream connection at ``at`` (its symbols' when it names some);
+- ``market-stall``: from ``at`` for ``for_s``, the streams of its symbols (all when it names
+  none) send nothing, then go on: what they missed is lost, as after a stalled upstream;
+- ``rollover``: at ``at``, every stream connection closed as at its 24th hour (§2.4).
+
+Only the streams somebody holds are asked about, so a profile without market faults costs
+the fan-out nothing (``publishing`` hands it back the fan-out's own ``publish``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+from tickerplant.faults.decider import Timed
+from tickerplant.faults.profile import Family, FaultKind
+from tickerplant.gateway.fault_gate import FaultGate
+from tickerplant.gateway.market_streams import StreamSurface
+from tickerplant.market.messages import StreamMessage
+from tickerplant.protocol.errors import CLOSE_LIFETIME
+
+__all__ = ["MarketFaults", "publishing"]
+
+Publish = Callable[[Sequence[StreamMessage]], None]
+
+
+def publishing(faults: FaultGate | None, surface: StreamSurface) -> Publish:
+    """What the bus hands the market's messages to: the fan-out's ``publish``, through the
+    profile's market faults when it has some."""
+    if faults is None or not faults.decider.has(Family.MARKET):
+        return surface.fanout.publish
+    return MarketFaults(faults, surface).publish
+
+
+class MarketFaults:
+    def __init__(self, faults: FaultGate, surface: StreamSurface) -> None:
+        self.faults = faults
+        self.surface = surface
+        clock = faults.clock
+        self._stalls: list[Timed] = []
+        for timed in faults.decider.timed(Family.MARKET):
+            if timed.kind is FaultKind.MARKET_STALL:
+                self._stalls.append(timed)
+            clock.call_at(timed.at_ms, functools.partial(self._timed, timed))
+
+    def publish(self, messages: Sequence[StreamMessage]) -> None:
+        fanout, faults = self.surface.fanout, self.faults
+        now_ms = faults.clock.now_ms()
+        stalls = [t for t in self._stalls if t.at_ms <= now_ms < t.at_ms + t.duration_ms]
+        kept: list[StreamMessage] = []
+        for message in messages:
+            stream = message.stream
+            if not fanout.carries(stream):
+                continue
+            symbol = stream.partition("@")[0].upper()
+            if any(not t.symbols or symbol in t.symbols for t in stalls):
+                continue
+            decision = faults.decide_stream(Family.MARKET, stream, symbol, None, now_ms)
+            if decision is None:
+                kept.append(message)
+            elif decision.kind is FaultKind.MARKET_RESET:
+                kept.append(message)  # to those who hold it on other connections
+                fanout.publish(kept)
+                kept = []
+                self.surface.close_carrying([stream], None)
+            # DEPTH_BREAK: not sent
+        if kept:
+            fanout.publish(kept)
+
+    def _timed(self, timed: Timed) -> None:
+        """A timed market fault at its time."""
+        now_ms = self.faults.clock.now_ms()
+        self.faults.fired(timed.kind, "market streams", None, now_ms)
+        if timed.kind is FaultKind.MARKET_STALL:
+            return  # ``publish`` holds the streams back for its window
+        connections = list(self.surface.connections)
+        if timed.symbols:
+            prefixes = tuple(f"{symbol.lower()}@" for symbol in timed.symbols)
+            connections = [c for c in connections if any(k.startswith(prefixes) for k in c.delivery_keys())]
+        for connection in connections:
+            if timed.kind is FaultKind.ROLLOVER:
+                connection.close(CLOSE_LIFETIME)
+            else:
+                connection.cut()

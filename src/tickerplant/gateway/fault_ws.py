@@ -1,0 +1,101 @@
+"""The fault profile applied to the WebSocket API's private methods (docs/faults.md): a
+session dropped on a request, a reply held past the clients' timeouts, and order entry's
+and the maintenance window's faults on ``order.place`` and the other methods, as REST's
+are (``fault_gate.py``).
+
+It stands between the listener and the trading methods (``venue/wire/ws_trading.py``),
+inside the journal's hold (``durable_replies.py``): a request is admitted as any is, then
+the decider says whether the method runs at all; whatever it does runs through the same
+``perform`` a plain request does, its events drained after it. A REST error's bare text
+("Service Unavailable.", 408's) has no place in an error reply, which always carries a
+code (part 1 §8.4): it goes with ``-1001``, the failure it means.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Set
+
+from tickerplant.faults.decider import Apply, Decision
+from tickerplant.faults.profile import Family, FaultKind
+from tickerplant.gateway.fault_gate import FaultGate
+from tickerplant.protocol.errors import CLOSE_CUT, RequestRefused
+from tickerplant.protocol.ws_api import AwaitedReply, WsApiReply, WsSession
+from tickerplant.venue.wire.ws_trading import WsAdmitted, WsTrading
+
+__all__ = ["FaultedWs"]
+
+_NO_CODE = -1001  # a bare-text error's code in an error reply
+
+
+class FaultedWs:
+    """``trading``'s methods (``protocol.ws_api.PrivateMethods``) with ``faults`` applied."""
+
+    def __init__(self, trading: WsTrading, faults: FaultGate) -> None:
+        self.trading = trading
+        self.faults = faults
+
+    @property
+    def names(self) -> Set[str]:
+        return self.trading.names
+
+    def answer(
+        self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
+    ) -> WsApiReply | AwaitedReply:
+        trading = self.trading
+        admitted = trading.admit(frame, session, ip, now_ms, rate_limits_default)
+        if isinstance(admitted, WsApiReply):
+            return admitted
+        params, account = admitted.authorized.params, admitted.authorized.account.account_id
+        symbol = params.get("symbol", "")
+        session_fault = None
+        if self.faults.decider.has(Family.WS_API):
+            session_fault = self.faults.decide_stream(Family.WS_API, admitted.method, symbol, account, now_ms)
+            if session_fault is not None and session_fault.kind is FaultKind.SESSION_DROP:
+                return WsApiReply((), CLOSE_CUT, admitted.method, 503)  # nothing done, nothing said
+        decision = self.faults.decide(admitted.method, admitted.authorized, now_ms)
+        reply, hold_ms = self._entered(admitted, decision, now_ms)
+        if session_fault is not None:  # REPLY_DELAY
+            hold_ms = max(hold_ms, session_fault.delay_ms)
+        if not hold_ms:
+            return reply
+        clock, at_ms = self.faults.clock, now_ms + hold_ms
+
+        def then(send: Callable[[WsApiReply], None]) -> None:
+            clock.call_at(at_ms, functools.partial(send, reply))
+
+        return AwaitedReply(then)
+
+    def _entered(
+        self, admitted: WsAdmitted, decision: Decision | None, now_ms: int
+    ) -> tuple[WsApiReply, int]:
+        """The reply with order entry's or maintenance's decision applied, and how long to
+        hold it."""
+        trading = self.trading
+        if decision is None:
+            return trading.perform(admitted, now_ms), 0
+        error = decision.error
+        told = None
+        if error is not None:
+            refused = RequestRefused(
+                error.code if error.code is not None else _NO_CODE, error.msg, error.status
+            )
+            told = trading.refusal(admitted.request_id, refused, admitted.used, admitted.show_limits)
+            told = told._replace(method=admitted.method)
+        if decision.apply is Apply.REFUSE:
+            assert told is not None
+            return told, 0
+        if decision.apply is Apply.LATER:
+            assert told is not None
+            later = functools.partial(self._perform_later, admitted)
+            self.faults.clock.call_at(now_ms + decision.delay_ms, later)
+            return told, 0
+        performed = trading.perform(admitted, now_ms)
+        if decision.apply is Apply.HOLD:
+            return performed, decision.delay_ms
+        assert told is not None  # REPLACE
+        return told, 0
+
+    def _perform_later(self, admitted: WsAdmitted) -> None:
+        """``-1007``'s order, placed after its reply (``perform`` drains its events)."""
+        self.trading.perform(admitted, self.faults.clock.now_ms())

@@ -1,0 +1,77 @@
+"""The fault profile on the market streams over a real socket, the simulated market driven
+on a manual clock (docs/faults.md): a diff depth chain broken (``pu`` is not the last
+``u``), a symbol's streams stalled for two seconds then resumed, every connection closed
+as at its 24th hour, brought forward, then cut without a close frame."""
+
+from __future__ import annotations
+
+import asyncio
+from itertools import pairwise
+
+import msgspec
+from conftest import StartServer
+from driven_clock import driven
+from rawws import TEXT, RawWebSocket, close_code
+from timing import SECONDS
+
+from tickerplant.clock import ManualClock, SystemClock
+from tickerplant.market.instruments import Market
+
+CLOSE = 0x8
+PROFILE = """
+[[fault]]
+kind = "depth-break"
+rate = 0.2
+symbols = ["BTCUSDT"]
+
+[[fault]]
+kind = "market-stall"
+at = "+2s"
+for_s = 2
+symbols = ["ETHUSDT"]
+
+[[fault]]
+kind = "rollover"
+at = "+5s"
+
+[[fault]]
+kind = "market-reset"
+at = "+7s"
+"""
+STREAMS = "btcusdt@depth@100ms/ethusdt@depth@100ms"
+
+
+async def frames_until_closed(user: RawWebSocket) -> tuple[list[dict[str, object]], int | None]:
+    """The stream's messages, and the opcode that ended it (CLOSE), or None: cut."""
+    seen = []
+    async with asyncio.timeout(30 * SECONDS):
+        while True:
+            try:
+                frame = await user.recv()
+            except asyncio.IncompleteReadError:
+                return seen, None
+            if frame.opcode == CLOSE:
+                assert close_code(frame) == (1001, "Connection reached its maximum age")
+                return seen, CLOSE
+            if frame.opcode == TEXT:
+                seen.append(msgspec.json.decode(frame.payload))
+
+
+async def test_market_stream_faults(start_server: StartServer) -> None:
+    clock = ManualClock(SystemClock().now_ms())
+    plant = await start_server(clock=clock, faults={"profile_text": PROFILE})
+    start_ms = clock.now_ms()
+    port = plant.listeners[Market.UM].port
+    first = await RawWebSocket.connect(port, f"/stream?streams={STREAMS}")
+    async with driven(plant, clock):
+        seen, ended = await frames_until_closed(first)
+        assert ended == CLOSE and clock.now_ms() >= start_ms + 5_000  # the rollover, brought forward
+        second = await RawWebSocket.connect(port, f"/stream?streams={STREAMS}")
+        again, cut = await frames_until_closed(second)
+    assert cut is None and again  # cut at +7 s without a close frame
+    btc = [m["data"] for m in seen if m["stream"] == "btcusdt@depth@100ms"]
+    assert any(after["pu"] != before["u"] for before, after in pairwise(btc))  # a client must resync (§4.9)
+    eth = [m["data"] for m in seen if m["stream"] == "ethusdt@depth@100ms"]
+    gaps = sorted(after["E"] - before["E"] for before, after in pairwise(eth))
+    assert gaps[-1] >= 2_000 > gaps[-2]  # one silence of the stall's length, then on
+    assert sum(after["pu"] != before["u"] for before, after in pairwise(eth)) == 1  # what the stall lost

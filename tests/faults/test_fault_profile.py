@@ -1,0 +1,76 @@
+"""The profile read once into typed values, every mistake refused saying where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tickerplant.faults.builtin import BUILTIN
+from tickerplant.faults.profile import FaultKind, ProfileError, parse_profile
+
+
+def test_a_fault_read_with_its_window_filters_and_defaults() -> None:
+    profile = parse_profile(
+        """
+        name = "x"
+        [[fault]]
+        kind = "unknown-error"
+        rate = 0.25
+        at = "+90s"
+        for_s = 30
+        endpoints = ["POST /fapi/v1/order"]
+        symbols = ["btcusdt"]
+        accounts = [7]
+        [[fault]]
+        kind = "timeout"
+        at = 2026-11-26T02:00:00Z
+        [[fault]]
+        kind = "maintenance"
+        at = "+5m"
+        """
+    )
+    unknown, timeout, maintenance = profile.faults
+    assert (unknown.kind, unknown.rate, unknown.at_ms, unknown.after_start, unknown.duration_ms) == (
+        FaultKind.UNKNOWN_ERROR, 0.25, 90_000, True, 30_000,
+    )  # fmt: skip
+    assert unknown.symbols == {"BTCUSDT"} and unknown.accounts == {7} and unknown.placed == 0.5
+    assert (timeout.at_ms, timeout.after_start, timeout.rate, timeout.delay_ms) == (
+        1795658400000,
+        False,
+        1.0,
+        1000,
+    )
+    assert maintenance.at_ms == 300_000 and maintenance.duration_ms is None
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[[fault]]\nkind = "nope"\nrate = 1', "kind is one of"),
+        ('[[fault]]\nkind = "timeout"', "give a rate, a window"),
+        ('[[fault]]\nkind = "timeout"\nrate = 1.5', "rate 1.5 is outside"),
+        ('[[fault]]\nkind = "timeout"\nrate = 1\ncolour = 2', "unknown keys ['colour']"),
+        ('[[fault]]\nkind = "rollover"\nrate = 1', "give at"),
+        ('[[fault]]\nkind = "timeout"\nat = "soon"', "at is Unix ms"),
+        ('[[fault]]\nkind = "timeout"\nrate = 1\naccounts = ["a"]', "accounts is a list of int"),
+        ("faults = 1", "unknown keys"),
+        ("[[fault", "not TOML"),
+    ],
+)
+def test_mistakes_are_refused_saying_where(text: str, said: str) -> None:
+    with pytest.raises(ProfileError, match=None) as refused:
+        parse_profile(text)
+    assert said in str(refused.value)
+
+
+def test_the_ready_profiles_read() -> None:
+    kinds = {name: {f.kind for f in parse_profile(text).faults} for name, text in BUILTIN.items()}
+    assert kinds["maintenance"] == {FaultKind.MAINTENANCE}
+    assert {FaultKind.UNKNOWN_ERROR, FaultKind.TIMEOUT, FaultKind.THROTTLED} <= kinds["binance-bad-day"]
+
+
+def test_the_docs_show_the_ready_profiles_as_they_are() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "faults.md").read_text()
+    for text in BUILTIN.values():
+        assert f"```toml\n{text}```" in docs
