@@ -114,6 +114,7 @@ PURE = [
     SRC / "bus" / "frames.py",
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",
+    SRC / "bot" / "governor.py",  # tickerplant run's lag rules
     # the venue's cores: all of it but the files it keeps (the operator's store, the journal)
     *(
         path

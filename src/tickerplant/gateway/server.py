@@ -20,7 +20,7 @@ from picows import WSUpgradeRequest
 
 from tickerplant.bus import Bus
 from tickerplant.bus.venue_link import VenueRequests
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, LagProbe
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.archive_files import ZipPacking
@@ -135,6 +135,7 @@ class Listener:
         self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
         self.drain: Callable[[int], object] | None = None  # the engine's events, once served
+        self.signed_lag: LagProbe | None = None  # told every signed REST request (tickerplant run)
         self._durable: GroupCommit | None = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
@@ -351,6 +352,8 @@ class Listener:
         started_ns = self._clock.now_ns()
         form = body if route[0] != "GET" else b""
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
+        if self.signed_lag is not None:  # the client's clock against the server's (tickerplant run)
+            self.signed_lag.signed(query, form, now_ms)
         if self.forwarded is not None and private is not self.outside:  # the plant's to perform (--workers)
             return self.forwarded.answer_rest(route, signed, now_ms)
         answer = private.answer(route, signed, now_ms)
