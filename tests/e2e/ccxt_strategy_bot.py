@@ -1,11 +1,12 @@
 """A scripted ccxt strategy, run as a bot by ``tickerplant run`` (tests/e2e/test_bot_speeds.py):
 ccxt's ``binanceusdm`` at its defaults but for its base URLs (from the run's environment)
 and its keys. On its own clock, which the run makes the market's: at ``AT`` a limit buy
-below the bid, at ``AT + STEP`` (filled by then by a trade through it) a reduce-only limit
-sell above the ask; at ``AT + 3 STEP`` it writes what the venue says of its orders, fills,
-position and balances as JSON to ``OUT`` and exits. It waits by looking at its clock every
-few milliseconds, so it keeps time under either libfaketime build (docs/run.md). Exit 3:
-it was ready only after ``AT`` (its start-up took longer than the test allowed)."""
+below the bid; at ``AT + 1.2 STEP`` (filled by then by a trade through it) a reduce-only
+limit sell above the ask; at ``AT + 3 STEP`` it writes what the venue says of its orders,
+fills, position and balances as JSON to ``OUT`` and exits. It sleeps until its clock reads
+each time, its sleeps divided by the run's speed when they last wall time
+(``TICKERPLANT_WAITS``), so it keeps time under either libfaketime build (docs/run.md).
+Exit 3: it was ready only after ``AT`` (its start-up took longer than the test allowed)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ AT, STEP, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 SYMBOL = "BTC/USDT:USDT"
 
 
+# a sleep lasts market time under the full libfaketime, wall time under the clock-only one
+WALL = float(os.environ["TICKERPLANT_SPEED"]) if os.environ["TICKERPLANT_WAITS"] == "wall" else 1.0
+
+
 async def until(ms: int) -> None:
-    while time.time() * 1000 < ms:
-        await asyncio.sleep(0.002)
+    """Sleep until the clock reads ``ms`` (never a busy loop: at x20 it would take a core)."""
+    while (left_s := ms / 1000 - time.time()) > 0:
+        await asyncio.sleep(left_s / WALL)
 
 
 async def main() -> int:
@@ -51,7 +57,7 @@ async def main() -> int:
             return 3
         await until(AT)
         buy = await exchange.create_order(SYMBOL, "limit", "buy", 0.01, 41990.0)
-        await until(AT + STEP)
+        await until(AT + STEP * 6 // 5)
         sell = await exchange.create_order(SYMBOL, "limit", "sell", 0.01, 42010.0, {"reduceOnly": True})
         await until(AT + 3 * STEP)
         done = {

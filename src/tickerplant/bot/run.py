@@ -31,10 +31,12 @@ from tickerplant.config import ServerConfig
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Market
 
-__all__ = ["URL_VARIABLES", "run_bot"]
+__all__ = ["SPEED_VARIABLE", "URL_VARIABLES", "WAITS_VARIABLE", "run_bot"]
 
-# the bot is told where the server listens (REST; the streams are the same host and port)
+# the bot is told where the server listens (REST; the streams are the same host and port),
+# the speed, and whether its sleeps last market time or wall time (the libfaketime build)
 URL_VARIABLES = {Market.UM: "TICKERPLANT_UM_URL", Market.CM: "TICKERPLANT_CM_URL"}
+SPEED_VARIABLE, WAITS_VARIABLE = "TICKERPLANT_SPEED", "TICKERPLANT_WAITS"
 _LOOK_S = 0.02  # how often (wall seconds) the governor is asked whether to hold the market
 _GRACE_S = 10.0  # a bot told to stop (SIGTERM) at the replay's end has this long to exit
 
@@ -77,7 +79,8 @@ async def run_bot(
     waits = "" if library.waits else "; its sleeps and timers run at the wall's pace (clock-only libfaketime)"
     start_ms = market.now_ms()
     _tell(f"the bot's clock starts at the replay's {start_ms} ms, ×{speed:g}{waits}")
-    env = {**bot_environment(environ, library, start_ms, speed), **urls}
+    pace = {SPEED_VARIABLE: f"{speed:g}", WAITS_VARIABLE: "market" if library.waits else "wall"}
+    env = {**bot_environment(environ, library, start_ms, speed), **urls, **pace}
     # The market's clock starts, then the bot's as its process is loaded a moment later
     # (vfork, well under a millisecond): the bot's clock is behind the market's by that
     # moment ×speed, which the governor holds the market for, and never ahead of it.
