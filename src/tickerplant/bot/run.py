@@ -21,7 +21,9 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from tickerplant.app import Tickerplant
 from tickerplant.bot.faketime import Faketime, bot_environment
@@ -70,7 +72,7 @@ async def run_bot(
     governor = LagGovernor(speed, max_lag_ms)
     try:
         await server.start()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         await server.close()
         raise SystemExit(f"tickerplant run: cannot start: {exc}") from None
     for listener in server.listeners.values():
@@ -78,7 +80,8 @@ async def run_bot(
     urls = {variable: server.url(which).replace("ws", "http", 1) for which, variable in URL_VARIABLES.items()}
     waits = "" if library.waits else "; its sleeps and timers run at the wall's pace (clock-only libfaketime)"
     start_ms = market.now_ms()
-    _tell(f"the bot's clock starts at the replay's {start_ms} ms, ×{speed:g}{waits}")
+    at = datetime.fromtimestamp(start_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    _tell(f"the bot's clock starts at the replay's {at} ({start_ms} ms), ×{speed:g}{waits}")
     pace = {SPEED_VARIABLE: f"{speed:g}", WAITS_VARIABLE: "market" if library.waits else "wall"}
     env = {**bot_environment(environ, library, start_ms, speed), **urls, **pace}
     # The market's clock starts, then the bot's as its process is loaded a moment later

@@ -273,19 +273,15 @@ class ReplaySource:
             if not self._playing.is_set():
                 await self._playing.wait()  # the clock goes on from where it stood (_go_on)
             pace = self._pace  # set_speed replaces it between batches
-            outs = _outs()
-            broken: list[StreamsBroken] = []
             now_ns = clock.now_ns()
             until_us = _ALL if pace is None else pace.replay_us(now_ns)
-            if self._exact and pace is not None and (next_us := replayer.next_us) is not None:
-                until_us = min(until_us, next_us)  # one event time a delivery
-            replayer.step(until_us, batch, outs, broken)
             if self._exact and pace is not None:
-                self._delivering_us = until_us
-            try:
+                self._deliver_exactly(replayer, sink, until_us, batch)
+            else:
+                outs = _outs()
+                broken: list[StreamsBroken] = []
+                replayer.step(until_us, batch, outs, broken)
                 _publish(sink, outs, broken)
-            finally:
-                self._delivering_us = None
             # The gateways write this batch before the next is made, even when more is
             # due already (a full batch, or a stream's next frame held for the next one):
             # their fan-out joins frames per stream within a turn of the loop.
@@ -295,6 +291,26 @@ class ReplaySource:
             next_us = replayer.next_us
             if pace is not None and next_us is not None and next_us > until_us:
                 await clock.sleep_until(min(pace.due_ns(next_us), now_ns + _MAX_SLEEP_NS) / 1_000_000)
+
+    def _deliver_exactly(self, replayer: Replayer, sink: Sink, until_us: int, batch: int) -> None:
+        """What is due by ``until_us``, one event time a delivery (up to ``batch`` events
+        in this turn of the loop), the market's time reading each while it is delivered;
+        with nothing due, the cadences up to ``until_us``."""
+        played = 0
+        while True:
+            next_us = replayer.next_us
+            due_us = until_us if next_us is None else min(until_us, next_us)
+            outs = _outs()
+            broken: list[StreamsBroken] = []
+            step = replayer.step(due_us, batch - played, outs, broken)
+            played += step
+            self._delivering_us = due_us
+            try:
+                _publish(sink, outs, broken)
+            finally:
+                self._delivering_us = None
+            if due_us >= until_us or played >= batch or not step:
+                return
 
     async def _wait_for_clients(self, sink: Sink) -> None:
         """Until no client the replay waits for holds more than its share of unsent bytes."""
