@@ -11,6 +11,11 @@ At ``--speed max`` it waits for its clients between batches, within their send b
 bounds, as ``replay_waits`` says: a client that reads slower than the replay makes events
 but keeps up on average gets everything; one that stops reading is cut off as a slow
 consumer, holding the others back ``patience_ms`` at most.
+
+Its clock is a market's time (a ``clock.Timeline``: ``market_ns``, ``rate``,
+``delivering_ns``), which ``tickerplant run`` serves on; there it may be held (``hold``,
+``release``) apart from the operator's pause, and played ``exact``: each event time
+delivered on its own, stamped with that time.
 """
 
 from __future__ import annotations
