@@ -63,6 +63,8 @@ async def run_bot(
         raise SystemExit("tickerplant run: --speed max has no pace a bot's clock can follow: give a number")
     if not command:
         raise SystemExit("tickerplant run: the bot's command after --")
+    if max_lag_ms <= 0:
+        raise SystemExit(f"tickerplant run: --max-lag is a positive number of ms, not {max_lag_ms}")
     wall = SystemClock()
     # paused until the bot's process starts: the market's clock starts with the bot's
     paused = dataclasses.replace(config.replay, paused=True)
@@ -85,8 +87,9 @@ async def run_bot(
     pace = {SPEED_VARIABLE: f"{speed:g}", WAITS_VARIABLE: "market" if library.waits else "wall"}
     env = {**bot_environment(environ, library, start_ms, speed), **urls, **pace}
     # The market's clock starts, then the bot's as its process is loaded a moment later
-    # (vfork, well under a millisecond): the bot's clock is behind the market's by that
-    # moment ×speed, which the governor holds the market for, and never ahead of it.
+    # (vfork: the spawn well under a millisecond, the loading a few): the bot's clock is
+    # behind the market's by that moment ×speed, which the governor holds the market for,
+    # and never ahead of it (an asyncio subprocess forks this large process: ~35 ms).
     source.resume()
     try:
         bot = subprocess.Popen(list(command), env=env, start_new_session=True)
