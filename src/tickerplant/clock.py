@@ -281,3 +281,8 @@ class LagProbe(Protocol):
         """A signed request's query string and body as received, when the server's clock
         read ``now_ms``: its ``timestamp`` is the client's clock when it signed."""
         ...
+
+    def lag(self, timestamp_ms: int, now_ms: int) -> None:
+        """A request's ``timestamp`` already read (the WebSocket API's ``params``), when the
+        server's clock read ``now_ms``."""
+        ...

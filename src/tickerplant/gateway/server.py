@@ -135,7 +135,7 @@ class Listener:
         self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
         self.drain: Callable[[int], object] | None = None  # the engine's events, once served
-        self.signed_lag: LagProbe | None = None  # told every signed REST request (tickerplant run)
+        self.signed_lag: LagProbe | None = None  # told every signed request (tickerplant run)
         self._durable: GroupCommit | None = None
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
@@ -381,7 +381,7 @@ class Listener:
             faults=self._config.faults,
             counters=self.limit_counters,
             traffic=self.traffic,
-            budget=self.send_budget,
+            budget=self.send_budget, signed_lag=self.signed_lag,
         )
         return connection
 
