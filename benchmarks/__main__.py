@@ -27,6 +27,7 @@ SCENARIOS = {
     "matching": "the venue's core (orders, margin, events) in process, against a bare price-time book",
     "fills": "the queue models on a recording against the fills the same orders got in the one book",
     "orders": "orders over kept-alive REST: new → ack latency at a steady rate, orders/s flat out vs a floor",
+    "botclock": "libfaketime's forms: a Python asyncio and a Node bot's clock and waits at x1, x20, x100",
 }
 
 

@@ -121,6 +121,7 @@ PURE = [
     # the report's core and its renderer: rows in, figures and HTML out
     *(SRC / "report" / f"{name}.py" for name in ("rows", "equity", "statistics", "figures")),
     *sorted((SRC / "faults").glob("*.py")),
+    SRC / "bot" / "governor.py",  # tickerplant run's lag rules
     # the venue's cores: all of it but the files it keeps (the operator's store, the journal)
     *(
         path

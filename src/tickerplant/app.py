@@ -75,10 +75,20 @@ class Tickerplant:
     """A running server: a source of market data behind one listener per market."""
 
     def __init__(
-        self, config: ServerConfig, clock: Clock | None = None, source: Source | None = None
+        self,
+        config: ServerConfig,
+        clock: Clock | None = None,
+        source: Source | None = None,
+        *,
+        wall: Clock | None = None,
     ) -> None:
+        """``clock``: the market's time, which the server stamps, checks and tells (a
+        replay's own under ``tickerplant run``: ``clock.MarketClock``); ``wall``: the time the
+        loop's own shares are measured on (REST's share of a turn, the status' rates), the
+        same clock unless told."""
         self.config = config
         self.clock = clock or SystemClock(config.clock_offset_ms)
+        self.wall = wall or self.clock
         self.source: Source = source or source_for(config, self.clock)
         self.bus = LocalBus()
         # the streams this process' clients hold, which the plants follow (market/demand.py)
@@ -142,7 +152,7 @@ class Tickerplant:
             )
         )
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
-        self.status_board = StatusBoard(self.clock, self.listeners)
+        self.status_board = StatusBoard(self.wall, self.listeners)
         if isinstance(self.source, ReplaySource):
             replay = self.source
             for listener in self.listeners.values():
@@ -151,7 +161,7 @@ class Tickerplant:
         # the operator's tables looked at once per loop turn, not per request (venue/auth/store.py)
         self.accounts.once_per_turn(asyncio.get_running_loop().call_soon)
         # one loop, so one REST budget per turn for both listeners (gateway/rest_turns.py)
-        turns = RestTurns(asyncio.get_running_loop().call_soon, self.clock.now_ns, config.rest_turn_ms)
+        turns = RestTurns(asyncio.get_running_loop().call_soon, self.wall.now_ns, config.rest_turn_ms)
         # and one bound on the unsent bytes of every connection (gateway/send_budget.py)
         budget = SendBudget(config.limits.send_buffer_total_bytes or machine_default())
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):

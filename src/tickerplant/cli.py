@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_log_options(serve, "INFO")
     _add_settings(serve)
     _add_scaleout_commands(commands)
+    _add_run_command(commands)
 
     binance_um = BINANCE_STREAMS[Market.UM]
     watch = commands.add_parser("watch", help="show live streams in the terminal")
@@ -167,6 +168,29 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, type=Path, metavar="DIR", help="where the two files go")
     _add_log_options(report, "WARNING")
     return parser
+
+
+def _add_run_command(commands: Any) -> None:
+    """``tickerplant run [serve's flags] -- COMMAND…``: a bot on a replay, its clock the
+    market's (docs/run.md)."""
+    run = commands.add_parser(
+        "run",
+        help="serve a replay and run a bot's command beside it, the bot's clock the market's",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--config", type=Path, help="TOML file; flags given here override it")
+    _add_log_options(run, "WARNING")
+    _add_settings(run)
+    run.add_argument(
+        "--max-lag", type=int, default=1000, metavar="MS",
+        help="the bot's clock may lag the market's this much (market ms) before the run stops (default 1000)",
+    )  # fmt: skip
+    run.add_argument(
+        "--faketime-lib", metavar="FILE",
+        help="the libfaketime library to run the bot under (default: Debian's libfaketime when installed, "
+        "else the libfaketime package's, which fakes clocks but not sleeps)",
+    )  # fmt: skip
+    run.add_argument("bot", nargs=argparse.REMAINDER, metavar="-- COMMAND …", help="the bot's command")
 
 
 def _add_accounts_command(commands: Any) -> None:
@@ -397,6 +421,17 @@ def _run(args: argparse.Namespace) -> None:
         lifeline = sys.stdin.buffer if args.config_stdin else None
         run = commands.plant if args.command == "plant" else commands.gateway
         uvloop.run(run(config, args.reuse_port, token, lifeline))
+    elif args.command == "run":
+        from tickerplant.bot.faketime import find_library
+        from tickerplant.bot.run import run_bot
+
+        config = _display(admin_token(build_config(args)), args.log_format)
+        bot = args.bot[1:] if args.bot[:1] == ["--"] else args.bot
+        try:
+            library = find_library(args.faketime_lib)
+        except ValueError as exc:
+            raise SystemExit(f"tickerplant run: {exc}") from None
+        raise SystemExit(uvloop.run(run_bot(config, bot, library, args.max_lag, os.environ)))
     elif args.command == "record":
         uvloop.run(commands.record_streams(args))
     elif args.command == "tls":

@@ -11,6 +11,10 @@ Two kinds of user:
   ``SystemClock`` that is the event loop's timer; with the ``ManualClock`` nothing happens
   until a test moves the clock, so a test lives through a connection's 24 hours in
   milliseconds and never sleeps to synchronise.
+
+A third kind, ``MarketClock``, reads a market's own time off a ``Timeline`` (a replay's,
+at its speed) and schedules on the wall clock beneath it: ``tickerplant run`` serves on it,
+so that what the server stamps and checks is the market's time (docs/run.md).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "Timer"]
+__all__ = ["Clock", "LagProbe", "ManualClock", "MarketClock", "SystemClock", "Timeline", "Timer"]
 
 
 class Timer(Protocol):
@@ -168,3 +172,117 @@ class ManualClock:
             timer.cancelled = True  # ran: a later cancel() is a no-op
             timer.callback()
         self._now_ms = end_ms
+
+
+class Timeline(Protocol):
+    """A market's time against the wall clock's (a replay at its speed, held or playing)."""
+
+    def market_ns(self, wall_ns: int) -> int:
+        """The market's time when the wall clock reads ``wall_ns``."""
+        ...
+
+    def rate(self) -> float:
+        """Market seconds per wall second now: 0 while held, ``math.inf`` unpaced."""
+        ...
+
+    def delivering_ns(self) -> int | None:
+        """While the market delivers what happened at a time, that time: what the delivery
+        makes is stamped with it, not with when the loop got round to it."""
+        ...
+
+
+# A market timer looks again at least this often (wall ms): its wall delay was worked out at
+# the rate of its time, and the rate changes when the market is held, slowed or resumed.
+_LOOK_AGAIN_MS = 100
+
+
+class MarketClock:
+    """The time of ``timeline`` (never going back, but to stamp what happened at a time
+    while the market delivers it), scheduled on ``wall``.
+
+    A timer due at a market time waits on the wall clock for that time at the market's
+    current rate, at most ``_LOOK_AGAIN_MS``, and looks again: a market held or slowed meanwhile
+    neither fires it early nor, resumed, leaves it waiting."""
+
+    def __init__(self, wall: Clock, timeline: Timeline) -> None:
+        self.wall = wall
+        self._timeline = timeline
+        self._last_ns = 0
+
+    def now_ns(self) -> int:
+        timeline = self._timeline
+        if (delivering := timeline.delivering_ns()) is not None:
+            return delivering  # may be behind a time read a moment ago: it is the event's own
+        market_ns = timeline.market_ns(self.wall.now_ns())
+        if market_ns < self._last_ns:  # a replay resumed where it stood, a little behind its pace
+            return self._last_ns
+        self._last_ns = market_ns
+        return market_ns
+
+    def now_ms(self) -> int:
+        return self.now_ns() // 1_000_000
+
+    def wall_delay_ms(self, when_ms: float) -> float:
+        """How long to wait on the wall clock before looking again for ``when_ms``: 0 once
+        it is due."""
+        ahead_ms = when_ms - self.now_ns() / 1_000_000
+        if ahead_ms <= 0:
+            return 0.0
+        rate = self._timeline.rate()
+        # at least a millisecond: an unpaced market moves by batches, not by the wall's time
+        return _LOOK_AGAIN_MS if rate <= 0 else max(1.0, min(_LOOK_AGAIN_MS, ahead_ms / rate))
+
+    def call_at(self, when_ms: float, callback: Callable[[], object]) -> Timer:
+        timer = _MarketTimer(self, when_ms, callback)
+        timer.arm()
+        return timer
+
+    async def sleep_until(self, when_ms: float) -> None:
+        wall = self.wall
+        while (delay_ms := self.wall_delay_ms(when_ms)) > 0:
+            await wall.sleep_until(wall.now_ns() / 1_000_000 + delay_ms)
+
+
+class _MarketTimer:
+    __slots__ = ("callback", "cancelled", "clock", "wall_timer", "when_ms")
+
+    def __init__(self, clock: MarketClock, when_ms: float, callback: Callable[[], object]) -> None:
+        self.clock = clock
+        self.when_ms = when_ms
+        self.callback = callback
+        self.cancelled = False
+        self.wall_timer: Timer | None = None
+
+    def arm(self) -> None:
+        wall = self.clock.wall
+        delay_ms = self.clock.wall_delay_ms(self.when_ms)
+        self.wall_timer = wall.call_at(wall.now_ns() / 1_000_000 + delay_ms, self.look)
+
+    def look(self) -> None:
+        if self.cancelled:
+            return
+        if self.clock.wall_delay_ms(self.when_ms) > 0:
+            self.arm()
+            return
+        self.cancelled = True  # ran: a later cancel() is a no-op
+        self.callback()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.wall_timer is not None:
+            self.wall_timer.cancel()
+
+
+class LagProbe(Protocol):
+    """Told the signed requests of a client whose clock is weighed against the server's
+    (``tickerplant run``'s bot: ``bot/governor.py``)."""
+
+    def signed(self, query: bytes, body: bytes, now_ms: int) -> None:
+        """A signed request's query string and body as received, when the server's clock
+        read ``now_ms``: its ``timestamp`` is the client's clock when it signed."""
+        ...
+
+    def lag(self, timestamp_ms: int, now_ms: int) -> None:
+        """A request's ``timestamp`` already read (the WebSocket API's ``params``), when the
+        server's clock read ``now_ms``."""
+        ...

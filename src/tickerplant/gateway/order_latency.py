@@ -16,7 +16,7 @@ from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.protocol.latency import OrderPath, latency_file, latency_model
 from tickerplant.protocol.ws_api import AwaitedReply, PrivateMethods, WsApiReply, WsSession
 
-__all__ = ["LatentWs", "latent_route", "order_path"]
+__all__ = ["LatentWs", "latent_route", "latent_ws", "order_path"]
 
 
 def order_path(spec: str, seed: str) -> OrderPath | None:
@@ -89,3 +89,8 @@ class LatentWs:
             clock.call_at(arrives, arrive)
 
         return AwaitedReply(then)
+
+
+def latent_ws(methods: PrivateMethods, path: OrderPath | None, clock: Clock) -> PrivateMethods:
+    """``methods`` behind ``path``'s latency; as they are when there is none."""
+    return methods if path is None else LatentWs(methods, path, clock)

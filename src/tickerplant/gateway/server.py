@@ -20,7 +20,7 @@ from picows import WSUpgradeRequest
 
 from tickerplant.bus import Bus
 from tickerplant.bus.venue_link import VenueRequests
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, LagProbe
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.archive_files import ZipPacking, archive_route
@@ -34,7 +34,7 @@ from tickerplant.gateway.front_door import FrontDoor, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
-from tickerplant.gateway.order_latency import LatentWs, latent_route, order_path
+from tickerplant.gateway.order_latency import latent_route, latent_ws, order_path
 from tickerplant.gateway.picows_log import gated_picows_logger
 from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed, asks_to_upgrade
 from tickerplant.gateway.responses import json_response, rest_response
@@ -140,6 +140,7 @@ class Listener:
         self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)
         self.drain: Callable[[int], object] | None = None  # the engine's events, once served
+        self.signed_lag: LagProbe | None = None  # told every signed request (tickerplant run)
         self._durable: GroupCommit | None = None
         self._latency = order_path(config.latency, f"{config.simulator.seed}/{market.value}")
         if accounts is not None:
@@ -251,8 +252,7 @@ class Listener:
 
     def _serve_ws(self, methods: PrivateMethods) -> None:
         """The WebSocket API's private methods, behind the order latency when there is one."""
-        latency = self._latency
-        self.ws_api.private = methods if latency is None else LatentWs(methods, latency, self._clock)
+        self.ws_api.private = latent_ws(methods, self._latency, self._clock)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make it warn about (its streams', its acceptor's)."""
@@ -336,12 +336,13 @@ class Listener:
         self, private: PrivateRest, route: tuple[str, str], request: WSUpgradeRequest, query: bytes,
         body: bytes, ip: str, now_ms: int,
     ) -> Routed | AwaitedRoute:  # fmt: skip
-        """A signed endpoint: the query string and the body as received, bytes untouched,
-        for the signature (overview decision 3, part 1 §4.1); the key from ``X-MBX-APIKEY``
-        (part 1 §2). A GET's parameters are in its query only (part 1 §3.1): a body sent with
-        one is not read."""
+        """A signed endpoint: the query and the body as received, bytes untouched, for the
+        signature (overview decision 3, part 1 §4.1); the key from ``X-MBX-APIKEY`` (part 1
+        §2). A GET's parameters are in its query only (part 1 §3.1): its body is not read."""
         form = body if route[0] != "GET" else b""
         signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
+        if self.signed_lag is not None:  # the client's clock against the server's (tickerplant run)
+            self.signed_lag.signed(query, form, now_ms)
         if self._latency is not None:  # performed at its arrival, answered after its response leg
             perform = functools.partial(self._perform, private, route, signed)
             return latent_route(self._latency, self._clock, now_ms, perform)
@@ -380,6 +381,7 @@ class Listener:
             self.ws_api, self._clock, self._config.limits, self.ws_api_connections,
             rate_limits_default=params.get("returnRateLimits") != "false", faults=self._config.faults,
             counters=self.limit_counters, traffic=self.traffic, budget=self.send_budget,
+            signed_lag=self.signed_lag,
         )  # fmt: skip
 
     def interrupt(self, streams: Collection[str], reason: str) -> None:

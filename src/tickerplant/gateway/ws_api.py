@@ -7,9 +7,10 @@ from __future__ import annotations
 import functools
 import struct
 
+import msgspec
 from picows import WSFrame, WSMsgType, WSTransport
 
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, LagProbe
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.send_budget import SendBudget
@@ -37,7 +38,10 @@ def _text_header(size: int) -> bytes:
 
 
 class WsApiConnection(KeptAliveConnection):
-    __slots__ = ("_answered", "_api", "_ip", "_rate_limits_default", "_registry", "_send_bound", "_session")
+    __slots__ = (
+        "_answered", "_api", "_ip", "_rate_limits_default", "_registry", "_send_bound", "_session",
+        "_signed_lag",
+    )  # fmt: skip
 
     surface = "ws_api"
 
@@ -53,7 +57,10 @@ class WsApiConnection(KeptAliveConnection):
         counters: LimitCounters | None = None,
         traffic: Traffic | None = None,
         budget: SendBudget | None = None,
+        signed_lag: LagProbe | None = None,
     ) -> None:
+        """``signed_lag``: told the ``timestamp`` of every request that carries one (the
+        client's clock when it signed, trading part 1 §8.5), ``tickerplant run``'s bot's."""
         # Requests are limited by weight, not by the streams' 10 messages a second.
         super().__init__(
             clock, limits, count_rate=False, faults=faults, counters=counters, traffic=traffic, budget=budget
@@ -68,6 +75,7 @@ class WsApiConnection(KeptAliveConnection):
         self._answered: dict[str, RequestTally] = {}
         # the key session.logon put on this connection, and when it opened (trading part 1 §8.6)
         self._session = WsSession(clock.now_ms())
+        self._signed_lag = signed_lag
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
@@ -97,6 +105,8 @@ class WsApiConnection(KeptAliveConnection):
         self._answer(payload, self.clock.now_ns())
 
     def _answer(self, payload: bytes, started_ns: int) -> None:
+        if self._signed_lag is not None:
+            _tell_lag(self._signed_lag, payload, started_ns // 1_000_000)
         reply = self._api.receive(
             payload, self._ip, started_ns // 1_000_000, self._rate_limits_default, self._session
         )
@@ -144,3 +154,25 @@ class WsApiConnection(KeptAliveConnection):
             self.report_unsent(raw.get_write_buffer_size())
         if close is not None:
             self.close(close)
+
+
+class _Stamped(msgspec.Struct):
+    timestamp: int | None = None
+
+
+class _Request(msgspec.Struct):
+    params: _Stamped | None = None
+
+
+_read_stamp = msgspec.json.Decoder(_Request).decode
+
+
+def _tell_lag(probe: LagProbe, payload: bytes, now_ms: int) -> None:
+    """A request's ``params.timestamp`` to ``probe``; a request without a readable one tells
+    nothing (the API answers it)."""
+    try:
+        params = _read_stamp(payload).params
+    except msgspec.DecodeError:
+        return
+    if params is not None and params.timestamp is not None:
+        probe.lag(params.timestamp, now_ms)

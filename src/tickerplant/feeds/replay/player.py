@@ -11,6 +11,11 @@ At ``--speed max`` it waits for its clients between batches, within their send b
 bounds, as ``replay_waits`` says: a client that reads slower than the replay makes events
 but keeps up on average gets everything; one that stops reading is cut off as a slow
 consumer, holding the others back ``patience_ms`` at most.
+
+Its clock is a market's time (a ``clock.Timeline``: ``market_ns``, ``rate``,
+``delivering_ns``), which ``tickerplant run`` serves on; there it may be held (``hold``,
+``release``) apart from the operator's pause, and played ``exact``: each event time
+delivered on its own, stamped with that time.
 """
 
 from __future__ import annotations
@@ -61,9 +66,14 @@ class ReplaySource:
         payload_format: PayloadFormat = PayloadFormat.CLASSIC,
         *,
         patience_ms: int = 2_000,
+        exact: bool = False,
     ) -> None:
         """``patience_ms``: at ``--speed max``, how long at a time the replay waits for a
-        client over half its send buffer before it goes on without it (``replay_waits``)."""
+        client over half its send buffer before it goes on without it (``replay_waits``).
+        ``exact``: at a set speed, each event time is played and delivered on its own, and
+        the market's time (``market_ns``) reads that time while it is delivered, so what
+        the deliveries make (a venue's fills) is stamped alike whatever the speed and
+        however late the loop woke (``tickerplant run``)."""
         self._config = config
         self._clock = clock
         self._payload_format = payload_format  # what the plants of public files write
@@ -78,7 +88,11 @@ class ReplaySource:
         self._speed = config.speed  # None: as fast as it goes; changed by set_speed
         self._pace: ReplayClock | None = None  # the replay clock once playing at a speed
         self._begun = False  # the playing loop has started (its first resume)
+        self._held = False  # held by tickerplant run's lag governor (``hold``), apart from a pause
+        self._stood_us: int | None = None  # where the replay clock stood when paused or held
         self.waits = ConsumerWaits(patience_ms)  # for its clients, at speed max
+        self._exact = exact
+        self._delivering_us: int | None = None  # the event time being delivered (exact)
 
     async def prepare(self) -> Prepared:
         config = self._config
@@ -128,6 +142,7 @@ class ReplaySource:
         read, total = (files.read_bytes[0], files.total_bytes) if files else (0, 0)
         return {
             "state": self.state,
+            "held": self._held,
             "speed": "max" if self._speed is None else self._speed,
             "replayTime": replay_ms,
             "events": replayer.events if replayer else 0,
@@ -144,24 +159,83 @@ class ReplaySource:
         if speed is not None and not (math.isfinite(speed) and speed > 0):
             raise ValueError(f"a replay speed is a positive number or max, not {speed!r}")
         self._speed = speed
-        if not self._begun or self.replayer is None:
-            return  # the loop makes its clock from the speed when it begins
+        if (not self._begun and self._pace is None) or self.replayer is None:
+            return  # the replay makes its clock from the speed when it begins
         now_ns = self._clock.now_ns()
         pace = self._pace
         at_us = self.replayer.now_us
-        if pace is not None and self.state == "playing":
+        if pace is not None and self._playing.is_set():
             at_us = max(at_us, pace.replay_us(now_ns))
         self._pace = None if speed is None else ReplayClock(speed, at_us, now_ns)
 
     def resume(self) -> None:
         if self.state == "paused":
             self.state = "playing"
-            self._playing.set()
+            if not self._held:
+                self._go_on()
 
     def pause(self) -> None:
         if self.state == "playing":
+            self._stand()
             self.state = "paused"
             self._playing.clear()
+
+    def hold(self) -> None:
+        """Hold the replay clock until ``release`` (``tickerplant run`` holds the market for
+        a bot whose clock is behind it): the operator's pause and resume are apart from it,
+        and the status stays ``playing``, with ``held``."""
+        if not self._held:
+            self._stand()
+            self._held = True
+            self._playing.clear()
+
+    def release(self, from_ns: int | None = None) -> None:
+        """End a hold; the replay clock runs on from ``from_ns`` (a wall time, at the latest
+        now), so that a hold lasts what it was meant to however late its timer fires."""
+        if self._held:
+            self._held = False
+            if self.state == "playing":
+                self._go_on(from_ns)
+
+    def _go_on(self, from_ns: int | None = None) -> None:
+        """The replay clock runs on from now, where it stood, not from when the loop next
+        wakes (``tickerplant run`` starts a bot's clock at the instant it resumes the replay)."""
+        now_ns = self._clock.now_ns()
+        if from_ns is not None:
+            now_ns = min(now_ns, from_ns)
+        replayer, speed = self.replayer, self._speed
+        if self._pace is not None and replayer is not None:
+            self._pace.restart(max(replayer.now_us, self._stood_us or 0), now_ns)
+        elif not self._begun and replayer is not None and speed is not None:
+            self._pace = ReplayClock(speed, self._start_us, now_ns)
+        self._playing.set()
+
+    def _stand(self) -> None:
+        """Where the replay clock stands as it stops: it goes on from there (the replay's
+        events up to it are played once it goes on), never from behind it."""
+        if self._playing.is_set() and self._pace is not None:
+            self._stood_us = self._pace.replay_us(self._clock.now_ns())
+
+    # -- the market's time (a clock.Timeline: tickerplant run serves on it) ----------------
+
+    def delivering_ns(self) -> int | None:
+        """While an ``exact`` replay delivers an event time, that time."""
+        return None if self._delivering_us is None else self._delivering_us * 1000
+
+    def market_ns(self, wall_ns: int) -> int:
+        """The replay clock when the wall clock reads ``wall_ns``: ×speed while it plays,
+        still while it is paused or held, where the replay stands when it is unpaced."""
+        pace = self._pace
+        if pace is not None and self._playing.is_set():
+            return pace.replay_us(wall_ns) * 1000
+        stood = self.replayer.now_us if self.replayer is not None else self._start_us
+        return max(stood, self._stood_us or 0) * 1000
+
+    def rate(self) -> float:
+        """Replay seconds per wall second now: 0 while paused or held."""
+        if not self._playing.is_set() or self.state != "playing":
+            return 0.0
+        return math.inf if self._speed is None else self._speed
 
     def http(self, path: str, method: str) -> tuple[int, bytes]:
         """The market listeners' ``GET /tickerplant/v1/replay``: the status, nothing else."""
@@ -197,20 +271,22 @@ class ReplaySource:
         await self._playing.wait()
         clock = self._clock
         speed = self._speed
-        self._pace = None if speed is None else ReplayClock(speed, self._start_us, clock.now_ns())
+        if self._pace is None and speed is not None:  # not begun by a resume (_go_on)
+            self._pace = ReplayClock(speed, self._start_us, clock.now_ns())
         self._begun = True
         while replayer.next_us is not None:
             if not self._playing.is_set():
-                await self._playing.wait()
-                if self._pace is not None:
-                    self._pace.restart(replayer.now_us, clock.now_ns())
+                await self._playing.wait()  # the clock goes on from where it stood (_go_on)
             pace = self._pace  # set_speed replaces it between batches
-            outs = _outs()
-            broken: list[StreamsBroken] = []
             now_ns = clock.now_ns()
             until_us = _ALL if pace is None else pace.replay_us(now_ns)
-            replayer.step(until_us, batch, outs, broken)
-            _publish(sink, outs, broken)
+            if self._exact and pace is not None:
+                self._deliver_exactly(replayer, sink, until_us, batch)
+            else:
+                outs = _outs()
+                broken: list[StreamsBroken] = []
+                replayer.step(until_us, batch, outs, broken)
+                _publish(sink, outs, broken)
             # The gateways write this batch before the next is made, even when more is
             # due already (a full batch, or a stream's next frame held for the next one):
             # their fan-out joins frames per stream within a turn of the loop.
@@ -220,6 +296,26 @@ class ReplaySource:
             next_us = replayer.next_us
             if pace is not None and next_us is not None and next_us > until_us:
                 await clock.sleep_until(min(pace.due_ns(next_us), now_ns + _MAX_SLEEP_NS) / 1_000_000)
+
+    def _deliver_exactly(self, replayer: Replayer, sink: Sink, until_us: int, batch: int) -> None:
+        """What is due by ``until_us``, one event time a delivery (up to ``batch`` events
+        in this turn of the loop), the market's time reading each while it is delivered;
+        with nothing due, the cadences up to ``until_us``."""
+        played = 0
+        while True:
+            next_us = replayer.next_us
+            due_us = until_us if next_us is None else min(until_us, next_us)
+            outs = _outs()
+            broken: list[StreamsBroken] = []
+            step = replayer.step(due_us, batch - played, outs, broken)
+            played += step
+            self._delivering_us = due_us
+            try:
+                _publish(sink, outs, broken)
+            finally:
+                self._delivering_us = None
+            if due_us >= until_us or played >= batch or not step:
+                return
 
     async def _wait_for_clients(self, sink: Sink) -> None:
         """Until no client the replay waits for holds more than its share of unsent bytes."""

@@ -1,0 +1,147 @@
+"""How far the bot's clock is from the market's, and what the run does about it (sans-I/O:
+the times come in as arguments; ``run`` asks ``decide`` a few times a wall second).
+
+Each signed request carries the bot's clock when it signed (``timestamp``, part 1 §5.1);
+the server reads it against the market's clock when the request arrives. The **lag** is
+``market − timestamp``: positive when the bot's clock is behind the market. It is
+
+- the bot clock's **offset**: libfaketime starts a process' clock when the process starts,
+  a few milliseconds after the market's began, and those milliseconds count ×speed; then
+- the request's **way** (signing, sending, reading), ×speed too.
+
+The rules, in order:
+
+1. Nothing is decided on fewer than ``window`` requests since the last hold; a request
+   that arrives while the market is held is not counted (the market stands still under it).
+2. **Hold**: when every one of the last ``window`` lags is above ``hold_above_ms``, the
+   bot's clock is behind the market by at least the smallest of them, whatever the way
+   took: the market is held for that long (market time; at ×speed that is ``lag / speed``
+   of wall time) and goes on from where it stood, so no event is skipped and no later
+   request is ahead of the market. Holds add up in ``held_ms``.
+3. **Stop**: when the lags' median is still above ``max_lag_ms`` (the way itself takes too
+   long at this speed; a hold cannot shorten it), or the smallest is below ``-max_lag_ms``
+   (the bot's clock ahead of the market, which the run never skips to catch up), the run
+   stops and says a speed at which the median would be half the bound: the way's share of
+   the lag scales with the speed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from statistics import median
+from typing import NamedTuple
+
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.auth.checks import parameters
+
+__all__ = ["LagGovernor", "LagSummary", "Verdict", "suggested_speed"]
+
+
+class Verdict(NamedTuple):
+    """What to do now: hold the market ``hold_ms`` (market ms) from now; ``stop`` says why
+    the run ends."""
+
+    hold_ms: int = 0
+    stop: str | None = None
+
+
+_GO = Verdict()
+
+
+class LagSummary(NamedTuple):
+    """Every lag measured in a run (market ms), and the holds."""
+
+    requests: int
+    min_ms: int | None
+    max_ms: int | None
+    last_median_ms: float | None  # of the last window
+    held_ms: int
+    holds: int
+
+
+class LagGovernor:
+    """The lag rules above, for a market played at ``speed``; a ``clock.LagProbe``."""
+
+    def __init__(
+        self, speed: float, max_lag_ms: int = 1000, *, window: int = 5, hold_above_ms: int | None = None
+    ) -> None:
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"a bot's clock follows a market at a set speed, not {speed!r}")
+        if max_lag_ms <= 0 or window < 1:
+            raise ValueError("max_lag_ms and window must be positive")
+        self.speed = speed
+        self.max_lag_ms = max_lag_ms
+        self.hold_above_ms = max_lag_ms // 4 if hold_above_ms is None else hold_above_ms
+        self._lags: deque[int] = deque(maxlen=window)
+        self._holding_until_ms: float | None = None  # wall ms
+        self._stop: str | None = None
+        self.requests = 0
+        self._min: int | None = None
+        self._max: int | None = None
+        self._last_median: float | None = None
+        self.held_ms = 0
+        self.holds = 0
+
+    def signed(self, query: bytes, body: bytes, now_ms: int) -> None:
+        """A signed request as received at the market's ``now_ms``: its ``timestamp``
+        (part 1 §5.1) weighed; one without a readable timestamp tells nothing (the checks
+        refuse it)."""
+        try:
+            stamp = parameters(query, body).get("timestamp", "")
+        except RequestRefused:
+            return
+        if stamp.isascii() and stamp.isdigit() and len(stamp) <= 18:
+            self.lag(int(stamp), now_ms)
+
+    def lag(self, timestamp_ms: int, now_ms: int) -> None:
+        """A bot's clock read ``timestamp_ms`` when the market's read ``now_ms``."""
+        lag = now_ms - timestamp_ms
+        self.requests += 1
+        self._min = lag if self._min is None else min(self._min, lag)
+        self._max = lag if self._max is None else max(self._max, lag)
+        if self._holding_until_ms is None:
+            self._lags.append(lag)
+
+    def decide(self, wall_ms: float) -> Verdict:
+        """Whether the market is to be held from ``wall_ms`` (once per hold), or why the run
+        stops."""
+        if self._stop is not None:
+            return Verdict(0, self._stop)
+        if self._holding_until_ms is not None:
+            if wall_ms < self._holding_until_ms:
+                return _GO  # held already
+            self._holding_until_ms = None
+        lags = self._lags
+        if len(lags) < (lags.maxlen or 0):
+            return _GO
+        smallest, middle = min(lags), median(lags)
+        self._last_median = middle
+        if smallest > self.hold_above_ms:
+            self._holding_until_ms = wall_ms + smallest / self.speed
+            self.held_ms += smallest
+            self.holds += 1
+            lags.clear()
+            return Verdict(smallest)
+        if middle > self.max_lag_ms or smallest < -self.max_lag_ms:
+            behind = "behind" if middle > 0 else "ahead of"
+            amount = middle if middle > self.max_lag_ms else -smallest
+            speed = suggested_speed(self.speed, self.max_lag_ms, abs(amount))
+            self._stop = (
+                f"the bot's clock was {amount:.0f} ms {behind} the market's at ×{self.speed:g} "
+                f"(bound {self.max_lag_ms} ms, over its last {len(lags)} signed requests); "
+                f"×{speed:g} would hold"
+            )
+            return Verdict(0, self._stop)
+        return _GO
+
+    def summary(self) -> LagSummary:
+        return LagSummary(self.requests, self._min, self._max, self._last_median, self.held_ms, self.holds)
+
+
+def suggested_speed(speed: float, max_lag_ms: int, lag_ms: float) -> float:
+    """A speed at which a lag of ``lag_ms`` at ``speed`` (its way's share scales with the
+    speed) is half of ``max_lag_ms``, rounded down to two significant digits."""
+    wanted = speed * max_lag_ms / (2 * lag_ms)
+    scale = 10.0 ** (1 - math.floor(math.log10(wanted)))
+    return math.floor(wanted * scale) / scale

@@ -1,0 +1,175 @@
+"""``tickerplant run``: the server on a replay and the bot's command beside it, the bot's clock
+the market's (docs/run.md).
+
+The server serves on a ``clock.MarketClock`` that reads the replay's own clock, so
+everything it stamps, checks and tells (``serverTime``, ``recvWindow``, order and event
+times, GTD and countdown expiries, funding times) is the market's. The replay waits,
+paused, until the bot's process is started under libfaketime (``faketime``) with its clock
+set to the replay's start at the replay's speed; the two clocks then start together. Every
+signed request the bot sends is weighed against the market's clock (``governor``): the
+market is held while the bot's clock is behind it, and the run stops, naming a speed that
+would hold, when it cannot be. The run ends with the bot, or with the replay (the bot is
+sent SIGTERM, then SIGKILL after ``_GRACE_S``); its exit status is the bot's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from tickerplant.app import Tickerplant
+from tickerplant.bot.faketime import Faketime, bot_environment
+from tickerplant.bot.governor import LagGovernor, LagSummary
+from tickerplant.clock import MarketClock, SystemClock
+from tickerplant.config import ServerConfig
+from tickerplant.feeds.replay.player import ReplaySource
+from tickerplant.market.instruments import Market
+
+__all__ = ["SPEED_VARIABLE", "URL_VARIABLES", "WAITS_VARIABLE", "run_bot"]
+
+# the bot is told where the server listens (REST; the streams are the same host and port),
+# the speed, and whether its sleeps last market time or wall time (the libfaketime build)
+URL_VARIABLES = {Market.UM: "TICKERPLANT_UM_URL", Market.CM: "TICKERPLANT_CM_URL"}
+SPEED_VARIABLE, WAITS_VARIABLE = "TICKERPLANT_SPEED", "TICKERPLANT_WAITS"
+_LOOK_S = 0.02  # how often (wall seconds) the governor is asked whether to hold the market
+_GRACE_S = 10.0  # a bot told to stop (SIGTERM) at the replay's end has this long to exit
+
+
+def _tell(text: str) -> None:
+    # stderr: the bot's own output has stdout
+    print(f"tickerplant run: {text}", file=sys.stderr, flush=True)
+
+
+async def run_bot(
+    config: ServerConfig,
+    command: Sequence[str],
+    library: Faketime,
+    max_lag_ms: int,
+    environ: Mapping[str, str],
+) -> int:
+    """Serve ``config``'s replay with ``command`` beside it; the exit status."""
+    speed = config.replay.speed
+    if not config.replay.paths:
+        raise SystemExit("tickerplant run: a replay to run the bot on (--replay PATH…)")
+    if speed is None:
+        raise SystemExit("tickerplant run: --speed max has no pace a bot's clock can follow: give a number")
+    if not command:
+        raise SystemExit("tickerplant run: the bot's command after --")
+    if max_lag_ms <= 0:
+        raise SystemExit(f"tickerplant run: --max-lag is a positive number of ms, not {max_lag_ms}")
+    wall = SystemClock()
+    # paused until the bot's process starts: the market's clock starts with the bot's
+    paused = dataclasses.replace(config.replay, paused=True)
+    source = ReplaySource(paused, wall, config.payload_format, exact=True)
+    market = MarketClock(wall, source)
+    server = Tickerplant(dataclasses.replace(config, clock_offset_ms=0), market, source, wall=wall)
+    governor = LagGovernor(speed, max_lag_ms)
+    try:
+        await server.start()
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        await server.close()
+        raise SystemExit(f"tickerplant run: cannot start: {exc}") from None
+    for listener in server.listeners.values():
+        listener.signed_lag = governor
+    urls = {variable: server.url(which).replace("ws", "http", 1) for which, variable in URL_VARIABLES.items()}
+    waits = "" if library.waits else "; its sleeps and timers run at the wall's pace (clock-only libfaketime)"
+    start_ms = market.now_ms()
+    at = datetime.fromtimestamp(start_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    _tell(f"the bot's clock starts at the replay's {at} ({start_ms} ms), ×{speed:g}{waits}")
+    pace = {SPEED_VARIABLE: f"{speed:g}", WAITS_VARIABLE: "market" if library.waits else "wall"}
+    env = {**bot_environment(environ, library, start_ms, speed), **urls, **pace}
+    # The market's clock starts, then the bot's as its process is loaded a moment later
+    # (vfork: the spawn well under a millisecond, the loading a few): the bot's clock is
+    # behind the market's by that moment ×speed, which the governor holds the market for,
+    # and never ahead of it (an asyncio subprocess forks this large process: ~35 ms).
+    source.resume()
+    try:
+        bot = subprocess.Popen(list(command), env=env, start_new_session=True)
+    except OSError as exc:
+        await server.close()
+        raise SystemExit(f"tickerplant run: cannot start {command[0]}: {exc}") from None
+    stopped = await _watch(server, source, bot, governor, wall)
+    code = await _ended(bot)
+    _tell(_summary(governor.summary(), speed))
+    await server.close()
+    if stopped is not None:
+        _tell(f"stopped: {stopped}")
+        return 1
+    return code
+
+
+async def _watch(
+    server: Tickerplant, source: ReplaySource, bot: subprocess.Popen[bytes], governor: LagGovernor,
+    wall: SystemClock,
+) -> str | None:  # fmt: skip
+    """Until the bot exits, the replay ends or a signal comes: the market held as the
+    governor says; why the run stops, if the governor stops it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    exited = asyncio.ensure_future(asyncio.to_thread(bot.wait))
+    ended = asyncio.ensure_future(server.done.wait())
+    signalled = asyncio.ensure_future(stop.wait())
+    watching = {exited, ended, signalled}
+    try:
+        while True:
+            done, _ = await asyncio.wait(watching, timeout=_LOOK_S, return_when=asyncio.FIRST_COMPLETED)
+            if done:
+                if ended in done and server.failed:
+                    _tell(f"the replay broke off: {server.finish_reason}")
+                return None
+            verdict = governor.decide(wall.now_ms())
+            if verdict.stop is not None:
+                return verdict.stop
+            if verdict.hold_ms:
+                # the release's timer may fire late: the clock goes on from its due time
+                hold_ns = int(verdict.hold_ms / governor.speed * 1_000_000)
+                source.hold()
+                loop.call_later(hold_ns / 1e9, source.release, wall.now_ns() + hold_ns)
+    finally:
+        for waiting in watching:
+            waiting.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        source.release()
+
+
+async def _ended(bot: subprocess.Popen[bytes]) -> int:
+    """The bot's exit status, once it has exited: told to (SIGTERM to its process group),
+    then made to (SIGKILL) if it has not after ``_GRACE_S``; killed by a signal, 128 + it."""
+    if bot.poll() is None:
+        _signal(bot, signal.SIGTERM)
+        try:
+            await asyncio.to_thread(bot.wait, _GRACE_S)
+        except subprocess.TimeoutExpired:
+            _signal(bot, signal.SIGKILL)
+            await asyncio.to_thread(bot.wait)
+    code = bot.returncode
+    assert code is not None
+    return 128 - code if code < 0 else code
+
+
+def _signal(bot: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(bot.pid, sig)
+
+
+def _summary(summary: LagSummary, speed: float) -> str:
+    if not summary.requests:
+        return "the bot signed no request: its clock was not measured against the market's"
+    held = f"; the market held {summary.holds} times, {summary.held_ms} ms in all" if summary.holds else ""
+    middle = "" if summary.last_median_ms is None else f", last median {summary.last_median_ms:.0f}"
+    return (
+        f"the bot's clock against the market's at ×{speed:g}, over {summary.requests} signed requests: "
+        f"lag {summary.min_ms}…{summary.max_ms} ms{middle}{held}"
+    )

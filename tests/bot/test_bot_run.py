@@ -1,0 +1,82 @@
+"""``tickerplant run`` end to end, in this process with a small Python bot
+(``clock_probe_bot.py``) under libfaketime: its clock starts at the replay's and runs at its
+speed, the server's time is the market's, the market is held for a bot whose clock is
+behind and the run stops for one whose requests take too long for the speed, and the run
+ends with the replay with the bot's exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_runs import T0, account, run_config, still_market
+
+from tickerplant.bot.faketime import find_library
+from tickerplant.bot.governor import suggested_speed
+from tickerplant.bot.run import run_bot
+
+BOT = Path(__file__).with_name("clock_probe_bot.py")
+NODE = "/usr/bin/node"  # not installed by .ci/run: the Node test runs where it is
+
+
+async def _run(
+    tmp_path: Path, mode: str, market_s: int, speed: float = 20.0, bot: tuple[str, ...] = (sys.executable, str(BOT))
+) -> tuple[int, list[dict[str, Any]]]:
+    files = still_market(tmp_path / "files", T0 + market_s * 1000)
+    db = tmp_path / "venue.db"
+    env = {**os.environ, **account(db)}
+    out = tmp_path / "told.jsonl"
+    code = await run_bot(run_config(files, db, speed), [*bot, mode, str(out)], find_library(), 1000, env)
+    return code, [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+
+
+async def test_the_market_is_held_for_a_bot_behind_it_and_the_run_ends_with_the_replay_as_the_bot_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, told = await _run(tmp_path, "behind", 20)
+    start, after = told
+    # the server's time read after the bot's: a request's way, at most 125 wall ms at x20
+    assert T0 <= start["clock"] <= start["server"] < start["clock"] + 2_500
+    # held by the smallest lag, about 3 s: the server now stands where the bot's signatures do
+    assert -3_300 < after["server"] - after["clock"] < -2_700
+    assert code == 5  # told SIGTERM at the replay's end, it exits 5: the run's status
+    said = capsys.readouterr().err
+    assert "over 5 signed requests" in said and "the market held 1 times" in said
+
+
+async def test_a_bot_whose_requests_take_too_long_for_the_speed_stops_the_run_naming_one_that_would_hold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # at x5 a request's own way (a few wall ms) stays well below the lag that holds (250)
+    code, _ = await _run(tmp_path, "slow", 30, speed=5.0)  # stopped well before the end
+    assert code == 1
+    said = capsys.readouterr().err
+    stopped = re.search(r"stopped: the bot's clock was (\d+) ms behind the market's at ×5 .* ×([\d.]+) would hold", said)
+    assert stopped is not None, said
+    lag, speed = int(stopped[1]), float(stopped[2])
+    assert 2_000 <= lag < 2_500 and speed == suggested_speed(5.0, 1000, lag)  # about x1.2: ~500 ms, half the bound
+
+
+@pytest.mark.skipif(not find_library().waits, reason="the clock-only libfaketime does not scale sleeps")
+async def test_a_bots_sleeps_last_their_time_in_the_markets(tmp_path: Path) -> None:
+    code, told = await _run(tmp_path, "sleep", 40)  # the bot ends first
+    assert code == 0
+    _, asleep, slept = told
+    assert 10_000 <= asleep["server"] < 10_600  # 10 market seconds, half a wall second at x20
+    assert 2_000 <= slept["server"] < 2_600
+
+
+@pytest.mark.skipif(not (find_library().waits and Path(NODE).exists()), reason="needs Node and the full libfaketime")
+async def test_a_node_bots_clock_and_timers_are_the_markets(tmp_path: Path) -> None:
+    # argv: the script, a mode it ignores, the file (as clock_probe_bot.py's)
+    code, told = await _run(tmp_path, "-", 40, bot=(NODE, str(BOT.with_suffix(".js"))))
+    assert code == 0
+    start, waited = told
+    # Node's start-up, then its first fetch (slow to start: up to a few hundred wall ms)
+    assert T0 <= start["clock"] < T0 + 10_000 and start["clock"] <= start["server"]
+    assert 10_000 <= waited["server"] < 10_600  # 10 market seconds: half a wall second at x20

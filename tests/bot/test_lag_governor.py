@@ -1,0 +1,75 @@
+"""``tickerplant run``'s lag rules (``bot/governor.py``), driven by hand: signed requests in,
+with the market's time at their arrival and the wall's time of each look."""
+
+from __future__ import annotations
+
+import pytest
+
+from tickerplant.bot.governor import LagGovernor, Verdict, suggested_speed
+
+T = 1_704_067_200_000  # the market's time
+
+
+def _signed(governor: LagGovernor, *lags: int) -> None:
+    for lag in lags:
+        governor.signed(b"symbol=BTCUSDT&timestamp=%d&signature=ab" % (T - lag), b"", T)
+
+
+def test_nothing_is_decided_on_fewer_requests_than_the_window() -> None:
+    governor = LagGovernor(20.0, 1000, window=3)
+    _signed(governor, 5000, 5000)
+    assert governor.decide(0) == Verdict()
+
+
+def test_a_bot_behind_by_more_than_a_quarter_of_the_bound_is_waited_for_by_its_fastest_request() -> None:
+    governor = LagGovernor(20.0, 1000, window=3)
+    _signed(governor, 900, 400, 700)  # all above 250: behind by 400 at least
+    assert governor.decide(1_000) == Verdict(hold_ms=400)
+    _signed(governor, 3000, 3000, 3000)  # arriving while the market is held: not counted
+    assert governor.decide(1_019) == Verdict()  # 400 market ms at x20: 20 wall ms
+    _signed(governor, 30, 40)
+    assert governor.decide(1_020) == Verdict()  # held no more, two new requests only
+    _signed(governor, 20)
+    assert governor.decide(1_021) == Verdict()  # 20…40: within the bound
+    assert governor.summary()[:2] == (9, 20) and governor.summary().held_ms == 400
+
+
+def test_a_way_too_slow_for_the_speed_stops_the_run_naming_a_speed_that_would_hold() -> None:
+    governor = LagGovernor(20.0, 1000, window=5)
+    _signed(governor, 100, 1500, 1600, 1700, 1800)  # one fast request: no hold can help
+    verdict = governor.decide(0)
+    assert verdict.hold_ms == 0 and verdict.stop is not None
+    assert "1600 ms behind" in verdict.stop and "×6.2 would hold" in verdict.stop  # 20 * 1000 / 3200
+    assert governor.decide(1).stop == verdict.stop  # once stopped, stopped
+
+
+def test_a_bot_ahead_of_the_market_is_never_caught_up_by_skipping() -> None:
+    governor = LagGovernor(100.0, 1000, window=3)
+    _signed(governor, -1200, 0, 10)
+    verdict = governor.decide(0)
+    assert verdict.stop is not None and "1200 ms ahead of the market's at ×100" in verdict.stop
+
+
+def test_requests_without_a_readable_timestamp_tell_nothing() -> None:
+    governor = LagGovernor(20.0, 1000, window=1)
+    governor.signed(b"symbol=BTCUSDT&signature=ab", b"", T)
+    governor.signed(b"timestamp=1&timestamp=2", b"", T)  # twice: -1101 at the checks
+    governor.signed(b"timestamp=12x", b"", T)
+    assert governor.requests == 0
+    governor.signed(b"", b"timestamp=%d" % (T - 10), T)  # a POST's body
+    assert governor.requests == 1 and governor.decide(0) == Verdict()
+
+
+@pytest.mark.parametrize(
+    ("speed", "bound", "lag", "suggested"),
+    [(100.0, 1000, 2000.0, 25.0), (20.0, 1000, 1500.0, 6.6), (1.0, 1000, 3000.0, 0.16), (1000.0, 1000, 700.0, 710.0)],
+)
+def test_the_speed_suggested_halves_the_bound_at_two_significant_digits(
+    speed: float, bound: int, lag: float, suggested: float
+) -> None:
+    assert suggested_speed(speed, bound, lag) == suggested
+
+
+def test_a_market_without_a_set_speed_has_no_governor() -> None:
+    with pytest.raises(ValueError, match="set speed"):
+        LagGovernor(float("inf"))

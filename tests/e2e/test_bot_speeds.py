@@ -1,0 +1,61 @@
+"""Speed invariance under ``tickerplant run``: a scripted ccxt strategy (``ccxt_strategy_bot.py``)
+over the same public files at ×1 and at ×20 places the same orders at the same market
+times (its own clock, the market's) and gets byte-identical fills, orders, position and
+balances, whichever libfaketime build is found (docs/run.md).
+
+The bot's start-up (Python, ccxt, its markets) takes two to five wall seconds, 40 to 100
+market seconds at ×20. So the ×20 run starts the replay ``LEAD_20`` before the strategy's first
+order and the ×1 run ``LEAD_1`` before it; the replay reads the files' day before its
+``--start`` into the market (docs/replay.md), so both runs meet the same market at ``AT``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_runs import T0, account, run_config, still_market
+
+from tickerplant.bot.faketime import find_library
+from tickerplant.bot.run import run_bot
+
+AT = T0 + 90_000  # the strategy's first order
+STEP = 1_000  # market ms: at ×20 an order may be up to 50 wall ms late
+LEAD_20, LEAD_1 = 120_000, 6_000  # the replay's start before AT: 6 wall seconds each
+BOT = Path(__file__).with_name("ccxt_strategy_bot.py")
+
+pytestmark = pytest.mark.uvloop_only
+
+
+async def _run(tmp: Path, files: Path, speed: float, lead_ms: int) -> tuple[int, dict[str, Any]]:
+    folder = tmp / f"x{speed:g}"
+    folder.mkdir()
+    config = run_config(files, folder / "venue.db", speed, AT - lead_ms)
+    env = {**os.environ, **account(folder / "venue.db")}
+    out = folder / "done.json"
+    command = [sys.executable, str(BOT), str(AT), str(STEP), str(out)]
+    code = await run_bot(config, command, find_library(), 1000, env)
+    return code, json.loads(out.read_text()) if out.exists() else {}
+
+
+async def test_a_ccxt_strategy_trades_the_same_at_x1_and_x20(tmp_path: Path) -> None:
+    # a seller through the strategy's buy a step after it, a buyer through its sell at 2.5
+    through = [(AT + STEP, "41985.0", True), (AT + 5 * STEP // 2, "42015.0", False)]
+    files = still_market(tmp_path / "files", AT + 60_000, through)  # the bot ends first
+    (code_1, slow), (code_20, fast) = await asyncio.gather(
+        _run(tmp_path, files, 1.0, LEAD_1), _run(tmp_path, files, 20.0, LEAD_20)
+    )
+    assert (code_1, code_20) == (0, 0)
+    for done in (slow, fast):  # each order placed at its market time, by the bot's clock
+        placed = done["placed"]
+        assert AT <= placed["buy"]["updateTime"] < AT + STEP  # before the trades through them
+        assert AT + STEP * 6 // 5 <= placed["sell"]["updateTime"] < AT + 5 * STEP // 2
+    assert [f["time"] for f in fast["fills"]] == [AT + STEP, AT + 5 * STEP // 2]  # the trades'
+    unstamped = [{k: v for k, v in o.items() if k not in ("time", "clientOrderId")} for o in fast["orders"]]
+    assert unstamped == [{k: v for k, v in o.items() if k not in ("time", "clientOrderId")} for o in slow["orders"]]
+    for part in ("fills", "positions", "balance"):
+        assert json.dumps(fast[part]) == json.dumps(slow[part]), part

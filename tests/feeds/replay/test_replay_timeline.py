@@ -1,0 +1,78 @@
+"""The replay's clock as the market's (``ReplaySource`` as a ``clock.Timeline``) and the
+``MarketClock`` that serves on it (``tickerplant run``): driven by a manual wall clock, no
+event loop turns needed but the prepare's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from public_data import BOOK_HEADER, T0, write
+
+from tickerplant.clock import ManualClock, MarketClock
+from tickerplant.config import ReplayConfig
+from tickerplant.feeds.replay.player import ReplaySource
+
+WALL = 1_800_000_000_000  # the wall clock, years after the market
+
+
+async def _replay(tmp_path: Path, speed: float) -> tuple[ManualClock, ReplaySource, MarketClock]:
+    book = [f"{i + 1},42000.0,1.000,42000.1,1.000,{t},{t}" for i, t in enumerate(range(T0, T0 + 60_000, 1000))]
+    write(tmp_path, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
+    wall = ManualClock(WALL)
+    source = ReplaySource(ReplayConfig(paths=(str(tmp_path),), speed=speed, paused=True), wall)
+    await source.prepare()
+    return wall, source, MarketClock(wall, source)
+
+
+async def test_the_market_stands_at_the_start_until_resumed_then_runs_at_the_speed(tmp_path: Path) -> None:
+    wall, source, market = await _replay(tmp_path, 20.0)
+    assert (market.now_ms(), source.rate()) == (T0, 0.0)
+    wall.advance(5_000)
+    assert market.now_ms() == T0  # paused: the wall's time passes, the market's does not
+    source.resume()
+    wall.advance(150)
+    assert (market.now_ms(), source.rate()) == (T0 + 3_000, 20.0)
+
+
+async def test_a_hold_stands_the_market_still_for_exactly_its_length_however_late_its_release(
+    tmp_path: Path,
+) -> None:
+    wall, source, market = await _replay(tmp_path, 20.0)
+    source.resume()
+    wall.advance(100)  # T0 + 2 s
+    source.hold()
+    due_ns = (WALL + 100 + 50) * 1_000_000  # a hold of 1 market second: 50 wall ms
+    wall.advance(80)  # the release's timer fired 30 ms late
+    assert market.now_ms() == T0 + 2_000
+    source.release(due_ns)
+    assert market.now_ms() == T0 + 2_000 + 30 * 20  # on from the due time, not from now
+    assert source.status()["held"] is False
+
+
+async def test_a_market_timer_waits_out_a_hold_and_fires_at_its_market_time(tmp_path: Path) -> None:
+    wall, source, market = await _replay(tmp_path, 10.0)
+    source.resume()
+    fired: list[int] = []
+    market.call_at(T0 + 1_000, lambda: fired.append(market.now_ms()))
+    wall.advance(50)  # T0 + 500
+    source.hold()
+    wall.advance(1_000)  # a wall second held: the timer looks again and waits on
+    assert fired == []
+    source.release()
+    wall.advance(49)
+    assert fired == []
+    wall.advance(1)
+    assert fired == [T0 + 1_000]
+
+
+async def test_the_market_never_goes_back_across_a_pause(tmp_path: Path) -> None:
+    wall, source, market = await _replay(tmp_path, 20.0)
+    source.resume()
+    wall.advance(77)
+    before = market.now_ms()
+    source.pause()
+    wall.advance(1_000)
+    assert market.now_ms() == before
+    source.resume()
+    wall.advance(1)
+    assert market.now_ms() == before + 20
