@@ -8,283 +8,26 @@ import dataclasses
 import os
 import sys
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
-from tickerplant import __version__, commands, logs
+from tickerplant import commands, logs
 from tickerplant.admin.guard import is_loopback
+from tickerplant.cli_parser import SPLIT_DEFAULTS, parser
 from tickerplant.config import ServerConfig
 from tickerplant.faults.builtin import BUILTIN
 from tickerplant.faults.profile import ProfileError, parse_profile
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.endpoints import BINANCE_STREAMS
-from tickerplant.settings import SettingField, default_text, load, section_titles, settings
+from tickerplant.settings import load, settings
 
 __all__ = ["ADMIN_TOKEN_VARIABLE", "NATS_TOKEN_VARIABLE", "admin_token", "build_config", "main", "nats_token"]
 
 NATS_TOKEN_VARIABLE = "TICKERPLANT_NATS_TOKEN"  # the NATS token, when no nats_token_file names one
 ADMIN_TOKEN_VARIABLE = "TICKERPLANT_ADMIN_TOKEN"  # the admin token, when neither TOML key gives one
-
-def _flag_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
-    """``parse`` for argparse: its ValueError is the flag's error message."""
-
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = parse.__name__
-    return convert
-
-
-def _help(item: SettingField, split: bool = False) -> str:
-    told = "0 (off)" if split and item.path in _SPLIT_DEFAULTS else default_text(item)
-    return f"{item.setting.help} ({f'default {told}; ' if told else ''}TOML {item.toml_key})"
-
-
-def _add_settings(
-    serve: argparse.ArgumentParser,
-    wanted: Callable[[SettingField], bool] = lambda item: True,
-    split: bool = False,
-) -> None:
-    """A flag for every setting that has one (of those ``wanted``), from config.py's field
-    knowledge."""
-    groups: dict[str | None, Any] = {None: serve}
-    for name, title in section_titles().items():
-        groups[name] = serve.add_argument_group(title)
-    toml_only: list[str] = []
-    for item in settings():
-        if not wanted(item):
-            continue
-        setting = item.setting
-        if setting.flag is None:
-            told = default_text(item)
-            toml_only.append(f"{item.toml_key}: {setting.help}" + (f" (default {told})" if told else ""))
-            continue
-        options: dict[str, Any] = {"dest": item.path, "default": argparse.SUPPRESS}
-        options["help"] = _help(item, split)
-        if item.type is bool:
-            options.update(action="store_const", const=True)
-        elif not item.takes_value:  # on, off, or left to the default
-            options.update(action=argparse.BooleanOptionalAction)
-        else:
-            if setting.metavar is not None:
-                options["metavar"] = setting.metavar
-            if setting.nargs is not None:
-                options["nargs"] = setting.nargs
-            elif setting.parse is not None:
-                options["type"] = _flag_type(setting.parse)
-            else:
-                options["type"] = _value_type(item)
-        groups[item.section].add_argument(setting.flag, **options)
-    serve.epilog = "Settings in the --config TOML file only:\n" + "\n".join(f"  {line}" for line in toml_only)
-
-
-def _value_type(item: SettingField) -> Callable[[str], Any]:
-    """How argparse reads a plain number or string setting."""
-    for kind in (int, float, str):
-        if item.type is kind or item.type == (kind | None):
-            return kind
-    raise TypeError(f"{item.path}: no flag parser for {item.type}")
-
-
-_LOG_FORMAT_HELP = "text lines (default) or JSON lines with timestamp, level, logger, message and fields"
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tickerplant",
-        description="Binance USDⓈ-M and COIN-M futures market data, byte for byte.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser(
-        "serve",
-        help="serve the market-data protocols (simulated market)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    serve.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-    _add_log_options(serve, "INFO")
-    _add_settings(serve)
-    _add_scaleout_commands(commands)
-    _add_run_command(commands)
-
-    binance_um = BINANCE_STREAMS[Market.UM]
-    watch = commands.add_parser("watch", help="show live streams in the terminal")
-    watch.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker ethusdt@miniTicker …")
-    watch.add_argument(
-        "--url", default=binance_um,
-        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
-    )  # fmt: skip
-    watch.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a table")
-    watch.add_argument("--count", type=int, metavar="N", help="stop after N messages")
-    watch.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
-    _add_log_options(watch, "WARNING")
-
-    book = commands.add_parser("book", help="keep a local order book and show it as a live ladder")
-    book.add_argument("symbol", metavar="SYMBOL", help="BTCUSDT, BTCUSD_PERP …")
-    book.add_argument(
-        "--url", default=binance_um,
-        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
-    )  # fmt: skip
-    book.add_argument("--market", choices=("um", "cm"), help="default: asked of the URL")
-    book.add_argument("--depth", type=int, default=10, metavar="N", help="levels a side shown (default 10)")
-    book.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a ladder")
-    book.add_argument("--count", type=int, metavar="N", help="stop after N updates (a resync counts)")
-    book.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
-    _add_log_options(book, "WARNING")
-
-    record = commands.add_parser("record", help="record raw stream messages to compressed, rotated files")
-    record.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker !miniTicker@arr …")
-    record.add_argument(
-        "--url", default=binance_um,
-        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
-    )  # fmt: skip
-    record.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the recording")
-    record.add_argument("--market", choices=("um", "cm"), help="default: asked of the URL")
-    record.add_argument(
-        "--rotate-mb", type=float, default=256.0, metavar="MB", help="uncompressed size (default 256)"
-    )
-    record.add_argument("--rotate-s", type=float, default=3600.0, metavar="S", help="default 3600")
-    record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
-    _add_log_options(record, "INFO")
-
-    tls = commands.add_parser("tls", help="TLS for the listeners: a local CA and a certificate for testers")
-    tls.add_argument("action", choices=("init",), help="init: write ca.pem, cert.pem and key.pem into DIR")
-    tls.add_argument("dir", type=Path, metavar="DIR")
-    tls.add_argument("--name", action="append", default=[], metavar="HOST", help="another DNS name to cover")
-    _add_log_options(tls, "WARNING")
-    _add_accounts_command(commands)
-    report = commands.add_parser("report", help="an account's trading report: HTML (charts) and JSON")
-    report.add_argument("--db", required=True, metavar="FILE", help="the accounts database (venue_db)")
-    report.add_argument("--account", required=True, type=int, metavar="ID")
-    report.add_argument("--from", dest="start", metavar="T", help="ms since the epoch or ISO 8601 (UTC)")
-    report.add_argument("--to", dest="end", metavar="T", help="the end, inclusive (default: the last row)")
-    report.add_argument("--asset", help="the margin asset (default: the one most fills settle in)")
-    report.add_argument("--out", required=True, type=Path, metavar="DIR", help="where the two files go")
-    _add_log_options(report, "WARNING")
-    return parser
-
-
-def _add_run_command(commands: Any) -> None:
-    """``tickerplant run [serve's flags] -- COMMAND…``: a bot on a replay, its clock the
-    market's (docs/run.md)."""
-    run = commands.add_parser(
-        "run",
-        help="serve a replay and run a bot's command beside it, the bot's clock the market's",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    run.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-    _add_log_options(run, "WARNING")
-    _add_settings(run)
-    run.add_argument(
-        "--max-lag", type=int, default=1000, metavar="MS",
-        help="the bot's clock may lag the market's this much (market ms) before the run stops (default 1000)",
-    )  # fmt: skip
-    run.add_argument(
-        "--faketime-lib", metavar="FILE",
-        help="the libfaketime library to run the bot under (default: Debian's libfaketime when installed, "
-        "else the libfaketime package's, which fakes clocks but not sleeps)",
-    )  # fmt: skip
-    run.add_argument("bot", nargs=argparse.REMAINDER, metavar="-- COMMAND …", help="the bot's command")
-
-
-def _add_accounts_command(commands: Any) -> None:
-    """``tickerplant accounts …``: the venue's accounts and API keys (docs/venue.md)."""
-    accounts = commands.add_parser("accounts", help="the venue's accounts, balances and API keys")
-    accounts.add_argument(
-        "--db", metavar="FILE", help="the database (default: --config's venue_db, or tickerplant.db)"
-    )
-    accounts.add_argument("--config", type=Path, help="TOML file whose venue_db names the database")
-    _add_log_options(accounts, "WARNING")
-    action = accounts.add_subparsers(dest="action", required=True)
-    create = action.add_parser("create", help="a new account and its first API key, printed once")
-    create.add_argument("--name", default="", help="a name for the operator's eyes")
-    create.add_argument("--balance", default="", metavar="ASSET=AMOUNT,…", help=_BALANCE_HELP)
-    _add_key_options(create)
-    action.add_parser("list", help="every account, one a line")
-    show = action.add_parser("show", help="an account: its balances and keys (never a secret)")
-    show.add_argument("account", type=int, metavar="ID")
-    for name, about in (("deposit", "add to balances"), ("withdraw", "take from balances")):
-        move = action.add_parser(name, help=about)
-        move.add_argument("account", type=int, metavar="ID")
-        move.add_argument("amounts", metavar="ASSET=AMOUNT,…", help=_BALANCE_HELP)
-    for name, about in (
-        ("disable", "refuse the account's keys (-2015) until enabled"), ("enable", "accept them again"),
-        ("delete", "delete the account, its balances and its keys"),
-    ):  # fmt: skip
-        action.add_parser(name, help=about).add_argument("account", type=int, metavar="ID")
-    action.add_parser(
-        "verify", help="check that the journal adds up: wallets to income, positions and orders to fills"
-    )
-    keys_command = action.add_parser("keys", help="an account's API keys")
-    keys = keys_command.add_subparsers(dest="keys_action", required=True)
-    add = keys.add_parser("add", help="another API key for an account, printed once")
-    add.add_argument("account", type=int, metavar="ID")
-    _add_key_options(add)
-    keys.add_parser("list", help="an account's keys").add_argument("account", type=int, metavar="ID")
-    revoke = keys.add_parser("revoke", help="delete a key: it is unknown from now on")
-    revoke.add_argument("api_key", metavar="KEY")
-
-
-_BALANCE_HELP = (
-    "e.g. USDT=10000,BTC=1: a coin COIN-M is margined in goes to the COIN-M wallet, others to USDⓈ-M; "
-    "um:/cm: chooses"
-)
-
-
-def _add_key_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--public-key", type=Path, metavar="FILE",
-        help="an Ed25519 or RSA public key in PEM (its type is read from it); default: an HMAC secret",
-    )  # fmt: skip
-    command.add_argument(
-        "--permissions", default="reading,trading", metavar="reading[,trading]",
-        help="what the key may do (default reading,trading)",
-    )  # fmt: skip
-    command.add_argument(
-        "--ip", default="", metavar="ADDR[/BITS],…", help="addresses the key may be used from (default any)"
-    )
-
-
-# What each scale-out process is configured by (docs/operations.md, Scale-out): the plant by its
-# source's settings and the payload format it encodes in; a gateway by its listeners'.
-_NATS_SETTINGS = {"nats_url", "nats_token_file", "nats_creds", "nats_tls_ca", "nats_tls_cert", "nats_tls_key"}
-_ADMIN_SETTINGS = {"admin_host", "admin_port", "admin_token", "admin_token_file"}
-_PLANT_SETTINGS = {"payload_format", "clock_offset_ms", "queue_model", *_ADMIN_SETTINGS, *_NATS_SETTINGS}
-_PLANT_SECTIONS = {"simulator", "replay", "relay"}
-_GATEWAY_SECTIONS = {None, "limits", "faults"}
-_NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)
-# A split process' admin listener is off unless asked for: several on one host would meet on
-# one default port, and serve --workers gives its children private ports itself.
-_SPLIT_DEFAULTS = {"admin_port": 0}
-
-
-def _add_log_options(command: argparse.ArgumentParser, level: str) -> None:
-    command.add_argument("--log-level", default=level, help=f"default {level}")
-    command.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
-
-
-def _add_scaleout_commands(commands: Any) -> None:
-    for name, wanted, about in (
-        ("plant", lambda item: item.section in _PLANT_SECTIONS or item.name in _PLANT_SETTINGS,
-         "run the source and the plants, publishing to gateways over NATS"),
-        ("gateway", lambda item: item.section in _GATEWAY_SECTIONS and item.name not in _NOT_GATEWAY,
-         "serve the protocols from a plant's data over NATS"),
-    ):  # fmt: skip
-        command = commands.add_parser(name, help=about, formatter_class=argparse.RawDescriptionHelpFormatter)
-        command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-        _add_log_options(command, "INFO")
-        _add_settings(command, wanted, split=True)
-        # serve --workers N hands its children the whole configuration and the NATS token as
-        # JSON on stdin, which stays open as their lifeline (scaleout/lifeline.py), and
-        # shares ports with them: the gateways' listener ports, each one's admin port
-        command.add_argument("--config-stdin", action="store_true", help=argparse.SUPPRESS)
-        command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+_parser = parser  # the grammar (cli_parser.py), which the tests parse argv with as ``main`` does
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
@@ -298,7 +41,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     given = vars(args)
     flags = {item.path: given[item.path] for item in settings() if item.path in given}
     if args.command in ("plant", "gateway"):
-        toml = {**_SPLIT_DEFAULTS, **toml}
+        toml = {**SPLIT_DEFAULTS, **toml}
     try:
         config = load(toml, flags)
     except ValueError as exc:
@@ -402,7 +145,7 @@ def _display(config: ServerConfig, log_format: str) -> ServerConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     with logs.exits_logged():
         _run(args)
