@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import random
-from bisect import insort
+from bisect import bisect_right, insort
 from collections import deque
 from itertools import accumulate
 
@@ -238,11 +238,11 @@ class Positions:
     # -- keeping the order ----------------------------------------------------------------
 
     def _leverage(self) -> int:
-        u = self._random() * self._cumulative_leverage[-1]
-        for leverage, bound in zip(self._leverages, self._cumulative_leverage, strict=True):
-            if u < bound:
-                return leverage
-        return self._leverages[-1]
+        # the first leverage whose cumulative weight is above u (the last if rounding put u
+        # on the total); a bisection, not a walk: a start draws one for 20,000 positions
+        cumulative = self._cumulative_leverage
+        drawn = bisect_right(cumulative, self._random() * cumulative[-1])
+        return self._leverages[min(drawn, len(cumulative) - 1)]
 
     def _untrack(self, position: Position) -> None:
         (self._longs if position.is_long else self._shorts).remove(position)
