@@ -69,14 +69,18 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> M
     return _PRODUCTION_LOOP
 
 
-# The tests that take longest (5 to 11 s each on 2 cores: whole clusters killed and
-# restarted, 30-day downloads, servers restarted across a funding): run first, so that the
-# workers end together on short tests instead of one waiting on the other's last long one.
+# The tests that take longest (5 to 14 s each on 2 cores: whole clusters killed and
+# restarted, 30-day downloads, servers restarted across a funding, four processes and a
+# browser): run first, so that the workers end together on short tests instead of one
+# waiting on the other's last long one.
 _LONGEST_FIRST = (
-    "tests/e2e/test_ccxt_backtest.py", "tests/scaleout/test_supervision.py",
-    "tests/venue/test_funding_catch_up.py", "tests/venue/test_operator_beside_server.py",
-    "tests/scaleout/test_venue_workers.py", "tests/venue/test_served_ids.py",
-    "tests/market/plant/test_demand.py", "tests/scaleout/test_faults.py",
+    "tests/admin/test_workers_dashboard.py", "tests/e2e/test_ccxt_backtest.py",
+    "tests/scaleout/test_supervision.py", "tests/venue/test_funding_catch_up.py",
+    "tests/venue/test_operator_beside_server.py", "tests/scaleout/test_venue_workers.py",
+    "tests/venue/test_served_ids.py", "tests/market/plant/test_demand.py", "tests/scaleout/test_faults.py",
+    "tests/venue/test_transfers_while_down.py", "tests/gateway/test_mark_price_loopback.py",
+    "tests/feeds/replay/test_replay_waits.py", "tests/gateway/test_rest_in_pieces.py",
+    "tests/feeds/simulator/test_past_rate.py",
 )  # fmt: skip
 
 
