@@ -26,7 +26,9 @@ Read from every module's import statements, so a new module is covered the day i
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pytest
@@ -139,7 +141,8 @@ def _module(path: Path, top: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path, top: Path = SRC) -> set[str]:
+@functools.cache  # parsed once a run: most modules are read by five of the tests below
+def _imports(path: Path, top: Path = SRC) -> frozenset[str]:
     """Every module ``path`` imports, absolute, relative imports resolved; type-only and
     function-level imports included."""
     tree = ast.parse(path.read_text())
@@ -158,10 +161,10 @@ def _imports(path: Path, top: Path = SRC) -> set[str]:
                 module = node.module or ""
             found.add(module)
             found |= {f"{module}.{alias.name}" for alias in node.names if module.startswith(top.name)}
-    return found
+    return frozenset(found)
 
 
-def _tickerplant_parts(imported: set[str], depth: int = 1) -> set[str]:
+def _tickerplant_parts(imported: AbstractSet[str], depth: int = 1) -> set[str]:
     """The tickerplant packages or modules named by ``imported``, ``depth`` levels down."""
     return {
         ".".join(m.split(".")[1 : 1 + depth]) for m in imported if m.startswith("tickerplant.") and m.count(".") >= 1
