@@ -111,6 +111,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
+def quick_config(**overrides: Any) -> ServerConfig:
+    """The config ``start_server`` starts a server with: ``overrides`` as its keywords."""
+    limits = dataclasses.replace(LimitsConfig(), **overrides.pop("limits", {}))
+    # An hour of warm history instead of a day: the windows start warm all the same, and
+    # a server starts in a tenth of the time. Books of the least depth (20 levels a side
+    # and a margin: @depth20 stays full) instead of 1,000: building, publishing and
+    # mirroring 1,000-level books made each start ten times slower (the full depth has
+    # its own test, tests/gateway/test_full_depth.py).
+    quick = SimulatorConfig(actions_per_s=2000.0, history_s=3600.0, book_levels=20)
+    simulator = dataclasses.replace(quick, **overrides.pop("simulator", {}))
+    faults = FaultsConfig(**overrides.pop("faults", {}))
+    overrides = {"um_port": 0, "cm_port": 0, "admin_port": 0, **overrides}
+    return ServerConfig(limits=limits, simulator=simulator, faults=faults, **overrides)
+
+
 @pytest.fixture
 async def start_server() -> AsyncIterator[StartServer]:
     """Start tickerplant in this event loop; keyword arguments override the config.
@@ -123,18 +138,7 @@ async def start_server() -> AsyncIterator[StartServer]:
     started: list[Tickerplant] = []
 
     async def start(*, source: Source | None = None, clock: Clock | None = None, **overrides: Any) -> Tickerplant:
-        limits = dataclasses.replace(LimitsConfig(), **overrides.pop("limits", {}))
-        # An hour of warm history instead of a day: the windows start warm all the same, and
-        # a server starts in a tenth of the time. Books of the least depth (20 levels a side
-        # and a margin: @depth20 stays full) instead of 1,000: building, publishing and
-        # mirroring 1,000-level books made each start ten times slower (the full depth has
-        # its own test, tests/gateway/test_full_depth.py).
-        quick = SimulatorConfig(actions_per_s=2000.0, history_s=3600.0, book_levels=20)
-        simulator = dataclasses.replace(quick, **overrides.pop("simulator", {}))
-        faults = FaultsConfig(**overrides.pop("faults", {}))
-        overrides = {"um_port": 0, "cm_port": 0, "admin_port": 0, **overrides}
-        config = ServerConfig(limits=limits, simulator=simulator, faults=faults, **overrides)
-        plant = Tickerplant(config, clock=clock, source=source)
+        plant = Tickerplant(quick_config(**overrides), clock=clock, source=source)
         await plant.start()
         started.append(plant)
         return plant
