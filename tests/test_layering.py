@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import subprocess
+import sys
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -305,3 +307,15 @@ def test_no_module_holds_two_things() -> None:
     """A module past ~450 lines is holding two things (STYLE.md): find the seam."""
     long = {_name(p): n for p in MODULES if (n := len(p.read_text().splitlines())) > 450}
     assert not long, long
+
+
+def test_a_one_process_server_imports_neither_nats_nor_aiohttp() -> None:
+    """`tickerplant serve` in one process with its admin listener off loads no NATS client
+    and no HTTP library: importing aiohttp (nats-py imports it too) reads the system's CA
+    bundle into its client's TLS contexts, 0.3 s of every start. ``serve --workers`` and
+    the admin listener import them where they use them."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, tickerplant.cli, tickerplant.commands, tickerplant.app; print(*sorted(sys.modules))"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.split()  # fmt: skip
+    assert not {m.split(".")[0] for m in loaded} & {"nats", "aiohttp"}

@@ -12,14 +12,13 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import msgspec
 from picows import WSUpgradeRequest
 
 from tickerplant.bus import Bus
-from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
@@ -74,6 +73,9 @@ from tickerplant.venue.wire.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.wire.outside_futures import outside_rest, venue_assets
 from tickerplant.venue.wire.rest import Accounts, PrivateRest, RoutesByBytes, private_routes
 from tickerplant.venue.wire.ws_trading import WsTrading
+
+if TYPE_CHECKING:  # serve --workers' gateways alone forward to a plant: one process never imports nats
+    from tickerplant.bus.venue_link import VenueRequests
 
 __all__ = ["Listener"]
 
