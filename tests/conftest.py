@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -69,14 +70,18 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> M
     return _PRODUCTION_LOOP
 
 
-# The tests that take longest (5 to 11 s each on 2 cores: whole clusters killed and
-# restarted, 30-day downloads, servers restarted across a funding): run first, so that the
-# workers end together on short tests instead of one waiting on the other's last long one.
+# The tests that take longest (5 to 14 s each on 2 cores: whole clusters killed and
+# restarted, 30-day downloads, servers restarted across a funding, four processes and a
+# browser): run first, so that the workers end together on short tests instead of one
+# waiting on the other's last long one.
 _LONGEST_FIRST = (
-    "tests/e2e/test_ccxt_backtest.py", "tests/scaleout/test_supervision.py",
-    "tests/venue/test_funding_catch_up.py", "tests/venue/test_operator_beside_server.py",
-    "tests/scaleout/test_venue_workers.py", "tests/venue/test_served_ids.py",
-    "tests/market/plant/test_demand.py", "tests/scaleout/test_faults.py",
+    "tests/admin/test_workers_dashboard.py", "tests/e2e/test_ccxt_backtest.py",
+    "tests/scaleout/test_supervision.py", "tests/venue/test_funding_catch_up.py",
+    "tests/venue/test_operator_beside_server.py", "tests/scaleout/test_venue_workers.py",
+    "tests/venue/test_served_ids.py", "tests/market/plant/test_demand.py", "tests/scaleout/test_faults.py",
+    "tests/venue/test_transfers_while_down.py", "tests/gateway/test_mark_price_loopback.py",
+    "tests/feeds/replay/test_replay_waits.py", "tests/gateway/test_rest_in_pieces.py",
+    "tests/feeds/simulator/test_past_rate.py",
 )  # fmt: skip
 
 
@@ -94,6 +99,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=first)  # stable: the rest in their collected order
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The heap as ``commands.settle_heap`` leaves a served process's, in each worker once
+    its tests are collected: what collection made (pytest, hypothesis, the third-party
+    clients, the test modules: ~420,000 tracked objects) is moved out of the collector's
+    reach, and the youngest generation is collected every 10,000 container objects made
+    instead of every 700. Left as they were, every full collection walked that heap and the
+    servers the tests start in this process (~300,000 objects each) again: 48 of them took
+    a fifth of the CPU time of tests/e2e and tests/admin."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
+
+
+def quick_config(**overrides: Any) -> ServerConfig:
+    """The config ``start_server`` starts a server with: ``overrides`` as its keywords."""
+    limits = dataclasses.replace(LimitsConfig(), **overrides.pop("limits", {}))
+    # An hour of warm history instead of a day: the windows start warm all the same, and
+    # a server starts in a tenth of the time. Books of the least depth (20 levels a side
+    # and a margin: @depth20 stays full) instead of 1,000: building, publishing and
+    # mirroring 1,000-level books made each start ten times slower (the full depth has
+    # its own test, tests/gateway/test_full_depth.py).
+    quick = SimulatorConfig(actions_per_s=2000.0, history_s=3600.0, book_levels=20)
+    simulator = dataclasses.replace(quick, **overrides.pop("simulator", {}))
+    faults = FaultsConfig(**overrides.pop("faults", {}))
+    overrides = {"um_port": 0, "cm_port": 0, "admin_port": 0, **overrides}
+    return ServerConfig(limits=limits, simulator=simulator, faults=faults, **overrides)
+
+
 @pytest.fixture
 async def start_server() -> AsyncIterator[StartServer]:
     """Start tickerplant in this event loop; keyword arguments override the config.
@@ -106,18 +139,7 @@ async def start_server() -> AsyncIterator[StartServer]:
     started: list[Tickerplant] = []
 
     async def start(*, source: Source | None = None, clock: Clock | None = None, **overrides: Any) -> Tickerplant:
-        limits = dataclasses.replace(LimitsConfig(), **overrides.pop("limits", {}))
-        # An hour of warm history instead of a day: the windows start warm all the same, and
-        # a server starts in a tenth of the time. Books of the least depth (20 levels a side
-        # and a margin: @depth20 stays full) instead of 1,000: building, publishing and
-        # mirroring 1,000-level books made each start ten times slower (the full depth has
-        # its own test, tests/gateway/test_full_depth.py).
-        quick = SimulatorConfig(actions_per_s=2000.0, history_s=3600.0, book_levels=20)
-        simulator = dataclasses.replace(quick, **overrides.pop("simulator", {}))
-        faults = FaultsConfig(**overrides.pop("faults", {}))
-        overrides = {"um_port": 0, "cm_port": 0, "admin_port": 0, **overrides}
-        config = ServerConfig(limits=limits, simulator=simulator, faults=faults, **overrides)
-        plant = Tickerplant(config, clock=clock, source=source)
+        plant = Tickerplant(quick_config(**overrides), clock=clock, source=source)
         await plant.start()
         started.append(plant)
         return plant

@@ -26,7 +26,11 @@ Read from every module's import statements, so a new module is covered the day i
 from __future__ import annotations
 
 import ast
+import functools
+import subprocess
+import sys
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pytest
@@ -147,7 +151,8 @@ def _module(path: Path, top: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path, top: Path = SRC) -> set[str]:
+@functools.cache  # parsed once a run: most modules are read by five of the tests below
+def _imports(path: Path, top: Path = SRC) -> frozenset[str]:
     """Every module ``path`` imports, absolute, relative imports resolved; type-only and
     function-level imports included."""
     tree = ast.parse(path.read_text())
@@ -166,10 +171,10 @@ def _imports(path: Path, top: Path = SRC) -> set[str]:
                 module = node.module or ""
             found.add(module)
             found |= {f"{module}.{alias.name}" for alias in node.names if module.startswith(top.name)}
-    return found
+    return frozenset(found)
 
 
-def _tickerplant_parts(imported: set[str], depth: int = 1) -> set[str]:
+def _tickerplant_parts(imported: AbstractSet[str], depth: int = 1) -> set[str]:
     """The tickerplant packages or modules named by ``imported``, ``depth`` levels down."""
     return {
         ".".join(m.split(".")[1 : 1 + depth]) for m in imported if m.startswith("tickerplant.") and m.count(".") >= 1
@@ -310,3 +315,15 @@ def test_no_module_holds_two_things() -> None:
     """A module past ~450 lines is holding two things (STYLE.md): find the seam."""
     long = {_name(p): n for p in MODULES if (n := len(p.read_text().splitlines())) > 450}
     assert not long, long
+
+
+def test_a_one_process_server_imports_neither_nats_nor_aiohttp() -> None:
+    """`tickerplant serve` in one process with its admin listener off loads no NATS client
+    and no HTTP library: importing aiohttp (nats-py imports it too) reads the system's CA
+    bundle into its client's TLS contexts, 0.3 s of every start. ``serve --workers`` and
+    the admin listener import them where they use them."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, tickerplant.cli, tickerplant.commands, tickerplant.app; print(*sorted(sys.modules))"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.split()  # fmt: skip
+    assert not {m.split(".")[0] for m in loaded} & {"nats", "aiohttp"}

@@ -7,14 +7,12 @@ import contextlib
 import functools
 import logging
 from collections.abc import Collection, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from tickerplant import logs
-from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.metrics import ServerCollector
-from tickerplant.admin.server import AdminServer
 from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, SystemClock
@@ -46,6 +44,9 @@ from tickerplant.venue_engines import (
     venue_engines,
     venue_hooks,
 )
+
+if TYPE_CHECKING:
+    from tickerplant.admin.server import AdminServer
 
 __all__ = ["Tickerplant", "source_for"]
 
@@ -167,6 +168,12 @@ class Tickerplant:
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
             await self.listeners[market].start(config.host, port, rest_turns=turns, send_budget=budget)
         if config.admin_port:
+            # aiohttp on demand: importing it makes its client's TLS contexts (the system's CA
+            # bundle read, 0.1-0.2 s of each process's start), which a server with no admin
+            # listener never uses
+            from tickerplant.admin.accounts import AccountsApi
+            from tickerplant.admin.server import AdminServer
+
             trading = functools.partial(trading_view, self.engines)
             self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
             await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)

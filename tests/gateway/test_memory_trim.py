@@ -102,6 +102,12 @@ def test_the_shell_trims_through_the_clock(caplog: pytest.LogCaptureFixture) -> 
     assert len(gave_back) == trim.trims <= 1  # 0 where there is no glibc malloc_trim
 
 
+def test_the_listeners_of_a_process_share_one_look_up_of_malloc_trim() -> None:
+    # each server start made two (one a listener), each a fork of ldconfig; the same
+    # function found once (None for both where there is no glibc)
+    assert AllocatorTrim(ManualClock())._trim is AllocatorTrim(ManualClock())._trim
+
+
 def test_the_shell_looks_again_while_the_wave_closes() -> None:
     clock = ManualClock()
     trim = AllocatorTrim(clock, TrimSchedule(min_closes=2, quiet_ms=1_000, quiet_closes=1))

@@ -7,19 +7,32 @@ slow is refused and its connection closed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
-from conftest import StartServer
+import pytest_asyncio
+from conftest import StartServer, quick_config
 from rawws import closed_within, read_answer
 from timing import SECONDS
 
+from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
 from tickerplant.gateway.front_door import HEAD_TIMEOUT_MS
 from tickerplant.gateway.http_head import MAX_BODY_BYTES
 from tickerplant.market.instruments import Market
 
 PING = b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared() -> AsyncIterator[Tickerplant]:
+    """One server for the refusals below (each on its own connection), a loop's: 26 servers
+    started for one request each were most of this file's time."""
+    plant = Tickerplant(quick_config())
+    await plant.start()
+    yield plant
+    await plant.close()
 
 
 def _status_and_body(answer: bytes) -> tuple[int, bytes]:
@@ -90,12 +103,14 @@ async def test_a_body_in_pieces_is_awaited_and_one_at_the_bound_is_read(start_se
         (b"Content-Length: 99999999999999999999999\r\n", 413, b"Request body too large\n"),
     ],
 )  # fmt: skip
+@pytest.mark.loopback
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_body_framed_otherwise_is_refused_and_the_connection_closed(
-    start_server: StartServer, fields: bytes, status: int, text: bytes
+    shared: Tickerplant, fields: bytes, status: int, text: bytes
 ) -> None:
     """Smuggling's ways (RFC 9112 §6.3, §11.2) never reach the router: what follows the head
     is never read as a request."""
-    plant = await start_server()
+    plant = shared
     reader, writer = await asyncio.open_connection("127.0.0.1", plant.listeners[Market.UM].port)
     writer.write(b"POST /fapi/v1/depth HTTP/1.1\r\nHost: x\r\n%b\r\nabc%b" % (fields, PING))
     answer = await read_answer(reader)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -102,6 +103,7 @@ class TrimSchedule:
         self.closes = 0
 
 
+@functools.cache  # once a process: find_library runs ``ldconfig -p`` (a fork) each time
 def _malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     try:

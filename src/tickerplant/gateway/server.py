@@ -12,14 +12,13 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import msgspec
 from picows import WSUpgradeRequest
 
 from tickerplant.bus import Bus
-from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock, LagProbe
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
@@ -66,7 +65,7 @@ from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
-from tickerplant.protocol.ws_api import PrivateMethods, WsApi
+from tickerplant.protocol.ws_api import WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.auth.checks import PrivateRequest, key_check
 from tickerplant.venue.core.engine import Engine
@@ -75,6 +74,9 @@ from tickerplant.venue.wire.forwarded import RouteRow, admitting_rest
 from tickerplant.venue.wire.outside_futures import outside_rest, venue_assets
 from tickerplant.venue.wire.rest import Accounts, PrivateRest, RoutesByBytes, private_routes
 from tickerplant.venue.wire.ws_trading import WsTrading
+
+if TYPE_CHECKING:  # serve --workers' gateways alone forward to a plant: one process never imports nats
+    from tickerplant.bus.venue_link import VenueRequests
 
 __all__ = ["Listener"]
 
@@ -145,7 +147,8 @@ class Listener:
         self._latency = order_path(config.latency, f"{config.simulator.seed}/{market.value}")
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
-            self._serve_ws(WsTrading(self.private))  # userDataStream.*, account.balance, session.*
+            # userDataStream.*, account.balance, session.*; behind the order latency, when there is one
+            self.ws_api.private = latent_ws(WsTrading(self.private), self._latency, self._clock)
             assets = venue_assets([*instruments.values(), *(other_instruments or {}).values()])
             self.outside = outside_rest(market, accounts, self.weight, assets)
         # the private routes by their bytes, for ``route`` to find before it decodes anything
@@ -236,7 +239,8 @@ class Listener:
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
             trading = made.trading if self.faults is None else FaultedWs(made.trading, self.faults)
-            self._serve_ws(trading if durable is None else DurableWs(trading, durable))
+            trading = trading if durable is None else DurableWs(trading, durable)
+            self.ws_api.private = latent_ws(trading, self._latency, self._clock)
             self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
@@ -247,12 +251,8 @@ class Listener:
         activity = self.user_data.activity
         self.private = rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
         self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
-        self._serve_ws(self.forwarded)
+        self.ws_api.private = latent_ws(self.forwarded, self._latency, self._clock)
         self._private_routes = private_routes(self.outside, self.private)
-
-    def _serve_ws(self, methods: PrivateMethods) -> None:
-        """The WebSocket API's private methods, behind the order latency when there is one."""
-        self.ws_api.private = latent_ws(methods, self._latency, self._clock)
 
     def log_budgets(self) -> list[LogBudget]:
         """The log budgets of what clients make it warn about (its streams', its acceptor's)."""

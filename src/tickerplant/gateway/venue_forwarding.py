@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Set
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
-from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.gateway.responses import rest_response
@@ -43,6 +43,9 @@ from tickerplant.venue.wire.forwarded import (
 )
 from tickerplant.venue.wire.rest import PrivateRest, error_body
 from tickerplant.venue.wire.ws_trading import WsAdmitted, WsTrading
+
+if TYPE_CHECKING:  # a gateway of serve --workers passes one; one process never imports nats
+    from tickerplant.bus.venue_link import VenueRequests
 
 __all__ = ["ForwardedVenue"]
 

@@ -100,6 +100,43 @@ def test_positions_are_bounded_and_the_oldest_leaves_first() -> None:
     assert positions.tracked_qty == sum(p.qty for p in opened[40:])
 
 
+def _drained(positions: Positions) -> list[tuple[bool, int, int, int, int]]:
+    """Every position in the order ``due`` liquidates them: the longs, highest liquidation
+    price first, then the shorts, lowest first (ties in the order they were tracked in)."""
+    order = []
+    for mark in (1, 1 << 60):
+        while (position := positions.due(mark)) is not None:
+            order.append((position.is_long, position.qty, position.entry, position.leverage, position.liquidation))
+    return order
+
+
+@pytest.mark.parametrize("inst", [BTCUSDT, BTCUSD], ids=lambda i: i.symbol)
+def test_the_seeded_positions_are_tracked_as_opening_them_one_at_a_time_tracks_them(inst: Instrument) -> None:
+    seeded = _positions(inst)
+    # a price of 2,000 ticks: entries 0.3 % apart are a few ticks apart, and many positions
+    # share a liquidation price (their order among them is the order they were tracked in)
+    seeded.seed(2_000 * inst.tick, [1 + n % 7 for n in range(MAX_POSITIONS)])
+    one_by_one = _positions(inst)
+    for p in seeded.positions():
+        one_by_one.open(p.is_long, p.qty, p.entry, p.leverage)
+    assert 0.9 * MAX_POSITIONS < len(seeded) <= MAX_POSITIONS  # the few past their price left out
+    def state(p: Positions) -> tuple[int, int, int, int, bool]:
+        return p.long_trigger, p.short_trigger, p.tracked_qty, p.open_interest, p.changed
+
+    assert state(seeded) == state(one_by_one)
+    drained = _drained(seeded)
+    assert drained == _drained(one_by_one)
+    assert len({(d[0], d[4]) for d in drained}) < len(drained) / 2
+    # past the cap, the oldest leave first, as they do when opened
+    full = _positions(inst)
+    first = [full.open(True, 1, inst.initial_price, 20) for _ in range(100)]
+    full.seed(inst.initial_price, [2] * MAX_POSITIONS)
+    kept = full.positions()
+    n = sum(p.qty == 1 for p in kept)  # the first ones still tracked
+    assert len(kept) == MAX_POSITIONS and n < len(first)
+    assert kept[:n] == first[len(first) - n :] and all(p.qty == 2 for p in kept[n:])
+
+
 # -- open interest accounting ----------------------------------------------------------------
 
 
