@@ -65,7 +65,7 @@ from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams, StreamKind
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
-from tickerplant.protocol.ws_api import WsApi
+from tickerplant.protocol.ws_api import PrivateMethods, WsApi
 from tickerplant.tls import server_context
 from tickerplant.venue.auth.checks import PrivateRequest, key_check
 from tickerplant.venue.core.engine import Engine
@@ -238,7 +238,7 @@ class Listener:
                 self._clock, durable,
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
-            trading = made.trading if self.faults is None else FaultedWs(made.trading, self.faults)
+            trading: PrivateMethods = made.trading if self.faults is None else FaultedWs(made.trading, self.faults)
             trading = trading if durable is None else DurableWs(trading, durable)
             self.ws_api.private = latent_ws(trading, self._latency, self._clock)
             self._private_routes = private_routes(self.outside, self.private)
