@@ -238,7 +238,8 @@ class Listener:
                 self._clock, durable,
             )  # fmt: skip
             self.private, self.drain, self._durable = made.rest, made.drain, durable
-            trading: PrivateMethods = made.trading if self.faults is None else FaultedWs(made.trading, self.faults)
+            trading: PrivateMethods = made.trading
+            trading = trading if self.faults is None else FaultedWs(made.trading, self.faults)
             trading = trading if durable is None else DurableWs(trading, durable)
             self.ws_api.private = latent_ws(trading, self._latency, self._clock)
             self._private_routes = private_routes(self.outside, self.private)
