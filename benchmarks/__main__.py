@@ -26,6 +26,7 @@ SCENARIOS = {
     "history": "the simulated past: start-up, idle RSS, past klines cold/warm, trades, a 30-day download",
     "matching": "the venue's core (orders, margin, events) in process, against a bare price-time book",
     "fills": "the queue models on a recording against the fills the same orders got in the one book",
+    "run": "a ccxt bot under tickerplant run on a recorded hour: the speed-up, the venue's cost per event",
     "orders": "orders over kept-alive REST: new → ack latency at a steady rate, orders/s flat out vs a floor",
     "botclock": "libfaketime's forms: a Python asyncio and a Node bot's clock and waits at x1, x20, x100",
 }

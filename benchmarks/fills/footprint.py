@@ -80,7 +80,7 @@ def without(items: list[Item], footprint: Footprint) -> tuple[list[Item], int, i
     diffs = trades = 0
     for event_ms, kind, stream, payload in items:
         if kind == 0:
-            kept = _trade(payload, footprint.taken)
+            kept = _trade(payload, footprint.taken) if stream.endswith("@aggTrade") else payload
             trades += kept is not payload
             if kept is not None:
                 made.append((event_ms, kind, stream, kept))

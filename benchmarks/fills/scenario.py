@@ -178,11 +178,12 @@ async def _record(port: int, stream: str, into: list[tuple[int, int, str, bytes]
 
 
 async def truth(
-    folder: Path, minutes: int, made: list[Scripted], seed: int
+    folder: Path, minutes: int, made: list[Scripted], seed: int, extra: tuple[str, ...] = ()
 ) -> tuple[dict[str, Path], dict[str, list[Fill]], int, int]:
     """Run the simulator with the script into ``folder``; the recordings (as recorded, and
     without the script's footprint: ``footprint.py``), the fills, when the script started and
-    when the recordings do."""
+    when the recordings do. ``extra``: streams recorded besides BTCUSDT's depth and aggTrades
+    (the run benchmark's bookTicker and trades)."""
     db = _accounts(folder)
     clock = ManualClock(T0_MS)
     simulator = SimulatorConfig(seed=seed, history_s=600.0, book_levels=100)
@@ -193,8 +194,8 @@ async def truth(
     try:
         source, port = plant.source, plant.listeners[Market.UM].port
         assert isinstance(source, SimulatedMarket)
-        readers = [asyncio.ensure_future(_record(port, TRADES, items, 0)),
-                   asyncio.ensure_future(_record(port, BOOK, items, 1))]  # fmt: skip
+        readers = [asyncio.ensure_future(_record(port, stream, items, 0)) for stream in (TRADES, *extra)]
+        readers.append(asyncio.ensure_future(_record(port, BOOK, items, 1)))
         while not any(kind == 1 for _, kind, _, _ in items):  # subscribed: a diff has come
             clock.advance(STEP_MS)
             await _wait(lambda: source.stepped_ms >= clock.now_ms())
@@ -215,21 +216,24 @@ async def truth(
         await plant.close()
     items.sort(key=lambda item: (item[0], item[1]))
     recorded = folder / "as-recorded"
-    _write(recorded, items, snapshot)
+    streams = [BOOK, TRADES, *extra]
+    _write(recorded, items, snapshot, streams)
     alone = folder / "without-its-orders"
     alone_items, diffs, trades = without(items, footprint_of(db))
-    _write(alone, alone_items, snapshot)
+    _write(alone, alone_items, snapshot, streams)
     print(f"  {len(items):,} messages recorded; without the script's orders: {diffs:,} diffs and "
           f"{trades:,} trades changed")  # fmt: skip
     recordings = {"as recorded": recorded, "without its orders": alone}
     return recordings, _shifted(fills_of(db), start_ms), start_ms, items[0][0]
 
 
-def _write(folder: Path, items: list[tuple[int, int, str, bytes]], snapshot: bytes) -> None:
+def _write(
+    folder: Path, items: list[tuple[int, int, str, bytes]], snapshot: bytes, streams: list[str]
+) -> None:
     """The recording, in the market's order: by event time, a window's trades before its diff;
     the snapshot after the diff its id falls within (as the recorder writes it)."""
     last_id = msgspec.json.decode(snapshot, type=dict[str, object])["lastUpdateId"]
-    with RecordingWriter(folder, Market.UM, "ws://simulator", [BOOK, TRADES]) as writer:
+    with RecordingWriter(folder, Market.UM, "ws://simulator", streams) as writer:
         placed = False
         for event_ms, kind, stream, payload in items:
             writer.write(Recorded(event_ms * 1000, stream, payload), event_ms * 1000)
