@@ -174,7 +174,7 @@ def _run(args: argparse.Namespace) -> None:
             library = find_library(args.faketime_lib)
         except ValueError as exc:
             raise SystemExit(f"tickerplant run: {exc}") from None
-        raise SystemExit(uvloop.run(run_bot(config, bot, library, args.max_lag, os.environ)))
+        raise SystemExit(uvloop.run(run_bot(config, bot, library, args.max_lag, os.environ, args.report)))
     elif args.command == "record":
         uvloop.run(commands.record_streams(args))
     elif args.command == "tls":

@@ -179,6 +179,12 @@ def _add_run_command(commands: Any) -> None:
         help="the libfaketime library to run the bot under (default: Debian's libfaketime when installed, "
         "else the libfaketime package's, which fakes clocks but not sleeps)",
     )  # fmt: skip
+    run.add_argument(
+        "--report", type=Path, default=Path("tickerplant-report"), metavar="DIR",
+        help="where each trading account's report (HTML and JSON) is written when the run ends "
+        "(default tickerplant-report)",
+    )  # fmt: skip
+    run.add_argument("--no-report", dest="report", action="store_const", const=None, help="write none")
     run.add_argument("bot", nargs=argparse.REMAINDER, metavar="-- COMMAND …", help="the bot's command")
 
 

@@ -38,7 +38,7 @@ async def _run(tmp: Path, files: Path, speed: float, lead_ms: int) -> tuple[int,
     env = {**os.environ, **account(folder / "venue.db")}
     out = folder / "done.json"
     command = [sys.executable, str(BOT), str(AT), str(STEP), str(out)]
-    code = await run_bot(config, command, find_library(), 1000, env)
+    code = await run_bot(config, command, find_library(), 1000, env, folder / "report")
     return code, json.loads(out.read_text()) if out.exists() else {}
 
 
@@ -59,3 +59,8 @@ async def test_a_ccxt_strategy_trades_the_same_at_x1_and_x20(tmp_path: Path) -> 
     assert unstamped == [{k: v for k, v in o.items() if k not in ("time", "clientOrderId")} for o in slow["orders"]]
     for part in ("fills", "positions", "balance"):
         assert json.dumps(fast[part]) == json.dumps(slow[part]), part
+    # the report each run wrote when it ended (docs/report.md): the same trading, the same figures
+    reports = [json.loads((tmp_path / run / "report" / "account-1-USDT.json").read_text()) for run in ("x1", "x20")]
+    assert reports[0]["statistics"] == reports[1]["statistics"]
+    assert reports[1]["statistics"]["trades"] == len(fast["fills"])
+    assert (tmp_path / "x20" / "report" / "account-1-USDT.html").stat().st_size > 0

@@ -24,6 +24,7 @@ import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tickerplant.app import Tickerplant
 from tickerplant.bot.faketime import Faketime, bot_environment
@@ -31,7 +32,9 @@ from tickerplant.bot.governor import LagGovernor, LagSummary
 from tickerplant.clock import MarketClock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds.replay.player import ReplaySource
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.report.journal_rows import NoJournal, traded_accounts
+from tickerplant.report.write import write_report
 
 __all__ = ["SPEED_VARIABLE", "URL_VARIABLES", "WAITS_VARIABLE", "run_bot"]
 
@@ -54,8 +57,11 @@ async def run_bot(
     library: Faketime,
     max_lag_ms: int,
     environ: Mapping[str, str],
+    report_dir: Path | None = None,
 ) -> int:
-    """Serve ``config``'s replay with ``command`` beside it; the exit status."""
+    """Serve ``config``'s replay with ``command`` beside it; the exit status. ``report_dir``:
+    where the report of each account that traded in the run is written when it ends
+    (``report/write.py``; None: none)."""
     speed = config.replay.speed
     if not config.replay.paths:
         raise SystemExit("tickerplant run: a replay to run the bot on (--replay PATH…)")
@@ -99,11 +105,27 @@ async def run_bot(
     stopped = await _watch(server, source, bot, governor, wall)
     code = await _ended(bot)
     _tell(_summary(governor.summary(), speed))
+    end_ms = market.now_ms()
     await server.close()
+    if report_dir is not None:
+        instruments = [inst for listed in server.instruments.values() for inst in listed]
+        await asyncio.to_thread(_reports, config.venue_db, start_ms, end_ms, instruments, report_dir)
     if stopped is not None:
         _tell(f"stopped: {stopped}")
         return 1
     return code
+
+
+def _reports(db: str, start_ms: int, end_ms: int, listed: list[Instrument], out: Path) -> None:
+    """The report of each account that traded between ``start_ms`` and ``end_ms`` (the run's
+    market time), into ``out``: what the run did, for each of them (docs/report.md)."""
+    for account_id in traded_accounts(db, start_ms, end_ms):
+        try:
+            made = write_report(db, account_id, out, start_ms=start_ms, end_ms=end_ms, instruments=listed)
+        except (NoJournal, ValueError, OSError) as exc:
+            _tell(f"no report of account {account_id}: {exc}")
+            continue
+        _tell(f"account {account_id}'s report: {made.html} ({made.json.name})")
 
 
 async def _watch(

@@ -31,7 +31,7 @@ from tickerplant.venue.domain.orders import Fill
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS
 
-__all__ = ["NoJournal", "read_rows"]
+__all__ = ["NoJournal", "read_rows", "traded_accounts"]
 
 END_OF_TIME_MS = 2**62  # no end given: every row
 
@@ -85,6 +85,22 @@ def _asset(fills: list[Fill], incomes: list[Income], contracts: dict[str, Contra
             if i.kind == "TRANSFER":
                 counts[i.asset] = counts.get(i.asset, 0) + i.amount
     return max(sorted(counts), key=lambda asset: counts[asset]) if counts else "USDT"
+
+
+def traded_accounts(path: Path | str, start_ms: int, end_ms: int) -> list[int]:
+    """The accounts with a fill between ``start_ms`` and ``end_ms`` (a run's), by id."""
+    db = _open(Path(path))
+    try:
+        rows = db.execute(
+            "SELECT DISTINCT account_id FROM venue_fills WHERE time_ms >= ? AND time_ms <= ? "
+            "ORDER BY account_id",
+            (start_ms, end_ms),
+        ).fetchall()
+    except sqlite3.OperationalError:  # no journal yet: the bot never traded
+        return []
+    finally:
+        db.close()
+    return [int(row[0]) for row in rows]
 
 
 def read_rows(
