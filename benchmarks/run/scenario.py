@@ -90,7 +90,8 @@ def run_at(recorded: Path, folder: Path, speed: float, end_ms: int) -> tuple[flo
     command = [
         sys.executable, "-m", "tickerplant", "run", "--replay", str(recorded), "--speed", f"{speed:g}",
         "--venue-db", str(db), "--um-port", "0", "--cm-port", "0", "--admin-port", "0",
-        "--log-level", "WARNING", "--", sys.executable, str(BOT), str(end_ms),
+        "--log-level", "WARNING", "--report", str(folder / f"report-x{speed:g}"),
+        "--", sys.executable, str(BOT), str(end_ms),
     ]  # fmt: skip
     env = {**os.environ, "BOT_KEY": key, "BOT_SECRET": SECRET}
     started = time.perf_counter()
