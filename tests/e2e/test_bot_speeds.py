@@ -61,6 +61,10 @@ async def test_a_ccxt_strategy_trades_the_same_at_x1_and_x20(tmp_path: Path) -> 
         assert json.dumps(fast[part]) == json.dumps(slow[part]), part
     # the report each run wrote when it ended (docs/report.md): the same trading, the same figures
     reports = [json.loads((tmp_path / run / "report" / "account-1-USDT.json").read_text()) for run in ("x1", "x20")]
-    assert reports[0]["statistics"] == reports[1]["statistics"]
+    # the runs start at different market times (their leads): what the trading made is the same
+    kept = ("end_equity", "return_ratio", "trades", "orders_filled", "round_trips", "wins", "turnover", "slippage")
+    made = [({k: r["statistics"][k] for k in kept}, r["statistics"]["max_drawdown"]["amount"], r["flows"])
+            for r in reports]  # fmt: skip
+    assert made[0] == made[1]
     assert reports[1]["statistics"]["trades"] == len(fast["fills"])
     assert (tmp_path / "x20" / "report" / "account-1-USDT.html").stat().st_size > 0

@@ -7,6 +7,7 @@ the ones told 503 and the ones acknowledged."""
 from __future__ import annotations
 
 import signal
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -43,7 +44,7 @@ async def test_orders_placed_behind_a_fault_survive_kill_9(tmp_path: Path) -> No
     async with serve(db, port, options=("--faults", str(profile))) as process, aiohttp.ClientSession() as session:
         for symbol in ("ETHUSDT", "BTCUSDT"):
             _, depth = await signed(session, "GET", f"{base}/v1/depth", key, f"symbol={symbol}&limit=5")
-            below = f"{float(depth['bids'][-1][0]) * 0.9:.2f}"
+            below = Decimal(depth["bids"][-1][0]) - 500  # on the tick: a whole number below the bid
             for i in range(3):
                 query = (f"symbol={symbol}&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price={below}"
                          f"&newClientOrderId={symbol}-{i}")  # fmt: skip
