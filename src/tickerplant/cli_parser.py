@@ -91,14 +91,7 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser(
-        "serve",
-        help="serve the market-data protocols (simulated market)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    serve.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-    _add_log_options(serve, "INFO")
-    _add_settings(serve)
+    _server_command(commands, "serve", "serve the market-data protocols (simulated market)", "INFO")
     _add_scaleout_commands(commands)
     _add_run_command(commands)
 
@@ -159,17 +152,26 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _server_command(
+    commands: Any, name: str, about: str, level: str,
+    wanted: Callable[[SettingField], bool] = lambda item: True, *, split: bool = False,
+) -> argparse.ArgumentParser:  # fmt: skip
+    """A command that runs a server (``serve``, ``run``, ``plant``, ``gateway``): a TOML file,
+    the log options and the settings (``wanted``: those of its process)."""
+    command: argparse.ArgumentParser = commands.add_parser(
+        name, help=about, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
+    _add_log_options(command, level)
+    _add_settings(command, wanted, split)
+    return command
+
+
 def _add_run_command(commands: Any) -> None:
     """``tickerplant run [serve's flags] -- COMMAND…``: a bot on a replay, its clock the
     market's (docs/run.md)."""
-    run = commands.add_parser(
-        "run",
-        help="serve a replay and run a bot's command beside it, the bot's clock the market's",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    run.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-    _add_log_options(run, "WARNING")
-    _add_settings(run)
+    about = "serve a replay and run a bot's command beside it, the bot's clock the market's"
+    run = _server_command(commands, "run", about, "WARNING")
     run.add_argument(
         "--max-lag", type=int, default=1000, metavar="MS",
         help="the bot's clock may lag the market's this much (market ms) before the run stops (default 1000)",
@@ -271,10 +273,7 @@ def _add_scaleout_commands(commands: Any) -> None:
         ("gateway", lambda item: item.section in _GATEWAY_SECTIONS and item.name not in _NOT_GATEWAY,
          "serve the protocols from a plant's data over NATS"),
     ):  # fmt: skip
-        command = commands.add_parser(name, help=about, formatter_class=argparse.RawDescriptionHelpFormatter)
-        command.add_argument("--config", type=Path, help="TOML file; flags given here override it")
-        _add_log_options(command, "INFO")
-        _add_settings(command, wanted, split=True)
+        command = _server_command(commands, name, about, "INFO", wanted, split=True)
         # serve --workers N hands its children the whole configuration and the NATS token as
         # JSON on stdin, which stays open as their lifeline (scaleout/lifeline.py), and
         # shares ports with them: the gateways' listener ports, each one's admin port
