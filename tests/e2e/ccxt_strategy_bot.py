@@ -15,9 +15,12 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from pathlib import Path
 
 import ccxt.async_support as ccxt
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: run as a script, not collected
+from ccxt_hosts import point
 
 AT, STEP, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 SYMBOL = "BTC/USDT:USDT"
@@ -40,16 +43,7 @@ async def main() -> int:
     ws = um.replace("http", "ws", 1)
     hosts = {"https://fapi.binance.com": um, "https://api.binance.com": um, "wss://fstream.binance.com": ws}
 
-    def walk(node: dict[str, Any]) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value)
-            elif isinstance(value, str):
-                for real, local in hosts.items():
-                    if value.startswith(real):
-                        node[key] = local + value[len(real):]
-
-    walk(exchange.urls["api"])  # the base URLs only, as tests/ccxt_hosts.py points them
+    point(exchange, hosts)  # the base URLs only (tests/ccxt_hosts.py)
     try:
         await exchange.load_markets()
         if time.time() * 1000 > AT:
