@@ -16,6 +16,7 @@ from conftest import StartServer
 from rawws import TEXT, RawWebSocket
 from timing import SECONDS, eventually
 
+from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
@@ -46,6 +47,25 @@ def alice(folder: Path) -> tuple[Path, str]:
     api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0_MS).api_key
     store.close()
     return db, api_key
+
+
+def write_recording(folder: Path, items: list[Recorded | RecordedSnapshot]) -> None:
+    """``items`` written as a recorder writes them (BTCUSDT's depth and aggTrades), each at
+    its receive time."""
+    with RecordingWriter(folder, Market.UM, "ws://x", [BOOK, TRADES]) as writer:
+        for item in items:
+            writer.write(item, item.received_us)
+
+
+async def replayed(
+    start_server: StartServer, tmp_path: Path, **options: object
+) -> tuple[Tickerplant, ManualClock, str]:
+    """A server replaying ``tmp_path / "recorded"`` on a manual clock from ``T0_MS``, its
+    venue alice's (``options``: more of its settings): the server, its clock, her key."""
+    db, api_key = alice(tmp_path)
+    clock = ManualClock(T0_MS)
+    replay = ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0)
+    return await start_server(clock=clock, venue_db=str(db), replay=replay, **options), clock, api_key
 
 
 def signed(
@@ -83,20 +103,14 @@ def recording(folder: Path) -> None:
         Recorded((later + 1) * 1000, TRADES, trade),
         Recorded((later + 3_600_000) * 1000, BOOK, diff(103, 103, later + 3_600_000, "[]")),  # still playing
     ]
-    with RecordingWriter(folder, Market.UM, "ws://x", [BOOK, TRADES]) as writer:
-        for item in items:
-            writer.write(item, item.received_us)
+    write_recording(folder, items)
 
 
 async def test_cancels_in_front_of_a_resting_order_let_a_trade_at_its_price_fill_it(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     recording(tmp_path / "recorded")
-    db, api_key = alice(tmp_path)
-    clock = ManualClock(T0_MS)
-    plant = await start_server(
-        clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0)
-    )
+    plant, clock, api_key = await replayed(start_server, tmp_path)
     engine = plant.engines[Market.UM]
     await eventually(lambda: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == 1000)
     port = plant.listeners[Market.UM].port
@@ -150,9 +164,7 @@ def crowded(folder: Path) -> None:
         Recorded((later + 2) * 1000, TRADES, trade),
         Recorded((later + 3_600_000) * 1000, BOOK, diff(104, 104, later + 3_600_000, "[]")),  # still playing
     ]
-    with RecordingWriter(folder, Market.UM, "ws://x", [BOOK, TRADES]) as writer:
-        for item in items:
-            writer.write(item, item.received_us)
+    write_recording(folder, items)
 
 
 @pytest.mark.parametrize(
@@ -166,12 +178,7 @@ async def test_serve_queue_model_says_where_a_cancel_came_from(
     1.000 ahead: the 0.800 trade fills none of it); a probability model splits it between
     in front and behind (0.500 ahead: the trade fills 0.300)."""
     crowded(tmp_path / "recorded")
-    db, api_key = alice(tmp_path)
-    clock = ManualClock(T0_MS)
-    plant = await start_server(
-        clock=clock, venue_db=str(db), queue_model=model,
-        replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0),
-    )  # fmt: skip
+    plant, clock, api_key = await replayed(start_server, tmp_path, queue_model=model)
     engine = plant.engines[Market.UM]
     await eventually(lambda: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == 1000)
     port = plant.listeners[Market.UM].port
@@ -197,11 +204,7 @@ async def test_what_a_taker_took_of_the_replayed_book_is_gone_until_the_book_cha
     second gets what the first left; once the market's next update comes, its levels are
     whole again (the user's orders do not move a replayed market)."""
     recording(tmp_path / "recorded")
-    db, api_key = alice(tmp_path)
-    clock = ManualClock(T0_MS)
-    plant = await start_server(
-        clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0)
-    )
+    plant, clock, api_key = await replayed(start_server, tmp_path)
     engine = plant.engines[Market.UM]
     await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, 6_000_100) == 1000)
     port = plant.listeners[Market.UM].port

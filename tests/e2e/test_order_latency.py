@@ -11,13 +11,11 @@ from pathlib import Path
 
 import aiohttp
 from conftest import StartServer
-from test_observed_queue import BOOK, SECRET, T0_MS, TRADES, alice, diff, signed
+from test_observed_queue import BOOK, SECRET, T0_MS, diff, replayed, signed, write_recording
 from timing import eventually
 
-from tickerplant.clock import ManualClock
-from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
-from tickerplant.recording.format import Recorded, RecordedSnapshot, RecordingWriter
+from tickerplant.recording.format import Recorded, RecordedSnapshot
 from tickerplant.venue.auth.signing import hmac_hex
 
 ASK_1, ASK_2, ASK_3 = 6_000_100, 6_000_200, 6_000_300  # 60001.00, 60002.00, 60003.00
@@ -37,9 +35,7 @@ def thinning(folder: Path) -> None:
         Recorded((T0_MS + 140) * 1000, BOOK, diff(103, 103, T0_MS + 140, "[]").replace(b'"a":[]', b'"a":[["60002.00","0"]]')),
         Recorded((T0_MS + 3_600_000) * 1000, BOOK, diff(104, 104, T0_MS + 3_600_000, "[]")),  # still playing
     ]  # fmt: skip
-    with RecordingWriter(folder, Market.UM, "ws://x", [BOOK, TRADES]) as writer:
-        for item in items:
-            writer.write(item, item.received_us)
+    write_recording(folder, items)
 
 
 async def turns(n: int = 20) -> None:
@@ -51,12 +47,7 @@ async def test_an_order_meets_the_market_at_its_arrival_and_is_answered_after_it
     start_server: StartServer, tmp_path: Path
 ) -> None:
     thinning(tmp_path / "recorded")
-    db, api_key = alice(tmp_path)
-    clock = ManualClock(T0_MS)
-    plant = await start_server(
-        clock=clock, venue_db=str(db), latency="constant:50,30",
-        replay=ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0),
-    )  # fmt: skip
+    plant, clock, api_key = await replayed(start_server, tmp_path, latency="constant:50,30")
     engine, listener = plant.engines[Market.UM], plant.listeners[Market.UM]
     path = listener._latency
     assert path is not None

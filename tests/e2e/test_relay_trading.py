@@ -16,7 +16,7 @@ from typing import Any
 import ccxt.pro as ccxtpro
 from conftest import StartServer
 from test_ccxt import point
-from test_observed_queue import BOOK, SECRET, TRADES, alice, diff
+from test_observed_queue import BOOK, SECRET, TRADES, alice, diff, write_recording
 from test_venue_clients import closing  # noqa: F401  (a fixture: its clients closed after the test)
 from timing import eventually
 
@@ -24,7 +24,7 @@ from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.market.instruments import Market
-from tickerplant.recording.format import Recorded, RecordedSnapshot, RecordingWriter
+from tickerplant.recording.format import Recorded, RecordedSnapshot
 
 SYMBOL = "BTC/USDT:USDT"
 
@@ -55,9 +55,7 @@ def market(folder: Path, t0_ms: int) -> None:
         Recorded((later + 1) * 1000, TRADES, trade),
         Recorded((later + 3_600_000) * 1000, BOOK, diff(112, 112, later + 3_600_000, "[]")),  # still playing
     ]  # fmt: skip
-    with RecordingWriter(folder, Market.UM, "ws://x", [BOOK, TRADES]) as writer:
-        for item in items:
-            writer.write(item, item.received_us)
+    write_recording(folder, items)
 
 
 async def test_ccxt_trades_on_a_relayed_market_that_its_orders_do_not_move(
