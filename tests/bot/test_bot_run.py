@@ -64,7 +64,8 @@ async def test_a_bot_whose_requests_take_too_long_for_the_speed_stops_the_run_na
 
 @pytest.mark.skipif(not find_library().waits, reason="the clock-only libfaketime does not scale sleeps")
 async def test_a_bots_sleeps_last_their_time_in_the_markets(tmp_path: Path) -> None:
-    code, told = await _run(tmp_path, "sleep", 40)  # the bot ends first
+    # the bot ends first: the replay is long enough for a slow start on a busy machine
+    code, told = await _run(tmp_path, "sleep", 300)
     assert code == 0
     _, asleep, slept = told
     assert 10_000 <= asleep["server"] < 10_600  # 10 market seconds, half a wall second at x20
@@ -74,10 +75,12 @@ async def test_a_bots_sleeps_last_their_time_in_the_markets(tmp_path: Path) -> N
 @pytest.mark.skipif(not (find_library().waits and Path(NODE).exists()), reason="needs Node and the full libfaketime")
 async def test_a_node_bots_clock_and_timers_are_the_markets(tmp_path: Path) -> None:
     # argv: the script, a mode it ignores, the file (as clock_probe_bot.py's)
-    code, told = await _run(tmp_path, "-", 40, bot=(NODE, str(BOT.with_suffix(".js"))))
+    # the bot ends first: Node under libfaketime can take seconds to start on a busy machine,
+    # and a replay that ended first would stop it (SIGTERM, 143)
+    code, told = await _run(tmp_path, "-", 600, bot=(NODE, str(BOT.with_suffix(".js"))))
     assert code == 0
     start, waited = told
-    # Node's start-up, then its first fetch (slow to start: a few hundred wall ms, over a
-    # second on a busy machine: 1.5 wall s is 30 market s at x20)
-    assert T0 <= start["clock"] < T0 + 30_000 and start["clock"] <= start["server"]
+    # Node's start-up, then its first fetch (slow to start: a few hundred wall ms, seconds
+    # on a busy machine: 10 wall s is 200 market s at x20)
+    assert T0 <= start["clock"] < T0 + 200_000 and start["clock"] <= start["server"]
     assert 10_000 <= waited["server"] < 10_600  # 10 market seconds: half a wall second at x20
