@@ -14,7 +14,8 @@ role there are and how many are up: answered, and hearing their bus (every
 markets fed with frames).
 
 The status: the plant's source, start and replay; each market's listener as the gateways'
-sum (connections, rates, limit hits), its busiest streams added up per stream, the
+sum (connections, rates, limit hits), its busiest streams added up per stream, its faults
+(the plant's and the gateways', newest first), the
 recent closes of every gateway, newest first, and each process: up when it answered and
 is not degraded (``degraded`` says why). Sans-I/O: texts and dicts in, bytes and a
 dict out.
@@ -23,6 +24,7 @@ dict out.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -33,6 +35,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from tickerplant.admin.status import BUSIEST_STREAMS, RECENT_CLOSES
+from tickerplant.faults.record import RECENT as RECENT_FAULTS
 
 __all__ = ["FIRST_ANSWER", "Said", "merge_metrics", "merge_status"]
 
@@ -128,7 +131,10 @@ def merge_status(said: Sequence[Said]) -> dict[str, Any]:
     for gateway in gateways:
         for market, listener in gateway.get("listeners", {}).items():
             markets.setdefault(market, []).append(listener)
-    status["listeners"] = {market: _listener(listeners) for market, listeners in markets.items()}
+    decided = plant.get("faults", {}) if plant is not None else {}
+    status["listeners"] = {
+        market: _listener(listeners, decided.get(market)) for market, listeners in markets.items()
+    }
     status["recentCloses"] = list(
         heapq.merge(
             *(gateway.get("recentCloses", []) for gateway in gateways),
@@ -148,9 +154,14 @@ def merge_status(said: Sequence[Said]) -> dict[str, Any]:
     return status
 
 
-def _listener(listeners: list[dict[str, Any]]) -> dict[str, Any]:
-    """One market's listener, as its gateways' sum (they share its address)."""
+def _listener(listeners: list[dict[str, Any]], decided: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """One market's listener, as its gateways' sum (they share its address); ``decided``: the
+    fault profile's faults the plant decided, listed with the gateways' market faults."""
     merged = dict(listeners[0])
+    if decided is not None or "faults" in merged:
+        fired = [decided or [], *(listener.get("faults", []) for listener in listeners)]
+        newest = heapq.merge(*fired, key=lambda fault: fault["time"], reverse=True)
+        merged["faults"] = list(itertools.islice(newest, RECENT_FAULTS))
     merged["connections"] = _sum_keys(listener.get("connections", {}) for listener in listeners)
     merged["limitHits"] = _sum_keys(listener.get("limitHits", {}) for listener in listeners)
     for rate in ("messagesPerSecond", "bytesPerSecond"):

@@ -32,6 +32,7 @@ import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from tickerplant.faults.record import FaultRecord
 from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import LATENCY_BUCKETS_S, OTHER
 from tickerplant.gateway.user_data import UserData
@@ -128,11 +129,13 @@ class ServerCollector(Collector):
         log_suppressed: Callable[[], int] = lambda: 0,
         bus_up: Callable[[], bool] | None = None,
         user_data: Mapping[Market, UserData] | None = None,
+        faults: Mapping[Market, FaultRecord] | None = None,
     ) -> None:
         """``log_suppressed``: the warnings the process' log filter held back, ever
         (``logs.suppressed``, which the composition root passes in); ``user_data``: the
         venue's, where its engines are not a listener's (a plant process under ``--workers``,
-        ``scaleout/plant_venue.py``), read when scraped."""
+        ``scaleout/plant_venue.py``), read when scraped; ``faults``: the fault profile's
+        records kept outside the listeners (the plant's, ``scaleout/plant_faults.py``)."""
         self._listeners = listeners
         self._log_suppressed = log_suppressed
         # the book gauges' views: the listeners' own, or a plant process' (no listeners)
@@ -141,6 +144,7 @@ class ServerCollector(Collector):
         self._received = received or {}  # market -> [frames, bytes] (bus.nats.NatsBus.received)
         self._bus_up = bus_up  # a plant process: whether its NATS connection is up
         self._user_data = user_data or {}
+        self._faults = faults or {}
         self._published = published  # market -> [messages] published on the bus
         self._replay = replay
         self._simulator_actions = simulator_actions  # None: the source is no simulator
@@ -279,10 +283,11 @@ class ServerCollector(Collector):
         yield fills
         yield failures
         faults = _family("tickerplant_faults", ["market", "kind"])
-        for market, listener in self._listeners.items():
-            if listener.faults is not None:
-                for fault, count in list(listener.faults.decider.record.counts.items()):
-                    faults.add_metric([market.value, fault.value], count)
+        listeners = self._listeners.items()
+        records = [(m, listener.faults.decider.record) for m, listener in listeners if listener.faults]
+        for market, record in [*records, *self._faults.items()]:
+            for fault, count in list(record.counts.items()):
+                faults.add_metric([market.value, fault.value], count)
         yield faults
 
     def _books(self) -> Iterator[Any]:

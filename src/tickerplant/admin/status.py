@@ -22,7 +22,7 @@ from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import RECENT_CLOSES
 from tickerplant.market.instruments import Market
 
-__all__ = ["BUSIEST_STREAMS", "RATE_WINDOW_S", "RECENT_CLOSES", "StatusBoard"]
+__all__ = ["BUSIEST_STREAMS", "RATE_WINDOW_S", "RECENT_CLOSES", "StatusBoard", "fault_rows"]
 
 RATE_WINDOW_S = 5  # the rates are over the last few seconds
 BUSIEST_STREAMS = 10  # streams listed per listener, by subscribers
@@ -85,7 +85,7 @@ class StatusBoard:
             "bytesPerSecond": round(per_s_bytes, 1),
             "busiestStreams": _busiest(listener),
             "limitHits": listener.limit_counters.as_dict(),
-            **({} if listener.faults is None else {"faults": _faults(listener.faults.decider.record)}),
+            **({} if listener.faults is None else {"faults": fault_rows(listener.faults.decider.record)}),
         }
 
     def describe(self, market: Market, host: str, symbols: list[str]) -> dict[str, Any]:
@@ -128,7 +128,8 @@ def _closes(market: Market, listener: Listener) -> Iterable[dict[str, Any]]:
         }
 
 
-def _faults(record: FaultRecord) -> list[dict[str, object]]:
+def fault_rows(record: FaultRecord) -> list[dict[str, object]]:
+    """A fault record's latest, newest first, as the status lists them."""
     return [fired.as_json() for fired in reversed(record.recent)]
 
 

@@ -67,6 +67,8 @@ class Notice(msgspec.Struct, frozen=True, array_like=True):
     failed: bool = False  # … because it broke off
     # listen keys whose time came (the venue in the plant): their connections close 1000
     ended: list[str] = []
+    # listen keys whose connections a fault profile cut (``stream-drop``): cut, no close frame
+    cut: list[str] = []
 
 
 class Frame(msgspec.Struct, frozen=True, array_like=True):

@@ -25,6 +25,7 @@ from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig
 from tickerplant.faults.decider import Apply, Decision, FaultDecider, throttle_exempt
 from tickerplant.faults.profile import Family, FaultKind, parse_profile
+from tickerplant.gateway.fault_batch import batch_orders, throttled_batch
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.gateway.responses import json_response, rest_response
 from tickerplant.market.instruments import Market
@@ -32,7 +33,7 @@ from tickerplant.protocol.rest import RestAnswer
 from tickerplant.venue.auth.checks import Authorized, PrivateRequest
 from tickerplant.venue.wire.rest import PrivateRest
 
-__all__ = ["FaultGate", "fault_gate", "log_fault"]
+__all__ = ["FaultGate", "fault_gate", "fault_response", "log_fault"]
 
 log = logging.getLogger("tickerplant.faults")
 
@@ -43,6 +44,15 @@ def fault_gate(config: FaultsConfig, seed: int, clock: Clock, market: Market) ->
     if not config.profile_text:
         return None
     return FaultGate(FaultDecider(parse_profile(config.profile_text), seed, clock.now_ms()), clock, market)
+
+
+def fault_response(answer: RestAnswer) -> Routed:
+    """``answer`` as written: a bare-text fault (``answers.SERVICE_UNAVAILABLE``,
+    ``REQUEST_TIMEOUT``) as text, as a front end answers it, never labelled JSON; the
+    venue's own answers as always."""
+    if answer.status in (408, 503) and not answer.body.startswith(b"{"):
+        return json_response(answer.status, answer.body, {"Content-Type": "text/plain"})
+    return rest_response(answer)
 
 
 def log_fault(market: Market, kind: str, where: str, symbol: str, account: int | None) -> None:
@@ -69,10 +79,22 @@ class FaultGate:
         admitted = private.admit(route, request, now_ms)
         if isinstance(admitted, RestAnswer):
             return admitted, 0
-        authorized, used = admitted
-        decision = self.decide(f"{route[0]} {route[1]}", authorized, now_ms)
+        return self.apply(private, route, *admitted, now_ms, drain)
+
+    def apply(
+        self, private: PrivateRest, route: tuple[str, str], authorized: Authorized, used: int, now_ms: int,
+        drain: Callable[[int], object] | None,
+    ) -> tuple[RestAnswer, int]:  # fmt: skip
+        """``answer``'s, for a request admitted already (here, or by a gateway under
+        ``--workers``: the plant applies the profile, ``scaleout/plant_faults.py``)."""
+        orders = batch_orders(route, authorized.params)
+        decision = self.decide(f"{route[0]} {route[1]}", authorized, now_ms, orders)
         if decision is None:
             return private.perform(route, authorized, used, now_ms), 0
+        if decision.kind is FaultKind.THROTTLED and orders is not None:
+            passing = [throttle_exempt(order) for order in orders]
+            if any(passing):  # decided per order, as Binance does (fault_batch.py)
+                return throttled_batch(private, route, authorized, used, now_ms, orders, passing), 0
         error = decision.error
         told = RestAnswer(error.status, (error.body,), used) if error is not None else None
         if decision.apply is Apply.REFUSE:
@@ -103,27 +125,25 @@ class FaultGate:
         self.decider.fired(kind, where, "", account, now_ms)
         log_fault(self.market, kind.value, where, "", account)
 
-    def decide(self, where: str, authorized: Authorized, now_ms: int) -> Decision | None:
-        """The maintenance window's decision, else order entry's, logged when one fires."""
+    def decide(
+        self, where: str, authorized: Authorized, now_ms: int, orders: list[dict[str, str]] | None = None
+    ) -> Decision | None:
+        """The maintenance window's decision, else order entry's, logged when one fires;
+        ``orders``: a batch's, which ``-1008`` spares only when every one is exempt."""
         decider, params = self.decider, authorized.params
         symbol, account = params.get("symbol", ""), authorized.account.account_id
         decision = None
         if decider.has(Family.MAINTENANCE):
             decision = decider.decide(Family.MAINTENANCE, where, symbol, account, now_ms)
         if decision is None and decider.has(Family.ORDER):
-            exempt = throttle_exempt(params)
+            exempt = throttle_exempt(params) if orders is None else all(map(throttle_exempt, orders))
             decision = decider.decide(Family.ORDER, where, symbol, account, now_ms, exempt=exempt)
         if decision is not None:
             log_fault(self.market, decision.kind.value, where, symbol, account)
         return decision
 
     def response(self, answer: RestAnswer) -> Routed:
-        """``answer`` as written: a bare-text fault (``answers.SERVICE_UNAVAILABLE``,
-        ``REQUEST_TIMEOUT``) as text, as a front end answers it, never labelled JSON; the
-        venue's own answers as always."""
-        if answer.status in (408, 503) and not answer.body.startswith(b"{"):
-            return json_response(answer.status, answer.body, {"Content-Type": "text/plain"})
-        return rest_response(answer)
+        return fault_response(answer)
 
     def held(self, routed: Routed, at_ms: int) -> AwaitedRoute:
         """``routed`` written at ``at_ms`` (market time), the connection waiting for it."""

@@ -46,17 +46,7 @@ class FaultedWs:
         admitted = trading.admit(frame, session, ip, now_ms, rate_limits_default)
         if isinstance(admitted, WsApiReply):
             return admitted
-        params, account = admitted.authorized.params, admitted.authorized.account.account_id
-        symbol = params.get("symbol", "")
-        session_fault = None
-        if self.faults.decider.has(Family.WS_API):
-            session_fault = self.faults.decide_stream(Family.WS_API, admitted.method, symbol, account, now_ms)
-            if session_fault is not None and session_fault.kind is FaultKind.SESSION_DROP:
-                return WsApiReply((), CLOSE_CUT, admitted.method, 503)  # nothing done, nothing said
-        decision = self.faults.decide(admitted.method, admitted.authorized, now_ms)
-        reply, hold_ms = self._entered(admitted, decision, now_ms)
-        if session_fault is not None:  # REPLY_DELAY
-            hold_ms = max(hold_ms, session_fault.delay_ms)
+        reply, hold_ms = self.faulted(admitted, now_ms)
         if not hold_ms:
             return reply
         clock, at_ms = self.faults.clock, now_ms + hold_ms
@@ -65,6 +55,23 @@ class FaultedWs:
             clock.call_at(at_ms, functools.partial(send, reply))
 
         return AwaitedReply(then)
+
+    def faulted(self, admitted: WsAdmitted, now_ms: int) -> tuple[WsApiReply, int]:
+        """The reply to a request admitted already (here, or by a gateway under ``--workers``:
+        the plant applies the profile, ``scaleout/plant_faults.py``) and how long to hold it;
+        a session dropped is a reply that closes with ``CLOSE_CUT``, unanswered."""
+        params, account = admitted.authorized.params, admitted.authorized.account.account_id
+        symbol = params.get("symbol", "")
+        session_fault = None
+        if self.faults.decider.has(Family.WS_API):
+            session_fault = self.faults.decide_stream(Family.WS_API, admitted.method, symbol, account, now_ms)
+            if session_fault is not None and session_fault.kind is FaultKind.SESSION_DROP:
+                return WsApiReply((), CLOSE_CUT, admitted.method, 503), 0  # nothing done, nothing said
+        decision = self.faults.decide(admitted.method, admitted.authorized, now_ms)
+        reply, hold_ms = self._entered(admitted, decision, now_ms)
+        if session_fault is not None:  # REPLY_DELAY
+            hold_ms = max(hold_ms, session_fault.delay_ms)
+        return reply, hold_ms
 
     def _entered(
         self, admitted: WsAdmitted, decision: Decision | None, now_ms: int

@@ -14,7 +14,8 @@ once the fan-out has queued it, they are closed 1000 (overview decision 10).
 A fault profile's user data stream faults (``follow``, docs/faults.md) are applied here, where
 events are pushed: an event dropped or held (and every later one of its account behind it,
 so the order holds), the key's connections cut without a close frame, a key expired early.
-The engine and REST never see them: the state stays right on REST.
+The engine and REST never see them: the state stays right on REST. Under ``--workers`` they
+are the plant's, whose keys and events these are: a cut goes to the gateways as a notice.
 
 Under ``--workers`` the listen keys live in the plant, beside the engines: its ``UserData``
 is ``connect``ed to the bus instead of a stream surface, so the events go out as the
@@ -54,6 +55,7 @@ class UserData:
         self._surface: StreamSurface | None = None
         self._publish: Callable[[Sequence[StreamMessage]], None] | None = None  # instead, connected
         self._ended: Callable[[str], None] | None = None
+        self._cut_key: Callable[[str], None] | None = None
         self._timer: Timer | None = None
         self._timer_ms = 0
         self.streams = UserStreams(self.keys, self._deliver, self._end)
@@ -74,11 +76,13 @@ class UserData:
                 self._clock.call_at(timed.at_ms, functools.partial(self._timed, timed))
 
     def connect(
-        self, publish: Callable[[Sequence[StreamMessage]], None], ended: Callable[[str], None]
-    ) -> None:
+        self, publish: Callable[[Sequence[StreamMessage]], None], ended: Callable[[str], None],
+        cut: Callable[[str], None] | None = None,
+    ) -> None:  # fmt: skip
         """Where events go in the plant (``--workers``): ``publish`` them on the bus, and
-        tell the gateways a key ``ended`` (they close its connections: ``end``)."""
-        self._publish, self._ended = publish, ended
+        tell the gateways a key ``ended`` (they close its connections: ``end``), or that a
+        fault ``cut`` its connections (they do: ``cut``)."""
+        self._publish, self._ended, self._cut_key = publish, ended, cut
 
     def drain(self, engine: Engine, accounts: Keys, now_ms: int) -> int:
         """Hand what the engine reported since the last drain (after a command, after a batch
@@ -156,6 +160,11 @@ class UserData:
             surface.fanout.flush_now()  # listenKeyExpired is queued before the close frame
             surface.close_listening(key, CLOSE_LISTEN_KEY_EXPIRED)
 
+    def cut(self, key: str) -> None:
+        """Cut a key's connections without a close frame (a fault profile's ``stream-drop``)."""
+        if self._surface is not None:
+            self._surface.close_listening(key, None)
+
     def _passes(self, account_id: int, event: str, payload: bytes, now_ms: int) -> bool:
         """Whether an event goes out now, the profile applied: dropped, held ``delay_ms``
         (its account's later events behind it), or lost with its connections, cut."""
@@ -185,13 +194,19 @@ class UserData:
     def _cut(self, account_ids: Sequence[int], now_ms: int) -> None:
         for account_id in account_ids:
             key = self.keys.key_of(account_id, now_ms)
-            if key is not None and self._surface is not None:
-                self._surface.close_listening(key, None)
+            if key is None:
+                continue
+            if self._cut_key is not None:  # the plant's: the gateways hold the connections
+                self._cut_key(key)
+            else:
+                self.cut(key)
 
     def _timed(self, timed: Timed) -> None:
         """A timed fault at its time: the keys of its accounts (all, when it names none)
-        expired early, or their connections cut."""
-        assert self.faults is not None
+        expired early, or their connections cut. A gateway under ``--workers`` leaves them
+        to the plant, whose keys they are (``faults`` None)."""
+        if self.faults is None:
+            return
         now_ms = self._clock.now_ms()
         accounts = sorted(timed.accounts) if timed.accounts else self.keys.accounts(now_ms)
         for account_id in accounts:

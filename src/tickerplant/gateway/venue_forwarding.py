@@ -13,21 +13,26 @@ timeout; the plant does not perform a command that reaches it after that, its de
 ``-1008`` when the gateway already has ``venue_link.PENDING_LIMIT`` commands waiting, or
 ``CALLER_LIMIT`` of the client's IP; ``-1000`` (the outcome unknown) for an answer that
 does not read. A refusal before the plant (weight, key, signature) is answered here at once.
+
+A fault profile's order-entry, maintenance and WebSocket API faults are decided and applied
+in the plant (``scaleout/plant_faults.py``); what it asks of a gateway comes with its answer:
+hold it (``Answer.hold_ms``), or cut the session unanswered (``Answer.cut``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Set
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from tickerplant.clock import Clock
+from tickerplant.gateway.fault_gate import fault_response
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
-from tickerplant.gateway.responses import rest_response
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.errors import CLOSE_CUT, RequestRefused
 from tickerplant.protocol.rest import RestAnswer
 from tickerplant.protocol.ws_api import AwaitedReply, WsApiReply, WsSession
 from tickerplant.venue.auth.checks import PrivateRequest
@@ -48,6 +53,8 @@ if TYPE_CHECKING:  # a gateway of serve --workers passes one; one process never 
     from tickerplant.bus.venue_link import VenueRequests
 
 __all__ = ["ForwardedVenue"]
+
+_T = TypeVar("_T")
 
 
 def _failed(data: bytes | None) -> RequestRefused | Answer:
@@ -96,10 +103,10 @@ class ForwardedVenue:
             def done(data: bytes | None) -> None:
                 got = _failed(data)
                 if isinstance(got, RequestRefused):
-                    answer = RestAnswer(got.status, (error_body(got),), used)
-                else:
-                    answer = RestAnswer(got.status, (got.body,), used, None, got.head)
-                reply(self._counted(route, answer, started_ns))
+                    reply(self._counted(route, RestAnswer(got.status, (error_body(got),), used), started_ns))
+                    return
+                answer = RestAnswer(got.status, (got.body,), used, None, got.head)
+                self._held(reply, self._counted(route, answer, started_ns), got.hold_ms)
 
             if not self.requests.ask(self.market, command, done, request.ip):
                 refused = RestAnswer(OVERLOADED.status, (error_body(OVERLOADED),), used)
@@ -113,7 +120,16 @@ class ForwardedVenue:
 
     def _counted(self, route: tuple[str, str], answer: RestAnswer, started_ns: int) -> Routed:
         self._traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
-        return rest_response(answer)
+        return fault_response(answer)  # a fault's bare text as text, the rest as always
+
+    def _held(self, reply: Callable[[_T], None], made: _T, hold_ms: int) -> None:
+        """``made`` sent now, or ``hold_ms`` later: a fault profile's slow acknowledgement or
+        reply delay, decided in the plant (``scaleout/plant_faults.py``), held here, so the
+        wait is not the bus's (``venue_link.TIMEOUT_S``)."""
+        if not hold_ms:
+            reply(made)
+        else:
+            self._clock.call_at(self._clock.now_ms() + hold_ms, functools.partial(reply, made))
 
     # -- the WebSocket API (protocol.ws_api.PrivateMethods) --------------------------------------
 
@@ -134,8 +150,10 @@ class ForwardedVenue:
                 got = _failed(data)
                 if isinstance(got, RequestRefused):
                     reply(self._refused(admitted, got))
+                elif got.cut:  # a fault profile's session drop: cut, unanswered (ws_api.py)
+                    reply(WsApiReply((), CLOSE_CUT, admitted.method, got.status))
                 else:
-                    reply(WsApiReply((got.body,), None, admitted.method, got.status))
+                    self._held(reply, WsApiReply((got.body,), None, admitted.method, got.status), got.hold_ms)
 
             if not self.requests.ask(self.market, command, done, ip):
                 asyncio.get_running_loop().call_soon(lambda: reply(self._refused(admitted, OVERLOADED)))

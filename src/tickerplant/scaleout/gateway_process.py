@@ -144,6 +144,11 @@ class GatewayProcess:
         for market, table in listing.venue.items():
             if market in self.listeners:
                 self.listeners[market].forward_venue(table, self.venue)
+        for listener in self.listeners.values():
+            # a fault profile's order, WebSocket API and user data faults are the plant's, which
+            # sees every private request and holds the keys (scaleout/plant_faults.py); a gateway
+            # applies its market faults to its own connections
+            listener.user_data.faults = None
         await asyncio.gather(*(shared.start() for shared in sharing.values()))
         # Every gateway starts from the plant's state, as of a frame at or after the last one
         # published before this gateway subscribed (it asks after): started late or not, it
@@ -333,10 +338,12 @@ class GatewayProcess:
         self.bus_log.rejected(market, why)
 
     def _noticed(self, market: Market, notice: Notice) -> None:
-        for key in notice.ended:  # listen keys the plant's venue ended: after their last event
-            ended = self.listeners.get(market)
-            if ended is not None:
-                ended.user_data.end(key)
+        listening = self.listeners.get(market)
+        if listening is not None:
+            for key in notice.ended:  # listen keys the plant's venue ended: after their last event
+                listening.user_data.end(key)
+            for key in notice.cut:  # … or a fault profile cut (``stream-drop``)
+                listening.user_data.cut(key)
         if notice.streams:
             listener = self.listeners.get(market)
             if listener is not None:

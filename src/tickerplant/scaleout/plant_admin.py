@@ -3,8 +3,9 @@
 The plant serves no client, so its ``/metrics`` are the source's and the plants': the
 messages published per market, the simulator's actions, a replay's progress, the book
 gauges from the plant's own views (``PlantProcess.views``), the venue's orders, fills and
-refusals (its engines are the plant's: ``scaleout/plant_venue.py``) and the process; its
-``/api/status`` says the source, its start and a replay's status, with no listeners;
+refusals (its engines are the plant's: ``scaleout/plant_venue.py``), the fault profile's
+faults it decided (``scaleout/plant_faults.py``) and the process; its ``/api/status`` says
+the source, its start and a replay's status, and those faults, with no listeners;
 and it takes the replay controls, which ``serve --workers N``'s admin listener forwards
 to it.
 """
@@ -19,10 +20,13 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from tickerplant.admin.accounts import AccountsApi
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.server import AdminServer
+from tickerplant.admin.status import fault_rows
 from tickerplant.clock import Clock
+from tickerplant.faults.record import FaultRecord
 from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.market.instruments import Market
 from tickerplant.scaleout.plant_process import PlantProcess
 from tickerplant.venue.wire.administration import trading_view
 
@@ -39,7 +43,7 @@ class PlantAdmin:
         self.registry = CollectorRegistry()
         collector = ServerCollector(
             {}, plant.bus.published, self._replay_status, self._simulator_actions, views=plant.views,
-            bus_up=plant.connected, user_data=plant.venue.user_data,
+            bus_up=plant.connected, user_data=plant.venue.user_data, faults=self._fault_records(),
         )  # fmt: skip
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
@@ -56,6 +60,11 @@ class PlantAdmin:
     async def close(self) -> None:
         if self.admin is not None:
             await self.admin.close()
+
+    def _fault_records(self) -> dict[Market, FaultRecord]:
+        """The fault profile's records: the plant decides all but the market faults
+        (``scaleout/plant_faults.py``), which the gateways count."""
+        return {market: gate.decider.record for market, gate in self.plant.venue.faults.items()}
 
     def _source_kind(self) -> str:
         source = self.plant.source
@@ -74,7 +83,7 @@ class PlantAdmin:
         return None
 
     def status(self) -> dict[str, Any]:
-        plant = self.plant
+        plant, records = self.plant, self._fault_records()
         return {
             "source": self._source_kind(),
             "startedMs": self.started_ms,
@@ -85,6 +94,9 @@ class PlantAdmin:
             "recentCloses": [],
             "replay": self._replay_status(),
             "degraded": [] if plant.connected() else ["the NATS server is away"],
+            # the faults it decided, newest first, which serve --workers lists with the
+            # gateways' market faults under each market's listener (admin/merged.py)
+            **({"faults": {m.value: fault_rows(r) for m, r in records.items()}} if records else {}),
         }
 
     def replay_control(self, action: str) -> dict[str, Any] | None:

@@ -5,7 +5,8 @@ beside the plant, reading its views and taking its messages after them
 (``feed_engine``, ``liquidations_to_plant``). What one process' listener holds for its
 engine is here too: the private endpoints (``venue/wire/rest.py``, ``venue/wire/ws_trading.py``),
 the listen keys and their expiry (``gateway/user_data.UserData``, connected to the bus),
-``countdownCancelAll``'s timers, the journal and its checkpoints.
+``countdownCancelAll``'s timers, the journal and its checkpoints, and a fault profile's
+order, WebSocket API and user data stream faults (``plant_faults.py``).
 
 Gateways reach it over NATS (``bus/venue_link.py``): each market's venue subject is
 answered by ``venue/wire/forwarded.VenueDesk``, which performs what a gateway admitted. The user
@@ -33,17 +34,19 @@ from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Source
 from tickerplant.gateway.engine_surface import engine_surface
+from tickerplant.gateway.fault_gate import FaultGate, fault_gate
 from tickerplant.gateway.user_data import UserData
 from tickerplant.market.history.series import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.request_weight import RequestWeight
+from tickerplant.scaleout.plant_faults import PlantFaults
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
-from tickerplant.venue.wire.forwarded import RouteRow, VenueDesk, route_table
+from tickerplant.venue.wire.forwarded import DeskFaults, RouteRow, VenueDesk, route_table
 from tickerplant.venue.wire.rest import PrivateRest
 from tickerplant.venue.wire.ws_trading import WsTrading
 from tickerplant.venue_engines import (
@@ -71,6 +74,7 @@ class PlantVenue:
         self.engines: dict[Market, Engine] = {}
         self.user_data: dict[Market, UserData] = {}
         self.routes: dict[Market, list[RouteRow]] = {}  # for the listing: what gateways admit
+        self.faults: dict[Market, FaultGate] = {}  # a fault profile's, per market (plant_faults.py)
         self.desk: VenueDesk | None = None
         self.group: GroupCommit | None = None  # the journal's group commit, once built
         self._answering: list[Subscription] = []
@@ -93,18 +97,25 @@ class PlantVenue:
         trading: dict[Market, WsTrading] = {}
         drains: dict[Market, Callable[[int], object]] = {}
         hooks: dict[Market, list[Hook]] = {}
+        faults: dict[Market, DeskFaults] = {}
         for market, engine in made.items():
             self.engines[market] = engine
             self.user_data[market] = user_data = UserData(clock)
             published = functools.partial(self._nats.publish, market)
-            user_data.connect(published, functools.partial(self._ended, market))
+            ended, cut = functools.partial(self._ended, market), functools.partial(self._cut, market)
+            user_data.connect(published, ended, cut)
             coins = [inst.margin_asset for inst in instruments[market]]
             surface = engine_surface(market, accounts, weight, coins, engine, user_data, clock, group)
             rests[market], trading[market], drains[market] = surface
             self.routes[market] = route_table(surface.rest)
+            gate = fault_gate(self.config.faults, self.config.simulator.seed, clock, market)
+            if gate is not None:  # decided here, for every gateway (scaleout/plant_faults.py)
+                self.faults[market] = gate
+                user_data.follow(gate)
+                faults[market] = PlantFaults(gate, surface.rest, surface.trading, surface.drain)
             plant, activity = plants[market], user_data.activity
             hooks[market] = venue_hooks(engine, surface.drain, clock, accounts, plant, bus, activity)
-        self.desk = VenueDesk(rests, trading, drains)
+        self.desk = VenueDesk(rests, trading, drains, faults)
         return hooks
 
     async def start(self) -> None:
@@ -124,6 +135,9 @@ class PlantVenue:
 
     def _ended(self, market: Market, key: str) -> None:
         self._nats.notify(market, Notice(ended=[key]))
+
+    def _cut(self, market: Market, key: str) -> None:
+        self._nats.notify(market, Notice(cut=[key]))
 
     async def close(self) -> None:
         for subscription in self._answering:

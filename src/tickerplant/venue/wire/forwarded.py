@@ -24,14 +24,15 @@ not decode, or is of another version, is answered ``-1000`` with 500 and changes
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.errors import CLOSE_CUT, RequestRefused
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestAnswer
+from tickerplant.protocol.ws_api import WsApiReply
 from tickerplant.venue.auth.checks import (
     DEFAULT_RECV_WINDOW_MS,
     MAX_RECV_WINDOW_MS,
@@ -45,8 +46,8 @@ from tickerplant.venue.wire.ws_trading import WsAdmitted, WsTrading
 
 __all__ = [
     "FORWARD_VERSION", "NO_PLANT", "OVERLOADED", "REST", "TIMED_OUT", "UNKNOWN_OUTCOME", "WS", "Answer",
-    "Command", "RouteRow", "VenueDesk", "admitting_rest", "command_of_rest", "command_of_ws", "decode_answer",
-    "route_table",
+    "Command", "DeskFaults", "RouteRow", "VenueDesk", "admitting_rest", "command_of_rest", "command_of_ws",
+    "decode_answer", "route_table",
 ]  # fmt: skip
 
 FORWARD_VERSION = 1
@@ -85,11 +86,26 @@ class Command(msgspec.Struct, frozen=True, array_like=True):
     show_limits: bool = True  # the WebSocket API's reply carries rateLimits
 
 
-class Answer(msgspec.Struct, frozen=True, array_like=True):
+class Answer(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
     version: int
     status: int
     body: bytes  # REST's JSON, or the WebSocket API's whole reply frame
     head: bytes = b""  # header lines the endpoint adds, each ending CRLF
+    # a fault profile's (``DeskFaults``): how long the gateway holds the answer (a slow
+    # acknowledgement, a WebSocket API reply delayed), and a session to cut, unanswered
+    hold_ms: int = 0
+    cut: bool = False
+
+
+class DeskFaults(Protocol):
+    """A market's fault profile, applied where the request is performed
+    (``scaleout/plant_faults.py``): the answer, and how many ms the gateway holds it."""
+
+    def rest(
+        self, route: tuple[str, str], authorized: Authorized, used: int, now_ms: int
+    ) -> tuple[RestAnswer, int]: ...
+
+    def ws(self, admitted: WsAdmitted, now_ms: int) -> tuple[WsApiReply, int]: ...
 
 
 _command = msgspec.msgpack.Decoder(Command)
@@ -153,11 +169,14 @@ class VenueDesk:
         rests: Mapping[Market, PrivateRest],
         ws: Mapping[Market, WsTrading],
         after: Mapping[Market, Callable[[int], object]],
+        faults: Mapping[Market, DeskFaults] | None = None,
     ) -> None:
-        """``after``: called with the time after each command (the market's user data drain)."""
+        """``after``: called with the time after each command (the market's user data drain);
+        ``faults``: a fault profile's, per market (none: the commands as they come)."""
         self.rests = rests
         self.ws = ws
         self.after = after
+        self.faults = faults or {}
         self.performed = 0  # commands performed, for the metrics and the tests
         self.unreadable = 0  # commands that did not decode
         self.expired = 0  # commands that came after their deadline
@@ -181,17 +200,21 @@ class VenueDesk:
         if endpoint is None:  # a gateway of another release: nothing here is done
             return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, error_body(_UNREADABLE)))
         self.performed += 1
+        faults, hold_ms = self.faults.get(market), 0
         try:
             key, ip = command.api_key, command.ip
             authorized = vouched(key, endpoint.security, rest.accounts, ip, command.params)
             if route[0] in ("POST", "PUT") and route[1].endswith(("/v1/order", "/v1/batchOrders")):
                 _engine_window(market, command.params, now_ms)
-            answer = rest.perform(route, authorized, command.used, now_ms)
+            if faults is None:
+                answer = rest.perform(route, authorized, command.used, now_ms)
+            else:
+                answer, hold_ms = faults.rest(route, authorized, command.used, now_ms)
         except RequestRefused as refused:
             answer = RestAnswer(refused.status, (error_body(refused),), command.used)
         finally:
             self.after[market](now_ms)
-        return _encode(Answer(FORWARD_VERSION, answer.status, answer.body, answer.extra_head))
+        return _encode(Answer(FORWARD_VERSION, answer.status, answer.body, answer.extra_head, hold_ms))
 
     def _ws(self, market: Market, command: Command, now_ms: int) -> bytes:
         trading = self.ws[market]
@@ -210,8 +233,14 @@ class VenueDesk:
             reply = trading.refusal(command.request_id, refused, used, show)
             return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply))
         admitted = WsAdmitted(command.request_id, command.method, authorized, used, show)
-        reply = trading.perform(admitted, now_ms)  # drains after itself (WsTrading's after)
-        return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply))
+        faults = self.faults.get(market)
+        if faults is None:
+            reply = trading.perform(admitted, now_ms)  # drains after itself (WsTrading's after)
+            return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply))
+        reply, hold_ms = faults.ws(admitted, now_ms)
+        if reply.close is CLOSE_CUT:  # a session dropped: the gateway cuts it, unanswered
+            return _encode(Answer(FORWARD_VERSION, reply.status, b"", cut=True))
+        return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply, hold_ms=hold_ms))
 
 
 def _engine_window(market: Market, params: Mapping[str, str], now_ms: int) -> None:

@@ -1,0 +1,215 @@
+"""A fault profile under `tickerplant serve --workers 2`, as a user runs it (docs/faults.md):
+every kind applies as in one process, decided once by the plant whichever gateway a
+connection lands on: an order told 503 "Unknown error…" is in ``openOrders``; a maintenance
+window answers an account's private endpoints 503 while the market data answers 200; a
+WebSocket API session is cut without a close frame and its order not placed; a slow
+acknowledgement comes after the order's user data event; an event dropped never comes, and
+REST still has the order. Each fault is counted once in the server's ``/metrics`` and
+listed under its market in ``/api/status``.
+
+One server for all of it (a test of its own per fault would start four processes each): the
+accounts are apart, so each fault hits only its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from served_workers import get_json, serve_workers
+from timing import SECONDS
+
+from tickerplant.clock import SystemClock
+from tickerplant.market.instruments import Market
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
+
+pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]  # the server processes run uvloop
+
+SECRETS = {"alice": "A" * 64, "bob": "B" * 64, "carol": "C" * 64}
+SLOW_ACK_MS = 400
+CONFIG = """
+venue_db = "{db}"
+
+[simulator]
+history_s = 60
+book_levels = 20
+actions_per_s = 1e-9
+
+[faults]
+profile_text = '''
+[[fault]]
+kind = "unknown-error"      # 503 -1000, the order placed
+rate = 1
+placed = 1
+symbols = ["BTCUSDT"]
+accounts = [{alice}]
+
+[[fault]]
+kind = "session-drop"       # the WebSocket API session cut, the order not placed
+rate = 1
+symbols = ["ETHUSDT"]
+accounts = [{alice}]
+
+[[fault]]
+kind = "slow-ack"           # the answer late, its user data event on time
+rate = 1
+delay_ms = {slow_ack_ms}
+symbols = ["SOLUSDT"]
+accounts = [{alice}]
+
+[[fault]]
+kind = "maintenance"        # every private endpoint of bob's 503
+rate = 1
+accounts = [{bob}]
+
+[[fault]]
+kind = "event-drop"         # carol's orders' events never sent
+rate = 1
+accounts = [{carol}]
+endpoints = ["ORDER_TRADE_UPDATE"]
+'''
+"""
+
+
+class Client:
+    """An account's signed REST requests, each on a connection of its own (the kernel
+    spreads them over the gateways)."""
+
+    def __init__(self, base: str, api_key: str, secret: str) -> None:
+        self.base = base
+        self.api_key = api_key
+        self.secret = secret
+
+    async def call(self, method: str, path: str, **params: Any) -> tuple[int, str]:
+        query = urlencode({**params, "timestamp": SystemClock().now_ms()})
+        query += "&signature=" + hmac_hex(self.secret, query.encode())
+        connector = aiohttp.TCPConnector(force_close=True)
+        headers = {"X-MBX-APIKEY": self.api_key}
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.request(method, f"{self.base}{path}?{query}", headers=headers) as response,
+        ):
+            return response.status, await response.text()
+
+    async def open_symbols(self) -> list[str]:
+        status, text = await self.call("GET", "/fapi/v1/openOrders")
+        assert status == 200, text
+        return sorted(order["symbol"] for order in json.loads(text))
+
+    async def listen_key(self) -> str:
+        connector = aiohttp.TCPConnector(force_close=True)
+        headers = {"X-MBX-APIKEY": self.api_key}
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.post(f"{self.base}/fapi/v1/listenKey", headers=headers) as response,
+        ):
+            assert response.status == 200, await response.text()
+            return str((await response.json())["listenKey"])
+
+
+async def _below_bid(base: str, symbol: str, decimals: int) -> str:
+    """A buy's price a tenth under the bid (it rests)."""
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/fapi/v1/ticker/bookTicker?symbol={symbol}") as got:
+        bid = Decimal((await got.json())["bidPrice"])
+    return f"{bid * Decimal('0.9'):.{decimals}f}"
+
+
+def _order(symbol: str, price: str, quantity: str) -> dict[str, Any]:
+    return {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": quantity, "price": price}
+
+
+async def _ws_api_order(port: int, api_key: str, secret: str, order: dict[str, Any]) -> aiohttp.WSMessage:
+    """``order.place`` on the WebSocket API; what the connection gave back first."""
+    params = {"apiKey": api_key, "timestamp": SystemClock().now_ms(), **order}
+    payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+    params["signature"] = hmac_hex(secret, payload.encode())
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{port}/ws-fapi/v1") as ws:
+        await ws.send_str(json.dumps({"id": "drop-me", "method": "order.place", "params": params}))
+        return await asyncio.wait_for(ws.receive(), 10 * SECONDS)
+
+
+async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
+    db = tmp_path / "venue.db"
+    store = AccountStore(db)
+    now = SystemClock().now_ms()
+    ids, keys = {}, {}
+    for name, secret in SECRETS.items():
+        account = store.create_account(name, [(Market.UM, "USDT", parse_amount("100000"))], now)
+        ids[name] = account.account_id
+        keys[name] = store.add_key(account.account_id, KeyType.HMAC, secret, now_ms=now).api_key
+    store.close()
+    config = tmp_path / "faults.toml"
+    config.write_text(CONFIG.format(db=db, slow_ack_ms=SLOW_ACK_MS, **ids))
+    async with serve_workers("--config", str(config), "--seed", "7") as served:
+        (port_text,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))
+        port = int(port_text)
+        base = f"http://127.0.0.1:{port}"
+        alice, bob, carol = (Client(base, keys[name], SECRETS[name]) for name in SECRETS)
+
+        # an order told 503 "Unknown error…" is placed: openOrders has it
+        btc = _order("BTCUSDT", await _below_bid(base, "BTCUSDT", 1), "0.01")
+        status, text = await alice.call("POST", "/fapi/v1/order", **btc)
+        assert (status, json.loads(text)["code"]) == (503, -1000), text
+        assert await alice.open_symbols() == ["BTCUSDT"]
+
+        # a WebSocket API session cut on order.place: no close frame, no answer, no order
+        eth = _order("ETHUSDT", await _below_bid(base, "ETHUSDT", 2), "0.1")
+        got = await _ws_api_order(port, keys["alice"], SECRETS["alice"], eth)
+        assert got.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR), got  # not CLOSE: no frame
+        assert await alice.open_symbols() == ["BTCUSDT"]
+
+        # a slow acknowledgement: its ORDER_TRADE_UPDATE first, the answer SLOW_ACK_MS later
+        key = await alice.listen_key()
+        async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{key}") as ws:
+            sol = _order("SOLUSDT", await _below_bid(base, "SOLUSDT", 2), "1")
+            sent = time.monotonic()
+            placing = asyncio.ensure_future(alice.call("POST", "/fapi/v1/order", **sol))
+            event = json.loads((await asyncio.wait_for(ws.receive(), 10 * SECONDS)).data)
+            assert (event["e"], event["o"]["s"], placing.done()) == ("ORDER_TRADE_UPDATE", "SOLUSDT", False)
+            status, text = await placing
+            assert status == 200 and json.loads(text)["status"] == "NEW", text
+            assert time.monotonic() - sent >= SLOW_ACK_MS / 1000
+        assert await alice.open_symbols() == ["BTCUSDT", "SOLUSDT"]
+
+        # a maintenance window on bob's account: every private endpoint 503, the market's data 200
+        for method, path in (("GET", "/fapi/v2/account"), ("GET", "/fapi/v1/openOrders"), ("POST", "/fapi/v1/order")):
+            status, text = await bob.call(method, path, **(btc if method == "POST" else {}))
+            assert (status, text) == (503, "Service Unavailable."), (path, text)
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/fapi/v1/depth?symbol=BTCUSDT") as depth:
+            assert depth.status == 200
+
+        # carol's ORDER_TRADE_UPDATE dropped: the next event (a leverage change's) comes first,
+        # and REST still has the order
+        key = await carol.listen_key()
+        async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{key}") as ws:
+            status, text = await carol.call("POST", "/fapi/v1/order", **btc)
+            assert status == 200, text
+            status, text = await carol.call("POST", "/fapi/v1/leverage", symbol="BTCUSDT", leverage=5)
+            assert status == 200, text
+            event = json.loads((await asyncio.wait_for(ws.receive(), 10 * SECONDS)).data)
+            assert event["e"] == "ACCOUNT_CONFIG_UPDATE", event
+        assert await carol.open_symbols() == ["BTCUSDT"]
+
+        # each fault counted once (by the plant, whichever gateway took the request), and listed
+        async with aiohttp.ClientSession() as session, session.get(f"{served.admin}/metrics") as response:
+            metrics = await response.text()
+        counted = {
+            sample.labels["kind"]: sample.value
+            for family in text_string_to_metric_families(metrics) if family.name == "tickerplant_faults"
+            for sample in family.samples if sample.labels["market"] == "um"
+        }  # fmt: skip
+        assert counted == {"unknown-error": 1, "session-drop": 1, "slow-ack": 1, "maintenance": 3, "event-drop": 1}
+        status_now = await get_json(f"{served.admin}/api/status")
+        listed = [fault["kind"] for fault in status_now["listeners"]["um"]["faults"]]
+        assert sorted(listed) == sorted(["unknown-error", "session-drop", "slow-ack", *["maintenance"] * 3, "event-drop"])
