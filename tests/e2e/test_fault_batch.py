@@ -1,0 +1,56 @@
+# ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
+"""``-1008`` in a batch, decided per order as Binance does (docs/faults.md, "Order entry";
+part 1 §6.2 503 (4), part 2 §7), through python-binance at its defaults: in a throttled
+batch the reduce-only order is placed and the others get the ``-1008`` element in their
+slots; a batch with no exempt order is refused whole, 503 ``-1008``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from binance.exceptions import BinanceAPIException
+from conftest import StartServer
+from test_fault_clients import limit_below
+from test_venue_clients import STILL, Venue, closing, python_binance, venue  # noqa: F401
+
+from tickerplant.faults.profile import FaultKind
+from tickerplant.market.instruments import Market
+from tickerplant.market.units import fixed
+
+THROTTLED = {
+    "code": -1008,
+    "msg": "Request throttled by system-level protection. Reduce-only/close-position orders are exempt. Please try again.",
+}
+
+
+async def test_a_throttled_batch_places_its_reduce_only_orders_alone(
+    start_server: StartServer, venue: Venue, closing: list[Any]
+) -> None:
+    profile = f'[[fault]]\nkind = "throttled"\nrate = 1\naccounts = [{venue.alice}]\nendpoints = ["POST /fapi/v1/batchOrders"]\n'
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), faults={"profile_text": profile})
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    # a long position to reduce (single orders are not throttled here: the fault names batches)
+    await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    quantity, below = limit_below(plant, "BTCUSDT")
+    engine = plant.engines[Market.UM]
+    inst = engine.instruments["BTCUSDT"]
+    ask = next(engine.data.levels("BTCUSDT", False))[0]
+    above = fixed(ask + ask // 200 // inst.tick * inst.tick, inst.price_decimals)
+    buy = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": quantity, "price": below}
+    reduce = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
+              "price": above, "reduceOnly": "true"}  # fmt: skip
+
+    answered = await client.futures_place_batch_order(batchOrders=[dict(buy), dict(reduce), dict(buy)])
+    assert [answered[0], answered[2]] == [THROTTLED, THROTTLED]
+    assert (answered[1]["side"], answered[1]["reduceOnly"], answered[1]["status"]) == ("SELL", True, "NEW")
+    assert [order["orderId"] for order in await client.futures_get_open_orders()] == [answered[1]["orderId"]]
+
+    with pytest.raises(BinanceAPIException) as raised:  # no exempt order: refused whole, as a single one is
+        await client.futures_place_batch_order(batchOrders=[dict(buy), dict(buy)])
+    assert (raised.value.status_code, raised.value.code) == (503, -1008)
+    assert len(await client.futures_get_open_orders()) == 1
+
+    listener = plant.listeners[Market.UM]
+    assert listener.faults is not None
+    assert listener.faults.decider.record.counts == {FaultKind.THROTTLED: 2}
