@@ -3,8 +3,9 @@ every kind applies as in one process, decided once by the plant whichever gatewa
 connection lands on: an order told 503 "Unknown error…" is in ``openOrders``; a maintenance
 window answers an account's private endpoints 503 while the market data answers 200; a
 WebSocket API session is cut without a close frame and its order not placed; a slow
-acknowledgement comes after the order's user data event; an event dropped never comes, and
-REST still has the order. Each fault is counted once in the server's ``/metrics`` and
+acknowledgement comes after the order's user data event, a WebSocket API reply held comes
+late, a ``-1007``'s order lands after it; an event dropped never comes, and REST still has
+the order; a user data connection is cut without a close frame. Each fault is counted once in the server's ``/metrics`` and
 listed under its market in ``/api/status``.
 
 One server for all of it (a test of its own per fault would start four processes each): the
@@ -25,7 +26,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from served_workers import get_json, serve_workers
-from timing import SECONDS
+from timing import LOOK_S, SECONDS
 
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
@@ -36,10 +37,12 @@ from tickerplant.venue.domain.money import parse_amount
 
 pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]  # the server processes run uvloop
 
-SECRETS = {"alice": "A" * 64, "bob": "B" * 64, "carol": "C" * 64}
+SECRETS = {"alice": "A" * 64, "bob": "B" * 64, "carol": "C" * 64, "dave": "D" * 64}
 SLOW_ACK_MS = 400
+REPLY_DELAY_MS = 300
 CONFIG = """
 venue_db = "{db}"
+request_weight_per_min = 1_000_000  # the test polls openOrders until the -1007's order lands
 
 [simulator]
 history_s = 60
@@ -67,6 +70,25 @@ rate = 1
 delay_ms = {slow_ack_ms}
 symbols = ["SOLUSDT"]
 accounts = [{alice}]
+
+[[fault]]
+kind = "reply-delay"        # the WebSocket API's reply late, the order placed at once
+rate = 1
+delay_ms = {reply_delay_ms}
+symbols = ["LINKUSDT"]
+accounts = [{alice}]
+
+[[fault]]
+kind = "timeout"            # 503 -1007, the order placed after the answer
+rate = 1
+delay_ms = 100
+symbols = ["XRPUSDT"]
+accounts = [{alice}]
+
+[[fault]]
+kind = "stream-drop"        # dave's user data connections cut without a close frame
+rate = 1
+accounts = [{dave}]
 
 [[fault]]
 kind = "maintenance"        # every private endpoint of bob's 503
@@ -150,12 +172,12 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
         keys[name] = store.add_key(account.account_id, KeyType.HMAC, secret, now_ms=now).api_key
     store.close()
     config = tmp_path / "faults.toml"
-    config.write_text(CONFIG.format(db=db, slow_ack_ms=SLOW_ACK_MS, **ids))
+    config.write_text(CONFIG.format(db=db, slow_ack_ms=SLOW_ACK_MS, reply_delay_ms=REPLY_DELAY_MS, **ids))
     async with serve_workers("--config", str(config), "--seed", "7") as served:
         (port_text,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))
         port = int(port_text)
         base = f"http://127.0.0.1:{port}"
-        alice, bob, carol = (Client(base, keys[name], SECRETS[name]) for name in SECRETS)
+        alice, bob, carol, dave = (Client(base, keys[name], SECRETS[name]) for name in SECRETS)
 
         # an order told 503 "Unknown error…" is placed: openOrders has it
         btc = _order("BTCUSDT", await _below_bid(base, "BTCUSDT", 1), "0.01")
@@ -169,6 +191,21 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
         assert got.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR), got  # not CLOSE: no frame
         assert await alice.open_symbols() == ["BTCUSDT"]
 
+        # a WebSocket API reply held REPLY_DELAY_MS, its order placed at once
+        link = _order("LINKUSDT", await _below_bid(base, "LINKUSDT", 3), "10")
+        sent = time.monotonic()
+        got = await _ws_api_order(port, keys["alice"], SECRETS["alice"], link)
+        assert json.loads(got.data)["result"]["status"] == "NEW", got
+        assert time.monotonic() - sent >= REPLY_DELAY_MS / 1000
+
+        # -1007: told 503, the order placed 100 ms after
+        xrp = _order("XRPUSDT", await _below_bid(base, "XRPUSDT", 4), "100")
+        status, text = await alice.call("POST", "/fapi/v1/order", **xrp)
+        assert (status, json.loads(text)["code"]) == (503, -1007), text
+        async with asyncio.timeout(10 * SECONDS):
+            while await alice.open_symbols() != ["BTCUSDT", "LINKUSDT", "XRPUSDT"]:
+                await asyncio.sleep(LOOK_S)
+
         # a slow acknowledgement: its ORDER_TRADE_UPDATE first, the answer SLOW_ACK_MS later
         key = await alice.listen_key()
         async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{key}") as ws:
@@ -180,7 +217,7 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
             status, text = await placing
             assert status == 200 and json.loads(text)["status"] == "NEW", text
             assert time.monotonic() - sent >= SLOW_ACK_MS / 1000
-        assert await alice.open_symbols() == ["BTCUSDT", "SOLUSDT"]
+        assert await alice.open_symbols() == ["BTCUSDT", "LINKUSDT", "SOLUSDT", "XRPUSDT"]
 
         # a maintenance window on bob's account: every private endpoint 503, the market's data 200
         for method, path in (("GET", "/fapi/v2/account"), ("GET", "/fapi/v1/openOrders"), ("POST", "/fapi/v1/order")):
@@ -201,6 +238,16 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
             assert event["e"] == "ACCOUNT_CONFIG_UPDATE", event
         assert await carol.open_symbols() == ["BTCUSDT"]
 
+        # dave's user data connection cut on his order's event, without a close frame (the
+        # plant's notice, carried out by the gateway that holds it); REST has the order
+        key = await dave.listen_key()
+        async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{key}") as ws:
+            status, text = await dave.call("POST", "/fapi/v1/order", **btc)
+            assert status == 200, text
+            got = await asyncio.wait_for(ws.receive(), 10 * SECONDS)
+            assert got.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR), got
+        assert await dave.open_symbols() == ["BTCUSDT"]
+
         # each fault counted once (by the plant, whichever gateway took the request), and listed
         async with aiohttp.ClientSession() as session, session.get(f"{served.admin}/metrics") as response:
             metrics = await response.text()
@@ -209,7 +256,9 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
             for family in text_string_to_metric_families(metrics) if family.name == "tickerplant_faults"
             for sample in family.samples if sample.labels["market"] == "um"
         }  # fmt: skip
-        assert counted == {"unknown-error": 1, "session-drop": 1, "slow-ack": 1, "maintenance": 3, "event-drop": 1}
+        kinds = ["unknown-error", "session-drop", "reply-delay", "timeout", "slow-ack", *["maintenance"] * 3,
+                 "event-drop", "stream-drop"]  # fmt: skip
+        assert counted == {kind: kinds.count(kind) for kind in kinds}
         status_now = await get_json(f"{served.admin}/api/status")
         listed = [fault["kind"] for fault in status_now["listeners"]["um"]["faults"]]
-        assert sorted(listed) == sorted(["unknown-error", "session-drop", "slow-ack", *["maintenance"] * 3, "event-drop"])
+        assert sorted(listed) == sorted(kinds)
