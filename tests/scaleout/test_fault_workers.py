@@ -5,7 +5,8 @@ window answers an account's private endpoints 503 while the market data answers 
 WebSocket API session is cut without a close frame and its order not placed; a slow
 acknowledgement comes after the order's user data event, a WebSocket API reply held comes
 late, a ``-1007``'s order lands after it; an event dropped never comes, and REST still has
-the order; a user data connection is cut without a close frame. Each fault is counted once in the server's ``/metrics`` and
+the order; a user data connection is cut without a close frame; an event held comes late, after its
+order's answer. Each fault is counted once in the server's ``/metrics`` and
 listed under its market in ``/api/status``.
 
 One server for all of it (a test of its own per fault would start four processes each): the
@@ -37,9 +38,10 @@ from tickerplant.venue.domain.money import parse_amount
 
 pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]  # the server processes run uvloop
 
-SECRETS = {"alice": "A" * 64, "bob": "B" * 64, "carol": "C" * 64, "dave": "D" * 64}
+SECRETS = {"alice": "A" * 64, "bob": "B" * 64, "carol": "C" * 64, "dave": "D" * 64, "erin": "E" * 64}
 SLOW_ACK_MS = 400
 REPLY_DELAY_MS = 300
+EVENT_DELAY_MS = 300
 CONFIG = """
 venue_db = "{db}"
 request_weight_per_min = 1_000_000  # the test polls openOrders until the -1007's order lands
@@ -99,6 +101,13 @@ accounts = [{bob}]
 kind = "event-drop"         # carol's orders' events never sent
 rate = 1
 accounts = [{carol}]
+endpoints = ["ORDER_TRADE_UPDATE"]
+
+[[fault]]
+kind = "event-delay"        # erin's orders' events held, the answers not
+rate = 1
+delay_ms = {event_delay_ms}
+accounts = [{erin}]
 endpoints = ["ORDER_TRADE_UPDATE"]
 '''
 """
@@ -172,12 +181,14 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
         keys[name] = store.add_key(account.account_id, KeyType.HMAC, secret, now_ms=now).api_key
     store.close()
     config = tmp_path / "faults.toml"
-    config.write_text(CONFIG.format(db=db, slow_ack_ms=SLOW_ACK_MS, reply_delay_ms=REPLY_DELAY_MS, **ids))
+    config.write_text(
+        CONFIG.format(db=db, slow_ack_ms=SLOW_ACK_MS, reply_delay_ms=REPLY_DELAY_MS, event_delay_ms=EVENT_DELAY_MS, **ids)
+    )
     async with serve_workers("--config", str(config), "--seed", "7") as served:
         (port_text,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))
         port = int(port_text)
         base = f"http://127.0.0.1:{port}"
-        alice, bob, carol, dave = (Client(base, keys[name], SECRETS[name]) for name in SECRETS)
+        alice, bob, carol, dave, erin = (Client(base, keys[name], SECRETS[name]) for name in SECRETS)
 
         # an order told 503 "Unknown error…" is placed: openOrders has it
         btc = _order("BTCUSDT", await _below_bid(base, "BTCUSDT", 1), "0.01")
@@ -248,6 +259,17 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
             assert got.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR), got
         assert await dave.open_symbols() == ["BTCUSDT"]
 
+        # erin's ORDER_TRADE_UPDATE held EVENT_DELAY_MS by the plant, the answer not
+        key = await erin.listen_key()
+        async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{key}") as ws:
+            sent = time.monotonic()
+            status, text = await erin.call("POST", "/fapi/v1/order", **btc)
+            assert status == 200, text
+            event = json.loads((await asyncio.wait_for(ws.receive(), 10 * SECONDS)).data)
+            assert (event["e"], event["o"]["s"]) == ("ORDER_TRADE_UPDATE", "BTCUSDT"), event
+            assert time.monotonic() - sent >= EVENT_DELAY_MS / 1000  # it happened after ``sent``
+        assert await erin.open_symbols() == ["BTCUSDT"]
+
         # each fault counted once (by the plant, whichever gateway took the request), and listed
         async with aiohttp.ClientSession() as session, session.get(f"{served.admin}/metrics") as response:
             metrics = await response.text()
@@ -257,7 +279,7 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
             for sample in family.samples if sample.labels["market"] == "um"
         }  # fmt: skip
         kinds = ["unknown-error", "session-drop", "reply-delay", "timeout", "slow-ack", *["maintenance"] * 3,
-                 "event-drop", "stream-drop"]  # fmt: skip
+                 "event-drop", "stream-drop", "event-delay"]  # fmt: skip
         assert counted == {kind: kinds.count(kind) for kind in kinds}
         status_now = await get_json(f"{served.admin}/api/status")
         listed = [fault["kind"] for fault in status_now["listeners"]["um"]["faults"]]
