@@ -24,7 +24,7 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
     DerivativesTradingUsdsFutures,
 )
 from conftest import StartServer
-from test_fault_client_user_streams import EXPIRES_AT_S, accounts, turns, user_stream_profile
+from test_fault_client_user_streams import EXPIRES_AT_S, accounts, dialled, turns, user_stream_profile
 from test_fault_clients import limit_below
 from test_venue_clients import STILL, Key, Venue, venue  # noqa: F401
 from timing import eventually
@@ -78,11 +78,14 @@ async def test_the_sdk_on_user_data_stream_faults(
     clients = {name: sdk_of(plant, key) for name, (_, key) in made.items()}
     sdks.extend(clients.values())
 
+    keys: dict[str, str] = {}
+
     async def listen(name: str) -> None:
         sdk = clients[name]
         listen_key = (
             await asyncio.to_thread(lambda: sdk.rest_api.start_user_data_stream().data())
         ).listen_key
+        keys[name] = listen_key
         connection = await sdk.websocket_streams.create_connection()
         stream = await connection.user_data(listen_key)
         stream.on("message", lambda data: heard[name].append(data.actual_instance))
@@ -91,6 +94,7 @@ async def test_the_sdk_on_user_data_stream_faults(
 
     await asyncio.gather(*(listen(name) for name in made))  # each subscription takes the SDK half a second
     await eventually(lambda: len(streams.connections) == 3 * len(made))  # market, public, private each
+    assert [dialled(plant, key) for key in keys.values()] == [1] * len(made)  # the private one
 
     def catch_up() -> None:  # the SDK stamps its requests by the system's clock
         clock.advance(max(0, SystemClock().now_ms() - clock.now_ms()))
@@ -120,7 +124,7 @@ async def test_the_sdk_on_user_data_stream_faults(
         lambda: clients["c"].rest_api.change_initial_leverage(symbol="BTCUSDT", leverage=7)
     )
     await eventually(lambda: names("c") == ["close"])
-    assert len(streams.connections) == 3 * len(made) - 1
+    await eventually(lambda: dialled(plant, keys["c"]) == 0)
 
     # late: nothing until the server's clock is DELAY_MS on
     placed = await new_order("l", **limit)
@@ -136,7 +140,9 @@ async def test_the_sdk_on_user_data_stream_faults(
     clock.advance(start_ms + EXPIRES_AT_S * 1000 - clock.now_ms())
     await eventually(lambda: names("x") == ["ListenKeyExpired", "close"])
     await turns()
-    assert len(streams.connections) == 3 * len(made) - 2  # neither dialled again
+    await eventually(lambda: dialled(plant, keys["x"]) == 0)
+    await turns()
+    assert dialled(plant, keys["c"]) == dialled(plant, keys["x"]) == 0  # neither dialled again
     assert names("c") == ["close"]
     assert record.counts == {FaultKind.EVENT_DROP: 3, FaultKind.STREAM_DROP: 1, FaultKind.EVENT_DELAY: 1,
                              FaultKind.LISTEN_KEY_EXPIRED: 1}  # fmt: skip

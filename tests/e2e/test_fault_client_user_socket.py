@@ -27,6 +27,7 @@ from rawws import TEXT
 from test_fault_client_user_streams import (
     EXPIRES_AT_S,
     accounts,
+    dialled,
     fresh_stream,
     place,
     turns,
@@ -85,9 +86,11 @@ async def test_python_binance_on_user_data_stream_faults(
     ]
 
     # cut: an error message, then the socket dials again on its own (1 or 2 s later)
+    cut_key = await clients["c"].futures_stream_get_listen_key()  # the live key: the socket's
     catch_up()
     await clients["c"].futures_change_leverage(symbol="BTCUSDT", leverage=7)
     cut = [await sockets["c"].recv() for _ in range(2)]
+    await eventually(lambda: dialled(plant, cut_key) == 0)  # its back-off is a second at least
     assert cut == [{"e": "error", "type": "ConnectionClosedError", "m": "no close frame received or sent"},
                    {"e": "error", "type": "BinanceWebsocketClosed", "m": "Connection closed. Reconnecting..."}]  # fmt: skip
 
@@ -109,9 +112,9 @@ async def test_python_binance_on_user_data_stream_faults(
     assert expired == {"e": "listenKeyExpired", "E": clock.now_ms(), "listenKey": listen_key}
     assert await sockets["x"].recv() == {"e": "error", "type": "BinanceWebsocketClosed",
                                          "m": "Connection closed. Reconnecting..."}  # fmt: skip
-    # both sockets back (the cut one and the expired one), by their own back-off
-    await eventually(lambda: len(streams.connections) == len(sockets), 5 * SECONDS)
-    assert sockets["x"]._listen_key == listen_key  # python-binance's own record of the key it dials
+    await eventually(lambda: dialled(plant, listen_key) == 0)
+    # both sockets back by their own back-off: the cut one, and the expired one on its dead key
+    await eventually(lambda: dialled(plant, cut_key) == dialled(plant, listen_key) == 1, 5 * SECONDS)
     async with aiohttp.ClientSession() as http:
         receiving = asyncio.ensure_future(sockets["c"].recv())
         placed = await place(http, plant, made["c"][1], "LINKUSDT")
