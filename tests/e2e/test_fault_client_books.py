@@ -109,10 +109,13 @@ async def test_ccxt_pro_books_across_market_stream_faults(
     }
     try:
         await eventually(lambda: all(w.books or w.task.done() for w in watchers.values()), 10 * SECONDS)
-        async with driven(plant, clock):  # the faults at +2 s, then on until every book is back
-            await eventually(
-                lambda: all(w.resumed() or w.task.done() for w in watchers.values()), 20 * SECONDS
-            )
+        async with driven(plant, clock):  # the faults at +2 s, until each watcher has met its own
+            await eventually(lambda: all(w.raised or w.task.done() for w in watchers.values()), 20 * SECONDS)
+        # the clock still: each watches again, gets a new snapshot and a book from it
+        await eventually(lambda: all(w.resumed() or w.task.done() for w in watchers.values()), 10 * SECONDS)
+        async with driven(plant, clock):  # and applies the stream's messages after it
+            until = clock.now_ms() + 1_000
+            await eventually(lambda: clock.now_ms() >= until, 10 * SECONDS)
         # the clock still: every book catches up with the last message of its stream
         for symbol, watcher in watchers.items():
             last = streams[symbol][-1]["u"]
