@@ -1,9 +1,11 @@
 """A placement's margin check, and a placement with its cancel, on an account with 1 and
-with 1,000 orders resting on the symbol it places on (half buys under the market, half
-sells over it, each at its own price) and a position there: the open-order margin is kept
-as running sums per symbol and side (``venue/ledger/ledger.py``), so neither may grow with the
-orders resting. MAX_NUM_ORDERS (200) is raised for the benchmark's symbol: the cost is per
-order resting on the symbol, whatever the filter allows."""
+with 1,000 orders resting on the symbol it places on (three buys under the market to a sell
+over it, each at its own price: the buy placed adds to the larger side, so its check values
+the account's figures in both runs) and a position there: the open-order margin is kept as
+running sums per symbol and side (``venue/ledger/ledger.py``), so neither may grow with the
+orders resting. Each is the best of three rounds (the machine is shared). MAX_NUM_ORDERS
+(200) is raised for the benchmark's symbol: the cost is per order resting on the symbol,
+whatever the filter allows."""
 
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ def _engine(resting: int) -> tuple[Engine, Instrument, int]:
     new_order(engine, 1, _order(inst, "BUY", 0, "MARKET"), now)  # a position on the symbol
     for k in range(resting):
         now += 60  # within the order-rate limits
-        new_order(engine, 1, _order(inst, "BUY" if k % 2 else "SELL", k), now)
+        new_order(engine, 1, _order(inst, "SELL" if k % 4 == 3 else "BUY", k), now)
     engine.outbox.take()
     assert sum(len(o) for o in engine.ledger(1).open_orders.values()) == resting
     return engine, inst, now
@@ -80,19 +82,22 @@ def _time(resting: int, pairs: int) -> tuple[float, float]:
     assert placed is not None
     cancel_order(engine, 1, {"symbol": SYMBOL, "orderid": str(placed.order_id)}, now + 60)
     probe = placed.copy()
-    gc.collect()  # earlier runs' engines, cycles, collected first
-    started = time.perf_counter()
-    for _ in range(pairs):
-        engine.check_margin(ledger, contract, probe, probe.orig_qty, mark)
-    check = (time.perf_counter() - started) / pairs * 1e6
-    started = time.perf_counter()
-    for _ in range(pairs):
-        now += 60
-        order = new_order(engine, 1, _order(inst, "BUY", 5), now).order
-        assert order is not None
-        cancel_order(engine, 1, {"symbol": SYMBOL, "orderid": str(order.order_id)}, now)
-    engine.outbox.take()
-    return check, (time.perf_counter() - started) / pairs * 1e6
+    check = pair = float("inf")
+    for _ in range(3):
+        gc.collect()  # earlier runs' engines, cycles, collected first
+        started = time.perf_counter()
+        for _ in range(pairs):
+            engine.check_margin(ledger, contract, probe, probe.orig_qty, mark)
+        check = min(check, (time.perf_counter() - started) / pairs * 1e6)
+        started = time.perf_counter()
+        for _ in range(pairs):
+            now += 60
+            order = new_order(engine, 1, _order(inst, "BUY", 5), now).order
+            assert order is not None
+            cancel_order(engine, 1, {"symbol": SYMBOL, "orderid": str(order.order_id)}, now)
+        engine.outbox.take()
+        pair = min(pair, (time.perf_counter() - started) / pairs * 1e6)
+    return check, pair
 
 
 def run_same_symbol(pairs: int) -> tuple[tuple[float, float], tuple[float, float]]:
