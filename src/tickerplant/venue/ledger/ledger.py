@@ -40,7 +40,7 @@ from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Positi
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
-from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of
+from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part_of
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -106,10 +106,13 @@ class Ledger:
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
     # ``open_values``' answer for every order event, kept as the slots change
     _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
-    # symbol -> changes of its open orders (the figures' part of a symbol is kept per state:
-    # ``kept_figures.py``); margin asset -> the parts kept and their sums
+    # symbol -> changes of its open orders (the figures' parts of a symbol are kept per state:
+    # ``kept_figures.py``); margin asset -> the positions' parts and the open orders' parts
+    # kept, and their sums
     _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _totals: dict[str, AssetTotals] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _totals: dict[str, tuple[AssetTotals, AssetTotals]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     # the open-order margin a margin check found the next change would leave: (the order,
     # what rests of it, its price, the key it was worked out at, the margin); kept as the
     # symbol's when that very change comes next, dropped by any other
@@ -394,12 +397,16 @@ class Ledger:
     ) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``; ``known``: a symbol's
-        open-order margin, already valued (a new order's margin check). Each symbol's part
-        is kept until its mark or its state changes (``kept_figures.py``)."""
+        open-order margin, already valued (a new order's margin check). Each symbol's two
+        parts are kept until its mark or what each is worked out from changes
+        (``kept_figures.py``): its positions' (an order opening, filling or closing leaves it
+        as it is) and its open orders'."""
         totals = self._totals.get(asset)
         if totals is None:
-            totals = self._totals[asset] = AssetTotals()
+            totals = self._totals[asset] = (AssetTotals(), AssetTotals())
+        held_part, orders_part = totals
         counted: set[str] = set()
+        get = self.positions.get
         for symbol in self.active_symbols():
             contract = contracts.get(symbol)
             if contract is None or contract.inst.margin_asset != asset:
@@ -408,29 +415,26 @@ class Ledger:
             if price is None:
                 continue
             counted.add(symbol)
-            key = self._state(symbol, contract)
-            if not totals.fresh(symbol, price, key):
+            leverage = self.leverage_of(contract)
+            both, long, short = get((symbol, _SIDES[0])), get((symbol, _SIDES[1])), get((symbol, _SIDES[2]))
+            isolated = symbol in self.isolated
+            key: Hashable = (
+                leverage, isolated, both and (both.amt, both.cost), long and (long.amt, long.cost),
+                short and (short.amt, short.cost),
+            )  # fmt: skip
+            if not held_part.fresh(symbol, price, key):
+                part = part_of(contract, price, self.held(symbol), leverage, isolated)
+                held_part.put(symbol, price, key, part)
+            # what ``open_order_im`` is worked out from (``_key``), and the symbol's order changes
+            key = (self._versions.get(symbol, 0), leverage, self.hedge, both.amt if both is not None else 0)
+            if not orders_part.fresh(symbol, price, key):
                 ooim = known[1] if known is not None and known[0] == symbol else None
                 ooim = ooim if ooim is not None else self.open_order_im(contract, price)
-                held, leverage = self.held(symbol), self.leverage_of(contract)
-                part = part_of(contract, price, held, leverage, symbol in self.isolated, ooim)
-                totals.put(symbol, price, key, part)
-        totals.keep_only(counted)
-        unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint = (
-            totals.sums
-        )
+                orders_part.put(symbol, price, key, orders_only(ooim))
+        held_part.keep_only(counted)
+        orders_part.keep_only(counted)
+        unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums
         return Figures(
-            deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
+            deposited + self.changes.get(asset, 0), unrealized, position_im, orders_part.sums[2], maint,
             self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,
-        )  # fmt: skip
-
-    def _state(self, symbol: str, contract: Contract) -> Hashable:
-        """What a symbol's part of the figures is worked out from, but the mark: its open
-        orders' changes, its positions' sums, its leverage, margin type and the mode."""
-        get = self.positions.get
-        both, long, short = get((symbol, _SIDES[0])), get((symbol, _SIDES[1])), get((symbol, _SIDES[2]))
-        leverage, isolated = self.leverage_of(contract), symbol in self.isolated
-        return (
-            self._versions.get(symbol, 0), leverage, isolated, self.hedge,
-            both and (both.amt, both.cost), long and (long.amt, long.cost), short and (short.amt, short.cost),
         )  # fmt: skip
