@@ -1,10 +1,12 @@
 """Decision 7's open-order margin, read from the sums ``contract.Resting`` keeps (one
 implementation for linear and inverse contracts), is exactly the definition's: part 3 §7.3's
-cost order by order in ``Fraction``s, pro rata beyond what would close the position."""
+cost order by order in ``Fraction``s, pro rata beyond what would close the position, an
+inverse order's notional rounded down at 8 decimals (decision 7)."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 from fractions import Fraction
 
@@ -33,11 +35,14 @@ BTCUSD_PERP = Contract(next(i for i in catalogue(Market.CM, 1_790_000_000_000) i
 
 def _cost(contract: Contract, side: Side, qty: int, price: int, mark: Fraction, leverage: int) -> Fraction:
     """§7.3 for one order, as the spec writes it: initial margin at the order's price plus
-    the open loss against the mark (inverse: in the coin, ``q × CS × max(0, d(1/MP − 1/p))``)."""
+    the open loss against the mark (inverse: in the coin, the notional at the mark less the
+    order's, ``q × CS / p`` rounded down at 8 decimals, when the order is on the losing side)."""
     q, p = Fraction(qty, contract.qty_one), Fraction(price, contract.price_one)
     if contract.inverse:
         size = contract.inst.contract_size
-        return q * size / p / leverage + q * size * max(Fraction(0), side.sign * (1 / mark - 1 / p))
+        notional = Fraction(math.floor(q * size / p * 10**8), 10**8)
+        loss = side.sign * (q * size / mark - notional) if side.sign * (p - mark) > 0 else 0
+        return notional / leverage + loss
     return q * p / leverage + q * max(Fraction(0), side.sign * (p - mark))
 
 
@@ -73,7 +78,7 @@ def test_a_ledgers_margins_without_and_with_an_order_are_the_definitions(
     """What a new order's margin check reads (``Ledger.open_order_ims``, from the sums kept
     as orders open, fill and close): both values, each the definition's, in either market."""
     symbol = contract.inst.symbol
-    ledger = Ledger(1, inverse=contract.inverse, leverage={symbol: leverage})
+    ledger = Ledger(1, inverse=contract.inverse, contracts={symbol: contract}, leverage={symbol: leverage})
     ledger.position(symbol).amt = held
     resting = [
         Order(1, symbol, n, f"c{n}", side, OrderType.LIMIT, TimeInForce.GTC, price, qty + 3, False, 0, NOW, NOW)
@@ -139,7 +144,7 @@ def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
     symbol = contract.inst.symbol
 
     def ledger_of(rows: list[tuple[Side, int, int]], executed: int) -> tuple[Ledger, list[Order]]:
-        ledger = Ledger(1, hedge=hedge, inverse=contract.inverse)
+        ledger = Ledger(1, hedge=hedge, inverse=contract.inverse, contracts={symbol: contract})
         if not hedge:
             ledger.position(symbol).amt = held
         made = []

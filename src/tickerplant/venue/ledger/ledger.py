@@ -45,7 +45,7 @@ from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
-Value = int | Fraction  # a sum of ``Contract.level_value``s
+Value = int  # a sum of ``Contract.order_value``s
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
@@ -81,6 +81,7 @@ class Ledger:
     account_id: int
     positions: dict[Held, Position] = field(default_factory=dict)
     inverse: bool = False  # its market's contracts are inverse (COIN-M): how ``Resting`` sums value
+    contracts: Mapping[str, Contract] = field(default_factory=dict)  # inverse: an order's value, its notional
     hedge: bool = False  # hedge mode (position_modes.PositionModes keeps it for both markets)
     multi_assets: bool = False  # Multi-Assets mode, USDⓈ-M only (collateral.py)
     leverage: dict[str, int] = field(default_factory=dict)  # set by POST …/leverage
@@ -95,7 +96,7 @@ class Ledger:
     _rests: dict[str, list[Resting | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    _counted: dict[tuple[str, int], tuple[Resting, int, int]] = field(
+    _counted: dict[tuple[str, int], tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     # symbol -> the open-order margin last worked out for it, under the key it was worked out
@@ -151,15 +152,12 @@ class Ledger:
         counted = self._counted.get(key)
         if counted is None:  # not resting yet (a taker's fills), or no longer
             return
-        rest, qty, price = counted
+        rest, qty, price, value = counted
         now_qty, now_price = order.remaining, order.price
-        if self.inverse:
-            change: Value = Fraction(now_qty, now_price) - Fraction(qty, price)
-        else:
-            change = now_qty * now_price - qty * price
-        rest.move(qty, price, now_qty, now_price, change)
-        self._values[order.symbol][order.side is Side.SELL] += change
-        self._counted[key] = (rest, now_qty, now_price)
+        now_value = self._value(order.symbol, now_qty, now_price)
+        rest.move(qty, price, value, now_qty, now_price, now_value)
+        self._values[order.symbol][order.side is Side.SELL] += now_value - value
+        self._counted[key] = (rest, now_qty, now_price, now_value)
         self._changed(order.symbol, order)
 
     def opened(self, order: Order) -> None:
@@ -174,23 +172,22 @@ class Ledger:
         if rest is None:
             rest = slots[slot] = Resting()
         qty, price = order.remaining, order.price
-        value = self._value(qty, price)
+        value = self._value(symbol, qty, price)
         rest.add(qty, price, value)
         values = self._values.get(symbol)
         if values is None:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
-        self._counted[(symbol, order.order_id)] = (rest, qty, price)
+        self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
         self._changed(symbol, order)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
         counted = self._counted.pop((symbol, order.order_id), None)
         if counted is not None:
-            rest, qty, price = counted
-            value = self._value(-qty, price)
-            rest.add(-qty, price, value)
-            self._values[symbol][order.side is Side.SELL] += value
+            rest, qty, price, value = counted
+            rest.add(-qty, price, -value)
+            self._values[symbol][order.side is Side.SELL] -= value
             self._changed(symbol)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
@@ -214,9 +211,9 @@ class Ledger:
         else:
             self._margins.pop(symbol, None)
 
-    def _value(self, qty: int, price: int) -> int | Fraction:
-        """``Contract.level_value`` of this market's contracts."""
-        return Fraction(qty, price) if self.inverse else qty * price
+    def _value(self, symbol: str, qty: int, price: int) -> Value:
+        """``Contract.order_value`` of ``qty`` resting at ``price`` on ``symbol``."""
+        return self.contracts[symbol].order_value(qty, price) if self.inverse else qty * price
 
     def active_symbols(self) -> list[str]:
         """Symbols with a position or open orders, in the order they were first touched."""
