@@ -167,6 +167,49 @@ def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
     assert after == again.open_order_im(contract, mark)
 
 
+@pytest.mark.parametrize("contract", [BTCUSDT, BTCUSD_PERP], ids=["usds-m", "coin-m"])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_sums_kept_as_orders_open_fill_move_and_close_are_the_ones_made_afresh(
+    seed: int, contract: Contract
+) -> None:
+    """Seeded random opens, partial fills, modifications (price and quantity) and cancels of
+    one account's orders on one symbol, in either market: after each, the sums the ledger
+    kept as they happened give the open orders' values (``b``/``a``) and open-order margin a
+    ledger made anew from the open orders gives, and that margin is the definition's."""
+    rng = random.Random(seed)
+    symbol, base, leverage = contract.inst.symbol, contract.inst.initial_price, rng.randrange(1, 126)
+    held = rng.randrange(-3_000, 3_000)
+    ledger = Ledger(1, inverse=contract.inverse, contracts={symbol: contract}, leverage={symbol: leverage})
+    ledger.position(symbol).amt = held
+    resting: list[Order] = []
+    for n in range(1, 400):
+        roll, price = rng.random(), base + rng.randrange(-base // 20, base // 20)
+        if roll < 0.4 or not resting:
+            one = Order(1, symbol, n, f"c{n}", rng.choice((Side.BUY, Side.SELL)), OrderType.LIMIT,
+                        TimeInForce.GTC, price, rng.randrange(1, 5_000), False, 0, NOW, NOW)  # fmt: skip
+            ledger.opened(one)
+            resting.append(one)
+        elif roll < 0.6 and (one := rng.choice(resting)).remaining > 1:  # a partial fill
+            one.executed_qty += rng.randrange(1, one.remaining)
+            ledger.touch(one)
+        elif roll < 0.8:  # a modification: a new price, a new quantity above what filled
+            one = rng.choice(resting)
+            one.price, one.orig_qty = price, one.executed_qty + rng.randrange(1, 5_000)
+            ledger.touch(one)
+        else:  # cancelled, or filled whole
+            one = resting.pop(rng.randrange(len(resting)))
+            ledger.closed(one)
+        mark = Fraction(base + rng.randrange(-base // 20, base // 20), contract.price_one)
+        again = Ledger(1, inverse=contract.inverse, contracts={symbol: contract}, leverage={symbol: leverage})
+        again.position(symbol).amt = held
+        for one in resting:
+            again.opened(one)
+        assert ledger.open_values(symbol) == again.open_values(symbol)
+        margin = ledger.open_order_im(contract, mark)
+        assert margin == again.open_order_im(contract, mark)
+        assert margin == _definition([(o.side, o.remaining, o.price) for o in resting], held, mark, leverage, contract)
+
+
 def fresh_ledger(ledger: Ledger) -> Ledger:
     """A ledger made anew with ``ledger``'s orders, positions, leverage, margin types, mode
     and wallet changes: nothing worked out yet, so its answers are the definition's."""
