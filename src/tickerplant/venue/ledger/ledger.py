@@ -81,7 +81,8 @@ class Ledger:
     account_id: int
     positions: dict[Held, Position] = field(default_factory=dict)
     inverse: bool = False  # its market's contracts are inverse (COIN-M): how ``Resting`` sums value
-    contracts: Mapping[str, Contract] = field(default_factory=dict)  # inverse: an order's value, its notional
+    # inverse: what an order's value is (its notional, ``Contract.order_value``)
+    contracts: Mapping[str, Contract] = field(default_factory=dict, repr=False, compare=False)
     hedge: bool = False  # hedge mode (position_modes.PositionModes keeps it for both markets)
     multi_assets: bool = False  # Multi-Assets mode, USDⓈ-M only (collateral.py)
     leverage: dict[str, int] = field(default_factory=dict)  # set by POST …/leverage
