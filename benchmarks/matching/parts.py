@@ -16,7 +16,10 @@ T0 = 1_790_000_000_000
 class Deposits:
     def __init__(self, accounts: int) -> None:
         money = parse_amount("1000000")
-        self.rows = {a: [Balance(a, Market.UM, "USDT", money, 1)] for a in range(1, accounts + 1)}
+        self.rows = {
+            a: [Balance(a, Market.UM, "USDT", money, 1), Balance(a, Market.CM, "BTC", money, 1)]
+            for a in range(1, accounts + 1)
+        }
 
     def balances(self, account_id: int) -> list[Balance]:
         return self.rows.get(account_id, [])

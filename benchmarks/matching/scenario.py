@@ -236,10 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     alone, full, open_orders = run_open_orders(200 if args.quick else 2000)
     print(f"  a placement and its cancel: {alone:,.1f} µs with no open order, {full:,.1f} µs with "
           f"{open_orders:,} open on the other symbols ({full / alone:.1f}×)")  # fmt: skip
-    (check_1, pair_1), (check_k, pair_k) = run_same_symbol(200 if args.quick else 2000)
-    print(f"  a placement's margin check, 1 vs 1,000 open on its symbol: {check_1:,.1f} µs, "
-          f"{check_k:,.1f} µs ({check_k / check_1:.2f}×)")  # fmt: skip
-    print(f"  placement+cancel, 1 vs 1,000 open on its symbol: {pair_1:,.1f} µs, "
-          f"{pair_k:,.1f} µs ({pair_k / pair_1:.2f}×)")  # fmt: skip
+    for market in (Market.UM, Market.CM):
+        (check_1, pair_1), (check_k, pair_k) = run_same_symbol(200 if args.quick else 2000, market)
+        print(f"  {market.name}: a placement's margin check, 1 vs 1,000 open on its symbol: "
+              f"{check_1:,.1f} µs, {check_k:,.1f} µs ({check_k / check_1:.2f}×)")  # fmt: skip
+        print(f"  {market.name}: placement+cancel, 1 vs 1,000 open on its symbol: {pair_1:,.1f} µs, "
+              f"{pair_k:,.1f} µs ({pair_k / pair_1:.2f}×)")  # fmt: skip
     print(verdict("venue / floor", venue / floor, TARGET, 3))
     return 0

@@ -1,10 +1,12 @@
 """Decision 7's open-order margin, read from the sums ``contract.Resting`` keeps (one
 implementation for linear and inverse contracts), is exactly the definition's: part 3 §7.3's
-cost order by order in ``Fraction``s, pro rata beyond what would close the position."""
+cost order by order in ``Fraction``s, pro rata beyond what would close the position, an
+inverse order's notional rounded down at 8 decimals (decision 7)."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 from fractions import Fraction
 
@@ -33,11 +35,14 @@ BTCUSD_PERP = Contract(next(i for i in catalogue(Market.CM, 1_790_000_000_000) i
 
 def _cost(contract: Contract, side: Side, qty: int, price: int, mark: Fraction, leverage: int) -> Fraction:
     """§7.3 for one order, as the spec writes it: initial margin at the order's price plus
-    the open loss against the mark (inverse: in the coin, ``q × CS × max(0, d(1/MP − 1/p))``)."""
+    the open loss against the mark (inverse: in the coin, the notional at the mark less the
+    order's, ``q × CS / p`` rounded down at 8 decimals, when the order is on the losing side)."""
     q, p = Fraction(qty, contract.qty_one), Fraction(price, contract.price_one)
     if contract.inverse:
         size = contract.inst.contract_size
-        return q * size / p / leverage + q * size * max(Fraction(0), side.sign * (1 / mark - 1 / p))
+        notional = Fraction(math.floor(q * size / p * 10**8), 10**8)
+        loss = side.sign * (q * size / mark - notional) if side.sign * (p - mark) > 0 else 0
+        return notional / leverage + loss
     return q * p / leverage + q * max(Fraction(0), side.sign * (p - mark))
 
 
@@ -73,7 +78,7 @@ def test_a_ledgers_margins_without_and_with_an_order_are_the_definitions(
     """What a new order's margin check reads (``Ledger.open_order_ims``, from the sums kept
     as orders open, fill and close): both values, each the definition's, in either market."""
     symbol = contract.inst.symbol
-    ledger = Ledger(1, inverse=contract.inverse, leverage={symbol: leverage})
+    ledger = Ledger(1, inverse=contract.inverse, contracts={symbol: contract}, leverage={symbol: leverage})
     ledger.position(symbol).amt = held
     resting = [
         Order(1, symbol, n, f"c{n}", side, OrderType.LIMIT, TimeInForce.GTC, price, qty + 3, False, 0, NOW, NOW)
@@ -139,7 +144,7 @@ def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
     symbol = contract.inst.symbol
 
     def ledger_of(rows: list[tuple[Side, int, int]], executed: int) -> tuple[Ledger, list[Order]]:
-        ledger = Ledger(1, hedge=hedge, inverse=contract.inverse)
+        ledger = Ledger(1, hedge=hedge, inverse=contract.inverse, contracts={symbol: contract})
         if not hedge:
             ledger.position(symbol).amt = held
         made = []
@@ -160,6 +165,49 @@ def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
     moved[which % len(resting)] = (order.side, qty + order.executed_qty, price)  # what rests: qty
     again, _ = ledger_of(moved, order.executed_qty)
     assert after == again.open_order_im(contract, mark)
+
+
+@pytest.mark.parametrize("contract", [BTCUSDT, BTCUSD_PERP], ids=["usds-m", "coin-m"])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_sums_kept_as_orders_open_fill_move_and_close_are_the_ones_made_afresh(
+    seed: int, contract: Contract
+) -> None:
+    """Seeded random opens, partial fills, modifications (price and quantity) and cancels of
+    one account's orders on one symbol, in either market: after each, the sums the ledger
+    kept as they happened give the open orders' values (``b``/``a``) and open-order margin a
+    ledger made anew from the open orders gives, and that margin is the definition's."""
+    rng = random.Random(seed)
+    symbol, base, leverage = contract.inst.symbol, contract.inst.initial_price, rng.randrange(1, 126)
+    held = rng.randrange(-3_000, 3_000)
+    ledger = Ledger(1, inverse=contract.inverse, contracts={symbol: contract}, leverage={symbol: leverage})
+    ledger.position(symbol).amt = held
+    resting: list[Order] = []
+    for n in range(1, 400):
+        roll, price = rng.random(), base + rng.randrange(-base // 20, base // 20)
+        if roll < 0.4 or not resting:
+            one = Order(1, symbol, n, f"c{n}", rng.choice((Side.BUY, Side.SELL)), OrderType.LIMIT,
+                        TimeInForce.GTC, price, rng.randrange(1, 5_000), False, 0, NOW, NOW)  # fmt: skip
+            ledger.opened(one)
+            resting.append(one)
+        elif roll < 0.6 and (one := rng.choice(resting)).remaining > 1:  # a partial fill
+            one.executed_qty += rng.randrange(1, one.remaining)
+            ledger.touch(one)
+        elif roll < 0.8:  # a modification: a new price, a new quantity above what filled
+            one = rng.choice(resting)
+            one.price, one.orig_qty = price, one.executed_qty + rng.randrange(1, 5_000)
+            ledger.touch(one)
+        else:  # cancelled, or filled whole
+            one = resting.pop(rng.randrange(len(resting)))
+            ledger.closed(one)
+        mark = Fraction(base + rng.randrange(-base // 20, base // 20), contract.price_one)
+        again = Ledger(1, inverse=contract.inverse, contracts={symbol: contract}, leverage={symbol: leverage})
+        again.position(symbol).amt = held
+        for one in resting:
+            again.opened(one)
+        assert ledger.open_values(symbol) == again.open_values(symbol)
+        margin = ledger.open_order_im(contract, mark)
+        assert margin == again.open_order_im(contract, mark)
+        assert margin == _definition([(o.side, o.remaining, o.price) for o in resting], held, mark, leverage, contract)
 
 
 def fresh_ledger(ledger: Ledger) -> Ledger:

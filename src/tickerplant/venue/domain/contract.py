@@ -1,8 +1,9 @@
 """The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
 (COIN-M) contracts alike, exact: positions and open orders kept as sums of the integer units
 the records keep (``Position``, ``Resting``), a ``Fraction`` only where a formula takes a
-quotient (a mark, an entry price, an inverse contract's Σ q/p), rounded only where a figure
-is booked or written (decision 7: 8 decimals, down).
+quotient (a mark, an entry price, an inverse position's Σ q/p, decision 7's share of a
+side), rounded only where Binance rounds (decision 7: 8 decimals, down): where a figure is
+booked or written, and an inverse order's notional, which open orders sum (``order_value``).
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
@@ -144,7 +145,7 @@ def _whole(value: int | Fraction) -> int | Fraction:
 class Contract:
     """One symbol's arithmetic: units to values, and the formulas of §7."""
 
-    __slots__ = ("brackets", "inst", "inverse", "max_leverage", "price_one", "qty_one")
+    __slots__ = ("_coin", "brackets", "inst", "inverse", "max_leverage", "price_one", "qty_one")
 
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
@@ -153,6 +154,8 @@ class Contract:
         self.qty_one: int = 10**inst.qty_decimals
         self.brackets = brackets_of(inst)
         self.max_leverage = self.brackets[0].initial_leverage
+        # inverse: an order's notional in 1e-8 of the coin is ``q × _coin / (qty_one × p)``
+        self._coin: int = inst.contract_size * self.price_one * AMOUNT_SCALE
 
     def __eq__(self, other: object) -> bool:  # its instrument's arithmetic: one per instrument
         return isinstance(other, Contract) and other.inst == self.inst
@@ -295,49 +298,64 @@ class Contract:
         return max(allowed) if allowed else self.brackets[0].cap
 
     def level_value(self, qty_units: int, price: int | Fraction) -> int | Fraction:
-        """What ``Resting`` sums for ``qty_units`` at ``price`` (price units): linear ``q·p``,
-        an integer for an order's price; inverse ``q / p``. ``resting_notional`` makes a sum of
-        them a notional, so that a side's §7.1 notional is kept exact without a quotient per
-        order (linear: none at all)."""
+        """What ``Position.cost`` sums for ``qty_units`` opened at ``price`` (price units):
+        linear ``q·p``, an integer for a fill's price; inverse ``q / p``, exact (the entry
+        price is their quotient, §7.7)."""
         return Fraction(qty_units, 1) / price if self.inverse else qty_units * price
 
-    def resting_notional(self, value: int | Fraction) -> Fraction:
-        """The notional (§7.1, positive) of a sum of ``level_value``s: linear
-        ``Σq·p / (qty_one·price_one)``, inverse ``Σ(q/p) × CS × price_one / qty_one``."""
+    def order_value(self, qty_units: int, price_units: int) -> int:
+        """What ``Resting`` sums for ``qty_units`` of an order resting at ``price_units``, an
+        integer in both markets: linear ``q·p`` (quantity × price units: exact); inverse the
+        order's notional ``q × CS / p`` in 1e-8 of the coin, rounded down (decision 7: a
+        notional is rounded down at 8 decimals, as a fill's ``baseQty`` is, part 3 §10).
+        Exact, an inverse side's Σ q/p would take every price it holds into its
+        denominator: 2,705 digits with 1,000 orders resting, each sum slower than the last."""
         if self.inverse:
-            return Fraction(value) * (self.inst.contract_size * self.price_one) / self.qty_one
-        return Fraction(value, self.qty_one * self.price_one)
+            return qty_units * self._coin // (self.qty_one * price_units)
+        return qty_units * price_units
+
+    def value_at(self, qty_units: int, price: Fraction) -> Fraction:
+        """``order_value``'s units for ``qty_units`` at ``price`` (a whole-unit price: a mark,
+        an assumed or a fill price), exact: linear ``q × price × price_one``, inverse
+        ``q × CS / price`` in 1e-8 of the coin."""
+        if self.inverse:
+            return Fraction(qty_units * self.inst.contract_size * AMOUNT_SCALE, self.qty_one) / price
+        return qty_units * price * self.price_one
+
+    def resting_notional(self, value: int) -> Fraction:
+        """The notional (§7.1, positive) of a sum of ``order_value``s: linear
+        ``Σq·p / (qty_one·price_one)``, inverse ``Σ notional / 1e8``."""
+        return Fraction(value, AMOUNT_SCALE if self.inverse else self.qty_one * self.price_one)
 
     def cost(
         self, side: Side, qty: int, value: int | Fraction, losing: tuple[int, int | Fraction], mark: Fraction,
         leverage: int, part: int | None = None,
     ) -> Fraction:  # fmt: skip
         """§7.3's cost of opening, over orders on one side: ``qty`` and ``value`` their sums
-        (``level_value``), ``losing`` the sums of those priced on the losing side of
+        (``order_value``'s units), ``losing`` the sums of those priced on the losing side of
         ``mark`` (a buy above it, a sell below it). Initial margin at the orders' prices plus
         the open loss against ``mark`` (linear ``q × max(0, ±(p − MP))``, inverse
-        ``q × CS × max(0, ±(1/MP − 1/p))``), times ``part / qty`` (decision 7: the part
-        beyond what would close the opposite position)."""
-        units = value  # in ``level_value``'s units, times the leverage
+        ``q × CS × max(0, ±(1/MP − 1/p))``: the notional at mark less the orders'), times
+        ``part / qty`` (decision 7: the part beyond what would close the opposite position).
+        Integers but for the mark's and the share's quotient, made once."""
+        units = value  # in ``order_value``'s units, times the leverage
         lost_qty, lost_value = losing
         if lost_qty:
-            at_mark = self.level_value(lost_qty, mark * self.price_one)
+            at_mark = self.value_at(lost_qty, mark)
             loss = (at_mark - lost_value) if (side is Side.SELL) != self.inverse else (lost_value - at_mark)
             units = value + loss * leverage
         share = qty if part is None else part
-        if self.inverse:  # ``resting_notional`` of ``units × share / (qty × leverage)``, one product
-            scale = Fraction(self.inst.contract_size * self.price_one * share, self.qty_one * qty * leverage)
-            return units * scale
-        return Fraction(units * share, self.qty_one * self.price_one * qty * leverage)  # one quotient
+        whole = AMOUNT_SCALE if self.inverse else self.qty_one * self.price_one  # units in one of the asset
+        return Fraction(units * share, whole * qty * leverage)  # one quotient
 
     def order_cost(
         self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int
     ) -> Fraction:
-        """§7.3 for one order of ``qty_units`` at ``price`` (a fill's, an assumed one)."""
+        """§7.3 for one order of ``qty_units`` at ``price`` (a fill's, an assumed one): its
+        notional exact (a fill's margin, ``isolate``; a MARKET order's)."""
         if not qty_units:
             return _ZERO
-        at = price * self.price_one
-        value = self.level_value(qty_units, at)
+        value = self.value_at(qty_units, price)
         losing = (qty_units, value) if side.sign * (price - mark) > 0 else (0, 0)
         return self.cost(side, qty_units, value, losing, mark, leverage)
 
@@ -351,9 +369,7 @@ class Contract:
         opposite position, pro rata. Read from the sums ``Resting`` keeps: its cost does
         not grow with the orders, only with the price levels on the losing side of the mark
         (a buy resting above it: few, near the book's top)."""
-        qty = lost_qty = 0
-        value: int | Fraction = 0
-        lost_value: int | Fraction = 0
+        qty = lost_qty = value = lost_value = 0
         a, b = mark.numerator * self.price_one, mark.denominator  # the mark in price units: a / b
         buy = side is Side.BUY
         for rest in rests:
@@ -362,15 +378,15 @@ class Contract:
             prices = rest.prices
             if prices and (prices[-1] * b > a if buy else prices[0] * b < a):  # some on the losing side
                 for price in rest.losing(side, a, b):
-                    level = rest.levels[price]
-                    lost_qty += level
-                    lost_value += self.level_value(level, price)
-        for q, price in extra:
+                    lost_qty += rest.levels[price]
+                    lost_value += rest.values[price]
+        for q, price in extra:  # counted as ``Ledger`` counts an order: its value rounded on its own
+            worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
             qty += q
-            value += self.level_value(q, price)
+            value += worth
             if side.sign * (price * b - a) > 0:
                 lost_qty += q
-                lost_value += self.level_value(q, price)
+                lost_value += worth
         if qty <= closing:
             return _ZERO
         return self.cost(side, qty, value, (lost_qty, lost_value), mark, leverage, qty - closing)
@@ -380,44 +396,49 @@ class Contract:
 class Resting:
     """Orders resting on one side of a symbol (``Ledger`` keeps one per account, symbol,
     position side, side and reduce-only flag), as the sums decision 7 reads: Σ quantity,
-    Σ ``Contract.level_value`` and the quantity at each price, kept as orders open, fill
+    Σ ``Contract.order_value`` (integers) and both at each price, kept as orders open, fill
     and close, so that a margin check costs the same with one order resting or a thousand."""
 
     qty: int = 0
-    value: int | Fraction = 0
+    value: int = 0
     levels: dict[int, int] = field(default_factory=dict)  # price units -> Σ quantity
+    values: dict[int, int] = field(default_factory=dict)  # price units -> Σ order_value
     prices: list[int] = field(default_factory=list)  # the levels' prices, ascending
 
-    def add(self, qty: int, price: int, value: int | Fraction) -> None:
+    def add(self, qty: int, price: int, value: int) -> None:
         """Count ``qty`` more (negative: less) at ``price``, worth ``value``."""
         if qty:
             self.qty += qty
             self.value += value
-            self._level(price, qty)
+            self._level(price, qty, value)
 
-    def move(self, qty: int, price: int, now_qty: int, now_price: int, change: int | Fraction) -> None:
-        """An order counted as ``qty`` at ``price`` now has ``now_qty`` at ``now_price`` (a
-        fill, a modification), its value changed by ``change``."""
+    def move(self, qty: int, price: int, value: int, now_qty: int, now_price: int, now_value: int) -> None:
+        """An order counted as ``qty`` at ``price`` worth ``value`` now has ``now_qty`` at
+        ``now_price`` worth ``now_value`` (a fill, a modification)."""
         self.qty += now_qty - qty
-        self.value += change
+        self.value += now_value - value
         if now_price == price:
-            self._level(price, now_qty - qty)
+            self._level(price, now_qty - qty, now_value - value)
         else:
-            self._level(price, -qty)
-            self._level(now_price, now_qty)
+            self._level(price, -qty, -value)
+            self._level(now_price, now_qty, now_value)
 
-    def _level(self, price: int, qty: int) -> None:
-        """``qty`` more at ``price``: a level made at its first, gone with its last."""
+    def _level(self, price: int, qty: int, value: int) -> None:
+        """``qty`` more at ``price``, worth ``value``: a level made at its first, gone with
+        its last."""
         levels = self.levels
         held = levels.get(price)
         if held is None:
             if qty:
                 insort(self.prices, price)
                 levels[price] = qty
+                self.values[price] = value
         elif held + qty:
             levels[price] = held + qty
+            self.values[price] += value
         else:
             del levels[price]
+            del self.values[price]
             del self.prices[bisect_left(self.prices, price)]
 
     def losing(self, side: Side, a: int, b: int) -> list[int]:

@@ -58,7 +58,7 @@ class OrderUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a 
     fill: Fill | None  # the trade, for x=TRADE (and a liquidation's x=CALCULATED)
     # b and a as they stood after the change: the account's open orders on the symbol, per
     # side (buy, sell), as ``Resting`` sums them (``Contract.resting_notional`` of each)
-    open_values: tuple[int | Fraction, int | Fraction]
+    open_values: tuple[int, int]
     expiry: str = ""  # er when it is not the order type's own ("5": cancelled by a liquidation)
 
 

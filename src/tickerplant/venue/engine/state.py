@@ -133,7 +133,9 @@ class EngineState:
         found = self.ledgers.get(account_id)
         if found is None:
             inverse, hedge = self.market is Market.CM, self.modes.is_hedged(account_id)
-            found = self.ledgers[account_id] = Ledger(account_id, inverse=inverse, hedge=hedge)
+            found = self.ledgers[account_id] = Ledger(
+                account_id, inverse=inverse, hedge=hedge, contracts=self.contracts
+            )
         return found
 
     def kept(self, account_id: int, symbol: str) -> Kept:
@@ -207,7 +209,7 @@ class EngineState:
         order's ``b``/``a`` include it)."""
         buys, sells = ledger.open_values(order.symbol)
         if resting:
-            value = self.contracts[order.symbol].level_value(resting, order.price)
+            value = self.contracts[order.symbol].order_value(resting, order.price)
             if order.side is Side.BUY:
                 buys += value
             else:

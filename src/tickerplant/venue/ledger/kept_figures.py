@@ -1,12 +1,15 @@
 """One margin asset's totals over the symbols an account is active on, kept as running sums
-of each symbol's part (part 3 §7.8's figures): a symbol's part is worked out again only
-when its mark or its state changed since it was last, and the totals move by the change.
+of each symbol's parts (part 3 §7.8's figures): a part is worked out again only when its
+mark or what it is worked out from changed since it was last, and the totals move by the
+change. A symbol has two parts, kept apart: its positions' (uPnL, initial and maintenance
+margin) and its open orders' (decision 7), so that an order opening, filling into no
+position, moving or closing revalues its orders' margin only.
 
 A margin check values every symbol the account is active on (``Ledger.figures``). Worked
 out afresh each time, that is a few exact ``Fraction`` operations per symbol: with 200 open
 orders on each of 24 other symbols, a placement and its cancel cost 2.9× what they do on an
-account with none. Kept, a symbol whose mark and state are unchanged costs a comparison,
-and the sums are exact (``Fraction``), so the totals are the same values a fresh sum gives.
+account with none. Kept, a part whose mark and state are unchanged costs a comparison, and
+the sums are exact (``Fraction``), so the totals are the same values a fresh sum gives.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from fractions import Fraction
 
 from tickerplant.venue.domain.contract import Contract, Position
 
-__all__ = ["PARTS", "AssetTotals", "Part", "part_of"]
+__all__ = ["PARTS", "AssetTotals", "Part", "orders_only", "part_of"]
 
 # a symbol's part: uPnL, position IM, open-order IM, maintenance, then the isolated
 # positions' uPnL, IM and maintenance (``figures.Figures``' fields of the same names)
@@ -64,12 +67,16 @@ class AssetTotals:
             sums[i] = new if total is old else total - old + new
 
 
-def part_of(
-    contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool,
-    open_order_im: Fraction,
-) -> Part:  # fmt: skip
-    """One symbol's part of its margin asset's figures at ``mark`` (§7.8): its open positions
-    (``held``) valued, beside its open-order margin, already valued."""
+def orders_only(open_order_im: Fraction) -> Part:
+    """A symbol's open orders' part: their margin (decision 7), already valued."""
+    return (_ZERO, _ZERO, open_order_im, _ZERO, _ZERO, _ZERO, _ZERO)
+
+
+def part_of(contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool) -> Part:
+    """One symbol's positions' part of its margin asset's figures at ``mark`` (§7.8): its
+    open positions (``held``) valued; its open orders' margin is a part of its own
+    (``orders_only``), kept apart: an order that opens or closes leaves the positions' part
+    as it is."""
     unrealized = position_im = maint = _ZERO
     isolated_unrealized = isolated_im = isolated_maint = _ZERO
     for position in held:
@@ -83,4 +90,4 @@ def part_of(
             isolated_unrealized += upnl
             isolated_im += im
             isolated_maint += mm
-    return (unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint)
+    return (unrealized, position_im, _ZERO, maint, isolated_unrealized, isolated_im, isolated_maint)

@@ -40,12 +40,12 @@ from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Positi
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
-from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of
+from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part_of
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
-Value = int | Fraction  # a sum of ``Contract.level_value``s
+Value = int  # a sum of ``Contract.order_value``s
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
@@ -81,6 +81,8 @@ class Ledger:
     account_id: int
     positions: dict[Held, Position] = field(default_factory=dict)
     inverse: bool = False  # its market's contracts are inverse (COIN-M): how ``Resting`` sums value
+    # inverse: what an order's value is (its notional, ``Contract.order_value``)
+    contracts: Mapping[str, Contract] = field(default_factory=dict, repr=False, compare=False)
     hedge: bool = False  # hedge mode (position_modes.PositionModes keeps it for both markets)
     multi_assets: bool = False  # Multi-Assets mode, USDⓈ-M only (collateral.py)
     leverage: dict[str, int] = field(default_factory=dict)  # set by POST …/leverage
@@ -95,7 +97,7 @@ class Ledger:
     _rests: dict[str, list[Resting | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    _counted: dict[tuple[str, int], tuple[Resting, int, int]] = field(
+    _counted: dict[tuple[str, int], tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     # symbol -> the open-order margin last worked out for it, under the key it was worked out
@@ -106,10 +108,13 @@ class Ledger:
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
     # ``open_values``' answer for every order event, kept as the slots change
     _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
-    # symbol -> changes of its open orders (the figures' part of a symbol is kept per state:
-    # ``kept_figures.py``); margin asset -> the parts kept and their sums
+    # symbol -> changes of its open orders (the figures' parts of a symbol are kept per state:
+    # ``kept_figures.py``); margin asset -> the positions' parts and the open orders' parts
+    # kept, and their sums
     _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _totals: dict[str, AssetTotals] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _totals: dict[str, tuple[AssetTotals, AssetTotals]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     # the open-order margin a margin check found the next change would leave: (the order,
     # what rests of it, its price, the key it was worked out at, the margin); kept as the
     # symbol's when that very change comes next, dropped by any other
@@ -148,15 +153,12 @@ class Ledger:
         counted = self._counted.get(key)
         if counted is None:  # not resting yet (a taker's fills), or no longer
             return
-        rest, qty, price = counted
+        rest, qty, price, value = counted
         now_qty, now_price = order.remaining, order.price
-        if self.inverse:
-            change: Value = Fraction(now_qty, now_price) - Fraction(qty, price)
-        else:
-            change = now_qty * now_price - qty * price
-        rest.move(qty, price, now_qty, now_price, change)
-        self._values[order.symbol][order.side is Side.SELL] += change
-        self._counted[key] = (rest, now_qty, now_price)
+        now_value = self._value(order.symbol, now_qty, now_price)
+        rest.move(qty, price, value, now_qty, now_price, now_value)
+        self._values[order.symbol][order.side is Side.SELL] += now_value - value
+        self._counted[key] = (rest, now_qty, now_price, now_value)
         self._changed(order.symbol, order)
 
     def opened(self, order: Order) -> None:
@@ -171,23 +173,22 @@ class Ledger:
         if rest is None:
             rest = slots[slot] = Resting()
         qty, price = order.remaining, order.price
-        value = self._value(qty, price)
+        value = self._value(symbol, qty, price)
         rest.add(qty, price, value)
         values = self._values.get(symbol)
         if values is None:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
-        self._counted[(symbol, order.order_id)] = (rest, qty, price)
+        self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
         self._changed(symbol, order)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
         counted = self._counted.pop((symbol, order.order_id), None)
         if counted is not None:
-            rest, qty, price = counted
-            value = self._value(-qty, price)
-            rest.add(-qty, price, value)
-            self._values[symbol][order.side is Side.SELL] += value
+            rest, qty, price, value = counted
+            rest.add(-qty, price, -value)
+            self._values[symbol][order.side is Side.SELL] -= value
             self._changed(symbol)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
@@ -211,9 +212,9 @@ class Ledger:
         else:
             self._margins.pop(symbol, None)
 
-    def _value(self, qty: int, price: int) -> int | Fraction:
-        """``Contract.level_value`` of this market's contracts."""
-        return Fraction(qty, price) if self.inverse else qty * price
+    def _value(self, symbol: str, qty: int, price: int) -> Value:
+        """``Contract.order_value`` of ``qty`` resting at ``price`` on ``symbol``."""
+        return self.contracts[symbol].order_value(qty, price) if self.inverse else qty * price
 
     def active_symbols(self) -> list[str]:
         """Symbols with a position or open orders, in the order they were first touched."""
@@ -394,12 +395,16 @@ class Ledger:
     ) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``; ``known``: a symbol's
-        open-order margin, already valued (a new order's margin check). Each symbol's part
-        is kept until its mark or its state changes (``kept_figures.py``)."""
+        open-order margin, already valued (a new order's margin check). Each symbol's two
+        parts are kept until its mark or what each is worked out from changes
+        (``kept_figures.py``): its positions' (an order opening, filling or closing leaves it
+        as it is) and its open orders'."""
         totals = self._totals.get(asset)
         if totals is None:
-            totals = self._totals[asset] = AssetTotals()
+            totals = self._totals[asset] = (AssetTotals(), AssetTotals())
+        held_part, orders_part = totals
         counted: set[str] = set()
+        get = self.positions.get
         for symbol in self.active_symbols():
             contract = contracts.get(symbol)
             if contract is None or contract.inst.margin_asset != asset:
@@ -408,29 +413,26 @@ class Ledger:
             if price is None:
                 continue
             counted.add(symbol)
-            key = self._state(symbol, contract)
-            if not totals.fresh(symbol, price, key):
+            leverage = self.leverage_of(contract)
+            both, long, short = get((symbol, _SIDES[0])), get((symbol, _SIDES[1])), get((symbol, _SIDES[2]))
+            isolated = symbol in self.isolated
+            key: Hashable = (
+                leverage, isolated, both and (both.amt, both.cost), long and (long.amt, long.cost),
+                short and (short.amt, short.cost),
+            )  # fmt: skip
+            if not held_part.fresh(symbol, price, key):
+                part = part_of(contract, price, self.held(symbol), leverage, isolated)
+                held_part.put(symbol, price, key, part)
+            # what ``open_order_im`` is worked out from (``_key``), and the symbol's order changes
+            key = (self._versions.get(symbol, 0), leverage, self.hedge, both.amt if both is not None else 0)
+            if not orders_part.fresh(symbol, price, key):
                 ooim = known[1] if known is not None and known[0] == symbol else None
                 ooim = ooim if ooim is not None else self.open_order_im(contract, price)
-                held, leverage = self.held(symbol), self.leverage_of(contract)
-                part = part_of(contract, price, held, leverage, symbol in self.isolated, ooim)
-                totals.put(symbol, price, key, part)
-        totals.keep_only(counted)
-        unrealized, position_im, open_order_im, maint, isolated_unrealized, isolated_im, isolated_maint = (
-            totals.sums
-        )
+                orders_part.put(symbol, price, key, orders_only(ooim))
+        held_part.keep_only(counted)
+        orders_part.keep_only(counted)
+        unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums
         return Figures(
-            deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
+            deposited + self.changes.get(asset, 0), unrealized, position_im, orders_part.sums[2], maint,
             self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,
-        )  # fmt: skip
-
-    def _state(self, symbol: str, contract: Contract) -> Hashable:
-        """What a symbol's part of the figures is worked out from, but the mark: its open
-        orders' changes, its positions' sums, its leverage, margin type and the mode."""
-        get = self.positions.get
-        both, long, short = get((symbol, _SIDES[0])), get((symbol, _SIDES[1])), get((symbol, _SIDES[2]))
-        leverage, isolated = self.leverage_of(contract), symbol in self.isolated
-        return (
-            self._versions.get(symbol, 0), leverage, isolated, self.hedge,
-            both and (both.amt, both.cost), long and (long.amt, long.cost), short and (short.amt, short.cost),
         )  # fmt: skip
