@@ -41,20 +41,22 @@ def account(path: Path, name: str, market: Market, asset: str, amount: str) -> t
 @contextlib.asynccontextmanager
 async def serve(
     path: Path, port: int, admin_port: int = 0, cm_port: int = 0, options: tuple[str, ...] = (),
-    past_ms: int | None = PAST_MS, sim_rate: str = "1", warm_s: float | None = None,
+    past_ms: int | None = PAST_MS, sim_rate: str = "1", warm_s: float | None = None, book_levels: int = 20,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """A real `tickerplant serve` (and its ``options``), read until it says it serves (no
     polling); killed on exit if it still runs. Its simulated past is the last ``past_ms``
     (``--history-start``: the plants warm from less, and it starts in half the time; None:
     every symbol's since its listing). ``warm_s``: the plants warmed with that much of the
-    past instead of a day (``simulator.history_s``, from a config file beside the database):
-    a longer past starts as fast, and the past it answers is the same."""
+    past instead of a day (``simulator.history_s``, in a config file beside the database):
+    a longer past starts as fast, and the past it answers is the same. ``book_levels``: the
+    simulated books' least depth a side (``simulator.book_levels``), the least by default as
+    ``conftest.quick_config``'s: 1,000 (the server's default) made a third more of each start."""
     if past_ms is not None:
         options = ("--history-start", str(SystemClock().now_ms() - past_ms), *options)
-    if warm_s is not None:
-        config = path.parent / "warm.toml"
-        config.write_text(f"[simulator]\nhistory_s = {warm_s}\n")
-        options = ("--config", str(config), *options)
+    config = path.parent / "quick.toml"
+    warm = "" if warm_s is None else f"history_s = {warm_s}\n"
+    config.write_text(f"[simulator]\nbook_levels = {book_levels}\n{warm}")
+    options = ("--config", str(config), *options)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),
         "--cm-port", str(cm_port), "--admin-port", str(admin_port), "--sim-rate", sim_rate, *options,

@@ -30,7 +30,8 @@ async def test_past_a_thousand_fills_the_wallet_reconciles_with_income_and_the_p
     made, key = account(path, "reconciler", Market.UM, "USDT", str(INITIAL))
     port = free_port()
     base = f"http://127.0.0.1:{port}/fapi"
-    async with serve(path, port) as _, aiohttp.ClientSession() as session:
+    # a thousand fills of market orders: books as deep as the server's default
+    async with serve(path, port, book_levels=1000) as _, aiohttp.ClientSession() as session:
 
         async def ok(method: str, endpoint: str, query: str) -> object:
             status, body = await signed(session, method, f"{base}{endpoint}", key, query)

@@ -4,6 +4,7 @@ and the market they make: liquidations every minute, cascades on a fast move."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
@@ -294,3 +295,22 @@ def test_positions_are_liquidated_at_the_mark_price_the_simulator_is_given() -> 
     assert any(isinstance(u, Liquidation) and u.price == position.bankruptcy for u in out)
     assert position not in positions.positions()
     assert sim.fair_price("BTCUSDT") > position.liquidation  # the fair price never crossed it
+
+
+def test_a_simulator_seeded_again_is_its_first_seedings_twin() -> None:
+    """``seed_each`` keeps a seeding for a second simulator of the same seed and instruments:
+    that one holds the same positions and goes on exactly as the first (a seed of its own
+    here, so the first is seeded, not kept; BTCUSDT's price moved, so a third is seeded)."""
+
+    def run(sim: Simulator) -> list[object]:
+        sim.initial_updates(NOW_MS)
+        seeded = [(len(p), p.open_interest, p.long_trigger, p.short_trigger) for p in map(sim.positions, ("BTCUSDT", "BTCUSD_PERP"))]  # fmt: skip
+        # half a simulated minute: liquidations, openings past the seeded, interest reports
+        return [seeded, *(repr(u) for k in range(1, 30 * 5 + 1) for u in sim.advance(NOW_MS + 200 * k))]
+
+    instruments = [BTCUSDT, BTCUSD]
+    first, again = (run(Simulator(instruments, seed=918_273, start_ms=NOW_MS, book_levels=20)) for _ in range(2))
+    assert again == first and any("Liquidation(" in str(u) for u in first)
+    moved = [dataclasses.replace(BTCUSDT, initial_price=BTCUSDT.initial_price + 1000 * BTCUSDT.tick), BTCUSD]
+    other = run(Simulator(moved, seed=918_273, start_ms=NOW_MS, book_levels=20))
+    assert other[0] != first[0]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -362,3 +363,9 @@ def test_stream_payload_bytes_cm_closed() -> None:
         b'"i":"1h","f":5,"L":6,"o":"3100.00","c":"3100.50","h":"3101.00","l":"3099.00","v":"7","n":2,"x":true,'
         b'"q":"0.02258000","V":"0","Q":"0.00000000","B":"0"}}'
     )
+
+
+def test_a_renumbered_kline_is_the_same_kline_with_its_trade_ids_moved() -> None:
+    kline = Kline(*range(1, 14))
+    assert kline.renumbered(100) == dataclasses.replace(kline, first_id=112, last_id=113)
+    assert kline.last_id == 13  # a copy

@@ -47,11 +47,13 @@ import math
 import random
 from bisect import bisect_right, insort
 from collections import deque
+from collections.abc import Callable, Hashable, Sequence
 from itertools import accumulate
+from typing import Any, NamedTuple
 
 from tickerplant.market.instruments import Instrument, Market
 
-__all__ = ["MAX_POSITIONS", "Position", "Positions", "open_interest_history"]
+__all__ = ["MAX_POSITIONS", "Position", "Positions", "open_interest_history", "seed_each"]
 
 MAX_POSITIONS = 512  # tracked per symbol
 _OI_ORDERS = 100_000  # the open-interest target, in mean orders of the symbol
@@ -60,6 +62,7 @@ _LEVERAGES = (5, 10, 20, 25, 50, 75, 100, 125)
 _LEVERAGE_WEIGHTS = (1.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0)
 _SEED_SPREAD = 0.003  # log-stdev of the entries of the positions opened at construction
 _NEVER = 1 << 62
+_SEEDINGS_KEPT = 2  # the seedings ``seed_each`` keeps, the last made
 
 
 class Position:
@@ -80,6 +83,45 @@ class Position:
     def __repr__(self) -> str:
         side = "long" if self.is_long else "short"
         return f"Position({side} {self.qty} @ {self.entry} x{self.leverage}, liq {self.liquidation})"
+
+
+class _Seeded(NamedTuple):
+    """What ``Positions.seed`` left in a ``Positions`` that had none (its positions shared:
+    a ``Position`` is never changed once made)."""
+
+    longs: tuple[Position, ...]
+    shorts: tuple[Position, ...]
+    order: tuple[Position, ...]
+    tracked_qty: int
+    open_interest: int
+    changed: bool
+
+
+# key -> each Positions' seeding and the random state after them all (``seed_each``)
+_SEEDINGS: dict[Hashable, tuple[list[_Seeded], Any]] = {}
+
+
+def seed_each(
+    each: Sequence[tuple[Positions, int, Callable[[float], int]]], rng: random.Random, key: Hashable
+) -> None:
+    """Seed each ``(positions, price, lots)`` of ``each`` in turn, as a simulator's start
+    does: ``MAX_POSITIONS`` lots drawn from ``rng`` (``lots`` of a uniform draw), then
+    ``seed`` at ``price``. A seeding is a pure function of ``key`` (the simulator's seed and
+    instruments, prices included) and ``rng``'s state, so the last ``_SEEDINGS_KEPT`` are
+    kept: a key seen again takes what its seeding left, and ``rng`` the state after it, at a
+    fraction of the cost (most of a simulator's construction, and a server's start in tests,
+    which start hundreds in a process within the minute their prices hold)."""
+    kept = _SEEDINGS.get(key)
+    if kept is not None and len(kept[0]) == len(each):
+        for (positions, _, _), seeded in zip(each, kept[0], strict=True):
+            positions.reseed(seeded)
+        rng.setstate(kept[1])
+        return
+    for positions, price, lots in each:
+        positions.seed(price, [lots(rng.random()) for _ in range(MAX_POSITIONS)])
+    if len(_SEEDINGS) >= _SEEDINGS_KEPT:
+        del _SEEDINGS[next(iter(_SEEDINGS))]
+    _SEEDINGS[key] = ([positions.seeded() for positions, _, _ in each], rng.getstate())
 
 
 class Positions:
@@ -233,6 +275,20 @@ class Positions:
         if self.open_interest < self.tracked_qty:
             self.open_interest = self.tracked_qty
             self.changed = True
+        self._retrigger()
+
+    def seeded(self) -> _Seeded:
+        """What this holds, for ``reseed`` (``seed_each``)."""
+        return _Seeded(
+            tuple(self._longs), tuple(self._shorts), tuple(self._order), self.tracked_qty, self.open_interest,
+            self.changed,
+        )  # fmt: skip
+
+    def reseed(self, seeded: _Seeded) -> None:
+        """Hold what ``seeded`` says, as the ``seed`` that made it left it (none held before)."""
+        self._longs, self._shorts, self._order = list(seeded.longs), list(seeded.shorts), deque(seeded.order)
+        self.tracked_qty, self.open_interest = seeded.tracked_qty, seeded.open_interest
+        self.changed = seeded.changed
         self._retrigger()
 
     # -- keeping the order ----------------------------------------------------------------

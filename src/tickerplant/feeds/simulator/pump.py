@@ -119,7 +119,7 @@ class SimulatedMarket:
                 as_trade = Trade(symbol, last.trade_id + trade_base, *last[1:5], True, last.agg_id + agg_base)
                 rows += plant.history([as_trade])
                 base = trade_base
-                numbered = [replace(k, first_id=k.first_id + base, last_id=k.last_id + base) for k in minutes]
+                numbered = [k.renumbered(base) for k in minutes]
                 rows += warm_minutes(plant, symbol, numbered, (last.time_ms, last.qty), now_ms)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)

@@ -90,7 +90,7 @@ from tickerplant.feeds.simulator.impact import pressure_after
 from tickerplant.feeds.simulator.liquidations import liquidate
 from tickerplant.feeds.simulator.order_flow import placement_ticks
 from tickerplant.feeds.simulator.outside import OutsideOrders
-from tickerplant.feeds.simulator.positions import MAX_POSITIONS, Positions, open_interest_history
+from tickerplant.feeds.simulator.positions import Positions, open_interest_history, seed_each
 from tickerplant.feeds.simulator.symbol import IDS_PER_MS, SimulatedSymbol
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
@@ -164,8 +164,9 @@ class Simulator:
                 state.next_trade_id, state.next_agg_id = trade_ids[inst.symbol]
                 state.first_live_trade_id = state.next_trade_id
             self._states.append(state)
-            lots = [state.sizes.lots(positions_rng.random()) for _ in range(MAX_POSITIONS)]
-            state.positions.seed(inst.initial_price, lots)
+        # in the order of the instruments, MAX_POSITIONS a symbol (positions.seed_each)
+        seeds = [(s.positions, s.inst.initial_price, s.sizes.lots) for s in self._states]
+        seed_each(seeds, positions_rng, (seed, tuple(instruments)))
         self._by_symbol = {state.symbol: state for state in self._states}
         if len(self._by_symbol) != len(self._states):
             raise ValueError("duplicate symbols")

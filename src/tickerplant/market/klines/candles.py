@@ -120,6 +120,15 @@ class Kline:
     first_id: int  # first trade id
     last_id: int  # last trade id
 
+    def renumbered(self, base: int) -> Kline:
+        """A copy whose trade ids are ``base`` higher (a warm start's numbering, counts.py);
+        by position: ``dataclasses.replace`` took six times as long, 2,400 times a start."""
+        return Kline(
+            self.open_ms, self.close_ms, self.open, self.high, self.low, self.close, self.volume,
+            self.quote, self.count, self.taker_buy_volume, self.taker_buy_quote,
+            self.first_id + base, self.last_id + base,
+        )  # fmt: skip
+
     def fold(self, part: Kline) -> None:
         """Add ``part``: trades that came after this kline's so far and fall inside it
         (a plant's pending candle, a view's run of a backlog, ``grid_runs``)."""
