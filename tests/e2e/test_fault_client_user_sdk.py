@@ -24,13 +24,13 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
     DerivativesTradingUsdsFutures,
 )
 from conftest import StartServer
-from test_fault_client_user_streams import EXPIRES_AT_S, accounts, dialled, turns, user_stream_profile
+from test_fault_client_user_streams import EXPIRES_AT_S, dialled, faulted_user_streams, turns
 from test_fault_clients import limit_below
 from test_venue_clients import STILL, Key, Venue, venue  # noqa: F401
 from timing import eventually
 
 from tickerplant.app import Tickerplant
-from tickerplant.clock import ManualClock, SystemClock
+from tickerplant.clock import SystemClock
 from tickerplant.faults.profile import FaultKind
 from tickerplant.market.instruments import Market
 
@@ -59,17 +59,7 @@ def sdk_of(plant: Tickerplant, key: Key) -> DerivativesTradingUsdsFutures:
 async def test_the_sdk_on_user_data_stream_faults(
     start_server: StartServer, venue: Venue, sdks: list[DerivativesTradingUsdsFutures]
 ) -> None:
-    made = accounts(venue, "dlcx")  # dropped, late, cut, expired
-    ids = {name: account for name, (account, _) in made.items()}
-    clock = ManualClock(SystemClock().now_ms())
-    start_ms = clock.now_ms()
-    text = user_stream_profile(ids["d"], ids["l"], ids["c"], ids["x"])
-    plant = await start_server(
-        clock=clock, simulator=STILL, venue_db=str(venue.path), faults={"profile_text": text}
-    )
-    um = plant.listeners[Market.UM]
-    assert um.streams is not None and um.faults is not None
-    streams, record = um.streams, um.faults.decider.record
+    made, clock, start_ms, plant, streams, record = await faulted_user_streams(start_server, venue)
     heard: dict[str, list[Any]] = {name: [] for name in made}  # each account's events and connection events
 
     def names(name: str) -> list[str]:

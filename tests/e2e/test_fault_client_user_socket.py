@@ -26,18 +26,17 @@ from conftest import StartServer
 from rawws import TEXT
 from test_fault_client_user_streams import (
     EXPIRES_AT_S,
-    accounts,
     dialled,
+    faulted_user_streams,
     fresh_stream,
     place,
     turns,
-    user_stream_profile,
 )
 from test_fault_clients import limit_below
 from test_venue_clients import STILL, Venue, closing, python_binance, venue  # noqa: F401
 from timing import SECONDS, eventually
 
-from tickerplant.clock import ManualClock, SystemClock
+from tickerplant.clock import SystemClock
 from tickerplant.faults.profile import FaultKind
 from tickerplant.market.instruments import Market
 
@@ -48,18 +47,9 @@ ROLLOVER_AT_S = EXPIRES_AT_S + 1  # every connection closed (1001): the sockets'
 async def test_python_binance_on_user_data_stream_faults(
     start_server: StartServer, venue: Venue, closing: list[Any]
 ) -> None:
-    made = accounts(venue, "dlcx")  # dropped, late, cut, expired
-    ids = {name: account for name, (account, _) in made.items()}
-    clock = ManualClock(SystemClock().now_ms())
-    start_ms = clock.now_ms()
-    text = user_stream_profile(ids["d"], ids["l"], ids["c"], ids["x"])
-    text += f'\n[[fault]]\nkind = "rollover"\nat = "+{ROLLOVER_AT_S}s"\n'
-    plant = await start_server(
-        clock=clock, simulator=STILL, venue_db=str(venue.path), faults={"profile_text": text}
-    )
+    rollover = f'\n[[fault]]\nkind = "rollover"\nat = "+{ROLLOVER_AT_S}s"\n'
+    made, clock, start_ms, plant, streams, record = await faulted_user_streams(start_server, venue, rollover)
     um = plant.listeners[Market.UM]
-    assert um.streams is not None and um.faults is not None
-    streams, record = um.streams, um.faults.decider.record
     clients = {name: await python_binance(plant, closing, key) for name, (_, key) in made.items()}
 
     def catch_up() -> None:  # python-binance stamps its requests by the system's clock

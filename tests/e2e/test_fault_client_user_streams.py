@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import ccxt.pro as ccxtpro
@@ -141,20 +141,38 @@ async def place(http: aiohttp.ClientSession, plant: Tickerplant, key: Key, symbo
         return answer
 
 
-async def test_ccxt_pro_on_user_data_stream_faults(
-    start_server: StartServer, venue: Venue, exchanges_closing: list[Any]
-) -> None:
+
+class Faulted(NamedTuple):
+    """A server on a manual clock whose user data stream profile hits four accounts, one
+    fault each: ``d`` dropped, ``l`` late, ``c`` cut, ``x`` expired (``user_stream_profile``)."""
+
+    made: dict[str, tuple[int, Key]]
+    clock: ManualClock
+    start_ms: int
+    plant: Tickerplant
+    streams: Any  # the listener's market streams (their connections)
+    record: Any  # the fault decider's record
+
+
+async def faulted_user_streams(start_server: StartServer, venue: Venue, more: str = "") -> Faulted:
+    """``Faulted``, its profile ``user_stream_profile``'s and ``more``."""
     made = accounts(venue, "dlcx")  # dropped, late, cut, expired
     ids = {name: account for name, (account, _) in made.items()}
     clock = ManualClock(SystemClock().now_ms())
     start_ms = clock.now_ms()
-    text = user_stream_profile(ids["d"], ids["l"], ids["c"], ids["x"])
+    text = user_stream_profile(ids["d"], ids["l"], ids["c"], ids["x"]) + more
     plant = await start_server(
         clock=clock, simulator=STILL, venue_db=str(venue.path), faults={"profile_text": text}
     )
     um = plant.listeners[Market.UM]
     assert um.streams is not None and um.faults is not None
-    streams, record = um.streams, um.faults.decider.record
+    return Faulted(made, clock, start_ms, plant, um.streams, um.faults.decider.record)
+
+
+async def test_ccxt_pro_on_user_data_stream_faults(
+    start_server: StartServer, venue: Venue, exchanges_closing: list[Any]
+) -> None:
+    made, clock, start_ms, plant, streams, record = await faulted_user_streams(start_server, venue)
     exchanges = {name: ccxt_pro(plant, key, exchanges_closing) for name, (_, key) in made.items()}
 
     def catch_up() -> None:  # ccxt stamps its requests by the system's clock
