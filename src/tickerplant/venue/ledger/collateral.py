@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 from tickerplant.market.payloads.asset_index import BID_BUFFER, PRICED_BY, asset_price
+from tickerplant.venue.domain.contract import down, toward_zero
+from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.ledger.figures import Figures
 
 __all__ = ["COLLATERAL_RATE", "COLLATERAL_SYMBOLS", "asset_price", "pooled"]
@@ -72,18 +74,8 @@ def pooled(
             unrealized, position_im = unrealized + f.unrealized_e8, position_im + f.position_im_e8
             open_order_im, maint = open_order_im + f.open_order_im_e8, maint + f.maint_e8
             continue
-        unrealized += _toward_zero(f.unrealized_e8 * price)
-        position_im += _down(f.position_im_e8 * price)
-        open_order_im += _down(f.open_order_im_e8 * price)
-        maint += _down(f.maint_e8 * price)
-    return Figures(_down(wallet), unrealized, position_im, open_order_im, maint, priced=priced)
-
-
-def _down(value: Fraction) -> int:
-    """``value`` (1e-8 units, a price times) rounded down to a unit."""
-    return value.numerator // value.denominator
-
-
-def _toward_zero(value: Fraction) -> int:
-    units = abs(value.numerator) // value.denominator
-    return units if value >= 0 else -units
+        unrealized += toward_zero(f.unrealized * price)
+        position_im += down(f.position_im * price)
+        open_order_im += down(f.open_order_im * price)
+        maint += down(f.maint * price)
+    return Figures(down(wallet / AMOUNT_SCALE), unrealized, position_im, open_order_im, maint, priced=priced)
