@@ -1,10 +1,9 @@
 """The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
 (COIN-M) contracts alike, exact: positions and open orders kept as sums of the integer units
 the records keep (``Position``, ``Resting``), a ``Fraction`` only where a formula takes a
-quotient (a mark, an entry price, an inverse position's Σ q/p, decision 7's share of a
-side), rounded only where Binance rounds (decision 7: 8 decimals, down): where a figure is
-booked or written (a margin figure per position or side, ``ledger/figures.py``), and an
-inverse order's notional, which open orders sum (``order_value``).
+quotient (a mark, an entry price, an inverse position's Σ q/p), rounded only where Binance
+rounds (8 decimals): where a figure is booked or written (a margin figure per position or
+side, ``ledger/figures.py``), and an inverse order's notional (``order_value``).
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
@@ -332,15 +331,13 @@ class Contract:
         self, side: Side, qty: int, value: int | Fraction, losing: tuple[int, int | Fraction], mark: Fraction,
         leverage: int, part: int | None = None,
     ) -> int:  # fmt: skip
-        """§7.3's cost of opening, over orders on one side, in 1e-8 of the margin asset,
-        rounded down (part 3 §10, Unresolved 13: a margin figure is written rounded down at 8
-        decimals; ``figures.py``): ``qty`` and ``value`` their sums (``order_value``'s
-        units), ``losing`` the sums of those priced on the losing side of ``mark`` (a buy
-        above it, a sell below it). Initial margin at the orders' prices plus the open loss
-        against ``mark`` (linear ``q × max(0, ±(p − MP))``, inverse
+        """§7.3's cost of opening, over orders on one side, in 1e-8 of the margin asset rounded
+        down (part 3 §10, Unresolved 13; ``ledger/figures.py``): ``qty`` and ``value`` their
+        sums (``order_value``'s units), ``losing`` the sums of those priced on the losing side
+        of ``mark`` (a buy above it, a sell below it). Initial margin at the orders' prices
+        plus the open loss against ``mark`` (linear ``q × max(0, ±(p − MP))``, inverse
         ``q × CS × max(0, ±(1/MP − 1/p))``: the notional at mark less the orders'), times
-        ``part / qty`` (decision 7: the part beyond what would close the opposite position).
-        Integers but for the mark's quotient; one floor division."""
+        ``part / qty`` (decision 7: the part beyond what would close the opposite position)."""
         units = value  # in ``order_value``'s units, times the leverage
         lost_qty, lost_value = losing
         if lost_qty:
@@ -349,14 +346,10 @@ class Contract:
             units = value + loss * leverage
         share = qty if part is None else part
         whole = AMOUNT_SCALE if self.inverse else self.qty_one * self.price_one  # units in one of the asset
-        below = whole * qty * leverage
-        if isinstance(units, Fraction):
-            return (units.numerator * share * AMOUNT_SCALE) // (units.denominator * below)
-        return (units * share * AMOUNT_SCALE) // below
+        # one floor division (an int has a numerator and a denominator too)
+        return (units.numerator * share * AMOUNT_SCALE) // (units.denominator * whole * qty * leverage)
 
-    def order_cost(
-        self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int
-    ) -> int:
+    def order_cost(self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int) -> int:
         """§7.3 for one order of ``qty_units`` at ``price`` (a fill's, an assumed one), 1e-8,
         rounded down: its notional exact (a fill's margin, ``isolate``; a MARKET order's)."""
         if not qty_units:
