@@ -1,7 +1,8 @@
 """Decision 7's open-order margin, read from the sums ``contract.Resting`` keeps (one
 implementation for linear and inverse contracts), is exactly the definition's: part 3 §7.3's
 cost order by order in ``Fraction``s, pro rata beyond what would close the position, an
-inverse order's notional rounded down at 8 decimals (decision 7)."""
+inverse order's notional rounded down at 8 decimals (decision 7), each side's margin in 1e-8
+of the asset rounded down (part 3 §10, Unresolved 13: a margin figure is written so)."""
 
 from __future__ import annotations
 
@@ -48,9 +49,10 @@ def _cost(contract: Contract, side: Side, qty: int, price: int, mark: Fraction, 
 
 def _definition(
     orders: list[tuple[Side, int, int]], held: int, mark: Fraction, leverage: int, contract: Contract = BTCUSDT
-) -> Fraction:
+) -> int:
     """Per side: the part beyond what would close the opposite position, its orders' costs
-    (initial margin at their price plus the open loss against mark) pro rata; the larger."""
+    (initial margin at their price plus the open loss against mark) pro rata, in 1e-8 rounded
+    down; the larger."""
     sides = []
     for side in (Side.BUY, Side.SELL):
         mine = [(qty, price) for s, qty, price in orders if s is side and qty > 0]
@@ -61,7 +63,7 @@ def _definition(
         share = Fraction(max(0, total - max(0, -side.sign * held)), total)
         costs = (_cost(contract, side, qty, price, mark, leverage) for qty, price in mine)
         sides.append(sum(costs, Fraction(0)) * share)
-    return max(sides)
+    return max(math.floor(side * 10**8) for side in sides)
 
 
 _ORDERS = st.lists(st.tuples(st.sampled_from(Side), st.integers(0, 5_000), st.integers(1, 10**7)), max_size=8)

@@ -54,6 +54,7 @@ from tickerplant.market.updates import Liquidation
 from tickerplant.venue.clearing.funding import tran_id
 from tickerplant.venue.domain.contract import Bracket, Contract, down, toward_zero
 from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, MarginCall, OrderRow, WalletChange
+from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.placement import take
 from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
@@ -101,7 +102,7 @@ def check(engine: EngineState, symbol: str, now_ms: int, out: Made) -> None:
         for position in held:  # an isolated position alone, each side of a hedge account's
             if position.amt:
                 f = ledger.symbol_figures(contract, mark, position.side)
-                _judge(engine, ledger, (symbol, position.side), f.isolated_margin, f.maint, now_ms, out)
+                _judge(engine, ledger, (symbol, position.side), f.isolated_margin_e8, f.maint_e8, now_ms, out)
 
     try:
         each_account(sorted(holders), judge)  # one account's failure judges the others all the same
@@ -134,14 +135,14 @@ def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int
     margin asset; not judged while a collateral held has no price)."""
     figures = engine.margin_figures(ledger, engine.contracts[trigger[0]].inst.margin_asset)
     if figures.priced:
-        _judge(engine, ledger, trigger, figures.cross_margin_balance, figures.cross_maint, now_ms, out)
+        _judge(engine, ledger, trigger, figures.cross_margin_balance_e8, figures.cross_maint_e8, now_ms, out)
 
 
 def _judge(
-    engine: EngineState, ledger: Ledger, trigger: Held, balance: Fraction, maint: Fraction, now_ms: int,
-    out: Made,
+    engine: EngineState, ledger: Ledger, trigger: Held, balance: int, maint: int, now_ms: int, out: Made
 ) -> None:
-    """Liquidate, call or clear ``trigger``'s margin (cross: its asset's)."""
+    """Liquidate, call or clear ``trigger``'s margin (cross: its asset's), ``balance`` and
+    ``maint`` in 1e-8 as the figures hold them (``ledger/figures.py``)."""
     key = _called_key(engine, ledger, trigger)
     called = engine.exposure.margin_called
     if maint and (balance <= 0 or maint >= balance):
@@ -180,7 +181,8 @@ def margin_call(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int)
         if mark is None:
             continue
         f = ledger.symbol_figures(engine.contracts[symbol], mark, side)
-        rows.append((symbol, side, f.position.amt, mark, f.unrealized, f.maint))
+        up, mm = Fraction(f.unrealized_e8, AMOUNT_SCALE), Fraction(f.maint_e8, AMOUNT_SCALE)
+        rows.append((symbol, side, f.position.amt, mark, up, mm))
     if isolated:
         wallet = ledger.positions[trigger].isolated_wallet
         return MarginCall(now_ms, ledger.account_id, None, tuple(rows), wallet)
@@ -233,7 +235,7 @@ def liquidation_price(
             mark = engine.mark(other)
             if other != symbol and mark is not None:
                 f = ledger.symbol_figures(engine.contracts[other], mark, other_side)
-                wallet += f.unrealized - f.maint
+                wallet += Fraction(f.unrealized_e8 - f.maint_e8, AMOUNT_SCALE)
     coin = _moving_collateral(engine, ledger, symbol)  # Multi-Assets: collateral priced by this mark
     if coin:
         wallet -= coin * (engine.mark(symbol) or 0)  # it moves with the price, below

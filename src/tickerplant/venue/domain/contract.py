@@ -1,9 +1,9 @@
 """The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
 (COIN-M) contracts alike, exact: positions and open orders kept as sums of the integer units
 the records keep (``Position``, ``Resting``), a ``Fraction`` only where a formula takes a
-quotient (a mark, an entry price, an inverse position's Σ q/p, decision 7's share of a
-side), rounded only where Binance rounds (decision 7: 8 decimals, down): where a figure is
-booked or written, and an inverse order's notional, which open orders sum (``order_value``).
+quotient (a mark, an entry price, an inverse position's Σ q/p), rounded only where Binance
+rounds (8 decimals): where a figure is booked or written (a margin figure per position or
+side, ``ledger/figures.py``), and an inverse order's notional (``order_value``).
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
@@ -276,7 +276,7 @@ class Contract:
             moved = -max(0, min(wallet, share))
             wallet += moved
         if opened:
-            brought = down(self.order_cost(side, opened, price, mark, leverage))
+            brought = self.order_cost(side, opened, price, mark, leverage)
             moved += brought
             wallet += brought - fee_opened
         position.isolated_wallet = wallet
@@ -330,14 +330,14 @@ class Contract:
     def cost(
         self, side: Side, qty: int, value: int | Fraction, losing: tuple[int, int | Fraction], mark: Fraction,
         leverage: int, part: int | None = None,
-    ) -> Fraction:  # fmt: skip
-        """§7.3's cost of opening, over orders on one side: ``qty`` and ``value`` their sums
-        (``order_value``'s units), ``losing`` the sums of those priced on the losing side of
-        ``mark`` (a buy above it, a sell below it). Initial margin at the orders' prices plus
-        the open loss against ``mark`` (linear ``q × max(0, ±(p − MP))``, inverse
+    ) -> int:  # fmt: skip
+        """§7.3's cost of opening, over orders on one side, in 1e-8 of the margin asset rounded
+        down (part 3 §10, Unresolved 13; ``ledger/figures.py``): ``qty`` and ``value`` their
+        sums (``order_value``'s units), ``losing`` the sums of those priced on the losing side
+        of ``mark`` (a buy above it, a sell below it). Initial margin at the orders' prices
+        plus the open loss against ``mark`` (linear ``q × max(0, ±(p − MP))``, inverse
         ``q × CS × max(0, ±(1/MP − 1/p))``: the notional at mark less the orders'), times
-        ``part / qty`` (decision 7: the part beyond what would close the opposite position).
-        Integers but for the mark's and the share's quotient, made once."""
+        ``part / qty`` (decision 7: the part beyond what would close the opposite position)."""
         units = value  # in ``order_value``'s units, times the leverage
         lost_qty, lost_value = losing
         if lost_qty:
@@ -346,15 +346,14 @@ class Contract:
             units = value + loss * leverage
         share = qty if part is None else part
         whole = AMOUNT_SCALE if self.inverse else self.qty_one * self.price_one  # units in one of the asset
-        return Fraction(units * share, whole * qty * leverage)  # one quotient
+        # one floor division (an int has a numerator and a denominator too)
+        return (units.numerator * share * AMOUNT_SCALE) // (units.denominator * whole * qty * leverage)
 
-    def order_cost(
-        self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int
-    ) -> Fraction:
-        """§7.3 for one order of ``qty_units`` at ``price`` (a fill's, an assumed one): its
-        notional exact (a fill's margin, ``isolate``; a MARKET order's)."""
+    def order_cost(self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int) -> int:
+        """§7.3 for one order of ``qty_units`` at ``price`` (a fill's, an assumed one), 1e-8,
+        rounded down: its notional exact (a fill's margin, ``isolate``; a MARKET order's)."""
         if not qty_units:
-            return _ZERO
+            return 0
         value = self.value_at(qty_units, price)
         losing = (qty_units, value) if side.sign * (price - mark) > 0 else (0, 0)
         return self.cost(side, qty_units, value, losing, mark, leverage)
@@ -362,13 +361,14 @@ class Contract:
     def side_margin(
         self, side: Side, rests: list[Resting], mark: Fraction, leverage: int, closing: int = 0,
         extra: tuple[tuple[int, int], ...] = (),
-    ) -> Fraction:  # fmt: skip
-        """Decision 7 for one side: the cost of ``rests``' orders (and ``extra``, quantities
-        and prices in units, as if resting; a negative quantity one counted no longer: a
-        modified order's old place) beyond the ``closing`` quantity that would close the
-        opposite position, pro rata. Read from the sums ``Resting`` keeps: its cost does
-        not grow with the orders, only with the price levels on the losing side of the mark
-        (a buy resting above it: few, near the book's top)."""
+    ) -> int:  # fmt: skip
+        """Decision 7 for one side, 1e-8 rounded down (``cost``): the cost of ``rests``'
+        orders (and ``extra``, quantities and prices in units, as if resting; a negative
+        quantity one counted no longer: a modified order's old place) beyond the
+        ``closing`` quantity that would close the opposite position, pro rata. Read from the
+        sums ``Resting`` keeps: its cost does not grow with the orders, only with the price
+        levels on the losing side of the mark (a buy resting above it: few, near the book's
+        top)."""
         qty = lost_qty = value = lost_value = 0
         a, b = mark.numerator * self.price_one, mark.denominator  # the mark in price units: a / b
         buy = side is Side.BUY
@@ -388,7 +388,7 @@ class Contract:
                 lost_qty += q
                 lost_value += worth
         if qty <= closing:
-            return _ZERO
+            return 0
         return self.cost(side, qty, value, (lost_qty, lost_value), mark, leverage, qty - closing)
 
 

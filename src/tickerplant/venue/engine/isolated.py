@@ -20,11 +20,8 @@ no capture of this event exists, so its use here is an inference).
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from tickerplant.venue.domain.commands import MoveMargin
 from tickerplant.venue.domain.events import AccountUpdate, Made, MarginMove, PositionRow
-from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.engine.state import EngineState
 
@@ -48,13 +45,13 @@ def move(engine: EngineState, command: MoveMargin, now_ms: int, out: Made) -> No
     mark = engine.mark(name)
     if command.add:
         # what the cross wallet holds, not its positions' unrealized profit (part 3 §7.8)
-        if Fraction(amount, AMOUNT_SCALE) > engine.figures(account_id, asset).max_withdraw:
+        if amount > engine.figures(account_id, asset).max_withdraw_e8:
             raise refused(-4050, "Cross balance insufficient.")
         position.isolated_wallet += amount
     else:
         f = ledger.symbol_figures(contract, mark if mark is not None else position.entry, held)
-        spare = min(Fraction(position.isolated_wallet, AMOUNT_SCALE), f.isolated_margin - f.position_im)
-        if Fraction(amount, AMOUNT_SCALE) > spare:
+        spare = min(position.isolated_wallet, f.isolated_margin_e8 - f.position_im_e8)  # 1e-8, as written
+        if amount > spare:
             raise refused(-4051, "Isolated balance insufficient.")
         position.isolated_wallet -= amount
     kind = ADD if command.add else REDUCE

@@ -55,7 +55,7 @@ def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, out:
     if leverage < before and (held or ledger.open_orders.get(contract.inst.symbol)):
         trial = ledger.with_leverage(contract.inst.symbol, leverage)  # checked before it is made
         f = engine.margin_figures(trial, contract.inst.margin_asset)
-        if f.cross_margin_balance < f.cross_initial:
+        if f.cross_margin_balance_e8 < f.cross_initial_e8:
             raise refused(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
     ledger.leverage[contract.inst.symbol] = leverage
     out.put(Setting(account_id, contract.inst.symbol, leverage, None))
@@ -113,7 +113,7 @@ def change_multi_assets(engine: EngineState, command: SetMultiAssets, now_ms: in
         text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
         raise refused(-4172, text + " in USDⓈ-M Futures account.")
     alone = [engine.figures(account_id, asset) for asset in UM_MARGIN_ASSETS]
-    if not on and any(f.position_im and f.cross_margin_balance < f.position_im for f in alone):
+    if not on and any(f.position_im_e8 and f.cross_margin_balance_e8 < f.position_im_e8 for f in alone):
         text = "Unable to adjust Multi-Assets Mode with insufficient margin balance in USDⓈ-M Futures."
         raise refused(-4169, text)
     out.put(ModeChange(account_id, multi_assets=on))

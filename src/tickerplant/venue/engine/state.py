@@ -192,7 +192,7 @@ class EngineState:
             self._weigh(ledger, contract, *moved_need(ledger, contract, order, qty, price, mark))
 
     def _weigh(
-        self, ledger: Ledger, contract: Contract, cost: Fraction, known: tuple[str, Fraction] | None
+        self, ledger: Ledger, contract: Contract, cost: int, known: tuple[str, int] | None
     ) -> None:
         """A cost against the account's figures (``risk.check_margin``), read only when there
         is a cost to weigh."""
@@ -241,7 +241,7 @@ class EngineState:
         return self.wallet(ledger, asset) - ledger.isolated_wallets(asset, self.contracts)
 
     def figures(
-        self, account_id: int, asset: str, known: tuple[str, Fraction] | None = None,
+        self, account_id: int, asset: str, known: tuple[str, int] | None = None,
         ledger: Ledger | None = None,
     ) -> Figures:  # fmt: skip
         """``known``: a symbol's open-order margin, already valued (``Ledger.figures``);
@@ -250,7 +250,7 @@ class EngineState:
         return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark, known)
 
     def margin_figures(
-        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, Fraction] | None = None
+        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, int] | None = None
     ) -> Figures:
         """What ``asset``'s cross positions draw on: its own figures, or in Multi-Assets mode
         the pool of every margin asset in USD (``collateral.py``)."""

@@ -41,23 +41,26 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 from tickerplant.market.payloads.asset_index import BID_BUFFER, PRICED_BY, asset_price
+from tickerplant.venue.domain.contract import down, toward_zero
+from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.ledger.figures import Figures
 
 __all__ = ["COLLATERAL_RATE", "COLLATERAL_SYMBOLS", "asset_price", "pooled"]
 
 COLLATERAL_RATE: dict[str, Fraction] = {asset: 1 - buffer for asset, buffer in BID_BUFFER.items()}
 COLLATERAL_SYMBOLS = {symbol: asset for asset, symbol in PRICED_BY.items()}  # whose mark prices one
-_UNITS = Fraction(10**8)
 
 
 def pooled(
     assets: Iterable[str], figures: Callable[[str], Figures], mark: Callable[[str], Fraction | None],
     *, haircut: bool = True,
 ) -> Figures:  # fmt: skip
-    """The pool of ``assets`` in USD (the module docstring), as one ``Figures``: its wallet
-    the collateral value in 1e-8 USD, rounded down (``haircut`` false: at its whole value)."""
+    """The pool of ``assets`` in USD (the module docstring), as one ``Figures``, 1e-8 USD:
+    its wallet the collateral value rounded down (``haircut`` false: at its whole value);
+    each asset's figures at its price, rounded as the figures are (``figures.py``: uPnL
+    toward zero, margins down; a stablecoin's price is 1, its figures as they are)."""
     wallet = Fraction(0)
-    unrealized = position_im = open_order_im = maint = Fraction(0)
+    unrealized = position_im = open_order_im = maint = 0
     priced = True
     for asset in assets:
         price = asset_price(asset, mark)
@@ -65,12 +68,14 @@ def pooled(
         if price is None:
             priced = priced and not f.wallet
             continue
-        held = f.wallet / _UNITS * price
+        held = f.wallet * price
         wallet += held * COLLATERAL_RATE[asset] if held > 0 and haircut else held
-        unrealized += f.unrealized * price
-        position_im += f.position_im * price
-        open_order_im += f.open_order_im * price
-        maint += f.maint * price
-    units = wallet * _UNITS
-    worth = units.numerator // units.denominator
-    return Figures(worth, unrealized, position_im, open_order_im, maint, priced=priced)
+        if price == 1:
+            unrealized, position_im = unrealized + f.unrealized_e8, position_im + f.position_im_e8
+            open_order_im, maint = open_order_im + f.open_order_im_e8, maint + f.maint_e8
+            continue
+        unrealized += toward_zero(f.unrealized * price)
+        position_im += down(f.position_im * price)
+        open_order_im += down(f.open_order_im * price)
+        maint += down(f.maint * price)
+    return Figures(down(wallet / AMOUNT_SCALE), unrealized, position_im, open_order_im, maint, priced=priced)

@@ -9,7 +9,9 @@ A margin check values every symbol the account is active on (``Ledger.figures``)
 out afresh each time, that is a few exact ``Fraction`` operations per symbol: with 200 open
 orders on each of 24 other symbols, a placement and its cancel cost 2.9× what they do on an
 account with none. Kept, a part whose mark and state are unchanged costs a comparison, and
-the sums are exact (``Fraction``), so the totals are the same values a fresh sum gives.
+the parts are integers (1e-8 of the asset, each position's figures rounded as ``figures.py``
+says), so the totals are the same values a fresh sum gives, and moving them is integer
+arithmetic.
 """
 
 from __future__ import annotations
@@ -17,15 +19,14 @@ from __future__ import annotations
 from collections.abc import Hashable
 from fractions import Fraction
 
-from tickerplant.venue.domain.contract import Contract, Position
+from tickerplant.venue.domain.contract import Contract, Position, down, toward_zero
 
-__all__ = ["PARTS", "AssetTotals", "Part", "orders_only", "part_of"]
+__all__ = ["PARTS", "AssetTotals", "Part", "orders_only", "part_of", "position_figures"]
 
 # a symbol's part: uPnL, position IM, open-order IM, maintenance, then the isolated
 # positions' uPnL, IM and maintenance (``figures.Figures``' fields of the same names)
-Part = tuple[Fraction, Fraction, Fraction, Fraction, Fraction, Fraction, Fraction]
+Part = tuple[int, int, int, int, int, int, int]  # 1e-8 of the margin asset
 PARTS = 7
-_ZERO = Fraction(0)
 
 
 class AssetTotals:
@@ -36,7 +37,7 @@ class AssetTotals:
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[Fraction, Hashable, Part]] = {}
-        self.sums: list[Fraction] = [_ZERO] * PARTS
+        self.sums: list[int] = [0] * PARTS
 
     def fresh(self, symbol: str, mark: Fraction, key: Hashable) -> bool:
         """Whether ``symbol``'s part was worked out at this mark and this state."""
@@ -58,31 +59,26 @@ class AssetTotals:
     def _move(self, before: Part | None, after: Part | None) -> None:
         sums = self.sums
         for i in range(PARTS):
-            old = before[i] if before is not None else _ZERO
-            new = after[i] if after is not None else _ZERO
-            if old is new or not (old or new):  # most parts are 0: a Fraction's op is ~1 µs
-                continue
-            total = sums[i]
-            # the one symbol counted (the sum is its part): no arithmetic
-            sums[i] = new if total is old else total - old + new
+            old = before[i] if before is not None else 0
+            new = after[i] if after is not None else 0
+            if old != new:
+                sums[i] += new - old
 
 
-def orders_only(open_order_im: Fraction) -> Part:
-    """A symbol's open orders' part: their margin (decision 7), already valued."""
-    return (_ZERO, _ZERO, open_order_im, _ZERO, _ZERO, _ZERO, _ZERO)
+def orders_only(open_order_im: int) -> Part:
+    """A symbol's open orders' part: their margin (decision 7), already valued, 1e-8."""
+    return (0, 0, open_order_im, 0, 0, 0, 0)
 
 
 def part_of(contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool) -> Part:
     """One symbol's positions' part of its margin asset's figures at ``mark`` (§7.8): its
     open positions (``held``) valued; its open orders' margin is a part of its own
     (``orders_only``), kept apart: an order that opens or closes leaves the positions' part
-    as it is."""
-    unrealized = position_im = maint = _ZERO
-    isolated_unrealized = isolated_im = isolated_maint = _ZERO
+    as it is. Each position's figures rounded where its row is written (``figures.py``)."""
+    unrealized = position_im = maint = 0
+    isolated_unrealized = isolated_im = isolated_maint = 0
     for position in held:
-        notional = contract.notional(position.amt, mark)
-        upnl = contract.unrealized(position, mark)
-        im, mm = abs(notional) / leverage, contract.maintenance(notional)
+        upnl, im, mm = position_figures(contract, position, mark, leverage)
         unrealized += upnl
         position_im += im
         maint += mm
@@ -90,4 +86,17 @@ def part_of(contract: Contract, mark: Fraction, held: list[Position], leverage: 
             isolated_unrealized += upnl
             isolated_im += im
             isolated_maint += mm
-    return (unrealized, position_im, _ZERO, maint, isolated_unrealized, isolated_im, isolated_maint)
+    return (unrealized, position_im, 0, maint, isolated_unrealized, isolated_im, isolated_maint)
+
+
+def position_figures(
+    contract: Contract, position: Position, mark: Fraction, leverage: int
+) -> tuple[int, int, int]:
+    """One position's uPnL (toward zero, §4.3), initial margin ``|notional| / L`` and
+    maintenance margin (§7.4), both rounded down (§10), 1e-8, from the exact values at
+    ``mark``: its positionRisk row's figures."""
+    if not position.amt:
+        return 0, 0, 0
+    notional = contract.notional(position.amt, mark)
+    upnl = toward_zero(contract.unrealized(position, mark))
+    return upnl, abs(toward_zero(notional)) // leverage, down(contract.maintenance(notional))

@@ -18,6 +18,8 @@ Figures (per margin asset, single-asset mode; §7.8's formulas):
 - ``unrealized``: Σ uPnL of the asset's positions at mark;
 - ``position_im``: Σ |notional| / leverage at mark; ``open_order_im``: decision 7 per symbol;
 - ``maint``: Σ maintenance margin (brackets);
+- each an integer in 1e-8 of the asset, a sum of its positions' and sides' figures each
+  rounded as its row is written (``figures.py``);
 - ``available = max(0, cross wallet + cross uPnL − cross position IM − open_order_im)``;
 - ``max_withdraw = max(0, min(available, cross wallet − cross position IM − open_order_im))``.
 
@@ -36,11 +38,11 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, Resting
+from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, Resting, toward_zero
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
-from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part_of
+from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part_of, position_figures
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -50,7 +52,6 @@ _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
 
-_ZERO = Fraction(0)
 INCOME_KEPT = 1000  # funding, clearance, margin-move rows kept in memory per account (the journal: all)
 
 
@@ -102,7 +103,7 @@ class Ledger:
     )
     # symbol -> the open-order margin last worked out for it, under the key it was worked out
     # at; dropped when one of its open orders opens, closes, fills or moves
-    _margins: dict[str, tuple[tuple[Fraction, int, int, bool], Fraction]] = field(
+    _margins: dict[str, tuple[tuple[Fraction, int, int, bool], int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
@@ -118,7 +119,7 @@ class Ledger:
     # the open-order margin a margin check found the next change would leave: (the order,
     # what rests of it, its price, the key it was worked out at, the margin); kept as the
     # symbol's when that very change comes next, dropped by any other
-    _expected: tuple[Order, int, int, tuple[Fraction, int, int, bool], Fraction] | None = field(
+    _expected: tuple[Order, int, int, tuple[Fraction, int, int, bool], int] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -229,10 +230,10 @@ class Ledger:
         symbol = contract.inst.symbol
         position = self.positions.get((symbol, side)) or Position(side=side)
         leverage = self.leverage_of(contract)
-        notional = contract.notional(position.amt, mark) if position.amt else Fraction(0)
-        unrealized = contract.unrealized(position, mark)
+        notional = toward_zero(contract.notional(position.amt, mark)) if position.amt else 0
+        unrealized, position_im, maint = position_figures(contract, position, mark, leverage)
         own = side if side is not PositionSide.BOTH else None
-        bid, ask = (contract.resting_notional(value) for value in self.open_values(symbol, own))
+        bid, ask = (toward_zero(contract.resting_notional(value)) for value in self.open_values(symbol, own))
         if side is PositionSide.BOTH:
             open_order_im = self.open_order_im(contract, mark)
         else:  # a hedge side's opening orders, which may all fill into it
@@ -241,19 +242,20 @@ class Ledger:
                 for s in _BOTH
             )
         return SymbolFigures(
-            symbol, position, mark, notional, unrealized, abs(notional) / leverage,
-            open_order_im, contract.maintenance(notional), leverage, bid, ask, symbol in self.isolated,
+            symbol, position, mark, notional, unrealized, position_im, open_order_im, maint, leverage,
+            bid, ask, symbol in self.isolated,
         )  # fmt: skip
 
-    def open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None = None) -> Fraction:
-        """``contract``'s open-order margin alone (decision 7), ``extra`` counted as if
+    def open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None = None) -> int:
+        """``contract``'s open-order margin alone (decision 7, 1e-8: each side's rounded down,
+        ``Contract.cost``), ``extra`` counted as if
         resting: what a new order's margin check needs, without the rest of
         ``symbol_figures``. Read from the sums ``Resting`` keeps, whatever the number of
         orders resting.
 
         Without ``extra``, the value is kept per symbol until one of its open orders changes,
         or the mark, its position, its leverage or the account's mode does: a margin check
-        values every symbol the account is active on, each of them a few ``Fraction``s."""
+        values every symbol the account is active on."""
         if extra is None:
             key = self._key(contract, mark)
             kept = self._margins.get(contract.inst.symbol)
@@ -271,7 +273,7 @@ class Ledger:
         held = position.amt if position is not None else 0
         return (mark, held, self.leverage_of(contract), self.hedge)
 
-    def _open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None) -> Fraction:
+    def _open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None) -> int:
         symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
         if self.hedge:  # each side's openings may all fill, into two positions: both sides' sum
             if extra is not None and extra[0].reduce_only:
@@ -280,7 +282,7 @@ class Ledger:
                 (contract.side_margin(side, self._rests_of(symbol, side, opening=True), mark, leverage,
                                       extra=_extra(extra, side))
                  for side in _BOTH),
-                Fraction(0),
+                0,
             )  # fmt: skip
         position = self.positions.get((symbol, PositionSide.BOTH))
         held = position.amt if position is not None else 0
@@ -292,14 +294,14 @@ class Ledger:
 
     def open_order_ims(
         self, contract: Contract, mark: Fraction, order: Order, qty: int
-    ) -> tuple[Fraction, Fraction]:
+    ) -> tuple[int, int]:
         """``open_order_im`` without and with ``qty`` more of ``order`` resting: a new order's
         margin check (its cost is the difference)."""
         return self._ims(contract, mark, order, ((qty, order.price),))
 
     def moved_order_ims(
         self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int
-    ) -> tuple[Fraction, Fraction]:
+    ) -> tuple[int, int]:
         """``open_order_im`` as it is, and with ``order`` (resting, counted in the sums) left
         with ``qty`` at ``price`` instead: a modification's margin check (its cost is the
         difference)."""
@@ -309,7 +311,7 @@ class Ledger:
 
     def _ims(
         self, contract: Contract, mark: Fraction, order: Order, pairs: tuple[tuple[int, int], ...]
-    ) -> tuple[Fraction, Fraction]:
+    ) -> tuple[int, int]:
         """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side; in
         one-way mode the other side valued once."""
         if self.hedge:
@@ -391,7 +393,7 @@ class Ledger:
         deposited: int,
         contracts: Mapping[str, Contract],
         mark: Callable[[str], Fraction | None],
-        known: tuple[str, Fraction] | None = None,
+        known: tuple[str, int] | None = None,
     ) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``; ``known``: a symbol's

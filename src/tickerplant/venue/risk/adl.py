@@ -134,7 +134,8 @@ def _ranked(engine: Engine) -> dict[Key, int]:
                 upnl = sum((contract.unrealized(p, mark) for p in positions), Fraction(0))
                 if figures is not None:
                     wallet = figures.cross_wallet / _SCALE
-                    value = leverage_pnl(upnl, wallet, figures.cross_maint, figures.cross_margin_balance)
+                    maint, balance = figures.cross_maint_e8 / _SCALE, figures.cross_margin_balance_e8 / _SCALE
+                    value = leverage_pnl(upnl, wallet, maint, balance)
                 else:
                     (position,) = positions
                     wallet = position.isolated_wallet / _SCALE

@@ -128,27 +128,30 @@ def check_market(
 
 def order_cost(
     ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction, best: tuple[int, int] | None
-) -> tuple[Fraction, Fraction | None]:
+) -> tuple[int, int | None]:
     """What placing ``qty`` of ``order`` adds to the margin the account needs (``best``: the
-    best level of the other side), and for a LIMIT order the symbol's open-order margin
-    without it (which the account's figures then need not value again)."""
+    best level of the other side), 1e-8 of the margin asset, and for a LIMIT order the
+    symbol's open-order margin without it (which the account's figures then need not value
+    again). A LIMIT order's cost is the symbol's open-order margin with it less without it,
+    each as the figures hold it; a MARKET order's its §7.3 cost rounded down as a margin
+    figure is (``figures.py``)."""
     if order.type is OrderType.LIMIT:
         without, with_ = ledger.open_order_ims(contract, mark, order, qty)
         return with_ - without, without
     if best is None:
-        return Fraction(0), None
+        return 0, None
     best_price = contract.price(best[0])
     assumed = best_price * Fraction(10005, 10000) if order.side is Side.BUY else max(best_price, mark)
     position = ledger.position(contract.inst.symbol).amt
     increasing = max(0, qty - max(0, -order.side.sign * position))
     if not increasing:
-        return Fraction(0), None
+        return 0, None
     return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract)), None
 
 
 def margin_need(
     data: MarketData, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction
-) -> tuple[Fraction, tuple[str, Fraction] | None]:
+) -> tuple[int, tuple[str, int] | None]:
     """The order's cost (part 3 §7.3, decision 7) and, when it rests beside others on its
     symbol, the symbol's open-order margin without it, already valued (``Ledger.figures``'s
     ``known``): what the margin check weighs against the figures (``check_margin``)."""
@@ -161,7 +164,7 @@ def margin_need(
 
 def moved_need(
     ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction
-) -> tuple[Fraction, tuple[str, Fraction]]:
+) -> tuple[int, tuple[str, int]]:
     """What modifying a resting LIMIT order to ``qty`` left at ``price`` adds to the margin
     the account needs (decision 7's open-order margin with the order at its new place,
     against it at its old one; negative when the change needs less), and the symbol's
@@ -172,9 +175,10 @@ def moved_need(
     return after - now, (contract.inst.symbol, now)
 
 
-def check_margin(cost: Fraction, figures: Figures, isolated: bool) -> None:
-    """-2019 when ``cost`` exceeds the available balance; on an isolated symbol, what the
+def check_margin(cost: int, figures: Figures, isolated: bool) -> None:
+    """-2019 when ``cost`` (1e-8) exceeds the available balance (integers: ``figures.py``);
+    on an isolated symbol, what the
     cross wallet holds (``max_withdraw``): the margin moves into the isolated wallet as it
     fills, and unrealized profit is not money to move."""
-    if cost > 0 and cost > (figures.max_withdraw if isolated else figures.available):
+    if cost > 0 and cost > (figures.max_withdraw_e8 if isolated else figures.available_e8):
         raise refused(-2019, "Margin is insufficient.")

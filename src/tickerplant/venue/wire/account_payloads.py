@@ -11,7 +11,8 @@ captures show, built as ordered dicts, from the ledger's figures (``ledger.py``)
   ``notionalValue``;
 - the balance rows (``balances.py``' structs) with the margin figures.
 
-Amounts are written with 8 decimals, uPnL and notional truncated toward zero;
+Amounts are written with 8 decimals, as the figures hold them (``ledger/figures.py``: uPnL
+and notional truncated toward zero, margins rounded down, per row; totals the rows' sums);
 ``liquidationPrice`` part 3 §7.10's, cross or isolated (``venue/clearing/liquidation.py``);
 ``isolatedMargin`` an isolated position's wallet plus its uPnL, ``isolatedWallet`` its
 wallet, both ``"0"`` (v2 ``"0.00000000"``) for a cross one; ``totalMaintMargin`` the cross
@@ -30,7 +31,6 @@ from tickerplant.market.units import fixed
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Account, Balance
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.contract import toward_zero
 from tickerplant.venue.domain.money import format_amount
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.collateral import asset_price
@@ -42,17 +42,16 @@ from tickerplant.venue.payloads.order_payloads import decimal_text
 __all__ = ["account", "balance", "position_risk"]
 
 
-def _amount(value: Fraction) -> str:
-    return format_amount(toward_zero(value))
+def _amount(value: int) -> str:
+    """A figure (1e-8, rounded where it was worked out: ``ledger/figures.py``)."""
+    return format_amount(value)
 
 
 def _isolated_margin(sf: SymbolFigures) -> str:
     """``isolatedMargin``: the wallet plus ``unRealizedProfit`` as written (each at 8 decimals,
     uPnL toward zero), so that the row's three figures add up to the unit, as Binance's do
     (part 3 §4.3); 0 for a cross position."""
-    if not sf.isolated:
-        return _amount(Fraction(0))
-    return format_amount(sf.position.isolated_wallet + toward_zero(sf.unrealized))
+    return format_amount(sf.isolated_margin_e8)
 
 
 def _entry(value: Fraction) -> str:
@@ -78,9 +77,10 @@ def _pool_share(engine: Engine, pool: Figures | None, asset: str, f: Figures) ->
         return f
     price = asset_price(asset, engine.mark)
     if not price:  # no price yet: nothing of the pool can be told in it
-        return f._replace(shared=(Fraction(0), Fraction(0)))
-    withdraw = min(max(Fraction(0), Fraction(f.wallet, 10**8)), pool.max_withdraw / price)
-    return f._replace(shared=(pool.available / price, withdraw))
+        return f._replace(shared_e8=(0, 0))
+    available, withdraw = pool.available_e8 / price, pool.max_withdraw_e8 / price  # 1e-8 of the asset, down
+    shared = available.numerator // available.denominator, withdraw.numerator // withdraw.denominator
+    return f._replace(shared_e8=(shared[0], min(max(0, f.wallet), shared[1])))
 
 
 def _pool(engine: Engine, ledger: Ledger) -> Figures | None:
@@ -90,26 +90,28 @@ def _pool(engine: Engine, ledger: Ledger) -> Figures | None:
 
 def _asset_row(asset: str, f: Figures, updated: int, *, um: bool, v2: bool) -> dict[str, Any]:
     wallet = format_amount(f.wallet)
-    im = f.position_im + f.open_order_im
-    row: dict[str, Any] = {"asset": asset, "walletBalance": wallet, "unrealizedProfit": _amount(f.unrealized)}
+    im = f.position_im_e8 + f.open_order_im_e8
+    row: dict[str, Any] = {
+        "asset": asset, "walletBalance": wallet, "unrealizedProfit": _amount(f.unrealized_e8)
+    }  # fmt: skip
     row |= {
-        "marginBalance": _amount(f.margin_balance),
-        "maintMargin": _amount(f.maint),
+        "marginBalance": _amount(f.margin_balance_e8),
+        "maintMargin": _amount(f.maint_e8),
         "initialMargin": _amount(im),
     }
     row |= {
-        "positionInitialMargin": _amount(f.position_im),
-        "openOrderInitialMargin": _amount(f.open_order_im),
+        "positionInitialMargin": _amount(f.position_im_e8),
+        "openOrderInitialMargin": _amount(f.open_order_im_e8),
     }
     if not um:
-        row["maxWithdrawAmount"] = _amount(f.max_withdraw)
+        row["maxWithdrawAmount"] = _amount(f.max_withdraw_e8)
     row |= {
         "crossWalletBalance": format_amount(f.cross_wallet),
-        "crossUnPnl": _amount(f.cross_unrealized),
-        "availableBalance": _amount(f.available),
+        "crossUnPnl": _amount(f.cross_unrealized_e8),
+        "availableBalance": _amount(f.available_e8),
     }
     if um:
-        row["maxWithdrawAmount"] = _amount(f.max_withdraw)
+        row["maxWithdrawAmount"] = _amount(f.max_withdraw_e8)
     if v2:
         row["marginAvailable"] = True
     row["updateTime"] = updated
@@ -159,21 +161,22 @@ def account(
     if not um:
         return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0,
                 "assets": rows, "positions": positions}  # fmt: skip
-    f = usdt or Figures(0, Fraction(0), Fraction(0), Fraction(0), Fraction(0))
+    f = usdt or Figures(0, 0, 0, 0, 0)
     wallet = format_amount(f.wallet)
     body: dict[str, Any] = {}
     if v2:
         body = {"feeTier": 0, "feeBurn": False, "canTrade": True, "canDeposit": True, "canWithdraw": True,
                 "updateTime": 0, "multiAssetsMargin": ledger.multi_assets, "tradeGroupId": -1}  # fmt: skip
     body |= {
-        "totalInitialMargin": _amount(f.position_im + f.open_order_im),
-        "totalMaintMargin": _amount(f.cross_maint),
-        "totalWalletBalance": wallet, "totalUnrealizedProfit": _amount(f.unrealized),
-        "totalMarginBalance": _amount(f.margin_balance), "totalPositionInitialMargin": _amount(f.position_im),
-        "totalOpenOrderInitialMargin": _amount(f.open_order_im),
+        "totalInitialMargin": _amount(f.position_im_e8 + f.open_order_im_e8),
+        "totalMaintMargin": _amount(f.cross_maint_e8),
+        "totalWalletBalance": wallet, "totalUnrealizedProfit": _amount(f.unrealized_e8),
+        "totalMarginBalance": _amount(f.margin_balance_e8),
+        "totalPositionInitialMargin": _amount(f.position_im_e8),
+        "totalOpenOrderInitialMargin": _amount(f.open_order_im_e8),
         "totalCrossWalletBalance": format_amount(f.cross_wallet),
-        "totalCrossUnPnl": _amount(f.cross_unrealized), "availableBalance": _amount(f.available),
-        "maxWithdrawAmount": _amount(f.max_withdraw), "assets": rows, "positions": positions,
+        "totalCrossUnPnl": _amount(f.cross_unrealized_e8), "availableBalance": _amount(f.available_e8),
+        "maxWithdrawAmount": _amount(f.max_withdraw_e8), "assets": rows, "positions": positions,
     }  # fmt: skip
     return body
 
@@ -183,31 +186,32 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
     qty = fixed(sf.position.amt, contract.inst.qty_decimals)
     if engine.market is Market.CM:
         return {
-            "symbol": sf.symbol, "initialMargin": _amount(sf.position_im + sf.open_order_im),
-            "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
-            "positionInitialMargin": _amount(sf.position_im),
-            "openOrderInitialMargin": _amount(sf.open_order_im), "leverage": str(sf.leverage),
+            "symbol": sf.symbol, "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
+            "maintMargin": _amount(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
+            "positionInitialMargin": _amount(sf.position_im_e8),
+            "openOrderInitialMargin": _amount(sf.open_order_im_e8), "leverage": str(sf.leverage),
             "isolated": sf.isolated, "positionSide": sf.side.value, "entryPrice": _entry(sf.position.entry),
-            "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional),
+            "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional_e8),
             "isolatedWallet": _wallet(sf), "updateTime": sf.position.update_ms, "positionAmt": qty,
             "breakEvenPrice": _entry(_break_even(engine, sf)),
         }  # fmt: skip
     if not v2:
         return {
             "symbol": sf.symbol, "positionSide": sf.side.value, "positionAmt": qty,
-            "unrealizedProfit": _amount(sf.unrealized),
-            "isolatedMargin": _isolated_margin(sf), "notional": _amount(sf.notional),
+            "unrealizedProfit": _amount(sf.unrealized_e8),
+            "isolatedMargin": _isolated_margin(sf), "notional": _amount(sf.notional_e8),
             "isolatedWallet": _wallet(sf),
-            "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
-            "updateTime": sf.position.update_ms,
+            "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
+            "maintMargin": _amount(sf.maint_e8), "updateTime": sf.position.update_ms,
         }  # fmt: skip
     return {
-        "symbol": sf.symbol, "initialMargin": _amount(sf.position_im + sf.open_order_im),
-        "maintMargin": _amount(sf.maint), "unrealizedProfit": _amount(sf.unrealized),
-        "positionInitialMargin": _amount(sf.position_im), "openOrderInitialMargin": _amount(sf.open_order_im),
+        "symbol": sf.symbol, "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
+        "maintMargin": _amount(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
+        "positionInitialMargin": _amount(sf.position_im_e8),
+        "openOrderInitialMargin": _amount(sf.open_order_im_e8),
         "leverage": str(sf.leverage), "isolated": sf.isolated, "entryPrice": _entry(sf.position.entry),
-        "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional),
-        "askNotional": _amount(sf.ask_notional), "positionSide": sf.side.value, "positionAmt": qty,
+        "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional_e8),
+        "askNotional": _amount(sf.ask_notional_e8), "positionSide": sf.side.value, "positionAmt": qty,
         "updateTime": sf.position.update_ms,
     }  # fmt: skip
 
@@ -257,22 +261,23 @@ def position_risk(
             rows.append(common | {
                 "positionSide": sf.side.value, "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
                 "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
-                "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
+                "unRealizedProfit": _amount(sf.unrealized_e8), "liquidationPrice": liq,
                 "isolatedMargin": _isolated_margin(sf) if isolated else "0",
-                "notional": _amount(sf.notional), "marginAsset": inst.margin_asset,
+                "notional": _amount(sf.notional_e8), "marginAsset": inst.margin_asset,
                 "isolatedWallet": _wallet(sf),
-                "initialMargin": _amount(sf.position_im + sf.open_order_im), "maintMargin": _amount(sf.maint),
-                "positionInitialMargin": _amount(sf.position_im),
-                "openOrderInitialMargin": _amount(sf.open_order_im),
+                "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
+                "maintMargin": _amount(sf.maint_e8),
+                "positionInitialMargin": _amount(sf.position_im_e8),
+                "openOrderInitialMargin": _amount(sf.open_order_im_e8),
                 "adl": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms),
-                "bidNotional": _amount(sf.bid_notional), "askNotional": _amount(sf.ask_notional),
+                "bidNotional": _amount(sf.bid_notional_e8), "askNotional": _amount(sf.ask_notional_e8),
                 "updateTime": sf.position.update_ms,
             })  # fmt: skip
             continue
         row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry(sf.position.entry)}
         if engine.market is Market.UM:
             row["breakEvenPrice"] = _entry(_break_even(engine, sf))
-        row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized), "liquidationPrice": liq,
+        row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized_e8), "liquidationPrice": liq,
                 "leverage": str(sf.leverage)}  # fmt: skip
         cap = str(contract.max_notional(sf.leverage))
         row |= {"maxNotionalValue": cap} if engine.market is Market.UM else {"maxQty": cap}
@@ -280,12 +285,12 @@ def position_risk(
                 "isolatedMargin": _isolated_margin(sf),
                 "isAutoAddMargin": "false", "positionSide": sf.side.value}  # fmt: skip
         if engine.market is Market.UM:
-            row |= {"notional": _amount(sf.notional), "isolatedWallet": _wallet(sf),
+            row |= {"notional": _amount(sf.notional_e8), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
                     "isolated": isolated,
                     "adlQuantile": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms)}  # fmt: skip
         else:
-            row |= {"notionalValue": _amount(sf.notional), "isolatedWallet": _wallet(sf),
+            row |= {"notionalValue": _amount(sf.notional_e8), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
                     "breakEvenPrice": _entry(_break_even(engine, sf))}  # fmt: skip
         rows.append(row)
@@ -299,8 +304,8 @@ def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Se
     for asset, updated in _assets(engine, balances, coins):
         f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
         wallet, cross = format_amount(f.wallet), format_amount(f.cross_wallet)
-        unrealized = _amount(f.cross_unrealized)  # crossUnPnl (part 3 §4.1)
-        available, withdraw = _amount(f.available), _amount(f.max_withdraw)
+        unrealized = _amount(f.cross_unrealized_e8)  # crossUnPnl (part 3 §4.1)
+        available, withdraw = _amount(f.available_e8), _amount(f.max_withdraw_e8)
         if engine.market is Market.UM:
             rows.append(
                 UmBalance(who.alias, asset, wallet, cross, unrealized, available, withdraw, True, updated)
