@@ -26,6 +26,7 @@ class _EachAtItsPrice:
 
     def __init__(self, instruments: dict[str, Instrument]) -> None:
         self._inst = instruments
+        self._marks = {s: Fraction(i.initial_price, 10**i.price_decimals) for s, i in instruments.items()}
 
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
         inst = self._inst[symbol]
@@ -36,8 +37,9 @@ class _EachAtItsPrice:
         return 10**9
 
     def mark(self, symbol: str) -> Fraction | None:
-        inst = self._inst[symbol]
-        return Fraction(inst.initial_price, 10**inst.price_decimals)
+        # one object a symbol, as the served market data's (``MarkPrices.mark_price`` reads a
+        # payload once): a figure kept at a mark knows it by identity, not a Fraction compare
+        return self._marks[symbol]
 
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
