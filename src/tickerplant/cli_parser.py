@@ -95,13 +95,9 @@ def parser() -> argparse.ArgumentParser:
     _add_scaleout_commands(commands)
     _add_run_command(commands)
 
-    binance_um = BINANCE_STREAMS[Market.UM]
     watch = commands.add_parser("watch", help="show live streams in the terminal")
     watch.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker ethusdt@miniTicker …")
-    watch.add_argument(
-        "--url", default=binance_um,
-        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
-    )  # fmt: skip
+    _add_stream_host(watch)
     watch.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a table")
     watch.add_argument("--count", type=int, metavar="N", help="stop after N messages")
     watch.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
@@ -109,10 +105,7 @@ def parser() -> argparse.ArgumentParser:
 
     book = commands.add_parser("book", help="keep a local order book and show it as a live ladder")
     book.add_argument("symbol", metavar="SYMBOL", help="BTCUSDT, BTCUSD_PERP …")
-    book.add_argument(
-        "--url", default=binance_um,
-        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
-    )  # fmt: skip
+    _add_stream_host(book)
     book.add_argument("--market", choices=("um", "cm"), help="default: asked of the URL")
     book.add_argument("--depth", type=int, default=10, metavar="N", help="levels a side shown (default 10)")
     book.add_argument("--json", action="store_true", help="print line-delimited JSON instead of a ladder")
@@ -122,10 +115,7 @@ def parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="record raw stream messages to compressed, rotated files")
     record.add_argument("streams", nargs="+", metavar="STREAM", help="btcusdt@bookTicker !miniTicker@arr …")
-    record.add_argument(
-        "--url", default=binance_um,
-        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
-    )  # fmt: skip
+    _add_stream_host(record)
     record.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the recording")
     record.add_argument("--market", choices=("um", "cm"), help="default: asked of the URL")
     record.add_argument(
@@ -259,6 +249,14 @@ _NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's for
 # A split process' admin listener is off unless asked for: several on one host would meet on
 # one default port, and serve --workers gives its children private ports itself.
 SPLIT_DEFAULTS = {"admin_port": 0}
+
+
+def _add_stream_host(command: argparse.ArgumentParser) -> None:
+    """``--url``: the stream host a client command (watch, book, record) dials."""
+    command.add_argument(
+        "--url", default=BINANCE_STREAMS[Market.UM],
+        help="stream host (default Binance USDⓈ-M; tickerplant: ws://127.0.0.1:8765)",
+    )  # fmt: skip
 
 
 def _add_log_options(command: argparse.ArgumentParser, level: str) -> None:
