@@ -1,0 +1,142 @@
+"""A position on a replay of Binance's public files, over real sockets: the funding it pays is
+the replayed funding file's rate at the replayed mark-price klines' mark, the mark falling
+through its liquidation price (a mark kline's close) liquidates it, an algo order triggers on
+a replayed trade; and a symbol replayed without mark-price and funding files has no mark: it
+is valued at its book's mid and pays no funding (docs/venue.md, "Funding, margin calls and
+liquidation"; docs/replay.md, "What it plays")."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from conftest import StartServer
+from public_data import BOOK_HEADER, FUNDING_HEADER, KLINE_HEADER, UM_TRADES_HEADER, write
+from timing import eventually
+
+from tickerplant.clock import ManualClock
+from tickerplant.config import ReplayConfig
+from tickerplant.market.instruments import Market
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
+
+MIN = 60_000
+FUNDING = 1_704_096_000_000  # 2024-01-01 08:00 UTC, a funding time in the file
+T0 = FUNDING - 2 * MIN  # the replay's first event
+SECRET = "M" * 64
+
+
+def files(root: Path) -> None:
+    """BTCUSDT: the book 42000.0 / 42000.1 (3 BTC each) until 08:01, then 40000.0 / 40000.1;
+    a mark of 42000 each minute to 08:00's, 40000 at 08:01's close; a funding of 0.025 % at
+    08:00 (and one at 00:00). ETHUSDT, book and trades only: 2299.9 / 2300.1, a buyer at 2301.0
+    at 07:59:00."""
+    daily = root / "futures" / "um" / "daily"
+    for kind in ("bookTicker", "trades"):
+        (daily / kind).mkdir(parents=True)
+    btc_book = [
+        f"{i + 1},42000.0,3.000,42000.1,3.000,{t},{t}" for i, t in enumerate(range(T0, FUNDING + MIN, 10_000))
+    ]
+    btc_book += [f"{i + 100},40000.0,3.000,40000.1,3.000,{t},{t}" for i, t in enumerate(range(FUNDING + MIN, T0 + 8 * MIN, 10_000))]  # fmt: skip
+    write(daily / "bookTicker", "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, btc_book, zipped=False)
+    btc_trades = [
+        f"{i + 1},42000.0,0.010,420.000,{t + 5},true" for i, t in enumerate(range(T0, T0 + 8 * MIN, MIN))
+    ]
+    write(daily / "trades", "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, btc_trades, zipped=False)
+    eth_book = [
+        f"{i + 1},2299.90,50.000,2300.10,50.000,{t},{t}"
+        for i, t in enumerate(range(T0, T0 + 8 * MIN, 10_000))
+    ]
+    write(daily / "bookTicker", "ETHUSDT-bookTicker-2024-01-01", BOOK_HEADER, eth_book, zipped=False)
+    eth_trades = [f"1,2300.00,0.100,230.000,{T0 + 1000},true", f"2,2301.00,0.100,230.100,{T0 + MIN},false"]
+    write(daily / "trades", "ETHUSDT-trades-2024-01-01", UM_TRADES_HEADER, eth_trades, zipped=False)
+    marks = daily / "markPriceKlines" / "BTCUSDT" / "1m"
+    marks.mkdir(parents=True)
+    closes = ["42000.00000000"] * 3 + ["40000.00000000"] * 5  # 07:58 … 08:05
+    rows = [
+        f"{T0 + m * MIN},{c},{c},{c},{c},0,{T0 + m * MIN + MIN - 1},0,60,0,0,0" for m, c in enumerate(closes)
+    ]
+    write(marks, "BTCUSDT-1m-2024-01-01", KLINE_HEADER, rows, zipped=False)
+    funding = root / "futures" / "um" / "monthly" / "fundingRate" / "BTCUSDT"
+    funding.mkdir(parents=True)
+    rows = [f"{FUNDING - 8 * 60 * MIN},8,0.00010000", f"{FUNDING},8,0.00025000"]
+    write(funding, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, rows, zipped=False)
+
+
+async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    replayed = tmp_path / "files"
+    files(replayed)
+    db = tmp_path / "accounts.db"
+    store = AccountStore(db)
+    account = store.create_account("dora", [(Market.UM, "USDT", parse_amount("2000"))], T0 - MIN)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0 - MIN).api_key
+    store.close()
+    clock = ManualClock(T0)
+    plant = await start_server(
+        clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(replayed),), speed=1.0, start_ms=T0)
+    )  # the start: the funding file's first row is at 00:00
+    engine = plant.engines[Market.UM]
+    await eventually(lambda: engine.data.quantity_at("ETHUSDT", False, 230_010) == 50_000)
+    port = plant.listeners[Market.UM].port
+
+    async with aiohttp.ClientSession() as session:
+
+        async def call(method: str, path: str, query: str) -> Any:
+            query = f"{query}&timestamp={clock.now_ms()}"
+            url = f"http://127.0.0.1:{port}{path}?{query}&signature={hmac_hex(SECRET, query.encode())}"
+            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
+                assert answer.status == 200, await answer.text()
+                return await answer.json()
+
+        async def income(kind: str) -> list[tuple[str, str, int]]:
+            rows = await call("GET", "/fapi/v1/income", f"incomeType={kind}")
+            return [(r["symbol"], r["income"], r["time"]) for r in rows]
+
+        async def amounts() -> dict[str, str]:
+            rows = await call("GET", "/fapi/v2/positionRisk", "recvWindow=5000")
+            return {p["symbol"]: p["positionAmt"] for p in rows if p["symbol"] in ("BTCUSDT", "ETHUSDT")}
+
+        await call("POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=50")
+        bought = await call("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=2.000&newOrderRespType=RESULT")  # fmt: skip
+        assert (bought["status"], bought["executedQty"]) == ("FILLED", "2.000")
+        stop = "symbol=ETHUSDT&side=BUY&type=STOP_MARKET&algoType=CONDITIONAL&quantity=1.000&triggerPrice=2300.50"
+        algo = await call("POST", "/fapi/v1/algoOrder", stop)
+        assert algo["algoStatus"] == "NEW"
+
+        clock.advance(MIN + 1000)  # 07:59:01: a buyer at 2301.00 went through the trigger
+        got = await until(lambda: call("GET", "/fapi/v1/algoOrder", f"algoId={algo['algoId']}"),
+                          lambda a: a["algoStatus"] == "FINISHED")  # fmt: skip
+        child = await call("GET", "/fapi/v1/order", f"symbol=ETHUSDT&orderId={got['actualOrderId']}")
+        assert (child["status"], child["avgPrice"], child["executedQty"]) == ("FILLED", "2300.10000", "1.000")
+
+        clock.advance(MIN)  # 08:00:01: the funding at the mark of 07:59's close
+        # a long pays at a positive rate: 2 × 42000 × 0.00025 = 21
+        fees = await until(lambda: income("FUNDING_FEE"), bool)
+        assert fees == [("BTCUSDT", "-21.00000000", FUNDING)]  # ETHUSDT: no funding file, no mark: none
+        eth = next(p for p in await call("GET", "/fapi/v2/positionRisk", "symbol=ETHUSDT"))
+        assert (eth["positionAmt"], eth["markPrice"]) == ("1.000", "2300.00000000")  # the book's mid
+        assert (await amounts())["BTCUSDT"] == "2.000"  # a mark of 42000 liquidates nothing
+
+        clock.advance(2 * MIN - 1001)  # 08:01:59.999: the mark of 08:01's close, 40000, is through it
+        forced = await until(lambda: call("GET", "/fapi/v1/forceOrders", "symbol=BTCUSDT"), bool)
+        assert [(o["side"], o["origQty"], o["time"]) for o in forced] == [
+            ("SELL", "2.000", FUNDING + 2 * MIN - 1)
+        ]
+        assert (await amounts())["BTCUSDT"] == "0.000"
+
+
+async def until(fetch: Callable[[], Awaitable[Any]], holds: Callable[[Any], bool]) -> Any:
+    """``fetch()``'s answer once ``holds`` it (the replay delivers on the server's loop)."""
+    for _ in range(400):
+        found = await fetch()
+        if holds(found):
+            return found
+        await asyncio.sleep(0.005)
+    raise AssertionError(found)
