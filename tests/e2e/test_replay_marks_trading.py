@@ -1,14 +1,12 @@
 """A position on a replay of Binance's public files, over real sockets: the funding it pays is
 the replayed funding file's rate at the replayed mark-price klines' mark, the mark falling
 through its liquidation price (a mark kline's close) liquidates it, an algo order triggers on
-a replayed trade; and a symbol replayed without mark-price and funding files has no mark: it
-is valued at its book's mid and pays no funding (docs/venue.md, "Funding, margin calls and
-liquidation"; docs/replay.md, "What it plays")."""
+a replayed trade; and a symbol replayed without mark-price klines has no mark: it is valued,
+and its funding file's rate charged, at its book's mid (docs/venue.md, "Funding, margin calls
+and liquidation"; docs/replay.md, "What it plays")."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +32,8 @@ SECRET = "M" * 64
 def files(root: Path) -> None:
     """BTCUSDT: the book 42000.0 / 42000.1 (3 BTC each) until 08:01, then 40000.0 / 40000.1;
     a mark of 42000 each minute to 08:00's, 40000 at 08:01's close; a funding of 0.025 % at
-    08:00 (and one at 00:00). ETHUSDT, book and trades only: 2299.9 / 2300.1, a buyer at 2301.0
-    at 07:59:00."""
+    08:00 (and one at 00:00). ETHUSDT, no mark-price klines: 2299.9 / 2300.1, a buyer at 2301.0
+    at 07:59:00, a funding of 0.01 % at 08:00."""
     daily = root / "futures" / "um" / "daily"
     for kind in ("bookTicker", "trades"):
         (daily / kind).mkdir(parents=True)
@@ -66,6 +64,9 @@ def files(root: Path) -> None:
     funding.mkdir(parents=True)
     rows = [f"{FUNDING - 8 * 60 * MIN},8,0.00010000", f"{FUNDING},8,0.00025000"]
     write(funding, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, rows, zipped=False)
+    funding = funding.with_name("ETHUSDT")
+    funding.mkdir()
+    write(funding, "ETHUSDT-fundingRate-2024-01", FUNDING_HEADER, [f"{FUNDING},8,0.00010000"], zipped=False)
 
 
 async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files(
@@ -84,7 +85,7 @@ async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files
     )  # the start: the funding file's first row is at 00:00
     engine = plant.engines[Market.UM]
     await eventually(lambda: engine.data.quantity_at("ETHUSDT", False, 230_010) == 50_000)
-    port = plant.listeners[Market.UM].port
+    port, exposure = plant.listeners[Market.UM].port, engine.exposure
 
     async with aiohttp.ClientSession() as session:
 
@@ -111,32 +112,26 @@ async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files
         assert algo["algoStatus"] == "NEW"
 
         clock.advance(MIN + 1000)  # 07:59:01: a buyer at 2301.00 went through the trigger
-        got = await until(lambda: call("GET", "/fapi/v1/algoOrder", f"algoId={algo['algoId']}"),
-                          lambda a: a["algoStatus"] == "FINISHED")  # fmt: skip
+        await eventually(lambda: bool(exposure.holders.get("ETHUSDT")))
+        got = await call("GET", "/fapi/v1/algoOrder", f"algoId={algo['algoId']}")
+        assert got["algoStatus"] == "FINISHED"
         child = await call("GET", "/fapi/v1/order", f"symbol=ETHUSDT&orderId={got['actualOrderId']}")
         assert (child["status"], child["avgPrice"], child["executedQty"]) == ("FILLED", "2300.10000", "1.000")
 
         clock.advance(MIN)  # 08:00:01: the funding at the mark of 07:59's close
-        # a long pays at a positive rate: 2 × 42000 × 0.00025 = 21
-        fees = await until(lambda: income("FUNDING_FEE"), bool)
-        assert fees == [("BTCUSDT", "-21.00000000", FUNDING)]  # ETHUSDT: no funding file, no mark: none
+        # a long pays at a positive rate: 2 × 42000 × 0.00025 = 21; ETHUSDT, without a mark,
+        # at its book's mid: 1 × 2300 × 0.0001 = 0.23
+        await eventually(lambda: exposure.funded_ms == {"BTCUSDT": FUNDING, "ETHUSDT": FUNDING})
+        fees = await income("FUNDING_FEE")
+        assert sorted(fees) == [("BTCUSDT", "-21.00000000", FUNDING), ("ETHUSDT", "-0.23000000", FUNDING)]
         eth = next(p for p in await call("GET", "/fapi/v2/positionRisk", "symbol=ETHUSDT"))
         assert (eth["positionAmt"], eth["markPrice"]) == ("1.000", "2300.00000000")  # the book's mid
         assert (await amounts())["BTCUSDT"] == "2.000"  # a mark of 42000 liquidates nothing
 
         clock.advance(2 * MIN - 1001)  # 08:01:59.999: the mark of 08:01's close, 40000, is through it
-        forced = await until(lambda: call("GET", "/fapi/v1/forceOrders", "symbol=BTCUSDT"), bool)
+        await eventually(lambda: not exposure.holders.get("BTCUSDT"))
+        forced = await call("GET", "/fapi/v1/forceOrders", "symbol=BTCUSDT")
         assert [(o["side"], o["origQty"], o["time"]) for o in forced] == [
             ("SELL", "2.000", FUNDING + 2 * MIN - 1)
         ]
         assert (await amounts())["BTCUSDT"] == "0.000"
-
-
-async def until(fetch: Callable[[], Awaitable[Any]], holds: Callable[[Any], bool]) -> Any:
-    """``fetch()``'s answer once ``holds`` it (the replay delivers on the server's loop)."""
-    for _ in range(400):
-        found = await fetch()
-        if holds(found):
-            return found
-        await asyncio.sleep(0.005)
-    raise AssertionError(found)

@@ -77,6 +77,8 @@ def settle_funding(
         return
     exposure.funded_ms[symbol] = event.T
     out.put(Funded(symbol, event.T))  # settled, whatever it charges
+    if mark <= 0:  # none published (a replay's funding file without mark-price klines):
+        mark = engine.mark(symbol) or mark  # the book's mid, as the venue values it (docs/venue.md)
     if not rate or mark <= 0:
         return
 
