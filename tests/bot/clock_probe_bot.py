@@ -2,7 +2,7 @@
 against the server's (``GET /fapi/v1/time``), as JSON lines on the file ``argv[2]``, signing
 ``GET /fapi/v2/balance`` with its key (``BOT_KEY``, ``BOT_SECRET``) as ``argv[1]`` says:
 
-- always first: its clock at start and the server's;
+- always first: its clock at start (`time.time()`, then `datetime.now()`) and the server's;
 - ``behind``: five requests signed as by a clock 3 s behind its own (the last over the
   WebSocket API), then the server's
   time against its clock once the market was held (or after a thousand looks), then nothing
@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 from websockets.sync.client import connect
@@ -63,7 +64,8 @@ def tell(**fields: Any) -> None:
 async def main() -> int:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    tell(step="start", clock=int(time.time() * 1000), server=server_ms())
+    clock = int(time.time() * 1000)
+    tell(step="start", clock=clock, now=int(datetime.now(UTC).timestamp() * 1000), server=server_ms())
     if MODE == "sleep":
         before = server_ms()
         await asyncio.sleep(10)

@@ -43,6 +43,7 @@ async def test_the_market_is_held_for_a_bot_behind_it_and_the_run_ends_with_the_
     # the server's time read after the bot's: a request's way, at most 500 wall ms at x20 on a
     # busy machine
     assert T0 <= start["clock"] <= start["server"] < start["clock"] + 10_000
+    assert start["clock"] <= start["now"] <= start["server"]  # datetime.now() reads the same clock
     # held by the smallest lag, about 3 s: the server now stands where the bot's signatures do,
     # less the bot's clock run on while it asked (up to 75 wall ms at x20 on a busy machine)
     assert -4_500 < after["server"] - after["clock"] < -2_700
