@@ -381,8 +381,9 @@ class Contract:
         rounded down: its notional exact (a fill's margin, ``isolate``; a MARKET order's)."""
         if not qty_units:
             return 0
-        value, over = self._value_at(qty_units, price.numerator, price.denominator)
-        losing = (qty_units, value) if side.sign * (price - mark) > 0 else (0, 0)
+        a, b = price.numerator, price.denominator
+        value, over = self._value_at(qty_units, a, b)
+        losing = (qty_units, value) if side.sign * (a * mark.denominator - mark.numerator * b) > 0 else (0, 0)
         return self.cost(side, qty_units, value, losing, mark, leverage, over=over)
 
     def side_margin(
