@@ -325,7 +325,7 @@ class Contract:
         """What ``Position.cost`` sums for ``qty_units`` opened at ``price`` (price units):
         linear ``q·p``, an integer for a fill's price; inverse ``q / p``, exact (the entry
         price is their quotient, §7.7)."""
-        return Fraction(qty_units, 1) / price if self.inverse else qty_units * price
+        return Fraction(qty_units, price) if self.inverse else qty_units * price
 
     def order_value(self, qty_units: int, price_units: int) -> int:
         """What ``Resting`` sums for ``qty_units`` of an order resting at ``price_units``, an
