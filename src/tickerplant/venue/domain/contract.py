@@ -15,6 +15,13 @@ down. The exact ``Fraction`` forms (``notional``, ``pnl``, ``unrealized``,
 ``maintenance``) are the same numerators and denominators, for the formulas that take a
 quotient (liquidation and bankruptcy price, ADL rank) and for readers in whole units.
 
+An inverse position's Σ q/p stays an exact ``Fraction`` (as does a linear Σ q·p once a
+reduction leaves it off the integers): Binance keeps its entry price in binary floating
+point (part 3 §4.3, Unresolved 19: ``"313.20000000000005"``), which gives no rounding rule
+to follow, and any rounded sum loses the unit of a figure exactly on the 8-decimal grid
+(long 1 BTCUSD_PERP at 30 000, mark 120 000: uPnL 0.0025 exactly; a Σ q/p rounded down by
+any amount writes 0.00249999).
+
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
 - entry price (§7.7): an increase averages it (linear: weighted by quantity; inverse: the
