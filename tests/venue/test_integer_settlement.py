@@ -68,3 +68,14 @@ def test_a_positions_figures_are_the_exact_figures_rounded(
     expected = (toward_zero(upnl), _down(abs(notional) / leverage), _down(maint))
     assert contract.valued(position, mark, leverage) == expected
     assert contract.notional_e8(amt, mark) == toward_zero(notional)
+
+
+def test_an_inverse_upnl_on_the_grid_is_written_whole() -> None:
+    """Long 1 BTCUSD_PERP at 30 000 (1/30 000 has no end in decimals), mark 120 000: uPnL
+    100 × (1/30 000 − 1/120 000) = 0.0025 exactly, written 0.00250000 (a Σ q/p rounded
+    by any amount below it would write 0.00249999): why the inverse sums stay exact."""
+    contract = _CONTRACTS[-1]
+    position = Position()
+    contract.settle(position, Side.BUY, 1, 30_000 * contract.price_one, NOW)
+    assert contract.unrealized_e8(position, Fraction(120_000)) == 250_000
+    assert contract.settle(position, Side.SELL, 1, 120_000 * contract.price_one, NOW) == 250_000
