@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from tickerplant.report.rows import PricePoint, RunRows
-from tickerplant.venue.domain.contract import Contract, Position, toward_zero
+from tickerplant.venue.domain.contract import Contract, Position
 from tickerplant.venue.domain.events import Income
 from tickerplant.venue.domain.orders import Fill, PositionSide
 
@@ -110,7 +110,7 @@ class _Book:
                 contract = self.rows.contracts[symbol]
                 mark = self.marks.get(symbol)
                 price = contract.price(mark) if mark is not None else position.entry
-                total += toward_zero(contract.unrealized(position, price))
+                total += contract.unrealized_e8(position, price)
         return total
 
     def fill(self, fill: Fill, counted: bool, trips: list[RoundTrip]) -> None:
@@ -119,7 +119,7 @@ class _Book:
         key = (fill.symbol, fill.position_side)
         position = self.positions.setdefault(key, Position(side=fill.position_side, contract=contract))
         before = position.amt
-        contract.settle(position, fill.side, fill.qty, contract.price(fill.price), fill.time_ms)
+        contract.settle(position, fill.side, fill.qty, fill.price, fill.time_ms)
         commission = fill.commission if fill.commission_asset == self.rows.asset else 0
         self.wallet += fill.realized_pnl - commission
         self.marks[fill.symbol] = fill.price

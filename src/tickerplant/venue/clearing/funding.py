@@ -30,7 +30,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from tickerplant.market.derivatives.mark_streams import FundingEvent
-from tickerplant.venue.domain.contract import Position, toward_zero
+from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.events import (
     BalanceUpdate,
     Funded,
@@ -101,7 +101,7 @@ def _charge(
     contract = engine.contracts[symbol]
     asset = contract.inst.margin_asset
     account_id = ledger.account_id
-    fee = toward_zero(-contract.notional(position.amt, mark) * rate)
+    fee = contract.funding_fee(position.amt, mark, rate)
     if not fee:
         return
     ledger.changes[asset] = ledger.changes.get(asset, 0) + fee

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
 from tickerplant.venue.clearing.funding import tran_id
-from tickerplant.venue.domain.contract import Bracket, Contract, down, toward_zero
+from tickerplant.venue.domain.contract import Bracket, Contract, down
 from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, MarginCall, OrderRow, WalletChange
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
@@ -360,7 +360,7 @@ def _close(
     contract = engine.contracts[symbol]
     inst = contract.inst
     position = ledger.positions[held]
-    amt, entry = position.amt, position.entry
+    amt, entry, cost = position.amt, position.entry, position.cost
     side = Side.SELL if amt > 0 else Side.BUY
     wallet = _collateral(engine, ledger, held, haircut=False)  # what its fills book into, 1e-8
     price = bankruptcy_price(contract, amt, entry, Fraction(wallet, 10**8) + losses)
@@ -389,8 +389,8 @@ def _close(
         public = engine.venue_market.print_trade(symbol, side, rest, limit, now_ms)  # the one book's: public
         fills.append((limit, rest, public))
     # checked, then booked: each fill's commission is what the collateral can pay
-    realized = [toward_zero(contract.realized(amt, entry, qty, contract.price(p))) for p, qty, _ in fills]
-    fees = [contract.commission(qty, contract.price(p), engine.fees.taker) for p, qty, _ in fills]
+    realized = [contract.realized(amt, cost, qty, p) for p, qty, _ in fills]
+    fees = [contract.commission(qty, p, engine.fees.taker) for p, qty, _ in fills]
     notional = Fraction(0)
     for (fill_price, qty, trade_id), fee in zip(fills, payable(wallet, realized, fees), strict=True):
         engine.settle(ledger, order, fill_price, qty, False, now_ms, out, "CALCULATED", trade_id, fee)

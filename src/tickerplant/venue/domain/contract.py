@@ -5,6 +5,23 @@ quotient (a mark, an entry price, an inverse position's Σ q/p), rounded only wh
 rounds (8 decimals): where a figure is booked or written (a margin figure per position or
 side, ``ledger/figures.py``), and an inverse order's notional (``order_value``).
 
+Each figure that is booked or written (a fill's realized PnL, commission and ``baseQty``, a
+funding fee, a position's notional, uPnL, initial and maintenance margin, an order's cost)
+is one formula for both markets, worked out from integers (quantity and price units, the
+sums, a mark's or a rate's numerator and denominator) into one numerator and denominator,
+and rounded by one integer division where Binance rounds (part 3 §10, Unresolved 13): PnL,
+funding and notional toward zero (§4.3: truncated), commission, ``baseQty`` and margins
+down. The exact ``Fraction`` forms (``notional``, ``pnl``, ``unrealized``,
+``maintenance``) are the same numerators and denominators, for the formulas that take a
+quotient (liquidation and bankruptcy price, ADL rank) and for readers in whole units.
+
+An inverse position's Σ q/p stays an exact ``Fraction`` (as does a linear Σ q·p once a
+reduction leaves it off the integers): Binance keeps its entry price in binary floating
+point (part 3 §4.3, Unresolved 19: ``"313.20000000000005"``), which gives no rounding rule
+to follow, and any rounded sum loses the unit of a figure exactly on the 8-decimal grid
+(long 1 BTCUSD_PERP at 30 000, mark 120 000: uPnL 0.0025 exactly; a Σ q/p rounded down by
+any amount writes 0.00249999).
+
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
 - entry price (§7.7): an increase averages it (linear: weighted by quantity; inverse: the
@@ -15,21 +32,19 @@ side, ``ledger/figures.py``), and an inverse order's notional (``order_value``).
 - open-order margin (§7.3, decision 7): initial margin at the order price plus the open
   loss against mark, counting only the part of a side's orders that increases exposure,
   per symbol the larger of the buy and sell sides;
-- maintenance margin (§7.4) from the brackets: ``|notional| × MMR − cum``.
-
-Brackets (§6.2) are data: BTC and ETH have their own tables, every other symbol ADAUSDT's
-ladder (USDⓈ-M, notional in USDT); COIN-M uses BTCUSD_PERP's (in the coin) for every symbol.
+- maintenance margin (§7.4) from the brackets (``brackets.py``): ``|notional| × MMR − cum``.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.venue.domain.brackets import Bracket, brackets_of
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.orders import PositionSide, Side
+from tickerplant.venue.domain.resting import Resting
 
 __all__ = [
     "DEFAULT_LEVERAGE",
@@ -46,58 +61,6 @@ DEFAULT_LEVERAGE = 20  # decision 6: 20x, or the symbol's maximum if lower
 _ZERO = Fraction(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Bracket:
-    initial_leverage: int
-    floor: int  # notional (USDⓈ-M, in the margin asset) or quantity (COIN-M, in the coin)
-    cap: int
-    mmr: Fraction  # maintMarginRatio
-    cum: Fraction  # maintenance amount
-
-
-def _table(rows: tuple[tuple[int, int, int, str], ...]) -> tuple[Bracket, ...]:
-    brackets: list[Bracket] = []
-    cum, previous = Fraction(0), Fraction(0)
-    for leverage, floor, cap, mmr_text in rows:
-        mmr = Fraction(mmr_text)
-        cum += floor * (mmr - previous)  # §6.1: the maintenance amount keeps MM continuous
-        brackets.append(Bracket(leverage, floor, cap, mmr, cum))
-        previous = mmr
-    return tuple(brackets)
-
-
-_BTCUSDT = _table((
-    (125, 0, 50_000, "0.004"), (100, 50_000, 250_000, "0.005"), (50, 250_000, 3_000_000, "0.01"),
-    (20, 3_000_000, 20_000_000, "0.025"), (10, 20_000_000, 40_000_000, "0.05"),
-    (5, 40_000_000, 100_000_000, "0.1"), (4, 100_000_000, 120_000_000, "0.125"),
-    (3, 120_000_000, 200_000_000, "0.15"), (2, 200_000_000, 300_000_000, "0.25"),
-    (1, 300_000_000, 500_000_000, "0.5"),
-))  # fmt: skip
-_ETHUSDT = _table((
-    (100, 0, 100_000, "0.005"), (75, 100_000, 250_000, "0.0065"), (50, 250_000, 2_000_000, "0.01"),
-    (25, 2_000_000, 15_000_000, "0.02"), (10, 15_000_000, 30_000_000, "0.05"),
-    (5, 30_000_000, 60_000_000, "0.1"), (4, 60_000_000, 80_000_000, "0.125"),
-    (3, 80_000_000, 100_000_000, "0.15"), (2, 100_000_000, 150_000_000, "0.25"),
-    (1, 150_000_000, 300_000_000, "0.5"),
-))  # fmt: skip
-_ALT_USDT = _table((
-    (75, 0, 10_000, "0.0065"), (50, 10_000, 50_000, "0.01"), (25, 50_000, 250_000, "0.02"),
-    (10, 250_000, 1_000_000, "0.05"), (5, 1_000_000, 2_000_000, "0.1"), (4, 2_000_000, 5_000_000, "0.125"),
-    (3, 5_000_000, 10_000_000, "0.15"), (2, 10_000_000, 20_000_000, "0.25"),
-))  # fmt: skip
-_COIN = _table((
-    (125, 0, 5, "0.004"), (100, 5, 10, "0.005"), (50, 10, 20, "0.01"), (20, 20, 50, "0.025"),
-    (10, 50, 100, "0.05"), (5, 100, 200, "0.1"), (4, 200, 400, "0.125"), (3, 400, 1000, "0.15"),
-    (2, 1000, 1500, "0.25"), (1, 1500, 3000, "0.5"),
-))  # fmt: skip
-
-
-def brackets_of(inst: Instrument) -> tuple[Bracket, ...]:
-    if inst.market is Market.CM:
-        return _COIN
-    return {"BTC": _BTCUSDT, "ETH": _ETHUSDT}.get(inst.base_asset, _ALT_USDT)
-
-
 def down(amount: Fraction) -> int:
     """``amount`` in 1e-8 units, rounded down (commission, decision 7)."""
     return (amount.numerator * AMOUNT_SCALE) // amount.denominator
@@ -105,8 +68,12 @@ def down(amount: Fraction) -> int:
 
 def toward_zero(amount: Fraction) -> int:
     """``amount`` in 1e-8 units, truncated toward zero (PnL and notional, part 3 §4.3)."""
-    units = abs(amount.numerator) * AMOUNT_SCALE // amount.denominator
-    return units if amount >= 0 else -units
+    return _truncated(amount.numerator, amount.denominator)
+
+
+def _truncated(num: int, den: int) -> int:
+    """``num / den`` whole units of an asset (``den`` > 0) in 1e-8, truncated toward zero."""
+    return num * AMOUNT_SCALE // den if num >= 0 else -(-num * AMOUNT_SCALE // den)
 
 
 @dataclass(slots=True)
@@ -169,40 +136,89 @@ class Contract:
     def qty(self, units: int) -> Fraction:
         return Fraction(units, self.qty_one)
 
-    def notional(self, qty_units: int, price: Fraction) -> Fraction:
-        """Signed value of ``qty_units`` at ``price`` in the margin asset (§7.1)."""
+    def _notional(self, qty_units: int, a: int, b: int) -> tuple[int, int]:
+        """§7.1's notional of a signed ``qty_units`` at a price of ``a / b`` whole units, as a
+        numerator and a positive denominator in whole units of the margin asset: linear
+        ``q × price``, inverse ``q × CS / price``. Every notional, fee and funding fee is
+        worked out from these integers with one division, where it is rounded."""
         if self.inverse:
-            return self.qty(qty_units) * self.inst.contract_size / price
-        return self.qty(qty_units) * price
+            return qty_units * self.inst.contract_size * b, self.qty_one * a
+        return qty_units * a, self.qty_one * b
 
-    def commission(self, qty_units: int, price: Fraction, rate: Fraction) -> int:
-        """A fill's commission at ``rate`` (§10: fill notional × rate), 1e-8, rounded down."""
-        return down(abs(self.notional(qty_units, price)) * rate)
+    def notional(self, qty_units: int, price: Fraction) -> Fraction:
+        """Signed value of ``qty_units`` at ``price`` in the margin asset (§7.1), exact."""
+        return Fraction(*self._notional(qty_units, price.numerator, price.denominator))
+
+    def valued(self, position: Position, mark: Fraction, leverage: int) -> tuple[int, int, int]:
+        """A position's uPnL (§7.5, toward zero, §4.3), initial margin ``|notional| / L``
+        (§7.2) and maintenance margin (§7.4), both rounded down (§10), in 1e-8: each from
+        integers and the mark's numerator and denominator, with one division (the initial
+        margin the written notional's ``// L``: ``⌊⌊x⌋ / L⌋ = ⌊x / L⌋``)."""
+        amt = position.amt
+        a, b = mark.numerator, mark.denominator
+        num, den = self._notional(amt, a, b)
+        im = _truncated(abs(num), den) // leverage
+        return _truncated(*self._pnl(amt, abs(amt), position.cost, a, b)), im, self.maintenance_e8(num, den)
+
+    def notional_e8(self, qty_units: int, price: Fraction) -> int:
+        """``notional`` in 1e-8, truncated toward zero (part 3 §4.3)."""
+        return _truncated(*self._notional(qty_units, price.numerator, price.denominator))
+
+    def base(self, qty_units: int, price_units: int) -> int:
+        """A fill's notional (COIN-M's ``baseQty``, §7.1) in 1e-8, rounded down (§10)."""
+        num, den = self._notional(qty_units, price_units, self.price_one)
+        return num * AMOUNT_SCALE // den
+
+    def commission(self, qty_units: int, price_units: int, rate: Fraction) -> int:
+        """A fill's commission at ``rate`` (§10: fill notional × rate), 1e-8, rounded down
+        (§10, Unresolved 13: "round down to 8 dp"), from the exact product: one division."""
+        num, den = self._notional(qty_units, price_units, self.price_one)
+        return num * rate.numerator * AMOUNT_SCALE // (den * rate.denominator)
+
+    def funding_fee(self, amt: int, mark: Fraction, rate: Fraction) -> int:
+        """§9: what a position of ``amt`` pays (negative) or receives at ``mark`` and
+        ``rate``, ``−notional × rate`` in 1e-8, truncated toward zero as a PnL is (worked
+        example A: −3.05000000)."""
+        num, den = self._notional(amt, mark.numerator, mark.denominator)
+        return _truncated(-num * rate.numerator, den * rate.denominator)
+
+    def _pnl(self, qty_units: int, size: int, cost: int | Fraction, a: int, b: int) -> tuple[int, int]:
+        """The PnL (§7.5, §7.7) of a signed ``qty_units`` of a position of ``size`` units
+        whose sums are ``cost`` (its entry price, ``entry``), valued at ``a / b`` whole units,
+        as a numerator and a positive denominator in the margin asset: linear
+        ``q × (P − EP)``, inverse ``q × CS × (1/EP − 1/P)`` with ``1/EP = Σ(q/p) × price_one / N``.
+        The one formula of the realized and the unrealized PnL."""
+        cn, cd = cost.numerator, cost.denominator
+        n, d = (1 if qty_units > 0 else -1, 1) if abs(qty_units) == size else (qty_units, size)
+        if self.inverse:
+            num = n * self.inst.contract_size * (cn * self.price_one * a - b * cd * size)
+            return num, d * cd * a * self.qty_one
+        return n * (a * cd * size * self.price_one - cn * b), d * b * cd * self.price_one * self.qty_one
 
     def pnl(self, qty_units: int, entry: Fraction, price: Fraction) -> Fraction:
         """The PnL of a signed ``qty_units`` opened at ``entry`` and valued at ``price``."""
-        if self.inverse:
-            return self.qty(qty_units) * self.inst.contract_size * (1 / entry - 1 / price)
-        return self.qty(qty_units) * (price - entry)
+        if not qty_units:
+            return _ZERO
+        size = abs(qty_units)
+        cost = self.level_value(size, entry * self.price_one)
+        return Fraction(*self._pnl(qty_units, size, cost, price.numerator, price.denominator))
 
-    def settle(
-        self, position: Position, side: Side, qty_units: int, price: Fraction, now_ms: int
-    ) -> Fraction:
-        """Apply a fill to ``position`` (§7.7); the PnL it realized. An increase adds to its
-        sums (which averages the entry price: linear by quantity, inverse the harmonic
-        mean); a reduction realizes ``n × (fill − EP)`` and keeps the entry price (the sums
-        shrink pro rata); a flip closes it and opens the rest at the fill price."""
+    def settle(self, position: Position, side: Side, qty_units: int, at: int, now_ms: int) -> int:
+        """Apply a fill at ``at`` price units to ``position`` (§7.7); the PnL it realized, 1e-8
+        toward zero (``realized``). An increase adds to its sums (which averages the entry
+        price: linear by quantity, inverse the harmonic mean); a reduction realizes
+        ``n × (fill − EP)`` and keeps the entry price (the sums shrink pro rata); a flip
+        closes it and opens the rest at the fill price."""
         signed = side.sign * qty_units
         amt = position.amt
-        realized = _ZERO
-        at = _whole(price * self.price_one)  # the fill's price in price units
+        realized = 0
         position.contract = self
         if amt == 0 or (amt > 0) == (signed > 0):  # opening or increasing
             opened = self.level_value(qty_units, at)
             position.cost = _whole(position.cost + opened) if amt else opened
             position.amt = amt + signed
         else:
-            realized = self.realized(amt, position.entry, qty_units, price)
+            realized = self.realized(amt, position.cost, qty_units, at)
             position.amt = left = amt + signed
             if left == 0:
                 position.cost = 0
@@ -225,22 +241,25 @@ class Contract:
         return _whole(self.level_value(size, _whole(entry * self.price_one))) if size else 0
 
     def unrealized(self, position: Position, mark: Fraction) -> Fraction:
-        """§7.5 from the sums, the same value as ``pnl(amt, entry, mark)``: linear
-        ``(q × MP − side × Σq·p / price_one) / qty_one``, inverse
-        ``CS × (side × Σ(q/p) × price_one − q / MP) / qty_one``."""
+        """§7.5 from the sums, exact: the same value as ``pnl(amt, entry, mark)``."""
         amt = position.amt
         if not amt:
             return _ZERO
-        cost = position.cost if amt > 0 else -position.cost
-        if self.inverse:
-            return (cost * self.price_one - amt / mark) * self.inst.contract_size / self.qty_one
-        return (amt * mark - Fraction(cost, self.price_one)) / self.qty_one
+        return Fraction(*self._pnl(amt, abs(amt), position.cost, mark.numerator, mark.denominator))
 
-    def realized(self, amt: int, entry: Fraction, qty_units: int, price: Fraction) -> Fraction:
-        """The PnL a fill of ``qty_units`` against the position ``amt`` opened at ``entry``
-        realizes at ``price`` (§7.7: what it closes, ``n × (fill − EP) × side``)."""
+    def unrealized_e8(self, position: Position, mark: Fraction) -> int:
+        """``unrealized`` in 1e-8, truncated toward zero (§4.3, §7.5), one division."""
+        amt = position.amt
+        if not amt:
+            return 0
+        return _truncated(*self._pnl(amt, abs(amt), position.cost, mark.numerator, mark.denominator))
+
+    def realized(self, amt: int, cost: int | Fraction, qty_units: int, at: int) -> int:
+        """The PnL a fill of ``qty_units`` at ``at`` price units realizes against the position
+        ``amt`` whose sums are ``cost`` (§7.7: what it closes, ``n × (fill − EP) × side``),
+        1e-8 truncated toward zero (§10: ``"-0.00325000"``; §4.3's rounding of a PnL)."""
         closed = min(qty_units, abs(amt))
-        return self.pnl(closed if amt > 0 else -closed, entry, price)
+        return _truncated(*self._pnl(closed if amt > 0 else -closed, abs(amt), cost, at, self.price_one))
 
     def isolate(
         self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, realized: int,
@@ -271,7 +290,9 @@ class Contract:
             moved, wallet = -(wallet + realized - (commission - fee_opened)), 0
         elif closed:
             wallet += realized - (commission - fee_opened)
-            equity = position.isolated_wallet + toward_zero(self.pnl(held, position.entry, price))
+            # the position's equity before the fill at its price (its entry price unchanged)
+            pnl = self._pnl(held, abs(position.amt), position.cost, price.numerator, price.denominator)
+            equity = position.isolated_wallet + _truncated(*pnl)
             share = equity * closed // abs(held) if equity > 0 and release else 0
             moved = -max(0, min(wallet, share))
             wallet += moved
@@ -283,14 +304,24 @@ class Contract:
         return moved
 
     def maintenance(self, notional: Fraction) -> Fraction:
-        """§7.4: ``|notional| × MMR − cum`` with the bracket that holds it."""
+        """§7.4: ``|notional| × MMR − cum`` with the bracket that holds it, exact."""
         size = abs(notional)
-        bracket = self.brackets[-1]
+        bracket = self._bracket(size.numerator, size.denominator)
+        return max(_ZERO, size * bracket.mmr - bracket.cum)
+
+    def maintenance_e8(self, num: int, den: int) -> int:
+        """§7.4 for a notional of ``num / den`` (``_notional``) in 1e-8, rounded down (§10;
+        worked example B's 0.00076923): ``cum`` is on the 1e-8 grid, so one division."""
+        size = abs(num)
+        bracket = self._bracket(size, den)
+        return max(0, size * bracket.mmr_num * AMOUNT_SCALE // (den * bracket.mmr_den) - bracket.cum_e8)
+
+    def _bracket(self, size: int, den: int) -> Bracket:
+        """The bracket that holds a notional of ``size / den`` (§6.1)."""
         for candidate in self.brackets:
-            if size <= candidate.cap:
-                bracket = candidate
-                break
-        return max(Fraction(0), size * bracket.mmr - bracket.cum)
+            if size <= candidate.cap * den:
+                return candidate
+        return self.brackets[-1]
 
     def max_notional(self, leverage: int) -> int:
         """§6.1: the cap of the highest bracket whose initial leverage is at least ``leverage``."""
@@ -301,7 +332,7 @@ class Contract:
         """What ``Position.cost`` sums for ``qty_units`` opened at ``price`` (price units):
         linear ``q·p``, an integer for a fill's price; inverse ``q / p``, exact (the entry
         price is their quotient, §7.7)."""
-        return Fraction(qty_units, 1) / price if self.inverse else qty_units * price
+        return Fraction(qty_units, price) if self.inverse else qty_units * price
 
     def order_value(self, qty_units: int, price_units: int) -> int:
         """What ``Resting`` sums for ``qty_units`` of an order resting at ``price_units``, an
@@ -314,13 +345,13 @@ class Contract:
             return qty_units * self._coin // (self.qty_one * price_units)
         return qty_units * price_units
 
-    def value_at(self, qty_units: int, price: Fraction) -> Fraction:
-        """``order_value``'s units for ``qty_units`` at ``price`` (a whole-unit price: a mark,
-        an assumed or a fill price), exact: linear ``q × price × price_one``, inverse
-        ``q × CS / price`` in 1e-8 of the coin."""
+    def _value_at(self, qty_units: int, a: int, b: int) -> tuple[int, int]:
+        """``order_value``'s units for ``qty_units`` at a price of ``a / b`` whole units (a
+        mark, an assumed or a fill price), exact, as a numerator and a denominator: linear
+        ``q × price × price_one``, inverse ``q × CS / price`` in 1e-8 of the coin."""
         if self.inverse:
-            return Fraction(qty_units * self.inst.contract_size * AMOUNT_SCALE, self.qty_one) / price
-        return qty_units * price * self.price_one
+            return qty_units * self.inst.contract_size * AMOUNT_SCALE * b, self.qty_one * a
+        return qty_units * a * self.price_one, b
 
     def resting_notional(self, value: int) -> Fraction:
         """The notional (§7.1, positive) of a sum of ``order_value``s: linear
@@ -328,8 +359,8 @@ class Contract:
         return Fraction(value, AMOUNT_SCALE if self.inverse else self.qty_one * self.price_one)
 
     def cost(
-        self, side: Side, qty: int, value: int | Fraction, losing: tuple[int, int | Fraction], mark: Fraction,
-        leverage: int, part: int | None = None,
+        self, side: Side, qty: int, value: int, losing: tuple[int, int], mark: Fraction, leverage: int,
+        part: int | None = None, over: int = 1,
     ) -> int:  # fmt: skip
         """§7.3's cost of opening, over orders on one side, in 1e-8 of the margin asset rounded
         down (part 3 §10, Unresolved 13; ``ledger/figures.py``): ``qty`` and ``value`` their
@@ -337,26 +368,30 @@ class Contract:
         of ``mark`` (a buy above it, a sell below it). Initial margin at the orders' prices
         plus the open loss against ``mark`` (linear ``q × max(0, ±(p − MP))``, inverse
         ``q × CS × max(0, ±(1/MP − 1/p))``: the notional at mark less the orders'), times
-        ``part / qty`` (decision 7: the part beyond what would close the opposite position)."""
-        units = value  # in ``order_value``'s units, times the leverage
+        ``part / qty`` (decision 7: the part beyond what would close the opposite position).
+        ``value`` and ``losing``'s are over ``over`` (one order's exact value, ``order_cost``).
+        Integers and the mark's numerator and denominator: one division, the rounding."""
+        units, den = value, over  # in ``order_value``'s units, times the leverage
         lost_qty, lost_value = losing
         if lost_qty:
-            at_mark = self.value_at(lost_qty, mark)
-            loss = (at_mark - lost_value) if (side is Side.SELL) != self.inverse else (lost_value - at_mark)
-            units = value + loss * leverage
+            at, at_den = self._value_at(lost_qty, mark.numerator, mark.denominator)
+            loss = at * over - lost_value * at_den  # over ``at_den × over``
+            if (side is Side.SELL) == self.inverse:
+                loss = -loss
+            units, den = value * at_den + loss * leverage, at_den * over
         share = qty if part is None else part
         whole = AMOUNT_SCALE if self.inverse else self.qty_one * self.price_one  # units in one of the asset
-        # one floor division (an int has a numerator and a denominator too)
-        return (units.numerator * share * AMOUNT_SCALE) // (units.denominator * whole * qty * leverage)
+        return (units * share * AMOUNT_SCALE) // (den * whole * qty * leverage)
 
     def order_cost(self, side: Side, qty_units: int, price: Fraction, mark: Fraction, leverage: int) -> int:
         """§7.3 for one order of ``qty_units`` at ``price`` (a fill's, an assumed one), 1e-8,
         rounded down: its notional exact (a fill's margin, ``isolate``; a MARKET order's)."""
         if not qty_units:
             return 0
-        value = self.value_at(qty_units, price)
-        losing = (qty_units, value) if side.sign * (price - mark) > 0 else (0, 0)
-        return self.cost(side, qty_units, value, losing, mark, leverage)
+        a, b = price.numerator, price.denominator
+        value, over = self._value_at(qty_units, a, b)
+        losing = (qty_units, value) if side.sign * (a * mark.denominator - mark.numerator * b) > 0 else (0, 0)
+        return self.cost(side, qty_units, value, losing, mark, leverage, over=over)
 
     def side_margin(
         self, side: Side, rests: list[Resting], mark: Fraction, leverage: int, closing: int = 0,
@@ -390,61 +425,3 @@ class Contract:
         if qty <= closing:
             return 0
         return self.cost(side, qty, value, (lost_qty, lost_value), mark, leverage, qty - closing)
-
-
-@dataclass(slots=True)
-class Resting:
-    """Orders resting on one side of a symbol (``Ledger`` keeps one per account, symbol,
-    position side, side and reduce-only flag), as the sums decision 7 reads: Σ quantity,
-    Σ ``Contract.order_value`` (integers) and both at each price, kept as orders open, fill
-    and close, so that a margin check costs the same with one order resting or a thousand."""
-
-    qty: int = 0
-    value: int = 0
-    levels: dict[int, int] = field(default_factory=dict)  # price units -> Σ quantity
-    values: dict[int, int] = field(default_factory=dict)  # price units -> Σ order_value
-    prices: list[int] = field(default_factory=list)  # the levels' prices, ascending
-
-    def add(self, qty: int, price: int, value: int) -> None:
-        """Count ``qty`` more (negative: less) at ``price``, worth ``value``."""
-        if qty:
-            self.qty += qty
-            self.value += value
-            self._level(price, qty, value)
-
-    def move(self, qty: int, price: int, value: int, now_qty: int, now_price: int, now_value: int) -> None:
-        """An order counted as ``qty`` at ``price`` worth ``value`` now has ``now_qty`` at
-        ``now_price`` worth ``now_value`` (a fill, a modification)."""
-        self.qty += now_qty - qty
-        self.value += now_value - value
-        if now_price == price:
-            self._level(price, now_qty - qty, now_value - value)
-        else:
-            self._level(price, -qty, -value)
-            self._level(now_price, now_qty, now_value)
-
-    def _level(self, price: int, qty: int, value: int) -> None:
-        """``qty`` more at ``price``, worth ``value``: a level made at its first, gone with
-        its last."""
-        levels = self.levels
-        held = levels.get(price)
-        if held is None:
-            if qty:
-                insort(self.prices, price)
-                levels[price] = qty
-                self.values[price] = value
-        elif held + qty:
-            levels[price] = held + qty
-            self.values[price] += value
-        else:
-            del levels[price]
-            del self.values[price]
-            del self.prices[bisect_left(self.prices, price)]
-
-    def losing(self, side: Side, a: int, b: int) -> list[int]:
-        """The prices on the losing side of a mark of ``a / b`` price units: a buy's above
-        it, a sell's below it (§7.3's open loss)."""
-        prices = self.prices
-        if side is Side.BUY:
-            return prices[bisect_right(prices, a // b) :]
-        return prices[: bisect_left(prices, -(-a // b))]

@@ -30,7 +30,7 @@ from tickerplant.venue.book.maker_index import MakerIndex
 from tickerplant.venue.book.markets import ObservedMarket, SimulatedMarket, VenueMarket
 from tickerplant.venue.book.observed import Queues
 from tickerplant.venue.book.ports import Journal, MarketData, OneBook
-from tickerplant.venue.domain.contract import Contract, down, toward_zero
+from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.events import AccountUpdate, Made, OrderRow, OrderUpdate, Outbox, PositionRow
 from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
@@ -307,8 +307,8 @@ class EngineState:
         position = ledger.position(order.symbol, order.position_side)
         self.exposure.hold(order.account_id, order.symbol)
         held = position.amt
-        realized = toward_zero(contract.settle(position, order.side, qty, fill_price, now_ms))
-        commission = contract.commission(qty, fill_price, self.fees.maker if maker else self.fees.taker)
+        realized = contract.settle(position, order.side, qty, price, now_ms)
+        commission = contract.commission(qty, price, self.fees.maker if maker else self.fees.taker)
         commission = commission if fee_cap is None else min(commission, fee_cap)
         asset = contract.inst.margin_asset
         delta = realized - commission
@@ -324,7 +324,7 @@ class EngineState:
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1
-        base = down(abs(contract.notional(qty, fill_price))) if contract.inverse else 0  # COIN-M's baseQty
+        base = contract.base(qty, price) if contract.inverse else 0  # COIN-M's baseQty
         fill = Fill(
             order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
             base, realized, commission, asset, maker, now_ms, order.position_side,

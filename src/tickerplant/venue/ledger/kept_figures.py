@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from fractions import Fraction
 
-from tickerplant.venue.domain.contract import Contract, Position, down, toward_zero
+from tickerplant.venue.domain.contract import Contract, Position
 
 __all__ = ["PARTS", "AssetTotals", "Part", "orders_only", "part_of", "position_figures"]
 
@@ -97,6 +97,4 @@ def position_figures(
     ``mark``: its positionRisk row's figures."""
     if not position.amt:
         return 0, 0, 0
-    notional = contract.notional(position.amt, mark)
-    upnl = toward_zero(contract.unrealized(position, mark))
-    return upnl, abs(toward_zero(notional)) // leverage, down(contract.maintenance(notional))
+    return contract.valued(position, mark, leverage)

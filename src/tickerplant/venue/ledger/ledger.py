@@ -38,9 +38,10 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, Resting, toward_zero
+from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, toward_zero
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
+from tickerplant.venue.domain.resting import Resting
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
 from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part_of, position_figures
 
@@ -230,7 +231,7 @@ class Ledger:
         symbol = contract.inst.symbol
         position = self.positions.get((symbol, side)) or Position(side=side)
         leverage = self.leverage_of(contract)
-        notional = toward_zero(contract.notional(position.amt, mark)) if position.amt else 0
+        notional = contract.notional_e8(position.amt, mark) if position.amt else 0
         unrealized, position_im, maint = position_figures(contract, position, mark, leverage)
         own = side if side is not PositionSide.BOTH else None
         bid, ask = (toward_zero(contract.resting_notional(value)) for value in self.open_values(symbol, own))

@@ -1,0 +1,75 @@
+"""Leverage brackets (part 3 §6), data: BTC and ETH have their own tables, every other
+symbol ADAUSDT's ladder (USDⓈ-M, notional in USDT); COIN-M uses BTCUSD_PERP's (in the
+coin) for every symbol (§6.2). Each bracket's maintenance ratio and amount are exact, and
+also kept as integers for the maintenance margin in 1e-8 (``Contract.maintenance_e8``):
+the ratio as a numerator and a denominator, the amount in 1e-8 (a floor times ratios of a
+few decimals: exact on that grid)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from tickerplant.market.instruments import Instrument, Market
+from tickerplant.venue.domain.money import AMOUNT_SCALE
+
+__all__ = ["Bracket", "brackets_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    initial_leverage: int
+    floor: int  # notional (USDⓈ-M, in the margin asset) or quantity (COIN-M, in the coin)
+    cap: int
+    mmr: Fraction  # maintMarginRatio
+    cum: Fraction  # maintenance amount
+    mmr_den: int = 1  # ``mmr`` as ``mmr_num / mmr_den``, integers
+    mmr_num: int = 0
+    cum_e8: int = 0  # ``cum`` in 1e-8, exact
+
+
+def _table(rows: tuple[tuple[int, int, int, str], ...]) -> tuple[Bracket, ...]:
+    brackets: list[Bracket] = []
+    cum, previous = Fraction(0), Fraction(0)
+    for leverage, floor, cap, mmr_text in rows:
+        mmr = Fraction(mmr_text)
+        cum += floor * (mmr - previous)  # §6.1: the maintenance amount keeps MM continuous
+        scaled = cum * AMOUNT_SCALE
+        if scaled.denominator != 1:
+            raise ValueError(f"a maintenance amount off the 1e-8 grid: {cum}")
+        ratio = (mmr.denominator, mmr.numerator)
+        brackets.append(Bracket(leverage, floor, cap, mmr, cum, *ratio, scaled.numerator))
+        previous = mmr
+    return tuple(brackets)
+
+
+_BTCUSDT = _table((
+    (125, 0, 50_000, "0.004"), (100, 50_000, 250_000, "0.005"), (50, 250_000, 3_000_000, "0.01"),
+    (20, 3_000_000, 20_000_000, "0.025"), (10, 20_000_000, 40_000_000, "0.05"),
+    (5, 40_000_000, 100_000_000, "0.1"), (4, 100_000_000, 120_000_000, "0.125"),
+    (3, 120_000_000, 200_000_000, "0.15"), (2, 200_000_000, 300_000_000, "0.25"),
+    (1, 300_000_000, 500_000_000, "0.5"),
+))  # fmt: skip
+_ETHUSDT = _table((
+    (100, 0, 100_000, "0.005"), (75, 100_000, 250_000, "0.0065"), (50, 250_000, 2_000_000, "0.01"),
+    (25, 2_000_000, 15_000_000, "0.02"), (10, 15_000_000, 30_000_000, "0.05"),
+    (5, 30_000_000, 60_000_000, "0.1"), (4, 60_000_000, 80_000_000, "0.125"),
+    (3, 80_000_000, 100_000_000, "0.15"), (2, 100_000_000, 150_000_000, "0.25"),
+    (1, 150_000_000, 300_000_000, "0.5"),
+))  # fmt: skip
+_ALT_USDT = _table((
+    (75, 0, 10_000, "0.0065"), (50, 10_000, 50_000, "0.01"), (25, 50_000, 250_000, "0.02"),
+    (10, 250_000, 1_000_000, "0.05"), (5, 1_000_000, 2_000_000, "0.1"), (4, 2_000_000, 5_000_000, "0.125"),
+    (3, 5_000_000, 10_000_000, "0.15"), (2, 10_000_000, 20_000_000, "0.25"),
+))  # fmt: skip
+_COIN = _table((
+    (125, 0, 5, "0.004"), (100, 5, 10, "0.005"), (50, 10, 20, "0.01"), (20, 20, 50, "0.025"),
+    (10, 50, 100, "0.05"), (5, 100, 200, "0.1"), (4, 200, 400, "0.125"), (3, 400, 1000, "0.15"),
+    (2, 1000, 1500, "0.25"), (1, 1500, 3000, "0.5"),
+))  # fmt: skip
+
+
+def brackets_of(inst: Instrument) -> tuple[Bracket, ...]:
+    if inst.market is Market.CM:
+        return _COIN
+    return {"BTC": _BTCUSDT, "ETH": _ETHUSDT}.get(inst.base_asset, _ALT_USDT)

@@ -1,0 +1,70 @@
+"""The orders resting on one side of a symbol, as the sums decision 7's open-order margin
+reads (``Contract.side_margin``): Σ quantity and Σ ``Contract.order_value``, in all and at
+each price level, kept as orders open, fill and close."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from dataclasses import dataclass, field
+
+from tickerplant.venue.domain.orders import Side
+
+__all__ = ["Resting"]
+
+
+@dataclass(slots=True)
+class Resting:
+    """Orders resting on one side of a symbol (``Ledger`` keeps one per account, symbol,
+    position side, side and reduce-only flag), as the sums decision 7 reads: Σ quantity,
+    Σ ``Contract.order_value`` (integers) and both at each price, kept as orders open, fill
+    and close, so that a margin check costs the same with one order resting or a thousand."""
+
+    qty: int = 0
+    value: int = 0
+    levels: dict[int, int] = field(default_factory=dict)  # price units -> Σ quantity
+    values: dict[int, int] = field(default_factory=dict)  # price units -> Σ order_value
+    prices: list[int] = field(default_factory=list)  # the levels' prices, ascending
+
+    def add(self, qty: int, price: int, value: int) -> None:
+        """Count ``qty`` more (negative: less) at ``price``, worth ``value``."""
+        if qty:
+            self.qty += qty
+            self.value += value
+            self._level(price, qty, value)
+
+    def move(self, qty: int, price: int, value: int, now_qty: int, now_price: int, now_value: int) -> None:
+        """An order counted as ``qty`` at ``price`` worth ``value`` now has ``now_qty`` at
+        ``now_price`` worth ``now_value`` (a fill, a modification)."""
+        self.qty += now_qty - qty
+        self.value += now_value - value
+        if now_price == price:
+            self._level(price, now_qty - qty, now_value - value)
+        else:
+            self._level(price, -qty, -value)
+            self._level(now_price, now_qty, now_value)
+
+    def _level(self, price: int, qty: int, value: int) -> None:
+        """``qty`` more at ``price``, worth ``value``: a level made at its first, gone with
+        its last."""
+        levels = self.levels
+        held = levels.get(price)
+        if held is None:
+            if qty:
+                insort(self.prices, price)
+                levels[price] = qty
+                self.values[price] = value
+        elif held + qty:
+            levels[price] = held + qty
+            self.values[price] += value
+        else:
+            del levels[price]
+            del self.values[price]
+            del self.prices[bisect_left(self.prices, price)]
+
+    def losing(self, side: Side, a: int, b: int) -> list[int]:
+        """The prices on the losing side of a mark of ``a / b`` price units: a buy's above
+        it, a sell's below it (§7.3's open loss)."""
+        prices = self.prices
+        if side is Side.BUY:
+            return prices[bisect_right(prices, a // b) :]
+        return prices[: bisect_left(prices, -(-a // b))]
