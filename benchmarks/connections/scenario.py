@@ -23,7 +23,7 @@ At the top the holders fill the server's descriptors and the probe opens ``--pas
 each should be answered ``503``, counted in ``tickerplant_limit_hits_total
 {limit="out_of_files"}``, and either logged or counted in ``tickerplant_log_suppressed_total``.
 
-Targets (issue 34): with 10,000 connections on the real-time stream, handshake p99 <= 1 s
+Targets: with 10,000 connections on the real-time stream, handshake p99 <= 1 s
 and >= 500 accepts/s; every refused connection counted. It always exits 0: it measures.
 """
 

@@ -10,7 +10,7 @@ it): the simulator flat out (``max``) and at the default 400 actions/s of simula
 Both sides keep every depth stream on, as a server does; fresh plants warmed as the pump
 warms them take the same batches through ``pump.dispatch`` onto a bus that only counts,
 alternately without and with the derived streams; best of ``--repeats``. Target: the
-derived streams add at most 25 % (issue 11). It always exits 0: it measures.
+derived streams add at most 25 %. It always exits 0: it measures.
 """
 
 from __future__ import annotations

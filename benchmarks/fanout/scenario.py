@@ -301,7 +301,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--trading-accounts", type=int, default=0, metavar="N",
-        help="N venue accounts each placing and cancelling an order a second meanwhile (issue 33 item 13)",
+        help="N venue accounts each placing and cancelling an order a second meanwhile",
     )  # fmt: skip
     p.add_argument("--skip-floor", action="store_true")
     p.add_argument("--skip-server", action="store_true")

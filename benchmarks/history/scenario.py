@@ -1,4 +1,4 @@
-"""History benchmark (issue 30): what the simulated past costs to start and to answer.
+"""History benchmark: what the simulated past costs to start and to answer.
 
     python -m benchmarks history [--quick] [--symbols 10] [--days 30] [--samples 10]
                                  [--starts 3] [--baseline-src DIR]

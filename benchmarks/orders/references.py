@@ -1,7 +1,7 @@
 """The flat-out part's two references, each a forked server alone on the server's CPU, as the
 venue is (``SERVER_CPU``), asyncio on uvloop, the library of the venue's REST front door:
 
-- ``floor``: pre-built bytes for every request (what issue 33 item 13 measures against);
+- ``floor``: pre-built bytes for every request (what the orders benchmark measures against);
 - ``required``: only the work no order request can skip, done as plainly as it can be:
   the request's line, headers and query split; its HMAC-SHA256 verified over the bytes as
   received (part 1 §4.2) with the key's secret found by ``X-MBX-APIKEY``; one journal row a

@@ -1,4 +1,4 @@
-"""The orders benchmark's WebSocket parts (issue 33 item 13): the user data stream, whose
+"""The orders benchmark's WebSocket parts: the user data stream, whose
 ``ORDER_TRADE_UPDATE`` (``x`` ``NEW``) of an order is timed from the moment its request was
 sent; and the WebSocket API, whose ``order.place`` is timed to its response, as REST's
 request is to its acknowledgement.

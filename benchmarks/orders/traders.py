@@ -1,4 +1,4 @@
-"""Accounts trading beside another benchmark (issue 33 item 13: the ``fanout`` and ``depth``
+"""Accounts trading beside another benchmark (the ``fanout`` and ``depth``
 benchmarks "within noise of today with 100 accounts trading"): a child process on the
 clients' CPU where each account places one LIMIT GTC order a second, far below the book,
 and cancels it, over kept-alive REST, signed as a client signs (``scenario.signed_request``).

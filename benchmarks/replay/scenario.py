@@ -55,7 +55,7 @@ from ..harness.report import Column, Table, Target, verdict
 SYMBOLS = (("BTCUSDT", 42000.0, "0.1", "0.001"), ("ETHUSDT", 2300.0, "0.01", "0.001"),
            ("SOLUSDT", 100.0, "0.001", "1"), ("BNBUSDT", 310.0, "0.01", "0.01"))  # fmt: skip
 T0 = 1_704_067_200_000
-TARGET_RATIO = Target(0.5)  # issue 15: at least 0.5 of the floor, to one client of every stream
+TARGET_RATIO = Target(0.5)  # at least 0.5 of the floor, to one client of every stream
 # A day of BTCUSDT in Binance's daily USDⓈ-M files, in round figures: trades and
 # bookTicker rows (the bookTicker file is the larger by far).
 DAY_TRADES = 2_000_000

@@ -45,7 +45,7 @@ from .clients import ClientProc, Window
 from .floor import REQUEST_WEIGHT, floor_async
 
 WS_API_PATH = "/ws-fapi/v1"
-TARGET_RATIO = Target(0.7)  # issue 15: at least 0.7 of the floor with 50 connections
+TARGET_RATIO = Target(0.7)  # at least 0.7 of the floor with 50 connections
 
 
 @dataclass

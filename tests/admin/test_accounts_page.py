@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the fixtures imported from test_dashboard are parameters here)
-"""The dashboard's accounts page in a real browser (issue 33 item 12): the account made
+"""The dashboard's accounts page in a real browser: the account made
 with ``tickerplant accounts``, then its balances, its position at mark and its open order
 after python-binance traded, as the page polls ``/api/accounts/<id>``."""
 

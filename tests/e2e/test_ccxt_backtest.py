@@ -1,5 +1,5 @@
 """A futures backtest's download, as a quant makes it against Binance, by ccxt unchanged but
-for its base URL (issue 30, item 7): for ten symbols, the listing date from `since=0`, 30
+for its base URL: for ten symbols, the listing date from `since=0`, 30
 days of 1m candles paged without a gap, the funding history and the hourly mark candles of
 the same 30 days; then a backtest holding each symbol from the first minute charges
 `position × mark × rate` at every funding time."""

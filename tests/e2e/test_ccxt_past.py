@@ -1,5 +1,5 @@
 """ccxt reads the simulated past as it reads Binance's: `fetch_ohlcv` from `since=0` finds a
-symbol's listing date and pages 1m candles from it without a gap (issue 30, item 7)."""
+symbol's listing date and pages 1m candles from it without a gap."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
-"""One book (issue 33, item 4) over real sockets: a user's MARKET buy from python-binance
+"""One book over real sockets: a user's MARKET buy from python-binance
 takes the simulated book's asks level by level; its fills are the public trades a
 `@trade` subscriber sees, with the same ids and times; the levels it took are gone from
 `depth`, and the simulator's fair price moved up by the impact law (its transient half

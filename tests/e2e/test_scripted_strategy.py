@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
-"""Issue 33 item 11's scripted strategy, by python-binance over real sockets against the
+"""A scripted strategy, by python-binance over real sockets against the
 simulated market on a manual clock: buy with a limit order resting at the touch until the
 simulated flow fills it (following the bid up, as a bot would), hold the position through a
 funding time, close it at market. The wallet ends at its start plus the realized PnL, less

@@ -197,7 +197,7 @@ async def test_binance_sdk_and_the_order_count_headers(plant: Tickerplant, venue
 async def test_no_private_endpoint_reaches_another_accounts_orders_positions_or_trades(
     plant: Tickerplant, venue: Venue, closing: list[Any], market: Market
 ) -> None:
-    """Part 1 §10 and issue 33 item 2, on both markets: with alice holding a resting order,
+    """Part 1 §10, on both markets: with alice holding a resting order,
     an isolated position and fills, bob's key queries, modifies, cancels (one, a batch, all)
     and reads orders, amendments, trades and positions, moves isolated margin and changes
     his position and Multi-Assets modes, and reaches nothing of hers: each call fails as Binance

@@ -1,7 +1,7 @@
 """A scripted trading session played twice on a ManualClock, against two servers started
 from copies of one accounts database with the same seed: every REST answer (status,
 `Date`, the weight and order-count headers, body) and every user data stream payload is
-byte for byte the same (issue 33 item 9). The one thing that differs is the listen key, a
+byte for byte the same. The one thing that differs is the listen key, a
 bearer credential drawn from the OS's randomness: it is compared by position, not bytes."""
 
 from __future__ import annotations

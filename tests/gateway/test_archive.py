@@ -1,5 +1,5 @@
 """Binance's public archive layout served from the simulated past (protocol/archive.py,
-spec §9, issue 30 item 5), over real sockets: a day's 1m klines, a day's mark-price klines
+spec §9), over real sockets: a day's 1m klines, a day's mark-price klines
 and a month's funding are the REST answers' rows as CSV in a zip with its checksum; a server
 of the same seed started a day later serves the same bytes; files not in the past (today,
 before the listing, names Binance does not have) are S3's 404; and the round trip holds:

@@ -1,4 +1,4 @@
-"""The simulator's books at their default depth over real sockets (issue 10, point 1):
+"""The simulator's books at their default depth over real sockets:
 `limit=1000` depth answers are full on both markets, never crossed, and a local book kept
 from `@depth@100ms` and such a snapshot by Binance's procedure (spec §4.9) stays synced.
 

@@ -1,5 +1,5 @@
-"""`futures/data/openInterestHist` from the simulated past (market/history/interest.py,
-issue 30 item 1) over a real socket: Binance's 30 days at every period, contiguous, valued
+"""`futures/data/openInterestHist` from the simulated past (market/history/interest.py)
+over a real socket: Binance's 30 days at every period, contiguous, valued
 at the past's prices, joined to the live figure; older than a day before the start, the
 same from a server of the seed started two days later."""
 

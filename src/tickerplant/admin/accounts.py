@@ -1,5 +1,5 @@
 """The venue's accounts and keys on the admin listener: what ``tickerplant accounts`` does,
-as JSON (issue 33 item 1; the commands themselves are ``venue/wire/administration.py``'s).
+as JSON (the commands themselves are ``venue/wire/administration.py``'s).
 
     GET  /api/accounts                          every account
     POST /api/accounts                          {"name", "balances": "USDT=10000,BTC=1",

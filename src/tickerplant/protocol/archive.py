@@ -1,7 +1,7 @@
 """Binance's public archive (data.binance.vision, spec §9) served from the simulated past:
 ``GET /data/futures/<um|cm>/<daily|monthly>/<type>/<SYMBOL>/[<interval>/]<file>.zip`` and
 its ``.CHECKSUM``, on the market listeners, so that a tool that downloads the archive works
-against tickerplant by base URL (issue 30, item 5).
+against tickerplant by base URL.
 
 **Files** (§9.1, §9.2): each zip holds one CSV of the same base name, with its header line;
 ``<file>.zip.CHECKSUM`` is ``<sha256>  <file>.zip``.

@@ -1,6 +1,6 @@
 """An answer made in pieces, so that one long answer shares the loop with everything else.
 
-Issue 34: one process answers REST, the WebSocket API and every stream from one event
+One process answers REST, the WebSocket API and every stream from one event
 loop, and ``gateway/rest_turns.py`` gives REST a budget per turn of it. A budget cannot cut
 an answer made in one call: the first `fundingRate` of every symbol (``limit=1000``) asks
 the simulated past for ~1,000 funding events it has not made yet, ~2.4 ms each, and held

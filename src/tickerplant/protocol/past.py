@@ -18,7 +18,7 @@ The past never changes, so what a query takes from it is kept (``_ANSWERS_KEPT``
 kind, the least recently used dropped first): a klines query's past rows as their encoded
 bytes, the latest trades before the live ones (the longest asked, sliced), funding events,
 price bars. A client polling the latest 1,500 klines or 1,000 trades pays for the past
-once; each answer after is the live part and a copy of bytes (issue 34's stall bursts).
+once; each answer after is the live part and a copy of bytes (the stall bursts).
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ async def test_a_replayed_depth_recording_syncs_a_local_book_against_its_own_sna
         await replaying.close()
 
 
-# -- the futures streams of issue 11: mark and index prices, klines, liquidations -------------
+# -- the futures streams: mark and index prices, klines, liquidations -------------
 
 _FUTURES_UM = {
     "btcusdt@markPrice@1s": b'{"e":"markPriceUpdate","E":1767225601000,"s":"BTCUSDT","p":"87000.12345678",'

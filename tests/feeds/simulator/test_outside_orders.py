@@ -1,5 +1,5 @@
-"""Outside orders in the simulated book (feeds/simulator/outside.py, impact.py; issue 33
-item 4), without sockets: a taker takes level by level with the symbol's next trade ids and
+"""Outside orders in the simulated book (feeds/simulator/outside.py, impact.py),
+without sockets: a taker takes level by level with the symbol's next trade ids and
 never a side bare; its volume moves the fair price by the square-root law, half for good and
 half decaying over five minutes; and once the book has refilled, the mid sits at that fair
 price: a large buy leaves the market higher by what the law says."""

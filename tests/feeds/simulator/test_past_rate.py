@@ -1,4 +1,4 @@
-"""The simulated past trades at the live simulator's rate (issue 30, item 2): a few minutes of
+"""The simulated past trades at the live simulator's rate: a few minutes of
 the live market against the rates ``market/history`` gives each symbol at the same
 ``--sim-rate``, summed over the catalogue. (A symbol's own rate swings with its activity's
 clustering over minutes: the per-symbol calibration in ``market/history/tape.py`` was

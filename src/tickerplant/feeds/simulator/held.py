@@ -1,4 +1,4 @@
-"""The venue's resting orders in the simulated book (issue 33 item 4; docs/venue.md, "How
+"""The venue's resting orders in the simulated book (docs/venue.md, "How
 orders fill"): one book for the simulated flow and the venue's orders, both ways.
 
 A venue order that rests is quantity at its price in the simulator's own book, so it is in

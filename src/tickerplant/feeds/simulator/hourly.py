@@ -1,4 +1,4 @@
-"""How busy the live simulator is each hour: as busy as the past was (issue 30, item 2).
+"""How busy the live simulator is each hour: as busy as the past was.
 
 The past (``market/history``) makes each symbol's trades an hour by the intraday and weekly
 cycle, the day's volatility and the hour's mood (``SymbolTape.activity_at``: its hour's

@@ -1,5 +1,5 @@
 """How an outside taker's volume moves the simulated market: the square-root impact law,
-half of it permanent and half transient, decaying exponentially (issue 33, item 4).
+half of it permanent and half transient, decaying exponentially.
 
 An outside order (the venue's: a user's order, or a liquidation's) that takes ``Q`` of a
 symbol's book moves its asset's latent fair price (``fair_price.FairPrice``) at once by

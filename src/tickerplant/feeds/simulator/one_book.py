@@ -1,4 +1,4 @@
-"""The simulated book as the venue's engine trades in it (issue 33, item 4; docs/venue.md,
+"""The simulated book as the venue's engine trades in it (docs/venue.md,
 "How orders fill"): one book for the simulated flow and the venue's takers.
 
 The engine reads the simulator's own book (``levels``, best first: the book its takers

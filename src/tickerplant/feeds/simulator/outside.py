@@ -1,7 +1,7 @@
 """Orders from outside the simulator (the venue's, docs/venue.md): they take from the same
 books as the simulated flow, print public trades with the symbol's next trade ids, and move
 the fair price by the impact law (``impact.py``); what they leave resting is held in the
-book, where the simulated flow trades it (``held.py``), issue 33 item 4.
+book, where the simulated flow trades it (``held.py``).
 
 A taker takes level by level as far as its limit (``OrderBook.take``), exactly as the
 simulator's own takers do, and never the side's last level; each fill is a public trade

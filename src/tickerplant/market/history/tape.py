@@ -130,7 +130,7 @@ class SymbolTape:
     def activity_at(self, time_ms: int) -> float:
         """How busy the hour holding ``time_ms`` is, as a multiple of ``rate``: its trades a
         minute over the mean. The live simulator trades at ``rate`` times this, so the live
-        market goes on as busy as its past was (issue 30, item 2)."""
+        market goes on as busy as its past was."""
         hour = time_ms // HOUR_MS
         count: int = self.counts.hour_counts(hour // 24)[hour % 24]
         return count / 60.0 / self.rate

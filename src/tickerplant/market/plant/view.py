@@ -22,7 +22,7 @@ then, so the views' books and klines grew for the first ~3 minutes of an idle se
 (~12 MB over the catalogue). The tickers of a market come in one batch, so their symbols
 are put in line and at most ``_DUE_PER_RECEIVE`` of them applied per batch received: all
 at once held the loop ~2 ms every other second (26 symbols), and an order arriving then
-waited for it (the venue's latency tail, issue 33's orders benchmark).
+waited for it (the venue's latency tail, the orders benchmark).
 
 What it holds is bounded by design, whatever the traffic (per symbol):
 

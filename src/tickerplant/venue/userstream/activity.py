@@ -1,4 +1,4 @@
-"""What the venue did, counted for the metrics (issue 33 item 12): orders by type and what
+"""What the venue did, counted for the metrics: orders by type and what
 happened to them (``x``: NEW, TRADE, CANCELED, EXPIRED, AMENDMENT, the algo orders' states),
 refusals of trading requests by Binance's code, fills by liquidity, and the market's
 deliveries the venue failed to take (``venue_engines.Contained``). Plain counters, bounded by the

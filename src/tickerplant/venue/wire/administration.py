@@ -1,5 +1,5 @@
 """The operator's commands on accounts and keys, one home for ``tickerplant accounts`` and
-the admin listener's ``/api/accounts`` (issue 33 item 1): each takes its arguments as the
+the admin listener's ``/api/accounts``: each takes its arguments as the
 command line and the JSON body write them (text lists: ``USDT=10000,BTC=1``,
 ``reading,trading``, ``1.2.3.4,10.0.0.0/8``) and answers plain values.
 
