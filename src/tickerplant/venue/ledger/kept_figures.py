@@ -16,7 +16,7 @@ arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from fractions import Fraction
 
 from tickerplant.venue.domain.contract import Contract, Position, down, toward_zero
@@ -27,6 +27,7 @@ __all__ = ["PARTS", "AssetTotals", "Part", "orders_only", "part_of", "position_f
 # positions' uPnL, IM and maintenance (``figures.Figures``' fields of the same names)
 Part = tuple[int, int, int, int, int, int, int]  # 1e-8 of the margin asset
 PARTS = 7
+_NONE: Part = (0, 0, 0, 0, 0, 0, 0)
 
 
 class AssetTotals:
@@ -42,7 +43,10 @@ class AssetTotals:
     def fresh(self, symbol: str, mark: Fraction, key: Hashable) -> bool:
         """Whether ``symbol``'s part was worked out at this mark and this state."""
         kept = self._kept.get(symbol)
-        return kept is not None and (kept[0] is mark or kept[0] == mark) and kept[1] == key
+        if kept is None or kept[1] != key:
+            return False
+        was = kept[0]  # the same mark: compared as integers (a ``Fraction``'s ``==`` is a microsecond)
+        return was is mark or (was.numerator == mark.numerator and was.denominator == mark.denominator)
 
     def put(self, symbol: str, mark: Fraction, key: Hashable, part: Part) -> None:
         """``symbol``'s part worked out again: the sums move by what changed."""
@@ -50,19 +54,19 @@ class AssetTotals:
         self._move(kept[2] if kept is not None else None, part)
         self._kept[symbol] = (mark, key, part)
 
-    def keep_only(self, symbols: set[str]) -> None:
+    def keep_only(self, symbols: Collection[str]) -> None:
         """Drop the parts of the symbols not in ``symbols`` (no longer active, or without a
-        mark): their sums leave the totals."""
+        mark): their sums leave the totals. ``symbols`` are kept (each was just put or found
+        fresh): as many as kept, there is nothing to drop."""
+        if len(symbols) == len(self._kept):
+            return
         for symbol in [s for s in self._kept if s not in symbols]:
             self._move(self._kept.pop(symbol)[2], None)
 
     def _move(self, before: Part | None, after: Part | None) -> None:
-        sums = self.sums
-        for i in range(PARTS):
-            old = before[i] if before is not None else 0
-            new = after[i] if after is not None else 0
-            if old != new:
-                sums[i] += new - old
+        if before is None or after is None:
+            before, after = before or _NONE, after or _NONE
+        self.sums = [total + new - old for total, old, new in zip(self.sums, before, after, strict=True)]
 
 
 def orders_only(open_order_im: int) -> Part:

@@ -48,6 +48,10 @@ __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
 Value = int  # a sum of ``Contract.order_value``s
+# what a symbol's open-order margin is worked out at (``Ledger._key``): the mark as its
+# numerator and denominator (integers compare in nanoseconds; a ``Fraction``'s ``==`` goes
+# through the numbers ABCs, a microsecond), the one-way position, the leverage, hedge mode
+MarginKey = tuple[int, int, int, int, bool]
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
@@ -98,12 +102,19 @@ class Ledger:
     _rests: dict[str, list[Resting | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # symbol -> its slots' sums by side, every position side's: (buys, sells, opening buys,
+    # opening sells), what a margin check reads (``_side_margin``), kept as slots are made
+    _sides: dict[str, tuple[list[Resting], list[Resting], list[Resting], list[Resting]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     _counted: dict[tuple[str, int], tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # symbol -> the open-order margin last worked out for it, under the key it was worked out
-    # at; dropped when one of its open orders opens, closes, fills or moves
-    _margins: dict[str, tuple[tuple[Fraction, int, int, bool], int]] = field(
+    # symbol -> each side's open-order margin in the account's mode (``_side_margin``: buys,
+    # sells; None: to be worked out), under the key they were worked out at (``_key``); a
+    # side's dropped when one of its open orders opens, closes, fills or moves, so that a
+    # check on one side reads the other's as it was
+    _margins: dict[str, tuple[MarginKey, list[int | None]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
@@ -116,10 +127,10 @@ class Ledger:
     _totals: dict[str, tuple[AssetTotals, AssetTotals]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # the open-order margin a margin check found the next change would leave: (the order,
-    # what rests of it, its price, the key it was worked out at, the margin); kept as the
-    # symbol's when that very change comes next, dropped by any other
-    _expected: tuple[Order, int, int, tuple[Fraction, int, int, bool], int] | None = field(
+    # the side margin a margin check found the next change would leave: (the order, what
+    # rests of it, its price, the key it was worked out at, its side's margin); kept as the
+    # side's when that very change comes next, dropped by any other
+    _expected: tuple[Order, int, int, MarginKey, int] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -127,6 +138,7 @@ class Ledger:
         """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
         trial = dataclasses.replace(self, leverage=self.leverage | {symbol: leverage})
         trial._rests, trial._counted = self._rests, self._counted  # its open orders, only read
+        trial._sides = self._sides
         trial._values = self._values
         return trial
 
@@ -160,7 +172,7 @@ class Ledger:
         rest.move(qty, price, value, now_qty, now_price, now_value)
         self._values[order.symbol][order.side is Side.SELL] += now_value - value
         self._counted[key] = (rest, now_qty, now_price, now_value)
-        self._changed(order.symbol, order)
+        self._changed(order.symbol, order.side, order)
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -169,10 +181,16 @@ class Ledger:
         slots = self._rests.get(symbol)
         if slots is None:
             slots = self._rests[symbol] = [None] * 12
+            self._sides[symbol] = ([], [], [], [])
         slot = _slot(order)
         rest = slots[slot]
         if rest is None:
             rest = slots[slot] = Resting()
+            sides = self._sides[symbol]
+            sell = order.side is Side.SELL
+            sides[sell].append(rest)
+            if not order.reduce_only:
+                sides[2 + sell].append(rest)
         qty, price = order.remaining, order.price
         value = self._value(symbol, qty, price)
         rest.add(qty, price, value)
@@ -181,7 +199,7 @@ class Ledger:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
         self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
-        self._changed(symbol, order)
+        self._changed(symbol, order.side, order)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
@@ -190,7 +208,7 @@ class Ledger:
             rest, qty, price, value = counted
             rest.add(-qty, price, -value)
             self._values[symbol][order.side is Side.SELL] -= value
-            self._changed(symbol)  # the sums stay when empty: 12 at most a symbol
+            self._changed(symbol, order.side)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
             orders.pop(order.order_id, None)
@@ -199,19 +217,24 @@ class Ledger:
         if self.by_client_id.get(order.client_order_id) is order:
             del self.by_client_id[order.client_order_id]
 
-    def _changed(self, symbol: str, order: Order | None = None) -> None:
-        """One of ``symbol``'s open orders opened, closed, filled or moved (``order``: to
-        what rests of it, at its price): the margin a check found it would leave is the
-        symbol's now, if this is the change it was found for."""
+    def _changed(self, symbol: str, side: Side, order: Order | None = None) -> None:
+        """One of ``symbol``'s open orders on ``side`` opened, closed, filled or moved
+        (``order``: to what rests of it, at its price): the side's margin a check found it
+        would leave is the side's now, if this is the change it was found for; else the
+        side's is worked out again when next read. The other side's stays."""
         expected, self._expected = self._expected, None
         self._versions[symbol] = self._versions.get(symbol, 0) + 1
+        kept = self._margins.get(symbol)
+        index = side is Side.SELL
         if (
             expected is not None and expected[0] is order
             and expected[1] == order.remaining and expected[2] == order.price
         ):  # fmt: skip
-            self._margins[symbol] = (expected[3], expected[4])
-        else:
-            self._margins.pop(symbol, None)
+            if kept is None or kept[0] != expected[3]:
+                kept = self._margins[symbol] = (expected[3], [None, None])
+            kept[1][index] = expected[4]
+        elif kept is not None:
+            kept[1][index] = None
 
     def _value(self, symbol: str, qty: int, price: int) -> Value:
         """``Contract.order_value`` of ``qty`` resting at ``price`` on ``symbol``."""
@@ -219,6 +242,8 @@ class Ledger:
 
     def active_symbols(self) -> list[str]:
         """Symbols with a position or open orders, in the order they were first touched."""
+        if not self.positions:
+            return list(self.open_orders)
         held = [s for (s, _), p in self.positions.items() if p.amt]
         return list(dict.fromkeys([*held, *self.open_orders]))
 
@@ -253,44 +278,59 @@ class Ledger:
         ``symbol_figures``. Read from the sums ``Resting`` keeps, whatever the number of
         orders resting.
 
-        Without ``extra``, the value is kept per symbol until one of its open orders changes,
-        or the mark, its position, its leverage or the account's mode does: a margin check
-        values every symbol the account is active on."""
+        Without ``extra``, each side's value is kept per symbol until one of that side's open
+        orders changes, or the mark, its position, its leverage or the account's mode does:
+        a margin check values every symbol the account is active on."""
         if extra is None:
-            key = self._key(contract, mark)
-            kept = self._margins.get(contract.inst.symbol)
-            if kept is not None and kept[0] == key:
-                return kept[1]
-            value = self._open_order_im(contract, mark, None)
-            self._margins[contract.inst.symbol] = (key, value)
-            return value
-        return self._open_order_im(contract, mark, extra)
+            _, buys, sells = self._margins_of(contract, mark)
+            return buys + sells if self.hedge else max(buys, sells)
+        if self.hedge and extra[0].reduce_only:  # a closing order opens nothing
+            extra = None
+        key = self._key(contract, mark)
+        buys, sells = (self._side_margin(contract, mark, key, side, _extra(extra, side)) for side in _BOTH)
+        return buys + sells if self.hedge else max(buys, sells)
 
-    def _key(self, contract: Contract, mark: Fraction) -> tuple[Fraction, int, int, bool]:
+    def _key(self, contract: Contract, mark: Fraction) -> MarginKey:
         """What a symbol's kept open-order margin was worked out at."""
         symbol = contract.inst.symbol
         position = self.positions.get((symbol, PositionSide.BOTH))
         held = position.amt if position is not None else 0
-        return (mark, held, self.leverage_of(contract), self.hedge)
+        return (mark.numerator, mark.denominator, held, self.leverage_of(contract), self.hedge)
 
-    def _open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None) -> int:
-        symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
-        if self.hedge:  # each side's openings may all fill, into two positions: both sides' sum
-            if extra is not None and extra[0].reduce_only:
-                extra = None
-            return sum(
-                (contract.side_margin(side, self._rests_of(symbol, side, opening=True), mark, leverage,
-                                      extra=_extra(extra, side))
-                 for side in _BOTH),
-                0,
-            )  # fmt: skip
-        position = self.positions.get((symbol, PositionSide.BOTH))
-        held = position.amt if position is not None else 0
-        return max(
-            contract.side_margin(side, self._rests_of(symbol, side), mark, leverage,
-                                 max(0, -side.sign * held), _extra(extra, side))
-            for side in _BOTH
-        )  # fmt: skip
+    def _side_margin(
+        self, contract: Contract, mark: Fraction, key: MarginKey, side: Side,
+        extra: tuple[tuple[int, int], ...] = (),
+    ) -> int:  # fmt: skip
+        """Decision 7 for ``side`` of ``contract``'s open orders (``extra`` counted as if
+        resting), as the account's mode counts it: in hedge mode each side's opening orders
+        may all fill, into two positions (the symbol's margin is both sides' sum); in one-way
+        mode every order of the side beyond what would close the position (the larger
+        side's is the symbol's)."""
+        sides = self._sides.get(contract.inst.symbol)
+        sell, leverage = side is Side.SELL, key[3]
+        if self.hedge:
+            opening = sides[2 + sell] if sides is not None else []
+            return contract.side_margin(side, opening, mark, leverage, extra=extra)
+        held = key[2]
+        closing = (held if held > 0 else 0) if sell else (-held if held < 0 else 0)
+        rests = sides[sell] if sides is not None else []
+        return contract.side_margin(side, rests, mark, leverage, closing, extra)
+
+    def _margins_of(self, contract: Contract, mark: Fraction) -> tuple[MarginKey, int, int]:
+        """The key ``contract``'s margins are worked out at now, and its buys' and sells'
+        margins: kept, or worked out (and kept) for a side that has none kept."""
+        key = self._key(contract, mark)
+        symbol = contract.inst.symbol
+        kept = self._margins.get(symbol)
+        if kept is None or kept[0] != key:
+            kept = self._margins[symbol] = (key, [None, None])
+        sides = kept[1]
+        buys, sells = sides
+        if buys is None:
+            buys = sides[0] = self._side_margin(contract, mark, key, Side.BUY)
+        if sells is None:
+            sells = sides[1] = self._side_margin(contract, mark, key, Side.SELL)
+        return key, buys, sells
 
     def open_order_ims(
         self, contract: Contract, mark: Fraction, order: Order, qty: int
@@ -312,38 +352,20 @@ class Ledger:
     def _ims(
         self, contract: Contract, mark: Fraction, order: Order, pairs: tuple[tuple[int, int], ...]
     ) -> tuple[int, int]:
-        """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side; in
-        one-way mode the other side valued once."""
-        if self.hedge:
-            changed: Extra = (order, pairs)
-            return self.open_order_im(contract, mark), self.open_order_im(contract, mark, changed)
-        symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
-        position = self.positions.get((symbol, PositionSide.BOTH))
-        held = position.amt if position is not None else 0
-        side = order.side
-        other = Side.SELL if side is Side.BUY else Side.BUY
-        mine, theirs = self._rests_of(symbol, side), self._rests_of(symbol, other)
-        closing, other_closing = max(0, -side.sign * held), max(0, -other.sign * held)
-        with_ = contract.side_margin(side, mine, mark, leverage, closing, pairs)
-        key = self._key(contract, mark)
-        qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
-        kept = self._margins.get(symbol)
-        if kept is not None and kept[0] == key and with_ > kept[1]:  # above both sides as they are:
-            self._expected = (order, qty, price, key, with_)  # the larger, whatever the other's
-            return kept[1], with_
-        other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
-        larger = not other_margin or with_ > other_margin
-        after = with_ if larger else other_margin
-        self._expected = (order, qty, price, key, after)
-        if kept is not None and kept[0] == key:
-            return kept[1], after
-        if not larger and all(q >= 0 for q, _ in pairs):  # only added, and the other side still
-            without = other_margin  # the larger: it was without them too
+        """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side: the
+        other side's margin read as kept, ``order``'s side's worked out once with them (and
+        kept as the side's if the change comes next: ``_changed``)."""
+        key, buys, sells = self._margins_of(contract, mark)
+        sell = order.side is Side.SELL
+        if self.hedge and order.reduce_only:  # a closing order opens nothing: its side's as it is
+            mine = sells if sell else buys
         else:
-            without = contract.side_margin(side, mine, mark, leverage, closing)
-            without = without if not other_margin or without > other_margin else other_margin
-        self._margins[symbol] = (key, without)
-        return without, after
+            mine = self._side_margin(contract, mark, key, order.side, pairs)
+        qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
+        self._expected = (order, qty, price, key, mine)
+        if self.hedge:
+            return buys + sells, (buys + mine if sell else mine + sells)
+        return max(buys, sells), max(buys, mine) if sell else max(mine, sells)
 
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int
@@ -359,6 +381,8 @@ class Ledger:
 
     def isolated_wallets(self, asset: str, contracts: Mapping[str, Contract]) -> int:
         """Σ the wallets of the isolated positions margined in ``asset``, 1e-8."""
+        if not self.isolated:
+            return 0
         return sum(
             p.isolated_wallet for (s, _), p in self.positions.items()
             if s in self.isolated and contracts[s].inst.margin_asset == asset
