@@ -1,9 +1,9 @@
 """One margin asset's totals over the symbols an account is active on, kept as running sums
 of each symbol's parts (part 3 §7.8's figures): a part is worked out again only when its
 mark or what it is worked out from changed since it was last, and the totals move by the
-change. A symbol has two parts, kept apart: its positions' (uPnL, initial and maintenance
-margin) and its open orders' (decision 7), so that an order opening, filling into no
-position, moving or closing revalues its orders' margin only.
+change. A symbol's part is its positions' (uPnL, initial and maintenance margin); its open
+orders' margin (decision 7) is kept apart, per side (``Ledger.open_order_im``), so that an
+order opening, filling into no position, moving or closing revalues one side's orders only.
 
 A margin check values every symbol the account is active on (``Ledger.figures``). Worked
 out afresh each time, that is a few exact ``Fraction`` operations per symbol: with 200 open
@@ -21,7 +21,7 @@ from fractions import Fraction
 
 from tickerplant.venue.domain.contract import Contract, Position, down, toward_zero
 
-__all__ = ["PARTS", "AssetTotals", "Part", "orders_only", "part_of", "position_figures"]
+__all__ = ["PARTS", "AssetTotals", "Part", "part_of", "position_figures"]
 
 # a symbol's part: uPnL, position IM, open-order IM, maintenance, then the isolated
 # positions' uPnL, IM and maintenance (``figures.Figures``' fields of the same names)
@@ -69,15 +69,10 @@ class AssetTotals:
         self.sums = [total + new - old for total, old, new in zip(self.sums, before, after, strict=True)]
 
 
-def orders_only(open_order_im: int) -> Part:
-    """A symbol's open orders' part: their margin (decision 7), already valued, 1e-8."""
-    return (0, 0, open_order_im, 0, 0, 0, 0)
-
-
 def part_of(contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool) -> Part:
     """One symbol's positions' part of its margin asset's figures at ``mark`` (§7.8): its
-    open positions (``held``) valued; its open orders' margin is a part of its own
-    (``orders_only``), kept apart: an order that opens or closes leaves the positions' part
+    open positions (``held``) valued; its open orders' margin is kept apart
+    (``Ledger.open_order_im``): an order that opens or closes leaves the positions' part
     as it is. Each position's figures rounded where its row is written (``figures.py``)."""
     unrealized = position_im = maint = 0
     isolated_unrealized = isolated_im = isolated_maint = 0

@@ -42,7 +42,7 @@ from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Positi
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
-from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part_of, position_figures
+from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of, position_figures
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -120,11 +120,8 @@ class Ledger:
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
     # ``open_values``' answer for every order event, kept as the slots change
     _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
-    # symbol -> changes of its open orders (the figures' parts of a symbol are kept per state:
-    # ``kept_figures.py``); margin asset -> the positions' parts and the open orders' parts
-    # kept, and their sums
-    _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _totals: dict[str, tuple[AssetTotals, AssetTotals]] = field(
+    # margin asset -> the positions' parts of its symbols kept, and their sums (``kept_figures.py``)
+    _totals: dict[str, AssetTotals] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     # the side margin a margin check found the next change would leave: (the order, what
@@ -223,7 +220,6 @@ class Ledger:
         would leave is the side's now, if this is the change it was found for; else the
         side's is worked out again when next read. The other side's stays."""
         expected, self._expected = self._expected, None
-        self._versions[symbol] = self._versions.get(symbol, 0) + 1
         kept = self._margins.get(symbol)
         index = side is Side.SELL
         if (
@@ -412,24 +408,19 @@ class Ledger:
         return [r for base in bases for flag in (0, 1) if (r := slots[base + first + flag]) is not None]
 
     def figures(
-        self,
-        asset: str,
-        deposited: int,
-        contracts: Mapping[str, Contract],
+        self, asset: str, deposited: int, contracts: Mapping[str, Contract],
         mark: Callable[[str], Fraction | None],
-        known: tuple[str, int] | None = None,
-    ) -> Figures:
+    ) -> Figures:  # fmt: skip
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
-        every active symbol margined in it, valued at ``mark``; ``known``: a symbol's
-        open-order margin, already valued (a new order's margin check). Each symbol's two
-        parts are kept until its mark or what each is worked out from changes
-        (``kept_figures.py``): its positions' (an order opening, filling or closing leaves it
-        as it is) and its open orders'."""
-        totals = self._totals.get(asset)
-        if totals is None:
-            totals = self._totals[asset] = (AssetTotals(), AssetTotals())
-        held_part, orders_part = totals
+        every active symbol margined in it, valued at ``mark``. Each symbol's positions'
+        part is kept until its mark or what it is worked out from changes
+        (``kept_figures.py``: an order opening, filling or closing leaves it as it is); its
+        open orders' margin is ``open_order_im``'s, kept per side."""
+        held_part = self._totals.get(asset)
+        if held_part is None:
+            held_part = self._totals[asset] = AssetTotals()
         counted: set[str] = set()
+        open_order_im = 0
         get = self.positions.get
         for symbol in self.active_symbols():
             contract = contracts.get(symbol)
@@ -449,16 +440,10 @@ class Ledger:
             if not held_part.fresh(symbol, price, key):
                 part = part_of(contract, price, self.held(symbol), leverage, isolated)
                 held_part.put(symbol, price, key, part)
-            # what ``open_order_im`` is worked out from (``_key``), and the symbol's order changes
-            key = (self._versions.get(symbol, 0), leverage, self.hedge, both.amt if both is not None else 0)
-            if not orders_part.fresh(symbol, price, key):
-                ooim = known[1] if known is not None and known[0] == symbol else None
-                ooim = ooim if ooim is not None else self.open_order_im(contract, price)
-                orders_part.put(symbol, price, key, orders_only(ooim))
+            open_order_im += self.open_order_im(contract, price)
         held_part.keep_only(counted)
-        orders_part.keep_only(counted)
         unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums
         return Figures(
-            deposited + self.changes.get(asset, 0), unrealized, position_im, orders_part.sums[2], maint,
+            deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
             self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,
         )  # fmt: skip
