@@ -312,10 +312,13 @@ class Ledger:
         rests = sides[sell] if sides is not None else []
         return contract.side_margin(side, rests, mark, leverage, closing, extra)
 
-    def _margins_of(self, contract: Contract, mark: Fraction) -> tuple[MarginKey, int, int]:
-        """The key ``contract``'s margins are worked out at now, and its buys' and sells'
-        margins: kept, or worked out (and kept) for a side that has none kept."""
-        key = self._key(contract, mark)
+    def _margins_of(
+        self, contract: Contract, mark: Fraction, key: MarginKey | None = None
+    ) -> tuple[MarginKey, int, int]:
+        """The key ``contract``'s margins are worked out at now (``key``: already made), and
+        its buys' and sells' margins: kept, or worked out (and kept) for a side that has none
+        kept."""
+        key = self._key(contract, mark) if key is None else key
         symbol = contract.inst.symbol
         kept = self._margins.get(symbol)
         if kept is None or kept[0] != key:
@@ -440,7 +443,11 @@ class Ledger:
             if not held_part.fresh(symbol, price, key):
                 part = part_of(contract, price, self.held(symbol), leverage, isolated)
                 held_part.put(symbol, price, key, part)
-            open_order_im += self.open_order_im(contract, price)
+            # ``open_order_im``, its key made of what was read here (``_key``)
+            amt = both.amt if both is not None else 0
+            at: MarginKey = (price.numerator, price.denominator, amt, leverage, self.hedge)
+            _, buys, sells = self._margins_of(contract, price, at)
+            open_order_im += buys + sells if self.hedge else max(buys, sells)
         held_part.keep_only(counted)
         unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums
         return Figures(
