@@ -43,15 +43,12 @@ from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
 from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of, position_figures
+from tickerplant.venue.ledger.side_margins import MarginKey, SideMargins
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
 Value = int  # a sum of ``Contract.order_value``s
-# what a symbol's open-order margin is worked out at (``Ledger._key``): the mark as its
-# numerator and denominator (integers compare in nanoseconds; a ``Fraction``'s ``==`` goes
-# through the numbers ABCs, a microsecond), the one-way position, the leverage, hedge mode
-MarginKey = tuple[int, int, int, int, bool]
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
@@ -110,25 +107,14 @@ class Ledger:
     _counted: dict[tuple[str, int], tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # symbol -> each side's open-order margin in the account's mode (``_side_margin``: buys,
-    # sells; None: to be worked out), under the key they were worked out at (``_key``); a
-    # side's dropped when one of its open orders opens, closes, fills or moves, so that a
-    # check on one side reads the other's as it was
-    _margins: dict[str, tuple[MarginKey, list[int | None]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    # each symbol's open-order margin per side in the account's mode (``_side_margin``)
+    _margins: SideMargins = field(default_factory=SideMargins, init=False, repr=False, compare=False)
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
     # ``open_values``' answer for every order event, kept as the slots change
     _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
     # margin asset -> the positions' parts of its symbols kept, and their sums (``kept_figures.py``)
     _totals: dict[str, AssetTotals] = field(
         default_factory=dict, init=False, repr=False, compare=False
-    )
-    # the side margin a margin check found the next change would leave: (the order, what
-    # rests of it, its price, the key it was worked out at, its side's margin); kept as the
-    # side's when that very change comes next, dropped by any other
-    _expected: tuple[Order, int, int, MarginKey, int] | None = field(
-        default=None, init=False, repr=False, compare=False
     )
 
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
@@ -169,7 +155,7 @@ class Ledger:
         rest.move(qty, price, value, now_qty, now_price, now_value)
         self._values[order.symbol][order.side is Side.SELL] += now_value - value
         self._counted[key] = (rest, now_qty, now_price, now_value)
-        self._changed(order.symbol, order.side, order)
+        self._margins.changed(order.symbol, order.side, order)
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -196,7 +182,7 @@ class Ledger:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
         self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
-        self._changed(symbol, order.side, order)
+        self._margins.changed(symbol, order.side, order)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
@@ -205,7 +191,7 @@ class Ledger:
             rest, qty, price, value = counted
             rest.add(-qty, price, -value)
             self._values[symbol][order.side is Side.SELL] -= value
-            self._changed(symbol, order.side)  # the sums stay when empty: 12 at most a symbol
+            self._margins.changed(symbol, order.side)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
             orders.pop(order.order_id, None)
@@ -213,24 +199,6 @@ class Ledger:
                 del self.open_orders[symbol]
         if self.by_client_id.get(order.client_order_id) is order:
             del self.by_client_id[order.client_order_id]
-
-    def _changed(self, symbol: str, side: Side, order: Order | None = None) -> None:
-        """One of ``symbol``'s open orders on ``side`` opened, closed, filled or moved
-        (``order``: to what rests of it, at its price): the side's margin a check found it
-        would leave is the side's now, if this is the change it was found for; else the
-        side's is worked out again when next read. The other side's stays."""
-        expected, self._expected = self._expected, None
-        kept = self._margins.get(symbol)
-        index = side is Side.SELL
-        if (
-            expected is not None and expected[0] is order
-            and expected[1] == order.remaining and expected[2] == order.price
-        ):  # fmt: skip
-            if kept is None or kept[0] != expected[3]:
-                kept = self._margins[symbol] = (expected[3], [None, None])
-            kept[1][index] = expected[4]
-        elif kept is not None:
-            kept[1][index] = None
 
     def _value(self, symbol: str, qty: int, price: int) -> Value:
         """``Contract.order_value`` of ``qty`` resting at ``price`` on ``symbol``."""
@@ -319,11 +287,7 @@ class Ledger:
         its buys' and sells' margins: kept, or worked out (and kept) for a side that has none
         kept."""
         key = self._key(contract, mark) if key is None else key
-        symbol = contract.inst.symbol
-        kept = self._margins.get(symbol)
-        if kept is None or kept[0] != key:
-            kept = self._margins[symbol] = (key, [None, None])
-        sides = kept[1]
+        sides = self._margins.at(contract.inst.symbol, key)
         buys, sells = sides
         if buys is None:
             buys = sides[0] = self._side_margin(contract, mark, key, Side.BUY)
@@ -353,7 +317,7 @@ class Ledger:
     ) -> tuple[int, int]:
         """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side: the
         other side's margin read as kept, ``order``'s side's worked out once with them (and
-        kept as the side's if the change comes next: ``_changed``)."""
+        kept as the side's if the change comes next: ``SideMargins.changed``)."""
         key, buys, sells = self._margins_of(contract, mark)
         sell = order.side is Side.SELL
         if self.hedge and order.reduce_only:  # a closing order opens nothing: its side's as it is
@@ -361,7 +325,7 @@ class Ledger:
         else:
             mine = self._side_margin(contract, mark, key, order.side, pairs)
         qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
-        self._expected = (order, qty, price, key, mine)
+        self._margins.expect(order, qty, price, key, mine)
         if self.hedge:
             return buys + sells, (buys + mine if sell else mine + sells)
         return max(buys, sells), max(buys, mine) if sell else max(mine, sells)
