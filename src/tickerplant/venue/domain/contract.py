@@ -419,7 +419,7 @@ class Contract:
             worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
             qty += q
             value += worth
-            if side.sign * (price * b - a) > 0:
+            if price * b > a if buy else price * b < a:  # on the losing side
                 lost_qty += q
                 lost_value += worth
         if qty <= closing:

@@ -327,11 +327,10 @@ class Batch:
     market: str | None = None
 
     def __bool__(self) -> bool:
-        changed = (
-            self.orders, self.fills, self.positions, self.changes, self.settings, self.incomes, self.algos,
-            self.margin_moves, self.amendments, self.modes, self.funded,
-        )  # fmt: skip
-        return any(changed)
+        return bool(
+            self.orders or self.fills or self.positions or self.changes or self.settings or self.incomes
+            or self.algos or self.margin_moves or self.amendments or self.modes or self.funded
+        )
 
 
 class Outbox:

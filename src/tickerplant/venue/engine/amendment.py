@@ -44,6 +44,7 @@ from tickerplant.venue.domain.order_params import (
 from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
 from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
+from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.risk.reduce_only import fits
 from tickerplant.venue.risk.risk import check_market
 
@@ -88,14 +89,19 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
         engine.check_moved_margin(ledger, contract, order, new.qty - order.executed_qty, new.price, mark)
-    record(engine, order, new.price, new.qty, command.modify_id, now_ms, out)
-    out.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
+    record(engine, ledger, order, new.price, new.qty, command.modify_id, now_ms, out)
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
-    stopped = False
-    if fills:  # what it crosses now, taken (in the one book: traded, its STP mode kept)
-        left = new.qty - order.executed_qty
-        taken, stopped = take_for(engine, order, left, new.price, fills[-1][0], now_ms, out)
-        settle_taken(engine, ledger, order, taken, now_ms, out)
+    if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
+        engine.hold(order, now_ms)
+        update = engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms)
+        out.put(update)
+        out.put(OrderRow(update.order))
+        return order
+    out.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
+    # what it crosses now, taken (in the one book: traded, its STP mode kept)
+    left = new.qty - order.executed_qty
+    taken, stopped = take_for(engine, order, left, new.price, fills[-1][0], now_ms, out)
+    settle_taken(engine, ledger, order, taken, now_ms, out)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
         engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
     elif order.status.is_open:  # re-queued behind what rests at its price now
@@ -107,17 +113,19 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
 
 
 def record(
-    engine: EngineState, order: Order, price: int, qty: int, modify_id: int | None, now_ms: int, out: Made
-) -> None:
+    engine: EngineState, ledger: Ledger, order: Order, price: int, qty: int, modify_id: int | None,
+    now_ms: int, out: Made,
+) -> None:  # fmt: skip
     """The change made: the order's new price and quantity, and its ``orderAmendment`` row."""
+    symbol = order.symbol
+    amendment_id = engine.next_amendment_id[symbol]
+    engine.next_amendment_id[symbol] = amendment_id + 1
     amendment = Amendment(
-        order.account_id, order.symbol, engine.next_amendment_id[order.symbol], order.order_id,
-        order.client_order_id, now_ms, order.price, price, order.orig_qty, qty, order.amendments + 1,
-        modify_id,
+        order.account_id, symbol, amendment_id, order.order_id, order.client_order_id, now_ms, order.price,
+        price, order.orig_qty, qty, order.amendments + 1, modify_id,
     )  # fmt: skip
-    engine.next_amendment_id[order.symbol] += 1
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms
-    engine.ledger(order.account_id).touch(order)  # its open-order margin changed
+    ledger.touch(order)  # its open-order margin changed
     order.amendments += 1
-    engine.kept(order.account_id, order.symbol).amendments.append(amendment)
+    engine.kept(order.account_id, symbol).amendments.append(amendment)
     out.put(amendment)

@@ -181,7 +181,7 @@ class EngineState:
         """-2019 when ``qty`` more of ``order`` costs more than the account has available
         (``risk.margin_need``); no mark yet: nothing to weigh."""
         if mark is not None:
-            self._weigh(ledger, contract, *margin_need(self.data, ledger, contract, order, qty, mark))
+            self._weigh(ledger, contract, margin_need(self.data, ledger, contract, order, qty, mark))
 
     def check_moved_margin(
         self, ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction | None
@@ -189,15 +189,13 @@ class EngineState:
         """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
         account has available (``risk.moved_need``); no mark yet: nothing to weigh."""
         if mark is not None:
-            self._weigh(ledger, contract, *moved_need(ledger, contract, order, qty, price, mark))
+            self._weigh(ledger, contract, moved_need(ledger, contract, order, qty, price, mark))
 
-    def _weigh(
-        self, ledger: Ledger, contract: Contract, cost: int, known: tuple[str, int] | None
-    ) -> None:
+    def _weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
         """A cost against the account's figures (``risk.check_margin``), read only when there
         is a cost to weigh."""
         if cost > 0:
-            figures = self.margin_figures(ledger, contract.inst.margin_asset, known=known)
+            figures = self.margin_figures(ledger, contract.inst.margin_asset)
             check_margin(cost, figures, contract.inst.symbol in ledger.isolated)
 
     def order_update(
@@ -240,22 +238,18 @@ class EngineState:
         """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
         return self.wallet(ledger, asset) - ledger.isolated_wallets(asset, self.contracts)
 
-    def figures(
-        self, account_id: int, asset: str, known: tuple[str, int] | None = None,
-        ledger: Ledger | None = None,
-    ) -> Figures:  # fmt: skip
-        """``known``: a symbol's open-order margin, already valued (``Ledger.figures``);
-        ``ledger``: the account's as a command would leave it (``Ledger.with_leverage``)."""
+    def figures(self, account_id: int, asset: str, ledger: Ledger | None = None) -> Figures:
+        """``ledger``: the account's as a command would leave it (``Ledger.with_leverage``)."""
         ledger = self.ledger(account_id) if ledger is None else ledger
-        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark, known)
+        return ledger.figures(asset, self.deposited(account_id, asset), self.contracts, self.mark)
 
     def margin_figures(
-        self, ledger: Ledger, asset: str, *, haircut: bool = True, known: tuple[str, int] | None = None
+        self, ledger: Ledger, asset: str, *, haircut: bool = True
     ) -> Figures:
         """What ``asset``'s cross positions draw on: its own figures, or in Multi-Assets mode
         the pool of every margin asset in USD (``collateral.py``)."""
         if not ledger.multi_assets:
-            return self.figures(ledger.account_id, asset, known, ledger)
+            return self.figures(ledger.account_id, asset, ledger)
         figures = functools.partial(self.figures, ledger.account_id, ledger=ledger)
         return pooled(UM_MARGIN_ASSETS, figures, self.mark, haircut=haircut)
 

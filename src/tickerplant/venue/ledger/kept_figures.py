@@ -1,9 +1,9 @@
 """One margin asset's totals over the symbols an account is active on, kept as running sums
 of each symbol's parts (part 3 §7.8's figures): a part is worked out again only when its
 mark or what it is worked out from changed since it was last, and the totals move by the
-change. A symbol has two parts, kept apart: its positions' (uPnL, initial and maintenance
-margin) and its open orders' (decision 7), so that an order opening, filling into no
-position, moving or closing revalues its orders' margin only.
+change. A symbol's part is its positions' (uPnL, initial and maintenance margin); its open
+orders' margin (decision 7) is kept apart, per side (``Ledger.open_order_im``), so that an
+order opening, filling into no position, moving or closing revalues one side's orders only.
 
 A margin check values every symbol the account is active on (``Ledger.figures``). Worked
 out afresh each time, that is a few exact ``Fraction`` operations per symbol: with 200 open
@@ -16,17 +16,18 @@ arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from fractions import Fraction
 
 from tickerplant.venue.domain.contract import Contract, Position
 
-__all__ = ["PARTS", "AssetTotals", "Part", "orders_only", "part_of", "position_figures"]
+__all__ = ["PARTS", "AssetTotals", "Part", "part_of", "position_figures"]
 
 # a symbol's part: uPnL, position IM, open-order IM, maintenance, then the isolated
 # positions' uPnL, IM and maintenance (``figures.Figures``' fields of the same names)
 Part = tuple[int, int, int, int, int, int, int]  # 1e-8 of the margin asset
 PARTS = 7
+_NONE: Part = (0, 0, 0, 0, 0, 0, 0)
 
 
 class AssetTotals:
@@ -42,7 +43,10 @@ class AssetTotals:
     def fresh(self, symbol: str, mark: Fraction, key: Hashable) -> bool:
         """Whether ``symbol``'s part was worked out at this mark and this state."""
         kept = self._kept.get(symbol)
-        return kept is not None and (kept[0] is mark or kept[0] == mark) and kept[1] == key
+        if kept is None or kept[1] != key:
+            return False
+        was = kept[0]  # the same mark: compared as integers (a ``Fraction``'s ``==`` is a microsecond)
+        return was is mark or (was.numerator == mark.numerator and was.denominator == mark.denominator)
 
     def put(self, symbol: str, mark: Fraction, key: Hashable, part: Part) -> None:
         """``symbol``'s part worked out again: the sums move by what changed."""
@@ -50,30 +54,25 @@ class AssetTotals:
         self._move(kept[2] if kept is not None else None, part)
         self._kept[symbol] = (mark, key, part)
 
-    def keep_only(self, symbols: set[str]) -> None:
+    def keep_only(self, symbols: Collection[str]) -> None:
         """Drop the parts of the symbols not in ``symbols`` (no longer active, or without a
-        mark): their sums leave the totals."""
+        mark): their sums leave the totals. ``symbols`` are kept (each was just put or found
+        fresh): as many as kept, there is nothing to drop."""
+        if len(symbols) == len(self._kept):
+            return
         for symbol in [s for s in self._kept if s not in symbols]:
             self._move(self._kept.pop(symbol)[2], None)
 
     def _move(self, before: Part | None, after: Part | None) -> None:
-        sums = self.sums
-        for i in range(PARTS):
-            old = before[i] if before is not None else 0
-            new = after[i] if after is not None else 0
-            if old != new:
-                sums[i] += new - old
-
-
-def orders_only(open_order_im: int) -> Part:
-    """A symbol's open orders' part: their margin (decision 7), already valued, 1e-8."""
-    return (0, 0, open_order_im, 0, 0, 0, 0)
+        if before is None or after is None:
+            before, after = before or _NONE, after or _NONE
+        self.sums = [total + new - old for total, old, new in zip(self.sums, before, after, strict=True)]
 
 
 def part_of(contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool) -> Part:
     """One symbol's positions' part of its margin asset's figures at ``mark`` (§7.8): its
-    open positions (``held``) valued; its open orders' margin is a part of its own
-    (``orders_only``), kept apart: an order that opens or closes leaves the positions' part
+    open positions (``held``) valued; its open orders' margin is kept apart
+    (``Ledger.open_order_im``): an order that opens or closes leaves the positions' part
     as it is. Each position's figures rounded where its row is written (``figures.py``)."""
     unrealized = position_im = maint = 0
     isolated_unrealized = isolated_im = isolated_maint = 0

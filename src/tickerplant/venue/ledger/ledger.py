@@ -43,7 +43,8 @@ from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.domain.resting import Resting
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
-from tickerplant.venue.ledger.kept_figures import AssetTotals, orders_only, part_of, position_figures
+from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of, position_figures
+from tickerplant.venue.ledger.side_margins import MarginKey, SideMargins
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -99,35 +100,29 @@ class Ledger:
     _rests: dict[str, list[Resting | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # symbol -> its slots' sums by side, every position side's: (buys, sells, opening buys,
+    # opening sells), what a margin check reads (``_side_margin``), kept as slots are made
+    _sides: dict[str, tuple[list[Resting], list[Resting], list[Resting], list[Resting]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     _counted: dict[tuple[str, int], tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # symbol -> the open-order margin last worked out for it, under the key it was worked out
-    # at; dropped when one of its open orders opens, closes, fills or moves
-    _margins: dict[str, tuple[tuple[Fraction, int, int, bool], int]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    # each symbol's open-order margin per side in the account's mode (``_side_margin``)
+    _margins: SideMargins = field(default_factory=SideMargins, init=False, repr=False, compare=False)
     # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
     # ``open_values``' answer for every order event, kept as the slots change
     _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
-    # symbol -> changes of its open orders (the figures' parts of a symbol are kept per state:
-    # ``kept_figures.py``); margin asset -> the positions' parts and the open orders' parts
-    # kept, and their sums
-    _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _totals: dict[str, tuple[AssetTotals, AssetTotals]] = field(
+    # margin asset -> the positions' parts of its symbols kept, and their sums (``kept_figures.py``)
+    _totals: dict[str, AssetTotals] = field(
         default_factory=dict, init=False, repr=False, compare=False
-    )
-    # the open-order margin a margin check found the next change would leave: (the order,
-    # what rests of it, its price, the key it was worked out at, the margin); kept as the
-    # symbol's when that very change comes next, dropped by any other
-    _expected: tuple[Order, int, int, tuple[Fraction, int, int, bool], int] | None = field(
-        default=None, init=False, repr=False, compare=False
     )
 
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
         """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
         trial = dataclasses.replace(self, leverage=self.leverage | {symbol: leverage})
         trial._rests, trial._counted = self._rests, self._counted  # its open orders, only read
+        trial._sides = self._sides
         trial._values = self._values
         return trial
 
@@ -161,7 +156,7 @@ class Ledger:
         rest.move(qty, price, value, now_qty, now_price, now_value)
         self._values[order.symbol][order.side is Side.SELL] += now_value - value
         self._counted[key] = (rest, now_qty, now_price, now_value)
-        self._changed(order.symbol, order)
+        self._margins.changed(order.symbol, order.side, order)
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -170,10 +165,16 @@ class Ledger:
         slots = self._rests.get(symbol)
         if slots is None:
             slots = self._rests[symbol] = [None] * 12
+            self._sides[symbol] = ([], [], [], [])
         slot = _slot(order)
         rest = slots[slot]
         if rest is None:
             rest = slots[slot] = Resting()
+            sides = self._sides[symbol]
+            sell = order.side is Side.SELL
+            sides[sell].append(rest)
+            if not order.reduce_only:
+                sides[2 + sell].append(rest)
         qty, price = order.remaining, order.price
         value = self._value(symbol, qty, price)
         rest.add(qty, price, value)
@@ -182,7 +183,7 @@ class Ledger:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
         self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
-        self._changed(symbol, order)
+        self._margins.changed(symbol, order.side, order)
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
@@ -191,7 +192,7 @@ class Ledger:
             rest, qty, price, value = counted
             rest.add(-qty, price, -value)
             self._values[symbol][order.side is Side.SELL] -= value
-            self._changed(symbol)  # the sums stay when empty: 12 at most a symbol
+            self._margins.changed(symbol, order.side)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
             orders.pop(order.order_id, None)
@@ -200,26 +201,14 @@ class Ledger:
         if self.by_client_id.get(order.client_order_id) is order:
             del self.by_client_id[order.client_order_id]
 
-    def _changed(self, symbol: str, order: Order | None = None) -> None:
-        """One of ``symbol``'s open orders opened, closed, filled or moved (``order``: to
-        what rests of it, at its price): the margin a check found it would leave is the
-        symbol's now, if this is the change it was found for."""
-        expected, self._expected = self._expected, None
-        self._versions[symbol] = self._versions.get(symbol, 0) + 1
-        if (
-            expected is not None and expected[0] is order
-            and expected[1] == order.remaining and expected[2] == order.price
-        ):  # fmt: skip
-            self._margins[symbol] = (expected[3], expected[4])
-        else:
-            self._margins.pop(symbol, None)
-
     def _value(self, symbol: str, qty: int, price: int) -> Value:
         """``Contract.order_value`` of ``qty`` resting at ``price`` on ``symbol``."""
         return self.contracts[symbol].order_value(qty, price) if self.inverse else qty * price
 
     def active_symbols(self) -> list[str]:
         """Symbols with a position or open orders, in the order they were first touched."""
+        if not self.positions:
+            return list(self.open_orders)
         held = [s for (s, _), p in self.positions.items() if p.amt]
         return list(dict.fromkeys([*held, *self.open_orders]))
 
@@ -254,44 +243,58 @@ class Ledger:
         ``symbol_figures``. Read from the sums ``Resting`` keeps, whatever the number of
         orders resting.
 
-        Without ``extra``, the value is kept per symbol until one of its open orders changes,
-        or the mark, its position, its leverage or the account's mode does: a margin check
-        values every symbol the account is active on."""
+        Without ``extra``, each side's value is kept per symbol until one of that side's open
+        orders changes, or the mark, its position, its leverage or the account's mode does:
+        a margin check values every symbol the account is active on."""
         if extra is None:
-            key = self._key(contract, mark)
-            kept = self._margins.get(contract.inst.symbol)
-            if kept is not None and kept[0] == key:
-                return kept[1]
-            value = self._open_order_im(contract, mark, None)
-            self._margins[contract.inst.symbol] = (key, value)
-            return value
-        return self._open_order_im(contract, mark, extra)
+            _, buys, sells = self._margins_of(contract, mark)
+            return buys + sells if self.hedge else max(buys, sells)
+        if self.hedge and extra[0].reduce_only:  # a closing order opens nothing
+            extra = None
+        key = self._key(contract, mark)
+        buys, sells = (self._side_margin(contract, mark, key, side, _extra(extra, side)) for side in _BOTH)
+        return buys + sells if self.hedge else max(buys, sells)
 
-    def _key(self, contract: Contract, mark: Fraction) -> tuple[Fraction, int, int, bool]:
+    def _key(self, contract: Contract, mark: Fraction) -> MarginKey:
         """What a symbol's kept open-order margin was worked out at."""
         symbol = contract.inst.symbol
         position = self.positions.get((symbol, PositionSide.BOTH))
         held = position.amt if position is not None else 0
-        return (mark, held, self.leverage_of(contract), self.hedge)
+        return (mark.numerator, mark.denominator, held, self.leverage_of(contract), self.hedge)
 
-    def _open_order_im(self, contract: Contract, mark: Fraction, extra: Extra | None) -> int:
-        symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
-        if self.hedge:  # each side's openings may all fill, into two positions: both sides' sum
-            if extra is not None and extra[0].reduce_only:
-                extra = None
-            return sum(
-                (contract.side_margin(side, self._rests_of(symbol, side, opening=True), mark, leverage,
-                                      extra=_extra(extra, side))
-                 for side in _BOTH),
-                0,
-            )  # fmt: skip
-        position = self.positions.get((symbol, PositionSide.BOTH))
-        held = position.amt if position is not None else 0
-        return max(
-            contract.side_margin(side, self._rests_of(symbol, side), mark, leverage,
-                                 max(0, -side.sign * held), _extra(extra, side))
-            for side in _BOTH
-        )  # fmt: skip
+    def _side_margin(
+        self, contract: Contract, mark: Fraction, key: MarginKey, side: Side,
+        extra: tuple[tuple[int, int], ...] = (),
+    ) -> int:  # fmt: skip
+        """Decision 7 for ``side`` of ``contract``'s open orders (``extra`` counted as if
+        resting), as the account's mode counts it: in hedge mode each side's opening orders
+        may all fill, into two positions (the symbol's margin is both sides' sum); in one-way
+        mode every order of the side beyond what would close the position (the larger
+        side's is the symbol's)."""
+        sides = self._sides.get(contract.inst.symbol)
+        sell, leverage = side is Side.SELL, key[3]
+        if self.hedge:
+            opening = sides[2 + sell] if sides is not None else []
+            return contract.side_margin(side, opening, mark, leverage, extra=extra)
+        held = key[2]
+        closing = (held if held > 0 else 0) if sell else (-held if held < 0 else 0)
+        rests = sides[sell] if sides is not None else []
+        return contract.side_margin(side, rests, mark, leverage, closing, extra)
+
+    def _margins_of(
+        self, contract: Contract, mark: Fraction, key: MarginKey | None = None
+    ) -> tuple[MarginKey, int, int]:
+        """The key ``contract``'s margins are worked out at now (``key``: already made), and
+        its buys' and sells' margins: kept, or worked out (and kept) for a side that has none
+        kept."""
+        key = self._key(contract, mark) if key is None else key
+        sides = self._margins.at(contract.inst.symbol, key)
+        buys, sells = sides
+        if buys is None:
+            buys = sides[0] = self._side_margin(contract, mark, key, Side.BUY)
+        if sells is None:
+            sells = sides[1] = self._side_margin(contract, mark, key, Side.SELL)
+        return key, buys, sells
 
     def open_order_ims(
         self, contract: Contract, mark: Fraction, order: Order, qty: int
@@ -313,38 +316,20 @@ class Ledger:
     def _ims(
         self, contract: Contract, mark: Fraction, order: Order, pairs: tuple[tuple[int, int], ...]
     ) -> tuple[int, int]:
-        """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side; in
-        one-way mode the other side valued once."""
-        if self.hedge:
-            changed: Extra = (order, pairs)
-            return self.open_order_im(contract, mark), self.open_order_im(contract, mark, changed)
-        symbol, leverage = contract.inst.symbol, self.leverage_of(contract)
-        position = self.positions.get((symbol, PositionSide.BOTH))
-        held = position.amt if position is not None else 0
-        side = order.side
-        other = Side.SELL if side is Side.BUY else Side.BUY
-        mine, theirs = self._rests_of(symbol, side), self._rests_of(symbol, other)
-        closing, other_closing = max(0, -side.sign * held), max(0, -other.sign * held)
-        with_ = contract.side_margin(side, mine, mark, leverage, closing, pairs)
-        key = self._key(contract, mark)
-        qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
-        kept = self._margins.get(symbol)
-        if kept is not None and kept[0] == key and with_ > kept[1]:  # above both sides as they are:
-            self._expected = (order, qty, price, key, with_)  # the larger, whatever the other's
-            return kept[1], with_
-        other_margin = contract.side_margin(other, theirs, mark, leverage, other_closing)
-        larger = not other_margin or with_ > other_margin
-        after = with_ if larger else other_margin
-        self._expected = (order, qty, price, key, after)
-        if kept is not None and kept[0] == key:
-            return kept[1], after
-        if not larger and all(q >= 0 for q, _ in pairs):  # only added, and the other side still
-            without = other_margin  # the larger: it was without them too
+        """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side: the
+        other side's margin read as kept, ``order``'s side's worked out once with them (and
+        kept as the side's if the change comes next: ``SideMargins.changed``)."""
+        key, buys, sells = self._margins_of(contract, mark)
+        sell = order.side is Side.SELL
+        if self.hedge and order.reduce_only:  # a closing order opens nothing: its side's as it is
+            mine = sells if sell else buys
         else:
-            without = contract.side_margin(side, mine, mark, leverage, closing)
-            without = without if not other_margin or without > other_margin else other_margin
-        self._margins[symbol] = (key, without)
-        return without, after
+            mine = self._side_margin(contract, mark, key, order.side, pairs)
+        qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
+        self._margins.expect(order, qty, price, key, mine)
+        if self.hedge:
+            return buys + sells, (buys + mine if sell else mine + sells)
+        return max(buys, sells), max(buys, mine) if sell else max(mine, sells)
 
     def margin_moved(
         self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int
@@ -360,6 +345,8 @@ class Ledger:
 
     def isolated_wallets(self, asset: str, contracts: Mapping[str, Contract]) -> int:
         """Σ the wallets of the isolated positions margined in ``asset``, 1e-8."""
+        if not self.isolated:
+            return 0
         return sum(
             p.isolated_wallet for (s, _), p in self.positions.items()
             if s in self.isolated and contracts[s].inst.margin_asset == asset
@@ -389,24 +376,19 @@ class Ledger:
         return [r for base in bases for flag in (0, 1) if (r := slots[base + first + flag]) is not None]
 
     def figures(
-        self,
-        asset: str,
-        deposited: int,
-        contracts: Mapping[str, Contract],
+        self, asset: str, deposited: int, contracts: Mapping[str, Contract],
         mark: Callable[[str], Fraction | None],
-        known: tuple[str, int] | None = None,
-    ) -> Figures:
+    ) -> Figures:  # fmt: skip
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
-        every active symbol margined in it, valued at ``mark``; ``known``: a symbol's
-        open-order margin, already valued (a new order's margin check). Each symbol's two
-        parts are kept until its mark or what each is worked out from changes
-        (``kept_figures.py``): its positions' (an order opening, filling or closing leaves it
-        as it is) and its open orders'."""
-        totals = self._totals.get(asset)
-        if totals is None:
-            totals = self._totals[asset] = (AssetTotals(), AssetTotals())
-        held_part, orders_part = totals
+        every active symbol margined in it, valued at ``mark``. Each symbol's positions'
+        part is kept until its mark or what it is worked out from changes
+        (``kept_figures.py``: an order opening, filling or closing leaves it as it is); its
+        open orders' margin is ``open_order_im``'s, kept per side."""
+        held_part = self._totals.get(asset)
+        if held_part is None:
+            held_part = self._totals[asset] = AssetTotals()
         counted: set[str] = set()
+        open_order_im = 0
         get = self.positions.get
         for symbol in self.active_symbols():
             contract = contracts.get(symbol)
@@ -426,16 +408,14 @@ class Ledger:
             if not held_part.fresh(symbol, price, key):
                 part = part_of(contract, price, self.held(symbol), leverage, isolated)
                 held_part.put(symbol, price, key, part)
-            # what ``open_order_im`` is worked out from (``_key``), and the symbol's order changes
-            key = (self._versions.get(symbol, 0), leverage, self.hedge, both.amt if both is not None else 0)
-            if not orders_part.fresh(symbol, price, key):
-                ooim = known[1] if known is not None and known[0] == symbol else None
-                ooim = ooim if ooim is not None else self.open_order_im(contract, price)
-                orders_part.put(symbol, price, key, orders_only(ooim))
+            # ``open_order_im``, its key made of what was read here (``_key``)
+            amt = both.amt if both is not None else 0
+            at: MarginKey = (price.numerator, price.denominator, amt, leverage, self.hedge)
+            _, buys, sells = self._margins_of(contract, price, at)
+            open_order_im += buys + sells if self.hedge else max(buys, sells)
         held_part.keep_only(counted)
-        orders_part.keep_only(counted)
         unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums
         return Figures(
-            deposited + self.changes.get(asset, 0), unrealized, position_im, orders_part.sums[2], maint,
+            deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
             self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,
         )  # fmt: skip

@@ -128,51 +128,46 @@ def check_market(
 
 def order_cost(
     ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction, best: tuple[int, int] | None
-) -> tuple[int, int | None]:
+) -> int:
     """What placing ``qty`` of ``order`` adds to the margin the account needs (``best``: the
-    best level of the other side), 1e-8 of the margin asset, and for a LIMIT order the
-    symbol's open-order margin without it (which the account's figures then need not value
-    again). A LIMIT order's cost is the symbol's open-order margin with it less without it,
-    each as the figures hold it; a MARKET order's its §7.3 cost rounded down as a margin
-    figure is (``figures.py``)."""
+    best level of the other side), 1e-8 of the margin asset. A LIMIT order's cost is the
+    symbol's open-order margin with it less without it, each as the figures hold it; a
+    MARKET order's its §7.3 cost rounded down as a margin figure is (``figures.py``)."""
     if order.type is OrderType.LIMIT:
         without, with_ = ledger.open_order_ims(contract, mark, order, qty)
-        return with_ - without, without
+        return with_ - without
     if best is None:
-        return 0, None
+        return 0
     best_price = contract.price(best[0])
     assumed = best_price * Fraction(10005, 10000) if order.side is Side.BUY else max(best_price, mark)
     position = ledger.position(contract.inst.symbol).amt
     increasing = max(0, qty - max(0, -order.side.sign * position))
     if not increasing:
-        return 0, None
-    return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract)), None
+        return 0
+    return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract))
 
 
 def margin_need(
     data: MarketData, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction
-) -> tuple[int, tuple[str, int] | None]:
-    """The order's cost (part 3 §7.3, decision 7) and, when it rests beside others on its
-    symbol, the symbol's open-order margin without it, already valued (``Ledger.figures``'s
-    ``known``): what the margin check weighs against the figures (``check_margin``)."""
+) -> int:
+    """The order's cost (part 3 §7.3, decision 7): what the margin check weighs against the
+    figures (``check_margin``)."""
     best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
     if order.type is not OrderType.LIMIT:
         best = next(data.levels(contract.inst.symbol, order.side is Side.SELL), None)
-    cost, without = order_cost(ledger, contract, order, qty, mark, best)
-    return cost, (None if without is None else (contract.inst.symbol, without))
+    return order_cost(ledger, contract, order, qty, mark, best)
 
 
 def moved_need(
     ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction
-) -> tuple[int, tuple[str, int]]:
+) -> int:
     """What modifying a resting LIMIT order to ``qty`` left at ``price`` adds to the margin
     the account needs (decision 7's open-order margin with the order at its new place,
-    against it at its old one; negative when the change needs less), and the symbol's
-    open-order margin as it is (``Ledger.figures``'s ``known``). A modification is checked
+    against it at its old one; negative when the change needs less). A modification is checked
     as the new order it becomes would be: its new price's open loss and initial margin, not
     only its added quantity (part 2 §5 names no rule; part 2 §8's -2019 is a new order's)."""
     now, after = ledger.moved_order_ims(contract, mark, order, qty, price)
-    return after - now, (contract.inst.symbol, now)
+    return after - now
 
 
 def check_margin(cost: int, figures: Figures, isolated: bool) -> None:

@@ -1,0 +1,65 @@
+"""One account's open-order margin (decision 7) kept per symbol and per side of the book, as
+a margin check reads it (``Ledger.open_order_im``): each side's value under the key it was
+worked out at (``MarginKey``: the mark, the one-way position, the leverage, the mode).
+
+A change to one of a symbol's open orders drops its side's value only: a move on the buy
+side leaves the sells' as they were, so the next check on the symbol works out one side, not
+two. And a check that worked out a side's value with the change it weighs (a new order, a
+modification) says so (``expect``): when that very change comes next (the same order, left
+with the quantity and at the price the check counted), its value is the side's, and nothing
+is worked out again; any other change drops it.
+"""
+
+from __future__ import annotations
+
+from tickerplant.venue.domain.orders import Order, Side
+
+__all__ = ["MarginKey", "SideMargins"]
+
+# what a symbol's open-order margin is worked out at (``Ledger._key``): the mark as its
+# numerator and denominator (integers compare in nanoseconds; a ``Fraction``'s ``==`` goes
+# through the numbers ABCs, a microsecond), the one-way position, the leverage, hedge mode
+MarginKey = tuple[int, int, int, int, bool]
+
+
+class SideMargins:
+    """Per symbol, the buys' and the sells' margins (None: to be worked out) and the key
+    they hold at; the margin a check expects the next change to leave (the module's
+    docstring)."""
+
+    __slots__ = ("_expected", "_kept")
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[MarginKey, list[int | None]]] = {}
+        # (the order, what rests of it, its price, the key, its side's margin)
+        self._expected: tuple[Order, int, int, MarginKey, int] | None = None
+
+    def at(self, symbol: str, key: MarginKey) -> list[int | None]:
+        """``symbol``'s sides' margins kept at ``key`` (buys, sells), to read and fill in;
+        none kept under another key."""
+        kept = self._kept.get(symbol)
+        if kept is None or kept[0] != key:
+            kept = self._kept[symbol] = (key, [None, None])
+        return kept[1]
+
+    def expect(self, order: Order, qty: int, price: int, key: MarginKey, margin: int) -> None:
+        """A check found that ``order`` left with ``qty`` at ``price`` makes its side's
+        margin ``margin`` at ``key``."""
+        self._expected = (order, qty, price, key, margin)
+
+    def changed(self, symbol: str, side: Side, order: Order | None = None) -> None:
+        """One of ``symbol``'s open orders on ``side`` opened, closed, filled or moved
+        (``order``: to what rests of it, at its price): the side's margin a check found it
+        would leave is the side's now, if this is the change it was found for; else the
+        side's is worked out again when next read. The other side's stays."""
+        expected, self._expected = self._expected, None
+        index = side is Side.SELL
+        if (
+            expected is not None and expected[0] is order
+            and expected[1] == order.remaining and expected[2] == order.price
+        ):  # fmt: skip
+            self.at(symbol, expected[3])[index] = expected[4]
+            return
+        kept = self._kept.get(symbol)
+        if kept is not None:
+            kept[1][index] = None
