@@ -1,4 +1,4 @@
-"""The venue's core in process against a bare matching book (issue 33 item 13).
+"""The venue's core in process against a bare matching book.
 
     python -m benchmarks matching [--quick] [--commands 200000] [--accounts 1000]
 
