@@ -2,7 +2,7 @@
 against a floor (issue 33 item 13).
 
     python -m benchmarks orders [--quick] [--rate 1000] [--seconds 10] [--accounts 1000]
-                                [--profile FILE] [--profile-seconds 5]
+                                [--profile FILE] [--profile-seconds 5] [--journal]
 
 ``tickerplant serve --sim-rate 400 --request-weight 1000000000`` (the IP budget lifted)
 with ``--accounts`` venue accounts (each 10⁶ USDT, an
@@ -32,6 +32,12 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
    the budget at 0.5 is printed, µs per order and its cancel, for everything else the venue
    does (routing, limits, the engine, events, the market).
 
+The flat-out part also prints the server's CPU per order and its cancel, read from /proc
+over the part, and what other processes used meanwhile: on a shared machine the rate moves
+with them more than the CPU a pair does.
+
+``--journal``: only the journal's rows, in process (``journal_rows.py``).
+
 ``--profile FILE``: after the flat-out part, the same load again for ``--profile-seconds``
 while ``py-spy record`` samples the server (written to FILE), then where an order and its
 cancel spend the server's loop, part by part (``where.py``), and the top functions.
@@ -44,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
 import urllib.request
@@ -59,6 +66,7 @@ from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.money import parse_amount
 
+from ..harness.accounting import cpu_use, disturbed, proc_table
 from ..harness.commands import Child
 from ..harness.processes import (
     CLIENT_CPU,
@@ -73,6 +81,7 @@ from ..harness.processes import (
 )
 from ..harness.profile import print_profile, profile_pid
 from ..harness.report import Target, verdict
+from .journal_rows import print_journal
 from .references import floor_async, required_async
 from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
 from .where import print_split
@@ -303,6 +312,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accounts", type=int, default=None, help="accounts taking turns (1000; 300)")
     p.add_argument("--profile", type=Path, default=None, metavar="FILE", help="py-spy the flat-out part")
     p.add_argument("--profile-seconds", type=float, default=5.0, help="the profiled run's length (5)")
+    p.add_argument("--journal", action="store_true", help="the journal alone, in process")
     args = p.parse_args(argv)
     args.rate = args.rate or (200.0 if args.quick else 1000.0)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -313,6 +323,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.journal:
+        print_journal(args.accounts, args.quick)
+        return 0
     raise_nofile()
     check_cpus()
     pin(CLIENT_CPU)
@@ -345,7 +358,10 @@ def main(argv: list[str] | None = None) -> int:
                 ws_latencies = loop.run_until_complete(pace)
                 loop.run_until_complete(asyncio.sleep(0.2))  # the last events on their way
                 streams.close()
+                before, started = proc_table(), time.perf_counter()
                 venue, refused = loop.run_until_complete(flat_out(server.um_port, keys, price, args.seconds))
+                window_s = time.perf_counter() - started
+                used = cpu_use(before, proc_table(), {server.proc.pid}, {os.getpid()}, window_s)
                 profiled = 0.0
                 if args.profile is not None:
                     profiled = loop.run_until_complete(profile_flat_out(server, keys, price, args))
@@ -369,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
     event_p99 = percentile(event_latencies(sent_at, streams.seen, ""), 0.99)
     print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
           f" floor {floor:,.0f} orders/s (each with its cancel)")
+    # the server's own CPU per pair: a figure other processes on the machine move less than the rate
+    print(f"  the server's CPU flat out: {used.server / venue * 1e6:.0f} µs an order and its cancel"
+          f" ({used.server:.0%} of its core; other processes {used.others:.0%} of a core)")
+    if (warning := disturbed("flat out", used.others)) is not None:
+        print(f"  {warning}")
     left, own = (1 / (RATIO.value * floor) - 1 / required) * 1e6, (1 / venue - 1 / required) * 1e6
     print(f"  the required work alone (parse, HMAC, journal, JSON): {required:,.0f} orders/s,"
           f" {required / floor:.3f} of the floor; at {RATIO.value:g} of the floor, {left:.1f} µs an order"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import sqlite3
@@ -86,6 +87,31 @@ def test_an_engine_comes_back_from_its_journal(database: tuple[Path, str]) -> No
     placed = new_order(again, ALICE, order(quantity="0.010", price="59000"), NOW + 2).order
     assert placed is not None and resting is not None
     assert placed.order_id == resting.order_id + 2  # ids go on where they stopped
+
+
+def test_an_order_written_again_leaves_the_history_indexes_alone(database: tuple[Path, str]) -> None:
+    """An order's cancel, committed after its placement, writes the orders table's page and
+    none of its three history indexes' (each WAL frame is one page): an update in place,
+    since an order's account, client id and time never change. Rewriting one of those is a
+    bug, refused: the row stays as it was."""
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    placed = new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="a"), NOW).order
+    assert placed is not None
+    db = journal.reader()
+    assert db is not None
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL empty: what comes next is the cancel's
+    cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 1)
+    _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames == 1  # a row replaced writes four: the table's and each index's
+    status, update_ms = db.execute("SELECT status, update_ms FROM venue_orders").fetchone()
+    assert (status, update_ms) == ("CANCELED", NOW + 1)
+    with pytest.raises(sqlite3.IntegrityError):
+        journal.commit(Batch(orders=[dataclasses.replace(placed, client_order_id="b")]))
+    kept = db.execute("SELECT client_order_id, status FROM venue_orders").fetchall()
+    assert kept == [("a", "CANCELED")]
+    journal.close()
 
 
 def from_old_journal(path: Path, script: str) -> Engine:

@@ -313,10 +313,10 @@ class FrontDoor(asyncio.Protocol):
 
     def _wait_in_line(self, transport: asyncio.Transport) -> None:
         """The loop's REST budget is spent: read nothing more and time nothing out (the
-        client waits on us, with a whole head sent) until ``resume_answers``."""
+        client waits on us, with a whole head sent) until ``resume_answers``. The timer stays:
+        one that fires meanwhile does nothing (``_timed_out``), and none is made per wait."""
         if not self._in_line:
             self._in_line = True
-            self._stop_timer()
             transport.pause_reading()
 
     def resume_answers(self) -> None:
@@ -399,8 +399,8 @@ class FrontDoor(asyncio.Protocol):
     def _timed_out(self) -> None:
         self._timer = None
         transport = self._transport
-        if self._heads is None or transport is None or self._awaiting:
-            return  # (an answer awaited this turn: the wait is armed again after it)
+        if self._heads is None or transport is None or self._awaiting or self._in_line:
+            return  # (an answer awaited or in line: the wait is armed again after it)
         if self._clock.now_ms() < self._deadline_ms:  # moved on since it was armed
             self._timer_ms = self._deadline_ms
             self._timer = self._clock.call_at(self._deadline_ms, self._timed_out)
