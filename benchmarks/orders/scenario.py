@@ -1,5 +1,5 @@
 """Orders over kept-alive REST: the venue's latency at a steady rate, and its rate flat out
-against a floor (issue 33 item 13).
+against a floor.
 
     python -m benchmarks orders [--quick] [--rate 1000] [--seconds 10] [--accounts 1000]
                                 [--profile FILE] [--profile-seconds 5] [--journal]
@@ -86,8 +86,8 @@ from .references import floor_async, required_async
 from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
 from .where import print_split
 
-LATENCY = Target(2.0, at_least=False, unit=" ms")
-RATIO = Target(0.5)
+LATENCY = Target(1.0, at_least=False, unit=" ms")
+RATIO = Target(0.15)
 SECRET = "S" * 64
 WATCHED = 50  # accounts whose user data stream is open: 5 % of the orders at 1,000 accounts
 _END = b"\r\n\r\n"
