@@ -18,7 +18,7 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
    to its size, start-up's garbage): one second of it held ~1 % of the orders 5-30 ms.
 1. Steady: ``--rate`` orders/s (and as many cancels) over 20 connections for ``--seconds``:
    new → acknowledgement latency p50/p99, journal on (a SQLite commit before each answer).
-   Target: p99 ≤ 2 ms. The first ``WATCHED`` accounts keep a user data stream open (one
+   Target: p99 ≤ 1 ms. The first ``WATCHED`` accounts keep a user data stream open (one
    picows connection each, ``streams.py``): their orders' new → ``ORDER_TRADE_UPDATE``
    (``x`` ``NEW``) p50/p99, from the request's sending to the event's arrival.
 2. The same over the WebSocket API (``order.place`` then ``order.cancel``, each signed, 20
@@ -26,10 +26,10 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
 3. Flat out (REST): 50 connections, each sending its next order as soon as the last and its
    cancel are answered: orders/s, against a floor that answers the same requests (each order
    and its cancel) with pre-built bytes over kept-alive connections with the same library
-   (asyncio on uvloop), alone on the server's CPU as the venue is. Target: ≥ 0.5 of it.
+   (asyncio on uvloop), alone on the server's CPU as the venue is. Target: ≥ 0.15 of it.
    Then the same against ``references.required``: only the work no order request can skip
    (parse, verify the HMAC, journal a row with group commit, answer JSON); what it leaves of
-   the budget at 0.5 is printed, µs per order and its cancel, for everything else the venue
+   the budget at 0.15 is printed, µs per order and its cancel, for everything else the venue
    does (routing, limits, the engine, events, the market).
 
 The flat-out part also prints the server's CPU per order and its cancel, read from /proc
