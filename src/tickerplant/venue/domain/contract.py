@@ -28,7 +28,7 @@ multiple of 1e-18 of its unit, ties to even, and kept as that ``Fraction`` (deno
 dividing 10**18; ``_bounded``), each later change rounded the same way. Each rounding errs by
 at most 0.5e-18 of the sum's unit: ``CS × price_one / qty_one × 0.5e-18`` of the coin in an
 inverse PnL (5e-16 for BTCUSD_PERP), ``0.5e-18 / (qty_one × price_one)`` of the margin asset in
-a linear one; an entry price ``EP`` of ``N`` units errs by ``EP × error / Σ``.
+a linear one; an entry price ``EP`` by about ``EP × error / Σ``.
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
