@@ -122,8 +122,6 @@ def _bounded(value: int | Fraction) -> int | Fraction:
     """A position's sums as kept (module docstring): exact while the denominator is at most
     ``SUM_DENOMINATOR``, else rounded to the nearest ``1 / SUM_DENOMINATOR``, ties to even
     (§7.7's entry price has no rounding rule of Binance's to follow, Unresolved 19)."""
-    if not isinstance(value, Fraction):
-        return value
     num, den = value.numerator, value.denominator
     if den > SUM_DENOMINATOR:  # ``round(value × 10**18)`` in integers: faster than Fraction's
         units, rest = divmod(num * SUM_DENOMINATOR, den)
@@ -260,8 +258,7 @@ class Contract:
         return Fraction(cost, size * self.price_one)
 
     def cost_at(self, size: int, entry: Fraction) -> int | Fraction:
-        """The sums of ``size`` quantity units opened at ``entry`` (a journaled row's): the
-        same sums as written (a rounded sum's entry price reads back into it), bounded."""
+        """The sums of ``size`` quantity units opened at ``entry`` (a journaled row's), bounded."""
         return _bounded(self.level_value(size, _whole(entry * self.price_one))) if size else 0
 
     def unrealized(self, position: Position, mark: Fraction) -> Fraction:
