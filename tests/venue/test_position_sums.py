@@ -16,7 +16,7 @@ from test_engine import ALICE, Book, Deposits
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.contract import Contract, Position, toward_zero
+from tickerplant.venue.domain.contract import SUM_DENOMINATOR, Contract, Position, toward_zero
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.orders import PositionSide, Side
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -31,10 +31,11 @@ _MARKS = st.fractions(min_value=Fraction(1, 100), max_value=10**6, max_denominat
 
 def _by_the_definition(
     contract: Contract, fills: list[tuple[Side, int, int]]
-) -> tuple[int, Fraction, list[Fraction]]:
-    """§7.7 fill by fill with the entry price itself averaged: the position, its entry price
-    and each fill's realized PnL."""
-    amt, entry, realized = 0, Fraction(0), []
+) -> tuple[int, Fraction, list[Fraction], bool]:
+    """§7.7 fill by fill with the entry price itself averaged: the position, its entry price,
+    each fill's realized PnL, and whether the exact sums of every step had a denominator of
+    at most ``SUM_DENOMINATOR`` (else the position's were rounded)."""
+    amt, entry, realized, exact = 0, Fraction(0), [], True
     size = contract.inst.contract_size
     for side, qty, units in fills:
         price, signed = Fraction(units, contract.price_one), side.sign * qty
@@ -56,7 +57,13 @@ def _by_the_definition(
             left = amt + signed
             entry = Fraction(0) if left == 0 else price if (left > 0) != (amt > 0) else entry
         amt += signed
-    return amt, entry, realized
+        exact = exact and (not amt or _exact_sum(contract, amt, entry).denominator <= SUM_DENOMINATOR)
+    return amt, entry, realized, exact
+
+
+def _exact_sum(contract: Contract, amt: int, entry: Fraction) -> Fraction:
+    """What ``Position.cost`` sums for ``amt`` at ``entry``, exact."""
+    return Fraction(contract.level_value(abs(amt), entry * contract.price_one))
 
 
 @given(_FILLS, _MARKS, st.sampled_from([BTCUSDT, BTCUSD_PERP]))
@@ -65,9 +72,16 @@ def test_the_sums_give_the_entry_price_and_the_pnl_of_the_definition(
 ) -> None:
     position = Position()
     realized = [contract.settle(position, side, qty, units, NOW) for side, qty, units in fills]
-    amt, entry, expected = _by_the_definition(contract, fills)
-    assert (position.amt, position.entry, realized) == (amt, entry, [toward_zero(r) for r in expected])
-    assert contract.unrealized(position, mark) == (contract.pnl(amt, entry, mark) if amt else 0)
+    amt, entry, expected, exact = _by_the_definition(contract, fills)
+    assert Fraction(position.cost).denominator <= SUM_DENOMINATOR
+    if exact:
+        assert (position.amt, position.entry, realized) == (amt, entry, [toward_zero(r) for r in expected])
+        assert contract.unrealized(position, mark) == (contract.pnl(amt, entry, mark) if amt else 0)
+    else:  # each rounding errs by at most half the grid's step, and shrinks with the sums
+        assert position.amt == amt
+        bound = Fraction(len(fills), 2 * SUM_DENOMINATOR)
+        assert abs(position.cost - _exact_sum(contract, amt, entry)) <= bound if amt else position.cost == 0
+        assert all(abs(r - toward_zero(e)) <= 1 for r, e in zip(realized, expected, strict=True))
     if not contract.inverse:  # a linear position's sums stay integers while a reduction divides them
         assert isinstance(position.cost, int) or position.cost.denominator > 1
 

@@ -15,12 +15,19 @@ down. The exact ``Fraction`` forms (``notional``, ``pnl``, ``unrealized``,
 ``maintenance``) are the same numerators and denominators, for the formulas that take a
 quotient (liquidation and bankruptcy price, ADL rank) and for readers in whole units.
 
-An inverse position's Σ q/p stays an exact ``Fraction`` (as does a linear Σ q·p once a
-reduction leaves it off the integers): Binance keeps its entry price in binary floating
-point (part 3 §4.3, Unresolved 19: ``"313.20000000000005"``), which gives no rounding rule
-to follow, and any rounded sum loses the unit of a figure exactly on the 8-decimal grid
-(long 1 BTCUSD_PERP at 30 000, mark 120 000: uPnL 0.0025 exactly; a Σ q/p rounded down by
-any amount writes 0.00249999).
+An inverse position's Σ q/p (and a linear Σ q·p once a reduction leaves it off the
+integers) stays an exact ``Fraction`` while its denominator is at most 10**18
+(``SUM_DENOMINATOR``): Binance keeps its entry price (§7.7) in binary floating point (part 3
+§4.3, Unresolved 19: ``"313.20000000000005"``), which gives no rounding rule to follow, and
+a sum rounded early loses the unit of a figure exactly on the 8-decimal grid (long 1
+BTCUSD_PERP at 30 000, mark 120 000: uPnL 0.0025 exactly; a Σ q/p rounded down by any amount
+writes 0.00249999). Exact without end, its denominator would take in every price the
+position grew at (3,421 digits after 1,000 fills): where a change (an increase, a
+reduction's pro rata share) takes it past 10**18, the sum is rounded to the nearest 1e-18 of
+its unit, ties to even, kept as that ``Fraction`` (``_bounded``). Each rounding errs by at
+most 0.5e-18 of the sum's unit: ``CS × price_one / qty_one × 0.5e-18`` coin in an inverse
+PnL (5e-16 BTCUSD_PERP), ``0.5e-18 / (qty_one × price_one)`` in a linear one; an entry price
+``EP`` by about ``EP × error / Σ``.
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
@@ -58,6 +65,7 @@ __all__ = [
 ]
 
 DEFAULT_LEVERAGE = 20  # decision 6: 20x, or the symbol's maximum if lower
+SUM_DENOMINATOR = 10**18  # a position's sums exact up to this denominator, then on its grid
 _ZERO = Fraction(0)
 
 
@@ -83,7 +91,8 @@ class Position:
 
     Kept as sums, as an order keeps ``cum_quote``: the quantity (``amt``) and ``cost``, Σ of
     ``Contract.level_value`` over the open quantity (linear Σ q·p in quantity × price units,
-    an integer while every reduction divides it; inverse Σ q/p). The entry price (§7.7) is
+    an integer while every reduction divides it; inverse Σ q/p), a ``Fraction`` with a
+    denominator of at most ``SUM_DENOMINATOR`` (``_bounded``). The entry price (§7.7) is
     their quotient, worked out where it is shown or a formula needs it."""
 
     amt: int = 0  # signed quantity units: + long, - short
@@ -107,6 +116,18 @@ class Position:
 def _whole(value: int | Fraction) -> int | Fraction:
     """``value`` as an ``int`` when it is one (a linear position's sums stay integers)."""
     return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
+def _bounded(value: int | Fraction) -> int | Fraction:
+    """A position's sums as kept (module docstring): exact while the denominator is at most
+    ``SUM_DENOMINATOR``, else rounded to the nearest ``1 / SUM_DENOMINATOR``, ties to even
+    (§7.7's entry price has no rounding rule of Binance's to follow, Unresolved 19)."""
+    num, den = value.numerator, value.denominator
+    if den > SUM_DENOMINATOR:  # ``round(value × 10**18)`` in integers: faster than Fraction's
+        units, rest = divmod(num * SUM_DENOMINATOR, den)
+        units += 2 * rest > den or (2 * rest == den and units & 1)
+        return _whole(Fraction(units, SUM_DENOMINATOR))
+    return num if den == 1 else value
 
 
 class Contract:
@@ -215,7 +236,7 @@ class Contract:
         position.contract = self
         if amt == 0 or (amt > 0) == (signed > 0):  # opening or increasing
             opened = self.level_value(qty_units, at)
-            position.cost = _whole(position.cost + opened) if amt else opened
+            position.cost = _bounded(position.cost + opened) if amt else opened
             position.amt = amt + signed
         else:
             realized = self.realized(amt, position.cost, qty_units, at)
@@ -225,7 +246,7 @@ class Contract:
             elif (left > 0) != (amt > 0):  # flipped: the rest opened at the fill
                 position.cost = self.level_value(abs(left), at)
             else:
-                position.cost = _whole(Fraction(position.cost * abs(left)) / abs(amt))
+                position.cost = _bounded(Fraction(position.cost * abs(left)) / abs(amt))
         position.update_ms = now_ms
         return realized
 
@@ -237,8 +258,8 @@ class Contract:
         return Fraction(cost, size * self.price_one)
 
     def cost_at(self, size: int, entry: Fraction) -> int | Fraction:
-        """The sums of ``size`` quantity units opened at ``entry`` (a journaled row's)."""
-        return _whole(self.level_value(size, _whole(entry * self.price_one))) if size else 0
+        """The sums of ``size`` quantity units opened at ``entry`` (a journaled row's), bounded."""
+        return _bounded(self.level_value(size, _whole(entry * self.price_one))) if size else 0
 
     def unrealized(self, position: Position, mark: Fraction) -> Fraction:
         """§7.5 from the sums, exact: the same value as ``pnl(amt, entry, mark)``."""
