@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import uvloop
 from chromium import browser  # noqa: F401  (headless Chromium, for every test that opens a page)
+from hypothesis import settings
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import Clock
@@ -42,6 +43,12 @@ StartServer = Callable[..., Awaitable[Tickerplant]]
 # system's temporary folder, never beside the sources.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), f"tickerplant-pyc-{os.getuid()}"))
+
+# Property tests judged by what they find, never by the wall time an example took: on a
+# loaded two-core machine a plain example can exceed Hypothesis' 200 ms deadline, which
+# then fails a test whose property holds.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 _BOTH_LOOPS: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "asyncio": asyncio.new_event_loop,
