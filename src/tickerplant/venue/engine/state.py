@@ -23,7 +23,6 @@ from typing import Protocol
 from tickerplant.market.book.queue import QueueModel
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import SymbolStreams
-from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.market.units import mark_or_mid
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Balance
 from tickerplant.venue.book.maker_index import MakerIndex
@@ -35,6 +34,7 @@ from tickerplant.venue.domain.events import AccountUpdate, Made, OrderRow, Order
 from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 from tickerplant.venue.domain.kept import Kept
+from tickerplant.venue.domain.listing import Listing
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.domain.orders import (
     Fill,
@@ -82,9 +82,12 @@ class EngineState:
         each symbol's order ids and the market's algo ids start (``venue/domain/ids.py``)."""
         self.market = market
         self.client_ids = client_ids
-        self.instruments = {inst.symbol: inst for inst in instruments}
-        self.contracts = {inst.symbol: Contract(inst) for inst in instruments}
-        self.filters = {inst.symbol: order_filters(inst) for inst in instruments}
+        # each symbol's instrument, contract and filters in one record (``listing.py``); the
+        # three maps below hold the same objects, for the steps that need one of them
+        self.listings = {inst.symbol: Listing(inst) for inst in instruments}
+        self.instruments = {s: listed.inst for s, listed in self.listings.items()}
+        self.contracts = {s: listed.contract for s, listed in self.listings.items()}
+        self.filters = {s: listed.filters for s, listed in self.listings.items()}
         self.data = data
         self.book = book
         self.fees = fees
