@@ -93,10 +93,10 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
         engine.hold(order, now_ms)
         update = engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms)
-        out.put(update)
-        out.put(OrderRow(update.order))
+        out.events.append(update)
+        out.records.append(OrderRow(update.order))
         return order
-    out.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
+    out.events.append(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     # what it crosses now, taken (in the one book: traded, its STP mode kept)
     left = qty - order.executed_qty
     taken, stopped = take_for(engine, order, left, price, fills[-1][0], now_ms, out)
@@ -105,7 +105,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
     elif order.status.is_open:  # re-queued behind what rests at its price now
         engine.hold(order, now_ms)
-        out.put(OrderRow(order.copy()))
+        out.records.append(OrderRow(order.copy()))
     else:
         engine.finish(ledger, order, order.status, now_ms, out)
     return order
@@ -127,4 +127,4 @@ def record(
     ledger.touch(order)  # its open-order margin changed
     order.amendments += 1
     engine.kept(order.account_id, symbol).amendments.append(amendment)
-    out.put(amendment)
+    out.records.append(amendment)

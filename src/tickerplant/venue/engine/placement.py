@@ -153,7 +153,7 @@ def accept(
     rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
     left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
-    out.put(new)
+    out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
     settle_taken(state, ledger, order, taken, now_ms, out)
     if order.status.is_open:
@@ -169,7 +169,7 @@ def accept(
             state.hold(order, now_ms)
             ledger.opened(order)
             state._resting.setdefault(symbol, {})[order.order_id] = order
-            out.put(OrderRow(order.copy()))
+            out.records.append(OrderRow(order.copy()))
             if order.reduce_only:
                 state.trim(ledger, symbol, order.position_side, now_ms, out)
     else:  # filled whole as it took

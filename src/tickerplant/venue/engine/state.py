@@ -317,7 +317,7 @@ class EngineState:
             release = execution != "CALCULATED"  # a liquidation releases none before its close
             moved = contract.isolate(position, held, order.side, qty, fill_price, *booked, release=release)
             if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
-                out.put(move)
+                out.records.append(move)
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1
@@ -329,12 +329,12 @@ class EngineState:
         order.fill(price, qty, fill.base, now_ms)
         ledger.touch(order)  # what it has left changed: its open-order margin too
         self.kept(order.account_id, order.symbol).add_fill(fill)
-        out.put(PositionRow(order.account_id, order.symbol, position.copy()))
+        out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))
         # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
-        out.put(self.order_update(ledger, execution, order.status, order, fill, now_ms))
+        out.events.append(self.order_update(ledger, execution, order.status, order, fill, now_ms))
         wallet = self.wallet(ledger, asset)
         shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
-        out.put(AccountUpdate(
+        out.events.append(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
             self.cross_wallet(ledger, asset), shown_mark, shown_realized,
             position.isolated_wallet if isolated else None, position.side,
@@ -360,10 +360,10 @@ class EngineState:
             # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
             update = self.order_update(ledger, execution, status, order, None, now_ms, expiry)
-            out.put(update)
-            out.put(OrderRow(update.order))
+            out.events.append(update)
+            out.records.append(OrderRow(update.order))
         else:
-            out.put(OrderRow(order.copy()))
+            out.records.append(OrderRow(order.copy()))
 
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's
