@@ -248,7 +248,8 @@ class Made:
     docstring). The steps put into it; ``Engine.apply`` derives the journal's batch from it
     (``batch``) and hands its events to the user data stream (``events``). Kept as two
     lists, each in the order its items came: the batch is per table, so how an event and a
-    record interleave never matters."""
+    record interleave never matters. A step that knows what it made appends to its list
+    (``events`` or ``records``, typed); ``put`` sorts an item of either kind."""
 
     __slots__ = ("events", "records")
 
@@ -292,6 +293,8 @@ class Made:
         for record in self.records:
             if type(record) is OrderRow:
                 batch.orders.append(record.order)
+            elif type(record) is Amendment:  # a move's row, beside its order's: second
+                batch.amendments.append(record)
             elif type(record) is PositionRow:
                 batch.positions.append((record.account_id, record.symbol, record.position))
             elif type(record) is WalletChange:

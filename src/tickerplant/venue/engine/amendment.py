@@ -11,7 +11,7 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
    (``check_limit``: PRICE_FILTER, LOT_SIZE, with their codes);
 2. the order: by ``orderId`` (which wins) or ``origClientOrderId``; one not open ``-2013``;
    not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``); then
-   PERCENT_PRICE and MIN_NOTIONAL (``risk.check_market``; a notional too small is
+   PERCENT_PRICE and MIN_NOTIONAL (``risk.check_limit_market``; a notional too small is
    ``-5029`` here); the same price and quantity ``-5027`` (COIN-M ``-4197``);
 3. the margin the change adds (``-2019``): the order as it would rest, at its new price and
    quantity, against it as it rests (``risk.moved_need``; part 2 §5 names no rule, so a
@@ -35,7 +35,7 @@ from __future__ import annotations
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.matching import walk
-from tickerplant.venue.domain.commands import Amend, NewOrder
+from tickerplant.venue.domain.commands import Amend
 from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.domain.order_params import (
     check_limit,
@@ -46,7 +46,7 @@ from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.risk.reduce_only import fits
-from tickerplant.venue.risk.risk import check_market
+from tickerplant.venue.risk.risk import check_limit_market
 
 __all__ = ["modify", "record"]
 
@@ -55,7 +55,8 @@ __all__ = ["modify", "record"]
 def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
     """The order after the change (see the module's docstring); what changed into ``out``."""
     um = engine.market is Market.UM
-    f = engine.filters[command.symbol]
+    listed = engine.listings[command.symbol]  # its instrument, contract and filters: one lookup
+    f, contract = listed.filters, listed.contract
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
     check_limit(f, price, qty)
     order = engine.find(command.account_id, command.symbol, command.order_id, command.client_id)
@@ -67,46 +68,44 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-1117, "Invalid side.")
     if qty == order.orig_qty and price == order.price:
         raise refused(-5027 if um else -4197, "No need to modify the order.")
-    inst = engine.instruments[command.symbol]
-    contract, mark = engine.contracts[inst.symbol], engine.mark(inst.symbol)
-    new = NewOrder(inst, side, OrderType.LIMIT, order.time_in_force, price, qty, False, None, False,
-                   order.good_till_ms, "NONE", order.stp_mode)  # fmt: skip
-    try:
-        check_market(new, new.price, mark, contract, f, engine.data.levels)
+    symbol = listed.symbol
+    mark = engine.mark(symbol)
+    try:  # as the LIMIT order it becomes, not reduce-only (its own flag is weighed below)
+        check_limit_market(contract, f, side is Side.BUY, price, qty, mark)
     except RequestRefused as refusal:
         if refusal.code != -4164:
             raise
         least = f.min_notional
         raise refused(-5029, f"Order's notional must be no smaller than {least}") from None
     ledger = engine.ledger(command.account_id)
-    opposite = engine.data.levels(inst.symbol, order.side is Side.SELL)
-    fills = walk(opposite, order.side, new.qty - order.executed_qty, new.price)
-    if new.qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
+    opposite = engine.data.levels(symbol, side is Side.SELL)
+    fills = walk(opposite, side, qty - order.executed_qty, price)
+    if qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
         engine.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
         return order
-    added = new.qty - order.orig_qty
-    if added > 0 and order.reduce_only and not fits(ledger, order, new.qty):  # reduce_only.py
+    added = qty - order.orig_qty
+    if added > 0 and order.reduce_only and not fits(ledger, order, qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
-        engine.check_moved_margin(ledger, contract, order, new.qty - order.executed_qty, new.price, mark)
-    record(engine, ledger, order, new.price, new.qty, command.modify_id, now_ms, out)
+        engine.check_moved_margin(ledger, contract, order, qty - order.executed_qty, price, mark)
+    record(engine, ledger, order, price, qty, command.modify_id, now_ms, out)
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
         engine.hold(order, now_ms)
         update = engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms)
-        out.put(update)
-        out.put(OrderRow(update.order))
+        out.events.append(update)
+        out.records.append(OrderRow(update.order))
         return order
-    out.put(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
+    out.events.append(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     # what it crosses now, taken (in the one book: traded, its STP mode kept)
-    left = new.qty - order.executed_qty
-    taken, stopped = take_for(engine, order, left, new.price, fills[-1][0], now_ms, out)
+    left = qty - order.executed_qty
+    taken, stopped = take_for(engine, order, left, price, fills[-1][0], now_ms, out)
     settle_taken(engine, ledger, order, taken, now_ms, out)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
         engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
     elif order.status.is_open:  # re-queued behind what rests at its price now
         engine.hold(order, now_ms)
-        out.put(OrderRow(order.copy()))
+        out.records.append(OrderRow(order.copy()))
     else:
         engine.finish(ledger, order, order.status, now_ms, out)
     return order
@@ -128,4 +127,4 @@ def record(
     ledger.touch(order)  # its open-order margin changed
     order.amendments += 1
     engine.kept(order.account_id, symbol).amendments.append(amendment)
-    out.put(amendment)
+    out.records.append(amendment)

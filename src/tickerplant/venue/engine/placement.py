@@ -57,18 +57,19 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     test order, which is validated only."""
     new = command.order
     symbol = new.inst.symbol
-    check_filters(state.filters[symbol], new)
+    listed = state.listings[symbol]  # its contract and filters: one lookup
+    contract, f = listed.contract, listed.filters
+    check_filters(f, new)
     ledger = state.ledger(command.account_id)
-    contract = state.contracts[symbol]
     mark = state.mark(symbol)
     price = price_matched(new, state.data.levels) if new.price_match != "NONE" else new.price
     if ledger.hedge and closing(new.position_side, new.side):  # reduce-only (position_modes.py)
         new = new._replace(reduce_only=True)
-    limit = check_market(new, price, mark, state.contracts[symbol], state.filters[symbol], state.data.levels)
+    limit = check_market(new, price, mark, contract, f, state.data.levels)
     held = of_mode(new.position_side, ledger.hedge)
     if new.client_order_id is not None and new.client_order_id in ledger.by_client_id:
         raise refused(-4116, "clientOrderId is duplicated")
-    if len(ledger.open_orders.get(symbol, ())) >= state.filters[symbol].max_num_orders:
+    if len(ledger.open_orders.get(symbol, ())) >= f.max_num_orders:
         raise refused(-2025, "Reach max open order limit.")
     qty = new.qty
     if new.reduce_only:  # never beyond the position, its other reduce-only orders counted
@@ -152,7 +153,7 @@ def accept(
     rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
     left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
-    out.put(new)
+    out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
     settle_taken(state, ledger, order, taken, now_ms, out)
     if order.status.is_open:
@@ -168,7 +169,7 @@ def accept(
             state.hold(order, now_ms)
             ledger.opened(order)
             state._resting.setdefault(symbol, {})[order.order_id] = order
-            out.put(OrderRow(order.copy()))
+            out.records.append(OrderRow(order.copy()))
             if order.reduce_only:
                 state.trim(ledger, symbol, order.position_side, now_ms, out)
     else:  # filled whole as it took

@@ -390,7 +390,7 @@ class Ledger:
         counted: set[str] = set()
         open_order_im = 0
         get = self.positions.get
-        for symbol in self.active_symbols():
+        for symbol in self.active_symbols() if self.positions else self.open_orders:  # no list made
             contract = contracts.get(symbol)
             if contract is None or contract.inst.margin_asset != asset:
                 continue

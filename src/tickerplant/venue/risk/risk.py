@@ -30,6 +30,7 @@ from itertools import islice
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import fixed
+from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.ports import MarketData
 from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.contract import Contract
@@ -38,7 +39,7 @@ from tickerplant.venue.domain.orders import Order, OrderType, Side
 from tickerplant.venue.ledger.figures import Figures
 from tickerplant.venue.ledger.ledger import Ledger
 
-__all__ = ["check_margin", "check_market", "margin_need", "order_cost", "price_matched"]
+__all__ = ["check_limit_market", "check_margin", "check_market", "margin_need", "order_cost", "price_matched"]
 
 Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
 _UNBOUNDED = 10**18
@@ -86,6 +87,9 @@ def check_market(
     """PERCENT_PRICE and MIN_NOTIONAL; the price a taker may walk to."""
     inst = new.inst
     buy = new.side is Side.BUY
+    if new.type is OrderType.LIMIT:
+        check_limit_market(contract, f, buy, price, new.qty, mark, new.reduce_only)
+        return price
     limit = price
     if new.type is OrderType.MARKET:
         limit = _UNBOUNDED if buy else 0
@@ -102,28 +106,47 @@ def check_market(
                     code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
                 )
     elif mark is not None:
-        above, below = _percent_bounds(
-            f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
-        )
-        if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
-            up = _exact(f.multiplier_up)
-            cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
-            raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
-        if not buy and price < below:  # below mark × multiplierDown (``below``: its ceiling)
-            low = _exact(f.multiplier_down)
-            floor = math.ceil(mark * low * contract.price_one / inst.tick) * inst.tick
-            raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
-    if inst.market is Market.UM and not new.reduce_only:
-        if new.type is OrderType.LIMIT:  # qty × price in units against the filter's, exact
-            small = new.qty * price < _least_notional(f.min_notional, contract.qty_one * contract.price_one)
-        else:
-            small = mark is not None and contract.qty(new.qty) * mark < _exact(f.min_notional)
-        if small:
-            text = (
-                f"Order's notional must be no smaller than {f.min_notional} (unless you choose reduce only)."
-            )
-            raise refused(-4164, text)
+        _check_percent(contract, f, buy, price, mark)
+    small = mark is not None and contract.qty(new.qty) * mark < _exact(f.min_notional)  # at mark
+    if inst.market is Market.UM and not new.reduce_only and small:
+        raise _too_small(f)
     return limit
+
+
+def check_limit_market(
+    contract: Contract, f: OrderFilters, buy: bool, price: int, qty: int, mark: Fraction | None,
+    reduce_only: bool = False,
+) -> None:  # fmt: skip
+    """``check_market`` of a LIMIT order (a new one, or one as a modification leaves it):
+    PERCENT_PRICE against the mark, then MIN_NOTIONAL (USDⓈ-M, unless reduce-only), from
+    the price and quantity alone (a modification makes no ``NewOrder`` to be checked)."""
+    if mark is not None:
+        _check_percent(contract, f, buy, price, mark)
+    least = _least_notional(f.min_notional, contract.qty_one * contract.price_one)
+    if not reduce_only and contract.inst.market is Market.UM and qty * price < least:  # in units, exact
+        raise _too_small(f)
+
+
+def _check_percent(contract: Contract, f: OrderFilters, buy: bool, price: int, mark: Fraction) -> None:
+    """PERCENT_PRICE of a priced order: -4016 above ``mark × multiplierUp``, -4024 below
+    ``mark × multiplierDown``, each naming the bound on the tick."""
+    inst = contract.inst
+    above, below = _percent_bounds(
+        f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
+    )
+    if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
+        up = _exact(f.multiplier_up)
+        cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
+        raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
+    if not buy and price < below:  # below mark × multiplierDown (``below``: its ceiling)
+        low = _exact(f.multiplier_down)
+        floor = math.ceil(mark * low * contract.price_one / inst.tick) * inst.tick
+        raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
+
+
+def _too_small(f: OrderFilters) -> RequestRefused:
+    text = f"Order's notional must be no smaller than {f.min_notional} (unless you choose reduce only)."
+    return refused(-4164, text)
 
 
 def order_cost(
