@@ -63,7 +63,8 @@ def _engine(market: Market, resting: int) -> tuple[Engine, Instrument, int]:
     instruments = {inst.symbol: inst for inst in catalogue(market, T0)}
     inst = instruments[SYMBOLS[market]]
     engine = Engine(market, list(instruments.values()), _Around(inst), Deposits(1), Counting())  # type: ignore[arg-type]
-    engine.filters[inst.symbol] = engine.filters[inst.symbol]._replace(max_num_orders=resting + 10)
+    listing = engine.listings[inst.symbol]  # the symbol's record, and the filters' map the same object
+    listing.filters = engine.filters[inst.symbol] = listing.filters._replace(max_num_orders=resting + 10)
     now = T0
     new_order(engine, 1, _order(inst, "BUY", 0, "MARKET"), now)  # a position on the symbol
     for k in range(resting):
