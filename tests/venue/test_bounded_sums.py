@@ -8,19 +8,13 @@ prices keeps a small sum; its entry price and uPnL, written at 8 decimals, stay 
 from __future__ import annotations
 
 import random
-import tempfile
 from fractions import Fraction
-from pathlib import Path
 
-from test_engine import ALICE, Book, Deposits
+from test_position_sums import read_back
 
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.venue.auth.store import AccountStore
-from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import SUM_DENOMINATOR, Contract, Position
-from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.orders import Side
-from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 NOW = 1_790_000_000_000
 BTCUSDT = Contract(next(i for i in catalogue(Market.UM, NOW) if i.symbol == "BTCUSDT"))
@@ -90,20 +84,12 @@ def test_a_position_of_ten_thousand_fills_keeps_a_bounded_sum_near_the_exact_one
 def test_a_rounded_sum_reads_back_from_the_journal_into_itself() -> None:
     """The row keeps the entry price ``N / (Σ × price_one)`` exact: read back, the rounded
     sum is the same ``Fraction``, as are the entry price and the uPnL."""
-    contract, symbol = BTCUSD_PERP, BTCUSD_PERP.inst.symbol
+    contract = BTCUSD_PERP
     position = Position()
     for qty, price in ((3, 300_001), (5, 299_993), (7, 300_007), (2, 299_999)):
         contract.settle(position, Side.SELL, qty, price, NOW)
     assert Fraction(position.cost).denominator == SUM_DENOMINATOR  # rounded (1e-18 has no smaller step here)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "venue.db"
-        AccountStore(path).close()
-        journal = SqliteJournal(path)
-        journal.commit(Batch(positions=[(ALICE, symbol, position.copy())]))
-        journal.close()
-        engine = Engine(Market.CM, catalogue(Market.CM, NOW), Book(), Deposits(), SqliteJournal(path))
-        SqliteJournal(path).load(engine)
-    again = engine.ledger(ALICE).position(symbol)
+    again = read_back(contract, position)
     assert (again.amt, again.cost, again.entry) == (position.amt, position.cost, position.entry)
     mark = Fraction(31_000)
     assert contract.unrealized_e8(again, mark) == contract.unrealized_e8(position, mark)

@@ -86,6 +86,20 @@ def test_the_sums_give_the_entry_price_and_the_pnl_of_the_definition(
         assert isinstance(position.cost, int) or position.cost.denominator > 1
 
 
+def read_back(contract: Contract, position: Position) -> Position:
+    """``position`` journaled as alice's on ``contract``'s symbol, and read back by a new engine."""
+    market, symbol = contract.inst.market, contract.inst.symbol
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "venue.db"
+        AccountStore(path).close()
+        journal = SqliteJournal(path)
+        journal.commit(Batch(positions=[(ALICE, symbol, position.copy())]))
+        journal.close()
+        engine = Engine(market, catalogue(market, NOW), Book(), Deposits(), SqliteJournal(path))
+        SqliteJournal(path).load(engine)
+    return engine.ledger(ALICE).position(symbol)
+
+
 @settings(max_examples=25, deadline=None)
 @given(_FILLS, st.sampled_from([BTCUSDT, BTCUSD_PERP]))
 def test_a_journaled_position_reads_back_into_the_same_sums(
@@ -96,16 +110,7 @@ def test_a_journaled_position_reads_back_into_the_same_sums(
     position = Position()
     for side, qty, units in fills:
         contract.settle(position, side, qty, units, NOW)
-    market, symbol = contract.inst.market, contract.inst.symbol
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "venue.db"
-        AccountStore(path).close()
-        journal = SqliteJournal(path)
-        journal.commit(Batch(positions=[(ALICE, symbol, position.copy())]))
-        journal.close()
-        engine = Engine(market, catalogue(market, NOW), Book(), Deposits(), SqliteJournal(path))
-        SqliteJournal(path).load(engine)
-    again = engine.ledger(ALICE).position(symbol)
+    again = read_back(contract, position)
     assert (again.amt, again.cost, again.entry) == (position.amt, position.cost, position.entry)
     mark = Fraction(contract.inst.initial_price, contract.price_one)
     assert contract.unrealized(again, mark) == contract.unrealized(position, mark)
