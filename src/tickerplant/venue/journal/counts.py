@@ -22,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable
 
-__all__ = ["placed_since", "save_windows", "saved_windows"]
+__all__ = ["Saved", "placed_since", "save_windows", "saved_windows"]
 
 
 def saved_windows(db: sqlite3.Connection, market: str) -> list[tuple[int, int, int, int]]:
@@ -33,14 +33,35 @@ def saved_windows(db: sqlite3.Connection, market: str) -> list[tuple[int, int, i
     return [(int(a), int(w), int(s), int(c)) for a, w, s, c in rows]
 
 
-def save_windows(db: sqlite3.Connection, market: str, windows: Iterable[tuple[int, int, int, int]]) -> None:
-    """``market``'s open windows, replacing what was saved, in the caller's transaction."""
-    db.execute("DELETE FROM venue_order_counts WHERE market = ?", (market,))
+Saved = dict[tuple[int, int], tuple[int, int]]  # (account, window ms) -> (window start, count)
+
+
+def save_windows(
+    db: sqlite3.Connection, market: str, windows: Iterable[tuple[int, int, int, int]], saved: Saved | None
+) -> Saved:
+    """``market``'s open windows in the caller's transaction, given what the last committed
+    save wrote (``saved``; None: not known, everything replaced); what is saved now, to keep
+    once the transaction commits. Only the windows that changed, opened or closed since are
+    written: a thousand accounts' windows rewritten whole held the loop 1-5 ms a second."""
+    now: Saved = {(account, window_ms): (start, count) for account, window_ms, start, count in windows}
+    changed: list[tuple[tuple[int, int], tuple[int, int]]]
+    closed: list[tuple[int, int]]
+    if saved is None:
+        db.execute("DELETE FROM venue_order_counts WHERE market = ?", (market,))
+        changed, closed = list(now.items()), []
+    else:
+        changed = [(key, row) for key, row in now.items() if saved.get(key) != row]
+        closed = [key for key in saved if key not in now]
     db.executemany(
-        "INSERT INTO venue_order_counts (market, account_id, window_ms, start_ms, count) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(market, *window) for window in windows],
+        "DELETE FROM venue_order_counts WHERE market = ? AND account_id = ? AND window_ms = ?",
+        [(market, *key) for key in closed],
     )
+    db.executemany(
+        "INSERT OR REPLACE INTO venue_order_counts (market, account_id, window_ms, start_ms, count) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(market, *key, *row) for key, row in changed],
+    )
+    return now
 
 
 def placed_since(db: sqlite3.Connection, symbols: Collection[str], since_ms: int) -> list[tuple[int, int]]:

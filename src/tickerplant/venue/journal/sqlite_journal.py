@@ -71,7 +71,7 @@ from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.events import Batch, Income, MarginMove
 from tickerplant.venue.domain.orders import Amendment, PositionSide
-from tickerplant.venue.journal.counts import placed_since, save_windows, saved_windows
+from tickerplant.venue.journal.counts import Saved, placed_since, save_windows, saved_windows
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 
@@ -92,6 +92,7 @@ class SqliteJournal:
         self._checkpoint_db: sqlite3.Connection | None = None  # checkpoint's, in its thread
         self.commits = 0
         self._staging = False  # a transaction of staged batches is open (stage)
+        self._saved_counts: dict[str, Saved] = {}  # per market, the order-rate windows last saved
 
     def _open(self) -> sqlite3.Connection | None:
         if self._db is None and self.path.exists():
@@ -298,10 +299,14 @@ class SqliteJournal:
         db = self._open()
         if db is None or self._staging:
             return
+        written: dict[str, Saved] = {}
         with db:
             db.execute("BEGIN IMMEDIATE")
             for engine in engines:
-                save_windows(db, engine.market.value, engine.counts.open_windows(now_ms))
+                market = engine.market.value
+                windows = engine.counts.open_windows(now_ms)
+                written[market] = save_windows(db, market, windows, self._saved_counts.get(market))
+        self._saved_counts.update(written)  # committed: what the next save compares with
         self.commits += 1
 
     def transferred(self, market: Market) -> dict[tuple[int, str], int]:
