@@ -84,29 +84,24 @@ def _least_notional(min_notional: str, units_one: int) -> int:
 def check_market(
     new: NewOrder, price: int, mark: Fraction | None, contract: Contract, f: OrderFilters, levels: Levels
 ) -> int:
-    """PERCENT_PRICE and MIN_NOTIONAL; the price a taker may walk to."""
+    """PERCENT_PRICE and MIN_NOTIONAL; the price a taker may walk to (a LIMIT order's own,
+    a MARKET order's bounded by the mark)."""
     inst = new.inst
     buy = new.side is Side.BUY
     if new.type is OrderType.LIMIT:
         check_limit_market(contract, f, buy, price, new.qty, mark, new.reduce_only)
         return price
-    limit = price
-    if new.type is OrderType.MARKET:
-        limit = _UNBOUNDED if buy else 0
-        if mark is not None:
-            bound = _exact(f.market_take_bound)
-            # the exact edge, on the tick grid inward: a buy's floor, a sell's ceiling (a sell's
-            # edge truncated to a whole unit first would let it one tick past the bound)
-            edge = mark * (1 + bound if buy else 1 - bound) * contract.price_one / inst.tick
-            limit = (math.floor(edge) if buy else math.ceil(edge)) * inst.tick
-            best = next(levels(inst.symbol, not buy), None)
-            if best is not None and (best[0] > limit if buy else best[0] < limit):
-                code = -4131 if inst.market is Market.UM else -4113
-                raise refused(
-                    code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
-                )
-    elif mark is not None:
-        _check_percent(contract, f, buy, price, mark)
+    limit = _UNBOUNDED if buy else 0
+    if mark is not None:
+        bound = _exact(f.market_take_bound)
+        # the exact edge, on the tick grid inward: a buy's floor, a sell's ceiling (a sell's
+        # edge truncated to a whole unit first would let it one tick past the bound)
+        edge = mark * (1 + bound if buy else 1 - bound) * contract.price_one / inst.tick
+        limit = (math.floor(edge) if buy else math.ceil(edge)) * inst.tick
+        best = next(levels(inst.symbol, not buy), None)
+        if best is not None and (best[0] > limit if buy else best[0] < limit):
+            code = -4131 if inst.market is Market.UM else -4113
+            raise refused(code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit.")
     small = mark is not None and contract.qty(new.qty) * mark < _exact(f.min_notional)  # at mark
     if inst.market is Market.UM and not new.reduce_only and small:
         raise _too_small(f)
