@@ -44,7 +44,7 @@ from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.domain.resting import Resting
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
 from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of, position_figures
-from tickerplant.venue.ledger.side_margins import MarginKey, SideMargins
+from tickerplant.venue.ledger.side_margins import MarginKey, SideMargins, margin_key
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -260,7 +260,7 @@ class Ledger:
         symbol = contract.inst.symbol
         position = self.positions.get((symbol, PositionSide.BOTH))
         held = position.amt if position is not None else 0
-        return (mark.numerator, mark.denominator, held, self.leverage_of(contract), self.hedge)
+        return margin_key(mark, held, self.leverage_of(contract), self.hedge)
 
     def _side_margin(
         self, contract: Contract, mark: Fraction, key: MarginKey, side: Side,
@@ -409,8 +409,7 @@ class Ledger:
                 part = part_of(contract, price, self.held(symbol), leverage, isolated)
                 held_part.put(symbol, price, key, part)
             # ``open_order_im``, its key made of what was read here (``_key``)
-            amt = both.amt if both is not None else 0
-            at: MarginKey = (price.numerator, price.denominator, amt, leverage, self.hedge)
+            at = margin_key(price, both.amt if both is not None else 0, leverage, self.hedge)
             _, buys, sells = self._margins_of(contract, price, at)
             open_order_im += buys + sells if self.hedge else max(buys, sells)
         held_part.keep_only(counted)

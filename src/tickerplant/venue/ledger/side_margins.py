@@ -12,14 +12,21 @@ is worked out again; any other change drops it.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from tickerplant.venue.domain.orders import Order, Side
 
-__all__ = ["MarginKey", "SideMargins"]
+__all__ = ["MarginKey", "SideMargins", "margin_key"]
 
 # what a symbol's open-order margin is worked out at (``Ledger._key``): the mark as its
 # numerator and denominator (integers compare in nanoseconds; a ``Fraction``'s ``==`` goes
 # through the numbers ABCs, a microsecond), the one-way position, the leverage, hedge mode
 MarginKey = tuple[int, int, int, int, bool]
+
+
+def margin_key(mark: Fraction, held: int, leverage: int, hedge: bool) -> MarginKey:
+    """The key of margins worked out at ``mark`` with a one-way position of ``held``."""
+    return (mark.numerator, mark.denominator, held, leverage, hedge)
 
 
 class SideMargins:
