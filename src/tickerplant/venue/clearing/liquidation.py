@@ -181,8 +181,7 @@ def margin_call(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int)
         if mark is None:
             continue
         f = ledger.symbol_figures(engine.contracts[symbol], mark, side)
-        up, mm = Fraction(f.unrealized_e8, AMOUNT_SCALE), Fraction(f.maint_e8, AMOUNT_SCALE)
-        rows.append((symbol, side, f.position.amt, mark, up, mm))
+        rows.append((symbol, side, f.position.amt, mark, f.unrealized_e8, f.maint_e8))
     if isolated:
         wallet = ledger.positions[trigger].isolated_wallet
         return MarginCall(now_ms, ledger.account_id, None, tuple(rows), wallet)

@@ -219,17 +219,16 @@ class Contract:
 
     def unrealized(self, position: Position, mark: Fraction) -> Fraction:
         """§7.5 from the sums, exact: the same value as ``pnl(amt, entry, mark)``."""
-        amt = position.amt
-        if not amt:
-            return _ZERO
-        return Fraction(*self._pnl(amt, abs(amt), position.cost, mark.numerator, mark.denominator))
+        return Fraction(*self.unrealized_at(position.amt, position.cost, mark)) if position.amt else _ZERO
 
     def unrealized_e8(self, position: Position, mark: Fraction) -> int:
         """``unrealized`` in 1e-8, truncated toward zero (§4.3, §7.5), one division."""
-        amt = position.amt
-        if not amt:
-            return 0
-        return _truncated(*self._pnl(amt, abs(amt), position.cost, mark.numerator, mark.denominator))
+        return _truncated(*self.unrealized_at(position.amt, position.cost, mark)) if position.amt else 0
+
+    def unrealized_at(self, amt: int, cost: Ratio, mark: Fraction) -> tuple[int, int]:
+        """§7.5 of a position of ``amt`` (not 0) whose sums are ``cost``, at ``mark``: the
+        numerator and positive denominator in the margin asset that ``unrealized`` divides."""
+        return self._pnl(amt, abs(amt), cost, mark.numerator, mark.denominator)
 
     def realized(self, amt: int, cost: Ratio, qty_units: int, at: int) -> int:
         """The PnL a fill of ``qty_units`` at ``at`` price units realizes against the position
