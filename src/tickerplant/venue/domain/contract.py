@@ -129,6 +129,11 @@ class Contract:
         """``notional`` in 1e-8, truncated toward zero (part 3 §4.3)."""
         return _truncated(*self._notional(qty_units, price.numerator, price.denominator))
 
+    def fill_notional(self, qty_units: int, price_units: int) -> tuple[int, int]:
+        """A fill's notional (§7.1) at ``price_units``, exact: a numerator and a positive
+        denominator in the margin asset (a liquidation's clearance fee is on their sum)."""
+        return self._notional(qty_units, price_units, self.price_one)
+
     def base(self, qty_units: int, price_units: int) -> int:
         """A fill's notional (COIN-M's ``baseQty``, §7.1) in 1e-8, rounded down (§10)."""
         num, den = self._notional(qty_units, price_units, self.price_one)
