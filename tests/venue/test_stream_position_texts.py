@@ -1,7 +1,7 @@
 # ruff: noqa: F811  (test_engine's fixtures are parameters here)
-"""A user data stream position (part 4 §3.4's ``P``: ``ep``, ``up``, ``bep``) is worked out
-from the position's sums in integers, and a margin call's ``up``/``mm`` from the figures'
-1e-8 units: checked against ``Fraction`` arithmetic (the oracle) at an entry price off the
+"""A user data stream position (part 4 §3.4's ``P``: ``ep``, ``up``, ``bep``; and
+``positionRisk``'s ``entryPrice`` and ``breakEvenPrice``) is worked out from the position's
+sums in integers, and a margin call's ``up``/``mm`` from the figures' 1e-8 units: checked against ``Fraction`` arithmetic (the oracle) at an entry price off the
 8-decimal grid, where each is rounded down (a negative ``up`` away from zero: a truncation
 writes one unit less)."""
 
@@ -17,9 +17,11 @@ import pytest
 from test_engine import ALICE, NOW, Book, Deposits, Kept, book, engine, journal  # noqa: F401
 
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.events import AccountUpdate, Event, MarginCall
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.userstream.user_events import written
+from tickerplant.venue.wire.account_payloads import position_risk
 
 ENTRY = Fraction(420_001, 7)  # 60000.142857…: off the grid
 MARK = Fraction(60_000)
@@ -55,3 +57,11 @@ def test_a_margin_calls_upnl_and_maintenance_are_the_figures_units(engine: Engin
     row = ("BTCUSDT", PositionSide.BOTH, 1, MARK, -14_286, 30)
     (shown,) = _payload(engine, MarginCall(NOW, ALICE, 5, (row,)))["p"]
     assert (shown["up"], shown["mm"], shown["mp"]) == ("-0.00014286", "0.0000003", "60000")
+
+
+def test_position_risk_writes_the_same_entry_and_break_even_from_the_sums(engine: Engine) -> None:
+    contract = engine.contracts["BTCUSDT"]
+    cost = contract.cost_at(1, ENTRY.numerator, ENTRY.denominator)
+    engine.ledger(ALICE).positions[("BTCUSDT", PositionSide.BOTH)] = Position(1, cost, NOW, 0, contract=contract)
+    (row,) = position_risk(engine, ALICE, "BTCUSDT", v3=True)
+    assert (row["entryPrice"], row["breakEvenPrice"]) == ("60000.14285714", "60030.14292857")

@@ -217,6 +217,14 @@ class Contract:
         g = gcd(num, den)
         return num // g, den // g
 
+    def break_even(self, amt: int, cost: Ratio, taker: Fraction) -> tuple[int, int]:
+        """The break-even price of a position of ``amt`` (not 0) whose sums are ``cost``:
+        its entry price × (1 ± the taker rate), what closing it costs in commission
+        (``breakEvenPrice``, the stream's ``bep``), as a numerator and a denominator."""
+        num, den = self.entry_ratio(abs(amt), cost)
+        rate, per = taker.numerator, taker.denominator
+        return num * (per + rate if amt > 0 else per - rate), den * per
+
     def cost_at(self, size: int, num: int, den: int) -> Ratio:
         """The sums of ``size`` quantity units opened at an entry price of ``num / den`` whole
         units (a journaled row's), bounded."""

@@ -230,8 +230,7 @@ def _position(
         ep = _floor_text(num, den)
         if mark is not None and (pnl := contract.unrealized_at(amt, cost, mark))[0]:
             up = _floor_text(*pnl)
-        rate, per = engine.fees.taker.numerator, engine.fees.taker.denominator
-        bep = _floor_text(num * (per + rate if amt > 0 else per - rate), den * per)
+        bep = _floor_text(*contract.break_even(amt, cost, engine.fees.taker))
     return {
         "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": ep, "cr": _eight(realized), "up": up,
         "mt": "cross" if isolated_wallet is None else "isolated",
