@@ -61,7 +61,7 @@ def test_a_position_of_ten_thousand_fills_keeps_a_bounded_sum_near_the_exact_one
     for side, qty, price in fills:
         contract.settle(position, side, qty, price, NOW)
     amt, num, den, bound = _exact(fills)
-    cost = Fraction(position.cost)
+    cost = Fraction(*position.cost)
     assert position.amt == amt and 1 < cost.denominator <= SUM_DENOMINATOR
     assert abs(cost.numerator * den - num * cost.denominator) <= bound * cost.denominator * den
     assert bound <= Fraction(len(fills), 2 * SUM_DENOMINATOR)  # n roundings: n × 0.5e-18 at most
@@ -88,7 +88,7 @@ def test_a_rounded_sum_reads_back_from_the_journal_into_itself() -> None:
     position = Position()
     for qty, price in ((3, 300_001), (5, 299_993), (7, 300_007), (2, 299_999)):
         contract.settle(position, Side.SELL, qty, price, NOW)
-    assert Fraction(position.cost).denominator == SUM_DENOMINATOR  # rounded (1e-18 has no smaller step here)
+    assert Fraction(*position.cost).denominator == SUM_DENOMINATOR  # rounded (1e-18 has no smaller step here)
     again = read_back(contract, position)
     assert (again.amt, again.cost, again.entry) == (position.amt, position.cost, position.entry)
     mark = Fraction(31_000)
@@ -107,4 +107,4 @@ def test_a_linear_sum_divided_by_many_reductions_stays_bounded() -> None:
             contract.settle(position, Side.SELL, max(1, position.amt // 3), price, NOW)
         else:
             contract.settle(position, Side.BUY, rng.randint(1, 997), price, NOW)
-    assert position.amt > 0 and 1 < Fraction(position.cost).denominator <= SUM_DENOMINATOR
+    assert position.amt > 0 and 1 < Fraction(*position.cost).denominator <= SUM_DENOMINATOR

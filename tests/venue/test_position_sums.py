@@ -5,6 +5,7 @@ position's row (its entry price as ``n/d``) reads back into the same sums."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +19,7 @@ from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import SUM_DENOMINATOR, Contract, Position, toward_zero
 from tickerplant.venue.domain.events import Batch
+from tickerplant.venue.domain.money import parse_ratio
 from tickerplant.venue.domain.orders import PositionSide, Side
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
@@ -63,7 +65,7 @@ def _by_the_definition(
 
 def _exact_sum(contract: Contract, amt: int, entry: Fraction) -> Fraction:
     """What ``Position.cost`` sums for ``amt`` at ``entry``, exact."""
-    return Fraction(contract.level_value(abs(amt), entry * contract.price_one))
+    return Fraction(*contract.level_value(abs(amt), entry.numerator * contract.price_one, entry.denominator))
 
 
 @given(_FILLS, _MARKS, st.sampled_from([BTCUSDT, BTCUSD_PERP]))
@@ -73,17 +75,16 @@ def test_the_sums_give_the_entry_price_and_the_pnl_of_the_definition(
     position = Position()
     realized = [contract.settle(position, side, qty, units, NOW) for side, qty, units in fills]
     amt, entry, expected, exact = _by_the_definition(contract, fills)
-    assert Fraction(position.cost).denominator <= SUM_DENOMINATOR
+    assert position.cost.den <= SUM_DENOMINATOR
     if exact:
         assert (position.amt, position.entry, realized) == (amt, entry, [toward_zero(r) for r in expected])
         assert contract.unrealized(position, mark) == (contract.pnl(amt, entry, mark) if amt else 0)
     else:  # each rounding errs by at most half the grid's step, and shrinks with the sums
         assert position.amt == amt
         bound = Fraction(len(fills), 2 * SUM_DENOMINATOR)
-        assert abs(position.cost - _exact_sum(contract, amt, entry)) <= bound if amt else position.cost == 0
+        assert abs(Fraction(*position.cost) - _exact_sum(contract, amt, entry)) <= bound if amt else not position.cost.num
         assert all(abs(r - toward_zero(e)) <= 1 for r, e in zip(realized, expected, strict=True))
-    if not contract.inverse:  # a linear position's sums stay integers while a reduction divides them
-        assert isinstance(position.cost, int) or position.cost.denominator > 1
+    assert math.gcd(*position.cost) == 1  # in lowest terms: a linear one whole while reductions divide it
 
 
 def read_back(contract: Contract, position: Position) -> Position:
@@ -118,6 +119,6 @@ def test_a_journaled_position_reads_back_into_the_same_sums(
 
 def test_a_row_written_before_the_sums_reads_back() -> None:
     """A database written when the position kept its entry price (``"180001/3"``)."""
-    position = Position(1500, BTCUSDT.cost_at(1500, Fraction("180001/3")), NOW, 0, PositionSide.BOTH, BTCUSDT)
+    position = Position(1500, BTCUSDT.cost_at(1500, *parse_ratio("180001/3")), NOW, 0, PositionSide.BOTH, BTCUSDT)
     assert position.entry == Fraction(180001, 3)
-    assert position.cost == 1500 * 180001 * 100 // 3  # 60000.33… × 1.5 in units: Σ q·p exactly
+    assert position.cost == (1500 * 180001 * 100 // 3, 1)  # 60000.33… × 1.5 in units: Σ q·p exactly

@@ -24,7 +24,7 @@ cost more than a comparison.
 
 from __future__ import annotations
 
-from fractions import Fraction
+from decimal import Decimal
 
 from tickerplant.market.payloads.exchange_info import AUTO_ASSET_EXCHANGE
 from tickerplant.venue.clearing.transfers import TRAN_ID_SLOTS
@@ -37,7 +37,7 @@ from tickerplant.venue.ledger.ledger import Ledger
 __all__ = ["SOLD_FIRST", "THRESHOLD", "exchange_negative_balances"]
 
 _UNITS = 10**8
-THRESHOLD = int(Fraction(AUTO_ASSET_EXCHANGE) * _UNITS)  # 1e-8 of the asset
+THRESHOLD = int(Decimal(AUTO_ASSET_EXCHANGE) * _UNITS)  # 1e-8 of the asset
 SOLD_FIRST = ("USDT", "USDC", "FDUSD", "BFUSD", "BTC", "ETH", "BNB")  # the stablecoins, then the rest
 _FIRST_SLOT = 500  # of a tranId's slots (transfers.TRAN_ID_SLOTS): after a transfer's in its millisecond
 
@@ -67,17 +67,17 @@ def _cover(engine: EngineState, ledger: Ledger, out: Made, now_ms: int) -> None:
             source_price = asset_price(source, engine.mark)
             if source == asset or held <= 0 or source_price is None or source_price <= 0:
                 continue
-            needed = -wallet * price / source_price  # of the source, 1e-8, for the whole shortfall
-            sold = min(held, -(-needed.numerator // needed.denominator))
-            covered = -wallet if sold >= needed else _down(sold * source_price / price)
+            # of the source, 1e-8, for the whole shortfall: ``-wallet × price / source_price``
+            # (``needed / over``), the prices' numerators and denominators taken apart
+            pn, pd = price.numerator, price.denominator
+            sn, sd = source_price.numerator, source_price.denominator
+            needed, over = -wallet * pn * sd, pd * sn
+            sold = min(held, -(-needed // over))  # rounded up
+            covered = -wallet if sold * over >= needed else sold * sn * pd // (sd * pn)  # rounded down
             _book(engine, ledger, out, asset, covered, source, sold, now_ms)
             wallet += covered
             if wallet >= 0:
                 break
-
-
-def _down(units: Fraction) -> int:
-    return units.numerator // units.denominator
 
 
 def _book(

@@ -47,12 +47,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from math import gcd
 from typing import TYPE_CHECKING
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
 from tickerplant.venue.clearing.funding import tran_id
-from tickerplant.venue.domain.contract import Bracket, Contract, down
+from tickerplant.venue.domain.contract import Bracket, Contract
 from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, MarginCall, OrderRow, WalletChange
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
@@ -75,8 +76,9 @@ __all__ = [
     "payable",
 ]
 
-MARGIN_CALL_RATIO = Fraction(8, 10)  # decision 12
-LIQUIDATION_FEE = {Market.UM: Fraction("0.0125"), Market.CM: Fraction("0.015")}  # exchangeInfo's
+# ratios as a numerator and a denominator: compared and applied to integers without a ``Fraction``
+MARGIN_CALL_RATIO = (8, 10)  # decision 12
+LIQUIDATION_FEE = {Market.UM: (125, 10_000), Market.CM: (15, 1_000)}  # exchangeInfo's 0.0125, 0.015
 
 
 def check(engine: EngineState, symbol: str, now_ms: int, out: Made) -> None:
@@ -147,7 +149,7 @@ def _judge(
     called = engine.exposure.margin_called
     if maint and (balance <= 0 or maint >= balance):
         liquidate(engine, ledger, trigger, now_ms, out)
-    elif maint and maint >= MARGIN_CALL_RATIO * balance:
+    elif maint and maint * MARGIN_CALL_RATIO[1] >= MARGIN_CALL_RATIO[0] * balance:
         if key not in called:
             called.add(key)
             out.put(margin_call(engine, ledger, trigger, now_ms))
@@ -181,8 +183,7 @@ def margin_call(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int)
         if mark is None:
             continue
         f = ledger.symbol_figures(engine.contracts[symbol], mark, side)
-        up, mm = Fraction(f.unrealized_e8, AMOUNT_SCALE), Fraction(f.maint_e8, AMOUNT_SCALE)
-        rows.append((symbol, side, f.position.amt, mark, up, mm))
+        rows.append((symbol, side, f.position.amt, mark, f.unrealized_e8, f.maint_e8))
     if isolated:
         wallet = ledger.positions[trigger].isolated_wallet
         return MarginCall(now_ms, ledger.account_id, None, tuple(rows), wallet)
@@ -296,19 +297,20 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     gains = {held: _unrealized(engine, ledger, held) for held in positions}
     positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first
-    liquidated = Fraction(0)
+    liquidated, over = 0, 1  # Σ |notional| of every fill, exact: ``liquidated / over`` of the asset
     before = ledger.changes.get(asset, 0)
     left = ledger.positions[trigger].isolated_wallet  # an isolated position's collateral
     for n, held in enumerate(positions):
         losses = min(Fraction(0), sum((gains[other] for other in positions[n + 1 :]), Fraction(0)))
-        liquidated += _close(engine, ledger, held, losses, now_ms, out)
+        liquidated, over = _close(engine, ledger, held, losses, now_ms, out, (liquidated, over))
     if isolated:  # its wallet, less what its fills booked, is what is left of it
         left += ledger.changes.get(asset, 0) - before
     elif ledger.multi_assets:  # the pool's collateral left, at its whole value (collateral.py)
         left = engine.margin_figures(ledger, asset, haircut=False).wallet
     else:
         left = engine.cross_wallet(ledger, asset)
-    fee = min(left, down(liquidated * LIQUIDATION_FEE[engine.market]))
+    rate, per = LIQUIDATION_FEE[engine.market]  # the fee on the notional, rounded down (§10)
+    fee = min(left, liquidated * rate * AMOUNT_SCALE // (over * per))
     if fee:
         ledger.changes[asset] = ledger.changes.get(asset, 0) - fee
         out.put(WalletChange(account_id, asset, -fee, now_ms))
@@ -351,11 +353,13 @@ def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> li
 
 
 def _close(
-    engine: EngineState, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, out: Made
-) -> Fraction:
-    """One position closed by its liquidation order; the notional it liquidated. ``losses``:
-    the uPnL of the cross positions still to close after it, if below zero (§7.11's UPNL1:
-    their profit is left out, as it is realized only after this one's loss)."""
+    engine: EngineState, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, out: Made,
+    notional: tuple[int, int],
+) -> tuple[int, int]:  # fmt: skip
+    """One position closed by its liquidation order; ``notional`` (a numerator and a
+    denominator in the margin asset) with the notional it liquidated added, in lowest terms.
+    ``losses``: the uPnL of the cross positions still to close after it, if below zero
+    (§7.11's UPNL1: their profit is left out, as it is realized only after this one's loss)."""
     symbol = held[0]
     contract = engine.contracts[symbol]
     inst = contract.inst
@@ -391,13 +395,16 @@ def _close(
     # checked, then booked: each fill's commission is what the collateral can pay
     realized = [contract.realized(amt, cost, qty, p) for p, qty, _ in fills]
     fees = [contract.commission(qty, p, engine.fees.taker) for p, qty, _ in fills]
-    notional = Fraction(0)
+    total, over = notional
     for (fill_price, qty, trade_id), fee in zip(fills, payable(wallet, realized, fees), strict=True):
         engine.settle(ledger, order, fill_price, qty, False, now_ms, out, "CALCULATED", trade_id, fee)
-        notional += abs(contract.notional(qty, contract.price(fill_price)))
+        num, den = contract.fill_notional(qty, fill_price)  # qty > 0: positive
+        total, over = total * den + num * over, over * den
+        g = gcd(total, over)
+        total, over = total // g, over // g
     out.put(OrderRow(order.copy()))
     average = order.cum_quote // order.executed_qty
     exposure.liquidations.append(
         Liquidation(symbol, now_ms, side is Side.BUY, order.orig_qty, limit, average, order.executed_qty)
     )
-    return notional
+    return total, over

@@ -1,7 +1,6 @@
 """The arithmetic of positions and margin, part 3 §6–§7, for linear (USDⓈ-M) and inverse
-(COIN-M) contracts alike, exact: positions and open orders kept as sums of the integer units
-the records keep (``Position``, ``Resting``), a ``Fraction`` only where a formula takes a
-quotient (a mark, an entry price, an inverse position's Σ q/p), rounded only where Binance
+(COIN-M) contracts alike, exact and in integers: positions and open orders kept as sums of
+the integer units the records keep (``Position``, ``Resting``), rounded only where Binance
 rounds (8 decimals): where a figure is booked or written (a margin figure per position or
 side, ``ledger/figures.py``), and an inverse order's notional (``order_value``).
 
@@ -11,23 +10,12 @@ is one formula for both markets, worked out from integers (quantity and price un
 sums, a mark's or a rate's numerator and denominator) into one numerator and denominator,
 and rounded by one integer division where Binance rounds (part 3 §10, Unresolved 13): PnL,
 funding and notional toward zero (§4.3: truncated), commission, ``baseQty`` and margins
-down. The exact ``Fraction`` forms (``notional``, ``pnl``, ``unrealized``,
-``maintenance``) are the same numerators and denominators, for the formulas that take a
-quotient (liquidation and bankruptcy price, ADL rank) and for readers in whole units.
+down. The ``Fraction`` forms (``notional``, ``pnl``, ``unrealized``, ``maintenance``,
+``entry``) are the same numerators and denominators, for the formulas that take a quotient
+(liquidation and bankruptcy price, ADL rank) and for readers in whole units.
 
-An inverse position's Σ q/p (and a linear Σ q·p once a reduction leaves it off the
-integers) stays an exact ``Fraction`` while its denominator is at most 10**18
-(``SUM_DENOMINATOR``): Binance keeps its entry price (§7.7) in binary floating point (part 3
-§4.3, Unresolved 19: ``"313.20000000000005"``), which gives no rounding rule to follow, and
-a sum rounded early loses the unit of a figure exactly on the 8-decimal grid (long 1
-BTCUSD_PERP at 30 000, mark 120 000: uPnL 0.0025 exactly; a Σ q/p rounded down by any amount
-writes 0.00249999). Exact without end, its denominator would take in every price the
-position grew at (3,421 digits after 1,000 fills): where a change (an increase, a
-reduction's pro rata share) takes it past 10**18, the sum is rounded to the nearest 1e-18 of
-its unit, ties to even, kept as that ``Fraction`` (``_bounded``). Each rounding errs by at
-most 0.5e-18 of the sum's unit: ``CS × price_one / qty_one × 0.5e-18`` coin in an inverse
-PnL (5e-16 BTCUSD_PERP), ``0.5e-18 / (qty_one × price_one)`` in a linear one; an entry price
-``EP`` by about ``EP × error / Σ``.
+A position's sums (``position.py``) are two integers; a ``Fraction`` is made only for the
+readers of ``entry`` and the formulas that take a quotient.
 
 - notional (§7.1): linear ``q × price`` in the margin asset; inverse ``q × CS / price`` in
   the coin;
@@ -44,28 +32,30 @@ PnL (5e-16 BTCUSD_PERP), ``0.5e-18 / (qty_one × price_one)`` in a linear one; a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fractions import Fraction
+from math import gcd
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.venue.domain.brackets import Bracket, brackets_of
-from tickerplant.venue.domain.money import AMOUNT_SCALE
-from tickerplant.venue.domain.orders import PositionSide, Side
+from tickerplant.venue.domain.money import AMOUNT_SCALE, Ratio
+from tickerplant.venue.domain.orders import Side
+from tickerplant.venue.domain.position import FLAT, SUM_DENOMINATOR, Position, bounded
 from tickerplant.venue.domain.resting import Resting
 
 __all__ = [
     "DEFAULT_LEVERAGE",
+    "SUM_DENOMINATOR",
     "Bracket",
     "Contract",
     "Position",
     "Resting",
+    "bounded",
     "brackets_of",
     "down",
     "toward_zero",
 ]
 
 DEFAULT_LEVERAGE = 20  # decision 6: 20x, or the symbol's maximum if lower
-SUM_DENOMINATOR = 10**18  # a position's sums exact up to this denominator, then on its grid
 _ZERO = Fraction(0)
 
 
@@ -82,52 +72,6 @@ def toward_zero(amount: Fraction) -> int:
 def _truncated(num: int, den: int) -> int:
     """``num / den`` whole units of an asset (``den`` > 0) in 1e-8, truncated toward zero."""
     return num * AMOUNT_SCALE // den if num >= 0 else -(-num * AMOUNT_SCALE // den)
-
-
-@dataclass(slots=True)
-class Position:
-    """One signed position per account, symbol and position side: ``BOTH`` in one-way mode,
-    ``LONG`` (never below zero) and ``SHORT`` (never above) in hedge mode.
-
-    Kept as sums, as an order keeps ``cum_quote``: the quantity (``amt``) and ``cost``, Σ of
-    ``Contract.level_value`` over the open quantity (linear Σ q·p in quantity × price units,
-    an integer while every reduction divides it; inverse Σ q/p), a ``Fraction`` with a
-    denominator of at most ``SUM_DENOMINATOR`` (``_bounded``). The entry price (§7.7) is
-    their quotient, worked out where it is shown or a formula needs it."""
-
-    amt: int = 0  # signed quantity units: + long, - short
-    cost: int | Fraction = 0  # Σ level_value over the open quantity; 0 when flat
-    update_ms: int = 0
-    isolated_wallet: int = 0  # 1e-8 of the margin asset: the collateral of an isolated position
-    side: PositionSide = PositionSide.BOTH
-    contract: Contract | None = field(default=None, repr=False, compare=False)  # ``cost``'s units
-
-    @property
-    def entry(self) -> Fraction:
-        """The entry price (§7.7): 0 when flat."""
-        if not self.amt or self.contract is None:
-            return _ZERO
-        return self.contract.entry(abs(self.amt), self.cost)
-
-    def copy(self) -> Position:
-        return Position(self.amt, self.cost, self.update_ms, self.isolated_wallet, self.side, self.contract)
-
-
-def _whole(value: int | Fraction) -> int | Fraction:
-    """``value`` as an ``int`` when it is one (a linear position's sums stay integers)."""
-    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
-
-
-def _bounded(value: int | Fraction) -> int | Fraction:
-    """A position's sums as kept (module docstring): exact while the denominator is at most
-    ``SUM_DENOMINATOR``, else rounded to the nearest ``1 / SUM_DENOMINATOR``, ties to even
-    (§7.7's entry price has no rounding rule of Binance's to follow, Unresolved 19)."""
-    num, den = value.numerator, value.denominator
-    if den > SUM_DENOMINATOR:  # ``round(value × 10**18)`` in integers: faster than Fraction's
-        units, rest = divmod(num * SUM_DENOMINATOR, den)
-        units += 2 * rest > den or (2 * rest == den and units & 1)
-        return _whole(Fraction(units, SUM_DENOMINATOR))
-    return num if den == 1 else value
 
 
 class Contract:
@@ -185,6 +129,11 @@ class Contract:
         """``notional`` in 1e-8, truncated toward zero (part 3 §4.3)."""
         return _truncated(*self._notional(qty_units, price.numerator, price.denominator))
 
+    def fill_notional(self, qty_units: int, price_units: int) -> tuple[int, int]:
+        """A fill's notional (§7.1) at ``price_units``, exact: a numerator and a positive
+        denominator in the margin asset (a liquidation's clearance fee is on their sum)."""
+        return self._notional(qty_units, price_units, self.price_one)
+
     def base(self, qty_units: int, price_units: int) -> int:
         """A fill's notional (COIN-M's ``baseQty``, §7.1) in 1e-8, rounded down (§10)."""
         num, den = self._notional(qty_units, price_units, self.price_one)
@@ -203,13 +152,13 @@ class Contract:
         num, den = self._notional(amt, mark.numerator, mark.denominator)
         return _truncated(-num * rate.numerator, den * rate.denominator)
 
-    def _pnl(self, qty_units: int, size: int, cost: int | Fraction, a: int, b: int) -> tuple[int, int]:
+    def _pnl(self, qty_units: int, size: int, cost: Ratio, a: int, b: int) -> tuple[int, int]:
         """The PnL (§7.5, §7.7) of a signed ``qty_units`` of a position of ``size`` units
         whose sums are ``cost`` (its entry price, ``entry``), valued at ``a / b`` whole units,
         as a numerator and a positive denominator in the margin asset: linear
         ``q × (P − EP)``, inverse ``q × CS × (1/EP − 1/P)`` with ``1/EP = Σ(q/p) × price_one / N``.
         The one formula of the realized and the unrealized PnL."""
-        cn, cd = cost.numerator, cost.denominator
+        cn, cd = cost
         n, d = (1 if qty_units > 0 else -1, 1) if abs(qty_units) == size else (qty_units, size)
         if self.inverse:
             num = n * self.inst.contract_size * (cn * self.price_one * a - b * cd * size)
@@ -221,7 +170,7 @@ class Contract:
         if not qty_units:
             return _ZERO
         size = abs(qty_units)
-        cost = self.level_value(size, entry * self.price_one)
+        cost = self.level_value(size, entry.numerator * self.price_one, entry.denominator)
         return Fraction(*self._pnl(qty_units, size, cost, price.numerator, price.denominator))
 
     def settle(self, position: Position, side: Side, qty_units: int, at: int, now_ms: int) -> int:
@@ -236,46 +185,65 @@ class Contract:
         position.contract = self
         if amt == 0 or (amt > 0) == (signed > 0):  # opening or increasing
             opened = self.level_value(qty_units, at)
-            position.cost = _bounded(position.cost + opened) if amt else opened
+            if amt:
+                (cn, cd), (on, od) = position.cost, opened
+                position.cost = Ratio(cn + on, 1) if cd == od == 1 else bounded(cn * od + on * cd, cd * od)
+            else:
+                position.cost = opened
             position.amt = amt + signed
         else:
             realized = self.realized(amt, position.cost, qty_units, at)
             position.amt = left = amt + signed
             if left == 0:
-                position.cost = 0
+                position.cost = FLAT
             elif (left > 0) != (amt > 0):  # flipped: the rest opened at the fill
                 position.cost = self.level_value(abs(left), at)
-            else:
-                position.cost = _bounded(Fraction(position.cost * abs(left)) / abs(amt))
+            else:  # the sums shrink pro rata
+                cn, cd = position.cost
+                position.cost = bounded(cn * abs(left), cd * abs(amt))
         position.update_ms = now_ms
         return realized
 
-    def entry(self, size: int, cost: int | Fraction) -> Fraction:
-        """The entry price of ``size`` quantity units whose sums are ``cost``: linear
-        ``Σq·p / (N × price_one)``, inverse ``N / (Σ(q/p) × price_one)``."""
-        if self.inverse:
-            return Fraction(size) / (cost * self.price_one)
-        return Fraction(cost, size * self.price_one)
+    def entry(self, size: int, cost: Ratio) -> Fraction:
+        """``entry_ratio`` as a ``Fraction``, for the formulas that take a quotient of it."""
+        return Fraction(*self.entry_ratio(size, cost))
 
-    def cost_at(self, size: int, entry: Fraction) -> int | Fraction:
-        """The sums of ``size`` quantity units opened at ``entry`` (a journaled row's), bounded."""
-        return _bounded(self.level_value(size, _whole(entry * self.price_one))) if size else 0
+    def entry_ratio(self, size: int, cost: Ratio) -> tuple[int, int]:
+        """The entry price of ``size`` quantity units whose sums are ``cost``, in whole units,
+        as a numerator and a denominator in lowest terms: linear ``Σq·p / (N × price_one)``,
+        inverse ``N / (Σ(q/p) × price_one)``."""
+        cn, cd = cost
+        num, den = (size * cd, cn * self.price_one) if self.inverse else (cn, cd * size * self.price_one)
+        g = gcd(num, den)
+        return num // g, den // g
+
+    def break_even(self, amt: int, cost: Ratio, taker: Fraction) -> tuple[int, int]:
+        """The break-even price of a position of ``amt`` (not 0) whose sums are ``cost``:
+        its entry price × (1 ± the taker rate), what closing it costs in commission
+        (``breakEvenPrice``, the stream's ``bep``), as a numerator and a denominator."""
+        num, den = self.entry_ratio(abs(amt), cost)
+        rate, per = taker.numerator, taker.denominator
+        return num * (per + rate if amt > 0 else per - rate), den * per
+
+    def cost_at(self, size: int, num: int, den: int) -> Ratio:
+        """The sums of ``size`` quantity units opened at an entry price of ``num / den`` whole
+        units (a journaled row's), bounded."""
+        return bounded(*self.level_value(size, num * self.price_one, den)) if size else FLAT
 
     def unrealized(self, position: Position, mark: Fraction) -> Fraction:
         """§7.5 from the sums, exact: the same value as ``pnl(amt, entry, mark)``."""
-        amt = position.amt
-        if not amt:
-            return _ZERO
-        return Fraction(*self._pnl(amt, abs(amt), position.cost, mark.numerator, mark.denominator))
+        return Fraction(*self.unrealized_at(position.amt, position.cost, mark)) if position.amt else _ZERO
 
     def unrealized_e8(self, position: Position, mark: Fraction) -> int:
         """``unrealized`` in 1e-8, truncated toward zero (§4.3, §7.5), one division."""
-        amt = position.amt
-        if not amt:
-            return 0
-        return _truncated(*self._pnl(amt, abs(amt), position.cost, mark.numerator, mark.denominator))
+        return _truncated(*self.unrealized_at(position.amt, position.cost, mark)) if position.amt else 0
 
-    def realized(self, amt: int, cost: int | Fraction, qty_units: int, at: int) -> int:
+    def unrealized_at(self, amt: int, cost: Ratio, mark: Fraction) -> tuple[int, int]:
+        """§7.5 of a position of ``amt`` (not 0) whose sums are ``cost``, at ``mark``: the
+        numerator and positive denominator in the margin asset that ``unrealized`` divides."""
+        return self._pnl(amt, abs(amt), cost, mark.numerator, mark.denominator)
+
+    def realized(self, amt: int, cost: Ratio, qty_units: int, at: int) -> int:
         """The PnL a fill of ``qty_units`` at ``at`` price units realizes against the position
         ``amt`` whose sums are ``cost`` (§7.7: what it closes, ``n × (fill − EP) × side``),
         1e-8 truncated toward zero (§10: ``"-0.00325000"``; §4.3's rounding of a PnL)."""
@@ -349,11 +317,13 @@ class Contract:
         allowed = [b.cap for b in self.brackets if b.initial_leverage >= leverage]
         return max(allowed) if allowed else self.brackets[0].cap
 
-    def level_value(self, qty_units: int, price: int | Fraction) -> int | Fraction:
-        """What ``Position.cost`` sums for ``qty_units`` opened at ``price`` (price units):
-        linear ``q·p``, an integer for a fill's price; inverse ``q / p``, exact (the entry
-        price is their quotient, §7.7)."""
-        return Fraction(qty_units, price) if self.inverse else qty_units * price
+    def level_value(self, qty_units: int, a: int, b: int = 1) -> Ratio:
+        """What ``Position.cost`` sums for ``qty_units`` opened at ``a / b`` price units (a
+        fill's: ``b`` 1), in lowest terms: linear ``q·p``, whole for a fill's price; inverse
+        ``q / p``, exact (the entry price is their quotient, §7.7)."""
+        num, den = (qty_units * b, a) if self.inverse else (qty_units * a, b)
+        g = gcd(num, den)
+        return Ratio(num // g, den // g)
 
     def order_value(self, qty_units: int, price_units: int) -> int:
         """What ``Resting`` sums for ``qty_units`` of an order resting at ``price_units``, an

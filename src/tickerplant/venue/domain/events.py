@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.contract import Position
+from tickerplant.venue.domain.money import Ratio
 from tickerplant.venue.domain.orders import Amendment, Fill, Order, OrderStatus, PositionSide
 
 __all__ = [
@@ -73,7 +74,7 @@ class AccountUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as 
     wallet: int  # wallet balance after, 1e-8
     symbol: str
     position_amt: int  # quantity units, signed
-    entry: Fraction
+    cost: Ratio  # the position's sums (``position.py``): ep, up and bep are worked out from them
     cross_wallet: int  # cw: the wallet less the isolated wallets, 1e-8
     mark: Fraction | None  # the symbol's mark then (``up``), None: none yet
     # cr of each position shown, 1e-8: the position's side, then each of ``flat_sides``
@@ -99,7 +100,7 @@ class BalanceUpdate:
     change: int  # bc: the change, 1e-8
     symbol: str  # a.S for FUNDING_FEE
     cross_wallet: int  # cw, 1e-8
-    isolated: tuple[int, Fraction, int] | None = None  # the isolated position: amt, entry, iw
+    isolated: tuple[int, Ratio, int] | None = None  # the isolated position: amt, sums, iw
     position_side: PositionSide = PositionSide.BOTH  # the isolated position's
     # the isolated position's mark and cr (1e-8) then, as ``AccountUpdate`` holds them
     mark: Fraction | None = None
@@ -117,9 +118,8 @@ class MarginCall:
     time_ms: int
     account_id: int
     cross_wallet: int | None  # 1e-8; None: an isolated position's call
-    positions: tuple[
-        tuple[str, PositionSide, int, Fraction, Fraction, Fraction], ...
-    ]  # s, ps, amt, mark, uPnL, MM
+    # s, ps, amt, mark, then uPnL and MM in 1e-8
+    positions: tuple[tuple[str, PositionSide, int, Fraction, int, int], ...]
     isolated_wallet: int = 0  # the isolated position's, 1e-8
 
 

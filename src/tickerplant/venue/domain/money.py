@@ -1,14 +1,36 @@
 """Money is integers: amounts are units of 1e-8 of the asset (part 3 §10: every balance
-string has 8 decimals), parsed from and written as exact decimals."""
+string has 8 decimals), parsed from and written as exact decimals; a value off that grid
+(a position's sums, ``contract.py``) is a ``Ratio`` of two integers."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
-__all__ = ["AMOUNT_DECIMALS", "AMOUNT_SCALE", "format_amount", "parse_amount"]
+__all__ = ["AMOUNT_DECIMALS", "AMOUNT_SCALE", "Ratio", "format_amount", "parse_amount", "parse_ratio"]
 
 AMOUNT_DECIMALS = 8  # balances are written with 8 decimals (part 3 §10)
 AMOUNT_SCALE: int = 10**AMOUNT_DECIMALS  # units per whole asset
+
+
+class Ratio(NamedTuple):  # a tuple: made per fill, compared per figure (``Fraction``'s are µs each)
+    """An exact value ``num / den`` held as two integers, ``den`` > 0, in lowest terms (so
+    that equal values are equal pairs), for what does not fall on a grid: a position's sums
+    (``contract.Position.cost``). Its arithmetic is the integer operations of its users."""
+
+    num: int
+    den: int
+
+
+def parse_ratio(text: str) -> Ratio:
+    """``"n/d"`` or ``"n"`` (as ``str(Fraction)`` writes one) as a ``Ratio`` in lowest terms."""
+    num, _, den = text.partition("/")
+    n, d = int(num), int(den) if den else 1
+    if d <= 0:
+        raise ValueError(f"{text!r}: not a ratio with a positive denominator")
+    g = math.gcd(n, d)
+    return Ratio(n // g, d // g)
 
 
 def parse_amount(text: str) -> int:

@@ -63,7 +63,7 @@ def move(engine: EngineState, command: MoveMargin, now_ms: int, out: Made) -> No
     shown_mark, shown_realized = engine.shown_position(account_id, name, held)
     out.put(
         AccountUpdate(
-            now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.entry,
+            now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.cost,
             engine.cross_wallet(ledger, asset), shown_mark, shown_realized, position.isolated_wallet, held,
         )
     )  # fmt: skip

@@ -17,13 +17,12 @@ is ``ACCOUNT_CONFIG_UPDATE`` ``{"ai":{"j":…}}`` (part 4 §3.5).
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS
 from tickerplant.venue.domain.commands import SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode
 from tickerplant.venue.domain.events import AccountUpdate, ConfigUpdate, Made, ModeChange, Setting
 from tickerplant.venue.domain.order_params import refused
+from tickerplant.venue.domain.position import FLAT
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["change_leverage", "change_margin_type", "change_multi_assets", "change_position_mode"]
@@ -84,7 +83,7 @@ def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int,
     first, *others = ledger.sides()  # hedge mode: LONG, then SHORT
     shown_mark, shown_realized = engine.shown_position(account_id, inst.symbol, first, *others)
     out.put(AccountUpdate(
-        now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, Fraction(0),
+        now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, FLAT,
         engine.cross_wallet(ledger, asset), shown_mark, shown_realized, 0 if isolated else None, first,
         tuple(others),
     ))  # fmt: skip

@@ -335,7 +335,7 @@ class EngineState:
         wallet = self.wallet(ledger, asset)
         shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
         out.events.append(AccountUpdate(
-            now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.entry,
+            now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.cost,
             self.cross_wallet(ledger, asset), shown_mark, shown_realized,
             position.isolated_wallet if isolated else None, position.side,
         ))  # fmt: skip

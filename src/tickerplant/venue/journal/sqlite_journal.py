@@ -7,8 +7,8 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_orders``: each order's latest state, one row per (symbol, order id);
 - ``venue_fills``: every fill, with the realized PnL and commission it booked;
 - ``venue_positions``: each (account, symbol, position side)'s position after its last
-  change (the entry price exact, as ``numerator/denominator``, read back into the position's
-  sums, ``Contract.cost_at``; an isolated position's wallet);
+  change (the entry price exact, as ``numerator/denominator``, read back in integers
+  into the position's sums, ``Contract.cost_at``; an isolated position's wallet);
 - ``venue_account_modes``: each account's hedge mode (both markets) and Multi-Assets mode;
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
   commission), summed on start, with the market whose wallet it is (``Batch.market``, which
@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from fractions import Fraction
 from pathlib import Path
 
 import msgspec
@@ -70,6 +69,7 @@ from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.events import Batch, Income, MarginMove
+from tickerplant.venue.domain.money import parse_ratio
 from tickerplant.venue.domain.orders import Amendment, PositionSide
 from tickerplant.venue.journal.counts import Saved, placed_since, save_windows, saved_windows
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
@@ -223,7 +223,7 @@ class SqliteJournal:
         ):
             if symbol in symbols:
                 contract = engine.contracts[symbol]  # the row's entry price, exact: the sums' quotient
-                cost = contract.cost_at(abs(amt), Fraction(entry))
+                cost = contract.cost_at(abs(amt), *parse_ratio(entry))
                 position = Position(amt, cost, update_ms, isolated_wallet, PositionSide(side), contract)
                 engine.ledger(account_id).positions[(symbol, position.side)] = position
                 engine.exposure.hold(account_id, symbol)
@@ -378,7 +378,7 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
     if batch.positions:
         db.executemany(
             "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(a, s, p.side.value, p.amt, f"{p.entry.numerator}/{p.entry.denominator}", p.update_ms,
+            [(a, s, p.side.value, p.amt, "/".join(map(str, p.entry_ratio)), p.update_ms,
               p.isolated_wallet)
              for a, s, p in batch.positions],
         )  # fmt: skip

@@ -56,11 +56,11 @@ from typing import Any
 
 import msgspec
 
+from tickerplant.market.units import fixed
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.kept import Kept
 from tickerplant.venue.ledger.ledger import Ledger
-from tickerplant.venue.payloads.order_payloads import decimal_text
 
 __all__ = ["describe", "differences", "state_hash"]
 
@@ -156,7 +156,8 @@ def _position(position: Position) -> dict[str, Any]:
 
 def shown_entry(position: Position) -> str:
     """The entry price as shown (8 decimals, rounded down)."""
-    return decimal_text(Fraction(position.entry), ENTRY_PLACES)
+    num, den = position.entry_ratio
+    return fixed(num * 10**ENTRY_PLACES // den, ENTRY_PLACES)
 
 
 def _kept(kept: Kept) -> dict[str, Any]:

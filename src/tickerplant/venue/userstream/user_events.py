@@ -44,7 +44,9 @@ from tickerplant.venue.domain.events import (
     MarginCall,
     OrderUpdate,
 )
+from tickerplant.venue.domain.money import AMOUNT_SCALE, Ratio
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide
+from tickerplant.venue.domain.position import FLAT
 from tickerplant.venue.payloads.algo_payloads import algo_update
 from tickerplant.venue.payloads.order_payloads import avg_price, decimal_text
 
@@ -213,28 +215,38 @@ def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
 
 
 def _position(
-    engine: Engine, symbol: str, amt: int, entry: Fraction, isolated_wallet: int | None,
+    engine: Engine, symbol: str, amt: int, cost: Ratio, isolated_wallet: int | None,
     side: PositionSide, mark: Fraction | None, realized: int,
 ) -> dict[str, Any]:  # fmt: skip
     """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet;
-    ``up`` at ``mark`` and ``cr`` ``realized``, as they stood when the event was made."""
+    ``up`` at ``mark`` and ``cr`` ``realized``, as they stood when the event was made. The
+    entry price, ``up`` and the break-even price ``entry × (1 ± taker rate)`` are worked out
+    from the position's sums in integers, each written rounded down at 8 decimals."""
     inst = engine.instruments[symbol]
-    contract = engine.contracts[symbol]
-    unrealized = contract.pnl(amt, entry, mark) if amt and mark is not None else Fraction(0)
-    sign = 1 if amt > 0 else -1
-    break_even = entry * (1 + sign * engine.fees.taker) if amt else Fraction(0)
+    ep = up = bep = "0"
+    if amt:
+        contract = engine.contracts[symbol]
+        num, den = contract.entry_ratio(abs(amt), cost)
+        ep = _floor_text(num, den)
+        if mark is not None and (pnl := contract.unrealized_at(amt, cost, mark))[0]:
+            up = _floor_text(*pnl)
+        bep = _floor_text(*contract.break_even(amt, cost, engine.fees.taker))
     return {
-        "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": _trim(decimal_text(entry, 8)),
-        "cr": _eight(realized), "up": _trim(decimal_text(unrealized, 8)) if unrealized else "0",
+        "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": ep, "cr": _eight(realized), "up": up,
         "mt": "cross" if isolated_wallet is None else "isolated",
         "iw": "0" if isolated_wallet is None else fixed(isolated_wallet, 8),
-        "ps": side.value, "ma": inst.margin_asset, "bep": _trim(decimal_text(break_even, 8)),
+        "ps": side.value, "ma": inst.margin_asset, "bep": bep,
     }  # fmt: skip
+
+
+def _floor_text(num: int, den: int) -> str:
+    """``num / den`` (``den`` > 0) rounded down at 8 decimals, trailing zeros trimmed."""
+    return _trim(fixed(num * AMOUNT_SCALE // den, 8))
 
 
 def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
     position = _position(
-        engine, event.symbol, event.position_amt, event.entry, event.isolated_wallet, event.position_side,
+        engine, event.symbol, event.position_amt, event.cost, event.isolated_wallet, event.position_side,
         event.mark, event.realized[0],
     )  # fmt: skip
     head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
@@ -242,7 +254,7 @@ def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
         head["i"] = alias
     wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
     rows = [position] + [
-        _position(engine, event.symbol, 0, Fraction(0), event.isolated_wallet, side, event.mark, realized)
+        _position(engine, event.symbol, 0, FLAT, event.isolated_wallet, side, event.mark, realized)
         for side, realized in zip(event.flat_sides, event.realized[1:], strict=True)
     ]
     head["a"] = {
@@ -268,9 +280,9 @@ def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
                        "bc": _trim(fixed(more_change, 8))})  # fmt: skip
     a["P"] = []
     if event.isolated is not None:
-        amt, entry, isolated_wallet = event.isolated
+        amt, cost, isolated_wallet = event.isolated
         shown = _position(
-            engine, event.symbol, amt, entry, isolated_wallet, event.position_side, event.mark, event.realized
+            engine, event.symbol, amt, cost, isolated_wallet, event.position_side, event.mark, event.realized
         )
         a["P"] = [shown]
     if event.reason == "FUNDING_FEE":
@@ -295,14 +307,12 @@ def _margin_call(engine: Engine, event: MarginCall, alias: str) -> bytes:
         inst = engine.instruments[symbol]
         rows.append({
             "s": symbol, "ps": side.value, "pa": _trim(fixed(amt, inst.qty_decimals)), "mt": kind, "iw": iw,
-            "mp": _trim(decimal_text(mark, 8)), "up": _signed(unrealized),
-            "mm": _trim(decimal_text(maint, 8)),
+            "mp": _trim(decimal_text(mark, 8)), "up": _signed(unrealized), "mm": _trim(fixed(maint, 8)),
         })  # fmt: skip
     head["p"] = rows
     return _encode(head)
 
 
-def _signed(value: Fraction) -> str:
-    """Truncated toward zero at 8 decimals, trailing zeros trimmed."""
-    text = _trim(decimal_text(abs(value), 8))
-    return "-" + text if value < 0 and text != "0" else text
+def _signed(units: int) -> str:
+    """1e-8 units, trailing zeros trimmed."""
+    return _trim(fixed(units, 8))

@@ -31,7 +31,7 @@ from tickerplant.market.units import fixed
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS, Account, Balance
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.money import format_amount
+from tickerplant.venue.domain.money import AMOUNT_SCALE, format_amount
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.collateral import asset_price
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures
@@ -54,10 +54,11 @@ def _isolated_margin(sf: SymbolFigures) -> str:
     return format_amount(sf.isolated_margin_e8)
 
 
-def _entry(value: Fraction) -> str:
-    if not value:
+def _entry(num: int, den: int) -> str:
+    """A price of ``num / den`` (``den`` > 0) rounded down at 8 decimals, trimmed to one."""
+    if not num:
         return "0.0"
-    text = decimal_text(value, 8).rstrip("0")
+    text = fixed(num * AMOUNT_SCALE // den, 8).rstrip("0")
     return text + "0" if text.endswith(".") else text
 
 
@@ -190,10 +191,10 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
             "maintMargin": _amount(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
             "positionInitialMargin": _amount(sf.position_im_e8),
             "openOrderInitialMargin": _amount(sf.open_order_im_e8), "leverage": str(sf.leverage),
-            "isolated": sf.isolated, "positionSide": sf.side.value, "entryPrice": _entry(sf.position.entry),
+            "isolated": sf.isolated, "positionSide": sf.side.value, "entryPrice": _entry_price(sf),
             "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional_e8),
             "isolatedWallet": _wallet(sf), "updateTime": sf.position.update_ms, "positionAmt": qty,
-            "breakEvenPrice": _entry(_break_even(engine, sf)),
+            "breakEvenPrice": _entry(*_break_even(engine, sf)),
         }  # fmt: skip
     if not v2:
         return {
@@ -209,7 +210,7 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
         "maintMargin": _amount(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
         "positionInitialMargin": _amount(sf.position_im_e8),
         "openOrderInitialMargin": _amount(sf.open_order_im_e8),
-        "leverage": str(sf.leverage), "isolated": sf.isolated, "entryPrice": _entry(sf.position.entry),
+        "leverage": str(sf.leverage), "isolated": sf.isolated, "entryPrice": _entry_price(sf),
         "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional_e8),
         "askNotional": _amount(sf.ask_notional_e8), "positionSide": sf.side.value, "positionAmt": qty,
         "updateTime": sf.position.update_ms,
@@ -221,11 +222,15 @@ def _wallet(sf: SymbolFigures) -> str:
     return format_amount(sf.position.isolated_wallet) if sf.isolated else "0"
 
 
-def _break_even(engine: Engine, sf: SymbolFigures) -> Fraction:
-    if not sf.position.amt:
-        return Fraction(0)
-    side = 1 if sf.position.amt > 0 else -1
-    return sf.position.entry * (1 + side * engine.fees.taker)
+def _entry_price(sf: SymbolFigures) -> str:
+    return _entry(*sf.position.entry_ratio)
+
+
+def _break_even(engine: Engine, sf: SymbolFigures) -> tuple[int, int]:
+    position = sf.position
+    if not position.amt:
+        return 0, 1
+    return engine.contracts[sf.symbol].break_even(position.amt, position.cost, engine.fees.taker)
 
 
 def position_risk(
@@ -259,8 +264,8 @@ def position_risk(
         common: dict[str, Any] = {"symbol": sf.symbol}
         if v3:
             rows.append(common | {
-                "positionSide": sf.side.value, "positionAmt": qty, "entryPrice": _entry(sf.position.entry),
-                "breakEvenPrice": _entry(_break_even(engine, sf)), "markPrice": mark,
+                "positionSide": sf.side.value, "positionAmt": qty, "entryPrice": _entry_price(sf),
+                "breakEvenPrice": _entry(*_break_even(engine, sf)), "markPrice": mark,
                 "unRealizedProfit": _amount(sf.unrealized_e8), "liquidationPrice": liq,
                 "isolatedMargin": _isolated_margin(sf) if isolated else "0",
                 "notional": _amount(sf.notional_e8), "marginAsset": inst.margin_asset,
@@ -274,9 +279,9 @@ def position_risk(
                 "updateTime": sf.position.update_ms,
             })  # fmt: skip
             continue
-        row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry(sf.position.entry)}
+        row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry_price(sf)}
         if engine.market is Market.UM:
-            row["breakEvenPrice"] = _entry(_break_even(engine, sf))
+            row["breakEvenPrice"] = _entry(*_break_even(engine, sf))
         row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized_e8), "liquidationPrice": liq,
                 "leverage": str(sf.leverage)}  # fmt: skip
         cap = str(contract.max_notional(sf.leverage))
@@ -292,7 +297,7 @@ def position_risk(
         else:
             row |= {"notionalValue": _amount(sf.notional_e8), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
-                    "breakEvenPrice": _entry(_break_even(engine, sf))}  # fmt: skip
+                    "breakEvenPrice": _entry(*_break_even(engine, sf))}  # fmt: skip
         rows.append(row)
     return rows
 
