@@ -12,7 +12,7 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   parser refuses is answered with its refusal and closed (``http_head``);
 - a request that does not ask to upgrade (REST, the control paths, a stream path asked
   without ``Upgrade``) is routed and answered here, the bytes picows would write, as one
-  writev (``picows_server.plain_answer``). The connection then stays open for the next
+  writev (``responses.answer_bytes``). The connection then stays open for the next
   request, as Binance's do (HTTP/1.1 keep-alive): requests sent before their answers
   (pipelining) are answered in order, each as soon as the one before it is. It is closed
   after an answer when ``http_head.keeps_alive`` says so (``Connection: close``), and when
@@ -68,9 +68,9 @@ from tickerplant.gateway.picows_server import (
     Routed,
     asks_to_upgrade,
     checked_head,
-    plain_answer,
     take_over,
 )
+from tickerplant.gateway.responses import answer_bytes
 from tickerplant.gateway.rest_repeat import Repeat, kept_to_repeat
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.traffic import Traffic
@@ -217,7 +217,7 @@ class FrontDoor(asyncio.Protocol):
                 made_route = route.run()  # made: its answer (without turns, every piece now)
                 self._later = None
                 date = http_date(self._clock.now_ms())
-                transport.writelines(plain_answer(made_route, request, alive, date))
+                transport.writelines(answer_bytes(made_route, request, alive, date))
                 answered = True
                 if not alive:
                     self._close(transport)
@@ -271,7 +271,7 @@ class FrontDoor(asyncio.Protocol):
                 self._reading_paused = not routed.this_turn
                 routed.then(functools.partial(self._awaited, request, alive))
                 break
-            transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
+            transport.writelines(answer_bytes(routed, request, alive, http_date(self._clock.now_ms())))
             if turns is not None:
                 turns.spent(started)
             answered = True
@@ -294,7 +294,7 @@ class FrontDoor(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._heads is None:
             return  # the client left, or the listener shut it meanwhile
-        transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
+        transport.writelines(answer_bytes(routed, request, alive, http_date(self._clock.now_ms())))
         if not alive:
             self._close(transport)
             return

@@ -58,13 +58,16 @@ from tickerplant.gateway.http_head import Refusal, line_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
+from tickerplant.protocol.rest import RestAnswer
 
 __all__ = [
     "BACKLOG", "AwaitedRoute", "Head", "LaterRoute", "PartsResponse", "PeerAwareProtocol", "PeerRouter",
     "Routed", "asks_to_upgrade", "checked_head", "plain_answer", "protocol_arguments",
 ]  # fmt: skip
 
-Routed = WSListener | WSUpgradeResponseWithListener
+# a private REST answer is routed as it is: its bytes are written straight from it
+# (``responses.answer_bytes``), without a response object made per request
+Routed = WSListener | WSUpgradeResponseWithListener | RestAnswer
 
 
 class LaterRoute:
@@ -173,7 +176,7 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
             response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
             return WSUpgradeResponseWithListener(response, None)
         routed = self._router(request, self.peer_ip, b"")
-        if isinstance(routed, AwaitedRoute):  # a private path asked with Upgrade: not a stream
+        if isinstance(routed, (AwaitedRoute, RestAnswer)):  # a private path asked with Upgrade: not a stream
             return None
         return routed.run() if isinstance(routed, LaterRoute) else routed
 

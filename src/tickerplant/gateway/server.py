@@ -363,7 +363,7 @@ class Listener:
         if self.drain is not None:  # what the command did, to the account's user data stream
             self.drain(now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
-        routed = rest_response(answer) if faults is None else faults.response(answer)
+        routed: Routed = answer if faults is None else faults.response(answer)  # written as it is
         if hold_ms and faults is not None:  # a slow acknowledgement: its events went first
             return faults.held(routed, now_ms + hold_ms)
         if self._durable is not None:  # written once the journal holds what it says
