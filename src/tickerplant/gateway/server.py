@@ -29,7 +29,8 @@ from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.fault_gate import fault_gate
 from tickerplant.gateway.fault_market import publishing
 from tickerplant.gateway.fault_ws import FaultedWs
-from tickerplant.gateway.front_door import FrontDoor, serve
+from tickerplant.gateway.front_door import FrontDoor
+from tickerplant.gateway.listening import serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
