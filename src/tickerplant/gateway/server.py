@@ -367,9 +367,7 @@ class Listener:
         routed: Routed = answer if faults is None else faults.response(answer)  # written as it is
         if hold_ms and faults is not None:  # a slow acknowledgement: its events went first
             return faults.held(routed, now_ms + hold_ms)
-        if self._durable is not None:  # written once the journal holds what it says
-            return held(self._durable, routed)
-        return routed
+        return routed if self._durable is None else held(self._durable, routed)  # held for the commit
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)

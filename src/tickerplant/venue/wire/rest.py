@@ -31,7 +31,7 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
@@ -208,8 +208,7 @@ class PrivateRest:
         except RequestRefused as refused:
             return self._refused(endpoint, refused, used)
         if isinstance(result, Headed):
-            extra = b"".join([_field(name) % value for name, value in result.headers])
-            return RestAnswer(200, (_encode(result.value),), used, None, extra)
+            return RestAnswer(200, (_encode(result.value),), used, None, result.header_lines())
         return RestAnswer(200, (_encode(result),), used)
 
     def _refused(self, endpoint: PrivateEndpoint, refused: RequestRefused, used: int) -> RestAnswer:
@@ -263,7 +262,8 @@ class PrivateRest:
         assert placed.order is not None and placed.ack is not None
         result = authorized.params.get("neworderresptype") == "RESULT"
         shown = placed.order if result else placed.ack
-        return Headed(_placed(shown, self._engine.instruments[shown.symbol]), placed.counts)
+        inst = self._engine.instruments[shown.symbol]  # its JSON written straight, taken as it is
+        return Headed(msgspec.Raw(order_payloads.placed_json(shown, inst)), placed.counts)
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
         new_order(self._engine, authorized.account.account_id, authorized.params, now_ms, test=True)
@@ -281,7 +281,7 @@ class PrivateRest:
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
         order = cancel_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
-        return _placed(order, self._engine.instruments[order.symbol])
+        return msgspec.Raw(order_payloads.placed_json(order, self._engine.instruments[order.symbol]))
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params
@@ -420,22 +420,6 @@ class PrivateRest:
         assert self._listen_keys is not None
         self._listen_keys.close(authorized.account.account_id)
         return {}
-
-
-def _placed(order: Order, inst: Instrument) -> msgspec.Raw:
-    """An order's placement shape (``order_payloads.placed``), its JSON written straight:
-    REST's answer and the WebSocket API's ``result`` take it as it is."""
-    return msgspec.Raw(order_payloads.placed_json(order, inst))
-
-
-_FIELDS: dict[str, bytes] = {}  # a count's header name -> its line's format
-
-
-def _field(name: str) -> bytes:
-    made = _FIELDS.get(name)
-    if made is None:
-        made = _FIELDS[name] = b"%b: %%d\r\n" % name.encode()
-    return made
 
 
 # (method, path) as bytes -> the surface serving the route and the route, as ``routes`` keys it
