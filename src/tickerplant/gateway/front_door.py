@@ -12,7 +12,7 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   parser refuses is answered with its refusal and closed (``http_head``);
 - a request that does not ask to upgrade (REST, the control paths, a stream path asked
   without ``Upgrade``) is routed and answered here, the bytes picows would write, as one
-  writev (``picows_server.plain_answer``). The connection then stays open for the next
+  writev (``responses.answer_bytes``). The connection then stays open for the next
   request, as Binance's do (HTTP/1.1 keep-alive): requests sent before their answers
   (pipelining) are answered in order, each as soon as the one before it is. It is closed
   after an answer when ``http_head.keeps_alive`` says so (``Connection: close``), and when
@@ -49,17 +49,14 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
-from ssl import SSLContext
 from typing import cast
 
 from picows import WSUpgradeRequest
 
 from tickerplant.clock import Clock, Timer
-from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.http_head import Refusal, RequestHeads, expects_continue, http_date, keeps_alive
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
-    BACKLOG,
     AwaitedRoute,
     Head,
     LaterRoute,
@@ -68,15 +65,15 @@ from tickerplant.gateway.picows_server import (
     Routed,
     asks_to_upgrade,
     checked_head,
-    plain_answer,
     take_over,
 )
+from tickerplant.gateway.responses import answer_bytes
 from tickerplant.gateway.rest_repeat import Repeat, kept_to_repeat
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.protocol.limits import LimitCounters
 
-__all__ = ["HEAD_TIMEOUT_MS", "KEEP_ALIVE_IDLE_MS", "FrontDoor", "serve"]
+__all__ = ["HEAD_TIMEOUT_MS", "KEEP_ALIVE_IDLE_MS", "FrontDoor"]
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # the body is welcome (RFC 9110 §15.2.1)
 HEAD_TIMEOUT_MS = 5_000  # picows' handshake timeout: a request head is complete by then
@@ -90,8 +87,8 @@ class FrontDoor(asyncio.Protocol):
 
     __slots__ = (
         "_accepted", "_answered", "_awaiting", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line",
-        "_later", "_logger", "_paused", "_pending", "_reading_paused", "_repeat", "_router", "_timer",
-        "_timer_ms", "_traffic", "_transport", "_turns", "counters", "peer_ip", "trim",
+        "_later", "_line_paused", "_logger", "_paused", "_pending", "_reading_paused", "_repeat", "_router",
+        "_timer", "_timer_ms", "_traffic", "_transport", "_turns", "counters", "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -120,7 +117,8 @@ class FrontDoor(asyncio.Protocol):
         self._traffic = traffic
         self._answered = False  # a plain request was answered on this connection
         self._turns = turns
-        self._in_line = False  # waiting for a turn to answer: not reading, no timeout
+        self._in_line = False  # waiting for a turn to answer: no timeout
+        self._line_paused = False  # more came while in line: reading paused until the turn
         self._pending: tuple[bytes, Head] | None = None  # a head checked, its body still coming
         # an answer being made in pieces (protocol/later.py), with its request and keep-alive
         self._later: tuple[LaterRoute, WSUpgradeRequest, bool] | None = None
@@ -148,6 +146,11 @@ class FrontDoor(asyncio.Protocol):
         heads = self._heads
         if heads is None or self._transport is None:
             return  # answered and closing: what else comes is not read
+        if self._in_line:  # kept for its turn, nothing more read until then (_wait_in_line)
+            heads.receive(data)
+            self._line_paused = True
+            self._transport.pause_reading()
+            return
         repeat = self._repeat
         if (
             repeat is not None and data == repeat[0] and not heads.started
@@ -189,10 +192,12 @@ class FrontDoor(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._paused = False
         transport = self._transport
-        if transport is not None and self._heads is not None and not (self._in_line or self._reading_paused):
+        held = self._line_paused or self._reading_paused  # reading paused for another reason
+        if transport is not None and self._heads is not None and not held:
             transport.resume_reading()
-            self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
-            self._answer()
+            if not self._in_line:
+                self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
+                self._answer()
 
     def _answer(self) -> bool:
         """Answer the requests that came, in order, until one is incomplete, the send buffer
@@ -217,7 +222,7 @@ class FrontDoor(asyncio.Protocol):
                 made_route = route.run()  # made: its answer (without turns, every piece now)
                 self._later = None
                 date = http_date(self._clock.now_ms())
-                transport.writelines(plain_answer(made_route, request, alive, date))
+                transport.writelines(answer_bytes(made_route, request, alive, date))
                 answered = True
                 if not alive:
                     self._close(transport)
@@ -271,7 +276,7 @@ class FrontDoor(asyncio.Protocol):
                 self._reading_paused = not routed.this_turn
                 routed.then(functools.partial(self._awaited, request, alive))
                 break
-            transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
+            transport.writelines(answer_bytes(routed, request, alive, http_date(self._clock.now_ms())))
             if turns is not None:
                 turns.spent(started)
             answered = True
@@ -294,16 +299,19 @@ class FrontDoor(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._heads is None:
             return  # the client left, or the listener shut it meanwhile
-        transport.writelines(plain_answer(routed, request, alive, http_date(self._clock.now_ms())))
+        transport.writelines(answer_bytes(routed, request, alive, http_date(self._clock.now_ms())))
         if not alive:
             self._close(transport)
             return
-        if self._reading_paused and not (self._paused or self._in_line):
+        if self._reading_paused and not (self._paused or self._line_paused):
             transport.resume_reading()
         self._reading_paused = False
-        # the next requests at the loop's next turn, not inside the journal's commit that
-        # released this answer (a command of the next group must not run among its acks)
-        asyncio.get_running_loop().call_soon(self._after_awaited)
+        if self._heads.started:
+            # the next requests at the loop's next turn, not inside the journal's commit that
+            # released this answer (a command of the next group must not run among its acks)
+            asyncio.get_running_loop().call_soon(self._after_awaited)
+        elif not self._paused:  # none came meanwhile: the wait for the next starts now
+            self._arm(KEEP_ALIVE_IDLE_MS)
 
     def _after_awaited(self) -> None:
         if self._heads is None or self._transport is None or self._awaiting or self._answer():
@@ -312,12 +320,12 @@ class FrontDoor(asyncio.Protocol):
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
 
     def _wait_in_line(self, transport: asyncio.Transport) -> None:
-        """The loop's REST budget is spent: read nothing more and time nothing out (the
-        client waits on us, with a whole head sent) until ``resume_answers``. The timer stays:
-        one that fires meanwhile does nothing (``_timed_out``), and none is made per wait."""
-        if not self._in_line:
-            self._in_line = True
-            transport.pause_reading()
+        """The loop's REST budget is spent: answer and time out nothing (the client waits on
+        us, with a whole head sent) until ``resume_answers``; the timer stays, and does nothing
+        if it fires meanwhile (``_timed_out``). What comes meanwhile (one read: a client that
+        waits for its answer sends nothing) is kept and reading paused (``data_received``),
+        so most waits cost no pause and resume of the socket."""
+        self._in_line = True
 
     def resume_answers(self) -> None:
         """This connection's turn (``RestTurns``): answer its requests while the budget
@@ -326,8 +334,10 @@ class FrontDoor(asyncio.Protocol):
         if not self._in_line or transport is None or self._heads is None:
             return
         self._in_line = False
-        if not (self._paused or self._reading_paused):
-            transport.resume_reading()
+        if self._line_paused:
+            self._line_paused = False
+            if not (self._paused or self._reading_paused):
+                transport.resume_reading()
         if not self._answer() and not self._in_line and self._heads is not None and not self._paused:
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
 
@@ -357,7 +367,7 @@ class FrontDoor(asyncio.Protocol):
     def _leave_line(self) -> None:
         if self._in_line and self._turns is not None:
             self._turns.forget(self)
-        self._in_line = False
+        self._in_line = self._line_paused = False
 
     def _close(self, transport: asyncio.Transport) -> None:
         """End the connection after what was written: the answer, then the end of the
@@ -415,36 +425,3 @@ class FrontDoor(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
 
-
-async def serve(
-    router: PeerRouter,
-    host: str,
-    port: int,
-    *,
-    logger: logging.Logger,
-    clock: Clock,
-    gateway_log: logging.Logger,
-    counters: LimitCounters,
-    trim: AllocatorTrim | None = None,
-    reuse_port: bool = False,
-    doors: set[FrontDoor] | None = None,
-    traffic: Traffic | None = None,
-    ssl: SSLContext | None = None,
-    turns: RestTurns | None = None,
-) -> Acceptor:
-    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
-    a client that comes when no file descriptor is left is answered 503 (``acceptor``).
-    ``doors`` collects the connections between requests (``FrontDoor``'s); ``ssl``: TLS on
-    every connection (``tls.server_context``); ``turns``: the loop's REST budget per turn,
-    which every connection's answers share (``rest_turns``)."""
-    sockets = bind(host, port, backlog=BACKLOG, reuse_port=reuse_port)
-
-    def accepted(fd: int) -> None:
-        acceptor.accepted(fd)
-
-    protocol = functools.partial(
-        FrontDoor, router, logger, counters, clock, trim, accepted, doors, traffic, turns
-    )
-    acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters, backlog=BACKLOG, ssl=ssl)
-    await acceptor.start()
-    return acceptor

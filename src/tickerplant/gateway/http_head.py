@@ -58,8 +58,8 @@ from typing import NamedTuple
 
 __all__ = [
     "END", "MAX_BODY_BYTES", "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "METHODS", "Refusal", "RequestHeads",
-    "body_length", "expects_continue", "head_refusal", "http_date", "keeps_alive", "lines_body_length",
-    "lines_refusal",
+    "body_length", "expects_continue", "fields_refusal", "head_refusal", "http_date", "keeps_alive",
+    "line_refusal", "lines_body_length", "lines_refusal",
 ]  # fmt: skip
 
 MAX_HEAD_BYTES = 16 * 1024  # picows' bound on a request head, the blank line excluded
@@ -197,10 +197,18 @@ def head_refusal(head: bytes) -> Refusal | None:
 
 def lines_refusal(lines: list[bytes]) -> Refusal | None:
     """``head_refusal`` of a head split at its line ends (its request line first)."""
-    words = lines[0].split(b" ")
+    return line_refusal(lines[0]) or fields_refusal(len(lines) - 1)
+
+
+def line_refusal(line: bytes) -> Refusal | None:
+    """What the listener refuses of a request line (the checks of ``head_refusal`` before
+    the field count), or None."""
+    words = line.split(b" ")
     if len(words) != 3:
         return Refusal(HTTPStatus.BAD_REQUEST, b"Malformed request line\n")
     method, _, version = words
+    if version == b"HTTP/1.1" and method in METHODS:  # every request a client means
+        return None
     numbers = _VERSION.fullmatch(version)
     if numbers is None:
         return Refusal(HTTPStatus.BAD_REQUEST, b"Malformed request line\n")
@@ -211,7 +219,12 @@ def lines_refusal(lines: list[bytes]) -> Refusal | None:
     if method not in METHODS:
         head_only = method == b"HEAD"
         return Refusal(HTTPStatus.METHOD_NOT_ALLOWED, b"Method not allowed\n", _ALLOW, head_only=head_only)
-    if len(lines) - 1 > MAX_HEADER_FIELDS:
+    return None
+
+
+def fields_refusal(count: int) -> Refusal | None:
+    """The refusal of a head with ``count`` header fields, or None."""
+    if count > MAX_HEADER_FIELDS:
         return Refusal(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, b"Too many header fields\n")
     return None
 

@@ -22,9 +22,10 @@ head over picows' bound, a method other than Binance's four, a version other tha
 a body's framing that ``http_head.body_length`` refuses or a head picows' parser refuses
 is answered with its own status and a short body (``http_head``), where picows would close
 without a word or echo the request line. picows' parser takes GET without a body only: a
-POST, PUT or DELETE, or a head with ``Content-Length``, is read here from the lines the
-checks split, by picows' rules for a GET (the same fields, names and values taken and
-refused), the length's field left out (checked before), its method its own. An upgrade
+POST, PUT or DELETE, or a head with ``Content-Length``, is read here, its fields by
+picows' rules for a GET (the same fields, names and values taken and refused), the
+length's field left out (checked before), once per distinct block of them
+(``head_fields``), its method its own. An upgrade
 must be a GET without a body (RFC 6455 §4.1): another is 400. An upgrade asking for a
 WebSocket version other than 13 gets 426 with ``Sec-WebSocket-Version: 13`` (RFC 6455
 §4.2.2; picows takes 7 and 8 too).
@@ -34,10 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from multidict import CIMultiDict
 from picows import (
@@ -53,17 +53,21 @@ from picows.picows import (  # type: ignore[attr-defined]
     _validate_upgrade_request,
 )
 
-from tickerplant.gateway.http_head import Refusal, lines_body_length, lines_refusal
+from tickerplant.gateway.head_fields import read_fields
+from tickerplant.gateway.http_head import Refusal, line_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
+from tickerplant.protocol.rest import RestAnswer
 
 __all__ = [
     "BACKLOG", "AwaitedRoute", "Head", "LaterRoute", "PartsResponse", "PeerAwareProtocol", "PeerRouter",
     "Routed", "asks_to_upgrade", "checked_head", "plain_answer", "protocol_arguments",
 ]  # fmt: skip
 
-Routed = WSListener | WSUpgradeResponseWithListener
+# a private REST answer is routed as it is: its bytes are written straight from it
+# (``responses.answer_bytes``), without a response object made per request
+Routed = WSListener | WSUpgradeResponseWithListener | RestAnswer
 
 
 class LaterRoute:
@@ -172,7 +176,7 @@ class PeerAwareProtocol(WSProtocol):  # type: ignore[misc]
             response = WSUpgradeResponse.create_error_response(426, b"WebSocket version 13 required\n", extra)
             return WSUpgradeResponseWithListener(response, None)
         routed = self._router(request, self.peer_ip, b"")
-        if isinstance(routed, AwaitedRoute):  # a private path asked with Upgrade: not a stream
+        if isinstance(routed, (AwaitedRoute, RestAnswer)):  # a private path asked with Upgrade: not a stream
             return None
         return routed.run() if isinstance(routed, LaterRoute) else routed
 
@@ -216,54 +220,35 @@ def is_plain_poll(head: bytes, checked: Head) -> bool:
 
 
 def _checked_head(head: bytes) -> Refusal | Head:
-    lines = head.split(b"\r\n")  # once, for every check
-    refusal = lines_refusal(lines)
+    line_end = head.find(b"\r\n")
+    line = head if line_end < 0 else head[:line_end]
+    refusal = line_refusal(line)
     if refusal is not None:
         return refusal
-    length = lines_body_length(lines)
-    if isinstance(length, Refusal):
-        return length
+    fields = read_fields(head[len(line) :])  # read once per distinct block (head_fields)
+    if fields.refusal is not None:
+        return fields.refusal
+    length = fields.body_length
     if not length and head.startswith(b"GET "):  # what picows' parser takes as it stands
         try:
             return Head(_parse_http_request(head), 0)
         except RuntimeError:  # what picows would answer with its exception's text
             return _MALFORMED
-    request = _parsed_as_picows_would(lines)
-    if request is None:
+    # a POST, PUT or DELETE, or a head with a body: read as picows' parser reads a GET's,
+    # the method its own, the fields as read for the block
+    method, path, version = line.split(b" ")  # three words (line_refusal)
+    if not path or fields.headers is None:
         return _MALFORMED
-    if asks_to_upgrade(request):  # RFC 6455 §4.1: the handshake is a GET, no body
+    if fields.upgrade:  # RFC 6455 §4.1: the handshake is a GET, no body
         return Refusal(400, b"A WebSocket handshake is a GET without a body\n")
+    request = WSUpgradeRequest()
+    # the block's fields, read-only (a proxy, shared by its requests; every reader only reads)
+    headers = cast(CIMultiDict[str], fields.headers)
+    request.method, request.path, request.version, request.headers = method, path, version, headers
     return Head(request, length)
 
 
 _MALFORMED = Refusal(400, b"Malformed request head\n")
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field's name (picows' _is_http_token)
-_NOT_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # picows' _is_valid_http_field_value
-
-
-def _parsed_as_picows_would(lines: list[bytes]) -> WSUpgradeRequest | None:
-    """A head that is not a GET without a body (a POST, PUT or DELETE, or a head with
-    ``Content-Length``; its method, version, field count and framing checked before) as
-    picows' parser reads a GET's, from the lines already split: the same request (the
-    method its own), or None where picows refuses it. The ``Content-Length`` fields, read
-    by ``lines_body_length``, are left out of its fields, as picows would refuse a length."""
-    method, path, version = lines[0].split(b" ")  # three words (lines_refusal)
-    if not path:
-        return None
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            continue
-        if not colon or _TOKEN.fullmatch(name) is None:  # a folded line's name is no token either
-            return None
-        value = value.strip(b" \t")
-        if _NOT_IN_VALUE.search(value) is not None:
-            return None
-        headers.add(name.decode("ascii"), value.decode("ascii", "surrogateescape"))
-    request = WSUpgradeRequest()
-    request.method, request.path, request.version, request.headers = method, path, version, headers
-    return request
 
 
 _KEEP_ALIVE, _CLOSE = b"Connection: keep-alive\r\n", b"Connection: close\r\n"

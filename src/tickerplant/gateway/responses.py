@@ -3,18 +3,19 @@ REST's (with Binance's weight headers, spec §7.1) and the public archive's file
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
 
 from multidict import CIMultiDict
-from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
+from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
-from tickerplant.gateway.picows_server import PartsResponse, Repeatable, answer_parts
+from tickerplant.gateway.picows_server import PartsResponse, Repeatable, Routed, answer_parts, plain_answer
 from tickerplant.protocol.archive import ArchiveAnswer
 from tickerplant.protocol.rest import RestAnswer
 
 __all__ = [
-    "JOINED_BELOW", "OK_KEPT_ALIVE", "file_response", "json_response", "rest_head", "rest_parts",
-    "rest_response", "status_line",
+    "JOINED_BELOW", "OK_KEPT_ALIVE", "answer_bytes", "file_response", "json_response", "rest_head",
+    "rest_parts", "rest_response", "status_line",
 ]  # fmt: skip
 
 
@@ -54,6 +55,11 @@ _REST_FIELDS = (
 OK_KEPT_ALIVE = answer_parts(status_line(200)[1] + _REST_FIELDS, (b"-",), True, b"%b")[0].replace(
     b"Content-Length: 1\r\n", b"Content-Length: %d\r\n"
 )
+# the same with the answer's own fields (an order's counts) after the REST fields
+_OK_WITH_FIELDS = status_line(200)[1] + _REST_FIELDS + b"%b"
+_OK_KEPT_ALIVE_EXTRA = answer_parts(_OK_WITH_FIELDS, (b"-",), True, b"%b")[0].replace(
+    b"Content-Length: 1\r\n", b"Content-Length: %d\r\n"
+)
 
 
 JOINED_BELOW = 4096  # bytes of body joined to the head
@@ -74,15 +80,28 @@ def rest_parts(answer: RestAnswer, keep_alive: bool, date: bytes) -> tuple[bytes
     made straight, without the response object (``rest_repeat``): a 200 on a kept-alive
     connection, the common case, in one format."""
     parts = answer.parts
-    if keep_alive and answer.status == 200 and not answer.extra_head:
+    if keep_alive and answer.status == 200 and answer.retry_after_s is None:
         size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
         if size:
-            used = answer.used_weight
-            head = OK_KEPT_ALIVE % (used, used, date, size)
+            used, extra = answer.used_weight, answer.extra_head
+            if extra:
+                head = _OK_KEPT_ALIVE_EXTRA % (used, used, extra, date, size)
+            else:
+                head = OK_KEPT_ALIVE % (used, used, date, size)
             # a small body goes with its head, one buffer to write: a large one (a depth
             # answer's levels) is written as it is, never copied
             return (head + parts[0],) if size < JOINED_BELOW and len(parts) == 1 else (head, *parts)
     return answer_parts(rest_head(answer), parts, keep_alive, date)
+
+
+def answer_bytes(
+    routed: Routed | None, request: WSUpgradeRequest, keep_alive: bool, date: bytes
+) -> Sequence[bytes]:
+    """The bytes of a plain request's answer (``picows_server.plain_answer``'s): a private
+    REST answer, routed as its ``RestAnswer``, written straight from it (``rest_parts``)."""
+    if type(routed) is RestAnswer:
+        return rest_parts(routed, keep_alive, date)
+    return plain_answer(routed, request, keep_alive, date)
 
 
 def rest_response(answer: RestAnswer, again: Repeatable | None = None) -> WSUpgradeResponseWithListener:

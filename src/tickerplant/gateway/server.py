@@ -29,7 +29,8 @@ from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.fault_gate import fault_gate
 from tickerplant.gateway.fault_market import publishing
 from tickerplant.gateway.fault_ws import FaultedWs
-from tickerplant.gateway.front_door import FrontDoor, serve
+from tickerplant.gateway.front_door import FrontDoor
+from tickerplant.gateway.listening import serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
@@ -363,12 +364,10 @@ class Listener:
         if self.drain is not None:  # what the command did, to the account's user data stream
             self.drain(now_ms)
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
-        routed = rest_response(answer) if faults is None else faults.response(answer)
+        routed: Routed = answer if faults is None else faults.response(answer)  # written as it is
         if hold_ms and faults is not None:  # a slow acknowledgement: its events went first
             return faults.held(routed, now_ms + hold_ms)
-        if self._durable is not None:  # written once the journal holds what it says
-            return held(self._durable, routed)
-        return routed
+        return routed if self._durable is None else held(self._durable, routed)  # held for the commit
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)

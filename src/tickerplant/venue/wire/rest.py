@@ -208,8 +208,7 @@ class PrivateRest:
         except RequestRefused as refused:
             return self._refused(endpoint, refused, used)
         if isinstance(result, Headed):
-            extra = b"".join(b"%s: %d\r\n" % (name.encode(), value) for name, value in result.headers)
-            return RestAnswer(200, (_encode(result.value),), used, None, extra)
+            return RestAnswer(200, (_encode(result.value),), used, None, result.header_lines())
         return RestAnswer(200, (_encode(result),), used)
 
     def _refused(self, endpoint: PrivateEndpoint, refused: RequestRefused, used: int) -> RestAnswer:
@@ -263,7 +262,8 @@ class PrivateRest:
         assert placed.order is not None and placed.ack is not None
         result = authorized.params.get("neworderresptype") == "RESULT"
         shown = placed.order if result else placed.ack
-        return Headed(order_payloads.placed(shown, self._engine.instruments[shown.symbol]), placed.counts)
+        inst = self._engine.instruments[shown.symbol]  # its JSON written straight, taken as it is
+        return Headed(msgspec.Raw(order_payloads.placed_json(shown, inst)), placed.counts)
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
         new_order(self._engine, authorized.account.account_id, authorized.params, now_ms, test=True)
@@ -281,7 +281,7 @@ class PrivateRest:
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
         order = cancel_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
-        return order_payloads.placed(order, self._engine.instruments[order.symbol])
+        return msgspec.Raw(order_payloads.placed_json(order, self._engine.instruments[order.symbol]))
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params

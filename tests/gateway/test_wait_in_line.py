@@ -1,0 +1,86 @@
+"""A connection waiting in line for its REST turn (``rest_turns``) keeps reading until
+something more comes: a client waiting for its answer costs no pause and resume of its
+socket; one that sends more meanwhile has that read kept, reading paused until its turn,
+and its requests answered in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from picows import WSUpgradeRequest
+
+from tickerplant.clock import ManualClock
+from tickerplant.gateway.front_door import FrontDoor
+from tickerplant.gateway.picows_server import Routed
+from tickerplant.gateway.responses import json_response
+from tickerplant.gateway.rest_turns import RestTurns
+from tickerplant.protocol.limits import LimitCounters
+
+
+class Recorded(asyncio.Transport):
+    """What the front door does to its connection: bytes written, reading paused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.calls: list[str] = []
+
+    def writelines(self, list_of_data: object) -> None:
+        for data in list_of_data:  # type: ignore[attr-defined]
+            self.written += data
+
+    def pause_reading(self) -> None:
+        self.calls.append("pause")
+
+    def resume_reading(self) -> None:
+        self.calls.append("resume")
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+
+def _door() -> tuple[FrontDoor, Recorded, list[Callable[[], None]]]:
+    scheduled: list[Callable[[], None]] = []
+    ticks = iter(range(0, 10**12, 1000))
+    turns = RestTurns(scheduled.append, lambda: next(ticks), budget_ms=0.0)  # one answer a turn
+
+    def route(request: WSUpgradeRequest, ip: str, body: bytes) -> Routed:
+        return json_response(200, b'{"path":"%s"}' % request.path)
+
+    door = FrontDoor(route, logging.getLogger("test"), LimitCounters(), ManualClock(), turns=turns)
+    transport = Recorded()
+    door.connection_made(transport)
+    return door, transport, scheduled
+
+
+def _turn(scheduled: list[Callable[[], None]]) -> None:
+    """One turn of the loop: the callbacks scheduled before it."""
+    now, scheduled[:] = list(scheduled), []
+    for callback in now:
+        callback()
+
+
+def test_a_wait_without_more_sent_does_not_pause_reading() -> None:
+    door, transport, scheduled = _door()
+    door.data_received(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert not transport.written  # in line
+    _turn(scheduled)
+    assert b'{"path":"/a"}' in transport.written
+    assert transport.calls == []
+
+
+def test_what_comes_in_line_is_kept_reading_paused_and_answered_in_order() -> None:
+    door, transport, scheduled = _door()
+    door.data_received(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+    door.data_received(b"GET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert not transport.written and transport.calls == ["pause"]  # kept, nothing more read
+    for _ in range(6):
+        _turn(scheduled)
+    written = bytes(transport.written)
+    assert [written.find(b'{"path":"/%s"}' % p) for p in (b"a", b"b", b"c")] == sorted(
+        written.find(b'{"path":"/%s"}' % p) for p in (b"a", b"b", b"c")
+    )
+    assert all(b'{"path":"/%s"}' % p in written for p in (b"a", b"b", b"c"))
+    assert transport.calls == ["pause", "resume"]
