@@ -21,6 +21,8 @@ belongs to one market's wallet (``Market``).
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import ipaddress
 import re
 import secrets
@@ -33,7 +35,6 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
-from tickerplant.venue.auth.hmac_keyed import HmacSha256
 from tickerplant.venue.domain.money import parse_amount
 
 __all__ = [
@@ -99,13 +100,15 @@ class ApiKey:
     networks: tuple[str, ...]  # addresses or networks it may be used from; () for any
     disabled: bool
     created_ms: int
-    # HMAC: the secret keyed into SHA-256 once, its states copied for each signature checked
-    # (keying it again for each costs as much as the signature); None for the other types
-    signer: HmacSha256 | None = field(default=None, init=False, repr=False, compare=False)
+    # HMAC: the secret keyed into SHA-256 once, copied for each signature checked (keying
+    # it again for each costs as much as the signature); None for the other types. The
+    # standard library's HMAC, not the construction rebuilt from hashlib: crypto stays in
+    # maintained code, though OpenSSL 3's copy is ~0.8 µs of a check.
+    signer: hmac.HMAC | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.key_type is KeyType.HMAC:
-            object.__setattr__(self, "signer", HmacSha256(self.material.encode()))
+            object.__setattr__(self, "signer", hmac.new(self.material.encode(), digestmod=hashlib.sha256))
 
     def allows(self, ip: str) -> bool:
         """Whether a request from ``ip`` may use this key (its IP restriction, §9.2)."""

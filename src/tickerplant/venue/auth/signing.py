@@ -10,7 +10,7 @@ or in both parts, the request is refused as a bad signature (§4.1, inference).
 
 - HMAC-SHA256 (§4.2): the secret's UTF-8 bytes as key, lowercase or uppercase hex
   accepted ("the signature is not case sensitive"), compared in constant time. The key's
-  ``signer`` (the secret keyed in once, ``accounts.ApiKey``, ``hmac_keyed``) is copied for each request.
+  ``signer`` (the secret keyed in once, ``accounts.ApiKey``) is copied for each request.
 - RSA (§4.3): RSASSA-PKCS1-v1_5 with SHA-256, base64, sent percent-encoded or not.
 - Ed25519 (§4.4): base64 of the signature over the bytes, percent-encoded or not.
 
@@ -70,7 +70,9 @@ def _hmac_hex(key: ApiKey, payload: bytes) -> bytes:
     """``hmac_hex`` of the key's secret, from its ``signer``: the secret keyed in once."""
     if key.signer is None:  # an HMAC key always has one (``ApiKey.__post_init__``)
         return hmac_hex(key.material, payload).encode()
-    return key.signer.hexdigest(payload).encode()
+    signer = key.signer.copy()
+    signer.update(payload)
+    return signer.hexdigest().encode()
 
 
 def verify(key: ApiKey, payload: bytes, signature: bytes) -> bool:
