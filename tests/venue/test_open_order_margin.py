@@ -25,6 +25,7 @@ from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.ledger.ledger import Ledger
+from tickerplant.venue.ledger.stamped import StampedDict, StampedSet
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage
 
@@ -216,9 +217,9 @@ def fresh_ledger(ledger: Ledger) -> Ledger:
     """A ledger made anew with ``ledger``'s orders, positions, leverage, margin types, mode
     and wallet changes: nothing worked out yet, so its answers are the definition's."""
     again = Ledger(ledger.account_id, hedge=ledger.hedge, leverage=dict(ledger.leverage))
-    again.isolated = set(ledger.isolated)
+    again.isolated = StampedSet(ledger.isolated)
     again.changes = dict(ledger.changes)
-    again.positions = {key: position.copy() for key, position in ledger.positions.items()}
+    again.positions = StampedDict({key: position.copy() for key, position in ledger.positions.items()})
     for resting in ledger.open_orders.values():
         for one in resting.values():
             again.opened(one)

@@ -7,9 +7,21 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 
-from tickerplant.venue.domain.orders import Side
+from tickerplant.venue.domain.orders import Order, PositionSide, Side
 
-__all__ = ["Resting"]
+__all__ = ["Resting", "slot_base", "slot_of"]
+
+
+def slot_base(position_side: PositionSide) -> int:
+    """The first of a position side's four slots of ``Resting`` sums a ledger keeps per
+    symbol (identity tests: an enum's hash is a Python call)."""
+    return 0 if position_side is PositionSide.BOTH else 4 if position_side is PositionSide.LONG else 8
+
+
+def slot_of(order: Order) -> int:
+    """``order``'s slot: its position side's, then buy/sell, then not/reduce-only."""
+    side = 2 if order.side is Side.SELL else 0
+    return slot_base(order.position_side) + side + (1 if order.reduce_only else 0)
 
 
 @dataclass(slots=True)

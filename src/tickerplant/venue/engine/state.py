@@ -48,7 +48,7 @@ from tickerplant.venue.domain.recorded import History
 from tickerplant.venue.engine.algo_book import AlgoBook
 from tickerplant.venue.ledger.collateral import pooled
 from tickerplant.venue.ledger.exposure import Exposure
-from tickerplant.venue.ledger.figures import Figures
+from tickerplant.venue.ledger.figures import Figures, isolated_wallets
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.risk.adl import AdlBoard
@@ -239,7 +239,8 @@ class EngineState:
 
     def cross_wallet(self, ledger: Ledger, asset: str) -> int:
         """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
-        return self.wallet(ledger, asset) - ledger.isolated_wallets(asset, self.contracts)
+        isolated = isolated_wallets(ledger.positions, ledger.isolated, asset, self.contracts)
+        return self.wallet(ledger, asset) - isolated
 
     def figures(self, account_id: int, asset: str, ledger: Ledger | None = None) -> Figures:
         """``ledger``: the account's as a command would leave it (``Ledger.with_leverage``)."""

@@ -12,22 +12,41 @@ account with none. Kept, a part whose mark and state are unchanged costs a compa
 the parts are integers (1e-8 of the asset, each position's figures rounded as ``figures.py``
 says), so the totals are the same values a fresh sum gives, and moving them is integer
 arithmetic.
+
+And the asset's figures are kept whole between checks (``KeptAsset``), with what they were
+worked out at: the ledger's stamp (``stamped.py``: the versions of the state they read, the
+deposits, the wallet's changes, the mode, the symbols that ever had open orders), every
+position's sums (changed in place by a fill, a funding fee, a margin move), and per symbol
+counted (each active one, and each that had open orders) its mark and how many times its
+open orders changed. A check that finds the stamp, the sums and the marks as they were
+reads the open-order margin again of the symbols whose orders changed only (a modification,
+a fill, a placement or a cancel moves one symbol's), and the figures are the kept ones with
+that total: with 200 open orders on each of 24 other symbols, a check reads their marks
+and nothing more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+import operator
+from collections.abc import Callable, Collection, Hashable, Mapping
 from fractions import Fraction
+from typing import Any
 
 from tickerplant.venue.domain.contract import Contract, Position
+from tickerplant.venue.domain.orders import PositionSide
+from tickerplant.venue.ledger.figures import Figures
 
-__all__ = ["PARTS", "AssetTotals", "Part", "part_of", "position_figures"]
+__all__ = ["PARTS", "SUMS", "AssetTotals", "KeptAsset", "Part", "part_of", "position_figures"]
 
 # a symbol's part: uPnL, position IM, open-order IM, maintenance, then the isolated
 # positions' uPnL, IM and maintenance (``figures.Figures``' fields of the same names)
 Part = tuple[int, int, int, int, int, int, int]  # 1e-8 of the margin asset
 PARTS = 7
 _NONE: Part = (0, 0, 0, 0, 0, 0, 0)
+_SIDES = (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT)
+# what of a position the figures are worked out from that changes in place (``Contract.settle``,
+# ``isolate``, a funding fee, a margin move): ``KeptAsset.held`` holds each position's
+SUMS = operator.attrgetter("amt", "cost", "isolated_wallet")
 
 
 class AssetTotals:
@@ -54,6 +73,24 @@ class AssetTotals:
         self._move(kept[2] if kept is not None else None, part)
         self._kept[symbol] = (mark, key, part)
 
+    def value(
+        self, symbol: str, contract: Contract, mark: Fraction,
+        positions: Mapping[tuple[str, PositionSide], Position], leverage: int, isolated: bool,
+    ) -> Position | None:  # fmt: skip
+        """``symbol``'s part at ``mark``: kept, or worked out again if what it is worked out
+        from changed; its one-way position (None: none held), which its open orders'
+        margin is keyed on."""
+        get = positions.get
+        both, long, short = get((symbol, _SIDES[0])), get((symbol, _SIDES[1])), get((symbol, _SIDES[2]))
+        key: Hashable = (
+            leverage, isolated, both and (both.amt, both.cost), long and (long.amt, long.cost),
+            short and (short.amt, short.cost),
+        )  # fmt: skip
+        if not self.fresh(symbol, mark, key):
+            held = [p for p in (both, long, short) if p is not None and p.amt]
+            self.put(symbol, mark, key, part_of(contract, mark, held, leverage, isolated))
+        return both
+
     def keep_only(self, symbols: Collection[str]) -> None:
         """Drop the parts of the symbols not in ``symbols`` (no longer active, or without a
         mark): their sums leave the totals. ``symbols`` are kept (each was just put or found
@@ -67,6 +104,52 @@ class AssetTotals:
         if before is None or after is None:
             before, after = before or _NONE, after or _NONE
         self.sums = [total + new - old for total, old, new in zip(self.sums, before, after, strict=True)]
+
+
+class KeptAsset:
+    """An asset's figures kept whole (the module's docstring): the stamp and positions'
+    sums they were worked out at, and per symbol counted a list of its ``[symbol, mark,
+    open orders' changes, margin key, open-order margin]`` (mark None: it had none, and
+    counted nothing)."""
+
+    __slots__ = ("figures", "held", "stamp", "symbols")
+
+    def __init__(
+        self, stamp: tuple[object, ...], held: list[Any], symbols: list[list[Any]], figures: Figures
+    ) -> None:
+        self.stamp, self.held, self.symbols, self.figures = stamp, held, symbols, figures
+
+    def stale(
+        self, stamp: tuple[object, ...], held: list[Any], mark: Callable[[str], Fraction | None],
+        changes: Mapping[str, int],
+    ) -> list[list[Any]] | None:  # fmt: skip
+        """None when the figures are to be worked out again (the stamp, a position's sums
+        or a mark is not as it was); else the symbols whose open orders changed since, whose
+        margin is to be read again (``moved``)."""
+        if stamp != self.stamp or held != self.held:
+            return None
+        stale = []
+        for counted in self.symbols:
+            symbol, was = counted[0], counted[1]
+            now = mark(symbol)
+            if now is not was and (
+                now is None or was is None
+                or now.numerator != was.numerator or now.denominator != was.denominator
+            ):  # fmt: skip  (the same mark compared as integers: a ``Fraction``'s ``==`` is a microsecond)
+                return None
+            if was is not None and changes.get(symbol, 0) != counted[2]:
+                stale.append(counted)
+        return stale
+
+    def moved(self, by: int) -> Figures:
+        """The figures with the open-order margin moved ``by`` (the symbols' read again)."""
+        f = self.figures
+        self.figures = Figures(
+            f.wallet, f.unrealized_e8, f.position_im_e8, f.open_order_im_e8 + by, f.maint_e8,
+            f.isolated_wallet, f.isolated_unrealized_e8, f.isolated_im_e8, f.isolated_maint_e8, f.shared_e8,
+            f.priced,
+        )  # fmt: skip
+        return self.figures
 
 
 def part_of(contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool) -> Part:

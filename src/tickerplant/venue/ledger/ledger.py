@@ -34,17 +34,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, toward_zero
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
-from tickerplant.venue.domain.resting import Resting
-from tickerplant.venue.ledger.figures import Figures, SymbolFigures
-from tickerplant.venue.ledger.kept_figures import AssetTotals, part_of, position_figures
+from tickerplant.venue.domain.resting import Resting, slot_base, slot_of
+from tickerplant.venue.ledger.figures import Figures, SymbolFigures, isolated_wallets
+from tickerplant.venue.ledger.kept_figures import SUMS, AssetTotals, KeptAsset, position_figures
 from tickerplant.venue.ledger.side_margins import MarginKey, SideMargins, margin_key
+from tickerplant.venue.ledger.stamped import StampedDict, StampedSet
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
@@ -54,19 +56,9 @@ _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
 
+# the fields whose containers carry a version (``stamped.py``): what the figures' stamp reads
+_STAMPED = (("positions", StampedDict), ("leverage", StampedDict), ("isolated", StampedSet))
 INCOME_KEPT = 1000  # funding, clearance, margin-move rows kept in memory per account (the journal: all)
-
-
-def _base(position_side: PositionSide) -> int:
-    """The first of a position side's four slots in ``Ledger._rests`` (identity tests: an
-    enum's hash is a Python call)."""
-    return 0 if position_side is PositionSide.BOTH else 4 if position_side is PositionSide.LONG else 8
-
-
-def _slot(order: Order) -> int:
-    """``order``'s slot: its position side's, then buy/sell, then not/reduce-only."""
-    side = 2 if order.side is Side.SELL else 0
-    return _base(order.position_side) + side + (1 if order.reduce_only else 0)
 
 
 # an order and the (quantity, price) pairs counted for it as if resting beside the sums: a
@@ -82,20 +74,22 @@ def _extra(extra: Extra | None, side: Side) -> tuple[tuple[int, int], ...]:
 @dataclass(slots=True)
 class Ledger:
     account_id: int
-    positions: dict[Held, Position] = field(default_factory=dict)
+    # the state the figures are worked out from, in containers that carry a version
+    # (``stamped.py``; ``__setattr__`` stamps a plain one put in their place)
+    positions: StampedDict[Held, Position] = field(default_factory=StampedDict)
     inverse: bool = False  # its market's contracts are inverse (COIN-M): how ``Resting`` sums value
     # inverse: what an order's value is (its notional, ``Contract.order_value``)
     contracts: Mapping[str, Contract] = field(default_factory=dict, repr=False, compare=False)
     hedge: bool = False  # hedge mode (position_modes.PositionModes keeps it for both markets)
     multi_assets: bool = False  # Multi-Assets mode, USDⓈ-M only (collateral.py)
-    leverage: dict[str, int] = field(default_factory=dict)  # set by POST …/leverage
-    isolated: set[str] = field(default_factory=set)  # symbols set ISOLATED
+    leverage: StampedDict[str, int] = field(default_factory=StampedDict)  # set by POST …/leverage
+    isolated: StampedSet[str] = field(default_factory=StampedSet)  # symbols set ISOLATED
     changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8
     open_orders: dict[str, dict[int, Order]] = field(default_factory=dict)  # symbol -> id -> order
     by_client_id: dict[str, Order] = field(default_factory=dict)  # open orders by clientOrderId
     income: deque[Income] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))  # not fills'
     margin_moves: deque[MarginMove] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))
-    # the open orders as decision 7's sums (``Resting``): per symbol, 12 slots (``_slot``: by
+    # the open orders as decision 7's sums (``Resting``): per symbol, 12 slots (``slot_of``: by
     # position side, side and reduce-only flag); what each open order counts in them, where
     _rests: dict[str, list[Resting | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -117,10 +111,23 @@ class Ledger:
     _totals: dict[str, AssetTotals] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # symbol -> how many times its open orders changed: ``figures`` reads its margin again (a
+    # symbol new here: they are worked out again), and count every symbol in it, active or not
+    _orders: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # margin asset -> its figures and what they were worked out at (``figures``)
+    _kept: dict[str, KeptAsset] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """The containers the figures' stamp reads carry a version (``stamped.py``): a plain
+        one given is stamped; one put in their place later must be too (the figures read its
+        ``version``: a plain one fails loudly, it cannot go unseen)."""
+        for name, stamped in _STAMPED:
+            if type(given := getattr(self, name)) is not stamped:
+                setattr(self, name, stamped(given))
 
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
         """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
-        trial = dataclasses.replace(self, leverage=self.leverage | {symbol: leverage})
+        trial = dataclasses.replace(self, leverage=StampedDict(self.leverage | {symbol: leverage}))
         trial._rests, trial._counted = self._rests, self._counted  # its open orders, only read
         trial._sides = self._sides
         trial._values = self._values
@@ -157,6 +164,7 @@ class Ledger:
         self._values[order.symbol][order.side is Side.SELL] += now_value - value
         self._counted[key] = (rest, now_qty, now_price, now_value)
         self._margins.changed(order.symbol, order.side, order)
+        self._orders[order.symbol] = self._orders.get(order.symbol, 0) + 1
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -166,7 +174,7 @@ class Ledger:
         if slots is None:
             slots = self._rests[symbol] = [None] * 12
             self._sides[symbol] = ([], [], [], [])
-        slot = _slot(order)
+        slot = slot_of(order)
         rest = slots[slot]
         if rest is None:
             rest = slots[slot] = Resting()
@@ -184,9 +192,11 @@ class Ledger:
         values[order.side is Side.SELL] += value
         self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
         self._margins.changed(symbol, order.side, order)
+        self._orders[symbol] = self._orders.get(symbol, 0) + 1
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
+        self._orders[symbol] = self._orders.get(symbol, 0) + 1
         counted = self._counted.pop((symbol, order.order_id), None)
         if counted is not None:
             rest, qty, price, value = counted
@@ -343,15 +353,6 @@ class Ledger:
         self.margin_moves.append(move)
         return move
 
-    def isolated_wallets(self, asset: str, contracts: Mapping[str, Contract]) -> int:
-        """Σ the wallets of the isolated positions margined in ``asset``, 1e-8."""
-        if not self.isolated:
-            return 0
-        return sum(
-            p.isolated_wallet for (s, _), p in self.positions.items()
-            if s in self.isolated and contracts[s].inst.margin_asset == asset
-        )  # fmt: skip
-
     def open_values(self, symbol: str, own: PositionSide | None = None) -> tuple[Value, Value]:
         """Σ ``Resting.value`` of ``symbol``'s open orders (of ``own``; None: every side), buys,
         sells: ``b``/``a`` (order events, ``symbol_figures``) are their ``resting_notional``."""
@@ -370,7 +371,7 @@ class Ledger:
         if slots is None:
             return []
         first = 2 if side is Side.SELL else 0
-        bases = (0, 4, 8) if position_side is None else (_base(position_side),)
+        bases = (0, 4, 8) if position_side is None else (slot_base(position_side),)
         if opening:
             return [r for base in bases if (r := slots[base + first]) is not None]
         return [r for base in bases for flag in (0, 1) if (r := slots[base + first + flag]) is not None]
@@ -380,41 +381,68 @@ class Ledger:
         mark: Callable[[str], Fraction | None],
     ) -> Figures:  # fmt: skip
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
-        every active symbol margined in it, valued at ``mark``. Each symbol's positions'
-        part is kept until its mark or what it is worked out from changes
-        (``kept_figures.py``: an order opening, filling or closing leaves it as it is); its
-        open orders' margin is ``open_order_im``'s, kept per side."""
+        every active symbol margined in it, valued at ``mark``: kept whole while what they
+        are worked out from is as it was (``kept_figures.KeptAsset``), a symbol whose open
+        orders changed since read again; else worked out again (``_worked_out``)."""
+        stamp = (
+            deposited, self.changes.get(asset, 0), self.positions.version, self.leverage.version,
+            self.isolated.version, len(self._orders), self.hedge,
+        )  # fmt: skip
+        held = list(map(SUMS, self.positions.values()))
+        kept = self._kept.get(asset)
+        if kept is None or (stale := kept.stale(stamp, held, mark, self._orders)) is None:
+            return self._worked_out(asset, deposited, contracts, mark, stamp, held)
+        if not stale:
+            return kept.figures
+        moved = 0
+        for counted in stale:  # its margin key as kept: the mark, position, leverage and mode are
+            symbol = counted[0]
+            _, buys, sells = self._margins_of(contracts[symbol], counted[1], counted[3])
+            margin = buys + sells if self.hedge else max(buys, sells)
+            moved += margin - counted[4]
+            counted[2], counted[4] = self._orders[symbol], margin
+        return kept.moved(moved)
+
+    def _worked_out(
+        self, asset: str, deposited: int, contracts: Mapping[str, Contract],
+        mark: Callable[[str], Fraction | None], stamp: tuple[object, ...], held: list[Any],
+    ) -> Figures:  # fmt: skip
+        """``figures`` worked out, and kept with what they were worked out at. Each symbol's
+        positions' part is kept until its mark or what it is worked out from changes
+        (``AssetTotals.value``: an order opening, filling or closing leaves it as it is);
+        its open orders' margin is ``open_order_im``'s, kept per side."""
         held_part = self._totals.get(asset)
         if held_part is None:
             held_part = self._totals[asset] = AssetTotals()
         counted: set[str] = set()
+        symbols: list[list[Any]] = []  # ``KeptAsset.symbols``
         open_order_im = 0
-        get = self.positions.get
-        for symbol in self.active_symbols() if self.positions else self.open_orders:  # no list made
+        # the active symbols and every one that had open orders (none now: its margin is 0), so
+        # that a symbol whose orders open again is in the kept figures (``_orders``)
+        every = dict.fromkeys([*self.active_symbols(), *self._orders]) if self.positions else self._orders
+        for symbol in every:
             contract = contracts.get(symbol)
             if contract is None or contract.inst.margin_asset != asset:
                 continue
             price = mark(symbol)
-            if price is None:
+            if price is None:  # kept: a mark coming makes it count
+                symbols.append([symbol, None, 0, None, 0])
                 continue
             counted.add(symbol)
             leverage = self.leverage_of(contract)
-            both, long, short = get((symbol, _SIDES[0])), get((symbol, _SIDES[1])), get((symbol, _SIDES[2]))
-            isolated = symbol in self.isolated
-            key: Hashable = (
-                leverage, isolated, both and (both.amt, both.cost), long and (long.amt, long.cost),
-                short and (short.amt, short.cost),
-            )  # fmt: skip
-            if not held_part.fresh(symbol, price, key):
-                part = part_of(contract, price, self.held(symbol), leverage, isolated)
-                held_part.put(symbol, price, key, part)
+            both = held_part.value(symbol, contract, price, self.positions, leverage, symbol in self.isolated)
             # ``open_order_im``, its key made of what was read here (``_key``)
             at = margin_key(price, both.amt if both is not None else 0, leverage, self.hedge)
             _, buys, sells = self._margins_of(contract, price, at)
-            open_order_im += buys + sells if self.hedge else max(buys, sells)
+            margin = buys + sells if self.hedge else max(buys, sells)
+            symbols.append([symbol, price, self._orders.get(symbol, 0), at, margin])
+            open_order_im += margin
         held_part.keep_only(counted)
         unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums
-        return Figures(
+        figures = Figures(
             deposited + self.changes.get(asset, 0), unrealized, position_im, open_order_im, maint,
-            self.isolated_wallets(asset, contracts), isolated_unrealized, isolated_im, isolated_maint,
+            isolated_wallets(self.positions, self.isolated, asset, contracts),
+            isolated_unrealized, isolated_im, isolated_maint,
         )  # fmt: skip
+        self._kept[asset] = KeptAsset(stamp, held, symbols, figures)
+        return figures
