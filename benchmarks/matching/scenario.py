@@ -56,6 +56,9 @@ class Published:
         self.bids = [(MID - 100 * (i + 1), 50_000) for i in range(LEVELS)]
         self.asks = [(MID + 100 * i, 50_000) for i in range(LEVELS)]
         self.by_price = {True: dict(self.bids), False: dict(self.asks)}
+        # one object while the mark stands, as the served market's marks (``mark_state``)
+        # cache theirs per payload: a Fraction made per read was harness cost charged to the venue
+        self._mark = Fraction(MID, 100)
 
     def levels(self, symbol: str, bids: bool) -> Iterator[tuple[int, int]]:
         return iter(self.bids if bids else self.asks)
@@ -64,7 +67,7 @@ class Published:
         return self.by_price[bids].get(price, 0)  # as the plant's book answers it: a lookup
 
     def mark(self, symbol: str) -> Fraction | None:
-        return Fraction(MID, 100)
+        return self._mark
 
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
