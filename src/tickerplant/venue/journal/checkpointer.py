@@ -1,0 +1,101 @@
+"""The journal's checkpoint: its WAL copied into the database, in a process of its own
+(``python -m tickerplant.venue.journal.checkpointer PATH``), so that nothing of it runs on,
+or holds anything of, the server's loop (``venue_checkpoints.py`` starts it and asks).
+
+Why a process, not a thread: a thread's checkpoint releases the GIL inside SQLite but takes
+it back between its calls; at nice 19, on the loop's core, beside other processes, the thread
+was preempted holding it, and the loop, waiting for the GIL at its next SQLite call, stalled
+for as long (the orders benchmark's p99). A process has a GIL of its own, runs at nice 19
+without holding anything the loop needs, and shares with the server only what SQLite shares
+between processes: the WAL index, whose locks a ``PASSIVE`` checkpoint takes without ever
+taking the writer's (SQLite's "Write-Ahead Logging", §"Checkpointing"). So a commit never
+waits for a checkpoint.
+
+A request is one line on standard input; the answer one line on standard output: the WAL's
+frames and whether every one of them was in the database when the passes ended (``1``),
+or ``error …``. End of input (the server closed the pipe, or died) ends the process.
+
+``checkpoint`` (one request): passes while a pass copies much (each syncs the WAL before
+it copies and the database after: SQLite's own syncs, so a power loss costs no checkpointed
+transaction), then passes until one finds nothing new since the last. SQLite starts the WAL
+over only at a write transaction that begins with every frame already in the database;
+under a steady flow of commands some commit comes during most passes, and a WAL never
+started over grows by every commit, each append to the growing file waiting behind the
+checkpoint's syncs. A pass that finds nothing new has copied everything committed: the
+server's next commit starts the WAL over (and ``journal_size_limit`` cuts its file back).
+When commits come faster than a pass (flat out), it may not get there: the server then
+finishes on its loop, between two transactions, once the WAL is long
+(``SqliteJournal.finish_checkpoint``, ``venue_checkpoints.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import NamedTuple, TextIO
+
+__all__ = ["CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "Checkpointed", "checkpoint", "serve"]
+
+CHECKPOINT_PASSES = 5  # copying passes at most, each copying what came during the last
+SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
+FINISH_PASSES = 8  # then passes at most until one finds nothing new (each ~60 % likely at 100 commits/s)
+
+
+class Checkpointed(NamedTuple):
+    frames: int  # the WAL's frames at the last pass
+    whole: bool  # every frame in the database: the next commit starts the WAL over
+
+
+def checkpoint(db: sqlite3.Connection) -> Checkpointed:
+    """One request's passes on ``db``, a connection of this process (see the module's text)."""
+    frames, copied = 0, 0
+    for _ in range(CHECKPOINT_PASSES):
+        frames, copied = _pass(db, frames)
+        if copied <= SMALL_PASS_FRAMES:
+            break
+    for _ in range(FINISH_PASSES):
+        before = frames
+        frames, copied = _pass(db, frames)
+        if frames == before and copied == 0:
+            return Checkpointed(frames, True)
+    return Checkpointed(frames, False)
+
+
+def _pass(db: sqlite3.Connection, frames: int) -> tuple[int, int]:
+    """One ``PASSIVE`` pass: the WAL's frames now, and how many came since ``frames`` (all
+    of them when the WAL started over meanwhile). A frame a reader's snapshot still needs is
+    left, and counts as new: the WAL is not whole."""
+    _, log_frames, copied_frames = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    if log_frames < 0:  # not a WAL database: nothing to copy
+        return 0, 0
+    new = log_frames - frames if log_frames >= frames else log_frames
+    return log_frames, new if copied_frames == log_frames else max(new, 1)
+
+
+def serve(path: Path, requests: TextIO, answers: TextIO) -> None:
+    """Answer each request line with ``checkpoint``'s (see the module's text) until the end
+    of ``requests``."""
+    db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+    db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
+    try:
+        for _ in requests:
+            try:
+                done = checkpoint(db)
+            except sqlite3.Error as error:  # busy beyond its timeout: the next request's
+                answers.write(f"error {error}\n")
+            else:
+                answers.write(f"{done.frames} {int(done.whole)}\n")
+            answers.flush()
+    finally:
+        db.close()
+
+
+def main() -> None:
+    os.setpriority(os.PRIO_PROCESS, 0, 19)  # it shares the loop's core: its CPU is the loop's to take
+    serve(Path(sys.argv[1]), sys.stdin, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
