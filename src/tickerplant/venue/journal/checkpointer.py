@@ -5,8 +5,8 @@ or holds anything of, the server's loop (``venue_checkpoints.py`` starts it and 
 Why a process, not a thread: a thread's checkpoint releases the GIL inside SQLite but takes
 it back between its calls; at nice 19, on the loop's core, beside other processes, the thread
 was preempted holding it, and the loop, waiting for the GIL at its next SQLite call, stalled
-for as long (the orders benchmark's p99). A process has a GIL of its own, runs at nice 19
-without holding anything the loop needs, and shares with the server only what SQLite shares
+for as long (the orders benchmark's p99). A process has a GIL of its own, copies at nice 19
+without holding anything the loop needs (``serve``), and shares with the server only what SQLite shares
 between processes: the WAL index, whose locks a ``PASSIVE`` checkpoint takes without ever
 taking the writer's (SQLite's "Write-Ahead Logging", §"Checkpointing"). So a commit never
 waits for a checkpoint.
@@ -30,17 +30,23 @@ finishes on its loop, between two transactions, once the WAL is long
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
-__all__ = ["CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "Checkpointed", "checkpoint", "serve"]
+__all__ = [
+    "CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "Checkpointed", "checkpoint", "copy", "finish",
+    "serve",
+]  # fmt: skip
 
 CHECKPOINT_PASSES = 5  # copying passes at most, each copying what came during the last
 SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
-FINISH_PASSES = 8  # then passes at most until one finds nothing new (each ~60 % likely at 100 commits/s)
+FINISH_PASSES = 16  # then passes at most until one finds nothing new (each ~60 % likely at 100 commits/s)
 
 
 class Checkpointed(NamedTuple):
@@ -50,11 +56,24 @@ class Checkpointed(NamedTuple):
 
 def checkpoint(db: sqlite3.Connection) -> Checkpointed:
     """One request's passes on ``db``, a connection of this process (see the module's text)."""
+    return finish(db, copy(db))
+
+
+def copy(db: sqlite3.Connection) -> int:
+    """The copying passes: the WAL's frames after the last."""
     frames, copied = 0, 0
     for _ in range(CHECKPOINT_PASSES):
         frames, copied = _pass(db, frames)
         if copied <= SMALL_PASS_FRAMES:
             break
+    return frames
+
+
+def finish(db: sqlite3.Connection, frames: int) -> Checkpointed:
+    """The finishing passes after ``copy``'s (which left ``frames``), until one finds nothing
+    new: each copies only what was committed during the last, so the chance that no commit
+    comes during it, and that it leaves every frame in the database, grows with the speed it
+    goes at (``serve`` runs them at the process's own priority, not nice 19)."""
     for _ in range(FINISH_PASSES):
         before = frames
         frames, copied = _pass(db, frames)
@@ -76,24 +95,37 @@ def _pass(db: sqlite3.Connection, frames: int) -> tuple[int, int]:
 
 def serve(path: Path, requests: TextIO, answers: TextIO) -> None:
     """Answer each request line with ``checkpoint``'s (see the module's text) until the end
-    of ``requests``."""
-    db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+    of ``requests``: the copying passes in a thread at nice 19 (they share the server's core:
+    their ~10 ms of copying a second is the loop's to take), the finishing ones, which copy
+    little and mostly wait for the syncs, at the process's priority (at nice 19, on a busy
+    core, a pass took hundreds of ms, and a commit always came during it)."""
+    db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
     try:
-        for _ in requests:
-            try:
-                done = checkpoint(db)
-            except sqlite3.Error as error:  # busy beyond its timeout: the next request's
-                answers.write(f"error {error}\n")
-            else:
-                answers.write(f"{done.frames} {int(done.whole)}\n")
-            answers.flush()
+        with ThreadPoolExecutor(1, "checkpoint-copy", initializer=_lowest_priority) as lowest:
+            _answer(db, requests, answers, lowest)
     finally:
         db.close()
 
 
+def _answer(db: sqlite3.Connection, requests: TextIO, answers: TextIO, lowest: ThreadPoolExecutor) -> None:
+    for _ in requests:
+        try:
+            done = finish(db, lowest.submit(copy, db).result())
+        except sqlite3.Error as error:  # busy beyond its timeout: the next request's
+            answers.write(f"error {error}\n")
+        else:
+            answers.write(f"{done.frames} {int(done.whole)}\n")
+        answers.flush()
+
+
+def _lowest_priority() -> None:
+    """This thread at nice 19 (Linux: a thread's own priority; elsewhere, nothing)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 def main() -> None:
-    os.setpriority(os.PRIO_PROCESS, 0, 19)  # it shares the loop's core: its CPU is the loop's to take
     serve(Path(sys.argv[1]), sys.stdin, sys.stdout)
 
 
