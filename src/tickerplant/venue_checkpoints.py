@@ -38,7 +38,7 @@ __all__ = [
 log = logging.getLogger("tickerplant")
 CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database
 WAL_LONG_FRAMES = 8192  # ~32 MB of 4 KiB pages (4 s at 1,000 orders a second): the loop finishes it
-COUNTS_SLICE = 64  # order-rate windows written in one transaction (~0.2 ms)
+COUNTS_SLICE = 32  # order-rate windows written in one transaction (~0.2 ms, ~1 ms on a busy core)
 COUNTS_GAP_S = 0.005  # between two slices: the commands' turns in between
 
 
