@@ -9,7 +9,11 @@ for as long (the orders benchmark's p99). A process has a GIL of its own, copies
 without holding anything the loop needs (``serve``), and shares with the server only what SQLite shares
 between processes: the WAL index, whose locks a ``PASSIVE`` checkpoint takes without ever
 taking the writer's (SQLite's "Write-Ahead Logging", §"Checkpointing"). So a commit never
-waits for a checkpoint.
+waits for a checkpoint. Nor can it drop the server's locks: closing any descriptor of a file
+drops every POSIX lock its process holds on it (SQLite's "How To Corrupt", §2.2.1), and a
+descriptor opened and closed beside the journal's connection once let `tickerplant accounts`
+take itself for the last connection and delete the WAL the journal went on writing
+(``tests/venue/test_operator_beside_server.py``); this process's descriptors are its own.
 
 A request is one line on standard input; the answer one line on standard output: the WAL's
 frames and whether every one of them was in the database when the passes ended (``1``),

@@ -257,9 +257,10 @@ class SqliteJournal:
     def save_counts(self, engines: Sequence[Engine], now_ms: int, most: int | None = None) -> bool:
         """The engines' order-rate windows open at ``now_ms``, in a transaction of their own:
         between two group commits (``GroupCommit.between``), or at the end. With ``most``,
-        that many changes at most, the rest left for the next calls (``counts.py``: what
-        changed since the save began, written a slice at a time so that none holds the loop
-        long); whether every change is written (False: call again). Without, all of them."""
+        the first call only finds what changed since the last save (every open window
+        compared) and each next one writes that many of the changes at most (``counts.py``:
+        a slice at a time, so that none holds the loop long); whether every change is
+        written (False: call again). Without, all of them at once."""
         db = self._open()
         if db is None or self._staging:
             return db is None
