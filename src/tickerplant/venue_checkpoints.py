@@ -3,8 +3,8 @@ it holding the loop for long (the orders benchmark's p99 at 1,000 orders a secon
 
 - the checkpoint (``checkpoint_journal``), in a process of its own
   (``venue/journal/checkpointer.py``: no lock, GIL or sync the loop waits for). The loop
-  only writes a line to it and reads its answer. Only when the checkpointer could not leave
-  every frame in the database (commits faster than its passes) and the WAL has grown past
+  only writes a line to it and reads its answer. Only when the checkpointer could not see
+  the WAL start over (commits faster than its passes) and the WAL has grown past
   ``WAL_LONG_FRAMES`` does the loop finish it between two transactions
   (``SqliteJournal.finish_checkpoint``, a few ms): a long WAL's appends wait behind the
   checkpoint's syncs, which costs more;
@@ -51,8 +51,8 @@ class Checkpointer:
         self._process: asyncio.subprocess.Process | None = None
 
     async def ask(self) -> tuple[int, bool]:
-        """One checkpoint (``checkpointer.checkpoint``): the WAL's frames, and whether every
-        frame is in the database. ``sqlite3.Error`` when it failed or the process is gone."""
+        """One checkpoint (``checkpointer.checkpoint``): the WAL's frames, and whether the WAL
+        started over. ``sqlite3.Error`` when it failed or the process is gone."""
         process = self._process or await self._start()
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(b"checkpoint\n")
@@ -62,8 +62,8 @@ class Checkpointer:
             raise sqlite3.OperationalError(f"the checkpointer ended ({await process.wait()})")
         if answer.startswith("error"):
             raise sqlite3.OperationalError(answer[6:].strip())
-        frames, whole = answer.split()
-        return int(frames), whole == "1"
+        frames, _, started_over = answer.split()
+        return int(frames), started_over == "1"
 
     async def _start(self) -> asyncio.subprocess.Process:
         argv, env = checkpointer_command(self.path)
@@ -112,11 +112,11 @@ async def checkpoint_journal(
             if journal.commits != done:
                 done = journal.commits
                 try:
-                    frames, whole = await checkpointer.ask()
+                    frames, started_over = await checkpointer.ask()
                 except sqlite3.Error as error:  # busy beyond its timeout: the next second's
                     log.warning("the journal's checkpoint failed: %s", error)
                     continue
-                if not whole and frames >= WAL_LONG_FRAMES:
+                if not started_over and frames >= WAL_LONG_FRAMES:
                     group.between(lambda: _finish_checkpoint(journal))
     finally:
         await checkpointer.close()

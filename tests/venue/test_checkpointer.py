@@ -20,7 +20,7 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.journal.checkpointer import checkpoint
+from tickerplant.venue.journal.checkpointer import checkpoint, finish
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 from tickerplant.venue_checkpoints import Checkpointer, checkpointer_command, save_order_counts
@@ -62,7 +62,7 @@ def test_the_passes_leave_the_wal_whole_and_the_next_commit_starts_it_over(
     before = _starts(path)
     for n in range(1, 4):
         done = checkpoint(checkpointing)
-        assert done.whole and done.frames > 0
+        assert done.whole and not done.started_over and done.frames > 0  # no commit came meanwhile
         _orders(engine, 100 * n, 50)
         assert _starts(path) == before + n
     reader = sqlite3.connect(path, isolation_level=None)
@@ -77,6 +77,34 @@ def test_the_passes_leave_the_wal_whole_and_the_next_commit_starts_it_over(
     checkpointing.close()
 
 
+def test_a_transaction_begun_before_the_wal_was_whole_appends_and_the_passes_see_it(
+    journaled: tuple[Path, SqliteJournal, Engine],
+) -> None:
+    """SQLite starts the WAL over at a transaction that *began* with every frame in the
+    database: one begun before (an open group commit, say) appends when it commits, and the
+    WAL is not whole again. ``finish`` looks again after the WAL was whole, and tells a WAL
+    started over (fewer frames) from one appended to (more)."""
+    path, journal, engine = journaled
+    _orders(engine, 0, 20)
+    checkpointing = sqlite3.connect(path, isolation_level=None)
+    db = journal.reader()
+    assert db is not None
+    db.execute("BEGIN IMMEDIATE")  # the loop's transaction, open across the passes
+    db.execute("DELETE FROM venue_order_counts")
+    done = checkpoint(checkpointing)
+    assert done.whole and not done.started_over
+    before = _starts(path)
+    db.execute("COMMIT")  # appended: the WAL not started over
+    assert _starts(path) == before
+    again = finish(checkpointing, done.frames)
+    assert again.frames > done.frames and again.whole and not again.started_over
+    _orders(engine, 100, 1)  # begun with every frame in: started over
+    assert _starts(path) == before + 1
+    seen = finish(checkpointing, again.frames)
+    assert seen.started_over and seen.frames < again.frames
+    checkpointing.close()
+
+
 async def test_the_checkpointer_process_answers_and_ends_when_closed(
     journaled: tuple[Path, SqliteJournal, Engine],
 ) -> None:
@@ -85,8 +113,8 @@ async def test_the_checkpointer_process_answers_and_ends_when_closed(
     path, _, engine = journaled
     _orders(engine, 0, 20)
     checkpointer = Checkpointer(path)
-    frames, whole = await checkpointer.ask()
-    assert whole and frames > 0
+    frames, started_over = await checkpointer.ask()
+    assert not started_over and frames > 0  # no commit during its passes
     before = _starts(path)
     _orders(engine, 100, 1)
     assert _starts(path) == before + 1
@@ -134,4 +162,5 @@ def test_the_checkpointer_ends_with_its_input(tmp_path: Path) -> None:
     ran = subprocess.run(argv, input=b"checkpoint\ncheckpoint\n", env=env, capture_output=True, timeout=60)
     db.close()
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.decode().splitlines() == ["3 1", "3 1"]  # three frames, all in the database
+    # three frames, all in the database; no commit came to start the WAL over
+    assert ran.stdout.decode().splitlines() == ["3 1 0", "3 1 0"]

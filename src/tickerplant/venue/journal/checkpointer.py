@@ -16,8 +16,9 @@ take itself for the last connection and delete the WAL the journal went on writi
 (``tests/venue/test_operator_beside_server.py``); this process's descriptors are its own.
 
 A request is one line on standard input; the answer one line on standard output: the WAL's
-frames and whether every one of them was in the database when the passes ended (``1``),
-or ``error …``. End of input (the server closed the pipe, or died) ends the process.
+frames, whether every one of them was in the database at the last pass, and whether the WAL
+started over during the passes (``1`` each), or ``error …``. End of input (the server
+closed the pipe, or died) ends the process.
 
 ``checkpoint`` (one request): passes while a pass copies much (each syncs the WAL before
 it copies and the database after: SQLite's own syncs, so a power loss costs no checkpointed
@@ -25,8 +26,9 @@ transaction), then passes until one finds nothing new since the last. SQLite sta
 over only at a write transaction that begins with every frame already in the database;
 under a steady flow of commands some commit comes during most passes, and a WAL never
 started over grows by every commit, each append to the growing file waiting behind the
-checkpoint's syncs. A pass that finds nothing new has copied everything committed: the
-server's next commit starts the WAL over (and ``journal_size_limit`` cuts its file back).
+checkpoint's syncs. A pass that finds nothing new has copied everything committed, and the
+server's next transaction begun after it starts the WAL over (and ``journal_size_limit``
+cuts its file back): the passes go on until they see it did (``finish``).
 When commits come faster than a pass (flat out), it may not get there: the server then
 finishes on its loop, between two transactions, once the WAL is long
 (``SqliteJournal.finish_checkpoint``, ``venue_checkpoints.py``).
@@ -39,23 +41,26 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
 __all__ = [
-    "CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "Checkpointed", "checkpoint", "copy", "finish",
-    "serve",
+    "CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "WHOLE_WAIT_S", "Checkpointed", "checkpoint",
+    "copy", "finish", "serve",
 ]  # fmt: skip
 
 CHECKPOINT_PASSES = 5  # copying passes at most, each copying what came during the last
 SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
-FINISH_PASSES = 16  # then passes at most until one finds nothing new (each ~60 % likely at 100 commits/s)
+FINISH_PASSES = 16  # then passes at most until the WAL has started over
+WHOLE_WAIT_S = 0.002  # with every frame in, the wait for the server's next commit to start it over
 
 
 class Checkpointed(NamedTuple):
     frames: int  # the WAL's frames at the last pass
-    whole: bool  # every frame in the database: the next commit starts the WAL over
+    whole: bool  # every frame in the database at the last pass
+    started_over: bool  # the WAL started over during the passes (a commit found it whole)
 
 
 def checkpoint(db: sqlite3.Connection) -> Checkpointed:
@@ -74,16 +79,24 @@ def copy(db: sqlite3.Connection) -> int:
 
 
 def finish(db: sqlite3.Connection, frames: int) -> Checkpointed:
-    """The finishing passes after ``copy``'s (which left ``frames``), until one finds nothing
-    new: each copies only what was committed during the last, so the chance that no commit
-    comes during it, and that it leaves every frame in the database, grows with the speed it
-    goes at (``serve`` runs them at the process's own priority, not nice 19)."""
+    """The finishing passes after ``copy``'s (which left ``frames``), until the WAL starts
+    over. A pass that finds nothing new has every frame in the database, but the server's
+    commit starts the WAL over only if its transaction began after that (SQLite decides at
+    the transaction's start): one begun during the pass appends, and the WAL is not whole
+    again. So with every frame in, it waits ``WHOLE_WAIT_S`` and looks again: fewer frames,
+    started over; more, another pass. Each pass copies only what came during the last, so
+    its chance grows with the speed it goes at (``serve`` runs them at the process's own
+    priority, not nice 19)."""
+    whole = False
     for _ in range(FINISH_PASSES):
         before = frames
         frames, copied = _pass(db, frames)
-        if frames == before and copied == 0:
-            return Checkpointed(frames, True)
-    return Checkpointed(frames, False)
+        if frames < before:
+            return Checkpointed(frames, copied == frames, True)
+        whole = copied == 0
+        if whole:
+            time.sleep(WHOLE_WAIT_S)  # this process's own wait (the server's loop never waits for it)
+    return Checkpointed(frames, whole, False)
 
 
 def _pass(db: sqlite3.Connection, frames: int) -> tuple[int, int]:
@@ -119,7 +132,7 @@ def _answer(db: sqlite3.Connection, requests: TextIO, answers: TextIO, lowest: T
         except sqlite3.Error as error:  # busy beyond its timeout: the next request's
             answers.write(f"error {error}\n")
         else:
-            answers.write(f"{done.frames} {int(done.whole)}\n")
+            answers.write(f"{done.frames} {int(done.whole)} {int(done.started_over)}\n")
         answers.flush()
 
 
