@@ -92,7 +92,7 @@ def checkpointer_command(path: Path) -> tuple[list[str], dict[str, str]]:
     imported from (-S: no site-packages to read, it needs only the standard library)."""
     source = str(Path(tickerplant.__file__).parents[1])
     paths = os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH"))))
-    argv = [sys.executable, "-S", "-m", "tickerplant.venue.journal.checkpointer", str(path)]
+    argv = [sys.executable, "-S", "-m", "tickerplant.journal_checkpointer", str(path)]
     return argv, dict(os.environ, PYTHONPATH=paths)
 
 

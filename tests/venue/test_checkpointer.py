@@ -44,6 +44,10 @@ def _orders(engine: Engine, first: int, count: int) -> None:
         cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
 
 
+def _no_wait() -> None:
+    """The passes' wait for the server's next commit: none here (no commit comes meanwhile)."""
+
+
 def _starts(path: Path) -> int:
     """The WAL header's checkpoint sequence: one more each time the WAL starts over."""
     return int.from_bytes(path.with_name(path.name + "-wal").read_bytes()[12:16], "big")
@@ -61,7 +65,7 @@ def test_the_passes_leave_the_wal_whole_and_the_next_commit_starts_it_over(
     _orders(engine, 0, 50)
     before = _starts(path)
     for n in range(1, 4):
-        done = checkpoint(checkpointing)
+        done = checkpoint(checkpointing, _no_wait)
         assert done.whole and not done.started_over and done.frames > 0  # no commit came meanwhile
         _orders(engine, 100 * n, 50)
         assert _starts(path) == before + n
@@ -69,7 +73,7 @@ def test_the_passes_leave_the_wal_whole_and_the_next_commit_starts_it_over(
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM venue_orders").fetchone()
     _orders(engine, 1000, 5)
-    assert not checkpoint(checkpointing).whole
+    assert not checkpoint(checkpointing, _no_wait).whole
     reader.execute("COMMIT")
     _orders(engine, 1100, 5)
     assert _starts(path) == before + 3  # not started over: the journal's commits append
@@ -91,16 +95,16 @@ def test_a_transaction_begun_before_the_wal_was_whole_appends_and_the_passes_see
     assert db is not None
     db.execute("BEGIN IMMEDIATE")  # the loop's transaction, open across the passes
     db.execute("DELETE FROM venue_order_counts")
-    done = checkpoint(checkpointing)
+    done = checkpoint(checkpointing, _no_wait)
     assert done.whole and not done.started_over
     before = _starts(path)
     db.execute("COMMIT")  # appended: the WAL not started over
     assert _starts(path) == before
-    again = finish(checkpointing, done.frames)
+    again = finish(checkpointing, done.frames, _no_wait)
     assert again.frames > done.frames and again.whole and not again.started_over
     _orders(engine, 100, 1)  # begun with every frame in: started over
     assert _starts(path) == before + 1
-    seen = finish(checkpointing, again.frames)
+    seen = finish(checkpointing, again.frames, _no_wait)
     assert seen.started_over and seen.frames < again.frames
     checkpointing.close()
 

@@ -162,7 +162,7 @@ def test_commits_leave_the_checkpoint_to_checkpoint(database: tuple[Path, str]) 
         assert placed is not None
         cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
     assert path.stat().st_size == size
-    assert checkpoint(sqlite3.connect(path)).whole
+    assert checkpoint(sqlite3.connect(path), lambda: None).whole
     assert path.stat().st_size > size
     copied = sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert copied[1] == copied[2]  # every frame of the WAL already in the database
@@ -200,7 +200,7 @@ def test_the_wal_starts_over_each_checkpoint_though_commands_commit_during_it(
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM venue_orders").fetchone()
         command(start + 100)
-        assert not checkpoint(checkpointing).whole
+        assert not checkpoint(checkpointing, lambda: None).whole
         reader.execute("COMMIT")
 
     def starts() -> int:  # the WAL header's checkpoint sequence: one more each start over
@@ -503,7 +503,7 @@ def test_an_operator_command_beside_a_checkpointed_journal_leaves_its_wal_alone(
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
     new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="before"), NOW)
     checkpointing = sqlite3.connect(path)
-    checkpoint(checkpointing)
+    checkpoint(checkpointing, lambda: None)
     checkpointing.close()
     journal.finish_checkpoint()
     command = [sys.executable, "-m", "tickerplant.cli", "accounts", "--db", str(path), "deposit", "1", "USDT=1"]

@@ -1,5 +1,5 @@
 """The journal's checkpoint: its WAL copied into the database, in a process of its own
-(``python -m tickerplant.venue.journal.checkpointer PATH``), so that nothing of it runs on,
+(``python -m tickerplant.journal_checkpointer PATH``), so that nothing of it runs on,
 or holds anything of, the server's loop (``venue_checkpoints.py`` starts it and asks).
 
 Why a process, not a thread: a thread's checkpoint releases the GIL inside SQLite but takes
@@ -39,9 +39,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import sys
 import threading
-import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TextIO
@@ -63,9 +62,10 @@ class Checkpointed(NamedTuple):
     started_over: bool  # the WAL started over during the passes (a commit found it whole)
 
 
-def checkpoint(db: sqlite3.Connection) -> Checkpointed:
-    """One request's passes on ``db``, a connection of this process (see the module's text)."""
-    return finish(db, copy(db))
+def checkpoint(db: sqlite3.Connection, wait: Callable[[], None]) -> Checkpointed:
+    """One request's passes on ``db``, a connection of this process (see the module's text);
+    ``wait``: ``finish``'s."""
+    return finish(db, copy(db), wait)
 
 
 def copy(db: sqlite3.Connection) -> int:
@@ -78,13 +78,13 @@ def copy(db: sqlite3.Connection) -> int:
     return frames
 
 
-def finish(db: sqlite3.Connection, frames: int) -> Checkpointed:
+def finish(db: sqlite3.Connection, frames: int, wait: Callable[[], None]) -> Checkpointed:
     """The finishing passes after ``copy``'s (which left ``frames``), until the WAL starts
     over. A pass that finds nothing new has every frame in the database, but the server's
     commit starts the WAL over only if its transaction began after that (SQLite decides at
     the transaction's start): one begun during the pass appends, and the WAL is not whole
-    again. So with every frame in, it waits ``WHOLE_WAIT_S`` and looks again: fewer frames,
-    started over; more, another pass. Each pass copies only what came during the last, so
+    again. So with every frame in, it waits (``wait``: ``WHOLE_WAIT_S`` in the process) and looks again:
+    fewer frames, started over; more, another pass. Each pass copies only what came during the last, so
     its chance grows with the speed it goes at (``serve`` runs them at the process's own
     priority, not nice 19)."""
     whole = False
@@ -95,7 +95,7 @@ def finish(db: sqlite3.Connection, frames: int) -> Checkpointed:
             return Checkpointed(frames, copied == frames, True)
         whole = copied == 0
         if whole:
-            time.sleep(WHOLE_WAIT_S)  # this process's own wait (the server's loop never waits for it)
+            wait()  # this process's own wait (the server's loop never waits for it)
     return Checkpointed(frames, whole, False)
 
 
@@ -110,7 +110,7 @@ def _pass(db: sqlite3.Connection, frames: int) -> tuple[int, int]:
     return log_frames, new if copied_frames == log_frames else max(new, 1)
 
 
-def serve(path: Path, requests: TextIO, answers: TextIO) -> None:
+def serve(path: Path, requests: TextIO, answers: TextIO, wait: Callable[[], None]) -> None:
     """Answer each request line with ``checkpoint``'s (see the module's text) until the end
     of ``requests``: the copying passes in a thread at nice 19 (they share the server's core:
     their ~10 ms of copying a second is the loop's to take), the finishing ones, which copy
@@ -120,15 +120,18 @@ def serve(path: Path, requests: TextIO, answers: TextIO) -> None:
     db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
     try:
         with ThreadPoolExecutor(1, "checkpoint-copy", initializer=_lowest_priority) as lowest:
-            _answer(db, requests, answers, lowest)
+            _answer(db, requests, answers, lowest, wait)
     finally:
         db.close()
 
 
-def _answer(db: sqlite3.Connection, requests: TextIO, answers: TextIO, lowest: ThreadPoolExecutor) -> None:
+def _answer(
+    db: sqlite3.Connection, requests: TextIO, answers: TextIO, lowest: ThreadPoolExecutor,
+    wait: Callable[[], None],
+) -> None:  # fmt: skip
     for _ in requests:
         try:
-            done = finish(db, lowest.submit(copy, db).result())
+            done = finish(db, lowest.submit(copy, db).result(), wait)
         except sqlite3.Error as error:  # busy beyond its timeout: the next request's
             answers.write(f"error {error}\n")
         else:
@@ -140,11 +143,3 @@ def _lowest_priority() -> None:
     """This thread at nice 19 (Linux: a thread's own priority; elsewhere, nothing)."""
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
-def main() -> None:
-    serve(Path(sys.argv[1]), sys.stdin, sys.stdout)
-
-
-if __name__ == "__main__":
-    main()

@@ -37,9 +37,9 @@ killed (kill -9), not the machine losing power (PERFORMANCE.md: about 18 µs a c
 The commits never copy the WAL into the database themselves (``wal_autocheckpoint = 0``):
 that copy syncs the file and took up to 8 ms in the middle of a command, one command in
 three hundred. The server checkpoints once a second in a process of its own
-(``checkpointer.py``: no lock, no GIL and no sync of the loop's), whose passes end with
-every frame in the database, so that the next commit starts the WAL over and its appends
-write over blocks it already has; ``finish_checkpoint`` does that last part on the loop,
+(``checkpointer.py``: no lock, no GIL and no sync of the loop's), whose passes go on
+until every frame is in the database and a commit has started the WAL over, so that its
+appends write over blocks it already has; ``finish_checkpoint`` does that last part on the loop,
 between two transactions, only when the checkpointer could not (commits faster than its
 passes) and the WAL has grown long. ``journal_size_limit`` gives back what a burst grew
 the WAL's file by past 64 MB.
