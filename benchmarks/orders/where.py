@@ -38,7 +38,8 @@ OTHER = "other Python"
 
 def split(raw: Path) -> tuple[int, Counter[str]]:
     """(samples of the main thread, samples per part) of a py-spy raw file recorded with
-    ``--threads``: the checkpoint's thread, which runs beside the loop, is left out."""
+    ``--threads``: any thread beside the loop is left out (the journal's checkpoint is a
+    process of its own, which py-spy does not sample)."""
     parts: Counter[str] = Counter()
     samples = 0
     for line in raw.read_text().splitlines():

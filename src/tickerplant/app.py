@@ -37,10 +37,9 @@ from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.administration import trading_view
+from tickerplant.venue_checkpoints import checkpoint_journal, save_order_counts
 from tickerplant.venue_engines import (
-    checkpoint_journal,
     group_commit,
-    save_order_counts,
     venue_engines,
     venue_hooks,
 )

@@ -31,6 +31,12 @@ from typing import Protocol
 __all__ = ["Clock", "LagProbe", "ManualClock", "MarketClock", "SystemClock", "Timeline", "Timer"]
 
 
+def block_for(seconds: float) -> None:
+    """The calling thread paused for ``seconds`` of real time: for a process of its own with
+    no loop (the journal's checkpointer waiting for the server's next commit)."""
+    time.sleep(seconds)
+
+
 class Timer(Protocol):
     """A scheduled callback; ``cancel`` is idempotent."""
 

@@ -2,21 +2,18 @@
 made and restored from the journal (``venue_engines``), fed by the market's deliveries after
 the views their book reads (``venue_hooks``: ``feed_engine``'s steps and the liquidations to
 the plant, each ``Contained``), their journal committed once a loop iteration
-(``group_commit``) and checkpointed in a thread (``checkpoint_journal``), their order-rate
-windows saved beside it once a second (``save_order_counts``: a restart does not refill them)."""
+(``group_commit``); its checkpoint and the order-rate windows' saves beside it are
+``venue_checkpoints.py``'s."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import operator
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 from tickerplant.bus import Bus
@@ -55,14 +52,13 @@ from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.userstream.activity import VenueActivity
 
 __all__ = [
-    "CHECKPOINT_EVERY_S", "Contained", "Heeded", "OperatorTransfers", "checkpoint_journal", "feed_engine",
-    "group_commit", "journal_failed", "liquidations_to_plant", "restored", "save_order_counts",
+    "Contained", "Heeded", "OperatorTransfers", "feed_engine",
+    "group_commit", "journal_failed", "liquidations_to_plant", "restored",
     "settle_missed_fundings", "settle_unseen_transfers", "venue_engines", "venue_hooks",
 ]  # fmt: skip
 
 log = logging.getLogger("tickerplant")
 Step = Callable[..., None]  # (name, function, *its arguments): ``Contained``
-CHECKPOINT_EVERY_S = 1.0  # the venue journal's WAL into its database (venue/journal/sqlite_journal.py)
 os.register_at_fork(after_in_child=forget_drawn_ids)  # a forked child draws its own order ids
 
 
@@ -251,61 +247,6 @@ def journal_failed(error: sqlite3.Error) -> None:
     log.critical("the venue's journal could not commit (%s): stopping", error)
     logging.shutdown()
     os._exit(70)
-
-
-async def checkpoint_journal(
-    journal: SqliteJournal, group: GroupCommit, engines: Sequence[Engine], clock: Clock
-) -> None:
-    """The journal's WAL copied into the database once a second of real time, when anything
-    was committed: most of it in a thread (off the loop, so that no command waits for the
-    file's sync), the rest on the loop between two transactions, so that the WAL starts
-    over and stays as small as a second's commits (``venue/journal/sqlite_journal.py``). Before, when
-    orders were counted since, the engines' order-rate windows are saved
-    (``save_order_counts``), between two transactions.
-
-    The thread runs at the lowest priority (nice 19): it shares the loop's core, and at the
-    same priority its ~10 ms of copying a second took turns with the loop, doubling the
-    answers' time while it ran (the orders benchmark's p99)."""
-    loop = asyncio.get_running_loop()
-    done = counted = 0
-    with ThreadPoolExecutor(1, "journal-checkpoint", initializer=_lowest_priority) as thread:
-        while True:
-            await asyncio.sleep(CHECKPOINT_EVERY_S)
-            if (charged := sum(engine.counts.charged for engine in engines)) != counted:
-                counted = charged
-                group.between(functools.partial(save_order_counts, journal, engines, clock))
-            if journal.commits != done:
-                done = journal.commits
-                try:
-                    await loop.run_in_executor(thread, journal.checkpoint)
-                except sqlite3.Error as error:  # busy beyond its timeout: the next second's
-                    log.warning("the journal's checkpoint failed: %s", error)
-                    continue
-                group.between(functools.partial(_finish_checkpoint, journal))
-
-
-def save_order_counts(journal: SqliteJournal, engines: Sequence[Engine], clock: Clock) -> None:
-    """The engines' order-rate windows still open, into the journal's database
-    (``venue/journal/counts.py``): once a second while orders come, and at a clean stop. One
-    that fails is the next second's to write (a kill meanwhile forgets only refusals: the
-    orders answered are counted again from the journal)."""
-    try:
-        journal.save_counts(engines, clock.now_ms())
-    except sqlite3.Error as error:
-        log.warning("the order-rate windows were not saved: %s", error)
-
-
-def _lowest_priority() -> None:
-    """This thread at nice 19 (Linux: a thread's own priority; elsewhere, nothing)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
-def _finish_checkpoint(journal: SqliteJournal) -> None:
-    try:
-        journal.finish_checkpoint()
-    except sqlite3.Error as error:  # a reader's snapshot held it: the next second's
-        log.warning("the journal's checkpoint failed: %s", error)
 
 
 def venue_hooks(

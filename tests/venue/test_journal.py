@@ -29,7 +29,7 @@ from served_venue import SECRET, serve, signed
 from test_engine import ALICE, BOB, NOW, Book, Deposits, order
 from timing import SECONDS, eventually
 
-from tickerplant import venue_engines
+from tickerplant import venue_checkpoints, venue_engines
 from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
@@ -43,6 +43,7 @@ from tickerplant.venue.domain.commands import AlgoTriggers, Marks
 from tickerplant.venue.domain.events import Batch, Income
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
+from tickerplant.venue.journal.checkpointer import checkpoint
 from tickerplant.venue.journal.group_commit import Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.algo_rest import new_algo
@@ -151,7 +152,7 @@ def test_a_journal_keyed_by_trade_alone_is_keyed_by_order_too(database: tuple[Pa
 
 def test_commits_leave_the_checkpoint_to_checkpoint(database: tuple[Path, str]) -> None:
     """A commit never copies the WAL into the database (that syncs the file in the middle of
-    a command); ``checkpoint``, which the server runs in a thread, does."""
+    a command); ``checkpoint``, which the server runs in a process of its own, does."""
     path, _ = database
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
@@ -161,7 +162,7 @@ def test_commits_leave_the_checkpoint_to_checkpoint(database: tuple[Path, str]) 
         assert placed is not None
         cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
     assert path.stat().st_size == size
-    journal.checkpoint()
+    assert checkpoint(sqlite3.connect(path), lambda: None).whole
     assert path.stat().st_size > size
     copied = sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert copied[1] == copied[2]  # every frame of the WAL already in the database
@@ -175,14 +176,15 @@ def test_the_wal_starts_over_each_checkpoint_though_commands_commit_during_it(
     thread's passes leave uncopied what commands committed while they ran, and under a
     steady flow of commands some always did: the WAL was never started over and grew by
     every commit (8 MB a second at 1,000 orders a second). ``finish_checkpoint``, on the
-    loop between two transactions, copies the rest: the next commit starts the WAL over.
-    Here a reader's snapshot holds each pass back (as deterministically as a commit made
-    during it would)."""
+    loop between two transactions, copies the rest: the next commit starts the WAL over
+    (the server's way when the checkpointer's own passes could not). Here a reader's
+    snapshot holds each pass back (as deterministically as a commit made during it would)."""
     path, _ = database
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
     wal = path.with_name(path.name + "-wal")
     reader = sqlite3.connect(path, isolation_level=None)
+    checkpointing = sqlite3.connect(path, isolation_level=None)
 
     def command(i: int) -> None:  # 10 orders a second: within the account's order limits
         placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
@@ -198,7 +200,7 @@ def test_the_wal_starts_over_each_checkpoint_though_commands_commit_during_it(
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM venue_orders").fetchone()
         command(start + 100)
-        journal.checkpoint()
+        assert not checkpoint(checkpointing, lambda: None).whole
         reader.execute("COMMIT")
 
     def starts() -> int:  # the WAL header's checkpoint sequence: one more each start over
@@ -220,17 +222,20 @@ def test_the_wal_starts_over_each_checkpoint_though_commands_commit_during_it(
     journal._staging = False
     db.execute("COMMIT")
     reader.close()
+    checkpointing.close()
     journal.close()
 
 
 async def test_the_journal_checkpointed_under_a_steady_flow_of_commands_starts_its_wal_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The server's wiring (``venue_engines.checkpoint_journal``, its second shrunk to a
-    millisecond) on a running loop with a command committed every iteration: the thread's
-    passes, then the rest between two transactions (never inside one: nothing fails), and
-    the WAL starts over again and again (the test above shows why the second part)."""
-    monkeypatch.setattr(venue_engines, "CHECKPOINT_EVERY_S", 0.001)
+    """The server's wiring (``venue_checkpoints.checkpoint_journal``, its second shrunk to a
+    millisecond) on a running loop with a command committed every iteration, faster than
+    the checkpointer's passes: its process's passes, then the rest between two transactions
+    (never inside one: nothing fails) once the WAL is long (here: at once), and the WAL
+    starts over again and again (the test above shows why the second part)."""
+    monkeypatch.setattr(venue_checkpoints, "CHECKPOINT_EVERY_S", 0.001)
+    monkeypatch.setattr(venue_checkpoints, "WAL_LONG_FRAMES", 0)
     path = tmp_path / "venue.db"
     store = AccountStore(path)
     store.create_account("alice", [(Market.UM, "USDT", parse_amount("1000000"))], 1)
@@ -239,7 +244,7 @@ async def test_the_journal_checkpointed_under_a_steady_flow_of_commands_starts_i
     group = venue_engines.group_commit(journal)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Stamped(group, "UM"))
     wal = path.with_name(path.name + "-wal")
-    checkpoint = venue_engines.checkpoint_journal(journal, group, [engine], ManualClock(NOW))  # counts saved too
+    checkpoint = venue_checkpoints.checkpoint_journal(journal, group, [engine], ManualClock(NOW))  # counts too
     checkpoints = asyncio.get_running_loop().create_task(checkpoint)
     first = None
     try:
@@ -497,7 +502,9 @@ def test_an_operator_command_beside_a_checkpointed_journal_leaves_its_wal_alone(
     journal = SqliteJournal(path)
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
     new_order(engine, ALICE, order(quantity="0.010", price="59000", newClientOrderId="before"), NOW)
-    journal.checkpoint()
+    checkpointing = sqlite3.connect(path)
+    checkpoint(checkpointing, lambda: None)
+    checkpointing.close()
     journal.finish_checkpoint()
     command = [sys.executable, "-m", "tickerplant.cli", "accounts", "--db", str(path), "deposit", "1", "USDT=1"]
     subprocess.run(command, check=True, capture_output=True, timeout=60)

@@ -5,8 +5,8 @@ acknowledged is in the journal under its id, every operator change is in the dat
 took effect on the running server at its next request, and the file passes SQLite's
 ``PRAGMA integrity_check`` after every kill.
 
-What this guards (``venue/journal/sqlite_journal.py``, ``_checkpointer``): a descriptor of the database
-opened and closed inside the server drops the process's POSIX locks on it, and the next
+What this guards (the journal's checkpoint, now ``venue/journal/checkpointer.py``'s process): a
+descriptor of the database opened and closed inside the server drops the process's POSIX locks on it, and the next
 ``tickerplant accounts`` deleted the WAL under the running server: from then on nothing it
 committed survived a kill, and the operator's changes never reached it."""
 

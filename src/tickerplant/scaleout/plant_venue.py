@@ -49,10 +49,9 @@ from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.forwarded import DeskFaults, RouteRow, VenueDesk, route_table
 from tickerplant.venue.wire.rest import PrivateRest
 from tickerplant.venue.wire.ws_trading import WsTrading
+from tickerplant.venue_checkpoints import checkpoint_journal, save_order_counts
 from tickerplant.venue_engines import (
-    checkpoint_journal,
     group_commit,
-    save_order_counts,
     venue_engines,
     venue_hooks,
 )

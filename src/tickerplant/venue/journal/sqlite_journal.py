@@ -36,21 +36,13 @@ mode with ``synchronous = NORMAL``: a committed transaction survives the process
 killed (kill -9), not the machine losing power (PERFORMANCE.md: about 18 µs a commit).
 The commits never copy the WAL into the database themselves (``wal_autocheckpoint = 0``):
 that copy syncs the file and took up to 8 ms in the middle of a command, one command in
-three hundred. The server checkpoints once a second in two parts (``venue_engines.py``):
-
-- ``checkpoint``, in a thread, on a connection of its own (SQLite releasing the GIL):
-  passes that copy the WAL into the database while commands go on committing, until a pass
-  finds little new (each pass syncs the WAL before it copies and the database after);
-- ``finish_checkpoint``, on the loop between two transactions: what was committed during
-  those passes, copied on the journal's own connection (a small sync).
-
-The second part is what keeps the WAL small. SQLite starts the WAL over only at a write
-that begins with every frame already in the database; under a steady flow of commands
-some commit always came during the thread's pass, so the WAL was never started over: it
-grew by every commit (8 MB a second at 1,000 orders a second), and each append to the
-growing file waited behind the checkpoint's sync of the database (10–35 ms, several times
-a second). Now it is started over once a second, and its appends write over blocks it
-already has. ``journal_size_limit`` gives back what a burst grew it by past 64 MB.
+three hundred. The server checkpoints once a second in a process of its own
+(``checkpointer.py``: no lock, no GIL and no sync of the loop's), whose passes go on
+until every frame is in the database and a commit has started the WAL over, so that its
+appends write over blocks it already has; ``finish_checkpoint`` does that last part on the loop,
+between two transactions, only when the checkpointer could not (commits faster than its
+passes) and the WAL has grown long. ``journal_size_limit`` gives back what a burst grew
+the WAL's file by past 64 MB.
 
 The server never creates the database: until an account exists (``tickerplant accounts
 create``) no order can be placed, so nothing is written.
@@ -71,14 +63,20 @@ from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.events import Batch, Income, MarginMove
 from tickerplant.venue.domain.money import parse_ratio
 from tickerplant.venue.domain.orders import Amendment, PositionSide
-from tickerplant.venue.journal.counts import Saved, placed_since, save_windows, saved_windows
+from tickerplant.venue.journal.counts import (
+    Change,
+    Saved,
+    applied,
+    changes,
+    placed_since,
+    saved_windows,
+    write_changes,
+)
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 
-__all__ = ["CHECKPOINT_PASSES", "SMALL_PASS_FRAMES", "WAL_LIMIT_BYTES", "SqliteJournal"]
+__all__ = ["WAL_LIMIT_BYTES", "SqliteJournal"]
 
-CHECKPOINT_PASSES = 5  # the thread's passes at most, each copying what came during the last
-SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
 WAL_LIMIT_BYTES = 64 << 20  # the WAL's file, cut back to this when started over
 
 
@@ -89,10 +87,10 @@ class SqliteJournal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
-        self._checkpoint_db: sqlite3.Connection | None = None  # checkpoint's, in its thread
         self.commits = 0
         self._staging = False  # a transaction of staged batches is open (stage)
         self._saved_counts: dict[str, Saved] = {}  # per market, the order-rate windows last saved
+        self._unsaved_counts: list[Change] = []  # a save's changes not written yet (save_counts)
 
     def _open(self) -> sqlite3.Connection | None:
         if self._db is None and self.path.exists():
@@ -100,7 +98,7 @@ class SqliteJournal:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
             db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
-            db.execute("PRAGMA wal_autocheckpoint = 0")  # off the loop: `checkpoint`
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # off the loop: checkpointer.py
             db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
             prepare(db)  # the tables, made or brought up to date (journal_schema.py)
             self._db = db
@@ -152,49 +150,12 @@ class SqliteJournal:
             raise RuntimeError(f"no venue database at {self.path}")
         return db
 
-
-    def checkpoint(self) -> None:
-        """Copy the WAL's committed transactions into the database (``PASSIVE``: commits go
-        on meanwhile), on a connection of its own kept for the journal's life, so that a
-        thread may run it: pass after pass while a pass finds much that came during the
-        last, so that ``finish_checkpoint`` has little to copy and to sync. Each pass syncs
-        the WAL before it copies and the database after (SQLite's own syncs, on SQLite's own
-        descriptors: see ``_checkpointer``)."""
-        db = self._checkpointer()
-        if db is None:
-            return
-        frames = 0
-        for _ in range(CHECKPOINT_PASSES):
-            _, log_frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            copied, frames = log_frames - frames, log_frames
-            if copied <= SMALL_PASS_FRAMES:
-                break
-
-    def _checkpointer(self) -> sqlite3.Connection | None:
-        """The checkpoint's connection, opened once (``checkpoint``'s thread uses it, the
-        loop never does) and closed only with the journal.
-
-        Never a descriptor of the database file but SQLite's own, and never one opened and
-        closed beside a live connection: closing any descriptor of a file drops every POSIX
-        lock the process holds on it (SQLite's "How To Corrupt", §2.2.1). SQLite's unix VFS
-        keeps the descriptors of its own connections to one file together and closes none
-        while another connection of the process holds a lock. A descriptor opened around it
-        (an ``os.open`` to sync the file, say) is closed at once, and with it go the
-        journal's locks: ``tickerplant accounts``, in another process, then takes itself for
-        the last connection, checkpoints and deletes the WAL the journal goes on writing, and
-        every later commit is lost to kill -9 (``tests/venue/test_journal.py``)."""
-        if self._checkpoint_db is None and self.path.exists():
-            db = sqlite3.connect(
-                f"file:{self.path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA busy_timeout = 5000")
-            self._checkpoint_db = db
-        return self._checkpoint_db
-
     def finish_checkpoint(self) -> None:
         """On the journal's own connection, between two transactions (the loop's, where no
-        command can commit meanwhile): what came during ``checkpoint``'s passes copied, so
-        that every frame is in the database and the next commit starts the WAL over."""
+        command can commit meanwhile): what came during the checkpointer's passes copied, so
+        that every frame is in the database and the next commit starts the WAL over. Only
+        when the checkpointer could not get there (``checkpointer.py``): it syncs both files
+        with the loop held."""
         if self._db is not None and not self._staging:
             self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
@@ -293,21 +254,35 @@ class SqliteJournal:
         placed = placed_since(db, engine.instruments.keys(), since)
         counts.resume(saved_windows(db, engine.market.value), placed, now_ms)
 
-    def save_counts(self, engines: Sequence[Engine], now_ms: int) -> None:
+    def save_counts(self, engines: Sequence[Engine], now_ms: int, most: int | None = None) -> bool:
         """The engines' order-rate windows open at ``now_ms``, in a transaction of their own:
-        between two group commits (``GroupCommit.between``), or at the end."""
+        between two group commits (``GroupCommit.between``), or at the end. With ``most``,
+        the first call only finds what changed since the last save (every open window
+        compared) and each next one writes that many of the changes at most (``counts.py``:
+        a slice at a time, so that none holds the loop long); whether every change is
+        written (False: call again). Without, all of them at once."""
         db = self._open()
         if db is None or self._staging:
-            return
-        written: dict[str, Saved] = {}
+            return db is None
+        if most is None or not self._unsaved_counts:  # a save begins: what changed since the last
+            self._unsaved_counts = [
+                change
+                for engine in engines
+                for change in changes(
+                    engine.market.value, engine.counts.open_windows(now_ms),
+                    self._saved_counts.get(engine.market.value),
+                )
+            ]  # fmt: skip
+            if most is not None:  # the comparison of every open window is this call's share
+                return not self._unsaved_counts
+        written = self._unsaved_counts[:most]
         with db:
             db.execute("BEGIN IMMEDIATE")
-            for engine in engines:
-                market = engine.market.value
-                windows = engine.counts.open_windows(now_ms)
-                written[market] = save_windows(db, market, windows, self._saved_counts.get(market))
-        self._saved_counts.update(written)  # committed: what the next save compares with
+            write_changes(db, written)
+        applied(self._saved_counts, written)  # committed: what the next save compares with
+        del self._unsaved_counts[: len(written)]
         self.commits += 1
+        return not self._unsaved_counts
 
     def transferred(self, market: Market) -> dict[tuple[int, str], int]:
         """Σ the ``TRANSFER`` rows of ``market``'s wallets, per (account, asset)."""
@@ -322,10 +297,9 @@ class SqliteJournal:
         return {(account, asset): int(total) for account, asset, total in rows}
 
     def close(self) -> None:
-        for db in (self._checkpoint_db, self._db):
-            if db is not None:
-                db.close()
-        self._db = self._checkpoint_db = None
+        if self._db is not None:
+            self._db.close()
+        self._db = None
 
 
 def _one_row(batch: Batch) -> bool:

@@ -1,0 +1,145 @@
+"""The journal's checkpoint: its WAL copied into the database, in a process of its own
+(``python -m tickerplant.journal_checkpointer PATH``), so that nothing of it runs on,
+or holds anything of, the server's loop (``venue_checkpoints.py`` starts it and asks).
+
+Why a process, not a thread: a thread's checkpoint releases the GIL inside SQLite but takes
+it back between its calls; at nice 19, on the loop's core, beside other processes, the thread
+was preempted holding it, and the loop, waiting for the GIL at its next SQLite call, stalled
+for as long (the orders benchmark's p99). A process has a GIL of its own, copies at nice 19
+without holding anything the loop needs (``serve``), and shares with the server only what SQLite shares
+between processes: the WAL index, whose locks a ``PASSIVE`` checkpoint takes without ever
+taking the writer's (SQLite's "Write-Ahead Logging", §"Checkpointing"). So a commit never
+waits for a checkpoint. Nor can it drop the server's locks: closing any descriptor of a file
+drops every POSIX lock its process holds on it (SQLite's "How To Corrupt", §2.2.1), and a
+descriptor opened and closed beside the journal's connection once let `tickerplant accounts`
+take itself for the last connection and delete the WAL the journal went on writing
+(``tests/venue/test_operator_beside_server.py``); this process's descriptors are its own.
+
+A request is one line on standard input; the answer one line on standard output: the WAL's
+frames, whether every one of them was in the database at the last pass, and whether the WAL
+started over during the passes (``1`` each), or ``error …``. End of input (the server
+closed the pipe, or died) ends the process.
+
+``checkpoint`` (one request): passes while a pass copies much (each syncs the WAL before
+it copies and the database after: SQLite's own syncs, so a power loss costs no checkpointed
+transaction), then passes until one finds nothing new since the last. SQLite starts the WAL
+over only at a write transaction that begins with every frame already in the database;
+under a steady flow of commands some commit comes during most passes, and a WAL never
+started over grows by every commit, each append to the growing file waiting behind the
+checkpoint's syncs. A pass that finds nothing new has copied everything committed, and the
+server's next transaction begun after it starts the WAL over (and ``journal_size_limit``
+cuts its file back): the passes go on until they see it did (``finish``).
+When commits come faster than a pass (flat out), it may not get there: the server then
+finishes on its loop, between two transactions, once the WAL is long
+(``SqliteJournal.finish_checkpoint``, ``venue_checkpoints.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple, TextIO
+
+__all__ = [
+    "CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "WHOLE_WAIT_S", "Checkpointed", "checkpoint",
+    "copy", "finish", "serve",
+]  # fmt: skip
+
+CHECKPOINT_PASSES = 5  # copying passes at most, each copying what came during the last
+SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
+FINISH_PASSES = 16  # then passes at most until the WAL has started over
+WHOLE_WAIT_S = 0.002  # with every frame in, the wait for the server's next commit to start it over
+
+
+class Checkpointed(NamedTuple):
+    frames: int  # the WAL's frames at the last pass
+    whole: bool  # every frame in the database at the last pass
+    started_over: bool  # the WAL started over during the passes (a commit found it whole)
+
+
+def checkpoint(db: sqlite3.Connection, wait: Callable[[], None]) -> Checkpointed:
+    """One request's passes on ``db``, a connection of this process (see the module's text);
+    ``wait``: ``finish``'s."""
+    return finish(db, copy(db), wait)
+
+
+def copy(db: sqlite3.Connection) -> int:
+    """The copying passes: the WAL's frames after the last."""
+    frames, copied = 0, 0
+    for _ in range(CHECKPOINT_PASSES):
+        frames, copied = _pass(db, frames)
+        if copied <= SMALL_PASS_FRAMES:
+            break
+    return frames
+
+
+def finish(db: sqlite3.Connection, frames: int, wait: Callable[[], None]) -> Checkpointed:
+    """The finishing passes after ``copy``'s (which left ``frames``), until the WAL starts
+    over. A pass that finds nothing new has every frame in the database, but the server's
+    commit starts the WAL over only if its transaction began after that (SQLite decides at
+    the transaction's start): one begun during the pass appends, and the WAL is not whole
+    again. So with every frame in, it waits (``wait``: ``WHOLE_WAIT_S`` in the process) and looks again:
+    fewer frames, started over; more, another pass. Each pass copies only what came during the last, so
+    its chance grows with the speed it goes at (``serve`` runs them at the process's own
+    priority, not nice 19)."""
+    whole = False
+    for _ in range(FINISH_PASSES):
+        before = frames
+        frames, copied = _pass(db, frames)
+        if frames < before:
+            return Checkpointed(frames, copied == frames, True)
+        whole = copied == 0
+        if whole:
+            wait()  # this process's own wait (the server's loop never waits for it)
+    return Checkpointed(frames, whole, False)
+
+
+def _pass(db: sqlite3.Connection, frames: int) -> tuple[int, int]:
+    """One ``PASSIVE`` pass: the WAL's frames now, and how many came since ``frames`` (all
+    of them when the WAL started over meanwhile). A frame a reader's snapshot still needs is
+    left, and counts as new: the WAL is not whole."""
+    _, log_frames, copied_frames = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    if log_frames < 0:  # not a WAL database: nothing to copy
+        return 0, 0
+    new = log_frames - frames if log_frames >= frames else log_frames
+    return log_frames, new if copied_frames == log_frames else max(new, 1)
+
+
+def serve(path: Path, requests: TextIO, answers: TextIO, wait: Callable[[], None]) -> None:
+    """Answer each request line with ``checkpoint``'s (see the module's text) until the end
+    of ``requests``: the copying passes in a thread at nice 19 (they share the server's core:
+    their ~10 ms of copying a second is the loop's to take), the finishing ones, which copy
+    little and mostly wait for the syncs, at the process's priority (at nice 19, on a busy
+    core, a pass took hundreds of ms, and a commit always came during it)."""
+    db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
+    try:
+        with ThreadPoolExecutor(1, "checkpoint-copy", initializer=_lowest_priority) as lowest:
+            _answer(db, requests, answers, lowest, wait)
+    finally:
+        db.close()
+
+
+def _answer(
+    db: sqlite3.Connection, requests: TextIO, answers: TextIO, lowest: ThreadPoolExecutor,
+    wait: Callable[[], None],
+) -> None:  # fmt: skip
+    for _ in requests:
+        try:
+            done = finish(db, lowest.submit(copy, db).result(), wait)
+        except sqlite3.Error as error:  # busy beyond its timeout: the next request's
+            answers.write(f"error {error}\n")
+        else:
+            answers.write(f"{done.frames} {int(done.whole)} {int(done.started_over)}\n")
+        answers.flush()
+
+
+def _lowest_priority() -> None:
+    """This thread at nice 19 (Linux: a thread's own priority; elsewhere, nothing)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)

@@ -1,0 +1,170 @@
+"""The journal's checkpoint off the loop (``venue/journal/checkpointer.py``,
+``venue_checkpoints.py``): its passes end with every frame in the database when no commit
+came during the last, so that the next commit starts the WAL over with nothing done on the
+loop; a reader's snapshot (or a commit during each pass) keeps them from it, and says so. The
+checkpointer is a process of its own that ends when the server's pipe closes. The order-rate
+windows are saved a slice at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_engine import ALICE, NOW, Book, Deposits, order
+
+from tickerplant.clock import ManualClock
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.journal.checkpointer import checkpoint, finish
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.order_entry import cancel_order, new_order
+from tickerplant.venue_checkpoints import Checkpointer, checkpointer_command, save_order_counts
+
+
+@pytest.fixture
+def journaled(tmp_path: Path) -> Iterator[tuple[Path, SqliteJournal, Engine]]:
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    store.create_account("alice", [(Market.UM, "USDT", parse_amount("1000000"))], 1)
+    store.close()
+    journal = SqliteJournal(path)
+    yield path, journal, Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    journal.close()
+
+
+def _orders(engine: Engine, first: int, count: int) -> None:
+    for i in range(first, first + count):  # 10 orders a second: within the account's order limits
+        placed = new_order(engine, ALICE, order(quantity="0.001", price="50000"), NOW + 100 * i).order
+        assert placed is not None
+        cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 100 * i)
+
+
+def _no_wait() -> None:
+    """The passes' wait for the server's next commit: none here (no commit comes meanwhile)."""
+
+
+def _starts(path: Path) -> int:
+    """The WAL header's checkpoint sequence: one more each time the WAL starts over."""
+    return int.from_bytes(path.with_name(path.name + "-wal").read_bytes()[12:16], "big")
+
+
+def test_the_passes_leave_the_wal_whole_and_the_next_commit_starts_it_over(
+    journaled: tuple[Path, SqliteJournal, Engine],
+) -> None:
+    """No ``finish_checkpoint`` on the journal's connection: the checkpointer's passes alone
+    leave every frame in the database, and the journal's next commit starts the WAL over;
+    a reader's snapshot holds a pass back, and the passes say the WAL is not whole (the
+    server then finishes it on its loop once it is long)."""
+    path, _, engine = journaled
+    checkpointing = sqlite3.connect(path, isolation_level=None)
+    _orders(engine, 0, 50)
+    before = _starts(path)
+    for n in range(1, 4):
+        done = checkpoint(checkpointing, _no_wait)
+        assert done.whole and not done.started_over and done.frames > 0  # no commit came meanwhile
+        _orders(engine, 100 * n, 50)
+        assert _starts(path) == before + n
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM venue_orders").fetchone()
+    _orders(engine, 1000, 5)
+    assert not checkpoint(checkpointing, _no_wait).whole
+    reader.execute("COMMIT")
+    _orders(engine, 1100, 5)
+    assert _starts(path) == before + 3  # not started over: the journal's commits append
+    reader.close()
+    checkpointing.close()
+
+
+def test_a_transaction_begun_before_the_wal_was_whole_appends_and_the_passes_see_it(
+    journaled: tuple[Path, SqliteJournal, Engine],
+) -> None:
+    """SQLite starts the WAL over at a transaction that *began* with every frame in the
+    database: one begun before (an open group commit, say) appends when it commits, and the
+    WAL is not whole again. ``finish`` looks again after the WAL was whole, and tells a WAL
+    started over (fewer frames) from one appended to (more)."""
+    path, journal, engine = journaled
+    _orders(engine, 0, 20)
+    checkpointing = sqlite3.connect(path, isolation_level=None)
+    db = journal.reader()
+    assert db is not None
+    db.execute("BEGIN IMMEDIATE")  # the loop's transaction, open across the passes
+    db.execute("DELETE FROM venue_order_counts")
+    done = checkpoint(checkpointing, _no_wait)
+    assert done.whole and not done.started_over
+    before = _starts(path)
+    db.execute("COMMIT")  # appended: the WAL not started over
+    assert _starts(path) == before
+    again = finish(checkpointing, done.frames, _no_wait)
+    assert again.frames > done.frames and again.whole and not again.started_over
+    _orders(engine, 100, 1)  # begun with every frame in: started over
+    assert _starts(path) == before + 1
+    seen = finish(checkpointing, again.frames, _no_wait)
+    assert seen.started_over and seen.frames < again.frames
+    checkpointing.close()
+
+
+async def test_the_checkpointer_process_answers_and_ends_when_closed(
+    journaled: tuple[Path, SqliteJournal, Engine],
+) -> None:
+    """``Checkpointer``: a process of its own (so no GIL or lock of the loop's), started at
+    the first request; what it answers is what its passes did; closed, it ends."""
+    path, _, engine = journaled
+    _orders(engine, 0, 20)
+    checkpointer = Checkpointer(path)
+    frames, started_over = await checkpointer.ask()
+    assert not started_over and frames > 0  # no commit during its passes
+    before = _starts(path)
+    _orders(engine, 100, 1)
+    assert _starts(path) == before + 1
+    assert await checkpointer.close() == 0
+
+
+def test_the_order_rate_windows_are_saved_a_slice_at_a_time(
+    journaled: tuple[Path, SqliteJournal, Engine],
+) -> None:
+    """``save_order_counts`` with ``most``: the first call compares the windows and writes
+    nothing, each next one a transaction of at most that many windows, False until the last;
+    then the table holds every open window, and a save with nothing changed writes nothing."""
+    path, journal, engine = journaled
+    for account in range(2, 42):  # 40 accounts, each with a 10 s and a 1 min window
+        engine.counts.charge(account, NOW)
+    clock = ManualClock(NOW)
+    assert journal.reader() is not None  # the journal's tables made
+    db = sqlite3.connect(path, isolation_level=None)
+    calls = 0
+    while True:
+        calls += 1
+        before = db.execute("SELECT count(*) FROM venue_order_counts").fetchone()[0]
+        if save_order_counts(journal, [engine], clock, 16):
+            break
+        after = db.execute("SELECT count(*) FROM venue_order_counts").fetchone()[0]
+        assert (0 < after - before <= 16) if calls > 1 else after == before
+    assert calls == 7  # the comparison, then 80 windows and the first save's delete: 81 changes, 16 at a time
+    assert db.execute("SELECT count(*) FROM venue_order_counts").fetchone() == (80,)
+    commits = journal.commits
+    assert save_order_counts(journal, [engine], clock, 16) and journal.commits == commits
+    assert db.execute("SELECT count(*) FROM venue_order_counts").fetchone() == (80,)
+    db.close()
+
+
+def test_the_checkpointer_ends_with_its_input(tmp_path: Path) -> None:
+    """What ``Checkpointer`` starts: one answer a line, and the end of its input (the pipe's
+    end closed, as a server killed with ``kill -9`` leaves it) ends it: it never outlives
+    the server."""
+    path = tmp_path / "venue.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("CREATE TABLE t (x)")
+    db.execute("INSERT INTO t VALUES (1)")
+    argv, env = checkpointer_command(path)
+    ran = subprocess.run(argv, input=b"checkpoint\ncheckpoint\n", env=env, capture_output=True, timeout=60)
+    db.close()
+    assert ran.returncode == 0, ran.stderr
+    # three frames, all in the database; no commit came to start the WAL over
+    assert ran.stdout.decode().splitlines() == ["3 1 0", "3 1 0"]
