@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,32 +45,35 @@ COUNTS_GAP_S = 0.005  # between two slices: the commands' turns in between
 
 class Checkpointer:
     """The checkpointer process of the journal at ``path``, started at the first ``ask``
-    and ended by ``close`` (or by the server's end: its input closes)."""
+    and ended by ``close`` (or by the server's end: its input closes).
+
+    Started with ``subprocess.Popen`` (CPython's vfork: well under a millisecond), not an
+    asyncio subprocess, which under uvloop forks this large process with the loop held
+    (~35 ms quiet, hundreds on a loaded machine: a clock-shared bot's signed request then
+    met a market moved on by that hold ×speed, ``bot/run.py``). Its one line each way is
+    read and written in a worker thread: both are waits on a pipe, the GIL let go."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     async def ask(self) -> tuple[int, bool]:
         """One checkpoint (``checkpointer.checkpoint``): the WAL's frames, and whether the WAL
         started over. ``sqlite3.Error`` when it failed or the process is gone."""
-        process = self._process or await self._start()
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(b"checkpoint\n")
-        answer = (await process.stdout.readline()).decode()
+        process = self._process or self._start()
+        answer = await asyncio.to_thread(_exchange, process)
         if not answer:
             self._process = None
-            raise sqlite3.OperationalError(f"the checkpointer ended ({await process.wait()})")
+            ended = await asyncio.to_thread(process.wait)
+            raise sqlite3.OperationalError(f"the checkpointer ended ({ended})")
         if answer.startswith("error"):
             raise sqlite3.OperationalError(answer[6:].strip())
         frames, _, started_over = answer.split()
         return int(frames), started_over == "1"
 
-    async def _start(self) -> asyncio.subprocess.Process:
+    def _start(self) -> subprocess.Popen[bytes]:
         argv, env = checkpointer_command(self.path)
-        self._process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
-        )
+        self._process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         return self._process
 
     async def close(self) -> int | None:
@@ -77,14 +81,28 @@ class Checkpointer:
         process, self._process = self._process, None
         if process is None:
             return None
-        assert process.stdin is not None
-        process.stdin.close()  # its end of input: it ends after the pass it is in
+        assert process.stdin is not None and process.stdout is not None
+        with contextlib.suppress(OSError):  # a pipe the process closed first
+            process.stdin.close()  # its end of input: it ends after the pass it is in
         try:
-            return await asyncio.wait_for(process.wait(), 5.0)
-        except (TimeoutError, asyncio.CancelledError):
+            return await asyncio.to_thread(process.wait, 5.0)
+        except (subprocess.TimeoutExpired, asyncio.CancelledError):
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             raise
+        finally:
+            process.stdout.close()
+
+
+def _exchange(process: subprocess.Popen[bytes]) -> str:
+    """One request line written, its answer line read ("" when the process is gone)."""
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(b"checkpoint\n")
+        process.stdin.flush()
+    except (BrokenPipeError, ValueError):  # it ended, or was closed meanwhile
+        return ""
+    return process.stdout.readline().decode()
 
 
 def checkpointer_command(path: Path) -> tuple[list[str], dict[str, str]]:
