@@ -5,11 +5,11 @@ and its requests answered in order."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from picows import WSUpgradeRequest
+from recorded_transport import Recorded
 
 from tickerplant.clock import ManualClock
 from tickerplant.gateway.front_door import FrontDoor
@@ -17,28 +17,6 @@ from tickerplant.gateway.picows_server import Routed
 from tickerplant.gateway.responses import json_response
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.protocol.limits import LimitCounters
-
-
-class Recorded(asyncio.Transport):
-    """What the front door does to its connection: bytes written, reading paused."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = bytearray()
-        self.calls: list[str] = []
-
-    def writelines(self, list_of_data: object) -> None:
-        for data in list_of_data:  # type: ignore[attr-defined]
-            self.written += data
-
-    def pause_reading(self) -> None:
-        self.calls.append("pause")
-
-    def resume_reading(self) -> None:
-        self.calls.append("resume")
-
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        return ("127.0.0.1", 1) if name == "peername" else default
 
 
 def _door() -> tuple[FrontDoor, Recorded, list[Callable[[], None]]]:
