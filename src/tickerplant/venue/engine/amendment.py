@@ -14,7 +14,7 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_limit_market``; a notional too small is
    ``-5029`` here); the same price and quantity ``-5027`` (COIN-M ``-4197``);
 3. the margin the change adds (``-2019``): the order as it would rest, at its new price and
-   quantity, against it as it rests (``risk.moved_need``; part 2 §5 names no rule, so a
+   quantity, against it as it rests (``Ledger.moved_cost``; part 2 §5 names no rule, so a
    modification is checked as the new order it becomes: a buy moved up towards the mark
    adds initial margin and open loss, not only an added quantity does);
 4. then the change: a new quantity at or below what has filled, or a post-only order whose

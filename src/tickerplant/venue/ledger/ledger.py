@@ -313,15 +313,22 @@ class Ledger:
         margin check (its cost is the difference)."""
         return self._ims(contract, mark, order, ((qty, order.price),))
 
-    def moved_order_ims(
-        self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int
-    ) -> tuple[int, int]:
-        """``open_order_im`` as it is, and with ``order`` (resting, counted in the sums) left
-        with ``qty`` at ``price`` instead: a modification's margin check (its cost is the
-        difference)."""
+    def moved_cost(self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int) -> int:
+        """What leaving resting ``order`` with ``qty`` at ``price`` adds to the open-order
+        margin (negative: less), in one pass: the other side's read as kept, the order's
+        worked out once with its old place out and its new one in (``SideMargins.expect``)."""
+        if self.hedge and order.reduce_only:  # a closing order opens nothing, wherever it rests
+            return 0
+        key, buys, sells = self._margins_of(contract, mark)
         counted = self._counted.get((order.symbol, order.order_id))
         was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
-        return self._ims(contract, mark, order, ((-was, at), (qty, price)))
+        mine = self._side_margin(contract, mark, key, order.side, ((-was, at), (qty, price)))
+        self._margins.expect(order, qty, price, key, mine)
+        sell = order.side is Side.SELL
+        if self.hedge:  # both sides count: only the order's moved
+            return mine - (sells if sell else buys)
+        other = buys if sell else sells
+        return (mine if mine > other else other) - (buys if buys > sells else sells)
 
     def _ims(
         self, contract: Contract, mark: Fraction, order: Order, pairs: tuple[tuple[int, int], ...]

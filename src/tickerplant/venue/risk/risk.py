@@ -176,18 +176,6 @@ def margin_need(
     return order_cost(ledger, contract, order, qty, mark, best)
 
 
-def moved_need(
-    ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction
-) -> int:
-    """What modifying a resting LIMIT order to ``qty`` left at ``price`` adds to the margin
-    the account needs (decision 7's open-order margin with the order at its new place,
-    against it at its old one; negative when the change needs less). A modification is checked
-    as the new order it becomes would be: its new price's open loss and initial margin, not
-    only its added quantity (part 2 §5 names no rule; part 2 §8's -2019 is a new order's)."""
-    now, after = ledger.moved_order_ims(contract, mark, order, qty, price)
-    return after - now
-
-
 def check_margin(cost: int, figures: Figures, isolated: bool) -> None:
     """-2019 when ``cost`` (1e-8) exceeds the available balance (integers: ``figures.py``);
     on an isolated symbol, what the
