@@ -280,9 +280,10 @@ class Made:
         """The records of ``kind`` put so far."""
         return sum(1 for record in self.records if type(record) is kind)
 
-    def batch(self) -> Batch:
+    def batch(self) -> Batch | None:
         """The journal's batch, derived from the items alone: the one place that says which
-        item is which row."""
+        item is which row; None when there is nothing to journal (every record is a row,
+        and an event only a fill's)."""
         batch = Batch()
         for event in self.events:
             if type(event) is OrderUpdate and event.fill is not None:
@@ -305,7 +306,7 @@ class Made:
                 batch.funded.append((record.symbol, record.funding_ms))
             else:  # the records that are rows as they stand
                 getattr(batch, _ROWS[type(record)]).append(record)
-        return batch
+        return batch if self.records or batch.fills else None
 
 
 @dataclass(slots=True, init=False)
