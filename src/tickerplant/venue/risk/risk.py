@@ -122,13 +122,35 @@ def check_limit_market(
         raise _too_small(f)
 
 
+class _Last:
+    """The last PERCENT_PRICE bounds worked out, and the filters and mark they are for:
+    orders come by the thousand on a symbol between two marks (the market's marks are one
+    object per payload), so the same filters and mark are found by identity first, before
+    ``_percent_bounds``' cache hashes its key."""
+
+    __slots__ = ("above", "below", "f", "mark", "price_one")
+
+    def __init__(self) -> None:
+        self.f: OrderFilters | None = None
+        self.mark: Fraction | None = None
+        self.price_one = self.above = self.below = 0
+
+
+_LAST = _Last()
+
+
 def _check_percent(contract: Contract, f: OrderFilters, buy: bool, price: int, mark: Fraction) -> None:
     """PERCENT_PRICE of a priced order: -4016 above ``mark × multiplierUp``, -4024 below
     ``mark × multiplierDown``, each naming the bound on the tick."""
     inst = contract.inst
-    above, below = _percent_bounds(
-        f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
-    )
+    last = _LAST
+    if last.mark is mark and last.f is f and last.price_one == contract.price_one:
+        above, below = last.above, last.below
+    else:
+        above, below = _percent_bounds(
+            f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
+        )
+        last.f, last.mark, last.price_one, last.above, last.below = f, mark, contract.price_one, above, below
     if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
         up = _exact(f.multiplier_up)
         cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
