@@ -108,6 +108,25 @@ def check_market(
     return limit
 
 
+class _Last:
+    """The last PERCENT_PRICE bounds worked out, and the filters and mark they are for:
+    orders come by the thousand on a symbol between two marks (the market's marks are one
+    object per payload), so the same filters and mark are found by identity first, before
+    ``_percent_bounds``' cache hashes its key."""
+
+    __slots__ = ("above", "below", "f", "least", "least_f", "mark", "price_one", "units_one")
+
+    def __init__(self) -> None:
+        self.f: OrderFilters | None = None
+        self.mark: Fraction | None = None
+        self.price_one = self.above = self.below = 0
+        self.least_f: OrderFilters | None = None  # and the last MIN_NOTIONAL, in units
+        self.units_one = self.least = 0
+
+
+_LAST = _Last()
+
+
 def check_limit_market(
     contract: Contract, f: OrderFilters, buy: bool, price: int, qty: int, mark: Fraction | None,
     reduce_only: bool = False,
@@ -117,26 +136,14 @@ def check_limit_market(
     the price and quantity alone (a modification makes no ``NewOrder`` to be checked)."""
     if mark is not None:
         _check_percent(contract, f, buy, price, mark)
-    least = _least_notional(f.min_notional, contract.qty_one * contract.price_one)
+    last, units_one = _LAST, contract.qty_one * contract.price_one
+    if last.least_f is f and last.units_one == units_one:  # as the bounds: the same filters
+        least = last.least
+    else:
+        least = _least_notional(f.min_notional, units_one)
+        last.least_f, last.units_one, last.least = f, units_one, least
     if not reduce_only and contract.inst.market is Market.UM and qty * price < least:  # in units, exact
         raise _too_small(f)
-
-
-class _Last:
-    """The last PERCENT_PRICE bounds worked out, and the filters and mark they are for:
-    orders come by the thousand on a symbol between two marks (the market's marks are one
-    object per payload), so the same filters and mark are found by identity first, before
-    ``_percent_bounds``' cache hashes its key."""
-
-    __slots__ = ("above", "below", "f", "mark", "price_one")
-
-    def __init__(self) -> None:
-        self.f: OrderFilters | None = None
-        self.mark: Fraction | None = None
-        self.price_one = self.above = self.below = 0
-
-
-_LAST = _Last()
 
 
 def _check_percent(contract: Contract, f: OrderFilters, buy: bool, price: int, mark: Fraction) -> None:
