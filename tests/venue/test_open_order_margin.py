@@ -141,9 +141,10 @@ def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
     resting: list[tuple[Side, int, int]], which: int, qty: int, price: int, filled: int, held: int,
     mark: Fraction, hedge: bool, contract: Contract,
 ) -> None:  # fmt: skip
-    """``Ledger.moved_order_ims`` (a modification's margin check, nothing changed) is the
-    open-order margin as it is, and as a ledger whose order rests at its new quantity and
-    price works it out: its old place taken out exactly, partly filled or not, either mode."""
+    """``Ledger.moved_cost`` (a modification's margin check, nothing changed) is the
+    open-order margin as a ledger whose order rests at its new quantity and price works it
+    out, less the margin as it is: its old place taken out exactly, partly filled or not,
+    either mode."""
     symbol = contract.inst.symbol
 
     def ledger_of(rows: list[tuple[Side, int, int]], executed: int) -> tuple[Ledger, list[Order]]:
@@ -162,12 +163,12 @@ def test_a_modifications_margin_is_the_ledgers_with_the_order_moved(
 
     ledger, made = ledger_of(resting, filled)
     order = made[which % len(resting)]
-    now, after = ledger.moved_order_ims(contract, mark, order, qty, price)
-    assert now == ledger.open_order_im(contract, mark)
+    cost = ledger.moved_cost(contract, mark, order, qty, price)
+    now = ledger.open_order_im(contract, mark)
     moved = [*resting]
     moved[which % len(resting)] = (order.side, qty + order.executed_qty, price)  # what rests: qty
     again, _ = ledger_of(moved, order.executed_qty)
-    assert after == again.open_order_im(contract, mark)
+    assert cost == again.open_order_im(contract, mark) - now
 
 
 @pytest.mark.parametrize("contract", [BTCUSDT, BTCUSD_PERP], ids=["usds-m", "coin-m"])

@@ -94,7 +94,7 @@ class Engine(EngineState):
                 made = _STEPS[type(command)](self, command, now_ms, out)
         finally:  # a refusal changed nothing; a step that failed on one account's state
             batch = out.batch()  # journals what it did for the others (``exposure.each_account``)
-            if batch:
+            if batch is not None:
                 self.journal.commit(batch)
             events = tuple(out.events)
             self.outbox.extend(events)

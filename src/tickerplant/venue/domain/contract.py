@@ -403,9 +403,11 @@ class Contract:
             value += rest.value
             prices = rest.prices
             if prices and (prices[-1] * b > a if buy else prices[0] * b < a):  # some on the losing side
+                levels = rest.levels
                 for price in rest.losing(side, a, b):
-                    lost_qty += rest.levels[price]
-                    lost_value += rest.values[price]
+                    level = levels[price]
+                    lost_qty += level[0]
+                    lost_value += level[1]
         for q, price in extra:  # counted as ``Ledger`` counts an order: its value rounded on its own
             worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
             qty += q

@@ -14,7 +14,7 @@ part 4's payloads. They are kept in a bounded outbox (``Outbox``) until it takes
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -280,9 +280,10 @@ class Made:
         """The records of ``kind`` put so far."""
         return sum(1 for record in self.records if type(record) is kind)
 
-    def batch(self) -> Batch:
+    def batch(self) -> Batch | None:
         """The journal's batch, derived from the items alone: the one place that says which
-        item is which row."""
+        item is which row; None when there is nothing to journal (every record is a row,
+        and an event only a fill's)."""
         batch = Batch()
         for event in self.events:
             if type(event) is OrderUpdate and event.fill is not None:
@@ -305,29 +306,53 @@ class Made:
                 batch.funded.append((record.symbol, record.funding_ms))
             else:  # the records that are rows as they stand
                 getattr(batch, _ROWS[type(record)]).append(record)
-        return batch
+        return batch if self.records or batch.fills else None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Batch:
     """What one command changed, journaled in one transaction before its answer."""
 
-    orders: list[Order] = field(default_factory=list)  # copies, in their state after
-    fills: list[Fill] = field(default_factory=list)
-    positions: list[tuple[int, str, Position]] = field(default_factory=list)  # account, symbol, copy
-    changes: list[tuple[int, str, int, int]] = field(default_factory=list)  # account, asset, delta, ms
-    settings: list[Setting] = field(default_factory=list)
-    incomes: list[Income] = field(default_factory=list)
-    algos: list[AlgoOrder] = field(default_factory=list)  # copies, in their state after
-    margin_moves: list[MarginMove] = field(default_factory=list)
-    amendments: list[Amendment] = field(default_factory=list)
-    modes: list[ModeChange] = field(default_factory=list)
+    orders: list[Order]  # copies, in their state after
+    fills: list[Fill]
+    positions: list[tuple[int, str, Position]]  # account, symbol, copy
+    changes: list[tuple[int, str, int, int]]  # account, asset, delta, ms
+    settings: list[Setting]
+    incomes: list[Income]
+    algos: list[AlgoOrder]  # copies, in their state after
+    margin_moves: list[MarginMove]
+    amendments: list[Amendment]
+    modes: list[ModeChange]
     # (symbol, funding time): the last funding settled on the symbol, whatever it charged
     # (``funding.py``: a restart settles the fundings after it that it missed)
-    funded: list[tuple[str, int]] = field(default_factory=list)
+    funded: list[tuple[str, int]]
     # the engine's market ("um", "cm"), stamped by its journal (``group_commit.Stamped``): whose
     # wallets ``changes`` and the symbol-less ``incomes`` are
-    market: str | None = None
+    market: str | None
+
+    def __init__(
+        self, orders: list[Order] | None = None, fills: list[Fill] | None = None,
+        positions: list[tuple[int, str, Position]] | None = None,
+        changes: list[tuple[int, str, int, int]] | None = None, settings: list[Setting] | None = None,
+        incomes: list[Income] | None = None, algos: list[AlgoOrder] | None = None,
+        margin_moves: list[MarginMove] | None = None, amendments: list[Amendment] | None = None,
+        modes: list[ModeChange] | None = None, funded: list[tuple[str, int]] | None = None,
+        market: str | None = None,
+    ) -> None:  # fmt: skip
+        """Written out, each list a literal: one is made per command, and a dataclass's
+        ``default_factory`` calls a factory per field (eleven calls a batch)."""
+        self.orders = [] if orders is None else orders
+        self.fills = [] if fills is None else fills
+        self.positions = [] if positions is None else positions
+        self.changes = [] if changes is None else changes
+        self.settings = [] if settings is None else settings
+        self.incomes = [] if incomes is None else incomes
+        self.algos = [] if algos is None else algos
+        self.margin_moves = [] if margin_moves is None else margin_moves
+        self.amendments = [] if amendments is None else amendments
+        self.modes = [] if modes is None else modes
+        self.funded = [] if funded is None else funded
+        self.market = market
 
     def __bool__(self) -> bool:
         return bool(

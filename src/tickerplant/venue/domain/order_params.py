@@ -328,8 +328,10 @@ def parse_amended(params: Mapping[str, str], inst: Instrument) -> tuple[Side, in
 
 
 def check_limit(f: OrderFilters, price: int, qty: int) -> None:
-    """PRICE_FILTER and LOT_SIZE of a LIMIT order's price and quantity."""
-    _check_filters(f, OrderType.LIMIT, price, qty)
+    """PRICE_FILTER and LOT_SIZE of a LIMIT order's price and quantity (each move's: the
+    two checks called straight, ``_check_filters``' order)."""
+    check_price(f, price)
+    check_quantity(f, False, qty)
 
 
 def check_price(f: OrderFilters, price: int) -> None:

@@ -33,8 +33,9 @@ class Resting:
 
     qty: int = 0
     value: int = 0
-    levels: dict[int, int] = field(default_factory=dict)  # price units -> Σ quantity
-    values: dict[int, int] = field(default_factory=dict)  # price units -> Σ order_value
+    # price units -> [Σ quantity, Σ order_value] at it: one entry a level, changed in place
+    # (a move leaves one level and joins another: one lookup each)
+    levels: dict[int, list[int]] = field(default_factory=dict)
     prices: list[int] = field(default_factory=list)  # the levels' prices, ascending
 
     def add(self, qty: int, price: int, value: int) -> None:
@@ -58,19 +59,16 @@ class Resting:
     def _level(self, price: int, qty: int, value: int) -> None:
         """``qty`` more at ``price``, worth ``value``: a level made at its first, gone with
         its last."""
-        levels = self.levels
-        held = levels.get(price)
+        held = self.levels.get(price)
         if held is None:
             if qty:
                 insort(self.prices, price)
-                levels[price] = qty
-                self.values[price] = value
-        elif held + qty:
-            levels[price] = held + qty
-            self.values[price] += value
+                self.levels[price] = [qty, value]
+        elif held[0] + qty:
+            held[0] += qty
+            held[1] += value
         else:
-            del levels[price]
-            del self.values[price]
+            del self.levels[price]
             del self.prices[bisect_left(self.prices, price)]
 
     def losing(self, side: Side, a: int, b: int) -> list[int]:

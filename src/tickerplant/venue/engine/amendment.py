@@ -14,7 +14,7 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_limit_market``; a notional too small is
    ``-5029`` here); the same price and quantity ``-5027`` (COIN-M ``-4197``);
 3. the margin the change adds (``-2019``): the order as it would rest, at its new price and
-   quantity, against it as it rests (``risk.moved_need``; part 2 §5 names no rule, so a
+   quantity, against it as it rests (``Ledger.moved_cost``; part 2 §5 names no rule, so a
    modification is checked as the new order it becomes: a buy moved up towards the mark
    adds initial margin and open loss, not only an added quantity does);
 4. then the change: a new quantity at or below what has filled, or a post-only order whose
@@ -37,6 +37,7 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.matching import walk
 from tickerplant.venue.domain.commands import Amend
 from tickerplant.venue.domain.events import Made, OrderRow
+from tickerplant.venue.domain.kept import Kept
 from tickerplant.venue.domain.order_params import (
     check_limit,
     refused,
@@ -59,7 +60,11 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     f, contract = listed.filters, listed.contract
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
     check_limit(f, price, qty)
-    order = engine.find(command.account_id, command.symbol, command.order_id, command.client_id)
+    kept = engine.kept(command.account_id, command.symbol)  # its orders and their amendments
+    order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id
+    order = kept.orders.get(order_id) if order_id is not None else engine.find(
+        command.account_id, command.symbol, None, command.client_id
+    )
     if order is None or not order.status.is_open:  # then the order (part 1 §10 step 11)
         raise refused(-2013, "Order does not exist.")
     if order.type is not OrderType.LIMIT:
@@ -88,7 +93,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
         engine.check_moved_margin(ledger, contract, order, qty - order.executed_qty, price, mark)
-    record(engine, ledger, order, price, qty, command.modify_id, now_ms, out)
+    record(engine, ledger, kept, order, price, qty, command.modify_id, now_ms, out)
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
         engine.hold(order, now_ms)
@@ -112,8 +117,8 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
 
 
 def record(
-    engine: EngineState, ledger: Ledger, order: Order, price: int, qty: int, modify_id: int | None,
-    now_ms: int, out: Made,
+    engine: EngineState, ledger: Ledger, kept: Kept, order: Order, price: int, qty: int,
+    modify_id: int | None, now_ms: int, out: Made,
 ) -> None:  # fmt: skip
     """The change made: the order's new price and quantity, and its ``orderAmendment`` row."""
     symbol = order.symbol
@@ -126,5 +131,5 @@ def record(
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms
     ledger.touch(order)  # its open-order margin changed
     order.amendments += 1
-    engine.kept(order.account_id, symbol).amendments.append(amendment)
+    kept.amendments.append(amendment)
     out.records.append(amendment)

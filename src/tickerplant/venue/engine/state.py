@@ -54,7 +54,7 @@ from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import expiring
-from tickerplant.venue.risk.risk import check_margin, margin_need, moved_need
+from tickerplant.venue.risk.risk import check_margin, margin_need
 
 __all__ = ["Deposits", "EngineState"]
 
@@ -190,9 +190,10 @@ class EngineState:
         self, ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction | None
     ) -> None:
         """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
-        account has available (``risk.moved_need``); no mark yet: nothing to weigh."""
+        account has available (``Ledger.moved_cost``: decision 7's open-order margin with the
+        order at its new place, against it at its old one); no mark yet: nothing to weigh."""
         if mark is not None:
-            self._weigh(ledger, contract, moved_need(ledger, contract, order, qty, price, mark))
+            self._weigh(ledger, contract, ledger.moved_cost(contract, mark, order, qty, price))
 
     def _weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
         """A cost against the account's figures (``risk.check_margin``), read only when there

@@ -142,8 +142,11 @@ class KeptAsset:
         return stale
 
     def moved(self, by: int) -> Figures:
-        """The figures with the open-order margin moved ``by`` (the symbols' read again)."""
+        """The figures with the open-order margin moved ``by`` (the symbols' read again):
+        as they were when it did not move (a move on an account's smaller side)."""
         f = self.figures
+        if not by:
+            return f
         self.figures = Figures(
             f.wallet, f.unrealized_e8, f.position_im_e8, f.open_order_im_e8 + by, f.maint_e8,
             f.isolated_wallet, f.isolated_unrealized_e8, f.isolated_im_e8, f.isolated_maint_e8, f.shared_e8,

@@ -306,37 +306,35 @@ class Ledger:
             sells = sides[1] = self._side_margin(contract, mark, key, Side.SELL)
         return key, buys, sells
 
-    def open_order_ims(
-        self, contract: Contract, mark: Fraction, order: Order, qty: int
-    ) -> tuple[int, int]:
-        """``open_order_im`` without and with ``qty`` more of ``order`` resting: a new order's
-        margin check (its cost is the difference)."""
-        return self._ims(contract, mark, order, ((qty, order.price),))
-
-    def moved_order_ims(
-        self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int
-    ) -> tuple[int, int]:
-        """``open_order_im`` as it is, and with ``order`` (resting, counted in the sums) left
-        with ``qty`` at ``price`` instead: a modification's margin check (its cost is the
-        difference)."""
+    def moved_cost(self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int) -> int:
+        """What leaving resting ``order`` with ``qty`` at ``price`` adds to the open-order
+        margin (negative: less), in one pass: the other side's read as kept, the order's
+        worked out once with its old place out and its new one in (``SideMargins.expect``)."""
+        if self.hedge and order.reduce_only:  # a closing order opens nothing, wherever it rests
+            return 0
+        key, buys, sells = self._margins_of(contract, mark)
         counted = self._counted.get((order.symbol, order.order_id))
         was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
-        return self._ims(contract, mark, order, ((-was, at), (qty, price)))
+        mine = self._side_margin(contract, mark, key, order.side, ((-was, at), (qty, price)))
+        self._margins.expect(order, qty, price, key, mine)
+        sell = order.side is Side.SELL
+        if self.hedge:  # both sides count: only the order's moved
+            return mine - (sells if sell else buys)
+        other = buys if sell else sells
+        return (mine if mine > other else other) - (buys if buys > sells else sells)
 
-    def _ims(
-        self, contract: Contract, mark: Fraction, order: Order, pairs: tuple[tuple[int, int], ...]
-    ) -> tuple[int, int]:
-        """``open_order_im`` as it is and with ``pairs`` counted on ``order``'s side: the
-        other side's margin read as kept, ``order``'s side's worked out once with them (and
-        kept as the side's if the change comes next: ``SideMargins.changed``)."""
+    def open_order_ims(self, contract: Contract, mark: Fraction, order: Order, qty: int) -> tuple[int, int]:
+        """``open_order_im`` without and with ``qty`` more of ``order`` resting (a new order's
+        margin check: its cost is the difference): the other side's margin read as kept, the
+        order's side's worked out once with it (and kept as the side's if the order comes to
+        rest next: ``SideMargins.changed``)."""
         key, buys, sells = self._margins_of(contract, mark)
         sell = order.side is Side.SELL
         if self.hedge and order.reduce_only:  # a closing order opens nothing: its side's as it is
             mine = sells if sell else buys
         else:
-            mine = self._side_margin(contract, mark, key, order.side, pairs)
-        qty, price = pairs[-1]  # what will rest of the order, at its price, if it rests
-        self._margins.expect(order, qty, price, key, mine)
+            mine = self._side_margin(contract, mark, key, order.side, ((qty, order.price),))
+        self._margins.expect(order, qty, order.price, key, mine)
         if self.hedge:
             return buys + sells, (buys + mine if sell else mine + sells)
         return max(buys, sells), max(buys, mine) if sell else max(mine, sells)

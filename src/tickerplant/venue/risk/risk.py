@@ -108,6 +108,25 @@ def check_market(
     return limit
 
 
+class _Last:
+    """The last PERCENT_PRICE bounds worked out, and the filters and mark they are for:
+    orders come by the thousand on a symbol between two marks (the market's marks are one
+    object per payload), so the same filters and mark are found by identity first, before
+    ``_percent_bounds``' cache hashes its key."""
+
+    __slots__ = ("above", "below", "f", "least", "least_f", "mark", "price_one", "units_one")
+
+    def __init__(self) -> None:
+        self.f: OrderFilters | None = None
+        self.mark: Fraction | None = None
+        self.price_one = self.above = self.below = 0
+        self.least_f: OrderFilters | None = None  # and the last MIN_NOTIONAL, in units
+        self.units_one = self.least = 0
+
+
+_LAST = _Last()
+
+
 def check_limit_market(
     contract: Contract, f: OrderFilters, buy: bool, price: int, qty: int, mark: Fraction | None,
     reduce_only: bool = False,
@@ -117,7 +136,12 @@ def check_limit_market(
     the price and quantity alone (a modification makes no ``NewOrder`` to be checked)."""
     if mark is not None:
         _check_percent(contract, f, buy, price, mark)
-    least = _least_notional(f.min_notional, contract.qty_one * contract.price_one)
+    last, units_one = _LAST, contract.qty_one * contract.price_one
+    if last.least_f is f and last.units_one == units_one:  # as the bounds: the same filters
+        least = last.least
+    else:
+        least = _least_notional(f.min_notional, units_one)
+        last.least_f, last.units_one, last.least = f, units_one, least
     if not reduce_only and contract.inst.market is Market.UM and qty * price < least:  # in units, exact
         raise _too_small(f)
 
@@ -126,9 +150,14 @@ def _check_percent(contract: Contract, f: OrderFilters, buy: bool, price: int, m
     """PERCENT_PRICE of a priced order: -4016 above ``mark × multiplierUp``, -4024 below
     ``mark × multiplierDown``, each naming the bound on the tick."""
     inst = contract.inst
-    above, below = _percent_bounds(
-        f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
-    )
+    last = _LAST
+    if last.mark is mark and last.f is f and last.price_one == contract.price_one:
+        above, below = last.above, last.below
+    else:
+        above, below = _percent_bounds(
+            f.multiplier_up, f.multiplier_down, mark.numerator, mark.denominator, contract.price_one
+        )
+        last.f, last.mark, last.price_one, last.above, last.below = f, mark, contract.price_one, above, below
     if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
         up = _exact(f.multiplier_up)
         cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
@@ -174,18 +203,6 @@ def margin_need(
     if order.type is not OrderType.LIMIT:
         best = next(data.levels(contract.inst.symbol, order.side is Side.SELL), None)
     return order_cost(ledger, contract, order, qty, mark, best)
-
-
-def moved_need(
-    ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction
-) -> int:
-    """What modifying a resting LIMIT order to ``qty`` left at ``price`` adds to the margin
-    the account needs (decision 7's open-order margin with the order at its new place,
-    against it at its old one; negative when the change needs less). A modification is checked
-    as the new order it becomes would be: its new price's open loss and initial margin, not
-    only its added quantity (part 2 §5 names no rule; part 2 §8's -2019 is a new order's)."""
-    now, after = ledger.moved_order_ims(contract, mark, order, qty, price)
-    return after - now
 
 
 def check_margin(cost: int, figures: Figures, isolated: bool) -> None:
