@@ -262,8 +262,7 @@ class PrivateRest:
         assert placed.order is not None and placed.ack is not None
         result = authorized.params.get("neworderresptype") == "RESULT"
         shown = placed.order if result else placed.ack
-        inst = self._engine.instruments[shown.symbol]  # its JSON written straight, taken as it is
-        return Headed(msgspec.Raw(order_payloads.placed_json(shown, inst)), placed.counts)
+        return Headed(order_payloads.placed(shown, self._engine.instruments[shown.symbol]), placed.counts)
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
         new_order(self._engine, authorized.account.account_id, authorized.params, now_ms, test=True)
@@ -281,7 +280,7 @@ class PrivateRest:
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
         order = cancel_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
-        return msgspec.Raw(order_payloads.placed_json(order, self._engine.instruments[order.symbol]))
+        return order_payloads.placed(order, self._engine.instruments[order.symbol])
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params
