@@ -50,14 +50,10 @@ _REST_FIELDS = (
     b"Content-Type: application/json\r\nX-MBX-USED-WEIGHT: %d\r\nX-MBX-USED-WEIGHT-1M: %d\r\n"
     b"Access-Control-Allow-Origin: *\r\n"
 )
-# A 200's whole head on a kept-alive connection, with the weight (twice), the date and the
-# length to fill in: ``answer_parts``' own fields after ``rest_head``'s, in one step.
-OK_KEPT_ALIVE = answer_parts(status_line(200)[1] + _REST_FIELDS, (b"-",), True, b"%b")[0].replace(
-    b"Content-Length: 1\r\n", b"Content-Length: %d\r\n"
-)
-# the same with the answer's own fields (an order's counts) after the REST fields
-_OK_WITH_FIELDS = status_line(200)[1] + _REST_FIELDS + b"%b"
-_OK_KEPT_ALIVE_EXTRA = answer_parts(_OK_WITH_FIELDS, (b"-",), True, b"%b")[0].replace(
+# A 200's whole head on a kept-alive connection, with the weight (twice), the answer's own
+# fields (an order's counts; b"" for none), the date and the length to fill in:
+# ``answer_parts``' own fields after ``rest_head``'s, in one step.
+OK_KEPT_ALIVE = answer_parts(status_line(200)[1] + _REST_FIELDS + b"%b", (b"-",), True, b"%b")[0].replace(
     b"Content-Length: 1\r\n", b"Content-Length: %d\r\n"
 )
 
@@ -83,11 +79,8 @@ def rest_parts(answer: RestAnswer, keep_alive: bool, date: bytes) -> tuple[bytes
     if keep_alive and answer.status == 200 and answer.retry_after_s is None:
         size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
         if size:
-            used, extra = answer.used_weight, answer.extra_head
-            if extra:
-                head = _OK_KEPT_ALIVE_EXTRA % (used, used, extra, date, size)
-            else:
-                head = OK_KEPT_ALIVE % (used, used, date, size)
+            used = answer.used_weight
+            head = OK_KEPT_ALIVE % (used, used, answer.extra_head, date, size)
             # a small body goes with its head, one buffer to write: a large one (a depth
             # answer's levels) is written as it is, never copied
             return (head + parts[0],) if size < JOINED_BELOW and len(parts) == 1 else (head, *parts)

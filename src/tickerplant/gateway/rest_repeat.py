@@ -140,7 +140,7 @@ class RestCall:
                 if 0 < len(body) < JOINED_BELOW:
                     used = verdict.used  # ``answered``'s and ``rest_parts``' first case
                     self._ok.observe(self._now_ns() - started_ns)
-                    return OK_KEPT_ALIVE % (used, used, http_date(now_ms), len(body)) + body
+                    return OK_KEPT_ALIVE % (used, used, b"", http_date(now_ms), len(body)) + body
                 begun = answered(result, verdict.used)
         if isinstance(begun, RestLater):
             return self._later(begun, started_ns)
