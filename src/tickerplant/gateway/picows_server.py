@@ -249,10 +249,11 @@ def _checked_head(head: bytes) -> Refusal | Head:
     # the block's fields, read-only (a proxy, shared by its requests; every reader only reads)
     headers: CIMultiDict[str] = fields.headers  # type: ignore[assignment]  # (no cast() call a request)
     request.method, request.path, request.version, request.headers = method, path, version, headers
-    return Head(request, length)
+    return _new(Head, (request, length))  # Head(…) without the NamedTuple's Python __new__
 
 
 _MALFORMED = Refusal(400, b"Malformed request head\n")
+_new = tuple.__new__
 
 
 _KEEP_ALIVE, _CLOSE = b"Connection: keep-alive\r\n", b"Connection: close\r\n"

@@ -92,7 +92,6 @@ class PrivateEndpoint(NamedTuple):
     weight_unscoped: int = 0  # the weight without ``symbol`` (openOrders: 40), 0: the same
 
 
-_OK = {"code": 200, "msg": "success"}
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
@@ -271,7 +270,8 @@ class PrivateRest:
         assert placed.order is not None and placed.ack is not None
         result = authorized.params.get("neworderresptype") == "RESULT"
         shown = placed.order if result else placed.ack
-        return Headed(order_payloads.placed(shown, self._engine.instruments[shown.symbol]), placed.counts)
+        body = order_payloads.placed(shown, self._engine.instruments[shown.symbol])
+        return _new(Headed, (body, placed.counts))
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
         new_order(self._engine, authorized.account.account_id, authorized.params, now_ms, test=True)
