@@ -2,7 +2,7 @@
 against a floor.
 
     python -m benchmarks orders [--quick] [--rate 1000] [--seconds 10] [--accounts 1000]
-                                [--profile FILE] [--profile-seconds 5] [--journal]
+                                [--profile FILE] [--profile-seconds 5] [--journal] [--path]
 
 ``tickerplant serve --sim-rate 400 --request-weight 1000000000`` (the IP budget lifted)
 with ``--accounts`` venue accounts (each 10⁶ USDT, an
@@ -37,6 +37,10 @@ over the part, and what other processes used meanwhile: on a shared machine the 
 with them more than the CPU a pair does.
 
 ``--journal``: only the journal's rows, in process (``journal_rows.py``).
+
+``--path``: only the request path (head, route, keys and signature, engine, journal, group
+commit, answer), in process, CPU µs a pair; its instructions a pair under callgrind
+(``request_path.py``).
 
 ``--profile FILE``: after the flat-out part, the same load again for ``--profile-seconds``
 while ``py-spy record`` samples the server (written to FILE), then where an order and its
@@ -83,6 +87,7 @@ from ..harness.profile import print_profile, profile_pid
 from ..harness.report import Target, verdict
 from .journal_rows import print_journal
 from .references import floor_async, required_async
+from .request_path import print_path
 from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
 from .where import print_split
 
@@ -313,6 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", type=Path, default=None, metavar="FILE", help="py-spy the flat-out part")
     p.add_argument("--profile-seconds", type=float, default=5.0, help="the profiled run's length (5)")
     p.add_argument("--journal", action="store_true", help="the journal alone, in process")
+    p.add_argument("--path", action="store_true", help="the request path alone, in process")
     args = p.parse_args(argv)
     args.rate = args.rate or (200.0 if args.quick else 1000.0)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -325,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.journal:
         print_journal(args.accounts, args.quick)
+        return 0
+    if args.path:
+        print_path(make_accounts, args.accounts, args.quick)
         return 0
     raise_nofile()
     check_cpus()

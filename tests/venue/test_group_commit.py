@@ -142,6 +142,30 @@ def test_the_drains_go_before_the_answers_and_one_that_raises_strands_none() -> 
     assert said[-1] == "drain 2"
 
 
+def test_a_drain_runs_once_a_group_at_its_first_time() -> None:
+    """A drain takes everything reported since it last ran: the group's later calls of it
+    found nothing, so it runs once, before the answers, at the time of its first call."""
+    due: list[Callable[[], None]] = []
+    group = GroupCommit(Staged(), due.append, lambda error: pytest.fail(str(error)))
+    said: list[str] = []
+    um = group.later(lambda now_ms: said.append(f"um {now_ms}"))
+    cm = group.later(lambda now_ms: said.append(f"cm {now_ms}"))
+    group.commit(Batch())
+    for now_ms in (1, 2, 3):
+        um(now_ms)
+        group.after(lambda n=now_ms: said.append(f"answer {n}"))
+    cm(4)
+    um(5)
+    due.pop()()
+    assert said == ["um 1", "cm 4", "answer 1", "answer 2", "answer 3"]
+    group.commit(Batch())  # the next group runs it again
+    um(6)
+    due.pop()()
+    assert said[-1] == "um 6"
+    um(7)  # nothing open: at once
+    assert said[-1] == "um 7"
+
+
 def test_a_batch_that_cannot_be_staged_stops_the_server_after_committing_the_others() -> None:
     errors: list[sqlite3.Error] = []
     due: list[Callable[[], None]] = []

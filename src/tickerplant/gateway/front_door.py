@@ -233,18 +233,24 @@ class FrontDoor(asyncio.Protocol):
                 outcome = heads.next()
                 if outcome is None:
                     break
-                checked = outcome if isinstance(outcome, Refusal) else checked_head(outcome)
+                if isinstance(outcome, Refusal):
+                    checked: Refusal | Head = outcome
+                else:
+                    checked = checked_head(outcome)
+                    head_bytes = outcome
                 if isinstance(checked, Refusal):
                     self.counters.head_refused(checked.status)
                     transport.write(checked.to_bytes(http_date(self._clock.now_ms())))
                     self._close(transport)
                     return True
-                if asks_to_upgrade(checked.request):
+                # an upgrade is a GET (RFC 6455 §4.1): another method asking for one is refused
+                # (``checked_head``)
+                if checked.request.method == b"GET" and asks_to_upgrade(checked.request):
                     self._stop_timer()
                     self._heads = None
                     self._hand_over(transport, heads.received)
                     return True
-                pending = self._pending = (cast(bytes, outcome), checked)
+                pending = self._pending = (head_bytes, checked)
                 head, (request, length) = pending
                 if length and heads.body(head, length) is None and expects_continue(request.headers):
                     transport.write(_CONTINUE)

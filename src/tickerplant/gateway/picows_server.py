@@ -37,7 +37,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from multidict import CIMultiDict
 from picows import (
@@ -54,7 +54,7 @@ from picows.picows import (  # type: ignore[attr-defined]
 )
 
 from tickerplant.gateway.head_fields import read_fields
-from tickerplant.gateway.http_head import Refusal, line_refusal
+from tickerplant.gateway.http_head import METHODS, Refusal, line_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.protocol.limits import LimitCounters
@@ -199,9 +199,10 @@ def checked_head(head: bytes) -> Refusal | Head:
     byte for byte) is parsed once and its ``Head`` remembered (at most ``_HEADS_KEPT``,
     forgotten all at once when full): parsing is a function of the bytes, and nothing after
     it changes the request. A signed request (each with its own timestamp) is never kept."""
-    known = _parsed.get(head)
-    if known is not None:
-        return known
+    if head[:4] == b"GET ":  # only a GET is kept (``is_plain_poll``): another is not looked up
+        known = _parsed.get(head)
+        if known is not None:
+            return known
     checked = _checked_head(head)
     if isinstance(checked, Head) and is_plain_poll(head, checked):
         if len(_parsed) >= _HEADS_KEPT:
@@ -222,9 +223,12 @@ def is_plain_poll(head: bytes, checked: Head) -> bool:
 def _checked_head(head: bytes) -> Refusal | Head:
     line_end = head.find(b"\r\n")
     line = head if line_end < 0 else head[:line_end]
-    refusal = line_refusal(line)
-    if refusal is not None:
-        return refusal
+    words = line.split(b" ")
+    # what every request a client means is (``line_refusal``'s first test), else its checks
+    if len(words) != 3 or words[2] != b"HTTP/1.1" or words[0] not in METHODS:
+        refusal = line_refusal(line)
+        if refusal is not None:
+            return refusal
     fields = read_fields(head[len(line) :])  # read once per distinct block (head_fields)
     if fields.refusal is not None:
         return fields.refusal
@@ -236,19 +240,20 @@ def _checked_head(head: bytes) -> Refusal | Head:
             return _MALFORMED
     # a POST, PUT or DELETE, or a head with a body: read as picows' parser reads a GET's,
     # the method its own, the fields as read for the block
-    method, path, version = line.split(b" ")  # three words (line_refusal)
+    method, path, version = words  # three words (line_refusal)
     if not path or fields.headers is None:
         return _MALFORMED
     if fields.upgrade:  # RFC 6455 §4.1: the handshake is a GET, no body
         return Refusal(400, b"A WebSocket handshake is a GET without a body\n")
     request = WSUpgradeRequest()
     # the block's fields, read-only (a proxy, shared by its requests; every reader only reads)
-    headers = cast(CIMultiDict[str], fields.headers)
+    headers: CIMultiDict[str] = fields.headers  # type: ignore[assignment]  # (no cast() call a request)
     request.method, request.path, request.version, request.headers = method, path, version, headers
-    return Head(request, length)
+    return _new(Head, (request, length))  # Head(…) without the NamedTuple's Python __new__
 
 
 _MALFORMED = Refusal(400, b"Malformed request head\n")
+_new = tuple.__new__
 
 
 _KEEP_ALIVE, _CLOSE = b"Connection: keep-alive\r\n", b"Connection: close\r\n"

@@ -88,6 +88,7 @@ ControlHandler = Callable[[str], tuple[int, bytes]]  # HTTP method -> (status, J
 _WS_API_PATHS = {Market.UM: "/ws-fapi/v1", Market.CM: "/ws-dapi/v1"}
 _WS_API_HANDSHAKE_WEIGHT = 5  # each WebSocket API handshake costs 5 of the IP's weight (§5.1)
 _DRAIN_POLL_S = 0.05  # how often a finishing listener looks whether a slow client caught up
+_new = tuple.__new__  # a request's PrivateRequest, without the NamedTuple's Python __new__
 
 
 class Listener:
@@ -342,7 +343,7 @@ class Listener:
         signature (overview decision 3, part 1 §4.1); the key from ``X-MBX-APIKEY`` (part 1
         §2). A GET's parameters are in its query only (part 1 §3.1): its body is not read."""
         form = body if route[0] != "GET" else b""
-        signed = PrivateRequest(query, form, request.headers.get("X-MBX-APIKEY"), ip)
+        signed = _new(PrivateRequest, (query, form, request.headers.get("X-MBX-APIKEY"), ip))
         if self.signed_lag is not None:  # the client's clock against the server's (tickerplant run)
             self.signed_lag.signed(query, form, now_ms)
         if self._latency is not None:  # performed at its arrival, answered after its response leg

@@ -25,6 +25,7 @@ Without a running loop (the engines' unit tests) the journal commits each batch 
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -57,7 +58,9 @@ class GroupCommit:
         self._schedule = schedule
         self._failed = failed
         self._due = False  # batches are staged: a flush is scheduled
-        self._drains: list[Callable[[], object]] = []  # the user data drains, released first
+        # the user data drains to run once committed, released first: each the first time it
+        # was called in the group (a drain takes everything reported since the last)
+        self._drains: dict[Callable[[int], object], int] = {}
         self._waiting: list[Callable[[], object]] = []
         self._between: list[Callable[[], object]] = []  # for after the next commit's answers
         self.groups = 0  # transactions committed
@@ -101,11 +104,14 @@ class GroupCommit:
     def later(self, drain: Callable[[int], object]) -> Callable[[int], None]:
         """``drain`` (a market's user data drain) run once what is staged is committed, before
         the answers waiting with it: an answer released may let its connection's next command
-        in, whose events must wait for the next commit, not leave with these."""
+        in, whose events must wait for the next commit, not leave with these. A drain takes
+        everything reported since it last ran (``UserData.drain``: ``Outbox.take``), so a
+        group runs it once, at the time of its first call in the group: every later call
+        found nothing left to take."""
 
         def drained(now_ms: int) -> None:
             if self._due:
-                self._drains.append(lambda: drain(now_ms))
+                self._drains.setdefault(drain, now_ms)
             else:
                 drain(now_ms)
 
@@ -117,7 +123,8 @@ class GroupCommit:
         if not self._due:
             return
         self._due = False
-        waiting, self._drains, self._waiting = [*self._drains, *self._waiting], [], []
+        drains: list[Callable[[], object]] = [functools.partial(d, ms) for d, ms in self._drains.items()]
+        waiting, self._drains, self._waiting = [*drains, *self._waiting], {}, []
         between, self._between = self._between, []
         try:
             self.journal.commit_staged()

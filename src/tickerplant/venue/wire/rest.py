@@ -59,6 +59,7 @@ __all__ = [
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
 
 _encode = msgspec.json.encode
+_new = tuple.__new__  # a NamedTuple made once a request, without a Python frame
 
 
 class Accounts(Keys, Protocol):
@@ -91,7 +92,6 @@ class PrivateEndpoint(NamedTuple):
     weight_unscoped: int = 0  # the weight without ``symbol`` (openOrders: 40), 0: the same
 
 
-_OK = {"code": 200, "msg": "success"}
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
@@ -173,11 +173,13 @@ class PrivateRest:
             }
 
     def answer(self, route: tuple[str, str], request: PrivateRequest, now_ms: int) -> RestAnswer:
-        """The answer to a request for one of ``routes``, (method, path)."""
-        admitted = self.admit(route, request, now_ms)
+        """The answer to a request for one of ``routes``, (method, path): admitted, performed."""
+        endpoint = self.routes[route]
+        admitted = self._admit(endpoint, request, now_ms)
         if isinstance(admitted, RestAnswer):
             return admitted
-        return self.perform(route, *admitted, now_ms)
+        authorized, used = admitted
+        return self._perform(endpoint, authorized, used, now_ms)
 
     def admit(
         self, route: tuple[str, str], request: PrivateRequest, now_ms: int
@@ -185,7 +187,16 @@ class PrivateRest:
         """Part 1 §10's steps before the endpoint: the IP's weight, then ``authorize``; the
         request authorized and the IP's weight used, or the refusal. Under ``--workers`` a
         gateway admits and the plant performs (``venue/wire/forwarded.py``)."""
-        endpoint = self.routes[route]
+        return self._admit(self.routes[route], request, now_ms)
+
+    def perform(self, route: tuple[str, str], authorized: Authorized, used: int, now_ms: int) -> RestAnswer:
+        """The endpoint's answer to an admitted request; ``used``: the IP's weight, for the
+        answer's header."""
+        return self._perform(self.routes[route], authorized, used, now_ms)
+
+    def _admit(
+        self, endpoint: PrivateEndpoint, request: PrivateRequest, now_ms: int
+    ) -> tuple[Authorized, int] | RestAnswer:
         weight = endpoint.weight
         if endpoint.weight_unscoped and b"symbol=" not in request.query + request.body:
             weight = endpoint.weight_unscoped
@@ -199,17 +210,14 @@ class PrivateRest:
         except RequestRefused as refused:
             return self._refused(endpoint, refused, verdict.used)
 
-    def perform(self, route: tuple[str, str], authorized: Authorized, used: int, now_ms: int) -> RestAnswer:
-        """The endpoint's answer to an admitted request; ``used``: the IP's weight, for the
-        answer's header."""
-        endpoint = self.routes[route]
+    def _perform(self, endpoint: PrivateEndpoint, authorized: Authorized, used: int, now: int) -> RestAnswer:
         try:
-            result = endpoint.answer(authorized, now_ms)
+            result = endpoint.answer(authorized, now)
         except RequestRefused as refused:
             return self._refused(endpoint, refused, used)
-        if isinstance(result, Headed):
-            return RestAnswer(200, (_encode(result.value),), used, None, result.header_lines())
-        return RestAnswer(200, (_encode(result),), used)
+        if type(result) is Headed:  # (_new: RestAnswer(200, …) without its Python __new__)
+            return _new(RestAnswer, (200, (_encode(result.value),), used, None, result.header_lines()))
+        return _new(RestAnswer, (200, (_encode(result),), used, None, b""))
 
     def _refused(self, endpoint: PrivateEndpoint, refused: RequestRefused, used: int) -> RestAnswer:
         if self._activity is not None and endpoint.security is Security.TRADE:
@@ -262,7 +270,8 @@ class PrivateRest:
         assert placed.order is not None and placed.ack is not None
         result = authorized.params.get("neworderresptype") == "RESULT"
         shown = placed.order if result else placed.ack
-        return Headed(order_payloads.placed(shown, self._engine.instruments[shown.symbol]), placed.counts)
+        body = order_payloads.placed(shown, self._engine.instruments[shown.symbol])
+        return _new(Headed, (body, placed.counts))
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
         new_order(self._engine, authorized.account.account_id, authorized.params, now_ms, test=True)
