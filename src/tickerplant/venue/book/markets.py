@@ -50,6 +50,12 @@ class VenueMarket(Protocol):
         """``order``, open in the journal, rests again as it was."""
         ...
 
+    def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
+        """``order``, resting, leaves its place and joins the back of the level at its price
+        now (a modification that takes nothing, part 2 §5): ``withdraw`` then ``rest``, as
+        one operation of the market."""
+        ...
+
     def withdraw(self, order: Order, now_ms: int) -> None:
         """What of ``order`` still rests leaves the market."""
         ...
@@ -85,6 +91,10 @@ class SimulatedMarket:
 
     def withdraw(self, order: Order, now_ms: int) -> None:
         self.book.withdraw(order.symbol, order.order_id, now_ms)
+
+    def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
+        self.book.withdraw(order.symbol, order.order_id, now_ms)
+        self.rest(order, resting, now_ms, None)
 
     def print_trade(self, symbol: str, side: Side, qty: int, price: int, now_ms: int) -> int | None:
         return self.book.print_trade(symbol, side is Side.BUY, qty, price, now_ms)
@@ -144,6 +154,9 @@ class ObservedMarket:
         order.queue_ahead = self.queues.model.arrive(level, ahead).ahead
         self.makers.rests(order, resting)
         self.queues.rests(order, level, resting)
+
+    def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
+        self.rest(order, resting, now_ms, None)  # its old entries are dropped when next met
 
     def restored(self, order: Order, resting: Collection[Order]) -> None:
         self.makers.rests(order, resting)  # its place as journaled

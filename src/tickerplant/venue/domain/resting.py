@@ -47,14 +47,36 @@ class Resting:
 
     def move(self, qty: int, price: int, value: int, now_qty: int, now_price: int, now_value: int) -> None:
         """An order counted as ``qty`` at ``price`` worth ``value`` now has ``now_qty`` at
-        ``now_price`` worth ``now_value`` (a fill, a modification)."""
+        ``now_price`` worth ``now_value`` (a fill, a modification): one pass, the level it
+        leaves and the one it joins changed in place (a move's, 82 % of a busy book's
+        commands)."""
         self.qty += now_qty - qty
         self.value += now_value - value
         if now_price == price:
             self._level(price, now_qty - qty, now_value - value)
+            return
+        levels = self.levels
+        held = levels.get(price)
+        if held is None or held[0] == qty:  # its last: the level goes (or it held none there)
+            if held is not None:
+                del levels[price]
+                del self.prices[bisect_left(self.prices, price)]
+            elif qty:
+                self._level(price, -qty, -value)
         else:
-            self._level(price, -qty, -value)
-            self._level(now_price, now_qty, now_value)
+            held[0] -= qty
+            held[1] -= value
+        held = levels.get(now_price)
+        if held is None:
+            if now_qty:
+                insort(self.prices, now_price)
+                levels[now_price] = [now_qty, now_value]
+        elif held[0] + now_qty:
+            held[0] += now_qty
+            held[1] += now_value
+        else:
+            del levels[now_price]
+            del self.prices[bisect_left(self.prices, now_price)]
 
     def _level(self, price: int, qty: int, value: int) -> None:
         """``qty`` more at ``price``, worth ``value``: a level made at its first, gone with

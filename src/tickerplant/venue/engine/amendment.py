@@ -94,13 +94,13 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
         engine.check_moved_margin(ledger, contract, order, qty - order.executed_qty, price, mark)
     record(engine, ledger, kept, order, price, qty, command.modify_id, now_ms, out)
-    engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
-        engine.hold(order, now_ms)
+        engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)
         update = engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms)
         out.events.append(update)
         out.records.append(OrderRow(update.order))
         return order
+    engine.venue_market.withdraw(order, now_ms)  # it leaves its place, then takes
     out.events.append(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     # what it crosses now, taken (in the one book: traded, its STP mode kept)
     left = qty - order.executed_qty

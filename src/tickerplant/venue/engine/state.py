@@ -372,6 +372,10 @@ class EngineState:
         place, at most the level)."""
         self.venue_market.rest(order, self.resting(order.symbol), now_ms, ahead)
 
+    def requeue(self, order: Order, now_ms: int) -> None:
+        """``order``, resting, moved to the back of the level at its price now (part 2 §5)."""
+        self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
+
     def trim(self, ledger: Ledger, symbol: str, side: PositionSide, now_ms: int, out: Made) -> None:
         """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""
         for order in expiring(ledger, symbol, side):

@@ -99,7 +99,9 @@ class Ledger:
     _sides: dict[str, tuple[list[Resting], list[Resting], list[Resting], list[Resting]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    _counted: dict[tuple[str, int], tuple[Resting, int, int, Value]] = field(
+    # each open order (by identity: an order is itself only) -> its sums, and its quantity,
+    # price and value counted in them
+    _counted: dict[Order, tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     # each symbol's open-order margin per side in the account's mode (``_side_margin``)
@@ -152,19 +154,22 @@ class Ledger:
 
     def touch(self, order: Order) -> None:
         """``order``, open, changed what it has left or its price (a fill, a modification):
-        its count in the sums moves with it."""
-        key = (order.symbol, order.order_id)
-        counted = self._counted.get(key)
+        its count in the sums moves with it, in one pass."""
+        counted = self._counted.get(order)
         if counted is None:  # not resting yet (a taker's fills), or no longer
             return
+        symbol = order.symbol
         rest, qty, price, value = counted
-        now_qty, now_price = order.remaining, order.price
-        now_value = self._value(order.symbol, now_qty, now_price)
+        now_qty, now_price = order.orig_qty - order.executed_qty, order.price
+        if self.inverse:  # ``_value``, inline: a move's and a fill's one pass
+            now_value = self.contracts[symbol].order_value(now_qty, now_price)
+        else:
+            now_value = now_qty * now_price
         rest.move(qty, price, value, now_qty, now_price, now_value)
-        self._values[order.symbol][order.side is Side.SELL] += now_value - value
-        self._counted[key] = (rest, now_qty, now_price, now_value)
-        self._margins.changed(order.symbol, order.side, order)
-        self._orders[order.symbol] = self._orders.get(order.symbol, 0) + 1
+        self._values[symbol][order.side is Side.SELL] += now_value - value
+        self._counted[order] = (rest, now_qty, now_price, now_value)
+        self._margins.changed(symbol, order.side, order)
+        self._orders[symbol] = self._orders.get(symbol, 0) + 1
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -190,14 +195,14 @@ class Ledger:
         if values is None:
             values = self._values[symbol] = [0, 0]
         values[order.side is Side.SELL] += value
-        self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
+        self._counted[order] = (rest, qty, price, value)
         self._margins.changed(symbol, order.side, order)
         self._orders[symbol] = self._orders.get(symbol, 0) + 1
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
         self._orders[symbol] = self._orders.get(symbol, 0) + 1
-        counted = self._counted.pop((symbol, order.order_id), None)
+        counted = self._counted.pop(order, None)
         if counted is not None:
             rest, qty, price, value = counted
             rest.add(-qty, price, -value)
@@ -313,7 +318,7 @@ class Ledger:
         if self.hedge and order.reduce_only:  # a closing order opens nothing, wherever it rests
             return 0
         key, buys, sells = self._margins_of(contract, mark)
-        counted = self._counted.get((order.symbol, order.order_id))
+        counted = self._counted.get(order)
         was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
         mine = self._side_margin(contract, mark, key, order.side, ((-was, at), (qty, price)))
         self._margins.expect(order, qty, price, key, mine)
