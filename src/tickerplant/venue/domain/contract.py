@@ -367,7 +367,7 @@ class Contract:
         if lost_qty:
             at, at_den = self._value_at(lost_qty, mark.numerator, mark.denominator)
             loss = at * over - lost_value * at_den  # over ``at_den × over``
-            if (side is Side.SELL) == self.inverse:
+            if side.is_sell == self.inverse:
                 loss = -loss
             units, den = value * at_den + loss * leverage, at_den * over
         share = qty if part is None else part
@@ -397,7 +397,7 @@ class Contract:
         top)."""
         qty = lost_qty = value = lost_value = 0
         a, b = mark.numerator * self.price_one, mark.denominator  # the mark in price units: a / b
-        buy = side is Side.BUY
+        buy = side.is_buy
         for rest in rests:
             qty += rest.qty
             value += rest.value

@@ -20,7 +20,7 @@ def slot_base(position_side: PositionSide) -> int:
 
 def slot_of(order: Order) -> int:
     """``order``'s slot: its position side's, then buy/sell, then not/reduce-only."""
-    side = 2 if order.side is Side.SELL else 0
+    side = 2 if order.side.is_sell else 0
     return slot_base(order.position_side) + side + (1 if order.reduce_only else 0)
 
 
@@ -97,6 +97,6 @@ class Resting:
         """The prices on the losing side of a mark of ``a / b`` price units: a buy's above
         it, a sell's below it (§7.3's open loss)."""
         prices = self.prices
-        if side is Side.BUY:
+        if side.is_buy:
             return prices[bisect_right(prices, a // b) :]
         return prices[: bisect_left(prices, -(-a // b))]

@@ -42,7 +42,7 @@ from tickerplant.venue.domain.order_params import (
     check_limit,
     refused,
 )
-from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, OrderType, TimeInForce
 from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
@@ -76,14 +76,14 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     symbol = listed.symbol
     mark = engine.mark(symbol)
     try:  # as the LIMIT order it becomes, not reduce-only (its own flag is weighed below)
-        check_limit_market(contract, f, side is Side.BUY, price, qty, mark)
+        check_limit_market(contract, f, side.is_buy, price, qty, mark)
     except RequestRefused as refusal:
         if refusal.code != -4164:
             raise
         least = f.min_notional
         raise refused(-5029, f"Order's notional must be no smaller than {least}") from None
     ledger = engine.ledger(command.account_id)
-    opposite = engine.data.levels(symbol, side is Side.SELL)
+    opposite = engine.data.levels(symbol, side.is_sell)
     fills = walk(opposite, side, qty - order.executed_qty, price)
     if qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
         engine.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)

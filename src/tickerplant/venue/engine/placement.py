@@ -85,7 +85,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     order.arrival_mid_x2 = arrival_mid_x2(state.data, symbol)  # before it takes: the report's slippage
     if not new.reduce_only:
         state.check_margin(ledger, contract, order, qty, mark)
-    walked = walk(state.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
+    walked = walk(state.data.levels(symbol, new.side.is_sell), new.side, qty, limit)
     if new.time_in_force is TimeInForce.GTX and walked:
         raise refused(-5022, GTX_TEXT)
     if new.time_in_force is TimeInForce.FOK and sum(q for _, q in walked) < new.qty:

@@ -41,7 +41,6 @@ from tickerplant.venue.domain.orders import (
     Order,
     OrderStatus,
     PositionSide,
-    Side,
     new_client_order_id,
 )
 from tickerplant.venue.domain.recorded import History
@@ -212,7 +211,7 @@ class EngineState:
         buys, sells = ledger.open_values(order.symbol)
         if resting:
             value = self.contracts[order.symbol].order_value(resting, order.price)
-            if order.side is Side.BUY:
+            if order.side.is_buy:
                 buys += value
             else:
                 sells += value

@@ -166,7 +166,7 @@ class Ledger:
         else:
             now_value = now_qty * now_price
         rest.move(qty, price, value, now_qty, now_price, now_value)
-        self._values[symbol][order.side is Side.SELL] += now_value - value
+        self._values[symbol][order.side.is_sell] += now_value - value
         self._counted[order] = (rest, now_qty, now_price, now_value)
         self._margins.changed(symbol, order.side, order)
         self._orders[symbol] = self._orders.get(symbol, 0) + 1
@@ -184,7 +184,7 @@ class Ledger:
         if rest is None:
             rest = slots[slot] = Resting()
             sides = self._sides[symbol]
-            sell = order.side is Side.SELL
+            sell = order.side.is_sell
             sides[sell].append(rest)
             if not order.reduce_only:
                 sides[2 + sell].append(rest)
@@ -194,7 +194,7 @@ class Ledger:
         values = self._values.get(symbol)
         if values is None:
             values = self._values[symbol] = [0, 0]
-        values[order.side is Side.SELL] += value
+        values[order.side.is_sell] += value
         self._counted[order] = (rest, qty, price, value)
         self._margins.changed(symbol, order.side, order)
         self._orders[symbol] = self._orders.get(symbol, 0) + 1
@@ -206,7 +206,7 @@ class Ledger:
         if counted is not None:
             rest, qty, price, value = counted
             rest.add(-qty, price, -value)
-            self._values[symbol][order.side is Side.SELL] -= value
+            self._values[symbol][order.side.is_sell] -= value
             self._margins.changed(symbol, order.side)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
@@ -287,7 +287,7 @@ class Ledger:
         mode every order of the side beyond what would close the position (the larger
         side's is the symbol's)."""
         sides = self._sides.get(contract.inst.symbol)
-        sell, leverage = side is Side.SELL, key[3]
+        sell, leverage = side.is_sell, key[3]
         if self.hedge:
             opening = sides[2 + sell] if sides is not None else []
             return contract.side_margin(side, opening, mark, leverage, extra=extra)
@@ -322,7 +322,7 @@ class Ledger:
         was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
         mine = self._side_margin(contract, mark, key, order.side, ((-was, at), (qty, price)))
         self._margins.expect(order, qty, price, key, mine)
-        sell = order.side is Side.SELL
+        sell = order.side.is_sell
         if self.hedge:  # both sides count: only the order's moved
             return mine - (sells if sell else buys)
         other = buys if sell else sells
@@ -334,7 +334,7 @@ class Ledger:
         order's side's worked out once with it (and kept as the side's if the order comes to
         rest next: ``SideMargins.changed``)."""
         key, buys, sells = self._margins_of(contract, mark)
-        sell = order.side is Side.SELL
+        sell = order.side.is_sell
         if self.hedge and order.reduce_only:  # a closing order opens nothing: its side's as it is
             mine = sells if sell else buys
         else:
@@ -373,7 +373,7 @@ class Ledger:
         slots = self._rests.get(symbol)
         if slots is None:
             return []
-        first = 2 if side is Side.SELL else 0
+        first = 2 if side.is_sell else 0
         bases = (0, 4, 8) if position_side is None else (slot_base(position_side),)
         if opening:
             return [r for base in bases if (r := slots[base + first]) is not None]

@@ -60,7 +60,7 @@ class SideMargins:
         would leave is the side's now, if this is the change it was found for; else the
         side's is worked out again when next read. The other side's stays."""
         expected, self._expected = self._expected, None
-        index = side is Side.SELL
+        index = side.is_sell
         if (
             expected is not None and expected[0] is order
             and expected[1] == order.remaining and expected[2] == order.price

@@ -35,7 +35,7 @@ from tickerplant.venue.book.ports import MarketData
 from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.order_params import PRICE_MATCHES, refused
-from tickerplant.venue.domain.orders import Order, OrderType, Side
+from tickerplant.venue.domain.orders import Order, OrderType
 from tickerplant.venue.ledger.figures import Figures
 from tickerplant.venue.ledger.ledger import Ledger
 
@@ -47,7 +47,7 @@ _UNBOUNDED = 10**18
 
 def price_matched(new: NewOrder, levels: Levels) -> int:
     own, nth = PRICE_MATCHES[new.price_match]
-    bids = own == (new.side is Side.BUY)
+    bids = own == new.side.is_buy
     level = next(islice(levels(new.inst.symbol, bids), nth - 1, None), None)
     if level is None:
         raise refused(-5041, "No depth matches this BBO order")
@@ -87,7 +87,7 @@ def check_market(
     """PERCENT_PRICE and MIN_NOTIONAL; the price a taker may walk to (a LIMIT order's own,
     a MARKET order's bounded by the mark)."""
     inst = new.inst
-    buy = new.side is Side.BUY
+    buy = new.side.is_buy
     if new.type is OrderType.LIMIT:
         check_limit_market(contract, f, buy, price, new.qty, mark, new.reduce_only)
         return price
@@ -186,7 +186,7 @@ def order_cost(
     if best is None:
         return 0
     best_price = contract.price(best[0])
-    assumed = best_price * Fraction(10005, 10000) if order.side is Side.BUY else max(best_price, mark)
+    assumed = best_price * Fraction(10005, 10000) if order.side.is_buy else max(best_price, mark)
     position = ledger.position(contract.inst.symbol).amt
     increasing = max(0, qty - max(0, -order.side.sign * position))
     if not increasing:
@@ -201,7 +201,7 @@ def margin_need(
     figures (``check_margin``)."""
     best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
     if order.type is not OrderType.LIMIT:
-        best = next(data.levels(contract.inst.symbol, order.side is Side.SELL), None)
+        best = next(data.levels(contract.inst.symbol, order.side.is_sell), None)
     return order_cost(ledger, contract, order, qty, mark, best)
 
 
