@@ -53,6 +53,7 @@ __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
 Value = int  # a sum of ``Contract.order_value``s
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
+_ONE_WAY_SIDE = PositionSide.BOTH
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
 
@@ -271,11 +272,16 @@ class Ledger:
         return buys + sells if self.hedge else max(buys, sells)
 
     def _key(self, contract: Contract, mark: Fraction) -> MarginKey:
-        """What a symbol's kept open-order margin was worked out at."""
+        """What a symbol's kept open-order margin was worked out at (``margin_key``, its
+        parts read here: every check makes one)."""
         symbol = contract.inst.symbol
-        position = self.positions.get((symbol, PositionSide.BOTH))
+        position = self.positions.get((symbol, _ONE_WAY_SIDE))
         held = position.amt if position is not None else 0
-        return margin_key(mark, held, self.leverage_of(contract), self.hedge)
+        leverage = self.leverage.get(symbol)
+        if leverage is None:  # ``leverage_of``
+            leverage = min(DEFAULT_LEVERAGE, contract.max_leverage)
+        numerator, denominator = self._margins.ratio(mark)
+        return (numerator, denominator, held, leverage, self.hedge)
 
     def _side_margin(
         self, contract: Contract, mark: Fraction, key: MarginKey, side: Side,
@@ -287,14 +293,14 @@ class Ledger:
         mode every order of the side beyond what would close the position (the larger
         side's is the symbol's)."""
         sides = self._sides.get(contract.inst.symbol)
-        sell, leverage = side.is_sell, key[3]
+        sell, leverage, ratio = side.is_sell, key[3], (key[0], key[1])
         if self.hedge:
             opening = sides[2 + sell] if sides is not None else []
-            return contract.side_margin(side, opening, mark, leverage, extra=extra)
+            return contract.side_margin(side, opening, mark, leverage, extra=extra, ratio=ratio)
         held = key[2]
         closing = (held if held > 0 else 0) if sell else (-held if held < 0 else 0)
         rests = sides[sell] if sides is not None else []
-        return contract.side_margin(side, rests, mark, leverage, closing, extra)
+        return contract.side_margin(side, rests, mark, leverage, closing, extra, ratio)
 
     def _margins_of(
         self, contract: Contract, mark: Fraction, key: MarginKey | None = None

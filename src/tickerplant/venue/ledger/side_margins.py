@@ -34,12 +34,22 @@ class SideMargins:
     they hold at; the margin a check expects the next change to leave (the module's
     docstring)."""
 
-    __slots__ = ("_expected", "_kept")
+    __slots__ = ("_expected", "_kept", "_mark", "_ratio")
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[MarginKey, list[int | None]]] = {}
         # (the order, what rests of it, its price, the key, its side's margin)
         self._expected: tuple[Order, int, int, MarginKey, int] | None = None
+        self._mark: Fraction | None = None  # the last mark a key was made at, and its ratio
+        self._ratio = (0, 1)
+
+    def ratio(self, mark: Fraction) -> tuple[int, int]:
+        """``mark``'s numerator and denominator (a key's first two parts), read once per mark
+        object: a ``Fraction``'s are properties, a Python call each, and the market's mark
+        is one object per payload (every check between two marks reads the same one)."""
+        if mark is not self._mark:
+            self._mark, self._ratio = mark, (mark.numerator, mark.denominator)
+        return self._ratio
 
     def at(self, symbol: str, key: MarginKey) -> list[int | None]:
         """``symbol``'s sides' margins kept at ``key`` (buys, sells), to read and fill in;
