@@ -41,9 +41,10 @@ class MakerIndex:
     def rests(self, order: Order, resting: Collection[Order]) -> None:
         """``order`` rests at ``order.price`` from now (new, restored or amended); ``resting``:
         the symbol's resting orders, which the heaps are made from again when stale."""
-        heaps = self._fresh(order.symbol, resting)
-        if heaps is None:  # no trade yet: the first makes them from the resting orders
+        if order.symbol not in self._heaps:  # no trade yet: the first makes them from the resting orders
             return
+        heaps = self._fresh(order.symbol, resting)
+        assert heaps is not None
         if order.side.is_buy:
             heapq.heappush(heaps[0], (-order.price, order.order_id, order.price))
         else:

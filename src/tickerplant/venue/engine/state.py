@@ -191,8 +191,8 @@ class EngineState:
         """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
         account has available (``Ledger.moved_cost``: decision 7's open-order margin with the
         order at its new place, against it at its old one); no mark yet: nothing to weigh."""
-        if mark is not None:
-            self._weigh(ledger, contract, ledger.moved_cost(contract, mark, order, qty, price))
+        if mark is not None and (cost := ledger.moved_cost(contract, mark, order, qty, price)) > 0:
+            self._weigh(ledger, contract, cost)
 
     def _weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
         """A cost against the account's figures (``risk.check_margin``), read only when there

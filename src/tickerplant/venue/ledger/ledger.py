@@ -323,7 +323,10 @@ class Ledger:
         worked out once with its old place out and its new one in (``SideMargins.expect``)."""
         if self.hedge and order.reduce_only:  # a closing order opens nothing, wherever it rests
             return 0
-        key, buys, sells = self._margins_of(contract, mark)
+        key = self._key(contract, mark)
+        buys, sells = self._margins.at(order.symbol, key)  # ``_margins_of``, inline when both are kept
+        if buys is None or sells is None:
+            key, buys, sells = self._margins_of(contract, mark, key)
         counted = self._counted.get(order)
         was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
         mine = self._side_margin(contract, mark, key, order.side, ((-was, at), (qty, price)))

@@ -71,12 +71,14 @@ class SideMargins:
         side's is worked out again when next read. The other side's stays."""
         expected, self._expected = self._expected, None
         index = side.is_sell
-        if (
-            expected is not None and expected[0] is order
-            and expected[1] == order.remaining and expected[2] == order.price
-        ):  # fmt: skip
-            self.at(symbol, expected[3])[index] = expected[4]
-            return
         kept = self._kept.get(symbol)
+        if (
+            expected is not None and expected[0] is order and order is not None
+            and expected[1] == order.orig_qty - order.executed_qty and expected[2] == order.price
+        ):  # fmt: skip
+            if kept is None or kept[0] != expected[3]:  # ``at``, inline: a move's and a placement's
+                kept = self._kept[symbol] = (expected[3], [None, None])
+            kept[1][index] = expected[4]
+            return
         if kept is not None:
             kept[1][index] = None
