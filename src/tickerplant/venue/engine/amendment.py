@@ -55,7 +55,6 @@ __all__ = ["modify", "record"]
 
 def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
     """The order after the change (see the module's docstring); what changed into ``out``."""
-    um = engine.market is Market.UM
     listed = engine.listings[command.symbol]  # its instrument, contract and filters: one lookup
     f, contract = listed.filters, listed.contract
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
@@ -68,11 +67,11 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     if order is None or not order.status.is_open:  # then the order (part 1 §10 step 11)
         raise refused(-2013, "Order does not exist.")
     if order.type is not OrderType.LIMIT:
-        raise refused(-5025 if um else -4196, "Only limit order is supported.")
+        raise refused(-5025 if engine.market is Market.UM else -4196, "Only limit order is supported.")
     if side is not order.side:
         raise refused(-1117, "Invalid side.")
     if qty == order.orig_qty and price == order.price:
-        raise refused(-5027 if um else -4197, "No need to modify the order.")
+        raise refused(-5027 if engine.market is Market.UM else -4197, "No need to modify the order.")
     symbol = listed.symbol
     mark = engine.mark(symbol)
     try:  # as the LIMIT order it becomes, not reduce-only (its own flag is weighed below)
@@ -85,7 +84,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     ledger = engine.ledger(command.account_id)
     opposite = engine.data.levels(symbol, side.is_sell)
     fills = walk(opposite, side, qty - order.executed_qty, price)
-    if qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
+    if qty <= order.executed_qty or (fills and order.time_in_force is TimeInForce.GTX):
         engine.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
         return order
     added = qty - order.orig_qty

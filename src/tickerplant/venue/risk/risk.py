@@ -142,7 +142,7 @@ def check_limit_market(
     else:
         least = _least_notional(f.min_notional, units_one)
         last.least_f, last.units_one, last.least = f, units_one, least
-    if not reduce_only and contract.inst.market is Market.UM and qty * price < least:  # in units, exact
+    if qty * price < least and not reduce_only and contract.inst.market is Market.UM:  # in units, exact
         raise _too_small(f)
 
 
