@@ -115,6 +115,13 @@ class OrderType(enum.Enum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
 
+    # plain attributes of each member, as ``Side``'s (read by every placement and move)
+    is_limit: bool
+    is_market: bool
+
+    def __init__(self, value: object) -> None:  # as ``OrderType(text)`` is called: any value
+        self.is_limit, self.is_market = value == "LIMIT", value == "MARKET"
+
 
 class TimeInForce(enum.Enum):
     GTC = "GTC"  # rests until filled or cancelled (a year, decision 8)

@@ -11,11 +11,14 @@ from tickerplant.venue.domain.orders import Order, PositionSide, Side
 
 __all__ = ["Resting", "slot_base", "slot_of"]
 
+# read once: an Enum member read from its class goes through EnumType's __getattr__ hook
+_BOTH, _LONG = PositionSide.BOTH, PositionSide.LONG
+
 
 def slot_base(position_side: PositionSide) -> int:
     """The first of a position side's four slots of ``Resting`` sums a ledger keeps per
     symbol (identity tests: an enum's hash is a Python call)."""
-    return 0 if position_side is PositionSide.BOTH else 4 if position_side is PositionSide.LONG else 8
+    return 0 if position_side is _BOTH else 4 if position_side is _LONG else 8
 
 
 def slot_of(order: Order) -> int:

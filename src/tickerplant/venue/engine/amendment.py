@@ -42,7 +42,7 @@ from tickerplant.venue.domain.order_params import (
     check_limit,
     refused,
 )
-from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, OrderType, TimeInForce
+from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, TimeInForce
 from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
@@ -66,7 +66,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     )
     if order is None or not order.status.is_open:  # then the order (part 1 §10 step 11)
         raise refused(-2013, "Order does not exist.")
-    if order.type is not OrderType.LIMIT:
+    if not order.type.is_limit:
         raise refused(-5025 if engine.market is Market.UM else -4196, "Only limit order is supported.")
     if side is not order.side:
         raise refused(-1117, "Invalid side.")

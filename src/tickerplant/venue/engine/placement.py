@@ -34,7 +34,6 @@ from tickerplant.venue.domain.order_params import check_filters, refused
 from tickerplant.venue.domain.orders import (
     Order,
     OrderStatus,
-    OrderType,
     Side,
     TimeInForce,
 )
@@ -150,7 +149,7 @@ def accept(
     while not order.client_order_id or order.client_order_id in ledger.by_client_id:
         order.client_order_id = state.client_ids()
     state.kept(ledger.account_id, symbol).add(order)
-    rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
+    rests = not stopped and not order.type.is_market and order.time_in_force is not TimeInForce.IOC
     left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     out.events.append(new)
@@ -160,7 +159,7 @@ def accept(
         if stopped:
             state.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
         elif (
-            order.type is OrderType.MARKET
+            order.type.is_market
             or order.time_in_force is TimeInForce.IOC
             or order.executed_qty >= qty
         ):

@@ -35,7 +35,7 @@ from tickerplant.venue.book.ports import MarketData
 from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.order_params import PRICE_MATCHES, refused
-from tickerplant.venue.domain.orders import Order, OrderType
+from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.ledger.figures import Figures
 from tickerplant.venue.ledger.ledger import Ledger
 
@@ -88,7 +88,7 @@ def check_market(
     a MARKET order's bounded by the mark)."""
     inst = new.inst
     buy = new.side.is_buy
-    if new.type is OrderType.LIMIT:
+    if new.type.is_limit:
         check_limit_market(contract, f, buy, price, new.qty, mark, new.reduce_only)
         return price
     limit = _UNBOUNDED if buy else 0
@@ -180,7 +180,7 @@ def order_cost(
     best level of the other side), 1e-8 of the margin asset. A LIMIT order's cost is the
     symbol's open-order margin with it less without it, each as the figures hold it; a
     MARKET order's its §7.3 cost rounded down as a margin figure is (``figures.py``)."""
-    if order.type is OrderType.LIMIT:
+    if order.type.is_limit:
         without, with_ = ledger.open_order_ims(contract, mark, order, qty)
         return with_ - without
     if best is None:
@@ -200,7 +200,7 @@ def margin_need(
     """The order's cost (part 3 §7.3, decision 7): what the margin check weighs against the
     figures (``check_margin``)."""
     best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
-    if order.type is not OrderType.LIMIT:
+    if not order.type.is_limit:
         best = next(data.levels(contract.inst.symbol, order.side.is_sell), None)
     return order_cost(ledger, contract, order, qty, mark, best)
 
