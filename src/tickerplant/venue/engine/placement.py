@@ -119,6 +119,8 @@ def settle_taken(
     side first (part 4 §4.3: an account's updates are its state after each trade, which
     differs by the order only where both sides are one account's, a self-trade)."""
     fills, matched = taken
+    if not fills and not matched:  # a placement that took nothing (most): nothing to settle
+        return
     ids = {trade_id for _, _, trade_id in fills}
     makers = {match[2]: match for match in matched if match[2] in ids}  # a trade meets one maker
     if len(makers) < len(matched):  # the market's matches from before this order: first
@@ -150,7 +152,8 @@ def accept(
         order.client_order_id = state.client_ids()
     state.kept(ledger.account_id, symbol).add(order)
     rests = not stopped and not order.type.is_market and order.time_in_force is not TimeInForce.IOC
-    left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
+    fills = taken[0]  # what of it will rest:
+    left = (qty - sum(filled for _, filled, _ in fills) if fills else qty) if rests else 0
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
