@@ -237,10 +237,11 @@ class EngineState:
         """The wallet balance of ``asset``: the operator's deposits and trading's changes, 1e-8."""
         return self.deposited(ledger.account_id, asset) + ledger.changes.get(asset, 0)
 
-    def cross_wallet(self, ledger: Ledger, asset: str) -> int:
-        """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
+    def cross_wallet(self, ledger: Ledger, asset: str, wallet: int | None = None) -> int:
+        """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8
+        (``wallet``: the wallet, already read)."""
         isolated = isolated_wallets(ledger.positions, ledger.isolated, asset, self.contracts)
-        return self.wallet(ledger, asset) - isolated
+        return (self.wallet(ledger, asset) if wallet is None else wallet) - isolated
 
     def figures(self, account_id: int, asset: str, ledger: Ledger | None = None) -> Figures:
         """``ledger``: the account's as a command would leave it (``Ledger.with_leverage``)."""
@@ -301,7 +302,6 @@ class EngineState:
         fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
     ) -> None:  # fmt: skip
         contract = self.contracts[order.symbol]
-        fill_price = contract.price(price)
         position = ledger.position(order.symbol, order.position_side)
         self.exposure.hold(order.account_id, order.symbol)
         held = position.amt
@@ -313,6 +313,7 @@ class EngineState:
         ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
         isolated = order.symbol in ledger.isolated
         if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
+            fill_price = contract.price(price)  # exact, a Fraction: made only where it is read
             mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
             booked = (realized, commission, mark, leverage)
             release = execution != "CALCULATED"  # a liquidation releases none before its close
@@ -337,7 +338,7 @@ class EngineState:
         shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
         out.events.append(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.cost,
-            self.cross_wallet(ledger, asset), shown_mark, shown_realized,
+            self.cross_wallet(ledger, asset, wallet), shown_mark, shown_realized,
             position.isolated_wallet if isolated else None, position.side,
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
