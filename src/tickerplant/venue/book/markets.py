@@ -156,11 +156,7 @@ class ObservedMarket:
         self.queues.rests(order, level, resting)
 
     def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
-        # ``rest``, its old entries dropped when next met
-        level = self.data.quantity_at(order.symbol, order.side.is_buy, order.price)
-        order.queue_ahead = self.queues.model.arrive(level).ahead
-        self.makers.rests(order, resting)
-        self.queues.rests(order, level, resting)
+        self.rest(order, resting, now_ms, None)  # its old entries are dropped when next met
 
     def restored(self, order: Order, resting: Collection[Order]) -> None:
         self.makers.rests(order, resting)  # its place as journaled

@@ -119,7 +119,7 @@ class Queues:
         buy, price = key
         for order_id, since in list(traded.items()):
             order = find(order_id)
-            if order is None or order.price != price or (order.side.is_buy) is not buy:
+            if order is None or order.price != price or order.side.is_buy is not buy:
                 del traded[order_id]  # it left the level
                 queues.entries -= 1
                 continue

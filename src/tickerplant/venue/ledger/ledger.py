@@ -100,8 +100,7 @@ class Ledger:
     _sides: dict[str, tuple[list[Resting], list[Resting], list[Resting], list[Resting]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # each open order (by identity: an order is itself only) -> its sums, and its quantity,
-    # price and value counted in them
+    # each open order (by identity) -> its sums, and its quantity, price and value counted there
     _counted: dict[Order, tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -162,10 +161,7 @@ class Ledger:
         symbol = order.symbol
         rest, qty, price, value = counted
         now_qty, now_price = order.orig_qty - order.executed_qty, order.price
-        if self.inverse:  # ``_value``, inline: a move's and a fill's one pass
-            now_value = self.contracts[symbol].order_value(now_qty, now_price)
-        else:
-            now_value = now_qty * now_price
+        now_value = self._value(symbol, now_qty, now_price)
         rest.move(qty, price, value, now_qty, now_price, now_value)
         self._values[symbol][order.side.is_sell] += now_value - value
         self._counted[order] = (rest, now_qty, now_price, now_value)
@@ -272,16 +268,10 @@ class Ledger:
         return buys + sells if self.hedge else max(buys, sells)
 
     def _key(self, contract: Contract, mark: Fraction) -> MarginKey:
-        """What a symbol's kept open-order margin was worked out at (``margin_key``, its
-        parts read here: every check makes one)."""
-        symbol = contract.inst.symbol
-        position = self.positions.get((symbol, _ONE_WAY_SIDE))
+        """What a symbol's kept open-order margin was worked out at."""
+        position = self.positions.get((contract.inst.symbol, _ONE_WAY_SIDE))
         held = position.amt if position is not None else 0
-        leverage = self.leverage.get(symbol)
-        if leverage is None:  # ``leverage_of``
-            leverage = min(DEFAULT_LEVERAGE, contract.max_leverage)
-        numerator, denominator = self._margins.ratio(mark)
-        return (numerator, denominator, held, leverage, self.hedge)
+        return margin_key(self._margins.ratio(mark), held, self.leverage_of(contract), self.hedge)
 
     def _side_margin(
         self, contract: Contract, mark: Fraction, key: MarginKey, side: Side,
@@ -443,8 +433,8 @@ class Ledger:
             counted.add(symbol)
             leverage = self.leverage_of(contract)
             both = held_part.value(symbol, contract, price, self.positions, leverage, symbol in self.isolated)
-            # ``open_order_im``, its key made of what was read here (``_key``)
-            at = margin_key(price, both.amt if both is not None else 0, leverage, self.hedge)
+            amt = both.amt if both is not None else 0  # ``open_order_im``: ``_key`` of what was read here
+            at = margin_key(self._margins.ratio(price), amt, leverage, self.hedge)
             _, buys, sells = self._margins_of(contract, price, at)
             margin = buys + sells if self.hedge else max(buys, sells)
             symbols.append([symbol, price, self._orders.get(symbol, 0), at, margin])

@@ -24,9 +24,10 @@ __all__ = ["MarginKey", "SideMargins", "margin_key"]
 MarginKey = tuple[int, int, int, int, bool]
 
 
-def margin_key(mark: Fraction, held: int, leverage: int, hedge: bool) -> MarginKey:
-    """The key of margins worked out at ``mark`` with a one-way position of ``held``."""
-    return (mark.numerator, mark.denominator, held, leverage, hedge)
+def margin_key(ratio: tuple[int, int], held: int, leverage: int, hedge: bool) -> MarginKey:
+    """The key of margins worked out at a mark of ``ratio`` (its numerator and denominator,
+    ``SideMargins.ratio``) with a one-way position of ``held``."""
+    return (ratio[0], ratio[1], held, leverage, hedge)
 
 
 class SideMargins:
