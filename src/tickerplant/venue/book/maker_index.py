@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Collection
 
-from tickerplant.venue.domain.orders import Order, Side
+from tickerplant.venue.domain.orders import Order
 
 __all__ = ["MakerIndex"]
 
@@ -41,10 +41,11 @@ class MakerIndex:
     def rests(self, order: Order, resting: Collection[Order]) -> None:
         """``order`` rests at ``order.price`` from now (new, restored or amended); ``resting``:
         the symbol's resting orders, which the heaps are made from again when stale."""
-        heaps = self._fresh(order.symbol, resting)
-        if heaps is None:  # no trade yet: the first makes them from the resting orders
+        if order.symbol not in self._heaps:  # no trade yet: the first makes them from the resting orders
             return
-        if order.side is Side.BUY:
+        heaps = self._fresh(order.symbol, resting)
+        assert heaps is not None
+        if order.side.is_buy:
             heapq.heappush(heaps[0], (-order.price, order.order_id, order.price))
         else:
             heapq.heappush(heaps[1], (order.price, order.order_id, order.price))
@@ -87,8 +88,8 @@ class MakerIndex:
 
 
 def _made(resting: Collection[Order]) -> tuple[list[Entry], list[Entry]]:
-    buys = [(-o.price, o.order_id, o.price) for o in resting if o.side is Side.BUY]
-    sells = [(o.price, o.order_id, o.price) for o in resting if o.side is Side.SELL]
+    buys = [(-o.price, o.order_id, o.price) for o in resting if o.side.is_buy]
+    sells = [(o.price, o.order_id, o.price) for o in resting if o.side.is_sell]
     heapq.heapify(buys)
     heapq.heapify(sells)
     return buys, sells

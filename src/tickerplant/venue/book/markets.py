@@ -50,6 +50,12 @@ class VenueMarket(Protocol):
         """``order``, open in the journal, rests again as it was."""
         ...
 
+    def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
+        """``order``, resting, leaves its place and joins the back of the level at its price
+        now (a modification that takes nothing, part 2 §5): ``withdraw`` then ``rest``, as
+        one operation of the market."""
+        ...
+
     def withdraw(self, order: Order, now_ms: int) -> None:
         """What of ``order`` still rests leaves the market."""
         ...
@@ -73,11 +79,11 @@ class SimulatedMarket:
         self.book = book
 
     def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[TakerFill]:
-        return list(self.book.take(symbol, side is Side.BUY, qty, limit, now_ms))
+        return list(self.book.take(symbol, side.is_buy, qty, limit, now_ms))
 
     def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None) -> None:
         order.queue_ahead = self.book.rest(
-            order.symbol, order.order_id, order.side is Side.BUY, order.price, order.remaining, now_ms, ahead
+            order.symbol, order.order_id, order.side.is_buy, order.price, order.remaining, now_ms, ahead
         )
 
     def restored(self, order: Order, resting: Collection[Order]) -> None:
@@ -86,8 +92,12 @@ class SimulatedMarket:
     def withdraw(self, order: Order, now_ms: int) -> None:
         self.book.withdraw(order.symbol, order.order_id, now_ms)
 
+    def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
+        self.book.withdraw(order.symbol, order.order_id, now_ms)
+        self.rest(order, resting, now_ms, None)
+
     def print_trade(self, symbol: str, side: Side, qty: int, price: int, now_ms: int) -> int | None:
-        return self.book.print_trade(symbol, side is Side.BUY, qty, price, now_ms)
+        return self.book.print_trade(symbol, side.is_buy, qty, price, now_ms)
 
     def matched(self) -> list[Match]:
         return self.book.matched()
@@ -122,7 +132,7 @@ class ObservedMarket:
         """Walk the displayed levels less what the venue's takers took of them since the
         book last changed (the user's orders do not move an observed market: the next
         update it sends is the market's own)."""
-        bids = side is Side.SELL
+        bids = side.is_sell
         book_id = self.data.book_id(symbol)
         levels = self.data.levels(symbol, bids)
         if book_id is None:  # fixed levels, no id to tell a change by: met whole each time
@@ -139,11 +149,14 @@ class ObservedMarket:
         return [(p, q, None) for p, q in fills]
 
     def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None) -> None:
-        buy = order.side is Side.BUY
+        buy = order.side.is_buy
         level = self.data.quantity_at(order.symbol, buy, order.price)  # a lookup: the book may be deep
         order.queue_ahead = self.queues.model.arrive(level, ahead).ahead
         self.makers.rests(order, resting)
         self.queues.rests(order, level, resting)
+
+    def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
+        self.rest(order, resting, now_ms, None)  # its old entries are dropped when next met
 
     def restored(self, order: Order, resting: Collection[Order]) -> None:
         self.makers.rests(order, resting)  # its place as journaled

@@ -44,16 +44,16 @@ def crosses(side: Side, price: int, best_opposite: int | None) -> bool:
     """Whether a limit order at ``price`` would take at once (a GTX one is refused)."""
     if best_opposite is None:
         return False
-    return best_opposite <= price if side is Side.BUY else best_opposite >= price
+    return best_opposite <= price if side.is_buy else best_opposite >= price
 
 
 def walk(levels: Iterable[tuple[int, int]], side: Side, qty: int, limit: int) -> list[tuple[int, int]]:
     """Taker fills of ``qty`` against the opposite ``levels`` (best first), no level beyond
     ``limit`` (a buy's highest price, a sell's lowest): [(price, qty), …]."""
     fills: list[tuple[int, int]] = []
-    left = qty
+    left, buy = qty, side.is_buy
     for price, available in levels:
-        if left == 0 or (price > limit if side is Side.BUY else price < limit):
+        if left == 0 or (price > limit if buy else price < limit):
             break
         take = min(left, available)
         fills.append((price, take))
@@ -68,7 +68,7 @@ def maker_fill(
     """What a public trade of ``qty`` at ``price`` does to resting ``order``, at ``position``
     in its level's queue (see the module's docstring): its position after and the quantity
     it fills (``model``'s trade, or its trade through the price; 0 when it does not reach it)."""
-    if order.side is Side.BUY:
+    if order.side.is_buy:
         if not buyer_is_maker or price > order.price:
             return Filled(position, 0)
         through = price < order.price

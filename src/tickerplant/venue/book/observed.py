@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable
 from tickerplant.market.book.followed import BookMessage
 from tickerplant.market.book.queue import RISK_AVERSE, Position, QueueModel
 from tickerplant.market.messages import SymbolStreams
-from tickerplant.venue.domain.orders import Order, Side
+from tickerplant.venue.domain.orders import Order
 
 __all__ = ["Queues"]
 
@@ -63,7 +63,7 @@ class Queues:
         """``order`` joined the back of its level, which displays ``level``; ``resting``:
         the symbol's resting orders (``order`` may be one)."""
         queues = self.fresh(order.symbol, resting)
-        key = (order.side is Side.BUY, order.price)
+        key = (order.side.is_buy, order.price)
         found = queues.levels.get(key)
         if found is None:
             found = queues.levels[key] = _Level(level)
@@ -75,14 +75,14 @@ class Queues:
 
     def position(self, order: Order) -> Position:
         queues = self._symbols.get(order.symbol)
-        found = None if queues is None else queues.levels.get((order.side is Side.BUY, order.price))
+        found = None if queues is None else queues.levels.get((order.side.is_buy, order.price))
         return Position(order.queue_ahead, 0 if found is None else found.traded.get(order.order_id, 0))
 
     def moved(self, order: Order, position: Position) -> None:
         """``order`` is at ``position`` now (a trade's doing)."""
         order.queue_ahead = position.ahead
         queues = self._symbols.get(order.symbol)
-        found = None if queues is None else queues.levels.get((order.side is Side.BUY, order.price))
+        found = None if queues is None else queues.levels.get((order.side.is_buy, order.price))
         if found is not None and order.order_id in found.traded:
             found.traded[order.order_id] = position.traded
 
@@ -119,7 +119,7 @@ class Queues:
         buy, price = key
         for order_id, since in list(traded.items()):
             order = find(order_id)
-            if order is None or order.price != price or (order.side is Side.BUY) is not buy:
+            if order is None or order.price != price or order.side.is_buy is not buy:
                 del traded[order_id]  # it left the level
                 queues.entries -= 1
                 continue
@@ -141,7 +141,7 @@ class Queues:
             return queues
         made = self._symbols[symbol] = _SymbolQueues()
         for order in resting:
-            key = (order.side is Side.BUY, order.price)
+            key = (order.side.is_buy, order.price)
             was = None if queues is None else queues.levels.get(key)
             found = made.levels.get(key)
             if found is None:

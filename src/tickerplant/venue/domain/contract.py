@@ -351,7 +351,7 @@ class Contract:
 
     def cost(
         self, side: Side, qty: int, value: int, losing: tuple[int, int], mark: Fraction, leverage: int,
-        part: int | None = None, over: int = 1,
+        part: int | None = None, over: int = 1, ratio: tuple[int, int] | None = None,
     ) -> int:  # fmt: skip
         """§7.3's cost of opening, over orders on one side, in 1e-8 of the margin asset rounded
         down (part 3 §10, Unresolved 13; ``ledger/figures.py``): ``qty`` and ``value`` their
@@ -365,9 +365,10 @@ class Contract:
         units, den = value, over  # in ``order_value``'s units, times the leverage
         lost_qty, lost_value = losing
         if lost_qty:
-            at, at_den = self._value_at(lost_qty, mark.numerator, mark.denominator)
+            n, d = (mark.numerator, mark.denominator) if ratio is None else ratio  # ``side_margin``'s
+            at, at_den = self._value_at(lost_qty, n, d)
             loss = at * over - lost_value * at_den  # over ``at_den × over``
-            if (side is Side.SELL) == self.inverse:
+            if side.is_sell == self.inverse:
                 loss = -loss
             units, den = value * at_den + loss * leverage, at_den * over
         share = qty if part is None else part
@@ -386,7 +387,7 @@ class Contract:
 
     def side_margin(
         self, side: Side, rests: list[Resting], mark: Fraction, leverage: int, closing: int = 0,
-        extra: tuple[tuple[int, int], ...] = (),
+        extra: tuple[tuple[int, int], ...] = (), ratio: tuple[int, int] | None = None,
     ) -> int:  # fmt: skip
         """Decision 7 for one side, 1e-8 rounded down (``cost``): the cost of ``rests``'
         orders (and ``extra``, quantities and prices in units, as if resting; a negative
@@ -394,10 +395,13 @@ class Contract:
         ``closing`` quantity that would close the opposite position, pro rata. Read from the
         sums ``Resting`` keeps: its cost does not grow with the orders, only with the price
         levels on the losing side of the mark (a buy resting above it: few, near the book's
-        top)."""
+        top). ``ratio``: the mark's numerator and denominator, when the caller has them (a
+        ``Fraction``'s are properties, a Python call each)."""
         qty = lost_qty = value = lost_value = 0
-        a, b = mark.numerator * self.price_one, mark.denominator  # the mark in price units: a / b
-        buy = side is Side.BUY
+        if ratio is None:
+            ratio = mark.numerator, mark.denominator
+        a, b = ratio[0] * self.price_one, ratio[1]  # the mark in price units: a / b
+        buy = side.is_buy
         for rest in rests:
             qty += rest.qty
             value += rest.value
@@ -408,8 +412,12 @@ class Contract:
                     level = levels[price]
                     lost_qty += level[0]
                     lost_value += level[1]
+        inverse = self.inverse
         for q, price in extra:  # counted as ``Ledger`` counts an order: its value rounded on its own
-            worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
+            if not inverse:  # ``order_value``'s linear q·p, exact whatever the sign
+                worth = q * price
+            else:
+                worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
             qty += q
             value += worth
             if price * b > a if buy else price * b < a:  # on the losing side
@@ -417,4 +425,4 @@ class Contract:
                 lost_value += worth
         if qty <= closing:
             return 0
-        return self.cost(side, qty, value, (lost_qty, lost_value), mark, leverage, qty - closing)
+        return self.cost(side, qty, value, (lost_qty, lost_value), mark, leverage, qty - closing, ratio=ratio)

@@ -272,9 +272,9 @@ def parse_new_order(
     if order_type is None:
         raise refused(-1116, "Invalid orderType.")
     sent_tif = time_in_force(params, inst.market)
-    if order_type is OrderType.LIMIT and sent_tif is None:
+    if order_type.is_limit and sent_tif is None:
         raise mandatory("timeInForce")
-    tif = sent_tif if order_type is OrderType.LIMIT and sent_tif is not None else TimeInForce.GTC
+    tif = sent_tif if order_type.is_limit and sent_tif is not None else TimeInForce.GTC
     result = response_type(params)
     client_id = params.get("newclientorderid") or None
     if client_id is not None and CLIENT_ORDER_ID.fullmatch(client_id) is None:
@@ -288,7 +288,7 @@ def parse_new_order(
     match = price_match(params)
     check_forms(params, ORDER_DECIMALS)
     if match != "NONE":
-        if order_type is not OrderType.LIMIT:
+        if not order_type.is_limit:
             raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
         if params.get("price"):
             raise refused(-1106, "Parameter 'price' sent when not required.")
@@ -297,7 +297,7 @@ def parse_new_order(
         raise refused(-1106, "Parameter 'closePosition' sent when not required.")
     qty = _units(params, "quantity", inst.qty_decimals)
     price = 0
-    if order_type is OrderType.LIMIT and match == "NONE":
+    if order_type.is_limit and match == "NONE":
         price = _units(params, "price", inst.price_decimals)
     good_till_ms = good_till(params, tif, now_ms)
     reduce_only = parse_bool(params, "reduceOnly")
@@ -310,7 +310,7 @@ def parse_new_order(
 def check_filters(f: OrderFilters, order: NewOrder) -> None:
     """PRICE_FILTER and LOT_SIZE / MARKET_LOT_SIZE (step 5 of the module's docstring); a
     priceMatch order's price is checked once priced (``risk.check_market``)."""
-    priced = order.type is OrderType.LIMIT and order.price_match == "NONE"
+    priced = order.type.is_limit and order.price_match == "NONE"
     _check_filters(f, order.type, order.price if priced else None, order.qty)
 
 
@@ -351,7 +351,7 @@ def _check_filters(f: OrderFilters, order_type: OrderType, price: int | None, qt
     then LOT_SIZE; a LIMIT price of 0 is ``-4001`` as any other below the filter's."""
     if price is not None:
         check_price(f, price)
-    check_quantity(f, order_type is OrderType.MARKET, qty)
+    check_quantity(f, order_type.is_market, qty)
 
 
 def check_quantity(f: OrderFilters, market: bool, qty: int) -> None:

@@ -85,9 +85,15 @@ class Side(enum.Enum):
     # call on every lookup of a key holding one (``Ledger.positions``: symbol and side)
     __hash__ = object.__hash__
 
-    @property
-    def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
+    # plain attributes of each member, read by every command: ``side is Side.SELL`` reaches
+    # the member through ``EnumType``'s ``__getattr__`` hook, a Python-level lookup
+    sign: int  # 1 a buy, -1 a sell
+    is_buy: bool
+    is_sell: bool  # also the index of a side's figure in a (buys, sells) pair
+
+    def __init__(self, value: object) -> None:  # as ``Side(text)`` is called: any value
+        self.is_buy, self.is_sell = value == "BUY", value == "SELL"
+        self.sign = 1 if self.is_buy else -1
 
 
 class PositionSide(enum.Enum):
@@ -109,6 +115,13 @@ class OrderType(enum.Enum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
 
+    # plain attributes of each member, as ``Side``'s (read by every placement and move)
+    is_limit: bool
+    is_market: bool
+
+    def __init__(self, value: object) -> None:  # as ``OrderType(text)`` is called: any value
+        self.is_limit, self.is_market = value == "LIMIT", value == "MARKET"
+
 
 class TimeInForce(enum.Enum):
     GTC = "GTC"  # rests until filled or cancelled (a year, decision 8)
@@ -126,9 +139,12 @@ class OrderStatus(enum.Enum):
     EXPIRED = "EXPIRED"
     EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
 
-    @property
-    def is_open(self) -> bool:
-        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+    # NEW or PARTIALLY_FILLED: a plain attribute of each member, read by every command (a
+    # property reaching ``OrderStatus.NEW`` went through ``EnumType``'s ``__getattr__`` hook)
+    is_open: bool
+
+    def __init__(self, value: object) -> None:  # as ``OrderStatus(text)`` is called: any value
+        self.is_open = value in ("NEW", "PARTIALLY_FILLED")
 
 
 _S = OrderStatus

@@ -42,7 +42,7 @@ from tickerplant.venue.domain.order_params import (
     check_limit,
     refused,
 )
-from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, TimeInForce
 from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
@@ -55,7 +55,6 @@ __all__ = ["modify", "record"]
 
 def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
     """The order after the change (see the module's docstring); what changed into ``out``."""
-    um = engine.market is Market.UM
     listed = engine.listings[command.symbol]  # its instrument, contract and filters: one lookup
     f, contract = listed.filters, listed.contract
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
@@ -67,25 +66,25 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     )
     if order is None or not order.status.is_open:  # then the order (part 1 §10 step 11)
         raise refused(-2013, "Order does not exist.")
-    if order.type is not OrderType.LIMIT:
-        raise refused(-5025 if um else -4196, "Only limit order is supported.")
+    if not order.type.is_limit:
+        raise refused(-5025 if engine.market is Market.UM else -4196, "Only limit order is supported.")
     if side is not order.side:
         raise refused(-1117, "Invalid side.")
     if qty == order.orig_qty and price == order.price:
-        raise refused(-5027 if um else -4197, "No need to modify the order.")
+        raise refused(-5027 if engine.market is Market.UM else -4197, "No need to modify the order.")
     symbol = listed.symbol
     mark = engine.mark(symbol)
     try:  # as the LIMIT order it becomes, not reduce-only (its own flag is weighed below)
-        check_limit_market(contract, f, side is Side.BUY, price, qty, mark)
+        check_limit_market(contract, f, side.is_buy, price, qty, mark)
     except RequestRefused as refusal:
         if refusal.code != -4164:
             raise
         least = f.min_notional
         raise refused(-5029, f"Order's notional must be no smaller than {least}") from None
     ledger = engine.ledger(command.account_id)
-    opposite = engine.data.levels(symbol, side is Side.SELL)
+    opposite = engine.data.levels(symbol, side.is_sell)
     fills = walk(opposite, side, qty - order.executed_qty, price)
-    if qty <= order.executed_qty or (order.time_in_force is TimeInForce.GTX and fills):
+    if qty <= order.executed_qty or (fills and order.time_in_force is TimeInForce.GTX):
         engine.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
         return order
     added = qty - order.orig_qty
@@ -94,13 +93,13 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
         engine.check_moved_margin(ledger, contract, order, qty - order.executed_qty, price, mark)
     record(engine, ledger, kept, order, price, qty, command.modify_id, now_ms, out)
-    engine.venue_market.withdraw(order, now_ms)  # it leaves its place (part 2: re-queued)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
-        engine.hold(order, now_ms)
+        engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)
         update = engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms)
         out.events.append(update)
         out.records.append(OrderRow(update.order))
         return order
+    engine.venue_market.withdraw(order, now_ms)  # it leaves its place, then takes
     out.events.append(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
     # what it crosses now, taken (in the one book: traded, its STP mode kept)
     left = qty - order.executed_qty

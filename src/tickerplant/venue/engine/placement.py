@@ -34,7 +34,6 @@ from tickerplant.venue.domain.order_params import check_filters, refused
 from tickerplant.venue.domain.orders import (
     Order,
     OrderStatus,
-    OrderType,
     Side,
     TimeInForce,
 )
@@ -85,7 +84,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     order.arrival_mid_x2 = arrival_mid_x2(state.data, symbol)  # before it takes: the report's slippage
     if not new.reduce_only:
         state.check_margin(ledger, contract, order, qty, mark)
-    walked = walk(state.data.levels(symbol, new.side is Side.SELL), new.side, qty, limit)
+    walked = walk(state.data.levels(symbol, new.side.is_sell), new.side, qty, limit)
     if new.time_in_force is TimeInForce.GTX and walked:
         raise refused(-5022, GTX_TEXT)
     if new.time_in_force is TimeInForce.FOK and sum(q for _, q in walked) < new.qty:
@@ -120,6 +119,8 @@ def settle_taken(
     side first (part 4 §4.3: an account's updates are its state after each trade, which
     differs by the order only where both sides are one account's, a self-trade)."""
     fills, matched = taken
+    if not fills and not matched:  # a placement that took nothing (most): nothing to settle
+        return
     ids = {trade_id for _, _, trade_id in fills}
     makers = {match[2]: match for match in matched if match[2] in ids}  # a trade meets one maker
     if len(makers) < len(matched):  # the market's matches from before this order: first
@@ -150,8 +151,9 @@ def accept(
     while not order.client_order_id or order.client_order_id in ledger.by_client_id:
         order.client_order_id = state.client_ids()
     state.kept(ledger.account_id, symbol).add(order)
-    rests = not stopped and order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.IOC
-    left = qty - sum(filled for _, filled, _ in taken[0]) if rests else 0  # what of it will rest
+    rests = not stopped and not order.type.is_market and order.time_in_force is not TimeInForce.IOC
+    fills = taken[0]  # what of it will rest:
+    left = (qty - sum(filled for _, filled, _ in fills) if fills else qty) if rests else 0
     new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
@@ -160,7 +162,7 @@ def accept(
         if stopped:
             state.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
         elif (
-            order.type is OrderType.MARKET
+            order.type.is_market
             or order.time_in_force is TimeInForce.IOC
             or order.executed_qty >= qty
         ):

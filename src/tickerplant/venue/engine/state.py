@@ -41,7 +41,6 @@ from tickerplant.venue.domain.orders import (
     Order,
     OrderStatus,
     PositionSide,
-    Side,
     new_client_order_id,
 )
 from tickerplant.venue.domain.recorded import History
@@ -192,8 +191,8 @@ class EngineState:
         """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
         account has available (``Ledger.moved_cost``: decision 7's open-order margin with the
         order at its new place, against it at its old one); no mark yet: nothing to weigh."""
-        if mark is not None:
-            self._weigh(ledger, contract, ledger.moved_cost(contract, mark, order, qty, price))
+        if mark is not None and (cost := ledger.moved_cost(contract, mark, order, qty, price)) > 0:
+            self._weigh(ledger, contract, cost)
 
     def _weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
         """A cost against the account's figures (``risk.check_margin``), read only when there
@@ -212,7 +211,7 @@ class EngineState:
         buys, sells = ledger.open_values(order.symbol)
         if resting:
             value = self.contracts[order.symbol].order_value(resting, order.price)
-            if order.side is Side.BUY:
+            if order.side.is_buy:
                 buys += value
             else:
                 sells += value
@@ -238,10 +237,11 @@ class EngineState:
         """The wallet balance of ``asset``: the operator's deposits and trading's changes, 1e-8."""
         return self.deposited(ledger.account_id, asset) + ledger.changes.get(asset, 0)
 
-    def cross_wallet(self, ledger: Ledger, asset: str) -> int:
-        """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8."""
+    def cross_wallet(self, ledger: Ledger, asset: str, wallet: int | None = None) -> int:
+        """The wallet of ``asset`` less its isolated positions' wallets (part 3 §7.8), 1e-8
+        (``wallet``: the wallet, already read)."""
         isolated = isolated_wallets(ledger.positions, ledger.isolated, asset, self.contracts)
-        return self.wallet(ledger, asset) - isolated
+        return (self.wallet(ledger, asset) if wallet is None else wallet) - isolated
 
     def figures(self, account_id: int, asset: str, ledger: Ledger | None = None) -> Figures:
         """``ledger``: the account's as a command would leave it (``Ledger.with_leverage``)."""
@@ -302,7 +302,6 @@ class EngineState:
         fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
     ) -> None:  # fmt: skip
         contract = self.contracts[order.symbol]
-        fill_price = contract.price(price)
         position = ledger.position(order.symbol, order.position_side)
         self.exposure.hold(order.account_id, order.symbol)
         held = position.amt
@@ -314,6 +313,7 @@ class EngineState:
         ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
         isolated = order.symbol in ledger.isolated
         if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
+            fill_price = contract.price(price)  # exact, a Fraction: made only where it is read
             mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
             booked = (realized, commission, mark, leverage)
             release = execution != "CALCULATED"  # a liquidation releases none before its close
@@ -338,7 +338,7 @@ class EngineState:
         shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
         out.events.append(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.cost,
-            self.cross_wallet(ledger, asset), shown_mark, shown_realized,
+            self.cross_wallet(ledger, asset, wallet), shown_mark, shown_realized,
             position.isolated_wallet if isolated else None, position.side,
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
@@ -371,6 +371,10 @@ class EngineState:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's
         place, at most the level)."""
         self.venue_market.rest(order, self.resting(order.symbol), now_ms, ahead)
+
+    def requeue(self, order: Order, now_ms: int) -> None:
+        """``order``, resting, moved to the back of the level at its price now (part 2 §5)."""
+        self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
 
     def trim(self, ledger: Ledger, symbol: str, side: PositionSide, now_ms: int, out: Made) -> None:
         """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""

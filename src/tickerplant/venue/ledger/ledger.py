@@ -53,6 +53,7 @@ __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
 Value = int  # a sum of ``Contract.order_value``s
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
+_ONE_WAY_SIDE = PositionSide.BOTH
 _SIDES = (*_ONE_WAY, *_HEDGE)
 _BOTH = (Side.BUY, Side.SELL)
 
@@ -99,7 +100,8 @@ class Ledger:
     _sides: dict[str, tuple[list[Resting], list[Resting], list[Resting], list[Resting]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    _counted: dict[tuple[str, int], tuple[Resting, int, int, Value]] = field(
+    # each open order (by identity) -> its sums, and its quantity, price and value counted there
+    _counted: dict[Order, tuple[Resting, int, int, Value]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     # each symbol's open-order margin per side in the account's mode (``_side_margin``)
@@ -152,19 +154,19 @@ class Ledger:
 
     def touch(self, order: Order) -> None:
         """``order``, open, changed what it has left or its price (a fill, a modification):
-        its count in the sums moves with it."""
-        key = (order.symbol, order.order_id)
-        counted = self._counted.get(key)
+        its count in the sums moves with it, in one pass."""
+        counted = self._counted.get(order)
         if counted is None:  # not resting yet (a taker's fills), or no longer
             return
+        symbol = order.symbol
         rest, qty, price, value = counted
-        now_qty, now_price = order.remaining, order.price
-        now_value = self._value(order.symbol, now_qty, now_price)
+        now_qty, now_price = order.orig_qty - order.executed_qty, order.price
+        now_value = self._value(symbol, now_qty, now_price)
         rest.move(qty, price, value, now_qty, now_price, now_value)
-        self._values[order.symbol][order.side is Side.SELL] += now_value - value
-        self._counted[key] = (rest, now_qty, now_price, now_value)
-        self._margins.changed(order.symbol, order.side, order)
-        self._orders[order.symbol] = self._orders.get(order.symbol, 0) + 1
+        self._values[symbol][order.side.is_sell] += now_value - value
+        self._counted[order] = (rest, now_qty, now_price, now_value)
+        self._margins.changed(symbol, order.side, order)
+        self._orders[symbol] = self._orders.get(symbol, 0) + 1
 
     def opened(self, order: Order) -> None:
         symbol = order.symbol
@@ -179,7 +181,7 @@ class Ledger:
         if rest is None:
             rest = slots[slot] = Resting()
             sides = self._sides[symbol]
-            sell = order.side is Side.SELL
+            sell = order.side.is_sell
             sides[sell].append(rest)
             if not order.reduce_only:
                 sides[2 + sell].append(rest)
@@ -189,19 +191,19 @@ class Ledger:
         values = self._values.get(symbol)
         if values is None:
             values = self._values[symbol] = [0, 0]
-        values[order.side is Side.SELL] += value
-        self._counted[(symbol, order.order_id)] = (rest, qty, price, value)
+        values[order.side.is_sell] += value
+        self._counted[order] = (rest, qty, price, value)
         self._margins.changed(symbol, order.side, order)
         self._orders[symbol] = self._orders.get(symbol, 0) + 1
 
     def closed(self, order: Order) -> None:
         symbol = order.symbol
         self._orders[symbol] = self._orders.get(symbol, 0) + 1
-        counted = self._counted.pop((symbol, order.order_id), None)
+        counted = self._counted.pop(order, None)
         if counted is not None:
             rest, qty, price, value = counted
             rest.add(-qty, price, -value)
-            self._values[symbol][order.side is Side.SELL] -= value
+            self._values[symbol][order.side.is_sell] -= value
             self._margins.changed(symbol, order.side)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
@@ -267,10 +269,9 @@ class Ledger:
 
     def _key(self, contract: Contract, mark: Fraction) -> MarginKey:
         """What a symbol's kept open-order margin was worked out at."""
-        symbol = contract.inst.symbol
-        position = self.positions.get((symbol, PositionSide.BOTH))
+        position = self.positions.get((contract.inst.symbol, _ONE_WAY_SIDE))
         held = position.amt if position is not None else 0
-        return margin_key(mark, held, self.leverage_of(contract), self.hedge)
+        return margin_key(self._margins.ratio(mark), held, self.leverage_of(contract), self.hedge)
 
     def _side_margin(
         self, contract: Contract, mark: Fraction, key: MarginKey, side: Side,
@@ -282,14 +283,14 @@ class Ledger:
         mode every order of the side beyond what would close the position (the larger
         side's is the symbol's)."""
         sides = self._sides.get(contract.inst.symbol)
-        sell, leverage = side is Side.SELL, key[3]
+        sell, leverage, ratio = side.is_sell, key[3], (key[0], key[1])
         if self.hedge:
             opening = sides[2 + sell] if sides is not None else []
-            return contract.side_margin(side, opening, mark, leverage, extra=extra)
+            return contract.side_margin(side, opening, mark, leverage, extra=extra, ratio=ratio)
         held = key[2]
         closing = (held if held > 0 else 0) if sell else (-held if held < 0 else 0)
         rests = sides[sell] if sides is not None else []
-        return contract.side_margin(side, rests, mark, leverage, closing, extra)
+        return contract.side_margin(side, rests, mark, leverage, closing, extra, ratio)
 
     def _margins_of(
         self, contract: Contract, mark: Fraction, key: MarginKey | None = None
@@ -312,12 +313,15 @@ class Ledger:
         worked out once with its old place out and its new one in (``SideMargins.expect``)."""
         if self.hedge and order.reduce_only:  # a closing order opens nothing, wherever it rests
             return 0
-        key, buys, sells = self._margins_of(contract, mark)
-        counted = self._counted.get((order.symbol, order.order_id))
+        key = self._key(contract, mark)
+        buys, sells = self._margins.at(order.symbol, key)  # ``_margins_of``, inline when both are kept
+        if buys is None or sells is None:
+            key, buys, sells = self._margins_of(contract, mark, key)
+        counted = self._counted.get(order)
         was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
         mine = self._side_margin(contract, mark, key, order.side, ((-was, at), (qty, price)))
         self._margins.expect(order, qty, price, key, mine)
-        sell = order.side is Side.SELL
+        sell = order.side.is_sell
         if self.hedge:  # both sides count: only the order's moved
             return mine - (sells if sell else buys)
         other = buys if sell else sells
@@ -329,7 +333,7 @@ class Ledger:
         order's side's worked out once with it (and kept as the side's if the order comes to
         rest next: ``SideMargins.changed``)."""
         key, buys, sells = self._margins_of(contract, mark)
-        sell = order.side is Side.SELL
+        sell = order.side.is_sell
         if self.hedge and order.reduce_only:  # a closing order opens nothing: its side's as it is
             mine = sells if sell else buys
         else:
@@ -368,7 +372,7 @@ class Ledger:
         slots = self._rests.get(symbol)
         if slots is None:
             return []
-        first = 2 if side is Side.SELL else 0
+        first = 2 if side.is_sell else 0
         bases = (0, 4, 8) if position_side is None else (slot_base(position_side),)
         if opening:
             return [r for base in bases if (r := slots[base + first]) is not None]
@@ -429,8 +433,8 @@ class Ledger:
             counted.add(symbol)
             leverage = self.leverage_of(contract)
             both = held_part.value(symbol, contract, price, self.positions, leverage, symbol in self.isolated)
-            # ``open_order_im``, its key made of what was read here (``_key``)
-            at = margin_key(price, both.amt if both is not None else 0, leverage, self.hedge)
+            amt = both.amt if both is not None else 0  # ``open_order_im``: ``_key`` of what was read here
+            at = margin_key(self._margins.ratio(price), amt, leverage, self.hedge)
             _, buys, sells = self._margins_of(contract, price, at)
             margin = buys + sells if self.hedge else max(buys, sells)
             symbols.append([symbol, price, self._orders.get(symbol, 0), at, margin])

@@ -24,9 +24,10 @@ __all__ = ["MarginKey", "SideMargins", "margin_key"]
 MarginKey = tuple[int, int, int, int, bool]
 
 
-def margin_key(mark: Fraction, held: int, leverage: int, hedge: bool) -> MarginKey:
-    """The key of margins worked out at ``mark`` with a one-way position of ``held``."""
-    return (mark.numerator, mark.denominator, held, leverage, hedge)
+def margin_key(ratio: tuple[int, int], held: int, leverage: int, hedge: bool) -> MarginKey:
+    """The key of margins worked out at a mark of ``ratio`` (its numerator and denominator,
+    ``SideMargins.ratio``) with a one-way position of ``held``."""
+    return (ratio[0], ratio[1], held, leverage, hedge)
 
 
 class SideMargins:
@@ -34,12 +35,22 @@ class SideMargins:
     they hold at; the margin a check expects the next change to leave (the module's
     docstring)."""
 
-    __slots__ = ("_expected", "_kept")
+    __slots__ = ("_expected", "_kept", "_mark", "_ratio")
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[MarginKey, list[int | None]]] = {}
         # (the order, what rests of it, its price, the key, its side's margin)
         self._expected: tuple[Order, int, int, MarginKey, int] | None = None
+        self._mark: Fraction | None = None  # the last mark a key was made at, and its ratio
+        self._ratio = (0, 1)
+
+    def ratio(self, mark: Fraction) -> tuple[int, int]:
+        """``mark``'s numerator and denominator (a key's first two parts), read once per mark
+        object: a ``Fraction``'s are properties, a Python call each, and the market's mark
+        is one object per payload (every check between two marks reads the same one)."""
+        if mark is not self._mark:
+            self._mark, self._ratio = mark, (mark.numerator, mark.denominator)
+        return self._ratio
 
     def at(self, symbol: str, key: MarginKey) -> list[int | None]:
         """``symbol``'s sides' margins kept at ``key`` (buys, sells), to read and fill in;
@@ -60,13 +71,15 @@ class SideMargins:
         would leave is the side's now, if this is the change it was found for; else the
         side's is worked out again when next read. The other side's stays."""
         expected, self._expected = self._expected, None
-        index = side is Side.SELL
-        if (
-            expected is not None and expected[0] is order
-            and expected[1] == order.remaining and expected[2] == order.price
-        ):  # fmt: skip
-            self.at(symbol, expected[3])[index] = expected[4]
-            return
+        index = side.is_sell
         kept = self._kept.get(symbol)
+        if (
+            expected is not None and expected[0] is order and order is not None
+            and expected[1] == order.orig_qty - order.executed_qty and expected[2] == order.price
+        ):  # fmt: skip
+            if kept is None or kept[0] != expected[3]:  # ``at``, inline: a move's and a placement's
+                kept = self._kept[symbol] = (expected[3], [None, None])
+            kept[1][index] = expected[4]
+            return
         if kept is not None:
             kept[1][index] = None

@@ -35,7 +35,7 @@ from tickerplant.venue.book.ports import MarketData
 from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.order_params import PRICE_MATCHES, refused
-from tickerplant.venue.domain.orders import Order, OrderType, Side
+from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.ledger.figures import Figures
 from tickerplant.venue.ledger.ledger import Ledger
 
@@ -47,7 +47,7 @@ _UNBOUNDED = 10**18
 
 def price_matched(new: NewOrder, levels: Levels) -> int:
     own, nth = PRICE_MATCHES[new.price_match]
-    bids = own == (new.side is Side.BUY)
+    bids = own == new.side.is_buy
     level = next(islice(levels(new.inst.symbol, bids), nth - 1, None), None)
     if level is None:
         raise refused(-5041, "No depth matches this BBO order")
@@ -87,8 +87,8 @@ def check_market(
     """PERCENT_PRICE and MIN_NOTIONAL; the price a taker may walk to (a LIMIT order's own,
     a MARKET order's bounded by the mark)."""
     inst = new.inst
-    buy = new.side is Side.BUY
-    if new.type is OrderType.LIMIT:
+    buy = new.side.is_buy
+    if new.type.is_limit:
         check_limit_market(contract, f, buy, price, new.qty, mark, new.reduce_only)
         return price
     limit = _UNBOUNDED if buy else 0
@@ -142,7 +142,7 @@ def check_limit_market(
     else:
         least = _least_notional(f.min_notional, units_one)
         last.least_f, last.units_one, last.least = f, units_one, least
-    if not reduce_only and contract.inst.market is Market.UM and qty * price < least:  # in units, exact
+    if qty * price < least and not reduce_only and contract.inst.market is Market.UM:  # in units, exact
         raise _too_small(f)
 
 
@@ -180,13 +180,13 @@ def order_cost(
     best level of the other side), 1e-8 of the margin asset. A LIMIT order's cost is the
     symbol's open-order margin with it less without it, each as the figures hold it; a
     MARKET order's its §7.3 cost rounded down as a margin figure is (``figures.py``)."""
-    if order.type is OrderType.LIMIT:
+    if order.type.is_limit:
         without, with_ = ledger.open_order_ims(contract, mark, order, qty)
         return with_ - without
     if best is None:
         return 0
     best_price = contract.price(best[0])
-    assumed = best_price * Fraction(10005, 10000) if order.side is Side.BUY else max(best_price, mark)
+    assumed = best_price * Fraction(10005, 10000) if order.side.is_buy else max(best_price, mark)
     position = ledger.position(contract.inst.symbol).amt
     increasing = max(0, qty - max(0, -order.side.sign * position))
     if not increasing:
@@ -200,8 +200,8 @@ def margin_need(
     """The order's cost (part 3 §7.3, decision 7): what the margin check weighs against the
     figures (``check_margin``)."""
     best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
-    if order.type is not OrderType.LIMIT:
-        best = next(data.levels(contract.inst.symbol, order.side is Side.SELL), None)
+    if not order.type.is_limit:
+        best = next(data.levels(contract.inst.symbol, order.side.is_sell), None)
     return order_cost(ledger, contract, order, qty, mark, best)
 
 
