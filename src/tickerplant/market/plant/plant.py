@@ -51,7 +51,7 @@ pending candle (``market/klines/streams.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
@@ -65,9 +65,10 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.streams import KlineStreams
 from tickerplant.market.klines.symbol_candles import SymbolCandles
 from tickerplant.market.klines.warm import WarmTrade
-from tickerplant.market.messages import ALL_BOOK_TICKER, ALL_MINI_TICKER, ALL_TICKER, StreamMessage
+from tickerplant.market.messages import ALL_BOOK_TICKER, StreamMessage
 from tickerplant.market.payloads import builders
 from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.market.plant import tickers
 from tickerplant.market.plant.symbol_state import SymbolState
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import (
@@ -208,17 +209,7 @@ class Plant:
     def snapshot(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Every symbol's miniTicker and ticker now, so that views start complete rather
         than waiting for the first cadence."""
-        encode = self._encode
-        wanted = self.wanted
-        for state in self.symbols.values():
-            if not state.window.last_time_ms:
-                continue  # never traded (a replay of bookTicker alone): no ticker to show
-            self._evict(state, now_ms)
-            if wanted is None or state.names.mini in wanted:
-                mini = builders.mini_ticker(state.inst, state.window, now_ms, state.encoders)
-                out.append(StreamMessage(state.names.mini, encode(mini)))
-            ticker = builders.ticker(state.inst, state.window, now_ms, state.encoders)
-            out.append(StreamMessage(state.names.ticker, encode(ticker)))
+        tickers.snapshot(self.symbols.values(), now_ms, self.wanted, self._encode, out)
 
     def apply(self, update: MarketUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         if type(update) is Trade:
@@ -276,67 +267,74 @@ class Plant:
         self._depth.start_here()
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
-        """Publish every periodic stream that is due at ``now_ms``."""
+        """Publish every periodic stream that is due at ``now_ms``: each of ``tick_parts``."""
+        for part in self.tick_parts:
+            part(now_ms, out)
+
+    @property
+    def tick_parts(self) -> tuple[Callable[[int, list[StreamMessage]], None], ...]:
+        """``tick``'s parts in its order, each a family of streams that publishes what of it
+        is due at the time it is given (nothing if none is): a shell may publish each on a
+        loop turn of its own (``feeds/simulator/pump.py``), so that the families falling due
+        on one whole second (a ticker snapshot, the arrays, klines, depth, marks) do not hold
+        its loop together. A part at a later time than the one before it is the tick at that
+        time of the families not ticked yet."""
+        return (
+            self._tick_notes, self._tick_depth, self._tick_klines, self._tick_minis,
+            self._tick_arrays, self._tick_book_tickers, self._tick_marks,
+        )  # fmt: skip
+
+    def _tick_notes(self, now_ms: int, out: list[StreamMessage]) -> None:
         self._due_ms = None
-        encode = self._encode
-        states = self.symbols.values()
         if self._derived:
             self._force_orders.tick(now_ms, out)
             self._interest.tick(now_ms, out)
+
+    def _tick_depth(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._depth_streams and now_ms >= self._depth.next_tick_ms:
+            self._due_ms = None
             # A replay ticks between the updates of a batch: what it applied so far counts.
             for state in self._depth_dirty:
                 state.depth.changed(state.depth_bids.keys(), state.depth_asks.keys(), state.depth_time_ms)
             self._depth.tick(now_ms, out)
+
+    def _tick_klines(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._derived and now_ms >= self._klines.next_tick_ms:
+            self._due_ms = None
             self._klines.tick(now_ms, out)
+
+    def _tick_minis(self, now_ms: int, out: list[StreamMessage]) -> None:
         if now_ms >= self._next_mini_ms:
+            self._due_ms = None
             self._next_mini_ms = _next_boundary(self._next_mini_ms, self._mini_interval_ms, now_ms)
             self.snapshot(now_ms, out)
+
+    def _tick_arrays(self, now_ms: int, out: list[StreamMessage]) -> None:
         if now_ms >= self._next_all_ms:
+            self._due_ms = None
             self._next_all_ms = _next_boundary(self._next_all_ms, self._all_interval_ms, now_ms)
-            minis = []
-            tickers = []
-            wanted = self.wanted
-            # the changed marks are cleared whether or not the arrays are written (see follow)
-            want_minis = wanted is None or ALL_MINI_TICKER in wanted
-            want_tickers = wanted is None or ALL_TICKER in wanted
-            for state in states:
-                if not state.window.last_time_ms:
-                    continue
-                self._evict(state, now_ms)
-                if state.mini_changed:
-                    state.mini_changed = False
-                    if want_minis:
-                        minis.append(builders.mini_ticker(state.inst, state.window, now_ms, state.encoders))
-                if state.ticker_changed:
-                    state.ticker_changed = False
-                    if want_tickers:
-                        tickers.append(builders.ticker(state.inst, state.window, now_ms, state.encoders))
-            if minis:
-                out.append(StreamMessage(ALL_MINI_TICKER, encode(minis)))
-            if tickers:
-                out.append(StreamMessage(ALL_TICKER, encode(tickers)))
+            tickers.arrays(self.symbols.values(), now_ms, self.wanted, self._encode, out)
+
+    def _tick_book_tickers(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._all_book_interval_ms and now_ms >= self._next_all_book_ms:
+            self._due_ms = None
             self._next_all_book_ms = _next_boundary(
                 self._next_all_book_ms, self._all_book_interval_ms, now_ms
             )
             wanted = self.wanted
             want_tops = wanted is None or ALL_BOOK_TICKER in wanted
-            for state in states:
+            for state in self.symbols.values():
                 if state.top_changed and state.book_ticker is not None:
                     state.top_changed = False
                     if want_tops:
                         out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
+
+    def _tick_marks(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._derived and now_ms >= self._marks.next_tick_ms:
+            self._due_ms = None
             self._marks.tick(now_ms, out)
 
     # -- state -----------------------------------------------------------------------
-
-    @staticmethod
-    def _evict(state: SymbolState, now_ms: int) -> None:
-        if state.window.evict(now_ms):
-            state.mini_changed = state.ticker_changed = True
 
     def _record(self, trade: Trade, out: list[StreamMessage] | None = None) -> SymbolState:
         """A trade into the symbol's state; ``out`` None while warming (nothing published)."""
