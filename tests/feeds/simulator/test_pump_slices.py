@@ -1,7 +1,7 @@
 """The simulated market's step cut into parts (feeds/simulator/pump.py): the simulator stepped
 only when something falls due (``Simulator.next_due_ms``), the second's sample a few symbols
 at a time (``SimulatedDerivatives.sample_parts``), each family of pushes published on its own
-(``Plant.tick_parts``, ``Dispatcher.ticks``). Each part is bounded, and together they make
+(``Plant.tick_parts``, ``Dispatcher.ticks``; the ticker snapshot 8 symbols at a time). Each part is bounded, and together they make
 what the whole did: the same seeded actions at the same times, the same values, the same
 messages in the same order per market."""
 
@@ -111,8 +111,8 @@ def test_the_pushes_published_a_family_at_a_time_are_those_of_one_tick_in_its_or
     instruments = _instruments()
     whole, whole_bus, whole_sim = _dispatcher(instruments)
     parted, parted_bus, parted_sim = _dispatcher(instruments)
-    ticked_apart = 0
-    for now_ms in range(T0 + 1, T0 + 2_000):
+    ticked_apart = snapshots = 0
+    for now_ms in range(T0 + 1, T0 + 2_100):
         whole(_stepped(whole_sim, now_ms), now_ms)
         parted.actions(_stepped(parted_sim, now_ms), now_ms)
         before = len(parted_bus.deliveries)
@@ -120,8 +120,12 @@ def test_the_pushes_published_a_family_at_a_time_are_those_of_one_tick_in_its_or
             ticked_apart += 1
         for _, messages in parted_bus.deliveries[before:]:
             assert len({_family(stream) for stream, _ in messages}) == 1, [stream for stream, _ in messages]
+            snapshot = sum(stream.endswith("@ticker") for stream, _ in messages)
+            assert snapshot <= 8  # the ticker snapshot 8 symbols a delivery
+            snapshots += snapshot > 0
     for market in Market:
         one = [m for delivered, messages in whole_bus.deliveries if delivered is market for m in messages]
         apart = [m for delivered, messages in parted_bus.deliveries if delivered is market for m in messages]
         assert apart == one
     assert ticked_apart > 20
+    assert snapshots > 4  # COIN-M's 3 and USDⓈ-M's 1 snapshots (14 and 26 symbols): in more deliveries
