@@ -6,7 +6,7 @@ operator's tables read once a loop turn."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,7 +43,7 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
         market=None, apply=apply, exposure=SimpleNamespace(pooled={1}), algos=algos, data=SimpleNamespace(mark=None)
     )
     keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [(1, "USDT", 5)])
-    transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
+    transfers = venue_engines.OperatorTransfers(keyring)  # type: ignore[arg-type]
 
     def drain(now_ms: int) -> None:
         ran.append(("drain", now_ms))
@@ -83,7 +83,7 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
     asked: list[bool] = []
     algos = SimpleNamespace(wants=lambda priced, mark: asked.append(priced) or priced)
     keyring = SimpleNamespace(refresh=lambda: ran.append("refresh"), moved=lambda market: [])
-    transfers = venue_engines.OperatorTransfers(keyring, lambda callback: None)  # type: ignore[arg-type]
+    transfers = venue_engines.OperatorTransfers(keyring)  # type: ignore[arg-type]
     step = venue_engines.Contained(ManualClock(5_000), VenueActivity())
     messages = [StreamMessage(name, b"{}") for name in streams]
     engine = SimpleNamespace(
@@ -96,35 +96,36 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
     assert asked == [priced]  # the algo orders decide whether a delivery without a price concerns them
 
 
-def test_the_keyring_is_read_once_a_loop_turn_and_what_it_noticed_reaches_the_next_delivery(tmp_path: Path) -> None:
-    # The first delivery of a turn reads the operator's tables again, as every delivery did;
-    # the turn's other deliveries do not, but settle whatever the keyring noticed meanwhile
-    # (a signed request's key looks too): a deposit is told at the first delivery after
-    # the keyring saw it.
+def test_the_keyring_is_read_once_a_look_interval_and_what_it_noticed_reaches_the_next_delivery(
+    tmp_path: Path,
+) -> None:
+    # A delivery reads the operator's tables again once every LOOK_MS of the market's time;
+    # the deliveries between do not, but settle whatever the keyring noticed meanwhile (a
+    # signed request's key looks too): a deposit is told at the first delivery after the
+    # keyring saw it, within LOOK_MS at the latest.
     store = AccountStore(tmp_path / "venue.db")
     alice = store.create_account("alice", [(Market.UM, "USDT", 1_000 * UNIT)], NOW).account_id
     api_key = store.add_key(alice, KeyType.HMAC, "s" * 64, now_ms=NOW).api_key
     keyring = Keyring(tmp_path / "venue.db")
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), _NoBook(), keyring, _Kept())
-    turns: list[Callable[[], object]] = []
-    transfers = venue_engines.OperatorTransfers(keyring, turns.append)
+    transfers = venue_engines.OperatorTransfers(keyring)
+    look_ms = venue_engines.OperatorTransfers.LOOK_MS
 
     def deposited() -> list[int]:
         return [e.change for e in engine.outbox.take() if isinstance(e, BalanceUpdate)]
 
     try:
-        transfers(engine, NOW)  # the turn's first delivery
-        assert len(turns) == 1 and deposited() == []
+        transfers(engine, NOW)  # a look
+        assert deposited() == [] and keyring.loads == 1
         store.deposit(alice, Market.UM, "USDT", 5 * UNIT, NOW)
-        transfers(engine, NOW)  # the same turn: not read again
-        assert deposited() == [] and len(turns) == 1
+        transfers(engine, NOW + look_ms - 1)  # within the interval: not read again
+        assert deposited() == [] and keyring.loads == 1
         assert keyring.key(api_key) is not None  # a request's key looks, and sees the deposit
-        transfers(engine, NOW)
+        transfers(engine, NOW + look_ms - 1)
         assert deposited() == [5 * UNIT]
         store.deposit(alice, Market.UM, "USDT", 7 * UNIT, NOW)
-        turns.pop()()  # the next turn
-        transfers(engine, NOW + 1)
-        assert deposited() == [7 * UNIT] and len(turns) == 1
+        transfers(engine, NOW + look_ms)  # the interval's end: read again
+        assert deposited() == [7 * UNIT] and keyring.loads == 3
     finally:
         keyring.close()
         store.close()

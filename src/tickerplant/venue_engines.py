@@ -111,29 +111,27 @@ def feed_engine(
 class OperatorTransfers:
     """The operator's deposits and withdrawals (``venue/clearing/transfers.py``) to an
     engine at each delivery: what the keyring noticed moved, whoever had it look (a signed
-    request's key does, as a delivery does). A delivery has it look (``Keyring.refresh``,
-    one PRAGMA query when nothing moved) once a loop turn: the first delivery of a turn
-    sees a change the operator committed before it, as every delivery did; the turn's
-    other deliveries (the pump's step, a venue order's book, the other market's) do not
-    ask again what a few microseconds cannot have changed, or what the next turn asks."""
+    request's key does, as a delivery does). A delivery has it look (``Keyring.refresh``:
+    one PRAGMA query when nothing moved, a ``stat`` of the file while there is none) once
+    every ``LOOK_MS`` of the market's time: a transfer is told at the first delivery after
+    somebody looked, within that at the latest. A look at every loop turn (the pump's ~450
+    steps a second, each venue order's book) was most of an idle market's cost after its
+    own work, for what the operator changes by hand a few times a day."""
 
-    def __init__(self, keyring: Keyring, call_soon: Callable[[Callable[[], object]], object]) -> None:
+    LOOK_MS = 100
+
+    def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring
-        self._call_soon = call_soon
-        self._looked = False  # in this turn of the loop
+        self._next_look_ms = 0  # the market's time of the next look
 
     def __call__(self, engine: Engine, now_ms: int) -> None:
         keyring = self._keyring
-        if not self._looked:
-            self._looked = True
-            self._call_soon(self._next_turn)
+        if now_ms >= self._next_look_ms:
+            self._next_look_ms = now_ms + self.LOOK_MS
             keyring.refresh()
         moved = keyring.moved(engine.market)
         if moved:
             engine.apply(Transfers(tuple(moved)), now_ms)
-
-    def _next_turn(self) -> None:
-        self._looked = False
 
 
 def venue_engines(
@@ -257,7 +255,7 @@ def venue_hooks(
     engine (``feed_engine``, each of its steps ``contained``), then the plant's
     ``@forceOrder`` (``liquidations_to_plant``), itself ``contained``. On the running loop."""
     step = Contained(clock, activity)
-    transfers = OperatorTransfers(keyring, asyncio.get_running_loop().call_soon)
+    transfers = OperatorTransfers(keyring)
     return [
         functools.partial(feed_engine, engine, drain, clock, transfers, Heeded.of(engine), step),
         functools.partial(step, "liquidations", liquidations_to_plant, engine, plant, bus, clock),

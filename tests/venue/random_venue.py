@@ -215,7 +215,7 @@ class Session:
         def step(name: str, fn: Callable[..., object], *args: Any) -> None:
             fn(*args)  # no containment: a failing step fails the test
 
-        transfers = OperatorTransfers(self.venue.keyring, lambda callback: None)  # read at every delivery
+        transfers = OperatorTransfers(self.venue.keyring)  # a new one: it reads at every delivery
         feed_engine(engine, lambda _: None, self.clock, transfers, Heeded.of(engine), step, messages)
 
     def _open_order(self, account_id: int) -> tuple[Engine, Any] | None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from tickerplant.market.book.order_book import OrderBook
 from tickerplant.market.derivatives.mark_price import (
@@ -135,6 +135,11 @@ class SimulatedDerivatives:
         contract = self._contracts[symbol]
         return round_div(contract.mark, price_to_mark(1, contract.inst.price_decimals))
 
+    @property
+    def next_ms(self) -> int:
+        """When the next sample falls due (``advance``): the next whole second."""
+        return self._next_ms
+
     def advance(
         self,
         now_ms: int,
@@ -156,10 +161,29 @@ class SimulatedDerivatives:
         last_price: Callable[[str], int | None],
     ) -> list[MarketUpdate]:
         """Move the indexes to ``now_ms``, pay the fundings that fell due, sample every
-        symbol and return its ``MarkPrice`` (and each COIN-M pair's ``IndexPrice``).
+        symbol and return its ``MarkPrice`` (and each COIN-M pair's ``IndexPrice``): the
+        parts of ``sample_parts``, at once.
 
         ``fair_price(symbol)`` and ``last_price(symbol)`` are in the symbol's price units;
         ``last_price`` is None for a symbol that never traded."""
+        parts = self.sample_parts(now_ms, books, fair_price, last_price)
+        return [update for part in parts for update in part]
+
+    def sample_parts(
+        self,
+        now_ms: int,
+        books: Mapping[str, OrderBook],
+        fair_price: Callable[[str], int],
+        last_price: Callable[[str], int | None],
+        size: int | None = None,
+    ) -> Iterator[list[MarketUpdate]]:
+        """``sample``'s updates, ``size`` symbols' at a time (None: all in one part): the
+        indexes move and the fundings are paid before the first, each COIN-M pair's
+        ``IndexPrice`` comes with the last. Each symbol's sample reads only its own book and
+        prices and draws nothing at random, so a shell that hands the parts out on loop
+        turns of their own (``feeds/simulator/pump.py``: a whole sample held its loop about
+        a millisecond) puts the same values on the wire as one part would, for the books as
+        each part finds them."""
         out: list[MarketUpdate] = []
         elapsed = max(0, now_ms - self._last_sample_ms)
         self._last_sample_ms = now_ms
@@ -173,34 +197,41 @@ class SimulatedDerivatives:
             self._fund(self.next_funding_ms, out)
             self.next_funding_ms = next_funding_ms(now_ms)
         until_funding = self.next_funding_ms - now_ms
-        for symbol, contract in self._contracts.items():
-            inst, index = contract.inst, contract.index.price
-            book = books[symbol]
-            top = book.top()
-            if top is not None:
-                mid = price_to_mark(top[0] + top[2], inst.price_decimals) // 2
-                contract.basis.add(mid - index)
-            contract.settle.add(now_ms, index)
-            premium = self._premium(contract, book, index)  # delivery's too: premiumIndexKlines
-            if premium is not None:
-                contract.sampled = premium
-            if contract.perpetual:
-                if premium is not None:
-                    contract.premium.add(premium)
-                contract.rate = funding_rate(contract.premium.average())
-            last = last_price(symbol)
-            last_mark = None if last is None else price_to_mark(last, inst.price_decimals)
-            basis = contract.basis.average()
-            contract.mark = mark_price(index, contract.rate, until_funding, basis, last_mark)
-            interest, next_ms = (INTEREST_RATE, self.next_funding_ms) if contract.perpetual else (None, 0)
-            settle, rate = contract.settle.value(), contract.rate
-            mark = MarkPrice(
-                symbol, now_ms, contract.mark, index, settle, rate, interest, next_ms, contract.sampled
-            )
-            out.append(mark)
+        size = size or len(self._contracts)
+        for n, (symbol, contract) in enumerate(self._contracts.items()):
+            if n and n % size == 0:
+                yield out
+                out = []
+            out.append(self._mark(contract, books[symbol], now_ms, until_funding, last_price(symbol)))
         for pair in self._cm_indexes:
             out.append(IndexPrice(pair.pair, now_ms, pair.price))
-        return out
+        yield out
+
+    def _mark(
+        self, contract: _Contract, book: OrderBook, now_ms: int, until_funding: int, last: int | None
+    ) -> MarkPrice:
+        """``contract``'s sample at ``now_ms``: its basis, premium, funding rate and mark."""
+        inst, index = contract.inst, contract.index.price
+        top = book.top()
+        if top is not None:
+            mid = price_to_mark(top[0] + top[2], inst.price_decimals) // 2
+            contract.basis.add(mid - index)
+        contract.settle.add(now_ms, index)
+        premium = self._premium(contract, book, index)  # delivery's too: premiumIndexKlines
+        if premium is not None:
+            contract.sampled = premium
+        if contract.perpetual:
+            if premium is not None:
+                contract.premium.add(premium)
+            contract.rate = funding_rate(contract.premium.average())
+        last_mark = None if last is None else price_to_mark(last, inst.price_decimals)
+        basis = contract.basis.average()
+        contract.mark = mark_price(index, contract.rate, until_funding, basis, last_mark)
+        interest, next_ms = (INTEREST_RATE, self.next_funding_ms) if contract.perpetual else (None, 0)
+        settle, rate = contract.settle.value(), contract.rate
+        return MarkPrice(
+            inst.symbol, now_ms, contract.mark, index, settle, rate, interest, next_ms, contract.sampled
+        )
 
     def warm_funding(self, now_ms: int, count: int = WARM_FUNDING_EVENTS) -> list[FundingRate]:
         """The ``count`` funding events of every perpetual before ``now_ms``, ascending in

@@ -8,11 +8,12 @@ of each symbol from the plant's 24 h window (the one place that keeps it)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from tickerplant.bus import Bus, StreamMessage
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
@@ -22,12 +23,16 @@ from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant.past import warm_minutes
 from tickerplant.market.plant.plant import Plant
-from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
 from tickerplant.market.updates import MarketUpdate, Trade
 
 Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
 
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
+
+# symbols a part of the second's sample holds (SimulatedDerivatives.sample_parts): ~25 us
+# each with its plant's note, so a part holds the loop ~0.2 ms
+_SAMPLE_SYMBOLS = 8
 
 
 def _numbered(ids: tuple[int, int], start_ms: int) -> tuple[int, int]:
@@ -47,9 +52,9 @@ class SimulatedMarket:
         self.derivatives: SimulatedDerivatives | None = None
         self._last_price: Callable[[str], int | None] = lambda symbol: None
         self.updates_processed = 0
-        # the clock's time the market was last stepped to and published at: the pump steps on
-        # its own cadence, so a market moved by a ManualClock is there only once this is
-        self.stepped_ms = 0
+        self._stepped_ms = 0  # stepped_ms
+        # nothing falls due before this (run: the pump sleeps until it); 0: stepping
+        self._quiet_until_ms = 0
         # what outside orders (the venue's takers: one_book.py) made, to publish (outside)
         self._outside: list[tuple[list[MarketUpdate], int]] = []
         self._dispatch: Dispatcher | None = None
@@ -164,8 +169,14 @@ class SimulatedMarket:
                 self.updates_processed += dispatch(updates, now_ms)
                 await asyncio.sleep(0)  # let the gateways flush and read
         batch = config.batch_actions
+        derivatives = self.derivatives
+        assert derivatives is not None
+        plants = list(sink.plants.values())
         while True:
-            await asyncio.sleep(config.tick_interval_s)
+            # Asleep until something falls due (an action, a look at the positions, a
+            # sample, a push), not a wake-up a millisecond to find nothing most of the time
+            await self._until(self._quiet_until_ms)
+            self._quiet_until_ms = 0  # stepping: not stepped to the clock's time until done
             now_ms = clock.now_ms()
             due = simulator.due(now_ms)
             held: Held | None = None
@@ -187,9 +198,50 @@ class SimulatedMarket:
             if held is not None:  # a taker traded while catching up: after what is held
                 self.flush_outside(held)
                 self._held = None
-            updates = self._derive(simulator.step(due, now_ms), now_ms)
-            self.updates_processed += dispatch(updates, now_ms, held)
+            # The step's parts, each published on a loop turn of its own: the actions, the
+            # second's sample a few symbols at a time, then each family of pushes due. One
+            # callback doing all of them held the loop ~1 ms several times a second, the
+            # orders waiting behind it; apart, none does more than a fraction of that.
+            # (counted once all are published: a watcher of updates_processed sees whole steps)
+            count = dispatch.actions(simulator.step(due, now_ms), now_ms, held)
+            if now_ms >= derivatives.next_ms:
+                second_ms = now_ms - now_ms % SECOND_MS
+                books, fair, last = simulator.books, simulator.fair_price, self._last_price
+                for part in derivatives.sample_parts(second_ms, books, fair, last, _SAMPLE_SYMBOLS):
+                    await asyncio.sleep(0)
+                    count += dispatch.actions(part, now_ms)
+            for _ in dispatch.ticks(now_ms):
+                await asyncio.sleep(0)
+            self.updates_processed += count
             self.stepped_ms = now_ms
+            due_ms = min(simulator.next_due_ms, derivatives.next_ms, *(p.next_tick_ms for p in plants))
+            self._quiet_until_ms = due_ms
+
+    async def _until(self, when_ms: int) -> None:
+        """Return once the clock reads ``when_ms``, at least ``tick_interval_s`` from now. On
+        the wall clock, asleep until then (~4 % of a core went to the wake-ups alone); on
+        another (a test's ManualClock) the clock is looked at each tick, as it always was:
+        a timer on it would be one more that its test sees due (``ManualClock.next_due_ms``)."""
+        clock, least_ms = self._clock, math.ceil(self._config.tick_interval_s * 1000)
+        if isinstance(clock, SystemClock):
+            await clock.sleep_until(max(when_ms, clock.now_ms() + least_ms))
+            return
+        while True:
+            await asyncio.sleep(self._config.tick_interval_s)
+            if clock.now_ms() >= when_ms:
+                return
+
+    @property
+    def stepped_ms(self) -> int:
+        """The clock's time the market was last stepped to and published at: the pump
+        steps on its own cadence, so a market moved by a ManualClock is there only once
+        this is. Between steps with nothing due, the market is current at the clock's time."""
+        now_ms = self._clock.now_ms()
+        return now_ms if now_ms < self._quiet_until_ms else self._stepped_ms
+
+    @stepped_ms.setter
+    def stepped_ms(self, now_ms: int) -> None:
+        self._stepped_ms = now_ms
 
     def outside(self, updates: list[MarketUpdate], now_ms: int) -> None:
         """Updates an outside order made at ``now_ms`` (``one_book.py``), published on the
@@ -268,6 +320,27 @@ class Dispatcher:
             self.bus.publish(market, out)
         return count
 
+    def actions(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held | None = None) -> int:
+        """``__call__`` without the pushes that fell due (``ticks``): apply ``updates``, end
+        the batch and publish, after ``held``."""
+        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, held, ticks=False)
+
+    def ticks(self, now_ms: int) -> Iterator[None]:
+        """The pushes due at ``now_ms`` (``__call__``'s ticks), each family of streams of
+        each market (``Plant.tick_parts``) published apart: yields after each publish, for
+        the caller to let its loop run before the next. Each family is ticked at ``now_ms``,
+        the cadence's time, whenever it runs; one another delivery ticked meanwhile
+        (``turn``) is not pushed again."""
+        for market, plant in self.plants.items():
+            if now_ms < plant.next_tick_ms:
+                continue
+            for part in plant.tick_parts:
+                out: list[StreamMessage] = []
+                part(now_ms, out)
+                if out:
+                    self.bus.publish(market, out)
+                    yield
+
     def hold(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held) -> int:
         """Apply ``updates``, more of the same timestamp to follow: what the plants make goes
         into ``held``, for the call that ends the batch to publish."""
@@ -285,9 +358,12 @@ def dispatch(
     plants: Mapping[Market, Plant],
     bus: Bus,
     held: Held | None = None,
+    *,
+    ticks: bool = True,
 ) -> int:
-    """Apply ``updates`` at ``now_ms``, end the batch, tick what fell due, and publish what
-    the plants made, after ``held`` (what earlier parts of the batch made: ``Dispatcher.hold``)."""
+    """Apply ``updates`` at ``now_ms``, end the batch, tick what fell due (unless not
+    ``ticks``), and publish what the plants made, after ``held`` (what earlier parts of the
+    batch made: ``Dispatcher.hold``)."""
     outs = held if held is not None else {market: [] for market in plants}
     for update in updates:
         plant = plant_of[update.symbol]
@@ -295,7 +371,7 @@ def dispatch(
     for market, plant in plants.items():
         out = outs[market]
         plant.end_batch(now_ms, out)
-        if now_ms >= plant.next_tick_ms:
+        if ticks and now_ms >= plant.next_tick_ms:
             plant.tick(now_ms, out)
         bus.publish(market, out)
     return len(updates)

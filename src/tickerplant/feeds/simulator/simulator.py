@@ -191,10 +191,8 @@ class Simulator:
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
         self._upkeep = BookUpkeep(self._random, self._changed)
-        # the venue's orders in these books (outside.py, held.py)
-        self.outside = OutsideOrders(
-            self._by_symbol, self._changed, self._flush, self._random, self.daily_volume
-        )
+        by_symbol, changed = self._by_symbol, self._changed  # the venue's orders in them: outside.py
+        self.outside = OutsideOrders(by_symbol, changed, self._flush, self._random, self.daily_volume)
 
     # --- public surface ----------------------------------------------------------------
 
@@ -267,6 +265,12 @@ class Simulator:
             next_ms += self._interarrival_ms()
         self._next_action_ms = next_ms
         return count
+
+    @property
+    def next_due_ms(self) -> int:
+        """The first ms a step has anything to do at (an action, a look): a shell may sleep till then."""
+        looks = (self._next_check_ms, self._next_interest_ms, self._hours.next_ms, self._regimes.next_ms)
+        return min(math.ceil(min(self._next_action_ms, 1 << 62)), *looks)  # 1 << 62: a rate of 0
 
     def step(self, n: int, now_ms: int) -> list[MarketUpdate]:
         """Perform exactly ``n`` actions stamped ``now_ms``, whatever the rate."""

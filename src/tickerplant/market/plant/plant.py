@@ -51,7 +51,7 @@ pending candle (``market/klines/streams.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
@@ -65,9 +65,10 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.streams import KlineStreams
 from tickerplant.market.klines.symbol_candles import SymbolCandles
 from tickerplant.market.klines.warm import WarmTrade
-from tickerplant.market.messages import ALL_BOOK_TICKER, ALL_MINI_TICKER, ALL_TICKER, StreamMessage
+from tickerplant.market.messages import ALL_BOOK_TICKER, StreamMessage
 from tickerplant.market.payloads import builders
 from tickerplant.market.payloads.events import PayloadFormat
+from tickerplant.market.plant import tickers
 from tickerplant.market.plant.symbol_state import SymbolState
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import (
@@ -135,6 +136,8 @@ class Plant:
         candles = [state.candles for state in self.symbols.values() if state.candles is not None]
         self._klines = KlineStreams(market, candles, now_ms)
         self._due_ms: int | None = None  # next_tick_ms as last worked out; None: work it out
+        self._minis_left: list[SymbolState] = []  # the ticker snapshot's symbols not pushed yet
+        self._tick_rest = (self._tick_arrays, self._tick_book_tickers, self._tick_marks)
         self.wanted: Demand = None  # the streams somebody takes (``follow``); None: all
 
     def follow(self, wanted: Demand) -> None:
@@ -208,17 +211,7 @@ class Plant:
     def snapshot(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Every symbol's miniTicker and ticker now, so that views start complete rather
         than waiting for the first cadence."""
-        encode = self._encode
-        wanted = self.wanted
-        for state in self.symbols.values():
-            if not state.window.last_time_ms:
-                continue  # never traded (a replay of bookTicker alone): no ticker to show
-            self._evict(state, now_ms)
-            if wanted is None or state.names.mini in wanted:
-                mini = builders.mini_ticker(state.inst, state.window, now_ms, state.encoders)
-                out.append(StreamMessage(state.names.mini, encode(mini)))
-            ticker = builders.ticker(state.inst, state.window, now_ms, state.encoders)
-            out.append(StreamMessage(state.names.ticker, encode(ticker)))
+        tickers.snapshot(self.symbols.values(), now_ms, self.wanted, self._encode, out)
 
     def apply(self, update: MarketUpdate, now_ms: int, out: list[StreamMessage]) -> None:
         if type(update) is Trade:
@@ -276,67 +269,73 @@ class Plant:
         self._depth.start_here()
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
-        """Publish every periodic stream that is due at ``now_ms``."""
+        """Publish every periodic stream that is due at ``now_ms``: each of ``tick_parts``."""
+        for part in self.tick_parts:
+            part(now_ms, out)
+
+    @property
+    def tick_parts(self) -> tuple[Callable[[int, list[StreamMessage]], None], ...]:
+        """``tick``'s parts in its order, a family of streams each (the ticker snapshot
+        ``_SNAPSHOT_SYMBOLS`` symbols a part), each publishing what of it is due at the time
+        given: a shell may publish each on a loop turn of its own (``feeds/simulator/pump.py``),
+        the families due on one whole second not holding its loop together."""
+        minis = (self._tick_minis,) * -(-len(self.symbols) // _SNAPSHOT_SYMBOLS)
+        return (self._tick_notes, self._tick_depth, self._tick_klines, *minis, *self._tick_rest)
+
+    def _tick_notes(self, now_ms: int, out: list[StreamMessage]) -> None:
         self._due_ms = None
-        encode = self._encode
-        states = self.symbols.values()
         if self._derived:
             self._force_orders.tick(now_ms, out)
             self._interest.tick(now_ms, out)
+
+    def _tick_depth(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._depth_streams and now_ms >= self._depth.next_tick_ms:
+            self._due_ms = None
             # A replay ticks between the updates of a batch: what it applied so far counts.
             for state in self._depth_dirty:
                 state.depth.changed(state.depth_bids.keys(), state.depth_asks.keys(), state.depth_time_ms)
             self._depth.tick(now_ms, out)
+
+    def _tick_klines(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._derived and now_ms >= self._klines.next_tick_ms:
+            self._due_ms = None
             self._klines.tick(now_ms, out)
+
+    def _tick_minis(self, now_ms: int, out: list[StreamMessage]) -> None:
         if now_ms >= self._next_mini_ms:
+            self._due_ms = None
             self._next_mini_ms = _next_boundary(self._next_mini_ms, self._mini_interval_ms, now_ms)
-            self.snapshot(now_ms, out)
+            self._minis_left = list(self.symbols.values())
+        if left := self._minis_left:
+            self._minis_left = left[_SNAPSHOT_SYMBOLS:]
+            tickers.snapshot(left[:_SNAPSHOT_SYMBOLS], now_ms, self.wanted, self._encode, out)
+
+    def _tick_arrays(self, now_ms: int, out: list[StreamMessage]) -> None:
         if now_ms >= self._next_all_ms:
+            self._due_ms = None
             self._next_all_ms = _next_boundary(self._next_all_ms, self._all_interval_ms, now_ms)
-            minis = []
-            tickers = []
-            wanted = self.wanted
-            # the changed marks are cleared whether or not the arrays are written (see follow)
-            want_minis = wanted is None or ALL_MINI_TICKER in wanted
-            want_tickers = wanted is None or ALL_TICKER in wanted
-            for state in states:
-                if not state.window.last_time_ms:
-                    continue
-                self._evict(state, now_ms)
-                if state.mini_changed:
-                    state.mini_changed = False
-                    if want_minis:
-                        minis.append(builders.mini_ticker(state.inst, state.window, now_ms, state.encoders))
-                if state.ticker_changed:
-                    state.ticker_changed = False
-                    if want_tickers:
-                        tickers.append(builders.ticker(state.inst, state.window, now_ms, state.encoders))
-            if minis:
-                out.append(StreamMessage(ALL_MINI_TICKER, encode(minis)))
-            if tickers:
-                out.append(StreamMessage(ALL_TICKER, encode(tickers)))
+            tickers.arrays(self.symbols.values(), now_ms, self.wanted, self._encode, out)
+
+    def _tick_book_tickers(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._all_book_interval_ms and now_ms >= self._next_all_book_ms:
+            self._due_ms = None
             self._next_all_book_ms = _next_boundary(
                 self._next_all_book_ms, self._all_book_interval_ms, now_ms
             )
             wanted = self.wanted
             want_tops = wanted is None or ALL_BOOK_TICKER in wanted
-            for state in states:
+            for state in self.symbols.values():
                 if state.top_changed and state.book_ticker is not None:
                     state.top_changed = False
                     if want_tops:
                         out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
+
+    def _tick_marks(self, now_ms: int, out: list[StreamMessage]) -> None:
         if self._derived and now_ms >= self._marks.next_tick_ms:
+            self._due_ms = None
             self._marks.tick(now_ms, out)
 
     # -- state -----------------------------------------------------------------------
-
-    @staticmethod
-    def _evict(state: SymbolState, now_ms: int) -> None:
-        if state.window.evict(now_ms):
-            state.mini_changed = state.ticker_changed = True
 
     def _record(self, trade: Trade, out: list[StreamMessage] | None = None) -> SymbolState:
         """A trade into the symbol's state; ``out`` None while warming (nothing published)."""
@@ -442,6 +441,7 @@ class Plant:
 
 
 _NEVER_MS = 1 << 62
+_SNAPSHOT_SYMBOLS = 8  # a part of the ticker snapshot (tick_parts): ~0.1 ms, and the views' reading
 
 
 def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:

@@ -15,12 +15,15 @@ so a ``kill -9`` forgets none of those, only refusals counted since the last sav
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 
-__all__ = ["LIMITS", "OrderCounts"]
+__all__ = ["LIMITS", "OpenWindows", "OrderCounts"]
+
+Key = tuple[int, int]  # (account, window ms)
+Row = tuple[int, int]  # (window start, count)
 
 # (window ms, limit, the interval as -1015 names it, the header)
 LIMITS = {
@@ -35,8 +38,12 @@ LIMITS = {
 class OrderCounts:
     def __init__(self, market: Market) -> None:
         self.limits = LIMITS[market]
-        self._windows: dict[tuple[int, int], tuple[int, int]] = {}  # (account, window) -> (start, count)
+        self._windows: dict[Key, Row] = {}
         self.charged = 0  # orders counted, ever: whether anything changed since the last save
+        # the windows counted on since a save's comparison last found them as saved, and the
+        # window starts at the last comparison (OpenWindows.since_saved)
+        self._unsaved: set[Key] = set()
+        self._compared_starts: dict[int, int] = {}
 
     def charge(self, account_id: int, now_ms: int) -> list[tuple[str, int]]:
         """Count one order; the headers' (name, value) after it, or 429 ``-1015``."""
@@ -49,6 +56,7 @@ class OrderCounts:
             began, count = windows.get(key, (start, 0))
             count = count + 1 if began == start else 1
             windows[key] = (start, count)
+            self._unsaved.add(key)
             if count > limit:
                 raise RequestRefused(
                     -1015, f"Too many new orders; current limit is {limit} orders per {name}.", 429
@@ -56,14 +64,15 @@ class OrderCounts:
             headers.append((header, count))
         return headers
 
-    def open_windows(self, now_ms: int) -> list[tuple[int, int, int, int]]:
-        """(account, window ms, window start, count) of each window still open at ``now_ms``:
-        what a restart must not forget (the closed ones count for nothing any more)."""
-        return [
-            (account_id, window_ms, start, count)
-            for (account_id, window_ms), (start, count) in self._windows.items()
-            if start == now_ms - now_ms % window_ms
-        ]
+    @property
+    def unsaved(self) -> int:
+        """How many windows a save's next comparison looks at (``OpenWindows.since_saved``)."""
+        return len(self._unsaved)
+
+    def open_windows(self, now_ms: int) -> OpenWindows:
+        """The windows still open at ``now_ms``: what a restart must not forget (the closed
+        ones count for nothing any more)."""
+        return OpenWindows(self, now_ms)
 
     def resume(
         self, saved: Iterable[tuple[int, int, int, int]], placed: Iterable[tuple[int, int]], now_ms: int
@@ -85,6 +94,7 @@ class OrderCounts:
                     journaled[key] = journaled.get(key, 0) + 1
         for key in counted.keys() | journaled.keys():
             self._windows[key] = (starts[key[1]], max(counted.get(key, 0), journaled.get(key, 0)))
+            self._unsaved.add(key)
 
     def current(self, account_id: int, now_ms: int) -> list[tuple[int, int, int]]:
         """(window ms, limit, orders counted in the window now) per limit, counting nothing:
@@ -94,3 +104,52 @@ class OrderCounts:
             began, count = self._windows.get((account_id, window_ms), (-1, 0))
             counted.append((window_ms, limit, count if began == now_ms - now_ms % window_ms else 0))
         return counted
+
+
+class OpenWindows:
+    """``OrderCounts.open_windows(now_ms)``. Iterated: (account, window ms, window start,
+    count) of each window open at ``now_ms``. ``since_saved``: what of them a save writes.
+
+    A save once a second compared every open window with what was saved (~0.7 ms with 300
+    accounts, the loop held); the windows that can differ are known where they change: the
+    ones counted on since a comparison last found them saved (``charge``, ``resume``), and,
+    when a limit's window turned since the last comparison, the saved ones it closed. A
+    comparison costs what traded since, and a turn what it closed."""
+
+    __slots__ = ("_counts", "now_ms")
+
+    def __init__(self, counts: OrderCounts, now_ms: int) -> None:
+        self._counts = counts
+        self.now_ms = now_ms
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
+        now_ms = self.now_ms
+        for (account_id, window_ms), (start, count) in self._counts._windows.items():
+            if start == now_ms - now_ms % window_ms:
+                yield account_id, window_ms, start, count
+
+    def since_saved(self, saved: Mapping[Key, Row]) -> list[tuple[Key, Row | None]]:
+        """Each window whose row differs from ``saved`` (the last save that committed), with
+        its row now (None: closed, its row to delete), in no particular order. The windows
+        found as saved are forgotten until counted on again; the ones found are looked at
+        again by the next call, whether or not what this found was committed."""
+        counts, now_ms = self._counts, self.now_ms
+        windows = counts._windows
+        starts = {window_ms: now_ms - now_ms % window_ms for window_ms, *_ in counts.limits}
+        found: list[tuple[Key, Row | None]] = []
+        for key in counts._unsaved:
+            row = windows.get(key)
+            if row is not None and row[0] != starts[key[1]]:
+                row = None  # closed
+            if saved.get(key) != row:
+                found.append((key, row))
+        compared = counts._compared_starts
+        turned = {window_ms for window_ms, start in starts.items() if compared.get(window_ms) != start}
+        counts._compared_starts = starts
+        if turned:  # the saved windows that closed since (not counted on: their row is as saved)
+            unsaved = counts._unsaved
+            for key, (start, _) in saved.items():
+                if key[1] in turned and start != starts[key[1]] and key not in unsaved:
+                    found.append((key, None))
+        counts._unsaved = {key for key, _ in found}
+        return found
