@@ -8,12 +8,11 @@ of each symbol from the plant's 24 h window (the one place that keeps it)."""
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from tickerplant.bus import Bus, StreamMessage
-from tickerplant.clock import Clock, SystemClock
+from tickerplant.clock import Clock
 from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
@@ -175,7 +174,7 @@ class SimulatedMarket:
         while True:
             # Asleep until something falls due (an action, a look at the positions, a
             # sample, a push), not a wake-up a millisecond to find nothing most of the time
-            await self._until(self._quiet_until_ms)
+            await self._until_due(plants)
             self._quiet_until_ms = 0  # stepping: not stepped to the clock's time until done
             now_ms = clock.now_ms()
             due = simulator.due(now_ms)
@@ -214,22 +213,26 @@ class SimulatedMarket:
                 await asyncio.sleep(0)
             self.updates_processed += count
             self.stepped_ms = now_ms
-            due_ms = min(simulator.next_due_ms, derivatives.next_ms, *(p.next_tick_ms for p in plants))
-            self._quiet_until_ms = due_ms
+            self._quiet_until_ms = self._next_due_ms(plants)
 
-    async def _until(self, when_ms: int) -> None:
-        """Return once the clock reads ``when_ms``, at least ``tick_interval_s`` from now. On
-        the wall clock, asleep until then (~4 % of a core went to the wake-ups alone); on
-        another (a test's ManualClock) the clock is looked at each tick, as it always was:
-        a timer on it would be one more that its test sees due (``ManualClock.next_due_ms``)."""
-        clock, least_ms = self._clock, math.ceil(self._config.tick_interval_s * 1000)
-        if isinstance(clock, SystemClock):
-            await clock.sleep_until(max(when_ms, clock.now_ms() + least_ms))
-            return
+    async def _until_due(self, plants: Sequence[Plant]) -> None:
+        """Return at the first look, one ``tick_interval_s`` apart, that finds something due
+        (an action, a look at the positions, a sample, a push): a look that finds nothing
+        steps nothing, so an idle market's wake-up is a comparison, not a step. What is due
+        is worked out afresh at each look: a stream taken since (a depth stream's first
+        push) is due at once, as it was when the pump stepped at every look; a sleep until
+        the time worked out at the last step would miss it until then."""
+        clock, interval_s = self._clock, self._config.tick_interval_s
         while True:
-            await asyncio.sleep(self._config.tick_interval_s)
-            if clock.now_ms() >= when_ms:
+            await asyncio.sleep(interval_s)
+            due_ms = self._quiet_until_ms = self._next_due_ms(plants)
+            if clock.now_ms() >= due_ms:
                 return
+
+    def _next_due_ms(self, plants: Sequence[Plant]) -> int:
+        simulator, derivatives = self.simulator, self.derivatives
+        assert simulator is not None and derivatives is not None
+        return min(simulator.next_due_ms, derivatives.next_ms, *(p.next_tick_ms for p in plants))
 
     @property
     def stepped_ms(self) -> int:
