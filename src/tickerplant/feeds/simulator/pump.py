@@ -52,7 +52,7 @@ class SimulatedMarket:
         self._last_price: Callable[[str], int | None] = lambda symbol: None
         self.updates_processed = 0
         self._stepped_ms = 0  # stepped_ms
-        # nothing falls due before this (run: the pump sleeps until it); 0: stepping
+        # nothing falls due before this (run: as last worked out); 0: stepping
         self._quiet_until_ms = 0
         # what outside orders (the venue's takers: one_book.py) made, to publish (outside)
         self._outside: list[tuple[list[MarketUpdate], int]] = []
@@ -172,8 +172,8 @@ class SimulatedMarket:
         assert derivatives is not None
         plants = list(sink.plants.values())
         while True:
-            # Asleep until something falls due (an action, a look at the positions, a
-            # sample, a push), not a wake-up a millisecond to find nothing most of the time
+            # Stepped only when something falls due (an action, a look at the positions, a
+            # sample, a push), not at every look, which most of the time finds nothing
             await self._until_due(plants)
             self._quiet_until_ms = 0  # stepping: not stepped to the clock's time until done
             now_ms = clock.now_ms()
