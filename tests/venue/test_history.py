@@ -8,10 +8,10 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable
-from dataclasses import astuple
 from pathlib import Path
 
 import pytest
+from msgspec.structs import astuple
 from test_engine import ALICE, BOB, NOW, Book, Deposits, order, refusal
 
 from tickerplant.market.instruments import Market, catalogue

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import signal
 import sqlite3
@@ -109,7 +108,7 @@ def test_an_order_written_again_leaves_the_history_indexes_alone(database: tuple
     status, update_ms = db.execute("SELECT status, update_ms FROM venue_orders").fetchone()
     assert (status, update_ms) == ("CANCELED", NOW + 1)
     with pytest.raises(sqlite3.IntegrityError):
-        journal.commit(Batch(orders=[dataclasses.replace(placed, client_order_id="b")]))
+        journal.commit(Batch(orders=[msgspec.structs.replace(placed, client_order_id="b")]))
     kept = db.execute("SELECT client_order_id, status FROM venue_orders").fetchall()
     assert kept == [("a", "CANCELED")]
     journal.close()

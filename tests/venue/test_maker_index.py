@@ -111,7 +111,7 @@ def _engine(journal: Kept) -> Engine:
 def plain(value: object) -> object:
     """``value`` with every order as its fields (an ``Order`` equals only itself)."""
     if isinstance(value, Order):
-        return ("Order", *(plain(getattr(value, f.name)) for f in dataclasses.fields(value)))
+        return ("Order", *(plain(v) for v in msgspec.structs.astuple(value)))
     if isinstance(value, (tuple, list)):
         return type(value).__name__, [plain(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -17,16 +17,15 @@ down. Money (realized PnL, commission) is in 1e-8 of the margin asset.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import operator
 import random
 import re
 import secrets
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
+
+import msgspec
 
 __all__ = [
     "CLIENT_ORDER_ID",
@@ -165,8 +164,16 @@ class IllegalTransition(RuntimeError):
     """An order asked to move where ``TRANSITIONS`` does not go: a bug, never a refusal."""
 
 
-@dataclass(slots=True, eq=False)  # one order is itself only: compared by identity
-class Order:
+# An order's copy as it stands (the events' and the journal's snapshots, one an update): a
+# Struct's copy in C, ~0.12 µs against ~0.56 for a slotted dataclass's 23-argument __init__.
+_copied: Callable[[Order], Order] = getattr(msgspec.Struct, "__copy__")  # noqa: B009 (not in its stubs)
+
+
+# A Struct, not a dataclass: made and copied in C (~5× as quick), and untracked by the
+# collector (gc=False: its fields are numbers, text and enum members, which hold no cycle
+# through it), which walked every retained order at each full collection. eq=False: one
+# order is itself only, compared and hashed by identity.
+class Order(msgspec.Struct, eq=False, gc=False):
     account_id: int
     symbol: str
     order_id: int
@@ -199,10 +206,7 @@ class Order:
     def remaining(self) -> int:
         return self.orig_qty - self.executed_qty
 
-    def copy(self) -> Order:
-        """This order as it stands (the events' and the journal's copies): eight times as
-        quick as ``dataclasses.replace``, which the venue's moves spent 16 % in."""
-        return Order(*_ORDER_FIELDS(self))
+    copy = _copied  # this order as it stands (the events' and the journal's copies)
 
     def move(self, status: OrderStatus, now_ms: int) -> None:
         if status not in TRANSITIONS[self.status]:
@@ -218,9 +222,6 @@ class Order:
         self.cum_quote += price * qty
         self.cum_base += base
         self.move(OrderStatus.FILLED if self.remaining == 0 else OrderStatus.PARTIALLY_FILLED, now_ms)
-
-
-_ORDER_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Order)))
 
 
 class Fill(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass

@@ -179,6 +179,8 @@ def _plain(value: Any) -> Any:
         return f"{value.numerator}/{value.denominator}"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, msgspec.Struct):  # an order
+        return {name: _plain(getattr(value, name)) for name in value.__struct_fields__}
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
         return {name: _plain(getattr(value, name)) for name in value._fields}
     if isinstance(value, Mapping):
