@@ -8,13 +8,13 @@ messages in the same order per market."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+
+from test_pump import _Bus  # every delivery, in order
 
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
 from tickerplant.feeds.simulator.pump import Dispatcher
 from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.instruments import Instrument, Market, catalogue
-from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.updates import MarketUpdate, MarkPrice
 
@@ -67,15 +67,6 @@ def test_a_sample_in_parts_holds_at_most_size_symbols_each_and_the_values_of_a_w
         assert len(parts) == math.ceil(len(insts) / 8)
         assert all(sum(type(u) is MarkPrice for u in part) <= 8 for part in parts)
         assert parted.next_ms == whole.next_ms == second_ms + 1000
-
-
-class _Bus:
-    def __init__(self) -> None:
-        self.deliveries: list[tuple[Market, list[StreamMessage]]] = []
-
-    def publish(self, market: Market, messages: Sequence[StreamMessage]) -> None:
-        if messages:
-            self.deliveries.append((market, list(messages)))
 
 
 def _dispatcher(instruments: list[Instrument]) -> tuple[Dispatcher, _Bus, Simulator]:
