@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from tickerplant.bus import Bus, StreamMessage
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
@@ -171,6 +171,7 @@ class SimulatedMarket:
         derivatives = self.derivatives
         assert derivatives is not None
         plants = list(sink.plants.values())
+        apart = isinstance(clock, SystemClock)  # a step's parts on loop turns of their own
         while True:
             # Stepped only when something falls due (an action, a look at the positions, a
             # sample, a push), not at every look, which most of the time finds nothing
@@ -197,20 +198,25 @@ class SimulatedMarket:
             if held is not None:  # a taker traded while catching up: after what is held
                 self.flush_outside(held)
                 self._held = None
-            # The step's parts, each published on a loop turn of its own: the actions, the
-            # second's sample a few symbols at a time, then each family of pushes due. One
-            # callback doing all of them held the loop ~1 ms several times a second, the
-            # orders waiting behind it; apart, none does more than a fraction of that.
+            # The step's parts, on the wall clock each published on a loop turn of its own:
+            # the actions, the second's sample a few symbols at a time, then each family of
+            # pushes due. One callback doing all of them held the loop ~1 ms several times a
+            # second, the orders waiting behind it; apart, none does more than a fraction of
+            # that. On a driven clock (a test's ManualClock, a run's market clock) the step
+            # stays one callback: whoever moved the clock and waits for the step sees it
+            # whole, never a subscription or a snapshot between its actions and its pushes.
             # (counted once all are published: a watcher of updates_processed sees whole steps)
             count = dispatch.actions(simulator.step(due, now_ms), now_ms, held)
             if now_ms >= derivatives.next_ms:
                 second_ms = now_ms - now_ms % SECOND_MS
                 books, fair, last = simulator.books, simulator.fair_price, self._last_price
                 for part in derivatives.sample_parts(second_ms, books, fair, last, _SAMPLE_SYMBOLS):
-                    await asyncio.sleep(0)
+                    if apart:
+                        await asyncio.sleep(0)
                     count += dispatch.actions(part, now_ms)
             for _ in dispatch.ticks(now_ms):
-                await asyncio.sleep(0)
+                if apart:
+                    await asyncio.sleep(0)
             self.updates_processed += count
             self.stepped_ms = now_ms
             self._quiet_until_ms = self._next_due_ms(plants)
