@@ -412,12 +412,8 @@ class Contract:
                     level = levels[price]
                     lost_qty += level[0]
                     lost_value += level[1]
-        inverse = self.inverse
         for q, price in extra:  # counted as ``Ledger`` counts an order: its value rounded on its own
-            if not inverse:  # ``order_value``'s linear q·p, exact whatever the sign
-                worth = q * price
-            else:
-                worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
+            worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
             qty += q
             value += worth
             if price * b > a if buy else price * b < a:  # on the losing side

@@ -160,7 +160,7 @@ class Ledger:
             return
         symbol = order.symbol
         rest, qty, price, value = counted
-        now_qty, now_price = order.orig_qty - order.executed_qty, order.price
+        now_qty, now_price = order.remaining, order.price
         now_value = self._value(symbol, now_qty, now_price)
         rest.move(qty, price, value, now_qty, now_price, now_value)
         self._values[symbol][order.side.is_sell] += now_value - value

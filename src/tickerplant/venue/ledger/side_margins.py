@@ -75,7 +75,7 @@ class SideMargins:
         kept = self._kept.get(symbol)
         if (
             expected is not None and expected[0] is order and order is not None
-            and expected[1] == order.orig_qty - order.executed_qty and expected[2] == order.price
+            and expected[1] == order.remaining and expected[2] == order.price
         ):  # fmt: skip
             if kept is None or kept[0] != expected[3]:  # ``at``, inline: a move's and a placement's
                 kept = self._kept[symbol] = (expected[3], [None, None])
