@@ -79,7 +79,7 @@ def _time(market: Market, resting: int, pairs: int) -> tuple[float, float]:
     """µs a margin check of a new LIMIT buy, and µs a placement and its cancel."""
     engine, inst, now = _engine(market, resting)
     symbol = inst.symbol
-    ledger, contract = engine.ledger(1), engine.contracts[symbol]
+    seat, contract = engine.seat(1, symbol), engine.contracts[symbol]
     mark = engine.mark(symbol)
     placed = new_order(engine, 1, _order(inst, "BUY", 5), now + 60).order
     assert placed is not None
@@ -90,7 +90,7 @@ def _time(market: Market, resting: int, pairs: int) -> tuple[float, float]:
         gc.collect()  # earlier runs' engines, cycles, collected first
         started = time.perf_counter()
         for _ in range(pairs):
-            engine.check_margin(ledger, contract, probe, probe.orig_qty, mark)
+            engine.check_margin(seat, contract, probe, probe.orig_qty, mark)
         check = min(check, (time.perf_counter() - started) / pairs * 1e6)
         started = time.perf_counter()
         for _ in range(pairs):

@@ -41,7 +41,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     settled: list[int] = []
     committed: list[Batch] = []
 
-    def settle(ledger: Any, order: Any, price: int, qty: int, maker: bool, now_ms: int, out: Made,
+    def settle(seat: Any, order: Any, price: int, qty: int, maker: bool, now_ms: int, out: Made,
                trade_id: int | None = None) -> None:  # fmt: skip
         settled.append(order.order_id)
         if order.order_id == 1:
@@ -52,7 +52,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
             matched=lambda: [("BTCUSDT", n, 10 + n, 1) for n in (1, 2, 3)], meets_itself=True
         ),
         resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
-        ledger=lambda account: None, settle=settle, finish=lambda *a: None,
+        seat=lambda account, symbol: None, settle=settle, finish=lambda *a: None,
         journal=SimpleNamespace(commit=committed.append), outbox=SimpleNamespace(extend=lambda events: None),
     )  # fmt: skip
     with pytest.raises(RuntimeError, match="order 1's account"):  # what was settled is journaled all the same

@@ -5,6 +5,7 @@ worked out for."""
 from __future__ import annotations
 
 from tickerplant.venue.domain.orders import Order, OrderType, Side, TimeInForce
+from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.ledger.side_margins import MarginKey, SideMargins
 
 NOW = 1_790_000_000_000
@@ -18,31 +19,31 @@ def _order(side: Side, price: int, qty: int) -> Order:
 
 
 def test_a_change_drops_its_own_side_only_and_a_new_key_keeps_nothing() -> None:
-    margins = SideMargins()
-    margins.at("BTCUSDT", KEY)[:] = [5, 9]
-    margins.changed("BTCUSDT", Side.BUY, _order(Side.BUY, 5_990_000, 1))
-    assert margins.at("BTCUSDT", KEY) == [None, 9]
-    margins.changed("BTCUSDT", Side.SELL)  # an order closed
-    assert margins.at("BTCUSDT", KEY) == [None, None]
-    margins.at("BTCUSDT", KEY)[:] = [5, 9]
-    assert margins.at("BTCUSDT", (6_000_100, 100, 0, 20, False)) == [None, None]  # the mark moved
+    margins, seat = SideMargins(), Seat("BTCUSDT", None)
+    margins.at(seat, KEY)[:] = [5, 9]
+    margins.changed(seat, False, _order(Side.BUY, 5_990_000, 1))
+    assert margins.at(seat, KEY) == [None, 9]
+    margins.changed(seat, True)  # an order closed
+    assert margins.at(seat, KEY) == [None, None]
+    margins.at(seat, KEY)[:] = [5, 9]
+    assert margins.at(seat, (6_000_100, 100, 0, 20, False)) == [None, None]  # the mark moved
 
 
 def test_an_expected_margin_is_kept_for_the_change_it_was_found_for_only() -> None:
-    margins = SideMargins()
-    margins.at("BTCUSDT", KEY)[:] = [5, 9]
+    margins, seat = SideMargins(), Seat("BTCUSDT", None)
+    margins.at(seat, KEY)[:] = [5, 9]
     order = _order(Side.BUY, 5_990_000, 2)
     margins.expect(order, 2, 5_980_000, KEY, 6)
     order.price = 5_980_000
-    margins.changed("BTCUSDT", Side.BUY, order)  # the change the check weighed
-    assert margins.at("BTCUSDT", KEY) == [6, 9]
+    margins.changed(seat, False, order)  # the change the check weighed
+    assert margins.at(seat, KEY) == [6, 9]
     margins.expect(order, 2, 5_970_000, KEY, 4)
     order.price = 5_960_000  # another change than the one weighed: worked out again
-    margins.changed("BTCUSDT", Side.BUY, order)
-    assert margins.at("BTCUSDT", KEY) == [None, 9]
-    margins.at("BTCUSDT", KEY)[0] = 4
+    margins.changed(seat, False, order)
+    assert margins.at(seat, KEY) == [None, 9]
+    margins.at(seat, KEY)[0] = 4
     margins.expect(order, 2, 5_960_000, KEY, 3)
-    margins.changed("BTCUSDT", Side.BUY, _order(Side.BUY, 5_960_000, 2))  # another order
-    assert margins.at("BTCUSDT", KEY) == [None, 9]
-    margins.changed("BTCUSDT", Side.BUY, order)  # the expectation was used up
-    assert margins.at("BTCUSDT", KEY) == [None, 9]
+    margins.changed(seat, False, _order(Side.BUY, 5_960_000, 2))  # another order
+    assert margins.at(seat, KEY) == [None, 9]
+    margins.changed(seat, False, order)  # the expectation was used up
+    assert margins.at(seat, KEY) == [None, 9]

@@ -291,9 +291,10 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
     for other, orders in list(ledger.open_orders.items()):
         if not (other == symbol if isolated else engine.contracts[other].inst.margin_asset == asset):
             continue
+        seat = ledger.seat(other)
         for order in sorted(orders.values(), key=lambda o: o.order_id):
             if not isolated or order.position_side is trigger[1]:  # an isolated side's own
-                engine.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out, expiry="5")
+                engine.finish(seat, order, OrderStatus.EXPIRED, now_ms, out, expiry="5")
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     gains = {held: _unrealized(engine, ledger, held) for held in positions}
     positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first
@@ -385,8 +386,9 @@ def _close(
         TimeInForce.IOC, limit, abs(amt), True, 0, now_ms, now_ms, position_side=position.side,
     )  # fmt: skip
     engine.next_order_id[symbol] += 1
-    engine.kept(ledger.account_id, symbol).add(order)
-    out.put(engine.order_update(ledger, "NEW", order.status, order, None, now_ms))
+    seat = engine.seat(ledger.account_id, symbol)
+    seat.kept.add(order)
+    out.put(engine.order_update(seat, "NEW", order.status, order, None, now_ms))
     fills = take(engine, symbol, side, abs(amt), limit, now_ms, out)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)
     if rest:  # the insurance fund takes what the book cannot, at the order's price
@@ -397,7 +399,7 @@ def _close(
     fees = [contract.commission(qty, p, engine.fees.taker) for p, qty, _ in fills]
     total, over = notional
     for (fill_price, qty, trade_id), fee in zip(fills, payable(wallet, realized, fees), strict=True):
-        engine.settle(ledger, order, fill_price, qty, False, now_ms, out, "CALCULATED", trade_id, fee)
+        engine.settle(seat, order, fill_price, qty, False, now_ms, out, "CALCULATED", trade_id, fee)
         num, den = contract.fill_notional(qty, fill_price)  # qty > 0: positive
         total, over = total * den + num * over, over * den
         g = gcd(total, over)

@@ -37,7 +37,6 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.matching import walk
 from tickerplant.venue.domain.commands import Amend
 from tickerplant.venue.domain.events import Made, OrderRow
-from tickerplant.venue.domain.kept import Kept
 from tickerplant.venue.domain.order_params import (
     check_limit,
     refused,
@@ -46,6 +45,7 @@ from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, TimeI
 from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
+from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.risk.reduce_only import fits
 from tickerplant.venue.risk.risk import check_limit_market
 
@@ -59,9 +59,10 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     f, contract = listed.filters, listed.contract
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
     check_limit(f, price, qty)
-    kept = engine.kept(command.account_id, command.symbol)  # its orders and their amendments
+    # what it touches of the account, found once: its kept orders, its sums, its ledger
+    seat = engine.seat(command.account_id, command.symbol)
     order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id
-    order = kept.orders.get(order_id) if order_id is not None else engine.find(
+    order = seat.kept.orders.get(order_id) if order_id is not None else engine.find(
         command.account_id, command.symbol, None, command.client_id
     )
     if order is None or not order.status.is_open:  # then the order (part 1 §10 step 11)
@@ -81,45 +82,46 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
             raise
         least = f.min_notional
         raise refused(-5029, f"Order's notional must be no smaller than {least}") from None
-    ledger = engine.ledger(command.account_id)
+    ledger = seat.ledger
     opposite = engine.data.levels(symbol, side.is_sell)
     fills = walk(opposite, side, qty - order.executed_qty, price)
     if qty <= order.executed_qty or (fills and order.time_in_force is TimeInForce.GTX):
-        engine.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
+        engine.finish(seat, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
         return order
     added = qty - order.orig_qty
     if added > 0 and order.reduce_only and not fits(ledger, order, qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
-        engine.check_moved_margin(ledger, contract, order, qty - order.executed_qty, price, mark)
-    record(engine, ledger, kept, order, price, qty, command.modify_id, now_ms, out)
+        engine.check_moved_margin(seat, contract, order, qty - order.executed_qty, price, mark)
+    record(engine, seat, order, price, qty, command.modify_id, now_ms, out)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
         engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)
-        update = engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms)
+        update = engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms)
         out.events.append(update)
         out.records.append(OrderRow(update.order))
         return order
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place, then takes
-    out.events.append(engine.order_update(ledger, "AMENDMENT", order.status, order, None, now_ms))
+    out.events.append(engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms))
     # what it crosses now, taken (in the one book: traded, its STP mode kept)
     left = qty - order.executed_qty
     taken, stopped = take_for(engine, order, left, price, fills[-1][0], now_ms, out)
-    settle_taken(engine, ledger, order, taken, now_ms, out)
+    settle_taken(engine, seat, order, taken, now_ms, out)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
-        engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
+        engine.finish(seat, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
     elif order.status.is_open:  # re-queued behind what rests at its price now
         engine.hold(order, now_ms)
         out.records.append(OrderRow(order.copy()))
     else:
-        engine.finish(ledger, order, order.status, now_ms, out)
+        engine.finish(seat, order, order.status, now_ms, out)
     return order
 
 
 def record(
-    engine: EngineState, ledger: Ledger, kept: Kept, order: Order, price: int, qty: int,
-    modify_id: int | None, now_ms: int, out: Made,
+    engine: EngineState, seat: Seat[Ledger], order: Order, price: int, qty: int, modify_id: int | None,
+    now_ms: int, out: Made,
 ) -> None:  # fmt: skip
-    """The change made: the order's new price and quantity, and its ``orderAmendment`` row."""
+    """The change made: the order's new price and quantity, and its ``orderAmendment`` row
+    (``seat``: the account's at its symbol)."""
     symbol = order.symbol
     amendment_id = engine.next_amendment_id[symbol]
     engine.next_amendment_id[symbol] = amendment_id + 1
@@ -128,7 +130,7 @@ def record(
         price, order.orig_qty, qty, order.amendments + 1, modify_id,
     )  # fmt: skip
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms
-    ledger.touch(order)  # its open-order margin changed
+    seat.ledger.touch(order, seat)  # its open-order margin changed
     order.amendments += 1
-    kept.amendments.append(amendment)
+    seat.kept.amendments.append(amendment)
     out.records.append(amendment)

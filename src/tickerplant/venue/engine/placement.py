@@ -42,6 +42,7 @@ from tickerplant.venue.engine.self_trade import prevent
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import closing, of_mode
+from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.risk.reduce_only import closable, rests
 from tickerplant.venue.risk.risk import check_market, price_matched
 
@@ -59,7 +60,8 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     listed = state.listings[symbol]  # its contract and filters: one lookup
     contract, f = listed.contract, listed.filters
     check_filters(f, new)
-    ledger = state.ledger(command.account_id)
+    seat = state.seat(command.account_id, symbol)  # what it touches of the account: one lookup
+    ledger = seat.ledger
     mark = state.mark(symbol)
     price = price_matched(new, state.data.levels) if new.price_match != "NONE" else new.price
     if ledger.hedge and closing(new.position_side, new.side):  # reduce-only (position_modes.py)
@@ -83,7 +85,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     )  # fmt: skip
     order.arrival_mid_x2 = arrival_mid_x2(state.data, symbol)  # before it takes: the report's slippage
     if not new.reduce_only:
-        state.check_margin(ledger, contract, order, qty, mark)
+        state.check_margin(seat, contract, order, qty, mark)
     walked = walk(state.data.levels(symbol, new.side.is_sell), new.side, qty, limit)
     if new.time_in_force is TimeInForce.GTX and walked:
         raise refused(-5022, GTX_TEXT)
@@ -95,7 +97,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     stopped = False
     if walked:
         taken, stopped = take_for(state, order, qty, limit, walked[-1][0], now_ms, out)
-    return accept(state, ledger, order, qty, taken, now_ms, out, stopped)
+    return accept(state, seat, order, qty, taken, now_ms, out, stopped)
 
 
 def take_for(
@@ -113,7 +115,7 @@ def take_for(
 
 
 def settle_taken(
-    state: EngineState, ledger: Ledger, order: Order, taken: Taken, now_ms: int, out: Made
+    state: EngineState, seat: Seat[Ledger], order: Order, taken: Taken, now_ms: int, out: Made
 ) -> None:
     """A taker's fills and the resting orders they met, trade by trade, each trade's maker
     side first (part 4 §4.3: an account's updates are its state after each trade, which
@@ -128,7 +130,7 @@ def settle_taken(
     for price, filled, trade_id in fills:
         if trade_id in makers:
             settle_matched(state, out, now_ms, [makers[trade_id]])
-        state.settle(ledger, order, price, filled, False, now_ms, out, trade_id=trade_id)
+        state.settle(seat, order, price, filled, False, now_ms, out, trade_id=trade_id)
 
 
 def take(
@@ -142,52 +144,56 @@ def take(
 
 
 def accept(
-    state: EngineState, ledger: Ledger, order: Order, qty: int, taken: Taken, now_ms: int, out: Made,
+    state: EngineState, seat: Seat[Ledger], order: Order, qty: int, taken: Taken, now_ms: int, out: Made,
     stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
 ) -> tuple[Order, Order]:  # fmt: skip
-    symbol = order.symbol
+    symbol, ledger = order.symbol, seat.ledger
     order.order_id = state.next_order_id[symbol]
     state.next_order_id[symbol] += 1
     while not order.client_order_id or order.client_order_id in ledger.by_client_id:
         order.client_order_id = state.client_ids()
-    state.kept(ledger.account_id, symbol).add(order)
+    seat.kept.add(order)
     rests = not stopped and not order.type.is_market and order.time_in_force is not TimeInForce.IOC
     fills = taken[0]  # what of it will rest:
     left = (qty - sum(filled for _, filled, _ in fills) if fills else qty) if rests else 0
-    new = state.order_update(ledger, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
+    new = state.order_update(seat, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
-    settle_taken(state, ledger, order, taken, now_ms, out)
+    settle_taken(state, seat, order, taken, now_ms, out)
     if order.status.is_open:
         if stopped:
-            state.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
+            state.finish(seat, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
         elif (
             order.type.is_market
             or order.time_in_force is TimeInForce.IOC
             or order.executed_qty >= qty
         ):
-            state.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out)  # the rest of an IOC, a MARKET
+            state.finish(seat, order, OrderStatus.EXPIRED, now_ms, out)  # the rest of an IOC, a MARKET
         else:
             state.hold(order, now_ms)
-            ledger.opened(order)
+            ledger.opened(order, seat)
             state._resting.setdefault(symbol, {})[order.order_id] = order
             out.records.append(OrderRow(order.copy()))
             if order.reduce_only:
-                state.trim(ledger, symbol, order.position_side, now_ms, out)
+                state.trim(seat, order.position_side, now_ms, out)
     else:  # filled whole as it took
-        state.finish(ledger, order, order.status, now_ms, out)
+        state.finish(seat, order, order.status, now_ms, out)
     return order, ack
 
 
 def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order:
-    order = state.find(command.account_id, command.symbol, command.order_id, command.client_id)
+    seat = state.seat(command.account_id, command.symbol)  # its orders and what they count in
+    order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id
+    order = seat.kept.orders.get(order_id) if order_id is not None else state.find(
+        command.account_id, command.symbol, None, command.client_id
+    )
     if order is None or not order.status.is_open:
         raise refused(-2011, "Unknown order sent.")
-    state.finish(state.ledger(command.account_id), order, OrderStatus.CANCELED, now_ms, out)
+    state.finish(seat, order, OrderStatus.CANCELED, now_ms, out)
     return order
 
 
 def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -> None:
-    ledger = state.ledger(command.account_id)
-    for order in list(ledger.open_orders.get(command.symbol, {}).values()):
-        state.finish(ledger, order, OrderStatus.CANCELED, now_ms, out)
+    seat = state.seat(command.account_id, command.symbol)
+    for order in list(seat.ledger.open_orders.get(command.symbol, {}).values()):
+        state.finish(seat, order, OrderStatus.CANCELED, now_ms, out)

@@ -52,11 +52,11 @@ def settle_matched(
         order = engine.resting_order(symbol, order_id)
         if order is None:  # cannot be: a held order is resting until withdrawn
             return
-        ledger = engine.ledger(order.account_id)
+        seat = engine.seat(order.account_id, symbol)
         order.queue_ahead = 0  # it filled: nothing is in front of it any more
-        engine.settle(ledger, order, order.price, qty, True, now_ms, out, trade_id=trade_id)
+        engine.settle(seat, order, order.price, qty, True, now_ms, out, trade_id=trade_id)
         if not order.status.is_open:
-            engine.finish(ledger, order, order.status, now_ms, out)
+            engine.finish(seat, order, order.status, now_ms, out)
         else:
             out.put(OrderRow(order.copy()))
 
@@ -117,10 +117,10 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
             filled = min(filled, max(0, qty - position.ahead - used))
             used += filled
         if filled:
-            ledger = engine.ledger(order.account_id)
-            engine.settle(ledger, order, order.price, filled, True, now_ms, out)  # at its own price
+            seat = engine.seat(order.account_id, symbol)
+            engine.settle(seat, order, order.price, filled, True, now_ms, out)  # at its own price
             if not order.status.is_open:
-                engine.finish(ledger, order, order.status, now_ms, out)  # its row with it
+                engine.finish(seat, order, order.status, now_ms, out)  # its row with it
                 continue
         if filled or order.queue_ahead != ahead:  # its place in the queue too: a restart keeps it
             out.put(OrderRow(order.copy()))

@@ -39,9 +39,9 @@ def prevent(
     if not met:
         return limit, False
     if mode in ("EXPIRE_MAKER", "EXPIRE_BOTH"):
-        ledger = engine.ledger(account_id)
+        seat = engine.seat(account_id, symbol)
         for order in met:
-            engine.finish(ledger, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
+            engine.finish(seat, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
         if mode == "EXPIRE_MAKER":
             return limit, False
     tick = engine.instruments[symbol].tick

@@ -50,6 +50,7 @@ from tickerplant.venue.ledger.exposure import Exposure
 from tickerplant.venue.ledger.figures import Figures, isolated_wallets
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import PositionModes
+from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import expiring
@@ -96,7 +97,9 @@ class EngineState:
         self.journal = journal
         self.history: History | None = None  # what the journal recorded (history.py), when open
         self.ledgers: dict[int, Ledger] = {}  # every account's made so far (``ledger`` makes one)
-        self.kept_books: dict[tuple[int, str], Kept] = {}  # (account, symbol): ``kept`` makes one
+        # (account, symbol) -> the account's seat there (``ledger/seat.py``): ``seat`` makes one,
+        # the ledger's own, so that a command on the pair finds what it touches with one lookup
+        self.seats: dict[tuple[int, str], Seat[Ledger]] = {}
         # symbol -> id -> its resting orders, any account's, oldest first (by id: a fill or a
         # cancel finds its order without a walk through every account's)
         self._resting: dict[str, dict[int, Order]] = {}
@@ -140,11 +143,15 @@ class EngineState:
             )
         return found
 
-    def kept(self, account_id: int, symbol: str) -> Kept:
-        found = self.kept_books.get((account_id, symbol))
+    def seat(self, account_id: int, symbol: str) -> Seat[Ledger]:
+        """The account's seat at ``symbol`` (its ledger's: ``Seat.ledger``)."""
+        found = self.seats.get((account_id, symbol))
         if found is None:
-            found = self.kept_books[(account_id, symbol)] = Kept()
+            found = self.seats[(account_id, symbol)] = self.ledger(account_id).seat(symbol)
         return found
+
+    def kept(self, account_id: int, symbol: str) -> Kept:
+        return self.seat(account_id, symbol).kept
 
     def restore(self, order: Order) -> None:
         """An order reloaded from the journal (``sqlite_journal.load``)."""
@@ -178,20 +185,23 @@ class EngineState:
         return mark_or_mid(None, levels, self.instruments[symbol].price_decimals)
 
     def check_margin(
-        self, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction | None
+        self, seat: Seat[Ledger], contract: Contract, order: Order, qty: int, mark: Fraction | None
     ) -> None:
         """-2019 when ``qty`` more of ``order`` costs more than the account has available
-        (``risk.margin_need``); no mark yet: nothing to weigh."""
+        (``risk.margin_need``; ``seat``: the account's at its symbol); no mark yet: nothing to
+        weigh."""
         if mark is not None:
-            self._weigh(ledger, contract, margin_need(self.data, ledger, contract, order, qty, mark))
+            self._weigh(seat.ledger, contract, margin_need(self.data, seat, contract, order, qty, mark))
 
     def check_moved_margin(
-        self, ledger: Ledger, contract: Contract, order: Order, qty: int, price: int, mark: Fraction | None
-    ) -> None:
+        self, seat: Seat[Ledger], contract: Contract, order: Order, qty: int, price: int,
+        mark: Fraction | None,
+    ) -> None:  # fmt: skip
         """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
         account has available (``Ledger.moved_cost``: decision 7's open-order margin with the
         order at its new place, against it at its old one); no mark yet: nothing to weigh."""
-        if mark is not None and (cost := ledger.moved_cost(contract, mark, order, qty, price)) > 0:
+        ledger = seat.ledger
+        if mark is not None and (cost := ledger.moved_cost(contract, mark, order, qty, price, seat)) > 0:
             self._weigh(ledger, contract, cost)
 
     def _weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
@@ -202,13 +212,14 @@ class EngineState:
             check_margin(cost, figures, contract.inst.symbol in ledger.isolated)
 
     def order_update(
-        self, ledger: Ledger, execution: str, status: OrderStatus, order: Order, fill: Fill | None,
+        self, seat: Seat[Ledger], execution: str, status: OrderStatus, order: Order, fill: Fill | None,
         now_ms: int, expiry: str = "", resting: int = 0,
     ) -> OrderUpdate:  # fmt: skip
         """``ORDER_TRADE_UPDATE``'s values as they stand now, ``order`` copied; ``resting``: a
         new order's quantity that rests once it is accepted (part 4 §4.3 item 1: a new resting
-        order's ``b``/``a`` include it)."""
-        buys, sells = ledger.open_values(order.symbol)
+        order's ``b``/``a`` include it); ``seat``: the account's at its symbol, whose open
+        orders' values these are (``Ledger.open_values``)."""
+        buys, sells = seat.values
         if resting:
             value = self.contracts[order.symbol].order_value(resting, order.price)
             if order.side.is_buy:
@@ -296,11 +307,13 @@ class EngineState:
     # -- the steps -----------------------------------------------------------------------
 
     def settle(
-        self, ledger: Ledger, order: Order, price: int, qty: int, maker: bool, now_ms: int, out: Made,
+        self, seat: Seat[Ledger], order: Order, price: int, qty: int, maker: bool, now_ms: int, out: Made,
         execution: str = "TRADE",  # a liquidation's fills: CALCULATED
         trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
         fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
     ) -> None:  # fmt: skip
+        """``qty`` of ``order`` filled at ``price`` (``seat``: the account's at its symbol)."""
+        ledger = seat.ledger
         contract = self.contracts[order.symbol]
         position = ledger.position(order.symbol, order.position_side)
         self.exposure.hold(order.account_id, order.symbol)
@@ -329,11 +342,11 @@ class EngineState:
             base, realized, commission, asset, maker, now_ms, order.position_side,
         )  # fmt: skip
         order.fill(price, qty, fill.base, now_ms)
-        ledger.touch(order)  # what it has left changed: its open-order margin too
-        self.kept(order.account_id, order.symbol).add_fill(fill)
+        ledger.touch(order, seat)  # what it has left changed: its open-order margin too
+        seat.kept.add_fill(fill)
         out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))
         # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
-        out.events.append(self.order_update(ledger, execution, order.status, order, fill, now_ms))
+        out.events.append(self.order_update(seat, execution, order.status, order, fill, now_ms))
         wallet = self.wallet(ledger, asset)
         shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
         out.events.append(AccountUpdate(
@@ -342,16 +355,17 @@ class EngineState:
             position.isolated_wallet if isolated else None, position.side,
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
-            self.trim(ledger, order.symbol, position.side, now_ms, out)
+            self.trim(seat, position.side, now_ms, out)
 
     def finish(
-        self, ledger: Ledger, order: Order, status: OrderStatus, now_ms: int, out: Made, expiry: str = ""
+        self, seat: Seat[Ledger], order: Order, status: OrderStatus, now_ms: int, out: Made, expiry: str = ""
     ) -> None:
-        """``order`` closed at ``status``: its event (none for FILLED, whose fill's event told
-        it) and its journal row, which share one copy (a closed order changes no more)."""
+        """``order`` closed at ``status`` (``seat``: the account's at its symbol): its event
+        (none for FILLED, whose fill's event told it) and its journal row, which share one
+        copy (a closed order changes no more)."""
         if order.status is not status:
             order.move(status, now_ms)
-        ledger.closed(order)
+        seat.ledger.closed(order, seat)
         resting = self._resting.get(order.symbol)
         if resting is not None and resting.get(order.order_id) is order:
             del resting[order.order_id]
@@ -361,7 +375,7 @@ class EngineState:
         if status is not OrderStatus.FILLED:
             # self-trade prevention's expiry is an EXPIRED execution (part 4 §3.2's `x` values)
             execution = "EXPIRED" if status is OrderStatus.EXPIRED_IN_MATCH else status.value
-            update = self.order_update(ledger, execution, status, order, None, now_ms, expiry)
+            update = self.order_update(seat, execution, status, order, None, now_ms, expiry)
             out.events.append(update)
             out.records.append(OrderRow(update.order))
         else:
@@ -376,10 +390,10 @@ class EngineState:
         """``order``, resting, moved to the back of the level at its price now (part 2 §5)."""
         self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
 
-    def trim(self, ledger: Ledger, symbol: str, side: PositionSide, now_ms: int, out: Made) -> None:
+    def trim(self, seat: Seat[Ledger], side: PositionSide, now_ms: int, out: Made) -> None:
         """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""
-        for order in expiring(ledger, symbol, side):
-            self.finish(ledger, order, OrderStatus.EXPIRED, now_ms, out)
+        for order in expiring(seat.ledger, seat.symbol, side):
+            self.finish(seat, order, OrderStatus.EXPIRED, now_ms, out)
 
 
 _order_id: Callable[[Order], int] = lambda order: order.order_id  # noqa: E731

@@ -92,8 +92,8 @@ def _engine(engine: Engine, now_ms: int | None) -> dict[str, Any]:
     }
     kept = {
         f"{account_id} {symbol}": described
-        for (account_id, symbol), books in sorted(engine.kept_books.items())
-        if (described := _kept(books)) != _kept(Kept())
+        for (account_id, symbol), seat in sorted(engine.seats.items())
+        if (described := _kept(seat.kept)) != _kept(Kept())
     }
     state: dict[str, Any] = {
         "next_order_id": dict(engine.next_order_id),

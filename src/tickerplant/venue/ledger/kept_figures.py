@@ -35,6 +35,7 @@ from typing import Any
 from tickerplant.venue.domain.contract import Contract, Position
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.figures import Figures
+from tickerplant.venue.ledger.seat import Seat
 
 __all__ = ["PARTS", "SUMS", "AssetTotals", "KeptAsset", "Part", "part_of", "position_figures"]
 
@@ -121,7 +122,7 @@ class KeptAsset:
 
     def stale(
         self, stamp: tuple[object, ...], held: list[Any], mark: Callable[[str], Fraction | None],
-        changes: Mapping[str, int],
+        changes: Mapping[str, Seat[Any]],
     ) -> list[list[Any]] | None:  # fmt: skip
         """None when the figures are to be worked out again (the stamp, a position's sums
         or a mark is not as it was); else the symbols whose open orders changed since, whose
@@ -137,7 +138,8 @@ class KeptAsset:
                 or now.numerator != was.numerator or now.denominator != was.denominator
             ):  # fmt: skip  (the same mark compared as integers: a ``Fraction``'s ``==`` is a microsecond)
                 return None
-            if was is not None and changes.get(symbol, 0) != counted[2]:
+            seat = changes.get(symbol)
+            if was is not None and (seat.changes if seat is not None else 0) != counted[2]:
                 stale.append(counted)
         return stale
 

@@ -42,10 +42,10 @@ from typing import Any
 from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, toward_zero
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
-from tickerplant.venue.domain.resting import Resting, slot_base, slot_of
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures, isolated_wallets
 from tickerplant.venue.ledger.kept_figures import SUMS, AssetTotals, KeptAsset, position_figures
-from tickerplant.venue.ledger.side_margins import MarginKey, SideMargins, margin_key
+from tickerplant.venue.ledger.seat import MarginKey, Seat
+from tickerplant.venue.ledger.side_margins import SideMargins, margin_key
 from tickerplant.venue.ledger.stamped import StampedDict, StampedSet
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
@@ -90,32 +90,18 @@ class Ledger:
     by_client_id: dict[str, Order] = field(default_factory=dict)  # open orders by clientOrderId
     income: deque[Income] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))  # not fills'
     margin_moves: deque[MarginMove] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))
-    # the open orders as decision 7's sums (``Resting``): per symbol, 12 slots (``slot_of``: by
-    # position side, side and reduce-only flag); what each open order counts in them, where
-    _rests: dict[str, list[Resting | None]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    # symbol -> its slots' sums by side, every position side's: (buys, sells, opening buys,
-    # opening sells), what a margin check reads (``_side_margin``), kept as slots are made
-    _sides: dict[str, tuple[list[Resting], list[Resting], list[Resting], list[Resting]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    # each open order (by identity) -> its sums, and its quantity, price and value counted there
-    _counted: dict[Order, tuple[Resting, int, int, Value]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    # each symbol's open-order margin per side in the account's mode (``_side_margin``)
+    # symbol -> the account's seat there (``seat.py``): its kept orders, its open orders as
+    # decision 7's sums and their values, its open-order margin per side, found with one lookup
+    seats: dict[str, Seat[Ledger]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # what a check expects a change to leave, and the last mark's ratio (``side_margins.py``)
     _margins: SideMargins = field(default_factory=SideMargins, init=False, repr=False, compare=False)
-    # symbol -> Σ ``Resting.value`` of its open orders, buys and sells, every position side:
-    # ``open_values``' answer for every order event, kept as the slots change
-    _values: dict[str, list[Value]] = field(default_factory=dict, init=False, repr=False, compare=False)
     # margin asset -> the positions' parts of its symbols kept, and their sums (``kept_figures.py``)
     _totals: dict[str, AssetTotals] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # symbol -> how many times its open orders changed: ``figures`` reads its margin again (a
-    # symbol new here: they are worked out again), and count every symbol in it, active or not
-    _orders: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # symbol -> its seat, once its open orders changed (``Seat.changes``: ``figures`` reads its
+    # margin again; a symbol new here: they are worked out again), every such symbol counted
+    _orders: dict[str, Seat[Ledger]] = field(default_factory=dict, init=False, repr=False, compare=False)
     # margin asset -> its figures and what they were worked out at (``figures``)
     _kept: dict[str, KeptAsset] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -130,9 +116,8 @@ class Ledger:
     def with_leverage(self, symbol: str, leverage: int) -> Ledger:
         """This ledger at ``leverage`` on ``symbol``, for a change checked before it is made."""
         trial = dataclasses.replace(self, leverage=StampedDict(self.leverage | {symbol: leverage}))
-        trial._rests, trial._counted = self._rests, self._counted  # its open orders, only read
-        trial._sides = self._sides
-        trial._values = self._values
+        # its open orders, only read (a margin kept there keeps its key); a seat it makes is its own
+        trial.seats = dict(self.seats)
         return trial
 
     def leverage_of(self, contract: Contract) -> int:
@@ -152,59 +137,61 @@ class Ledger:
         """``symbol``'s open positions, every side's."""
         return [p for side in (*_ONE_WAY, *_HEDGE) if (p := self.positions.get((symbol, side))) and p.amt]
 
-    def touch(self, order: Order) -> None:
+    def seat(self, symbol: str) -> Seat[Ledger]:
+        """The account's seat at ``symbol`` (``seat.py``), made at its first use."""
+        found = self.seats.get(symbol)
+        if found is None:
+            found = self.seats[symbol] = Seat(symbol, self)
+        return found
+
+    def touch(self, order: Order, seat: Seat[Ledger] | None = None) -> None:
         """``order``, open, changed what it has left or its price (a fill, a modification):
-        its count in the sums moves with it, in one pass."""
-        counted = self._counted.get(order)
-        if counted is None:  # not resting yet (a taker's fills), or no longer
+        its count in the sums moves with it, in one pass (``seat``: its symbol's, if found)."""
+        seat = self.seats.get(order.symbol) if seat is None else seat
+        counted = seat.counted.get(order) if seat is not None else None
+        if seat is None or counted is None:  # not resting yet (a taker's fills), or no longer
             return
-        symbol = order.symbol
         rest, qty, price, value = counted
         now_qty, now_price = order.remaining, order.price
-        now_value = self._value(symbol, now_qty, now_price)
+        now_value = self._value(seat.symbol, now_qty, now_price)
         rest.move(qty, price, value, now_qty, now_price, now_value)
-        self._values[symbol][order.side.is_sell] += now_value - value
-        self._counted[order] = (rest, now_qty, now_price, now_value)
-        self._margins.changed(symbol, order.side, order)
-        self._orders[symbol] = self._orders.get(symbol, 0) + 1
+        sell = order.side.is_sell
+        seat.values[sell] += now_value - value
+        seat.counted[order] = (rest, now_qty, now_price, now_value)
+        self._margins.changed(seat, sell, order)
+        self._changed(seat)
 
-    def opened(self, order: Order) -> None:
+    def _changed(self, seat: Seat[Ledger]) -> None:
+        """One more change of ``seat``'s open orders (``figures`` compares the count)."""
+        seat.changes += 1
+        if seat.changes == 1:
+            self._orders[seat.symbol] = seat
+
+    def opened(self, order: Order, seat: Seat[Ledger] | None = None) -> None:
         symbol = order.symbol
+        seat = self.seat(symbol) if seat is None else seat
         self.open_orders.setdefault(symbol, {})[order.order_id] = order
         self.by_client_id[order.client_order_id] = order
-        slots = self._rests.get(symbol)
-        if slots is None:
-            slots = self._rests[symbol] = [None] * 12
-            self._sides[symbol] = ([], [], [], [])
-        slot = slot_of(order)
-        rest = slots[slot]
-        if rest is None:
-            rest = slots[slot] = Resting()
-            sides = self._sides[symbol]
-            sell = order.side.is_sell
-            sides[sell].append(rest)
-            if not order.reduce_only:
-                sides[2 + sell].append(rest)
-        qty, price = order.remaining, order.price
+        rest = seat.rest_of(order)
+        qty, price, sell = order.remaining, order.price, order.side.is_sell
         value = self._value(symbol, qty, price)
         rest.add(qty, price, value)
-        values = self._values.get(symbol)
-        if values is None:
-            values = self._values[symbol] = [0, 0]
-        values[order.side.is_sell] += value
-        self._counted[order] = (rest, qty, price, value)
-        self._margins.changed(symbol, order.side, order)
-        self._orders[symbol] = self._orders.get(symbol, 0) + 1
+        seat.values[sell] += value
+        seat.counted[order] = (rest, qty, price, value)
+        self._margins.changed(seat, sell, order)
+        self._changed(seat)
 
-    def closed(self, order: Order) -> None:
+    def closed(self, order: Order, seat: Seat[Ledger] | None = None) -> None:
         symbol = order.symbol
-        self._orders[symbol] = self._orders.get(symbol, 0) + 1
-        counted = self._counted.pop(order, None)
+        seat = self.seat(symbol) if seat is None else seat
+        self._changed(seat)
+        counted = seat.counted.pop(order, None)
         if counted is not None:
             rest, qty, price, value = counted
             rest.add(-qty, price, -value)
-            self._values[symbol][order.side.is_sell] -= value
-            self._margins.changed(symbol, order.side)  # the sums stay when empty: 12 at most a symbol
+            sell = order.side.is_sell
+            seat.values[sell] -= value
+            self._margins.changed(seat, sell)  # the sums stay when empty: 12 at most a symbol
         orders = self.open_orders.get(symbol)
         if orders is not None:
             orders.pop(order.order_id, None)
@@ -240,7 +227,7 @@ class Ledger:
             open_order_im = self.open_order_im(contract, mark)
         else:  # a hedge side's opening orders, which may all fill into it
             open_order_im = max(
-                contract.side_margin(s, self._rests_of(symbol, s, own, opening=True), mark, leverage)
+                contract.side_margin(s, self.seat(symbol).rests(s, own, opening=True), mark, leverage)
                 for s in _BOTH
             )
         return SymbolFigures(
@@ -258,23 +245,26 @@ class Ledger:
         Without ``extra``, each side's value is kept per symbol until one of that side's open
         orders changes, or the mark, its position, its leverage or the account's mode does:
         a margin check values every symbol the account is active on."""
+        seat = self.seat(contract.inst.symbol)
         if extra is None:
-            _, buys, sells = self._margins_of(contract, mark)
+            _, buys, sells = self._margins_of(seat, contract, mark)
             return buys + sells if self.hedge else max(buys, sells)
         if self.hedge and extra[0].reduce_only:  # a closing order opens nothing
             extra = None
-        key = self._key(contract, mark)
-        buys, sells = (self._side_margin(contract, mark, key, side, _extra(extra, side)) for side in _BOTH)
+        key = self._key(seat, contract, mark)
+        buys, sells = (
+            self._side_margin(seat, contract, mark, key, side, _extra(extra, side)) for side in _BOTH
+        )
         return buys + sells if self.hedge else max(buys, sells)
 
-    def _key(self, contract: Contract, mark: Fraction) -> MarginKey:
+    def _key(self, seat: Seat[Ledger], contract: Contract, mark: Fraction) -> MarginKey:
         """What a symbol's kept open-order margin was worked out at."""
-        position = self.positions.get((contract.inst.symbol, _ONE_WAY_SIDE))
+        position = self.positions.get((seat.symbol, _ONE_WAY_SIDE))
         held = position.amt if position is not None else 0
         return margin_key(self._margins.ratio(mark), held, self.leverage_of(contract), self.hedge)
 
     def _side_margin(
-        self, contract: Contract, mark: Fraction, key: MarginKey, side: Side,
+        self, seat: Seat[Ledger], contract: Contract, mark: Fraction, key: MarginKey, side: Side,
         extra: tuple[tuple[int, int], ...] = (),
     ) -> int:  # fmt: skip
         """Decision 7 for ``side`` of ``contract``'s open orders (``extra`` counted as if
@@ -282,44 +272,46 @@ class Ledger:
         may all fill, into two positions (the symbol's margin is both sides' sum); in one-way
         mode every order of the side beyond what would close the position (the larger
         side's is the symbol's)."""
-        sides = self._sides.get(contract.inst.symbol)
         sell, leverage, ratio = side.is_sell, key[3], (key[0], key[1])
         if self.hedge:
-            opening = sides[2 + sell] if sides is not None else []
-            return contract.side_margin(side, opening, mark, leverage, extra=extra, ratio=ratio)
+            return contract.side_margin(side, seat.sides[2 + sell], mark, leverage, extra=extra, ratio=ratio)
         held = key[2]
         closing = (held if held > 0 else 0) if sell else (-held if held < 0 else 0)
-        rests = sides[sell] if sides is not None else []
-        return contract.side_margin(side, rests, mark, leverage, closing, extra, ratio)
+        return contract.side_margin(side, seat.sides[sell], mark, leverage, closing, extra, ratio)
 
     def _margins_of(
-        self, contract: Contract, mark: Fraction, key: MarginKey | None = None
+        self, seat: Seat[Ledger], contract: Contract, mark: Fraction, key: MarginKey | None = None
     ) -> tuple[MarginKey, int, int]:
         """The key ``contract``'s margins are worked out at now (``key``: already made), and
         its buys' and sells' margins: kept, or worked out (and kept) for a side that has none
         kept."""
-        key = self._key(contract, mark) if key is None else key
-        sides = self._margins.at(contract.inst.symbol, key)
+        key = self._key(seat, contract, mark) if key is None else key
+        sides = self._margins.at(seat, key)
         buys, sells = sides
         if buys is None:
-            buys = sides[0] = self._side_margin(contract, mark, key, Side.BUY)
+            buys = sides[0] = self._side_margin(seat, contract, mark, key, Side.BUY)
         if sells is None:
-            sells = sides[1] = self._side_margin(contract, mark, key, Side.SELL)
+            sells = sides[1] = self._side_margin(seat, contract, mark, key, Side.SELL)
         return key, buys, sells
 
-    def moved_cost(self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int) -> int:
+    def moved_cost(
+        self, contract: Contract, mark: Fraction, order: Order, qty: int, price: int,
+        seat: Seat[Ledger] | None = None,
+    ) -> int:  # fmt: skip
         """What leaving resting ``order`` with ``qty`` at ``price`` adds to the open-order
         margin (negative: less), in one pass: the other side's read as kept, the order's
-        worked out once with its old place out and its new one in (``SideMargins.expect``)."""
+        worked out once with its old place out and its new one in (``SideMargins.expect``;
+        ``seat``: its symbol's, if found)."""
         if self.hedge and order.reduce_only:  # a closing order opens nothing, wherever it rests
             return 0
-        key = self._key(contract, mark)
-        buys, sells = self._margins.at(order.symbol, key)  # ``_margins_of``, inline when both are kept
+        seat = self.seat(order.symbol) if seat is None else seat
+        key = self._key(seat, contract, mark)
+        buys, sells = self._margins.at(seat, key)  # ``_margins_of``, inline when both are kept
         if buys is None or sells is None:
-            key, buys, sells = self._margins_of(contract, mark, key)
-        counted = self._counted.get(order)
+            key, buys, sells = self._margins_of(seat, contract, mark, key)
+        counted = seat.counted.get(order)
         was, at = (counted[1], counted[2]) if counted is not None else (0, order.price)
-        mine = self._side_margin(contract, mark, key, order.side, ((-was, at), (qty, price)))
+        mine = self._side_margin(seat, contract, mark, key, order.side, ((-was, at), (qty, price)))
         self._margins.expect(order, qty, price, key, mine)
         sell = order.side.is_sell
         if self.hedge:  # both sides count: only the order's moved
@@ -327,17 +319,20 @@ class Ledger:
         other = buys if sell else sells
         return (mine if mine > other else other) - (buys if buys > sells else sells)
 
-    def open_order_ims(self, contract: Contract, mark: Fraction, order: Order, qty: int) -> tuple[int, int]:
+    def open_order_ims(
+        self, contract: Contract, mark: Fraction, order: Order, qty: int, seat: Seat[Ledger] | None = None
+    ) -> tuple[int, int]:
         """``open_order_im`` without and with ``qty`` more of ``order`` resting (a new order's
         margin check: its cost is the difference): the other side's margin read as kept, the
         order's side's worked out once with it (and kept as the side's if the order comes to
         rest next: ``SideMargins.changed``)."""
-        key, buys, sells = self._margins_of(contract, mark)
+        seat = self.seat(order.symbol) if seat is None else seat
+        key, buys, sells = self._margins_of(seat, contract, mark)
         sell = order.side.is_sell
         if self.hedge and order.reduce_only:  # a closing order opens nothing: its side's as it is
             mine = sells if sell else buys
         else:
-            mine = self._side_margin(contract, mark, key, order.side, ((qty, order.price),))
+            mine = self._side_margin(seat, contract, mark, key, order.side, ((qty, order.price),))
         self._margins.expect(order, qty, order.price, key, mine)
         if self.hedge:
             return buys + sells, (buys + mine if sell else mine + sells)
@@ -358,25 +353,14 @@ class Ledger:
     def open_values(self, symbol: str, own: PositionSide | None = None) -> tuple[Value, Value]:
         """Σ ``Resting.value`` of ``symbol``'s open orders (of ``own``; None: every side), buys,
         sells: ``b``/``a`` (order events, ``symbol_figures``) are their ``resting_notional``."""
+        seat = self.seats.get(symbol)
+        if seat is None:
+            return 0, 0
         if own is None:  # kept as orders open, change and close (every order event reads it)
-            values = self._values.get(symbol)
-            return (values[0], values[1]) if values is not None else (0, 0)
-        buys, sells = (sum(r.value for r in self._rests_of(symbol, s, own)) for s in _BOTH)
+            values = seat.values
+            return values[0], values[1]
+        buys, sells = (sum(r.value for r in seat.rests(s, own)) for s in _BOTH)
         return buys, sells
-
-    def _rests_of(
-        self, symbol: str, side: Side, position_side: PositionSide | None = None, *, opening: bool = False
-    ) -> list[Resting]:
-        """The sums of ``symbol``'s open orders on ``side``, of ``position_side`` (None: of
-        every one); ``opening``: only those that are not reduce-only."""
-        slots = self._rests.get(symbol)
-        if slots is None:
-            return []
-        first = 2 if side.is_sell else 0
-        bases = (0, 4, 8) if position_side is None else (slot_base(position_side),)
-        if opening:
-            return [r for base in bases if (r := slots[base + first]) is not None]
-        return [r for base in bases for flag in (0, 1) if (r := slots[base + first + flag]) is not None]
 
     def figures(
         self, asset: str, deposited: int, contracts: Mapping[str, Contract],
@@ -398,11 +382,11 @@ class Ledger:
             return kept.figures
         moved = 0
         for counted in stale:  # its margin key as kept: the mark, position, leverage and mode are
-            symbol = counted[0]
-            _, buys, sells = self._margins_of(contracts[symbol], counted[1], counted[3])
+            seat = self._orders[counted[0]]
+            _, buys, sells = self._margins_of(seat, contracts[seat.symbol], counted[1], counted[3])
             margin = buys + sells if self.hedge else max(buys, sells)
             moved += margin - counted[4]
-            counted[2], counted[4] = self._orders[symbol], margin
+            counted[2], counted[4] = seat.changes, margin
         return kept.moved(moved)
 
     def _worked_out(
@@ -435,9 +419,10 @@ class Ledger:
             both = held_part.value(symbol, contract, price, self.positions, leverage, symbol in self.isolated)
             amt = both.amt if both is not None else 0  # ``open_order_im``: ``_key`` of what was read here
             at = margin_key(self._margins.ratio(price), amt, leverage, self.hedge)
-            _, buys, sells = self._margins_of(contract, price, at)
+            seat = self.seat(symbol)
+            _, buys, sells = self._margins_of(seat, contract, price, at)
             margin = buys + sells if self.hedge else max(buys, sells)
-            symbols.append([symbol, price, self._orders.get(symbol, 0), at, margin])
+            symbols.append([symbol, price, seat.changes if symbol in self._orders else 0, at, margin])
             open_order_im += margin
         held_part.keep_only(counted)
         unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums

@@ -13,15 +13,12 @@ is worked out again; any other change drops it.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
-from tickerplant.venue.domain.orders import Order, Side
+from tickerplant.venue.domain.orders import Order
+from tickerplant.venue.ledger.seat import MarginKey, Seat
 
 __all__ = ["MarginKey", "SideMargins", "margin_key"]
-
-# what a symbol's open-order margin is worked out at (``Ledger._key``): the mark as its
-# numerator and denominator (integers compare in nanoseconds; a ``Fraction``'s ``==`` goes
-# through the numbers ABCs, a microsecond), the one-way position, the leverage, hedge mode
-MarginKey = tuple[int, int, int, int, bool]
 
 
 def margin_key(ratio: tuple[int, int], held: int, leverage: int, hedge: bool) -> MarginKey:
@@ -32,13 +29,12 @@ def margin_key(ratio: tuple[int, int], held: int, leverage: int, hedge: bool) ->
 
 class SideMargins:
     """Per symbol, the buys' and the sells' margins (None: to be worked out) and the key
-    they hold at; the margin a check expects the next change to leave (the module's
-    docstring)."""
+    they hold at, kept on the account's seat there (``Seat.key``, ``Seat.margins``); the
+    margin a check expects the next change to leave (the module's docstring)."""
 
-    __slots__ = ("_expected", "_kept", "_mark", "_ratio")
+    __slots__ = ("_expected", "_mark", "_ratio")
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[MarginKey, list[int | None]]] = {}
         # (the order, what rests of it, its price, the key, its side's margin)
         self._expected: tuple[Order, int, int, MarginKey, int] | None = None
         self._mark: Fraction | None = None  # the last mark a key was made at, and its ratio
@@ -52,34 +48,31 @@ class SideMargins:
             self._mark, self._ratio = mark, (mark.numerator, mark.denominator)
         return self._ratio
 
-    def at(self, symbol: str, key: MarginKey) -> list[int | None]:
-        """``symbol``'s sides' margins kept at ``key`` (buys, sells), to read and fill in;
+    @staticmethod
+    def at(seat: Seat[Any], key: MarginKey) -> list[int | None]:
+        """``seat``'s sides' margins kept at ``key`` (buys, sells), to read and fill in;
         none kept under another key."""
-        kept = self._kept.get(symbol)
-        if kept is None or kept[0] != key:
-            kept = self._kept[symbol] = (key, [None, None])
-        return kept[1]
+        if seat.key != key:
+            seat.key, seat.margins = key, [None, None]
+        return seat.margins
 
     def expect(self, order: Order, qty: int, price: int, key: MarginKey, margin: int) -> None:
         """A check found that ``order`` left with ``qty`` at ``price`` makes its side's
         margin ``margin`` at ``key``."""
         self._expected = (order, qty, price, key, margin)
 
-    def changed(self, symbol: str, side: Side, order: Order | None = None) -> None:
-        """One of ``symbol``'s open orders on ``side`` opened, closed, filled or moved
-        (``order``: to what rests of it, at its price): the side's margin a check found it
-        would leave is the side's now, if this is the change it was found for; else the
-        side's is worked out again when next read. The other side's stays."""
+    def changed(self, seat: Seat[Any], sell: bool, order: Order | None = None) -> None:
+        """One of ``seat``'s open orders on a side (``sell``: the sells') opened, closed,
+        filled or moved (``order``: to what rests of it, at its price): the side's margin a
+        check found it would leave is the side's now, if this is the change it was found
+        for; else the side's is worked out again when next read. The other side's stays."""
         expected, self._expected = self._expected, None
-        index = side.is_sell
-        kept = self._kept.get(symbol)
         if (
             expected is not None and expected[0] is order and order is not None
             and expected[1] == order.remaining and expected[2] == order.price
         ):  # fmt: skip
-            if kept is None or kept[0] != expected[3]:  # ``at``, inline: a move's and a placement's
-                kept = self._kept[symbol] = (expected[3], [None, None])
-            kept[1][index] = expected[4]
+            if seat.key != expected[3]:  # ``at``, inline: a move's and a placement's
+                seat.key, seat.margins = expected[3], [None, None]
+            seat.margins[sell] = expected[4]
             return
-        if kept is not None:
-            kept[1][index] = None
+        seat.margins[sell] = None

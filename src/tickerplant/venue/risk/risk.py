@@ -38,6 +38,7 @@ from tickerplant.venue.domain.order_params import PRICE_MATCHES, refused
 from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.ledger.figures import Figures
 from tickerplant.venue.ledger.ledger import Ledger
+from tickerplant.venue.ledger.seat import Seat
 
 __all__ = ["check_limit_market", "check_margin", "check_market", "margin_need", "order_cost", "price_matched"]
 
@@ -174,35 +175,36 @@ def _too_small(f: OrderFilters) -> RequestRefused:
 
 
 def order_cost(
-    ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction, best: tuple[int, int] | None
-) -> int:
+    seat: Seat[Ledger], contract: Contract, order: Order, qty: int, mark: Fraction,
+    best: tuple[int, int] | None,
+) -> int:  # fmt: skip
     """What placing ``qty`` of ``order`` adds to the margin the account needs (``best``: the
     best level of the other side), 1e-8 of the margin asset. A LIMIT order's cost is the
     symbol's open-order margin with it less without it, each as the figures hold it; a
     MARKET order's its §7.3 cost rounded down as a margin figure is (``figures.py``)."""
     if order.type.is_limit:
-        without, with_ = ledger.open_order_ims(contract, mark, order, qty)
+        without, with_ = seat.ledger.open_order_ims(contract, mark, order, qty, seat)
         return with_ - without
     if best is None:
         return 0
     best_price = contract.price(best[0])
     assumed = best_price * Fraction(10005, 10000) if order.side.is_buy else max(best_price, mark)
-    position = ledger.position(contract.inst.symbol).amt
+    position = seat.ledger.position(contract.inst.symbol).amt
     increasing = max(0, qty - max(0, -order.side.sign * position))
     if not increasing:
         return 0
-    return contract.order_cost(order.side, increasing, assumed, mark, ledger.leverage_of(contract))
+    return contract.order_cost(order.side, increasing, assumed, mark, seat.ledger.leverage_of(contract))
 
 
 def margin_need(
-    data: MarketData, ledger: Ledger, contract: Contract, order: Order, qty: int, mark: Fraction
+    data: MarketData, seat: Seat[Ledger], contract: Contract, order: Order, qty: int, mark: Fraction
 ) -> int:
     """The order's cost (part 3 §7.3, decision 7): what the margin check weighs against the
     figures (``check_margin``)."""
     best = None  # the other side's best level: a MARKET order's assumed price (a LIMIT's reads none)
     if not order.type.is_limit:
         best = next(data.levels(contract.inst.symbol, order.side.is_sell), None)
-    return order_cost(ledger, contract, order, qty, mark, best)
+    return order_cost(seat, contract, order, qty, mark, best)
 
 
 def check_margin(cost: int, figures: Figures, isolated: bool) -> None:
