@@ -35,7 +35,6 @@ from typing import Any
 from tickerplant.venue.domain.contract import Contract, Position
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.figures import Figures
-from tickerplant.venue.ledger.seat import Seat
 
 __all__ = ["PARTS", "SUMS", "AssetTotals", "KeptAsset", "Part", "part_of", "position_figures"]
 
@@ -109,9 +108,9 @@ class AssetTotals:
 
 class KeptAsset:
     """An asset's figures kept whole (the module's docstring): the stamp and positions'
-    sums they were worked out at, and per symbol counted a list of its ``[symbol, mark,
-    open orders' changes, margin key, open-order margin]`` (mark None: it had none, and
-    counted nothing)."""
+    sums they were worked out at, and per symbol counted a list of its ``[seat, mark,
+    open orders' changes, margin key, open-order margin]`` (the account's ``Seat`` there;
+    mark None: it had none, and counted nothing)."""
 
     __slots__ = ("figures", "held", "stamp", "symbols")
 
@@ -121,9 +120,8 @@ class KeptAsset:
         self.stamp, self.held, self.symbols, self.figures = stamp, held, symbols, figures
 
     def stale(
-        self, stamp: tuple[object, ...], held: list[Any], mark: Callable[[str], Fraction | None],
-        changes: Mapping[str, Seat[Any]],
-    ) -> list[list[Any]] | None:  # fmt: skip
+        self, stamp: tuple[object, ...], held: list[Any], mark: Callable[[str], Fraction | None]
+    ) -> list[list[Any]] | None:
         """None when the figures are to be worked out again (the stamp, a position's sums
         or a mark is not as it was); else the symbols whose open orders changed since, whose
         margin is to be read again (``moved``)."""
@@ -131,15 +129,14 @@ class KeptAsset:
             return None
         stale = []
         for counted in self.symbols:
-            symbol, was = counted[0], counted[1]
-            now = mark(symbol)
+            seat, was = counted[0], counted[1]
+            now = mark(seat.symbol)
             if now is not was and (
                 now is None or was is None
                 or now.numerator != was.numerator or now.denominator != was.denominator
             ):  # fmt: skip  (the same mark compared as integers: a ``Fraction``'s ``==`` is a microsecond)
                 return None
-            seat = changes.get(symbol)
-            if was is not None and (seat.changes if seat is not None else 0) != counted[2]:
+            if was is not None and seat.changes != counted[2]:
                 stale.append(counted)
         return stale
 

@@ -376,13 +376,13 @@ class Ledger:
         )  # fmt: skip
         held = list(map(SUMS, self.positions.values()))
         kept = self._kept.get(asset)
-        if kept is None or (stale := kept.stale(stamp, held, mark, self._orders)) is None:
+        if kept is None or (stale := kept.stale(stamp, held, mark)) is None:
             return self._worked_out(asset, deposited, contracts, mark, stamp, held)
         if not stale:
             return kept.figures
         moved = 0
         for counted in stale:  # its margin key as kept: the mark, position, leverage and mode are
-            seat = self._orders[counted[0]]
+            seat = counted[0]
             _, buys, sells = self._margins_of(seat, contracts[seat.symbol], counted[1], counted[3])
             margin = buys + sells if self.hedge else max(buys, sells)
             moved += margin - counted[4]
@@ -410,19 +410,18 @@ class Ledger:
             contract = contracts.get(symbol)
             if contract is None or contract.inst.margin_asset != asset:
                 continue
-            price = mark(symbol)
+            price, seat = mark(symbol), self.seat(symbol)
             if price is None:  # kept: a mark coming makes it count
-                symbols.append([symbol, None, 0, None, 0])
+                symbols.append([seat, None, 0, None, 0])
                 continue
             counted.add(symbol)
             leverage = self.leverage_of(contract)
             both = held_part.value(symbol, contract, price, self.positions, leverage, symbol in self.isolated)
             amt = both.amt if both is not None else 0  # ``open_order_im``: ``_key`` of what was read here
             at = margin_key(self._margins.ratio(price), amt, leverage, self.hedge)
-            seat = self.seat(symbol)
             _, buys, sells = self._margins_of(seat, contract, price, at)
             margin = buys + sells if self.hedge else max(buys, sells)
-            symbols.append([symbol, price, seat.changes if symbol in self._orders else 0, at, margin])
+            symbols.append([seat, price, seat.changes, at, margin])
             open_order_im += margin
         held_part.keep_only(counted)
         unrealized, position_im, _, maint, isolated_unrealized, isolated_im, isolated_maint = held_part.sums
