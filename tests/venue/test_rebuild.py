@@ -66,7 +66,7 @@ def test_a_random_session_comes_back_from_its_journal_alone(tmp_path: Path, seed
         check_rebuild(session, path)
     done = session.done
     engines = session.venue.every()
-    kept = [o for e in engines for k in e.seats.values() for o in k.kept.orders.values()]
+    kept = [o for e in engines for k in e.seats.values() for o in k.orders.values()]
     algos = [a for e in engines for a in e.algos.every_order()]
     incomes = Counter(i.kind for e in engines for ledger in e.ledgers.values() for i in ledger.income)
     print(sorted(done.items()), sorted(incomes.items()), Counter(a.status for a in algos), session.events)

@@ -387,7 +387,7 @@ def _close(
     )  # fmt: skip
     engine.next_order_id[symbol] += 1
     seat = engine.seat(ledger.account_id, symbol)
-    seat.kept.add(order)
+    seat.add(order)
     out.put(engine.order_update(seat, "NEW", order.status, order, None, now_ms))
     fills = take(engine, symbol, side, abs(amt), limit, now_ms, out)
     rest = abs(amt) - sum(qty for _, qty, _ in fills)

@@ -62,7 +62,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     # what it touches of the account, found once: its kept orders, its sums, its ledger
     seat = engine.seat(command.account_id, command.symbol)
     order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id
-    order = seat.kept.orders.get(order_id) if order_id is not None else engine.find(
+    order = seat.orders.get(order_id) if order_id is not None else engine.find(
         command.account_id, command.symbol, None, command.client_id
     )
     if order is None or not order.status.is_open:  # then the order (part 1 §10 step 11)
@@ -132,5 +132,5 @@ def record(
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms
     seat.ledger.touch(order, seat)  # its open-order margin changed
     order.amendments += 1
-    seat.kept.amendments.append(amendment)
+    seat.amendments.append(amendment)
     out.records.append(amendment)

@@ -152,7 +152,7 @@ def accept(
     state.next_order_id[symbol] += 1
     while not order.client_order_id or order.client_order_id in ledger.by_client_id:
         order.client_order_id = state.client_ids()
-    seat.kept.add(order)
+    seat.add(order)
     rests = not stopped and not order.type.is_market and order.time_in_force is not TimeInForce.IOC
     fills = taken[0]  # what of it will rest:
     left = (qty - sum(filled for _, filled, _ in fills) if fills else qty) if rests else 0
@@ -184,7 +184,7 @@ def accept(
 def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order:
     seat = state.seat(command.account_id, command.symbol)  # its orders and what they count in
     order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id
-    order = seat.kept.orders.get(order_id) if order_id is not None else state.find(
+    order = seat.orders.get(order_id) if order_id is not None else state.find(
         command.account_id, command.symbol, None, command.client_id
     )
     if order is None or not order.status.is_open:

@@ -151,7 +151,7 @@ class EngineState:
         return found
 
     def kept(self, account_id: int, symbol: str) -> Kept:
-        return self.seat(account_id, symbol).kept
+        return self.seat(account_id, symbol)  # a seat is its kept orders and fills
 
     def restore(self, order: Order) -> None:
         """An order reloaded from the journal (``sqlite_journal.load``)."""
@@ -343,7 +343,7 @@ class EngineState:
         )  # fmt: skip
         order.fill(price, qty, fill.base, now_ms)
         ledger.touch(order, seat)  # what it has left changed: its open-order margin too
-        seat.kept.add_fill(fill)
+        seat.add_fill(fill)
         out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))
         # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
         out.events.append(self.order_update(seat, execution, order.status, order, fill, now_ms))

@@ -93,7 +93,7 @@ def _engine(engine: Engine, now_ms: int | None) -> dict[str, Any]:
     kept = {
         f"{account_id} {symbol}": described
         for (account_id, symbol), seat in sorted(engine.seats.items())
-        if (described := _kept(seat.kept)) != _kept(Kept())
+        if (described := _kept(seat)) != _kept(Kept())
     }
     state: dict[str, Any] = {
         "next_order_id": dict(engine.next_order_id),

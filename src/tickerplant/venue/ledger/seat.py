@@ -3,14 +3,14 @@ one object found with one lookup (``EngineState.seat``: by ``(account, symbol)``
 ``Ledger.seat``: by symbol), then handed down, so that a command's stages read attributes
 rather than find each fact again in a dict of every symbol or every order.
 
-It holds the account's orders and fills kept in memory on the symbol (``kept``: the open
-ones and the last closed ones, ``domain/kept.py``); its open orders as decision 7's sums
-(``slots``: a ``Resting`` per position side, side and reduce-only flag, ``slot_of``; and
-``sides``, the same sums by side, what a margin check reads), each open order's count in
-them (``counted``), their values per side (``values``: every order event's ``b``/``a``);
-the open-order margin of each side as last worked out and the key it holds at (``key``,
-``margins``: ``side_margins.py``); and how many times its open orders changed
-(``changes``: what the kept figures compare, ``kept_figures.py``).
+It is the account's orders and fills kept in memory on the symbol (a ``Kept``: the open
+ones and the last closed ones, ``domain/kept.py``), and beside them its open orders as
+decision 7's sums (``slots``: a ``Resting`` per position side, side and reduce-only flag,
+``slot_of``; and ``sides``, the same sums by side, what a margin check reads), each open
+order's count in them (``counted``), their values per side (``values``: every order
+event's ``b``/``a``); the open-order margin of each side as last worked out and the key it
+holds at (``key``, ``margins``: ``side_margins.py``); and how many times its open orders
+changed (``changes``: what the kept figures compare, ``kept_figures.py``).
 
 Its positions, leverage and margin type stay in the ledger's stamped containers
 (``stamped.py``), one home for what the figures' stamp reads. The symbol's own facts
@@ -38,17 +38,18 @@ Counted = tuple[Resting, int, int, int]
 L = TypeVar("L")
 
 
-class Seat(Generic[L]):
-    """One account's state on one symbol (the module's docstring)."""
+class Seat(Kept, Generic[L]):
+    """One account's state on one symbol (the module's docstring): its kept orders and fills
+    in the one object (a ``Kept``), not one more that a command reaches through it."""
 
     __slots__ = (
-        "changes", "counted", "kept", "key", "ledger", "margins", "sides", "slots", "symbol", "values",
+        "changes", "counted", "key", "ledger", "margins", "sides", "slots", "symbol", "values",
     )  # fmt: skip
 
     def __init__(self, symbol: str, ledger: L) -> None:
+        super().__init__()
         self.symbol = symbol
         self.ledger = ledger  # the account's, which holds it
-        self.kept = Kept()
         # decision 7's sums: 12 slots (``slot_of``), made at the first order
         self.slots: list[Resting | None] = [None] * 12
         # the slots' sums by side, every position side's: buys, sells, opening buys, opening sells
