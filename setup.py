@@ -1,5 +1,5 @@
 """The build: pure Python, unless ``TICKERPLANT_COMPILE=1`` asks for a wheel with the venue's
-core compiled by mypyc (docs/benchmarks.md, "A compiled build").
+core compiled by mypyc (docs/venue.md, "A compiled core").
 
     TICKERPLANT_COMPILE=1 pip install .     # needs a C compiler and Python's headers
 
