@@ -238,7 +238,12 @@ class SimulatedMarket:
     def _next_due_ms(self, plants: Sequence[Plant]) -> int:
         simulator, derivatives = self.simulator, self.derivatives
         assert simulator is not None and derivatives is not None
-        return min(simulator.next_due_ms, derivatives.next_ms, *(p.next_tick_ms for p in plants))
+        due = min(simulator.next_due_ms, derivatives.next_ms)
+        for plant in plants:  # (a loop, not min over a generator: asked at every look)
+            tick_ms = plant.next_tick_ms
+            if tick_ms < due:
+                due = tick_ms
+        return due
 
     @property
     def stepped_ms(self) -> int:
