@@ -185,7 +185,7 @@ class Simulator:
         self._next_action_ms = start_ms + self._interarrival_ms()
         self._next_interest_ms = start_ms  # the next report of the open interests
         self._next_check_ms = start_ms  # the next look at the positions (_CHECK_MS)
-        self._due_ms = self._work_out_due_ms()  # next_due_ms: moved by due and step only
+        self._looked()  # next_due_ms, moved by due and step only
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
         self._upkeep = BookUpkeep(self._random, self._changed)
@@ -262,7 +262,7 @@ class Simulator:
             count += 1
             next_ms += self._interarrival_ms()
         self._next_action_ms = next_ms
-        self._due_ms = self._work_out_due_ms()
+        self._due_ms = min(math.ceil(min(next_ms, 1 << 62)), self._looks_ms)  # 1 << 62: a rate of 0
         return count
 
     @property
@@ -271,9 +271,10 @@ class Simulator:
         then. Kept as ``due`` and ``step`` move it, the only calls that do (a shell asks at each look)."""
         return self._due_ms
 
-    def _work_out_due_ms(self) -> int:
+    def _looked(self) -> None:  # a step moved its looks: the next due time with them
         looks = (self._next_check_ms, self._next_interest_ms, self._hours.next_ms, self._regimes.next_ms)
-        return min(math.ceil(min(self._next_action_ms, 1 << 62)), *looks)  # 1 << 62: a rate of 0
+        self._looks_ms = min(looks)
+        self._due_ms = min(math.ceil(min(self._next_action_ms, 1 << 62)), self._looks_ms)
 
     def step(self, n: int, now_ms: int) -> list[MarketUpdate]:
         """Perform exactly ``n`` actions stamped ``now_ms``, whatever the rate."""
@@ -300,7 +301,7 @@ class Simulator:
                     state.positions.changed = False
                     oi = state.positions.open_interest
                     out.append(OpenInterest(state.symbol, now_ms, oi, self._liquidation_mark_units(state)))
-        self._due_ms = self._work_out_due_ms()
+        self._looked()
         return out
 
     def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
@@ -399,10 +400,6 @@ class Simulator:
         state.book.last_update_id = update_id
         return BookUpdate(state.symbol, update_id, now_ms, bids, asks, next_id)
 
-    def _set(self, state: SimulatedSymbol, is_bid: bool, price: int, qty: int) -> None:
-        state.book.set_level(is_bid, price, qty)
-        self._changed[is_bid].append(price)
-
     # --- the orders ----------------------------------------------------------------------
 
     def _take(self, state: SimulatedSymbol, fair: float, now_ms: int, out: list[MarketUpdate]) -> None:
@@ -435,7 +432,8 @@ class Simulator:
             taken.append(price)
         if rests and filled < qty:
             own = book.bids if is_buy else book.asks
-            self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
+            book.set_level(is_buy, limit, own.get(limit, 0) + qty - filled)
+            self._changed[is_buy].append(limit)
         if filled:
             state.positions.traded(is_buy, filled, price, now_ms)
 
