@@ -19,6 +19,7 @@ SCENARIOS = {
     "hoard": "clients that never read against the bound on unsent bytes: RSS during and after, a healthy gap",
     "memory": "the server's RSS over minutes at --sim-rate max: growth per hour after a warm-up",
     "derived_plant": "the plant's cost per action with klines and the other derived streams, against without",
+    "market_step": "the simulated market's CPU per action in a whole server, on a driven and the wall clock",
     "fuzz": "a million random frames, texts and request heads: crashes, tracebacks, RSS before and after",
     "soak": "waves of 5,000 connections, slow consumers and malformed clients: RSS per wave, a client's p99",
     "connections": "one process to its descriptor limit: held, KB each, delivery/handshake p99, accepts/s",

@@ -94,7 +94,8 @@ class _Contract:
     """One symbol's derivatives state."""
 
     __slots__ = (
-        "basis", "index", "inst", "mark", "notional", "perpetual", "premium", "rate", "sampled", "settle"
+        "_per_unit", "basis", "index", "inst", "mark", "mark_units", "notional", "perpetual", "premium",
+        "rate", "sampled", "settle",
     )  # fmt: skip
 
     def __init__(self, inst: Instrument, index: _Index) -> None:
@@ -107,7 +108,16 @@ class _Contract:
         self.sampled: int | None = None  # the last premium index sampled from the book
         self.settle = SettleAverage()
         self.rate = funding_rate(0) if self.perpetual else None  # the next funding's, so far
-        self.mark = index.price
+        self._per_unit = price_to_mark(1, inst.price_decimals)  # mark units a price unit
+        self.mark = self.mark_units = 0
+        self.moved_to(index.price)
+
+    def moved_to(self, mark: int) -> None:
+        """The mark price (mark units), and in the book's price units, rounded half up: the
+        liquidation engine reads that at each look (every 20 ms, every symbol), the mark
+        moves once a second."""
+        self.mark = mark
+        self.mark_units = round_div(mark, self._per_unit)
 
 
 class SimulatedDerivatives:
@@ -132,8 +142,7 @@ class SimulatedDerivatives:
     def mark_units(self, symbol: str) -> int:
         """The last mark price of ``symbol`` in its price units (``10**-price_decimals``,
         the units of its book), rounded half up."""
-        contract = self._contracts[symbol]
-        return round_div(contract.mark, price_to_mark(1, contract.inst.price_decimals))
+        return self._contracts[symbol].mark_units
 
     @property
     def next_ms(self) -> int:
@@ -226,7 +235,7 @@ class SimulatedDerivatives:
             contract.rate = funding_rate(contract.premium.average())
         last_mark = None if last is None else price_to_mark(last, inst.price_decimals)
         basis = contract.basis.average()
-        contract.mark = mark_price(index, contract.rate, until_funding, basis, last_mark)
+        contract.moved_to(mark_price(index, contract.rate, until_funding, basis, last_mark))
         interest, next_ms = (INTEREST_RATE, self.next_funding_ms) if contract.perpetual else (None, 0)
         settle, rate = contract.settle.value(), contract.rate
         return MarkPrice(

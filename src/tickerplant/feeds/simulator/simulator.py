@@ -26,9 +26,8 @@ so does a bounded amount of work and changes a handful of levels, whatever the d
 Leveraged positions and open interest move with the taker orders (``positions``); after a
 step, every ``_CHECK_MS`` at most, each mark price is checked against its symbol's positions'
 liquidation prices, and a crossed one sends its liquidation order through the book as an
-action of its own:
-its ``Trade``s, a ``Liquidation``, its ``BookUpdate`` (``liquidations``; cascades included).
-Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
+action of its own: its ``Trade``s, a ``Liquidation``, its ``BookUpdate`` (``liquidations``;
+cascades included). Each symbol's ``OpenInterest`` goes out at most once a second, when it moved.
 
 Trades come only from matching, so the trade, ticker, kline and depth streams the plant
 derives agree with each other. Each action yields the ``Trade``s it caused, then exactly
@@ -65,11 +64,9 @@ Stylized facts, each checked by a test in ``tests/feeds/test_simulator.py``:
 
 Memory is bounded by design: per symbol a book of about 1,350 levels a side at most
 (``book_shape``), ``positions.MAX_POSITIONS`` positions and fixed numbers; ``step`` keeps
-none of the updates it returns.
-
-Nothing here reads a clock or the global ``random``: time is an argument and all
-randomness comes from ``random.Random`` instances seeded from ``seed``, so a seed and a
-sequence of calls replay exactly.
+none of the updates it returns. Nothing here reads a clock or the global ``random``: time is
+an argument and all randomness comes from ``random.Random`` instances seeded from ``seed``,
+so a seed and a sequence of calls replay exactly.
 """
 
 from __future__ import annotations
@@ -188,6 +185,7 @@ class Simulator:
         self._next_action_ms = start_ms + self._interarrival_ms()
         self._next_interest_ms = start_ms  # the next report of the open interests
         self._next_check_ms = start_ms  # the next look at the positions (_CHECK_MS)
+        self._looked()  # next_due_ms, moved by due and step only
         # the prices each side changed in the action under way
         self._changed: tuple[list[int], list[int]] = ([], [])  # (asks, bids): index by is_bid
         self._upkeep = BookUpkeep(self._random, self._changed)
@@ -264,13 +262,19 @@ class Simulator:
             count += 1
             next_ms += self._interarrival_ms()
         self._next_action_ms = next_ms
+        self._due_ms = min(math.ceil(min(next_ms, 1 << 62)), self._looks_ms)  # 1 << 62: a rate of 0
         return count
 
     @property
     def next_due_ms(self) -> int:
-        """The first ms a step has anything to do at (an action, a look): a shell may sleep till then."""
+        """The first ms a step has anything to do at (an action, a look): a shell may sleep till
+        then. Kept as ``due`` and ``step`` move it, the only calls that do (a shell asks at each look)."""
+        return self._due_ms
+
+    def _looked(self) -> None:  # a step moved its looks: the next due time with them
         looks = (self._next_check_ms, self._next_interest_ms, self._hours.next_ms, self._regimes.next_ms)
-        return min(math.ceil(min(self._next_action_ms, 1 << 62)), *looks)  # 1 << 62: a rate of 0
+        self._looks_ms = min(looks)
+        self._due_ms = min(math.ceil(min(self._next_action_ms, 1 << 62)), self._looks_ms)
 
     def step(self, n: int, now_ms: int) -> list[MarketUpdate]:
         """Perform exactly ``n`` actions stamped ``now_ms``, whatever the rate."""
@@ -297,6 +301,7 @@ class Simulator:
                     state.positions.changed = False
                     oi = state.positions.open_interest
                     out.append(OpenInterest(state.symbol, now_ms, oi, self._liquidation_mark_units(state)))
+        self._looked()
         return out
 
     def warm_history(self, now_ms: int, window_ms: int = DAY_MS) -> list[Trade]:
@@ -356,11 +361,8 @@ class Simulator:
         self._flush(state, now_ms, out)
 
     def _liquidation_mark_units(self, state: SimulatedSymbol) -> int:
-        if self.mark_price is not None:
-            return self.mark_price(state.symbol)
-        tick = state.tick  # without one, the fair price on the tick grid stands in
-        mark = round(state.fair() / tick) * tick
-        return mark if mark > tick else tick
+        # without a mark, the fair price on the tick grid stands in
+        return self.fair_price(state.symbol) if self.mark_price is None else self.mark_price(state.symbol)
 
     def _liquidate(self, state: SimulatedSymbol, mark: int, now_ms: int, out: list[MarketUpdate]) -> None:
         """Liquidate the positions the mark has crossed, one by one, each an action of its
@@ -398,10 +400,6 @@ class Simulator:
         state.book.last_update_id = update_id
         return BookUpdate(state.symbol, update_id, now_ms, bids, asks, next_id)
 
-    def _set(self, state: SimulatedSymbol, is_bid: bool, price: int, qty: int) -> None:
-        state.book.set_level(is_bid, price, qty)
-        self._changed[is_bid].append(price)
-
     # --- the orders ----------------------------------------------------------------------
 
     def _take(self, state: SimulatedSymbol, fair: float, now_ms: int, out: list[MarketUpdate]) -> None:
@@ -434,7 +432,8 @@ class Simulator:
             taken.append(price)
         if rests and filled < qty:
             own = book.bids if is_buy else book.asks
-            self._set(state, is_buy, limit, own.get(limit, 0) + qty - filled)
+            book.set_level(is_buy, limit, own.get(limit, 0) + qty - filled)
+            self._changed[is_buy].append(limit)
         if filled:
             state.positions.traded(is_buy, filled, price, now_ms)
 
