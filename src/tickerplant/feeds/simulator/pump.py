@@ -33,6 +33,9 @@ __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
 # symbols a part of the second's sample holds (SimulatedDerivatives.sample_parts): ~25 us
 # each with its plant's note, so a part holds the loop ~0.2 ms
 _SAMPLE_SYMBOLS = 8
+# On the wall clock the pump sleeps until what is due, but never longer than this: a stream
+# taken meanwhile is due at once, and waits this long at most (``_until_due``).
+_LONGEST_SLEEP_MS = 20
 
 
 def _numbered(ids: tuple[int, int], start_ms: int) -> tuple[int, int]:
@@ -231,15 +234,18 @@ class SimulatedMarket:
         sleeps until what the last look found due (at least ``tick_interval_s``): a wake-up
         costs ~45 us of a core here (a bare uvloop loop's, the kernel's timer and poll), and
         at 400 actions a second about half the looks a millisecond apart found nothing.
-        Nothing that comes meanwhile makes anything due sooner but a venue order's note held
-        for its second (a liquidation's `@forceOrder`), then pushed at that wake-up, no more
-        than ``Simulator``'s look at the positions (20 ms) late."""
+        What comes meanwhile can make something due sooner: a stream taken since (a depth
+        stream's first push is due at once) or a venue order's note held for its second (a
+        liquidation's `@forceOrder`). So the sleep lasts at most ``_LONGEST_SLEEP_MS``: such
+        a push is that late at most, within the fastest depth stream's 100 ms cadence."""
         clock, interval_s = self._clock, self._config.tick_interval_s
         least_ms = math.ceil(interval_s * 1000)
         wall = isinstance(clock, SystemClock)
         while True:
             if wall:
-                await clock.sleep_until(max(self._quiet_until_ms, clock.now_ms() + least_ms))
+                now_ms = clock.now_ms()
+                until_ms = min(self._quiet_until_ms, now_ms + _LONGEST_SLEEP_MS)
+                await clock.sleep_until(max(until_ms, now_ms + least_ms))
             else:
                 await asyncio.sleep(interval_s)
             due_ms = self._quiet_until_ms = self._next_due_ms(plants)
