@@ -217,7 +217,7 @@ async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartSer
 
 
 async def test_a_paused_consumer_still_gets_every_reply(start_server: StartServer) -> None:
-    plant = await start_server(simulator={"actions_per_s": 10000.0})
+    plant = await start_server(simulator={"actions_per_s": 2000.0})
     slow = MarketStreams(plant.url(Market.CM), pause_at=100, resume_at=50)
     async with slow, MarketStreams(plant.url(Market.CM), numbers=str) as reader:
         await slow.subscribe("!bookTicker")
