@@ -266,11 +266,12 @@ class PrivateRest:
         return self.engine
 
     def _place(self, authorized: Authorized, now_ms: int) -> Any:
-        placed = new_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
+        engine = self._engine  # (a property: read once an order)
+        placed = new_order(engine, authorized.account.account_id, authorized.params, now_ms)
         assert placed.order is not None and placed.ack is not None
         result = authorized.params.get("neworderresptype") == "RESULT"
         shown = placed.order if result else placed.ack
-        body = order_payloads.placed(shown, self._engine.instruments[shown.symbol])
+        body = order_payloads.placed(shown, engine.instruments[shown.symbol])
         return _new(Headed, (body, placed.counts))
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
@@ -288,8 +289,9 @@ class PrivateRest:
         return order_payloads.read(order, self._engine.instruments[order.symbol])
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
-        order = cancel_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
-        return order_payloads.placed(order, self._engine.instruments[order.symbol])
+        engine = self._engine  # (a property: read once a cancel)
+        order = cancel_order(engine, authorized.account.account_id, authorized.params, now_ms)
+        return order_payloads.placed(order, engine.instruments[order.symbol])
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params
