@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from pathlib import Path
 
 import msgspec
+import pytest
 
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, order_from_row, order_row
 from tickerplant.venue.journal.schema import prepare
-from tickerplant.venue.journal.sqlite_journal import _ORDER_UPSERT
+from tickerplant.venue.journal.sqlite_journal import _ORDER_UPSERT, SqliteJournal
 from tickerplant.venue.payloads.order_payloads import placed
 
 NOW = 1_764_170_000_000
@@ -89,3 +92,20 @@ def test_a_placement_answer_is_binances_bytes() -> None:
         b'"workingType":"CONTRACT_PRICE","priceProtect":false,"origType":"MARKET","priceMatch":"NONE",'
         b'"selfTradePreventionMode":"NONE","updateTime":1764170000001}'
     )
+
+
+def test_a_staged_orders_row_is_written_once_and_its_identity_kept(tmp_path: Path) -> None:
+    path = tmp_path / "venue.db"
+    sqlite3.connect(path).close()
+    journal = SqliteJournal(path)
+    journal.stage(Batch(orders=[_order()]))  # one order's row: alone
+    journal.stage(Batch(orders=[_order(order_id=43), _order(order_id=44)]))  # two: together
+    journal.stage(Batch(orders=[_order(status=OrderStatus.CANCELED, update_ms=NOW + 2)]))
+    with pytest.raises(sqlite3.IntegrityError):  # its client id changed: a bug, refused
+        journal.stage(Batch(orders=[_order(client_order_id="p2")]))
+    journal.commit_staged()
+    db = journal.reader()
+    assert db is not None
+    rows = db.execute("SELECT order_id, client_order_id, status, update_ms FROM venue_orders").fetchall()
+    assert rows == [(42, "p1", "CANCELED", NOW + 2), (43, "p1", "NEW", NOW + 1), (44, "p1", "NEW", NOW + 1)]
+    journal.close()
