@@ -269,8 +269,7 @@ class PrivateRest:
         engine = self._engine  # (a property: read once an order)
         placed = new_order(engine, authorized.account.account_id, authorized.params, now_ms)
         assert placed.order is not None and placed.ack is not None
-        result = authorized.params.get("neworderresptype") == "RESULT"
-        shown = placed.order if result else placed.ack
+        shown = placed.order if authorized.params.get("neworderresptype") == "RESULT" else placed.ack
         body = order_payloads.placed(shown, engine.instruments[shown.symbol])
         return _new(Headed, (body, placed.counts))
 
@@ -289,9 +288,8 @@ class PrivateRest:
         return order_payloads.read(order, self._engine.instruments[order.symbol])
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
-        engine = self._engine  # (a property: read once a cancel)
-        order = cancel_order(engine, authorized.account.account_id, authorized.params, now_ms)
-        return order_payloads.placed(order, engine.instruments[order.symbol])
+        order = cancel_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
+        return order_payloads.placed(order, self._engine.instruments[order.symbol])
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params
