@@ -79,9 +79,13 @@ class Security(enum.Enum):
     TRADE = "TRADE"  # key, timestamp and signature; the key must allow trading
     USER_DATA = "USER_DATA"  # key, timestamp and signature
 
-    @property
-    def signed(self) -> bool:
-        return self in (Security.TRADE, Security.USER_DATA)
+    def __init__(self, value: str) -> None:
+        # a plain attribute, read on every private request: a property of an enum is a
+        # Python-level call and its members' lookups (~2,800 instructions under CPython 3.11)
+        self.signed = value in ("TRADE", "USER_DATA")
+
+
+_TRADE = Security.TRADE  # a member as a constant: an enum class's attribute costs ~1,000
 
 
 class PrivateRequest(NamedTuple):
@@ -235,7 +239,7 @@ def permitted(key: ApiKey, security: Security, keys: Keys, ip: str) -> Account:
     account = keys.account(key.account_id)
     if account is None or account.disabled or key.disabled or not key.reading:
         raise REJECTED_KEY
-    if security is Security.TRADE and not key.trading:
+    if security is _TRADE and not key.trading:
         raise REJECTED_KEY
     if not key.allows(ip):
         raise RequestRefused(-2015, f"{_REJECTED_TEXT}, request ip: {ip}", 401)
@@ -249,15 +253,12 @@ def check_timing(timestamp: int, recv_window: str | None, now_ms: int, *, refuse
     window = DEFAULT_RECV_WINDOW_MS
     if recv_window is not None:
         # Not an integer, not positive, or past a LONG (a LONG parameter, part 2 §3.1):
-        # -1130 (§5.2 leaves -1100 or -1130 open).
-        if (
-            not (recv_window.isascii() and recv_window.isdigit())
-            or len(recv_window) > 19  # never a 5,000-digit ``int``
-            or not 0 < int(recv_window) <= LONG_MAX
-            or (refuse_above and int(recv_window) > MAX_RECV_WINDOW_MS)
-        ):
+        # -1130 (§5.2 leaves -1100 or -1130 open). Read as an int once, never 5,000 digits.
+        plain = recv_window.isascii() and recv_window.isdigit() and len(recv_window) <= 19
+        sent = int(recv_window) if plain else 0
+        if not 0 < sent <= LONG_MAX or (refuse_above and sent > MAX_RECV_WINDOW_MS):
             raise RequestRefused(-1130, "Data sent for parameter 'recvWindow' is not valid.")
-        window = min(int(recv_window), MAX_RECV_WINDOW_MS)
+        window = min(sent, MAX_RECV_WINDOW_MS)
     if timestamp >= now_ms + AHEAD_MS:
         raise _AHEAD
     if now_ms - timestamp > window:

@@ -24,11 +24,18 @@ ORDER_COLUMNS = (
 
 
 def order_row(o: Order) -> tuple[object, ...]:
+    """``o``'s row, in ``ORDER_COLUMNS``' order; written for every order placed or changed.
+
+    Each enum's value is read as its ``_value_`` (the attribute ``Enum.value`` returns, ~1,400
+    instructions less a read under CPython 3.11, whose ``value`` is a Python-level
+    ``enum.property``), and ``reduce_only`` bound as the int SQLite stores for a bool anyway:
+    the sqlite3 module binds an exact int directly, a bool only after its adapters are
+    looked up (~3,300 instructions). The stored row is the same."""
     return (
-        o.symbol, o.order_id, o.account_id, o.client_order_id, o.side.value, o.type.value,
-        o.time_in_force.value, o.price, o.orig_qty, o.reduce_only, o.good_till_ms, o.time_ms, o.update_ms,
-        o.status.value, o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match, o.stp_mode,
-        o.amendments, o.position_side.value, o.arrival_mid_x2,
+        o.symbol, o.order_id, o.account_id, o.client_order_id, o.side._value_, o.type._value_,
+        o.time_in_force._value_, o.price, o.orig_qty, 1 if o.reduce_only else 0, o.good_till_ms, o.time_ms,
+        o.update_ms, o.status._value_, o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match,
+        o.stp_mode, o.amendments, o.position_side._value_, o.arrival_mid_x2,
     )  # fmt: skip
 
 

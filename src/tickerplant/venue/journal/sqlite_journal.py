@@ -62,7 +62,7 @@ from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.events import Batch, Income, MarginMove
 from tickerplant.venue.domain.money import parse_ratio
-from tickerplant.venue.domain.orders import Amendment, PositionSide
+from tickerplant.venue.domain.orders import Amendment, Order, PositionSide
 from tickerplant.venue.journal.counts import (
     Change,
     Saved,
@@ -121,7 +121,7 @@ class SqliteJournal:
             db.execute("BEGIN IMMEDIATE")
             self._staging = True
         if _one_row(batch):  # one statement of one row is atomic by itself: no savepoint's two
-            _write(db, batch)  # statements (an order placed or cancelled: most batches)
+            _write_orders(db, batch.orders)  # statements (an order placed or cancelled: most batches)
             return
         db.execute("SAVEPOINT batch")
         try:
@@ -334,13 +334,20 @@ _ORDER_UPSERT = (
 )
 
 
+def _write_orders(db: sqlite3.Connection, orders: list[Order]) -> None:
+    """``orders``' rows, within the caller's transaction: the whole of a batch that is one
+    order's row (``stage``), without ``_write``'s look at every other kind of row."""
+    before = db.total_changes
+    # one order (most often): its row in a tuple, no list comprehension's frame
+    db.executemany(_ORDER_UPSERT, (order_row(orders[0]),) if len(orders) == 1 else map(order_row, orders))
+    if db.total_changes - before != len(orders):  # an order's identity changed: a bug
+        raise sqlite3.IntegrityError(f"an order's account, client id or time changed: {orders}")
+
+
 def _write(db: sqlite3.Connection, batch: Batch) -> None:
     """``batch``'s rows, within the caller's transaction."""
     if batch.orders:
-        before = db.total_changes
-        db.executemany(_ORDER_UPSERT, [order_row(o) for o in batch.orders])
-        if db.total_changes - before != len(batch.orders):  # an order's identity changed: a bug
-            raise sqlite3.IntegrityError(f"an order's account, client id or time changed: {batch.orders}")
+        _write_orders(db, batch.orders)
     if batch.fills:
         db.executemany(
             f"INSERT INTO venue_fills ({FILL_COLUMNS}, position_side) VALUES ({', '.join('?' * 14)})",

@@ -17,6 +17,7 @@ a trade's price without trailing zeros.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Any
 
@@ -25,6 +26,15 @@ from tickerplant.market.units import fixed
 from tickerplant.venue.domain.orders import Fill, Order, OrderType, Side
 
 __all__ = ["avg_price", "decimal_text", "placed", "read", "trade"]
+
+# Written for every order placed or cancelled, so read at the least cost CPython 3.11 has: an
+# enum's value as its ``_value_`` (what ``Enum.value`` returns, through a Python-level
+# ``enum.property`` each read, ~1,400 instructions), a member as a module constant (an enum
+# class's attribute goes through ``EnumType.__getattr__``'s slot, ~1,000).
+_CM = Market.CM
+_UM = Market.UM
+_MARKET = OrderType.MARKET
+_BUY = Side.BUY
 
 
 def decimal_text(value: Fraction, places: int) -> str:
@@ -37,7 +47,7 @@ def avg_price(order: Order, inst: Instrument) -> str:
     places = max(5, inst.price_decimals)
     if not order.executed_qty:
         return fixed(0, places)
-    if inst.market is Market.CM:  # contracts-weighted harmonic mean
+    if inst.market is _CM:  # contracts-weighted harmonic mean
         value = Fraction(
             order.executed_qty * inst.contract_size * 10**8, 10**inst.qty_decimals * order.cum_base
         )
@@ -46,28 +56,34 @@ def avg_price(order: Order, inst: Instrument) -> str:
     return decimal_text(value, places)
 
 
+@functools.cache
+def _zero(decimals: int) -> str:
+    return fixed(0, decimals)
+
+
 def _head(order: Order, inst: Instrument) -> dict[str, Any]:
     head: dict[str, Any] = {"orderId": order.order_id, "symbol": order.symbol}
-    if inst.market is Market.CM:
+    if inst.market is _CM:
         head["pair"] = inst.pair
-    head["status"] = order.status.value
+    head["status"] = order.status._value_
     head["clientOrderId"] = order.client_order_id
-    head["price"] = "0" if order.type is OrderType.MARKET else fixed(order.price, inst.price_decimals)
+    head["price"] = "0" if order.type is _MARKET else fixed(order.price, inst.price_decimals)
     return head
 
 
 def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
+    kind = order.type._value_
     return {
-        "timeInForce": order.time_in_force.value,
-        "type": order.type.value,
+        "timeInForce": order.time_in_force._value_,
+        "type": kind,
         "reduceOnly": order.reduce_only,
         "closePosition": False,
-        "side": order.side.value,
-        "positionSide": order.position_side.value,
-        "stopPrice": fixed(0, inst.price_decimals),
+        "side": order.side._value_,
+        "positionSide": order.position_side._value_,
+        "stopPrice": _zero(inst.price_decimals),
         "workingType": "CONTRACT_PRICE",
         "priceProtect": False,
-        "origType": order.type.value,
+        "origType": kind,
         "priceMatch": order.price_match,
         "selfTradePreventionMode": order.stp_mode,
     }
@@ -77,9 +93,10 @@ def placed(order: Order, inst: Instrument) -> dict[str, Any]:
     qd = inst.qty_decimals
     body = _head(order, inst)
     body["origQty"] = fixed(order.orig_qty, qd)
-    body["executedQty"] = body["cumQty"] = fixed(order.executed_qty, qd)
+    executed = order.executed_qty  # none yet, most often: its text kept
+    body["executedQty"] = body["cumQty"] = fixed(executed, qd) if executed else _zero(qd)
     body |= _tail(order, inst)
-    if inst.market is Market.UM:
+    if inst.market is _UM:
         body["goodTillDate"] = order.good_till_ms
     body["updateTime"] = order.update_ms
     return body
@@ -87,7 +104,7 @@ def placed(order: Order, inst: Instrument) -> dict[str, Any]:
 
 def read(order: Order, inst: Instrument) -> dict[str, Any]:
     qd = inst.qty_decimals
-    linear = inst.market is Market.UM
+    linear = inst.market is _UM
     body = _head(order, inst)
     if linear:
         body = {"orderId": body.pop("orderId"), "symbol": body.pop("symbol"), "pair": inst.pair, **body}
@@ -107,14 +124,14 @@ def trade(fill: Fill, inst: Instrument) -> dict[str, Any]:
     pd, qd = inst.price_decimals, inst.qty_decimals
     price = fixed(fill.price, pd)
     row: dict[str, Any] = {"symbol": fill.symbol, "id": fill.trade_id, "orderId": fill.order_id}
-    if inst.market is Market.CM:
+    if inst.market is _CM:
         row["pair"] = inst.pair
-    row["side"] = fill.side.value
+    row["side"] = fill.side._value_
     row["price"] = price.rstrip("0").rstrip(".") if "." in price else price
     row["qty"] = fixed(fill.qty, qd)
     row["realizedPnl"] = fixed(fill.realized_pnl, 8) if fill.realized_pnl else "0"
     row["marginAsset"] = inst.margin_asset
-    if inst.market is Market.CM:
+    if inst.market is _CM:
         row["baseQty"] = fixed(fill.base, 8)
         row["quoteQty"] = str(fill.qty * inst.contract_size // 10**qd)
     else:
@@ -122,7 +139,7 @@ def trade(fill: Fill, inst: Instrument) -> dict[str, Any]:
     row["commission"] = fixed(fill.commission, 8)
     row["commissionAsset"] = fill.commission_asset
     row["time"] = fill.time_ms
-    row["positionSide"] = fill.position_side.value
-    row["buyer"] = fill.side is Side.BUY
+    row["positionSide"] = fill.position_side._value_
+    row["buyer"] = fill.side is _BUY
     row["maker"] = fill.maker
     return row

@@ -34,8 +34,9 @@ def new_order(
     counts = [] if test else engine.counts.charge(account_id, now_ms)
     hedge = engine.ledger(account_id).hedge
     order = parse_new_order(params, engine.instruments, now_ms, hedge)
-    outcome = engine.apply(Place(account_id, order, test), now_ms)
-    return _new(Placed, (outcome.order, outcome.ack, counts))  # (without the NamedTuple's Python __new__)
+    # Place(…), Placed(…) without the NamedTuples' generated Python __new__ (once an order each)
+    outcome = engine.apply(_new(Place, (account_id, order, test)), now_ms)
+    return _new(Placed, (outcome.order, outcome.ack, counts))
 
 
 def amend_order(
@@ -57,7 +58,8 @@ def amend_order(
 def cancel_order(engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int) -> Order:
     symbol, order_id, client_id = parse_order_ref(params)
     listed = engine.symbol(symbol).symbol
-    outcome = engine.apply(Cancel(account_id, listed, order_id, client_id), now_ms)
+    # Cancel(…) without the NamedTuple's generated Python __new__ (once a cancel)
+    outcome = engine.apply(_new(Cancel, (account_id, listed, order_id, client_id)), now_ms)
     assert outcome.order is not None
     return outcome.order
 

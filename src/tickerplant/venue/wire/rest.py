@@ -266,11 +266,11 @@ class PrivateRest:
         return self.engine
 
     def _place(self, authorized: Authorized, now_ms: int) -> Any:
-        placed = new_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
+        engine = self._engine  # (a property: read once an order)
+        placed = new_order(engine, authorized.account.account_id, authorized.params, now_ms)
         assert placed.order is not None and placed.ack is not None
-        result = authorized.params.get("neworderresptype") == "RESULT"
-        shown = placed.order if result else placed.ack
-        body = order_payloads.placed(shown, self._engine.instruments[shown.symbol])
+        shown = placed.order if authorized.params.get("neworderresptype") == "RESULT" else placed.ack
+        body = order_payloads.placed(shown, engine.instruments[shown.symbol])
         return _new(Headed, (body, placed.counts))
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
