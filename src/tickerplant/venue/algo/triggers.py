@@ -61,7 +61,7 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) 
         if child is None or not child.status.is_open:
             _finish(state, order, child, now_ms, out)
 
-    waiting = [s for s in book.by_symbol if book.by_symbol[s]]
+    waiting = list(book.by_symbol)  # a trigger takes its symbol out with its last order
     try:
         each_account(waiting, trigger)
     finally:

@@ -61,7 +61,8 @@ class AlgoBook:
         self._unread: dict[str, bytes] = {}  # symbol -> a later last `@aggTrade` payload, not decoded yet
         self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
         self._closed: dict[int, deque[AlgoOrder]] = {}
-        self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}  # untriggered, for the price checks
+        # untriggered, for the price checks: a symbol is here while an order waits on it
+        self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}
         self.triggered: dict[int, AlgoOrder] = {}  # algo id -> an order whose child still works
 
     # -- reads ------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class AlgoBook:
         apart, ``note``)."""
         if self.triggered:
             return True
-        waiting = [symbol for symbol, orders in self.by_symbol.items() if orders]
+        waiting = self.by_symbol  # (a dict's truth: most deliveries ask with none open)
         return bool(waiting) and (priced or any(mark(symbol) is None for symbol in waiting))
 
     # -- changes ----------------------------------------------------------------------------
@@ -136,7 +137,7 @@ class AlgoBook:
 
     def close(self, order: AlgoOrder, status: str, now_ms: int, reason: str = "") -> None:
         order.status, order.update_ms, order.reason = status, now_ms, reason or order.reason
-        self.by_symbol.get(order.symbol, {}).pop(order.algo_id, None)
+        self._stops_waiting(order)
         if status == "TRIGGERED":
             self.triggered[order.algo_id] = order
         elif not order.is_open:
@@ -173,9 +174,17 @@ class AlgoBook:
             elif not met(order.type, order.side, order.trigger_price, price):
                 continue
             order.status, order.trigger_ms, order.update_ms = "TRIGGERING", now_ms, now_ms
-            del waiting[order.algo_id]
+            self._stops_waiting(order)
             due.append(order)
         return due
+
+    def _stops_waiting(self, order: AlgoOrder) -> None:
+        """``order`` out of the price checks; its symbol too, with no other order waiting."""
+        waiting = self.by_symbol.get(order.symbol)
+        if waiting is not None:
+            waiting.pop(order.algo_id, None)
+            if not waiting:
+                del self.by_symbol[order.symbol]
 
     def copy(self, order: AlgoOrder) -> AlgoOrder:
         return dataclasses.replace(order)
