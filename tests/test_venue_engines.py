@@ -40,8 +40,9 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
 
     algos = SimpleNamespace(wants=lambda priced, mark: priced)
     engine = SimpleNamespace(
-        market=None, apply=apply, exposure=SimpleNamespace(pooled={1}), algos=algos, data=SimpleNamespace(mark=None)
-    )
+        market=None, apply=apply, exposure=SimpleNamespace(pooled={1}), algos=algos, data=SimpleNamespace(mark=None),
+        has_resting=lambda: True,  # an order rests: the trades may fill it
+    )  # fmt: skip
     keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [(1, "USDT", 5)])
     transfers = venue_engines.OperatorTransfers(keyring)  # type: ignore[arg-type]
 
@@ -88,7 +89,7 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
     messages = [StreamMessage(name, b"{}") for name in streams]
     engine = SimpleNamespace(
         market=None, exposure=SimpleNamespace(pooled={1}), apply=lambda command, now_ms: ran.append(type(command).__name__),
-        algos=algos, data=SimpleNamespace(mark=None),
+        algos=algos, data=SimpleNamespace(mark=None), has_resting=lambda: True,
     )  # fmt: skip
     venue_engines.feed_engine(engine, ran.append, ManualClock(5_000), transfers, HEEDED, step, messages)  # type: ignore[arg-type]
     # the operator's transfers, the Multi-Assets exchange (an account in the mode) and the drain on every delivery

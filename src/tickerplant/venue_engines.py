@@ -45,6 +45,7 @@ from tickerplant.venue.domain.commands import (
     Transfers,
 )
 from tickerplant.venue.domain.orders import forget_drawn_ids, seeded_client_ids
+from tickerplant.venue.engine import resting
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.reads import JournalHistory
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -89,13 +90,17 @@ def feed_engine(
     from this delivery (a bad state met by the watch would otherwise stop every account's
     fills, triggers and events). A step runs only on a delivery that can give it work
     (``heeded``): the fills with a trade, the watch with a mark or a funding, the algo
-    orders' triggers with a trade or a mark (or when ``AlgoBook.wants`` another delivery)."""
+    orders' triggers with a trade or a mark while one is open (``AlgoBook.wants``). The
+    fills need an order resting (``resting.idle``); with none, and no algo order open, a
+    delivery with a trade only notes its last prices (``AlgoBook.note``: -2021's check of an
+    algo order placed later reads them), with no command: the ~400 deliveries a second of
+    the simulated market cost the venue a few comparisons each while nobody trades."""
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
         streams = set(map(_stream, messages))  # read once: three steps ask of them
         traded = not heeded.trades.isdisjoint(streams)
-        if traded:  # resting orders the trades filled (resting.py)
+        if traded and not resting.idle(engine):  # resting orders the trades filled (resting.py)
             step("fills", engine.apply, Trades(messages), now_ms)
         if not heeded.watched.isdisjoint(streams):
             step("watch", engine.apply, Marks(messages), now_ms)  # funding, margin calls, liquidations
@@ -103,7 +108,9 @@ def feed_engine(
             step("exchange", engine.apply, AutoExchange(), now_ms)
         priced = traded or not heeded.marks.isdisjoint(streams)
         if engine.algos.wants(priced, engine.data.mark):  # the triggers the prices make (algo/triggers.py)
-            step("algos", engine.apply, AlgoTriggers(messages), now_ms)
+            step("algos", engine.apply, AlgoTriggers(messages), now_ms)  # it notes the prices itself
+        elif traded:
+            step("prices", engine.algos.note, engine.agg_trade_streams, messages)
     finally:
         step("drain", drain, now_ms)
 

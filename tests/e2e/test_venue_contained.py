@@ -63,6 +63,13 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
         um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
         async with session.get(f"{um}/fapi/v1/premiumIndex?symbol=BTCUSDT") as response:
             mark = (await response.json())["markPrice"]
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    # an algo order waits on the mark: the trigger pass runs at each mark's delivery, after the watch
+    waits = await client.futures_create_order(
+        symbol="BTCUSDT", side="BUY", type="STOP_MARKET", quantity="0.010", workingType="MARK_PRICE",
+        stopPrice=str(int(float(mark) * 1.5)),
+    )  # fmt: skip
+    assert waits["algoStatus"] == "NEW"
     ran = len(later_steps)
     for _ in range(3):
         with caplog.at_level(logging.ERROR, logger="tickerplant"):
@@ -72,7 +79,7 @@ async def test_a_venue_hook_that_raises_leaves_the_market_and_the_venue_serving(
     said = [r for r in caplog.records if "watch step failed" in r.getMessage()]
     assert len(said) == 1 and said[0].exc_info is not None  # once a minute, with its traceback
     assert not plant.done.is_set()
-    client = await python_binance(plant, closing, venue.alice_hmac)  # the venue still trades and answers
+    # the venue still trades and answers
     placed = await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
     assert placed["status"] == "NEW"
     order = await client.futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"])

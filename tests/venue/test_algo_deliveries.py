@@ -30,8 +30,8 @@ def test_a_delivery_without_a_price_concerns_the_algo_orders_only_when_one_may_f
     def wants(priced: bool) -> bool:
         return engine.algos.wants(priced, book.mark)
 
-    # nothing waits: a price is still the last price a later order is checked against (-2021)
-    assert wants(True) and not wants(False)
+    # nothing waits: no pass (a trade's price is noted apart, for -2021: AlgoBook.note)
+    assert not wants(True) and not wants(False)
     placed, _ = new_algo(engine, ALICE, _stop("61000"), NOW)
     assert wants(True) and not wants(False)  # a price may trigger it; a book does not
     del book.marks["BTCUSDT"]  # no mark yet: the mark is the book's mid, which any book moves
@@ -44,4 +44,4 @@ def test_a_delivery_without_a_price_concerns_the_algo_orders_only_when_one_may_f
     cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.child_id)}, NOW + 2)
     engine.apply(AlgoTriggers(()), NOW + 3)
     assert placed.status == "FINISHED"
-    assert wants(True) and not wants(False)
+    assert not wants(True) and not wants(False)

@@ -125,4 +125,4 @@ def prices(state: EngineState, symbol: str) -> tuple[int | None, int | None]:
     (``CONTRACT_PRICE``) and the mark (``MARK_PRICE``: ``EngineState.mark``, truncated)."""
     mark = state.mark(symbol)
     units = None if mark is None else int(mark * Fraction(10**state.instruments[symbol].price_decimals))
-    return state.algos.last.get(symbol), units
+    return state.algos.last_price(symbol), units

@@ -3,8 +3,9 @@ the ``AlgoTriggers`` step over the engine's state, into what the command made (`
 (``Engine.apply`` commits it). Sans-I/O: the market's messages and the time come in as
 arguments.
 
-Prices: the last trade of each symbol from the delivery's ``@aggTrade`` messages (the
-``CONTRACT_PRICE`` working type; ``AlgoBook.last``), the engine's mark (``MARK_PRICE``).
+Prices: the last trade of each symbol from the ``@aggTrade`` messages (the
+``CONTRACT_PRICE`` working type; ``AlgoBook.note``, ``AlgoBook.last_price``: decoded for
+the symbols an order waits on), the engine's mark (``MARK_PRICE``).
 The waiting orders of every symbol are checked (marks move on their own); a trailing stop
 that activated, or whose best price moved, is journaled (no event: Binance sends none), or
 a restart would trail from where it was placed.
@@ -25,10 +26,6 @@ is journaled (``Engine.apply``'s ``finally``).
 
 from __future__ import annotations
 
-import msgspec
-
-from tickerplant.market.payloads.events import AggTrade
-from tickerplant.market.units import to_units
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.algo.placing import changed, child_of, prices
 from tickerplant.venue.domain.algo_order import AlgoOrder
@@ -42,21 +39,12 @@ from tickerplant.venue.ledger.exposure import each_account
 
 __all__ = ["triggers"]
 
-_agg = msgspec.json.Decoder(AggTrade[str])
-
 
 def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) -> None:
     """The delivery's last prices, then the triggers they and the marks make, then the
     triggered orders whose child is done."""
     book = state.algos
-    latest: dict[str, bytes] = {}  # each symbol's last aggTrade: the one decoded
-    streams = state.agg_trade_streams
-    for stream, payload in command.messages:
-        symbol = streams.get(stream)
-        if symbol is not None:
-            latest[symbol] = payload
-    for symbol, payload in latest.items():
-        book.last[symbol] = to_units(_agg.decode(payload).price, state.instruments[symbol].price_decimals)
+    book.note(state.agg_trade_streams, command.messages)  # read by ``prices`` for the waiting symbols
 
     def trigger(symbol: str) -> None:
         trailing = [
@@ -73,7 +61,7 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) 
         if child is None or not child.status.is_open:
             _finish(state, order, child, now_ms, out)
 
-    waiting = [s for s in book.by_symbol if book.by_symbol[s]]
+    waiting = list(book.by_symbol)  # a trigger takes its symbol out with its last order
     try:
         each_account(waiting, trigger)
     finally:

@@ -8,6 +8,10 @@ the engine's state, applied by ``Engine.apply``.
 - A trailing stop activates when the price reaches ``activatePrice`` (the latest price when
   none is given) and triggers once the price has come back ``callbackRate`` % from its best
   since activation (``extreme``).
+- The last trade's price of each symbol is what a new order is checked against (-2021)
+  and what ``CONTRACT_PRICE`` orders trigger on: every delivery with a trade notes its
+  symbols' last ``@aggTrade`` payload (``note``), decoded only when read (``last_price``):
+  with no order waiting on a symbol, nothing reads it until one is placed.
 - Nothing is reserved until triggered (decision 7); at most ``MAX_OPEN`` open per account
   across symbols; ids self-increment per market; closed ones are kept (the last
   ``ALGO_KEPT`` per account) for the reads.
@@ -25,10 +29,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 
+import msgspec
+
 from tickerplant.market.instruments import Instrument
+from tickerplant.market.messages import StreamMessage
+from tickerplant.market.payloads.events import AggTrade
+from tickerplant.market.units import to_units
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.ids import ALGO_IDS_FROM
 from tickerplant.venue.domain.orders import Side
@@ -38,6 +47,8 @@ __all__ = ["ALGO_KEPT", "MAX_OPEN", "AlgoBook"]
 MAX_OPEN = 200  # open algo orders per account, every symbol (part 2 §4.1)
 ALGO_KEPT = 1000  # closed algo orders kept per account for the reads
 
+_agg = msgspec.json.Decoder(AggTrade[str])
+
 
 class AlgoBook:
     """One market's algo orders, and the last trade price of each of its symbols."""
@@ -46,10 +57,12 @@ class AlgoBook:
         """``first_id``: the market's first algo id (``venue/domain/ids.py``)."""
         self.instruments = instruments
         self.first_id = self.next_id = first_id
-        self.last: dict[str, int] = {}  # symbol -> its last trade's price, units
+        self.last: dict[str, int] = {}  # symbol -> its last trade's price, units, as last read
+        self._unread: dict[str, bytes] = {}  # symbol -> a later last `@aggTrade` payload, not decoded yet
         self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
         self._closed: dict[int, deque[AlgoOrder]] = {}
-        self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}  # untriggered, for the price checks
+        # untriggered, for the price checks: a symbol is here while an order waits on it
+        self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}
         self.triggered: dict[int, AlgoOrder] = {}  # algo id -> an order whose child still works
 
     # -- reads ------------------------------------------------------------------------------
@@ -83,20 +96,38 @@ class AlgoBook:
                 return order
         return None
 
+    def last_price(self, symbol: str) -> int | None:
+        """``symbol``'s last trade price in price units, None before its first: the last
+        ``@aggTrade`` noted, decoded at the first read after it."""
+        payload = self._unread.pop(symbol, None)
+        if payload is not None:
+            self.last[symbol] = to_units(_agg.decode(payload).price, self.instruments[symbol].price_decimals)
+        return self.last.get(symbol)
+
     def wants(self, priced: bool, mark: Callable[[str], Fraction | None]) -> bool:
         """Whether a delivery gives the trigger pass anything to do (``priced``: it carries a
-        trade or a mark; ``mark``: the market's, None before its first): a trade is the
-        last price an order placed later is checked against (-2021), whether or not one
-        waits; a triggered order whose child a command ended (a cancel, an expiry) finishes
-        at any; a waiting order on a symbol with no mark yet triggers at its book's mid
+        trade or a mark; ``mark``: the market's, None before its first): a triggered order
+        whose child a command ended (a cancel, an expiry) finishes at any; a waiting order
+        triggers at a price, or, on a symbol with no mark yet, at its book's mid
         (``EngineState.mark``), which any delivery may move. None of these: nothing to look
-        at (most deliveries: a venue order's book)."""
-        if priced or self.triggered:
+        at (most deliveries: with no algo order open, all of them; a trade's price is noted
+        apart, ``note``)."""
+        if self.triggered:
             return True
-        waiting = [symbol for symbol, orders in self.by_symbol.items() if orders]
-        return any(mark(symbol) is None for symbol in waiting)
+        waiting = self.by_symbol  # (a dict's truth: most deliveries ask with none open)
+        return bool(waiting) and (priced or any(mark(symbol) is None for symbol in waiting))
 
     # -- changes ----------------------------------------------------------------------------
+
+    def note(self, streams: Mapping[str, str], messages: Iterable[StreamMessage]) -> None:
+        """The last ``@aggTrade`` of each symbol in ``messages`` (``streams``: the market's
+        ``@aggTrade`` stream -> its symbol), kept undecoded until its price is read
+        (``last_price``): a delivery with a trade costs a look at each message."""
+        unread = self._unread
+        for stream, payload in messages:
+            symbol = streams.get(stream)
+            if symbol is not None:
+                unread[symbol] = payload
 
     def add(self, order: AlgoOrder) -> None:
         """A new order (its id the book's next), untriggered."""
@@ -106,7 +137,7 @@ class AlgoBook:
 
     def close(self, order: AlgoOrder, status: str, now_ms: int, reason: str = "") -> None:
         order.status, order.update_ms, order.reason = status, now_ms, reason or order.reason
-        self.by_symbol.get(order.symbol, {}).pop(order.algo_id, None)
+        self._stops_waiting(order)
         if status == "TRIGGERED":
             self.triggered[order.algo_id] = order
         elif not order.is_open:
@@ -143,9 +174,17 @@ class AlgoBook:
             elif not met(order.type, order.side, order.trigger_price, price):
                 continue
             order.status, order.trigger_ms, order.update_ms = "TRIGGERING", now_ms, now_ms
-            del waiting[order.algo_id]
+            self._stops_waiting(order)
             due.append(order)
         return due
+
+    def _stops_waiting(self, order: AlgoOrder) -> None:
+        """``order`` out of the price checks; its symbol too, with no other order waiting."""
+        waiting = self.by_symbol.get(order.symbol)
+        if waiting is not None:
+            waiting.pop(order.algo_id, None)
+            if not waiting:
+                del self.by_symbol[order.symbol]
 
     def copy(self, order: AlgoOrder) -> AlgoOrder:
         return dataclasses.replace(order)

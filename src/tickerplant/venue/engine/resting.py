@@ -30,7 +30,7 @@ from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.exposure import each_account
 
-__all__ = ["receive", "settle_matched"]
+__all__ = ["idle", "receive", "settle_matched"]
 
 _agg = msgspec.json.Decoder(AggTrade[str])
 _book = msgspec.json.Decoder(BookMessage)
@@ -64,11 +64,19 @@ def settle_matched(
     each_account(matched, settle)
 
 
+def idle(engine: EngineState) -> bool:
+    """Whether no order rests: the market's trades fill no one (the queues' places are
+    forgotten, ``Queues.forget``), and a delivery needs no ``Trades`` command."""
+    if engine.has_resting():
+        return False
+    engine.queues.forget()
+    return True
+
+
 def receive(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, out: Made) -> None:
     """The market's trades fill resting orders, into ``out`` (one transaction for the lot,
     whatever one order's failure: ``Engine.apply``)."""
-    if not engine.has_resting():
-        engine.queues.forget()
+    if idle(engine):
         return
     settle_matched(engine, out, now_ms)
     if not engine.venue_market.meets_itself:  # an observed market: its trades fill them
