@@ -112,7 +112,7 @@ async def test_the_symbol_page_shows_a_full_ladder_candles_and_the_tape(
     await page.wait_for_function(
         """() => document.querySelectorAll('tr.ask[data-price]').length >= 20
               && document.querySelectorAll('tr.bid[data-price]').length >= 20
-              && Number(document.querySelector('canvas[data-candles]').dataset.candles) > 1
+              && Number(document.querySelector('canvas[data-candles]')?.dataset.candles) > 1
               && document.querySelectorAll('.tape-panel tbody tr:not(:has(.empty))').length > 0"""
     )  # > 1: the REST history drawn, not only a live kline pushed before it came (a race seen once)
     # one look at the ladder: asks above bids, each side from the highest price down
@@ -233,17 +233,18 @@ async def test_pause_stops_the_replay_clock(
     admin = await _admin(server)
     page, errors = await _page(browser, f"{admin}/#/replay", timers=True)
     clock = "#replay-time"
-    await page.wait_for_function(f"() => Number(document.querySelector('{clock}').dataset.replayTime) > 0")
+    # `?.`: until the page has drawn the replay view there is no clock: the wait goes on
+    await page.wait_for_function(f"() => Number(document.querySelector('{clock}')?.dataset.replayTime) > 0")
     first = int(await page.get_attribute(clock, "data-replay-time") or 0)
     await page.wait_for_function(
-        f"t => Number(document.querySelector('{clock}').dataset.replayTime) > t", arg=first
+        f"t => Number(document.querySelector('{clock}')?.dataset.replayTime) > t", arg=first
     )
     await page.wait_for_function(
-        "() => Number(document.querySelector('canvas[data-candles]').dataset.candles) > 0"
+        "() => Number(document.querySelector('canvas[data-candles]')?.dataset.candles) > 0"
     )
 
     await page.click("#replay-toggle")
-    await page.wait_for_function("() => document.querySelector('.replay-state').textContent === 'paused'")
+    await page.wait_for_function("() => document.querySelector('.replay-state')?.textContent === 'paused'")
     paused = (await _get(f"{admin}/api/status"))["replay"]
     assert paused["state"] == "paused"
     # two more polls of the page (a second each: at ×60, two minutes of replay time), their
@@ -258,7 +259,7 @@ async def test_pause_stops_the_replay_clock(
 
     await page.click("#replay-toggle")
     await page.wait_for_function(
-        f"t => Number(document.querySelector('{clock}').dataset.replayTime) > t", arg=paused["replayTime"]
+        f"t => Number(document.querySelector('{clock}')?.dataset.replayTime) > t", arg=paused["replayTime"]
     )
 
     # the speed: this server's admin listener takes POST /api/replay/speed, so the click
