@@ -7,9 +7,12 @@ windows are saved a slice at a time."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.journal.checkpointer import checkpoint, finish
+from tickerplant.venue.journal.checkpointer import _lowest_priority, checkpoint, finish
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 from tickerplant.venue_checkpoints import Checkpointer, checkpointer_command, save_order_counts
@@ -168,3 +171,15 @@ def test_the_checkpointer_ends_with_its_input(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     # three frames, all in the database; no commit came to start the WAL over
     assert ran.stdout.decode().splitlines() == ["3 1 0", "3 1 0"]
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's scheduling policies")
+def test_the_copying_thread_runs_on_what_the_server_leaves_of_its_core() -> None:
+    """The copying passes' thread is of ``SCHED_IDLE``: at nice 19, Linux's EEVDF scheduler
+    let it finish its slice before a waking thread of the server on the same core ran (the
+    loop's wake-ups held 0.4-5 ms); any thread preempts one of ``SCHED_IDLE`` at once. The
+    thread that starts the passes keeps its own policy (``finish``'s passes run there)."""
+    with ThreadPoolExecutor(1, initializer=_lowest_priority) as lowest:
+        policy = lowest.submit(lambda: os.sched_getscheduler(threading.get_native_id())).result()
+    assert policy == os.SCHED_IDLE
+    assert os.sched_getscheduler(threading.get_native_id()) == os.SCHED_OTHER

@@ -197,12 +197,15 @@ class OrderBook:
         return (self.bids if bids else self.asks).get(price, 0)
 
     def levels(self, bids: bool) -> Iterator[tuple[int, int]]:
-        """One side's (price, quantity), best first, lazily (a taker walks only what it needs)."""
+        """One side's (price, quantity), best first, lazily (a taker walks only what it needs).
+        Built of C iterators, not a generator: every placement reads a level or two of it and
+        drops the rest, and dropping a suspended generator throws ``GeneratorExit`` into its
+        frame (~0.5 µs, twice per placement, measured)."""
         if bids:
-            side = self.bids
-            return ((price, side[price]) for price in reversed(self.bid_prices))
-        side = self.asks
-        return ((price, side[price]) for price in self.ask_prices)
+            prices = self.bid_prices
+            return zip(reversed(prices), map(self.bids.__getitem__, reversed(prices)), strict=False)
+        prices = self.ask_prices
+        return zip(prices, map(self.asks.__getitem__, prices), strict=False)
 
     def top_bids(self, n: int) -> list[Level]:
         """The best ``n`` bid levels, best (highest) first."""

@@ -127,7 +127,7 @@ def query_pairs(part: bytes) -> list[tuple[str, str]]:
     nothing to unquote, and the split alone is some four times cheaper (a signed request's
     query is read on every order)."""
     text = part.decode("utf-8", errors="replace")
-    if b"%" in part or b"+" in part:
+    if part.find(b"%") >= 0 or part.find(b"+") >= 0:  # not ``in``: see ``_plain``
         return parse_qsl(text, keep_blank_values=True)
     return [(name, value) for item in text.split("&") if item for name, _, value in (item.partition("="),)]
 
@@ -163,7 +163,10 @@ def _read(query: bytes, body: bytes) -> tuple[dict[str, str], bytes, bytes | Non
 
 
 def _plain(part: bytes) -> bool:
-    return b"%" not in part and b"+" not in part and part.isascii()
+    # ``find``, not ``in``: CPython 3.11's ``bytes.__contains__`` first tries its argument as an
+    # int, and a ``bytes`` one costs it a formatted TypeError, made and dropped (~1,800
+    # instructions; 350 ns against 200 for the two finds, on every signed request)
+    return part.find(b"%") < 0 and part.find(b"+") < 0 and part.isascii()
 
 
 def _read_plain(part: bytes) -> tuple[dict[str, str], bytes, bytes | None]:
