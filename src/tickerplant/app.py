@@ -160,6 +160,8 @@ class Tickerplant:
                     listener.controls[path] = functools.partial(replay.http, path)
         # the operator's tables looked at once per loop turn, not per request (venue/auth/store.py)
         self.accounts.once_per_turn(asyncio.get_running_loop().call_soon)
+        # and only when a commit not the journal's came since (an operator's)
+        self.accounts.beside_writer(self.journal.data_version)
         # one loop, so one REST budget per turn for both listeners (gateway/rest_turns.py)
         turns = RestTurns(asyncio.get_running_loop().call_soon, self.wall.now_ns, config.rest_turn_ms)
         # and one bound on the unsent bytes of every connection (gateway/send_budget.py)

@@ -1,7 +1,8 @@
 """The server looks at the operator's tables once per loop turn, not once per request
-(``store.Keyring.once_per_turn``): requests sent together, over a real socket, are checked
-against one look; and a key the operator revokes is refused from the next request sent
-after the revoke was committed."""
+(``store.Keyring.once_per_turn``), and reads them only when a commit not its journal's came
+(``Keyring.beside_writer``): requests sent together, over a real socket, are checked
+against one look; the journal's own commits send none to the operator's tables; and a key the
+operator revokes is refused from the next request sent after the revoke was committed."""
 
 from __future__ import annotations
 
@@ -21,11 +22,16 @@ SECRET = "A" * 64
 PIPELINED = 20
 
 
-def _request(key: str, keep_alive: bool = True) -> bytes:
+def _request(key: str, keep_alive: bool = True, leverage: int | None = None) -> bytes:
+    """A balance read; with ``leverage``, a leverage change instead (journaled)."""
     query = f"timestamp={SystemClock().now_ms()}"
+    method, path = "GET", "/fapi/v2/balance"
+    if leverage is not None:
+        method, path, query = "POST", "/fapi/v1/leverage", f"symbol=BTCUSDT&leverage={leverage}&{query}"
     query += f"&signature={hmac_hex(SECRET, query.encode())}"
     close = "" if keep_alive else "Connection: close\r\n"
-    return f"GET /fapi/v2/balance?{query} HTTP/1.1\r\nHost: h\r\nX-MBX-APIKEY: {key}\r\n{close}\r\n".encode()
+    head = f"{method} {path}?{query} HTTP/1.1\r\nHost: h\r\nX-MBX-APIKEY: {key}\r\n"
+    return f"{head}{close}Content-Length: 0\r\n\r\n".encode()
 
 
 async def _answers(reader: asyncio.StreamReader, count: int) -> list[tuple[int, bytes]]:
@@ -51,12 +57,19 @@ async def test_requests_sent_together_are_checked_against_one_look(
     try:
         writer.write(_request(key))
         assert (await _answers(reader, 1))[0][0] == 200
+        # a look is the journal's connection's PRAGMA: it moves at another connection's commit
+        # alone, so the journal's own (a leverage change's) sends no look to the keyring's
         looks: list[str] = []
-        assert plant.accounts._db is not None
-        plant.accounts._db.set_trace_callback(looks.append)
+        ours: list[str] = []
+        assert plant.accounts._db is not None and plant.journal._db is not None
+        plant.journal._db.set_trace_callback(looks.append)
+        plant.accounts._db.set_trace_callback(ours.append)
+        writer.write(_request(key, leverage=5))
+        assert (await _answers(reader, 1))[0][0] == 200
         writer.write(b"".join(_request(key) for _ in range(PIPELINED)))  # one write: read in one turn
         assert [status for status, _ in await _answers(reader, PIPELINED)] == [200] * PIPELINED
         assert 1 <= looks.count("PRAGMA data_version") < PIPELINED / 4  # not one a request
+        assert ours == []  # the journal committed; no operator did
 
         store.revoke(key)  # committed: the next request sent is refused
         writer.write(_request(key))

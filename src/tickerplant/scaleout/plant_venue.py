@@ -88,6 +88,7 @@ class PlantVenue:
         the views (``bus``: where the venue's liquidations are published, as the plant's)."""
         clock, accounts = self.clock, self.accounts
         self.group = group = group_commit(self.journal)
+        accounts.beside_writer(self.journal.data_version)  # operators' commits alone (venue/auth/store.py)
         made = venue_engines(
             self.config, source, instruments, views, accounts, self.journal, group, clock.now_ms(), past
         )

@@ -139,6 +139,13 @@ class SqliteJournal:
             self._opened().execute("COMMIT")
             self.commits += 1
 
+    def data_version(self) -> int | None:
+        """``PRAGMA data_version`` on the journal's connection (None while it is not open): it
+        moves when another connection commits (an operator's ``tickerplant accounts``), never
+        at this one's commits (``Keyring.beside_writer``)."""
+        db = self._db
+        return None if db is None else int(db.execute("PRAGMA data_version").fetchone()[0])
+
     def reader(self) -> sqlite3.Connection | None:
         """The journal's connection, for the history reads (``reads.py``), on the
         loop between commands: they see what the iteration staged; None without a database."""
