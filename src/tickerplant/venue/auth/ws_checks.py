@@ -18,6 +18,7 @@ refuses a ``recvWindow`` above 60000 (decision 4).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
@@ -78,17 +79,25 @@ def read_params(params: dict[str, msgspec.Raw]) -> WsParams:
     return WsParams(sent, frozenset(booleans))
 
 
-def signed_forms(params: WsParams) -> list[bytes]:
-    """What the client may have signed, most likely first (see the module's docstring)."""
+def signed_forms(params: WsParams) -> Iterator[bytes]:
+    """What the client may have signed, most likely first (see the module's docstring), each
+    once, each made only when asked for: the raw form verifies a request as most clients
+    sign it, and each encoded form costs ~8 µs of ``quote`` over an order's ten names and
+    values, twice per order and its cancel when made whether needed or not."""
     items = sorted((name, value) for name, value in params.sent.items() if name != "signature")
-    forms = [
-        "&".join(f"{n}={v}" for n, v in items),
-        "&".join(f"{quote_plus(n)}={quote_plus(v)}" for n, v in items),
-        "&".join(f"{quote(n, _URI_SAFE)}={quote(v, _URI_SAFE)}" for n, v in items),
-    ]
-    if params.booleans:
-        forms.append("&".join(f"{n}={v.capitalize() if n in params.booleans else v}" for n, v in items))
-    return [form.encode() for form in dict.fromkeys(forms)]
+    made: set[str] = set()
+    for form in _forms(items, params.booleans):
+        if form not in made:
+            made.add(form)
+            yield form.encode()
+
+
+def _forms(items: list[tuple[str, str]], booleans: frozenset[str]) -> Iterator[str]:
+    yield "&".join(f"{n}={v}" for n, v in items)
+    yield "&".join(f"{quote_plus(n)}={quote_plus(v)}" for n, v in items)
+    yield "&".join(f"{quote(n, _URI_SAFE)}={quote(v, _URI_SAFE)}" for n, v in items)
+    if booleans:
+        yield "&".join(f"{n}={v.capitalize() if n in booleans else v}" for n, v in items)
 
 
 def authorize_ws(
