@@ -300,6 +300,8 @@ class Keyring:
     def moved(self, wallet: Market) -> list[tuple[int, str, int]]:
         """The balances of ``wallet`` the operator changed since this was last asked, as
         (account, asset, change in 1e-8), each once (``venue/clearing/transfers.py``)."""
+        if not self._moved:  # asked at every delivery of the market's messages: most find none
+            return []
         mine = [(a, asset, change) for w, a, asset, change in self._moved if w is wallet]
         self._moved = [m for m in self._moved if m[0] is not wallet]
         return mine
