@@ -2,7 +2,9 @@
 the server's own parts (the front door reading each head, the listener's route, the IP's
 weight, the key and the HMAC, the engine, the journal's rows, the group commit and the
 answers it releases), on a venue database of ``--accounts`` accounts, without sockets or
-the event loop between them: CPU µs a pair.
+the event loop between them: CPU µs a pair. Then the same pairs over the WebSocket API's path
+(``WsApi.receive`` on each signed ``order.place`` and ``order.cancel`` frame, sessions in
+place of the connections), CPU µs a pair beside it.
 
 Each group commit holds ``GROUP`` requests, as the flat-out part's do (~14-16 commands): the
 orders of ``GROUP`` connections in one, then their cancels in the next (a cancel comes after
@@ -16,7 +18,8 @@ machine). Under callgrind the count of instructions does not: run as
 ``valgrind --tool=callgrind --instr-atstart=no python -m benchmarks orders --path``, the
 measured part alone is counted (instrumentation turned on and off around it with
 ``callgrind_control``), the same to ±0.05 % from run to run; the instructions a pair are
-callgrind's ``Collected`` over the pairs printed.
+callgrind's ``Collected`` over the pairs printed (REST's alone: the WebSocket API's part runs
+with the instrumentation off).
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ from tickerplant.app import Tickerplant
 from tickerplant.config import ServerConfig, SimulatorConfig
 from tickerplant.gateway.front_door import FrontDoor
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.ws_api import AwaitedReply, WsApiReply, WsSession
 from tickerplant.venue.auth.signing import hmac_hex
+
+from .streams import ws_order_params
 
 __all__ = ["GROUP", "print_path"]
 
@@ -87,8 +93,11 @@ def _callgrind(on: bool) -> None:
         subprocess.run(command, capture_output=True, check=False)
 
 
-async def _measure(path: Path, keys: list[str], pairs: int) -> tuple[float, int, int]:
-    """(CPU s, pairs measured, answers 200) over ``pairs`` after as many unmeasured."""
+async def _measure(
+    path: Path, keys: list[str], pairs: int, with_ws: bool = True
+) -> tuple[float, int, int, float, int]:
+    """(CPU s, pairs measured, answers 200) over ``pairs`` after as many unmeasured, then the
+    same of the WebSocket API's path (``with_ws``; else 0, 0): (its CPU s, its replies 200)."""
     simulator = SimulatorConfig(history_s=3600.0, book_levels=20)
     weight = 10**9  # the IP's budget lifted, as the flat-out part's server has it
     config = ServerConfig(  # ports: the OS's; no admin listener
@@ -137,9 +146,61 @@ async def _measure(path: Path, keys: list[str], pairs: int) -> tuple[float, int,
         run(measured)
         cpu_s = time.process_time() - started
         _callgrind(False)
-        return cpu_s, len(measured), sum(sink.ok for _, sink in doors) - ok_before
+        ws = _measure_ws(plant, keys, price, pairs) if with_ws else (0.0, 0)
+        return cpu_s, len(measured), sum(sink.ok for _, sink in doors) - ok_before, *ws
     finally:
         await plant.close()
+
+
+def _measure_ws(plant: Tickerplant, keys: list[str], price: str, pairs: int) -> tuple[float, int]:
+    """The WebSocket API's path: each ``order.place`` and its ``order.cancel`` (signed as
+    ``benchmarks.orders.streams`` signs them) through the listener's ``WsApi.receive`` (the
+    frame read, the signature's forms, the engine, the journal), ``GROUP`` sessions a group
+    commit as above; (CPU s over ``pairs`` after as many unmeasured, replies 200)."""
+    listener, group = plant.listeners[Market.UM], plant.group
+    assert group is not None
+    api, now_ms = listener.ws_api, plant.clock.now_ms
+    sessions = [WsSession(now_ms()) for _ in range(GROUP)]
+    ok = [0]
+
+    def replied(reply: WsApiReply) -> None:
+        ok[0] += reply.status == 200
+
+    def frames(first: int, last: int) -> list[tuple[bytes, bytes]]:
+        made = []
+        for n in range(first, last):
+            key = keys[n % len(keys)]
+            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "quantity": "0.001", "price": price, "newClientOrderId": f"w{n}",
+                     "recvWindow": "60000"}  # fmt: skip
+            cancel = {"symbol": "BTCUSDT", "origClientOrderId": f"w{n}", "recvWindow": "60000"}
+            made.append((_ws_frame(n, "order.place", ws_order_params(key, _SECRET, order)),
+                         _ws_frame(n, "order.cancel", ws_order_params(key, _SECRET, cancel))))  # fmt: skip
+        return made
+
+    def run(requests: list[tuple[bytes, bytes]]) -> None:
+        for at in range(0, len(requests), GROUP):
+            chunk = list(zip(sessions, requests[at : at + GROUP], strict=False))
+            for side in (0, 1):  # the orders of the group, committed; then their cancels
+                for session, pair in chunk:
+                    reply = api.receive(pair[side], "127.0.0.1", now_ms(), True, session)
+                    if isinstance(reply, AwaitedReply):
+                        reply.then(replied)
+                    else:
+                        replied(reply)
+                group.flush()
+
+    run(frames(0, pairs))
+    measured = frames(pairs, 2 * pairs)
+    gc.collect()
+    ok[0] = 0
+    started = time.process_time()
+    run(measured)
+    return time.process_time() - started, ok[0]
+
+
+def _ws_frame(n: int, method: str, params: dict[str, str]) -> bytes:
+    return json.dumps({"id": n, "method": method, "params": params}).encode()
 
 
 def print_path(make_accounts: Callable[[Path, int], list[str]], accounts: int, quick: bool) -> None:
@@ -149,8 +210,10 @@ def print_path(make_accounts: Callable[[Path, int], list[str]], accounts: int, q
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "venue.db"
         keys = make_accounts(path, accounts)
-        cpu_s, measured, ok = uvloop.run(_measure(path, keys, pairs))
+        cpu_s, measured, ok, ws_s, ws_ok = uvloop.run(_measure(path, keys, pairs))
     print(f"== the request path alone, in process: {measured:,} orders and their cancels,"
           f" {accounts} accounts, {GROUP} requests a group commit")  # fmt: skip
-    print(f"  {cpu_s / measured * 1e6:.1f} µs of CPU an order and its cancel"
+    print(f"  REST: {cpu_s / measured * 1e6:.1f} µs of CPU an order and its cancel"
           f" ({ok:,} answers 200 of {2 * measured:,})")  # fmt: skip
+    print(f"  WebSocket API: {ws_s / measured * 1e6:.1f} µs of CPU an order and its cancel"
+          f" ({ws_ok:,} replies 200 of {2 * measured:,})")  # fmt: skip

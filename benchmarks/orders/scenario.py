@@ -39,8 +39,8 @@ with them more than the CPU a pair does.
 ``--journal``: only the journal's rows, in process (``journal_rows.py``).
 
 ``--path``: only the request path (head, route, keys and signature, engine, journal, group
-commit, answer), in process, CPU µs a pair; its instructions a pair under callgrind
-(``request_path.py``).
+commit, answer), in process, CPU µs a pair, REST's then the WebSocket API's; REST's
+instructions a pair under callgrind (``request_path.py``).
 
 ``--profile FILE``: after the flat-out part, the same load again for ``--profile-seconds``
 while ``py-spy record`` samples the server (written to FILE), then where an order and its
