@@ -198,8 +198,7 @@ class PrivateRest:
         self, endpoint: PrivateEndpoint, request: PrivateRequest, now_ms: int
     ) -> tuple[Authorized, int] | RestAnswer:
         weight = endpoint.weight
-        # (``find``, not ``in``: ``auth/checks.py``'s ``_plain`` says why)
-        if endpoint.weight_unscoped and (request.query + request.body).find(b"symbol=") < 0:
+        if endpoint.weight_unscoped and (request.query + request.body).find(b"symbol=") < 0:  # checks._plain
             weight = endpoint.weight_unscoped
         verdict = self.weight.charge(request.ip, weight, now_ms)
         if verdict.status != 200:
