@@ -55,7 +55,8 @@ Value = int  # a sum of ``Contract.order_value``s
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _ONE_WAY_SIDE = PositionSide.BOTH
 _SIDES = (*_ONE_WAY, *_HEDGE)
-_BOTH = (Side.BUY, Side.SELL)
+_BUY, _SELL = Side.BUY, Side.SELL  # per margin worked out: bound once (3.11's EnumType hook)
+_BOTH = (_BUY, _SELL)
 
 # the fields whose containers carry a version (``stamped.py``): what the figures' stamp reads
 _STAMPED = (("positions", StampedDict), ("leverage", StampedDict), ("isolated", StampedSet))
@@ -289,9 +290,9 @@ class Ledger:
         sides = self._margins.at(seat, key)
         buys, sells = sides
         if buys is None:
-            buys = sides[0] = self._side_margin(seat, contract, mark, key, Side.BUY)
+            buys = sides[0] = self._side_margin(seat, contract, mark, key, _BUY)
         if sells is None:
-            sells = sides[1] = self._side_margin(seat, contract, mark, key, Side.SELL)
+            sells = sides[1] = self._side_margin(seat, contract, mark, key, _SELL)
         return key, buys, sells
 
     def moved_cost(
