@@ -55,6 +55,7 @@ __all__ = ["modify", "record"]
 # ``EnumType.__getattr__`` hook (~80 ns), a module's name ~11 ns; so bound once here.
 _UM, _GTX = Market.UM, TimeInForce.GTX
 _CANCELED, _EXPIRED_IN_MATCH = OrderStatus.CANCELED, OrderStatus.EXPIRED_IN_MATCH
+_new = tuple.__new__  # a move's rows, without their NamedTuples' generated Python __new__
 
 
 
@@ -103,7 +104,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)
         update = engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms)
         out.events.append(update)
-        out.records.append(OrderRow(update.order))
+        out.records.append(_new(OrderRow, (update.order,)))
         return order
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place, then takes
     out.events.append(engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms))
@@ -130,10 +131,10 @@ def record(
     symbol = order.symbol
     amendment_id = engine.next_amendment_id[symbol]
     engine.next_amendment_id[symbol] = amendment_id + 1
-    amendment = Amendment(
+    amendment: Amendment = _new(Amendment, (
         order.account_id, symbol, amendment_id, order.order_id, order.client_order_id, now_ms, order.price,
         price, order.orig_qty, qty, order.amendments + 1, modify_id,
-    )  # fmt: skip
+    ))  # fmt: skip
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms
     seat.ledger.touch(order, seat)  # its open-order margin changed
     order.amendments += 1

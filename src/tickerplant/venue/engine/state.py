@@ -63,6 +63,7 @@ __all__ = ["Deposits", "EngineState"]
 # module's name ~11 ns; so bound once here. A member's text is its ``_value_``: ``value``
 # is a Python-level ``enum.property`` (~140 ns).
 _CM, _FILLED, _EXPIRED_IN_MATCH = Market.CM, OrderStatus.FILLED, OrderStatus.EXPIRED_IN_MATCH
+_new = tuple.__new__  # an order's event, without the NamedTuple's generated Python __new__
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
 
@@ -232,8 +233,8 @@ class EngineState:
                 buys += value
             else:
                 sells += value
-        copy = order.copy()
-        return OrderUpdate(now_ms, order.account_id, execution, status, copy, fill, (buys, sells), expiry)
+        copy, values = order.copy(), (buys, sells)
+        return _new(OrderUpdate, (now_ms, order.account_id, execution, status, copy, fill, values, expiry))
 
     def shown_position(
         self, account_id: int, symbol: str, *sides: PositionSide

@@ -48,6 +48,7 @@ _SIDES = (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT)
 # what of a position the figures are worked out from that changes in place (``Contract.settle``,
 # ``isolate``, a funding fee, a margin move): ``KeptAsset.held`` holds each position's
 SUMS = operator.attrgetter("amt", "cost", "isolated_wallet")
+_new = tuple.__new__
 
 
 class AssetTotals:
@@ -153,11 +154,11 @@ class KeptAsset:
         f = self.figures
         if not by:
             return f
-        self.figures = Figures(
+        self.figures = _new(Figures, (  # without the NamedTuple's generated Python __new__
             f.wallet, f.unrealized_e8, f.position_im_e8, f.open_order_im_e8 + by, f.maint_e8,
             f.isolated_wallet, f.isolated_unrealized_e8, f.isolated_im_e8, f.isolated_maint_e8, f.shared_e8,
             f.priced,
-        )  # fmt: skip
+        ))  # fmt: skip
         return self.figures
 
 
