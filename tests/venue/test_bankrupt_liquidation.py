@@ -80,7 +80,7 @@ def test_a_bankrupt_cross_liquidation_never_sends_a_wallet_below_zero(
     assert [(f["L"], f["l"], f["rp"], f["n"]) for f in fills] == [
         ("40040", "0.3", "-5988.00000000", "3.00000000"), ("40030", "0.2", "-3994.00000000", "0")]  # fmt: skip
     assert wallets(got) == [("ORDER", Decimal(3994), Decimal(3994)), ("ORDER", 0, 0)]  # no INSURANCE_CLEAR
-    assert wallet(engine, ALICE) == 0 and journal.batches[-1].incomes == []
+    assert wallet(engine, ALICE) == 0 and not journal.batches[-1].incomes
     reconciles(engine, 10000)
 
 

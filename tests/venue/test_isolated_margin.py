@@ -179,7 +179,7 @@ def test_an_isolated_liquidation_costs_no_more_than_the_isolated_wallet(
                                                        "bc": "0"}]  # fmt: skip
     assert update["P"][0]["iw"] == "0.00000000"
     assert wallet(engine, ALICE) == 8500 and iw(engine) == 0
-    assert journal.batches[-1].incomes == []
+    assert not journal.batches[-1].incomes
 
 
 def test_a_cross_position_is_not_liquidated_by_an_isolated_loss(book: Book) -> None:

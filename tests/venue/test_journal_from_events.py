@@ -63,6 +63,24 @@ def test_each_item_is_the_row_its_kind_says_and_a_fill_brings_its_wallet_change(
     assert not Made().batch()  # nothing made: nothing to journal
 
 
+def test_a_command_that_changed_only_orders_journals_their_rows_and_no_other_table() -> None:
+    moved = Amendment(ALICE, "BTCUSDT", 1, 1, "c1", NOW, 5_900_000, 5_910_000, 10, 10, 1, None)
+    made = Made()
+    made.put(OrderUpdate(NOW, ALICE, "AMENDMENT", OrderStatus.NEW, _order(1), None, (0, 0)))
+    made.put(moved)
+    made.put(OrderRow(_order(1)))
+    made.put(OrderRow(_order(2, OrderStatus.CANCELED)))
+    batch = made.batch()
+    assert [(o.order_id, o.status) for o in batch.orders] == [(1, OrderStatus.NEW), (2, OrderStatus.CANCELED)]
+    assert list(batch.amendments) == [moved]
+    assert not (batch.fills or batch.positions or batch.changes or batch.settings or batch.incomes
+                or batch.algos or batch.margin_moves or batch.modes or batch.funded)  # fmt: skip
+    made.put(Funded("BTCUSDT", NOW))  # one more table: the same rows, and its own
+    every = made.batch()
+    assert (every.orders, list(every.amendments), list(every.funded)) == (batch.orders, [moved], [("BTCUSDT", NOW)])
+    assert batch.market is None and Batch.fills == ()  # the shared empty table is the class's: never written
+
+
 def test_withdrawn_items_are_put_again_after_the_one_that_comes_first() -> None:
     made = Made()
     made.put(Funded("A", 1))
@@ -105,7 +123,7 @@ def test_a_sessions_journal_is_what_its_events_and_records_say_and_no_user_sees_
         outcome = engine.apply(command, now)
         fills = [e.fill for e in outcome.events if isinstance(e, OrderUpdate) and e.fill is not None]
         (batch,) = journal.batches[before:]
-        assert batch.fills == fills
+        assert list(batch.fills) == fills
         for fill in fills:
             assert (fill.account_id, "USDT", fill.realized_pnl - fill.commission, fill.time_ms) in batch.changes
         delivered = engine.outbox.take()

@@ -50,6 +50,8 @@ from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["Engine"]
 
+_new = tuple.__new__  # a command's Outcome without the NamedTuple's generated Python __new__
+
 # a command's steps: the order or algo order it made or changed (None: no one order)
 Step = Callable[[EngineState, Any, int, Made], Order | AlgoOrder | None]
 
@@ -100,4 +102,4 @@ class Engine(EngineState):
             self.outbox.extend(events)
         if isinstance(made, AlgoOrder):
             return Outcome(None, None, events, made)
-        return Outcome(made, ack, events)
+        return _new(Outcome, (made, ack, events, None))

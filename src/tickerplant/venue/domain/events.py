@@ -14,6 +14,7 @@ part 4's payloads. They are kept in a bounded outbox (``Outbox``) until it takes
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
+_NONE = ()  # a table a batch does not write: one shared empty tuple, no list made for it
 
 
 class OrderUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
@@ -283,76 +285,113 @@ class Made:
     def batch(self) -> Batch | None:
         """The journal's batch, derived from the items alone: the one place that says which
         item is which row; None when there is nothing to journal (every record is a row,
-        and an event only a fill's)."""
-        batch = Batch()
+        and an event only a fill's). Most commands change one order and nothing else (a
+        placement that rests, a cancel, a move: its row and its amendment's): their batch
+        holds those two tables and the others stay ``Batch``'s shared empty tuple."""
+        for event in self.events:
+            if type(event) is OrderUpdate and event.fill is not None:
+                return self._every_table()
+        orders: list[Order] = []
+        amendments: Sequence[Amendment] = _NONE  # a move's one, most often none: no list made
+        for record in self.records:
+            if type(record) is OrderRow:
+                orders.append(record.order)
+            elif type(record) is Amendment:  # a move's row, beside its order's: second
+                amendments = [*amendments, record]
+            else:
+                return self._every_table()
+        return Batch.of_orders(orders, amendments) if orders or amendments else None
+
+    def _every_table(self) -> Batch:
+        """``batch`` when a command made more than orders' rows: each table's rows in the
+        order they came (a command's wallet changes: its fills', then the others')."""
+        orders: list[Order] = []
+        fills: list[Fill] = []
+        positions: list[tuple[int, str, Position]] = []
+        changes: list[tuple[int, str, int, int]] = []
+        algos: list[AlgoOrder] = []
+        funded: list[tuple[str, int]] = []
         for event in self.events:
             if type(event) is OrderUpdate and event.fill is not None:
                 fill = event.fill  # a fill, and the wallet change it made (part 3 §7.8)
-                batch.fills.append(fill)
+                fills.append(fill)
                 delta = fill.realized_pnl - fill.commission
-                batch.changes.append((fill.account_id, fill.commission_asset, delta, fill.time_ms))
+                changes.append((fill.account_id, fill.commission_asset, delta, fill.time_ms))
+        as_they_stand: list[Record] = []
         for record in self.records:
             if type(record) is OrderRow:
-                batch.orders.append(record.order)
-            elif type(record) is Amendment:  # a move's row, beside its order's: second
-                batch.amendments.append(record)
+                orders.append(record.order)
             elif type(record) is PositionRow:
-                batch.positions.append((record.account_id, record.symbol, record.position))
+                positions.append((record.account_id, record.symbol, record.position))
             elif type(record) is WalletChange:
-                batch.changes.append((record.account_id, record.asset, record.delta, record.time_ms))
+                changes.append((record.account_id, record.asset, record.delta, record.time_ms))
             elif type(record) is AlgoRow:
-                batch.algos.append(record.algo)
+                algos.append(record.algo)
             elif type(record) is Funded:
-                batch.funded.append((record.symbol, record.funding_ms))
-            else:  # the records that are rows as they stand
-                getattr(batch, _ROWS[type(record)]).append(record)
-        return batch if self.records or batch.fills else None
+                funded.append((record.symbol, record.funding_ms))
+            else:  # the records that are rows as they stand (an amendment among them)
+                as_they_stand.append(record)
+        batch = Batch(orders, fills, positions, changes, algos=algos, funded=funded)
+        for kind, table in _ROWS.items() if as_they_stand else ():
+            rows = [record for record in as_they_stand if type(record) is kind]
+            if rows:
+                setattr(batch, table, rows)
+        return batch
 
 
-@dataclass(slots=True, init=False)
+@dataclass(init=False)
 class Batch:
-    """What one command changed, journaled in one transaction before its answer."""
+    """What one command changed, journaled in one transaction before its answer. A table it
+    does not write is the class's empty tuple (not slotted: a slot has no class default)."""
 
     orders: list[Order]  # copies, in their state after
-    fills: list[Fill]
-    positions: list[tuple[int, str, Position]]  # account, symbol, copy
-    changes: list[tuple[int, str, int, int]]  # account, asset, delta, ms
-    settings: list[Setting]
-    incomes: list[Income]
-    algos: list[AlgoOrder]  # copies, in their state after
-    margin_moves: list[MarginMove]
-    amendments: list[Amendment]
-    modes: list[ModeChange]
+    fills: Sequence[Fill] = _NONE
+    positions: Sequence[tuple[int, str, Position]] = _NONE  # account, symbol, copy
+    changes: Sequence[tuple[int, str, int, int]] = _NONE  # account, asset, delta, ms
+    settings: Sequence[Setting] = _NONE
+    incomes: Sequence[Income] = _NONE
+    algos: Sequence[AlgoOrder] = _NONE  # copies, in their state after
+    margin_moves: Sequence[MarginMove] = _NONE
+    amendments: Sequence[Amendment] = _NONE
+    modes: Sequence[ModeChange] = _NONE
     # (symbol, funding time): the last funding settled on the symbol, whatever it charged
     # (``funding.py``: a restart settles the fundings after it that it missed)
-    funded: list[tuple[str, int]]
+    funded: Sequence[tuple[str, int]] = _NONE
     # the engine's market ("um", "cm"), stamped by its journal (``group_commit.Stamped``): whose
     # wallets ``changes`` and the symbol-less ``incomes`` are
-    market: str | None
+    market: str | None = None
 
     def __init__(
-        self, orders: list[Order] | None = None, fills: list[Fill] | None = None,
-        positions: list[tuple[int, str, Position]] | None = None,
-        changes: list[tuple[int, str, int, int]] | None = None, settings: list[Setting] | None = None,
-        incomes: list[Income] | None = None, algos: list[AlgoOrder] | None = None,
-        margin_moves: list[MarginMove] | None = None, amendments: list[Amendment] | None = None,
-        modes: list[ModeChange] | None = None, funded: list[tuple[str, int]] | None = None,
+        self, orders: list[Order] | None = None, fills: Sequence[Fill] = _NONE,
+        positions: Sequence[tuple[int, str, Position]] = _NONE,
+        changes: Sequence[tuple[int, str, int, int]] = _NONE, settings: Sequence[Setting] = _NONE,
+        incomes: Sequence[Income] = _NONE, algos: Sequence[AlgoOrder] = _NONE,
+        margin_moves: Sequence[MarginMove] = _NONE, amendments: Sequence[Amendment] = _NONE,
+        modes: Sequence[ModeChange] = _NONE, funded: Sequence[tuple[str, int]] = _NONE,
         market: str | None = None,
     ) -> None:  # fmt: skip
-        """Written out, each list a literal: one is made per command, and a dataclass's
-        ``default_factory`` calls a factory per field (eleven calls a batch)."""
         self.orders = [] if orders is None else orders
-        self.fills = [] if fills is None else fills
-        self.positions = [] if positions is None else positions
-        self.changes = [] if changes is None else changes
-        self.settings = [] if settings is None else settings
-        self.incomes = [] if incomes is None else incomes
-        self.algos = [] if algos is None else algos
-        self.margin_moves = [] if margin_moves is None else margin_moves
-        self.amendments = [] if amendments is None else amendments
-        self.modes = [] if modes is None else modes
-        self.funded = [] if funded is None else funded
+        self.fills = fills
+        self.positions = positions
+        self.changes = changes
+        self.settings = settings
+        self.incomes = incomes
+        self.algos = algos
+        self.margin_moves = margin_moves
+        self.amendments = amendments
+        self.modes = modes
+        self.funded = funded
         self.market = market
+
+    @classmethod
+    def of_orders(cls, orders: list[Order], amendments: Sequence[Amendment]) -> Batch:
+        """A batch of orders' rows and amendments' alone (most commands'): the other tables
+        are the class's, not set on the batch."""
+        batch = cls.__new__(cls)
+        batch.orders = orders
+        if amendments:
+            batch.amendments = amendments
+        return batch
 
     def __bool__(self) -> bool:
         return bool(

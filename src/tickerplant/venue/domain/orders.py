@@ -159,6 +159,10 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.EXPIRED_IN_MATCH: frozenset(),
 }
 
+# Read by every fill: an Enum member read from its class goes through CPython 3.11's
+# ``EnumType.__getattr__`` hook (~80 ns), a module's name ~11 ns; so bound once here.
+_FILLED, _PARTIALLY_FILLED = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+
 
 class IllegalTransition(RuntimeError):
     """An order asked to move where ``TRANSITIONS`` does not go: a bug, never a refusal."""
@@ -221,7 +225,7 @@ class Order(msgspec.Struct, eq=False, gc=False):
         self.executed_qty += qty
         self.cum_quote += price * qty
         self.cum_base += base
-        self.move(OrderStatus.FILLED if self.remaining == 0 else OrderStatus.PARTIALLY_FILLED, now_ms)
+        self.move(_FILLED if self.remaining == 0 else _PARTIALLY_FILLED, now_ms)
 
 
 class Fill(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass

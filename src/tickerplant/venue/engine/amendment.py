@@ -51,6 +51,12 @@ from tickerplant.venue.risk.risk import check_limit_market
 
 __all__ = ["modify", "record"]
 
+# Read by every move: an Enum member read from its class goes through CPython 3.11's
+# ``EnumType.__getattr__`` hook (~80 ns), a module's name ~11 ns; so bound once here.
+_UM, _GTX = Market.UM, TimeInForce.GTX
+_CANCELED, _EXPIRED_IN_MATCH = OrderStatus.CANCELED, OrderStatus.EXPIRED_IN_MATCH
+_new = tuple.__new__  # a move's rows, without their NamedTuples' generated Python __new__
+
 
 
 def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
@@ -68,11 +74,11 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     if order is None or not order.status.is_open:  # then the order (part 1 §10 step 11)
         raise refused(-2013, "Order does not exist.")
     if not order.type.is_limit:
-        raise refused(-5025 if engine.market is Market.UM else -4196, "Only limit order is supported.")
+        raise refused(-5025 if engine.market is _UM else -4196, "Only limit order is supported.")
     if side is not order.side:
         raise refused(-1117, "Invalid side.")
     if qty == order.orig_qty and price == order.price:
-        raise refused(-5027 if engine.market is Market.UM else -4197, "No need to modify the order.")
+        raise refused(-5027 if engine.market is _UM else -4197, "No need to modify the order.")
     symbol = listed.symbol
     mark = engine.mark(symbol)
     try:  # as the LIMIT order it becomes, not reduce-only (its own flag is weighed below)
@@ -85,8 +91,8 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     ledger = seat.ledger
     opposite = engine.data.levels(symbol, side.is_sell)
     fills = walk(opposite, side, qty - order.executed_qty, price)
-    if qty <= order.executed_qty or (fills and order.time_in_force is TimeInForce.GTX):
-        engine.finish(seat, order, OrderStatus.CANCELED, now_ms, out)  # the amendment cancels it (§5)
+    if qty <= order.executed_qty or (fills and order.time_in_force is _GTX):
+        engine.finish(seat, order, _CANCELED, now_ms, out)  # the amendment cancels it (§5)
         return order
     added = qty - order.orig_qty
     if added > 0 and order.reduce_only and not fits(ledger, order, qty):  # reduce_only.py
@@ -98,7 +104,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)
         update = engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms)
         out.events.append(update)
-        out.records.append(OrderRow(update.order))
+        out.records.append(_new(OrderRow, (update.order,)))
         return order
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place, then takes
     out.events.append(engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms))
@@ -107,7 +113,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     taken, stopped = take_for(engine, order, left, price, fills[-1][0], now_ms, out)
     settle_taken(engine, seat, order, taken, now_ms, out)
     if stopped and order.status.is_open:  # by its own resting order (self_trade.py)
-        engine.finish(seat, order, OrderStatus.EXPIRED_IN_MATCH, now_ms, out)
+        engine.finish(seat, order, _EXPIRED_IN_MATCH, now_ms, out)
     elif order.status.is_open:  # re-queued behind what rests at its price now
         engine.hold(order, now_ms)
         out.records.append(OrderRow(order.copy()))
@@ -125,10 +131,10 @@ def record(
     symbol = order.symbol
     amendment_id = engine.next_amendment_id[symbol]
     engine.next_amendment_id[symbol] = amendment_id + 1
-    amendment = Amendment(
+    amendment: Amendment = _new(Amendment, (
         order.account_id, symbol, amendment_id, order.order_id, order.client_order_id, now_ms, order.price,
         price, order.orig_qty, qty, order.amendments + 1, modify_id,
-    )  # fmt: skip
+    ))  # fmt: skip
     order.price, order.orig_qty, order.update_ms = price, qty, now_ms
     seat.ledger.touch(order, seat)  # its open-order margin changed
     order.amendments += 1

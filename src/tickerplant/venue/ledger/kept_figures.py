@@ -15,14 +15,15 @@ arithmetic.
 
 And the asset's figures are kept whole between checks (``KeptAsset``), with what they were
 worked out at: the ledger's stamp (``stamped.py``: the versions of the state they read, the
-deposits, the wallet's changes, the mode, the symbols that ever had open orders), every
+deposits, the wallet's changes, the mode), every
 position's sums (changed in place by a fill, a funding fee, a margin move), and per symbol
 counted (each active one, and each that had open orders) its mark and how many times its
 open orders changed. A check that finds the stamp, the sums and the marks as they were
 reads the open-order margin again of the symbols whose orders changed only (a modification,
-a fill, a placement or a cancel moves one symbol's), and the figures are the kept ones with
-that total: with 200 open orders on each of 24 other symbols, a check reads their marks
-and nothing more.
+a fill, a placement or a cancel moves one symbol's; a symbol's first open orders add it
+to those counted, its margin read from 0), and the figures are the kept ones with that
+total: with 200 open orders on each of 24 other symbols, a check reads their marks and
+nothing more.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _SIDES = (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT)
 # what of a position the figures are worked out from that changes in place (``Contract.settle``,
 # ``isolate``, a funding fee, a margin move): ``KeptAsset.held`` holds each position's
 SUMS = operator.attrgetter("amt", "cost", "isolated_wallet")
+_new = tuple.__new__
 
 
 class AssetTotals:
@@ -112,12 +114,14 @@ class KeptAsset:
     open orders' changes, margin key, open-order margin]`` (the account's ``Seat`` there;
     mark None: it had none, and counted nothing)."""
 
-    __slots__ = ("figures", "held", "stamp", "symbols")
+    __slots__ = ("figures", "held", "orders", "stamp", "symbols")
 
     def __init__(
-        self, stamp: tuple[object, ...], held: list[Any], symbols: list[list[Any]], figures: Figures
-    ) -> None:
+        self, stamp: tuple[object, ...], held: list[Any], symbols: list[list[Any]], figures: Figures,
+        orders: int = 0,
+    ) -> None:  # fmt: skip
         self.stamp, self.held, self.symbols, self.figures = stamp, held, symbols, figures
+        self.orders = orders  # how many symbols had open orders then (``Ledger._first_orders``)
 
     def stale(
         self, stamp: tuple[object, ...], held: list[Any], mark: Callable[[str], Fraction | None]
@@ -140,17 +144,21 @@ class KeptAsset:
                 stale.append(counted)
         return stale
 
+    def seats(self) -> list[Any]:
+        """The seats counted (``Ledger._first_orders``: one not among them is counted next)."""
+        return [counted[0] for counted in self.symbols]
+
     def moved(self, by: int) -> Figures:
         """The figures with the open-order margin moved ``by`` (the symbols' read again):
         as they were when it did not move (a move on an account's smaller side)."""
         f = self.figures
         if not by:
             return f
-        self.figures = Figures(
+        self.figures = _new(Figures, (  # without the NamedTuple's generated Python __new__
             f.wallet, f.unrealized_e8, f.position_im_e8, f.open_order_im_e8 + by, f.maint_e8,
             f.isolated_wallet, f.isolated_unrealized_e8, f.isolated_im_e8, f.isolated_maint_e8, f.shared_e8,
             f.priced,
-        )  # fmt: skip
+        ))  # fmt: skip
         return self.figures
 
 

@@ -52,10 +52,12 @@ __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
 
 Held = tuple[str, PositionSide]  # a position's key: its symbol and side
 Value = int  # a sum of ``Contract.order_value``s
+Mark = Callable[[str], Fraction | None]  # a symbol's mark (None: none yet)
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
 _ONE_WAY_SIDE = PositionSide.BOTH
 _SIDES = (*_ONE_WAY, *_HEDGE)
-_BOTH = (Side.BUY, Side.SELL)
+_BUY, _SELL = Side.BUY, Side.SELL  # per margin worked out: bound once (3.11's EnumType hook)
+_BOTH = (_BUY, _SELL)
 
 # the fields whose containers carry a version (``stamped.py``): what the figures' stamp reads
 _STAMPED = (("positions", StampedDict), ("leverage", StampedDict), ("isolated", StampedSet))
@@ -289,9 +291,9 @@ class Ledger:
         sides = self._margins.at(seat, key)
         buys, sells = sides
         if buys is None:
-            buys = sides[0] = self._side_margin(seat, contract, mark, key, Side.BUY)
+            buys = sides[0] = self._side_margin(seat, contract, mark, key, _BUY)
         if sells is None:
-            sells = sides[1] = self._side_margin(seat, contract, mark, key, Side.SELL)
+            sells = sides[1] = self._side_margin(seat, contract, mark, key, _SELL)
         return key, buys, sells
 
     def moved_cost(
@@ -362,22 +364,19 @@ class Ledger:
         buys, sells = (sum(r.value for r in seat.rests(s, own)) for s in _BOTH)
         return buys, sells
 
-    def figures(
-        self, asset: str, deposited: int, contracts: Mapping[str, Contract],
-        mark: Callable[[str], Fraction | None],
-    ) -> Figures:  # fmt: skip
+    def figures(self, asset: str, deposited: int, contracts: Mapping[str, Contract], mark: Mark) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
         every active symbol margined in it, valued at ``mark``: kept whole while what they
         are worked out from is as it was (``kept_figures.KeptAsset``), a symbol whose open
         orders changed since read again; else worked out again (``_worked_out``)."""
-        stamp = (
-            deposited, self.changes.get(asset, 0), self.positions.version, self.leverage.version,
-            self.isolated.version, len(self._orders), self.hedge,
-        )  # fmt: skip
-        held = list(map(SUMS, self.positions.values()))
+        changes, positions, leverage = self.changes.get(asset, 0), self.positions, self.leverage
+        stamp = (deposited, changes, positions.version, leverage.version, self.isolated.version, self.hedge)
+        held = list(map(SUMS, positions.values()))
         kept = self._kept.get(asset)
         if kept is None or (stale := kept.stale(stamp, held, mark)) is None:
             return self._worked_out(asset, deposited, contracts, mark, stamp, held)
+        if kept.orders != len(self._orders):  # a symbol's first open orders since: counted from now
+            stale += self._first_orders(kept, asset, contracts, mark)
         if not stale:
             return kept.figures
         moved = 0
@@ -389,9 +388,26 @@ class Ledger:
             counted[2], counted[4] = seat.changes, margin
         return kept.moved(moved)
 
+    def _first_orders(
+        self, kept: KeptAsset, asset: str, contracts: Mapping[str, Contract], mark: Mark
+    ) -> list[Any]:
+        """``asset``'s symbols whose orders first changed since ``kept`` (at ``_orders``' end),
+        counted in it from now as ``_worked_out`` counts them (their margin from 0; no position)."""
+        new = []
+        for seat in list(self._orders.values())[kept.orders :]:
+            contract, price = contracts.get(seat.symbol), mark(seat.symbol)
+            if contract is None or contract.inst.margin_asset != asset or seat in kept.seats():
+                continue  # not of ``asset``, or counted already (a position held)
+            counted = [seat, price, 0, None if price is None else self._key(seat, contract, price), 0]
+            kept.symbols.append(counted)
+            if price is not None:  # none: kept, a mark coming makes it count (``_worked_out``)
+                new.append(counted)
+        kept.orders = len(self._orders)
+        return new
+
     def _worked_out(
-        self, asset: str, deposited: int, contracts: Mapping[str, Contract],
-        mark: Callable[[str], Fraction | None], stamp: tuple[object, ...], held: list[Any],
+        self, asset: str, deposited: int, contracts: Mapping[str, Contract], mark: Mark,
+        stamp: tuple[object, ...], held: list[Any],
     ) -> Figures:  # fmt: skip
         """``figures`` worked out, and kept with what they were worked out at. Each symbol's
         positions' part is kept until its mark or what it is worked out from changes
@@ -430,5 +446,5 @@ class Ledger:
             isolated_wallets(self.positions, self.isolated, asset, contracts),
             isolated_unrealized, isolated_im, isolated_maint,
         )  # fmt: skip
-        self._kept[asset] = KeptAsset(stamp, held, symbols, figures)
+        self._kept[asset] = KeptAsset(stamp, held, symbols, figures, len(self._orders))
         return figures

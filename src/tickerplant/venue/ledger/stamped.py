@@ -8,12 +8,12 @@ ever carry the same version. ``Ledger`` stamps the containers it is made with
 figures read its ``version``, which a plain ``dict`` has not (it fails loudly).
 
 What the figures kept per margin asset are keyed on (``Ledger.figures``): these versions
-(the positions held, the leverage, the symbols set ISOLATED), the mode, the symbols that
-ever had open orders, and, read at each check because they change in place or outside the
+(the positions held, the leverage, the symbols set ISOLATED), the mode, and, read at each
+check because they change in place or outside the
 ledger, each position's sums, each symbol's mark, the wallet's changes and the operator's
 deposits; the open orders' changes are counted per symbol (``Ledger.opened``, ``touch``,
 ``closed``, the only ways an open order changes), and only that symbol's margin is read
-again.
+again; a symbol's first open orders add it to what is counted (``Ledger._first_orders``).
 """
 
 from __future__ import annotations
