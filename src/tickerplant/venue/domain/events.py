@@ -386,12 +386,9 @@ class Batch:
     @classmethod
     def of_orders(cls, orders: list[Order], amendments: Sequence[Amendment]) -> Batch:
         """A batch of orders' rows and amendments' alone (most commands'): the other tables
-        are the class's, not set on the batch."""
-        batch = cls.__new__(cls)
-        batch.orders = orders
-        if amendments:
-            batch.amendments = amendments
-        return batch
+        the class's empty tuple. (Made by the constructor: the compiled build, ``setup.py``,
+        has no ``__new__`` to call on a class of its own.)"""
+        return cls(orders, amendments=amendments) if amendments else cls(orders)
 
     def __bool__(self) -> bool:
         return bool(
