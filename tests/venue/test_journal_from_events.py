@@ -78,8 +78,8 @@ def test_a_command_that_changed_only_orders_journals_their_rows_and_no_other_tab
     made.put(Funded("BTCUSDT", NOW))  # one more table: the same rows, and its own
     every = made.batch()
     assert (every.orders, list(every.amendments), list(every.funded)) == (batch.orders, [moved], [("BTCUSDT", NOW)])
-    # a table the batch of orders alone does not write is the shared empty tuple (the class's
-    # default; the compiled build's native attribute holds the same), not a list of its own
+    # a table the batch of orders alone does not write is the one shared empty tuple, not a
+    # list of its own
     assert batch.market is None and batch.fills == () and batch.fills is Batch([]).fills
 
 

@@ -300,7 +300,7 @@ class Made:
                 amendments = [*amendments, record]
             else:
                 return self._every_table()
-        return Batch.of_orders(orders, amendments) if orders or amendments else None
+        return Batch(orders, amendments=amendments) if orders or amendments else None
 
     def _every_table(self) -> Batch:
         """``batch`` when a command made more than orders' rows: each table's rows in the
@@ -339,10 +339,10 @@ class Made:
         return batch
 
 
-@dataclass(init=False)
+@dataclass(slots=True, init=False)
 class Batch:
     """What one command changed, journaled in one transaction before its answer. A table it
-    does not write is the class's empty tuple (not slotted: a slot has no class default)."""
+    does not write is one shared empty tuple (``_NONE``), no list made for it."""
 
     orders: list[Order]  # copies, in their state after
     fills: Sequence[Fill] = _NONE
@@ -382,13 +382,6 @@ class Batch:
         self.modes = modes
         self.funded = funded
         self.market = market
-
-    @classmethod
-    def of_orders(cls, orders: list[Order], amendments: Sequence[Amendment]) -> Batch:
-        """A batch of orders' rows and amendments' alone (most commands'): the other tables
-        the class's empty tuple. (Made by the constructor: the compiled build, ``setup.py``,
-        has no ``__new__`` to call on a class of its own.)"""
-        return cls(orders, amendments=amendments) if amendments else cls(orders)
 
     def __bool__(self) -> bool:
         return bool(

@@ -393,10 +393,10 @@ class Ledger:
     ) -> list[Any]:
         """``asset``'s symbols whose orders first changed since ``kept`` (at ``_orders``' end),
         counted in it from now as ``_worked_out`` counts them (their margin from 0; no position)."""
-        new = []
+        new, known = [], kept.seats()
         for seat in list(self._orders.values())[kept.orders :]:
             contract, price = contracts.get(seat.symbol), mark(seat.symbol)
-            if contract is None or contract.inst.margin_asset != asset or seat in kept.seats():
+            if contract is None or contract.inst.margin_asset != asset or seat in known:
                 continue  # not of ``asset``, or counted already (a position held)
             counted = [seat, price, 0, None if price is None else self._key(seat, contract, price), 0]
             kept.symbols.append(counted)
