@@ -63,3 +63,18 @@ async def test_clients_that_leave_in_line_empty_it_and_others_are_answered(start
             break
         await asyncio.sleep(0)
     assert len(turns) == 0
+
+
+async def test_requests_in_line_before_a_half_close_are_answered(start_server: StartServer) -> None:
+    """A client that pipelines requests and then half-closes (its FIN after the last) gets
+    every answer: the ones waiting in line when the FIN comes are answered in their turns,
+    then the server ends the connection."""
+    plant = await start_server(rest_turn_ms=0.0)
+    listener = plant.listeners[Market.UM]
+    reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    writer.write(b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n" * 4)
+    writer.write_eof()
+    answers = [await read_answer(reader) for _ in range(4)]
+    assert [answer[:13] for answer in answers] == [b"HTTP/1.1 200 "] * 4, answers
+    assert await reader.read() == b""  # and then the server's end of the stream
+    writer.close()

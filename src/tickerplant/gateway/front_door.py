@@ -86,9 +86,9 @@ class FrontDoor(asyncio.Protocol):
     """One connection until its request head is read (see the module's docstring)."""
 
     __slots__ = (
-        "_accepted", "_answered", "_awaiting", "_clock", "_deadline_ms", "_doors", "_heads", "_in_line",
-        "_later", "_line_paused", "_logger", "_paused", "_pending", "_reading_paused", "_repeat", "_router",
-        "_timer", "_timer_ms", "_traffic", "_transport", "_turns", "counters", "peer_ip", "trim",
+        "_accepted", "_answered", "_awaiting", "_clock", "_deadline_ms", "_doors", "_eof", "_heads",
+        "_in_line", "_later", "_line_paused", "_logger", "_paused", "_pending", "_reading_paused", "_repeat",
+        "_router", "_timer", "_timer_ms", "_traffic", "_transport", "_turns", "counters", "peer_ip", "trim",
     )  # fmt: skip
 
     def __init__(
@@ -127,6 +127,7 @@ class FrontDoor(asyncio.Protocol):
         # the last request's bytes (head and blank line), when its answer can be made again
         # without them parsed or routed (rest_repeat), with what answers it and the request
         self._repeat: Repeat | None = None
+        self._eof = False  # the client half-closed while requests it sent wait (eof_received)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -348,7 +349,12 @@ class FrontDoor(asyncio.Protocol):
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
 
     def eof_received(self) -> bool:
-        return False  # the transport closes itself: the client sends no more requests
+        """The client sends no more: what it sent before is still answered (RFC 9112 §9.6),
+        the connection closing once nothing of it waits (``_arm``); else it closes now."""
+        if self._in_line or self._awaiting or self._later is not None or self._reading_paused:
+            self._eof = True
+            return True
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._later = None
@@ -402,7 +408,11 @@ class FrontDoor(asyncio.Protocol):
     def _arm(self, timeout_ms: int) -> None:
         """Close the connection unless a head completes within ``timeout_ms``. A request per
         connection moves the deadline later without a new timer: the one armed looks again
-        when it fires; only a deadline earlier than it replaces it."""
+        when it fires; only a deadline earlier than it replaces it. After the client's
+        half-close with nothing of it waiting, the connection ends instead."""
+        if self._eof and self._idle() and self._transport is not None:
+            self._close(self._transport)
+            return
         clock = self._clock
         deadline = self._deadline_ms = clock.now_ms() + timeout_ms
         if self._timer is not None:
@@ -411,6 +421,11 @@ class FrontDoor(asyncio.Protocol):
             self._timer.cancel()
         self._timer_ms = deadline
         self._timer = clock.call_at(deadline, self._timed_out)
+
+    def _idle(self) -> bool:
+        """Nothing the client sent waits: no request in line, awaited, in pieces, or begun."""
+        heads, waiting = self._heads, self._in_line or self._awaiting or self._paused
+        return heads is not None and not (heads.started or waiting or self._pending or self._later)
 
     def _timed_out(self) -> None:
         self._timer = None
