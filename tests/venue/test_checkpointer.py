@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_engine import ALICE, NOW, Book, Deposits, order
@@ -23,7 +24,7 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount
-from tickerplant.venue.journal.checkpointer import _lowest_priority, checkpoint, finish
+from tickerplant.venue.journal.checkpointer import _lowest_priority, checkpoint, copied, finish
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import cancel_order, new_order
 from tickerplant.venue_checkpoints import Checkpointer, checkpointer_command, save_order_counts
@@ -110,6 +111,71 @@ def test_a_transaction_begun_before_the_wal_was_whole_appends_and_the_passes_see
     seen = finish(checkpointing, again.frames, _no_wait)
     assert seen.started_over and seen.frames < again.frames
     checkpointing.close()
+
+
+class _Watched(sqlite3.Connection):
+    """A connection that says when it was interrupted."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.interrupted = threading.Event()
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+        super().interrupt()
+
+
+def test_a_starved_copy_is_interrupted_and_done_on_the_callers_thread(
+    journaled: tuple[Path, SqliteJournal, Engine],
+) -> None:
+    """``copied``: a copying pass that does not end in its time (its thread of ``SCHED_IDLE``
+    given nothing of a busy core, which let the WAL grow by every commit under the orders
+    benchmark's flat-out load) is interrupted, and the passes run on the calling thread, at
+    its priority: every frame in the database, the next commit starts the WAL over. Here the
+    lowest thread's pass stands still inside its statement until it is interrupted, as a
+    starved thread does (it runs again only to find the interrupt)."""
+    path, _, engine = journaled
+    _orders(engine, 0, 50)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Watched)
+    assert isinstance(db, _Watched)
+    with ThreadPoolExecutor(1) as lowest:
+        starved = lowest.submit(threading.get_ident).result()
+
+        def stand_still() -> int:
+            if threading.get_ident() == starved:
+                assert db.interrupted.wait(30)
+            return 0
+
+        db.set_progress_handler(stand_still, 1)
+        before = _starts(path)
+        frames, taken_back = copied(db, lowest, patience_s=0.05)
+    assert taken_back and db.interrupted.is_set() and frames > 0
+    assert finish(db, frames, _no_wait).whole
+    _orders(engine, 100, 1)
+    assert _starts(path) == before + 1
+    db.close()
+
+
+def test_a_copy_begun_in_time_is_the_lowest_threads_own(
+    journaled: tuple[Path, SqliteJournal, Engine],
+) -> None:
+    """``copied`` with a thread that runs: its passes are the copy, nothing is interrupted."""
+    path, _, engine = journaled
+    _orders(engine, 0, 20)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Watched)
+    assert isinstance(db, _Watched)
+    with ThreadPoolExecutor(1) as lowest:
+        ran_on = lowest.submit(threading.get_ident).result()
+        seen: list[int] = []
+
+        def note() -> int:
+            seen.append(threading.get_ident())
+            return 0
+
+        db.set_progress_handler(note, 1)
+        frames, taken_back = copied(db, lowest, patience_s=30)
+    assert frames > 0 and not taken_back and set(seen) == {ran_on} and not db.interrupted.is_set()
+    db.close()
 
 
 async def test_the_checkpointer_process_answers_and_ends_when_closed(

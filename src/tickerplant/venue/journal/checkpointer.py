@@ -32,6 +32,18 @@ cuts its file back): the passes go on until they see it did (``finish``).
 When commits come faster than a pass (flat out), it may not get there: the server then
 finishes on its loop, between two transactions, once the WAL is long
 (``SqliteJournal.finish_checkpoint``, ``venue_checkpoints.py``).
+
+The copying passes run on what the server leaves of its core (``SCHED_IDLE``). With the core
+busy (the server flat out, another process on the other core) such a thread gets almost
+none of it, a pass never ended, the server's loop was never asked to finish, and the WAL
+grew by every commit: ~50 MB a second under the orders benchmark's flat-out load, each append
+to new blocks of the file paid on the loop (a tenth of the server's CPU was the kernel zeroing
+them, ``perf``). So a copy not done in ``STARVED_S`` is taken back (``copied``): stopped
+between passes, or interrupted in one (``sqlite3_interrupt``: the frames it copied are
+copied again), and run again at the process's own priority, where it keeps pace; so do the
+next ``STARVED_REQUESTS`` copies, at once. Under that load the WAL stays within ~70 MB
+(``journal_size_limit`` and a second's commits), and the server does ~8-15 % more orders a
+second flat out (docs/benchmarks.md, "The WAL under a flat-out load").
 """
 
 from __future__ import annotations
@@ -41,19 +53,27 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
 __all__ = [
-    "CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "WHOLE_WAIT_S", "Checkpointed", "checkpoint",
-    "copy", "finish", "serve",
+    "CHECKPOINT_PASSES", "FINISH_PASSES", "SMALL_PASS_FRAMES", "STARVED_REQUESTS", "STARVED_S",
+    "WHOLE_WAIT_S", "Checkpointed", "checkpoint", "copied", "copy", "finish", "serve",
 ]  # fmt: skip
 
 CHECKPOINT_PASSES = 5  # copying passes at most, each copying what came during the last
 SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sync)
 FINISH_PASSES = 16  # then passes at most until the WAL has started over
 WHOLE_WAIT_S = 0.002  # with every frame in, the wait for the server's next commit to start it over
+# the copying passes' time on the lowest priority before they are taken back: at 1,000 orders
+# a second they end in a few ms of it, on the ~30 % of the core the server leaves
+STARVED_S = 0.5
+_STOPPING_S = 0.05  # between two interrupts of a pass being taken back
+# after a copy taken back, the next requests' copies run at the process's priority at once: a
+# core busy a second is likely busy the next (flat out), where each starved try lets the WAL
+# grow by ~25 MB first
+STARVED_REQUESTS = 8
 
 
 class Checkpointed(NamedTuple):
@@ -68,14 +88,39 @@ def checkpoint(db: sqlite3.Connection, wait: Callable[[], None]) -> Checkpointed
     return finish(db, copy(db), wait)
 
 
-def copy(db: sqlite3.Connection) -> int:
-    """The copying passes: the WAL's frames after the last."""
+def copy(db: sqlite3.Connection, stop: threading.Event | None = None) -> int:
+    """The copying passes: the WAL's frames after the last (no more pass once ``stop`` is set)."""
     frames, copied = 0, 0
     for _ in range(CHECKPOINT_PASSES):
+        if stop is not None and stop.is_set():
+            break
         frames, copied = _pass(db, frames)
         if copied <= SMALL_PASS_FRAMES:
             break
     return frames
+
+
+def copied(db: sqlite3.Connection, lowest: Executor, patience_s: float = STARVED_S) -> tuple[int, bool]:
+    """``copy`` on ``lowest`` (the thread of the lowest priority); when it has not ended in
+    ``patience_s``, taken back (see the module's text) and run on this thread: its frames,
+    and whether it was taken back. ``db`` is used by one thread at a time: this one waits for
+    the other's pass to end (stopped or interrupted) before it starts its own."""
+    stop = threading.Event()
+    passes = lowest.submit(copy, db, stop)
+    try:
+        return passes.result(patience_s), False
+    except TimeoutError:
+        stop.set()
+    while not passes.cancel():  # not begun: nothing to wait for
+        db.interrupt()  # a no-op between two statements, where ``stop`` ends it
+        try:
+            passes.result(_STOPPING_S)
+        except TimeoutError:
+            continue
+        except sqlite3.OperationalError:  # interrupted: what it copied is copied again
+            pass
+        break
+    return copy(db), True
 
 
 def finish(db: sqlite3.Connection, frames: int, wait: Callable[[], None]) -> Checkpointed:
@@ -112,10 +157,11 @@ def _pass(db: sqlite3.Connection, frames: int) -> tuple[int, int]:
 
 def serve(path: Path, requests: TextIO, answers: TextIO, wait: Callable[[], None]) -> None:
     """Answer each request line with ``checkpoint``'s (see the module's text) until the end
-    of ``requests``: the copying passes in a thread at nice 19 (they share the server's core:
-    their ~10 ms of copying a second is the loop's to take), the finishing ones, which copy
-    little and mostly wait for the syncs, at the process's priority (at nice 19, on a busy
-    core, a pass took hundreds of ms, and a commit always came during it)."""
+    of ``requests``: the copying passes in a thread of the lowest priority (they share the
+    server's core: their ~10 ms of copying a second is the loop's to take), taken back to the
+    process's priority when that thread is starved (``copied``); the finishing ones, which
+    copy little and mostly wait for the syncs, at the process's priority (at nice 19, on a
+    busy core, a pass took hundreds of ms, and a commit always came during it)."""
     db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout = 5000")  # beside `tickerplant accounts` writing
     try:
@@ -126,12 +172,19 @@ def serve(path: Path, requests: TextIO, answers: TextIO, wait: Callable[[], None
 
 
 def _answer(
-    db: sqlite3.Connection, requests: TextIO, answers: TextIO, lowest: ThreadPoolExecutor,
+    db: sqlite3.Connection, requests: TextIO, answers: TextIO, lowest: Executor,
     wait: Callable[[], None],
 ) -> None:  # fmt: skip
+    here = 0  # the next requests whose copies run on this thread: the lowest one was starved
     for _ in requests:
         try:
-            done = finish(db, lowest.submit(copy, db).result(), wait)
+            if here:
+                here -= 1
+                frames = copy(db)
+            else:
+                frames, taken_back = copied(db, lowest)
+                here = STARVED_REQUESTS if taken_back else 0
+            done = finish(db, frames, wait)
         except sqlite3.Error as error:  # busy beyond its timeout: the next request's
             answers.write(f"error {error}\n")
         else:
