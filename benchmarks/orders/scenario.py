@@ -34,7 +34,8 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
 
 The flat-out part also prints the server's CPU per order and its cancel, read from /proc
 over the part, and what other processes used meanwhile: on a shared machine the rate moves
-with them more than the CPU a pair does.
+with them more than the CPU a pair does; and the journal's WAL at its largest over the part
+(``wal_size.py``: one that never starts over grows by every commit).
 
 ``--journal``: only the journal's rows, in process (``journal_rows.py``).
 
@@ -69,6 +70,7 @@ from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.money import parse_amount
+from tickerplant.venue.journal.sqlite_journal import WAL_LIMIT_BYTES
 
 from ..harness.accounting import cpu_use, disturbed, proc_table
 from ..harness.commands import Child
@@ -89,6 +91,7 @@ from .journal_rows import print_journal
 from .references import floor_async, required_async
 from .request_path import print_path
 from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
+from .wal_size import LargestFile
 from .where import print_split
 
 LATENCY = Target(1.0, at_least=False, unit=" ms")
@@ -368,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
                 loop.run_until_complete(asyncio.sleep(0.2))  # the last events on their way
                 streams.close()
                 before, started = proc_table(), time.perf_counter()
-                venue, refused = loop.run_until_complete(flat_out(server.um_port, keys, price, args.seconds))
+                with LargestFile(path.with_name(path.name + "-wal")) as wal:
+                    load = flat_out(server.um_port, keys, price, args.seconds)
+                    venue, refused = loop.run_until_complete(load)
                 window_s = time.perf_counter() - started
                 used = cpu_use(before, proc_table(), {server.proc.pid}, {os.getpid()}, window_s)
                 profiled = 0.0
@@ -397,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     # the server's own CPU per pair: a figure other processes on the machine move less than the rate
     print(f"  the server's CPU flat out: {used.server / venue * 1e6:.0f} µs an order and its cancel"
           f" ({used.server:.0%} of its core; other processes {used.others:.0%} of a core)")
+    print(f"  the journal's WAL flat out, at its largest: {wal.largest / 2**20:.0f} MiB"
+          f" (cut back to {WAL_LIMIT_BYTES / 2**20:.0f} MiB each time it starts over)")  # fmt: skip
     if (warning := disturbed("flat out", used.others)) is not None:
         print(f"  {warning}")
     left, own = (1 / (RATIO.value * floor) - 1 / required) * 1e6, (1 / venue - 1 / required) * 1e6
