@@ -121,8 +121,8 @@ class _Watched(sqlite3.Connection):
         self.interrupted = threading.Event()
 
     def interrupt(self) -> None:
-        self.interrupted.set()
         super().interrupt()
+        self.interrupted.set()
 
 
 def test_a_starved_copy_is_interrupted_and_done_on_the_callers_thread(
