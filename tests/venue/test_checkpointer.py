@@ -125,6 +125,13 @@ class _Watched(sqlite3.Connection):
         self.interrupted.set()
 
 
+def _watched(path: Path) -> _Watched:
+    """A checkpointing connection as the checkpointer opens one (any thread may use it)."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Watched)
+    assert isinstance(db, _Watched)
+    return db
+
+
 def test_a_starved_copy_is_interrupted_and_done_on_the_callers_thread(
     journaled: tuple[Path, SqliteJournal, Engine],
 ) -> None:
@@ -136,8 +143,7 @@ def test_a_starved_copy_is_interrupted_and_done_on_the_callers_thread(
     starved thread does (it runs again only to find the interrupt)."""
     path, _, engine = journaled
     _orders(engine, 0, 50)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Watched)
-    assert isinstance(db, _Watched)
+    db = _watched(path)
     with ThreadPoolExecutor(1) as lowest:
         starved = lowest.submit(threading.get_ident).result()
 
@@ -162,8 +168,7 @@ def test_a_copy_begun_in_time_is_the_lowest_threads_own(
     """``copied`` with a thread that runs: its passes are the copy, nothing is interrupted."""
     path, _, engine = journaled
     _orders(engine, 0, 20)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Watched)
-    assert isinstance(db, _Watched)
+    db = _watched(path)
     with ThreadPoolExecutor(1) as lowest:
         ran_on = lowest.submit(threading.get_ident).result()
         seen: list[int] = []
