@@ -41,9 +41,10 @@ to new blocks of the file paid on the loop (a tenth of the server's CPU was the 
 them, ``perf``). So a copy not done in ``STARVED_S`` is taken back (``copied``): stopped
 between passes, or interrupted in one (``sqlite3_interrupt``: the frames it copied are
 copied again), and run again at the process's own priority, where it keeps pace; so do the
-next ``STARVED_REQUESTS`` copies, at once. Under that load the WAL stays within ~70 MB
-(``journal_size_limit`` and a second's commits), and the server does ~8-15 % more orders a
-second flat out (docs/benchmarks.md, "The WAL under a flat-out load").
+next ``STARVED_REQUESTS`` copies, at once. Under that load the WAL starts over every second or
+so and stays within 70-160 MiB (``journal_size_limit``, 64 MiB, and up to a second and a half
+of commits at ~75 MB a second), not ~400 MB and growing, and the server does 5-20 % more
+orders a second flat out (docs/benchmarks.md, "The WAL under a flat-out load").
 """
 
 from __future__ import annotations
