@@ -43,7 +43,7 @@ between passes, or interrupted in one (``sqlite3_interrupt``: the frames it copi
 copied again), and run again at the process's own priority, where it keeps pace; so do the
 next ``STARVED_REQUESTS`` copies, at once. Under that load the WAL starts over every second or
 so and stays within 70-160 MiB (``journal_size_limit``, 64 MiB, and up to a second and a half
-of commits at ~75 MB a second), not ~400 MB and growing, and the server does 5-20 % more
+of commits at ~75 MB a second), not ~400 MB and growing, and the server does 5-25 % more
 orders a second flat out (docs/benchmarks.md, "The WAL under a flat-out load").
 """
 
