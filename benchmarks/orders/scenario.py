@@ -2,7 +2,8 @@
 against a floor.
 
     python -m benchmarks orders [--quick] [--rate 1000] [--seconds 10] [--accounts 1000]
-                                [--profile FILE] [--profile-seconds 5] [--journal] [--path]
+                                [--profile FILE] [--profile-steady FILE] [--profile-seconds 5]
+                                [--journal] [--path]
 
 ``tickerplant serve --sim-rate 400 --request-weight 1000000000`` (the IP budget lifted)
 with ``--accounts`` venue accounts (each 10⁶ USDT, an
@@ -46,6 +47,7 @@ instructions a pair under callgrind (``request_path.py``).
 ``--profile FILE``: after the flat-out part, the same load again for ``--profile-seconds``
 while ``py-spy record`` samples the server (written to FILE), then where an order and its
 cancel spend the server's loop, part by part (``where.py``), and the top functions.
+``--profile-steady FILE``: the same of the steady REST part, at ``--rate``.
 
 It always exits 0: it measures.
 """
@@ -293,6 +295,22 @@ async def profile_flat_out(
     return pairs_per_s
 
 
+async def profile_steady(
+    server: ServerProcess, keys: list[str], price: str, args: argparse.Namespace
+) -> bool:
+    """The steady REST part again while py-spy samples the server (``--profile-steady``): where
+    a pair goes at ``--rate``, where the p99 is made (each request its own loop turn and
+    transaction); False when py-spy could not run (it says why)."""
+    loop = asyncio.get_running_loop()
+    seconds = args.profile_seconds
+    sampled = loop.run_in_executor(None, profile_pid, server.proc.pid, seconds, args.profile_steady, True)
+    await steady(server.um_port, keys, price, args.rate, seconds + 1.0, {}, tag="s")  # py-spy starts late
+    why = await sampled
+    if why is not None:
+        print(f"  ! no profile: {why}", flush=True)
+    return why is None
+
+
 def reference(
     loop: asyncio.AbstractEventLoop, child: Child, keys: list[str], price: str, seconds: float
 ) -> float:
@@ -319,6 +337,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=None, help="seconds of warm-up, each API (2; 1)")
     p.add_argument("--accounts", type=int, default=None, help="accounts taking turns (1000; 300)")
     p.add_argument("--profile", type=Path, default=None, metavar="FILE", help="py-spy the flat-out part")
+    p.add_argument("--profile-steady", type=Path, default=None, metavar="FILE", help="py-spy the steady part")
     p.add_argument("--profile-seconds", type=float, default=5.0, help="the profiled run's length (5)")
     p.add_argument("--journal", action="store_true", help="the journal alone, in process")
     p.add_argument("--path", action="store_true", help="the request path alone, in process")
@@ -379,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
                 profiled = 0.0
                 if args.profile is not None:
                     profiled = loop.run_until_complete(profile_flat_out(server, keys, price, args))
+                steadied = args.profile_steady is not None and loop.run_until_complete(
+                    profile_steady(server, keys, price, args)
+                )
             floor = reference(loop, Child(SERVER_CPU, floor_async, life_s), keys, price, args.seconds)
             secrets = {key.encode(): SECRET.encode() for key in keys}
             required_child = Child(SERVER_CPU, required_async, secrets, Path(folder) / "required.db", life_s)
@@ -417,4 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile is not None and profiled:
         print_split(args.profile, profiled)
         print_profile(args.profile, f"the server flat out ({profiled:,.0f} pairs/s while sampled)")
+    if steadied:
+        print_split(args.profile_steady, args.rate)  # the loop's C code there is mostly its idle
+        print_profile(args.profile_steady, f"the server at {args.rate:,.0f} orders/s (REST)")
     return 0
