@@ -42,9 +42,9 @@ them, ``perf``). So a copy not done in ``STARVED_S`` is taken back (``copied``):
 between passes, or interrupted in one (``sqlite3_interrupt``: the frames it copied are
 copied again), and run again at the process's own priority, where it keeps pace; so do the
 next ``STARVED_REQUESTS`` copies, at once. Under that load the WAL starts over every second or
-so and stays within 70-160 MiB (``journal_size_limit``, 64 MiB, and up to a second and a half
-of commits at ~75 MB a second), not ~400 MB and growing, and the server does 5-25 % more
-orders a second flat out (docs/benchmarks.md, "The WAL under a flat-out load").
+so and holds its 64 MiB (``journal_size_limit``) and a second or two of commits at ~75 MB a
+second (74-182 MiB seen, against ~400 MB and growing in 8 s before), and the server does
+5-25 % more orders a second flat out (docs/benchmarks.md, "The WAL under a flat-out load").
 """
 
 from __future__ import annotations
@@ -68,12 +68,12 @@ SMALL_PASS_FRAMES = 256  # a pass that copied this little ends them (~1 ms of sy
 FINISH_PASSES = 16  # then passes at most until the WAL has started over
 WHOLE_WAIT_S = 0.002  # with every frame in, the wait for the server's next commit to start it over
 # the copying passes' time on the lowest priority before they are taken back: at 1,000 orders
-# a second they end in a few ms of it, on the ~30 % of the core the server leaves
+# a second they end in 16-49 ms of it, on the ~30 % of the core the server leaves
 STARVED_S = 0.5
 _STOPPING_S = 0.05  # between two interrupts of a pass being taken back
 # after a copy taken back, the next requests' copies run at the process's priority at once: a
-# core busy a second is likely busy the next (flat out), where each starved try lets the WAL
-# grow by ~25 MB first
+# core busy a second is likely busy the next (flat out), where each starved try costs ~1.5 s
+# (the patience, then the starved thread's wait to meet the interrupt) of the WAL growing
 STARVED_REQUESTS = 8
 
 
