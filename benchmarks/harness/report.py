@@ -57,3 +57,9 @@ def verdict(label: str, figure: float | None, target: Target, digits: int = 2, a
         return f"{label}: n/a   {target}   NOT MEASURED"
     word = "PASS" if target.met(figure) else "FAIL"
     return f"{label}: {figure:.{digits}f}{target.unit}   {target}   {word}{after}"
+
+
+def percentile_ms(seconds: list[float], q: float) -> float:
+    """The ``q`` quantile of ``seconds`` (the nearest rank at or above it), in ms; NaN if none."""
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")

@@ -88,10 +88,11 @@ from ..harness.processes import (
     supervised,
 )
 from ..harness.profile import print_profile, profile_pid
-from ..harness.report import Target, verdict
+from ..harness.report import Target, percentile_ms, verdict
 from .journal_rows import print_journal
 from .references import floor_async, required_async
 from .request_path import print_path
+from .server_part import print_server_part, taken
 from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
 from .wal_size import LargestFile
 from .where import print_split
@@ -324,11 +325,6 @@ def reference(
         child.close()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks orders", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="3 s each, 200 orders/s, 300 accounts")
@@ -383,17 +379,21 @@ def main(argv: list[str] | None = None) -> int:
                 warm_rest = loop.run_until_complete(pace)
                 pace = ws_steady(server.um_port, keys, price, args.rate, args.warmup, warm, tag="y")
                 warm_ws = loop.run_until_complete(pace)
+                parts = [taken(server.admin_port)]  # the server's own part: around each part
                 pace = steady(server.um_port, keys, price, args.rate, args.seconds, sent_at)
                 latencies = loop.run_until_complete(pace)
+                parts.append(taken(server.admin_port))
                 pace = ws_steady(server.um_port, keys, price, args.rate, args.seconds, sent_at)
                 ws_latencies = loop.run_until_complete(pace)
                 loop.run_until_complete(asyncio.sleep(0.2))  # the last events on their way
                 streams.close()
+                parts.append(taken(server.admin_port))
                 before, started = proc_table(), time.perf_counter()
                 with LargestFile(path.with_name(path.name + "-wal")) as wal:
                     load = flat_out(server.um_port, keys, price, args.seconds)
                     venue, refused = loop.run_until_complete(load)
                 window_s = time.perf_counter() - started
+                parts.append(taken(server.admin_port))
                 used = cpu_use(before, proc_table(), {server.proc.pid}, {os.getpid()}, window_s)
                 profiled = 0.0
                 if args.profile is not None:
@@ -408,17 +408,20 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             loop.close()
     for name, acks in (("REST", warm_rest), ("WebSocket API", warm_ws)):
-        said = f"p50 {percentile(acks, 0.5):.2f} ms, p99 {percentile(acks, 0.99):.2f} ms ({len(acks):,})"
+        said = f"p50 {percentile_ms(acks, 0.5):.2f} ms, p99 {percentile_ms(acks, 0.99):.2f} ms"
+        said += f" ({len(acks):,})"
         print(f"  warm-up ({args.warmup:g} s after start, not counted), {name}: new → answer {said}")
-    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    p50, p99 = percentile_ms(latencies, 0.5), percentile_ms(latencies, 0.99)
     print(f"  steady: {len(latencies):,} orders, new → ack p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     for name, prefix, acks in (("REST", "b", latencies), ("WebSocket API", "w", ws_latencies)):
         events = event_latencies(sent_at, streams.seen, prefix)
-        answers = f"p50 {percentile(acks, 0.5):.2f} ms, p99 {percentile(acks, 0.99):.2f} ms ({len(acks):,})"
-        told = f"p50 {percentile(events, 0.5):.2f} ms, p99 {percentile(events, 0.99):.2f} ms"
+        answers = f"p50 {percentile_ms(acks, 0.5):.2f} ms, p99 {percentile_ms(acks, 0.99):.2f} ms"
+        answers += f" ({len(acks):,})"
+        told = f"p50 {percentile_ms(events, 0.5):.2f} ms, p99 {percentile_ms(events, 0.99):.2f} ms"
         print(f"  {name}: new → answer {answers}; new → ORDER_TRADE_UPDATE {told} ({len(events):,} watched)")
-    ws_p99 = percentile(ws_latencies, 0.99)
-    event_p99 = percentile(event_latencies(sent_at, streams.seen, ""), 0.99)
+    print_server_part(parts, args.rate)
+    ws_p99 = percentile_ms(ws_latencies, 0.99)
+    event_p99 = percentile_ms(event_latencies(sent_at, streams.seen, ""), 0.99)
     print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"
           f" floor {floor:,.0f} orders/s (each with its cancel)")
     # the server's own CPU per pair: a figure other processes on the machine move less than the rate

@@ -1,0 +1,57 @@
+"""The server's own part of a request, beside what the client measures: the mean time from a
+request routed to its answer made, read from the server's request histogram (the admin
+listener's ``/metrics``, ``tickerplant_request_duration_seconds``: ``_sum`` over ``_count``)
+before and after each part of the run. The group commit and the answer's write come after
+it and are not in it; the client's own time, the loop's queue and the network are not either.
+
+It shows what a request costs when requests come a millisecond apart (the steady parts)
+against back to back (flat out): the same code, the same accounts, and here two to five times
+the CPU at a steady rate (docs/benchmarks.md, "Cold requests at a steady rate")."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+
+from ..harness.processes import HOST
+
+__all__ = ["Taken", "print_server_part", "taken"]
+
+# (surface, endpoint): REST's order and its cancel share one endpoint; the WebSocket API's are two
+_SERIES = (("rest", "/fapi/v1/order"), ("ws_api", "order.place"), ("ws_api", "order.cancel"))
+_LINE = re.compile(r"^tickerplant_request_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+Taken = dict[tuple[str, str], tuple[float, float]]  # (surface, endpoint) -> (seconds, requests)
+
+
+def taken(admin_port: int) -> Taken:
+    """The histogram's sums and counts now, for ``_SERIES`` (USDⓈ-M, answered 200)."""
+    with urllib.request.urlopen(f"http://{HOST}:{admin_port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    sums: dict[tuple[str, str], float] = {}
+    counts: dict[tuple[str, str], float] = {}
+    for line in text.splitlines():
+        if (found := _LINE.match(line)) is None:
+            continue
+        kind, labels, value = found.groups()
+        named = dict(_LABEL.findall(labels))
+        if named.get("market") == "um" and named.get("status") == "200":
+            (sums if kind == "sum" else counts)[(named["surface"], named["endpoint"])] = float(value)
+    return {key: (sums.get(key, 0.0), counts.get(key, 0.0)) for key in _SERIES}
+
+
+def _mean_ms(before: Taken, after: Taken, key: tuple[str, str]) -> str:
+    seconds, count = (a - b for a, b in zip(after[key], before[key], strict=True))
+    return f"{seconds / count * 1000:.3f} ms" if count > 0 else "none"
+
+
+def print_server_part(parts: list[Taken], rate: float) -> None:
+    """``parts``: taken before the steady REST part, after it, after the steady WebSocket API
+    part (no request comes between that and the flat-out part), after the flat-out part."""
+    rest, ws, flat = (parts[0], parts[1]), (parts[1], parts[2]), (parts[2], parts[3])
+    order = ("rest", "/fapi/v1/order")
+    print("  the server's own part of a request (routed → answer made, its histogram's mean):"
+          f" REST order or cancel {_mean_ms(*rest, order)} at {rate:,.0f}/s,"
+          f" {_mean_ms(*flat, order)} flat out;")
+    print(f"    WebSocket API order.place {_mean_ms(*ws, ('ws_api', 'order.place'))},"
+          f" order.cancel {_mean_ms(*ws, ('ws_api', 'order.cancel'))} at {rate:,.0f}/s")
