@@ -1,12 +1,14 @@
-"""The server's own part of a request, beside what the client measures: the mean time from a
-request routed to its answer made, read from the server's request histogram (the admin
-listener's ``/metrics``, ``tickerplant_request_duration_seconds``: ``_sum`` over ``_count``)
-before and after each part of the run. The group commit and the answer's write come after
-it and are not in it; the client's own time, the loop's queue and the network are not either.
+"""The server's own part of a request, beside what the client measures: the mean of the
+server's request histogram (the admin listener's ``/metrics``,
+``tickerplant_request_duration_seconds``: ``_sum`` over ``_count``) before and after each part
+of the run. For REST it runs from the request routed to its answer made: the group commit and
+the write after it are not in it. For the WebSocket API it runs from the frame read to the
+reply released, the group commit in it (the reply waits for it), the write not. The client's
+own time, the loop's queue before the request is read and the network are in neither.
 
 It shows what a request costs when requests come a millisecond apart (the steady parts)
-against back to back (flat out): the same code, the same accounts, and here two to five times
-the CPU at a steady rate (docs/benchmarks.md, "Cold requests at a steady rate")."""
+against back to back (flat out): the same code, the same accounts, and two to five times the
+CPU at a steady rate (docs/benchmarks.md, "Cold requests at a steady rate")."""
 
 from __future__ import annotations
 
@@ -50,8 +52,9 @@ def print_server_part(parts: list[Taken], rate: float) -> None:
     part (no request comes between that and the flat-out part), after the flat-out part."""
     rest, ws, flat = (parts[0], parts[1]), (parts[1], parts[2]), (parts[2], parts[3])
     order = ("rest", "/fapi/v1/order")
-    print("  the server's own part of a request (routed → answer made, its histogram's mean):"
-          f" REST order or cancel {_mean_ms(*rest, order)} at {rate:,.0f}/s,"
+    print("  the server's own part of a request (its histogram's mean): REST, routed → answer made:"
+          f" order or cancel {_mean_ms(*rest, order)} at {rate:,.0f}/s,"
           f" {_mean_ms(*flat, order)} flat out;")
-    print(f"    WebSocket API order.place {_mean_ms(*ws, ('ws_api', 'order.place'))},"
+    print("    WebSocket API, read → reply released after the commit:"
+          f" order.place {_mean_ms(*ws, ('ws_api', 'order.place'))},"
           f" order.cancel {_mean_ms(*ws, ('ws_api', 'order.cancel'))} at {rate:,.0f}/s")
