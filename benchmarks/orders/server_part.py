@@ -8,13 +8,16 @@ own time, the loop's queue before the request is read and the network are in nei
 
 It shows what a request costs when requests come a millisecond apart (the steady parts)
 against back to back (flat out): the same code, the same accounts, and two to five times the
-CPU at a steady rate (docs/benchmarks.md, "Cold requests at a steady rate")."""
+CPU at a steady rate (docs/benchmarks.md, "Cold requests at a steady rate"). Beside it, the
+same ratio for a fixed pure-Python pass on this machine (``harness/cold.py``): how much of
+that is the machine's caches after a pause."""
 
 from __future__ import annotations
 
 import re
 import urllib.request
 
+from ..harness.cold import pause_cost
 from ..harness.processes import HOST
 
 __all__ = ["Taken", "print_server_part", "taken"]
@@ -58,3 +61,7 @@ def print_server_part(parts: list[Taken], rate: float) -> None:
     print("    WebSocket API, read → reply released after the commit:"
           f" order.place {_mean_ms(*ws, ('ws_api', 'order.place'))},"
           f" order.cancel {_mean_ms(*ws, ('ws_api', 'order.cancel'))} at {rate:,.0f}/s")
+    pause = pause_cost()  # the machine's part in the steady figures: its caches after a pause
+    print(f"  this machine: a pure-Python pass over a few MB of objects takes {pause.back_to_back_us:,.0f} µs"
+          f" back to back, {pause.after_pause_us:,.0f} µs {pause.pause_s * 1000:g} ms after the last"
+          f" ({pause.factor:.1f}×; benchmarks/harness/cold.py)")
