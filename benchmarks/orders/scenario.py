@@ -393,8 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                     load = flat_out(server.um_port, keys, price, args.seconds)
                     venue, refused = loop.run_until_complete(load)
                 window_s = time.perf_counter() - started
-                parts.append(taken(server.admin_port))
                 used = cpu_use(before, proc_table(), {server.proc.pid}, {os.getpid()}, window_s)
+                parts.append(taken(server.admin_port))  # after the window's CPU is read
                 profiled = 0.0
                 if args.profile is not None:
                     profiled = loop.run_until_complete(profile_flat_out(server, keys, price, args))
