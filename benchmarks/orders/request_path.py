@@ -13,6 +13,12 @@ first ``pairs`` unmeasured (each account's first order, the tables' first pages)
 simulated market and the loop's other callbacks do not run meanwhile: what is measured is
 the request's own path.
 
+Last, REST one request at a time on one connection, each its own group commit, as a steady
+rate has it (``_one_at_a_time``): half as many pairs back to back, then half as many with
+``PAUSE_S`` of sleep before each request (the sleep not counted). The first shows what a
+commit of one costs against a group's; the second what this machine's caches, cold after a
+pause (``harness/cold.py``), add: the steady rate's cost, in process and repeatable.
+
 CPU time moves with the machine's other processes (±20 % from run to run on a shared
 machine). Under callgrind the count of instructions does not: run as
 ``valgrind --tool=callgrind --instr-atstart=no python -m benchmarks orders --path``, the
@@ -43,12 +49,14 @@ from tickerplant.gateway.front_door import FrontDoor
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.ws_api import AwaitedReply, WsApiReply, WsSession
 from tickerplant.venue.auth.signing import hmac_hex
+from tickerplant.venue.journal.group_commit import GroupCommit
 
 from .streams import ws_order_params
 
 __all__ = ["GROUP", "print_path"]
 
 GROUP = 16  # requests a group commit: the flat-out part's, about
+PAUSE_S = 0.001  # before each request one at a time: a steady rate's gap, about
 _SECRET = "S" * 64  # scenario.SECRET: the accounts' HMAC secret
 _HEAD = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001"
 
@@ -95,9 +103,11 @@ def _callgrind(on: bool) -> None:
 
 async def _measure(
     path: Path, keys: list[str], pairs: int, with_ws: bool = True
-) -> tuple[float, int, int, float, int]:
+) -> tuple[float, int, int, float, int, tuple[float, float]]:
     """(CPU s, pairs measured, answers 200) over ``pairs`` after as many unmeasured, then the
-    same of the WebSocket API's path (``with_ws``; else 0, 0): (its CPU s, its replies 200)."""
+    same of the WebSocket API's path (``with_ws``; else 0, 0): (its CPU s, its replies 200);
+    then REST's CPU s a pair one request at a time (``_one_at_a_time``), back to back and after
+    ``PAUSE_S`` each."""
     simulator = SimulatorConfig(history_s=3600.0, book_levels=20)
     weight = 10**9  # the IP's budget lifted, as the flat-out part's server has it
     config = ServerConfig(  # ports: the OS's; no admin listener
@@ -146,10 +156,32 @@ async def _measure(
         run(measured)
         cpu_s = time.process_time() - started
         _callgrind(False)
+        ok = sum(sink.ok for _, sink in doors) - ok_before
         ws = _measure_ws(plant, keys, price, pairs) if with_ws else (0.0, 0)
-        return cpu_s, len(measured), sum(sink.ok for _, sink in doors) - ok_before, *ws
+        door, _ = doors[0]
+        alone = signed(2 * pairs, 2 * pairs + pairs // 2), signed(2 * pairs + pairs // 2, 3 * pairs)
+        one = (_one_at_a_time(door, group, alone[0], 0.0), _one_at_a_time(door, group, alone[1], PAUSE_S))
+        return cpu_s, len(measured), ok, *ws, one
     finally:
         await plant.close()
+
+
+def _one_at_a_time(
+    door: FrontDoor, group: GroupCommit, pairs: list[tuple[bytes, bytes]], pause_s: float
+) -> float:
+    """CPU s a pair of ``pairs`` on one connection, each request its own group commit, as at a
+    steady rate, after ``pause_s`` of sleep each (not counted): on a machine whose caches a
+    pause leaves cold (``harness/cold.py``), what a request costs when requests come apart."""
+    spent_ns = 0
+    for pair in pairs:
+        for request in pair:
+            if pause_s:
+                time.sleep(pause_s)
+            started = time.thread_time_ns()
+            door.data_received(request)
+            group.flush()
+            spent_ns += time.thread_time_ns() - started
+    return spent_ns / 1e9 / len(pairs)
 
 
 def _measure_ws(plant: Tickerplant, keys: list[str], price: str, pairs: int) -> tuple[float, int]:
@@ -210,10 +242,13 @@ def print_path(make_accounts: Callable[[Path, int], list[str]], accounts: int, q
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "venue.db"
         keys = make_accounts(path, accounts)
-        cpu_s, measured, ok, ws_s, ws_ok = uvloop.run(_measure(path, keys, pairs))
+        cpu_s, measured, ok, ws_s, ws_ok, (alone_s, paused_s) = uvloop.run(_measure(path, keys, pairs))
     print(f"== the request path alone, in process: {measured:,} orders and their cancels,"
           f" {accounts} accounts, {GROUP} requests a group commit")  # fmt: skip
     print(f"  REST: {cpu_s / measured * 1e6:.1f} µs of CPU an order and its cancel"
           f" ({ok:,} answers 200 of {2 * measured:,})")  # fmt: skip
     print(f"  WebSocket API: {ws_s / measured * 1e6:.1f} µs of CPU an order and its cancel"
           f" ({ws_ok:,} replies 200 of {2 * measured:,})")  # fmt: skip
+    print(f"  REST, one request at a time, each its own commit (as at a steady rate): {alone_s * 1e6:.1f} µs"
+          f" a pair back to back, {paused_s * 1e6:.1f} µs with {PAUSE_S * 1000:g} ms before each request"
+          f" ({paused_s / alone_s:.1f}×)")  # fmt: skip
