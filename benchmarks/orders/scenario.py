@@ -75,6 +75,7 @@ from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.journal.sqlite_journal import WAL_LIMIT_BYTES
 
 from ..harness.accounting import cpu_use, disturbed, proc_table
+from ..harness.cold import pause_cost
 from ..harness.commands import Child
 from ..harness.processes import (
     CLIENT_CPU,
@@ -419,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         answers += f" ({len(acks):,})"
         told = f"p50 {percentile_ms(events, 0.5):.2f} ms, p99 {percentile_ms(events, 0.99):.2f} ms"
         print(f"  {name}: new → answer {answers}; new → ORDER_TRADE_UPDATE {told} ({len(events):,} watched)")
-    print_server_part(parts, args.rate)
+    print_server_part(parts, args.rate, pause_cost())  # beside it, the machine's cost of a pause
     ws_p99 = percentile_ms(ws_latencies, 0.99)
     event_p99 = percentile_ms(event_latencies(sent_at, streams.seen, ""), 0.99)
     print(f"  flat out: venue {venue:,.0f} orders/s accepted (each with its cancel; {refused:,} refused),"

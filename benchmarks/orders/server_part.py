@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import urllib.request
 
-from ..harness.cold import pause_cost
+from ..harness.cold import Pause
 from ..harness.processes import HOST
 
 __all__ = ["Taken", "print_server_part", "taken"]
@@ -50,9 +50,10 @@ def _mean_ms(before: Taken, after: Taken, key: tuple[str, str]) -> str:
     return f"{seconds / count * 1000:.3f} ms" if count > 0 else "none"
 
 
-def print_server_part(parts: list[Taken], rate: float) -> None:
+def print_server_part(parts: list[Taken], rate: float, pause: Pause) -> None:
     """``parts``: taken before the steady REST part, after it, after the steady WebSocket API
-    part (no request comes between that and the flat-out part), after the flat-out part."""
+    part (no request comes between that and the flat-out part), after the flat-out part;
+    ``pause``: the machine's cost of a pause (``harness/cold.py``), printed beside them."""
     rest, ws, flat = (parts[0], parts[1]), (parts[1], parts[2]), (parts[2], parts[3])
     order = ("rest", "/fapi/v1/order")
     print("  the server's own part of a request (its histogram's mean): REST, routed → answer made:"
@@ -61,7 +62,6 @@ def print_server_part(parts: list[Taken], rate: float) -> None:
     print("    WebSocket API, read → reply released after the commit:"
           f" order.place {_mean_ms(*ws, ('ws_api', 'order.place'))},"
           f" order.cancel {_mean_ms(*ws, ('ws_api', 'order.cancel'))} at {rate:,.0f}/s")
-    pause = pause_cost()  # the machine's part in the steady figures: its caches after a pause
     print(f"  this machine: a pure-Python pass over a few MB of objects takes {pause.back_to_back_us:,.0f} µs"
           f" back to back, {pause.after_pause_us:,.0f} µs {pause.pause_s * 1000:g} ms after the last"
           f" ({pause.factor:.1f}×; benchmarks/harness/cold.py)")
