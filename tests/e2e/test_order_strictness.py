@@ -30,6 +30,7 @@ def illegal(name: str) -> dict[str, Any]:
 INVALID_SYMBOL = {"code": -1121, "msg": "Invalid symbol."}
 BAD_WINDOW = {"code": -1130, "msg": "Data sent for parameter 'recvWindow' is not valid."}
 MALFORMED_GTD = {"code": -1102, "msg": "Mandatory parameter 'goodTillDate' was not sent, was empty/null, or malformed."}
+PRECISION = {"code": -1111, "msg": "Precision is over the maximum defined for this asset."}
 MATCH = {"code": -5037, "msg": "Invalid price match"}
 
 
@@ -98,6 +99,13 @@ async def test_rest_refuses_what_binance_refuses(
     status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": batch})
     assert status == 200 and answers[0] == illegal("stopPrice") and answers[2] == INVALID_SYMBOL
     assert answers[1]["status"] == "NEW"
+    # a JSON number is the text sent, as a query's is: its decimals counted, an exponent refused
+    precise = low + ("" if "." in low else ".") + "000000001"  # the same price, decimals past the tick's
+    numbers = json.dumps([limit | {"price": "P"}, limit | {"quantity": "Q"}, limit | {"price": "L"}])
+    numbers = numbers.replace('"P"', precise).replace('"Q"', "1e0").replace('"L"', low)
+    status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": numbers})
+    assert status == 200 and answers[:2] == [PRECISION, illegal("quantity")], answers
+    assert (answers[2]["status"], answers[2]["price"]) == ("NEW", low)
 
 
 async def test_the_ws_api_refuses_what_binance_refuses(

@@ -8,13 +8,17 @@ and Python's ``True``/``False`` for booleans (python-binance builds the array fr
 as the WebSocket API reads its params), not the text ``None``. Each element is run alone, in
 the input's order; a refused one is its ``{"code":…,"msg":…}`` in its place, and the call
 answers 200 (§7).
+
+A JSON number is read as the text that was sent (part 2 §2: "parse with a decimal type; never
+float"), so ``80000.10000000000001`` meets the precision check (``-1111``) and ``1e-3`` the
+number's form (``-1100``) as they do in a query and in a WebSocket API request's params; a
+float made of it would round the digits away and accept both.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -27,6 +31,7 @@ __all__ = ["MAX_BATCH", "MAX_CANCELS", "each", "elements", "id_list"]
 MAX_BATCH = 5
 MAX_CANCELS = 10
 _PYTHON_BOOL = re.compile(r'(?<![\w"])(True|False)(?![\w"])')
+_read_batch = msgspec.json.Decoder(float_hook=str).decode  # a float's text as sent
 
 
 def elements(params: Mapping[str, str], *, modifying: bool) -> list[dict[str, str]]:
@@ -36,7 +41,7 @@ def elements(params: Mapping[str, str], *, modifying: bool) -> list[dict[str, st
     if not text:
         raise mandatory("batchOrders")
     try:
-        found = msgspec.json.decode(_PYTHON_BOOL.sub(lambda m: m.group(1).lower(), text))
+        found = _read_batch(_PYTHON_BOOL.sub(lambda m: m.group(1).lower(), text))
     except msgspec.DecodeError:
         found = None
     if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
@@ -76,6 +81,4 @@ def each(items: list[dict[str, str]], run: Callable[[dict[str, str]], Any]) -> l
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
     return str(value)
