@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 
 import pytest
 from conftest import StartServer
 from rawws import CLOSE, PING, PONG, TEXT, Frame, RawWebSocket, close_code
 from scripted_market import MINUTE, ScriptedMarket, book_ticker, publish, round_trip, silent
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
@@ -111,6 +112,44 @@ async def test_more_than_10_messages_in_a_second_close_with_1008(start_server: S
     ws.send_text('{"method":"LIST_SUBSCRIPTIONS","id":20}')  # the eleventh of that second
     assert close_code(await ws.recv_until(CLOSE)) == CLOSE_TOO_MANY_REQUESTS
     await ws.close()
+
+
+async def test_a_close_waits_for_the_clients_close_frame_and_what_it_sent_meanwhile_costs_no_reply(
+    start_server: StartServer,
+) -> None:
+    """The server closes the socket at the client's close frame (RFC 6455 §7.1.1), dropping
+    what the client sent after its close: closed at once, those frames would meet a closed
+    socket, and its reset drops what the client had not read yet, the replies and the close
+    frame (a 1006, where Binance's client reads the ones answered, then 1008, spec §2.5). A
+    client that reads the close frame and never answers it is aborted after the close
+    timeout."""
+    plant, clock = await manual_server(start_server)
+    listener = plant.listeners[Market.UM]
+    open_ = listener.streams.connections
+    ws, mute = await connect(plant, "/ws"), await connect(plant, "/ws")
+    for i in range(11):
+        ws.send_text(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": i}))
+    await eventually(lambda: listener.limit_counters.too_many_requests == 1)
+    for i in range(11, 14):  # written before the client read the close frame: they cross it
+        ws.send_text(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": i}))
+    await ws.writer.drain()
+    assert [json.loads((await ws.recv_until(TEXT)).payload)["id"] for _ in range(10)] == list(range(10))
+    assert close_code(await ws.recv_until(CLOSE)) == CLOSE_TOO_MANY_REQUESTS
+    assert len(open_) == 2  # the socket open still, for the client's close frame
+    ws.send(CLOSE, struct.pack("!H", 1000))
+    assert await ws.reader.read() == b""  # then closed, in order
+    await eventually(lambda: len(open_) == 1)
+    for i in range(11):
+        mute.send_text(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": i}))
+    assert close_code(await mute.recv_until(CLOSE)) == CLOSE_TOO_MANY_REQUESTS
+    timeout_ms = round(LimitsConfig().close_timeout_s * 1000)
+    clock.advance(timeout_ms - 1)
+    await asyncio.sleep(0)
+    assert len(open_) == 1  # waited for
+    clock.advance(timeout_ms + 1)  # a look that found everything taken, then one that found no close
+    await eventually(lambda: not open_)  # aborted
+    await ws.close()
+    await mute.close()
 
 
 async def test_ws_api_keep_alive_rules(start_server: StartServer) -> None:

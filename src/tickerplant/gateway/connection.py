@@ -6,11 +6,16 @@ Every timer here (the next ping or deadline, the injected faults, the close time
 through the injected ``Clock``: a test moves a ``ManualClock`` and the connection pings,
 closes or breaks at once, over a real socket.
 
-Closing: the close frame goes after what is already queued, and the connection is closed
-gracefully (the socket is shut once the transport has handed everything to the kernel).
-The server then waits for the client as long as it keeps reading: each ``close_timeout_s``
-it looks whether the unsent bytes went down, and aborts only a client that took nothing
-of them in that time. What it holds meanwhile only shrinks.
+Closing: the close frame goes after what is already queued, and the server waits for the
+client's own close frame before it closes the socket (RFC 6455 §5.5.1, §7.1.1), reading and
+dropping whatever the client sent meanwhile. A socket closed while the client's frames sit
+unread in it is reset by the kernel, and a reset makes the client's kernel drop what it had
+not read yet: the replies before the close and the close frame itself (a client that sent 15
+requests at once got none of the ten answers and a 1006 instead of 1008 "Too many
+requests", which Binance's close of the same leaves it, spec §2.5). The server waits as long
+as the client keeps reading: each ``close_timeout_s`` it looks whether the unsent bytes went
+down, and aborts a client that took nothing of them in that time, or took everything and
+sent no close frame. What it holds meanwhile only shrinks.
 """
 
 from __future__ import annotations
@@ -135,6 +140,8 @@ class KeptAliveConnection(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if self.closing or self.stalled:
+            if frame.msg_type is WSMsgType.CLOSE and transport.is_close_frame_sent:
+                transport.disconnect()  # the client's answer to ours: the close is done
             return
         if transport.is_close_frame_sent:
             # picows reads one frame ahead: when the next frame breaks the protocol it sends
@@ -239,8 +246,7 @@ class KeptAliveConnection(WSListener):
         if self.traffic is not None:
             self.traffic.closed(self.clock.now_ms(), self.surface, reason, self.peer)
         self.transport.send_close(WSCloseCode(reason.code), reason.reason.encode())
-        self.transport.disconnect()
-        self.abort_later()
+        self.abort_later()  # the socket closed at the client's close frame (see the module's text)
 
     def cut(self) -> None:
         """Hang up without a close frame, as a connection lost (a fault profile's drops)."""
@@ -250,8 +256,9 @@ class KeptAliveConnection(WSListener):
 
     def abort_later(self) -> None:
         """Wait for the client to take what is queued, the close frame last, as long as it
-        takes some of it every ``close_timeout_s``; abort it when it takes none: a client
-        that does not read never takes the close frame, and is not waited for."""
+        takes some of it every ``close_timeout_s``, and then for its close frame; abort it
+        when it takes none: a client that does not read never takes the close frame, and is
+        not waited for."""
         self._look_again(self.unsent_bytes())
 
     def unsent_bytes(self) -> int:
@@ -266,8 +273,8 @@ class KeptAliveConnection(WSListener):
 
     def _close_due(self, unsent_before: int) -> None:
         unsent = self.unsent_bytes()
-        if 0 < unsent < unsent_before:
-            self._look_again(unsent)  # it is reading: wait on
+        if unsent < unsent_before:  # it is reading (or took the last): wait on, for its close frame
+            self._look_again(unsent)
             return
         assert self.transport is not None
         if unsent:

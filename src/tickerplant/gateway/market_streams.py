@@ -363,6 +363,5 @@ class StreamConnection(KeptAliveConnection):
         self._held_bytes = 0
         self._route_names((), list(self._keys))  # it stops receiving data at once
         self.transport.send_close(WSCloseCode(CLOSE_SLOW_CONSUMER.code), CLOSE_SLOW_CONSUMER.reason.encode())
-        self.transport.disconnect()
-        self.abort_later()
+        self.abort_later()  # closed at the client's close frame, or aborted (``connection.py``)
         self.report_unsent(self.unsent_bytes())  # what it held is gone; what the transport holds is not
