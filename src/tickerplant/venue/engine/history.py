@@ -16,6 +16,11 @@
   from is sent; a start alone takes the 7 days after it, an end alone the 7 before it.
   ``userTrades``'s ``fromId`` with a time is ``-1128`` (part 2 §6.8: "not with
   startTime/endTime"); ``income`` without a time answers the last 7 days.
+- **Symbols**: one ``symbol``; on COIN-M a ``pair`` instead (its contracts'); USDⓈ-M's
+  ``allOrders`` without either (part 2 §6.5, since 2026-08-25): every symbol's. More than
+  one symbol answers the most recent by time, and an ``orderId`` to start from (an id is
+  a symbol's) is ``-1128``. The COIN-M orders a linear ``allOrders`` without a symbol also
+  returns, by a ccxt comment (part 5, Unresolved 5), are not added: one market's engine.
 - **Limits**: ``allOrders`` and ``userTrades`` 500 by default, at most 1,000 (COIN-M's
   ``allOrders`` 50, at most 100, part 2 §6 COIN-M); ``income`` 100, at most 1,000.
 
@@ -113,14 +118,21 @@ def _limit(params: Mapping[str, str], default: int, most: int) -> int:
     return default if limit is None or limit <= 0 else min(limit, most)
 
 
-def _symbols(engine: EngineState, params: Mapping[str, str], *, with_ids: tuple[str, ...]) -> list[str]:
+def _symbols(
+    engine: EngineState, params: Mapping[str, str], *, with_ids: tuple[str, ...], every_um: bool = False
+) -> list[str]:
     """The ``symbol`` asked, or on COIN-M every symbol of the ``pair`` asked (part 2 §6's
-    COIN-M table: ``symbol`` or ``pair``, and ``pair`` with none of ``with_ids``: -1128)."""
+    COIN-M table: ``symbol`` or ``pair``, and ``pair`` with none of ``with_ids``: -1128);
+    ``every_um``: on USDⓈ-M without a ``symbol``, every symbol (``allOrders``, part 2 §6.5:
+    ``symbol`` optional since 2026-08-25), under the ``pair`` rule's -1128."""
     symbol, pair = params.get("symbol"), params.get("pair")
-    if symbol or engine.market is Market.UM or not pair:
+    um = engine.market is Market.UM
+    if symbol or (um and not every_um) or not (pair or um):
         return [engine.symbol(parse_symbol(params)).symbol]
     if any(params.get(name.lower()) for name in with_ids):
         raise refused(-1128, "Combination of optional parameters invalid.")
+    if um or pair is None:  # USDⓈ-M's allOrders without a symbol (no pair read there)
+        return list(engine.instruments)
     chosen = [s for s, inst in engine.instruments.items() if inst.pair == pair.upper()]
     if not chosen:
         raise refused(-1121, "Invalid symbol.")
@@ -129,8 +141,8 @@ def _symbols(engine: EngineState, params: Mapping[str, str], *, with_ids: tuple[
 
 def orders(engine: EngineState, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Order]:
     """``allOrders``: ascending by id, ids from ``orderId`` or else the most recent (a
-    COIN-M ``pair``'s: every symbol's, by time)."""
-    symbols = _symbols(engine, params, with_ids=("orderId",))
+    COIN-M ``pair``'s, or USDⓈ-M's without a ``symbol``: every symbol's, by time)."""
+    symbols = _symbols(engine, params, with_ids=("orderId",), every_um=True)
     from_id = parse_int(params, "orderId")
     start, end = parse_time_range(params)
     if from_id is None or start is not None or end is not None:
@@ -139,7 +151,7 @@ def orders(engine: EngineState, account_id: int, params: Mapping[str, str], now_
     span = Span(from_id, start, end, now_ms - ORDERS_MS, limit)
     unfilled_floor = now_ms - UNFILLED_ORDERS_MS
     found = [o for s in symbols for o in _source(engine).orders(account_id, s, span, unfilled_floor)]
-    if len(symbols) > 1:  # the pair's most recent, by time
+    if len(symbols) > 1:  # the most recent of them all, by time
         found = sorted(found, key=lambda o: (o.time_ms, o.symbol, o.order_id))[-limit:]
     return found
 
