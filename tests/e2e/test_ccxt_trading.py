@@ -75,6 +75,11 @@ async def test_a_bots_calls(plant: Tickerplant, venue: Venue, closing: list[Any]
     stop = await exchange.create_order(SYMBOL, "market", "sell", 0.01, None,
                                        {"stopLossPrice": round(last * 0.9, 1), "reduceOnly": True})  # fmt: skip
     assert stop["info"]["orderType"] == "STOP_MARKET" and stop["info"]["algoStatus"] == "NEW"
+    # the whole position's bracket: a stop and a take profit, each closePosition
+    bracket = [await exchange.create_order(SYMBOL, "market", "sell", None, None, {name: price, "closePosition": True})
+               for name, price in (("stopPrice", round(last * 0.85, 1)), ("takeProfitPrice", round(last * 1.2, 1)))]
+    assert [(o["info"]["orderType"], o["info"]["closePosition"]) for o in bracket] == [
+        ("STOP_MARKET", True), ("TAKE_PROFIT_MARKET", True)]  # fmt: skip
     trades = await exchange.fetch_my_trades(SYMBOL)
     assert [t["order"] for t in trades] == [bought["id"]] * (len(trades) - 1) + [sold["id"]]
     if kind == "binanceusdm":  # (``binance``'s swap type asks for a symbol itself: ArgumentsRequired)

@@ -90,9 +90,12 @@ def test_refusals() -> None:
     assert code(place, algos, 1, algo("LIMIT", "SELL", triggerPrice="59000.00")) == -1116
     close = algo("STOP_MARKET", "SELL", triggerPrice="59000.00", closePosition="true") | {"quantity": ""}
     place(algos, 1, close)
-    assert code(place, algos, 1, close) == -4130  # one per direction
+    assert code(place, algos, 1, close) == -4130  # one of each type per direction
+    take = algo("TAKE_PROFIT_MARKET", "SELL", triggerPrice="61000.00", closePosition="true") | {"quantity": ""}
+    place(algos, 1, take)  # beside the stop: the position's bracket
+    assert code(place, algos, 1, take | {"triggerPrice": "62000.00"}) == -4130
     assert code(place, algos, 1, close | {"quantity": "0.001"}) == -4137
-    for _ in range(MAX_OPEN - 1):
+    for _ in range(MAX_OPEN - 2):
         place(algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"))
     assert code(place, algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00")) == -4045
     assert place(algos, 2, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"))  # per account

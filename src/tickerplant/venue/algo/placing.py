@@ -5,7 +5,10 @@ are for orders: a new algo order, one cancelled, an account's cancelled on a sym
 A new one (parsed at the wire: ``domain/algo_params.py``) is checked against what the
 account and the market hold now: at most ``MAX_OPEN`` open per account (-4045), its
 ``positionSide`` of the account's mode (-4061) and, in hedge mode, a ``closePosition`` on
-the side that closes (-2022), one ``closePosition`` order per direction (-4130), and no
+the side that closes (-2022), one ``closePosition`` order of each type per direction (-4130:
+a second STOP_MARKET; a STOP_MARKET and a TAKE_PROFIT_MARKET together are the position's
+bracket, as Binance's own position TP/SL makes it and Binance_Futures_python#100 shows open
+side by side; part 2 §4.2's "a second stop/TP" read per type), and no
 condition met already at the latest price ``workingType`` names (-2021: the trigger, or a
 trailing stop's activation price). A trailing stop sent without ``activatePrice`` is
 active at once, from that price. A cancel finds the order by ``algoId``, else
@@ -45,10 +48,11 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
     held = of_mode(new.position_side, hedge)  # position_modes.py
     if new.close_position and hedge and not closing(new.position_side, new.side):
         raise refused(-2022, "ReduceOnly Order is rejected.")
-    if new.close_position and any(
-        a.close_position and a.side is new.side and a.symbol == symbol and a.position_side is held
+    if new.close_position and any(  # one of each type: a stop and a take profit may bracket it
+        a.close_position and a.side is new.side and a.type == new.type and a.symbol == symbol
+        and a.position_side is held
         for a in book.open_orders(account_id)
-    ):
+    ):  # fmt: skip
         raise refused(-4130, _GTE_EXISTS)
     latest, mark = prices(state, symbol)
     now = latest if new.working_type == "CONTRACT_PRICE" else mark
