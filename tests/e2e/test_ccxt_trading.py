@@ -126,6 +126,12 @@ async def test_a_coin_m_bots_calls(plant: Tickerplant, venue: Venue, closing: li
     stop = await exchange.create_order(COIN, "market", "sell", 3, None,
                                        {"stopLossPrice": round(last * 0.9, 1), "reduceOnly": True})  # fmt: skip
     assert stop["info"]["orderType"] == "STOP_MARKET" and stop["info"]["algoStatus"] == "NEW"
+    # the trigger orders read and cancelled as ccxt does for COIN-M (part 5 §2.1.9)
+    assert (await exchange.fetch_order(stop["id"], COIN, {"trigger": True}))["status"] == "open"
+    assert [o["id"] for o in await exchange.fetch_orders(COIN, None, None, {"trigger": True})] == [stop["id"]]
+    await exchange.cancel_all_orders(COIN, {"trigger": True})
+    assert await exchange.fetch_open_orders(COIN, None, None, {"trigger": True}) == []
+    assert (await exchange.fetch_order(stop["id"], COIN, {"trigger": True}))["status"] == "canceled"
     (position,) = [p for p in await exchange.fetch_positions([COIN]) if p["contracts"]]
     assert (position["contracts"], position["side"]) == (3, "long")
     balance = await exchange.fetch_balance()

@@ -1,7 +1,10 @@
 """The Algo Order service's endpoints (trading spec part 2 §4.2–§4.4): each
 ``(engine, authorized, now_ms) -> a JSON value``; ``ROUTES`` per market with security type
-and weight. COIN-M has ``POST``/``DELETE /dapi/v1/algoOrder`` and ``GET
-/dapi/v1/openAlgoOrders`` (part 2 §4.1).
+and weight. COIN-M has the same six under ``/dapi``: Binance's migration notice lists
+``POST``/``DELETE /dapi/v1/algoOrder`` and ``GET /dapi/v1/openAlgoOrders`` (part 2 §4.1); the
+query of one, ``allAlgoOrders`` and ``algoOpenOrders`` ccxt calls for COIN-M trigger orders
+and says it verified live (part 5 §2.1.9), and part 2's Unresolved 9 (with part 5's
+Unresolved 4) settles them mirroring USDⓈ-M.
 
 A change is parsed here into the engine's command (``PlaceAlgo``: ``algo_params.parse_new_algo``,
 after the order-rate limits are charged, 1 on each window: part 2 §4.2; ``CancelAlgo``,
@@ -125,6 +128,9 @@ ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, int, AlgoEndpoin
     Market.CM: {
         ("POST", "/v1/algoOrder"): (_TRADE, 1, 0, place),
         ("DELETE", "/v1/algoOrder"): (_TRADE, 1, 0, cancel),
+        ("DELETE", "/v1/algoOpenOrders"): (_TRADE, 1, 0, cancel_all),
+        ("GET", "/v1/algoOrder"): (_READ, 1, 0, query),
         ("GET", "/v1/openAlgoOrders"): (_READ, 1, 40, open_orders),
+        ("GET", "/v1/allAlgoOrders"): (_READ, 5, 0, all_orders),
     },
 }
