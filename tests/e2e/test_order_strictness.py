@@ -99,13 +99,16 @@ async def test_rest_refuses_what_binance_refuses(
     status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": batch})
     assert status == 200 and answers[0] == illegal("stopPrice") and answers[2] == INVALID_SYMBOL
     assert answers[1]["status"] == "NEW"
-    # a JSON number is the text sent, as a query's is: its decimals counted, an exponent refused
+    # a JSON number is the decimal sent, no float between: its decimals counted, an exponent's too
     precise = low + ("" if "." in low else ".") + "000000001"  # the same price, decimals past the tick's
-    numbers = json.dumps([limit | {"price": "P"}, limit | {"quantity": "Q"}, limit | {"price": "L"}])
-    numbers = numbers.replace('"P"', precise).replace('"Q"', "1e0").replace('"L"', low)
+    exponent = f"{qty}e0"  # python-binance writes a float's repr: its exact decimal is the quantity
+    numbers = json.dumps([limit | {"price": "P"}, limit | {"quantity": "Q"}, limit | {"price": "L"},
+                          limit | {"quantity": "E"}])  # fmt: skip
+    numbers = numbers.replace('"P"', precise).replace('"Q"', exponent).replace('"L"', low)
+    numbers = numbers.replace('"E"', qty + ("" if "." in qty else ".") + "0000000001e0")
     status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": numbers})
-    assert status == 200 and answers[:2] == [PRECISION, illegal("quantity")], answers
-    assert (answers[2]["status"], answers[2]["price"]) == ("NEW", low)
+    assert status == 200 and answers[0] == PRECISION and answers[3] == PRECISION, answers
+    assert [(a["status"], a["origQty"], a["price"]) for a in answers[1:3]] == [("NEW", qty, low)] * 2
 
 
 async def test_the_ws_api_refuses_what_binance_refuses(

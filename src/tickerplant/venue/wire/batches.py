@@ -9,16 +9,18 @@ as the WebSocket API reads its params), not the text ``None``. Each element is r
 the input's order; a refused one is its ``{"code":…,"msg":…}`` in its place, and the call
 answers 200 (§7).
 
-A JSON number is read as the text that was sent (part 2 §2: "parse with a decimal type; never
-float"), so ``80000.10000000000001`` meets the precision check (``-1111``) and ``1e-3`` the
-number's form (``-1100``) as they do in a query and in a WebSocket API request's params; a
-float made of it would round the digits away and accept both.
+A JSON number is read as the decimal that was sent (part 2 §2: "parse with a decimal type;
+never float"), so ``80000.10000000000001`` meets the precision check (``-1111``) as it does in
+a query; a float made of it would round the digits away and accept it. A number in exponent
+form (python-binance writes a Python float's ``repr``: ``1e-05``) is that decimal written out
+exactly (``0.00001``), its digits all counted.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -31,7 +33,14 @@ __all__ = ["MAX_BATCH", "MAX_CANCELS", "each", "elements", "id_list"]
 MAX_BATCH = 5
 MAX_CANCELS = 10
 _PYTHON_BOOL = re.compile(r'(?<![\w"])(True|False)(?![\w"])')
-_read_batch = msgspec.json.Decoder(float_hook=str).decode  # a float's text as sent
+
+
+def _decimal(text: str) -> str:
+    """A JSON number's text as a plain decimal, exactly (no float between)."""
+    return format(Decimal(text), "f") if "e" in text or "E" in text else text
+
+
+_read_batch = msgspec.json.Decoder(float_hook=_decimal).decode
 
 
 def elements(params: Mapping[str, str], *, modifying: bool) -> list[dict[str, str]]:
