@@ -83,6 +83,27 @@ def test_opening_moves_initial_margin_less_commission_into_the_isolated_wallet(e
     assert (update["a"]["P"][0]["mt"], update["a"]["P"][0]["iw"]) == ("isolated", "1485.00000000")
 
 
+def test_a_rows_zeros_are_written_as_binance_writes_them(engine: Engine) -> None:
+    """Part 3 §4.3: the 2026 capture's flat isolated v2 row has ``"notional":"0"`` and
+    ``"isolatedWallet":"0"`` beside ``"unRealizedProfit":"0.00000000"`` and
+    ``"isolatedMargin":"0.00000000"``; the v3 example's position without open orders
+    ``"openOrderInitialMargin":"0"``, ``"bidNotional":"0"``, ``"askNotional":"0"``; the asset
+    totals keep their 8 zeros."""
+    (flat,) = position_risk(engine, ALICE, "BTCUSDT", v3=False)
+    shown = {k: flat[k] for k in ("unRealizedProfit", "isolatedMargin", "notional", "isolatedWallet")}
+    assert shown == {"unRealizedProfit": "0.00000000", "isolatedMargin": "0.00000000", "notional": "0",
+                     "isolatedWallet": "0"}  # fmt: skip
+    isolated_long(engine)
+    (held,) = position_risk(engine, ALICE, "BTCUSDT", v3=True)
+    assert (held["openOrderInitialMargin"], held["bidNotional"], held["askNotional"]) == ("0", "0", "0")
+    assert held["notional"] != "0" and held["positionInitialMargin"] == held["initialMargin"] != "0"
+    who: Any = type("Who", (), {"account_id": ALICE, "alias": "a"})
+    body = account(engine, who, engine._deposits.balances(ALICE), (), v2=True)  # type: ignore[attr-defined]
+    assert body["totalOpenOrderInitialMargin"] == "0.00000000"
+    eth = next(row for row in body["positions"] if row["symbol"] == "ETHUSDT")  # untouched: v2 lists them all
+    assert {eth[k] for k in ("initialMargin", "maintMargin", "openOrderInitialMargin", "bidNotional")} == {"0"}
+
+
 def test_a_reduction_releases_its_share_and_a_close_all_of_the_wallet(engine: Engine, book: Book) -> None:
     isolated_long(engine)
     new_order(engine, ALICE, order(side="SELL", type="MARKET", quantity="0.250", timeinforce=""), NOW + 1)
@@ -212,6 +233,11 @@ def test_coin_m_isolated_wallet_and_liquidation_price_in_the_coin() -> None:
     deposits.rows[ALICE] = [Balance(ALICE, Market.CM, "BTC", parse_amount("1"), 1)]
     engine = Engine(Market.CM, catalogue(Market.CM, NOW), CoinBook(bid=49_000), deposits, Kept())
     set_margin_type(engine, ALICE, "BTCUSD_PERP", "ISOLATED")
+    # flat, as part 3 §4.3's COIN-M example writes it
+    (flat,) = [r for r in position_risk(engine, ALICE, None, v3=False) if r["symbol"] == "BTCUSD_PERP"]
+    shown = {k: flat[k] for k in ("entryPrice", "breakEvenPrice", "notionalValue", "isolatedWallet", "isolatedMargin")}
+    assert shown == {"entryPrice": "0.00000000", "breakEvenPrice": "0.00000000", "notionalValue": "0",
+                     "isolatedWallet": "0", "isolatedMargin": "0.00000000"}  # fmt: skip
     new_order(engine, ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
     assert engine.ledger(ALICE).position("BTCUSD_PERP").isolated_wallet == 990_000
     assert engine.figures(ALICE, "BTC").cross_wallet == 99_990_000 - 990_000

@@ -17,7 +17,10 @@ and notional truncated toward zero, margins rounded down, per row; totals the ro
 ``isolatedMargin`` an isolated position's wallet plus its uPnL, ``isolatedWallet`` its
 wallet, both ``"0"`` (v2 ``"0.00000000"``) for a cross one; ``totalMaintMargin`` the cross
 positions' (part 3 §7.8); ``breakEvenPrice`` is the entry
-moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"``.
+moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"`` (COIN-M
+``"0.00000000"``, its break-even too). A position row's
+margins and notionals are ``"0"`` when zero (``_row``), its uPnL and ``isolatedMargin``
+``"0.00000000"``, as the captures write them; the asset rows and totals keep 8 decimals.
 """
 
 from __future__ import annotations
@@ -41,10 +44,22 @@ from tickerplant.venue.payloads.order_payloads import decimal_text
 
 __all__ = ["account", "balance", "position_risk"]
 
+_CM_FLAT = "0.00000000"  # a flat COIN-M position's entry and break-even price (part 3 §4.3)
+
 
 def _amount(value: int) -> str:
     """A figure (1e-8, rounded where it was worked out: ``ledger/figures.py``)."""
     return format_amount(value)
+
+
+def _row(value: int) -> str:
+    """A position row's margin or notional: ``"0"`` when zero, as Binance writes an untouched
+    figure (part 3 §4.3: the 2026 capture's flat isolated row has ``"notional":"0"`` and
+    ``"isolatedWallet":"0"``; the v3 and v2 examples ``"openOrderInitialMargin":"0"``,
+    ``"bidNotional":"0"``, ``"initialMargin":"0"``); ``unRealizedProfit`` and
+    ``isolatedMargin`` keep their 8 zeros (``"0.00000000"`` in the same capture), as the asset
+    totals do."""
+    return format_amount(value) if value else "0"
 
 
 def _isolated_margin(sf: SymbolFigures) -> str:
@@ -54,10 +69,12 @@ def _isolated_margin(sf: SymbolFigures) -> str:
     return format_amount(sf.isolated_margin_e8)
 
 
-def _entry(num: int, den: int) -> str:
-    """A price of ``num / den`` (``den`` > 0) rounded down at 8 decimals, trimmed to one."""
+def _entry(num: int, den: int, flat: str = "0.0") -> str:
+    """A price of ``num / den`` (``den`` > 0) rounded down at 8 decimals, trimmed to one;
+    ``flat`` for none: USDⓈ-M's ``"0.0"`` (the 2026 capture), COIN-M's ``"0.00000000"``
+    (part 3 §4.3's COIN-M example, ``_CM_FLAT``)."""
     if not num:
-        return "0.0"
+        return flat
     text = fixed(num * AMOUNT_SCALE // den, 8).rstrip("0")
     return text + "0" if text.endswith(".") else text
 
@@ -187,43 +204,44 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
     qty = fixed(sf.position.amt, contract.inst.qty_decimals)
     if engine.market is Market.CM:
         return {
-            "symbol": sf.symbol, "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
-            "maintMargin": _amount(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
-            "positionInitialMargin": _amount(sf.position_im_e8),
-            "openOrderInitialMargin": _amount(sf.open_order_im_e8), "leverage": str(sf.leverage),
-            "isolated": sf.isolated, "positionSide": sf.side.value, "entryPrice": _entry_price(sf),
-            "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _amount(sf.notional_e8),
+            "symbol": sf.symbol, "initialMargin": _row(sf.position_im_e8 + sf.open_order_im_e8),
+            "maintMargin": _row(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
+            "positionInitialMargin": _row(sf.position_im_e8),
+            "openOrderInitialMargin": _row(sf.open_order_im_e8), "leverage": str(sf.leverage),
+            "isolated": sf.isolated, "positionSide": sf.side.value, "entryPrice": _entry_price(sf, _CM_FLAT),
+            "maxQty": str(contract.max_notional(sf.leverage)), "notionalValue": _row(sf.notional_e8),
             "isolatedWallet": _wallet(sf), "updateTime": sf.position.update_ms, "positionAmt": qty,
-            "breakEvenPrice": _entry(*_break_even(engine, sf)),
+            "breakEvenPrice": _entry(*_break_even(engine, sf), _CM_FLAT),
         }  # fmt: skip
     if not v2:
         return {
             "symbol": sf.symbol, "positionSide": sf.side.value, "positionAmt": qty,
             "unrealizedProfit": _amount(sf.unrealized_e8),
-            "isolatedMargin": _isolated_margin(sf), "notional": _amount(sf.notional_e8),
+            "isolatedMargin": _isolated_margin(sf), "notional": _row(sf.notional_e8),
             "isolatedWallet": _wallet(sf),
-            "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
-            "maintMargin": _amount(sf.maint_e8), "updateTime": sf.position.update_ms,
+            "initialMargin": _row(sf.position_im_e8 + sf.open_order_im_e8),
+            "maintMargin": _row(sf.maint_e8), "updateTime": sf.position.update_ms,
         }  # fmt: skip
     return {
-        "symbol": sf.symbol, "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
-        "maintMargin": _amount(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
-        "positionInitialMargin": _amount(sf.position_im_e8),
-        "openOrderInitialMargin": _amount(sf.open_order_im_e8),
+        "symbol": sf.symbol, "initialMargin": _row(sf.position_im_e8 + sf.open_order_im_e8),
+        "maintMargin": _row(sf.maint_e8), "unrealizedProfit": _amount(sf.unrealized_e8),
+        "positionInitialMargin": _row(sf.position_im_e8),
+        "openOrderInitialMargin": _row(sf.open_order_im_e8),
         "leverage": str(sf.leverage), "isolated": sf.isolated, "entryPrice": _entry_price(sf),
-        "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _amount(sf.bid_notional_e8),
-        "askNotional": _amount(sf.ask_notional_e8), "positionSide": sf.side.value, "positionAmt": qty,
+        "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _row(sf.bid_notional_e8),
+        "askNotional": _row(sf.ask_notional_e8), "positionSide": sf.side.value, "positionAmt": qty,
         "updateTime": sf.position.update_ms,
     }  # fmt: skip
 
 
 def _wallet(sf: SymbolFigures) -> str:
-    """``isolatedWallet``: ``"0"`` for a cross position, as the captures write it."""
-    return format_amount(sf.position.isolated_wallet) if sf.isolated else "0"
+    """``isolatedWallet``: ``"0"`` for a cross position, and for an isolated one with nothing in
+    it, as the captures write it."""
+    return _row(sf.position.isolated_wallet) if sf.isolated else "0"
 
 
-def _entry_price(sf: SymbolFigures) -> str:
-    return _entry(*sf.position.entry_ratio)
+def _entry_price(sf: SymbolFigures, flat: str = "0.0") -> str:
+    return _entry(*sf.position.entry_ratio, flat)
 
 
 def _break_even(engine: Engine, sf: SymbolFigures) -> tuple[int, int]:
@@ -268,18 +286,19 @@ def position_risk(
                 "breakEvenPrice": _entry(*_break_even(engine, sf)), "markPrice": mark,
                 "unRealizedProfit": _amount(sf.unrealized_e8), "liquidationPrice": liq,
                 "isolatedMargin": _isolated_margin(sf) if isolated else "0",
-                "notional": _amount(sf.notional_e8), "marginAsset": inst.margin_asset,
+                "notional": _row(sf.notional_e8), "marginAsset": inst.margin_asset,
                 "isolatedWallet": _wallet(sf),
-                "initialMargin": _amount(sf.position_im_e8 + sf.open_order_im_e8),
-                "maintMargin": _amount(sf.maint_e8),
-                "positionInitialMargin": _amount(sf.position_im_e8),
-                "openOrderInitialMargin": _amount(sf.open_order_im_e8),
+                "initialMargin": _row(sf.position_im_e8 + sf.open_order_im_e8),
+                "maintMargin": _row(sf.maint_e8),
+                "positionInitialMargin": _row(sf.position_im_e8),
+                "openOrderInitialMargin": _row(sf.open_order_im_e8),
                 "adl": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms),
-                "bidNotional": _amount(sf.bid_notional_e8), "askNotional": _amount(sf.ask_notional_e8),
+                "bidNotional": _row(sf.bid_notional_e8), "askNotional": _row(sf.ask_notional_e8),
                 "updateTime": sf.position.update_ms,
             })  # fmt: skip
             continue
-        row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry_price(sf)}
+        flat = "0.0" if engine.market is Market.UM else _CM_FLAT
+        row: dict[str, Any] = common | {"positionAmt": qty, "entryPrice": _entry_price(sf, flat)}
         if engine.market is Market.UM:
             row["breakEvenPrice"] = _entry(*_break_even(engine, sf))
         row |= {"markPrice": mark, "unRealizedProfit": _amount(sf.unrealized_e8), "liquidationPrice": liq,
@@ -290,14 +309,14 @@ def position_risk(
                 "isolatedMargin": _isolated_margin(sf),
                 "isAutoAddMargin": "false", "positionSide": sf.side.value}  # fmt: skip
         if engine.market is Market.UM:
-            row |= {"notional": _amount(sf.notional_e8), "isolatedWallet": _wallet(sf),
+            row |= {"notional": _row(sf.notional_e8), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
                     "isolated": isolated,
                     "adlQuantile": engine.adl.of(engine, account_id, sf.symbol, sf.side, now_ms)}  # fmt: skip
         else:
-            row |= {"notionalValue": _amount(sf.notional_e8), "isolatedWallet": _wallet(sf),
+            row |= {"notionalValue": _row(sf.notional_e8), "isolatedWallet": _wallet(sf),
                     "updateTime": sf.position.update_ms,
-                    "breakEvenPrice": _entry(*_break_even(engine, sf))}  # fmt: skip
+                    "breakEvenPrice": _entry(*_break_even(engine, sf), _CM_FLAT)}  # fmt: skip
         rows.append(row)
     return rows
 
