@@ -286,6 +286,16 @@ async def test_missing_parts_and_weight(plant: Tickerplant, venue: Venue) -> Non
         assert (await get(ts, {}, cm))[2] == "1"  # COIN-M's balance weighs 1 (part 3 §2.2)
         status, body, _ = await get("", {}, base.replace("v3", "v1"))  # removed before 2025 (part 3 §1)
         assert (status, body) == (404, {"code": -5000, "msg": "Path /fapi/v1/balance, Method GET is invalid"})
+        # the reads that weigh more without a symbol (part 1 §7.5), each asked twice: the second's weight
+        fapi, dapi = base.removesuffix("/v3/balance"), cm.removesuffix("/v1/balance")
+        for url, symbol, weights in ((f"{fapi}/v1/apiTradingStatus", "BTCUSDT", (1, 10)),
+                                     (f"{fapi}/v1/forceOrders", "BTCUSDT", (20, 50)),
+                                     (f"{dapi}/v1/forceOrders", "BTCUSD_PERP", (20, 50)),
+                                     (f"{dapi}/v2/leverageBracket", "BTCUSD_PERP", (1, 2))):  # fmt: skip
+            for query, weight in ((f"symbol={symbol}&{ts}", weights[0]), (ts, weights[1])):
+                signed = f"{query}&signature={hmac_hex(venue.alice_hmac.secret, query.encode())}"
+                (first, _, before), (again, _, after) = [await get(signed, key, url) for _ in range(2)]
+                assert (first, again, int(after) - int(before)) == (200, 200, weight), (url, query)
 
 
 async def test_signed_bodies_reach_only_the_methods_an_endpoint_has(plant: Tickerplant, venue: Venue) -> None:

@@ -238,8 +238,16 @@ def test_coin_m_isolated_wallet_and_liquidation_price_in_the_coin() -> None:
     shown = {k: flat[k] for k in ("entryPrice", "breakEvenPrice", "notionalValue", "isolatedWallet", "isolatedMargin")}
     assert shown == {"entryPrice": "0.00000000", "breakEvenPrice": "0.00000000", "notionalValue": "0",
                      "isolatedWallet": "0", "isolatedMargin": "0.00000000"}  # fmt: skip
+    who: Any = type("Who", (), {"account_id": ALICE, "alias": "a"})
+    (btc,) = account(engine, who, deposits.rows[ALICE], ("BTC",), v2=False)["assets"]
+    assert list(btc) == [  # the keys of part 3 §4.2's COIN-M response, in its order: no marginAvailable
+        "asset", "walletBalance", "unrealizedProfit", "marginBalance", "maintMargin", "initialMargin",
+        "positionInitialMargin", "openOrderInitialMargin", "maxWithdrawAmount", "crossWalletBalance",
+        "crossUnPnl", "availableBalance", "updateTime"]  # fmt: skip
     new_order(engine, ALICE, {"symbol": "BTCUSD_PERP", "side": "BUY", "type": "MARKET", "quantity": "100"}, NOW)
     assert engine.ledger(ALICE).position("BTCUSD_PERP").isolated_wallet == 990_000
+    (moved,) = margin_history(engine, reads(ALICE, symbol="BTCUSD_PERP"), NOW + 1)  # type: ignore[arg-type]
+    assert list(moved) == ["amount", "asset", "symbol", "time", "type", "positionSide"]  # part 3 §4.8's COIN-M
     assert engine.figures(ALICE, "BTC").cross_wallet == 99_990_000 - 990_000
     # §7.10 inverse, WB the isolated wallet: (100 × 0.004 + 100) / (0.0099 / 100 + 100 / 50 000)
     price = liquidation_price(engine, engine.ledger(ALICE), "BTCUSD_PERP")

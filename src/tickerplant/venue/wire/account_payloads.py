@@ -169,7 +169,7 @@ def account(
     for asset, updated in _assets(engine, balances, coins):
         f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
         usdt = f if asset == "USDT" else usdt
-        rows.append(_asset_row(asset, f, updated, um=um, v2=v2 or not um))
+        rows.append(_asset_row(asset, f, updated, um=um, v2=v2 and um))  # COIN-M's: no marginAvailable
     if pool is not None:  # the totals are the pool's, in USD (part 3 §4.2)
         usdt = pool
     every = v2 or not um

@@ -175,3 +175,9 @@ ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, Read]]] = {
         ("GET", "/v1/forceOrders"): (_READ, 20, force_orders),
     },
 }
+# the weights without ``symbol`` where they differ (part 1 §7.5; COIN-M's forceOrders since the
+# migration)
+UNSCOPED: dict[Market, dict[tuple[str, str], int]] = {
+    Market.UM: {("GET", "/v1/apiTradingStatus"): 10, ("GET", "/v1/forceOrders"): 50},
+    Market.CM: {("GET", "/v1/forceOrders"): 50},
+}

@@ -67,7 +67,8 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
 def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     """``GET …/positionMargin/history``: the account's moves on ``symbol``, oldest first,
     at most ``limit`` (500); ``type`` and ``startTime``/``endTime`` narrow them; the past 30
-    days, from the journal (``history.py``)."""
+    days, from the journal (``history.py``). A COIN-M row has no ``deltaType`` (part 3 §4.8:
+    ``amount, asset, symbol, time, type, positionSide``, in that order)."""
     params = authorized.params
     name = engine.symbol(parse_symbol(params)).symbol
     kind = parse_int(params, "type")
@@ -75,11 +76,15 @@ def margin_history(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     limit = parse_int(params, "limit") or _HISTORY_LIMIT
     rows = []
     account_id = authorized.account.account_id
+    um = engine.market is Market.UM
     for move in history.margin_moves(engine, account_id, name, kind, start, end, limit, now_ms):
-        row: dict[str, Any] = {"symbol": name, "type": move.kind, "deltaType": move.delta_type,
-                               "amount": fixed(move.amount, 8), "asset": move.asset, "time": move.time_ms,
-                               "positionSide": move.position_side.value}  # fmt: skip
-        rows.append(row)
+        amount, side = fixed(move.amount, 8), move.position_side.value
+        if um:
+            rows.append({"symbol": name, "type": move.kind, "deltaType": move.delta_type, "amount": amount,
+                         "asset": move.asset, "time": move.time_ms, "positionSide": side})  # fmt: skip
+        else:
+            rows.append({"amount": amount, "asset": move.asset, "symbol": name, "time": move.time_ms,
+                         "type": move.kind, "positionSide": side})  # fmt: skip
     return rows
 
 

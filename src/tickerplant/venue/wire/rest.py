@@ -130,7 +130,7 @@ class PrivateRest:
         if engine is None:
             return
         trade, read = Security.TRADE, Security.USER_DATA
-        account_weight = 5
+        account_weight, brackets = 5, (f"{p}/v1/leverageBracket", 0) if um else (f"{p}/v2/leverageBracket", 2)
         self.routes |= {
             ("POST", f"{p}/v1/order"): PrivateEndpoint(trade, 0, self._place),
             ("POST", f"{p}/v1/order/test"): PrivateEndpoint(trade, 0, self._test),
@@ -141,14 +141,12 @@ class PrivateRest:
             ("DELETE", f"{p}/v1/allOpenOrders"): PrivateEndpoint(trade, 1, self._cancel_all),
             ("GET", f"{p}/v1/allOrders"): PrivateEndpoint(read, 5, self._all_orders),
             ("GET", f"{p}/v1/userTrades"): PrivateEndpoint(read, 5, self._user_trades),
-            ("GET", f"{p}/{'v1' if um else 'v2'}/leverageBracket"): PrivateEndpoint(read, 1, self._brackets),
+            ("GET", brackets[0]): PrivateEndpoint(read, 1, self._brackets, brackets[1]),  # COIN-M: 2 unscoped
             ("PUT", f"{p}/v1/order"): PrivateEndpoint(trade, 0 if um else 1, self._modify),  # part 2 §5
             ("POST", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._place_batch),  # part 2 §7
             ("PUT", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 5, self._modify_batch),
             ("DELETE", f"{p}/v1/batchOrders"): PrivateEndpoint(trade, 1, self._cancel_batch),
         }
-        if not um:  # the legacy by-pair form, still called (part 3 §2.2)
-            self.routes[("GET", f"{p}/v1/leverageBracket")] = PrivateEndpoint(read, 1, self._pair_brackets)
         if countdowns is not None:  # part 2 §6.7
             self.routes[("POST", f"{p}/v1/countdownCancelAll")] = PrivateEndpoint(trade, 10, self._countdown)
         for (method, path), (security, cost, unscoped, asks) in algo_rest.ROUTES[market].items():
@@ -158,7 +156,8 @@ class PrivateRest:
         for table in tables:
             for (method, path), (security, cost, changes) in table[market].items():
                 served = functools.partial(changes, engine)
-                self.routes[(method, p + path)] = PrivateEndpoint(security, cost, served)
+                unscoped = reads.UNSCOPED[market].get((method, path), 0)  # (only reads' keys are in it)
+                self.routes[(method, p + path)] = PrivateEndpoint(security, cost, served, unscoped)
         if um:
             self.routes |= {
                 ("GET", "/fapi/v2/account"): PrivateEndpoint(read, account_weight, self._account_v2),
@@ -170,6 +169,7 @@ class PrivateRest:
             self.routes |= {
                 ("GET", "/dapi/v1/account"): PrivateEndpoint(read, account_weight, self._account_v2),
                 ("GET", "/dapi/v1/positionRisk"): PrivateEndpoint(read, 1, self._risk_v2),
+                ("GET", "/dapi/v1/leverageBracket"): PrivateEndpoint(read, 1, self._pair_brackets),  # by pair
             }
 
     def answer(self, route: tuple[str, str], request: PrivateRequest, now_ms: int) -> RestAnswer:
