@@ -94,8 +94,11 @@ async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: 
     algo = [(e["o"]["X"], e["o"]["ai"]) for e in events if e["e"] == "ALGO_UPDATE"]
     child_id = int(algo[1][1])
     assert algo == [("TRIGGERING", ""), ("TRIGGERED", str(child_id)), ("FINISHED", str(child_id))]
-    kinds = [e["e"] for e in events]
-    assert kinds.index("ALGO_UPDATE") < kinds.index("ORDER_TRADE_UPDATE")  # TRIGGERED before the child's
+    kinds = [(e["e"], e["o"]["X"] if e["e"] == "ALGO_UPDATE" else "") for e in events]
+    # TRIGGERED before the child's events, its TRADE_LITE first of them (part 4 §4.3 item 10)
+    assert kinds[:3] == [("ALGO_UPDATE", "TRIGGERING"), ("ALGO_UPDATE", "TRIGGERED"), ("TRADE_LITE", "")]
+    triggered = events[1]["o"]
+    assert (triggered["ap"], triggered["aq"], triggered["act"]) == ("0", "0", "MARKET")  # §3.7's capture
     child_new = next(e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE")
     assert (child_new["c"], child_new["o"], child_new["R"], child_new["i"]) == (
         placed["clientAlgoId"], "MARKET", True, child_id,

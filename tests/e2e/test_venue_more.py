@@ -84,6 +84,7 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
     assert (changed["status"], changed["price"], changed["origQty"], changed["modifyId"]) == ("NEW", lower, "0.020", 7)
     amended = msgspec.json.decode((await user.recv_until(TEXT)).payload)["o"]
     assert (amended["x"], amended["X"], amended["q"], amended["i"]) == ("AMENDMENT", "NEW", "0.02", placed["orderId"])
+    assert list(amended)[list(amended).index("i") + 1] == "M" and amended["M"] == "7"  # part 4 §3.1: text, after i
     got = await client.futures_get_order(symbol="BTCUSDT", orderId=placed["orderId"])
     assert (got["price"], got["origQty"]) == (lower, "0.020")
     (history,) = await client.futures_v1_get_order_amendment(symbol="BTCUSDT", orderId=placed["orderId"])
@@ -103,6 +104,9 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
         symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", price=above
     )
     assert crossed["status"] == "FILLED" and crossed["executedQty"] == "0.020"
+    events = [msgspec.json.decode((await user.recv_until(TEXT)).payload) for _ in range(2)]  # TRADE_LITE first
+    (moved,) = [e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE"]
+    assert moved["x"] == "AMENDMENT" and "M" not in moved  # no modifyId sent: no M
     with pytest.raises(BinanceAPIException) as caught:
         await client.futures_modify_order(
             symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.030", price=lower

@@ -63,7 +63,9 @@ def test_a_triggers_child_and_its_algo_rows_are_one_commit_its_events_the_outcom
     triggered, child_new = outcome.events[1], outcome.events[2]
     assert isinstance(triggered, AlgoUpdate) and isinstance(child_new, OrderUpdate)
     assert triggered.algo.child_id == child_new.order.order_id == placed.child_id
-    assert triggered.child_executed == "0.001"  # the child's figures, after its fill
+    # TRIGGERED names the child, its figures at 0 (part 4 §4.3 item 10); FINISHED has them
+    finished = outcome.events[-1]
+    assert isinstance(finished, AlgoUpdate) and (triggered.child_executed, finished.child_executed) == ("", "0.001")
     db = sqlite3.connect(journal.path)
     (state,) = db.execute("SELECT state FROM venue_algo_orders WHERE algo_id = ?", (placed.algo_id,)).fetchone()
     assert msgspec.json.decode(state)["status"] == "FINISHED"

@@ -101,7 +101,9 @@ def changed(
 ) -> None:
     """``order``'s event (with the child's figures once triggered; none for ``TRIGGERING``,
     which its trigger sends itself) and its journal row."""
-    avg, executed = child_figures(state, order, child)
+    # TRIGGERED names the child with its figures at 0 (part 4 §4.3 item 10, §3.7's capture):
+    # what the child did comes with its own events, and its totals with FINISHED
+    avg, executed = ("", "") if order.status == "TRIGGERED" else child_figures(state, order, child)
     if order.status != "TRIGGERING":
         out.put(AlgoUpdate(now_ms, order.account_id, state.algos.copy(order), avg, executed))
     out.put(AlgoRow(state.algos.copy(order)))

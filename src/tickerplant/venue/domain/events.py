@@ -63,6 +63,7 @@ class OrderUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a 
     # side (buy, sell), as ``Resting`` sums them (``Contract.resting_notional`` of each)
     open_values: tuple[int, int]
     expiry: str = ""  # er when it is not the order type's own ("5": cancelled by a liquidation)
+    modify_id: int | None = None  # M: an AMENDMENT's modifyId, when the amend sent one (part 4 §3.1)
 
 
 class AccountUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass

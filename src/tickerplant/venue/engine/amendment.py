@@ -102,12 +102,14 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     record(engine, seat, order, price, qty, command.modify_id, now_ms, out)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
         engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)
-        update = engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms)
+        update = engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms,
+                                     modify_id=command.modify_id)  # fmt: skip
         out.events.append(update)
         out.records.append(_new(OrderRow, (update.order,)))
         return order
     engine.venue_market.withdraw(order, now_ms)  # it leaves its place, then takes
-    out.events.append(engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms))
+    out.events.append(engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms,
+                                          modify_id=command.modify_id))  # fmt: skip
     # what it crosses now, taken (in the one book: traded, its STP mode kept)
     left = qty - order.executed_qty
     taken, stopped = take_for(engine, order, left, price, fills[-1][0], now_ms, out)

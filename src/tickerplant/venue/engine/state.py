@@ -220,12 +220,12 @@ class EngineState:
 
     def order_update(
         self, seat: Seat[Ledger], execution: str, status: OrderStatus, order: Order, fill: Fill | None,
-        now_ms: int, expiry: str = "", resting: int = 0,
+        now_ms: int, expiry: str = "", resting: int = 0, modify_id: int | None = None,
     ) -> OrderUpdate:  # fmt: skip
         """``ORDER_TRADE_UPDATE``'s values as they stand now, ``order`` copied; ``resting``: a
         new order's quantity that rests once it is accepted (part 4 §4.3 item 1: a new resting
         order's ``b``/``a`` include it); ``seat``: the account's at its symbol, whose open
-        orders' values these are (``Ledger.open_values``)."""
+        orders' values these are (``Ledger.open_values``); ``modify_id``: an amendment's."""
         buys, sells = seat.values
         if resting:
             value = self.contracts[order.symbol].order_value(resting, order.price)
@@ -234,7 +234,8 @@ class EngineState:
             else:
                 sells += value
         copy, values = order.copy(), (buys, sells)
-        return _new(OrderUpdate, (now_ms, order.account_id, execution, status, copy, fill, values, expiry))
+        made = (now_ms, order.account_id, execution, status, copy, fill, values, expiry, modify_id)
+        return _new(OrderUpdate, made)
 
     def shown_position(
         self, account_id: int, symbol: str, *sides: PositionSide

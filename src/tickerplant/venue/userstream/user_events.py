@@ -4,7 +4,9 @@ number formats (trading spec part 4 §3) and in part 4 §4.3's order (decision 9
 
 Order, per account, of what one command (or one batch of the market's trades) did:
 
-1. a ``TRADE_LITE`` per fill (USDⓈ-M only, §3.3), first;
+1. a ``TRADE_LITE`` per fill (USDⓈ-M only, §3.3), first: before the first order or account
+   event, so after the ``ALGO_UPDATE`` ``TRIGGERING`` and ``TRIGGERED`` of a trigger whose
+   child filled (§4.3 item 10: the child's events come after ``TRIGGERED``, which names it);
 2. then the engine's events, each fill's ``ACCOUNT_UPDATE`` (``m=ORDER``) before its
    ``ORDER_TRADE_UPDATE`` (``x=TRADE``): a taker's ``NEW``, then per fill the account and the
    trade, then the remainder's ``EXPIRED``; a maker's account and trade.
@@ -89,12 +91,16 @@ def _account_events(
     """One account's events of a drain, in §4.3's order."""
     out: list[UserEvent] = []
     alias = alias_of(account_id) if engine.market is Market.CM else ""
+    lites: list[UserEvent] = []  # written before the first order or account event
     if engine.market is Market.UM:
         for event in own:
             if isinstance(event, OrderUpdate) and event.fill is not None and event.execution == "TRADE":
-                out.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
+                lites.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
     pending: OrderUpdate | None = None  # a trade waits for the account change it made
     for event in own:
+        if lites and isinstance(event, (OrderUpdate, AccountUpdate)):
+            out.extend(lites)
+            lites = []
         if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented
             config = {"e": "ACCOUNT_CONFIG_UPDATE", "E": event.time_ms, "T": event.time_ms}
             if event.multi_assets is not None:  # the Multi-Assets mode's form (§3.5)
@@ -132,7 +138,7 @@ def _account_events(
             out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, event, alias)))
     if pending is not None:
         out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
-    return out
+    return out + lites  # (none left: a fill comes with its order's event)
 
 
 def _trim(text: str) -> str:
@@ -162,6 +168,10 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
         "p": "0" if order.type is OrderType.MARKET else _trim(fixed(order.price, pd)),
         "ap": _trim(avg_price(order, inst)) if order.executed_qty else "0", "sp": "0",
         "x": event.execution, "X": event.status.value, "i": order.order_id,
+    }  # fmt: skip
+    if event.modify_id is not None:  # an amend's modifyId, as text, after i (part 4 §3.1, Unresolved 10)
+        o["M"] = str(event.modify_id)
+    o |= {
         "l": _trim(fixed(fill.qty, qd)) if fill else "0", "z": _trim(fixed(order.executed_qty, qd)),
         "L": _trim(fixed(fill.price, pd)) if fill else "0",
     }  # fmt: skip
