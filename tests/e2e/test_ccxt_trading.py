@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from fractions import Fraction
 from typing import Any
 
 import aiohttp
@@ -123,6 +124,12 @@ async def test_a_coin_m_bots_calls(plant: Tickerplant, venue: Venue, closing: li
 
     bought = await exchange.create_order(COIN, "market", "buy", 3)
     assert bought["status"] == "closed" and bought["filled"] == 3
+    # its average: the contracts-weighted harmonic mean of its fills' prices (part 2 §10), exactly
+    fills = [t for t in await exchange.fetch_my_trades(COIN) if t["order"] == bought["id"]]
+    harmonic = sum(Fraction(t["amount"]) for t in fills) / sum(Fraction(t["amount"]) / Fraction(t["info"]["price"])
+                                                               for t in fills)  # fmt: skip
+    average = (await exchange.fetch_order(bought["id"], COIN))["info"]["avgPrice"]
+    assert 0 <= harmonic - Fraction(average) < Fraction(1, 10**5), average  # written to 5 decimals, down
     stop = await exchange.create_order(COIN, "market", "sell", 3, None,
                                        {"stopLossPrice": round(last * 0.9, 1), "reduceOnly": True})  # fmt: skip
     assert stop["info"]["orderType"] == "STOP_MARKET" and stop["info"]["algoStatus"] == "NEW"

@@ -326,6 +326,7 @@ def test_a_journal_from_before_isolated_margin_and_amendments_gets_their_columns
     (restored,) = engine.open_orders(ALICE, "BTCUSDT")  # and a count of its amendments, none
     assert (restored.order_id, restored.amendments, restored.position_side) == (3, 0, PositionSide.BOTH)
     assert restored.arrival_mid_x2 == 0  # its arrival's mid unknown
+    assert restored.cum_base_fine == 0  # its fine Σ base unknown: a COIN-M one's average from cum_base
 
 
 def test_hedge_mode_and_both_sides_come_back_from_the_journal(database: tuple[Path, str]) -> None:

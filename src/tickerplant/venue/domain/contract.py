@@ -38,7 +38,7 @@ from math import gcd
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.venue.domain.brackets import Bracket, brackets_of
 from tickerplant.venue.domain.money import AMOUNT_SCALE, Ratio
-from tickerplant.venue.domain.orders import Side
+from tickerplant.venue.domain.orders import BASE_FINE, Side
 from tickerplant.venue.domain.position import FLAT, SUM_DENOMINATOR, Position, bounded
 from tickerplant.venue.domain.resting import Resting
 
@@ -138,6 +138,12 @@ class Contract:
         """A fill's notional (COIN-M's ``baseQty``, §7.1) in 1e-8, rounded down (§10)."""
         num, den = self._notional(qty_units, price_units, self.price_one)
         return num * AMOUNT_SCALE // den
+
+    def base_fine(self, qty_units: int, price_units: int) -> int:
+        """The same notional in 1e-24 of the coin, rounded down (``Order.cum_base_fine``: the
+        harmonic mean of an order's fills exact to far below a price's last decimal)."""
+        num, den = self._notional(qty_units, price_units, self.price_one)
+        return num * BASE_FINE // den
 
     def commission(self, qty_units: int, price_units: int, rate: Fraction) -> int:
         """A fill's commission at ``rate`` (§10: fill notional × rate), 1e-8, rounded down

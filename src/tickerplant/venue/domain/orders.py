@@ -28,6 +28,7 @@ from typing import NamedTuple
 import msgspec
 
 __all__ = [
+    "BASE_FINE",
     "CLIENT_ORDER_ID",
     "TRANSITIONS",
     "Amendment",
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 CLIENT_ORDER_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")  # part 2 §3.3
+BASE_FINE = 10**24  # the units of a coin in ``Order.cum_base_fine``
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -205,6 +207,11 @@ class Order(msgspec.Struct, eq=False, gc=False):
     # the venue made (a liquidation's) and for one journaled before it was kept. What the
     # run's report measures slippage against (report/figures.py).
     arrival_mid_x2: int = 0
+    # COIN-M: Σ qty × contractSize / price in 1e-24 of the coin (``BASE_FINE``), from which
+    # avgPrice's harmonic mean is worked out: ``cum_base`` rounds each fill down at 1e-8, which
+    # moved a one-fill order's average off its price (200 / 0.00209744 = 95354.33671 for a fill
+    # at 95354.2); 0 for an order journaled before it was kept (the average from ``cum_base``)
+    cum_base_fine: int = 0
 
     @property
     def remaining(self) -> int:
@@ -220,11 +227,13 @@ class Order(msgspec.Struct, eq=False, gc=False):
         self.status = status
         self.update_ms = now_ms
 
-    def fill(self, price: int, qty: int, base: int, now_ms: int) -> None:
-        """Book a fill of ``qty`` at ``price`` and move to PARTIALLY_FILLED or FILLED."""
+    def fill(self, price: int, qty: int, base: int, now_ms: int, base_fine: int = 0) -> None:
+        """Book a fill of ``qty`` at ``price`` (COIN-M: its ``base`` in 1e-8 and in 1e-24 of the
+        coin) and move to PARTIALLY_FILLED or FILLED."""
         self.executed_qty += qty
         self.cum_quote += price * qty
         self.cum_base += base
+        self.cum_base_fine += base_fine
         self.move(_FILLED if self.remaining == 0 else _PARTIALLY_FILLED, now_ms)
 
 

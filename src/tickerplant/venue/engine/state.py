@@ -349,7 +349,7 @@ class EngineState:
             order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
             base, realized, commission, asset, maker, now_ms, order.position_side,
         )  # fmt: skip
-        order.fill(price, qty, fill.base, now_ms)
+        order.fill(price, qty, base, now_ms, contract.base_fine(qty, price) if contract.inverse else 0)
         ledger.touch(order, seat)  # what it has left changed: its open-order margin too
         seat.add_fill(fill)
         out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
     cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, price_match TEXT NOT NULL,
     stp_mode TEXT NOT NULL, amendments INTEGER NOT NULL DEFAULT 0,
     position_side TEXT NOT NULL DEFAULT 'BOTH', arrival_mid_x2 INTEGER NOT NULL DEFAULT 0,
+    cum_base_fine TEXT NOT NULL DEFAULT '0',
     PRIMARY KEY (symbol, order_id)
 ) WITHOUT ROWID;
 {_FILLS}
@@ -115,6 +116,8 @@ _ADDED = (
     ("venue_fills", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     # the mid an order arrived at (``Order.arrival_mid_x2``): 0, unknown, for the orders before
     ("venue_orders", "arrival_mid_x2", "INTEGER NOT NULL DEFAULT 0"),
+    # COIN-M's fine Σ base (``Order.cum_base_fine``), as text: it outgrows SQLite's 64-bit INTEGER
+    ("venue_orders", "cum_base_fine", "TEXT NOT NULL DEFAULT '0'"),
     ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     # whose wallet: BTC is a COIN-M wallet and, in Multi-Assets mode, a USDⓈ-M collateral too;
     # NULL in an older journal, whose rows tell their market by their asset

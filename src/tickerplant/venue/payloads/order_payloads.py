@@ -23,7 +23,7 @@ from typing import Any
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
-from tickerplant.venue.domain.orders import Fill, Order, OrderType, Side
+from tickerplant.venue.domain.orders import BASE_FINE, Fill, Order, OrderType, Side
 
 __all__ = ["avg_price", "decimal_text", "placed", "read", "trade"]
 
@@ -47,9 +47,11 @@ def avg_price(order: Order, inst: Instrument) -> str:
     places = max(5, inst.price_decimals)
     if not order.executed_qty:
         return fixed(0, places)
-    if inst.market is _CM:  # contracts-weighted harmonic mean
+    if inst.market is _CM:  # contracts-weighted harmonic mean, from the fine sum where kept
+        fine = order.cum_base_fine
         value = Fraction(
-            order.executed_qty * inst.contract_size * 10**8, 10**inst.qty_decimals * order.cum_base
+            order.executed_qty * inst.contract_size * (BASE_FINE if fine else 10**8),
+            10**inst.qty_decimals * (fine or order.cum_base),
         )
     else:
         value = Fraction(order.cum_quote, order.executed_qty * 10**inst.price_decimals)
