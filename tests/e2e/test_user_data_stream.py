@@ -216,7 +216,11 @@ async def test_delete_goes_silent_and_sixty_minutes_without_a_keep_alive_end_the
         bob_key = (await listen_key(session, um.port, "POST", accounts.bob_key))[1]["listenKey"]
         alice_ws = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
         bob_ws = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={bob_key}")
-        await eventually(lambda: len(um.streams.connections) == 2)
+        # by event: the expiry all the same, once (part 4 Unresolved 6), under its first name
+        events = "events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
+        filtered = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}&{events}")
+        wrapped = await RawWebSocket.connect(um.port, f"/private/stream?listenKey={key}&{events}")
+        await eventually(lambda: len(um.streams.connections) == 4)
 
         # Bob keeps his alive at 59 minutes; Alice does not
         clock.advance(VALIDITY_MS - 60_000)
@@ -226,6 +230,12 @@ async def test_delete_goes_silent_and_sixty_minutes_without_a_keep_alive_end_the
         assert expired == {"e": "listenKeyExpired", "E": clock.now_ms(), "listenKey": key}
         closing = await alice_ws.recv_until(CLOSE)
         assert close_code(closing) == (1000, "listenKey expired")
+        for ws, name in ((filtered, None), (wrapped, f"{key}@ORDER_TRADE_UPDATE")):
+            frames = [await ws.recv()]
+            while frames[-1].opcode != CLOSE:
+                frames.append(await ws.recv())
+            (text,) = [msgspec.json.decode(f.payload) for f in frames if f.opcode == TEXT]
+            assert text == (expired if name is None else {"stream": name, "data": expired})
         assert await listen_key(session, um.port, "PUT", accounts.alice_key) == (
             400, {"code": -1125, "msg": "This listenKey does not exist."},
         )  # fmt: skip

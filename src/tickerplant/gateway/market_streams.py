@@ -53,12 +53,14 @@ from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.streams import Route, StreamKind, parse, resolve
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
-from tickerplant.protocol.user_streams import is_listen_key_item
+from tickerplant.protocol.user_streams import EXPIRED, is_listen_key_item, listen_key_item
 
 __all__ = ["StreamConnection", "StreamSurface"]
 
 log = logging.getLogger("tickerplant.streams")
 
+
+_EXPIRY = "@" + EXPIRED  # a listen key's expiry, delivered under <key>@listenKeyExpired
 
 class StreamSurface:
     """The market-stream surface of one listener: its connections, which names deliver,
@@ -182,7 +184,7 @@ class StreamSurface:
 class StreamConnection(KeptAliveConnection):
     """One market-stream WebSocket connection."""
 
-    __slots__ = ("_held_bytes", "_keys", "_route", "_session", "_streams", "held", "pending")
+    __slots__ = ("_expiring", "_held_bytes", "_keys", "_route", "_session", "_streams", "held", "pending")
 
     def __init__(self, streams: StreamSurface, url: StreamUrl) -> None:
         super().__init__(
@@ -198,6 +200,7 @@ class StreamConnection(KeptAliveConnection):
             url.names, combined=url.combined, max_streams=streams.limits.max_streams
         )
         self._keys: dict[str, str | None] = {}  # subscribed name -> delivery key
+        self._expiring: dict[str, str] = {}  # listen key -> the name its expiry's route is under
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         # Paused while anything is unsent, resumed once everything is (module docstring).
@@ -325,19 +328,53 @@ class StreamConnection(KeptAliveConnection):
         for name in removed:
             key = self._keys.pop(name, None)
             if key is not None:
-                fanout.remove(self, key, name, combined)
+                if not key.endswith(_EXPIRY):  # (the expiry's own route: ``_expiry_route``)
+                    fanout.remove(self, key, name, combined)
+                self._expiry_route(key, name, leaving=True)
         for name in added:
             key = streams.delivery_key(name, self._route, self.peer)
             self._keys[name] = key
             if key is not None:
-                fanout.add(self, key, name, combined)
+                if not key.endswith(_EXPIRY):
+                    fanout.add(self, key, name, combined)
+                self._expiry_route(key, name, leaving=False)
+
+    def _expiry_route(self, key: str, name: str, *, leaving: bool) -> None:
+        """``listenKeyExpired`` reaches every connection holding a listen key's names, bare or
+        by event, once (part 4 Unresolved 6: always delivered, whatever ``events`` asks; it
+        goes out under ``<key>@listenKeyExpired``, ``UserStreams``): one route per key, under
+        the first of its names held (the combined wrapper's ``stream``), moved to another
+        when that one goes."""
+        item = listen_key_item(key)
+        if item is None:
+            return
+        listen_key, fanout, combined = item[0], self._streams.fanout, self._session.combined
+        expiry = listen_key + _EXPIRY
+        held = self._expiring.get(listen_key)
+        if not leaving:
+            if held is None:
+                fanout.add(self, expiry, name, combined)
+                self._expiring[listen_key] = name
+            return
+        if held != name:
+            return
+        fanout.remove(self, expiry, name, combined)
+        del self._expiring[listen_key]
+        for other, other_key in self._keys.items():
+            if other_key is not None and other_key.partition("@")[0] == listen_key:
+                fanout.add(self, expiry, other, combined)
+                self._expiring[listen_key] = other
+                return
 
     def _reroute(self, was_combined: bool) -> None:
         fanout = self._streams.fanout
         for name, key in self._keys.items():
-            if key is not None:
+            if key is not None and not key.endswith(_EXPIRY):
                 fanout.remove(self, key, name, was_combined)
                 fanout.add(self, key, name, not was_combined)
+        for listen_key, name in self._expiring.items():
+            fanout.remove(self, listen_key + _EXPIRY, name, was_combined)
+            fanout.add(self, listen_key + _EXPIRY, name, not was_combined)
 
     def _cut_off(self, dropped: int) -> None:
         assert self.transport is not None

@@ -11,7 +11,8 @@ A connection asks for a listen key's events in one of the forms clients use (par
 The combined wrapper's ``stream`` echoes the name that matched (part 4 §6 Unresolved 4):
 ``"<k>"`` for a bare key, ``"<k>@<EVENT>"`` for an event item. An event name outside
 ``EVENTS`` is accepted and never delivers (unicorn asks for ``ALGO_ORDER_UPDATE``, §2.2);
-``listenKeyExpired`` is always delivered to a bare key (Unresolved 6).
+``listenKeyExpired`` is always delivered, once, to every connection holding one of the key's
+names, bare or by event (Unresolved 6).
 
 A listen key is a bearer credential (§1.1): these names are never logged.
 """

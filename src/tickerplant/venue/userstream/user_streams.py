@@ -5,9 +5,10 @@ An event is handed to ``deliver`` twice, under ``<key>`` (bare-key subscribers) 
 ``<key>@<e>`` (subscribers of that event): a name nobody holds costs the fan-out a dict
 miss. An account with no live key gets nothing: Binance pushes only to a key in use.
 
-``expire`` pushes ``listenKeyExpired`` (§1.3) to each key whose time has come, to its bare
-subscribers and those of the event alike (Unresolved 6: always delivered), then ``end`` is
-called with the key: the listener closes its connections (overview decision 10).
+``expire`` pushes ``listenKeyExpired`` (§1.3) to each key whose time has come, under
+``<key>@listenKeyExpired``, which every connection holding one of the key's names takes once,
+bare or by event (Unresolved 6: always delivered; ``gateway/market_streams.py``), then
+``end`` is called with the key: the listener closes its connections (overview decision 10).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class UserStreams:
     def _ended(self, ended: list[str], now_ms: int) -> list[str]:
         for key in ended:
             payload = msgspec.json.encode(_Expired(EXPIRED, now_ms, key))
-            self._deliver((StreamMessage(key, payload), StreamMessage(f"{key}@{EXPIRED}", payload)))
+            self._deliver((StreamMessage(f"{key}@{EXPIRED}", payload),))
         for key in ended:
             self._end(key)
         return ended
