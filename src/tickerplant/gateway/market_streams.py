@@ -62,6 +62,7 @@ log = logging.getLogger("tickerplant.streams")
 
 _EXPIRY = "@" + EXPIRED  # a listen key's expiry, delivered under <key>@listenKeyExpired
 
+
 class StreamSurface:
     """The market-stream surface of one listener: its connections, which names deliver,
     and the fan-out they are routed through. (Not to be confused with the client's
