@@ -215,6 +215,24 @@ async def test_binance_sdk_rsa(plant: Tickerplant, venue: Venue) -> None:
     assert (rows[0].asset, rows[0].balance) == ("USDT", "10000.00000000")
 
 
+async def test_binance_sdk_toggles_the_bnb_fee_discount(plant: Tickerplant, venue: Venue) -> None:
+    """``GET``/``POST /fapi/v1/feeBurn`` (part 3 §2.1) as the SDK calls them; the v2 account
+    shows the setting."""
+    port = plant.listeners[Market.UM].port
+    configuration = ConfigurationRestAPI(
+        api_key=venue.bob_hmac.api_key, api_secret=venue.bob_hmac.secret,
+        base_path=f"http://127.0.0.1:{port}", timeout=5000, retries=0,
+    )  # fmt: skip
+    api = DerivativesTradingUsdsFutures(config_rest_api=configuration).rest_api
+    assert (await asyncio.to_thread(api.get_bnb_burn_status)).data().fee_burn is False
+    toggled = (await asyncio.to_thread(api.toggle_bnb_burn_on_futures_trade, fee_burn="true")).data()
+    assert (toggled.code, toggled.msg) == (200, "success")
+    assert (await asyncio.to_thread(api.get_bnb_burn_status)).data().fee_burn is True
+    assert (await asyncio.to_thread(api.account_information_v2)).data().fee_burn is True
+    await asyncio.to_thread(api.toggle_bnb_burn_on_futures_trade, fee_burn="false")
+    assert (await asyncio.to_thread(api.get_bnb_burn_status)).data().fee_burn is False
+
+
 async def test_a_key_reads_its_own_account_only(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     bob = await python_binance(plant, closing, venue.bob_hmac)
     rows = await bob.futures_account_balance()

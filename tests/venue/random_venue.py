@@ -25,7 +25,7 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.store import AccountStore, Keyring, StoreError
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import TYPES
-from tickerplant.venue.domain.commands import CancelAll
+from tickerplant.venue.domain.commands import CancelAll, SetFeeBurn
 from tickerplant.venue.domain.orders import seeded_client_ids
 from tickerplant.venue.engine.countdowns import Countdowns
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
@@ -167,7 +167,7 @@ class Session:
             ("place", 30), ("cancel", 6), ("cancel_all", 2), ("amend", 6), ("trade", 16), ("move", 8),
             ("shock", 2), ("funding", 2), ("leverage", 3), ("margin_type", 3), ("position_mode", 2),
             ("multi_assets", 1), ("margin_move", 4), ("algo", 7), ("algo_cancel", 2), ("algo_cancel_all", 1),
-            ("deposit", 1), ("countdown", 2),
+            ("deposit", 1), ("countdown", 2), ("fee_burn", 1),
         ]  # fmt: skip
         names, weights = zip(*kinds, strict=True)
         for _ in range(steps):
@@ -355,6 +355,11 @@ class Session:
         engine = self.venue.engines[Market.UM]
         account_id = self._account()
         set_multi_assets(engine, account_id, not engine.ledger(account_id).multi_assets, now)
+
+    def fee_burn(self, now: int) -> None:
+        engine = self.venue.engines[Market.UM]
+        account_id = self._account()
+        engine.apply(SetFeeBurn(account_id, not engine.ledger(account_id).fee_burn), now)
 
     def margin_move(self, now: int) -> None:
         account_id = self._account()

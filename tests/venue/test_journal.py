@@ -38,7 +38,7 @@ from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import AlgoTriggers, Marks
+from tickerplant.venue.domain.commands import AlgoTriggers, Marks, SetFeeBurn
 from tickerplant.venue.domain.events import Batch, Income
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import OrderStatus, PositionSide
@@ -349,6 +349,20 @@ def test_hedge_mode_and_both_sides_come_back_from_the_journal(database: tuple[Pa
     assert (closing.position_side, closing.reduce_only) == (PositionSide.LONG, True)
     assert [f.position_side for f in again.fills(ALICE, "BTCUSDT")] == [PositionSide.LONG, PositionSide.SHORT]
     assert again.figures(ALICE, "USDT") == engine.figures(ALICE, "USDT")
+
+
+def test_the_bnb_fee_discount_comes_back_from_the_journal_beside_hedge_mode(database: tuple[Path, str]) -> None:
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    set_dual_side(engine, ALICE, True)
+    engine.apply(SetFeeBurn(ALICE, True), NOW)
+    engine.apply(SetFeeBurn(BOB, True), NOW)
+    engine.apply(SetFeeBurn(BOB, False), NOW + 1)  # the last word counts
+    journal.close()
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    assert (again.ledger(ALICE).fee_burn, again.ledger(ALICE).hedge, again.ledger(BOB).fee_burn) == (True, True, False)
 
 
 def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Path, str]) -> None:

@@ -77,7 +77,7 @@ def test_a_random_session_comes_back_from_its_journal_alone(tmp_path: Path, seed
     )
     assert {"FINISHED", "CANCELED"} <= {a.status for a in algos}
     assert incomes["FUNDING_FEE"] and incomes["TRANSFER"] > len(session.accounts)
-    assert done["amend"] and done["margin_move"] and done["countdown fired"] and done["multi_assets"]
+    assert done["amend"] and done["margin_move"] and done["countdown fired"] and done["multi_assets"] and done["fee_burn"]
     assert done["placed in hedge mode"] and done["placed reduce-only"] and done["placed priceMatch"]
     assert (
         all(done[f"placed LIMIT {tif}"] for tif in ("GTC", "IOC", "FOK", "GTX", "GTD"))

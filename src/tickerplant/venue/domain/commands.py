@@ -27,7 +27,7 @@ from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side
 __all__ = [
     "AlgoTriggers", "Amend", "AutoExchange", "Cancel", "CancelAlgo", "CancelAll", "CancelAllAlgos", "Command",
     "Marks", "MissedFundings", "MoveMargin", "NewAlgoOrder", "NewOrder", "Outcome", "Place", "PlaceAlgo",
-    "SetLeverage", "SetMarginType", "SetMultiAssets", "SetPositionMode", "Trades", "Transfers",
+    "SetFeeBurn", "SetLeverage", "SetMarginType", "SetMultiAssets", "SetPositionMode", "Trades", "Transfers",
 ]
 
 
@@ -112,6 +112,15 @@ class SetPositionMode(NamedTuple):
 
 class SetMultiAssets(NamedTuple):
     """``POST /fapi/v1/multiAssetsMargin`` (part 3 §4.7, USDⓈ-M only)."""
+
+    account_id: int
+    on: bool
+
+
+class SetFeeBurn(NamedTuple):
+    """``POST /fapi/v1/feeBurn`` (part 3 §2.1): the BNB fee discount on or off. Kept and shown
+    (``GET /fapi/v1/feeBurn``, the v2 account's ``feeBurn``); commission stays in the margin
+    asset, as part 3 §10 allows a simulator ("Simulator may ignore BNB")."""
 
     account_id: int
     on: bool
@@ -217,8 +226,8 @@ class AutoExchange(NamedTuple):
 
 Command = (
     Place | Cancel | CancelAll | Amend | SetLeverage | SetMarginType | SetPositionMode | SetMultiAssets
-    | MoveMargin | PlaceAlgo | CancelAlgo | CancelAllAlgos | Transfers | Trades | Marks | AlgoTriggers
-    | MissedFundings | AutoExchange
+    | SetFeeBurn | MoveMargin | PlaceAlgo | CancelAlgo | CancelAllAlgos | Transfers | Trades | Marks
+    | AlgoTriggers | MissedFundings | AutoExchange
 )
 
 

@@ -194,11 +194,13 @@ class Setting:
 
 @dataclass(frozen=True, slots=True)
 class ModeChange:
-    """An account-wide mode changed: hedge mode (both markets) or Multi-Assets (USDⓈ-M)."""
+    """An account-wide mode changed: hedge mode (both markets), Multi-Assets or the BNB fee
+    discount (USDⓈ-M)."""
 
     account_id: int
     hedge: bool | None = None  # None: unchanged
     multi_assets: bool | None = None
+    fee_burn: bool | None = None
 
 
 class OrderRow(NamedTuple):

@@ -13,19 +13,32 @@ a symbol is margined ISOLATED, -4170 with open orders, -4172 (on) with a margin 
 wallet below zero, -4169 (off) when a margin asset's own margin balance would not hold its
 positions' initial margin; in the mode, ``POST …/marginType`` ISOLATED is -4168. A change
 is ``ACCOUNT_CONFIG_UPDATE`` ``{"ai":{"j":…}}`` (part 4 §3.5).
+
+The BNB fee discount (``POST /fapi/v1/feeBurn``, part 3 §2.1, USDⓈ-M only) is kept, journaled
+and shown (``GET /fapi/v1/feeBurn``, the v2 account's ``feeBurn``); commission is charged in
+the margin asset all the same, as part 3 §10 allows ("Simulator may ignore BNB"). No event
+tells it.
 """
 
 from __future__ import annotations
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import UM_MARGIN_ASSETS
-from tickerplant.venue.domain.commands import SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode
+from tickerplant.venue.domain.commands import (
+    SetFeeBurn,
+    SetLeverage,
+    SetMarginType,
+    SetMultiAssets,
+    SetPositionMode,
+)
 from tickerplant.venue.domain.events import AccountUpdate, ConfigUpdate, Made, ModeChange, Setting
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.domain.position import FLAT
 from tickerplant.venue.engine.state import EngineState
 
-__all__ = ["change_leverage", "change_margin_type", "change_multi_assets", "change_position_mode"]
+__all__ = [
+    "change_fee_burn", "change_leverage", "change_margin_type", "change_multi_assets", "change_position_mode",
+]  # fmt: skip
 
 
 def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, out: Made) -> None:
@@ -94,6 +107,12 @@ def change_position_mode(engine: EngineState, command: SetPositionMode, now_ms: 
     engine.modes.change(command.account_id, command.hedge)  # its checks, in both markets
     out.put(ModeChange(command.account_id, hedge=command.hedge))
     engine.modes.set(command.account_id, command.hedge)
+
+
+def change_fee_burn(engine: EngineState, command: SetFeeBurn, now_ms: int, out: Made) -> None:
+    """``POST /fapi/v1/feeBurn``: the discount's setting, journaled; no event tells it."""
+    out.put(ModeChange(command.account_id, fee_burn=command.on))
+    engine.ledger(command.account_id).fee_burn = command.on
 
 
 def change_multi_assets(engine: EngineState, command: SetMultiAssets, now_ms: int, out: Made) -> None:

@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
 {_POSITIONS}
 CREATE TABLE IF NOT EXISTS venue_account_modes (
     account_id INTEGER NOT NULL PRIMARY KEY, hedge INTEGER NOT NULL DEFAULT 0,
-    multi_assets INTEGER NOT NULL DEFAULT 0
+    multi_assets INTEGER NOT NULL DEFAULT 0, fee_burn INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS venue_wallet_changes (
     account_id INTEGER NOT NULL, asset TEXT NOT NULL, delta INTEGER NOT NULL, time_ms INTEGER NOT NULL,
@@ -118,6 +118,7 @@ _ADDED = (
     ("venue_orders", "arrival_mid_x2", "INTEGER NOT NULL DEFAULT 0"),
     # COIN-M's fine Σ base (``Order.cum_base_fine``), as text: it outgrows SQLite's 64-bit INTEGER
     ("venue_orders", "cum_base_fine", "TEXT NOT NULL DEFAULT '0'"),
+    ("venue_account_modes", "fee_burn", "INTEGER NOT NULL DEFAULT 0"),  # the BNB fee discount: off
     ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     # whose wallet: BTC is a COIN-M wallet and, in Multi-Assets mode, a USDⓈ-M collateral too;
     # NULL in an older journal, whose rows tell their market by their asset

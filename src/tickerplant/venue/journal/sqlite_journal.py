@@ -172,11 +172,14 @@ class SqliteJournal:
         if db is None:
             return
         symbols = engine.instruments
-        for account_id, hedge, multi_assets in db.execute("SELECT * FROM venue_account_modes"):
+        modes = "SELECT account_id, hedge, multi_assets, fee_burn FROM venue_account_modes"
+        for account_id, hedge, multi_assets, fee_burn in db.execute(modes):
             engine.modes.set(account_id, bool(hedge))  # first: the ledgers below are made in it
             if multi_assets and engine.market is Market.UM:
                 engine.ledger(account_id).multi_assets = True
                 engine.exposure.pooled.add(account_id)
+            if fee_burn and engine.market is Market.UM:
+                engine.ledger(account_id).fee_burn = True
         for row in db.execute(f"SELECT {ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
             if row[0] in symbols:
                 engine.restore(order_from_row(row))
@@ -417,8 +420,9 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
         )
     for m in batch.modes:
         db.execute(
-            "INSERT INTO venue_account_modes VALUES (?, coalesce(?, 0), coalesce(?, 0)) "
+            "INSERT INTO venue_account_modes (account_id, hedge, multi_assets, fee_burn) "
+            "VALUES (?, coalesce(?, 0), coalesce(?, 0), coalesce(?, 0)) "
             "ON CONFLICT DO UPDATE SET hedge = coalesce(?, hedge), "
-            "multi_assets = coalesce(?, multi_assets)",
-            (m.account_id, m.hedge, m.multi_assets, m.hedge, m.multi_assets),
+            "multi_assets = coalesce(?, multi_assets), fee_burn = coalesce(?, fee_burn)",
+            (m.account_id, m.hedge, m.multi_assets, m.fee_burn, m.hedge, m.multi_assets, m.fee_burn),
         )

@@ -127,6 +127,7 @@ def _ledger(engine: Engine, ledger: Ledger) -> dict[str, Any]:
     return {
         "hedge": ledger.hedge,
         "multi_assets": ledger.multi_assets,
+        "fee_burn": ledger.fee_burn,
         # as answered: a symbol set to its default leverage answers as one never set
         "leverage": {
             symbol: leverage

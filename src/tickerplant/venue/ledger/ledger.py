@@ -85,6 +85,7 @@ class Ledger:
     contracts: Mapping[str, Contract] = field(default_factory=dict, repr=False, compare=False)
     hedge: bool = False  # hedge mode (position_modes.PositionModes keeps it for both markets)
     multi_assets: bool = False  # Multi-Assets mode, USDⓈ-M only (collateral.py)
+    fee_burn: bool = False  # the BNB fee discount, USDⓈ-M only: kept and shown (commands.SetFeeBurn)
     leverage: StampedDict[str, int] = field(default_factory=StampedDict)  # set by POST …/leverage
     isolated: StampedSet[str] = field(default_factory=StampedSet)  # symbols set ISOLATED
     changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8
@@ -98,9 +99,7 @@ class Ledger:
     # what a check expects a change to leave, and the last mark's ratio (``side_margins.py``)
     _margins: SideMargins = field(default_factory=SideMargins, init=False, repr=False, compare=False)
     # margin asset -> the positions' parts of its symbols kept, and their sums (``kept_figures.py``)
-    _totals: dict[str, AssetTotals] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _totals: dict[str, AssetTotals] = field(default_factory=dict, init=False, repr=False, compare=False)
     # symbol -> its seat, once its open orders changed (``Seat.changes``: ``figures`` reads its
     # margin again; a symbol new here: they are worked out again), every such symbol counted
     _orders: dict[str, Seat[Ledger]] = field(default_factory=dict, init=False, repr=False, compare=False)

@@ -183,8 +183,9 @@ def account(
     wallet = format_amount(f.wallet)
     body: dict[str, Any] = {}
     if v2:
-        body = {"feeTier": 0, "feeBurn": False, "canTrade": True, "canDeposit": True, "canWithdraw": True,
-                "updateTime": 0, "multiAssetsMargin": ledger.multi_assets, "tradeGroupId": -1}  # fmt: skip
+        body = {"feeTier": 0, "feeBurn": ledger.fee_burn, "canTrade": True, "canDeposit": True,
+                "canWithdraw": True, "updateTime": 0, "multiAssetsMargin": ledger.multi_assets,
+                "tradeGroupId": -1}  # fmt: skip
     body |= {
         "totalInitialMargin": _amount(f.position_im_e8 + f.open_order_im_e8),
         "totalMaintMargin": _amount(f.cross_maint_e8),

@@ -11,7 +11,13 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.auth.checks import Authorized, Security
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode
+from tickerplant.venue.domain.commands import (
+    SetFeeBurn,
+    SetLeverage,
+    SetMarginType,
+    SetMultiAssets,
+    SetPositionMode,
+)
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.order_params import parse_bool, parse_int, parse_symbol
 
@@ -85,6 +91,19 @@ def set_multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: in
     return _OK
 
 
+def fee_burn_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    return {"feeBurn": engine.ledger(authorized.account.account_id).fee_burn}
+
+
+def set_fee_burn_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
+    """``POST /fapi/v1/feeBurn`` (part 3 §2.1: ``feeBurn`` STRING, ``"true"``/``"false"``)."""
+    if not authorized.params.get("feeburn"):
+        raise mandatory("feeBurn")
+    on = parse_bool(authorized.params, "feeBurn")
+    engine.apply(SetFeeBurn(authorized.account.account_id, on), now_ms)
+    return _OK
+
+
 _OK = {"code": 200, "msg": "success"}
 _TRADE, _READ = Security.TRADE, Security.USER_DATA
 Endpoint = Callable[[Engine, Authorized, int], Any]
@@ -99,6 +118,8 @@ ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, Endpoint]]] = {
     Market.UM: _BOTH | {
         ("GET", "/v1/multiAssetsMargin"): (_READ, 30, multi_assets_endpoint),  # USDⓈ-M only (§4.7)
         ("POST", "/v1/multiAssetsMargin"): (_TRADE, 1, set_multi_assets_endpoint),
+        ("GET", "/v1/feeBurn"): (_READ, 30, fee_burn_endpoint),  # USDⓈ-M only (§2.1)
+        ("POST", "/v1/feeBurn"): (_TRADE, 1, set_fee_burn_endpoint),
     },
     Market.CM: _BOTH,
 }
