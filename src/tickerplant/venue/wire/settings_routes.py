@@ -71,11 +71,15 @@ def dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     return {"dualSidePosition": engine.modes.is_hedged(authorized.account.account_id)}
 
 
+def _switch(authorized: Authorized, name: str) -> bool:
+    """A setting's mandatory ``"true"``/``"false"`` (-1102 when not sent)."""
+    if not authorized.params.get(name.lower()):
+        raise mandatory(name)
+    return parse_bool(authorized.params, name)
+
+
 def set_dual_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    if not authorized.params.get("dualsideposition"):
-        raise mandatory("dualSidePosition")
-    dual = parse_bool(authorized.params, "dualSidePosition")
-    set_dual_side(engine, authorized.account.account_id, dual, now_ms)
+    set_dual_side(engine, authorized.account.account_id, _switch(authorized, "dualSidePosition"), now_ms)
     return _OK
 
 
@@ -84,10 +88,7 @@ def multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -
 
 
 def set_multi_assets_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    if not authorized.params.get("multiassetsmargin"):
-        raise mandatory("multiAssetsMargin")
-    on = parse_bool(authorized.params, "multiAssetsMargin")
-    set_multi_assets(engine, authorized.account.account_id, on, now_ms)
+    set_multi_assets(engine, authorized.account.account_id, _switch(authorized, "multiAssetsMargin"), now_ms)
     return _OK
 
 
@@ -97,10 +98,7 @@ def fee_burn_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> An
 
 def set_fee_burn_endpoint(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     """``POST /fapi/v1/feeBurn`` (part 3 §2.1: ``feeBurn`` STRING, ``"true"``/``"false"``)."""
-    if not authorized.params.get("feeburn"):
-        raise mandatory("feeBurn")
-    on = parse_bool(authorized.params, "feeBurn")
-    engine.apply(SetFeeBurn(authorized.account.account_id, on), now_ms)
+    engine.apply(SetFeeBurn(authorized.account.account_id, _switch(authorized, "feeBurn")), now_ms)
     return _OK
 
 
