@@ -136,14 +136,15 @@ class Contract:
 
     def base(self, qty_units: int, price_units: int) -> int:
         """A fill's notional (COIN-M's ``baseQty``, §7.1) in 1e-8, rounded down (§10)."""
-        num, den = self._notional(qty_units, price_units, self.price_one)
-        return num * AMOUNT_SCALE // den
+        return self.bases(qty_units, price_units)[0]
 
-    def base_fine(self, qty_units: int, price_units: int) -> int:
-        """The same notional in 1e-24 of the coin, rounded down (``Order.cum_base_fine``: the
-        harmonic mean of an order's fills exact to far below a price's last decimal)."""
+    def bases(self, qty_units: int, price_units: int) -> tuple[int, int]:
+        """``base``, and the same notional in 1e-24 of the coin (``Order.cum_base_fine``: the
+        harmonic mean of an order's fills exact to far below a price's last decimal), from one
+        exact quotient: the 1e-8 figure is the fine one rounded down further."""
         num, den = self._notional(qty_units, price_units, self.price_one)
-        return num * BASE_FINE // den
+        fine = num * BASE_FINE // den
+        return fine // (BASE_FINE // AMOUNT_SCALE), fine
 
     def commission(self, qty_units: int, price_units: int, rate: Fraction) -> int:
         """A fill's commission at ``rate`` (§10: fill notional × rate), 1e-8, rounded down

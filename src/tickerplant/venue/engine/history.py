@@ -127,7 +127,7 @@ def _symbols(
     ``symbol`` optional since 2026-08-25), under the ``pair`` rule's -1128."""
     symbol, pair = params.get("symbol"), params.get("pair")
     um = engine.market is Market.UM
-    if symbol or (um and not every_um) or not (pair or um):
+    if symbol or (um and not every_um) or (not um and not pair):  # one symbol, named or missing
         return [engine.symbol(parse_symbol(params)).symbol]
     if any(params.get(name.lower()) for name in with_ids):
         raise refused(-1128, "Combination of optional parameters invalid.")

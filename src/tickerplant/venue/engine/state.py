@@ -344,12 +344,12 @@ class EngineState:
         if trade_id is None:
             trade_id = self.next_trade_id[order.symbol]
             self.next_trade_id[order.symbol] += 1
-        base = contract.base(qty, price) if contract.inverse else 0  # COIN-M's baseQty
+        base, fine = contract.bases(qty, price) if contract.inverse else (0, 0)  # COIN-M's baseQty
         fill = Fill(
             order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
             base, realized, commission, asset, maker, now_ms, order.position_side,
         )  # fmt: skip
-        order.fill(price, qty, base, now_ms, contract.base_fine(qty, price) if contract.inverse else 0)
+        order.fill(price, qty, base, now_ms, fine)
         ledger.touch(order, seat)  # what it has left changed: its open-order margin too
         seat.add_fill(fill)
         out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))
