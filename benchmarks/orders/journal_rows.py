@@ -10,7 +10,6 @@ size is what they wrote.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import sqlite3
 import tempfile
@@ -51,7 +50,9 @@ def measure(accounts: int, transactions: int) -> tuple[float, float]:
                 journal.stage(Batch(orders=[order]))
                 orders.append(order)
             for order in placed:
-                journal.stage(Batch(orders=[dataclasses.replace(order, status=OrderStatus.CANCELED)]))
+                canceled = order.copy()
+                canceled.status = OrderStatus.CANCELED
+                journal.stage(Batch(orders=[canceled]))
             placed = orders
             journal.commit_staged()
 
