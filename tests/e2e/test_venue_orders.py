@@ -76,6 +76,12 @@ async def test_python_binance_places_queries_and_cancels(
     assert (bought["status"], bought["executedQty"]) == ("FILLED", "0.010")
     trades = await client.futures_account_trades(symbol="BTCUSDT")
     assert sum(Decimal(t["qty"]) for t in trades) == Decimal("0.010") and not trades[0]["maker"]
+    # the 2026-08 keys (part 2 §1, §6.8), at COIN-M's places; baseQty "0" on USDⓈ-M
+    assert list(trades[0]) == [
+        "symbol", "id", "orderId", "pair", "side", "price", "qty", "realizedPnl", "marginAsset", "baseQty",
+        "quoteQty", "commission", "commissionAsset", "time", "positionSide", "buyer", "maker",
+    ]  # fmt: skip
+    assert (trades[0]["pair"], trades[0]["baseQty"]) == ("BTCUSDT", "0")
     fee = sum(Decimal(t["commission"]) for t in trades)
     assert fee == sum(
         (Decimal(t["quoteQty"]) * Decimal("0.0005")).quantize(Decimal("1e-8"), "ROUND_DOWN") for t in trades

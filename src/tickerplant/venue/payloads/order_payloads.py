@@ -125,9 +125,10 @@ def read(order: Order, inst: Instrument) -> dict[str, Any]:
 def trade(fill: Fill, inst: Instrument) -> dict[str, Any]:
     pd, qd = inst.price_decimals, inst.qty_decimals
     price = fixed(fill.price, pd)
+    # ``pair`` and ``baseQty`` on both markets: USDⓈ-M's rows gained them in 2026-08 (part 2 §1,
+    # §6.8: ``baseQty`` "0"-like there), at COIN-M's places (its capture, §6.8's CM example)
     row: dict[str, Any] = {"symbol": fill.symbol, "id": fill.trade_id, "orderId": fill.order_id}
-    if inst.market is _CM:
-        row["pair"] = inst.pair
+    row["pair"] = inst.pair
     row["side"] = fill.side._value_
     row["price"] = price.rstrip("0").rstrip(".") if "." in price else price
     row["qty"] = fixed(fill.qty, qd)
@@ -137,6 +138,7 @@ def trade(fill: Fill, inst: Instrument) -> dict[str, Any]:
         row["baseQty"] = fixed(fill.base, 8)
         row["quoteQty"] = str(fill.qty * inst.contract_size // 10**qd)
     else:
+        row["baseQty"] = "0"
         row["quoteQty"] = fixed(fill.price * fill.qty, pd + qd)
     row["commission"] = fixed(fill.commission, 8)
     row["commissionAsset"] = fill.commission_asset
