@@ -309,6 +309,67 @@ async def test_coin_m_on_ws_dapi(plant: Tickerplant, venue: Venue, http: aiohttp
     await ws.ws.close()
 
 
+async def test_the_frames_binance_refuses(
+    start_server: StartServer, venue: Venue, http: aiohttp.ClientSession
+) -> None:
+    """What a frame gets that Binance would refuse: a missing ``id`` (§8.3, mandatory; null is
+    one), a name sent in two cases (decision 4, ``-1101`` as REST), a ``returnRateLimits``
+    that is no boolean; ``rateLimits`` on the frame's own refusals (§8.4); ``algoOrder.*`` on
+    ws-dapi (§8.7: none); a session whose account was disabled ends at its next request,
+    ``session.status`` too (§8.6)."""
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
+    ws = await raw(http, plant)
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010"}
+    no_id = await ws.frame(json.dumps({"method": "order.place", "params": hmac_signed(plant, venue.alice_hmac, order)}))
+    assert (no_id["id"], no_id["status"], no_id["error"]) == (None, 400, {
+        "code": -1102, "msg": "Mandatory parameter 'id' was not sent, was empty/null, or malformed."})  # fmt: skip
+    assert "rateLimits" in no_id
+    status = await ws.frame(json.dumps({"id": None, "method": "account.balance",
+                                        "params": hmac_signed(plant, venue.alice_hmac, {})}))  # fmt: skip
+    assert (status["id"], status["status"]) == (None, 200)  # a null id is an id
+    positions = await ws.call("account.position", hmac_signed(plant, venue.alice_hmac, {}))
+    assert not [p for p in positions["result"] if Decimal(p["positionAmt"])]  # the order without id: not placed
+    twice = await ws.call("order.status", hmac_signed(plant, venue.alice_hmac, {"symbol": "BTCUSDT", "SYMBOL": "X"}))
+    assert twice["error"] == {"code": -1101, "msg": "Duplicate values for a parameter detected."}
+    for shown, value in ((False, "False"), (True, "True"), (False, False), (False, "FALSE")):
+        ticker = await ws.call("ticker.price", {"symbol": "BTCUSDT", "returnRateLimits": value})
+        assert ticker["status"] == 200 and ("rateLimits" in ticker) is shown, (value, ticker)
+        mine = await ws.call("account.balance", hmac_signed(plant, venue.alice_hmac, {"returnRateLimits": value}))
+        assert mine["status"] == 200 and ("rateLimits" in mine) is shown, (value, mine)
+    for method, params in (("ticker.price", {"symbol": "BTCUSDT"}), ("account.balance", {})):
+        odd = await ws.call(method, hmac_signed(plant, venue.alice_hmac, params | {"returnRateLimits": "0"}))
+        assert odd["error"] == {"code": -1130, "msg": "Data sent for parameter 'returnRateLimits' is not valid."}
+        assert "rateLimits" in odd
+    for text in ('{"id":7,"method":"account.foo","params":{}}', '{"id":8,"params":{}}',
+                 '{"id":9,"method":"ticker.price","params":[1]}'):  # fmt: skip
+        refused = await ws.frame(text)
+        assert refused["status"] == 400 and refused["rateLimits"][0]["count"] > 0, refused
+    hidden = await ws.frame('{"id":10,"method":"account.foo","params":{"returnRateLimits":false}}')
+    assert hidden["error"]["code"] == -1000 and "rateLimits" not in hidden
+    dapi = await raw(http, plant, Market.CM)
+    algo = await dapi.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, {
+        "algoType": "CONDITIONAL", "symbol": "BTCUSD_PERP", "side": "SELL", "type": "STOP_MARKET",
+        "quantity": "1", "triggerPrice": "1000.0"}))  # fmt: skip
+    assert algo["error"] == {"code": -1000, "msg": "Unknown method 'algoOrder.place'."}
+    # bob logs on; the operator disables his account; his session.status is refused, and ended
+    admin = plant.admin_url()
+    assert admin is not None
+    ed = Ed25519PrivateKey.generate()
+    async with http.post(f"{admin}/api/accounts/{venue.bob}/keys", json={"publicKey": _public_pem(ed)}) as made:
+        bob_ed = Key((await made.json())["apiKey"], _private_pem(ed))
+    bob = await raw(http, plant)
+    assert (await bob.call("session.status"))["result"]["apiKey"] is None
+    assert (await bob.call("session.logon", ed_signed(plant, bob_ed, {})))["status"] == 200
+    assert (await bob.call("session.status"))["result"]["apiKey"] == bob_ed.api_key
+    async with http.post(f"{admin}/api/accounts/{venue.bob}/disable", json={}) as disabled:
+        assert disabled.status == 200
+    ended = await bob.call("session.status")
+    assert (ended["status"], ended["error"]["code"]) == (401, -2015)
+    assert (await bob.call("session.status"))["result"]["apiKey"] is None
+    for each in (ws, dapi, bob):
+        await each.ws.close()
+
+
 async def test_ccxt_pro_trades_over_the_ws_api(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     exchange = ccxt_usdm(plant, closing, venue.alice_hmac)
     exchange.urls["api"]["ws"]["ws-api"]["linear"] = f"ws://127.0.0.1:{plant.listeners[Market.UM].port}/ws-fapi/v1"
@@ -383,7 +444,9 @@ async def test_every_reply_echoes_a_readable_id(
     bad = {"code": -1130, "msg": "Data sent for parameter 'params' is not valid."}
     for text, request_id in (('{"id":1,"method":"order.status","params":[1]}', 1),
                              ('{"id":"s","method":"order.place","params":"symbol=BTCUSDT"}', "s")):  # fmt: skip
-        assert await bob.frame(text) == {"id": request_id, "status": 400, "error": bad}
+        refused = await bob.frame(text)
+        assert (refused["id"], refused["status"], refused["error"]) == (request_id, 400, bad)
+        assert refused["rateLimits"][0]["rateLimitType"] == "REQUEST_WEIGHT"  # shown unless hidden (§8.4)
     unreadable = await bob.frame('{"id":{"a":1},"method":"order.status","params":{}}')
     assert unreadable["id"] is None and unreadable["error"]["code"] == -1130
     for ws in (alice, bob):

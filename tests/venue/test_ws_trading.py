@@ -319,6 +319,7 @@ def test_a_signature_over_the_urlencoded_form_and_bad_frames(venue: Venue) -> No
         (b'{"id":null,"method":"order.status","params":7}', None, "params"),
     ):
         reply = json.loads(venue.api.answer(frame, None, IP, NOW, True).reply)
+        assert reply.pop("rateLimits")[0]["rateLimitType"] == "REQUEST_WEIGHT"  # shown unless hidden (§8.4)
         assert reply == {"id": request_id, "status": 400,
                          "error": {"code": -1130, "msg": f"Data sent for parameter '{named}' is not valid."}}  # fmt: skip
     nested = call(venue, "order.status", {"symbol": {"a": 1}})

@@ -380,7 +380,8 @@ class Listener:
         params: dict[str, Any] = dict(parse_qsl(query))
         return WsApiConnection(
             self.ws_api, self._clock, self._config.limits, self.ws_api_connections,
-            rate_limits_default=params.get("returnRateLimits") != "false", faults=self._config.faults,
+            rate_limits_default=params.get("returnRateLimits", "").lower() != "false",
+            faults=self._config.faults,
             counters=self.limit_counters, traffic=self.traffic, budget=self.send_budget,
             signed_lag=self.signed_lag,
         )  # fmt: skip

@@ -38,6 +38,7 @@ from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, ra
 
 __all__ = [
     "OTHER_METHOD", "WS_API_METHODS", "AwaitedReply", "PrivateMethods", "WsApi", "WsApiReply", "WsSession",
+    "limits_shown",
 ]  # fmt: skip
 
 WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
@@ -54,10 +55,23 @@ _UNSET = msgspec.UNSET
 _NO_PARAMS = b""  # the key of a request without `params` (which reads as {})
 
 
+def limits_shown(value: object, default: bool) -> bool:
+    """Whether a reply carries ``rateLimits``: ``returnRateLimits`` as sent (None: not sent,
+    ``default``, the connection's), a JSON boolean or its text in any case, as REST reads a
+    boolean (decision 4: ``true``/``false`` and ``True``/``False``); else ``-1130``."""
+    if value is None:
+        return default
+    if value is True or value is False:
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise RequestRefused(-1130, "Data sent for parameter 'returnRateLimits' is not valid.")
+
+
 class _Request(msgspec.Struct):
     """What the fast path reads of a request; ``params`` stays JSON, the table's key."""
 
-    id: int | str | None = None
+    id: int | str | msgspec.UnsetType | None = msgspec.UNSET  # unset: the plain path refuses it
     method: str = ""
     params: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
 
@@ -160,6 +174,8 @@ class WsApi:
             request = _read_request(frame)
         except Exception:  # whatever it is, the plain path reads it and says so
             return self._receive(frame, ip, now_ms, rate_limits_default)
+        if request.id is _UNSET:  # §8.3: mandatory (null is an id)
+            return self._receive(frame, ip, now_ms, rate_limits_default)
         params = request.params
         key = (request.method, _NO_PARAMS if params is _UNSET else bytes(params), rate_limits_default)
         kept = self._kept.get(key)
@@ -217,8 +233,8 @@ class WsApi:
             return None
         if not isinstance(params, dict):
             return None
-        show_limits = params.get("returnRateLimits", rate_limits_default) not in (False, "false")
         try:
+            show_limits = limits_shown(params.get("returnRateLimits"), rate_limits_default)
             weight = method.weight(params)
         except RequestRefused:
             return None
@@ -265,16 +281,22 @@ class WsApi:
 
     def _receive(self, frame: bytes, ip: str, now_ms: int, rate_limits_default: bool) -> WsApiReply:
         """The plain path: any frame, read and answered step by step."""
-        request_id, name, parsed = self._parse(frame)
+        request_id, name, parsed, sent = self._parse(frame)
         params: dict[str, Any]
         method: Method | None
+        # rateLimits on every reply unless hidden (§8.4), refusals of the frame itself too:
+        # the request's own returnRateLimits where its params read, else the connection's
+        try:
+            show_limits = limits_shown(sent.get("returnRateLimits"), rate_limits_default)
+        except RequestRefused as refused:
+            show_limits = rate_limits_default
+            if not isinstance(parsed, RequestRefused):
+                parsed = refused
         if isinstance(parsed, RequestRefused):
             # Malformed requests cost weight too, so a flood of them meets 429 and 418.
-            method, params, show_limits, weight = None, {}, False, 1
+            method, params, weight = None, {}, 1
         else:
             method, params = parsed
-            # The official SDK sends booleans and numbers as strings ("false", "5").
-            show_limits = params.get("returnRateLimits", rate_limits_default) not in (False, "false")
             try:
                 weight = method.weight(params)
             except RequestRefused:
@@ -285,7 +307,7 @@ class WsApi:
         limits = self._rate_limits(verdict.used) if show_limits else None
         if method is None:
             assert isinstance(parsed, RequestRefused)
-            return WsApiReply((self._error(request_id, parsed, None),), None, name, parsed.status)
+            return WsApiReply((self._error(request_id, parsed, limits),), None, name, parsed.status)
         try:
             result = method.answer(params, now_ms)
             if type(result) is Later:  # a cold past's klines: made whole here (later.py)
@@ -300,32 +322,39 @@ class WsApi:
             return WsApiReply((head + result.head, result.tail, end), None, name)
         return WsApiReply((head + _encode(result) + end,), None, name)
 
-    def _parse(self, frame: bytes) -> tuple[Any, str, tuple[Method, dict[str, Any]] | RequestRefused]:
+    def _parse(
+        self, frame: bytes
+    ) -> tuple[Any, str, tuple[Method, dict[str, Any]] | RequestRefused, dict[str, Any]]:
         """The request's id (None when it cannot be echoed), its method's label (one of
-        ``WS_API_METHODS``, else ``OTHER_METHOD``) and its method and params."""
+        ``WS_API_METHODS``, else ``OTHER_METHOD``), its method and params, and its params
+        as far as they read as an object (a refusal's ``returnRateLimits``)."""
         other = OTHER_METHOD
         try:
             request = parse_json(frame)
         except NotJson:  # not JSON, too deep, or a string of invalid UTF-8: never raised on
-            return None, other, RequestRefused(-1000, "Malformed request: the frame is not valid JSON.")
+            return None, other, RequestRefused(-1000, "Malformed request: the frame is not valid JSON."), {}
         if not isinstance(request, dict):
-            return None, other, RequestRefused(-1000, "Malformed request: expected an object.")
-        request_id = request.get("id")
+            return None, other, RequestRefused(-1000, "Malformed request: expected an object."), {}
+        params = request.get("params", {})
+        sent = params if isinstance(params, dict) else {}
+        if "id" not in request:  # §8.3: mandatory, though null is one
+            return None, other, mandatory("id"), sent
+        request_id = request["id"]
         if request_id is not None and type(request_id) not in (int, str):
-            return None, other, RequestRefused(-1130, "Data sent for parameter 'id' is not valid.")
+            return None, other, RequestRefused(-1130, "Data sent for parameter 'id' is not valid."), sent
         method_name = request.get("method")
         if not isinstance(method_name, str) or not method_name:
-            return request_id, other, mandatory("method")
+            return request_id, other, mandatory("method"), sent
         # A version prefix ("v1/ticker.price") names the same method (§5.2).
         name = method_name.rpartition("/")[2]
         method = self._methods.get(name)
         label = other if method is None else name
-        params = request.get("params", {})
         if not isinstance(params, dict):
-            return request_id, label, RequestRefused(-1130, "Data sent for parameter 'params' is not valid.")
+            refused = RequestRefused(-1130, "Data sent for parameter 'params' is not valid.")
+            return request_id, label, refused, sent
         if method is None:
-            return request_id, label, RequestRefused(-1000, f"Unknown method '{method_name}'.")
-        return request_id, label, (method, params)
+            return request_id, label, RequestRefused(-1000, f"Unknown method '{method_name}'."), sent
+        return request_id, label, (method, params), sent
 
     def _rate_limits(self, used: int) -> bytes:
         return (

@@ -40,7 +40,7 @@ from tickerplant.venue.auth.checks import (
 from tickerplant.venue.auth.signing import verify
 from tickerplant.venue.domain.order_params import parse_long
 
-__all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "read_params", "signed_forms"]
+__all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "check_session", "read_params", "signed_forms"]
 
 # A logged-on key that has since been revoked, disabled or restricted: the session ends (§8.6).
 # The reply echoes the request's id (``ws_trading``): §8.6's example shows it null, but a
@@ -76,6 +76,8 @@ def read_params(params: dict[str, msgspec.Raw]) -> WsParams:
             sent[name] = text.decode()
             if text in (b"true", b"false"):
                 booleans.append(name)
+    if len({name.lower() for name in sent}) != len(sent):  # decision 4: one name in two cases
+        raise RequestRefused(-1101, "Duplicate values for a parameter detected.")  # as REST's query
     return WsParams(sent, frozenset(booleans))
 
 
@@ -152,6 +154,22 @@ def authorize_ws(
     if security is Security.TRADE and not key.trading:
         raise REJECTED_KEY  # a reading key's session stays, refused trading as REST is
     return Authorized(key, account, by_name)
+
+
+def check_session(session: WsSession | None, keys: Keys, ip: str) -> None:
+    """``SESSION_REVOKED``, the session ended, when its key has been revoked, or its account
+    disabled or its IP refused since ``session.logon`` (§8.6: the *next* request gets it,
+    ``session.status`` and ``session.logout`` too); nothing without a session key."""
+    if session is None or session.api_key is None:
+        return
+    key = keys.key(session.api_key)
+    try:
+        if key is None:
+            raise SESSION_REVOKED
+        permitted(key, Security.USER_DATA, keys, ip)
+    except RequestRefused:
+        _end(session)
+        raise SESSION_REVOKED from None
 
 
 def _end(session: WsSession) -> None:

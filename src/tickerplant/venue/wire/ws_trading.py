@@ -24,7 +24,8 @@ Methods: UM ``order.place``, ``order.cancel``, ``order.status``, ``account.statu
 ``.position`` (the REST v2 twins) and their ``v2/`` names (the v3 twins), COIN-M the same
 without ``v2/`` (§8.7); ``order.modify`` (``PUT …/order``, counted as an order);
 ``userDataStream.start``/``.ping``/``.stop`` and ``session.logon``/``.status``/``.logout`` on both;
-``algoOrder.place``/``.cancel`` (the Algo Order service's ``POST``/``DELETE …/algoOrder``).
+``algoOrder.place``/``.cancel`` on USDⓈ-M only (the Algo Order service's ``POST``/``DELETE
+…/algoOrder``; ws-dapi has none, §8.7).
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ import msgspec
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_BANNED, RequestRefused
 from tickerplant.protocol.request_weight import rate_limit_error
-from tickerplant.protocol.ws_api import OTHER_METHOD, WsApiReply, WsSession
+from tickerplant.protocol.ws_api import OTHER_METHOD, WsApiReply, WsSession, limits_shown
 from tickerplant.venue.auth.checks import Authorized, Security
-from tickerplant.venue.auth.ws_checks import WsParams, authorize_ws, read_params
+from tickerplant.venue.auth.ws_checks import WsParams, authorize_ws, check_session, read_params
 from tickerplant.venue.wire.rest import Headed, PrivateRest
 
 __all__ = ["WsAdmitted", "WsMethod", "WsTrading"]
@@ -106,14 +107,14 @@ class WsTrading:
             "order.modify": ("PUT", f"{p}/v1/order", 0 if um else 1, True),
             "order.cancel": ("DELETE", f"{p}/v1/order", 1, False),
             "order.status": ("GET", f"{p}/v1/order", 1, False),
-            "algoOrder.place": ("POST", f"{p}/v1/algoOrder", 0, True),  # §8.7, the Algo Order service
-            "algoOrder.cancel": ("DELETE", f"{p}/v1/algoOrder", 1, False),
             "userDataStream.start": ("POST", f"{p}/v1/listenKey", 1, False),
             "userDataStream.ping": ("PUT", f"{p}/v1/listenKey", 1, False),
             "userDataStream.stop": ("DELETE", f"{p}/v1/listenKey", 1, False),
         }
-        if um:
+        if um:  # ws-dapi has no algoOrder.* and no v2/ names (§8.7)
             twins |= {
+                "algoOrder.place": ("POST", "/fapi/v1/algoOrder", 0, True),  # §8.7, the Algo Order service
+                "algoOrder.cancel": ("DELETE", "/fapi/v1/algoOrder", 1, False),
                 "account.status": ("GET", "/fapi/v2/account", 5, False),
                 "v2/account.status": ("GET", "/fapi/v3/account", 5, False),
                 "account.balance": ("GET", "/fapi/v2/balance", 5, False),
@@ -154,22 +155,27 @@ class WsTrading:
         session's methods (answered here), the key and signature (``ws_checks``); the reply
         when that is all, else the request admitted for ``perform``. Under ``--workers`` a
         gateway admits and the plant performs (``venue/wire/forwarded.py``)."""
+        unreadable: RequestRefused | None = None
         try:
             request = _read_request(frame)
         except (msgspec.DecodeError, msgspec.ValidationError) as unread:
             named = "id" if "`$.id`" in str(unread) else "params"
-            refused = RequestRefused(-1130, f"Data sent for parameter '{named}' is not valid.")
-            reply = self._frame(_request_id(frame), refused, None)
-            return WsApiReply((reply,), None, "other", refused.status)
+            request = _Request(_request_id(frame) if named != "id" else None, OTHER_METHOD)
+            unreadable = RequestRefused(-1130, f"Data sent for parameter '{named}' is not valid.")
         name = request.method
-        method = self.methods[name]
-        bad: RequestRefused | None = None
-        try:
-            params = read_params(request.params)
+        method = self.methods.get(name)
+        bad: RequestRefused | None = unreadable
+        params = WsParams({}, frozenset())
+        if bad is None:
+            try:
+                params = read_params(request.params)
+            except RequestRefused as refused:
+                bad = refused
+        try:  # shown on refusals too (§8.4), the connection's choice where the request's is bad
+            show = limits_shown(params.sent.get("returnRateLimits"), rate_limits_default)
         except RequestRefused as refused:
-            params, bad = WsParams({}, frozenset()), refused
-        show = params.sent.get("returnRateLimits", "true" if rate_limits_default else "false") != "false"
-        verdict = self.rest.weight.charge(ip, method.weight, now_ms)
+            show, bad = rate_limits_default, bad or refused
+        verdict = self.rest.weight.charge(ip, 1 if method is None else method.weight, now_ms)
         limits = self._limits(verdict.used) if show else None
         if verdict.status != 200:
             error = rate_limit_error(verdict, ip, self.rest.weight.limit)
@@ -179,6 +185,9 @@ class WsTrading:
         try:
             if bad is not None:
                 raise bad
+            assert method is not None  # an unread frame's method is OTHER_METHOD, and it is bad
+            if name in ("session.status", "session.logout"):  # a session revoked since: ended (§8.6)
+                check_session(session, self.rest.accounts, ip)
             if name == "session.status":
                 result = self._status(session, rate_limits_default, now_ms)
             elif name == "session.logout":
