@@ -4,8 +4,11 @@ view holds since.
 
 The seam is an interval's *boundary*: the open time of the ``interval`` kline holding the
 live start. Klines opened before it are the past's, whole and closed; the one at the
-boundary and later are the view's (the plant warms the boundary kline with the past's
-minutes before the start, so it too is whole). Trades before the live start's minute are
+boundary and later are the view's. The plant warms the boundary kline with the past's
+minutes of the warm start's window (``history_s``, a day at most); the past's part of it
+before the window (a week's, a month's) is added here, made once (``PastAnswers._share``).
+A price kline's boundary bar holds the live samples alone: its interval's past minutes
+before the start are added the same way. Trades before the live start's minute are
 the past's; the view's ring holds the live ones, whose ids (the trades' and the aggregate
 trades' each) go on from the past's. `aggTrades` reads the past's aggregates, `trades` and
 `historicalTrades` its trades, one row each.
@@ -32,7 +35,7 @@ from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.interest import PastInterest
 from tickerplant.market.history.marks import PastFunding, PastMarks
 from tickerplant.market.history.path import Lru
-from tickerplant.market.history.series import PastSpec, SimulatedPast
+from tickerplant.market.history.series import PastSpec, SimulatedPast, aggregate
 from tickerplant.market.history.tape import PastTrade
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import Kline, KlineSeries, open_time
@@ -56,12 +59,17 @@ def _inner(raw: msgspec.Raw) -> bytes:
 class PastAnswers:
     """One server's past (``past``), before the live start ``live_from_ms``."""
 
-    def __init__(self, past: SimulatedPast, live_from_ms: int) -> None:
+    def __init__(self, past: SimulatedPast, live_from_ms: int, warm_from_ms: int | None = None) -> None:
+        """``warm_from_ms``: where the plant's open candles begin to hold the past's minutes
+        (``PastSpec.warm_from_ms``; None: at the live start)."""
         self.past = past
         self.live_from_ms = live_from_ms
         # this server's numbering of the past's trades and aggregates (market/history/counts.py)
         self.trade_base, self.agg_base = id_bases(live_from_ms)
         self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
+        # the first minute the warm start gave the plant's candles (its window's first whole one)
+        warm = self.until_ms if warm_from_ms is None else warm_from_ms + -warm_from_ms % MINUTE_MS
+        self.warm_ms = min(warm, self.until_ms)
         self.marks = PastMarks(past)
         self.interest_past = PastInterest(past, live_from_ms)
         self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(_ANSWERS_KEPT)
@@ -70,6 +78,7 @@ class PastAnswers:
         self._recent_rows: Lru[tuple[str, str, int], list[bytes]] = Lru(_ANSWERS_KEPT)
         self._trades: Lru[tuple[object, ...], list[Aggregate]] = Lru(_ANSWERS_KEPT)
         self._warmed: Lru[tuple[object, ...], bool] = Lru(_ANSWERS_KEPT)  # kline questions made
+        self._shares: Lru[tuple[object, ...], Kline | PriceBar | None] = Lru(_ANSWERS_KEPT)
 
     def knows(self, symbol: str) -> bool:
         return symbol in self.past.instruments
@@ -99,7 +108,10 @@ class PastAnswers:
         row: Callable[[Kline], list[int | str]],
     ) -> msgspec.Raw:
         """The spliced answer: the past's klines (rows by ``row``) and the view's
-        ``series`` (rendered by ``render``, which keeps its rows encoded)."""
+        ``series`` (rendered by ``render``, which keeps its rows encoded). The view's kline
+        at the boundary holds the past's minutes from the warm start's window on; the past's
+        part before that (a week's, a month's: the window is a day at most) is added to it
+        here (``_share``)."""
         boundary = open_time(interval, self.until_ms)
         symbol, past, until = inst.symbol, self.past, self.until_ms
 
@@ -124,7 +136,22 @@ class PastAnswers:
                 head, _ = self._kline_rows.get(
                     (symbol, interval, None, before, wanted), lambda: rows(None, before, wanted)
                 )
-        return msgspec.Raw(b"[" + b",".join(p for p in (head, _inner(render(live))) if p) + b"]")
+        whole = b""  # the boundary kline with the past's part in front, written apart: it is no
+        if live and live[0].open_ms == boundary:  # kline of the series, whose rows render keeps
+            share = self._share(symbol, interval, boundary)
+            if isinstance(share, Kline):
+                whole = _encode_row(row(aggregate([share, live[0]], boundary, live[0].close_ms)))
+                live = live[1:]
+        return msgspec.Raw(b"[" + b",".join(p for p in (head, whole, _inner(render(live))) if p) + b"]")
+
+    def _share(self, symbol: str, interval: str, boundary: int) -> Kline | PriceBar | None:
+        """The past's part of ``interval``'s kline open at the live start that the plant's
+        candle lacks: its minutes from ``boundary`` to the warm start's window (None: none)."""
+        if boundary >= self.warm_ms:
+            return None
+        return self._shares.get(
+            (symbol, interval), lambda: self.past.span(symbol, boundary, self.warm_ms)
+        )
 
     def kline_pieces(
         self, inst: Instrument, interval: str, start_ms: int | None, end_ms: int | None, limit: int
@@ -133,11 +160,15 @@ class PastAnswers:
         (``SimulatedPast.kline_pieces``): nothing when its rows are kept. Without a start,
         as if the view held none of the answer (the most the past can give)."""
         symbol, until = inst.symbol, self.until_ms
+        boundary = open_time(interval, until)
+        if boundary < self.warm_ms and (end_ms is None or end_ms >= boundary):  # the boundary's share
+            yield from self._once(
+                ("share", symbol, interval), lambda: self.past.span_pieces(symbol, boundary, self.warm_ms)
+            )
         if start_ms is not None:
             if (symbol, interval, start_ms, end_ms, limit) not in self._kline_rows:
                 yield from self.past.kline_pieces(symbol, interval, start_ms, end_ms, limit, until)
             return
-        boundary = open_time(interval, until)
         before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
         yield from self._once(
             ("klines", symbol, interval, before, limit),
@@ -153,8 +184,12 @@ class PastAnswers:
         """What ``price_klines`` with these arguments reads of the past, made a piece at a
         time (``PastMarks.kline_pieces``); without a start, as if the view held none of it."""
         until = self.until_ms
+        boundary = open_time(interval, until)
+        if boundary < until and (end_ms is None or end_ms >= boundary):  # the boundary's share
+            yield from self._once(
+                ("share", symbol, kind, interval), lambda: self.marks.span_pieces(symbol, boundary, until)
+            )
         if start_ms is None:
-            boundary = open_time(interval, until)
             end_ms = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
         yield from self._once(
             (kind, symbol, interval, start_ms, end_ms, limit),
@@ -180,7 +215,8 @@ class PastAnswers:
         live: Callable[[int | None, int | None, int], list[PriceBar]],
     ) -> list[PriceBar]:
         """The past's bars before the boundary, the view's (``live(start, end, limit)``)
-        from it, spliced as ``klines`` (§7.8)."""
+        from it, spliced as ``klines`` (§7.8); the boundary's bar, whose samples start at the
+        live start, with the past's minutes of its interval before it in front."""
         boundary = open_time(interval, self.until_ms)
         marks, until = self.marks, self.until_ms
         if start_ms is not None:
@@ -189,9 +225,12 @@ class PastAnswers:
                 lambda: marks.klines(symbol, kind, interval, start_ms, end_ms, limit, until),
             )
             if len(older) < limit and (end_ms is None or end_ms >= boundary):
-                return older + live(max(start_ms, boundary), end_ms, limit - len(older))
+                later = live(max(start_ms, boundary), end_ms, limit - len(older))
+                return older + self._whole_bar(symbol, kind, interval, boundary, later)
             return list(older)
-        newer = [b for b in live(None, end_ms, limit) if b.open_ms >= boundary]
+        newer = self._whole_bar(
+            symbol, kind, interval, boundary, [b for b in live(None, end_ms, limit) if b.open_ms >= boundary]
+        )
         if len(newer) >= limit:
             return newer
         before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
@@ -200,6 +239,25 @@ class PastAnswers:
             (symbol, kind, interval, None, before, wanted),
             lambda: marks.klines(symbol, kind, interval, None, before, wanted, until),
         ) + newer
+
+    def _whole_bar(
+        self, symbol: str, kind: PriceKind, interval: str, boundary: int, bars: list[PriceBar]
+    ) -> list[PriceBar]:
+        """``bars`` (the view's, from ``boundary`` on), the first with the past's minutes of
+        its interval before the live start in front, when it is the boundary's."""
+        if not bars or bars[0].open_ms != boundary or boundary >= self.until_ms:
+            return bars
+        share = self._shares.get(
+            (symbol, kind, interval), lambda: self.marks.span(symbol, kind, boundary, self.until_ms)
+        )
+        if not isinstance(share, PriceBar):
+            return bars
+        bar = bars[0]
+        whole = PriceBar(
+            boundary, bar.close_ms, share.open, max(share.high, bar.high), min(share.low, bar.low), bar.close,
+            share.samples + bar.samples,
+        )  # fmt: skip
+        return [whole, *bars[1:]]
 
     def funding(
         self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int
@@ -351,7 +409,7 @@ def past_answers(
     if spec is None:
         return None
     listed = [inst for insts in instruments.values() for inst in insts]
-    return PastAnswers(SimulatedPast.of(listed, spec), spec.live_from_ms)
+    return PastAnswers(SimulatedPast.of(listed, spec), spec.live_from_ms, spec.warm_from_ms)
 
 
 def _aggregate(t: PastTrade) -> Aggregate:

@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import json
 import urllib.request
+from decimal import Decimal
 from typing import Any
 
 from conftest import StartServer
@@ -127,3 +128,46 @@ async def test_history_start_moves_where_the_past_begins(start_server: StartServ
     plant = await start_server(clock=ManualClock(T0), simulator={**STILL, "history_start_ms": begin})
     first = await rows(plant, Market.UM, "/fapi/v1/klines?symbol=BTCUSDT&interval=1h&startTime=0&limit=2")
     assert first[0][0] == begin - begin % HOUR_MS  # the hour holding its first whole minute
+
+
+def _summed(rows_: list[list[Any]]) -> list[Any]:
+    """One kline row of consecutive rows: the first's open, the extremes, the last's close,
+    every sum (volume, quote volume, count, taker buy volume and quote volume)."""
+    ints = {8}
+    sums = [
+        sum(int(r[i]) for r in rows_) if i in ints else str(sum(Decimal(r[i]) for r in rows_))
+        for i in (5, 7, 8, 9, 10)
+    ]
+    high, low = max(Decimal(r[2]) for r in rows_), min(Decimal(r[3]) for r in rows_)
+    return [rows_[0][1], high, low, rows_[-1][4], *sums]
+
+
+def _as_summed(row: list[Any]) -> list[Any]:
+    return [row[1], Decimal(row[2]), Decimal(row[3]), row[4], *(str(Decimal(row[i])) for i in (5, 7)), row[8],
+            *(str(Decimal(row[i])) for i in (9, 10))]  # fmt: skip
+
+
+async def test_an_interval_open_at_the_start_holds_its_whole_past(start_server: StartServer) -> None:
+    """The kline of a week, a month, open at the live start holds every minute of its
+    interval's past, not only the warm start's last day: it is the sum of its days (§7.8,
+    the last element is the current kline); and a mark price kline open at the start holds
+    its interval's past minutes before the live samples, the sum of its hours."""
+    plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 40.0, "seed": 5})
+    week, month = 1_794_787_200_000, 1_793_491_200_000  # Monday 2026-11-16, 2026-11-01 (UTC)
+    for interval, opened in (("1w", week), ("1M", month)):
+        days = await rows(plant, Market.UM, f"/fapi/v1/klines?symbol=BTCUSDT&interval=1d&startTime={opened}&limit=40")
+        assert days[0][0] == opened and days[-1][0] == T0 // DAY_MS * DAY_MS
+        (whole,) = await rows(plant, Market.UM, f"/fapi/v1/klines?symbol=BTCUSDT&interval={interval}&limit=1")
+        assert whole[0] == opened
+        assert _as_summed(whole) == _summed(days), interval
+    hour = T0 // HOUR_MS * HOUR_MS
+    for path in ("markPriceKlines?symbol=ETHUSDT", "indexPriceKlines?pair=ETHUSDT"):
+        day_start = T0 // DAY_MS * DAY_MS
+        hours = await rows(plant, Market.UM, f"/fapi/v1/{path}&interval=1h&startTime={day_start}&limit=24")
+        assert hours[-1][0] == hour and int(hours[-1][8]) >= 6 * 60  # the start's hour: its 6 minutes before
+        (day,) = await rows(plant, Market.UM, f"/fapi/v1/{path}&interval=1d&limit=1")
+        assert day[0] == day_start
+        assert day[1] == hours[0][1] and day[4] == hours[-1][4]
+        assert Decimal(day[2]) == max(Decimal(h[2]) for h in hours)
+        assert Decimal(day[3]) == min(Decimal(h[3]) for h in hours)
+        assert int(day[8]) == sum(int(h[8]) for h in hours)

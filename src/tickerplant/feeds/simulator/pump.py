@@ -66,11 +66,15 @@ class SimulatedMarket:
         # that nothing ends its batch or reaches the bus before what it holds
         self._held: Held | None = None
         self._start_ms = 0  # the live start: the past ends before its minute (prepare)
+        self._warm_from_ms = 0  # the warm start's window begins (prepare)
 
     async def prepare(self) -> Prepared:
         now_ms = self._clock.now_ms()
         config = self._config
-        spec = PastSpec(config.seed, config.actions_per_s, now_ms, config.history_start_ms)
+        # the warm start's window: the last history_s, at most a day (warm)
+        warm_from_ms = now_ms - min(round(config.history_s * 1000), DAY_MS)
+        spec = PastSpec(config.seed, config.actions_per_s, now_ms, config.history_start_ms, warm_from_ms)
+        self._warm_from_ms = warm_from_ms
         catalogued = {market: catalogue(market, now_ms) for market in Market}
         self.past = past = SimulatedPast.of([i for insts in catalogued.values() for i in insts], spec)
         # the live market starts where the past's path is, its trade ids above the past's
@@ -111,8 +115,7 @@ class SimulatedMarket:
         # the start the past was cut at (prepare's), not the clock's now: a minute that ended
         # in between is the live market's, its trade ids above the past's (a warm start that
         # took its trades from the past put a gap of ids in every trades answer's splice)
-        now_ms = self._start_ms
-        warm_from = now_ms - min(round(self._config.history_s * 1000), DAY_MS)
+        now_ms, warm_from = self._start_ms, self._warm_from_ms
         for market, plant in sink.plants.items():
             rows: list[StreamMessage] = []
             for symbol in plant.symbols:

@@ -152,6 +152,24 @@ class PastMarks:
                 i += 1
         return out
 
+    def span(self, symbol: str, kind: PriceKind, start_ms: int, end_ms: int) -> PriceBar | None:
+        """One ``kind`` bar of the listed minutes opening in [``start_ms``, ``end_ms``), None
+        when none is: the past's part of a bar the live market holds only the end of
+        (``protocol/past.py``)."""
+        bars = self.minute_bars(symbol, kind, start_ms, end_ms - 1)
+        if not bars:
+            return None
+        high, low = max(b.high for b in bars), min(b.low for b in bars)
+        return PriceBar(start_ms, end_ms - 1, bars[0].open, high, low, bars[-1].close, _SAMPLES * len(bars))
+
+    def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[None]:
+        """What ``span`` reads, made a funding interval's minutes a piece, as ``kline_pieces``."""
+        first_ms = max(start_ms, self.past.tape(symbol).first_minute * MINUTE_MS)
+        for n in range(first_ms // FUNDING_INTERVAL_MS, (end_ms - 1) // FUNDING_INTERVAL_MS + 1):
+            if first_ms < end_ms and (symbol, n) not in self._intervals:
+                self._interval(symbol, n)
+                yield
+
     def klines(
         self, symbol: str, kind: PriceKind, interval: str, start_ms: int | None, end_ms: int | None,
         limit: int, until_ms: int,

@@ -49,6 +49,10 @@ class PastSpec(msgspec.Struct, frozen=True, array_like=True):
     actions_per_s: float | None  # --sim-rate; None: max
     live_from_ms: int  # the live start: the past is what lies before its minute
     history_start_ms: int | None = None  # the past begins at the later of it and the listing
+    # the plant's open candles hold the past's minutes from here on (the warm start's window,
+    # ``feeds/simulator/pump.py``); before it, a kline open at the live start is the past's
+    # part the answers add (``protocol/past.py``). None: from the live start's minute.
+    warm_from_ms: int | None = None
 
 
 def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
@@ -226,6 +230,45 @@ class SimulatedPast:
         else:
             parts = [self._day(symbol, d) for d in self._listed(symbol, open_ms, close_ms, DAY_MS)]
         return aggregate(parts, open_ms, close_ms)
+
+    def span(self, symbol: str, start_ms: int, end_ms: int) -> Kline | None:
+        """One kline of ``symbol``'s listed minutes opening in [``start_ms``, ``end_ms``)
+        (minute-aligned), None when none is: the past's part of a kline the live market
+        holds only the end of (``protocol/past.py``), summed from whole days, whole hours
+        and minutes as the kline of an interval is, so it joins them exactly."""
+        parts = [self._part(symbol, t, length) for t, length in self._span_parts(symbol, start_ms, end_ms)]
+        return aggregate(parts, start_ms, end_ms - 1) if parts else None
+
+    def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[None]:
+        """What ``span`` reads, made an hour of minutes a piece, as ``kline_pieces``."""
+        for t, length in self._span_parts(symbol, start_ms, end_ms):
+            if length == MINUTE_MS:
+                if (symbol, t // HOUR_MS) not in self._minute_klines:
+                    self._minutes(symbol, t // HOUR_MS)
+                    yield
+                continue
+            day_start, day_end = (t, t + DAY_MS - 1) if length == DAY_MS else (t, t + HOUR_MS - 1)
+            for hour in self._listed(symbol, day_start, day_end, HOUR_MS):
+                if (symbol, hour) not in self._hour_klines:
+                    self._hour(symbol, hour)
+                    yield
+            self._part(symbol, t, length)
+
+    def _span_parts(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[tuple[int, int]]:
+        """(open, length) of the whole days, whole hours and minutes [start, end) holds, in
+        time order, from the listing (the past's first minute) on."""
+        t = max(start_ms, self.tape(symbol).first_minute * MINUTE_MS)
+        while t < end_ms:
+            length = next(n for n in (DAY_MS, HOUR_MS, MINUTE_MS) if t % n == 0 and t + n <= end_ms)
+            yield t, length
+            t += length
+
+    def _part(self, symbol: str, t: int, length: int) -> Kline:
+        if length == DAY_MS:
+            return self._day(symbol, t // DAY_MS)
+        if length == HOUR_MS:
+            return self._hour(symbol, t // HOUR_MS)
+        return self._minutes(symbol, t // HOUR_MS)[t // MINUTE_MS % 60]
 
     def _listed(self, symbol: str, open_ms: int, close_ms: int, length: int) -> range:
         first = self.tape(symbol).first_minute * MINUTE_MS // length
