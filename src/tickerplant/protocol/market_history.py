@@ -130,8 +130,14 @@ class MarketHistory:
 
             return array(*map(row, past.agg_trades(inst, from_id, start, end, limit, live)))
         lo, hi = history.span(from_id, start, end, limit)
-        if past is not None and hi - lo < limit and from_id is None and start is None and end is None:
-            return _spliced(past, inst, limit, history, lo, hi, self._rows, "aggTrades", row)  # the latest
+        if past is not None and hi - lo < limit and from_id is None and start is None:
+            if end is None:  # the latest
+                return _spliced(past, inst, limit, history, lo, hi, self._rows, "aggTrades", row)
+            # only endTime: the last `limit` up to it, the past's in front of the view's (§7.9)
+            first = history.rows(lo, lo + 1)[0].agg_id if hi > lo else None
+            older = past.agg_trades_until(inst, end, limit - (hi - lo), first)
+            newer = bytes(_aggregate_rows(self._rows, history, "aggTrades", lo, hi, row))[1:-1]
+            return array(*map(row, older), newer)
         return _aggregate_rows(self._rows, history, "aggTrades", lo, hi, row)
 
     # -- trades (§7.9) ---------------------------------------------------------------------

@@ -324,6 +324,22 @@ class PastAnswers:
                 out = live(from_id, start_ms, end_ms, limit)
         return out
 
+    def agg_trades_until(
+        self, inst: Instrument, end_ms: int, count: int, first: int | None
+    ) -> list[Aggregate]:
+        """The past's last ``count`` aggregates at or before ``end_ms``, numbered: `aggTrades`
+        with only `endTime`, in front of the view's up to it, whose first has the id ``first``
+        (None: none; the view holds the past's last aggregate as its last price)."""
+        if count <= 0 or not self.knows(inst.symbol):
+            return []
+        symbol, until = inst.symbol, self.until_ms
+        before = None if first is None else first - self.agg_base
+
+        def made() -> list[Aggregate]:
+            return list(map(self.numbered, self.past.aggregates_until(symbol, count, end_ms, until, before)))
+
+        return list(self._trades.get(("aggTradesUntil", symbol, end_ms, count, first), made))
+
     def trades(
         self, inst: Instrument, from_id: int, limit: int, live: Callable[[int, int], list[Aggregate]]
     ) -> list[Aggregate]:

@@ -171,3 +171,24 @@ async def test_an_interval_open_at_the_start_holds_its_whole_past(start_server: 
         assert Decimal(day[2]) == max(Decimal(h[2]) for h in hours)
         assert Decimal(day[3]) == min(Decimal(h[3]) for h in hours)
         assert int(day[8]) == sum(int(h[8]) for h in hours)
+
+
+async def test_agg_trades_with_only_an_end_time_reach_into_the_past(start_server: StartServer) -> None:
+    """`aggTrades` with only `endTime` answers the last `limit` up to it (§7.9), the past's
+    where the live market holds none: the same rows as a window that ends there."""
+    clock = ManualClock(T0)
+    plant = await start_server(clock=clock, simulator={"actions_per_s": 40.0, "seed": 5})
+    for market, symbol in ((Market.UM, "BTCUSDT"), (Market.CM, "BTCUSD_PERP")):
+        prefix = "/fapi" if market is Market.UM else "/dapi"
+        for end in (T0 - 95_000, T0 - 60 * MINUTE_MS + 7):
+            window = await rows(plant, market, f"{prefix}/v1/aggTrades?symbol={symbol}&startTime={end - 2 * MINUTE_MS}"
+                                               f"&endTime={end}&limit=1000")  # fmt: skip
+            assert 5 <= len(window) < 1000 and window[-1]["T"] <= end
+            last = await rows(plant, market, f"{prefix}/v1/aggTrades?symbol={symbol}&endTime={end}&limit=5")
+            assert last == window[-5:], (symbol, end)
+    clock.advance(2_000)  # the live market trades; its rows come after the past's
+    await asyncio.sleep(0.3)
+    now = clock.now_ms()
+    latest = await rows(plant, Market.UM, "/fapi/v1/aggTrades?symbol=BTCUSDT&limit=20")
+    up_to_now = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&endTime={now}&limit=20")
+    assert up_to_now == latest and [r["a"] for r in up_to_now] == list(range(latest[0]["a"], latest[0]["a"] + 20))

@@ -350,6 +350,26 @@ class SimulatedPast:
         tape = self.tape(symbol)
         return self._last(tape, limit, before_id, until_ms, tape.aggregates)
 
+    def aggregates_until(
+        self, symbol: str, limit: int, end_ms: int, until_ms: int, before_id: int | None = None
+    ) -> list[Aggregate]:
+        """The last ``limit`` aggregate trades at or before ``end_ms``, before ``until_ms``'s
+        minute and with ids under ``before_id``, ascending (`aggTrades` with only `endTime`),
+        looked for back over two days at most (the window `aggTrades` answers, §7.9)."""
+        tape = self.tape(symbol)
+        last = min(end_ms // MINUTE_MS, until_ms // MINUTE_MS - 1)
+        out: list[Aggregate] = []
+        minute = last
+        while len(out) < limit and minute >= tape.first_minute and last - minute < 2 * _MAX_TRADE_MINUTES:
+            kept = [
+                a for a in tape.aggregates(tape.minute(minute))
+                if a.time_ms <= end_ms and (before_id is None or a.agg_id < before_id)
+            ]
+            if kept:
+                out[:0] = kept[-(limit - len(out)) :]
+            minute -= 1
+        return out
+
     @staticmethod
     def _last(
         tape: SymbolTape, limit: int, before_id: int, until_ms: int, rows: Callable[[Minute], Sequence[_Row]]
