@@ -76,11 +76,13 @@ async def test_a_minute_pushed_closed_and_answered(start_server: StartServer, ma
     assert (closed["e"], closed["ps"], closed["ct"]) == ("continuous_kline", pair, "PERPETUAL")
     assert closed["k"] == {key: value for key, value in k.items() if key != "s"}
 
-    # REST: klines and continuousKlines give the same row; the minute's aggregates sum to it
+    # REST: klines and continuousKlines give the same row; the minute's aggregates sum to it.
+    # With its endTime: COIN-M answers the latest `limit` before the end (§7.8), as ccxt knows
     row = [k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"], k["Q"], "0"]
-    headers, klines = await get(plant, f"{PREFIX[market]}/v1/klines?symbol={symbol}&interval=1m&startTime={T0}&limit=1", market)
+    minute = f"startTime={T0}&endTime={T0 + MINUTE - 1}&limit=1"
+    headers, klines = await get(plant, f"{PREFIX[market]}/v1/klines?symbol={symbol}&interval=1m&{minute}", market)
     assert klines == [row]
-    query = f"pair={pair}&contractType=PERPETUAL&interval=1m&startTime={T0}&limit=1"
+    query = f"pair={pair}&contractType=PERPETUAL&interval=1m&{minute}"
     headers, rows = await get(plant, f"{PREFIX[market]}/v1/continuousKlines?{query}", market)
     assert rows == [row] and headers["X-MBX-USED-WEIGHT-1M"] == "2"
     aggregates = await _paged_agg_trades(plant, market, symbol, T0, T0 + MINUTE - 1)
@@ -122,6 +124,7 @@ async def test_continuous_klines_of_a_quarter_and_silent_names(start_server: Sta
     assert {m["stream"] for m in got} == {names[0]}, "1s is USDⓈ-M's; no tradifi contract"
     final = next(m["data"] for m in got if m["data"]["k"]["x"])
     assert (final["ps"], final["ct"], final["k"]["t"]) == ("BTCUSD", "CURRENT_QUARTER", T0)
-    _, rows = await get(plant, f"/dapi/v1/klines?symbol={quarter.symbol}&interval=1m&startTime={T0}&limit=1", Market.CM)
+    minute = f"startTime={T0}&endTime={T0 + MINUTE - 1}&limit=1"  # COIN-M: the latest before the end
+    _, rows = await get(plant, f"/dapi/v1/klines?symbol={quarter.symbol}&interval=1m&{minute}", Market.CM)
     k = final["k"]
     assert rows == [[k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"], k["Q"], "0"]]

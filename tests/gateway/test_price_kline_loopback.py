@@ -63,7 +63,7 @@ async def test_a_minute_of_mark_and_index_candles_pushed_closed_and_answered(sta
 
     # the closed minute of the mark price is REST's row of the same samples (§7.8)
     k = next(c["k"] for c in pushed[mark] if c["k"]["x"])
-    query = f"symbol=BTCUSD_PERP&interval=1m&startTime={T0}&limit=1"
+    query = f"symbol=BTCUSD_PERP&interval=1m&startTime={T0}&endTime={T0 + MINUTE - 1}&limit=1"  # COIN-M: §7.8
     _, rows = await get(plant, f"/dapi/v1/markPriceKlines?{query}", Market.CM)
     [row] = rows
     assert (row[0], row[6], row[8]) == (k["t"], k["T"], k["n"])

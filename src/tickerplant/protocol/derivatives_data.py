@@ -235,7 +235,7 @@ class DerivativesData:
 
     def _price_klines(self, kind: PriceKind) -> Callable[[Params, int], Any]:
         def answer(params: Params, now_ms: int) -> Any:
-            return self.price_klines(kind, params)
+            return self.price_klines(kind, params, now_ms)
 
         return answer
 
@@ -250,10 +250,12 @@ class DerivativesData:
         perpetual = [v for v in views if v.inst.contract_type is ContractType.PERPETUAL]
         return (perpetual or views)[0]
 
-    def price_klines(self, kind: PriceKind, params: Params) -> msgspec.Raw | list[Any] | Later[msgspec.Raw]:
+    def price_klines(
+        self, kind: PriceKind, params: Params, now_ms: int
+    ) -> msgspec.Raw | list[Any] | Later[msgspec.Raw]:
         index = kind is PriceKind.INDEX
         view = self._pair_contract(params) if index else required_symbol(self._view, params)
-        q = kline_query(params)
+        q = kline_query(params, coin_m_now=None if view.inst.market is Market.UM else now_ms)
         bars = self._view.marks.bars(view.inst.symbol)
         past = self._data.past
         if past is not None and past.knows(view.inst.symbol):

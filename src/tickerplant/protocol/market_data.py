@@ -17,7 +17,14 @@ import msgspec
 
 from tickerplant.market.book.text import BookText
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.klines.candles import BASE_DECIMALS, INTERVALS, Kline, KlineSeries
+from tickerplant.market.klines.candles import (
+    BASE_DECIMALS,
+    INTERVALS,
+    Kline,
+    KlineSeries,
+    open_before,
+    open_time,
+)
 from tickerplant.market.plant.view import LastPrice, MarketView, SymbolView
 from tickerplant.market.units import fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
@@ -44,6 +51,7 @@ __all__ = [
 ]
 
 Params = Mapping[str, Any]
+COIN_M_KLINE_SPAN_MS = 200 * 86_400_000  # the widest COIN-M kline window (§7.8)
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
 KLINE_LIMIT_MAX = 1500
 _DIGITS = "^[0-9]{1,20}$"
@@ -99,11 +107,14 @@ class KlineQuery(NamedTuple):
     limit: int
 
 
-def kline_query(params: Params, intervals: Collection[str] = INTERVALS) -> KlineQuery:
+def kline_query(
+    params: Params, intervals: Collection[str] = INTERVALS, *, coin_m_now: int | None = None
+) -> KlineQuery:
     """What every kline endpoint reads (§7.8: klines, continuousKlines, the mark-, index-
     and premium-index klines): `interval` (mandatory, -1102; one of ``intervals``, else
     -1120), `startTime`, `endTime` (-1023 when the start is after the end) and `limit`
-    (500 by default, 1 to 1,500, else -1130)."""
+    (500 by default, 1 to 1,500, else -1130). ``coin_m_now``: a COIN-M endpoint's, at that
+    time, whose window rules follow (``_coin_m_window``)."""
     interval = _text(params, "interval")
     if interval is None:
         raise mandatory("interval")
@@ -116,7 +127,29 @@ def kline_query(params: Params, intervals: Collection[str] = INTERVALS) -> Kline
         raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
     if start is not None and end is not None and start > end:
         raise RequestRefused(-1023, "Start time is greater than end time.")
+    if coin_m_now is not None and (start is not None or end is not None):
+        start, end = _coin_m_window(interval, start, end, limit, coin_m_now)
     return KlineQuery(interval, start, end, limit)
+
+
+def _coin_m_window(
+    interval: str, start: int | None, end: int | None, limit: int, now_ms: int
+) -> tuple[int, int]:
+    """COIN-M's kline window (§7.8): at most 200 days between `startTime` and `endTime`
+    (``-1127``, the code's documented text, in hours); a start alone ends 200 days after it,
+    not past now; an end alone starts 200 days before it; and the most recent `limit`
+    before the end are answered, so the start moves up to the `limit`-th kline back from
+    the end's (ccxt sends an `endTime` with every inverse `since` for this)."""
+    if start is not None and end is not None:
+        if end - start > COIN_M_KLINE_SPAN_MS:
+            hours = COIN_M_KLINE_SPAN_MS // 3_600_000
+            raise RequestRefused(-1127, f"More than {hours} hours between startTime and endTime.")
+    elif start is not None:
+        end = max(start, min(start + COIN_M_KLINE_SPAN_MS, now_ms))
+    else:
+        assert end is not None
+        start = end - COIN_M_KLINE_SPAN_MS
+    return max(start, open_before(interval, open_time(interval, end), limit - 1)), end
 
 
 # The same readers for the other answer families (market_history, derivatives_data,
@@ -424,7 +457,7 @@ class MarketData:
     def klines(self, params: Params, now_ms: int) -> Any:
         view = self._symbol(params, required=True)
         assert view is not None
-        q = kline_query(params)
+        q = kline_query(params, coin_m_now=None if self.market is Market.UM else now_ms)
         series = self.view.klines(view).series(q.interval)
         return self.spliced_klines(q, series, view.inst)
 

@@ -205,7 +205,7 @@ class MarketHistory:
             raise mandatory("contractType")
         if contract_type.upper() not in self._types:
             raise RequestRefused(-1130, "Data sent for parameter 'contractType' is not valid.")
-        q = kline_query(params, self._intervals)
+        q = kline_query(params, self._intervals, coin_m_now=None if self._um else now_ms)
         inst = self._contracts.contract(pair, contract_type, now_ms)
         if inst is None:
             return []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import urllib.error
 import urllib.request
 from decimal import Decimal
 from typing import Any
@@ -59,11 +60,12 @@ async def test_the_past_starts_at_the_listing_and_is_the_same_from_any_start(sta
         (Market.UM, f"/fapi/v1/klines?symbol=ETHUSDT&interval=1m&startTime={at}&limit=1000"),
         (Market.UM, f"/fapi/v1/klines?symbol=BTCUSDT&interval=15m&startTime={at}&limit=50"),
         (Market.UM, f"/fapi/v1/continuousKlines?pair=BTCUSDT&contractType=PERPETUAL&interval=1h&startTime={at}&limit=24"),
-        (Market.CM, f"/dapi/v1/klines?symbol=BTCUSD_PERP&interval=5m&startTime={at}&limit=100"),
+        (Market.CM, f"/dapi/v1/klines?symbol=BTCUSD_PERP&interval=5m&startTime={at}&endTime={at + DAY_MS}&limit=100"),
         (Market.UM, f"/fapi/v1/klines?symbol=SOLUSDT&interval=1m&endTime={T0 - DAY_MS}&limit=10"),
         (Market.UM, f"/fapi/v1/markPriceKlines?symbol=BTCUSDT&interval=1m&startTime={at}&limit=500"),
         (Market.UM, f"/fapi/v1/indexPriceKlines?pair=ETHUSDT&interval=1h&startTime={at}&limit=24"),
-        (Market.CM, f"/dapi/v1/premiumIndexKlines?symbol=BTCUSD_PERP&interval=15m&startTime={at}&limit=50"),
+        (Market.CM, f"/dapi/v1/premiumIndexKlines?symbol=BTCUSD_PERP&interval=15m&startTime={at}&endTime={at + DAY_MS}"
+                    "&limit=50"),
         (Market.UM, f"/fapi/v1/fundingRate?symbol=BTCUSDT&startTime={at}&endTime={T0 - DAY_MS}"),
         (Market.CM, "/dapi/v1/fundingRate?symbol=ETHUSD_PERP&startTime=0&limit=3"),
     ):
@@ -192,3 +194,35 @@ async def test_agg_trades_with_only_an_end_time_reach_into_the_past(start_server
     latest = await rows(plant, Market.UM, "/fapi/v1/aggTrades?symbol=BTCUSDT&limit=20")
     up_to_now = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&endTime={now}&limit=20")
     assert up_to_now == latest and [r["a"] for r in up_to_now] == list(range(latest[0]["a"], latest[0]["a"] + 20))
+
+
+async def test_coin_m_klines_keep_to_200_days_and_end_at_the_latest(start_server: StartServer) -> None:
+    """COIN-M's kline windows (§7.8): at most 200 days between startTime and endTime
+    (-1127); a start alone ends 200 days later, not past now; the most recent `limit`
+    before the end are answered. USDⓈ-M's are the first `limit` from a start. (An end
+    alone, 200 days back: ``tests/protocol/test_kline_windows.py``.)"""
+    plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 40.0, "seed": 5})
+    today = T0 // DAY_MS * DAY_MS
+    for path in ("klines?symbol=BTCUSD_PERP", "markPriceKlines?symbol=BTCUSD_PERP", "indexPriceKlines?pair=BTCUSD"):
+        wide = await raw_status(plant, Market.CM, f"/dapi/v1/{path}&interval=1d&startTime={T0 - 201 * DAY_MS}&endTime={T0}")
+        assert wide == (400, {"code": -1127, "msg": "More than 4800 hours between startTime and endTime."})
+        latest = await rows(plant, Market.CM, f"/dapi/v1/{path}&interval=1d&startTime={T0 - 10 * DAY_MS}&limit=3")
+        assert [r[0] for r in latest] == [today - 2 * DAY_MS, today - DAY_MS, today], path
+        within = await rows(plant, Market.CM, f"/dapi/v1/{path}&interval=1d&startTime={T0 - 30 * DAY_MS}"
+                                              f"&endTime={T0 - 5 * DAY_MS}&limit=2")  # fmt: skip
+        assert [r[0] for r in within] == [today - 6 * DAY_MS, today - 5 * DAY_MS], path
+    first = await rows(plant, Market.UM, f"/fapi/v1/klines?symbol=BTCUSDT&interval=1d&startTime={T0 - 10 * DAY_MS}&limit=3")
+    assert [r[0] for r in first] == [today - 9 * DAY_MS, today - 8 * DAY_MS, today - 7 * DAY_MS]
+
+
+async def raw_status(plant: Tickerplant, market: Market, path: str) -> tuple[int, Any]:
+    url = plant.url(market).replace("ws://", "http://") + path
+
+    def fetch() -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(url, timeout=10 * SECONDS) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
+
+    return await asyncio.get_running_loop().run_in_executor(None, fetch)
