@@ -72,6 +72,22 @@ def test_ten_messages_a_second_forever_is_fine() -> None:
         clock.advance(100)
 
 
+def test_six_pings_or_pongs_in_a_second_close_a_ws_api_connection() -> None:
+    """The WebSocket API's own rule (trading part 1 §8.2): at most 5 pings and pongs a
+    second, counted apart from the streams' 10 messages."""
+    clock = ManualClock()
+    limits = ConnectionLimits(ConnectionRules(), clock.now_ms())
+    for _ in range(20):  # 5 a second: fine for as long as it lasts
+        assert limits.on_control(clock.now_ms()) is None
+        clock.advance(200)
+    clock.advance(1_000)
+    for _ in range(5):
+        assert limits.on_control(clock.now_ms()) is None
+        clock.advance(10)
+    assert limits.on_control(clock.now_ms()) == CLOSE_TOO_MANY_REQUESTS
+    assert limits.state is LimitState.CLOSED
+
+
 def test_limits_shrink() -> None:
     clock = ManualClock()
     rules = ConnectionRules(ping_interval_ms=100, pong_timeout_ms=250, max_age_ms=1000, max_incoming_rate=2)

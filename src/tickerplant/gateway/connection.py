@@ -169,8 +169,9 @@ class KeptAliveConnection(WSListener):
         now_ms = self.clock.now_ms()
         # Every frame counts toward the rate (§2.5), each fragment of a message too: a
         # message in many fragments costs as many frames.
-        if self._count_rate:
-            breach = limits.on_incoming(now_ms)
+        if self._count_rate or msg_type is WSMsgType.PING or msg_type is WSMsgType.PONG:
+            # the WebSocket API counts its pings and pongs alone, 5 a second (part 1 §8.2)
+            breach = limits.on_incoming(now_ms) if self._count_rate else limits.on_control(now_ms)
             if breach is not None:
                 self.close(breach)
                 return

@@ -4,6 +4,9 @@ spec §2.4: the server pings every 3 minutes; any pong (solicited or not, any pa
 counts as liveness; no pong for 10 minutes closes; a connection lives at most 24 hours.
 spec §2.5: more than 10 incoming messages per second closes with 1008 "Too many requests".
 What counts is unspecified for futures; like spot we count text frames, pings and pongs.
+The WebSocket API counts no text frames (its weight budget is the limit) but allows "at
+most 5" ping and pong frames a second (trading part 1 §8.2): past them it closes as the
+streams do (``on_control``).
 
 The shell calls ``on_incoming`` / ``on_pong`` as frames arrive and ``poll(now)`` when
 ``next_deadline_ms`` passes; ``poll`` says whether to ping or to close. The numbers are a
@@ -58,6 +61,7 @@ class ConnectionRules:
     pong_timeout_ms: int = 10 * MINUTE_MS  # no pong for 10 minutes closes
     max_age_ms: int = 24 * HOUR_MS  # a connection lives at most 24 hours
     max_incoming_rate: int = 10  # incoming messages (text, ping, pong) per second
+    max_control_rate: int = 5  # the WebSocket API's pings and pongs per second (part 1 §8.2)
 
 
 class LimitState(enum.Enum):
@@ -76,6 +80,8 @@ _NOTHING = Due()
 class ConnectionLimits:
     __slots__ = (
         "_arrivals",
+        "_controls",
+        "_max_controls",
         "_max_rate",
         "_next_ping_ms",
         "_ping_interval_ms",
@@ -96,6 +102,8 @@ class ConnectionLimits:
         # Arrival times of the last `max_rate` messages: the next one is over the limit
         # when the oldest of them is less than a second old.
         self._arrivals: deque[int] = deque(maxlen=max(1, self._max_rate))
+        self._max_controls = rules.max_control_rate
+        self._controls: deque[int] = deque(maxlen=max(1, self._max_controls))
 
     @property
     def next_deadline_ms(self) -> int:
@@ -103,10 +111,19 @@ class ConnectionLimits:
 
     def on_incoming(self, now_ms: int) -> CloseReason | None:
         """A text frame, ping or pong arrived; returns a close when it breaks the rate."""
+        return self._arrive(self._arrivals, self._max_rate, now_ms)
+
+    def on_control(self, now_ms: int) -> CloseReason | None:
+        """A ping or pong arrived on a WebSocket API connection; a close when it breaks
+        their own rate."""
+        return self._arrive(self._controls, self._max_controls, now_ms)
+
+    def _arrive(self, arrivals: deque[int], most: int, now_ms: int) -> CloseReason | None:
+        """One more arrival into ``arrivals`` (the last ``most`` of them): the next is over
+        the limit when the oldest of them is less than a second old."""
         if self.state is LimitState.CLOSED:
             return None
-        arrivals = self._arrivals
-        if len(arrivals) == self._max_rate and now_ms - arrivals[0] < _RATE_WINDOW_MS:
+        if len(arrivals) == most and now_ms - arrivals[0] < _RATE_WINDOW_MS:
             self.state = LimitState.CLOSED
             return CLOSE_TOO_MANY_REQUESTS
         arrivals.append(now_ms)
