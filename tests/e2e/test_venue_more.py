@@ -212,7 +212,7 @@ async def test_leverage_brackets_in_every_form_clients_ask(plant: Tickerplant, v
     first = um["brackets"][0]
     assert list(first) == ["bracket", "initialLeverage", "notionalCap", "notionalFloor", "maintMarginRatio", "cum"]
     assert (first["bracket"], first["notionalFloor"], first["notionalCap"]) == (1, 0, contract.brackets[0].cap)
-    cm = await client.futures_coin_leverage_bracket(symbol="BTCUSD_PERP")
+    (cm,) = await client.futures_coin_leverage_bracket(symbol="BTCUSD_PERP")  # a list even for one
     assert cm["symbol"] == "BTCUSD_PERP" and "qtyCap" in cm["brackets"][0]
     # the legacy by-pair form (ccxt's and older bots'), signed by hand
     base = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/dapi/v1/leverageBracket"

@@ -11,8 +11,9 @@ import pytest
 PROTOCOL = Path(__file__).resolve().parents[2] / "src" / "tickerplant" / "protocol"
 SURFACES = {"archive", "rest", "ws_api", "subscriptions", "urls"}
 SHARED = {
-    "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "latency", "later", "limits", "market_data",
-    "market_history", "open_interest", "past", "request_weight", "streams", "user_streams",
+    "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "kline_windows", "latency", "later",
+    "limits", "market_data", "market_history", "open_interest", "past", "query_values", "request_weight", "streams",
+    "user_streams",
 }  # fmt: skip
 
 

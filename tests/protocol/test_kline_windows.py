@@ -1,4 +1,4 @@
-"""The kline endpoints' windows as read from a query (``protocol.market_data.kline_query``,
+"""The kline endpoints' windows as read from a query (``protocol.kline_windows.kline_query``,
 spec §7.8): COIN-M's 200 days, its start moved up to the `limit`-th kline before the end."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 
 from tickerplant.market.units import DAY_MS, MINUTE_MS
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.protocol.market_data import kline_query
+from tickerplant.protocol.kline_windows import kline_query
 
 T = 1_795_000_017_345  # 2026-11-18T11:06:57.345Z, a Wednesday
 TODAY = T // DAY_MS * DAY_MS

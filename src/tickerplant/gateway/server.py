@@ -12,7 +12,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -377,11 +377,10 @@ class Listener:
             body = msgspec.json.encode({"code": error.code, "msg": error.msg})
             retry = str(-(-verdict.retry_after_ms // 1000))
             return json_response(verdict.status, body, {"Retry-After": retry})
-        params: dict[str, Any] = dict(parse_qsl(query))
+        shown = dict(parse_qsl(query)).get("returnRateLimits", "").lower() != "false"
         return WsApiConnection(
             self.ws_api, self._clock, self._config.limits, self.ws_api_connections,
-            rate_limits_default=params.get("returnRateLimits", "").lower() != "false",
-            faults=self._config.faults,
+            rate_limits_default=shown, faults=self._config.faults,
             counters=self.limit_counters, traffic=self.traffic, budget=self.send_budget,
             signed_lag=self.signed_lag,
         )  # fmt: skip

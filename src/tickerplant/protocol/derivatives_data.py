@@ -56,17 +56,10 @@ from tickerplant.market.units import HOUR_MS, fixed, mark_or_mid
 from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.encoded_rows import array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.kline_windows import kline_query, klines_weight
 from tickerplant.protocol.later import Later, eventually
-from tickerplant.protocol.market_data import (
-    MarketData,
-    Method,
-    Params,
-    int_param,
-    kline_query,
-    klines_weight,
-    required_symbol,
-    text_param,
-)
+from tickerplant.protocol.market_data import MarketData, Method, required_symbol
+from tickerplant.protocol.query_values import Params, int_param, text_param
 
 __all__ = ["FUNDING_LIMIT_MAX", "DerivativesData", "price_row"]
 

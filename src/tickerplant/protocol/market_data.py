@@ -9,7 +9,7 @@ Errors are ``RequestRefused``s carrying Binance's code, message and HTTP status 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -19,71 +19,38 @@ from tickerplant.market.book.text import BookText
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import (
     BASE_DECIMALS,
-    INTERVALS,
     Kline,
     KlineSeries,
-    open_before,
-    open_time,
 )
 from tickerplant.market.plant.view import LastPrice, MarketView, SymbolView
 from tickerplant.market.units import fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, Stamped, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.kline_windows import KlineQuery, kline_query, klines_weight
 from tickerplant.protocol.later import eventually
 from tickerplant.protocol.past import PastAnswers
+from tickerplant.protocol.query_values import Params, int_param, text_param
 
 __all__ = [
     "DEPTH_LIMITS",
-    "KLINE_LIMIT_MAX",
-    "KlineQuery",
     "MarketData",
     "Method",
-    "Params",
     "Spliced",
-    "int_param",
-    "kline_query",
     "kline_rows",
-    "klines_weight",
     "named_symbol",
     "required_symbol",
     "rest_row",
-    "text_param",
 ]
 
-Params = Mapping[str, Any]
-COIN_M_KLINE_SPAN_MS = 200 * 86_400_000  # the widest COIN-M kline window (§7.8)
 DEPTH_LIMITS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}  # limit -> weight (§6.1)
-KLINE_LIMIT_MAX = 1500
-_DIGITS = "^[0-9]{1,20}$"
 _encode = msgspec.json.encode
 _encode_row = msgspec.json.Encoder().encode
-
-
-def _int(params: Params, name: str) -> int | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if type(value) is int:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
-        return int(value)
-    legal = f"legal range is '{_DIGITS}'."
-    raise RequestRefused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
-
-
-def _text(params: Params, name: str) -> str | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise mandatory(name)
-    return value
 
 
 def named_symbol(market: MarketView, params: Params) -> SymbolView | None:
     """The symbol a request names, None when it names none; -1121 for one this market does
     not list. Any case: the live service accepts lowercase (§1.2)."""
-    name = _text(params, "symbol")
+    name = text_param(params, "symbol")
     if name is None:
         return None
     view = market.symbol(name.upper())
@@ -98,63 +65,6 @@ def required_symbol(market: MarketView, params: Params) -> SymbolView:
     if view is None:
         raise mandatory("symbol")
     return view
-
-
-class KlineQuery(NamedTuple):
-    interval: str
-    start_ms: int | None  # startTime, inclusive
-    end_ms: int | None  # endTime, inclusive
-    limit: int
-
-
-def kline_query(
-    params: Params, intervals: Collection[str] = INTERVALS, *, coin_m_now: int | None = None
-) -> KlineQuery:
-    """What every kline endpoint reads (§7.8: klines, continuousKlines, the mark-, index-
-    and premium-index klines): `interval` (mandatory, -1102; one of ``intervals``, else
-    -1120), `startTime`, `endTime` (-1023 when the start is after the end) and `limit`
-    (500 by default, 1 to 1,500, else -1130). ``coin_m_now``: a COIN-M endpoint's, at that
-    time, whose window rules follow (``_coin_m_window``)."""
-    interval = _text(params, "interval")
-    if interval is None:
-        raise mandatory("interval")
-    if interval not in intervals:
-        raise RequestRefused(-1120, "Invalid interval.")
-    start, end = _int(params, "startTime"), _int(params, "endTime")
-    limit = _int(params, "limit")
-    limit = 500 if limit is None else limit
-    if not 1 <= limit <= KLINE_LIMIT_MAX:
-        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
-    if start is not None and end is not None and start > end:
-        raise RequestRefused(-1023, "Start time is greater than end time.")
-    if coin_m_now is not None and (start is not None or end is not None):
-        start, end = _coin_m_window(interval, start, end, limit, coin_m_now)
-    return KlineQuery(interval, start, end, limit)
-
-
-def _coin_m_window(
-    interval: str, start: int | None, end: int | None, limit: int, now_ms: int
-) -> tuple[int, int]:
-    """COIN-M's kline window (§7.8): at most 200 days between `startTime` and `endTime`
-    (``-1127``, the code's documented text, in hours); a start alone ends 200 days after it,
-    not past now; an end alone starts 200 days before it; and the most recent `limit`
-    before the end are answered, so the start moves up to the `limit`-th kline back from
-    the end's (ccxt sends an `endTime` with every inverse `since` for this)."""
-    if start is not None and end is not None:
-        if end - start > COIN_M_KLINE_SPAN_MS:
-            hours = COIN_M_KLINE_SPAN_MS // 3_600_000
-            raise RequestRefused(-1127, f"More than {hours} hours between startTime and endTime.")
-    elif start is not None:
-        end = max(start, min(start + COIN_M_KLINE_SPAN_MS, now_ms))
-    else:
-        assert end is not None
-        start = end - COIN_M_KLINE_SPAN_MS
-    return max(start, open_before(interval, open_time(interval, end), limit - 1)), end
-
-
-# The same readers for the other answer families (market_history, derivatives_data,
-# open_interest).
-int_param, text_param = _int, _text
 
 
 class Spliced(NamedTuple):
@@ -205,14 +115,6 @@ def kline_rows(
     return array(head, tail)
 
 
-def klines_weight(params: Params) -> int:
-    """Klines' weight by `limit`, each band inclusive at the top, as measured (§7.8)."""
-    limit = _int(params, "limit")
-    if limit is None:
-        return 5
-    return 1 if limit <= 100 else 2 if limit <= 500 else 5 if limit <= 1000 else 10
-
-
 @dataclass(frozen=True, slots=True)
 class Method:
     weight: Callable[[Params], int]
@@ -260,7 +162,7 @@ class MarketData:
         COIN-M takes `symbol` or `pair`, never both, and answers with an array (§7.5).
         """
         view = self._symbol(params, required=False)
-        pair = _text(params, "pair") if self._cm else None
+        pair = text_param(params, "pair") if self._cm else None
         if view is not None and pair is not None:
             raise RequestRefused(-1106, "Parameter 'pair' sent when not required.")
         if view is not None:
@@ -359,7 +261,7 @@ class MarketData:
     # -- depth (§6.1, §7.4) ----------------------------------------------------------------
 
     def depth_weight(self, params: Params) -> int:
-        limit = _int(params, "limit")
+        limit = int_param(params, "limit")
         return DEPTH_LIMITS.get(500 if limit is None else limit, 1)
 
     def depth(self, params: Params, now_ms: int) -> Any:
@@ -375,14 +277,14 @@ class MarketData:
     def rpi_depth(self, params: Params, now_ms: int) -> Any:
         """``GET /fapi/v1/rpiDepth`` (§4.11): the simulated books hold no RPI orders, so it
         is the plain book, limit 1000 unless asked otherwise."""
-        limit = _int(params, "limit")
+        limit = int_param(params, "limit")
         return self._snapshot(params, 1000 if limit is None else limit, now_ms)
 
     def depth_of(self, params: Params) -> Callable[[int], Spliced]:
         """``depth``'s answer to ``params`` as a function of the time, its symbol and limit
         read once (the WebSocket API keeps it for every request with the same params);
         refuses as ``depth`` does."""
-        limit = _int(params, "limit")
+        limit = int_param(params, "limit")
         view = self._symbol(params, required=True)
         assert view is not None
         return functools.partial(self.snapshot_of, view, 500 if limit is None else limit)

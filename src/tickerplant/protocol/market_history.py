@@ -44,18 +44,11 @@ from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.units import DAY_MS, fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, array
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.kline_windows import kline_query, klines_weight
 from tickerplant.protocol.later import Later, eventually
-from tickerplant.protocol.market_data import (
-    MarketData,
-    Method,
-    Params,
-    int_param,
-    kline_query,
-    klines_weight,
-    required_symbol,
-    text_param,
-)
+from tickerplant.protocol.market_data import MarketData, Method, required_symbol
 from tickerplant.protocol.past import PastAnswers
+from tickerplant.protocol.query_values import Params, int_param, text_param
 
 __all__ = ["AGG_TRADES_WINDOW_MS", "HISTORICAL_TRADES_WEIGHT", "MarketHistory"]
 

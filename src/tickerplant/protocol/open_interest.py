@@ -30,15 +30,9 @@ from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
-from tickerplant.protocol.market_data import (
-    MarketData,
-    Method,
-    Params,
-    int_param,
-    required_symbol,
-    text_param,
-)
+from tickerplant.protocol.market_data import MarketData, Method, required_symbol
 from tickerplant.protocol.past import PastAnswers
+from tickerplant.protocol.query_values import Params, int_param, text_param
 
 __all__ = ["HIST_PERIODS_MS", "OpenInterestAnswers", "open_interest_routes"]
 

@@ -161,7 +161,8 @@ class PastAnswers:
         as if the view held none of the answer (the most the past can give)."""
         symbol, until = inst.symbol, self.until_ms
         boundary = open_time(interval, until)
-        if boundary < self.warm_ms and (end_ms is None or end_ms >= boundary):  # the boundary's share
+        reaches = (start_ms is None or start_ms <= boundary) and (end_ms is None or end_ms >= boundary)
+        if boundary < self.warm_ms and reaches:  # the boundary kline is answered: its share
             yield from self._once(
                 ("share", symbol, interval), lambda: self.past.span_pieces(symbol, boundary, self.warm_ms)
             )
@@ -185,7 +186,8 @@ class PastAnswers:
         time (``PastMarks.kline_pieces``); without a start, as if the view held none of it."""
         until = self.until_ms
         boundary = open_time(interval, until)
-        if boundary < until and (end_ms is None or end_ms >= boundary):  # the boundary's share
+        reaches = (start_ms is None or start_ms <= boundary) and (end_ms is None or end_ms >= boundary)
+        if boundary < until and reaches:  # the boundary bar is answered: its share
             yield from self._once(
                 ("share", symbol, kind, interval), lambda: self.marks.span_pieces(symbol, boundary, until)
             )

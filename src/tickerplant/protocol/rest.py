@@ -20,9 +20,10 @@ from tickerplant.market.payloads.exchange_info import exchange_info, exchange_in
 from tickerplant.protocol.derivatives_data import DerivativesData
 from tickerplant.protocol.errors import RequestRefused, unknown_path
 from tickerplant.protocol.later import Later
-from tickerplant.protocol.market_data import MarketData, Method, Params, Spliced
+from tickerplant.protocol.market_data import MarketData, Method, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
+from tickerplant.protocol.query_values import Params
 from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi", "RestLater", "RestQuestion", "answered"]

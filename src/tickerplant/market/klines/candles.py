@@ -82,15 +82,6 @@ def open_time(interval: str, t_ms: int) -> int:
     return t_ms - t_ms % length
 
 
-def open_before(interval: str, open_ms: int, n: int) -> int:
-    """The open time of the ``interval`` kline ``n`` before the one open at ``open_ms``."""
-    if interval == "1M":
-        day = date.fromordinal(_EPOCH_ORDINAL + open_ms // DAY_MS)
-        months = day.year * 12 + day.month - 1 - n
-        return _month_start_ms(months // 12, months % 12 + 1)
-    return open_ms - n * _LENGTH_MS[interval]
-
-
 def close_time(interval: str, open_ms: int) -> int:
     """The close time of the kline opened at ``open_ms``: the next open time minus 1 ms."""
     start = open_time(interval, open_ms)

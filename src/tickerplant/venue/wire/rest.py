@@ -380,13 +380,13 @@ class PrivateRest:
     # -- settings ------------------------------------------------------------------------
 
     def _brackets(self, authorized: Authorized, now_ms: int) -> Any:
-        """Part 3 §4.9: every symbol's brackets, an object for one ``symbol``; numbers as
-        JSON numbers, COIN-M's edges in the coin (``qtyFloor``/``qtyCap``)."""
+        """Part 3 §4.9: every symbol's brackets, USDⓈ-M's an object for one ``symbol``, COIN-M's
+        a list even then (its doc has no other form); COIN-M's edges in the coin."""
         engine = self._engine
         symbol = authorized.params.get("symbol")
         chosen = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
         rows = [{"symbol": name, "brackets": self._bracket_rows(name)} for name in chosen]
-        return rows[0] if symbol else rows
+        return rows[0] if symbol and self.market is Market.UM else rows
 
     def _pair_brackets(self, authorized: Authorized, now_ms: int) -> Any:
         """COIN-M's legacy ``GET /dapi/v1/leverageBracket`` (part 3 §4.9): by ``pair``, the

@@ -1,0 +1,36 @@
+"""A REST or WebSocket API request's parameter values as the market-data answers read them
+(spec §7, §8.1): an integer (``-1100`` for anything but up to 20 ASCII digits), a text
+(``-1102`` for a value that is no string); an empty value is as if not sent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tickerplant.protocol.errors import RequestRefused, mandatory
+
+__all__ = ["Params", "int_param", "text_param"]
+
+Params = Mapping[str, Any]
+_DIGITS = "^[0-9]{1,20}$"
+
+
+def int_param(params: Params, name: str) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        return int(value)
+    legal = f"legal range is '{_DIGITS}'."
+    raise RequestRefused(-1100, f"Illegal characters found in parameter '{name}'; {legal}")
+
+
+def text_param(params: Params, name: str) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise mandatory(name)
+    return value
