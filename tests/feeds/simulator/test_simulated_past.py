@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from conftest import StartServer
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
@@ -189,7 +189,8 @@ async def test_agg_trades_with_only_an_end_time_reach_into_the_past(start_server
             last = await rows(plant, market, f"{prefix}/v1/aggTrades?symbol={symbol}&endTime={end}&limit=5")
             assert last == window[-5:], (symbol, end)
     clock.advance(2_000)  # the live market trades; its rows come after the past's
-    await asyncio.sleep(0.3)
+    source = _source(plant)
+    await eventually(lambda: source.stepped_ms >= T0 + 2_000, 30 * SECONDS)  # a deadline, no wait
     now = clock.now_ms()
     latest = await rows(plant, Market.UM, "/fapi/v1/aggTrades?symbol=BTCUSDT&limit=20")
     up_to_now = await rows(plant, Market.UM, f"/fapi/v1/aggTrades?symbol=BTCUSDT&endTime={now}&limit=20")
