@@ -169,16 +169,20 @@ class KeptAliveConnection(WSListener):
         now_ms = self.clock.now_ms()
         # Every frame counts toward the rate (§2.5), each fragment of a message too: a
         # message in many fragments costs as many frames.
-        if self._count_rate or msg_type is WSMsgType.PING or msg_type is WSMsgType.PONG:
-            # the WebSocket API counts its pings and pongs alone, 5 a second (part 1 §8.2)
-            breach = limits.on_incoming(now_ms) if self._count_rate else limits.on_control(now_ms)
+        if self._count_rate:
+            breach = limits.on_incoming(now_ms)
             if breach is not None:
                 self.close(breach)
                 return
-        if msg_type is WSMsgType.PING:
-            self.send_frame(control_frame(PONG, frame.get_payload_as_bytes()))
-        elif msg_type is WSMsgType.PONG:
-            limits.on_pong(now_ms)  # any pong, solicited or not, whatever its payload
+        if msg_type is WSMsgType.PING or msg_type is WSMsgType.PONG:
+            # the WebSocket API counts its pings and pongs alone, 5 a second (part 1 §8.2)
+            breach = None if self._count_rate else limits.on_control(now_ms)
+            if breach is not None:
+                self.close(breach)
+            elif msg_type is WSMsgType.PING:
+                self.send_frame(control_frame(PONG, frame.get_payload_as_bytes()))
+            else:
+                limits.on_pong(now_ms)  # any pong, solicited or not, whatever its payload
         else:
             messages = self._messages
             payload = frame.get_payload_as_bytes()

@@ -26,7 +26,7 @@ import msgspec
 
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.ws_api import WsSession
-from tickerplant.venue.auth.accounts import API_KEY_FORMAT, KeyType
+from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey, KeyType
 from tickerplant.venue.auth.checks import (
     BAD_KEY_FORMAT,
     BAD_SIGNATURE,
@@ -117,20 +117,18 @@ def authorize_ws(
         not logon and session is not None and session.api_key is not None and not signature
         and api_key in (None, session.api_key)
     )  # fmt: skip
-    if on_session:
-        assert session is not None and session.api_key is not None
-        key = keys.key(session.api_key)
-        if key is None:
-            _end(session)
-            raise SESSION_REVOKED
+    account: Account | None = None
+    if on_session:  # the session's key revoked, disabled or restricted since: the session ends
+        key, account = check_session(session, keys, ip)
     else:
         if api_key is None or api_key == "":
             raise mandatory("apiKey")
         if API_KEY_FORMAT.fullmatch(api_key) is None:
             raise BAD_KEY_FORMAT
-        key = keys.key(api_key)
-        if key is None:
+        found = keys.key(api_key)
+        if found is None:
             raise REJECTED_KEY
+        key = found
     if security.signed:
         timestamp = parse_long(by_name.get("timestamp", ""), "timestamp")
         if not on_session and not signature:
@@ -143,32 +141,26 @@ def authorize_ws(
             sent = signature.encode()
             if not any(verify(key, payload, sent) for payload in signed_forms(params)):
                 raise BAD_SIGNATURE
-    if not on_session:
+    if account is None:
         return Authorized(key, permitted(key, security, keys, ip), by_name)
-    assert session is not None
-    try:  # the session's key revoked, disabled or restricted since: the session ends
-        account = permitted(key, Security.USER_DATA, keys, ip)
-    except RequestRefused:
-        _end(session)
-        raise SESSION_REVOKED from None
     if security is Security.TRADE and not key.trading:
         raise REJECTED_KEY  # a reading key's session stays, refused trading as REST is
     return Authorized(key, account, by_name)
 
 
-def check_session(session: WsSession | None, keys: Keys, ip: str) -> None:
-    """``SESSION_REVOKED``, the session ended, when its key has been revoked, or its account
-    disabled or its IP refused since ``session.logon`` (§8.6: the *next* request gets it,
-    ``session.status`` and ``session.logout`` too); nothing without a session key."""
-    if session is None or session.api_key is None:
-        return
-    key = keys.key(session.api_key)
+def check_session(session: WsSession | None, keys: Keys, ip: str) -> tuple[ApiKey, Account]:
+    """The session's key and its account; ``SESSION_REVOKED``, the session ended, when the key
+    has been revoked, or its account disabled or its IP refused since ``session.logon``
+    (§8.6: the *next* request gets it, whichever it is); ``SESSION_REVOKED`` too without a
+    session key (a caller asks only of a logged-on session)."""
+    key = None if session is None or session.api_key is None else keys.key(session.api_key)
     try:
         if key is None:
             raise SESSION_REVOKED
-        permitted(key, Security.USER_DATA, keys, ip)
+        return key, permitted(key, Security.USER_DATA, keys, ip)
     except RequestRefused:
-        _end(session)
+        if session is not None:
+            _end(session)
         raise SESSION_REVOKED from None
 
 

@@ -186,7 +186,8 @@ class WsTrading:
             if bad is not None:
                 raise bad
             assert method is not None  # an unread frame's method is OTHER_METHOD, and it is bad
-            if name in ("session.status", "session.logout"):  # a session revoked since: ended (§8.6)
+            logged_on = session is not None and session.api_key is not None
+            if logged_on and name in ("session.status", "session.logout"):  # revoked since: ended (§8.6)
                 check_session(session, self.rest.accounts, ip)
             if name == "session.status":
                 result = self._status(session, rate_limits_default, now_ms)
