@@ -165,8 +165,10 @@ class PastMarks:
     def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[None]:
         """What ``span`` reads, made a funding interval's minutes a piece, as ``kline_pieces``."""
         first_ms = max(start_ms, self.past.tape(symbol).first_minute * MINUTE_MS)
+        if first_ms >= end_ms:
+            return
         for n in range(first_ms // FUNDING_INTERVAL_MS, (end_ms - 1) // FUNDING_INTERVAL_MS + 1):
-            if first_ms < end_ms and (symbol, n) not in self._intervals:
+            if (symbol, n) not in self._intervals:
                 self._interval(symbol, n)
                 yield
 

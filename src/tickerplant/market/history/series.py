@@ -354,31 +354,30 @@ class SimulatedPast:
         self, symbol: str, limit: int, end_ms: int, until_ms: int, before_id: int | None = None
     ) -> list[Aggregate]:
         """The last ``limit`` aggregate trades at or before ``end_ms``, before ``until_ms``'s
-        minute and with ids under ``before_id``, ascending (`aggTrades` with only `endTime`),
-        looked for back over two days at most (the window `aggTrades` answers, §7.9)."""
+        minute and with ids under ``before_id``, ascending (`aggTrades` with only `endTime`)."""
         tape = self.tape(symbol)
-        last = min(end_ms // MINUTE_MS, until_ms // MINUTE_MS - 1)
-        out: list[Aggregate] = []
-        minute = last
-        while len(out) < limit and minute >= tape.first_minute and last - minute < 2 * _MAX_TRADE_MINUTES:
-            kept = [
-                a for a in tape.aggregates(tape.minute(minute))
-                if a.time_ms <= end_ms and (before_id is None or a.agg_id < before_id)
-            ]
-            if kept:
-                out[:0] = kept[-(limit - len(out)) :]
-            minute -= 1
-        return out
+        return self._last(tape, limit, before_id, until_ms, tape.aggregates, end_ms)
 
     @staticmethod
     def _last(
-        tape: SymbolTape, limit: int, before_id: int, until_ms: int, rows: Callable[[Minute], Sequence[_Row]]
-    ) -> list[_Row]:
-        minute = until_ms // MINUTE_MS - 1
+        tape: SymbolTape, limit: int, before_id: int | None, until_ms: int,
+        rows: Callable[[Minute], Sequence[_Row]], end_ms: int | None = None,
+    ) -> list[_Row]:  # fmt: skip
+        """The last ``limit`` rows with ids under ``before_id`` (None: any), at or before
+        ``end_ms`` (None: any) and before ``until_ms``'s minute, ascending; looked for back
+        over two days at most (the window `aggTrades` answers, §7.9)."""
+        last = until_ms // MINUTE_MS - 1
+        if end_ms is not None:
+            last = min(last, end_ms // MINUTE_MS)
         out: list[_Row] = []
-        while len(out) < limit and minute >= tape.first_minute:
-            kept = [row for row in rows(tape.minute(minute)) if row[0] < before_id]
-            out[:0] = kept[-(limit - len(out)) :]
+        minute = last
+        while len(out) < limit and minute >= tape.first_minute and last - minute < 2 * _MAX_TRADE_MINUTES:
+            kept = [
+                row for row in rows(tape.minute(minute))
+                if (before_id is None or row[0] < before_id) and (end_ms is None or row.time_ms <= end_ms)
+            ]  # fmt: skip
+            if kept:
+                out[:0] = kept[-(limit - len(out)) :]
             minute -= 1
         return out
 
