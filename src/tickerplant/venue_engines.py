@@ -39,6 +39,7 @@ from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import (
     AlgoTriggers,
     AutoExchange,
+    ExpireGoodTill,
     Marks,
     MissedFundings,
     Trades,
@@ -94,7 +95,8 @@ def feed_engine(
     fills need an order resting (``resting.idle``); with none, and no algo order open, a
     delivery with a trade only notes its last prices (``AlgoBook.note``: -2021's check of an
     algo order placed later reads them), with no command: the ~400 deliveries a second of
-    the simulated market cost the venue a few comparisons each while nobody trades."""
+    the simulated market cost the venue a few comparisons each while nobody trades. The GTD
+    orders whose date has come expire at the first delivery after it (``good_till.py``)."""
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
@@ -111,6 +113,9 @@ def feed_engine(
             step("algos", engine.apply, AlgoTriggers(messages), now_ms)  # it notes the prices itself
         elif traded:
             step("prices", engine.algos.note, engine.agg_trade_streams, messages)
+        due_ms = engine.good_till.next_ms()  # GTD orders whose date has come (good_till.py)
+        if due_ms is not None and due_ms <= now_ms:
+            step("expiry", engine.apply, ExpireGoodTill(), now_ms)
     finally:
         step("drain", drain, now_ms)
 

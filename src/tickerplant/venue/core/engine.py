@@ -1,12 +1,13 @@
 """The venue's engine for one market (ARCHITECTURE.md, "The venue"): commands in, events
 out. ``Engine.apply`` is the one door of a change asked of it (``domain/commands.py``): it
-runs the command's checks and steps (``placement.py``: risk → match → settle;
-``amendment.py``; ``settings.py``; ``isolated.py``; the algo orders': ``algo/placing.py``;
-the market's deliveries: ``resting.py``, ``clearing/``, ``algo/triggers.py``), journals what
-it changed in one batch before anything is answered (a triggered algo order's child with
-it), and returns its events in order (they also wait in ``outbox`` for the user data
-stream). What it holds and the steps the commands share are ``state.py``'s (the algo
-orders: ``algo_book.py``). Sans-I/O: the time comes in as an argument.
+runs the command's checks and steps (``placement.py``: risk → match → settle, cancels, a
+date's expiries; ``amendment.py``; ``settings.py``; ``isolated.py``; the algo orders':
+``algo/placing.py``; the market's deliveries: ``resting.py``, ``clearing/``,
+``algo/triggers.py``), journals what it changed in one batch before anything is answered
+(a triggered algo order's child with it), and returns its events in order (they also wait
+in ``outbox`` for the user data stream). What it holds and the steps the commands share are
+``state.py``'s (the algo orders: ``algo_book.py``; the resting orders' dates:
+``good_till.py``). Sans-I/O: the time comes in as an argument.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tickerplant.venue.domain.commands import (
     CancelAll,
     CancelAllAlgos,
     Command,
+    ExpireGoodTill,
     Marks,
     MissedFundings,
     MoveMargin,
@@ -78,6 +80,7 @@ _STEPS: dict[type, Step] = {
     MissedFundings: lambda state, c, now_ms, out: catch_up(state, c.events, now_ms, out),
     AutoExchange: lambda state, c, now_ms, out: exchange_negative_balances(state, now_ms, out),
     AlgoTriggers: triggers,
+    ExpireGoodTill: placement.expire_good_till,
 }
 
 

@@ -26,8 +26,9 @@ from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side
 
 __all__ = [
     "AlgoTriggers", "Amend", "AutoExchange", "Cancel", "CancelAlgo", "CancelAll", "CancelAllAlgos", "Command",
-    "Marks", "MissedFundings", "MoveMargin", "NewAlgoOrder", "NewOrder", "Outcome", "Place", "PlaceAlgo",
-    "SetFeeBurn", "SetLeverage", "SetMarginType", "SetMultiAssets", "SetPositionMode", "Trades", "Transfers",
+    "ExpireGoodTill", "Marks", "MissedFundings", "MoveMargin", "NewAlgoOrder", "NewOrder", "Outcome", "Place",
+    "PlaceAlgo", "SetFeeBurn", "SetLeverage", "SetMarginType", "SetMultiAssets", "SetPositionMode", "Trades",
+    "Transfers",
 ]
 
 
@@ -224,10 +225,14 @@ class AutoExchange(NamedTuple):
     """Multi-Assets wallets below the threshold exchanged back (``clearing/auto_exchange.py``)."""
 
 
+class ExpireGoodTill(NamedTuple):
+    """The resting GTD orders whose ``goodTillDate`` has come, expired (``engine/good_till.py``)."""
+
+
 Command = (
     Place | Cancel | CancelAll | Amend | SetLeverage | SetMarginType | SetPositionMode | SetMultiAssets
     | SetFeeBurn | MoveMargin | PlaceAlgo | CancelAlgo | CancelAllAlgos | Transfers | Trades | Marks
-    | AlgoTriggers | MissedFundings | AutoExchange
+    | AlgoTriggers | MissedFundings | AutoExchange | ExpireGoodTill
 )
 
 

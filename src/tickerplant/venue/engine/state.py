@@ -45,6 +45,7 @@ from tickerplant.venue.domain.orders import (
 )
 from tickerplant.venue.domain.recorded import History
 from tickerplant.venue.engine.algo_book import AlgoBook
+from tickerplant.venue.engine.good_till import GoodTill
 from tickerplant.venue.ledger.collateral import pooled
 from tickerplant.venue.ledger.exposure import Exposure
 from tickerplant.venue.ledger.figures import Figures, isolated_wallets
@@ -119,6 +120,7 @@ class EngineState:
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
         self.algos = AlgoBook(self.instruments, first_algo_id(ids_seed, market))  # conditional orders (algo/)
+        self.good_till = GoodTill()  # the resting GTD orders by date (good_till.py)
         self.next_order_id = dict(self.first_order_ids)
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
@@ -168,6 +170,7 @@ class EngineState:
             self.ledger(order.account_id).opened(order)
             self._resting.setdefault(order.symbol, {})[order.order_id] = order
             self.venue_market.restored(order, self.resting(order.symbol))
+            self.good_till.add(order)
 
     def resting(self, symbol: str) -> Collection[Order]:
         """``symbol``'s resting orders, every account's, oldest first."""
