@@ -1,7 +1,8 @@
 """The fault profile on the market streams over a real socket, the simulated market driven
 on a manual clock (docs/faults.md): a diff depth chain broken (``pu`` is not the last
-``u``), a symbol's streams stalled for two seconds then resumed, every connection closed
-as at its 24th hour, brought forward, then cut without a close frame."""
+``u``), a symbol's streams stalled for two seconds then resumed, another's from a moment
+to the end (no ``for_s``), every connection closed as at its 24th hour, brought forward,
+then cut without a close frame."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ for_s = 2
 symbols = ["ETHUSDT"]
 
 [[fault]]
+kind = "market-stall"
+at = "+3s"
+symbols = ["BNBUSDT"]
+
+[[fault]]
 kind = "rollover"
 at = "+5s"
 
@@ -38,7 +44,7 @@ at = "+5s"
 kind = "market-reset"
 at = "+7s"
 """
-STREAMS = "btcusdt@depth@100ms/ethusdt@depth@100ms"
+STREAMS = "btcusdt@depth@100ms/ethusdt@depth@100ms/bnbusdt@depth@100ms"
 
 
 async def frames_until_closed(user: RawWebSocket) -> tuple[list[dict[str, object]], int | None]:
@@ -75,3 +81,6 @@ async def test_market_stream_faults(start_server: StartServer) -> None:
     gaps = sorted(after["E"] - before["E"] for before, after in pairwise(eth))
     assert gaps[-1] >= 2_000 > gaps[-2]  # one silence of the stall's length, then on
     assert sum(after["pu"] != before["u"] for before, after in pairwise(eth)) == 1  # what the stall lost
+    bnb = [m["data"]["E"] for m in seen if m["stream"] == "bnbusdt@depth@100ms"]
+    assert bnb and max(bnb) < start_ms + 3_000  # stalled from +3 s to the end: nothing since
+    assert not [m for m in again if m["stream"] == "bnbusdt@depth@100ms"]

@@ -54,7 +54,7 @@ class Timed(NamedTuple):
 
     kind: FaultKind
     at_ms: int
-    duration_ms: int  # MARKET_STALL: how long; 0 for the others
+    duration_ms: int | None  # MARKET_STALL: how long (None: to the end); 0 for the others
     symbols: frozenset[str]
     accounts: frozenset[int]
 
@@ -138,7 +138,7 @@ class FaultDecider:
         found = []
         for fault, (start, end) in zip(self.profile.faults, self._windows, strict=True):
             if fault.kind.family is family and _is_timed(fault):
-                found.append(Timed(fault.kind, start, 0 if end is None else end - start, fault.symbols,
+                found.append(Timed(fault.kind, start, None if end is None else end - start, fault.symbols,
                                    fault.accounts))  # fmt: skip
         return found
 

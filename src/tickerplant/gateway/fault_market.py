@@ -6,8 +6,9 @@ client that resyncs from a snapshot finds the book as it is.
   a client last saw, which market data §4.9 answers with a new snapshot;
 - ``market-reset``: the connections carrying the message's stream cut without a close frame
   (per message), or every stream connection at ``at`` (its symbols' when it names some);
-- ``market-stall``: from ``at`` for ``for_s``, the streams of its symbols (all when it names
-  none) send nothing, then go on: what they missed is lost, as after a stalled upstream;
+- ``market-stall``: from ``at`` for ``for_s`` (without it, to the end), the streams of its
+  symbols (all when it names none) send nothing, then go on: what they missed is lost, as
+  after a stalled upstream;
 - ``rollover``: at ``at``, every stream connection closed as at its 24th hour (§2.4).
 
 Only the streams somebody holds are asked about, so a profile without market faults costs
@@ -53,7 +54,10 @@ class MarketFaults:
     def publish(self, messages: Sequence[StreamMessage]) -> None:
         fanout, faults = self.surface.fanout, self.faults
         now_ms = faults.clock.now_ms()
-        stalls = [t for t in self._stalls if t.at_ms <= now_ms < t.at_ms + t.duration_ms]
+        stalls = [
+            t for t in self._stalls
+            if t.at_ms <= now_ms and (t.duration_ms is None or now_ms < t.at_ms + t.duration_ms)
+        ]  # fmt: skip
         kept: list[StreamMessage] = []
         for message in messages:
             stream = message.stream
