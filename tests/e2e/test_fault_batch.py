@@ -54,3 +54,27 @@ async def test_a_throttled_batch_places_its_reduce_only_orders_alone(
     listener = plant.listeners[Market.UM]
     assert listener.faults is not None
     assert listener.faults.decider.record.counts == {FaultKind.THROTTLED: 2}
+
+
+async def test_a_fault_narrowed_to_a_symbol_meets_a_batch_holding_it(
+    start_server: StartServer, venue: Venue, closing: list[Any]
+) -> None:
+    profile = f'[[fault]]\nkind = "internal-error"\nrate = 1\naccounts = [{venue.alice}]\nsymbols = ["ETHUSDT"]\n'
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), faults={"profile_text": profile})
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    btc_qty, btc_price = limit_below(plant, "BTCUSDT")
+    eth_qty, eth_price = limit_below(plant, "ETHUSDT")
+    btc = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": btc_qty,
+           "price": btc_price}  # fmt: skip
+    eth = dict(btc, symbol="ETHUSDT", quantity=eth_qty, price=eth_price)
+    with pytest.raises(BinanceAPIException) as raised:  # one request: met whole, as a single ETHUSDT order
+        await client.futures_place_batch_order(batchOrders=[dict(btc), dict(eth)])
+    assert (raised.value.status_code, raised.value.code) == (503, -1001)
+    with pytest.raises(BinanceAPIException):
+        await client.futures_create_order(**eth)
+    assert await client.futures_get_open_orders() == []
+    (placed,) = await client.futures_place_batch_order(batchOrders=[dict(btc)])  # no ETHUSDT: untouched
+    assert placed["status"] == "NEW"
+    listener = plant.listeners[Market.UM]
+    assert listener.faults is not None
+    assert listener.faults.decider.record.counts == {FaultKind.INTERNAL_ERROR: 2}

@@ -113,15 +113,17 @@ class FaultDecider:
         now_ms: int,
         *,
         exempt: bool = False,
+        among: frozenset[str] | None = None,
     ) -> Decision | None:
         """What befalls a request to ``where`` (an endpoint ``"POST /fapi/v1/order"``, a
         WebSocket API method, a stream) for ``symbol`` ("" none) by ``account`` (None: not
         known) at ``now_ms``; ``exempt``: a reduce-only or close-position order, which
-        ``THROTTLED`` spares. None: nothing."""
+        ``THROTTLED`` spares; ``among``: a batch's symbols (upper case), one request that a
+        fault narrowed to symbols meets when it names any of them. None: nothing."""
         for i, fault in enumerate(self.profile.faults):
             if fault.kind.family is not family or _is_timed(fault):
                 continue
-            if not self._matches(i, fault, where, symbol, account, now_ms):
+            if not self._matches(i, fault, where, symbol, account, now_ms, among):
                 continue
             if fault.kind is FaultKind.THROTTLED and exempt:
                 continue
@@ -147,8 +149,9 @@ class FaultDecider:
         self.record.add(Fired(now_ms, kind, where, symbol, account))
 
     def _matches(
-        self, i: int, fault: Fault, where: str, symbol: str, account: int | None, now_ms: int
-    ) -> bool:
+        self, i: int, fault: Fault, where: str, symbol: str, account: int | None, now_ms: int,
+        among: frozenset[str] | None = None,
+    ) -> bool:  # fmt: skip
         start, end = self._windows[i]
         if now_ms < start or (end is not None and now_ms >= end):
             return False
@@ -157,7 +160,9 @@ class FaultDecider:
             return False
         if fault.kind is FaultKind.DEPTH_BREAK and not is_diff_depth(where):
             return False
-        if fault.symbols and symbol.upper() not in fault.symbols:
+        if fault.symbols and (
+            fault.symbols.isdisjoint(among) if among is not None else symbol.upper() not in fault.symbols
+        ):
             return False
         return not fault.accounts or account in fault.accounts
 

@@ -129,15 +129,22 @@ class FaultGate:
         self, where: str, authorized: Authorized, now_ms: int, orders: list[dict[str, str]] | None = None
     ) -> Decision | None:
         """The maintenance window's decision, else order entry's, logged when one fires;
-        ``orders``: a batch's, which ``-1008`` spares only when every one is exempt."""
+        ``orders``: a batch's, which ``-1008`` spares only when every one is exempt, and which
+        a fault narrowed to symbols meets when any of its orders' is one."""
         decider, params = self.decider, authorized.params
         symbol, account = params.get("symbol", ""), authorized.account.account_id
+        among = None  # a batch's symbols: it has no symbol of its own (docs/faults.md)
+        if orders is not None:
+            among = frozenset(str(order.get("symbol", "")).upper() for order in orders)
+            symbol = ",".join(sorted(among))
         decision = None
         if decider.has(Family.MAINTENANCE):
-            decision = decider.decide(Family.MAINTENANCE, where, symbol, account, now_ms)
+            decision = decider.decide(Family.MAINTENANCE, where, symbol, account, now_ms, among=among)
         if decision is None and decider.has(Family.ORDER):
             exempt = throttle_exempt(params) if orders is None else all(map(throttle_exempt, orders))
-            decision = decider.decide(Family.ORDER, where, symbol, account, now_ms, exempt=exempt)
+            decision = decider.decide(
+                Family.ORDER, where, symbol, account, now_ms, exempt=exempt, among=among
+            )
         if decision is not None:
             log_fault(self.market, decision.kind.value, where, symbol, account)
         return decision
