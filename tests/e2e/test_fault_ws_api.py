@@ -97,3 +97,19 @@ async def test_web_socket_api_faults(start_server: StartServer, venue: Venue, cl
         async with asyncio.timeout(5):
             reply = json.loads((await ws.receive()).data)
     assert reply["status"] == 200 and reply["result"]["orderId"] == listed_now[0]["orderId"]
+
+    # a fault's reply to order.place lists what a refusal of the method lists (part 1 §8.4):
+    # both ORDERS counters, as they stand after the order it placed, then the IP's weight
+    quantity, price = limit_below(plant, "BTCUSDT")
+    params = dict(params, symbol="BTCUSDT", quantity=quantity, price=price)
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://127.0.0.1:{port}/ws-fapi/v1") as ws:
+        await ws.send_str(json.dumps(
+            {"id": 2, "method": "order.place", "params": hmac_signed(plant, venue.alice_hmac, params)}
+        ))  # fmt: skip
+        async with asyncio.timeout(5):
+            reply = json.loads((await ws.receive()).data)
+    assert (reply["status"], reply["error"]["code"]) == (503, -1000)
+    limits = reply["rateLimits"]
+    assert [(row["rateLimitType"], row["interval"], row["intervalNum"]) for row in limits] == [
+        ("ORDERS", "SECOND", 10), ("ORDERS", "MINUTE", 1), ("REQUEST_WEIGHT", "MINUTE", 1)]  # fmt: skip
+    assert limits[1]["count"] == 3  # the BTCUSDT and LINKUSDT orders before (not the dropped session's), this one

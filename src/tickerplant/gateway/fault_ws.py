@@ -82,26 +82,22 @@ class FaultedWs:
         if decision is None:
             return trading.perform(admitted, now_ms), 0
         error = decision.error
-        told = None
-        if error is not None:
-            refused = RequestRefused(
-                error.code if error.code is not None else _NO_CODE, error.msg, error.status
-            )
-            told = trading.refusal(admitted.request_id, refused, admitted.used, admitted.show_limits)
-            told = told._replace(method=admitted.method)
+
+        def told() -> WsApiReply:  # with the ORDERS counts as they stand when it is said
+            assert error is not None
+            code = error.code if error.code is not None else _NO_CODE
+            return trading.refused(admitted, RequestRefused(code, error.msg, error.status), now_ms)
+
         if decision.apply is Apply.REFUSE:
-            assert told is not None
-            return told, 0
+            return told(), 0
         if decision.apply is Apply.LATER:
-            assert told is not None
             later = functools.partial(self._perform_later, admitted)
             self.faults.clock.call_at(now_ms + decision.delay_ms, later)
-            return told, 0
+            return told(), 0
         performed = trading.perform(admitted, now_ms)
         if decision.apply is Apply.HOLD:
             return performed, decision.delay_ms
-        assert told is not None  # REPLACE
-        return told, 0
+        return told(), 0  # REPLACE: done, and an error said
 
     def _perform_later(self, admitted: WsAdmitted) -> None:
         """``-1007``'s order, placed after its reply (``perform`` drains its events)."""

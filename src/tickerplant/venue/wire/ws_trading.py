@@ -244,6 +244,16 @@ class WsTrading:
         limits = self._limits(used) if show else None
         return WsApiReply((self._frame(request_id, refused, limits),), None, OTHER_METHOD, refused.status)
 
+    def refused(self, admitted: WsAdmitted, refused: RequestRefused, now_ms: int) -> WsApiReply:
+        """``refused`` as the reply to ``admitted`` (a fault's, ``gateway/fault_ws.py``), its
+        ``rateLimits`` as the method's own refusal shows them: an order-placing method's with
+        the account's ``ORDERS`` counts as they stand (§8.4)."""
+        limits = self._limits(admitted.used) if admitted.show_limits else None
+        if limits is not None and self.methods[admitted.method].places:
+            limits = self._orders(admitted.authorized.account.account_id, now_ms) + limits
+        frame = self._frame(admitted.request_id, refused, limits)
+        return WsApiReply((frame,), None, admitted.method, refused.status)
+
     # -- pieces ----------------------------------------------------------------------------
 
     def _status(self, session: WsSession | None, rate_limits_default: bool, now_ms: int) -> dict[str, Any]:
