@@ -16,6 +16,7 @@ from rawws import TEXT, RawWebSocket, close_code
 from timing import SECONDS
 
 from tickerplant.clock import ManualClock, SystemClock
+from tickerplant.faults.profile import FaultKind
 from tickerplant.market.instruments import Market
 
 CLOSE = 0x8
@@ -84,3 +85,9 @@ async def test_market_stream_faults(start_server: StartServer) -> None:
     bnb = [m["data"]["E"] for m in seen if m["stream"] == "bnbusdt@depth@100ms"]
     assert bnb and max(bnb) < start_ms + 3_000  # stalled from +3 s to the end: nothing since
     assert not [m for m in again if m["stream"] == "bnbusdt@depth@100ms"]
+    # told where they struck: the stalls name USDⓈ-M symbols, the rollover and the reset none
+    um, cm = (plant.listeners[m].faults for m in (Market.UM, Market.CM))
+    assert um is not None and cm is not None
+    assert FaultKind.MARKET_STALL not in cm.decider.record.counts and FaultKind.ROLLOVER in cm.decider.record.counts
+    stalls = [f.symbol for f in um.decider.record.recent if f.kind is FaultKind.MARKET_STALL]
+    assert stalls == ["ETHUSDT", "BNBUSDT"]

@@ -120,10 +120,11 @@ class FaultGate:
             log_fault(self.market, decision.kind.value, where, symbol, account)
         return decision
 
-    def fired(self, kind: FaultKind, where: str, account: int | None, now_ms: int) -> None:
-        """A timed fault its shell applied, logged and recorded."""
-        self.decider.fired(kind, where, "", account, now_ms)
-        log_fault(self.market, kind.value, where, "", account)
+    def fired(self, kind: FaultKind, where: str, account: int | None, now_ms: int, symbol: str = "") -> None:
+        """A timed fault its shell applied, logged and recorded (``symbol``: the symbols it
+        names, comma-separated)."""
+        self.decider.fired(kind, where, symbol, account, now_ms)
+        log_fault(self.market, kind.value, where, symbol, account)
 
     def decide(
         self, where: str, authorized: Authorized, now_ms: int, orders: list[dict[str, str]] | None = None

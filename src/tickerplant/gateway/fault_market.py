@@ -18,7 +18,7 @@ the fan-out nothing (``publishing`` hands it back the fan-out's own ``publish``)
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from tickerplant.faults.decider import Timed
 from tickerplant.faults.profile import Family, FaultKind
@@ -32,18 +32,22 @@ __all__ = ["MarketFaults", "publishing"]
 Publish = Callable[[Sequence[StreamMessage]], None]
 
 
-def publishing(faults: FaultGate | None, surface: StreamSurface) -> Publish:
+def publishing(faults: FaultGate | None, surface: StreamSurface, own: Collection[str]) -> Publish:
     """What the bus hands the market's messages to: the fan-out's ``publish``, through the
-    profile's market faults when it has some."""
+    profile's market faults when it has some (``own``: the listener's market's symbols)."""
     if faults is None or not faults.decider.has(Family.MARKET):
         return surface.fanout.publish
-    return MarketFaults(faults, surface).publish
+    return MarketFaults(faults, surface, frozenset(own)).publish
 
 
 class MarketFaults:
-    def __init__(self, faults: FaultGate, surface: StreamSurface) -> None:
+    def __init__(self, faults: FaultGate, surface: StreamSurface, own: frozenset[str]) -> None:
+        """``own``: the listener's market's symbols. A timed fault that names only the other
+        market's is applied here to what carries them (the streams both hosts serve, §4.13)
+        but told (logged, counted) by its own market's listener alone."""
         self.faults = faults
         self.surface = surface
+        self._own = own
         clock = faults.clock
         self._stalls: list[Timed] = []
         for timed in faults.decider.timed(Family.MARKET):
@@ -81,7 +85,8 @@ class MarketFaults:
     def _timed(self, timed: Timed) -> None:
         """A timed market fault at its time."""
         now_ms = self.faults.clock.now_ms()
-        self.faults.fired(timed.kind, "market streams", None, now_ms)
+        if not timed.symbols or not timed.symbols.isdisjoint(self._own):
+            self.faults.fired(timed.kind, "market streams", None, now_ms, ",".join(sorted(timed.symbols)))
         if timed.kind is FaultKind.MARKET_STALL:
             return  # ``publish`` holds the streams back for its window
         connections = list(self.surface.connections)

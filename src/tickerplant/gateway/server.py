@@ -198,7 +198,7 @@ class Listener:
             send_budget=send_budget,
         )
         self.user_data.attach(self.streams)
-        self._bus.subscribe(self.market, publishing(self.faults, self.streams))  # the profile's market faults
+        self._bus.subscribe(self.market, publishing(self.faults, self.streams, self._instruments))  # faults
         if self._config.payload_format is PayloadFormat.Y2026:
             # §4.13: since the merge, the all-market streams carry both markets' symbols on
             # both hosts, and a symbol's klines, continuous klines and mark price are served
