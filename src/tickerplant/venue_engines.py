@@ -207,12 +207,15 @@ def settle_unseen_transfers(
 ) -> None:
     """What the operator moved while the server was down (or before it first ran), settled
     at the start: the balances now against the transfers journaled; what the view saw move
-    before now is in that difference already, and what moves later is told as it moves."""
+    before now is in that difference already, and what moves later is told as it moves. Each
+    is stamped a millisecond before the start, as what came before it: an account's opening
+    balance is its equity at the start of whatever runs from there (a run's report counts a
+    transfer at or after its start as money moved during it, docs/report.md)."""
     accounts.refresh()  # the operator's balances now
     for engine in engines:
         accounts.moved(engine.market)
         moved = unseen_transfers(accounts.every_balance(), engine.market, journal.transferred(engine.market))
-        engine.apply(Transfers(tuple(moved)), now_ms)
+        engine.apply(Transfers(tuple(moved)), now_ms - 1)
 
 
 def settle_missed_fundings(

@@ -66,5 +66,9 @@ async def test_a_ccxt_strategy_trades_the_same_at_x1_and_x20(tmp_path: Path) -> 
     made = [({k: r["statistics"][k] for k in kept}, r["statistics"]["max_drawdown"]["amount"], r["flows"])
             for r in reports]  # fmt: skip
     assert made[0] == made[1]
+    for report in reports:  # the account's opening balance is its equity at the start, not a flow
+        s = report["statistics"]
+        assert (s["start_equity"], report["flows"]["transfers"]) == (10_000 * 10**8, 0)
+        assert s["return_ratio"] is not None and s["max_drawdown"]["ratio"] is not None
     assert reports[1]["statistics"]["trades"] == len(fast["fills"])
     assert (tmp_path / "x20" / "report" / "account-1-USDT.html").stat().st_size > 0
