@@ -45,9 +45,16 @@ def test_a_way_too_slow_for_the_speed_stops_the_run_naming_a_speed_that_would_ho
 
 def test_a_bot_ahead_of_the_market_is_never_caught_up_by_skipping() -> None:
     governor = LagGovernor(100.0, 1000, window=3)
-    _signed(governor, -1200, 0, 10)
+    _signed(governor, -1200, -1300, 10)
     verdict = governor.decide(0)
     assert verdict.stop is not None and "1200 ms ahead of the market's at ×100" in verdict.stop
+    assert "would hold" not in verdict.stop  # no speed mends a clock ahead
+
+
+def test_one_request_stamped_ahead_is_not_the_bots_clock() -> None:
+    governor = LagGovernor(5.0, 1000, window=5)
+    _signed(governor, 20, 30, -2980, 25, 40)  # one stamped 3 s ahead (refused -1021 by the checks)
+    assert governor.decide(0) == Verdict()
 
 
 def test_requests_without_a_readable_timestamp_tell_nothing() -> None:

@@ -19,10 +19,12 @@ The rules, in order:
    of wall time) and goes on from where it stood, so no event is skipped and no later
    request is ahead of the market. Holds add up in ``held_ms``.
 3. **Stop**: when the lags' median is still above ``max_lag_ms`` (the way itself takes too
-   long at this speed; a hold cannot shorten it), or the smallest is below ``-max_lag_ms``
-   (the bot's clock ahead of the market, which the run never skips to catch up), the run
-   stops and says a speed at which the median would be half the bound: the way's share of
-   the lag scales with the speed.
+   long at this speed; a hold cannot shorten it), the run stops and says a speed at which
+   the median would be half the bound: the way's share of the lag scales with the speed.
+   When the median is below ``-max_lag_ms`` (the bot's clock ahead of the market, which the
+   run never skips to catch up: a market paused by hand, an offset the bot adds), it stops
+   and says so. One request stamped ahead (a bot trying ``-1021``, which the server answers
+   as Binance would) is not the bot's clock: the median is.
 """
 
 from __future__ import annotations
@@ -123,17 +125,19 @@ class LagGovernor:
             self.holds += 1
             lags.clear()
             return Verdict(smallest)
-        if middle > self.max_lag_ms or smallest < -self.max_lag_ms:
-            behind = "behind" if middle > 0 else "ahead of"
-            amount = middle if middle > self.max_lag_ms else -smallest
-            speed = suggested_speed(self.speed, self.max_lag_ms, abs(amount))
+        over = f"(bound {self.max_lag_ms} ms, the median of its last {len(lags)} signed requests)"
+        if middle > self.max_lag_ms:
+            speed = suggested_speed(self.speed, self.max_lag_ms, middle)
             self._stop = (
-                f"the bot's clock was {amount:.0f} ms {behind} the market's at ×{self.speed:g} "
-                f"(bound {self.max_lag_ms} ms, over its last {len(lags)} signed requests); "
+                f"the bot's clock was {middle:.0f} ms behind the market's at ×{self.speed:g} {over}; "
                 f"×{speed:g} would hold"
             )
-            return Verdict(0, self._stop)
-        return _GO
+        elif middle < -self.max_lag_ms:  # no speed mends a clock ahead: the market is never skipped
+            self._stop = (
+                f"the bot's clock was {-middle:.0f} ms ahead of the market's at ×{self.speed:g} {over}; "
+                "the market never skips ahead to it: was it paused, or does the bot add to its timestamps?"
+            )
+        return _GO if self._stop is None else Verdict(0, self._stop)
 
     def summary(self) -> LagSummary:
         return LagSummary(self.requests, self._min, self._max, self._last_median, self.held_ms, self.holds)
