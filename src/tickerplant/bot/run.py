@@ -71,6 +71,8 @@ async def run_bot(
         raise SystemExit("tickerplant run: the bot's command after --")
     if max_lag_ms <= 0:
         raise SystemExit(f"tickerplant run: --max-lag is a positive number of ms, not {max_lag_ms}")
+    if config.workers != 1:  # one process: the bot's clock follows its one market clock
+        raise SystemExit("tickerplant run: --workers is serve's alone: a run is one process")
     wall = SystemClock()
     # paused until the bot's process starts: the market's clock starts with the bot's
     paused = dataclasses.replace(config.replay, paused=True)
