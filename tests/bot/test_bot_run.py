@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bot_runs import T0, account, run_config, still_market
 from tickerplant.bot.faketime import find_library
 from tickerplant.bot.governor import suggested_speed
 from tickerplant.bot.run import run_bot
+from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 
 BOT = Path(__file__).with_name("clock_probe_bot.py")
 NODE = "/usr/bin/node"  # not installed by .ci/run: the Node test runs where it is
@@ -88,3 +90,21 @@ async def test_a_node_bots_clock_and_timers_are_the_markets(tmp_path: Path) -> N
     # on a busy machine: 10 wall s is 200 market s at x20)
     assert T0 <= start["clock"] < T0 + 200_000 and start["clock"] <= start["server"]
     assert 10_000 <= waited["server"] < 10_600  # 10 market seconds: half a wall second at x20
+
+
+async def test_a_run_on_a_database_that_traded_later_is_refused(tmp_path: Path) -> None:
+    """An earlier run's fills at or after this replay's start: its accounts and its report
+    would mix the two runs' trading (the market's time would go back)."""
+    files = still_market(tmp_path / "files", T0 + 20_000)
+    db = tmp_path / "venue.db"
+    env = {**os.environ, **account(db)}
+    with sqlite3.connect(db) as made:  # the journal's tables, then a fill of an earlier run at T0 + 5 s
+        prepare(made)
+        made.execute(f"INSERT INTO venue_fills ({FILL_COLUMNS}) VALUES "
+                     "('BTCUSDT', 1, 1, 1, 'BUY', 1, 1, 0, 0, 0, 'USDT', 0, ?)", (T0 + 5_000,))  # fmt: skip
+    made.close()
+    with pytest.raises(SystemExit, match=r"holds fills up to 2024-01-01T00:00:05.000\+00:00, at or after"):
+        await run_bot(run_config(files, db, 20.0), [sys.executable, str(BOT), "behind", "-"], find_library(), 1000, env)
+    later = run_config(files, db, 20.0, T0 + 10_000)  # from after them: it runs
+    code = await run_bot(later, [sys.executable, "-c", "pass"], find_library(), 1000, env)
+    assert code == 0

@@ -33,7 +33,7 @@ from tickerplant.clock import MarketClock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.report.journal_rows import NoJournal, traded_accounts
+from tickerplant.report.journal_rows import NoJournal, last_fill_ms, traded_accounts
 from tickerplant.report.write import write_report
 
 __all__ = ["SPEED_VARIABLE", "URL_VARIABLES", "WAITS_VARIABLE", "run_bot"]
@@ -85,13 +85,20 @@ async def run_bot(
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         await server.close()
         raise SystemExit(f"tickerplant run: cannot start: {exc}") from None
+    start_ms = market.now_ms()
+    traded_ms = last_fill_ms(config.venue_db)  # an earlier run's, on the same market time?
+    if traded_ms is not None and traded_ms >= start_ms:  # the accounts and the report would mix them
+        await server.close()
+        raise SystemExit(
+            f"tickerplant run: {config.venue_db} holds fills up to {_iso(traded_ms)}, at or after the "
+            f"replay's start ({_iso(start_ms)}): a market's time never goes back; give a fresh --venue-db "
+            "or a later --start"
+        )
     for listener in server.listeners.values():
         listener.signed_lag = governor
     urls = {variable: server.url(which).replace("ws", "http", 1) for which, variable in URL_VARIABLES.items()}
     waits = "" if library.waits else "; its sleeps and timers run at the wall's pace (clock-only libfaketime)"
-    start_ms = market.now_ms()
-    at = datetime.fromtimestamp(start_ms / 1000, UTC).isoformat(timespec="milliseconds")
-    _tell(f"the bot's clock starts at the replay's {at} ({start_ms} ms), ×{speed:g}{waits}")
+    _tell(f"the bot's clock starts at the replay's {_iso(start_ms)} ({start_ms} ms), ×{speed:g}{waits}")
     pace = {SPEED_VARIABLE: f"{speed:g}", WAITS_VARIABLE: "market" if library.waits else "wall"}
     env = {**bot_environment(environ, library, start_ms, speed), **urls, **pace}
     # The market's clock starts, then the bot's as its process is loaded a moment later
@@ -116,6 +123,10 @@ async def run_bot(
         _tell(f"stopped: {stopped}")
         return 1
     return code
+
+
+def _iso(time_ms: int) -> str:
+    return datetime.fromtimestamp(time_ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 def _reports(db: str, start_ms: int, end_ms: int, listed: list[Instrument], out: Path) -> None:

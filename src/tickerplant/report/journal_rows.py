@@ -105,6 +105,18 @@ def traded_accounts(path: Path | str, start_ms: int, end_ms: int) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+def last_fill_ms(path: Path | str) -> int | None:
+    """The time of the journal's latest fill, any account's (None: none yet)."""
+    db = _open(Path(path))
+    try:
+        row = db.execute("SELECT MAX(time_ms) FROM venue_fills").fetchone()
+    except sqlite3.OperationalError:  # no journal yet
+        return None
+    finally:
+        db.close()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def read_rows(
     path: Path | str, account_id: int, start_ms: int | None = None, end_ms: int | None = None,
     asset: str | None = None, instruments: Iterable[Instrument] | None = None,
