@@ -22,6 +22,7 @@ from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.store import AccountStore, Keyring
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import BalanceUpdate, Batch
+from tickerplant.venue.engine.good_till import GoodTill
 from tickerplant.venue.userstream.activity import VenueActivity
 
 NOW = 1_790_000_000_000
@@ -42,6 +43,7 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
     engine = SimpleNamespace(
         market=None, apply=apply, exposure=SimpleNamespace(pooled={1}), algos=algos, data=SimpleNamespace(mark=None),
         has_resting=lambda: True,  # an order rests: the trades may fill it
+        good_till=GoodTill(),  # no date: no expiry step
     )  # fmt: skip
     keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [(1, "USDT", 5)])
     transfers = venue_engines.OperatorTransfers(keyring)  # type: ignore[arg-type]
@@ -89,7 +91,7 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
     messages = [StreamMessage(name, b"{}") for name in streams]
     engine = SimpleNamespace(
         market=None, exposure=SimpleNamespace(pooled={1}), apply=lambda command, now_ms: ran.append(type(command).__name__),
-        algos=algos, data=SimpleNamespace(mark=None), has_resting=lambda: True,
+        algos=algos, data=SimpleNamespace(mark=None), has_resting=lambda: True, good_till=GoodTill(),
     )  # fmt: skip
     venue_engines.feed_engine(engine, ran.append, ManualClock(5_000), transfers, HEEDED, step, messages)  # type: ignore[arg-type]
     # the operator's transfers, the Multi-Assets exchange (an account in the mode) and the drain on every delivery

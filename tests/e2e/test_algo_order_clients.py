@@ -8,7 +8,9 @@ the child's events (part 4 §3.7, §4.3 item 10)."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import msgspec
@@ -109,3 +111,51 @@ async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: 
     assert (got["algoStatus"], got["actualOrderId"], got["actualQty"]) == ("FINISHED", str(child_id), "0.010")
     assert [p for p in await client.futures_position_information() if p["symbol"] == "BTCUSDT"] == []
     await user.close()
+
+
+async def test_what_the_algo_service_refuses_when_it_is_placed(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    """Part 2 §4.2, refused at placement as Binance refuses them, not accepted and then
+    refused when they trigger: a limit price beyond its trigger's PERCENT_PRICE band
+    (-4183/-4184), a ``clientAlgoId`` an open algo order holds (-4116); and ``allAlgoOrders``
+    keeps ``allOrders``' 7 days (-4165)."""
+    engine = plant.engines[Market.UM]
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    bid = next(engine.data.levels("BTCUSDT", True))[0]
+    inst, f = engine.instruments["BTCUSDT"], engine.filters["BTCUSDT"]
+    pd, tick = inst.price_decimals, inst.tick
+    trade_at(plant, fixed(bid, pd), plant.clock.now_ms())  # the last price
+    trigger = bid - 100_000  # 1,000 below: a sell stop, or a buy take-profit, that waits
+    low = math.ceil(trigger * Fraction(f.multiplier_down) / tick) * tick  # the band's, on the tick
+    high = math.floor(trigger * Fraction(f.multiplier_up) / tick) * tick
+    for side, kind, price, code, said in (
+        ("SELL", "STOP", low - tick, -4184, f"Limit price can't be lower than {fixed(low, pd)}."),
+        ("BUY", "TAKE_PROFIT", high + tick, -4183, f"Limit price can't be higher than {fixed(high, pd)}."),
+    ):
+        with pytest.raises(BinanceAPIException) as caught:
+            await client.futures_create_order(
+                symbol="BTCUSDT", side=side, type=kind, quantity="0.005", stopPrice=fixed(trigger, pd),
+                price=fixed(price, pd), timeInForce="GTC",
+            )  # fmt: skip
+        assert (caught.value.code, caught.value.message) == (code, said)
+    at_bound = await client.futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="STOP", quantity="0.005", stopPrice=fixed(trigger, pd),
+        price=fixed(low, pd), timeInForce="GTC",
+    )  # fmt: skip
+    assert at_bound["algoStatus"] == "NEW"
+
+    stop = {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET", "stopPrice": fixed(trigger, pd),
+            "quantity": "0.005", "clientAlgoId": "sl-BTCUSDT"}  # fmt: skip
+    first = await client.futures_create_algo_order(**stop)
+    with pytest.raises(BinanceAPIException) as caught:  # a retry with the same id, the first still open
+        await client.futures_create_algo_order(**stop)
+    assert (caught.value.code, caught.value.message) == (-4116, "clientOrderId is duplicated")
+    await client.futures_cancel_algo_order(symbol="BTCUSDT", algoId=first["algoId"])
+    again = await client.futures_create_algo_order(**stop)  # closed: its id is free again
+    assert again["clientAlgoId"] == "sl-BTCUSDT" and again["algoId"] != first["algoId"]
+
+    now = plant.clock.now_ms()
+    with pytest.raises(BinanceAPIException) as caught:
+        await client.futures_get_all_algo_orders(symbol="BTCUSDT", startTime=now - 8 * 86_400_000, endTime=now)
+    assert (caught.value.code, caught.value.message) == (-4165, "Maximum time interval is 7 days.")
+    week = await client.futures_get_all_algo_orders(symbol="BTCUSDT", startTime=now - 7 * 86_400_000, endTime=now)
+    assert [a["algoId"] for a in week] == [at_bound["algoId"], first["algoId"], again["algoId"]]

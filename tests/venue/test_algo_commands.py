@@ -19,7 +19,9 @@ from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import AlgoTriggers
 from tickerplant.venue.domain.events import AccountUpdate, AlgoUpdate, Event, OrderUpdate
+from tickerplant.venue.domain.listing import Listing
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.risk.risk import check_stop_limit
 from tickerplant.venue.wire.algo_rest import new_algo
 from tickerplant.venue.wire.order_entry import new_order
 
@@ -92,3 +94,23 @@ def test_a_refused_algo_order_journals_nothing(journal: SqliteJournal, sent: dic
     assert journal.commits == commits and engine.algos.every_order() == []
     assert engine.counts.current(ALICE, NOW)[0][2] == 1  # a refused order counts all the same
     journal.close()
+
+
+@pytest.mark.parametrize(("market", "symbol", "codes"), [
+    (Market.UM, "BTCUSDT", (-4183, -4184)), (Market.CM, "BTCUSD_PERP", (-4151, -4152)),
+])  # fmt: skip
+def test_a_stop_limit_beyond_its_triggers_band_is_refused_in_each_markets_code(
+    market: Market, symbol: str, codes: tuple[int, int]
+) -> None:
+    listed = Listing(next(i for i in catalogue(market, NOW) if i.symbol == symbol))
+    contract, f, tick = listed.contract, listed.filters, listed.inst.tick
+    trigger = 1000 * tick * 100  # on the tick
+    high = trigger * Fraction(f.multiplier_up)
+    low = trigger * Fraction(f.multiplier_down)
+    check_stop_limit(contract, f, True, int(high) // tick * tick, trigger)  # at the band: passes
+    check_stop_limit(contract, f, False, -(-low.numerator // (low.denominator * tick)) * tick, trigger)
+    check_stop_limit(contract, f, True, 1, trigger)  # a buy's limit far below its trigger waits: passes
+    for buy, price, code in ((True, int(high) + tick, codes[0]), (False, int(low) - tick, codes[1])):
+        with pytest.raises(RequestRefused) as refused:
+            check_stop_limit(contract, f, buy, price, trigger)
+        assert refused.value.code == code and refused.value.msg.startswith("Limit price can't be")

@@ -3,7 +3,10 @@ into the command's one list of what it made (``Engine.apply`` journals it), as `
 are for orders: a new algo order, one cancelled, an account's cancelled on a symbol.
 
 A new one (parsed at the wire: ``domain/algo_params.py``) is checked against what the
-account and the market hold now: at most ``MAX_OPEN`` open per account (-4045), its
+account and the market hold now: a STOP's or TAKE_PROFIT's limit price within its trigger
+price's PERCENT_PRICE band (-4183/-4184, COIN-M -4151/-4152: ``risk.check_stop_limit``), a
+``clientAlgoId`` no open algo order of the account holds (-4116, as an order's), at most
+``MAX_OPEN`` open per account (-4045), its
 ``positionSide`` of the account's mode (-4061) and, in hedge mode, a ``closePosition`` on
 the side that closes (-2022), one ``closePosition`` order of each type per direction (-4130:
 a second STOP_MARKET; a STOP_MARKET and a TAKE_PROFIT_MARKET together are the position's
@@ -32,16 +35,24 @@ from tickerplant.venue.engine.algo_book import MAX_OPEN, met
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.position_modes import closing, of_mode
 from tickerplant.venue.payloads.order_payloads import avg_price
+from tickerplant.venue.risk.risk import check_stop_limit
 
 __all__ = ["cancel_algo", "cancel_all_algos", "changed", "child_figures", "child_of", "place_algo", "prices"]
 
 _IMMEDIATE = (-2021, "Order would immediately trigger.")
+_LIMITED = frozenset({"STOP", "TAKE_PROFIT"})  # the types with a limit price
 _GTE_EXISTS = "An open stop or take profit order with GTE and closePosition in the direction is existing."
 
 
 def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -> AlgoOrder:
     new, account_id, book = command.order, command.account_id, state.algos
     symbol = new.inst.symbol
+    if new.type in _LIMITED and new.price:  # its limit price within reach of its trigger (§4.2)
+        listed = state.listings[symbol]
+        check_stop_limit(listed.contract, listed.filters, new.side is Side.BUY, new.price, new.trigger_price)
+    client_id = new.client_algo_id
+    if client_id and any(a.client_algo_id == client_id for a in book.open_orders(account_id)):
+        raise refused(-4116, "clientOrderId is duplicated")  # unique among open orders, as an order's
     if book.open_count(account_id) >= MAX_OPEN:
         raise refused(-4045, "Reach max stop order limit.")
     hedge = state.ledger(account_id).hedge

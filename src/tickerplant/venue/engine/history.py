@@ -52,7 +52,8 @@ from tickerplant.venue.domain.recorded import Flow, History, Span
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = [
-    "KeptHistory", "amendments", "flows", "liquidations", "margin_moves", "order", "orders", "trades",
+    "WINDOW_MS", "KeptHistory", "amendments", "flows", "liquidations", "margin_moves", "order", "orders",
+    "trades", "window",
 ]
 
 DAY_MS: Final = 24 * 3600_000
@@ -100,7 +101,9 @@ def order(
     return found
 
 
-def _window(start: int | None, end: int | None, now_ms: int, most_ms: int) -> tuple[int, int]:
+def window(start: int | None, end: int | None, now_ms: int, most_ms: int) -> tuple[int, int]:
+    """A read's time window: the last ``most_ms`` without either end, ``most_ms`` after a start
+    alone or before an end alone, and -4165 for one wider (the module's docstring)."""
     if start is None and end is None:
         return now_ms - most_ms, now_ms
     if start is None:
@@ -146,7 +149,7 @@ def orders(engine: EngineState, account_id: int, params: Mapping[str, str], now_
     from_id = parse_int(params, "orderId")
     start, end = parse_time_range(params)
     if from_id is None or start is not None or end is not None:
-        start, end = _window(start, end, now_ms, WINDOW_MS)
+        start, end = window(start, end, now_ms, WINDOW_MS)
     limit = _limit(params, *((500, 1000) if engine.market is Market.UM else (50, 100)))
     span = Span(from_id, start, end, now_ms - ORDERS_MS, limit)
     unfilled_floor = now_ms - UNFILLED_ORDERS_MS
@@ -165,7 +168,7 @@ def trades(engine: EngineState, account_id: int, params: Mapping[str, str], now_
     if from_id is not None and (start is not None or end is not None):
         raise refused(-1128, "Combination of optional parameters invalid.")
     if from_id is None and (order_id is None or start is not None or end is not None):
-        start, end = _window(start, end, now_ms, WINDOW_MS)
+        start, end = window(start, end, now_ms, WINDOW_MS)
     span = Span(from_id, start, end, now_ms - TRADES_MS, _limit(params, 500, 1000))
     found = [f for s in symbols for f in _source(engine).fills(account_id, s, span, order_id)]
     if len(symbols) > 1:  # the pair's most recent, by time

@@ -25,6 +25,7 @@ from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.algo_params import parse_algo_ref, parse_new_algo
 from tickerplant.venue.domain.commands import CancelAlgo, CancelAllAlgos, PlaceAlgo
 from tickerplant.venue.domain.order_params import parse_int, parse_time_range, refused
+from tickerplant.venue.engine.history import WINDOW_MS, window
 from tickerplant.venue.payloads import algo_payloads
 from tickerplant.venue.wire.headed import Headed
 
@@ -32,7 +33,6 @@ __all__ = ["ROUTES", "cancel_algo", "cancel_all_algos", "new_algo"]
 
 AlgoEndpoint = Callable[[Engine, Authorized, int], Any]
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
-_WEEK_MS = 7 * 24 * 3600_000
 
 
 def new_algo(
@@ -97,8 +97,8 @@ def all_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         raise mandatory("symbol")
     first = parse_int(params, "algoId")
     start, end = parse_time_range(params)
-    if first is None and start is None and end is None:
-        start = now_ms - _WEEK_MS
+    if first is None or start is not None or end is not None:  # allOrders' 7 days (-4165)
+        start, end = window(start, end, now_ms, WINDOW_MS)
     found = engine.algos.orders(authorized.account.account_id, engine.symbol(symbol).symbol)
     chosen = [
         a for a in found
