@@ -96,10 +96,14 @@ def feed_engine(
     delivery with a trade only notes its last prices (``AlgoBook.note``: -2021's check of an
     algo order placed later reads them), with no command: the ~400 deliveries a second of
     the simulated market cost the venue a few comparisons each while nobody trades. The GTD
-    orders whose date has come expire at the first delivery after it (``good_till.py``)."""
+    orders whose date has come, and the GTC orders a year old, end at the first delivery after
+    it, before its trades can fill them (``good_till.py``)."""
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
+        due_ms = engine.good_till.next_ms()  # orders whose date has come end before anything trades them
+        if due_ms is not None and due_ms <= now_ms:
+            step("expiry", engine.apply, ExpireGoodTill(), now_ms)  # (good_till.py)
         streams = set(map(_stream, messages))  # read once: three steps ask of them
         traded = not heeded.trades.isdisjoint(streams)
         if traded and not resting.idle(engine):  # resting orders the trades filled (resting.py)
@@ -113,9 +117,6 @@ def feed_engine(
             step("algos", engine.apply, AlgoTriggers(messages), now_ms)  # it notes the prices itself
         elif traded:
             step("prices", engine.algos.note, engine.agg_trade_streams, messages)
-        due_ms = engine.good_till.next_ms()  # GTD orders whose date has come (good_till.py)
-        if due_ms is not None and due_ms <= now_ms:
-            step("expiry", engine.apply, ExpireGoodTill(), now_ms)
     finally:
         step("drain", drain, now_ms)
 

@@ -93,8 +93,8 @@ async def test_a_node_bots_clock_and_timers_are_the_markets(tmp_path: Path) -> N
 
 
 async def test_a_run_on_a_database_that_traded_later_is_refused(tmp_path: Path) -> None:
-    """An earlier run's fills at or after this replay's start: its accounts and its report
-    would mix the two runs' trading (the market's time would go back)."""
+    """An earlier run's fills (or orders) at or after this replay's start: its accounts and its
+    report would mix the two runs' trading (the market's time would go back)."""
     files = still_market(tmp_path / "files", T0 + 20_000)
     db = tmp_path / "venue.db"
     env = {**os.environ, **account(db)}
@@ -103,8 +103,10 @@ async def test_a_run_on_a_database_that_traded_later_is_refused(tmp_path: Path) 
         made.execute(f"INSERT INTO venue_fills ({FILL_COLUMNS}) VALUES "
                      "('BTCUSDT', 1, 1, 1, 'BUY', 1, 1, 0, 0, 0, 'USDT', 0, ?)", (T0 + 5_000,))  # fmt: skip
     made.close()
-    with pytest.raises(SystemExit, match=r"holds fills up to 2024-01-01T00:00:05.000\+00:00, at or after"):
-        await run_bot(run_config(files, db, 20.0), [sys.executable, str(BOT), "behind", "-"], find_library(), 1000, env)
+    told = str(tmp_path / "told.jsonl")  # the bot never starts: nothing is written there
+    with pytest.raises(SystemExit, match=r"holds trading up to 2024-01-01T00:00:05.000\+00:00, at or after"):
+        await run_bot(run_config(files, db, 20.0), [sys.executable, str(BOT), "behind", told], find_library(), 1000, env)
+    assert not Path(told).exists()
     later = run_config(files, db, 20.0, T0 + 10_000)  # from after them: it runs
     code = await run_bot(later, [sys.executable, "-c", "pass"], find_library(), 1000, env)
     assert code == 0

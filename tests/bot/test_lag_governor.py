@@ -55,6 +55,9 @@ def test_one_request_stamped_ahead_is_not_the_bots_clock() -> None:
     governor = LagGovernor(5.0, 1000, window=5)
     _signed(governor, 20, 30, -2980, 25, 40)  # one stamped 3 s ahead (refused -1021 by the checks)
     assert governor.decide(0) == Verdict()
+    behind = LagGovernor(5.0, 1000, window=5)
+    _signed(behind, 2000, 2100, -2980, 2200, 2050)  # behind: the others still hold the market
+    assert behind.decide(0) == Verdict(2000)
 
 
 def test_requests_without_a_readable_timestamp_tell_nothing() -> None:

@@ -6,9 +6,16 @@ bounded however many orders come and go."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import msgspec
 from test_engine import ALICE, NOW, Book, Deposits, Kept
 
+from tickerplant import venue_engines
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Cancel, ExpireGoodTill, NewOrder, Place
 from tickerplant.venue.domain.events import OrderUpdate
@@ -90,3 +97,43 @@ def test_a_gtc_order_nothing_filled_is_cancelled_after_a_year() -> None:
     assert (event.execution, event.order.order_id, whole.status) == ("CANCELED", whole.order_id, OrderStatus.CANCELED)
     assert part.status is OrderStatus.PARTIALLY_FILLED  # partly filled: it stays
     assert engine.open_orders(ALICE, "BTCUSDT") == [part]
+
+
+def test_an_order_past_its_date_ends_before_the_first_delivery_after_it_can_fill_it() -> None:
+    """The first delivery after the date (a restart's, a sparse replay's) holds a trade through
+    the order's price: the order expires first, then the trade finds nothing to fill."""
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Kept())
+    gtd = engine.apply(Place(ALICE, _gtd(engine, 5_999_800)), NOW).order
+    assert gtd is not None and gtd.status is OrderStatus.NEW
+    now = DATE + 60_000
+    trade = {"e": "aggTrade", "E": now, "a": 1, "s": "BTCUSDT", "p": "59990.00", "q": "5.000", "nq": "5.000",
+             "f": 1, "l": 1, "T": now, "m": True}  # fmt: skip
+    messages = [StreamMessage("btcusdt@aggTrade", msgspec.json.encode(trade))]
+    keyring = SimpleNamespace(refresh=lambda: None, moved=lambda market: [])
+    transfers = venue_engines.OperatorTransfers(keyring)  # type: ignore[arg-type]
+
+    def step(name: str, function: Callable[..., object], *args: object) -> None:
+        function(*args)  # no containment: a failure fails the test
+
+    heeded = venue_engines.Heeded.of(engine)
+    venue_engines.feed_engine(engine, lambda _: None, ManualClock(now), transfers, heeded, step, messages)
+    assert (gtd.status, gtd.executed_qty, gtd.update_ms) == (OrderStatus.EXPIRED, 0, now)
+
+
+def test_gtc_dates_out_of_order_come_due_in_order() -> None:
+    """Live GTC placements queue by date; one placed earlier than the last queued (an order
+    reloaded from the journal) waits in the heap: ``due`` names them earliest first."""
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Kept())
+    bid = next(Book().levels("BTCUSDT", True))[0]
+    gtc = _gtd(engine, bid - 1000, 0)._replace(time_in_force=TimeInForce.GTC)
+    late, early, gtd = (
+        engine.apply(Place(ALICE, order), at).order
+        for order, at in ((gtc, NOW + 50), (gtc._replace(price=bid - 2000), NOW + 10), (_gtd(engine, bid - 3000), NOW))
+    )  # fmt: skip
+    kept = GoodTill()
+    for order in (late, early, gtd):
+        assert order is not None
+        kept.add(order)
+    assert kept.next_ms() == DATE and [o is gtd for o in kept.due(DATE)] == [True]
+    assert kept.next_ms() == NOW + 10 + GTC_VALID_MS
+    assert kept.due(NOW + 50 + GTC_VALID_MS) == [early, late]

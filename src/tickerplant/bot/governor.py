@@ -13,11 +13,13 @@ The rules, in order:
 
 1. Nothing is decided on fewer than ``window`` requests since the last hold; a request
    that arrives while the market is held is not counted (the market stands still under it).
-2. **Hold**: when every one of the last ``window`` lags is above ``hold_above_ms``, the
-   bot's clock is behind the market by at least the smallest of them, whatever the way
-   took: the market is held for that long (market time; at ×speed that is ``lag / speed``
-   of wall time) and goes on from where it stood, so no event is skipped and no later
-   request is ahead of the market. Holds add up in ``held_ms``.
+2. **Hold**: when every one of the last ``window`` lags is above ``hold_above_ms`` (but
+   those of requests stamped more than ``max_lag_ms`` ahead, which the checks refuse
+   ``-1021``, while the others are most of the window), the bot's clock is behind the
+   market by at least the smallest of them, whatever the way took: the market is held for
+   that long (market time; at ×speed that is ``lag / speed`` of wall time) and goes on from
+   where it stood, so no event is skipped and no later request is ahead of the market.
+   Holds add up in ``held_ms``.
 3. **Stop**: when the lags' median is still above ``max_lag_ms`` (the way itself takes too
    long at this speed; a hold cannot shorten it), the run stops and says a speed at which
    the median would be half the bound: the way's share of the lag scales with the speed.
@@ -117,8 +119,12 @@ class LagGovernor:
         lags = self._lags
         if len(lags) < (lags.maxlen or 0):
             return _GO
-        smallest, middle = min(lags), median(lags)
+        middle = median(lags)
         self._last_median = middle
+        # a request stamped ahead past the bound (refused -1021) is the request's, not the
+        # clock's: the others decide a hold, when they are most of the window
+        kept = [lag for lag in lags if lag >= -self.max_lag_ms]
+        smallest = min(kept) if 2 * len(kept) > len(lags) else -self.max_lag_ms
         if smallest > self.hold_above_ms:
             self._holding_until_ms = wall_ms + smallest / self.speed
             self.held_ms += smallest

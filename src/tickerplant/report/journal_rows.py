@@ -31,7 +31,7 @@ from tickerplant.venue.domain.orders import Fill
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS
 
-__all__ = ["NoJournal", "read_rows", "traded_accounts"]
+__all__ = ["NoJournal", "last_trading_ms", "read_rows", "traded_accounts"]
 
 END_OF_TIME_MS = 2**62  # no end given: every row
 
@@ -105,11 +105,14 @@ def traded_accounts(path: Path | str, start_ms: int, end_ms: int) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
-def last_fill_ms(path: Path | str) -> int | None:
-    """The time of the journal's latest fill, any account's (None: none yet)."""
+def last_trading_ms(path: Path | str) -> int | None:
+    """The time of the journal's latest fill or order change, any account's (None: none)."""
     db = _open(Path(path))
     try:
-        row = db.execute("SELECT MAX(time_ms) FROM venue_fills").fetchone()
+        row = db.execute(
+            "SELECT MAX(t) FROM (SELECT MAX(time_ms) AS t FROM venue_fills "
+            "UNION ALL SELECT MAX(update_ms) FROM venue_orders)"
+        ).fetchone()
     except sqlite3.OperationalError:  # no journal yet
         return None
     finally:

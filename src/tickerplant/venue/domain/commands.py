@@ -226,7 +226,8 @@ class AutoExchange(NamedTuple):
 
 
 class ExpireGoodTill(NamedTuple):
-    """The resting GTD orders whose ``goodTillDate`` has come, expired (``engine/good_till.py``)."""
+    """The resting orders whose date has come, ended: a GTD order's ``goodTillDate``, a GTC
+    order's year (``engine/good_till.py``)."""
 
 
 Command = (

@@ -18,12 +18,14 @@ names a date that passed, and ``"0"`` is the documented default. A year-old GTC 
 
 Bounded: an entry per order that rested, dropped at its date or, for one closed before it
 (filled, cancelled), when the entries grow past twice the open ones they held at the last
-count (``_compact``).
+count (``_compact``). A live GTC placement costs an append to a queue (its dates come in
+order); the GTD orders and the reloaded ones a heap's push.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import deque
 
 from tickerplant.venue.domain.orders import Order, TimeInForce
 
@@ -35,45 +37,68 @@ _SLACK = 64  # entries allowed past twice the open ones before they are counted 
 
 
 class GoodTill:
-    """The resting GTD and GTC orders by the date they end (see the module's docstring)."""
+    """The resting GTD and GTC orders by the date they end (see the module's docstring).
+
+    A GTC order's date is its placement plus a year, and the market's time only moves on, so
+    the live placements' come in order: they wait in a queue appended at its end (O(1), most
+    of a busy book's placements). A GTD order's date is its own, and an order reloaded from
+    the journal comes in the journal's order: those wait in a heap. ``due`` reads both."""
 
     def __init__(self) -> None:
-        # (date ms, symbol, order id, order): symbol and id are unique, so no two orders compare
-        self._heap: list[tuple[int, str, int, Order]] = []
+        # (date ms, a count: no two entries compare further, order)
+        self._heap: list[tuple[int, int, Order]] = []
+        self._queue: deque[tuple[int, int, Order]] = deque()  # GTC dates, ascending
+        self._count = 0
         self._counted = 0  # open orders at the last count
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._heap) + len(self._queue)
 
     def add(self, order: Order) -> None:
         """``order`` rests from now (placed, or reloaded from the journal): a GTD one ends at
         its date, a GTC one a year after it was placed; others are not kept."""
         tif = order.time_in_force
-        if tif is _GTD and order.good_till_ms:
-            date = order.good_till_ms
-        elif tif is _GTC:
-            date = order.time_ms + GTC_VALID_MS
+        self._count += 1
+        if tif is _GTC:
+            entry = (order.time_ms + GTC_VALID_MS, self._count, order)
+            queue = self._queue
+            if not queue or queue[-1][0] <= entry[0]:
+                queue.append(entry)
+            else:  # placed before the last one queued (a reloaded order): by its date
+                heapq.heappush(self._heap, entry)
+        elif tif is _GTD and order.good_till_ms:
+            heapq.heappush(self._heap, (order.good_till_ms, self._count, order))
         else:
             return
-        heapq.heappush(self._heap, (date, order.symbol, order.order_id, order))
-        if len(self._heap) > 2 * self._counted + _SLACK:
+        if len(self) > 2 * self._counted + _SLACK:
             self._compact()
 
     def next_ms(self) -> int | None:
         """The earliest date held (an order closed since may hold it: ``due`` skips it)."""
-        return self._heap[0][0] if self._heap else None
+        heap, queue = self._heap, self._queue
+        if heap and (not queue or heap[0][0] <= queue[0][0]):
+            return heap[0][0]
+        return queue[0][0] if queue else None
 
     def due(self, now_ms: int) -> list[Order]:
-        """The open orders whose date is ``now_ms`` or before, each once, dropped from here."""
-        heap, out, named = self._heap, [], set()  # an order hashes by identity
-        while heap and heap[0][0] <= now_ms:
-            order = heapq.heappop(heap)[3]
+        """The open orders whose date is ``now_ms`` or before, each once, dropped from here,
+        earliest first."""
+        heap, queue = self._heap, self._queue
+        out: list[Order] = []
+        named: set[Order] = set()  # an order hashes by identity
+        while True:
+            if heap and heap[0][0] <= now_ms and (not queue or heap[0][0] <= queue[0][0]):
+                order = heapq.heappop(heap)[2]
+            elif queue and queue[0][0] <= now_ms:
+                order = queue.popleft()[2]
+            else:
+                return out
             if order.status.is_open and order not in named:
                 named.add(order)
                 out.append(order)
-        return out
 
     def _compact(self) -> None:
-        self._heap = [entry for entry in self._heap if entry[3].status.is_open]
+        self._heap = [entry for entry in self._heap if entry[2].status.is_open]
         heapq.heapify(self._heap)
-        self._counted = len(self._heap)
+        self._queue = deque(entry for entry in self._queue if entry[2].status.is_open)
+        self._counted = len(self)

@@ -40,6 +40,7 @@ from tickerplant.venue.domain.orders import (
 from tickerplant.venue.engine.resting import settle_matched
 from tickerplant.venue.engine.self_trade import prevent
 from tickerplant.venue.engine.state import EngineState
+from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import closing, of_mode
 from tickerplant.venue.ledger.seat import Seat
@@ -181,7 +182,7 @@ def accept(
             state.hold(order, now_ms)
             ledger.opened(order, seat)
             state._resting.setdefault(symbol, {})[order.order_id] = order
-            state.good_till.add(order)  # a GTD one expires at its date (good_till.py)
+            state.good_till.add(order)  # a GTD one ends at its date, a GTC one after a year (good_till.py)
             out.records.append(OrderRow(order.copy()))
             if order.reduce_only:
                 state.trim(seat, order.position_side, now_ms, out)
@@ -211,10 +212,13 @@ def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -
 def expire_good_till(state: EngineState, command: ExpireGoodTill, now_ms: int, out: Made) -> None:
     """``ExpireGoodTill`` (``good_till.py``): every resting GTD order whose date has come ends
     ``EXPIRED`` (``er`` ``"0"``), every GTC order a year old that nothing filled ``CANCELED``."""
-    for order in state.good_till.due(now_ms):
+
+    def end(order: Order) -> None:
         if state.resting_order(order.symbol, order.order_id) is not order:
-            continue
+            return
         if order.time_in_force is _GTD:
             state.finish(state.seat(order.account_id, order.symbol), order, _EXPIRED, now_ms, out, expiry="0")
         elif not order.executed_qty:  # a partly filled one stays (the change log's exception)
             state.finish(state.seat(order.account_id, order.symbol), order, _CANCELED, now_ms, out)
+
+    each_account(state.good_till.due(now_ms), end)  # one account's failure ends no other's orders

@@ -120,7 +120,7 @@ class EngineState:
         self.agg_trade_streams = {SymbolStreams(s).agg_trade: s for s in self.instruments}
         self.first_order_ids = {s: first_order_id(ids_seed, market, s) for s in self.instruments}
         self.algos = AlgoBook(self.instruments, first_algo_id(ids_seed, market))  # conditional orders (algo/)
-        self.good_till = GoodTill()  # the resting GTD orders by date (good_till.py)
+        self.good_till = GoodTill()  # the resting GTD and GTC orders by the date they end (good_till.py)
         self.next_order_id = dict(self.first_order_ids)
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
