@@ -57,6 +57,26 @@ async def test_slows_down_before_the_limit_instead_of_running_into_429(start_ser
         assert len(answered) == 25
 
 
+async def test_concurrent_requests_waiting_for_a_minute_share_it(start_server: StartServer) -> None:
+    """Eight requests of weight 20 at once against a limit of 60: each minute takes what fits
+    its budget (two: 0.95 of 60 is 57), the rest wait on for the next; none runs into a 429."""
+    clock = ManualClock(_MID_MINUTE_MS)
+    plant = await start_server(request_weight_per_min=60, simulator={"actions_per_s": 1e-9}, clock=clock)
+    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", clock=clock) as api:
+        await api.ticker_price("BTCUSDT")  # learn the limit (the handshake's 5 and this 1 used)
+        asked = [asyncio.get_running_loop().create_task(api.depth("BTCUSDT", 1000)) for _ in range(8)]
+        minute = _MID_MINUTE_MS // MINUTE_MS * MINUTE_MS
+        for answered in (2, 4, 6):  # two a minute: the others wait for the next, on the clock
+            minute += MINUTE_MS
+            await eventually(
+                lambda n=answered, at=minute: sum(t.done() for t in asked) == n and clock.next_due_ms == at,
+                5 * SECONDS,
+            )
+            clock.set(minute)
+        books = await asyncio.wait_for(asyncio.gather(*asked), 5 * SECONDS)  # a 429 would raise here
+        assert len(books) == 8 and api.weight_used == 40
+
+
 async def test_honours_429_and_418(start_server: StartServer) -> None:
     clock = ManualClock(_MID_MINUTE_MS)
     plant = await start_server(request_weight_per_min=9, simulator={"actions_per_s": 1e-9}, clock=clock)  # handshake 5

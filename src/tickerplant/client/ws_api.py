@@ -163,20 +163,23 @@ class WebSocketAPI:
     # -- weight ------------------------------------------------------------------------
 
     async def _wait_for_budget(self, weight: int) -> None:
+        """Until ``weight`` fits the minute's budget: every request waiting for the next
+        minute looks again when it comes, after the ones woken before it have taken their
+        share (they all wake at once), so many concurrent ones spread over the minutes."""
         clock = self._clock
-        now = clock.now_ms()
-        if now < self._blocked_until_ms:  # the server said when (429/418, Retry-After)
-            await clock.sleep_until(self._blocked_until_ms)
+        while True:
             now = clock.now_ms()
-        minute = now // MINUTE_MS
-        if minute != self._weight_minute:
-            self.weight_used = 0  # the window is the UTC clock minute (§7.1)
-            self._weight_minute = minute
-        limit = self.weight_limit
-        if limit is not None and self.weight_used + weight > limit * self.weight_margin:
+            if now < self._blocked_until_ms:  # the server said when (429/418, Retry-After)
+                await clock.sleep_until(self._blocked_until_ms)
+                continue
+            minute = now // MINUTE_MS
+            if minute != self._weight_minute:
+                self.weight_used = 0  # the window is the UTC clock minute (§7.1)
+                self._weight_minute = minute
+            limit, used = self.weight_limit, self.weight_used
+            if limit is None or not used or used + weight <= limit * self.weight_margin:
+                break  # (alone in its minute, a request heavier than the margin goes: it cannot wait less)
             await clock.sleep_until((minute + 1) * MINUTE_MS)
-            self.weight_used = 0
-            self._weight_minute = minute + 1
         self.weight_used += weight  # counted now, corrected by the reply's rateLimits
 
     def _on_reply(self, payload: bytes) -> None:
