@@ -101,6 +101,8 @@ class Exchange:
         self.snapshots_served = 0
         self.subscribed: list[ServerConnection] = []
         self.subscriptions = 0
+        self.refusing = False
+        self.refused = 0
         self.server: Server | None = None
 
     @property
@@ -115,6 +117,9 @@ class Exchange:
             return connection.respond(200, self.chain.snapshot(self.snapshot_at).decode())
         if request.path.startswith("/fapi/v1/depth"):
             return connection.respond(400, '{"code":-1121,"msg":"Invalid symbol."}')
+        if self.refusing:  # a server down behind its proxy: every handshake refused
+            self.refused += 1
+            return connection.respond(503, "down")
         return None  # a WebSocket handshake
 
     async def handle(self, connection: ServerConnection) -> None:
@@ -183,18 +188,42 @@ async def test_a_book_syncs_resyncs_on_a_break_and_on_a_reconnect(exchange: Exch
         chain.assert_book(book)
         assert book.resyncs == 1
 
-        # the connection drops; the stream resumes further on, and the book with it
+        # the connection drops: the book is dropped at once, not when the stream is back
         await exchange.drop()
+        lost = await collect_until(books, lambda got: bool(got), 10 * SECONDS)
+        assert lost == [BookResync("BTCUSDT", ResyncReason.STREAM_LOST, chain.ids[12])] and not book.synced
+        # the stream resumes further on, and the book with it (the reconnect's broken chain
+        # drops nothing more: nothing was in sync)
         await eventually(lambda: exchange.subscriptions == 2)
         exchange.snapshot_at = 15
         await exchange.send(*range(14, 20))
         items = await collect_until(
             books, lambda got: chain.ids[20] in [u.update_id for u in updates(got)], 10 * SECONDS
         )
-        assert isinstance(items[0], BookResync) and items[0].at_update_id == chain.ids[12]
+        assert not [item for item in items if isinstance(item, BookResync)]
         chain.assert_book(book)
         assert book.resyncs == 2 and books.reconnects == 1
         assert book.best_bid() == book.bids(1)[0] and book.best_ask() == book.asks(1)[0]
+
+
+async def test_a_connection_lost_drops_the_book_at_once_and_counts_as_a_reconnect_once_back(
+    exchange: Exchange,
+) -> None:
+    chain = exchange.chain
+    async with OrderBooks(exchange.url, market=Market.UM, delays=quick) as books:
+        exchange.snapshot_at = 4
+        await books.watch("btcusdt")
+        await exchange.send(*range(3, 8))
+        await collect_until(books, lambda got: chain.ids[8] in [u.update_id for u in updates(got)], 10 * SECONDS)
+        exchange.refusing = True
+        await exchange.drop()
+        lost = await collect_until(books, lambda got: bool(got), 10 * SECONDS)
+        assert lost == [BookResync("BTCUSDT", ResyncReason.STREAM_LOST, chain.ids[8])]
+        await eventually(lambda: exchange.refused >= 3, 10 * SECONDS)  # it keeps trying, in vain
+        assert books.reconnects == 0 and not books["BTCUSDT"].synced
+        exchange.refusing = False
+        await eventually(lambda: exchange.subscriptions == 2, 10 * SECONDS)
+        assert books.reconnects == 1
 
 
 async def test_a_snapshot_too_old_is_fetched_again_after_the_backoff_on_the_clock(exchange: Exchange) -> None:

@@ -5,8 +5,9 @@
 The asyncio shell around ``LocalBook`` (``orderbook.py``), which decides everything:
 
 - the diff-depth stream (``<symbol>@depth@100ms`` by default, spec §4.9) comes through a
-  ``MarketStreams``, which reconnects and says what may be lost as ``Gap`` items; a gap,
-  or a ``Lagged`` (items dropped because the consumer fell behind), drops the book;
+  ``MarketStreams``, which reconnects and says what may be lost as ``Gap`` items; a lost
+  connection (``StreamsLost``, told at once), a gap, or a ``Lagged`` (items dropped because
+  the consumer fell behind) drops the book;
 - when a book asks for a snapshot, ``GET <rest>/fapi/v1/depth?symbol=…&limit=1000``
   (``/dapi/v1/depth`` on COIN-M, spec §7.4) is fetched on the REST twin of the stream
   host (Binance's fapi/dapi, or the tickerplant listener itself); a failed fetch, or a
@@ -36,7 +37,7 @@ from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import fetch, market_of
 from tickerplant.client.orderbook import BookItem, DepthSnapshot, LocalBook, ResyncReason
 from tickerplant.client.sequencing import Gap, GapReason
-from tickerplant.client.streams import BINANCE_USDM_STREAMS, MarketStreams, StreamItem
+from tickerplant.client.streams import BINANCE_USDM_STREAMS, MarketStreams, StreamItem, StreamsLost
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import DepthUpdate
@@ -102,7 +103,9 @@ class OrderBooks:
         self._delays = delays
         self._clock = clock or SystemClock()
         self._get = get
-        self._streams = MarketStreams(self.url, numbers=Decimal, delays=delays, clock=self._clock)
+        self._streams = MarketStreams(
+            self.url, numbers=Decimal, delays=delays, clock=self._clock, report_losses=True
+        )  # a lost connection told at once: its books are dropped then
         self._books: dict[str, LocalBook] = {}
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue(maxsize=1000)  # backpressure
         self._ready: deque[BookItem] = deque()
@@ -206,6 +209,11 @@ class OrderBooks:
                 else ResyncReason.STREAM_LOST
             )
             self._ready.extend(book.connection_lost(reason))
+        elif isinstance(item, StreamsLost):  # a book must not look in sync while its stream is down
+            lost = set(item.streams)
+            for symbol, book in self._books.items():
+                if self.stream_name(symbol) in lost:
+                    self._ready.extend(book.connection_lost(ResyncReason.STREAM_LOST))
         elif isinstance(item, Lagged):
             for book in self._books.values():
                 self._ready.extend(book.connection_lost(ResyncReason.STREAM_LOST))

@@ -182,6 +182,7 @@ class StreamConnections:
         clock = self.clock
         schedule = ConnectionSchedule(self.rollover_after_s * 1000, self.delays)
         serving: StreamListener | None = None
+        lost = False  # a connection of this index was lost and is not open again yet
         while not self.closed:
             if serving is None:
                 try:
@@ -190,6 +191,9 @@ class StreamConnections:
                     log.warning("stream connection %s/%d failed: %s", group or "/", index, exc)
                     await clock.sleep_until(schedule.open_failed(clock.now_ms()))
                     continue
+                if lost:  # lost and opened again: a reconnect
+                    self.reconnects += 1
+                    lost = False
                 self.live[key] = serving
                 schedule.opened(serving.opened_ms)
                 if not ready.done():
@@ -198,7 +202,7 @@ class StreamConnections:
             if serving.gone.done():
                 self.live.pop(key, None)
                 serving = None
-                self.reconnects += 1
+                lost = True
                 await clock.sleep_until(schedule.lost(clock.now_ms()))
                 continue
             # Roll over before the server's 24 h limit: the successor first, then retire.

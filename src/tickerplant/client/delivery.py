@@ -10,7 +10,8 @@ before whatever may have been missed:
   ``__anext__`` in its place (spec §2.7) and the items after it follow;
 - a lost connection is applied to the sequencer after the frames it delivered, so the
   next event of a stream without consecutive ids is a gap unless another connection
-  carried the stream throughout (a rollover);
+  carried the stream throughout (a rollover); with ``report_losses`` it is also handed out
+  then, as a ``StreamsLost`` of the streams left uncovered;
 - frames off the fast path (raw frames, unusual spacing) are decoded on arrival and keep
   their place as marks; replies go back to the shell.
 """
@@ -27,11 +28,12 @@ import msgspec
 
 from tickerplant.client.backlog import MAX_BUFFERED, PAUSE_AT, RESUME_AT, Backlog, Lagged, Mark, MarkKind
 from tickerplant.client.events import MarketEvent, Reply, StreamDecoder, UnknownEvent
+from tickerplant.client.raw_delivery import StreamsLost
 from tickerplant.client.sequencing import DELIVER, Gap, Sequencer
 
 __all__ = ["Delivery", "StreamItem"]
 
-StreamItem: TypeAlias = MarketEvent | Gap | UnknownEvent | Lagged
+StreamItem: TypeAlias = MarketEvent | Gap | UnknownEvent | Lagged | StreamsLost
 
 
 class Delivery(Backlog[bytes, StreamItem]):
@@ -45,8 +47,13 @@ class Delivery(Backlog[bytes, StreamItem]):
         resume_at: int = RESUME_AT,
         max_buffered: int = MAX_BUFFERED,
         reading: Callable[[bool], object] = lambda reading: None,
+        report_losses: bool = False,
     ) -> None:
+        """``report_losses``: a lost connection is also handed out, as a ``StreamsLost`` of
+        the streams no other connection carries, in its place (a consumer whose state must
+        not outlive its stream's connection: ``OrderBooks``)."""
         super().__init__(pause_at=pause_at, resume_at=resume_at, max_buffered=max_buffered, reading=reading)
+        self._report_losses = report_losses
         self._decoder = StreamDecoder(numbers)
         self._decode_combined = self._decoder.decode_combined_frame
         self._sequencer = Sequencer()
@@ -143,6 +150,8 @@ class Delivery(Backlog[bytes, StreamItem]):
         kind = mark.kind
         if kind is MarkKind.LOST:
             self.ready.extend(self._sequencer.connection_lost(mark.streams, mark.at_ms, mark.connection_id))
+            if self._report_losses and (lost := self._sequencer.uncovered(mark.streams)):
+                self.ready.append(StreamsLost(lost, mark.at_ms))
         elif kind is MarkKind.RETIRED:
             # Or the sequencer would count it as a carrier of its streams for ever and
             # take a later real loss for a covered one.

@@ -296,6 +296,15 @@ class Sequencer:
                 self._release(stream, track, out)
         return out
 
+    def uncovered(self, streams: Iterable[str]) -> tuple[str, ...]:
+        """Those of ``streams`` no connection carries now (after ``connection_lost``): a
+        stream another connection still delivers (a rollover's overlap) is covered."""
+        tracks = self._streams
+        return tuple(
+            stream for stream in streams
+            if not any(track.connections for track in tracks.get(stream, {}).values())
+        )  # fmt: skip
+
     def connection_retired(self, streams: Iterable[str], connection_id: int) -> list[Any]:
         """The connection carrying ``streams`` was closed on purpose (a rollover done, an
         unsubscribe): nothing was lost, but it no longer covers anything. What to hand out

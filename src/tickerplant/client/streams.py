@@ -198,6 +198,7 @@ class MarketStreams(_Streams[StreamItem]):
         max_buffered: int = MAX_BUFFERED,
         delays: Callable[[], Iterator[float]] = backoff,
         clock: Clock | None = None,
+        report_losses: bool = False,
     ) -> None:
         delivery = Delivery(
             numbers=numbers,
@@ -205,6 +206,7 @@ class MarketStreams(_Streams[StreamItem]):
             resume_at=resume_at,
             max_buffered=max_buffered,
             reading=self._reading,
+            report_losses=report_losses,
         )
         super().__init__(
             delivery,
