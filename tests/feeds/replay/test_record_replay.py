@@ -270,3 +270,35 @@ def test_a_recording_of_the_futures_streams_replays_byte_for_byte(tmp_path: Path
     }  # fmt: skip
     cm_states = [msgspec.json.decode(m.payload) for m in outs[Market.CM] if m.stream == "btcusd_perp@markState"]
     assert len(cm_states) == 3 and cm_states[0]["i"] == "86990.12345678", "from the pair's array"
+
+
+async def test_a_kept_book_answers_no_book_until_its_snapshot_not_the_top_of_book(tmp_path: Path) -> None:
+    """replay.md, "What it plays": until the first recorded snapshot `depth` answers the
+    empty book with id 0, also once a bookTicker has played (it answered that top of book
+    as a one-level book with the ticker's id, which spec §4.9's procedure syncs against)."""
+    t0_us = 1_767_225_600_000_000
+    book_stream = "btcusdt@depth@100ms"
+    first_diff = (
+        b'{"e":"depthUpdate","E":1767225602000,"T":1767225602000,"s":"BTCUSDT","U":900,"u":905,"pu":899,'
+        b'"b":[["99.0","1"]],"a":[]}'
+    )
+    snapshot = b'{"lastUpdateId":902,"E":1,"T":1,"bids":[["100.0","2"]],"asks":[["101.0","1"]]}'
+    with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker", book_stream]) as writer:
+        writer.write(Recorded(t0_us, "btcusdt@bookTicker", BOOK % 880), t0_us)
+        writer.write(Recorded(t0_us + 2_000_000, book_stream, first_diff), t0_us + 2_000_000)
+        writer.write(RecordedSnapshot(t0_us + 3_000_000, "BTCUSDT", snapshot), t0_us + 3_000_000)
+    # played slowly: the diff comes 20 s after the bookTicker, long after the test has asked
+    replay = ReplayConfig(paths=(str(tmp_path),), speed=0.1, paused=True)
+    replaying = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
+    await replaying.start()
+    try:
+        source = replaying.source
+        assert isinstance(source, ReplaySource)
+        async with websockets.connect(f"{replaying.url(Market.UM)}/stream?streams=btcusdt@bookTicker") as ws:
+            source.resume()
+            stream, _ = split_combined(await asyncio.wait_for(ws.recv(decode=False), 10 * SECONDS))
+            assert stream == "btcusdt@bookTicker"  # played: the top of book is known
+            depth = await _depth(replaying, Market.UM, "BTCUSDT")
+        assert (depth.last_update_id, depth.bids, depth.asks) == (0, [], [])
+    finally:
+        await replaying.close()

@@ -64,6 +64,16 @@ def test_before_the_start_only_the_book_is_kept_and_it_is_where_the_replay_start
     assert broken == [StreamsBroken(Market.UM, (BOOK,))]
 
 
+def test_a_kept_book_is_no_book_from_the_start_until_it_syncs() -> None:
+    """A symbol whose recorded book is kept answers "no book" (id 0) from the replay's first
+    moment, not the top of book its first bookTicker shows, until its first snapshot syncs
+    it (replay.md, "What it plays")."""
+    events = recorded_events(Market.UM, ITEMS, None, None, 0, {BOOK: "BTCUSDT"})
+    replayer = Replayer(events, {}, None, {"BTCUSDT": BTC}, books={"BTCUSDT"})
+    (start,) = views(replayer.warm(0)[Market.UM])
+    assert (start.u, start.snapshot, start.b, start.a) == (0, True, [], [])
+
+
 def test_without_books_a_recording_plays_as_it_always_did() -> None:
     """A version 1 recording (no snapshots): no book, nothing but the recorded frames."""
     events = list(recorded_events(Market.UM, ITEMS, None, None, 0))

@@ -57,6 +57,9 @@ class ReplayFiles:
     runs: list[RowInput]  # the public files' rows, for the Replayer to play in stretches
     total_bytes: int  # CSV bytes to read, for progress
     read_bytes: list[int]  # [bytes read so far], advanced as the events are consumed
+    # the symbols whose recorded books are kept (diff streams with snapshots, version 2): their
+    # views answer "no book" from the start until one syncs, never the top of book
+    books: frozenset[str] = frozenset()
 
     def first_us(self) -> int | None:
         """When the first event is (reading as far as the start skips); None: no event."""
@@ -179,7 +182,11 @@ def open_replay(
     for files_of_one in sessions.values():
         streams.append(_session([path for _, path in sorted(files_of_one)], start_ms, end_ms, len(streams)))
     total = sum(size_of(file.path) for file in public)
-    return ReplayFiles(public, recordings, instruments, merge(streams), runs, total, read_bytes)
+    books = frozenset(
+        symbol for header in headers.values() if header.version >= 2
+        for symbol in book_streams(header.streams).values()
+    )  # fmt: skip
+    return ReplayFiles(public, recordings, instruments, merge(streams), runs, total, read_bytes, books)
 
 
 def _end_of(date: str) -> int:

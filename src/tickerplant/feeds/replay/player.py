@@ -123,7 +123,8 @@ class ReplaySource:
         }
         # the recordings' books are kept in the instruments served (their units)
         served = {inst.symbol: inst for insts in self.files.instruments.values() for inst in insts}
-        self.replayer = Replayer(self.files.events, plants, start_us, served, self.files.runs)
+        files = self.files
+        self.replayer = Replayer(files.events, plants, start_us, served, files.runs, files.books)
         # The day before --start, into the plants (off the loop: it is a day of rows).
         self._history = await asyncio.to_thread(self.replayer.warm, start_us)
         log.info(

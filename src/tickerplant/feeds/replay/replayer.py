@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
@@ -193,8 +193,10 @@ class Replayer:
         start_us: int | None = None,
         instruments: Mapping[str, Instrument] | None = None,
         runs: Sequence[RowInput] = (),
+        books: Collection[str] = (),
     ) -> None:
         self._events = events
+        self._kept_books = books  # the symbols whose recorded books are kept (``ReplayFiles.books``)
         self._runs = PublicRuns(list(runs))  # the public files' rows, played in stretches
         self._plants = plants
         # the plants that have symbols: one with none publishes nothing at its cadences
@@ -265,6 +267,8 @@ class Replayer:
         for stream, message in last_tops.items():
             symbol = stream.partition("@")[0].upper()
             history[plant_of[symbol].market].append(message)
+        for symbol in self._kept_books:  # kept from the start: "no book" until one syncs
+            self._book(symbol)
         for book in self.books.values():  # where each book stands at the start
             history.setdefault(book.inst.market, []).append(book.full())
         self.now_us = max(self.now_us, until_us)
