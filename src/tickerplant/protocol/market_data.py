@@ -332,7 +332,7 @@ class MarketData:
         views, single = self._selection(params)
         rows = []
         for view in views:
-            t = self.view.ticker(view)
+            t = self.view.ticker(view, now_ms)  # one the source never pushed: of the view's trades
             if t is None:
                 continue
             row: dict[str, Any] = {"symbol": t.symbol}

@@ -13,7 +13,7 @@ import websockets
 from clocked import play
 from conftest import StartServer
 from recording_clocked import record_clocked
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
@@ -300,5 +300,45 @@ async def test_a_kept_book_answers_no_book_until_its_snapshot_not_the_top_of_boo
             assert stream == "btcusdt@bookTicker"  # played: the top of book is known
             depth = await _depth(replaying, Market.UM, "BTCUSDT")
         assert (depth.last_update_id, depth.bids, depth.asks) == (0, [], [])
+    finally:
+        await replaying.close()
+
+
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_a_recording_without_tickers_answers_the_24h_ticker_of_its_trades(
+    tmp_path: Path, market: Market
+) -> None:
+    """``ticker/24hr`` with a symbol answers its 24 h (an object, COIN-M an array of one: spec
+    §7.7) also where the recording holds no ``@ticker``: the window's statistics from the
+    replayed trades, as of the replay's latest time (it answered ``[]``)."""
+    symbol, prefix = ("BTCUSDT", "/fapi") if market is Market.UM else ("BTCUSD_PERP", "/dapi")
+    stream = f"{symbol.lower()}@aggTrade"
+    t0_ms = 1_767_225_600_000
+    trades = [(1, 10, 12, "100.0", "2", 0), (2, 13, 13, "101.5", "1", 30_000), (3, 14, 17, "99.0", "3", 90_000)]
+    with RecordingWriter(tmp_path, market, "ws://x", [stream]) as writer:
+        for a, f, last, price, qty, after_ms in trades:
+            payload = (f'{{"e":"aggTrade","E":{t0_ms + after_ms},"a":{a},"s":"{symbol}","p":"{price}","q":"{qty}",'
+                       f'"f":{f},"l":{last},"T":{t0_ms + after_ms},"m":false}}').encode()  # fmt: skip
+            writer.write(Recorded((t0_ms + after_ms) * 1000, stream, payload), (t0_ms + after_ms) * 1000)
+    replay = ReplayConfig(paths=(str(tmp_path),), speed=None)
+    replaying = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
+    await replaying.start()
+    try:
+        source = replaying.source
+        assert isinstance(source, ReplaySource)
+        await eventually(lambda: source.status()["state"] == "finished", 10 * SECONDS)
+        base = f"{rest_base(replaying.url(market))}{prefix}/v1/ticker/24hr"
+        answer = msgspec.json.decode(await fetch(f"{base}?symbol={symbol}"))
+        if market is Market.CM:  # COIN-M answers an array, a symbol's or a pair's (§7.7)
+            (answer,) = answer
+        ticker = answer
+        assert isinstance(ticker, dict) and ticker["symbol"] == symbol
+        assert (ticker["firstId"], ticker["lastId"], ticker["count"]) == (10, 17, 8)
+        assert (Decimal(ticker["openPrice"]), Decimal(ticker["lastPrice"]), Decimal(ticker["lastQty"])) == (
+            Decimal("100.0"), Decimal("99.0"), Decimal("3"))  # fmt: skip
+        assert (Decimal(ticker["highPrice"]), Decimal(ticker["lowPrice"]), Decimal(ticker["volume"])) == (
+            Decimal("101.5"), Decimal("99.0"), Decimal("6"))  # fmt: skip
+        every = msgspec.json.decode(await fetch(base))
+        assert [row["symbol"] for row in every if row["symbol"] == symbol] == [symbol]
     finally:
         await replaying.close()

@@ -70,9 +70,11 @@ from tickerplant.market.klines.candles import (
 )
 from tickerplant.market.messages import KLINE_ROW, StreamMessage, SymbolStreams
 from tickerplant.market.payloads.builders import quote_units, quotes_units
+from tickerplant.market.payloads.builders import ticker as ticker_payload
 from tickerplant.market.payloads.events import AggTrade, BookTicker, Ticker
 from tickerplant.market.trades.history import TradeHistory
-from tickerplant.market.units import texts_to_units, to_units
+from tickerplant.market.trades.stats import RollingWindow
+from tickerplant.market.units import DAY_MS, MINUTE_MS, texts_to_units, to_units
 
 __all__ = ["LastPrice", "MarketView", "SymbolView"]
 
@@ -252,10 +254,35 @@ class MarketView:
             return None
         return _book_ticker.decode(view.book_ticker)
 
-    def ticker(self, view: SymbolView) -> Ticker[str] | None:
+    def ticker(self, view: SymbolView, now_ms: int | None = None) -> Ticker[str] | None:
+        """The 24 h ticker its source pushed last; with ``now_ms``, when it pushed none (a
+        recording without ``@ticker``, a replay of public files before its first push), the
+        window's statistics from the view's own trades (``_ticker_of_trades``)."""
         if view.ticker is None:
-            return None
+            return None if now_ms is None else self._ticker_of_trades(view, now_ms)
         return _ticker.decode(view.ticker)
+
+    def _ticker_of_trades(self, view: SymbolView, now_ms: int) -> Ticker[str]:
+        """The view's 1m klines of the last 24 h (the window opens on a whole minute, as the
+        live one does, §7.7), summed as the plant sums its trades (``RollingWindow``) and
+        written by the plant's one ticker formula (``builders.ticker``). The 24 h end at
+        ``now_ms``, or at the last trade when that is a day or more before it: a replay
+        served on the wall clock (``serve --replay``) is as of its own latest time."""
+        last = self.last_price(view)
+        if last is not None and now_ms - last.time_ms >= DAY_MS:
+            now_ms = last.time_ms
+        window = RollingWindow()
+        open_ms = (now_ms - DAY_MS) // MINUTE_MS * MINUTE_MS
+        minutes = [k for k in self.klines(view).series("1m").query(open_ms, now_ms, 1441) if k.count]
+        latest = view.trades.latest(1)
+        for k in minutes:
+            last_qty = latest[0].qty if k is minutes[-1] and latest else 0
+            window.add_sums(
+                k.open_ms, k.open_ms, k.first_id, k.last_id, k.open, k.high, k.low, k.close, last_qty,
+                k.volume, k.quote, k.count,
+            )  # fmt: skip
+        window.evict(now_ms)
+        return _ticker.decode(msgspec.json.encode(ticker_payload(view.inst, window, now_ms)))
 
     def last_price(self, view: SymbolView) -> LastPrice | None:
         if view.trade_backlog:  # (_apply_trades' own test, first: a poll asks per request)
