@@ -210,6 +210,21 @@ async def test_a_stop_before_any_connection_returns_no_files(tmp_path: Path) -> 
     assert files == []
 
 
+async def test_a_stream_that_delivered_nothing_is_named_at_the_end(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server acknowledges any name and sends nothing for a wrong one (``bookticker``):
+    the recording ends saying which names brought nothing, not silently."""
+    script: list[RawItem] = [RawMessage(BOOK, b'{"u":1}', T_NS)]
+    stop = asyncio.Event()
+    with caplog.at_level(logging.WARNING):
+        await record("ws://x", [BOOK, "btcusdt@bookticker"], tmp_path / "rec", market=Market.UM,
+                     connect=lambda url: Scripted(script), on_message=stop_at(1, stop), stop=stop)  # fmt: skip
+    assert [r.getMessage() for r in caplog.records] == [
+        "btcusdt@bookticker: nothing was received on it; is the name right (a symbol in lower case)?"
+    ]
+
+
 async def test_nothing_to_record_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         await record("ws://127.0.0.1:1", [], tmp_path, market=Market.UM)

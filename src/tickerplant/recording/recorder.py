@@ -114,7 +114,8 @@ async def record(
     source = connect(url) if connect is not None else RawStreams(url, clock=clock)
     subscribed = asyncio.Event()
     snapshots = _Snapshots(SnapshotPlan(names), writer, fetch, url, market, clock)
-    pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message, clock, snapshots))
+    heard: set[str] = set()  # the streams that delivered something
+    pump = asyncio.create_task(_pump(source, names, writer, subscribed, on_message, clock, snapshots, heard))
     flusher = asyncio.create_task(_flush_every(writer, FLUSH_S, clock))
     stopping = asyncio.create_task((stop or asyncio.Event()).wait())
     try:
@@ -130,6 +131,9 @@ async def record(
         raise
     await _wind_down(source, (pump, flusher, stopping, *snapshots.tasks))
     _close(writer, compressor, quietly=False)
+    for name in names:  # a server takes any name, and sends nothing for a wrong one
+        if name not in heard and subscribed.is_set():
+            log.warning("%s: nothing was received on it; is the name right (a symbol in lower case)?", name)
     return writer.files
 
 
@@ -160,6 +164,7 @@ async def _pump(
     on_message: Callable[[int], None] | None,
     clock: Clock,
     snapshots: _Snapshots,
+    heard: set[str],
 ) -> None:
     await source.subscribe(*names)
     subscribed.set()
@@ -169,6 +174,7 @@ async def _pump(
     book_streams = plan.symbols
     async for item in source:
         if type(item) is RawMessage:
+            heard.add(item.stream)
             last_us = snapshots.last_us = item.received_ns // 1000
             try:
                 writer.write(Recorded(last_us, item.stream, item.data), last_us)
