@@ -382,12 +382,14 @@ class RecordingWriter:
 # -- reading -------------------------------------------------------------------------------
 
 
-def read_recording(path: Path) -> tuple[RecordingHeader, Iterator[Item]]:
+def read_recording(path: Path, *, cut_is_loss: bool = False) -> tuple[RecordingHeader, Iterator[Item]]:
     """The header of the recording file ``path`` and an iterator of its items.
 
     ``ValueError`` if it has no header. A file that ends early (its recorder was killed) is
-    read up to its last whole line, with a warning; the file is closed when the iterator
-    is exhausted or collected.
+    read up to its last whole line, with a warning; with ``cut_is_loss`` (a file that more
+    of the same recording follows) its end is then a ``RecordedLoss`` of every stream, at
+    its last item's time: what the recorder received after it never reached the disk. The
+    file is closed when the iterator is exhausted or collected.
     """
     file = gzip.GzipFile(path, "rb")  # the iterator closes it
     try:
@@ -401,27 +403,32 @@ def read_recording(path: Path) -> tuple[RecordingHeader, Iterator[Item]]:
     except BaseException:
         file.close()
         raise
-    return header, _items(file, path)
+    return header, _items(file, path, header.streams if cut_is_loss else None)
 
 
-def _items(file: gzip.GzipFile, path: Path) -> Iterator[Item]:
-    number = 1
+def _items(file: gzip.GzipFile, path: Path, lost: tuple[str, ...] | None) -> Iterator[Item]:
+    number, last_us = 1, 0
     with file:
         try:
             for line in file:
                 number += 1
                 if not line.endswith(b"\n"):
                     log.warning("%s: line %d is cut short; the recording stops before it", path, number)
-                    return
+                    break
                 try:
                     item = decode_item(line)
                 except ValueError as exc:
                     raise ValueError(f"{path}, line {number}: {exc}") from None
+                last_us = item.received_us
                 yield item
+            else:
+                return
         except EOFError:
             # No gzip trailer: the recorder was stopped without closing the file. What it
             # flushed is readable; the rest never reached the disk.
             log.warning("%s ends early (its recorder did not close it): %d lines read", path, number - 1)
+        if lost is not None:
+            yield RecordedLoss(last_us, lost)
 
 
 def _header_of(path: Path) -> RecordingHeader | None:

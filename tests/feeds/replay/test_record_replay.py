@@ -24,7 +24,7 @@ from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.replay.files import open_replay
 from tickerplant.feeds.replay.player import ReplaySource
-from tickerplant.feeds.replay.replayer import Passthrough, Replayer
+from tickerplant.feeds.replay.replayer import Passthrough, Replayer, StreamsBroken
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import DepthUpdate
 from tickerplant.protocol.endpoints import rest_base, rest_prefix
@@ -141,6 +141,26 @@ def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
     events = list(replay.events)
     assert {index for _, index, _ in events} == {0}, "one merge input for one recorder"
     assert [e.payload for _, _, e in events if isinstance(e, Passthrough)] == payloads
+
+
+def test_a_rotated_file_cut_short_is_a_loss_where_it_ends(tmp_path: Path) -> None:
+    """A recorder killed and started again into the same folder leaves a file cut short
+    before the next: what never reached its disk is a gap, told as a recorded loss at its
+    last message (clients closed 1012, books dropped), not a silent jump to the next file."""
+    payloads = [BOOK % i for i in range(50)]
+    with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"], rotate_bytes=800) as writer:
+        for i, payload in enumerate(payloads):
+            writer.write(Recorded(1_000_000 + i, "btcusdt@bookTicker", payload), 1_000_000 + i)
+        files = list(writer.files)
+    assert len(files) > 3
+    cut = files[1].read_bytes()
+    files[1].write_bytes(cut[: len(cut) - 8])  # no gzip trailer: its recorder never closed it
+    events = [e for _, _, e in open_replay([tmp_path], now_ms=0).events]
+    played = [e.payload for e in events if isinstance(e, Passthrough)]
+    (gap,) = [n for n, e in enumerate(events) if isinstance(e, StreamsBroken)]
+    assert events[gap].streams == ("btcusdt@bookTicker",)
+    assert played == payloads, "every line that reached the disk plays"
+    assert gap == sum(len(list(read_recording(path)[1])) for path in files[:2]), "where the cut file ends"
 
 
 # -- depth: recorded with its snapshots, replayed with a book that agrees ---------------------

@@ -287,15 +287,15 @@ def _session(
     """One recorder's files in turn, one open at a time. (A function, so that each session
     keeps its own merge index: a generator expression would read the loop's last one, and
     two recordings' events at the same microsecond would then be compared.)"""
-    for path in paths:
-        yield from _recorded(path, start_ms, end_ms, index)
+    for n, path in enumerate(paths, 1):  # a file cut short before the last: a gap, told as a loss
+        yield from _recorded(path, start_ms, end_ms, index, cut_is_loss=n < len(paths))
 
 
 def _recorded(
-    path: Path, start_ms: int | None, end_ms: int | None, index: int
+    path: Path, start_ms: int | None, end_ms: int | None, index: int, *, cut_is_loss: bool = False
 ) -> Iterator[tuple[int, int, Event]]:
     # Opened only when the merge reaches this file: one open file per recorder.
-    header, items = read_recording(path)
+    header, items = read_recording(path, cut_is_loss=cut_is_loss)
     # Books only where depth snapshots were recorded beside the diff streams (version 2).
     books = {} if header.version < 2 else {n.lower(): s for n, s in book_streams(header.streams).items()}
     yield from recorded_events(header.market, items, start_ms, end_ms, index, books)
