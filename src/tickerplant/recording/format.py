@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, NamedTuple, Protocol
+from typing import IO, BinaryIO, NamedTuple, Protocol
 
 import msgspec
 
@@ -382,16 +382,20 @@ class RecordingWriter:
 # -- reading -------------------------------------------------------------------------------
 
 
-def read_recording(path: Path, *, cut_is_loss: bool = False) -> tuple[RecordingHeader, Iterator[Item]]:
+def read_recording(
+    path: Path, *, cut_is_loss: bool = False, progress: list[int] | None = None
+) -> tuple[RecordingHeader, Iterator[Item]]:
     """The header of the recording file ``path`` and an iterator of its items.
 
     ``ValueError`` if it has no header. A file that ends early (its recorder was killed) is
     read up to its last whole line, with a warning; with ``cut_is_loss`` (a file that more
     of the same recording follows) its end is then a ``RecordedLoss`` of every stream, at
-    its last item's time: what the recorder received after it never reached the disk. The
-    file is closed when the iterator is exhausted or collected.
+    its last item's time: what the recorder received after it never reached the disk.
+    ``progress``: ``[bytes]``, advanced by the compressed bytes read as the items are (a
+    replay's progress). The file is closed when the iterator is exhausted or collected.
     """
-    file = gzip.GzipFile(path, "rb")  # the iterator closes it
+    raw = path.open("rb")  # the iterator closes it, and the gzip reader over it
+    file = gzip.GzipFile(fileobj=raw, mode="rb")
     try:
         first = file.readline()
         if not first.endswith(b"\n"):
@@ -399,19 +403,27 @@ def read_recording(path: Path, *, cut_is_loss: bool = False) -> tuple[RecordingH
         header = decode_header(first)
     except (EOFError, OSError, zlib.error) as exc:
         file.close()
+        raw.close()
         raise ValueError(f"{path}: no header line ({exc})") from None
     except BaseException:
         file.close()
+        raw.close()
         raise
-    return header, _items(file, path, header.streams if cut_is_loss else None)
+    return header, _items(raw, file, path, header.streams if cut_is_loss else None, progress)
 
 
-def _items(file: gzip.GzipFile, path: Path, lost: tuple[str, ...] | None) -> Iterator[Item]:
-    number, last_us = 1, 0
-    with file:
+def _items(
+    raw: BinaryIO, file: gzip.GzipFile, path: Path, lost: tuple[str, ...] | None, progress: list[int] | None
+) -> Iterator[Item]:
+    number, last_us, told = 1, 0, 0  # told: compressed bytes added to ``progress`` so far
+    with raw, file:
         try:
             for line in file:
                 number += 1
+                if progress is not None and not number % _PROGRESS_LINES:
+                    at = raw.tell()
+                    progress[0] += at - told
+                    told = at
                 if not line.endswith(b"\n"):
                     log.warning("%s: line %d is cut short; the recording stops before it", path, number)
                     break
@@ -427,8 +439,22 @@ def _items(file: gzip.GzipFile, path: Path, lost: tuple[str, ...] | None) -> Ite
             # No gzip trailer: the recorder was stopped without closing the file. What it
             # flushed is readable; the rest never reached the disk.
             log.warning("%s ends early (its recorder did not close it): %d lines read", path, number - 1)
+        finally:
+            if progress is not None:
+                progress[0] += size_on_disk(path) - told  # the whole file, however it ended
         if lost is not None:
             yield RecordedLoss(last_us, lost)
+
+
+_PROGRESS_LINES = 1024  # lines read between two looks at the file's position
+
+
+def size_on_disk(path: Path) -> int:
+    """The recording file's size, 0 when it cannot be read."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _header_of(path: Path) -> RecordingHeader | None:

@@ -138,7 +138,11 @@ def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
         files = list(writer.files)
     assert len(files) > 3
     replay = open_replay([tmp_path], now_ms=0)
-    events = list(replay.events)
+    assert replay.total_bytes == sum(path.stat().st_size for path in files)  # its progress counts them
+    first = [next(replay.events) for _ in range(len(list(read_recording(files[0])[1])) + 1)]
+    assert 0 < replay.read_bytes[0] < replay.total_bytes, "the first file read, not the rest"
+    events = first + list(replay.events)
+    assert replay.read_bytes[0] == replay.total_bytes
     assert {index for _, index, _ in events} == {0}, "one merge input for one recorder"
     assert [e.payload for _, _, e in events if isinstance(e, Passthrough)] == payloads
 

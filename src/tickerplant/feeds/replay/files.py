@@ -39,7 +39,7 @@ from tickerplant.market.book.followed import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.messages import KLINE_ROW
 from tickerplant.market.units import DAY_MS
-from tickerplant.recording.format import RecordingHeader, is_recording, read_recording
+from tickerplant.recording.format import RecordingHeader, is_recording, read_recording, size_on_disk
 
 __all__ = ["ReplayFiles", "find_files", "open_replay"]
 
@@ -55,7 +55,7 @@ class ReplayFiles:
     instruments: dict[Market, list[Instrument]]
     events: Iterator[tuple[int, int, Event]]  # (time µs, source index, event), ascending
     runs: list[RowInput]  # the public files' rows, for the Replayer to play in stretches
-    total_bytes: int  # CSV bytes to read, for progress
+    total_bytes: int  # bytes to read (public files' CSV, recordings' compressed), for progress
     read_bytes: list[int]  # [bytes read so far], advanced as the events are consumed
     # the symbols whose recorded books are kept (diff streams with snapshots, version 2): their
     # views answer "no book" from the start until one syncs, never the top of book
@@ -180,8 +180,10 @@ def open_replay(
         key = (header.market, header.url, header.streams)
         sessions.setdefault(key, []).append((header.started_us, path))
     for files_of_one in sessions.values():
-        streams.append(_session([path for _, path in sorted(files_of_one)], start_ms, end_ms, len(streams)))
-    total = sum(size_of(file.path) for file in public)
+        paths_of_one = [path for _, path in sorted(files_of_one)]
+        streams.append(_session(paths_of_one, start_ms, end_ms, len(streams), read_bytes))
+    # the public files' CSV bytes and the recordings' compressed bytes, read as they play
+    total = sum(size_of(file.path) for file in public) + sum(size_on_disk(path) for path in headers)
     books = frozenset(
         symbol for header in headers.values() if header.version >= 2
         for symbol in book_streams(header.streams).values()
@@ -282,20 +284,21 @@ def _kline_rows(
 
 
 def _session(
-    paths: list[Path], start_ms: int | None, end_ms: int | None, index: int
+    paths: list[Path], start_ms: int | None, end_ms: int | None, index: int, read_bytes: list[int]
 ) -> Iterator[tuple[int, int, Event]]:
     """One recorder's files in turn, one open at a time. (A function, so that each session
     keeps its own merge index: a generator expression would read the loop's last one, and
     two recordings' events at the same microsecond would then be compared.)"""
     for n, path in enumerate(paths, 1):  # a file cut short before the last: a gap, told as a loss
-        yield from _recorded(path, start_ms, end_ms, index, cut_is_loss=n < len(paths))
+        yield from _recorded(path, start_ms, end_ms, index, cut_is_loss=n < len(paths), progress=read_bytes)
 
 
 def _recorded(
-    path: Path, start_ms: int | None, end_ms: int | None, index: int, *, cut_is_loss: bool = False
-) -> Iterator[tuple[int, int, Event]]:
+    path: Path, start_ms: int | None, end_ms: int | None, index: int, *, cut_is_loss: bool = False,
+    progress: list[int] | None = None,
+) -> Iterator[tuple[int, int, Event]]:  # fmt: skip
     # Opened only when the merge reaches this file: one open file per recorder.
-    header, items = read_recording(path, cut_is_loss=cut_is_loss)
+    header, items = read_recording(path, cut_is_loss=cut_is_loss, progress=progress)
     # Books only where depth snapshots were recorded beside the diff streams (version 2).
     books = {} if header.version < 2 else {n.lower(): s for n, s in book_streams(header.streams).items()}
     yield from recorded_events(header.market, items, start_ms, end_ms, index, books)
