@@ -14,6 +14,7 @@ from conftest import StartServer
 from test_fault_clients import limit_below
 from test_venue_clients import STILL, Venue, closing, python_binance, venue  # noqa: F401
 
+from tickerplant.app import Tickerplant
 from tickerplant.faults.profile import FaultKind
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
@@ -24,12 +25,21 @@ THROTTLED = {
 }
 
 
+async def alice_under(
+    start_server: StartServer, venue: Venue, closing: list[Any], fault: str
+) -> tuple[Tickerplant, Any]:
+    """A server whose profile holds ``fault`` (a [[fault]] table's lines) for Alice's account
+    alone, and her python-binance client at its defaults."""
+    profile = f"[[fault]]\n{fault}\naccounts = [{venue.alice}]\n"
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), faults={"profile_text": profile})
+    return plant, await python_binance(plant, closing, venue.alice_hmac)
+
+
 async def test_a_throttled_batch_places_its_reduce_only_orders_alone(
     start_server: StartServer, venue: Venue, closing: list[Any]
 ) -> None:
-    profile = f'[[fault]]\nkind = "throttled"\nrate = 1\naccounts = [{venue.alice}]\nendpoints = ["POST /fapi/v1/batchOrders"]\n'
-    plant = await start_server(simulator=STILL, venue_db=str(venue.path), faults={"profile_text": profile})
-    client = await python_binance(plant, closing, venue.alice_hmac)
+    fault = 'kind = "throttled"\nrate = 1\nendpoints = ["POST /fapi/v1/batchOrders"]'
+    plant, client = await alice_under(start_server, venue, closing, fault)
     # a long position to reduce (single orders are not throttled here: the fault names batches)
     await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
     quantity, below = limit_below(plant, "BTCUSDT")
@@ -59,9 +69,7 @@ async def test_a_throttled_batch_places_its_reduce_only_orders_alone(
 async def test_a_fault_narrowed_to_a_symbol_meets_a_batch_holding_it(
     start_server: StartServer, venue: Venue, closing: list[Any]
 ) -> None:
-    profile = f'[[fault]]\nkind = "internal-error"\nrate = 1\naccounts = [{venue.alice}]\nsymbols = ["ETHUSDT"]\n'
-    plant = await start_server(simulator=STILL, venue_db=str(venue.path), faults={"profile_text": profile})
-    client = await python_binance(plant, closing, venue.alice_hmac)
+    plant, client = await alice_under(start_server, venue, closing, 'kind = "internal-error"\nrate = 1\nsymbols = ["ETHUSDT"]')
     btc_qty, btc_price = limit_below(plant, "BTCUSDT")
     eth_qty, eth_price = limit_below(plant, "ETHUSDT")
     btc = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": btc_qty,

@@ -130,13 +130,19 @@ async def test_a_paused_replay_holds_its_clock(tmp_path: Path) -> None:
     assert [ms - resumed_ms for ms, _, _ in sink.published] == [0, 100, 200]
 
 
-def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
+def rotated(folder: Path) -> tuple[list[bytes], list[Path]]:
+    """50 bookTickers recorded into several files of one recording: (payloads, files)."""
     payloads = [BOOK % i for i in range(50)]
-    with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"], rotate_bytes=800) as writer:
+    with RecordingWriter(folder, Market.UM, "ws://x", ["btcusdt@bookTicker"], rotate_bytes=800) as writer:
         for i, payload in enumerate(payloads):
             writer.write(Recorded(1_000_000 + i, "btcusdt@bookTicker", payload), 1_000_000 + i)
         files = list(writer.files)
     assert len(files) > 3
+    return payloads, files
+
+
+def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:
+    payloads, files = rotated(tmp_path)
     replay = open_replay([tmp_path], now_ms=0)
     assert replay.total_bytes == sum(path.stat().st_size for path in files)  # its progress counts them
     first = [next(replay.events) for _ in range(len(list(read_recording(files[0])[1])) + 1)]
@@ -151,12 +157,7 @@ def test_a_rotated_file_cut_short_is_a_loss_where_it_ends(tmp_path: Path) -> Non
     """A recorder killed and started again into the same folder leaves a file cut short
     before the next: what never reached its disk is a gap, told as a recorded loss at its
     last message (clients closed 1012, books dropped), not a silent jump to the next file."""
-    payloads = [BOOK % i for i in range(50)]
-    with RecordingWriter(tmp_path, Market.UM, "ws://x", ["btcusdt@bookTicker"], rotate_bytes=800) as writer:
-        for i, payload in enumerate(payloads):
-            writer.write(Recorded(1_000_000 + i, "btcusdt@bookTicker", payload), 1_000_000 + i)
-        files = list(writer.files)
-    assert len(files) > 3
+    payloads, files = rotated(tmp_path)
     cut = files[1].read_bytes()
     files[1].write_bytes(cut[: len(cut) - 8])  # no gzip trailer: its recorder never closed it
     events = [e for _, _, e in open_replay([tmp_path], now_ms=0).events]
