@@ -42,7 +42,8 @@ import msgspec
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
-from tickerplant.recording.format import Recorded, is_recording, read_recording
+from tickerplant.recording.format import Recorded
+from tickerplant.recording.reading import is_recording, read_recording
 from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine

@@ -19,7 +19,7 @@ from timing import SECONDS
 
 from tickerplant.cli import _parser, build_config
 from tickerplant.market.instruments import Market
-from tickerplant.recording.format import read_recording
+from tickerplant.recording.reading import read_recording
 
 
 def test_replay_flags_and_toml(tmp_path: Path) -> None:

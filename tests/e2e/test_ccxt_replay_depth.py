@@ -26,7 +26,8 @@ from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import DepthUpdate
 from tickerplant.protocol.endpoints import rest_base
-from tickerplant.recording.format import Recorded, read_recording
+from tickerplant.recording.format import Recorded
+from tickerplant.recording.reading import read_recording
 
 BOOK = "btcusdt@depth@100ms"
 

@@ -25,10 +25,8 @@ from tickerplant.recording.format import (
     encode_header,
     encode_item,
     file_name,
-    is_recording,
-    read_recording,
-    recording_files,
 )
+from tickerplant.recording.reading import is_recording, read_recording, recording_files
 
 T0 = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in µs
 URL = "wss://fstream.binance.com"

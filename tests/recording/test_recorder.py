@@ -21,7 +21,8 @@ from timing import SECONDS
 
 from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
 from tickerplant.market.instruments import Market
-from tickerplant.recording.format import Item, Recorded, RecordedLoss, read_recording, recording_files
+from tickerplant.recording.format import Item, Recorded, RecordedLoss
+from tickerplant.recording.reading import read_recording, recording_files
 from tickerplant.recording.recorder import Compressor, record
 
 BOOK = "btcusdt@bookTicker"

@@ -28,13 +28,8 @@ from tickerplant.feeds.replay.replayer import Passthrough, Replayer, StreamsBrok
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import DepthUpdate
 from tickerplant.protocol.endpoints import rest_base, rest_prefix
-from tickerplant.recording.format import (
-    Recorded,
-    RecordedLoss,
-    RecordedSnapshot,
-    RecordingWriter,
-    read_recording,
-)
+from tickerplant.recording.format import Recorded, RecordedLoss, RecordedSnapshot, RecordingWriter
+from tickerplant.recording.reading import read_recording
 from tickerplant.recording.recorder import record
 
 STREAMS = ["btcusdt@bookTicker", "ethusdt@trade", "btcusdt@aggTrade", "!miniTicker@arr", "btcusdt@ticker"]

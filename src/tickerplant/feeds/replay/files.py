@@ -39,7 +39,8 @@ from tickerplant.market.book.followed import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.messages import KLINE_ROW
 from tickerplant.market.units import DAY_MS
-from tickerplant.recording.format import RecordingHeader, is_recording, read_recording, size_on_disk
+from tickerplant.recording.format import RecordingHeader
+from tickerplant.recording.reading import is_recording, read_recording, size_on_disk
 
 __all__ = ["ReplayFiles", "find_files", "open_replay"]
 
