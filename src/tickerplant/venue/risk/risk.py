@@ -27,7 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 from itertools import islice
 
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
@@ -163,13 +163,19 @@ def _check_percent(contract: Contract, f: OrderFilters, buy: bool, price: int, m
         )
         last.f, last.mark, last.price_one, last.above, last.below = f, mark, contract.price_one, above, below
     if buy and price > above:  # above mark × multiplierUp (exact: ``above`` is its floor)
-        up = _exact(f.multiplier_up)
-        cap = int(mark * up * contract.price_one) // inst.tick * inst.tick
+        cap = _band_on_tick(inst, f, mark * contract.price_one)[0]
         raise refused(-4016, f"Limit price can't be higher than {fixed(cap, inst.price_decimals)}")
     if not buy and price < below:  # below mark × multiplierDown (``below``: its ceiling)
-        low = _exact(f.multiplier_down)
-        floor = math.ceil(mark * low * contract.price_one / inst.tick) * inst.tick
+        floor = _band_on_tick(inst, f, mark * contract.price_one)[1]
         raise refused(-4024, f"Limit price can't be lower than {fixed(floor, inst.price_decimals)}")
+
+
+def _band_on_tick(inst: Instrument, f: OrderFilters, reference: Fraction) -> tuple[int, int]:
+    """PERCENT_PRICE's band around ``reference`` (price units, exact: a mark, a trigger) as the
+    prices on the tick within it: the highest at most ``reference × multiplierUp``, the
+    lowest at least ``reference × multiplierDown``; what a refusal names."""
+    high, low = reference * _exact(f.multiplier_up), reference * _exact(f.multiplier_down)
+    return int(high) // inst.tick * inst.tick, math.ceil(low / inst.tick) * inst.tick
 
 
 def check_stop_limit(contract: Contract, f: OrderFilters, buy: bool, price: int, trigger: int) -> None:
@@ -179,12 +185,12 @@ def check_stop_limit(contract: Contract, f: OrderFilters, buy: bool, price: int,
     above ``trigger × multiplierUp`` -4183 (COIN-M -4151), a sell below ``trigger ×
     multiplierDown`` -4184 (COIN-M -4152), each naming the bound on the tick."""
     inst, coin = contract.inst, contract.inst.market is Market.CM
-    if buy and price > (high := trigger * _exact(f.multiplier_up)):
-        cap = fixed(int(high) // inst.tick * inst.tick, inst.price_decimals)
-        raise refused(-4151 if coin else -4183, f"Limit price can't be higher than {cap}.")
-    if not buy and price < (low := trigger * _exact(f.multiplier_down)):
-        floor = fixed(math.ceil(low / inst.tick) * inst.tick, inst.price_decimals)
-        raise refused(-4152 if coin else -4184, f"Limit price can't be lower than {floor}.")
+    cap, floor = _band_on_tick(inst, f, Fraction(trigger))  # a price on the tick passes as the band
+    pd = inst.price_decimals
+    if buy and price > cap:
+        raise refused(-4151 if coin else -4183, f"Limit price can't be higher than {fixed(cap, pd)}.")
+    if not buy and price < floor:
+        raise refused(-4152 if coin else -4184, f"Limit price can't be lower than {fixed(floor, pd)}.")
 
 
 def _too_small(f: OrderFilters) -> RequestRefused:

@@ -214,24 +214,18 @@ class WsTrading:
 
     def perform(self, admitted: WsAdmitted, now_ms: int) -> WsApiReply:
         """The method's endpoint for an admitted request, framed with its ``rateLimits``."""
-        name, authorized = admitted.method, admitted.authorized
-        method = self.methods[name]
-        limits = self._limits(admitted.used) if admitted.show_limits else None
+        name = admitted.method
         try:
-            result = method.answer(authorized, now_ms)
+            result = self.methods[name].answer(admitted.authorized, now_ms)
             if isinstance(result, Headed):
                 result = result.value
         except RequestRefused as refused:
-            if method.places and limits is not None:
-                limits = self._orders(authorized.account.account_id, now_ms) + limits
-            refusal = self._frame(admitted.request_id, refused, limits)
-            return WsApiReply((refusal,), None, name, refused.status)
+            return self.refused(admitted, refused, now_ms)
         finally:
             if self._after is not None:
                 self._after(now_ms)
-        if method.places and limits is not None:
-            limits = self._orders(authorized.account.account_id, now_ms) + limits
         body: dict[str, Any] = {"id": admitted.request_id, "status": 200, "result": result}
+        limits = self._limits_of(admitted, now_ms)
         if limits is not None:
             body["rateLimits"] = limits
         return WsApiReply((_encode(body),), None, name, 200)
@@ -245,14 +239,20 @@ class WsTrading:
         return WsApiReply((self._frame(request_id, refused, limits),), None, OTHER_METHOD, refused.status)
 
     def refused(self, admitted: WsAdmitted, refused: RequestRefused, now_ms: int) -> WsApiReply:
-        """``refused`` as the reply to ``admitted`` (a fault's, ``gateway/fault_ws.py``), its
-        ``rateLimits`` as the method's own refusal shows them: an order-placing method's with
-        the account's ``ORDERS`` counts as they stand (§8.4)."""
-        limits = self._limits(admitted.used) if admitted.show_limits else None
-        if limits is not None and self.methods[admitted.method].places:
-            limits = self._orders(admitted.authorized.account.account_id, now_ms) + limits
-        frame = self._frame(admitted.request_id, refused, limits)
+        """``refused`` as the reply to ``admitted``: its method's own refusal, or a fault's
+        (``gateway/fault_ws.py``), with the same ``rateLimits``."""
+        frame = self._frame(admitted.request_id, refused, self._limits_of(admitted, now_ms))
         return WsApiReply((frame,), None, admitted.method, refused.status)
+
+    def _limits_of(self, admitted: WsAdmitted, now_ms: int) -> list[dict[str, Any]] | None:
+        """The ``rateLimits`` of a reply to ``admitted`` (None: not shown): the IP's weight,
+        after the account's ``ORDERS`` counts as they stand for an order-placing method (§8.4)."""
+        if not admitted.show_limits:
+            return None
+        limits = self._limits(admitted.used)
+        if self.methods[admitted.method].places:
+            return self._orders(admitted.authorized.account.account_id, now_ms) + limits
+        return limits
 
     # -- pieces ----------------------------------------------------------------------------
 
