@@ -159,3 +159,17 @@ async def test_what_the_algo_service_refuses_when_it_is_placed(plant: Tickerplan
     assert (caught.value.code, caught.value.message) == (-4165, "Maximum time interval is 7 days.")
     week = await client.futures_get_all_algo_orders(symbol="BTCUSDT", startTime=now - 7 * 86_400_000, endTime=now)
     assert [a["algoId"] for a in week] == [at_bound["algoId"], first["algoId"], again["algoId"]]
+
+    # the walls between accounts: bob's key neither sees, reads nor cancels alice's algo
+    # orders, and her open client id is hers alone (unique among *his* open orders for him)
+    bob = await python_binance(plant, closing, venue.bob_hmac)
+    assert await bob.futures_get_open_orders(symbol="BTCUSDT", conditional=True) == []
+    for ref in ({"algoId": again["algoId"]}, {"clientAlgoId": "sl-BTCUSDT"}):
+        for reach in (bob.futures_get_algo_order, bob.futures_cancel_algo_order):
+            with pytest.raises(BinanceAPIException) as caught:
+                await reach(symbol="BTCUSDT", **ref)
+            assert caught.value.code == -2013
+    his = await bob.futures_create_algo_order(**dict(stop, quantity="0.001"))
+    assert his["clientAlgoId"] == "sl-BTCUSDT"
+    mine = await client.futures_get_open_orders(symbol="BTCUSDT", conditional=True)
+    assert sorted(a["algoId"] for a in mine) == sorted([at_bound["algoId"], again["algoId"]])
