@@ -131,7 +131,7 @@ class Tickerplant:
         past = past_answers(self.instruments, prepared.past)  # one for both listeners: one cache
         self.listeners = {
             market: Listener(
-                market, symbols, self.bus, self.clock, config, prepared.kinds,
+                market, symbols, self.bus, self.clock, config, prepared.carried,
                 other_instruments=listed.get(Market.CM if market is Market.UM else Market.UM, {}),
                 demand=self.demand,
                 accounts=self.accounts,

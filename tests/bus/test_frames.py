@@ -36,7 +36,7 @@ def test_a_batch_is_one_frame_and_its_payloads_come_back_byte_for_byte() -> None
 
 def test_the_frame_is_a_documented_msgpack_array() -> None:
     (data,) = Framer(epoch=7, limit=1 << 20).frames([BOOK])
-    assert msgspec.msgpack.decode(data) == [1, 7, 1, [[BOOK.stream, BOOK.payload]], None]
+    assert msgspec.msgpack.decode(data) == [BUS_VERSION, 7, 1, [[BOOK.stream, BOOK.payload]], None]
 
 
 def test_frames_are_numbered_one_by_one_per_framer() -> None:
@@ -86,9 +86,9 @@ def test_the_sequencer_tells_next_gap_restart_and_stale() -> None:
     ("data", "said"),
     [
         (b"\x93\x01", "not a frame"),
-        (msgspec.msgpack.encode([2, 7, 1, [], None]), "a frame of bus version 2; this tickerplant reads version 1"),
-        (msgspec.msgpack.encode([1, 7, "one", [], None]), "not a frame: Expected `int`"),
-        (msgspec.msgpack.encode([1, 7, 0, [], None]), "not a frame: sequence number 0"),
+        (msgspec.msgpack.encode([1, 7, 1, [], None]), "a frame of bus version 1; this tickerplant reads version 2"),
+        (msgspec.msgpack.encode([BUS_VERSION, 7, "one", [], None]), "not a frame: Expected `int`"),
+        (msgspec.msgpack.encode([BUS_VERSION, 7, 0, [], None]), "not a frame: sequence number 0"),
         (msgspec.msgpack.encode([7, 1, [[BOOK.stream, BOOK.payload]], None]), "a frame of bus version 7"),
         (b"\x80\x04\x95", "not a frame"),  # a pickle's first bytes: never unpickled
     ],

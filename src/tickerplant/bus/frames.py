@@ -50,7 +50,7 @@ __all__ = [
 HOLD_LIMIT = 256 * 1024 * 1024
 # The bus's wire version: a change to any message's shape (a frame, a state part, the
 # listing, the view state) takes the next number.
-BUS_VERSION = 1
+BUS_VERSION = 2  # 2: the listing names the streams carried, not their kinds
 
 
 class Unreadable(ValueError):

@@ -1,7 +1,7 @@
 """What a gateway learns from the plant before it can serve: the listing.
 
 A gateway process has no source of its own: what each market lists (the instruments its
-exchangeInfo, routing and views need), which stream kinds the source carries (the
+exchangeInfo, routing and views need), which streams the source carries (the
 others are acknowledged and silent) and the payload format the plant encodes in are the
 plant's ``feeds.Prepared`` and its configuration, asked for by
 request/reply on ``<prefix>.listing`` (``bus/nats.py``) and carried as msgpack, with the
@@ -15,7 +15,6 @@ import msgspec
 from tickerplant.bus.frames import BUS_VERSION, Unreadable, unreadable
 from tickerplant.market.history.series import PastSpec
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.messages import StreamKind
 from tickerplant.market.payloads.events import PayloadFormat
 
 __all__ = ["Listing", "Unreadable", "decode_listing", "encode_listing"]
@@ -24,7 +23,7 @@ __all__ = ["Listing", "Unreadable", "decode_listing", "encode_listing"]
 class Listing(msgspec.Struct, frozen=True, array_like=True):
     version: int  # BUS_VERSION first, as in every message on the bus
     instruments: dict[Market, list[Instrument]]  # what each market lists
-    kinds: frozenset[StreamKind] | None = None  # the kinds the source carries; None: every kind
+    carried: frozenset[str] | None = None  # the streams the source carries (feeds.Prepared); None: all
     # the format the plant encodes in: the gateways' merged all-market streams follow it
     payload_format: PayloadFormat = PayloadFormat.CLASSIC
     past: PastSpec | None = None  # the simulator's past, which every gateway answers from

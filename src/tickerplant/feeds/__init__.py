@@ -17,7 +17,6 @@ from tickerplant.market.demand import Demand
 from tickerplant.market.history.series import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
-from tickerplant.protocol.streams import StreamKind
 
 __all__ = ["Backlog", "Prepared", "Sink", "Source"]
 
@@ -25,9 +24,11 @@ __all__ = ["Backlog", "Prepared", "Sink", "Source"]
 class Prepared(NamedTuple):
     instruments: dict[Market, list[Instrument]]  # what each market lists
     start_ms: int  # the market's clock when the source starts: now, or the first recorded time
-    # the stream kinds the source carries, when it carries fewer than tickerplant serves
-    # (a relay of some kinds): the others are acknowledged and silent, with a warning
-    kinds: frozenset[StreamKind] | None = None
+    # the streams the source carries, when it carries fewer than tickerplant serves (a
+    # relay of some): each per-symbol stream's suffix as Binance writes it ("kline_1m",
+    # "depth@100ms") and each all-market stream's name ("!bookTicker"); the others are
+    # acknowledged and silent, with a warning. None: every stream
+    carried: frozenset[str] | None = None
     # a simulated past before the start, which the gateways answer history from
     past: PastSpec | None = None
 

@@ -50,7 +50,7 @@ from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
 from tickerplant.protocol.limits import LimitCounters
-from tickerplant.protocol.streams import Route, StreamKind, parse, resolve
+from tickerplant.protocol.streams import Route, parse, resolve
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
 from tickerplant.protocol.user_streams import EXPIRED, is_listen_key_item, listen_key_item
@@ -79,7 +79,7 @@ class StreamSurface:
         strict_routing: bool,
         lenient_case: bool,
         faults: FaultsConfig | None = None,
-        kinds: frozenset[StreamKind] | None = None,
+        carried: frozenset[str] | None = None,
         counters: LimitCounters | None = None,
         traffic: Traffic | None = None,
         other_instruments: Mapping[str, Instrument] | None = None,
@@ -92,7 +92,7 @@ class StreamSurface:
         self.send_budget = send_budget
         self.counters = counters or LimitCounters()  # the listener's
         self.traffic = traffic  # the listener's: connections accepted, closes sent
-        self.kinds = kinds  # what the source carries, if less than every served kind
+        self.carried = carried  # the streams the source carries, if fewer than all (feeds.Prepared)
         self.faults = faults or FaultsConfig()
         self.fanout = fanout
         self.clock = clock
@@ -148,10 +148,10 @@ class StreamSurface:
             other_symbols=self._other_symbols,
         )
         key, why_silent = resolution.key, resolution.why_silent
-        if key is not None and self.kinds is not None:
+        if key is not None and self.carried is not None:
             stream = parse(name)
-            if stream is not None and stream.kind not in self.kinds:
-                key, why_silent = None, f"this server's source does not carry {stream.kind.value} streams"
+            if stream is not None and stream.suffix not in self.carried:
+                key, why_silent = None, f"this server's source does not carry {stream.suffix} streams"
         if why_silent is not None:
             held = self.log_budget.allow("never delivers", self.clock.now_ms())
             if held is not None:  # a client sets this pace: bounded, names cut to 100 characters

@@ -64,7 +64,7 @@ from tickerplant.protocol.market_data import MarketData
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
-from tickerplant.protocol.streams import CrossingStreams, StreamKind
+from tickerplant.protocol.streams import CrossingStreams
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import PrivateMethods, WsApi
 from tickerplant.tls import server_context
@@ -101,7 +101,7 @@ class Listener:
         bus: Bus,
         clock: Clock,
         config: ServerConfig,
-        kinds: frozenset[StreamKind] | None = None,
+        carried: frozenset[str] | None = None,
         *,
         make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
         other_instruments: Mapping[str, Instrument] | None = None,
@@ -117,7 +117,7 @@ class Listener:
         ``past``: the simulated past the history answers reach back into (``protocol/past.py``)."""
         self.market = market
         self._demand = demand
-        self._kinds = kinds
+        self._carried = carried
         self._config = config
         self._instruments = instruments
         self._other_instruments = other_instruments if config.payload_format is PayloadFormat.Y2026 else None
@@ -191,7 +191,7 @@ class Listener:
             strict_routing=self._config.strict_routing,
             lenient_case=self._config.lenient_case,
             faults=self._config.faults,
-            kinds=self._kinds,
+            carried=self._carried,
             counters=self.limit_counters,
             traffic=self.traffic,
             other_instruments=self._other_instruments,

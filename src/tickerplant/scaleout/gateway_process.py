@@ -129,7 +129,7 @@ class GatewayProcess:
         past = past_answers(listing.instruments, listing.past)  # the plant's simulated past
         self.listeners = {
             market: Listener(
-                market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.kinds,
+                market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.carried,
                 make_weight=sharing[market].make_weight,
                 other_instruments={
                     i.symbol: i for m, its in listing.instruments.items() if m is not market for i in its

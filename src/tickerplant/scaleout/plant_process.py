@@ -120,7 +120,7 @@ class PlantProcess:
         self._viewed.hooks = hooks
         await venue.start()
         self.listing = Listing(
-            BUS_VERSION, prepared.instruments, prepared.kinds, self.config.payload_format, prepared.past,
+            BUS_VERSION, prepared.instruments, prepared.carried, self.config.payload_format, prepared.past,
             venue.routes,
         )  # fmt: skip
         await self._bus.answer_listing(encode_listing(self.listing))

@@ -530,12 +530,18 @@ async def test_a_kind_the_relay_does_not_carry_is_silent_with_a_warning(
     start_server: StartServer, start_relay: StartRelay, caplog: pytest.LogCaptureFixture
 ) -> None:
     upstream = await start_server()
-    relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=["bookTicker"])
+    relay = await start_relay(
+        {Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=["bookTicker", "kline_1m", "depth5"]
+    )
     async with MarketStreams(relay.url(Market.UM)) as client:
-        await client.subscribe("btcusdt@bookTicker", "btcusdt@trade")
+        # another interval or speed of a relayed kind is a stream of its own, not relayed either
+        await client.subscribe("btcusdt@bookTicker", "btcusdt@trade", "btcusdt@kline_5m", "btcusdt@depth5@100ms")
         items = await collect_until(client, lambda got: len(got) >= 20, 10 * SECONDS)
     assert all(isinstance(i, BookTicker) for i in items)
     assert "'btcusdt@trade', which will never deliver: this server's source does not carry trade" in caplog.text
+    assert "'btcusdt@kline_5m', which will never deliver: this server's source does not carry kline_5m" in caplog.text
+    assert "'btcusdt@depth5@100ms', which will never deliver" in caplog.text
+    assert "btcusdt@kline_1m'" not in caplog.text
 
 
 # --- depth: the relay's own books ------------------------------------------------------------------

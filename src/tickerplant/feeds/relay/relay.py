@@ -59,7 +59,6 @@ from tickerplant.feeds.relay.books import (
 from tickerplant.feeds.relay.streams import (
     DEFAULT_KINDS,
     keeps_books,
-    kind_of,
     relayable_kinds,
     stream_names,
 )
@@ -256,8 +255,9 @@ class RelaySource:
         self.instruments = {market: chosen.get(market, []) for market in Market}
         for market, insts in chosen.items():
             log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
-        kinds = frozenset(k for k in map(kind_of, self.kinds) if k is not None)
-        return Prepared(dict(self.instruments), self._clock.now_ms(), kinds)
+        # what a local client can be given: exactly the relayed streams, each interval and speed
+        # its own (a relayed kline_1m carries no kline_5m)
+        return Prepared(dict(self.instruments), self._clock.now_ms(), frozenset(self.kinds))
 
     async def _listing(self, market: Market, upstream: str) -> Listing:
         url = exchange_info_url(upstream, market)
