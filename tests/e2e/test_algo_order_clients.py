@@ -156,7 +156,7 @@ async def test_what_the_algo_service_refuses_when_it_is_placed(plant: Tickerplan
     now = plant.clock.now_ms()
     with pytest.raises(BinanceAPIException) as caught:
         await client.futures_get_all_algo_orders(symbol="BTCUSDT", startTime=now - 8 * 86_400_000, endTime=now)
-    assert (caught.value.code, caught.value.message) == (-4165, "Maximum time interval is 7 days.")
+    assert (caught.value.code, caught.value.message) == (-4165, "Maximum time interval is 7 days")
     week = await client.futures_get_all_algo_orders(symbol="BTCUSDT", startTime=now - 7 * 86_400_000, endTime=now)
     assert [a["algoId"] for a in week] == [at_bound["algoId"], first["algoId"], again["algoId"]]
 

@@ -109,3 +109,15 @@ def test_the_journal_keeps_them(tmp_path: Path) -> None:
     journal.load(again)
     assert again.algos.open_orders(1) == [kept] and again.algos.next_id == kept.algo_id + 1
     journal.close()
+
+
+@pytest.mark.parametrize(("market", "symbol", "text"), [
+    (Market.UM, "BTCUSDT", "Quantity must be zero with closePosition equals true"),
+    (Market.CM, "BTCUSD_PERP", "Quantity must be zero with closePosition equals true."),  # part 1 §6.2: CM adds '.'
+])  # fmt: skip
+def test_a_close_position_with_a_quantity_is_refused_in_its_markets_words(market: Market, symbol: str, text: str) -> None:
+    listed = {inst.symbol: inst for inst in catalogue(market, NOW)}
+    params = algo("STOP_MARKET", "SELL", triggerPrice="59000.0", closePosition="true") | {"symbol": symbol, "quantity": "1"}
+    with pytest.raises(RequestRefused) as caught:
+        parse_new_algo(params, listed, NOW, False)
+    assert (caught.value.code, caught.value.msg) == (-4137, text)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from msgspec.structs import astuple
-from test_engine import ALICE, BOB, NOW, Book, Deposits, order, refusal
+from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order, refusal
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
@@ -146,7 +146,7 @@ def test_binance_s_windows(engine: Engine) -> None:
     listed = history.orders(engine, ALICE, {"symbol": "BTCUSDT"}, NOW + DAY_MS)
     assert [o.order_id for o in listed] == [unfilled.order_id, filled.order_id]
     wide = {"symbol": "BTCUSDT", "starttime": str(NOW), "endtime": str(NOW + 7 * DAY_MS + 1)}
-    assert refusal(history.orders, engine, ALICE, wide, NOW) == (-4165, "Maximum time interval is 7 days.")
+    assert refusal(history.orders, engine, ALICE, wide, NOW) == (-4165, "Maximum time interval is 7 days")
     assert refusal(history.trades, engine, ALICE, wide, NOW)[0] == -4165
     assert refusal(history.trades, engine, ALICE, {"symbol": "BTCUSDT", "fromid": "1", "starttime": str(NOW)}, NOW) == (
         -1128, "Combination of optional parameters invalid.")  # fmt: skip
@@ -156,3 +156,23 @@ def test_binance_s_windows(engine: Engine) -> None:
     flows = history.flows(engine, ALICE, None, "", NOW, None, 100, NOW + 8 * DAY_MS)
     assert [f.kind for f in flows] == ["COMMISSION"]
     assert history.flows(engine, ALICE, None, "", NOW, None, 100, NOW + 91 * DAY_MS) == []  # 3 months
+
+
+@pytest.mark.parametrize("market", list(Market))
+def test_a_window_too_wide_is_each_markets_invalid_time_interval(market: Market) -> None:
+    """INVALID_TIME_INTERVAL is USDⓈ-M's -4165 and COIN-M's -4088, COIN-M's text with a full
+    stop (part 1 §6.2's table): every read with a widest window answers its market's."""
+    made = Engine(market, catalogue(market, NOW), Book(), Deposits(), Kept())
+    symbol = "BTCUSDT" if market is Market.UM else "BTCUSD_PERP"
+    code, stop = (-4165, "") if market is Market.UM else (-4088, ".")
+    wide = {"symbol": symbol, "starttime": str(NOW), "endtime": str(NOW + 7 * DAY_MS + 1)}
+    seven = (code, f"Maximum time interval is 7 days{stop}")
+    assert refusal(history.orders, made, ALICE, wide, NOW + 8 * DAY_MS) == seven
+    assert refusal(history.trades, made, ALICE, wide, NOW + 8 * DAY_MS) == seven
+    late = NOW + 40 * DAY_MS
+    assert refusal(history.margin_moves, made, ALICE, symbol, None, NOW, NOW + 31 * DAY_MS, 100, late) == (
+        code, f"Maximum time interval is 30 days{stop}")  # fmt: skip
+    if market is Market.CM:  # USDⓈ-M's income has no widest window, only its 3 months
+        year = NOW + 366 * DAY_MS
+        assert refusal(history.flows, made, ALICE, None, "", NOW, year, 100, year) == (
+            -4088, "Maximum time interval is 365 days.")  # fmt: skip

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tickerplant.market.instruments import Instrument
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import order_filters
 from tickerplant.protocol.errors import mandatory
 from tickerplant.venue.domain.algo_order import TYPES
@@ -89,7 +89,8 @@ def parse_new_algo(
         if kind not in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
             raise refused(-1106, "Parameter 'closePosition' sent when not required.")
         if qty:
-            raise refused(-4137, "Quantity must be zero with closePosition equals true")
+            full_stop = "." if inst.market is Market.CM else ""  # COIN-M's text ends with one (part 1 §6.2)
+            raise refused(-4137, f"Quantity must be zero with closePosition equals true{full_stop}")
         if reduce_only:
             raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
     elif qty <= 0:

@@ -11,9 +11,10 @@
   a window of at most 30 (``-4165``).
 - **Income**: USDⓈ-M keeps the past 3 months; COIN-M answers a window of at most a year.
 - **Windows**: ``allOrders`` and ``userTrades`` answer at most 7 days (more is ``-4165
-  "Maximum time interval is 7 days."``, the overview's recommendation for an error Binance
-  leaves open), the last 7 days when neither ``startTime``, ``endTime`` nor an id to start
-  from is sent; a start alone takes the 7 days after it, an end alone the 7 before it.
+  "Maximum time interval is 7 days"``, COIN-M's ``-4088`` with a full stop: ``too_wide``, the
+  overview's recommendation for an error Binance leaves open), the last 7 days when neither
+  ``startTime``, ``endTime`` nor an id to start from is sent; a start alone takes the 7 days
+  after it, an end alone the 7 before it.
   ``userTrades``'s ``fromId`` with a time is ``-1128`` (part 2 §6.8: "not with
   startTime/endTime"); ``income`` without a time answers the last 7 days.
 - **Symbols**: one ``symbol``; on COIN-M a ``pair`` instead (its contracts'); USDⓈ-M's
@@ -39,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.domain.events import MarginMove
 from tickerplant.venue.domain.order_params import (
     parse_int,
@@ -101,9 +103,9 @@ def order(
     return found
 
 
-def window(start: int | None, end: int | None, now_ms: int, most_ms: int) -> tuple[int, int]:
+def window(market: Market, start: int | None, end: int | None, now_ms: int, most_ms: int) -> tuple[int, int]:
     """A read's time window: the last ``most_ms`` without either end, ``most_ms`` after a start
-    alone or before an end alone, and -4165 for one wider (the module's docstring)."""
+    alone or before an end alone, and ``too_wide`` for one wider (the module's docstring)."""
     if start is None and end is None:
         return now_ms - most_ms, now_ms
     if start is None:
@@ -112,8 +114,18 @@ def window(start: int | None, end: int | None, now_ms: int, most_ms: int) -> tup
     if end is None:
         return start, start + most_ms
     if end - start > most_ms:
-        raise refused(-4165, f"Maximum time interval is {most_ms // DAY_MS} days.")
+        raise too_wide(market, most_ms)
     return start, end
+
+
+def too_wide(market: Market, most_ms: int) -> RequestRefused:
+    """A window wider than ``most_ms``: INVALID_TIME_INTERVAL, USDⓈ-M's -4165 "Maximum time
+    interval is %s days", COIN-M's -4088 with its full stop (part 1 §6.2's table, part 2
+    §6.5's table of COIN-M's codes; the overview's recommendation 14)."""
+    days = most_ms // DAY_MS
+    if market is Market.UM:
+        return refused(-4165, f"Maximum time interval is {days} days")
+    return refused(-4088, f"Maximum time interval is {days} days.")
 
 
 def _limit(params: Mapping[str, str], default: int, most: int) -> int:
@@ -149,7 +161,7 @@ def orders(engine: EngineState, account_id: int, params: Mapping[str, str], now_
     from_id = parse_int(params, "orderId")
     start, end = parse_time_range(params)
     if from_id is None or start is not None or end is not None:
-        start, end = window(start, end, now_ms, WINDOW_MS)
+        start, end = window(engine.market, start, end, now_ms, WINDOW_MS)
     limit = _limit(params, *((500, 1000) if engine.market is Market.UM else (50, 100)))
     span = Span(from_id, start, end, now_ms - ORDERS_MS, limit)
     unfilled_floor = now_ms - UNFILLED_ORDERS_MS
@@ -168,7 +180,7 @@ def trades(engine: EngineState, account_id: int, params: Mapping[str, str], now_
     if from_id is not None and (start is not None or end is not None):
         raise refused(-1128, "Combination of optional parameters invalid.")
     if from_id is None and (order_id is None or start is not None or end is not None):
-        start, end = window(start, end, now_ms, WINDOW_MS)
+        start, end = window(engine.market, start, end, now_ms, WINDOW_MS)
     span = Span(from_id, start, end, now_ms - TRADES_MS, _limit(params, 500, 1000))
     found = [f for s in symbols for f in _source(engine).fills(account_id, s, span, order_id)]
     if len(symbols) > 1:  # the pair's most recent, by time
@@ -186,7 +198,7 @@ def flows(
     if engine.market is Market.UM:
         start = max(start or 0, now_ms - UM_INCOME_MS)
     elif start is not None and end is not None and end - start > CM_INCOME_WINDOW_MS:
-        raise refused(-4165, f"Maximum time interval is {CM_INCOME_WINDOW_MS // DAY_MS} days.")
+        raise too_wide(engine.market, CM_INCOME_WINDOW_MS)
     symbols = [engine.symbol(symbol).symbol] if symbol else list(engine.instruments)
     return _source(engine).flows(account_id, symbols, not symbol, kind, start or 0, end, limit)
 
@@ -220,7 +232,7 @@ def margin_moves(
     """``positionMargin/history``: at most 30 days back, a window of at most 30 days (part 3
     §2's table)."""
     if start is not None and end is not None and end - start > MARGIN_MOVES_MS:
-        raise refused(-4165, f"Maximum time interval is {MARGIN_MOVES_MS // DAY_MS} days.")
+        raise too_wide(engine.market, MARGIN_MOVES_MS)
     start = max(start or 0, now_ms - MARGIN_MOVES_MS)
     return _source(engine).margin_moves(account_id, engine.symbol(symbol).symbol, kind, start, end, limit)
 

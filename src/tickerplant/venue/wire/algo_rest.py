@@ -97,8 +97,8 @@ def all_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         raise mandatory("symbol")
     first = parse_int(params, "algoId")
     start, end = parse_time_range(params)
-    if first is None or start is not None or end is not None:  # allOrders' 7 days (-4165)
-        start, end = window(start, end, now_ms, WINDOW_MS)
+    if first is None or start is not None or end is not None:  # allOrders' 7 days (-4165; COIN-M -4088)
+        start, end = window(engine.market, start, end, now_ms, WINDOW_MS)
     found = engine.algos.orders(authorized.account.account_id, engine.symbol(symbol).symbol)
     chosen = [
         a for a in found

@@ -62,7 +62,8 @@ NO_PLANT = RequestRefused(-1001, "Internal error; unable to process your request
 OVERLOADED = RequestRefused(
     -1008, "Server is currently overloaded with other requests. Please try again in a few minutes.", 503
 )
-_UNREADABLE = RequestRefused(-1000, "An unknown error occurred while processing the request.", 500)
+# Binance's text, its misspelling kept (part 1 §6.2: "Texts are exact (including Binance's typos)")
+_UNREADABLE = RequestRefused(-1000, "An unknown error occured while processing the request.", 500)
 # an answer that came and could not be read: the command may have been done (part 1 §6.2's
 # first 503 meaning, decision on its code: -1000)
 UNKNOWN_OUTCOME = RequestRefused(-1000, "Unknown error, please check your request or try again later.", 503)
