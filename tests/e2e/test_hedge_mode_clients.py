@@ -18,6 +18,7 @@ from binance.exceptions import BinanceAPIException
 from test_ccxt import point
 from test_ccxt_trading import SYMBOL, trader
 from test_venue_clients import Venue, closing, plant, python_binance, venue  # noqa: F401
+from test_venue_liquidation import leave, user_socket
 from test_ws_api_trading import hmac_signed, http, raw  # noqa: F401
 
 from tickerplant.app import Tickerplant
@@ -121,3 +122,28 @@ async def test_the_websocket_api_places_each_side_and_tells_the_modes(
     positions = await ws.call("v2/account.position", hmac_signed(plant, venue.alice_hmac, {"symbol": "BTCUSDT"}))
     held = {p["positionSide"]: p["positionAmt"] for p in positions["result"]}
     assert held == {"LONG": "0.010"}  # v2/account.position: the sides that hold something
+
+
+async def test_an_account_update_in_hedge_mode_shows_the_both_entry_and_the_changed_sides(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """Part 4 §3.4's push rules over the socket, python-binance at its defaults: a margin type
+    change shows every side of its symbol (BOTH first) and no balance; a fill the BOTH entry
+    and the side it changed, a cross side it did not change left out."""
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    user = await user_socket(plant, client)
+    await client.futures_change_position_mode(dualSidePosition="true")
+    await client.futures_change_margin_type(symbol="ETHUSDT", marginType="ISOLATED")
+    while (changed := await user.recv())["e"] != "ACCOUNT_UPDATE":
+        pass
+    assert changed["a"]["m"] == "MARGIN_TYPE_CHANGE" and changed["a"]["B"] == []
+    assert [(r["s"], r["ps"], r["mt"]) for r in changed["a"]["P"]] == [
+        ("ETHUSDT", "BOTH", "isolated"), ("ETHUSDT", "LONG", "isolated"), ("ETHUSDT", "SHORT", "isolated")]  # fmt: skip
+    for side, held in (("BUY", "LONG"), ("SELL", "SHORT")):
+        await client.futures_create_order(symbol="BTCUSDT", side=side, positionSide=held, type="MARKET", quantity="0.1")
+        while (update := await user.recv())["e"] != "ACCOUNT_UPDATE":
+            pass
+        assert [(r["ps"], r["mt"]) for r in update["a"]["P"]] == [("BOTH", "cross"), (held, "cross")]
+        both, moved = update["a"]["P"]
+        assert both["pa"] == "0" and (Decimal(moved["pa"]) > 0) == (held == "LONG")  # its first fill's part
+    await leave(user, client)

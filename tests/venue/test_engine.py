@@ -260,7 +260,7 @@ def test_a_resting_order_fills_as_maker_when_trades_reach_it(
         ("TRADE", OrderStatus.PARTIALLY_FILLED),
         ("TRADE", OrderStatus.FILLED),
     ]
-    assert [e.position_amt for e in events if isinstance(e, AccountUpdate)] == [300, 1000]
+    assert [e.positions[0].amt for e in events if isinstance(e, AccountUpdate)] == [300, 1000]
     assert journal.batches[-1].orders[0].status is OrderStatus.FILLED
 
 

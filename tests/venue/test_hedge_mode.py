@@ -216,12 +216,39 @@ def test_open_algo_orders_hold_the_mode_and_openings_on_both_sides_add_up(book: 
     assert engine.figures(ALICE, "USDT").open_order_im == Fraction(5900 + 6100, 20)
 
 
-def test_a_margin_type_change_in_hedge_mode_shows_both_sides(engine: Engine) -> None:
+def test_a_margin_type_change_in_hedge_mode_shows_every_side_and_no_balance(engine: Engine) -> None:
     engine.outbox.take()
     set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED", NOW)
     (update,) = [payload for _, kind, payload in events(engine) if kind == "ACCOUNT_UPDATE"]
     rows = update["a"]["P"]
     assert update["a"]["m"] == "MARGIN_TYPE_CHANGE"
     assert [(r["s"], r["ps"], r["pa"], r["mt"], r["iw"]) for r in rows] == [
-        ("BTCUSDT", "LONG", "0", "isolated", "0.00000000"), ("BTCUSDT", "SHORT", "0", "isolated", "0.00000000"),
-    ]  # part 4 §4.3 item 6: "that symbol's positions"
+        ("BTCUSDT", "BOTH", "0", "isolated", "0.00000000"), ("BTCUSDT", "LONG", "0", "isolated", "0.00000000"),
+        ("BTCUSDT", "SHORT", "0", "isolated", "0.00000000"),
+    ]  # part 4 §4.3 item 6: "that symbol's positions"; §3.4: the BOTH entry and the changed ones
+    assert update["a"]["B"] == []  # §3.4: "only changed assets are in B", and no balance moved
+
+
+def test_a_fill_in_hedge_mode_shows_both_its_side_and_an_initialized_isolated_side(engine: Engine) -> None:
+    """Part 4 §3.4's push rules: "P carries that symbol's BOTH entry, plus the changed LONG/SHORT
+    entry, plus any 'initialized' isolated LONG/SHORT entry", in the documented example's
+    order; a cross side not changed is not shown."""
+    engine.outbox.take()
+    new_order(engine, ALICE, market("BUY", "LONG", "0.500"), NOW)
+    (update,) = [p for _, e, p in events(engine) if e == "ACCOUNT_UPDATE"]
+    assert [(r["ps"], r["pa"], r["mt"]) for r in update["a"]["P"]] == [("BOTH", "0", "cross"), ("LONG", "0.5", "cross")]
+    new_order(engine, ALICE, market("SELL", "SHORT", "0.200"), NOW)
+    (update,) = [p for _, e, p in events(engine) if e == "ACCOUNT_UPDATE"]
+    assert [r["ps"] for r in update["a"]["P"]] == ["BOTH", "SHORT"]  # the cross LONG was not changed
+
+
+def test_an_isolated_side_not_changed_is_shown_once_initialized(engine: Engine) -> None:
+    set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED", NOW)
+    new_order(engine, ALICE, market("BUY", "LONG", "0.500"), NOW)
+    engine.outbox.take()
+    new_order(engine, ALICE, market("SELL", "SHORT", "0.200"), NOW)
+    (update,) = [p for _, e, p in events(engine) if e == "ACCOUNT_UPDATE"]
+    rows = [(r["ps"], r["pa"], r["mt"]) for r in update["a"]["P"]]
+    assert rows == [("BOTH", "0", "isolated"), ("LONG", "0.5", "isolated"), ("SHORT", "-0.2", "isolated")]
+    long_row = update["a"]["P"][1]  # the isolated LONG, initialized, as it stands beside the SHORT that changed
+    assert long_row["iw"] != "0.00000000" and long_row["ep"] != "0"  # as it stands, not flat

@@ -76,7 +76,7 @@ def test_opening_moves_initial_margin_less_commission_into_the_isolated_wallet(e
     # the fill's ACCOUNT_UPDATE: the position isolated, its wallet in iw, cw the cross wallet
     changed, update = [p for _, e, p in events(engine) if e == "ACCOUNT_UPDATE"]
     # the margin type's change first (part 4 §4.3 item 6): the symbol's flat position, isolated
-    assert changed["a"]["m"] == "MARGIN_TYPE_CHANGE" and changed["a"]["B"][0]["cw"] == "10000.00000000"
+    assert changed["a"]["m"] == "MARGIN_TYPE_CHANGE" and changed["a"]["B"] == []  # no balance moved
     assert (changed["a"]["P"][0]["pa"], changed["a"]["P"][0]["mt"], changed["a"]["P"][0]["iw"]) == (
         "0", "isolated", "0.00000000")  # fmt: skip
     assert update["a"]["B"] == [{"a": "USDT", "wb": "9985.00000000", "cw": "8500.00000000", "bc": "0"}]

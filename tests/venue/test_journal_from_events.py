@@ -25,9 +25,19 @@ from tickerplant.venue.domain.events import (
     OrderUpdate,
     PositionRow,
     Setting,
+    Shown,
     WalletChange,
 )
-from tickerplant.venue.domain.orders import Amendment, Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from tickerplant.venue.domain.orders import (
+    Amendment,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    Side,
+    TimeInForce,
+)
 from tickerplant.venue.wire.settings_routes import set_leverage, set_margin_type
 
 _RECORDS = (OrderRow, PositionRow, WalletChange, AlgoRow, Funded, Setting, ModeChange, Income, MarginMove, Amendment)
@@ -45,7 +55,8 @@ def test_each_item_is_the_row_its_kind_says_and_a_fill_brings_its_wallet_change(
     made.put(OrderUpdate(NOW, ALICE, "TRADE", OrderStatus.FILLED, _order(1, OrderStatus.FILLED), fill, (0, 0)))
     made.put(OrderRow(_order(1, OrderStatus.FILLED)))
     made.put(PositionRow(ALICE, "BTCUSDT", Position(amt=10, cost=60_000_000)))
-    made.put(AccountUpdate(NOW, ALICE, "ORDER", "USDT", 0, "BTCUSDT", 10, Fraction(60000), 0, None, (0,)))
+    shown = (Shown(PositionSide.BOTH, 10, Fraction(60000), None, 0),)  # type: ignore[arg-type]
+    made.put(AccountUpdate(NOW, ALICE, "ORDER", "USDT", 0, "BTCUSDT", 0, None, shown))
     made.put(WalletChange(BOB, "USDT", -5, NOW))
     made.put(Setting(ALICE, "BTCUSDT", 25, None))
     made.put(ModeChange(ALICE, hedge=True))

@@ -18,7 +18,7 @@ from test_engine import ALICE, NOW, Book, Deposits, Kept, book, engine, journal 
 
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import Position
-from tickerplant.venue.domain.events import AccountUpdate, Event, MarginCall
+from tickerplant.venue.domain.events import AccountUpdate, Event, MarginCall, Shown
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.account_payloads import position_risk
@@ -42,7 +42,7 @@ def _payload(engine: Engine, event: Event) -> dict[str, Any]:
 def test_a_positions_entry_upnl_and_break_even_are_its_sums_rounded_down(engine: Engine, amt: int) -> None:
     contract = engine.contracts["BTCUSDT"]
     cost = contract.cost_at(abs(amt), ENTRY.numerator, ENTRY.denominator)
-    event = AccountUpdate(NOW, ALICE, "ORDER", "USDT", 0, "BTCUSDT", amt, cost, 0, MARK, (0,))
+    event = AccountUpdate(NOW, ALICE, "ORDER", "USDT", 0, "BTCUSDT", 0, MARK, (Shown(PositionSide.BOTH, amt, cost, None, 0),))
     (shown,) = _payload(engine, event)["a"]["P"]
     qty, taker = Fraction(amt, contract.qty_one), engine.fees.taker
     upnl = qty * (MARK - ENTRY)

@@ -43,6 +43,7 @@ __all__ = [
     "PositionRow",
     "Record",
     "Setting",
+    "Shown",
     "WalletChange",
 ]
 
@@ -66,27 +67,31 @@ class OrderUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a 
     modify_id: int | None = None  # M: an AMENDMENT's modifyId, when the amend sent one (part 4 §3.1)
 
 
+class Shown(NamedTuple):
+    """One position an ``ACCOUNT_UPDATE`` shows in ``P``, as it stood then (part 4 §3.4)."""
+
+    side: PositionSide
+    amt: int  # quantity units, signed
+    cost: Ratio  # the position's sums (``position.py``): ep, up and bep are worked out from them
+    isolated_wallet: int | None  # iw of an isolated position; None: cross
+    realized: int  # cr, 1e-8
+
+
 class AccountUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
-    """``ACCOUNT_UPDATE`` with a position: the wallet and the position a fill changed
-    (``m=ORDER``), or an isolated position's wallet moved (``m=MARGIN_TRANSFER``)."""
+    """``ACCOUNT_UPDATE`` with positions: the wallet and the positions a fill changed
+    (``m=ORDER``), an isolated position's wallet moved (``m=MARGIN_TRANSFER``), a symbol's
+    margin type changed (``m=MARGIN_TYPE_CHANGE``, no balance moved)."""
 
     time_ms: int
     account_id: int
-    reason: str  # m: ORDER, MARGIN_TRANSFER
+    reason: str  # m: ORDER, MARGIN_TRANSFER, MARGIN_TYPE_CHANGE
     asset: str
     wallet: int  # wallet balance after, 1e-8
     symbol: str
-    position_amt: int  # quantity units, signed
-    cost: Ratio  # the position's sums (``position.py``): ep, up and bep are worked out from them
     cross_wallet: int  # cw: the wallet less the isolated wallets, 1e-8
     mark: Fraction | None  # the symbol's mark then (``up``), None: none yet
-    # cr of each position shown, 1e-8: the position's side, then each of ``flat_sides``
-    realized: tuple[int, ...]
-    isolated_wallet: int | None = None  # iw of an isolated position; None: cross
-    position_side: PositionSide = PositionSide.BOTH
-    # the symbol's other sides, flat, shown after it: a margin type change in hedge mode has
-    # both its positions in ``P`` (part 4 §4.3 item 6: "that symbol's positions")
-    flat_sides: tuple[PositionSide, ...] = ()
+    # ``P``: the symbol's positions part 4 §3.4's push rules show (``EngineState.shown``)
+    positions: tuple[Shown, ...]
 
 
 @dataclass(frozen=True, slots=True)

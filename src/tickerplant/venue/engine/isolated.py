@@ -60,12 +60,9 @@ def move(engine: EngineState, command: MoveMargin, now_ms: int, out: Made) -> No
     out.put(PositionRow(account_id, name, position.copy()))
     out.put(move)
     wallet = engine.wallet(ledger, asset)
-    shown_mark, shown_realized = engine.shown_position(account_id, name, held)
-    out.put(
-        AccountUpdate(
-            now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, position.amt, position.cost,
-            engine.cross_wallet(ledger, asset), shown_mark, shown_realized, position.isolated_wallet, held,
-        )
-    )  # fmt: skip
+    out.put(AccountUpdate(
+        now_ms, account_id, "MARGIN_TRANSFER", asset, wallet, name, engine.cross_wallet(ledger, asset),
+        engine.mark(name), engine.shown(ledger, name, held),
+    ))  # fmt: skip
 
 

@@ -33,7 +33,6 @@ from tickerplant.venue.domain.commands import (
 )
 from tickerplant.venue.domain.events import AccountUpdate, ConfigUpdate, Made, ModeChange, Setting
 from tickerplant.venue.domain.order_params import refused
-from tickerplant.venue.domain.position import FLAT
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = [
@@ -90,15 +89,13 @@ def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int,
         raise refused(-4048, "Margin type cannot be changed if there exists position.")
     (ledger.isolated.add if isolated else ledger.isolated.discard)(inst.symbol)
     out.put(Setting(account_id, inst.symbol, None, isolated))
-    # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) positions
+    # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) positions,
+    # every side's margin type changed (in hedge mode BOTH, LONG, SHORT: §3.4's push rules)
     asset = inst.margin_asset
-    wallet = engine.wallet(ledger, asset)
-    first, *others = ledger.sides()  # hedge mode: LONG, then SHORT
-    shown_mark, shown_realized = engine.shown_position(account_id, inst.symbol, first, *others)
+    wallet, shown = engine.wallet(ledger, asset), engine.shown(ledger, inst.symbol, *ledger.sides())
     out.put(AccountUpdate(
-        now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol, 0, FLAT,
-        engine.cross_wallet(ledger, asset), shown_mark, shown_realized, 0 if isolated else None, first,
-        tuple(others),
+        now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol,
+        engine.cross_wallet(ledger, asset), engine.mark(inst.symbol), shown,
     ))  # fmt: skip
 
 

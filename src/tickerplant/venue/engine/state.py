@@ -30,7 +30,15 @@ from tickerplant.venue.book.markets import ObservedMarket, SimulatedMarket, Venu
 from tickerplant.venue.book.observed import Queues
 from tickerplant.venue.book.ports import Journal, MarketData, OneBook
 from tickerplant.venue.domain.contract import Contract
-from tickerplant.venue.domain.events import AccountUpdate, Made, OrderRow, OrderUpdate, Outbox, PositionRow
+from tickerplant.venue.domain.events import (
+    AccountUpdate,
+    Made,
+    OrderRow,
+    OrderUpdate,
+    Outbox,
+    PositionRow,
+    Shown,
+)
 from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 from tickerplant.venue.domain.kept import Kept
@@ -43,6 +51,7 @@ from tickerplant.venue.domain.orders import (
     PositionSide,
     new_client_order_id,
 )
+from tickerplant.venue.domain.position import FLAT
 from tickerplant.venue.domain.recorded import History
 from tickerplant.venue.engine.algo_book import AlgoBook
 from tickerplant.venue.engine.good_till import GoodTill
@@ -65,6 +74,9 @@ __all__ = ["Deposits", "EngineState"]
 # is a Python-level ``enum.property`` (~140 ns).
 _CM, _FILLED, _EXPIRED_IN_MATCH = Market.CM, OrderStatus.FILLED, OrderStatus.EXPIRED_IN_MATCH
 _new = tuple.__new__  # an order's event, without the NamedTuple's generated Python __new__
+# the sides an ACCOUNT_UPDATE may show, in the documented example's order (``EngineState.shown``)
+_SHOWN_ONE_WAY = (PositionSide.BOTH,)
+_SHOWN_HEDGED = (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT)
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
 
@@ -248,6 +260,22 @@ class EngineState:
         realized = self.kept(account_id, symbol).realized
         return self.mark(symbol), tuple(realized.get(side, 0) for side in sides)
 
+    def shown(self, ledger: Ledger, symbol: str, *changed: PositionSide) -> tuple[Shown, ...]:
+        """The positions of ``symbol`` an ``ACCOUNT_UPDATE`` shows in ``P``, the ``changed``
+        sides' among them (part 4 §3.4's push rules, since 2020-11-09): one-way, its one
+        position; in hedge mode the symbol's ``BOTH`` entry, the changed ``LONG``/``SHORT``
+        entries, and a side not changed that is isolated and initialized (a position or a
+        wallet), in the order ``BOTH``, ``LONG``, ``SHORT`` (the documented example's)."""
+        realized, isolated = self.kept(ledger.account_id, symbol).realized, symbol in ledger.isolated
+        rows: list[Shown] = []
+        for side in _SHOWN_HEDGED if ledger.hedge else _SHOWN_ONE_WAY:
+            position = ledger.positions.get((symbol, side))
+            amt, wallet = (position.amt, position.isolated_wallet) if position is not None else (0, 0)
+            if side in changed or side is PositionSide.BOTH or (isolated and (amt or wallet)):
+                cost = position.cost if position is not None else FLAT
+                rows.append(Shown(side, amt, cost, wallet if isolated else None, realized.get(side, 0)))
+        return tuple(rows)
+
     def deposited(self, account_id: int, asset: str) -> int:
         total = 0  # a loop, not a generator's sum: read at every margin check that costs
         for b in self._deposits.balances(account_id):
@@ -359,11 +387,10 @@ class EngineState:
         # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
         out.events.append(self.order_update(seat, execution, order.status, order, fill, now_ms))
         wallet = self.wallet(ledger, asset)
-        shown_mark, shown_realized = self.shown_position(order.account_id, order.symbol, position.side)
         out.events.append(AccountUpdate(
-            now_ms, order.account_id, "ORDER", asset, wallet, order.symbol, position.amt, position.cost,
-            self.cross_wallet(ledger, asset, wallet), shown_mark, shown_realized,
-            position.isolated_wallet if isolated else None, position.side,
+            now_ms, order.account_id, "ORDER", asset, wallet, order.symbol,
+            self.cross_wallet(ledger, asset, wallet), self.mark(order.symbol),
+            self.shown(ledger, order.symbol, position.side),
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
             self.trim(seat, position.side, now_ms, out)

@@ -20,7 +20,7 @@ COIN-M adds the account alias ``i`` after ``E`` and writes ``o`` in its document
 base asset.
 
 Every figure is the event's own, as the engine made it (``EngineState.order_update``,
-``shown_position``): ``b``/``a`` the open orders as that change left them, ``cr`` (the
+``shown``): ``b``/``a`` the open orders as that change left them, ``cr`` (the
 symbol's accumulated realized PnL: every fill's on the position side, summed as they settle
 and again from the journal at start, ``kept.Kept.realized``) and ``up`` (at the mark then).
 Only the instruments' fixed terms (``Contract``) are read here.
@@ -48,7 +48,6 @@ from tickerplant.venue.domain.events import (
 )
 from tickerplant.venue.domain.money import AMOUNT_SCALE, Ratio
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide
-from tickerplant.venue.domain.position import FLAT
 from tickerplant.venue.payloads.algo_payloads import algo_update
 from tickerplant.venue.payloads.order_payloads import avg_price, decimal_text
 
@@ -255,21 +254,19 @@ def _floor_text(num: int, den: int) -> str:
 
 
 def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
-    position = _position(
-        engine, event.symbol, event.position_amt, event.cost, event.isolated_wallet, event.position_side,
-        event.mark, event.realized[0],
-    )  # fmt: skip
     head: dict[str, Any] = {"e": "ACCOUNT_UPDATE", "T": event.time_ms, "E": event.time_ms}
     if engine.market is Market.CM:
         head["i"] = alias
-    wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
-    rows = [position] + [
-        _position(engine, event.symbol, 0, FLAT, event.isolated_wallet, side, event.mark, realized)
-        for side, realized in zip(event.flat_sides, event.realized[1:], strict=True)
+    rows = [
+        _position(engine, event.symbol, amt, cost, wallet, side, event.mark, realized)
+        for side, amt, cost, wallet, realized in event.positions
     ]
-    head["a"] = {
-        "B": [{"a": event.asset, "wb": wallet, "cw": cross, "bc": "0"}], "P": rows, "m": event.reason,
-    }  # fmt: skip
+    # only changed balances are in B (part 4 §3.4): a margin type change moves none (it is
+    # refused while a position is open, -4048)
+    balances = [] if event.reason == "MARGIN_TYPE_CHANGE" else [
+        {"a": event.asset, "wb": fixed(event.wallet, 8), "cw": fixed(event.cross_wallet, 8), "bc": "0"}
+    ]  # fmt: skip
+    head["a"] = {"B": balances, "P": rows, "m": event.reason}
     return _encode(head)
 
 
