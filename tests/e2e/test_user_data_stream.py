@@ -216,7 +216,7 @@ async def test_delete_goes_silent_and_sixty_minutes_without_a_keep_alive_end_the
         bob_key = (await listen_key(session, um.port, "POST", accounts.bob_key))[1]["listenKey"]
         alice_ws = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
         bob_ws = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={bob_key}")
-        # by event: the expiry all the same, once (part 4 Unresolved 6), under its first name
+        # by event: the expiry all the same, once (part 4 Unresolved 6), under its own item's name
         events = "events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
         filtered = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}&{events}")
         wrapped = await RawWebSocket.connect(um.port, f"/private/stream?listenKey={key}&{events}")
@@ -230,7 +230,7 @@ async def test_delete_goes_silent_and_sixty_minutes_without_a_keep_alive_end_the
         assert expired == {"e": "listenKeyExpired", "E": clock.now_ms(), "listenKey": key}
         closing = await alice_ws.recv_until(CLOSE)
         assert close_code(closing) == (1000, "listenKey expired")
-        for ws, name in ((filtered, None), (wrapped, f"{key}@ORDER_TRADE_UPDATE")):
+        for ws, name in ((filtered, None), (wrapped, f"{key}@listenKeyExpired")):  # not another event's
             frames = [await ws.recv()]
             while frames[-1].opcode != CLOSE:
                 frames.append(await ws.recv())

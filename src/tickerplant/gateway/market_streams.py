@@ -63,6 +63,14 @@ log = logging.getLogger("tickerplant.streams")
 _EXPIRY = "@" + EXPIRED  # a listen key's expiry, delivered under <key>@listenKeyExpired
 
 
+def _expiry_item(name: str) -> str:
+    """The item a listen key's expiry is delivered under on a connection holding ``name``:
+    the bare key as written, or for an event item ``<key>@<EVENT>`` the key's
+    ``<key>@listenKeyExpired`` (``StreamConnection._expiry_route``)."""
+    listen_key, at, _ = name.partition("@")
+    return listen_key + _EXPIRY if at else name
+
+
 class StreamSurface:
     """The market-stream surface of one listener: its connections, which names deliver,
     and the fan-out they are routed through. (Not to be confused with the client's
@@ -343,9 +351,11 @@ class StreamConnection(KeptAliveConnection):
     def _expiry_route(self, key: str, name: str, *, leaving: bool) -> None:
         """``listenKeyExpired`` reaches every connection holding a listen key's names, bare or
         by event, once (part 4 Unresolved 6: always delivered, whatever ``events`` asks; it
-        goes out under ``<key>@listenKeyExpired``, ``UserStreams``): one route per key, under
-        the first of its names held (the combined wrapper's ``stream``), moved to another
-        when that one goes."""
+        goes out under ``<key>@listenKeyExpired``, ``UserStreams``): one route per key, carried
+        by the first of its names held, moved to another when that one goes. The combined
+        wrapper's ``stream`` echoes the item it answers (part 4 §2.4): the bare key held, the
+        key; event items (``<key>@ACCOUNT_UPDATE``), the expiry's own ``<key>@listenKeyExpired``
+        (the item LIST_SUBSCRIPTIONS names, §2.2), never another event's name."""
         item = listen_key_item(key)
         if item is None:
             return
@@ -354,16 +364,16 @@ class StreamConnection(KeptAliveConnection):
         held = self._expiring.get(listen_key)
         if not leaving:
             if held is None:
-                fanout.add(self, expiry, name, combined)
+                fanout.add(self, expiry, _expiry_item(name), combined)
                 self._expiring[listen_key] = name
             return
         if held != name:
             return
-        fanout.remove(self, expiry, name, combined)
+        fanout.remove(self, expiry, _expiry_item(name), combined)
         del self._expiring[listen_key]
         for other, other_key in self._keys.items():
             if other_key is not None and other_key.partition("@")[0] == listen_key:
-                fanout.add(self, expiry, other, combined)
+                fanout.add(self, expiry, _expiry_item(other), combined)
                 self._expiring[listen_key] = other
                 return
 
