@@ -139,7 +139,7 @@ def test_what_is_not_this_views_state_is_refused_and_the_view_stays_as_it_was(
         "garbage": (b"\x00garbage", "not a view state"),
         "a pickle": (pickle.dumps(Ran(marker)), "not a view state"),
         "truncated": (data[: len(data) // 2], "not a view state"),
-        "another version": (msgspec.msgpack.encode(msgspec.structs.replace(state, version=2)), "bus version 2"),
+        "another version": (msgspec.msgpack.encode(msgspec.structs.replace(state, version=BUS_VERSION + 1)), f"bus version {BUS_VERSION + 1}"),
         "another market": (capture(cm), "a state of market cm, not um"),
         "klines out of order": (_edited(data, "BTCUSDT", klines=backwards), "BTCUSDT: 1m klines whose open times do not ascend"),
         "an interval not kept": (_edited(data, "BTCUSDT", klines={"7m": []}), "interval '7m'"),
