@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -17,6 +18,7 @@ from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from rawws import TEXT
 from test_venue_clients import STILL, Venue, closing, plant, python_binance, user_stream, venue  # noqa: F401
+from yarl import URL
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
@@ -141,6 +143,39 @@ async def test_batch_orders(plant: Tickerplant, venue: Venue, closing: list[Any]
             {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
         ] * 6)  # fmt: skip
     assert caught.value.code == -4082
+
+
+async def test_a_batch_counts_once_on_each_order_counter(plant: Tickerplant, venue: Venue) -> None:
+    """Part 1 §7's weights: a batch (``POST`` or ``PUT …/batchOrders``) adds 5 to the 10 s order
+    counter and 1 to the minute's, however many orders it holds (one, or none valid); a
+    single order 1 to each. Read from the headers of plain HMAC requests."""
+    port = plant.listeners[Market.UM].port
+    low = price_from_best(plant, True, -50_000)
+    one = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010", "price": low}
+
+    async def sent(session: aiohttp.ClientSession, method: str, path: str, query: str) -> tuple[Any, tuple[str, str]]:
+        query = f"{query}&timestamp={plant.clock.now_ms()}"
+        signature = hmac_hex(venue.alice_hmac.secret, query.encode())
+        url = f"http://127.0.0.1:{port}{path}?{query}&signature={signature}"
+        headers = {"X-MBX-APIKEY": venue.alice_hmac.api_key}
+        async with session.request(method, URL(url, encoded=True), headers=headers) as answer:  # signed as sent
+            assert answer.status == 200, await answer.text()
+            counts = answer.headers["X-MBX-ORDER-COUNT-10S"], answer.headers["X-MBX-ORDER-COUNT-1M"]
+            return await answer.json(), counts
+
+    def batch(*orders: dict[str, str]) -> str:
+        return "batchOrders=" + quote(msgspec.json.encode(list(orders)).decode(), safe="")
+
+    async with aiohttp.ClientSession() as session:
+        placed, counts = await sent(session, "POST", "/fapi/v1/batchOrders", batch(one, one))
+        assert [o["status"] for o in placed] == ["NEW", "NEW"] and counts == ("5", "1")
+        moved = {"symbol": "BTCUSDT", "side": "BUY", "orderId": placed[0]["orderId"], "quantity": "0.020", "price": low}
+        _, counts = await sent(session, "PUT", "/fapi/v1/batchOrders", batch(moved))
+        assert counts == ("10", "2")
+        refused, counts = await sent(session, "POST", "/fapi/v1/batchOrders", batch(one | {"quantity": "0"}))
+        assert refused == [{"code": -4003, "msg": "Quantity less than or equal to zero."}] and counts == ("15", "3")
+        _, counts = await sent(session, "POST", "/fapi/v1/order", "&".join(f"{k}={v}" for k, v in one.items()))
+        assert counts == ("16", "4")
 
 
 async def test_countdown_cancel_all(start_server: Any, venue: Venue, closing: list[Any]) -> None:

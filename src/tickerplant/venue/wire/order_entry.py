@@ -29,9 +29,11 @@ class Placed(NamedTuple):
 
 
 def new_order(
-    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, *, test: bool = False,
+    in_batch: bool = False,
 ) -> Placed:
-    counts = [] if test else engine.counts.charge(account_id, now_ms)
+    """``in_batch``: an element of a batch, which counted as one (``order_counts.py``)."""
+    counts = [] if test or in_batch else engine.counts.charge(account_id, now_ms)
     hedge = engine.ledger(account_id).hedge
     order = parse_new_order(params, engine.instruments, now_ms, hedge)
     # Place(…), Placed(…) without the NamedTuples' generated Python __new__ (once an order each)
@@ -40,11 +42,12 @@ def new_order(
 
 
 def amend_order(
-    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, *, in_batch: bool = False
 ) -> tuple[Order, list[tuple[str, int]]]:
     """``PUT …/order`` (``engine/amendment.py``): the order after the change, and the
-    account's order counts after it (a modification counts: part 2 §5)."""
-    counts = engine.counts.charge(account_id, now_ms)
+    account's order counts after it (a modification counts: part 2 §5; ``in_batch``: an
+    element of a batch, which counted as one)."""
+    counts = [] if in_batch else engine.counts.charge(account_id, now_ms)
     symbol, order_id, client_id = parse_order_ref(params)
     modify_id = parse_int(params, "modifyId")  # a LONG (part 2 §5): -1102 before anything changes
     inst = engine.symbol(symbol)

@@ -308,28 +308,27 @@ class PrivateRest:
 
     def _place_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, account_id = self._engine, authorized.account.account_id
-        counts: list[tuple[str, int]] = []
+        items = batches.elements(authorized.params, modifying=False)
+        counts = engine.counts.charge(account_id, now_ms, batch=True)  # the batch counts once
 
         def place(item: dict[str, str]) -> Any:
-            placed = new_order(engine, account_id, item, now_ms)
-            counts[:] = placed.counts
+            placed = new_order(engine, account_id, item, now_ms, in_batch=True)
             assert placed.order is not None and placed.ack is not None
             shown = placed.order if item.get("neworderresptype") == "RESULT" else placed.ack
             return order_payloads.placed(shown, engine.instruments[shown.symbol])
 
-        answers = batches.each(batches.elements(authorized.params, modifying=False), place)
-        return Headed(answers, counts) if counts else answers
+        return Headed(batches.each(items, place), counts)
 
     def _modify_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, account_id = self._engine, authorized.account.account_id
-        counts: list[tuple[str, int]] = []
+        items = batches.elements(authorized.params, modifying=True)
+        counts = engine.counts.charge(account_id, now_ms, batch=True)  # the batch counts once
 
         def change(item: dict[str, str]) -> Any:
-            order, counts[:] = amend_order(engine, account_id, item, now_ms)
+            order, _ = amend_order(engine, account_id, item, now_ms, in_batch=True)
             return self._modified(order, item)
 
-        answers = batches.each(batches.elements(authorized.params, modifying=True), change)
-        return Headed(answers, counts) if counts else answers
+        return Headed(batches.each(items, change), counts)
 
     def _cancel_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
