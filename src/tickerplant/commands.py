@@ -112,7 +112,10 @@ async def serve(config: ServerConfig) -> None:
     from tickerplant.port_lock import PortHeld, PortLocks
 
     locks = PortLocks()  # held for as long as this process serves (port_lock.py)
-    plant = Tickerplant(config)
+    try:
+        plant = Tickerplant(config)
+    except ValueError as exc:  # a source that cannot be made (a relay's stream kinds)
+        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     try:
         locks.claim(config.um_port, "USDⓈ-M")
         locks.claim(config.cm_port, "COIN-M")

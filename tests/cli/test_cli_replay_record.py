@@ -110,7 +110,9 @@ async def test_serve_relay_from_another_tickerplant(start_server: StartServer) -
 
 async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
     (tmp_path / "BTCUSDT-trades-2024-01-01.zip").write_bytes(b"not a zip")
-    for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)]):
+    relay = ["--relay", "ws://127.0.0.1:9", "--relay-streams", "nonsense,bookTicker"]  # refused before it dials
+    http = ["--relay", "http://127.0.0.1:9"]  # a REST host, not a stream host
+    for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)], relay, http):
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", "--admin-port", "0", *source,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -119,3 +121,4 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
             _, err = await process.communicate()
         assert process.returncode == 1
         assert err.decode().startswith("tickerplant: cannot start:"), err.decode()
+        assert "Traceback" not in err.decode()

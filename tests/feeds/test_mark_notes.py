@@ -42,3 +42,14 @@ def test_which_streams_carry_mark_prices() -> None:
     marks = ["btcusdt@markPrice", "btcusdt@markPrice@1s", "!markPrice@arr@1s", "btcusd@markPrice@1s"]
     assert all(map(is_mark_stream, marks))
     assert not any(map(is_mark_stream, ["btcusd@indexPrice@1s", "btcusdt@markPriceKline_1m", "btcusdt@trade"]))
+
+
+def test_the_same_push_on_two_streams_is_one_sample() -> None:
+    """A relay subscribes a symbol's ``markPrice``, ``markPrice@1s`` and the all-market arrays:
+    the push of one moment comes on each, and is noted once (a mark kline's sample count,
+    index 8, is 60 a whole minute, docs/fidelity.md)."""
+    notes = MarkNotes(["BTCUSDT"])
+    push = _push("BTCUSDT", T + 1000, "5.0", "0.00010000", T + H8)
+    assert len(notes.of(msgspec.json.encode(push))) == 1
+    assert notes.of(msgspec.json.encode([push])) == []  # the same moment again, from an array
+    assert len(notes.of(msgspec.json.encode(_push("BTCUSDT", T + 2000, "5.1", "0.00010000", T + H8)))) == 1

@@ -75,8 +75,8 @@ class MarkNotes:
                 continue
             state_name, funding_name = internal_names(push.s)
             before = last[push.s]
-            if before is not None and push.E < before.E:
-                continue  # an older push (the same one on another stream): nothing new
+            if before is not None and push.E <= before.E:
+                continue  # an older push, or the same one on another stream: nothing new
             if before is not None and before.r and 0 < before.T < push.T:
                 event = FundingEvent(push.s, before.T, before.r, before.p)
                 out.append(StreamMessage(funding_name, msgspec.json.encode(event)))

@@ -99,7 +99,7 @@ def test_default_kinds_are_everything_tickerplant_serves() -> None:
     assert relayable_kinds(["depth@100ms", "depth5", "rpiDepth@500ms"]) == ("depth@100ms", "depth5", "rpiDepth@500ms")
     assert relayable_kinds(["kline_1h", "markPrice@1s", "indexPrice", "!markPrice@arr", "continuousKline_1s"])
     assert relayable_kinds(["markPriceKline_1m", "indexPriceKline_1M"]) == ("markPriceKline_1m", "indexPriceKline_1M")
-    with pytest.raises(ValueError, match=r"compositeIndex, !assetIndex@arr, nonsense: tickerplant serves only"):
+    with pytest.raises(ValueError, match=r"compositeIndex, !assetIndex@arr, nonsense: a kind is a stream name"):
         relayable_kinds(["trade", "depth@100ms", "compositeIndex", "!assetIndex@arr", "nonsense"])
     with pytest.raises(ValueError):
         relayable_kinds([])

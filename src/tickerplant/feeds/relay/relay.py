@@ -39,6 +39,7 @@ from collections.abc import (
     Sequence,
 )
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -211,6 +212,9 @@ class RelaySource:
     ) -> None:
         if not upstreams:
             raise ValueError("a relay needs at least one upstream")
+        hosts = upstreams.values() if isinstance(upstreams, Mapping) else upstreams
+        if wrong := [url for url in hosts if urlsplit(url).scheme not in ("ws", "wss")]:
+            raise ValueError(f"an upstream is a stream host, ws:// or wss://: not {', '.join(wrong)}")
         if fetch_attempts < 1:
             raise ValueError("fetch_attempts must be at least 1")
         if snapshot_weight_per_minute < 1:

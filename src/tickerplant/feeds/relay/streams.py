@@ -64,8 +64,11 @@ def relayable_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
         else:
             refused.append(kind)
     if refused:
-        served = ", ".join(sorted(k.value for k in SERVED_KINDS))
-        raise ValueError(f"cannot relay {', '.join(refused)}: tickerplant serves only {served}")
+        raise ValueError(
+            f"cannot relay {', '.join(refused)}: a kind is a stream name's part after the symbol's "
+            "'@' as Binance writes it (bookTicker, depth20@100ms, kline_1m, markPrice@1s, …) or an "
+            "all-market stream (!bookTicker, !miniTicker@arr, …) that tickerplant serves"
+        )
     if not checked:
         raise ValueError("no stream kinds to relay")
     return tuple(checked)
