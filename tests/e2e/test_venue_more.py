@@ -100,6 +100,11 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
             symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", price=lower
         )
     assert (caught.value.code, caught.value.message) == (-5027, "No need to modify the order.")
+    with pytest.raises(BinanceAPIException) as caught:  # reduceOnly on a change: a check alone (part 2 §5)
+        await client.futures_modify_order(
+            symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.030", price=lower, reduceOnly="true"
+        )
+    assert (caught.value.code, caught.value.message) == (-5047, "The original order is not a reduce-only order.")
     # across the book: it takes, as a taker would
     above = price_from_best(plant, False, 50_000)
     crossed = await client.futures_modify_order(

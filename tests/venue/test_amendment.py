@@ -3,6 +3,7 @@ batch lists parsed as python-binance sends them (part 2 §7)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
@@ -143,3 +144,26 @@ def test_a_change_is_margined_as_the_new_order_it_becomes(engine: Engine, journa
     kept = engine.open_orders(BOB, "BTCUSDT")
     assert [(o.order_id, o.price, o.orig_qty) for o in kept] == [(order_id, 5_900_000, 3)]
     assert bob("0.002", "60000.00", order_id).orig_qty == 2  # type: ignore[attr-defined]  # less: within 10
+
+
+def test_reduce_only_on_a_change_is_a_check_alone(engine: Engine, book: Book) -> None:  # noqa: F811
+    """USDⓈ-M's ``reduceOnly`` on ``PUT …/order`` since 2026-09-15 (part 2 §1, §5): the
+    original order must be reduce-only (-5047), and then MIN_NOTIONAL is not checked."""
+    plain = rest(engine, quantity="0.010", price="59990.00")
+
+    def flagged(order_id: int, qty: str, price: str, side: str = "BUY", flag: str = "true") -> object:
+        params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": side, "quantity": qty, "price": price,
+                  "reduceonly": flag}  # fmt: skip
+        return amend_order(engine, ALICE, params, NOW + 1)[0]
+
+    with pytest.raises(RequestRefused) as caught:
+        flagged(plain, "0.011", "59990.00")
+    assert (caught.value.code, caught.value.msg) == (-5047, "The original order is not a reduce-only order.")
+    assert code(flagged, plain, "0.011", "59990.00", "BUY", "maybe") == -1130
+    assert flagged(plain, "0.011", "59990.00", "BUY", "false").orig_qty == 11  # type: ignore[attr-defined]
+    new_order(engine, ALICE, order(side="SELL", type="MARKET", timeinforce="", quantity="0.010"), NOW)  # a short
+    book.marks["BTCUSDT"] = Fraction(40000)  # a buy far under the asks, inside PERCENT_PRICE
+    closing = rest(engine, quantity="0.010", price="40000.00", reduceonly="true")
+    assert code(change, engine, closing, "0.001", "40000.00") == -5029  # 40 USDT: under BTCUSDT's 50
+    changed = flagged(closing, "0.001", "40000.00")  # said reduce-only, and it is: not checked
+    assert changed.orig_qty == 1 and changed.reduce_only  # type: ignore[attr-defined]

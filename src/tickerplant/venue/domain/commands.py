@@ -76,7 +76,9 @@ class CancelAll(NamedTuple):
 class Amend(NamedTuple):
     """Modify an open LIMIT order in place (``PUT …/order``, part 2 §5): by ``order_id``,
     else ``client_id``; its new quantity and price, ``side`` as sent (it must be the
-    order's); ``modify_id``: the caller's id of the change, echoed."""
+    order's); ``modify_id``: the caller's id of the change, echoed; ``reduce_only``: the
+    USDⓈ-M ``reduceOnly`` sent, a check alone (since 2026-09-15, part 2 §1: the original
+    must be reduce-only, -5047, and then MIN_NOTIONAL is not checked)."""
 
     account_id: int
     symbol: str  # as listed
@@ -86,6 +88,7 @@ class Amend(NamedTuple):
     qty: int
     price: int
     modify_id: int | None = None
+    reduce_only: bool = False
 
 
 class SetLeverage(NamedTuple):

@@ -10,9 +10,11 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
    ``-1102``, ``-1100``, ``-1111``); then, first here, the filters a new order meets
    (``check_limit``: PRICE_FILTER, LOT_SIZE, with their codes);
 2. the order: by ``orderId`` (which wins) or ``origClientOrderId``; one not open ``-2013``;
-   not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``); then
+   not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``); a
+   USDⓈ-M ``reduceOnly=true`` on an order that is not reduce-only ``-5047`` (part 2 §5, since
+   2026-09-15: a check alone); the same price and quantity ``-5027`` (COIN-M ``-4197``); then
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_limit_market``; a notional too small is
-   ``-5029`` here); the same price and quantity ``-5027`` (COIN-M ``-4197``);
+   ``-5029`` here, not checked when ``reduceOnly=true`` was sent for a reduce-only order);
 3. the margin the change adds (``-2019``): the order as it would rest, at its new price and
    quantity, against it as it rests (``Ledger.moved_cost``; part 2 §5 names no rule, so a
    modification is checked as the new order it becomes: a buy moved up towards the mark
@@ -77,12 +79,14 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-5025 if engine.market is _UM else -4196, "Only limit order is supported.")
     if side is not order.side:
         raise refused(-1117, "Invalid side.")
+    if command.reduce_only and not order.reduce_only:  # USDⓈ-M's check alone (``Amend``)
+        raise refused(-5047, "The original order is not a reduce-only order.")
     if qty == order.orig_qty and price == order.price:
         raise refused(-5027 if engine.market is _UM else -4197, "No need to modify the order.")
     symbol = listed.symbol
     mark = engine.mark(symbol)
-    try:  # as the LIMIT order it becomes, not reduce-only (its own flag is weighed below)
-        check_limit_market(contract, f, side.is_buy, price, qty, mark)
+    try:  # as the LIMIT order it becomes; reduce-only (no MIN_NOTIONAL) when it says so and is
+        check_limit_market(contract, f, side.is_buy, price, qty, mark, command.reduce_only)
     except RequestRefused as refusal:
         if refusal.code != -4164:
             raise

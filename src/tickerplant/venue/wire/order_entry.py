@@ -12,9 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from tickerplant.market.instruments import Market
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll, Place
-from tickerplant.venue.domain.order_params import parse_amended, parse_int, parse_new_order, parse_order_ref
+from tickerplant.venue.domain.order_params import (
+    parse_amended,
+    parse_bool,
+    parse_int,
+    parse_new_order,
+    parse_order_ref,
+)
 from tickerplant.venue.domain.orders import Order
 
 __all__ = ["Placed", "amend_order", "cancel_all", "cancel_order", "new_order"]
@@ -52,7 +59,9 @@ def amend_order(
     modify_id = parse_int(params, "modifyId")  # a LONG (part 2 §5): -1102 before anything changes
     inst = engine.symbol(symbol)
     side, qty, price = parse_amended(params, inst)
-    command = Amend(account_id, inst.symbol, order_id, client_id, side, qty, price, modify_id)
+    # USDⓈ-M's reduceOnly on a modification, a check alone (part 2 §5, since 2026-09-15)
+    reduce_only = parse_bool(params, "reduceOnly") if inst.market is Market.UM else False
+    command = Amend(account_id, inst.symbol, order_id, client_id, side, qty, price, modify_id, reduce_only)
     outcome = engine.apply(command, now_ms)
     assert outcome.order is not None
     return outcome.order, counts
