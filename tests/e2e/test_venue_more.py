@@ -105,6 +105,11 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
             symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.030", price=lower, reduceOnly="true"
         )
     assert (caught.value.code, caught.value.message) == (-5047, "The original order is not a reduce-only order.")
+    queued = await client.futures_modify_order(  # priced by the book: no price (part 2 §5, since 2026-04-21)
+        symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", priceMatch="QUEUE"
+    )
+    assert (queued["status"], queued["priceMatch"]) == ("NEW", "QUEUE")
+    assert msgspec.json.decode((await user.recv_until(TEXT)).payload)["o"]["x"] == "AMENDMENT"
     # across the book: it takes, as a taker would
     above = price_from_best(plant, False, 50_000)
     crossed = await client.futures_modify_order(

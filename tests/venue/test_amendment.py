@@ -167,3 +167,24 @@ def test_reduce_only_on_a_change_is_a_check_alone(engine: Engine, book: Book) ->
     assert code(change, engine, closing, "0.001", "40000.00") == -5029  # 40 USDT: under BTCUSDT's 50
     changed = flagged(closing, "0.001", "40000.00")  # said reduce-only, and it is: not checked
     assert changed.orig_qty == 1 and changed.reduce_only  # type: ignore[attr-defined]
+
+
+def test_a_change_priced_by_price_match(engine: Engine) -> None:  # noqa: F811
+    """USDⓈ-M's ``price`` is optional on ``PUT …/order`` since 2026-04-21, for ``priceMatch``
+    (part 2 §5's table): the book prices the change; not with ``price`` (-1106); a mode not
+    known -5037; the order then shows the mode."""
+    order_id = rest(engine, quantity="0.001", price="59990.00")
+
+    def matched(match: str, price: str = "") -> object:
+        params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": "BUY", "quantity": "0.001",
+                  "pricematch": match, "price": price}  # fmt: skip
+        return amend_order(engine, ALICE, params, NOW + 1)[0]
+
+    assert code(matched, "QUEUE", "59990.00") == -1106
+    assert code(matched, "BOGUS") == -5037
+    changed = matched("QUEUE")  # the best bid: 59999.00
+    assert (changed.price, changed.price_match) == (5_999_900, "QUEUE")  # type: ignore[attr-defined]
+    assert code(matched, "QUEUE") == -5027  # the same price, mode and quantity: nothing to change
+    assert code(matched, "QUEUE_5") == -5041  # two bids: no fifth
+    back = change(engine, order_id, "0.001", "59990.00")  # a price sent: no mode any more
+    assert (back.price, back.price_match) == (5_999_000, "NONE")  # type: ignore[attr-defined]

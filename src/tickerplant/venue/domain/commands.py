@@ -78,7 +78,8 @@ class Amend(NamedTuple):
     else ``client_id``; its new quantity and price, ``side`` as sent (it must be the
     order's); ``modify_id``: the caller's id of the change, echoed; ``reduce_only``: the
     USDⓈ-M ``reduceOnly`` sent, a check alone (since 2026-09-15, part 2 §1: the original
-    must be reduce-only, -5047, and then MIN_NOTIONAL is not checked)."""
+    must be reduce-only, -5047, and then MIN_NOTIONAL is not checked); ``price_match``: a
+    USDⓈ-M mode that prices it from the book instead of ``price`` (0 then)."""
 
     account_id: int
     symbol: str  # as listed
@@ -89,6 +90,7 @@ class Amend(NamedTuple):
     price: int
     modify_id: int | None = None
     reduce_only: bool = False
+    price_match: str = "NONE"  # "NONE" or one of order_params.PRICE_MATCHES
 
 
 class SetLeverage(NamedTuple):

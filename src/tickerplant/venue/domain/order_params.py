@@ -314,17 +314,22 @@ def check_filters(f: OrderFilters, order: NewOrder) -> None:
     _check_filters(f, order.type, order.price if priced else None, order.qty)
 
 
-def parse_amended(params: Mapping[str, str], inst: Instrument) -> tuple[Side, int, int]:
+def parse_amended(params: Mapping[str, str], inst: Instrument) -> tuple[Side, int, int, str]:
     """A LIMIT order's new ``side``, ``quantity`` and ``price`` (``PUT …/order``, part 2 §5)
     through what a new order's meet, in ``parse_new_order``'s order: the side (-1117), the
-    quantity and the price (-1102, -1111); then PRICE_FILTER and LOT_SIZE, the engine's
-    first check (``check_limit``)."""
+    price match (USDⓈ-M: -5037, and no ``price`` with it, -1106; its price then 0, the book's
+    when the engine prices it), the quantity and the price (-1102, -1111); then PRICE_FILTER
+    and LOT_SIZE, the engine's first check (``check_limit``)."""
     side = _SIDES.get(params.get("side", ""))
     if side is None:
         raise refused(-1117, "Invalid side.")
+    # USDⓈ-M's price is optional since 2026-04-21, for priceMatch (part 2 §5's table)
+    match = price_match(params) if inst.market is Market.UM else "NONE"
+    if match != "NONE" and params.get("price"):
+        raise refused(-1106, "Parameter 'price' sent when not required.")
     qty = _units(params, "quantity", inst.qty_decimals)
-    price = _units(params, "price", inst.price_decimals)
-    return side, qty, price
+    price = _units(params, "price", inst.price_decimals) if match == "NONE" else 0
+    return side, qty, price, match
 
 
 def check_limit(f: OrderFilters, price: int, qty: int) -> None:

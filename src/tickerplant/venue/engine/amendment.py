@@ -49,7 +49,7 @@ from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.risk.reduce_only import fits
-from tickerplant.venue.risk.risk import check_limit_market
+from tickerplant.venue.risk.risk import check_limit_market, matched_price
 
 __all__ = ["modify", "record"]
 
@@ -66,6 +66,9 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     listed = engine.listings[command.symbol]  # its instrument, contract and filters: one lookup
     f, contract = listed.filters, listed.contract
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
+    match = command.price_match
+    if match != "NONE":  # priced by the book now: a level's price, on the tick (risk.matched_price)
+        price = matched_price(command.symbol, side.is_buy, match, engine.data.levels)
     check_limit(f, price, qty)
     # what it touches of the account, found once: its kept orders, its sums, its ledger
     seat = engine.seat(command.account_id, command.symbol)
@@ -81,7 +84,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-1117, "Invalid side.")
     if command.reduce_only and not order.reduce_only:  # USDⓈ-M's check alone (``Amend``)
         raise refused(-5047, "The original order is not a reduce-only order.")
-    if qty == order.orig_qty and price == order.price:
+    if qty == order.orig_qty and price == order.price and match == order.price_match:
         raise refused(-5027 if engine.market is _UM else -4197, "No need to modify the order.")
     symbol = listed.symbol
     mark = engine.mark(symbol)
@@ -103,6 +106,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
         engine.check_moved_margin(seat, contract, order, qty - order.executed_qty, price, mark)
+    order.price_match = match  # as the modification says: a mode, or NONE with a price sent
     record(engine, seat, order, price, qty, command.modify_id, now_ms, out)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
         engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)

@@ -41,8 +41,8 @@ from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.seat import Seat
 
 __all__ = [
-    "check_limit_market", "check_margin", "check_market", "check_stop_limit", "margin_need", "order_cost",
-    "price_matched",
+    "check_limit_market", "check_margin", "check_market", "check_stop_limit", "margin_need", "matched_price",
+    "order_cost", "price_matched",
 ]
 
 Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
@@ -50,9 +50,14 @@ _UNBOUNDED = 10**18
 
 
 def price_matched(new: NewOrder, levels: Levels) -> int:
-    own, nth = PRICE_MATCHES[new.price_match]
-    bids = own == new.side.is_buy
-    level = next(islice(levels(new.inst.symbol, bids), nth - 1, None), None)
+    return matched_price(new.inst.symbol, new.side.is_buy, new.price_match, levels)
+
+
+def matched_price(symbol: str, buy: bool, match: str, levels: Levels) -> int:
+    """The price ``match`` (a mode of ``PRICE_MATCHES``) gives a buy or a sell on the book now:
+    its own side's or the other's nth level; -5041 when the book has no such level."""
+    own, nth = PRICE_MATCHES[match]
+    level = next(islice(levels(symbol, own == buy), nth - 1, None), None)
     if level is None:
         raise refused(-5041, "No depth matches this BBO order")
     return level[0]

@@ -58,10 +58,11 @@ def amend_order(
     symbol, order_id, client_id = parse_order_ref(params)
     modify_id = parse_int(params, "modifyId")  # a LONG (part 2 §5): -1102 before anything changes
     inst = engine.symbol(symbol)
-    side, qty, price = parse_amended(params, inst)
+    side, qty, price, match = parse_amended(params, inst)
     # USDⓈ-M's reduceOnly on a modification, a check alone (part 2 §5, since 2026-09-15)
     reduce_only = parse_bool(params, "reduceOnly") if inst.market is Market.UM else False
-    command = Amend(account_id, inst.symbol, order_id, client_id, side, qty, price, modify_id, reduce_only)
+    ref = (account_id, inst.symbol, order_id, client_id)
+    command = Amend(*ref, side, qty, price, modify_id, reduce_only, match)
     outcome = engine.apply(command, now_ms)
     assert outcome.order is not None
     return outcome.order, counts
