@@ -80,19 +80,25 @@ def test_a_change_that_crosses_takes_and_a_post_only_one_is_cancelled(engine: En
 
 def test_batch_lists_as_clients_send_them() -> None:
     sent = '[{"symbol": "BTCUSDT", "quantity": 0.001, "price": 60000, "reduceOnly": False, "side": "BUY"}]'
-    (item,) = batches.elements({"batchorders": sent}, modifying=False)
+    (item,) = batches.elements({"batchorders": sent})
     assert item == {"symbol": "BTCUSDT", "quantity": "0.001", "price": "60000", "reduceonly": "false", "side": "BUY"}
-    assert batches.elements({"batchorders": '[{"price": 1e-05}]'}, modifying=False) == [{"price": "0.00001"}]
+    assert batches.elements({"batchorders": '[{"price": 1e-05}]'}) == [{"price": "0.00001"}]
     # null is as if not sent (the order parser reads every parameter sent: "None" is no decimal)
-    assert batches.elements({"batchorders": '[{"price": "1", "stopPrice": null}]'}, modifying=False) == [
+    assert batches.elements({"batchorders": '[{"price": "1", "stopPrice": null}]'}) == [
         {"price": "1"}]  # fmt: skip
     for bad in ("[]", "{}", "not json", '[{"a": 1}]' * 2, str([{"a": 1}] * 6).replace("'", '"')):
         with pytest.raises(RequestRefused):
-            batches.elements({"batchorders": bad}, modifying=False)
+            batches.elements({"batchorders": bad})
     assert batches.id_list({"orderidlist": "[1,2]"}, "orderIdList") == [1, 2]
     assert batches.id_list({}, "orderIdList") is None
     with pytest.raises(RequestRefused):
         batches.id_list({"orderidlist": '["1"]'}, "orderIdList")
+    with pytest.raises(RequestRefused) as caught:  # more than 10 (part 2 §7)
+        batches.id_list({"orderidlist": str(list(range(11)))}, "orderIdList")
+    assert (caught.value.code, caught.value.msg) == (-4032, "Exceed maximum cancel order size.")
+    with pytest.raises(RequestRefused) as caught:  # a modification batch: -4082's one text
+        batches.elements({"batchorders": "[]"})
+    assert (caught.value.code, caught.value.msg) == (-4082, "Invalid number of batch place orders.")
 
 
 def test_each_change_is_an_order_amendment_row(engine: Engine, journal: Kept) -> None:  # noqa: F811

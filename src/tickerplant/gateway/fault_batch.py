@@ -39,7 +39,7 @@ def batch_orders(route: tuple[str, str], params: dict[str, str]) -> list[dict[st
     if route not in BATCH_ROUTES:
         return None
     try:
-        return elements(params, modifying=False)
+        return elements(params)
     except RequestRefused:
         return None
 

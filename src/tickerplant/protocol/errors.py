@@ -86,11 +86,12 @@ class RequestRefused(Exception):
     Not the client's ``tickerplant.client.ApiError``, which is what a client raises on
     receiving such a refusal."""
 
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+    def __init__(self, code: int, msg: str, status: int = 400, retry_after_s: int | None = None) -> None:
         super().__init__(msg)
         self.code = code  # Binance's code, negative, e.g. -1121
         self.msg = msg  # the live text where known, else the documented one
         self.status = status  # the HTTP status paired with it (§8.1: 400, 404, 429, 418)
+        self.retry_after_s = retry_after_s  # a 429's Retry-After: when its window resets
 
 
 BAD_SYMBOL = RequestRefused(-1121, "Invalid symbol.")

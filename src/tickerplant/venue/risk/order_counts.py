@@ -63,10 +63,9 @@ class OrderCounts:
             count = count + added if began == start else added
             windows[key] = (start, count)
             self._unsaved.add(key)
-            if count > limit:
-                raise RequestRefused(
-                    -1015, f"Too many new orders; current limit is {limit} orders per {name}.", 429
-                )
+            if count > limit:  # Retry-After: the seconds to the window's end (part 1 Unresolved 9)
+                text = f"Too many new orders; current limit is {limit} orders per {name}."
+                raise RequestRefused(-1015, text, 429, -(-(start + window_ms - now_ms) // 1000))
             headers.append((header, count))
         return headers
 

@@ -43,7 +43,7 @@ def _decimal(text: str) -> str:
 _read_batch = msgspec.json.Decoder(float_hook=_decimal).decode
 
 
-def elements(params: Mapping[str, str], *, modifying: bool) -> list[dict[str, str]]:
+def elements(params: Mapping[str, str]) -> list[dict[str, str]]:
     """The orders of ``batchOrders``, each as a request's parameters (names in lower case,
     values as text)."""
     text = params.get("batchorders")
@@ -55,9 +55,8 @@ def elements(params: Mapping[str, str], *, modifying: bool) -> list[dict[str, st
         found = None
     if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
         raise refused(-1130, "Data sent for parameter 'batchOrders' is not valid.")
-    if not 0 < len(found) <= MAX_BATCH:
-        what = "modify" if modifying else "place"
-        raise refused(-4082, f"Invalid number of batch {what} orders.")
+    if not 0 < len(found) <= MAX_BATCH:  # part 1 §6.3 gives -4082 one text, the place batch's
+        raise refused(-4082, "Invalid number of batch place orders.")
     return [{str(name).lower(): _text(v) for name, v in item.items() if v is not None} for item in found]
 
 
@@ -71,8 +70,10 @@ def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:
     except msgspec.DecodeError:
         found = None
     wanted = int if name == "orderIdList" else str
-    if not isinstance(found, list) or not all(type(i) is wanted for i in found) or len(found) > MAX_CANCELS:
+    if not isinstance(found, list) or not all(type(i) is wanted for i in found):
         raise refused(-1130, f"Data sent for parameter '{name}' is not valid.")
+    if len(found) > MAX_CANCELS:  # EXCEED_MAX_CANCEL_ORDER_SIZE (part 1 §6.3)
+        raise refused(-4032, "Exceed maximum cancel order size.")
     return found
 
 

@@ -212,10 +212,13 @@ class VenueDesk:
             else:
                 answer, hold_ms = faults.rest(route, authorized, command.used, now_ms)
         except RequestRefused as refused:
-            answer = RestAnswer(refused.status, (error_body(refused),), command.used)
+            answer = RestAnswer(refused.status, (error_body(refused),), command.used, refused.retry_after_s)
         finally:
             self.after[market](now_ms)
-        return _encode(Answer(FORWARD_VERSION, answer.status, answer.body, answer.extra_head, hold_ms))
+        head = answer.extra_head  # a 429's Retry-After rides with the endpoint's own lines
+        if answer.retry_after_s is not None:
+            head += b"Retry-After: %d\r\n" % answer.retry_after_s
+        return _encode(Answer(FORWARD_VERSION, answer.status, answer.body, head, hold_ms))
 
     def _ws(self, market: Market, command: Command, now_ms: int) -> bytes:
         trading = self.ws[market]

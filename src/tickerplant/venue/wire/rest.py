@@ -222,7 +222,7 @@ class PrivateRest:
     def _refused(self, endpoint: PrivateEndpoint, refused: RequestRefused, used: int) -> RestAnswer:
         if self._activity is not None and endpoint.security is Security.TRADE:
             self._activity.refused(refused.code)
-        return RestAnswer(refused.status, (error_body(refused),), used)
+        return RestAnswer(refused.status, (error_body(refused),), used, refused.retry_after_s)
 
     # -- balances and account ------------------------------------------------------------
 
@@ -308,7 +308,7 @@ class PrivateRest:
 
     def _place_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, account_id = self._engine, authorized.account.account_id
-        items = batches.elements(authorized.params, modifying=False)
+        items = batches.elements(authorized.params)
         counts = engine.counts.charge(account_id, now_ms, batch=True)  # the batch counts once
 
         def place(item: dict[str, str]) -> Any:
@@ -321,7 +321,7 @@ class PrivateRest:
 
     def _modify_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, account_id = self._engine, authorized.account.account_id
-        items = batches.elements(authorized.params, modifying=True)
+        items = batches.elements(authorized.params)
         counts = engine.counts.charge(account_id, now_ms, batch=True)  # the batch counts once
 
         def change(item: dict[str, str]) -> Any:
