@@ -360,12 +360,21 @@ async def test_no_secret_reaches_a_log_line_a_metric_or_the_dashboard(
     assert (await _refused(forged))[1] == -1022
     unknown = await python_binance(plant, closing, Key("Z" * 64, venue.alice_hmac.secret))
     assert (await _refused(unknown))[1] == -2015
+    um = plant.listeners[Market.UM]
+    async with aiohttp.ClientSession() as session:  # a listen key held: a bearer credential
+        url = f"http://127.0.0.1:{um.port}/fapi/v1/listenKey"
+        async with session.post(url, headers={"X-MBX-APIKEY": venue.alice_hmac.api_key}) as response:
+            listen_key = (await response.json())["listenKey"]
+    user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={listen_key}")
+    await eventually(lambda: um.streams is not None and len(um.streams.connections) == 1)
     seen = [caplog.text]
     async with aiohttp.ClientSession() as session:
         for path in ("/metrics", "/api/status", "/", "/static/overview.js"):
             async with session.get(f"{plant.admin_url()}{path}") as response:
                 assert response.status == 200, path
                 seen.append(await response.text())
+    await user.close()
+    assert all(listen_key not in text for text in seen)  # not even among the busiest streams
     secrets = [venue.alice_hmac.secret, venue.bob_hmac.secret, venue.alice_ed25519.secret, venue.alice_rsa.secret]
     for text in seen:
         for secret in secrets:

@@ -21,6 +21,7 @@ from tickerplant.faults.record import FaultRecord
 from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import RECENT_CLOSES
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.user_streams import is_listen_key_item
 
 __all__ = ["BUSIEST_STREAMS", "RATE_WINDOW_S", "RECENT_CLOSES", "StatusBoard", "fault_rows"]
 
@@ -134,12 +135,14 @@ def fault_rows(record: FaultRecord) -> list[dict[str, object]]:
 
 
 def _busiest(listener: Listener) -> list[dict[str, Any]]:
-    """The ``BUSIEST_STREAMS`` streams most connections hold, with what each has sent."""
+    """The ``BUSIEST_STREAMS`` market streams most connections hold, with what each has sent.
+    A user data stream is named by its listen key, a bearer credential: never listed (the
+    dashboard shows this, and secrets never reach it: docs/venue.md)."""
     if listener.streams is None:
         return []
     fanout = listener.streams.fanout
-    held = fanout.subscriptions()
-    top = heapq.nlargest(BUSIEST_STREAMS, held.items(), key=lambda item: (item[1], item[0]))
+    held = [(stream, n) for stream, n in fanout.subscriptions().items() if not is_listen_key_item(stream)]
+    top = heapq.nlargest(BUSIEST_STREAMS, held, key=lambda item: (item[1], item[0]))
     busiest = []
     for stream, subscribers in top:
         frames, size = fanout.sent.get(stream, (0, 0))
