@@ -14,7 +14,7 @@ from typing import Any
 
 import uvloop
 
-from tickerplant import commands, logs
+from tickerplant import account_commands, commands, logs
 from tickerplant.admin.guard import is_loopback
 from tickerplant.cli_parser import SPLIT_DEFAULTS, parser
 from tickerplant.config import ServerConfig
@@ -180,9 +180,9 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "tls":
         commands.tls_init(args.dir, tuple(args.name))
     elif args.command == "accounts":
-        commands.accounts(args, _venue_db(args))
+        account_commands.accounts(args, _venue_db(args))
     elif args.command == "report":
-        commands.report(args.db, args.account, args.out, args.start, args.end, args.asset)
+        account_commands.report(args.db, args.account, args.out, args.start, args.end, args.asset)
     elif args.command == "watch":
         from tickerplant.client.watch import watch
 

@@ -95,3 +95,30 @@ async def test_a_key_made_while_serving_works_at_once(
         assert refused.value.code == -2015
     finally:
         await client.close_connection()
+
+
+def test_a_path_that_is_no_database_is_one_line_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file of something else, a directory, a missing folder: ``cannot open the database``,
+    exit status 1, no traceback, and the path's mode untouched (only the database's own file
+    is made the owner's alone)."""
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database")
+    text.chmod(0o644)
+    folder = tmp_path / "folder"
+    folder.mkdir(mode=0o755)
+    for path, said in (
+        (text, "file is not a database"), (folder, "is a directory"), (tmp_path / "no" / "x.db", "No such file"),
+    ):  # fmt: skip
+        with pytest.raises(SystemExit, match=f"tickerplant accounts: .*{said}"):
+            main(["accounts", "--db", str(path), "list"])
+        with pytest.raises(SystemExit, match="tickerplant report: "):
+            main(["report", "--db", str(path), "--account", "1", "--out", str(tmp_path / "r")])
+    assert stat.S_IMODE(text.stat().st_mode) == 0o644 and stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def test_verify_a_database_no_server_has_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "venue.db"
+    run(capsys, db, "create", "--balance", "USDT=10")
+    assert run(capsys, db, "verify").startswith("checked    nothing journaled yet")  # exit status 0

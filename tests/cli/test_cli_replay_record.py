@@ -112,7 +112,9 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
     (tmp_path / "BTCUSDT-trades-2024-01-01.zip").write_bytes(b"not a zip")
     relay = ["--relay", "ws://127.0.0.1:9", "--relay-streams", "nonsense,bookTicker"]  # refused before it dials
     http = ["--relay", "http://127.0.0.1:9"]  # a REST host, not a stream host
-    for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)], relay, http):
+    (tmp_path / "notes.txt").write_text("not a database")
+    venue = ["--venue-db", str(tmp_path / "notes.txt")]
+    for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)], relay, http, venue):
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", "--admin-port", "0", *source,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -120,5 +122,5 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
         async with asyncio.timeout(20 * SECONDS):
             _, err = await process.communicate()
         assert process.returncode == 1
-        assert err.decode().startswith("tickerplant: cannot start:"), err.decode()
+        assert err.decode().splitlines()[-1].startswith("tickerplant: cannot start:"), err.decode()
         assert "Traceback" not in err.decode()

@@ -127,14 +127,25 @@ class AccountStore:
     """The operator's handle on the database (``tickerplant accounts``)."""
 
     def __init__(self, path: Path | str) -> None:
+        """``StoreError`` for a path that is no database: a directory, a file of something
+        else, one that cannot be made or written; nothing of it is changed then."""
         self.path = Path(path)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        elif stat.S_IMODE(self.path.stat().st_mode) & 0o077:
-            self.path.chmod(0o600)  # it holds secrets: the owner's alone
-        self._db = _connect(self.path)
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        try:
+            if self.path.is_dir():
+                raise StoreError(f"{self.path} is a directory, not a database file")
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            self._db = _connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+        try:
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:  # "file is not a database", "attempt to write a readonly database"
+            self._db.close()
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+        if stat.S_IMODE(self.path.stat().st_mode) & 0o077:
+            self.path.chmod(0o600)  # it holds secrets: the owner's alone (once it is known to be ours)
 
     def close(self) -> None:
         self._db.close()
