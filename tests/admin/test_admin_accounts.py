@@ -49,6 +49,10 @@ async def test_accounts_and_keys_over_the_admin_listener(
             assert (status, changed[0]["asset"], changed[0]["amount"]) == (200, "USDT", "10005.00000000")
             usdt = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
             assert usdt[0]["balance"] == "10005.00000000"
+            for amounts in ("USDT=100000000000", "USDT=1e400"):  # past what a wallet holds: refused, not a 500
+                status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/deposit",
+                                             {"amounts": amounts})  # fmt: skip
+                assert status == 400 and "the most it holds" in refused["msg"], refused
 
             public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
             status, ed = await call(session, base, "POST", f"/api/accounts/{account_id}/keys",

@@ -122,3 +122,14 @@ def test_verify_a_database_no_server_has_opened(tmp_path: Path, capsys: pytest.C
     db = tmp_path / "venue.db"
     run(capsys, db, "create", "--balance", "USDT=10")
     assert run(capsys, db, "verify").startswith("checked    nothing journaled yet")  # exit status 0
+
+
+def test_a_wallet_holds_ten_billion_at_most(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What SQLite's integers and the engine's sums hold: a move past it is refused, whole."""
+    db = tmp_path / "venue.db"
+    with pytest.raises(SystemExit, match="would pass 10,000,000,000, the most it holds"):
+        run(capsys, db, "create", "--balance", "USDT=1e400")
+    run(capsys, db, "create", "--balance", "USDT=9999999990")
+    with pytest.raises(SystemExit, match="the most it holds"):
+        run(capsys, db, "deposit", "1", "USDT=11")
+    assert "USDT 9999999990.00000000" in run(capsys, db, "show", "1")

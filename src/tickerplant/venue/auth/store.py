@@ -84,6 +84,11 @@ _ACCOUNT_COLUMNS = "account_id, name, alias, disabled, created_ms"
 _BALANCE_COLUMNS = "account_id, wallet, asset, amount, update_ms"
 
 
+# The most a wallet holds, in 1e-8 units: ten billion of its asset. SQLite keeps a signed
+# 64-bit integer (9.2e18); this leaves the engine's sums of trading room under it.
+MOST_UNITS = 10**10 * 10**8
+
+
 class StoreError(ValueError):
     """An operator's command the database refuses (no such account, a balance below zero)."""
 
@@ -228,6 +233,9 @@ class AccountStore:
         amount = (row[0] if row else 0) + units
         if amount < 0:
             raise StoreError(f"{asset} in the {wallet.name} wallet would fall below zero")
+        if amount > MOST_UNITS:
+            most = f"{MOST_UNITS // 10**8:,}"
+            raise StoreError(f"{asset} in the {wallet.name} wallet would pass {most}, the most it holds")
         self._db.execute(
             "INSERT INTO balances (account_id, wallet, asset, amount, update_ms) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO UPDATE SET amount = excluded.amount, update_ms = excluded.update_ms",
