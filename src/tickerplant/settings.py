@@ -7,6 +7,7 @@ help, flag and parser) is ``config.py``'s fields' metadata; this reads it.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -77,6 +78,50 @@ def _from_toml(item: SettingField, value: Any) -> Any:
     return value
 
 
+# The least (and most) a number setting takes; ``True`` after the least: above it, not at it.
+# A value past them would start a server that fails later (a port taken modulo 65,536, a
+# SUBSCRIBE limit of -3 answered, a ping every -1 s).
+_PORT = (0, False, 65_535)
+_BOUNDS: dict[str, tuple[float, bool, float | None]] = {
+    "um_port": _PORT, "cm_port": _PORT, "admin_port": _PORT, "request_weight_per_min": (1, False, None),
+    "rest_turn_ms": (0, True, None), "limits.ping_interval_s": (0, True, None),
+    "limits.pong_timeout_s": (0, True, None), "limits.max_connection_age_s": (0, True, None),
+    "limits.max_streams": (1, False, None), "limits.max_incoming_rate": (1, False, None),
+    "limits.send_buffer_bytes": (1, False, None), "limits.send_buffer_total_bytes": (0, False, None),
+    "limits.close_timeout_s": (0, True, None), "simulator.batch_actions": (1, False, None),
+    "simulator.tick_interval_s": (0, True, None),
+}  # fmt: skip
+_NONE = type(None)
+
+
+def _checked(item: SettingField, value: Any) -> Any:
+    """``value`` if it is of the setting's kind and within its bounds, else ``ValueError``
+    naming the setting (a TOML ``max_streams = "many"`` started a server whose every
+    handshake then failed)."""
+    kinds = typing.get_args(item.type) if type(item.type) is types.UnionType else (item.type,)
+    fits = any(
+        value is None if kind is _NONE else type(value) is bool if kind is bool
+        else type(value) is int if kind is int else type(value) in (int, float) if kind is float
+        else isinstance(value, str) if kind is str else True  # enums, tuples: their parsers' own checks
+        for kind in kinds
+    )  # fmt: skip
+    if not fits:
+        raise ValueError(f"{item.toml_key} takes {_kind_text(item.type)}, not {value!r}")
+    bounds = _BOUNDS.get(item.path)
+    if bounds is not None and value is not None:
+        least, above, most = bounds
+        if not (value > least if above else value >= least) or (most is not None and value > most):
+            told = f"above {least:g}" if above else f"from {least:g}" + (f" to {most:g}" if most else "")
+            raise ValueError(f"{item.toml_key} takes a number {told}, not {value!r}")
+    return value
+
+
+def _kind_text(kind: Any) -> str:
+    names = {int: "a whole number", float: "a number", str: "text", bool: "true or false", _NONE: "none"}
+    kinds = typing.get_args(kind) if type(kind) is types.UnionType else (kind,)
+    return " or ".join(names.get(k, getattr(k, "__name__", str(k))) for k in kinds)
+
+
 def load(toml: Mapping[str, Any], flags: Mapping[str, Any] | None = None) -> ServerConfig:
     """The defaults, then ``toml`` (a parsed TOML document), then ``flags`` (each setting's
     ``path`` -> its value, parsed already). ``ValueError`` names what is wrong."""
@@ -94,11 +139,11 @@ def load(toml: Mapping[str, Any], flags: Mapping[str, Any] | None = None) -> Ser
             item = known.get((name, k))
             if item is None:
                 raise ValueError(f"unknown setting {f'[{name}] ' if name else ''}{k}")
-            values[name][k] = _from_toml(item, v)
+            values[name][k] = _checked(item, _from_toml(item, v))
     by_path = {item.path: item for item in known.values()}
     for path, value in (flags or {}).items():
         item = by_path[path]
-        values[item.section][item.name] = tuple(value) if isinstance(value, list) else value
+        values[item.section][item.name] = _checked(item, tuple(value) if isinstance(value, list) else value)
     if "urls" in values["relay"]:
         values["relay"]["enabled"] = True  # urls given, even none (Binance's): relay
     try:

@@ -137,10 +137,28 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
         load({"limit": {"ping_interval_s": 5}})
     with pytest.raises(ValueError, match="replay or relay, not both"):
         load({"replay": {"paths": ["x"]}, "relay": {"urls": []}})
-    for levels in (19, 100.0, True):  # a book shallower than @depth20, or not a whole number
-        with pytest.raises(ValueError, match="book_levels must be a whole number of levels from 20"):
+    with pytest.raises(ValueError, match="book_levels must be a whole number of levels from 20"):
+        load({"simulator": {"book_levels": 19}})  # a book shallower than @depth20
+    for levels in (100.0, True):  # not a whole number
+        with pytest.raises(ValueError, match=r"\[simulator\] book_levels takes a whole number, not"):
             load({"simulator": {"book_levels": levels}})
     assert load({"simulator": {"book_levels": 20}}).simulator.book_levels == 20
+    # each setting of its kind (a string for a number started a server whose every handshake failed)
+    with pytest.raises(ValueError, match=r"\[limits\] max_streams takes a whole number, not 'many'"):
+        load({"limits": {"max_streams": "many"}})
+    with pytest.raises(ValueError, match="um_port takes a whole number, not 'abc'"):
+        load({"um_port": "abc"})
+    assert load({"limits": {"ping_interval_s": 3}}).limits.ping_interval_s == 3  # an int where a float goes
+    # and within its bounds, from a file or a flag
+    for toml, said in (
+        ({"um_port": 70000}, "um_port takes a number from 0 to 65535, not 70000"),
+        ({"limits": {"ping_interval_s": -1.0}}, r"\[limits\] ping_interval_s takes a number above 0, not -1.0"),
+        ({"limits": {"max_incoming_rate": -3}}, r"max_incoming_rate takes a number from 1, not -3"),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match=said):
+            load(toml)
+    with pytest.raises(ValueError, match="max_streams takes a number from 1, not 0"):
+        load({}, {"limits.max_streams": 0})
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--speed", "0"])
     assert "argument --speed: a positive number, or 'max'" in capsys.readouterr().err
