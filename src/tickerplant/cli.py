@@ -147,8 +147,14 @@ def _display(config: ServerConfig, log_format: str) -> ServerConfig:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
-    with logs.exits_logged():
-        _run(args)
+    try:
+        with logs.exits_logged():
+            _run(args)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handler is set (a server starting)
+        raise SystemExit(130) from None
+    except BrokenPipeError:  # a reader gone (``watch … | head``): the rest is not wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        raise SystemExit(0) from None
 
 
 def _run(args: argparse.Namespace) -> None:

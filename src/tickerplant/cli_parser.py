@@ -259,8 +259,15 @@ def _add_stream_host(command: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _log_level(text: str) -> str:
+    """A level's name, any case: DEBUG, INFO, WARNING, ERROR, CRITICAL."""
+    if text.upper() not in logs.LEVELS:
+        raise argparse.ArgumentTypeError(f"a level is one of {', '.join(logs.LEVELS)}, not {text!r}")
+    return text.upper()
+
+
 def _add_log_options(command: argparse.ArgumentParser, level: str) -> None:
-    command.add_argument("--log-level", default=level, help=f"default {level}")
+    command.add_argument("--log-level", type=_log_level, default=level, help=f"default {level}")
     command.add_argument("--log-format", choices=logs.FORMATS, default="text", help=_LOG_FORMAT_HELP)
 
 

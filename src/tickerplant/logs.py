@@ -41,7 +41,7 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "FORMATS", "STRUCTURED_FIELDS", "Field", "JsonFormatter", "TextFormatter", "WarningBudget",
+    "FORMATS", "LEVELS", "STRUCTURED_FIELDS", "Field", "JsonFormatter", "TextFormatter", "WarningBudget",
     "exits_logged", "json_line", "said", "said_text", "say", "setup",
 ]  # fmt: skip
 
@@ -137,6 +137,9 @@ _BUDGETS: list[WarningBudget] = []  # every budget made (one per setup: a handfu
 def suppressed() -> int:
     """Warnings the process' budgets held back, ever (``tickerplant_log_suppressed``)."""
     return sum(budget.suppressed for budget in _BUDGETS)
+
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # what --log-level takes
 
 
 def setup(level: str, log_format: str) -> None:

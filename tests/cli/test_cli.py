@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -45,6 +46,29 @@ async def test_serve_prints_its_urls_serves_both_markets_and_stops_on_sigterm() 
         async with asyncio.timeout(10 * SECONDS):
             code = await process.wait()
     assert code == 0
+
+
+async def test_ctrl_c_while_serve_starts_is_a_quiet_exit() -> None:
+    """SIGINT while the server is still starting (its first log line out, its banner not yet):
+    exit status 130, as a shell's Ctrl-C, and no traceback."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "serve", "--um-port", str(free_port()), "--cm-port", str(free_port()),
+        "--admin-port", "0", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    async with asyncio.timeout(20 * SECONDS):
+        first = await process.stderr.readline()  # "open files: …": started, still starting
+        process.send_signal(signal.SIGINT)
+        _, err = await process.communicate()
+    assert b"open files" in first and process.returncode == 130
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err, err.decode()
+
+
+def test_a_level_not_known_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--log-level", "LOUD"])
+    assert "argument --log-level: a level is one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in capsys.readouterr().err
+    assert _parser().parse_args(["accounts", "--log-level", "debug", "list"]).log_level == "DEBUG"
 
 
 def test_flags_override_the_toml_file(tmp_path: Path) -> None:
@@ -91,6 +115,24 @@ async def test_watch_json_prints_line_delimited_messages(start_server: StartServ
     assert process.returncode == 0 and len(lines) == 5
     assert {line["e"] for line in lines} <= {"bookTicker", "trade"}
     assert all(line["s"] in ("BTCUSDT", "ETHUSDT") for line in lines)
+
+
+async def test_watch_into_a_reader_that_goes_is_a_quiet_exit(start_server: StartServer) -> None:
+    """``tickerplant watch … --json | head -1``: the reader gone, watch ends, status 0, no
+    traceback (a closed pipe is the end of what is wanted)."""
+    plant = await start_server()
+    reading, writing = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "watch", "--url", plant.url(Market.UM), "--json",
+        "btcusdt@bookTicker", stdout=writing, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    os.close(writing)
+    with os.fdopen(reading, "rb") as pipe:
+        first = await asyncio.to_thread(pipe.readline)  # then the reader goes, as head does
+    async with asyncio.timeout(20 * SECONDS):
+        _, err = await process.communicate()
+    assert json.loads(first)["s"] == "BTCUSDT"
+    assert process.returncode == 0 and b"Traceback" not in err, err.decode()
 
 
 async def test_watch_table_shows_latest_values_and_rates(
