@@ -88,6 +88,11 @@ async def test_accounts_and_keys_over_the_admin_listener(
             assert r.status == 415  # not JSON: a cross-site form cannot make accounts
         async with session.post(base + "/api/accounts", json={}, headers={"Origin": "http://evil.example"}) as r:
             assert r.status == 403
+        for action in ("delete", "disable", "enable"):  # a field a command does not take: 400, nothing done
+            status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/{action}", {"nme": 1})
+            assert status == 400 and "nme" in refused["msg"], refused
+        assert (await call(session, base, "POST", "/api/keys/nosuchkey/revoke", {"nme": 1}))[0] == 400
+        assert (await call(session, base, "GET", f"/api/accounts/{account_id}"))[0] == 200  # still there
         assert await call(session, base, "POST", f"/api/accounts/{account_id}/delete") == (200, {})
         assert (await call(session, base, "GET", f"/api/accounts/{account_id}"))[0] == 404
     assert not any(secret in record.getMessage() for record in caplog.records)

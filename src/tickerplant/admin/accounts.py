@@ -63,6 +63,15 @@ class _Amounts(msgspec.Struct, forbid_unknown_fields=True):
     amounts: str
 
 
+class _Nothing(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of a command that takes no field (disable, enable, delete, revoke): none, or
+    ``{}``; a field sent is a mistake (400), before anything is changed."""
+
+
+def _nothing(body: bytes) -> None:
+    msgspec.json.decode(body or b"{}", type=_Nothing)
+
+
 class _Missing(LookupError):
     """No such account or key: 404."""
 
@@ -172,11 +181,13 @@ class AccountsApi:
         return [admin.balance_row(b) for b in admin.deposit(store, account_id, amounts, sign, now_ms)]
 
     def _disable(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
+        _nothing(body)
         account_id = _account_id(request)
         store.set_disabled(account_id, request.match_info["action"] == "disable")
         return admin.account_row(store, store.account(account_id))
 
     def _delete(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
+        _nothing(body)
         store.delete(_account_id(request))
         return {}
 
@@ -191,6 +202,7 @@ class AccountsApi:
         return _new_key(made)
 
     def _revoke(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
+        _nothing(body)
         try:
             store.revoke(request.match_info["key"])
         except StoreError as exc:
