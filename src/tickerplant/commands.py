@@ -155,8 +155,11 @@ async def serve(config: ServerConfig) -> None:
         wait.cancel()
     if plant.done.is_set():
         logs.say(f"tickerplant: {plant.finish_reason}", finished=plant.finish_reason)
+    else:
+        log.info("stopping: a signal")
     await plant.close()
     locks.release()
+    log.info("stopped")
     if plant.failed and plant.done.is_set():
         raise SystemExit(1)
 

@@ -44,8 +44,9 @@ async def test_serve_prints_its_urls_serves_both_markets_and_stops_on_sigterm() 
     finally:
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10 * SECONDS):
-            code = await process.wait()
-    assert code == 0
+            _, err = await process.communicate()
+    assert process.returncode == 0
+    assert "stopping: a signal" in err.decode() and err.decode().rstrip().endswith("stopped")
 
 
 async def test_ctrl_c_while_serve_starts_is_a_quiet_exit() -> None:
