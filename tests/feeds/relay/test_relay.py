@@ -26,6 +26,7 @@ from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import Lagged, MarketStreams, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.ws_api import ApiError, WebSocketAPI
 from tickerplant.clock import ManualClock
+from tickerplant.feeds.relay.narrowed import narrowed
 from tickerplant.feeds.relay.relay import (
     DEFAULT_KINDS,
     UPSTREAM_LOST,
@@ -328,12 +329,15 @@ async def test_the_relay_re_serves_its_upstream_streams_rest_and_ws_api(
     assert len(trades) > 10 and trades == list(range(trades[0], trades[0] + len(trades)))
     assert len(aggs) > 5 and aggs == list(range(aggs[0], aggs[0] + len(aggs)))
 
-    # Byte for byte: a contiguous run of what the upstream's plant encoded.
+    # Byte for byte: a contiguous run of what the upstream's plant encoded (an all-market
+    # array with the relayed symbols' entries alone: test_a_payload_narrowed)
+    listed = {"BTCUSDT", "ETHUSDT"}
     for stream in ("btcusdt@bookTicker", "!ticker@arr"):
         payloads = [m.data for m in got_raw if isinstance(m, RawMessage) and m.stream == stream]
         assert payloads, stream
-        start = truth[stream].index(payloads[0])
-        assert truth[stream][start : start + len(payloads)] == payloads
+        sent = [n for p in truth[stream] if (n := narrowed(p, listed) if stream[0] == "!" else p) is not None]
+        start = sent.index(payloads[0])
+        assert sent[start : start + len(payloads)] == payloads
 
     # Requests are answered from the relayed payloads (looked up after each answer: the
     # upstream keeps publishing meanwhile).
@@ -485,6 +489,10 @@ async def test_the_relay_carries_mark_index_and_kline_streams_and_premium_index(
         )
     for message in got:
         assert isinstance(message, RawMessage)
+        if message.stream.startswith("!"):  # the listed symbol's entry alone (feeds/relay/narrowed.py)
+            entries = [e for p in truth[message.stream] for e in msgspec.json.decode(p) if e["s"] == symbol]
+            assert msgspec.json.decode(message.data) in [[e] for e in entries]
+            continue
         assert message.data in truth[message.stream], "byte for byte what the upstream published"
     # premiumIndex answers from the relayed mark prices (interestRate: Binance's usual 0.01 %)
     prefix = "/fapi/v1" if market is Market.UM else "/dapi/v1"
@@ -714,3 +722,40 @@ async def test_a_book_stream_subscribed_for_the_book_alone_is_not_relayed() -> N
     assert upstream.subscribed == ["btcusdt@depth5", "btcusdt@depth@100ms"]
     assert sink.log == [("publish", "btcusdt@depthDiff"), ("publish", "btcusdt@depth5")]
     assert relay.relayed[Market.UM] == 1
+
+
+async def test_the_all_market_streams_carry_the_listed_symbols_alone(
+    start_server: StartServer, start_relay: StartRelay
+) -> None:
+    """``--relay-symbols``: Binance's all-market streams carry what its exchangeInfo lists, so the
+    relay's carry its own symbols alone: a push of another is dropped, an array written again
+    with the listed entries (``feeds/relay/narrowed.py``)."""
+    upstream = await start_server()
+    listed = {"BTCUSDT", "ETHUSDT"}
+    relay = await start_relay(
+        {Market.UM: upstream.url(Market.UM)}, symbols=sorted(listed), kinds=["!bookTicker", "!miniTicker@arr"]
+    )
+    async with RawStreams(relay.url(Market.UM)) as client:
+        await client.subscribe("!bookTicker", "!miniTicker@arr")
+
+        def both(got: list[Any]) -> bool:  # an array (a second's) and a push of one symbol
+            return {i.stream for i in got if isinstance(i, RawMessage)} == {"!bookTicker", "!miniTicker@arr"}
+
+        items = await collect_until(client, both, 20 * SECONDS)
+    seen = set()
+    for item in items:
+        assert isinstance(item, RawMessage)
+        decoded = msgspec.json.decode(item.data)
+        seen |= {row["s"] for row in (decoded if isinstance(decoded, list) else [decoded])}
+    assert seen and seen <= listed, seen
+
+
+def test_a_payload_narrowed() -> None:
+    one = b'{"e":"bookTicker","s":"SOLUSDT","b":"1"}'
+    assert narrowed(one, {"BTCUSDT"}) is None and narrowed(one, {"SOLUSDT"}) is one  # byte for byte
+    liquidated = b'{"e":"forceOrder","E":1,"o":{"s":"SOLUSDT","S":"SELL"}}'
+    assert narrowed(liquidated, {"BTCUSDT"}) is None and narrowed(liquidated, {"SOLUSDT"}) is liquidated
+    array = b'[{"e":"24hrMiniTicker","s":"BTCUSDT","c":"1.0"},{"e":"24hrMiniTicker","s":"SOLUSDT","c":"2"}]'
+    assert narrowed(array, {"BTCUSDT", "SOLUSDT"}) is array
+    assert narrowed(array, {"BTCUSDT"}) == b'[{"e":"24hrMiniTicker","s":"BTCUSDT","c":"1.0"}]'
+    assert narrowed(array, {"ETHUSDT"}) is None and narrowed(b"not json", set()) == b"not json"

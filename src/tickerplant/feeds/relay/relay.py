@@ -57,6 +57,7 @@ from tickerplant.feeds.relay.books import (
     SNAPSHOT_WEIGHT_PER_MINUTE,
     RelayBooks,
 )
+from tickerplant.feeds.relay.narrowed import narrowed
 from tickerplant.feeds.relay.streams import (
     DEFAULT_KINDS,
     keeps_books,
@@ -343,7 +344,8 @@ class RelaySource:
         book_of = books.streams if books is not None else {}
         # the mark-price streams relayed: the views' `@markState` (premiumIndex) follows them
         marks = {name for name in canonical.values() if is_mark_stream(name)}
-        notes = MarkNotes(inst.symbol for inst in self.instruments.get(market, ()))
+        listed = frozenset(inst.symbol for inst in self.instruments.get(market, ()))
+        notes = MarkNotes(listed)
         everything = sorted(set(canonical.values()))
         down: set[str] = set()  # streams lost upstream and not heard from since
         down_at_ms = 0
@@ -352,8 +354,11 @@ class RelaySource:
             async for item in streams:
                 if type(item) is RawMessage:
                     name = canonical.get(item.stream)
-                    if name is not None:
-                        add(StreamMessage(name, item.data))
+                    data: bytes | None = item.data
+                    if name is not None and name[0] == "!":  # an all-market stream: the listed alone
+                        data = narrowed(item.data, listed)
+                    if name is not None and data is not None:
+                        add(StreamMessage(name, data))
                         counts[market] += 1
                         if name in marks:
                             for note in notes.of(item.data):
