@@ -15,6 +15,7 @@ __all__ = [
     "ContractType",
     "Instrument",
     "Market",
+    "Published",
     "catalogue",
     "quarterly_deliveries",
 ]
@@ -32,6 +33,23 @@ class ContractType(enum.Enum):
 
 
 PERPETUAL_DELIVERY_MS = 4_133_404_800_000  # 2100-12-25: Binance's "no delivery" date (spec §7.3)
+
+
+class Published(NamedTuple):
+    """The filters an upstream's exchangeInfo publishes for a relayed symbol beyond what an
+    ``Instrument`` holds (spec §7.3): the relay lists them again as they came, and its venue
+    enforces them (``exchange_info.order_filters``). A catalogue's symbol has none: its
+    filters are the catalogue's rules."""
+
+    min_price: int  # PRICE_FILTER minPrice, price units
+    max_price: int  # PRICE_FILTER maxPrice (0: no maximum)
+    market_max_qty: int  # MARKET_LOT_SIZE maxQty, quantity units
+    max_num_orders: int  # MAX_NUM_ORDERS limit
+    min_notional: str  # MIN_NOTIONAL notional as published ("100"); "" on COIN-M
+    multiplier_up: str  # PERCENT_PRICE
+    multiplier_down: str
+    multiplier_decimal: str
+    market_take_bound: str  # the symbol's marketTakeBound
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,7 @@ class Instrument:
     initial_price: int  # price units; where the simulated market starts
     daily_volatility: float  # stdev of the daily log return of the latent fair price
     activity: float  # relative share of the simulated order flow
+    published: Published | None = None  # a relayed symbol's upstream filters (``Published``)
 
 
 # --- the catalogue ---------------------------------------------------------------------------

@@ -461,6 +461,9 @@ async def test_a_coin_m_relay(start_server: StartServer, start_relay: StartRelay
     assert (row["symbol"], row["pair"]) == ("BTCUSD_PERP", "BTCUSD")
     info = await get_json(f"{rest}/exchangeInfo")
     assert {s["symbol"]: s["contractSize"] for s in info["symbols"]}["BTCUSD_PERP"] == 100
+    # the upstream's filters listed again as they came (maxPrice, MARKET_LOT_SIZE…): its venue's too
+    theirs = await get_json(rest_base(upstream.url(Market.CM)) + "/dapi/v1/exchangeInfo")
+    assert [s["filters"] for s in info["symbols"]] == [s["filters"] for s in theirs["symbols"]]
 
 
 _FUTURES = {

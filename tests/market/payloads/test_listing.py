@@ -9,8 +9,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market, catalogue
-from tickerplant.market.payloads.exchange_info import exchange_info
+from tickerplant.market.instruments import (
+    PERPETUAL_DELIVERY_MS,
+    ContractType,
+    Instrument,
+    Market,
+    Published,
+    catalogue,
+)
+from tickerplant.market.payloads.exchange_info import exchange_info, order_filters
 from tickerplant.market.payloads.listing import instruments_from_exchange_info, read_exchange_info
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
@@ -64,24 +71,38 @@ def _neutral(inst: Instrument) -> Instrument:
 def test_our_own_body_reads_back_as_the_catalogue(market: Market) -> None:
     instruments = catalogue(market, NOW_MS)
     body = exchange_info(market, instruments, NOW_MS)
-    assert instruments_from_exchange_info(market, body) == [_neutral(i) for i in instruments]
+    read = instruments_from_exchange_info(market, body)
+    assert [dataclasses.replace(i, published=None) for i in read] == [_neutral(i) for i in instruments]
+    assert all(i.published is not None for i in read)  # the filters as they came (a relay's)
     assert read_exchange_info(market, body).skipped == {}
 
 
 @pytest.mark.parametrize("market", list(Market))
 def test_a_relay_lists_what_its_upstream_lists(market: Market) -> None:
-    """Re-encoding what was read gives the upstream's entries back, but for maxPrice: the
-    simulator's starting price is not in the body, and "0" is the rule's "no maximum"."""
+    """Re-encoding what was read gives the upstream's entries back, filters and all: their
+    values travel with the instruments (``Published``), though the simulator's starting price
+    does not."""
     instruments = catalogue(market, NOW_MS)
     upstream = msgspec.json.decode(exchange_info(market, instruments, NOW_MS))
     relayed = exchange_info(
         market, instruments_from_exchange_info(market, exchange_info(market, instruments, 1)), NOW_MS
     )
-    ours = msgspec.json.decode(relayed)
-    for theirs, mine in zip(upstream["symbols"], ours["symbols"], strict=True):
-        assert mine["filters"][0]["maxPrice"] == "0"
-        mine["filters"][0]["maxPrice"] = theirs["filters"][0]["maxPrice"]
-        assert mine == theirs
+    assert msgspec.json.decode(relayed)["symbols"] == upstream["symbols"]
+
+
+@pytest.mark.parametrize(("market", "entry"), [(Market.UM, BINANCE_BTCUSDT), (Market.CM, BINANCE_BTCUSD_PERP)])
+def test_binances_filters_are_listed_again_as_they_came(market: Market, entry: bytes) -> None:
+    """A relay of Binance lists its filters and enforces them (``order_filters``): PRICE_FILTER's
+    minPrice and maxPrice, MARKET_LOT_SIZE, MIN_NOTIONAL, PERCENT_PRICE, not our rules'."""
+    (inst,) = instruments_from_exchange_info(market, _body(entry))
+    theirs = {f["filterType"]: f for f in msgspec.json.decode(entry)["filters"]}
+    (mine,) = msgspec.json.decode(exchange_info(market, [inst], NOW_MS))["symbols"]
+    ours = {f["filterType"]: f for f in mine["filters"]}
+    for kind in ("PRICE_FILTER", "LOT_SIZE", "MARKET_LOT_SIZE", "MAX_NUM_ORDERS", "MIN_NOTIONAL", "PERCENT_PRICE"):
+        assert ours.get(kind) == theirs.get(kind), kind
+    filters = order_filters(inst)
+    assert (filters.min_price, filters.max_price) == ((55680, 452976400) if market is Market.UM else (10000, 45209580))
+    assert filters.market_max_qty == (120_000 if market is Market.UM else 60_000)
 
 
 def test_binances_captured_entries() -> None:
@@ -92,6 +113,7 @@ def test_binances_captured_entries() -> None:
         qty_decimals=3, step=1, min_qty=1, max_qty=1_000_000, contract_size=1,
         onboard_ms=1567965300000, delivery_ms=PERPETUAL_DELIVERY_MS,
         initial_price=0, daily_volatility=0.0, activity=0.0,
+        published=Published(55680, 452976400, 120_000, 200, "50", "1.0500", "0.9500", "4", "0.05"),
     )  # fmt: skip
     (btcusd,) = instruments_from_exchange_info(Market.CM, _body(BINANCE_BTCUSD_PERP))
     assert (btcusd.symbol, btcusd.pair, btcusd.margin_asset) == ("BTCUSD_PERP", "BTCUSD", "BTC")

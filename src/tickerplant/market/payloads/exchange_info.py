@@ -19,7 +19,7 @@ from typing import Final, NamedTuple
 
 import msgspec
 
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.instruments import Instrument, Market, Published
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.market.units import fixed
 
@@ -283,52 +283,71 @@ class OrderFilters(NamedTuple):
     market_take_bound: str  # marketTakeBound
 
 
+def _published(inst: Instrument) -> Published:
+    """What ``inst``'s filters say beyond its own fields: its upstream's (a relayed symbol),
+    else the catalogue's rules (the constants above)."""
+    if inst.published is not None:
+        return inst.published
+    percent = _PERCENT_PRICE
+    return Published(
+        inst.tick, inst.initial_price * _MAX_PRICE_FACTOR, _market_max_qty(inst), _MAX_NUM_ORDERS,
+        _MIN_NOTIONAL.get(inst.base_asset, "5"), percent.multiplierUp, percent.multiplierDown,
+        percent.multiplierDecimal, _MARKET_TAKE_BOUND,
+    )  # fmt: skip
+
+
+def _percent(p: Published) -> PercentPrice:
+    return PercentPrice(p.multiplier_down, p.multiplier_up, p.multiplier_decimal, "PERCENT_PRICE")
+
+
 def order_filters(inst: Instrument) -> OrderFilters:
+    p = _published(inst)
     return OrderFilters(
-        inst.tick, inst.initial_price * _MAX_PRICE_FACTOR, inst.tick, inst.min_qty, inst.max_qty,
-        _market_max_qty(inst), inst.step, _MAX_NUM_ORDERS, _MIN_NOTIONAL.get(inst.base_asset, "5"),
-        _PERCENT_PRICE.multiplierUp, _PERCENT_PRICE.multiplierDown, _MARKET_TAKE_BOUND,
+        p.min_price, p.max_price, inst.tick, inst.min_qty, inst.max_qty, p.market_max_qty, inst.step,
+        p.max_num_orders, p.min_notional, p.multiplier_up, p.multiplier_down, p.market_take_bound,
     )  # fmt: skip
 
 
 def _symbol_um(inst: Instrument) -> SymbolUM:
-    pd, qd = inst.price_decimals, inst.qty_decimals
+    pd, qd, p = inst.price_decimals, inst.qty_decimals, _published(inst)
     tick, step = fixed(inst.tick, pd), fixed(inst.step, qd)
-    min_qty = _trimmed(inst.min_qty, qd)
+    min_qty, min_price = _trimmed(inst.min_qty, qd), fixed(p.min_price, pd)  # "556.80", as captured
     filters: list[msgspec.Struct] = [
-        PriceFilterUM(_trimmed(inst.initial_price * _MAX_PRICE_FACTOR, pd), tick, "PRICE_FILTER", tick),
+        PriceFilterUM(_trimmed(p.max_price, pd), tick, "PRICE_FILTER", min_price),
         LotSizeUM(step, min_qty, _trimmed(inst.max_qty, qd), "LOT_SIZE"),
-        MarketLotSizeUM(min_qty, _trimmed(_market_max_qty(inst), qd), "MARKET_LOT_SIZE", step),
-        MaxNumOrdersUM("MAX_NUM_ORDERS", _MAX_NUM_ORDERS),
-        MinNotionalUM(_MIN_NOTIONAL.get(inst.base_asset, "5"), "MIN_NOTIONAL"),
-        _PERCENT_PRICE,
+        MarketLotSizeUM(min_qty, _trimmed(p.market_max_qty, qd), "MARKET_LOT_SIZE", step),
+        MaxNumOrdersUM("MAX_NUM_ORDERS", p.max_num_orders),
+        MinNotionalUM(p.min_notional, "MIN_NOTIONAL"),
+        _percent(p),
     ]
     return SymbolUM(
         inst.symbol, inst.pair, inst.contract_type.value, inst.delivery_ms, inst.onboard_ms,
         "TRADING", "2.5000", "5.0000", inst.base_asset, inst.quote_asset, inst.margin_asset,
         pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, "COIN", _SUB_TYPES.get(inst.base_asset, []),
-        "0.0500", "0.012500", _MARKET_TAKE_BOUND, 10000, filters, _ORDER_TYPES, _TIME_IN_FORCE_UM,
+        "0.0500", "0.012500", p.market_take_bound, 10000, filters, _ORDER_TYPES, _TIME_IN_FORCE_UM,
         _PERMISSION_SETS,
     )  # fmt: skip
 
 
 def _symbol_cm(inst: Instrument) -> SymbolCM:
-    pd, qd = inst.price_decimals, inst.qty_decimals
+    pd, qd, p = inst.price_decimals, inst.qty_decimals, _published(inst)
     tick, step = fixed(inst.tick, pd), fixed(inst.step, qd)
+    # minPrice: the tick as written, else as COIN-M captures it, trimmed ("1000")
     min_qty = _trimmed(inst.min_qty, qd)
+    min_price = tick if p.min_price == inst.tick else _trimmed(p.min_price, pd)
     filters: list[msgspec.Struct] = [
-        PriceFilterCM(tick, _trimmed(inst.initial_price * _MAX_PRICE_FACTOR, pd), "PRICE_FILTER", tick),
+        PriceFilterCM(min_price, _trimmed(p.max_price, pd), "PRICE_FILTER", tick),
         LotSizeCM(step, "LOT_SIZE", _trimmed(inst.max_qty, qd), min_qty),
-        LotSizeCM(step, "MARKET_LOT_SIZE", _trimmed(_market_max_qty(inst), qd), min_qty),
-        MaxNumOrdersCM(_MAX_NUM_ORDERS, "MAX_NUM_ORDERS"),
-        _PERCENT_PRICE,
+        LotSizeCM(step, "MARKET_LOT_SIZE", _trimmed(p.market_max_qty, qd), min_qty),
+        MaxNumOrdersCM(p.max_num_orders, "MAX_NUM_ORDERS"),
+        _percent(p),
     ]
     return SymbolCM(
         inst.symbol, inst.pair, inst.contract_type.value, inst.delivery_ms, inst.onboard_ms,
         "TRADING", inst.contract_size, inst.margin_asset, "2.5000", "5.0000", inst.base_asset,
         inst.quote_asset, pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, _EQUAL_QTY_PRECISION, 10000,
         "0.0500", "COIN", _SUB_TYPES.get(inst.base_asset, []), filters, _ORDER_TYPES, _TIME_IN_FORCE_CM,
-        "0.015000", _MARKET_TAKE_BOUND,
+        "0.015000", p.market_take_bound,
     )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from typing import Final, NamedTuple
 
 import msgspec
 
-from tickerplant.market.instruments import ContractType, Instrument, Market
+from tickerplant.market.instruments import ContractType, Instrument, Market, Published
 from tickerplant.market.units import decimals_of, to_units
 
 __all__ = ["Listing", "instruments_from_exchange_info", "read_exchange_info"]
@@ -24,9 +24,16 @@ __all__ = ["Listing", "instruments_from_exchange_info", "read_exchange_info"]
 class _FilterIn(msgspec.Struct, frozen=True):
     filterType: str  # "PRICE_FILTER", "LOT_SIZE", …
     tickSize: str | None = None  # PRICE_FILTER
+    minPrice: str | None = None  # PRICE_FILTER
+    maxPrice: str | None = None  # PRICE_FILTER
     stepSize: str | None = None  # LOT_SIZE
     minQty: str | None = None  # LOT_SIZE
-    maxQty: str | None = None  # LOT_SIZE
+    maxQty: str | None = None  # LOT_SIZE, MARKET_LOT_SIZE
+    limit: int | None = None  # MAX_NUM_ORDERS
+    notional: str | None = None  # MIN_NOTIONAL
+    multiplierUp: str | None = None  # PERCENT_PRICE
+    multiplierDown: str | None = None
+    multiplierDecimal: str | int | None = None  # a string live, an int in old docs
 
 
 class _SymbolIn(msgspec.Struct, frozen=True):
@@ -43,6 +50,7 @@ class _SymbolIn(msgspec.Struct, frozen=True):
     status: str | None = None  # USDⓈ-M: "TRADING" when active
     contractStatus: str | None = None  # COIN-M's name for it
     contractSize: int | None = None  # COIN-M: USD per contract
+    marketTakeBound: str | None = None
     filters: list[_FilterIn] = msgspec.field(default_factory=list)
 
 
@@ -68,8 +76,7 @@ _CONTRACT_TYPES: Final = {
 }
 
 # What exchangeInfo does not carry: the simulator's parameters. A relayed instrument is
-# never simulated; initial_price 0 makes our PRICE_FILTER maxPrice "0", which the filter
-# rules read as "no maximum" (§7.3), rather than a bound we would have to invent.
+# never simulated; its filters are the upstream's (``Published``), not made from a price.
 _NEUTRAL_PRICE = 0
 _NEUTRAL_VOLATILITY = 0.0
 _NEUTRAL_ACTIVITY = 0.0
@@ -132,7 +139,31 @@ def _instrument(market: Market, entry: _SymbolIn) -> Instrument:
         initial_price=_NEUTRAL_PRICE,
         daily_volatility=_NEUTRAL_VOLATILITY,
         activity=_NEUTRAL_ACTIVITY,
+        published=_published(market, entry, filters, price_decimals, qty_decimals, high),
     )
+
+
+def _published(
+    market: Market, entry: _SymbolIn, filters: dict[str, _FilterIn], pd: int, qd: int, max_qty: int
+) -> Published:
+    """The filters ``entry`` publishes beyond an Instrument's fields, as they came (the relay
+    lists them again and its venue enforces them); one not published is the rule ours
+    follow: minPrice the tick, no maxPrice, a tenth of maxQty at market, 200 orders, Binance's
+    5 of notional, PERCENT_PRICE ±5 %, marketTakeBound 0.05."""
+    none = _FilterIn("")  # a filter not published: each of its values not either
+    price, market_lot = filters["PRICE_FILTER"], filters.get("MARKET_LOT_SIZE", none)
+    orders, notional = filters.get("MAX_NUM_ORDERS", none), filters.get("MIN_NOTIONAL", none)
+    percent = filters.get("PERCENT_PRICE", none)
+    decimal = percent.multiplierDecimal if percent.multiplierDecimal is not None else "4"
+    return Published(
+        to_units(price.minPrice or price.tickSize or "0", pd),
+        to_units(price.maxPrice, pd) if price.maxPrice else 0,
+        to_units(market_lot.maxQty, qd) if market_lot.maxQty else max_qty // 10,
+        orders.limit if orders.limit is not None else 200,
+        (notional.notional or "5") if market is Market.UM else "",
+        percent.multiplierUp or "1.0500", percent.multiplierDown or "0.9500", str(decimal),
+        entry.marketTakeBound or "0.05",
+    )  # fmt: skip
 
 
 def read_exchange_info(market: Market, body: bytes) -> Listing:
