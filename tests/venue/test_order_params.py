@@ -91,6 +91,20 @@ def test_a_new_orders_parameters_are_read_whatever_its_type(params: dict[str, st
     assert (caught.value.code, caught.value.msg) == refusal
 
 
+def test_presence_and_the_symbol_come_before_the_combinations() -> None:
+    """Part 2 §8: a parameter's presence and the symbol (step 2) before a combination of
+    parameters (step 3): a priceMatch with a price but no quantity, a hedge mode's reduceOnly
+    with a symbol that is none."""
+    no_quantity = {k: v for k, v in (LIMIT | {"priceMatch": "QUEUE"}).items() if k != "quantity"}
+    with pytest.raises(RequestRefused) as caught:
+        new_order(no_quantity)
+    assert caught.value.code == -1102 and "'quantity'" in caught.value.msg
+    hedged = {"symbol": "NOPE", "side": "BUY", "type": "MARKET", "quantity": "1", "reduceonly": "false"}
+    with pytest.raises(RequestRefused) as caught:
+        parse_new_order(hedged, INSTRUMENTS[Market.UM], NOW, hedge=True)
+    assert (caught.value.code, caught.value.msg) == (-1121, "Invalid symbol.")
+
+
 def test_what_a_type_does_not_use_is_ignored_when_well_formed() -> None:
     """The legacy conditional parameters and a LIMIT's on MARKET, as clients send them by
     default (part 5 §2: ccxt passes ``workingType``, ``priceProtect`` through), and empty

@@ -10,11 +10,12 @@ the first steps of §8's order of checks, each refusal with Binance's code and t
 2. the form of every order parameter sent, whether the order's type uses it or not
    (``check_forms``): a decimal not written as ``DECIMAL_RANGE`` -1100 naming it, a boolean
    other than ``true``/``false`` -1130, ``goodTillDate`` not a LONG -1102, ``workingType``
-   -4031; ``quantity`` and a LIMIT's ``price`` absent -1102;
-3. combinations: GTD needs ``goodTillDate`` more than 600 s ahead (-5040); ``priceMatch``
-   on another type than LIMIT (-5038) or with ``price`` (-1106, Unresolved 5);
-   ``closePosition=true`` (-1106: the conditional types', a plain order would trade its
-   quantity and close nothing);
+   -4031; ``quantity`` and a LIMIT's ``price`` absent -1102 (``quantity`` before the
+   combinations);
+3. combinations: ``reduceOnly`` in hedge mode (-1106, whatever its value); GTD needs
+   ``goodTillDate`` more than 600 s ahead (-5040); ``priceMatch`` on another type than LIMIT
+   (-5038) or with ``price`` (-1106, Unresolved 5); ``closePosition=true`` (-1106: the
+   conditional types', a plain order would trade its quantity and close nothing);
 4. precision (-1111): more decimals than the symbol's precision, trailing zeros beyond it
    accepted when the value is exact (decision 4);
 5. PRICE_FILTER (-4001, -4013, -4002, -4014) and LOT_SIZE / MARKET_LOT_SIZE (-4003, -4004,
@@ -260,8 +261,8 @@ def parse_new_order(
     """The order ``params`` describe, or the first refusal (see the module's docstring);
     ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
     value: -1106). The static filters are the engine's first check (``check_filters``)."""
-    refuse_reduce_only(params, hedge)
     inst, side = symbol_and_side(params, instruments)
+    refuse_reduce_only(params, hedge)  # a combination (part 2 §8 step 3), after the symbol's step 2
     type_text = params.get("type", "")
     if type_text in _CONDITIONAL:
         raise refused(
@@ -287,6 +288,8 @@ def parse_new_order(
     stp = stp_mode(params)
     match = price_match(params)
     check_forms(params, ORDER_DECIMALS)
+    if not params.get("quantity"):  # presence (step 2) before the combinations below (step 3)
+        raise mandatory("quantity")
     if match != "NONE":
         if not order_type.is_limit:
             raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
