@@ -80,6 +80,7 @@ def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> Non
         )  # fmt: skip
         _print_new_key(made)
     elif args.keys_action == "list":
+        store.account(args.account)  # "no account N", as every other command on one says
         _print_keys(store, args.account)
     else:
         store.revoke(args.api_key)

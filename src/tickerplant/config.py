@@ -435,6 +435,8 @@ class ServerConfig:
             object.__setattr__(self, "payload_format", payload_format(self.payload_format))
         if self.replay.paths and self.relay.enabled:
             raise ValueError("replay or relay, not both")
+        if self.um_port and self.um_port == self.cm_port:
+            raise ValueError(f"um_port and cm_port are both {self.um_port}: each market listens on its own")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("TLS takes both a certificate (--tls-cert) and its key (--tls-key)")
         if bool(self.nats_tls_cert) != bool(self.nats_tls_key):

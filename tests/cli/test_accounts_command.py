@@ -122,6 +122,8 @@ def test_verify_a_database_no_server_has_opened(tmp_path: Path, capsys: pytest.C
     db = tmp_path / "venue.db"
     run(capsys, db, "create", "--balance", "USDT=10")
     assert run(capsys, db, "verify").startswith("checked    nothing journaled yet")  # exit status 0
+    with pytest.raises(SystemExit, match="no account 99"):  # as `keys add 99` says
+        run(capsys, db, "keys", "list", "99")
 
 
 def test_a_wallet_holds_ten_billion_at_most(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -159,6 +159,8 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
             load(toml)
     with pytest.raises(ValueError, match="max_streams takes a number from 1, not 0"):
         load({}, {"limits.max_streams": 0})
+    with pytest.raises(ValueError, match="um_port and cm_port are both 9000: each market listens on its own"):
+        load({"um_port": 9000, "cm_port": 9000})
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--speed", "0"])
     assert "argument --speed: a positive number, or 'max'" in capsys.readouterr().err

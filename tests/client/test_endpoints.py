@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from conftest import StartServer
 
@@ -23,3 +25,13 @@ async def test_market_of_a_tickerplant_listener(start_server: StartServer) -> No
     assert b"serverTime" in await fetch(rest_base(plant.url(Market.UM)) + "/fapi/v1/time")
     with pytest.raises(OSError):
         await fetch(rest_base(plant.url(Market.UM)) + "/fapi/v1/nothing")
+
+
+async def test_a_host_that_is_not_there_is_said_to_be_unreachable() -> None:
+    """Nothing listening: "cannot reach", not "which market is it?" (which an answer that is
+    neither ping's earns)."""
+    with socket.socket() as held:  # a port of ours, never listening: refused at once
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        with pytest.raises(OSError, match=rf"cannot reach http://127.0.0.1:{port}, ws://127.0.0.1:{port}'s REST twin"):
+            await market_of(f"ws://127.0.0.1:{port}")

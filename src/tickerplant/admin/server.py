@@ -157,7 +157,7 @@ class AdminServer:
         if token is None and not is_loopback(host):
             raise TokenRequired(
                 f"the admin listener on {host} needs a token (admin_token in the config file, or "
-                "--admin-token-file): it drives the server and anyone who reaches it could"
+                "--admin-token-file): it drives the server, and anyone who reaches it could drive it"
             )
         self._token = token
         runner = web.AppRunner(self._app, access_log=None)

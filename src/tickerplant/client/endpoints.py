@@ -44,10 +44,14 @@ async def market_of(url: str) -> Market:
     if host.startswith("dstream"):
         return Market.CM
     base = rest_base(url)
+    failures: list[OSError] = []
     for market, prefix in REST_PREFIX.items():
         try:
             await fetch(f"{base}{prefix}/ping")
-        except OSError:
+        except OSError as exc:
+            failures.append(exc)
             continue
         return market
+    if not any(isinstance(exc.__cause__, urllib.error.HTTPError) for exc in failures):  # no answer at all
+        raise OSError(f"cannot reach {base}, {url}'s REST twin: {failures[-1]}")
     raise OSError(f"{url} answers neither /fapi/v1/ping nor /dapi/v1/ping: which market is it?")
