@@ -38,18 +38,18 @@ PERPETUAL_DELIVERY_MS = 4_133_404_800_000  # 2100-12-25: Binance's "no delivery"
 class Published(NamedTuple):
     """The filters an upstream's exchangeInfo publishes for a relayed symbol beyond what an
     ``Instrument`` holds (spec §7.3): the relay lists them again as they came, and its venue
-    enforces them (``exchange_info.order_filters``). A catalogue's symbol has none: its
-    filters are the catalogue's rules."""
+    enforces them (``exchange_info.order_filters``). None: not published, the catalogue's
+    rule instead (``exchange_info``'s); a catalogue's symbol has none at all."""
 
-    min_price: int  # PRICE_FILTER minPrice, price units
-    max_price: int  # PRICE_FILTER maxPrice (0: no maximum)
-    market_max_qty: int  # MARKET_LOT_SIZE maxQty, quantity units
-    max_num_orders: int  # MAX_NUM_ORDERS limit
-    min_notional: str  # MIN_NOTIONAL notional as published ("100"); "" on COIN-M
-    multiplier_up: str  # PERCENT_PRICE
-    multiplier_down: str
-    multiplier_decimal: str
-    market_take_bound: str  # the symbol's marketTakeBound
+    min_price: int | None  # PRICE_FILTER minPrice, price units
+    max_price: int | None  # PRICE_FILTER maxPrice (0: no maximum)
+    market_max_qty: int | None  # MARKET_LOT_SIZE maxQty, quantity units
+    max_num_orders: int | None  # MAX_NUM_ORDERS limit
+    min_notional: str | None  # MIN_NOTIONAL notional as published ("100"; USDⓈ-M's filter)
+    multiplier_up: str | None  # PERCENT_PRICE
+    multiplier_down: str | None
+    multiplier_decimal: str | None
+    market_take_bound: str | None  # the symbol's marketTakeBound
 
 
 @dataclass(frozen=True, slots=True)

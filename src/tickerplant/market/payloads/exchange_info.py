@@ -15,11 +15,11 @@ The other direction, reading an upstream's body back into instruments, is ``list
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 import msgspec
 
-from tickerplant.market.instruments import Instrument, Market, Published
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.market.units import fixed
 
@@ -250,6 +250,7 @@ _PERCENT_PRICE: Final = PercentPrice("0.9500", "1.0500", "4", "PERCENT_PRICE")
 _QUOTE_PRECISION = 8
 _MARKET_TAKE_BOUND = "0.05"  # a market order takes no level further than 5 % from mark
 _EQUAL_QTY_PRECISION = 4
+_T = TypeVar("_T")
 _TIME_HEAD = b'{"timezone":"UTC","serverTime":'
 
 
@@ -283,20 +284,48 @@ class OrderFilters(NamedTuple):
     market_take_bound: str  # marketTakeBound
 
 
-def _published(inst: Instrument) -> Published:
-    """What ``inst``'s filters say beyond its own fields: its upstream's (a relayed symbol),
-    else the catalogue's rules (the constants above)."""
-    if inst.published is not None:
-        return inst.published
+class _Filters(NamedTuple):
+    """What ``inst``'s filters say beyond its own fields, every value known (``_published``)."""
+
+    min_price: int
+    max_price: int
+    market_max_qty: int
+    max_num_orders: int
+    min_notional: str
+    multiplier_up: str
+    multiplier_down: str
+    multiplier_decimal: str
+    market_take_bound: str
+
+
+def _published(inst: Instrument) -> _Filters:
+    """What ``inst``'s filters say beyond its own fields: what its upstream published (a
+    relayed symbol, ``Published``), each value it did not the catalogue's rule (the constants
+    above: this is their one home)."""
     percent = _PERCENT_PRICE
-    return Published(
+    rules = _Filters(
         inst.tick, inst.initial_price * _MAX_PRICE_FACTOR, _market_max_qty(inst), _MAX_NUM_ORDERS,
         _MIN_NOTIONAL.get(inst.base_asset, "5"), percent.multiplierUp, percent.multiplierDown,
         percent.multiplierDecimal, _MARKET_TAKE_BOUND,
     )  # fmt: skip
+    sent = inst.published
+    if sent is None:
+        return rules
+
+    def given(value: _T | None, rule: _T) -> _T:
+        return rule if value is None else value
+
+    return _Filters(
+        given(sent.min_price, rules.min_price), given(sent.max_price, rules.max_price),
+        given(sent.market_max_qty, rules.market_max_qty), given(sent.max_num_orders, rules.max_num_orders),
+        given(sent.min_notional, rules.min_notional), given(sent.multiplier_up, rules.multiplier_up),
+        given(sent.multiplier_down, rules.multiplier_down),
+        given(sent.multiplier_decimal, rules.multiplier_decimal),
+        given(sent.market_take_bound, rules.market_take_bound),
+    )  # fmt: skip
 
 
-def _percent(p: Published) -> PercentPrice:
+def _percent(p: _Filters) -> PercentPrice:
     return PercentPrice(p.multiplier_down, p.multiplier_up, p.multiplier_decimal, "PERCENT_PRICE")
 
 

@@ -139,30 +139,25 @@ def _instrument(market: Market, entry: _SymbolIn) -> Instrument:
         initial_price=_NEUTRAL_PRICE,
         daily_volatility=_NEUTRAL_VOLATILITY,
         activity=_NEUTRAL_ACTIVITY,
-        published=_published(market, entry, filters, price_decimals, qty_decimals, high),
+        published=_published(entry, filters, price_decimals, qty_decimals),
     )
 
 
-def _published(
-    market: Market, entry: _SymbolIn, filters: dict[str, _FilterIn], pd: int, qd: int, max_qty: int
-) -> Published:
+def _published(entry: _SymbolIn, filters: dict[str, _FilterIn], pd: int, qd: int) -> Published:
     """The filters ``entry`` publishes beyond an Instrument's fields, as they came (the relay
-    lists them again and its venue enforces them); one not published is the rule ours
-    follow: minPrice the tick, no maxPrice, a tenth of maxQty at market, 200 orders, Binance's
-    5 of notional, PERCENT_PRICE ±5 %, marketTakeBound 0.05."""
+    lists them again and its venue enforces them); None for what it does not publish, which
+    the catalogue's rule then gives (``exchange_info``)."""
     none = _FilterIn("")  # a filter not published: each of its values not either
     price, market_lot = filters["PRICE_FILTER"], filters.get("MARKET_LOT_SIZE", none)
     orders, notional = filters.get("MAX_NUM_ORDERS", none), filters.get("MIN_NOTIONAL", none)
     percent = filters.get("PERCENT_PRICE", none)
-    decimal = percent.multiplierDecimal if percent.multiplierDecimal is not None else "4"
+    decimal = percent.multiplierDecimal
     return Published(
-        to_units(price.minPrice or price.tickSize or "0", pd),
-        to_units(price.maxPrice, pd) if price.maxPrice else 0,
-        to_units(market_lot.maxQty, qd) if market_lot.maxQty else max_qty // 10,
-        orders.limit if orders.limit is not None else 200,
-        (notional.notional or "5") if market is Market.UM else "",
-        percent.multiplierUp or "1.0500", percent.multiplierDown or "0.9500", str(decimal),
-        entry.marketTakeBound or "0.05",
+        to_units(price.minPrice, pd) if price.minPrice else None,
+        to_units(price.maxPrice, pd) if price.maxPrice else None,
+        to_units(market_lot.maxQty, qd) if market_lot.maxQty else None,
+        orders.limit, notional.notional, percent.multiplierUp, percent.multiplierDown,
+        None if decimal is None else str(decimal), entry.marketTakeBound,
     )  # fmt: skip
 
 
