@@ -84,7 +84,7 @@ def _from_toml(item: SettingField, value: Any) -> Any:
 _PORT = (0, False, 65_535)
 _BOUNDS: dict[str, tuple[float, bool, float | None]] = {
     "um_port": _PORT, "cm_port": _PORT, "admin_port": _PORT, "request_weight_per_min": (1, False, None),
-    "rest_turn_ms": (0, True, None), "limits.ping_interval_s": (0, True, None),
+    "rest_turn_ms": (0, False, None), "limits.ping_interval_s": (0, True, None),
     "limits.pong_timeout_s": (0, True, None), "limits.max_connection_age_s": (0, True, None),
     "limits.max_streams": (1, False, None), "limits.max_incoming_rate": (1, False, None),
     "limits.send_buffer_bytes": (1, False, None), "limits.send_buffer_total_bytes": (0, False, None),

@@ -149,6 +149,7 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match="um_port takes a whole number, not 'abc'"):
         load({"um_port": "abc"})
     assert load({"limits": {"ping_interval_s": 3}}).limits.ping_interval_s == 3  # an int where a float goes
+    assert load({"rest_turn_ms": 0}).rest_turn_ms == 0  # its help's "0: one answer a turn"
     # and within its bounds, from a file or a flag
     for toml, said in (
         ({"um_port": 70000}, "um_port takes a number from 0 to 65535, not 70000"),

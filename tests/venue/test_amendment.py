@@ -187,6 +187,10 @@ def test_a_change_priced_by_price_match(engine: Engine) -> None:  # noqa: F811
         return amend_order(engine, ALICE, params, NOW + 1)[0]
 
     assert code(matched, "QUEUE", "59990.00") == -1106
+    no_quantity = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": "BUY", "pricematch": "QUEUE", "price": "1"}
+    assert code(amend_order, engine, ALICE, no_quantity, NOW + 1) == -1102  # presence before the combination
+    unknown = {"symbol": "BTCUSDT", "orderid": "999", "side": "BUY", "quantity": "0.001", "pricematch": "QUEUE_5"}
+    assert code(amend_order, engine, ALICE, unknown, NOW + 1) == -2013  # the order before the book's fifth level
     assert code(matched, "BOGUS") == -5037
     changed = matched("QUEUE")  # the best bid: 59999.00
     assert (changed.price, changed.price_match) == (5_999_900, "QUEUE")  # type: ignore[attr-defined]

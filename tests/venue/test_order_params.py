@@ -100,9 +100,11 @@ def test_presence_and_the_symbol_come_before_the_combinations() -> None:
         new_order(no_quantity)
     assert caught.value.code == -1102 and "'quantity'" in caught.value.msg
     hedged = {"symbol": "NOPE", "side": "BUY", "type": "MARKET", "quantity": "1", "reduceonly": "false"}
-    with pytest.raises(RequestRefused) as caught:
-        parse_new_order(hedged, INSTRUMENTS[Market.UM], NOW, hedge=True)
-    assert (caught.value.code, caught.value.msg) == (-1121, "Invalid symbol.")
+    for changed, code in (({}, -1121), ({"symbol": "BTCUSDT", "type": "FOO"}, -1116),
+                          ({"symbol": "BTCUSDT", "quantity": ""}, -1102)):  # fmt: skip
+        with pytest.raises(RequestRefused) as caught:
+            parse_new_order(hedged | changed, INSTRUMENTS[Market.UM], NOW, hedge=True)
+        assert caught.value.code == code, changed
 
 
 def test_what_a_type_does_not_use_is_ignored_when_well_formed() -> None:

@@ -18,7 +18,6 @@ __all__ = [
     "DEFAULT_KINDS",
     "KLINE_INTERVALS",
     "keeps_books",
-    "kind_of",
     "relayable_kinds",
     "stream_names",
 ]

@@ -262,7 +262,6 @@ def parse_new_order(
     ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
     value: -1106). The static filters are the engine's first check (``check_filters``)."""
     inst, side = symbol_and_side(params, instruments)
-    refuse_reduce_only(params, hedge)  # a combination (part 2 §8 step 3), after the symbol's step 2
     type_text = params.get("type", "")
     if type_text in _CONDITIONAL:
         raise refused(
@@ -290,6 +289,7 @@ def parse_new_order(
     check_forms(params, ORDER_DECIMALS)
     if not params.get("quantity"):  # presence (step 2) before the combinations below (step 3)
         raise mandatory("quantity")
+    refuse_reduce_only(params, hedge)  # a combination: hedge mode's
     if match != "NONE":
         if not order_type.is_limit:
             raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
@@ -320,17 +320,17 @@ def check_filters(f: OrderFilters, order: NewOrder) -> None:
 def parse_amended(params: Mapping[str, str], inst: Instrument) -> tuple[Side, int, int, str]:
     """A LIMIT order's new ``side``, ``quantity`` and ``price`` (``PUT …/order``, part 2 §5)
     through what a new order's meet, in ``parse_new_order``'s order: the side (-1117), the
-    price match (USDⓈ-M: -5037, and no ``price`` with it, -1106; its price then 0, the book's
-    when the engine prices it), the quantity and the price (-1102, -1111); then PRICE_FILTER
-    and LOT_SIZE, the engine's first check (``check_limit``)."""
+    price match (USDⓈ-M: -5037), the quantity (-1102, -1111), no ``price`` with a price match
+    (-1106; its price then 0, the book's when the engine prices it), else the price (-1102,
+    -1111); then PRICE_FILTER and LOT_SIZE, the engine's first check (``check_limit``)."""
     side = _SIDES.get(params.get("side", ""))
     if side is None:
         raise refused(-1117, "Invalid side.")
     # USDⓈ-M's price is optional since 2026-04-21, for priceMatch (part 2 §5's table)
     match = price_match(params) if inst.market is Market.UM else "NONE"
+    qty = _units(params, "quantity", inst.qty_decimals)  # presence before the combination
     if match != "NONE" and params.get("price"):
         raise refused(-1106, "Parameter 'price' sent when not required.")
-    qty = _units(params, "quantity", inst.qty_decimals)
     price = _units(params, "price", inst.price_decimals) if match == "NONE" else 0
     return side, qty, price, match
 

@@ -12,7 +12,9 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
 2. the order: by ``orderId`` (which wins) or ``origClientOrderId``; one not open ``-2013``;
    not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``); a
    USDⓈ-M ``reduceOnly=true`` on an order that is not reduce-only ``-5047`` (part 2 §5, since
-   2026-09-15: a check alone); the same price and quantity ``-5027`` (COIN-M ``-4197``); then
+   2026-09-15: a check alone); a ``priceMatch`` change priced by the book now (``-5041`` when
+   it has no such level), its filters then; the same price and quantity ``-5027`` (COIN-M
+   ``-4197``); then
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_limit_market``; a notional too small is
    ``-5029`` here, not checked when ``reduceOnly=true`` was sent for a reduce-only order);
 3. the margin the change adds (``-2019``): the order as it would rest, at its new price and
@@ -67,9 +69,8 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     f, contract = listed.filters, listed.contract
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
     match = command.price_match
-    if match != "NONE":  # priced by the book now: a level's price, on the tick (risk.matched_price)
-        price = matched_price(command.symbol, side.is_buy, match, engine.data.levels)
-    check_limit(f, price, qty)
+    if match == "NONE":  # a price sent: its filters before the order is looked for (part 1 §10)
+        check_limit(f, price, qty)
     # what it touches of the account, found once: its kept orders, its sums, its ledger
     seat = engine.seat(command.account_id, command.symbol)
     order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id
@@ -84,6 +85,9 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-1117, "Invalid side.")
     if command.reduce_only and not order.reduce_only:  # USDⓈ-M's check alone (``Amend``)
         raise refused(-5047, "The original order is not a reduce-only order.")
+    if match != "NONE":  # priced by the book now, the order found (-5041 after -2013): a level's price
+        price = matched_price(command.symbol, side.is_buy, match, engine.data.levels)
+        check_limit(f, price, qty)
     if qty == order.orig_qty and price == order.price and match == order.price_match:
         raise refused(-5027 if engine.market is _UM else -4197, "No need to modify the order.")
     symbol = listed.symbol
