@@ -303,6 +303,8 @@ async def record_streams(args: argparse.Namespace) -> None:
         rotate_s=args.rotate_s,
         stop=stop,
     )
+    if not files:  # stopped before any connection was made: a recording of nothing is a failure
+        raise SystemExit(f"tickerplant record: nothing recorded: no connection to {args.url} was made")
     for path in files:
         print(path, flush=True)
 

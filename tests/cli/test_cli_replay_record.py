@@ -7,17 +7,19 @@ import gzip
 import json
 import random
 import signal
+import socket
 import sys
 from pathlib import Path
 
 import msgspec
+import pytest
 import websockets
 from conftest import StartServer
 from ports import free_port
 from public_data import BOOK_HEADER, T0, UM_TRADES_HEADER, book_lines, trades, trades_lines, write
 from timing import SECONDS
 
-from tickerplant.cli import _parser, build_config
+from tickerplant.cli import _parser, build_config, main
 from tickerplant.market.instruments import Market
 from tickerplant.recording.reading import read_recording
 
@@ -124,3 +126,14 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
         assert process.returncode == 1
         assert err.decode().splitlines()[-1].startswith("tickerplant: cannot start:"), err.decode()
         assert "Traceback" not in err.decode()
+
+
+def test_a_recording_of_nothing_is_a_failure(tmp_path: Path) -> None:
+    """An upstream never reached before the recording stops: one line, exit status 1 (it
+    printed nothing and exited 0)."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    argv = ["record", "--url", f"ws://127.0.0.1:{port}", "--market", "um", "--seconds", "0", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit, match=r"tickerplant record: nothing recorded: no connection to ws://127\.0\.0\.1"):
+        main([*argv, "btcusdt@bookTicker"])
