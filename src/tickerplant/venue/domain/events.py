@@ -86,9 +86,11 @@ class AccountUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as 
     account_id: int
     reason: str  # m: ORDER, MARGIN_TRANSFER, MARGIN_TYPE_CHANGE
     asset: str
-    wallet: int  # wallet balance after, 1e-8
+    # wallet balance after and cw (the wallet less the isolated wallets), 1e-8; None when no
+    # balance moved (a margin type change): ``B`` is then empty (part 4 §3.4, changed only)
+    wallet: int | None
     symbol: str
-    cross_wallet: int  # cw: the wallet less the isolated wallets, 1e-8
+    cross_wallet: int | None
     mark: Fraction | None  # the symbol's mark then (``up``), None: none yet
     # ``P``: the symbol's positions part 4 §3.4's push rules show (``EngineState.shown``)
     positions: tuple[Shown, ...]

@@ -90,12 +90,12 @@ def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int,
     (ledger.isolated.add if isolated else ledger.isolated.discard)(inst.symbol)
     out.put(Setting(account_id, inst.symbol, None, isolated))
     # part 4 §4.3 item 6: ACCOUNT_UPDATE m=MARGIN_TYPE_CHANGE with the symbol's (flat) positions,
-    # every side's margin type changed (in hedge mode BOTH, LONG, SHORT: §3.4's push rules)
-    asset = inst.margin_asset
-    wallet, shown = engine.wallet(ledger, asset), engine.shown(ledger, inst.symbol, *ledger.sides())
+    # every side's margin type changed (in hedge mode BOTH, LONG, SHORT: §3.4's push rules), and
+    # no balance (it is refused while a position is open, -4048)
+    shown = engine.shown(ledger, inst.symbol, *ledger.sides())
     out.put(AccountUpdate(
-        now_ms, account_id, "MARGIN_TYPE_CHANGE", asset, wallet, inst.symbol,
-        engine.cross_wallet(ledger, asset), engine.mark(inst.symbol), shown,
+        now_ms, account_id, "MARGIN_TYPE_CHANGE", inst.margin_asset, None, inst.symbol, None,
+        engine.mark(inst.symbol), shown,
     ))  # fmt: skip
 
 

@@ -261,11 +261,10 @@ def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
         _position(engine, event.symbol, amt, cost, wallet, side, event.mark, realized)
         for side, amt, cost, wallet, realized in event.positions
     ]
-    # only changed balances are in B (part 4 §3.4): a margin type change moves none (it is
-    # refused while a position is open, -4048)
-    balances = [] if event.reason == "MARGIN_TYPE_CHANGE" else [
-        {"a": event.asset, "wb": fixed(event.wallet, 8), "cw": fixed(event.cross_wallet, 8), "bc": "0"}
-    ]  # fmt: skip
+    balances = []  # only changed balances (part 4 §3.4): none for a margin type change
+    if event.wallet is not None and event.cross_wallet is not None:
+        wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
+        balances.append({"a": event.asset, "wb": wallet, "cw": cross, "bc": "0"})
     head["a"] = {"B": balances, "P": rows, "m": event.reason}
     return _encode(head)
 
