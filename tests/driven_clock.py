@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from timing import eventually
+from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
@@ -35,8 +35,10 @@ async def driven(plant: Tickerplant, clock: ManualClock) -> AsyncIterator[None]:
     async def run() -> None:
         while True:
             clock.advance(STEP_MS)
-            # the step made and published before the next: no backlog, nothing skipped
-            await eventually(lambda: source.stepped_ms >= clock.now_ms())
+            # the step made and published before the next: no backlog, nothing skipped. A
+            # deadline, not a wait: a step meeting a fault (a reset's closes) on a loaded
+            # machine once took more than the default 5 s in CI
+            await eventually(lambda: source.stepped_ms >= clock.now_ms(), 20 * SECONDS)
 
     running = asyncio.ensure_future(run())
     try:
