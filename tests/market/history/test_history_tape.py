@@ -149,3 +149,25 @@ def test_a_live_start_takes_the_next_ids_after_the_past() -> None:
         assert tape.live_ids(t) == (before.kline.last_id + 1, last.agg_id + 1)
     ids = [tape.live_ids(t) for t in starts]
     assert ids == sorted(ids)  # a later start, the later ids
+
+
+QUARTERLIES = [i.symbol for i in INSTRUMENTS if "_2" in i.symbol][:2]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    symbol=st.sampled_from(SYMBOLS + QUARTERLIES), hours_back=st.integers(1, 300 * 24),
+    rate=st.sampled_from([1e-9, 400.0, None]),
+)  # fmt: skip
+def test_an_hours_klines_made_alone_are_those_its_trades_add_up_to(
+    symbol: str, hours_back: int, rate: float | None
+) -> None:
+    """A coarse kline reads minute klines made without their cells (``SymbolTape.klines``):
+    they are the klines of the minutes whose trades are laid out, figure for figure."""
+    alone, laid_out = (SimulatedPast(INSTRUMENTS, seed=3, actions_per_s=rate).tape(symbol) for _ in range(2))
+    hour = max(NOW // 3_600_000 - hours_back, alone.first_minute // 60 + 1)
+    klines = alone.klines(hour)  # a fresh tape: its minutes not made
+    minutes = laid_out.minutes(hour)
+    assert klines == [m.kline for m in minutes]
+    at = hours_back % 60
+    assert _sum_of(laid_out.trades(minutes[at]), symbol) == _figures(klines[at])

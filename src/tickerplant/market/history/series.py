@@ -276,7 +276,7 @@ class SimulatedPast:
 
     def _minutes(self, symbol: str, hour: int) -> list[Kline]:
         tape = self.tape(symbol)
-        return self._minute_klines.get((symbol, hour), lambda: [m.kline for m in tape.minutes(hour)])
+        return self._minute_klines.get((symbol, hour), lambda: tape.klines(hour))
 
     def _hour(self, symbol: str, hour: int) -> Kline:
         def make() -> Kline:

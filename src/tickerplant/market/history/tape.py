@@ -4,15 +4,11 @@ sizes, which side took; and, only when asked, the trades of a minute themselves.
 **Counts and ids** are ``counts.TradeCounts``': a minute's trades and aggregate trades,
 and the ids of its first of each, contiguous per symbol from the listing.
 
-**A minute** (``Minute``) is four *pin* trades, at its open (the first trade), at its high
-and its low (in the order the path suggests) and at its close (the last), and a *body*:
-the rest of its trades at ``_LEVELS`` prices between its low and high, in ``_CLASSES`` size
-classes doubling from the symbol's base lot (a discrete power law: a class twice as large
-is ``2 ** -_SIZE_TAIL`` as frequent). Each class trades at one of the prices (dealt round
-from a random one) and each (price, class, side) cell holds a count of identical trades,
-so the kline's volume, quote volume and taker-buy figures are sums over some eighteen
-cells, exactly what the trades add up to, whatever the trade count. The taker side leans
-with the minute's return.
+**A minute** (``Minute``) is four *pin* trades and a *body* of cells, identical trades at
+one price, size and side, drawn by ``minute.draw`` (its docstring tells how): so the kline's
+volume, quote volume and taker-buy figures are sums over a few cells, exactly what the
+trades add up to, whatever the trade count, and a kline alone (``SymbolTape.klines``) is made
+without the cells.
 
 **The trades** (``SymbolTape.trades``) lay the minute's aggregates out in time: each pin
 alone, the body's trades of one price and side in runs (the minute's joins spread over its
@@ -28,12 +24,12 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from tickerplant.market.history.counts import MIN_TRADES, TradeCounts
 from tickerplant.market.history.draws import mix, name_key, split, stream
+from tickerplant.market.history.minute import CLASS_MEAN, Makings, cells, draw
 from tickerplant.market.history.path import AssetPath, Bar
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline
@@ -50,13 +46,6 @@ _TRADE_VALUE = 1_650.0  # the mean trade's value = _TRADE_VALUE * activity ** 0.
 # A delivery contract's thin books split a taker order into more, smaller fills (measured:
 # about 1.8 times the trades, a third of the size)
 _DELIVERY_TRADES, _DELIVERY_SIZE = 1.8, 1 / 2.8
-_LEVELS = 3
-_CLASSES = 7
-_SIZE_TAIL = 1.6
-_CLASS_WEIGHTS = [2.0 ** (-_SIZE_TAIL * k) for k in range(_CLASSES)]
-_CLASS_MEAN = sum(w * 2**k for k, w in enumerate(_CLASS_WEIGHTS)) / sum(_CLASS_WEIGHTS)
-# the share of a side's trades in the classes up to k
-_CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(_CLASSES)]
 _YEAR_MS = 365 * DAY_MS
 _BASIS_PER_YEAR = 0.05  # the quarterlies' contango, as the catalogue prices them
 
@@ -115,11 +104,11 @@ class SymbolTape:
         mean_lots = _TRADE_VALUE * max(inst.activity, 1e-6) ** 0.55 / lot_value
         if delivery:
             mean_lots *= _DELIVERY_SIZE
-        self.base_lots = max(1, round(mean_lots / _CLASS_MEAN))
+        self.base_lots = max(1, round(mean_lots / CLASS_MEAN))
 
     def mean_trade_qty(self) -> float:
         """The mean size of its trades, in quantity units (the size classes' mean)."""
-        return float(self.base_lots * _CLASS_MEAN * self.inst.step)
+        return float(self.base_lots * CLASS_MEAN * self.inst.step)
 
     # -- counts and ids (counts.py) ---------------------------------------------------------
 
@@ -181,93 +170,44 @@ class SymbolTape:
         self._hours[hour] = made
         return made
 
-    def _make_minutes(self, hour: int) -> list[Minute]:
-        counts, joins = self.counts.minute_counts(hour), self.counts.minute_joins(hour)
+    def klines(self, hour: int) -> list[Kline]:
+        """The 60 minute klines of ``hour``, without their trades' makings when the hour's
+        minutes are not already made (a coarse kline of a cold past reads many hours)."""
+        kept = self._hours.get(hour)
+        if kept is not None:
+            return [m.kline for m in kept]
+        return [made.kline for made, _ in self._drawn(hour)]
+
+    def _drawn(self, hour: int) -> Iterator[tuple[Makings, int]]:
+        """Each minute of ``hour``'s draws and kline, with its first aggregate trade's id."""
+        counts = self.counts.minute_counts(hour)
+        joins = self.counts.minute_joins(hour)
         bars = self.path.minutes(hour)
         trade_id, agg_id = self.counts.first_ids(hour * 60)
         rng = stream(mix(self._key, hour, 60))  # one generator for the hour's minutes, in order
-        out = []
         for i in range(60):
-            made = self._minute(hour * 60 + i, bars[i], counts[i], trade_id, rng)
-            out.append(made._replace(first_agg_id=agg_id, joins=joins[i]))
+            yield self._draw(hour * 60 + i, bars[i], counts[i], trade_id, rng), agg_id
             trade_id += counts[i]
             agg_id += counts[i] - joins[i]
+
+    def _make_minutes(self, hour: int) -> list[Minute]:
+        joins = self.counts.minute_joins(hour)
+        base, step = self.base_lots, self.inst.step
+        out = []
+        for i, (made, agg_id) in enumerate(self._drawn(hour)):
+            key, body = mix(self._key, hour * 60 + i), cells(made, base, step)
+            out.append(Minute(made.kline, made.pins, body, made.high_first, key, agg_id, joins[i]))
         return out
 
-    def _minute(self, minute: int, bar: Bar, count: int, first_id: int, rng: random.Random) -> Minute:
+    def _draw(self, minute: int, bar: Bar, count: int, first_id: int, rng: random.Random) -> Makings:
+        """Minute ``minute``'s draws and kline (``minute.draw``), from its bar of the path."""
         open_ms = minute * MINUTE_MS
-        key = mix(self._key, minute)
         price = self.price
-        o, h = price(bar[0], open_ms), price(bar[1], open_ms)
-        lo, c = price(bar[2], open_ms), price(bar[3], open_ms)
-        tick, step = self.inst.tick, self.inst.step
-        lean = math.tanh((c - o) / max(h - lo, tick))  # a rising minute was bought
-        random_ = rng.random
-        high_first = random_() < 0.5 - 0.3 * lean
-        base = self.base_lots
-        weights = _CLASS_CUMULATIVE
-        lots = [base << bisect_right(weights, random_() * 0.999999) for _ in range(4)]
-        # buyer is maker (a seller took)? The open and close lean with the minute; the high
-        # was mostly a buyer lifting the ask, the low a seller hitting the bid
-        open_maker = random_() < 0.5 - 0.2 * lean
-        high_maker, low_maker = random_() < 0.2, random_() < 0.8
-        close_maker = random_() < 0.5 - 0.2 * lean
-        first, second = (h, high_maker), (lo, low_maker)
-        if not high_first:
-            first, second = second, first
-        pins = (
-            (o, lots[0] * step, open_maker),
-            (first[0], lots[1] * step, first[1]),
-            (second[0], lots[2] * step, second[1]),
-            (c, lots[3] * step, close_maker),
-        )
-        body = count - MIN_TRADES
-        buy_share = min(0.85, max(0.15, 0.5 + 0.18 * lean + 0.05 * rng.gauss()))
-        buys = round(body * buy_share)
-        span = (h - lo) // tick
-        levels = [lo + round(span * (0.2 + 0.6 * random_())) * tick for _ in range(_LEVELS)]
-        cells: list[tuple[int, int, int, bool]] = []
-        fractions = _CLASS_CUMULATIVE
-        for n, maker in ((buys, False), (body - buys, True)):
-            if n <= 0:
-                continue
-            # each size class trades at one of the levels, classes dealt round from a random
-            # one; its count the class's share of n (cumulative rounding: they sum to n)
-            turn = int(random_() * _LEVELS)
-            given = 0
-            for k in range(_CLASSES):
-                upto = round(n * fractions[k]) if k < _CLASSES - 1 else n
-                if upto > given:
-                    cells.append((levels[(k + turn) % _LEVELS], (base << k) * step, upto - given, maker))
-                    given = upto
-        kline = self._kline(open_ms, o, h, lo, c, pins, cells, count, first_id)
-        return Minute(kline, pins, tuple(cells), high_first, key, 0, 0)
-
-    def _kline(
-        self, open_ms: int, o: int, h: int, lo: int, c: int,
-        pins: Sequence[tuple[int, int, bool]], cells: Sequence[tuple[int, int, int, bool]],
-        count: int, first_id: int,
-    ) -> Kline:  # fmt: skip
+        prices = (price(bar[0], open_ms), price(bar[1], open_ms), price(bar[2], open_ms),
+                  price(bar[3], open_ms))  # fmt: skip
+        inst = self.inst
         quote = None if self._linear else self._quote
-        volume = value = buy_volume = buy_value = 0
-        for p, q, maker in pins:
-            v = p * q if quote is None else quote(p, q)
-            volume += q
-            value += v
-            if not maker:
-                buy_volume += q
-                buy_value += v
-        for p, q, n, maker in cells:
-            v = (p * q if quote is None else quote(p, q)) * n
-            volume += q * n
-            value += v
-            if not maker:
-                buy_volume += q * n
-                buy_value += v
-        return Kline(
-            open_ms, open_ms + MINUTE_MS - 1, o, h, lo, c, volume, value, count, buy_volume, buy_value,
-            first_id, first_id + count - 1,
-        )  # fmt: skip
+        return draw(open_ms, prices, count, first_id, self.base_lots, inst.tick, inst.step, rng, quote)
 
     def _quote(self, price: int, qty: int) -> int:
         """The plant's quote figure of one trade (``payloads.builders.quote_units``)."""
