@@ -171,3 +171,16 @@ def test_an_hours_klines_made_alone_are_those_its_trades_add_up_to(
     assert klines == [m.kline for m in minutes]
     at = hours_back % 60
     assert _sum_of(laid_out.trades(minutes[at]), symbol) == _figures(klines[at])
+
+
+@settings(max_examples=20, deadline=None)
+@given(symbol=st.sampled_from(SYMBOLS + QUARTERLIES), minutes_back=st.integers(200, 300 * 1440))
+def test_a_run_of_minutes_prices_are_each_minutes_price(symbol: str, minutes_back: int) -> None:
+    """The marks read a funding interval's prices at once (``bar_prices``): each is the
+    price of its minute's bar, as ``price`` gives it, on whatever hour boundary."""
+    tape = PAST.tape(symbol)
+    first = NOW // MINUTE_MS - minutes_back
+    one_by_one = [
+        tuple(tape.price(x, m * MINUTE_MS) * 1000 for x in tape.path.minute(m)[:4]) for m in range(first, first + 150)
+    ]
+    assert tape.bar_prices(first, 150, 1000) == one_by_one

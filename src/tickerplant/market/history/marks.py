@@ -45,7 +45,6 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.history.draws import knotted, mix, name_key, uniform
 from tickerplant.market.history.path import Lru
 from tickerplant.market.history.series import SimulatedPast
-from tickerplant.market.history.tape import SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import close_time, open_time
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind, premium_units
@@ -313,38 +312,39 @@ class PastMarks:
         begin = n * FUNDING_INTERVAL_MS
         until_funding_end = begin + FUNDING_INTERVAL_MS
 
-        def prices(which: SymbolTape, minute: int) -> tuple[int, int, int, int]:
-            """The minute's open, high, low and close of ``which``, in mark units."""
-            bar, t = which.path.minute(minute), minute * MINUTE_MS
-            o, h, low, c = (price_to_mark(which.price(x, t), decimals) for x in bar[:4])
-            return o, h, low, c
-
         first_minute = begin // MINUTE_MS - _BASIS_MINUTES  # the basis average's 30 before
-        minutes = range(first_minute, begin // MINUTE_MS + _INTERVAL_MINUTES)
-        refs = [prices(ref, m) for m in minutes]
-        owns = refs if tape is ref else [prices(tape, m) for m in minutes]
-        basis = self.basis(inst, first_minute * MINUTE_MS, len(minutes))
+        count = _BASIS_MINUTES + _INTERVAL_MINUTES
+        scale = 10 ** (MARK_DECIMALS - decimals)  # ``price_to_mark``'s: the minutes in mark units
+        refs = ref.bar_prices(first_minute, count, scale)
+        owns = refs if tape is ref else tape.bar_prices(first_minute, count, scale)
+        basis = self.basis(inst, first_minute * MINUTE_MS, count)
         index_closes = [max(1, round(r[3] / (1.0 + b))) for r, b in zip(refs, basis, strict=True)]
         bases = [o[3] - i for o, i in zip(owns, index_closes, strict=True)]
         average = PremiumAverage()
+        window = sum(bases[1 : _BASIS_MINUTES + 1])  # the 30 minutes' basis to the first's close
         out: list[_Minute] = []
-        for k in range(_BASIS_MINUTES, len(minutes)):
+        premium, mark = premium_units, mark_price
+        for k in range(_BASIS_MINUTES, count):
+            if k > _BASIS_MINUTES:
+                window += bases[k] - bases[k - _BASIS_MINUTES]
             ro, rh, rl, rc = refs[k]
             index_open, index_c = index_closes[k - 1], index_closes[k]
             half = 0.5 * index_c / max(rc, 1)
             index_h = max(index_open, index_c) + max(0, round((rh - max(ro, rc)) * half))
             index_l = min(index_open, index_c) - max(0, round((min(ro, rc) - rl) * half))
-            index = (index_open, index_h, index_l, index_c)
-            own = owns[k]
-            premiums = [premium_units(p, i) for p, i in zip(own, index, strict=True)]
-            average.add(premiums[3])
+            po, ph, pl, pc = owns[k]
+            p_o, p_h, p_l = premium(po, index_open), premium(ph, index_h), premium(pl, index_l)
+            p_c = premium(pc, index_c)
+            average.add(p_c)
             rate = funding_rate(average.average()) if perpetual else None
-            basis_average = sum(bases[k - _BASIS_MINUTES + 1 : k + 1]) // _BASIS_MINUTES
-            until = until_funding_end - (minutes[k] + 1) * MINUTE_MS
-            marks = [mark_price(i, rate, until, basis_average, p) for p, i in zip(own, index, strict=True)]
+            basis_mean = window // _BASIS_MINUTES  # the last 30 minutes' basis, averaged
+            until = until_funding_end - (first_minute + k + 1) * MINUTE_MS
+            m_o = mark(index_open, rate, until, basis_mean, po)
+            m_h = mark(index_h, rate, until, basis_mean, ph)
+            m_l, m_c = mark(index_l, rate, until, basis_mean, pl), mark(index_c, rate, until, basis_mean, pc)
             out.append((
-                (marks[0], max(marks), min(marks), marks[3]),
+                (m_o, max(m_o, m_h, m_l, m_c), min(m_o, m_h, m_l, m_c), m_c),
                 (index_open, index_h, index_l, index_c),
-                (premiums[0], max(premiums), min(premiums), premiums[3]),
+                (p_o, max(p_o, p_h, p_l, p_c), min(p_o, p_h, p_l, p_c), p_c),
             ))  # fmt: skip
         return out

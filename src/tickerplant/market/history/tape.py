@@ -152,6 +152,31 @@ class SymbolTape:
             ticks *= 1.0 + _BASIS_PER_YEAR * max(0, self._delivery_ms - time_ms) / _YEAR_MS
         return max(1, round(ticks)) * self.inst.tick
 
+    def bar_prices(self, first: int, count: int, scale: int = 1) -> list[tuple[int, int, int, int]]:
+        """The open, high, low and close of ``count`` minutes from ``first`` (minutes since
+        the epoch), each ``price`` × ``scale`` (a mark's units: ``price_to_mark``'s scale), a
+        path's hour read once for its minutes (the past's marks read a funding interval's)."""
+        reference, tick, delivery_ms = self._reference, self.inst.tick * scale, self._delivery_ms
+        exp, path = math.exp, self.path
+        out: list[tuple[int, int, int, int]] = []
+        minute, end = first, first + count
+        while minute < end:
+            hour = minute // 60
+            bars = path.minutes(hour)
+            for bar in bars[minute - hour * 60 : min(60, end - hour * 60)]:
+                o, h, lo, c = bar[0], bar[1], bar[2], bar[3]
+                if delivery_ms is None:
+                    out.append((
+                        max(1, round(reference * exp(o))) * tick, max(1, round(reference * exp(h))) * tick,
+                        max(1, round(reference * exp(lo))) * tick, max(1, round(reference * exp(c))) * tick,
+                    ))  # fmt: skip
+                else:  # as ``price``: the contango multiplies the price, in that order
+                    carry = 1.0 + _BASIS_PER_YEAR * max(0, delivery_ms - minute * MINUTE_MS) / _YEAR_MS
+                    p = [max(1, round(reference * exp(x) * carry)) * tick for x in (o, h, lo, c)]
+                    out.append((p[0], p[1], p[2], p[3]))
+                minute += 1
+        return out
+
     # -- minutes -----------------------------------------------------------------------
 
     def minute(self, minute: int) -> Minute:
