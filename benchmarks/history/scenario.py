@@ -11,7 +11,10 @@
    year, cold (a day nobody asked for) and warm (the same request again): median ms.
 3. **A past minute of trades**: ``aggTrades?limit=1000`` from a random minute of the last
    two days (Binance refuses older start times): median ms.
-4. **A 30-day download**: ``--days`` of 1m klines for ``--symbols`` symbols, 1,500 at a
+4. **A coarse answer, cold**: ``klines`` and ``markPriceKlines`` at ``interval=1d`` and
+   ``limit=500`` (what ccxt's ``fetch_ohlcv(symbol, '1d')`` sends by default) for a
+   symbol nobody asked about: seconds, against ccxt's default 10 s timeout (``--quick``: 100).
+5. **A 30-day download**: ``--days`` of 1m klines for ``--symbols`` symbols, 1,500 at a
    time over one kept-alive connection, as ccxt pages: requests, rows, seconds.
 
 Each request is timed from sending to its whole answer, one at a time. It always exits 0:
@@ -105,8 +108,18 @@ def klines_and_trades(args: argparse.Namespace) -> None:
             trades.append(ms)
         print(f"  aggTrades limit=1000 from a past minute: median {statistics.median(trades):.1f} ms"
               f" (max {max(trades):.1f})", flush=True)
+        coarse(client, args.coarse_days)
         client.close()
         download(server, args, now)
+
+
+def coarse(client: Client, limit: int) -> None:
+    """Daily klines and daily mark klines of symbols nothing read before, each cold."""
+    for endpoint, symbol in (("klines", "UNIUSDT"), ("markPriceKlines", "ATOMUSDT")):
+        ms, rows = client.get(f"/fapi/v1/{endpoint}?symbol={symbol}&interval=1d&limit={limit}")
+        assert isinstance(rows, list) and rows, endpoint
+        print(f"  {endpoint} 1d, {len(rows)} days, cold: {ms / 1000:.1f} s (ccxt's default timeout: 10 s)",
+              flush=True)  # fmt: skip
 
 
 def download(server: ServerProcess, args: argparse.Namespace, now: int) -> None:
@@ -136,10 +149,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--days", type=int, default=None, help="days downloaded per symbol (30; quick 2)")
     parser.add_argument("--samples", type=int, default=None, help="requests timed per kind (10; quick 3)")
     parser.add_argument("--starts", type=int, default=None, help="starts timed (3; quick 1)")
+    parser.add_argument("--coarse-days", type=int, default=None, help="coarse limit (500; quick 100)")
     parser.add_argument("--baseline-src", type=Path, default=None, help="another tree's src/, its start-up")
     parser.add_argument("--server-start-timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
     fill_sizes(args, [("symbols", 10, 2), ("days", 30, 2), ("samples", 10, 3), ("starts", 3, 1)])
+    fill_sizes(args, [("coarse_days", 500, 100)])
     with supervised():
         print("start-up (`serve --seed 1 --sim-rate 400`, the default day of warm past):", flush=True)
         for label, src in (("this tree", None), (f"baseline {args.baseline_src}", args.baseline_src)):
