@@ -5,6 +5,7 @@ refusals hold; no secret is shown but once, to the caller, and none is logged.""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,35 @@ async def test_accounts_and_keys_over_the_admin_listener(
         assert await call(session, base, "POST", f"/api/accounts/{account_id}/delete") == (200, {})
         assert (await call(session, base, "GET", f"/api/accounts/{account_id}"))[0] == 404
     assert not any(secret in record.getMessage() for record in caplog.records)
+
+
+async def test_a_withdrawal_cannot_take_what_trading_has_spent(start_server: StartServer, tmp_path: Path) -> None:
+    """The wallet is the operator's deposits and what trading changed: after a round trip
+    paid its commission, withdrawing the whole deposit is refused (the admin API and the
+    command alike, ``AccountStore``), and withdrawing what is left empties the wallet."""
+    plant = await start_server(simulator=STILL, venue_db=str(tmp_path / "venue.db"), admin_port=free_port())
+    base = plant.admin_url()
+    um = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    async with aiohttp.ClientSession() as session:
+        made = (await call(session, base, "POST", "/api/accounts", {"balances": "USDT=10000"}))[1]
+        account_id = made["account"]["accountId"]
+        client = await python_binance_at(um, None, made["apiKey"], made["secretKey"])
+        try:
+            for side in ("BUY", "SELL"):  # a round trip: its commission paid twice
+                await client.futures_create_order(symbol="ETHUSDT", side=side, type="MARKET", quantity="1")
+            (usdt,) = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
+            assert Decimal(usdt["balance"]) < 10000
+            status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/withdraw",
+                                         {"amounts": "USDT=10000"})  # fmt: skip
+            assert status == 400 and f"it holds {usdt['balance']}" in refused["msg"], refused
+            assert [b["balance"] for b in await client.futures_account_balance() if b["asset"] == "USDT"] == [
+                usdt["balance"]
+            ]  # nothing moved
+            status, _ = await call(session, base, "POST", f"/api/accounts/{account_id}/withdraw",
+                                   {"amounts": f"USDT={usdt['balance']}"})  # fmt: skip
+            assert status == 200
+            assert [b["balance"] for b in await client.futures_account_balance() if b["asset"] == "USDT"] == [
+                "0.00000000"
+            ]
+        finally:
+            await client.close_connection()

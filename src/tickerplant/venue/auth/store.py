@@ -39,6 +39,7 @@ from pathlib import Path
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Account, ApiKey, Balance, KeyType, new_alias, new_api_key
+from tickerplant.venue.domain.money import format_amount
 
 __all__ = ["SCHEMA_VERSION", "AccountStore", "Keyring", "StoreError"]
 
@@ -233,6 +234,12 @@ class AccountStore:
         amount = (row[0] if row else 0) + units
         if amount < 0:
             raise StoreError(f"{asset} in the {wallet.name} wallet would fall below zero")
+        if units < 0:  # a withdrawal: the wallet is this row and what trading changed
+            traded = self._traded(account_id, wallet, asset)
+            if amount + traded < 0:
+                held = format_amount(amount - units + traded)
+                where = f"{asset} in the {wallet.name} wallet"
+                raise StoreError(f"{where} would fall below zero (it holds {held})")
         if amount > MOST_UNITS:
             most = f"{MOST_UNITS // 10**8:,}"
             raise StoreError(f"{asset} in the {wallet.name} wallet would pass {most}, the most it holds")
@@ -242,6 +249,21 @@ class AccountStore:
             (account_id, wallet.value, asset, amount, now_ms),
         )
         return Balance(account_id, wallet, asset, amount, now_ms)
+
+
+    def _traded(self, account_id: int, wallet: Market, asset: str) -> int:
+        """What trading changed in a wallet's asset, as the journal holds it (``sqlite_journal``:
+        ``venue_wallet_changes``, an older journal's rows without a market counted in either),
+        0 before any server journaled."""
+        journaled = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'venue_wallet_changes'")
+        if journaled.fetchone() is None:
+            return 0
+        row = self._db.execute(
+            "SELECT SUM(delta) FROM venue_wallet_changes WHERE account_id = ? AND asset = ? "
+            "AND (market = ? OR market IS NULL)",
+            (account_id, asset, wallet.value),
+        ).fetchone()
+        return int(row[0] or 0)
 
 
 _MOVED_KEPT = 4096  # balance moves kept until the engines take them (they do within a second)
