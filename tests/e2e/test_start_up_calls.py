@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import ccxt.async_support as ccxt
 from binance import AsyncClient
+from ccxt_hosts import point
 from test_venue_clients import Venue, closing, plant, venue  # noqa: F401
 
 from tickerplant.app import Tickerplant
@@ -76,3 +78,21 @@ async def test_python_binance_starts_as_its_readme_shows(plant: Tickerplant, ven
     closing.append(client)
     assert abs(client.timestamp_offset) < 60_000
     assert (await client.futures_account_balance())[0]["balance"] == "10000.00000000"
+
+
+async def test_ccxt_fetch_status_finds_the_venue_up(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    """ccxt's ``fetch_status`` asks the wallet's ``GET /sapi/v1/system/status`` (public,
+    weight 1) on its ``api.binance.com`` host, pointed at either listener as the README
+    shows: ``{"status": 0, "msg": "normal"}``, ccxt's ``ok``."""
+    for market, made in ((Market.UM, ccxt.binanceusdm), (Market.CM, ccxt.binancecoinm)):
+        local = f"http://127.0.0.1:{plant.listeners[market].port}"
+        exchange = made({"apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret})
+        closing.append(exchange)
+        point(exchange, {"https://fapi.binance.com": local, "https://dapi.binance.com": local,
+                         "https://api.binance.com": local})  # fmt: skip
+        status = await exchange.fetch_status()
+        assert (status["status"], status["info"]) == ("ok", {"status": 0, "msg": "normal"})
+    async with aiohttp.ClientSession() as session:
+        base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+        # weight 1: the IP's second after ccxt's on this listener
+        assert await _get(session, f"{base}/sapi/v1/system/status", {}) == (200, {"status": 0, "msg": "normal"}, 2)

@@ -35,6 +35,9 @@ QUERY_CACHE_SIZE = 256  # parsed query strings kept; the table is emptied when f
 _CACHED_QUERY_CHARS = 256  # longer query strings are parsed each time, never kept
 
 
+_NORMAL = {"status": 0, "msg": "normal"}  # GET /sapi/v1/system/status: the venue is up
+
+
 class RestAnswer(NamedTuple):
     status: int
     parts: tuple[bytes, ...]  # the body as consecutive byte strings (two for a depth answer)
@@ -151,6 +154,9 @@ class RestApi:
             "/api/v3/ping": Method(_constant(1), lambda params, now: {}),
             "/api/v3/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
             "/api/v3/exchangeInfo": Method(_constant(20), lambda params, now: exchange_info_spot_stub(now)),
+            # the wallet's system status, ccxt's ``fetch_status`` (public, weight 1): the
+            # venue's REST is up whenever this answers, a fault profile's maintenance aside
+            "/sapi/v1/system/status": Method(_constant(1), lambda params, now: _NORMAL),
         }
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
         # security type MARKET_DATA: answered to a valid `X-MBX-APIKEY` only (§7.1), which
