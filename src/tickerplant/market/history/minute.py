@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import random
-from bisect import bisect_right
+from bisect import bisect_right as _bisect
 from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
@@ -40,6 +40,7 @@ CLASS_MEAN = sum(w * 2**k for k, w in enumerate(_CLASS_WEIGHTS)) / sum(_CLASS_WE
 # the share of a side's trades in the classes up to k
 _CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(CLASSES)]
 
+_tanh, _new = math.tanh, tuple.__new__
 Pin = tuple[int, int, bool]  # (price units, qty units, buyer is maker)
 Side = tuple[int, int, bool]  # a side's body: (its trades, its turn, buyer is maker)
 
@@ -93,53 +94,59 @@ def draw(
 ) -> Makings:  # fmt: skip
     """A minute opened at ``open_ms`` with ``prices`` (open, high, low, close) and ``count``
     trades from ``first_id``, drawn from ``rng`` (an hour's stream, in minute order);
-    ``quote``: the quote figure of one trade (price, qty), None for price × qty."""
+    ``quote``: the quote figure of one trade (price, qty), None for price × qty.
+
+    Written out draw by draw (a cold daily kline makes 1,440 of these): the high's or the
+    low's pin first, the four pins' size classes, their takers, the body's buy share, its
+    three levels, then each side's turn."""
     o, h, lo, c = prices
-    lean = math.tanh((c - o) / max(h - lo, tick))  # a rising minute was bought
+    lean = _tanh((c - o) / max(h - lo, tick))  # a rising minute was bought
     random_ = rng.random
     high_first = random_() < 0.5 - 0.3 * lean
     weights = _CLASS_CUMULATIVE
-    lots = [base_lots << bisect_right(weights, random_() * 0.999999) for _ in range(4)]
+    q0 = (base_lots << _bisect(weights, random_() * 0.999999)) * step
+    q1 = (base_lots << _bisect(weights, random_() * 0.999999)) * step
+    q2 = (base_lots << _bisect(weights, random_() * 0.999999)) * step
+    q3 = (base_lots << _bisect(weights, random_() * 0.999999)) * step
     # buyer is maker (a seller took)? The open and close lean with the minute; the high
     # was mostly a buyer lifting the ask, the low a seller hitting the bid
     open_maker = random_() < 0.5 - 0.2 * lean
     high_maker, low_maker = random_() < 0.2, random_() < 0.8
     close_maker = random_() < 0.5 - 0.2 * lean
-    first, second = (h, high_maker), (lo, low_maker)
-    if not high_first:
-        first, second = second, first
-    pins = (
-        (o, lots[0] * step, open_maker),
-        (first[0], lots[1] * step, first[1]),
-        (second[0], lots[2] * step, second[1]),
-        (c, lots[3] * step, close_maker),
-    )
+    if high_first:
+        p1, m1, p2, m2 = h, high_maker, lo, low_maker
+    else:
+        p1, m1, p2, m2 = lo, low_maker, h, high_maker
+    pins = ((o, q0, open_maker), (p1, q1, m1), (p2, q2, m2), (c, q3, close_maker))
     body = count - MIN_TRADES
     buy_share = min(0.85, max(0.15, 0.5 + 0.18 * lean + 0.05 * rng.gauss()))
     buys = round(body * buy_share)
     span = (h - lo) // tick
-    levels = tuple(lo + round(span * (0.2 + 0.6 * random_())) * tick for _ in range(LEVELS))
-    sides = []
-    for n, maker in ((buys, False), (body - buys, True)):
-        if n > 0:
-            sides.append((n, int(random_() * LEVELS), maker))
-    kline = _kline(open_ms, prices, pins, levels, sides, count, first_id, base_lots * step, quote)
-    return Makings(kline, pins, levels, tuple(sides), high_first)
-
-
-def _kline(
-    open_ms: int, prices: tuple[int, int, int, int], pins: tuple[Pin, ...], levels: tuple[int, ...],
-    sides: list[Side], count: int, first_id: int, lot: int, quote: Callable[[int, int], int] | None,
-) -> Kline:  # fmt: skip
-    """The kline the minute's trades add up to (``lot``: the base lot in quantity units)."""
-    volume = value = buy_volume = buy_value = 0
-    for p, q, maker in pins:
-        v = p * q if quote is None else quote(p, q)
-        volume += q
-        value += v
-        if not maker:
-            buy_volume += q
-            buy_value += v
+    levels = (
+        lo + round(span * (0.2 + 0.6 * random_())) * tick,
+        lo + round(span * (0.2 + 0.6 * random_())) * tick,
+        lo + round(span * (0.2 + 0.6 * random_())) * tick,
+    )
+    sells = body - buys
+    if buys > 0 and sells > 0:  # the common case: both sides trade, each dealt from a turn
+        buy_turn = int(random_() * LEVELS)
+        sides: tuple[Side, ...] = ((buys, buy_turn, False), (sells, int(random_() * LEVELS), True))
+    elif buys > 0:
+        sides = ((buys, int(random_() * LEVELS), False),)
+    elif sells > 0:
+        sides = ((sells, int(random_() * LEVELS), True),)
+    else:
+        sides = ()
+    # the kline: the pins' figures, then each side's from its class counts (``_shares``)
+    if quote is None:
+        v0, v1, v2, v3 = o * q0, p1 * q1, p2 * q2, c * q3
+    else:
+        v0, v1, v2, v3 = quote(o, q0), quote(p1, q1), quote(p2, q2), quote(c, q3)
+    volume, value = q0 + q1 + q2 + q3, v0 + v1 + v2 + v3
+    # the pins a buyer took (``not`` a maker: 1)
+    buy_volume = q0 * (not open_maker) + q1 * (not m1) + q2 * (not m2) + q3 * (not close_maker)
+    buy_value = v0 * (not open_maker) + v1 * (not m1) + v2 * (not m2) + v3 * (not close_maker)
+    lot = base_lots * step
     for n, turn, maker in sides:
         lots, at_0, at_1, at_2 = _shares(n, turn)
         q = lots * lot
@@ -152,8 +159,8 @@ def _kline(
         if not maker:
             buy_volume += q
             buy_value += v
-    o, h, lo, c = prices
-    return Kline(
+    kline = Kline(
         open_ms, open_ms + MINUTE_MS - 1, o, h, lo, c, volume, value, count, buy_volume, buy_value,
         first_id, first_id + count - 1,
     )  # fmt: skip
+    return _new(Makings, (kline, pins, levels, sides, high_first))
