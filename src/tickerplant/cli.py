@@ -62,7 +62,9 @@ def _fault_profile(config: ServerConfig) -> ServerConfig:
     try:
         if named:
             text = BUILTIN[named] if named in BUILTIN else Path(named).read_text()
-        parse_profile(text)
+        from tickerplant.gateway.fault_names import check_endpoints
+
+        check_endpoints(parse_profile(text))  # a name nothing serves: refused, not silent
     except (OSError, ProfileError) as exc:
         raise SystemExit(f"--faults {named}: {exc}") from None
     return dataclasses.replace(config, faults=dataclasses.replace(config.faults, profile_text=text))

@@ -3,6 +3,7 @@ server starts."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,38 @@ def test_faults_names_a_built_in_profile_or_reads_a_file(tmp_path: Path) -> None
         build_config(_parser().parse_args(["serve", "--faults", str(written)]))
     with pytest.raises(SystemExit, match="No such file"):
         build_config(_parser().parse_args(["serve", "--faults", str(tmp_path / "none.toml")]))
+
+
+@pytest.mark.parametrize(
+    ("kind", "endpoint", "said"),
+    [
+        ("internal-error", "POST /fapi/v1/ordr", "'POST /fapi/v1/ordr' is not a private REST endpoint"),
+        ("maintenance", "GET /fapi/v1/depth", "'GET /fapi/v1/depth' is not a private REST endpoint"),  # public
+        ("session-drop", "order.plac", "'order.plac' is not a WebSocket API method"),
+        ("event-drop", "ORDER_TRADE_UPDAT", "'ORDER_TRADE_UPDAT' is not a user data event (ACCOUNT_CONFIG_UPDATE"),
+        ("depth-break", "btcusdt@dept", "'btcusdt@dept' is not a stream name"),
+    ],
+)
+def test_an_endpoint_nothing_serves_is_refused_before_the_start(
+    tmp_path: Path, kind: str, endpoint: str, said: str
+) -> None:
+    """A fault narrowed to a name that matches nothing would never fire: refused, saying which
+    fault and which name (``gateway/fault_names.py``)."""
+    written = tmp_path / "typo.toml"
+    written.write_text(f'[[fault]]\nkind = "{kind}"\nrate = 0.5\nendpoints = ["{endpoint}"]\n')
+    with pytest.raises(SystemExit, match=re.escape(f"--faults {written}: fault 1 ({kind}): endpoints: {said}")):
+        build_config(_parser().parse_args(["serve", "--faults", str(written)]))
+
+
+def test_the_names_each_family_meets_are_taken() -> None:
+    profile = (
+        '[[fault]]\nkind = "timeout"\nrate = 0.1\nendpoints = ["POST /dapi/v1/batchOrders", "order.place"]\n'
+        '[[fault]]\nkind = "maintenance"\nrate = 0.1\nendpoints = ["GET /sapi/v1/capital/config/getall"]\n'
+        '[[fault]]\nkind = "reply-delay"\nrate = 0.1\nendpoints = ["v2/account.status", "depth"]\n'
+        '[[fault]]\nkind = "event-delay"\nrate = 0.1\nendpoints = ["ACCOUNT_UPDATE"]\n'
+        '[[fault]]\nkind = "market-reset"\nrate = 0.1\nendpoints = ["!markPrice@arr@1s", "ethusd_perp@depth20"]\n'
+    )
+    from tickerplant.faults.profile import parse_profile
+    from tickerplant.gateway.fault_names import check_endpoints
+
+    check_endpoints(parse_profile(profile))  # raises on any name it does not know

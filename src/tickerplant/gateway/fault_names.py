@@ -1,0 +1,68 @@
+"""A fault profile's ``endpoints`` checked against what the server serves, before it starts:
+a name that matches nothing (``"POST /fapi/v1/ordr"``, ``"order.plac"``,
+``"ORDER_TRADE_UPDAT"``) would leave its fault silent forever, the operator none the wiser
+(docs/faults.md, "The profile file").
+
+What each family's faults meet, by name (``faults/decider.py``'s ``where``):
+
+- order entry and maintenance: a private REST endpoint, ``"<METHOD> <path>"`` of either
+  market (``venue/wire/rest.py``'s and ``outside_futures.py``'s routes), or a WebSocket
+  API method (``ws_trading.py``'s, and the market data methods);
+- the WebSocket API's: one of its methods;
+- the user data stream's: an event name (``protocol/user_streams.EVENTS``);
+- the market streams': a stream name of spec §3.5's grammar (``protocol/streams.parse``).
+
+The names are read from the surfaces themselves, made over no engine, no keys and no
+budget: only their route tables are read, so a route added there is known here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, cast
+
+from tickerplant.faults.profile import Family, Profile, ProfileError
+from tickerplant.market.instruments import Market
+from tickerplant.protocol.streams import parse
+from tickerplant.protocol.user_streams import EVENTS
+from tickerplant.protocol.ws_api import WS_API_METHODS
+from tickerplant.venue.wire.outside_futures import outside_rest
+from tickerplant.venue.wire.rest import PrivateRest
+from tickerplant.venue.wire.ws_trading import WsTrading
+
+__all__ = ["check_endpoints", "served"]
+
+
+@cache
+def served() -> tuple[frozenset[str], frozenset[str]]:
+    """Every private REST endpoint of both markets, as ``"<METHOD> <path>"``, and every
+    WebSocket API method."""
+    nothing = cast(Any, object())  # read, never called: the tables alone are wanted
+    rest: set[str] = set()
+    methods: set[str] = set(WS_API_METHODS)
+    for market in Market:
+        private = PrivateRest(market, nothing, nothing, (), nothing, nothing, nothing)
+        outside = outside_rest(market, nothing, nothing, ())
+        rest.update(f"{verb} {path}" for verb, path in (*private.routes, *outside.routes))
+        methods.update(WsTrading(private).names)
+    return frozenset(rest), frozenset(methods)
+
+
+def check_endpoints(profile: Profile) -> None:
+    """Raise ``ProfileError`` naming the first fault with an endpoint nothing serves."""
+    rest, methods = served()
+    for number, fault in enumerate(profile.faults, 1):
+        family = fault.kind.family
+        for name in sorted(fault.endpoints):
+            if family in (Family.ORDER, Family.MAINTENANCE):
+                known = name in rest or name in methods
+                what = "a private REST endpoint or WebSocket API method"
+            elif family is Family.WS_API:
+                known, what = name in methods, "a WebSocket API method"
+            elif family is Family.USER_STREAM:
+                known, what = name in EVENTS, f"a user data event ({', '.join(sorted(EVENTS))})"
+            else:
+                known, what = parse(name) is not None, "a stream name (btcusdt@depth@100ms)"
+            if not known:
+                where = f"fault {number} ({fault.kind.value})"
+                raise ProfileError(f"{where}: endpoints: {name!r} is not {what} of the server")
