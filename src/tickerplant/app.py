@@ -15,7 +15,7 @@ from tickerplant import logs
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.local import LocalBus
-from tickerplant.clock import Clock, SystemClock
+from tickerplant.clock import Clock, MarketClock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
 from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
@@ -47,9 +47,22 @@ from tickerplant.venue_engines import (
 if TYPE_CHECKING:
     from tickerplant.admin.server import AdminServer
 
-__all__ = ["Tickerplant", "source_for"]
+__all__ = ["Tickerplant", "replay_timed", "source_for"]
 
 log = logging.getLogger("tickerplant")
+
+
+def replay_timed(config: ServerConfig) -> tuple[ReplaySource, MarketClock] | None:
+    """A replay's source and the venue's clock over it, the replay's own time; None for any
+    other source. ``serve --replay`` keeps the server's time for what its clients do by
+    their own clocks (signatures, ``serverTime``, pings, listen keys), and runs the venue on
+    the replay's: its orders, fills, fundings and latency meet the replayed market at its time,
+    at any speed (docs/replay.md, "Trading on a replay"). ``tickerplant run`` serves all on
+    the replay's time, the bot's clock set to it."""
+    if not config.replay.paths:
+        return None
+    source = ReplaySource(config.replay, SystemClock(config.clock_offset_ms), config.payload_format)
+    return source, MarketClock(SystemClock(config.clock_offset_ms), source)
 
 
 def source_for(config: ServerConfig, clock: Clock) -> Source:
@@ -87,8 +100,12 @@ class Tickerplant:
         loop's own shares are measured on (REST's share of a turn, the status' rates), the
         same clock unless told."""
         self.config = config
+        venue: Clock | None = None
+        if clock is None and source is None and (timed := replay_timed(config)) is not None:
+            source, venue = timed
         self.clock = clock or SystemClock(config.clock_offset_ms)
         self.wall = wall or self.clock
+        self.venue_clock = venue or self.clock  # the venue's time: a replay's own (``replay_timed``)
         self.source: Source = source or source_for(config, self.clock)
         self.bus = LocalBus()
         # the streams this process' clients hold, which the plants follow (market/demand.py)
@@ -193,7 +210,7 @@ class Tickerplant:
         it reads the listener's market view, takes the market's trades from the bus, and is
         restored from the journal, the fundings that fell while the server was down settled
         from the source's ``past`` (docs/venue.md)."""
-        clock, listeners = self.clock, self.listeners
+        clock, listeners = self.venue_clock, self.listeners
         views = {market: listener.view for market, listener in listeners.items()}
         self.group = group = group_commit(self.journal)
         accounts, journal = self.accounts, self.journal
@@ -204,7 +221,7 @@ class Tickerplant:
         for market, engine in made.items():
             listener = listeners[market]
             self.engines[market] = engine
-            listener.serve_engine(engine, group)
+            listener.serve_engine(engine, group, clock)
             assert listener.drain is not None
             plant, drain = self.plants[market], listener.drain
             activity = listener.user_data.activity

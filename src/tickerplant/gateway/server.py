@@ -122,6 +122,7 @@ class Listener:
         self._instruments = instruments
         self._other_instruments = other_instruments if config.payload_format is PayloadFormat.Y2026 else None
         self._clock = clock
+        self._venue_clock = clock  # the venue's time (``serve_engine``): a replay's own
         self.view = MarketView(market, list(instruments.values()))
         bus.subscribe(market, self.view.receive)
         self._bus = bus
@@ -153,8 +154,7 @@ class Listener:
             self.ws_api.private = latent_ws(WsTrading(self.private), self._latency, self._clock)
             assets = venue_assets([*instruments.values(), *(other_instruments or {}).values()])
             self.outside = outside_rest(market, accounts, self.weight, assets)
-        # the private routes by their bytes, for ``route`` to find before it decodes anything
-        self._private_routes: RoutesByBytes = private_routes(self.outside, self.private)
+        self._private_routes: RoutesByBytes = private_routes(self.outside, self.private)  # found by bytes
         self._server: Acceptor | None = None
         self._doors: set[FrontDoor] = set()  # connections between (or inside) REST requests
         self.allocator_trim = AllocatorTrim(clock)  # memory back to the system after a wave of closes
@@ -230,20 +230,21 @@ class Listener:
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def serve_engine(self, engine: Engine, durable: GroupCommit | None = None) -> None:
-        """Serve the order and algo order endpoints of ``engine`` (``venue/wire/rest.py``,
-        ``algo_rest.py``); ``durable``: the journal's group commit (``durable_replies.py``)."""
+    def serve_engine(self, engine: Engine, durable: GroupCommit | None, venue: Clock | None = None) -> None:
+        """Serve ``engine``'s endpoints (``venue/wire/rest.py``); ``durable``: the journal's group
+        commit (``durable_replies.py``); ``venue``: its clock, a replay's own (``app.replay_timed``)."""
         if self.private is not None:
-            private = self.private
+            private, self._venue_clock = self.private, venue or self._clock
             made = engine_surface(
                 self.market, private.accounts, self.weight, private.coins, engine, self.user_data,
-                self._clock, durable,
+                self._venue_clock, durable,
             )  # fmt: skip
+            made.rest.venue_now = None if self._venue_clock is self._clock else self._venue_clock.now_ms
             self.private, self.drain, self._durable = made.rest, made.drain, durable
             trading: PrivateMethods = made.trading
             trading = trading if self.faults is None else FaultedWs(made.trading, self.faults)
             trading = trading if durable is None else DurableWs(trading, durable)
-            self.ws_api.private = latent_ws(trading, self._latency, self._clock)
+            self.ws_api.private = latent_ws(trading, self._latency, self._venue_clock, self._clock)
             self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
@@ -266,8 +267,7 @@ class Listener:
 
     @property
     def accepting_itself(self) -> bool:
-        """Whether descriptors are short and the listener accepts through its own acceptor,
-        with a descriptor in reserve to answer 503 with (``gateway/acceptor.py``)."""
+        """Whether it accepts through its own acceptor, short of descriptors (``acceptor.py``)."""
         return self._server is not None and self._server.accepting_itself
 
     def route(
@@ -348,7 +348,7 @@ class Listener:
             self.signed_lag.signed(query, form, now_ms)
         if self._latency is not None:  # performed at its arrival, answered after its response leg
             perform = functools.partial(self._perform, private, route, signed)
-            return latent_route(self._latency, self._clock, now_ms, perform)
+            return latent_route(self._latency, self._venue_clock, perform, self._clock)
         return self._perform(private, route, signed, now_ms)
 
     def _perform(

@@ -58,6 +58,7 @@ __all__ = [
 
 NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
 
+_KEYS = Security.USER_STREAM
 _encode = msgspec.json.encode
 _new = tuple.__new__  # a NamedTuple made once a request, without a Python frame
 
@@ -117,6 +118,7 @@ class PrivateRest:
         self._listen_keys = listen_keys
         self._countdowns = countdowns
         self._activity = activity
+        self.venue_now: Callable[[], int] | None = None  # a replay's venue: its time, not the request's
         um = market is Market.UM
         p = "/fapi" if um else "/dapi"
         balance = PrivateEndpoint(Security.USER_DATA, 5 if um else 1, self._balance)  # part 3 §2
@@ -184,14 +186,12 @@ class PrivateRest:
     def admit(
         self, route: tuple[str, str], request: PrivateRequest, now_ms: int
     ) -> tuple[Authorized, int] | RestAnswer:
-        """Part 1 §10's steps before the endpoint: the IP's weight, then ``authorize``; the
-        request authorized and the IP's weight used, or the refusal. Under ``--workers`` a
-        gateway admits and the plant performs (``venue/wire/forwarded.py``)."""
+        """Part 1 §10's steps before the endpoint: the IP's weight, then ``authorize``; the request
+        authorized and the weight used, or the refusal (``--workers``: ``wire/forwarded.py``)."""
         return self._admit(self.routes[route], request, now_ms)
 
     def perform(self, route: tuple[str, str], authorized: Authorized, used: int, now_ms: int) -> RestAnswer:
-        """The endpoint's answer to an admitted request; ``used``: the IP's weight, for the
-        answer's header."""
+        """The endpoint's answer to an admitted request (``used``: the IP's weight)."""
         return self._perform(self.routes[route], authorized, used, now_ms)
 
     def _admit(
@@ -212,7 +212,8 @@ class PrivateRest:
 
     def _perform(self, endpoint: PrivateEndpoint, authorized: Authorized, used: int, now: int) -> RestAnswer:
         try:
-            result = endpoint.answer(authorized, now)
+            at = self.venue_now  # a replay's venue time; a listen key lives by the server's
+            result = endpoint.answer(authorized, now if at is None or endpoint.security is _KEYS else at())
         except RequestRefused as refused:
             return self._refused(endpoint, refused, used)
         if type(result) is Headed:  # (_new: RestAnswer(200, …) without its Python __new__)

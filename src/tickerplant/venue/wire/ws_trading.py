@@ -216,7 +216,9 @@ class WsTrading:
         """The method's endpoint for an admitted request, framed with its ``rateLimits``."""
         name = admitted.method
         try:
-            result = self.methods[name].answer(admitted.authorized, now_ms)
+            method, at = self.methods[name], self.rest.venue_now  # a replay's venue time; keys the server's
+            venue_ms = now_ms if at is None or method.security is Security.USER_STREAM else at()
+            result = method.answer(admitted.authorized, venue_ms)
             if isinstance(result, Headed):
                 result = result.value
         except RequestRefused as refused:

@@ -1,0 +1,89 @@
+"""Trading on ``tickerplant serve --replay`` over real sockets, the server made as ``serve``
+makes it (no clock given), python-binance at its defaults signing by its own clock, as
+against Binance: the venue runs on the replay's time at ×60 (an order is stamped at the
+replay's time, a replayed trade through its price fills it, the replayed funding is charged)
+while the signatures are checked by the server's (docs/replay.md, "Trading on a replay")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from binance_hosts import python_binance_at
+from public_data import BOOK_HEADER, FUNDING_HEADER, KLINE_HEADER, UM_TRADES_HEADER, write
+from timing import eventually
+
+from tickerplant.app import Tickerplant
+from tickerplant.clock import MarketClock
+from tickerplant.config import ReplayConfig, ServerConfig
+from tickerplant.feeds.replay.player import ReplaySource
+from tickerplant.market.instruments import Market
+from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.domain.money import parse_amount
+
+MIN = 60_000
+FUNDING = 1_704_096_000_000  # 2024-01-01 08:00 UTC
+T0 = FUNDING - MIN  # the replay's first event
+THROUGH = T0 + 20_000  # a seller through 41985
+SECRET = "R" * 64
+
+
+def files(root: Path) -> None:
+    daily = root / "futures" / "um" / "daily"
+    for kind in ("bookTicker", "trades"):
+        (daily / kind).mkdir(parents=True)
+    # from before the start: the book stands when the replay starts (docs/replay.md)
+    book = [f"{i + 1},42000.0,3.000,42000.1,3.000,{t},{t}" for i, t in enumerate(range(T0 - 30_000, FUNDING + MIN, 5_000))]
+    write(daily / "bookTicker", "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
+    trades = [f"1,41985.0,0.500,20992.500,{THROUGH},true", f"2,42000.1,0.010,420.001,{FUNDING + 30_000},false"]
+    write(daily / "trades", "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades, zipped=False)
+    marks = daily / "markPriceKlines" / "BTCUSDT" / "1m"
+    marks.mkdir(parents=True)
+    rows = [f"{t},42000.0,42000.0,42000.0,42000.0,0,{t + MIN - 1},0,60,0,0,0" for t in (T0, FUNDING)]
+    write(marks, "BTCUSDT-1m-2024-01-01", KLINE_HEADER, rows, zipped=False)
+    funding = root / "futures" / "um" / "monthly" / "fundingRate" / "BTCUSDT"
+    funding.mkdir(parents=True)
+    write(funding, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, [f"{FUNDING},8,0.00010000"], zipped=False)
+
+
+async def test_a_replay_at_a_set_speed_trades_and_funds_on_its_own_time(tmp_path: Path) -> None:
+    files(tmp_path / "files")
+    db = tmp_path / "venue.db"
+    store = AccountStore(db)
+    account = store.create_account("rita", [(Market.UM, "USDT", parse_amount("100000"))], T0 - MIN)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0 - MIN).api_key
+    store.close()
+    replay = ReplayConfig(paths=(str(tmp_path / "files"),), speed=60.0, paused=True, start_ms=T0)
+    server = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, venue_db=str(db), replay=replay))
+    await server.start()
+    client = None
+    try:
+        source = server.source
+        assert isinstance(source, ReplaySource) and isinstance(server.venue_clock, MarketClock)
+        um = f"http://127.0.0.1:{server.listeners[Market.UM].port}"
+        client = await python_binance_at(um, None, api_key, SECRET)
+        await eventually(lambda: server.engines[Market.UM].data.quantity_at("BTCUSDT", True, 4_200_000) > 0)
+        resting = await client.futures_create_order(
+            symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", price="41990.0", quantity="0.100"
+        )
+        assert resting["status"] == "NEW" and T0 <= resting["updateTime"] < THROUGH  # the replay's time
+        held = await client.futures_create_order(
+            symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.500", newOrderRespType="RESULT"
+        )
+        assert (held["status"], held["executedQty"]) == ("FILLED", "0.500")  # at the ask, 42000.1
+        listen_key = await client.futures_stream_get_listen_key()  # by the server's time: it lives
+        assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}
+        source.resume()
+        await eventually(lambda: server.venue_clock.now_ms() > FUNDING + MIN, timeout_s=30)
+        filled = await client.futures_get_order(symbol="BTCUSDT", orderId=resting["orderId"])
+        assert (filled["status"], filled["executedQty"]) == ("FILLED", "0.100")  # by the seller through it
+        (trade,) = await client.futures_account_trades(symbol="BTCUSDT", orderId=resting["orderId"])
+        assert trade["time"] >= THROUGH and trade["maker"] is True
+        fees = await client.futures_income_history(incomeType="FUNDING_FEE", startTime=T0)
+        # the long held at 08:00: 0.6 × 42000 × 0.0001
+        assert [(f["income"], f["time"]) for f in fees] == [("-2.52000000", FUNDING)]
+        assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}  # an hour of replay on
+    finally:
+        if client is not None:
+            await client.close_connection()
+        await server.close()
