@@ -65,6 +65,9 @@ def _fault_profile(config: ServerConfig) -> ServerConfig:
         from tickerplant.gateway.fault_names import check_endpoints
 
         check_endpoints(parse_profile(text))  # a name nothing serves: refused, not silent
+    except FileNotFoundError:
+        built = ", ".join(sorted(BUILTIN))
+        raise SystemExit(f"--faults {named}: neither a built-in profile ({built}) nor a file") from None
     except (OSError, ProfileError) as exc:
         raise SystemExit(f"--faults {named}: {exc}") from None
     return dataclasses.replace(config, faults=dataclasses.replace(config.faults, profile_text=text))

@@ -23,8 +23,10 @@ def test_faults_names_a_built_in_profile_or_reads_a_file(tmp_path: Path) -> None
     written.write_text('[[fault]]\nkind = "timeout"\n')
     with pytest.raises(SystemExit, match="give a rate, a window"):
         build_config(_parser().parse_args(["serve", "--faults", str(written)]))
-    with pytest.raises(SystemExit, match="No such file"):
+    with pytest.raises(SystemExit, match=r"neither a built-in profile \(binance-bad-day, maintenance\) nor a file"):
         build_config(_parser().parse_args(["serve", "--faults", str(tmp_path / "none.toml")]))
+    with pytest.raises(SystemExit, match=r"--faults binance-bad-dya: neither a built-in profile"):  # a typo
+        build_config(_parser().parse_args(["serve", "--faults", "binance-bad-dya"]))
 
 
 @pytest.mark.parametrize(

@@ -174,6 +174,9 @@ def _fault(number: int, table: Mapping[str, Any]) -> Fault:
         raise ProfileError(f"{where}: give a rate, a window (at, for_s), or both")
     if kind in ONE_SHOT and at_ms is None:
         raise ProfileError(f"{where}: give at, the market time it fires")
+    for key, kinds in (("placed", _PLACED), ("delay_ms", _DELAY_MS)):  # a setting its kind never reads
+        if key in table and kind not in kinds:
+            raise ProfileError(f"{where}: {key} is for {', '.join(sorted(k.value for k in kinds))} alone")
     rate = _number(where, "rate", table.get("rate", 1.0), 0.0, 1.0)
     placed = _number(where, "placed", table.get("placed", _PLACED.get(kind, 0.0)), 0.0, 1.0)
     delay_ms = int(_number(where, "delay_ms", table.get("delay_ms", _DELAY_MS.get(kind, 0)), 0.0, None))
