@@ -228,3 +228,21 @@ async def test_a_replay_of_public_files_writes_the_payload_format_asked_for(tmp_
     finally:
         await plant.close()
     assert marks and all(payload.endswith(b',"st":1}') for payload in marks)  # spec §4.13
+
+
+def test_a_months_funding_file_beside_a_day_of_trades_starts_at_the_trades(tmp_path: Path) -> None:
+    """Binance ships funding monthly: beside a day of trades from 10:00 on the 15th, its rows
+    from the 1st are history, not the start (the end is cut at the trades' last day too)."""
+    day = 1_705_276_800_000  # 2024-01-15
+    first_trade = day + 10 * HOUR_MS
+    rows = [f"{i + 1},42000.0,0.010,420.000,{first_trade + 1000 * i},true" for i in range(60)]
+    write(tmp_path, "BTCUSDT-trades-2024-01-15", UM_TRADES_HEADER, rows, zipped=False)
+    month = 1_704_067_200_000  # 2024-01-01, the file's first row
+    fundings = [f"{month + k * 8 * HOUR_MS},8,0.00010000" for k in range(93)]
+    write(tmp_path, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, fundings, zipped=False)
+    files = open_replay([tmp_path], now_ms=1_795_000_000_000)
+    assert files.first_us() == first_trade * 1000
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    write(alone, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, fundings, zipped=False)
+    assert open_replay([alone], now_ms=1_795_000_000_000).first_us() == month * 1000  # nothing else: its rows

@@ -33,7 +33,14 @@ from tickerplant.feeds.replay.public_files import (
     sample_decimals,
     size_of,
 )
-from tickerplant.feeds.replay.replayer import Event, Passthrough, merge, recorded_events
+from tickerplant.feeds.replay.replayer import (
+    DepthSnapshot,
+    Event,
+    Passthrough,
+    StreamsBroken,
+    merge,
+    recorded_events,
+)
 from tickerplant.feeds.replay.runs import NEVER_MS, RowInput
 from tickerplant.market.book.followed import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
@@ -45,6 +52,7 @@ from tickerplant.recording.reading import is_recording, read_recording, size_on_
 __all__ = ["ReplayFiles", "find_files", "open_replay"]
 
 log = logging.getLogger("tickerplant.replay")
+_RECORDED = (Passthrough, DepthSnapshot, StreamsBroken)  # a recording's events (the rest: derivative rows)
 
 
 @dataclasses.dataclass
@@ -63,14 +71,18 @@ class ReplayFiles:
     books: frozenset[str] = frozenset()
 
     def first_us(self) -> int | None:
-        """When the first event is (reading as far as the start skips); None: no event."""
+        """When the first event is (reading as far as the start skips); None: no event. The
+        market's rows and recorded events go first: a month's funding file (or mark-price
+        klines) beside a day of trades starts the replay at the trades, its earlier rows
+        history, as the end is cut at the trades' last day (``public_files``)."""
         first = next(self.events, None)
         if first is not None:
             self.events = itertools.chain([first], self.events)
-        times = [row_input.next_ms * 1000 for row_input in self.runs if row_input.next_ms != NEVER_MS]
-        if first is not None:
-            times.append(first[0])
-        return min(times, default=None)
+        live = [run for run in self.runs if run.next_ms != NEVER_MS]
+        market = [run.next_ms * 1000 for run in live if run.kind not in DERIVATIVE_KINDS]
+        if first is not None and (not market or isinstance(first[2], _RECORDED)):
+            market.append(first[0])  # a recording's, or a derivative row where nothing else is
+        return min(market or [run.next_ms * 1000 for run in live], default=None)
 
 
 def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
