@@ -3,6 +3,7 @@ working at once against a running server (python-binance signing)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import stat
 from pathlib import Path
@@ -89,7 +90,8 @@ async def test_a_key_made_while_serving_works_at_once(
     client = await python_binance_at(um, None, made(out, "api key"), made(out, "secret"))
     try:
         assert (await client.futures_account_balance())[0]["balance"] == "25.00000000"
-        run(capsys, db, "disable", "1")
+        run(capsys, db, "disable", "1")  # committed inside a turn of the server's loop (one process)
+        await asyncio.sleep(0)  # the next turn: a look made before the commit is forgotten (Keyring.once_per_turn)
         with pytest.raises(BinanceAPIException) as refused:
             await client.futures_account_balance()
         assert refused.value.code == -2015
