@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -78,6 +78,11 @@ def source_for(config: ServerConfig, clock: Clock) -> Source:
             clock=clock,
         )
     return SimulatedMarket(config.simulator, clock)
+
+
+def _drained_at(drain: Callable[[int], object], clock: Clock, _venue_ms: int) -> object:
+    """``drain`` told ``clock``'s time rather than the venue's (``serve --replay``)."""
+    return drain(clock.now_ms())
 
 
 def _count(total: list[int], messages: Sequence[StreamMessage]) -> None:
@@ -201,7 +206,8 @@ class Tickerplant:
         loop = asyncio.get_running_loop()
         self._source_task = loop.create_task(self._run_source())
         assert self.group is not None  # made with the venue, in __init__
-        checkpoints = checkpoint_journal(self.journal, self.group, list(self.engines.values()), self.clock)
+        engines = list(self.engines.values())  # their order-rate windows on their clock
+        checkpoints = checkpoint_journal(self.journal, self.group, engines, self.venue_clock)
         self._checkpoints = loop.create_task(checkpoints)
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
@@ -224,6 +230,8 @@ class Tickerplant:
             listener.serve_engine(engine, group, clock)
             assert listener.drain is not None
             plant, drain = self.plants[market], listener.drain
+            if clock is not self.clock:  # the user data stream's faults and keys: the server's time
+                drain = functools.partial(_drained_at, listener.drain, self.clock)
             activity = listener.user_data.activity
             for hook in venue_hooks(engine, drain, clock, self.accounts, plant, self.bus, activity):
                 self.bus.subscribe(market, hook)
@@ -353,5 +361,5 @@ class Tickerplant:
         self.accounts.close()
         if self.group is not None:
             self.group.flush()  # what the last iteration staged
-            save_order_counts(self.journal, list(self.engines.values()), self.clock)  # refusals too
+            save_order_counts(self.journal, list(self.engines.values()), self.venue_clock)  # refusals too
         self.journal.close()

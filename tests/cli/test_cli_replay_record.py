@@ -8,6 +8,7 @@ import json
 import random
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from timing import SECONDS
 from tickerplant.cli import _parser, build_config, main
 from tickerplant.market.instruments import Market
 from tickerplant.recording.reading import read_recording
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 
 
 def test_replay_flags_and_toml(tmp_path: Path) -> None:
@@ -116,7 +119,22 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
     http = ["--relay", "http://127.0.0.1:9"]  # a REST host, not a stream host
     (tmp_path / "notes.txt").write_text("not a database")
     venue = ["--venue-db", str(tmp_path / "notes.txt")]
-    for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)], relay, http, venue):
+    # a replay of 2024 on a database whose journal settled a funding after it: the venue's
+    # time would go back (its fundings then never charged)
+    files = tmp_path / "files"
+    files.mkdir()
+    rng = random.Random(3)
+    write(files, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, trades_lines(trades(rng, 5, T0, 42000.0, "0.1", "0.001")),
+          zipped=False)  # fmt: skip
+    later = tmp_path / "later.db"
+    AccountStore(later).close()
+    journal = SqliteJournal(later)
+    assert journal.reader() is not None  # its tables made
+    journal.close()
+    with sqlite3.connect(later) as db:
+        db.execute("INSERT INTO venue_funded VALUES ('BTCUSDT', ?)", (T0 + 86_400_000,))
+    behind = ["--replay", str(files), "--venue-db", str(later)]
+    for source in (["--replay", str(tmp_path / "missing")], ["--replay", str(tmp_path)], relay, http, venue, behind):
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", "--admin-port", "0", *source,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -126,6 +144,8 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
         assert process.returncode == 1
         assert err.decode().splitlines()[-1].startswith("tickerplant: cannot start:"), err.decode()
         assert "Traceback" not in err.decode()
+        if source is behind:
+            assert "the venue's time never goes back" in err.decode()
 
 
 def test_a_recording_of_nothing_is_a_failure(tmp_path: Path) -> None:

@@ -37,6 +37,9 @@ def test_faults_names_a_built_in_profile_or_reads_a_file(tmp_path: Path) -> None
         ("session-drop", "order.plac", "'order.plac' is not a WebSocket API method"),
         ("event-drop", "ORDER_TRADE_UPDAT", "'ORDER_TRADE_UPDAT' is not a user data event (ACCOUNT_CONFIG_UPDATE"),
         ("depth-break", "btcusdt@dept", "'btcusdt@dept' is not a stream name"),
+        ("maintenance", "GET /sapi/v1/margin/allPairs", "'GET /sapi/v1/margin/allPairs' is not a private"),
+        ("reply-delay", "depth", "'depth' is not a WebSocket API method"),  # market data: never faulted
+        ("event-drop", "listenKeyExpired", "'listenKeyExpired' is not a user data event"),
     ],
 )
 def test_an_endpoint_nothing_serves_is_refused_before_the_start(
@@ -53,8 +56,8 @@ def test_an_endpoint_nothing_serves_is_refused_before_the_start(
 def test_the_names_each_family_meets_are_taken() -> None:
     profile = (
         '[[fault]]\nkind = "timeout"\nrate = 0.1\nendpoints = ["POST /dapi/v1/batchOrders", "order.place"]\n'
-        '[[fault]]\nkind = "maintenance"\nrate = 0.1\nendpoints = ["GET /sapi/v1/capital/config/getall"]\n'
-        '[[fault]]\nkind = "reply-delay"\nrate = 0.1\nendpoints = ["v2/account.status", "depth"]\n'
+        '[[fault]]\nkind = "maintenance"\nrate = 0.1\nendpoints = ["GET /fapi/v2/account"]\n'
+        '[[fault]]\nkind = "reply-delay"\nrate = 0.1\nendpoints = ["v2/account.status", "order.status"]\n'
         '[[fault]]\nkind = "event-delay"\nrate = 0.1\nendpoints = ["ACCOUNT_UPDATE"]\n'
         '[[fault]]\nkind = "market-reset"\nrate = 0.1\nendpoints = ["!markPrice@arr@1s", "ethusd_perp@depth20"]\n'
     )

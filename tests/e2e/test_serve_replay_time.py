@@ -6,8 +6,10 @@ while the signatures are checked by the server's (docs/replay.md, "Trading on a 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import aiohttp
 from binance_hosts import python_binance_at
 from public_data import BOOK_HEADER, FUNDING_HEADER, KLINE_HEADER, UM_TRADES_HEADER, write
 from timing import eventually
@@ -18,6 +20,7 @@ from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.money import parse_amount
 
@@ -71,6 +74,16 @@ async def test_a_replay_at_a_set_speed_trades_and_funds_on_its_own_time(tmp_path
             symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.500", newOrderRespType="RESULT"
         )
         assert (held["status"], held["executedQty"]) == ("FILLED", "0.500")  # at the ask, 42000.1
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"{um.replace('http', 'ws')}/ws-fapi/v1") as ws:
+            params = {"apiKey": api_key, "timestamp": int(time.time() * 1000), "symbol": "BTCUSDT", "side": "SELL",
+                      "type": "LIMIT", "timeInForce": "GTC", "price": "43000.0", "quantity": "0.010"}  # fmt: skip
+            payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))  # signed by its own clock
+            params["signature"] = hmac_hex(SECRET, payload.encode())
+            await ws.send_json({"id": 1, "method": "order.place", "params": params})
+            placed = await ws.receive_json()
+        assert placed["status"] == 200 and T0 <= placed["result"]["updateTime"] < THROUGH, placed
+        orders = {w["interval"]: w["count"] for w in placed["rateLimits"] if w["rateLimitType"] == "ORDERS"}
+        assert orders == {"SECOND": 3, "MINUTE": 3}, placed["rateLimits"]  # counted on the venue's time
         listen_key = await client.futures_stream_get_listen_key()  # by the server's time: it lives
         assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}
         source.resume()

@@ -6,9 +6,9 @@ a name that matches nothing (``"POST /fapi/v1/ordr"``, ``"order.plac"``,
 What each family's faults meet, by name (``faults/decider.py``'s ``where``):
 
 - order entry and maintenance: a private REST endpoint, ``"<METHOD> <path>"`` of either
-  market (``venue/wire/rest.py``'s and ``outside_futures.py``'s routes), or a WebSocket
-  API method (``ws_trading.py``'s, and the market data methods);
-- the WebSocket API's: one of its methods;
+  market (``venue/wire/rest.py``'s routes; the calls outside futures are never faulted), or
+  a private WebSocket API method (``ws_trading.py``'s; market data is never faulted);
+- the WebSocket API's: one of its private methods;
 - the user data stream's: an event name (``protocol/user_streams.EVENTS``);
 - the market streams': a stream name of spec §3.5's grammar (``protocol/streams.parse``).
 
@@ -24,13 +24,13 @@ from typing import Any, cast
 from tickerplant.faults.profile import Family, Profile, ProfileError
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.streams import parse
-from tickerplant.protocol.user_streams import EVENTS
-from tickerplant.protocol.ws_api import WS_API_METHODS
-from tickerplant.venue.wire.outside_futures import outside_rest
+from tickerplant.protocol.user_streams import EVENTS, EXPIRED
 from tickerplant.venue.wire.rest import PrivateRest
 from tickerplant.venue.wire.ws_trading import WsTrading
 
 __all__ = ["check_endpoints", "served"]
+
+_EVENTS = EVENTS - {EXPIRED}  # the expiry is the listen-key-expired fault's own, never an event's
 
 
 @cache
@@ -39,11 +39,10 @@ def served() -> tuple[frozenset[str], frozenset[str]]:
     WebSocket API method."""
     nothing = cast(Any, object())  # read, never called: the tables alone are wanted
     rest: set[str] = set()
-    methods: set[str] = set(WS_API_METHODS)
+    methods: set[str] = set()
     for market in Market:
         private = PrivateRest(market, nothing, nothing, (), nothing, nothing, nothing)
-        outside = outside_rest(market, nothing, nothing, ())
-        rest.update(f"{verb} {path}" for verb, path in (*private.routes, *outside.routes))
+        rest.update(f"{verb} {path}" for verb, path in private.routes)
         methods.update(WsTrading(private).names)
     return frozenset(rest), frozenset(methods)
 
@@ -60,7 +59,7 @@ def check_endpoints(profile: Profile) -> None:
             elif family is Family.WS_API:
                 known, what = name in methods, "a WebSocket API method"
             elif family is Family.USER_STREAM:
-                known, what = name in EVENTS, f"a user data event ({', '.join(sorted(EVENTS))})"
+                known, what = name in _EVENTS, f"a user data event ({', '.join(sorted(_EVENTS))})"
             else:
                 known, what = parse(name) is not None, "a stream name (btcusdt@depth@100ms)"
             if not known:

@@ -1,9 +1,7 @@
 """Signed requests held for the order latency (``protocol/latency.py``; docs/venue.md,
-"Latency"), in the market's time (the venue's clock: a replay's own under ``serve
---replay``, the server's otherwise): a request is performed once that clock reaches its
-arrival, so it meets the market as it is then, not as it was when it was sent, and its answer
-is written once its response leg has passed. Its signature's time is checked at its arrival
-against ``wall``, the clock its client signs by (the server's). A REST request is an
+"Latency"), in the server's time, which is the market's: a request is performed once the
+clock reaches its arrival, so it meets the market as it is then, not as it was when it was
+sent, and its answer is written once its response leg has passed. A REST request is an
 ``AwaitedRoute`` (its connection reads no further meanwhile, as a client waiting on one
 connection would); a WebSocket API request an ``AwaitedReply`` (the connection's other
 requests go on, each on the same first-in-first-out path)."""
@@ -36,19 +34,18 @@ def order_path(spec: str, seed: str) -> OrderPath | None:
 
 
 def latent_route(
-    path: OrderPath, clock: Clock, perform: Callable[[int], Routed | AwaitedRoute], wall: Clock | None = None
+    path: OrderPath, clock: Clock, now_ms: int, perform: Callable[[int], Routed | AwaitedRoute]
 ) -> AwaitedRoute:
-    """The answer ``perform`` makes at the request's arrival (given ``wall``'s time then),
-    written after its response leg."""
-    arrives, response_ms = path.send(clock.now_ms())
-    signed_by = wall or clock
+    """The answer ``perform`` makes at the request's arrival (given the time then), written
+    after its response leg."""
+    arrives, response_ms = path.send(now_ms)
 
     def then(reply: Callable[[Routed], None]) -> None:
         def send(routed: Routed) -> None:
             clock.call_at(path.answer(clock.now_ms(), response_ms), lambda: reply(routed))
 
         def arrive() -> None:
-            made = perform(signed_by.now_ms())
+            made = perform(clock.now_ms())
             if isinstance(made, AwaitedRoute):  # held for the journal's commit
                 made.then(send)
             else:
@@ -63,11 +60,10 @@ class LatentWs:
     """The WebSocket API's private methods, each request performed at its arrival and its
     reply sent after its response leg."""
 
-    def __init__(self, methods: PrivateMethods, path: OrderPath, clock: Clock, wall: Clock | None) -> None:
+    def __init__(self, methods: PrivateMethods, path: OrderPath, clock: Clock) -> None:
         self.methods = methods
         self.path = path
         self.clock = clock
-        self.wall = wall or clock  # what the requests' signatures are checked by
 
     @property
     def names(self) -> Set[str]:
@@ -76,15 +72,15 @@ class LatentWs:
     def answer(
         self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
     ) -> WsApiReply | AwaitedReply:
-        path, clock, methods, wall = self.path, self.clock, self.methods, self.wall
-        arrives, response_ms = path.send(clock.now_ms())
+        path, clock, methods = self.path, self.clock, self.methods
+        arrives, response_ms = path.send(now_ms)
 
         def then(reply: Callable[[WsApiReply], None]) -> None:
             def send(made: WsApiReply) -> None:
                 clock.call_at(path.answer(clock.now_ms(), response_ms), lambda: reply(made))
 
             def arrive() -> None:
-                made = methods.answer(frame, session, ip, wall.now_ms(), rate_limits_default)
+                made = methods.answer(frame, session, ip, clock.now_ms(), rate_limits_default)
                 if isinstance(made, AwaitedReply):
                     made.then(send)
                 else:
@@ -95,9 +91,6 @@ class LatentWs:
         return AwaitedReply(then)
 
 
-def latent_ws(
-    methods: PrivateMethods, path: OrderPath | None, clock: Clock, wall: Clock | None = None
-) -> PrivateMethods:
-    """``methods`` behind ``path``'s latency on ``clock`` (signed by ``wall``); as they are
-    when there is none."""
-    return methods if path is None else LatentWs(methods, path, clock, wall)
+def latent_ws(methods: PrivateMethods, path: OrderPath | None, clock: Clock) -> PrivateMethods:
+    """``methods`` behind ``path``'s latency; as they are when there is none."""
+    return methods if path is None else LatentWs(methods, path, clock)

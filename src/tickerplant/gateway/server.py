@@ -244,7 +244,7 @@ class Listener:
             trading: PrivateMethods = made.trading
             trading = trading if self.faults is None else FaultedWs(made.trading, self.faults)
             trading = trading if durable is None else DurableWs(trading, durable)
-            self.ws_api.private = latent_ws(trading, self._latency, self._venue_clock, self._clock)
+            self.ws_api.private = latent_ws(trading, self._latency, self._clock)
             self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
@@ -348,7 +348,7 @@ class Listener:
             self.signed_lag.signed(query, form, now_ms)
         if self._latency is not None:  # performed at its arrival, answered after its response leg
             perform = functools.partial(self._perform, private, route, signed)
-            return latent_route(self._latency, self._venue_clock, perform, self._clock)
+            return latent_route(self._latency, self._clock, now_ms, perform)
         return self._perform(private, route, signed, now_ms)
 
     def _perform(

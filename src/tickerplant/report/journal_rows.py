@@ -106,12 +106,15 @@ def traded_accounts(path: Path | str, start_ms: int, end_ms: int) -> list[int]:
 
 
 def last_trading_ms(path: Path | str) -> int | None:
-    """The time of the journal's latest fill or order change, any account's (None: none)."""
+    """The time of the journal's latest fill, order change or funding settled, any account's
+    or symbol's (None: none): a market that starts before it would meet its own future (a
+    funding settled is never charged again, ``clearing/funding.py``)."""
     db = _open(Path(path))
     try:
         row = db.execute(
             "SELECT MAX(t) FROM (SELECT MAX(time_ms) AS t FROM venue_fills "
-            "UNION ALL SELECT MAX(update_ms) FROM venue_orders)"
+            "UNION ALL SELECT MAX(update_ms) FROM venue_orders "
+            "UNION ALL SELECT MAX(funding_ms) FROM venue_funded)"
         ).fetchone()
     except sqlite3.OperationalError:  # no journal yet
         return None

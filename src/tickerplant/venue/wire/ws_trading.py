@@ -252,8 +252,9 @@ class WsTrading:
         if not admitted.show_limits:
             return None
         limits = self._limits(admitted.used)
-        if self.methods[admitted.method].places:
-            return self._orders(admitted.authorized.account.account_id, now_ms) + limits
+        if self.methods[admitted.method].places:  # counted on the venue's time (a replay's own)
+            at, account_id = self.rest.venue_now, admitted.authorized.account.account_id
+            return self._orders(account_id, now_ms if at is None else at()) + limits
         return limits
 
     # -- pieces ----------------------------------------------------------------------------
