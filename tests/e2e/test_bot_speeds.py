@@ -25,7 +25,7 @@ from tickerplant.bot.run import run_bot
 
 AT = T0 + 90_000  # the strategy's first order
 STEP = 1_000  # market ms: at ×20 an order may be up to 50 wall ms late
-LEAD_20, LEAD_1 = 120_000, 6_000  # the replay's start before AT: 6 wall seconds each
+LEAD_20, LEAD_1 = 180_000, 9_000  # the replay's start before AT: 9 wall seconds each (a loaded machine's start-up)
 BOT = Path(__file__).with_name("ccxt_strategy_bot.py")
 
 pytestmark = pytest.mark.uvloop_only
