@@ -129,3 +129,30 @@ async def test_a_withdrawal_cannot_take_what_trading_has_spent(start_server: Sta
             ]
         finally:
             await client.close_connection()
+
+
+async def test_a_disabled_accounts_user_data_stream_is_ended_at_its_next_event(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """A disabled account is refused from its next request, and its user data stream ends
+    at its next event: ``listenKeyExpired``, then the connection closed, as a revoked key's
+    WebSocket API session ends (part 1 §8.6); the key is gone, so a new connection on it
+    gets nothing."""
+    plant = await start_server(simulator=STILL, venue_db=str(tmp_path / "venue.db"), admin_port=free_port())
+    base, port = plant.admin_url(), plant.listeners[Market.UM].port
+    async with aiohttp.ClientSession() as session:
+        made = (await call(session, base, "POST", "/api/accounts", {"balances": "USDT=100"}))[1]
+        account_id = made["account"]["accountId"]
+        client = await python_binance_at(f"http://127.0.0.1:{port}", None, made["apiKey"], made["secretKey"])
+        try:
+            listen_key = await client.futures_stream_get_listen_key()
+        finally:
+            await client.close_connection()
+        async with session.ws_connect(f"ws://127.0.0.1:{port}/private/ws/{listen_key}") as user:
+            await call(session, base, "POST", f"/api/accounts/{account_id}/deposit", {"amounts": "USDT=1"})
+            assert (await user.receive_json(timeout=5))["a"]["m"] == "DEPOSIT"  # enabled: told
+            assert (await call(session, base, "POST", f"/api/accounts/{account_id}/disable"))[0] == 200
+            await call(session, base, "POST", f"/api/accounts/{account_id}/deposit", {"amounts": "USDT=1"})
+            expired = await user.receive_json(timeout=5)
+            assert (expired["e"], expired["listenKey"]) == ("listenKeyExpired", listen_key)
+            assert (await user.receive(timeout=5)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)

@@ -97,9 +97,18 @@ class UserData:
         # written for the accounts a live key would deliver them to only: Binance pushes only to
         # a key in use, and the payloads are most of a command's cost (part 4 §2)
         live: dict[int, bool] = {}
+        ended: list[int] = []  # a disabled or deleted account's key: ended, not fed
         for reported in events:
-            if reported.account_id not in live:
-                live[reported.account_id] = self.keys.key_of(reported.account_id, now_ms) is not None
+            account_id = reported.account_id
+            if account_id not in live:
+                keyed = self.keys.key_of(account_id, now_ms) is not None
+                held = accounts.account(account_id)
+                gone = keyed and (held is None or held.disabled)
+                if gone:
+                    ended.append(account_id)
+                live[account_id] = keyed and not gone
+        if ended:  # as a revoked key's session is ended (part 1 §8.6): listenKeyExpired, then closed
+            self.streams.expire_early(ended, now_ms)
         events = [e for e in events if live[e.account_id]]
         if not events:
             return 0
