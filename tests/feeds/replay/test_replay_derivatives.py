@@ -242,6 +242,15 @@ def test_a_months_funding_file_beside_a_day_of_trades_starts_at_the_trades(tmp_p
     write(tmp_path, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, fundings, zipped=False)
     files = open_replay([tmp_path], now_ms=1_795_000_000_000)
     assert files.first_us() == first_trade * 1000
+    # read row by row (the runs' reference), the same start
+    assert open_replay([tmp_path], now_ms=1_795_000_000_000, row_by_row=True).first_us() == first_trade * 1000
+    # a symbol's 1m kline files (a kline is known at its close) beside the month's funding
+    klines = tmp_path / "klines" / "futures" / "um" / "daily" / "klines" / "ETHUSDT" / "1m"
+    klines.mkdir(parents=True)
+    bars = [f"{t},2300.0,2300.0,2300.0,2300.0,1,{t + 59_999},2300,1,0,0,0" for t in range(first_trade, first_trade + 300_000, 60_000)]
+    write(klines, "ETHUSDT-1m-2024-01-15", KLINE_HEADER, bars, zipped=False)
+    write(tmp_path / "klines", "ETHUSDT-fundingRate-2024-01", FUNDING_HEADER, fundings, zipped=False)
+    assert open_replay([tmp_path / "klines"], now_ms=1_795_000_000_000).first_us() == (first_trade + 59_999) * 1000
     alone = tmp_path / "alone"
     alone.mkdir()
     write(alone, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, fundings, zipped=False)

@@ -33,26 +33,21 @@ from tickerplant.feeds.replay.public_files import (
     sample_decimals,
     size_of,
 )
-from tickerplant.feeds.replay.replayer import (
-    DepthSnapshot,
-    Event,
-    Passthrough,
-    StreamsBroken,
-    merge,
-    recorded_events,
-)
+from tickerplant.feeds.replay.replayer import Event, Passthrough, merge, recorded_events
 from tickerplant.feeds.replay.runs import NEVER_MS, RowInput
 from tickerplant.market.book.followed import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.messages import KLINE_ROW
 from tickerplant.market.units import DAY_MS
+from tickerplant.market.updates import FundingRate, IndexPrice, MarkPrice
 from tickerplant.recording.format import RecordingHeader
 from tickerplant.recording.reading import is_recording, read_recording, size_on_disk
 
 __all__ = ["ReplayFiles", "find_files", "open_replay"]
 
 log = logging.getLogger("tickerplant.replay")
-_RECORDED = (Passthrough, DepthSnapshot, StreamsBroken)  # a recording's events (the rest: derivative rows)
+_DERIVED = (FundingRate, IndexPrice, MarkPrice)  # the derivative files' rows (``derivatives.py``)
+_PEEK_MOST = 100_000  # derivative rows looked past for the market's first (a year of a symbol's marks)
 
 
 @dataclasses.dataclass
@@ -72,18 +67,22 @@ class ReplayFiles:
 
     def first_us(self) -> int | None:
         """When the first event is (reading as far as the start skips); None: no event. The
-        market's rows and recorded events go first: a month's funding file (or mark-price
-        klines) beside a day of trades starts the replay at the trades, its earlier rows
-        history, as the end is cut at the trades' last day (``public_files``)."""
-        first = next(self.events, None)
-        if first is not None:
-            self.events = itertools.chain([first], self.events)
+        market's rows go first (trades, bookTicker, kline files, recorded events): a month's
+        funding file (or mark-price klines) beside a day of trades starts the replay at the
+        trades, its earlier rows history, as the end is cut at the trades' last day
+        (``public_files``). Derivative rows are looked past ``_PEEK_MOST`` at most."""
+        peeked: list[tuple[int, int, Event]] = []
+        for event in self.events:
+            peeked.append(event)
+            if not isinstance(event[2], _DERIVED) or len(peeked) >= _PEEK_MOST:
+                break
+        self.events = itertools.chain(peeked, self.events)
         live = [run for run in self.runs if run.next_ms != NEVER_MS]
         market = [run.next_ms * 1000 for run in live if run.kind not in DERIVATIVE_KINDS]
-        if first is not None and (not market or isinstance(first[2], _RECORDED)):
-            market.append(first[0])  # a recording's, or a derivative row where nothing else is
-        return min(market or [run.next_ms * 1000 for run in live], default=None)
-
+        market += [event[0] for event in peeked[-1:] if not isinstance(event[2], _DERIVED)]
+        if market:
+            return min(market)
+        return min([run.next_ms * 1000 for run in live] + [event[0] for event in peeked[:1]], default=None)
 
 def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
     """Public files and recordings among ``paths`` (folders are searched recursively)."""
