@@ -61,8 +61,9 @@ def replay_timed(config: ServerConfig) -> tuple[ReplaySource, MarketClock] | Non
     the replay's time, the bot's clock set to it."""
     if not config.replay.paths:
         return None
-    source = ReplaySource(config.replay, SystemClock(config.clock_offset_ms), config.payload_format)
-    return source, MarketClock(SystemClock(config.clock_offset_ms), source)
+    wall = SystemClock(config.clock_offset_ms)
+    source = ReplaySource(config.replay, wall, config.payload_format)
+    return source, MarketClock(wall, source)
 
 
 def source_for(config: ServerConfig, clock: Clock) -> Source:

@@ -104,28 +104,6 @@ def settle_heap() -> None:
     gc.set_threshold(_YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
 
-def _after_the_journal(start_ms: int, db: str) -> None:
-    """Refuse a replay whose venue would start before what its database holds: its orders,
-    fills and fundings would meet the journal's future (``tickerplant run`` refuses alike)."""
-    from datetime import UTC, datetime
-
-    from tickerplant.report.journal_rows import NoJournal, last_trading_ms
-
-    try:
-        held = last_trading_ms(db)
-    except NoJournal:  # no database, or nothing journaled in it yet
-        return
-    if held is not None and held >= start_ms:
-        def iso(ms: int) -> str:
-            return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
-
-        raise SystemExit(
-            f"tickerplant: cannot start: {db} holds trading up to {iso(held)}, at or after the replay's "
-            f"start ({iso(start_ms)}): the venue's time never goes back; give a fresh --venue-db or a "
-            "later --start"
-        )
-
-
 async def serve(config: ServerConfig) -> None:
     from tickerplant.app import Tickerplant
     from tickerplant.feeds.relay.relay import RelayError
@@ -146,12 +124,12 @@ async def serve(config: ServerConfig) -> None:
     except sqlite3.Error as exc:  # the venue database: not one, or not writable
         await plant.close()
         raise SystemExit(f"tickerplant: cannot start: the venue database {config.venue_db}: {exc}") from None
-    if plant.venue_clock is not plant.clock:  # a replay's venue, on its own time
-        try:
-            _after_the_journal(plant.venue_clock.now_ms(), config.venue_db)
-        except SystemExit:
+    if plant.venue_clock is not plant.clock:  # a replay's venue, on its own time: never going back
+        from tickerplant.report.journal_rows import ahead_of_start
+
+        if (ahead := ahead_of_start(config.venue_db, plant.venue_clock.now_ms())) is not None:
             await plant.close()
-            raise
+            raise SystemExit(f"tickerplant: cannot start: {ahead}")
     settle_heap()
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
     admin = plant.admin_url()

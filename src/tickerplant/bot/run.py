@@ -33,7 +33,7 @@ from tickerplant.clock import MarketClock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.report.journal_rows import NoJournal, last_trading_ms, traded_accounts
+from tickerplant.report.journal_rows import NoJournal, ahead_of_start, traded_accounts
 from tickerplant.report.write import write_report
 
 __all__ = ["SPEED_VARIABLE", "URL_VARIABLES", "WAITS_VARIABLE", "run_bot"]
@@ -86,14 +86,9 @@ async def run_bot(
         await server.close()
         raise SystemExit(f"tickerplant run: cannot start: {exc}") from None
     start_ms = market.now_ms()
-    traded_ms = last_trading_ms(config.venue_db)  # an earlier run's, on the same market time?
-    if traded_ms is not None and traded_ms >= start_ms:  # the accounts and the report would mix them
-        await server.close()
-        raise SystemExit(
-            f"tickerplant run: {config.venue_db} holds trading up to {_iso(traded_ms)}, at or after the "
-            f"replay's start ({_iso(start_ms)}): a market's time never goes back; give a fresh --venue-db "
-            "or a later --start"
-        )
+    if (ahead := ahead_of_start(config.venue_db, start_ms)) is not None:  # an earlier run's, on the same days
+        await server.close()  # the accounts and the report would mix them
+        raise SystemExit(f"tickerplant run: {ahead}")
     for listener in server.listeners.values():
         listener.signed_lag = governor
     urls = {variable: server.url(which).replace("ws", "http", 1) for which, variable in URL_VARIABLES.items()}

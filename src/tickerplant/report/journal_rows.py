@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tickerplant.market.instruments import Instrument, Market, catalogue
@@ -31,7 +32,7 @@ from tickerplant.venue.domain.orders import Fill
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS
 
-__all__ = ["NoJournal", "last_trading_ms", "read_rows", "traded_accounts"]
+__all__ = ["NoJournal", "ahead_of_start", "last_trading_ms", "read_rows", "traded_accounts"]
 
 END_OF_TIME_MS = 2**62  # no end given: every row
 
@@ -103,6 +104,26 @@ def traded_accounts(path: Path | str, start_ms: int, end_ms: int) -> list[int]:
     finally:
         db.close()
     return [int(row[0]) for row in rows]
+
+
+def ahead_of_start(path: Path | str, start_ms: int) -> str | None:
+    """Why a market starting at ``start_ms`` (a replay's, ``serve --replay`` or
+    ``tickerplant run``) cannot trade on ``path``'s journal: it holds trading at or after the
+    start, whose future the venue would meet; None when it can (no journal counts as none)."""
+    try:
+        held = last_trading_ms(path)
+    except NoJournal:
+        return None
+    if held is None or held < start_ms:
+        return None
+    return (
+        f"{path} holds trading up to {_iso(held)}, at or after the replay's start ({_iso(start_ms)}): "
+        "the venue's time never goes back; give a fresh --venue-db or a later --start"
+    )
+
+
+def _iso(time_ms: int) -> str:
+    return datetime.fromtimestamp(time_ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 def last_trading_ms(path: Path | str) -> int | None:
