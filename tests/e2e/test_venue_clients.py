@@ -251,6 +251,26 @@ async def test_a_key_reads_its_own_account_only(plant: Tickerplant, venue: Venue
         assert (refused.value.status_code, refused.value.code) == (400, -1022)
 
 
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_a_key_cannot_keep_alive_close_or_hear_another_accounts_listen_key(
+    plant: Tickerplant, venue: Venue, market: Market
+) -> None:
+    """A listen key is its key's account's alone (part 4 §1.1): bob's key naming alice's
+    listen key keeps alive or closes only his own (none: -1125), never hers, which stays live."""
+    path = "/fapi/v1/listenKey" if market is Market.UM else "/dapi/v1/listenKey"
+    url = f"http://127.0.0.1:{plant.listeners[market].port}{path}"
+    alice, bob = ({"X-MBX-APIKEY": key.api_key} for key in (venue.alice_hmac, venue.bob_hmac))
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, headers=alice) as made:
+            listen_key = (await made.json())["listenKey"]
+        for method in ("PUT", "DELETE"):
+            async with http.request(method, f"{url}?listenKey={listen_key}", headers=bob) as answer:
+                told = await answer.json()  # his own key's answer (another test may have made one), or none
+                assert told.get("listenKey") != listen_key and told.get("code", -1125) == -1125, (method, told)
+        async with http.put(url, headers=alice) as kept:  # hers, untouched
+            assert (kept.status, (await kept.json())["listenKey"]) == (200, listen_key)
+
+
 async def _refused(client: AsyncClient) -> tuple[int, int, str]:
     with pytest.raises(BinanceAPIException) as refused:
         await client.futures_account_balance()
