@@ -202,7 +202,7 @@ def _add_accounts_command(commands: Any) -> None:
         move.add_argument("amounts", metavar="ASSET=AMOUNT,…", help=_BALANCE_HELP)
     for name, about in (
         ("disable", "refuse the account's keys (-2015) until enabled"), ("enable", "accept them again"),
-        ("delete", "delete the account, its balances and its keys"),
+        ("delete", "delete the account, its balances and its keys (not while it holds orders or positions)"),
     ):  # fmt: skip
         action.add_parser(name, help=about).add_argument("account", type=int, metavar="ID")
     action.add_parser(

@@ -156,3 +156,40 @@ async def test_a_disabled_accounts_user_data_stream_is_ended_at_its_next_event(
             expired = await user.receive_json(timeout=5)
             assert (expired["e"], expired["listenKey"]) == ("listenKeyExpired", listen_key)
             assert (await user.receive(timeout=5)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_an_account_holding_orders_or_a_position_is_not_deleted(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Deleting an account while it holds a resting order, an algo order or a position is
+    refused, naming them (they would go on trading, be funded and liquidated for an account
+    nobody can reach); once they are cancelled and closed, it is deleted."""
+    plant = await start_server(simulator=STILL, venue_db=str(tmp_path / "venue.db"), admin_port=free_port())
+    base, um = plant.admin_url(), f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    async with aiohttp.ClientSession() as session:
+        made = (await call(session, base, "POST", "/api/accounts", {"balances": "USDT=100000"}))[1]
+        account_id = made["account"]["accountId"]
+        client = await python_binance_at(um, None, made["apiKey"], made["secretKey"])
+        try:
+            await client.futures_create_order(symbol="ETHUSDT", side="BUY", type="MARKET", quantity="1")
+            bid = (await client.futures_order_book(symbol="ETHUSDT"))["bids"][-1][0]
+            await client.futures_create_order(symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                                              quantity="1", price=bid)  # fmt: skip
+            await client.futures_create_order(symbol="ETHUSDT", side="SELL", type="STOP_MARKET", quantity="1",
+                                              stopPrice=str(round(float(bid) * 0.9, 2)))  # fmt: skip
+            status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/delete")
+            assert status == 400, refused
+            assert "1 open order(s), 1 open algo order(s), 1 position(s)" in refused["msg"], refused
+            assert (await client.futures_account())["positions"]  # nothing was deleted: its key works
+            await client.futures_cancel_all_open_orders(symbol="ETHUSDT")
+            await client.futures_cancel_all_open_orders(symbol="ETHUSDT", conditional=True)
+            status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/delete")
+            assert status == 400 and refused["msg"].startswith(f"account {account_id} still holds 1 position(s):")
+            await client.futures_create_order(symbol="ETHUSDT", side="SELL", type="MARKET", quantity="1",
+                                              reduceOnly="true")  # fmt: skip
+            assert (await call(session, base, "POST", f"/api/accounts/{account_id}/delete")) == (200, {})
+            with pytest.raises(BinanceAPIException) as gone:
+                await client.futures_account()
+            assert gone.value.code == -2015
+        finally:
+            await client.close_connection()

@@ -218,8 +218,21 @@ class AccountStore:
         self._db.execute("UPDATE accounts SET disabled = ? WHERE account_id = ?", (disabled, account_id))
 
     def delete(self, account_id: int) -> None:
+        """Delete an account with its balances and keys. StoreError while the journal holds
+        an open order, an untriggered or triggering algo order or a position of it: they
+        would go on resting in the book, being funded and liquidated for an account nobody
+        can reach or see. Checked in the delete's own transaction: a server commits every
+        acknowledged order before it answers, so none is missed."""
         self.account(account_id)
-        self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            held = self._holdings(account_id)
+            if held:
+                raise StoreError(
+                    f"account {account_id} still holds {', '.join(held)}: cancel its orders and close its "
+                    "positions first (`accounts disable` stops it trading meanwhile)"
+                )
+            self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
 
     def revoke(self, api_key: str) -> None:
         """Remove a key: from now on it is unknown (-2015)."""
@@ -250,6 +263,25 @@ class AccountStore:
         )
         return Balance(account_id, wallet, asset, amount, now_ms)
 
+
+    def _holdings(self, account_id: int) -> list[str]:
+        """What the journal (``journal/schema.py``) holds open for an account: its open
+        orders, open algo orders and positions, counted; none before any server journaled."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        queries = (
+            ("venue_orders", "open order(s)", "SELECT COUNT(*) FROM venue_orders WHERE account_id = ? "
+             "AND status IN ('NEW', 'PARTIALLY_FILLED')"),
+            ("venue_algo_orders", "open algo order(s)", "SELECT COUNT(*) FROM venue_algo_orders WHERE "
+             "json_extract(state, '$.account_id') = ? AND json_extract(state, '$.status') IN "
+             "('NEW', 'TRIGGERING', 'TRIGGERED')"),
+            ("venue_positions", "position(s)", "SELECT COUNT(*) FROM venue_positions WHERE account_id = ? "
+             "AND amt != 0"),
+        )  # fmt: skip
+        held = []
+        for table, what, query in queries:
+            if table in tables and (count := int(self._db.execute(query, (account_id,)).fetchone()[0])):
+                held.append(f"{count} {what}")
+        return held
 
     def _traded(self, account_id: int, wallet: Market, asset: str) -> int:
         """What trading changed in a wallet's asset, as the journal holds it (``sqlite_journal``:
