@@ -75,7 +75,7 @@ MARKET_ORDER: dict[str, set[str]] = {
 }
 FEED_SOURCES = {"simulator", "replay", "relay"}
 
-# venue's subpackages, innermost first (docs/ARCHITECTURE.md, "The venue"): each may import
+# venue's subpackages, innermost first (docs/ARCHITECTURE.md, "The venue's room"): each may import
 # the ones before it, never one after (its root holds no module but the package's docstring)
 VENUE_ORDER = [
     "domain",  # records and formulas: orders, events, contracts, money, typed parameters

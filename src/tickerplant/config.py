@@ -251,7 +251,8 @@ class ReplayConfig:
     """Replay of files instead of the simulator: Binance public files and recordings."""
 
     paths: tuple[str, ...] = setting(
-        (), "Binance public files (bookTicker, aggTrades, trades; .csv or .zip) and tickerplant "
+        (), "Binance public files (bookTicker, aggTrades, trades, klines, markPriceKlines, "
+        "indexPriceKlines, premiumIndexKlines, fundingRate; .csv or .zip) and tickerplant "
         "recordings, or folders of them, merged by time",
         flag="--replay", metavar="PATH", nargs="+", default_text="none: the simulator",
     )  # fmt: skip
@@ -318,9 +319,9 @@ class ServerConfig:
         False, "uppercase symbols in stream names deliver (Binance: silent, §3.4)", flag="--lenient-case"
     )
     payload_format: PayloadFormat = setting(  # noqa: RUF009 (an enum: immutable)
-        PayloadFormat.CLASSIC, "payloads as the seeds have them (classic), or as Binance writes them "
-        "since its 2026 merge of the markets (2026: st last, and ps on USDⓈ-M too; §4.13); "
-        "both listeners serve the format",
+        PayloadFormat.CLASSIC, "payloads as Binance's documentation shows them (classic), or as "
+        "Binance writes them since its 2026 merge of the markets (2026: st last, and ps on USDⓈ-M "
+        "too; §4.13); both listeners serve the format",
         flag="--payload-format", metavar="classic|2026", parse=payload_format,
     )  # fmt: skip
     tls_cert: str = setting(

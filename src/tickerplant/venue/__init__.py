@@ -4,8 +4,9 @@ under ``trading/``).
 
 Cut into subpackages that point inward, innermost first: ``domain`` (records and formulas),
 ``auth``, ``payloads``, ``book``, ``ledger``, ``risk``, ``engine``, ``clearing``, ``algo``,
-``journal``, ``userstream``, ``wire`` (the endpoints). All of it is sans-I/O with time as an
-argument but the files it keeps: the operator's store (``auth/store``) and the journal.
+``core`` (``Engine.apply``), ``journal``, ``userstream``, ``wire`` (the endpoints). All of
+it is sans-I/O with time as an argument but the files it keeps: the operator's store
+(``auth/store``) and the journal.
 May import ``market/`` and ``protocol/``; the gateway wires ``wire/rest`` into the listeners
 (docs/ARCHITECTURE.md, "The venue's room").
 """

@@ -1,4 +1,4 @@
-"""The venue's engine for one market (ARCHITECTURE.md, "The venue"): commands in, events
+"""The venue's engine for one market (docs/ARCHITECTURE.md, "The venue's room"): commands in, events
 out. ``Engine.apply`` is the one door of a change asked of it (``domain/commands.py``): it
 runs the command's checks and steps (``placement.py``: risk → match → settle, cancels, a
 date's expiries; ``amendment.py``; ``settings.py``; ``isolated.py``; the algo orders':
