@@ -66,22 +66,28 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
 
 
 TRADE, MARK, FUNDING = "btcusdt@aggTrade", "btcusdt@markState", "btcusdt@fundingEvent"
-HEEDED = venue_engines.Heeded(frozenset([TRADE]), frozenset([MARK]), frozenset([MARK, FUNDING]))
+HEEDED = venue_engines.Heeded(frozenset([TRADE]), frozenset([MARK]), frozenset([MARK, FUNDING]), frozenset([TRADE]))
+# an observed market's (a replay's, a relay's): its depth changes move the resting orders' queues
+OBSERVED = HEEDED._replace(fills=frozenset([TRADE, "btcusdt@depthDiff"]))
 
 
 @pytest.mark.parametrize(
-    ("streams", "steps", "priced"),
+    ("streams", "steps", "priced", "heeded"),
     [
         # a venue order's book alone: nothing to fill, watch or trigger
-        (["btcusdt@bookTicker", "btcusdt@depthDiff", "btcusdt@depth@0ms"], [], False),
-        (["btcusdt@depthDiff", TRADE], ["Trades"], True),  # fills; the algo orders' last price
-        ([MARK, "btcusdt@depthDiff"], ["Marks"], True),  # margin calls; the algo orders' mark
-        (["ethusdt@depthDiff", FUNDING], ["Marks"], False),
+        (["btcusdt@bookTicker", "btcusdt@depthDiff", "btcusdt@depth@0ms"], [], False, HEEDED),
+        (["btcusdt@depthDiff", TRADE], ["Trades"], True, HEEDED),  # fills; the algo orders' last price
+        ([MARK, "btcusdt@depthDiff"], ["Marks"], True, HEEDED),  # margin calls; the algo orders' mark
+        (["ethusdt@depthDiff", FUNDING], ["Marks"], False, HEEDED),
+        # an observed market's depth change alone: the resting orders' queues move, no price
+        (["btcusdt@bookTicker", "btcusdt@depthDiff"], ["Trades"], False, OBSERVED),
+        (["ethusdt@depthDiff"], [], False, OBSERVED),
     ],
 )
 def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
-    monkeypatch: pytest.MonkeyPatch, streams: list[str], steps: list[str], priced: bool
-) -> None:
+    monkeypatch: pytest.MonkeyPatch, streams: list[str], steps: list[str], priced: bool,
+    heeded: venue_engines.Heeded,
+) -> None:  # fmt: skip
     ran: list[str] = []
     asked: list[bool] = []
     algos = SimpleNamespace(wants=lambda priced, mark: asked.append(priced) or priced)
@@ -93,7 +99,7 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
         market=None, exposure=SimpleNamespace(pooled={1}), apply=lambda command, now_ms: ran.append(type(command).__name__),
         algos=algos, data=SimpleNamespace(mark=None), has_resting=lambda: True, good_till=GoodTill(),
     )  # fmt: skip
-    venue_engines.feed_engine(engine, ran.append, ManualClock(5_000), transfers, HEEDED, step, messages)  # type: ignore[arg-type]
+    venue_engines.feed_engine(engine, ran.append, ManualClock(5_000), transfers, heeded, step, messages)  # type: ignore[arg-type]
     # the operator's transfers, the Multi-Assets exchange (an account in the mode) and the drain on every delivery
     assert ran == ["refresh", *steps, "AutoExchange", *(["AlgoTriggers"] if priced else []), 5_000]
     assert asked == [priced]  # the algo orders decide whether a delivery without a price concerns them

@@ -74,11 +74,15 @@ class Heeded(NamedTuple):
     trades: frozenset[str]  # `@aggTrade`: resting orders' fills, algo orders' last prices
     marks: frozenset[str]  # `@markState`: algo orders' marks
     watched: frozenset[str]  # `@markState` and `@fundingEvent`: margin calls, liquidations, funding
+    # the trades and, on an observed market, its `@depthDiff`: resting orders' places in their
+    # queues move with the depth whether or not a trade comes in the same delivery
+    fills: frozenset[str]
 
     @classmethod
     def of(cls, engine: Engine) -> Heeded:
-        marks = frozenset(engine.exposure.marks)
-        return cls(frozenset(engine.agg_trade_streams), marks, marks | frozenset(engine.exposure.fundings))
+        marks, trades = frozenset(engine.exposure.marks), frozenset(engine.agg_trade_streams)
+        depths = frozenset() if engine.venue_market.meets_itself else frozenset(engine.queues.depth_streams)
+        return cls(trades, marks, marks | frozenset(engine.exposure.fundings), trades | depths)
 
 
 def feed_engine(
@@ -90,14 +94,15 @@ def feed_engine(
     too, runs through ``step`` (``Contained``): one that raises does not keep the others
     from this delivery (a bad state met by the watch would otherwise stop every account's
     fills, triggers and events). A step runs only on a delivery that can give it work
-    (``heeded``): the fills with a trade, the watch with a mark or a funding, the algo
-    orders' triggers with a trade or a mark while one is open (``AlgoBook.wants``). The
-    fills need an order resting (``resting.idle``); with none, and no algo order open, a
-    delivery with a trade only notes its last prices (``AlgoBook.note``: -2021's check of an
-    algo order placed later reads them), with no command: the ~400 deliveries a second of
-    the simulated market cost the venue a few comparisons each while nobody trades. The GTD
-    orders whose date has come, and the GTC orders a year old, end at the first delivery after
-    it, before its trades can fill them (``good_till.py``)."""
+    (``heeded``): the fills with a trade or an observed market's depth change, the watch
+    with a mark or a funding, the algo orders' triggers with a trade or a mark while one is
+    open (``AlgoBook.wants``). The fills need an order resting (``resting.idle``); with
+    none, and no algo order open, a delivery with a trade only notes its last prices
+    (``AlgoBook.note``: -2021's check of an algo order placed later reads them), with no
+    command: the ~400 deliveries a second of the simulated market cost the venue a few
+    comparisons each while nobody trades. The GTD orders whose date has come, and the GTC
+    orders a year old, end at the first delivery after it, before its trades can fill them
+    (``good_till.py``)."""
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
@@ -106,7 +111,8 @@ def feed_engine(
             step("expiry", engine.apply, ExpireGoodTill(), now_ms)  # (good_till.py)
         streams = set(map(_stream, messages))  # read once: three steps ask of them
         traded = not heeded.trades.isdisjoint(streams)
-        if traded and not resting.idle(engine):  # resting orders the trades filled (resting.py)
+        if not heeded.fills.isdisjoint(streams) and not resting.idle(engine):
+            # resting orders the trades filled, moved in their queues by the depth (resting.py)
             step("fills", engine.apply, Trades(messages), now_ms)
         if not heeded.watched.isdisjoint(streams):
             step("watch", engine.apply, Marks(messages), now_ms)  # funding, margin calls, liquidations

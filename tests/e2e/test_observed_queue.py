@@ -106,8 +106,26 @@ def recording(folder: Path) -> None:
     write_recording(folder, items)
 
 
+async def played(plant: Tickerplant, clock: ManualClock, apart: bool, levels: list[tuple[int, int]]) -> None:
+    """The recording played on ``clock`` through its trade: in one step, every change and
+    the trade in one delivery; or ``apart``, each depth change (``levels``: the ms it comes
+    at from the last, BTCUSDT's quantity at 59999.00 then) delivered alone and applied to
+    the book before the clock moves on, as a recording's or a relay's mostly are."""
+    engine = plant.engines[Market.UM]
+    if not apart:
+        clock.advance(10_100)
+        return
+    passed = 0
+    for step_ms, quantity in levels:
+        clock.advance(step_ms)
+        passed += step_ms
+        await eventually(lambda q=quantity: engine.data.quantity_at("BTCUSDT", True, 5_999_900) == q)
+    clock.advance(10_100 - passed)
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["one-delivery", "apart"])
 async def test_cancels_in_front_of_a_resting_order_let_a_trade_at_its_price_fill_it(
-    start_server: StartServer, tmp_path: Path
+    start_server: StartServer, tmp_path: Path, apart: bool
 ) -> None:
     recording(tmp_path / "recorded")
     plant, clock, api_key = await replayed(start_server, tmp_path)
@@ -127,7 +145,7 @@ async def test_cancels_in_front_of_a_resting_order_let_a_trade_at_its_price_fill
             "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1.000&price=59999.00",
         )  # fmt: skip
         assert placed["status"] == "NEW"  # behind the 1.000 the book shows at its price
-        clock.advance(10_100)  # the cancels, then the trade: 0.200 ahead of it, 0.300 its own
+        await played(plant, clock, apart, [(10_000, 200)])  # the cancels, then the trade: 0.200 ahead, 0.300 its own
         updates: list[bytes] = []
         async with asyncio.timeout(5 * SECONDS):
             while len(updates) < 2:
@@ -167,12 +185,13 @@ def crowded(folder: Path) -> None:
     write_recording(folder, items)
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["one-delivery", "apart"])
 @pytest.mark.parametrize(
     ("model", "ahead", "filled"),
     [("risk-averse", 200, "0.000"), ("power-prob-2", 0, "0.300"), ("log-prob", 0, "0.300")],
 )
 async def test_serve_queue_model_says_where_a_cancel_came_from(
-    start_server: StartServer, tmp_path: Path, model: str, ahead: int, filled: str
+    start_server: StartServer, tmp_path: Path, model: str, ahead: int, filled: str, apart: bool
 ) -> None:
     """``serve --queue-model``: risk-averse takes the cancel from behind the order (still
     1.000 ahead: the 0.800 trade fills none of it); a probability model splits it between
@@ -191,7 +210,7 @@ async def test_serve_queue_model_says_where_a_cancel_came_from(
         )  # fmt: skip
         resting = engine.resting_order("BTCUSDT", placed["orderId"])
         assert resting is not None and resting.queue_ahead == 1000
-        clock.advance(10_100)  # the level grows, is cancelled into, then traded at
+        await played(plant, clock, apart, [(10_000, 2000), (1, 1000)])  # grows, cancelled into, traded at
         await eventually(lambda: resting.queue_ahead == ahead and engine.queues.model.name == model)
         order = await call("GET", "/fapi/v1/order", f"symbol=BTCUSDT&orderId={placed['orderId']}")
         assert order["executedQty"] == filled
