@@ -39,6 +39,7 @@ from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.administration import trading_view
 from tickerplant.venue_checkpoints import checkpoint_journal, save_order_counts
 from tickerplant.venue_engines import (
+    awaiting_market,
     group_commit,
     venue_engines,
     venue_hooks,
@@ -62,7 +63,7 @@ def replay_timed(config: ServerConfig) -> tuple[ReplaySource, MarketClock] | Non
     if not config.replay.paths:
         return None
     wall = SystemClock(config.clock_offset_ms)
-    source = ReplaySource(config.replay, wall, config.payload_format)
+    source = ReplaySource(config.replay, wall, config.payload_format, exact=True)  # its fills stamped exactly
     return source, MarketClock(wall, source)
 
 
@@ -236,6 +237,8 @@ class Tickerplant:
             activity = listener.user_data.activity
             for hook in venue_hooks(engine, drain, clock, self.accounts, plant, self.bus, activity):
                 self.bus.subscribe(market, hook)
+        if isinstance(source, ReplaySource) and clock is not self.clock:  # serve --replay's venue
+            source.exact_while = functools.partial(awaiting_market, list(self.engines.values()))
 
     async def _run_source(self) -> None:
         try:

@@ -13,7 +13,7 @@ import logging
 import operator
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from tickerplant.bus import Bus
@@ -54,7 +54,7 @@ from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.userstream.activity import VenueActivity
 
 __all__ = [
-    "Contained", "Heeded", "OperatorTransfers", "feed_engine",
+    "Contained", "Heeded", "OperatorTransfers", "awaiting_market", "feed_engine",
     "group_commit", "journal_failed", "liquidations_to_plant", "restored",
     "settle_missed_fundings", "settle_unseen_transfers", "venue_engines", "venue_hooks",
 ]  # fmt: skip
@@ -125,6 +125,15 @@ def feed_engine(
             step("prices", engine.algos.note, engine.agg_trade_streams, messages)
     finally:
         step("drain", drain, now_ms)
+
+
+def awaiting_market(engines: Collection[Engine]) -> bool:
+    """Whether an engine has an order the market's messages can fill or trigger: a resting
+    order, an algo order waiting for its trigger or its child. While none has, a replay at
+    ``max`` may deliver its events a batch at a time (``ReplaySource.exact_while``): no fill
+    can be stamped at the batch's end, and a funding in it finds the positions as they
+    stood at its time."""
+    return any(e.has_resting() or e.algos.by_symbol or e.algos.triggered for e in engines)
 
 
 class OperatorTransfers:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from binance_hosts import python_binance_at
 from public_data import BOOK_HEADER, FUNDING_HEADER, KLINE_HEADER, UM_TRADES_HEADER, write
 from timing import eventually
@@ -49,14 +50,18 @@ def files(root: Path) -> None:
     write(funding, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, [f"{FUNDING},8,0.00010000"], zipped=False)
 
 
-async def test_a_replay_at_a_set_speed_trades_and_funds_on_its_own_time(tmp_path: Path) -> None:
+@pytest.mark.parametrize("speed", [60.0, None], ids=["x60", "max"])
+async def test_a_replay_trades_and_funds_on_its_own_time(tmp_path: Path, speed: float | None) -> None:
+    """At ×60 and at ``max`` (where, while an order rests, each event time is delivered on
+    its own): the fill is stamped at the replayed trade's own time, and the funding after
+    it is charged."""
     files(tmp_path / "files")
     db = tmp_path / "venue.db"
     store = AccountStore(db)
     account = store.create_account("rita", [(Market.UM, "USDT", parse_amount("100000"))], T0 - MIN)
     api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0 - MIN).api_key
     store.close()
-    replay = ReplayConfig(paths=(str(tmp_path / "files"),), speed=60.0, paused=True, start_ms=T0)
+    replay = ReplayConfig(paths=(str(tmp_path / "files"),), speed=speed, paused=True, start_ms=T0)
     server = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, venue_db=str(db), replay=replay))
     await server.start()
     client = None
@@ -87,11 +92,14 @@ async def test_a_replay_at_a_set_speed_trades_and_funds_on_its_own_time(tmp_path
         listen_key = await client.futures_stream_get_listen_key()  # by the server's time: it lives
         assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}
         source.resume()
-        await eventually(lambda: server.venue_clock.now_ms() > FUNDING + MIN, timeout_s=30)
+        if speed is None:
+            await eventually(lambda: source.state == "finished", timeout_s=30)
+        else:
+            await eventually(lambda: server.venue_clock.now_ms() > FUNDING + MIN, timeout_s=30)
         filled = await client.futures_get_order(symbol="BTCUSDT", orderId=resting["orderId"])
         assert (filled["status"], filled["executedQty"]) == ("FILLED", "0.100")  # by the seller through it
         (trade,) = await client.futures_account_trades(symbol="BTCUSDT", orderId=resting["orderId"])
-        assert trade["time"] >= THROUGH and trade["maker"] is True
+        assert trade["time"] == THROUGH and trade["maker"] is True  # the replayed trade's own time
         fees = await client.futures_income_history(incomeType="FUNDING_FEE", startTime=T0)
         # the long held at 08:00: 0.6 × 42000 × 0.0001
         assert [(f["income"], f["time"]) for f in fees] == [("-2.52000000", FUNDING)]

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import math
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,14 @@ class ReplaySource:
     ) -> None:
         """``patience_ms``: at ``--speed max``, how long at a time the replay waits for a
         client over half its send buffer before it goes on without it (``replay_waits``).
-        ``exact``: at a set speed, each event time is played and delivered on its own, and
-        the market's time (``market_ns``) reads that time while it is delivered, so what
-        the deliveries make (a venue's fills) is stamped alike whatever the speed and
-        however late the loop woke (``tickerplant run``)."""
+        ``exact``: each event time is played and delivered on its own, and the market's
+        time (``market_ns``) reads that time while it is delivered, so what the deliveries
+        make (a venue's fills, the fundings after them) is stamped alike whatever the speed
+        and however late the loop woke (``tickerplant run``, ``serve --replay``'s venue).
+        With ``exact_while`` (set by the composition, ``serve --replay``), only while it says
+        the venue has an order the market can fill or trigger: delivered an event time at a
+        time, a replay at max plays about a quarter as many events a second, and its
+        streams' cadences fall between the events of a batch otherwise delivered whole."""
         self._config = config
         self._clock = clock
         self._payload_format = payload_format  # what the plants of public files write
@@ -92,6 +97,7 @@ class ReplaySource:
         self._stood_us: int | None = None  # where the replay clock stood when paused or held
         self.waits = ConsumerWaits(patience_ms)  # for its clients, at speed max
         self._exact = exact
+        self.exact_while: Callable[[], bool] | None = None  # exact only while it says so
         self._delivering_us: int | None = None  # the event time being delivered (exact)
 
     async def prepare(self) -> Prepared:
@@ -281,7 +287,7 @@ class ReplaySource:
             pace = self._pace  # set_speed replaces it between batches
             now_ns = clock.now_ns()
             until_us = _ALL if pace is None else pace.replay_us(now_ns)
-            if self._exact and pace is not None:
+            if self._exact and (self.exact_while is None or self.exact_while()):
                 self._deliver_exactly(replayer, sink, until_us, batch)
             else:
                 outs = _outs()
