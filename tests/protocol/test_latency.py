@@ -57,6 +57,10 @@ def test_a_files_rows_are_interpolated_and_held_past_its_ends(tmp_path: Path) ->
         ("constant:1,2,3", "constant takes 1 to 2 numbers"),
         ("lognormal:20", "lognormal takes 2 to 3 numbers"),
         ("lognormal:20,nan", "finite"),
+        ("lognormal:10,0.5,5", "MAX is at least its MEDIAN"),
+        ("lognormal:10000,0.5", "at most 60000 ms"),  # its MAX, 10 × the median, past it
+        ("constant:1e9", "at most 60000 ms"),
+        ("constant:5,60001", "at most 60000 ms"),
         ("gauss:1,2", "a latency model is none, constant"),
         ("none:3", "a latency model is none, constant"),
     ],

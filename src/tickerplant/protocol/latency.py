@@ -118,6 +118,14 @@ def _numbers(text: str, name: str, least: int, most: int) -> list[float]:
     return values
 
 
+MOST_MS = 60_000  # a leg's longest: recvWindow's most (part 1 §5.2), past which a request expires
+
+
+def _within(values: list[float], name: str, spec: str) -> None:
+    if any(v > MOST_MS for v in values):
+        raise ValueError(f"{name}: a latency is at most {MOST_MS} ms (recvWindow's most), not {spec!r}")
+
+
 def parse_rows(text: str, name: str) -> list[tuple[int, int, int]]:
     """A latency file's rows ``time_ms,entry_ms,response_ms`` (a header line and blank lines
     skipped); ValueError naming the line."""
@@ -145,12 +153,17 @@ def latency_model(spec: str, seed: int | str = 1, file_text: str | None = None) 
         return None
     if kind == "constant":
         values = _numbers(args, "constant", 1, 2)
+        _within(values, "constant", spec)
         entry = round(values[0])
         return ConstantLatency(spec, entry, round(values[1]) if len(values) == 2 else entry)
     if kind == "lognormal":
         values = _numbers(args, "lognormal", 2, 3)
         median, sigma = values[0], values[1]
-        return LogNormalLatency(spec, median, sigma, values[2] if len(values) == 3 else 10 * median, seed)
+        most = values[2] if len(values) == 3 else 10 * median
+        _within([median, most], "lognormal", spec)
+        if most < median:
+            raise ValueError(f"lognormal: its MAX is at least its MEDIAN, not {spec!r}")
+        return LogNormalLatency(spec, median, sigma, most, seed)
     if kind == "file" and args:
         return None if file_text is None else IntervalLatency(spec, parse_rows(file_text, args))
     raise ValueError(
