@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from bot_runs import T0, account, run_config, still_market
+from public_data import BOOK_HEADER, UM_TRADES_HEADER, write
 
 from tickerplant.bot.faketime import find_library
 from tickerplant.bot.governor import suggested_speed
@@ -110,3 +111,28 @@ async def test_a_run_on_a_database_that_traded_later_is_refused(tmp_path: Path) 
     later = run_config(files, db, 20.0, T0 + 10_000)  # from after them: it runs
     code = await run_bot(later, [sys.executable, "-c", "pass"], find_library(), 1000, env)
     assert code == 0
+
+
+async def test_the_runs_report_marks_a_held_position_as_the_account_does(tmp_path: Path) -> None:
+    """A bot buys, holds through a move from 42000 to 43000 and reads its account: the report
+    the run writes ends at the account's margin balance, the move in its equity and PnL, not
+    at the fill's price (``report/run_marks.py``)."""
+    files = tmp_path / "files"
+    files.mkdir()
+    moved = T0 + 20_000  # the book and the trades step up 1000.0 here
+    book = [f"{i + 1},{p},1.000,{p + 0.1:.1f},1.000,{t},{t}"
+            for i, t in enumerate(range(T0, T0 + 40_000, 250)) for p in [42000.0 if t < moved else 43000.0]]  # fmt: skip
+    taps = [f"{i + 1},{42000.0 if t < moved else 43000.0},0.050,2100.000,{t + 100},true"
+            for i, t in enumerate(range(T0, T0 + 40_000, 1000))]  # fmt: skip
+    write(files, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
+    write(files, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, taps, zipped=False)
+    db, out = tmp_path / "venue.db", tmp_path / "account.json"
+    env = {**os.environ, **account(db)}
+    command = [sys.executable, str(Path(__file__).with_name("holding_bot.py")), str(T0 + 30_000), str(out)]
+    code = await run_bot(run_config(files, db, 20.0), command, find_library(), 1000, env, tmp_path / "report")
+    assert code == 0
+    told = json.loads(out.read_text())
+    report = json.loads((tmp_path / "report" / "account-1-USDT.json").read_text())
+    end = report["statistics"]["end_equity"] / 10**8
+    assert float(told["marginBalance"]) - float(told["walletBalance"]) > 99  # +0.1 x ~1000: up
+    assert abs(end - float(told["marginBalance"])) < 0.01, (end, told)  # not the wallet alone

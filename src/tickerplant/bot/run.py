@@ -34,6 +34,8 @@ from tickerplant.config import ServerConfig
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.report.journal_rows import NoJournal, ahead_of_start, traded_accounts
+from tickerplant.report.rows import PricePoint
+from tickerplant.report.run_marks import RunMarks
 from tickerplant.report.write import write_report
 
 __all__ = ["SPEED_VARIABLE", "URL_VARIABLES", "WAITS_VARIABLE", "run_bot"]
@@ -89,6 +91,9 @@ async def run_bot(
     if (ahead := ahead_of_start(config.venue_db, start_ms)) is not None:  # an earlier run's, on the same days
         await server.close()  # the accounts and the report would mix them
         raise SystemExit(f"tickerplant run: {ahead}")
+    marks = RunMarks(server.engines.values())  # the report's positions marked as the venue marks them
+    for engine_market in server.engines:  # after the engines: the marks they read are the messages'
+        server.bus.subscribe(engine_market, lambda messages: marks.heard(messages, market.now_ms()))
     for listener in server.listeners.values():
         listener.signed_lag = governor
     urls = {variable: server.url(which).replace("ws", "http", 1) for which, variable in URL_VARIABLES.items()}
@@ -109,11 +114,11 @@ async def run_bot(
     stopped = await _watch(server, source, bot, governor, wall)
     code = await _ended(bot)
     _tell(_summary(governor.summary(), speed))
-    end_ms = market.now_ms()
+    end_ms, prices = market.now_ms(), marks.points()  # at once: the market plays on until it closes
     await server.close()
     if report_dir is not None:
         instruments = [inst for listed in server.instruments.values() for inst in listed]
-        await asyncio.to_thread(_reports, config.venue_db, start_ms, end_ms, instruments, report_dir)
+        await asyncio.to_thread(_reports, config.venue_db, start_ms, end_ms, instruments, prices, report_dir)
     if stopped is not None:
         _tell(f"stopped: {stopped}")
         return 1
@@ -124,12 +129,17 @@ def _iso(time_ms: int) -> str:
     return datetime.fromtimestamp(time_ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
-def _reports(db: str, start_ms: int, end_ms: int, listed: list[Instrument], out: Path) -> None:
+def _reports(
+    db: str, start_ms: int, end_ms: int, listed: list[Instrument], marks: list[PricePoint], out: Path
+) -> None:
     """The report of each account that traded between ``start_ms`` and ``end_ms`` (the run's
-    market time), into ``out``: what the run did, for each of them (docs/report.md)."""
+    market time), into ``out``: what the run did, for each of them (docs/report.md), its
+    positions marked at ``marks`` (``RunMarks``) besides the fills."""
     for account_id in traded_accounts(db, start_ms, end_ms):
         try:
-            made = write_report(db, account_id, out, start_ms=start_ms, end_ms=end_ms, instruments=listed)
+            made = write_report(
+                db, account_id, out, start_ms=start_ms, end_ms=end_ms, instruments=listed, marks=marks
+            )
         except (NoJournal, ValueError, OSError) as exc:
             _tell(f"no report of account {account_id}: {exc}")
             continue

@@ -1,0 +1,76 @@
+"""The prices a run's report marks its positions at (docs/report.md, "Marks"). The journal
+keeps no mark, so a report from it alone values a held position at the last fill: a bot
+that held through a move would read a report whose equity, PnL and drawdown leave the move
+out while its own account (``/fapi/v2/account``) has it. ``tickerplant run`` therefore
+samples, as the market's messages pass its venue, each symbol's mark as the venue reads it
+(``EngineState.mark``: the replay's mark price, else its book's mid), the price the
+account's unrealized PnL is worked out at, at each of the symbol's trades and marks: the
+first of every interval (a minute to begin with) and the last of all, so that the
+report's equity at the end meets the account's.
+
+Bounded by design: past ``most`` points the interval doubles and only the first point of
+each new interval is kept, so a long run keeps an even, coarser sampling rather than
+growing with it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tickerplant.market.messages import StreamMessage
+from tickerplant.report.rows import PricePoint
+from tickerplant.venue.core.engine import Engine
+
+__all__ = ["RunMarks"]
+
+_FIRST_EVERY_MS = 60_000
+
+
+class RunMarks:
+    def __init__(self, engines: Iterable[Engine], most: int = 100_000) -> None:
+        # a stream the marks are read at -> its engine, symbol and price units a price unit
+        self._streams: dict[str, tuple[Engine, str, int]] = {}
+        for engine in engines:
+            for stream, symbol in (*engine.agg_trade_streams.items(), *engine.exposure.marks.items()):
+                self._streams[stream] = (engine, symbol, 10 ** engine.instruments[symbol].price_decimals)
+        self._most = max(2, most)
+        self._every_ms = _FIRST_EVERY_MS
+        self._kept: list[PricePoint] = []
+        self._interval: dict[str, int] = {}  # symbol -> the interval its last kept point is in
+        self._last: dict[str, PricePoint] = {}
+
+    def heard(self, messages: Iterable[StreamMessage], now_ms: int) -> None:
+        """The market's ``messages``, delivered at ``now_ms`` (the market's time)."""
+        streams = self._streams
+        for stream, _ in messages:
+            found = streams.get(stream)
+            if found is None:
+                continue
+            engine, symbol, scale = found
+            mark = engine.mark(symbol)
+            if mark is None:
+                continue
+            point = PricePoint(now_ms, symbol, round(mark * scale))
+            self._last[symbol] = point
+            interval = now_ms // self._every_ms
+            if self._interval.get(symbol) != interval:
+                self._interval[symbol] = interval
+                self._kept.append(point)
+                if len(self._kept) > self._most:
+                    self._coarser()
+
+    def _coarser(self) -> None:
+        """The interval doubled, and of the points kept only each symbol's first of each
+        new interval: the sampling stays even, at half the points."""
+        self._every_ms *= 2
+        every, seen, kept = self._every_ms, set(), []
+        for point in self._kept:
+            bucket = (point.symbol, point.time_ms // every)
+            if bucket not in seen:
+                seen.add(bucket)
+                kept.append(point)
+        self._kept = kept
+        self._interval = {point.symbol: point.time_ms // every for point in kept}  # the last's, each
+
+    def points(self) -> list[PricePoint]:
+        """What was sampled, in time order: the points kept and each symbol's last."""
+        return sorted({*self._kept, *self._last.values()})

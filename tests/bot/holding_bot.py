@@ -1,0 +1,40 @@
+"""A bot for tests/bot/test_bot_run.py, run by ``tickerplant run``: it buys 0.100 BTCUSDT at
+market, holds it until the server's time passes ``argv[1]`` (ms), then writes its USDT
+``marginBalance`` (``GET /fapi/v2/account``) to the file ``argv[2]`` and exits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.request
+from typing import Any
+
+UNTIL_MS, OUT = int(sys.argv[1]), sys.argv[2]
+URL = os.environ["TICKERPLANT_UM_URL"]
+
+
+def signed(method: str, path: str, query: str) -> Any:
+    query = f"{query}&timestamp={int(time.time() * 1000)}" if query else f"timestamp={int(time.time() * 1000)}"
+    signature = hmac.new(os.environ["BOT_SECRET"].encode(), query.encode(), hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"{URL}{path}?{query}&signature={signature}", method=method, headers={"X-MBX-APIKEY": os.environ["BOT_KEY"]}
+    )
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+
+def server_ms() -> int:
+    with urllib.request.urlopen(f"{URL}/fapi/v1/time") as answer:
+        return int(json.load(answer)["serverTime"])
+
+
+signed("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.100")
+while server_ms() < UNTIL_MS:
+    time.sleep(0.01)
+(usdt,) = [a for a in signed("GET", "/fapi/v2/account", "")["assets"] if a["asset"] == "USDT"]
+with open(OUT, "w") as out:
+    json.dump({"marginBalance": usdt["marginBalance"], "walletBalance": usdt["walletBalance"]}, out)
