@@ -360,11 +360,13 @@ class ServerConfig:
         "risk-averse", "how a resting venue order moves up its level's queue on a replay or relay, whose "
         "book cannot react: risk-averse (a cancel never comes from in front of it), or one of "
         "hftbacktest's probability models (log-prob, log-prob2, power-prob-1 … -3, power-prob2-2/-3, "
-        "power-prob3-2/-3: a decrease split between in front and behind); docs/venue.md",
+        "power-prob3-2/-3: a decrease split between in front and behind), as the depth changes; a "
+        "replay of public files has no depth changes, so there the models all agree; docs/venue.md",
         flag="--queue-model", metavar="NAME", parse=queue_model_name,
     )  # fmt: skip
     latency: str = setting(
-        "none", "order latency in the market's time, each signed request's entry and its answer's "
+        "none", "order latency (the server's time; under tickerplant run the market's), each signed "
+        "request's entry and its answer's "
         "response: none, constant:ENTRY[,RESPONSE], lognormal:MEDIAN,SIGMA[,MAX] (seeded by --seed) or "
         "file:PATH (CSV time_ms,entry_ms,response_ms, interpolated), milliseconds; docs/venue.md",
         flag="--latency", metavar="MODEL", parse=latency_spec,
