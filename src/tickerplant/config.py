@@ -365,10 +365,9 @@ class ServerConfig:
         flag="--queue-model", metavar="NAME", parse=queue_model_name,
     )  # fmt: skip
     latency: str = setting(
-        "none", "order latency (the server's time; under tickerplant run the market's), each signed "
-        "request's entry and its answer's "
-        "response: none, constant:ENTRY[,RESPONSE], lognormal:MEDIAN,SIGMA[,MAX] (seeded by --seed) or "
-        "file:PATH (CSV time_ms,entry_ms,response_ms, interpolated), milliseconds; docs/venue.md",
+        "none", "order latency (the server's time; under run the market's), each signed request's entry "
+        "and its answer's response: none, constant:ENTRY[,RESPONSE], lognormal:MEDIAN,SIGMA[,MAX] (seeded "
+        "by --seed) or file:PATH (CSV time_ms,entry_ms,response_ms, interpolated), ms; docs/venue.md",
         flag="--latency", metavar="MODEL", parse=latency_spec,
     )  # fmt: skip
     clock_offset_ms: int = setting(
