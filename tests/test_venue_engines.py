@@ -157,3 +157,16 @@ class _NoBook:
 class _Kept:
     def commit(self, batch: Batch) -> None:
         pass
+
+
+def test_a_replay_is_delivered_exactly_while_the_market_can_act_on_an_account() -> None:
+    # serve --replay delivers each event time on its own while an order rests, an algo order
+    # waits (or its child works) or a position may be held (its margin judged at each mark)
+    def engine(resting: bool = False, waiting: bool = False, triggered: bool = False, holds: bool = False) -> Any:
+        algos = SimpleNamespace(by_symbol={"BTCUSDT": {1: None}} if waiting else {}, triggered={2: None} if triggered else {})
+        exposure = SimpleNamespace(holders={"BTCUSDT": {1}} if holds else {})
+        return SimpleNamespace(has_resting=lambda: resting, algos=algos, exposure=exposure)
+
+    assert not venue_engines.awaiting_market([engine(), engine()])
+    for which in ("resting", "waiting", "triggered", "holds"):
+        assert venue_engines.awaiting_market([engine(), engine(**{which: True})]), which

@@ -128,12 +128,14 @@ def feed_engine(
 
 
 def awaiting_market(engines: Collection[Engine]) -> bool:
-    """Whether an engine has an order the market's messages can fill or trigger: a resting
-    order, an algo order waiting for its trigger or its child. While none has, a replay at
-    ``max`` may deliver its events a batch at a time (``ReplaySource.exact_while``): no fill
-    can be stamped at the batch's end, and a funding in it finds the positions as they
-    stood at its time."""
-    return any(e.has_resting() or e.algos.by_symbol or e.algos.triggered for e in engines)
+    """Whether an engine has what the market's messages can act on: a resting order, an
+    algo order waiting for its trigger or its child, or an account that may hold a
+    position (``Exposure.holders``: a superset, pruned at the symbol's next mark), whose
+    margin each mark judges. While none has, ``serve --replay`` may deliver its events a
+    batch at a time (``ReplaySource.exact_while``): nothing can be filled, triggered or
+    liquidated at the batch's end rather than at its own event's time."""
+    return any(e.has_resting() or e.algos.by_symbol or e.algos.triggered or e.exposure.holders
+               for e in engines)  # fmt: skip
 
 
 class OperatorTransfers:

@@ -6,6 +6,7 @@ as the signed REST answers and the user data stream tell."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
-from tickerplant.config import ReplayConfig
+from tickerplant.config import ReplayConfig, ServerConfig
+from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Market
 from tickerplant.recording.format import Recorded, RecordedSnapshot, RecordingWriter
 from tickerplant.venue.auth.accounts import KeyType
@@ -245,3 +247,53 @@ async def test_what_a_taker_took_of_the_replayed_book_is_gone_until_the_book_cha
             (first["orderId"], "60001", "1.000"), (first["orderId"], "60002", "0.500"),
             (second["orderId"], "60002", "1.500"), (third["orderId"], "60001", "1.000"),
         ]  # fmt: skip
+
+
+async def test_a_recordings_order_across_streams_holds_while_an_order_rests(tmp_path: Path) -> None:
+    """``serve --replay`` at max delivers each event time on its own while an order rests
+    (its fills stamped at their trades' times), many deliveries a loop turn: a connection
+    carrying the depth and the trades still gets them in their recorded order, alternating,
+    as the fan-out joins a turn's frames per stream (``feeds/replay/turn_streams.py``)."""
+    count, items = 40, []
+    for k in range(count):  # a depth change, then a trade 5 ms on, every 10 ms
+        t = T0_MS + 5_000 + 10 * k
+        items.append(Recorded(t * 1000, BOOK, diff(102 + k, 102 + k, t, '[["59996.00","1.000"]]')))
+        trade = (b'{"e":"aggTrade","E":%d,"a":%d,"s":"BTCUSDT","p":"60001.00","q":"0.001","nq":"0.001","f":%d,'
+                 b'"l":%d,"T":%d,"m":false}' % (t + 5, k + 1, k + 1, k + 1, t + 5))  # fmt: skip
+        items.append(Recorded((t + 5) * 1000, TRADES, trade))
+    snapshot = (
+        b'{"lastUpdateId":100,"E":%d,"T":%d,"bids":[["59999.00","1.000"]],"asks":[["60001.00","1.000"]]}'
+        % (T0_MS, T0_MS)
+    )
+    start = [Recorded(T0_MS * 1000, BOOK, diff(99, 101, T0_MS, "[]")), RecordedSnapshot(T0_MS * 1000, "BTCUSDT", snapshot)]
+    end = Recorded((T0_MS + 600_000) * 1000, BOOK, diff(102 + count, 102 + count, T0_MS + 600_000, "[]"))
+    write_recording(tmp_path / "recorded", [*start, *items, end])
+    db, api_key = alice(tmp_path)
+    replay = ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=None, paused=True)
+    server = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, venue_db=str(db), replay=replay))
+    await server.start()
+    try:
+        port = server.listeners[Market.UM].port
+        async with aiohttp.ClientSession() as http:  # paused at the start: its book not yet played
+            query = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=59000.00"
+            query += f"&timestamp={int(time.time() * 1000)}"  # signed by the wall, as serve checks it
+            query += f"&signature={hmac_hex(SECRET, query.encode())}"
+            async with http.post(f"http://127.0.0.1:{port}/fapi/v1/order?{query}", headers={"X-MBX-APIKEY": api_key}) as a:
+                assert (await a.json())["status"] == "NEW"
+            async with http.ws_connect(f"ws://127.0.0.1:{port}/stream?streams={BOOK}/{TRADES}") as ws:
+                streams = server.listeners[Market.UM].streams
+                assert streams is not None
+                await eventually(lambda: any(c.delivery_keys() for c in streams.connections))
+                source = server.source
+                assert isinstance(source, ReplaySource) and source.exact_while is not None and source.exact_while()
+                source.resume()
+                got: list[tuple[str, int]] = []
+                async with asyncio.timeout(5 * SECONDS):
+                    while len(got) < 2 * count:
+                        data = (await ws.receive_json())["data"]
+                        if T0_MS + 5_000 <= data["E"] < T0_MS + 600_000:
+                            got.append((data["e"], data["E"]))
+    finally:
+        await server.close()
+    assert got == [(e, t) for k in range(count) for t in [T0_MS + 5_000 + 10 * k]
+                   for e, t in (("depthUpdate", t), ("aggTrade", t + 5))]  # fmt: skip

@@ -15,7 +15,9 @@ consumer, holding the others back ``patience_ms`` at most.
 Its clock is a market's time (a ``clock.Timeline``: ``market_ns``, ``rate``,
 ``delivering_ns``), which ``tickerplant run`` serves on; there it may be held (``hold``,
 ``release``) apart from the operator's pause, and played ``exact``: each event time
-delivered on its own, stamped with that time.
+delivered on its own, stamped with that time; ``serve --replay`` plays exact only while its
+venue has something the market can act on (``exact_while``), the recorded order across
+streams kept across a turn's deliveries (``turn_streams.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tickerplant.config import ReplayConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.replay.files import ReplayFiles, open_replay
 from tickerplant.feeds.replay.replayer import ReplayClock, Replayer, StreamsBroken
+from tickerplant.feeds.replay.turn_streams import TurnStreams
 from tickerplant.feeds.replay.waits import ConsumerWaits
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
@@ -76,7 +79,7 @@ class ReplaySource:
         make (a venue's fills, the fundings after them) is stamped alike whatever the speed
         and however late the loop woke (``tickerplant run``, ``serve --replay``'s venue).
         With ``exact_while`` (set by the composition, ``serve --replay``), only while it says
-        the venue has an order the market can fill or trigger: delivered an event time at a
+        the venue has an order or a position the market can act on: delivered an event time at a
         time, a replay at max plays about a quarter as many events a second, and its
         streams' cadences fall between the events of a batch otherwise delivered whole."""
         self._config = config
@@ -309,19 +312,20 @@ class ReplaySource:
         in this turn of the loop), the market's time reading each while it is delivered;
         with nothing due, the cadences up to ``until_us``."""
         played = 0
+        turn = TurnStreams()  # the recorded order across streams, kept across the turn's deliveries
         while True:
             next_us = replayer.next_us
             due_us = until_us if next_us is None else min(until_us, next_us)
             outs = _outs()
             broken: list[StreamsBroken] = []
-            step = replayer.step(due_us, batch - played, outs, broken)
+            step = replayer.step(due_us, batch - played, outs, broken, turn)
             played += step
             self._delivering_us = due_us
             try:
                 _publish(sink, outs, broken)
             finally:
                 self._delivering_us = None
-            if due_us >= until_us or played >= batch or not step:
+            if due_us >= until_us or played >= batch or not step or turn.stopped:
                 return
 
     async def _wait_for_clients(self, sink: Sink) -> None:

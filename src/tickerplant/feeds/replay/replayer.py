@@ -44,6 +44,7 @@ from typing import NamedTuple
 from tickerplant.bus import StreamMessage
 from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
 from tickerplant.feeds.replay.runs import NEVER_MS, PublicRuns, RowInput
+from tickerplant.feeds.replay.turn_streams import TurnStreams
 from tickerplant.market.book.followed import FollowedBook
 from tickerplant.market.demand import Demand
 from tickerplant.market.derivatives.mark_streams import FUNDING_EVENT, MARK_STATE
@@ -289,9 +290,11 @@ class Replayer:
         max_events: int,
         outs: Mapping[Market, list[StreamMessage]],
         broken: list[StreamsBroken],
+        turn: TurnStreams | None = None,
     ) -> int:
         """Play at most ``max_events`` events at or before ``until_us``; how many (a
-        millisecond of public rows is played whole, which may go over)."""
+        millisecond of public rows is played whole, which may go over). ``turn``: the loop
+        turn's streams so far, when it makes more than this step (``turn_streams.py``)."""
         plant_of, plants = self._plant_of, self._plants
         events, runs = self._events, self._runs
         pending = self._pending
@@ -299,10 +302,10 @@ class Replayer:
         played_us = self.now_us
         last_ms = self.now_us // 1000
         until_ms = until_us // 1000  # a public row at ms m is due once m * 1000 <= until_us
-        batch_streams: set[str] = set()
+        turn = TurnStreams() if turn is None else turn
+        batch_streams, last_stream = turn.seen, turn.last
         due_ms = self._due_ms()  # the first cadence due: ticking earlier would find nothing
-        last_stream = ""
-        marks = False  # whether last_stream carries mark prices
+        marks = self._marks.get(last_stream, False)  # whether last_stream carries mark prices
         stopped = False
         while played < max_events and not stopped:
             run_ms = runs.next_ms
@@ -373,6 +376,7 @@ class Replayer:
             count, played_ms = runs.play(stretch_ms, plants, outs)
             played += count
             played_us = max(played_us, played_ms * 1000)
+        turn.last, turn.stopped = last_stream, stopped
         self._pending = pending
         self.events += played
         if played:
