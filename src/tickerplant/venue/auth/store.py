@@ -39,6 +39,7 @@ from pathlib import Path
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Account, ApiKey, Balance, KeyType, new_alias, new_api_key
+from tickerplant.venue.auth.holdings import holdings
 from tickerplant.venue.domain.money import format_amount
 
 __all__ = ["SCHEMA_VERSION", "AccountStore", "Keyring", "StoreError"]
@@ -222,17 +223,29 @@ class AccountStore:
         an open order, an untriggered or triggering algo order or a position of it: they
         would go on resting in the book, being funded and liquidated for an account nobody
         can reach or see. Checked in the delete's own transaction: a server commits every
-        acknowledged order before it answers, so none is missed."""
+        acknowledged order before it answers, so none is missed (one it authorized in the
+        loop turn the keys were deleted in is the exception: ``Keyring.once_per_turn``)."""
         self.account(account_id)
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            held = self._holdings(account_id)
-            if held:
-                raise StoreError(
-                    f"account {account_id} still holds {', '.join(held)}: cancel its orders and close its "
-                    "positions first (`accounts disable` stops it trading meanwhile)"
-                )
-            self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
+        for _ in range(_DELETE_TRIES):
+            try:
+                with self._db:
+                    # read without the write lock, which a serving server's commits would wait
+                    # for while an account's long history is looked through; the delete takes
+                    # it, refused at once (SQLITE_BUSY_SNAPSHOT) if the server committed since
+                    # the read began: then read again
+                    self._db.execute("BEGIN DEFERRED")
+                    if held := holdings(self._db, account_id):
+                        raise StoreError(
+                            f"account {account_id} still holds {', '.join(held)}: cancel its orders and "
+                            "close its positions first (`accounts disable` stops it trading meanwhile)"
+                        )
+                    self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+        raise StoreError(f"account {account_id}: the server committed while its holdings were read, "
+                         f"{_DELETE_TRIES} times; try again")  # fmt: skip
 
     def revoke(self, api_key: str) -> None:
         """Remove a key: from now on it is unknown (-2015)."""
@@ -263,26 +276,6 @@ class AccountStore:
         )
         return Balance(account_id, wallet, asset, amount, now_ms)
 
-
-    def _holdings(self, account_id: int) -> list[str]:
-        """What the journal (``journal/schema.py``) holds open for an account: its open
-        orders, open algo orders and positions, counted; none before any server journaled."""
-        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        queries = (
-            ("venue_orders", "open order(s)", "SELECT COUNT(*) FROM venue_orders WHERE account_id = ? "
-             "AND status IN ('NEW', 'PARTIALLY_FILLED')"),
-            ("venue_algo_orders", "open algo order(s)", "SELECT COUNT(*) FROM venue_algo_orders WHERE "
-             "json_extract(state, '$.account_id') = ? AND json_extract(state, '$.status') IN "
-             "('NEW', 'TRIGGERING', 'TRIGGERED')"),
-            ("venue_positions", "position(s)", "SELECT COUNT(*) FROM venue_positions WHERE account_id = ? "
-             "AND amt != 0"),
-        )  # fmt: skip
-        held = []
-        for table, what, query in queries:
-            if table in tables and (count := int(self._db.execute(query, (account_id,)).fetchone()[0])):
-                held.append(f"{count} {what}")
-        return held
-
     def _traded(self, account_id: int, wallet: Market, asset: str) -> int:
         """What trading changed in a wallet's asset, as the journal holds it (``sqlite_journal``:
         ``venue_wallet_changes``, an older journal's rows without a market counted in either),
@@ -298,6 +291,7 @@ class AccountStore:
         return int(row[0] or 0)
 
 
+_DELETE_TRIES = 5  # reads of an account's holdings the server's commits may outdate
 _MOVED_KEPT = 4096  # balance moves kept until the engines take them (they do within a second)
 
 
