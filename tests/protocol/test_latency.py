@@ -61,6 +61,7 @@ def test_a_files_rows_are_interpolated_and_held_past_its_ends(tmp_path: Path) ->
         ("lognormal:10000,0.5", "at most 60000 ms"),  # its MAX, 10 × the median, past it
         ("constant:1e9", "at most 60000 ms"),
         ("constant:5,60001", "at most 60000 ms"),
+        ("lognormal:7000,0.1", r"MAX, 10 × MEDIAN unless given"),
         ("gauss:1,2", "a latency model is none, constant"),
         ("none:3", "a latency model is none, constant"),
     ],
@@ -79,7 +80,7 @@ def test_a_missing_file_is_named() -> None:
 @pytest.mark.parametrize(
     ("rows", "says"),
     [("", "at least one row"), ("2000,1,1\n1000,1,1\n", "ascending"), ("1000,1\n", "three columns"),
-     ("1000,a,1\n", "integers"), ("1000,-1,1\n", "never negative")],
+     ("1000,a,1\n", "integers"), ("1000,-1,1\n", "never negative"), ("1000,1,60001\n", "at most 60000 ms")],
 )  # fmt: skip
 def test_a_bad_file_says_which_row(tmp_path: Path, rows: str, says: str) -> None:
     measured = tmp_path / "latency.csv"

@@ -30,6 +30,8 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
+from tickerplant.protocol.recv_window import MAX_RECV_WINDOW_MS
+
 __all__ = [
     "ConstantLatency", "IntervalLatency", "LatencyModel", "LogNormalLatency", "OrderPath", "latency_file",
     "latency_model", "parse_rows",
@@ -85,6 +87,7 @@ class IntervalLatency:
             raise ValueError("a latency file's times must be ascending")
         if any(entry < 0 or response < 0 for _, entry, response in rows):
             raise ValueError("a latency is never negative")
+        _within([float(max(row[1], row[2])) for row in rows], name, name)
         self.name = name
         self._times = [row[0] for row in rows]
         self._entry = [row[1] for row in rows]
@@ -118,12 +121,11 @@ def _numbers(text: str, name: str, least: int, most: int) -> list[float]:
     return values
 
 
-MOST_MS = 60_000  # a leg's longest: recvWindow's most (part 1 §5.2), past which a request expires
-
-
 def _within(values: list[float], name: str, spec: str) -> None:
-    if any(v > MOST_MS for v in values):
-        raise ValueError(f"{name}: a latency is at most {MOST_MS} ms (recvWindow's most), not {spec!r}")
+    """A leg is at most the longest recvWindow (part 1 §5.2): past it a request expires."""
+    if any(v > MAX_RECV_WINDOW_MS for v in values):
+        most = MAX_RECV_WINDOW_MS
+        raise ValueError(f"{name}: a latency is at most {most} ms (recvWindow's most), not {spec!r}")
 
 
 def parse_rows(text: str, name: str) -> list[tuple[int, int, int]]:
@@ -160,7 +162,7 @@ def latency_model(spec: str, seed: int | str = 1, file_text: str | None = None) 
         values = _numbers(args, "lognormal", 2, 3)
         median, sigma = values[0], values[1]
         most = values[2] if len(values) == 3 else 10 * median
-        _within([median, most], "lognormal", spec)
+        _within([median, most], "lognormal (MAX, 10 × MEDIAN unless given)", spec)
         if most < median:
             raise ValueError(f"lognormal: its MAX is at least its MEDIAN, not {spec!r}")
         return LogNormalLatency(spec, median, sigma, most, seed)

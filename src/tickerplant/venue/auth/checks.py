@@ -32,6 +32,7 @@ from typing import NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
 from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.recv_window import AHEAD_MS, DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS
 from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey
 from tickerplant.venue.auth.signing import SignedString, signed_string, verify
 from tickerplant.venue.domain.order_params import LONG_MAX, parse_long
@@ -57,9 +58,6 @@ __all__ = [
     "vouched",
 ]
 
-DEFAULT_RECV_WINDOW_MS = 5000  # §5.1
-MAX_RECV_WINDOW_MS = 60_000  # larger values are clamped on REST, not refused (§5.2, decision 4)
-AHEAD_MS = 1000  # a timestamp this far past the server's time is refused (§5.1)
 
 BAD_KEY_FORMAT = RequestRefused(-2014, "API-key format invalid.", 401)
 _REJECTED_TEXT = "Invalid API-key, IP, or permissions for action"
