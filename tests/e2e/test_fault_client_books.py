@@ -124,7 +124,7 @@ async def test_ccxt_pro_books_across_market_stream_faults(
         # the clock still: every book catches up with the last message of its stream
         for symbol, watcher in watchers.items():
             last = streams[symbol][-1]["u"]
-            await eventually(lambda w=watcher, u=last: w.books[-1][1] == u or w.task.done())
+            await eventually(lambda w=watcher, u=last: (bool(w.books) and w.books[-1][1] == u) or w.task.done())
     finally:
         for watcher in watchers.values():
             watcher.task.cancel()
