@@ -11,10 +11,11 @@ import aiohttp
 import ccxt.async_support as ccxt
 from binance import AsyncClient
 from ccxt_hosts import point
+from conftest import StartServer
 from test_venue_clients import Venue, closing, plant, venue  # noqa: F401
 
 from tickerplant.app import Tickerplant
-from tickerplant.clock import SystemClock
+from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.signing import hmac_hex
 
@@ -96,3 +97,25 @@ async def test_ccxt_fetch_status_finds_the_venue_up(plant: Tickerplant, venue: V
         base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
         # weight 1: the IP's second after ccxt's on this listener
         assert await _get(session, f"{base}/sapi/v1/system/status", {}) == (200, {"status": 0, "msg": "normal"}, 2)
+
+
+async def test_ccxt_fetch_status_tells_a_maintenance_window_that_covers_the_venue(start_server: StartServer) -> None:
+    """While a fault profile's maintenance window covers the whole venue, the system status
+    is Binance's wallet answer for it, ``{"status": 1, "msg": "system_maintenance"}``, ccxt's
+    ``maintenance``; before and after it, and for a window narrowed to an account, normal."""
+    profile = ('[[fault]]\nkind = "maintenance"\nat = "+10s"\nfor_s = 60\n'
+               '[[fault]]\nkind = "maintenance"\nat = "+0s"\nfor_s = 3600\naccounts = [7]\n')  # fmt: skip
+    clock = ManualClock()
+    plant = await start_server(clock=clock, faults={"profile_text": profile}, simulator={"actions_per_s": 1e-9})
+    local = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    exchange = point(ccxt.binanceusdm(), {"https://fapi.binance.com": local, "https://api.binance.com": local})
+    try:
+        told = []
+        for step_ms in (0, 10_000, 60_000):  # before it, in it, after it
+            clock.advance(step_ms)
+            status = await exchange.fetch_status()
+            told.append((status["status"], status["info"]))
+    finally:
+        await exchange.close()
+    assert told == [("ok", {"status": 0, "msg": "normal"}), ("maintenance", {"status": 1, "msg": "system_maintenance"}),
+                    ("ok", {"status": 0, "msg": "normal"})]  # fmt: skip

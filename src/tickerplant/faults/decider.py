@@ -135,6 +135,17 @@ class FaultDecider:
             return decision
         return None
 
+    def maintenance(self, now_ms: int) -> bool:
+        """Whether a maintenance window covers the whole venue at ``now_ms`` (no endpoints,
+        symbols or accounts named, every request met): what ``GET /sapi/v1/system/status``
+        tells, ``{"status":1,"msg":"system_maintenance"}``, as Binance's wallet API does."""
+        return any(
+            fault.kind is FaultKind.MAINTENANCE and fault.rate >= 1.0
+            and not (fault.endpoints or fault.symbols or fault.accounts)
+            and start <= now_ms and (end is None or now_ms < end)
+            for fault, (start, end) in zip(self.profile.faults, self._windows, strict=True)
+        )  # fmt: skip
+
     def timed(self, family: Family) -> list[Timed]:
         """The one-shot faults of ``family``, each at its market time."""
         found = []

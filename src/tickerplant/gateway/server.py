@@ -133,14 +133,14 @@ class Listener:
         rest_data = MarketData(self.view, cm_arrays=True, past=past)
         # Binance's public archive layout, from the same past (protocol/archive.py)
         self.archive = Archive.of(past, ZipPacking) if past is not None else None
-        self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()))
+        # the fault profile's, applied around the venue (gateway/fault_gate.py); None: no faults
+        faults = self.faults = fault_gate(config.faults, config.simulator.seed, clock, market)
+        maintenance = faults.decider.maintenance if faults is not None else None  # the system status'
+        self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()), maintenance)
         self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
-        # the fault profile's, applied around the venue (gateway/fault_gate.py); None: no faults
-        if (faults := fault_gate(config.faults, config.simulator.seed, clock, market)) is not None:
-            self.user_data.follow(faults)
-        self.faults = faults
+        self.user_data.follow(faults)
         self.private = None
         self.outside: PrivateRest | None = None  # the start-up calls outside futures
         self.forwarded: ForwardedVenue | None = None  # under --workers (forward_venue)

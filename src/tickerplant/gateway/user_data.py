@@ -67,10 +67,11 @@ class UserData:
         """The listener's stream surface, once it listens: where events go."""
         self._surface = surface
 
-    def follow(self, faults: FaultGate) -> None:
-        """Apply ``faults``' user data stream faults: per event in ``drain``, and its timed
-        ones (a key expired early, connections cut) at their market time."""
-        if faults.decider.has(Family.USER_STREAM):
+    def follow(self, faults: FaultGate | None) -> None:
+        """Apply ``faults``' user data stream faults (None: no profile): per event in
+        ``drain``, and its timed ones (a key expired early, connections cut) at their market
+        time."""
+        if faults is not None and faults.decider.has(Family.USER_STREAM):
             self.faults = faults
             for timed in faults.decider.timed(Family.USER_STREAM):
                 self._clock.call_at(timed.at_ms, functools.partial(self._timed, timed))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
@@ -36,6 +36,14 @@ _CACHED_QUERY_CHARS = 256  # longer query strings are parsed each time, never ke
 
 
 _NORMAL = {"status": 0, "msg": "normal"}  # GET /sapi/v1/system/status: the venue is up
+_MAINTENANCE = {"status": 1, "msg": "system_maintenance"}  # a fault profile's maintenance window
+
+
+def _status(
+    maintenance: Callable[[int], bool] | None, _params: Mapping[str, str], now_ms: int
+) -> dict[str, Any]:
+    """``GET /sapi/v1/system/status``: maintenance while a fault profile's window covers the venue."""
+    return _MAINTENANCE if maintenance is not None and maintenance(now_ms) else _NORMAL
 
 
 class RestAnswer(NamedTuple):
@@ -115,8 +123,11 @@ class RestApi:
     """The REST surface of one market listener."""
 
     def __init__(
-        self, market: Market, data: MarketData, weight: RequestWeight, instruments: Sequence[Instrument]
-    ) -> None:
+        self, market: Market, data: MarketData, weight: RequestWeight, instruments: Sequence[Instrument],
+        maintenance: Callable[[int], bool] | None = None,
+    ) -> None:  # fmt: skip
+        """``maintenance``: whether a fault profile's maintenance window covers the venue at
+        a time (``FaultDecider.maintenance``), which the system status tells."""
         self.weight = weight
         prefix = "/fapi" if market is Market.UM else "/dapi"
         self._instruments = list(instruments)
@@ -156,7 +167,7 @@ class RestApi:
             "/api/v3/exchangeInfo": Method(_constant(20), lambda params, now: exchange_info_spot_stub(now)),
             # the wallet's system status, ccxt's ``fetch_status`` (public, weight 1): the
             # venue's REST is up whenever this answers, a fault profile's maintenance aside
-            "/sapi/v1/system/status": Method(_constant(1), lambda params, now: _NORMAL),
+            "/sapi/v1/system/status": Method(_constant(1), functools.partial(_status, maintenance)),
         }
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
         # security type MARKET_DATA: answered to a valid `X-MBX-APIKEY` only (§7.1), which
