@@ -40,6 +40,9 @@ def test_faults_names_a_built_in_profile_or_reads_a_file(tmp_path: Path) -> None
         ("maintenance", "GET /sapi/v1/margin/allPairs", "'GET /sapi/v1/margin/allPairs' is not a private"),
         ("reply-delay", "depth", "'depth' is not a WebSocket API method"),  # market data: never faulted
         ("event-drop", "listenKeyExpired", "'listenKeyExpired' is not a user data event"),
+        ("depth-break", "btcusdt@aggTrade", "'btcusdt@aggTrade' is not a diff depth stream"),  # no depth to drop
+        ("depth-break", "btcusdt@depth5@100ms", "'btcusdt@depth5@100ms' is not a diff depth stream"),  # partial
+        ("market-reset", "BTCUSDT@aggTrade", "'BTCUSDT@aggTrade' is not a stream name"),  # upper case: silent
     ],
 )
 def test_an_endpoint_nothing_serves_is_refused_before_the_start(

@@ -56,6 +56,8 @@ def test_a_fault_read_with_its_window_filters_and_defaults() -> None:
         ('[[fault]]\nkind = "timeout"\nrate = 1\naccounts = ["a"]', "accounts is a list of int"),
         ('[[fault]]\nkind = "internal-error"\nrate = 1\nplaced = 0.5', "placed is for request-timeout, unknown-error alone"),
         ('[[fault]]\nkind = "throttled"\nrate = 1\ndelay_ms = 9', "delay_ms is for event-delay, reply-delay, slow-ack, timeout alone"),
+        ('[[fault]]\nkind = "timeout"\nrate = 1\ndelay_ms = inf', "delay_ms is a finite number, not inf"),
+        ('[[fault]]\nkind = "market-stall"\nat = "+1s"\nfor_s = inf', "for_s is a finite number, not inf"),
         ("faults = 1", "unknown keys"),
         ("[[fault", "not TOML"),
     ],

@@ -15,6 +15,7 @@ event comes.
 from __future__ import annotations
 
 import enum
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -190,8 +191,8 @@ def _fault(number: int, table: Mapping[str, Any]) -> Fault:
 
 
 def _number(where: str, key: str, value: Any, low: float, high: float | None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ProfileError(f"{where}: {key} is a number, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProfileError(f"{where}: {key} is a finite number, not {value!r}")
     if value < low or (high is not None and value > high):
         raise ProfileError(f"{where}: {key} {value} is outside {low:g}..{high if high is not None else ''}")
     return float(value)

@@ -21,7 +21,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from tickerplant.faults.profile import Family, Profile, ProfileError
+from tickerplant.faults.decider import is_diff_depth
+from tickerplant.faults.profile import Family, FaultKind, Profile, ProfileError
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.streams import parse
 from tickerplant.protocol.user_streams import EVENTS, EXPIRED
@@ -60,8 +61,11 @@ def check_endpoints(profile: Profile) -> None:
                 known, what = name in methods, "a WebSocket API method"
             elif family is Family.USER_STREAM:
                 known, what = name in _EVENTS, f"a user data event ({', '.join(sorted(_EVENTS))})"
-            else:
-                known, what = parse(name) is not None, "a stream name (btcusdt@depth@100ms)"
+            else:  # its symbol in lower case, as a stream is named (upper case is silent, §3.4)
+                symbol, what = name.partition("@")[0], "a stream name (btcusdt@aggTrade)"
+                known = parse(name) is not None and (symbol.startswith("!") or symbol == symbol.lower())
+                if known and fault.kind is FaultKind.DEPTH_BREAK:  # it drops a diff depth message alone
+                    known, what = is_diff_depth(name), "a diff depth stream (btcusdt@depth@100ms)"
             if not known:
                 where = f"fault {number} ({fault.kind.value})"
                 raise ProfileError(f"{where}: endpoints: {name!r} is not {what} of the server")
