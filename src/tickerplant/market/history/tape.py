@@ -30,7 +30,7 @@ from typing import NamedTuple
 from tickerplant.market.history.counts import MIN_TRADES, TradeCounts
 from tickerplant.market.history.draws import mix, name_key, split, stream
 from tickerplant.market.history.minute import CLASS_MEAN, Makings, cells, draw
-from tickerplant.market.history.path import AssetPath, Bar
+from tickerplant.market.history.path import AssetPath
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline
 from tickerplant.market.trades.history import Aggregate
@@ -155,7 +155,7 @@ class SymbolTape:
     def bar_prices(self, first: int, count: int, scale: int = 1) -> list[tuple[int, int, int, int]]:
         """The open, high, low and close of ``count`` minutes from ``first`` (minutes since
         the epoch), each ``price`` × ``scale`` (a mark's units: ``price_to_mark``'s scale), a
-        path's hour read once for its minutes (the past's marks read a funding interval's)."""
+        path's hour read once for its minutes (the past's marks read a funding interval's, the tape an hour's draws)."""
         reference, tick, delivery_ms = self._reference, self.inst.tick * scale, self._delivery_ms
         exp, path = math.exp, self.path
         out: list[tuple[int, int, int, int]] = []
@@ -207,11 +207,15 @@ class SymbolTape:
         """Each minute of ``hour``'s draws and kline, with its first aggregate trade's id."""
         counts = self.counts.minute_counts(hour)
         joins = self.counts.minute_joins(hour)
-        bars = self.path.minutes(hour)
+        prices = self.bar_prices(hour * 60, 60)  # the hour's bars read once (``price`` each)
         trade_id, agg_id = self.counts.first_ids(hour * 60)
         rng = stream(mix(self._key, hour, 60))  # one generator for the hour's minutes, in order
+        inst, quote = self.inst, None if self._linear else self._quote
+        tick, step, base_lots = inst.tick, inst.step, self.base_lots
         for i in range(60):
-            yield self._draw(hour * 60 + i, bars[i], counts[i], trade_id, rng), agg_id
+            open_ms = (hour * 60 + i) * MINUTE_MS
+            made = draw(open_ms, prices[i], counts[i], trade_id, base_lots, tick, step, rng, quote)
+            yield made, agg_id
             trade_id += counts[i]
             agg_id += counts[i] - joins[i]
 
@@ -223,16 +227,6 @@ class SymbolTape:
             key, body = mix(self._key, hour * 60 + i), cells(made, base, step)
             out.append(Minute(made.kline, made.pins, body, made.high_first, key, agg_id, joins[i]))
         return out
-
-    def _draw(self, minute: int, bar: Bar, count: int, first_id: int, rng: random.Random) -> Makings:
-        """Minute ``minute``'s draws and kline (``minute.draw``), from its bar of the path."""
-        open_ms = minute * MINUTE_MS
-        price = self.price
-        prices = (price(bar[0], open_ms), price(bar[1], open_ms), price(bar[2], open_ms),
-                  price(bar[3], open_ms))  # fmt: skip
-        inst = self.inst
-        quote = None if self._linear else self._quote
-        return draw(open_ms, prices, count, first_id, self.base_lots, inst.tick, inst.step, rng, quote)
 
     def _quote(self, price: int, qty: int) -> int:
         """The plant's quote figure of one trade (``payloads.builders.quote_units``)."""
