@@ -154,8 +154,9 @@ class SymbolTape:
 
     def bar_prices(self, first: int, count: int, scale: int = 1) -> list[tuple[int, int, int, int]]:
         """The open, high, low and close of ``count`` minutes from ``first`` (minutes since
-        the epoch), each ``price`` × ``scale`` (a mark's units: ``price_to_mark``'s scale), a
-        path's hour read once for its minutes (the past's marks read a funding interval's, the tape an hour's draws)."""
+        the epoch), each ``price`` × ``scale`` (a mark's units: ``price_to_mark``'s scale),
+        a path's hour read once for its minutes (the past's marks read a funding interval's,
+        the tape an hour's draws)."""
         reference, tick, delivery_ms = self._reference, self.inst.tick * scale, self._delivery_ms
         exp, path = math.exp, self.path
         out: list[tuple[int, int, int, int]] = []
