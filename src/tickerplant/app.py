@@ -32,6 +32,7 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
+from tickerplant.report.journal_rows import ahead_of_start
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
@@ -144,6 +145,11 @@ class Tickerplant:
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
+        # serve --replay's venue, on the replay's time: never going back, checked before
+        # anything is played (``tickerplant run`` checks its own, paused until its bot starts)
+        replayed = self.venue_clock is not self.clock
+        if replayed and (ahead := ahead_of_start(self.config.venue_db, prepared.start_ms)) is not None:
+            raise ValueError(ahead)
         raise_open_files_limit()  # before the listeners take connections
         self.instruments = prepared.instruments
         self.plants = {

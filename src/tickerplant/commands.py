@@ -124,12 +124,6 @@ async def serve(config: ServerConfig) -> None:
     except sqlite3.Error as exc:  # the venue database: not one, or not writable
         await plant.close()
         raise SystemExit(f"tickerplant: cannot start: the venue database {config.venue_db}: {exc}") from None
-    if plant.venue_clock is not plant.clock:  # a replay's venue, on its own time: never going back
-        from tickerplant.report.journal_rows import ahead_of_start
-
-        if (ahead := ahead_of_start(config.venue_db, plant.venue_clock.now_ms())) is not None:
-            await plant.close()
-            raise SystemExit(f"tickerplant: cannot start: {ahead}")
     settle_heap()
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
     admin = plant.admin_url()
