@@ -5,6 +5,8 @@ read, and reads again when the server committed meanwhile."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,42 @@ def test_the_server_commits_while_a_delete_reads_and_the_delete_reads_again(tmp_
     store.delete(gone)  # its read outdated by the commit: read again, then deleted
     store._db.set_progress_handler(None, 1)
     assert committed == [1]
+    with pytest.raises(StoreError):
+        store.account(gone)
+    server.close()
+    store.close()
+
+
+def test_a_delete_waits_for_the_servers_transaction_rather_than_failing(tmp_path: Path) -> None:
+    # inside its read the delete's write is refused at once while the server holds the lock
+    # (SQLite asks no busy handler there): it waits for the server's commit as a writer does
+    path = tmp_path / "venue.db"
+    store = AccountStore(path)
+    gone = store.create_account("gone", [], NOW).account_id
+    server = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    prepare(server)
+    reading, holding = threading.Event(), threading.Event()
+
+    def serve() -> None:  # a group commit open when the delete reads, committed a moment on
+        server.execute("BEGIN IMMEDIATE")
+        server.execute("INSERT INTO venue_funded (symbol, funding_ms) VALUES ('BTCUSDT', 1)")
+        holding.set()
+        reading.wait(5)
+        time.sleep(0.02)  # the delete's refused write comes within microseconds of its read
+        server.execute("COMMIT")
+
+    def read() -> int:
+        if store._db.in_transaction:
+            reading.set()
+        return 0
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    assert holding.wait(5)
+    store._db.set_progress_handler(read, 1)
+    store.delete(gone)
+    store._db.set_progress_handler(None, 1)
+    thread.join(5)
     with pytest.raises(StoreError):
         store.account(gone)
     server.close()

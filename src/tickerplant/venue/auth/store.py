@@ -226,14 +226,18 @@ class AccountStore:
         acknowledged order before it answers, so none is missed (one it authorized in the
         loop turn the keys were deleted in is the exception: ``Keyring.once_per_turn``)."""
         self.account(account_id)
-        for _ in range(_DELETE_TRIES):
+        for attempt in range(_DELETE_TRIES):
+            last = attempt == _DELETE_TRIES - 1
             try:
                 with self._db:
                     # read without the write lock, which a serving server's commits would wait
                     # for while an account's long history is looked through; the delete takes
-                    # it, refused at once (SQLITE_BUSY_SNAPSHOT) if the server committed since
-                    # the read began: then read again
-                    self._db.execute("BEGIN DEFERRED")
+                    # it, refused at once if the server holds it (SQLITE_BUSY: the busy handler
+                    # is not asked inside a read) or committed since the read began
+                    # (SQLITE_BUSY_SNAPSHOT): then read again. The last try holds the lock from
+                    # the start, waiting as any writer does, so a server that commits through
+                    # every read cannot keep an account from being deleted.
+                    self._db.execute("BEGIN IMMEDIATE" if last else "BEGIN DEFERRED")
                     if held := holdings(self._db, account_id):
                         raise StoreError(
                             f"account {account_id} still holds {', '.join(held)}: cancel its orders and "
@@ -242,10 +246,11 @@ class AccountStore:
                     self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+                if last or exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                     raise
-        raise StoreError(f"account {account_id}: the server committed while its holdings were read, "
-                         f"{_DELETE_TRIES} times; try again")  # fmt: skip
+                if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:  # the server's transaction: wait for
+                    self._db.execute("BEGIN IMMEDIATE")  # its commit as a writer waits (busy_timeout),
+                    self._db.execute("ROLLBACK")  # and let go at once
 
     def revoke(self, api_key: str) -> None:
         """Remove a key: from now on it is unknown (-2015)."""
@@ -291,7 +296,7 @@ class AccountStore:
         return int(row[0] or 0)
 
 
-_DELETE_TRIES = 5  # reads of an account's holdings the server's commits may outdate
+_DELETE_TRIES = 5  # reads of an account's holdings the server's commits may outdate, the last locked
 _MOVED_KEPT = 4096  # balance moves kept until the engines take them (they do within a second)
 
 
