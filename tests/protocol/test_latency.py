@@ -80,7 +80,7 @@ def test_a_missing_file_is_named() -> None:
 @pytest.mark.parametrize(
     ("rows", "says"),
     [("", "at least one row"), ("2000,1,1\n1000,1,1\n", "ascending"), ("1000,1\n", "three columns"),
-     ("1000,a,1\n", "integers"), ("1000,-1,1\n", "never negative"), ("1000,1,60001\n", "at most 60000 ms")],
+     ("1000,a,1\n", "integers"), ("1000,-1,1\n", "never negative"), ("1000,1,1\n2000,1,60001\n", "row 2: a latency is at most 60000 ms")],
 )  # fmt: skip
 def test_a_bad_file_says_which_row(tmp_path: Path, rows: str, says: str) -> None:
     measured = tmp_path / "latency.csv"

@@ -87,7 +87,8 @@ class IntervalLatency:
             raise ValueError("a latency file's times must be ascending")
         if any(entry < 0 or response < 0 for _, entry, response in rows):
             raise ValueError("a latency is never negative")
-        _within([float(max(row[1], row[2])) for row in rows], name, name)
+        for n, (_, entry, response) in enumerate(rows, 1):
+            _within([float(entry), float(response)], f"{name}: row {n}", name)
         self.name = name
         self._times = [row[0] for row in rows]
         self._entry = [row[1] for row in rows]
