@@ -82,3 +82,23 @@ def test_without_books_a_recording_plays_as_it_always_did() -> None:
     while replayer.next_us is not None:  # a stream coming back after another waits a batch
         replayer.step(1 << 62, 100, outs, [])
     assert [m.payload for m in outs[Market.UM]] == [i.data for i in ITEMS if isinstance(i, Recorded)]
+
+
+def test_a_recorded_loss_ends_the_batch_so_its_close_comes_before_what_followed_it() -> None:
+    # the fan-out writes a turn's frames together and the loss's close after them: a batch
+    # that went on past the loss would send the stream's later frames on the connection the
+    # loss closes, as if nothing had been missed (``Sink.interrupt``)
+    items: list[Item] = [
+        Recorded(6000, BOOK, diff(111, 115, 110, "97.00")),
+        RecordedLoss(6000, (BOOK,)),
+        Recorded(6000, BOOK, diff(120, 125, 119, "96.00")),
+    ]
+    replayer = Replayer(recorded_events(Market.UM, items, 5, None, 0, {BOOK: "BTCUSDT"}), {}, 5000, {"BTCUSDT": BTC})
+    replayer.warm(5000)
+    batches = []
+    while replayer.next_us is not None:
+        outs: dict[Market, list[StreamMessage]] = {market: [] for market in Market}
+        broken: list[StreamsBroken] = []
+        replayer.step(1 << 62, 100, outs, broken)
+        batches.append(([m.stream for m in outs[Market.UM] if m.stream == BOOK], broken))
+    assert batches == [([BOOK], [StreamsBroken(Market.UM, (BOOK,))]), ([BOOK], [])]

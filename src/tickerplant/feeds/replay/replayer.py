@@ -310,7 +310,7 @@ class Replayer:
         while played < max_events and not stopped:
             run_ms = runs.next_ms
             # the merged events before the public rows' next millisecond, one at a time
-            while pending is not None and pending[0] <= until_us and played < max_events:
+            while pending is not None and pending[0] <= until_us and played < max_events and not stopped:
                 t, _, event = pending
                 t_ms = t // 1000
                 if t_ms >= run_ms:
@@ -345,9 +345,10 @@ class Replayer:
                         self._follow(passthrough, out)
                     elif marks:  # premiumIndex and fundingRate follow the recorded mark prices
                         out.extend(self._notes.of(passthrough.payload))
-                elif kind is StreamsBroken:
+                elif kind is StreamsBroken:  # the batch ends: its close before what came after it
                     broken.append(event)  # type: ignore[arg-type]
                     self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
+                    stopped = True
                 elif kind is DepthSnapshot:
                     self._follow(event, outs[event.market])  # type: ignore[union-attr, arg-type]
                 else:
