@@ -78,7 +78,7 @@ async def main() -> int:
     if MODE == "slow":  # until the run stops it: its clock's offset (a loaded machine's slow
         for i in range(200):  # start, which the run may hold for first) then the way, too slow
             signed(0 if i % 5 == 0 else 2_000)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0)  # the loop's turn: a SIGTERM is heard
             if stop.is_set():
                 return 5
     for i in range(5):

@@ -1,5 +1,5 @@
 """A bot for tests/bot/test_bot_run.py, run by ``tickerplant run``: it buys 0.100 BTCUSDT at
-market, holds it until the server's time passes ``argv[1]`` (ms), then writes its USDT
+market, holds it until a trade of the market's passes ``argv[1]`` (ms), then writes its USDT
 ``marginBalance`` (``GET /fapi/v2/account``) to the file ``argv[2]`` and exits."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import sys
 import time
 import urllib.request
 from typing import Any
+
+from websockets.sync.client import connect
 
 UNTIL_MS, OUT = int(sys.argv[1]), sys.argv[2]
 URL = os.environ["TICKERPLANT_UM_URL"]
@@ -27,14 +29,10 @@ def signed(method: str, path: str, query: str) -> Any:
         return json.load(answer)
 
 
-def server_ms() -> int:
-    with urllib.request.urlopen(f"{URL}/fapi/v1/time") as answer:
-        return int(json.load(answer)["serverTime"])
-
-
 signed("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.100")
-while server_ms() < UNTIL_MS:
-    time.sleep(0.01)
+with connect(URL.replace("http", "ws", 1) + "/ws/btcusdt@aggTrade") as trades:  # held until the market's time
+    while json.loads(trades.recv())["E"] < UNTIL_MS:
+        pass
 (usdt,) = [a for a in signed("GET", "/fapi/v2/account", "")["assets"] if a["asset"] == "USDT"]
 with open(OUT, "w") as out:
     json.dump({"marginBalance": usdt["marginBalance"], "walletBalance": usdt["walletBalance"]}, out)

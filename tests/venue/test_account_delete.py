@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -51,27 +50,25 @@ def test_a_delete_waits_for_the_servers_transaction_rather_than_failing(tmp_path
     gone = store.create_account("gone", [], NOW).account_id
     server = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     prepare(server)
-    reading, holding = threading.Event(), threading.Event()
+    holding, waiting = threading.Event(), threading.Event()
 
-    def serve() -> None:  # a group commit open when the delete reads, committed a moment on
+    def serve() -> None:  # a group commit open when the delete reads, committed once it waits
         server.execute("BEGIN IMMEDIATE")
         server.execute("INSERT INTO venue_funded (symbol, funding_ms) VALUES ('BTCUSDT', 1)")
         holding.set()
-        reading.wait(5)
-        time.sleep(0.02)  # the delete's refused write comes within microseconds of its read
+        waiting.wait(5)  # a deadline: a delete that never waits fails meanwhile
         server.execute("COMMIT")
 
-    def read() -> int:
-        if store._db.in_transaction:
-            reading.set()
-        return 0
+    def traced(sql: str) -> None:  # the delete's wait for the lock, after its write was refused
+        if sql == "BEGIN IMMEDIATE":
+            waiting.set()
 
     thread = threading.Thread(target=serve)
     thread.start()
     assert holding.wait(5)
-    store._db.set_progress_handler(read, 1)
+    store._db.set_trace_callback(traced)
     store.delete(gone)
-    store._db.set_progress_handler(None, 1)
+    store._db.set_trace_callback(None)
     thread.join(5)
     with pytest.raises(StoreError):
         store.account(gone)
