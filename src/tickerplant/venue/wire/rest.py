@@ -102,22 +102,17 @@ class PrivateRest:
     def __init__(
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
         engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
-        countdowns: CountdownTable | None = None,
-        activity: VenueActivity | None = None,
+        countdowns: CountdownTable | None = None, activity: VenueActivity | None = None,
     ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
         ``engine``: the market's order engine, None for the balance endpoints alone;
         ``listen_keys``: the market's, for the listen-key endpoints (None: not served);
         ``countdowns``: the market's ``countdownCancelAll`` timers; ``activity``: where
         refused trading requests are counted, by code."""
-        self.market = market
-        self.weight = weight
-        self.accounts = accounts
+        self.market, self.weight, self.accounts = market, weight, accounts
         self.coins = tuple(coins)
         self.engine = engine
-        self._listen_keys = listen_keys
-        self._countdowns = countdowns
-        self._activity = activity
+        self._listen_keys, self._countdowns, self._activity = listen_keys, countdowns, activity
         self.venue_now: Callable[[], int] | None = None  # a replay's venue: its time, not the request's
         um = market is Market.UM
         p = "/fapi" if um else "/dapi"
@@ -212,13 +207,17 @@ class PrivateRest:
 
     def _perform(self, endpoint: PrivateEndpoint, authorized: Authorized, used: int, now: int) -> RestAnswer:
         try:
-            at = self.venue_now  # a replay's venue time; a listen key lives by the server's
-            result = endpoint.answer(authorized, now if at is None or endpoint.security is _KEYS else at())
+            result = endpoint.answer(authorized, self.venue_ms(endpoint.security, now))
         except RequestRefused as refused:
             return self._refused(endpoint, refused, used)
         if type(result) is Headed:  # (_new: RestAnswer(200, …) without its Python __new__)
             return _new(RestAnswer, (200, (_encode(result.value),), used, None, result.header_lines()))
         return _new(RestAnswer, (200, (_encode(result),), used, None, b""))
+
+    def venue_ms(self, security: Security, now_ms: int) -> int:
+        """The time an endpoint answers at: a replay's venue's (``venue_now``), but a listen
+        key's, the server's."""
+        return now_ms if self.venue_now is None or security is _KEYS else self.venue_now()
 
     def _refused(self, endpoint: PrivateEndpoint, refused: RequestRefused, used: int) -> RestAnswer:
         if self._activity is not None and endpoint.security is Security.TRADE:

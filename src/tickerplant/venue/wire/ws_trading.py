@@ -216,9 +216,8 @@ class WsTrading:
         """The method's endpoint for an admitted request, framed with its ``rateLimits``."""
         name = admitted.method
         try:
-            method, at = self.methods[name], self.rest.venue_now  # a replay's venue time; keys the server's
-            venue_ms = now_ms if at is None or method.security is Security.USER_STREAM else at()
-            result = method.answer(admitted.authorized, venue_ms)
+            method = self.methods[name]
+            result = method.answer(admitted.authorized, self.rest.venue_ms(method.security, now_ms))
             if isinstance(result, Headed):
                 result = result.value
         except RequestRefused as refused:
@@ -252,9 +251,10 @@ class WsTrading:
         if not admitted.show_limits:
             return None
         limits = self._limits(admitted.used)
-        if self.methods[admitted.method].places:  # counted on the venue's time (a replay's own)
-            at, account_id = self.rest.venue_now, admitted.authorized.account.account_id
-            return self._orders(account_id, now_ms if at is None else at()) + limits
+        method = self.methods[admitted.method]
+        if method.places:  # counted on the venue's time (a replay's own)
+            venue_ms = self.rest.venue_ms(method.security, now_ms)
+            return self._orders(admitted.authorized.account.account_id, venue_ms) + limits
         return limits
 
     # -- pieces ----------------------------------------------------------------------------
