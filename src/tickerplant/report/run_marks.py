@@ -41,11 +41,8 @@ class RunMarks:
     def heard(self, messages: Iterable[StreamMessage], now_ms: int) -> None:
         """The market's ``messages``, delivered at ``now_ms`` (the market's time)."""
         streams = self._streams
-        for stream, _ in messages:
-            found = streams.get(stream)
-            if found is None:
-                continue
-            engine, symbol, scale = found
+        heard = {found[1]: found for stream, _ in messages if (found := streams.get(stream)) is not None}
+        for engine, symbol, scale in heard.values():  # each symbol's mark once a delivery: its last word
             mark = engine.mark(symbol)
             if mark is None:
                 continue
