@@ -119,3 +119,18 @@ async def test_ccxt_fetch_status_tells_a_maintenance_window_that_covers_the_venu
         await exchange.close()
     assert told == [("ok", {"status": 0, "msg": "normal"}), ("maintenance", {"status": 1, "msg": "system_maintenance"}),
                     ("ok", {"status": 0, "msg": "normal"})]  # fmt: skip
+
+
+async def test_ccxt_coin_m_at_its_defaults_reads_fees_and_liquidations_without_a_symbol(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """ccxt's ``binancecoinm`` inherits ``defaultType`` spot from its ``binance`` class, so
+    without a symbol ``fetch_trading_fees()`` asks spot's ``GET /sapi/v1/asset/tradeFee``
+    and ``fetch_my_liquidations()`` the margin wallet's ``forceLiquidationRec``; Binance
+    answers both 200, and so does the venue: no spot symbols, no margin liquidations."""
+    local = f"http://127.0.0.1:{plant.listeners[Market.CM].port}"
+    exchange = ccxt.binancecoinm({"apiKey": venue.alice_hmac.api_key, "secret": venue.alice_hmac.secret})
+    closing.append(exchange)
+    point(exchange, {"https://dapi.binance.com": local, "https://api.binance.com": local})
+    assert await exchange.fetch_trading_fees() == {}
+    assert await exchange.fetch_my_liquidations() == []

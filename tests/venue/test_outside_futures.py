@@ -97,3 +97,20 @@ def test_unsigned_or_keyless_requests_get_the_futures_endpoints_errors(venue: Ve
     assert ask(venue, CROSS, "", None) == (401, {"code": -2014, "msg": "API-key format invalid."}, 51)
     rejected = "Invalid API-key, IP, or permissions for action."
     assert ask(venue, CROSS, "", "Z" * 64) == (401, {"code": -2015, "msg": rejected}, 52)
+
+
+def test_spot_fees_and_margin_liquidations_are_the_empty_answers_binance_gives_a_futures_only_venue(
+    venue: Venue,
+) -> None:
+    """ccxt's ``binancecoinm`` at its defaults (``defaultType`` spot) asks these for
+    ``fetch_trading_fees()`` and ``fetch_my_liquidations()``: USER_DATA, weight 1 each; no
+    spot symbol (a symbol named: ``-1121``), no margin account's liquidations."""
+    fees, liquidations = ("GET", "/sapi/v1/asset/tradeFee"), ("GET", "/sapi/v1/margin/forceLiquidationRec")
+    assert ask(venue, fees, signed(f"timestamp={NOW}")) == (200, [], 1)
+    assert ask(venue, liquidations, signed(f"timestamp={NOW}&current=1&size=100")) == (
+        200, {"rows": [], "total": 0}, 2,
+    )  # fmt: skip
+    invalid = {"code": -1121, "msg": "Invalid symbol."}
+    assert ask(venue, fees, signed(f"symbol=BTCUSDT&timestamp={NOW}")) == (400, invalid, 3)
+    missing = "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+    assert ask(venue, liquidations, "") == (400, {"code": -1102, "msg": missing}, 4)

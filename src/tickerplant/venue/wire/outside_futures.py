@@ -25,6 +25,19 @@ What the venue knows:
   (USER_DATA, weight 10; its page asks for ``timestamp``): ``[]``, the venue has no margin
   pairs.
 
+Two more that ccxt's ``binancecoinm`` reaches at its defaults: its ``defaultType`` is
+``spot`` (inherited from its ``binance`` class), so ``fetch_trading_fees()`` asks spot's
+``GET /sapi/v1/asset/tradeFee`` and ``fetch_my_liquidations()`` without a symbol asks the
+margin wallet's ``GET /sapi/v1/margin/forceLiquidationRec``; Binance answers both 200, and
+a 404 here would stop a bot that works there. Both USER_DATA, weight 1 (Binance's wallet and
+margin pages):
+
+- ``asset/tradeFee``: one row per spot symbol, and the venue lists none (``GET
+  /api/v3/exchangeInfo``'s ``symbols`` is empty): ``[]``; a ``symbol`` sent names no spot
+  symbol of the venue: ``-1121`` ``Invalid symbol.``
+- ``margin/forceLiquidationRec``: the margin account's liquidations, a page of them
+  (``{"rows": [...], "total": n}``); the venue has no margin account: ``{"rows": [], "total": 0}``.
+
 Security types and weights are Binance's (its wallet and margin pages); the checks are the
 futures endpoints' own (``checks.authorize`` through ``PrivateRest.admit``), so an unsigned
 or wrongly signed request gets the same codes as on ``/fapi``. Both market listeners serve
@@ -41,6 +54,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.venue.auth.checks import Authorized, Security
+from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.wire.rest import Accounts, PrivateEndpoint, PrivateRest
 
 __all__ = ["coin_rows", "outside_rest", "venue_assets"]
@@ -86,10 +100,22 @@ def outside_rest(
     def no_pairs(authorized: Authorized, now_ms: int) -> Any:
         return []
 
+    def spot_fees(authorized: Authorized, now_ms: int) -> Any:
+        if "symbol" in authorized.params:  # the venue lists no spot symbol to name
+            raise refused(-1121, "Invalid symbol.")
+        return []
+
+    def no_liquidations(authorized: Authorized, now_ms: int) -> Any:
+        return {"rows": [], "total": 0}
+
+    liquidations = PrivateEndpoint(Security.USER_DATA, 1, no_liquidations)
+
     rest = PrivateRest(market, accounts, weight, ())
     rest.routes = {
         ("GET", "/sapi/v1/capital/config/getall"): PrivateEndpoint(Security.USER_DATA, 10, coins),
         ("GET", "/sapi/v1/margin/allPairs"): PrivateEndpoint(Security.MARKET_DATA, 1, no_pairs),
         ("GET", "/sapi/v1/margin/isolated/allPairs"): PrivateEndpoint(Security.USER_DATA, 10, no_pairs),
+        ("GET", "/sapi/v1/asset/tradeFee"): PrivateEndpoint(Security.USER_DATA, 1, spot_fees),
+        ("GET", "/sapi/v1/margin/forceLiquidationRec"): liquidations,
     }
     return rest
