@@ -106,9 +106,6 @@ async def test_sdk_liquidation_order_streams(start_server: StartServer) -> None:
 async def test_python_binance_open_interest(start_server: StartServer, clients: list[AsyncClient]) -> None:  # noqa: F811
     plant = await start_server(simulator=STILL)
     client = await client_for(plant, clients)
-    um, cm = plant.listeners[Market.UM].port, plant.listeners[Market.CM].port
-    client.FUTURES_DATA_URL = f"http://127.0.0.1:{um}/futures/data"
-    client.FUTURES_COIN_DATA_URL = f"http://127.0.0.1:{cm}/futures/data"
     btc = simulator(plant).positions("BTCUSDT")
     interest = await client.futures_open_interest(symbol="BTCUSDT")
     assert interest["symbol"] == "BTCUSDT" and interest["openInterest"] == fixed(btc.open_interest, 3)

@@ -12,7 +12,7 @@ PROTOCOL = Path(__file__).resolve().parents[2] / "src" / "tickerplant" / "protoc
 SURFACES = {"archive", "rest", "ws_api", "subscriptions", "urls"}
 SHARED = {
     "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "kline_windows", "latency", "later",
-    "limits", "market_data", "market_history", "open_interest", "past", "query_values", "recv_window",
+    "limits", "long_short", "market_data", "market_history", "open_interest", "past", "query_values", "recv_window",
     "request_weight", "streams",
     "user_streams",
 }  # fmt: skip

@@ -115,3 +115,15 @@ def test_a_source_without_open_interest() -> None:
     status, body = get(rest, "/fapi/v1/openInterest", "symbol=BTCUSDT")
     assert status == 400 and body["code"] == -1000
     assert get(rest, "/futures/data/openInterestHist", "symbol=BTCUSDT&period=5m") == (200, [])
+
+
+def test_a_source_without_the_simulated_past_has_no_long_short_ratios() -> None:
+    """A replay or a relay (no simulated past): the three ratios answer an empty list, as
+    `openInterestHist` does there; their parameters are still checked (protocol/long_short.py)."""
+    for market, query in ((Market.UM, "symbol=BTCUSDT"), (Market.CM, "pair=BTCUSD")):
+        instruments = catalogue(market, T0)
+        data = MarketData(MarketView(market, instruments), cm_arrays=True)
+        rest = RestApi(market, data, RequestWeight(10**9), instruments)
+        for path in ("globalLongShortAccountRatio", "topLongShortAccountRatio", "topLongShortPositionRatio"):
+            assert get(rest, f"/futures/data/{path}", f"{query}&period=5m") == (200, [])
+            assert get(rest, f"/futures/data/{path}", query)[1]["code"] == -1102

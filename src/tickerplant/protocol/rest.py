@@ -20,6 +20,7 @@ from tickerplant.market.payloads.exchange_info import exchange_info, exchange_in
 from tickerplant.protocol.derivatives_data import DerivativesData
 from tickerplant.protocol.errors import RequestRefused, unknown_path
 from tickerplant.protocol.later import Later
+from tickerplant.protocol.long_short import long_short_routes
 from tickerplant.protocol.market_data import MarketData, Method, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
@@ -170,6 +171,7 @@ class RestApi:
             "/sapi/v1/system/status": Method(_constant(1), functools.partial(_status, maintenance)),
         }
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
+        self.routes.update(long_short_routes(data))  # the three long/short ratios
         # security type MARKET_DATA: answered to a valid `X-MBX-APIKEY` only (§7.1), which
         # the listener checks against the venue's keys (``begin``'s ``check``)
         self.keyed = frozenset({f"{prefix}/v1/historicalTrades"})

@@ -1,0 +1,123 @@
+"""The long/short ratios over REST, on both markets' hosts: `GET
+/futures/data/globalLongShortAccountRatio`, `topLongShortAccountRatio` and
+`topLongShortPositionRatio`, as ccxt (``fetch_long_short_ratio_history``: the global
+accounts') and python-binance (``futures_global_longshort_ratio``,
+``futures_top_longshort_account_ratio``, ``futures_top_longshort_position_ratio``, and
+the ``futures_coin_`` twins) call them.
+
+Parameters as `openInterestHist`'s (``open_interest.py``): USDⓈ-M ``symbol``, COIN-M
+``pair``; ``period`` (5m … 1d), ``limit`` (default 30, at most 500), ``startTime`` /
+``endTime``; only the last 30 days, as on Binance; with ``startTime`` the first ``limit``
+points from it, else the last ``limit`` up to ``endTime`` (default now). A point stands at
+each of the period's boundaries since the symbol's past begins (its listing, or
+``--history-start``), up to now.
+
+Rows, ascending (the key order of the 2024 captures ccxt quotes): USDⓈ-M ``{"symbol",
+"longAccount", "longShortRatio", "shortAccount", "timestamp"}`` for all three; COIN-M
+``{"longAccount", "longShortRatio", "shortAccount", "pair", "timestamp"}``, the positions'
+ratio with ``longPosition`` / ``shortPosition`` in place of the accounts (COIN-M's page;
+its order inferred from the accounts'). The figures are the simulated market's
+(``market/history/long_short.py``). A replay or a relay carries none: an empty list, as
+`openInterestHist` answers there.
+
+Not served: `takerlongshortRatio`, COIN-M's `takerBuySellVol` and `basis`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, ratio_text
+from tickerplant.market.instruments import Market
+from tickerplant.market.plant.view import MarketView
+from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.market_data import MarketData, Method, required_symbol
+from tickerplant.protocol.open_interest import HIST_PERIODS_MS
+from tickerplant.protocol.past import PastAnswers
+from tickerplant.protocol.query_values import Params, int_param, text_param
+
+__all__ = ["long_short_routes"]
+
+_PATHS = {
+    "/futures/data/globalLongShortAccountRatio": "global-account",
+    "/futures/data/topLongShortAccountRatio": "top-account",
+    "/futures/data/topLongShortPositionRatio": "top-position",
+}
+_LIMIT, _DEFAULT, _DAYS = 500, 30, 30
+assert all(period % GRID_MS == 0 for period in HIST_PERIODS_MS.values())
+
+
+def long_short_routes(data: MarketData) -> dict[str, Method]:
+    """The three ratios' REST routes on one market listener."""
+    answers = LongShortAnswers(data.view, data.past)
+    return {path: Method(lambda params: 1, answers.of(kind)) for path, kind in _PATHS.items()}
+
+
+class LongShortAnswers:
+    def __init__(self, view: MarketView, past: PastAnswers | None) -> None:
+        self.view = view
+        self.past = past
+        self._cm = view.market is Market.CM
+        self._ratios = None if past is None else LongShortRatios(past.past.seed)
+
+    def of(self, kind: str) -> Any:
+        def answer(params: Params, now_ms: int) -> Any:
+            return self.rows(kind, params, now_ms)
+
+        return answer
+
+    def rows(self, kind: str, params: Params, now_ms: int) -> list[dict[str, Any]]:
+        if self._cm:
+            pair = text_param(params, "pair")
+            if pair is None:
+                raise mandatory("pair")
+            name = pair.upper()
+            symbols = [v.inst.symbol for v in self.view.symbols.values() if v.inst.pair == name]
+            if not symbols:
+                raise BAD_SYMBOL
+        else:
+            name = required_symbol(self.view, params).inst.symbol
+            symbols = [name]
+        period = text_param(params, "period")
+        if period is None or period not in HIST_PERIODS_MS:
+            raise mandatory("period")
+        limit = int_param(params, "limit")
+        limit = _DEFAULT if limit is None else limit
+        if not 1 <= limit <= _LIMIT:
+            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+        start, end = int_param(params, "startTime"), int_param(params, "endTime")
+        if start is not None and end is not None and start > end:
+            raise RequestRefused(-1023, "Start time is greater than end time.")
+        ratios, past = self._ratios, self.past
+        if ratios is None or past is None or not all(past.knows(s) for s in symbols):
+            return []  # a source without the simulated market's figures
+        period_ms = HIST_PERIODS_MS[period]
+        first = max(now_ms - _DAYS * DAY_MS, min(past.past.tape(s).first_minute for s in symbols) * MINUTE_MS)
+        last = now_ms if end is None else min(end, now_ms)
+        if start is not None:
+            first = max(first, start)
+        first += -first % period_ms
+        last -= last % period_ms
+        if last < first:
+            return []
+        count = (last - first) // period_ms + 1
+        if count > limit:
+            if start is not None:
+                last = first + (limit - 1) * period_ms
+            else:
+                first = last - (limit - 1) * period_ms
+        times = range(first, last + 1, period_ms)
+        rows = []
+        for t, long_units in zip(times, ratios.longs(kind, name, times), strict=True):
+            longs, shorts, ratio = ratio_text(long_units)
+            if not self._cm:
+                rows.append({"symbol": name, "longAccount": longs, "longShortRatio": ratio,
+                             "shortAccount": shorts, "timestamp": t})  # fmt: skip
+            elif kind == "top-position":
+                rows.append({"longPosition": longs, "longShortRatio": ratio, "shortPosition": shorts,
+                             "pair": name, "timestamp": t})  # fmt: skip
+            else:
+                rows.append({"longAccount": longs, "longShortRatio": ratio, "shortAccount": shorts,
+                             "pair": name, "timestamp": t})  # fmt: skip
+        return rows
