@@ -96,3 +96,4 @@ async def test_ccxt_and_python_binance_at_their_defaults(
                  client.futures_top_longshort_position_ratio):  # fmt: skip
         rows = await call(symbol="BTCUSDT", period="15m", limit=4)
         assert [r["timestamp"] for r in rows] == [T0 - T0 % (15 * MINUTE_MS) - k * 15 * MINUTE_MS for k in (3, 2, 1, 0)]
+    assert await client.futures_index_info() == []  # GET /fapi/v1/indexInfo: no composite index

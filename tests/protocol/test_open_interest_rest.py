@@ -127,3 +127,12 @@ def test_a_source_without_the_simulated_past_has_no_long_short_ratios() -> None:
         for path in ("globalLongShortAccountRatio", "topLongShortAccountRatio", "topLongShortPositionRatio"):
             assert get(rest, f"/futures/data/{path}", f"{query}&period=5m") == (200, [])
             assert get(rest, f"/futures/data/{path}", query)[1]["code"] == -1102
+
+
+def test_no_composite_index_is_listed() -> None:
+    """``GET /fapi/v1/indexInfo`` (USDⓈ-M; python-binance's ``futures_index_info``): none, and
+    a symbol named is none of them."""
+    rest = rest_api(Market.UM)
+    assert get(rest, "/fapi/v1/indexInfo", "") == (200, [])
+    assert get(rest, "/fapi/v1/indexInfo", "symbol=DEFIUSDT") == (400, {"code": -1121, "msg": "Invalid symbol."})
+    assert get(rest_api(Market.CM), "/dapi/v1/indexInfo", "")[1]["code"] == -5000  # COIN-M has none

@@ -24,7 +24,7 @@ from tickerplant.protocol.long_short import long_short_routes
 from tickerplant.protocol.market_data import MarketData, Method, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
-from tickerplant.protocol.query_values import Params
+from tickerplant.protocol.query_values import Params, text_param
 from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi", "RestLater", "RestQuestion", "answered"]
@@ -116,6 +116,13 @@ def answered(result: Any, used_weight: int) -> RestAnswer | RestLater:
     return _new(RestAnswer, (200, (encoded,), used_weight, None, b""))
 
 
+def _no_composite_index(params: Params, now_ms: int) -> Any:
+    """``GET /fapi/v1/indexInfo``: every composite index, or the one ``symbol`` names."""
+    if text_param(params, "symbol") is not None:
+        raise RequestRefused(-1121, "Invalid symbol.")
+    return []
+
+
 def _constant(weight: int) -> Callable[[Params], int]:
     return lambda params: weight
 
@@ -180,6 +187,9 @@ class RestApi:
             self.routes["/fapi/v1/rpiDepth"] = m["rpiDepth"]  # USDⓈ-M only (§4.11)
             self.routes["/fapi/v1/symbolAdlRisk"] = d["symbolAdlRisk"]  # USDⓈ-M only (trading part 3 §4.15)
             self.routes["/fapi/v1/assetIndex"] = d["assetIndex"]  # USDⓈ-M only (trading part 3 §11)
+            # composite index symbols (python-binance's ``futures_index_info``): the venue lists
+            # none (its ``@compositeIndex`` streams deliver nothing), so none is named
+            self.routes["/fapi/v1/indexInfo"] = Method(_constant(1), _no_composite_index)
 
     def handles(self, path: str) -> bool:
         return path in self.routes or path.startswith(("/fapi/", "/dapi/", "/api/", "/futures/"))
