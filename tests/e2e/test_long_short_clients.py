@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -97,3 +98,31 @@ async def test_ccxt_and_python_binance_at_their_defaults(
         rows = await call(symbol="BTCUSDT", period="15m", limit=4)
         assert [r["timestamp"] for r in rows] == [T0 - T0 % (15 * MINUTE_MS) - k * 15 * MINUTE_MS for k in (3, 2, 1, 0)]
     assert await client.futures_index_info() == []  # GET /fapi/v1/indexInfo: no composite index
+    takers = await client.futures_taker_longshort_ratio(symbol="BTCUSDT", period="1h", limit=3)
+    assert [t["timestamp"] for t in takers] == [T0 - T0 % HOUR_MS - k * HOUR_MS for k in (3, 2, 1)]
+
+
+async def test_the_takers_volumes_are_the_klines_of_each_closed_period(start_server: StartServer) -> None:
+    """`takerlongshortRatio`: each closed period's taker buy volume and the rest of its
+    volume, as its kline of that interval says, to the unit; the open period left out."""
+    plant = await start_server(clock=ManualClock(T0), simulator=STILL)
+    um = plant.listeners[Market.UM].port
+    for period, ms in (("5m", 5 * MINUTE_MS), ("4h", 4 * HOUR_MS), ("1d", DAY_MS)):
+        status, rows = await _rows(um, "takerlongshortRatio", f"symbol=ETHUSDT&period={period}&limit=12")
+        assert status == 200 and len(rows) == 12
+        assert list(rows[0]) == ["buySellRatio", "buyVol", "sellVol", "timestamp"]
+        last = T0 - T0 % ms - ms  # the last closed period
+        assert [r["timestamp"] for r in rows] == list(range(last - 11 * ms, last + 1, ms))
+        url = f"http://127.0.0.1:{um}/fapi/v1/klines?symbol=ETHUSDT&interval={period}&startTime={rows[0]['timestamp']}&limit=12"
+        status, klines = await asyncio.to_thread(_get, url)
+        for row, kline in zip(rows, klines, strict=True):
+            assert row["timestamp"] == kline[0]
+            buys, volume = Decimal(kline[9]), Decimal(kline[5])
+            assert (Decimal(row["buyVol"]), Decimal(row["sellVol"])) == (buys, volume - buys)
+            assert len(row["buyVol"].split(".")[1]) == 4
+            assert abs(Decimal(row["buySellRatio"]) - buys / (volume - buys)) <= Decimal("0.00005")
+    status, paged = await _rows(um, "takerlongshortRatio", f"symbol=ETHUSDT&period=1h&startTime={T0 - 40 * DAY_MS}&limit=3")
+    assert [r["timestamp"] for r in paged] == [T0 - 30 * DAY_MS + -(T0 - 30 * DAY_MS) % HOUR_MS + k * HOUR_MS for k in range(3)]
+    assert (await _rows(um, "takerlongshortRatio", "symbol=ETHUSDT&period=3m"))[1]["code"] == -1102
+    cm = plant.listeners[Market.CM].port
+    assert (await _rows(cm, "takerlongshortRatio", "pair=BTCUSD&period=1h"))[1]["code"] == -5000  # COIN-M's is another

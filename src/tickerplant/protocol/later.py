@@ -23,6 +23,7 @@ from typing import Generic, TypeVar
 __all__ = ["Later", "eventually"]
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class Later(Generic[T]):
@@ -41,6 +42,11 @@ class Later(Generic[T]):
             return False
         self.result = self._finish()
         return True
+
+    def then(self, change: Callable[[T], U]) -> Later[U]:
+        """The same pieces, the answer ``change``d once made (an answer read from another)."""
+        finish = self._finish
+        return Later(self._pieces, lambda: change(finish()))
 
     def run(self) -> T:
         """Every piece and the answer, now (for a caller with no turns to share)."""

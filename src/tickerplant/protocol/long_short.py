@@ -20,18 +20,33 @@ its order inferred from the accounts'). The figures are the simulated market's
 (``market/history/long_short.py``). A replay or a relay carries none: an empty list, as
 `openInterestHist` answers there.
 
-Not served: `takerlongshortRatio`, COIN-M's `takerBuySellVol` and `basis`.
+USDⓈ-M's `GET /futures/data/takerlongshortRatio` (python-binance's
+``futures_taker_longshort_ratio``) takes the same parameters and answers the takers'
+volumes of each closed period from the symbol's klines of that interval, so it agrees with
+them to the unit: ``{"buySellRatio", "buyVol", "sellVol", "timestamp"}`` (the order of
+Binance's page), ``buyVol`` the period's taker buy volume, ``sellVol`` the rest of its
+volume, both with 4 decimals as Binance writes them, the ratio buy / sell rounded half up
+to 4 decimals (``"0.0000"`` for a period with no taker sell), ``timestamp`` the period's
+open. The periods still open are left out. A cold past is made in pieces, as the klines'
+(``later.py``).
+
+Not served: COIN-M's `takerBuySellVol` and `basis`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
+
+import msgspec
 
 from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, ratio_text
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import MarketView
-from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed, to_units
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
 from tickerplant.protocol.open_interest import HIST_PERIODS_MS
 from tickerplant.protocol.past import PastAnswers
@@ -49,9 +64,83 @@ assert all(period % GRID_MS == 0 for period in HIST_PERIODS_MS.values())
 
 
 def long_short_routes(data: MarketData) -> dict[str, Method]:
-    """The three ratios' REST routes on one market listener."""
+    """The three ratios' REST routes on one market listener, and USDⓈ-M's takers' volumes."""
     answers = LongShortAnswers(data.view, data.past)
-    return {path: Method(lambda params: 1, answers.of(kind)) for path, kind in _PATHS.items()}
+    routes = {path: Method(lambda params: 1, answers.of(kind)) for path, kind in _PATHS.items()}
+    if data.market is Market.UM:
+        takers = TakerVolumes(data.view, data.methods["klines"].answer)
+        routes["/futures/data/takerlongshortRatio"] = Method(lambda params: 1, takers.answer)
+    return routes
+
+
+def _window(params: Params) -> tuple[int, int, int | None, int | None]:
+    """(period ms, limit, startTime, endTime) as `openInterestHist` reads them."""
+    period = text_param(params, "period")
+    if period is None or period not in HIST_PERIODS_MS:
+        raise mandatory("period")
+    limit = int_param(params, "limit")
+    limit = _DEFAULT if limit is None else limit
+    if not 1 <= limit <= _LIMIT:
+        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+    start, end = int_param(params, "startTime"), int_param(params, "endTime")
+    if start is not None and end is not None and start > end:
+        raise RequestRefused(-1023, "Start time is greater than end time.")
+    return HIST_PERIODS_MS[period], limit, start, end
+
+
+class TakerVolumes:
+    """`takerlongshortRatio` (see the module's docstring), read from ``klines`` (the
+    listener's `GET /fapi/v1/klines` answer: its parameters, its past made in pieces)."""
+
+    def __init__(self, view: MarketView, klines: Callable[[Params, int], Any]) -> None:
+        self.view = view
+        self._klines = klines
+
+    def answer(self, params: Params, now_ms: int) -> Any:
+        inst = required_symbol(self.view, params).inst
+        period_ms, limit, start, end = _window(params)
+        first = now_ms - _DAYS * DAY_MS
+        last = now_ms - now_ms % period_ms - period_ms  # the last closed period's open
+        if end is not None:
+            last = min(last, end - end % period_ms)
+        if start is not None:
+            first = max(first, start)
+        first += -first % period_ms
+        if last < first:
+            return []
+        if (last - first) // period_ms >= limit:
+            if start is not None:
+                last = first + (limit - 1) * period_ms
+            else:
+                first = last - (limit - 1) * period_ms
+        count = (last - first) // period_ms + 1
+        interval = next(name for name, ms in HIST_PERIODS_MS.items() if ms == period_ms)
+        asked = {"symbol": inst.symbol, "interval": interval, "startTime": str(first),
+                 "endTime": str(last), "limit": str(count)}  # fmt: skip
+        qd = inst.qty_decimals
+
+        def rows(made: Any) -> list[dict[str, Any]]:
+            out = []
+            for k in msgspec.json.decode(msgspec.json.encode(made)):
+                volume, buys = to_units(k[5], qd), to_units(k[9], qd)
+                sells = volume - buys
+                ratio = 0 if not sells else int(Fraction(buys, sells) * _SCALE + Fraction(1, 2))
+                out.append({"buySellRatio": fixed(ratio, 4), "buyVol": _four(buys, qd),
+                            "sellVol": _four(sells, qd), "timestamp": k[0]})  # fmt: skip
+            return out
+
+        made = self._klines(asked, now_ms)
+        return made.then(rows) if isinstance(made, Later) else rows(made)
+
+
+_SCALE = 10_000  # 4 decimals
+
+
+def _four(units: int, decimals: int) -> str:
+    """A quantity of ``decimals`` written with 4 (Binance's `takerlongshortRatio`)."""
+    if decimals <= 4:
+        return fixed(units * 10 ** (4 - decimals), 4)
+    return fixed(units // 10 ** (decimals - 4), 4)
 
 
 class LongShortAnswers:
@@ -79,20 +168,10 @@ class LongShortAnswers:
         else:
             name = required_symbol(self.view, params).inst.symbol
             symbols = [name]
-        period = text_param(params, "period")
-        if period is None or period not in HIST_PERIODS_MS:
-            raise mandatory("period")
-        limit = int_param(params, "limit")
-        limit = _DEFAULT if limit is None else limit
-        if not 1 <= limit <= _LIMIT:
-            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        if start is not None and end is not None and start > end:
-            raise RequestRefused(-1023, "Start time is greater than end time.")
+        period_ms, limit, start, end = _window(params)
         ratios, past = self._ratios, self.past
         if ratios is None or past is None or not all(past.knows(s) for s in symbols):
             return []  # a source without the simulated market's figures
-        period_ms = HIST_PERIODS_MS[period]
         first = max(now_ms - _DAYS * DAY_MS, min(past.past.tape(s).first_minute for s in symbols) * MINUTE_MS)
         last = now_ms if end is None else min(end, now_ms)
         if start is not None:
