@@ -42,3 +42,20 @@ def test_a_refusal_comes_out_of_the_step_that_makes_the_answer() -> None:
     assert later.step() is False
     with pytest.raises(RequestRefused):
         later.step()
+
+
+def test_then_changes_the_answer_once_made_after_the_same_pieces() -> None:
+    made: list[int] = []
+
+    def pieces() -> Iterator[None]:
+        for n in range(3):
+            made.append(n)
+            yield
+
+    later = Later(pieces(), lambda: sum(made))
+    assert not later.step() and made == [0]  # one piece made before the change is asked
+    changed = later.then(lambda total: f"total {total}")
+    steps = 1
+    while not changed.step():
+        steps += 1
+    assert (made, changed.result, steps) == ([0, 1, 2], "total 3", 3)
