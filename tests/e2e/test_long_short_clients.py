@@ -58,17 +58,22 @@ async def test_three_ratios_on_both_markets_in_binances_shapes(start_server: Sta
         shares = ["longPosition", "shortPosition"] if "Position" in path else ["longAccount", "shortAccount"]
         assert status == 200 and list(coin[0]) == [shares[0], "longShortRatio", shares[1], "pair", "timestamp"]
         assert [r["timestamp"] for r in coin] == list(range(T0 - T0 % HOUR_MS - 4 * HOUR_MS, T0, HOUR_MS))
-    assert seen[0] != seen[1] != seen[2]  # three figures
-    # paged from a start, as ccxt pages; no further back than 30 days
+    assert seen[0] != seen[1] and seen[1] != seen[2] and seen[0] != seen[2]  # three figures
+    # paged from a start, as ccxt pages
     start = T0 - 20 * DAY_MS
     status, paged = await _rows(um, PATHS[0], f"symbol=ETHUSDT&period=5m&limit=500&startTime={start}")
     first = start + -start % (5 * MINUTE_MS)
+    assert status == 200
     assert [r["timestamp"] for r in paged] == list(range(first, first + 500 * 5 * MINUTE_MS, 5 * MINUTE_MS))
-    status, old = await _rows(um, PATHS[0], f"symbol=ETHUSDT&period=1d&limit=500&startTime={T0 - 90 * DAY_MS}")
-    assert len(old) == 30 and old[0]["timestamp"] >= T0 - 30 * DAY_MS
     # the same figure whichever window asks
     status, later = await _rows(um, PATHS[0], f"symbol=ETHUSDT&period=5m&limit=3&startTime={first}")
-    assert later == paged[:3]
+    assert status == 200 and later == paged[:3]
+    # the last 30 days, as Binance keeps them: an older start refused, as Binance refuses it
+    status, month = await _rows(um, PATHS[0], f"symbol=ETHUSDT&period=1d&limit=500&startTime={T0 - 30 * DAY_MS}")
+    assert status == 200 and len(month) == 30 and month[0]["timestamp"] >= T0 - 30 * DAY_MS
+    old_start = {"code": -1130, "msg": "parameter 'startTime' is invalid."}
+    for path in (*PATHS, "takerlongshortRatio", "openInterestHist"):
+        assert await _rows(um, path, f"symbol=ETHUSDT&period=1d&startTime={T0 - 35 * DAY_MS}") == (400, old_start)
     # refusals: Binance's codes
     missing = {"code": -1102, "msg": "Mandatory parameter 'period' was not sent, was empty/null, or malformed."}
     assert await _rows(um, PATHS[0], "symbol=BTCUSDT") == (400, missing)
@@ -121,8 +126,23 @@ async def test_the_takers_volumes_are_the_klines_of_each_closed_period(start_ser
             assert (Decimal(row["buyVol"]), Decimal(row["sellVol"])) == (buys, volume - buys)
             assert len(row["buyVol"].split(".")[1]) == 4
             assert abs(Decimal(row["buySellRatio"]) - buys / (volume - buys)) <= Decimal("0.00005")
-    status, paged = await _rows(um, "takerlongshortRatio", f"symbol=ETHUSDT&period=1h&startTime={T0 - 40 * DAY_MS}&limit=3")
-    assert [r["timestamp"] for r in paged] == [T0 - 30 * DAY_MS + -(T0 - 30 * DAY_MS) % HOUR_MS + k * HOUR_MS for k in range(3)]
+    month = T0 - 30 * DAY_MS
+    status, paged = await _rows(um, "takerlongshortRatio", f"symbol=ETHUSDT&period=1h&startTime={month}&limit=3")
+    assert status == 200
+    assert [r["timestamp"] for r in paged] == [month + -month % HOUR_MS + k * HOUR_MS for k in range(3)]
     assert (await _rows(um, "takerlongshortRatio", "symbol=ETHUSDT&period=3m"))[1]["code"] == -1102
     cm = plant.listeners[Market.CM].port
     assert (await _rows(cm, "takerlongshortRatio", "pair=BTCUSD&period=1h"))[1]["code"] == -5000  # COIN-M's is another
+
+
+async def test_the_ratios_begin_where_the_past_begins(start_server: StartServer) -> None:
+    """With ``--history-start`` (or a listing) inside the 30 days, the first point is its
+    first boundary: as `openInterestHist`'s."""
+    begins = T0 - 8 * DAY_MS - 5 * HOUR_MS
+    plant = await start_server(clock=ManualClock(T0), simulator=STILL | {"history_start_ms": begins})
+    um = plant.listeners[Market.UM].port
+    status, rows = await _rows(um, PATHS[0], "symbol=BTCUSDT&period=1d&limit=30")
+    first_day = begins + -begins % DAY_MS
+    assert status == 200 and [r["timestamp"] for r in rows] == list(range(first_day, T0, DAY_MS))
+    status, interest = await _rows(um, "openInterestHist", "symbol=BTCUSDT&period=1d&limit=30")
+    assert status == 200 and [r["timestamp"] for r in interest] == [r["timestamp"] for r in rows]

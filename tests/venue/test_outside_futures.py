@@ -114,3 +114,6 @@ def test_spot_fees_and_margin_liquidations_are_the_empty_answers_binance_gives_a
     assert ask(venue, fees, signed(f"symbol=BTCUSDT&timestamp={NOW}")) == (400, invalid, 3)
     missing = "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
     assert ask(venue, liquidations, "") == (400, {"code": -1102, "msg": missing}, 4)
+    assert ask(venue, fees, signed(f"symbol=&timestamp={NOW}")) == (200, [], 5)  # empty: not sent
+    status, refusal, _ = ask(venue, liquidations, signed(f"size=abc&timestamp={NOW}"))
+    assert (status, refusal["code"], "'size'" in refusal["msg"]) == (400, -1102, True)  # type: ignore[index]

@@ -2,12 +2,13 @@
 /futures/data/globalLongShortAccountRatio`, `topLongShortAccountRatio` and
 `topLongShortPositionRatio`, as ccxt (``fetch_long_short_ratio_history``: the global
 accounts') and python-binance (``futures_global_longshort_ratio``,
-``futures_top_longshort_account_ratio``, ``futures_top_longshort_position_ratio``, and
-the ``futures_coin_`` twins) call them.
+``futures_top_longshort_account_ratio``, ``futures_top_longshort_position_ratio``; its sync
+``Client`` also has the ``futures_coin_`` twins) call them.
 
 Parameters as `openInterestHist`'s (``open_interest.py``): USDⓈ-M ``symbol``, COIN-M
 ``pair``; ``period`` (5m … 1d), ``limit`` (default 30, at most 500), ``startTime`` /
-``endTime``; only the last 30 days, as on Binance; with ``startTime`` the first ``limit``
+``endTime``; only the last 30 days, as on Binance (an older ``startTime``: ``-1130``,
+``open_interest.hist_window``); with ``startTime`` the first ``limit``
 points from it, else the last ``limit`` up to ``endTime`` (default now). A point stands at
 each of the period's boundaries since the symbol's past begins (its listing, or
 ``--history-start``), up to now.
@@ -45,12 +46,12 @@ from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, rati
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed, to_units
-from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.errors import BAD_SYMBOL, mandatory
 from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
-from tickerplant.protocol.open_interest import HIST_PERIODS_MS
+from tickerplant.protocol.open_interest import HIST_DAYS, HIST_PERIODS_MS, hist_window
 from tickerplant.protocol.past import PastAnswers
-from tickerplant.protocol.query_values import Params, int_param, text_param
+from tickerplant.protocol.query_values import Params, text_param
 
 __all__ = ["long_short_routes"]
 
@@ -59,7 +60,6 @@ _PATHS = {
     "/futures/data/topLongShortAccountRatio": "top-account",
     "/futures/data/topLongShortPositionRatio": "top-position",
 }
-_LIMIT, _DEFAULT, _DAYS = 500, 30, 30
 assert all(period % GRID_MS == 0 for period in HIST_PERIODS_MS.values())
 
 
@@ -73,21 +73,6 @@ def long_short_routes(data: MarketData) -> dict[str, Method]:
     return routes
 
 
-def _window(params: Params) -> tuple[int, int, int | None, int | None]:
-    """(period ms, limit, startTime, endTime) as `openInterestHist` reads them."""
-    period = text_param(params, "period")
-    if period is None or period not in HIST_PERIODS_MS:
-        raise mandatory("period")
-    limit = int_param(params, "limit")
-    limit = _DEFAULT if limit is None else limit
-    if not 1 <= limit <= _LIMIT:
-        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
-    start, end = int_param(params, "startTime"), int_param(params, "endTime")
-    if start is not None and end is not None and start > end:
-        raise RequestRefused(-1023, "Start time is greater than end time.")
-    return HIST_PERIODS_MS[period], limit, start, end
-
-
 class TakerVolumes:
     """`takerlongshortRatio` (see the module's docstring), read from ``klines`` (the
     listener's `GET /fapi/v1/klines` answer: its parameters, its past made in pieces)."""
@@ -98,8 +83,8 @@ class TakerVolumes:
 
     def answer(self, params: Params, now_ms: int) -> Any:
         inst = required_symbol(self.view, params).inst
-        period_ms, limit, start, end = _window(params)
-        first = now_ms - _DAYS * DAY_MS
+        period_ms, limit, start, end = hist_window(params, now_ms)
+        first = now_ms - HIST_DAYS * DAY_MS
         last = now_ms - now_ms % period_ms - period_ms  # the last closed period's open
         if end is not None:
             last = min(last, end - end % period_ms)
@@ -144,14 +129,19 @@ def _four(units: int, decimals: int) -> str:
 
 
 class LongShortAnswers:
+    """The three ratios of one listener's market, over its view (the symbols and pairs it
+    lists) and the simulated past (the seed, and where each symbol's past begins)."""
+
     def __init__(self, view: MarketView, past: PastAnswers | None) -> None:
         self.view = view
         self.past = past
         self._cm = view.market is Market.CM
         self._ratios = None if past is None else LongShortRatios(past.past.seed)
 
-    def of(self, kind: str) -> Any:
-        def answer(params: Params, now_ms: int) -> Any:
+    def of(self, kind: str) -> Callable[[Params, int], list[dict[str, Any]]]:
+        """The answer of the ratio ``kind`` (``market/history/long_short.KINDS``)."""
+
+        def answer(params: Params, now_ms: int) -> list[dict[str, Any]]:
             return self.rows(kind, params, now_ms)
 
         return answer
@@ -168,11 +158,12 @@ class LongShortAnswers:
         else:
             name = required_symbol(self.view, params).inst.symbol
             symbols = [name]
-        period_ms, limit, start, end = _window(params)
+        period_ms, limit, start, end = hist_window(params, now_ms)
         ratios, past = self._ratios, self.past
         if ratios is None or past is None or not all(past.knows(s) for s in symbols):
             return []  # a source without the simulated market's figures
-        first = max(now_ms - _DAYS * DAY_MS, min(past.past.tape(s).first_minute for s in symbols) * MINUTE_MS)
+        listed = min(past.past.tape(s).first_minute for s in symbols) * MINUTE_MS  # or --history-start
+        first = max(now_ms - HIST_DAYS * DAY_MS, listed)
         last = now_ms if end is None else min(end, now_ms)
         if start is not None:
             first = max(first, start)

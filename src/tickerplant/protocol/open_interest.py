@@ -13,9 +13,12 @@ twins) call them.
   the period's boundaries: USDⓈ-M ``{"symbol","sumOpenInterest","sumOpenInterestValue",
   "timestamp"}``, COIN-M ``{"contractType","sumOpenInterest","sumOpenInterestValue","pair",
   "timestamp"}`` (the order of a 2026 answer ccxt quotes), sums with 8 decimals. Only the
-  last 30 days are kept, as on Binance: an earlier ``startTime`` answers from there. With
-  ``startTime``, the first ``limit`` rows from it (as ccxt pages, sending both times);
-  otherwise the last ``limit`` up to ``endTime`` (default now).
+  last 30 days are kept, as on Binance, which refuses a ``startTime`` before them with 400
+  ``-1130`` ``parameter 'startTime' is invalid.`` (measured against the live API in 2026:
+  30 days back answers, 35 days back is refused; ``hist_window``, every
+  ``futures/data`` endpoint's). With ``startTime``, the first ``limit`` rows from it (as
+  ccxt pages, sending both times); otherwise the last ``limit`` up to ``endTime`` (default
+  now).
 
 A source that carries no open interest (a replay, a relay) has none to give: `openInterest`
 answers ``-1000`` saying so, `openInterestHist` an empty list.
@@ -34,7 +37,7 @@ from tickerplant.protocol.market_data import MarketData, Method, required_symbol
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.query_values import Params, int_param, text_param
 
-__all__ = ["HIST_PERIODS_MS", "OpenInterestAnswers", "open_interest_routes"]
+__all__ = ["HIST_DAYS", "HIST_PERIODS_MS", "OpenInterestAnswers", "hist_window", "open_interest_routes"]
 
 HIST_PERIODS_MS = {
     "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "30m": 30 * MINUTE_MS, "1h": 60 * MINUTE_MS,
@@ -42,9 +45,31 @@ HIST_PERIODS_MS = {
     "1d": DAY_MS,
 }  # fmt: skip
 assert all(period % PERIOD_MS == 0 for period in HIST_PERIODS_MS.values())
-_HIST_LIMIT, _HIST_DEFAULT, _HIST_DAYS = 500, 30, 30
+_HIST_LIMIT, _HIST_DEFAULT = 500, 30
+HIST_DAYS = 30  # what futures/data keeps: a startTime before it is refused
+_OLD_START = RequestRefused(-1130, "parameter 'startTime' is invalid.")
 _CONTRACT_TYPES = {t.value for t in ContractType} | {"ALL"}
 NO_INTEREST = RequestRefused(-1000, "This source carries no open interest for the symbol.")
+
+
+def hist_window(params: Params, now_ms: int) -> tuple[int, int, int | None, int | None]:
+    """What every ``futures/data`` history reads: (``period`` in ms, ``limit``,
+    ``startTime``, ``endTime``); -1102 for a period missing or unknown, -1130 for a limit
+    outside 1-500 or a start before the last ``HIST_DAYS`` days, -1023 for a start after the
+    end."""
+    period = text_param(params, "period")
+    if period is None or period not in HIST_PERIODS_MS:
+        raise mandatory("period")
+    limit = int_param(params, "limit")
+    limit = _HIST_DEFAULT if limit is None else limit
+    if not 1 <= limit <= _HIST_LIMIT:
+        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+    start, end = int_param(params, "startTime"), int_param(params, "endTime")
+    if start is not None and end is not None and start > end:
+        raise RequestRefused(-1023, "Start time is greater than end time.")
+    if start is not None and start < now_ms - HIST_DAYS * DAY_MS:
+        raise _OLD_START
+    return HIST_PERIODS_MS[period], limit, start, end
 
 
 def open_interest_routes(prefix: str, data: MarketData) -> dict[str, Method]:
@@ -118,21 +143,10 @@ class OpenInterestAnswers:
                 raise BAD_SYMBOL
         else:
             views = [required_symbol(self.view, params)]
-        period = text_param(params, "period")
-        if period is None or period not in HIST_PERIODS_MS:
-            raise mandatory("period")
-        limit = int_param(params, "limit")
-        limit = _HIST_DEFAULT if limit is None else limit
-        if not 1 <= limit <= _HIST_LIMIT:
-            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        if start is not None and end is not None and start > end:
-            raise RequestRefused(-1023, "Start time is greater than end time.")
-        earliest = now_ms - _HIST_DAYS * DAY_MS
-        start = None if start is None else max(start, earliest)
+        period_ms, limit, start, end = hist_window(params, now_ms)
+        earliest = now_ms - HIST_DAYS * DAY_MS
         # (time, qty units, value units) summed over the views at each time
         sums: dict[int, list[int]] = {}
-        period_ms = HIST_PERIODS_MS[period]
         for view in views:
             for t, qty, value in self._points(view, period_ms, start, end, limit, now_ms):
                 if t >= earliest:

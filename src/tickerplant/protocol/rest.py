@@ -18,7 +18,7 @@ import msgspec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub
 from tickerplant.protocol.derivatives_data import DerivativesData
-from tickerplant.protocol.errors import RequestRefused, unknown_path
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, unknown_path
 from tickerplant.protocol.later import Later
 from tickerplant.protocol.long_short import long_short_routes
 from tickerplant.protocol.market_data import MarketData, Method, Spliced
@@ -119,7 +119,7 @@ def answered(result: Any, used_weight: int) -> RestAnswer | RestLater:
 def _no_composite_index(params: Params, now_ms: int) -> Any:
     """``GET /fapi/v1/indexInfo``: every composite index, or the one ``symbol`` names."""
     if text_param(params, "symbol") is not None:
-        raise RequestRefused(-1121, "Invalid symbol.")
+        raise BAD_SYMBOL
     return []
 
 

@@ -30,7 +30,7 @@ from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, fixed
 __all__ = ["KINDS", "LongShortRatios", "ratio_text"]
 
 KINDS = ("global-account", "top-account", "top-position")
-_LEAN = {"global-account": 0.55, "top-account": 0.25, "top-position": 0.1}  # logit of the mean long share
+_LEAN = {"global-account": 0.55, "top-account": 0.25, "top-position": 0.1}  # logit of the median long share
 _PARTS = ((1, 3 * DAY_MS, 0.45), (2, 6 * HOUR_MS, 0.2), (3, 30 * MINUTE_MS, 0.06))  # part, knot, sd
 GRID_MS = 5 * MINUTE_MS  # the finest period the ratios are published at
 SCALE = 10_000  # 4 decimals (``fixed(units, 4)``)

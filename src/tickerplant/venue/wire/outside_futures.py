@@ -36,7 +36,9 @@ margin pages):
   /api/v3/exchangeInfo``'s ``symbols`` is empty): ``[]``; a ``symbol`` sent names no spot
   symbol of the venue: ``-1121`` ``Invalid symbol.``
 - ``margin/forceLiquidationRec``: the margin account's liquidations, a page of them
-  (``{"rows": [...], "total": n}``); the venue has no margin account: ``{"rows": [], "total": 0}``.
+  (``{"rows": [...], "total": n}``); the venue has no margin account: ``{"rows": [], "total": 0}``,
+  its LONG parameters (``startTime``, ``endTime``, ``current``, ``size``) read as every
+  endpoint reads them (``-1102`` naming one that is not a number).
 
 Security types and weights are Binance's (its wallet and margin pages); the checks are the
 futures endpoints' own (``checks.authorize`` through ``PrivateRest.admit``), so an unsigned
@@ -54,7 +56,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.venue.auth.checks import Authorized, Security
-from tickerplant.venue.domain.order_params import refused
+from tickerplant.venue.domain.order_params import parse_int, refused
 from tickerplant.venue.wire.rest import Accounts, PrivateEndpoint, PrivateRest
 
 __all__ = ["coin_rows", "outside_rest", "venue_assets"]
@@ -101,11 +103,13 @@ def outside_rest(
         return []
 
     def spot_fees(authorized: Authorized, now_ms: int) -> Any:
-        if "symbol" in authorized.params:  # the venue lists no spot symbol to name
+        if authorized.params.get("symbol"):  # the venue lists no spot symbol to name
             raise refused(-1121, "Invalid symbol.")
         return []
 
     def no_liquidations(authorized: Authorized, now_ms: int) -> Any:
+        for name in ("startTime", "endTime", "current", "size"):  # LONGs, read as every endpoint's
+            parse_int(authorized.params, name)
         return {"rows": [], "total": 0}
 
     liquidations = PrivateEndpoint(Security.USER_DATA, 1, no_liquidations)
