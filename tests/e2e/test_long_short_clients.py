@@ -13,7 +13,14 @@ from typing import Any
 
 import msgspec
 from binance import AsyncClient
+from binance_sdk_derivatives_trading_usds_futures.rest_api.models import (
+    LongShortRatioPeriodEnum,
+    TakerBuySellVolumePeriodEnum,
+    TopTraderLongShortRatioAccountsPeriodEnum,
+    TopTraderLongShortRatioPositionsPeriodEnum,
+)
 from conftest import StartServer
+from test_binance_sdk import sdk
 from test_ccxt import coinm, exchanges, usdm  # noqa: F401 (exchanges is a fixture)
 from test_python_binance import client_for, clients  # noqa: F401 (clients is a fixture)
 from timing import SECONDS
@@ -146,3 +153,25 @@ async def test_the_ratios_begin_where_the_past_begins(start_server: StartServer)
     assert status == 200 and [r["timestamp"] for r in rows] == list(range(first_day, T0, DAY_MS))
     status, interest = await _rows(um, "openInterestHist", "symbol=BTCUSDT&period=1d&limit=30")
     assert status == 200 and [r["timestamp"] for r in interest] == [r["timestamp"] for r in rows]
+
+
+async def test_binances_sdk_reads_them_into_its_models(start_server: StartServer) -> None:
+    """Binance's SDK (its pydantic models: strings, ``timestamp`` an int) over the three
+    ratios and the takers' volumes, each point the same as the raw answer's."""
+    plant = await start_server(clock=ManualClock(T0), simulator=STILL)
+    rest, um = sdk(plant).rest_api, plant.listeners[Market.UM].port
+    asked = (
+        ("globalLongShortAccountRatio", rest.long_short_ratio, LongShortRatioPeriodEnum.PERIOD_1h),
+        ("topLongShortAccountRatio", rest.top_trader_long_short_ratio_accounts,
+         TopTraderLongShortRatioAccountsPeriodEnum.PERIOD_1h),
+        ("topLongShortPositionRatio", rest.top_trader_long_short_ratio_positions,
+         TopTraderLongShortRatioPositionsPeriodEnum.PERIOD_1h),
+        ("takerlongshortRatio", rest.taker_buy_sell_volume, TakerBuySellVolumePeriodEnum.PERIOD_1h),
+    )  # fmt: skip
+    for path, call, period in asked:
+        made = await asyncio.to_thread(lambda c=call, p=period: c(symbol="BTCUSDT", period=p, limit=5).data())
+        status, raw = await _rows(um, path, "symbol=BTCUSDT&period=1h&limit=5")
+        assert status == 200 and len(made) == 5
+        read = [m.to_dict() for m in made]
+        assert all(r.pop("additional_properties") == {} for r in read)  # every key the model's
+        assert read == raw
