@@ -12,15 +12,16 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.protocol.later import Later, eventually
 
 
+def _three_pieces(made: list[int]) -> Iterator[None]:
+    """Three pieces, each appending its number to ``made``."""
+    for n in range(3):
+        made.append(n)
+        yield
+
+
 def test_a_piece_a_step_then_the_answer_from_what_they_made() -> None:
     made: list[int] = []
-
-    def pieces() -> Iterator[None]:
-        for n in range(3):
-            made.append(n)
-            yield
-
-    later = Later(pieces(), lambda: sum(made))
+    later = Later(_three_pieces(made), lambda: sum(made))
     assert [later.step() for _ in range(3)] == [False, False, False]
     assert made == [0, 1, 2]
     assert later.step() is True
@@ -46,13 +47,7 @@ def test_a_refusal_comes_out_of_the_step_that_makes_the_answer() -> None:
 
 def test_then_changes_the_answer_once_made_after_the_same_pieces() -> None:
     made: list[int] = []
-
-    def pieces() -> Iterator[None]:
-        for n in range(3):
-            made.append(n)
-            yield
-
-    later = Later(pieces(), lambda: sum(made))
+    later = Later(_three_pieces(made), lambda: sum(made))
     assert not later.step() and made == [0]  # one piece made before the change is asked
     changed = later.then(lambda total: f"total {total}")
     steps = 1
