@@ -387,6 +387,12 @@ async def test_no_secret_reaches_a_log_line_a_metric_or_the_dashboard(
             listen_key = (await response.json())["listenKey"]
     user = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={listen_key}")
     await eventually(lambda: um.streams is not None and len(um.streams.connections) == 1)
+    # the key with a stray character (read from a file with its newline, a trailing `@`):
+    # names that never deliver, logged as such, and still the credential
+    for stray in (f"/ws/{listen_key}%0A", f"/private/stream?streams={listen_key}@"):
+        strayed = await RawWebSocket.connect(um.port, stray)
+        await strayed.close()
+    await eventually(lambda: caplog.text.count("which will never deliver") >= 2)
     seen = [caplog.text]
     async with aiohttp.ClientSession() as session:
         for path in ("/metrics", "/api/status", "/", "/static/overview.js"):

@@ -53,7 +53,7 @@ from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.streams import Route, parse, resolve
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
-from tickerplant.protocol.user_streams import EXPIRED, is_listen_key_item, listen_key_item
+from tickerplant.protocol.user_streams import EXPIRED, is_listen_key_item, listen_key_item, withheld
 
 __all__ = ["StreamConnection", "StreamSurface"]
 
@@ -163,10 +163,11 @@ class StreamSurface:
         if why_silent is not None:
             held = self.log_budget.allow("never delivers", self.clock.now_ms())
             if held is not None:  # a client sets this pace: bounded, names cut to 100 characters
+                shown = withheld(name)  # a listen key sent with a stray character is still one
                 log.warning(
                     "%s: %s subscribed %.100r, which will never deliver: %s%s",
-                    self.market.value, peer, name, why_silent, held_note(held),
-                    extra={"market": self.market.value, "peer": peer, "stream": name[:100]},
+                    self.market.value, peer, shown, why_silent, held_note(held),
+                    extra={"market": self.market.value, "peer": peer, "stream": shown[:100]},
                 )  # fmt: skip
         return key
 

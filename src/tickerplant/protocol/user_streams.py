@@ -14,7 +14,9 @@ The combined wrapper's ``stream`` echoes the name that matched (part 4 §6 Unres
 ``listenKeyExpired`` is always delivered, once, to every connection holding one of the key's
 names, bare or by event (Unresolved 6).
 
-A listen key is a bearer credential (§1.1): these names are never logged.
+A listen key is a bearer credential (§1.1): these names are never logged, and a name that
+is none of them but holds a key's run of characters (a key sent with a stray newline,
+``<key>@``) is logged ``withheld``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,13 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-__all__ = ["EVENTS", "EXPIRED", "LISTEN_KEY", "is_listen_key_item", "listen_key_item", "names_from_query"]
+__all__ = [
+    "EVENTS", "EXPIRED", "LISTEN_KEY", "is_listen_key_item", "listen_key_item", "names_from_query",
+    "withheld",
+]  # fmt: skip
 
 LISTEN_KEY = re.compile(r"[A-Za-z0-9]{64}")  # every documented and captured key (§1.1)
+_KEY_LIKE = re.compile(r"[A-Za-z0-9]{64,}")  # a run a listen key may hide in
 EXPIRED = "listenKeyExpired"
 # the `e` values of the user data stream (part 4 §2.2, §3)
 EVENTS = frozenset(
@@ -43,6 +49,12 @@ def listen_key_item(name: str) -> tuple[str, str | None] | None:
     if LISTEN_KEY.fullmatch(key) is None or (at and not event):
         return None
     return key, (event if at else None)
+
+
+def withheld(name: str) -> str:
+    """``name`` for a log line: every run of 64 or more letters and digits (no market stream
+    name holds one; a listen key is one) replaced by ``<withheld>``."""
+    return _KEY_LIKE.sub("<withheld>", name)
 
 
 def is_listen_key_item(name: str) -> bool:
