@@ -5,6 +5,7 @@ caches that stay within their bounds."""
 from __future__ import annotations
 
 import itertools
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -88,3 +89,17 @@ def test_caches_stay_within_their_bounds() -> None:
         path.minutes(hour)
     kept = path.cached()
     assert kept == (64, 768), kept
+
+
+def test_gaussians_are_gauss_to_the_bit_and_leave_the_generator_as_it_would() -> None:
+    """``draws.gaussians``: the values of as many ``Random.gauss()`` calls, and the generator's
+    state after (a pair's second value held or not), whatever was held before."""
+    for before in (0, 1, 2, 3):
+        for n in (0, 1, 2, 5, 60):
+            ours, theirs = random.Random(17), random.Random(17)
+            for rng in (ours, theirs):
+                for _ in range(before):
+                    rng.gauss()
+            assert draws.gaussians(ours, n) == [theirs.gauss() for _ in range(n)]
+            assert ours.getstate() == theirs.getstate()
+            assert [ours.gauss(), ours.random()] == [theirs.gauss(), theirs.random()]

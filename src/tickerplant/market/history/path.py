@@ -46,6 +46,7 @@ from typing import Generic, NamedTuple, TypeVar
 from tickerplant.market.history.draws import (
     bridge_high,
     bridge_low,
+    gaussians,
     mix,
     name_key,
     normal,
@@ -54,6 +55,8 @@ from tickerplant.market.history.draws import (
 )  # fmt: skip
 
 __all__ = ["AssetPath", "Bar", "Lru", "hour_activity"]
+
+_new = tuple.__new__  # a Bar without its NamedTuple's generated Python __new__ (1,440 a cold day)
 
 _ROOT_DAY = 16_436  # 2015-01-01, days since the epoch: before any listing
 _SPAN = 1 << 14  # days the tree covers (to 2059)
@@ -186,7 +189,7 @@ class AssetPath:
         rng = stream(mix(self._key, day, 24))
         first = (day - 4) % 7 * 24  # the epoch was a Thursday; hour 0 of the week a Monday
         cycle = [hour_activity(first + h) for h in range(24)]
-        moods = [math.exp(_HOUR_MOOD * rng.gauss()) for _ in range(24)]
+        moods = [math.exp(_HOUR_MOOD * g) for g in gaussians(rng, 24)]
         vols = [math.sqrt(a) * m for a, m in zip(cycle, moods, strict=True)]
         activity = [a * m**1.2 for a, m in zip(cycle, moods, strict=True)]
         return _children(self.day(day), vols, activity, rng)
@@ -194,7 +197,7 @@ class AssetPath:
     def _draw_minutes(self, hour: int) -> list[Bar]:
         parent = self.hours(hour // 24)[hour % 24]
         rng = stream(mix(self._key, hour, 60))
-        vols = [math.exp(_MINUTE_MOOD * rng.gauss()) for _ in range(60)]
+        vols = [math.exp(_MINUTE_MOOD * g) for g in gaussians(rng, 60)]
         return _children(parent, vols, [v**1.2 for v in vols], rng)
 
 
@@ -264,15 +267,21 @@ def _children(parent: Bar, vols: Sequence[float], activity: Sequence[float], rng
     # the free path at the boundaries, then bent into the bridge that ends at `total`
     points = [0.0]
     variances = [0.0]
-    for sd in sds:
-        points.append(points[-1] + sd * rng.gauss())
+    for sd, g in zip(sds, gaussians(rng, n), strict=True):
+        points.append(points[-1] + sd * g)
         variances.append(variances[-1] + sd * sd)
     end, whole = points[-1], variances[-1] or 1.0
     for i in range(1, n):
         points[i] -= (end - total) * variances[i] / whole
     points[-1] = total
-    highs = [bridge_high(points[i], points[i + 1], sds[i] ** 2, rng.random() or 0.5) for i in range(n)]
-    lows = [bridge_low(points[i], points[i + 1], sds[i] ** 2, rng.random() or 0.5) for i in range(n)]
+    # each child's extremes by the bridge law (``bridge_high``, ``bridge_low``), written out
+    # with the same arithmetic in the same order (a cold day draws 2,880): the highs' uniforms
+    # first, then the lows'
+    random_, log, sqrt = rng.random, math.log, math.sqrt
+    squares = [sd**2 for sd in sds]
+    steps = [(points[i], points[i + 1] - points[i], squares[i]) for i in range(n)]
+    highs = [y0 + (d + sqrt(d * d - 2.0 * v * log(random_() or 0.5))) / 2.0 for y0, d, v in steps]
+    lows = [y0 + (d - sqrt(d * d - 2.0 * v * log(random_() or 0.5))) / 2.0 for y0, d, v in steps]
     top, bottom = max(highs), min(lows)
     upper, lower = max(0.0, total), min(0.0, total)
     up = (h - o - upper) / (top - upper) if top > upper else 0.0
@@ -292,5 +301,5 @@ def _children(parent: Bar, vols: Sequence[float], activity: Sequence[float], rng
     for i in range(n):
         hi = h if i == i_top else max(bend(highs[i]), marks[i], marks[i + 1])
         lo = low if i == i_bottom else min(bend(lows[i]), marks[i], marks[i + 1])
-        bars.append(Bar(marks[i], hi, lo, marks[i + 1], activity[i]))
+        bars.append(_new(Bar, (marks[i], hi, lo, marks[i + 1], activity[i])))
     return bars
