@@ -17,7 +17,7 @@ Rows, ascending (the key order of the 2024 captures ccxt quotes): USDⓈ-M ``{"s
 "longAccount", "longShortRatio", "shortAccount", "timestamp"}`` for all three; COIN-M
 ``{"longAccount", "longShortRatio", "shortAccount", "pair", "timestamp"}``, the positions'
 ratio with ``longPosition`` / ``shortPosition`` in place of the accounts (COIN-M's page;
-its order inferred from the accounts'). The figures are the simulated market's
+its order inferred from the accounts'). The figures are keyed draws of the simulated market
 (``market/history/long_short.py``). A replay or a relay carries none: an empty list, as
 `openInterestHist` answers there.
 
@@ -31,18 +31,17 @@ to 4 decimals (``"0.0000"`` for a period with no taker sell), ``timestamp`` the 
 open. The periods still open are left out. A cold past is made in pieces, as the klines'
 (``later.py``).
 
-Not served: COIN-M's `takerBuySellVol` and `basis`.
+Not served: COIN-M's `takerBuySellVol`, and `basis` and `delivery-price` on both markets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import msgspec
 
-from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, ratio_text
+from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, ratio_text, ratio_units
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed, to_units
@@ -84,24 +83,13 @@ class TakerVolumes:
     def answer(self, params: Params, now_ms: int) -> Any:
         inst = required_symbol(self.view, params).inst
         period_ms, limit, start, end = hist_window(params, now_ms)
-        first = now_ms - HIST_DAYS * DAY_MS
-        last = now_ms - now_ms % period_ms - period_ms  # the last closed period's open
-        if end is not None:
-            last = min(last, end - end % period_ms)
-        if start is not None:
-            first = max(first, start)
-        first += -first % period_ms
-        if last < first:
+        last = now_ms - period_ms if end is None else min(end, now_ms - period_ms)  # closed periods
+        times = _grid(now_ms - HIST_DAYS * DAY_MS, start, last, period_ms, limit)
+        if not times:
             return []
-        if (last - first) // period_ms >= limit:
-            if start is not None:
-                last = first + (limit - 1) * period_ms
-            else:
-                first = last - (limit - 1) * period_ms
-        count = (last - first) // period_ms + 1
         interval = next(name for name, ms in HIST_PERIODS_MS.items() if ms == period_ms)
-        asked = {"symbol": inst.symbol, "interval": interval, "startTime": str(first),
-                 "endTime": str(last), "limit": str(count)}  # fmt: skip
+        asked = {"symbol": inst.symbol, "interval": interval, "startTime": str(times[0]),
+                 "endTime": str(times[-1]), "limit": str(len(times))}  # fmt: skip
         qd = inst.qty_decimals
 
         def rows(made: Any) -> list[dict[str, Any]]:
@@ -109,8 +97,7 @@ class TakerVolumes:
             for k in msgspec.json.decode(msgspec.json.encode(made)):
                 volume, buys = to_units(k[5], qd), to_units(k[9], qd)
                 sells = volume - buys
-                ratio = 0 if not sells else int(Fraction(buys, sells) * _SCALE + Fraction(1, 2))
-                out.append({"buySellRatio": fixed(ratio, 4), "buyVol": _four(buys, qd),
+                out.append({"buySellRatio": fixed(ratio_units(buys, sells), 4), "buyVol": _four(buys, qd),
                             "sellVol": _four(sells, qd), "timestamp": k[0]})  # fmt: skip
             return out
 
@@ -118,14 +105,28 @@ class TakerVolumes:
         return made.then(rows) if isinstance(made, Later) else rows(made)
 
 
-_SCALE = 10_000  # 4 decimals
+def _grid(earliest: int, start: int | None, last: int, period_ms: int, limit: int) -> range:
+    """The period's boundaries from the later of ``earliest`` and ``start`` to ``last``, at
+    most ``limit`` of them: the first ones from a ``start``, else the last ones (the rules
+    of `openInterestHist` and the klines)."""
+    first = earliest if start is None else max(earliest, start)
+    first += -first % period_ms
+    last -= last % period_ms
+    if last < first:
+        return range(0)
+    if (last - first) // period_ms >= limit:
+        if start is not None:
+            last = first + (limit - 1) * period_ms
+        else:
+            first = last - (limit - 1) * period_ms
+    return range(first, last + 1, period_ms)
 
 
 def _four(units: int, decimals: int) -> str:
     """A quantity of ``decimals`` written with 4 (Binance's `takerlongshortRatio`)."""
     if decimals <= 4:
         return fixed(units * 10 ** (4 - decimals), 4)
-    return fixed(units // 10 ** (decimals - 4), 4)
+    return fixed(units // 10 ** (decimals - 4), 4)  # (no listed symbol has more than 3)
 
 
 class LongShortAnswers:
@@ -163,21 +164,8 @@ class LongShortAnswers:
         if ratios is None or past is None or not all(past.knows(s) for s in symbols):
             return []  # a source without the simulated market's figures
         listed = min(past.past.tape(s).first_minute for s in symbols) * MINUTE_MS  # or --history-start
-        first = max(now_ms - HIST_DAYS * DAY_MS, listed)
         last = now_ms if end is None else min(end, now_ms)
-        if start is not None:
-            first = max(first, start)
-        first += -first % period_ms
-        last -= last % period_ms
-        if last < first:
-            return []
-        count = (last - first) // period_ms + 1
-        if count > limit:
-            if start is not None:
-                last = first + (limit - 1) * period_ms
-            else:
-                first = last - (limit - 1) * period_ms
-        times = range(first, last + 1, period_ms)
+        times = _grid(max(now_ms - HIST_DAYS * DAY_MS, listed), start, last, period_ms, limit)
         rows = []
         for t, long_units in zip(times, ratios.longs(kind, name, times), strict=True):
             longs, shorts, ratio = ratio_text(long_units)

@@ -27,7 +27,7 @@ from fractions import Fraction
 from tickerplant.market.history.draws import knotted, name_key
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, fixed
 
-__all__ = ["KINDS", "LongShortRatios", "ratio_text"]
+__all__ = ["KINDS", "LongShortRatios", "ratio_text", "ratio_units"]
 
 KINDS = ("global-account", "top-account", "top-position")
 _LEAN = {"global-account": 0.55, "top-account": 0.25, "top-position": 0.1}  # logit of the median long share
@@ -54,6 +54,12 @@ class LongShortRatios:
 def ratio_text(long_units: int) -> tuple[str, str, str]:
     """(long share, short share, long / short) as Binance writes them, 4 decimals each."""
     short_units = SCALE - long_units
-    ratio = Fraction(long_units, short_units) * SCALE
-    whole = math.floor(ratio + Fraction(1, 2))  # half up
-    return fixed(long_units, 4), fixed(short_units, 4), fixed(whole, 4)
+    return fixed(long_units, 4), fixed(short_units, 4), fixed(ratio_units(long_units, short_units), 4)
+
+
+def ratio_units(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` in units of 1e-4, rounded half up, as Binance writes its
+    `futures/data` ratios (0 for a zero ``denominator``)."""
+    if not denominator:
+        return 0
+    return math.floor(Fraction(numerator, denominator) * SCALE + Fraction(1, 2))
