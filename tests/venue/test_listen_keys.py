@@ -9,7 +9,7 @@ import itertools
 import msgspec
 
 from tickerplant.market.messages import StreamMessage
-from tickerplant.protocol.user_streams import LISTEN_KEY, listen_key_item, names_from_query
+from tickerplant.protocol.user_streams import LISTEN_KEY, listen_key_item, names_from_query, withheld
 from tickerplant.venue.userstream.listen_keys import VALIDITY_MS, ListenKeys, new_listen_key
 from tickerplant.venue.userstream.user_streams import UserStreams
 
@@ -110,3 +110,11 @@ def test_the_names_a_url_asks_for() -> None:
     assert listen_key_item(f"{k1}@ALGO_ORDER_UPDATE") == (k1, "ALGO_ORDER_UPDATE")  # unknown: accepted, silent
     for other in ("btcusdt@aggTrade", "a" * 63, "a" * 65, f"{k1}@", "!bookTicker", "a" * 63 + "-"):
         assert listen_key_item(other) is None
+
+
+def test_a_logged_stream_name_withholds_any_run_a_listen_key_may_be() -> None:
+    """A key sent with a stray character names no stream and is logged: withheld there."""
+    key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
+    assert withheld(f"{key}\n") == "<withheld>\n"
+    assert withheld(f"{key}@") == "<withheld>@" and withheld(f"x{key}Z@depth") == "<withheld>@depth"
+    assert withheld("btcusdt@depth@100ms") == "btcusdt@depth@100ms"  # a market stream's name, whole

@@ -178,7 +178,7 @@ class RestApi:
             "/sapi/v1/system/status": Method(_constant(1), functools.partial(_status, maintenance)),
         }
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
-        self.routes.update(long_short_routes(data))  # the three long/short ratios
+        self.routes.update(long_short_routes(data))  # the long/short ratios, the takers' volumes
         # security type MARKET_DATA: answered to a valid `X-MBX-APIKEY` only (§7.1), which
         # the listener checks against the venue's keys (``begin``'s ``check``)
         self.keyed = frozenset({f"{prefix}/v1/historicalTrades"})

@@ -37,6 +37,8 @@ SCALE = 10_000  # 4 decimals (``fixed(units, 4)``)
 
 
 class LongShortRatios:
+    """The ratios of one seed's simulated market (see the module's docstring)."""
+
     def __init__(self, seed: int) -> None:
         self.seed = seed
 
