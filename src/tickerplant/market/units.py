@@ -28,6 +28,7 @@ __all__ = [
     "MINUTE_MS",
     "SECOND_MS",
     "WEEK_MS",
+    "YEAR_MS",
     "FinerDigits",
     "bytes_to_units",
     "decimals_of",
@@ -45,6 +46,7 @@ MINUTE_MS = 60 * SECOND_MS
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 WEEK_MS = 7 * DAY_MS
+YEAR_MS = 365 * DAY_MS  # a calendar year of 365 days: what a contango accrues over
 
 _POW10 = [10**i for i in range(19)]
 

@@ -95,7 +95,17 @@ def test_caches_stay_within_their_bounds() -> None:
     past = _past()
     served = past.klines("BTCUSDT", "1h", NOW - 20 * DAY_MS, None, 20 * 24, NOW)
     minutes, hours, days = past.cached()
-    assert minutes == 256 and hours == len(served) == 20 * 24 - 1 and days == 0
+    # the hours of whole days are drawn a day at once (no minute kept); the served ones'
+    # days run from the first's midnight to the last's next midnight
+    assert len(served) == 20 * 24 - 1
+    assert minutes == 0 and len(served) <= hours <= len(served) + 2 * 24 and days == 0
+    past.klines("BTCUSDT", "1m", NOW - 20 * DAY_MS, None, 1500, NOW)
+    past.klines("BTCUSDT", "1m", NOW - 10 * DAY_MS, None, 1500, NOW)
+    past.klines("BTCUSDT", "1m", NOW - 5 * DAY_MS, None, 1500, NOW)
+    past.klines("BTCUSDT", "1m", NOW - 2 * DAY_MS, None, 1500, NOW)
+    past.klines("BTCUSDT", "1d", None, None, 1000, NOW)
+    minutes, hours, days = past.cached()
+    assert minutes <= 256 and hours <= 8192 and days <= 8192
 
 
 def test_a_later_history_start_serves_less_of_the_same_past() -> None:

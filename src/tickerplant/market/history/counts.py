@@ -135,12 +135,13 @@ class TradeCounts:
 
     def minute_counts(self, hour: int) -> list[int]:
         """Trades in each minute of ``hour``."""
+        return self._minute_counts.get(
+            hour, lambda: self.split_hour(hour, [b.activity for b in self.path.minutes(hour)])
+        )
 
-        def make() -> list[int]:
-            total = self.hour_counts(hour // 24)[hour % 24]
-            return split(total, [b.activity for b in self.path.minutes(hour)], MIN_TRADES)
-
-        return self._minute_counts.get(hour, make)
+    def split_hour(self, hour: int, activity: list[float]) -> list[int]:
+        """``hour``'s trades split over its minutes by their ``activity`` (the path's)."""
+        return split(self.hour_counts(hour // 24)[hour % 24], activity, MIN_TRADES)
 
     def hour_joins(self, day: int) -> list[int]:
         """Joins in each hour of ``day``."""
@@ -179,6 +180,10 @@ class TradeCounts:
         trades, joins = self._blocks_before(block)
         counts, joined = self.block_days(block)
         return trades + sum(counts[:at]) - self._unlisted[0], joins + sum(joined[:at]) - self._unlisted[1]
+
+    def day_first_id(self, day: int) -> int:
+        """The id of ``day``'s first trade (``first_ids`` of its first minute)."""
+        return 1 + self._before(day)[0]
 
     def first_ids(self, minute: int) -> tuple[int, int]:
         """The ids of ``minute``'s first trade and first aggregate."""

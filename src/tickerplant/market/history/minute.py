@@ -38,7 +38,7 @@ _SIZE_TAIL = 1.6
 _CLASS_WEIGHTS = [2.0 ** (-_SIZE_TAIL * k) for k in range(CLASSES)]
 CLASS_MEAN = sum(w * 2**k for k, w in enumerate(_CLASS_WEIGHTS)) / sum(_CLASS_WEIGHTS)
 # the share of a side's trades in the classes up to k
-_CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(CLASSES)]
+CLASS_CUMULATIVE = [sum(_CLASS_WEIGHTS[: k + 1]) / sum(_CLASS_WEIGHTS) for k in range(CLASSES)]
 
 _tanh, _new = math.tanh, tuple.__new__
 Pin = tuple[int, int, bool]  # (price units, qty units, buyer is maker)
@@ -60,7 +60,7 @@ def _classes(n: int) -> tuple[int, ...]:
     """A side's ``n`` trades per size class (cumulative rounding: they sum to ``n``)."""
     out, given = [], 0
     for k in range(CLASSES):
-        upto = max(given, round(n * _CLASS_CUMULATIVE[k]) if k < CLASSES - 1 else n)
+        upto = max(given, round(n * CLASS_CUMULATIVE[k]) if k < CLASSES - 1 else n)
         out.append(upto - given)
         given = upto
     return tuple(out)
@@ -103,7 +103,7 @@ def draw(
     lean = _tanh((c - o) / max(h - lo, tick))  # a rising minute was bought
     random_ = rng.random
     high_first = random_() < 0.5 - 0.3 * lean
-    weights = _CLASS_CUMULATIVE
+    weights = CLASS_CUMULATIVE
     q0 = (base_lots << _bisect(weights, random_() * 0.999999)) * step
     q1 = (base_lots << _bisect(weights, random_() * 0.999999)) * step
     q2 = (base_lots << _bisect(weights, random_() * 0.999999)) * step

@@ -64,8 +64,8 @@ _TAU_DAYS = 60.0  # beyond this span the price reverts rather than wanders
 _VOL_SIGMA = 0.12  # the day volatility's log, per sqrt(day)
 _VOL_TAU_DAYS = 16.0
 _HOUR_MOOD = 0.45  # stdev of an hour's log-volatility about its cycle
-_MINUTE_MOOD = 0.55  # stdev of a minute's log-volatility about its hour's
-_RANGE_SD = 1.6  # a Brownian bridge's expected range, in standard deviations
+MINUTE_MOOD = 0.55  # stdev of a minute's log-volatility about its hour's
+RANGE_SD = 1.6  # a Brownian bridge's expected range, in standard deviations
 _DAYS_KEPT = 64
 # 32 days of an asset's hours of minutes (~12.6 kB an hour: at most ~9.7 MB an asset): a
 # backtest's 30 days of klines, then its mark klines, read the same 720 hours twice in
@@ -102,6 +102,14 @@ class Lru(Generic[K, V]):
             held.move_to_end(key)
         return value
 
+    def put(self, key: K, value: V) -> None:
+        """``value`` kept at ``key``, the most recently used."""
+        held = self._held
+        held[key] = value
+        held.move_to_end(key)
+        if len(held) > self.size:
+            held.popitem(last=False)
+
 
 class Bar(NamedTuple):
     """A node of the path: log-prices over the reference, and how busy it is."""
@@ -126,7 +134,7 @@ class AssetPath:
 
     def __init__(self, seed: int, asset: str, daily_volatility: float) -> None:
         self.sigma = daily_volatility
-        self._key = name_key(seed, "past", asset)
+        self.key = name_key(seed, "past", asset)
         self._vol_key = name_key(seed, "past-vol", asset)
         self._hours: Lru[int, list[Bar]] = Lru(_DAYS_KEPT)
         self._minutes: Lru[int, list[Bar]] = Lru(_HOURS_KEPT)
@@ -143,7 +151,7 @@ class AssetPath:
 
     def day_log(self, day: int) -> float:
         """The log-price at 00:00 UTC of ``day`` (days since the epoch)."""
-        return self._logs.get(day, lambda: _tree(self._key, self.sigma, _TAU_DAYS, day - _ROOT_DAY))
+        return self._logs.get(day, lambda: _tree(self.key, self.sigma, _TAU_DAYS, day - _ROOT_DAY))
 
     def day_vol(self, day: int) -> float:
         """The volatility multiplier of ``day``; its square averages about 1."""
@@ -166,7 +174,7 @@ class AssetPath:
         o, c = self.day_log(day), self.day_log(day + 1)
         vol = self.day_vol(day)
         variance = (self.sigma * vol) ** 2
-        key = mix(self._key, day, 7)
+        key = mix(self.key, day, 7)
         h = bridge_high(o, c, variance, uniform(key))
         low = bridge_low(o, c, variance, uniform(mix(key, 1)))
         return Bar(o, h, low, c, vol)
@@ -186,7 +194,7 @@ class AssetPath:
         return self.minutes(minute // 60)[minute % 60]
 
     def _draw_hours(self, day: int) -> list[Bar]:
-        rng = stream(mix(self._key, day, 24))
+        rng = stream(mix(self.key, day, 24))
         first = (day - 4) % 7 * 24  # the epoch was a Thursday; hour 0 of the week a Monday
         cycle = [hour_activity(first + h) for h in range(24)]
         moods = [math.exp(_HOUR_MOOD * g) for g in gaussians(rng, 24)]
@@ -196,8 +204,8 @@ class AssetPath:
 
     def _draw_minutes(self, hour: int) -> list[Bar]:
         parent = self.hours(hour // 24)[hour % 24]
-        rng = stream(mix(self._key, hour, 60))
-        vols = [math.exp(_MINUTE_MOOD * g) for g in gaussians(rng, 60)]
+        rng = stream(mix(self.key, hour, 60))
+        vols = [math.exp(MINUTE_MOOD * g) for g in gaussians(rng, 60)]
         return _children(parent, vols, [v**1.2 for v in vols], rng)
 
 
@@ -261,7 +269,7 @@ def _children(parent: Bar, vols: Sequence[float], activity: Sequence[float], rng
     o, h, low, c = parent.open, parent.high, parent.low, parent.close
     n = len(vols)
     total = c - o
-    scale = (h - low) / _RANGE_SD
+    scale = (h - low) / RANGE_SD
     weight = math.sqrt(sum(v * v for v in vols)) or 1.0
     sds = [scale * v / weight for v in vols]
     # the free path at the boundaries, then bent into the bridge that ends at `total`

@@ -31,10 +31,11 @@ from tickerplant.market.history.counts import MIN_TRADES, TradeCounts
 from tickerplant.market.history.draws import mix, name_key, split, stream
 from tickerplant.market.history.minute import CLASS_MEAN, Makings, cells, draw
 from tickerplant.market.history.path import AssetPath
+from tickerplant.market.history.whole_day import Shape, hour_klines
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline
 from tickerplant.market.trades.history import Aggregate
-from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, YEAR_MS
 
 __all__ = ["MIN_TRADES", "TRADES_PER_ACTION", "Minute", "PastTrade", "SymbolTape"]
 
@@ -46,8 +47,7 @@ _TRADE_VALUE = 1_650.0  # the mean trade's value = _TRADE_VALUE * activity ** 0.
 # A delivery contract's thin books split a taker order into more, smaller fills (measured:
 # about 1.8 times the trades, a third of the size)
 _DELIVERY_TRADES, _DELIVERY_SIZE = 1.8, 1 / 2.8
-_YEAR_MS = 365 * DAY_MS
-_BASIS_PER_YEAR = 0.05  # the quarterlies' contango, as the catalogue prices them
+BASIS_PER_YEAR = 0.05  # the quarterlies' contango, as the catalogue prices them
 
 
 class PastTrade(NamedTuple):
@@ -91,20 +91,27 @@ class SymbolTape:
         self.inst = inst
         self.path = path
         delivery = inst.contract_type is not ContractType.PERPETUAL
-        self._delivery_ms = inst.delivery_ms if delivery else None
+        self.delivery_ms = inst.delivery_ms if delivery else None
         self.rate = max(trades_per_minute * (_DELIVERY_TRADES if delivery else 1.0), float(MIN_TRADES))
-        self._key = name_key(seed, "tape", inst.symbol)
+        self.key = name_key(seed, "tape", inst.symbol)
         self._hours: dict[int, list[Minute]] = {}  # the last hours whose minutes were made (a few)
         self._trades: dict[int, list[PastTrade]] = {}  # minute key -> its trades, the last few
-        self._reference = reference / inst.tick  # in ticks
+        self.reference_ticks = reference / inst.tick  # in ticks
         self.first_minute = -(-max(inst.onboard_ms, start_ms or 0) // MINUTE_MS)  # the first served
-        self.counts = TradeCounts(path, self._key, self.rate, inst.onboard_ms // DAY_MS)
+        self.counts = TradeCounts(path, self.key, self.rate, inst.onboard_ms // DAY_MS)
         self._linear = inst.market is Market.UM
+        # COIN-M: a trade's quote figure is (qty × this + price // 2) // price (``_quote``)
+        scale = 10 ** (inst.price_decimals + 8 - inst.qty_decimals)
+        self.quote_factor: int | None = None if self._linear else int(inst.contract_size) * scale
         lot_value = _lot_value(inst, reference)
         mean_lots = _TRADE_VALUE * max(inst.activity, 1e-6) ** 0.55 / lot_value
         if delivery:
             mean_lots *= _DELIVERY_SIZE
         self.base_lots = max(1, round(mean_lots / CLASS_MEAN))
+        self._shape = Shape(
+            self.key, self.reference_ticks, inst.tick, inst.step, self.base_lots, self.delivery_ms,
+            BASIS_PER_YEAR, self.quote_factor,
+        )  # fmt: skip
 
     def mean_trade_qty(self) -> float:
         """The mean size of its trades, in quantity units (the size classes' mean)."""
@@ -147,9 +154,9 @@ class SymbolTape:
     def price(self, log_price: float, time_ms: int) -> int:
         """The symbol's price for the path's ``log_price`` at ``time_ms``, on its tick grid
         (the quarterlies carry their contango, shrinking to delivery)."""
-        ticks = self._reference * math.exp(log_price)
-        if self._delivery_ms is not None:
-            ticks *= 1.0 + _BASIS_PER_YEAR * max(0, self._delivery_ms - time_ms) / _YEAR_MS
+        ticks = self.reference_ticks * math.exp(log_price)
+        if self.delivery_ms is not None:
+            ticks *= 1.0 + BASIS_PER_YEAR * max(0, self.delivery_ms - time_ms) / YEAR_MS
         return max(1, round(ticks)) * self.inst.tick
 
     def bar_prices(self, first: int, count: int, scale: int = 1) -> list[tuple[int, int, int, int]]:
@@ -157,7 +164,7 @@ class SymbolTape:
         the epoch), each ``price`` × ``scale`` (a mark's units: ``price_to_mark``'s scale),
         a path's hour read once for its minutes (the past's marks read a funding interval's,
         the tape an hour's draws)."""
-        reference, tick, delivery_ms = self._reference, self.inst.tick * scale, self._delivery_ms
+        reference, tick, delivery_ms = self.reference_ticks, self.inst.tick * scale, self.delivery_ms
         exp, path = math.exp, self.path
         out: list[tuple[int, int, int, int]] = []
         minute, end = first, first + count
@@ -172,7 +179,7 @@ class SymbolTape:
                         max(1, round(reference * exp(lo))) * tick, max(1, round(reference * exp(c))) * tick,
                     ))  # fmt: skip
                 else:  # as ``price``: the contango multiplies the price, in that order
-                    carry = 1.0 + _BASIS_PER_YEAR * max(0, delivery_ms - minute * MINUTE_MS) / _YEAR_MS
+                    carry = 1.0 + BASIS_PER_YEAR * max(0, delivery_ms - minute * MINUTE_MS) / YEAR_MS
                     p = [max(1, round(reference * exp(x) * carry)) * tick for x in (o, h, lo, c)]
                     out.append((p[0], p[1], p[2], p[3]))
                 minute += 1
@@ -204,13 +211,21 @@ class SymbolTape:
             return [m.kline for m in kept]
         return [made.kline for made, _ in self._drawn(hour)]
 
+    def day_klines(self, day: int) -> list[Kline] | None:
+        """``day``'s 24 hour klines, each the sum of the minutes ``klines`` makes, drawn at
+        once (``whole_day``: a cold day in a few milliseconds); None when a minute of the
+        day is not served or its sums are too large for that (make it from the minutes)."""
+        if day * 1440 < self.first_minute:
+            return None
+        return hour_klines(self.path, self.counts, self._shape, day)
+
     def _drawn(self, hour: int) -> Iterator[tuple[Makings, int]]:
         """Each minute of ``hour``'s draws and kline, with its first aggregate trade's id."""
         counts = self.counts.minute_counts(hour)
         joins = self.counts.minute_joins(hour)
         prices = self.bar_prices(hour * 60, 60)  # the hour's bars read once (``price`` each)
         trade_id, agg_id = self.counts.first_ids(hour * 60)
-        rng = stream(mix(self._key, hour, 60))  # one generator for the hour's minutes, in order
+        rng = stream(mix(self.key, hour, 60))  # one generator for the hour's minutes, in order
         inst, quote = self.inst, None if self._linear else self._quote
         tick, step, base_lots = inst.tick, inst.step, self.base_lots
         for i in range(60):
@@ -225,17 +240,15 @@ class SymbolTape:
         base, step = self.base_lots, self.inst.step
         out = []
         for i, (made, agg_id) in enumerate(self._drawn(hour)):
-            key, body = mix(self._key, hour * 60 + i), cells(made, base, step)
+            key, body = mix(self.key, hour * 60 + i), cells(made, base, step)
             out.append(Minute(made.kline, made.pins, body, made.high_first, key, agg_id, joins[i]))
         return out
 
     def _quote(self, price: int, qty: int) -> int:
         """The plant's quote figure of one trade (``payloads.builders.quote_units``)."""
-        if self._linear:
+        if self.quote_factor is None:
             return price * qty
-        inst = self.inst
-        scale: int = 10 ** (inst.price_decimals + 8 - inst.qty_decimals)
-        return (qty * inst.contract_size * scale + price // 2) // price
+        return (qty * self.quote_factor + price // 2) // price
 
     # -- trades --------------------------------------------------------------------------
 

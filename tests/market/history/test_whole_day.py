@@ -1,0 +1,93 @@
+"""A whole day of the simulated past drawn at once (``market/history/whole_day.py``): the
+same random numbers as Python's generator, the same path to the bit, and for every symbol
+of both markets the same hour klines, to the unit, as the minutes summed one by one."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tickerplant.market.history import whole_day
+from tickerplant.market.history.path import AssetPath, Lru
+from tickerplant.market.history.series import SimulatedPast, aggregate
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.units import DAY_MS, HOUR_MS
+
+NOW = 1_795_000_000_000  # 2026-11-18T08:53:20Z
+TODAY = NOW // DAY_MS
+INSTRUMENTS = [i for m in Market for i in catalogue(m, NOW)]
+
+
+@pytest.mark.parametrize("key", [0, 7, (1 << 32) - 1, 1 << 32, 0xDEADBEEFCAFEBABE, (1 << 64) - 1])
+def test_the_uniforms_are_pythons_random_stream(key: int) -> None:
+    rng = random.Random(key)
+    assert whole_day.uniforms(key, 1000).tolist() == [rng.random() for _ in range(1000)]
+
+
+@pytest.mark.parametrize("asset", ["BTC", "DOGE", "WIF"])
+def test_a_days_minutes_are_the_paths_own_to_the_bit(asset: str) -> None:
+    path = AssetPath(11, asset, 0.03)
+    for day in (TODAY - 2, TODAY - 400):
+        opens, highs, lows, closes, activity = (a.tolist() for a in whole_day.minute_bars(path, day))
+        for k in range(24):
+            made = [(*bar,) for bar in path.minutes(day * 24 + k)]
+            assert made == list(zip(opens[k], highs[k], lows[k], closes[k], activity[k], strict=True))
+
+
+@pytest.mark.parametrize("index", range(len(INSTRUMENTS)), ids=[i.symbol for i in INSTRUMENTS])
+def test_every_symbols_hours_are_its_minutes_summed(index: int) -> None:
+    # a fresh past: nothing kept, so the minutes are made one by one
+    inst = INSTRUMENTS[index]
+    tape = SimulatedPast(INSTRUMENTS, 3, 400.0).tape(inst.symbol)
+    day = max(TODAY - 2 - index * 5, inst.onboard_ms // DAY_MS + 1)  # a day it was listed all of
+    drawn = tape.day_klines(day)
+    if inst.symbol == "DOGEUSD_PERP":  # its quote figures' numerators could leave an int64
+        assert drawn is None
+        return
+    assert drawn is not None
+    for k, kline in enumerate(drawn):
+        hour = day * 24 + k
+        assert kline == aggregate(tape.klines(hour), hour * HOUR_MS, (hour + 1) * HOUR_MS - 1)
+
+
+def test_quiet_minutes_whose_sides_depend_on_their_draw_are_placed_right() -> None:
+    # ATOMUSDT has hundreds of minutes a day with one to three trades beyond the pins: each
+    # one's number of sides (and so of draws) is known only from its own share's draw
+    inst = next(i for i in INSTRUMENTS if i.symbol == "ATOMUSDT")
+    tape = SimulatedPast(INSTRUMENTS, 1, 400.0).tape(inst.symbol)
+    day = TODAY - 3
+    small = [c for k in range(24) for c in tape.counts.minute_counts(day * 24 + k) if 5 <= c <= 7]
+    assert len(small) > 100
+    drawn = tape.day_klines(day)
+    assert drawn is not None
+    assert drawn == [aggregate(tape.klines(h), h * HOUR_MS, (h + 1) * HOUR_MS - 1) for h in range(day * 24, day * 24 + 24)]
+
+
+def test_the_listing_day_is_made_from_its_minutes() -> None:
+    inst = next(i for i in INSTRUMENTS if i.symbol == "BTCUSD_270326")
+    tape = SimulatedPast(INSTRUMENTS, 1, 400.0).tape(inst.symbol)
+    listing_day = inst.onboard_ms // DAY_MS
+    assert tape.day_klines(listing_day) is None or listing_day * DAY_MS == inst.onboard_ms
+    assert tape.day_klines(listing_day + 1) is not None
+
+
+def test_a_cold_daily_kline_is_the_one_its_minutes_make() -> None:
+    cold = SimulatedPast(INSTRUMENTS, 5, 400.0)
+    warm = SimulatedPast(INSTRUMENTS, 5, 400.0)
+    day = TODAY - 30
+    for hour in range(day * 24, day * 24 + 24):  # the minutes made first: the hours sum them
+        warm.klines("SOLUSDT", "1m", hour * HOUR_MS, None, 60, NOW)
+    assert cold.klines("SOLUSDT", "1d", day * DAY_MS, None, 1, NOW) == warm.klines(
+        "SOLUSDT", "1d", day * DAY_MS, None, 1, NOW
+    )
+    assert cold.cached()[1] == 24  # the day's hours are kept, drawn at once
+
+
+def test_a_kept_store_put_to_stays_within_its_bound() -> None:
+    kept: Lru[int, int] = Lru(3)
+    for i in range(10):
+        kept.put(i, i)
+    assert len(kept) == 3
+    assert kept.get(9, lambda: -1) == 9
+    assert kept.get(0, lambda: -1) == -1
