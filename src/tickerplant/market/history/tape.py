@@ -31,7 +31,6 @@ from tickerplant.market.history.counts import MIN_TRADES, TradeCounts
 from tickerplant.market.history.draws import mix, name_key, split, stream
 from tickerplant.market.history.minute import CLASS_MEAN, Makings, cells, draw
 from tickerplant.market.history.path import AssetPath
-from tickerplant.market.history.whole_day import Shape, hour_klines
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline
 from tickerplant.market.trades.history import Aggregate
@@ -108,10 +107,6 @@ class SymbolTape:
         if delivery:
             mean_lots *= _DELIVERY_SIZE
         self.base_lots = max(1, round(mean_lots / CLASS_MEAN))
-        self._shape = Shape(
-            self.key, self.reference_ticks, inst.tick, inst.step, self.base_lots, self.delivery_ms,
-            BASIS_PER_YEAR, self.quote_factor,
-        )  # fmt: skip
 
     def mean_trade_qty(self) -> float:
         """The mean size of its trades, in quantity units (the size classes' mean)."""
@@ -217,7 +212,16 @@ class SymbolTape:
         day is not served or its sums are too large for that (make it from the minutes)."""
         if day * 1440 < self.first_minute:
             return None
-        return hour_klines(self.path, self.counts, self._shape, day)
+        # numpy (~20 MB and ~70 ms to import) is loaded by the first cold day a process
+        # draws, not by every process that starts
+        from tickerplant.market.history import whole_day
+
+        inst = self.inst
+        shape = whole_day.Shape(
+            self.key, self.reference_ticks, inst.tick, inst.step, self.base_lots, self.delivery_ms,
+            BASIS_PER_YEAR, self.quote_factor,
+        )  # fmt: skip
+        return whole_day.hour_klines(self.path, self.counts, shape, day)
 
     def _drawn(self, hour: int) -> Iterator[tuple[Makings, int]]:
         """Each minute of ``hour``'s draws and kline, with its first aggregate trade's id."""
