@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import ccxt.async_support as ccxt
+from ccxt_hosts import point
 from conftest import StartServer
 from test_ccxt import exchanges, usdm  # noqa: F401 (a fixture)
 
@@ -49,3 +51,19 @@ async def test_ccxt_reads_30_days_of_mark_candles_and_funding_without_gaps(start
     by_hour = {c[0]: c for c in marks}
     for f in funding[1:]:
         assert float(f["info"]["markPrice"]) == by_hour[f["timestamp"] - HOUR_MS][4]
+
+
+async def test_ccxt_at_its_defaults_reads_500_cold_daily_candles_within_its_timeout(start_server: StartServer) -> None:
+    # `fetch_ohlcv(symbol, '1d')` as a bot's first call: no limit (Binance's 500), ccxt's own
+    # 10 s timeout, 720,000 minutes of a past nobody read (a seed of this test's own)
+    plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 1e-9, "seed": 23})
+    port = plant.listeners[Market.UM].port
+    exchange = point(ccxt.binanceusdm(), {"https://fapi.binance.com": f"http://127.0.0.1:{port}"})
+    try:
+        assert exchange.timeout == 10_000
+        candles = await exchange.fetch_ohlcv("ADA/USDT:USDT", "1d")
+    finally:
+        await exchange.close()
+    today = T0 - T0 % DAY_MS  # the last candle: the live day's
+    assert [c[0] for c in candles] == list(range(today - 499 * DAY_MS, today + DAY_MS, DAY_MS))
+    assert all(c[2] >= max(c[1], c[4]) and c[3] <= min(c[1], c[4]) for c in candles)
