@@ -4,18 +4,20 @@ of both markets the same hour klines, to the unit, as the minutes summed one by 
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
 
 from tickerplant.market.history import whole_day
-from tickerplant.market.history.path import AssetPath, Lru
+from tickerplant.market.history.path import _TAU_DAYS, _VOL_SIGMA, _VOL_TAU_DAYS, AssetPath, Lru, _tree
 from tickerplant.market.history.series import SimulatedPast, aggregate
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.units import DAY_MS, HOUR_MS
 
 NOW = 1_795_000_000_000  # 2026-11-18T08:53:20Z
 TODAY = NOW // DAY_MS
+ROOT_DAY = 16_436  # the tree's day 0: 2015-01-01
 INSTRUMENTS = [i for m in Market for i in catalogue(m, NOW)]
 
 
@@ -91,3 +93,16 @@ def test_a_kept_store_put_to_stays_within_its_bound() -> None:
     assert len(kept) == 3
     assert kept.get(9, lambda: -1) == 9
     assert kept.get(0, lambda: -1) == -1
+
+
+def test_a_days_open_and_volatility_are_the_same_asked_alone_or_with_their_block() -> None:
+    # a day not kept brings its block (``day_log``/``day_vol``): the same values as one walk
+    # down the tree for that day alone
+    path = AssetPath(11, "ETH", 0.035)
+    days = list(range(TODAY - 100, TODAY + 2))
+    random.Random(4).shuffle(days)
+    for day in days:
+        assert path.day_log(day) == _tree(path.key, path.sigma, _TAU_DAYS, day - ROOT_DAY)
+        vol_key = path._vol_key
+        shift = path._vol_shift
+        assert path.day_vol(day) == math.exp(_tree(vol_key, _VOL_SIGMA, _VOL_TAU_DAYS, day - ROOT_DAY) - shift)

@@ -18,6 +18,7 @@ integer split of a total by weights (``split``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -112,15 +113,12 @@ def split(total: int, weights: Sequence[float], floor: int = 0) -> list[int]:
     if rest < 0:
         raise ValueError(f"{total} cannot give {n} parts {floor} each")
     whole = sum(weights)
-    out: list[int] = []
-    cumulative = 0.0
-    given = 0
-    for w in weights:
-        cumulative += w
-        upto = round(rest * cumulative / whole) if whole > 0 else rest * (len(out) + 1) // n
-        out.append(floor + upto - given)
-        given = upto
-    out[-1] += rest - given  # floating error, if any, lands on the last part
+    if whole > 0:  # the running sums added in order from 0.0, each rounded (a cold day: 25 splits)
+        uptos = [round(rest * running / whole) for running in itertools.accumulate(weights, initial=0.0)]
+    else:
+        uptos = [rest * i // n for i in range(n + 1)]
+    out = [floor + upto - given for given, upto in itertools.pairwise(uptos)]
+    out[-1] += rest - uptos[-1]  # floating error, if any, lands on the last part
     return out
 
 

@@ -73,6 +73,7 @@ _DAYS_KEPT = 64
 # size keeps none of what comes next): a fifth of the read's time
 _HOURS_KEPT = 768
 _DAY_VALUES_KEPT = 4096
+_DAY_BLOCK = 32  # days whose opens and volatilities are drawn together
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -150,11 +151,24 @@ class AssetPath:
     # -- days ---------------------------------------------------------------------------
 
     def day_log(self, day: int) -> float:
-        """The log-price at 00:00 UTC of ``day`` (days since the epoch)."""
+        """The log-price at 00:00 UTC of ``day`` (days since the epoch). A day not kept
+        brings its block of ``_DAY_BLOCK`` days with it, each node of the tree drawn once
+        (a coarse kline reads its days in a row: one walk of 15 levels a day otherwise)."""
+        if day not in self._logs:
+            first = day - day % _DAY_BLOCK
+            at = first - _ROOT_DAY
+            for i, value in enumerate(_tree_range(self.key, self.sigma, _TAU_DAYS, at, at + _DAY_BLOCK)):
+                self._logs.put(first + i, value)
         return self._logs.get(day, lambda: _tree(self.key, self.sigma, _TAU_DAYS, day - _ROOT_DAY))
 
     def day_vol(self, day: int) -> float:
-        """The volatility multiplier of ``day``; its square averages about 1."""
+        """The volatility multiplier of ``day``; its square averages about 1 (kept by
+        blocks, as ``day_log``)."""
+        if day not in self._vols:
+            first = day - day % _DAY_BLOCK
+            for i, value in enumerate(self.day_vols(first, first + _DAY_BLOCK - 1)):
+                self._vols.put(first + i, value)
+
         def make() -> float:
             log_vol = _tree(self._vol_key, _VOL_SIGMA, _VOL_TAU_DAYS, day - _ROOT_DAY)
             return math.exp(log_vol - self._vol_shift)

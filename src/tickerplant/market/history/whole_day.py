@@ -168,11 +168,12 @@ def _prices(shape: Shape, day: int, bars: tuple[Floats, ...]) -> tuple[Ints, Int
 
 def _classes(n: Ints) -> Ints:
     """``minute._classes`` of each count: its trades per size class, (..., CLASSES)."""
-    upto = np.empty((*n.shape, CLASSES), dtype=np.int64)
-    upto[..., :-1] = np.rint(n[..., None] * _BELOW_LAST)
-    upto[..., -1] = n
-    upto[..., 1:] -= upto[..., :-1].copy()
-    return upto
+    upto = np.rint(n[..., None] * _BELOW_LAST).astype(np.int64)
+    out = np.empty((*n.shape, CLASSES), dtype=np.int64)
+    out[..., 0] = upto[..., 0]
+    out[..., 1:-1] = upto[..., 1:] - upto[..., :-1]
+    out[..., -1] = n - upto[..., -1]
+    return out
 
 
 def _starts(body: Ints, lean: Floats, u: Floats) -> Ints:
@@ -242,8 +243,11 @@ def hour_klines(path: AssetPath, counts: TradeCounts, shape: Shape, day: int) ->
     u = np.stack([uniforms(mix(shape.key, day * 24 + k, 60), 60 * _MINUTE_DRAWS) for k in range(24)])
     starts = _starts(body, lean, u)
 
-    def at(offset: Ints | int) -> Floats:
-        return np.take_along_axis(u, starts + offset, axis=1)
+    flat, base = u.ravel(), starts + (np.arange(24) * (60 * _MINUTE_DRAWS))[:, None]
+
+    def at(offset: Ints | int) -> Floats:  # each minute's draw ``offset`` from its start
+        found: Floats = flat[base + offset]
+        return found
 
     high_first = at(0) < 0.5 - 0.3 * lean
     weights = np.array(CLASS_CUMULATIVE)
