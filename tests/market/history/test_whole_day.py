@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 
 import pytest
 
@@ -106,3 +107,23 @@ def test_a_days_open_and_volatility_are_the_same_asked_alone_or_with_their_block
         vol_key = path._vol_key
         shift = path._vol_shift
         assert path.day_vol(day) == math.exp(_tree(vol_key, _VOL_SIGMA, _VOL_TAU_DAYS, day - ROOT_DAY) - shift)
+
+
+def test_threads_draw_their_own_streams() -> None:
+    # each thread seeds and draws its own generator (a report or a replay's warm-up may read
+    # the past off the loop's thread)
+    wrong: list[int] = []
+
+    def draw(base: int) -> None:
+        for i in range(300):
+            key = (base << 40) + i
+            rng = random.Random(key)
+            if whole_day.uniforms(key, 50).tolist() != [rng.random() for _ in range(50)]:
+                wrong.append(key)
+
+    threads = [threading.Thread(target=draw, args=(base,)) for base in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

@@ -29,6 +29,7 @@ leave a 64-bit integer, or with unlisted minutes, is left to that code (``None``
 from __future__ import annotations
 
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -50,7 +51,7 @@ _LIMIT = 1 << 62  # a day's sums stay under it, or the day is left to the scalar
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
-_generator = np.random.RandomState()
+_threads = threading.local()  # a generator per thread: seeding and drawing are two calls
 _BELOW_LAST = np.array(CLASS_CUMULATIVE[: CLASSES - 1])  # the last class takes the rest
 
 
@@ -70,12 +71,15 @@ class Shape(NamedTuple):
 def uniforms(key: int, n: int) -> Floats:
     """The first ``n`` values of ``random.Random(key).random()``, as an array."""
     words = [key & 0xFFFFFFFF, key >> 32] if key >> 32 else []
+    generator: np.random.RandomState | None = getattr(_threads, "generator", None)
+    if generator is None:
+        generator = _threads.generator = np.random.RandomState()
     if 0 < len(words) <= 624:  # numpy seeds an int (not an array) another way: give it words
-        _generator.seed(np.array(words, dtype=np.uint32))
+        generator.seed(np.array(words, dtype=np.uint32))
     else:  # a key of one 32-bit word: carry Python's own state over
         state = stream(key).getstate()[1]
-        _generator.set_state(("MT19937", np.array(state[:624], dtype=np.uint32), state[624], 0, 0.0))
-    return _generator.random_sample(n)
+        generator.set_state(("MT19937", np.array(state[:624], dtype=np.uint32), state[624], 0, 0.0))
+    return generator.random_sample(n)
 
 
 def _each(function: object, values: Floats) -> Floats:
