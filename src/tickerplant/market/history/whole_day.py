@@ -47,7 +47,7 @@ __all__ = ["Shape", "hour_klines", "minute_bars", "uniforms"]
 _TWO_PI = 2.0 * math.pi
 _PATH_DRAWS = 240  # an hour of the path: two sets of 60 Gaussians, 60 highs' and 60 lows' uniforms
 _MINUTE_DRAWS = 16  # the most one minute's makings take (``minute.draw``)
-_LIMIT = 1 << 62  # a day's sums stay under it, or the day is left to the scalar code
+_LIMIT = 1 << 63  # int64's: every figure the arrays hold stays under it, or the day is left to the minutes
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -239,7 +239,7 @@ def hour_klines(path: AssetPath, counts: TradeCounts, shape: Shape, day: int) ->
         largest = int(h.max()) * largest_qty * most
     else:
         numerator = largest_qty * shape.quote_factor + int(h.max())
-        largest = max(numerator, (numerator // max(1, int(lo.min())) + 1) * most)
+        largest = max(numerator, (numerator // max(1, int(lo.min())) + 1) * most, largest_qty * most)
     if largest >= _LIMIT:
         return None
     lean = _each(math.tanh, (c - o) / np.maximum(h - lo, tick))
