@@ -100,6 +100,7 @@ def test_a_days_open_and_volatility_are_the_same_asked_alone_or_with_their_block
     days = list(range(TODAY - 100, TODAY + 2))
     random.Random(4).shuffle(days)
     for day in days:
+        path.keep_block(day)
         assert path.day_log(day) == _tree(path.key, path.sigma, _TAU_DAYS, day - ROOT_DAY)
         vol_key = path._vol_key
         shift = path._vol_shift

@@ -151,29 +151,30 @@ class AssetPath:
     # -- days ---------------------------------------------------------------------------
 
     def day_log(self, day: int) -> float:
-        """The log-price at 00:00 UTC of ``day`` (days since the epoch). A day not kept
-        brings its block of ``_DAY_BLOCK`` days with it, each node of the tree drawn once
-        (a coarse kline reads its days in a row: one walk of 15 levels a day otherwise)."""
-        if day not in self._logs:
-            first = day - day % _DAY_BLOCK
-            at = first - _ROOT_DAY
-            for i, value in enumerate(_tree_range(self.key, self.sigma, _TAU_DAYS, at, at + _DAY_BLOCK)):
-                self._logs.put(first + i, value)
+        """The log-price at 00:00 UTC of ``day`` (days since the epoch)."""
         return self._logs.get(day, lambda: _tree(self.key, self.sigma, _TAU_DAYS, day - _ROOT_DAY))
 
     def day_vol(self, day: int) -> float:
-        """The volatility multiplier of ``day``; its square averages about 1 (kept by
-        blocks, as ``day_log``)."""
-        if day not in self._vols:
-            first = day - day % _DAY_BLOCK
-            for i, value in enumerate(self.day_vols(first, first + _DAY_BLOCK - 1)):
-                self._vols.put(first + i, value)
-
+        """The volatility multiplier of ``day``; its square averages about 1."""
         def make() -> float:
             log_vol = _tree(self._vol_key, _VOL_SIGMA, _VOL_TAU_DAYS, day - _ROOT_DAY)
             return math.exp(log_vol - self._vol_shift)
 
         return self._vols.get(day, make)
+
+    def keep_block(self, day: int) -> None:
+        """The opens (to the next block's first) and volatilities of the ``_DAY_BLOCK`` days
+        around ``day``, kept, each node of the trees drawn once: a cold day drawn whole
+        (``whole_day``) is most often one of a row, and a day alone walks 15 levels of each
+        tree twice. The same values as ``day_log`` and ``day_vol`` make one by one."""
+        if day in self._logs and day + 1 in self._logs and day in self._vols:
+            return
+        first = day - day % _DAY_BLOCK
+        at = first - _ROOT_DAY
+        for i, value in enumerate(_tree_range(self.key, self.sigma, _TAU_DAYS, at, at + _DAY_BLOCK)):
+            self._logs.put(first + i, value)
+        for i, value in enumerate(self.day_vols(first, first + _DAY_BLOCK - 1)):
+            self._vols.put(first + i, value)
 
     def day_vols(self, first: int, last: int) -> list[float]:
         """``day_vol`` of each day from ``first`` to ``last`` (inclusive), the same values,

@@ -107,6 +107,7 @@ def _gaussians(u: Floats) -> Floats:
 def minute_bars(path: AssetPath, day: int) -> tuple[Floats, Floats, Floats, Floats, Floats]:
     """The log-price open, high, low, close and activity of ``day``'s minutes, (24, 60)
     arrays: ``AssetPath.minutes`` of its 24 hours, drawn as ``path._children`` draws them."""
+    path.keep_block(day)
     hours = path.hours(day)
     u = np.stack([uniforms(mix(path.key, day * 24 + k, 60), _PATH_DRAWS) for k in range(24)])
     vols = _each(math.exp, MINUTE_MOOD * _gaussians(u[:, :60]))
