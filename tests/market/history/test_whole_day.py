@@ -127,7 +127,7 @@ def test_threads_draw_their_own_streams() -> None:
     assert wrong == []
 
 
-def test_a_day_whose_figures_could_leave_an_int64_is_left_to_its_minutes() -> None:
+def test_a_day_whose_figures_could_leave_an_int64_is_left_to_its_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
     past = SimulatedPast(INSTRUMENTS, 3, 400.0)
     tape = past.tape("DOGEUSD_PERP")
     day = TODAY - 9
@@ -138,4 +138,9 @@ def test_a_day_whose_figures_could_leave_an_int64_is_left_to_its_minutes() -> No
     assert whole_day.hour_klines(tape.path, tape.counts, shape, day) is not None
     assert tape.quote_factor is not None
     huge = shape._replace(quote_factor=tape.quote_factor * 8)  # a numerator past 2**63
+
+    def drawn(*_: object) -> None:
+        raise AssertionError("a day refused is judged before anything is drawn")
+
+    monkeypatch.setattr(whole_day, "minute_bars", drawn)
     assert whole_day.hour_klines(tape.path, tape.counts, huge, day) is None

@@ -47,7 +47,7 @@ __all__ = ["Shape", "hour_klines", "minute_bars", "uniforms"]
 _TWO_PI = 2.0 * math.pi
 _PATH_DRAWS = 240  # an hour of the path: two sets of 60 Gaussians, 60 highs' and 60 lows' uniforms
 _MINUTE_DRAWS = 16  # the most one minute's makings take (``minute.draw``)
-_LIMIT = 1 << 63  # int64's: every figure the arrays hold stays under it, or the day is left to the minutes
+_LIMIT = 1 << 63  # int64's bound: a day whose figures could reach it is left to the minutes
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -224,25 +224,37 @@ def _quotes(shape: Shape, price: Ints, qty: Ints) -> Ints:
     return (qty * shape.quote_factor + price // 2) // price
 
 
+def _fits(path: AssetPath, counts: TradeCounts, shape: Shape, day: int) -> bool:
+    """Whether every figure ``day``'s arrays hold stays inside an int64: a trade's quote (or
+    its numerator, COIN-M) at most the largest size at the day's extreme prices, times the
+    busiest hour's trades. Judged before anything is drawn, from the day's bar (its high and
+    low are its minutes' extremes, ``path._children``, within a tick) and its hours' counts."""
+    bar, most = path.day(day), max(counts.hour_counts(day))
+    first_carry = last_carry = 1.0
+    if shape.delivery_ms is not None:  # the contango shrinks through the day
+        left = shape.delivery_ms - day * 1440 * MINUTE_MS
+        first_carry = 1.0 + shape.basis_per_year * max(0, left) / YEAR_MS
+        last_carry = 1.0 + shape.basis_per_year * max(0, left - 1439 * MINUTE_MS) / YEAR_MS
+    high = (round(shape.reference * math.exp(bar.high) * first_carry) + 1) * shape.tick
+    low = max(1, round(shape.reference * math.exp(bar.low) * last_carry) - 1) * shape.tick
+    largest_qty = (shape.base_lots * shape.step) << (CLASSES - 1)
+    if shape.quote_factor is None:
+        return high * largest_qty * most < _LIMIT
+    numerator = largest_qty * shape.quote_factor + high
+    return max(numerator, (numerator // low + 1) * most, largest_qty * most) < _LIMIT
+
+
 def hour_klines(path: AssetPath, counts: TradeCounts, shape: Shape, day: int) -> list[Kline] | None:
-    """``day``'s 24 hour klines (every minute of it listed), or None when its sums could
-    leave 64-bit integers (the caller makes it minute by minute then)."""
+    """``day``'s 24 hour klines (every minute of it listed), or None when its figures could
+    leave 64-bit integers (``_fits``: the caller makes it minute by minute then)."""
+    if not _fits(path, counts, shape, day):
+        return None
     bars = minute_bars(path, day)
     activity = bars[4].tolist()
     trades = np.array([counts.split_hour(day * 24 + k, activity[k]) for k in range(24)], dtype=np.int64)
     o, h, lo, c = _prices(shape, day, bars)
     tick, step, base_lots = shape.tick, shape.step, shape.base_lots
     lot = base_lots * step
-    # the largest figure any array holds: a trade's quote (or its numerator, COIN-M) times
-    # an hour's trades
-    largest_qty, most = lot << (CLASSES - 1), int(trades.sum(axis=1).max())
-    if shape.quote_factor is None:
-        largest = int(h.max()) * largest_qty * most
-    else:
-        numerator = largest_qty * shape.quote_factor + int(h.max())
-        largest = max(numerator, (numerator // max(1, int(lo.min())) + 1) * most, largest_qty * most)
-    if largest >= _LIMIT:
-        return None
     lean = _each(math.tanh, (c - o) / np.maximum(h - lo, tick))
     body = trades - MIN_TRADES
     u = np.stack([uniforms(mix(shape.key, day * 24 + k, 60), 60 * _MINUTE_DRAWS) for k in range(24)])
