@@ -157,8 +157,9 @@ class SimulatedPast:
     def kline_pieces(
         self, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
     ) -> Iterator[None]:
-        """What ``klines`` with these arguments reads, made an hour of minutes a piece (about
-        a millisecond each; a day's kline after its hours), for an answer made in pieces
+        """What ``klines`` with these arguments reads, made a piece at a time (a day's hours,
+        drawn whole, a few milliseconds; an hour of minutes, about one; a day's kline after
+        its hours), for an answer made in pieces
         (``protocol/later.py``): it yields after each part it had to make. Parts past what
         the caches keep are not made here (the answer makes them, in one piece)."""
         made = 0
@@ -241,7 +242,7 @@ class SimulatedPast:
         return aggregate(parts, start_ms, end_ms - 1) if parts else None
 
     def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[None]:
-        """What ``span`` reads, made an hour of minutes a piece, as ``kline_pieces``."""
+        """What ``span`` reads, made a piece at a time, as ``kline_pieces``."""
         for t, length in self._span_parts(symbol, start_ms, end_ms):
             if length == MINUTE_MS:
                 if (symbol, t // HOUR_MS) not in self._minute_klines:

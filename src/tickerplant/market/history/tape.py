@@ -212,7 +212,7 @@ class SymbolTape:
         day is not served or its sums are too large for that (make it from the minutes)."""
         if day * 1440 < self.first_minute:
             return None
-        # numpy (~20 MB and ~70 ms to import) is loaded by the first cold day a process
+        # numpy (~15-20 MB and ~70-100 ms to import) is loaded by the first cold day a process
         # draws, not by every process that starts
         from tickerplant.market.history import whole_day
 
