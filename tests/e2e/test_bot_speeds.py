@@ -24,7 +24,9 @@ from tickerplant.bot.faketime import find_library
 from tickerplant.bot.run import run_bot
 
 AT = T0 + 90_000  # the strategy's first order
-STEP = 1_000  # market ms: at ×20 an order may be up to 50 wall ms late
+# market ms: at ×20 the buy may be up to 250 wall ms late and the sell 325 (at 1,000 a loaded
+# run's sell came 313 ms late once: its window was 65 ms); the ×1 run takes 3 STEP of wall time
+STEP = 5_000
 LEAD_20, LEAD_1 = 180_000, 9_000  # the replay's start before AT: 9 wall seconds each (a loaded machine's start-up)
 BOT = Path(__file__).with_name("ccxt_strategy_bot.py")
 
