@@ -39,6 +39,7 @@ from fractions import Fraction
 
 import msgspec
 
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, YEAR_MS
 from tickerplant.report.equity import EquityPoint, RoundTrip
 from tickerplant.report.rows import RunRows
 from tickerplant.venue.domain.contract import toward_zero
@@ -49,8 +50,6 @@ __all__ = [
     "slippage", "turnover", "win_rate",
 ]  # fmt: skip
 
-MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
-YEAR_MS = 365 * DAY_MS
 PERIODS = (DAY_MS, HOUR_MS, MINUTE_MS)  # the Sharpe ratio's period: the longest that gives enough
 MIN_PERIODS = 30  # returns enough for a period to be chosen
 

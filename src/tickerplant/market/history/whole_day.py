@@ -70,12 +70,11 @@ class Shape(NamedTuple):
 
 def uniforms(key: int, n: int) -> Floats:
     """The first ``n`` values of ``random.Random(key).random()``, as an array."""
-    words = [key & 0xFFFFFFFF, key >> 32] if key >> 32 else []
     generator: np.random.RandomState | None = getattr(_threads, "generator", None)
     if generator is None:
         generator = _threads.generator = np.random.RandomState()
-    if 0 < len(words) <= 624:  # numpy seeds an int (not an array) another way: give it words
-        generator.seed(np.array(words, dtype=np.uint32))
+    if key >> 32:  # numpy seeds an int (not an array) another way: give it the key's two words
+        generator.seed(np.array([key & 0xFFFFFFFF, key >> 32], dtype=np.uint32))
     else:  # a key of one 32-bit word: carry Python's own state over
         state = stream(key).getstate()[1]
         generator.set_state(("MT19937", np.array(state[:624], dtype=np.uint32), state[624], 0, 0.0))
@@ -152,15 +151,21 @@ def minute_bars(path: AssetPath, day: int) -> tuple[Floats, Floats, Floats, Floa
     return marks[:, :60], his, los, marks[:, 1:], activity
 
 
+def _carry(shape: Shape, minutes: Ints) -> Floats | None:
+    """A quarterly's contango at each of ``minutes`` (``SymbolTape.price``), None for a
+    perpetual."""
+    if shape.delivery_ms is None:
+        return None
+    left = np.maximum(0, shape.delivery_ms - minutes * MINUTE_MS)
+    carry: Floats = 1.0 + shape.basis_per_year * left.astype(np.float64) / YEAR_MS
+    return carry
+
+
 def _prices(shape: Shape, day: int, bars: tuple[Floats, ...]) -> tuple[Ints, Ints, Ints, Ints]:
     """``SymbolTape.bar_prices`` of the minutes: each log-price on the symbol's tick grid."""
     o, h, low, c = bars[:4]
     ticks = []
-    carry: Floats | None = None
-    if shape.delivery_ms is not None:
-        minutes = day * 1440 + np.arange(1440, dtype=np.int64).reshape(24, 60)
-        left = np.maximum(0, shape.delivery_ms - minutes * MINUTE_MS)
-        carry = 1.0 + shape.basis_per_year * left.astype(np.float64) / YEAR_MS
+    carry = _carry(shape, day * 1440 + np.arange(1440, dtype=np.int64).reshape(24, 60))
     opens = _each(math.exp, o)
     closes = np.hstack([opens[:, 1:], _each(math.exp, c[:, 59:])])  # a minute closes where the next opens
     for exps in (opens, _each(math.exp, h), _each(math.exp, low), closes):
@@ -196,13 +201,13 @@ def _starts(body: Ints, lean: Floats, u: Floats) -> Ints:
     if not len(rows):
         return starts
     turns = np.zeros((24, 60), dtype=np.int64)
-    row_of: dict[int, tuple[list[float], list[int]]] = {}
+    row: list[float] = []
+    base: list[int] = []
     shift, last_row, turned = 0, -1, 0  # turned: the turns of the minute before, if small
-    for r, i in zip(rows.tolist(), minutes.tolist(), strict=True):
+    for r, i in zip(rows.tolist(), minutes.tolist(), strict=True):  # row by row, in order
         if r != last_row:
-            row_of[r] = (u[r].tolist(), starts[r].tolist())
+            row, base = u[r].tolist(), starts[r].tolist()
             shift, last_row, turned = 0, r, 0
-        row, base = row_of[r]
         # an odd minute's pair is the one the minute before drew, before that one's turns
         pair_at = base[i] + shift if i % 2 == 0 else base[i - 1] + shift - (turned if small[r, i - 1] else 0)
         x2pi = row[pair_at + 9] * _TWO_PI
@@ -230,11 +235,8 @@ def _fits(path: AssetPath, counts: TradeCounts, shape: Shape, day: int) -> bool:
     busiest hour's trades. Judged before anything is drawn, from the day's bar (its high and
     low are its minutes' extremes, ``path._children``, within a tick) and its hours' counts."""
     bar, most = path.day(day), max(counts.hour_counts(day))
-    first_carry = last_carry = 1.0
-    if shape.delivery_ms is not None:  # the contango shrinks through the day
-        left = shape.delivery_ms - day * 1440 * MINUTE_MS
-        first_carry = 1.0 + shape.basis_per_year * max(0, left) / YEAR_MS
-        last_carry = 1.0 + shape.basis_per_year * max(0, left - 1439 * MINUTE_MS) / YEAR_MS
+    carry = _carry(shape, np.array([day * 1440, day * 1440 + 1439]))  # it shrinks through the day
+    first_carry, last_carry = (1.0, 1.0) if carry is None else carry.tolist()
     high = (round(shape.reference * math.exp(bar.high) * first_carry) + 1) * shape.tick
     low = max(1, round(shape.reference * math.exp(bar.low) * last_carry) - 1) * shape.tick
     largest_qty = (shape.base_lots * shape.step) << (CLASSES - 1)
