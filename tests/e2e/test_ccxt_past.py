@@ -11,8 +11,12 @@ from conftest import StartServer
 from test_ccxt import exchanges, usdm  # noqa: F401 (a fixture)
 
 from tickerplant.clock import ManualClock
+from tickerplant.gateway.past_farm import FARM
+from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market
+from tickerplant.market.klines.candles import open_time
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+from tickerplant.protocol.market_data import rest_row
 
 T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z, mid-minute
 STILL = {"actions_per_s": 1e-9, "seed": 5}  # a market that does not move
@@ -67,3 +71,28 @@ async def test_ccxt_at_its_defaults_reads_500_cold_daily_candles_within_its_time
     today = T0 - T0 % DAY_MS  # the last candle: the live day's
     assert [c[0] for c in candles] == list(range(today - 499 * DAY_MS, today + DAY_MS, DAY_MS))
     assert all(c[2] >= max(c[1], c[4]) and c[3] <= min(c[1], c[4]) for c in candles)
+
+
+async def test_ccxt_at_its_defaults_reads_cold_weekly_candles_drawn_on_the_other_cores(start_server: StartServer) -> None:
+    # `fetch_ohlcv(symbol, '1w')`: every day since the listing (1,042 for WIFUSDT here, 2,627
+    # for BTCUSDT), drawn by the past's worker processes while the loop answers the others
+    # (gateway/past_farm.py); the same candles, to the unit, as a past made without them
+    plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 1e-9, "seed": 29})
+    port = plant.listeners[Market.UM].port
+    tasks = FARM.tasks
+    exchange = point(ccxt.binanceusdm(), {"https://fapi.binance.com": f"http://127.0.0.1:{port}"})
+    try:
+        assert exchange.timeout == 10_000
+        candles = await exchange.fetch_ohlcv("WIF/USDT:USDT", "1w")
+    finally:
+        await exchange.close()
+    listed = [inst for insts in plant.instruments.values() for inst in insts]
+    inst = next(i for i in listed if i.symbol == "WIFUSDT")
+    until = T0 - T0 % MINUTE_MS  # the live start's minute: the past is what lies before it
+    past = SimulatedPast(listed, 29, 1e-9)  # the server's recipe, no farm: made here, day by day
+    opens = past._kline_opens("WIFUSDT", "1w", None, open_time("1w", until) - 1, 1000, until)
+    assert [c[0] for c in candles] == [*opens, open_time("1w", until)]  # the last: the live week
+    for at in [*range(8), *range(len(opens) - 8, len(opens))]:  # its first and last weeks
+        row = rest_row(past.kline("WIFUSDT", "1w", opens[at]), inst, Market.UM)
+        assert candles[at] == [row[0], *map(float, row[1:6])]
+    assert FARM.tasks - tasks >= (inst_days := (until - inst.onboard_ms) // DAY_MS) // 64 > 10, inst_days

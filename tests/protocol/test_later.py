@@ -4,7 +4,9 @@ answer from what the pieces made; nothing to make is the answer at once; a refus
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 import pytest
 
@@ -54,3 +56,44 @@ def test_then_changes_the_answer_once_made_after_the_same_pieces() -> None:
     while not changed.step():
         steps += 1
     assert (made, changed.result, steps) == ([0, 1, 2], "total 3", 3)
+
+
+def _after(pending: Future[int], made: list[int]) -> Iterator[Future[int] | None]:
+    """A piece made elsewhere (``pending``), then one made here from what it made."""
+    yield pending
+    made.append(pending.result())
+    yield None
+
+
+def test_a_piece_made_elsewhere_is_waited_for_without_stepping_on() -> None:
+    made: list[int] = []
+    pending: Future[int] = Future()
+    later = Later(_after(pending, made), lambda: sum(made))
+    assert later.step() is False and later.waiting is pending
+    # not done: no step goes past it (the piece after it would block on its result)
+    assert [later.step() for _ in range(3)] == [False, False, False] and made == []
+    changed = later.then(lambda total: total * 10)  # an answer read from another waits as well
+    assert changed.waiting is pending and changed.step() is False and made == []
+    pending.set_result(4)
+    assert changed.step() is False and changed.waiting is None and made == [4]
+    assert changed.step() is True and changed.result == 40
+
+
+def test_run_blocks_on_a_piece_made_elsewhere_then_makes_the_answer() -> None:
+    made: list[int] = []
+    pending: Future[int] = Future()
+    threading.Timer(0.05, pending.set_result, (7,)).start()
+    assert Later(_after(pending, made), lambda: sum(made)).run() == 7
+
+
+def test_a_piece_that_failed_elsewhere_is_the_next_pieces_to_read() -> None:
+    # ``run`` does not raise the piece's failure: the pieces after it read it (and make
+    # what it was to make themselves, as the past's farmed days are)
+    pending: Future[int] = Future()
+    pending.set_exception(OSError("a worker died"))
+
+    def pieces() -> Iterator[Future[int] | None]:
+        yield pending
+        yield None
+
+    assert Later(pieces(), lambda: "made here").run() == "made here"

@@ -35,7 +35,7 @@ def archive_route(archive: Archive | None, clock: Clock, traffic: Traffic, path:
     begun = archive.begin(path) if archive is not None else missing_file()
     if isinstance(begun, Later):
         made = begun
-        return LaterRoute(made.step, lambda: done(made.result))
+        return LaterRoute(made.step, lambda: done(made.result), lambda: made.waiting)
     return done(begun)
 
 

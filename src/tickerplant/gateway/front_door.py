@@ -17,12 +17,13 @@ every connection starts on the ``FrontDoor``, a plain asyncio protocol:
   (pipelining) are answered in order, each as soon as the one before it is. It is closed
   after an answer when ``http_head.keeps_alive`` says so (``Connection: close``), and when
   no request comes for ``KEEP_ALIVE_IDLE_MS``. An answer the router makes in pieces
-  (``picows_server.LaterRoute``: a cold `fundingRate`, ``protocol/later.py``) is made a
-  piece at a time within the REST turns (``rest_turns``), as if each piece were an answer,
-  and written when made; the requests after it wait, as for one made elsewhere (``AwaitedRoute``:
-  by the plant, nothing read nor timed out meanwhile; held for this turn's commit, what
-  comes meanwhile read, answered after). The router is given each request's body; the next
-  is read from the byte after it. ``Expect: 100-continue`` is answered ``100 Continue``;
+  (``picows_server.LaterRoute``: a cold `fundingRate`, ``protocol/later.py``) is made a piece
+  at a time within the REST turns (``rest_turns``), as if each piece were an answer (in line
+  while one is made elsewhere, ``LaterRoute.resumes``), and written when made; the requests
+  after it wait, as for one made elsewhere (``AwaitedRoute``: by the plant, nothing read nor
+  timed out meanwhile; held for this turn's commit, what comes meanwhile read, answered
+  after). The router is given each request's body; the next is read from the byte after it.
+  ``Expect: 100-continue`` is answered ``100 Continue``;
 - the same request again, alone in a read, after an answer that says how to make it again
   (a poller's, ``rest_repeat``), is answered so, its head neither parsed nor routed;
 - an upgrade is handed over: picows' protocol (``picows_server.PeerAwareProtocol``) takes
@@ -113,8 +114,7 @@ class FrontDoor(asyncio.Protocol):
         self._timer_ms = 0  # when the timer fires
         self._deadline_ms = 0  # when the connection is closed unless a head completes first
         self._paused = False  # the send buffer is over its high-water mark: answer no more
-        self._doors = doors
-        self._traffic = traffic
+        self._doors, self._traffic = doors, traffic
         self._answered = False  # a plain request was answered on this connection
         self._turns = turns
         self._in_line = False  # waiting for a turn to answer: no timeout
@@ -218,6 +218,9 @@ class FrontDoor(asyncio.Protocol):
                     started = turns.started()
                     made = route.step()
                     turns.spent(started)
+                    if not made and route.resumes(self.resume_answers):  # until made elsewhere
+                        self._wait_in_line(transport)
+                        break
                     if not made:
                         continue
                 made_route = route.run()  # made: its answer (without turns, every piece now)
@@ -327,11 +330,10 @@ class FrontDoor(asyncio.Protocol):
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
 
     def _wait_in_line(self, transport: asyncio.Transport) -> None:
-        """The loop's REST budget is spent: answer and time out nothing (the client waits on
-        us, with a whole head sent) until ``resume_answers``; the timer stays, and does nothing
-        if it fires meanwhile (``_timed_out``). What comes meanwhile (one read: a client that
-        waits for its answer sends nothing) is kept and reading paused (``data_received``),
-        so most waits cost no pause and resume of the socket."""
+        """The REST budget is spent, or a piece is made elsewhere (``LaterRoute.resumes``): answer
+        and time out nothing until ``resume_answers`` (the timer, if it fires, does nothing). What
+        comes meanwhile (one read: a client that waits sends nothing) is kept and reading paused
+        (``data_received``), so most waits cost no pause and resume of the socket."""
         self._in_line = True
 
     def resume_answers(self) -> None:

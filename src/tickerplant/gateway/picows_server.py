@@ -34,6 +34,7 @@ WebSocket version other than 13 gets 426 with ``Sec-WebSocket-Version: 13`` (RFC
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
@@ -57,6 +58,7 @@ from tickerplant.gateway.head_fields import read_fields
 from tickerplant.gateway.http_head import METHODS, Refusal, line_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
+from tickerplant.protocol.later import Pending, wait
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.rest import RestAnswer
 
@@ -72,19 +74,41 @@ Routed = WSListener | WSUpgradeResponseWithListener | RestAnswer
 
 class LaterRoute:
     """An answer made in pieces (``protocol/later.py``, a cold `fundingRate`): the front
-    door takes ``step``s within its REST turns (``rest_turns``), then writes ``routed()``."""
+    door takes ``step``s within its REST turns (``rest_turns``), then writes ``routed()``.
+    A step that made nothing because a piece is made elsewhere says so in ``waiting()``
+    (``Later.waiting``): the front door waits for it without stepping."""
 
-    __slots__ = ("routed", "step")
+    __slots__ = ("routed", "step", "waiting")
 
-    def __init__(self, step: Callable[[], bool], routed: Callable[[], Routed]) -> None:
+    def __init__(
+        self, step: Callable[[], bool], routed: Callable[[], Routed],
+        waiting: Callable[[], Pending | None] = lambda: None,
+    ) -> None:  # fmt: skip
         self.step = step  # one piece; whether the answer is made
         self.routed = routed  # the answer, once made
+        self.waiting = waiting  # the piece made elsewhere the next step waits for, if any
 
     def run(self) -> Routed:
         """Every piece and the answer, now."""
         while not self.step():
-            pass
+            wait(self.waiting())
         return self.routed()
+
+    def resumes(self, act: Callable[[], None]) -> bool:
+        """Whether the step that made nothing waits for a piece made elsewhere; if so, ``act``
+        runs on this loop once it is done (its done callback comes from another thread), the
+        loop free meanwhile; nothing if the loop has closed by then."""
+        pending = self.waiting()
+        if pending is None:
+            return False
+        loop = asyncio.get_running_loop()
+
+        def done(_: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(act)
+
+        pending.add_done_callback(done)
+        return True
 
 
 class AwaitedRoute:

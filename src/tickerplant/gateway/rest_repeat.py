@@ -159,4 +159,4 @@ class RestCall:
             self._traffic.request("rest", self._label, answer.status, self._clock.now_ns() - started_ns)
             return rest_response(answer)
 
-        return LaterRoute(later.step, done)
+        return LaterRoute(later.step, done, lambda: later.waiting)

@@ -51,7 +51,7 @@ from tickerplant.market.payloads.builders import quote_units
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, fixed
 from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.derivatives_data import price_row
-from tickerplant.protocol.later import Later
+from tickerplant.protocol.later import Later, Pending
 from tickerplant.protocol.market_data import rest_row
 from tickerplant.protocol.past import PastAnswers
 
@@ -134,7 +134,7 @@ class _File(NamedTuple):
     first_ms: int
     end_ms: int  # exclusive
     rows: Callable[[int, int], list[str]]  # CSV lines of what opens in [a, b)
-    pieces: Callable[[int, int], Iterator[None]]  # what ``rows`` reads, made a piece at a time
+    pieces: Callable[[int, int], Iterator[Pending | None]]  # what ``rows`` reads, made a piece at a time
     chunk_ms: int  # the span one piece of rows covers
     header: str
 
@@ -266,7 +266,7 @@ class Archive:
             made = past.klines(symbol, interval, a, b - 1, 1 << 20, until)
             return [_line(rest_row(k, inst, inst.market)) for k in made]
 
-        def pieces(a: int, b: int) -> Iterator[None]:
+        def pieces(a: int, b: int) -> Iterator[Pending | None]:
             return past.kline_pieces(symbol, interval, a, b - 1, 1 << 20, until)
 
         return _File(name, first_ms, end_ms, rows, pieces, _chunk(interval), _KLINE_HEADER)
@@ -282,7 +282,7 @@ class Archive:
             bars = marks.klines(symbol, kind, interval, a, b - 1, 1 << 20, until)
             return [_line(price_row(bar)) for bar in bars]
 
-        def pieces(a: int, b: int) -> Iterator[None]:
+        def pieces(a: int, b: int) -> Iterator[Pending | None]:
             return marks.kline_pieces(symbol, kind, interval, a, b - 1, 1 << 20, until)
 
         return _File(name, first_ms, end_ms, rows, pieces, _chunk(interval), _KLINE_HEADER)
@@ -296,7 +296,7 @@ class Archive:
         def rows(a: int, b: int) -> list[str]:
             return [_funding_line(f, hours) for f in marks.funding(symbol, a, b - 1, 1 << 20, until)]
 
-        def pieces(a: int, b: int) -> Iterator[None]:
+        def pieces(a: int, b: int) -> Iterator[Pending | None]:
             return marks.funding_pieces(symbol, a, b - 1, 1 << 20, until)
 
         return _File(name, first_ms, end_ms, rows, pieces, DAY_MS, _FUNDING_HEADER)
@@ -334,10 +334,10 @@ class Archive:
 
     # -- a file's bytes ------------------------------------------------------------------
 
-    def _build(self, file: _File, made: list[bytes]) -> Iterator[None]:
+    def _build(self, file: _File, made: list[bytes]) -> Iterator[Pending | None]:
         """The zip of ``file``, a chunk of rows a piece, into ``made``; first its turn."""
         while self.building >= BUILDS_AT_ONCE:
-            yield  # others' files are being made: this one waits, a turn at a time
+            yield None  # others' files are being made: this one waits, a turn at a time
         self.building += 1
         packing = self._pack(file.name + ".csv", date.fromordinal(_EPOCH_ORDINAL + file.first_ms // DAY_MS))
         try:
@@ -349,7 +349,7 @@ class Archive:
                 lines = file.rows(t, end)
                 if lines:
                     packing.write("".join(lines).encode())
-                yield
+                yield None
                 t = end
             made.append(packing.finish())
         finally:
@@ -383,7 +383,7 @@ def _chunk(interval: str) -> int:
     return max(HOUR_MS, length)
 
 
-def _nothing(a: int, b: int) -> Iterator[None]:
+def _nothing(a: int, b: int) -> Iterator[Pending | None]:
     """No parts to make first: a minute of trades is laid out as its rows are written."""
     return iter(())
 

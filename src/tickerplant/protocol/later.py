@@ -13,32 +13,57 @@ a turn or a few (the front door, within the REST budget) and writes the answer w
 The pieces only warm what ``finish`` reads (bounded caches): the answer is ``finish``'s,
 made in one call, exactly what it would have been without them. Sans-I/O: nothing here
 knows a loop or a clock.
+
+A piece may be made elsewhere (a ``Pending``: a coarse answer's cold days drawn in other
+processes, ``market/history/farming.py``): ``step`` then says not made and holds it as
+``waiting``, and takes the next piece only once it is done. Whoever steps the answer waits
+for it without stepping (the front door parks the connection until its done callback), so
+the loop is free meanwhile; ``run``, with no loop to share, blocks on it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["Later", "eventually"]
+__all__ = ["Later", "Pending", "eventually", "wait"]
 
 T = TypeVar("T")
 U = TypeVar("U")
 
 
+class Pending(Protocol):
+    """A piece being made elsewhere (a ``concurrent.futures.Future``)."""
+
+    def done(self) -> bool: ...
+
+    def result(self) -> Any: ...
+
+    def add_done_callback(self, fn: Callable[[Any], object]) -> None: ...
+
+
 class Later(Generic[T]):
     """An answer still being made: ``step`` until it returns True, then ``result``."""
 
-    __slots__ = ("_finish", "_pieces", "result")
+    __slots__ = ("_finish", "_pieces", "result", "waiting")
 
-    def __init__(self, pieces: Iterator[object], finish: Callable[[], T]) -> None:
+    def __init__(self, pieces: Iterator[Pending | None], finish: Callable[[], T]) -> None:
         self._pieces = pieces
         self._finish = finish
+        self.waiting: Pending | None = None  # a piece made elsewhere, not done yet
 
     def step(self) -> bool:
         """Make one piece, or the answer when no piece is left (whatever ``finish``
-        raises, a request's refusal, is raised here); whether the answer is made."""
-        for _ in self._pieces:
+        raises, a request's refusal, is raised here); whether the answer is made. While a
+        piece made elsewhere is not done, nothing (``waiting`` says which)."""
+        waiting = self.waiting
+        if waiting is not None:
+            if not waiting.done():
+                return False
+            self.waiting = None
+        for piece in self._pieces:
+            if piece is not None and not piece.done():
+                self.waiting = piece
             return False
         self.result = self._finish()
         return True
@@ -46,16 +71,28 @@ class Later(Generic[T]):
     def then(self, change: Callable[[T], U]) -> Later[U]:
         """The same pieces, the answer ``change``d once made (an answer read from another)."""
         finish = self._finish
-        return Later(self._pieces, lambda: change(finish()))
+        changed = Later(self._pieces, lambda: change(finish()))
+        changed.waiting = self.waiting
+        return changed
 
     def run(self) -> T:
         """Every piece and the answer, now (for a caller with no turns to share)."""
         while not self.step():
-            pass
+            wait(self.waiting)
         return self.result
 
 
-def eventually(pieces: Iterator[object], finish: Callable[[], T]) -> T | Later[T]:
+def wait(pending: Pending | None) -> None:
+    """Block until ``pending`` is done (nothing to wait for: None); how it ended is read by
+    the piece after it."""
+    if pending is not None:
+        try:
+            pending.result()
+        except Exception:  # (its failure is the piece's to read, not the waiter's)
+            return
+
+
+def eventually(pieces: Iterator[Pending | None], finish: Callable[[], T]) -> T | Later[T]:
     """``finish()`` now if the first step finds nothing to make (everything is warm), else
     the ``Later`` that has made one piece of it."""
     later = Later(pieces, finish)

@@ -42,6 +42,7 @@ from tickerplant.market.klines.candles import Kline, KlineSeries, open_time
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.trades.history import Aggregate
 from tickerplant.market.units import MINUTE_MS
+from tickerplant.protocol.later import Pending
 
 __all__ = ["PastAnswers", "past_answers"]
 
@@ -155,7 +156,7 @@ class PastAnswers:
 
     def kline_pieces(
         self, inst: Instrument, interval: str, start_ms: int | None, end_ms: int | None, limit: int
-    ) -> Iterator[None]:
+    ) -> Iterator[Pending | None]:
         """What ``klines`` with these arguments reads of the past, made a piece at a time
         (``SimulatedPast.kline_pieces``): nothing when its rows are kept. Without a start,
         as if the view held none of the answer (the most the past can give)."""
@@ -181,7 +182,7 @@ class PastAnswers:
     def price_kline_pieces(
         self, symbol: str, kind: PriceKind, interval: str, start_ms: int | None, end_ms: int | None,
         limit: int,
-    ) -> Iterator[None]:  # fmt: skip
+    ) -> Iterator[Pending | None]:  # fmt: skip
         """What ``price_klines`` with these arguments reads of the past, made a piece at a
         time (``PastMarks.kline_pieces``); without a start, as if the view held none of it."""
         until = self.until_ms
@@ -198,7 +199,9 @@ class PastAnswers:
             lambda: self.marks.kline_pieces(symbol, kind, interval, start_ms, end_ms, limit, until),
         )
 
-    def _once(self, key: tuple[object, ...], pieces: Callable[[], Iterator[None]]) -> Iterator[None]:
+    def _once(
+        self, key: tuple[object, ...], pieces: Callable[[], Iterator[Pending | None]]
+    ) -> Iterator[Pending | None]:
         """``pieces()`` the first time ``key`` is asked (a poll of the latest klines asks the
         same each time: going through its 1,500 open times again would cost a millisecond)."""
         if key in self._warmed:
@@ -272,7 +275,7 @@ class PastAnswers:
 
     def funding_pieces(
         self, symbol: str, start_ms: int | None, end_ms: int | None, limit: int
-    ) -> Iterator[None]:
+    ) -> Iterator[Pending | None]:
         """What ``funding`` with these arguments reads, made a funding event a piece
         (``PastMarks.funding_pieces``): nothing when its answer is kept."""
         if (symbol, start_ms, end_ms, limit) not in self._funding:

@@ -19,7 +19,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub
 from tickerplant.protocol.derivatives_data import DerivativesData
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, unknown_path
-from tickerplant.protocol.later import Later
+from tickerplant.protocol.later import Later, Pending, wait
 from tickerplant.protocol.long_short import long_short_routes
 from tickerplant.protocol.market_data import MarketData, Method, Spliced
 from tickerplant.protocol.market_history import MarketHistory
@@ -94,10 +94,15 @@ class RestLater:
             self.answer = RestAnswer(error.status, (RestApi.error_body(error),), self._used)
         return True
 
+    @property
+    def waiting(self) -> Pending | None:
+        """A piece made elsewhere that the next step waits for (``Later.waiting``)."""
+        return self._later.waiting
+
     def run(self) -> RestAnswer:
         """Every piece and the answer, now."""
         while not self.step():
-            pass
+            wait(self._later.waiting)
         assert self.answer is not None
         return self.answer
 

@@ -22,6 +22,8 @@ from typing import TypeVar
 
 import msgspec
 
+from tickerplant.market.history import farming
+from tickerplant.market.history.farming import Drawn, Farm, Recipe
 from tickerplant.market.history.path import AssetPath, Lru
 from tickerplant.market.history.tape import TRADES_PER_ACTION, Minute, PastTrade, SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
@@ -36,6 +38,7 @@ _HOURS_KEPT = 8192
 _DAYS_KEPT = 8192
 _SUB_HOUR = frozenset({"1m", "3m", "5m", "15m", "30m"})
 _SUB_DAY = frozenset({"1h", "2h", "4h", "6h", "8h", "12h"})
+_DAYS_OR_MORE = frozenset({"1d", "3d", "1w", "1M"})
 _DEFAULT_RATE = 400.0  # actions a second the rate is taken at when --sim-rate is max
 _MAX_TRADE_MINUTES = 24 * 60  # minutes one trades answer looks through at most
 _Row = TypeVar("_Row", PastTrade, Aggregate)  # a trade or an aggregate trade, id first
@@ -91,8 +94,10 @@ class SimulatedPast:
         """``history_start_ms``: no past before it (None: from each symbol's listing)."""
         self.seed = seed
         self.history_start_ms = history_start_ms
+        self.farm: Farm | None = None  # where a long answer's cold days are drawn (farming.py)
         self.actions_per_s = _DEFAULT_RATE if actions_per_s is None else actions_per_s
         self.instruments = {inst.symbol: inst for inst in instruments}
+        self.recipe: Recipe = (tuple(self.instruments.values()), seed, actions_per_s, history_start_ms)
         self._total_activity = sum(max(0.0, i.activity) for i in self.instruments.values()) or 1.0
         self._paths: dict[str, AssetPath] = {}
         self._tapes: dict[str, SymbolTape] = {}
@@ -156,26 +161,34 @@ class SimulatedPast:
 
     def kline_pieces(
         self, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
-    ) -> Iterator[None]:
+    ) -> Iterator[Drawn | None]:
         """What ``klines`` with these arguments reads, made a piece at a time (a day's hours,
         drawn whole, a few milliseconds; an hour of minutes, about one; a day's kline after
         its hours), for an answer made in pieces
         (``protocol/later.py``): it yields after each part it had to make. Parts past what
-        the caches keep are not made here (the answer makes them, in one piece)."""
+        the caches keep are not made here (the answer makes them, in one piece). A coarse
+        answer's many cold days are drawn by ``farm`` first, each task yielded (``farming.py``)."""
         made = 0
-        for t in self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms):
+        opens = self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms)
+        farm = self.farm
+        if farm is not None and interval in _DAYS_OR_MORE:
+            for task in farming.tasks(farm, self.recipe, symbol, self._cold_days(symbol, interval, opens)):
+                yield task  # until it is done (protocol/later.py); then its days are kept
+                for kline in farming.drawn(task):
+                    self._day_klines.put((symbol, kline.open_ms // DAY_MS), kline)
+        for t in opens:
             close_ms = close_time(interval, t)
             if interval in _SUB_HOUR:
                 for hour in range(t // HOUR_MS, close_ms // HOUR_MS + 1):
                     if (symbol, hour) not in self._minute_klines and made < _MINUTE_HOURS_KEPT // 2:
                         made += 1
                         self._minutes(symbol, hour)
-                        yield
+                        yield None
             elif interval == "1h" or interval in _SUB_DAY:
                 for hour in self._listed(symbol, t, close_ms, HOUR_MS):
                     if (symbol, hour) not in self._hour_klines:
                         self._hour(symbol, hour)
-                        yield
+                        yield None
             else:
                 for day in self._listed(symbol, t, close_ms, DAY_MS):
                     if (symbol, day) in self._day_klines:
@@ -183,8 +196,20 @@ class SimulatedPast:
                     for hour in self._listed(symbol, day * DAY_MS, (day + 1) * DAY_MS - 1, HOUR_MS):
                         if (symbol, hour) not in self._hour_klines:
                             self._hour(symbol, hour)
-                            yield
+                            yield None
                     self._day(symbol, day)
+
+    def _cold_days(self, symbol: str, interval: str, opens: list[int]) -> list[int]:
+        """The listed days of the ``interval`` klines opened at ``opens`` whose kline is not kept."""
+        days = self._day_klines
+        return [
+            day for t in opens for day in self._listed(symbol, t, close_time(interval, t), DAY_MS)
+            if (symbol, day) not in days
+        ]  # fmt: skip
+
+    def daily(self, symbol: str, days: list[int]) -> list[Kline]:
+        """``symbol``'s kline of each of ``days`` (listed ones), what a farm's task draws."""
+        return [self._day(symbol, day) for day in days]
 
     def _kline_opens(
         self, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int, until_ms: int
@@ -414,3 +439,4 @@ def _catalogue_price(market: Market, asset: str) -> int | None:
                 if inst.contract_type is ContractType.PERPETUAL:
                     _PERPETUAL_PRICES[m, inst.base_asset] = inst.initial_price
     return _PERPETUAL_PRICES.get((market, asset))
+

@@ -1,0 +1,95 @@
+"""A simulated past's cold days drawn in worker processes, on the machine's other cores
+(``market/history/farming.py``, the port): a bot's first ``fetch_ohlcv(symbol, '1w')`` at
+its default limit reads every day since the listing, ~2,600 for BTCUSDT, 13 s on the loop's
+one core, past every client's default timeout of 10 s.
+
+One farm a process (``FARM``), shared by every server it starts, as the pasts are
+(``SimulatedPast.of``): ``WORKERS`` processes, started (``spawn``: a clean interpreter, no
+copy of the server's threads or descriptors) at the first long answer and kept for the
+next, each building the past from its recipe once (``draw_days``). They run at a lower
+priority (``nice`` 5) than the server, so that on a busy machine the loop's own work goes
+first; an idle loop leaves them both cores. A worker that died breaks its pool: the tasks
+in it fail (their days are then made on the loop, as without a farm) and the next task
+starts a new pool. Memory: a worker holds its past's bounded caches (``series.py``), some
+60-80 MB with numpy; the tasks waiting are a long answer's days, 64 a task.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from tickerplant.market.history.farming import Recipe
+from tickerplant.market.history.series import SimulatedPast
+from tickerplant.market.klines.candles import Kline
+
+__all__ = ["FARM", "WORKERS", "PastFarm", "draw_days"]
+
+WORKERS = max(1, min(2, os.cpu_count() or 1))  # this machine's two cores; one where it has one
+_NICE = 5  # below the server's loop
+_PASTS_KEPT = 4  # pasts a worker keeps built (as ``SimulatedPast.of`` keeps them)
+_DRAWN: dict[Recipe, SimulatedPast] = {}  # a worker's pasts, by recipe
+
+
+class PastFarm:
+    """The ``farming.Farm`` whose tasks run in ``workers`` processes, started at the first."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # servers on several threads of one process (tests) share it
+        self.tasks = 0  # tasks given to the workers
+
+    def draw(self, recipe: Recipe, symbol: str, days: list[int]) -> Future[list[Kline]]:
+        """``days``' klines of ``symbol``, drawn in a worker; a broken pool (a worker died) is
+        replaced once, and a task that cannot be given to any fails (``farming.drawn``)."""
+        for _ in range(2):
+            pool = self._started()
+            try:
+                task = pool.submit(draw_days, recipe, symbol, days)
+            except (BrokenProcessPool, RuntimeError):  # broken, or shut at the interpreter's exit
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+                continue
+            self.tasks += 1
+            return task
+        failed: Future[list[Kline]] = Future()
+        failed.set_exception(BrokenProcessPool("the past's workers could not be started"))
+        return failed
+
+    def close(self) -> None:
+        """Stop the workers (the tasks not begun are cancelled); the next task starts them again."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _started(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_lowered)
+            return self._pool
+
+
+def _lowered() -> None:
+    """A worker's start: below the server's priority."""
+    os.nice(_NICE)
+
+
+def draw_days(recipe: Recipe, symbol: str, days: list[int]) -> list[Kline]:
+    """A task, in a worker: ``days``' klines of ``symbol`` in the past ``recipe`` builds."""
+    past = _DRAWN.get(recipe)
+    if past is None:
+        if len(_DRAWN) >= _PASTS_KEPT:
+            del _DRAWN[next(iter(_DRAWN))]
+        past = _DRAWN[recipe] = SimulatedPast(*recipe)
+    return past.daily(symbol, days)
+
+
+FARM = PastFarm()
