@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
+from concurrent.futures import Future
 
 import msgspec
 import pytest
@@ -22,8 +24,11 @@ from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Sink
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
+from tickerplant.market.history.farming import Recipe
+from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market
-from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.market.klines.candles import Kline
+from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
 from tickerplant.protocol.rest import RestAnswer, RestLater
 
 # how a cold answer is made in pieces, the same on either loop:
@@ -160,3 +165,53 @@ async def test_trades_are_contiguous_when_a_minute_ends_between_the_past_s_cut_a
     assert isinstance(made, RestAnswer)
     ids = [row["id"] for row in msgspec.json.decode(made.body)]
     assert ids == list(range(ids[0], ids[0] + 1000))  # the past's, then the live, no gap
+
+
+class _HeldFarm:
+    """A farm whose tasks the test finishes, from another thread as a worker's end comes:
+    each draws its days from the recipe's past here, held until ``release``."""
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[Future[list[Kline]], list[Kline]]] = []
+
+    def draw(self, recipe: Recipe, symbol: str, days: list[int]) -> Future[list[Kline]]:
+        task: Future[list[Kline]] = Future()
+        self.tasks.append((task, SimulatedPast(*recipe).daily(symbol, days)))
+        return task
+
+    def release(self) -> None:
+        for task, drawn in self.tasks:
+            threading.Thread(target=task.set_result, args=(drawn,)).start()
+
+
+async def test_a_coarse_answer_drawn_elsewhere_waits_in_line_and_the_loop_answers_the_others(
+    start_server: StartServer,
+) -> None:
+    # 1w of a quarterly listed 145 days ago: its cold days go to the farm, and its connection
+    # waits, reading and answering nothing more, until the last task is done
+    plant = await start_server(clock=ManualClock(1_795_000_000_000), simulator={"seed": 47})
+    listener = plant.listeners[Market.CM]
+    farm = _HeldFarm()
+    assert listener.archive is not None
+    listener.archive.past.past.farm = farm  # the server's past (one for both listeners)
+    reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    weekly = b"GET /dapi/v1/klines?symbol=BTCUSD_261225&interval=1w HTTP/1.1\r\nHost: x\r\n\r\n"
+    writer.write(weekly + TIME.replace(b"/fapi/", b"/dapi/"))  # pipelined: the time waits
+    answer = asyncio.ensure_future(read_answer(reader, within_s=30))
+    await eventually(lambda: len(farm.tasks) >= 3)
+    other_reader, other_writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    for _ in range(20):  # the loop is free: another connection is answered, again and again
+        other_writer.write(TIME.replace(b"/fapi/", b"/dapi/"))
+        _body(await read_answer(other_reader))
+    assert not answer.done()
+    farm.release()
+    weeks = _body(await answer)
+    assert isinstance(weeks, list) and len(weeks) == 22  # 21 past weeks and the live one
+    after = _body(await read_answer(reader))
+    assert isinstance(after, dict) and list(after) == ["serverTime"]
+    past = SimulatedPast(*listener.archive.past.past.recipe)  # the same past, without a farm
+    for row in weeks[:-1]:
+        kline = past.kline("BTCUSD_261225", "1w", row[0])
+        assert row[1:5] == [fixed(p, 1) for p in (kline.open, kline.high, kline.low, kline.close)]
+    for w in (writer, other_writer):
+        w.close()
