@@ -70,6 +70,13 @@ def server_preexec() -> None:
     raise_nofile()
 
 
+def unpinned_preexec() -> None:
+    """``server_preexec`` but free to run on every CPU (what a client sees of work the server
+    spreads over the machine's cores: the past's worker processes, ``past_farm.py``)."""
+    die_with_parent()
+    raise_nofile()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))

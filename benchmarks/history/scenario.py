@@ -13,7 +13,11 @@
    two days (Binance refuses older start times): median ms.
 4. **A coarse answer, cold**: ``klines`` and ``markPriceKlines`` at ``interval=1d`` and
    ``limit=500`` (what ccxt's ``fetch_ohlcv(symbol, '1d')`` sends by default) for a
-   symbol nobody asked about: seconds, against ccxt's default 10 s timeout (``--quick``: 100).
+   symbol nobody asked about: seconds, against ccxt's default 10 s timeout (``--quick``: 100);
+   then BTCUSDT's ``klines`` at ``interval=1w`` (ccxt's ``fetch_ohlcv(symbol, '1w')``): every
+   day since its listing, ~2,600, on a server pinned to one CPU (as every server here is:
+   its days made on its loop) and on a fresh one free to run on every CPU, whose past's
+   worker processes draw them on the other cores (``gateway/past_farm.py``).
 5. **A 30-day download**: ``--days`` of 1m klines for ``--symbols`` symbols, 1,500 at a
    time over one kept-alive connection, as ccxt pages: requests, rows, seconds.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
 import time
@@ -33,7 +38,7 @@ from pathlib import Path
 
 from ..harness.accounting import rss_mb
 from ..harness.options import fill_sizes
-from ..harness.processes import HOST, ServerProcess, serving, supervised
+from ..harness.processes import HOST, ServerProcess, serving, supervised, unpinned_preexec
 
 SYMBOLS = (
     "BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT",
@@ -120,6 +125,26 @@ def coarse(client: Client, limit: int) -> None:
         assert isinstance(rows, list) and rows, endpoint
         print(f"  {endpoint} 1d, {len(rows)} days, cold: {ms / 1000:.1f} s (ccxt's default timeout: 10 s)",
               flush=True)  # fmt: skip
+    weekly(client, "pinned to one CPU: made on the loop")
+
+
+def weekly(client: Client, where: str) -> None:
+    ms, rows = client.get("/fapi/v1/klines?symbol=BTCUSDT&interval=1w")
+    assert isinstance(rows, list) and rows
+    print(f"  klines 1w of BTCUSDT, {len(rows)} weeks (every day since its listing), cold, {where}:"
+          f" {ms / 1000:.1f} s", flush=True)  # fmt: skip
+
+
+def spread_weekly(timeout_s: float) -> None:
+    """The cold weekly answer again, on a server free to run on every CPU."""
+    server = ServerProcess(SERVE, preexec=unpinned_preexec)
+    try:
+        server.wait_listening(timeout_s)
+        client = Client(server.um_port)
+        weekly(client, f"on every CPU ({len(os.sched_getaffinity(0))}): drawn by the past's workers")
+        client.close()
+    finally:
+        server.stop()
 
 
 def download(server: ServerProcess, args: argparse.Namespace, now: int) -> None:
@@ -162,4 +187,5 @@ def main(argv: list[str]) -> int:
                 start_up(label, src, args.server_start_timeout, args.starts)
         print("answers about the past:", flush=True)
         klines_and_trades(args)
+        spread_weekly(args.server_start_timeout)
     return 0

@@ -22,7 +22,7 @@ from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.open_files import raise_open_files_limit
-from tickerplant.gateway.past_farm import FARM
+from tickerplant.gateway.past_farm import farm
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.server import Listener
@@ -161,7 +161,7 @@ class Tickerplant:
         listed = {market: {inst.symbol: inst for inst in insts} for market, insts in self.instruments.items()}
         past = past_answers(self.instruments, prepared.past)  # one for both listeners: one cache
         if past is not None:  # a long answer's cold days drawn on the other cores
-            past.past.farm = FARM
+            past.past.farm = farm()
         self.listeners = {
             market: Listener(
                 market, symbols, self.bus, self.clock, config, prepared.carried,

@@ -11,7 +11,7 @@ from conftest import StartServer
 from test_ccxt import exchanges, usdm  # noqa: F401 (a fixture)
 
 from tickerplant.clock import ManualClock
-from tickerplant.gateway.past_farm import FARM
+from tickerplant.gateway.past_farm import FARM, cpus
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines.candles import open_time
@@ -95,4 +95,8 @@ async def test_ccxt_at_its_defaults_reads_cold_weekly_candles_drawn_on_the_other
     for at in [*range(8), *range(len(opens) - 8, len(opens))]:  # its first and last weeks
         row = rest_row(past.kline("WIFUSDT", "1w", opens[at]), inst, Market.UM)
         assert candles[at] == [row[0], *map(float, row[1:6])]
-    assert FARM.tasks - tasks >= (inst_days := (until - inst.onboard_ms) // DAY_MS) // 64 > 10, inst_days
+    days = (until - inst.onboard_ms) // DAY_MS
+    if cpus() > 1:  # the days were the workers' (a server pinned to one CPU makes them on its loop)
+        assert FARM.tasks - tasks >= days // 64 > 10
+    else:
+        assert FARM.tasks == tasks

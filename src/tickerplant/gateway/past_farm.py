@@ -4,14 +4,17 @@ its default limit reads every day since the listing, ~2,600 for BTCUSDT, 13 s on
 one core, past every client's default timeout of 10 s.
 
 One farm a process (``FARM``), shared by every server it starts, as the pasts are
-(``SimulatedPast.of``): ``WORKERS`` processes, started (``spawn``: a clean interpreter, no
-copy of the server's threads or descriptors) at the first long answer and kept for the
-next, each building the past from its recipe once (``draw_days``). They run at a lower
-priority (``nice`` 5) than the server, so that on a busy machine the loop's own work goes
-first; an idle loop leaves them both cores. A worker that died breaks its pool: the tasks
-in it fail (their days are then made on the loop, as without a farm) and the next task
-starts a new pool. Memory: a worker holds its past's bounded caches (``series.py``), some
-60-80 MB with numpy; the tasks waiting are a long answer's days, 64 a task.
+(``SimulatedPast.of``), and only where the process may run on more than one CPU (``farm``:
+pinned to one, as the benchmarks pin their servers, the workers would only take the loop's
+core, so the days are made on the loop, a day a piece). Its ``WORKERS`` processes start
+(``spawn``: a clean interpreter, no copy of the server's threads or descriptors) at the
+first long answer and are kept for the next, each building the past from its recipe once
+(``draw_days``). They run at a lower priority (``nice`` 5) than the server, so that on a
+busy machine the loop's own work goes first; an idle loop leaves them both cores. A worker
+that died breaks its pool: the tasks in it fail (their days are then made on the loop, as
+without a farm) and the next task starts a new pool. Memory: a worker holds its past's
+bounded caches (``series.py``), some 60-80 MB with numpy; the tasks waiting are a long
+answer's days, 64 a task.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from tickerplant.market.history.farming import Recipe
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.klines.candles import Kline
 
-__all__ = ["FARM", "WORKERS", "PastFarm", "draw_days"]
+__all__ = ["FARM", "WORKERS", "PastFarm", "draw_days", "farm"]
 
-WORKERS = max(1, min(2, os.cpu_count() or 1))  # this machine's two cores; one where it has one
+WORKERS = 2  # at most; never more than the CPUs the process may run on (``cpus``)
 _NICE = 5  # below the server's loop
 _PASTS_KEPT = 4  # pasts a worker keeps built (as ``SimulatedPast.of`` keeps them)
 _DRAWN: dict[Recipe, SimulatedPast] = {}  # a worker's pasts, by recipe
@@ -37,8 +40,8 @@ _DRAWN: dict[Recipe, SimulatedPast] = {}  # a worker's pasts, by recipe
 class PastFarm:
     """The ``farming.Farm`` whose tasks run in ``workers`` processes, started at the first."""
 
-    def __init__(self, workers: int = WORKERS) -> None:
-        self._workers = workers
+    def __init__(self, workers: int | None = None) -> None:
+        self._workers = workers or min(WORKERS, cpus())
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # servers on several threads of one process (tests) share it
         self.tasks = 0  # tasks given to the workers
@@ -75,6 +78,16 @@ class PastFarm:
                 context = multiprocessing.get_context("spawn")
                 self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_lowered)
             return self._pool
+
+
+def cpus() -> int:
+    """The CPUs this process may run on (its affinity: a container's or ``taskset``'s share)."""
+    return len(os.sched_getaffinity(0))
+
+
+def farm() -> PastFarm | None:
+    """The process' farm, where it may run on more than one CPU."""
+    return FARM if cpus() > 1 else None
 
 
 def _lowered() -> None:

@@ -60,7 +60,7 @@ from tickerplant.bus.nats import NatsBus
 from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
-from tickerplant.gateway.past_farm import FARM
+from tickerplant.gateway.past_farm import farm
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
@@ -129,7 +129,7 @@ class GatewayProcess:
         self.weight_sharing = sharing = {market: WeightSharing(bus, market) for market in listing.instruments}
         past = past_answers(listing.instruments, listing.past)  # the plant's simulated past
         if past is not None:  # a long answer's cold days drawn on the other cores
-            past.past.farm = FARM
+            past.past.farm = farm()
         self.listeners = {
             market: Listener(
                 market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.carried,
