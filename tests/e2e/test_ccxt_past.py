@@ -12,10 +12,13 @@ from test_ccxt import exchanges, usdm  # noqa: F401 (a fixture)
 
 from tickerplant.clock import ManualClock
 from tickerplant.gateway.past_farm import FARM, cpus
+from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines.candles import open_time
-from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
+from tickerplant.market.klines.price_candles import PriceKind
+from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, fixed
+from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.market_data import rest_row
 
 T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z, mid-minute
@@ -74,29 +77,53 @@ async def test_ccxt_at_its_defaults_reads_500_cold_daily_candles_within_its_time
 
 
 async def test_ccxt_at_its_defaults_reads_cold_weekly_candles_drawn_on_the_other_cores(start_server: StartServer) -> None:
-    # `fetch_ohlcv(symbol, '1w')`: every day since the listing (1,042 for WIFUSDT here, 2,627
-    # for BTCUSDT), drawn by the past's worker processes while the loop answers the others
-    # (gateway/past_farm.py); the same candles, to the unit, as a past made without them
+    # `fetch_ohlcv(symbol, '1w')` reads every day since the listing (145 for this quarterly,
+    # 2,627 for BTCUSDT): drawn by the past's worker processes while the loop answers the
+    # others (gateway/past_farm.py); the same candles, to the unit, as a past made without them
     plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 1e-9, "seed": 29})
+    port = plant.listeners[Market.CM].port
+    tasks = FARM.tasks
+    exchange = point(ccxt.binancecoinm(), {"https://dapi.binance.com": f"http://127.0.0.1:{port}"})
+    try:
+        assert exchange.timeout == 10_000
+        candles = await exchange.fetch_ohlcv("BTC/USD:BTC-261225", "1w")
+    finally:
+        await exchange.close()
+    listed = [inst for insts in plant.instruments.values() for inst in insts]
+    inst = next(i for i in listed if i.symbol == "BTCUSD_261225")
+    until = T0 - T0 % MINUTE_MS  # the live start's minute: the past is what lies before it
+    past = SimulatedPast(listed, 29, 1e-9)  # the server's recipe, no farm: made here, day by day
+    opens = past._kline_opens(inst.symbol, "1w", None, open_time("1w", until) - 1, 1000, until)
+    assert [c[0] for c in candles] == [*opens, open_time("1w", until)]  # the last: the live week
+    for at in (0, 1, len(opens) - 1):  # its first weeks (the first partial) and its last
+        row = rest_row(past.kline(inst.symbol, "1w", opens[at]), inst, Market.CM)
+        assert candles[at] == [row[0], *map(float, row[1:5]), float(row[7])]  # ccxt: COIN-M's base volume
+    if cpus() > 1:  # the days were the workers' (a server pinned to one CPU makes them on its loop)
+        assert FARM.tasks - tasks == 3  # 145 days, 64 a task
+    else:
+        assert FARM.tasks == tasks
+
+
+async def test_ccxt_reads_cold_daily_mark_candles_drawn_on_the_other_cores(start_server: StartServer) -> None:
+    # `fetch_mark_ohlcv(symbol, '1d', limit=150)`: 450 funding intervals of minutes to make,
+    # drawn by the past's worker processes as bars (gateway/past_farm.py); the same bars, to
+    # the unit, as a past made without them
+    plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 1e-9, "seed": 37})
     port = plant.listeners[Market.UM].port
     tasks = FARM.tasks
     exchange = point(ccxt.binanceusdm(), {"https://fapi.binance.com": f"http://127.0.0.1:{port}"})
     try:
-        assert exchange.timeout == 10_000
-        candles = await exchange.fetch_ohlcv("WIF/USDT:USDT", "1w")
+        candles = await exchange.fetch_mark_ohlcv("ETH/USDT:USDT", "1d", limit=150)
     finally:
         await exchange.close()
+    today = T0 - T0 % DAY_MS
+    assert [c[0] for c in candles] == list(range(today - 149 * DAY_MS, today + DAY_MS, DAY_MS))
     listed = [inst for insts in plant.instruments.values() for inst in insts]
-    inst = next(i for i in listed if i.symbol == "WIFUSDT")
-    until = T0 - T0 % MINUTE_MS  # the live start's minute: the past is what lies before it
-    past = SimulatedPast(listed, 29, 1e-9)  # the server's recipe, no farm: made here, day by day
-    opens = past._kline_opens("WIFUSDT", "1w", None, open_time("1w", until) - 1, 1000, until)
-    assert [c[0] for c in candles] == [*opens, open_time("1w", until)]  # the last: the live week
-    for at in [*range(8), *range(len(opens) - 8, len(opens))]:  # its first and last weeks
-        row = rest_row(past.kline("WIFUSDT", "1w", opens[at]), inst, Market.UM)
-        assert candles[at] == [row[0], *map(float, row[1:6])]
-    days = (until - inst.onboard_ms) // DAY_MS
-    if cpus() > 1:  # the days were the workers' (a server pinned to one CPU makes them on its loop)
-        assert FARM.tasks - tasks >= days // 64 > 10
+    marks = PastMarks(SimulatedPast(listed, 37, 1e-9))  # the server's recipe, no farm
+    for candle in candles[:3]:
+        (bar,) = marks.bars("ETHUSDT", PriceKind.MARK, "1d", [candle[0]])
+        assert candle[1:5] == [float(fixed(p, MARK_DECIMALS)) for p in (bar.open, bar.high, bar.low, bar.close)]
+    if cpus() > 1:
+        assert FARM.tasks - tasks >= 3  # 64 daily bars a task
     else:
         assert FARM.tasks == tasks

@@ -1,5 +1,5 @@
 """The past's farm (``gateway/past_farm.py``) with real worker processes: what a worker draws
-from the recipe is what this process draws, to the unit; a worker killed breaks its pool,
+from the recipe (days, price bars) is what this process draws, to the unit; a worker killed breaks its pool,
 and the next task starts a new one; closed, the workers are gone."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 from tickerplant.gateway.past_farm import PastFarm
+from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.klines.price_candles import PriceKind
 from tickerplant.market.units import DAY_MS
 
 NOW = 1_795_000_000_000
@@ -30,21 +32,29 @@ def farm() -> Iterator[PastFarm]:
 
 def test_a_worker_draws_the_days_this_process_draws(farm: PastFarm) -> None:
     here = SimulatedPast(INSTRUMENTS, 41, 1e-9)
-    drawn = farm.draw(here.recipe, "BTCUSD_PERP", DAYS).result(timeout=120)
+    drawn = farm.draw(here.recipe, ("days", "BTCUSD_PERP", DAYS)).result(timeout=120)
     assert drawn == here.daily("BTCUSD_PERP", DAYS)
     assert [k.open_ms // DAY_MS for k in drawn] == DAYS
 
 
+def test_a_worker_makes_the_price_bars_this_process_makes(farm: PastFarm) -> None:
+    here = SimulatedPast(INSTRUMENTS, 43, 400.0)
+    opens = [day * DAY_MS for day in DAYS[:2]]
+    for kind in PriceKind:
+        drawn = farm.draw(here.recipe, ("bars", "ETHUSD_PERP", kind, "1d", opens)).result(timeout=120)
+        assert drawn == PastMarks(here).bars("ETHUSD_PERP", kind, "1d", opens)
+
+
 def test_a_killed_worker_is_replaced_at_the_next_task_and_close_ends_them(farm: PastFarm) -> None:
     here = SimulatedPast(INSTRUMENTS, 42, 400.0)
-    assert farm.draw(here.recipe, "ETHUSDT", DAYS[:1]).result(timeout=120)
+    assert farm.draw(here.recipe, ("days", "ETHUSDT", DAYS[:1])).result(timeout=120)
     (worker,) = _workers(farm)
     os.kill(worker, signal.SIGKILL)
     # the pool is broken: a task given to it before its thread noticed fails (its days are
     # then made on the loop, farming.drawn), one given after starts a new pool
     drawn = []
     for _ in range(3):
-        task = farm.draw(here.recipe, "ETHUSDT", DAYS[1:3])
+        task = farm.draw(here.recipe, ("days", "ETHUSDT", DAYS[1:3]))
         try:
             drawn = task.result(timeout=120)
         except BrokenProcessPool:

@@ -24,7 +24,7 @@ from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Sink
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
-from tickerplant.market.history.farming import Recipe
+from tickerplant.market.history.farming import Job, Recipe
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines.candles import Kline
@@ -174,7 +174,9 @@ class _HeldFarm:
     def __init__(self) -> None:
         self.tasks: list[tuple[Future[list[Kline]], list[Kline]]] = []
 
-    def draw(self, recipe: Recipe, symbol: str, days: list[int]) -> Future[list[Kline]]:
+    def draw(self, recipe: Recipe, job: Job) -> Future[list[Kline]]:
+        what, symbol, days = job
+        assert what == "days"
         task: Future[list[Kline]] = Future()
         self.tasks.append((task, SimulatedPast(*recipe).daily(symbol, days)))
         return task

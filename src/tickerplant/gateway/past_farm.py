@@ -9,7 +9,7 @@ pinned to one, as the benchmarks pin their servers, the workers would only take 
 core, so the days are made on the loop, a day a piece). Its ``WORKERS`` processes start
 (``spawn``: a clean interpreter, no copy of the server's threads or descriptors) at the
 first long answer and are kept for the next, each building the past from its recipe once
-(``draw_days``). They run at a lower priority (``nice`` 5) than the server, so that on a
+(``draw``). They run at a lower priority (``nice`` 5) than the server, so that on a
 busy machine the loop's own work goes first; an idle loop leaves them both cores. A worker
 that died breaks its pool: the tasks in it fail (their days are then made on the loop, as
 without a farm) and the next task starts a new pool. Memory: a worker holds its past's
@@ -24,17 +24,20 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
-from tickerplant.market.history.farming import Recipe
+from tickerplant.market.history.farming import Job, Recipe
+from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.klines.candles import Kline
+from tickerplant.market.klines.price_candles import PriceBar
 
-__all__ = ["FARM", "WORKERS", "PastFarm", "draw_days", "farm"]
+__all__ = ["FARM", "WORKERS", "PastFarm", "draw", "farm"]
 
 WORKERS = 2  # at most; never more than the CPUs the process may run on (``cpus``)
 _NICE = 5  # below the server's loop
 _PASTS_KEPT = 4  # pasts a worker keeps built (as ``SimulatedPast.of`` keeps them)
-_DRAWN: dict[Recipe, SimulatedPast] = {}  # a worker's pasts, by recipe
+_DRAWN: dict[Recipe, tuple[SimulatedPast, PastMarks]] = {}  # a worker's pasts, by recipe
 
 
 class PastFarm:
@@ -46,13 +49,13 @@ class PastFarm:
         self._lock = threading.Lock()  # servers on several threads of one process (tests) share it
         self.tasks = 0  # tasks given to the workers
 
-    def draw(self, recipe: Recipe, symbol: str, days: list[int]) -> Future[list[Kline]]:
-        """``days``' klines of ``symbol``, drawn in a worker; a broken pool (a worker died) is
+    def draw(self, recipe: Recipe, job: Job) -> Future[list[Any]]:
+        """What ``job`` makes (``farming.Job``), in a worker; a broken pool (a worker died) is
         replaced once, and a task that cannot be given to any fails (``farming.drawn``)."""
         for _ in range(2):
             pool = self._started()
             try:
-                task = pool.submit(draw_days, recipe, symbol, days)
+                task = pool.submit(draw, recipe, job)
             except (BrokenProcessPool, RuntimeError):  # broken, or shut at the interpreter's exit
                 with self._lock:
                     if self._pool is pool:
@@ -61,7 +64,7 @@ class PastFarm:
                 continue
             self.tasks += 1
             return task
-        failed: Future[list[Kline]] = Future()
+        failed: Future[list[Any]] = Future()
         failed.set_exception(BrokenProcessPool("the past's workers could not be started"))
         return failed
 
@@ -95,14 +98,20 @@ def _lowered() -> None:
     os.nice(_NICE)
 
 
-def draw_days(recipe: Recipe, symbol: str, days: list[int]) -> list[Kline]:
-    """A task, in a worker: ``days``' klines of ``symbol`` in the past ``recipe`` builds."""
-    past = _DRAWN.get(recipe)
-    if past is None:
+def draw(recipe: Recipe, job: Job) -> list[Kline] | list[PriceBar]:
+    """A task, in a worker: what ``job`` makes in the past ``recipe`` builds (its klines'
+    and its price klines' past, kept for the next task)."""
+    built = _DRAWN.get(recipe)
+    if built is None:
         if len(_DRAWN) >= _PASTS_KEPT:
             del _DRAWN[next(iter(_DRAWN))]
-        past = _DRAWN[recipe] = SimulatedPast(*recipe)
-    return past.daily(symbol, days)
+        past = SimulatedPast(*recipe)
+        built = _DRAWN[recipe] = (past, PastMarks(past))
+    past, marks = built
+    if job[0] == "days":
+        return past.daily(job[1], job[2])
+    _, symbol, kind, interval, opens = job
+    return marks.bars(symbol, kind, interval, opens)
 
 
 FARM = PastFarm()

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import functools
 from concurrent.futures import Future
+from typing import Any
 
 import pytest
 
 from tickerplant.market.history import farming
-from tickerplant.market.history.farming import Recipe
+from tickerplant.market.history.farming import Job, Recipe
+from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.klines.candles import Kline
+from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.units import DAY_MS
 from tickerplant.protocol.later import Later
 
@@ -29,16 +32,22 @@ class HeldFarm:
     but says the task is done only when ``finish`` is called; ``fail`` makes tasks fail."""
 
     def __init__(self, fail: bool = False) -> None:
-        self.tasks: list[tuple[Future[list[Kline]], list[Kline]]] = []
+        self.tasks: list[tuple[Future[list[Any]], list[Any]]] = []
         self.fail = fail
         self.days: list[int] = []
+        self.opens: list[int] = []
 
-    def draw(self, recipe: Recipe, symbol: str, days: list[int]) -> Future[list[Kline]]:
-        self.days += days
-        task: Future[list[Kline]] = Future()
+    def draw(self, recipe: Recipe, job: Job) -> Future[list[Any]]:
+        task: Future[list[Any]] = Future()
         instruments, seed, rate, start = recipe
         assert (list(instruments), rate, start) == (INSTRUMENTS, 400.0, None)
-        self.tasks.append((task, _built(seed).daily(symbol, days)))  # the recipe's past
+        if job[0] == "days":  # the recipe's past
+            self.days += job[2]
+            self.tasks.append((task, _built(seed).daily(job[1], job[2])))
+        else:
+            _, symbol, kind, interval, opens = job
+            self.opens += opens
+            self.tasks.append((task, _marks(seed).bars(symbol, kind, interval, opens)))
         return task
 
     def finish(self) -> None:
@@ -59,6 +68,11 @@ def _answer(past: SimulatedPast, symbol: str, interval: str, limit: int = 500) -
 def _built(seed: int) -> SimulatedPast:
     """The past of ``seed`` without a farm, one per seed (its days made once for every test)."""
     return SimulatedPast(INSTRUMENTS, seed, 400.0)
+
+
+@functools.cache
+def _marks(seed: int) -> PastMarks:
+    return PastMarks(_built(seed))
 
 
 def _plain(seed: int, symbol: str, interval: str, limit: int = 500) -> list[Kline]:
@@ -97,15 +111,50 @@ def test_a_failed_task_leaves_its_days_to_be_made_here() -> None:
     assert later.run() == _plain(31, QUARTERLY, "1w")
 
 
-def test_a_short_or_fine_answer_asks_the_farm_nothing() -> None:
+def test_a_short_or_fine_answer_asks_the_farm_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(farming, "FARMED_LEAST", 16)  # smaller, for a test of the rule's edges
+    monkeypatch.setattr(farming, "FARM_CHUNK", 8)
     past, farm = SimulatedPast(INSTRUMENTS, 33, 400.0), HeldFarm()
     past.farm = farm
-    # 100 cold days: fewer than FARMED_LEAST, made here, a day a piece
-    assert _answer(past, QUARTERLY, "1d", limit=100).run() == _plain(33, QUARTERLY, "1d", 100)
-    # 12 h candles over its 145 days: hours, not days, are what they read (made here)
-    assert _answer(past, QUARTERLY, "12h").run() == _plain(33, QUARTERLY, "12h")
-    assert farm.days == [] and farming.FARMED_LEAST > 100
-    # its last 100 days are kept now: a weekly answer asks the farm for the others only, and
-    # with fewer than FARMED_LEAST of those, for none
-    assert _answer(past, QUARTERLY, "1w").run() == _plain(33, QUARTERLY, "1w")
+    # 10 cold days: fewer than FARMED_LEAST, made here, a day a piece
+    assert _answer(past, QUARTERLY, "1d", limit=10).run() == _plain(33, QUARTERLY, "1d", 10)
+    # 12 h candles over 30 days: hours, not days, are what they read (made here)
+    assert _answer(past, QUARTERLY, "12h", limit=60).run() == _plain(33, QUARTERLY, "12h", 60)
+    # 20 days, the last 10 kept: 10 cold, made here
+    assert _answer(past, QUARTERLY, "1d", limit=20).run() == _plain(33, QUARTERLY, "1d", 20)
     assert farm.days == []
+    # 40 days, the last 20 kept: the farm is asked for the 20 before them, 8 a task
+    later = _answer(past, QUARTERLY, "1d", limit=40)
+    assert later.step() is False
+    assert farm.days == list(range(UNTIL // DAY_MS - 40, UNTIL // DAY_MS - 20)) and len(farm.tasks) == 3
+    farm.finish()
+    assert later.run() == _plain(33, QUARTERLY, "1d", 40)
+
+
+def test_a_long_price_klines_answer_is_farmed_and_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(farming, "FARMED_LEAST", 16)  # 20 daily bars: 60 funding intervals
+    monkeypatch.setattr(farming, "FARM_CHUNK", 8)
+    past, farm = SimulatedPast(INSTRUMENTS, 34, 400.0), HeldFarm()
+    past.farm = farm
+    marks = PastMarks(past)
+
+    def answer(kind: PriceKind, interval: str, limit: int) -> Later[list[PriceBar]]:
+        pieces = marks.kline_pieces(QUARTERLY, kind, interval, None, UNTIL - 1, limit, UNTIL)
+        return Later(pieces, lambda: marks.klines(QUARTERLY, kind, interval, None, UNTIL - 1, limit, UNTIL))
+
+    later = answer(PriceKind.MARK, "1d", 20)
+    assert later.step() is False and later.waiting is farm.tasks[0][0] and farm.days == []
+    assert len(farm.opens) == 20 and len(farm.tasks) == 3  # 8 daily bars a task
+    farm.finish()
+    expected = _marks(34).klines(QUARTERLY, PriceKind.MARK, "1d", None, UNTIL - 1, 20, UNTIL)
+    assert later.run() == expected and [bar.open_ms for bar in expected] == farm.opens
+    # hourly bars over 4 days: made here; 8-hourly over 20 days: 24 bars a task
+    farm.tasks.clear()
+    assert answer(PriceKind.INDEX, "1h", 96).run() == _marks(34).klines(
+        QUARTERLY, PriceKind.INDEX, "1h", None, UNTIL - 1, 96, UNTIL
+    )
+    assert not farm.tasks
+    later = answer(PriceKind.PREMIUM, "8h", 60)
+    assert later.step() is False and [len(t[1]) for t in farm.tasks] == [24, 24, 12]
+    farm.finish()
+    assert later.run() == _marks(34).klines(QUARTERLY, PriceKind.PREMIUM, "8h", None, UNTIL - 1, 60, UNTIL)

@@ -22,45 +22,64 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from tickerplant.market.instruments import Instrument
-from tickerplant.market.klines.candles import Kline
+from tickerplant.market.klines.price_candles import PriceKind
+from tickerplant.market.units import DAY_MS
 
-__all__ = ["FARMED_LEAST", "FARM_CHUNK", "Drawn", "Farm", "Recipe", "drawn", "tasks"]
+__all__ = [
+    "FARMED_LEAST", "FARM_CHUNK", "Drawn", "Farm", "Job", "Recipe", "bar_jobs", "day_jobs", "drawn", "tasks",
+]  # fmt: skip
 
 FARMED_LEAST = 128  # cold days an answer needs (~0.6 s here) before they are drawn elsewhere
 FARM_CHUNK = 64  # days a task: tasks enough to keep every worker busy to the end
 # what builds a past (``SimulatedPast``'s arguments): its instruments, seed, --sim-rate
 # (None: max) and the start of its history (None: each symbol's listing)
 Recipe = tuple[tuple[Instrument, ...], int, float | None, int | None]
+# a task: ("days", symbol, days): their day klines (``SimulatedPast.daily``); or ("bars",
+# symbol, kind, interval, opens): those price bars (``PastMarks.bars``)
+Job = tuple[Any, ...]
 
 
 class Drawn(Protocol):
-    """Days being drawn elsewhere (a ``concurrent.futures.Future`` of their klines)."""
+    """A task being done elsewhere (a ``concurrent.futures.Future`` of what its job makes)."""
 
     def done(self) -> bool: ...
 
-    def result(self) -> list[Kline]: ...
+    def result(self) -> list[Any]: ...
 
     def add_done_callback(self, fn: Callable[[Any], object]) -> None: ...
 
 
 class Farm(Protocol):
-    """Draws ``days`` of ``symbol``'s past built from ``recipe`` elsewhere: their day klines,
-    in order (``SimulatedPast.daily``)."""
+    """Does ``job`` elsewhere, in the past built from ``recipe``."""
 
-    def draw(self, recipe: Recipe, symbol: str, days: list[int]) -> Drawn: ...
+    def draw(self, recipe: Recipe, job: Job) -> Drawn: ...
 
 
-def tasks(farm: Farm, recipe: Recipe, symbol: str, cold: list[int]) -> list[Drawn]:
-    """``cold``'s days handed to ``farm``, ``FARM_CHUNK`` a task, all at once (its workers
-    take them in order); none when they are fewer than ``FARMED_LEAST`` (made here)."""
+def day_jobs(symbol: str, cold: list[int]) -> list[Job]:
+    """``cold``'s days, ``FARM_CHUNK`` a task; none when they are fewer than ``FARMED_LEAST``
+    (made here)."""
     if len(cold) < FARMED_LEAST:
         return []
-    return [farm.draw(recipe, symbol, cold[i : i + FARM_CHUNK]) for i in range(0, len(cold), FARM_CHUNK)]
+    return [("days", symbol, cold[i : i + FARM_CHUNK]) for i in range(0, len(cold), FARM_CHUNK)]
 
 
-def drawn(task: Drawn) -> list[Kline]:
-    """A done task's day klines; none if it failed (a worker gone, the farm shut): its days
-    are then made here, as without a farm."""
+def bar_jobs(symbol: str, kind: PriceKind, interval: str, cold: list[int], bar_ms: int) -> list[Job]:
+    """The price bars opened at ``cold``, each ``bar_ms`` long, as many a task as
+    ``FARM_CHUNK`` days hold; none when they hold fewer than ``FARMED_LEAST`` days (made here)."""
+    if len(cold) * bar_ms < FARMED_LEAST * DAY_MS:
+        return []
+    step = max(1, FARM_CHUNK * DAY_MS // bar_ms)
+    return [("bars", symbol, kind, interval, cold[i : i + step]) for i in range(0, len(cold), step)]
+
+
+def tasks(farm: Farm, recipe: Recipe, jobs: list[Job]) -> list[Drawn]:
+    """``jobs`` handed to ``farm`` all at once (its workers take them in order)."""
+    return [farm.draw(recipe, job) for job in jobs]
+
+
+def drawn(task: Drawn) -> list[Any]:
+    """A done task's klines or bars; none if it failed (a worker gone, the farm shut): what
+    it was to make is then made here, as without a farm."""
     try:
         return task.result()
     except Exception:  # (whatever stopped the task, the answer is still made)

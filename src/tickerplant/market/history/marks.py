@@ -42,7 +42,9 @@ from tickerplant.market.derivatives.mark_price import (
     price_to_mark,
 )
 from tickerplant.market.derivatives.mark_streams import FundingEvent
+from tickerplant.market.history import farming
 from tickerplant.market.history.draws import knotted, mix, name_key, uniform
+from tickerplant.market.history.farming import Drawn
 from tickerplant.market.history.path import Lru
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import ContractType, Instrument, Market
@@ -183,11 +185,22 @@ class PastMarks:
     def kline_pieces(
         self, symbol: str, kind: PriceKind, interval: str, start_ms: int | None, end_ms: int | None,
         limit: int, until_ms: int,
-    ) -> Iterator[None]:  # fmt: skip
+    ) -> Iterator[Drawn | None]:  # fmt: skip
         """What ``klines`` with these arguments reads, made a funding interval's minutes a
         piece (a few milliseconds each), for an answer made in pieces (``protocol/later.py``):
-        it yields after each interval it had to make, and keeps each bar made."""
-        for t in self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms):
+        it yields after each interval it had to make, and keeps each bar made. The bars of a
+        long answer are made by the past's farm first, each task yielded (``farming.py``)."""
+        opens = self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms)
+        farm = self.past.farm
+        if farm is not None:
+            cold = [t for t in opens if (symbol, kind, interval, t) not in self._bars]
+            bar_ms = close_time(interval, opens[0]) + 1 - opens[0] if opens else MINUTE_MS
+            jobs = farming.bar_jobs(symbol, kind, interval, cold, bar_ms)
+            for task in farming.tasks(farm, self.past.recipe, jobs):
+                yield task  # until it is done (protocol/later.py); then its bars are kept
+                for bar in farming.drawn(task):
+                    self._bars.put((symbol, kind, interval, bar.open_ms), bar)
+        for t in opens:
             if (symbol, kind, interval, t) in self._bars:
                 continue
             first_ms = max(t, self.past.tape(symbol).first_minute * MINUTE_MS)
@@ -195,8 +208,12 @@ class PastMarks:
             for n in range(first_ms // FUNDING_INTERVAL_MS, last_ms // FUNDING_INTERVAL_MS + 1):
                 if (symbol, n) not in self._intervals:
                     self._interval(symbol, n)
-                    yield
+                    yield None
             self._bar(symbol, kind, interval, t)
+
+    def bars(self, symbol: str, kind: PriceKind, interval: str, opens: list[int]) -> list[PriceBar]:
+        """The ``interval`` bars opened at ``opens``: what a farm's task makes."""
+        return [self._bar(symbol, kind, interval, t) for t in opens]
 
     def _bar(self, symbol: str, kind: PriceKind, interval: str, open_ms: int) -> PriceBar:
         """The ``interval`` bar opened at ``open_ms``: its minutes' aggregate, kept."""

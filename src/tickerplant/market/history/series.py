@@ -172,7 +172,8 @@ class SimulatedPast:
         opens = self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms)
         farm = self.farm
         if farm is not None and interval in _DAYS_OR_MORE:
-            for task in farming.tasks(farm, self.recipe, symbol, self._cold_days(symbol, interval, opens)):
+            jobs = farming.day_jobs(symbol, self._cold_days(symbol, interval, opens))
+            for task in farming.tasks(farm, self.recipe, jobs):
                 yield task  # until it is done (protocol/later.py); then its days are kept
                 for kline in farming.drawn(task):
                     self._day_klines.put((symbol, kline.open_ms // DAY_MS), kline)
