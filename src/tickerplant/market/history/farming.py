@@ -1,19 +1,23 @@
-"""The port through which a simulated past has cold days drawn elsewhere: in other processes,
-on the machine's other cores, while the server's loop answers everyone else.
+"""The port through which a simulated past has a long answer's cold parts made elsewhere: in
+other processes, on the machine's other cores, while the server's loop answers everyone else.
 
 A cold day costs its 1,440 minutes (``whole_day``: ~5 ms), and a bot's first coarse candles
 ask thousands of them: ``fetch_ohlcv(symbol, '1w')`` at its default limit reads every day
 since the listing, ~2,600 for BTCUSDT, 13 s on one core, past every client's default
-timeout. The past is a pure function of its recipe (``Recipe``: the instruments, the seed,
-the rate and where it starts), so any process that builds it from the same recipe draws the
-same days, to the unit.
+timeout; a day of mark, index or premium bars costs its three funding intervals of minutes
+(~20 ms: ``marks.py``), ~10 s for ``markPriceKlines?interval=1d`` at its default 500. The
+past is a pure function of its recipe (``Recipe``: the instruments, the seed, the rate and
+where it starts), so any process that builds it from the same recipe makes the same
+figures, to the unit.
 
-``SimulatedPast.kline_pieces`` hands a long answer's cold days to its ``farm`` (the shell
-sets one: ``gateway/past_farm.py``), a task of ``_FARM_CHUNK`` days each, and yields each
-task (a ``Drawn``) until it is done; ``protocol/later.py`` waits for it without stepping, so
-the loop is free meanwhile; the days are then kept as if made here. A task that fails leaves
-its days to be made here, a day a piece, as without a farm. Sans-I/O: nothing here starts
-a process or waits.
+``SimulatedPast.kline_pieces`` (``1d`` and longer) and ``PastMarks.kline_pieces`` (any
+interval) hand a long answer's cold parts to the past's ``farm`` (the shell sets one:
+``gateway/past_farm.py``) as jobs (``Job``): days (``day_jobs``) or price bars
+(``bar_jobs``), ``FARM_CHUNK`` days' worth a task, when they are ``FARMED_LEAST`` days'
+worth or more. Each task (a ``Drawn``) is yielded until it is done: ``protocol/later.py``
+waits for it without stepping, so the loop is free meanwhile; what it made is then kept as
+if made here. A task that fails leaves its part to be made here, a piece at a time, as
+without a farm. Sans-I/O: nothing here starts a process or waits.
 """
 
 from __future__ import annotations
