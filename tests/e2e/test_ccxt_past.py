@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import ccxt.async_support as ccxt
+import pytest
 from ccxt_hosts import point
 from conftest import StartServer
 from test_ccxt import exchanges, usdm  # noqa: F401 (a fixture)
 
 from tickerplant.clock import ManualClock
 from tickerplant.gateway.past_farm import FARM, cpus
+from tickerplant.market.history import farming
 from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market
@@ -104,26 +106,31 @@ async def test_ccxt_at_its_defaults_reads_cold_weekly_candles_drawn_on_the_other
         assert FARM.tasks == tasks
 
 
-async def test_ccxt_reads_cold_daily_mark_candles_drawn_on_the_other_cores(start_server: StartServer) -> None:
-    # `fetch_mark_ohlcv(symbol, '1d', limit=150)`: 450 funding intervals of minutes to make,
-    # drawn by the past's worker processes as bars (gateway/past_farm.py); the same bars, to
-    # the unit, as a past made without them
+async def test_ccxt_reads_cold_daily_mark_candles_drawn_on_the_other_cores(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `fetch_mark_ohlcv(symbol, '1d', limit=20)`, drawn by the past's worker processes as bars
+    # (gateway/past_farm.py) with the farm's thresholds lowered (16 days' worth, 8 a task: the
+    # default 128 would be seconds of CPU beside the other tests); the same bars, to the
+    # unit, as a past made without them
+    monkeypatch.setattr(farming, "FARMED_LEAST", 16)
+    monkeypatch.setattr(farming, "FARM_CHUNK", 8)
     plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 1e-9, "seed": 37})
     port = plant.listeners[Market.UM].port
     tasks = FARM.tasks
     exchange = point(ccxt.binanceusdm(), {"https://fapi.binance.com": f"http://127.0.0.1:{port}"})
     try:
-        candles = await exchange.fetch_mark_ohlcv("ETH/USDT:USDT", "1d", limit=150)
+        candles = await exchange.fetch_mark_ohlcv("ETH/USDT:USDT", "1d", limit=20)
     finally:
         await exchange.close()
     today = T0 - T0 % DAY_MS
-    assert [c[0] for c in candles] == list(range(today - 149 * DAY_MS, today + DAY_MS, DAY_MS))
+    assert [c[0] for c in candles] == list(range(today - 19 * DAY_MS, today + DAY_MS, DAY_MS))
     listed = [inst for insts in plant.instruments.values() for inst in insts]
     marks = PastMarks(SimulatedPast(listed, 37, 1e-9))  # the server's recipe, no farm
     for candle in candles[:3]:
         (bar,) = marks.bars("ETHUSDT", PriceKind.MARK, "1d", [candle[0]])
         assert candle[1:5] == [float(fixed(p, MARK_DECIMALS)) for p in (bar.open, bar.high, bar.low, bar.close)]
     if cpus() > 1:
-        assert FARM.tasks - tasks >= 3  # 64 daily bars a task
+        assert FARM.tasks - tasks == 3  # 19 past days, 8 a task
     else:
         assert FARM.tasks == tasks
