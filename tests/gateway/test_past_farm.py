@@ -1,11 +1,15 @@
 """The past's farm (``gateway/past_farm.py``) with real worker processes: what a worker draws
-from the recipe (days, price bars) is what this process draws, to the unit; a worker killed breaks its pool,
-and the next task starts a new one; closed, the workers are gone."""
+from the recipe (days, price bars) is what this process draws, to the unit; a worker killed
+breaks its pool, and the next task starts a new one; closed, the workers are gone; and a
+server killed -9 takes them along."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 
@@ -72,3 +76,42 @@ def _workers(farm: PastFarm) -> list[int]:
     pool = farm._pool
     assert pool is not None
     return [p.pid for p in pool._processes.values()]  # type: ignore[attr-defined]
+
+
+_SERVER = """
+import sys
+from tickerplant.gateway.past_farm import PastFarm
+from tickerplant.market.history.series import SimulatedPast
+from tickerplant.market.instruments import Market, catalogue
+instruments = [i for m in Market for i in catalogue(m, 1_795_000_000_000)]
+farm = PastFarm(workers=2)
+farm.draw(SimulatedPast(instruments, 44, 400.0).recipe, ("days", "ETHUSDT", [20700])).result(timeout=120)
+print(*[p.pid for p in farm._pool._processes.values()], flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_the_workers_end_with_a_server_killed_9() -> None:
+    server = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        workers = [int(pid) for pid in server.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)  # started as tasks come
+    finally:
+        server.kill()
+        server.wait()
+    deadline = threading.Event()
+    for _ in range(50):  # within half a second of the look, on a loaded machine a few
+        if not any(_alive(pid) for pid in workers):
+            break
+        deadline.wait(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, and not a zombie nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

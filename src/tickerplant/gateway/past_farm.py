@@ -12,7 +12,8 @@ first long answer and are kept for the next, each building the past from its rec
 (``draw``). They run at a lower priority (``nice`` 5) than the server, so that on a
 busy machine the loop's own work goes first; an idle loop leaves them both cores. A worker
 that died breaks its pool: the tasks in it fail (their days are then made on the loop, as
-without a farm) and the next task starts a new pool. Memory: a worker holds its past's
+without a farm) and the next task starts a new pool. A worker whose server ended, however
+(``kill -9`` too), exits within half a second. Memory: a worker holds its past's
 bounded caches (``series.py``), some 60-80 MB with numpy; the tasks waiting are a long
 answer's days, 64 a task.
 """
@@ -36,6 +37,7 @@ __all__ = ["FARM", "WORKERS", "PastFarm", "draw", "farm"]
 
 WORKERS = 2  # at most; never more than the CPUs the process may run on (``cpus``)
 _NICE = 5  # below the server's loop
+_LOOK_S = 0.5  # how often a worker looks whether the server is still there
 _PASTS_KEPT = 4  # pasts a worker keeps built (as ``SimulatedPast.of`` keeps them)
 _DRAWN: dict[Recipe, tuple[SimulatedPast, PastMarks]] = {}  # a worker's pasts, by recipe
 
@@ -79,7 +81,9 @@ class PastFarm:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_lowered)
+                self._pool = ProcessPoolExecutor(
+                    self._workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
+                )
             return self._pool
 
 
@@ -93,9 +97,19 @@ def farm() -> PastFarm | None:
     return FARM if cpus() > 1 else None
 
 
-def _lowered() -> None:
-    """A worker's start: below the server's priority."""
+def _worker_started(server: int) -> None:
+    """A worker's start: below the server's priority, and gone with the server however it
+    ends (``kill -9`` too: a pool's idle workers wait on its queue for ever otherwise)."""
     os.nice(_NICE)
+    threading.Thread(target=_end_with, args=(server,), name="end-with-the-server", daemon=True).start()
+
+
+def _end_with(server: int) -> None:
+    """Exit once ``server`` is no longer this worker's parent (it ended; the worker was
+    handed to another), looking twice a second."""
+    while os.getppid() == server:
+        threading.Event().wait(_LOOK_S)
+    os._exit(0)
 
 
 def draw(recipe: Recipe, job: Job) -> list[Kline] | list[PriceBar]:
