@@ -88,8 +88,10 @@ class PastFarm:
 
 
 def cpus() -> int:
-    """The CPUs this process may run on (its affinity: a container's or ``taskset``'s share)."""
-    return len(os.sched_getaffinity(0))
+    """The CPUs this process may run on (its affinity: a container's or ``taskset``'s share;
+    the machine's where the system keeps no affinity, macOS)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def farm() -> PastFarm | None:
