@@ -16,8 +16,8 @@
    symbol nobody asked about: seconds, against ccxt's default 10 s timeout (``--quick``: 100);
    then BTCUSDT's ``klines`` at ``interval=1w`` (ccxt's ``fetch_ohlcv(symbol, '1w')``): every
    day since its listing, ~2,600, on a server pinned to one CPU (as every server here is:
-   its days made on its loop) and on a fresh one free to run on every CPU, whose past's
-   worker processes draw them on the other cores (``gateway/past_farm.py``).
+   its days made on its loop); then the three again on a fresh server free to run on every
+   CPU, whose past's worker processes draw them on the other cores (``gateway/past_farm.py``).
 5. **A 30-day download**: ``--days`` of 1m klines for ``--symbols`` symbols, 1,500 at a
    time over one kept-alive connection, as ccxt pages: requests, rows, seconds.
 
@@ -135,13 +135,19 @@ def weekly(client: Client, where: str) -> None:
           f" {ms / 1000:.1f} s", flush=True)  # fmt: skip
 
 
-def spread_weekly(timeout_s: float) -> None:
-    """The cold weekly answer again, on a server free to run on every CPU."""
+def spread(timeout_s: float, limit: int) -> None:
+    """The cold coarse answers again, on a fresh server free to run on every CPU: the first
+    starts the past's workers."""
     server = ServerProcess(SERVE, preexec=unpinned_preexec)
     try:
         server.wait_listening(timeout_s)
         client = Client(server.um_port)
-        weekly(client, f"on every CPU ({len(os.sched_getaffinity(0))}): drawn by the past's workers")
+        where = f"on every CPU ({len(os.sched_getaffinity(0))}): drawn by the past's workers"
+        for endpoint, symbol in (("klines", "UNIUSDT"), ("markPriceKlines", "ATOMUSDT")):
+            ms, rows = client.get(f"/fapi/v1/{endpoint}?symbol={symbol}&interval=1d&limit={limit}")
+            assert isinstance(rows, list) and rows, endpoint
+            print(f"  {endpoint} 1d, {len(rows)} days, cold, {where}: {ms / 1000:.1f} s", flush=True)
+        weekly(client, where)
         client.close()
     finally:
         server.stop()
@@ -187,5 +193,5 @@ def main(argv: list[str]) -> int:
                 start_up(label, src, args.server_start_timeout, args.starts)
         print("answers about the past:", flush=True)
         klines_and_trades(args)
-        spread_weekly(args.server_start_timeout)
+        spread(args.server_start_timeout, args.coarse_days)
     return 0
