@@ -158,3 +158,39 @@ def test_a_long_price_klines_answer_is_farmed_and_is_the_same(monkeypatch: pytes
     assert later.step() is False and [len(t[1]) for t in farm.tasks] == [24, 24, 12]
     farm.finish()
     assert later.run() == _marks(34).klines(QUARTERLY, PriceKind.PREMIUM, "8h", None, UNTIL - 1, 60, UNTIL)
+
+
+def test_an_answer_waits_for_the_tasks_already_making_its_days_and_asks_only_for_the_rest() -> None:
+    past, farm = SimulatedPast(INSTRUMENTS, 31, 400.0), HeldFarm()
+    past.farm = farm
+    weekly = _answer(past, QUARTERLY, "1w")
+    assert weekly.step() is False
+    asked = list(farm.days)
+    # the same days for a monthly answer (a second interval, or a client's retry): no new task
+    monthly = _answer(past, QUARTERLY, "1M")
+    assert monthly.step() is False and monthly.waiting is farm.tasks[0][0] and farm.days == asked
+    farm.finish()
+    assert monthly.run() == _plain(31, QUARTERLY, "1M") and weekly.run() == _plain(31, QUARTERLY, "1w")
+    assert farm.days == asked  # every day drawn once
+
+
+def test_what_a_task_drew_is_kept_when_the_answer_that_asked_for_it_has_gone() -> None:
+    past, farm = SimulatedPast(INSTRUMENTS, 31, 400.0), HeldFarm()
+    past.farm = farm
+    gone = _answer(past, QUARTERLY, "1w")
+    assert gone.step() is False  # its client timed out: the answer is dropped, its tasks go on
+    del gone
+    farm.finish()
+    asked = list(farm.days)
+    again = _answer(past, QUARTERLY, "1w")  # the retry: its days kept, nothing to draw or make
+    assert again.step() is True and again.result == _plain(31, QUARTERLY, "1w") and farm.days == asked
+
+
+def test_past_the_bound_on_tasks_in_flight_the_rest_is_made_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(farming, "IN_FLIGHT_MOST", 2)
+    past, farm = SimulatedPast(INSTRUMENTS, 31, 400.0), HeldFarm()
+    past.farm = farm
+    later = _answer(past, QUARTERLY, "1w")
+    assert later.step() is False and len(farm.tasks) == 2 and len(farm.days) == 2 * farming.FARM_CHUNK
+    farm.finish()
+    assert later.run() == _plain(31, QUARTERLY, "1w")

@@ -17,7 +17,11 @@ interval) hand a long answer's cold parts to the past's ``farm`` (the shell sets
 worth or more. Each task (a ``Drawn``) is yielded until it is done: ``protocol/later.py``
 waits for it without stepping, so the loop is free meanwhile; what it made is then kept as
 if made here. A task that fails leaves its part to be made here, a piece at a time, as
-without a farm. Sans-I/O: nothing here starts a process or waits.
+without a farm. The tasks handed out and not yet kept are the past's ``InFlight``: an
+answer that needs what one is already making waits for it rather than asking again (a
+client's retry after its timeout, two intervals of one symbol at once), and what a task
+made is kept even when the answer that asked for it has gone. Sans-I/O: nothing here
+starts a process or waits.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from tickerplant.market.klines.price_candles import PriceKind
 from tickerplant.market.units import DAY_MS
 
 __all__ = [
-    "FARMED_LEAST", "FARM_CHUNK", "Drawn", "Farm", "Job", "Recipe", "bar_jobs", "day_jobs", "drawn", "tasks",
+    "FARMED_LEAST", "FARM_CHUNK", "IN_FLIGHT_MOST", "Drawn", "Farm", "InFlight", "Job", "Recipe", "bar_jobs",
+    "day_jobs", "day_jobs_of", "drawn",
 ]  # fmt: skip
 
 FARMED_LEAST = 128  # cold days an answer needs (~0.6 s here) before they are drawn elsewhere
 FARM_CHUNK = 64  # days a task: tasks enough to keep every worker busy to the end
+IN_FLIGHT_MOST = 1024  # tasks handed out and not yet kept, a past's: past it, made here
 # what builds a past (``SimulatedPast``'s arguments): its instruments, seed, --sim-rate
 # (None: max) and the start of its history (None: each symbol's listing)
 Recipe = tuple[tuple[Instrument, ...], int, float | None, int | None]
@@ -67,6 +73,11 @@ def day_jobs(symbol: str, cold: list[int]) -> list[Job]:
     return [("days", symbol, cold[i : i + FARM_CHUNK]) for i in range(0, len(cold), FARM_CHUNK)]
 
 
+def day_jobs_of(symbol: str) -> Callable[[list[int]], list[Job]]:
+    """``day_jobs`` of ``symbol``'s cold days (``InFlight.ask``'s ``jobs``)."""
+    return lambda cold: day_jobs(symbol, cold)
+
+
 def bar_jobs(symbol: str, kind: PriceKind, interval: str, cold: list[int], bar_ms: int) -> list[Job]:
     """The price bars opened at ``cold``, each ``bar_ms`` long, as many a task as
     ``FARM_CHUNK`` days hold; none when they hold fewer than ``FARMED_LEAST`` days (made here)."""
@@ -76,9 +87,53 @@ def bar_jobs(symbol: str, kind: PriceKind, interval: str, cold: list[int], bar_m
     return [("bars", symbol, kind, interval, cold[i : i + step]) for i in range(0, len(cold), step)]
 
 
-def tasks(farm: Farm, recipe: Recipe, jobs: list[Job]) -> list[Drawn]:
-    """``jobs`` handed to ``farm`` all at once (its workers take them in order)."""
-    return [farm.draw(recipe, job) for job in jobs]
+class InFlight:
+    """A past's tasks handed to its farm and not yet kept, each with the keys of what it makes
+    (a day's ``(symbol, day)``, a bar's ``(symbol, kind, interval, open)``) and the tag those
+    start with (the module's docstring). At most ``IN_FLIGHT_MOST``: a task leaves once
+    ``done`` has given what it made."""
+
+    def __init__(self) -> None:
+        self._tasks: list[tuple[Drawn, tuple[Any, ...], list[Any]]] = []
+        self._keys: dict[Any, Drawn] = {}
+
+    def ask(
+        self, farm: Farm, recipe: Recipe, tag: tuple[Any, ...], cold: list[int],
+        jobs: Callable[[list[int]], list[Job]],
+    ) -> list[Drawn]:  # fmt: skip
+        """The tasks an answer waits for: those already making some of ``cold`` (``tag`` and
+        an open time, or a day, each), then new ones for the rest (``jobs`` of them; none past
+        the bound: made here), handed out at once."""
+        keys = self._keys
+        waiting = list({id(task): task for t in cold if (task := keys.get((*tag, t))) is not None}.values())
+        made: list[Drawn] = []
+        for job in jobs([t for t in cold if (*tag, t) not in keys]):
+            if len(self._tasks) >= IN_FLIGHT_MOST:
+                break
+            task = farm.draw(recipe, job)
+            held = [(*tag, t) for t in job[-1]]
+            self._tasks.append((task, tag, held))
+            keys.update(dict.fromkeys(held, task))
+            made.append(task)
+        return [*waiting, *made]
+
+    def done(self) -> list[tuple[tuple[Any, ...], list[Any]]]:
+        """What the tasks done since the last look made, with their tags, to be kept (each
+        task's once; a failed one's nothing: made here when asked)."""
+        finished: list[tuple[Drawn, tuple[Any, ...], list[Any]]] = []
+        left: list[tuple[Drawn, tuple[Any, ...], list[Any]]] = []
+        for entry in self._tasks:  # one look each: a task done meanwhile is the next look's
+            (finished if entry[0].done() else left).append(entry)
+        if not finished:
+            return []
+        self._tasks = left
+        for _, _, held in finished:
+            for key in held:
+                self._keys.pop(key, None)
+        return [(tag, drawn(task)) for task, tag, _ in finished]
+
+    def __len__(self) -> int:
+        return len(self._tasks)
 
 
 def drawn(task: Drawn) -> list[Any]:

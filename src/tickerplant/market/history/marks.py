@@ -93,6 +93,7 @@ class PastMarks:
         self._basis_keys: dict[tuple[Market, str], int] = {}
         self._fundings: Lru[tuple[str, int], PastFunding] = Lru(_FUNDINGS_KEPT)
         self._bars: Lru[tuple[str, PriceKind, str, int], PriceBar] = Lru(_BARS_KEPT)
+        self._in_flight = farming.InFlight()  # the past's farm's tasks of bars not yet kept
         perpetuals = {
             (i.market, i.pair): i.symbol
             for i in past.instruments.values()
@@ -193,13 +194,16 @@ class PastMarks:
         opens = self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms)
         farm = self.past.farm
         if farm is not None:
+            self._keep_farmed()
             cold = [t for t in opens if (symbol, kind, interval, t) not in self._bars]
             bar_ms = close_time(interval, opens[0]) + 1 - opens[0] if opens else MINUTE_MS
-            jobs = farming.bar_jobs(symbol, kind, interval, cold, bar_ms)
-            for task in farming.tasks(farm, self.past.recipe, jobs):
-                yield task  # until it is done (protocol/later.py); then its bars are kept
-                for bar in farming.drawn(task):
-                    self._bars.put((symbol, kind, interval, bar.open_ms), bar)
+
+            def jobs(rest: list[int]) -> list[farming.Job]:
+                return farming.bar_jobs(symbol, kind, interval, rest, bar_ms)
+
+            for task in self._in_flight.ask(farm, self.past.recipe, (symbol, kind, interval), cold, jobs):
+                yield task  # until it is done (protocol/later.py); then what is done is kept
+                self._keep_farmed()
         for t in opens:
             if (symbol, kind, interval, t) in self._bars:
                 continue
@@ -210,6 +214,12 @@ class PastMarks:
                     self._interval(symbol, n)
                     yield None
             self._bar(symbol, kind, interval, t)
+
+    def _keep_farmed(self) -> None:
+        """The bars the farm's done tasks made, kept (whoever asked for them)."""
+        for (symbol, kind, interval), made in self._in_flight.done():
+            for bar in made:
+                self._bars.put((symbol, kind, interval, bar.open_ms), bar)
 
     def bars(self, symbol: str, kind: PriceKind, interval: str, opens: list[int]) -> list[PriceBar]:
         """The ``interval`` bars opened at ``opens``: what a farm's task makes."""

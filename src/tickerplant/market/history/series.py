@@ -95,6 +95,7 @@ class SimulatedPast:
         self.seed = seed
         self.history_start_ms = history_start_ms
         self.farm: Farm | None = None  # where a long answer's cold days are drawn (farming.py)
+        self._in_flight = farming.InFlight()  # the farm's tasks not yet kept
         self.actions_per_s = _DEFAULT_RATE if actions_per_s is None else actions_per_s
         self.instruments = {inst.symbol: inst for inst in instruments}
         self.recipe: Recipe = (tuple(self.instruments.values()), seed, actions_per_s, history_start_ms)
@@ -172,11 +173,11 @@ class SimulatedPast:
         opens = self._kline_opens(symbol, interval, start_ms, end_ms, limit, until_ms)
         farm = self.farm
         if farm is not None and interval in _DAYS_OR_MORE:
-            jobs = farming.day_jobs(symbol, self._cold_days(symbol, interval, opens))
-            for task in farming.tasks(farm, self.recipe, jobs):
-                yield task  # until it is done (protocol/later.py); then its days are kept
-                for kline in farming.drawn(task):
-                    self._day_klines.put((symbol, kline.open_ms // DAY_MS), kline)
+            self._keep_farmed()
+            cold = self._cold_days(symbol, interval, opens)
+            for task in self._in_flight.ask(farm, self.recipe, (symbol,), cold, farming.day_jobs_of(symbol)):
+                yield task  # until it is done (protocol/later.py); then what is done is kept
+                self._keep_farmed()
         for t in opens:
             close_ms = close_time(interval, t)
             if interval in _SUB_HOUR:
@@ -207,6 +208,12 @@ class SimulatedPast:
             day for t in opens for day in self._listed(symbol, t, close_time(interval, t), DAY_MS)
             if (symbol, day) not in days
         ]  # fmt: skip
+
+    def _keep_farmed(self) -> None:
+        """The days the farm's done tasks drew, kept (whoever asked for them)."""
+        for (symbol,), drawn in self._in_flight.done():
+            for kline in drawn:
+                self._day_klines.put((symbol, kline.open_ms // DAY_MS), kline)
 
     def daily(self, symbol: str, days: list[int]) -> list[Kline]:
         """``symbol``'s kline of each of ``days`` (listed ones), what a farm's task draws."""
