@@ -12,10 +12,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
-from tickerplant.gateway.past_farm import PastFarm
+from tickerplant.gateway.past_farm import PastFarm, cpus
 from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
@@ -80,7 +81,7 @@ def _workers(farm: PastFarm) -> list[int]:
 
 _SERVER = """
 import sys
-from tickerplant.gateway.past_farm import PastFarm
+from tickerplant.gateway.past_farm import PastFarm, cpus
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
 instruments = [i for m in Market for i in catalogue(m, 1_795_000_000_000)]
@@ -115,3 +116,22 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize(
+    ("files", "most"),
+    [
+        ({"cpu.max": "150000 100000\n"}, 2),  # cgroup v2, --cpus=1.5
+        ({"cpu.max": "100000 100000\n"}, 1),  # --cpus=1: no workers
+        ({"cpu.max": "max 100000\n"}, None),  # no quota
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # v1, --cpus=0.5
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),  # none mounted
+    ],
+)
+def test_the_cpus_are_the_affinity_s_within_the_cgroup_s_quota(tmp_path: Path, files: dict[str, str], most: int | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    mine = len(os.sched_getaffinity(0))
+    assert cpus(tmp_path) == (mine if most is None else min(mine, most))

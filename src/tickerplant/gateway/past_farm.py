@@ -4,9 +4,10 @@ its default limit reads every day since the listing, ~2,600 for BTCUSDT, 13 s on
 one core, past every client's default timeout of 10 s.
 
 One farm a process (``FARM``), shared by every server it starts, as the pasts are
-(``SimulatedPast.of``), and only where the process may run on more than one CPU (``farm``:
-pinned to one, as the benchmarks pin their servers, the workers would only take the loop's
-core, so the days are made on the loop, a day a piece). Its ``WORKERS`` processes start
+(``SimulatedPast.of``), and only where the process may run on more than one CPU (``farm``,
+``cpus``: pinned to one, as the benchmarks pin their servers, or in a container of one CPU,
+the workers would only take the loop's core, so the days are made on the loop, a day a
+piece). Its ``WORKERS`` processes start
 (``spawn``: a clean interpreter, no copy of the server's threads or descriptors) at the
 first long answer and are kept for the next, each building the past from its recipe once
 (``draw``). They run at a lower priority (``nice`` 5) than the server, so that on a
@@ -25,6 +26,7 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from tickerplant.market.history.farming import Job, Recipe
@@ -38,6 +40,7 @@ __all__ = ["FARM", "WORKERS", "PastFarm", "draw", "farm"]
 WORKERS = 2  # at most; never more than the CPUs the process may run on (``cpus``)
 _NICE = 5  # below the server's loop
 _LOOK_S = 0.5  # how often a worker looks whether the server is still there
+_CGROUP = Path("/sys/fs/cgroup")  # where a container sees its own cgroup (its CPU quota)
 _PASTS_KEPT = 4  # pasts a worker keeps built (as ``SimulatedPast.of`` keeps them)
 _DRAWN: dict[Recipe, tuple[SimulatedPast, PastMarks]] = {}  # a worker's pasts, by recipe
 
@@ -87,11 +90,31 @@ class PastFarm:
             return self._pool
 
 
-def cpus() -> int:
-    """The CPUs this process may run on (its affinity: a container's or ``taskset``'s share;
-    the machine's where the system keeps no affinity, macOS)."""
+def cpus(cgroup: Path = _CGROUP) -> int:
+    """The CPUs this process may run on: its affinity (``taskset``, a cpuset; the machine's
+    where the system keeps none, macOS), and no more than its cgroup's CPU quota, rounded up
+    (a container's ``--cpus``: cgroup v2's ``cpu.max``, v1's ``cpu.cfs_quota_us``)."""
     affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    count = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    quota = _quota(cgroup)
+    return max(1, min(count, quota)) if quota is not None else count
+
+
+def _quota(cgroup: Path) -> int | None:
+    """The cgroup's CPU quota in whole CPUs, rounded up; None when it has none (or none is
+    readable: not Linux, no cgroup mounted)."""
+    try:
+        v2 = cgroup / "cpu.max"
+        if v2.exists():
+            quota, period = v2.read_text().split()[:2]
+        else:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        if quota in ("max", "-1") or int(period) <= 0:
+            return None
+        return -(-int(quota) // int(period))
+    except (OSError, ValueError):
+        return None
 
 
 def farm() -> PastFarm | None:
