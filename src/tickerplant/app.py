@@ -160,8 +160,9 @@ class Tickerplant:
         config = self.config
         listed = {market: {inst.symbol: inst for inst in insts} for market, insts in self.instruments.items()}
         past = past_answers(self.instruments, prepared.past)  # one for both listeners: one cache
-        if past is not None:  # a long answer's cold days drawn on the other cores
-            past.past.farm = farm()
+        workers = farm() if past is not None else None  # a long answer's cold parts: other cores
+        if past is not None:
+            past.past.farm = workers
         self.listeners = {
             market: Listener(
                 market, symbols, self.bus, self.clock, config, prepared.carried,
@@ -182,6 +183,7 @@ class Tickerplant:
                 self._replay_status,
                 self._simulator_actions,
                 log_suppressed=logs.suppressed,
+                past_farm=workers.counts if workers is not None else None,
             )
         )
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …

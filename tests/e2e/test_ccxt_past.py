@@ -102,6 +102,9 @@ async def test_ccxt_at_its_defaults_reads_cold_weekly_candles_drawn_on_the_other
         assert candles[at] == [row[0], *map(float, row[1:5]), float(row[7])]  # ccxt: COIN-M's base volume
     if cpus() > 1:  # the days were the workers' (a server pinned to one CPU makes them on its loop)
         assert FARM.tasks - tasks == 3  # 145 days, 64 a task
+        scraped = {m.name: m.samples[0].value for m in plant.registry.collect() if m.name.startswith("tickerplant_past")}
+        assert scraped["tickerplant_past_farm_tasks"] == FARM.tasks >= 3  # (the process' farm: every server's)
+        assert scraped["tickerplant_past_farm_failed_tasks"] == FARM.failed
     else:
         assert FARM.tasks == tasks
 

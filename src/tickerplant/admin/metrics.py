@@ -75,6 +75,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_replay_time_seconds": ("gauge", "The replay clock, Unix time"),
     "tickerplant_replay_events": ("counter", "Events the replay has played"),
     "tickerplant_simulator_actions": ("counter", "Order-flow actions the simulator made (simulator only)"),
+    "tickerplant_past_farm_tasks": ("counter", "Simulated past's cold parts given to its workers"),
+    "tickerplant_past_farm_failed_tasks": ("counter", "Of those tasks, the failed (made on the loop)"),
     "tickerplant_bus_received_frames": ("counter", "Frames a gateway received from the plant over NATS"),
     "tickerplant_bus_received_bytes": ("counter", "Bytes of the frames a gateway received over NATS"),
     "tickerplant_bus_gaps": ("counter", "Gaps in the plant's frame sequence a gateway saw"),
@@ -130,14 +132,18 @@ class ServerCollector(Collector):
         bus_up: Callable[[], bool] | None = None,
         user_data: Mapping[Market, UserData] | None = None,
         faults: Mapping[Market, FaultRecord] | None = None,
+        past_farm: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         """``log_suppressed``: the warnings the process' log filter held back, ever
         (``logs.suppressed``, which the composition root passes in); ``user_data``: the
         venue's, where its engines are not a listener's (a plant process under ``--workers``,
         ``scaleout/plant_venue.py``), read when scraped; ``faults``: the fault profile's
-        records kept outside the listeners (the plant's, ``scaleout/plant_faults.py``)."""
+        records kept outside the listeners (the plant's, ``scaleout/plant_faults.py``);
+        ``past_farm``: the simulated past's workers' tasks and failed tasks, where it has them
+        (``gateway/past_farm.py``)."""
         self._listeners = listeners
         self._log_suppressed = log_suppressed
+        self._past_farm = past_farm
         # the book gauges' views: the listeners' own, or a plant process' (no listeners)
         self._views = views
         self._bus = bus or {}
@@ -171,6 +177,12 @@ class ServerCollector(Collector):
             made = _family("tickerplant_simulator_actions", [])
             made.add_metric([], actions)
             yield made
+        if self._past_farm is not None:
+            names = ("tickerplant_past_farm_tasks", "tickerplant_past_farm_failed_tasks")
+            for name, n in zip(names, self._past_farm(), strict=True):
+                tasks = _family(name, [])
+                tasks.add_metric([], n)
+                yield tasks
         yield from self._venue()
         yield from self._books()
         yield from self._replay_metrics()

@@ -53,6 +53,7 @@ class PastFarm:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # servers on several threads of one process (tests) share it
         self.tasks = 0  # tasks given to the workers
+        self.failed = 0  # of those, the ones that failed (a worker killed, the pool shut)
 
     def draw(self, recipe: Recipe, job: Job) -> Future[list[Any]]:
         """What ``job`` makes (``farming.Job``), in a worker; a broken pool (a worker died) is
@@ -68,10 +69,19 @@ class PastFarm:
                 pool.shutdown(wait=False, cancel_futures=True)
                 continue
             self.tasks += 1
+            task.add_done_callback(self._ended)
             return task
         failed: Future[list[Any]] = Future()
         failed.set_exception(BrokenProcessPool("the past's workers could not be started"))
         return failed
+
+    def counts(self) -> tuple[int, int]:
+        """The tasks given to the workers, and those that failed (the admin's metrics)."""
+        return self.tasks, self.failed
+
+    def _ended(self, task: Future[list[Any]]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            self.failed += 1
 
     def close(self) -> None:
         """Stop the workers (the tasks not begun are cancelled); the next task starts them again."""
