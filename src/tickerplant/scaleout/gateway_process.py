@@ -128,8 +128,9 @@ class GatewayProcess:
         # request weight is per IP across all gateways, as across Binance's servers
         self.weight_sharing = sharing = {market: WeightSharing(bus, market) for market in listing.instruments}
         past = past_answers(listing.instruments, listing.past)  # the plant's simulated past
-        if past is not None:  # a long answer's cold days drawn on the other cores
-            past.past.farm = farm()
+        workers = farm() if past is not None else None  # a long answer's cold parts: other cores
+        if past is not None:
+            past.past.farm = workers
         self.listeners = {
             market: Listener(
                 market, {inst.symbol: inst for inst in insts}, bus, self.clock, config, listing.carried,
@@ -167,7 +168,8 @@ class GatewayProcess:
         await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
         self.started_ms = self.clock.now_ms()
         collector = ServerCollector(
-            self.listeners, {}, lambda: None, bus=self.bus_counts, received=self.bus.received
+            self.listeners, {}, lambda: None, bus=self.bus_counts, received=self.bus.received,
+            past_farm=workers.counts if workers is not None else None,
         )
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
