@@ -68,11 +68,7 @@ async def test_ccxt_at_its_defaults_reads_500_cold_daily_candles_within_its_time
     plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 1e-9, "seed": 23})
     port = plant.listeners[Market.UM].port
     exchange = point(ccxt.binanceusdm(), {"https://fapi.binance.com": f"http://127.0.0.1:{port}"})
-    try:
-        assert exchange.timeout == 10_000
-        candles = await exchange.fetch_ohlcv("ADA/USDT:USDT", "1d")
-    finally:
-        await exchange.close()
+    candles = await _at_its_defaults(exchange, "ADA/USDT:USDT", "1d")
     today = T0 - T0 % DAY_MS  # the last candle: the live day's
     assert [c[0] for c in candles] == list(range(today - 499 * DAY_MS, today + DAY_MS, DAY_MS))
     assert all(c[2] >= max(c[1], c[4]) and c[3] <= min(c[1], c[4]) for c in candles)
@@ -86,11 +82,7 @@ async def test_ccxt_at_its_defaults_reads_cold_weekly_candles_drawn_on_the_other
     port = plant.listeners[Market.CM].port
     tasks = FARM.tasks
     exchange = point(ccxt.binancecoinm(), {"https://dapi.binance.com": f"http://127.0.0.1:{port}"})
-    try:
-        assert exchange.timeout == 10_000
-        candles = await exchange.fetch_ohlcv("BTC/USD:BTC-261225", "1w")
-    finally:
-        await exchange.close()
+    candles = await _at_its_defaults(exchange, "BTC/USD:BTC-261225", "1w")
     listed = [inst for insts in plant.instruments.values() for inst in insts]
     inst = next(i for i in listed if i.symbol == "BTCUSD_261225")
     until = T0 - T0 % MINUTE_MS  # the live start's minute: the past is what lies before it
@@ -137,3 +129,14 @@ async def test_ccxt_reads_cold_daily_mark_candles_drawn_on_the_other_cores(
         assert FARM.tasks - tasks == 3  # 19 past days, 8 a task
     else:
         assert FARM.tasks == tasks
+
+
+async def _at_its_defaults(exchange: Any, symbol: str, interval: str) -> list[list[Any]]:
+    """``fetch_ohlcv(symbol, interval)`` once, as a bot's first call: no limit, ccxt's own
+    10 s timeout; the client closed after."""
+    try:
+        assert exchange.timeout == 10_000
+        candles: list[list[Any]] = await exchange.fetch_ohlcv(symbol, interval)
+        return candles
+    finally:
+        await exchange.close()
