@@ -6,17 +6,17 @@ one core, past every client's default timeout of 10 s.
 One farm a process (``FARM``), shared by every server it starts, as the pasts are
 (``SimulatedPast.of``), and only where the process may run on more than one CPU (``farm``,
 ``cpus``: pinned to one, as the benchmarks pin their servers, or in a container of one CPU,
-the workers would only take the loop's core, so the days are made on the loop, a day a
-piece). Its ``WORKERS`` processes start
-(``spawn``: a clean interpreter, no copy of the server's threads or descriptors) at the
-first long answer and are kept for the next, each building the past from its recipe once
-(``draw``). They run at a lower priority (``nice`` 5) than the server, so that on a
-busy machine the loop's own work goes first; an idle loop leaves them both cores. A worker
-that died breaks its pool: the tasks in it fail (their days are then made on the loop, as
-without a farm) and the next task starts a new pool. A worker whose server ended, however
-(``kill -9`` too), exits within half a second. Memory: a worker holds its past's
-bounded caches (``series.py``), some 60-80 MB with numpy; the tasks waiting are a long
-answer's days, 64 a task.
+the workers would only take the loop's core, so the parts are made on the loop, a piece a
+turn). Its ``WORKERS`` processes start (``spawn``: a clean interpreter, no copy of the
+server's threads or descriptors) at the first long answer and are kept for the next, each
+building the past from its recipe once (``draw``). They run at a lower priority (``nice``
+5) than the server, so that on a busy machine the loop's own work goes first; an idle loop
+leaves them both cores. A worker that died breaks its pool: the tasks in it fail (their
+parts are then made on the loop, as without a farm) and the next task starts a new pool. A
+worker whose server ended, however (``kill -9`` too), exits within half a second. Memory: a
+worker holds its past's bounded caches (``series.py``, ``marks.py``), some 60-80 MB with
+numpy; the tasks waiting are long answers' parts, 64 days' worth a task, at most
+``farming.IN_FLIGHT_MOST`` a past.
 """
 
 from __future__ import annotations
