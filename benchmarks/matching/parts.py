@@ -1,14 +1,19 @@
-"""What the matching benchmark's scenarios share: the start time, the accounts' deposits
-and a journal that only counts."""
+"""What the matching benchmark's scenarios share: the start time, the accounts' deposits,
+a journal that only counts, and the commands' time by kind."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.domain.commands import Place
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.money import parse_amount
 
-__all__ = ["T0", "Counting", "Deposits"]
+__all__ = ["T0", "Counting", "Deposits", "Kinds"]
 
 T0 = 1_790_000_000_000
 
@@ -31,3 +36,34 @@ class Counting:
 
     def commit(self, batch: Batch) -> None:
         self.commits += 1
+
+
+class Kinds:
+    """Each command's time by its kind (its type; a placement's time in force beside it)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, list[int]] = {}  # kind -> [calls, ns]
+
+    def timed(self, apply: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
+        clock = time.perf_counter_ns
+
+        def timed_apply(command: Any, now_ms: int) -> Any:
+            started = clock()
+            try:
+                return apply(command, now_ms)
+            finally:
+                kind = type(command).__name__
+                if type(command) is Place:
+                    kind = f"{kind} {command.order.time_in_force.name}"
+                spent = self.spent.setdefault(kind, [0, 0])
+                spent[0] += 1
+                spent[1] += clock() - started
+
+        return timed_apply
+
+    def report(self, commands: int) -> str:
+        """Each kind's µs a call and its calls, then all of them a command (``commands``)."""
+        spent = sorted(self.spent.items())
+        parts = [f"{kind} {ns / calls / 1000:.1f} ({calls:,})" for kind, (calls, ns) in spent]
+        total = sum(ns for _, ns in self.spent.values()) / commands / 1000
+        return ", ".join(parts) + f"; {total:.1f} a command of the mix"
