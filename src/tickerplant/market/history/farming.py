@@ -35,7 +35,7 @@ from tickerplant.market.units import DAY_MS
 
 __all__ = [
     "FARMED_LEAST", "FARM_CHUNK", "IN_FLIGHT_MOST", "Drawn", "Farm", "InFlight", "Job", "Recipe", "bar_jobs",
-    "day_jobs", "day_jobs_of", "drawn",
+    "day_jobs", "drawn",
 ]  # fmt: skip
 
 FARMED_LEAST = 128  # cold days an answer needs (~0.6 s here) before they are drawn elsewhere
@@ -73,12 +73,7 @@ def day_jobs(symbol: str, cold: list[int]) -> list[Job]:
     return [("days", symbol, cold[i : i + FARM_CHUNK]) for i in range(0, len(cold), FARM_CHUNK)]
 
 
-def day_jobs_of(symbol: str) -> Callable[[list[int]], list[Job]]:
-    """``day_jobs`` of ``symbol``'s cold days (``InFlight.ask``'s ``jobs``)."""
-    return lambda cold: day_jobs(symbol, cold)
-
-
-def bar_jobs(symbol: str, kind: PriceKind, interval: str, cold: list[int], bar_ms: int) -> list[Job]:
+def bar_jobs(symbol: str, kind: PriceKind, interval: str, bar_ms: int, cold: list[int]) -> list[Job]:
     """The price bars opened at ``cold``, each ``bar_ms`` long, as many a task as
     ``FARM_CHUNK`` days hold; none when they hold fewer than ``FARMED_LEAST`` days (made here)."""
     if len(cold) * bar_ms < FARMED_LEAST * DAY_MS:
@@ -107,7 +102,7 @@ class InFlight:
         keys = self._keys
         waiting = list({id(task): task for t in cold if (task := keys.get((*tag, t))) is not None}.values())
         made: list[Drawn] = []
-        for job in jobs([t for t in cold if (*tag, t) not in keys]):
+        for job in jobs([t for t in cold if (*tag, t) not in keys]):  # (``day_jobs``, ``bar_jobs``)
             if len(self._tasks) >= IN_FLIGHT_MOST:
                 break
             task = farm.draw(recipe, job)
@@ -131,9 +126,6 @@ class InFlight:
             for key in held:
                 self._keys.pop(key, None)
         return [(tag, drawn(task)) for task, tag, _ in finished]
-
-    def __len__(self) -> int:
-        return len(self._tasks)
 
 
 def drawn(task: Drawn) -> list[Any]:

@@ -32,6 +32,7 @@ first (``kline_pieces``, ``funding_pieces``: ``protocol/later.py``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import NamedTuple
 
 from tickerplant.market.derivatives.mark_price import (
@@ -197,10 +198,7 @@ class PastMarks:
             self._keep_farmed()
             cold = [t for t in opens if (symbol, kind, interval, t) not in self._bars]
             bar_ms = close_time(interval, opens[0]) + 1 - opens[0] if opens else MINUTE_MS
-
-            def jobs(rest: list[int]) -> list[farming.Job]:
-                return farming.bar_jobs(symbol, kind, interval, rest, bar_ms)
-
+            jobs = partial(farming.bar_jobs, symbol, kind, interval, bar_ms)
             for task in self._in_flight.ask(farm, self.past.recipe, (symbol, kind, interval), cold, jobs):
                 yield task  # until it is done (protocol/later.py); then what is done is kept
                 self._keep_farmed()

@@ -18,12 +18,13 @@ is served (``until_ms``: the minute the live market starts in is live, not past)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import TypeVar
 
 import msgspec
 
 from tickerplant.market.history import farming
-from tickerplant.market.history.farming import Drawn, Farm, Recipe
+from tickerplant.market.history.farming import Drawn, Farm, Recipe, day_jobs
 from tickerplant.market.history.path import AssetPath, Lru
 from tickerplant.market.history.tape import TRADES_PER_ACTION, Minute, PastTrade, SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
@@ -175,7 +176,7 @@ class SimulatedPast:
         if farm is not None and interval in _DAYS_OR_MORE:
             self._keep_farmed()
             cold = self._cold_days(symbol, interval, opens)
-            for task in self._in_flight.ask(farm, self.recipe, (symbol,), cold, farming.day_jobs_of(symbol)):
+            for task in self._in_flight.ask(farm, self.recipe, (symbol,), cold, partial(day_jobs, symbol)):
                 yield task  # until it is done (protocol/later.py); then what is done is kept
                 self._keep_farmed()
         for t in opens:
@@ -447,4 +448,3 @@ def _catalogue_price(market: Market, asset: str) -> int | None:
                 if inst.contract_type is ContractType.PERPETUAL:
                     _PERPETUAL_PRICES[m, inst.base_asset] = inst.initial_price
     return _PERPETUAL_PRICES.get((market, asset))
-
