@@ -136,8 +136,10 @@ def quick_config(**overrides: Any) -> ServerConfig:
     # a server starts in a tenth of the time. Books of the least depth (20 levels a side
     # and a margin: @depth20 stays full) instead of 1,000: building, publishing and
     # mirroring 1,000-level books made each start ten times slower (the full depth has
-    # its own test, tests/gateway/test_full_depth.py).
-    quick = SimulatorConfig(actions_per_s=2000.0, history_s=3600.0, book_levels=20)
+    # its own test, tests/gateway/test_full_depth.py). The rate every hour (steady_rate): as
+    # busy as the past's hour, a test on the system clock would see a fifth of the market at
+    # night and twice it on a weekday (the cycle's own tests set their hours).
+    quick = SimulatorConfig(actions_per_s=2000.0, history_s=3600.0, book_levels=20, steady_rate=True)
     simulator = dataclasses.replace(quick, **overrides.pop("simulator", {}))
     faults = FaultsConfig(**overrides.pop("faults", {}))
     overrides = {"um_port": 0, "cm_port": 0, "admin_port": 0, **overrides}

@@ -55,7 +55,7 @@ async def serve(
         options = ("--history-start", str(SystemClock().now_ms() - past_ms), *options)
     config = path.parent / "quick.toml"
     warm = "" if warm_s is None else f"history_s = {warm_s}\n"
-    config.write_text(f"[simulator]\nbook_levels = {book_levels}\n{warm}")
+    config.write_text(f"[simulator]\nbook_levels = {book_levels}\nsteady_rate = true\n{warm}")
     options = ("--config", str(config), *options)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--venue-db", str(path), "--um-port", str(port),

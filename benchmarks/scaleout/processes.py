@@ -43,7 +43,7 @@ class Split:
         self.nats = self._start([str(nats_server_path()), "-a", HOST, "-p", str(nats_port)])
         _wait_port(nats_port, start_timeout_s)
         cli = [sys.executable, "-m", "tickerplant"]
-        source = ["--config", str(config), "--seed", "1", "--sim-rate", sim_rate]
+        source = ["--config", str(config), "--seed", "1", "--sim-rate", sim_rate, "--steady-rate"]  # any hour
         self.plant = self._start([*cli, "plant", "--nats", self.nats_url, *source])
         deadline = time.monotonic() + start_timeout_s
         while _READY not in self._log(1):

@@ -28,20 +28,9 @@ from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, ConnectionRu
 from tickerplant.protocol.request_weight import REQUEST_WEIGHT_PER_MINUTE
 
 __all__ = [
-    "FaultsConfig",
-    "LimitsConfig",
-    "RelayConfig",
-    "ReplayConfig",
-    "ServerConfig",
-    "Setting",
-    "SimulatorConfig",
-    "latency_spec",
-    "names",
-    "payload_format",
-    "positive_or_max",
-    "queue_model_name",
-    "time_ms",
-    "time_or_listing",
+    "FaultsConfig", "LimitsConfig", "RelayConfig", "ReplayConfig", "ServerConfig", "Setting",
+    "SimulatorConfig", "latency_spec", "names", "payload_format", "positive_or_max", "queue_model_name",
+    "time_ms", "time_or_listing",
 ]
 
 _T = TypeVar("_T")
@@ -215,9 +204,12 @@ class FaultsConfig:
 class SimulatorConfig:
     seed: int = setting(1, "simulator seed: the same seed, the same order flow", flag="--seed", metavar="N")
     actions_per_s: float | None = setting(
-        400.0, "simulated order-flow actions per second across all symbols, or 'max' (as fast as it can)",
+        400.0, "simulated order-flow actions per second across all symbols, or 'max' (as fast as it can): "
+        "the week's mean, each hour as busy as the simulated past's (docs/simulator.md)",
         flag="--sim-rate", metavar="ACTIONS_PER_S|max", parse=positive_or_max,
     )  # fmt: skip
+    steady_rate: bool = setting(False, "--sim-rate every hour, not the past's daily and weekly cycle",
+                                flag="--steady-rate")  # fmt: skip
     batch_actions: int = setting(512, "actions per loop iteration at 'max'")
     history_start_ms: int | None = setting(
         None, "where the simulated past that REST answers begins: 'listing' (each symbol's "

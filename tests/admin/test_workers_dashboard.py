@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(int(150 * SECONDS))
 __all__ = ["artifacts"]  # the fixtures
 
 # three times the default order flow: the quietest symbol's first push comes in seconds, not a dozen
-QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nactions_per_s = 1200\n"
+QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nactions_per_s = 1200\nsteady_rate = true\n"
 
 
 @pytest.fixture

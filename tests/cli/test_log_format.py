@@ -23,7 +23,7 @@ from timing import SECONDS, eventually
 from tickerplant.config import ReplayConfig, ServerConfig
 from tickerplant.logs import JsonFormatter, TextFormatter, WarningBudget, json_line, said, said_text
 
-QUICK = "[simulator]\nhistory_s = 600.0\nbook_levels = 20\n"  # a server that starts at once
+QUICK = "[simulator]\nhistory_s = 600.0\nbook_levels = 20\nsteady_rate = true\n"  # a server that starts at once
 
 
 async def serve_until_warned(tmp_path: Path, log_format: str) -> list[str]:

@@ -46,7 +46,7 @@ class _Log:
 
 async def test_out_of_descriptors_new_clients_get_503_and_a_log_line_until_some_close(tmp_path: Path) -> None:
     config = tmp_path / "quick.toml"
-    config.write_text("[simulator]\nhistory_s = 3600\nbook_levels = 20\nactions_per_s = 200\n")
+    config.write_text("[simulator]\nhistory_s = 3600\nbook_levels = 20\nactions_per_s = 200\nsteady_rate = true\n")
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant", "serve", "--config", str(config),

@@ -46,6 +46,7 @@ nats_token_file = "{{token_file}}"
 [simulator]
 seed = {SEED}
 actions_per_s = {RATE}
+steady_rate = true  # the same market at any hour: a minute of it in under 5 s
 history_s = 60
 book_levels = 20
 """

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.loopback
 __all__ = ["started"]  # the fixture: what the test started
 
 CONFIG = ServerConfig(
-    um_port=0, cm_port=0, admin_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=60.0, book_levels=20)
+    um_port=0, cm_port=0, admin_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=60.0, book_levels=20, steady_rate=True)
 )
 DEPTH = "btcusdt@depth@100ms"
 

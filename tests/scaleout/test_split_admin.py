@@ -29,7 +29,7 @@ from tickerplant.bus.frames import BUS_VERSION, Frame, decode_frame
 # on asyncio.
 __all__ = ["nats_url"]  # the fixture: a real nats-server for the test
 
-QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"
+QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nsteady_rate = true\n"
 AHEAD = 200  # the injected frame's number past one the plant sent: the gateway sees a gap
 
 

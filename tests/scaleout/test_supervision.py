@@ -29,7 +29,7 @@ from tickerplant.scaleout.restarts import STABLE_MS, ChildLife, RestartDelays
 # The servers are processes of their own, on their own loop: the tests run once, on asyncio.
 pytestmark = pytest.mark.timeout(int(120 * SECONDS))
 
-QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\n"
+QUICK = "[simulator]\nhistory_s = 60\nbook_levels = 20\nsteady_rate = true\n"
 CHILDREN_GONE_S = 10  # docs/operations.md: the children of a killed supervisor stop within it
 # docs/operations.md: a client's data flows again within these of its kill
 BACK_S = {"nats-server": 10, "plant": 15, "gateway 1": 10}

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.loopback
 __all__ = ["nats_url", "started"]  # the fixtures: a real nats-server, what the test started
 
 CONFIG = ServerConfig(
-    um_port=0, cm_port=0, admin_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=60.0, book_levels=20)
+    um_port=0, cm_port=0, admin_port=0, simulator=SimulatorConfig(actions_per_s=20_000.0, history_s=60.0, book_levels=20, steady_rate=True)
 )
 DEPTH = "btcusdt@depth@100ms"
 

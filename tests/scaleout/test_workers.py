@@ -25,6 +25,7 @@ QUICK = """
 [simulator]
 history_s = 60
 book_levels = 20
+steady_rate = true
 """
 
 

@@ -134,3 +134,32 @@ async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_i
             await asyncio.sleep(0)
     assert taken[0].trade_id in first_ids
     assert first_ids == sorted(first_ids)
+
+
+# 2026-11-22 03:20 UTC, a Sunday night: the live market runs at a fraction of its mean
+QUIET_MS = 1_795_836_000_000 + 20 * 60_000
+
+
+async def _actions_in_ten_seconds(start_server: StartServer, steady: bool) -> int:
+    clock = ManualClock(QUIET_MS)
+    simulator_config = {"actions_per_s": 2_000.0, "history_s": 0.0, "steady_rate": steady}
+    plant = await start_server(clock=clock, simulator=simulator_config)
+    source = plant.source
+    assert isinstance(source, SimulatedMarket) and source.simulator is not None
+    simulator = source.simulator
+    actions = simulator.action_count
+    async with asyncio.timeout(30 * SECONDS):
+        for _ in range(10):  # a second at a time: a backlog past 5 s would be skipped
+            clock.advance(1_000)
+            while source.stepped_ms < clock.now_ms():
+                await asyncio.sleep(0)
+    return simulator.action_count - actions
+
+
+async def test_a_steady_rate_holds_the_sim_rate_at_a_quiet_hour(start_server: StartServer) -> None:
+    # As busy as its past by default: a Sunday night's hour runs at a fraction of --sim-rate.
+    # With steady_rate (--steady-rate) the rate is --sim-rate whatever the hour.
+    steady = await _actions_in_ten_seconds(start_server, True)
+    cycled = await _actions_in_ten_seconds(start_server, False)
+    assert 0.9 * 20_000 < steady < 1.1 * 20_000, steady
+    assert cycled < 0.6 * steady, (cycled, steady)

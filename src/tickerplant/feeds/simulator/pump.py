@@ -83,6 +83,8 @@ class SimulatedMarket:
             for market, insts in catalogued.items()
         }
         listed = [inst for insts in instruments.values() for inst in insts]
+        # as busy each hour as its past (hourly.py), unless the rate is to hold every hour
+        hourly = None if config.steady_rate else lambda symbol, ms: past.tape(symbol).activity_at(ms)
         self.simulator = Simulator(
             listed,
             seed=config.seed,
@@ -90,7 +92,7 @@ class SimulatedMarket:
             start_ms=now_ms,
             book_levels=config.book_levels,
             trade_ids={i.symbol: _numbered(past.live_ids(i.symbol, now_ms), now_ms) for i in listed},
-            activity=lambda symbol, time_ms: past.tape(symbol).activity_at(time_ms),  # as busy as its past
+            activity=hourly,
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
         self._start_ms = now_ms
