@@ -32,6 +32,9 @@ per 10 s; flat out, 1,000 accounts allow 30,000 orders/s).
    (parse, verify the HMAC, journal a row with group commit, answer JSON); what it leaves of
    the budget at 0.15 is printed, µs per order and its cancel, for everything else the venue
    does (routing, limits, the engine, events, the market).
+4. Before each reference's flat-out part, the steady REST part against it (its warm-up, then
+   ``--rate`` for ``--seconds``): what the same clients, the network and the reference's own
+   work take of the new → answer latency, printed beside the venue's.
 
 The flat-out part also prints the server's CPU per order and its cancel, read from /proc
 over the part, and what other processes used meanwhile: on a shared machine the rate moves
@@ -61,17 +64,10 @@ import os
 import tempfile
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import uvloop
 
-from tickerplant.market.instruments import Market
-from tickerplant.venue.auth.accounts import KeyType
-from tickerplant.venue.auth.signing import hmac_hex
-from tickerplant.venue.auth.store import AccountStore
-from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.journal.sqlite_journal import WAL_LIMIT_BYTES
 
 from ..harness.accounting import cpu_use, disturbed, proc_table
@@ -91,194 +87,17 @@ from ..harness.processes import (
 from ..harness.profile import print_profile, profile_pid
 from ..harness.report import Target, percentile_ms, verdict
 from .journal_rows import print_journal
+from .load import SECRET, event_latencies, flat_out, make_accounts, steady, ws_steady
 from .references import floor_async, required_async
 from .request_path import print_path
 from .server_part import print_server_part, taken
-from .streams import ApiConnection, UserStreams, listen_keys, ws_order_params
+from .streams import UserStreams, listen_keys
 from .wal_size import LargestFile
 from .where import print_split
 
 LATENCY = Target(1.0, at_least=False, unit=" ms")
 RATIO = Target(0.15)
-SECRET = "S" * 64
 WATCHED = 50  # accounts whose user data stream is open: 5 % of the orders at 1,000 accounts
-_END = b"\r\n\r\n"
-
-
-def make_accounts(path: Path, count: int) -> list[str]:
-    store = AccountStore(path)
-    keys = []
-    for i in range(count):
-        account = store.create_account(f"bench{i}", [(Market.UM, "USDT", parse_amount("1000000"))], 1)
-        keys.append(store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=1).api_key)
-    store.close()
-    return keys
-
-
-def signed_request(method: str, path: str, query: str, key: str) -> bytes:
-    query = f"{query}&timestamp={int(time.time() * 1000)}"
-    query = f"{query}&signature={hmac_hex(SECRET, query.encode())}"
-    return (f"{method} {path}?{query} HTTP/1.1\r\nHost: {HOST}\r\nX-MBX-APIKEY: {key}\r\n"
-            f"Content-Length: 0\r\n\r\n").encode()  # fmt: skip
-
-
-class Conn(asyncio.Protocol):
-    """One kept-alive connection: a request, then its whole answer, then the next."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.waiter: asyncio.Future[bytes] | None = None
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        end = self.buffer.find(_END)
-        if end < 0 or self.waiter is None:
-            return
-        head = bytes(self.buffer[:end]).lower()
-        at = head.find(b"content-length:")
-        stop = head.find(b"\r\n", at)
-        length = int(head[at + 15 : stop if stop > 0 else None]) if at >= 0 else 0
-        if len(self.buffer) >= end + 4 + length:
-            answer = bytes(self.buffer[: end + 4 + length])
-            del self.buffer[: end + 4 + length]
-            waiter, self.waiter = self.waiter, None
-            waiter.set_result(answer)
-
-    async def ask(self, request: bytes) -> bytes:
-        assert self.transport is not None
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(request)
-        return await self.waiter
-
-
-async def connect(port: int, count: int) -> list[Conn]:
-    loop = asyncio.get_running_loop()
-    return [(await loop.create_connection(Conn, HOST, port))[1] for _ in range(count)]
-
-
-def cancel_request(n: int, key: str, tag: str = "b") -> bytes:
-    return signed_request("DELETE", "/fapi/v1/order", f"symbol=BTCUSDT&origClientOrderId={tag}{n}", key)
-
-
-def order_query(price: str, n: int, tag: str = "b") -> str:
-    head = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001"
-    return f"{head}&price={price}&newClientOrderId={tag}{n}"
-
-
-async def steady(
-    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float],
-    tag: str = "b",
-) -> list[float]:  # fmt: skip
-    conns = await connect(port, 20)
-    latencies: list[float] = []
-
-    async def one(conn: Conn, n: int) -> None:
-        key = keys[n % len(keys)]
-        t0 = sent_at[f"{tag}{n}"] = time.perf_counter()
-        answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n, tag), key))
-        latencies.append(time.perf_counter() - t0)
-        if b" 200 " in answer[:16]:
-            await conn.ask(cancel_request(n, key, tag))
-
-    await paced(conns, one, rate, seconds)
-    for conn in conns:
-        assert conn.transport is not None
-        conn.transport.close()
-    return latencies
-
-
-async def ws_steady(
-    port: int, keys: list[str], price: str, rate: float, seconds: float, sent_at: dict[str, float],
-    tag: str = "w",
-) -> list[float]:  # fmt: skip
-    """The steady part over the WebSocket API: ``order.place``, then its ``order.cancel``."""
-    conns = await ApiConnection.connect(port, 20)
-    latencies: list[float] = []
-
-    async def one(conn: ApiConnection, n: int) -> None:
-        key = keys[n % len(keys)]
-        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                 "quantity": "0.001", "price": price, "newClientOrderId": f"{tag}{n}"}  # fmt: skip
-        params = ws_order_params(key, SECRET, order)
-        t0 = sent_at[f"{tag}{n}"] = time.perf_counter()
-        answer = await conn.ask("order.place", params)
-        latencies.append(time.perf_counter() - t0)
-        if b'"status":200' in answer:
-            cancel = {"symbol": "BTCUSDT", "origClientOrderId": f"{tag}{n}"}
-            await conn.ask("order.cancel", ws_order_params(key, SECRET, cancel))
-
-    await paced(conns, one, rate, seconds)
-    for conn in conns:
-        assert conn.transport is not None
-        conn.transport.disconnect()
-    return latencies
-
-
-async def paced(
-    conns: list[Any], one: Callable[[Any, int], Awaitable[None]], rate: float, seconds: float
-) -> None:
-    """``one`` at ``rate`` a second for ``seconds``, on the connection free the longest: each
-    is used in turn (one left unused would be closed by the server after ``HEAD_TIMEOUT_MS``
-    without a request, as any new connection that sends nothing is, and then fail every
-    request given to it)."""
-    sent = 0
-    started = time.perf_counter()
-    free = list(conns)
-    running: set[asyncio.Task[None]] = set()
-    while (elapsed := time.perf_counter() - started) < seconds:
-        due = int(elapsed * rate)
-        while sent < due and free:
-            conn = free.pop(0)
-            task = asyncio.ensure_future(one(conn, sent))
-            task.add_done_callback(lambda _t, c=conn: free.append(c))
-            running.add(task)
-            task.add_done_callback(running.discard)
-            sent += 1
-        await asyncio.sleep(0.001)  # the pacing of a steady rate: the clients' own clock
-    await asyncio.gather(*running)
-
-
-def event_latencies(sent_at: dict[str, float], seen: dict[str, float], prefix: str) -> list[float]:
-    """new → ``ORDER_TRADE_UPDATE`` of the watched orders whose id starts with ``prefix``."""
-    return [seen[c] - t for c, t in sent_at.items() if c.startswith(prefix) and c in seen]
-
-
-async def flat_out(port: int, keys: list[str], price: str, seconds: float) -> tuple[float, int]:
-    """Accepted orders a second (each followed by its cancel, on the venue and on the floor
-    alike), and how many were refused (none should be)."""
-    conns = await connect(port, 50)
-    done = refused = 0
-    until = time.perf_counter() + seconds
-
-    async def loop_one(conn: Conn, base: int) -> None:
-        nonlocal done, refused
-        n = base
-        while time.perf_counter() < until:
-            # the connections take the accounts in turn (n steps by 1,000: n % 1,000 would
-            # give one connection one account, past its 300 orders per 10 s)
-            key = keys[(base + len(conns) * (n // 1000)) % len(keys)]
-            answer = await conn.ask(signed_request("POST", "/fapi/v1/order", order_query(price, n), key))
-            if b" 200 " not in answer[:16]:
-                if not refused:
-                    said = answer.split(_END, 1)[-1][:200].decode(errors="replace")
-                    print("  first refusal:", said, flush=True)
-                refused += 1
-                n += 1000
-                continue
-            done += 1
-            await conn.ask(cancel_request(n, key))
-            n += 1000
-
-    started = time.perf_counter()
-    await asyncio.gather(*(loop_one(c, i) for i, c in enumerate(conns)))
-    for conn in conns:
-        assert conn.transport is not None
-        conn.transport.close()
-    return done / (time.perf_counter() - started), refused
 
 
 async def profile_flat_out(
@@ -314,14 +133,18 @@ async def profile_steady(
 
 
 def reference(
-    loop: asyncio.AbstractEventLoop, child: Child, keys: list[str], price: str, seconds: float
-) -> float:
-    """Orders/s flat out against a reference server (``references.py``), forked and stopped."""
+    loop: asyncio.AbstractEventLoop, child: Child, keys: list[str], price: str, args: argparse.Namespace
+) -> tuple[float, list[float]]:
+    """Against a reference server (``references.py``), forked and stopped: orders/s flat out,
+    and first new → answer at ``--rate`` as the steady REST part has it (after its warm-up):
+    what the same clients, the network and the reference's own work take of the latency."""
     try:
         port = child.recv(10.0, "the reference server to listen")[1]
-        rate, refused = loop.run_until_complete(flat_out(port, keys, price, seconds))
+        loop.run_until_complete(steady(port, keys, price, args.rate, args.warmup, {}, tag="x"))
+        acks = loop.run_until_complete(steady(port, keys, price, args.rate, args.seconds, {}))
+        rate, refused = loop.run_until_complete(flat_out(port, keys, price, args.seconds))
         assert not refused, "a reference server answers every request"
-        return rate
+        return rate, acks
     finally:
         child.close()
 
@@ -402,10 +225,10 @@ def main(argv: list[str] | None = None) -> int:
                 steadied = args.profile_steady is not None and loop.run_until_complete(
                     profile_steady(server, keys, price, args)
                 )
-            floor = reference(loop, Child(SERVER_CPU, floor_async, life_s), keys, price, args.seconds)
+            floor, floor_acks = reference(loop, Child(SERVER_CPU, floor_async, life_s), keys, price, args)
             secrets = {key.encode(): SECRET.encode() for key in keys}
             required_child = Child(SERVER_CPU, required_async, secrets, Path(folder) / "required.db", life_s)
-            required = reference(loop, required_child, keys, price, args.seconds)
+            required, required_acks = reference(loop, required_child, keys, price, args)
         finally:
             loop.close()
     for name, acks in (("REST", warm_rest), ("WebSocket API", warm_ws)):
@@ -420,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         answers += f" ({len(acks):,})"
         told = f"p50 {percentile_ms(events, 0.5):.2f} ms, p99 {percentile_ms(events, 0.99):.2f} ms"
         print(f"  {name}: new → answer {answers}; new → ORDER_TRADE_UPDATE {told} ({len(events):,} watched)")
+    for name, acks in (("the floor (pre-built bytes)", floor_acks), ("the required work", required_acks)):
+        said = f"p50 {percentile_ms(acks, 0.5):.2f} ms, p99 {percentile_ms(acks, 0.99):.2f} ms"
+        print(f"  the same REST clients at the same rate against {name}: new → answer {said}")
     print_server_part(parts, args.rate, pause_cost())  # beside it, the machine's cost of a pause
     ws_p99 = percentile_ms(ws_latencies, 0.99)
     event_p99 = percentile_ms(event_latencies(sent_at, streams.seen, ""), 0.99)

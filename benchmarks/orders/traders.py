@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..harness.commands import Child, serve
 from ..harness.processes import CLIENT_CPU, HOST
-from .scenario import cancel_request, connect, make_accounts, order_query, signed_request
+from .load import cancel_request, connect, make_accounts, order_query, signed_request
 
 __all__ = ["TradingAccounts"]
 
