@@ -105,9 +105,6 @@ async def steady(
             await conn.ask(cancel_request(n, key, tag))
 
     await paced(conns, one, rate, seconds)
-    for conn in conns:
-        assert conn.transport is not None
-        conn.transport.close()
     return latencies
 
 
@@ -132,19 +129,16 @@ async def ws_steady(
             await conn.ask("order.cancel", ws_order_params(key, SECRET, cancel))
 
     await paced(conns, one, rate, seconds)
-    for conn in conns:
-        assert conn.transport is not None
-        conn.transport.disconnect()
     return latencies
 
 
 async def paced(
     conns: list[Any], one: Callable[[Any, int], Awaitable[None]], rate: float, seconds: float
 ) -> None:
-    """``one`` at ``rate`` a second for ``seconds``, on the connection free the longest: each
-    is used in turn (one left unused would be closed by the server after ``HEAD_TIMEOUT_MS``
-    without a request, as any new connection that sends nothing is, and then fail every
-    request given to it)."""
+    """``one`` at ``rate`` a second for ``seconds``, on the connection free the longest, then the
+    connections closed: each is used in turn (one left unused would be closed by the server
+    after ``HEAD_TIMEOUT_MS`` without a request, as any new connection that sends nothing is,
+    and then fail every request given to it)."""
     sent = 0
     started = time.perf_counter()
     free = list(conns)
@@ -160,6 +154,9 @@ async def paced(
             sent += 1
         await asyncio.sleep(0.001)  # the pacing of a steady rate: the clients' own clock
     await asyncio.gather(*running)
+    for conn in conns:  # a REST ``Conn``'s transport closes, an ``ApiConnection``'s disconnects
+        closing = conn.transport.close if isinstance(conn, Conn) else conn.transport.disconnect
+        closing()
 
 
 def event_latencies(sent_at: dict[str, float], seen: dict[str, float], prefix: str) -> list[float]:
