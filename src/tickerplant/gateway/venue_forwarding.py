@@ -61,12 +61,12 @@ def _failed(data: bytes | None) -> RequestRefused | Answer:
     """The plant's answer, or what to tell the client instead: an answer that came and does
     not read (another release's, a status HTTP has not) may follow a command done."""
     if data is None:
-        return TIMED_OUT
+        return TIMED_OUT()
     if not data:
-        return NO_PLANT
+        return NO_PLANT()
     answer = decode_answer(data)
     if answer is None or answer.status not in _STATUSES:
-        return UNKNOWN_OUTCOME
+        return UNKNOWN_OUTCOME()
     return answer
 
 
@@ -109,7 +109,8 @@ class ForwardedVenue:
                 self._held(reply, self._counted(route, answer, started_ns), got.hold_ms)
 
             if not self.requests.ask(self.market, command, done, request.ip):
-                refused = RestAnswer(OVERLOADED.status, (error_body(OVERLOADED),), used)
+                overloaded = OVERLOADED()
+                refused = RestAnswer(overloaded.status, (error_body(overloaded),), used)
                 asyncio.get_running_loop().call_soon(lambda: reply(self._counted(route, refused, started_ns)))
 
         return AwaitedRoute(then)
@@ -156,7 +157,7 @@ class ForwardedVenue:
                     self._held(reply, WsApiReply((got.body,), None, admitted.method, got.status), got.hold_ms)
 
             if not self.requests.ask(self.market, command, done, ip):
-                asyncio.get_running_loop().call_soon(lambda: reply(self._refused(admitted, OVERLOADED)))
+                asyncio.get_running_loop().call_soon(lambda: reply(self._refused(admitted, OVERLOADED())))
 
         return AwaitedReply(then)
 

@@ -195,7 +195,7 @@ class DerivativesData:
         if asked is not None:
             assets = [a for a in assets if f"{a}USD" == asked.upper()]
             if not assets:
-                raise BAD_SYMBOL
+                raise BAD_SYMBOL()
         marks, market = self._view.marks, self._view
         times: dict[str, int] = {}  # a marked coin's index time: its mark's
 
@@ -239,7 +239,7 @@ class DerivativesData:
             raise mandatory("pair")
         views = [v for v in self._view.symbols.values() if v.inst.pair == pair.upper()]
         if not views:
-            raise BAD_SYMBOL
+            raise BAD_SYMBOL()
         perpetual = [v for v in views if v.inst.contract_type is ContractType.PERPETUAL]
         return (perpetual or views)[0]
 

@@ -8,6 +8,8 @@ requests are refused with negative codes and an HTTP status (§8.1): a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import NamedTuple
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "RequestRefused",
     "StreamError",
     "mandatory",
+    "refusal",
     "unknown_path",
 ]
 
@@ -94,7 +97,17 @@ class RequestRefused(Exception):
         self.retry_after_s = retry_after_s  # a 429's Retry-After: when its window resets
 
 
-BAD_SYMBOL = RequestRefused(-1121, "Invalid symbol.")
+def refusal(code: int, msg: str, status: int = 400) -> Callable[[], RequestRefused]:
+    """A refusal raised again and again (``raise BAD_SYMBOL()``): a new exception at each call.
+    One exception object raised at every bad request would keep every raise's traceback: each
+    raise adds the frames it passes to the object's ``__traceback__``, and they hold their
+    locals, so a client sending bad symbols or an unknown key grew a server by ~7 kB a request
+    (``tests/gateway/test_refusal_memory.py``; ``tests/test_layering.py`` keeps modules free
+    of exception objects)."""
+    return functools.partial(RequestRefused, code, msg, status)
+
+
+BAD_SYMBOL = refusal(-1121, "Invalid symbol.")
 
 
 def mandatory(name: str) -> RequestRefused:

@@ -155,7 +155,7 @@ class LongShortAnswers:
             name = pair.upper()
             symbols = [v.inst.symbol for v in self.view.symbols.values() if v.inst.pair == name]
             if not symbols:
-                raise BAD_SYMBOL
+                raise BAD_SYMBOL()
         else:
             name = required_symbol(self.view, params).inst.symbol
             symbols = [name]

@@ -55,7 +55,7 @@ def named_symbol(market: MarketView, params: Params) -> SymbolView | None:
         return None
     view = market.symbol(name.upper())
     if view is None:
-        raise BAD_SYMBOL
+        raise BAD_SYMBOL()
     return view
 
 
@@ -171,7 +171,7 @@ class MarketData:
         if pair is not None:
             views = [v for v in views if v.inst.pair == pair.upper()]
             if not views:
-                raise BAD_SYMBOL
+                raise BAD_SYMBOL()
         return views, False
 
     def _has_selection(self, params: Params) -> bool:

@@ -43,7 +43,7 @@ from tickerplant.market.payloads.builders import BASE_DECIMALS, quote_units
 from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.units import DAY_MS, fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, array
-from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, refusal
 from tickerplant.protocol.kline_windows import kline_query, klines_weight
 from tickerplant.protocol.later import Later, eventually
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
@@ -56,7 +56,7 @@ AGG_TRADES_WINDOW_MS = 2 * DAY_MS  # how far back aggTrades answers (§7.9, live
 _TRADES_MAX = 1000
 _HISTORICAL_DEFAULT, _HISTORICAL_MAX = 100, 500  # historicalTrades' limit (§7.9's doc page)
 HISTORICAL_TRADES_WEIGHT = 200  # see the module's docstring
-_TOO_OLD = RequestRefused(-4166, "Search window is restricted to recent 2 days only.")
+_TOO_OLD = refusal(-4166, "Search window is restricted to recent 2 days only.")
 _encode_row = msgspec.json.Encoder().encode
 
 
@@ -101,7 +101,7 @@ class MarketHistory:
             raise RequestRefused(-1023, "Start time is greater than end time.")
         oldest = now_ms - AGG_TRADES_WINDOW_MS
         if (start is not None and start < oldest) or (end is not None and end < oldest):
-            raise _TOO_OLD
+            raise _TOO_OLD()
         history = self.view.trades(view)
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
@@ -192,7 +192,7 @@ class MarketHistory:
             raise mandatory("pair")
         pair = pair.upper()
         if pair not in self._contracts.pairs:
-            raise BAD_SYMBOL
+            raise BAD_SYMBOL()
         contract_type = text_param(params, "contractType")
         if contract_type is None:
             raise mandatory("contractType")

@@ -32,7 +32,7 @@ from tickerplant.market.derivatives.open_interest import PERIOD_MS, VALUE_DECIMA
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
-from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, refusal
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.query_values import Params, int_param, text_param
@@ -47,9 +47,9 @@ HIST_PERIODS_MS = {
 assert all(period % PERIOD_MS == 0 for period in HIST_PERIODS_MS.values())
 _HIST_LIMIT, _HIST_DEFAULT = 500, 30
 HIST_DAYS = 30  # what futures/data keeps: a startTime before it is refused
-_OLD_START = RequestRefused(-1130, "parameter 'startTime' is invalid.")
+_OLD_START = refusal(-1130, "parameter 'startTime' is invalid.")
 _CONTRACT_TYPES = {t.value for t in ContractType} | {"ALL"}
-NO_INTEREST = RequestRefused(-1000, "This source carries no open interest for the symbol.")
+NO_INTEREST = refusal(-1000, "This source carries no open interest for the symbol.")
 
 
 def hist_window(params: Params, now_ms: int) -> tuple[int, int, int | None, int | None]:
@@ -68,7 +68,7 @@ def hist_window(params: Params, now_ms: int) -> tuple[int, int, int | None, int 
     if start is not None and end is not None and start > end:
         raise RequestRefused(-1023, "Start time is greater than end time.")
     if start is not None and start < now_ms - HIST_DAYS * DAY_MS:
-        raise _OLD_START
+        raise _OLD_START()
     return HIST_PERIODS_MS[period], limit, start, end
 
 
@@ -116,7 +116,7 @@ class OpenInterestAnswers:
         view = required_symbol(self.view, params)
         note = view.open_interest.latest
         if note is None:
-            raise NO_INTEREST
+            raise NO_INTEREST()
         inst = view.inst
         qty = fixed(note.oi, inst.qty_decimals)
         if self._cm:
@@ -140,7 +140,7 @@ class OpenInterestAnswers:
                 if v.inst.pair == pair.upper() and contract in ("ALL", v.inst.contract_type.value)
             ]  # fmt: skip
             if not views:
-                raise BAD_SYMBOL
+                raise BAD_SYMBOL()
         else:
             views = [required_symbol(self.view, params)]
         period_ms, limit, start, end = hist_window(params, now_ms)

@@ -124,7 +124,7 @@ def answered(result: Any, used_weight: int) -> RestAnswer | RestLater:
 def _no_composite_index(params: Params, now_ms: int) -> Any:
     """``GET /fapi/v1/indexInfo``: every composite index, or the one ``symbol`` names."""
     if text_param(params, "symbol") is not None:
-        raise BAD_SYMBOL
+        raise BAD_SYMBOL()
     return []
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import RequestRefused, mandatory, refusal
 from tickerplant.protocol.recv_window import AHEAD_MS, DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS
 from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey
 from tickerplant.venue.auth.signing import SignedString, signed_string, verify
@@ -59,13 +59,13 @@ __all__ = [
 ]
 
 
-BAD_KEY_FORMAT = RequestRefused(-2014, "API-key format invalid.", 401)
+BAD_KEY_FORMAT = refusal(-2014, "API-key format invalid.", 401)  # a new exception each: refusal
 _REJECTED_TEXT = "Invalid API-key, IP, or permissions for action"
-REJECTED_KEY = RequestRefused(-2015, f"{_REJECTED_TEXT}.", 401)
-BAD_SIGNATURE = RequestRefused(-1022, "Signature for this request is not valid.")
-_DUPLICATE = RequestRefused(-1101, "Duplicate values for a parameter detected.")
-_TOO_OLD = RequestRefused(-1021, "Timestamp for this request is outside of the recvWindow.")
-_AHEAD = RequestRefused(-1021, "Timestamp for this request was 1000ms ahead of the server's time.")
+REJECTED_KEY = refusal(-2015, f"{_REJECTED_TEXT}.", 401)
+BAD_SIGNATURE = refusal(-1022, "Signature for this request is not valid.")
+_DUPLICATE = refusal(-1101, "Duplicate values for a parameter detected.")
+_TOO_OLD = refusal(-1021, "Timestamp for this request is outside of the recvWindow.")
+_AHEAD = refusal(-1021, "Timestamp for this request was 1000ms ahead of the server's time.")
 _new = tuple.__new__
 
 
@@ -115,7 +115,7 @@ def parameters(query: bytes, body: bytes) -> dict[str, str]:
         pairs = query_pairs(part)
         own = {name.lower(): value for name, value in pairs}
         if len(own) != len(pairs):
-            raise _DUPLICATE
+            raise _DUPLICATE()
         merged.update(own)
     return merged
 
@@ -176,7 +176,7 @@ def _read_plain(part: bytes) -> tuple[dict[str, str], bytes, bytes | None]:
     pairs = [item.partition("=") for item in items if item]
     own = {name.lower(): value for name, _, value in pairs}
     if len(own) != len(pairs):
-        raise _DUPLICATE
+        raise _DUPLICATE()
     signature = own.get("signature")
     if signature is None:
         return own, part, None
@@ -195,17 +195,17 @@ def authorize(request: PrivateRequest, security: Security, keys: Keys, now_ms: i
     params, payload, signature, repeated = _read(request.query, request.body)  # 3
     api_key = request.api_key  # 4
     if api_key is None or API_KEY_FORMAT.fullmatch(api_key) is None:
-        raise BAD_KEY_FORMAT
+        raise BAD_KEY_FORMAT()
     key = keys.key(api_key)
     if key is None:
-        raise REJECTED_KEY
+        raise REJECTED_KEY()
     if security.signed:
         timestamp = parse_long(params.get("timestamp", ""), "timestamp")  # 5
         if not signature:
             raise mandatory("signature")
         check_timing(timestamp, params.get("recvwindow"), now_ms)  # 6
         if repeated or not verify(key, payload, signature):  # 7
-            raise BAD_SIGNATURE
+            raise BAD_SIGNATURE()
     # 8; Authorized(…) without the NamedTuple's generated Python __new__ (once a request)
     return _new(Authorized, (key, permitted(key, security, keys, request.ip), params))
 
@@ -217,7 +217,7 @@ def key_check(keys: Keys | None, api_key: str | None, ip: str, now_ms: int) -> C
 
     def check() -> None:
         if keys is None:
-            raise REJECTED_KEY
+            raise REJECTED_KEY()
         authorize(PrivateRequest(b"", b"", api_key, ip), Security.MARKET_DATA, keys, now_ms)
 
     return check
@@ -230,7 +230,7 @@ def vouched(api_key: str, security: Security, keys: Keys, ip: str, params: dict[
     refused (401 ``-2015``)."""
     key = keys.key(api_key)
     if key is None:
-        raise REJECTED_KEY
+        raise REJECTED_KEY()
     return Authorized(key, permitted(key, security, keys, ip), params)
 
 
@@ -239,9 +239,9 @@ def permitted(key: ApiKey, security: Security, keys: Keys, ip: str) -> Account:
     restriction allow ``security`` from ``ip``; else 401 ``-2015``."""
     account = keys.account(key.account_id)
     if account is None or account.disabled or key.disabled or not key.reading:
-        raise REJECTED_KEY
+        raise REJECTED_KEY()
     if security is _TRADE and not key.trading:
-        raise REJECTED_KEY
+        raise REJECTED_KEY()
     if not key.allows(ip):
         raise RequestRefused(-2015, f"{_REJECTED_TEXT}, request ip: {ip}", 401)
     return account
@@ -261,6 +261,6 @@ def check_timing(timestamp: int, recv_window: str | None, now_ms: int, *, refuse
             raise RequestRefused(-1130, "Data sent for parameter 'recvWindow' is not valid.")
         window = min(sent, MAX_RECV_WINDOW_MS)
     if timestamp >= now_ms + AHEAD_MS:
-        raise _AHEAD
+        raise _AHEAD()
     if now_ms - timestamp > window:
-        raise _TOO_OLD
+        raise _TOO_OLD()

@@ -24,7 +24,7 @@ from urllib.parse import quote, quote_plus
 
 import msgspec
 
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import RequestRefused, mandatory, refusal
 from tickerplant.protocol.ws_api import WsSession
 from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey, KeyType
 from tickerplant.venue.auth.checks import (
@@ -45,7 +45,7 @@ __all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "check_session", "read
 # A logged-on key that has since been revoked, disabled or restricted: the session ends (§8.6).
 # The reply echoes the request's id (``ws_trading``): §8.6's example shows it null, but a
 # client that matches replies by id (python-binance, ccxt) would wait for it until its timeout.
-SESSION_REVOKED = RequestRefused(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+SESSION_REVOKED = refusal(-2015, "Invalid API-key, IP, or permissions for action.", 401)
 _URI_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
 _BAD_PARAM = "Data sent for parameter '{}' is not valid."
 
@@ -124,10 +124,10 @@ def authorize_ws(
         if api_key is None or api_key == "":
             raise mandatory("apiKey")
         if API_KEY_FORMAT.fullmatch(api_key) is None:
-            raise BAD_KEY_FORMAT
+            raise BAD_KEY_FORMAT()
         found = keys.key(api_key)
         if found is None:
-            raise REJECTED_KEY
+            raise REJECTED_KEY()
         key = found
     if security.signed:
         timestamp = parse_long(by_name.get("timestamp", ""), "timestamp")
@@ -137,14 +137,14 @@ def authorize_ws(
         if not on_session:
             assert signature is not None
             if logon and key.key_type is not KeyType.ED25519:
-                raise BAD_SIGNATURE  # only Ed25519 keys log on (§8.6; Unresolved 16's choice)
+                raise BAD_SIGNATURE()  # only Ed25519 keys log on (§8.6; Unresolved 16's choice)
             sent = signature.encode()
             if not any(verify(key, payload, sent) for payload in signed_forms(params)):
-                raise BAD_SIGNATURE
+                raise BAD_SIGNATURE()
     if account is None:
         return Authorized(key, permitted(key, security, keys, ip), by_name)
     if security is Security.TRADE and not key.trading:
-        raise REJECTED_KEY  # a reading key's session stays, refused trading as REST is
+        raise REJECTED_KEY()  # a reading key's session stays, refused trading as REST is
     return Authorized(key, account, by_name)
 
 
@@ -156,12 +156,12 @@ def check_session(session: WsSession | None, keys: Keys, ip: str) -> tuple[ApiKe
     key = None if session is None or session.api_key is None else keys.key(session.api_key)
     try:
         if key is None:
-            raise SESSION_REVOKED
+            raise SESSION_REVOKED()
         return key, permitted(key, Security.USER_DATA, keys, ip)
     except RequestRefused:
         if session is not None:
             _end(session)
-        raise SESSION_REVOKED from None
+        raise SESSION_REVOKED() from None
 
 
 def _end(session: WsSession) -> None:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import CLOSE_CUT, RequestRefused
+from tickerplant.protocol.errors import CLOSE_CUT, RequestRefused, refusal
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestAnswer
 from tickerplant.protocol.ws_api import WsApiReply
@@ -57,18 +57,18 @@ REST, WS = 0, 1  # Command.surface
 # (the command may or may not have been done), nobody took it (it was not), or the gateway
 # has too many commands waiting on the plant already (it was not).
 _UNKNOWN = "Timeout waiting for response from backend server. Send status unknown; execution status unknown."
-TIMED_OUT = RequestRefused(-1007, _UNKNOWN, 503)
-NO_PLANT = RequestRefused(-1001, "Internal error; unable to process your request. Please try again.", 503)
-OVERLOADED = RequestRefused(
+TIMED_OUT = refusal(-1007, _UNKNOWN, 503)  # a new exception each (protocol/errors.refusal)
+NO_PLANT = refusal(-1001, "Internal error; unable to process your request. Please try again.", 503)
+OVERLOADED = refusal(
     -1008, "Server is currently overloaded with other requests. Please try again in a few minutes.", 503
 )
 # Binance's text, its misspelling kept (part 1 §6.2: "Texts are exact (including Binance's typos)")
-_UNREADABLE = RequestRefused(-1000, "An unknown error occured while processing the request.", 500)
+_UNREADABLE = refusal(-1000, "An unknown error occured while processing the request.", 500)
 # an answer that came and could not be read: the command may have been done (part 1 §6.2's
 # first 503 meaning, decision on its code: -1000)
-UNKNOWN_OUTCOME = RequestRefused(-1000, "Unknown error, please check your request or try again later.", 503)
+UNKNOWN_OUTCOME = refusal(-1000, "Unknown error, please check your request or try again later.", 503)
 _ME_TEXT = "Timestamp for this request is outside of the ME recvWindow."  # part 1 §5.1
-_ME_LATE = {Market.UM: RequestRefused(-5028, _ME_TEXT), Market.CM: RequestRefused(-4188, _ME_TEXT)}
+_ME_LATE = {Market.UM: refusal(-5028, _ME_TEXT), Market.CM: refusal(-4188, _ME_TEXT)}
 
 RouteRow = tuple[str, str, str, int, int]  # method, path, security, weight, weight without symbol
 
@@ -117,6 +117,11 @@ _encode = msgspec.msgpack.encode
 def route_table(rest: PrivateRest) -> list[RouteRow]:
     """The plant's private routes as a gateway admits them."""
     return [(m, p, e.security.value, e.weight, e.weight_unscoped) for (m, p), e in rest.routes.items()]
+
+
+def _answered(refused: RequestRefused) -> Answer:
+    """A refusal as the plant answers a forwarded command with it."""
+    return Answer(FORWARD_VERSION, refused.status, error_body(refused))
 
 
 def _in_the_plant(authorized: Authorized, now_ms: int) -> Any:
@@ -189,17 +194,17 @@ class VenueDesk:
                 raise ValueError(f"version {command.version}, surface {command.surface}")
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
             self.unreadable += 1
-            return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, error_body(_UNREADABLE)))
+            return _encode(_answered(_UNREADABLE()))
         if now_ms > command.deadline_ms:  # its client was told -1007 already: not done now
             self.expired += 1
-            return _encode(Answer(FORWARD_VERSION, TIMED_OUT.status, error_body(TIMED_OUT)))
+            return _encode(_answered(TIMED_OUT()))
         if command.surface == WS:
             return self._ws(market, command, now_ms)
         rest = self.rests[market]
         route = (command.method, command.path)
         endpoint = rest.routes.get(route)
         if endpoint is None:  # a gateway of another release: nothing here is done
-            return _encode(Answer(FORWARD_VERSION, _UNREADABLE.status, error_body(_UNREADABLE)))
+            return _encode(_answered(_UNREADABLE()))
         self.performed += 1
         faults, hold_ms = self.faults.get(market), 0
         try:
@@ -225,7 +230,7 @@ class VenueDesk:
         method = trading.methods.get(command.method)
         used, show = command.used, command.show_limits
         if method is None or command.method.startswith("session."):  # those are the gateway's
-            reply = trading.refusal(command.request_id, _UNREADABLE, used, show)
+            reply = trading.refusal(command.request_id, _UNREADABLE(), used, show)
             return _encode(Answer(FORWARD_VERSION, reply.status, reply.reply))
         self.performed += 1
         try:
@@ -258,4 +263,4 @@ def _engine_window(market: Market, params: Mapping[str, str], now_ms: int) -> No
     digits = window.isascii() and window.isdigit() and len(window) <= 19
     allowed = min(int(window), MAX_RECV_WINDOW_MS) if digits else None
     if now_ms - int(timestamp) > (allowed or DEFAULT_RECV_WINDOW_MS):
-        raise _ME_LATE[market]
+        raise _ME_LATE[market]()

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import RequestRefused, mandatory, refusal
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer
 from tickerplant.venue.auth.accounts import Balance
@@ -56,7 +56,7 @@ __all__ = [
     "PrivateRest", "RoutesByBytes", "error_body", "private_routes",
 ]  # fmt: skip
 
-NO_LISTEN_KEY = RequestRefused(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
+NO_LISTEN_KEY = refusal(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
 
 _KEYS = Security.USER_STREAM
 _encode = msgspec.json.encode
@@ -420,7 +420,7 @@ class PrivateRest:
         assert self._listen_keys is not None
         key = self._listen_keys.keep_alive(authorized.account.account_id, now_ms)
         if key is None:
-            raise NO_LISTEN_KEY
+            raise NO_LISTEN_KEY()
         return {"listenKey": key}
 
     def _close(self, authorized: Authorized, now_ms: int) -> Any:
