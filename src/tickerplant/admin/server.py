@@ -5,7 +5,7 @@
 - ``GET /api/status``             the server as JSON (``admin.status``)
 - ``GET /metrics``                the Prometheus text format (``prometheus_client``)
 - ``POST /api/replay/pause``, ``POST /api/replay/resume``: the replay controls (the market
-  listeners' ``GET /tickerplant/v1/replay/…`` paths are kept, deprecated)
+  listeners serve only the replay's status, read-only: ``GET /tickerplant/v1/replay``)
 - ``POST /api/replay/speed`` ``{"speed": 10}`` or ``{"speed": "max"}``: the replay's speed
 - ``/api/accounts…``, ``/api/keys/…/revoke``: the venue's accounts and keys
   (``admin.accounts``), where the server has a venue

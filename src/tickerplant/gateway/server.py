@@ -126,7 +126,7 @@ class Listener:
         self.view = MarketView(market, list(instruments.values()))
         bus.subscribe(market, self.view.receive)
         self._bus = bus
-        # every limit a client runs into, counted (protocol/limit_counters.py)
+        # every limit a client runs into, counted (protocol/limits.py, LimitCounters)
         self.limit_counters = counters = LimitCounters()
         self.weight = make_weight(config.request_weight_per_min, counters=counters)
         self.traffic = Traffic()  # connections accepted, requests answered, closes sent
