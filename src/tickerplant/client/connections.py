@@ -186,14 +186,12 @@ class StreamConnections:
         while not self.closed:
             if serving is None:
                 try:
-                    serving = await self._open(group, index)
+                    serving = await self._open(group, index, again=lost)
                 except _CONNECT_ERRORS as exc:
                     log.warning("stream connection %s/%d failed: %s", group or "/", index, exc)
                     await clock.sleep_until(schedule.open_failed(clock.now_ms()))
                     continue
-                if lost:  # lost and opened again: a reconnect
-                    self.reconnects += 1
-                    lost = False
+                lost = False
                 self.live[key] = serving
                 schedule.opened(serving.opened_ms)
                 if not ready.done():
@@ -223,7 +221,9 @@ class StreamConnections:
             schedule.opened(serving.opened_ms)
             self.rollovers += 1
 
-    async def _open(self, group: str, index: int) -> StreamListener:
+    async def _open(self, group: str, index: int, *, again: bool = False) -> StreamListener:
+        """Connection ``index`` of ``group``, open and subscribed; ``again``: one lost is
+        opened again (a reconnect)."""
         connection = self.listener(self, group, index, next(self._connection_ids))
         path = f"/{group}/stream" if group else "/stream"
         transport, _ = await ws_connect(
@@ -235,6 +235,8 @@ class StreamConnections:
         )
         connection.transport = transport
         connection.opened_ms = self.clock.now_ms()
+        if again:  # counted now: its first frames may be handed out while it subscribes
+            self.reconnects += 1
         names = self.plans[group].streams_of(index)
         if names:
             try:

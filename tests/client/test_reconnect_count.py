@@ -1,0 +1,62 @@
+"""``MarketStreams.reconnects`` counts a connection opened again before anything it carries is
+handed out: a server may send a stream's first events before its reply to SUBSCRIBE (the
+client waits for the reply), and a consumer that reads the reconnect's ``Gap`` and the
+events after it must find it counted. Against a scripted server (``websockets``) that drops
+the first connection and, on the second, sends an event, then holds its reply."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import websockets
+from collecting import collect_until
+from timing import SECONDS
+
+from tickerplant.client.events import BookTicker
+from tickerplant.client.sequencing import Gap
+from tickerplant.client.streams import MarketStreams
+
+STREAM = "btcusdt@bookTicker"
+
+
+def _book(u: int) -> str:
+    data = {"e": "bookTicker", "u": u, "s": "BTCUSDT", "b": "1.0", "B": "1", "a": "2.0", "A": "1", "T": u, "E": u}
+    return json.dumps({"stream": STREAM, "data": data})
+
+
+async def test_a_reconnect_is_counted_before_its_first_events_are_handed_out() -> None:
+    opened: list[Any] = []
+    reply_held = asyncio.Event()
+
+    async def script(ws: Any) -> None:
+        opened.append(ws)
+        request = json.loads(await ws.recv())
+        if len(opened) == 1:  # the first: subscribed, one event, then dropped
+            await ws.send(json.dumps({"result": None, "id": request["id"]}))
+            await ws.send(_book(1))
+            await ws.close()
+            return
+        await ws.send(_book(2))  # the second: an event first, its reply held back
+        await reply_held.wait()
+        await ws.send(json.dumps({"result": None, "id": request["id"]}))
+        await ws.wait_closed()
+
+    async with websockets.serve(script, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        streams = MarketStreams(f"ws://127.0.0.1:{port}", delays=lambda: iter([0.01] * 100))
+        async with streams:
+            subscribing = asyncio.ensure_future(streams.subscribe(STREAM))
+
+            def resumed(items: list[Any]) -> bool:
+                gaps = [n for n, i in enumerate(items) if isinstance(i, Gap)]
+                return bool(gaps) and any(isinstance(i, BookTicker) for i in items[gaps[0] + 1 :])
+
+            try:
+                await collect_until(streams, resumed, 10 * SECONDS)
+                counted = streams.reconnects  # while the second connection waits for its reply
+            finally:
+                reply_held.set()
+            await subscribing
+    assert counted == 1
