@@ -60,3 +60,37 @@ async def test_a_reconnect_is_counted_before_its_first_events_are_handed_out() -
                 reply_held.set()
             await subscribing
     assert counted == 1
+
+
+async def test_a_loss_is_one_reconnect_however_many_opens_it_takes() -> None:
+    # After the drop, two connections are opened whose SUBSCRIBE is refused, then one that
+    # serves: one connection lost and opened again, one reconnect.
+    opened: list[Any] = []
+
+    async def script(ws: Any) -> None:
+        opened.append(ws)
+        request = json.loads(await ws.recv())
+        if len(opened) in (2, 3):
+            await ws.send(json.dumps({"error": {"code": 3, "msg": "busy"}, "id": request["id"]}))
+            await ws.wait_closed()
+            return
+        await ws.send(json.dumps({"result": None, "id": request["id"]}))
+        await ws.send(_book(len(opened)))
+        if len(opened) == 1:
+            await ws.close()
+            return
+        await ws.wait_closed()
+
+    async with websockets.serve(script, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        streams = MarketStreams(f"ws://127.0.0.1:{port}", delays=lambda: iter([0.01] * 100))
+        async with streams:
+            await streams.subscribe(STREAM)
+
+            def resumed(items: list[Any]) -> bool:
+                gaps = [n for n, i in enumerate(items) if isinstance(i, Gap)]
+                return bool(gaps) and any(isinstance(i, BookTicker) for i in items[gaps[0] + 1 :])
+
+            await collect_until(streams, resumed, 10 * SECONDS)
+            assert len(opened) == 4
+            assert streams.reconnects == 1

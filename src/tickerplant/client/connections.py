@@ -185,10 +185,13 @@ class StreamConnections:
         lost = False  # a connection of this index was lost and is not open again yet
         while not self.closed:
             if serving is None:
+                counted = self.reconnects
                 try:
                     serving = await self._open(group, index, again=lost)
                 except _CONNECT_ERRORS as exc:
                     log.warning("stream connection %s/%d failed: %s", group or "/", index, exc)
+                    # opened and counted, then its subscribe failed: the loss is counted once
+                    lost = lost and self.reconnects == counted
                     await clock.sleep_until(schedule.open_failed(clock.now_ms()))
                     continue
                 lost = False

@@ -102,8 +102,8 @@ def refusal(code: int, msg: str, status: int = 400) -> Callable[[], RequestRefus
     One exception object raised at every bad request would keep every raise's traceback: each
     raise adds the frames it passes to the object's ``__traceback__``, and they hold their
     locals, so a client sending bad symbols or an unknown key grew a server by ~7 kB a request
-    (``tests/gateway/test_refusal_memory.py``; ``tests/test_layering.py`` keeps modules free
-    of exception objects)."""
+    (``tests/gateway/test_refusal_memory.py``, which also keeps modules free of exception
+    objects)."""
     return functools.partial(RequestRefused, code, msg, status)
 
 

@@ -32,7 +32,7 @@ def test_the_past_trades_at_the_live_rate() -> None:
     assert 1 / 1.3 < expected / live < 1.3, (expected, live)
 
 
-# 2026-11-22 03:20 UTC (a Sunday night) and 2026-11-25 15:20 UTC (a Wednesday afternoon)
+# 2026-11-28 03:40 UTC (a Saturday night) and 2026-11-30 15:20 UTC (a Monday afternoon)
 QUIET, BUSY = 1_795_836_000_000 + 20 * 60_000, 1_796_050_800_000 + 20 * 60_000
 
 
@@ -56,7 +56,7 @@ def _live_and_past(start_ms: int) -> tuple[collections.Counter[str], dict[str, f
 
 
 def test_the_live_market_goes_on_as_busy_as_its_past_hour() -> None:
-    """A Sunday night's live market is as quiet as its past hour, a Wednesday afternoon's as
+    """A Saturday night's live market is as quiet as its past hour, a Monday afternoon's as
     busy, over the catalogue. (Each symbol's own count swings over minutes with its mood;
     the per-symbol rates are calibrated over an hour, ``market/history/tape.py``.)"""
     quiet, quiet_past = _live_and_past(QUIET)

@@ -136,7 +136,7 @@ async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_i
     assert first_ids == sorted(first_ids)
 
 
-# 2026-11-22 03:20 UTC, a Sunday night: the live market runs at a fraction of its mean
+# 2026-11-28 03:40 UTC, a Saturday night: the live market runs at a fraction of its mean
 QUIET_MS = 1_795_836_000_000 + 20 * 60_000
 
 
@@ -157,7 +157,7 @@ async def _actions_in_ten_seconds(start_server: StartServer, steady: bool) -> in
 
 
 async def test_a_steady_rate_holds_the_sim_rate_at_a_quiet_hour(start_server: StartServer) -> None:
-    # As busy as its past by default: a Sunday night's hour runs at a fraction of --sim-rate.
+    # As busy as its past by default: a Saturday night's hour runs at a fraction of --sim-rate.
     # With steady_rate (--steady-rate) the rate is --sim-rate whatever the hour.
     steady = await _actions_in_ten_seconds(start_server, True)
     cycled = await _actions_in_ten_seconds(start_server, False)
