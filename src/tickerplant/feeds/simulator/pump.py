@@ -21,7 +21,8 @@ from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.plant.past import warm_minutes
+from tickerplant.market.klines.candles import Kline
+from tickerplant.market.plant.past import owe_past, warm_minutes
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
 from tickerplant.market.updates import MarketUpdate, Trade
@@ -36,6 +37,22 @@ _SAMPLE_SYMBOLS = 8
 # On the wall clock the pump sleeps until what is due, but never longer than this: a stream
 # taken meanwhile is due at once, and waits this long at most (``_until_due``).
 _LONGEST_SLEEP_MS = 20
+
+
+class _PastParts:
+    """The past's part of a candle open at the live start, from its open to the warm start's
+    first whole minute (``market/klines/past_parts.py``): the span REST's kline adds to the
+    same candle (``protocol/past.PastAnswers._share``), its trade ids in this start's numbering."""
+
+    def __init__(self, past: SimulatedPast, warm_ms: int, trade_base: int) -> None:
+        self.past, self.warm_ms, self.trade_base = past, warm_ms, trade_base
+
+    def pieces(self, symbol: str, open_ms: int) -> Iterator[None]:
+        return self.past.span_pieces(symbol, open_ms, self.warm_ms)
+
+    def part(self, symbol: str, open_ms: int) -> Kline | None:
+        k = self.past.span(symbol, open_ms, self.warm_ms)
+        return None if k is None else k.renumbered(self.trade_base)
 
 
 def _numbered(ids: tuple[int, int], start_ms: int) -> tuple[int, int]:
@@ -118,6 +135,8 @@ class SimulatedMarket:
         # in between is the live market's, its trade ids above the past's (a warm start that
         # took its trades from the past put a gap of ids in every trades answer's splice)
         now_ms, warm_from = self._start_ms, self._warm_from_ms
+        # the first whole minute the candles hold (PastAnswers.warm_ms: REST's same boundary)
+        warm_ms = min(warm_from + -warm_from % MINUTE_MS, now_ms - now_ms % MINUTE_MS)
         for market, plant in sink.plants.items():
             rows: list[StreamMessage] = []
             for symbol in plant.symbols:
@@ -134,6 +153,7 @@ class SimulatedMarket:
                 base = trade_base
                 numbered = [k.renumbered(base) for k in minutes]
                 rows += warm_minutes(plant, symbol, numbered, (last.time_ms, last.qty), now_ms)
+                owe_past(plant, symbol, _PastParts(past, warm_ms, base), now_ms, warm_ms)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)
             current: list[StreamMessage] = []

@@ -45,9 +45,12 @@ from tickerplant.market.klines.symbol_candles import NEVER_MS, SymbolCandles
 from tickerplant.market.klines.warm import WarmTrade, warm_candles
 from tickerplant.market.messages import StreamMessage
 
-__all__ = ["CONTINUOUS_TYPES", "KLINE_PUSH_MS", "ContinuousContracts", "KlineStreams"]
+__all__ = ["CONTINUOUS_TYPES", "KLINE_PUSH_MS", "PAST_PIECES_A_TICK", "ContinuousContracts", "KlineStreams"]
 
 KLINE_PUSH_MS = 250  # the kline streams' update speed (§4.7, §4.12, §4.14)
+# the past's part of held candles made at each tick, pieces (a day or an hour of the past,
+# a few ms each): past_parts.py
+PAST_PIECES_A_TICK = 4
 
 # The contract types a continuous kline names, lowercase as in the stream name (§3.5); the
 # REST `contractType` is the uppercase. `tradifi_perpetual` is USDⓈ-M's, and no contract of
@@ -236,6 +239,7 @@ class KlineStreams:
         if now_ms >= self._next_change_ms:
             self._relabel(now_ms)
         silent = self._silent()
+        budget = PAST_PIECES_A_TICK
         for sc in self._symbols:
             if sc.ticked_ms >= now_ms:
                 continue  # caught up to this tick already, ahead of it (catch_up)
@@ -244,6 +248,10 @@ class KlineStreams:
                 continue
             if sc.pending is not None:
                 self._merge(sc, now_ms, out)
+            owed = sc.owed
+            if owed is not None and owed.making and budget > 0:  # a held candle's past part
+                budget -= owed.work(budget)
+                sc.changed = sc.changed or not owed.making  # made: its push goes now
             changed = sc.changed
             if not changed and sc.next_close_ms >= now_ms:
                 continue
@@ -351,6 +359,14 @@ class KlineStreams:
             kind = None
         if name is None and kind is None:
             return
+        owed = sc.owed
+        if owed is not None:  # the candle open at the live start: the past's part in front
+            joined = owed.joined(index, k, closed)
+            if not owed.open_ms:
+                sc.owed = None  # every such candle closed: nothing owed any more
+            if joined is None:
+                return  # held until its part is made (tick)
+            k = joined
         frames = sc.frames
         tail = frames.tail(k, sc.interval_texts[index], closed)  # once for both payloads
         head = (now_ms, k.open_ms, k.close_ms)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import CONTINUOUS_INTERVALS_UM, INTERVALS, Kline
 from tickerplant.market.klines.frames import KlineFrames
+from tickerplant.market.klines.past_parts import OwedParts
 from tickerplant.market.messages import StreamKind
 
 __all__ = ["NEVER_MS", "SymbolCandles"]
@@ -33,6 +34,7 @@ class SymbolCandles:
         "intervals",
         "kline_names",
         "next_close_ms",
+        "owed",
         "pending",
         "ticked_ms",
     )
@@ -49,6 +51,7 @@ class SymbolCandles:
         self.changed = False  # since the last push
         self.next_close_ms = NEVER_MS  # the earliest close time of an open candle
         self.ticked_ms = -1  # the last tick these candles caught up to ahead of the plant's
+        self.owed: OwedParts | None = None  # candles lacking the past's part (past_parts.py)
         lower = inst.symbol.lower()
         kline = StreamKind.KLINE.value
         self.kline_names: list[str | None] = [

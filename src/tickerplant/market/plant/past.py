@@ -5,7 +5,8 @@ candles the minutes since their open, and the market views learn those candles a
 past's share of its interval and the live trades fold into it.
 
 A minute is summed once, whatever its trade count: a day of a busy symbol's past costs its
-1,440 minutes, not its million trades.
+1,440 minutes, not its million trades. A candle whose interval opened before the day (a
+week's, a month's) is owed the past's part before it (``owe_past``), which its pushes join.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines.candles import BASE_DECIMALS, Kline
+from tickerplant.market.klines.candles import BASE_DECIMALS, Kline, open_time
+from tickerplant.market.klines.past_parts import OwedParts, PastSource
 from tickerplant.market.klines.warm import warm_from_minutes
 from tickerplant.market.messages import KLINE_ROW, StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.units import fixed
 
-__all__ = ["warm_minutes"]
+__all__ = ["owe_past", "warm_minutes"]
 
 _encode = msgspec.json.Encoder().encode
 
@@ -55,3 +57,15 @@ def warm_minutes(
         )  # fmt: skip
         out.append(StreamMessage(name, _encode(row)))
     return out
+
+
+def owe_past(plant: Plant, symbol: str, source: PastSource, now_ms: int, warm_ms: int) -> None:
+    """``symbol``'s candles open at ``now_ms`` whose interval opened before ``warm_ms`` (the
+    warm start's first minute) lack the past's part before it: their pushes join it in front,
+    made from ``source`` when somebody takes them (``klines/past_parts.py``)."""
+    candles = plant.symbols[symbol].candles
+    if candles is None:
+        return
+    opens = [open_time(interval, now_ms) for interval in candles.intervals]
+    owed = {index: open_ms for index, open_ms in enumerate(opens) if open_ms < warm_ms}
+    candles.owed = OwedParts(source, symbol, owed) if owed else None
