@@ -73,3 +73,47 @@ async def test_a_week_and_a_month_pushed_as_rest_answers_them(start_server: Star
     assert continuous == {key: value for key, value in week.items() if key != "s"}
     month = last[f"{symbol.lower()}@kline_1M"]["k"]
     assert float(month["v"]) > float(week["v"]) > float(last[f"{symbol.lower()}@kline_1d"]["k"]["v"])
+
+
+PRICE_STREAMS = {  # stream: (market, REST path, wholly live: the hour opened at the start)
+    "btcusd_perp@markPriceKline_1w": (Market.CM, "/dapi/v1/markPriceKlines?symbol=BTCUSD_PERP&interval=1w"),
+    "btcusd_perp@markPriceKline_1h": (Market.CM, "/dapi/v1/markPriceKlines?symbol=BTCUSD_PERP&interval=1h"),
+    "btcusd@indexPriceKline_1M": (Market.CM, "/dapi/v1/indexPriceKlines?pair=BTCUSD&interval=1M"),
+    "btcusd@indexPriceKline_1h": (Market.CM, "/dapi/v1/indexPriceKlines?pair=BTCUSD&interval=1h"),
+    "pBTCUSDT@kline_1w": (Market.UM, "/fapi/v1/premiumIndexKlines?symbol=BTCUSDT&interval=1w"),
+    "pBTCUSDT@kline_1h": (Market.UM, "/fapi/v1/premiumIndexKlines?symbol=BTCUSDT&interval=1h"),
+}
+
+
+async def test_mark_index_and_premium_candles_pushed_as_rest_answers_them(start_server: StartServer) -> None:
+    """The price candles have no warm start: the candle open at the start holds the live
+    samples alone, and REST's bar the past's samples of its interval in front, as its pushes do."""
+    clock = ManualClock(T0)
+    plant = await start_server(clock=clock, simulator={"actions_per_s": 200.0, "history_s": 120.0})
+    source = plant.source
+    assert isinstance(source, SimulatedMarket)
+    last: dict[str, dict[str, Any]] = {}
+    async with (
+        websockets.connect(f"{plant.url(Market.CM)}/stream?streams={'/'.join(n for n, (m, _) in PRICE_STREAMS.items() if m is Market.CM)}", max_queue=None) as cm,
+        websockets.connect(f"{plant.url(Market.UM)}/stream?streams={'/'.join(n for n, (m, _) in PRICE_STREAMS.items() if m is Market.UM)}", max_queue=None) as um,
+    ):  # fmt: skip
+        for _ in range(40):  # 10 s of the market, 250 ms at a time
+            before = source.updates_processed
+            clock.advance(250 - clock.now_ms() % 250)
+            await eventually(lambda before=before: source.updates_processed > before)  # type: ignore[misc]
+        for ws in (cm, um):  # a request's reply comes after every push made before it
+            await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 9}))
+            while "result" not in (message := json.loads(await ws.recv())):
+                last[message["stream"]] = message["data"]
+    assert sorted(last) == sorted(PRICE_STREAMS), "every candle pushed, its past's part made meanwhile"
+
+    late: dict[str, set[int]] = {}  # samples after the last push: the same in the hour's and the week's
+    for name, (market, path) in PRICE_STREAMS.items():
+        k = last[name]["k"]
+        _, [row] = await get(plant, f"{path}&limit=1", market)
+        assert [row[0], row[1], row[6]] == [k["t"], k["o"], k["T"]], f"{name}: its open as REST's"
+        assert float(row[2]) >= float(k["h"]) and float(row[3]) <= float(k["l"]), name
+        late.setdefault(name.rpartition("_")[0], set()).add(row[8] - k["n"])
+        if not name.endswith("_1h"):
+            assert k["t"] < T0 and k["f"] == k["t"], f"{name}: opened before the start, its first sample the open"
+    assert all(len(differences) == 1 for differences in late.values()), late

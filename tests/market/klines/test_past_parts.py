@@ -1,6 +1,7 @@
-"""``OwedParts``: a candle that opened before the warm start's window, pushed with the past's
-part in front; the part made a budget of pieces at a time, the push held meanwhile, made at
-once when the candle closes, and nothing owed once a later candle opens."""
+"""``OwedParts``: the past's part of a candle that opened before the warm start's window, made
+a budget of pieces at a time while the candle's pushes are held, made at once when the candle
+closes, and nothing owed once a later candle opens. (Joined in front of the candle on the wire:
+``tests/gateway/test_kline_past_part.py``.)"""
 
 from __future__ import annotations
 
@@ -28,32 +29,26 @@ class Source:
         return PAST
 
 
-def live(open_ms: int = OPEN) -> Kline:
-    return Kline(open_ms, open_ms + 3_599_999, 111, 130, 105, 125, 4, 480, 2, 1, 120, 10, 11)
-
-
-def test_the_push_is_held_until_the_part_is_made_then_joined() -> None:
+def test_the_push_is_held_until_the_part_is_made() -> None:
     source = Source(pieces=5)
-    owed = OwedParts(source, "BTCUSDT", {3: OPEN})
-    assert owed.joined(0, live(), False) == live(), "an interval owed nothing: as it is"
-    assert owed.joined(3, live(), False) is None and owed.making, "held: its part being made"
+    owed: OwedParts[Kline] = OwedParts(source, "BTCUSDT", {3: OPEN})
+    assert owed.part(0, OPEN, False) == (False, None), "an interval owed nothing"
+    assert owed.part(3, OPEN, False) == (True, None) and owed.making, "held: its part being made"
     assert owed.work(2) == 2 and owed.making and source.made == 2
-    assert owed.joined(3, live(), False) is None, "still held"
+    assert owed.part(3, OPEN, False) == (True, None), "still held"
     assert owed.work(4) == 3 and not owed.making and source.made == 5
-    whole = owed.joined(3, live(), False)
-    assert whole == Kline(OPEN, OPEN + 3_599_999, 100, 130, 90, 125, 9, 980, 5, 3, 320, 7, 11)
+    assert owed.part(3, OPEN, False) == (False, PAST)
 
 
 def test_a_closing_candle_makes_its_part_at_once() -> None:
     source = Source(pieces=50)
-    owed = OwedParts(source, "BTCUSDT", {3: OPEN})
-    whole = owed.joined(3, live(), True)
-    assert whole is not None and (whole.open, whole.volume, whole.first_id) == (100, 9, 7)
+    owed: OwedParts[Kline] = OwedParts(source, "BTCUSDT", {3: OPEN})
+    assert owed.part(3, OPEN, True) == (False, PAST)
     assert source.made == 50 and not owed.making
 
 
 def test_a_later_candle_is_wholly_live_and_nothing_is_owed() -> None:
-    owed = OwedParts(Source(pieces=1), "BTCUSDT", {3: OPEN})
-    later = live(OPEN + 3_600_000)
-    assert owed.joined(3, later, False) is later
+    owed: OwedParts[Kline] = OwedParts(Source(pieces=1), "BTCUSDT", {3: OPEN})
+    assert owed.part(3, OPEN, False) == (True, None)
+    assert owed.part(3, OPEN + 3_600_000, False) == (False, None)
     assert not owed.open_ms and not owed.making

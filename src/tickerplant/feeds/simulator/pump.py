@@ -8,6 +8,7 @@ of each symbol from the plant's 24 h window (the one place that keeps it)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -17,11 +18,12 @@ from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.simulator.derivatives import SimulatedDerivatives
+from tickerplant.feeds.simulator.past_parts import PastPriceParts, PastTradeParts
 from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.history.counts import id_bases
+from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import PastSpec, SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.klines.candles import Kline
 from tickerplant.market.plant.past import owe_past, warm_minutes
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
@@ -37,22 +39,6 @@ _SAMPLE_SYMBOLS = 8
 # On the wall clock the pump sleeps until what is due, but never longer than this: a stream
 # taken meanwhile is due at once, and waits this long at most (``_until_due``).
 _LONGEST_SLEEP_MS = 20
-
-
-class _PastParts:
-    """The past's part of a candle open at the live start, from its open to the warm start's
-    first whole minute (``market/klines/past_parts.py``): the span REST's kline adds to the
-    same candle (``protocol/past.PastAnswers._share``), its trade ids in this start's numbering."""
-
-    def __init__(self, past: SimulatedPast, warm_ms: int, trade_base: int) -> None:
-        self.past, self.warm_ms, self.trade_base = past, warm_ms, trade_base
-
-    def pieces(self, symbol: str, open_ms: int) -> Iterator[None]:
-        return self.past.span_pieces(symbol, open_ms, self.warm_ms)
-
-    def part(self, symbol: str, open_ms: int) -> Kline | None:
-        k = self.past.span(symbol, open_ms, self.warm_ms)
-        return None if k is None else k.renumbered(self.trade_base)
 
 
 def _numbered(ids: tuple[int, int], start_ms: int) -> tuple[int, int]:
@@ -137,6 +123,8 @@ class SimulatedMarket:
         now_ms, warm_from = self._start_ms, self._warm_from_ms
         # the first whole minute the candles hold (PastAnswers.warm_ms: REST's same boundary)
         warm_ms = min(warm_from + -warm_from % MINUTE_MS, now_ms - now_ms % MINUTE_MS)
+        until_ms = now_ms - now_ms % MINUTE_MS  # the live start's minute
+        price_parts = functools.partial(PastPriceParts, PastMarks(past), until_ms=until_ms)
         for market, plant in sink.plants.items():
             rows: list[StreamMessage] = []
             for symbol in plant.symbols:
@@ -153,9 +141,11 @@ class SimulatedMarket:
                 base = trade_base
                 numbered = [k.renumbered(base) for k in minutes]
                 rows += warm_minutes(plant, symbol, numbered, (last.time_ms, last.qty), now_ms)
-                owe_past(plant, symbol, _PastParts(past, warm_ms, base), now_ms, warm_ms)
+                owe_past(plant, symbol, PastTradeParts(past, warm_ms, base), now_ms, warm_ms)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)
+            # the mark, index and premium candles begin with the live samples: their past's part
+            plant.marks.price_klines.owe(price_parts, now_ms, until_ms)
             current: list[StreamMessage] = []
             plant.snapshot(now_ms, current)
             sink.bus.publish(market, current)

@@ -141,18 +141,18 @@ class MarkStreams:
             for inst in instruments
         }  # fmt: skip
         self._next_mark_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
-        self._klines = PriceKlineStreams(market, instruments, now_ms, encode)  # COIN-M's
+        self.price_klines = PriceKlineStreams(market, instruments, now_ms, encode)  # COIN-M's
         self._wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
     def follow(self, wanted: Demand) -> None:
         """Write only the public streams in ``wanted`` (None: all); the internal mark-state
         and funding notes always."""
         self._wanted = wanted
-        self._klines.wanted = wanted
+        self.price_klines.wanted = wanted
 
     @property
     def next_tick_ms(self) -> int:
-        return min(self._next_mark_ms, self._klines.next_tick_ms)
+        return min(self._next_mark_ms, self.price_klines.next_tick_ms)
 
     def apply(self, update: MarkPrice | IndexPrice | FundingRate, out: list[StreamMessage]) -> None:
         if type(update) is MarkPrice:
@@ -164,10 +164,10 @@ class MarkStreams:
                 update.next_funding_ms, _rate(update.premium_index),
             )  # fmt: skip
             out.append(StreamMessage(symbol.state, self._encode(state)))
-            self._klines.mark(update, out)
+            self.price_klines.mark(update, out)
         elif type(update) is IndexPrice:
             self._index[update.pair] = update
-            self._klines.index(update, out)
+            self.price_klines.index(update, out)
         else:
             assert type(update) is FundingRate
             rate, mark = _mark(update.rate), _mark(update.mark_price)
@@ -177,7 +177,7 @@ class MarkStreams:
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every mark stream due at ``now_ms``: the `@1s` ones at each whole second, the
         others at each whole 3 s, stamped with that second; and the price klines due."""
-        self._klines.tick(now_ms, out)
+        self.price_klines.tick(now_ms, out)
         if now_ms < self._next_mark_ms:
             return
         second = now_ms // SECOND_MS * SECOND_MS

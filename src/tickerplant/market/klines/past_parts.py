@@ -15,42 +15,49 @@ a tick: meanwhile that candle's pushes are held back (a subscriber's first push 
 is whole, about a second later), and the candle closing meanwhile makes it at once. Once the
 candle closes its successor is wholly live, and nothing more is owed.
 
-Bounded by design: per symbol, one part per interval, made once.
+The mark-price, index-price and premium-index candles (``price_streams.py``) have no warm
+start at all: the candle open at the live start lacks the past's samples from its open to the
+start, which REST's ``markPriceKlines``, ``indexPriceKlines`` and ``premiumIndexKlines`` add
+(``PastAnswers._whole_bar``); their pushes join them in front the same way.
+
+Bounded by design: per symbol (and per pair), one part per interval and kind, made once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
-
-from tickerplant.market.klines.candles import Kline
+from typing import Generic, Protocol, TypeVar
 
 __all__ = ["OwedParts", "PastSource"]
 
+P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
 
-class PastSource(Protocol):
-    """The past's part of a candle: from its open to where the warm start's window begins."""
 
-    def pieces(self, symbol: str, open_ms: int) -> Iterator[None]:
+class PastSource(Protocol[P_co]):
+    """The past's part of a candle: from its open to where the plant's candles begin (a
+    trade kline's, ``Kline``; a mark, index or premium candle's, ``price_candles.PriceBar``)."""
+
+    def pieces(self, name: str, open_ms: int) -> Iterator[None]:
         """What ``part`` reads, made a piece at a time: it yields after each piece made."""
         ...
 
-    def part(self, symbol: str, open_ms: int) -> Kline | None:
-        """The past's trades from ``open_ms`` to the window, summed in one kline (its trade
-        ids in the live numbering); None: the past has none there."""
+    def part(self, name: str, open_ms: int) -> P_co | None:
+        """The past's part from ``open_ms`` on, in one candle (a trade kline's ids in the live
+        numbering); None: the past has none there."""
         ...
 
 
-class OwedParts:
-    """One symbol's candles that lack the past's part (by interval index: the open time of
-    the candle lacking it), and the parts made or being made."""
+class OwedParts(Generic[P]):
+    """One symbol's (or pair's) candles that lack the past's part (by interval index: the
+    open time of the candle lacking it), and the parts made or being made."""
 
-    __slots__ = ("_made", "_making", "open_ms", "source", "symbol")
+    __slots__ = ("_made", "_making", "name", "open_ms", "source")
 
-    def __init__(self, source: PastSource, symbol: str, open_ms: dict[int, int]) -> None:
-        self.source, self.symbol = source, symbol
+    def __init__(self, source: PastSource[P], name: str, open_ms: dict[int, int]) -> None:
+        self.source, self.name = source, name
         self.open_ms = open_ms  # emptied as each such candle closes: then nothing is owed
-        self._made: dict[int, Kline | None] = {}
+        self._made: dict[int, P | None] = {}
         self._making: dict[int, Iterator[None]] = {}
 
     @property
@@ -58,37 +65,29 @@ class OwedParts:
         """Whether a part somebody waits for is being made (``work``)."""
         return bool(self._making)
 
-    def joined(self, index: int, k: Kline, closed: bool) -> Kline | None:
-        """Candle ``k`` of interval ``index`` as pushed: with the past's part in front of it
-        when it is the candle lacking it; None while that part is being made (the push is
-        held: ``work`` makes it). A candle closing meanwhile has its part made at once."""
-        open_ms = self.open_ms.get(index)
-        if open_ms is None:
-            return k
-        if k.open_ms != open_ms:  # a later candle: wholly live, nothing owed any more
+    def part(self, index: int, open_ms: int, closed: bool) -> tuple[bool, P | None]:
+        """(held, part) for the push of interval ``index``'s candle open at ``open_ms``: the
+        past's part to put in front of it when it is the candle lacking one (None: none to
+        put); held while that part is being made (``work`` makes it), unless the candle
+        closes: then it is made at once."""
+        owed_ms = self.open_ms.get(index)
+        if owed_ms is None:
+            return False, None
+        if open_ms != owed_ms:  # a later candle: wholly live, nothing owed any more
             del self.open_ms[index]
             self._made.pop(index, None)
             self._making.pop(index, None)
-            return k
+            return False, None
         if index not in self._made:
             pieces = self._making.get(index)
             if pieces is None:
-                self._making[index] = pieces = self.source.pieces(self.symbol, open_ms)
+                self._making[index] = pieces = self.source.pieces(self.name, open_ms)
             if not closed:
-                return None
+                return True, None
             for _ in pieces:  # closing now: its last push is whole
                 pass
             self._finish(index)
-        part = self._made[index]
-        if part is None:
-            return k
-        whole = Kline(
-            k.open_ms, k.close_ms, part.open, part.high, part.low, part.close, part.volume, part.quote,
-            part.count, part.taker_buy_volume, part.taker_buy_quote, part.first_id, part.last_id,
-        )  # fmt: skip
-        whole.fold(k)  # the live candle's trades after the past's (Kline.fold)
-        return whole
-
+        return False, self._made[index]
     def work(self, budget: int) -> int:
         """Make at most ``budget`` pieces of the parts being made; how many it made. A part
         whose pieces are all made is kept, and its candle's pushes go on at the next one."""
@@ -105,7 +104,7 @@ class OwedParts:
 
     def _finish(self, index: int) -> None:
         del self._making[index]
-        self._made[index] = self.source.part(self.symbol, self.open_ms[index])
+        self._made[index] = self.source.part(self.name, self.open_ms[index])
 
 
 _DONE = object()

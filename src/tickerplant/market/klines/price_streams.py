@@ -26,6 +26,10 @@ or the one derived from mark and index, ``price_candles.premium_units``: the sam
 samples, `f`/`L` the first and last sample's times, the volumes `"0"`.
 Both payload formats write the same bytes: klines get no `st` (§4.13).
 
+A candle open at the live start whose interval opened before it holds only the live samples,
+while REST's bar of it has the past's in front: its pushes join them (``past_parts.py``,
+``owe``), as the trade klines' do.
+
 Bounded by design: per COIN-M symbol and per pair, one open candle per interval (15) and
 the stream names, whatever the rate of samples.
 """
@@ -40,8 +44,9 @@ from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import INTERVALS, close_time, open_time
 from tickerplant.market.klines.frames import PRICE_SCALE, price_kline_template
-from tickerplant.market.klines.price_candles import premium_units
-from tickerplant.market.klines.streams import KLINE_PUSH_MS
+from tickerplant.market.klines.past_parts import OwedParts, PastSource
+from tickerplant.market.klines.price_candles import PriceBar, PriceKind, premium_units
+from tickerplant.market.klines.streams import KLINE_PUSH_MS, PAST_PIECES_A_TICK
 from tickerplant.market.messages import StreamKind, StreamMessage
 from tickerplant.market.payloads import derived_events
 from tickerplant.market.payloads.templates import FALSE, TRUE
@@ -70,7 +75,7 @@ class _Candle:
 class _Price:
     """One price's candles, one per interval (None: no sample in it yet), and its names."""
 
-    __slots__ = ("candles", "changed", "frame", "label", "names", "next_close_ms")
+    __slots__ = ("candles", "changed", "frame", "label", "names", "next_close_ms", "owed")
 
     def __init__(self, prefix: str, frame: bytes | None, label: str = "") -> None:
         # its payloads' template (kline_frames.price_kline_template); None: a premium index
@@ -81,6 +86,7 @@ class _Price:
         self.candles: list[_Candle | None] = [None] * len(INTERVALS)
         self.changed = False  # since the last push
         self.next_close_ms = _NEVER_MS  # the earliest close time of an open candle
+        self.owed: OwedParts[PriceBar] | None = None  # the past's part of the start's candles
 
 
 class PriceKlineStreams:
@@ -92,6 +98,7 @@ class PriceKlineStreams:
         """``encode``: the plant's, which the payloads' templates are derived with."""
         self._marks: dict[str, _Price] = {}
         self._indexes: dict[str, _Price] = {}
+        self._index_of: dict[str, str] = {}  # a pair's index: its perpetual's samples, else its first's
         if market is Market.CM:
             mark, index = StreamKind.MARK_PRICE_KLINE.value, StreamKind.INDEX_PRICE_KLINE.value
             for inst in instruments:
@@ -100,6 +107,8 @@ class PriceKlineStreams:
                     f"{symbol.lower()}@{mark}",
                     price_kline_template(derived_events.MarkPriceKline, pair, symbol, encode),
                 )
+                if pair not in self._index_of or inst.contract_type is ContractType.PERPETUAL:
+                    self._index_of[pair] = symbol  # as REST's indexPriceKlines reads the pair
                 if pair not in self._indexes:
                     self._indexes[pair] = _Price(
                         f"{pair.lower()}@{index}",
@@ -115,6 +124,21 @@ class PriceKlineStreams:
         self._prices = [*self._marks.values(), *self._indexes.values(), *self._premiums.values()]
         self.next_tick_ms = now_ms + KLINE_PUSH_MS if self._prices else _NEVER_MS
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
+
+    def owe(self, source: Callable[[PriceKind], PastSource[PriceBar]], now_ms: int, until_ms: int) -> None:
+        """The candles open at ``now_ms`` (the live start) whose interval opened before
+        ``until_ms`` (its minute) lack the past's samples from their open: their pushes join
+        them in front (``past_parts.py``), made from ``source`` of their kind when taken."""
+        opens = [open_time(interval, now_ms) for interval in INTERVALS]
+        owed = {index: open_ms for index, open_ms in enumerate(opens) if open_ms < until_ms}
+        if not owed:
+            return
+        for kind, prices, names in (
+            (PriceKind.MARK, self._marks, None), (PriceKind.INDEX, self._indexes, self._index_of),
+            (PriceKind.PREMIUM, self._premiums, None),
+        ):  # fmt: skip
+            for key, price in prices.items():
+                price.owed = OwedParts(source(kind), key if names is None else names[key], dict(owed))
 
     def mark(self, update: MarkPrice, out: list[StreamMessage]) -> None:
         price = self._marks.get(update.symbol)
@@ -163,7 +187,12 @@ class PriceKlineStreams:
             return
         missed = (now_ms - self.next_tick_ms) // KLINE_PUSH_MS + 1
         self.next_tick_ms += missed * KLINE_PUSH_MS
+        budget = PAST_PIECES_A_TICK
         for price in self._prices:
+            owed = price.owed
+            if owed is not None and owed.making and budget > 0:  # a held candle's past part
+                budget -= owed.work(budget)
+                price.changed = price.changed or not owed.making  # made: its push goes now
             changed = price.changed
             if not changed and price.next_close_ms >= now_ms:
                 continue
@@ -190,6 +219,18 @@ class PriceKlineStreams:
         wanted = self.wanted
         if wanted is not None and name not in wanted:
             return  # nobody takes it: the candle is kept (or dropped) as if it were pushed
+        owed = price.owed
+        if owed is not None:  # the candle open at the live start: the past's samples in front
+            held, part = owed.part(index, k.open_ms, closed)
+            if not owed.open_ms:
+                price.owed = None  # every such candle closed: nothing owed any more
+            if held:
+                return  # until its part is made (tick)
+            if part is not None:  # as REST's bar (PastAnswers._whole_bar); `f` its open time
+                k = _Candle(
+                    k.open_ms, k.close_ms, part.open, max(part.high, k.high), min(part.low, k.low), k.close,
+                    part.open_ms, k.last_ms, part.samples + k.count,
+                )  # fmt: skip
         if price.frame is None:  # a premium index kline, in a kline payload
             o, c, h, low = (fixed(units, MARK_DECIMALS) for units in (k.open, k.close, k.high, k.low))
             make: Any = derived_events.KlineData

@@ -361,12 +361,13 @@ class KlineStreams:
             return
         owed = sc.owed
         if owed is not None:  # the candle open at the live start: the past's part in front
-            joined = owed.joined(index, k, closed)
+            held, part = owed.part(index, k.open_ms, closed)
             if not owed.open_ms:
                 sc.owed = None  # every such candle closed: nothing owed any more
-            if joined is None:
-                return  # held until its part is made (tick)
-            k = joined
+            if held:
+                return  # until its part is made (tick)
+            if part is not None:
+                k = _after(part, k)
         frames = sc.frames
         tail = frames.tail(k, sc.interval_texts[index], closed)  # once for both payloads
         head = (now_ms, k.open_ms, k.close_ms)
@@ -374,6 +375,16 @@ class KlineStreams:
             out.append(StreamMessage(name, frames.kline % head + tail))
         if kind is not None:
             out.append(StreamMessage(sc.continuous_names[index], frames.continuous(kind) % head + tail))
+
+
+def _after(part: Kline, k: Kline) -> Kline:
+    """Candle ``k`` with the past's ``part`` of its interval in front (past_parts.py)."""
+    whole = Kline(
+        k.open_ms, k.close_ms, part.open, part.high, part.low, part.close, part.volume, part.quote,
+        part.count, part.taker_buy_volume, part.taker_buy_quote, part.first_id, part.last_id,
+    )  # fmt: skip
+    whole.fold(k)  # the live candle's trades after the past's
+    return whole
 
 
 def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:

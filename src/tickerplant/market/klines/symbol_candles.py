@@ -51,7 +51,7 @@ class SymbolCandles:
         self.changed = False  # since the last push
         self.next_close_ms = NEVER_MS  # the earliest close time of an open candle
         self.ticked_ms = -1  # the last tick these candles caught up to ahead of the plant's
-        self.owed: OwedParts | None = None  # candles lacking the past's part (past_parts.py)
+        self.owed: OwedParts[Kline] | None = None  # candles lacking the past's part (past_parts.py)
         lower = inst.symbol.lower()
         kline = StreamKind.KLINE.value
         self.kline_names: list[str | None] = [

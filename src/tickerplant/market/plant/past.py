@@ -59,7 +59,7 @@ def warm_minutes(
     return out
 
 
-def owe_past(plant: Plant, symbol: str, source: PastSource, now_ms: int, warm_ms: int) -> None:
+def owe_past(plant: Plant, symbol: str, source: PastSource[Kline], now_ms: int, warm_ms: int) -> None:
     """``symbol``'s candles open at ``now_ms`` whose interval opened before ``warm_ms`` (the
     warm start's first minute) lack the past's part before it: their pushes join it in front,
     made from ``source`` when somebody takes them (``klines/past_parts.py``)."""

@@ -126,7 +126,7 @@ class Plant:
         self._depth_streams = depth_streams
         depths = (state.depth for state in self.symbols.values()) if depth_streams else ()
         self._depth = BookDepth(depths, now_ms, self._encode)
-        self._marks = MarkStreams(market, instruments, now_ms, self._encode, payload_format)  # §4.6
+        self.marks = MarkStreams(market, instruments, now_ms, self._encode, payload_format)  # §4.6
         self._force_orders = ForceOrders(market, self._encode, payload_format)
         self._interest = InterestPacer(self._encode)
         self._derived = derived_streams
@@ -147,7 +147,7 @@ class Plant:
         self._depth.wanted = wanted
         self._klines.wanted = wanted
         self._force_orders.wanted = wanted
-        self._marks.follow(wanted)
+        self.marks.follow(wanted)
 
     @property
     def next_tick_ms(self) -> int:
@@ -159,7 +159,7 @@ class Plant:
         due = self._rows_due_ms()
         if self._derived:
             due = min(
-                due, self._klines.next_tick_ms, self._marks.next_tick_ms,
+                due, self._klines.next_tick_ms, self.marks.next_tick_ms,
                 self._force_orders.next_tick_ms, self._interest.next_tick_ms,
             )  # fmt: skip
         self._due_ms = due
@@ -242,7 +242,7 @@ class Plant:
             self._due_ms = None
         else:  # mark price, index price, funding: kept and paced by MarkStreams
             assert isinstance(update, MarkPrice | IndexPrice | FundingRate)
-            self._marks.apply(update, out)
+            self.marks.apply(update, out)
 
     def end_batch(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Publish one diff-depth event per symbol whose book changed in this batch."""
@@ -331,9 +331,9 @@ class Plant:
                         out.append(StreamMessage(ALL_BOOK_TICKER, state.book_ticker))
 
     def _tick_marks(self, now_ms: int, out: list[StreamMessage]) -> None:
-        if self._derived and now_ms >= self._marks.next_tick_ms:
+        if self._derived and now_ms >= self.marks.next_tick_ms:
             self._due_ms = None
-            self._marks.tick(now_ms, out)
+            self.marks.tick(now_ms, out)
 
     # -- state -----------------------------------------------------------------------
 
