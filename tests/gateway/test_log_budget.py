@@ -53,6 +53,23 @@ async def test_never_delivering_names_cannot_flood_the_log(
     await ws.close()
 
 
+async def test_ccxt_pros_numbered_connection_path_is_not_warned_about(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ccxt.pro opens each market connection at `/ws/<its number>` and then subscribes: the
+    number, which never delivers (as on Binance), is no client's mistake to warn about."""
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    caplog.set_level(logging.WARNING, logger="tickerplant.streams")
+    for path in ("/ws/1", "/market/ws/12", "/ws/btcusdt@nosuchkind"):
+        ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, path)
+        ws.send_text(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 1}))
+        assert json.loads((await ws.recv_until(TEXT)).payload) == {"result": None, "id": 1}
+        await ws.close()
+    warned = [r.getMessage() for r in caplog.records if "will never deliver" in r.getMessage()]
+    assert len(warned) == 1 and "nosuchkind" in warned[0], warned
+
+
 async def test_broken_frames_are_warnings_within_the_budget(
     start_server: StartServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -160,7 +160,9 @@ class StreamSurface:
             stream = parse(name)
             if stream is not None and stream.suffix not in self.carried:
                 key, why_silent = None, f"this server's source does not carry {stream.suffix} streams"
-        if why_silent is not None:
+        # a name of digits alone is ccxt.pro's connection number in its URL (`/ws/1`), never a
+        # typo: every ccxt connection has one, and it subscribes what it wants after (§3.4)
+        if why_silent is not None and not name.isdigit():
             held = self.log_budget.allow("never delivers", self.clock.now_ms())
             if held is not None:  # a client sets this pace: bounded, names cut to 100 characters
                 shown = withheld(name)  # a listen key sent with a stray character is still one
