@@ -1,6 +1,6 @@
 """``OwedParts``: the past's part of a candle that opened before the warm start's window, made
-a budget of pieces at a time while the candle's pushes are held, made at once when the candle
-closes, and nothing owed once a later candle opens. (Joined in front of the candle on the wire:
+a budget of pieces at a time while the candle's pushes are held, a candle closing before then
+not pushed, and nothing owed once a later candle opens. (Joined in front of the candle on the wire:
 ``tests/gateway/test_kline_past_part.py``.)"""
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ def test_the_push_is_held_until_the_part_is_made() -> None:
     assert owed.part(3, OPEN, False) == (False, PAST)
 
 
-def test_a_closing_candle_makes_its_part_at_once() -> None:
+def test_a_candle_closing_before_its_part_is_made_is_not_pushed() -> None:
     source = Source(pieces=50)
     owed: OwedParts[Kline] = OwedParts(source, "BTCUSDT", {3: OPEN})
-    assert owed.part(3, OPEN, True) == (False, PAST)
-    assert source.made == 50 and not owed.making
+    assert owed.part(3, OPEN, True) == (True, None), "held for good: its pushes were held from the start"
+    assert source.made == 0, "nothing of the past made at once"
+    assert owed.part(3, OPEN + 3_600_000, False) == (False, None) and not owed.open_ms, "the next is live"
 
 
 def test_a_later_candle_is_wholly_live_and_nothing_is_owed() -> None:

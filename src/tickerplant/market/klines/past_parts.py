@@ -12,8 +12,10 @@ That part can be a month of the past, drawn day by day where no cache holds it (
 symbol on one core), so it is made only for a candle somebody takes, a piece at a time
 (``PastSource.pieces``, a day or an hour of the past each) at the plant's ticks, a few pieces
 a tick: meanwhile that candle's pushes are held back (a subscriber's first push comes once it
-is whole, about a second later), and the candle closing meanwhile makes it at once. Once the
-candle closes its successor is wholly live, and nothing more is owed.
+is whole, a second or two later). Should the candle close before then (a subscription in its
+interval's last seconds), it is not pushed at all, rather than the loop held while a month of
+the past is made at once: its pushes were held from the start. Once the candle closes its
+successor is wholly live, and nothing more is owed.
 
 The mark-price, index-price and premium-index candles (``price_streams.py``) have no warm
 start at all: the candle open at the live start lacks the past's samples from its open to the
@@ -68,8 +70,8 @@ class OwedParts(Generic[P]):
     def part(self, index: int, open_ms: int, closed: bool) -> tuple[bool, P | None]:
         """(held, part) for the push of interval ``index``'s candle open at ``open_ms``: the
         past's part to put in front of it when it is the candle lacking one (None: none to
-        put); held while that part is being made (``work`` makes it), unless the candle
-        closes: then it is made at once."""
+        put); held while that part is being made (``work`` makes it). A candle that closes
+        before its part is made is not pushed at all (``closed``)."""
         owed_ms = self.open_ms.get(index)
         if owed_ms is None:
             return False, None
@@ -79,14 +81,11 @@ class OwedParts(Generic[P]):
             self._making.pop(index, None)
             return False, None
         if index not in self._made:
-            pieces = self._making.get(index)
-            if pieces is None:
-                self._making[index] = pieces = self.source.pieces(self.name, open_ms)
-            if not closed:
-                return True, None
-            for _ in pieces:  # closing now: its last push is whole
-                pass
-            self._finish(index)
+            if closed:  # closing before its part was made: never pushed (its pushes were held),
+                return True, None  # rather than the loop held for a month of the past at once
+            if index not in self._making:
+                self._making[index] = self.source.pieces(self.name, open_ms)
+            return True, None
         return False, self._made[index]
     def work(self, budget: int) -> int:
         """Make at most ``budget`` pieces of the parts being made; how many it made. A part
