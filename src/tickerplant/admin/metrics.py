@@ -160,7 +160,9 @@ class ServerCollector(Collector):
         kind = self._kinds.get(stream)
         if kind is None:
             parsed = parse(stream)
-            kind = self._kinds[stream] = parsed.kind.value if parsed is not None else OTHER
+            if parsed is None:  # a user data name: any client may make one up, so none is kept
+                return OTHER
+            kind = self._kinds[stream] = parsed.kind.value  # a market stream's: bounded
         return kind
 
     def collect(self) -> Iterator[Any]:
@@ -228,8 +230,11 @@ class ServerCollector(Collector):
                 kind = self._kind(stream)
                 subscriptions[kind] = subscriptions.get(kind, 0) + count
             sent: dict[str, list[int]] = {}
-            for stream, (frames, size) in list(fanout.sent.items()):
-                total = sent.setdefault(self._kind(stream), [0, 0])
+            counted = [(self._kind(name), counts) for name, counts in list(fanout.sent.items())]
+            if fanout.retired[1]:  # the user data names that left the table
+                counted.append((OTHER, fanout.retired))
+            for kind, (frames, size) in counted:
+                total = sent.setdefault(kind, [0, 0])
                 total[0] += frames
                 total[1] += size
             for kind, count in sorted(subscriptions.items()):

@@ -34,8 +34,9 @@ def _totals(listener: Listener) -> tuple[int, int]:
     """Frames and bytes the listener's fan-out has queued, ever."""
     if listener.streams is None:
         return 0, 0
-    frames = size = 0
-    for sent in list(listener.streams.fanout.sent.values()):
+    fanout = listener.streams.fanout
+    frames, size = fanout.retired  # the user data names' that left the table
+    for sent in list(fanout.sent.values()):
         frames += sent[0]
         size += sent[1]
     return frames, size

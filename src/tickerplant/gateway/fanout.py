@@ -21,6 +21,7 @@ import msgspec
 
 from tickerplant.bus import StreamMessage
 from tickerplant.market.demand import Subscribed
+from tickerplant.protocol.user_streams import is_listen_key_item
 
 __all__ = ["FanOut", "Schedule", "Subscriber", "control_frame", "text_frame"]
 
@@ -97,8 +98,11 @@ class FanOut:
         self._dirty: list[Subscriber] = []
         self._flush_scheduled = False
         # canonical stream -> [frames, bytes] queued to connections, ever: counted per route
-        # per flush, not per message (the metrics read it); bounded by the streams that exist
+        # per flush, not per message (the metrics read it); bounded by the market streams that
+        # exist. A user data name (a listen key's, which any client may make up: part 4 §2.5)
+        # leaves it with its last route, its counts added to ``retired``
         self.sent: dict[str, list[int]] = {}
+        self.retired = [0, 0]  # [frames, bytes] of the user data names no longer routed
 
     def subscriptions(self) -> dict[str, int]:
         """Canonical stream -> how many connections hold it (read by the metrics, not hot)."""
@@ -134,7 +138,15 @@ class FanOut:
                         del self._routes[key]
                         if self._demand is not None:
                             self._demand.release(key)
+                        if is_listen_key_item(key):
+                            self._retire(key)
                 return
+
+    def _retire(self, key: str) -> None:
+        """A user data name's counts into ``retired``, its entry gone."""
+        frames, size = self.sent.pop(key, (0, 0))
+        self.retired[0] += frames
+        self.retired[1] += size
 
     def carries(self, stream: str) -> bool:
         """Whether a connection holds ``stream`` (canonical)."""

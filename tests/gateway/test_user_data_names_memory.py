@@ -1,0 +1,73 @@
+"""A user data name leaves nothing behind once no connection holds it. Any client may make
+one up (a listen key's shape, ``<64 letters or digits>``, or with ``@<anything>`` after: part 4
+§2.5, acknowledged and silent), so a table keyed by it grows without end unless its entry
+goes with its last holder: the fan-out's per-stream counts (``FanOut.sent``: their counts go
+to ``FanOut.retired``) and the metrics' stream kinds (none kept for such a name)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import string
+import tracemalloc
+
+import aiohttp
+import websockets
+from conftest import StartServer
+from ports import free_port
+
+from tickerplant.clock import ManualClock
+from tickerplant.market.instruments import Market
+
+WARM, MEASURED = 200, 400
+
+
+def _key(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=64))
+
+
+async def test_listen_key_names_by_the_hundred_hold_no_memory(start_server: StartServer) -> None:
+    still = {"actions_per_s": 1e-9}  # a market that does not move: nothing else allocates meanwhile
+    clock = ManualClock()
+    plant = await start_server(clock=clock, simulator=still, admin_port=free_port())
+    rng = random.Random(5)
+    tables = [plant.listeners[market].streams.fanout.sent for market in Market]  # type: ignore[union-attr]
+
+    async def made_up(count: int) -> None:
+        """Made-up names subscribed and dropped, on one connection per market (a connection's
+        head is kept in a bounded cache, not what is measured): bare keys on USDⓈ-M's user data
+        route, event names with any text after the key on COIN-M's; within 10 messages a second
+        (§3.4) on the manual clock."""
+        for n in range(count):
+            ws, names = (um, [_key(rng)]) if n % 2 else (cm, [f"{_key(rng)}@{'x' * 500}{i}" for i in range(3)])
+            for method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+                await ws.send(json.dumps({"method": method, "params": names, "id": 1}))
+                assert json.loads(await ws.recv()) == {"result": None, "id": 1}
+            clock.advance(250)
+
+    async def scrape() -> None:
+        async with aiohttp.ClientSession() as session, session.get(f"{plant.admin_url()}/metrics") as response:
+            assert response.status == 200 and "tickerplant_messages_sent" in await response.text()
+
+    um = await websockets.connect(f"{plant.url(Market.UM)}/private/ws")
+    cm = await websockets.connect(f"{plant.url(Market.CM)}/ws")
+    await made_up(WARM)
+    await scrape()
+    entries = [len(table) for table in tables]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        await made_up(MEASURED)
+        await scrape()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    await um.close()
+    await cm.close()
+    assert [len(table) for table in tables] == entries, "no entry left for a name nobody holds"
+    # before: ~2.1 kB a name (the counts' entry, the metrics' kind, the long names); now ~0.26 kB,
+    # what 100 s of the market's time left meanwhile
+    assert grown < 500 * MEASURED, f"{grown:,} bytes held after {MEASURED:,} made-up names"
