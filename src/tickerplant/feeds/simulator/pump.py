@@ -121,9 +121,9 @@ class SimulatedMarket:
         # in between is the live market's, its trade ids above the past's (a warm start that
         # took its trades from the past put a gap of ids in every trades answer's splice)
         now_ms, warm_from = self._start_ms, self._warm_from_ms
-        # the first whole minute the candles hold (PastAnswers.warm_ms: REST's same boundary)
-        warm_ms = min(warm_from + -warm_from % MINUTE_MS, now_ms - now_ms % MINUTE_MS)
         until_ms = now_ms - now_ms % MINUTE_MS  # the live start's minute
+        # the first whole minute the candles hold (PastAnswers.warm_ms: REST's same boundary)
+        warm_ms = min(warm_from + -warm_from % MINUTE_MS, until_ms)
         price_parts = functools.partial(PastPriceParts, PastMarks(past), until_ms=until_ms)
         for market, plant in sink.plants.items():
             rows: list[StreamMessage] = []

@@ -58,7 +58,7 @@ class OwedParts(Generic[P]):
 
     def __init__(self, source: PastSource[P], name: str, open_ms: dict[int, int]) -> None:
         self.source, self.name = source, name
-        self.open_ms = open_ms  # emptied as each such candle closes: then nothing is owed
+        self.open_ms = open_ms  # emptied as each such candle closes (a dict look a push then)
         self._made: dict[int, P | None] = {}
         self._making: dict[int, Iterator[None]] = {}
 
@@ -87,6 +87,7 @@ class OwedParts(Generic[P]):
                 self._making[index] = self.source.pieces(self.name, open_ms)
             return True, None
         return False, self._made[index]
+
     def work(self, budget: int) -> int:
         """Make at most ``budget`` pieces of the parts being made; how many it made. A part
         whose pieces are all made is kept, and its candle's pushes go on at the next one."""

@@ -222,8 +222,6 @@ class PriceKlineStreams:
         owed = price.owed
         if owed is not None:  # the candle open at the live start: the past's samples in front
             held, part = owed.part(index, k.open_ms, closed)
-            if not owed.open_ms:
-                price.owed = None  # every such candle closed: nothing owed any more
             if held:
                 return  # until its part is made (tick)
             if part is not None:  # as REST's bar (PastAnswers._whole_bar); `f` its open time

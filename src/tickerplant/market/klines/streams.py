@@ -362,8 +362,6 @@ class KlineStreams:
         owed = sc.owed
         if owed is not None:  # the candle open at the live start: the past's part in front
             held, part = owed.part(index, k.open_ms, closed)
-            if not owed.open_ms:
-                sc.owed = None  # every such candle closed: nothing owed any more
             if held:
                 return  # until its part is made (tick)
             if part is not None:
