@@ -27,7 +27,7 @@ from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
 from tickerplant.gateway.server import Listener
 from tickerplant.market.demand import Subscribed
-from tickerplant.market.history.series import PastSpec
+from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant

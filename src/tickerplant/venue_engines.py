@@ -26,7 +26,8 @@ from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.market.book.queue import queue_model
 from tickerplant.market.derivatives.mark_price import FUNDING_INTERVAL_MS
 from tickerplant.market.history.marks import PastMarks
-from tickerplant.market.history.series import PastSpec, SimulatedPast
+from tickerplant.market.history.past_spec import PastSpec
+from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant

@@ -13,7 +13,7 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.bus.frames import BUS_VERSION, Unreadable, unreadable
-from tickerplant.market.history.series import PastSpec
+from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.events import PayloadFormat
 

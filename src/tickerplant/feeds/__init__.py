@@ -14,7 +14,7 @@ from typing import NamedTuple, Protocol
 
 from tickerplant.bus import Bus
 from tickerplant.market.demand import Demand
-from tickerplant.market.history.series import PastSpec
+from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
 

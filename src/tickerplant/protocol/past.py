@@ -34,14 +34,14 @@ from tickerplant.market.derivatives.open_interest import value_units
 from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.interest import PastInterest
 from tickerplant.market.history.marks import PastFunding, PastMarks
+from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.history.path import Lru
-from tickerplant.market.history.series import PastSpec, SimulatedPast, aggregate
+from tickerplant.market.history.series import SimulatedPast, aggregate
 from tickerplant.market.history.tape import PastTrade
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import Kline, KlineSeries, open_time
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
 from tickerplant.market.trades.history import Aggregate
-from tickerplant.market.units import MINUTE_MS
 from tickerplant.protocol.later import Pending
 
 __all__ = ["PastAnswers", "past_answers"]
@@ -60,17 +60,13 @@ def _inner(raw: msgspec.Raw) -> bytes:
 class PastAnswers:
     """One server's past (``past``), before the live start ``live_from_ms``."""
 
-    def __init__(self, past: SimulatedPast, live_from_ms: int, warm_from_ms: int | None = None) -> None:
-        """``warm_from_ms``: where the plant's open candles begin to hold the past's minutes
-        (``PastSpec.warm_from_ms``; None: at the live start)."""
+    def __init__(self, past: SimulatedPast, spec: PastSpec) -> None:
         self.past = past
-        self.live_from_ms = live_from_ms
+        self.live_from_ms = live_from_ms = spec.live_from_ms
         # this server's numbering of the past's trades and aggregates (market/history/counts.py)
         self.trade_base, self.agg_base = id_bases(live_from_ms)
-        self.until_ms = live_from_ms - live_from_ms % MINUTE_MS  # the first live minute
-        # the first minute the warm start gave the plant's candles (its window's first whole one)
-        warm = self.until_ms if warm_from_ms is None else warm_from_ms + -warm_from_ms % MINUTE_MS
-        self.warm_ms = min(warm, self.until_ms)
+        self.until_ms = spec.until_ms  # the first live minute
+        self.warm_ms = spec.warm_ms  # the first minute the warm start gave the plant's candles
         self.marks = PastMarks(past)
         self.interest_past = PastInterest(past, live_from_ms)
         self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(_ANSWERS_KEPT)
@@ -430,7 +426,7 @@ def past_answers(
     if spec is None:
         return None
     listed = [inst for insts in instruments.values() for inst in insts]
-    return PastAnswers(SimulatedPast.of(listed, spec), spec.live_from_ms, spec.warm_from_ms)
+    return PastAnswers(SimulatedPast.of(listed, spec), spec)
 
 
 def _aggregate(t: PastTrade) -> Aggregate:

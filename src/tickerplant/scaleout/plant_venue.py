@@ -36,7 +36,7 @@ from tickerplant.feeds import Source
 from tickerplant.gateway.engine_surface import engine_surface
 from tickerplant.gateway.fault_gate import FaultGate, fault_gate
 from tickerplant.gateway.user_data import UserData
-from tickerplant.market.history.series import PastSpec
+from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView

@@ -22,7 +22,8 @@ from tickerplant.feeds.simulator.past_parts import PastPriceParts, PastTradePart
 from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.marks import PastMarks
-from tickerplant.market.history.series import PastSpec, SimulatedPast
+from tickerplant.market.history.past_spec import PastSpec
+from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant.past import owe_past, warm_minutes
 from tickerplant.market.plant.plant import Plant
@@ -68,8 +69,7 @@ class SimulatedMarket:
         # what the pump holds while it catches up (run): outside orders' updates join it, so
         # that nothing ends its batch or reaches the bus before what it holds
         self._held: Held | None = None
-        self._start_ms = 0  # the live start: the past ends before its minute (prepare)
-        self._warm_from_ms = 0  # the warm start's window begins (prepare)
+        self._spec: PastSpec | None = None  # the live start and the warm start's window (prepare)
 
     async def prepare(self) -> Prepared:
         now_ms = self._clock.now_ms()
@@ -77,7 +77,6 @@ class SimulatedMarket:
         # the warm start's window: the last history_s, at most a day (warm)
         warm_from_ms = now_ms - min(round(config.history_s * 1000), DAY_MS)
         spec = PastSpec(config.seed, config.actions_per_s, now_ms, config.history_start_ms, warm_from_ms)
-        self._warm_from_ms = warm_from_ms
         catalogued = {market: catalogue(market, now_ms) for market in Market}
         self.past = past = SimulatedPast.of([i for insts in catalogued.values() for i in insts], spec)
         # the live market starts where the past's path is, its trade ids above the past's
@@ -98,7 +97,7 @@ class SimulatedMarket:
             activity=hourly,
         )
         self.derivatives = SimulatedDerivatives(listed, seed=config.seed, start_ms=now_ms)
-        self._start_ms = now_ms
+        self._spec = spec
         return Prepared(instruments, now_ms, past=spec)
 
     def trade_ids_above(self, taken: Mapping[str, int]) -> None:
@@ -115,15 +114,13 @@ class SimulatedMarket:
     def warm(self, sink: Sink) -> None:
         """Give the plants and every market view the last ``history_s`` of the past (24 h by
         default: the 24 h statistics start whole) and the simulator's books."""
-        simulator, past = self.simulator, self.past
-        assert simulator is not None and past is not None, "prepare() first"
+        simulator, past, spec = self.simulator, self.past, self._spec
+        assert simulator is not None and past is not None and spec is not None, "prepare() first"
         # the start the past was cut at (prepare's), not the clock's now: a minute that ended
         # in between is the live market's, its trade ids above the past's (a warm start that
         # took its trades from the past put a gap of ids in every trades answer's splice)
-        now_ms, warm_from = self._start_ms, self._warm_from_ms
-        until_ms = now_ms - now_ms % MINUTE_MS  # the live start's minute
-        # the first whole minute the candles hold (PastAnswers.warm_ms: REST's same boundary)
-        warm_ms = min(warm_from + -warm_from % MINUTE_MS, until_ms)
+        now_ms, until_ms, warm_ms = spec.live_from_ms, spec.until_ms, spec.warm_ms
+        warm_from = spec.warm_from_ms
         price_parts = functools.partial(PastPriceParts, PastMarks(past), until_ms=until_ms)
         for market, plant in sink.plants.items():
             rows: list[StreamMessage] = []

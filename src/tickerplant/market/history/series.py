@@ -21,10 +21,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import TypeVar
 
-import msgspec
-
 from tickerplant.market.history import farming
 from tickerplant.market.history.farming import Drawn, Farm, Recipe, day_jobs
+from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.history.path import AssetPath, Lru
 from tickerplant.market.history.tape import TRADES_PER_ACTION, Minute, PastTrade, SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
@@ -32,7 +31,7 @@ from tickerplant.market.klines.candles import Kline, close_time, open_time
 from tickerplant.market.trades.history import Aggregate
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
 
-__all__ = ["PastSpec", "SimulatedPast", "aggregate"]
+__all__ = ["SimulatedPast", "aggregate"]
 
 _MINUTE_HOURS_KEPT = 256
 _HOURS_KEPT = 8192
@@ -43,21 +42,6 @@ _DAYS_OR_MORE = frozenset({"1d", "3d", "1w", "1M"})
 _DEFAULT_RATE = 400.0  # actions a second the rate is taken at when --sim-rate is max
 _MAX_TRADE_MINUTES = 24 * 60  # minutes one trades answer looks through at most
 _Row = TypeVar("_Row", PastTrade, Aggregate)  # a trade or an aggregate trade, id first
-
-
-class PastSpec(msgspec.Struct, frozen=True, array_like=True):
-    """What a gateway needs to answer about a simulated past: the same seed and rate as the
-    simulator, and where the live market took over (a source's ``Prepared``, the bus's
-    listing)."""
-
-    seed: int
-    actions_per_s: float | None  # --sim-rate; None: max
-    live_from_ms: int  # the live start: the past is what lies before its minute
-    history_start_ms: int | None = None  # the past begins at the later of it and the listing
-    # the plant's open candles hold the past's minutes from here on (the warm start's window,
-    # ``feeds/simulator/pump.py``); before it, a kline open at the live start is the past's
-    # part the answers add (``protocol/past.py``). None: from the live start's minute.
-    warm_from_ms: int | None = None
 
 
 def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
