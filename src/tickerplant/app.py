@@ -140,7 +140,7 @@ class Tickerplant:
         # the venue's accounts and keys, read from the operator's database (venue/auth/store.py)
         self.accounts = Keyring(config.venue_db)
         # the venue's journal in the same database, and one order engine per market
-        self.journal = SqliteJournal(config.venue_db)
+        self.journal = SqliteJournal(config.venue_db, exclusive=True)  # its one writer (writer_lock.py)
         self.engines: dict[Market, Engine] = {}
         self.group: GroupCommit | None = None  # the journal's, once the venue is built
 

@@ -55,7 +55,7 @@ async def serve_workers(config: ServerConfig, log_level: str, log_format: str, n
     stopped.cancel()
     try:
         starting.result()
-    except (OSError, NatsServerMissing, SupervisorFailed, PortHeld) as exc:
+    except (OSError, NatsServerMissing, SupervisorFailed, PortHeld, sqlite3.Error) as exc:
         await supervisor.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     head = f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}"
@@ -222,7 +222,7 @@ async def plant(
         raise SystemExit(f"tickerplant plant: cannot reach NATS at {url}: {exc!r}") from None
     try:
         await plant.start()
-    except (OSError, ValueError, zipfile.BadZipFile, RelayError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, RelayError, sqlite3.Error) as exc:
         await plant.close()
         raise SystemExit(f"tickerplant plant: cannot start: {exc}") from None
     settle_heap()

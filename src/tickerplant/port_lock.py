@@ -21,10 +21,7 @@ Systems without ``fcntl`` (Windows) take no lock; their ``SO_REUSEPORT`` does no
 
 from __future__ import annotations
 
-import contextlib
 import os
-import stat
-import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +29,8 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover (Windows)
     fcntl = None  # type: ignore[assignment]
+
+from tickerplant.venue.journal.writer_lock import lock_folder
 
 __all__ = ["PortHeld", "PortLocks"]
 
@@ -41,15 +40,12 @@ class PortHeld(RuntimeError):
 
 
 def _folder() -> Path:
-    """The user's own folder of locks, made if absent; ``PortHeld`` if it is somebody
-    else's (another user could otherwise make it and hold every lock)."""
-    folder = Path(tempfile.gettempdir()) / f"tickerplant-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        folder.mkdir(mode=0o700)
-    held = folder.lstat()
-    if not stat.S_ISDIR(held.st_mode) or held.st_uid != os.getuid() or held.st_mode & 0o077:
-        raise PortHeld(f"{folder} is not a private folder of this user's: remove it")
-    return folder
+    """The user's own folder of locks (``lock_folder``, the venue databases' too); ``PortHeld``
+    if it is somebody else's."""
+    try:
+        return lock_folder()
+    except PermissionError as exc:
+        raise PortHeld(str(exc)) from None
 
 
 class PortLocks:

@@ -69,7 +69,7 @@ class PlantVenue:
         self.clock = clock
         self._nats = nats
         self.accounts = Keyring(config.venue_db)
-        self.journal = SqliteJournal(config.venue_db)
+        self.journal = SqliteJournal(config.venue_db, exclusive=True)  # its one writer (writer_lock.py)
         self.engines: dict[Market, Engine] = {}
         self.user_data: dict[Market, UserData] = {}
         self.routes: dict[Market, list[RouteRow]] = {}  # for the listing: what gateways admit

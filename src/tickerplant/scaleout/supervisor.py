@@ -51,6 +51,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from tickerplant import logs
@@ -64,6 +65,7 @@ from tickerplant.port_lock import PortLocks
 from tickerplant.scaleout.lifeline import Handover, encode_handover
 from tickerplant.scaleout.nats_server import EmbeddedNats
 from tickerplant.scaleout.restarts import ChildLife
+from tickerplant.venue.journal.writer_lock import claim_database
 
 __all__ = ["Supervisor", "SupervisorFailed"]
 
@@ -150,9 +152,15 @@ class Supervisor:
 
     async def start(self) -> None:
         """Start everything; return once the plant and every gateway serve. ``PortHeld``
-        when another tickerplant serves the listener ports (``port_lock.py``)."""
+        when another tickerplant serves the listener ports (``port_lock.py``), ``DatabaseHeld``
+        when another journals the venue database (``writer_lock.py``)."""
         self._locks.claim(self.config.um_port, "USDⓈ-M")
         self._locks.claim(self.config.cm_port, "COIN-M")
+        database = Path(self.config.venue_db)
+        # journaled by another server: refused before any child starts, not by a plant that
+        # fails again at every restart (the plant takes its own lock: writer_lock.py)
+        if database.exists():
+            claim_database(database).release()
         um_port, cm_port = self._reserve(self.config.um_port), self._reserve(self.config.cm_port)
         self.config = config = dataclasses.replace(self.config, um_port=um_port, cm_port=cm_port)
         if config.admin_port:  # first: a port in use stops it before any child starts

@@ -74,6 +74,7 @@ from tickerplant.venue.journal.counts import (
 )
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
+from tickerplant.venue.journal.writer_lock import WriterLock, claim_database
 
 __all__ = ["WAL_LIMIT_BYTES", "SqliteJournal"]
 
@@ -84,9 +85,13 @@ class SqliteJournal:
     """The engines' journal in the accounts database at ``path`` (opened at the first
     commit or load that finds the file)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, exclusive: bool = False) -> None:
+        """``exclusive``: a server's journal, the database's one writer while it is open
+        (``writer_lock.py``: another's refuses to open, ``DatabaseHeld``)."""
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        self._exclusive = exclusive
+        self._lock: WriterLock | None = None
         self.commits = 0
         self._staging = False  # a transaction of staged batches is open (stage)
         self._saved_counts: dict[str, Saved] = {}  # per market, the order-rate windows last saved
@@ -94,6 +99,8 @@ class SqliteJournal:
 
     def _open(self) -> sqlite3.Connection | None:
         if self._db is None and self.path.exists():
+            if self._exclusive and self._lock is None:
+                self._lock = claim_database(self.path)
             db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives kill -9
@@ -310,6 +317,9 @@ class SqliteJournal:
         if self._db is not None:
             self._db.close()
         self._db = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def _one_row(batch: Batch) -> bool:
