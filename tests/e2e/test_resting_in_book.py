@@ -15,6 +15,8 @@ import aiohttp
 import msgspec
 import pytest
 from conftest import StartServer
+from rawws import TEXT
+from test_user_events import raw_user_stream
 from test_venue_clients import Venue, closing, moving_market, python_binance, venue  # noqa: F401
 from timing import SECONDS
 
@@ -128,11 +130,13 @@ async def test_self_trade_prevention_when_an_accounts_orders_meet(
     """Part 2 §10: her market buy meets her own resting ask at the touch. NONE trades with
     itself (one public trade, both sides hers); EXPIRE_MAKER expires the ask in match and
     buys from the simulator's quantity; EXPIRE_TAKER stops the buy there (nothing better
-    than her ask: nothing filled), the ask stays; EXPIRE_BOTH expires both."""
+    than her ask: nothing filled), the ask stays; EXPIRE_BOTH expires both. Her user data
+    stream says each expiry in match came of self-trade prevention (part 4 §3.1: ``er`` "1")."""
     plant = await start_server(simulator=STILL, venue_db=str(venue.path))
     inst = plant.engines[Market.UM].instruments["ETHUSDT"]
     ask, level = next(plant.engines[Market.UM].data.levels("ETHUSDT", False))
     alice = await python_binance(plant, closing, venue.alice_hmac)
+    user = await raw_user_stream(plant, alice)
     price = fixed(ask, inst.price_decimals)
     resting = await alice.futures_create_order(
         symbol="ETHUSDT", side="SELL", type="LIMIT", timeInForce="GTC", price=price, quantity="0.100"
@@ -153,6 +157,14 @@ async def test_self_trade_prevention_when_an_accounts_orders_meet(
     else:
         assert buy["status"] == "EXPIRED_IN_MATCH" and buy["executedQty"] == "0.000" and not trades
         assert sell["status"] == ("NEW" if mode == "EXPIRE_TAKER" else "EXPIRED_IN_MATCH")
+    expired = {o["orderId"] for o in (buy, sell) if o["status"] == "EXPIRED_IN_MATCH"}
+    told: dict[int, str] = {}
+    while set(told) != expired:  # the events were written before the answers: waiting for none
+        event = msgspec.json.decode((await user.recv_until(TEXT)).payload)
+        if event["e"] == "ORDER_TRADE_UPDATE" and event["o"]["X"] == "EXPIRED_IN_MATCH":
+            told[event["o"]["i"]] = event["o"]["er"]
+    assert all(er == "1" for er in told.values()), told
+    await user.close()
 
 
 async def test_an_amendment_that_crosses_keeps_its_self_trade_prevention(

@@ -124,11 +124,13 @@ def take_for(
 
 
 def settle_taken(
-    state: EngineState, seat: Seat[Ledger], order: Order, taken: Taken, now_ms: int, out: Made
-) -> None:
+    state: EngineState, seat: Seat[Ledger], order: Order, taken: Taken, now_ms: int, out: Made,
+    rests: bool = False,
+) -> None:  # fmt: skip
     """A taker's fills and the resting orders they met, trade by trade, each trade's maker
     side first (part 4 §4.3: an account's updates are its state after each trade, which
-    differs by the order only where both sides are one account's, a self-trade)."""
+    differs by the order only where both sides are one account's, a self-trade); ``rests``:
+    a new order whose remainder will rest (``EngineState.settle``)."""
     fills, matched = taken
     if not fills and not matched:  # a placement that took nothing (most): nothing to settle
         return
@@ -139,7 +141,7 @@ def settle_taken(
     for price, filled, trade_id in fills:
         if trade_id in makers:
             settle_matched(state, out, now_ms, [makers[trade_id]])
-        state.settle(seat, order, price, filled, False, now_ms, out, trade_id=trade_id)
+        state.settle(seat, order, price, filled, False, now_ms, out, trade_id=trade_id, rests=rests)
 
 
 def take(
@@ -168,7 +170,7 @@ def accept(
     new = state.order_update(seat, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
-    settle_taken(state, seat, order, taken, now_ms, out)
+    settle_taken(state, seat, order, taken, now_ms, out, rests)
     if order.status.is_open:
         if stopped:
             state.finish(seat, order, _EXPIRED_IN_MATCH, now_ms, out)

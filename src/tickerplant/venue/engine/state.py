@@ -350,6 +350,7 @@ class EngineState:
         execution: str = "TRADE",  # a liquidation's fills: CALCULATED
         trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
         fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
+        rests: bool = False,  # a new taker whose remainder will rest: its event's ``b``/``a`` hold it
     ) -> None:  # fmt: skip
         """``qty`` of ``order`` filled at ``price`` (``seat``: the account's at its symbol)."""
         ledger = seat.ledger
@@ -385,7 +386,10 @@ class EngineState:
         seat.add_fill(fill)
         out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))
         # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
-        out.events.append(self.order_update(seat, execution, order.status, order, fill, now_ms))
+        # part 4 §3.1: ``b``/``a`` are the side's open orders after the fill, this one among them
+        # while a remainder is left to rest (not counted in ``seat.values`` until it is held)
+        left = order.orig_qty - order.executed_qty if rests else 0
+        out.events.append(self.order_update(seat, execution, order.status, order, fill, now_ms, resting=left))
         wallet = self.wallet(ledger, asset)
         out.events.append(AccountUpdate(
             now_ms, order.account_id, "ORDER", asset, wallet, order.symbol,

@@ -47,7 +47,7 @@ from tickerplant.venue.domain.events import (
     OrderUpdate,
 )
 from tickerplant.venue.domain.money import AMOUNT_SCALE, Ratio
-from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide
+from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, TimeInForce
 from tickerplant.venue.payloads.algo_payloads import algo_update
 from tickerplant.venue.payloads.order_payloads import avg_price, decimal_text
 
@@ -195,7 +195,7 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
     o |= {"V": order.stp_mode, "pm": order.price_match}
     if um:
         o["gtd"] = order.good_till_ms
-    o["er"] = (event.expiry or _expiry_reason(order)) if event.status is OrderStatus.EXPIRED else "0"
+    o["er"] = _expiry_reason(event, order)
     head: dict[str, Any] = {"e": "ORDER_TRADE_UPDATE", "T": event.time_ms, "E": event.time_ms}
     if not um:
         head["i"] = alias
@@ -203,8 +203,15 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
     return _encode(head)
 
 
-def _expiry_reason(order: Order) -> str:
-    return _EXPIRY_REASON.get(order.type, "2")
+def _expiry_reason(event: OrderUpdate, order: Order) -> str:
+    """``er`` (part 4 §3.1): an expiry's reason, the step's (``expiry``: "5", a liquidation's)
+    or its kind's: an IOC's or a MARKET's remainder ("2", "9"), and an order expired in match
+    by self-trade prevention "1", an IOC's remainder so "3"; "0" for every other event."""
+    if event.status is OrderStatus.EXPIRED:
+        return event.expiry or _EXPIRY_REASON.get(order.type, "2")
+    if event.status is OrderStatus.EXPIRED_IN_MATCH:
+        return event.expiry or ("3" if order.time_in_force is TimeInForce.IOC else "1")
+    return "0"
 
 
 def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
