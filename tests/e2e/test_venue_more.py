@@ -49,6 +49,11 @@ async def test_configuration_reads(plant: Tickerplant, venue: Venue, closing: li
     assert btc == {"symbol": "BTCUSDT", "marginType": "CROSSED", "isAutoAddMargin": False, "leverage": 10,
                    "maxNotionalValue": btc["maxNotionalValue"]}  # fmt: skip
     assert len(await client.futures_symbol_config()) == len(plant.engines[Market.UM].instruments)
+    # COIN-M's, in USDⓈ-M's shape: nautilus_trader asks it at connect (part 5 §3 row 18)
+    coin = await client._request_futures_coin_api("get", "symbolConfig", True, data={"symbol": "BTCUSD_PERP"})
+    assert [(row["symbol"], row["marginType"], row["leverage"]) for row in coin] == [("BTCUSD_PERP", "CROSSED", 20)]
+    every = await client._request_futures_coin_api("get", "symbolConfig", True, data={})
+    assert len(every) == len(plant.engines[Market.CM].instruments)
     assert (await client.futures_api_trading_status())["indicators"] == {}
     with pytest.raises(BinanceAPIException) as caught:
         await client.futures_commission_rate()

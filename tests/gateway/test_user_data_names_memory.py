@@ -17,7 +17,9 @@ import websockets
 from conftest import StartServer
 from ports import free_port
 
+from tickerplant.admin.metrics import ServerCollector
 from tickerplant.clock import ManualClock
+from tickerplant.gateway.traffic import OTHER
 from tickerplant.market.instruments import Market
 
 WARM, MEASURED = 200, 400
@@ -71,3 +73,14 @@ async def test_listen_key_names_by_the_hundred_hold_no_memory(start_server: Star
     # before: ~2.1 kB a name (the counts' entry, the metrics' kind, the long names); now ~0.26 kB,
     # what 100 s of the market's time left meanwhile
     assert grown < 500 * MEASURED, f"{grown:,} bytes held after {MEASURED:,} made-up names"
+
+
+def test_a_key_with_a_market_streams_name_after_it_keeps_no_metrics_kind() -> None:
+    """``<key>@aggTrade`` is routed as the key's user data (an event name that is none: silent),
+    though the part after the key names a market stream: it is counted as user data, and no
+    kind is kept for it, however many are made up."""
+    collector = ServerCollector({}, {}, lambda: None)
+    rng = random.Random(9)
+    names = [f"{_key(rng)}@{stream}" for stream in ("aggTrade", "depth", "kline_1m", "markPrice")]
+    assert [collector._kind(name) for name in names] == [OTHER] * len(names)
+    assert collector._kind("btcusdt@aggTrade") == "aggTrade" and len(collector._kinds) == 1

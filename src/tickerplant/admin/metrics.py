@@ -39,6 +39,7 @@ from tickerplant.gateway.user_data import UserData
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.streams import parse
+from tickerplant.protocol.user_streams import is_listen_key_item
 
 __all__ = ["BOOK_SYMBOLS", "METRICS", "BusCounts", "ServerCollector"]
 
@@ -159,8 +160,10 @@ class ServerCollector(Collector):
     def _kind(self, stream: str) -> str:
         kind = self._kinds.get(stream)
         if kind is None:
-            parsed = parse(stream)
-            if parsed is None:  # a user data name: any client may make one up, so none is kept
+            # a user data name (a key's shape, whatever follows its @: <key>@aggTrade is routed
+            # as the key's, not as a market stream): any client may make one up, so none is kept
+            parsed = None if is_listen_key_item(stream) else parse(stream)
+            if parsed is None:
                 return OTHER
             kind = self._kinds[stream] = parsed.kind.value  # a market stream's: bounded
         return kind

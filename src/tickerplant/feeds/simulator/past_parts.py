@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
@@ -27,11 +27,8 @@ class PastTradeParts:
     def __init__(self, past: SimulatedPast, warm_ms: int, trade_base: int) -> None:
         self.past, self.warm_ms, self.trade_base = past, warm_ms, trade_base
 
-    def pieces(self, name: str, open_ms: int) -> Iterator[None]:
-        return self.past.span_pieces(name, open_ms, self.warm_ms)
-
-    def part(self, name: str, open_ms: int) -> Kline | None:
-        k = self.past.span(name, open_ms, self.warm_ms)
+    def made(self, name: str, open_ms: int) -> Generator[None, None, Kline | None]:
+        k = yield from self.past.span_pieces(name, open_ms, self.warm_ms)
         return None if k is None else k.renumbered(self.trade_base)
 
 
@@ -41,8 +38,5 @@ class PastPriceParts:
     def __init__(self, marks: PastMarks, kind: PriceKind, until_ms: int) -> None:
         self.marks, self.kind, self.until_ms = marks, kind, until_ms
 
-    def pieces(self, name: str, open_ms: int) -> Iterator[None]:
-        return self.marks.span_pieces(name, open_ms, self.until_ms)
-
-    def part(self, name: str, open_ms: int) -> PriceBar | None:
-        return self.marks.span(name, self.kind, open_ms, self.until_ms)
+    def made(self, name: str, open_ms: int) -> Generator[None, None, PriceBar | None]:
+        return (yield from self.marks.span_made(name, self.kind, open_ms, self.until_ms))

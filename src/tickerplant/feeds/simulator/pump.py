@@ -124,21 +124,22 @@ class SimulatedMarket:
         price_parts = functools.partial(PastPriceParts, PastMarks(past), until_ms=until_ms)
         for market, plant in sink.plants.items():
             rows: list[StreamMessage] = []
+            trade_base, agg_base = id_bases(now_ms)  # this start's numbering (counts.py)
             for symbol in plant.symbols:
+                # the candles whose interval opened before the window lack the past before it
+                # (with no whole minute in the window, a history_s under a minute: all of it)
+                owe_past(plant, symbol, PastTradeParts(past, warm_ms, trade_base), now_ms, warm_ms)
                 minutes = past.klines(symbol, "1m", warm_from, None, DAY_MS // MINUTE_MS, now_ms)
                 if not minutes:
                     continue
-                trade_base, agg_base = id_bases(now_ms)  # this start's numbering (counts.py)
                 # the last trade, the views' last price: the last minute's close, an aggregate
                 # of its own (market/history/tape.py); the trades answers splice the past's
                 # trades and aggregates before it (protocol/past.py), each row exact
                 last = past.last_trades(symbol, 1, minutes[-1].last_id + 1, now_ms)[-1]
                 as_trade = Trade(symbol, last.trade_id + trade_base, *last[1:5], True, last.agg_id + agg_base)
                 rows += plant.history([as_trade])
-                base = trade_base
-                numbered = [k.renumbered(base) for k in minutes]
+                numbered = [k.renumbered(trade_base) for k in minutes]
                 rows += warm_minutes(plant, symbol, numbered, (last.time_ms, last.qty), now_ms)
-                owe_past(plant, symbol, PastTradeParts(past, warm_ms, base), now_ms, warm_ms)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)
             # the mark, index and premium candles begin with the live samples: their past's part

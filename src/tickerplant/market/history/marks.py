@@ -31,7 +31,7 @@ first (``kline_pieces``, ``funding_pieces``: ``protocol/later.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from functools import partial
 from typing import NamedTuple
 
@@ -46,7 +46,7 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.history import farming
 from tickerplant.market.history.draws import knotted, mix, name_key, uniform
 from tickerplant.market.history.farming import Drawn
-from tickerplant.market.history.path import Lru
+from tickerplant.market.history.path import Lru, drained
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import close_time, open_time
@@ -159,11 +159,35 @@ class PastMarks:
         """One ``kind`` bar of the listed minutes opening in [``start_ms``, ``end_ms``), None
         when none is: the past's part of a bar the live market holds only the end of
         (``protocol/past.py``)."""
-        bars = self.minute_bars(symbol, kind, start_ms, end_ms - 1)
-        if not bars:
-            return None
-        high, low = max(b.high for b in bars), min(b.low for b in bars)
-        return PriceBar(start_ms, end_ms - 1, bars[0].open, high, low, bars[-1].close, _SAMPLES * len(bars))
+        return drained(self.span_made(symbol, kind, start_ms, end_ms))
+
+    def span_made(
+        self, symbol: str, kind: PriceKind, start_ms: int, end_ms: int
+    ) -> Generator[None, None, PriceBar | None]:
+        """``span``, a funding interval's minutes a piece: it yields after each (made or
+        kept), and returns the bar. Each interval's minutes are read as they are made, folded
+        into the bar, not again at the end, where the bounded cache may have let them go."""
+        first_ms = max(start_ms, self.past.tape(symbol).first_minute * MINUTE_MS)
+        first_ms += -first_ms % MINUTE_MS
+        last_ms = end_ms - 1
+        opened = high = low = close = 0
+        count = 0
+        for n in range(first_ms // FUNDING_INTERVAL_MS, last_ms // FUNDING_INTERVAL_MS + 1):
+            begin = n * FUNDING_INTERVAL_MS
+            low_i = (max(first_ms, begin) - begin) // MINUTE_MS
+            high_i = (min(last_ms, begin + FUNDING_INTERVAL_MS - 1) - begin) // MINUTE_MS
+            for minute in self._interval(symbol, n)[low_i : high_i + 1]:
+                o, h, lo, c = minute[kind]
+                if not count:
+                    opened, high, low = o, h, lo
+                elif h > high:
+                    high = h
+                if lo < low:
+                    low = lo
+                close = c
+                count += 1
+            yield
+        return PriceBar(start_ms, last_ms, opened, high, low, close, _SAMPLES * count) if count else None
 
     def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[None]:
         """What ``span`` reads, made a funding interval's minutes a piece, as ``kline_pieces``."""

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
 from tickerplant.market.history.draws import (
@@ -54,7 +54,7 @@ from tickerplant.market.history.draws import (
     uniform,
 )  # fmt: skip
 
-__all__ = ["AssetPath", "Bar", "Lru", "hour_activity"]
+__all__ = ["AssetPath", "Bar", "Lru", "drained", "hour_activity"]
 
 _new = tuple.__new__  # a Bar without its NamedTuple's generated Python __new__ (1,440 a cold day)
 
@@ -110,6 +110,15 @@ class Lru(Generic[K, V]):
         held.move_to_end(key)
         if len(held) > self.size:
             held.popitem(last=False)
+
+
+def drained(pieces: Generator[object, None, V]) -> V:
+    """What a thing made a piece at a time returns, every piece made at once."""
+    while True:
+        try:
+            next(pieces)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 class Bar(NamedTuple):

@@ -17,14 +17,14 @@ is served (``until_ms``: the minute the live market starts in is live, not past)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from functools import partial
 from typing import TypeVar
 
 from tickerplant.market.history import farming
 from tickerplant.market.history.farming import Drawn, Farm, Recipe, day_jobs
 from tickerplant.market.history.past_spec import PastSpec
-from tickerplant.market.history.path import AssetPath, Lru
+from tickerplant.market.history.path import AssetPath, Lru, drained
 from tickerplant.market.history.tape import TRADES_PER_ACTION, Minute, PastTrade, SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
 from tickerplant.market.klines.candles import Kline, close_time, open_time
@@ -256,15 +256,18 @@ class SimulatedPast:
         (minute-aligned), None when none is: the past's part of a kline the live market
         holds only the end of (``protocol/past.py``), summed from whole days, whole hours
         and minutes as the kline of an interval is, so it joins them exactly."""
-        parts = [self._part(symbol, t, length) for t, length in self._span_parts(symbol, start_ms, end_ms)]
-        return aggregate(parts, start_ms, end_ms - 1) if parts else None
+        return drained(self.span_pieces(symbol, start_ms, end_ms))
 
-    def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[None]:
-        """What ``span`` reads, made a piece at a time, as ``kline_pieces``."""
+    def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Generator[None, None, Kline | None]:
+        """``span``, made a piece at a time, as ``kline_pieces``: it yields after each hour of
+        minutes or hour kline it had to make, and returns the span. Each part is read as it is
+        made, not again at the end, where a bounded cache may have let it go."""
+        parts: list[Kline] = []
         for t, length in self._span_parts(symbol, start_ms, end_ms):
             if length == MINUTE_MS:
-                if (symbol, t // HOUR_MS) not in self._minute_klines:
-                    self._minutes(symbol, t // HOUR_MS)
+                cold = (symbol, t // HOUR_MS) not in self._minute_klines
+                parts.append(self._part(symbol, t, length))
+                if cold:
                     yield
                 continue
             day_start, day_end = (t, t + DAY_MS - 1) if length == DAY_MS else (t, t + HOUR_MS - 1)
@@ -272,7 +275,8 @@ class SimulatedPast:
                 if (symbol, hour) not in self._hour_klines:
                     self._hour(symbol, hour)
                     yield
-            self._part(symbol, t, length)
+            parts.append(self._part(symbol, t, length))
+        return aggregate(parts, start_ms, end_ms - 1) if parts else None
 
     def _span_parts(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[tuple[int, int]]:
         """(open, length) of the whole days, whole hours and minutes [start, end) holds, in

@@ -10,12 +10,16 @@ interval's from its open), so each push of such a candle joins the past's part i
 
 That part can be a month of the past, drawn day by day where no cache holds it (~150 ms a
 symbol on one core), so it is made only for a candle somebody takes, a piece at a time
-(``PastSource.pieces``, a day or an hour of the past each) at the plant's ticks, a few pieces
-a tick: meanwhile that candle's pushes are held back (a subscriber's first push comes once it
-is whole, a second or two later). Should the candle close before then (a subscription in its
-interval's last seconds), it is not pushed at all, rather than the loop held while a month of
-the past is made at once: its pushes were held from the start. Once the candle closes its
-successor is wholly live, and nothing more is owed.
+(``PastSource.made``, a day or an hour of the past each, folded into the part as it is made)
+at the plant's ticks, ``PAST_PIECES_A_TICK`` pieces a tick over every symbol, the soonest
+closing candle's first (``made_parts``): a plant that writes every stream owes every interval
+of every symbol at once, and a 3-minute candle's few pieces do not wait behind a month's.
+Meanwhile that candle's pushes are held back (a subscriber's first push comes once it is
+whole, a second or two later). Should the candle close before then (a subscription in its
+interval's last seconds), it is not pushed at all, and its part no longer made, rather than
+the loop held while a month of the past is made at once: its pushes were held from the start.
+Once the candle closes its successor is wholly live, and nothing more is owed; once every
+part owed is made or no longer owed, the source (and the past it caches) is let go.
 
 The mark-price, index-price and premium-index candles (``price_streams.py``) have no warm
 start at all: the candle open at the live start lacks the past's samples from its open to the
@@ -27,10 +31,13 @@ Bounded by design: per symbol (and per pair), one part per interval and kind, ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Generator, Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["OwedParts", "PastSource"]
+__all__ = ["PAST_PIECES_A_TICK", "OwedParts", "PastSource", "made_parts"]
+
+# pieces of the held candles' past parts made at each of the streams' ticks (KLINE_PUSH_MS)
+PAST_PIECES_A_TICK = 4
 
 P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
@@ -40,71 +47,102 @@ class PastSource(Protocol[P_co]):
     """The past's part of a candle: from its open to where the plant's candles begin (a
     trade kline's, ``Kline``; a mark, index or premium candle's, ``price_candles.PriceBar``)."""
 
-    def pieces(self, name: str, open_ms: int) -> Iterator[None]:
-        """What ``part`` reads, made a piece at a time: it yields after each piece made."""
-        ...
-
-    def part(self, name: str, open_ms: int) -> P_co | None:
+    def made(self, name: str, open_ms: int) -> Generator[None, None, P_co | None]:
         """The past's part from ``open_ms`` on, in one candle (a trade kline's ids in the live
-        numbering); None: the past has none there."""
+        numbering), made a piece at a time: it yields after each piece and returns the part
+        (None: the past has none there)."""
         ...
 
 
 class OwedParts(Generic[P]):
     """One symbol's (or pair's) candles that lack the past's part (by interval index: the
-    open time of the candle lacking it), and the parts made or being made."""
+    open and close times of the candle lacking it), and the parts made or being made."""
 
-    __slots__ = ("_made", "_making", "name", "open_ms", "source")
+    __slots__ = ("_made", "_making", "name", "owed", "source")
 
-    def __init__(self, source: PastSource[P], name: str, open_ms: dict[int, int]) -> None:
-        self.source, self.name = source, name
-        self.open_ms = open_ms  # emptied as each such candle closes (a dict look a push then)
+    def __init__(self, source: PastSource[P], name: str, owed: dict[int, tuple[int, int]]) -> None:
+        self.source: PastSource[P] | None = source  # let go once nothing more can be asked of it
+        self.name = name
+        self.owed = owed  # emptied as each such candle closes (a dict look a push then)
         self._made: dict[int, P | None] = {}
-        self._making: dict[int, Iterator[None]] = {}
+        self._making: dict[int, Generator[None, None, P | None]] = {}
 
     @property
     def making(self) -> bool:
         """Whether a part somebody waits for is being made (``work``)."""
         return bool(self._making)
 
+    @property
+    def due_ms(self) -> int:
+        """When the soonest candle whose part is being made closes: the parts are made
+        soonest first (``work``), within a symbol and across them, so that a short candle's
+        small part does not wait behind a month's and close unpushed."""
+        return min(self.owed[index][1] for index in self._making)
+
     def part(self, index: int, open_ms: int, closed: bool) -> tuple[bool, P | None]:
         """(held, part) for the push of interval ``index``'s candle open at ``open_ms``: the
         past's part to put in front of it when it is the candle lacking one (None: none to
         put); held while that part is being made (``work`` makes it). A candle that closes
-        before its part is made is not pushed at all (``closed``)."""
-        owed_ms = self.open_ms.get(index)
-        if owed_ms is None:
+        before its part is made is not pushed at all (``closed``), and its part is no longer
+        made."""
+        owed = self.owed.get(index)
+        if owed is None:
             return False, None
-        if open_ms != owed_ms:  # a later candle: wholly live, nothing owed any more
-            del self.open_ms[index]
-            self._made.pop(index, None)
-            self._making.pop(index, None)
-            return False, None
+        if open_ms != owed[0] or (closed and index not in self._made):
+            # a later candle, wholly live; or one closing before its part was made, never pushed
+            # (its pushes were held), rather than the loop held for a month of the past at once
+            self._forget(index)
+            return open_ms == owed[0], None
         if index not in self._made:
-            if closed:  # closing before its part was made: never pushed (its pushes were held),
-                return True, None  # rather than the loop held for a month of the past at once
-            if index not in self._making:
-                self._making[index] = self.source.pieces(self.name, open_ms)
+            if index not in self._making and self.source is not None:
+                self._making[index] = self.source.made(self.name, open_ms)
             return True, None
         return False, self._made[index]
 
-    def work(self, budget: int) -> int:
-        """Make at most ``budget`` pieces of the parts being made; how many it made. A part
-        whose pieces are all made is kept, and its candle's pushes go on at the next one."""
-        used = 0
-        for index, pieces in list(self._making.items()):
+    def work(self, budget: int) -> tuple[int, bool]:
+        """Make at most ``budget`` pieces of the parts being made, the soonest closing candle's
+        first; how many it made, and whether a part was finished. A finished part is kept, and
+        its candle's pushes go on at the next one."""
+        used, finished = 0, False
+        for index in sorted(self._making, key=lambda index: self.owed[index][1]):
+            pieces = self._making[index]
             while used < budget:
-                if next(pieces, _DONE) is _DONE:
-                    self._finish(index)
+                try:
+                    next(pieces)
+                except StopIteration as done:
+                    del self._making[index]
+                    self._made[index] = done.value
+                    self._let_go()
+                    finished = True
                     break
                 used += 1
             if used >= budget:
                 break
-        return used
+        return used, finished
 
-    def _finish(self, index: int) -> None:
-        del self._making[index]
-        self._made[index] = self.source.part(self.name, self.open_ms[index])
+    def _forget(self, index: int) -> None:
+        del self.owed[index]
+        self._made.pop(index, None)
+        self._making.pop(index, None)
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The source (and what it keeps: the past's cached minutes) let go once every owed
+        part is made or forgotten: nothing more will be asked of it."""
+        if not self._making and all(index in self._made for index in self.owed):
+            self.source = None
 
 
-_DONE = object()
+def made_parts(owners: Iterable[OwedParts[Any]], budget: int = PAST_PIECES_A_TICK) -> set[OwedParts[Any]]:
+    """``budget`` pieces of the parts ``owners`` are making, the soonest closing candle's
+    first across them all (``OwedParts.due_ms``); the owners a part was finished for, whose
+    held pushes go now."""
+    made: set[OwedParts[Any]] = set()
+    for owed in sorted(owners, key=lambda owed: owed.due_ms):
+        if budget <= 0:
+            break
+        used, finished = owed.work(budget)
+        budget -= used
+        if finished:
+            made.add(owed)
+    return made

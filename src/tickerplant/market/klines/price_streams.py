@@ -44,9 +44,9 @@ from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import INTERVALS, close_time, open_time
 from tickerplant.market.klines.frames import PRICE_SCALE, price_kline_template
-from tickerplant.market.klines.past_parts import OwedParts, PastSource
+from tickerplant.market.klines.past_parts import OwedParts, PastSource, made_parts
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind, premium_units
-from tickerplant.market.klines.streams import KLINE_PUSH_MS, PAST_PIECES_A_TICK
+from tickerplant.market.klines.streams import KLINE_PUSH_MS
 from tickerplant.market.messages import StreamKind, StreamMessage
 from tickerplant.market.payloads import derived_events
 from tickerplant.market.payloads.templates import FALSE, TRUE
@@ -129,8 +129,11 @@ class PriceKlineStreams:
         """The candles open at ``now_ms`` (the live start) whose interval opened before
         ``until_ms`` (its minute) lack the past's samples from their open: their pushes join
         them in front (``past_parts.py``), made from ``source`` of their kind when taken."""
-        opens = [open_time(interval, now_ms) for interval in INTERVALS]
-        owed = {index: open_ms for index, open_ms in enumerate(opens) if open_ms < until_ms}
+        opens = [(open_time(interval, now_ms), interval) for interval in INTERVALS]
+        owed = {
+            index: (open_ms, close_time(interval, open_ms))
+            for index, (open_ms, interval) in enumerate(opens) if open_ms < until_ms
+        }  # fmt: skip
         if not owed:
             return
         for kind, prices, names in (
@@ -187,12 +190,10 @@ class PriceKlineStreams:
             return
         missed = (now_ms - self.next_tick_ms) // KLINE_PUSH_MS + 1
         self.next_tick_ms += missed * KLINE_PUSH_MS
-        budget = PAST_PIECES_A_TICK
+        made = made_parts(p.owed for p in self._prices if p.owed is not None and p.owed.making)
         for price in self._prices:
-            owed = price.owed
-            if owed is not None and owed.making and budget > 0:  # a held candle's past part
-                budget -= owed.work(budget)
-                price.changed = price.changed or not owed.making  # made: its push goes now
+            if price.owed is not None and price.owed in made:  # a held candle's past part made: push
+                price.changed = True
             changed = price.changed
             if not changed and price.next_close_ms >= now_ms:
                 continue

@@ -41,16 +41,14 @@ from collections.abc import Iterable, Sequence
 from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline, close_time, open_time
+from tickerplant.market.klines.past_parts import made_parts
 from tickerplant.market.klines.symbol_candles import NEVER_MS, SymbolCandles
 from tickerplant.market.klines.warm import WarmTrade, warm_candles
 from tickerplant.market.messages import StreamMessage
 
-__all__ = ["CONTINUOUS_TYPES", "KLINE_PUSH_MS", "PAST_PIECES_A_TICK", "ContinuousContracts", "KlineStreams"]
+__all__ = ["CONTINUOUS_TYPES", "KLINE_PUSH_MS", "ContinuousContracts", "KlineStreams"]
 
 KLINE_PUSH_MS = 250  # the kline streams' update speed (§4.7, §4.12, §4.14)
-# the past's part of held candles made at each tick, pieces (a day or an hour of the past,
-# a few ms each): past_parts.py
-PAST_PIECES_A_TICK = 4
 
 # The contract types a continuous kline names, lowercase as in the stream name (§3.5); the
 # REST `contractType` is the uppercase. `tradifi_perpetual` is USDⓈ-M's, and no contract of
@@ -239,7 +237,9 @@ class KlineStreams:
         if now_ms >= self._next_change_ms:
             self._relabel(now_ms)
         silent = self._silent()
-        budget = PAST_PIECES_A_TICK
+        made = made_parts(  # the held candles' past parts, of the symbols somebody takes
+            sc.owed for sc in self._symbols if sc.owed is not None and sc.owed.making and sc not in silent
+        )
         for sc in self._symbols:
             if sc.ticked_ms >= now_ms:
                 continue  # caught up to this tick already, ahead of it (catch_up)
@@ -248,10 +248,8 @@ class KlineStreams:
                 continue
             if sc.pending is not None:
                 self._merge(sc, now_ms, out)
-            owed = sc.owed
-            if owed is not None and owed.making and budget > 0:  # a held candle's past part
-                budget -= owed.work(budget)
-                sc.changed = sc.changed or not owed.making  # made: its push goes now
+            if sc.owed is not None and sc.owed in made:  # a held candle's past part made: its push goes now
+                sc.changed = True
             changed = sc.changed
             if not changed and sc.next_close_ms >= now_ms:
                 continue
@@ -389,3 +387,4 @@ def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:
     """The next multiple of the cadence after now, without drifting or bunching up."""
     missed = (now_ms - previous_ms) // interval_ms + 1
     return previous_ms + missed * interval_ms
+

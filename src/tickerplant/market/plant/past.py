@@ -14,7 +14,7 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines.candles import BASE_DECIMALS, Kline, open_time
+from tickerplant.market.klines.candles import BASE_DECIMALS, Kline, close_time, open_time
 from tickerplant.market.klines.past_parts import OwedParts, PastSource
 from tickerplant.market.klines.warm import warm_from_minutes
 from tickerplant.market.messages import KLINE_ROW, StreamMessage
@@ -66,6 +66,9 @@ def owe_past(plant: Plant, symbol: str, source: PastSource[Kline], now_ms: int, 
     candles = plant.symbols[symbol].candles
     if candles is None:
         return
-    opens = [open_time(interval, now_ms) for interval in candles.intervals]
-    owed = {index: open_ms for index, open_ms in enumerate(opens) if open_ms < warm_ms}
+    opens = [(open_time(interval, now_ms), interval) for interval in candles.intervals]
+    owed = {
+        index: (open_ms, close_time(interval, open_ms))
+        for index, (open_ms, interval) in enumerate(opens) if open_ms < warm_ms
+    }  # fmt: skip
     candles.owed = OwedParts(source, symbol, owed) if owed else None

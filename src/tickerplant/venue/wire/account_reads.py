@@ -171,6 +171,9 @@ ROUTES: dict[Market, dict[tuple[str, str], tuple[Security, int, Read]]] = {
     },
     Market.CM: {
         ("GET", "/v1/commissionRate"): (_READ, 20, commission_rate),
+        # not in COIN-M's documents or SDK, asked by nautilus_trader at connect: USDⓈ-M's shape
+        # (part 5 §3 row 18 and Unresolved 4)
+        ("GET", "/v1/symbolConfig"): (_READ, 5, symbol_config),
         ("GET", "/v1/income"): (_READ, 20, income),
         ("GET", "/v1/forceOrders"): (_READ, 20, force_orders),
     },
