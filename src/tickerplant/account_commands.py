@@ -6,7 +6,9 @@ line and exit status 1, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import functools
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,8 +71,8 @@ def _accounts(args: argparse.Namespace, store: AccountStore, now_ms: int) -> Non
             print(f"balance    {balance.wallet.name} {balance.asset} {format_amount(balance.amount)}")
     elif action in ("disable", "enable"):
         store.set_disabled(args.account, action == "disable")
-    elif action == "delete":
-        store.delete(args.account)
+    elif action == "delete":  # beside a serving server, what it authorized settles first
+        store.delete(args.account, _settle(store.path))
     elif args.keys_action == "add":
         public_key = args.public_key.read_text() if args.public_key is not None else None
         store.account(args.account)
@@ -150,3 +152,12 @@ def _print_keys(store: AccountStore, account_id: int) -> None:
         where = ",".join(key.networks) or "any IP"
         state = " disabled" if key.disabled else ""
         print(f"key        {key.api_key} {key.key_type.value} {key.permissions or 'none'} {where}{state}")
+
+
+def _settle(database: Path) -> Callable[[], None] | None:
+    """``AccountStore.delete``'s wait while a server journals ``database`` (None: no server)."""
+    from tickerplant.clock import block_for
+    from tickerplant.venue.auth.store import SETTLE_S
+    from tickerplant.venue.journal.writer_lock import journaled
+
+    return functools.partial(block_for, SETTLE_S) if journaled(database) else None

@@ -32,8 +32,9 @@ __all__ = ["Clock", "LagProbe", "ManualClock", "MarketClock", "SystemClock", "Ti
 
 
 def block_for(seconds: float) -> None:
-    """The calling thread paused for ``seconds`` of real time: for a process of its own with
-    no loop (the journal's checkpointer waiting for the server's next commit)."""
+    """The calling thread paused for ``seconds`` of real time: never a loop's (the journal's
+    checkpointer waiting for the server's next commit; an account's delete beside a server,
+    in the command line's process or an admin handler's thread)."""
     time.sleep(seconds)
 
 

@@ -4,14 +4,21 @@ read, and reads again when the server committed meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
+from ports import free_port
+from served_venue import account, serve, signed
 
+from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.store import AccountStore, StoreError
 from tickerplant.venue.journal.schema import prepare
+from tickerplant.venue.journal.writer_lock import journaled
 
 NOW = 1_790_000_000_000
 
@@ -74,3 +81,54 @@ def test_a_delete_waits_for_the_servers_transaction_rather_than_failing(tmp_path
         store.account(gone)
     server.close()
     store.close()
+
+
+async def test_beside_a_server_the_account_is_disabled_and_settled_before_its_holdings_are_read(
+    tmp_path: Path,
+) -> None:
+    """The server reads the operator's changes once a loop turn: an order it authorized before a
+    delete committed, journaled after it, rested for a deleted account (a probe: 6 deletes in 40
+    beside a trading account). So beside a server that journals the database the account is
+    disabled first, and from then on refused (``-2015``), and its holdings are read once what the
+    server authorized before has settled; a delete refused leaves it enabled, as it was."""
+    db = tmp_path / "venue.db"
+    account_id, key = account(db, "bot", Market.UM, "USDT", "10000")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/fapi/v1/order"
+    order = "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price=1000.00"
+    assert not journaled(db)
+    async with serve(db, port), aiohttp.ClientSession() as session:
+        assert journaled(db)  # the server's journal holds the database's lock
+        status, placed = await signed(session, "POST", url, key, order)
+        assert status == 200, placed
+        seen: list[tuple[bool, int, Any]] = []
+        loop = asyncio.get_running_loop()
+
+        def delete() -> None:  # the operator's, in a thread: the loop answers the order meanwhile
+            store = AccountStore(db)
+
+            def settle() -> None:  # an order asked for while the delete settles
+                answer = asyncio.run_coroutine_threadsafe(_place(url, key, order), loop).result(10)
+                seen.append((store.account(account_id).disabled, *answer))
+
+            try:
+                store.delete(account_id, settle)
+            finally:
+                store.close()
+
+        with pytest.raises(StoreError, match="still holds 1 open order"):
+            await asyncio.to_thread(delete)
+        assert seen == [(True, 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})]
+        store = AccountStore(db)
+        assert not store.account(account_id).disabled, "refused: left enabled, as it was"
+        status, _ = await signed(session, "DELETE", url, key, f"symbol=ETHUSDT&orderId={placed['orderId']}")
+        assert status == 200
+        await asyncio.to_thread(delete)
+        with pytest.raises(StoreError):
+            store.account(account_id)
+        store.close()
+
+
+async def _place(url: str, key: str, order: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session:
+        return await signed(session, "POST", url, key, order)

@@ -30,6 +30,7 @@ but the one made for the caller.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,8 @@ import msgspec
 from aiohttp import web
 
 from tickerplant.admin.reports import ReportsApi
-from tickerplant.clock import Clock
-from tickerplant.venue.auth.store import AccountStore, StoreError
+from tickerplant.clock import Clock, block_for
+from tickerplant.venue.auth.store import SETTLE_S, AccountStore, StoreError
 from tickerplant.venue.wire import administration as admin
 
 __all__ = ["AccountsApi"]
@@ -188,7 +189,9 @@ class AccountsApi:
 
     def _delete(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
         _nothing(body)
-        store.delete(_account_id(request))
+        # beside the serving engines (this process's, or the plant's): what they authorized
+        # settles first (``AccountStore.delete``), in the handler's thread, not on the loop
+        store.delete(_account_id(request), functools.partial(block_for, SETTLE_S))
         return {}
 
     def _add_key(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:

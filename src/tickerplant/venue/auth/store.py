@@ -42,7 +42,7 @@ from tickerplant.venue.auth.accounts import Account, ApiKey, Balance, KeyType, n
 from tickerplant.venue.auth.holdings import holdings
 from tickerplant.venue.domain.money import format_amount
 
-__all__ = ["SCHEMA_VERSION", "AccountStore", "Keyring", "StoreError"]
+__all__ = ["SCHEMA_VERSION", "SETTLE_S", "AccountStore", "Keyring", "StoreError"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -218,25 +218,35 @@ class AccountStore:
         self.account(account_id)
         self._db.execute("UPDATE accounts SET disabled = ? WHERE account_id = ?", (disabled, account_id))
 
-    def delete(self, account_id: int) -> None:
-        """Delete an account with its balances and keys. StoreError while the journal holds
-        an open order, an untriggered or triggering algo order or a position of it: they
-        would go on resting in the book, being funded and liquidated for an account nobody
-        can reach or see. Checked in the delete's own transaction: a server commits every
-        acknowledged order before it answers, so none is missed (one it authorized in the
-        loop turn the keys were deleted in is the exception: ``Keyring.once_per_turn``)."""
-        self.account(account_id)
+    def delete(self, account_id: int, settle: Callable[[], object] | None = None) -> None:
+        """Delete an account with its balances and keys; StoreError while the journal holds an
+        open order, an untriggered or triggering algo order or a position of it (they would
+        rest, be funded and liquidated for an account nobody sees), read in the delete's own
+        transaction. ``settle`` (a server journals the database, reading the operator's changes
+        once a turn: ``Keyring.once_per_turn``): the account disabled first, what the server
+        authorized before is journaled while ``settle`` waits (``SETTLE_S``), then the holdings
+        read; refused, the account is left as it was."""
+        disabling = settle is not None and not self.account(account_id).disabled
+        if disabling:  # else an order authorized before the delete, journaled after, rested unseen
+            self.set_disabled(account_id, True)
+        if settle is not None:
+            settle()
+        try:
+            self._delete(account_id)
+        except StoreError:
+            if disabling:
+                self.set_disabled(account_id, False)
+            raise
+
+    def _delete(self, account_id: int) -> None:
         for attempt in range(_DELETE_TRIES):
             last = attempt == _DELETE_TRIES - 1
             try:
                 with self._db:
-                    # read without the write lock, which a serving server's commits would wait
-                    # for while an account's long history is looked through; the delete takes
-                    # it, refused at once if the server holds it (SQLITE_BUSY: the busy handler
-                    # is not asked inside a read) or committed since the read began
-                    # (SQLITE_BUSY_SNAPSHOT): then read again. The last try holds the lock from
-                    # the start, waiting as any writer does, so a server that commits through
-                    # every read cannot keep an account from being deleted.
+                    # read without the write lock (a server's commits would wait while a long
+                    # history is read); the delete takes it, refused at once if the server holds
+                    # it (SQLITE_BUSY: no busy handler inside a read) or committed since the read
+                    # (SQLITE_BUSY_SNAPSHOT): read again. The last try locks from the start.
                     self._db.execute("BEGIN IMMEDIATE" if last else "BEGIN DEFERRED")
                     if held := holdings(self._db, account_id):
                         raise StoreError(
@@ -297,6 +307,7 @@ class AccountStore:
 
 
 _DELETE_TRIES = 5  # reads of an account's holdings the server's commits may outdate, the last locked
+SETTLE_S = 1.0  # ``delete``'s settle: far longer than a turn from authorization to commit
 _MOVED_KEPT = 4096  # balance moves kept until the engines take them (they do within a second)
 
 

@@ -36,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover (Windows)
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DatabaseHeld", "WriterLock", "claim_database", "lock_folder"]
+__all__ = ["DatabaseHeld", "WriterLock", "claim_database", "journaled", "lock_folder"]
 
 
 class DatabaseHeld(sqlite3.OperationalError):
@@ -106,3 +106,15 @@ def claim_database(database: Path, tries: int = 3) -> WriterLock:
             return WriterLock(held, path)
         held.close()
     raise DatabaseHeld(f"the venue database {database}: its lock changed hands {tries} times; try again")
+
+
+def journaled(database: Path) -> bool:
+    """Whether a server journals ``database`` now (its lock held elsewhere): the operator's
+    ``accounts delete`` then lets what it authorized settle first (``AccountStore.delete``)."""
+    if not database.exists():
+        return False
+    try:
+        claim_database(database).release()
+    except DatabaseHeld:
+        return True
+    return False
