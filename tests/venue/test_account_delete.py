@@ -18,7 +18,7 @@ from served_venue import account, serve, signed
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.store import AccountStore, StoreError
 from tickerplant.venue.journal.schema import prepare
-from tickerplant.venue.journal.writer_lock import journaled
+from tickerplant.venue.journal.writer_lock import claim_database, journaled
 
 NOW = 1_790_000_000_000
 
@@ -132,3 +132,20 @@ async def test_beside_a_server_the_account_is_disabled_and_settled_before_its_ho
 async def _place(url: str, key: str, order: str) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as session:
         return await signed(session, "POST", url, key, order)
+
+
+def test_an_unknown_account_is_not_deleted_and_a_journaled_database_is_told_without_its_lock(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "venue.db"
+    store = AccountStore(db)
+    with pytest.raises(StoreError, match="no account 999"):
+        store.delete(999)
+    store.close()
+    assert not journaled(db)
+    held = claim_database(db)  # as a server's journal holds it
+    try:
+        assert journaled(db)  # told by the lock file's live pid: the lock itself never taken,
+    finally:  # which a server starting at that moment would have been refused
+        held.release()
+    assert not journaled(db)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from test_engine import ALICE, NOW, Book, Deposits, Kept, book, engine, journal, order  # noqa: F401
 
 from tickerplant.venue.core.engine import Engine
@@ -41,3 +42,12 @@ def test_a_takers_fills_count_the_remainder_that_comes_to_rest(engine: Engine, b
     assert bought.order is not None and bought.order.status.value == "EXPIRED"  # below the asks: nothing
     ioc_new, ioc_expired = _updates(engine)  # an IOC never rests: the resting order's alone
     assert (ioc_new["b"], ioc_expired["b"], ioc_expired["er"]) == ("120.002", "120.002", "2")
+
+
+@pytest.mark.parametrize("tif", ["GTC", "FOK"])
+def test_a_taker_filled_whole_counts_nothing_of_itself(engine: Engine, book: Book, tif: str) -> None:
+    """A GTC or FOK buy of 0.003 at 60001.00 fills 0.001, then 0.002: nothing of it rests, so
+    no fill's ``b`` counts any of it, as its ``NEW`` does not."""
+    book.asks = [(6_000_000, 1), (6_000_100, 2)]
+    new_order(engine, ALICE, order(quantity="0.003", price="60001.00", timeInForce=tif), NOW)
+    assert [(o["X"], o["b"]) for o in _updates(engine)] == [("NEW", "0"), ("PARTIALLY_FILLED", "0"), ("FILLED", "0")]

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -84,7 +85,7 @@ async def run_bot(
     governor = LagGovernor(speed, max_lag_ms)
     try:
         await server.start()
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, sqlite3.Error) as exc:  # another's database among them
         await server.close()
         raise SystemExit(f"tickerplant run: cannot start: {exc}") from None
     start_ms = market.now_ms()

@@ -48,9 +48,9 @@ def test_the_push_is_held_until_the_part_is_made() -> None:
     owed: OwedParts[Kline] = OwedParts(source, "BTCUSDT", {3: (OPEN, OPEN + HOUR - 1)})
     assert owed.part(0, OPEN, False) == (False, None), "an interval owed nothing"
     assert owed.part(3, OPEN, False) == (True, None) and owed.making, "held: its part being made"
-    assert owed.work(2) == (2, False) and owed.making and source.pieces == 2
+    assert owed.work(2, OPEN) == (2, False) and owed.making and source.pieces == 2
     assert owed.part(3, OPEN, False) == (True, None), "still held"
-    assert owed.work(4) == (3, True) and not owed.making and source.pieces == 5
+    assert owed.work(4, OPEN) == (3, True) and not owed.making and source.pieces == 5
     assert owed.part(3, OPEN, False) == (False, PAST)
     assert owed.source is None, "every owed part made: the source and its caches let go"
 
@@ -58,9 +58,9 @@ def test_the_push_is_held_until_the_part_is_made() -> None:
 def test_a_candle_closing_before_its_part_is_made_is_not_pushed_and_its_part_not_made() -> None:
     source = Counted(pieces=50)
     owed: OwedParts[Kline] = OwedParts(source, "BTCUSDT", {3: (OPEN, OPEN + HOUR - 1)})
-    assert owed.part(3, OPEN, False) == (True, None) and owed.work(2) == (2, False)
+    assert owed.part(3, OPEN, False) == (True, None) and owed.work(2, OPEN) == (2, False)
     assert owed.part(3, OPEN, True) == (True, None), "held for good: its pushes were held from the start"
-    assert not owed.making and owed.work(4) == (0, False) and source.pieces == 2, "its part no longer made"
+    assert not owed.making and owed.work(4, OPEN) == (0, False) and source.pieces == 2, "its part no longer made"
     assert owed.part(3, OPEN + HOUR, False) == (False, None) and not owed.owed, "the next is live"
 
 
@@ -82,6 +82,16 @@ def test_the_soonest_closing_candles_part_is_made_first_across_symbols() -> None
     assert month.part(12, OPEN, False) == (True, None)
     assert mixed.part(12, OPEN, False) == (True, None)  # asked before the hour's, closing after it
     assert mixed.part(5, OPEN, False) == (True, None)
-    assert made_parts([month, mixed], budget=4) == {mixed}  # the hour's 3 pieces, then one more
+    assert made_parts([month, mixed], OPEN, budget=4) == {mixed}  # the hour's 3 pieces, then one more
     assert mixed.part(5, OPEN, False) == (False, PAST) and mixed.part(12, OPEN, False) == (True, None)
     assert (len(month_source.log), len(hour_source.log)) == (0, 4)
+
+
+def test_a_part_whose_candle_closed_unpushed_is_no_longer_made() -> None:
+    """Nobody took the symbol's streams when its candle closed (no closing push asked for the
+    part): the next work, a while after, drops it rather than make it ahead of live candles."""
+    source = Counted(pieces=50)
+    owed: OwedParts[Kline] = OwedParts(source, "BTCUSDT", {3: (OPEN, OPEN + HOUR - 1)})
+    assert owed.part(3, OPEN, False) == (True, None) and owed.work(2, OPEN) == (2, False)
+    assert owed.work(2, OPEN + HOUR + 5_000) == (0, False) and not owed.making and not owed.owed
+    assert source.pieces == 2 and owed.source is None

@@ -62,6 +62,7 @@ _EPISODE_CHANCE = 0.2  # of a day holding an episode
 _EPISODE_LEVEL = (5e-4, 3e-3)
 _BASIS_MINUTES = 30
 _INTERVAL_MINUTES = FUNDING_INTERVAL_MS // MINUTE_MS
+_KEPT_A_PIECE = 16  # kept intervals folded as one piece of ``span_made`` (~0.1 ms each)
 _INTERVALS_KEPT = 512
 _FUNDINGS_KEPT = 16_384
 _BARS_KEPT = 16_384  # klines' bars over all symbols, kinds and intervals (~100 B each)
@@ -164,15 +165,16 @@ class PastMarks:
     def span_made(
         self, symbol: str, kind: PriceKind, start_ms: int, end_ms: int
     ) -> Generator[None, None, PriceBar | None]:
-        """``span``, a funding interval's minutes a piece: it yields after each (made or
-        kept), and returns the bar. Each interval's minutes are read as they are made, folded
-        into the bar, not again at the end, where the bounded cache may have let them go."""
+        """``span``, a funding interval's minutes a piece: it yields after each it had to make
+        (and after every ``_KEPT_A_PIECE`` kept ones, each a fold of its minutes), and returns
+        the bar. Each interval's minutes are read as they are made, folded into the bar, not
+        again at the end, where the bounded cache may have let them go."""
         first_ms = max(start_ms, self.past.tape(symbol).first_minute * MINUTE_MS)
         first_ms += -first_ms % MINUTE_MS
         last_ms = end_ms - 1
-        opened = high = low = close = 0
-        count = 0
+        opened = high = low = close = count = kept = 0
         for n in range(first_ms // FUNDING_INTERVAL_MS, last_ms // FUNDING_INTERVAL_MS + 1):
+            cold = (symbol, n) not in self._intervals
             begin = n * FUNDING_INTERVAL_MS
             low_i = (max(first_ms, begin) - begin) // MINUTE_MS
             high_i = (min(last_ms, begin + FUNDING_INTERVAL_MS - 1) - begin) // MINUTE_MS
@@ -186,7 +188,10 @@ class PastMarks:
                     low = lo
                 close = c
                 count += 1
-            yield
+            kept = 0 if cold else kept + 1
+            if cold or kept == _KEPT_A_PIECE:
+                kept = 0
+                yield
         return PriceBar(start_ms, last_ms, opened, high, low, close, _SAMPLES * count) if count else None
 
     def span_pieces(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[None]:

@@ -38,6 +38,7 @@ __all__ = ["PAST_PIECES_A_TICK", "OwedParts", "PastSource", "made_parts"]
 
 # pieces of the held candles' past parts made at each of the streams' ticks (KLINE_PUSH_MS)
 PAST_PIECES_A_TICK = 4
+_PUSHED_WITHIN_MS = 1_000  # a candle's closing push comes at the first tick after its close
 
 P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
@@ -99,11 +100,15 @@ class OwedParts(Generic[P]):
             return True, None
         return False, self._made[index]
 
-    def work(self, budget: int) -> tuple[int, bool]:
+    def work(self, budget: int, now_ms: int) -> tuple[int, bool]:
         """Make at most ``budget`` pieces of the parts being made, the soonest closing candle's
         first; how many it made, and whether a part was finished. A finished part is kept, and
-        its candle's pushes go on at the next one."""
+        its candle's pushes go on at the next one. A part whose candle closed a while before
+        ``now_ms`` unpushed (nobody took its streams then: no closing push asked for it) is no
+        longer made."""
         used, finished = 0, False
+        for index in [i for i in self._making if self.owed[i][1] + _PUSHED_WITHIN_MS < now_ms]:
+            self._forget(index)
         for index in sorted(self._making, key=lambda index: self.owed[index][1]):
             pieces = self._making[index]
             while used < budget:
@@ -133,7 +138,9 @@ class OwedParts(Generic[P]):
             self.source = None
 
 
-def made_parts(owners: Iterable[OwedParts[Any]], budget: int = PAST_PIECES_A_TICK) -> set[OwedParts[Any]]:
+def made_parts(
+    owners: Iterable[OwedParts[Any]], now_ms: int, budget: int = PAST_PIECES_A_TICK
+) -> set[OwedParts[Any]]:
     """``budget`` pieces of the parts ``owners`` are making, the soonest closing candle's
     first across them all (``OwedParts.due_ms``); the owners a part was finished for, whose
     held pushes go now."""
@@ -141,7 +148,7 @@ def made_parts(owners: Iterable[OwedParts[Any]], budget: int = PAST_PIECES_A_TIC
     for owed in sorted(owners, key=lambda owed: owed.due_ms):
         if budget <= 0:
             break
-        used, finished = owed.work(budget)
+        used, finished = owed.work(budget, now_ms)
         budget -= used
         if finished:
             made.add(owed)

@@ -190,7 +190,7 @@ class PriceKlineStreams:
             return
         missed = (now_ms - self.next_tick_ms) // KLINE_PUSH_MS + 1
         self.next_tick_ms += missed * KLINE_PUSH_MS
-        made = made_parts(p.owed for p in self._prices if p.owed is not None and p.owed.making)
+        made = made_parts((p.owed for p in self._prices if p.owed is not None and p.owed.making), now_ms)
         for price in self._prices:
             if price.owed is not None and price.owed in made:  # a held candle's past part made: push
                 price.changed = True

@@ -238,7 +238,8 @@ class KlineStreams:
             self._relabel(now_ms)
         silent = self._silent()
         made = made_parts(  # the held candles' past parts, of the symbols somebody takes
-            sc.owed for sc in self._symbols if sc.owed is not None and sc.owed.making and sc not in silent
+            (sc.owed for sc in self._symbols if sc.owed is not None and sc.owed.making and sc not in silent),
+            now_ms,
         )
         for sc in self._symbols:
             if sc.ticked_ms >= now_ms:

@@ -226,14 +226,14 @@ class AccountStore:
         once a turn: ``Keyring.once_per_turn``): the account disabled first, what the server
         authorized before is journaled while ``settle`` waits (``SETTLE_S``), then the holdings
         read; refused, the account is left as it was."""
-        disabling = settle is not None and not self.account(account_id).disabled
+        disabling = not self.account(account_id).disabled and settle is not None
         if disabling:  # else an order authorized before the delete, journaled after, rested unseen
             self.set_disabled(account_id, True)
-        if settle is not None:
-            settle()
         try:
+            if settle is not None:
+                settle()
             self._delete(account_id)
-        except StoreError:
+        except BaseException:  # refused, failed or interrupted (another's disable meanwhile undone)
             if disabling:
                 self.set_disabled(account_id, False)
             raise

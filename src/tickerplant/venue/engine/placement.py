@@ -170,7 +170,7 @@ def accept(
     new = state.order_update(seat, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes
-    settle_taken(state, seat, order, taken, now_ms, out, rests)
+    settle_taken(state, seat, order, taken, now_ms, out, left > 0)  # a remainder left to rest
     if order.status.is_open:
         if stopped:
             state.finish(seat, order, _EXPIRED_IN_MATCH, now_ms, out)

@@ -109,12 +109,24 @@ def claim_database(database: Path, tries: int = 3) -> WriterLock:
 
 
 def journaled(database: Path) -> bool:
-    """Whether a server journals ``database`` now (its lock held elsewhere): the operator's
-    ``accounts delete`` then lets what it authorized settle first (``AccountStore.delete``)."""
-    if not database.exists():
+    """Whether a server journals ``database`` now, read without taking its lock (which a server
+    starting at that moment would be refused): its lock file names a live process. A pid a
+    process killed left behind and another took since reads as journaled: the operator's
+    ``accounts delete`` then waits a second it need not (``AccountStore.delete``)."""
+    if fcntl is None or not database.exists():
+        return False
+    found = database.stat()
+    try:
+        folder = lock_folder()
+        pid = int((folder / f"venue-{found.st_dev}-{found.st_ino}.lock").read_text().strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
         return False
     try:
-        claim_database(database).release()
-    except DatabaseHeld:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
         return True
-    return False
+    return True
