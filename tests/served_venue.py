@@ -20,7 +20,7 @@ from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.money import parse_amount
 
-__all__ = ["SECRET", "account", "serve", "signed"]
+__all__ = ["SECRET", "account", "refused", "serve", "signed"]
 
 SECRET = "S" * 64
 PAST_MS = 600_000  # the simulated past these servers answer: ten minutes
@@ -90,3 +90,16 @@ async def signed(
     signed = f"{query}&signature={hmac_hex(secret, query.encode())}"
     async with session.request(method, f"{url}?{signed}", headers={"X-MBX-APIKEY": key}) as answer:
         return answer.status, await answer.json()
+
+
+async def refused(*argv: str) -> tuple[int, str]:
+    """A `tickerplant serve` (and ``argv``) that is expected to refuse: its exit status and
+    its stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant.cli", "serve", "--admin-port", "0", *argv,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30 * SECONDS):
+        _, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, err.decode()

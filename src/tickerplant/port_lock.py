@@ -21,7 +21,6 @@ Systems without ``fcntl`` (Windows) take no lock; their ``SO_REUSEPORT`` does no
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import IO
 
@@ -30,7 +29,7 @@ try:
 except ImportError:  # pragma: no cover (Windows)
     fcntl = None  # type: ignore[assignment]
 
-from tickerplant.venue.journal.writer_lock import lock_folder
+from tickerplant.venue.journal.writer_lock import lock_folder, try_lock
 
 __all__ = ["PortHeld", "PortLocks"]
 
@@ -61,22 +60,12 @@ class PortLocks:
         if not port or fcntl is None:
             return
         folder = self._folder or _folder()
-        path = folder / f"port-{port}.lock"
-        held = path.open("a+")  # opened without truncating: a holder's pid stays readable
-        try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            held.seek(0)
-            pid = held.read().strip() or "unknown"
-            held.close()
+        held, holder = try_lock(folder / f"port-{port}.lock")
+        if held is None:
             raise PortHeld(
-                f"port {port}{f' ({what})' if what else ''} is served by another tickerplant, pid {pid}: "
+                f"port {port}{f' ({what})' if what else ''} is served by another tickerplant, pid {holder}: "
                 "stop it first (SO_REUSEPORT would let both serve it, each a share of the connections)"
-            ) from None
-        held.seek(0)
-        held.truncate()
-        held.write(f"{os.getpid()}\n")
-        held.flush()
+            )
         self._held.append(held)
 
     def release(self) -> None:

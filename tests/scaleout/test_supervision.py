@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 from ports import free_port
 from scaleout_setup import StreamsClient
+from served_venue import refused
 from served_workers import get_json, serve_workers
 from timing import LOOK_S, SECONDS, eventually
 
@@ -52,18 +52,6 @@ def _pids(log: list[str]) -> dict[str, int]:
     return {name: int(pid) for name, pid in re.findall(r"(nats-server|plant|gateway \d) started .*\(pid (\d+)\)", text)}
 
 
-async def _serve(*argv: str) -> tuple[int, str]:
-    """A `tickerplant serve` that is expected to refuse: its exit status and its stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant.cli", "serve", "--admin-port", "0", *argv,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    async with asyncio.timeout(30 * SECONDS):
-        _, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, err.decode()
-
-
 async def test_a_second_serve_refuses_the_ports_of_a_live_one_and_kill_9_takes_the_children_along(
     tmp_path: Path,
 ) -> None:
@@ -75,7 +63,7 @@ async def test_a_second_serve_refuses_the_ports_of_a_live_one_and_kill_9_takes_t
         pids = _pids(first.log)
         assert set(pids) == {"nats-server", "plant", "gateway 1", "gateway 2"}
         for argv in (["--workers", "2", *ports], ports):  # beside it: serve --workers, and one process
-            code, said = await _serve(*argv)
+            code, said = await refused(*argv)
             assert code != 0
             assert f"port {um} (USDⓈ-M) is served by another tickerplant, pid {first.process.pid}" in said
 

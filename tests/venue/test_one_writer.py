@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 from ports import free_port
-from served_venue import account, serve, signed
+from served_venue import account, refused, serve, signed
 from timing import SECONDS
 
 from tickerplant.market.instruments import Market
@@ -25,19 +24,6 @@ from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.journal.writer_lock import DatabaseHeld, claim_database, lock_folder
 
 pytestmark = pytest.mark.uvloop_only
-
-
-async def _refused(*argv: str) -> str:
-    """A `tickerplant serve` expected to refuse: its stderr's last line."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant.cli", "serve", "--admin-port", "0", *argv,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    async with asyncio.timeout(30 * SECONDS):
-        _, err = await process.communicate()
-    assert process.returncode == 1, err.decode()
-    assert "Traceback" not in err.decode()
-    return err.decode().splitlines()[-1]
 
 
 async def test_a_second_server_on_a_journaled_database_is_refused_until_the_first_is_killed(
@@ -57,8 +43,10 @@ async def test_a_second_server_on_a_journaled_database_is_refused_until_the_firs
             for path in (db, tmp_path / "alias.db"):
                 for workers in ([], ["--workers", "2"]):
                     ports = ["--um-port", str(free_port()), "--cm-port", str(free_port())]
-                    said = await _refused("--venue-db", str(path), *ports, *workers)
-                    assert said.startswith("tickerplant: cannot start:") and held in said, said
+                    code, said = await refused("--venue-db", str(path), *ports, *workers)
+                    last = said.splitlines()[-1]
+                    assert code == 1 and "Traceback" not in said, said
+                    assert last.startswith("tickerplant: cannot start:") and held in last, said
             first.send_signal(signal.SIGKILL)
             await first.wait()
         async with serve(db, port) as second:  # the kernel released the lock with the process

@@ -36,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover (Windows)
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DatabaseHeld", "WriterLock", "claim_database", "journaled", "lock_folder"]
+__all__ = ["DatabaseHeld", "WriterLock", "claim_database", "journaled", "lock_folder", "try_lock"]
 
 
 class DatabaseHeld(sqlite3.OperationalError):
@@ -53,6 +53,24 @@ def lock_folder() -> Path:
     if not stat.S_ISDIR(held.st_mode) or held.st_uid != os.getuid() or held.st_mode & 0o077:
         raise PermissionError(f"{folder} is not a private folder of this user's: remove it")
     return folder
+
+
+def try_lock(path: Path) -> tuple[IO[str] | None, str]:
+    """``path``'s lock (``flock``, exclusive), held: the open file, with this process's pid
+    written in it; else None and the pid its holder wrote (a port's lock too: ``port_lock.py``)."""
+    held = path.open("a+")  # opened without truncating: a holder's pid stays readable
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        held.seek(0)
+        holder = held.read().strip() or "unknown"
+        held.close()
+        return None, holder
+    held.seek(0)
+    held.truncate()
+    held.write(f"{os.getpid()}\n")
+    held.flush()
+    return held, str(os.getpid())
 
 
 class WriterLock:
@@ -83,26 +101,17 @@ def claim_database(database: Path, tries: int = 3) -> WriterLock:
     for _ in range(tries):
         found = database.stat()
         path = folder / f"venue-{found.st_dev}-{found.st_ino}.lock"
-        held = path.open("a+")  # opened without truncating: a holder's pid stays readable
-        try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            held.seek(0)
-            pid = held.read().strip() or "unknown"
-            held.close()
+        held, holder = try_lock(path)
+        if held is None:
             raise DatabaseHeld(
-                f"the venue database {database} is journaled by another tickerplant, pid {pid}: one server "
-                "a database (stop that one, or give this one a --venue-db of its own)"
-            ) from None
+                f"the venue database {database} is journaled by another tickerplant, pid {holder}: one "
+                "server a database (stop that one, or give this one a --venue-db of its own)"
+            )
         try:  # the file locked is still the one at its name, not one its last holder removed
             same = os.fstat(held.fileno()).st_ino == path.stat().st_ino
         except FileNotFoundError:
             same = False
         if same:
-            held.seek(0)
-            held.truncate()
-            held.write(f"{os.getpid()}\n")
-            held.flush()
             return WriterLock(held, path)
         held.close()
     raise DatabaseHeld(f"the venue database {database}: its lock changed hands {tries} times; try again")
