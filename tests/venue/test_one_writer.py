@@ -40,13 +40,13 @@ async def test_a_second_server_on_a_journaled_database_is_refused_until_the_firs
             status, placed = await signed(session, "POST", f"{base}/order", key, order)
             assert status == 200, placed
             held = f"is journaled by another tickerplant, pid {first.pid}"
-            for path in (db, tmp_path / "alias.db"):
-                for workers in ([], ["--workers", "2"]):
-                    ports = ["--um-port", str(free_port()), "--cm-port", str(free_port())]
-                    code, said = await refused("--venue-db", str(path), *ports, *workers)
-                    last = said.splitlines()[-1]
-                    assert code == 1 and "Traceback" not in said, said
-                    assert last.startswith("tickerplant: cannot start:") and held in last, said
+            # one process by the path, --workers by another path to the file
+            for path, workers in ((db, []), (tmp_path / "alias.db", ["--workers", "2"])):
+                ports = ["--um-port", str(free_port()), "--cm-port", str(free_port())]
+                code, said = await refused("--venue-db", str(path), *ports, *workers)
+                last = said.splitlines()[-1]
+                assert code == 1 and "Traceback" not in said, said
+                assert last.startswith("tickerplant: cannot start:") and held in last, said
             first.send_signal(signal.SIGKILL)
             await first.wait()
         async with serve(db, port) as second:  # the kernel released the lock with the process
