@@ -388,4 +388,3 @@ def _next_boundary(previous_ms: int, interval_ms: int, now_ms: int) -> int:
     """The next multiple of the cadence after now, without drifting or bunching up."""
     missed = (now_ms - previous_ms) // interval_ms + 1
     return previous_ms + missed * interval_ms
-
