@@ -37,6 +37,7 @@ from tickerplant.report.journal_rows import ahead_of_start
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
+from tickerplant.venue.journal.listen_key_rows import held_listen_keys
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.administration import trading_view
 from tickerplant.venue_checkpoints import checkpoint_journal, save_order_counts
@@ -241,6 +242,8 @@ class Tickerplant:
             listener = listeners[market]
             self.engines[market] = engine
             listener.serve_engine(engine, group, clock)
+            # the listen keys journaled with the engine's commands, those live taken back
+            listener.user_data.keep(engine.journal, held_listen_keys(journal, market.value), accounts)
             assert listener.drain is not None
             plant, drain = self.plants[market], listener.drain
             if clock is not self.clock:  # the user data stream's faults and keys: the server's time

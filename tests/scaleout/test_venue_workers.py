@@ -133,6 +133,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 with contextlib.suppress(aiohttp.ClientError, AssertionError):  # not acknowledged: may be there
                     placed.append(await _place(base, api_key, price, n))
 
+            headers = {"X-MBX-APIKEY": api_key}
+            async with aiohttp.ClientSession() as session, session.post(f"{base}/fapi/v1/listenKey", headers=headers) as r:
+                listen_key = (await r.json())["listenKey"]  # the plant's: journaled before it was answered
+
             for victim in ("gateway 1", "plant"):
                 pid = _pids(served.log)[victim]
                 if victim == "plant":  # in the middle of a burst of orders on many connections
@@ -155,6 +159,8 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 assert {order["orderId"] for order in placed} <= set(by_id), victim  # every acknowledged one
                 assert all(by_id[o["orderId"]]["clientOrderId"] == o["clientOrderId"] for o in placed)
                 assert all(order["status"] == "NEW" for order in orders)
+                async with aiohttp.ClientSession() as session, session.put(f"{base}/fapi/v1/listenKey", headers=headers) as r:
+                    assert (r.status, await r.json()) == (200, {"listenKey": listen_key}), victim  # still live
 
             # the user data stream on whichever gateway, an order through whichever other
             key = (await client.futures_stream_get_listen_key())

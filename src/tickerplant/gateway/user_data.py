@@ -20,6 +20,12 @@ are the plant's, whose keys and events these are: a cut goes to the gateways as 
 Under ``--workers`` the listen keys live in the plant, beside the engines: its ``UserData``
 is ``connect``ed to the bus instead of a stream surface, so the events go out as the
 market's messages and a key's end as a notice, which each gateway's ``end`` carries out.
+
+Beside a venue's journal (``keep``) each start, keep-alive and close, and each key ended
+early, is journaled with the loop iteration's commands (``Batch.listen_keys``), so the answer
+that hands a key out waits for the commit as an order's does; at a start the keys still live
+are taken back (``ListenKeys.restore``): a client that reconnects on its key after a restart,
+or a kill -9, is fed again at once, as Binance keeps a key through its own restarts.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CloseReason
 from tickerplant.venue.auth.checks import Keys
+from tickerplant.venue.book.ports import Journal
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.userstream.activity import VenueActivity
 from tickerplant.venue.userstream.listen_keys import ListenKeys
 from tickerplant.venue.userstream.user_events import written
@@ -62,6 +70,7 @@ class UserData:
         self.activity = VenueActivity()  # orders, fills and refusals, for the metrics
         self.faults: FaultGate | None = None  # a fault profile's (``follow``)
         self._held: dict[int, list[tuple[str, bytes]]] = {}  # account -> its events held back, in order
+        self._journal: Journal | None = None  # where the keys are journaled (``keep``)
 
     def attach(self, surface: StreamSurface) -> None:
         """The listener's stream surface, once it listens: where events go."""
@@ -84,6 +93,20 @@ class UserData:
         tell the gateways a key ``ended`` (they close its connections: ``end``), or that a
         fault ``cut`` its connections (they do: ``cut``)."""
         self._publish, self._ended, self._cut_key = publish, ended, cut
+
+    def keep(self, journal: Journal, held: Sequence[tuple[int, str, int]], accounts: Keys) -> int:
+        """Journal the keys through ``journal`` (an engine's: stamped with its market) from
+        now on, after taking back those of ``held`` (account, key, until ms: the journal's
+        rows, ``listen_key_rows.held_listen_keys``) that are still live and whose account
+        still exists enabled; how many."""
+        now_ms, taken = self._clock.now_ms(), 0
+        for account_id, key, until_ms in held:
+            account = accounts.account(account_id)
+            if account is not None and not account.disabled:
+                taken += self.keys.restore(account_id, key, until_ms, now_ms)
+        self._journal = journal
+        self._arm()
+        return taken
 
     def drain(self, engine: Engine, accounts: Keys, now_ms: int) -> int:
         """Hand what the engine reported since the last drain (after a command, after a batch
@@ -109,7 +132,7 @@ class UserData:
                     ended.append(account_id)
                 live[account_id] = keyed and not gone
         if ended:  # as a revoked key's session is ended (part 1 §8.6): listenKeyExpired, then closed
-            self.streams.expire_early(ended, now_ms)
+            self._journaled(ended, self.streams.expire_early(ended, now_ms))
         events = [e for e in events if live[e.account_id]]
         if not events:
             return 0
@@ -138,16 +161,35 @@ class UserData:
 
     def start(self, account_id: int, now_ms: int) -> str:
         key = self.keys.start(account_id, now_ms)
+        self._journal_key(account_id, key)
         self._arm()
         return key
 
     def keep_alive(self, account_id: int, now_ms: int) -> str | None:
         key = self.keys.keep_alive(account_id, now_ms)
+        if key is not None:
+            self._journal_key(account_id, key)
         self._arm()
         return key
 
     def close(self, account_id: int) -> str | None:
-        return self.keys.close(account_id)  # its connections go silent (part 4 Unresolved 7)
+        key = self.keys.close(account_id)  # its connections go silent (part 4 Unresolved 7)
+        if key is not None:
+            self._journal_key(account_id, "")
+        return key
+
+    def _journal_key(self, account_id: int, key: str) -> None:
+        """A key started or kept alive (until when it now lives), or closed (``""``), into
+        the iteration's transaction: the answer that names it waits for the commit."""
+        if self._journal is not None:
+            until_ms = self.keys.until_ms(key) if key else 0
+            self._journal.commit(Batch(listen_keys=((account_id, key, until_ms),)))
+
+    def _journaled(self, account_ids: Sequence[int], ended: Sequence[str]) -> None:
+        """The keys of ``account_ids`` ended early (``ended``: those that were live), closed
+        in the journal too: a restart must not bring them back."""
+        if self._journal is not None and ended:
+            self._journal.commit(Batch(listen_keys=tuple((account_id, "", 0) for account_id in account_ids)))
 
     # -- internals ---------------------------------------------------------------------
 
@@ -222,7 +264,7 @@ class UserData:
         for account_id in accounts:
             self.faults.fired(timed.kind, "user data stream", account_id, now_ms)
         if timed.kind is FaultKind.LISTEN_KEY_EXPIRED:
-            self.streams.expire_early(accounts, now_ms)
+            self._journaled(accounts, self.streams.expire_early(accounts, now_ms))
         else:
             self._cut(accounts, now_ms)
 

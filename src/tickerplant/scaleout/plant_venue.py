@@ -45,6 +45,7 @@ from tickerplant.scaleout.plant_faults import PlantFaults
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
+from tickerplant.venue.journal.listen_key_rows import held_listen_keys
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.forwarded import DeskFaults, RouteRow, VenueDesk, route_table
 from tickerplant.venue.wire.rest import PrivateRest
@@ -104,6 +105,8 @@ class PlantVenue:
             published = functools.partial(self._nats.publish, market)
             ended, cut = functools.partial(self._ended, market), functools.partial(self._cut, market)
             user_data.connect(published, ended, cut)
+            # the listen keys journaled with the engine's commands, those live taken back
+            user_data.keep(engine.journal, held_listen_keys(self.journal, market.value), accounts)
             coins = [inst.margin_asset for inst in instruments[market]]
             surface = engine_surface(market, accounts, weight, coins, engine, user_data, clock, group)
             rests[market], trading[market], drains[market] = surface

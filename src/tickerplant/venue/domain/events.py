@@ -367,6 +367,9 @@ class Batch:
     # (symbol, funding time): the last funding settled on the symbol, whatever it charged
     # (``funding.py``: a restart settles the fundings after it that it missed)
     funded: Sequence[tuple[str, int]] = _NONE
+    # (account, listen key, until ms; "" once closed): the market's listen keys, which are not
+    # the engine's but are journaled as its commands are (``gateway/user_data.py``)
+    listen_keys: Sequence[tuple[int, str, int]] = _NONE
     # the engine's market ("um", "cm"), stamped by its journal (``group_commit.Stamped``): whose
     # wallets ``changes`` and the symbol-less ``incomes`` are
     market: str | None = None
@@ -378,7 +381,7 @@ class Batch:
         incomes: Sequence[Income] = _NONE, algos: Sequence[AlgoOrder] = _NONE,
         margin_moves: Sequence[MarginMove] = _NONE, amendments: Sequence[Amendment] = _NONE,
         modes: Sequence[ModeChange] = _NONE, funded: Sequence[tuple[str, int]] = _NONE,
-        market: str | None = None,
+        market: str | None = None, listen_keys: Sequence[tuple[int, str, int]] = _NONE,
     ) -> None:  # fmt: skip
         self.orders = [] if orders is None else orders
         self.fills = fills
@@ -391,12 +394,14 @@ class Batch:
         self.amendments = amendments
         self.modes = modes
         self.funded = funded
+        self.listen_keys = listen_keys
         self.market = market
 
     def __bool__(self) -> bool:
         return bool(
             self.orders or self.fills or self.positions or self.changes or self.settings or self.incomes
             or self.algos or self.margin_moves or self.amendments or self.modes or self.funded
+            or self.listen_keys
         )
 
 

@@ -85,6 +85,10 @@ CREATE TABLE IF NOT EXISTS venue_order_counts (
     market TEXT NOT NULL, account_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,
     start_ms INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (market, account_id, window_ms)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_listen_keys (
+    market TEXT NOT NULL, account_id INTEGER NOT NULL, listen_key TEXT NOT NULL, until_ms INTEGER NOT NULL,
+    PRIMARY KEY (market, account_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_funded (
     symbol TEXT NOT NULL PRIMARY KEY, funding_ms INTEGER NOT NULL
 ) WITHOUT ROWID;

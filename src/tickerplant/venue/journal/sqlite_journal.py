@@ -25,6 +25,8 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``,
   ``TRANSFER``, ``AUTO_EXCHANGE``), each also a row of ``venue_wallet_changes``; a
   symbol's go back to its market, a symbol-less one to its wallet's market.
+- ``venue_listen_keys``: each account's listen key of each market and when it expires
+  (``listen_key_rows.py``), taken back at a start while it is live;
 - ``venue_funded``: per symbol, the last funding time settled, whether or not it charged
   anything (a fee that rounds to nothing leaves no income row): at start, the fundings
   after it are the ones the venue missed (``funding_catch_up.py``).
@@ -72,6 +74,7 @@ from tickerplant.venue.journal.counts import (
     saved_windows,
     write_changes,
 )
+from tickerplant.venue.journal.listen_key_rows import write_listen_keys
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 from tickerplant.venue.journal.writer_lock import WriterLock, claim_database
@@ -329,6 +332,7 @@ def _one_row(batch: Batch) -> bool:
     return len(batch.orders) == 1 and not (
         batch.fills or batch.positions or batch.changes or batch.settings or batch.incomes
         or batch.algos or batch.margin_moves or batch.amendments or batch.modes or batch.funded
+        or batch.listen_keys
     )  # fmt: skip
 
 
@@ -428,6 +432,8 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
             "funding_ms = max(funding_ms, excluded.funding_ms)",
             batch.funded,
         )
+    if batch.listen_keys:
+        write_listen_keys(db, batch.market, batch.listen_keys)
     for m in batch.modes:
         db.execute(
             "INSERT INTO venue_account_modes (account_id, hedge, multi_assets, fee_burn) "

@@ -9,9 +9,12 @@
 - ``close`` ends the key at once (DELETE): its connections go silent (Unresolved 7).
 - ``expire`` ends the keys whose time has come and names them, for ``listenKeyExpired``.
 
-Keys are 64 letters and digits from ``secrets`` (§1.1: a bearer credential). They live in
-memory: after a restart, a client's keep-alive gets ``-1125`` and it POSTs again, as every
-client does on that error (§1.4). The table is bounded by the accounts: one key each.
+Keys are 64 letters and digits from ``secrets`` (§1.1: a bearer credential). Binance keeps
+a key for its 60 minutes whatever happens to the servers behind it, so a server that journals
+(``gateway/user_data.py``) journals each start, keep-alive and close and ``restore``s the keys
+still live when it starts again: a client that reconnects on its key after a restart gets its
+events, not silence until its next keep-alive. The table is bounded by the accounts: one key
+each.
 """
 
 from __future__ import annotations
@@ -63,6 +66,21 @@ class ListenKeys:
         if key is not None:
             self._extend(key, now_ms)
         return key
+
+    def restore(self, account_id: int, key: str, until_ms: int, now_ms: int) -> bool:
+        """A key kept from before a restart, live until ``until_ms``; whether it is (one that
+        has expired meanwhile is not taken back)."""
+        if until_ms <= now_ms or key in self._account or account_id in self._by_account:
+            return False
+        self._by_account[account_id] = key
+        self._account[key] = account_id
+        self._until[key] = until_ms
+        heapq.heappush(self._deadlines, (until_ms, key))
+        return True
+
+    def until_ms(self, key: str) -> int:
+        """When a live key expires, unless kept alive before."""
+        return self._until[key]
 
     def close(self, account_id: int) -> str | None:
         """End the account's key at once; the key, or None when it had none."""
