@@ -14,10 +14,11 @@ five-minute budget on two cores.
 from __future__ import annotations
 
 import asyncio
+import compileall
 import dataclasses
 import gc
 import os
-import tempfile
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import uvloop
 from chromium import browser  # noqa: F401  (headless Chromium, for every test that opens a page)
 from hypothesis import settings
 
+import tickerplant
 from tickerplant.app import Tickerplant
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, SimulatorConfig
@@ -34,15 +36,21 @@ from tickerplant.feeds import Source
 
 StartServer = Callable[..., Awaitable[Tickerplant]]
 
-# Bytecode, written outside the tree. Where the environment forbids writing it
-# (``PYTHONDONTWRITEBYTECODE``, set on the machines this suite runs on), every xdist worker
-# and every server a test starts in a process of its own compiles the package and its
-# dependencies again: ~6 s of each worker's collection, and a second or so of CPU at each of
-# the suite's server starts. The workers and those servers are started after this module is
-# read, and inherit the environment: they read and write one cache for the run, in the
-# system's temporary folder, never beside the sources.
+# Bytecode. Where the environment forbids writing it (``PYTHONDONTWRITEBYTECODE``, set on the
+# machines this suite runs on), every xdist worker and every server a test starts in a process
+# of its own compiles tickerplant's sources again: ~6 s of each worker's collection, a second or
+# so of CPU at each server's start. Allowed for the run (the workers and those servers are
+# started after this module is read, and inherit the environment): the package's bytecode is
+# written once, beside its sources (``__pycache__``, which git ignores). Not into a cache folder
+# of its own (``PYTHONPYCACHEPREFIX``): Python then reads no ``__pycache__`` at all, so the
+# bytecode pip compiled for every dependency at install is passed over, and on a fresh machine
+# each process compiled them again (ccxt and the other clients alone: ~6 s of CPU a process).
+# This process (xdist's controller) compiles the package once, on every core, before the
+# workers start, so that they and the servers read it instead of each compiling it at once.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), f"tickerplant-pyc-{os.getuid()}"))
+sys.dont_write_bytecode = False  # this process' later imports too
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    compileall.compile_dir(os.path.dirname(tickerplant.__file__), quiet=1, workers=0)
 
 # Property tests judged by what they find, never by the wall time an example took: on a
 # loaded two-core machine a plain example can exceed Hypothesis' 200 ms deadline, which
