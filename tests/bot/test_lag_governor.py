@@ -3,6 +3,8 @@ with the market's time at their arrival and the wall's time of each look."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tickerplant.bot.governor import LagGovernor, Verdict, suggested_speed
@@ -49,6 +51,28 @@ def test_a_bot_ahead_of_the_market_is_never_caught_up_by_skipping() -> None:
     verdict = governor.decide(0)
     assert verdict.stop is not None and "1200 ms ahead of the market's at ×100" in verdict.stop
     assert "would hold" not in verdict.stop  # no speed mends a clock ahead
+
+
+@pytest.mark.parametrize(
+    ("market_speed", "lags", "way", "shown"),
+    [(50.0, (100, 1800, 1900), "behind", "×50"), (2.0, (-1900, -1800, 10), "ahead of", "×2")],
+)
+def test_a_speed_set_on_the_admin_listener_is_named_as_the_cause_of_a_stop(
+    market_speed: float, lags: tuple[int, ...], way: str, shown: str
+) -> None:
+    governor = LagGovernor(5.0, 1000, window=3)
+    _signed(governor, *lags)  # one fast request: no hold (rule 2) can help
+    verdict = governor.decide(0, market_speed)
+    assert verdict.hold_ms == 0 and verdict.stop is not None
+    assert f"1800 ms {way} the market's" in verdict.stop
+    assert f"set to {shown} on the admin listener" in verdict.stop and "keeps the ×5 it started at" in verdict.stop
+    assert "would hold" not in verdict.stop  # a speed suggested mends nothing: the clocks run apart
+    flat_out = LagGovernor(5.0, 1000, window=3)
+    _signed(flat_out, 100, 1900, 2100)
+    assert "set to ×max" in str(flat_out.decide(0, math.inf).stop)
+    unchanged = LagGovernor(5.0, 1000, window=3)
+    _signed(unchanged, 100, 1900, 2100)
+    assert "×1.3 would hold" in str(unchanged.decide(0, 5.0).stop)  # the market's own speed: rule 3
 
 
 def test_one_request_stamped_ahead_is_not_the_bots_clock() -> None:

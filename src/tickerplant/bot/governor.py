@@ -27,6 +27,10 @@ The rules, in order:
    run never skips to catch up: a market paused by hand, an offset the bot adds), it stops
    and says so. One request stamped ahead (a bot trying ``-1021``, which the server answers
    as Binance would) is not the bot's clock: the median is.
+4. A market whose speed was changed on the admin listener (``POST /api/replay/speed``) runs
+   apart from the bot's clock, which keeps the speed it started at (libfaketime's rate is
+   set when the bot starts): a stop then names that change as the cause, not the way, and
+   suggests no speed.
 """
 
 from __future__ import annotations
@@ -107,9 +111,10 @@ class LagGovernor:
         if self._holding_until_ms is None:
             self._lags.append(lag)
 
-    def decide(self, wall_ms: float) -> Verdict:
+    def decide(self, wall_ms: float, market_speed: float | None = None) -> Verdict:
         """Whether the market is to be held from ``wall_ms`` (once per hold), or why the run
-        stops."""
+        stops; ``market_speed``: the speed the market plays at now (``math.inf``: flat out;
+        None: the bot's), rule 4's."""
         if self._stop is not None:
             return Verdict(0, self._stop)
         if self._holding_until_ms is not None:
@@ -132,7 +137,17 @@ class LagGovernor:
             lags.clear()
             return Verdict(smallest)
         over = f"(bound {self.max_lag_ms} ms, the median of its last {len(lags)} signed requests)"
-        if middle > self.max_lag_ms:
+        changed = market_speed is not None and market_speed != self.speed
+        if changed and abs(middle) > self.max_lag_ms:  # rule 4: no hold and no speed mends it
+            assert market_speed is not None
+            shown = "max" if math.isinf(market_speed) else f"{market_speed:g}"
+            way = "behind" if middle > 0 else "ahead of"
+            self._stop = (
+                f"the bot's clock was {abs(middle):.0f} ms {way} the market's {over}: the market's speed "
+                f"was set to ×{shown} on the admin listener, and the bot's clock keeps the ×{self.speed:g} "
+                "it started at: give the speed wanted to tickerplant run instead"
+            )
+        elif middle > self.max_lag_ms:
             speed = suggested_speed(self.speed, self.max_lag_ms, middle)
             self._stop = (
                 f"the bot's clock was {middle:.0f} ms behind the market's at ×{self.speed:g} {over}; "

@@ -169,7 +169,7 @@ async def _watch(
                 if ended in done and server.failed:
                     _tell(f"the replay broke off: {server.finish_reason}")
                 return None
-            verdict = governor.decide(wall.now_ms())
+            verdict = governor.decide(wall.now_ms(), source.speed)  # the speed now: set by hand?
             if verdict.stop is not None:
                 return verdict.stop
             if verdict.hold_ms:

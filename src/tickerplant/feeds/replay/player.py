@@ -241,6 +241,11 @@ class ReplaySource:
         stood = self.replayer.now_us if self.replayer is not None else self._start_us
         return max(stood, self._stood_us or 0) * 1000
 
+    @property
+    def speed(self) -> float:
+        """The speed set now, paused or not (``math.inf``: flat out)."""
+        return math.inf if self._speed is None else self._speed
+
     def rate(self) -> float:
         """Replay seconds per wall second now: 0 while paused or held."""
         if not self._playing.is_set() or self.state != "playing":
