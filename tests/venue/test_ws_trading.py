@@ -324,3 +324,10 @@ def test_a_signature_over_the_urlencoded_form_and_bad_frames(venue: Venue) -> No
                          "error": {"code": -1130, "msg": f"Data sent for parameter '{named}' is not valid."}}  # fmt: skip
     nested = call(venue, "order.status", {"symbol": {"a": 1}})
     assert nested["error"] == {"code": -1130, "msg": "Data sent for parameter 'symbol' is not valid."}
+    # a number past a double's range is not JSON (docs/operations.md), in the params as in the id
+    for number in (b"1e999", b"-1E400", b"1.8e308"):
+        frame = b'{"id":7,"method":"order.place","params":{"symbol":"BTCUSDT","quantity":%b}}' % number
+        reply = json.loads(venue.api.answer(frame, None, IP, NOW, True).reply)
+        assert (reply["id"], reply["error"]) == (7, {"code": -1000, "msg": "Malformed request: the frame is not valid JSON."})
+    within = call(venue, "order.status", {"symbol": "BTCUSDT", "orderId": 1e300})  # a double: read as its text
+    assert within["error"]["code"] != -1000
