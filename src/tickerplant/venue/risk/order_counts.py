@@ -55,6 +55,7 @@ class OrderCounts:
         headers = []
         windows = self._windows
         self.charged += 1
+        refused: RequestRefused | None = None
         for window_ms, limit, name, header in self.limits:
             start = now_ms - now_ms % window_ms
             key = (account_id, window_ms)
@@ -63,10 +64,14 @@ class OrderCounts:
             count = count + added if began == start else added
             windows[key] = (start, count)
             self._unsaved.add(key)
-            if count > limit:  # Retry-After: the seconds to the window's end (part 1 Unresolved 9)
+            # an order refused here counts on every window all the same, as any refused order
+            # does; the first limit it passes names the refusal
+            if count > limit and refused is None:  # Retry-After: to the window's end (part 1 Unresolved 9)
                 text = f"Too many new orders; current limit is {limit} orders per {name}."
-                raise RequestRefused(-1015, text, 429, -(-(start + window_ms - now_ms) // 1000))
+                refused = RequestRefused(-1015, text, 429, -(-(start + window_ms - now_ms) // 1000))
             headers.append((header, count))
+        if refused is not None:
+            raise refused
         return headers
 
     @property
