@@ -160,6 +160,27 @@ async def test_batch_orders(plant: Tickerplant, venue: Venue, closing: list[Any]
     assert caught.value.code == -4082
 
 
+async def test_an_order_past_the_position_its_leverage_allows_is_refused(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """Part 3 §6.3: at 125× BTCUSDT allows 50,000 USDT; 5 BTC resting far below the market
+    is past it whatever the balance (-2027, before the margin's -2019), in a batch alike."""
+    client = await python_binance(plant, closing, venue.bob_hmac)
+    await client.futures_change_leverage(symbol="BTCUSDT", leverage=125)
+    try:
+        low = price_from_best(plant, True, -50_000)
+        big = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "5", "price": low}
+        with pytest.raises(BinanceAPIException) as caught:
+            await client.futures_create_order(**big)
+        assert (caught.value.status_code, caught.value.code, caught.value.message) == (
+            400, -2027, "Exceeded the maximum allowable position at current leverage."
+        )  # fmt: skip
+        placed = await client.futures_place_batch_order(batchOrders=[big])
+        assert placed == [{"code": -2027, "msg": "Exceeded the maximum allowable position at current leverage."}]
+    finally:
+        await client.futures_change_leverage(symbol="BTCUSDT", leverage=20)
+
+
 async def test_a_batch_counts_once_on_each_order_counter(plant: Tickerplant, venue: Venue) -> None:
     """Part 1 §7's weights: a batch (``POST`` or ``PUT …/batchOrders``) adds 5 to the 10 s order
     counter and 1 to the minute's, however many orders it holds (one, or none valid); a

@@ -50,6 +50,7 @@ from tickerplant.venue.engine.placement import settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.seat import Seat
+from tickerplant.venue.risk.position_cap import check_position_cap
 from tickerplant.venue.risk.reduce_only import fits
 from tickerplant.venue.risk.risk import check_limit_market, matched_price
 
@@ -109,6 +110,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     if added > 0 and order.reduce_only and not fits(ledger, order, qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
+        check_position_cap(seat, contract, order, added, mark)  # -2027 for a quantity raised
         engine.check_moved_margin(seat, contract, order, qty - order.executed_qty, price, mark)
     order.price_match = match  # as the modification says: a mode, or NONE with a price sent
     record(engine, seat, order, price, qty, command.modify_id, now_ms, out)

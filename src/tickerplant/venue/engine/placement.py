@@ -44,6 +44,7 @@ from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import closing, of_mode
 from tickerplant.venue.ledger.seat import Seat
+from tickerplant.venue.risk.position_cap import check_position_cap
 from tickerplant.venue.risk.reduce_only import closable, rests
 from tickerplant.venue.risk.risk import check_market, price_matched
 
@@ -94,6 +95,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     )  # fmt: skip
     order.arrival_mid_x2 = arrival_mid_x2(state.data, symbol)  # before it takes: the report's slippage
     if not new.reduce_only:
+        check_position_cap(seat, contract, order, qty, mark)  # -2027, before the margin's -2019
         state.check_margin(seat, contract, order, qty, mark)
     walked = walk(state.data.levels(symbol, new.side.is_sell), new.side, qty, limit)
     if new.time_in_force is _GTX and walked:

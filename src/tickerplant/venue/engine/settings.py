@@ -34,6 +34,7 @@ from tickerplant.venue.domain.commands import (
 from tickerplant.venue.domain.events import AccountUpdate, ConfigUpdate, Made, ModeChange, Setting
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.engine.state import EngineState
+from tickerplant.venue.risk.position_cap import CAP_TEXT
 
 __all__ = [
     "change_fee_burn", "change_leverage", "change_margin_type", "change_multi_assets", "change_position_mode",
@@ -60,7 +61,7 @@ def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, out:
     if held and mark is not None:
         size = max(abs(contract.notional(p.amt, mark)) for p in held)
         if size > contract.max_notional(leverage):
-            raise refused(-2027, "Exceeded the maximum allowable position at current leverage.")
+            raise refused(-2027, CAP_TEXT)
     before = ledger.leverage_of(contract)
     changed = before != leverage
     if leverage < before and (held or ledger.open_orders.get(contract.inst.symbol)):

@@ -1,0 +1,69 @@
+"""The position a leverage allows (part 3 §6.3, "Placing orders"): an order that would let its
+side reach past the bracket's cap, the position and that side's opening orders filled with it,
+is refused ``-2027`` before any margin is weighed; one that closes, a reduce-only one and a
+raised quantity within the cap pass. BTCUSDT at 125× allows 50,000 USDT; the mark is 60,000."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import partial
+
+from test_engine import ALICE, NOW, Book, Deposits, Kept, order, refusal
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.wire.order_entry import amend_order, new_order
+from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage
+
+CAP = (-2027, "Exceeded the maximum allowable position at current leverage.")
+
+
+def _engine() -> Engine:
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Kept())
+    set_leverage(engine, ALICE, "BTCUSDT", 125)
+    assert engine.contracts["BTCUSDT"].max_notional(125) == 50_000
+    return engine
+
+
+def test_an_order_past_the_cap_is_refused_with_the_orders_already_resting_counted() -> None:
+    engine = _engine()
+    place = partial(new_order, engine, ALICE)
+    assert refusal(place, order(quantity="0.834", price="59000"), NOW) == CAP  # 50,040 at the mark
+    assert place(order(quantity="0.833", price="59000"), NOW).order is not None  # 49,980
+    assert refusal(place, order(quantity="0.001", price="59000"), NOW) == CAP  # 50,040 with the resting one
+    assert place(order(quantity="0.010", side="SELL", price="61000"), NOW).order is not None  # the other side
+    assert refusal(place, order(type="MARKET", timeinforce="", quantity="0.001"), NOW) == CAP
+
+
+def test_a_position_past_the_cap_can_be_closed_but_not_added_to() -> None:
+    book = Book()
+    book.asks = [(6_000_000, 900_000)]  # 900 BTC at 60,000
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), Kept())
+    set_leverage(engine, ALICE, "BTCUSDT", 125)
+    place = partial(new_order, engine, ALICE)
+    assert place(order(type="MARKET", timeinforce="", quantity="0.800"), NOW).order is not None  # 48,000
+    book.marks["BTCUSDT"] = Fraction(63_000)  # the position is worth 50,400 now: past the cap
+    assert refusal(place, order(quantity="0.001", price="59999"), NOW) == CAP
+    assert place(order(quantity="0.002", side="SELL", price="64000"), NOW).order is not None  # it only closes
+    closing = order(quantity="0.001", side="SELL", price="64000", reduceOnly="true")
+    assert place(closing, NOW).order is not None
+
+
+def test_a_raised_quantity_is_weighed_as_the_order_it_becomes() -> None:
+    engine = _engine()
+    resting = new_order(engine, ALICE, order(quantity="0.800", price="59000"), NOW).order
+    assert resting is not None
+    amend = partial(amend_order, engine, ALICE)
+    raised = {"symbol": "BTCUSDT", "orderid": str(resting.order_id), "side": "BUY", "price": "59000"}
+    assert refusal(amend, raised | {"quantity": "0.834"}, NOW) == CAP
+    assert amend(raised | {"quantity": "0.833"}, NOW)[0].orig_qty == 833
+
+
+def test_hedge_mode_weighs_each_side_apart() -> None:
+    engine = _engine()
+    set_dual_side(engine, ALICE, True)
+    place = partial(new_order, engine, ALICE)
+    assert place(order(quantity="0.833", price="59000", positionSide="LONG"), NOW).order is not None
+    short = order(quantity="0.833", side="SELL", price="61000", positionSide="SHORT")
+    assert place(short, NOW).order is not None  # the short side's own cap
+    assert refusal(place, order(quantity="0.001", price="59000", positionSide="LONG"), NOW) == CAP
