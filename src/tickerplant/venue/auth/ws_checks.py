@@ -18,7 +18,6 @@ refuses a ``recvWindow`` above 60000 (decision 4).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
@@ -49,9 +48,6 @@ __all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "check_session", "read
 SESSION_REVOKED = refusal(-2015, "Invalid API-key, IP, or permissions for action.", 401)
 _URI_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
 _BAD_PARAM = "Data sent for parameter '{}' is not valid."
-# A number past a double's range (1e999) is not JSON to the decoders (serde_json's "number out
-# of range"; msgspec's too), but the params' raw reading lets it through: docs/operations.md
-NOT_JSON = refusal(-1000, "Malformed request: the frame is not valid JSON.")
 
 
 class WsParams(NamedTuple):
@@ -66,8 +62,7 @@ class WsParams(NamedTuple):
 
 def read_params(params: dict[str, msgspec.Raw]) -> WsParams:
     """The request's params rendered as text; a null one is as if not sent; an object or
-    an array ``-1130`` naming it (no futures method takes one); a number out of a double's
-    range ``-1000``, as a frame that is not JSON."""
+    an array ``-1130`` naming it (no futures method takes one)."""
     sent: dict[str, str] = {}
     booleans = []
     for name, raw in params.items():
@@ -81,8 +76,6 @@ def read_params(params: dict[str, msgspec.Raw]) -> WsParams:
             sent[name] = text.decode()
             if text in (b"true", b"false"):
                 booleans.append(name)
-            elif (b"e" in text or b"E" in text) and not math.isfinite(float(text)):
-                raise NOT_JSON()  # only an exponent reaches past a double: 309 digits are an int
     if len({name.lower() for name in sent}) != len(sent):  # decision 4: one name in two cases
         raise RequestRefused(-1101, "Duplicate values for a parameter detected.")  # as REST's query
     return WsParams(sent, frozenset(booleans))
