@@ -294,7 +294,9 @@ def test_order_count_and_weight_limits(venue: Venue) -> None:
     over = call(venue, "order.place", bad)
     assert (over["status"], over["error"]) == (
         429, {"code": -1015, "msg": "Too many new orders; current limit is 300 orders per TEN_SECONDS."})  # fmt: skip
-    assert [x["count"] for x in over["rateLimits"]] == [301, 300, 0]  # refused at the 10 s count
+    # refused at the 10 s count, and counted on the minute's as well (part 1 Unresolved 11: every
+    # order past auth and timing counts, later refusals too)
+    assert [x["count"] for x in over["rateLimits"]] == [301, 301, 0]
     # the IP's weight, REST's budget: account.balance costs 5 (§8.7)
     used = call(venue, "account.balance", signed({}, venue.hmac))["rateLimits"][0]["count"]
     venue.api.rest.weight.limit = used + 5
