@@ -1,8 +1,13 @@
 """A futures backtest's download, as a quant makes it against Binance, by ccxt unchanged but
-for its base URL: for ten symbols, the listing date from `since=0`, 30
-days of 1m candles paged without a gap, the funding history and the hourly mark candles of
-the same 30 days; then a backtest holding each symbol from the first minute charges
-`position × mark × rate` at every funding time."""
+for its base URL: for four symbols, the listing date from `since=0`, 30
+days of 1m candles paged without a gap (30 pages of 1,500), the funding history (92
+fundings) and the hourly mark candles (733, past the default limit of 500) of the same 30
+days; then a backtest holding each symbol from the first minute charges
+`position × mark × rate` at every funding time.
+
+Four symbols, not ten: each symbol's download is the same download of its own (its listing,
+its 43,866 minutes, its fundings and marks), and four of them (two listed in 2019, two in
+2020) catch what ten did at two fifths of the CPU (~10 s instead of ~25 s on two cores)."""
 
 from __future__ import annotations
 
@@ -22,11 +27,11 @@ T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z, mid-minute
 STILL = {"actions_per_s": 1e-9, "seed": 11}  # a market that does not move: the past alone
 FUNDING_MS = 8 * HOUR_MS
 
-pytestmark = pytest.mark.uvloop_only  # 430,000 candles: once, on uvloop
+pytestmark = pytest.mark.uvloop_only  # 175,000 candles: once, on uvloop
 
 
-@pytest.mark.parametrize("half", [0, 1])  # five symbols each: the two halves run side by side
-async def test_thirty_days_of_ten_symbols_and_a_backtest_that_pays_every_funding(
+@pytest.mark.parametrize("half", [0, 1])  # two symbols each: the two halves run side by side
+async def test_thirty_days_of_four_symbols_and_a_backtest_that_pays_every_funding(
     start_server: StartServer, exchanges: list[Any], half: int  # noqa: F811
 ) -> None:
     plant = await start_server(clock=ManualClock(T0), simulator=STILL)
@@ -34,7 +39,8 @@ async def test_thirty_days_of_ten_symbols_and_a_backtest_that_pays_every_funding
     exchanges.append(exchange)
     await exchange.load_markets()
     listed = {inst.symbol: inst.onboard_ms for inst in plant.instruments[Market.UM]}
-    symbols = [m for m in exchange.markets.values() if m["linear"] and m["swap"]][5 * half : 5 * half + 5]
+    symbols = [m for m in exchange.markets.values() if m["linear"] and m["swap"]][2 * half : 2 * half + 2]
+    assert [m["id"] for m in symbols] == [["BTCUSDT", "ETHUSDT"], ["BNBUSDT", "SOLUSDT"]][half]
     since = T0 - T0 % DAY_MS - 30 * DAY_MS
     last_closed = T0 - T0 % MINUTE_MS - MINUTE_MS  # the live minute has no trade (STILL)
     fundings = list(range(since, T0, FUNDING_MS))
