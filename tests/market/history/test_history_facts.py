@@ -8,6 +8,8 @@ import itertools
 import math
 import statistics
 
+import pytest
+
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.units import DAY_MS
@@ -22,7 +24,10 @@ def _acf(x: list[float], lag: int) -> float:
     return sum((x[i] - mean) * (x[i + lag] - mean) for i in range(len(x) - lag)) / var
 
 
-def _week_of_minutes() -> tuple[list[float], list[int]]:
+@pytest.fixture(scope="module")
+def week() -> tuple[list[float], list[int]]:
+    """A week of BTCUSDT's minute returns and volumes: drawn once, by the worker that runs
+    the tests that read it (at import, every xdist worker drew it while collecting)."""
     start = NOW - 8 * DAY_MS
     klines = []
     while len(klines) < 7 * 1440:
@@ -32,23 +37,23 @@ def _week_of_minutes() -> tuple[list[float], list[int]]:
     return returns, [k.volume for k in klines[1:]]
 
 
-RETURNS, VOLUMES = _week_of_minutes()
-
-
-def test_minute_returns_have_heavy_tails() -> None:
-    mean, var = statistics.fmean(RETURNS), statistics.pvariance(RETURNS)
-    kurtosis = sum((r - mean) ** 4 for r in RETURNS) / len(RETURNS) / var**2
+def test_minute_returns_have_heavy_tails(week: tuple[list[float], list[int]]) -> None:
+    returns = week[0]
+    mean, var = statistics.fmean(returns), statistics.pvariance(returns)
+    kurtosis = sum((r - mean) ** 4 for r in returns) / len(returns) / var**2
     assert kurtosis > 6, kurtosis
 
 
-def test_returns_have_no_linear_memory_but_their_size_clusters() -> None:
-    assert all(abs(_acf(RETURNS, lag)) < 0.1 for lag in range(1, 6))
-    sizes = [abs(r) for r in RETURNS]
+def test_returns_have_no_linear_memory_but_their_size_clusters(week: tuple[list[float], list[int]]) -> None:
+    returns = week[0]
+    assert all(abs(_acf(returns, lag)) < 0.1 for lag in range(1, 6))
+    sizes = [abs(r) for r in returns]
     assert all(_acf(sizes, lag) > 0.1 for lag in range(1, 6))
 
 
-def test_volume_goes_with_the_size_of_returns() -> None:
-    assert statistics.correlation([abs(r) for r in RETURNS], [float(v) for v in VOLUMES]) > 0.2
+def test_volume_goes_with_the_size_of_returns(week: tuple[list[float], list[int]]) -> None:
+    returns, volumes = week
+    assert statistics.correlation([abs(r) for r in returns], [float(v) for v in volumes]) > 0.2
 
 
 def test_activity_follows_the_day_and_the_week() -> None:
