@@ -61,6 +61,17 @@ def test_the_journal_keeps_the_live_keys_and_a_start_takes_back_only_those(tmp_p
     assert again.keep_alive(b, clock.now_ms()) is None
     assert kept_b not in {k for _, k, _ in held_listen_keys(journal, "um")}
     assert again.keys.next_expiry_ms() == clock.now_ms() + VALIDITY_MS  # timed again from its keep-alive
+    # the rows not taken back were closed: e enabled again finds no old key at a later start
+    assert [account_id for account_id, _, _ in held_listen_keys(journal, "um")] == [a]
+    store.set_disabled(e, False)
+    third = UserData(clock)
+    assert third.keep(Stamped(journal, "um"), held_listen_keys(journal, "um"), store) == 1
+    assert third.keys.accounts(clock.now_ms()) == [a]
+    # a clock behind the journal's (a replay's earlier time): a's end is more than an hour
+    # away from it, so it is not taken back to outlive its 60 minutes
+    behind = UserData(ManualClock(T0 - 30 * 86_400_000))
+    assert behind.keep(Stamped(journal, "um"), held_listen_keys(journal, "um"), store) == 0
+    assert held_listen_keys(journal, "um") == []
     store.close()
     journal.close()
 

@@ -29,8 +29,9 @@ The rules, in order:
    as Binance would) is not the bot's clock: the median is.
 4. A market whose speed was changed on the admin listener (``POST /api/replay/speed``) runs
    apart from the bot's clock, which keeps the speed it started at (libfaketime's rate is
-   set when the bot starts): a stop then names that change as the cause, not the way, and
-   suggests no speed.
+   set when the bot starts): a faster market is held as rule 2 says, again and again (in
+   effect it plays at the bot's speed), and a stop, when one comes (a median past the bound,
+   either way), names that change as the cause, not the way, and suggests no speed.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class LagGovernor:
             return Verdict(smallest)
         over = f"(bound {self.max_lag_ms} ms, the median of its last {len(lags)} signed requests)"
         changed = market_speed is not None and market_speed != self.speed
-        if changed and abs(middle) > self.max_lag_ms:  # rule 4: no hold and no speed mends it
+        if changed and abs(middle) > self.max_lag_ms:  # rule 4: no speed suggested would mend it
             assert market_speed is not None
             shown = "max" if math.isinf(market_speed) else f"{market_speed:g}"
             way = "behind" if middle > 0 else "ahead of"

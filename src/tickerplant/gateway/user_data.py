@@ -25,7 +25,8 @@ Beside a venue's journal (``keep``) each start, keep-alive and close, and each k
 early, is journaled with the loop iteration's commands (``Batch.listen_keys``), so the answer
 that hands a key out waits for the commit as an order's does; at a start the keys still live
 are taken back (``ListenKeys.restore``): a client that reconnects on its key after a restart,
-or a kill -9, is fed again at once, as Binance keeps a key through its own restarts.
+or a kill -9, is fed again at once: a key lives its 60 minutes from its start or last
+keep-alive (part 4 §1.1), whatever happens to the server behind it.
 """
 
 from __future__ import annotations
@@ -99,12 +100,18 @@ class UserData:
         now on, after taking back those of ``held`` (account, key, until ms: the journal's
         rows, ``listen_key_rows.held_listen_keys``) that are still live and whose account
         still exists enabled; how many."""
-        now_ms, taken = self._clock.now_ms(), 0
+        now_ms, taken, dropped = self._clock.now_ms(), 0, []
         for account_id, key, until_ms in held:
             account = accounts.account(account_id)
-            if account is not None and not account.disabled:
-                taken += self.keys.restore(account_id, key, until_ms, now_ms)
+            enabled = account is not None and not account.disabled
+            if enabled and self.keys.restore(account_id, key, until_ms, now_ms):
+                taken += 1
+            else:
+                dropped.append(account_id)
         self._journal = journal
+        # the rows not taken back are closed: a disabled account enabled again before a later
+        # restart must not find its old key live (a key ended stays ended, part 1 §8.6)
+        self._journaled(dropped, dropped)
         self._arm()
         return taken
 
@@ -185,9 +192,11 @@ class UserData:
             until_ms = self.keys.until_ms(key) if key else 0
             self._journal.commit(Batch(listen_keys=((account_id, key, until_ms),)))
 
-    def _journaled(self, account_ids: Sequence[int], ended: Sequence[str]) -> None:
+    def _journaled(self, account_ids: Sequence[int], ended: Sequence[object]) -> None:
         """The keys of ``account_ids`` ended early (``ended``: those that were live), closed
-        in the journal too: a restart must not bring them back."""
+        in the journal too: a restart must not bring them back. Committed with the loop
+        iteration's batch, after their ``listenKeyExpired`` went: a ``kill -9`` between the two
+        brings such a key back, whose client was told it ended (its next POST gets it again)."""
         if self._journal is not None and ended:
             self._journal.commit(Batch(listen_keys=tuple((account_id, "", 0) for account_id in account_ids)))
 

@@ -250,7 +250,7 @@ class ReplaySource:
         """Replay seconds per wall second now: 0 while paused or held."""
         if not self._playing.is_set() or self.state != "playing":
             return 0.0
-        return math.inf if self._speed is None else self._speed
+        return self.speed
 
     def http(self, path: str, method: str) -> tuple[int, bytes]:
         """The market listeners' ``GET /tickerplant/v1/replay``: the status, nothing else."""

@@ -68,9 +68,13 @@ class ListenKeys:
         return key
 
     def restore(self, account_id: int, key: str, until_ms: int, now_ms: int) -> bool:
-        """A key kept from before a restart, live until ``until_ms``; whether it is (one that
-        has expired meanwhile is not taken back)."""
-        if until_ms <= now_ms or key in self._account or account_id in self._by_account:
+        """A key kept from before a restart, live until ``until_ms``; whether it is taken
+        back: not one that has expired meanwhile, nor one whose end is more than
+        ``VALIDITY_MS`` away (journaled on a clock ahead of this one, a replay's later time:
+        it would outlive its 60 minutes, §1.1)."""
+        if not now_ms < until_ms <= now_ms + VALIDITY_MS:
+            return False
+        if key in self._account or account_id in self._by_account:
             return False
         self._by_account[account_id] = key
         self._account[key] = account_id
