@@ -46,7 +46,8 @@ def test_the_journal_keeps_the_live_keys_and_a_start_takes_back_only_those(tmp_p
     first.close(b)  # closed: its row goes
     assert first.keep_alive(a, T0 + 50 * 60_000) == kept_a  # a lives until T0 + 110 min
     first.streams.expire_early([c], T0)  # by hand here: the streams alone do not journal
-    first._journaled([d], first.streams.expire_early([d], T0))  # ended early (a fault, a revoked key)
+    first.streams.expire_early([d], T0)  # ended early (a fault, a revoked key), as drain and _timed do
+    first._journal_closed([d])
     store.set_disabled(e, True)
     held = {account_id: (key, until) for account_id, key, until in held_listen_keys(journal, "um")}
     assert held[a] == (kept_a, T0 + 50 * 60_000 + VALIDITY_MS) and b not in held and d not in held

@@ -111,7 +111,7 @@ class UserData:
         self._journal = journal
         # the rows not taken back are closed: a disabled account enabled again before a later
         # restart must not find its old key live (a key ended stays ended, part 1 §8.6)
-        self._journaled(dropped, dropped)
+        self._journal_closed(dropped)
         self._arm()
         return taken
 
@@ -139,7 +139,8 @@ class UserData:
                     ended.append(account_id)
                 live[account_id] = keyed and not gone
         if ended:  # as a revoked key's session is ended (part 1 §8.6): listenKeyExpired, then closed
-            self._journaled(ended, self.streams.expire_early(ended, now_ms))
+            self.streams.expire_early(ended, now_ms)
+            self._journal_closed(ended)
         events = [e for e in events if live[e.account_id]]
         if not events:
             return 0
@@ -192,12 +193,12 @@ class UserData:
             until_ms = self.keys.until_ms(key) if key else 0
             self._journal.commit(Batch(listen_keys=((account_id, key, until_ms),)))
 
-    def _journaled(self, account_ids: Sequence[int], ended: Sequence[object]) -> None:
-        """The keys of ``account_ids`` ended early (``ended``: those that were live), closed
-        in the journal too: a restart must not bring them back. Committed with the loop
-        iteration's batch, after their ``listenKeyExpired`` went: a ``kill -9`` between the two
-        brings such a key back, whose client was told it ended (its next POST gets it again)."""
-        if self._journal is not None and ended:
+    def _journal_closed(self, account_ids: Sequence[int]) -> None:
+        """The keys of ``account_ids`` ended early or not taken back, closed in the journal
+        too: a restart must not bring them back. Committed with the loop iteration's batch,
+        after a ``listenKeyExpired`` went: a ``kill -9`` between the two brings such a key
+        back, whose client was told it ended (its next POST gets it again)."""
+        if self._journal is not None and account_ids:
             self._journal.commit(Batch(listen_keys=tuple((account_id, "", 0) for account_id in account_ids)))
 
     # -- internals ---------------------------------------------------------------------
@@ -273,7 +274,8 @@ class UserData:
         for account_id in accounts:
             self.faults.fired(timed.kind, "user data stream", account_id, now_ms)
         if timed.kind is FaultKind.LISTEN_KEY_EXPIRED:
-            self._journaled(accounts, self.streams.expire_early(accounts, now_ms))
+            if self.streams.expire_early(accounts, now_ms):
+                self._journal_closed(accounts)
         else:
             self._cut(accounts, now_ms)
 

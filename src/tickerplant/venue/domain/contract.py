@@ -324,6 +324,12 @@ class Contract:
         allowed = [b.cap for b in self.brackets if b.initial_leverage >= leverage]
         return max(allowed) if allowed else self.brackets[0].cap
 
+    def past_cap(self, qty_units: int, mark: Fraction, leverage: int) -> bool:
+        """Whether ``qty_units`` (either sign) at ``mark`` is worth more than ``leverage``'s
+        ``max_notional`` (§6.3's ``-2027``), in integers: no ``Fraction`` made."""
+        num, den = self._notional(qty_units, mark.numerator, mark.denominator)
+        return abs(num) > self.max_notional(leverage) * den
+
     def level_value(self, qty_units: int, a: int, b: int = 1) -> Ratio:
         """What ``Position.cost`` sums for ``qty_units`` opened at ``a / b`` price units (a
         fill's: ``b`` 1), in lowest terms: linear ``q·p``, whole for a fill's price; inverse

@@ -58,10 +58,8 @@ def change_leverage(engine: EngineState, command: SetLeverage, now_ms: int, out:
         text = "Leverage reduction is not supported in Isolated Margin Mode with open positions"
         raise refused(-4161, text) if engine.market is Market.UM else refused(-4150, text + ".")
     mark = engine.mark(contract.inst.symbol)
-    if held and mark is not None:
-        size = max(abs(contract.notional(p.amt, mark)) for p in held)
-        if size > contract.max_notional(leverage):
-            raise refused(-2027, CAP_TEXT)
+    if mark is not None and any(contract.past_cap(p.amt, mark, leverage) for p in held):
+        raise refused(-2027, CAP_TEXT)
     before = ledger.leverage_of(contract)
     changed = before != leverage
     if leverage < before and (held or ledger.open_orders.get(contract.inst.symbol)):

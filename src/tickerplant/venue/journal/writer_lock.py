@@ -55,6 +55,12 @@ def lock_folder() -> Path:
     return folder
 
 
+def _lock_path(folder: Path, database: Path) -> Path:
+    """The lock file of ``database``, by the file it is (its device and inode), not its path."""
+    found = database.stat()
+    return folder / f"venue-{found.st_dev}-{found.st_ino}.lock"
+
+
 def try_lock(path: Path) -> tuple[IO[str] | None, str]:
     """``path``'s lock (``flock``, exclusive), held: the open file, with this process's pid
     written in it; else None and the pid its holder wrote (a port's lock too: ``port_lock.py``)."""
@@ -99,8 +105,7 @@ def claim_database(database: Path, tries: int = 3) -> WriterLock:
     except PermissionError as exc:
         raise DatabaseHeld(str(exc)) from None
     for _ in range(tries):
-        found = database.stat()
-        path = folder / f"venue-{found.st_dev}-{found.st_ino}.lock"
+        path = _lock_path(folder, database)
         held, holder = try_lock(path)
         if held is None:
             raise DatabaseHeld(
@@ -124,10 +129,8 @@ def journaled(database: Path) -> bool:
     ``accounts delete`` then waits a second it need not (``AccountStore.delete``)."""
     if fcntl is None or not database.exists():
         return False
-    found = database.stat()
     try:
-        folder = lock_folder()
-        pid = int((folder / f"venue-{found.st_dev}-{found.st_ino}.lock").read_text().strip() or "0")
+        pid = int(_lock_path(lock_folder(), database).read_text().strip() or "0")
     except (OSError, ValueError):
         return False
     if pid <= 0:

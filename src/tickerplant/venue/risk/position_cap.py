@@ -1,7 +1,7 @@
 """The largest position the account's leverage allows (trading spec part 3 §6.3, "Placing
 orders"): after a new order, the position on its side with every opening order of that side
 filled, the new one with it, must not be worth more than the cap of the highest bracket
-whose initial leverage is at least the account's (``Contract.max_notional``: USDⓈ-M's
+whose initial leverage is at least the account's (``Contract.past_cap``, ``max_notional``: USDⓈ-M's
 ``maxNotionalValue``, COIN-M's ``maxQty``), else ``-2027`` "Exceeded the maximum allowable
 position at current leverage.". A raised quantity of a resting order (``PUT …/order``) is
 weighed alike, as the new order it becomes.
@@ -46,6 +46,5 @@ def check_position_cap(
     for rest in seat.rests(order.side, order.position_side, opening=True):
         resting += rest.qty
     reach = (-held if order.side.is_sell else held) + resting + qty
-    cap = contract.max_notional(ledger.leverage_of(contract))
-    if reach > 0 and abs(contract.notional(reach, mark)) > cap:
+    if reach > 0 and contract.past_cap(reach, mark, ledger.leverage_of(contract)):
         raise refused(-2027, CAP_TEXT)
