@@ -27,13 +27,12 @@ from tickerplant.market.units import fixed
 STILL = {"actions_per_s": 1e-9}
 
 
-def sdk(plant: Tickerplant, *, return_rate_limits: bool = True) -> DerivativesTradingUsdsFutures:
+def sdk(plant: Tickerplant, **ws_api: Any) -> DerivativesTradingUsdsFutures:
+    """The SDK as its README makes it, the base URLs changed (``ws_api``: an option a test is of)."""
     port = plant.listeners[Market.UM].port
     return DerivativesTradingUsdsFutures(
-        config_rest_api=ConfigurationRestAPI(base_path=f"http://127.0.0.1:{port}", timeout=5000, retries=0),
-        config_ws_api=ConfigurationWebSocketAPI(
-            stream_url=f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout=5000, return_rate_limits=return_rate_limits
-        ),
+        config_rest_api=ConfigurationRestAPI(base_path=f"http://127.0.0.1:{port}"),
+        config_ws_api=ConfigurationWebSocketAPI(stream_url=f"ws://127.0.0.1:{port}/ws-fapi/v1", **ws_api),
         # the SDK appends /stream and opens /market/stream, /public/stream and /private/stream
         config_ws_streams=ConfigurationWebSocketStreams(stream_url=f"ws://127.0.0.1:{port}"),
     )

@@ -34,9 +34,9 @@ async def test_the_sdk_s_rest_and_websocket_api_over_tls(
     plant = await start_server(tls_cert=str(issued.cert), tls_key=str(issued.key))
     port = plant.listeners[Market.UM].port
     client = DerivativesTradingUsdsFutures(
-        config_rest_api=ConfigurationRestAPI(base_path=f"https://localhost:{port}", timeout=5000, retries=0),
+        config_rest_api=ConfigurationRestAPI(base_path=f"https://localhost:{port}"),
         config_ws_api=ConfigurationWebSocketAPI(
-            stream_url=f"wss://localhost:{port}/ws-fapi/v1", timeout=5000, https_agent=trusting
+            stream_url=f"wss://localhost:{port}/ws-fapi/v1", https_agent=trusting
         ),
         config_ws_streams=ConfigurationWebSocketStreams(stream_url=f"wss://localhost:{port}", https_agent=trusting),
     )

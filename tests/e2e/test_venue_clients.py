@@ -207,7 +207,7 @@ async def test_binance_sdk_rsa(plant: Tickerplant, venue: Venue) -> None:
     port = plant.listeners[Market.UM].port
     configuration = ConfigurationRestAPI(
         api_key=venue.alice_rsa.api_key, private_key=venue.alice_rsa.secret,
-        base_path=f"http://127.0.0.1:{port}", timeout=5000, retries=0,
+        base_path=f"http://127.0.0.1:{port}",
     )  # fmt: skip
     client = DerivativesTradingUsdsFutures(config_rest_api=configuration)
     response = await asyncio.to_thread(client.rest_api.futures_account_balance_v3)
@@ -221,7 +221,7 @@ async def test_binance_sdk_toggles_the_bnb_fee_discount(plant: Tickerplant, venu
     port = plant.listeners[Market.UM].port
     configuration = ConfigurationRestAPI(
         api_key=venue.bob_hmac.api_key, api_secret=venue.bob_hmac.secret,
-        base_path=f"http://127.0.0.1:{port}", timeout=5000, retries=0,
+        base_path=f"http://127.0.0.1:{port}",
     )  # fmt: skip
     api = DerivativesTradingUsdsFutures(config_rest_api=configuration).rest_api
     assert (await asyncio.to_thread(api.get_bnb_burn_status)).data().fee_burn is False

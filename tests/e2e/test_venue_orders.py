@@ -166,7 +166,7 @@ async def test_binance_sdk_and_the_order_count_headers(plant: Tickerplant, venue
     port = plant.listeners[Market.UM].port
     configuration = ConfigurationRestAPI(
         api_key=venue.alice_rsa.api_key, private_key=venue.alice_rsa.secret,
-        base_path=f"http://127.0.0.1:{port}", timeout=5000, retries=0,
+        base_path=f"http://127.0.0.1:{port}",
     )  # fmt: skip
     client = DerivativesTradingUsdsFutures(config_rest_api=configuration)
     response = await asyncio.to_thread(

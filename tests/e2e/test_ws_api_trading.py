@@ -201,7 +201,7 @@ async def test_binance_sdk_websocket_api_with_rsa(plant: Tickerplant, venue: Ven
     port = plant.listeners[Market.UM].port
     client = DerivativesTradingUsdsFutures(config_ws_api=ConfigurationWebSocketAPI(
         api_key=venue.alice_rsa.api_key, private_key=venue.alice_rsa.secret,
-        stream_url=f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout=5000,
+        stream_url=f"ws://127.0.0.1:{port}/ws-fapi/v1",
     ))  # fmt: skip
     api = client.websocket_api
     await api.create_connection()
