@@ -11,7 +11,7 @@ from concurrent.futures import Future
 import pytest
 
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.protocol.later import Later, eventually
+from tickerplant.protocol.later import Later, eventually, joined
 
 
 def _three_pieces(made: list[int]) -> Iterator[None]:
@@ -97,3 +97,23 @@ def test_a_piece_that_failed_elsewhere_is_the_next_pieces_to_read() -> None:
         yield None
 
     assert Later(pieces(), lambda: "made here").run() == "made here"
+
+
+def test_two_answers_joined_make_the_firsts_pieces_then_the_seconds() -> None:
+    assert joined(1, 2, lambda a, b: (a, b)) == (1, 2)  # neither made in pieces: at once
+    made: list[int] = []
+    first = eventually(_three_pieces(made), lambda: sum(made))  # one piece made already
+    elsewhere: Future[None] = Future()
+    second = Later(iter([elsewhere, None]), lambda: "second")
+    both = joined(first, "plain", lambda a, b: (a, b))
+    assert isinstance(both, Later) and both.run() == (3, "plain")
+    made.clear()
+    first = eventually(_three_pieces(made), lambda: sum(made))
+    both = joined(first, second, lambda a, b: (a, b))
+    assert isinstance(both, Later)
+    steps = [both.step() for _ in range(4)]  # the first's two pieces left and its answer, then the wait
+    assert steps == [False, False, False, False] and made == [0, 1, 2]
+    assert both.waiting is elsewhere and both.step() is False  # held, not stepped on
+    elsewhere.set_result(None)
+    assert [both.step() for _ in range(2)] == [False, True]  # its last piece, then both answers
+    assert both.result == (3, "second")

@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["Later", "Pending", "eventually", "wait"]
+__all__ = ["Later", "Pending", "eventually", "joined", "wait"]
 
 T = TypeVar("T")
 U = TypeVar("U")
+V = TypeVar("V")
 
 
 class Pending(Protocol):
@@ -97,3 +98,21 @@ def eventually(pieces: Iterator[Pending | None], finish: Callable[[], T]) -> T |
     the ``Later`` that has made one piece of it."""
     later = Later(pieces, finish)
     return later.result if later.step() else later
+
+
+def joined(first: T | Later[T], second: U | Later[U], join: Callable[[T, U], V]) -> V | Later[V]:
+    """Two answers, either made in pieces, ``join``ed once both are made: now if neither is
+    a ``Later``, else a ``Later`` whose pieces are the first's, then the second's."""
+    if not isinstance(first, Later) and not isinstance(second, Later):
+        return join(first, second)
+
+    def pieces() -> Iterator[Pending | None]:
+        for answer in (first, second):
+            if isinstance(answer, Later):
+                while not answer.step():  # a piece made, or one made elsewhere to wait for
+                    yield answer.waiting
+
+    def made(answer: Any) -> Any:
+        return answer.result if isinstance(answer, Later) else answer
+
+    return eventually(pieces(), lambda: join(made(first), made(second)))

@@ -21,17 +21,8 @@ its order inferred from the accounts'). The figures are keyed draws of the simul
 (``market/history/long_short.py``). A replay or a relay carries none: an empty list, as
 `openInterestHist` answers there.
 
-USDⓈ-M's `GET /futures/data/takerlongshortRatio` (python-binance's
-``futures_taker_longshort_ratio``) takes the same parameters and answers the takers'
-volumes of each closed period from the symbol's klines of that interval, so it agrees with
-them to the unit: ``{"buySellRatio", "buyVol", "sellVol", "timestamp"}`` (the order of
-Binance's page), ``buyVol`` the period's taker buy volume, ``sellVol`` the rest of its
-volume, both with 4 decimals as Binance writes them, the ratio buy / sell rounded half up
-to 4 decimals (``"0.0000"`` for a period with no taker sell), ``timestamp`` the period's
-open. The periods still open are left out. A cold past is made in pieces, as the klines'
-(``later.py``).
-
-Not served: COIN-M's `takerBuySellVol`, and `basis` and `delivery-price` on both markets.
+The takers' volumes (``taker_volumes.py``) and the basis (``basis.py``) are read from the
+klines instead. Not served: `delivery-price`.
 """
 
 from __future__ import annotations
@@ -39,16 +30,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
-
-from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, ratio_text, ratio_units
+from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, ratio_text
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import MarketView
-from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed, to_units
+from tickerplant.market.units import DAY_MS, MINUTE_MS
 from tickerplant.protocol.errors import BAD_SYMBOL, mandatory
-from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
-from tickerplant.protocol.open_interest import HIST_DAYS, HIST_PERIODS_MS, hist_window
+from tickerplant.protocol.open_interest import HIST_DAYS, HIST_PERIODS_MS, hist_grid, hist_window
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.query_values import Params, text_param
 
@@ -63,70 +51,9 @@ assert all(period % GRID_MS == 0 for period in HIST_PERIODS_MS.values())
 
 
 def long_short_routes(data: MarketData) -> dict[str, Method]:
-    """The three ratios' REST routes on one market listener, and USDⓈ-M's takers' volumes."""
+    """The three ratios' REST routes on one market listener."""
     answers = LongShortAnswers(data.view, data.past)
-    routes = {path: Method(lambda params: 1, answers.of(kind)) for path, kind in _PATHS.items()}
-    if data.market is Market.UM:
-        takers = TakerVolumes(data.view, data.methods["klines"].answer)
-        routes["/futures/data/takerlongshortRatio"] = Method(lambda params: 1, takers.answer)
-    return routes
-
-
-class TakerVolumes:
-    """`takerlongshortRatio` (see the module's docstring), read from ``klines`` (the
-    listener's `GET /fapi/v1/klines` answer: its parameters, its past made in pieces)."""
-
-    def __init__(self, view: MarketView, klines: Callable[[Params, int], Any]) -> None:
-        self.view = view
-        self._klines = klines
-
-    def answer(self, params: Params, now_ms: int) -> Any:
-        inst = required_symbol(self.view, params).inst
-        period_ms, limit, start, end = hist_window(params, now_ms)
-        last = now_ms - period_ms if end is None else min(end, now_ms - period_ms)  # closed periods
-        times = _grid(now_ms - HIST_DAYS * DAY_MS, start, last, period_ms, limit)
-        if not times:
-            return []
-        interval = next(name for name, ms in HIST_PERIODS_MS.items() if ms == period_ms)
-        asked = {"symbol": inst.symbol, "interval": interval, "startTime": str(times[0]),
-                 "endTime": str(times[-1]), "limit": str(len(times))}  # fmt: skip
-        qd = inst.qty_decimals
-
-        def rows(made: Any) -> list[dict[str, Any]]:
-            out = []
-            for k in msgspec.json.decode(msgspec.json.encode(made)):
-                volume, buys = to_units(k[5], qd), to_units(k[9], qd)
-                sells = volume - buys
-                out.append({"buySellRatio": fixed(ratio_units(buys, sells), 4), "buyVol": _four(buys, qd),
-                            "sellVol": _four(sells, qd), "timestamp": k[0]})  # fmt: skip
-            return out
-
-        made = self._klines(asked, now_ms)
-        return made.then(rows) if isinstance(made, Later) else rows(made)
-
-
-def _grid(earliest: int, start: int | None, last: int, period_ms: int, limit: int) -> range:
-    """The period's boundaries from the later of ``earliest`` and ``start`` to ``last``, at
-    most ``limit`` of them: the first ones from a ``start``, else the last ones (the rules
-    of `openInterestHist` and the klines)."""
-    first = earliest if start is None else max(earliest, start)
-    first += -first % period_ms
-    last -= last % period_ms
-    if last < first:
-        return range(0)
-    if (last - first) // period_ms >= limit:
-        if start is not None:
-            last = first + (limit - 1) * period_ms
-        else:
-            first = last - (limit - 1) * period_ms
-    return range(first, last + 1, period_ms)
-
-
-def _four(units: int, decimals: int) -> str:
-    """A quantity of ``decimals`` written with 4 (Binance's `takerlongshortRatio`)."""
-    if decimals <= 4:
-        return fixed(units * 10 ** (4 - decimals), 4)
-    return fixed(units // 10 ** (decimals - 4), 4)  # (no listed symbol has more than 3)
+    return {path: Method(lambda params: 1, answers.of(kind)) for path, kind in _PATHS.items()}
 
 
 class LongShortAnswers:
@@ -165,7 +92,7 @@ class LongShortAnswers:
             return []  # a source without the simulated market's figures
         listed = min(past.past.tape(s).first_minute for s in symbols) * MINUTE_MS  # or --history-start
         last = now_ms if end is None else min(end, now_ms)
-        times = _grid(max(now_ms - HIST_DAYS * DAY_MS, listed), start, last, period_ms, limit)
+        times = hist_grid(max(now_ms - HIST_DAYS * DAY_MS, listed), start, last, period_ms, limit)
         rows = []
         for t, long_units in zip(times, ratios.longs(kind, name, times), strict=True):
             longs, shorts, ratio = ratio_text(long_units)

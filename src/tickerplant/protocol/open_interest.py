@@ -37,7 +37,10 @@ from tickerplant.protocol.market_data import MarketData, Method, required_symbol
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.query_values import Params, int_param, text_param
 
-__all__ = ["HIST_DAYS", "HIST_PERIODS_MS", "OpenInterestAnswers", "hist_window", "open_interest_routes"]
+__all__ = [
+    "CONTRACT_TYPES", "HIST_DAYS", "HIST_PERIODS_MS", "OpenInterestAnswers", "hist_grid", "hist_window",
+    "open_interest_routes", "pair_contracts",
+]  # fmt: skip
 
 HIST_PERIODS_MS = {
     "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "30m": 30 * MINUTE_MS, "1h": 60 * MINUTE_MS,
@@ -48,7 +51,7 @@ assert all(period % PERIOD_MS == 0 for period in HIST_PERIODS_MS.values())
 _HIST_LIMIT, _HIST_DEFAULT = 500, 30
 HIST_DAYS = 30  # what futures/data keeps: a startTime before it is refused
 _OLD_START = refusal(-1130, "parameter 'startTime' is invalid.")
-_CONTRACT_TYPES = {t.value for t in ContractType} | {"ALL"}
+CONTRACT_TYPES = frozenset({t.value for t in ContractType} | {"ALL"})  # COIN-M histories'
 NO_INTEREST = refusal(-1000, "This source carries no open interest for the symbol.")
 
 
@@ -70,6 +73,44 @@ def hist_window(params: Params, now_ms: int) -> tuple[int, int, int | None, int 
     if start is not None and start < now_ms - HIST_DAYS * DAY_MS:
         raise _OLD_START()
     return HIST_PERIODS_MS[period], limit, start, end
+
+
+def hist_grid(earliest: int, start: int | None, last: int, period_ms: int, limit: int) -> range:
+    """The period's boundaries from the later of ``earliest`` and ``start`` to ``last``, at
+    most ``limit`` of them: the first ones from a ``start``, else the last ones (the rules
+    of `openInterestHist` and the klines), for the histories read from the simulated
+    market's draws or its klines (``long_short.py``, ``taker_volumes.py``, ``basis.py``)."""
+    first = earliest if start is None else max(earliest, start)
+    first += -first % period_ms
+    last -= last % period_ms
+    if last < first:
+        return range(0)
+    if (last - first) // period_ms >= limit:
+        if start is not None:
+            last = first + (limit - 1) * period_ms
+        else:
+            first = last - (limit - 1) * period_ms
+    return range(first, last + 1, period_ms)
+
+
+def pair_contracts(view: MarketView, params: Params, types: frozenset[str]) -> tuple[list[SymbolView], str]:
+    """A COIN-M history's contracts: ``pair``'s of ``contractType`` (``ALL``: all of them, if
+    ``types`` has it) and the type as sent, in capitals; -1102 for either missing or a type
+    not in ``types``, -1121 for a pair with no such contract."""
+    pair = text_param(params, "pair")
+    if pair is None:
+        raise mandatory("pair")
+    contract = text_param(params, "contractType")
+    if contract is None or contract.upper() not in types:
+        raise mandatory("contractType")
+    contract = contract.upper()
+    found = [
+        v for v in view.symbols.values()
+        if v.inst.pair == pair.upper() and contract in ("ALL", v.inst.contract_type.value)
+    ]  # fmt: skip
+    if not found:
+        raise BAD_SYMBOL()
+    return found, contract
 
 
 def open_interest_routes(prefix: str, data: MarketData) -> dict[str, Method]:
@@ -128,19 +169,7 @@ class OpenInterestAnswers:
 
     def history(self, params: Params, now_ms: int) -> Any:
         if self._cm:
-            pair = text_param(params, "pair")
-            if pair is None:
-                raise mandatory("pair")
-            contract = text_param(params, "contractType")
-            if contract is None or contract.upper() not in _CONTRACT_TYPES:
-                raise mandatory("contractType")
-            contract = contract.upper()
-            views = [
-                v for v in self.view.symbols.values()
-                if v.inst.pair == pair.upper() and contract in ("ALL", v.inst.contract_type.value)
-            ]  # fmt: skip
-            if not views:
-                raise BAD_SYMBOL()
+            views, contract = pair_contracts(self.view, params, CONTRACT_TYPES)
         else:
             views = [required_symbol(self.view, params)]
         period_ms, limit, start, end = hist_window(params, now_ms)

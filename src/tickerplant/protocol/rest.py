@@ -17,6 +17,7 @@ import msgspec
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub
+from tickerplant.protocol.basis import basis_routes
 from tickerplant.protocol.derivatives_data import DerivativesData
 from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, unknown_path
 from tickerplant.protocol.later import Later, Pending, wait
@@ -26,6 +27,7 @@ from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
 from tickerplant.protocol.query_values import Params, text_param
 from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
+from tickerplant.protocol.taker_volumes import taker_volume_routes
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi", "RestLater", "RestQuestion", "answered"]
 
@@ -183,7 +185,9 @@ class RestApi:
             "/sapi/v1/system/status": Method(_constant(1), functools.partial(_status, maintenance)),
         }
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
-        self.routes.update(long_short_routes(data))  # the long/short ratios, the takers' volumes
+        self.routes.update(long_short_routes(data))  # the long/short ratios
+        self.routes.update(taker_volume_routes(data))  # read from the klines, as the basis
+        self.routes.update(basis_routes(data, d["indexPriceKlines"].answer))
         # security type MARKET_DATA: answered to a valid `X-MBX-APIKEY` only (§7.1), which
         # the listener checks against the venue's keys (``begin``'s ``check``)
         self.keyed = frozenset({f"{prefix}/v1/historicalTrades"})
