@@ -11,9 +11,9 @@ import pytest
 PROTOCOL = Path(__file__).resolve().parents[2] / "src" / "tickerplant" / "protocol"
 SURFACES = {"archive", "rest", "ws_api", "subscriptions", "urls"}
 SHARED = {
-    "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "kline_windows", "latency", "later",
+    "basis", "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "kline_windows", "latency", "later",
     "limits", "long_short", "market_data", "market_history", "open_interest", "past", "query_values", "recv_window",
-    "request_weight", "streams",
+    "request_weight", "streams", "taker_volumes",
     "user_streams",
 }  # fmt: skip
 
