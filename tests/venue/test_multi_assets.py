@@ -28,6 +28,7 @@ from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.userstream.user_events import written
 from tickerplant.venue.wire.account_payloads import account
+from tickerplant.venue.wire.algo_rest import new_algo
 from tickerplant.venue.wire.order_entry import cancel_all, new_order
 from tickerplant.venue.wire.settings_routes import multi_assets_endpoint, set_margin_type, set_multi_assets
 
@@ -90,10 +91,13 @@ def test_switching_and_its_refusals(engine: Engine) -> None:
     # USDT alone (−3 of fees) cannot hold the position's 300 of initial margin
     assert refusal(set_multi_assets, engine, ALICE, False)[0] == -4169
     new_order(engine, ALICE, order(type="MARKET", timeinforce="", side="SELL", quantity="0.100"), NOW)
-    set_multi_assets(engine, ALICE, False)  # flat: it may go back, its USDT below zero
-    assert usdt(engine) < 0
+    assert usdt(engine) < 0  # flat, its USDT below zero: backed by the BTC only in the mode
     text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
-    assert refusal(set_multi_assets, engine, ALICE, True) == (-4172, text + " in USDⓈ-M Futures account.")
+    assert refusal(set_multi_assets, engine, ALICE, False) == (-4172, text + " in USDⓈ-M Futures account.")
+    stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
+            "quantity": "0.001", "triggerprice": "70000", "workingtype": "MARK_PRICE"}  # fmt: skip
+    new_algo(engine, ALICE, stop, NOW)
+    assert refusal(set_multi_assets, engine, ALICE, False)[0] == -4170  # an open algo order counts too
 
 
 def test_the_pool_is_liquidated_when_the_collateral_falls_with_the_position(engine: Engine, book: Book) -> None:

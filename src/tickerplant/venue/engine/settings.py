@@ -9,9 +9,10 @@ none is documented).
 
 Multi-Assets mode (§4.7, USDⓈ-M only; its margin is ``collateral.py``'s): ``POST
 /fapi/v1/multiAssetsMargin`` is -4171 for the mode already set, -4167 (to turn it on) while
-a symbol is margined ISOLATED, -4170 with open orders, -4172 (on) with a margin asset's
-wallet below zero, -4169 (off) when a margin asset's own margin balance would not hold its
-positions' initial margin; in the mode, ``POST …/marginType`` ISOLATED is -4168. A change
+a symbol is margined ISOLATED, -4170 with open orders (algo orders included, as -4067 counts
+them), -4172 with a margin asset's wallet below zero (either way: turned off, the debt would
+stay with no collateral behind it and nothing exchanging it), -4169 (off) when a margin
+asset's own margin balance would not hold its positions' initial margin; in the mode, ``POST …/marginType`` ISOLATED is -4168. A change
 is ``ACCOUNT_CONFIG_UPDATE`` ``{"ai":{"j":…}}`` (part 4 §3.5).
 
 The BNB fee discount (``POST /fapi/v1/feeBurn``, part 3 §2.1, USDⓈ-M only) is kept, journaled
@@ -121,15 +122,16 @@ def change_multi_assets(engine: EngineState, command: SetMultiAssets, now_ms: in
     if on and ledger.isolated:
         text = "Unable to adjust to Multi-Assets mode with symbols of USDⓈ-M Futures under isolated-margin"
         raise refused(-4167, text + " mode.")
-    if ledger.open_orders:
+    if ledger.open_orders or engine.algos.has_open(account_id):  # algo orders too, as -4067 counts them
         raise refused(-4170, "Unable to adjust Multi-Assets Mode with open orders in USDⓈ-M Futures.")
-    if on and any(engine.wallet(ledger, asset) < 0 for asset in UM_MARGIN_ASSETS):
-        text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
-        raise refused(-4172, text + " in USDⓈ-M Futures account.")
     alone = [engine.figures(account_id, asset) for asset in UM_MARGIN_ASSETS]
     if not on and any(f.position_im_e8 and f.cross_margin_balance_e8 < f.position_im_e8 for f in alone):
         text = "Unable to adjust Multi-Assets Mode with insufficient margin balance in USDⓈ-M Futures."
         raise refused(-4169, text)
+    # either way: left below zero, a wallet's debt is no longer backed by the other assets
+    if any(engine.wallet(ledger, asset) < 0 for asset in UM_MARGIN_ASSETS):
+        text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
+        raise refused(-4172, text + " in USDⓈ-M Futures account.")
     out.put(ModeChange(account_id, multi_assets=on))
     ledger.multi_assets = on
     (engine.exposure.pooled.add if on else engine.exposure.pooled.discard)(account_id)

@@ -237,7 +237,8 @@ def _position(
     """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet;
     ``up`` at ``mark`` and ``cr`` ``realized``, as they stood when the event was made. The
     entry price, ``up`` and the break-even price ``entry × (1 ± taker rate)`` are worked out
-    from the position's sums in integers, each written rounded down at 8 decimals."""
+    from the position's sums in integers, written at 8 decimals: the prices rounded down, ``up``
+    truncated toward zero (a loss's last digit as positionRisk and the account write it)."""
     inst = engine.instruments[symbol]
     ep = up = bep = "0"
     if amt:
@@ -245,7 +246,7 @@ def _position(
         num, den = contract.entry_ratio(abs(amt), cost)
         ep = _floor_text(num, den)
         if mark is not None and (pnl := contract.unrealized_at(amt, cost, mark))[0]:
-            up = _floor_text(*pnl)
+            up = _toward_zero_text(*pnl)  # as the REST reads write it (part 3 §4.3, §7.5)
         bep = _floor_text(*contract.break_even(amt, cost, engine.fees.taker))
     return {
         "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": ep, "cr": _eight(realized), "up": up,
@@ -253,6 +254,12 @@ def _position(
         "iw": "0" if isolated_wallet is None else fixed(isolated_wallet, 8),
         "ps": side.value, "ma": inst.margin_asset, "bep": bep,
     }  # fmt: skip
+
+
+def _toward_zero_text(num: int, den: int) -> str:
+    """``num / den`` (``den`` > 0) truncated toward zero at 8 decimals, trailing zeros trimmed."""
+    units = abs(num) * AMOUNT_SCALE // den
+    return _trim(fixed(units if num >= 0 else -units, 8))
 
 
 def _floor_text(num: int, den: int) -> str:
