@@ -12,8 +12,9 @@ Multi-Assets mode (§4.7, USDⓈ-M only; its margin is ``collateral.py``'s): ``P
 a symbol is margined ISOLATED, -4170 with open orders (algo orders included, as -4067 counts
 them), -4172 with a margin asset's wallet below zero (either way: turned off, the debt would
 stay with no collateral behind it and nothing exchanging it), -4169 (off) when a margin
-asset's own margin balance would not hold its positions' initial margin; in the mode, ``POST …/marginType`` ISOLATED is -4168. A change
-is ``ACCOUNT_CONFIG_UPDATE`` ``{"ai":{"j":…}}`` (part 4 §3.5).
+asset's own margin balance would not hold its positions' initial margin; in the mode,
+``POST …/marginType`` ISOLATED is -4168. A change is ``ACCOUNT_CONFIG_UPDATE``
+``{"ai":{"j":…}}`` (part 4 §3.5).
 
 The BNB fee discount (``POST /fapi/v1/feeBurn``, part 3 §2.1, USDⓈ-M only) is kept, journaled
 and shown (``GET /fapi/v1/feeBurn``, the v2 account's ``feeBurn``); commission is charged in
