@@ -33,6 +33,7 @@ from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.collateral import asset_price
 from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.ledger.ledger import Ledger
+from tickerplant.venue.ledger.wallet import change_wallet
 
 __all__ = ["SOLD_FIRST", "THRESHOLD", "exchange_negative_balances"]
 
@@ -88,7 +89,7 @@ def _book(
     account_id = ledger.account_id
     slot = out.count(Income)  # this command's incomes so far: each its own slot
     for moved_asset, amount in ((asset, covered), (source, -sold)):
-        ledger.changes[moved_asset] = ledger.changes.get(moved_asset, 0) + amount
+        change_wallet(ledger, moved_asset, amount, now_ms)
         out.put(WalletChange(account_id, moved_asset, amount, now_ms))
         tran_id = now_ms * TRAN_ID_SLOTS + (_FIRST_SLOT + slot) % TRAN_ID_SLOTS
         slot += 1

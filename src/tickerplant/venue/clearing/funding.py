@@ -41,6 +41,7 @@ from tickerplant.venue.domain.events import (
 )
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.exposure import each_account
+from tickerplant.venue.ledger.wallet import change_wallet
 
 if TYPE_CHECKING:
     from tickerplant.venue.engine.state import EngineState
@@ -104,7 +105,7 @@ def _charge(
     fee = contract.funding_fee(position.amt, mark, rate)
     if not fee:
         return
-    ledger.changes[asset] = ledger.changes.get(asset, 0) + fee
+    change_wallet(ledger, asset, fee, event.T)
     out.put(WalletChange(account_id, asset, fee, event.T))
     income = Income(
         account_id,

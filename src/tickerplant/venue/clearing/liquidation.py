@@ -60,6 +60,7 @@ from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, Posit
 from tickerplant.venue.engine.placement import take
 from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
 from tickerplant.venue.ledger.exposure import each_account
+from tickerplant.venue.ledger.wallet import change_wallet
 
 if TYPE_CHECKING:
     from tickerplant.venue.engine.state import EngineState
@@ -313,7 +314,7 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
     rate, per = LIQUIDATION_FEE[engine.market]  # the fee on the notional, rounded down (§10)
     fee = min(left, liquidated * rate * AMOUNT_SCALE // (over * per))
     if fee:
-        ledger.changes[asset] = ledger.changes.get(asset, 0) - fee
+        change_wallet(ledger, asset, -fee, now_ms)
         out.put(WalletChange(account_id, asset, -fee, now_ms))
         tran = tran_id(engine, symbol, now_ms, trigger[1])
         income = Income(account_id, symbol, "INSURANCE_CLEAR", asset, -fee, now_ms, tran)

@@ -61,6 +61,7 @@ from tickerplant.venue.ledger.figures import Figures, isolated_wallets
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.ledger.seat import Seat
+from tickerplant.venue.ledger.wallet import change_wallet
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import expiring
@@ -363,7 +364,7 @@ class EngineState:
         commission = commission if fee_cap is None else min(commission, fee_cap)
         asset = contract.inst.margin_asset
         delta = realized - commission
-        ledger.changes[asset] = ledger.changes.get(asset, 0) + delta
+        change_wallet(ledger, asset, delta, now_ms)
         isolated = order.symbol in ledger.isolated
         if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
             fill_price = contract.price(price)  # exact, a Fraction: made only where it is read

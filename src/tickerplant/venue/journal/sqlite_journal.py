@@ -78,6 +78,7 @@ from tickerplant.venue.journal.listen_key_rows import write_listen_keys
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 from tickerplant.venue.journal.writer_lock import WriterLock, claim_database
+from tickerplant.venue.ledger.wallet import change_wallet
 
 __all__ = ["WAL_LIMIT_BYTES", "SqliteJournal"]
 
@@ -215,12 +216,12 @@ class SqliteJournal:
             return wallet == market or (wallet is None and asset in assets)
 
         rows = db.execute(
-            "SELECT account_id, asset, market, SUM(delta) FROM venue_wallet_changes GROUP BY 1, 2, 3"
+            "SELECT account_id, asset, market, SUM(delta), MAX(time_ms) FROM venue_wallet_changes"
+            " GROUP BY 1, 2, 3"
         )
-        for account_id, asset, wallet, total in rows:
+        for account_id, asset, wallet, total, last_ms in rows:
             if ours(asset, wallet):
-                changes = engine.ledger(account_id).changes
-                changes[asset] = changes.get(asset, 0) + int(total)
+                change_wallet(engine.ledger(account_id), asset, int(total), int(last_ms))
         for account_id, symbol, leverage, isolated in db.execute("SELECT * FROM venue_settings"):
             if symbol in symbols:
                 ledger = engine.ledger(account_id)

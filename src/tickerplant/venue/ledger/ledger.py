@@ -89,6 +89,7 @@ class Ledger:
     leverage: StampedDict[str, int] = field(default_factory=StampedDict)  # set by POST …/leverage
     isolated: StampedSet[str] = field(default_factory=StampedSet)  # symbols set ISOLATED
     changes: dict[str, int] = field(default_factory=dict)  # asset -> Σ realized − commission, 1e-8
+    changed_ms: dict[str, int] = field(default_factory=dict)  # asset -> when ``changes`` last moved
     open_orders: dict[str, dict[int, Order]] = field(default_factory=dict)  # symbol -> id -> order
     by_client_id: dict[str, Order] = field(default_factory=dict)  # open orders by clientOrderId
     income: deque[Income] = field(default_factory=lambda: deque(maxlen=INCOME_KEPT))  # not fills'

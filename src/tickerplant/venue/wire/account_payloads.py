@@ -79,11 +79,15 @@ def _entry(num: int, den: int, flat: str = "0.0") -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _assets(engine: Engine, balances: Sequence[Balance], coins: Sequence[str]) -> list[tuple[str, int]]:
-    """(asset, updateTime) of the wallet's assets in the balance answer's order."""
+def _assets(
+    engine: Engine, ledger: Ledger, balances: Sequence[Balance], coins: Sequence[str]
+) -> list[tuple[str, int]]:
+    """(asset, updateTime) of the wallet's assets in the balance answer's order: when the
+    asset's wallet last moved, by the operator's transfer or by trading (``wallet.py``)."""
     held = {b.asset: b.update_ms for b in balances if b.wallet is engine.market}
     listed = UM_MARGIN_ASSETS if engine.market is Market.UM else tuple(dict.fromkeys(coins))
-    return [(a, held.get(a, 0)) for a in [*listed, *sorted(set(held) - set(listed))]]
+    moved = ledger.changed_ms
+    return [(a, max(held.get(a, 0), moved.get(a, 0))) for a in [*listed, *sorted(set(held) - set(listed))]]
 
 
 def _pool_share(engine: Engine, pool: Figures | None, asset: str, f: Figures) -> Figures:
@@ -166,7 +170,7 @@ def account(
     usdt: Figures | None = None
     ledger = engine.ledger(who.account_id)
     pool = _pool(engine, ledger)
-    for asset, updated in _assets(engine, balances, coins):
+    for asset, updated in _assets(engine, ledger, balances, coins):
         f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
         usdt = f if asset == "USDT" else usdt
         rows.append(_asset_row(asset, f, updated, um=um, v2=v2 and um))  # COIN-M's: no marginAvailable
@@ -325,8 +329,9 @@ def position_risk(
 def balance(engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str]) -> list[Any]:
     """The balance answer's rows with the margin figures (part 3 §4.1)."""
     rows: list[Any] = []
-    pool = _pool(engine, engine.ledger(who.account_id))
-    for asset, updated in _assets(engine, balances, coins):
+    ledger = engine.ledger(who.account_id)
+    pool = _pool(engine, ledger)
+    for asset, updated in _assets(engine, ledger, balances, coins):
         f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
         wallet, cross = format_amount(f.wallet), format_amount(f.cross_wallet)
         unrealized = _amount(f.cross_unrealized_e8)  # crossUnPnl (part 3 §4.1)
