@@ -84,6 +84,17 @@ def test_a_trailing_stop_activates_then_follows_the_best_price() -> None:
     assert code(place, algos, 1, algo("TRAILING_STOP_MARKET", "SELL", callbackRate="25")) == -2007
 
 
+@pytest.mark.parametrize(("side", "best", "fires"), [("BUY", 5_900_000, 5_959_000), ("SELL", 6_100_000, 6_039_000)])
+def test_a_trailing_stop_placed_before_any_price_activates_at_the_first(side: str, best: int, fires: int) -> None:
+    algos = book()
+    del algos.algos.last["BTCUSDT"]  # no trade noted yet (a start, a replay's or a relay's first moments)
+    placed = place(algos, 1, algo("TRAILING_STOP_MARKET", side, callbackRate="1"))
+    assert placed.extreme == 0  # no latest price to default the activation to
+    assert algos.algos.due("BTCUSDT", PRICE, PRICE, NOW + 1) == [] and placed.extreme == PRICE  # activated
+    assert algos.algos.due("BTCUSDT", best, PRICE, NOW + 2) == []  # the best price since
+    assert algos.algos.due("BTCUSDT", fires, PRICE, NOW + 3) == [placed]  # 1 % back from it
+
+
 def test_refusals() -> None:
     algos = book()
     assert code(place, algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="61000.00")) == -2021
