@@ -203,7 +203,8 @@ def _trailing_due(order: AlgoOrder, price: int) -> bool:
     buy = order.side is Side.BUY
     if not order.extreme:  # not activated: waits for the activation price, or (none sent, and
         # no latest price when placed: part 2 §4.2's default) activates at the first price
-        if not order.activate_price or (price <= order.activate_price if buy else price >= order.activate_price):
+        at = order.activate_price
+        if not at or (price <= at if buy else price >= at):
             order.extreme = price
         return False
     order.extreme = min(order.extreme, price) if buy else max(order.extreme, price)
