@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_engine import Book, Deposits, Kept
+from test_engine import Book, Deposits, Kept, order
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
@@ -17,8 +17,10 @@ from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.algo_params import parse_new_algo
 from tickerplant.venue.domain.commands import PlaceAlgo
+from tickerplant.venue.domain.events import AlgoUpdate
 from tickerplant.venue.engine.algo_book import MAX_OPEN
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.wire.order_entry import new_order
 
 NOW = 1_790_000_000_000
 PRICE = 6_000_000  # 60000.00
@@ -110,6 +112,43 @@ def test_refusals() -> None:
         place(algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"))
     assert code(place, algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00")) == -4045
     assert place(algos, 2, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"))  # per account
+
+
+def _close(kind: str, trigger: str, **more: str) -> dict[str, str]:
+    return algo(kind, "SELL", triggerPrice=trigger, closePosition="true", **more) | {"quantity": ""}
+
+
+def test_a_close_position_order_expires_with_its_position() -> None:
+    """GTE_GTC (part 2 §4.3's EXPIRED, "a GTE_GTC conditional whose position was closed"):
+    the position's stop and take profit end when it is closed, not when they would trigger."""
+    engine = book()
+    market = {"type": "MARKET", "timeinforce": ""}
+    new_order(engine, 1, order(**market, quantity="0.002"), NOW)
+    stop, take = place(engine, 1, _close("STOP_MARKET", "59000.00")), place(engine, 1, _close("TAKE_PROFIT_MARKET", "61000.00"))
+    plain = place(engine, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00", reduceOnly="true"))
+    new_order(engine, 1, order(**market, side="SELL", quantity="0.001"), NOW + 1)
+    assert stop.status == take.status == "NEW"  # halved: they still close what is left
+    engine.outbox.take()
+    new_order(engine, 1, order(**market, side="SELL", quantity="0.001"), NOW + 2)
+    assert (stop.status, take.status, plain.status) == ("EXPIRED", "EXPIRED", "NEW")
+    told = [e.algo for e in engine.outbox.take() if isinstance(e, AlgoUpdate)]
+    assert [(a.algo_id, a.status, a.update_ms) for a in told] == [(stop.algo_id, "EXPIRED", NOW + 2),
+                                                                  (take.algo_id, "EXPIRED", NOW + 2)]  # fmt: skip
+    new_order(engine, 1, order(**market, quantity="0.001"), NOW + 3)  # a new position: a bracket of its own
+    assert place(engine, 1, _close("STOP_MARKET", "59000.00")).status == "NEW"  # no -4130 from the old one
+
+
+def test_in_hedge_mode_only_the_closed_sides_orders_expire() -> None:
+    engine = book()
+    engine.modes.set(1, True)
+    market = {"type": "MARKET", "timeinforce": ""}
+    new_order(engine, 1, order(**market, quantity="0.001", positionSide="LONG"), NOW)
+    new_order(engine, 1, order(**market, side="SELL", quantity="0.001", positionSide="SHORT"), NOW)
+    long_stop = place(engine, 1, _close("STOP_MARKET", "59000.00", positionSide="LONG"))
+    short_stop = place(engine, 1, algo("STOP_MARKET", "BUY", triggerPrice="61000.00", closePosition="true",
+                                       positionSide="SHORT") | {"quantity": ""})  # fmt: skip
+    new_order(engine, 1, order(**market, side="SELL", quantity="0.001", positionSide="LONG"), NOW + 1)
+    assert (long_stop.status, short_stop.status) == ("EXPIRED", "NEW")
 
 
 def test_the_journal_keeps_them(tmp_path: Path) -> None:

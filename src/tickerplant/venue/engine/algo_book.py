@@ -40,7 +40,7 @@ from tickerplant.market.payloads.events import AggTrade
 from tickerplant.market.units import to_units
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.ids import ALGO_IDS_FROM
-from tickerplant.venue.domain.orders import Side
+from tickerplant.venue.domain.orders import PositionSide, Side
 
 __all__ = ["ALGO_KEPT", "MAX_OPEN", "AlgoBook"]
 
@@ -134,6 +134,14 @@ class AlgoBook:
         self.next_id = max(self.next_id, order.algo_id + 1)
         self._open.setdefault(order.account_id, {})[order.algo_id] = order
         self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
+
+    def closing(self, account_id: int, symbol: str, side: PositionSide) -> list[AlgoOrder]:
+        """The account's ``closePosition`` orders waiting on its ``side`` position of ``symbol``
+        (in one-way mode, ``BOTH``: either direction's), which end when it does (GTE_GTC)."""
+        return [
+            a for a in self._open.get(account_id, {}).values()
+            if a.close_position and a.status == "NEW" and a.symbol == symbol and a.position_side is side
+        ]  # fmt: skip
 
     def close(self, order: AlgoOrder, status: str, now_ms: int, reason: str = "") -> None:
         order.status, order.update_ms, order.reason = status, now_ms, reason or order.reason

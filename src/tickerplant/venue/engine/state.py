@@ -32,6 +32,8 @@ from tickerplant.venue.book.ports import Journal, MarketData, OneBook
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.events import (
     AccountUpdate,
+    AlgoRow,
+    AlgoUpdate,
     Made,
     OrderRow,
     OrderUpdate,
@@ -399,6 +401,11 @@ class EngineState:
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
             self.trim(seat, position.side, now_ms, out)
+        if held and not position.amt:  # GTE_GTC: a closePosition algo order ends with its position
+            for algo in self.algos.closing(order.account_id, order.symbol, position.side):
+                self.algos.close(algo, "EXPIRED", now_ms, "No position to close")  # (part 2 §4.3)
+                out.events.append(AlgoUpdate(now_ms, algo.account_id, self.algos.copy(algo), "", ""))
+                out.records.append(AlgoRow(self.algos.copy(algo)))
 
     def finish(
         self, seat: Seat[Ledger], order: Order, status: OrderStatus, now_ms: int, out: Made, expiry: str = ""
