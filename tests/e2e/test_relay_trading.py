@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import ccxt.pro as ccxtpro
+import pytest
 from conftest import StartServer
 from test_ccxt import point
 from test_observed_queue import BOOK, SECRET, TRADES, alice, diff, write_recording
@@ -23,6 +24,7 @@ from timing import eventually
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds.relay.relay import RelaySource
+from tickerplant.feeds.relay.streams import DEFAULT_KINDS
 from tickerplant.market.instruments import Market
 from tickerplant.recording.format import Recorded, RecordedSnapshot
 
@@ -58,9 +60,12 @@ def market(folder: Path, t0_ms: int) -> None:
     write_recording(folder, items)
 
 
+@pytest.mark.parametrize("kinds", [None, ("depth@100ms", "bookTicker")], ids=["every-kind", "no-aggTrade-kind"])
 async def test_ccxt_trades_on_a_relayed_market_that_its_orders_do_not_move(
-    start_server: StartServer, tmp_path: Path, closing: list[Any]
+    start_server: StartServer, tmp_path: Path, closing: list[Any], kinds: tuple[str, ...] | None
 ) -> None:
+    # kinds: also a relay told to carry no aggTrade stream, which its venue still hears (a
+    # resting order fills from the public trades; feeds/relay/streams.TRADES_STREAM)
     # the upstream's market now (a relay's times are its upstream's, which a live feed's are):
     # its trades come after the orders the test places, on the relay's clock, the system's
     t0_ms = int(time.time() * 1000)
@@ -71,7 +76,8 @@ async def test_ccxt_trades_on_a_relayed_market_that_its_orders_do_not_move(
     )
     db, api_key = alice(tmp_path)
     relay = await start_server(
-        source=RelaySource({Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], stream_options={"delays": fast}),
+        source=RelaySource({Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=kinds or DEFAULT_KINDS,
+                           stream_options={"delays": fast}),
         venue_db=str(db),
     )  # fmt: skip
     engine = relay.engines[Market.UM]

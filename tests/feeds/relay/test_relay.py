@@ -117,25 +117,28 @@ def _um(*symbols: str) -> list[Instrument]:
 
 def test_stream_names_per_symbol_then_the_whole_market() -> None:
     insts = _um("BTCUSDT", "ETHUSDT")
+    # each symbol's aggTrade first, whatever the kinds: the venue fills and triggers from it
     assert stream_names(insts, ("bookTicker", "!bookTicker", "trade")) == [
-        "btcusdt@bookTicker", "btcusdt@trade", "ethusdt@bookTicker", "ethusdt@trade", "!bookTicker",
+        "btcusdt@aggTrade", "btcusdt@bookTicker", "btcusdt@trade",
+        "ethusdt@aggTrade", "ethusdt@bookTicker", "ethusdt@trade", "!bookTicker",
     ]  # fmt: skip
+    assert stream_names(insts[:1], ("trade", "aggTrade")) == ["btcusdt@trade", "btcusdt@aggTrade"]  # once
     assert stream_names([], DEFAULT_KINDS) == [], "a market with nothing chosen relays nothing"
     # depth: each symbol's book stream is added; rpiDepth is USDⓈ-M's alone (§4.11)
     assert stream_names(_um("BTCUSDT"), ("depth5", "rpiDepth@500ms")) == [
-        "btcusdt@depth5", "btcusdt@rpiDepth@500ms", "btcusdt@depth@100ms",
+        "btcusdt@aggTrade", "btcusdt@depth5", "btcusdt@rpiDepth@500ms", "btcusdt@depth@100ms",
     ]  # fmt: skip
     cm = [i for i in catalogue(Market.CM, NOW_MS) if i.symbol == "BTCUSD_PERP"]
-    assert stream_names(cm, ("depth@100ms", "rpiDepth@500ms")) == ["btcusd_perp@depth@100ms"]
+    assert stream_names(cm, ("depth@100ms", "rpiDepth@500ms")) == ["btcusd_perp@aggTrade", "btcusd_perp@depth@100ms"]
 
 
 def test_pair_streams_are_named_once_per_pair_as_binance_names_them() -> None:
     kinds = ("markPrice@1s", "indexPrice", "continuousKline_1m", "continuousKline_1s", "kline_1h", "!markPrice@arr")
     assert stream_names(_um("BTCUSDT", "ETHUSDT"), kinds) == [
-        "btcusdt@markPrice@1s", "btcusdt_perpetual@continuousKline_1m", "btcusdt_perpetual@continuousKline_1s",
-        "btcusdt@kline_1h",
-        "ethusdt@markPrice@1s", "ethusdt_perpetual@continuousKline_1m", "ethusdt_perpetual@continuousKline_1s",
-        "ethusdt@kline_1h", "!markPrice@arr",
+        "btcusdt@aggTrade", "btcusdt@markPrice@1s", "btcusdt_perpetual@continuousKline_1m",
+        "btcusdt_perpetual@continuousKline_1s", "btcusdt@kline_1h",
+        "ethusdt@aggTrade", "ethusdt@markPrice@1s", "ethusdt_perpetual@continuousKline_1m",
+        "ethusdt_perpetual@continuousKline_1s", "ethusdt@kline_1h", "!markPrice@arr",
     ], "indexPrice is COIN-M's"  # fmt: skip
     cm = [i for i in catalogue(Market.CM, NOW_MS) if i.pair == "BTCUSD"]
     assert len(cm) > 1, "the perpetual and its quarterlies"
@@ -146,9 +149,9 @@ def test_pair_streams_are_named_once_per_pair_as_binance_names_them() -> None:
     assert len(names) == len(set(names))
     # the price klines: a contract's mark price, the pair's index, COIN-M's alone (§3.5)
     assert stream_names(cm[:1], ("markPriceKline_1m", "indexPriceKline_1h")) == [
-        f"{cm[0].symbol.lower()}@markPriceKline_1m", "btcusd@indexPriceKline_1h",
+        f"{cm[0].symbol.lower()}@aggTrade", f"{cm[0].symbol.lower()}@markPriceKline_1m", "btcusd@indexPriceKline_1h",
     ]  # fmt: skip
-    assert stream_names(_um("BTCUSDT"), ("markPriceKline_1m", "indexPriceKline_1h")) == []
+    assert stream_names(_um("BTCUSDT"), ("markPriceKline_1m", "indexPriceKline_1h")) == ["btcusdt@aggTrade"]
     contract_types = {i.contract_type.value.lower() for i in cm}
     assert {n.partition("@")[0] for n in names if "continuousKline" in n} == {f"btcusd_{t}" for t in contract_types}
 
@@ -251,11 +254,11 @@ async def test_what_one_read_brings_is_one_bus_batch() -> None:
     await relay.run(sink)  # type: ignore[arg-type]
     # a read past the bound on what is held back goes out in parts
     assert sink.batches == [3, 4096, 904, 1]
-    assert upstream.subscribed == ["btcusdt@trade", "!bookTicker"] and upstream.closed
+    assert upstream.subscribed == ["btcusdt@aggTrade", "btcusdt@trade", "!bookTicker"] and upstream.closed
 
 
 async def test_a_loss_follows_what_came_before_it_and_closes_only_its_streams() -> None:
-    names = ["btcusdt@trade", "ethusdt@trade", "!bookTicker"]
+    names = ["btcusdt@aggTrade", "btcusdt@trade", "ethusdt@aggTrade", "ethusdt@trade", "!bookTicker"]
     relay, _ = scripted_relay(
         [
             [
@@ -725,7 +728,7 @@ async def test_a_book_stream_subscribed_for_the_book_alone_is_not_relayed() -> N
     sink = FakeSink()
     await relay.prepare()
     await relay.run(sink)  # type: ignore[arg-type]
-    assert upstream.subscribed == ["btcusdt@depth5", "btcusdt@depth@100ms"]
+    assert upstream.subscribed == ["btcusdt@aggTrade", "btcusdt@depth5", "btcusdt@depth@100ms"]
     assert sink.log == [("publish", "btcusdt@depthDiff"), ("publish", "btcusdt@depth5")]
     assert relay.relayed[Market.UM] == 1
 

@@ -17,10 +17,17 @@ from tickerplant.protocol.streams import DEPTH_KINDS, SERVED_KINDS, StreamKind, 
 __all__ = [
     "DEFAULT_KINDS",
     "KLINE_INTERVALS",
+    "TRADES_STREAM",
     "keeps_books",
     "relayable_kinds",
     "stream_names",
 ]
+
+# Subscribed whatever kinds are chosen, and published on the bus: the venue fills resting
+# orders and triggers CONTRACT_PRICE algo orders from the public trades (``venue/engine/
+# resting.py``, ``algo_book.note``), and the klines are made from them. A local client is
+# given it only when it is among the chosen kinds (``Prepared.carried``).
+TRADES_STREAM = "aggTrade"
 
 KLINE_INTERVALS = (
     "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"
@@ -104,11 +111,14 @@ def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> lis
     Binance requires, spec §3.4; a pair's streams once per pair, a continuous kline's once
     per pair and contract type), then the all-market streams once. A market with nothing
     chosen relays nothing, not even its all-market streams. Relaying depth adds each
-    symbol's ``BOOK_STREAM``, which its book is kept from; `rpiDepth` and `!markPrice@arr`
-    are USDⓈ-M's alone (§4.11, §4.6)."""
+    symbol's ``BOOK_STREAM``, which its book is kept from; every symbol's ``TRADES_STREAM``
+    is subscribed whatever the kinds; `rpiDepth` and `!markPrice@arr` are USDⓈ-M's alone
+    (§4.11, §4.6)."""
     if not instruments:
         return []
     per_symbol = [kind for kind in kinds if not kind.startswith("!")]
+    if TRADES_STREAM not in per_symbol:
+        per_symbol.insert(0, TRADES_STREAM)
     if keeps_books(kinds) and BOOK_STREAM not in per_symbol:
         per_symbol.append(BOOK_STREAM)
     names: dict[str, None] = {}
