@@ -101,6 +101,8 @@ def test_refusals() -> None:
     algos = book()
     assert code(place, algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="61000.00")) == -2021
     assert code(place, algos, 1, algo("LIMIT", "SELL", triggerPrice="59000.00")) == -1116
+    assert code(place, algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="0")) == -4006  # sent: "less than zero"
+    assert code(place, algos, 1, algo("STOP_MARKET", "SELL")) == -1102  # not sent
     close = algo("STOP_MARKET", "SELL", triggerPrice="59000.00", closePosition="true") | {"quantity": ""}
     place(algos, 1, close)
     assert code(place, algos, 1, close) == -4130  # one of each type per direction

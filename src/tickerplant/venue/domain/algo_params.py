@@ -103,6 +103,8 @@ def parse_new_algo(
         params, "stopPrice", inst.price_decimals
     )
     if not trailing and trigger <= 0:
+        if params.get("triggerprice") or params.get("stopprice"):  # sent, as 0 (a sign is -1100)
+            raise refused(-4006, "Stop price less than zero.")  # part 2 §8's table
         raise mandatory("triggerPrice")
     f = order_filters(inst)  # PRICE_FILTER, the stop price's bound, LOT_SIZE (part 2 §8)
     if price:
