@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from test_engine import ALICE, Book, Deposits
+from test_engine import ALICE, BOB, Book, Deposits
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
@@ -114,3 +114,19 @@ def test_a_stop_limit_beyond_its_triggers_band_is_refused_in_each_markets_code(
         with pytest.raises(RequestRefused) as refused:
             check_stop_limit(contract, f, buy, price, trigger)
         assert refused.value.code == code and refused.value.msg.startswith("Limit price can't be")
+
+
+def test_a_refused_child_is_rejected_with_its_text_a_reduce_only_one_cancelled(journal: SqliteJournal) -> None:
+    """Part 4 §3.7: REJECTED is the matching engine's denial (the margin check: its text in
+    ``rm``); a reduce-only child with nothing to reduce is CANCELED, ``rm`` "Reduce Only
+    reject", as the documented example shows."""
+    book = Book()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    reducing, _ = new_algo(engine, ALICE, STOP | {"reduceonly": "true"}, NOW)  # no position to reduce
+    too_big, _ = new_algo(engine, BOB, STOP | {"quantity": "0.010"}, NOW)  # bob's 10 USDT: no 610 at 20x
+    book.marks["BTCUSDT"] = Fraction(61000)
+    outcome = engine.apply(AlgoTriggers(()), NOW + 1)
+    told = {e.algo.algo_id: e.algo for e in outcome.events if isinstance(e, AlgoUpdate)}
+    assert (told[reducing.algo_id].status, told[reducing.algo_id].reason) == ("CANCELED", "Reduce Only reject")
+    assert (told[too_big.algo_id].status, told[too_big.algo_id].reason) == ("REJECTED", "Margin is insufficient.")
+    journal.close()

@@ -17,7 +17,9 @@ for ``reduceOnly`` and ``closePosition`` (the whole position, on the side that c
 then ``TRIGGERED`` with its ``orderId``, the child's own events, and ``FINISHED`` once the
 child is done (at once, for a child that filled or expired, else at the first delivery
 after the market or a command ended it). A refused child is ``REJECTED`` with the
-refusal's text; a ``closePosition`` order with no position to close ``EXPIRED``.
+refusal's text, but a reduce-only one with nothing to reduce ``CANCELED`` with ``rm``
+"Reduce Only reject" (part 4 §3.7's example); a ``closePosition`` order with no position to
+close ``EXPIRED``.
 
 One order's failure (a venue bug met by its account's state) triggers and finishes the
 others all the same; the first error is raised after (``each_account``), and what was done
@@ -97,7 +99,10 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
         # changes (placement.py), so a refused child leaves nothing in it
         made, _ = place(state, Place(order.account_id, child), now_ms, out)
     except RequestRefused as refusal:
-        book.close(order, "REJECTED", now_ms, refusal.msg)
+        if refusal.code == -2022:  # nothing left to reduce: part 4 §3.7's example, CANCELED
+            book.close(order, "CANCELED", now_ms, "Reduce Only reject")
+        else:  # denied by the matching engine (the margin check, …): REJECTED, with its text
+            book.close(order, "REJECTED", now_ms, refusal.msg)
         changed(state, order, now_ms, out)
         return
     assert made is not None
