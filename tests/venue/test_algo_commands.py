@@ -14,6 +14,7 @@ import pytest
 from test_engine import ALICE, BOB, Book, Deposits
 
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
@@ -129,4 +130,35 @@ def test_a_refused_child_is_rejected_with_its_text_a_reduce_only_one_cancelled(j
     told = {e.algo.algo_id: e.algo for e in outcome.events if isinstance(e, AlgoUpdate)}
     assert (told[reducing.algo_id].status, told[reducing.algo_id].reason) == ("CANCELED", "Reduce Only reject")
     assert (told[too_big.algo_id].status, told[too_big.algo_id].reason) == ("REJECTED", "Margin is insufficient.")
+    journal.close()
+
+
+def _trades(*prices: str) -> tuple[StreamMessage, ...]:
+    """One delivery's ``@aggTrade`` payloads on BTCUSDT, in order."""
+    return tuple(
+        StreamMessage("btcusdt@aggTrade", msgspec.json.encode({
+            "e": "aggTrade", "E": NOW, "a": n, "s": "BTCUSDT", "p": price, "q": "0.001", "nq": "0.001",
+            "f": n, "l": n, "T": NOW, "m": False,
+        }))
+        for n, price in enumerate(prices)
+    )
+
+
+def test_each_trade_of_a_delivery_is_the_latest_price_in_its_turn(journal: SqliteJournal) -> None:
+    """Part 2 §4.2: a stop triggers on the price going through it, whichever trade of a
+    delivery did; a trailing stop's best price is the delivery's best, then its callback."""
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    engine.apply(AlgoTriggers(_trades("60000.00")), NOW)  # the last price, for -2021
+    stop, _ = new_algo(engine, ALICE, STOP | {"side": "SELL", "triggerprice": "59000", "workingtype": ""}, NOW)
+    trailing, _ = new_algo(engine, BOB, {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL",
+                                         "type": "TRAILING_STOP_MARKET", "quantity": "0.001",
+                                         "activateprice": "61000", "callbackrate": "1"}, NOW)  # fmt: skip
+    outcome = engine.apply(AlgoTriggers(_trades("59100.00", "58990.00", "59050.00")), NOW + 1)
+    assert stop.trigger_ms == NOW + 1  # through 59000 and back within the delivery: triggered
+    assert next(e.algo.status for e in outcome.events if isinstance(e, AlgoUpdate)) == "TRIGGERING"
+    assert (trailing.status, trailing.extreme) == ("NEW", 0)  # not activated yet
+    engine.apply(AlgoTriggers(_trades("61000.00", "62000.00", "61300.00")), NOW + 2)
+    # activated at 61000, best 62000, then 61300 under its 61380: all within the delivery
+    assert trailing.trigger_ms == NOW + 2
+    assert engine.algos.last_price("BTCUSDT") == 6_130_000  # the delivery's last trade
     journal.close()

@@ -139,7 +139,11 @@ def child_of(state: EngineState, order: AlgoOrder) -> Order | None:
 
 def prices(state: EngineState, symbol: str) -> tuple[int | None, int | None]:
     """``symbol``'s latest prices in price units, None before the first: the last trade
-    (``CONTRACT_PRICE``) and the mark (``MARK_PRICE``: ``EngineState.mark``, truncated)."""
+    (``CONTRACT_PRICE``) and the mark (``mark_units``)."""
+    return state.algos.last_price(symbol), mark_units(state, symbol)
+
+
+def mark_units(state: EngineState, symbol: str) -> int | None:
+    """``symbol``'s mark (``MARK_PRICE``: ``EngineState.mark``) in price units, truncated."""
     mark = state.mark(symbol)
-    units = None if mark is None else int(mark * Fraction(10**state.instruments[symbol].price_decimals))
-    return state.algos.last_price(symbol), units
+    return None if mark is None else int(mark * Fraction(10**state.instruments[symbol].price_decimals))

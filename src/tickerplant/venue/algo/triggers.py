@@ -29,7 +29,7 @@ is journaled (``Engine.apply``'s ``finally``).
 from __future__ import annotations
 
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo.placing import changed, child_of, prices
+from tickerplant.venue.algo.placing import changed, child_of, mark_units
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import AlgoTriggers, NewOrder, Place
 from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made
@@ -43,17 +43,18 @@ __all__ = ["triggers"]
 
 
 def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) -> None:
-    """The delivery's last prices, then the triggers they and the marks make, then the
-    triggered orders whose child is done."""
+    """The delivery's trade prices, then the triggers they (each in turn) and the marks make,
+    then the triggered orders whose child is done."""
     book = state.algos
-    book.note(state.agg_trade_streams, command.messages)  # read by ``prices`` for the waiting symbols
+    book.note(state.agg_trade_streams, command.messages)  # read by ``trade_prices`` for the waiting symbols
 
     def trigger(symbol: str) -> None:
         trailing = [
             (order, order.extreme) for order in book.by_symbol.get(symbol, {}).values()
             if order.type == "TRAILING_STOP_MARKET"
         ]  # fmt: skip
-        due = book.due(symbol, *prices(state, symbol), now_ms)
+        mark = mark_units(state, symbol)  # each trade of the delivery in turn (``AlgoBook.note``)
+        due = [o for price in book.trade_prices(symbol) for o in book.due(symbol, price, mark, now_ms)]
         for moved in [o for o, extreme in trailing if o.extreme != extreme and o.status == "NEW"]:
             out.put(AlgoRow(book.copy(moved)))  # a trailing stop's best price, journaled as it moves
         each_account(due, lambda order: _trigger(state, order, now_ms, out))

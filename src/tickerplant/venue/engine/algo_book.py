@@ -11,7 +11,8 @@ the engine's state, applied by ``Engine.apply``.
 - The last trade's price of each symbol is what a new order is checked against (-2021)
   and what ``CONTRACT_PRICE`` orders trigger on: every delivery with a trade notes its
   symbols' last ``@aggTrade`` payload (``note``), decoded only when read (``last_price``):
-  with no order waiting on a symbol, nothing reads it until one is placed.
+  with no order waiting on a symbol, nothing reads it until one is placed. On a symbol an
+  order waits on, each trade of the delivery is read in turn (``trade_prices``).
 - Nothing is reserved until triggered (decision 7); at most ``MAX_OPEN`` open per account
   across symbols; ids self-increment per market; closed ones are kept (the last
   ``ALGO_KEPT`` per account) for the reads.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 
 import msgspec
@@ -59,6 +60,8 @@ class AlgoBook:
         self.first_id = self.next_id = first_id
         self.last: dict[str, int] = {}  # symbol -> its last trade's price, units, as last read
         self._unread: dict[str, bytes] = {}  # symbol -> a later last `@aggTrade` payload, not decoded yet
+        # symbol -> this delivery's `@aggTrade` payloads, in order, while an order waits on it
+        self._path: dict[str, list[bytes]] = {}
         self._open: dict[int, dict[int, AlgoOrder]] = {}  # account -> algo id -> order
         self._closed: dict[int, deque[AlgoOrder]] = {}
         # untriggered, for the price checks: a symbol is here while an order waits on it
@@ -122,12 +125,30 @@ class AlgoBook:
     def note(self, streams: Mapping[str, str], messages: Iterable[StreamMessage]) -> None:
         """The last ``@aggTrade`` of each symbol in ``messages`` (``streams``: the market's
         ``@aggTrade`` stream -> its symbol), kept undecoded until its price is read
-        (``last_price``): a delivery with a trade costs a look at each message."""
-        unread = self._unread
+        (``last_price``): a delivery with a trade costs a look at each message. On a symbol
+        an order waits on, every one of them, in order (``trade_prices``): each trade is the
+        latest price in its turn (part 2 §4.2), so a stop the price passes through and
+        back within one delivery triggers, and a trailing stop's best price is the best."""
+        unread, path, waiting = self._unread, self._path, self.by_symbol
+        path.clear()  # one delivery's: the last one's were read by its trigger pass
         for stream, payload in messages:
             symbol = streams.get(stream)
             if symbol is not None:
                 unread[symbol] = payload
+                if symbol in waiting:
+                    path.setdefault(symbol, []).append(payload)
+
+    def trade_prices(self, symbol: str) -> Sequence[int | None]:
+        """The prices of the trades noted on ``symbol`` in this delivery, in order (price
+        units), else its last price alone (None before its first)."""
+        payloads = self._path.pop(symbol, None)
+        if not payloads:
+            return [self.last_price(symbol)]
+        self._unread.pop(symbol, None)
+        decimals = self.instruments[symbol].price_decimals
+        prices = [to_units(_agg.decode(p).price, decimals) for p in payloads]
+        self.last[symbol] = prices[-1]
+        return prices
 
     def add(self, order: AlgoOrder) -> None:
         """A new order (its id the book's next), untriggered."""
