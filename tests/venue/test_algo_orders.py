@@ -137,7 +137,13 @@ def test_a_close_position_order_expires_with_its_position() -> None:
     assert [(a.algo_id, a.status, a.update_ms) for a in told] == [(stop.algo_id, "EXPIRED", NOW + 2),
                                                                   (take.algo_id, "EXPIRED", NOW + 2)]  # fmt: skip
     new_order(engine, 1, order(**market, quantity="0.001"), NOW + 3)  # a new position: a bracket of its own
-    assert place(engine, 1, _close("STOP_MARKET", "59000.00")).status == "NEW"  # no -4130 from the old one
+    again = place(engine, 1, _close("STOP_MARKET", "59000.00"))  # no -4130 from the old one
+    assert again.status == "NEW"
+    new_order(engine, 1, order(**market, side="SELL", quantity="0.002"), NOW + 4)  # long 0.001 turned short
+    assert again.status == "EXPIRED"  # its long was closed on the way
+    cover = place(engine, 1, algo("STOP_MARKET", "BUY", triggerPrice="61000.00", closePosition="true") | {"quantity": ""})
+    new_order(engine, 1, order(**market, quantity="0.001"), NOW + 5)  # the short closed
+    assert cover.status == "EXPIRED"
 
 
 def test_in_hedge_mode_only_the_closed_sides_orders_expire() -> None:

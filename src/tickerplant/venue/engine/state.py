@@ -401,7 +401,7 @@ class EngineState:
         ))  # fmt: skip
         if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
             self.trim(seat, position.side, now_ms, out)
-        if held and not position.amt:  # GTE_GTC: a closePosition algo order ends with its position
+        if held and (not position.amt or (held > 0) != (position.amt > 0)):  # closed or turned: GTE_GTC
             for algo in self.algos.closing(order.account_id, order.symbol, position.side):
                 self.algos.close(algo, "EXPIRED", now_ms, "No position to close")  # (part 2 §4.3)
                 out.events.append(AlgoUpdate(now_ms, algo.account_id, self.algos.copy(algo), "", ""))
