@@ -7,12 +7,9 @@ models, every key a field of the model."""
 from __future__ import annotations
 
 import asyncio
-import urllib.error
-import urllib.request
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import msgspec
 from binance_common.configuration import ConfigurationRestAPI
 from binance_sdk_derivatives_trading_coin_futures.derivatives_trading_coin_futures import (
     DerivativesTradingCoinFutures,
@@ -24,7 +21,7 @@ from binance_sdk_derivatives_trading_usds_futures.rest_api.models import (
 )
 from conftest import StartServer
 from test_binance_sdk import sdk
-from timing import SECONDS
+from test_long_short_clients import _get
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
@@ -34,14 +31,6 @@ from tickerplant.protocol.basis import rate_units
 
 T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z
 STILL = {"actions_per_s": 1e-9, "seed": 5}
-
-
-def _get(url: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=10 * SECONDS) as response:
-            return response.status, msgspec.json.decode(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, msgspec.json.decode(error.read())
 
 
 async def _read(port: int, path: str) -> tuple[int, Any]:
